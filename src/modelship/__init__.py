@@ -1,0 +1,96 @@
+"""modelship: carry a trained model from a notebook to production safely.
+
+Examples
+--------
+>>> import modelship as ms
+>>> reg = ms.open_registry("memory://quickstart")
+>>> mv = reg.register(model_name="fraud", model={"w": [0.1]}, metrics={"auc": 0.91})
+>>> reg.set_alias("fraud", "production", mv.version)
+>>> reg.load("fraud", "@production")
+{'w': [0.1]}
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from modelship.errors import (
+    ArchivedVersion,
+    CheckInputError,
+    ColumnMismatch,
+    ConfigError,
+    Conflict,
+    EmptyData,
+    IntegrityError,
+    InvalidName,
+    InvalidReference,
+    MissingDependency,
+    ModelNotFound,
+    ModelshipError,
+    RegistryError,
+    SerializationError,
+    SignatureError,
+    StoreError,
+    UnsafeStore,
+    UnsupportedStorage,
+    VersionExists,
+    VersionNotFound,
+)
+from modelship.fingerprint import fingerprint
+from modelship.registry import (
+    AliasMove,
+    Registry,
+    Serializer,
+    Store,
+    copy_registry,
+    open_registry,
+    register_serializer,
+)
+from modelship.version import ArtifactRef, Lineage, ModelVersion
+
+__version__ = "0.1.0"
+
+# Subpackages load on first use, so `import modelship` stays light (no scipy).
+_SUBMODULES = {"checks", "registry", "testing"}
+
+__all__ = [
+    "ArchivedVersion",
+    "CheckInputError",
+    "ColumnMismatch",
+    "ConfigError",
+    "Conflict",
+    "EmptyData",
+    "IntegrityError",
+    "InvalidName",
+    "InvalidReference",
+    "MissingDependency",
+    "ModelNotFound",
+    "ModelshipError",
+    "RegistryError",
+    "SerializationError",
+    "SignatureError",
+    "StoreError",
+    "UnsafeStore",
+    "UnsupportedStorage",
+    "VersionExists",
+    "VersionNotFound",
+    "AliasMove",
+    "ArtifactRef",
+    "Lineage",
+    "ModelVersion",
+    "Registry",
+    "Serializer",
+    "Store",
+    "__version__",
+    "copy_registry",
+    "fingerprint",
+    "open_registry",
+    "register_serializer",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"modelship.{name}")
+    raise AttributeError(f"module 'modelship' has no attribute {name!r}")

@@ -1,0 +1,127 @@
+"""The exception tree.
+
+Every error modelship raises on purpose is a subclass of :class:`ModelshipError`, so a CI
+script can catch one class and still tell the cases apart by type. Messages say what was
+wrong and what to do about it.
+
+Examples
+--------
+>>> import modelship as ms
+>>> reg = ms.open_registry("memory://errors-doc")
+>>> try:
+...     reg.get("fraud", "7")
+... except ms.VersionNotFound as exc:
+...     print(type(exc).__name__)
+ModelNotFound
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ArchivedVersion",
+    "CheckInputError",
+    "ColumnMismatch",
+    "ConfigError",
+    "Conflict",
+    "EmptyData",
+    "IntegrityError",
+    "InvalidName",
+    "InvalidReference",
+    "MissingDependency",
+    "ModelNotFound",
+    "ModelshipError",
+    "RegistryError",
+    "SerializationError",
+    "SignatureError",
+    "StoreError",
+    "UnsafeStore",
+    "UnsupportedStorage",
+    "VersionExists",
+    "VersionNotFound",
+]
+
+
+class ModelshipError(Exception):
+    """Base class of every error modelship raises on purpose."""
+
+
+class ConfigError(ModelshipError, ValueError):
+    """A parameter or configuration value is not one modelship accepts."""
+
+
+class MissingDependency(ModelshipError, ImportError):
+    """An optional dependency is needed; the message names the extra to install."""
+
+
+# --- registry ---------------------------------------------------------------------------
+
+
+class RegistryError(ModelshipError):
+    """Base class of errors raised by a registry."""
+
+
+class InvalidName(RegistryError, ValueError):
+    """A model name, version or alias is empty, too long, or has unsafe characters."""
+
+
+class InvalidReference(RegistryError, ValueError):
+    """A version reference is malformed (not a version, ``"latest"`` or ``"@alias"``)."""
+
+
+class VersionNotFound(RegistryError, LookupError):
+    """The model exists but the version, alias or ``latest`` asked for does not."""
+
+
+class ModelNotFound(VersionNotFound):
+    """No model of that name has ever been registered."""
+
+
+class ArchivedVersion(VersionNotFound):
+    """The version was deleted (archived or purged); pass ``include_archived=True``."""
+
+
+class VersionExists(RegistryError):
+    """Registering a version that is already committed; versions are never overwritten."""
+
+
+class Conflict(RegistryError):
+    """A concurrent writer changed the same thing first (an alias moved); re-read, retry."""
+
+
+class IntegrityError(RegistryError):
+    """A stored artifact or manifest does not match its recorded digest or signature."""
+
+
+class SignatureError(IntegrityError):
+    """A version is unsigned, or signed with another key, and a signing key was given."""
+
+
+class SerializationError(RegistryError):
+    """A serializer could not turn the model into bytes, or the bytes back into a model."""
+
+
+class StoreError(RegistryError):
+    """The storage backend failed; the message carries the backend's own error."""
+
+
+class UnsupportedStorage(StoreError, ValueError):
+    """The URL's scheme is unknown to fsspec and to the ``modelship.registries`` group."""
+
+
+class UnsafeStore(StoreError):
+    """The store cannot make an exclusive create, so concurrent writers would race."""
+
+
+# --- checks -----------------------------------------------------------------------------
+
+
+class CheckInputError(ModelshipError, ValueError):
+    """Data given to a check cannot be used; the message names the column."""
+
+
+class ColumnMismatch(CheckInputError):
+    """Reference and current data do not have the same columns."""
+
+
+class EmptyData(CheckInputError):
+    """A data set, or a column, has no rows (or no finite values) to compute on."""

@@ -1,0 +1,394 @@
+"""The ``Store`` seam: the only thing a registry asks of storage.
+
+A store maps '/'-separated keys to bytes. Small documents are written with an exclusive
+create (the one atomic primitive the registry is built on) or overwritten (only for hints
+that may lag); artifacts stream in through a :class:`BlobWriter` that publishes them whole
+or not at all. Missing keys raise :class:`FileNotFoundError`; an exclusive create of a key
+that exists raises :class:`FileExistsError`, exactly as Python's own ``open(..., "x")``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import IO, Any, Protocol, runtime_checkable
+
+from modelship.errors import StoreError
+
+__all__ = ["BlobWriter", "FsspecStore", "Store"]
+
+_CHUNK = 8 * 2**20
+
+
+@runtime_checkable
+class BlobWriter(Protocol):
+    """A staged artifact: written in chunks, then published under a key or discarded."""
+
+    def write(self, data: bytes | memoryview) -> int:
+        """Append bytes; return how many."""
+
+    def publish(self, key: str) -> bool:
+        """Make the bytes visible under ``key`` at once; False if ``key`` already existed.
+
+        After ``publish`` the writer is closed. A key that exists is left alone (keys of
+        blobs are their digests, so the stored bytes are the same).
+        """
+
+    def discard(self) -> None:
+        """Drop the staged bytes; nothing becomes visible. Safe to call twice."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Storage for a registry (implement this to add a backend).
+
+    ``exclusive_creates`` says whether :meth:`create` is atomic against other processes;
+    a registry refuses concurrent writers on a store where it is False.
+
+    Examples
+    --------
+    >>> from modelship.registry import FsspecStore
+    >>> store = FsspecStore.from_url("memory://store-doc")
+    >>> store.create("a/b.json", b"{}")
+    >>> store.read("a/b.json")
+    b'{}'
+    >>> store.list("a")
+    ['b.json']
+    """
+
+    url: str
+    exclusive_creates: bool
+
+    def read(self, key: str) -> bytes:
+        """The bytes at ``key``; :class:`FileNotFoundError` if none."""
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The bytes at each key that exists (missing keys are left out)."""
+
+    def create(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` only if no key is there; else :class:`FileExistsError`."""
+
+    def replace(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` whole (readers see old or new, never a mix)."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` holds bytes."""
+
+    def list(self, prefix: str) -> list[str]:
+        """Names of the direct children of the folder ``prefix`` (files and folders)."""
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+
+    def blob_writer(self, callback: Any = None) -> BlobWriter:
+        """Start staging a blob; ``callback`` is an fsspec progress callback or None."""
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        """A binary file object reading the blob at ``key``."""
+
+    def size(self, key: str) -> int:
+        """Size in bytes of the object at ``key``."""
+
+    def modified(self, key: str) -> float:
+        """When ``key`` was last written, as a POSIX timestamp (for gc's grace period)."""
+
+
+class _LocalBlobWriter:
+    """Stages into ``<root>/.staging/`` then hard-links into place (same file system)."""
+
+    def __init__(self, store: FsspecStore, callback: Any) -> None:
+        self._store = store
+        self._callback = callback
+        staging = store._local(".staging")
+        os.makedirs(staging, exist_ok=True)
+        self._path = os.path.join(staging, f"{uuid.uuid4().hex}.part")
+        self._file: IO[bytes] | None = open(self._path, "xb")  # noqa: SIM115
+
+    def write(self, data: bytes | memoryview) -> int:
+        assert self._file is not None, "writer is closed"
+        n = self._file.write(data)
+        if self._callback is not None:
+            self._callback.relative_update(n)
+        return n
+
+    def publish(self, key: str) -> bool:
+        assert self._file is not None, "writer is closed"
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        self._file = None
+        final = self._store._local(key)
+        os.makedirs(os.path.dirname(final), exist_ok=True)
+        os.chmod(self._path, 0o444)
+        try:
+            os.link(self._path, final)
+            created = True
+        except FileExistsError:
+            created = False
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path)
+        if created:
+            _fsync_dir(os.path.dirname(final))
+        return created
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path)
+
+
+class _SpoolBlobWriter:
+    """Stages into a local temporary file, then uploads it unless the key exists."""
+
+    def __init__(self, store: FsspecStore, callback: Any) -> None:
+        self._store = store
+        self._callback = callback
+        fd, self._path = tempfile.mkstemp(prefix="modelship-", suffix=".part")
+        self._file: IO[bytes] | None = os.fdopen(fd, "wb")
+
+    def write(self, data: bytes | memoryview) -> int:
+        assert self._file is not None, "writer is closed"
+        return self._file.write(data)
+
+    def publish(self, key: str) -> bool:
+        assert self._file is not None, "writer is closed"
+        self._file.close()
+        self._file = None
+        try:
+            if self._store.exists(key):
+                return False
+            kwargs: dict[str, Any] = {}
+            if self._callback is not None:
+                kwargs["callback"] = self._callback
+            with self._store._errors(f"upload of {key}"):
+                # The object appears whole when the upload completes (S3 PUT or
+                # CompleteMultipartUpload); readers never see part of it.
+                self._store.fs.put_file(self._path, self._store._full(key), **kwargs)
+            return True
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self._path)
+
+
+def _fsync_dir(path: str) -> None:
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+_MEMORY_LOCK = threading.Lock()
+_EXCLUSIVE_PROTOCOLS = {"file", "local", "memory", "s3", "s3a"}
+
+
+class FsspecStore:
+    """A :class:`Store` on any fsspec file system: local disk, memory, S3 and more.
+
+    Exclusive creates are implemented per backend: on local disk a fully written and
+    fsynced temporary file is hard-linked to its final name (atomic, fails if taken); on
+    S3 a conditional PUT (``If-None-Match: *``); in memory under a lock. Other fsspec
+    backends are used with ``exclusive_creates=False`` unless the caller vouches for them.
+
+    Examples
+    --------
+    >>> store = FsspecStore.from_url("memory://fsspec-store-doc")
+    >>> store.exclusive_creates
+    True
+    >>> store.create("k", b"1")
+    >>> try:
+    ...     store.create("k", b"2")
+    ... except FileExistsError:
+    ...     print("taken")
+    taken
+    """
+
+    def __init__(self, fs: Any, root: str, *, url: str, exclusive_creates: bool | None = None):
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.url = url
+        protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+        self.protocol = str(protocols[0])
+        self.is_local = self.protocol in ("file", "local")
+        known = any(p in _EXCLUSIVE_PROTOCOLS for p in protocols)
+        self.exclusive_creates = known if exclusive_creates is None else exclusive_creates
+        if self.is_local:
+            os.makedirs(self.root, exist_ok=True)
+
+    @classmethod
+    def from_url(cls, url: str, **storage_options: Any) -> FsspecStore:
+        """Open the store at an fsspec URL (``file://``, a path, ``memory://``, ``s3://``)."""
+        from modelship.registry._open import filesystem_for
+
+        fs, root = filesystem_for(url, storage_options)
+        return cls(fs, root, url=url)
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def _full(self, key: str) -> str:
+        return f"{self.root}/{key}" if key else self.root
+
+    def _local(self, key: str) -> str:
+        return os.path.join(self.root, *key.split("/")) if key else self.root
+
+    @contextlib.contextmanager
+    def _errors(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except (FileNotFoundError, FileExistsError):
+            raise
+        except OSError as exc:
+            raise StoreError(f"{what} failed on {self.url}: {exc}") from exc
+
+    # --- Store --------------------------------------------------------------------------
+
+    def read(self, key: str) -> bytes:
+        if self.is_local:
+            with open(self._local(key), "rb") as f:
+                return f.read()
+        with self._errors(f"reading {key}"):
+            data: bytes = self.fs.cat_file(self._full(key))
+            return data
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        if self.is_local or self.protocol == "memory":
+            out = {}
+            for key in keys:
+                with contextlib.suppress(FileNotFoundError):
+                    out[key] = self.read(key)
+            return out
+        full = {self._full(k): k for k in keys}
+        with self._errors("reading many keys"):
+            got = self.fs.cat(list(full), on_error="omit")
+        return {full[p]: data for p, data in got.items() if not isinstance(data, Exception)}
+
+    def create(self, key: str, data: bytes) -> None:
+        if not data:
+            # S3's conditional PUT does not protect an empty body through every client
+            # path (an empty "xb" write overwrites), so empty documents are refused here.
+            raise StoreError(f"refusing to create {key!r} with no bytes")
+        if self.is_local:
+            self._create_local(key, data)
+        elif self.protocol == "memory":
+            with _MEMORY_LOCK:
+                if self.fs.exists(self._full(key)):
+                    raise FileExistsError(key)
+                self.fs.pipe_file(self._full(key), data)
+        else:
+            with self._errors(f"creating {key}"):
+                try:
+                    self.fs.pipe_file(self._full(key), data, mode="create")
+                except FileExistsError:
+                    raise FileExistsError(key) from None
+
+    def _create_local(self, key: str, data: bytes) -> None:
+        final = self._local(key)
+        directory = os.path.dirname(final)
+        os.makedirs(directory, exist_ok=True)
+        staging = self._local(".staging")
+        os.makedirs(staging, exist_ok=True)
+        tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
+        try:
+            with open(tmp, "xb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.link(tmp, final)  # atomic; fails if taken; only whole files become visible
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+        _fsync_dir(directory)
+
+    def replace(self, key: str, data: bytes) -> None:
+        if self.is_local:
+            final = self._local(key)
+            os.makedirs(os.path.dirname(final), exist_ok=True)
+            staging = self._local(".staging")
+            os.makedirs(staging, exist_ok=True)
+            tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
+            try:
+                with open(tmp, "xb") as f:
+                    f.write(data)
+                os.replace(tmp, final)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp)
+            return
+        with self._errors(f"writing {key}"):
+            self.fs.pipe_file(self._full(key), data)
+
+    def exists(self, key: str) -> bool:
+        if self.is_local:
+            return os.path.isfile(self._local(key))
+        with self._errors(f"checking {key}"):
+            return bool(self.fs.isfile(self._full(key)))
+
+    def list(self, prefix: str) -> list[str]:
+        if self.is_local:
+            try:
+                return sorted(os.listdir(self._local(prefix)))
+            except (FileNotFoundError, NotADirectoryError):
+                return []
+        base = self._full(prefix).rstrip("/")
+        with self._errors(f"listing {prefix}"):
+            try:
+                entries = self.fs.ls(base, detail=False, refresh=True)
+            except FileNotFoundError:
+                return []
+        names = []
+        for entry in entries:
+            name = str(entry).rstrip("/").rsplit("/", 1)[-1]
+            if str(entry).rstrip("/") != base and name:
+                names.append(name)
+        return sorted(set(names))
+
+    def delete(self, key: str) -> None:
+        if self.is_local:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._local(key))
+            return
+        with self._errors(f"deleting {key}"), contextlib.suppress(FileNotFoundError):
+            self.fs.rm_file(self._full(key))
+
+    def blob_writer(self, callback: Any = None) -> BlobWriter:
+        if self.is_local:
+            return _LocalBlobWriter(self, callback)
+        return _SpoolBlobWriter(self, callback)
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        if self.is_local:
+            return open(self._local(key), "rb")
+        with self._errors(f"opening {key}"):
+            f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=_CHUNK)
+            return f
+
+    def size(self, key: str) -> int:
+        if self.is_local:
+            return os.path.getsize(self._local(key))
+        with self._errors(f"sizing {key}"):
+            return int(self.fs.size(self._full(key)))
+
+    def modified(self, key: str) -> float:
+        if self.is_local:
+            return os.path.getmtime(self._local(key))
+        with self._errors(f"reading the time of {key}"):
+            stamp = self.fs.modified(self._full(key))
+        return float(stamp.timestamp())

@@ -1,0 +1,334 @@
+"""The records a registry stores: :class:`ModelVersion`, :class:`Lineage`, :class:`ArtifactRef`.
+
+They are frozen attrs classes. ``to_dict``/``from_dict`` (and the JSON forms) round-trip
+exactly: ``ModelVersion.from_json(mv.to_json()) == mv``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+
+from modelship.errors import ConfigError, IntegrityError
+
+__all__ = ["ArtifactRef", "JSONValue", "Lineage", "ModelVersion", "canonical_json"]
+
+JSONValue = Any
+"""A value that survives ``json.dumps(..., allow_nan=False)`` and comes back equal."""
+
+MANIFEST_FORMAT = 1
+
+
+def canonical_json(obj: JSONValue) -> bytes:
+    """Serialise ``obj`` deterministically (sorted keys, no spaces, no NaN).
+
+    Examples
+    --------
+    >>> canonical_json({"b": 1, "a": [1.5, None]})
+    b'{"a":[1.5,null],"b":1}'
+    """
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"value is not JSON-serialisable without loss: {exc}") from exc
+
+
+def _json_copy(what: str, value: Any) -> Any:
+    """Check that ``value`` is plain JSON that round-trips exactly, and return a copy."""
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{what} must be plain JSON (str, int, float, bool, None, lists and dicts with "
+            f"string keys, no NaN or infinity): {exc}"
+        ) from exc
+    copy = json.loads(text)
+    if copy != value:
+        raise ConfigError(
+            f"{what} would change in JSON (tuples become lists, non-string keys become "
+            "strings); pass lists and string keys"
+        )
+    return copy
+
+
+def _metrics(value: Mapping[str, Any] | None) -> dict[str, float | int]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"metrics must be a mapping of name to number, got {type(value).__name__}"
+        )
+    out: dict[str, float | int] = {}
+    for key, number in value.items():
+        if not isinstance(key, str) or not key:
+            raise ConfigError(f"metric names must be non-empty strings, got {key!r}")
+        # numpy scalars are fine: they convert exactly.
+        plain = number.item() if hasattr(number, "item") and callable(number.item) else number
+        if isinstance(plain, bool) or not isinstance(plain, (int, float)):
+            raise ConfigError(f"metric {key!r} must be a number, got {number!r}")
+        if isinstance(plain, float) and not math.isfinite(plain):
+            raise ConfigError(
+                f"metric {key!r} is {plain}; metrics must be finite (record the case in a tag)"
+            )
+        out[key] = plain
+    return out
+
+
+def _str_map(what: str, value: Mapping[str, Any] | None) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"{what} must be a mapping of strings, got {type(value).__name__}")
+    for key, item in value.items():
+        if not isinstance(key, str) or not isinstance(item, str):
+            raise ConfigError(f"{what} must map strings to strings; {key!r}: {item!r} is not")
+    return dict(value)
+
+
+def _plain_str_map(value: Mapping[str, str]) -> dict[str, str]:
+    return dict(value)
+
+
+def _ref_map(value: Mapping[str, ArtifactRef]) -> dict[str, ArtifactRef]:
+    return dict(value)
+
+
+def _params(value: Mapping[str, Any] | None) -> dict[str, Any]:
+    return _json_copy("params", {} if value is None else dict(value))  # type: ignore[no-any-return]
+
+
+def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
+    return _str_map("tags", value)
+
+
+def _utc(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if not isinstance(value, datetime):
+        raise ConfigError(f"created_at must be a datetime, got {value!r}")
+    if value.tzinfo is None:
+        raise ConfigError("created_at must be timezone-aware (UTC)")
+    return value.astimezone(timezone.utc)
+
+
+@attrs.frozen
+class ArtifactRef:
+    """Where a version's bytes are and how to read them.
+
+    ``digest`` is ``"sha256:<hex>"`` of the bytes exactly as stored, so ``sha256sum`` of the
+    blob gives the same hex.
+
+    Examples
+    --------
+    >>> ref = ArtifactRef(digest="sha256:" + "0" * 64, size=3, serializer="bytes",
+    ...                   media_type="application/octet-stream")
+    >>> ArtifactRef.from_dict(ref.to_dict()) == ref
+    True
+    """
+
+    digest: str = attrs.field()
+    size: int = attrs.field()
+    serializer: str
+    media_type: str
+    library_versions: Mapping[str, str] = attrs.field(factory=dict, converter=_plain_str_map)
+
+    @digest.validator
+    def _check_digest(self, attribute: attrs.Attribute[str], value: str) -> None:
+        algo, _, hexdigest = value.partition(":")
+        if (
+            algo != "sha256"
+            or len(hexdigest) != 64
+            or not all(c in "0123456789abcdef" for c in hexdigest)
+        ):
+            raise IntegrityError(f"artifact digest {value!r} is not 'sha256:' + 64 hex digits")
+
+    @size.validator
+    def _check_size(self, attribute: attrs.Attribute[int], value: int) -> None:
+        if not isinstance(value, int) or value < 0:
+            raise IntegrityError(f"artifact size {value!r} must be a non-negative integer")
+
+    @property
+    def hexdigest(self) -> str:
+        """The digest without its ``sha256:`` prefix."""
+        return self.digest.partition(":")[2]
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """A JSON-safe dict of this record."""
+        return {
+            "digest": self.digest,
+            "size": self.size,
+            "serializer": self.serializer,
+            "media_type": self.media_type,
+            "library_versions": dict(self.library_versions),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ArtifactRef:
+        """Rebuild a record from :meth:`to_dict`'s output."""
+        return cls(
+            digest=data["digest"],
+            size=data["size"],
+            serializer=data["serializer"],
+            media_type=data["media_type"],
+            library_versions=data.get("library_versions", {}),
+        )
+
+
+@attrs.frozen
+class Lineage:
+    """Where a version came from: code, parent version and data.
+
+    ``git_commit`` and ``git_dirty`` describe the working tree the model was registered
+    from (``None`` outside a git checkout); ``data`` maps a data set's role (``"train"``)
+    to its :func:`modelship.fingerprint`.
+
+    Examples
+    --------
+    >>> lin = Lineage(git_commit="3f2a", git_dirty=False, parent="1", data={"train": "sha256:ab"})
+    >>> Lineage.from_dict(lin.to_dict()) == lin
+    True
+    """
+
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    parent: str | None = None
+    data: Mapping[str, str] = attrs.field(factory=dict, converter=_plain_str_map)
+    extra: Mapping[str, str] = attrs.field(factory=dict, converter=_plain_str_map)
+
+    def to_dict(self) -> dict[str, JSONValue]:
+        """A JSON-safe dict of this record."""
+        return {
+            "git_commit": self.git_commit,
+            "git_dirty": self.git_dirty,
+            "parent": self.parent,
+            "data": dict(self.data),
+            "extra": dict(self.extra),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Lineage:
+        """Rebuild a record from :meth:`to_dict`'s output (or a partial dict from a user)."""
+        unknown = set(data) - {"git_commit", "git_dirty", "parent", "data", "extra"}
+        if unknown:
+            raise ConfigError(
+                f"lineage has unknown keys {sorted(unknown)}; allowed: git_commit, git_dirty, "
+                "parent, data, extra"
+            )
+        return cls(
+            git_commit=data.get("git_commit"),
+            git_dirty=data.get("git_dirty"),
+            parent=data.get("parent"),
+            data=_str_map("lineage data", data.get("data")),
+            extra=_str_map("lineage extra", data.get("extra")),
+        )
+
+
+@attrs.frozen
+class ModelVersion:
+    """One committed, immutable version of a model.
+
+    ``sequence`` is the registration order (1, 2, ...); ``version`` is the name users see
+    (the same number by default, or an explicit string such as ``"2.1.0"``).
+    ``attachments`` holds further artifacts stored with the version (a drift profile, a
+    schema) by role. ``signature`` is an HMAC of the manifest when the registry has a
+    signing key.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://modelversion-doc")
+    >>> mv = reg.register(model_name="fraud", model=b"weights", serializer="bytes",
+    ...                   metrics={"auc": 0.91})
+    >>> (mv.name, mv.version, mv.sequence, mv.metrics["auc"])
+    ('fraud', '1', 1, 0.91)
+    >>> ms.ModelVersion.from_json(mv.to_json()) == mv
+    True
+    """
+
+    name: str
+    version: str
+    sequence: int
+    artifact: ArtifactRef
+    created_at: datetime = attrs.field(converter=_utc)
+    created_by: str = ""
+    metrics: Mapping[str, float | int] = attrs.field(factory=dict, converter=_metrics)
+    params: Mapping[str, JSONValue] = attrs.field(factory=dict, converter=_params)
+    tags: Mapping[str, str] = attrs.field(factory=dict, converter=_tags)
+    lineage: Lineage = attrs.field(factory=Lineage)
+    description: str = ""
+    attachments: Mapping[str, ArtifactRef] = attrs.field(factory=dict, converter=_ref_map)
+    registration: str = ""
+    signature: str | None = None
+
+    def to_dict(self, *, signed: bool = True) -> dict[str, JSONValue]:
+        """A JSON-safe dict; ``signed=False`` leaves out the signature (what gets signed)."""
+        out: dict[str, JSONValue] = {
+            "format": MANIFEST_FORMAT,
+            "name": self.name,
+            "version": self.version,
+            "sequence": self.sequence,
+            "artifact": self.artifact.to_dict(),
+            "created_at": self.created_at.isoformat(),
+            "created_by": self.created_by,
+            "metrics": dict(self.metrics),
+            "params": self.params,
+            "tags": dict(self.tags),
+            "lineage": self.lineage.to_dict(),
+            "description": self.description,
+            "attachments": {k: v.to_dict() for k, v in sorted(self.attachments.items())},
+            "registration": self.registration,
+        }
+        if signed:
+            out["signature"] = self.signature
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ModelVersion:
+        """Rebuild a record from :meth:`to_dict`'s output."""
+        fmt = data.get("format", MANIFEST_FORMAT)
+        if fmt != MANIFEST_FORMAT:
+            raise IntegrityError(
+                f"manifest format {fmt!r} is not understood by this modelship "
+                f"(it reads format {MANIFEST_FORMAT}); upgrade modelship"
+            )
+        try:
+            return cls(
+                name=data["name"],
+                version=data["version"],
+                sequence=data["sequence"],
+                artifact=ArtifactRef.from_dict(data["artifact"]),
+                created_at=data["created_at"],
+                created_by=data.get("created_by", ""),
+                metrics=data.get("metrics", {}),
+                params=data.get("params", {}),
+                tags=data.get("tags", {}),
+                lineage=Lineage.from_dict(data.get("lineage", {})),
+                description=data.get("description", ""),
+                attachments={
+                    k: ArtifactRef.from_dict(v) for k, v in data.get("attachments", {}).items()
+                },
+                registration=data.get("registration", ""),
+                signature=data.get("signature"),
+            )
+        except (KeyError, TypeError) as exc:
+            raise IntegrityError(f"manifest is malformed: missing or wrong field {exc}") from exc
+
+    def to_json(self) -> str:
+        """Canonical JSON of :meth:`to_dict`."""
+        return canonical_json(self.to_dict()).decode()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ModelVersion:
+        """Parse :meth:`to_json`'s output."""
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise IntegrityError(f"manifest is not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise IntegrityError("manifest is not a JSON object")
+        return cls.from_dict(data)
