@@ -1,0 +1,456 @@
+"""The registry conformance suite: one set of behaviours every back end must have."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+from typing import IO, Any
+
+import numpy as np
+import pytest
+
+import modelship as ms
+from modelship.registry import BlobWriter, Store
+
+__all__ = ["HookStore", "RegistryConformance"]
+
+
+class HookStore:
+    """A :class:`~modelship.registry.Store` wrapper that runs a hook before chosen calls.
+
+    Lets a test make two writers interleave exactly (the hook of one runs the other),
+    without sleeping or hoping for a race.
+
+    Examples
+    --------
+    >>> from modelship.registry import FsspecStore
+    >>> seen = []
+    >>> store = HookStore(FsspecStore.from_url("memory://hookstore-doc"),
+    ...                   before_create=lambda key: seen.append(key))
+    >>> store.create("k", b"1"); seen
+    ['k']
+    """
+
+    def __init__(self, inner: Store, *, before_create: Callable[[str], None] | None = None):
+        self.inner = inner
+        self.before_create = before_create
+        self.url = inner.url
+        self.exclusive_creates = inner.exclusive_creates
+
+    def create(self, key: str, data: bytes) -> None:
+        if self.before_create is not None:
+            self.before_create(key)
+        self.inner.create(key, data)
+
+    def read(self, key: str) -> bytes:
+        return self.inner.read(key)
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        return self.inner.read_many(keys)
+
+    def replace(self, key: str, data: bytes) -> None:
+        self.inner.replace(key, data)
+
+    def exists(self, key: str) -> bool:
+        return self.inner.exists(key)
+
+    def list(self, prefix: str) -> list[str]:
+        return self.inner.list(prefix)
+
+    def delete(self, key: str) -> None:
+        self.inner.delete(key)
+
+    def blob_writer(self, callback: Any = None) -> BlobWriter:
+        return self.inner.blob_writer(callback)
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        return self.inner.open_blob(key)
+
+    def size(self, key: str) -> int:
+        return self.inner.size(key)
+
+    def modified(self, key: str) -> float:
+        return self.inner.modified(key)
+
+
+def _blob_key(digest: str) -> str:
+    hexdigest = digest.partition(":")[2]
+    return f"blobs/sha256/{hexdigest[:2]}/{hexdigest}"
+
+
+class RegistryConformance:
+    """Behaviours every registry back end must show. Subclass it and provide a fixture.
+
+    ``make_registry(**options)`` must return a fresh registry on an empty location each
+    time it is called without options... except that calls within one test must reach
+    the *same* location when passed ``same=True`` (to open a second handle on it).
+    """
+
+    @pytest.fixture
+    def make_registry(self) -> Callable[..., ms.Registry]:  # pragma: no cover - overridden
+        raise NotImplementedError("override make_registry in your subclass")
+
+    @pytest.fixture
+    def reg(self, make_registry: Callable[..., ms.Registry]) -> ms.Registry:
+        return make_registry()
+
+    # --- registering and reading --------------------------------------------------------
+
+    def test_register_allocates_consecutive_integer_versions(self, reg: ms.Registry) -> None:
+        got = [reg.register(model_name="m", model=bytes([i]), serializer="bytes") for i in range(3)]
+        assert [mv.version for mv in got] == ["1", "2", "3"]
+        assert [mv.sequence for mv in got] == [1, 2, 3]
+
+    def test_register_with_explicit_version_keeps_it(self, reg: ms.Registry) -> None:
+        mv = reg.register(model_name="m", model=b"a", version="2.1.0", serializer="bytes")
+        assert mv.version == "2.1.0"
+        assert reg.get("m", "2.1.0") == mv
+
+    def test_register_twice_with_same_version_raises_version_exists(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"first", version="1.0", serializer="bytes")
+        with pytest.raises(ms.VersionExists, match="never overwritten"):
+            reg.register(model_name="m", model=b"second", version="1.0", serializer="bytes")
+        assert reg.load("m", "1.0") == b"first"
+
+    def test_auto_version_skips_a_number_taken_explicitly(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"a", version="2", serializer="bytes")
+        first = reg.register(model_name="m", model=b"b", serializer="bytes")
+        second = reg.register(model_name="m", model=b"c", serializer="bytes")
+        assert {first.version, second.version}.isdisjoint({"2"})
+        assert [mv.version for mv in reg.versions("m")] == ["2", first.version, second.version]
+
+    def test_manifest_round_trips_metrics_params_tags_and_lineage(self, reg: ms.Registry) -> None:
+        mv = reg.register(
+            model_name="m",
+            model=b"a",
+            serializer="bytes",
+            metrics={"auc": 0.91, "n": 3},
+            params={"depth": 4, "layers": [1, 2], "opt": {"lr": 0.1}},
+            tags={"team": "risk"},
+            lineage={"git_commit": "abc", "git_dirty": True, "extra": {"run": "7"}},
+            data={"train": np.arange(10)},
+        )
+        got = reg.get("m", "1")
+        assert got == mv
+        assert got.lineage.data["train"] == ms.fingerprint(np.arange(10))
+        assert ms.ModelVersion.from_json(got.to_json()) == got
+
+    def test_latest_is_the_last_registered_version(self, reg: ms.Registry) -> None:
+        for i in range(5):
+            reg.register(model_name="m", model=bytes([i]), serializer="bytes")
+        assert reg.get("m", "latest").version == "5"
+        assert reg.get("m").version == "5"
+
+    def test_versions_lists_in_registration_order(self, reg: ms.Registry) -> None:
+        for v in ["b", "a", "c"]:
+            reg.register(model_name="m", model=v.encode(), version=v, serializer="bytes")
+        assert [mv.version for mv in reg.versions("m")] == ["b", "a", "c"]
+
+    def test_models_lists_every_model(self, reg: ms.Registry) -> None:
+        for name in ["zeta", "alpha"]:
+            reg.register(model_name=name, model=b"x", serializer="bytes")
+        assert reg.models() == ["alpha", "zeta"]
+
+    def test_get_unknown_model_raises_model_not_found(self, reg: ms.Registry) -> None:
+        with pytest.raises(ms.ModelNotFound):
+            reg.get("nobody", "latest")
+
+    def test_get_unknown_version_raises_version_not_found(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        with pytest.raises(ms.VersionNotFound, match="'9'"):
+            reg.get("m", "9")
+
+    def test_get_malformed_reference_raises_invalid_reference(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        with pytest.raises(ms.InvalidReference):
+            reg.get("m", "../1")
+
+    @pytest.mark.parametrize(
+        "name", ["", "../etc", "a/b", "a\\b", "x" * 200, "con", "a..b", "ends.", "semi;colon", "é"]
+    )
+    def test_unsafe_model_names_raise_invalid_name(self, reg: ms.Registry, name: str) -> None:
+        with pytest.raises(ms.InvalidName):
+            reg.register(model_name=name, model=b"x", serializer="bytes")
+
+    @pytest.mark.parametrize("version", ["", "../1", "1/2", "latest", "v 1", "a" * 65])
+    def test_unsafe_versions_raise_invalid_name(self, reg: ms.Registry, version: str) -> None:
+        with pytest.raises(ms.InvalidName):
+            reg.register(model_name="m", model=b"x", version=version, serializer="bytes")
+
+    def test_invalid_input_writes_nothing(self, reg: ms.Registry) -> None:
+        with pytest.raises(ms.ConfigError):
+            reg.register(model_name="m", model=b"x", serializer="bytes", metrics={"auc": "high"})
+        with pytest.raises(ms.ModelNotFound):
+            reg.versions("m")
+
+    # --- artifacts ----------------------------------------------------------------------
+
+    @pytest.mark.parametrize("serializer", ["joblib", "numpy", "bytes"])
+    def test_load_returns_what_was_registered(self, reg: ms.Registry, serializer: str) -> None:
+        model: Any = b"\x00raw" if serializer == "bytes" else np.linspace(0, 1, 1000)
+        reg.register(model_name="m", model=model, serializer=serializer)
+        got = reg.load("m", "1")
+        if serializer == "bytes":
+            assert got == model
+        else:
+            np.testing.assert_array_equal(got, model)
+
+    def test_digest_is_sha256_of_the_stored_bytes(self, reg: ms.Registry) -> None:
+        mv = reg.register(model_name="m", model=b"hello", serializer="bytes")
+        assert mv.artifact.digest == "sha256:" + hashlib.sha256(b"hello").hexdigest()
+        assert mv.artifact.size == 5
+
+    def test_identical_artifacts_are_stored_once(self, reg: ms.Registry) -> None:
+        a = reg.register(model_name="m", model=b"same", serializer="bytes")
+        b = reg.register(model_name="other", model=b"same", serializer="bytes")
+        assert a.artifact.digest == b.artifact.digest
+        prefix = f"blobs/sha256/{a.artifact.hexdigest[:2]}"
+        assert reg.store.list(prefix) == [a.artifact.hexdigest]
+
+    def test_changed_byte_in_artifact_raises_integrity_error_before_load(
+        self, reg: ms.Registry
+    ) -> None:
+        mv = reg.register(model_name="m", model={"w": list(range(100))})
+        key = _blob_key(mv.artifact.digest)
+        data = bytearray(reg.store.read(key))
+        data[len(data) // 2] ^= 0x01
+        reg.store.delete(key)
+        reg.store.create(key, bytes(data))
+        with pytest.raises(ms.IntegrityError, match="does not match"):
+            reg.load("m", "1")
+        with pytest.raises(ms.IntegrityError):
+            reg.verify("m", "1")
+
+    def test_missing_artifact_raises_integrity_error(self, reg: ms.Registry) -> None:
+        mv = reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.store.delete(_blob_key(mv.artifact.digest))
+        with pytest.raises(ms.IntegrityError, match="missing"):
+            reg.load("m", "1")
+
+    def test_attachments_are_stored_and_verified(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes", attachments={"schema": "{}"})
+        assert reg.attachment("m", "1", "schema") == b"{}"
+        with pytest.raises(ms.VersionNotFound, match="no attachment"):
+            reg.attachment("m", "1", "profile")
+
+    def test_unserialisable_model_raises_serialization_error(self, reg: ms.Registry) -> None:
+        with pytest.raises(ms.SerializationError):
+            reg.register(model_name="m", model=threading.Lock())
+        with pytest.raises(ms.ModelNotFound):
+            reg.versions("m")
+
+    # --- signing ------------------------------------------------------------------------
+
+    def test_signed_registry_refuses_unsigned_versions(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        plain = make_registry()
+        plain.register(model_name="m", model=b"x", serializer="bytes")
+        signed = make_registry(same=True, signing_key=b"k" * 32)
+        with pytest.raises(ms.SignatureError, match="not signed"):
+            signed.load("m", "1")
+
+    def test_signed_registry_loads_its_own_and_refuses_other_keys(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        mine = make_registry(signing_key=b"k" * 32)
+        mine.register(model_name="m", model=b"x", serializer="bytes")
+        assert mine.load("m", "1") == b"x"
+        theirs = make_registry(same=True, signing_key=b"z" * 32)
+        with pytest.raises(ms.SignatureError, match="did not make"):
+            theirs.load("m", "1")
+
+    # --- aliases ------------------------------------------------------------------------
+
+    def test_alias_resolves_and_moves(self, reg: ms.Registry) -> None:
+        for _ in range(2):
+            reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.set_alias("m", "production", "1")
+        assert reg.get("m", "@production").version == "1"
+        reg.set_alias("m", "production", "2")
+        assert reg.get("m", "@production").version == "2"
+        assert reg.aliases("m") == {"production": "2"}
+
+    def test_alias_to_missing_version_raises(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        with pytest.raises(ms.VersionNotFound):
+            reg.set_alias("m", "production", "7")
+
+    def test_history_records_every_move(self, reg: ms.Registry) -> None:
+        for _ in range(2):
+            reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.set_alias("m", "production", "1")
+        reg.set_alias("m", "production", "2")
+        reg.remove_alias("m", "production")
+        moves = [(h.alias, h.from_version, h.to_version) for h in reg.history("m")]
+        assert moves == [
+            ("production", None, "1"),
+            ("production", "1", "2"),
+            ("production", "2", None),
+        ]
+        assert all(h.by and h.at.tzinfo is not None for h in reg.history("m"))
+
+    def test_set_alias_with_stale_expectation_raises_conflict(self, reg: ms.Registry) -> None:
+        for _ in range(3):
+            reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.set_alias("m", "production", "1")
+        reg.set_alias("m", "production", "2", expected="1")
+        with pytest.raises(ms.Conflict):
+            reg.set_alias("m", "production", "3", expected="1")
+        assert reg.aliases("m") == {"production": "2"}
+
+    def test_concurrent_moves_of_one_alias_one_wins_other_conflicts(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        base = make_registry()
+        for _ in range(3):
+            base.register(model_name="m", model=b"x", serializer="bytes")
+        other = make_registry(same=True)
+        fired = []
+
+        def rival_moves_first(key: str) -> None:
+            if "/aliases/" in key and not fired:
+                fired.append(key)
+                other.set_alias("m", "production", "3")
+
+        racer = ms.Registry(HookStore(base.store, before_create=rival_moves_first))
+        with pytest.raises(ms.Conflict, match="another writer"):
+            racer.set_alias("m", "production", "2")
+        assert base.aliases("m") == {"production": "3"}
+        assert [h.to_version for h in base.history("m")] == ["3"]
+
+    def test_concurrent_moves_of_different_aliases_both_land(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        base = make_registry()
+        base.register(model_name="m", model=b"x", serializer="bytes")
+        other = make_registry(same=True)
+        fired = []
+
+        def rival_moves_first(key: str) -> None:
+            if "/aliases/" in key and not fired:
+                fired.append(key)
+                other.set_alias("m", "staging", "1")
+
+        ms.Registry(HookStore(base.store, before_create=rival_moves_first)).set_alias(
+            "m", "production", "1"
+        )
+        assert base.aliases("m") == {"production": "1", "staging": "1"}
+        assert len(base.history("m")) == 2
+
+    def test_registrations_from_threads_get_distinct_gapless_versions(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        make_registry().register(model_name="m", model=b"seed", serializer="bytes")
+        errors: list[BaseException] = []
+
+        def work(t: int) -> None:
+            handle = make_registry(same=True)
+            try:
+                for i in range(5):
+                    handle.register(
+                        model_name="m",
+                        model=f"{t}-{i}".encode(),
+                        serializer="bytes",
+                        metrics={"t": t, "i": i},
+                    )
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert errors == []
+        versions = make_registry(same=True).versions("m")
+        assert sorted(int(mv.version) for mv in versions) == list(range(1, 22))
+        assert {(mv.metrics["t"], mv.metrics["i"]) for mv in versions[1:]} == {
+            (t, i) for t in range(4) for i in range(5)
+        }
+
+    # --- deleting and cleaning ----------------------------------------------------------
+
+    def test_delete_archives_and_restore_brings_back(self, reg: ms.Registry) -> None:
+        for _ in range(2):
+            reg.register(model_name="m", model=bytes([_]), serializer="bytes")
+        reg.delete("m", "2")
+        assert reg.get("m").version == "1"
+        assert [mv.version for mv in reg.versions("m")] == ["1"]
+        assert [mv.version for mv in reg.versions("m", include_archived=True)] == ["1", "2"]
+        with pytest.raises(ms.ArchivedVersion):
+            reg.get("m", "2")
+        reg.restore("m", "2")
+        assert reg.get("m").version == "2"
+
+    def test_delete_of_aliased_version_raises_conflict(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.set_alias("m", "production", "1")
+        with pytest.raises(ms.Conflict, match="production"):
+            reg.delete("m", "1")
+
+    def test_purge_removes_bytes_but_never_reuses_the_number(self, reg: ms.Registry) -> None:
+        mv = reg.register(model_name="m", model=b"secret", serializer="bytes")
+        with pytest.raises(ms.Conflict, match="archive"):
+            reg.purge("m", "1")
+        reg.delete("m", "1")
+        reg.purge("m", "1")
+        assert not reg.store.exists(_blob_key(mv.artifact.digest))
+        assert reg.register(model_name="m", model=b"new", serializer="bytes").version == "2"
+
+    def test_purge_keeps_an_artifact_another_version_shares(self, reg: ms.Registry) -> None:
+        mv = reg.register(model_name="m", model=b"shared", serializer="bytes")
+        reg.register(model_name="m", model=b"shared", serializer="bytes")
+        reg.delete("m", "1")
+        reg.purge("m", "1")
+        assert reg.store.exists(_blob_key(mv.artifact.digest))
+        assert reg.load("m", "2") == b"shared"
+
+    def test_gc_removes_slots_of_registrations_that_never_committed(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        old = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
+        dead = json.dumps({"version": "2", "registration": "dead", "at": old}).encode()
+        reg.store.create("models/m/slots/000000000002.json", dead)
+        assert reg.get("m").version == "1"
+        report = reg.gc(grace_seconds=3600)
+        assert report.dead_slots == ("models/m/slots/000000000002.json",)
+        assert reg.register(model_name="m", model=b"y", serializer="bytes").version in {"2", "3"}
+        assert reg.gc(grace_seconds=3600).removed == 0
+
+    def test_gc_leaves_artifacts_that_versions_use(self, reg: ms.Registry) -> None:
+        mv = reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.gc(grace_seconds=0)
+        assert reg.load("m", mv.version) == b"x"
+
+    # --- copying ------------------------------------------------------------------------
+
+    def test_copy_registry_round_trip_keeps_everything(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        src = make_registry()
+        for i in range(3):
+            src.register(model_name="m", model=bytes([i]) * 100, serializer="bytes")
+        src.register(model_name="n", model=b"n", version="0.1", serializer="bytes")
+        src.set_alias("m", "production", "2")
+        src.set_alias("m", "production", "3")
+        src.delete("m", "1")
+        mid = ms.open_registry(f"memory://copy-mid-{id(src)}-{threading.get_ident()}")
+        report = ms.copy_registry(src, mid)
+        assert report.versions == 4
+        back = make_registry()
+        ms.copy_registry(mid, back)
+        for name in ("m", "n"):
+            assert back.versions(name, include_archived=True) == src.versions(
+                name, include_archived=True
+            )
+            assert back.history(name) == src.history(name)
+            assert back.aliases(name) == src.aliases(name)
+        assert back.get("m", "@production") == src.get("m", "@production")
+        assert back.load("m", "3") == bytes([2]) * 100
+        with pytest.raises(ms.ArchivedVersion):
+            back.get("m", "1")
+        assert ms.copy_registry(src, back).blobs_copied == 0  # nothing to upload twice
+        assert back.register(model_name="m", model=b"z", serializer="bytes").version == "4"
