@@ -182,7 +182,7 @@ class RegistryConformance:
 
     def test_invalid_input_writes_nothing(self, reg: ms.Registry) -> None:
         with pytest.raises(ms.ConfigError):
-            reg.register(model_name="m", model=b"x", serializer="bytes", metrics={"auc": "high"})
+            reg.register(model_name="m", model=b"x", serializer="bytes", metrics={"auc": "high"})  # type: ignore[dict-item]
         with pytest.raises(ms.ModelNotFound):
             reg.versions("m")
 
@@ -309,7 +309,7 @@ class RegistryConformance:
         for _ in range(3):
             base.register(model_name="m", model=b"x", serializer="bytes")
         other = make_registry(same=True)
-        fired = []
+        fired: list[str] = []
 
         def rival_moves_first(key: str) -> None:
             if "/aliases/" in key and not fired:
@@ -328,7 +328,7 @@ class RegistryConformance:
         base = make_registry()
         base.register(model_name="m", model=b"x", serializer="bytes")
         other = make_registry(same=True)
-        fired = []
+        fired: list[str] = []
 
         def rival_moves_first(key: str) -> None:
             if "/aliases/" in key and not fired:
