@@ -1,0 +1,98 @@
+"""fingerprint(): stable content hashes of data."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis.extra import numpy as hnp
+
+import modelship as ms
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(hnp.scalar_dtypes(), hnp.array_shapes(min_dims=1, max_dims=3, max_side=6)))
+def test_fingerprint_ignores_memory_layout(arr: np.ndarray) -> None:
+    assert ms.fingerprint(arr) == ms.fingerprint(np.asfortranarray(arr))
+    if arr.ndim == 2 and arr.shape[0] > 1:
+        strided = np.repeat(arr, 2, axis=0)[::2]
+        assert ms.fingerprint(strided) == ms.fingerprint(arr)
+
+
+def test_fingerprint_depends_on_dtype_shape_and_values() -> None:
+    a = np.arange(6, dtype=np.int64)
+    prints = {
+        ms.fingerprint(a),
+        ms.fingerprint(a.astype(np.int32)),
+        ms.fingerprint(a.reshape(2, 3)),
+        ms.fingerprint(a + 1),
+    }
+    assert len(prints) == 4
+
+
+def test_fingerprint_is_stable_across_processes() -> None:
+    code = (
+        "import numpy as np, modelship as ms; "
+        "b = np.array(['x', 'y', None, 'z', 'w'], dtype=object); "
+        "print(ms.fingerprint({'a': np.arange(5.0), 'b': b}))"
+    )
+    outs = {
+        subprocess.run(
+            [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    }
+    assert len(outs) == 1
+    assert outs.pop().startswith("sha256:")
+
+
+def test_fingerprint_of_a_file_is_its_sha256sum(tmp_path: Path) -> None:
+    path = tmp_path / "train.csv"
+    path.write_bytes(b"a,b\n1,2\n")
+    assert ms.fingerprint(path) == "sha256:" + hashlib.sha256(b"a,b\n1,2\n").hexdigest()
+    assert ms.fingerprint(f"file://{path}") == ms.fingerprint(str(path))
+
+
+def test_fingerprint_of_a_folder_covers_names_and_contents(tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "a.txt").write_bytes(b"1")
+    (tmp_path / "d" / "b.txt").write_bytes(b"2")
+    before = ms.fingerprint(tmp_path / "d")
+    (tmp_path / "d" / "b.txt").write_bytes(b"3")
+    changed = ms.fingerprint(tmp_path / "d")
+    (tmp_path / "d" / "b.txt").rename(tmp_path / "d" / "c.txt")
+    renamed = ms.fingerprint(tmp_path / "d")
+    assert len({before, changed, renamed}) == 3
+
+
+def test_fingerprint_of_a_frame_like_object_matches_its_columns() -> None:
+    class Frame:  # duck-typed like pandas/polars
+        columns = ("x", "y")
+
+        def __getitem__(self, key: str) -> np.ndarray:
+            return {"x": np.arange(3), "y": np.ones(3)}[key]
+
+    assert ms.fingerprint(Frame()) == ms.fingerprint({"x": np.arange(3), "y": np.ones(3)})
+
+
+def test_fingerprint_of_pandas_frame_matches_dict_of_columns() -> None:
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame({"x": [1, 2, 3], "y": [0.5, 1.5, 2.5]})
+    assert ms.fingerprint(frame) == ms.fingerprint(
+        {"x": np.array([1, 2, 3]), "y": np.array([0.5, 1.5, 2.5])}
+    )
+
+
+def test_fingerprint_of_a_missing_path_raises_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ms.ConfigError, match="no file or folder"):
+        ms.fingerprint(tmp_path / "absent")
+
+
+def test_fingerprint_of_an_unsupported_object_raises_config_error() -> None:
+    with pytest.raises(ms.ConfigError, match="cannot fingerprint"):
+        ms.fingerprint(object())

@@ -1,0 +1,141 @@
+"""The command line: registry commands, exit codes, JSON output."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import modelship as ms
+from modelship.cli import main
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> str:
+    url = str(tmp_path / "reg")
+    reg = ms.open_registry(url)
+    for i in range(3):
+        reg.register(
+            model_name="fraud", model=bytes([i]), serializer="bytes", metrics={"auc": i / 10}
+        )
+    reg.set_alias("fraud", "production", "2")
+    return url
+
+
+def run(*argv: str) -> int:
+    return main(list(argv))
+
+
+def test_versions_lists_every_version_with_its_aliases(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("registry", "versions", registry, "fraud") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split("\t")[0] for line in lines] == ["1", "2", "3"]
+    assert lines[1].endswith("@production")
+
+
+def test_show_prints_the_manifest_as_json(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("registry", "show", registry, "fraud", "@production") == 0
+    shown = ms.ModelVersion.from_dict(json.loads(capsys.readouterr().out))
+    assert shown == ms.open_registry(registry).get("fraud", "2")
+
+
+def test_alias_moves_with_expected_and_conflicts_when_stale(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("registry", "alias", registry, "fraud", "production", "3", "--expected", "2") == 0
+    assert run("registry", "alias", registry, "fraud", "production", "1", "--expected", "2") == 2
+    assert "Conflict" in capsys.readouterr().err
+    assert ms.open_registry(registry).aliases("fraud") == {"production": "3"}
+
+
+def test_history_is_json(registry: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("registry", "history", registry, "fraud") == 0
+    moves = json.loads(capsys.readouterr().out)
+    assert [(m["alias"], m["from"], m["to"]) for m in moves] == [("production", None, "2")]
+
+
+def test_verify_exits_one_when_an_artifact_was_changed(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("registry", "verify", registry, "fraud", "--all") == 0
+    mv = ms.open_registry(registry).get("fraud", "2")
+    blob = Path(registry, "blobs", "sha256", mv.artifact.hexdigest[:2], mv.artifact.hexdigest)
+    os.chmod(blob, 0o644)
+    blob.write_bytes(b"\xff")
+    assert run("registry", "verify", registry, "fraud", "--all") == 1
+    assert "FAIL fraud 2" in capsys.readouterr().err
+
+
+def test_unknown_version_exits_two_with_the_reason(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run("registry", "show", registry, "fraud", "42") == 2
+    assert "VersionNotFound" in capsys.readouterr().err
+
+
+def test_delete_restore_and_gc(registry: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert run("registry", "delete", registry, "fraud", "3", "--reason", "bad") == 0
+    assert ms.open_registry(registry).get("fraud").version == "2"
+    assert run("registry", "restore", registry, "fraud", "3") == 0
+    assert run("registry", "gc", registry, "--grace-seconds", "0") == 0
+    assert json.loads(capsys.readouterr().out)["dead_slots"] == []
+
+
+def test_copy_moves_models_between_registries(
+    registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dst = str(tmp_path / "copy")
+    assert run("registry", "copy", registry, dst) == 0
+    assert json.loads(capsys.readouterr().out)["versions"] == 3
+    assert ms.open_registry(dst).get("fraud", "@production").version == "2"
+
+
+def test_storage_options_are_parsed_as_json(s3_bucket: dict[str, Any]) -> None:
+    opts = s3_bucket["options"]
+    ms.open_registry(s3_bucket["url"], **opts).register(
+        model_name="m", model=b"x", serializer="bytes"
+    )
+    code = run(
+        "registry",
+        "verify",
+        s3_bucket["url"],
+        "m",
+        "-o",
+        f"key={opts['key']}",
+        "-o",
+        f"secret={opts['secret']}",
+        "-o",
+        "client_kwargs=" + json.dumps(opts["client_kwargs"]),
+    )
+    assert code == 0
+
+
+def test_bad_storage_option_exits_two(registry: str) -> None:
+    assert run("registry", "models", registry, "-o", "novalue") == 2
+
+
+def test_python_dash_m_runs_the_same_command(registry: str) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "modelship", "registry", "models", registry, "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(out.stdout) == ["fraud"]
+
+
+def test_console_script_is_installed(registry: str) -> None:
+    exe = Path(sys.executable).with_name("modelship")
+    if not exe.exists():
+        pytest.fail(f"the modelship console script is not installed beside {sys.executable}")
+    out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
+    assert out.stdout.startswith("modelship ")
