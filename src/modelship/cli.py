@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import json
 import os
 import sys
@@ -251,8 +250,13 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_registry_commands(sub)
     # Each capability adds its own commands; the checks package brings `modelship check`.
-    if importlib.util.find_spec("modelship.checks._cli") is not None:
-        importlib.import_module("modelship.checks._cli").add_commands(sub)
+    try:
+        checks_cli = importlib.import_module("modelship.checks._cli")
+    except ModuleNotFoundError as exc:
+        if not (exc.name or "").startswith("modelship.checks"):
+            raise
+    else:
+        checks_cli.add_commands(sub)
     return parser
 
 
