@@ -1,0 +1,80 @@
+"""Third-party stores and serializers arrive through entry points, as installed packages do."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+
+def _install_plugin(site: Path) -> None:
+    """Lay out a tiny installed distribution: a module plus dist-info with entry points."""
+    (site / "ms_plugin.py").write_text(
+        textwrap.dedent(
+            """
+            from modelship.registry import FsspecStore
+
+            def open_store(url, **options):
+                # "vault://name" stores in a folder named by $VAULT_ROOT
+                import os
+                root = os.path.join(os.environ["VAULT_ROOT"], url.split("://", 1)[1])
+                return FsspecStore.from_url(root)
+
+            class Reversed:
+                name = "reversed"
+                media_type = "application/x-reversed"
+                def dump(self, obj, fp): fp.write(bytes(obj)[::-1])
+                def load(self, fp): return fp.read()[::-1]
+                def library_versions(self): return {"ms-plugin": "1.0"}
+            """
+        )
+    )
+    info = site / "ms_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ms-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[modelship.registries]\nvault = ms_plugin:open_store\n\n"
+        "[modelship.serializers]\nreversed = ms_plugin:Reversed\n"
+    )
+
+
+def test_registry_and_serializer_plugins_are_found_by_entry_point(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    _install_plugin(site)
+    code = textwrap.dedent(
+        """
+        import modelship as ms
+        reg = ms.open_registry("vault://team-a")
+        mv = reg.register(model_name="m", model=b"abc", serializer="reversed")
+        assert mv.artifact.media_type == "application/x-reversed", mv
+        assert reg.load("m") == b"abc"
+        print(type(reg.store).__name__, reg.store.url)
+        """
+    )
+    env = {**os.environ, "PYTHONPATH": str(site), "VAULT_ROOT": str(tmp_path / "vault")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == f"FsspecStore {tmp_path / 'vault' / 'team-a'}"
+    stored = list((tmp_path / "vault" / "team-a" / "blobs").rglob("*"))
+    assert any(p.is_file() and p.read_bytes() == b"cba" for p in stored)
+
+
+def test_entry_point_returning_something_else_is_refused(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "bad_plugin.py").write_text("def make(url, **kw):\n    return 42\n")
+    info = site / "bad_plugin-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: bad-plugin\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[modelship.registries]\nbad = bad_plugin:make\n")
+    code = (
+        "import modelship as ms\n"
+        "try:\n    ms.open_registry('bad://x')\n"
+        "except ms.UnsupportedStorage as e:\n    print(e)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert "not a Registry or a Store" in out.stdout, out.stderr
