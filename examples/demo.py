@@ -1,8 +1,10 @@
 """End-to-end demo on the embedded defaults: a registry in a local folder.
 
 Trains a small logistic-regression model with numpy, registers two versions with their
-metrics and data fingerprints, promotes the better one to ``production``, loads it back
-(verified against its digest before unpickling), and prints the alias history.
+metrics, data fingerprints and a drift profile of the training data, promotes the better
+one to ``production``, loads it back (verified against its digest before unpickling),
+prints the alias history, and checks two new batches for drift against the production
+profile (no training data needed), printing the CI summary.
 
 Run: ``python examples/demo.py [--registry PATH]`` (default: a new temporary folder).
 """
@@ -22,6 +24,13 @@ def make_data(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]
     logits = x @ np.array([1.5, -10.0, 0.5, 0.0]) - 1.0
     y = (rng.random(n) < 1 / (1 + np.exp(-logits))).astype(np.float64)
     return x, y
+
+
+FEATURES = ["tenure", "spend", "visits", "noise"]
+
+
+def columns(x: np.ndarray) -> dict[str, np.ndarray]:
+    return dict(zip(FEATURES, x.T))
 
 
 def train(x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.1) -> np.ndarray:
@@ -60,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
             params={"steps": steps, "lr": 0.1},
             tags={"algorithm": "logistic-regression"},
             data={"train": x_train, "test": x_test},
+            profile=columns(x_train),  # a drift profile and schema, stored with the version
         )
         print(
             f"registered churn v{mv.version}: accuracy={mv.metrics['accuracy']:.3f} "
@@ -86,6 +96,22 @@ def main(argv: list[str] | None = None) -> int:
     print("alias history:")
     for move in reg.history("churn"):
         print(f"  {move.at:%H:%M:%S} {move.alias}: {move.from_version} -> {move.to_version}")
+
+    # Later, in CI: is new data still like what production was trained on?
+    production = reg.get("churn", "@production")
+    quiet, _ = make_data(np.random.default_rng(8), 3_000)
+    moved = quiet.copy()
+    moved[:, 1] += 0.15  # "spend" moved by three quarters of its standard deviation
+    for label, batch in (("same distribution", quiet), ("spend shifted", moved)):
+        suite = ms.checks.run_suite(
+            [
+                ms.checks.DataDrift(reference=production.profile, current=columns(batch)),
+                production.schema.check(columns(batch)),
+            ]
+        )
+        drifted = [c for c, r in suite.results[0].columns.items() if r.drifted]
+        print(f"batch with {label}: passed={suite.passed} drifted={drifted}")
+    print(suite.to_markdown())
     print(f"inspect it: python -m modelship registry versions {url} churn")
     return 0
 

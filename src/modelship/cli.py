@@ -250,13 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_registry_commands(sub)
     # Each capability adds its own commands; the checks package brings `modelship check`.
-    try:
-        checks_cli = importlib.import_module("modelship.checks._cli")
-    except ModuleNotFoundError as exc:
-        if not (exc.name or "").startswith("modelship.checks"):
-            raise
-    else:
-        checks_cli.add_commands(sub)
+    importlib.import_module("modelship.checks._cli").add_commands(sub)
     return parser
 
 

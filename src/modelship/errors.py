@@ -27,6 +27,7 @@ __all__ = [
     "IntegrityError",
     "InvalidName",
     "InvalidReference",
+    "MissingAttachment",
     "MissingDependency",
     "ModelNotFound",
     "ModelshipError",
@@ -78,6 +79,10 @@ class ModelNotFound(VersionNotFound):
 
 class ArchivedVersion(VersionNotFound):
     """The version was deleted (archived or purged); pass ``include_archived=True``."""
+
+
+class MissingAttachment(RegistryError, LookupError):
+    """The version has no document under that role (e.g. no drift profile was stored)."""
 
 
 class VersionExists(RegistryError):

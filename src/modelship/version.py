@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from modelship.errors import ConfigError, IntegrityError
+from modelship.errors import ConfigError, IntegrityError, MissingAttachment
+
+if TYPE_CHECKING:
+    from modelship.checks import DriftProfile, Schema
 
 __all__ = ["ArtifactRef", "JSONValue", "Lineage", "ModelVersion", "canonical_json"]
 
@@ -264,6 +267,56 @@ class ModelVersion:
     attachments: Mapping[str, ArtifactRef] = attrs.field(factory=dict, converter=_ref_map)
     registration: str = ""
     signature: str | None = None
+    # Set by the registry that returned this record: reads an attachment, verified.
+    # Not part of the record's value (not compared, not serialised).
+    _reader: Callable[[str], bytes] | None = attrs.field(
+        default=None, eq=False, repr=False, alias="reader"
+    )
+
+    def attachment(self, role: str) -> bytes:
+        """The verified bytes of the document stored with this version under ``role``.
+
+        Works on records returned by a registry (``reg.get``, ``reg.versions``); raises
+        :class:`~modelship.MissingAttachment` if the version has no such document.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://mv-attachment-doc")
+        >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes",
+        ...                  attachments={"notes": "trained on May data"})
+        >>> reg.get("m").attachment("notes")
+        b'trained on May data'
+        """
+        if role not in self.attachments:
+            raise MissingAttachment(
+                f"{self.name} version {self.version} has no {role!r} attachment (it has "
+                f"{sorted(self.attachments) or 'none'}); store one at registration"
+            )
+        if self._reader is None:
+            raise ConfigError(
+                "this ModelVersion was not read from a registry; use "
+                "registry.attachment(name, version, role)"
+            )
+        return self._reader(role)
+
+    @property
+    def profile(self) -> DriftProfile:
+        """The drift profile stored with this version (``register(..., profile=...)``).
+
+        Use it as the reference of a drift check without the training data:
+        ``DataDrift(reference=reg.get("fraud", "@production").profile, current=batch)``.
+        """
+        from modelship.checks import DriftProfile
+
+        return DriftProfile.from_json(self.attachment("profile"))
+
+    @property
+    def schema(self) -> Schema:
+        """The data schema stored with this version (``register(..., schema=...)``)."""
+        from modelship.checks import Schema
+
+        return Schema.from_json(self.attachment("schema").decode())
 
     def to_dict(self, *, signed: bool = True) -> dict[str, JSONValue]:
         """A JSON-safe dict; ``signed=False`` leaves out the signature (what gets signed)."""

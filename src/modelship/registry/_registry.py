@@ -391,6 +391,8 @@ class Registry:
         data: Mapping[str, Any] | None = None,
         description: str = "",
         attachments: Mapping[str, bytes | str] | None = None,
+        profile: Any = None,
+        schema: Any = None,
         progress: Any = None,
     ) -> ModelVersion:
         """Store ``model`` as a new, immutable version of ``model_name``.
@@ -400,7 +402,12 @@ class Registry:
         taken. ``lineage`` defaults to the git commit and dirty flag of the current
         directory; ``data`` maps roles to data sets whose :func:`~modelship.fingerprint`
         goes into the lineage. ``attachments`` stores extra documents by role (bytes, or
-        text stored as UTF-8) with the version. ``progress``: see ``make_callback``.
+        text stored as UTF-8) with the version. ``profile`` stores a
+        :class:`~modelship.checks.DriftProfile` (or reference data to build one from) and
+        ``schema`` a :class:`~modelship.checks.Schema` (or data to infer it from); a profile
+        brings its schema along. Read them back as ``mv.profile`` and ``mv.schema``.
+        ``progress``: ``None`` shows a bar in a terminal or notebook when tqdm is
+        installed, ``True`` demands one, ``False`` is silent, or pass an fsspec Callback.
 
         The artifact streams to storage while it is hashed; identical artifacts are
         stored once. Concurrent registrations from many processes each get their own
@@ -438,7 +445,9 @@ class Registry:
         if not isinstance(description, str):
             raise ConfigError("description must be a string")
         docs: dict[str, bytes] = {}
-        for role, doc in (attachments or {}).items():
+        documents: dict[str, bytes | str] = dict(attachments or {})
+        documents.update(_check_documents(profile, schema, documents))
+        for role, doc in documents.items():
             check_alias(role)
             raw = doc.encode() if isinstance(doc, str) else doc
             if not isinstance(raw, (bytes, bytearray)):
@@ -552,6 +561,9 @@ class Registry:
                 f"manifest at {key} claims to be {mv.name} version {mv.version}: the registry "
                 "was tampered with or damaged"
             )
+        # The reader is not part of the record's value; setting it directly avoids running
+        # every converter again (versions() returns thousands of records).
+        object.__setattr__(mv, "_reader", lambda role: self._read_attachment(mv, role))
         return mv
 
     def _state(self, name: str, version: str) -> str | None:
@@ -774,16 +786,12 @@ class Registry:
         >>> reg.attachment("m", "1", "schema")
         b'{"cols": []}'
         """
-        mv = self.get(name, ref, include_archived=True)
+        return self.get(name, ref, include_archived=True).attachment(role)
+
+    def _read_attachment(self, mv: ModelVersion, role: str) -> bytes:
         self._check_signature(mv)
-        if role not in mv.attachments:
-            raise VersionNotFound(
-                f"{mv.name} version {mv.version} has no attachment {role!r}; it has "
-                f"{sorted(mv.attachments) or 'none'}"
-            )
-        with self._verified_blob(
-            mv.attachments[role], f"{mv.name} {mv.version} {role}", False
-        ) as f:
+        art = mv.attachments[role]
+        with self._verified_blob(art, f"{mv.name} {mv.version} {role}", False) as f:
             data: bytes = f.read()
             return data
 
@@ -1066,6 +1074,27 @@ class Registry:
             for key in [*staging, *dead, *blobs]:
                 self.store.delete(key)
         return report
+
+
+def _check_documents(profile: Any, schema: Any, given: Mapping[str, Any]) -> dict[str, str]:
+    """JSON documents for ``profile`` and ``schema`` (objects, or data to build them from)."""
+    out: dict[str, str] = {}
+    if profile is None and schema is None:
+        return out
+    from modelship.checks import DriftProfile, Schema
+
+    for role, value in (("profile", profile), ("schema", schema)):
+        if value is not None and role in given:
+            raise ConfigError(f"pass {role!r} as a keyword or in attachments, not both")
+    if profile is not None:
+        prof = profile if isinstance(profile, DriftProfile) else DriftProfile.from_data(profile)
+        out["profile"] = prof.to_json()
+        if schema is None:
+            schema = prof.schema
+    if schema is not None:
+        sch = schema if isinstance(schema, Schema) else Schema.infer(schema)
+        out["schema"] = sch.to_json()
+    return out
 
 
 def _older(store: Store, key: str, cutoff: float) -> bool:

@@ -1,0 +1,66 @@
+"""Pre-deployment checks: data drift, prediction drift, schema, and the engine that runs them.
+
+Every check returns a :class:`CheckResult`; :func:`run_suite` runs many and returns a
+:class:`SuiteResult` that renders to JSON, JUnit XML and Markdown.
+
+Examples
+--------
+>>> import numpy as np
+>>> from modelship.checks import DataDrift, Schema, run_suite
+>>> rng = np.random.default_rng(0)
+>>> train = {"age": rng.normal(40, 10, 2000), "plan": rng.choice(["a", "b"], 2000)}
+>>> batch = {"age": rng.normal(40, 10, 500), "plan": rng.choice(["a", "b"], 500)}
+>>> suite = run_suite([DataDrift(reference=train, current=batch),
+...                    Schema.infer(train).check(batch)])
+>>> suite.passed, [result.status.value for result in suite.results]
+(True, ['pass', 'pass'])
+"""
+
+from __future__ import annotations
+
+from modelship.checks._drift import (
+    AUTO_SMALL_SAMPLE,
+    CATEGORICAL_METHODS,
+    DISTANCE_THRESHOLDS,
+    NUMERIC_METHODS,
+    PSI_WARN_THRESHOLD,
+    DataDrift,
+    PredictionDrift,
+)
+from modelship.checks._profile import CategoricalProfile, DriftProfile, NumericProfile
+from modelship.checks._result import (
+    Check,
+    CheckResult,
+    ColumnResult,
+    Severity,
+    Status,
+    SuiteResult,
+    run_suite,
+)
+from modelship.checks._schema import FINDINGS, ColumnSchema, Schema, SchemaCheck
+from modelship.checks._tabular import ColumnKind
+
+__all__ = [
+    "AUTO_SMALL_SAMPLE",
+    "CATEGORICAL_METHODS",
+    "DISTANCE_THRESHOLDS",
+    "FINDINGS",
+    "NUMERIC_METHODS",
+    "PSI_WARN_THRESHOLD",
+    "CategoricalProfile",
+    "Check",
+    "CheckResult",
+    "ColumnKind",
+    "ColumnResult",
+    "ColumnSchema",
+    "DataDrift",
+    "DriftProfile",
+    "NumericProfile",
+    "PredictionDrift",
+    "Schema",
+    "SchemaCheck",
+    "Severity",
+    "Status",
+    "SuiteResult",
+    "run_suite",
+]

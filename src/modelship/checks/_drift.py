@@ -1,0 +1,932 @@
+"""Data drift and prediction drift: one per-column engine, on a model's inputs or outputs.
+
+Each column is compared on its own (numeric columns by their sorted finite values,
+categorical ones by their category counts), p-values are corrected across columns, and
+the data set drifts when the share of drifted columns reaches ``drift_share``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+import numpy as np
+from joblib import Parallel, delayed
+from numpy.typing import NDArray
+
+from modelship.checks import stats
+from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._tabular import Column, ColumnKind, parse_kinds, raw_columns, type_columns
+from modelship.errors import ColumnMismatch, ConfigError
+
+if TYPE_CHECKING:
+    from modelship.checks._profile import DriftProfile
+
+__all__ = [
+    "AUTO_SMALL_SAMPLE",
+    "CATEGORICAL_METHODS",
+    "DISTANCE_THRESHOLDS",
+    "NUMERIC_METHODS",
+    "PSI_WARN_THRESHOLD",
+    "DataDrift",
+    "PredictionDrift",
+]
+
+NumericMethod = Literal["ks", "wasserstein", "psi", "js", "cvm"]
+CategoricalMethod = Literal["chi2", "psi", "js"]
+Correction = Literal["bh", "holm", "bonferroni", "none"]
+
+NUMERIC_METHODS: tuple[str, ...] = ("ks", "wasserstein", "psi", "js", "cvm")
+"""Methods for numeric columns: two tests (``ks``, ``cvm``) and three distances."""
+
+CATEGORICAL_METHODS: tuple[str, ...] = ("chi2", "psi", "js")
+"""Methods for categorical columns: one test (``chi2``) and two distances."""
+
+_TESTS = frozenset({"ks", "cvm", "chi2"})
+_CORRECTIONS = ("bh", "holm", "bonferroni", "none")
+
+DISTANCE_THRESHOLDS: Mapping[str, float] = {"wasserstein": 0.1, "psi": 0.25, "js": 0.1}
+"""Default drift threshold of each distance: Wasserstein in reference standard deviations,
+PSI by field convention (0.25: a significant shift), Jensen-Shannon distance in base 2."""
+
+PSI_WARN_THRESHOLD = 0.1
+"""PSI at or above this (and below its drift threshold) is a moderate shift: a warning."""
+
+AUTO_SMALL_SAMPLE = 1000
+"""The automatic rule tests a numeric column with Cramér-von Mises when either sample has
+fewer finite values than this, and with Kolmogorov-Smirnov from this size on."""
+
+_AUTO_EFFECT = {ColumnKind.NUMERIC: "wasserstein", ColumnKind.CATEGORICAL: "js"}
+_LABELS = {
+    "ks": "KS",
+    "cvm": "Cramér-von Mises",
+    "chi2": "chi-square",
+    "wasserstein": "Wasserstein",
+    "psi": "PSI",
+    "js": "Jensen-Shannon",
+}
+
+
+# --- one side of a column ----------------------------------------------------------------
+
+
+@attrs.frozen(eq=False)
+class NumericSide:
+    """What drift needs of one numeric column: its finite values (or a summary) and counts.
+
+    ``values`` holds the sorted finite values of a column at hand; a column read from a
+    profile has a ``summary`` and the standard deviation its Wasserstein distance is
+    divided by instead.
+    """
+
+    n_rows: int
+    n_missing: int
+    n_inf: int
+    values: NDArray[np.float64] | None = None
+    summary: stats.QuantileSummary | None = None
+    std: float | None = None
+
+    @property
+    def n_finite(self) -> int:
+        return self.n_rows - self.n_missing - self.n_inf
+
+    @property
+    def extremes(self) -> tuple[float, float]:
+        """The smallest and largest finite value (the column has at least one)."""
+        points = self.values if self.values is not None else self.summary.quantiles  # type: ignore[union-attr]
+        return float(points[0]), float(points[-1])
+
+    @classmethod
+    def of(cls, column: Column) -> NumericSide:
+        n_missing, n_inf = column.counts_of_special()
+        values = stats.sorted_finite(column.values)
+        return cls(n_rows=len(column), n_missing=n_missing, n_inf=n_inf, values=values)
+
+
+@attrs.frozen(eq=False)
+class CategoricalSide:
+    """What drift needs of one categorical column: category counts and missing count."""
+
+    n_rows: int
+    n_missing: int
+    counts: Mapping[str, int]
+
+    @classmethod
+    def of(cls, column: Column) -> CategoricalSide:
+        counts, n_missing = column.category_counts()
+        return cls(n_rows=len(column), n_missing=n_missing, counts=counts)
+
+
+Side = NumericSide | CategoricalSide
+
+
+# --- the rule that decides a column ------------------------------------------------------
+
+
+@attrs.frozen
+class _Rule:
+    """How one column is judged."""
+
+    method: str  # the test or distance that decides
+    effect_method: str  # the effect size reported beside it
+    threshold: float  # alpha for a test; the distance threshold for a distance
+    effect_threshold: float | None  # set when the effect size gates the verdict (auto)
+    warn_threshold: float | None  # PSI's moderate-shift level
+
+
+@attrs.frozen
+class _Partial:
+    """A column's figures before p-values are corrected across columns."""
+
+    name: str
+    kind: ColumnKind
+    rule: _Rule
+    error: str | None = None
+    statistic: float | None = None
+    raw_p: float | None = None
+    effect_size: float | None = None
+    details: dict[str, Any] = attrs.Factory(dict)
+    signals: tuple[tuple[str, float, float, float], ...] = ()  # (name, ref, cur, raw p)
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.3g}"
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}"
+
+
+# --- column computations -----------------------------------------------------------------
+
+
+def _numeric_figures(
+    ref: NumericSide, cur: NumericSide, rule: _Rule, bins: int, eps: float
+) -> dict[str, float]:
+    """Every statistic of a numeric column: ``{method: value, "<test>_p": p, ...}``."""
+    assert cur.values is not None
+    if ref.values is not None:
+        need_cvm = "cvm" in (rule.method, rule.effect_method)
+        drift = stats.numeric_drift(ref.values, cur.values, bins=bins, eps=eps, cvm=need_cvm)
+        figures = {
+            "ks": drift.ks,
+            "ks_p": drift.ks_p,
+            "wasserstein": drift.wasserstein_norm,
+            "wasserstein_raw": drift.wasserstein,
+            "psi": drift.psi,
+            "psi_critical": drift.psi_critical,
+            "js": drift.js,
+        }
+        if need_cvm:
+            assert drift.cvm is not None
+            assert drift.cvm_p is not None
+            figures["cvm"], figures["cvm_p"] = drift.cvm, drift.cvm_p
+        return figures
+    return _figures_from_summary(ref, cur.values, bins, eps)
+
+
+def _figures_from_summary(
+    ref: NumericSide, current: NDArray[np.float64], bins: int, eps: float
+) -> dict[str, float]:
+    summary, std = ref.summary, ref.std
+    assert summary is not None
+    assert std is not None
+    ks, ks_p = stats.ks_from_summary(summary, current)
+    wasserstein = stats.wasserstein_from_summary(summary, current)
+    # The bins of psi_from_summary, counted once and shared by PSI and Jensen-Shannon.
+    edges = stats.quantile_edges(summary.quantiles, bins)
+    ref_counts = summary.bin_counts(edges)
+    cur_counts = stats.binned_counts(current, edges)
+    return {
+        "ks": ks,
+        "ks_p": ks_p,
+        "wasserstein": wasserstein / std,
+        "wasserstein_raw": wasserstein,
+        "psi": stats.psi(ref_counts, cur_counts, eps),
+        "psi_critical": stats.psi_critical_value(summary.n, len(current), len(edges) + 1),
+        "js": stats.jensen_shannon(ref_counts, cur_counts),
+    }
+
+
+def _categorical_figures(
+    ref: CategoricalSide, cur: CategoricalSide, eps: float
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Statistics over the reference's categories plus one bucket for unseen ones."""
+    labels = list(ref.counts)
+    unseen = {label: count for label, count in cur.counts.items() if label not in ref.counts}
+    ref_counts = [ref.counts[label] for label in labels]
+    cur_counts = [cur.counts.get(label, 0) for label in labels]
+    if unseen:
+        ref_counts.append(0)
+        cur_counts.append(sum(unseen.values()))
+    details: dict[str, Any] = {"categories": len(labels)}
+    if unseen:
+        details["unseen_categories"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0])))
+    a = np.asarray(ref_counts, dtype=np.int64)
+    b = np.asarray(cur_counts, dtype=np.int64)
+    chi2, chi2_p = stats.chi2(a, b)
+    figures = {
+        "chi2": chi2,
+        "chi2_p": chi2_p,
+        "psi": stats.psi(a, b, eps),
+        # One category on both sides has no degrees of freedom; 2 bins keep the formula.
+        "psi_critical": stats.psi_critical_value(int(a.sum()), int(b.sum()), max(len(a), 2)),
+        "js": stats.jensen_shannon(a, b),
+    }
+    return figures, details
+
+
+def _no_values(side: str, n_rows: int, n_missing: int, n_inf: int = 0) -> str:
+    parts = [f"{n_missing} missing"] + ([f"{n_inf} infinite"] if n_inf else [])
+    return f"{side} has no finite values ({', '.join(parts)} of {n_rows} rows)"
+
+
+def _column_error(ref: Side, cur: Side) -> str | None:
+    if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
+        if ref.n_finite == 0:
+            return _no_values("reference", ref.n_rows, ref.n_missing, ref.n_inf)
+        if cur.n_finite == 0:
+            return _no_values("current", cur.n_rows, cur.n_missing, cur.n_inf)
+        low, high = ref.extremes
+        if low == high:
+            return (
+                f"reference is constant ({low:.6g}): distances scaled by its spread "
+                "are undefined; declare the column categorical or leave it out"
+            )
+        return None
+    assert isinstance(ref, CategoricalSide)
+    assert isinstance(cur, CategoricalSide)
+    if not ref.counts:
+        return f"reference has no values (all {ref.n_rows} rows missing)"
+    if not cur.counts:
+        return f"current has no values (all {cur.n_rows} rows missing)"
+    return None
+
+
+def _signals(ref: Side, cur: Side) -> tuple[tuple[str, float, float, float], ...]:
+    """Missing and infinite rates of both sides, with two-proportion p-values."""
+    pairs = [("missing", ref.n_missing, cur.n_missing)]
+    if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
+        pairs.append(("infinite", ref.n_inf, cur.n_inf))
+    n1, n2 = ref.n_rows, cur.n_rows
+    return tuple(
+        (signal, k1 / n1, k2 / n2, stats.two_proportion(k1, n1, k2, n2)[1])
+        for signal, k1, k2 in pairs
+    )
+
+
+def _compute_column(
+    name: str, ref: Side, cur: Side, rule: _Rule, *, bins: int, eps: float
+) -> _Partial:
+    kind = ColumnKind.NUMERIC if isinstance(ref, NumericSide) else ColumnKind.CATEGORICAL
+    details: dict[str, Any] = {"n_reference": ref.n_rows, "n_current": cur.n_rows}
+    known: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "rule": rule,
+        "details": details,
+        "signals": _signals(ref, cur),
+    }
+    error = _column_error(ref, cur)
+    if error is not None:
+        return _Partial(error=error, **known)
+    try:
+        with np.errstate(all="ignore"):
+            if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
+                figures = _numeric_figures(ref, cur, rule, bins, eps)
+            else:
+                assert isinstance(ref, CategoricalSide)
+                assert isinstance(cur, CategoricalSide)
+                figures, extra = _categorical_figures(ref, cur, eps)
+                details.update(extra)
+    except Exception as exc:  # a column that cannot be computed is an error, not a pass
+        message = " ".join(str(exc).split())
+        return _Partial(error=f"could not compute: {type(exc).__name__}: {message}", **known)
+    is_test = rule.method in _TESTS
+    needed = [rule.method, rule.effect_method] + ([f"{rule.method}_p"] if is_test else [])
+    bad = [key for key in needed if not np.isfinite(figures[key])]
+    if bad:
+        return _Partial(error=f"{', '.join(bad)} is not a finite number", **known)
+    if "psi" in (rule.method, rule.effect_method):
+        details["psi_critical"] = float(figures["psi_critical"])
+    if kind is ColumnKind.NUMERIC and "wasserstein" in (rule.method, rule.effect_method):
+        details["wasserstein_raw"] = float(figures["wasserstein_raw"])
+    raw_p = float(figures[f"{rule.method}_p"]) if is_test else None
+    if raw_p is not None:
+        details["raw_p_value"] = raw_p
+    return _Partial(
+        statistic=float(figures[rule.method]),
+        raw_p=raw_p,
+        effect_size=float(figures[rule.effect_method]),
+        **known,
+    )
+
+
+# --- verdicts ----------------------------------------------------------------------------
+
+
+def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:
+    """Decide a computed column: ``(drifted, status, reason)``."""
+    rule = partial.rule
+    assert partial.statistic is not None
+    assert partial.effect_size is not None
+    label, effect_label = _LABELS[rule.method], _LABELS[rule.effect_method]
+    if rule.method in _TESTS:
+        assert p is not None
+        significant = p < rule.threshold
+        test = f"{label} p={_p(p)} {'<' if significant else '>='} {_fmt(rule.threshold)}"
+        if rule.effect_threshold is None:
+            return (
+                significant,
+                Status.FAIL if significant else Status.PASS,
+                (
+                    f"{'drifted' if significant else 'no drift'}: {test} "
+                    f"({effect_label} {_fmt(partial.effect_size)})"
+                ),
+            )
+        large = partial.effect_size >= rule.effect_threshold
+        effect = (
+            f"{effect_label} {_fmt(partial.effect_size)} {'>=' if large else '<'} "
+            f"{_fmt(rule.effect_threshold)}"
+        )
+        if significant and large:
+            return True, Status.FAIL, f"drifted: {test} and {effect}"
+        if significant:
+            return False, Status.PASS, f"no drift: {test} but {effect}, too small to matter"
+        return False, Status.PASS, f"no drift: {test} ({effect})"
+    drifted = partial.statistic >= rule.threshold
+    distance = f"{label} {_fmt(partial.statistic)}"
+    critical = partial.details.get("psi_critical") if rule.method == "psi" else None
+    note = f" (no-drift critical value {_fmt(critical)})" if critical is not None else ""
+    if drifted:
+        return True, Status.FAIL, f"drifted: {distance} >= {_fmt(rule.threshold)}{note}"
+    if rule.warn_threshold is not None and partial.statistic >= rule.warn_threshold:
+        return (
+            False,
+            Status.WARN,
+            (
+                f"moderate shift: {distance} >= {_fmt(rule.warn_threshold)}, below the drift "
+                f"threshold {_fmt(rule.threshold)}{note}"
+            ),
+        )
+    return False, Status.PASS, f"no drift: {distance} < {_fmt(rule.threshold)}{note}"
+
+
+def _adjusted(values: list[float | None], correction: Correction) -> list[float | None]:
+    """Correct the non-``None`` p-values of a family together; keep ``None`` in place."""
+    present = [i for i, value in enumerate(values) if value is not None]
+    out: list[float | None] = [None] * len(values)
+    if present:
+        adjusted = stats.adjust_p_values(
+            np.asarray([values[i] for i in present], dtype=np.float64), correction
+        )
+        for i, value in zip(present, adjusted.tolist(), strict=True):
+            out[i] = float(value)
+    return out
+
+
+# --- the check ---------------------------------------------------------------------------
+
+
+def _in(allowed: Sequence[str | None]) -> Any:
+    def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value not in allowed:
+            raise ConfigError(f"{attribute.name} must be one of {list(allowed)}, got {value!r}")
+
+    return validate
+
+
+def _open_unit(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ConfigError(f"{attribute.name} must lie in (0, 1), got {value!r}")
+
+
+def _unit(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 < value <= 1.0:
+        raise ConfigError(f"{attribute.name} must lie in (0, 1], got {value!r}")
+
+
+def _bins(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+        raise ConfigError(f"bins must be an int >= 2, got {value!r}")
+
+
+def _method_map(value: Mapping[str, str | None] | None) -> dict[str, str | None]:
+    methods = {str(name): method for name, method in (value or {}).items()}
+    allowed = {None, "auto", *NUMERIC_METHODS, *CATEGORICAL_METHODS}
+    for name, method in methods.items():
+        if method not in allowed:
+            raise ConfigError(
+                f"method of column {name!r} must be one of {sorted(m for m in allowed if m)}, "
+                f"got {method!r}"
+            )
+    return methods
+
+
+def _threshold_map(value: Mapping[str, float] | None) -> dict[str, float]:
+    thresholds = {}
+    for name, threshold in (value or {}).items():
+        if not (isinstance(threshold, (int, float)) and np.isfinite(threshold) and threshold > 0):
+            raise ConfigError(
+                f"threshold of column {name!r} must be a positive number, got {threshold!r}"
+            )
+        thresholds[str(name)] = float(threshold)
+    return thresholds
+
+
+def _columns_arg(value: Sequence[str] | None) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        raise ConfigError(f"columns must be a sequence of names, got the string {value!r}")
+    return tuple(str(name) for name in value)
+
+
+@attrs.frozen(kw_only=True)
+class _DriftCheck:
+    """The fields and the engine shared by :class:`DataDrift` and :class:`PredictionDrift`."""
+
+    reference: Any = attrs.field(repr=False)
+    current: Any = attrs.field(repr=False)
+    method: NumericMethod | None = attrs.field(
+        default=None, validator=_in((None, *NUMERIC_METHODS))
+    )
+    categorical_method: CategoricalMethod | None = attrs.field(
+        default=None, validator=_in((None, *CATEGORICAL_METHODS))
+    )
+    column_methods: Mapping[str, str | None] = attrs.field(default=None, converter=_method_map)
+    thresholds: Mapping[str, float] = attrs.field(default=None, converter=_threshold_map)
+    alpha: float = attrs.field(default=0.05, converter=float, validator=_open_unit)
+    correction: Correction = attrs.field(default="bh", validator=_in(_CORRECTIONS))
+    drift_share: float = attrs.field(default=0.5, converter=float, validator=_unit)
+    missing_threshold: float = attrs.field(default=0.01, converter=float, validator=_unit)
+    bins: int = attrs.field(default=10, validator=_bins)
+    eps: float = attrs.field(default=1e-4, converter=float, validator=_open_unit)
+    n_jobs: int | None = None
+    severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
+    name: str = "drift"
+
+    # --- what subclasses say: how inputs become columns, and their kinds ---
+
+    def _raw(self, data: Any, what: str) -> dict[str, NDArray[Any]]:
+        raise NotImplementedError
+
+    def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
+        raise NotImplementedError
+
+    def _max_unique(self) -> int | None:
+        return None
+
+    def _profile_names(self, profile: DriftProfile) -> list[str]:
+        return list(profile.schema.names)
+
+    # --- the engine ---
+
+    def run(self) -> CheckResult:
+        """Compare the current data with the reference, column by column.
+
+        Returns
+        -------
+        CheckResult
+            ``fail`` on data-set drift, ``warn`` when some columns drifted or warned,
+            ``error`` when a column could not be computed, else ``pass``; the statistic is
+            the share of drifted columns and ``columns`` holds every column's verdict.
+
+        Raises
+        ------
+        ColumnMismatch, EmptyData, CheckInputError
+            When the inputs cannot be compared (the message names the column).
+        ConfigError
+            When a per-column setting names an unknown column or an unfit method.
+
+        Examples
+        --------
+        >>> from modelship.checks import DataDrift
+        >>> check = DataDrift(reference={"x": [1.0, 2.0, 3.0, 4.0]}, current={"x": [2.0, 3.0]})
+        >>> check.run().status.value
+        'pass'
+        """
+        from modelship.checks._profile import DriftProfile
+
+        current_raw = self._raw(self.current, "current")
+        references: Mapping[str, Column | Side]
+        if isinstance(self.reference, DriftProfile):
+            names = self._profile_names(self.reference)
+            _same_columns(names, list(current_raw))
+            references = {name: _profile_side(self.reference, name) for name in names}
+            kinds = {name: self.reference.schema[name].kind for name in names}
+        else:
+            reference_raw = self._raw(self.reference, "reference")
+            _same_columns(list(reference_raw), list(current_raw))
+            table = type_columns(
+                reference_raw,
+                what="reference",
+                kinds=self._reference_kinds(reference_raw),
+                categorical_max_unique=self._max_unique(),
+            )
+            references, kinds = table.columns, table.kinds
+        current = type_columns(current_raw, what="current", kinds=kinds)
+        unknown = sorted((set(self.column_methods) | set(self.thresholds)) - set(kinds))
+        if unknown:
+            raise ConfigError(f"column_methods or thresholds name unknown column(s) {unknown}")
+        jobs = [(name, references[name], current.columns[name]) for name in kinds]
+        if self.n_jobs in (None, 1) or len(jobs) < 2:
+            partials = [self._column(*job) for job in jobs]
+        else:
+            # Threads: sorting and the other numpy work release the GIL, and no column is
+            # copied into another process.
+            partials = Parallel(n_jobs=self.n_jobs, prefer="threads")(
+                delayed(self._column)(*job) for job in jobs
+            )
+        return self._result(partials)
+
+    def _column(self, name: str, reference: Column | Side, current: Column) -> _Partial:
+        ref = _side(reference) if isinstance(reference, Column) else reference
+        cur = _side(current)
+        return _compute_column(
+            name, ref, cur, self._rule(name, ref, cur), bins=self.bins, eps=self.eps
+        )
+
+    def _rule(self, name: str, ref: Side, cur: Side) -> _Rule:
+        kind = _kind(ref)
+        method = self.column_methods.get(name)
+        if method is None or method == "auto":
+            method = self.method if kind is ColumnKind.NUMERIC else self.categorical_method
+        allowed = NUMERIC_METHODS if kind is ColumnKind.NUMERIC else CATEGORICAL_METHODS
+        if method is not None and method not in allowed:
+            raise ConfigError(
+                f"column {name!r} is {kind.value}; its method must be one of {list(allowed)}, "
+                f"got {method!r}"
+            )
+        from_profile = isinstance(ref, NumericSide) and ref.values is None
+        if method == "cvm" and from_profile:
+            raise ConfigError(
+                f"column {name!r}: Cramér-von Mises needs the reference data, and a profile "
+                "keeps only a quantile summary; use method='ks'"
+            )
+        override = self.thresholds.get(name)
+        if method is None:
+            effect = _AUTO_EFFECT[kind]
+            test = "chi2"
+            if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
+                small = min(ref.n_finite, cur.n_finite) < AUTO_SMALL_SAMPLE
+                test = "cvm" if small and not from_profile else "ks"
+            threshold = override if override is not None else DISTANCE_THRESHOLDS[effect]
+            return _Rule(test, effect, self.alpha, threshold, None)
+        if method in _TESTS:
+            alpha = override if override is not None else self.alpha
+            return _Rule(method, _AUTO_EFFECT[kind], alpha, None, None)
+        threshold = override if override is not None else DISTANCE_THRESHOLDS[method]
+        warn = PSI_WARN_THRESHOLD if method == "psi" and threshold > PSI_WARN_THRESHOLD else None
+        return _Rule(method, method, threshold, threshold, warn)
+
+    def _result(self, partials: list[_Partial]) -> CheckResult:
+        p_values = _adjusted([partial.raw_p for partial in partials], self.correction)
+        signal_p = {
+            signal: _adjusted(
+                [
+                    next((raw for s, _, _, raw in partial.signals if s == signal), None)
+                    for partial in partials
+                ],
+                self.correction,
+            )
+            for signal in ("missing", "infinite")
+        }
+        columns = []
+        for i, partial in enumerate(partials):
+            details = dict(partial.details)
+            notes = []
+            for signal, ref_rate, cur_rate, _ in partial.signals:
+                p = signal_p[signal][i]
+                assert p is not None
+                details[f"{signal}_rate"] = [ref_rate, cur_rate]
+                details[f"{signal}_p_value"] = p
+                if p < self.alpha and abs(cur_rate - ref_rate) >= self.missing_threshold:
+                    notes.append(f"{signal} rate {ref_rate:.1%} -> {cur_rate:.1%} (p={_p(p)})")
+            columns.append(self._column_result(partial, p_values[i], details, notes))
+        return self._summarise(columns)
+
+    def _column_result(
+        self, partial: _Partial, p: float | None, details: dict[str, Any], notes: list[str]
+    ) -> ColumnResult:
+        rule = partial.rule
+        common: dict[str, Any] = {
+            "name": partial.name,
+            "kind": partial.kind.value,
+            "method": rule.method,
+            "threshold": rule.threshold,
+            "effect_method": rule.effect_method,
+            "effect_threshold": rule.effect_threshold,
+            "details": details,
+        }
+        if partial.error is not None:
+            return ColumnResult(
+                status=Status.ERROR, reason="; ".join([partial.error, *notes]), **common
+            )
+        drifted, status, reason = _verdict(partial, p)
+        if notes and status is Status.PASS:
+            status = Status.WARN  # a changed missing or infinite rate is worth a look
+        unseen = details.get("unseen_categories")
+        if unseen:
+            shown = ", ".join(repr(label) for label in list(unseen)[:5])
+            more = f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""
+            notes.insert(0, f"unseen categories: {shown}{more}")
+        return ColumnResult(
+            status=status,
+            reason="; ".join([reason, *notes]),
+            statistic=partial.statistic,
+            p_value=p,
+            effect_size=partial.effect_size,
+            drifted=drifted,
+            **common,
+        )
+
+    def _summarise(self, columns: list[ColumnResult]) -> CheckResult:
+        errors = [column for column in columns if column.status is Status.ERROR]
+        computed = [column for column in columns if column.status is not Status.ERROR]
+        drifted = [column.name for column in computed if column.drifted]
+        warned = [column.name for column in computed if column.status is Status.WARN]
+        share = len(drifted) / len(computed) if computed else None
+        if errors:
+            status = Status.ERROR
+            listed = "; ".join(f"{column.name!r}: {column.reason}" for column in errors[:3])
+            reason = f"{len(errors)} of {len(columns)} columns could not be computed: {listed}"
+        elif share is not None and share >= self.drift_share:
+            status = Status.FAIL
+            reason = (
+                f"data set drifted: {len(drifted)} of {len(computed)} columns drifted "
+                f"({share:.0%} >= {self.drift_share:.0%}): {_names(drifted)}"
+            )
+        elif drifted:
+            status = Status.WARN
+            reason = (
+                f"{len(drifted)} of {len(computed)} columns drifted "
+                f"({share:.0%} < {self.drift_share:.0%}): {_names(drifted)}"
+            )
+        elif warned:
+            status = Status.WARN
+            reason = f"no column drifted; {len(warned)} with warnings: {_names(warned)}"
+        else:
+            status = Status.PASS
+            reason = f"no drift in {len(columns)} column{'s' if len(columns) != 1 else ''}"
+        return CheckResult(
+            name=self.name,
+            status=status,
+            severity=self.severity,
+            reason=reason,
+            statistic=share,
+            threshold=self.drift_share,
+            columns=columns,
+            details={
+                "n_columns": len(columns),
+                "n_drifted": len(drifted),
+                "drifted_columns": drifted,
+                "n_errors": len(errors),
+                "alpha": self.alpha,
+                "correction": self.correction,
+            },
+        )
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    text = ", ".join(repr(name) for name in names[:shown])
+    return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+
+def _same_columns(reference: list[str], current: list[str]) -> None:
+    absent = [name for name in reference if name not in current]
+    extra = [name for name in current if name not in reference]
+    if absent or extra:
+        parts = []
+        if absent:
+            parts.append(f"current lacks column(s) {absent}")
+        if extra:
+            parts.append(f"current has column(s) {extra} that the reference does not")
+        raise ColumnMismatch("; ".join(parts) + "; pass columns=[...] to compare a subset")
+
+
+def _profile_side(profile: DriftProfile, name: str) -> Side:
+    if name in profile.numeric:
+        column = profile.numeric[name]
+        return NumericSide(
+            n_rows=column.n_rows,
+            n_missing=column.n_missing,
+            n_inf=column.n_inf,
+            summary=column.summary,
+            std=column.std,
+        )
+    counts = profile.categorical[name]
+    return CategoricalSide(n_rows=counts.n_rows, n_missing=counts.n_missing, counts=counts.counts)
+
+
+def _side(column: Column) -> Side:
+    if column.kind is ColumnKind.NUMERIC:
+        return NumericSide.of(column)
+    return CategoricalSide.of(column)
+
+
+def _kind(side: Side) -> ColumnKind:
+    return ColumnKind.NUMERIC if isinstance(side, NumericSide) else ColumnKind.CATEGORICAL
+
+
+@attrs.frozen(kw_only=True)
+class DataDrift(_DriftCheck):
+    """Has the data moved away from the reference? Column by column, and as a whole.
+
+    Each column is compared with its reference column by a method chosen per column
+    (below); p-values are corrected across columns; the data set has drifted when the share
+    of drifted columns reaches ``drift_share``. The result's ``columns[name]`` carry the
+    method, statistic, corrected p-value, threshold, effect size and verdict of each column.
+
+    The automatic choice (``method=None``), the default:
+
+    ========================  ===================================  =============================
+    column                    test (corrected p < ``alpha``)       AND effect size (threshold)
+    ========================  ===================================  =============================
+    numeric, a sample < 1000  Cramér-von Mises                     Wasserstein / ref. std (0.1)
+    numeric, both >= 1000     Kolmogorov-Smirnov                   Wasserstein / ref. std (0.1)
+    categorical               chi-square (unseen categories:       Jensen-Shannon distance,
+                              one extra bucket)                    base 2 (0.1)
+    ========================  ===================================  =============================
+
+    Both must agree, so huge samples do not flag trivial shifts and small ones do not flag
+    noise. A method given by name decides alone: a test by its corrected p-value, a distance
+    by its threshold (``DISTANCE_THRESHOLDS``; PSI also warns from 0.1). Sizes count finite
+    values; a profile reference always uses KS.
+
+    Missing values and infinities are left out of the statistics and compared on their
+    own: a change of the missing (or infinite) rate by at least ``missing_threshold`` with a
+    corrected two-proportion p-value below ``alpha`` makes the column ``warn``. A column
+    with no finite values, or a constant numeric reference, is an ``error`` with a reason.
+
+    Parameters
+    ----------
+    reference
+        The reference data (a dict of 1-D arrays, a 2-D or structured numpy array, a pandas
+        or polars data frame), or a :class:`DriftProfile` of it.
+    current
+        The data to compare, in any of those forms, with the same columns.
+    method : {None, "ks", "wasserstein", "psi", "js", "cvm"}
+        Method for numeric columns; ``None`` is the automatic choice.
+    categorical_method : {None, "chi2", "psi", "js"}
+        Method for categorical columns; ``None`` is the automatic choice.
+    column_methods : mapping, optional
+        Per column, a method (or ``"auto"``) replacing the two above.
+    thresholds : mapping, optional
+        Per column, the threshold that replaces the default: the effect-size threshold under
+        the automatic choice, ``alpha`` for a test, the drift threshold of a distance.
+    alpha : float
+        Significance level of the corrected p-values.
+    correction : {"bh", "holm", "bonferroni", "none"}
+        Correction across columns: Benjamini-Hochberg (false discovery rate), Holm or
+        Bonferroni (family-wise error), or none.
+    drift_share : float
+        Share of drifted columns at which the data set has drifted (the check fails).
+    missing_threshold : float
+        Smallest change of a missing or infinite rate worth a warning.
+    bins, eps : int, float
+        PSI and binned Jensen-Shannon: the number of reference-quantile bins (outer edges
+        open) and the proportion given to an empty bin.
+    columns : sequence of str, optional
+        For 2-D arrays the names of the columns; otherwise the columns to compare.
+    kinds : mapping, optional
+        ``{column: "numeric" | "categorical"}`` overriding the kind implied by the dtype.
+    categorical_max_unique : int, optional
+        Numeric columns with at most this many distinct reference values are categorical.
+    n_jobs : int, optional
+        joblib workers (threads) over columns; ``None`` computes them one by one.
+    severity : Severity or str
+        ``blocking`` (default) or ``advisory``.
+    name : str
+        The check's name in reports.
+
+    Raises
+    ------
+    ConfigError
+        At construction, for a setting outside what is allowed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.checks import DataDrift
+    >>> rng = np.random.default_rng(0)
+    >>> reference = {"age": rng.normal(40, 10, 5000), "plan": rng.choice(["a", "b"], 5000)}
+    >>> current = {"age": rng.normal(45, 10, 5000), "plan": rng.choice(["a", "b"], 5000)}
+    >>> result = DataDrift(reference=reference, current=current).run()
+    >>> result.status.value, result.statistic
+    ('fail', 0.5)
+    >>> age = result.columns["age"]
+    >>> age.method, age.drifted, round(age.effect_size, 1), age.effect_threshold
+    ('ks', True, 0.5, 0.1)
+    >>> result.columns["plan"].drifted
+    False
+    """
+
+    columns: tuple[str, ...] | None = attrs.field(default=None, converter=_columns_arg)
+    kinds: Mapping[str, ColumnKind] = attrs.field(default=None, converter=parse_kinds)
+    categorical_max_unique: int | None = None
+    name: str = "data_drift"
+
+    def _raw(self, data: Any, what: str) -> dict[str, NDArray[Any]]:
+        return raw_columns(data, what=what, columns=self.columns)
+
+    def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
+        unknown = sorted(set(self.kinds) - set(raw))
+        if unknown:
+            raise ConfigError(f"kinds names unknown column(s) {unknown}")
+        return dict(self.kinds)
+
+    def _max_unique(self) -> int | None:
+        return self.categorical_max_unique
+
+    def _profile_names(self, profile: DriftProfile) -> list[str]:
+        if self.kinds or self.categorical_max_unique is not None:
+            raise ConfigError(
+                "a profile fixed the kinds of its columns when it was made; pass kinds= and "
+                "categorical_max_unique= to DriftProfile.from_data instead"
+            )
+        if self.columns is None:
+            return list(profile.schema.names)
+        absent = [name for name in self.columns if name not in profile.schema.names]
+        if absent:
+            raise ColumnMismatch(f"the profile has no column {absent[0]!r} (asked for {absent})")
+        return list(self.columns)
+
+
+def _optional_kind(value: ColumnKind | str | None) -> ColumnKind | None:
+    if value is None:
+        return None
+    try:
+        return ColumnKind(value)
+    except ValueError:
+        raise ConfigError(f"kind must be 'numeric' or 'categorical', got {value!r}") from None
+
+
+@attrs.frozen(kw_only=True)
+class PredictionDrift(_DriftCheck):
+    """Have the model's outputs moved away from its reference outputs?
+
+    The engine of :class:`DataDrift` on predictions: scores or probabilities are numeric,
+    predicted classes categorical. A 1-D array is one column, ``"prediction"``; a 2-D
+    array of class probabilities has one numeric column per class (``"class_0"``, ... or
+    the names in ``columns``); named inputs (dicts, data frames) keep their names. The data
+    set drifts when the share of drifted outputs reaches ``drift_share``.
+
+    Parameters
+    ----------
+    reference, current
+        Predictions of the reference and current data (or a :class:`DriftProfile` of the
+        reference predictions).
+    kind : {None, "numeric", "categorical"}
+        How to compare the outputs. ``None``: floating-point outputs are numeric, others
+        (integer, boolean, string labels) are classes.
+    columns : sequence of str, optional
+        Names of a 2-D array's columns, or the columns of named inputs to compare.
+
+    The other parameters are those of :class:`DataDrift`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.checks import PredictionDrift
+    >>> rng = np.random.default_rng(1)
+    >>> reference = rng.choice(["approve", "review", "deny"], 4000, p=[0.7, 0.2, 0.1])
+    >>> current = rng.choice(["approve", "review", "deny"], 4000, p=[0.4, 0.3, 0.3])
+    >>> result = PredictionDrift(reference=reference, current=current).run()
+    >>> column = result.columns["prediction"]
+    >>> column.kind, column.method, column.drifted
+    ('categorical', 'chi2', True)
+    >>> scores = PredictionDrift(reference=rng.random(4000), current=rng.random(4000)).run()
+    >>> scores.columns["prediction"].kind, scores.status.value
+    ('numeric', 'pass')
+    """
+
+    columns: tuple[str, ...] | None = attrs.field(default=None, converter=_columns_arg)
+    kind: ColumnKind | None = attrs.field(default=None, converter=_optional_kind)
+    name: str = "prediction_drift"
+
+    def _raw(self, data: Any, what: str) -> dict[str, NDArray[Any]]:
+        named = (
+            isinstance(data, Mapping) or hasattr(data, "columns") or hasattr(data, "column_names")
+        )
+        if not named:
+            array = np.asarray(data.to_numpy() if hasattr(data, "to_numpy") else data)
+            if array.dtype.names is None and array.ndim in (1, 2):
+                names = self.columns
+                if names is None:
+                    width = 1 if array.ndim == 1 else array.shape[1]
+                    names = (
+                        ("prediction",)
+                        if array.ndim == 1
+                        else tuple(f"class_{j}" for j in range(width))
+                    )
+                return raw_columns(array, what=f"{what} predictions", columns=names)
+        return raw_columns(data, what=f"{what} predictions", columns=self.columns)
+
+    def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
+        return {
+            name: self.kind
+            or (ColumnKind.NUMERIC if values.dtype.kind == "f" else ColumnKind.CATEGORICAL)
+            for name, values in raw.items()
+        }

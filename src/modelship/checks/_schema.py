@@ -1,0 +1,610 @@
+"""The data schema a model expects, inferred from its reference data."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+
+from modelship.checks import _report
+from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._tabular import (
+    Column,
+    ColumnKind,
+    Table,
+    as_table,
+    make_column,
+    parse_kinds,
+    raw_columns,
+)
+from modelship.errors import CheckInputError, ConfigError
+
+__all__ = ["FINDINGS", "ColumnSchema", "Schema", "SchemaCheck"]
+
+SCHEMA_VERSION = 1
+
+FINDINGS: Mapping[str, Severity] = {
+    "missing_column": Severity.BLOCKING,
+    "extra_column": Severity.ADVISORY,
+    "kind_changed": Severity.BLOCKING,
+    "dtype_changed": Severity.ADVISORY,
+    "new_categories": Severity.ADVISORY,
+    "out_of_range": Severity.ADVISORY,
+    "null_rate": Severity.ADVISORY,
+}
+"""What schema validation looks for, and the default severity of each finding.
+
+``missing_column``: a column of the schema is absent. ``extra_column``: a column the schema
+does not know. ``kind_changed``: the column can no longer be read as its kind (text in a
+numeric column). ``dtype_changed``: the dtype differs (``int64`` became ``float64``).
+``new_categories``: categories the reference never had. ``out_of_range``: more than
+``range_tolerance`` of the finite values lie outside the reference's finite [min, max]
+(infinities are compared by :class:`DataDrift`). ``null_rate``:
+missing values in a column that had none, or a null rate up by more than
+``null_rate_tolerance``.
+"""
+
+_MAX_LISTED = 20  # new categories named in a result's details
+
+
+def _optional_labels(value: Sequence[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class ColumnSchema:
+    """What the reference showed of one column.
+
+    Parameters
+    ----------
+    name : str
+    kind : ColumnKind or str
+        ``numeric`` or ``categorical``.
+    dtype : str
+        The dtype as given (``"int64"``, ``"float32"``, ``"bool"``, ``"str"``...).
+    nullable : bool
+        Whether the reference had missing values in this column.
+    null_rate : float
+        The reference's share of missing values.
+    minimum, maximum : float, optional
+        The finite range of a numeric column (``None`` when it had no finite value).
+    categories : tuple of str, optional
+        The categories of a categorical column; ``None`` when there were more than the
+        ``max_categories`` given to :meth:`Schema.infer` (then new categories are not
+        looked for).
+
+    Examples
+    --------
+    >>> from modelship.checks import ColumnSchema
+    >>> ColumnSchema(name="age", kind="numeric", dtype="int64", nullable=False,
+    ...              null_rate=0.0, minimum=18, maximum=90).kind.value
+    'numeric'
+    """
+
+    name: str
+    kind: ColumnKind = attrs.field(converter=ColumnKind)
+    dtype: str
+    nullable: bool
+    null_rate: float = attrs.field(converter=float)
+    minimum: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
+    maximum: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
+    categories: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_labels)
+
+    @classmethod
+    def of(
+        cls,
+        column: Column,
+        *,
+        max_categories: int = 1000,
+        counts: tuple[dict[str, int], int] | None = None,
+    ) -> ColumnSchema:
+        """Describe ``column``; ``counts`` reuses category counts already computed.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.checks import ColumnSchema
+        >>> from modelship.checks._tabular import make_column
+        >>> ColumnSchema.of(make_column("x", np.array([1.0, np.nan, 3.0]))).maximum
+        3.0
+        """
+        n = len(column)
+        if column.kind is ColumnKind.NUMERIC:
+            missing, _ = column.counts_of_special()
+            values = column.values
+            finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
+            low, high = (float(finite.min()), float(finite.max())) if len(finite) else (None, None)
+            return cls(
+                name=column.name,
+                kind=column.kind,
+                dtype=column.dtype,
+                nullable=missing > 0,
+                null_rate=missing / n,
+                minimum=low,
+                maximum=high,
+            )
+        category_counts, missing = counts if counts is not None else column.category_counts()
+        categories = tuple(category_counts) if len(category_counts) <= max_categories else None
+        return cls(
+            name=column.name,
+            kind=column.kind,
+            dtype=column.dtype,
+            nullable=missing > 0,
+            null_rate=missing / n,
+            categories=categories,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible dict.
+
+        Examples
+        --------
+        >>> from modelship.checks import ColumnSchema
+        >>> ColumnSchema(name="c", kind="categorical", dtype="str", nullable=True,
+        ...              null_rate=0.5, categories=("a",)).to_dict()["categories"]
+        ['a']
+        """
+        document = attrs.asdict(self, recurse=False)
+        document["kind"] = self.kind.value
+        if self.categories is not None:
+            document["categories"] = list(self.categories)
+        return document
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ColumnSchema:
+        """Rebuild from :meth:`to_dict` output.
+
+        Examples
+        --------
+        >>> from modelship.checks import ColumnSchema
+        >>> col = ColumnSchema(name="c", kind="numeric", dtype="float64", nullable=False,
+        ...                    null_rate=0.0, minimum=0.0, maximum=1.0)
+        >>> ColumnSchema.from_dict(col.to_dict()) == col
+        True
+        """
+        try:
+            return cls(**{field.name: data[field.name] for field in attrs.fields(cls)})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"malformed column schema {dict(data)!r}: {exc}") from None
+
+
+def _columns(value: Sequence[ColumnSchema]) -> tuple[ColumnSchema, ...]:
+    columns = tuple(value)
+    names = [column.name for column in columns]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"a schema lists a column twice: {names}")
+    return columns
+
+
+@attrs.frozen
+class Schema:
+    """Column names, kinds, dtypes, nullability, ranges and category sets of a data set.
+
+    Build it with :meth:`infer` from the reference data, store it with :meth:`to_json`, and
+    check new data with :meth:`validate` (or put :meth:`check` in a suite).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.checks import Schema
+    >>> reference = {"age": np.array([23, 35, 51, 44]),
+    ...              "plan": np.array(["basic", "pro", "basic", "pro"])}
+    >>> schema = Schema.infer(reference)
+    >>> schema["age"].minimum, schema["plan"].categories
+    (23.0, ('basic', 'pro'))
+    >>> current = {"age": np.array([30, 99]), "plan": np.array(["basic", "enterprise"])}
+    >>> result = schema.validate(current)
+    >>> result.status.value, result.columns["plan"].reason
+    ('warn', "new categories: 'enterprise'")
+    >>> Schema.from_json(schema.to_json()) == schema
+    True
+    """
+
+    columns: tuple[ColumnSchema, ...] = attrs.field(converter=_columns)
+
+    @classmethod
+    def infer(
+        cls,
+        reference: Any,
+        *,
+        columns: Sequence[str] | None = None,
+        kinds: Mapping[str, ColumnKind | str] | None = None,
+        categorical_max_unique: int | None = None,
+        max_categories: int = 1000,
+    ) -> Schema:
+        """Record the schema of ``reference``.
+
+        Parameters
+        ----------
+        reference
+            Tabular data: a dict of 1-D arrays, a 2-D or structured numpy array, or a
+            pandas or polars data frame.
+        columns : sequence of str, optional
+            For a plain array the names of its columns, else the columns to record.
+        kinds : mapping, optional
+            ``{column: "numeric" | "categorical"}`` overriding the kind implied by dtype.
+        categorical_max_unique : int, optional
+            Numeric columns with at most this many distinct values are categorical.
+        max_categories : int
+            A categorical column with more categories has its category set left
+            unrecorded.
+
+        Raises
+        ------
+        EmptyData, CheckInputError
+            When ``reference`` has no rows or a column cannot be read.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.checks import Schema
+        >>> Schema.infer(np.zeros((3, 2)), columns=["a", "b"]).names
+        ('a', 'b')
+        """
+        table = as_table(
+            reference,
+            what="reference",
+            columns=columns,
+            kinds=parse_kinds(kinds),
+            categorical_max_unique=categorical_max_unique,
+        )
+        return cls.of_table(table, max_categories=max_categories)
+
+    @classmethod
+    def of_table(cls, table: Table, *, max_categories: int = 1000) -> Schema:
+        """Record the schema of a parsed table (see :meth:`infer`).
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> from modelship.checks._tabular import as_table
+        >>> Schema.of_table(as_table({"x": [1.0]})) == Schema.infer({"x": [1.0]})
+        True
+        """
+        return cls(
+            [
+                ColumnSchema.of(column, max_categories=max_categories)
+                for column in table.columns.values()
+            ]
+        )
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The column names, in order.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> Schema([]).names
+        ()
+        """
+        return tuple(column.name for column in self.columns)
+
+    @property
+    def kinds(self) -> dict[str, ColumnKind]:
+        """The kind of every column, by name.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> Schema.infer({"x": [1.0, 2.0]}).kinds
+        {'x': <ColumnKind.NUMERIC: 'numeric'>}
+        """
+        return {column.name: column.kind for column in self.columns}
+
+    def __getitem__(self, name: str) -> ColumnSchema:
+        """Return the schema of column ``name``."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(name)
+
+    def check(
+        self,
+        current: Any,
+        *,
+        name: str = "schema",
+        range_tolerance: float = 0.01,
+        null_rate_tolerance: float = 0.05,
+        severities: Mapping[str, Severity | str] | None = None,
+    ) -> SchemaCheck:
+        """Return a check of ``current`` against this schema, to put in a suite.
+
+        Parameters are those of :meth:`validate`.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema, run_suite
+        >>> schema = Schema.infer({"x": [1.0, 2.0, 3.0]})
+        >>> run_suite([schema.check({"x": [2.0, 2.5]})]).passed
+        True
+        """
+        return SchemaCheck(
+            schema=self,
+            current=current,
+            name=name,
+            range_tolerance=range_tolerance,
+            null_rate_tolerance=null_rate_tolerance,
+            severities=severities,
+        )
+
+    def validate(
+        self,
+        current: Any,
+        *,
+        name: str = "schema",
+        range_tolerance: float = 0.01,
+        null_rate_tolerance: float = 0.05,
+        severities: Mapping[str, Severity | str] | None = None,
+    ) -> CheckResult:
+        """Compare ``current`` with the schema.
+
+        Every column gets a result whose reason lists its findings (see :data:`FINDINGS`);
+        a blocking finding makes the column, and the check, ``fail``, an advisory one
+        ``warn``.
+
+        Parameters
+        ----------
+        current
+            Tabular data, in any form :meth:`infer` accepts.
+        name : str
+            The check's name in reports.
+        range_tolerance : float
+            Share of a numeric column's non-missing values allowed outside the reference
+            range before ``out_of_range`` is reported. New data often reaches a little
+            past the extremes of a sample, hence not zero.
+        null_rate_tolerance : float
+            Increase of the null rate tolerated in a column that was nullable.
+        severities : mapping, optional
+            Per finding, a severity replacing the default of :data:`FINDINGS`.
+
+        Raises
+        ------
+        EmptyData, CheckInputError
+            When ``current`` has no rows or a column holds values no check can read.
+        ConfigError
+            For an unknown finding in ``severities`` or a tolerance outside [0, 1].
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> schema = Schema.infer({"x": [1.0, 2.0], "y": [0, 1]})
+        >>> result = schema.validate({"x": [1.5, 1.0]})
+        >>> result.status.value, result.columns["y"].reason
+        ('fail', 'column is missing')
+        >>> relaxed = {"missing_column": "advisory"}
+        >>> schema.validate({"x": [1.5, 1.0]}, severities=relaxed).status.value
+        'warn'
+        """
+        return self.check(
+            current,
+            name=name,
+            range_tolerance=range_tolerance,
+            null_rate_tolerance=null_rate_tolerance,
+            severities=severities,
+        ).run()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-compatible dict with a ``"schema_version"`` key.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> Schema.infer({"x": [1.0]}).to_dict()["columns"][0]["name"]
+        'x'
+        """
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "columns": [column.to_dict() for column in self.columns],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Schema:
+        """Rebuild from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ConfigError
+            When the document is malformed or from a newer modelship.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> schema = Schema.infer({"x": [1.0, None]})
+        >>> Schema.from_dict(schema.to_dict()) == schema
+        True
+        """
+        _report.check_schema_version(data, SCHEMA_VERSION, "schema")
+        columns = data.get("columns")
+        if not isinstance(columns, list):
+            raise ConfigError("the schema has no 'columns' list")
+        return cls([ColumnSchema.from_dict(column) for column in columns])
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return the schema as JSON text.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> '"schema_version": 1' in Schema.infer({"x": [1.0]}).to_json()
+        True
+        """
+        return _report.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Schema:
+        """Read a schema written by :meth:`to_json`.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> schema = Schema.infer({"plan": ["a", "b"]})
+        >>> Schema.from_json(schema.to_json()) == schema
+        True
+        """
+        return cls.from_dict(_report.loads(text, "schema"))
+
+
+def _tolerance(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
+    if not 0.0 <= value <= 1.0:
+        raise ConfigError(f"{attribute.name} must lie in [0, 1], got {value!r}")
+
+
+def _severities(value: Mapping[str, Severity | str] | None) -> dict[str, Severity]:
+    merged = dict(FINDINGS)
+    for finding, severity in (value or {}).items():
+        if finding not in FINDINGS:
+            raise ConfigError(f"unknown schema finding {finding!r}; known: {sorted(FINDINGS)}")
+        try:
+            merged[finding] = Severity(severity)
+        except ValueError:
+            raise ConfigError(
+                f"severity of {finding!r} must be 'blocking' or 'advisory', got {severity!r}"
+            ) from None
+    return merged
+
+
+@attrs.frozen(kw_only=True)
+class SchemaCheck:
+    """A :class:`Schema` validation of ``current`` data, as a check for :func:`run_suite`.
+
+    Build it with :meth:`Schema.check`; its parameters are those of
+    :meth:`Schema.validate`.
+
+    Examples
+    --------
+    >>> from modelship.checks import Schema, SchemaCheck
+    >>> check = SchemaCheck(schema=Schema.infer({"x": [1, 2]}), current={"x": [1, 2]})
+    >>> check.name, check.run().status.value
+    ('schema', 'pass')
+    """
+
+    schema: Schema
+    current: Any = attrs.field(repr=False)
+    name: str = "schema"
+    range_tolerance: float = attrs.field(default=0.01, converter=float, validator=_tolerance)
+    null_rate_tolerance: float = attrs.field(default=0.05, converter=float, validator=_tolerance)
+    severities: dict[str, Severity] = attrs.field(default=None, converter=_severities)
+    severity: Severity = attrs.field(default=Severity.BLOCKING, init=False)
+
+    def run(self) -> CheckResult:
+        """Validate the data; see :meth:`Schema.validate`.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> check = Schema.infer({"x": [1, 2]}).check({"x": [1, 2], "y": [0, 0]})
+        >>> check.run().columns["y"].reason
+        'column is not in the schema'
+        """
+        raw = raw_columns(self.current, what="current")
+        results = [self._column(expected, raw) for expected in self.schema.columns]
+        known = set(self.schema.names)
+        for extra in (name for name in raw if name not in known):
+            results.append(
+                self._result(extra, [("extra_column", "column is not in the schema")], {})
+            )
+        findings = [
+            f"{column.name!r}: {column.reason}"
+            for column in results
+            if column.status is not Status.PASS
+        ]
+        status = Status.worst(column.status for column in results)
+        if findings:
+            shown = "; ".join(findings[:3]) + ("; ..." if len(findings) > 3 else "")
+            reason = f"{len(findings)} of {len(results)} columns differ from the schema: {shown}"
+        else:
+            reason = f"current data matches the schema ({len(results)} columns)"
+        return CheckResult(
+            name=self.name,
+            status=status,
+            severity=self.severity,
+            reason=reason,
+            statistic=len(findings),
+            columns=results,
+            details={
+                "range_tolerance": self.range_tolerance,
+                "null_rate_tolerance": self.null_rate_tolerance,
+            },
+        )
+
+    def _result(
+        self, name: str, findings: list[tuple[str, str]], details: dict[str, Any]
+    ) -> ColumnResult:
+        statuses = [
+            Status.FAIL if self.severities[finding] is Severity.BLOCKING else Status.WARN
+            for finding, _ in findings
+        ]
+        details["findings"] = [
+            {"finding": finding, "severity": self.severities[finding].value, "message": message}
+            for finding, message in findings
+        ]
+        return ColumnResult(
+            name=name,
+            status=Status.worst(statuses),
+            reason="; ".join(message for _, message in findings) or "matches the schema",
+            method="schema",
+            statistic=len(findings),
+            details=details,
+        )
+
+    def _column(
+        self, expected: ColumnSchema, raw: Mapping[str, np.ndarray[Any, Any]]
+    ) -> ColumnResult:
+        name = expected.name
+        if name not in raw:
+            return self._result(name, [("missing_column", "column is missing")], {})
+        findings: list[tuple[str, str]] = []
+        details: dict[str, Any] = {}
+        natural = make_column(name, raw[name])
+        try:
+            column = make_column(name, raw[name], expected.kind)
+        except CheckInputError:
+            message = f"kind changed: {expected.kind.value} -> {natural.kind.value}"
+            return self._result(name, [("kind_changed", message)], {"dtype": natural.dtype})
+        details["dtype"] = column.dtype
+        if column.dtype != expected.dtype:
+            findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {column.dtype}"))
+        if column.kind is ColumnKind.NUMERIC:
+            missing, infinite = column.counts_of_special()
+            finite = len(column) - missing - infinite
+            if expected.minimum is not None and expected.maximum is not None and finite:
+                # Finite values only: infinities are a signal of their own (DataDrift).
+                values = column.values
+                outside = int(
+                    np.count_nonzero((values < expected.minimum) | (values > expected.maximum))
+                )
+                share = (outside - infinite) / finite
+                details["out_of_range_share"] = share
+                if share > self.range_tolerance:
+                    findings.append(
+                        (
+                            "out_of_range",
+                            f"{share:.1%} of values outside [{expected.minimum:.6g}, "
+                            f"{expected.maximum:.6g}] (tolerance {self.range_tolerance:.1%})",
+                        )
+                    )
+        else:
+            counts, missing = column.category_counts()
+            if expected.categories is not None:
+                new = sorted(set(counts) - set(expected.categories))
+                if new:
+                    details["new_categories"] = new[:_MAX_LISTED]
+                    details["n_new_categories"] = len(new)
+                    shown = ", ".join(repr(label) for label in new[:5])
+                    more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+                    findings.append(("new_categories", f"new categories: {shown}{more}"))
+        null_rate = missing / len(column)
+        details["null_rate"] = null_rate
+        if (not expected.nullable and missing) or (
+            null_rate - expected.null_rate > self.null_rate_tolerance
+        ):
+            findings.append(
+                (
+                    "null_rate",
+                    f"null rate {expected.null_rate:.1%} -> {null_rate:.1%}",
+                )
+            )
+        return self._result(name, findings, details)

@@ -1,0 +1,263 @@
+"""Quantile summaries: a few hundred numbers that stand in for a reference sample.
+
+A drift profile stores a :class:`QuantileSummary` of each numeric reference column instead
+of the column itself. The summary knows the reference CDF to within a proven bound
+(:attr:`QuantileSummary.cdf_error`), which bounds how far the statistics of
+:mod:`modelship.checks.stats` computed from it (``ks_from_summary``,
+``wasserstein_from_summary``, ``psi_from_summary``) can be from the exact ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from modelship.errors import CheckInputError, ConfigError
+
+__all__ = ["QuantileSummary"]
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+def _readonly_floats(x: npt.ArrayLike) -> FloatArray:
+    array = np.array(x, dtype=np.float64)
+    array.flags.writeable = False
+    return array
+
+
+def _readonly_ints(x: npt.ArrayLike) -> IntArray:
+    array = np.array(x, dtype=np.int64)
+    array.flags.writeable = False
+    return array
+
+
+def _array_eq(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> bool:
+    return bool(np.array_equal(x, y))
+
+
+def _check_summary(instance: QuantileSummary, attribute: Any, value: Any) -> None:
+    q, ranks = instance.quantiles, instance.ranks
+    k = q.size
+    if instance.n < 1:
+        raise CheckInputError(f"a quantile summary needs n >= 1, got n={instance.n}")
+    if q.ndim != 1 or k < 2 or ranks.shape != q.shape:
+        raise CheckInputError(
+            f"a quantile summary needs k >= 2 quantiles and as many ranks, got "
+            f"{q.shape} and {ranks.shape}"
+        )
+    expected_index = QuantileSummary.stored_indices(instance.n, k)
+    if (
+        not bool(np.all(np.isfinite(q)))
+        or not bool(np.all(q[1:] >= q[:-1]))
+        or not bool(np.all(ranks > expected_index))
+        or not bool(np.all(ranks[1:] >= ranks[:-1]))
+        or int(ranks[-1]) != instance.n
+    ):
+        raise CheckInputError(
+            "quantile summary is inconsistent: quantiles must be finite and sorted, and "
+            "ranks[t] (values <= quantiles[t]) must exceed the stored index and end at n"
+        )
+
+
+@attrs.frozen
+class QuantileSummary:
+    """A compact, JSON-safe stand-in for a sorted reference sample.
+
+    It stores ``k`` order statistics at evenly spaced probabilities ``t / (k-1)``,
+    ``t = 0..k-1`` (so the minimum and the maximum), and for each the number of reference
+    values at or below it. From it, ``ks_from_summary``, ``wasserstein_from_summary`` and
+    ``psi_from_summary`` of :mod:`modelship.checks.stats` approximate the exact statistics
+    with proven error bounds.
+
+    **How far the reference CDF is known.** Stored point ``t`` is the order statistic
+    ``a[i_t]`` with ``i_t = (t * (n-1)) // (k-1)``, and ``F_a(q_t) = ranks[t] / n``
+    exactly. Between two stored values, ``q_t <= x < q_{t+1}``, ``F_a(x)`` lies in
+    ``[ranks[t] / n, i_{t+1} / n]`` (``a[i_{t+1}] = q_{t+1}`` is not below ``x``). The
+    summary uses the midpoint of that band, so it knows ``F_a`` everywhere to within
+    :attr:`cdf_error` ``<= (ceil((n-1)/(k-1)) - 1) / (2n) < 1 / (2(k-1))``; for
+    ``n <= k`` every value is stored and the CDF is exact.
+
+    Attributes
+    ----------
+    n : int
+        Size of the reference sample.
+    quantiles : numpy.ndarray
+        The ``k`` stored order statistics, float64, non-decreasing.
+    ranks : numpy.ndarray
+        ``ranks[t]`` = number of reference values ``<= quantiles[t]``, int64.
+
+    Examples
+    --------
+    >>> s = QuantileSummary.from_sorted([float(v) for v in range(101)], size=5)
+    >>> s.quantiles
+    array([  0.,  25.,  50.,  75., 100.])
+    >>> QuantileSummary.from_dict(s.to_dict()) == s
+    True
+    """
+
+    n: int = attrs.field(converter=int)
+    quantiles: FloatArray = attrs.field(
+        converter=_readonly_floats, eq=attrs.cmp_using(eq=_array_eq)
+    )
+    ranks: IntArray = attrs.field(
+        converter=_readonly_ints, eq=attrs.cmp_using(eq=_array_eq), validator=_check_summary
+    )
+
+    @staticmethod
+    def stored_indices(n: int, k: int) -> IntArray:
+        """Indices ``(t * (n-1)) // (k-1)`` of the order statistics a summary stores.
+
+        Examples
+        --------
+        >>> QuantileSummary.stored_indices(11, 3)
+        array([ 0,  5, 10])
+        """
+        return (np.arange(k, dtype=np.int64) * (n - 1)) // (k - 1)
+
+    @classmethod
+    def from_sorted(cls, a: npt.ArrayLike, size: int = 1001) -> QuantileSummary:
+        """Summarise a sorted, finite reference sample with ``size`` stored quantiles.
+
+        With the default 1001 (every 0.1%), the deciles of ``stats.quantile_edges`` are
+        stored exactly, so ``stats.psi_from_summary`` equals the exact PSI for ``bins`` in
+        {2, 4, 5, 8, 10, 20, 25, ...} (any divisor of 1000).
+
+        Parameters
+        ----------
+        a : array_like
+            Reference sample, sorted, finite, float64 (see ``stats.sorted_finite``).
+        size : int, default 1001
+            Number of stored quantiles ``k``, >= 2.
+
+        Returns
+        -------
+        QuantileSummary
+
+        Raises
+        ------
+        EmptyData
+            If ``a`` is empty.
+        CheckInputError
+            If ``a`` is not sorted or not finite.
+        ConfigError
+            If ``size`` < 2.
+
+        Examples
+        --------
+        >>> s = QuantileSummary.from_sorted([1.0, 1.0, 2.0, 3.0], size=3)
+        >>> s.quantiles, s.ranks
+        (array([1., 1., 3.]), array([2, 2, 4]))
+        """
+        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 2:
+            raise ConfigError(f"size must be an integer >= 2, got size={size!r}")
+        from modelship.checks.stats import _sorted_column  # stats imports this module
+
+        values = _sorted_column(a, "a")
+        quantiles = values[cls.stored_indices(values.size, size)]
+        ranks = np.searchsorted(values, quantiles, side="right")
+        return cls(n=values.size, quantiles=quantiles, ranks=ranks)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict; :meth:`from_dict` rebuilds an equal summary, bit for bit.
+
+        Examples
+        --------
+        >>> QuantileSummary.from_sorted([0.5, 1.5], size=2).to_dict()
+        {'n': 2, 'quantiles': [0.5, 1.5], 'ranks': [1, 2]}
+        """
+        return {"n": self.n, "quantiles": self.quantiles.tolist(), "ranks": self.ranks.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> QuantileSummary:
+        """Rebuild a summary from :meth:`to_dict` output.
+
+        Raises
+        ------
+        CheckInputError
+            If a key is missing or the content is not a consistent summary.
+
+        Examples
+        --------
+        >>> QuantileSummary.from_dict({"n": 2, "quantiles": [0.5, 1.5], "ranks": [1, 2]}).n
+        2
+        """
+        try:
+            return cls(n=data["n"], quantiles=data["quantiles"], ranks=data["ranks"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CheckInputError(f"not a quantile summary: {exc!r}") from None
+
+    def _count_band(self) -> tuple[FloatArray, FloatArray]:
+        """Bounds on ``#{a <= x}`` for ``x`` in ``[q_t, q_{t+1})`` (and ``[q_{k-1}, inf)``)."""
+        upper_index = self.stored_indices(self.n, self.quantiles.size)[1:]
+        low = self.ranks.astype(np.float64)
+        # max(): where q_t == q_{t+1} the interval is empty and any band will do.
+        high = np.append(np.maximum(upper_index, self.ranks[:-1]), self.n).astype(np.float64)
+        return low, high
+
+    def _count_at_or_below(self, x: FloatArray) -> FloatArray:
+        """The summary's estimate of ``#{a <= x}``: exact at stored quantiles, else the
+        middle of the band of the interval where ``x`` falls (0 below the minimum)."""
+        low, high = self._count_band()
+        where = np.searchsorted(self.quantiles, x, side="right")
+        estimate = np.append(0.0, (low + high) / 2.0)[where]
+        before = np.maximum(where - 1, 0)
+        stored = (where > 0) & (self.quantiles[before] == x)
+        return np.where(stored, low[before], estimate)
+
+    def _cdf(self, x: FloatArray) -> FloatArray:
+        """The summary's estimate of ``F_a(x)``."""
+        return self._count_at_or_below(x) / self.n
+
+    @property
+    def cdf_error(self) -> float:
+        """Largest possible ``|estimated F_a(x) - F_a(x)|`` over all x, for this summary.
+
+        At most ``(ceil((n-1)/(k-1)) - 1) / (2n)``, below ``1 / (2(k-1))``.
+
+        Examples
+        --------
+        >>> QuantileSummary.from_sorted([float(v) for v in range(101)], size=11).cdf_error
+        0.04455445544554455
+        """
+        low, high = self._count_band()
+        return float(np.max(high - low)) / (2.0 * self.n)
+
+    @property
+    def wasserstein_error(self) -> float:
+        """Largest possible ``|approximate - exact|`` of ``stats.wasserstein_from_summary``.
+
+        The CDF error integrated over the stored range:
+        ``sum_t half_band_t * (q_{t+1} - q_t) <= cdf_error * (max - min)``.
+
+        Examples
+        --------
+        >>> s = QuantileSummary.from_sorted([float(v) for v in range(101)], size=11)
+        >>> round(s.wasserstein_error, 6)
+        4.455446
+        """
+        low, high = self._count_band()
+        half = (high - low)[:-1] / (2.0 * self.n)
+        with np.errstate(over="ignore"):
+            return float(np.dot(half, np.diff(self.quantiles)))
+
+    def bin_counts(self, edges: npt.ArrayLike) -> FloatArray:
+        """Reference counts per ``stats.binned_counts`` bin, as the summary estimates them.
+
+        Exact (whole numbers) when every edge is a stored quantile, as the edges of
+        ``quantile_edges(summary.quantiles, bins)`` are; otherwise each count is off by
+        at most ``2 * n * cdf_error``.
+
+        Examples
+        --------
+        >>> from modelship.checks.stats import quantile_edges
+        >>> s = QuantileSummary.from_sorted([float(v) for v in range(100)], size=11)
+        >>> s.bin_counts(quantile_edges(s.quantiles, 2))
+        array([50., 50.])
+        """
+        cuts = np.asarray(edges, dtype=np.float64)
+        return np.diff(self._count_at_or_below(cuts), prepend=0.0, append=float(self.n))

@@ -1,0 +1,403 @@
+"""Tabular input without pandas: whatever the user holds, as named 1-D columns.
+
+Accepted: a dict of 1-D arrays, a 2-D numpy array (columns named by ``columns=``, else
+``"0"``, ``"1"``, ...), a 1-D array (one column), a numpy structured array, and by duck
+typing a pandas or polars data frame (``.columns`` and ``frame[name].to_numpy()``) or a
+pyarrow table (``.column_names`` and ``.column(name)``). Nothing here imports pandas.
+
+Numeric columns keep a view of the caller's array (no copy): the drift engine copies each
+column once, when it sorts it.
+"""
+
+from __future__ import annotations
+
+import enum
+import numbers
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from modelship.errors import CheckInputError, ColumnMismatch, EmptyData
+
+__all__ = [
+    "Column",
+    "ColumnKind",
+    "Table",
+    "as_table",
+    "make_column",
+    "parse_kinds",
+    "raw_columns",
+    "type_columns",
+]
+
+
+class ColumnKind(enum.Enum):
+    """How a column is compared: as numbers, or as a set of categories.
+
+    By default integer and floating-point columns are numeric; booleans, strings and
+    objects holding strings are categorical.
+
+    Examples
+    --------
+    >>> from modelship.checks import ColumnKind
+    >>> ColumnKind("categorical")
+    <ColumnKind.CATEGORICAL: 'categorical'>
+    """
+
+    NUMERIC = "numeric"
+    CATEGORICAL = "categorical"
+
+
+_MISSING_TYPE_NAMES = frozenset({"NoneType", "NAType", "NaTType"})
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or type(value).__name__ in _MISSING_TYPE_NAMES:
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+
+
+def _is_bool_type(kind: type) -> bool:
+    return issubclass(kind, (bool, np.bool_))
+
+
+def _is_real_type(kind: type) -> bool:
+    return issubclass(kind, (numbers.Real, np.integer, np.floating)) and not _is_bool_type(kind)
+
+
+def _value_class(kind: type) -> str | None:
+    """``"str"``, ``"bool"``, ``"real"`` or ``"other"``; ``None`` for a missing-value type."""
+    if issubclass(kind, (str, bytes)):
+        return "str"
+    if _is_bool_type(kind):
+        return "bool"
+    if kind.__name__ in _MISSING_TYPE_NAMES:
+        return None
+    return "real" if _is_real_type(kind) else "other"
+
+
+def _object_class(name: str, values: NDArray[Any]) -> str:
+    """Classify an object column as ``"str"``, ``"bool"``, ``"real"`` or ``"empty"``.
+
+    Raises :class:`CheckInputError` for values checks cannot use, or for a mix of
+    strings, booleans and numbers (a float NaN among strings is a missing value).
+    """
+    listed = values.tolist()
+    found = {cls for kind in set(map(type, listed)) if (cls := _value_class(kind)) is not None}
+    if len(found) > 1 or "other" in found:
+        examples: dict[str, Any] = {}
+        for value in listed:
+            cls = _value_class(type(value))
+            if cls is not None and not _is_missing(value):
+                examples.setdefault(cls, value)
+        if "other" in examples:
+            raise CheckInputError(
+                f"column {name!r} holds values of type {type(examples['other']).__name__}, "
+                "which checks cannot compare; convert the column to numbers or strings, or "
+                "leave it out (columns=)"
+            )
+        if len(examples) > 1:
+            shown = " and ".join(f"{cls} ({examples[cls]!r})" for cls in sorted(examples))
+            raise CheckInputError(f"column {name!r} mixes {shown} values; convert it to one type")
+        found = set(examples)
+    return found.pop() if found else "empty"
+
+
+def _format_label(value: Any) -> str:
+    """Canonical text of a category, so 3, 3.0 and "3" from different files agree."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, bytes):
+        return str(value.decode("utf-8", errors="replace"))
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    return str(value)
+
+
+def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
+    """Convert a column declared numeric to float64, naming the first value that is not."""
+    if values.dtype.kind in "iufb":
+        return values.astype(np.float64)
+    out = np.empty(len(values), dtype=np.float64)
+    for i, value in enumerate(values.tolist()):
+        if _is_missing(value):
+            out[i] = np.nan
+            continue
+        try:
+            out[i] = float(value.decode() if isinstance(value, bytes) else value)
+        except (TypeError, ValueError):
+            raise CheckInputError(
+                f"column {name!r} is declared numeric but holds {value!r}, which is not a "
+                "number; declare it categorical or clean it"
+            ) from None
+    return out
+
+
+def _dtype_name(values: NDArray[Any]) -> str:
+    kind = values.dtype.kind
+    if kind in "USTO":
+        return "str" if kind != "O" else "object"
+    return str(values.dtype.name)
+
+
+@attrs.frozen(eq=False)
+class Column:
+    """One named 1-D column and the kind it is compared as.
+
+    ``values`` is a real-valued numpy array for numeric columns (any integer or float
+    dtype, possibly a view of the caller's data; NaN marks a missing value), and the raw
+    values for categorical ones (``None`` or NaN mark a missing value). ``dtype`` is the
+    column's type as given: a numpy dtype name, ``"str"`` or ``"object"``.
+    """
+
+    name: str
+    kind: ColumnKind
+    dtype: str
+    values: NDArray[Any]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def counts_of_special(self) -> tuple[int, int]:
+        """Return ``(missing, infinite)`` counts of a numeric column."""
+        if self.values.dtype.kind != "f":
+            return 0, 0
+        missing = int(np.count_nonzero(np.isnan(self.values)))
+        infinite = int(np.count_nonzero(np.isinf(self.values)))
+        return missing, infinite
+
+    def category_counts(self) -> tuple[dict[str, int], int]:
+        """Return ``({label: count}, missing)`` with labels in sorted order."""
+        values = self.values
+        counts: dict[str, int] = {}
+        if values.dtype.kind in "biufUS":
+            present = values[~np.isnan(values)] if values.dtype.kind == "f" else values
+            labels, numbers_ = np.unique(present, return_counts=True)
+            for label, count in zip(labels.tolist(), numbers_.tolist(), strict=True):
+                key = _format_label(label)
+                counts[key] = counts.get(key, 0) + int(count)
+            missing = len(values) - len(present)
+        else:
+            tally = Counter(values.tolist())
+            missing = 0
+            for label, count in tally.items():
+                if _is_missing(label):
+                    missing += count
+                else:
+                    key = _format_label(label)
+                    counts[key] = counts.get(key, 0) + count
+        return dict(sorted(counts.items())), missing
+
+
+@attrs.frozen(eq=False)
+class Table:
+    """Named columns of equal length, in the caller's order."""
+
+    columns: dict[str, Column]
+    n_rows: int
+
+    @property
+    def kinds(self) -> dict[str, ColumnKind]:
+        """The kind of every column, by name."""
+        return {name: column.kind for name, column in self.columns.items()}
+
+
+def parse_kinds(kinds: Mapping[str, ColumnKind | str] | None) -> dict[str, ColumnKind]:
+    """Validate a user's ``{column: "numeric" | "categorical"}`` mapping."""
+    parsed: dict[str, ColumnKind] = {}
+    for name, kind in (kinds or {}).items():
+        try:
+            parsed[str(name)] = ColumnKind(kind)
+        except ValueError:
+            from modelship.errors import ConfigError
+
+            raise ConfigError(
+                f"kind of column {name!r} must be 'numeric' or 'categorical', got {kind!r}"
+            ) from None
+    return parsed
+
+
+def _unnamed(
+    array: NDArray[Any], what: str, columns: Sequence[str] | None
+) -> list[tuple[str, NDArray[Any]]]:
+    if array.ndim == 1:
+        arrays = [array]
+    elif array.ndim == 2:
+        arrays = [array[:, j] for j in range(array.shape[1])]
+    else:
+        raise CheckInputError(f"{what} must be a 1-D or 2-D array, got {array.ndim} dimensions")
+    if columns is None:
+        return [(str(j), column) for j, column in enumerate(arrays)]
+    names = [str(name) for name in columns]
+    if len(names) != len(arrays):
+        raise ColumnMismatch(
+            f"{what} has {len(arrays)} columns but {len(names)} names were given: {names}"
+        )
+    return list(zip(names, arrays, strict=True))
+
+
+def _named_items(data: Any) -> list[tuple[str, Any]] | None:
+    """Return ``(name, column)`` pairs of a named input, or ``None`` for a plain array."""
+    if isinstance(data, Mapping):
+        return [(str(key), value) for key, value in data.items()]
+    if isinstance(data, np.ndarray):
+        if data.dtype.names is None:
+            return None
+        return [(name, data[name]) for name in data.dtype.names]
+    if hasattr(data, "column_names") and hasattr(data, "column"):  # pyarrow.Table
+        return [(str(name), data.column(name)) for name in data.column_names]
+    if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # pandas, polars
+        return [(str(name), data[name]) for name in list(data.columns)]
+    return None
+
+
+def _as_1d(what: str, name: str, value: Any) -> NDArray[Any]:
+    array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
+    array = np.asarray(array)
+    if array.ndim != 1:
+        raise CheckInputError(
+            f"column {name!r} of {what} must be 1-D, got shape {array.shape}"
+            + (" (is the column name duplicated?)" if array.ndim == 2 else "")
+        )
+    return array
+
+
+def _no_duplicates(what: str, names: list[str]) -> None:
+    duplicated = sorted({name for name in names if names.count(name) > 1})
+    if duplicated:
+        raise CheckInputError(f"{what} has duplicated column names: {duplicated}")
+
+
+def raw_columns(
+    data: Any, *, what: str, columns: Sequence[str] | None = None
+) -> dict[str, NDArray[Any]]:
+    """Return ``{name: 1-D array}`` of ``data``, checking names, lengths and emptiness."""
+    items = _named_items(data)
+    if items is None:
+        array = np.asarray(data)
+        if (
+            array.dtype.kind == "O"
+            and array.ndim == 1
+            and len(array)
+            and isinstance(array[0], (list, tuple, np.ndarray))
+        ):
+            raise CheckInputError(f"{what} has rows of different lengths")
+        pairs = _unnamed(array, what, columns)
+    else:
+        _no_duplicates(what, [name for name, _ in items])
+        if columns is not None:
+            lookup = dict(items)
+            absent = [str(name) for name in columns if str(name) not in lookup]
+            if absent:
+                raise ColumnMismatch(f"{what} has no column {absent[0]!r} (asked for {absent})")
+            items = [(str(name), lookup[str(name)]) for name in columns]
+        pairs = [(name, _as_1d(what, name, value)) for name, value in items]
+    if not pairs:
+        raise EmptyData(f"{what} has no columns")
+    _no_duplicates(what, [name for name, _ in pairs])
+    n_rows = len(pairs[0][1])
+    for name, array in pairs:
+        if len(array) != n_rows:
+            raise CheckInputError(
+                f"column {name!r} of {what} has {len(array)} rows, but column "
+                f"{pairs[0][0]!r} has {n_rows}"
+            )
+    if n_rows == 0:
+        raise EmptyData(f"{what} has no rows (columns: {[name for name, _ in pairs]})")
+    return dict(pairs)
+
+
+def make_column(
+    name: str,
+    values: NDArray[Any],
+    kind: ColumnKind | None = None,
+    *,
+    categorical_max_unique: int | None = None,
+) -> Column:
+    """Type one raw column: numeric or categorical, by dtype unless ``kind`` is given."""
+    dtype_kind = values.dtype.kind
+    if dtype_kind in "mMcV":
+        raise CheckInputError(
+            f"column {name!r} has dtype {values.dtype}, which checks cannot compare; "
+            "convert it to numbers or strings, or leave it out (columns=)"
+        )
+    dtype = _dtype_name(values)
+    if dtype_kind == "O":
+        cls = _object_class(name, values)
+        if cls == "str":
+            dtype = "str"
+        natural = ColumnKind.NUMERIC if cls in ("real", "empty") else ColumnKind.CATEGORICAL
+    else:
+        natural = ColumnKind.NUMERIC if dtype_kind in "iuf" else ColumnKind.CATEGORICAL
+    if kind is None:
+        kind = natural
+        if (
+            kind is ColumnKind.NUMERIC
+            and categorical_max_unique is not None
+            and dtype_kind != "O"
+            and len(np.unique(values[np.isfinite(values)])) <= categorical_max_unique
+        ):
+            kind = ColumnKind.CATEGORICAL
+    if kind is ColumnKind.NUMERIC and (dtype_kind not in "iuf"):
+        values = _to_float(name, values)
+    return Column(name=name, kind=kind, dtype=dtype, values=values)
+
+
+def as_table(
+    data: Any,
+    *,
+    what: str = "data",
+    columns: Sequence[str] | None = None,
+    kinds: Mapping[str, ColumnKind] | None = None,
+    categorical_max_unique: int | None = None,
+) -> Table:
+    """Turn tabular input into a :class:`Table`.
+
+    Parameters
+    ----------
+    data
+        A dict of 1-D arrays, a 1-D or 2-D array, a structured array, or a data frame.
+    what
+        How messages name the data (``"reference"``, ``"current"``).
+    columns
+        For a plain array, the names of its columns; for named input, the columns to use,
+        in this order.
+    kinds
+        Per column, the kind to use instead of the one implied by the dtype.
+    categorical_max_unique
+        Numeric columns without a ``kinds`` entry and with at most this many distinct finite
+        values are categorical.
+
+    Raises
+    ------
+    ColumnMismatch, EmptyData, CheckInputError
+        With a message naming the data and the column.
+    """
+    raw = raw_columns(data, what=what, columns=columns)
+    return type_columns(raw, what=what, kinds=kinds, categorical_max_unique=categorical_max_unique)
+
+
+def type_columns(
+    raw: Mapping[str, NDArray[Any]],
+    *,
+    what: str,
+    kinds: Mapping[str, ColumnKind] | None = None,
+    categorical_max_unique: int | None = None,
+) -> Table:
+    """Type the raw columns of :func:`raw_columns` (see :func:`as_table`)."""
+    kinds = kinds or {}
+    typed = {}
+    for name, values in raw.items():
+        try:
+            typed[name] = make_column(
+                name, values, kinds.get(name), categorical_max_unique=categorical_max_unique
+            )
+        except CheckInputError as exc:
+            raise type(exc)(f"{what}: {exc}") from None
+    return Table(columns=typed, n_rows=len(next(iter(raw.values()))))
