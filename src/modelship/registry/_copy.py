@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 import attrs
 
+from modelship._names import check_model_name
 from modelship.errors import Conflict, IntegrityError
 from modelship.registry._registry import Registry, _blob_key
 from modelship.registry._store import Store
@@ -92,7 +93,7 @@ def copy_registry(
     >>> b.get("m", "@production") == a.get("m", "@production")
     True
     """
-    names = list(src.models()) if models is None else [str(m) for m in models]
+    names = list(src.models()) if models is None else [check_model_name(m) for m in models]
     dst._check_writable()
     s, d = src.store, dst.store
     copied = skipped = nbytes = nversions = 0
@@ -102,7 +103,7 @@ def copy_registry(
             for part in ("slots", "versions", "archived", "purged", "aliases")
         }
         if not folders["versions"]:
-            src._not_found(name, "versions")  # raises ModelNotFound with a hint
+            raise src._not_found(name, "versions")
         docs = {
             part: s.read_many(f"models/{name}/{part}/{n}" for n in entries)
             for part, entries in folders.items()
