@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import uuid
@@ -34,6 +35,8 @@ def s3_server() -> Iterator[dict[str, Any]]:
         from moto.server import ThreadedMotoServer
     except ImportError as exc:
         require("moto[server] and s3fs", str(exc))
+    # moto's server logs every request; captured by pytest that costs seconds per test.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

@@ -92,7 +92,7 @@ def test_profile_given_twice_raises_config_error(reg: ms.Registry) -> None:
 
 def test_record_not_from_a_registry_explains_how_to_read_attachments(reg: ms.Registry) -> None:
     mv = reg.register(model_name="m", model=b"w", serializer="bytes", profile=_data(0))
-    with pytest.raises(ms.ConfigError, match="registry.attachment"):
+    with pytest.raises(ms.ConfigError, match=r"registry\.attachment"):
         _ = ms.ModelVersion.from_json(mv.to_json()).profile
 
 

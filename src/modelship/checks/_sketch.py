@@ -9,6 +9,7 @@ of the column itself. The summary knows the reference CDF to within a proven bou
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
 from typing import Any
 
@@ -31,7 +32,10 @@ def _readonly_floats(x: npt.ArrayLike) -> FloatArray:
 
 
 def _readonly_ints(x: npt.ArrayLike) -> IntArray:
-    array = np.array(x, dtype=np.int64)
+    given = np.asarray(x)
+    if given.dtype.kind not in "iu":
+        raise TypeError(f"ranks must be integers, got {given.dtype}")
+    array = np.array(given, dtype=np.int64)
     array.flags.writeable = False
     return array
 
@@ -100,12 +104,15 @@ class QuantileSummary:
     True
     """
 
-    n: int = attrs.field(converter=int)
+    n: int = attrs.field(converter=operator.index)
     quantiles: FloatArray = attrs.field(
-        converter=_readonly_floats, eq=attrs.cmp_using(eq=_array_eq)
+        converter=_readonly_floats, eq=attrs.cmp_using(eq=_array_eq), hash=False
     )
     ranks: IntArray = attrs.field(
-        converter=_readonly_ints, eq=attrs.cmp_using(eq=_array_eq), validator=_check_summary
+        converter=_readonly_ints,
+        eq=attrs.cmp_using(eq=_array_eq),
+        hash=False,
+        validator=_check_summary,
     )
 
     @staticmethod
@@ -199,19 +206,16 @@ class QuantileSummary:
         high = np.append(np.maximum(upper_index, self.ranks[:-1]), self.n).astype(np.float64)
         return low, high
 
-    def _count_at_or_below(self, x: FloatArray) -> FloatArray:
-        """The summary's estimate of ``#{a <= x}``: exact at stored quantiles, else the
-        middle of the band of the interval where ``x`` falls (0 below the minimum)."""
+    def _count_estimate(self, x: FloatArray) -> FloatArray:
+        """The summary's step-function estimate of ``#{a <= x}``: the middle of the band
+        of the interval ``[q_t, q_{t+1})`` where ``x`` falls (0 below the minimum)."""
         low, high = self._count_band()
-        where = np.searchsorted(self.quantiles, x, side="right")
-        estimate = np.append(0.0, (low + high) / 2.0)[where]
-        before = np.maximum(where - 1, 0)
-        stored = (where > 0) & (self.quantiles[before] == x)
-        return np.where(stored, low[before], estimate)
+        middle = np.append(0.0, (low + high) / 2.0)
+        return middle[np.searchsorted(self.quantiles, x, side="right")]
 
     def _cdf(self, x: FloatArray) -> FloatArray:
-        """The summary's estimate of ``F_a(x)``."""
-        return self._count_at_or_below(x) / self.n
+        """The summary's estimate of ``F_a(x)``, within :attr:`cdf_error` of it for all x."""
+        return self._count_estimate(x) / self.n
 
     @property
     def cdf_error(self) -> float:
@@ -242,8 +246,9 @@ class QuantileSummary:
         """
         low, high = self._count_band()
         half = (high - low)[:-1] / (2.0 * self.n)
-        with np.errstate(over="ignore"):
-            return float(np.dot(half, np.diff(self.quantiles)))
+        with np.errstate(over="ignore", invalid="ignore"):  # inf for a range beyond 1e308
+            widths = np.diff(self.quantiles)
+            return float(np.sum(np.where(half > 0, half * widths, 0.0)))
 
     def bin_counts(self, edges: npt.ArrayLike) -> FloatArray:
         """Reference counts per ``stats.binned_counts`` bin, as the summary estimates them.
@@ -260,4 +265,8 @@ class QuantileSummary:
         array([50., 50.])
         """
         cuts = np.asarray(edges, dtype=np.float64)
-        return np.diff(self._count_at_or_below(cuts), prepend=0.0, append=float(self.n))
+        where = np.searchsorted(self.quantiles, cuts, side="right") - 1
+        stored = (where >= 0) & (self.quantiles[np.maximum(where, 0)] == cuts)
+        # At a stored quantile the count is known; between them, use the estimate.
+        at_or_below = np.where(stored, self.ranks[np.maximum(where, 0)], self._count_estimate(cuts))
+        return np.diff(at_or_below, prepend=0.0, append=float(self.n))

@@ -27,9 +27,11 @@ import hashlib
 import hmac
 import json
 import os
+import queue
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterable, Mapping
@@ -163,22 +165,76 @@ class GcReport:
 
 
 class _HashingWriter:
-    """A write-only binary stream that hashes and counts what passes into a blob writer."""
+    """A write-only binary stream that hashes and counts what passes into a blob writer.
+
+    Hashing runs on a worker thread while the caller's thread writes the same chunk to the
+    staging file: hashlib and file writes both release the GIL, so the two overlap and a
+    large artifact costs about max(hash, write) instead of their sum. Small writes (pickle
+    opcodes) are coalesced into 1 MiB chunks first. At most two chunks wait for the hasher,
+    which bounds the extra memory.
+    """
+
+    _COALESCE = 2**20
 
     def __init__(self, target: Any) -> None:
         self._target = target
         self._hash = hashlib.sha256()
+        self._pending = bytearray()
+        self._queue: queue.Queue[memoryview | None] = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._hash_loop, name="modelship-hash", daemon=True)
+        self._thread.start()
+        self._closed = False
         self.size = 0
+
+    def _hash_loop(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            try:
+                self._hash.update(chunk)
+            except BaseException as exc:  # pragma: no cover - hashlib does not fail
+                self._failure = exc
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _emit(self, chunk: memoryview) -> None:
+        self._queue.put(chunk)
+        self._target.write(chunk)
 
     def write(self, data: Any) -> int:
         view = memoryview(data).cast("B")
-        self._hash.update(view)
-        self._target.write(view)
-        self.size += len(view)
-        return len(view)
+        n = len(view)
+        if n < self._COALESCE:
+            self._pending += view
+            if len(self._pending) >= self._COALESCE:
+                block, self._pending = self._pending, bytearray()
+                self._emit(memoryview(block))
+        else:
+            if self._pending:
+                block, self._pending = self._pending, bytearray()
+                self._emit(memoryview(block))
+            # The caller's buffer is hashed and written as it is, without a copy, the two at
+            # once; it may be reused once write() returns, so wait for the hasher here.
+            self._emit(view)
+            self._queue.join()
+        self.size += n
+        return n
+
+    def close(self) -> None:
+        """Flush what is pending and wait for the hasher; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._pending:
+            block, self._pending = self._pending, bytearray()
+            self._emit(memoryview(block))
+        self._queue.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
 
     def flush(self) -> None:
-        """Nothing to flush: the blob writer owns the file."""
+        """Nothing to flush before :meth:`close`: the blob writer owns the file."""
 
     def tell(self) -> int:
         return self.size
@@ -191,6 +247,7 @@ class _HashingWriter:
 
     @property
     def digest(self) -> str:
+        self.close()
         return "sha256:" + self._hash.hexdigest()
 
 
@@ -334,6 +391,8 @@ class Registry:
                 ) from exc
             writer.publish(_blob_key(hashing.digest))
         except BaseException:
+            with contextlib.suppress(BaseException):
+                hashing.close()
             writer.discard()
             raise
         finally:
@@ -468,7 +527,11 @@ class Registry:
         while True:
             candidate = explicit or str(seq)
             if explicit is None and self.store.exists(_version_key(name, candidate)):
-                seq += 1  # an explicit version already took this number
+                # An explicit version already took this number. Claim the slot anyway, as
+                # a dead one: readers probe slots forward and stop at the first hole.
+                with contextlib.suppress(FileExistsError):
+                    self.store.create(_slot_key(name, seq), _dead_slot())
+                seq += 1
                 continue
             slot = canonical_json(
                 {"version": candidate, "registration": registration, "at": _now().isoformat()}
@@ -493,7 +556,7 @@ class Registry:
             try:
                 self.store.create(_version_key(name, candidate), mv.to_json().encode())
             except FileExistsError:
-                self.store.delete(_slot_key(name, seq))  # never visible; free the slot
+                self.store.replace(_slot_key(name, seq), _dead_slot())  # never visible; no hole
                 if explicit is not None:
                     raise self._exists(name, explicit) from None
                 seq += 1
@@ -1039,12 +1102,15 @@ class Registry:
         if grace_seconds < 0:
             raise ConfigError(f"grace_seconds must be >= 0, got {grace_seconds}")
         cutoff = time.time() - grace_seconds
+        # Staged artifacts and documents, and writability probes of writers that died.
         staging = tuple(
-            f".staging/{n}"
-            for n in self.store.list(".staging")
-            if _older(self.store, f".staging/{n}", cutoff)
+            key
+            for folder in (".staging", ".probe")
+            for key in (f"{folder}/{n}" for n in self.store.list(folder))
+            if _older(self.store, key, cutoff)
         )
         dead: list[str] = []
+        tops: dict[str, int] = {}
         for model in self.store.list("models"):
             slot_names = self.store.list(f"models/{model}/slots")
             slots = self.store.read_many(f"models/{model}/slots/{n}" for n in slot_names)
@@ -1056,8 +1122,13 @@ class Registry:
                 ).items()
             }
             owners = {doc["registration"] for doc in committed.values()}
+            # The highest slot taken, committed or still in flight: a dead slot below it
+            # must stay as a tombstone, or readers probing forward would stop at the hole.
+            tops[model] = max((int(n.removesuffix(".json")) for n in slot_names), default=0)
             for key, data in slots.items():
                 slot = json.loads(data)
+                if slot.get("dead"):
+                    continue
                 at = datetime.fromisoformat(slot["at"]).timestamp()
                 if slot["registration"] not in owners and at < cutoff:
                     dead.append(key)
@@ -1071,8 +1142,16 @@ class Registry:
         report = GcReport(tuple(staging), tuple(dead), tuple(blobs), dry_run)
         if not dry_run and report.removed:
             self._check_writable()
-            for key in [*staging, *dead, *blobs]:
+            for key in [*staging, *blobs]:
                 self.store.delete(key)
+            # Readers probe slots forward from a hint that may lag, so a hole below a
+            # committed slot would stop them early: such a dead slot becomes a tombstone.
+            for key in dead:
+                model, seq = key.split("/")[1], int(key.rsplit("/", 1)[1].removesuffix(".json"))
+                if seq >= tops.get(model, 0):
+                    self.store.delete(key)
+                else:
+                    self.store.replace(key, _dead_slot())
         return report
 
 
@@ -1095,6 +1174,11 @@ def _check_documents(profile: Any, schema: Any, given: Mapping[str, Any]) -> dic
         sch = schema if isinstance(schema, Schema) else Schema.infer(schema)
         out["schema"] = sch.to_json()
     return out
+
+
+def _dead_slot() -> bytes:
+    """A slot whose number no version will have: kept so that slots have no holes."""
+    return canonical_json({"dead": True, "at": _now().isoformat()})
 
 
 def _older(store: Store, key: str, cutoff: float) -> bool:

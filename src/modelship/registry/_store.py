@@ -128,6 +128,9 @@ class _LocalBlobWriter:
             os.link(self._path, final)
             created = True
         except FileExistsError:
+            # The same bytes are stored already, maybe as an orphan that gc is about to
+            # collect: make it young again so that gc's grace period covers this commit.
+            os.utime(final)
             created = False
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -167,6 +170,10 @@ class _SpoolBlobWriter:
             kwargs: dict[str, Any] = {}
             if self._callback is not None:
                 kwargs["callback"] = self._callback
+            if self._store.protocol in ("s3", "s3a"):
+                # s3fs defaults to 50 MiB parts, several in flight: bound the memory a
+                # large upload takes (S3 parts must be at least 5 MiB).
+                kwargs.update(chunksize=_CHUNK, max_concurrency=4)
             with self._store._errors(f"upload of {key}"):
                 # The object appears whole when the upload completes (S3 PUT or
                 # CompleteMultipartUpload); readers never see part of it.
@@ -377,7 +384,8 @@ class FsspecStore:
         if self.is_local:
             return open(self._local(key), "rb")
         with self._errors(f"opening {key}"):
-            f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=_CHUNK)
+            # No read-ahead cache: the registry reads each _CHUNK once, front to back.
+            f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=_CHUNK, cache_type="none")
             return f
 
     def size(self, key: str) -> int:

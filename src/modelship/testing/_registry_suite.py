@@ -233,7 +233,7 @@ class RegistryConformance:
     def test_attachments_are_stored_and_verified(self, reg: ms.Registry) -> None:
         reg.register(model_name="m", model=b"x", serializer="bytes", attachments={"schema": "{}"})
         assert reg.attachment("m", "1", "schema") == b"{}"
-        with pytest.raises(ms.VersionNotFound, match="no attachment"):
+        with pytest.raises(ms.MissingAttachment, match="no 'profile' attachment"):
             reg.attachment("m", "1", "profile")
 
     def test_unserialisable_model_raises_serialization_error(self, reg: ms.Registry) -> None:

@@ -1,0 +1,317 @@
+"""A process killed at any point of ``register`` never leaves a half-visible version.
+
+Real ``register`` subprocesses (``_workers.py``) are killed with SIGKILL, at seeded random
+moments spanning the whole call and at fixed points between its steps. Afterwards the
+registry must stay readable, list only complete versions that verify, and ``gc`` must
+remove every leftover while keeping everything committed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import random
+import statistics
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from _workers import EXIT_AT_ENV, EXITED_AT_POINT, PAUSE_AT_ENV, POINTS, Worker
+
+import modelship as ms
+from modelship.registry import GcReport
+
+NAME = "crashy"
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
+    """Where the registry lives: ``kind``, ``url`` and storage ``options``."""
+    if request.param == "local":
+        return {"kind": "local", "url": str(tmp_path / "registry"), "options": {}}
+    bucket = request.getfixturevalue("s3_bucket")
+    # moto's server runs in this process: a log record per request slows it down by a fifth.
+    request.getfixturevalue("caplog").set_level(logging.WARNING, logger="werkzeug")
+    return {"kind": "s3", "url": bucket["url"], "options": bucket["options"]}
+
+
+def _open(storage: dict[str, Any]) -> ms.Registry:
+    return ms.open_registry(storage["url"], **storage["options"])
+
+
+def _start(
+    storage: dict[str, Any],
+    tmp: Path,
+    attempt: int,
+    *,
+    size: int = 2**20,
+    seed: int | None = None,
+    env: dict[str, str] | None = None,
+) -> Worker:
+    """A ``register-once`` worker, ready and waiting for ``go``.
+
+    Its temporary files go to ``tmp``, so that what a killed process leaves on the local
+    disk stays inside the test.
+    """
+    tmp.mkdir(exist_ok=True)
+    config = {
+        "url": storage["url"],
+        "options": storage["options"],
+        "name": NAME,
+        "attempt": attempt,
+        "seed": attempt if seed is None else seed,
+        "size": size,
+    }
+    worker = Worker("register-once", config, env={"TMPDIR": str(tmp), **(env or {})})
+    worker.wait_ready()
+    return worker
+
+
+def _die_right_after(point: str, storage: dict[str, Any], tmp: Path, attempt: int = 1) -> str:
+    """Run a registration that dies right after ``point``; the digest of its artifact."""
+    worker = _start(storage, tmp, attempt, env={EXIT_AT_ENV: point})
+    worker.go()
+    code, _, err = worker.finish()
+    assert code == EXITED_AT_POINT, f"the worker did not stop right after {point}: {err}"
+    digest: str = worker.ready["digest"]
+    return digest
+
+
+def _settle(reg: ms.Registry, storage: dict[str, Any]) -> None:
+    """Wait until the last request of a killed worker has landed.
+
+    A process's file operations end with it, but a request that a killed worker had fully
+    sent to S3 is still carried out by the server, possibly after the kill returned; the
+    server gives no signal, so wait until two listings 0.2 s apart agree.
+    """
+    if storage["kind"] == "local":
+        return
+    fs, root = reg.store.fs, reg.store.root  # type: ignore[attr-defined]
+    seen = None
+    for _ in range(50):
+        now = fs.find(root)
+        if now == seen:
+            return
+        seen = now
+        time.sleep(0.2)
+    raise AssertionError("the store kept changing after the worker was killed")
+
+
+def _keys(store: ms.Store, prefix: str = "") -> Iterator[str]:
+    for child in store.list(prefix):
+        key = f"{prefix}/{child}" if prefix else child
+        if store.exists(key):
+            yield key
+        else:
+            yield from _keys(store, key)
+
+
+def _leftovers(reg: ms.Registry) -> list[str]:
+    """Keys that belong to no committed version (what a clean registry does not hold).
+
+    A slot marked ``{"dead": true}`` is not one: it is the tombstone of a number that no
+    version got, kept so that slots have no holes (see the hint test below).
+    """
+    try:
+        committed = reg.versions(NAME, include_archived=True)
+    except ms.ModelNotFound:
+        committed = []
+    wanted = {"registry.json", f"models/{NAME}/HEAD"}
+    for mv in committed:
+        wanted.add(f"models/{NAME}/versions/{mv.version}.json")
+        wanted.add(f"models/{NAME}/slots/{mv.sequence:012d}.json")
+        for art in [mv.artifact, *mv.attachments.values()]:
+            wanted.add(f"blobs/sha256/{art.hexdigest[:2]}/{art.hexdigest}")
+    return sorted(
+        key
+        for key in set(_keys(reg.store)) - wanted
+        if not ("/slots/" in key and json.loads(reg.store.read(key)).get("dead"))
+    )
+
+
+def _check_complete(reg: ms.Registry, digests: dict[int, str], seen: dict[str, str]) -> None:
+    """Every listed version is whole and verifies; nothing seen before has gone.
+
+    ``digests`` maps each attempt to the digest of the artifact it registered; ``seen``
+    maps versions already checked to their digests and is updated in place.
+    """
+    listed = reg.versions(NAME)
+    sequences = [mv.sequence for mv in listed]
+    assert sequences == sorted(set(sequences)), f"sequence numbers out of order: {sequences}"
+    assert [mv.version for mv in listed] == [str(s) for s in sequences]
+    now = {mv.version: mv.artifact.digest for mv in listed}
+    assert seen.items() <= now.items(), "a committed version disappeared or changed"
+    for mv in listed:
+        if mv.version in seen:
+            continue
+        assert mv.artifact.digest == digests[int(mv.tags["attempt"])], f"{mv} has foreign bytes"
+        assert reg.verify(NAME, mv.version) == mv  # the blob is there, whole
+        seen[mv.version] = mv.artifact.digest
+    if listed:
+        assert reg.get(NAME, "latest") == listed[-1]
+
+
+def _check_gc_then_register(
+    reg: ms.Registry, digests: dict[int, str], seen: dict[str, str]
+) -> GcReport:
+    """gc removes every leftover and only leftovers; registering then takes the next number."""
+    before = set(_leftovers(reg))
+    report = reg.gc(grace_seconds=0)
+    removed = {*report.staging, *report.dead_slots, *report.blobs}
+    assert not before - removed, f"gc left these behind: {sorted(before - removed)}"
+    assert not removed - before, f"gc removed what was not a leftover: {sorted(removed - before)}"
+    assert _leftovers(reg) == []
+    assert reg.gc(grace_seconds=0).removed == 0, "a second gc still found leftovers"
+    _check_complete(reg, digests, seen)
+    for version in seen:
+        reg.verify(NAME, version)
+    mv = reg.register(model_name=NAME, model=b"after gc", serializer="bytes", lineage={})
+    top = max((int(v) for v in seen), default=0)
+    assert (mv.version, mv.sequence) == (str(top + 1), top + 1)
+    assert reg.get(NAME, "latest") == mv
+    assert reg.load(NAME, mv.version) == b"after gc"
+    return report
+
+
+@pytest.mark.parametrize(
+    ("storage", "kills", "size"),
+    [("local", 48, 8 * 2**20), pytest.param("s3", 12, 4 * 2**20, marks=pytest.mark.s3)],
+    indirect=["storage"],
+)
+def test_registers_killed_at_random_moments_leave_only_complete_versions(
+    storage: dict[str, Any], kills: int, size: int, tmp_path: Path
+) -> None:
+    reg = _open(storage)
+    digests: dict[int, str] = {}
+    seen: dict[str, str] = {}
+
+    # Time a few undisturbed calls, so the kills can spread over a whole call.
+    durations = []
+    for attempt in range(3):
+        worker = _start(storage, tmp_path / "tmp", attempt, size=size)
+        digests[attempt] = worker.ready["digest"]
+        worker.go()
+        code, lines, err = worker.finish()
+        assert code == 0, err
+        durations.append(lines[-1]["seconds"])
+    duration = statistics.median(durations)
+
+    rng = random.Random(20260)
+    outcomes = {"killed": 0, "finished": 0}
+    for attempt in range(3, 3 + kills):
+        delay = rng.uniform(0, duration)
+        # Every artifact is registered twice, like a killed CI job that is retried: the
+        # retry must not reuse a partial artifact that the killed attempt left behind.
+        worker = _start(storage, tmp_path / "tmp", attempt, size=size, seed=attempt // 2)
+        digests[attempt] = worker.ready["digest"]
+        worker.go()
+        time.sleep(delay)  # the random moment of the kill, not a synchronisation
+        worker.kill()
+        code, lines, err = worker.finish()
+        _settle(reg, storage)
+        outcomes["killed" if code != 0 else "finished"] += 1
+        if code == 0:
+            assert lines[-1]["attempt"] == attempt, err
+        else:
+            assert code == -9, f"attempt {attempt} died of something else ({code}): {err}"
+        _check_complete(reg, digests, seen)
+        assert all(line["version"] in seen for line in lines if "version" in line)
+
+    # Most kills must land inside register, or this test proves nothing.
+    assert outcomes["killed"] >= kills // 2, outcomes
+    report = _check_gc_then_register(reg, digests, seen)
+    if storage["kind"] == "local":
+        assert report.staging, "no kill left a staged artifact: the kills missed register"
+
+
+@pytest.mark.parametrize("point", POINTS)
+def test_register_killed_right_after_each_step_leaves_only_complete_versions(
+    storage: dict[str, Any], point: str, tmp_path: Path
+) -> None:
+    reg = _open(storage)
+    first = reg.register(model_name=NAME, model=b"first", serializer="bytes", lineage={})
+    seen = {first.version: first.artifact.digest}
+
+    digests = {1: _die_right_after(point, storage, tmp_path / "tmp")}
+
+    committed = reg.versions(NAME)
+    # Only the manifest's exclusive create commits a version.
+    assert [mv.version for mv in committed] == (["1", "2"] if point == "manifest" else ["1"])
+    assert reg.get(NAME, "latest") == committed[-1]
+    _check_complete(reg, digests, seen)
+
+    report = _check_gc_then_register(reg, digests, seen)
+    removed = {field for field in ("staging", "dead_slots", "blobs") if getattr(report, field)}
+    expected = {
+        "probe": {"staging"},
+        # On S3 the artifact is staged in a local temporary file, not in the store.
+        "staging": {"staging"} if storage["kind"] == "local" else set(),
+        "blob": {"blobs"},
+        "slot": {"dead_slots", "blobs"},
+        "manifest": set(),
+    }
+    assert removed == expected[point], report
+
+
+def test_gc_of_a_dead_slot_below_newer_versions_keeps_latest_right_while_the_hint_lags(
+    storage: dict[str, Any], tmp_path: Path
+) -> None:
+    reg = _open(storage)
+    reg.register(model_name=NAME, model=b"one", serializer="bytes", lineage={})
+    _die_right_after("slot", storage, tmp_path / "tmp")  # slot 2 claimed, never committed
+    newest = reg.register(model_name=NAME, model=b"three", serializer="bytes", lineage={})
+    assert newest.version == "3"
+    assert reg.gc(grace_seconds=0).dead_slots == (f"models/{NAME}/slots/{2:012d}.json",)
+
+    # Writers bump the HEAD hint by read-then-replace, so with several writers it moves
+    # backwards (8 writers: seen going from 134 to 131). Readers must not depend on it.
+    reg.store.replace(f"models/{NAME}/HEAD", b'{"n":1}')
+    assert reg.get(NAME, "latest").version == "3"
+    after = reg.register(model_name=NAME, model=b"four", serializer="bytes", lineage={})
+    assert after.version == "4", "a number below the latest version was handed out"
+
+
+def test_gc_keeps_an_old_orphan_blob_that_a_registration_in_flight_is_reusing(
+    tmp_path: Path,
+) -> None:
+    storage = {"kind": "local", "url": str(tmp_path / "registry"), "options": {}}
+    reg = _open(storage)
+    # A registration killed long ago left its artifact behind, referenced by no version.
+    digest = _die_right_after("blob", storage, tmp_path / "tmp", attempt=1)
+    hexdigest = digest.partition(":")[2]
+    blob = tmp_path / "registry" / "blobs" / "sha256" / hexdigest[:2] / hexdigest
+    two_hours_ago = time.time() - 7200
+    os.utime(blob, (two_hours_ago, two_hours_ago))
+
+    # Its retry registers the same bytes; the upload is deduplicated against that blob.
+    retry = _start(storage, tmp_path / "tmp", 2, seed=1, env={PAUSE_AT_ENV: "blob"})
+    assert retry.ready["digest"] == digest
+    retry.go()
+    assert retry.read() == {"paused": "blob"}
+    reg.gc()  # the default grace period protects registrations in flight
+    retry.go()
+    code, lines, err = retry.finish()
+    assert code == 0, err
+
+    mv = reg.get(NAME, lines[-1]["version"])
+    assert mv.artifact.digest == digest
+    assert reg.verify(NAME, mv.version) == mv, "a committed version lost its artifact"
+
+
+def test_a_copy_made_after_gc_of_a_dead_slot_finds_the_latest_version(tmp_path: Path) -> None:
+    storage = {"kind": "local", "url": str(tmp_path / "registry"), "options": {}}
+    reg = _open(storage)
+    reg.register(model_name=NAME, model=b"one", serializer="bytes", lineage={})
+    _die_right_after("slot", storage, tmp_path / "tmp")  # slot 2 claimed, never committed
+    reg.register(model_name=NAME, model=b"three", serializer="bytes", lineage={})
+    reg.gc(grace_seconds=0)
+
+    copy = ms.open_registry(str(tmp_path / "copy"))
+    ms.copy_registry(reg, copy)
+    assert [mv.version for mv in copy.versions(NAME)] == ["1", "3"]
+    assert copy.get(NAME, "latest").version == "3"
+    after = copy.register(model_name=NAME, model=b"four", serializer="bytes", lineage={})
+    assert after.version == "4", "the copy handed out a number below its latest version"
