@@ -30,7 +30,7 @@ FEATURES = ["tenure", "spend", "visits", "noise"]
 
 
 def columns(x: np.ndarray) -> dict[str, np.ndarray]:
-    return dict(zip(FEATURES, x.T))
+    return dict(zip(FEATURES, x.T, strict=True))
 
 
 def train(x: np.ndarray, y: np.ndarray, steps: int, lr: float = 0.1) -> np.ndarray:

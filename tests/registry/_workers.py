@@ -250,3 +250,10 @@ def run_together(
 
 if __name__ == "__main__":
     main(sys.argv[1:])
+
+
+def open_storage(storage: dict[str, Any]) -> Any:
+    """Open the registry a ``storage`` fixture describes (in the test process)."""
+    import modelship as ms
+
+    return ms.open_registry(storage["url"], **storage["options"])

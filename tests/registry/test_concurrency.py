@@ -8,35 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import logging
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
-import pytest
+from _workers import open_storage as _open
 from _workers import run_together
-
-import modelship as ms
 
 PROCESSES = 8
 REGISTRATIONS = 25
 # Alias moves per process; fewer on moto's server, where each move costs ~15 requests.
 ALIAS_MOVES = {"local": 25, "s3": 10}
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    """Where the registry lives: ``kind``, ``url`` and storage ``options`` for every process."""
-    if request.param == "local":
-        return {"kind": "local", "url": str(tmp_path / "registry"), "options": {}}
-    bucket = request.getfixturevalue("s3_bucket")
-    # moto's server runs in this process: a log record per request slows it down by a fifth.
-    request.getfixturevalue("caplog").set_level(logging.WARNING, logger="werkzeug")
-    return {"kind": "s3", "url": bucket["url"], "options": bucket["options"]}
-
-
-def _open(storage: dict[str, Any]) -> ms.Registry:
-    return ms.open_registry(storage["url"], **storage["options"])
 
 
 def _config(storage: dict[str, Any], **job: Any) -> dict[str, Any]:

@@ -9,7 +9,6 @@ remove every leftover while keeping everything committed.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import random
 import statistics
@@ -20,26 +19,12 @@ from typing import Any
 
 import pytest
 from _workers import EXIT_AT_ENV, EXITED_AT_POINT, PAUSE_AT_ENV, POINTS, Worker
+from _workers import open_storage as _open
 
 import modelship as ms
 from modelship.registry import GcReport
 
 NAME = "crashy"
-
-
-@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
-def storage(request: pytest.FixtureRequest, tmp_path: Path) -> dict[str, Any]:
-    """Where the registry lives: ``kind``, ``url`` and storage ``options``."""
-    if request.param == "local":
-        return {"kind": "local", "url": str(tmp_path / "registry"), "options": {}}
-    bucket = request.getfixturevalue("s3_bucket")
-    # moto's server runs in this process: a log record per request slows it down by a fifth.
-    request.getfixturevalue("caplog").set_level(logging.WARNING, logger="werkzeug")
-    return {"kind": "s3", "url": bucket["url"], "options": bucket["options"]}
-
-
-def _open(storage: dict[str, Any]) -> ms.Registry:
-    return ms.open_registry(storage["url"], **storage["options"])
 
 
 def _start(
@@ -220,8 +205,10 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
         _check_complete(reg, digests, seen)
         assert all(line["version"] in seen for line in lines if "version" in line)
 
-    # Most kills must land inside register, or this test proves nothing.
-    assert outcomes["killed"] >= kills // 2, outcomes
+    # Enough kills must land inside register, or this test proves nothing. Delays spread
+    # over one calibrated call, so about half land inside; a quarter leaves room for the
+    # machine's speed to change between calibration and the kills.
+    assert outcomes["killed"] >= kills // 4, outcomes
     report = _check_gc_then_register(reg, digests, seen)
     if storage["kind"] == "local":
         assert report.staging, "no kill left a staged artifact: the kills missed register"
