@@ -22,6 +22,7 @@ from modelship.errors import StoreError
 __all__ = ["BlobWriter", "FsspecStore", "Store"]
 
 _CHUNK = 8 * 2**20
+_SYNC_EVERY = 64 * 2**20
 
 
 @runtime_checkable
@@ -107,10 +108,33 @@ class _LocalBlobWriter:
         os.makedirs(staging, exist_ok=True)
         self._path = os.path.join(staging, f"{uuid.uuid4().hex}.part")
         self._file: IO[bytes] | None = open(self._path, "xb")  # noqa: SIM115
+        self._unsynced = 0
+        self._syncing: threading.Thread | None = None
+
+    def _sync_behind(self) -> None:
+        # Flush to disk what is written so far on a helper thread while writing goes on,
+        # so that the fsync at publish() finds little left to do. One at a time.
+        if self._syncing is not None and self._syncing.is_alive():
+            return
+        assert self._file is not None
+        self._file.flush()
+        self._unsynced = 0
+        self._syncing = threading.Thread(
+            target=os.fdatasync, args=(self._file.fileno(),), name="modelship-sync", daemon=True
+        )
+        self._syncing.start()
+
+    def _join_sync(self) -> None:
+        if self._syncing is not None:
+            self._syncing.join()
+            self._syncing = None
 
     def write(self, data: bytes | memoryview) -> int:
         assert self._file is not None, "writer is closed"
         n = self._file.write(data)
+        self._unsynced += n
+        if self._unsynced >= _SYNC_EVERY and hasattr(os, "fdatasync"):
+            self._sync_behind()
         if self._callback is not None:
             self._callback.relative_update(n)
         return n
@@ -118,6 +142,7 @@ class _LocalBlobWriter:
     def publish(self, key: str) -> bool:
         assert self._file is not None, "writer is closed"
         self._file.flush()
+        self._join_sync()
         os.fsync(self._file.fileno())
         self._file.close()
         self._file = None
@@ -140,6 +165,7 @@ class _LocalBlobWriter:
         return created
 
     def discard(self) -> None:
+        self._join_sync()
         if self._file is not None:
             self._file.close()
             self._file = None
