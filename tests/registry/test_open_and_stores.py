@@ -292,3 +292,54 @@ def test_bytes_serializer_streams_large_buffers_without_copying() -> None:
     view = memoryview(bytearray(20 * 2**20))
     get_serializer("bytes").dump(view, buf)
     assert buf.getbuffer().nbytes == 20 * 2**20
+
+
+class _RacingS3:
+    """An fs whose conditional PUT first loses a race with 409, as real S3 can answer."""
+
+    protocol = ("s3",)
+
+    def __init__(self, conflicts: int, then_taken: bool) -> None:
+        self.conflicts = conflicts
+        self.then_taken = then_taken
+        self.calls = 0
+        self.stored: dict[str, bytes] = {}
+
+    def pipe_file(self, path: str, data: bytes, mode: str = "overwrite") -> None:
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        if self.calls <= self.conflicts:
+            error = ClientError(
+                {"Error": {"Code": "ConditionalRequestConflict", "Message": "try again"}},
+                "PutObject",
+            )
+            raise OSError(22, "A conflicting conditional operation is in progress") from error
+        if self.then_taken:
+            raise FileExistsError(path)
+        self.stored[path] = data
+
+
+def test_s3_conditional_conflict_is_retried_until_it_lands() -> None:
+    fs = _RacingS3(conflicts=2, then_taken=False)
+    FsspecStore(fs, "bucket/reg", url="s3://bucket/reg").create("k", b"v")
+    assert fs.stored == {"bucket/reg/k": b"v"}
+    assert fs.calls == 3
+
+
+def test_s3_conditional_conflict_then_taken_is_file_exists() -> None:
+    fs = _RacingS3(conflicts=1, then_taken=True)
+    with pytest.raises(FileExistsError):
+        FsspecStore(fs, "bucket/reg", url="s3://bucket/reg").create("k", b"v")
+
+
+def test_s3_errors_other_than_conflict_are_store_errors() -> None:
+    class Broken(_RacingS3):
+        def pipe_file(self, path: str, data: bytes, mode: str = "overwrite") -> None:
+            self.calls += 1
+            raise OSError(13, "Access Denied")
+
+    fs = Broken(conflicts=0, then_taken=False)
+    with pytest.raises(ms.StoreError, match="Access Denied"):
+        FsspecStore(fs, "bucket/reg", url="s3://bucket/reg").create("k", b"v")
+    assert fs.calls == 1

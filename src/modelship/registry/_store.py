@@ -13,6 +13,7 @@ import contextlib
 import os
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import IO, Any, Protocol, runtime_checkable
@@ -23,6 +24,7 @@ __all__ = ["BlobWriter", "FsspecStore", "Store"]
 
 _CHUNK = 8 * 2**20
 _SYNC_EVERY = 64 * 2**20
+_CONFLICT_RETRIES = 6
 
 
 @runtime_checkable
@@ -216,6 +218,21 @@ class _SpoolBlobWriter:
             os.unlink(self._path)
 
 
+def _is_conditional_conflict(exc: BaseException) -> bool:
+    """Whether an S3 error is 409 ConditionalRequestConflict, anywhere in its chain."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict):
+            code = response.get("Error", {}).get("Code")
+            if code in ("ConditionalRequestConflict", "OperationAborted"):
+                return True
+        if "ConditionalRequestConflict" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _fsync_dir(path: str) -> None:
     if os.name != "posix":
         return
@@ -326,11 +343,23 @@ class FsspecStore:
                     raise FileExistsError(key)
                 self.fs.pipe_file(self._full(key), data)
         else:
-            with self._errors(f"creating {key}"):
-                try:
+            self._create_remote(key, data)
+
+    def _create_remote(self, key: str, data: bytes) -> None:
+        # Real S3 answers a conditional PUT racing another one with 409
+        # ConditionalRequestConflict ("try again"): the race is still undecided, so calling
+        # the key taken could leave a hole. Retry until it lands or meets 412 (taken).
+        for attempt in range(_CONFLICT_RETRIES + 1):
+            try:
+                with self._errors(f"creating {key}"):
                     self.fs.pipe_file(self._full(key), data, mode="create")
-                except FileExistsError:
-                    raise FileExistsError(key) from None
+                return
+            except FileExistsError:
+                raise FileExistsError(key) from None
+            except StoreError as exc:
+                if attempt == _CONFLICT_RETRIES or not _is_conditional_conflict(exc):
+                    raise
+                time.sleep(0.05 * 2**attempt)
 
     def _create_local(self, key: str, data: bytes) -> None:
         final = self._local(key)
