@@ -218,7 +218,7 @@ class DriftProfile:
                     n_missing=side.n_missing,
                     n_inf=side.n_inf,
                     # The spread numeric_drift divides Wasserstein by, so both paths agree.
-                    std=stats._population_std(values) if len(values) else 0.0,
+                    std=stats.population_std(values) if len(values) else 0.0,
                     # A column shorter than the summary is kept whole: exact and smaller.
                     summary=(
                         QuantileSummary.from_sorted(

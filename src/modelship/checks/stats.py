@@ -57,6 +57,7 @@ __all__ = [
     "NumericDrift",
     "QuantileSummary",
     "adjust_p_values",
+    "population_std",
     "binned_counts",
     "chi2",
     "cramervonmises",
@@ -1256,7 +1257,7 @@ def numeric_drift(
     numerator = _ks_numerator(a, b)
     d, d_p = _ks_pvalue(numerator / (n * m), n, m)
     distance = _wasserstein_sorted(a, b)
-    spread = _population_std(a)
+    spread = population_std(a)
     if spread > 0.0:
         with np.errstate(over="ignore"):
             normalised = float(np.float64(distance) / np.float64(spread))
@@ -1280,13 +1281,22 @@ def numeric_drift(
     )
 
 
-def _population_std(a: FloatArray) -> float:
+def population_std(a: FloatArray) -> float:
     """``np.std(a)`` (ddof=0) of a sorted sample, safe from overflow and underflow.
+
+    Wasserstein distances are divided by it (for data and for drift profiles alike).
 
     One pass over blocks that stay in cache: sums of ``x - c`` and ``(x - c)^2`` about the
     median ``c``, which is within one standard deviation of the mean, so subtracting the
     squared mean loses at most a bit. Far from 1, values are first scaled by an exact
     power of two so that squares neither overflow nor vanish.
+
+    Examples
+    --------
+    >>> population_std(sorted_finite([1.0, 2.0, 3.0, 4.0]))
+    1.118033988749895
+    >>> population_std(sorted_finite([1e300, 1e300]))
+    0.0
     """
     scale = max(abs(a[0]), abs(a[-1]))
     if scale == 0.0:

@@ -126,6 +126,7 @@ def copy_registry(
             for key, data in sorted(docs[part].items()):
                 _copy_doc(s, d, key, data)
         nversions += len(docs["versions"])
-        dst._bump_hint(f"models/{name}/HEAD", len(folders["slots"]) and dst._top_slot(name))
-        dst._alias_state(name)  # moves the alias hint forward
+        # Reading the top slot and the alias state probes forward and moves both hints.
+        dst._top_slot(name)
+        dst._alias_state(name)
     return CopyReport(tuple(names), nversions, copied, skipped, nbytes)

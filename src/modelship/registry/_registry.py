@@ -34,7 +34,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import IO, Any
 
@@ -759,7 +759,7 @@ class Registry:
             ) from None
         spool: IO[bytes] | None = None
         try:
-            local = getattr(src, "fileno", None) is not None and _is_real_file(src)
+            local = _is_local_file(src)
             if not local:
                 # Remote: copy to a private temporary file while hashing, then read that,
                 # so the bytes deserialised are exactly the bytes checked.
@@ -1188,20 +1188,7 @@ def _older(store: Store, key: str, cutoff: float) -> bool:
         return False
 
 
-def _is_real_file(f: Any) -> bool:
-    try:
-        f.fileno()
-    except (OSError, AttributeError, ValueError):
-        return False
-    return (
-        os.path.isfile(getattr(f, "name", ""))
-        if isinstance(getattr(f, "name", None), str)
-        else False
-    )
-
-
-def registry_keys(name: str) -> Iterable[str]:
-    """Prefixes under which a model's documents live (for tools that copy registries)."""
-    return [
-        f"models/{name}/{part}" for part in ("slots", "versions", "aliases", "archived", "purged")
-    ]
+def _is_local_file(f: Any) -> bool:
+    """Whether ``f`` reads a regular file on this machine (no need to spool it)."""
+    name = getattr(f, "name", None)
+    return isinstance(name, str) and os.path.isfile(name)

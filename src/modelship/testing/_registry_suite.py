@@ -76,6 +76,18 @@ class HookStore:
         return self.inner.modified(key)
 
 
+def _racing(base: ms.Registry, rival: Callable[[], None]) -> ms.Registry:
+    """A handle on ``base``'s store whose first alias move lets ``rival`` move first."""
+    fired: list[str] = []
+
+    def rival_moves_first(key: str) -> None:
+        if "/aliases/" in key and not fired:
+            fired.append(key)
+            rival()
+
+    return ms.Registry(HookStore(base.store, before_create=rival_moves_first))
+
+
 def _blob_key(digest: str) -> str:
     hexdigest = digest.partition(":")[2]
     return f"blobs/sha256/{hexdigest[:2]}/{hexdigest}"
@@ -308,15 +320,7 @@ class RegistryConformance:
         base = make_registry()
         for _ in range(3):
             base.register(model_name="m", model=b"x", serializer="bytes")
-        other = make_registry(same=True)
-        fired: list[str] = []
-
-        def rival_moves_first(key: str) -> None:
-            if "/aliases/" in key and not fired:
-                fired.append(key)
-                other.set_alias("m", "production", "3")
-
-        racer = ms.Registry(HookStore(base.store, before_create=rival_moves_first))
+        racer = _racing(base, lambda: make_registry(same=True).set_alias("m", "production", "3"))
         with pytest.raises(ms.Conflict, match="another writer"):
             racer.set_alias("m", "production", "2")
         assert base.aliases("m") == {"production": "3"}
@@ -327,17 +331,8 @@ class RegistryConformance:
     ) -> None:
         base = make_registry()
         base.register(model_name="m", model=b"x", serializer="bytes")
-        other = make_registry(same=True)
-        fired: list[str] = []
-
-        def rival_moves_first(key: str) -> None:
-            if "/aliases/" in key and not fired:
-                fired.append(key)
-                other.set_alias("m", "staging", "1")
-
-        ms.Registry(HookStore(base.store, before_create=rival_moves_first)).set_alias(
-            "m", "production", "1"
-        )
+        racer = _racing(base, lambda: make_registry(same=True).set_alias("m", "staging", "1"))
+        racer.set_alias("m", "production", "1")
         assert base.aliases("m") == {"production": "1", "staging": "1"}
         assert len(base.history("m")) == 2
 
