@@ -100,6 +100,21 @@ class Store(Protocol):
         """When ``key`` was last written, as a POSIX timestamp (for gc's grace period)."""
 
 
+def _sync_and_drop(fd: int, start: int, end: int) -> None:
+    """Write ``fd`` to disk, then drop its bytes ``start:end`` from the page cache.
+
+    A large artifact then recycles a few dozen MiB of page cache as it is written instead
+    of filling (and evicting the caller's data from) as much memory as it is large.
+    Writing into memory the kernel has not used lately is several times slower on VMs
+    whose host reclaims free memory: this keeps a 1 GiB registration from swinging
+    between 0.5 and 3 s there. The pages are clean once synced, so dropping them loses
+    nothing.
+    """
+    os.fdatasync(fd)
+    if hasattr(os, "posix_fadvise"):
+        os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
+
+
 class _LocalBlobWriter:
     """Stages into ``<root>/.staging/`` then hard-links into place (same file system)."""
 
@@ -111,6 +126,7 @@ class _LocalBlobWriter:
         self._path = os.path.join(staging, f"{uuid.uuid4().hex}.part")
         self._file: IO[bytes] | None = open(self._path, "xb")  # noqa: SIM115
         self._unsynced = 0
+        self._dropped = 0  # bytes handed to _sync_and_drop so far
         self._syncing: threading.Thread | None = None
 
     def _sync_behind(self) -> None:
@@ -121,8 +137,12 @@ class _LocalBlobWriter:
         assert self._file is not None
         self._file.flush()
         self._unsynced = 0
+        start, self._dropped = self._dropped, self._file.tell()
         self._syncing = threading.Thread(
-            target=os.fdatasync, args=(self._file.fileno(),), name="modelship-sync", daemon=True
+            target=_sync_and_drop,
+            args=(self._file.fileno(), start, self._dropped),
+            name="modelship-sync",
+            daemon=True,
         )
         self._syncing.start()
 
