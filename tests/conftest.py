@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
 import uuid
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -27,6 +29,38 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def _true_upload_times() -> Iterator[None]:
+    """Make moto report when each multipart upload began, as S3 does.
+
+    moto's ListMultipartUploads answers ``Initiated: 2010-11-10T20:48:33.000Z`` for every
+    upload (moto/s3/responses.py, ``list_multipart_uploads``), which would make every
+    upload look years old to gc's grace period. Its server runs in this process, so the
+    time each upload is created is recorded and put in the listing instead.
+    """
+    from moto.core.responses import ActionResult
+    from moto.s3 import models, responses
+
+    began: dict[str, str] = {}
+    real_init = models.FakeMultipart.__init__
+
+    def recording_init(self: Any, *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        began[self.id] = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+    class TrueTimes(ActionResult):
+        def __init__(self, result: object) -> None:
+            if isinstance(result, dict) and "Uploads" in result:
+                for upload in result["Uploads"]:
+                    upload["Initiated"] = began[upload["UploadId"]]
+            super().__init__(result)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(models.FakeMultipart, "__init__", recording_init)
+        patch.setattr(responses, "ActionResult", TrueTimes)
+        yield
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[dict[str, Any]]:
     """moto's S3 server on a free loopback port; yields the s3fs storage options."""
@@ -37,45 +71,52 @@ def s3_server() -> Iterator[dict[str, Any]]:
         require("moto[server] and s3fs", str(exc))
     # moto's server logs every request; captured by pytest that costs seconds per test.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
-    os.environ["AWS_ACCESS_KEY_ID"] = "testing"
-    os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
-    options = {
-        "key": "testing",
-        "secret": "testing",
-        "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
-    }
-    try:
-        yield {"endpoint": endpoint, "options": options}
-    finally:
-        server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with _true_upload_times():
+        port = _free_port()
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+        server.start()
+        endpoint = f"http://127.0.0.1:{port}"
+        saved = {k: os.environ.get(k) for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")}
+        os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+        os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+        options = {
+            "key": "testing",
+            "secret": "testing",
+            "client_kwargs": {"endpoint_url": endpoint, "region_name": "us-east-1"},
+        }
+        try:
+            yield {"endpoint": endpoint, "options": options}
+        finally:
+            server.stop()
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
 
 
 @pytest.fixture
 def s3_bucket(s3_server: dict[str, Any]) -> dict[str, Any]:
-    """A fresh bucket; yields ``url`` (s3://bucket/prefix) and ``options`` for open_registry."""
+    """A fresh bucket; yields ``url`` (s3://bucket/prefix) and ``options`` for open_registry.
+
+    Also ``bucket``, ``endpoint`` and a boto3 ``client``, to look at the bucket without
+    going through s3fs.
+    """
     import boto3
 
     bucket = f"test-{uuid.uuid4().hex[:12]}"
-    boto3.client(
+    client = boto3.client(
         "s3",
         endpoint_url=s3_server["endpoint"],
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         region_name="us-east-1",
-    ).create_bucket(Bucket=bucket)
+    )
+    client.create_bucket(Bucket=bucket)
     return {
         "url": f"s3://{bucket}/registry",
         "bucket": bucket,
         "options": s3_server["options"],
         "endpoint": s3_server["endpoint"],
+        "client": client,
     }

@@ -87,7 +87,31 @@ def test_delete_restore_and_gc(registry: str, capsys: pytest.CaptureFixture[str]
     assert ms.open_registry(registry).get("fraud").version == "2"
     assert run("registry", "restore", registry, "fraud", "3") == 0
     assert run("registry", "gc", registry, "--grace-seconds", "0") == 0
-    assert json.loads(capsys.readouterr().out)["dead_slots"] == []
+    assert json.loads(capsys.readouterr().out) == {
+        "dry_run": False,
+        "staging": [],
+        "dead_slots": [],
+        "blobs": [],
+        "uploads": [],
+    }
+
+
+@pytest.mark.s3
+def test_gc_reports_the_multipart_uploads_it_aborts(
+    s3_bucket: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    client = s3_bucket["client"]
+    key = "registry/blobs/sha256/ab/abc"
+    upload_id = client.create_multipart_upload(Bucket=s3_bucket["bucket"], Key=key)["UploadId"]
+    options = [a for k, v in s3_bucket["options"].items() for a in ("-o", f"{k}={json.dumps(v)}")]
+    gc = ["registry", "gc", s3_bucket["url"], "--grace-seconds", "0", *options]
+    reported = [f"blobs/sha256/ab/abc?uploadId={upload_id}"]
+
+    assert run(*gc, "--dry-run") == 0
+    assert json.loads(capsys.readouterr().out)["uploads"] == reported
+    assert run(*gc) == 0
+    assert json.loads(capsys.readouterr().out)["uploads"] == reported
+    assert client.list_multipart_uploads(Bucket=s3_bucket["bucket"]).get("Uploads", []) == []
 
 
 def test_copy_moves_models_between_registries(

@@ -175,6 +175,7 @@ def _cmd_gc(args: argparse.Namespace) -> int:
             "staging": list(report.staging),
             "dead_slots": list(report.dead_slots),
             "blobs": list(report.blobs),
+            "uploads": list(report.uploads),
         }
     )
     return EXIT_OK

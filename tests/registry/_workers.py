@@ -20,7 +20,8 @@ Jobs
     ``attempt``. With ``MODELSHIP_TEST_EXIT_AT`` set to one of :data:`POINTS`, the worker
     dies with ``os._exit(EXITED_AT_POINT)`` right after that step of ``register``, as if
     killed there; with ``MODELSHIP_TEST_PAUSE_AT`` it prints ``{"paused": point}`` there
-    and waits for another line on stdin.
+    and waits for another line on stdin. On S3 the point may also be ``part``: right after
+    the first part of a multipart upload is stored, the upload still open.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ PAUSE_AT_ENV = "MODELSHIP_TEST_PAUSE_AT"
 EXITED_AT_POINT = 86
 # Steps of Registry.register, in the order it takes them.
 POINTS = ("probe", "staging", "blob", "slot", "manifest")
+# Inside the "blob" step on S3, when the artifact goes up in parts.
+S3_POINTS = ("part",)
 
 
 def sha256(data: bytes) -> str:
@@ -64,8 +67,8 @@ def _install_stop(point: str, pause: bool) -> None:
     """Stop this process right after ``point`` of ``register``: die like a kill, or pause."""
     from modelship.registry import FsspecStore
 
-    if point not in POINTS:
-        raise SystemExit(f"stop point {point!r} is not one of {POINTS}")
+    if point not in POINTS + S3_POINTS:
+        raise SystemExit(f"stop point {point!r} is not one of {POINTS + S3_POINTS}")
 
     def stop() -> None:
         if not pause:
@@ -108,6 +111,18 @@ def _install_stop(point: str, pause: bool) -> None:
 
     FsspecStore.create = stopping_create  # type: ignore[method-assign]
     FsspecStore.blob_writer = stopping_blob_writer  # type: ignore[method-assign]
+    if point == "part":
+        import s3fs
+
+        call_s3 = s3fs.S3FileSystem._call_s3
+
+        async def stopping_call_s3(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+            out = await call_s3(self, method, *args, **kwargs)
+            if method == "upload_part":
+                stop()  # on s3fs's event loop thread: the other parts are still in flight
+            return out
+
+        s3fs.S3FileSystem._call_s3 = stopping_call_s3
 
 
 def _register(reg: Any, config: dict[str, Any]) -> None:

@@ -55,9 +55,11 @@ def _start(
     return worker
 
 
-def _die_right_after(point: str, storage: dict[str, Any], tmp: Path, attempt: int = 1) -> str:
+def _die_right_after(
+    point: str, storage: dict[str, Any], tmp: Path, attempt: int = 1, size: int = 2**20
+) -> str:
     """Run a registration that dies right after ``point``; the digest of its artifact."""
-    worker = _start(storage, tmp, attempt, env={EXIT_AT_ENV: point})
+    worker = _start(storage, tmp, attempt, size=size, env={EXIT_AT_ENV: point})
     worker.go()
     code, _, err = worker.finish()
     assert code == EXITED_AT_POINT, f"the worker did not stop right after {point}: {err}"
@@ -65,19 +67,35 @@ def _die_right_after(point: str, storage: dict[str, Any], tmp: Path, attempt: in
     return digest
 
 
+def _open_uploads(reg: ms.Registry) -> set[str]:
+    """Multipart uploads open under the registry's prefix on S3, named as gc names them."""
+    store = reg.store
+    if not store.url.startswith("s3://"):
+        return set()
+    bucket, _, prefix = store.root.partition("/")  # type: ignore[attr-defined]
+    listing = store.fs.call_s3(  # type: ignore[attr-defined]
+        "list_multipart_uploads", Bucket=bucket, Prefix=f"{prefix}/"
+    )
+    return {
+        f"{u['Key'].removeprefix(f'{prefix}/')}?uploadId={u['UploadId']}"
+        for u in listing.get("Uploads", [])
+    }
+
+
 def _settle(reg: ms.Registry, storage: dict[str, Any]) -> None:
     """Wait until the last request of a killed worker has landed.
 
     A process's file operations end with it, but a request that a killed worker had fully
     sent to S3 is still carried out by the server, possibly after the kill returned; the
-    server gives no signal, so wait until two listings 0.2 s apart agree.
+    server gives no signal, so wait until two listings 0.2 s apart agree (of the keys
+    and of the open multipart uploads).
     """
     if storage["kind"] == "local":
         return
     fs, root = reg.store.fs, reg.store.root  # type: ignore[attr-defined]
     seen = None
     for _ in range(50):
-        now = fs.find(root)
+        now = (fs.find(root), _open_uploads(reg))
         if now == seen:
             return
         seen = now
@@ -142,28 +160,48 @@ def _check_complete(reg: ms.Registry, digests: dict[int, str], seen: dict[str, s
 def _check_gc_then_register(
     reg: ms.Registry, digests: dict[int, str], seen: dict[str, str]
 ) -> GcReport:
-    """gc removes every leftover and only leftovers; registering then takes the next number."""
+    """gc removes every leftover and only leftovers; registering then takes the next number.
+
+    Leftovers include multipart uploads that a worker killed mid-upload left open on S3:
+    gc aborts exactly those.
+    """
     before = set(_leftovers(reg))
+    uploads = _open_uploads(reg)
     report = reg.gc(grace_seconds=0)
     removed = {*report.staging, *report.dead_slots, *report.blobs}
     assert not before - removed, f"gc left these behind: {sorted(before - removed)}"
     assert not removed - before, f"gc removed what was not a leftover: {sorted(removed - before)}"
+    assert set(report.uploads) == uploads, f"gc aborted {report.uploads}, open were {uploads}"
     assert _leftovers(reg) == []
+    assert _open_uploads(reg) == set(), "gc left multipart uploads open"
     assert reg.gc(grace_seconds=0).removed == 0, "a second gc still found leftovers"
     _check_complete(reg, digests, seen)
     for version in seen:
         reg.verify(NAME, version)
-    mv = reg.register(model_name=NAME, model=b"after gc", serializer="bytes", lineage={})
+    # A dead slot below the highest slot stays as a tombstone (readers stop at holes), so
+    # after several registrations died in a row the next number skips their tombstones.
     top = max((int(v) for v in seen), default=0)
-    assert (mv.version, mv.sequence) == (str(top + 1), top + 1)
+    slots = [int(n.removesuffix(".json")) for n in reg.store.list(f"models/{NAME}/slots")]
+    for n in (n for n in slots if n > top):
+        slot = json.loads(reg.store.read(f"models/{NAME}/slots/{n:012d}.json"))
+        assert slot.get("dead"), f"slot {n} above the latest version is not a tombstone: {slot}"
+    nxt = max([top, *slots]) + 1
+    mv = reg.register(model_name=NAME, model=b"after gc", serializer="bytes", lineage={})
+    assert (mv.version, mv.sequence) == (str(nxt), nxt)
     assert reg.get(NAME, "latest") == mv
     assert reg.load(NAME, mv.version) == b"after gc"
     return report
 
 
+def _kinds_removed(report: GcReport) -> set[str]:
+    """The fields of a gc report that name something."""
+    fields = ("staging", "dead_slots", "blobs", "uploads")
+    return {field for field in fields if getattr(report, field)}
+
+
 @pytest.mark.parametrize(
     ("storage", "kills", "size"),
-    [("local", 48, 8 * 2**20), pytest.param("s3", 12, 4 * 2**20, marks=pytest.mark.s3)],
+    [("local", 48, 8 * 2**20), pytest.param("s3", 28, 48 * 2**20, marks=pytest.mark.s3)],
     indirect=["storage"],
 )
 def test_registers_killed_at_random_moments_leave_only_complete_versions(
@@ -209,9 +247,16 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
     # over one calibrated call, so about half land inside; a quarter leaves room for the
     # machine's speed to change between calibration and the kills.
     assert outcomes["killed"] >= kills // 4, outcomes
+    if storage["kind"] == "s3":
+        # The artifact was staged in a local temporary file that had no name.
+        spools = sorted(p.name for p in (tmp_path / "tmp").iterdir())
+        assert spools == [], f"killed workers left their spool files: {spools}"
     report = _check_gc_then_register(reg, digests, seen)
     if storage["kind"] == "local":
         assert report.staging, "no kill left a staged artifact: the kills missed register"
+    else:
+        # 48 MiB goes up in six parts of 8 MiB: some kills must land in between.
+        assert report.uploads, "no kill left a multipart upload open: the kills missed it"
 
 
 @pytest.mark.parametrize("point", POINTS)
@@ -231,7 +276,7 @@ def test_register_killed_right_after_each_step_leaves_only_complete_versions(
     _check_complete(reg, digests, seen)
 
     report = _check_gc_then_register(reg, digests, seen)
-    removed = {field for field in ("staging", "dead_slots", "blobs") if getattr(report, field)}
+    removed = _kinds_removed(report)
     expected = {
         "probe": {"staging"},
         # On S3 the artifact is staged in a local temporary file, not in the store.
@@ -241,6 +286,26 @@ def test_register_killed_right_after_each_step_leaves_only_complete_versions(
         "manifest": set(),
     }
     assert removed == expected[point], report
+
+
+@pytest.mark.s3
+def test_register_killed_during_a_multipart_upload_leaves_only_an_upload_that_gc_aborts(
+    s3_bucket: dict[str, Any], tmp_path: Path
+) -> None:
+    storage = {"kind": "s3", "url": s3_bucket["url"], "options": s3_bucket["options"]}
+    reg = _open(storage)
+    first = reg.register(model_name=NAME, model=b"first", serializer="bytes", lineage={})
+    seen = {first.version: first.artifact.digest}
+
+    # 24 MiB goes up in three parts of 8 MiB; the worker dies once the first is stored.
+    digests = {1: _die_right_after("part", storage, tmp_path / "tmp", size=24 * 2**20)}
+    _settle(reg, storage)
+
+    assert len(_open_uploads(reg)) == 1
+    assert list((tmp_path / "tmp").iterdir()) == [], "the killed worker left its spool file"
+    assert [mv.version for mv in reg.versions(NAME)] == ["1"]
+    report = _check_gc_then_register(reg, digests, seen)
+    assert _kinds_removed(report) == {"uploads"}, report
 
 
 def test_gc_of_a_dead_slot_below_newer_versions_keeps_latest_right_while_the_hint_lags(

@@ -232,7 +232,9 @@ def test_lineage_records_git_commit_and_dirty_flag(
     assert (dirty.lineage.git_commit, dirty.lineage.git_dirty) == (head, True)
 
 
-def test_registering_the_same_artifact_uploads_no_bytes(s3_bucket: dict[str, Any]) -> None:
+def test_registering_the_same_artifact_uploads_no_bytes(
+    s3_bucket: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     reg = ms.open_registry(s3_bucket["url"], **s3_bucket["options"])
     data = os.urandom(2**20)
     reg.register(model_name="m", model=data, serializer="bytes")
@@ -244,11 +246,10 @@ def test_registering_the_same_artifact_uploads_no_bytes(s3_bucket: dict[str, Any
         calls.append(rpath)
         return real(lpath, rpath, **kw)
 
-    fs.put_file = spy
-    try:
-        again = reg.register(model_name="other", model=data, serializer="bytes")
-    finally:
-        del fs.put_file
+    # s3fs's sync put_file is an attribute of the instance, which fsspec caches and later
+    # tests share: it must be put back, not deleted (that leaves fsspec's generic one).
+    monkeypatch.setattr(fs, "put_file", spy)
+    again = reg.register(model_name="other", model=data, serializer="bytes")
     assert calls == []
     assert reg.load("other", again.version) == data
 

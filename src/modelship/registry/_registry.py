@@ -57,7 +57,7 @@ from modelship.errors import (
 from modelship.fingerprint import fingerprint
 from modelship.registry._progress import make_callback
 from modelship.registry._serializers import Serializer, get_serializer
-from modelship.registry._store import Store
+from modelship.registry._store import Store, _AbortsUploads
 from modelship.version import ArtifactRef, Lineage, ModelVersion, canonical_json
 
 __all__ = ["AliasMove", "GcReport", "Registry"]
@@ -146,22 +146,28 @@ class AliasMove:
 class GcReport:
     """What :meth:`Registry.gc` removed (or, with ``dry_run``, would remove).
 
+    ``staging``, ``dead_slots`` and ``blobs`` are keys in the store; ``uploads`` are
+    multipart uploads that never completed (S3), each named ``<key>?uploadId=<id>``, that
+    were (or would be) aborted.
+
     Examples
     --------
     >>> import modelship as ms
-    >>> ms.open_registry("memory://gc-doc").gc().removed
-    0
+    >>> report = ms.open_registry("memory://gc-doc").gc()
+    >>> report.removed, report.uploads
+    (0, ())
     """
 
     staging: tuple[str, ...] = ()
     dead_slots: tuple[str, ...] = ()
     blobs: tuple[str, ...] = ()
+    uploads: tuple[str, ...] = ()
     dry_run: bool = False
 
     @property
     def removed(self) -> int:
-        """How many keys were (or would be) removed."""
-        return len(self.staging) + len(self.dead_slots) + len(self.blobs)
+        """How many keys were (or would be) removed and uploads aborted."""
+        return len(self.staging) + len(self.dead_slots) + len(self.blobs) + len(self.uploads)
 
 
 class _HashingWriter:
@@ -1089,8 +1095,10 @@ class Registry:
         """Clean up what writers that died left behind; never touches committed versions.
 
         Removes staging files, sequence slots whose registration never committed, and
-        artifacts no manifest refers to, each only when older than ``grace_seconds`` (so
-        registrations in flight are left alone).
+        artifacts no manifest refers to, and aborts multipart uploads that never completed
+        (on S3, where a writer killed mid-upload leaves stored, billed parts), each only
+        when older than ``grace_seconds`` (so registrations in flight are left alone).
+        Uploads are found only on stores that can list them (see ``docs/extending.md``).
 
         Examples
         --------
@@ -1139,11 +1147,23 @@ class Registry:
                 key = f"blobs/sha256/{prefix}/{hexdigest}"
                 if f"sha256:{hexdigest}" not in used and _older(self.store, key, cutoff):
                     blobs.append(key)
-        report = GcReport(tuple(staging), tuple(dead), tuple(blobs), dry_run)
+        uploads = (
+            self.store.incomplete_uploads(cutoff) if isinstance(self.store, _AbortsUploads) else []
+        )
+        report = GcReport(
+            staging=tuple(staging),
+            dead_slots=tuple(dead),
+            blobs=tuple(blobs),
+            uploads=tuple(uploads),
+            dry_run=dry_run,
+        )
         if not dry_run and report.removed:
             self._check_writable()
             for key in [*staging, *blobs]:
                 self.store.delete(key)
+            if isinstance(self.store, _AbortsUploads):
+                for upload in uploads:
+                    self.store.abort_upload(upload)
             # Readers probe slots forward from a hint that may lag, so a hole below a
             # committed slot would stop them early: such a dead slot becomes a tombstone.
             for key in dead:

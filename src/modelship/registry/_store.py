@@ -9,6 +9,7 @@ that exists raises :class:`FileExistsError`, exactly as Python's own ``open(...,
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import os
 import tempfile
@@ -25,6 +26,9 @@ __all__ = ["BlobWriter", "FsspecStore", "Store"]
 _CHUNK = 8 * 2**20
 _SYNC_EVERY = 64 * 2**20
 _CONFLICT_RETRIES = 6
+_S3_PROTOCOLS = ("s3", "s3a")
+# Whether an open file can be reopened by path through /proc/self/fd/<fd> (Linux).
+_FD_PATHS = os.path.isdir("/proc/self/fd")
 
 
 @runtime_checkable
@@ -51,6 +55,10 @@ class Store(Protocol):
 
     ``exclusive_creates`` says whether :meth:`create` is atomic against other processes;
     a registry refuses concurrent writers on a store where it is False.
+
+    Optionally, a store whose storage keeps partial uploads until they are aborted (S3
+    multipart uploads) also has ``incomplete_uploads(before)`` and ``abort_upload(name)``,
+    which :meth:`Registry.gc` calls when present (as :class:`FsspecStore` does on S3).
 
     Examples
     --------
@@ -113,6 +121,22 @@ def _sync_and_drop(fd: int, start: int, end: int) -> None:
     os.fdatasync(fd)
     if hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
+
+
+@runtime_checkable
+class _AbortsUploads(Protocol):
+    """An optional capability of a :class:`Store`: uploads a killed writer left open.
+
+    Object stores such as S3 keep the parts of a multipart upload that never completed,
+    invisible to reads and listings, until someone aborts it. A store that can list and
+    abort them implements both methods; :meth:`Registry.gc` calls them when present.
+    """
+
+    def incomplete_uploads(self, before: float) -> list[str]:
+        """Names of uploads under the store's root begun before ``before`` (a timestamp)."""
+
+    def abort_upload(self, upload: str) -> None:
+        """Abort ``upload`` (a name from :meth:`incomplete_uploads`); gone already is fine."""
 
 
 class _LocalBlobWriter:
@@ -196,13 +220,25 @@ class _LocalBlobWriter:
 
 
 class _SpoolBlobWriter:
-    """Stages into a local temporary file, then uploads it unless the key exists."""
+    """Stages into a local temporary file, then uploads it unless the key exists.
+
+    Where the running system names open files under ``/proc/self/fd`` (Linux), the file
+    has no name in the temporary folder (``O_TMPFILE``, or unlinked at once), so it goes
+    with the process even when the process is killed; s3fs, which wants a path, reads it
+    through ``/proc/self/fd/<fd>``. Elsewhere it is a named file removed on publish or
+    discard, which a killed process leaves behind in the temporary folder.
+    """
 
     def __init__(self, store: FsspecStore, callback: Any) -> None:
         self._store = store
         self._callback = callback
-        fd, self._path = tempfile.mkstemp(prefix="modelship-", suffix=".part")
-        self._file: IO[bytes] | None = os.fdopen(fd, "wb")
+        self._named = not _FD_PATHS
+        if self._named:
+            fd, self._path = tempfile.mkstemp(prefix="modelship-", suffix=".part")
+            self._file: IO[bytes] | None = os.fdopen(fd, "wb")
+        else:
+            self._file = tempfile.TemporaryFile(prefix="modelship-", suffix=".part")  # noqa: SIM115
+            self._path = f"/proc/self/fd/{self._file.fileno()}"
 
     def write(self, data: bytes | memoryview) -> int:
         assert self._file is not None, "writer is closed"
@@ -210,15 +246,15 @@ class _SpoolBlobWriter:
 
     def publish(self, key: str) -> bool:
         assert self._file is not None, "writer is closed"
-        self._file.close()
-        self._file = None
         try:
+            # Stays open: an unnamed file exists only while a descriptor refers to it.
+            self._file.flush()
             if self._store.exists(key):
                 return False
             kwargs: dict[str, Any] = {}
             if self._callback is not None:
                 kwargs["callback"] = self._callback
-            if self._store.protocol in ("s3", "s3a"):
+            if self._store.protocol in _S3_PROTOCOLS:
                 # s3fs defaults to 50 MiB parts, several in flight: bound the memory a
                 # large upload takes (S3 parts must be at least 5 MiB).
                 kwargs.update(chunksize=_CHUNK, max_concurrency=4)
@@ -234,8 +270,9 @@ class _SpoolBlobWriter:
         if self._file is not None:
             self._file.close()
             self._file = None
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self._path)
+        if self._named:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self._path)
 
 
 def _is_conditional_conflict(exc: BaseException) -> bool:
@@ -315,6 +352,11 @@ class FsspecStore:
 
     def _local(self, key: str) -> str:
         return os.path.join(self.root, *key.split("/")) if key else self.root
+
+    def _bucket_key(self, key: str) -> tuple[str, str]:
+        """The S3 bucket and object key of ``key``."""
+        bucket, path, _ = self.fs.split_path(self._full(key))
+        return str(bucket), str(path)
 
     @contextlib.contextmanager
     def _errors(self, what: str) -> Iterator[None]:
@@ -420,6 +462,15 @@ class FsspecStore:
     def exists(self, key: str) -> bool:
         if self.is_local:
             return os.path.isfile(self._local(key))
+        if self.protocol in _S3_PROTOCOLS:
+            # One HEAD: s3fs's isfile follows a 404 with a LIST, looking for a folder.
+            bucket, path = self._bucket_key(key)
+            with self._errors(f"checking {key}"):
+                try:
+                    self.fs.call_s3("head_object", Bucket=bucket, Key=path)
+                except FileNotFoundError:
+                    return False
+            return True
         with self._errors(f"checking {key}"):
             return bool(self.fs.isfile(self._full(key)))
 
@@ -475,3 +526,71 @@ class FsspecStore:
         with self._errors(f"reading the time of {key}"):
             stamp = self.fs.modified(self._full(key))
         return float(stamp.timestamp())
+
+    # --- incomplete uploads -------------------------------------------------------------
+
+    def incomplete_uploads(self, before: float) -> builtins.list[str]:
+        """Multipart uploads under this store's root, begun before ``before``, still open.
+
+        A writer killed while uploading a large artifact to S3 leaves one behind: its
+        parts are invisible to reads and listings but stored (and billed) until the
+        upload is aborted. Each is named ``<key>?uploadId=<id>``, ``key`` relative to the
+        store's root; :meth:`abort_upload` takes that name. ``before`` is a POSIX
+        timestamp compared with the time S3 reports the upload was begun. Stores other
+        than S3 have no such uploads and return ``[]``.
+
+        Examples
+        --------
+        >>> import time
+        >>> store = FsspecStore.from_url("memory://incomplete-uploads-doc")
+        >>> store.incomplete_uploads(before=time.time())
+        []
+        """
+        if self.protocol not in _S3_PROTOCOLS:
+            return []
+        bucket, root = self._bucket_key("")
+        prefix = f"{root}/" if root else ""
+        found = []
+        markers: dict[str, str] = {}
+        with self._errors("listing incomplete uploads"):
+            while True:
+                page = self.fs.call_s3(
+                    "list_multipart_uploads", Bucket=bucket, Prefix=prefix, **markers
+                )
+                for upload in page.get("Uploads", []):
+                    if upload["Initiated"].timestamp() < before:
+                        key = upload["Key"].removeprefix(prefix)
+                        found.append(f"{key}?uploadId={upload['UploadId']}")
+                if not page.get("IsTruncated"):
+                    return found
+                markers = {
+                    "KeyMarker": page["NextKeyMarker"],
+                    "UploadIdMarker": page["NextUploadIdMarker"],
+                }
+
+    def abort_upload(self, upload: str) -> None:
+        """Abort an upload that :meth:`incomplete_uploads` named; S3 deletes its parts.
+
+        An upload that is gone already (completed, or aborted by someone else) is not an
+        error. A name that is not of the form ``<key>?uploadId=<id>`` raises
+        :class:`~modelship.errors.StoreError`.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> store = FsspecStore.from_url("memory://abort-upload-doc")
+        >>> try:
+        ...     store.abort_upload("blobs/x")
+        ... except ms.StoreError as exc:
+        ...     print(exc)
+        cannot abort 'blobs/x' on memory://abort-upload-doc: it is not an upload that ...
+        """
+        key, sep, upload_id = upload.rpartition("?uploadId=")
+        if not sep or not key or not upload_id or self.protocol not in _S3_PROTOCOLS:
+            raise StoreError(
+                f"cannot abort {upload!r} on {self.url}: it is not an upload that "
+                "incomplete_uploads() of this store returned (<key>?uploadId=<id>)"
+            )
+        bucket, path = self._bucket_key(key)
+        with self._errors(f"aborting the upload of {key}"), contextlib.suppress(FileNotFoundError):
+            self.fs.call_s3("abort_multipart_upload", Bucket=bucket, Key=path, UploadId=upload_id)
