@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ JSONValue = Any
 """A value that survives ``json.dumps(..., allow_nan=False)`` and comes back equal."""
 
 MANIFEST_FORMAT = 1
+_DIGEST = re.compile("sha256:[0-9a-f]{64}")
 
 
 def canonical_json(obj: JSONValue) -> bytes:
@@ -142,12 +144,7 @@ class ArtifactRef:
 
     @digest.validator
     def _check_digest(self, attribute: attrs.Attribute[str], value: str) -> None:
-        algo, _, hexdigest = value.partition(":")
-        if (
-            algo != "sha256"
-            or len(hexdigest) != 64
-            or not all(c in "0123456789abcdef" for c in hexdigest)
-        ):
+        if not isinstance(value, str) or _DIGEST.fullmatch(value) is None:
             raise IntegrityError(f"artifact digest {value!r} is not 'sha256:' + 64 hex digits")
 
     @size.validator

@@ -255,7 +255,7 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
     if storage["kind"] == "local":
         assert report.staging, "no kill left a staged artifact: the kills missed register"
     else:
-        # 48 MiB goes up in six parts of 8 MiB: some kills must land in between.
+        # 48 MiB goes up in ten parts of 5 MiB or less: some kills must land in between.
         assert report.uploads, "no kill left a multipart upload open: the kills missed it"
 
 
@@ -297,7 +297,7 @@ def test_register_killed_during_a_multipart_upload_leaves_only_an_upload_that_gc
     first = reg.register(model_name=NAME, model=b"first", serializer="bytes", lineage={})
     seen = {first.version: first.artifact.digest}
 
-    # 24 MiB goes up in three parts of 8 MiB; the worker dies once the first is stored.
+    # 24 MiB goes up in five parts of 5 MiB or less; the worker dies once the first is stored.
     digests = {1: _die_right_after("part", storage, tmp_path / "tmp", size=24 * 2**20)}
     _settle(reg, storage)
 

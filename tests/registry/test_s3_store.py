@@ -102,6 +102,23 @@ def test_s3_exists_of_a_folder_is_false_in_one_request(store: FsspecStore) -> No
     assert requests.sent == ["HeadObject"]
 
 
+@pytest.mark.s3
+def test_s3_read_of_a_document_costs_one_request(store: FsspecStore) -> None:
+    with _Requests(store.fs) as requests:
+        assert store.read("models/m/versions/1.json") == b"{}"
+    assert requests.sent == ["GetObject"]
+
+
+@pytest.mark.s3
+def test_s3_read_many_costs_one_request_per_key(store: FsspecStore) -> None:
+    store.create("models/m/versions/2.json", b'{"n": 2}')
+    keys = ["models/m/versions/1.json", "models/m/versions/2.json", "models/m/versions/3.json"]
+    with _Requests(store.fs) as requests:
+        got = store.read_many(keys)
+    assert got == {keys[0]: b"{}", keys[1]: b'{"n": 2}'}
+    assert sorted(requests.sent) == ["GetObject"] * 3
+
+
 def test_s3_exists_turns_errors_other_than_not_found_into_store_errors() -> None:
     class Forbidden:
         protocol = ("s3",)
@@ -138,7 +155,7 @@ def test_spool_file_has_no_name_in_the_temporary_folder(tmpdir_only: Path) -> No
 def test_s3_upload_of_an_unnamed_spool_file_is_multipart_and_whole(
     store: FsspecStore, tmpdir_only: Path
 ) -> None:
-    data = os.urandom(20 * 2**20)  # s3fs goes multipart from two parts of 8 MiB
+    data = os.urandom(20 * 2**20)  # s3fs goes multipart from two parts: 4 of 5 MiB here
     writer = store.blob_writer()
     for start in range(0, len(data), 2**20):
         writer.write(data[start : start + 2**20])
@@ -148,6 +165,7 @@ def test_s3_upload_of_an_unnamed_spool_file_is_multipart_and_whole(
     assert requests.sent == [
         "HeadObject",
         "CreateMultipartUpload",
+        "UploadPart",
         "UploadPart",
         "UploadPart",
         "UploadPart",

@@ -10,13 +10,16 @@ Layout of a registry (keys in the store)::
     models/<name>/aliases/<rev:012d>.json alias log: each move and the state after it
     models/<name>/ALIASES                 hint: highest alias revision seen
     models/<name>/archived/<v>.json       soft deletes;  purged/<v>.json: purges
+    models/<name>/index/<n:012d>.json     cache: a snapshot of n manifests, for versions()
 
 Every change is an exclusive create of a new key, so the only atomic primitive a store
 must offer is "create if absent". Registering uploads the artifact under its digest, claims
 the next sequence slot, then commits the manifest with one exclusive create; a version is
 visible exactly when its manifest exists. Moving an alias is the exclusive create of the
 next alias log entry, which makes it a compare-and-swap. Hints only save work: readers
-probe forward from them and never depend on them being current.
+probe forward from them and never depend on them being current. A snapshot is only a
+cache of manifests, which never change once committed: the listing of ``versions/`` still
+decides which versions exist, and anything wrong with a snapshot makes readers ignore it.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ import tempfile
 import threading
 import time
 import uuid
+import warnings
 from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import IO, Any
@@ -48,6 +52,7 @@ from modelship.errors import (
     IntegrityError,
     InvalidReference,
     ModelNotFound,
+    ModelshipError,
     SerializationError,
     SignatureError,
     UnsafeStore,
@@ -63,6 +68,7 @@ from modelship.version import ArtifactRef, Lineage, ModelVersion, canonical_json
 __all__ = ["AliasMove", "GcReport", "Registry"]
 
 REGISTRY_FORMAT = 1
+SNAPSHOT_FORMAT = 1
 _CHUNK = 8 * 2**20
 _ANY: Any = object()
 
@@ -322,6 +328,9 @@ class Registry:
         self._single_writer = single_writer
         self._user = user or _default_user()
         self._writable: bool | None = None
+
+    _SNAPSHOT_AFTER = 256
+    """versions() writes a snapshot once it has read this many manifests one by one."""
 
     def __repr__(self) -> str:
         return f"Registry({self.store.url!r})"
@@ -623,7 +632,10 @@ class Registry:
         return [n for n in self.store.list("models") if self.store.list(f"models/{n}/versions")]
 
     def _parse(self, name: str, key: str, data: bytes) -> ModelVersion:
-        mv = ModelVersion.from_json(data)
+        return self._record(name, key, ModelVersion.from_json(data))
+
+    def _record(self, name: str, key: str, mv: ModelVersion) -> ModelVersion:
+        """``mv``, read at ``key``, checked to be what the key says and able to read on."""
         expected = key.rsplit("/", 1)[-1].removesuffix(".json")
         if mv.name != name or mv.version != expected:
             raise IntegrityError(
@@ -738,17 +750,79 @@ class Registry:
         names = self.store.list(f"models/{name}/versions")
         if not names:
             raise self._not_found(name, "versions")
-        keys = [f"models/{name}/versions/{n}" for n in names if n.endswith(".json")]
-        docs = self.store.read_many(keys)
-        found = sorted(
-            (self._parse(name, k, d) for k, d in docs.items()), key=lambda mv: mv.sequence
-        )
+        found = sorted(self._committed(name, names), key=lambda mv: mv.sequence)
         hidden = {
             n.removesuffix(".json")
             for folder in (("purged",) if include_archived else ("purged", "archived"))
             for n in self.store.list(f"models/{name}/{folder}")
         }
         return [mv for mv in found if mv.version not in hidden]
+
+    def _committed(self, name: str, names: list[str]) -> list[ModelVersion]:
+        """The versions whose manifests are ``names``: from a snapshot, then one by one.
+
+        Manifests never change once committed, so a snapshot of them is a safe cache; the
+        listing ``names`` still decides which versions exist. Having read many manifests
+        one by one, this writes a new snapshot for the next reader (if it may write).
+        """
+        listed = {n for n in names if n.endswith(".json")}
+        cached, snapshots = self._read_snapshot(name, listed)
+        missing = [f"models/{name}/versions/{n}" for n in sorted(listed - cached.keys())]
+        found = list(cached.values())
+        found += [self._parse(name, k, d) for k, d in self.store.read_many(missing).items()]
+        if len(missing) >= self._SNAPSHOT_AFTER:
+            self._write_snapshot(name, found, snapshots)
+        return found
+
+    def _read_snapshot(
+        self, name: str, listed: set[str]
+    ) -> tuple[dict[str, ModelVersion], list[str]]:
+        """Records of the newest snapshot for the ``listed`` manifests; all snapshot keys."""
+        folder = f"models/{name}/index"
+        snapshots = sorted(f"{folder}/{n}" for n in self.store.list(folder) if n.endswith(".json"))
+        if not snapshots:
+            return {}, snapshots
+        key = snapshots[-1]
+        try:
+            doc = json.loads(self.store.read(key))
+            if doc.get("format") != SNAPSHOT_FORMAT:
+                raise ValueError(f"format {doc.get('format')!r} is not {SNAPSHOT_FORMAT}")
+            entries = doc["manifests"]
+            cached = {
+                n: self._record(
+                    name, f"models/{name}/versions/{n}", ModelVersion.from_dict(entries[n])
+                )
+                for n in listed & entries.keys()
+            }
+        except FileNotFoundError:
+            return {}, snapshots  # replaced by a newer one since the listing
+        except (ModelshipError, ValueError, KeyError, TypeError, AttributeError) as exc:
+            warnings.warn(
+                f"ignoring the damaged manifest snapshot {key} ({exc}); the manifests are "
+                "read one by one instead, and the next snapshot replaces it",
+                stacklevel=4,
+            )
+            return {}, snapshots
+        return cached, snapshots
+
+    def _write_snapshot(self, name: str, found: list[ModelVersion], older: list[str]) -> None:
+        """Store a snapshot of ``found`` and drop ``older`` ones; quietly skip if read-only."""
+        key = f"models/{name}/index/{len(found):012d}.json"
+        doc = {
+            "format": SNAPSHOT_FORMAT,
+            "manifests": {f"{mv.version}.json": mv.to_dict() for mv in found},
+        }
+        try:
+            self._check_writable()
+            with contextlib.suppress(FileExistsError):
+                self.store.create(key, canonical_json(doc))
+            for old in older:
+                if old < key:
+                    self.store.delete(old)
+        except (ModelshipError, OSError):
+            # A cache: a reader without write access (or on a store that cannot guarantee
+            # exclusive creates) lists versions all the same, only without the speed-up.
+            return
 
     # --- artifacts ----------------------------------------------------------------------
 

@@ -26,6 +26,12 @@ __all__ = ["BlobWriter", "FsspecStore", "Store"]
 _CHUNK = 8 * 2**20
 _SYNC_EVERY = 64 * 2**20
 _CONFLICT_RETRIES = 6
+# S3 multipart uploads: s3fs holds each part in flight about twice in memory (the part's
+# bytes and the request body), so 4 parts of 5 MiB (S3's smallest) cost ~30 MiB where
+# s3fs's default 50 MiB parts cost hundreds. S3 allows at most 10,000 parts.
+_UPLOAD_CONCURRENCY = 4
+_MIN_PART = 5 * 2**20
+_MAX_PARTS = 10_000
 _S3_PROTOCOLS = ("s3", "s3a")
 # Whether an open file can be reopened by path through /proc/self/fd/<fd> (Linux).
 _FD_PATHS = os.path.isdir("/proc/self/fd")
@@ -106,6 +112,20 @@ class Store(Protocol):
 
     def modified(self, key: str) -> float:
         """When ``key`` was last written, as a POSIX timestamp (for gc's grace period)."""
+
+
+def _upload_part_size(size: int) -> int:
+    """The part size for a multipart upload of ``size`` bytes: 5 MiB, or more if need be.
+
+    Above 48 GiB the parts grow, and so does the memory an upload takes.
+
+    >>> _upload_part_size(2**30) // 2**20
+    5
+    >>> _upload_part_size(100 * 2**30) // 2**20  # 10,000 parts at most
+    11
+    """
+    per_part = -(-size // _MAX_PARTS)  # ceiling division
+    return max(_MIN_PART, -(-per_part // 2**20) * 2**20)  # in whole MiB
 
 
 def _sync_and_drop(fd: int, start: int, end: int) -> None:
@@ -255,9 +275,10 @@ class _SpoolBlobWriter:
             if self._callback is not None:
                 kwargs["callback"] = self._callback
             if self._store.protocol in _S3_PROTOCOLS:
-                # s3fs defaults to 50 MiB parts, several in flight: bound the memory a
-                # large upload takes (S3 parts must be at least 5 MiB).
-                kwargs.update(chunksize=_CHUNK, max_concurrency=4)
+                kwargs.update(
+                    chunksize=_upload_part_size(os.fstat(self._file.fileno()).st_size),
+                    max_concurrency=_UPLOAD_CONCURRENCY,
+                )
             with self._store._errors(f"upload of {key}"):
                 # The object appears whole when the upload completes (S3 PUT or
                 # CompleteMultipartUpload); readers never see part of it.
@@ -369,12 +390,19 @@ class FsspecStore:
 
     # --- Store --------------------------------------------------------------------------
 
+    @property
+    def _whole_read(self) -> dict[str, Any]:
+        # s3fs asks for an object's size (a HEAD) before each GET in order to split big
+        # reads into parallel ranges; the documents read here are small, and one GET
+        # is half the requests.
+        return {"max_concurrency": 1} if self.protocol in _S3_PROTOCOLS else {}
+
     def read(self, key: str) -> bytes:
         if self.is_local:
             with open(self._local(key), "rb") as f:
                 return f.read()
         with self._errors(f"reading {key}"):
-            data: bytes = self.fs.cat_file(self._full(key))
+            data: bytes = self.fs.cat_file(self._full(key), **self._whole_read)
             return data
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
@@ -389,7 +417,7 @@ class FsspecStore:
             return out
         full = {self._full(k): k for k in keys}
         with self._errors("reading many keys"):
-            got = self.fs.cat(list(full), on_error="omit")
+            got = self.fs.cat(list(full), on_error="omit", **self._whole_read)
         return {full[p]: data for p, data in got.items() if not isinstance(data, Exception)}
 
     def create(self, key: str, data: bytes) -> None:
