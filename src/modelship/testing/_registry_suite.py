@@ -161,6 +161,18 @@ class RegistryConformance:
             reg.register(model_name="m", model=v.encode(), version=v, serializer="bytes")
         assert [mv.version for mv in reg.versions("m")] == ["b", "a", "c"]
 
+    def test_versions_through_a_snapshot_are_the_versions_read_one_by_one(
+        self, reg: ms.Registry, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        monkeypatch.setattr(ms.Registry, "_SNAPSHOT_AFTER", 3)
+        for i in range(4):
+            reg.register(model_name="m", model=bytes([i]), serializer="bytes", metrics={"i": i})
+        one_by_one = reg.versions("m")  # and takes a snapshot of the 4
+        assert reg.store.list("models/m/index") == ["000000000004.json"]
+        reg.register(model_name="m", model=b"new", serializer="bytes")
+        assert reg.versions("m") == [*one_by_one, reg.get("m", "latest")]
+        assert [mv.metrics for mv in one_by_one] == [{"i": i} for i in range(4)]
+
     def test_models_lists_every_model(self, reg: ms.Registry) -> None:
         for name in ["zeta", "alpha"]:
             reg.register(model_name=name, model=b"x", serializer="bytes")
