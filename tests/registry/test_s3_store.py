@@ -82,23 +82,14 @@ def tmpdir_only(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.mark.s3
-def test_s3_exists_of_a_missing_key_costs_one_request(store: FsspecStore) -> None:
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [("models/m/versions/2.json", False), ("models/m/versions/1.json", True), ("models/m", False)],
+    ids=["missing-key", "present-key", "folder"],
+)
+def test_s3_exists_costs_one_request(store: FsspecStore, key: str, expected: bool) -> None:
     with _Requests(store.fs) as requests:
-        assert store.exists("models/m/versions/2.json") is False
-    assert requests.sent == ["HeadObject"]
-
-
-@pytest.mark.s3
-def test_s3_exists_of_a_present_key_costs_one_request(store: FsspecStore) -> None:
-    with _Requests(store.fs) as requests:
-        assert store.exists("models/m/versions/1.json") is True
-    assert requests.sent == ["HeadObject"]
-
-
-@pytest.mark.s3
-def test_s3_exists_of_a_folder_is_false_in_one_request(store: FsspecStore) -> None:
-    with _Requests(store.fs) as requests:
-        assert store.exists("models/m") is False
+        assert store.exists(key) is expected
     assert requests.sent == ["HeadObject"]
 
 
