@@ -167,12 +167,17 @@ def test_a_reader_that_cannot_write_lists_everything_and_writes_no_snapshot(
     reg = ms.open_registry(str(tmp_path / "registry"))
     _register(reg, 8)
 
+    tried: list[str] = []
+
     def refuse(key: str) -> None:
+        tried.append(key)
         raise PermissionError(f"read-only credentials: cannot write {key}")
 
     read_only = Registry(HookStore(reg.store, before_create=refuse))
     assert _numbers(read_only.versions(NAME)) == [str(i) for i in range(1, 9)]
+    assert _numbers(read_only.versions(NAME)) == [str(i) for i in range(1, 9)]
     assert _snapshots(reg) == []
+    assert len(tried) == 1, f"the read-only handle kept trying to write: {tried}"
     # A writer that can write takes the snapshot as usual.
     reg.versions(NAME)
     assert _snapshots(reg) == ["000000000008.json"]

@@ -328,6 +328,7 @@ class Registry:
         self._single_writer = single_writer
         self._user = user or _default_user()
         self._writable: bool | None = None
+        self._snapshots = True  # until writing one fails: then this handle stops trying
 
     _SNAPSHOT_AFTER = 256
     """versions() writes a snapshot once it has read this many manifests one by one."""
@@ -770,7 +771,7 @@ class Registry:
         missing = [f"models/{name}/versions/{n}" for n in sorted(listed - cached.keys())]
         found = list(cached.values())
         found += [self._parse(name, k, d) for k, d in self.store.read_many(missing).items()]
-        if len(missing) >= self._SNAPSHOT_AFTER:
+        if self._snapshots and len(missing) >= self._SNAPSHOT_AFTER:
             self._write_snapshot(name, found, snapshots)
         return found
 
@@ -822,7 +823,7 @@ class Registry:
         except (ModelshipError, OSError):
             # A cache: a reader without write access (or on a store that cannot guarantee
             # exclusive creates) lists versions all the same, only without the speed-up.
-            return
+            self._snapshots = False
 
     # --- artifacts ----------------------------------------------------------------------
 
