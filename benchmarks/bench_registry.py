@@ -64,6 +64,7 @@ NAME = "bench"
 SERIALIZERS = ("joblib", "bytes")
 COLD = "not in page cache"
 COLD_SHA = f"sha256, {COLD}"
+DESERIALISE = "deserialise alone, no check"
 SEED = 20260
 
 
@@ -150,9 +151,11 @@ def child(args: argparse.Namespace) -> None:
             reg.get(NAME, args.version)
     if args.drop:
         reg.store.delete(args.drop)
+    blob_path: Path | None = None
     if args.cache:
         blob = reg.get(NAME, args.version).artifact.hexdigest
-        set_cached(Path(args.url, "blobs", "sha256", blob[:2], blob), args.cache == "warm")
+        blob_path = Path(args.url, "blobs", "sha256", blob[:2], blob)
+        set_cached(blob_path, args.cache == "warm")
     result: dict[str, Any] = {"object_size": 0}
     os.sync()
     before, _ = _memory()
@@ -166,8 +169,13 @@ def child(args: argparse.Namespace) -> None:
         )
         result["version"] = mv.version
         result["blob"] = f"blobs/sha256/{mv.artifact.hexdigest[:2]}/{mv.artifact.hexdigest}"
-    elif args.child == "load":
-        obj = reg.load(NAME, args.version, progress=False)
+    elif args.child in ("load", "deserialise"):
+        if args.child == "load":
+            obj = reg.load(NAME, args.version, progress=False)
+        else:  # what any loader of the file pays, without checking it first
+            assert blob_path is not None, "deserialise needs --cache and a local registry"
+            with open(blob_path, "rb") as f:
+                obj = ms.registry.get_serializer(args.serializer).load(f)
         result["object_size"] = obj.nbytes if hasattr(obj, "nbytes") else len(obj)
         del obj
     else:
@@ -359,6 +367,26 @@ class Baselines:
         self.src.unlink()
 
 
+def load_both_ways(
+    reg: Store, version: str, serializer: str, round_: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A cached local blob loaded by ``load`` (verified) and by its serializer alone.
+
+    Which of two processes in a row finds memory the previous one just freed is luck on
+    this kind of VM, and a 1 GiB object costs 0.15 s or 2 s to allocate accordingly: the
+    two go first in turn, round by round.
+    """
+    steps = {
+        "load": lambda: run_child("load", reg, version=version, cache="warm"),
+        "deserialise": lambda: run_child(
+            "deserialise", reg, version=version, cache="warm", serializer=serializer
+        ),
+    }
+    order = ["load", "deserialise"] if round_ % 2 == 0 else ["deserialise", "load"]
+    got = {step: steps[step]() for step in order}
+    return got["load"], got["deserialise"]
+
+
 def spread(values: Sequence[float]) -> str:
     """``median (min to max)`` of ratios."""
     return f"{statistics.median(values):.2f}x ({min(values):.2f} to {max(values):.2f})"
@@ -382,6 +410,7 @@ def bench_artifact(
     growth: dict[str, int] = {}
     regs = {serializer: store.sub(f"artifact-{serializer}") for serializer in SERIALIZERS}
     blobs: dict[str, str] = {}
+    floors: dict[str, list[float]] = {}  # load+verify / (sha256 + deserialise alone)
     try:
         for round_ in range(rounds):
             measured = base.round()
@@ -399,8 +428,14 @@ def bench_artifact(
                 blobs[serializer] = registered["blob"]
                 version = registered["version"]
                 measured[f"register ({serializer})"] = registered["seconds"]
+                if store.label == "local":
+                    loaded, alone = load_both_ways(reg, version, serializer, round_)
+                    measured[f"{DESERIALISE} ({serializer})"] = alone["seconds"]
+                    verify_floor = measured["sha256"] + alone["seconds"]
+                    floors.setdefault(serializer, []).append(loaded["seconds"] / verify_floor)
+                else:
+                    loaded = run_child("load", reg, version=version)
                 cache = "warm" if store.label == "local" else ""
-                loaded = run_child("load", reg, version=version, cache=cache)
                 verified = run_child("verify", reg, version=version, cache=cache)
                 for step, got in (("load+verify", loaded), ("verify alone", verified)):
                     measured[f"{step} ({serializer})"] = got["seconds"]
@@ -444,6 +479,11 @@ def bench_artifact(
                 f"of {rounds} per-round ratios): {'PASS' if ratio <= TIME_FACTOR else 'MISS'} "
                 f"({ratio:.2f}x)"
             )
+    for serializer, values in floors.items():
+        notes.append(
+            f"{store.label}: load+verify ({serializer}) took {spread(values)} of sha256 plus "
+            f"deserialising alone, per round: the price of checking before deserialising"
+        )
     notes.append(
         f"{store.label}: the first registration in a fresh process (no warm-up) grew the "
         f"peak RSS by {human(cold['growth'])} and took {cold['seconds']:.3f} s; the table's "

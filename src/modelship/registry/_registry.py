@@ -280,6 +280,16 @@ def _alias_key(name: str, rev: int) -> str:
     return f"models/{name}/aliases/{rev:012d}.json"
 
 
+def _read_into(src: IO[bytes], buffer: memoryview) -> int:
+    """Fill ``buffer`` from ``src`` as far as it goes; 0 at the end of the file."""
+    readinto = getattr(src, "readinto", None)
+    if readinto is not None:
+        return int(readinto(buffer) or 0)
+    chunk = src.read(len(buffer))
+    buffer[: len(chunk)] = chunk
+    return len(chunk)
+
+
 def _json(data: bytes, what: str) -> Any:
     try:
         return json.loads(data)
@@ -847,12 +857,14 @@ class Registry:
                 spool = tempfile.TemporaryFile(prefix="modelship-")  # noqa: SIM115
             h = hashlib.sha256()
             size = 0
-            while chunk := src.read(_CHUNK):
+            buffer = memoryview(bytearray(_CHUNK))  # one buffer, not a new bytes per chunk
+            while n := _read_into(src, buffer):
+                chunk = buffer[:n]
                 h.update(chunk)
-                size += len(chunk)
+                size += n
                 if spool is not None:
                     spool.write(chunk)
-                callback.relative_update(len(chunk))
+                callback.relative_update(n)
             if "sha256:" + h.hexdigest() != ref.digest or size != ref.size:
                 raise IntegrityError(
                     f"the artifact of {what} does not match its manifest: expected "
