@@ -110,14 +110,18 @@ def test_s3_read_many_costs_one_request_per_key(store: FsspecStore) -> None:
     assert sorted(requests.sent) == ["GetObject"] * 3
 
 
+class _FakeS3:
+    """Just enough of s3fs for FsspecStore; subclasses answer ``call_s3``."""
+
+    protocol = ("s3",)
+
+    def split_path(self, path: str) -> tuple[str, str, None]:
+        bucket, _, key = path.partition("/")
+        return bucket, key, None
+
+
 def test_s3_exists_turns_errors_other_than_not_found_into_store_errors() -> None:
-    class Forbidden:
-        protocol = ("s3",)
-
-        def split_path(self, path: str) -> tuple[str, str, None]:
-            bucket, _, key = path.partition("/")
-            return bucket, key, None
-
+    class Forbidden(_FakeS3):
         def call_s3(self, method: str, **kwargs: Any) -> Any:
             raise PermissionError(13, "Access Denied")
 
@@ -267,13 +271,7 @@ def test_incomplete_uploads_follow_every_page_of_the_listing() -> None:
         },
     }
 
-    class Paged:
-        protocol = ("s3",)
-
-        def split_path(self, path: str) -> tuple[str, str, None]:
-            bucket, _, key = path.partition("/")
-            return bucket, key, None
-
+    class Paged(_FakeS3):
         def call_s3(self, method: str, **kwargs: Any) -> Any:
             assert (method, kwargs["Bucket"], kwargs["Prefix"]) == (
                 "list_multipart_uploads",
