@@ -17,7 +17,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship.errors import CheckInputError, ConfigError
+from modelship.errors import CheckInputError
 
 __all__ = ["QuantileSummary"]
 
@@ -160,10 +160,10 @@ class QuantileSummary:
         >>> s.quantiles, s.ranks
         (array([1., 1., 3.]), array([2, 2, 4]))
         """
-        if isinstance(size, bool) or not isinstance(size, int | np.integer) or size < 2:
-            raise ConfigError(f"size must be an integer >= 2, got size={size!r}")
-        from modelship.checks.stats import _sorted_column  # stats imports this module
+        # stats imports this module, so this import waits until it is needed.
+        from modelship.checks.stats import _check_at_least_two, _sorted_column
 
+        _check_at_least_two(size, "size")
         values = _sorted_column(a, "a")
         quantiles = values[cls.stored_indices(values.size, size)]
         ranks = np.searchsorted(values, quantiles, side="right")

@@ -187,9 +187,13 @@ def _count_pair(
     return ref, cur
 
 
+def _check_at_least_two(value: int, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 2:
+        raise ConfigError(f"{name} must be an integer >= 2, got {name}={value!r}")
+
+
 def _check_bins(bins: int) -> None:
-    if isinstance(bins, bool) or not isinstance(bins, int | np.integer) or bins < 2:
-        raise ConfigError(f"bins must be an integer >= 2, got bins={bins!r}")
+    _check_at_least_two(bins, "bins")
 
 
 def _check_eps(eps: float) -> None:

@@ -819,12 +819,12 @@ class Registry:
     def _write_snapshot(self, name: str, found: list[ModelVersion], older: list[str]) -> None:
         """Store a snapshot of ``found`` and drop ``older`` ones; quietly skip if read-only."""
         key = f"models/{name}/index/{len(found):012d}.json"
-        doc = {
-            "format": SNAPSHOT_FORMAT,
-            "manifests": {f"{mv.version}.json": mv.to_dict() for mv in found},
-        }
         try:
-            self._check_writable()
+            self._check_writable()  # before serialising thousands of records for nothing
+            doc = {
+                "format": SNAPSHOT_FORMAT,
+                "manifests": {f"{mv.version}.json": mv.to_dict() for mv in found},
+            }
             with contextlib.suppress(FileExistsError):
                 self.store.create(key, canonical_json(doc))
             for old in older:
