@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ JSONValue = Any
 
 MANIFEST_FORMAT = 1
 _DIGEST = re.compile("sha256:[0-9a-f]{64}")
+_CHECKPOINT = re.compile("[0-9a-f]{32}")
 
 
 def canonical_json(obj: JSONValue) -> bytes:
@@ -99,6 +100,10 @@ def _plain_str_map(value: Mapping[str, str]) -> dict[str, str]:
     return dict(value)
 
 
+def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
 def _ref_map(value: Mapping[str, ArtifactRef]) -> dict[str, ArtifactRef]:
     return dict(value)
 
@@ -128,6 +133,14 @@ class ArtifactRef:
     ``digest`` is ``"sha256:<hex>"`` of the bytes exactly as stored, so ``sha256sum`` of the
     blob gives the same hex.
 
+    ``checkpoints`` let a reader check a large artifact piece by piece while it streams:
+    entry ``k`` is the first 32 hex digits (128 bits) of the sha256 of the first
+    ``(k + 1) * checkpoint_every`` bytes, for every such prefix shorter than the artifact
+    (the whole artifact is covered by ``digest``). ``load`` hands a deserialiser only bytes
+    whose prefix has been checked, so it can deserialise one piece while the next is
+    hashed. Manifests written before checkpoints existed have none
+    (``checkpoint_every == 0``) and are read in two passes instead.
+
     Examples
     --------
     >>> ref = ArtifactRef(digest="sha256:" + "0" * 64, size=3, serializer="bytes",
@@ -141,6 +154,24 @@ class ArtifactRef:
     serializer: str
     media_type: str
     library_versions: Mapping[str, str] = attrs.field(factory=dict, converter=_plain_str_map)
+    checkpoint_every: int = 0
+    checkpoints: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+
+    def __attrs_post_init__(self) -> None:
+        every = self.checkpoint_every
+        if isinstance(every, bool) or not isinstance(every, int) or every < 0:
+            raise IntegrityError(
+                f"artifact checkpoint_every {every!r} must be a non-negative integer"
+            )
+        expected = (self.size - 1) // every if every and self.size else 0
+        if len(self.checkpoints) != expected:
+            raise IntegrityError(
+                f"artifact has {len(self.checkpoints)} checkpoints; {self.size} bytes "
+                f"checked every {every} bytes need {expected}"
+            )
+        for value in self.checkpoints:
+            if not isinstance(value, str) or _CHECKPOINT.fullmatch(value) is None:
+                raise IntegrityError(f"artifact checkpoint {value!r} is not 32 hex digits")
 
     @digest.validator
     def _check_digest(self, attribute: attrs.Attribute[str], value: str) -> None:
@@ -159,23 +190,32 @@ class ArtifactRef:
 
     def to_dict(self) -> dict[str, JSONValue]:
         """A JSON-safe dict of this record."""
-        return {
+        out: dict[str, JSONValue] = {
             "digest": self.digest,
             "size": self.size,
             "serializer": self.serializer,
             "media_type": self.media_type,
             "library_versions": dict(self.library_versions),
         }
+        if self.checkpoint_every:
+            # Only when present, so manifests (and signatures) made before keep their bytes.
+            out["checkpoints"] = {"every": self.checkpoint_every, "sha256": list(self.checkpoints)}
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ArtifactRef:
         """Rebuild a record from :meth:`to_dict`'s output."""
+        checkpoints = data.get("checkpoints") or {"every": 0, "sha256": []}
+        if not isinstance(checkpoints, Mapping) or not isinstance(checkpoints.get("sha256"), list):
+            raise IntegrityError(f"artifact checkpoints {checkpoints!r} are malformed")
         return cls(
             digest=data["digest"],
             size=data["size"],
             serializer=data["serializer"],
             media_type=data["media_type"],
             library_versions=data.get("library_versions", {}),
+            checkpoint_every=checkpoints.get("every", 0),
+            checkpoints=checkpoints["sha256"],
         )
 
 

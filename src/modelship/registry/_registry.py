@@ -28,6 +28,7 @@ import contextlib
 import getpass
 import hashlib
 import hmac
+import io
 import json
 import os
 import queue
@@ -63,6 +64,7 @@ from modelship.fingerprint import fingerprint
 from modelship.registry._progress import make_callback
 from modelship.registry._serializers import Serializer, get_serializer
 from modelship.registry._store import Store, _AbortsUploads
+from modelship.registry._verify import VerifiedStream
 from modelship.version import ArtifactRef, Lineage, ModelVersion, canonical_json
 
 __all__ = ["AliasMove", "GcReport", "Registry"]
@@ -188,9 +190,12 @@ class _HashingWriter:
 
     _COALESCE = 2**20
 
-    def __init__(self, target: Any) -> None:
+    def __init__(self, target: Any, checkpoint_every: int = 0) -> None:
         self._target = target
         self._hash = hashlib.sha256()
+        self._every = checkpoint_every
+        self._hashed = 0
+        self.checkpoints: list[str] = []
         self._pending = bytearray()
         self._queue: queue.Queue[memoryview | None] = queue.Queue(maxsize=2)
         self._failure: BaseException | None = None
@@ -202,12 +207,26 @@ class _HashingWriter:
     def _hash_loop(self) -> None:
         while (chunk := self._queue.get()) is not None:
             try:
-                self._hash.update(chunk)
+                self._update(chunk)
             except BaseException as exc:  # pragma: no cover - hashlib does not fail
                 self._failure = exc
             finally:
                 self._queue.task_done()
         self._queue.task_done()
+
+    def _update(self, chunk: memoryview) -> None:
+        """Hash ``chunk``, noting the digest of every prefix that ends on a checkpoint."""
+        every = self._every
+        while every and self._hashed // every != (self._hashed + len(chunk)) // every:
+            take = every - self._hashed % every
+            self._hash.update(chunk[:take])
+            self._hashed += take
+            chunk = chunk[take:]
+            # A checkpoint is recorded only for a prefix shorter than the artifact; the last
+            # one is dropped in close() if the artifact ends exactly on it.
+            self.checkpoints.append(self._hash.copy().hexdigest()[:32])
+        self._hash.update(chunk)
+        self._hashed += len(chunk)
 
     def _emit(self, chunk: memoryview) -> None:
         self._queue.put(chunk)
@@ -244,6 +263,8 @@ class _HashingWriter:
         self._thread.join()
         if self._failure is not None:
             raise self._failure
+        if self._every and self.checkpoints and self._hashed % self._every == 0:
+            self.checkpoints.pop()  # the whole artifact: its digest covers it
 
     def flush(self) -> None:
         """Nothing to flush before :meth:`close`: the blob writer owns the file."""
@@ -342,6 +363,10 @@ class Registry:
 
     _SNAPSHOT_AFTER = 256
     """versions() writes a snapshot once it has read this many manifests one by one."""
+    # Prefix digests every 8 MiB let load() deserialise while it hashes (ArtifactRef); up
+    # to 1,024 of them (8 GiB), about 35 KiB of manifest.
+    _CHECKPOINT_EVERY = _CHUNK
+    _MAX_CHECKPOINTS = 1024
 
     def __repr__(self) -> str:
         return f"Registry({self.store.url!r})"
@@ -404,7 +429,7 @@ class Registry:
     ) -> ArtifactRef:
         callback = make_callback(progress, desc=f"register {what}")
         writer = self.store.blob_writer(callback)
-        hashing = _HashingWriter(writer)
+        hashing = _HashingWriter(writer, self._CHECKPOINT_EVERY)
         try:
             try:
                 serializer.dump(obj, hashing)  # type: ignore[arg-type]
@@ -424,12 +449,16 @@ class Registry:
         finally:
             with contextlib.suppress(Exception):
                 callback.close()
+        # Past _MAX_CHECKPOINTS the manifest stays small and the artifact loads in two passes.
+        kept = len(hashing.checkpoints) <= self._MAX_CHECKPOINTS
         return ArtifactRef(
             digest=hashing.digest,
             size=hashing.size,
             serializer=serializer.name,
             media_type=serializer.media_type,
             library_versions=serializer.library_versions(),
+            checkpoint_every=self._CHECKPOINT_EVERY if kept else 0,
+            checkpoints=hashing.checkpoints if kept else (),
         )
 
     def _lineage(
@@ -921,14 +950,42 @@ class Registry:
         mv = self.get(name, ref)
         self._check_signature(mv)
         codec = get_serializer(mv.artifact.serializer)
-        with self._verified_blob(mv.artifact, f"{mv.name} {mv.version}", progress) as f:
+        what = f"{mv.name} {mv.version}"
+        if mv.artifact.checkpoint_every and getattr(codec, "reads_sequentially", False):
+            return self._load_streaming(codec, mv.artifact, what, progress)
+        with self._verified_blob(mv.artifact, what, progress) as f:
             try:
                 return codec.load(f)
             except Exception as exc:
-                raise SerializationError(
-                    f"serializer {codec.name!r} could not read {mv.name} {mv.version}: "
-                    f"{type(exc).__name__}: {exc}"
-                ) from exc
+                raise _unreadable(codec, what, exc) from exc
+
+    def _load_streaming(self, codec: Serializer, ref: ArtifactRef, what: str, progress: Any) -> Any:
+        """Deserialise piece by piece, each piece only once its prefix digest is checked."""
+        callback = make_callback(progress, desc=f"load {what}", total=ref.size)
+        try:
+            src = self.store.open_blob(_blob_key(ref.digest))
+        except FileNotFoundError:
+            raise IntegrityError(
+                f"the artifact of {what} ({ref.digest}) is missing from the store"
+            ) from None
+        stream: VerifiedStream | None = None
+        try:
+            stream = VerifiedStream(src, ref, what, callback)
+            reader = io.BufferedReader(stream)
+            try:
+                model = codec.load(reader)
+            except Exception as exc:
+                # A damaged artifact is reported as such, wherever the deserialiser stopped.
+                stream.finish()
+                raise _unreadable(codec, what, exc) from exc
+            stream.finish()
+            return model
+        finally:
+            if stream is not None:
+                stream.stop()
+            src.close()
+            with contextlib.suppress(Exception):
+                callback.close()
 
     def attachment(self, name: str, ref: str | int, role: str) -> bytes:
         """The verified bytes of the document stored with a version under ``role``.
@@ -1293,6 +1350,12 @@ def _older(store: Store, key: str, cutoff: float) -> bool:
         return store.modified(key) < cutoff
     except FileNotFoundError:
         return False
+
+
+def _unreadable(codec: Serializer, what: str, exc: Exception) -> SerializationError:
+    return SerializationError(
+        f"serializer {codec.name!r} could not read {what}: {type(exc).__name__}: {exc}"
+    )
 
 
 def _is_local_file(f: Any) -> bool:

@@ -35,6 +35,13 @@ class Serializer(Protocol):
     ``dump`` writes to a binary stream (never build the whole artifact in memory: the
     registry hashes and stores the stream as it is written); ``load`` reads one back.
 
+    A serializer whose ``load`` reads its stream front to back (seeking back at most a
+    few bytes, as ``np.load`` does after its magic string) may set the class attribute
+    ``reads_sequentially = True``. The registry then streams the artifact to it, each
+    8 MiB piece once its digest is checked, so hashing and deserialising overlap. Without
+    it the registry checks the whole artifact first and then hands ``load`` a seekable
+    file.
+
     Examples
     --------
     >>> import io
@@ -85,6 +92,7 @@ class JoblibSerializer:
 
     name = "joblib"
     media_type = "application/vnd.joblib"
+    reads_sequentially = True
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         import joblib
@@ -151,6 +159,7 @@ class NumpySerializer:
 
     name = "numpy"
     media_type = "application/x-npy"
+    reads_sequentially = True
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         import numpy as np
