@@ -383,3 +383,61 @@ def test_the_stream_seeks_back_within_a_piece_and_anywhere_forward() -> None:
 def test_the_stream_needs_checkpoints() -> None:
     with pytest.raises(ValueError, match="checkpoints"):
         VerifiedStream(io.BytesIO(b"x"), ref(1, 0, []), "m 1", Progress())
+
+
+# --- raw bytes on a local disk: read and hashed side by side --------------------------------
+
+
+@pytest.mark.parametrize("size", [0, 1, len(DATA)])
+def test_local_raw_bytes_load_reads_while_a_worker_hashes(
+    reg: ms.Registry, monkeypatch: pytest.MonkeyPatch, size: int
+) -> None:
+    from modelship.registry import _registry
+
+    hashed: list[int] = []
+    real = _registry._hash_fd
+
+    def spy(fd: int, callback: Any) -> tuple[str, int]:
+        result = real(fd, callback)
+        hashed.append(result[1])
+        return result
+
+    monkeypatch.setattr(_registry, "_hash_fd", spy)
+    reg.register(model_name="m", model=DATA[:size], serializer="bytes")
+    before = set(threading.enumerate())
+    assert reg.load("m", "1") == DATA[:size]
+    assert hashed == [size]
+    assert set(threading.enumerate()) == before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda d: d[:100] + bytes([d[100] ^ 1]) + d[101:],
+        lambda d: d[:-1],
+        lambda d: d + b"!",
+        lambda d: b"",
+    ],
+    ids=["changed", "shorter", "longer", "empty"],
+)
+def test_local_raw_bytes_with_any_damage_are_an_integrity_error(
+    reg: ms.Registry, damage: Any
+) -> None:
+    mv = reg.register(model_name="m", model=DATA, serializer="bytes")
+    replace_blob(reg, mv, damage(DATA))
+    with pytest.raises(ms.IntegrityError, match="does not match"):
+        reg.load("m", "1")
+
+
+def test_a_failed_read_while_hashing_is_a_store_error(
+    reg: ms.Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelship.registry import _registry
+
+    def broken(fd: int, callback: Any) -> tuple[str, int]:
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(_registry, "_hash_fd", broken)
+    reg.register(model_name="m", model=DATA, serializer="bytes")
+    with pytest.raises(ms.StoreError, match="Input/output error"):
+        reg.load("m", "1")
