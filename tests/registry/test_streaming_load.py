@@ -441,3 +441,48 @@ def test_a_failed_read_while_hashing_is_a_store_error(
     reg.register(model_name="m", model=DATA, serializer="bytes")
     with pytest.raises(ms.StoreError, match="Input/output error"):
         reg.load("m", "1")
+
+
+def test_a_storage_failure_mid_stream_is_a_store_error(
+    reg: ms.Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    array = np.arange(40_000)  # 320,000 bytes: many pieces
+    reg.register(model_name="m", model=array, lineage={})
+    opened = reg.store.open_blob
+
+    class Failing(io.RawIOBase):
+        def __init__(self, inner: IO[bytes]) -> None:
+            self.inner, self.served = inner, 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b: Any) -> int:
+            if self.served > 5 * EVERY:
+                raise OSError(5, "Input/output error")
+            n = self.inner.readinto(b)  # type: ignore[attr-defined]
+            self.served += n
+            return int(n)
+
+        def close(self) -> None:
+            self.inner.close()
+            super().close()
+
+    monkeypatch.setattr(reg.store, "open_blob", lambda key: Failing(opened(key)))
+    with pytest.raises(ms.StoreError, match=r"could not read the artifact of m 1: .*Input/output"):
+        reg.load("m", "1")
+
+
+def test_verify_checks_the_checkpoints_that_load_relies_on(reg: ms.Registry) -> None:
+    import json
+
+    mv = reg.register(model_name="m", model=np.arange(10_000), lineage={})
+    assert reg.verify("m", "1") == mv
+    manifest = Path(reg.store._local("models/m/versions/1.json"))  # type: ignore[attr-defined]
+    doc = json.loads(manifest.read_bytes())
+    doc["artifact"]["checkpoints"]["sha256"][3] = "0" * 32  # the digest itself is intact
+    manifest.write_text(json.dumps(doc))
+    with pytest.raises(ms.IntegrityError, match="first 16384 bytes have a different digest"):
+        reg.verify("m", "1")
+    with pytest.raises(ms.IntegrityError, match="first 16384 bytes"):
+        reg.load("m", "1")

@@ -19,7 +19,7 @@ import queue
 import threading
 from typing import IO, Any
 
-from modelship.errors import IntegrityError
+from modelship.errors import IntegrityError, ModelshipError, StoreError
 from modelship.version import ArtifactRef
 
 __all__ = ["VerifiedStream"]
@@ -106,8 +106,12 @@ class VerifiedStream(io.RawIOBase):
     def _produce(self) -> None:
         try:
             self._check_pieces()
-        except BaseException as exc:
+        except ModelshipError as exc:
             self._ready.put(exc)
+        except Exception as exc:
+            failure = StoreError(f"could not read the artifact of {self._what}: {exc}")
+            failure.__cause__ = exc
+            self._ready.put(failure)
 
     def _check_pieces(self) -> None:
         ref, every = self._ref, self._ref.checkpoint_every
