@@ -248,6 +248,25 @@ class RegistryConformance:
         with pytest.raises(ms.IntegrityError):
             reg.verify("m", "1")
 
+    @pytest.mark.parametrize("serializer", ["joblib", "numpy"])
+    def test_an_artifact_of_many_pieces_streams_and_a_damaged_piece_is_caught(
+        self, reg: ms.Registry, serializer: str
+    ) -> None:
+        reg._CHECKPOINT_EVERY = 4096  # many pieces from a small artifact
+        array = np.arange(20_000, dtype=np.float64)  # 160,000 bytes: about 40 pieces
+        mv = reg.register(model_name="m", model=array, serializer=serializer)
+        assert len(mv.artifact.checkpoints) >= 38
+        np.testing.assert_array_equal(reg.load("m", mv.version), array)
+        key = _blob_key(mv.artifact.digest)
+        data = bytearray(reg.store.read(key))
+        data[20 * 4096 + 7] ^= 0x01
+        reg.store.delete(key)
+        reg.store.create(key, bytes(data))
+        with pytest.raises(ms.IntegrityError, match="first 86016 bytes have a different digest"):
+            reg.load("m", mv.version)
+        with pytest.raises(ms.IntegrityError, match="first 86016 bytes"):
+            reg.verify("m", mv.version)
+
     def test_missing_artifact_raises_integrity_error(self, reg: ms.Registry) -> None:
         mv = reg.register(model_name="m", model=b"x", serializer="bytes")
         reg.store.delete(_blob_key(mv.artifact.digest))
