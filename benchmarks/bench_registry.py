@@ -398,6 +398,11 @@ def load_both_ways(
     return got["load"], got["deserialise"]
 
 
+def seconds_text(value: float) -> str:
+    """Seconds with three decimals, or five for what a quick run makes that short."""
+    return f"{value:.3f}" if value >= 0.01 else f"{value:.5f}"
+
+
 def spread(values: Sequence[float]) -> str:
     """``median (min to max)`` of ratios."""
     return f"{statistics.median(values):.2f}x ({min(values):.2f} to {max(values):.2f})"
@@ -479,7 +484,7 @@ def bench_artifact(
     rows, notes, verdicts = [], [], []
     for step, values in seconds.items():
         median = statistics.median(values)
-        row = [store.label, step, f"{median:.3f}", f"{min(values):.3f}"]
+        row = [store.label, step, seconds_text(median), seconds_text(min(values))]
         row += [f"{size / median / MiB:,.0f}", spread(ratios[step])]
         if step in growth:
             fits = growth[step] < MEMORY_TARGET
