@@ -867,17 +867,19 @@ class Registry:
 
     # --- artifacts ----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _verified_blob(self, ref: ArtifactRef, what: str, progress: Any) -> Any:
-        """Yield a readable file of the blob's bytes, checked against ``ref`` first."""
-        key = _blob_key(ref.digest)
-        callback = make_callback(progress, desc=f"load {what}", total=ref.size)
+    def _open_blob(self, ref: ArtifactRef, what: str) -> IO[bytes]:
         try:
-            src = self.store.open_blob(key)
+            return self.store.open_blob(_blob_key(ref.digest))
         except FileNotFoundError:
             raise IntegrityError(
                 f"the artifact of {what} ({ref.digest}) is missing from the store"
             ) from None
+
+    @contextlib.contextmanager
+    def _verified_blob(self, ref: ArtifactRef, what: str, progress: Any) -> Any:
+        """Yield a readable file of the blob's bytes, checked against ``ref`` first."""
+        callback = make_callback(progress, desc=f"load {what}", total=ref.size)
+        src = self._open_blob(ref, what)
         spool: IO[bytes] | None = None
         try:
             local = _is_local_file(src)
@@ -973,12 +975,7 @@ class Registry:
         by side, just as the check-then-read passes read it twice one after the other.
         """
         callback = make_callback(progress, desc=f"load {what}", total=ref.size)
-        try:
-            src = self.store.open_blob(_blob_key(ref.digest))
-        except FileNotFoundError:
-            raise IntegrityError(
-                f"the artifact of {what} ({ref.digest}) is missing from the store"
-            ) from None
+        src = self._open_blob(ref, what)
         found: list[tuple[str, int]] = []
         failed: list[BaseException] = []
 
@@ -1023,12 +1020,7 @@ class Registry:
     ) -> Iterator[VerifiedStream]:
         """A :class:`VerifiedStream` over the blob of ``ref``; its worker ends on exit."""
         callback = make_callback(progress, desc=f"load {what}", total=ref.size)
-        try:
-            src = self.store.open_blob(_blob_key(ref.digest))
-        except FileNotFoundError:
-            raise IntegrityError(
-                f"the artifact of {what} ({ref.digest}) is missing from the store"
-            ) from None
+        src = self._open_blob(ref, what)
         stream: VerifiedStream | None = None
         try:
             stream = VerifiedStream(src, ref, what, callback)
