@@ -65,7 +65,7 @@ from modelship.fingerprint import fingerprint
 from modelship.registry._progress import make_callback
 from modelship.registry._serializers import BytesSerializer, Serializer, get_serializer
 from modelship.registry._store import Store, _AbortsUploads
-from modelship.registry._verify import VerifiedStream
+from modelship.registry._verify import VerifiedStream, _read_into
 from modelship.version import ArtifactRef, Lineage, ModelVersion, canonical_json
 
 __all__ = ["AliasMove", "GcReport", "Registry"]
@@ -300,16 +300,6 @@ def _version_key(name: str, version: str) -> str:
 
 def _alias_key(name: str, rev: int) -> str:
     return f"models/{name}/aliases/{rev:012d}.json"
-
-
-def _read_into(src: IO[bytes], buffer: memoryview) -> int:
-    """Fill ``buffer`` from ``src`` as far as it goes; 0 at the end of the file."""
-    readinto = getattr(src, "readinto", None)
-    if readinto is not None:
-        return int(readinto(buffer) or 0)
-    chunk = src.read(len(buffer))
-    buffer[: len(chunk)] = chunk
-    return len(chunk)
 
 
 def _json(data: bytes, what: str) -> Any:

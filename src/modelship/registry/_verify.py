@@ -27,19 +27,20 @@ __all__ = ["VerifiedStream"]
 _POOL = 3  # one piece being read, one being hashed, one handed over: memory 3 x interval
 
 
+def _read_into(src: IO[bytes], buffer: memoryview) -> int:
+    """Read from ``src`` into ``buffer`` (one call); 0 at the end of the file."""
+    readinto = getattr(src, "readinto", None)
+    if readinto is not None:
+        return int(readinto(buffer) or 0)
+    chunk = src.read(len(buffer))
+    buffer[: len(chunk)] = chunk
+    return len(chunk)
+
+
 def _fill(src: IO[bytes], view: memoryview) -> int:
     """Read into ``view`` until it is full or the file ends; the number of bytes read."""
     filled = 0
-    readinto = getattr(src, "readinto", None)
-    while filled < len(view):
-        if readinto is not None:
-            n = int(readinto(view[filled:]) or 0)
-        else:
-            chunk = src.read(len(view) - filled)
-            n = len(chunk)
-            view[filled : filled + n] = chunk
-        if n == 0:
-            break
+    while filled < len(view) and (n := _read_into(src, view[filled:])):
         filled += n
     return filled
 
