@@ -147,6 +147,14 @@ class ArtifactRef:
     ...                   media_type="application/octet-stream")
     >>> ArtifactRef.from_dict(ref.to_dict()) == ref
     True
+
+    A 20 MiB artifact registered with the default 8 MiB interval has two checkpoints:
+
+    >>> big = ArtifactRef(digest="sha256:" + "0" * 64, size=20 * 2**20, serializer="joblib",
+    ...                   media_type="application/vnd.joblib", checkpoint_every=8 * 2**20,
+    ...                   checkpoints=["a" * 32, "b" * 32])
+    >>> big.to_dict()["checkpoints"]["every"], len(big.checkpoints)
+    (8388608, 2)
     """
 
     digest: str = attrs.field()

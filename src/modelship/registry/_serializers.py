@@ -56,6 +56,8 @@ class Serializer(Protocol):
     >>> register_serializer(Utf8())
     >>> get_serializer("utf8").media_type
     'text/plain'
+    >>> get_serializer("joblib").reads_sequentially  # streamed to load, checked piece by piece
+    True
     """
 
     name: str
