@@ -22,6 +22,7 @@ from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
 from modelship.checks import stats
+from modelship.checks.stats import _ks
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -182,7 +183,7 @@ def test_ks_refinement_finds_the_exact_maximum_with_coarse_grids(
     a: Any, b: Any, grid_keys: int
 ) -> None:
     # Few grid points per round force several rounds of bounding and refining.
-    numerator = stats._ks_numerator(a, b, grid_keys=grid_keys)
+    numerator = _ks.ks_numerator(a, b, grid_keys=grid_keys)
     expected = brute_force_ks(a, b)
     assert close(numerator / (a.size * b.size), expected)
 
@@ -193,7 +194,7 @@ def test_ks_refinement_handles_large_samples_with_heavy_ties(levels: int, seed: 
     rng = np.random.default_rng(seed)
     a = np.sort(rng.integers(0, levels, 50_000).astype(np.float64))
     b = np.sort(rng.integers(0, levels + 1, 40_000).astype(np.float64))
-    assert stats._ks_numerator(a, b) / (a.size * b.size) == pytest.approx(
+    assert _ks.ks_numerator(a, b) / (a.size * b.size) == pytest.approx(
         brute_force_ks(a, b), rel=1e-12
     )
 
@@ -204,7 +205,7 @@ def test_ks_refinement_terminates_when_an_interval_ends_in_a_tie_run(grid_keys: 
     # Sampling every other value of (0, 1] here picks only 1.0, the interval's own end.
     a = np.array([0.0] + [1.0] * 40)
     b = np.array([0.5] * 3 + [1.0] * 10)
-    numerator = stats._ks_numerator(a, b, grid_keys=grid_keys)
+    numerator = _ks.ks_numerator(a, b, grid_keys=grid_keys)
     assert numerator / (a.size * b.size) == pytest.approx(brute_force_ks(a, b), rel=1e-12)
 
 
@@ -212,7 +213,7 @@ def test_ks_refinement_handles_a_long_plateau_at_the_maximum() -> None:
     # F_a - F_b is constant at 0.1 over most of the line: every interval is a candidate.
     a = np.linspace(0.0, 1.0, 100_000)
     b = np.linspace(0.1, 1.1, 100_000)
-    assert stats._ks_numerator(a, b) / (a.size * b.size) == pytest.approx(
+    assert _ks.ks_numerator(a, b) / (a.size * b.size) == pytest.approx(
         brute_force_ks(a, b), rel=1e-12
     )
 
@@ -228,18 +229,18 @@ def test_ks_exact_numpy_fallback_matches_scipy_recursion(n: int, m: int, data: A
     assume(n != m)
     g = math.gcd(n, m)
     h = data.draw(st.integers(1, n * m // g))
-    assert stats._scipy_ks_outside is not None
-    expected = float(stats._scipy_ks_outside(n, m, g, h))
-    assert p_close(stats._ks_exact_sf_numpy(n, m, h), expected)
+    assert _ks._scipy_ks_outside is not None
+    expected = float(_ks._scipy_ks_outside(n, m, g, h))
+    assert p_close(_ks._ks_exact_sf_numpy(n, m, h), expected)
 
 
 @FAST
 @given(st.integers(1, 3000), st.data())
 def test_ks_exact_equal_size_series_matches_scipy(n: int, data: Any) -> None:
     h = data.draw(st.integers(1, n))
-    assert stats._scipy_ks_equal is not None
-    expected = min(float(stats._scipy_ks_equal(n, h)), 1.0)
-    assert p_close(stats._ks_exact_sf_equal(n, h), expected)
+    assert _ks._scipy_ks_equal is not None
+    expected = min(float(_ks._scipy_ks_equal(n, h)), 1.0)
+    assert p_close(_ks._ks_exact_sf_equal(n, h), expected)
 
 
 SMIRNOV_GRID = [
@@ -258,13 +259,13 @@ SMIRNOV_GRID = [
 @pytest.mark.parametrize(("n", "n_d2"), SMIRNOV_GRID)
 def test_kstwo_sf_matches_scipy_in_the_smirnov_regime(n: int, n_d2: float) -> None:
     d = math.sqrt(n_d2 / n)
-    assert p_close(stats._kstwo_sf(d, float(n)), float(sps.kstwo.sf(d, n)))
+    assert p_close(_ks._kstwo_sf(d, float(n)), float(sps.kstwo.sf(d, n)))
 
 
 @pytest.mark.parametrize("n", [30_001, 50_000, 100_000])
 def test_kstwo_sf_matches_scipy_where_its_matrix_power_is_skipped(n: int) -> None:
     d = (1.4 / n) ** (2 / 3) * 0.999  # just inside SciPy's matrix-power regime
-    assert abs(stats._kstwo_sf(d, float(n)) - float(sps.kstwo.sf(d, n))) < 1e-9
+    assert abs(_ks._kstwo_sf(d, float(n)) - float(sps.kstwo.sf(d, n))) < 1e-9
 
 
 # --- Wasserstein ---------------------------------------------------------------------------

@@ -8,7 +8,7 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import attrs
 import numpy as np
@@ -16,12 +16,11 @@ from joblib import Parallel, delayed
 from numpy.typing import NDArray
 
 from modelship.checks import stats
+from modelship.checks._profile import DriftProfile, profile_side
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import Column, ColumnKind, parse_kinds, raw_columns, type_columns
 from modelship.errors import ColumnMismatch, ConfigError
-
-if TYPE_CHECKING:
-    from modelship.checks._profile import DriftProfile
 
 __all__ = [
     "AUTO_SMALL_SAMPLE",
@@ -66,59 +65,6 @@ _LABELS = {
     "psi": "PSI",
     "js": "Jensen-Shannon",
 }
-
-
-# --- one side of a column ----------------------------------------------------------------
-
-
-@attrs.frozen(eq=False)
-class NumericSide:
-    """What drift needs of one numeric column: its finite values (or a summary) and counts.
-
-    ``values`` holds the sorted finite values of a column at hand; a column read from a
-    profile has a ``summary`` and the standard deviation its Wasserstein distance is
-    divided by instead.
-    """
-
-    n_rows: int
-    n_missing: int
-    n_inf: int
-    values: NDArray[np.float64] | None = None
-    summary: stats.QuantileSummary | None = None
-    std: float | None = None
-
-    @property
-    def n_finite(self) -> int:
-        return self.n_rows - self.n_missing - self.n_inf
-
-    @property
-    def extremes(self) -> tuple[float, float]:
-        """The smallest and largest finite value (the column has at least one)."""
-        points = self.values if self.values is not None else self.summary.quantiles  # type: ignore[union-attr]
-        return float(points[0]), float(points[-1])
-
-    @classmethod
-    def of(cls, column: Column) -> NumericSide:
-        n_missing, n_inf = column.counts_of_special()
-        values = stats.sorted_finite(column.values)
-        return cls(n_rows=len(column), n_missing=n_missing, n_inf=n_inf, values=values)
-
-
-@attrs.frozen(eq=False)
-class CategoricalSide:
-    """What drift needs of one categorical column: category counts and missing count."""
-
-    n_rows: int
-    n_missing: int
-    counts: Mapping[str, int]
-
-    @classmethod
-    def of(cls, column: Column) -> CategoricalSide:
-        counts, n_missing = column.category_counts()
-        return cls(n_rows=len(column), n_missing=n_missing, counts=counts)
-
-
-Side = NumericSide | CategoricalSide
 
 
 # --- the rule that decides a column ------------------------------------------------------
@@ -507,14 +453,12 @@ class _DriftCheck:
         >>> check.run().status.value
         'pass'
         """
-        from modelship.checks._profile import DriftProfile
-
         current_raw = self._raw(self.current, "current")
         references: Mapping[str, Column | Side]
         if isinstance(self.reference, DriftProfile):
             names = self._profile_names(self.reference)
             _same_columns(names, list(current_raw))
-            references = {name: _profile_side(self.reference, name) for name in names}
+            references = {name: profile_side(self.reference, name) for name in names}
             kinds = {name: self.reference.schema[name].kind for name in names}
         else:
             reference_raw = self._raw(self.reference, "reference")
@@ -542,14 +486,14 @@ class _DriftCheck:
         return self._result(partials)
 
     def _column(self, name: str, reference: Column | Side, current: Column) -> _Partial:
-        ref = _side(reference) if isinstance(reference, Column) else reference
-        cur = _side(current)
+        ref = side_of(reference) if isinstance(reference, Column) else reference
+        cur = side_of(current)
         return _compute_column(
             name, ref, cur, self._rule(name, ref, cur), bins=self.bins, eps=self.eps
         )
 
     def _rule(self, name: str, ref: Side, cur: Side) -> _Rule:
-        kind = _kind(ref)
+        kind = kind_of(ref)
         method = self.column_methods.get(name)
         if method is None or method == "auto":
             method = self.method if kind is ColumnKind.NUMERIC else self.categorical_method
@@ -704,30 +648,6 @@ def _same_columns(reference: list[str], current: list[str]) -> None:
         if extra:
             parts.append(f"current has column(s) {extra} that the reference does not")
         raise ColumnMismatch("; ".join(parts) + "; pass columns=[...] to compare a subset")
-
-
-def _profile_side(profile: DriftProfile, name: str) -> Side:
-    if name in profile.numeric:
-        column = profile.numeric[name]
-        return NumericSide(
-            n_rows=column.n_rows,
-            n_missing=column.n_missing,
-            n_inf=column.n_inf,
-            summary=column.summary,
-            std=column.std,
-        )
-    counts = profile.categorical[name]
-    return CategoricalSide(n_rows=counts.n_rows, n_missing=counts.n_missing, counts=counts.counts)
-
-
-def _side(column: Column) -> Side:
-    if column.kind is ColumnKind.NUMERIC:
-        return NumericSide.of(column)
-    return CategoricalSide.of(column)
-
-
-def _kind(side: Side) -> ColumnKind:
-    return ColumnKind.NUMERIC if isinstance(side, NumericSide) else ColumnKind.CATEGORICAL
 
 
 @attrs.frozen(kw_only=True)

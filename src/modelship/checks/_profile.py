@@ -8,8 +8,8 @@ from typing import Any
 import attrs
 
 from modelship.checks import _report, stats
-from modelship.checks._drift import NumericSide
 from modelship.checks._schema import ColumnSchema, Schema
+from modelship.checks._sides import CategoricalSide, NumericSide, Side
 from modelship.checks._tabular import ColumnKind, as_table, parse_kinds
 from modelship.checks.stats import QuantileSummary
 from modelship.errors import ConfigError
@@ -326,3 +326,18 @@ class DriftProfile:
         True
         """
         return cls.from_dict(_report.loads(text, "drift profile"))
+
+
+def profile_side(profile: DriftProfile, name: str) -> Side:
+    """The side of column ``name`` that drift checks compare, read from ``profile``."""
+    if name in profile.numeric:
+        column = profile.numeric[name]
+        return NumericSide(
+            n_rows=column.n_rows,
+            n_missing=column.n_missing,
+            n_inf=column.n_inf,
+            summary=column.summary,
+            std=column.std,
+        )
+    counts = profile.categorical[name]
+    return CategoricalSide(n_rows=counts.n_rows, n_missing=counts.n_missing, counts=counts.counts)

@@ -116,17 +116,15 @@ def _add_testcase(
     blocking_failure: bool,
 ) -> tuple[int, int]:
     """Append one ``<testcase>``; return how many (failures, errors) it adds."""
-    from modelship.checks._result import Status
-
     case = ET.SubElement(parent, "testcase", classname=classname, name=_xml_text(name))
     reason = _xml_text(item.reason)
-    if item.status is Status.ERROR:
+    if item.status.value == "error":
         ET.SubElement(case, "error", message=reason, type="error").text = _describe(item)
         return 0, 1
-    if item.status is Status.FAIL and blocking_failure:
+    if item.status.value == "fail" and blocking_failure:
         ET.SubElement(case, "failure", message=reason, type="fail").text = _describe(item)
         return 1, 0
-    if item.status is not Status.PASS:
+    if item.status.value != "pass":
         ET.SubElement(case, "system-out").text = _xml_text(f"{item.status.value}: {item.reason}")
     return 0, 0
 

@@ -17,18 +17,16 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship.checks.stats._columns import (
+    FloatArray,
+    IntArray,
+    check_at_least_two,
+    readonly_copy,
+    sorted_column,
+)
 from modelship.errors import CheckInputError
 
 __all__ = ["QuantileSummary"]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
-
-
-def _readonly_floats(x: npt.ArrayLike) -> FloatArray:
-    array = np.array(x, dtype=np.float64)
-    array.flags.writeable = False
-    return array
 
 
 def _readonly_ints(x: npt.ArrayLike) -> IntArray:
@@ -106,7 +104,7 @@ class QuantileSummary:
 
     n: int = attrs.field(converter=operator.index)
     quantiles: FloatArray = attrs.field(
-        converter=_readonly_floats, eq=attrs.cmp_using(eq=_array_eq), hash=False
+        converter=readonly_copy, eq=attrs.cmp_using(eq=_array_eq), hash=False
     )
     ranks: IntArray = attrs.field(
         converter=_readonly_ints,
@@ -160,11 +158,8 @@ class QuantileSummary:
         >>> s.quantiles, s.ranks
         (array([1., 1., 3.]), array([2, 2, 4]))
         """
-        # stats imports this module, so this import waits until it is needed.
-        from modelship.checks.stats import _check_at_least_two, _sorted_column
-
-        _check_at_least_two(size, "size")
-        values = _sorted_column(a, "a")
+        check_at_least_two(size, "size")
+        values = sorted_column(a, "a")
         quantiles = values[cls.stored_indices(values.size, size)]
         ranks = np.searchsorted(values, quantiles, side="right")
         return cls(n=values.size, quantiles=quantiles, ranks=ranks)

@@ -1,0 +1,59 @@
+"""Tests on event counts: the pooled two-proportion z-test."""
+
+from __future__ import annotations
+
+import math
+
+from scipy import special
+
+from modelship.errors import CheckInputError, EmptyData
+
+__all__ = ["two_proportion"]
+
+
+def two_proportion(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
+    """Pooled two-proportion z-test of ``k1/n1`` against ``k2/n2``: ``(z, two-sided p)``.
+
+    ``z = (k1/n1 - k2/n2) / sqrt(p (1 - p) (1/n1 + 1/n2))`` with the pooled rate
+    ``p = (k1 + k2) / (n1 + n2)``; ``z**2`` is Pearson's chi-squared for the 2x2 table
+    without continuity correction. When both rates are 0 or both are 1 the rates are
+    equal and the result is ``(0.0, 1.0)``.
+
+    Parameters
+    ----------
+    k1, n1 : int
+        Events and trials in the reference, ``0 <= k1 <= n1``, ``n1 >= 1``.
+    k2, n2 : int
+        Events and trials in the current sample.
+
+    Returns
+    -------
+    z : float
+        Positive when the reference rate is the higher.
+    pvalue : float
+        Two-sided normal tail probability.
+
+    Raises
+    ------
+    EmptyData
+        If ``n1`` or ``n2`` is below 1.
+    CheckInputError
+        If a count is negative or exceeds its number of trials.
+
+    Examples
+    --------
+    >>> z, p = two_proportion(30, 100, 45, 100)
+    >>> round(z, 4), round(p, 4)
+    (-2.1909, 0.0285)
+    """
+    if n1 < 1 or n2 < 1:
+        raise EmptyData(f"both samples need at least one trial, got n1={n1} and n2={n2}")
+    for name, k, n in (("k1", k1, n1), ("k2", k2, n2)):
+        if not 0 <= k <= n:
+            raise CheckInputError(f"{name}={k} must be between 0 and its trials ({n})")
+    pooled = (k1 + k2) / (n1 + n2)
+    if pooled in (0.0, 1.0):
+        return 0.0, 1.0
+    se = math.sqrt(pooled * (1.0 - pooled) * (1.0 / n1 + 1.0 / n2))
+    z = (k1 / n1 - k2 / n2) / se
+    return z, min(1.0, float(special.erfc(abs(z) / math.sqrt(2.0))))

@@ -1,0 +1,172 @@
+"""First Wasserstein distance, integrated over quantile levels, and the spread that scales it.
+
+:math:`\\int_0^1 |Q_a(u) - Q_b(u)|\\,du` needs no merge of the two sorted samples, only
+how their quantile steps meet (:class:`_Coupling`, which depends on the sizes alone).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from modelship.checks.stats._columns import FloatArray, Index, sorted_column
+from modelship.errors import CheckInputError
+
+__all__ = ["population_std", "wasserstein"]
+
+
+@attrs.frozen(eq=False)
+class _Coupling:
+    """How the quantile steps of a larger sample (size N) meet those of a smaller (size M).
+
+    On levels ``(i/N, (i+1)/N]`` the larger sample's quantile is its value ``i``. The
+    smaller sample's is its value ``take[i]`` on a share ``w_left[i]`` of the unit
+    interval and, where its own step ends inside, value ``take[i] + 1 == take[i + 1]`` on
+    a share ``w_right[i]``: for the steps listed in ``split``, or for all steps when
+    ``split`` is None (most steps split when M is close to N).
+    """
+
+    take: Index  # N + 1 indices into the smaller sample; the last is M - 1
+    w_left: FloatArray
+    split: Index | None
+    w_right: FloatArray
+
+
+@functools.lru_cache(maxsize=1)
+def _coupling(big: int, small: int) -> _Coupling:
+    # Depends on the sizes only, so a table of many columns of equal lengths builds it
+    # once (about 10 ms for a million rows). In units of 1/(N*M): step i spans
+    # (i*M, (i+1)*M]; the small sample's step containing the level just above i*M is
+    # j = floor(i*M / N), and that step ends (j+1)*N - i*M units later.
+    j, rem = np.divmod(np.arange(big, dtype=np.int64) * small, big)
+    left_units = np.minimum(big - rem, small)
+    scale = float(big) * float(small)
+    take = np.append(j, small - 1).astype(np.intp)
+    w_left = left_units / scale
+    splits = np.flatnonzero(left_units < small).astype(np.intp)
+    split = None if 4 * splits.size > big else splits
+    w_right = (small - (left_units if split is None else left_units[split])) / scale
+    for array in (take, w_left, split, w_right):
+        if array is not None:
+            array.flags.writeable = False
+    return _Coupling(take=take, w_left=w_left, split=split, w_right=w_right)
+
+
+def wasserstein_sorted(a: FloatArray, b: FloatArray) -> float:
+    """:math:`\\int_0^1 |Q_a(u) - Q_b(u)| du`, equal to SciPy's integral of |F_a - F_b|.
+
+    Every term is a non-negative product, so the sum is accurate to a few ulps relative
+    even when values of very different magnitudes mix. The work goes in cache-sized
+    blocks, so no column-sized temporary is allocated.
+    """
+    big, small = (a, b) if a.size >= b.size else (b, a)
+    coupling = None if a.size == b.size else _coupling(big.size, small.size)
+    block = 1 << 18  # 2 MB of float64: fits in cache, few Python-level steps
+    gaps = np.empty(min(block, big.size))
+    matched = np.empty(min(block, big.size) + 1)
+    total = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, big.size, block):
+            stop = min(start + block, big.size)
+            part = gaps[: stop - start]
+            if coupling is None:  # equal sizes: the quantile steps line up
+                np.subtract(big[start:stop], small[start:stop], out=part)
+                total += float(np.abs(part, out=part).sum()) / big.size
+                continue
+            pair = np.take(small, coupling.take[start : stop + 1], out=matched[: part.size + 1])
+            np.subtract(big[start:stop], pair[:-1], out=part)
+            total += float(np.dot(np.abs(part, out=part), coupling.w_left[start:stop]))
+            if coupling.split is None:
+                np.subtract(big[start:stop], pair[1:], out=part)
+                total += float(np.dot(np.abs(part, out=part), coupling.w_right[start:stop]))
+        if coupling is not None and coupling.split is not None:
+            split = coupling.split
+            right = np.abs(big[split] - small[coupling.take[split + 1]])
+            total += float(np.dot(right, coupling.w_right))
+    if not math.isfinite(total):
+        raise overflow_error()
+    return total
+
+
+def overflow_error() -> CheckInputError:
+    return CheckInputError(
+        "the Wasserstein distance overflows float64: values span more than ~1e308; "
+        "rescale the column"
+    )
+
+
+def wasserstein(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+    """First Wasserstein (earth mover's) distance between two samples, in data units.
+
+    Equals ``scipy.stats.wasserstein_distance(a, b)``: the area between the two empirical
+    CDFs, computed here as the area between the two quantile functions (the same number).
+
+    Parameters
+    ----------
+    a, b : array_like
+        Reference and current samples, sorted, finite, float64 (see :func:`sorted_finite`).
+
+    Returns
+    -------
+    float
+        The distance, >= 0, in the units of the data.
+
+    Raises
+    ------
+    EmptyData
+        If a sample is empty.
+    CheckInputError
+        If a sample is not sorted or not finite, or the distance overflows float64.
+
+    Examples
+    --------
+    >>> wasserstein([0.0, 1.0, 3.0], [5.0, 6.0, 8.0])
+    5.0
+    >>> wasserstein([0.0, 1.0], [0.0, 0.5, 1.0])
+    0.16666666666666666
+    """
+    return wasserstein_sorted(sorted_column(a, "a"), sorted_column(b, "b"))
+
+
+def population_std(a: FloatArray) -> float:
+    """``np.std(a)`` (ddof=0) of a sorted sample, safe from overflow and underflow.
+
+    Wasserstein distances are divided by it (for data and for drift profiles alike).
+
+    One pass over blocks that stay in cache: sums of ``x - c`` and ``(x - c)^2`` about the
+    median ``c``, which is within one standard deviation of the mean, so subtracting the
+    squared mean loses at most a bit. Far from 1, values are first scaled by an exact
+    power of two so that squares neither overflow nor vanish.
+
+    Examples
+    --------
+    >>> from modelship.checks.stats import sorted_finite
+    >>> population_std(sorted_finite([1.0, 2.0, 3.0, 4.0]))
+    1.118033988749895
+    >>> population_std(sorted_finite([1e300, 1e300]))
+    0.0
+    """
+    scale = max(abs(a[0]), abs(a[-1]))
+    if scale == 0.0:
+        return 0.0
+    exponent = 0 if 2.0**-300 < scale < 2.0**300 else math.frexp(scale)[1]
+    centre = math.ldexp(float(a[a.size // 2]), -exponent)
+    block = 1 << 16
+    buffer = np.empty(min(block, a.size))
+    total = squares = 0.0
+    for start in range(0, a.size, block):
+        part = buffer[: min(block, a.size - start)]
+        if exponent:
+            np.ldexp(a[start : start + block], -exponent, out=part)
+            part -= centre
+        else:
+            np.subtract(a[start : start + block], centre, out=part)
+        total += float(part.sum())
+        squares += float(np.dot(part, part))
+    mean = total / a.size
+    variance = max(squares / a.size - mean * mean, 0.0)
+    return math.ldexp(math.sqrt(variance), exponent)
