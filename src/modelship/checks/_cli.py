@@ -25,6 +25,7 @@ from modelship.checks._profile import DriftProfile
 from modelship.checks._report import write_text
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.checks._schema import Schema
+from modelship.checks.stats._pvalues import P_VALUE_METHODS
 from modelship.errors import ConfigError, MissingDependency, ModelshipError
 
 __all__ = ["add_commands", "read_table"]
@@ -291,7 +292,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     drift.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
     drift.add_argument(
         "--correction",
-        choices=("bh", "holm", "bonferroni", "none"),
+        choices=P_VALUE_METHODS,
         default="bh",
         help="multiple-testing correction across columns (bh)",
     )

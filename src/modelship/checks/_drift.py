@@ -8,18 +8,35 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
 from joblib import Parallel, delayed
 from numpy.typing import NDArray
 
+from modelship._params import (
+    Constraints,
+    Interval,
+    MappingOf,
+    Names,
+    Options,
+    check_parameters,
+)
 from modelship.checks import stats
 from modelship.checks._profile import DriftProfile, profile_side
-from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._result import N_JOBS, CheckResult, ColumnResult, Severity, Status
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
-from modelship.checks._tabular import Column, ColumnKind, parse_kinds, raw_columns, type_columns
+from modelship.checks._tabular import (
+    KINDS,
+    Column,
+    ColumnKind,
+    parse_kinds,
+    raw_columns,
+    type_columns,
+)
+from modelship.checks.stats._binned import BINS, EPS
+from modelship.checks.stats._pvalues import P_VALUE_METHODS, PValueMethod
 from modelship.errors import ColumnMismatch, ConfigError
 
 __all__ = [
@@ -34,7 +51,6 @@ __all__ = [
 
 NumericMethod = Literal["ks", "wasserstein", "psi", "js", "cvm"]
 CategoricalMethod = Literal["chi2", "psi", "js"]
-Correction = Literal["bh", "holm", "bonferroni", "none"]
 
 NUMERIC_METHODS: tuple[str, ...] = ("ks", "wasserstein", "psi", "js", "cvm")
 """Methods for numeric columns: two tests (``ks``, ``cvm``) and three distances."""
@@ -43,7 +59,6 @@ CATEGORICAL_METHODS: tuple[str, ...] = ("chi2", "psi", "js")
 """Methods for categorical columns: one test (``chi2``) and two distances."""
 
 _TESTS = frozenset({"ks", "cvm", "chi2"})
-_CORRECTIONS = ("bh", "holm", "bonferroni", "none")
 
 DISTANCE_THRESHOLDS: Mapping[str, float] = {"wasserstein": 0.1, "psi": 0.25, "js": 0.1}
 """Default drift threshold of each distance: Wasserstein in reference standard deviations,
@@ -319,7 +334,7 @@ def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:
     return False, Status.PASS, f"no drift: {distance} < {_fmt(rule.threshold)}{note}"
 
 
-def _adjusted(values: list[float | None], correction: Correction) -> list[float | None]:
+def _adjusted(values: list[float | None], correction: PValueMethod) -> list[float | None]:
     """Correct the non-``None`` p-values of a family together; keep ``None`` in place."""
     present = [i for i, value in enumerate(values) if value is not None]
     out: list[float | None] = [None] * len(values)
@@ -335,80 +350,62 @@ def _adjusted(values: list[float | None], correction: Correction) -> list[float 
 # --- the check ---------------------------------------------------------------------------
 
 
-def _in(allowed: Sequence[str | None]) -> Any:
-    def validate(instance: object, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if value not in allowed:
-            raise ConfigError(f"{attribute.name} must be one of {list(allowed)}, got {value!r}")
-
-    return validate
-
-
-def _open_unit(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 < value < 1.0:
-        raise ConfigError(f"{attribute.name} must lie in (0, 1), got {value!r}")
-
-
-def _unit(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 < value <= 1.0:
-        raise ConfigError(f"{attribute.name} must lie in (0, 1], got {value!r}")
-
-
-def _bins(instance: object, attribute: attrs.Attribute[int], value: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 2:
-        raise ConfigError(f"bins must be an int >= 2, got {value!r}")
-
-
 def _method_map(value: Mapping[str, str | None] | None) -> dict[str, str | None]:
-    methods = {str(name): method for name, method in (value or {}).items()}
-    allowed = {None, "auto", *NUMERIC_METHODS, *CATEGORICAL_METHODS}
-    for name, method in methods.items():
-        if method not in allowed:
-            raise ConfigError(
-                f"method of column {name!r} must be one of {sorted(m for m in allowed if m)}, "
-                f"got {method!r}"
-            )
-    return methods
+    return {str(name): method for name, method in (value or {}).items()}
 
 
 def _threshold_map(value: Mapping[str, float] | None) -> dict[str, float]:
-    thresholds = {}
-    for name, threshold in (value or {}).items():
-        if not (isinstance(threshold, (int, float)) and np.isfinite(threshold) and threshold > 0):
-            raise ConfigError(
-                f"threshold of column {name!r} must be a positive number, got {threshold!r}"
-            )
-        thresholds[str(name)] = float(threshold)
-    return thresholds
+    return {str(name): float(threshold) for name, threshold in (value or {}).items()}
 
 
 def _columns_arg(value: Sequence[str] | None) -> tuple[str, ...] | None:
-    if value is None:
-        return None
-    if isinstance(value, str):
-        raise ConfigError(f"columns must be a sequence of names, got the string {value!r}")
-    return tuple(str(name) for name in value)
+    return None if value is None else tuple(str(name) for name in value)
+
+
+def _optional_kind(value: ColumnKind | str | None) -> ColumnKind | None:
+    return None if value is None else ColumnKind(value)
+
+
+_UNIT_OPEN = Interval(float, 0, 1, closed="neither")
+_UNIT_RIGHT = Interval(float, 0, 1, closed="right")
 
 
 @attrs.frozen(kw_only=True)
 class _DriftCheck:
     """The fields and the engine shared by :class:`DataDrift` and :class:`PredictionDrift`."""
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "method": (None, Options(NUMERIC_METHODS)),
+        "categorical_method": (None, Options(CATEGORICAL_METHODS)),
+        "column_methods": (
+            None,
+            MappingOf(None, Options(("auto", *NUMERIC_METHODS, *CATEGORICAL_METHODS))),
+        ),
+        "thresholds": (None, MappingOf(Interval(float, 0, None, closed="neither"))),
+        "alpha": _UNIT_OPEN,
+        "correction": Options(P_VALUE_METHODS),
+        "drift_share": _UNIT_RIGHT,
+        "missing_threshold": _UNIT_RIGHT,
+        "bins": BINS,
+        "eps": EPS,
+        "n_jobs": N_JOBS,
+        "severity": Options(Severity),
+        "name": str,
+    }
+    __attrs_pre_init__ = check_parameters
+
     reference: Any = attrs.field(repr=False)
     current: Any = attrs.field(repr=False)
-    method: NumericMethod | None = attrs.field(
-        default=None, validator=_in((None, *NUMERIC_METHODS))
-    )
-    categorical_method: CategoricalMethod | None = attrs.field(
-        default=None, validator=_in((None, *CATEGORICAL_METHODS))
-    )
+    method: NumericMethod | None = None
+    categorical_method: CategoricalMethod | None = None
     column_methods: Mapping[str, str | None] = attrs.field(default=None, converter=_method_map)
     thresholds: Mapping[str, float] = attrs.field(default=None, converter=_threshold_map)
-    alpha: float = attrs.field(default=0.05, converter=float, validator=_open_unit)
-    correction: Correction = attrs.field(default="bh", validator=_in(_CORRECTIONS))
-    drift_share: float = attrs.field(default=0.5, converter=float, validator=_unit)
-    missing_threshold: float = attrs.field(default=0.01, converter=float, validator=_unit)
-    bins: int = attrs.field(default=10, validator=_bins)
-    eps: float = attrs.field(default=1e-4, converter=float, validator=_open_unit)
+    alpha: float = attrs.field(default=0.05, converter=float)
+    correction: PValueMethod = "bh"
+    drift_share: float = attrs.field(default=0.5, converter=float)
+    missing_threshold: float = attrs.field(default=0.01, converter=float)
+    bins: int = 10
+    eps: float = attrs.field(default=1e-4, converter=float)
     n_jobs: int | None = None
     severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
     name: str = "drift"
@@ -743,6 +740,13 @@ class DataDrift(_DriftCheck):
     False
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        **_DriftCheck._parameter_constraints,
+        "columns": (None, Names()),
+        "kinds": (None, KINDS),
+        "categorical_max_unique": (None, Interval(int, 1, None)),
+    }
+
     columns: tuple[str, ...] | None = attrs.field(default=None, converter=_columns_arg)
     kinds: Mapping[str, ColumnKind] = attrs.field(default=None, converter=parse_kinds)
     categorical_max_unique: int | None = None
@@ -772,15 +776,6 @@ class DataDrift(_DriftCheck):
         if absent:
             raise ColumnMismatch(f"the profile has no column {absent[0]!r} (asked for {absent})")
         return list(self.columns)
-
-
-def _optional_kind(value: ColumnKind | str | None) -> ColumnKind | None:
-    if value is None:
-        return None
-    try:
-        return ColumnKind(value)
-    except ValueError:
-        raise ConfigError(f"kind must be 'numeric' or 'categorical', got {value!r}") from None
 
 
 @attrs.frozen(kw_only=True)
@@ -821,6 +816,12 @@ class PredictionDrift(_DriftCheck):
     >>> scores.columns["prediction"].kind, scores.status.value
     ('numeric', 'pass')
     """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        **_DriftCheck._parameter_constraints,
+        "columns": (None, Names()),
+        "kind": (None, Options(ColumnKind)),
+    }
 
     columns: tuple[str, ...] | None = attrs.field(default=None, converter=_columns_arg)
     kind: ColumnKind | None = attrs.field(default=None, converter=_optional_kind)

@@ -7,10 +7,11 @@ from typing import Any
 
 import attrs
 
+from modelship._params import Interval, Names, validate_params
 from modelship.checks import _report, stats
 from modelship.checks._schema import ColumnSchema, Schema
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
-from modelship.checks._tabular import ColumnKind, as_table, parse_kinds
+from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
 from modelship.checks.stats import QuantileSummary
 from modelship.errors import ConfigError
 
@@ -159,6 +160,12 @@ class DriftProfile:
     summary_size: int
 
     @classmethod
+    @validate_params(
+        summary_size=Interval(int, 2, None),
+        columns=(None, Names()),
+        kinds=(None, KINDS),
+        categorical_max_unique=(None, Interval(int, 1, None)),
+    )
     def from_data(
         cls,
         reference: Any,
@@ -196,8 +203,6 @@ class DriftProfile:
         >>> DriftProfile.from_data({"x": [1.0, 2.0, 3.0]}, summary_size=11).summary_size
         11
         """
-        if isinstance(summary_size, bool) or not isinstance(summary_size, int) or summary_size < 2:
-            raise ConfigError(f"summary_size must be an int >= 2, got {summary_size!r}")
         table = as_table(
             reference,
             what="reference",

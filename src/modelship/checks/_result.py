@@ -10,6 +10,7 @@ from typing import Any, Protocol, Union, runtime_checkable
 import attrs
 from joblib import Parallel, delayed
 
+from modelship._params import Interval, validate_params
 from modelship.checks import _report
 
 __all__ = [
@@ -21,6 +22,10 @@ __all__ = [
     "SuiteResult",
     "run_suite",
 ]
+
+#: joblib's number of workers: None (joblib's default), a positive count, or -1, -2, ...
+#: for all cores but ``-n_jobs - 1``.
+N_JOBS = (None, Interval(int, 1, None), Interval(int, None, -1))
 
 
 class Status(enum.Enum):
@@ -581,6 +586,7 @@ SCHEMA_VERSION = 1
 """Version of the JSON layout written by :meth:`SuiteResult.to_json`."""
 
 
+@validate_params(n_jobs=N_JOBS)
 def run_suite(checks: Iterable[CheckLike], *, n_jobs: int | None = None) -> SuiteResult:
     """Run ``checks`` and collect their results, in order.
 
@@ -616,10 +622,6 @@ def run_suite(checks: Iterable[CheckLike], *, n_jobs: int | None = None) -> Suit
     (False, 2)
     """
     checks = list(checks)
-    if n_jobs is not None and (n_jobs == 0 or not isinstance(n_jobs, int)):
-        from modelship.errors import ConfigError
-
-        raise ConfigError(f"n_jobs must be a non-zero int or None, got {n_jobs!r}")
     if len(checks) <= 1:
         return SuiteResult([_run_one(check) for check in checks])
     results = Parallel(n_jobs=n_jobs)(delayed(_run_one)(check) for check in checks)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 
+from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
 from modelship.checks import _report
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import (
@@ -447,23 +448,11 @@ class Schema:
         return cls.from_dict(_report.loads(text, "schema"))
 
 
-def _tolerance(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if not 0.0 <= value <= 1.0:
-        raise ConfigError(f"{attribute.name} must lie in [0, 1], got {value!r}")
-
-
-def _severities(value: Mapping[str, Severity | str] | None) -> dict[str, Severity]:
-    merged = dict(FINDINGS)
-    for finding, severity in (value or {}).items():
-        if finding not in FINDINGS:
-            raise ConfigError(f"unknown schema finding {finding!r}; known: {sorted(FINDINGS)}")
-        try:
-            merged[finding] = Severity(severity)
-        except ValueError:
-            raise ConfigError(
-                f"severity of {finding!r} must be 'blocking' or 'advisory', got {severity!r}"
-            ) from None
-    return merged
+def _with_default_severities(value: Mapping[str, Severity | str] | None) -> dict[str, Severity]:
+    return {
+        **FINDINGS,
+        **{finding: Severity(severity) for finding, severity in (value or {}).items()},
+    }
 
 
 @attrs.frozen(kw_only=True)
@@ -481,12 +470,20 @@ class SchemaCheck:
     ('schema', 'pass')
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "range_tolerance": Interval(float, 0, 1),
+        "null_rate_tolerance": Interval(float, 0, 1),
+        "severities": (None, MappingOf(Options(Severity), keys=Options(tuple(FINDINGS)))),
+        "name": str,
+    }
+    __attrs_pre_init__ = check_parameters
+
     schema: Schema
     current: Any = attrs.field(repr=False)
     name: str = "schema"
-    range_tolerance: float = attrs.field(default=0.01, converter=float, validator=_tolerance)
-    null_rate_tolerance: float = attrs.field(default=0.05, converter=float, validator=_tolerance)
-    severities: dict[str, Severity] = attrs.field(default=None, converter=_severities)
+    range_tolerance: float = attrs.field(default=0.01, converter=float)
+    null_rate_tolerance: float = attrs.field(default=0.05, converter=float)
+    severities: dict[str, Severity] = attrs.field(default=None, converter=_with_default_severities)
     severity: Severity = attrs.field(default=Severity.BLOCKING, init=False)
 
     def run(self) -> CheckResult:

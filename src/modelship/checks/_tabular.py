@@ -21,6 +21,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._params import MappingOf, Options
 from modelship.errors import CheckInputError, ColumnMismatch, EmptyData
 
 __all__ = [
@@ -208,19 +209,13 @@ class Table:
         return {name: column.kind for name, column in self.columns.items()}
 
 
-def parse_kinds(kinds: Mapping[str, ColumnKind | str] | None) -> dict[str, ColumnKind]:
-    """Validate a user's ``{column: "numeric" | "categorical"}`` mapping."""
-    parsed: dict[str, ColumnKind] = {}
-    for name, kind in (kinds or {}).items():
-        try:
-            parsed[str(name)] = ColumnKind(kind)
-        except ValueError:
-            from modelship.errors import ConfigError
+#: A user's ``{column: "numeric" | "categorical"}`` mapping.
+KINDS = MappingOf(Options(ColumnKind))
 
-            raise ConfigError(
-                f"kind of column {name!r} must be 'numeric' or 'categorical', got {kind!r}"
-            ) from None
-    return parsed
+
+def parse_kinds(kinds: Mapping[str, ColumnKind | str] | None) -> dict[str, ColumnKind]:
+    """A ``{column: kind}`` mapping that :data:`KINDS` allowed, with every kind a member."""
+    return {str(name): ColumnKind(kind) for name, kind in (kinds or {}).items()}
 
 
 def _unnamed(

@@ -13,19 +13,24 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from modelship._params import Interval, validate_params
 from modelship.checks.stats._columns import (
     FloatArray,
     IntArray,
-    check_bins,
-    check_eps,
     count_pair,
     sorted_column,
 )
-from modelship.errors import CheckInputError, ConfigError, EmptyData
+from modelship.errors import CheckInputError, EmptyData
+
+#: The number of bins of a binned statistic: at least two.
+BINS = Interval(int, 2, None)
+#: The floor given to an empty bin's proportion (PSI).
+EPS = Interval(float, 0, 1, closed="neither")
 
 __all__ = ["binned_counts", "chi2", "jensen_shannon", "psi", "psi_critical_value", "quantile_edges"]
 
 
+@validate_params(bins=BINS)
 def quantile_edges(a: npt.ArrayLike, bins: int = 10) -> FloatArray:
     """Inner bin edges at the reference's quantiles ``1/bins, ..., (bins-1)/bins``.
 
@@ -63,7 +68,6 @@ def quantile_edges(a: npt.ArrayLike, bins: int = 10) -> FloatArray:
     >>> quantile_edges([0.0, 0.0, 0.0, 1.0], bins=4)
     array([0.])
     """
-    check_bins(bins)
     return quantile_edges_sorted(sorted_column(a, "a"), bins)
 
 
@@ -118,6 +122,7 @@ def binned_counts_sorted(x: FloatArray, edges: FloatArray) -> IntArray:
     return np.diff(at_or_below, prepend=0, append=x.size)
 
 
+@validate_params(eps=EPS)
 def psi(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike, eps: float = 1e-4) -> float:
     """Population stability index ``sum((p - q) * ln(p / q))`` over shared bins.
 
@@ -153,7 +158,6 @@ def psi(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike, eps: float = 1e-4)
     >>> psi([10, 20, 30], [10, 20, 30])
     0.0
     """
-    check_eps(eps)
     ref, cur = count_pair(ref_counts, cur_counts)
     return psi_counts(ref, cur, eps)
 
@@ -164,6 +168,7 @@ def psi_counts(ref: FloatArray, cur: FloatArray, eps: float) -> float:
     return float(np.sum((p - q) * np.log(p / q)))
 
 
+@validate_params(bins=BINS, q=Interval(float, 0, 1, closed="neither"))
 def psi_critical_value(n: int, m: int, bins: int, q: float = 0.95) -> float:
     """PSI above which drift is significant at level ``1 - q`` for these sample sizes.
 
@@ -198,9 +203,6 @@ def psi_critical_value(n: int, m: int, bins: int, q: float = 0.95) -> float:
     >>> round(psi_critical_value(10_000, 10_000, 10), 6)
     0.003384
     """
-    check_bins(bins)
-    if not 0.0 < q < 1.0:
-        raise ConfigError(f"q must be in (0, 1), got q={q!r}")
     if n < 1 or m < 1:
         raise EmptyData(f"sample sizes must be at least 1, got n={n} and m={m}")
     # chi2.ppf(q, df) is 2 * gammaincinv(df / 2, q); called directly, without the ~0.3 ms

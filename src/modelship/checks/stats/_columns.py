@@ -16,7 +16,7 @@ import weakref
 import numpy as np
 import numpy.typing as npt
 
-from modelship.errors import CheckInputError, ConfigError, EmptyData
+from modelship.errors import CheckInputError, EmptyData
 
 __all__ = ["FloatArray", "IntArray", "sorted_finite"]
 
@@ -118,20 +118,6 @@ def count_pair(
             f"{ref.size} and {cur.size}"
         )
     return ref, cur
-
-
-def check_at_least_two(value: int, name: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 2:
-        raise ConfigError(f"{name} must be an integer >= 2, got {name}={value!r}")
-
-
-def check_bins(bins: int) -> None:
-    check_at_least_two(bins, "bins")
-
-
-def check_eps(eps: float) -> None:
-    if not 0.0 < eps < 1.0:
-        raise ConfigError(f"eps must be in (0, 1), got eps={eps!r}")
 
 
 def readonly_copy(x: npt.ArrayLike) -> FloatArray:

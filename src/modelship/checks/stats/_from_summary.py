@@ -12,8 +12,15 @@ import math
 import numpy as np
 import numpy.typing as npt
 
-from modelship.checks.stats._binned import binned_counts_sorted, psi_counts, quantile_edges_sorted
-from modelship.checks.stats._columns import check_bins, check_eps, sorted_column
+from modelship._params import validate_params
+from modelship.checks.stats._binned import (
+    BINS,
+    EPS,
+    binned_counts_sorted,
+    psi_counts,
+    quantile_edges_sorted,
+)
+from modelship.checks.stats._columns import sorted_column
 from modelship.checks.stats._ks import ks_pvalue
 from modelship.checks.stats._sketch import QuantileSummary
 from modelship.checks.stats._wasserstein import overflow_error
@@ -125,6 +132,7 @@ def wasserstein_from_summary(summary: QuantileSummary, b: npt.ArrayLike) -> floa
     return distance
 
 
+@validate_params(bins=BINS, eps=EPS)
 def psi_from_summary(
     summary: QuantileSummary, b: npt.ArrayLike, bins: int = 10, eps: float = 1e-4
 ) -> float:
@@ -177,8 +185,6 @@ def psi_from_summary(
     True
     """
     summary = _check_summary_type(summary)
-    check_bins(bins)
-    check_eps(eps)
     b = sorted_column(b, "b")
     edges = quantile_edges_sorted(summary.quantiles, bins)
     ref_counts = summary.bin_counts(edges)

@@ -8,7 +8,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import validate_params
 from modelship.checks.stats._binned import (
+    BINS,
+    EPS,
     binned_counts_sorted,
     jensen_shannon_counts,
     psi_counts,
@@ -17,8 +20,6 @@ from modelship.checks.stats._binned import (
 )
 from modelship.checks.stats._columns import (
     FloatArray,
-    check_bins,
-    check_eps,
     readonly_copy,
     sorted_column,
 )
@@ -66,6 +67,7 @@ class NumericDrift:
     edges: FloatArray = attrs.field(eq=False, converter=readonly_copy)
 
 
+@validate_params(bins=BINS, eps=EPS)
 def numeric_drift(
     a: npt.ArrayLike, b: npt.ArrayLike, *, bins: int = 10, eps: float = 1e-4, cvm: bool = False
 ) -> NumericDrift:
@@ -110,8 +112,6 @@ def numeric_drift(
     >>> round(d.ks, 4), round(d.wasserstein, 4), d.edges
     (0.75, 2.3333, array([2.]))
     """
-    check_bins(bins)
-    check_eps(eps)
     a = sorted_column(a, "a")
     b = sorted_column(b, "b")
     n, m = a.size, b.size

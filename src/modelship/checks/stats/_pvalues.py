@@ -12,8 +12,9 @@ from typing import Literal
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import Options, validate_params
 from modelship.checks.stats._columns import FloatArray
-from modelship.errors import CheckInputError, ConfigError
+from modelship.errors import CheckInputError
 
 __all__ = ["P_VALUE_METHODS", "PValueMethod", "adjust_p_values"]
 
@@ -22,6 +23,7 @@ PValueMethod = Literal["bh", "holm", "bonferroni", "none"]
 P_VALUE_METHODS: tuple[str, ...] = typing.get_args(PValueMethod)
 
 
+@validate_params(method=Options(P_VALUE_METHODS))
 def adjust_p_values(p: npt.ArrayLike, method: PValueMethod) -> FloatArray:
     """Adjust a family of p-values for multiple testing.
 
@@ -58,11 +60,6 @@ def adjust_p_values(p: npt.ArrayLike, method: PValueMethod) -> FloatArray:
     >>> adjust_p_values([0.01, 0.04, 0.03], "holm")
     array([0.03, 0.06, 0.06])
     """
-    if method not in P_VALUE_METHODS:
-        raise ConfigError(
-            f"method={method!r} is not a p-value adjustment; use one of "
-            + ", ".join(repr(name) for name in P_VALUE_METHODS)
-        )
     values = np.array(p, dtype=np.float64)  # a copy: the result is written into it
     flat = values.reshape(-1)
     present = np.flatnonzero(~np.isnan(flat))

@@ -17,10 +17,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import Interval, validate_params
 from modelship.checks.stats._columns import (
     FloatArray,
     IntArray,
-    check_at_least_two,
     readonly_copy,
     sorted_column,
 )
@@ -125,6 +125,7 @@ class QuantileSummary:
         return (np.arange(k, dtype=np.int64) * (n - 1)) // (k - 1)
 
     @classmethod
+    @validate_params(size=Interval(int, 2, None))
     def from_sorted(cls, a: npt.ArrayLike, size: int = 1001) -> QuantileSummary:
         """Summarise a sorted, finite reference sample with ``size`` stored quantiles.
 
@@ -158,7 +159,6 @@ class QuantileSummary:
         >>> s.quantiles, s.ranks
         (array([1., 1., 3.]), array([2, 2, 4]))
         """
-        check_at_least_two(size, "size")
         values = sorted_column(a, "a")
         quantiles = values[cls.stored_indices(values.size, size)]
         ranks = np.searchsorted(values, quantiles, side="right")

@@ -1,0 +1,224 @@
+"""Every declared parameter of every public check refuses an invalid value by name.
+
+The cases are generated from the declarations (``modelship._params``): a new parameter
+with a constraint is covered without a new test, and a new public check with declared
+parameters must add one valid call to ``VALID_CALLS`` below.
+"""
+
+from __future__ import annotations
+
+import enum
+import inspect
+import math
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
+
+import attrs
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modelship import checks
+from modelship._params import (
+    Interval,
+    MappingOf,
+    Names,
+    Options,
+    check,
+    check_parameters,
+    declared_constraints,
+    invalid_values,
+    validate_params,
+)
+from modelship.checks import stats
+from modelship.errors import ConfigError
+
+
+def _public_targets() -> Iterator[tuple[str, Callable[..., Any]]]:
+    """Public functions and classes of the checks, and their public class methods."""
+    for module in (checks, stats):
+        for name in module.__all__:
+            target = getattr(module, name)
+            if not callable(target):
+                continue
+            yield f"{module.__name__}.{name}", target
+            if isinstance(target, type):
+                for attribute, member in vars(target).items():
+                    if isinstance(member, classmethod) and not attribute.startswith("_"):
+                        yield f"{module.__name__}.{name}.{attribute}", getattr(target, attribute)
+
+
+DECLARED = {
+    label: constraints
+    for label, target in _public_targets()
+    if (constraints := declared_constraints(target))
+}
+
+_DATA = {"x": [1.0, 2.0, 3.0]}
+_SUMMARY = stats.QuantileSummary.from_sorted([1.0, 2.0, 3.0], size=3)
+
+# One valid call per public check with declared parameters: the generated cases replace
+# one argument at a time with an invalid value.
+VALID_CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "modelship.checks.DataDrift": (checks.DataDrift, {"reference": _DATA, "current": _DATA}),
+    "modelship.checks.PredictionDrift": (
+        checks.PredictionDrift,
+        {"reference": [0.1, 0.2], "current": [0.3, 0.4]},
+    ),
+    "modelship.checks.SchemaCheck": (
+        checks.SchemaCheck,
+        {"schema": checks.Schema.infer(_DATA), "current": _DATA},
+    ),
+    "modelship.checks.DriftProfile.from_data": (
+        checks.DriftProfile.from_data,
+        {"reference": _DATA},
+    ),
+    "modelship.checks.run_suite": (checks.run_suite, {"checks": []}),
+    "modelship.checks.stats.QuantileSummary.from_sorted": (
+        stats.QuantileSummary.from_sorted,
+        {"a": [1.0, 2.0]},
+    ),
+    "modelship.checks.stats.adjust_p_values": (
+        stats.adjust_p_values,
+        {"p": [0.1], "method": "bh"},
+    ),
+    "modelship.checks.stats.numeric_drift": (
+        stats.numeric_drift,
+        {"a": [1.0, 2.0], "b": [1.0, 3.0]},
+    ),
+    "modelship.checks.stats.psi": (stats.psi, {"ref_counts": [1, 2], "cur_counts": [2, 1]}),
+    "modelship.checks.stats.psi_critical_value": (
+        stats.psi_critical_value,
+        {"n": 10, "m": 10, "bins": 10},
+    ),
+    "modelship.checks.stats.psi_from_summary": (
+        stats.psi_from_summary,
+        {"summary": _SUMMARY, "b": [1.0, 2.0]},
+    ),
+    "modelship.checks.stats.quantile_edges": (stats.quantile_edges, {"a": [1.0, 2.0]}),
+}
+
+CASES = [
+    pytest.param(label, name, bad, id=f"{label.rsplit('.', 1)[-1]}-{name}-{bad!r}")
+    for label, constraints in sorted(DECLARED.items())
+    for name, allowed in sorted(constraints.items())
+    for bad in invalid_values(*allowed)
+]
+
+
+def test_every_public_check_with_declared_parameters_has_a_valid_call() -> None:
+    assert set(DECLARED) == set(VALID_CALLS)
+
+
+@pytest.mark.parametrize("label", sorted(VALID_CALLS))
+def test_the_valid_call_of_each_check_is_accepted(label: str) -> None:
+    target, arguments = VALID_CALLS[label]
+    target(**arguments)
+
+
+@pytest.mark.parametrize("label", sorted(DECLARED))
+def test_declared_parameters_are_parameters_of_the_signature(label: str) -> None:
+    target, _ = VALID_CALLS[label]
+    assert set(DECLARED[label]) <= set(inspect.signature(target).parameters)
+
+
+@pytest.mark.parametrize(("label", "name", "bad"), CASES)
+def test_an_invalid_value_for_a_declared_parameter_raises_config_error_naming_it(
+    label: str, name: str, bad: Any
+) -> None:
+    target, arguments = VALID_CALLS[label]
+    with pytest.raises(ConfigError) as caught:
+        target(**{**arguments, name: bad})
+    message = str(caught.value)
+    assert message.startswith((f"{name}=", f"{name}[")), message
+    assert " is not allowed; " in message
+
+
+# --- the layer itself ------------------------------------------------------------------------
+
+
+@given(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from(["both", "left", "right", "neither"]),
+)
+def test_a_float_interval_accepts_exactly_the_finite_numbers_within_its_bounds(
+    value: float, closed: Any
+) -> None:
+    interval = Interval(float, 0, 1, closed=closed)
+    inside_left = value > 0 or (value == 0 and closed in ("both", "left"))
+    inside_right = value < 1 or (value == 1 and closed in ("both", "right"))
+    expected = math.isfinite(value) and inside_left and inside_right
+    assert interval.is_satisfied_by(value) is expected
+
+
+@given(st.integers(-10, 10))
+def test_an_int_interval_accepts_integers_from_its_lower_bound(value: int) -> None:
+    assert Interval(int, 2, None).is_satisfied_by(value) is (value >= 2)
+
+
+@pytest.mark.parametrize("value", [True, 2.0, "3", None])
+def test_an_int_interval_refuses_booleans_floats_and_strings(value: Any) -> None:
+    assert not Interval(int, None, None).is_satisfied_by(value)
+
+
+def test_each_constraint_refuses_its_own_invalid_values() -> None:
+    class Tail(enum.Enum):
+        ONE = "one"
+
+    for constraint in (
+        Interval(int, 2, None),
+        Interval(float, 0, 1, closed="neither"),
+        Interval(float, None, 0),
+        Options(("bh", "holm")),
+        Options(Tail),
+        MappingOf(Interval(float, 0, None)),
+        MappingOf(None, keys=Options(("a",))),
+        Names(),
+    ):
+        for bad in constraint.invalid_values():
+            assert not constraint.is_satisfied_by(bad), (constraint, bad)
+
+
+def test_options_do_not_take_a_flag_for_a_number() -> None:
+    assert not Options((1, 2)).is_satisfied_by(True)
+
+
+def test_alternatives_are_all_named_in_the_message() -> None:
+    with pytest.raises(ConfigError, match=r"^n_jobs=0 is not allowed; n_jobs must be None, an int"):
+        check("n_jobs", 0, None, Interval(int, 1, None), Interval(int, None, -1))
+
+
+def test_a_mapping_error_names_the_offending_entry() -> None:
+    with pytest.raises(ConfigError, match=r"^thresholds\['age'\]=-1 is not allowed"):
+        check("thresholds", {"ok": 1.0, "age": -1}, MappingOf(Interval(float, 0, None)))
+
+
+def test_a_mapping_error_names_an_unknown_key() -> None:
+    with pytest.raises(ConfigError, match=r"^severities\['typo'\] is not allowed; the keys"):
+        check("severities", {"typo": "x"}, MappingOf(str, keys=Options(("known",))))
+
+
+def test_declaring_a_constraint_for_a_missing_parameter_fails_at_decoration() -> None:
+    with pytest.raises(TypeError, match="no parameter"):
+
+        @validate_params(alhpa=Interval(float, 0, 1))
+        def significant(p: float, alpha: float = 0.05) -> bool:
+            return p < alpha
+
+
+def test_an_attrs_class_checks_positional_arguments_before_converting_them() -> None:
+    @attrs.frozen
+    class Policy:
+        _parameter_constraints: ClassVar[dict[str, Any]] = {"share": Interval(float, 0, 1)}
+        __attrs_pre_init__ = check_parameters
+
+        share: float = attrs.field(converter=float)
+
+    assert Policy(1).share == 1.0
+    with pytest.raises(ConfigError, match=r"^share='half' is not allowed"):
+        Policy("half")  # float() would have raised ValueError instead
+
+
+def test_a_subclass_extends_its_parents_constraints() -> None:
+    assert {"alpha", "columns", "kinds"} <= set(declared_constraints(checks.DataDrift))
+    assert "kind" in declared_constraints(checks.PredictionDrift)
