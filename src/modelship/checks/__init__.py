@@ -27,6 +27,7 @@ from modelship.checks._drift import (
     DataDrift,
     PredictionDrift,
 )
+from modelship.checks._drift_result import DriftColumnResult
 from modelship.checks._profile import CategoricalProfile, DriftProfile, NumericProfile
 from modelship.checks._result import (
     Check,
@@ -54,6 +55,7 @@ __all__ = [
     "ColumnResult",
     "ColumnSchema",
     "DataDrift",
+    "DriftColumnResult",
     "DriftProfile",
     "NumericProfile",
     "PredictionDrift",

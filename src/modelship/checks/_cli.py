@@ -22,11 +22,11 @@ from numpy.typing import NDArray
 
 from modelship.checks._drift import CATEGORICAL_METHODS, NUMERIC_METHODS, DataDrift
 from modelship.checks._profile import DriftProfile
-from modelship.checks._report import write_text
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.checks._schema import Schema
 from modelship.checks.stats._pvalues import P_VALUE_METHODS
 from modelship.errors import ConfigError, MissingDependency, ModelshipError
+from modelship.report import write_text
 
 __all__ = ["add_commands", "read_table"]
 

@@ -24,8 +24,9 @@ from modelship._params import (
     check_parameters,
 )
 from modelship.checks import stats
+from modelship.checks._drift_result import DriftColumnResult
 from modelship.checks._profile import DriftProfile, profile_side
-from modelship.checks._result import N_JOBS, CheckResult, ColumnResult, Severity, Status
+from modelship.checks._result import N_JOBS, CheckResult, Severity, Status
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import (
     KINDS,
@@ -550,7 +551,7 @@ class _DriftCheck:
 
     def _column_result(
         self, partial: _Partial, p: float | None, details: dict[str, Any], notes: list[str]
-    ) -> ColumnResult:
+    ) -> DriftColumnResult:
         rule = partial.rule
         common: dict[str, Any] = {
             "name": partial.name,
@@ -562,7 +563,7 @@ class _DriftCheck:
             "details": details,
         }
         if partial.error is not None:
-            return ColumnResult(
+            return DriftColumnResult(
                 status=Status.ERROR, reason="; ".join([partial.error, *notes]), **common
             )
         drifted, status, reason = _verdict(partial, p)
@@ -573,7 +574,7 @@ class _DriftCheck:
             shown = ", ".join(repr(label) for label in list(unseen)[:5])
             more = f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""
             notes.insert(0, f"unseen categories: {shown}{more}")
-        return ColumnResult(
+        return DriftColumnResult(
             status=status,
             reason="; ".join([reason, *notes]),
             statistic=partial.statistic,
@@ -583,7 +584,7 @@ class _DriftCheck:
             **common,
         )
 
-    def _summarise(self, columns: list[ColumnResult]) -> CheckResult:
+    def _summarise(self, columns: list[DriftColumnResult]) -> CheckResult:
         errors = [column for column in columns if column.status is Status.ERROR]
         computed = [column for column in columns if column.status is not Status.ERROR]
         drifted = [column.name for column in computed if column.drifted]

@@ -7,8 +7,9 @@ from typing import Any
 
 import attrs
 
+from modelship import _json
 from modelship._params import Interval, Names, validate_params
-from modelship.checks import _report, stats
+from modelship.checks import stats
 from modelship.checks._schema import ColumnSchema, Schema
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
 from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
@@ -284,7 +285,7 @@ class DriftProfile:
         >>> DriftProfile.from_dict(profile.to_dict()) == profile
         True
         """
-        _report.check_schema_version(data, SCHEMA_VERSION, "drift profile")
+        _json.check_schema_version(data, SCHEMA_VERSION, "drift profile")
         try:
             schema = Schema.from_dict(data["schema"])
             numeric = {
@@ -317,7 +318,7 @@ class DriftProfile:
         >>> DriftProfile.from_data({"x": [1.0, 2.0]}).to_json().startswith('{"schema_version": 1')
         True
         """
-        return _report.dumps(self.to_dict(), indent=indent)
+        return _json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> DriftProfile:
@@ -330,7 +331,7 @@ class DriftProfile:
         >>> DriftProfile.from_json(profile.to_json()) == profile
         True
         """
-        return cls.from_dict(_report.loads(text, "drift profile"))
+        return cls.from_dict(_json.loads(text, "drift profile"))
 
 
 def profile_side(profile: DriftProfile, name: str) -> Side:

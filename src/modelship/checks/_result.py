@@ -5,13 +5,22 @@ from __future__ import annotations
 import enum
 import os
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Protocol, Union, runtime_checkable
+from typing import Any, ClassVar, Protocol, Union, runtime_checkable
 
 import attrs
 from joblib import Parallel, delayed
 
+from modelship import _json
 from modelship._params import Interval, validate_params
-from modelship.checks import _report
+from modelship.report import (
+    Entry,
+    Report,
+    Section,
+    render_junit,
+    render_markdown,
+    render_text,
+    write_text,
+)
 
 __all__ = [
     "Check",
@@ -99,20 +108,35 @@ def _details(value: Mapping[str, Any] | None) -> dict[str, Any]:
     return {} if value is None else dict(value)
 
 
+def _number(value: float | None, digits: int = 4) -> str:
+    """A statistic for people: ``digits`` significant digits, empty for ``None``."""
+    return "" if value is None else f"{value:.{digits}g}"
+
+
+def _facts(pairs: Iterable[tuple[str, object]]) -> dict[str, str]:
+    return {label: str(value) for label, value in pairs if value is not None}
+
+
+# Every ColumnResult subclass, by qualified name (attrs replaces a slotted class by a new
+# one, which then takes its place here), for construction and reading by field names.
+_VARIANTS: dict[str, type[ColumnResult]] = {}
+
+
 @attrs.frozen(kw_only=True)
 class ColumnResult:
-    """The verdict of a check on one column.
+    """The verdict of a check on one part of the data: a column, a group, a slice.
+
+    What is common to every check's parts; a check with more to say per part subclasses
+    it (:class:`DriftColumnResult` adds the effect size and the drift verdict).
 
     Parameters
     ----------
     name : str
-        The column.
+        The column (or group).
     status : Status or str
         ``pass``, ``warn``, ``fail`` or ``error`` (the column could not be computed).
     reason : str
         One line a person can read: what was found, against which threshold.
-    kind : str, optional
-        ``"numeric"`` or ``"categorical"``.
     method : str, optional
         The statistic that decides (``"ks"``, ``"cvm"``, ``"chi2"``, ``"wasserstein"``,
         ``"psi"``, ``"js"``; ``"schema"`` for schema checks).
@@ -124,38 +148,45 @@ class ColumnResult:
     threshold : float, optional
         For a test, the significance level the corrected p-value is compared with (drift
         when ``p_value < threshold``); for a distance, the value ``statistic`` must reach.
-    effect_method, effect_size, effect_threshold : optional
-        The effect size reported beside every result; ``effect_threshold`` is set when the
-        effect size takes part in the verdict, ``None`` when it is for information.
-    drifted : bool, optional
-        The drift verdict; ``None`` for a column in error or a check that is not about drift.
     details : Mapping[str, Any]
         Everything else (sample sizes, raw p-value, missing rates, new categories...),
         JSON-compatible.
+
+    Notes
+    -----
+    Given a subclass's fields (``drifted=``, ``effect_size=``...), ``ColumnResult(...)``
+    builds that subclass, and :meth:`from_dict` reads one back from the keys it wrote: so
+    results written before drift's fields moved to :class:`DriftColumnResult` still read.
 
     Examples
     --------
     >>> from modelship.checks import ColumnResult
     >>> col = ColumnResult(name="age", status="fail", reason="KS p=0.001 < 0.05",
-    ...                    method="ks", statistic=0.21, p_value=0.001, threshold=0.05,
-    ...                    drifted=True)
-    >>> col.status.value, col.drifted
-    ('fail', True)
+    ...                    method="ks", statistic=0.21, p_value=0.001, threshold=0.05)
+    >>> col.status.value, type(col).__name__
+    ('fail', 'ColumnResult')
+    >>> type(ColumnResult(name="age", status="fail", drifted=True)).__name__
+    'DriftColumnResult'
     """
+
+    #: Headings this class adds to a check's column table (see :meth:`to_entry`).
+    report_headings: ClassVar[tuple[str, ...]] = ()
 
     name: str
     status: Status = attrs.field(converter=Status)
     reason: str = ""
-    kind: str | None = None
     method: str | None = None
     statistic: float | None = attrs.field(default=None, converter=_optional_float)
     p_value: float | None = attrs.field(default=None, converter=_optional_float)
     threshold: float | None = attrs.field(default=None, converter=_optional_float)
-    effect_method: str | None = None
-    effect_size: float | None = attrs.field(default=None, converter=_optional_float)
-    effect_threshold: float | None = attrs.field(default=None, converter=_optional_float)
-    drifted: bool | None = None
     details: Mapping[str, Any] = attrs.field(factory=dict, converter=_details)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _VARIANTS[f"{cls.__module__}.{cls.__qualname__}"] = cls
+
+    def __new__(cls, **fields: Any) -> ColumnResult:
+        return object.__new__(_variant(cls, fields))
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible dict (non-finite numbers become ``None``).
@@ -170,21 +201,16 @@ class ColumnResult:
             "name": self.name,
             "status": self.status.value,
             "reason": self.reason,
-            "kind": self.kind,
             "method": self.method,
-            "statistic": _report.jsonable(self.statistic),
-            "p_value": _report.jsonable(self.p_value),
-            "threshold": _report.jsonable(self.threshold),
-            "effect_method": self.effect_method,
-            "effect_size": _report.jsonable(self.effect_size),
-            "effect_threshold": _report.jsonable(self.effect_threshold),
-            "drifted": self.drifted,
-            "details": _report.jsonable(self.details),
+            "statistic": _json.jsonable(self.statistic),
+            "p_value": _json.jsonable(self.p_value),
+            "threshold": _json.jsonable(self.threshold),
+            "details": _json.jsonable(self.details),
         }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnResult:
-        """Rebuild a result from :meth:`to_dict` output.
+        """Rebuild a result from :meth:`to_dict` output, as the subclass that wrote it.
 
         Examples
         --------
@@ -193,8 +219,53 @@ class ColumnResult:
         >>> ColumnResult.from_dict(col.to_dict()) == col
         True
         """
-        fields: dict[str, Any] = {field.name: data.get(field.name) for field in attrs.fields(cls)}
-        return cls(**fields)
+        target = _variant(cls, data)
+        fields: dict[str, Any] = {f.name: data.get(f.name) for f in attrs.fields(target)}
+        return target(**fields)
+
+    def to_entry(self) -> Entry:
+        """This result as a row of a report (:mod:`modelship.report`).
+
+        Examples
+        --------
+        >>> from modelship.checks import ColumnResult
+        >>> ColumnResult(name="x", status="pass", method="ks", statistic=0.1234567).to_entry().cells
+        {'method': 'ks', 'statistic': '0.1235', 'p-value': '', 'threshold': ''}
+        """
+        return Entry(
+            name=self.name,
+            status=self.status.value,
+            reason=self.reason,
+            cells={
+                "method": self.method or "",
+                "statistic": _number(self.statistic),
+                "p-value": _number(self.p_value, 3),
+                "threshold": _number(self.threshold),
+            },
+            facts=_facts(
+                [
+                    ("method", self.method),
+                    ("statistic", self.statistic),
+                    ("p_value", self.p_value),
+                    ("threshold", self.threshold),
+                ]
+            ),
+        )
+
+
+_BASE_FIELDS = frozenset(field.name for field in attrs.fields(ColumnResult))
+
+
+def _variant(cls: type[ColumnResult], fields: Mapping[str, Any]) -> type[ColumnResult]:
+    """The subclass of ``cls`` whose fields hold every name in ``fields``: ``cls`` itself
+    when they are its own; when none does, ``cls`` (and attrs names the stray field)."""
+    own = {field.name for field in attrs.fields(cls)}
+    if set(fields) <= own:
+        return cls
+    for variant in _VARIANTS.values():
+        if issubclass(variant, cls) and set(fields) <= {f.name for f in attrs.fields(variant)}:
+            return variant
+    return cls
 
 
 def _columns(value: Mapping[str, ColumnResult] | Iterable[ColumnResult]) -> dict[str, ColumnResult]:
@@ -299,12 +370,59 @@ class CheckResult:
             "status": self.status.value,
             "severity": self.severity.value,
             "reason": self.reason,
-            "statistic": _report.jsonable(self.statistic),
-            "threshold": _report.jsonable(self.threshold),
-            "p_value": _report.jsonable(self.p_value),
+            "statistic": _json.jsonable(self.statistic),
+            "threshold": _json.jsonable(self.threshold),
+            "p_value": _json.jsonable(self.p_value),
             "columns": {name: column.to_dict() for name, column in self.columns.items()},
-            "details": _report.jsonable(self.details),
+            "details": _json.jsonable(self.details),
         }
+
+    def to_section(self) -> Section:
+        """This result and its columns as a section of a report (:mod:`modelship.report`).
+
+        A ``fail`` in the section fails a CI run exactly when this result blocks.
+
+        Examples
+        --------
+        >>> from modelship.checks import CheckResult
+        >>> section = CheckResult(name="x", status="fail", severity="advisory").to_section()
+        >>> section.head.cells["severity"], section.blocking
+        ('advisory', False)
+        """
+        extra: list[str] = []
+        for column in self.columns.values():
+            extra += [h for h in type(column).report_headings if h not in extra]
+        head = Entry(
+            name=self.name,
+            status=self.status.value,
+            reason=self.reason,
+            cells={
+                "severity": self.severity.value,
+                "statistic": _number(self.statistic),
+                "threshold": _number(self.threshold),
+            },
+            facts=_facts(
+                [
+                    ("statistic", self.statistic),
+                    ("p_value", self.p_value),
+                    ("threshold", self.threshold),
+                ]
+            ),
+        )
+        return Section(
+            head=head,
+            entries=[column.to_entry() for column in self.columns.values()],
+            headings=("method", "statistic", "p-value", "threshold", *extra, "reason"),
+            item="column",
+            blocking=self.blocks() and self.status is Status.FAIL,
+            properties={
+                "status": self.status.value,
+                "severity": self.severity.value,
+                "statistic": _number(self.statistic, 17),
+                "threshold": _number(self.threshold, 17),
+                "p_value": _number(self.p_value, 17),
+            },
+        )
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
@@ -501,7 +619,7 @@ class SuiteResult:
         >>> SuiteResult.from_dict(suite.to_dict()) == suite
         True
         """
-        _report.check_schema_version(data, SCHEMA_VERSION, "suite result")
+        _json.check_schema_version(data, SCHEMA_VERSION, "suite result")
         return cls([CheckResult.from_dict(result) for result in data["results"]])
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -518,7 +636,7 @@ class SuiteResult:
         >>> doc["schema_version"], doc["passed"], doc["results"][0]["name"]
         (1, True, 'a')
         """
-        return _report.dumps(self.to_dict(), indent=indent)
+        return _json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SuiteResult:
@@ -531,7 +649,7 @@ class SuiteResult:
         >>> SuiteResult.from_json(suite.to_json()) == suite
         True
         """
-        return cls.from_dict(_report.loads(text, "suite result"))
+        return cls.from_dict(_json.loads(text, "suite result"))
 
     def to_junit(self, path: str | os.PathLike[str] | None = None) -> str:
         """Return JUnit XML of the suite, writing it to ``path`` when one is given.
@@ -549,9 +667,9 @@ class SuiteResult:
         >>> '<failure message="bad"' in xml
         True
         """
-        text = _report.render_junit(self)
+        text = render_junit(self.to_report())
         if path is not None:
-            _report.write_text(path, text)
+            write_text(path, text)
         return text
 
     def to_markdown(self) -> str:
@@ -567,7 +685,28 @@ class SuiteResult:
         >>> md.splitlines()[0]
         '### modelship checks: ✅ passed'
         """
-        return _report.render_markdown(self)
+        return render_markdown(self.to_report())
+
+    def to_report(self) -> Report:
+        """The suite as a report: every format of :mod:`modelship.report` renders it.
+
+        Examples
+        --------
+        >>> from modelship.checks import CheckResult, SuiteResult
+        >>> from modelship.report import render_text
+        >>> report = SuiteResult([CheckResult(name="a", status="pass", reason="ok")]).to_report()
+        >>> report.passed, [section.head.name for section in report.sections]
+        (True, ['a'])
+        """
+        return Report(
+            title="modelship checks",
+            passed=self.passed,
+            sections=[result.to_section() for result in self.results],
+            headings=("status", "severity", "statistic", "threshold", "reason"),
+            item="check",
+            package="modelship.checks",
+            document=self.to_dict(),
+        )
 
     def summary(self) -> str:
         """Return a plain-text summary: one line per check, then the verdict.
@@ -579,7 +718,7 @@ class SuiteResult:
         PASS  a: ok
         passed (1 check: 1 pass)
         """
-        return _report.render_text(self)
+        return render_text(self.to_report())
 
 
 SCHEMA_VERSION = 1

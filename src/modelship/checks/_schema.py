@@ -8,8 +8,8 @@ from typing import Any, ClassVar
 import attrs
 import numpy as np
 
+from modelship import _json
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
-from modelship.checks import _report
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import (
     Column,
@@ -417,7 +417,7 @@ class Schema:
         >>> Schema.from_dict(schema.to_dict()) == schema
         True
         """
-        _report.check_schema_version(data, SCHEMA_VERSION, "schema")
+        _json.check_schema_version(data, SCHEMA_VERSION, "schema")
         columns = data.get("columns")
         if not isinstance(columns, list):
             raise ConfigError("the schema has no 'columns' list")
@@ -432,7 +432,7 @@ class Schema:
         >>> '"schema_version": 1' in Schema.infer({"x": [1.0]}).to_json()
         True
         """
-        return _report.dumps(self.to_dict(), indent=indent)
+        return _json.dumps(self.to_dict(), indent=indent)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Schema:
@@ -445,7 +445,7 @@ class Schema:
         >>> Schema.from_json(schema.to_json()) == schema
         True
         """
-        return cls.from_dict(_report.loads(text, "schema"))
+        return cls.from_dict(_json.loads(text, "schema"))
 
 
 def _with_default_severities(value: Mapping[str, Severity | str] | None) -> dict[str, Severity]:

@@ -1,0 +1,208 @@
+"""JSON in one place: canonical bytes for signing, strict documents, and their versions.
+
+Every document modelship writes (manifests, drift profiles, schemas, suite results, parity
+reports, rollout records) goes through here, so there is one notion of "plain JSON": no
+NaN or infinity (strict JSON), non-finite numbers written as ``null`` in reports, and a
+``schema_version`` that a reader checks before trusting the rest.
+
+This module is a leaf: it imports nothing from modelship but the exception tree.
+
+Examples
+--------
+>>> from modelship import _json
+>>> _json.canonical_json({"b": 1, "a": [1.5, None]})
+b'{"a":[1.5,null],"b":1}'
+>>> doc = _json.loads(_json.dumps({"schema_version": 1, "score": float("nan")}), "report")
+>>> doc
+{'schema_version': 1, 'score': None}
+>>> _json.check_schema_version(doc, supported=1, what="report")
+1
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from modelship.errors import ConfigError
+
+__all__ = [
+    "JSONValue",
+    "canonical_json",
+    "check_schema_version",
+    "dumps",
+    "jsonable",
+    "loads",
+    "plain_copy",
+    "pretty",
+]
+
+JSONValue = Any
+"""A value that survives ``json.dumps(..., allow_nan=False)`` and comes back equal."""
+
+
+def canonical_json(obj: JSONValue) -> bytes:
+    """Serialise ``obj`` deterministically (sorted keys, no spaces, no NaN): bytes to sign.
+
+    Raises
+    ------
+    ConfigError
+        If ``obj`` holds something JSON cannot carry exactly (NaN, a set, an object).
+
+    Examples
+    --------
+    >>> canonical_json({"b": 1, "a": [1.5, None]})
+    b'{"a":[1.5,null],"b":1}'
+    """
+    try:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"value is not JSON-serialisable without loss: {exc}") from exc
+
+
+def plain_copy(what: str, value: Any) -> Any:
+    """Check that ``value`` is plain JSON that round-trips exactly, and return a copy.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``what``, if ``value`` is not JSON or would come back different (a tuple
+        becomes a list, an int key a string).
+
+    Examples
+    --------
+    >>> plain_copy("params", {"depth": 3, "lr": [0.1, 0.01]})
+    {'depth': 3, 'lr': [0.1, 0.01]}
+    >>> plain_copy("params", {"lr": (0.1, 0.01)})
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: params would change in JSON (tuples become lists, ...
+    """
+    try:
+        text = json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(
+            f"{what} must be plain JSON (str, int, float, bool, None, lists and dicts with "
+            f"string keys, no NaN or infinity): {exc}"
+        ) from exc
+    copy = json.loads(text)
+    if copy != value:
+        raise ConfigError(
+            f"{what} would change in JSON (tuples become lists, non-string keys become "
+            "strings); pass lists and string keys"
+        )
+    return copy
+
+
+def jsonable(value: Any) -> Any:
+    """Return ``value`` as plain JSON types for a report; non-finite floats become ``None``.
+
+    Enums become their values, NumPy scalars and arrays Python numbers and lists, and
+    anything else JSON has no type for (a set, a date) its ``str``: a report never fails
+    on an odd detail.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> jsonable({"n": np.int64(3), "p": [0.5, float("inf")], 1: {2, 2}})
+    {'n': 3, 'p': [0.5, None], '1': '{2}'}
+    """
+    if value is None or isinstance(value, bool | str):
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int) and not isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(key): jsonable(item) for key, item in value.items()}
+    if isinstance(value, list | tuple | np.ndarray):
+        return [jsonable(item) for item in value]
+    return str(value)
+
+
+def dumps(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
+    """Return a document as strict JSON text (see :func:`jsonable`), keys in their order.
+
+    Examples
+    --------
+    >>> dumps({"b": float("nan"), "a": "é"}, indent=None)
+    '{"b": null, "a": "é"}'
+    """
+    return json.dumps(jsonable(document), indent=indent, ensure_ascii=False, allow_nan=False)
+
+
+def pretty(data: JSONValue) -> str:
+    """Return JSON for people and pipes alike: indented, keys sorted, ASCII only.
+
+    Examples
+    --------
+    >>> print(pretty({"b": 1, "a": "é"}))
+    {
+      "a": "\\u00e9",
+      "b": 1
+    }
+    """
+    return json.dumps(data, indent=2, sort_keys=True)
+
+
+def loads(text: str | bytes, what: str) -> dict[str, Any]:
+    """Parse JSON text holding an object.
+
+    Raises
+    ------
+    ConfigError
+        Naming ``what``, if the text is not JSON or not an object.
+
+    Examples
+    --------
+    >>> loads('{"a": 1}', "profile")
+    {'a': 1}
+    >>> loads("[1]", "profile")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: the profile must be a JSON object, got list
+    """
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise ConfigError(f"the {what} is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise ConfigError(f"the {what} must be a JSON object, got {type(document).__name__}")
+    return document
+
+
+def check_schema_version(document: Mapping[str, Any], supported: int, what: str) -> int:
+    """Return the document's ``schema_version`` if this code reads it.
+
+    Raises
+    ------
+    ConfigError
+        If the version is missing, not an integer, or newer than ``supported``.
+
+    Examples
+    --------
+    >>> check_schema_version({"schema_version": 1}, supported=2, what="report")
+    1
+    >>> check_schema_version({"schema_version": 3}, supported=2, what="report")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: the report has schema_version 3, newer than the 2 this ...
+    """
+    version = document.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ConfigError(f"the {what} has no integer 'schema_version'")
+    if version > supported:
+        raise ConfigError(
+            f"the {what} has schema_version {version}, newer than the {supported} this "
+            "modelship reads; upgrade modelship"
+        )
+    return version

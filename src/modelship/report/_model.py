@@ -1,0 +1,151 @@
+"""What every renderer reads: a report of verdicts, grouped in sections, with the data behind it.
+
+A capability (checks, environment parity, a rollout) turns its result into a
+:class:`Report` once; every format (JSON, JUnit XML, Markdown, plain text) is then a pure
+function of that report, so two runs on the same result render the same bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, ClassVar
+
+import attrs
+
+from modelship._params import Constraints, Options, check_parameters
+
+__all__ = ["STATUSES", "Entry", "Report", "Section"]
+
+STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "error")
+"""The verdicts a report knows, best to worst; ``error`` means "could not be computed"."""
+
+
+def _entries(value: Iterable[Entry]) -> tuple[Entry, ...]:
+    return tuple(value)
+
+
+def _sections(value: Iterable[Section]) -> tuple[Section, ...]:
+    return tuple(value)
+
+
+def _headings(value: Iterable[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+def _text_map(value: Mapping[str, Any] | None) -> dict[str, str]:
+    return {str(key): str(item) for key, item in (value or {}).items()}
+
+
+@attrs.frozen(kw_only=True)
+class Entry:
+    """One verdict: a check, a column of a check, a group, a difference, a rollout step.
+
+    Parameters
+    ----------
+    name : str
+        What was judged.
+    status : {"pass", "warn", "fail", "error"}
+        The verdict.
+    reason : str
+        One line a person can read.
+    cells : Mapping[str, str]
+        Table cells by heading (see :attr:`Report.headings`, :attr:`Section.headings`),
+        already formatted for people; a missing heading is an empty cell.
+    facts : Mapping[str, str]
+        Every number behind the verdict, as ``label: value`` lines under a JUnit failure.
+
+    Examples
+    --------
+    >>> from modelship.report import Entry
+    >>> Entry(name="age", status="fail", reason="drifted", cells={"method": "ks"}).cells
+    {'method': 'ks'}
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = {"status": Options(STATUSES)}
+    __attrs_pre_init__ = check_parameters
+
+    name: str
+    status: str
+    reason: str = ""
+    cells: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
+    facts: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
+
+
+@attrs.frozen(kw_only=True)
+class Section:
+    """A verdict with the entries behind it: a JUnit test suite, a collapsible table.
+
+    Parameters
+    ----------
+    head : Entry
+        The section's own verdict (a row of the report's table, the first test case).
+    entries : sequence of Entry
+        The parts (columns, groups...), in order; each is a test case named
+        ``head[entry]`` and a row of the section's table.
+    headings : sequence of str
+        Headings of the section's table after the icon and the entry's name;
+        ``"status"`` and ``"reason"`` show the entry's own.
+    item : str
+        What an entry is, singular ("column", "group"), for headings and counts.
+    blocking : bool
+        Whether a ``fail`` in this section fails the run (a JUnit ``<failure>``); when
+        False a fail is reported but passes, as a warning does.
+    properties : Mapping[str, str]
+        JUnit properties of the test suite; empty values are left out.
+
+    Examples
+    --------
+    >>> from modelship.report import Entry, Section
+    >>> head = Entry(name="drift", status="pass", reason="no drift")
+    >>> Section(head=head, item="column").entries
+    ()
+    """
+
+    head: Entry
+    entries: tuple[Entry, ...] = attrs.field(default=(), converter=_entries)
+    headings: tuple[str, ...] = attrs.field(default=(), converter=_headings)
+    item: str = "item"
+    blocking: bool = True
+    properties: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
+
+
+@attrs.frozen(kw_only=True)
+class Report:
+    """Everything a renderer needs: the verdict, the sections, and the data as JSON.
+
+    Parameters
+    ----------
+    title : str
+        The report's headline ("modelship checks").
+    passed : bool
+        The overall verdict.
+    sections : sequence of Section
+        One per check (or environment, or rollout stage).
+    headings : sequence of str
+        Headings of the summary table after the icon and the section's name.
+    item : str
+        What a section is, singular ("check"), for the summary's heading and counts.
+    package : str
+        Prefix of JUnit class names (``{package}.{section name}``).
+    document : Mapping[str, Any]
+        The result as a JSON document (with its ``schema_version``), rendered by
+        :func:`~modelship.report.render_json`.
+
+    Examples
+    --------
+    >>> from modelship.report import Entry, Report, Section, render_text
+    >>> head = Entry(name="numpy", status="pass", reason="2.1 == 2.1")
+    >>> report = Report(title="parity", passed=True, item="difference",
+    ...                 package="modelship.parity", sections=[Section(head=head)])
+    >>> print(render_text(report))
+    PASS  numpy: 2.1 == 2.1
+    passed (1 difference: 1 pass)
+    """
+
+    title: str
+    passed: bool
+    sections: tuple[Section, ...] = attrs.field(default=(), converter=_sections)
+    headings: tuple[str, ...] = attrs.field(default=("status", "reason"), converter=_headings)
+    item: str = "check"
+    package: str = "modelship"
+    document: Mapping[str, Any] = attrs.field(factory=dict, eq=False)

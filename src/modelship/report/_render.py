@@ -1,0 +1,236 @@
+"""The formats: JSON for machines, JUnit XML for CI pages, Markdown for pull requests, text.
+
+Each renderer is a pure function of a :class:`~modelship.report.Report` returning text;
+:data:`RENDERERS` names them for command lines (``--format junit``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from modelship import _json
+from modelship.report._model import Entry, Report, Section
+
+__all__ = [
+    "RENDERERS",
+    "render_json",
+    "render_junit",
+    "render_markdown",
+    "render_text",
+    "write_text",
+]
+
+
+def render_json(report: Report, *, indent: int | None = 2) -> str:
+    """Return the report's document as strict JSON (non-finite numbers as ``null``).
+
+    Examples
+    --------
+    >>> from modelship.report import Report, render_json
+    >>> render_json(Report(title="t", passed=True, document={"schema_version": 1}), indent=None)
+    '{"schema_version": 1}'
+    """
+    return _json.dumps(report.document, indent=indent)
+
+
+def write_text(path: str | os.PathLike[str], text: str) -> None:
+    """Write ``text`` as UTF-8 to ``path``, creating missing parent directories.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> from modelship.report import write_text
+    >>> target = pathlib.Path(tempfile.mkdtemp()) / "reports" / "out.md"
+    >>> write_text(target, "### ok\\n")
+    >>> target.read_text(encoding="utf-8")
+    '### ok\\n'
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+
+
+# --- JUnit XML ---------------------------------------------------------------------------
+
+# XML 1.0 forbids most control characters even when escaped.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _XML_INVALID.sub("\ufffd", text)
+
+
+def _failure_body(entry: Entry) -> str:
+    lines = [entry.reason, *(f"{label}: {value}" for label, value in entry.facts.items())]
+    return _xml_text("\n".join(lines))
+
+
+def _add_testcase(
+    parent: ET.Element, classname: str, name: str, entry: Entry, blocking: bool
+) -> tuple[int, int]:
+    """Append one ``<testcase>``; return how many (failures, errors) it adds."""
+    case = ET.SubElement(parent, "testcase", classname=classname, name=_xml_text(name))
+    reason = _xml_text(entry.reason)
+    if entry.status == "error":
+        ET.SubElement(case, "error", message=reason, type="error").text = _failure_body(entry)
+        return 0, 1
+    if entry.status == "fail" and blocking:
+        ET.SubElement(case, "failure", message=reason, type="fail").text = _failure_body(entry)
+        return 1, 0
+    if entry.status != "pass":
+        ET.SubElement(case, "system-out").text = _xml_text(f"{entry.status}: {entry.reason}")
+    return 0, 0
+
+
+def render_junit(report: Report) -> str:
+    """Return JUnit XML: a ``<testsuite>`` per section, a ``<testcase>`` per verdict in it.
+
+    An ``error`` is an ``<error>``, a ``fail`` in a blocking section a ``<failure>`` whose
+    body lists the facts behind it; anything else passes, a warning with its reason in
+    ``<system-out>``.
+
+    Examples
+    --------
+    >>> from modelship.report import Entry, Report, Section, render_junit
+    >>> head = Entry(name="auc", status="fail", reason="0.71 < 0.80", facts={"statistic": "0.71"})
+    >>> xml = render_junit(Report(title="t", passed=False, sections=[Section(head=head)]))
+    >>> '<failure message="0.71 &lt; 0.80" type="fail">0.71 &lt; 0.80' in xml
+    True
+    """
+    root = ET.Element("testsuites", name=report.package.split(".")[0])
+    totals = [0, 0, 0]
+    for section in report.sections:
+        name = section.head.name
+        testsuite = ET.SubElement(root, "testsuite", name=_xml_text(name))
+        properties = ET.SubElement(testsuite, "properties")
+        for key, value in section.properties.items():
+            if value:
+                ET.SubElement(properties, "property", name=key, value=value)
+        classname = f"{report.package}.{name}"
+        blocking = section.blocking
+        counts = [1, *_add_testcase(testsuite, classname, name, section.head, blocking)]
+        for entry in section.entries:
+            failures, errors = _add_testcase(
+                testsuite, classname, f"{name}[{entry.name}]", entry, blocking
+            )
+            counts = [counts[0] + 1, counts[1] + failures, counts[2] + errors]
+        for key, count in zip(("tests", "failures", "errors"), counts, strict=True):
+            testsuite.set(key, str(count))
+        testsuite.set("skipped", "0")
+        totals = [total + count for total, count in zip(totals, counts, strict=True)]
+    for key, count in zip(("tests", "failures", "errors"), totals, strict=True):
+        root.set(key, str(count))
+    ET.indent(root)
+    body = ET.tostring(root, encoding="unicode")
+    return f'<?xml version="1.0" encoding="utf-8"?>\n{body}\n'
+
+
+# --- Markdown ----------------------------------------------------------------------------
+
+_ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥"}
+
+
+def _cell(text: str) -> str:
+    """Make ``text`` safe inside a GitHub/GitLab Markdown table cell."""
+    text = " ".join(text.split())
+    for char, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
+        text = text.replace(char, escaped)
+    return text
+
+
+def _row(cells: list[str]) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _value(entry: Entry, heading: str) -> str:
+    own: Mapping[str, str] = {"status": entry.status, "reason": entry.reason}
+    return own[heading] if heading in own else entry.cells.get(heading, "")
+
+
+def _table(item: str, headings: tuple[str, ...], entries: list[Entry]) -> list[str]:
+    lines = [_row(["", item, *headings]), _row(["---"] * (len(headings) + 2))]
+    for entry in entries:
+        cells = [_cell(_value(entry, heading)) for heading in headings]
+        lines.append(_row([_ICONS[entry.status], _cell(entry.name), *cells]))
+    return lines
+
+
+def _plural(item: str, count: int) -> str:
+    return item if count == 1 else f"{item}s"
+
+
+def _details(section: Section) -> list[str]:
+    count = len(section.entries)
+    return [
+        "",
+        "<details>",
+        f"<summary>{_cell(section.head.name)}: {count} {_plural(section.item, count)}</summary>",
+        "",
+        *_table(section.item, section.headings, list(section.entries)),
+        "",
+        "</details>",
+    ]
+
+
+def render_markdown(report: Report) -> str:
+    """Return Markdown: a table of the sections, then a collapsible table of each one's entries.
+
+    Examples
+    --------
+    >>> from modelship.report import Entry, Report, Section, render_markdown
+    >>> report = Report(title="modelship checks", passed=True,
+    ...                 sections=[Section(head=Entry(name="schema", status="pass"))])
+    >>> print(render_markdown(report))
+    ### modelship checks: ✅ passed
+    <BLANKLINE>
+    |  | check | status | reason |
+    | --- | --- | --- | --- |
+    | ✅ | schema | pass |  |
+    <BLANKLINE>
+    """
+    verdict = "✅ passed" if report.passed else "❌ failed"
+    lines = [f"### {report.title}: {verdict}", ""]
+    lines += _table(report.item, report.headings, [section.head for section in report.sections])
+    for section in report.sections:
+        if section.entries:
+            lines += _details(section)
+    return "\n".join(lines) + "\n"
+
+
+# --- plain text --------------------------------------------------------------------------
+
+
+def render_text(report: Report) -> str:
+    """Return one line per section, then the verdict with counts by status.
+
+    Examples
+    --------
+    >>> from modelship.report import Entry, Report, Section, render_text
+    >>> head = Entry(name="drift", status="fail", reason="2 of 3 columns drifted")
+    >>> print(render_text(Report(title="t", passed=False, sections=[Section(head=head)])))
+    FAIL  drift: 2 of 3 columns drifted
+    FAILED (1 check: 1 fail)
+    """
+    heads = [section.head for section in report.sections]
+    lines = [f"{head.status.upper():5} {head.name}: {head.reason}" for head in heads]
+    counts: dict[str, int] = {}
+    for head in heads:
+        counts[head.status] = counts.get(head.status, 0) + 1
+    tally = ", ".join(f"{count} {status}" for status, count in counts.items())
+    verdict = "passed" if report.passed else "FAILED"
+    noun = _plural(report.item, len(heads))
+    lines.append(f"{verdict} ({len(heads)} {noun}{': ' + tally if tally else ''})")
+    return "\n".join(lines)
+
+
+RENDERERS: Mapping[str, Callable[[Report], str]] = {
+    "json": render_json,
+    "junit": render_junit,
+    "markdown": render_markdown,
+    "text": render_text,
+}
+"""Every format by name, for a command line's ``--format``."""
