@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 import modelship as ms
+from modelship import cli
 from modelship.cli import main
 
 
@@ -163,3 +164,64 @@ def test_console_script_is_installed(registry: str) -> None:
         pytest.fail(f"the modelship console script is not installed beside {sys.executable}")
     out = subprocess.run([str(exe), "--version"], capture_output=True, text=True, check=True)
     assert out.stdout.startswith("modelship ")
+
+
+# --- one hook per capability -----------------------------------------------------------------
+
+
+def _hello_hook(subparsers: Any) -> None:
+    hello = subparsers.add_parser("hello", help="say hello")
+    hello.set_defaults(func=lambda args: 0)
+
+
+class _FakeEntryPoint:
+    def __init__(self, name: str, hook: Any) -> None:
+        self.name = name
+        self.value = f"plugin:{name}"
+        self._hook = hook
+
+    def load(self) -> Any:
+        if isinstance(self._hook, Exception):
+            raise self._hook
+        return self._hook
+
+
+def _with_plugins(monkeypatch: pytest.MonkeyPatch, *plugins: _FakeEntryPoint) -> None:
+    monkeypatch.setattr(cli, "_plugin_commands", lambda: list(plugins))
+
+
+def test_every_built_in_capability_adds_the_command_it_is_listed_under() -> None:
+    sub = next(a for a in cli.build_parser()._actions if a.dest == "command")
+    assert set(cli.COMMANDS) <= set(sub.choices)  # type: ignore[arg-type]
+
+
+def test_a_plugin_command_comes_in_through_the_entry_point_group(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _with_plugins(monkeypatch, _FakeEntryPoint("hello", _hello_hook))
+    assert main(["hello"]) == 0
+
+
+def test_a_plugin_cannot_replace_a_built_in_command(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_plugins(monkeypatch, _FakeEntryPoint("registry", _hello_hook))
+    parser = cli.build_parser()
+    assert "ignoring entry point 'registry'" in capsys.readouterr().err
+    assert parser.parse_args(["registry", "models", "memory://x"]).registry_command == "models"
+
+
+def test_a_broken_plugin_leaves_the_other_commands_working(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_plugins(monkeypatch, _FakeEntryPoint("broken", ImportError("no module named x")))
+    assert main(["registry", "models", "memory://cli-broken-plugin"]) == 0
+    assert "ignoring entry point 'broken'" in capsys.readouterr().err
+
+
+def test_a_hook_that_adds_another_command_than_its_name_is_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_plugins(monkeypatch, _FakeEntryPoint("greet", _hello_hook))
+    cli.build_parser()
+    assert "did not add the command 'greet'" in capsys.readouterr().err

@@ -3,6 +3,10 @@
 Exit codes: 0 success, 1 a verification or check failed, 2 an error (bad input, missing
 version, storage failure). Machine-readable output is JSON on stdout; messages go to stderr.
 
+Each capability brings its own commands through one hook, listed in :data:`COMMANDS`
+(``registry``, ``check``; later ``deploy``, ``parity``, ``monitor``), and other packages
+add theirs through the ``modelship.cli`` entry-point group.
+
 Examples
 --------
 >>> from modelship.cli import main
@@ -14,226 +18,54 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
-import os
+import importlib.metadata
 import sys
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
 
 import modelship as ms
-from modelship.errors import IntegrityError, ModelshipError
+from modelship.errors import ConfigError, IntegrityError, ModelshipError
 
-__all__ = ["build_parser", "main"]
+__all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "main"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ERROR = 2
 
 
-def _storage_options(pairs: Sequence[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ms.ConfigError(f"storage option {pair!r} must look like key=value")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
-    endpoint = os.environ.get("MODELSHIP_S3_ENDPOINT_URL")
-    if endpoint and "client_kwargs" not in options:
-        options["client_kwargs"] = {"endpoint_url": endpoint}
-    return options
+#: The built-in commands: the top-level command each capability adds, and its hook.
+#: A hook is ``add_commands(subparsers)``: it adds that one command (with any subcommands)
+#: and sets ``func`` on each, a handler taking the parsed arguments and returning the exit
+#: code. A capability with a command line adds one line here (``deploy``, ``parity``,
+#: ``monitor``); a third-party package declares the same hook as an entry point in the
+#: ``modelship.cli`` group, under the name of its command.
+COMMANDS: Mapping[str, str] = {
+    "registry": "modelship._registry_cli:add_commands",
+    "check": "modelship.checks._cli:add_commands",
+}
+
+ENTRY_POINT_GROUP = "modelship.cli"
+"""Entry-point group through which other packages add ``modelship`` commands."""
+
+_SubParsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
+CommandHook = Callable[["_SubParsers[argparse.ArgumentParser]"], None]
 
 
-def _open(args: argparse.Namespace, url: str | None = None) -> ms.Registry:
-    key_var = args.signing_key_env
-    key = os.environ.get(key_var) if key_var else None
-    if key_var and args.signing_key_env != "MODELSHIP_SIGNING_KEY" and key is None:
-        raise ms.ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
-    registry: ms.Registry = ms.open_registry(
-        url or args.url, signing_key=key, **_storage_options(args.option)
-    )
-    return registry
+def _load_hook(target: str) -> CommandHook:
+    module, _, name = target.partition(":")
+    hook: CommandHook = getattr(importlib.import_module(module), name)
+    return hook
 
 
-def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=True)
-    sys.stdout.write("\n")
+def _add_command(
+    sub: _SubParsers[argparse.ArgumentParser], name: str, hook: CommandHook, origin: str
+) -> None:
+    hook(sub)
+    if name not in sub.choices:
+        raise ConfigError(f"{origin} did not add the command {name!r} it is registered for")
 
 
-def _cmd_models(args: argparse.Namespace) -> int:
-    models = _open(args).models()
-    if args.json:
-        _print_json(models)
-    else:
-        for name in models:
-            print(name)
-    return EXIT_OK
-
-
-def _cmd_versions(args: argparse.Namespace) -> int:
-    reg = _open(args)
-    versions = reg.versions(args.name, include_archived=args.all)
-    if args.json:
-        _print_json([mv.to_dict() for mv in versions])
-        return EXIT_OK
-    aliases: dict[str, list[str]] = {}
-    for alias, version in reg.aliases(args.name).items():
-        aliases.setdefault(version, []).append("@" + alias)
-    for mv in versions:
-        metrics = " ".join(f"{k}={v:g}" for k, v in sorted(mv.metrics.items()))
-        marks = " ".join(sorted(aliases.get(mv.version, [])))
-        print(
-            f"{mv.version}\t{mv.created_at:%Y-%m-%d %H:%M:%S}\t{mv.artifact.digest[:19]}\t"
-            f"{metrics}\t{marks}".rstrip()
-        )
-    return EXIT_OK
-
-
-def _cmd_show(args: argparse.Namespace) -> int:
-    mv = _open(args).get(args.name, args.ref, include_archived=True)
-    _print_json(mv.to_dict())
-    return EXIT_OK
-
-
-def _cmd_alias_set(args: argparse.Namespace) -> int:
-    reg = _open(args)
-    kwargs: dict[str, Any] = {}
-    if args.expected is not None:
-        kwargs["expected"] = None if args.expected == "none" else args.expected
-    reg.set_alias(args.name, args.alias, args.version, **kwargs)
-    print(f"{args.name}@{args.alias.lstrip('@')} -> {args.version}", file=sys.stderr)
-    return EXIT_OK
-
-
-def _cmd_alias_remove(args: argparse.Namespace) -> int:
-    _open(args).remove_alias(args.name, args.alias)
-    return EXIT_OK
-
-
-def _cmd_history(args: argparse.Namespace) -> int:
-    _print_json([move.to_dict() for move in _open(args).history(args.name)])
-    return EXIT_OK
-
-
-def _cmd_verify(args: argparse.Namespace) -> int:
-    reg = _open(args)
-    refs = (
-        [mv.version for mv in reg.versions(args.name, include_archived=True)]
-        if args.all
-        else [args.ref]
-    )
-    failed = 0
-    for ref in refs:
-        try:
-            mv = reg.verify(args.name, ref)
-        except IntegrityError as exc:
-            failed += 1
-            print(f"FAIL {args.name} {ref}: {exc}", file=sys.stderr)
-        else:
-            print(f"ok   {mv.name} {mv.version} {mv.artifact.digest}")
-    return EXIT_FAILED if failed else EXIT_OK
-
-
-def _cmd_delete(args: argparse.Namespace) -> int:
-    _open(args).delete(args.name, args.version, reason=args.reason)
-    return EXIT_OK
-
-
-def _cmd_restore(args: argparse.Namespace) -> int:
-    _open(args).restore(args.name, args.version)
-    return EXIT_OK
-
-
-def _cmd_purge(args: argparse.Namespace) -> int:
-    _open(args).purge(args.name, args.version)
-    return EXIT_OK
-
-
-def _cmd_copy(args: argparse.Namespace) -> int:
-    src = _open(args, args.src)
-    dst = _open(args, args.dst)
-    report = ms.copy_registry(src, dst, models=args.model or None)
-    _print_json(
-        {
-            "models": list(report.models),
-            "versions": report.versions,
-            "blobs_copied": report.blobs_copied,
-            "blobs_skipped": report.blobs_skipped,
-            "bytes_copied": report.bytes_copied,
-        }
-    )
-    return EXIT_OK
-
-
-def _cmd_gc(args: argparse.Namespace) -> int:
-    report = _open(args).gc(grace_seconds=args.grace_seconds, dry_run=args.dry_run)
-    _print_json(
-        {
-            "dry_run": report.dry_run,
-            "staging": list(report.staging),
-            "dead_slots": list(report.dead_slots),
-            "blobs": list(report.blobs),
-            "uploads": list(report.uploads),
-        }
-    )
-    return EXIT_OK
-
-
-def _add_registry_commands(sub: Any) -> None:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-o",
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="fsspec storage option (value parsed as JSON when it is JSON), repeatable",
-    )
-    common.add_argument(
-        "--signing-key-env",
-        default="MODELSHIP_SIGNING_KEY",
-        metavar="VAR",
-        help="environment variable holding the signing key (default MODELSHIP_SIGNING_KEY)",
-    )
-    reg = sub.add_parser("registry", help="inspect and manage a model registry")
-    rsub = reg.add_subparsers(dest="registry_command", required=True, metavar="COMMAND")
-
-    def command(name: str, func: Any, help: str, *positional: str) -> argparse.ArgumentParser:
-        p: argparse.ArgumentParser = rsub.add_parser(name, help=help, parents=[common])
-        for arg in positional:
-            p.add_argument(arg)
-        p.set_defaults(func=func)
-        return p
-
-    p = command("models", _cmd_models, "list the models", "url")
-    p.add_argument("--json", action="store_true", help="print JSON")
-    p = command("versions", _cmd_versions, "list a model's versions", "url", "name")
-    p.add_argument("--all", action="store_true", help="include archived versions")
-    p.add_argument("--json", action="store_true", help="print the manifests as JSON")
-    p = command("show", _cmd_show, "print a version's manifest as JSON", "url", "name")
-    p.add_argument("ref", nargs="?", default="latest", help="version, latest or @alias")
-    p = command("alias", _cmd_alias_set, "point an alias at a version", "url", "name")
-    p.add_argument("alias")
-    p.add_argument("version")
-    p.add_argument(
-        "--expected", help="move only if the alias points here now ('none': only if unset)"
-    )
-    command("unalias", _cmd_alias_remove, "remove an alias", "url", "name", "alias")
-    command("history", _cmd_history, "print the alias history as JSON", "url", "name")
-    p = command("verify", _cmd_verify, "check artifacts against their digests", "url", "name")
-    p.add_argument("ref", nargs="?", default="latest")
-    p.add_argument("--all", action="store_true", help="verify every version")
-    p = command("delete", _cmd_delete, "archive a version (soft delete)", "url", "name", "version")
-    p.add_argument("--reason", default="")
-    command("restore", _cmd_restore, "bring back an archived version", "url", "name", "version")
-    command("purge", _cmd_purge, "remove an archived version's bytes", "url", "name", "version")
-    p = command("copy", _cmd_copy, "copy models between registries", "src", "dst")
-    p.add_argument("--model", action="append", help="copy only this model (repeatable)")
-    p = command("gc", _cmd_gc, "remove what crashed writers left", "url")
-    p.add_argument("--grace-seconds", type=float, default=3600.0)
-    p.add_argument("--dry-run", action="store_true")
+def _plugin_commands() -> list[importlib.metadata.EntryPoint]:
+    return sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -249,9 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"modelship {ms.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    _add_registry_commands(sub)
-    # Each capability adds its own commands; the checks package brings `modelship check`.
-    importlib.import_module("modelship.checks._cli").add_commands(sub)
+    for name, target in COMMANDS.items():
+        _add_command(sub, name, _load_hook(target), target)
+    for entry_point in _plugin_commands():
+        origin = f"entry point {entry_point.name!r} ({entry_point.value})"
+        if entry_point.name in sub.choices:
+            # Like a plugin table that refuses to replace an entry: a package cannot take
+            # over a command, and the command line still works for everything else.
+            print(f"modelship: ignoring {origin}: {entry_point.name!r} exists", file=sys.stderr)
+            continue
+        try:
+            _add_command(sub, entry_point.name, entry_point.load(), origin)
+        except Exception as exc:  # a broken plugin must not break the other commands
+            print(f"modelship: ignoring {origin}: {type(exc).__name__}: {exc}", file=sys.stderr)
     return parser
 
 
