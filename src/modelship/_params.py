@@ -200,39 +200,36 @@ class Interval(Constraint):
         self.left = left
         self.right = right
         self.closed = closed
+        self.left_closed = closed in ("both", "left")
+        self.right_closed = closed in ("both", "right")
 
     def is_satisfied_by(self, value: object) -> bool:
-        if self.kind is int and not _is_int(value):
-            return False
-        if not _is_real(value):
+        if not (_is_int(value) if self.kind is int else _is_real(value)):
             return False
         number = float(value)  # type: ignore[arg-type]
         if not math.isfinite(number):
             return False
-        left_closed = self.closed in ("both", "left")
-        right_closed = self.closed in ("both", "right")
-        if self.left is not None and (
-            number < self.left or (number == self.left and not left_closed)
+        if self.left is not None and not (
+            number > self.left or (self.left_closed and number == self.left)
         ):
             return False
-        return not (
-            self.right is not None
-            and (number > self.right or (number == self.right and not right_closed))
+        return (
+            self.right is None
+            or number < self.right
+            or (self.right_closed and number == self.right)
         )
 
     def __str__(self) -> str:
-        noun = "an int" if self.kind is int else "a float"
-        left_closed = self.closed in ("both", "left")
-        right_closed = self.closed in ("both", "right")
         if self.left is not None and self.right is not None:
-            brackets = ("[" if left_closed else "(", "]" if right_closed else ")")
-            return f"{noun} in {brackets[0]}{_g(self.left)}, {_g(self.right)}{brackets[1]}"
-        finite = "" if self.kind is int else "finite "
-        noun = noun.replace("a ", f"a {finite}", 1) if finite else noun
+            noun = "an int" if self.kind is int else "a float"
+            opening = "[" if self.left_closed else "("
+            closing = "]" if self.right_closed else ")"
+            return f"{noun} in {opening}{self.left:g}, {self.right:g}{closing}"
+        noun = "an int" if self.kind is int else "a finite float"
         if self.left is not None:
-            return f"{noun} {'>=' if left_closed else '>'} {_g(self.left)}"
+            return f"{noun} {'>=' if self.left_closed else '>'} {self.left:g}"
         if self.right is not None:
-            return f"{noun} {'<=' if right_closed else '<'} {_g(self.right)}"
+            return f"{noun} {'<=' if self.right_closed else '<'} {self.right:g}"
         return noun
 
     def invalid_values(self) -> tuple[object, ...]:
@@ -242,16 +239,10 @@ class Interval(Constraint):
         step = 1 if self.kind is int else 0.5
         outside: list[object] = []
         if self.left is not None:
-            open_left = self.closed in ("right", "neither")
-            outside.append(self.kind(self.left if open_left else self.left - step))
+            outside.append(self.kind(self.left - step if self.left_closed else self.left))
         if self.right is not None:
-            open_right = self.closed in ("left", "neither")
-            outside.append(self.kind(self.right if open_right else self.right + step))
+            outside.append(self.kind(self.right + step if self.right_closed else self.right))
         return (*wrong_type, *outside)
-
-
-def _g(bound: float) -> str:
-    return f"{bound:g}"
 
 
 class Options(Constraint):
