@@ -52,6 +52,11 @@ from modelship.checks.stats._binned import (
     psi_critical_value,
     quantile_edges,
 )
+
+# FloatArray, IntArray and PValueMethod (below) stay importable from here, as before the
+# split into modules: type aliases users may annotate with, though not in __all__.
+from modelship.checks.stats._columns import FloatArray as FloatArray
+from modelship.checks.stats._columns import IntArray as IntArray
 from modelship.checks.stats._columns import sorted_finite
 from modelship.checks.stats._cvm import cramervonmises
 from modelship.checks.stats._from_summary import (
@@ -62,6 +67,7 @@ from modelship.checks.stats._from_summary import (
 from modelship.checks.stats._ks import ks
 from modelship.checks.stats._numeric import NumericDrift, numeric_drift
 from modelship.checks.stats._proportions import two_proportion
+from modelship.checks.stats._pvalues import PValueMethod as PValueMethod
 from modelship.checks.stats._pvalues import adjust_p_values
 from modelship.checks.stats._sketch import QuantileSummary
 from modelship.checks.stats._wasserstein import population_std, wasserstein
