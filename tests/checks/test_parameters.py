@@ -222,3 +222,10 @@ def test_an_attrs_class_checks_positional_arguments_before_converting_them() -> 
 def test_a_subclass_extends_its_parents_constraints() -> None:
     assert {"alpha", "columns", "kinds"} <= set(declared_constraints(checks.DataDrift))
     assert "kind" in declared_constraints(checks.PredictionDrift)
+
+
+def test_a_parameter_passed_by_position_is_checked_too() -> None:
+    with pytest.raises(ConfigError, match=r"^bins=1 is not allowed"):
+        stats.quantile_edges([1.0, 2.0], 1)
+    with pytest.raises(ConfigError, match=r"^size=1 is not allowed"):
+        stats.QuantileSummary.from_sorted([1.0, 2.0], 1)
