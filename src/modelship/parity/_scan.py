@@ -29,7 +29,7 @@ import os
 import pickletools
 import zlib
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, Any, Protocol, cast
 
 import attrs
 
@@ -42,6 +42,14 @@ _MAX_KEPT = 4096  # longest string or bytes value the symbolic stack keeps
 _MAX_NESTING = 32  # object arrays nest pickles; deeper than this is not a real artifact
 
 _JOBLIB_WRAPPERS = {("joblib.numpy_pickle", "NumpyArrayWrapper")}
+
+
+class _Readable(Protocol):
+    """What the scanner reads from: a file, or a decompressing stream over one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self, size: int = -1, /) -> bytes: ...
 
 
 @attrs.frozen
@@ -104,7 +112,7 @@ class ArtifactScan:
 class _ZlibReader(io.RawIOBase):
     """A zlib stream (joblib's ``compress="zlib"``) decompressed as it is read."""
 
-    def __init__(self, raw: IO[bytes]) -> None:
+    def __init__(self, raw: _Readable) -> None:
         self._raw = raw
         self._zlib = zlib.decompressobj()
         self._buffer = b""
@@ -129,19 +137,18 @@ class _ZlibReader(io.RawIOBase):
         return size
 
 
-def _lz4(raw: IO[bytes]) -> IO[bytes]:
+def _lz4(raw: _Readable) -> _Readable:
     try:
         import lz4.frame  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
         raise ArtifactScanError(
-            "the artifact is lz4-compressed and the lz4 package is not installed: "
-            "pip install lz4"
+            "the artifact is lz4-compressed and the lz4 package is not installed: pip install lz4"
         ) from None
-    stream: IO[bytes] = lz4.frame.LZ4FrameFile(raw, mode="rb")
+    stream: _Readable = lz4.frame.LZ4FrameFile(raw, mode="rb")
     return stream
 
 
-def _decompressing(raw: IO[bytes], magic: bytes) -> tuple[IO[bytes], str]:
+def _decompressing(raw: Any, magic: bytes) -> tuple[_Readable, str]:
     if magic.startswith(b"\x1f\x8b"):
         return gzip.GzipFile(fileobj=raw, mode="rb"), "gzip"
     if magic.startswith(b"BZh"):
@@ -162,7 +169,7 @@ def _decompressing(raw: IO[bytes], magic: bytes) -> tuple[IO[bytes], str]:
 
 @attrs.define
 class _Scanner:
-    stream: IO[bytes]
+    stream: _Readable
     globals: set[tuple[str, str]] = attrs.field(factory=set)
     dynamic: int = 0
     joblib: bool = False
@@ -263,7 +270,9 @@ class _Scanner:
                 _update(stack[-1] if stack else pop(), [(key, value)])
             elif name == "SETITEMS":
                 items = pop_mark()
-                _update(stack[-1] if stack else pop(), list(zip(items[::2], items[1::2])))
+                _update(
+                    stack[-1] if stack else pop(), list(zip(items[::2], items[1::2], strict=False))
+                )
             elif name in ("EMPTY_SET",):
                 stack.append(_Unknown())
             elif name == "ADDITEMS":
@@ -426,19 +435,19 @@ class _ReadOnly:
     """``read`` and ``readline`` only: genops would call ``tell`` on a stream that has
     one, and a decompressing stream cannot always say where it is."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: _Readable) -> None:
         self.read = stream.read
         self.readline = stream.readline
 
 
-def _genops(stream: IO[bytes]) -> Iterator[tuple[Any, Any]]:
+def _genops(stream: _Readable) -> Iterator[tuple[Any, Any]]:
     """Opcodes and arguments of the pickle at ``stream``'s position, read lazily.
 
     Lazily matters: between two opcodes the scanner may read joblib array bytes from the
     same stream, and genops then carries on after them.
     """
     try:
-        for opcode, arg, _pos in pickletools.genops(_ReadOnly(stream)):
+        for opcode, arg, _pos in pickletools.genops(cast(IO[bytes], _ReadOnly(stream))):
             yield opcode, arg
             if opcode.name == "STOP":
                 return
@@ -446,7 +455,9 @@ def _genops(stream: IO[bytes]) -> Iterator[tuple[Any, Any]]:
         raise ArtifactScanError(f"the artifact is not a readable pickle: {exc}") from exc
 
 
-def scan_artifact(source: bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes]) -> ArtifactScan:
+def scan_artifact(
+    source: bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes],
+) -> ArtifactScan:
     """Return the globals a pickle or joblib artifact references, without unpickling it.
 
     Parameters
@@ -468,7 +479,6 @@ def scan_artifact(source: bytes | bytearray | memoryview | str | os.PathLike[str
     >>> from modelship.parity import scan_artifact
     >>> buf = io.BytesIO()
     >>> joblib.dump({"w": np.arange(3.0), "ratio": Fraction(1, 3)}, buf)
-    ['...']
     >>> scan = scan_artifact(buf.getvalue())
     >>> scan.format, scan.modules
     ('joblib', ('fractions', 'joblib', 'numpy'))
@@ -480,13 +490,16 @@ def scan_artifact(source: bytes | bytearray | memoryview | str | os.PathLike[str
             with open(source, "rb") as handle:
                 return _scan_stream(handle)
         except OSError as exc:
-            raise ArtifactScanError(f"cannot read the artifact {os.fspath(source)!r}: {exc}") from exc
+            raise ArtifactScanError(
+                f"cannot read the artifact {os.fspath(source)!r}: {exc}"
+            ) from exc
     return _scan_stream(source)
 
 
 def _scan_stream(raw: IO[bytes]) -> ArtifactScan:
-    buffered = raw if hasattr(raw, "peek") else io.BufferedReader(raw, _CHUNK)  # type: ignore[arg-type]
-    magic = buffered.peek(6)[:6]  # type: ignore[attr-defined]
+    # A buffered reader can peek at the magic number without consuming it.
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
+    magic = buffered.peek(6)[:6]
     if not magic:
         raise ArtifactScanError("the artifact is empty: there is no pickle to scan")
     stream, compression = _decompressing(buffered, magic)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import fnmatch
+import importlib
 import importlib.metadata
 import json
 import locale
@@ -201,7 +202,7 @@ class EnvironmentSnapshot:
         --------
         >>> import sys
         >>> from modelship.parity import EnvironmentSnapshot
-        >>> EnvironmentSnapshot.capture().python_minor == f"{sys.version_info[0]}.{sys.version_info[1]}"
+        >>> EnvironmentSnapshot.capture().python_minor == "{}.{}".format(*sys.version_info)
         True
         """
         return ".".join(self.python_version.split(".")[:2])
@@ -319,7 +320,7 @@ class EnvironmentSnapshot:
         >>> EnvironmentSnapshot.capture().to_dict()["schema_version"]
         1
         """
-        document = attrs.asdict(self, recurse=True, retain_collection_types=False)
+        document = attrs.asdict(self)
         document["packages"] = dict(sorted(self.packages.items()))
         document["env"] = dict(sorted(self.env.items()))
         return {"schema_version": SNAPSHOT_SCHEMA_VERSION, **document}
@@ -358,41 +359,41 @@ class EnvironmentSnapshot:
         doc = _Reader(document, "environment snapshot")
         doc.schema_version(SNAPSHOT_SCHEMA_VERSION)
         return cls(
-            python_version=doc.str("python_version"),
-            python_implementation=doc.str("python_implementation"),
-            os=doc.str("os"),
-            os_release=doc.str("os_release", default=""),
-            machine=doc.str("machine"),
-            packages=doc.str_map("packages"),
-            cpu_count=doc.int("cpu_count"),
-            cpu_model=doc.opt_str("cpu_model"),
-            cpu_limit=doc.float("cpu_limit"),
-            memory_total=doc.int("memory_total"),
-            memory_available=doc.int("memory_available"),
-            memory_limit=doc.int("memory_limit"),
+            python_version=doc.text("python_version"),
+            python_implementation=doc.text("python_implementation"),
+            os=doc.text("os"),
+            os_release=doc.text("os_release", default=""),
+            machine=doc.text("machine"),
+            packages=doc.text_map("packages"),
+            cpu_count=doc.integer("cpu_count"),
+            cpu_model=doc.opt_text("cpu_model"),
+            cpu_limit=doc.number("cpu_limit"),
+            memory_total=doc.integer("memory_total"),
+            memory_available=doc.integer("memory_available"),
+            memory_limit=doc.integer("memory_limit"),
             gpus=[
                 Gpu(
-                    name=gpu.str("name"),
-                    memory_total=gpu.int("memory_total"),
-                    driver_version=gpu.opt_str("driver_version"),
+                    name=gpu.text("name"),
+                    memory_total=gpu.integer("memory_total"),
+                    driver_version=gpu.opt_text("driver_version"),
                 )
                 for gpu in doc.records("gpus")
             ],
             blas=[
                 BlasLibrary(
-                    name=lib.str("name"),
-                    version=lib.opt_str("version"),
-                    threading_layer=lib.opt_str("threading_layer"),
-                    num_threads=lib.int("num_threads"),
-                    architecture=lib.opt_str("architecture"),
+                    name=lib.text("name"),
+                    version=lib.opt_text("version"),
+                    threading_layer=lib.opt_text("threading_layer"),
+                    num_threads=lib.integer("num_threads"),
+                    architecture=lib.opt_text("architecture"),
                 )
                 for lib in doc.records("blas")
             ],
-            locale=doc.opt_str("locale"),
-            encoding=doc.opt_str("encoding"),
-            timezone=doc.opt_str("timezone"),
-            env=doc.str_map("env"),
-            captured_at=doc.str("captured_at", default=""),
+            locale=doc.opt_text("locale"),
+            encoding=doc.opt_text("encoding"),
+            timezone=doc.opt_text("timezone"),
+            env=doc.text_map("env"),
+            captured_at=doc.text("captured_at", default=""),
         )
 
     @classmethod
@@ -410,7 +411,7 @@ class EnvironmentSnapshot:
         >>> EnvironmentSnapshot.from_json("[]")
         Traceback (most recent call last):
         ...
-        modelship.parity._errors.SnapshotError: the environment snapshot must be a JSON object, got list
+        modelship.parity._errors.SnapshotError: the environment snapshot must be ... got list
         """
         return cls.from_dict(load_json_object(text, "environment snapshot"))
 
@@ -454,25 +455,25 @@ class _Reader:
                 "modelship reads; upgrade modelship"
             )
 
-    def str(self, key: str, default: Any = None) -> str:
+    def text(self, key: str, default: Any = None) -> str:
         value = self._get(key, _REQUIRED if default is None else default)
         if not isinstance(value, str):
             raise self._bad(key, "a string")
         return value
 
-    def opt_str(self, key: str) -> str | None:
+    def opt_text(self, key: str) -> str | None:
         value = self._get(key, None)
         if value is not None and not isinstance(value, str):
             raise self._bad(key, "a string or null")
         return value
 
-    def int(self, key: str) -> int | None:
+    def integer(self, key: str) -> int | None:
         value = self._get(key, None)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise self._bad(key, "an integer or null")
         return value
 
-    def float(self, key: str) -> float | None:
+    def number(self, key: str) -> float | None:
         value = self._get(key, None)
         if value is None:
             return None
@@ -480,7 +481,7 @@ class _Reader:
             raise self._bad(key, "a number or null")
         return float(value)
 
-    def str_map(self, key: str) -> dict[str, str]:
+    def text_map(self, key: str) -> dict[str, str]:
         value = self._get(key, {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise self._bad(key, "an object of strings")
@@ -603,8 +604,7 @@ def _cgroup_cpu_limit() -> float | None:
     quota_text = _first("cpu", "cpu.cfs_quota_us")  # cgroup v1: -1 is no limit
     period_text = _first("cpu", "cpu.cfs_period_us")
     if quota_text and period_text and quota_text.isdigit() and period_text.isdigit():
-        if int(period_text) > 0:
-            return int(quota_text) / int(period_text)
+        return int(quota_text) / int(period_text) if int(period_text) > 0 else None
     return None
 
 
@@ -648,11 +648,11 @@ def _blas() -> tuple[BlasLibrary, ...]:
     except ImportError:
         return ()
     try:
-        from threadpoolctl import threadpool_info
+        threadpoolctl = importlib.import_module("threadpoolctl")
     except ImportError:
         return _numpy_config_blas()
     try:
-        infos = threadpool_info()
+        infos = threadpoolctl.threadpool_info()
     except Exception:  # a probe of native libraries; never fail a capture on it
         return _numpy_config_blas()
     return tuple(
