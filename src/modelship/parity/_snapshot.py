@@ -23,7 +23,6 @@ import platform
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -286,7 +285,7 @@ class EnvironmentSnapshot:
             for name, value in os.environ.items()
             if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
         }
-        meminfo = _meminfo()
+        meminfo, cgroups = _meminfo(), _Cgroups()
         return cls(
             python_version=platform.python_version(),
             python_implementation=platform.python_implementation(),
@@ -296,10 +295,10 @@ class EnvironmentSnapshot:
             packages=_installed_packages(),
             cpu_count=_cpu_count(),
             cpu_model=_cpu_model(),
-            cpu_limit=_cgroup_cpu_limit(),
+            cpu_limit=cgroups.cpu_limit(),
             memory_total=meminfo.get("MemTotal", _sysconf_memory()),
             memory_available=meminfo.get("MemAvailable"),
-            memory_limit=_cgroup_memory_limit(),
+            memory_limit=cgroups.memory_limit(),
             gpus=_gpus(),
             blas=_blas(),
             locale=_locale(),
@@ -536,8 +535,8 @@ def _cpu_model() -> str | None:
     return platform.processor() or None
 
 
-def _meminfo() -> dict[str, int]:
-    text = _read_small(Path("/proc/meminfo")) or ""
+def _meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
+    text = _read_small(path) or ""
     values: dict[str, int] = {}
     for line in text.splitlines():
         key, _, rest = line.partition(":")
@@ -555,57 +554,61 @@ def _sysconf_memory() -> int | None:
         return None
 
 
-def _cgroup_dirs(controller: str) -> list[Path]:
-    """Directories to look for ``controller``'s files in: this process's group, then root.
+@attrs.frozen
+class _Cgroups:
+    """The limits of this process's control groups, v2 (unified) first, then v1."""
 
-    ``controller`` is ``""`` for the unified (v2) hierarchy.
-    """
-    root = Path("/sys/fs/cgroup")
-    text = _read_small(Path("/proc/self/cgroup")) or ""
-    dirs: list[Path] = []
-    for line in text.splitlines():
-        parts = line.split(":", 2)
-        if len(parts) != 3:
-            continue
-        _, controllers, group = parts
-        if controller == "" and controllers == "":
-            dirs.append(root / group.lstrip("/"))
-        elif controller and controller in controllers.split(","):
-            dirs.append(root / controllers / group.lstrip("/"))
-    dirs.append(root if controller == "" else root / controller)
-    return dirs
+    root: Path = Path("/sys/fs/cgroup")
+    membership: Path = Path("/proc/self/cgroup")
 
+    def _dirs(self, controller: str) -> list[Path]:
+        """Where ``controller``'s files may be: this process's group, then the root.
 
-def _first(controller: str, name: str) -> str | None:
-    for directory in _cgroup_dirs(controller):
-        text = _read_small(directory / name)
-        if text is not None:
-            return text.strip()
-    return None
+        ``controller`` is ``""`` for the unified (v2) hierarchy. In a container the group
+        path often does not exist under the mount, and the root holds the limits.
+        """
+        text = _read_small(self.membership) or ""
+        dirs: list[Path] = []
+        for line in text.splitlines():
+            parts = line.split(":", 2)
+            if len(parts) != 3:
+                continue
+            _, controllers, group = parts
+            if controller == "" and controllers == "":
+                dirs.append(self.root / group.lstrip("/"))
+            elif controller and controller in controllers.split(","):
+                dirs.append(self.root / controllers / group.lstrip("/"))
+        dirs.append(self.root if controller == "" else self.root / controller)
+        return dirs
 
-
-def _cgroup_memory_limit() -> int | None:
-    text = _first("", "memory.max")  # cgroup v2
-    if text is None:
-        text = _first("memory", "memory.limit_in_bytes")  # cgroup v1
-    if text is None or not text.isdigit():
-        return None  # "max": no limit
-    value = int(text)
-    return None if value >= _UNLIMITED else value
-
-
-def _cgroup_cpu_limit() -> float | None:
-    text = _first("", "cpu.max")  # cgroup v2: "<quota|max> <period>"
-    if text is not None:
-        quota, _, period = text.partition(" ")
-        if quota.isdigit() and period.isdigit() and int(period) > 0:
-            return int(quota) / int(period)
+    def _first(self, controller: str, name: str) -> str | None:
+        for directory in self._dirs(controller):
+            text = _read_small(directory / name)
+            if text is not None:
+                return text.strip()
         return None
-    quota_text = _first("cpu", "cpu.cfs_quota_us")  # cgroup v1: -1 is no limit
-    period_text = _first("cpu", "cpu.cfs_period_us")
-    if quota_text and period_text and quota_text.isdigit() and period_text.isdigit():
-        return int(quota_text) / int(period_text) if int(period_text) > 0 else None
-    return None
+
+    def memory_limit(self) -> int | None:
+        text = self._first("", "memory.max")  # v2: bytes, or "max"
+        if text is None:
+            text = self._first("memory", "memory.limit_in_bytes")  # v1
+        if text is None or not text.isdigit():
+            return None
+        value = int(text)
+        return None if value >= _UNLIMITED else value
+
+    def cpu_limit(self) -> float | None:
+        text = self._first("", "cpu.max")  # v2: "<quota|max> <period>"
+        if text is not None:
+            quota, _, period = text.partition(" ")
+            if quota.isdigit() and period.isdigit() and int(period) > 0:
+                return int(quota) / int(period)
+            return None
+        v1_quota = self._first("cpu", "cpu.cfs_quota_us")  # v1: -1 is no limit
+        v1_period = self._first("cpu", "cpu.cfs_period_us") or ""
+        if v1_quota and v1_quota.isdigit() and v1_period.isdigit() and int(v1_period) > 0:
+            return int(v1_quota) / int(v1_period)
+        return None
 
 
 def _gpus() -> tuple[Gpu, ...]:
@@ -703,8 +706,3 @@ def _timezone() -> str | None:
     if text and text.strip():
         return text.strip()
     return time.tzname[0] or None
-
-
-def running_python() -> str:
-    """The running interpreter's ``major.minor`` (``"3.11"``)."""
-    return f"{sys.version_info[0]}.{sys.version_info[1]}"
