@@ -452,7 +452,9 @@ def _genops(stream: _Readable) -> Iterator[tuple[Any, Any]]:
             if opcode.name == "STOP":
                 return
     except ValueError as exc:  # genops' message for a bad opcode or a short read
-        raise ArtifactScanError(f"the artifact is not a readable pickle: {exc}") from exc
+        raise ArtifactScanError(
+            f"the artifact is not a readable pickle (corrupt or truncated): {exc}"
+        ) from exc
 
 
 def scan_artifact(
