@@ -260,7 +260,8 @@ class BehaviourRecord:
             if not isinstance(table, dict):
                 raise SnapshotError(f"{what}: {key!r} must be an object of columns")
             tables[key] = {name: _decode(name, col, what) for name, col in table.items()}
-            _rows(tables[key], what)
+            if len({len(col) for col in tables[key].values()}) > 1:
+                raise SnapshotError(f"{what}: the {key} columns have different lengths")
         ndim = doc.integer("input_ndim") or 2
         if ndim not in (1, 2) or (kind == "array" and ndim == 1 and set(tables["inputs"]) != {"0"}):
             raise SnapshotError(f"{what}: 'input_ndim' must be 1 (one column) or 2")
