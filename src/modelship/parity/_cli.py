@@ -125,7 +125,7 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
         else None
     )
     resources = None
-    if args.memory is not None or args.cpus is not None or args.model_size is not None:
+    if args.memory is not None or args.cpus is not None or model_size is not None:
         resources = ResourceRequest(memory=args.memory, cpus=args.cpus, model_size=model_size)
     return compare(train, prod, requirements=requirements, resources=resources)
 
