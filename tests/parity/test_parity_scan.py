@@ -141,6 +141,13 @@ def test_a_stack_global_built_at_load_time_is_counted_as_dynamic() -> None:
     assert scan.globals == (("builtins", "str"),)
 
 
+@pytest.mark.parametrize("compress", COMPRESSIONS, ids=str)
+def test_arrays_larger_than_a_read_chunk_are_skipped_in_every_compression(compress: Any) -> None:
+    noise = np.random.default_rng(0).normal(size=3 * 2**17)  # 3 MiB: several 1 MiB chunks
+    data = joblib_bytes([noise, FakeScaler(), noise[::-1].copy()], compress)
+    assert (ESTIMATORS, "FakeScaler") in scan_artifact(data).globals
+
+
 def test_object_arrays_in_a_joblib_file_are_scanned_too() -> None:
     data = joblib_bytes({"ratios": np.array([fractions.Fraction(1, 3), None], dtype=object)})
     assert ("fractions", "Fraction") in scan_artifact(data).globals

@@ -121,16 +121,13 @@ class _ZlibReader(io.RawIOBase):
         return True
 
     def readinto(self, target: Any) -> int:
+        # Bound: each pass feeds the decompressor input it has not seen, or stops.
         while not self._buffer and not self._zlib.eof:
-            chunk = self._raw.read(_CHUNK)
-            if not chunk:
-                break
-            self._buffer = self._zlib.decompress(chunk, _CHUNK)
-            # Output beyond max_length waits in unconsumed_tail; feed it before reading more.
-            while not self._buffer and self._zlib.unconsumed_tail:
-                self._buffer = self._zlib.decompress(self._zlib.unconsumed_tail, _CHUNK)
-        if not self._buffer and self._zlib.unconsumed_tail:
-            self._buffer = self._zlib.decompress(self._zlib.unconsumed_tail, _CHUNK)
+            # Output held back by max_length waits in unconsumed_tail: it comes first.
+            data = self._zlib.unconsumed_tail or self._raw.read(_CHUNK)
+            if not data:
+                break  # the stream ends early: the reader sees a short read
+            self._buffer = self._zlib.decompress(data, _CHUNK)
         size = min(len(target), len(self._buffer))
         target[:size] = self._buffer[:size]
         self._buffer = self._buffer[size:]
