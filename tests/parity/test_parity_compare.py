@@ -263,3 +263,19 @@ def test_findings_with_the_same_subject_get_distinct_columns() -> None:
         [Finding(check="env", severity="advisory", message=m, subject="X") for m in "ab"]
     )
     assert list(report.to_check_result().columns) == ["env[X]", "env[X]#2"]
+
+
+@pytest.mark.parametrize(
+    ("argument", "value"),
+    [("prod", {"python_version": "3.11"}), ("requirements", ["numpy"]), ("resources", "2Gi")],
+)
+def test_arguments_of_the_wrong_kind_raise_config_error_naming_them(
+    snapshot: EnvironmentSnapshot, argument: str, value: object
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{argument} must be"):
+        compare(snapshot, **{argument: value})  # type: ignore[arg-type]
+
+
+def test_a_training_snapshot_that_is_not_one_raises_config_error() -> None:
+    with pytest.raises(ConfigError, match=r"^train must be an EnvironmentSnapshot"):
+        compare("train-env.json")  # type: ignore[arg-type]

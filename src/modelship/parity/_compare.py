@@ -35,6 +35,14 @@ class SchemaLike(Protocol):
 
 _GIB = 2**30
 
+_expected = {
+    "train": "an EnvironmentSnapshot (EnvironmentSnapshot.capture() or .from_json())",
+    "prod": "an EnvironmentSnapshot, or None for this environment",
+    "requirements": "a mapping of distribution to version (mv.requirements), or None",
+    "resources": "a ResourceRequest, or None",
+    "rules": "a ParityRules, or None for the defaults",
+}
+
 
 def _size(value: int | None) -> str:
     return "unknown" if value is None else f"{value / _GIB:.2f} GiB"
@@ -361,6 +369,15 @@ def compare(
     ADVISORY  package_patch: numpy 2.1.0 in training, 2.1.3 in production (patch version differs)
     FAILED (1 blocking, 1 advisory)
     """
+    for label, value, kind in (
+        ("train", train, EnvironmentSnapshot),
+        ("prod", prod, (EnvironmentSnapshot, type(None))),
+        ("requirements", requirements, (Mapping, type(None))),
+        ("resources", resources, (ResourceRequest, type(None))),
+        ("rules", rules, (ParityRules, type(None))),
+    ):
+        if not isinstance(value, kind):
+            raise ConfigError(f"{label} must be {_expected[label]}, got {type(value).__name__}")
     if (schema is None) != (data is None):
         raise ConfigError("the schema check needs both schema= and data= (production data)")
     if prod is None:
