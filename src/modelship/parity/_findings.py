@@ -17,7 +17,7 @@ import numpy as np
 
 from modelship.checks import CheckResult, ColumnResult, Severity, Status
 from modelship.parity._errors import SnapshotError
-from modelship.parity._snapshot import load_json_object
+from modelship.parity._json import load_json_object
 
 __all__ = ["REPORT_SCHEMA_VERSION", "Finding", "ParityReport"]
 

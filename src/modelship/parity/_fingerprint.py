@@ -28,7 +28,7 @@ import numpy as np
 from modelship.errors import ConfigError
 from modelship.fingerprint import fingerprint
 from modelship.parity._errors import SnapshotError
-from modelship.parity._snapshot import _Reader, load_json_object
+from modelship.parity._json import JsonDocument, load_json_object
 
 __all__ = ["FINGERPRINT_SCHEMA_VERSION", "PreprocessingFingerprint", "fingerprint_preprocessing"]
 
@@ -218,7 +218,7 @@ class PreprocessingFingerprint:
         ...
         modelship.parity._errors.SnapshotError: preprocessing fingerprint: the digest does not ...
         """
-        doc = _Reader(
+        doc = JsonDocument(
             load_json_object(text, "preprocessing fingerprint"), "preprocessing fingerprint"
         )
         doc.schema_version(FINGERPRINT_SCHEMA_VERSION)

@@ -24,8 +24,9 @@ from modelship.parity._errors import (
     EnvironmentMismatchWarning,
     SnapshotError,
 )
+from modelship.parity._json import JsonDocument, load_json_object
 from modelship.parity._scan import ArtifactScan
-from modelship.parity._snapshot import _Reader, load_json_object, normalize_name
+from modelship.parity._snapshot import normalize_name
 
 __all__ = [
     "REQUIREMENTS_SCHEMA_VERSION",
@@ -147,18 +148,12 @@ class Requirements(Mapping[str, str]):
         ...
         modelship.parity._errors.SnapshotError: requirements: 'packages' must be an object of ...
         """
-        doc = _Reader(load_json_object(text, "requirements"), "requirements")
+        doc = JsonDocument(load_json_object(text, "requirements"), "requirements")
         doc.schema_version(REQUIREMENTS_SCHEMA_VERSION)
-        lists = {}
-        for key in ("modules", "unresolved"):
-            value = doc.doc.get(key, [])
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise SnapshotError(f"requirements: {key!r} must be a list of strings")
-            lists[key] = value
         return cls(
             packages=doc.text_map("packages"),
-            modules=lists["modules"],
-            unresolved=lists["unresolved"],
+            modules=doc.text_list("modules"),
+            unresolved=doc.text_list("unresolved"),
             dynamic=doc.integer("dynamic") or 0,
         )
 
