@@ -175,7 +175,15 @@ class BehaviourRecord:
 
     @property
     def rows(self) -> int:
-        """Rows in the canary sample."""
+        """Rows in the canary sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.parity import record_behaviour
+        >>> record_behaviour(lambda x: x, np.zeros((7, 2))).rows
+        7
+        """
         return _rows(self.inputs, "canary input")
 
     def replay_inputs(self) -> Any:
@@ -210,7 +218,15 @@ class BehaviourRecord:
         return np.column_stack([columns[str(j)] for j in range(len(columns))])
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-compatible form :meth:`to_json` writes."""
+        """Return the JSON-compatible form :meth:`to_json` writes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.parity import record_behaviour
+        >>> record_behaviour(lambda x: x + 1, np.array([1, 2])).to_dict()["outputs"]
+        {'0': {'dtype': '<i8', 'values': [2, 3]}}
+        """
         return {
             "schema_version": BEHAVIOUR_SCHEMA_VERSION,
             "kind": self.kind,

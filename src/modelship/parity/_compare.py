@@ -27,10 +27,25 @@ __all__ = ["ParityCheck", "SchemaLike", "compare", "validate_environment_parity"
 
 @runtime_checkable
 class SchemaLike(Protocol):
-    """What the schema rule needs: :class:`modelship.checks.Schema` is one."""
+    """What the schema rule needs: :class:`modelship.checks.Schema` is one.
+
+    Examples
+    --------
+    >>> from modelship.checks import Schema
+    >>> from modelship.parity import SchemaLike
+    >>> isinstance(Schema.infer({"x": [1.0, 2.0]}), SchemaLike)
+    True
+    """
 
     def check(self, data: Any) -> Any:
-        """Return a ``CheckResult``, or a check whose ``run()`` returns one."""
+        """Return a ``CheckResult``, or a check whose ``run()`` returns one.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> Schema.infer({"x": [1.0, 2.0]}).check({"x": [1.5]}).run().status.value
+        'pass'
+        """
 
 
 _GIB = 2**30
@@ -458,7 +473,17 @@ class ParityCheck:
     severity: Severity = Severity.BLOCKING
 
     def run(self) -> CheckResult:
-        """Compare, and return the report as a :class:`~modelship.checks.CheckResult`."""
+        """Compare, and return the report as a :class:`~modelship.checks.CheckResult`.
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot, ParityCheck
+        >>> snap = EnvironmentSnapshot(python_version="3.11.7",
+        ...                            python_implementation="CPython", os="Linux",
+        ...                            machine="x86_64")
+        >>> ParityCheck(train=snap, prod=snap).run().status.value
+        'pass'
+        """
         report = compare(
             self.train,
             self.prod,

@@ -79,7 +79,14 @@ class Finding:
 
     @property
     def blocks(self) -> bool:
-        """Whether this finding stops a deployment."""
+        """Whether this finding stops a deployment.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding
+        >>> Finding(check="os", severity="advisory", message="Linux vs Darwin").blocks
+        False
+        """
         return self.severity is Severity.BLOCKING
 
     def to_dict(self) -> dict[str, Any]:
@@ -151,17 +158,41 @@ class ParityReport:
 
     @property
     def passed(self) -> bool:
-        """``True`` when no finding is blocking."""
+        """``True`` when no finding is blocking.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
+        >>> ParityReport([]).passed
+        True
+        """
         return not self.blocking
 
     @property
     def blocking(self) -> tuple[Finding, ...]:
-        """The blocking findings."""
+        """The blocking findings.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
+        >>> report = ParityReport([Finding(check="architecture", severity="blocking",
+        ...                                message="x86_64 in training, arm64 here")])
+        >>> [f.check for f in report.blocking]
+        ['architecture']
+        """
         return tuple(f for f in self.findings if f.blocks)
 
     @property
     def advisory(self) -> tuple[Finding, ...]:
-        """The advisory findings."""
+        """The advisory findings.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
+        >>> report = ParityReport([Finding(check="os", severity="advisory", message="m")])
+        >>> [f.check for f in report.advisory]
+        ['os']
+        """
         return tuple(f for f in self.findings if not f.blocks)
 
     def to_check_result(self, name: str = "environment_parity") -> CheckResult:

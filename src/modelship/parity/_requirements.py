@@ -297,7 +297,14 @@ class PackageMismatch:
 
     @property
     def change(self) -> str:
-        """How the versions differ (``"missing"`` when not installed)."""
+        """How the versions differ (``"missing"`` when not installed).
+
+        Examples
+        --------
+        >>> from modelship.parity import PackageMismatch
+        >>> PackageMismatch(package="numpy", recorded="2.1.0", installed="1.26.4").change
+        'major'
+        """
         if self.installed is None:
             return "missing"
         return version_change(self.recorded, self.installed) or "patch"

@@ -102,7 +102,14 @@ class ArtifactScan:
     @property
     def modules(self) -> tuple[str, ...]:
         """The top-level modules of :attr:`globals`, sorted (``sklearn`` for
-        ``sklearn.linear_model._logistic``)."""
+        ``sklearn.linear_model._logistic``).
+
+        Examples
+        --------
+        >>> from modelship.parity import ArtifactScan
+        >>> ArtifactScan(globals=[("sklearn.svm._classes", "SVC"), ("numpy", "dtype")]).modules
+        ('numpy', 'sklearn')
+        """
         return tuple(sorted({module.split(".", 1)[0] for module, _ in self.globals}))
 
 
