@@ -48,9 +48,7 @@ class SchemaLike(Protocol):
         """
 
 
-_GIB = 2**30
-
-_expected = {
+_EXPECTED = {
     "train": "an EnvironmentSnapshot (EnvironmentSnapshot.capture() or .from_json())",
     "prod": "an EnvironmentSnapshot, or None for this environment",
     "requirements": "a mapping of distribution to version (mv.requirements), or None",
@@ -60,7 +58,12 @@ _expected = {
 
 
 def _size(value: int | None) -> str:
-    return "unknown" if value is None else f"{value / _GIB:.2f} GiB"
+    if value is None:
+        return "unknown"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return f"{value} bytes"
 
 
 @attrs.frozen
@@ -392,7 +395,7 @@ def compare(
         ("rules", rules, (ParityRules, type(None))),
     ):
         if not isinstance(value, kind):
-            raise ConfigError(f"{label} must be {_expected[label]}, got {type(value).__name__}")
+            raise ConfigError(f"{label} must be {_EXPECTED[label]}, got {type(value).__name__}")
     if (schema is None) != (data is None):
         raise ConfigError("the schema check needs both schema= and data= (production data)")
     if prod is None:
