@@ -53,7 +53,7 @@ from modelship.version import ArtifactRef, Lineage, ModelVersion
 __version__ = "0.1.0"
 
 # Subpackages load on first use, so `import modelship` stays light (no scipy).
-_SUBMODULES = {"checks", "registry", "testing"}
+_SUBMODULES = {"checks", "parity", "registry", "testing"}
 
 __all__ = [
     "ArchivedVersion",
@@ -79,6 +79,7 @@ __all__ = [
     "VersionNotFound",
     "AliasMove",
     "ArtifactRef",
+    "EnvironmentSnapshot",
     "Lineage",
     "ModelVersion",
     "Registry",
@@ -95,4 +96,6 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
         return importlib.import_module(f"modelship.{name}")
+    if name == "EnvironmentSnapshot":
+        return importlib.import_module("modelship.parity").EnvironmentSnapshot
     raise AttributeError(f"module 'modelship' has no attribute {name!r}")

@@ -1,0 +1,463 @@
+"""Preprocessing parity by behaviour: replay a canary sample and compare the outputs.
+
+At training time :func:`record_behaviour` runs the preprocessing on a small sample and
+keeps inputs and outputs column by column; at deploy time :func:`compare_behaviour` runs
+the production preprocessing on the same inputs and compares each output column within a
+tolerance, naming the first rows that differ. Two scalers fitted on different data have
+the same code, parameters and version, and only behaviour tells them apart.
+
+Values are stored exactly: floats as JSON numbers (Python's shortest repr round-trips
+every float64), non-finite floats as ``"nan"``/``"inf"``/``"-inf"``, dates as integers of
+their unit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from modelship.checks import Severity
+from modelship.errors import ConfigError, MissingDependency
+from modelship.parity._errors import SnapshotError
+from modelship.parity._findings import Finding
+from modelship.parity._json import JsonDocument, load_json_object
+
+__all__ = [
+    "BEHAVIOUR_ATOL",
+    "BEHAVIOUR_RTOL",
+    "BEHAVIOUR_SCHEMA_VERSION",
+    "BehaviourRecord",
+    "compare_behaviour",
+    "record_behaviour",
+]
+
+BEHAVIOUR_SCHEMA_VERSION = 1
+"""Version of the JSON layout written by :meth:`BehaviourRecord.to_json`."""
+
+BEHAVIOUR_RTOL = 1e-6
+"""Default relative tolerance: a float32 round trip (about 6e-8) passes, a refit does not."""
+
+BEHAVIOUR_ATOL = 1e-9
+"""Default absolute tolerance, for outputs at or near zero."""
+
+MAX_CANARY_ROWS = 1000
+"""Rows kept from a canary sample: enough to exercise every branch, small to store."""
+
+_SHOWN_ROWS = 5  # differing rows named in a finding
+
+Columns = dict[str, NDArray[Any]]
+_KINDS = ("array", "mapping", "pandas", "polars")
+
+
+def _module(obj: Any) -> str:
+    return type(obj).__module__.split(".", 1)[0]
+
+
+def _as_columns(data: Any, what: str) -> tuple[str, Columns, int]:
+    """``(kind, columns, ndim)`` of a table: data frame, mapping of columns, or array."""
+    if _module(data) in ("pandas", "polars") and hasattr(data, "columns"):
+        return _module(data), {str(c): np.asarray(data[c].to_numpy()) for c in data.columns}, 2
+    if _module(data) == "pandas" and hasattr(data, "to_numpy"):  # a Series
+        return "array", {"0": np.asarray(data.to_numpy())}, 1
+    if isinstance(data, Mapping):
+        columns = {str(name): np.asarray(values) for name, values in data.items()}
+        if any(col.ndim != 1 for col in columns.values()):
+            raise ConfigError(f"the {what} mapping must hold 1-D columns")
+        return "mapping", columns, 2
+    array = data.toarray() if _module(data) == "scipy" else np.asarray(data)
+    if array.ndim == 1:
+        return "array", {"0": array}, 1
+    if array.ndim == 2:
+        return "array", {str(j): array[:, j] for j in range(array.shape[1])}, 2
+    raise ConfigError(f"the {what} must be a table or a 1-D or 2-D array, got {array.ndim}-D")
+
+
+def _rows(columns: Columns, what: str) -> int:
+    lengths = {len(col) for col in columns.values()}
+    if len(lengths) > 1:
+        raise ConfigError(f"the {what} columns have different lengths: {sorted(lengths)}")
+    return lengths.pop() if lengths else 0
+
+
+def _encode(name: str, col: NDArray[Any]) -> dict[str, Any]:
+    kind = col.dtype.kind
+    if kind in "biuU":
+        values: list[Any] = col.tolist()
+    elif kind == "f":
+        values = [v if np.isfinite(v) else str(v) for v in col.astype(float).tolist()]
+    elif kind in "mM":
+        values = col.view("int64").tolist()
+    elif kind == "O":
+        values = [v.item() if isinstance(v, np.generic) else v for v in col.tolist()]
+        for v in values:
+            if not (v is None or isinstance(v, (bool, int, float, str))):
+                raise ConfigError(
+                    f"column {name!r} holds a {type(v).__name__}; a canary sample holds "
+                    "numbers, strings, booleans, dates or missing values"
+                )
+        values = [str(v) if isinstance(v, float) and not np.isfinite(v) else v for v in values]
+    else:
+        raise ConfigError(f"column {name!r} has dtype {col.dtype}, which a canary cannot store")
+    return {"dtype": col.dtype.str, "values": values}
+
+
+def _decode(name: str, document: Any, what: str) -> NDArray[Any]:
+    if not isinstance(document, dict) or not isinstance(document.get("values"), list):
+        raise SnapshotError(f"{what}: column {name!r} must have a 'dtype' and a 'values' list")
+    try:
+        dtype = np.dtype(str(document.get("dtype")))
+    except TypeError as exc:
+        raise SnapshotError(f"{what}: column {name!r} has an unknown dtype") from exc
+    values = document["values"]
+    try:
+        if dtype.kind == "f":
+            return np.array([float(v) for v in values], dtype=dtype)
+        if dtype.kind in "mM":
+            return np.array(values, dtype="int64").view(dtype)
+        if dtype.kind == "O":
+            col = np.empty(len(values), dtype=object)
+            col[:] = [float(v) if v in ("nan", "inf", "-inf") else v for v in values]
+            return col
+        if dtype.kind in "biuU":
+            return np.array(values, dtype=dtype).reshape(len(values))
+    except (TypeError, ValueError) as exc:
+        raise SnapshotError(f"{what}: column {name!r} has values that are not {dtype}") from exc
+    raise SnapshotError(f"{what}: column {name!r} has dtype {dtype}, which a canary cannot hold")
+
+
+@attrs.frozen(kw_only=True, eq=False)
+class BehaviourRecord:
+    """Canary inputs of a preprocessing step and the outputs it gave at training time.
+
+    Build one with :func:`record_behaviour`; store it with :meth:`to_json` (the registry
+    keeps it with the version) and replay it with :func:`compare_behaviour`.
+
+    Attributes
+    ----------
+    kind : str
+        How the inputs are handed back to the transform: ``"array"`` (a 1-D or 2-D numpy
+        array), ``"mapping"`` (a dict of columns), ``"pandas"`` or ``"polars"`` (a data
+        frame; needs that library at replay).
+    inputs, outputs : dict of str to numpy array
+        Columns; an array's columns are named ``"0"``, ``"1"``, ...
+    input_ndim : int
+        1 or 2, for ``"array"`` inputs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.parity import BehaviourRecord, record_behaviour
+    >>> record = record_behaviour(lambda x: x * 2.0, np.array([[1.0, 2.0], [3.0, np.nan]]))
+    >>> record.outputs["1"]
+    array([ 4., nan])
+    >>> BehaviourRecord.from_json(record.to_json()) == record
+    True
+    """
+
+    kind: str
+    inputs: Columns
+    outputs: Columns
+    input_ndim: int = 2
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BehaviourRecord):
+            return NotImplemented
+        return self.to_json() == other.to_json()
+
+    __hash__ = None  # type: ignore[assignment]  # holds arrays: not hashable
+
+    @property
+    def rows(self) -> int:
+        """Rows in the canary sample.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.parity import record_behaviour
+        >>> record_behaviour(lambda x: x, np.zeros((7, 2))).rows
+        7
+        """
+        return _rows(self.inputs, "canary input")
+
+    def replay_inputs(self) -> Any:
+        """Rebuild the inputs in the form they were recorded in (array, dict or data frame).
+
+        Raises
+        ------
+        MissingDependency
+            When the inputs were a pandas or polars data frame and that library is missing.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.parity import record_behaviour
+        >>> record_behaviour(lambda x: x, np.eye(2)).replay_inputs()
+        array([[1., 0.],
+               [0., 1.]])
+        """
+        columns = dict(self.inputs)
+        if self.kind == "mapping":
+            return columns
+        if self.kind in ("pandas", "polars"):
+            try:
+                library = importlib.import_module(self.kind)
+            except ImportError:
+                raise MissingDependency(
+                    f"the canary inputs were a {self.kind} data frame: pip install {self.kind}"
+                ) from None
+            return library.DataFrame(columns)
+        if self.input_ndim == 1:
+            return columns["0"]
+        return np.column_stack([columns[str(j)] for j in range(len(columns))])
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-compatible form :meth:`to_json` writes.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.parity import record_behaviour
+        >>> record_behaviour(lambda x: x + 1, np.array([1, 2])).to_dict()["outputs"]
+        {'0': {'dtype': '<i8', 'values': [2, 3]}}
+        """
+        return {
+            "schema_version": BEHAVIOUR_SCHEMA_VERSION,
+            "kind": self.kind,
+            "input_ndim": self.input_ndim,
+            "inputs": {name: _encode(name, col) for name, col in self.inputs.items()},
+            "outputs": {name: _encode(name, col) for name, col in self.outputs.items()},
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """Return the record as JSON text.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.parity import record_behaviour
+        >>> record_behaviour(lambda x: x + 1, np.array([1, 2])).to_json()[:40]
+        '{"schema_version": 1, "kind": "array", "'
+        """
+        return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> BehaviourRecord:
+        """Read a record written by :meth:`to_json`, validating every column.
+
+        Raises
+        ------
+        SnapshotError
+            When the text is not such a record.
+
+        Examples
+        --------
+        >>> from modelship.parity import BehaviourRecord
+        >>> BehaviourRecord.from_json('{"schema_version": 1, "kind": "sql", "inputs": {}}')
+        Traceback (most recent call last):
+        ...
+        modelship.parity._errors.SnapshotError: behaviour record: 'kind' must be one of array, ...
+        """
+        what = "behaviour record"
+        doc = JsonDocument(load_json_object(text, what), what)
+        doc.schema_version(BEHAVIOUR_SCHEMA_VERSION)
+        kind = doc.text("kind")
+        if kind not in _KINDS:
+            raise SnapshotError(f"{what}: 'kind' must be one of {', '.join(_KINDS)}")
+        tables = {}
+        for key in ("inputs", "outputs"):
+            table = doc.doc.get(key)
+            if not isinstance(table, dict):
+                raise SnapshotError(f"{what}: {key!r} must be an object of columns")
+            tables[key] = {name: _decode(name, col, what) for name, col in table.items()}
+            if len({len(col) for col in tables[key].values()}) > 1:
+                raise SnapshotError(f"{what}: the {key} columns have different lengths")
+        ndim = doc.integer("input_ndim") or 2
+        if ndim not in (1, 2) or (kind == "array" and ndim == 1 and set(tables["inputs"]) != {"0"}):
+            raise SnapshotError(f"{what}: 'input_ndim' must be 1 (one column) or 2")
+        return cls(kind=kind, inputs=tables["inputs"], outputs=tables["outputs"], input_ndim=ndim)
+
+
+def _transform_function(transform: Any) -> Callable[[Any], Any]:
+    method = getattr(transform, "transform", None)
+    if callable(method):
+        return method  # type: ignore[no-any-return]
+    if callable(transform):
+        return transform  # type: ignore[no-any-return]
+    raise ConfigError(
+        f"the preprocessing must have a transform() method or be callable, got "
+        f"{type(transform).__name__}"
+    )
+
+
+def record_behaviour(
+    transform: Any, sample: Any, *, max_rows: int = MAX_CANARY_ROWS
+) -> BehaviourRecord:
+    """Run ``transform`` on a canary ``sample`` and record inputs and outputs.
+
+    Parameters
+    ----------
+    transform : object or callable
+        A fitted transformer (its ``transform`` method is called) or a function.
+    sample : array, mapping of columns, or data frame
+        A small sample of training inputs; the first ``max_rows`` rows are kept.
+    max_rows : int
+        Rows to keep (default :data:`MAX_CANARY_ROWS`).
+
+    Raises
+    ------
+    ConfigError
+        When the sample or the outputs are not tables of numbers, strings, booleans or
+        dates, or ``max_rows`` is not positive.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.parity import record_behaviour
+    >>> def features(table):
+    ...     return {"log_amount": np.log1p(table["amount"])}
+    >>> record = record_behaviour(features, {"amount": np.array([0.0, 9.0, 99.0])})
+    >>> record.kind, record.rows, record.outputs["log_amount"].round(3).tolist()
+    ('mapping', 3, [0.0, 2.303, 4.605])
+    """
+    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
+        raise ConfigError(f"max_rows must be a positive int, got {max_rows!r}")
+    function = _transform_function(transform)
+    kind, columns, ndim = _as_columns(sample, "canary sample")
+    columns = {name: col[:max_rows] for name, col in columns.items()}
+    for name, col in columns.items():
+        _encode(name, col)  # refuse what cannot be stored before running anything
+    record = BehaviourRecord(kind=kind, inputs=columns, outputs={}, input_ndim=ndim)
+    _, outputs, _ = _as_columns(function(record.replay_inputs()), "preprocessing output")
+    for name, col in outputs.items():
+        _encode(name, col)
+    return attrs.evolve(record, outputs=outputs)
+
+
+def _differs(
+    recorded: NDArray[Any], produced: NDArray[Any], rtol: float, atol: float
+) -> NDArray[np.bool_]:
+    if recorded.dtype.kind in "biuf" and produced.dtype.kind in "biuf":
+        close: NDArray[np.bool_] = np.isclose(
+            produced.astype(float), recorded.astype(float), rtol=rtol, atol=atol, equal_nan=True
+        )
+        return ~close
+    return np.array(
+        [not _same(a, b) for a, b in zip(recorded.tolist(), produced.tolist(), strict=True)],
+        dtype=bool,
+    )
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True  # both NaN
+    return bool(a == b) and type(a) is type(b)
+
+
+def compare_behaviour(
+    record: BehaviourRecord,
+    transform: Any,
+    *,
+    rtol: float = BEHAVIOUR_RTOL,
+    atol: float = BEHAVIOUR_ATOL,
+    severity: Severity | str = Severity.BLOCKING,
+) -> tuple[Finding, ...]:
+    """Replay ``record``'s inputs through the production ``transform``; report what differs.
+
+    Numeric columns are compared with :func:`numpy.isclose` (``|prod - train| <= atol +
+    rtol * |train|``, NaN equal to NaN); other columns exactly. Each differing column is
+    one finding naming the first rows that differ and the largest difference.
+
+    Returns
+    -------
+    tuple of Finding
+        Empty when every output matches; a single finding when the transform raises or
+        its output has other columns or rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.parity import compare_behaviour, record_behaviour
+    >>> x = np.array([[1.0, 10.0], [2.0, 20.0], [3.0, 30.0]])
+    >>> record = record_behaviour(lambda a: a - [2.0, 20.0], x)
+    >>> compare_behaviour(record, lambda a: a - [2.0, 20.0])
+    ()
+    >>> [f.message for f in compare_behaviour(record, lambda a: a - [2.0, 20.5])]
+    ["output column '1': 3 of 3 rows differ beyond rtol=1e-06, atol=1e-09 (first rows 0, 1, 2);
+    largest difference 0.5 at row 0"]
+    """
+    for label, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+            raise ConfigError(f"{label} must be a non-negative number, got {value!r}")
+    severity = Severity(severity)
+    check = "preprocessing_behaviour"
+    try:
+        produced = _transform_function(transform)(record.replay_inputs())
+        _, outputs, _ = _as_columns(produced, "preprocessing output")
+    except (MissingDependency, ConfigError):
+        raise
+    except Exception as exc:
+        return (
+            Finding(
+                check=check,
+                severity=severity,
+                message=f"the production preprocessing raised {type(exc).__name__}: {exc} "
+                "on the recorded canary inputs",
+            ),
+        )
+    if list(outputs) != list(record.outputs):
+        return (
+            Finding(
+                check=check,
+                severity=severity,
+                message=f"the outputs have {len(record.outputs)} columns in training and "
+                f"{len(outputs)} in production",
+                train=list(record.outputs),
+                prod=list(outputs),
+            ),
+        )
+    rows = _rows(record.outputs, "recorded output")
+    if _rows(outputs, "production output") != rows:
+        return (
+            Finding(
+                check=check,
+                severity=severity,
+                message=f"the outputs have {rows} rows in training and "
+                f"{_rows(outputs, 'production output')} in production",
+                train=rows,
+                prod=_rows(outputs, "production output"),
+            ),
+        )
+    findings = []
+    for name, recorded in record.outputs.items():
+        now = outputs[name]
+        bad = np.flatnonzero(_differs(recorded, now, rtol, atol))
+        if not bad.size:
+            continue
+        shown = bad[:_SHOWN_ROWS]
+        message = (
+            f"output column {name!r}: {bad.size} of {rows} rows differ beyond rtol={rtol:g}, "
+            f"atol={atol:g} (first rows {', '.join(str(i) for i in shown)})"
+        )
+        if recorded.dtype.kind in "biuf" and now.dtype.kind in "biuf":
+            gap = np.abs(now[bad].astype(float) - recorded[bad].astype(float))
+            gap = np.where(np.isnan(gap), np.inf, gap)
+            worst = int(np.argmax(gap))
+            message += f"; largest difference {gap[worst]:.6g} at row {bad[worst]}"
+        findings.append(
+            Finding(
+                check=check,
+                severity=severity,
+                message=message,
+                train=recorded[shown],
+                prod=now[shown],
+                subject=name,
+            )
+        )
+    return tuple(findings)

@@ -1,0 +1,260 @@
+"""``modelship parity ...``: capture an environment in one place, check it in another.
+
+Exit codes, as for ``modelship check``: 0 pass, 1 a blocking difference (with
+``--strict``, any difference), 2 the comparison could not be made (a missing file, a
+version without a stored snapshot). Reports are written even on an error, so the CI page
+shows why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from modelship.checks import CheckResult, SuiteResult
+from modelship.errors import ConfigError, MissingAttachment, ModelshipError
+from modelship.parity._compare import compare
+from modelship.parity._findings import ParityReport
+from modelship.parity._registration import ENVIRONMENT_ROLE, REQUIREMENTS_ROLE
+from modelship.parity._requirements import Requirements, requirements_txt, resolve_requirements
+from modelship.parity._resources import ResourceRequest
+from modelship.parity._scan import scan_artifact
+from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot
+from modelship.registry import open_registry
+
+__all__ = ["add_commands", "main"]
+
+
+def _write(path: str, text: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+
+
+def _storage_options(pairs: Sequence[str]) -> dict[str, Any]:
+
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"storage option {pair!r} must look like key=value")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    return options
+
+
+def _cmd_capture(args: argparse.Namespace) -> int:
+
+    allow = [*DEFAULT_ENV_ALLOWLIST, *(args.allow_env or ())]
+    snapshot = EnvironmentSnapshot.capture(env_allowlist=allow)
+    _write(args.output, snapshot.to_json() + "\n")
+    print(
+        f"wrote the environment snapshot ({snapshot.python_version}, {snapshot.machine}, "
+        f"{len(snapshot.packages)} distributions) to {args.output}"
+    )
+    return 0
+
+
+def _cmd_requirements(args: argparse.Namespace) -> int:
+
+    text = requirements_txt(resolve_requirements(scan_artifact(args.artifact)))
+    if args.output:
+        _write(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _read_requirements(path: str) -> dict[str, str]:
+
+    text = Path(path).read_text(encoding="utf-8")
+    if text.lstrip().startswith("{"):
+        return dict(Requirements.from_json(text))
+    pins: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split("#", 1)[0].strip()
+        if not line:
+            continue
+        name, sep, version = line.partition("==")
+        if not sep or not name.strip() or not version.strip():
+            raise ConfigError(f"{path}, line {number}: {raw!r} is not a name==version pin")
+        pins[name.strip()] = version.strip()
+    return pins
+
+
+def _comparison(args: argparse.Namespace) -> ParityReport:
+    """Build and run the comparison; every failure to do so is raised to the caller."""
+
+    requirements: dict[str, str] | None = None
+    model_size = args.model_size
+    if args.snapshot:
+        if args.target:
+            raise ConfigError("give either --snapshot FILE or REGISTRY MODEL [REF], not both")
+        train = EnvironmentSnapshot.from_json(Path(args.snapshot).read_text(encoding="utf-8"))
+    elif len(args.target) in (2, 3):
+        url, model = args.target[0], args.target[1]
+        ref = args.target[2] if len(args.target) == 3 else "latest"
+        registry = open_registry(url, **_storage_options(args.option))
+        version = registry.get(model, ref)
+        try:
+            train = EnvironmentSnapshot.from_json(version.attachment(ENVIRONMENT_ROLE))
+        except MissingAttachment:
+            raise ConfigError(
+                f"{model} {version.version} has no stored environment snapshot: register it "
+                "with the environment captured, or pass --snapshot FILE"
+            ) from None
+        try:
+            requirements = dict(Requirements.from_json(version.attachment(REQUIREMENTS_ROLE)))
+        except MissingAttachment:
+            requirements = None
+        if model_size is None:
+            model_size = version.artifact.size
+    else:
+        raise ConfigError("give --snapshot FILE, or REGISTRY MODEL [REF]")
+    if args.requirements:
+        requirements = _read_requirements(args.requirements)
+    prod = (
+        EnvironmentSnapshot.from_json(Path(args.against).read_text(encoding="utf-8"))
+        if args.against
+        else None
+    )
+    resources = None
+    if args.memory is not None or args.cpus is not None or model_size is not None:
+        resources = ResourceRequest(memory=args.memory, cpus=args.cpus, model_size=model_size)
+    return compare(train, prod, requirements=requirements, resources=resources)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+
+    try:
+        report = _comparison(args)
+        result = report.to_check_result()
+        if args.report:
+            _write(args.report, report.to_json() + "\n")
+    except (ModelshipError, OSError) as exc:
+        result = CheckResult.from_exception("environment_parity", exc)
+    suite = SuiteResult([result])
+    if args.json:
+        _write(args.json, suite.to_json() + "\n")
+    if args.junit:
+        suite.to_junit(args.junit)
+    if args.markdown:
+        _write(args.markdown, suite.to_markdown())
+    print(suite.summary())
+    for column in result.columns.values():
+        print(f"  {column.status.value.upper():<5} {column.name}: {column.reason}")
+    return suite.exit_code(strict=args.strict)
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``parity capture``, ``parity check`` and ``parity requirements`` to a parser.
+
+    Each command sets ``func``, a handler taking the parsed arguments and returning the
+    exit code.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from modelship.parity._cli import add_commands
+    >>> parser = argparse.ArgumentParser(prog="modelship")
+    >>> add_commands(parser.add_subparsers())
+    >>> args = parser.parse_args(["parity", "check", "--snapshot", "train.json"])
+    >>> args.snapshot, args.target, args.strict
+    ('train.json', [], False)
+    """
+    parity = subparsers.add_parser(
+        "parity",
+        help="compare the training environment with this one",
+        description="Environment parity between training and production. Exit 0 pass, "
+        "1 blocking difference (--strict: any difference), 2 error.",
+    )
+    commands = parity.add_subparsers(dest="parity_command", required=True, metavar="COMMAND")
+
+    capture = commands.add_parser("capture", help="write this environment's snapshot as JSON")
+    capture.add_argument("-o", "--output", required=True, metavar="FILE", help="JSON to write")
+    capture.add_argument(
+        "--allow-env",
+        nargs="+",
+        metavar="VAR",
+        help="also record these environment variables (patterns like OMP_* allowed); "
+        "credential-like names are never recorded",
+    )
+    capture.set_defaults(func=_cmd_capture)
+
+    check = commands.add_parser(
+        "check",
+        help="compare a training snapshot with this environment (or --against a snapshot)",
+    )
+    check.add_argument(
+        "target",
+        nargs="*",
+        metavar="REGISTRY MODEL [REF]",
+        help="read the snapshot stored with a registered version (REF defaults to latest)",
+    )
+    check.add_argument("--snapshot", metavar="FILE", help="the training snapshot JSON")
+    check.add_argument(
+        "--against", metavar="FILE", help="compare with this snapshot, not the running one"
+    )
+    check.add_argument(
+        "--requirements",
+        metavar="FILE",
+        help="the model's requirements (JSON or name==version lines)",
+    )
+    check.add_argument("--memory", metavar="QTY", help="memory the deployment requests (2Gi)")
+    check.add_argument("--cpus", metavar="QTY", help="CPUs the deployment requests (2, 500m)")
+    check.add_argument("--model-size", metavar="QTY", help="the artifact's size (bytes, 300Mi)")
+    check.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fsspec storage option for REGISTRY, repeatable",
+    )
+    check.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
+    check.add_argument("--markdown", metavar="PATH", help="write a Markdown summary here")
+    check.add_argument("--json", metavar="PATH", help="write the suite result as JSON here")
+    check.add_argument("--report", metavar="PATH", help="write the parity report as JSON here")
+    check.add_argument("--strict", action="store_true", help="advisory differences fail too")
+    check.set_defaults(func=_cmd_check)
+
+    requirements = commands.add_parser(
+        "requirements", help="write the pinned requirements a pickle or joblib artifact needs"
+    )
+    requirements.add_argument("artifact", help="the serialized model file (never unpickled)")
+    requirements.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
+    requirements.set_defaults(func=_cmd_requirements)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``modelship parity`` with ``argv`` (the arguments after ``parity``).
+
+    Returns the exit code: 0 pass, 1 a blocking difference, 2 an error.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.parity._cli import main
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "env.json"
+    >>> main(["capture", "-o", str(path)])
+    wrote the environment snapshot (...) to .../env.json
+    0
+    >>> main(["check", "--snapshot", str(path), "--against", str(path)])
+    PASS  environment_parity: the environments match on every rule
+    passed (1 check: 1 pass)
+    0
+    """
+    parser = argparse.ArgumentParser(prog="modelship")
+    add_commands(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(["parity", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        code: int = args.func(args)
+    except (ModelshipError, OSError) as exc:
+        print(f"modelship parity: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    return code

@@ -1,0 +1,502 @@
+"""``compare``: every way a production environment differs from the training one.
+
+Each rule of :class:`ParityRules` is one small function below that returns its findings;
+:func:`compare` runs those the inputs allow (packages always, schema only with a schema
+and data...) and collects them in a :class:`ParityReport`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+
+from modelship.checks import Check, CheckResult, Severity, Status
+from modelship.errors import ConfigError
+from modelship.parity._behaviour import BehaviourRecord, compare_behaviour
+from modelship.parity._findings import Finding, ParityReport
+from modelship.parity._fingerprint import PreprocessingFingerprint, fingerprint_preprocessing
+from modelship.parity._requirements import version_change
+from modelship.parity._resources import ResourceRequest
+from modelship.parity._rules import DEFAULT_RULES, ParityRules
+from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot
+
+__all__ = ["ParityCheck", "SchemaLike", "compare", "validate_environment_parity"]
+
+
+@runtime_checkable
+class SchemaLike(Protocol):
+    """What the schema rule needs: :class:`modelship.checks.Schema` is one.
+
+    Examples
+    --------
+    >>> from modelship.checks import Schema
+    >>> from modelship.parity import SchemaLike
+    >>> isinstance(Schema.infer({"x": [1.0, 2.0]}), SchemaLike)
+    True
+    """
+
+    def check(self, data: Any) -> Any:
+        """Return a ``CheckResult``, or a check whose ``run()`` returns one.
+
+        Examples
+        --------
+        >>> from modelship.checks import Schema
+        >>> Schema.infer({"x": [1.0, 2.0]}).check({"x": [1.5]}).run().status.value
+        'pass'
+        """
+
+
+_EXPECTED = {
+    "train": "an EnvironmentSnapshot (EnvironmentSnapshot.capture() or .from_json())",
+    "prod": "an EnvironmentSnapshot, or None for this environment",
+    "requirements": "a mapping of distribution to version (mv.requirements), or None",
+    "resources": "a ResourceRequest, or None",
+    "rules": "a ParityRules, or None for the defaults",
+}
+
+
+def _size(value: int | None) -> str:
+    if value is None:
+        return "unknown"
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if value >= scale:
+            return f"{value / scale:.2f} {unit}"
+    return f"{value} bytes"
+
+
+@attrs.frozen
+class _Rules:
+    """Builds findings under a rule set, dropping those of rules that are off."""
+
+    rules: ParityRules
+
+    def finding(self, rule: str, message: str, **fields: Any) -> Iterator[Finding]:
+        severity = getattr(self.rules, rule)
+        if severity is not None:
+            yield Finding(check=rule, severity=severity, message=message, **fields)
+
+
+def _python(r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot) -> Iterator[Finding]:
+    if train.python_implementation != prod.python_implementation:
+        yield from r.finding(
+            "python_implementation",
+            f"Python implementation {train.python_implementation} in training, "
+            f"{prod.python_implementation} in production",
+            train=train.python_implementation,
+            prod=prod.python_implementation,
+        )
+    if train.python_minor != prod.python_minor:
+        rule = "python_minor"
+    elif train.python_version != prod.python_version:
+        rule = "python_patch"
+    else:
+        return
+    yield from r.finding(
+        rule,
+        f"Python {train.python_version} in training, {prod.python_version} in production"
+        + (": pickles and compiled extensions may not load" if rule == "python_minor" else ""),
+        train=train.python_version,
+        prod=prod.python_version,
+    )
+
+
+def _packages(
+    r: _Rules,
+    train: EnvironmentSnapshot,
+    prod: EnvironmentSnapshot,
+    requirements: Mapping[str, str] | None,
+) -> Iterator[Finding]:
+    needed = dict(train.packages) if requirements is None else dict(requirements)
+    for name, recorded in sorted(needed.items()):
+        installed = prod.packages.get(name)
+        if installed is None:
+            yield from r.finding(
+                "package_missing",
+                f"{name} {recorded} is needed and not installed in production",
+                train=recorded,
+                subject=name,
+            )
+            continue
+        change = version_change(recorded, installed)
+        if change is not None:
+            yield from r.finding(
+                f"package_{change}",
+                f"{name} {recorded} in training, {installed} in production "
+                f"({change} version differs)",
+                train=recorded,
+                prod=installed,
+                subject=name,
+            )
+
+
+def _platform(
+    r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot
+) -> Iterator[Finding]:
+    if train.architecture != prod.architecture:
+        yield from r.finding(
+            "architecture",
+            f"architecture {train.machine} in training, {prod.machine} in production: "
+            "compiled wheels and float results may differ",
+            train=train.machine,
+            prod=prod.machine,
+        )
+    if train.os != prod.os:
+        yield from r.finding(
+            "os", f"{train.os} in training, {prod.os} in production", train=train.os, prod=prod.os
+        )
+    train_blas = sorted((lib.name, lib.version or "") for lib in train.blas)
+    prod_blas = sorted((lib.name, lib.version or "") for lib in prod.blas)
+    if train_blas and prod_blas and train_blas != prod_blas:
+        yield from r.finding(
+            "blas",
+            f"numpy's BLAS is {_blas(train_blas)} in training, {_blas(prod_blas)} in production: "
+            "floating-point results may differ in the last digits",
+            train=_blas(train_blas),
+            prod=_blas(prod_blas),
+        )
+    train_gpus = [(gpu.name, gpu.driver_version) for gpu in train.gpus]
+    prod_gpus = [(gpu.name, gpu.driver_version) for gpu in prod.gpus]
+    if train_gpus != prod_gpus:
+        yield from r.finding(
+            "gpu",
+            f"GPUs {_gpus(train_gpus)} in training, {_gpus(prod_gpus)} in production",
+            train=[list(g) for g in train_gpus],
+            prod=[list(g) for g in prod_gpus],
+        )
+    for rule, a, b in (
+        ("locale", train.locale, prod.locale),
+        ("timezone", train.timezone, prod.timezone),
+    ):
+        if a != b:
+            yield from r.finding(
+                rule, f"{rule} {a} in training, {b} in production", train=a, prod=b
+            )
+    for name in sorted(set(train.env) | set(prod.env)):
+        a, b = train.env.get(name), prod.env.get(name)
+        if a != b:
+            yield from r.finding(
+                "env",
+                f"${name} is {_shown(a)} in training, {_shown(b)} in production",
+                train=a,
+                prod=b,
+                subject=name,
+            )
+
+
+def _blas(libs: list[tuple[str, str]]) -> str:
+    return ", ".join(f"{name} {version}".strip() for name, version in libs)
+
+
+def _gpus(gpus: list[tuple[str, str | None]]) -> str:
+    if not gpus:
+        return "none"
+    return ", ".join(f"{name} (driver {driver or '?'})" for name, driver in gpus)
+
+
+def _shown(value: str | None) -> str:
+    return "unset" if value is None else repr(value)
+
+
+def _resources(r: _Rules, prod: EnvironmentSnapshot, request: ResourceRequest) -> Iterator[Finding]:
+    offered_memory, offered_cpus = prod.memory, prod.cpus
+    if request.memory is not None:
+        if offered_memory is None:
+            yield from r.finding(
+                "resources",
+                f"{_size(request.memory)} of memory requested; the target does not say how "
+                "much it has, so the request cannot be checked",
+                train=request.memory,
+            )
+        elif request.memory > offered_memory:
+            yield from r.finding(
+                "resources",
+                f"{_size(request.memory)} of memory requested; the target offers "
+                f"{_size(offered_memory)}",
+                train=request.memory,
+                prod=offered_memory,
+                subject="memory",
+            )
+    if request.cpus is not None:
+        if offered_cpus is None:
+            yield from r.finding(
+                "resources",
+                f"{request.cpus:g} CPUs requested; the target does not say how many it has",
+                train=request.cpus,
+            )
+        elif request.cpus > offered_cpus:
+            yield from r.finding(
+                "resources",
+                f"{request.cpus:g} CPUs requested; the target offers {offered_cpus:g}",
+                train=request.cpus,
+                prod=offered_cpus,
+                subject="cpus",
+            )
+    if request.model_size is not None:
+        needed = request.model_size * r.rules.model_memory_factor
+        limit = request.memory if request.memory is not None else offered_memory
+        if limit is not None and needed > limit:
+            yield from r.finding(
+                "resources",
+                f"the model's {_size(request.model_size)} artifact needs at least "
+                f"{_size(int(needed))} to load; the memory limit is {_size(limit)}",
+                train=int(needed),
+                prod=limit,
+                subject="model_size",
+            )
+
+
+def _schema(r: _Rules, schema: Any, data: Any) -> Iterator[Finding]:
+    if not isinstance(schema, SchemaLike):
+        raise ConfigError(
+            f"schema must have a check(data) method (a modelship.checks.Schema), got "
+            f"{type(schema).__name__}"
+        )
+    try:
+        result = schema.check(data)
+        if isinstance(result, Check) and not isinstance(result, CheckResult):
+            result = result.run()
+    except Exception as exc:  # a schema that cannot be checked blocks, never passes
+        result = CheckResult.from_exception("schema", exc)
+    if not isinstance(result, CheckResult):
+        raise ConfigError(
+            f"schema.check(data) must return a CheckResult or a Check, got {type(result).__name__}"
+        )
+    if result.status is Status.PASS:
+        return
+    failing = {
+        name: column.reason
+        for name, column in result.columns.items()
+        if column.status is not Status.PASS
+    }
+    if result.status is Status.WARN:
+        yield Finding(
+            check="schema", severity=Severity.ADVISORY, message=result.reason, prod=failing
+        )
+        return
+    yield from r.finding(
+        "schema",
+        f"the production data does not fit the training schema: {result.reason}",
+        prod=failing,
+    )
+
+
+def _preprocessing(
+    r: _Rules,
+    fingerprint: PreprocessingFingerprint | None,
+    behaviour: BehaviourRecord | None,
+    preprocessing: Any,
+) -> Iterator[Finding]:
+    if preprocessing is None:
+        raise ConfigError(
+            "a preprocessing fingerprint or behaviour record needs the production "
+            "preprocessing to compare with: pass preprocessing=<the fitted transformer>"
+        )
+    if fingerprint is not None:
+        now = (
+            preprocessing
+            if isinstance(preprocessing, PreprocessingFingerprint)
+            else fingerprint_preprocessing(preprocessing)
+        )
+        parts = fingerprint.diff(now)
+        if parts:
+            yield from r.finding(
+                "preprocessing_fingerprint",
+                f"the production preprocessing ({now.kind}) is not the one trained with: "
+                f"{', '.join(parts)} differ",
+                train=fingerprint.digest,
+                prod=now.digest,
+                subject=", ".join(parts),
+            )
+    if behaviour is not None and r.rules.preprocessing_behaviour is not None:
+        if isinstance(preprocessing, PreprocessingFingerprint):
+            raise ConfigError(
+                "a behaviour record is replayed through the preprocessing object, "
+                "not a fingerprint of it"
+            )
+        yield from compare_behaviour(
+            behaviour,
+            preprocessing,
+            rtol=r.rules.behaviour_rtol,
+            atol=r.rules.behaviour_atol,
+            severity=r.rules.preprocessing_behaviour,
+        )
+
+
+def compare(
+    train: EnvironmentSnapshot,
+    prod: EnvironmentSnapshot | None = None,
+    *,
+    requirements: Mapping[str, str] | None = None,
+    resources: ResourceRequest | None = None,
+    schema: SchemaLike | None = None,
+    data: Any = None,
+    fingerprint: PreprocessingFingerprint | None = None,
+    behaviour: BehaviourRecord | None = None,
+    preprocessing: Any = None,
+    rules: ParityRules | None = None,
+) -> ParityReport:
+    """Compare the training environment with production and say what differs, how much.
+
+    Parameters
+    ----------
+    train : EnvironmentSnapshot
+        Where the model was trained (``mv.environment``).
+    prod : EnvironmentSnapshot, optional
+        Where it is about to run; ``None`` captures this process's environment, recording
+        the variables the training snapshot recorded.
+    requirements : Mapping[str, str], optional
+        The distributions the model needs (``mv.requirements``) and their training
+        versions. Without it, every distribution of ``train`` counts as needed.
+    resources : ResourceRequest, optional
+        Memory and CPUs the deployment requests and the model's size, checked against
+        what ``prod`` offers (its cgroup limits first).
+    schema, data : optional
+        A :class:`~modelship.checks.Schema` (anything whose ``check(data)`` returns a
+        ``CheckResult`` or a check) and production data to validate with it.
+    fingerprint : PreprocessingFingerprint, optional
+        The training preprocessing's fingerprint, compared with ``preprocessing``'s.
+    behaviour : BehaviourRecord, optional
+        Canary inputs and outputs recorded in training, replayed through ``preprocessing``.
+    preprocessing : object, optional
+        The production preprocessing (a fitted transformer, or a callable for behaviour).
+    rules : ParityRules, optional
+        Severities and tolerances; :data:`DEFAULT_RULES` when omitted.
+
+    Raises
+    ------
+    ConfigError
+        For inputs that cannot be compared (``schema`` without ``data``, a fingerprint or
+        behaviour record without ``preprocessing``).
+
+    Examples
+    --------
+    >>> import attrs
+    >>> from modelship.parity import EnvironmentSnapshot, compare
+    >>> train = EnvironmentSnapshot(python_version="3.11.7", python_implementation="CPython",
+    ...                             os="Linux", machine="x86_64",
+    ...                             packages={"scikit-learn": "1.5.2", "numpy": "2.1.0"})
+    >>> prod = attrs.evolve(train, python_version="3.12.1",
+    ...                     packages={"scikit-learn": "1.5.2", "numpy": "2.1.3"})
+    >>> report = compare(train, prod)
+    >>> report.passed
+    False
+    >>> print(report.summary())
+    BLOCKING  python_minor: Python 3.11.7 in training, 3.12.1 in production: pickles and ...
+    ADVISORY  package_patch: numpy 2.1.0 in training, 2.1.3 in production (patch version differs)
+    FAILED (1 blocking, 1 advisory)
+    """
+    for label, value, kind in (
+        ("train", train, EnvironmentSnapshot),
+        ("prod", prod, (EnvironmentSnapshot, type(None))),
+        ("requirements", requirements, (Mapping, type(None))),
+        ("resources", resources, (ResourceRequest, type(None))),
+        ("rules", rules, (ParityRules, type(None))),
+    ):
+        if not isinstance(value, kind):
+            raise ConfigError(f"{label} must be {_EXPECTED[label]}, got {type(value).__name__}")
+    if (schema is None) != (data is None):
+        raise ConfigError("the schema check needs both schema= and data= (production data)")
+    if prod is None:
+        prod = EnvironmentSnapshot.capture(env_allowlist=[*DEFAULT_ENV_ALLOWLIST, *train.env])
+    r = _Rules(DEFAULT_RULES if rules is None else rules)
+    findings: list[Finding] = [
+        *_python(r, train, prod),
+        *_packages(r, train, prod, requirements),
+        *_platform(r, train, prod),
+    ]
+    if resources is not None:
+        findings.extend(_resources(r, prod, resources))
+    if schema is not None and r.rules.schema is not None:
+        findings.extend(_schema(r, schema, data))
+    if fingerprint is not None or behaviour is not None:
+        findings.extend(_preprocessing(r, fingerprint, behaviour, preprocessing))
+    return ParityReport(findings)
+
+
+def validate_environment_parity(
+    train: EnvironmentSnapshot,
+    prod: EnvironmentSnapshot | None = None,
+    *,
+    strict: bool = False,
+    **options: Any,
+) -> bool:
+    """Return whether ``prod`` may run a model trained in ``train``: a yes or no for CI.
+
+    ``False`` when :func:`compare` finds a blocking difference, or with ``strict=True``
+    any difference at all. ``options`` are those of :func:`compare`.
+
+    Examples
+    --------
+    >>> import attrs
+    >>> from modelship.parity import EnvironmentSnapshot, validate_environment_parity
+    >>> train = EnvironmentSnapshot(python_version="3.11.7", python_implementation="CPython",
+    ...                             os="Linux", machine="x86_64", packages={"numpy": "2.1.0"})
+    >>> validate_environment_parity(train, attrs.evolve(train, os="Darwin"))
+    True
+    >>> validate_environment_parity(train, attrs.evolve(train, os="Darwin"), strict=True)
+    False
+    """
+    report = compare(train, prod, **options)
+    return not report.findings if strict else report.passed
+
+
+@attrs.frozen(kw_only=True)
+class ParityCheck:
+    """Environment parity as a check for :func:`~modelship.checks.run_suite`.
+
+    The comparison runs in :meth:`run`, so an input that cannot be compared becomes an
+    ``error`` result in the suite rather than an exception. Fields are the arguments of
+    :func:`compare`.
+
+    Examples
+    --------
+    >>> import attrs
+    >>> from modelship.checks import run_suite
+    >>> from modelship.parity import EnvironmentSnapshot, ParityCheck
+    >>> train = EnvironmentSnapshot(python_version="3.11.7", python_implementation="CPython",
+    ...                             os="Linux", machine="x86_64")
+    >>> suite = run_suite([ParityCheck(train=train, prod=attrs.evolve(train, machine="arm64"))])
+    >>> suite["environment_parity"].status.value, suite.exit_code()
+    ('fail', 1)
+    """
+
+    train: EnvironmentSnapshot
+    prod: EnvironmentSnapshot | None = None
+    requirements: Mapping[str, str] | None = None
+    resources: ResourceRequest | None = None
+    schema: SchemaLike | None = None
+    data: Any = None
+    fingerprint: PreprocessingFingerprint | None = None
+    behaviour: BehaviourRecord | None = None
+    preprocessing: Any = None
+    rules: ParityRules | None = None
+    name: str = "environment_parity"
+    severity: Severity = Severity.BLOCKING
+
+    def run(self) -> CheckResult:
+        """Compare, and return the report as a :class:`~modelship.checks.CheckResult`.
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot, ParityCheck
+        >>> snap = EnvironmentSnapshot(python_version="3.11.7",
+        ...                            python_implementation="CPython", os="Linux",
+        ...                            machine="x86_64")
+        >>> ParityCheck(train=snap, prod=snap).run().status.value
+        'pass'
+        """
+        report = compare(
+            self.train,
+            self.prod,
+            requirements=self.requirements,
+            resources=self.resources,
+            schema=self.schema,
+            data=self.data,
+            fingerprint=self.fingerprint,
+            behaviour=self.behaviour,
+            preprocessing=self.preprocessing,
+            rules=self.rules,
+        )
+        return report.to_check_result(self.name)

@@ -1,0 +1,327 @@
+"""``Finding`` and ``ParityReport``: what differs between two environments, as data.
+
+A report is data first: it round-trips through JSON, and :meth:`ParityReport.to_check_result`
+turns it into a :class:`~modelship.checks.CheckResult`, so parity lands in the same JSON,
+JUnit XML and Markdown as every other pre-deployment check.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from modelship.checks import CheckResult, ColumnResult, Severity, Status
+from modelship.parity._errors import SnapshotError
+from modelship.parity._json import load_json_object
+
+__all__ = ["REPORT_SCHEMA_VERSION", "Finding", "ParityReport"]
+
+REPORT_SCHEMA_VERSION = 1
+"""Version of the JSON layout written by :meth:`ParityReport.to_json`."""
+
+_REASON_FINDINGS = 3  # findings named in a check result's one-line reason
+
+
+def plain(value: Any) -> Any:
+    """``value`` as JSON types: numpy scalars and arrays unwrapped, tuples as lists."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or inf
+        return str(value)
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, Mapping):
+        return {str(key): plain(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [plain(item) for item in value]
+    return str(value)
+
+
+@attrs.frozen(kw_only=True)
+class Finding:
+    """One difference between the training and the production environment.
+
+    Parameters
+    ----------
+    check : str
+        The rule that found it (a field of :class:`ParityRules`: ``"python_minor"``,
+        ``"package_minor"``, ``"preprocessing_behaviour"``...).
+    severity : Severity or str
+        ``blocking`` (the deployment must stop) or ``advisory``.
+    message : str
+        One line a person can act on.
+    train, prod : JSON value
+        What each side has (a version, a size, the first differing values...).
+    subject : str, optional
+        What differs, for machines: the package, column or variable name.
+
+    Examples
+    --------
+    >>> from modelship.parity import Finding
+    >>> f = Finding(check="package_minor", severity="blocking", subject="scikit-learn",
+    ...             message="scikit-learn 1.5.2 in training, 1.4.0 in production",
+    ...             train="1.5.2", prod="1.4.0")
+    >>> f.severity.value, f.blocks
+    ('blocking', True)
+    """
+
+    check: str
+    severity: Severity = attrs.field(converter=Severity)
+    message: str
+    train: Any = attrs.field(default=None, converter=plain)
+    prod: Any = attrs.field(default=None, converter=plain)
+    subject: str | None = None
+
+    @property
+    def blocks(self) -> bool:
+        """Whether this finding stops a deployment.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding
+        >>> Finding(check="os", severity="advisory", message="Linux vs Darwin").blocks
+        False
+        """
+        return self.severity is Severity.BLOCKING
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-compatible form.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding
+        >>> Finding(check="os", severity="advisory", message="m").to_dict()["severity"]
+        'advisory'
+        """
+        return {
+            "check": self.check,
+            "severity": self.severity.value,
+            "message": self.message,
+            "train": self.train,
+            "prod": self.prod,
+            "subject": self.subject,
+        }
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> Finding:
+        """Rebuild a finding from :meth:`to_dict` output.
+
+        Raises
+        ------
+        SnapshotError
+            When a field is missing or the severity is unknown.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding
+        >>> f = Finding(check="os", severity="advisory", message="m", train="Linux")
+        >>> Finding.from_dict(f.to_dict()) == f
+        True
+        """
+        try:
+            return cls(
+                check=str(document["check"]),
+                severity=document["severity"],
+                message=str(document["message"]),
+                train=document.get("train"),
+                prod=document.get("prod"),
+                subject=document.get("subject"),
+            )
+        except (KeyError, ValueError) as exc:
+            raise SnapshotError(f"a parity finding is malformed: {exc!r}") from exc
+
+
+def _findings(value: Iterable[Finding]) -> tuple[Finding, ...]:
+    return tuple(sorted(value, key=lambda finding: not finding.blocks))  # stable
+
+
+@attrs.frozen
+class ParityReport:
+    """The findings of :func:`~modelship.parity.compare`, blocking ones first.
+
+    Examples
+    --------
+    >>> from modelship.parity import Finding, ParityReport
+    >>> report = ParityReport([Finding(check="os", severity="advisory", message="Linux vs Darwin")])
+    >>> report.passed, len(report.advisory)
+    (True, 1)
+    >>> report.to_check_result().status.value
+    'warn'
+    """
+
+    findings: tuple[Finding, ...] = attrs.field(converter=_findings)
+
+    @property
+    def passed(self) -> bool:
+        """``True`` when no finding is blocking.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
+        >>> ParityReport([]).passed
+        True
+        """
+        return not self.blocking
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        """The blocking findings.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
+        >>> report = ParityReport([Finding(check="architecture", severity="blocking",
+        ...                                message="x86_64 in training, arm64 here")])
+        >>> [f.check for f in report.blocking]
+        ['architecture']
+        """
+        return tuple(f for f in self.findings if f.blocks)
+
+    @property
+    def advisory(self) -> tuple[Finding, ...]:
+        """The advisory findings.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
+        >>> report = ParityReport([Finding(check="os", severity="advisory", message="m")])
+        >>> [f.check for f in report.advisory]
+        ['os']
+        """
+        return tuple(f for f in self.findings if not f.blocks)
+
+    def to_check_result(self, name: str = "environment_parity") -> CheckResult:
+        """Return the report as a blocking check's result, to put in a suite.
+
+        ``fail`` with a blocking finding, ``warn`` with only advisory ones, ``pass``
+        without findings; each finding is a column named ``check[subject]``.
+
+        Examples
+        --------
+        >>> from modelship.checks import run_suite
+        >>> from modelship.parity import Finding, ParityReport
+        >>> report = ParityReport([Finding(check="python_minor", severity="blocking",
+        ...                                message="Python 3.11 in training, 3.12 here")])
+        >>> result = report.to_check_result()
+        >>> result.status.value, result.reason
+        ('fail', '1 blocking, 0 advisory: Python 3.11 in training, 3.12 here')
+        >>> run_suite([lambda: result]).passed
+        False
+        """
+        columns = []
+        seen: dict[str, int] = {}
+        for finding in self.findings:
+            label = f"{finding.check}[{finding.subject}]" if finding.subject else finding.check
+            seen[label] = seen.get(label, 0) + 1
+            if seen[label] > 1:
+                label = f"{label}#{seen[label]}"
+            columns.append(
+                ColumnResult(
+                    name=label,
+                    status=Status.FAIL if finding.blocks else Status.WARN,
+                    reason=finding.message,
+                    method=finding.check,
+                    details={
+                        "severity": finding.severity.value,
+                        "train": finding.train,
+                        "prod": finding.prod,
+                    },
+                )
+            )
+        if self.blocking:
+            status = Status.FAIL
+        elif self.findings:
+            status = Status.WARN
+        else:
+            status = Status.PASS
+        named = [f.message for f in (self.blocking or self.advisory)[:_REASON_FINDINGS]]
+        more = len(self.blocking or self.advisory) - len(named)
+        reason = (
+            f"{len(self.blocking)} blocking, {len(self.advisory)} advisory: "
+            + "; ".join(named)
+            + (f"; and {more} more" if more > 0 else "")
+            if self.findings
+            else "the environments match on every rule"
+        )
+        return CheckResult(
+            name=name,
+            status=status,
+            severity=Severity.BLOCKING,
+            reason=reason,
+            statistic=len(self.blocking),
+            threshold=0,
+            columns=columns,
+            details={"blocking": len(self.blocking), "advisory": len(self.advisory)},
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-compatible form :meth:`to_json` writes.
+
+        Examples
+        --------
+        >>> from modelship.parity import ParityReport
+        >>> ParityReport([]).to_dict()
+        {'schema_version': 1, 'passed': True, 'findings': []}
+        """
+        return {
+            "schema_version": REPORT_SCHEMA_VERSION,
+            "passed": self.passed,
+            "findings": [finding.to_dict() for finding in self.findings],
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return the report as JSON text.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
+        >>> report = ParityReport([Finding(check="os", severity="advisory", message="m")])
+        >>> ParityReport.from_json(report.to_json()) == report
+        True
+        """
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> ParityReport:
+        """Read a report written by :meth:`to_json`.
+
+        Raises
+        ------
+        SnapshotError
+            When the text is not such a report.
+
+        Examples
+        --------
+        >>> from modelship.parity import ParityReport
+        >>> ParityReport.from_json('{"schema_version": 1, "findings": []}').passed
+        True
+        """
+        document = load_json_object(text, "parity report")
+        findings = document.get("findings")
+        if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
+            raise SnapshotError("parity report: 'findings' must be a list of objects")
+        return cls([Finding.from_dict(f) for f in findings])
+
+    def summary(self) -> str:
+        """Return one line per finding, then the verdict.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
+        >>> print(ParityReport([Finding(check="os", severity="advisory",
+        ...                             message="Linux in training, Darwin here")]).summary())
+        ADVISORY  os: Linux in training, Darwin here
+        passed (0 blocking, 1 advisory)
+        """
+        lines = [
+            f"{finding.severity.value.upper():<9} {finding.check}: {finding.message}"
+            for finding in self.findings
+        ]
+        verdict = "passed" if self.passed else "FAILED"
+        lines.append(f"{verdict} ({len(self.blocking)} blocking, {len(self.advisory)} advisory)")
+        return "\n".join(lines)

@@ -1,0 +1,271 @@
+"""A stable fingerprint of a preprocessing configuration or fitted transformer.
+
+Invariant: the fingerprint depends on what the object *is* (its type, its parameters,
+its fitted state), never on how Python pickles it, so the same scaler fitted on the same
+data has the same fingerprint in every process, on every machine. Pickle bytes are not
+stable (memo numbering, protocol, library internals) and are never hashed.
+
+A scikit-learn-like object (one with ``get_params()``) is described by its qualified type
+name, its parameters (``get_params(deep=False)``; nested estimators recursively) and its
+fitted attributes (public attributes ending in ``_``, such as ``mean_`` and ``scale_``);
+arrays are hashed by :func:`modelship.fingerprint`. A plain mapping is a configuration.
+Each parameter and attribute is hashed as a separate *part*, so two fingerprints can say
+which parts differ.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+import numpy as np
+
+from modelship.errors import ConfigError
+from modelship.fingerprint import fingerprint
+from modelship.parity._errors import SnapshotError
+from modelship.parity._json import JsonDocument, load_json_object
+
+__all__ = ["FINGERPRINT_SCHEMA_VERSION", "PreprocessingFingerprint", "fingerprint_preprocessing"]
+
+FINGERPRINT_SCHEMA_VERSION = 1
+"""Version of the JSON layout written by :meth:`PreprocessingFingerprint.to_json`."""
+
+_MAX_DEPTH = 64  # nesting of pipelines in pipelines; deeper is a cycle we failed to see
+
+
+def _sha256(document: Any) -> str:
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+
+
+def _qualname(obj: Any) -> str:
+    return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _is_estimator(obj: Any) -> bool:
+    return not isinstance(obj, type) and callable(getattr(obj, "get_params", None))
+
+
+def _fitted(obj: Any) -> dict[str, Any]:
+    attributes = getattr(obj, "__dict__", {})
+    return {
+        name: value
+        for name, value in sorted(attributes.items())
+        if name.endswith("_") and not name.startswith("_")
+    }
+
+
+@attrs.define
+class _Canon:
+    """Turns a value into a JSON document that is equal exactly when the values are."""
+
+    active: set[int] = attrs.field(factory=set)
+
+    def __call__(self, value: Any, depth: int = 0) -> Any:
+        if depth > _MAX_DEPTH:
+            raise ConfigError(f"cannot fingerprint: objects nest more than {_MAX_DEPTH} deep")
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int):
+            return {"int": str(value)}
+        if isinstance(value, float):
+            return {"float": repr(value) if not math.isnan(value) else "nan"}
+        if isinstance(value, (bytes, bytearray, memoryview)):
+            return {"bytes": hashlib.sha256(bytes(value)).hexdigest()}
+        if isinstance(value, enum.Enum):
+            return {"enum": _qualname(type(value)), "name": value.name}
+        if isinstance(value, np.generic):
+            return {"scalar": fingerprint(np.asarray(value))}
+        if isinstance(value, (type, np.ufunc)) or (
+            callable(value) and hasattr(value, "__qualname__") and not _is_estimator(value)
+        ):
+            return {"ref": _qualname(value)}
+        if isinstance(value, (np.random.RandomState, np.random.Generator)):
+            # A generator's state moves each time it is used: only its type is stable.
+            return {"rng": _qualname(type(value))}
+        key = id(value)
+        if key in self.active:
+            raise ConfigError("cannot fingerprint an object that contains itself")
+        self.active.add(key)
+        try:
+            return self._container(value, depth + 1)
+        finally:
+            self.active.discard(key)
+
+    def _container(self, value: Any, depth: int) -> Any:
+        if isinstance(value, np.ndarray):
+            if value.dtype.hasobject:
+                return {
+                    "object_array": list(value.shape),
+                    "items": [self(item, depth) for item in value.ravel(order="C")],
+                }
+            return {"array": fingerprint(value)}
+        if isinstance(value, (list, tuple)):
+            return {type(value).__name__: [self(item, depth) for item in value]}
+        if isinstance(value, (set, frozenset)):
+            items = [self(item, depth) for item in value]
+            return {"set": sorted(items, key=lambda item: json.dumps(item, sort_keys=True))}
+        if isinstance(value, Mapping):
+            pairs = [[self(k, depth), self(v, depth)] for k, v in value.items()]
+            return {"dict": sorted(pairs, key=lambda pair: json.dumps(pair[0], sort_keys=True))}
+        if _is_estimator(value):
+            return {
+                "estimator": _qualname(type(value)),
+                "params": self(dict(value.get_params(deep=False)), depth),
+                "fitted": self(_fitted(value), depth),
+            }
+        raise ConfigError(
+            f"cannot fingerprint a {_qualname(type(value))}: give a scikit-learn-like object "
+            "(with get_params), a mapping, or numbers, strings and arrays"
+        )
+
+
+def _parts(obj: Any) -> tuple[str, dict[str, str]]:
+    canon = _Canon()
+    if _is_estimator(obj):
+        parts = {
+            f"params.{name}": _sha256(canon(value))
+            for name, value in sorted(obj.get_params(deep=False).items())
+        }
+        parts.update(
+            {f"fitted.{name}": _sha256(canon(value)) for name, value in _fitted(obj).items()}
+        )
+        return _qualname(type(obj)), parts
+    if isinstance(obj, Mapping):
+        return "mapping", {f"config.{key}": _sha256(canon(value)) for key, value in obj.items()}
+    return _qualname(type(obj)), {"value": _sha256(canon(obj))}
+
+
+def _sorted_parts(parts: Mapping[str, str]) -> dict[str, str]:
+    return dict(sorted(parts.items()))
+
+
+@attrs.frozen(kw_only=True)
+class PreprocessingFingerprint:
+    """The fingerprint of a preprocessing object: one digest, and one per part.
+
+    Parameters
+    ----------
+    kind : str
+        The object's qualified type name (``"mapping"`` for a configuration).
+    parts : Mapping[str, str]
+        ``"params.<name>"``, ``"fitted.<name>"`` or ``"config.<key>"`` to a digest.
+    digest : str
+        ``"sha256:<hex>"`` over ``kind`` and every part.
+
+    Examples
+    --------
+    >>> from modelship.parity import fingerprint_preprocessing
+    >>> a = fingerprint_preprocessing({"scale": 2.0, "columns": ["age"]})
+    >>> b = fingerprint_preprocessing({"columns": ["age"], "scale": 2.5})
+    >>> a == fingerprint_preprocessing({"columns": ["age"], "scale": 2.0}), a.diff(b)
+    (True, ('config.scale',))
+    """
+
+    kind: str
+    parts: Mapping[str, str] = attrs.field(converter=_sorted_parts)
+    digest: str
+
+    def diff(self, other: PreprocessingFingerprint) -> tuple[str, ...]:
+        """Return the parts that differ, or exist in only one of the two, sorted.
+
+        ``("kind",)`` when the objects are of different types.
+
+        Examples
+        --------
+        >>> from modelship.parity import fingerprint_preprocessing
+        >>> fingerprint_preprocessing({"a": 1}).diff(fingerprint_preprocessing([1]))
+        ('kind',)
+        """
+        if self.kind != other.kind:
+            return ("kind",)
+        names = set(self.parts) | set(other.parts)
+        return tuple(sorted(n for n in names if self.parts.get(n) != other.parts.get(n)))
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return the fingerprint as JSON text.
+
+        Examples
+        --------
+        >>> from modelship.parity import PreprocessingFingerprint, fingerprint_preprocessing
+        >>> fp = fingerprint_preprocessing({"a": 1})
+        >>> PreprocessingFingerprint.from_json(fp.to_json()) == fp
+        True
+        """
+        document = {"schema_version": FINGERPRINT_SCHEMA_VERSION, **attrs.asdict(self)}
+        return json.dumps(document, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> PreprocessingFingerprint:
+        """Read a fingerprint written by :meth:`to_json`, validating it.
+
+        Raises
+        ------
+        SnapshotError
+            When the text is not such a document, or its digest does not match its parts.
+
+        Examples
+        --------
+        >>> from modelship.parity import PreprocessingFingerprint
+        >>> PreprocessingFingerprint.from_json('{"schema_version": 1, "kind": "mapping",'
+        ...     ' "parts": {}, "digest": "sha256:0"}')
+        Traceback (most recent call last):
+        ...
+        modelship.parity._errors.SnapshotError: preprocessing fingerprint: the digest does not ...
+        """
+        doc = JsonDocument(
+            load_json_object(text, "preprocessing fingerprint"), "preprocessing fingerprint"
+        )
+        doc.schema_version(FINGERPRINT_SCHEMA_VERSION)
+        kind, parts, digest = doc.text("kind"), doc.text_map("parts"), doc.text("digest")
+        if _sha256({"kind": kind, "parts": parts}) != digest:
+            raise SnapshotError(
+                "preprocessing fingerprint: the digest does not match its parts; "
+                "the document was altered"
+            )
+        return cls(kind=kind, parts=parts, digest=digest)
+
+
+def fingerprint_preprocessing(obj: Any) -> PreprocessingFingerprint:
+    """Return the stable fingerprint of a preprocessing configuration or fitted object.
+
+    Parameters
+    ----------
+    obj : object
+        A scikit-learn-like transformer or pipeline (anything with ``get_params()``), a
+        mapping of configuration values, or a plain value (numbers, strings, arrays and
+        lists or mappings of them).
+
+    Raises
+    ------
+    ConfigError
+        For a value with no stable description (an open file, a lock...), naming its type.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.parity import fingerprint_preprocessing
+    >>> class Scaler:
+    ...     def __init__(self, with_mean=True):
+    ...         self.with_mean = with_mean
+    ...     def get_params(self, deep=True):
+    ...         return {"with_mean": self.with_mean}
+    ...     def fit(self, x):
+    ...         self.mean_ = np.mean(x, axis=0)
+    ...         return self
+    >>> a = Scaler().fit(np.array([[1.0], [3.0]]))
+    >>> b = Scaler().fit(np.array([[1.0], [5.0]]))
+    >>> a.mean_, b.mean_
+    (array([2.]), array([3.]))
+    >>> fingerprint_preprocessing(a).diff(fingerprint_preprocessing(b))
+    ('fitted.mean_',)
+    """
+    kind, parts = _parts(obj)
+    return PreprocessingFingerprint(
+        kind=kind, parts=parts, digest=_sha256({"kind": kind, "parts": dict(sorted(parts.items()))})
+    )

@@ -1,0 +1,103 @@
+"""Reading JSON documents from storage: every field checked, every error a SnapshotError.
+
+Snapshots, requirements, fingerprints and behaviour records are read back from
+registries and files written elsewhere; nothing in them is trusted before it is checked.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from modelship.parity._errors import SnapshotError
+
+__all__ = ["JsonDocument", "load_json_object"]
+
+_REQUIRED: Any = object()
+
+
+def load_json_object(text: str | bytes, what: str) -> dict[str, Any]:
+    """Parse JSON text holding an object, or raise :class:`SnapshotError` naming ``what``."""
+    try:
+        document = json.loads(text)
+    except ValueError as exc:
+        raise SnapshotError(f"the {what} is not valid JSON: {exc}") from exc
+    if not isinstance(document, dict):
+        raise SnapshotError(f"the {what} must be a JSON object, got {type(document).__name__}")
+    return document
+
+
+@attrs.frozen
+class JsonDocument:
+    """Typed access to a JSON object read from storage; every bad field is a SnapshotError."""
+
+    doc: Mapping[str, Any]
+    what: str
+
+    def _bad(self, key: str, expected: str) -> SnapshotError:
+        got = type(self.doc[key]).__name__
+        return SnapshotError(f"{self.what}: {key!r} must be {expected}, got {got}")
+
+    def _get(self, key: str, default: Any) -> Any:
+        if key in self.doc:
+            return self.doc[key]
+        if default is _REQUIRED:
+            raise SnapshotError(f"{self.what}: {key!r} is missing")
+        return default
+
+    def schema_version(self, supported: int) -> None:
+        version = self.doc.get("schema_version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise SnapshotError(f"{self.what}: no integer 'schema_version'")
+        if version > supported:
+            raise SnapshotError(
+                f"{self.what}: schema_version {version} is newer than the {supported} this "
+                "modelship reads; upgrade modelship"
+            )
+
+    def text(self, key: str, default: Any = None) -> str:
+        value = self._get(key, _REQUIRED if default is None else default)
+        if not isinstance(value, str):
+            raise self._bad(key, "a string")
+        return value
+
+    def opt_text(self, key: str) -> str | None:
+        value = self._get(key, None)
+        if value is not None and not isinstance(value, str):
+            raise self._bad(key, "a string or null")
+        return value
+
+    def integer(self, key: str) -> int | None:
+        value = self._get(key, None)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise self._bad(key, "an integer or null")
+        return value
+
+    def number(self, key: str) -> float | None:
+        value = self._get(key, None)
+        if value is None:
+            return None
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            raise self._bad(key, "a number or null")
+        return float(value)
+
+    def text_map(self, key: str) -> dict[str, str]:
+        value = self._get(key, {})
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise self._bad(key, "an object of strings")
+        return value
+
+    def text_list(self, key: str) -> list[str]:
+        value = self._get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise self._bad(key, "a list of strings")
+        return value
+
+    def records(self, key: str) -> list[JsonDocument]:
+        value = self._get(key, [])
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            raise self._bad(key, "a list of objects")
+        return [JsonDocument(item, f"{self.what} {key}") for item in value]

@@ -1,0 +1,378 @@
+"""What a model needs: the distributions behind the modules its artifact references.
+
+:func:`resolve_requirements` maps the top-level modules found by
+:func:`~modelship.parity.scan_artifact` to the installed distributions that provide them
+(``sklearn`` to ``scikit-learn``), leaving out the standard library. The result pins the
+versions installed when it was built, so a later :func:`check_installed` can say what
+changed.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import re
+import sys
+import warnings
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import attrs
+
+from modelship.parity._errors import (
+    EnvironmentMismatch,
+    EnvironmentMismatchWarning,
+    SnapshotError,
+)
+from modelship.parity._json import JsonDocument, load_json_object
+from modelship.parity._scan import ArtifactScan
+from modelship.parity._snapshot import normalize_name
+
+__all__ = [
+    "REQUIREMENTS_SCHEMA_VERSION",
+    "PackageMismatch",
+    "Requirements",
+    "check_installed",
+    "requirements_txt",
+    "resolve_requirements",
+    "version_change",
+]
+
+REQUIREMENTS_SCHEMA_VERSION = 1
+"""Version of the JSON layout written by :meth:`Requirements.to_json`."""
+
+# Names Python 2 pickles use for standard modules (protocols 0-2 map them on load).
+_STDLIB_ALIASES = frozenset({"__builtin__", "copy_reg", "__main__"})
+
+
+def _is_stdlib(module: str) -> bool:
+    return module in sys.stdlib_module_names or module in sys.builtin_module_names
+
+
+def _sorted_packages(value: Mapping[str, str]) -> dict[str, str]:
+    return {normalize_name(str(k)): str(v) for k, v in sorted(value.items())}
+
+
+def _sorted_tuple(value: Any) -> tuple[str, ...]:
+    return tuple(sorted({str(item) for item in value}))
+
+
+@attrs.frozen(kw_only=True)
+class Requirements(Mapping[str, str]):
+    """The distributions a model needs, each pinned to the version it was saved with.
+
+    A read-only mapping of distribution name (normalised per PEP 503) to version, with
+    the modules behind it. Build one with :func:`resolve_requirements` (or
+    :func:`~modelship.parity.capture_for_registration`), write it out for a serving image
+    with :func:`requirements_txt`.
+
+    Parameters
+    ----------
+    packages : Mapping[str, str]
+        Distribution to version.
+    modules : tuple of str
+        The top-level third-party modules the artifact references.
+    unresolved : tuple of str
+        Referenced modules no installed distribution provides: code defined in a script
+        (``__main__``) or in a local module, which the serving image must carry itself.
+    dynamic : int
+        References whose module is only known at load time (see :class:`ArtifactScan`).
+
+    Examples
+    --------
+    >>> from modelship.parity import Requirements
+    >>> reqs = Requirements(packages={"Scikit_Learn": "1.5.2"}, modules=["sklearn"])
+    >>> dict(reqs), reqs["scikit-learn"]
+    ({'scikit-learn': '1.5.2'}, '1.5.2')
+    >>> Requirements.from_json(reqs.to_json()) == reqs
+    True
+    """
+
+    packages: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted_packages)
+    modules: tuple[str, ...] = attrs.field(default=(), converter=_sorted_tuple)
+    unresolved: tuple[str, ...] = attrs.field(default=(), converter=_sorted_tuple)
+    dynamic: int = 0
+
+    def __getitem__(self, name: str) -> str:
+        return self.packages[normalize_name(name)]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.packages)
+
+    def __len__(self) -> int:
+        return len(self.packages)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-compatible form :meth:`to_json` writes.
+
+        Examples
+        --------
+        >>> from modelship.parity import Requirements
+        >>> Requirements(packages={"numpy": "2.1.0"}).to_dict()["packages"]
+        {'numpy': '2.1.0'}
+        """
+        return {
+            "schema_version": REQUIREMENTS_SCHEMA_VERSION,
+            "packages": dict(self.packages),
+            "modules": list(self.modules),
+            "unresolved": list(self.unresolved),
+            "dynamic": self.dynamic,
+        }
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return the requirements as JSON text (the registry stores it with a version).
+
+        Examples
+        --------
+        >>> from modelship.parity import Requirements
+        >>> print(Requirements(packages={"numpy": "2.1.0"}).to_json(indent=None))
+        {"schema_version": 1, "packages": {"numpy": "2.1.0"}, "modules": [], "unresolved": [],
+         "dynamic": 0}
+        """
+        return json.dumps(self.to_dict(), indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> Requirements:
+        """Read requirements written by :meth:`to_json`, validating every field.
+
+        Raises
+        ------
+        SnapshotError
+            When the text is not such a document.
+
+        Examples
+        --------
+        >>> from modelship.parity import Requirements
+        >>> Requirements.from_json('{"schema_version": 1, "packages": {"numpy": 2}}')
+        Traceback (most recent call last):
+        ...
+        modelship.parity._errors.SnapshotError: requirements: 'packages' must be an object of ...
+        """
+        doc = JsonDocument(load_json_object(text, "requirements"), "requirements")
+        doc.schema_version(REQUIREMENTS_SCHEMA_VERSION)
+        return cls(
+            packages=doc.text_map("packages"),
+            modules=doc.text_list("modules"),
+            unresolved=doc.text_list("unresolved"),
+            dynamic=doc.integer("dynamic") or 0,
+        )
+
+
+def resolve_requirements(
+    scan: ArtifactScan, *, distributions: Mapping[str, list[str]] | None = None
+) -> Requirements:
+    """Map the modules of ``scan`` to installed distributions and pin their versions.
+
+    Parameters
+    ----------
+    scan : ArtifactScan
+        From :func:`~modelship.parity.scan_artifact`.
+    distributions : Mapping[str, list[str]], optional
+        Top-level module to distribution names; defaults to
+        :func:`importlib.metadata.packages_distributions` of this environment.
+
+    Examples
+    --------
+    >>> import io, joblib, numpy as np
+    >>> from modelship.parity import resolve_requirements, scan_artifact
+    >>> buf = io.BytesIO()
+    >>> _ = joblib.dump(np.arange(3), buf)
+    >>> reqs = resolve_requirements(scan_artifact(buf.getvalue()))
+    >>> sorted(reqs), reqs.modules
+    (['joblib', 'numpy'], ('joblib', 'numpy'))
+    """
+    if distributions is None:
+        distributions = importlib.metadata.packages_distributions()
+    packages: dict[str, str] = {}
+    modules: set[str] = set()
+    unresolved: set[str] = set()
+    for module in scan.modules:
+        if module == "__main__":
+            unresolved.add(module)
+            continue
+        if _is_stdlib(module) or module in _STDLIB_ALIASES:
+            continue
+        modules.add(module)
+        names = distributions.get(module, [])
+        found = False
+        for name in names:
+            try:
+                packages[normalize_name(name)] = importlib.metadata.version(name)
+                found = True
+            except importlib.metadata.PackageNotFoundError:
+                continue
+        if not found:
+            unresolved.add(module)
+    return Requirements(
+        packages=packages, modules=modules, unresolved=unresolved, dynamic=scan.dynamic
+    )
+
+
+def requirements_txt(requirements: Mapping[str, str]) -> str:
+    """Return a pip requirements file pinning each distribution (``name==version``).
+
+    Modules no distribution provides are listed as comments, for whoever builds the
+    image to copy that code in.
+
+    Examples
+    --------
+    >>> from modelship.parity import Requirements, requirements_txt
+    >>> print(requirements_txt(Requirements(packages={"scikit-learn": "1.5.2", "numpy": "2.1.0"},
+    ...                                     unresolved=["my_features"])), end="")
+    # written by modelship: the distributions this model's artifact references
+    numpy==2.1.0
+    scikit-learn==1.5.2
+    # not from any installed distribution (ship this code with the model): my_features
+    """
+    lines = ["# written by modelship: the distributions this model's artifact references"]
+    for name, version in sorted(requirements.items()):
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]*", version):
+            raise SnapshotError(f"{name}: {version!r} is not a version pip can pin")
+        lines.append(f"{normalize_name(name)}=={version}")
+    unresolved = requirements.unresolved if isinstance(requirements, Requirements) else ()
+    if unresolved:
+        lines.append(
+            "# not from any installed distribution (ship this code with the model): "
+            + ", ".join(unresolved)
+        )
+    return "\n".join(lines) + "\n"
+
+
+_RELEASE = re.compile(r"^\s*(?:\d+!)?v?(\d+(?:\.\d+)*)")
+
+
+def version_change(recorded: str, installed: str) -> str | None:
+    """Return how far apart two versions are: ``"major"``, ``"minor"``, ``"patch"`` or ``None``.
+
+    The release numbers decide (``1.4.2`` to ``1.5.0`` is ``"minor"``); versions with the
+    same release that still differ (``2.1.0+cpu`` and ``2.1.0+cu121``, ``1.0rc1`` and
+    ``1.0``) are ``"patch"``; versions without a release number that differ are
+    ``"major"``, the cautious reading.
+
+    Examples
+    --------
+    >>> from modelship.parity import version_change
+    >>> version_change("1.4.2", "1.5.0"), version_change("1.4.2", "1.4.3")
+    ('minor', 'patch')
+    >>> version_change("2.0", "2.0.0"), version_change("1.9", "2.0")
+    (None, 'major')
+    """
+    if recorded == installed:
+        return None
+    a, b = _RELEASE.match(recorded), _RELEASE.match(installed)
+    if a is None or b is None:
+        return "major"
+    ra = [int(part) for part in a.group(1).split(".")]
+    rb = [int(part) for part in b.group(1).split(".")]
+    width = max(len(ra), len(rb), 3)
+    ra += [0] * (width - len(ra))
+    rb += [0] * (width - len(rb))
+    if ra[0] != rb[0]:
+        return "major"
+    if ra[1] != rb[1]:
+        return "minor"
+    if ra != rb:
+        return "patch"
+    rest_a, rest_b = recorded[a.end() :], installed[b.end() :]
+    return None if rest_a == rest_b else "patch"
+
+
+@attrs.frozen(kw_only=True)
+class PackageMismatch:
+    """A needed distribution whose installed version is not the recorded one.
+
+    ``installed`` is ``None`` when the distribution is not installed at all; ``change``
+    is ``"missing"``, ``"major"``, ``"minor"`` or ``"patch"``.
+
+    Examples
+    --------
+    >>> from modelship.parity import PackageMismatch
+    >>> print(PackageMismatch(package="scikit-learn", recorded="1.5.2", installed="1.3.0"))
+    scikit-learn: the model was saved with 1.5.2, 1.3.0 is installed (minor version differs)
+    """
+
+    package: str
+    recorded: str
+    installed: str | None
+
+    @property
+    def change(self) -> str:
+        """How the versions differ (``"missing"`` when not installed).
+
+        Examples
+        --------
+        >>> from modelship.parity import PackageMismatch
+        >>> PackageMismatch(package="numpy", recorded="2.1.0", installed="1.26.4").change
+        'major'
+        """
+        if self.installed is None:
+            return "missing"
+        return version_change(self.recorded, self.installed) or "patch"
+
+    def __str__(self) -> str:
+        if self.installed is None:
+            return f"{self.package}: the model was saved with {self.recorded}, it is not installed"
+        return (
+            f"{self.package}: the model was saved with {self.recorded}, {self.installed} is "
+            f"installed ({self.change} version differs)"
+        )
+
+
+def _installed_version(name: str) -> str | None:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def check_installed(
+    requirements: Mapping[str, str], *, strict: bool = False
+) -> tuple[PackageMismatch, ...]:
+    """Compare the recorded versions of the distributions a model needs with this environment.
+
+    Every difference is reported: a :class:`EnvironmentMismatchWarning` naming the
+    package, the recorded and the installed version, or under ``strict=True`` one
+    :class:`EnvironmentMismatch` listing them all.
+
+    Returns
+    -------
+    tuple of PackageMismatch
+        Empty when everything matches.
+
+    Raises
+    ------
+    EnvironmentMismatch
+        With ``strict=True``, when any needed distribution differs or is missing.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from modelship.parity import EnvironmentMismatchWarning, check_installed
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     found = check_installed({"attrs": "0.1.0"})
+    >>> found[0].recorded, caught[0].category is EnvironmentMismatchWarning
+    ('0.1.0', True)
+    >>> check_installed({"attrs": "0.1.0"}, strict=True)
+    Traceback (most recent call last):
+    ...
+    modelship.parity._errors.EnvironmentMismatch: attrs: the model was saved with 0.1.0, ...
+    """
+    mismatches = []
+    for name, recorded in sorted(requirements.items()):
+        installed = _installed_version(name)
+        if installed != recorded:
+            mismatches.append(
+                PackageMismatch(
+                    package=normalize_name(name), recorded=recorded, installed=installed
+                )
+            )
+    if strict and mismatches:
+        raise EnvironmentMismatch(
+            "; ".join(str(m) for m in mismatches)
+            + ". Install the recorded versions (modelship.parity.requirements_txt writes them),"
+            " or load with strict=False to proceed with a warning"
+        )
+    for mismatch in mismatches:
+        warnings.warn(str(mismatch), EnvironmentMismatchWarning, stacklevel=2)
+    return tuple(mismatches)

@@ -1,0 +1,522 @@
+"""Find the globals a pickle or joblib artifact references, without unpickling it.
+
+Invariant: nothing in the artifact runs. The scanner reads opcodes with
+:func:`pickletools.genops` and keeps a *symbolic* stack and memo: strings, numbers, tuples,
+lists and dicts are held as values, a global as a :class:`_Global` marker, and the result
+of a call (``REDUCE``, ``NEWOBJ``, ``BUILD``...) as an inert :class:`_Object` record. No
+module is imported and no callable is called. The stack is needed because protocol 4's
+``STACK_GLOBAL`` takes its module and name from the stack, where they may have been
+pushed long before and fetched back through the memo (``MEMOIZE``/``BINPUT`` then
+``BINGET``).
+
+joblib writes each numpy array's raw bytes right after the pickled ``NumpyArrayWrapper``
+(after an alignment pad), outside the pickle grammar; the scanner reads the wrapper's
+symbolic state (shape and dtype) to skip exactly those bytes, and scans an object array's
+nested pickle. Compressed joblib files (zlib, gzip, bz2, xz/lzma; lz4 when the ``lz4``
+package is installed) are scanned while they are decompressed, a bounded chunk at a time.
+
+The scan is for dependency discovery, not a safety verdict: a pickle can build a module
+name at load time; such references are counted in :attr:`ArtifactScan.dynamic`.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import lzma
+import os
+import pickletools
+import zlib
+from collections.abc import Iterator
+from typing import IO, Any, Protocol, cast
+
+import attrs
+
+from modelship.parity._errors import ArtifactScanError
+
+__all__ = ["ArtifactScan", "scan_artifact"]
+
+_CHUNK = 1 << 20  # bytes skipped or decompressed per read; bounds memory on huge arrays
+_MAX_KEPT = 4096  # longest string or bytes value the symbolic stack keeps
+_MAX_NESTING = 32  # object arrays nest pickles; deeper than this is not a real artifact
+
+_JOBLIB_WRAPPERS = {("joblib.numpy_pickle", "NumpyArrayWrapper")}
+
+
+class _Readable(Protocol):
+    """What the scanner reads from: a file, or a decompressing stream over one."""
+
+    def read(self, size: int = -1, /) -> bytes: ...
+
+    def readline(self, size: int = -1, /) -> bytes: ...
+
+
+@attrs.frozen
+class _Global:
+    module: str
+    name: str
+
+
+@attrs.define(eq=False)
+class _Object:
+    """The inert stand-in for what a call in the pickle would have built."""
+
+    callable: Any
+    args: Any = None
+    state: Any = None
+
+
+class _Unknown:
+    """A value the scanner does not model (a set, a buffer, a persistent id...)."""
+
+
+@attrs.frozen(kw_only=True)
+class ArtifactScan:
+    """What :func:`scan_artifact` found in a serialized artifact.
+
+    Attributes
+    ----------
+    globals : tuple of (module, name)
+        Every global the artifact references (classes and functions it would import),
+        sorted, each once.
+    dynamic : int
+        References the scanner could not name: ``STACK_GLOBAL`` on values built at load
+        time, and ``copyreg`` extension codes (``EXT1/2/4``).
+    format : str
+        ``"pickle"`` or ``"joblib"``, with the compression after a ``+`` (``"joblib+gzip"``).
+
+    Examples
+    --------
+    >>> import pickle, collections
+    >>> from modelship.parity import scan_artifact
+    >>> scan = scan_artifact(pickle.dumps(collections.OrderedDict(a=1)))
+    >>> scan.globals, scan.modules
+    ((('collections', 'OrderedDict'),), ('collections',))
+    """
+
+    globals: tuple[tuple[str, str], ...]
+    dynamic: int = 0
+    format: str = "pickle"
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        """The top-level modules of :attr:`globals`, sorted (``sklearn`` for
+        ``sklearn.linear_model._logistic``).
+
+        Examples
+        --------
+        >>> from modelship.parity import ArtifactScan
+        >>> ArtifactScan(globals=[("sklearn.svm._classes", "SVC"), ("numpy", "dtype")]).modules
+        ('numpy', 'sklearn')
+        """
+        return tuple(sorted({module.split(".", 1)[0] for module, _ in self.globals}))
+
+
+# --- opening: raw bytes, a path, or a stream; decompress by magic number ------------------
+
+
+class _ZlibReader(io.RawIOBase):
+    """A zlib stream (joblib's ``compress="zlib"``) decompressed as it is read."""
+
+    def __init__(self, raw: _Readable) -> None:
+        self._raw = raw
+        self._zlib = zlib.decompressobj()
+        self._buffer = b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        # Bound: each pass feeds the decompressor input it has not seen, or stops.
+        while not self._buffer and not self._zlib.eof:
+            # Output held back by max_length waits in unconsumed_tail: it comes first.
+            data = self._zlib.unconsumed_tail or self._raw.read(_CHUNK)
+            if not data:
+                break  # the stream ends early: the reader sees a short read
+            self._buffer = self._zlib.decompress(data, _CHUNK)
+        size = min(len(target), len(self._buffer))
+        target[:size] = self._buffer[:size]
+        self._buffer = self._buffer[size:]
+        return size
+
+
+def _lz4(raw: _Readable) -> _Readable:
+    try:
+        import lz4.frame  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        raise ArtifactScanError(
+            "the artifact is lz4-compressed and the lz4 package is not installed: pip install lz4"
+        ) from None
+    stream: _Readable = lz4.frame.LZ4FrameFile(raw, mode="rb")
+    return stream
+
+
+def _decompressing(raw: Any, magic: bytes) -> tuple[_Readable, str]:
+    if magic.startswith(b"\x1f\x8b"):
+        return gzip.GzipFile(fileobj=raw, mode="rb"), "gzip"
+    if magic.startswith(b"BZh"):
+        return bz2.BZ2File(raw, mode="rb"), "bz2"
+    if magic.startswith(b"\xfd7zXZ"):
+        return lzma.LZMAFile(raw, mode="rb"), "xz"
+    if magic.startswith(b"]\x00\x00"):
+        return lzma.LZMAFile(raw, mode="rb", format=lzma.FORMAT_ALONE), "lzma"
+    if magic.startswith(b"\x04\x22\x4d\x18"):
+        return _lz4(raw), "lz4"
+    if magic[:1] == b"x" and len(magic) >= 2 and (magic[0] * 256 + magic[1]) % 31 == 0:
+        return io.BufferedReader(_ZlibReader(raw), _CHUNK), "zlib"
+    return raw, ""
+
+
+# --- the symbolic machine ----------------------------------------------------------------
+
+
+@attrs.define
+class _Scanner:
+    stream: _Readable
+    globals: set[tuple[str, str]] = attrs.field(factory=set)
+    dynamic: int = 0
+    joblib: bool = False
+
+    def skip(self, count: int, what: str) -> None:
+        """Read past ``count`` bytes that are not pickle opcodes (joblib's array data)."""
+        remaining = count
+        while remaining > 0:  # bound: each pass consumes >= 1 byte or stops
+            chunk = self.stream.read(min(remaining, _CHUNK))
+            if not chunk:
+                raise ArtifactScanError(
+                    f"the artifact ends inside {what}: {remaining} of {count} bytes missing; "
+                    "it is truncated"
+                )
+            remaining -= len(chunk)
+
+    def scan(self, depth: int = 0) -> None:
+        """Scan one pickle, from its ``PROTO`` (or first opcode) to its ``STOP``."""
+        if depth > _MAX_NESTING:
+            raise ArtifactScanError("the artifact nests pickles more than 32 deep")
+        stack: list[Any] = []
+        metastack: list[list[Any]] = []
+        memo: dict[int, Any] = {}
+
+        def pop_mark() -> list[Any]:
+            nonlocal stack
+            if not metastack:
+                raise ArtifactScanError("malformed pickle: an opcode needs a MARK there is none")
+            items, stack = stack, metastack.pop()
+            return items
+
+        def pop() -> Any:
+            if not stack:
+                raise ArtifactScanError("malformed pickle: an opcode pops an empty stack")
+            return stack.pop()
+
+        ops = _genops(self.stream)
+        for opcode, arg in ops:  # bound: genops stops at STOP or at the end of the stream
+            name = opcode.name
+            if name in _PUSH_ARG:
+                # Long strings and bytes are data (array buffers), never a module name:
+                # keeping them would double the memory a large plain pickle needs.
+                long = isinstance(arg, (str, bytes)) and len(arg) > _MAX_KEPT
+                stack.append(_Unknown() if long else arg)
+            elif name in _PUSH_CONST:
+                stack.append(_PUSH_CONST[name])
+            elif name in ("PROTO", "FRAME"):
+                pass
+            elif name == "STOP":
+                return
+            elif name == "MARK":
+                metastack.append(stack)
+                stack = []
+            elif name == "POP":
+                if stack:
+                    stack.pop()
+                else:
+                    pop_mark()
+            elif name == "POP_MARK":
+                pop_mark()
+            elif name == "DUP":
+                stack.append(stack[-1] if stack else pop())
+            elif name in ("PUT", "BINPUT", "LONG_BINPUT"):
+                memo[int(arg)] = stack[-1] if stack else pop()
+            elif name == "MEMOIZE":
+                memo[len(memo)] = stack[-1] if stack else pop()
+            elif name in ("GET", "BINGET", "LONG_BINGET"):
+                if int(arg) not in memo:
+                    raise ArtifactScanError(f"malformed pickle: memo key {arg} read before put")
+                stack.append(memo[int(arg)])
+            elif name == "EMPTY_LIST":
+                stack.append([])
+            elif name == "EMPTY_DICT":
+                stack.append({})
+            elif name == "EMPTY_TUPLE":
+                stack.append(())
+            elif name in ("TUPLE1", "TUPLE2", "TUPLE3"):
+                size = int(name[-1])
+                items = [pop() for _ in range(size)][::-1]
+                stack.append(tuple(items))
+            elif name == "TUPLE":
+                items = pop_mark()  # first: it replaces `stack`
+                stack.append(tuple(items))
+            elif name == "LIST":
+                items = pop_mark()
+                stack.append(items)
+            elif name == "DICT":
+                items = pop_mark()
+                stack.append(_dict(zip(items[::2], items[1::2], strict=False)))
+            elif name == "APPEND":
+                value = pop()
+                _extend(stack[-1] if stack else pop(), [value])
+            elif name == "APPENDS":
+                items = pop_mark()
+                _extend(stack[-1] if stack else pop(), items)
+            elif name == "SETITEM":
+                value, key = pop(), pop()
+                _update(stack[-1] if stack else pop(), [(key, value)])
+            elif name == "SETITEMS":
+                items = pop_mark()
+                _update(
+                    stack[-1] if stack else pop(), list(zip(items[::2], items[1::2], strict=False))
+                )
+            elif name in ("EMPTY_SET",):
+                stack.append(_Unknown())
+            elif name == "ADDITEMS":
+                pop_mark()
+            elif name == "FROZENSET":
+                pop_mark()
+                stack.append(_Unknown())
+            elif name == "GLOBAL":
+                module, _, attr = str(arg).partition(" ")
+                stack.append(self.reference(module, attr))
+            elif name == "STACK_GLOBAL":
+                attr, module = pop(), pop()
+                if isinstance(module, str) and isinstance(attr, str):
+                    stack.append(self.reference(module, attr))
+                else:
+                    self.dynamic += 1
+                    stack.append(_Unknown())
+            elif name == "INST":
+                module, _, attr = str(arg).partition(" ")
+                items = pop_mark()
+                stack.append(_Object(self.reference(module, attr), tuple(items)))
+            elif name == "OBJ":
+                items = pop_mark()
+                if not items:
+                    raise ArtifactScanError("malformed pickle: OBJ without a class")
+                stack.append(_Object(items[0], tuple(items[1:])))
+            elif name in ("EXT1", "EXT2", "EXT4"):
+                self.dynamic += 1
+                stack.append(_Unknown())
+            elif name == "REDUCE":
+                args, func = pop(), pop()
+                stack.append(_Object(func, args))
+            elif name == "NEWOBJ":
+                args, cls = pop(), pop()
+                stack.append(_Object(cls, args))
+            elif name == "NEWOBJ_EX":
+                _kwargs, args, cls = pop(), pop(), pop()
+                stack.append(_Object(cls, args))
+            elif name == "BUILD":
+                state = pop()
+                target = stack[-1] if stack else pop()
+                if isinstance(target, _Object):
+                    target.state = state
+                    if isinstance(target.callable, _Global) and (
+                        (target.callable.module, target.callable.name) in _JOBLIB_WRAPPERS
+                    ):
+                        self.joblib = True
+                        self.skip_array(state, depth)
+            elif name == "PERSID":
+                stack.append(_Unknown())
+            elif name == "BINPERSID":
+                pop()
+                stack.append(_Unknown())
+            elif name == "NEXT_BUFFER":
+                stack.append(_Unknown())
+            elif name == "READONLY_BUFFER":
+                pass
+            else:  # a future protocol's opcode: say so rather than guess its stack effect
+                raise ArtifactScanError(f"the pickle uses opcode {name}, which is not supported")
+        raise ArtifactScanError("the artifact ends before the pickle's STOP: it is truncated")
+
+    def reference(self, module: str, name: str) -> _Global:
+        self.globals.add((module, name))
+        return _Global(module, name)
+
+    def skip_array(self, state: Any, depth: int) -> None:
+        """Skip the bytes joblib wrote after a ``NumpyArrayWrapper`` with ``state``."""
+        if not isinstance(state, dict):
+            raise ArtifactScanError("a joblib array wrapper without its state")
+        shape, dtype = state.get("shape"), state.get("dtype")
+        if not isinstance(shape, tuple) or not all(
+            isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
+        ):
+            raise ArtifactScanError(f"a joblib array wrapper with a bad shape: {shape!r}")
+        itemsize, hasobject = _dtype_layout(dtype)
+        if hasobject:
+            self.scan(depth + 1)  # joblib pickles object arrays as a nested pickle
+            return
+        if state.get("numpy_array_alignment_bytes") is not None:
+            pad = self.stream.read(1)
+            if len(pad) != 1:
+                raise ArtifactScanError("the artifact ends inside a joblib array's padding")
+            self.skip(pad[0], "a joblib array's padding")
+        count = 1
+        for n in shape:
+            count *= n
+        self.skip(count * itemsize, f"a joblib array of shape {shape}")
+
+
+def _dtype_layout(dtype: Any) -> tuple[int, bool]:
+    """``(itemsize, hasobject)`` of a pickled ``numpy.dtype``, read from its reduce args."""
+    if not (isinstance(dtype, _Object) and isinstance(dtype.args, tuple) and dtype.args):
+        raise ArtifactScanError("a joblib array wrapper whose dtype is not a pickled numpy dtype")
+    spec = dtype.args[0]
+    state = dtype.state if isinstance(dtype.state, tuple) else ()
+    flags = state[7] if len(state) > 7 and isinstance(state[7], int) else 0
+    elsize = state[5] if len(state) > 5 and isinstance(state[5], int) else -1
+    hasobject = bool(flags & 1) or (isinstance(spec, str) and spec.startswith("O"))
+    if elsize > 0 or hasobject:
+        return max(elsize, 0), hasobject
+    if not isinstance(spec, str):
+        raise ArtifactScanError(f"a joblib array with an unreadable dtype {spec!r}")
+    import numpy as np  # parses a type code only: no code from the artifact runs
+
+    try:
+        return np.dtype(spec).itemsize, False
+    except TypeError as exc:
+        raise ArtifactScanError(f"a joblib array with an unknown dtype {spec!r}") from exc
+
+
+def _dict(pairs: Any) -> Any:
+    try:
+        return dict(pairs)
+    except TypeError:  # an unhashable symbolic key: the values are not needed
+        return _Unknown()
+
+
+def _extend(target: Any, items: list[Any]) -> None:
+    if isinstance(target, list):
+        target.extend(items)
+
+
+def _update(target: Any, pairs: list[tuple[Any, Any]]) -> None:
+    if isinstance(target, dict):
+        for key, value in pairs:
+            try:
+                target[key] = value
+            except TypeError:
+                continue
+
+
+_PUSH_ARG = frozenset(
+    {
+        "INT",
+        "BININT",
+        "BININT1",
+        "BININT2",
+        "LONG",
+        "LONG1",
+        "LONG4",
+        "STRING",
+        "BINSTRING",
+        "SHORT_BINSTRING",
+        "BINBYTES",
+        "SHORT_BINBYTES",
+        "BINBYTES8",
+        "BYTEARRAY8",
+        "UNICODE",
+        "SHORT_BINUNICODE",
+        "BINUNICODE",
+        "BINUNICODE8",
+        "FLOAT",
+        "BINFLOAT",
+    }
+)
+_PUSH_CONST: dict[str, Any] = {"NONE": None, "NEWTRUE": True, "NEWFALSE": False}
+
+
+class _ReadOnly:
+    """``read`` and ``readline`` only: genops would call ``tell`` on a stream that has
+    one, and a decompressing stream cannot always say where it is."""
+
+    def __init__(self, stream: _Readable) -> None:
+        self.read = stream.read
+        self.readline = stream.readline
+
+
+def _genops(stream: _Readable) -> Iterator[tuple[Any, Any]]:
+    """Opcodes and arguments of the pickle at ``stream``'s position, read lazily.
+
+    Lazily matters: between two opcodes the scanner may read joblib array bytes from the
+    same stream, and genops then carries on after them.
+    """
+    try:
+        for opcode, arg, _pos in pickletools.genops(cast(IO[bytes], _ReadOnly(stream))):
+            yield opcode, arg
+            if opcode.name == "STOP":
+                return
+    except ValueError as exc:  # genops' message for a bad opcode or a short read
+        raise ArtifactScanError(
+            f"the artifact is not a readable pickle (corrupt or truncated): {exc}"
+        ) from exc
+
+
+def scan_artifact(
+    source: bytes | bytearray | memoryview | str | os.PathLike[str] | IO[bytes],
+) -> ArtifactScan:
+    """Return the globals a pickle or joblib artifact references, without unpickling it.
+
+    Parameters
+    ----------
+    source : bytes, path or binary file
+        A plain pickle (protocols 0 to 5) or a :func:`joblib.dump` file, uncompressed or
+        compressed with zlib, gzip, bz2, xz or lzma (and lz4 when ``lz4`` is installed).
+
+    Raises
+    ------
+    ArtifactScanError
+        When the bytes are not a pickle, are truncated, or use a compression whose library
+        is missing.
+
+    Examples
+    --------
+    >>> import io, joblib, numpy as np
+    >>> from fractions import Fraction
+    >>> from modelship.parity import scan_artifact
+    >>> buf = io.BytesIO()
+    >>> joblib.dump({"w": np.arange(3.0), "ratio": Fraction(1, 3)}, buf)
+    >>> scan = scan_artifact(buf.getvalue())
+    >>> scan.format, scan.modules
+    ('joblib', ('fractions', 'joblib', 'numpy'))
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return _scan_stream(io.BytesIO(bytes(source)))
+    if isinstance(source, (str, os.PathLike)):
+        try:
+            with open(source, "rb") as handle:
+                return _scan_stream(handle)
+        except OSError as exc:
+            raise ArtifactScanError(
+                f"cannot read the artifact {os.fspath(source)!r}: {exc}"
+            ) from exc
+    return _scan_stream(source)
+
+
+def _scan_stream(raw: IO[bytes]) -> ArtifactScan:
+    # A buffered reader can peek at the magic number without consuming it.
+    buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
+    magic = buffered.peek(6)[:6]
+    if not magic:
+        raise ArtifactScanError("the artifact is empty: there is no pickle to scan")
+    stream, compression = _decompressing(buffered, magic)
+    scanner = _Scanner(stream)
+    try:
+        scanner.scan()
+    except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
+        raise ArtifactScanError(f"the artifact cannot be decompressed: {exc}") from exc
+    kind = "joblib" if scanner.joblib else "pickle"
+    return ArtifactScan(
+        globals=tuple(sorted(scanner.globals)),
+        dynamic=scanner.dynamic,
+        format=f"{kind}+{compression}" if compression else kind,
+    )

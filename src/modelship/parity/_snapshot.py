@@ -1,0 +1,628 @@
+"""``EnvironmentSnapshot``: what a Python process runs on, as a JSON document.
+
+Invariant: a snapshot never holds a credential. Environment variables pass the secret
+filter of :mod:`modelship.parity._secrets` when a snapshot is built, whether by
+:meth:`EnvironmentSnapshot.capture`, by the constructor or by :meth:`from_json`, so a
+document written elsewhere cannot bring one into a report either.
+
+Capture never fails on a machine that lacks a source: a missing ``/proc``, cgroup,
+``nvidia-smi`` or BLAS probe leaves that field ``None`` (or empty), and every probe of an
+outside program has a timeout.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import fnmatch
+import importlib
+import importlib.metadata
+import json
+import locale
+import os
+import platform
+import re
+import shutil
+import subprocess
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from modelship.parity._errors import SnapshotError
+from modelship.parity._json import JsonDocument, load_json_object
+from modelship.parity._secrets import is_secret
+
+__all__ = [
+    "DEFAULT_ENV_ALLOWLIST",
+    "SNAPSHOT_SCHEMA_VERSION",
+    "BlasLibrary",
+    "EnvironmentSnapshot",
+    "Gpu",
+    "normalize_name",
+]
+
+SNAPSHOT_SCHEMA_VERSION = 1
+"""Version of the JSON layout written by :meth:`EnvironmentSnapshot.to_json`."""
+
+DEFAULT_ENV_ALLOWLIST = (
+    "OMP_NUM_THREADS",
+    "MKL_NUM_THREADS",
+    "OPENBLAS_NUM_THREADS",
+    "NUMEXPR_NUM_THREADS",
+    "CUDA_VISIBLE_DEVICES",
+    "PYTHONHASHSEED",
+    "TZ",
+    "LANG",
+    "LC_ALL",
+)
+"""Variables recorded when no allow-list is given: those that change numerical results."""
+
+NVIDIA_SMI_TIMEOUT = 5.0
+"""Seconds ``nvidia-smi`` may take; a wedged driver can hang it for minutes."""
+
+_UNLIMITED = 2**60  # cgroup v1 writes "no limit" as a huge number (2**63 - page size)
+_MIB = 2**20
+
+
+def normalize_name(name: str) -> str:
+    """Return a distribution name normalised per PEP 503 (lower case, runs of ``-_.`` as ``-``).
+
+    Examples
+    --------
+    >>> from modelship.parity import normalize_name
+    >>> normalize_name("Scikit_Learn"), normalize_name("zope.interface")
+    ('scikit-learn', 'zope-interface')
+    """
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def _packages(value: Mapping[str, str]) -> dict[str, str]:
+    return {normalize_name(str(name)): str(version) for name, version in value.items()}
+
+
+def _env(value: Mapping[str, str]) -> dict[str, str]:
+    return {
+        str(name): str(val) for name, val in value.items() if not is_secret(str(name), str(val))
+    }
+
+
+def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class Gpu:
+    """One GPU as ``nvidia-smi`` reports it.
+
+    Examples
+    --------
+    >>> from modelship.parity import Gpu
+    >>> Gpu(name="NVIDIA A10G", memory_total=24 * 2**30, driver_version="535.104.05").name
+    'NVIDIA A10G'
+    """
+
+    name: str
+    memory_total: int | None = None
+    driver_version: str | None = None
+
+
+@attrs.frozen(kw_only=True)
+class BlasLibrary:
+    """The BLAS library numpy calls (from threadpoolctl, else numpy's build configuration).
+
+    Examples
+    --------
+    >>> from modelship.parity import BlasLibrary
+    >>> BlasLibrary(name="openblas", version="0.3.27").name
+    'openblas'
+    """
+
+    name: str
+    version: str | None = None
+    threading_layer: str | None = None
+    num_threads: int | None = None
+    architecture: str | None = None
+
+
+_ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
+
+
+@attrs.frozen(kw_only=True)
+class EnvironmentSnapshot:
+    """The environment a model was trained in, or is about to run in.
+
+    Build one with :meth:`capture`; store it with :meth:`to_json` and read it back with
+    :meth:`from_json`. Sizes are in bytes, ``None`` where the machine does not say.
+
+    Parameters
+    ----------
+    python_version, python_implementation : str
+        ``"3.11.7"``, ``"CPython"``.
+    os, os_release, machine : str
+        ``platform.system()``, ``platform.release()``, ``platform.machine()``.
+    packages : Mapping[str, str]
+        Installed distributions, name (normalised per PEP 503) to version.
+    cpu_count : int, optional
+        CPUs this process may run on (its affinity mask, else the logical CPU count).
+    cpu_model : str, optional
+        The processor's model name.
+    cpu_limit : float, optional
+        The cgroup CPU quota in CPUs (``2.5`` for ``cpu.max = "250000 100000"``).
+    memory_total, memory_available : int, optional
+        From ``/proc/meminfo`` (``MemTotal``, ``MemAvailable``).
+    memory_limit : int, optional
+        The cgroup memory limit: in a container, what the process may really use.
+    gpus : tuple of Gpu
+    blas : tuple of BlasLibrary
+    locale, encoding, timezone : str, optional
+    env : Mapping[str, str]
+        Allow-listed environment variables; never a credential (see :func:`is_secret`).
+    captured_at : str
+        ISO-8601 UTC time of the capture.
+
+    Examples
+    --------
+    >>> from modelship.parity import EnvironmentSnapshot
+    >>> snap = EnvironmentSnapshot.capture(env_allowlist=["OMP_NUM_THREADS"])
+    >>> snap.packages["attrs"] == __import__("importlib.metadata").metadata.version("attrs")
+    True
+    >>> EnvironmentSnapshot.from_json(snap.to_json()) == snap
+    True
+    """
+
+    python_version: str
+    python_implementation: str
+    os: str
+    os_release: str = ""
+    machine: str
+    packages: Mapping[str, str] = attrs.field(factory=dict, converter=_packages)
+    cpu_count: int | None = None
+    cpu_model: str | None = None
+    cpu_limit: float | None = None
+    memory_total: int | None = None
+    memory_available: int | None = None
+    memory_limit: int | None = None
+    gpus: tuple[Gpu, ...] = attrs.field(default=(), converter=_tuple)
+    blas: tuple[BlasLibrary, ...] = attrs.field(default=(), converter=_tuple)
+    locale: str | None = None
+    encoding: str | None = None
+    timezone: str | None = None
+    env: Mapping[str, str] = attrs.field(factory=dict, converter=_env)
+    captured_at: str = ""
+
+    # --- derived views --------------------------------------------------------------
+
+    @property
+    def python_minor(self) -> str:
+        """``"3.11"`` for Python 3.11.7.
+
+        Examples
+        --------
+        >>> import sys
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> EnvironmentSnapshot.capture().python_minor == "{}.{}".format(*sys.version_info)
+        True
+        """
+        return ".".join(self.python_version.split(".")[:2])
+
+    @property
+    def architecture(self) -> str:
+        """The machine architecture with vendor spellings merged (``AMD64`` is ``x86_64``).
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> snap = EnvironmentSnapshot(python_version="3.11.7", python_implementation="CPython",
+        ...                            os="Windows", machine="AMD64")
+        >>> snap.architecture
+        'x86_64'
+        """
+        lowered = self.machine.lower()
+        return _ARCH_ALIASES.get(lowered, lowered)
+
+    @property
+    def cpus(self) -> float | None:
+        """The CPUs a process may use: the smaller of :attr:`cpu_count` and :attr:`cpu_limit`.
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> EnvironmentSnapshot(python_version="3.11.7", python_implementation="CPython",
+        ...                     os="Linux", machine="x86_64", cpu_count=8, cpu_limit=2.5).cpus
+        2.5
+        """
+        known = [v for v in (self.cpu_count, self.cpu_limit) if v is not None]
+        return float(min(known)) if known else None
+
+    @property
+    def memory(self) -> int | None:
+        """The memory a process may use: the smaller of :attr:`memory_total` and the limit.
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> EnvironmentSnapshot(python_version="3.11.7", python_implementation="CPython",
+        ...                     os="Linux", machine="x86_64", memory_total=64 * 2**30,
+        ...                     memory_limit=2**30).memory
+        1073741824
+        """
+        known = [v for v in (self.memory_total, self.memory_limit) if v is not None]
+        return min(known) if known else None
+
+    # --- capture --------------------------------------------------------------------
+
+    @classmethod
+    def capture(cls, env_allowlist: Iterable[str] | None = None) -> EnvironmentSnapshot:
+        """Describe the running interpreter and the machine it runs on.
+
+        Parameters
+        ----------
+        env_allowlist : iterable of str, optional
+            Names of environment variables to record; shell-style patterns (``"OMP_*"``)
+            are allowed. ``None`` records :data:`DEFAULT_ENV_ALLOWLIST`. A variable whose
+            name looks like a credential (``AWS_SECRET_ACCESS_KEY``, ``GITHUB_TOKEN``...) or
+            whose value is a URL with a password is never recorded, allow-listed or not.
+
+        Examples
+        --------
+        >>> import os
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> os.environ["AWS_SECRET_ACCESS_KEY"] = "do-not-leak"
+        >>> snap = EnvironmentSnapshot.capture(env_allowlist=["AWS_*", "PATH"])
+        >>> "AWS_SECRET_ACCESS_KEY" in snap.env, "PATH" in snap.env
+        (False, True)
+        >>> del os.environ["AWS_SECRET_ACCESS_KEY"]
+        """
+        patterns = tuple(DEFAULT_ENV_ALLOWLIST if env_allowlist is None else env_allowlist)
+        for pattern in patterns:
+            if not isinstance(pattern, str) or not pattern:
+                raise SnapshotError(
+                    f"env_allowlist entries must be variable names or patterns, got {pattern!r}"
+                )
+        env = {
+            name: value
+            for name, value in os.environ.items()
+            if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+        }
+        meminfo, cgroups = _meminfo(), _Cgroups()
+        return cls(
+            python_version=platform.python_version(),
+            python_implementation=platform.python_implementation(),
+            os=platform.system(),
+            os_release=platform.release(),
+            machine=platform.machine(),
+            packages=_installed_packages(),
+            cpu_count=_cpu_count(),
+            cpu_model=_cpu_model(),
+            cpu_limit=cgroups.cpu_limit(),
+            memory_total=meminfo.get("MemTotal", _sysconf_memory()),
+            memory_available=meminfo.get("MemAvailable"),
+            memory_limit=cgroups.memory_limit(),
+            gpus=_gpus(),
+            blas=_blas(),
+            locale=_locale(),
+            encoding=locale.getpreferredencoding(False),
+            timezone=_timezone(),
+            env=env,
+            captured_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        )
+
+    # --- JSON -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON-compatible form :meth:`to_json` writes.
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> EnvironmentSnapshot.capture().to_dict()["schema_version"]
+        1
+        """
+        document = attrs.asdict(self)
+        document["packages"] = dict(sorted(self.packages.items()))
+        document["env"] = dict(sorted(self.env.items()))
+        return {"schema_version": SNAPSHOT_SCHEMA_VERSION, **document}
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        """Return the snapshot as JSON text (the registry stores it with a version).
+
+        Examples
+        --------
+        >>> import json
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> json.loads(EnvironmentSnapshot.capture().to_json())["python_implementation"] in (
+        ...     "CPython", "PyPy")
+        True
+        """
+        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, document: Mapping[str, Any]) -> EnvironmentSnapshot:
+        """Rebuild a snapshot from :meth:`to_dict` output, validating every field.
+
+        Raises
+        ------
+        SnapshotError
+            When a field is missing or of the wrong type, or the document is newer than
+            this modelship reads.
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> EnvironmentSnapshot.from_dict({"schema_version": 1})
+        Traceback (most recent call last):
+        ...
+        modelship.parity._errors.SnapshotError: environment snapshot: 'python_version' is missing
+        """
+        doc = JsonDocument(document, "environment snapshot")
+        doc.schema_version(SNAPSHOT_SCHEMA_VERSION)
+        return cls(
+            python_version=doc.text("python_version"),
+            python_implementation=doc.text("python_implementation"),
+            os=doc.text("os"),
+            os_release=doc.text("os_release", default=""),
+            machine=doc.text("machine"),
+            packages=doc.text_map("packages"),
+            cpu_count=doc.integer("cpu_count"),
+            cpu_model=doc.opt_text("cpu_model"),
+            cpu_limit=doc.number("cpu_limit"),
+            memory_total=doc.integer("memory_total"),
+            memory_available=doc.integer("memory_available"),
+            memory_limit=doc.integer("memory_limit"),
+            gpus=[
+                Gpu(
+                    name=gpu.text("name"),
+                    memory_total=gpu.integer("memory_total"),
+                    driver_version=gpu.opt_text("driver_version"),
+                )
+                for gpu in doc.records("gpus")
+            ],
+            blas=[
+                BlasLibrary(
+                    name=lib.text("name"),
+                    version=lib.opt_text("version"),
+                    threading_layer=lib.opt_text("threading_layer"),
+                    num_threads=lib.integer("num_threads"),
+                    architecture=lib.opt_text("architecture"),
+                )
+                for lib in doc.records("blas")
+            ],
+            locale=doc.opt_text("locale"),
+            encoding=doc.opt_text("encoding"),
+            timezone=doc.opt_text("timezone"),
+            env=doc.text_map("env"),
+            captured_at=doc.text("captured_at", default=""),
+        )
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> EnvironmentSnapshot:
+        """Read a snapshot written by :meth:`to_json`.
+
+        Raises
+        ------
+        SnapshotError
+            When the text is not JSON or not a snapshot.
+
+        Examples
+        --------
+        >>> from modelship.parity import EnvironmentSnapshot
+        >>> EnvironmentSnapshot.from_json("[]")
+        Traceback (most recent call last):
+        ...
+        modelship.parity._errors.SnapshotError: the environment snapshot must be ... got list
+        """
+        return cls.from_dict(load_json_object(text, "environment snapshot"))
+
+
+# --- probes: each returns None (or empty) where the machine does not say -------------
+
+
+def _installed_packages() -> dict[str, str]:
+    packages: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if not name:
+            continue  # a broken install without metadata
+        # The first on sys.path is the one `import` finds; later copies are shadowed.
+        packages.setdefault(normalize_name(name), dist.version)
+    return packages
+
+
+def _cpu_count() -> int | None:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # not on Linux
+        return os.cpu_count()
+
+
+def _read_small(path: Path) -> str | None:
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            return handle.read(1 << 20)  # /proc and cgroup files are small; bound anyway
+    except OSError:
+        return None
+
+
+def _cpu_model() -> str | None:
+    text = _read_small(Path("/proc/cpuinfo"))
+    if text:
+        for line in text.splitlines():
+            key, sep, value = line.partition(":")
+            if sep and key.strip() in ("model name", "Model", "cpu model"):
+                return value.strip() or None
+    return platform.processor() or None
+
+
+def _meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
+    text = _read_small(path) or ""
+    values: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            unit = 1024 if parts[1:2] == ["kB"] else 1
+            values[key.strip()] = int(parts[0]) * unit
+    return values
+
+
+def _sysconf_memory() -> int | None:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+@attrs.frozen
+class _Cgroups:
+    """The limits of this process's control groups, v2 (unified) first, then v1."""
+
+    root: Path = Path("/sys/fs/cgroup")
+    membership: Path = Path("/proc/self/cgroup")
+
+    def _dirs(self, controller: str) -> list[Path]:
+        """Where ``controller``'s files may be: this process's group, then the root.
+
+        ``controller`` is ``""`` for the unified (v2) hierarchy. In a container the group
+        path often does not exist under the mount, and the root holds the limits.
+        """
+        text = _read_small(self.membership) or ""
+        dirs: list[Path] = []
+        for line in text.splitlines():
+            parts = line.split(":", 2)
+            if len(parts) != 3:
+                continue
+            _, controllers, group = parts
+            if controller == "" and controllers == "":
+                dirs.append(self.root / group.lstrip("/"))
+            elif controller and controller in controllers.split(","):
+                dirs.append(self.root / controllers / group.lstrip("/"))
+        dirs.append(self.root if controller == "" else self.root / controller)
+        return dirs
+
+    def _first(self, controller: str, name: str) -> str | None:
+        for directory in self._dirs(controller):
+            text = _read_small(directory / name)
+            if text is not None:
+                return text.strip()
+        return None
+
+    def memory_limit(self) -> int | None:
+        text = self._first("", "memory.max")  # v2: bytes, or "max"
+        if text is None:
+            text = self._first("memory", "memory.limit_in_bytes")  # v1
+        if text is None or not text.isdigit():
+            return None
+        value = int(text)
+        return None if value >= _UNLIMITED else value
+
+    def cpu_limit(self) -> float | None:
+        text = self._first("", "cpu.max")  # v2: "<quota|max> <period>"
+        if text is not None:
+            quota, _, period = text.partition(" ")
+            if quota.isdigit() and period.isdigit() and int(period) > 0:
+                return int(quota) / int(period)
+            return None
+        v1_quota = self._first("cpu", "cpu.cfs_quota_us")  # v1: -1 is no limit
+        v1_period = self._first("cpu", "cpu.cfs_period_us") or ""
+        if v1_quota and v1_quota.isdigit() and v1_period.isdigit() and int(v1_period) > 0:
+            return int(v1_quota) / int(v1_period)
+        return None
+
+
+def _gpus() -> tuple[Gpu, ...]:
+    exe = shutil.which("nvidia-smi")
+    if exe is None:
+        return ()
+    try:
+        out = subprocess.run(
+            [
+                exe,
+                "--query-gpu=name,memory.total,driver_version",
+                "--format=csv,noheader,nounits",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=NVIDIA_SMI_TIMEOUT,
+            check=True,
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ()
+    gpus = []
+    for line in out.splitlines()[:64]:  # bound: no machine has more GPUs than that
+        fields = [field.strip() for field in line.split(",")]
+        if len(fields) != 3 or not fields[0]:
+            continue
+        name, memory, driver = fields
+        gpus.append(
+            Gpu(
+                name=name,
+                memory_total=int(memory) * _MIB if memory.isdigit() else None,
+                driver_version=driver or None,
+            )
+        )
+    return tuple(gpus)
+
+
+def _blas() -> tuple[BlasLibrary, ...]:
+    try:
+        import numpy  # noqa: F401  (threadpoolctl sees only libraries already loaded)
+    except ImportError:
+        return ()
+    try:
+        threadpoolctl = importlib.import_module("threadpoolctl")
+    except ImportError:
+        return _numpy_config_blas()
+    try:
+        infos = threadpoolctl.threadpool_info()
+    except Exception:  # a probe of native libraries; never fail a capture on it
+        return _numpy_config_blas()
+    return tuple(
+        BlasLibrary(
+            name=str(info.get("internal_api")),
+            version=info.get("version"),
+            threading_layer=info.get("threading_layer"),
+            num_threads=info.get("num_threads"),
+            architecture=info.get("architecture"),
+        )
+        for info in infos
+        if info.get("user_api") == "blas"
+    )
+
+
+def _numpy_config_blas() -> tuple[BlasLibrary, ...]:
+    import numpy
+
+    try:
+        config = numpy.show_config(mode="dicts")
+        blas = config["Build Dependencies"]["blas"]
+    except Exception:  # numpy < 1.25 has no structured configuration
+        return ()
+    return (BlasLibrary(name=str(blas.get("name")), version=blas.get("version")),)
+
+
+def _locale() -> str | None:
+    try:
+        language, encoding = locale.getlocale()
+    except ValueError:
+        return None
+    if language is None:
+        return None
+    return f"{language}.{encoding}" if encoding else language
+
+
+def _timezone() -> str | None:
+    tz = os.environ.get("TZ")
+    if tz:
+        return tz.lstrip(":")
+    try:
+        target = os.readlink("/etc/localtime")
+    except OSError:
+        target = ""
+    if "zoneinfo/" in target:
+        return target.split("zoneinfo/", 1)[1]
+    text = _read_small(Path("/etc/timezone"))
+    if text and text.strip():
+        return text.strip()
+    return time.tzname[0] or None
