@@ -41,6 +41,7 @@ EXIT_ERROR = 2
 COMMANDS: Mapping[str, str] = {
     "registry": "modelship._registry_cli:add_commands",
     "check": "modelship.checks._cli:add_commands",
+    "parity": "modelship.parity._cli:add_commands",
 }
 
 ENTRY_POINT_GROUP = "modelship.cli"
