@@ -189,7 +189,7 @@ def _as_document(role: str, value: Any) -> Document:
     kind = _find(role)
     if kind is not None and kind.build is not None:
         cls = kind.load()
-        return value if isinstance(value, cls) else getattr(cls, kind.build)(value)  # type: ignore[no-any-return]
+        return value if isinstance(value, cls) else getattr(cls, kind.build)(value)
     if isinstance(value, Document):
         return value
     raise ConfigError(

@@ -390,8 +390,7 @@ class ModelVersion:
         >>> bare.read_through(reg).attachment("notes"), bare.read_through(reg) == mv
         (b'hi', True)
         """
-        bound = attrs.evolve(self, source=source) if self._source is not source else self
-        return bound
+        return self if self._source is source else attrs.evolve(self, source=source)
 
     @overload
     def attachment(self, role: str) -> bytes: ...

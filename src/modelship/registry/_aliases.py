@@ -14,8 +14,8 @@ from typing import Any
 import attrs
 
 from modelship.errors import Conflict
-from modelship.registry._integrity import parse_json
 from modelship.registry._hints import bump_hint, top_alias
+from modelship.registry._integrity import parse_json
 from modelship.registry._layout import alias_hint_key, alias_key, folder
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
@@ -74,7 +74,7 @@ def alias_state(store: Store, name: str) -> tuple[int, dict[str, str]]:
 
 
 def move_alias(
-    store: Store, name: str, alias: str, to: str | None, expected: Any, user: str
+    store: Store, name: str, alias: str, to: str | None, *, expected: Any, user: str
 ) -> None:
     """Point ``alias`` at ``to`` (None: remove it), if it still points at ``expected``.
 

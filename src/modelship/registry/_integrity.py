@@ -322,7 +322,9 @@ class VerifiedStream(io.RawIOBase):
             last = n < len(view) or total >= ref.size
             if not last:
                 if h.copy().hexdigest()[:32] != ref.checkpoints[total // every - 1]:
-                    raise mismatch(self._what, ref, f"its first {total} bytes have a different digest")
+                    raise mismatch(
+                        self._what, ref, f"its first {total} bytes have a different digest"
+                    )
             elif total != ref.size or _fill(self._src, memoryview(bytearray(1))):
                 found = f"{total} bytes" if total < ref.size else "more bytes than that"
                 raise mismatch(self._what, ref, f"found {found}")

@@ -25,6 +25,7 @@ from modelship.registry._integrity import (
     checked_stream,
     hash_fd,
     local_path,
+    mismatch,
     missing,
     verified_file,
 )

@@ -13,6 +13,7 @@ from modelship.registry._store import FsspecStore, filesystem_for, scheme_of
 
 __all__ = ["open_registry"]
 
+
 def open_registry(
     url: str | os.PathLike[str],
     *,

@@ -209,8 +209,9 @@ class Registry:
         version (``"2.1.0"``) is validated and raises :class:`~modelship.VersionExists` if
         taken. ``lineage`` defaults to the git commit and dirty flag of the current
         directory; ``data`` maps roles to data sets whose :func:`~modelship.fingerprint`
-        goes into the lineage. ``attachments`` stores extra documents by role with the version:
-        bytes, text (stored as UTF-8) or any :class:`~modelship.registry.Document`. ``profile`` stores a
+        goes into the lineage. ``attachments`` stores extra documents by role with the
+        version: bytes, text (stored as UTF-8) or any :class:`~modelship.registry.Document`
+        (read back with ``mv.attachment(role, TheClass)``). ``profile`` stores a
         :class:`~modelship.checks.DriftProfile` (or reference data to build one from) and
         ``schema`` a :class:`~modelship.checks.Schema` (or data to infer it from); a profile
         brings its schema along. Read them back as ``mv.profile`` and ``mv.schema``.
@@ -392,7 +393,11 @@ class Registry:
         ):
             raise ArchivedVersion(
                 f"{name} version {version!r} was {state.value}"
-                + ("" if state is VersionState.PURGED else "; pass include_archived=True, or restore() it")
+                + (
+                    ""
+                    if state is VersionState.PURGED
+                    else "; pass include_archived=True, or restore() it"
+                )
             )
         return mv
 
@@ -455,7 +460,6 @@ class Registry:
             ) from exc
         return self._get_version(name, version, include_archived)
 
-
     def versions(self, name: str, *, include_archived: bool = False) -> list[ModelVersion]:
         """All versions of ``name`` in registration order.
 
@@ -473,7 +477,9 @@ class Registry:
         if not names:
             raise self._not_found(name, "versions")
         found = sorted(self._committed(name, names), key=lambda mv: mv.sequence)
-        hidden_states = [VersionState.PURGED] + ([] if include_archived else [VersionState.ARCHIVED])
+        hidden_states = [VersionState.PURGED] + (
+            [] if include_archived else [VersionState.ARCHIVED]
+        )
         hidden = {
             number_of(n)
             for state in hidden_states
@@ -492,9 +498,7 @@ class Registry:
         versions = folder(name, "versions")
         missing = [f"{versions}/{n}" for n in sorted(listed - cached.keys())]
         found = list(cached.values())
-        found += [
-            self._parse(k, d) for k, d in self.store.read_many(missing).items()
-        ]
+        found += [self._parse(k, d) for k, d in self.store.read_many(missing).items()]
         if self._snapshots and len(missing) >= self._SNAPSHOT_AFTER:
             self._snapshots = write_snapshot(
                 self.store, name, found, snapshots, self.check_writable
@@ -632,7 +636,7 @@ class Registry:
         alias = check_alias(alias)
         target = self.get(name, check_version(version)).version
         self.check_writable()
-        move_alias(self.store, name, alias, target, expected, self._user)
+        move_alias(self.store, name, alias, target, expected=expected, user=self._user)
 
     def remove_alias(self, name: str, alias: str, *, expected: str | None = ANY) -> None:
         """Remove ``alias``; the removal is recorded in :meth:`history`.
@@ -651,7 +655,7 @@ class Registry:
         if alias not in self.aliases(name):
             raise self._not_found(name, f"alias {alias!r}")
         self.check_writable()
-        move_alias(self.store, name, alias, None, expected, self._user)
+        move_alias(self.store, name, alias, None, expected=expected, user=self._user)
 
     def history(self, name: str) -> list[AliasMove]:
         """Every alias move of ``name``, oldest first (append-only).

@@ -13,6 +13,7 @@ pickle). Third-party serializers come in through the entry point group
 from __future__ import annotations
 
 import importlib.metadata
+import platform
 from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
 from modelship.errors import ConfigError, SerializationError
@@ -122,8 +123,7 @@ def _declared(serializer: object, what: str) -> Serializer:
     if isinstance(serializer, _Shape):
         return _Undeclared(serializer)
     raise ConfigError(
-        f"{what} is not a Serializer: it needs name, media_type, dump, load and "
-        "library_versions"
+        f"{what} is not a Serializer: it needs name, media_type, dump, load and library_versions"
     )
 
 
@@ -161,8 +161,6 @@ class JoblibSerializer(Serializer):
         return joblib.load(fp)
 
     def library_versions(self) -> dict[str, str]:
-        import platform
-
         return {
             "joblib": _version("joblib"),
             "numpy": _version("numpy"),

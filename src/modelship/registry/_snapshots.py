@@ -46,8 +46,7 @@ def read_snapshot(
             raise ValueError(f"format {doc.get('format')!r} is not {SNAPSHOT_FORMAT}")
         entries = doc["manifests"]
         cached = {
-            n: parse(f"{folder(name, 'versions')}/{n}", entries[n])
-            for n in listed & entries.keys()
+            n: parse(f"{folder(name, 'versions')}/{n}", entries[n]) for n in listed & entries.keys()
         }
     except FileNotFoundError:
         return {}, snapshots  # replaced by a newer one since the listing
@@ -88,4 +87,3 @@ def write_snapshot(
     except (ModelshipError, OSError):
         return False
     return True
-

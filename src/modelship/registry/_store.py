@@ -315,16 +315,17 @@ class FsspecStore:
     taken
     """
 
-    def __new__(cls, fs: Any, *args: Any, **kwargs: Any) -> FsspecStore:  # noqa: D102
+    def __new__(cls, fs: Any, *args: Any, **kwargs: Any) -> FsspecStore:
         # A back end's optional capabilities are declared by its class (LocalBlobs on local
         # disk, AbortsUploads on S3), so that isinstance tells them apart without probing.
+        made = cls
         if cls is FsspecStore:
             protocol = str(_protocols_of(fs)[0])
             if protocol in ("file", "local"):
-                cls = _LocalFsspecStore
+                made = _LocalFsspecStore
             elif protocol in _S3_PROTOCOLS:
-                cls = _S3FsspecStore
-        return super().__new__(cls)
+                made = _S3FsspecStore
+        return super().__new__(made)
 
     def __init__(self, fs: Any, root: str, *, url: str, exclusive_creates: bool | None = None):
         self.fs = fs

@@ -151,9 +151,8 @@ class HookStore:
     """
 
     def __new__(cls, inner: Store, **hooks: Any) -> HookStore:
-        if cls is HookStore:
-            cls = _with_capabilities_of(inner)
-        return super().__new__(cls)
+        made = _with_capabilities_of(inner) if cls is HookStore else cls
+        return super().__new__(made)
 
     def __init__(self, inner: Store, *, before_create: Callable[[str], None] | None = None):
         self.inner = inner

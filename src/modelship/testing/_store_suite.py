@@ -78,7 +78,8 @@ class StoreConformance:
             th.start()
         for th in threads:
             th.join()
-        assert len(won) == 1 and len(lost) == racers - 1
+        assert len(won) == 1
+        assert len(lost) == racers - 1
         assert store.read("race/key") == str(won[0]).encode()
 
     def test_replace_overwrites_whole(self, store: Store) -> None:
