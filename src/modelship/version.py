@@ -374,6 +374,10 @@ class ModelVersion:
     )
     _read: dict[str, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as the data it is: where it reads attachments from stays behind.
+        return (ModelVersion.from_dict, (self.to_dict(),))
+
     def read_through(self, source: AttachmentSource) -> ModelVersion:
         """This record, reading its attachments from ``source`` (a registry).
 

@@ -17,11 +17,11 @@ from modelship.registry import (
     LocalBlobs,
     Serializer,
     VersionState,
+    _serializers,
     get_serializer,
     register_document_kind,
     register_serializer,
 )
-from modelship.registry import _serializers
 from modelship.testing import HookStore, MemoryStore
 
 
@@ -233,3 +233,14 @@ def test_an_attachment_that_is_not_bytes_text_or_a_document_raises_config_error(
     reg = ms.open_registry("memory://seams-bad-attachment")
     with pytest.raises(ms.ConfigError, match="bytes, str or a Document"):
         reg.register(model_name="m", model=b"x", serializer="bytes", attachments={"n": 3})  # type: ignore[dict-item]
+
+
+def test_a_record_pickles_as_its_data_without_the_registry() -> None:
+    import pickle
+
+    reg = ms.open_registry("memory://seams-pickle")
+    reg.register(model_name="m", model=b"x", serializer="bytes", attachments={"n": Notes("a")})
+    back = pickle.loads(pickle.dumps(reg.get("m")))
+    assert back == reg.get("m")
+    with pytest.raises(ms.ConfigError, match="not read from a registry"):
+        back.attachment("n")

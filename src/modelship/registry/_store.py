@@ -315,11 +315,12 @@ class FsspecStore:
     taken
     """
 
-    def __new__(cls, fs: Any, *args: Any, **kwargs: Any) -> FsspecStore:
+    def __new__(cls, fs: Any = None, *args: Any, **kwargs: Any) -> FsspecStore:
         # A back end's optional capabilities are declared by its class (LocalBlobs on local
         # disk, AbortsUploads on S3), so that isinstance tells them apart without probing.
+        # (Unpickling calls __new__ without arguments, on the subclass already chosen.)
         made = cls
-        if cls is FsspecStore:
+        if cls is FsspecStore and fs is not None:
             protocol = str(_protocols_of(fs)[0])
             if protocol in ("file", "local"):
                 made = _LocalFsspecStore
