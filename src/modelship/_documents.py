@@ -11,7 +11,7 @@ imported here: by :func:`register_document_kind` in this process, by the entry p
 ``modelship.documents`` (``profile = "my_pkg:MyProfile"``), or by the table of kinds that
 ship with modelship, which names classes by their import path as fsspec's
 ``known_implementations`` does. So the registry imports no capability. This module imports
-nothing from modelship but its errors.
+nothing from modelship but its errors and name rules.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
+from modelship._names import check_alias
 from modelship.errors import ConfigError, IntegrityError
 
 __all__ = [
     "Document",
+    "attachment_bytes",
     "DocumentKind",
     "build_documents",
     "document_kind",
@@ -186,16 +188,49 @@ def read_document(kind: type[D], data: bytes, what: str) -> D:
 
 def _as_document(role: str, value: Any) -> Document:
     """``value`` as a document of ``role``: itself, or built from data by its kind."""
-    kind = _find(role)
-    if kind is not None and kind.build is not None:
-        cls = kind.load()
-        return value if isinstance(value, cls) else getattr(cls, kind.build)(value)
     if isinstance(value, Document):
         return value
+    kind = _find(role)
+    if kind is not None and kind.build is not None:
+        built: Document = getattr(kind.load(), kind.build)(value)
+        return built
     raise ConfigError(
         f"{role!r} must be a document (an object with to_json() and from_json()), got "
         f"{type(value).__name__}"
     )
+
+
+def attachment_bytes(
+    attachments: Mapping[str, bytes | str | Document], keywords: Mapping[str, Any]
+) -> dict[str, bytes]:
+    """The bytes to store for each attachment role, all checked before anything is stored.
+
+    ``attachments`` maps roles to bytes, text (stored as UTF-8) or documents;
+    ``keywords`` maps roles given as keywords (``profile=``) to documents or data to build
+    them from. A role given both ways raises :class:`~modelship.ConfigError`.
+
+    Examples
+    --------
+    >>> attachment_bytes({"notes": "hi"}, {"profile": None})
+    {'notes': b'hi'}
+    """
+    for role, value in keywords.items():
+        if value is not None and role in attachments:
+            raise ConfigError(f"pass {role!r} as a keyword or in attachments, not both")
+    raw: dict[str, bytes] = {}
+    documents: dict[str, Any] = dict(keywords)
+    for role, doc in attachments.items():
+        check_alias(role)
+        if isinstance(doc, str):
+            raw[role] = doc.encode()
+        elif isinstance(doc, (bytes, bytearray)):
+            raw[role] = bytes(doc)
+        elif isinstance(doc, Document):
+            documents[role] = doc
+        else:
+            raise ConfigError(f"attachment {role!r} must be bytes, str or a Document")
+    built = build_documents(documents)
+    return {**raw, **{role: data for role, data in built.items() if role not in raw}}
 
 
 def build_documents(given: Mapping[str, Any]) -> dict[str, bytes]:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, overload
 
 import attrs
 
-from modelship._documents import Document, build_documents
+from modelship._documents import Document, attachment_bytes
 from modelship._names import check_alias, check_model_name, check_version
 from modelship.errors import (
     ArchivedVersion,
@@ -68,29 +68,6 @@ __all__ = ["AliasMove", "GcReport", "Registry"]
 
 REGISTRY_FORMAT = 1
 D = TypeVar("D", bound=Document)
-
-
-def _attached_documents(
-    attachments: Mapping[str, bytes | str | Document], keywords: Mapping[str, Any]
-) -> dict[str, bytes]:
-    """The bytes of every attachment: given as bytes or text, or documents (by keyword too)."""
-    for role, value in keywords.items():
-        if value is not None and role in attachments:
-            raise ConfigError(f"pass {role!r} as a keyword or in attachments, not both")
-    raw: dict[str, bytes] = {}
-    documents: dict[str, Any] = dict(keywords)
-    for role, doc in attachments.items():
-        check_alias(role)
-        if isinstance(doc, str):
-            raw[role] = doc.encode()
-        elif isinstance(doc, (bytes, bytearray)):
-            raw[role] = bytes(doc)
-        elif isinstance(doc, Document):
-            documents[role] = doc
-        else:
-            raise ConfigError(f"attachment {role!r} must be bytes, str or a Document")
-    built = build_documents(documents)
-    return {**raw, **{role: data for role, data in built.items() if role not in raw}}
 
 
 class Registry:
@@ -254,7 +231,7 @@ class Registry:
         )
         if not isinstance(description, str):
             raise ConfigError("description must be a string")
-        docs = _attached_documents(attachments or {}, {"profile": profile, "schema": schema})
+        docs = attachment_bytes(attachments or {}, {"profile": profile, "schema": schema})
         self.check_writable()
         if explicit is not None and self.store.exists(manifest_key(name, explicit)):
             raise self._exists(name, explicit)

@@ -302,6 +302,11 @@ class FsspecStore:
     S3 a conditional PUT (``If-None-Match: *``); in memory under a lock. Other fsspec
     backends are used with ``exclusive_creates=False`` unless the caller vouches for them.
 
+    The optional capabilities are declared per back end: on local disk the store is a
+    :class:`~modelship.registry.LocalBlobs`, on S3 an
+    :class:`~modelship.registry.AbortsUploads` (constructing an ``FsspecStore`` gives an
+    instance of the subclass that declares them).
+
     Examples
     --------
     >>> store = FsspecStore.from_url("memory://fsspec-store-doc")
