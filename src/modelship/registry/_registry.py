@@ -2,9 +2,10 @@
 
 A thin front composing one module per idea: where keys live (``_layout``, whose docstring
 is the layout diagram), hashing while storing (``_writer``), checking what is read
-(``_integrity``), signing (``_signing``), hints and slots (``_hints``), the alias log
-(``_aliases``), index snapshots (``_snapshots``), the load routes (``_load``), garbage
-collection (``_gc``) and lineage capture (``_lineage``). What a version is, is in
+(``_integrity``), signing (``_signing``), hints and slots (``_hints``), the commit
+protocol (``_commit``), the alias log (``_aliases``), index snapshots (``_snapshots``),
+the load routes (``_load``), garbage collection (``_gc``) and lineage capture
+(``_lineage``). What a version is, is in
 :mod:`modelship.version`; what may be attached to it, in :mod:`modelship._documents`.
 """
 
@@ -29,12 +30,12 @@ from modelship.errors import (
     InvalidReference,
     ModelNotFound,
     UnsafeStore,
-    VersionExists,
     VersionNotFound,
 )
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
+from modelship.registry._commit import commit, version_exists
 from modelship.registry._gc import GcReport, collect, referenced_digests
-from modelship.registry._hints import bump_hint, dead_slot, top_slot
+from modelship.registry._hints import top_slot
 from modelship.registry._integrity import CHUNK, read_verified, verify_blob
 from modelship.registry._layout import (
     MODELS,
@@ -42,7 +43,6 @@ from modelship.registry._layout import (
     REGISTRY_MARKER,
     blob_key,
     folder,
-    head_key,
     manifest_key,
     number_of,
     slot_key,
@@ -234,7 +234,7 @@ class Registry:
         docs = attachment_bytes(attachments or {}, {"profile": profile, "schema": schema})
         self.check_writable()
         if explicit is not None and self.store.exists(manifest_key(name, explicit)):
-            raise self._exists(name, explicit)
+            raise version_exists(name, explicit)
         lin = lineage_for(name, lineage, data, lambda n, v: self.store.exists(manifest_key(n, v)))
 
         artifact = self._store_blob(model, codec, progress, name)
@@ -242,9 +242,8 @@ class Registry:
             role: self._store_blob(doc, get_serializer("bytes"), False, f"{name} {role}")
             for role, doc in docs.items()
         }
-        return self._commit(
-            attrs.evolve(draft, lineage=lin, artifact=artifact, attachments=attached), explicit
-        )
+        complete = attrs.evolve(draft, lineage=lin, artifact=artifact, attachments=attached)
+        return commit(self.store, complete, explicit, self._signer.sign)
 
     def _store_blob(self, obj: Any, codec: Serializer, progress: Any, what: str) -> ArtifactRef:
         return store_blob(
@@ -255,61 +254,6 @@ class Registry:
             what=what,
             checkpoint_every=self._CHECKPOINT_EVERY,
             max_checkpoints=self._MAX_CHECKPOINTS,
-        )
-
-    def _commit(self, draft: ModelVersion, explicit: str | None) -> ModelVersion:
-        """Claim the next sequence slot and create the manifest: the version's commit point.
-
-        Each step is an exclusive create, so two writers never take one slot or one
-        version; a writer that loses either race moves on to the next number (or, for an
-        explicit version, raises :class:`~modelship.VersionExists`). Bounded: every lost
-        race means another writer took a slot, and each try takes a higher one.
-        """
-        name = draft.name
-        registration = uuid.uuid4().hex
-        seq = top_slot(self.store, name) + 1
-        while True:
-            candidate = explicit or str(seq)
-            if explicit is None and self.store.exists(manifest_key(name, candidate)):
-                # An explicit version already took this number. Claim the slot anyway, as
-                # a dead one: readers probe slots forward and stop at the first hole.
-                with contextlib.suppress(FileExistsError):
-                    self.store.create(slot_key(name, seq), dead_slot())
-                seq += 1
-                continue
-            slot = canonical_json(
-                {"version": candidate, "registration": registration, "at": now().isoformat()}
-            )
-            try:
-                self.store.create(slot_key(name, seq), slot)
-            except FileExistsError:
-                seq += 1
-                continue
-            mv = self._signer.sign(
-                attrs.evolve(
-                    draft,
-                    version=candidate,
-                    sequence=seq,
-                    registration=registration,
-                    created_at=now(),
-                )
-            )
-            try:
-                self.store.create(manifest_key(name, candidate), mv.to_json().encode())
-            except FileExistsError:
-                self.store.replace(slot_key(name, seq), dead_slot())  # never visible; no hole
-                if explicit is not None:
-                    raise self._exists(name, explicit) from None
-                seq += 1
-                continue
-            bump_hint(self.store, head_key(name), seq)
-            return mv
-
-    @staticmethod
-    def _exists(name: str, version: str) -> VersionExists:
-        return VersionExists(
-            f"{name} version {version!r} exists; versions are never overwritten. Register "
-            "with another version, or version=None for the next number"
         )
 
     # --- reading ------------------------------------------------------------------------
