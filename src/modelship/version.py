@@ -6,21 +6,30 @@ exactly: ``ModelVersion.from_json(mv.to_json()) == mv``.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 import attrs
 
+from modelship._documents import Document, document_kind, read_document
 from modelship.errors import ConfigError, IntegrityError, MissingAttachment
 
-if TYPE_CHECKING:
-    from modelship.checks import DriftProfile, Schema
+__all__ = [
+    "ArtifactRef",
+    "AttachmentSource",
+    "JSONValue",
+    "Lineage",
+    "ModelVersion",
+    "VersionState",
+    "canonical_json",
+]
 
-__all__ = ["ArtifactRef", "JSONValue", "Lineage", "ModelVersion", "canonical_json"]
+D = TypeVar("D", bound=Document)
 
 JSONValue = Any
 """A value that survives ``json.dumps(..., allow_nan=False)`` and comes back equal."""
@@ -28,6 +37,51 @@ JSONValue = Any
 MANIFEST_FORMAT = 1
 _DIGEST = re.compile("sha256:[0-9a-f]{64}")
 _CHECKPOINT = re.compile("[0-9a-f]{32}")
+
+
+class VersionState(str, enum.Enum):
+    """Where a committed version stands: live, archived (soft-deleted) or purged.
+
+    A registry stores a state as a marker key in the folder of that name
+    (``models/<name>/archived/<v>.json``), so the values are the folder names.
+
+    Examples
+    --------
+    >>> VersionState("archived") is VersionState.ARCHIVED
+    True
+    >>> VersionState.PURGED.value
+    'purged'
+    """
+
+    LIVE = "live"
+    ARCHIVED = "archived"
+    PURGED = "purged"
+
+
+@runtime_checkable
+class AttachmentSource(Protocol):
+    """Where a :class:`ModelVersion` read from a registry reads its attachments.
+
+    A :class:`~modelship.Registry` is one: it checks the version's signature (with a key)
+    and the attachment's digest before returning the bytes.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> isinstance(ms.open_registry("memory://attachment-source-doc"), AttachmentSource)
+    True
+    """
+
+    def read_attachment(self, mv: ModelVersion, role: str) -> bytes:
+        """The verified bytes of ``mv``'s attachment ``role``."""
+
+
+def missing_attachment(mv: ModelVersion, role: str) -> MissingAttachment:
+    """The error for a role ``mv`` has no attachment for."""
+    return MissingAttachment(
+        f"{mv.name} version {mv.version} has no {role!r} attachment (it has "
+        f"{sorted(mv.attachments) or 'none'}); store one at registration"
+    )
 
 
 def canonical_json(obj: JSONValue) -> bytes:
@@ -312,15 +366,47 @@ class ModelVersion:
     attachments: Mapping[str, ArtifactRef] = attrs.field(factory=dict, converter=_ref_map)
     registration: str = ""
     signature: str | None = None
-    # Set by the registry that returned this record: reads an attachment, verified.
-    # Not part of the record's value (not compared, not serialised).
-    _reader: Callable[[str], bytes] | None = attrs.field(
-        default=None, eq=False, repr=False, alias="reader"
+    # Where attachments are read from, set by the registry that read this record, and the
+    # documents read so far: neither is part of the record's value (not compared, not
+    # serialised, not in repr), so a record equals its JSON round trip.
+    _source: AttachmentSource | None = attrs.field(
+        default=None, eq=False, repr=False, alias="source"
     )
+    _read: dict[str, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
-    def attachment(self, role: str) -> bytes:
-        """The verified bytes of the document stored with this version under ``role``.
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled as the data it is: where it reads attachments from stays behind.
+        return (ModelVersion.from_dict, (self.to_dict(),))
 
+    def read_through(self, source: AttachmentSource) -> ModelVersion:
+        """This record, reading its attachments from ``source`` (a registry).
+
+        Registries call this on every record they return; the record itself is unchanged
+        (the source is not part of its value).
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://read-through-doc")
+        >>> mv = reg.register(model_name="m", model=b"x", serializer="bytes",
+        ...                   attachments={"notes": "hi"})
+        >>> bare = ms.ModelVersion.from_json(mv.to_json())
+        >>> bare.read_through(reg).attachment("notes"), bare.read_through(reg) == mv
+        (b'hi', True)
+        """
+        return self if self._source is source else attrs.evolve(self, source=source)
+
+    @overload
+    def attachment(self, role: str) -> bytes: ...
+
+    @overload
+    def attachment(self, role: str, kind: type[D]) -> D: ...
+
+    def attachment(self, role: str, kind: type[D] | None = None) -> bytes | D:
+        """The document stored with this version under ``role``: bytes, or read as ``kind``.
+
+        The bytes are verified (and the signature checked, when the registry signs) on the
+        first read; a document read as ``kind`` is kept, so reading it again does no I/O.
         Works on records returned by a registry (``reg.get``, ``reg.versions``); raises
         :class:`~modelship.MissingAttachment` if the version has no such document.
 
@@ -334,34 +420,49 @@ class ModelVersion:
         b'trained on May data'
         """
         if role not in self.attachments:
-            raise MissingAttachment(
-                f"{self.name} version {self.version} has no {role!r} attachment (it has "
-                f"{sorted(self.attachments) or 'none'}); store one at registration"
-            )
-        if self._reader is None:
+            raise missing_attachment(self, role)
+        if self._source is None:
             raise ConfigError(
                 "this ModelVersion was not read from a registry; use "
-                "registry.attachment(name, version, role)"
+                "registry.attachment(name, version, role), or mv.read_through(registry)"
             )
-        return self._reader(role)
+        if kind is None:
+            return self._source.read_attachment(self, role)
+        cached = self._read.get(role)
+        if not isinstance(cached, kind):
+            data = self._source.read_attachment(self, role)
+            cached = read_document(kind, data, f"the {role!r} attachment of {self.name}")
+            self._read[role] = cached
+        return cached
+
+    def document(self, role: str) -> Any:
+        """The attachment ``role`` read as the document kind declared for that role.
+
+        Kinds are declared by role (see :func:`modelship.registry.register_document_kind`);
+        ``profile`` and ``schema`` are built in. For a typed result, pass the class to
+        :meth:`attachment` instead.
+        """
+        if role not in self.attachments:
+            raise missing_attachment(self, role)
+        return self.attachment(role, document_kind(role).load())
 
     @property
-    def profile(self) -> DriftProfile:
+    def profile(self) -> Any:
         """The drift profile stored with this version (``register(..., profile=...)``).
 
         Use it as the reference of a drift check without the training data:
         ``DataDrift(reference=reg.get("fraud", "@production").profile, current=batch)``.
+        Typed: ``mv.attachment("profile", DriftProfile)``.
         """
-        from modelship.checks import DriftProfile
-
-        return DriftProfile.from_json(self.attachment("profile"))
+        return self.document("profile")
 
     @property
-    def schema(self) -> Schema:
-        """The data schema stored with this version (``register(..., schema=...)``)."""
-        from modelship.checks import Schema
+    def schema(self) -> Any:
+        """The data schema stored with this version (``register(..., schema=...)``).
 
-        return Schema.from_json(self.attachment("schema").decode())
+        Typed: ``mv.attachment("schema", Schema)``.
+        """
+        return self.document("schema")
 
     def to_dict(self, *, signed: bool = True) -> dict[str, JSONValue]:
         """A JSON-safe dict; ``signed=False`` leaves out the signature (what gets signed)."""
@@ -386,8 +487,10 @@ class ModelVersion:
         return out
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelVersion:
-        """Rebuild a record from :meth:`to_dict`'s output."""
+    def from_dict(
+        cls, data: Mapping[str, Any], *, source: AttachmentSource | None = None
+    ) -> ModelVersion:
+        """Rebuild a record from :meth:`to_dict`'s output, reading attachments from ``source``."""
         fmt = data.get("format", MANIFEST_FORMAT)
         if fmt != MANIFEST_FORMAT:
             raise IntegrityError(
@@ -412,6 +515,7 @@ class ModelVersion:
                 },
                 registration=data.get("registration", ""),
                 signature=data.get("signature"),
+                source=source,
             )
         except (KeyError, TypeError) as exc:
             raise IntegrityError(f"manifest is malformed: missing or wrong field {exc}") from exc
@@ -421,12 +525,14 @@ class ModelVersion:
         return canonical_json(self.to_dict()).decode()
 
     @classmethod
-    def from_json(cls, text: str | bytes) -> ModelVersion:
-        """Parse :meth:`to_json`'s output."""
+    def from_json(
+        cls, text: str | bytes, *, source: AttachmentSource | None = None
+    ) -> ModelVersion:
+        """Parse :meth:`to_json`'s output, reading attachments from ``source``."""
         try:
             data = json.loads(text)
         except ValueError as exc:
             raise IntegrityError(f"manifest is not valid JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise IntegrityError("manifest is not a JSON object")
-        return cls.from_dict(data)
+        return cls.from_dict(data, source=source)

@@ -1,4 +1,4 @@
-"""Every built-in back end passes the registry conformance suite."""
+"""Every built-in back end, and a store double with no back door, passes both suites."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 import modelship as ms
-from modelship.testing import RegistryConformance
+from modelship.registry import FsspecStore, Store
+from modelship.testing import HookStore, MemoryStore, RegistryConformance, StoreConformance
 
 _counter = itertools.count()
 
@@ -51,3 +52,51 @@ class TestS3Registry(RegistryConformance):
     @pytest.fixture
     def make_registry(self, s3_bucket: dict[str, Any]) -> Callable[..., ms.Registry]:
         return _factory(lambda n: f"{s3_bucket['url']}{n}", **s3_bucket["options"])
+
+
+class TestMemoryStoreDoubleRegistry(RegistryConformance):
+    """The suite on a store written only against the public protocol: no back door."""
+
+    @pytest.fixture
+    def make_registry(self) -> Callable[..., ms.Registry]:
+        stores: list[MemoryStore] = []
+
+        def make(same: bool = False, **kwargs: Any) -> ms.Registry:
+            if not same or not stores:
+                stores.append(MemoryStore(f"test-memory://{len(stores)}"))
+            return ms.Registry(stores[-1], **kwargs)
+
+        return make
+
+
+class TestLocalStore(StoreConformance):
+    @pytest.fixture
+    def make_store(self, tmp_path: Path) -> Callable[[], Store]:
+        return lambda: FsspecStore.from_url(str(tmp_path / f"store{next(_counter)}"))
+
+
+class TestMemoryStore(StoreConformance):
+    @pytest.fixture
+    def make_store(self) -> Callable[[], Store]:
+        tag = uuid.uuid4().hex
+        return lambda: FsspecStore.from_url(f"memory://store-{tag}/{next(_counter)}")
+
+
+class TestMemoryStoreDouble(StoreConformance):
+    @pytest.fixture
+    def make_store(self) -> Callable[[], Store]:
+        return MemoryStore
+
+
+class TestHookStoreOverLocal(StoreConformance):
+    @pytest.fixture
+    def make_store(self, tmp_path: Path) -> Callable[[], Store]:
+        return lambda: HookStore(FsspecStore.from_url(str(tmp_path / f"hook{next(_counter)}")))
+
+
+@pytest.mark.s3
+class TestS3Store(StoreConformance):
+    @pytest.fixture
+    def make_store(self, s3_bucket: dict[str, Any]) -> Callable[[], Store]:
+        options = s3_bucket["options"]
+        return lambda: FsspecStore.from_url(f"{s3_bucket['url']}{next(_counter)}", **options)

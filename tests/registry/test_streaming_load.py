@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 
 import modelship as ms
 from modelship.registry import _serializers
-from modelship.registry._registry import _blob_key, _HashingWriter
-from modelship.registry._verify import VerifiedStream
+from modelship.registry._integrity import VerifiedStream
+from modelship.registry._layout import blob_key as _blob_key
+from modelship.registry._writer import HashingWriter as _HashingWriter
 from modelship.version import ArtifactRef
 
 EVERY = 4096
@@ -392,17 +393,17 @@ def test_the_stream_needs_checkpoints() -> None:
 def test_local_raw_bytes_load_reads_while_a_worker_hashes(
     reg: ms.Registry, monkeypatch: pytest.MonkeyPatch, size: int
 ) -> None:
-    from modelship.registry import _registry
+    from modelship.registry import _load as _registry
 
     hashed: list[int] = []
-    real = _registry._hash_fd
+    real = _registry.hash_fd
 
     def spy(fd: int, callback: Any) -> tuple[str, int]:
         result = real(fd, callback)
         hashed.append(result[1])
         return result
 
-    monkeypatch.setattr(_registry, "_hash_fd", spy)
+    monkeypatch.setattr(_registry, "hash_fd", spy)
     reg.register(model_name="m", model=DATA[:size], serializer="bytes")
     before = set(threading.enumerate())
     assert reg.load("m", "1") == DATA[:size]
@@ -432,12 +433,12 @@ def test_local_raw_bytes_with_any_damage_are_an_integrity_error(
 def test_a_failed_read_while_hashing_is_a_store_error(
     reg: ms.Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from modelship.registry import _registry
+    from modelship.registry import _load as _registry
 
     def broken(fd: int, callback: Any) -> tuple[str, int]:
         raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(_registry, "_hash_fd", broken)
+    monkeypatch.setattr(_registry, "hash_fd", broken)
     reg.register(model_name="m", model=DATA, serializer="bytes")
     with pytest.raises(ms.StoreError, match="Input/output error"):
         reg.load("m", "1")

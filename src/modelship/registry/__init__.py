@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from modelship._documents import Document, DocumentKind, register_document_kind
+from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
+from modelship.registry._gc import GcReport
 from modelship.registry._open import open_registry
-from modelship.registry._registry import AliasMove, GcReport, Registry
+from modelship.registry._protocols import AbortsUploads, BlobWriter, LocalBlobs, Store
+from modelship.registry._registry import Registry
 from modelship.registry._serializers import (
     BytesSerializer,
     JoblibSerializer,
@@ -14,23 +18,31 @@ from modelship.registry._serializers import (
     register_serializer,
     serializer_names,
 )
-from modelship.registry._store import BlobWriter, FsspecStore, Store
+from modelship.registry._store import FsspecStore
+from modelship.version import AttachmentSource, VersionState
 
 __all__ = [
+    "AbortsUploads",
     "AliasMove",
+    "AttachmentSource",
     "BlobWriter",
     "BytesSerializer",
     "CopyReport",
+    "Document",
+    "DocumentKind",
     "FsspecStore",
     "GcReport",
     "JoblibSerializer",
+    "LocalBlobs",
     "NumpySerializer",
     "Registry",
     "Serializer",
     "Store",
+    "VersionState",
     "copy_registry",
     "get_serializer",
     "open_registry",
+    "register_document_kind",
     "register_serializer",
     "serializer_names",
 ]

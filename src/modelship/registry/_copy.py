@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterable
 
 import attrs
 
 from modelship._names import check_model_name
 from modelship.errors import Conflict, IntegrityError
-from modelship.registry._registry import Registry, _blob_key
-from modelship.registry._store import Store
+from modelship.registry._hints import top_alias, top_slot
+from modelship.registry._integrity import hash_stream, parse_json
+from modelship.registry._layout import MODEL_PARTS, blob_key, folder
+from modelship.registry._protocols import Store
+from modelship.registry._registry import Registry
 
 __all__ = ["CopyReport", "copy_registry"]
-
-_CHUNK = 8 * 2**20
 
 
 @attrs.frozen
@@ -37,19 +36,14 @@ class CopyReport:
 
 def _copy_blob(src: Store, dst: Store, digest: str) -> int:
     """Stream one blob, checking its digest on the way; 0 if ``dst`` already had it."""
-    key = _blob_key(digest)
+    key = blob_key(digest)
     if dst.exists(key):
         return 0
     writer = dst.blob_writer()
-    h = hashlib.sha256()
-    size = 0
     try:
         with src.open_blob(key) as f:
-            while chunk := f.read(_CHUNK):
-                h.update(chunk)
-                writer.write(chunk)
-                size += len(chunk)
-        if "sha256:" + h.hexdigest() != digest:
+            hexdigest, size = hash_stream(f, sink=writer.write)
+        if "sha256:" + hexdigest != digest:
             raise IntegrityError(
                 f"blob {digest} in the source does not match its digest; not copied"
             )
@@ -94,23 +88,20 @@ def copy_registry(
     True
     """
     names = list(src.models()) if models is None else [check_model_name(m) for m in models]
-    dst._check_writable()
+    dst.check_writable()
     s, d = src.store, dst.store
     copied = skipped = nbytes = nversions = 0
     for name in names:
-        folders = {
-            part: s.list(f"models/{name}/{part}")
-            for part in ("slots", "versions", "archived", "purged", "aliases")
-        }
+        folders = {part: s.list(folder(name, part)) for part in MODEL_PARTS}
         if not folders["versions"]:
-            raise src._not_found(name, "versions")
+            src.versions(name)  # raises ModelNotFound, naming the models there are
         docs = {
-            part: s.read_many(f"models/{name}/{part}/{n}" for n in entries)
+            part: s.read_many(f"{folder(name, part)}/{n}" for n in entries)
             for part, entries in folders.items()
         }
         purged = {n.removesuffix(".json") for n in folders["purged"]}
-        for _key, data in sorted(docs["versions"].items()):
-            manifest = json.loads(data)
+        for key, data in sorted(docs["versions"].items()):
+            manifest = parse_json(data, key)
             if manifest["version"] in purged:
                 continue
             digests = [manifest["artifact"]["digest"]]
@@ -127,6 +118,6 @@ def copy_registry(
                 _copy_doc(s, d, key, data)
         nversions += len(docs["versions"])
         # Reading the top slot and the alias state probes forward and moves both hints.
-        dst._top_slot(name)
-        dst._alias_state(name)
+        top_slot(d, name)
+        top_alias(d, name)
     return CopyReport(tuple(names), nversions, copied, skipped, nbytes)

@@ -6,65 +6,12 @@ import importlib.metadata
 import os
 from typing import Any
 
-from modelship.errors import MissingDependency, UnsupportedStorage
+from modelship.errors import UnsupportedStorage
+from modelship.registry._protocols import Store
+from modelship.registry._registry import Registry
+from modelship.registry._store import FsspecStore, filesystem_for, scheme_of
 
-__all__ = ["filesystem_for", "open_registry"]
-
-# What to install for the schemes fsspec knows but does not ship with.
-_EXTRAS = {
-    "s3": "pip install 'modelship[s3]'  (installs s3fs)",
-    "s3a": "pip install 'modelship[s3]'  (installs s3fs)",
-    "gs": "pip install gcsfs",
-    "gcs": "pip install gcsfs",
-    "az": "pip install adlfs",
-    "abfs": "pip install adlfs",
-    "abfss": "pip install adlfs",
-}
-
-
-def _scheme(url: str) -> str:
-    if "://" not in url:
-        return "file"
-    return url.split("://", 1)[0].lower()
-
-
-def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
-    """The fsspec file system and root path for ``url``; precise errors for what is missing."""
-    import fsspec
-    from fsspec.core import url_to_fs
-
-    if not isinstance(url, (str, os.PathLike)):
-        raise UnsupportedStorage(f"registry URL must be a string or path, got {url!r}")
-    url = os.fspath(url)
-    if not url:
-        raise UnsupportedStorage("registry URL is empty; give a folder path or an fsspec URL")
-    scheme = _scheme(url)
-    if "::" in url:
-        raise UnsupportedStorage(f"chained URLs ({url!r}) are not supported for registries")
-    options = dict(storage_options)
-    if scheme in ("s3", "s3a"):
-        # Listings must be fresh: a cached listing would hide a version another writer
-        # just committed.
-        options.setdefault("use_listings_cache", False)
-    try:
-        fsspec.get_filesystem_class(scheme)
-    except ValueError as exc:
-        raise UnsupportedStorage(
-            f"no storage is known for the scheme {scheme!r} in {url!r}: neither fsspec nor the "
-            "'modelship.registries' entry point group has it. Use a folder path, file://, "
-            "memory://, s3://bucket/prefix, or install the package providing it"
-        ) from exc
-    except ImportError as exc:
-        hint = _EXTRAS.get(scheme, f"install the fsspec implementation for {scheme!r}")
-        raise MissingDependency(f"the {scheme!r} registry needs an extra package: {hint}") from exc
-    try:
-        fs, root = url_to_fs(url, **options)
-    except ImportError as exc:
-        hint = _EXTRAS.get(scheme, f"install the fsspec implementation for {scheme!r}")
-        raise MissingDependency(f"the {scheme!r} registry needs an extra package: {hint}") from exc
-    if scheme == "file":
-        root = os.path.abspath(os.path.expanduser(root))
-    return fs, root
+__all__ = ["open_registry"]
 
 
 def open_registry(
@@ -75,7 +22,7 @@ def open_registry(
     exclusive_creates: bool | None = None,
     user: str | None = None,
     **storage_options: Any,
-) -> Any:
+) -> Registry:
     """Open (or start) the model registry at ``url``.
 
     ``url`` is a folder path or any fsspec URL: ``file:///srv/models``, ``memory://x``,
@@ -105,11 +52,8 @@ def open_registry(
     ...
     modelship.errors.UnsupportedStorage: no storage is known for the scheme 'nosuch' ...
     """
-    from modelship.registry._registry import Registry
-    from modelship.registry._store import FsspecStore, Store
-
     url = os.fspath(url)
-    scheme = _scheme(url) if isinstance(url, str) else ""
+    scheme = scheme_of(url) if isinstance(url, str) else ""
     eps = {ep.name: ep for ep in importlib.metadata.entry_points(group="modelship.registries")}
     if scheme in eps:
         made = eps[scheme].load()(url, **storage_options)

@@ -13,7 +13,8 @@ pickle). Third-party serializers come in through the entry point group
 from __future__ import annotations
 
 import importlib.metadata
-from typing import IO, Any, Protocol, runtime_checkable
+import platform
+from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
 from modelship.errors import ConfigError, SerializationError
 
@@ -35,12 +36,15 @@ class Serializer(Protocol):
     ``dump`` writes to a binary stream (never build the whole artifact in memory: the
     registry hashes and stores the stream as it is written); ``load`` reads one back.
 
-    A serializer whose ``load`` reads its stream front to back (seeking back at most a
-    few bytes, as ``np.load`` does after its magic string) may set the class attribute
-    ``reads_sequentially = True``. The registry then streams the artifact to it, each
-    8 MiB piece once its digest is checked, so hashing and deserialising overlap. Without
-    it the registry checks the whole artifact first and then hands ``load`` a seekable
-    file.
+    ``reads_sequentially`` (a class attribute, default False) declares that ``load``
+    reads its stream front to back (seeking back at most a few bytes, as ``np.load`` does
+    after its magic string). The registry then streams the artifact to it, each 8 MiB
+    piece once its digest is checked, so hashing and deserialising overlap; otherwise it
+    checks the whole artifact first and hands ``load`` a seekable file. Subclass
+    ``Serializer`` to inherit the default, or declare
+    ``reads_sequentially: ClassVar[bool] = True``. A class that implements the methods
+    without subclassing or declaring it is still accepted (and reads as False): it is
+    wrapped once, when it is registered or looked up.
 
     Examples
     --------
@@ -51,17 +55,24 @@ class Serializer(Protocol):
     ...     def dump(self, obj, fp): fp.write(obj.encode())
     ...     def load(self, fp): return fp.read().decode()
     ...     def library_versions(self): return {}
-    >>> isinstance(Utf8(), Serializer)
-    True
     >>> register_serializer(Utf8())
-    >>> get_serializer("utf8").media_type
-    'text/plain'
+    >>> get_serializer("utf8").media_type, get_serializer("utf8").reads_sequentially
+    ('text/plain', False)
+    >>> class Lines(Serializer):  # subclassing: reads_sequentially is inherited
+    ...     name = "lines-doc"
+    ...     media_type = "text/plain"
+    ...     def dump(self, obj, fp): fp.write("\\n".join(obj).encode())
+    ...     def load(self, fp): return fp.read().decode().split("\\n")
+    ...     def library_versions(self): return {}
+    >>> Lines.reads_sequentially
+    False
     >>> get_serializer("joblib").reads_sequentially  # streamed to load, checked piece by piece
     True
     """
 
     name: str
     media_type: str
+    reads_sequentially: ClassVar[bool] = False
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         """Write ``obj`` to ``fp``."""
@@ -73,6 +84,49 @@ class Serializer(Protocol):
         """Versions of the libraries whose format the bytes depend on (recorded)."""
 
 
+@runtime_checkable
+class _Shape(Protocol):
+    """What every serializer must have; ``reads_sequentially`` may be left undeclared."""
+
+    name: str
+    media_type: str
+
+    def dump(self, obj: Any, fp: IO[bytes]) -> None: ...
+
+    def load(self, fp: IO[bytes]) -> Any: ...
+
+    def library_versions(self) -> dict[str, str]: ...
+
+
+class _Undeclared(Serializer):
+    """A serializer that does not declare ``reads_sequentially``: it reads as False."""
+
+    def __init__(self, inner: _Shape) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.media_type = inner.media_type
+
+    def dump(self, obj: Any, fp: IO[bytes]) -> None:
+        self.inner.dump(obj, fp)
+
+    def load(self, fp: IO[bytes]) -> Any:
+        return self.inner.load(fp)
+
+    def library_versions(self) -> dict[str, str]:
+        return self.inner.library_versions()
+
+
+def _declared(serializer: object, what: str) -> Serializer:
+    """``serializer`` with ``reads_sequentially`` declared; ConfigError if it is none."""
+    if isinstance(serializer, Serializer):
+        return serializer
+    if isinstance(serializer, _Shape):
+        return _Undeclared(serializer)
+    raise ConfigError(
+        f"{what} is not a Serializer: it needs name, media_type, dump, load and library_versions"
+    )
+
+
 def _version(dist: str) -> str:
     try:
         return importlib.metadata.version(dist)
@@ -80,7 +134,7 @@ def _version(dist: str) -> str:
         return "unknown"
 
 
-class JoblibSerializer:
+class JoblibSerializer(Serializer):
     """Pickle with joblib (numpy arrays inside are written efficiently).
 
     Examples
@@ -94,7 +148,7 @@ class JoblibSerializer:
 
     name = "joblib"
     media_type = "application/vnd.joblib"
-    reads_sequentially = True
+    reads_sequentially: ClassVar[bool] = True
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         import joblib
@@ -107,8 +161,6 @@ class JoblibSerializer:
         return joblib.load(fp)
 
     def library_versions(self) -> dict[str, str]:
-        import platform
-
         return {
             "joblib": _version("joblib"),
             "numpy": _version("numpy"),
@@ -116,7 +168,7 @@ class JoblibSerializer:
         }
 
 
-class BytesSerializer:
+class BytesSerializer(Serializer):
     """Store bytes exactly as given (``bytes``, ``bytearray`` or ``memoryview``).
 
     Examples
@@ -148,7 +200,7 @@ class BytesSerializer:
         return {}
 
 
-class NumpySerializer:
+class NumpySerializer(Serializer):
     """One numpy array in ``.npy`` format; loads without pickle, so without running code.
 
     Examples
@@ -161,7 +213,7 @@ class NumpySerializer:
 
     name = "numpy"
     media_type = "application/x-npy"
-    reads_sequentially = True
+    reads_sequentially: ClassVar[bool] = True
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         import numpy as np
@@ -192,19 +244,31 @@ _BUILTINS: dict[str, Serializer] = {
 _REGISTERED: dict[str, Serializer] = {}
 
 
-def register_serializer(serializer: Serializer) -> None:
+def register_serializer(serializer: Serializer, *, clobber: bool = False) -> None:
     """Make ``serializer`` available by its ``name`` in this process.
+
+    A name already taken (a built-in such as ``"joblib"``, or one registered before) is
+    refused with :class:`~modelship.ConfigError` unless ``clobber=True``, as fsspec's
+    ``register_implementation`` does: replacing a loader silently would change what every
+    ``load`` of that name runs.
 
     Examples
     --------
-    See :class:`Serializer`.
+    >>> register_serializer(BytesSerializer())
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: a serializer named 'bytes' exists already; ...
+
+    See :class:`Serializer` for writing one.
     """
-    if not isinstance(serializer, Serializer):
+    declared = _declared(serializer, repr(serializer))
+    taken = declared.name in _REGISTERED or declared.name in _BUILTINS
+    if taken and not clobber:
         raise ConfigError(
-            f"{serializer!r} is not a Serializer: it needs name, media_type, dump, load and "
-            "library_versions"
+            f"a serializer named {declared.name!r} exists already; pass clobber=True to "
+            "replace it in this process, or give yours another name"
         )
-    _REGISTERED[serializer.name] = serializer
+    _REGISTERED[declared.name] = declared
 
 
 def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
@@ -232,8 +296,8 @@ def get_serializer(name: str | Serializer) -> Serializer:
     'application/x-npy'
     """
     if not isinstance(name, str):
-        if isinstance(name, Serializer):
-            return name
+        if isinstance(name, _Shape):
+            return _declared(name, repr(name))
         raise ConfigError(f"serializer must be a name or a Serializer, got {name!r}")
     if name in _REGISTERED:
         return _REGISTERED[name]
@@ -247,6 +311,6 @@ def get_serializer(name: str | Serializer) -> Serializer:
         )
     loaded = ep.load()
     serializer = loaded() if isinstance(loaded, type) else loaded
-    if not isinstance(serializer, Serializer):
+    if not isinstance(serializer, _Shape):
         raise ConfigError(f"entry point {ep.value!r} does not give a Serializer")
-    return serializer
+    return _declared(serializer, ep.value)

@@ -1,10 +1,9 @@
-"""The ``Store`` seam: the only thing a registry asks of storage.
+"""The built-in :class:`~modelship.registry.Store`: any fsspec file system.
 
-A store maps '/'-separated keys to bytes. Small documents are written with an exclusive
-create (the one atomic primitive the registry is built on) or overwritten (only for hints
-that may lag); artifacts stream in through a :class:`BlobWriter` that publishes them whole
-or not at all. Missing keys raise :class:`FileNotFoundError`; an exclusive create of a key
-that exists raises :class:`FileExistsError`, exactly as Python's own ``open(..., "x")``.
+:func:`filesystem_for` turns a URL into an fsspec file system (with precise errors for
+what is missing); :class:`FsspecStore` implements the ``Store`` protocol on it, and on
+local disk and S3 also the optional capabilities (:class:`~modelship.registry.LocalBlobs`,
+:class:`~modelship.registry.AbortsUploads`) those back ends really have.
 """
 
 from __future__ import annotations
@@ -17,11 +16,12 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import IO, Any, Protocol, runtime_checkable
+from typing import IO, Any
 
-from modelship.errors import StoreError
+from modelship.errors import MissingDependency, StoreError, UnsupportedStorage
+from modelship.registry._protocols import BlobWriter
 
-__all__ = ["BlobWriter", "FsspecStore", "Store"]
+__all__ = ["FsspecStore", "filesystem_for", "scheme_of"]
 
 _CHUNK = 8 * 2**20
 _SYNC_EVERY = 64 * 2**20
@@ -37,81 +37,62 @@ _S3_PROTOCOLS = ("s3", "s3a")
 _FD_PATHS = os.path.isdir("/proc/self/fd")
 
 
-@runtime_checkable
-class BlobWriter(Protocol):
-    """A staged artifact: written in chunks, then published under a key or discarded."""
-
-    def write(self, data: bytes | memoryview) -> int:
-        """Append bytes; return how many."""
-
-    def publish(self, key: str) -> bool:
-        """Make the bytes visible under ``key`` at once; False if ``key`` already existed.
-
-        After ``publish`` the writer is closed. A key that exists is left alone (keys of
-        blobs are their digests, so the stored bytes are the same).
-        """
-
-    def discard(self) -> None:
-        """Drop the staged bytes; nothing becomes visible. Safe to call twice."""
+# What to install for the schemes fsspec knows but does not ship with.
+_EXTRAS = {
+    "s3": "pip install 'modelship[s3]'  (installs s3fs)",
+    "s3a": "pip install 'modelship[s3]'  (installs s3fs)",
+    "gs": "pip install gcsfs",
+    "gcs": "pip install gcsfs",
+    "az": "pip install adlfs",
+    "abfs": "pip install adlfs",
+    "abfss": "pip install adlfs",
+}
 
 
-@runtime_checkable
-class Store(Protocol):
-    """Storage for a registry (implement this to add a backend).
+def scheme_of(url: str) -> str:
+    """The scheme of ``url`` (``"file"`` for a plain path)."""
+    if "://" not in url:
+        return "file"
+    return url.split("://", 1)[0].lower()
 
-    ``exclusive_creates`` says whether :meth:`create` is atomic against other processes;
-    a registry refuses concurrent writers on a store where it is False.
 
-    Optionally, a store whose storage keeps partial uploads until they are aborted (S3
-    multipart uploads) also has ``incomplete_uploads(before)`` and ``abort_upload(name)``,
-    which :meth:`Registry.gc` calls when present (as :class:`FsspecStore` does on S3).
+def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
+    """The fsspec file system and root path for ``url``; precise errors for what is missing."""
+    import fsspec
+    from fsspec.core import url_to_fs
 
-    Examples
-    --------
-    >>> from modelship.registry import FsspecStore
-    >>> store = FsspecStore.from_url("memory://store-doc")
-    >>> store.create("a/b.json", b"{}")
-    >>> store.read("a/b.json")
-    b'{}'
-    >>> store.list("a")
-    ['b.json']
-    """
-
-    url: str
-    exclusive_creates: bool
-
-    def read(self, key: str) -> bytes:
-        """The bytes at ``key``; :class:`FileNotFoundError` if none."""
-
-    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        """The bytes at each key that exists (missing keys are left out)."""
-
-    def create(self, key: str, data: bytes) -> None:
-        """Write ``data`` at ``key`` only if no key is there; else :class:`FileExistsError`."""
-
-    def replace(self, key: str, data: bytes) -> None:
-        """Write ``data`` at ``key`` whole (readers see old or new, never a mix)."""
-
-    def exists(self, key: str) -> bool:
-        """Whether ``key`` holds bytes."""
-
-    def list(self, prefix: str) -> list[str]:
-        """Names of the direct children of the folder ``prefix`` (files and folders)."""
-
-    def delete(self, key: str) -> None:
-        """Remove ``key``; a missing key is not an error."""
-
-    def blob_writer(self, callback: Any = None) -> BlobWriter:
-        """Start staging a blob; ``callback`` is an fsspec progress callback or None."""
-
-    def open_blob(self, key: str) -> IO[bytes]:
-        """A binary file object reading the blob at ``key``."""
-
-    def size(self, key: str) -> int:
-        """Size in bytes of the object at ``key``."""
-
-    def modified(self, key: str) -> float:
-        """When ``key`` was last written, as a POSIX timestamp (for gc's grace period)."""
+    if not isinstance(url, (str, os.PathLike)):
+        raise UnsupportedStorage(f"registry URL must be a string or path, got {url!r}")
+    url = os.fspath(url)
+    if not url:
+        raise UnsupportedStorage("registry URL is empty; give a folder path or an fsspec URL")
+    scheme = scheme_of(url)
+    if "::" in url:
+        raise UnsupportedStorage(f"chained URLs ({url!r}) are not supported for registries")
+    options = dict(storage_options)
+    if scheme in ("s3", "s3a"):
+        # Listings must be fresh: a cached listing would hide a version another writer
+        # just committed.
+        options.setdefault("use_listings_cache", False)
+    try:
+        fsspec.get_filesystem_class(scheme)
+    except ValueError as exc:
+        raise UnsupportedStorage(
+            f"no storage is known for the scheme {scheme!r} in {url!r}: neither fsspec nor the "
+            "'modelship.registries' entry point group has it. Use a folder path, file://, "
+            "memory://, s3://bucket/prefix, or install the package providing it"
+        ) from exc
+    except ImportError as exc:
+        hint = _EXTRAS.get(scheme, f"install the fsspec implementation for {scheme!r}")
+        raise MissingDependency(f"the {scheme!r} registry needs an extra package: {hint}") from exc
+    try:
+        fs, root = url_to_fs(url, **options)
+    except ImportError as exc:
+        hint = _EXTRAS.get(scheme, f"install the fsspec implementation for {scheme!r}")
+        raise MissingDependency(f"the {scheme!r} registry needs an extra package: {hint}") from exc
+    if scheme == "file":
+        root = os.path.abspath(os.path.expanduser(root))
+    return fs, root
 
 
 def _upload_part_size(size: int) -> int:
@@ -141,22 +122,6 @@ def _sync_and_drop(fd: int, start: int, end: int) -> None:
     os.fdatasync(fd)
     if hasattr(os, "posix_fadvise"):
         os.posix_fadvise(fd, start, end - start, os.POSIX_FADV_DONTNEED)
-
-
-@runtime_checkable
-class _AbortsUploads(Protocol):
-    """An optional capability of a :class:`Store`: uploads a killed writer left open.
-
-    Object stores such as S3 keep the parts of a multipart upload that never completed,
-    invisible to reads and listings, until someone aborts it. A store that can list and
-    abort them implements both methods; :meth:`Registry.gc` calls them when present.
-    """
-
-    def incomplete_uploads(self, before: float) -> list[str]:
-        """Names of uploads under the store's root begun before ``before`` (a timestamp)."""
-
-    def abort_upload(self, upload: str) -> None:
-        """Abort ``upload`` (a name from :meth:`incomplete_uploads`); gone already is fine."""
 
 
 class _LocalBlobWriter:
@@ -321,6 +286,10 @@ def _fsync_dir(path: str) -> None:
         os.close(fd)
 
 
+def _protocols_of(fs: Any) -> tuple[Any, ...]:
+    return tuple(fs.protocol) if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+
+
 _MEMORY_LOCK = threading.Lock()
 _EXCLUSIVE_PROTOCOLS = {"file", "local", "memory", "s3", "s3a"}
 
@@ -332,6 +301,11 @@ class FsspecStore:
     fsynced temporary file is hard-linked to its final name (atomic, fails if taken); on
     S3 a conditional PUT (``If-None-Match: *``); in memory under a lock. Other fsspec
     backends are used with ``exclusive_creates=False`` unless the caller vouches for them.
+
+    The optional capabilities are declared per back end: on local disk the store is a
+    :class:`~modelship.registry.LocalBlobs`, on S3 an
+    :class:`~modelship.registry.AbortsUploads` (constructing an ``FsspecStore`` gives an
+    instance of the subclass that declares them).
 
     Examples
     --------
@@ -346,11 +320,24 @@ class FsspecStore:
     taken
     """
 
+    def __new__(cls, fs: Any = None, *args: Any, **kwargs: Any) -> FsspecStore:
+        # A back end's optional capabilities are declared by its class (LocalBlobs on local
+        # disk, AbortsUploads on S3), so that isinstance tells them apart without probing.
+        # (Unpickling calls __new__ without arguments, on the subclass already chosen.)
+        made = cls
+        if cls is FsspecStore and fs is not None:
+            protocol = str(_protocols_of(fs)[0])
+            if protocol in ("file", "local"):
+                made = _LocalFsspecStore
+            elif protocol in _S3_PROTOCOLS:
+                made = _S3FsspecStore
+        return super().__new__(made)
+
     def __init__(self, fs: Any, root: str, *, url: str, exclusive_creates: bool | None = None):
         self.fs = fs
         self.root = root.rstrip("/")
         self.url = url
-        protocols = fs.protocol if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
+        protocols = _protocols_of(fs)
         self.protocol = str(protocols[0])
         self.is_local = self.protocol in ("file", "local")
         known = any(p in _EXCLUSIVE_PROTOCOLS for p in protocols)
@@ -361,8 +348,6 @@ class FsspecStore:
     @classmethod
     def from_url(cls, url: str, **storage_options: Any) -> FsspecStore:
         """Open the store at an fsspec URL (``file://``, a path, ``memory://``, ``s3://``)."""
-        from modelship.registry._open import filesystem_for
-
         fs, root = filesystem_for(url, storage_options)
         return cls(fs, root, url=url)
 
@@ -560,7 +545,17 @@ class FsspecStore:
             stamp = self.fs.modified(self._full(key))
         return float(stamp.timestamp())
 
-    # --- incomplete uploads -------------------------------------------------------------
+
+class _LocalFsspecStore(FsspecStore):
+    """An :class:`FsspecStore` on local disk: blobs are files here (:class:`LocalBlobs`)."""
+
+    def local_path(self, key: str) -> str:
+        """The path of ``key`` on this machine."""
+        return self._local(key)
+
+
+class _S3FsspecStore(FsspecStore):
+    """An :class:`FsspecStore` on S3, which lists and aborts open multipart uploads."""
 
     def incomplete_uploads(self, before: float) -> builtins.list[str]:
         """Multipart uploads under this store's root, begun before ``before``, still open.
@@ -569,18 +564,8 @@ class FsspecStore:
         parts are invisible to reads and listings but stored (and billed) until the
         upload is aborted. Each is named ``<key>?uploadId=<id>``, ``key`` relative to the
         store's root; :meth:`abort_upload` takes that name. ``before`` is a POSIX
-        timestamp compared with the time S3 reports the upload was begun. Stores other
-        than S3 have no such uploads and return ``[]``.
-
-        Examples
-        --------
-        >>> import time
-        >>> store = FsspecStore.from_url("memory://incomplete-uploads-doc")
-        >>> store.incomplete_uploads(before=time.time())
-        []
+        timestamp compared with the time S3 reports the upload was begun.
         """
-        if self.protocol not in _S3_PROTOCOLS:
-            return []
         bucket, root = self._bucket_key("")
         prefix = f"{root}/" if root else ""
         found = []
@@ -607,19 +592,9 @@ class FsspecStore:
         An upload that is gone already (completed, or aborted by someone else) is not an
         error. A name that is not of the form ``<key>?uploadId=<id>`` raises
         :class:`~modelship.errors.StoreError`.
-
-        Examples
-        --------
-        >>> import modelship as ms
-        >>> store = FsspecStore.from_url("memory://abort-upload-doc")
-        >>> try:
-        ...     store.abort_upload("blobs/x")
-        ... except ms.StoreError as exc:
-        ...     print(exc)
-        cannot abort 'blobs/x' on memory://abort-upload-doc: it is not an upload that ...
         """
         key, sep, upload_id = upload.rpartition("?uploadId=")
-        if not sep or not key or not upload_id or self.protocol not in _S3_PROTOCOLS:
+        if not sep or not key or not upload_id:
             raise StoreError(
                 f"cannot abort {upload!r} on {self.url}: it is not an upload that "
                 "incomplete_uploads() of this store returned (<key>?uploadId=<id>)"

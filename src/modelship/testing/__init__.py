@@ -1,8 +1,12 @@
-"""Test suites and doubles for people who extend modelship.
+"""Test doubles and conformance suites for people who extend modelship.
 
-Run the registry conformance suite against your own storage back end (as scikit-learn's
-``check_estimator`` or fsspec's abstract tests let you): subclass and provide a factory
-of fresh, empty registries.
+Test doubles (:class:`MemoryStore`, :class:`HookStore`) live here and import no test
+framework: ``import modelship.testing`` never imports pytest. The conformance suites are
+pytest test classes in :mod:`modelship.testing.suites` (which imports pytest); they are
+also reachable here by name, loaded on first use.
+
+Run the suites against your own storage back end (as scikit-learn's ``check_estimator``
+or fsspec's abstract tests let you): subclass and provide a factory.
 
 Examples
 --------
@@ -10,19 +14,43 @@ In your own ``test_my_store.py``::
 
     import pytest
     import modelship as ms
-    from modelship.testing import RegistryConformance
+    from modelship.testing import RegistryConformance, StoreConformance
 
-    class TestMyStore(RegistryConformance):
+    class TestMyStore(StoreConformance):
+        @pytest.fixture
+        def make_store(self, tmp_path):
+            counter = iter(range(10**6))
+            return lambda: MyStore(f"{tmp_path}/{next(counter)}")
+
+    class TestMyRegistry(RegistryConformance):
         @pytest.fixture
         def make_registry(self, tmp_path):
             counter = iter(range(10**6))
             return lambda **kw: ms.open_registry(f"mystore://{tmp_path}/{next(counter)}", **kw)
 
-Needs pytest (``pip install 'modelship[test]'``).
+The suites need pytest (``pip install 'modelship[test]'``).
 """
 
 from __future__ import annotations
 
-from modelship.testing._registry_suite import HookStore, RegistryConformance
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["HookStore", "RegistryConformance"]
+from modelship.testing._doubles import HookStore, MemoryStore
+
+if TYPE_CHECKING:
+    from modelship.testing.suites import RegistryConformance, StoreConformance
+
+__all__ = ["HookStore", "MemoryStore", "RegistryConformance", "StoreConformance"]
+
+_SUITES = {"RegistryConformance", "StoreConformance"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUITES:
+        return getattr(importlib.import_module("modelship.testing.suites"), name)
+    raise AttributeError(f"module 'modelship.testing' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_SUITES])

@@ -5,75 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
-from typing import IO, Any
+from typing import Any
 
 import numpy as np
 import pytest
 
 import modelship as ms
-from modelship.registry import BlobWriter, Store
+from modelship.registry._layout import blob_key
+from modelship.testing._doubles import HookStore
 
-__all__ = ["HookStore", "RegistryConformance"]
-
-
-class HookStore:
-    """A :class:`~modelship.registry.Store` wrapper that runs a hook before chosen calls.
-
-    Lets a test make two writers interleave exactly (the hook of one runs the other),
-    without sleeping or hoping for a race.
-
-    Examples
-    --------
-    >>> from modelship.registry import FsspecStore
-    >>> seen = []
-    >>> store = HookStore(FsspecStore.from_url("memory://hookstore-doc"),
-    ...                   before_create=lambda key: seen.append(key))
-    >>> store.create("k", b"1"); seen
-    ['k']
-    """
-
-    def __init__(self, inner: Store, *, before_create: Callable[[str], None] | None = None):
-        self.inner = inner
-        self.before_create = before_create
-        self.url = inner.url
-        self.exclusive_creates = inner.exclusive_creates
-
-    def create(self, key: str, data: bytes) -> None:
-        if self.before_create is not None:
-            self.before_create(key)
-        self.inner.create(key, data)
-
-    def read(self, key: str) -> bytes:
-        return self.inner.read(key)
-
-    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        return self.inner.read_many(keys)
-
-    def replace(self, key: str, data: bytes) -> None:
-        self.inner.replace(key, data)
-
-    def exists(self, key: str) -> bool:
-        return self.inner.exists(key)
-
-    def list(self, prefix: str) -> list[str]:
-        return self.inner.list(prefix)
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def blob_writer(self, callback: Any = None) -> BlobWriter:
-        return self.inner.blob_writer(callback)
-
-    def open_blob(self, key: str) -> IO[bytes]:
-        return self.inner.open_blob(key)
-
-    def size(self, key: str) -> int:
-        return self.inner.size(key)
-
-    def modified(self, key: str) -> float:
-        return self.inner.modified(key)
+__all__ = ["RegistryConformance"]
 
 
 def _racing(base: ms.Registry, rival: Callable[[], None]) -> ms.Registry:
@@ -86,11 +29,6 @@ def _racing(base: ms.Registry, rival: Callable[[], None]) -> ms.Registry:
             rival()
 
     return ms.Registry(HookStore(base.store, before_create=rival_moves_first))
-
-
-def _blob_key(digest: str) -> str:
-    hexdigest = digest.partition(":")[2]
-    return f"blobs/sha256/{hexdigest[:2]}/{hexdigest}"
 
 
 class RegistryConformance:
@@ -238,7 +176,7 @@ class RegistryConformance:
         self, reg: ms.Registry
     ) -> None:
         mv = reg.register(model_name="m", model={"w": list(range(100))})
-        key = _blob_key(mv.artifact.digest)
+        key = blob_key(mv.artifact.digest)
         data = bytearray(reg.store.read(key))
         data[len(data) // 2] ^= 0x01
         reg.store.delete(key)
@@ -257,7 +195,7 @@ class RegistryConformance:
         mv = reg.register(model_name="m", model=array, serializer=serializer)
         assert len(mv.artifact.checkpoints) >= 38
         np.testing.assert_array_equal(reg.load("m", mv.version), array)
-        key = _blob_key(mv.artifact.digest)
+        key = blob_key(mv.artifact.digest)
         data = bytearray(reg.store.read(key))
         data[20 * 4096 + 7] ^= 0x01
         reg.store.delete(key)
@@ -269,7 +207,7 @@ class RegistryConformance:
 
     def test_missing_artifact_raises_integrity_error(self, reg: ms.Registry) -> None:
         mv = reg.register(model_name="m", model=b"x", serializer="bytes")
-        reg.store.delete(_blob_key(mv.artifact.digest))
+        reg.store.delete(blob_key(mv.artifact.digest))
         with pytest.raises(ms.IntegrityError, match="missing"):
             reg.load("m", "1")
 
@@ -424,7 +362,7 @@ class RegistryConformance:
             reg.purge("m", "1")
         reg.delete("m", "1")
         reg.purge("m", "1")
-        assert not reg.store.exists(_blob_key(mv.artifact.digest))
+        assert not reg.store.exists(blob_key(mv.artifact.digest))
         assert reg.register(model_name="m", model=b"new", serializer="bytes").version == "2"
 
     def test_purge_keeps_an_artifact_another_version_shares(self, reg: ms.Registry) -> None:
@@ -432,7 +370,7 @@ class RegistryConformance:
         reg.register(model_name="m", model=b"shared", serializer="bytes")
         reg.delete("m", "1")
         reg.purge("m", "1")
-        assert reg.store.exists(_blob_key(mv.artifact.digest))
+        assert reg.store.exists(blob_key(mv.artifact.digest))
         assert reg.load("m", "2") == b"shared"
 
     def test_gc_removes_slots_of_registrations_that_never_committed(self, reg: ms.Registry) -> None:

@@ -1,0 +1,87 @@
+"""The commit protocol: a version becomes visible exactly when its manifest is created.
+
+Registering claims the next sequence slot with an exclusive create, then creates the
+manifest (the commit point) with another. A writer that loses either race moves on to the
+next number, or, for an explicit version, raises :class:`~modelship.VersionExists`; a slot
+that will never have a version is kept as a dead one, because readers probe slots forward
+and stop at the first hole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Callable
+
+import attrs
+
+from modelship.errors import VersionExists
+from modelship.registry._hints import bump_hint, dead_slot, top_slot
+from modelship.registry._layout import head_key, manifest_key, slot_key
+from modelship.registry._lineage import now
+from modelship.registry._protocols import Store
+from modelship.version import ModelVersion, canonical_json
+
+__all__ = ["commit", "version_exists"]
+
+
+def version_exists(name: str, version: str) -> VersionExists:
+    """The error for registering ``version`` of ``name`` again."""
+    return VersionExists(
+        f"{name} version {version!r} exists; versions are never overwritten. Register "
+        "with another version, or version=None for the next number"
+    )
+
+
+def commit(
+    store: Store,
+    draft: ModelVersion,
+    explicit: str | None,
+    sign: Callable[[ModelVersion], ModelVersion],
+) -> ModelVersion:
+    """Claim the next sequence slot and create the manifest: the version's commit point.
+
+    Each step is an exclusive create, so two writers never take one slot or one
+    version; a writer that loses either race moves on to the next number (or, for an
+    explicit version, raises :class:`~modelship.VersionExists`). Bounded: every lost
+    race means another writer took a slot, and each try takes a higher one.
+    """
+    name = draft.name
+    registration = uuid.uuid4().hex
+    seq = top_slot(store, name) + 1
+    while True:
+        candidate = explicit or str(seq)
+        if explicit is None and store.exists(manifest_key(name, candidate)):
+            # An explicit version already took this number. Claim the slot anyway, as
+            # a dead one: readers probe slots forward and stop at the first hole.
+            with contextlib.suppress(FileExistsError):
+                store.create(slot_key(name, seq), dead_slot())
+            seq += 1
+            continue
+        slot = canonical_json(
+            {"version": candidate, "registration": registration, "at": now().isoformat()}
+        )
+        try:
+            store.create(slot_key(name, seq), slot)
+        except FileExistsError:
+            seq += 1
+            continue
+        mv = sign(
+            attrs.evolve(
+                draft,
+                version=candidate,
+                sequence=seq,
+                registration=registration,
+                created_at=now(),
+            )
+        )
+        try:
+            store.create(manifest_key(name, candidate), mv.to_json().encode())
+        except FileExistsError:
+            store.replace(slot_key(name, seq), dead_slot())  # never visible; no hole
+            if explicit is not None:
+                raise version_exists(name, explicit) from None
+            seq += 1
+            continue
+        bump_hint(store, head_key(name), seq)
+        return mv

@@ -1,0 +1,420 @@
+"""Integrity: the one place that hashes stored bytes and checks them against a manifest.
+
+Every byte a registry reads back from storage passes through here before anyone uses it,
+in one of three shapes:
+
+- :func:`hash_stream`, the one sha256 loop over a file: the two-pass check (copy to a
+  private spool while hashing, compare, then hand out the spool), copying a blob between
+  stores, and hashing a local file with ``pread`` beside a reader;
+- :class:`VerifiedStream`, streaming verification: a deserialiser reads only bytes whose
+  prefix digest is checked;
+- :func:`mismatch`, the one message for bytes that do not match.
+
+Streaming verification: a worker thread reads the artifact one checkpoint interval at a
+time, hashes it and compares the digest of the prefix so far with the one the manifest
+recorded (see :class:`~modelship.ArtifactRef`). Only then does it hand the piece to the
+reading side. The deserialiser therefore never sees a byte that was not checked, yet it
+works on piece ``k`` while piece ``k + 1`` is being hashed, so a load costs about
+``max(hash, deserialise)`` rather than their sum. The bytes deserialised are the very bytes
+hashed (one read of the store), so nothing can change between check and use.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from typing import IO, Any
+
+from modelship.errors import IntegrityError, ModelshipError, StoreError
+from modelship.registry._layout import blob_key
+from modelship.registry._progress import make_callback
+from modelship.registry._protocols import LocalBlobs, Store
+from modelship.version import ArtifactRef
+
+__all__ = [
+    "CHUNK",
+    "VerifiedStream",
+    "checked_stream",
+    "hash_fd",
+    "hash_stream",
+    "mismatch",
+    "missing",
+    "open_blob",
+    "parse_json",
+    "read_verified",
+    "verified_file",
+]
+
+CHUNK = 8 * 2**20
+"""Bytes per read, and the default checkpoint interval: large enough that a read costs
+little per byte, small enough that three pieces in flight stay small (24 MiB)."""
+_POOL = 3  # one piece being read, one being hashed, one handed over: memory 3 x interval
+
+
+def _read_into(src: IO[bytes], buffer: memoryview) -> int:
+    """Read from ``src`` into ``buffer`` (one call); 0 at the end of the file."""
+    readinto = getattr(src, "readinto", None)  # IO[bytes] does not promise readinto
+    if readinto is not None:
+        return int(readinto(buffer) or 0)
+    chunk = src.read(len(buffer))
+    buffer[: len(chunk)] = chunk
+    return len(chunk)
+
+
+def _fill(src: IO[bytes], view: memoryview) -> int:
+    """Read into ``view`` until it is full or the file ends; the number of bytes read."""
+    filled = 0
+    while filled < len(view) and (n := _read_into(src, view[filled:])):
+        filled += n
+    return filled
+
+
+def _fileno(src: IO[bytes]) -> int | None:
+    """The descriptor of a local file that can be told to read ahead, else None."""
+    if not hasattr(os, "posix_fadvise"):
+        return None
+    try:
+        return src.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def hash_stream(
+    src: IO[bytes],
+    callback: Any = None,
+    sink: Callable[[memoryview], Any] | None = None,
+) -> tuple[str, int]:
+    """The sha256 hex digest and size of what ``src`` has left; each chunk also to ``sink``.
+
+    One buffer is filled in place for the whole file (no new bytes object per chunk).
+
+    Examples
+    --------
+    >>> import hashlib, io
+    >>> hash_stream(io.BytesIO(b"abc")) == (hashlib.sha256(b"abc").hexdigest(), 3)
+    True
+    """
+    h = hashlib.sha256()
+    size = 0
+    buffer = memoryview(bytearray(CHUNK))
+    while n := _read_into(src, buffer):
+        chunk = buffer[:n]
+        h.update(chunk)
+        size += n
+        if sink is not None:
+            sink(chunk)
+        if callback is not None:
+            callback.relative_update(n)
+    return h.hexdigest(), size
+
+
+class _PositionalReader(io.RawIOBase):
+    """Reads an open descriptor with ``pread``, never moving its offset (shared safely)."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        if hasattr(os, "preadv"):  # Linux and the BSDs: straight into the buffer
+            n = os.preadv(self._fd, [view], self._position)
+        else:  # pragma: no cover - macOS
+            chunk = os.pread(self._fd, len(view), self._position)
+            view[: len(chunk)] = chunk
+            n = len(chunk)
+        self._position += n
+        return n
+
+
+def hash_fd(fd: int, callback: Any) -> tuple[str, int]:
+    """The sha256 hex digest and size of an open file, read with ``pread`` (no seek)."""
+    return hash_stream(_PositionalReader(fd), callback)  # type: ignore[arg-type]
+
+
+def parse_json(data: bytes, what: str) -> Any:
+    """A stored JSON document, or :class:`~modelship.IntegrityError` if it is not one.
+
+    Examples
+    --------
+    >>> parse_json(b'{"n": 1}', "a hint")
+    {'n': 1}
+    """
+    try:
+        return json.loads(data)
+    except ValueError as exc:
+        raise IntegrityError(f"{what} is not valid JSON: {exc}") from exc
+
+
+def mismatch(what: str, ref: ArtifactRef, detail: str) -> IntegrityError:
+    """The error for stored bytes of ``what`` that do not match ``ref``."""
+    return IntegrityError(
+        f"the artifact of {what} does not match its manifest ({ref.digest}, {ref.size} "
+        f"bytes): {detail}. It was changed or damaged in storage; do not load it"
+    )
+
+
+def check_whole(what: str, ref: ArtifactRef, hexdigest: str, size: int) -> None:
+    """Raise :func:`mismatch` unless ``hexdigest`` and ``size`` are those of ``ref``."""
+    if "sha256:" + hexdigest != ref.digest or size != ref.size:
+        raise mismatch(what, ref, f"found sha256:{hexdigest} ({size} bytes)")
+
+
+def missing(what: str, ref: ArtifactRef) -> IntegrityError:
+    """The error for a blob of ``what`` that is not in the store."""
+    return IntegrityError(f"the artifact of {what} ({ref.digest}) is missing from the store")
+
+
+def open_blob(store: Store, ref: ArtifactRef, what: str) -> IO[bytes]:
+    """Open the blob of ``ref``, or say that it is missing."""
+    try:
+        return store.open_blob(blob_key(ref.digest))
+    except FileNotFoundError:
+        raise missing(what, ref) from None
+
+
+def local_path(store: Store, ref: ArtifactRef) -> str | None:
+    """The path of the blob of ``ref`` on this machine, if the store declares one."""
+    return store.local_path(blob_key(ref.digest)) if isinstance(store, LocalBlobs) else None
+
+
+@contextlib.contextmanager
+def verified_file(store: Store, ref: ArtifactRef, what: str, progress: Any) -> Iterator[IO[bytes]]:
+    """Yield a readable file of the blob's bytes, checked against ``ref`` first.
+
+    A blob the store keeps on this machine is hashed and then read again from the start;
+    any other is copied to a private temporary file while it is hashed, so the bytes
+    handed out are exactly the bytes checked.
+    """
+    callback = make_callback(progress, desc=f"load {what}", total=ref.size)
+    src = open_blob(store, ref, what)
+    spool: IO[bytes] | None = None
+    try:
+        if local_path(store, ref) is None:
+            spool = tempfile.TemporaryFile(prefix="modelship-")  # noqa: SIM115
+        hexdigest, size = hash_stream(src, callback, None if spool is None else spool.write)
+        check_whole(what, ref, hexdigest, size)
+        target = spool if spool is not None else src
+        target.seek(0)
+        yield target
+    finally:
+        src.close()
+        if spool is not None:
+            spool.close()
+        with contextlib.suppress(Exception):
+            callback.close()
+
+
+def read_verified(store: Store, ref: ArtifactRef, what: str) -> bytes:
+    """The whole blob of ``ref`` (a small document), checked."""
+    with verified_file(store, ref, what, False) as f:
+        data: bytes = f.read()
+        return data
+
+
+@contextlib.contextmanager
+def checked_stream(
+    store: Store, ref: ArtifactRef, what: str, progress: Any
+) -> Iterator[VerifiedStream]:
+    """A :class:`VerifiedStream` over the blob of ``ref``; its worker ends on exit."""
+    callback = make_callback(progress, desc=f"load {what}", total=ref.size)
+    src = open_blob(store, ref, what)
+    stream: VerifiedStream | None = None
+    try:
+        stream = VerifiedStream(src, ref, what, callback)
+        yield stream
+    finally:
+        if stream is not None:
+            stream.stop()
+        src.close()
+        with contextlib.suppress(Exception):
+            callback.close()
+
+
+def verify_blob(store: Store, ref: ArtifactRef, what: str) -> None:
+    """Check every byte of the blob of ``ref`` (and its checkpoints, if it has any)."""
+    if ref.checkpoint_every:
+        # The checkpoints too, so that what verify passes, load reads.
+        with checked_stream(store, ref, what, False) as stream:
+            stream.finish()
+    else:
+        with verified_file(store, ref, what, False):
+            pass
+
+
+class VerifiedStream(io.RawIOBase):
+    """A read-only stream over ``src`` that yields only checked bytes of ``ref``.
+
+    Raises :class:`~modelship.IntegrityError` from ``readinto`` at the first piece that
+    does not match the manifest. Call :meth:`finish` after deserialising: it checks the
+    rest of the artifact (and its total size and digest) even if the reader stopped early,
+    then :meth:`stop`. Seeking works backwards within the current piece and anywhere
+    forwards.
+    """
+
+    def __init__(self, src: IO[bytes], ref: ArtifactRef, what: str, callback: Any) -> None:
+        super().__init__()
+        if not ref.checkpoint_every:
+            raise ValueError("VerifiedStream needs an artifact with checkpoints")
+        self._src = src
+        self._ref = ref
+        self._what = what
+        self._callback = callback
+        self._ready: queue.Queue[tuple[bytearray, int] | BaseException | None] = queue.Queue()
+        self._free: queue.Queue[bytearray | None] = queue.Queue()
+        piece = max(1, min(ref.checkpoint_every, ref.size))
+        self._buffer: bytearray | None = None
+        self._view: memoryview | None = None
+        self._at = 0
+        self._pos = 0
+        self._done = False
+        self.error: BaseException | None = None
+        self._thread: threading.Thread | None = None
+        if ref.size <= ref.checkpoint_every:
+            # One piece: check it here; a thread would only add its start-up time.
+            self._free.put(bytearray(piece))
+            self._produce()
+        else:
+            for _ in range(_POOL):
+                self._free.put(bytearray(piece))
+            self._thread = threading.Thread(
+                target=self._produce, name="modelship-verify", daemon=True
+            )
+            self._thread.start()
+
+    # --- the checking side (worker thread) -----------------------------------------------
+
+    def _produce(self) -> None:
+        try:
+            self._check_pieces()
+        except ModelshipError as exc:
+            self._ready.put(exc)
+        except Exception as exc:
+            failure = StoreError(f"could not read the artifact of {self._what}: {exc}")
+            failure.__cause__ = exc
+            self._ready.put(failure)
+
+    def _check_pieces(self) -> None:
+        ref, every = self._ref, self._ref.checkpoint_every
+        fd = _fileno(self._src)
+        h = hashlib.sha256()
+        total = 0
+        while (buffer := self._free.get()) is not None:
+            view = memoryview(buffer)
+            n = _fill(self._src, view)
+            total += n
+            if fd is not None and n == len(view):
+                # Have the disk fetch the next pieces while this one is hashed.
+                with contextlib.suppress(OSError):
+                    os.posix_fadvise(fd, total, 2 * every, os.POSIX_FADV_WILLNEED)
+            h.update(view[:n])
+            last = n < len(view) or total >= ref.size
+            if not last:
+                if h.copy().hexdigest()[:32] != ref.checkpoints[total // every - 1]:
+                    raise mismatch(
+                        self._what, ref, f"its first {total} bytes have a different digest"
+                    )
+            elif total != ref.size or _fill(self._src, memoryview(bytearray(1))):
+                found = f"{total} bytes" if total < ref.size else "more bytes than that"
+                raise mismatch(self._what, ref, f"found {found}")
+            elif "sha256:" + h.hexdigest() != ref.digest:
+                raise mismatch(self._what, ref, f"found sha256:{h.hexdigest()}")
+            self._callback.relative_update(n)
+            self._ready.put((buffer, n))
+            if last:
+                self._ready.put(None)
+                return
+
+    # --- the reading side (the deserialiser's thread) ------------------------------------
+
+    def _piece(self) -> memoryview | None:
+        """The current checked piece with bytes left in it, or None at the end."""
+        while self._view is None or self._at >= len(self._view):
+            if self.error is not None:
+                raise self.error
+            if self._done:
+                return None
+            if self._buffer is not None:
+                self._free.put(self._buffer)
+                self._buffer = self._view = None
+            item = self._ready.get()
+            if item is None:
+                self._done = True
+                return None
+            if isinstance(item, BaseException):
+                self.error = item
+                raise item
+            self._buffer, n = item
+            self._view = memoryview(self._buffer)[:n]
+            self._at = 0
+        return self._view
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        view = self._piece()
+        if view is None:
+            return 0
+        out = memoryview(b).cast("B")
+        n = min(len(out), len(view) - self._at)
+        out[:n] = view[self._at : self._at + n]
+        self._at += n
+        self._pos += n
+        return n
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._ref.size}[whence]
+        target = base + offset
+        delta = target - self._pos
+        if delta < 0 and (self._view is None or -delta > self._at):
+            raise io.UnsupportedOperation(
+                f"a verified artifact stream reads front to back: it cannot go back from "
+                f"byte {self._pos} to byte {target}"
+            )
+        while delta > 0 and (view := self._piece()) is not None:
+            step = min(delta, len(view) - self._at)
+            self._at += step
+            self._pos += step
+            delta -= step
+        if delta < 0:
+            self._at += delta
+            self._pos += delta
+        return self._pos
+
+    def finish(self) -> None:
+        """Check whatever the reader left unread; raise IntegrityError if it is wrong."""
+        while (view := self._piece()) is not None:
+            self._pos += len(view) - self._at
+            self._at = len(view)
+
+    def stop(self) -> None:
+        """End the checking early (or after :meth:`finish`): the worker thread exits.
+
+        ``close`` does not do this, so a deserialiser that closes its stream does not stop
+        the check that :meth:`finish` completes.
+        """
+        # Wake a worker waiting for a free buffer; it stops instead of reading on.
+        self._free.put(None)
+        if self._thread is not None:
+            self._thread.join()
+        self._done = True
+        self._buffer = self._view = None
+        self.close()

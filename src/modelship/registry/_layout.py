@@ -1,0 +1,155 @@
+"""Where everything lives in a registry's store: the one definition of its keys.
+
+Layout of a registry (keys in the store)::
+
+    registry.json                         format marker
+    blobs/sha256/<hh>/<hex>               artifacts, content-addressed, immutable
+    models/<name>/slots/<seq:012d>.json   sequence slot claims {version, registration}
+    models/<name>/versions/<v>.json       manifests: the commit point of a version
+    models/<name>/HEAD                    hint: highest slot seen (may lag, never trusted)
+    models/<name>/aliases/<rev:012d>.json alias log: each move and the state after it
+    models/<name>/ALIASES                 hint: highest alias revision seen
+    models/<name>/archived/<v>.json       soft deletes;  purged/<v>.json: purges
+    models/<name>/index/<n:012d>.json     cache: a snapshot of n manifests, for versions()
+    .staging/, .probe/                    staged documents and writability probes
+
+Every change is an exclusive create of a new key, so the only atomic primitive a store
+must offer is "create if absent". Registering uploads the artifact under its digest, claims
+the next sequence slot, then commits the manifest with one exclusive create; a version is
+visible exactly when its manifest exists. Moving an alias is the exclusive create of the
+next alias log entry, which makes it a compare-and-swap. Hints only save work: readers
+probe forward from them and never depend on them being current. A snapshot is only a
+cache of manifests, which never change once committed: the listing of ``versions/`` still
+decides which versions exist, and anything wrong with a snapshot makes readers ignore it.
+
+Names reaching these functions are already validated (:mod:`modelship._names`), so a key
+never escapes its folder.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BLOBS",
+    "MODELS",
+    "MODEL_PARTS",
+    "PROBES",
+    "REGISTRY_MARKER",
+    "STAGING",
+    "alias_hint_key",
+    "alias_key",
+    "blob_key",
+    "folder",
+    "head_key",
+    "manifest_key",
+    "number_of",
+    "slot_key",
+    "snapshot_key",
+    "state_key",
+]
+
+REGISTRY_MARKER = "registry.json"
+BLOBS = "blobs/sha256"
+MODELS = "models"
+STAGING = ".staging"
+PROBES = ".probe"
+MODEL_PARTS = ("slots", "versions", "archived", "purged", "aliases")
+"""The folders of a model that hold its history (everything but hints and snapshots)."""
+
+
+def blob_key(digest: str) -> str:
+    """The key of the artifact with ``digest`` (``"sha256:<hex>"``).
+
+    Examples
+    --------
+    >>> blob_key("sha256:ab12")
+    'blobs/sha256/ab/ab12'
+    """
+    hexdigest = digest.partition(":")[2]
+    return f"{BLOBS}/{hexdigest[:2]}/{hexdigest}"
+
+
+def folder(name: str, part: str) -> str:
+    """The folder ``part`` (``"versions"``, ``"slots"``, ...) of model ``name``.
+
+    Examples
+    --------
+    >>> folder("fraud", "versions")
+    'models/fraud/versions'
+    """
+    return f"{MODELS}/{name}/{part}"
+
+
+def slot_key(name: str, seq: int) -> str:
+    """The key of sequence slot ``seq`` of ``name``.
+
+    Examples
+    --------
+    >>> slot_key("m", 3)
+    'models/m/slots/000000000003.json'
+    """
+    return f"{folder(name, 'slots')}/{seq:012d}.json"
+
+
+def manifest_key(name: str, version: str) -> str:
+    """The key of the manifest of ``name`` ``version``: its commit point.
+
+    Examples
+    --------
+    >>> manifest_key("m", "2.1.0")
+    'models/m/versions/2.1.0.json'
+    """
+    return f"{folder(name, 'versions')}/{version}.json"
+
+
+def alias_key(name: str, rev: int) -> str:
+    """The key of alias log entry ``rev`` of ``name``.
+
+    Examples
+    --------
+    >>> alias_key("m", 1)
+    'models/m/aliases/000000000001.json'
+    """
+    return f"{folder(name, 'aliases')}/{rev:012d}.json"
+
+
+def state_key(name: str, state: str, version: str) -> str:
+    """The marker that ``version`` of ``name`` is in ``state`` (``archived``, ``purged``).
+
+    Examples
+    --------
+    >>> state_key("m", "archived", "1")
+    'models/m/archived/1.json'
+    """
+    return f"{folder(name, state)}/{version}.json"
+
+
+def snapshot_key(name: str, count: int) -> str:
+    """The key of a snapshot of ``count`` manifests of ``name``.
+
+    Examples
+    --------
+    >>> snapshot_key("m", 4)
+    'models/m/index/000000000004.json'
+    """
+    return f"{folder(name, 'index')}/{count:012d}.json"
+
+
+def head_key(name: str) -> str:
+    """The hint key of the highest slot of ``name`` seen."""
+    return f"{MODELS}/{name}/HEAD"
+
+
+def alias_hint_key(name: str) -> str:
+    """The hint key of the highest alias revision of ``name`` seen."""
+    return f"{MODELS}/{name}/ALIASES"
+
+
+def number_of(key_or_name: str) -> str:
+    """The version (or zero-padded number) a ``.json`` key in one of the folders names.
+
+    Examples
+    --------
+    >>> number_of("models/m/versions/2.1.0.json")
+    '2.1.0'
+    """
+    return key_or_name.rsplit("/", 1)[-1].removesuffix(".json")

@@ -1,0 +1,102 @@
+"""Lineage capture: who registers, when, and from which code and data.
+
+The git commit and dirty flag come from the working tree around the current directory;
+data sets become their :func:`~modelship.fingerprint`. Nothing here writes to a store.
+"""
+
+from __future__ import annotations
+
+import getpass
+import socket
+import subprocess
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import attrs
+
+from modelship._names import check_version
+from modelship.errors import ConfigError, VersionNotFound
+from modelship.fingerprint import fingerprint
+from modelship.version import Lineage
+
+__all__ = ["default_user", "git_lineage", "lineage_for", "now"]
+
+
+def now() -> datetime:
+    """The current time, timezone-aware (UTC): every time a registry records."""
+    return datetime.now(timezone.utc)
+
+
+def default_user() -> str:
+    """``user@host`` of this process, recorded as who registered or moved something."""
+    try:
+        user = getpass.getuser()
+    except Exception:  # getuser raises several types when no name is known
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def git_lineage(cwd: str | None = None) -> tuple[str | None, bool | None]:
+    """The commit and dirty flag of the git working tree around ``cwd``, if any."""
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+        if commit.returncode != 0:
+            return None, None
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None, None
+    dirty = bool(status.stdout.strip()) if status.returncode == 0 else None
+    return commit.stdout.strip(), dirty
+
+
+def lineage_for(
+    name: str,
+    lineage: Lineage | Mapping[str, Any] | None,
+    data: Mapping[str, Any] | None,
+    version_exists: Callable[[str, str], bool],
+) -> Lineage:
+    """The :class:`Lineage` to record: given, or captured from git, plus data fingerprints.
+
+    ``version_exists(name, version)`` tells whether a parent version is committed.
+    """
+    if lineage is None:
+        commit, dirty = git_lineage()
+        result = Lineage(git_commit=commit, git_dirty=dirty)
+    elif isinstance(lineage, Lineage):
+        result = lineage
+    elif isinstance(lineage, Mapping):
+        result = Lineage.from_dict(lineage)
+    else:
+        raise ConfigError(f"lineage must be a Lineage or a dict, got {type(lineage).__name__}")
+    if result.parent is not None:
+        parent = check_version(result.parent)
+        if not version_exists(name, parent):
+            raise VersionNotFound(
+                f"lineage parent {parent!r} is not a version of {name!r}; register it first"
+            )
+        result = attrs.evolve(result, parent=parent)
+    if data:
+        if not isinstance(data, Mapping):
+            raise ConfigError("data must map a role ('train', 'holdout') to the data")
+        prints = dict(result.data)
+        for role, value in data.items():
+            if not isinstance(role, str) or not role:
+                raise ConfigError(f"data roles must be non-empty strings, got {role!r}")
+            prints[role] = fingerprint(value)
+        result = attrs.evolve(result, data=prints)
+    return result

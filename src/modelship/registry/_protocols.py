@@ -1,0 +1,141 @@
+"""The storage seams: :class:`Store` and :class:`BlobWriter`, and a store's optional capabilities.
+
+A store maps '/'-separated keys to bytes. Small documents are written with an exclusive
+create (the one atomic primitive the registry is built on) or overwritten (only for hints
+that may lag); artifacts stream in through a :class:`BlobWriter` that publishes them whole
+or not at all. Missing keys raise :class:`FileNotFoundError`; an exclusive create of a key
+that exists raises :class:`FileExistsError`, exactly as Python's own ``open(..., "x")``.
+
+What a store may offer beyond that is declared, each ability as its own protocol
+(:class:`LocalBlobs`, :class:`AbortsUploads`): a store has an ability exactly when it
+implements the protocol's methods, and a wrapper (``modelship.testing.HookStore``) has
+exactly the abilities of what it wraps. This module imports nothing else from modelship.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import IO, Any, Protocol, runtime_checkable
+
+__all__ = ["AbortsUploads", "BlobWriter", "LocalBlobs", "Store"]
+
+
+@runtime_checkable
+class BlobWriter(Protocol):
+    """A staged artifact: written in chunks, then published under a key or discarded."""
+
+    def write(self, data: bytes | memoryview) -> int:
+        """Append bytes; return how many."""
+
+    def publish(self, key: str) -> bool:
+        """Make the bytes visible under ``key`` at once; False if ``key`` already existed.
+
+        After ``publish`` the writer is closed. A key that exists is left alone (keys of
+        blobs are their digests, so the stored bytes are the same).
+        """
+
+    def discard(self) -> None:
+        """Drop the staged bytes; nothing becomes visible. Safe to call twice."""
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Storage for a registry (implement this to add a backend).
+
+    ``exclusive_creates`` says whether :meth:`create` is atomic against other processes;
+    a registry refuses concurrent writers on a store where it is False.
+
+    A store may also declare optional capabilities by implementing their protocols:
+    :class:`LocalBlobs` (blobs are files on this machine, for faster loads) and
+    :class:`AbortsUploads` (uploads a killed writer left open, for :meth:`Registry.gc`).
+    The registry asks ``isinstance(store, LocalBlobs)``; it never probes for attributes.
+
+    Examples
+    --------
+    >>> from modelship.registry import FsspecStore
+    >>> store = FsspecStore.from_url("memory://store-doc")
+    >>> store.create("a/b.json", b"{}")
+    >>> store.read("a/b.json")
+    b'{}'
+    >>> store.list("a")
+    ['b.json']
+    """
+
+    url: str
+    exclusive_creates: bool
+
+    def read(self, key: str) -> bytes:
+        """The bytes at ``key``; :class:`FileNotFoundError` if none."""
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The bytes at each key that exists (missing keys are left out)."""
+
+    def create(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` only if no key is there; else :class:`FileExistsError`."""
+
+    def replace(self, key: str, data: bytes) -> None:
+        """Write ``data`` at ``key`` whole (readers see old or new, never a mix)."""
+
+    def exists(self, key: str) -> bool:
+        """Whether ``key`` holds bytes."""
+
+    def list(self, prefix: str) -> list[str]:
+        """Names of the direct children of the folder ``prefix`` (files and folders)."""
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+
+    def blob_writer(self, callback: Any = None) -> BlobWriter:
+        """Start staging a blob; ``callback`` is an fsspec progress callback or None."""
+
+    def open_blob(self, key: str) -> IO[bytes]:
+        """A binary file object reading the blob at ``key``."""
+
+    def size(self, key: str) -> int:
+        """Size in bytes of the object at ``key``."""
+
+    def modified(self, key: str) -> float:
+        """When ``key`` was last written, as a POSIX timestamp (for gc's grace period)."""
+
+
+@runtime_checkable
+class LocalBlobs(Protocol):
+    """An optional capability of a :class:`Store`: its blobs are files on this machine.
+
+    The registry then reads them in place: a raw-bytes artifact is read and hashed side by
+    side (``pread``), and a two-pass check hashes the file and reads it again rather than
+    copying it to a private temporary file first.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from modelship.registry import FsspecStore, LocalBlobs
+    >>> local = FsspecStore.from_url(tempfile.mkdtemp())
+    >>> isinstance(local, LocalBlobs), isinstance(FsspecStore.from_url("memory://lb"), LocalBlobs)
+    (True, False)
+    """
+
+    def local_path(self, key: str) -> str:
+        """The path on this machine's file system of the blob at ``key``."""
+
+
+@runtime_checkable
+class AbortsUploads(Protocol):
+    """An optional capability of a :class:`Store`: uploads a killed writer left open.
+
+    Object stores such as S3 keep the parts of a multipart upload that never completed,
+    invisible to reads and listings, until someone aborts it. A store that can list and
+    abort them implements both methods; :meth:`Registry.gc` calls them.
+
+    Examples
+    --------
+    >>> from modelship.registry import AbortsUploads, FsspecStore
+    >>> isinstance(FsspecStore.from_url("memory://aborts-uploads-doc"), AbortsUploads)
+    False
+    """
+
+    def incomplete_uploads(self, before: float) -> list[str]:
+        """Names of uploads under the store's root begun before ``before`` (a timestamp)."""
+
+    def abort_upload(self, upload: str) -> None:
+        """Abort ``upload`` (a name from :meth:`incomplete_uploads`); gone already is fine."""

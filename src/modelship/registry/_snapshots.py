@@ -1,0 +1,89 @@
+"""Index snapshots: a cache of many manifests in one document, so ``versions()`` is one read.
+
+Manifests never change once committed, so a snapshot of them is a safe cache; the listing
+of ``versions/`` still decides which versions exist. A snapshot that is damaged, of an
+unknown format or gone is ignored (with a warning when damaged), and the manifests are read
+one by one instead. Writing one is best effort: a reader without write access lists
+versions all the same, only without the speed-up.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import warnings
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from modelship.errors import ModelshipError
+from modelship.registry._layout import folder, snapshot_key
+from modelship.registry._protocols import Store
+from modelship.version import ModelVersion, canonical_json
+
+__all__ = ["SNAPSHOT_FORMAT", "read_snapshot", "write_snapshot"]
+
+SNAPSHOT_FORMAT = 1
+
+
+def read_snapshot(
+    store: Store,
+    name: str,
+    listed: set[str],
+    parse: Callable[[str, Mapping[str, Any]], ModelVersion],
+) -> tuple[dict[str, ModelVersion], list[str]]:
+    """Records of the newest snapshot for the ``listed`` manifests; all snapshot keys.
+
+    ``parse(key, manifest)`` reads each manifest as if read at ``key`` (and may raise).
+    """
+    index = folder(name, "index")
+    snapshots = sorted(f"{index}/{n}" for n in store.list(index) if n.endswith(".json"))
+    if not snapshots:
+        return {}, snapshots
+    key = snapshots[-1]
+    try:
+        doc = json.loads(store.read(key))
+        if doc.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"format {doc.get('format')!r} is not {SNAPSHOT_FORMAT}")
+        entries = doc["manifests"]
+        cached = {
+            n: parse(f"{folder(name, 'versions')}/{n}", entries[n]) for n in listed & entries.keys()
+        }
+    except FileNotFoundError:
+        return {}, snapshots  # replaced by a newer one since the listing
+    except (ModelshipError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        warnings.warn(
+            f"ignoring the damaged manifest snapshot {key} ({exc}); the manifests are "
+            "read one by one instead, and the next snapshot replaces it",
+            stacklevel=4,
+        )
+        return {}, snapshots
+    return cached, snapshots
+
+
+def write_snapshot(
+    store: Store,
+    name: str,
+    found: list[ModelVersion],
+    older: list[str],
+    check_writable: Callable[[], None],
+) -> bool:
+    """Store a snapshot of ``found`` and drop ``older`` ones; False if it could not be written.
+
+    ``check_writable`` runs first (it raises if this handle may not write), before
+    thousands of records are serialised for nothing.
+    """
+    key = snapshot_key(name, len(found))
+    try:
+        check_writable()
+        doc = {
+            "format": SNAPSHOT_FORMAT,
+            "manifests": {f"{mv.version}.json": mv.to_dict() for mv in found},
+        }
+        with contextlib.suppress(FileExistsError):
+            store.create(key, canonical_json(doc))
+        for old in older:
+            if old < key:
+                store.delete(old)
+    except (ModelshipError, OSError):
+        return False
+    return True

@@ -1,0 +1,178 @@
+"""The hashing writer: an artifact is hashed (with prefix checkpoints) while it is stored.
+
+:func:`store_blob` runs a serializer into a store's :class:`~modelship.registry.BlobWriter`
+through a :class:`HashingWriter` and publishes the blob under its digest, so the artifact
+is never held whole in memory and never read back to be hashed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import queue
+import threading
+from typing import Any
+
+from modelship.errors import SerializationError
+from modelship.registry._layout import blob_key
+from modelship.registry._progress import make_callback
+from modelship.registry._protocols import Store
+from modelship.registry._serializers import Serializer
+from modelship.version import ArtifactRef
+
+__all__ = ["HashingWriter", "store_blob"]
+
+
+class HashingWriter:
+    """A write-only binary stream that hashes and counts what passes into a blob writer.
+
+    Hashing runs on a worker thread while the caller's thread writes the same chunk to the
+    staging file: hashlib and file writes both release the GIL, so the two overlap and a
+    large artifact costs about max(hash, write) instead of their sum. Small writes (pickle
+    opcodes) are coalesced into 1 MiB chunks first. At most two chunks wait for the hasher,
+    which bounds the extra memory.
+    """
+
+    _COALESCE = 2**20
+
+    def __init__(self, target: Any, checkpoint_every: int = 0) -> None:
+        self._target = target
+        self._hash = hashlib.sha256()
+        self._every = checkpoint_every
+        self._hashed = 0
+        self.checkpoints: list[str] = []
+        self._pending = bytearray()
+        self._queue: queue.Queue[memoryview | None] = queue.Queue(maxsize=2)
+        self._failure: BaseException | None = None
+        self._thread = threading.Thread(target=self._hash_loop, name="modelship-hash", daemon=True)
+        self._thread.start()
+        self._closed = False
+        self.size = 0
+
+    def _hash_loop(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            try:
+                self._update(chunk)
+            except BaseException as exc:  # pragma: no cover - hashlib does not fail
+                self._failure = exc
+            finally:
+                self._queue.task_done()
+        self._queue.task_done()
+
+    def _update(self, chunk: memoryview) -> None:
+        """Hash ``chunk``, noting the digest of every prefix that ends on a checkpoint."""
+        every = self._every
+        while every and self._hashed // every != (self._hashed + len(chunk)) // every:
+            take = every - self._hashed % every
+            self._hash.update(chunk[:take])
+            self._hashed += take
+            chunk = chunk[take:]
+            # A checkpoint is recorded only for a prefix shorter than the artifact; the last
+            # one is dropped in close() if the artifact ends exactly on it.
+            self.checkpoints.append(self._hash.copy().hexdigest()[:32])
+        self._hash.update(chunk)
+        self._hashed += len(chunk)
+
+    def _emit(self, chunk: memoryview) -> None:
+        self._queue.put(chunk)
+        self._target.write(chunk)
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data).cast("B")
+        n = len(view)
+        if n < self._COALESCE:
+            self._pending += view
+            if len(self._pending) >= self._COALESCE:
+                block, self._pending = self._pending, bytearray()
+                self._emit(memoryview(block))
+        else:
+            if self._pending:
+                block, self._pending = self._pending, bytearray()
+                self._emit(memoryview(block))
+            # The caller's buffer is hashed and written as it is, without a copy, the two at
+            # once; it may be reused once write() returns, so wait for the hasher here.
+            self._emit(view)
+            self._queue.join()
+        self.size += n
+        return n
+
+    def close(self) -> None:
+        """Flush what is pending and wait for the hasher; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._pending:
+            block, self._pending = self._pending, bytearray()
+            self._emit(memoryview(block))
+        self._queue.put(None)
+        self._thread.join()
+        if self._failure is not None:
+            raise self._failure
+        if self._every and self.checkpoints and self._hashed % self._every == 0:
+            self.checkpoints.pop()  # the whole artifact: its digest covers it
+
+    def flush(self) -> None:
+        """Nothing to flush before :meth:`close`: the blob writer owns the file."""
+
+    def tell(self) -> int:
+        return self.size
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    @property
+    def digest(self) -> str:
+        self.close()
+        return "sha256:" + self._hash.hexdigest()
+
+
+def store_blob(
+    store: Store,
+    obj: Any,
+    serializer: Serializer,
+    *,
+    progress: Any,
+    what: str,
+    checkpoint_every: int,
+    max_checkpoints: int,
+) -> ArtifactRef:
+    """Serialise ``obj`` into ``store`` under its digest; the reference to it.
+
+    Past ``max_checkpoints`` the reference keeps none (the manifest stays small and the
+    artifact loads in two passes). Nothing is left visible if serialising fails.
+    """
+    callback = make_callback(progress, desc=f"register {what}")
+    writer = store.blob_writer(callback)
+    hashing = HashingWriter(writer, checkpoint_every)
+    try:
+        try:
+            serializer.dump(obj, hashing)  # type: ignore[arg-type]
+        except SerializationError:
+            raise
+        except Exception as exc:
+            raise SerializationError(
+                f"serializer {serializer.name!r} could not write {what}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        writer.publish(blob_key(hashing.digest))
+    except BaseException:
+        with contextlib.suppress(BaseException):
+            hashing.close()
+        writer.discard()
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            callback.close()
+    kept = len(hashing.checkpoints) <= max_checkpoints
+    return ArtifactRef(
+        digest=hashing.digest,
+        size=hashing.size,
+        serializer=serializer.name,
+        media_type=serializer.media_type,
+        library_versions=serializer.library_versions(),
+        checkpoint_every=checkpoint_every if kept else 0,
+        checkpoints=hashing.checkpoints if kept else (),
+    )

@@ -1,0 +1,166 @@
+"""The Store conformance suite: what the registry relies on from any storage back end."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from modelship.registry import AbortsUploads, LocalBlobs, Store
+
+__all__ = ["StoreConformance"]
+
+
+class StoreConformance:
+    """Behaviours every :class:`~modelship.registry.Store` must show. Subclass it.
+
+    Override ``make_store``: a factory of stores on fresh, empty locations. Capability
+    fixtures say what to expect and default to what the store declares:
+    ``exclusive_creates`` (the store's own attribute; when False, the race test is
+    skipped) and ``racers`` (how many threads race for one key).
+    """
+
+    @pytest.fixture
+    def make_store(self) -> Callable[[], Store]:  # pragma: no cover - overridden
+        raise NotImplementedError("override make_store in your subclass")
+
+    @pytest.fixture
+    def store(self, make_store: Callable[[], Store]) -> Store:
+        return make_store()
+
+    @pytest.fixture
+    def exclusive_creates(self, store: Store) -> bool:
+        return store.exclusive_creates
+
+    @pytest.fixture
+    def racers(self) -> int:
+        return 8
+
+    # --- documents ----------------------------------------------------------------------
+
+    def test_store_implements_the_protocol(self, store: Store) -> None:
+        assert isinstance(store, Store)
+        assert isinstance(store.url, str)
+
+    def test_created_document_reads_back(self, store: Store) -> None:
+        store.create("a/b.json", b"{}")
+        assert store.read("a/b.json") == b"{}"
+        assert store.exists("a/b.json")
+
+    def test_second_create_of_a_key_raises_file_exists_and_keeps_the_first(
+        self, store: Store
+    ) -> None:
+        store.create("k", b"first")
+        with pytest.raises(FileExistsError):
+            store.create("k", b"second")
+        assert store.read("k") == b"first"
+
+    def test_racing_creates_of_one_key_have_exactly_one_winner(
+        self, store: Store, exclusive_creates: bool, racers: int
+    ) -> None:
+        if not exclusive_creates:
+            pytest.skip("the store does not promise exclusive creates")
+        won: list[int] = []
+        lost: list[int] = []
+        start = threading.Barrier(racers)
+
+        def race(i: int) -> None:
+            start.wait()
+            try:
+                store.create("race/key", str(i).encode())
+                won.append(i)
+            except FileExistsError:
+                lost.append(i)
+
+        threads = [threading.Thread(target=race, args=(i,)) for i in range(racers)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+        assert len(won) == 1
+        assert len(lost) == racers - 1
+        assert store.read("race/key") == str(won[0]).encode()
+
+    def test_replace_overwrites_whole(self, store: Store) -> None:
+        store.replace("hint", b"1")
+        store.replace("hint", b"22")
+        assert store.read("hint") == b"22"
+
+    def test_missing_key_reads_raise_file_not_found(self, store: Store) -> None:
+        with pytest.raises(FileNotFoundError):
+            store.read("nowhere")
+        with pytest.raises(FileNotFoundError):
+            store.open_blob("nowhere")
+        assert not store.exists("nowhere")
+
+    def test_read_many_leaves_out_missing_keys(self, store: Store) -> None:
+        store.create("x/1", b"one")
+        assert store.read_many(["x/1", "x/2"]) == {"x/1": b"one"}
+        assert store.read_many([]) == {}
+
+    def test_list_names_direct_children_sorted(self, store: Store) -> None:
+        for key in ("f/b.json", "f/a.json", "f/sub/c.json"):
+            store.create(key, b"1")
+        assert store.list("f") == ["a.json", "b.json", "sub"]
+        assert store.list("f/sub") == ["c.json"]
+        assert store.list("no/such/folder") == []
+
+    def test_delete_removes_and_a_missing_key_is_not_an_error(self, store: Store) -> None:
+        store.create("d", b"1")
+        store.delete("d")
+        store.delete("d")
+        assert not store.exists("d")
+        store.create("d", b"2")  # the key is free again
+        assert store.read("d") == b"2"
+
+    def test_size_and_modified_of_a_key(self, store: Store) -> None:
+        store.create("s", b"12345")
+        assert store.size("s") == 5
+        assert store.modified("s") > 0
+        with pytest.raises(FileNotFoundError):
+            store.modified("missing")
+
+    # --- blobs --------------------------------------------------------------------------
+
+    def test_published_blob_reads_back_whole(self, store: Store) -> None:
+        writer = store.blob_writer()
+        for part in (b"ab", b"", b"cd" * 1000):
+            writer.write(part)
+        assert not store.exists("blobs/x")
+        assert writer.publish("blobs/x") is True
+        with store.open_blob("blobs/x") as f:
+            assert f.read() == b"ab" + b"cd" * 1000
+        assert store.size("blobs/x") == 2002
+
+    def test_publish_onto_an_existing_key_returns_false_and_keeps_it(self, store: Store) -> None:
+        first = store.blob_writer()
+        first.write(b"same")
+        assert first.publish("blobs/y") is True
+        second = store.blob_writer()
+        second.write(b"same")
+        assert second.publish("blobs/y") is False
+        assert store.read("blobs/y") == b"same"
+
+    def test_discarded_blob_leaves_nothing(self, store: Store) -> None:
+        writer = store.blob_writer()
+        writer.write(b"never")
+        writer.discard()
+        writer.discard()
+        assert not store.exists("blobs/z")
+
+    # --- optional capabilities ----------------------------------------------------------
+
+    def test_a_local_blob_is_the_file_at_its_path(self, store: Store) -> None:
+        if not isinstance(store, LocalBlobs):
+            pytest.skip("the store does not declare LocalBlobs")
+        writer = store.blob_writer()
+        writer.write(b"local")
+        writer.publish("blobs/l")
+        with open(store.local_path("blobs/l"), "rb") as f:
+            assert f.read() == b"local"
+
+    def test_a_fresh_store_has_no_incomplete_uploads(self, store: Store) -> None:
+        if not isinstance(store, AbortsUploads):
+            pytest.skip("the store does not declare AbortsUploads")
+        assert store.incomplete_uploads(before=0.0) == []

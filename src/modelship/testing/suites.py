@@ -1,0 +1,11 @@
+"""The conformance suites, as pytest test classes (this module imports pytest).
+
+Subclass one and override its factory fixture; see :mod:`modelship.testing`.
+"""
+
+from __future__ import annotations
+
+from modelship.testing._registry_suite import RegistryConformance
+from modelship.testing._store_suite import StoreConformance
+
+__all__ = ["RegistryConformance", "StoreConformance"]

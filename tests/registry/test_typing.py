@@ -1,0 +1,33 @@
+"""The public API type-checks as users write it, and a typo in it does not."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+api = pytest.importorskip("mypy.api")
+
+HERE = Path(__file__).parent
+
+
+def _mypy(path: Path, cache: Path) -> tuple[str, int]:
+    out, err, status = api.run(["--strict", "--cache-dir", str(cache), str(path)])
+    return out + err, status
+
+
+def test_the_registry_api_as_users_write_it_type_checks(tmp_path: Path) -> None:
+    report, status = _mypy(HERE / "typing_registry.py", tmp_path / "cache")
+    assert status == 0, report
+
+
+def test_a_misspelt_registry_method_is_a_type_error(tmp_path: Path) -> None:
+    user = tmp_path / "user.py"
+    user.write_text(
+        "import modelship as ms\n"
+        'reg = ms.open_registry("memory://typo")\n'
+        'reg.regster(model_name="m", model=b"x")\n'
+    )
+    report, status = _mypy(user, tmp_path / "cache")
+    assert status == 1
+    assert '"Registry" has no attribute "regster"' in report
