@@ -139,26 +139,9 @@ def _reachable(start: str) -> set[str]:
     return seen
 
 
-# Circles in the registry that helper R is removing in parallel (issue 8, items 1 and 4):
-# when that work merges these tests pass, strict xfail turns that into a failure, and the
-# entries below are deleted.
-BEING_REMOVED: dict[tuple[str, ...], str] = {
-    ("modelship.registry._open", "modelship.registry._registry", "modelship.registry._store"): (
-        "registry/_open -> _registry -> _store -> _open: helper R gives each idea of "
-        "_registry.py its own module (issue 8, items 1 and 5)"
-    ),
-}
-IMPORTS_CHECKS_TODAY = {
-    "modelship.registry._registry": "stores profiles and schemas through modelship.checks; "
-    "helper R replaces that with generic attachments (issue 8, item 4)",
-    "modelship.version": "ModelVersion.profile/.schema read modelship.checks documents; "
-    "helper R replaces them with generic attachments (issue 8, item 4)",
-}
-
-
 def test_the_graph_is_read_from_the_code() -> None:
     assert "modelship.checks.stats._columns" in GRAPH["modelship.checks.stats._ks"]
-    assert "modelship._registry_cli" in GRAPH["modelship.cli"]
+    assert "modelship.registry._cli" in GRAPH["modelship.cli"]
     assert _cycles({"a": ["b"], "b": ["c"], "c": ["a"], "d": ["a"]}) == [("a", "b", "c")]
 
 
@@ -171,7 +154,7 @@ def test_imports_inside_functions_relative_and_dynamic_ones_all_count() -> None:
         "    from . import _ks\n"
         "    from .. import _schema\n"
         "    importlib.import_module('modelship.report')\n"
-        "HOOK = 'modelship._registry_cli:add_commands'\n"
+        "HOOK = 'modelship.registry._cli:add_commands'\n"
     )
     found = set(_imported("modelship.checks.stats._numeric", source))
     assert found == {
@@ -179,26 +162,12 @@ def test_imports_inside_functions_relative_and_dynamic_ones_all_count() -> None:
         "modelship.checks.stats._ks",
         "modelship.checks._schema",
         "modelship.report",
-        "modelship._registry_cli",
+        "modelship.registry._cli",
     }
 
 
 def test_no_module_imports_one_that_imports_it_back() -> None:
-    unexpected = [cycle for cycle in _cycles(GRAPH) if cycle not in BEING_REMOVED]
-    assert unexpected == []
-
-
-@pytest.mark.parametrize(
-    "cycle",
-    [
-        pytest.param(
-            cycle, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=reason)
-        )
-        for cycle, reason in BEING_REMOVED.items()
-    ],
-)
-def test_a_registry_circle_being_removed_is_gone(cycle: tuple[str, ...]) -> None:
-    assert cycle not in _cycles(GRAPH)
+    assert _cycles(GRAPH) == []
 
 
 LEAVES = {
@@ -223,27 +192,12 @@ def test_reports_do_not_know_any_capability(module: str) -> None:
 REGISTRY_SIDE = sorted(
     m
     for m in MODULES
-    if m.startswith("modelship.registry") or m in ("modelship.version", "modelship.fingerprint")
+    if m.startswith("modelship.registry")
+    or m in ("modelship.version", "modelship.fingerprint", "modelship._documents")
 )
 
 
-@pytest.mark.parametrize(
-    "module",
-    [
-        pytest.param(
-            module,
-            marks=[
-                pytest.mark.xfail(
-                    strict=True, raises=AssertionError, reason=IMPORTS_CHECKS_TODAY[module]
-                )
-            ]
-            if module in IMPORTS_CHECKS_TODAY
-            else [],
-        )
-        for module in sorted({*REGISTRY_SIDE, *IMPORTS_CHECKS_TODAY})
-    ],
-)
+@pytest.mark.parametrize("module", REGISTRY_SIDE)
 def test_the_registry_does_not_import_the_checks(module: str) -> None:
-    # .get: a module R removes or renames has no imports left, and its xfail flips.
-    imported = GRAPH.get(module, [])
+    imported = GRAPH[module]
     assert [target for target in imported if target.startswith("modelship.checks")] == []

@@ -6,11 +6,12 @@ deployment record. The registry stores a version's documents verified (and signe
 signs) beside the model, by *role* (``"profile"``); each capability reads its own back with
 ``mv.attachment("profile", DriftProfile)``.
 
-Which class reads a role by default (so that ``mv.profile`` needs no class) is declared, never
-imported here: by :func:`register_document_kind` in this process, by the entry point group
-``modelship.documents`` (``profile = "my_pkg:MyProfile"``), or by the table of kinds that
-ship with modelship, which names classes by their import path as fsspec's
-``known_implementations`` does. So the registry imports no capability. This module imports
+Which class reads a role by default (so that ``mv.profile`` needs no class) is declared by
+the capability that owns the document, never imported here: by :func:`register_document_kind`
+in this process, or through the entry point group ``modelship.documents``
+(``profile = "my_pkg:MyProfile"``, or a :class:`DocumentKind` object such as
+``modelship.checks._profile:PROFILE_DOCUMENT``). modelship's own kinds are declared the same
+way, in its ``pyproject.toml``, so the registry imports no capability. This module imports
 nothing from modelship but its errors and name rules.
 """
 
@@ -101,12 +102,8 @@ class DocumentKind:
         return found
 
 
-# The kinds that ship with modelship, by import path: the registry never imports them.
-_KNOWN: dict[str, DocumentKind] = {
-    "profile": DocumentKind("modelship.checks:DriftProfile", build="from_data", brings=("schema",)),
-    "schema": DocumentKind("modelship.checks:Schema", build="infer"),
-}
 _REGISTERED: dict[str, DocumentKind] = {}
+_FROM_ENTRY_POINTS: dict[str, DocumentKind | None] = {}
 
 
 def register_document_kind(
@@ -144,18 +141,23 @@ def register_document_kind(
     _REGISTERED[role] = kind
 
 
-def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    eps = importlib.metadata.entry_points(group="modelship.documents")
-    return {ep.name: ep for ep in eps}
+def _from_entry_point(role: str) -> DocumentKind | None:
+    """The kind the ``modelship.documents`` entry point ``role`` declares, loaded once."""
+    if role not in _FROM_ENTRY_POINTS:
+        eps = importlib.metadata.entry_points(group="modelship.documents")
+        found = [ep for ep in eps if ep.name == role]
+        kind: DocumentKind | None = None
+        if found:
+            target = found[0].load()
+            kind = target if isinstance(target, DocumentKind) else DocumentKind(target)
+        _FROM_ENTRY_POINTS[role] = kind
+    return _FROM_ENTRY_POINTS[role]
 
 
 def _find(role: str) -> DocumentKind | None:
     if role in _REGISTERED:
         return _REGISTERED[role]
-    if role in _KNOWN:
-        return _KNOWN[role]
-    ep = _entry_points().get(role)
-    return None if ep is None else DocumentKind(ep.value)
+    return _from_entry_point(role)
 
 
 def document_kind(role: str) -> DocumentKind:
@@ -163,8 +165,8 @@ def document_kind(role: str) -> DocumentKind:
 
     Examples
     --------
-    >>> document_kind("profile").cls
-    'modelship.checks:DriftProfile'
+    >>> document_kind("profile").cls.__name__
+    'DriftProfile'
     """
     kind = _find(role)
     if kind is None:

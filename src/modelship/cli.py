@@ -39,7 +39,7 @@ EXIT_ERROR = 2
 #: ``monitor``); a third-party package declares the same hook as an entry point in the
 #: ``modelship.cli`` group, under the name of its command.
 COMMANDS: Mapping[str, str] = {
-    "registry": "modelship._registry_cli:add_commands",
+    "registry": "modelship.registry._cli:add_commands",
     "check": "modelship.checks._cli:add_commands",
     "parity": "modelship.parity._cli:add_commands",
 }

@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 import attrs
 
 from modelship._documents import Document, document_kind, read_document
+from modelship._json import JSONValue, canonical_json, plain_copy
 from modelship.errors import ConfigError, IntegrityError, MissingAttachment
 
 __all__ = [
@@ -30,9 +31,6 @@ __all__ = [
 ]
 
 D = TypeVar("D", bound=Document)
-
-JSONValue = Any
-"""A value that survives ``json.dumps(..., allow_nan=False)`` and comes back equal."""
 
 MANIFEST_FORMAT = 1
 _DIGEST = re.compile("sha256:[0-9a-f]{64}")
@@ -84,38 +82,6 @@ def missing_attachment(mv: ModelVersion, role: str) -> MissingAttachment:
     )
 
 
-def canonical_json(obj: JSONValue) -> bytes:
-    """Serialise ``obj`` deterministically (sorted keys, no spaces, no NaN).
-
-    Examples
-    --------
-    >>> canonical_json({"b": 1, "a": [1.5, None]})
-    b'{"a":[1.5,null],"b":1}'
-    """
-    try:
-        return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(f"value is not JSON-serialisable without loss: {exc}") from exc
-
-
-def _json_copy(what: str, value: Any) -> Any:
-    """Check that ``value`` is plain JSON that round-trips exactly, and return a copy."""
-    try:
-        text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{what} must be plain JSON (str, int, float, bool, None, lists and dicts with "
-            f"string keys, no NaN or infinity): {exc}"
-        ) from exc
-    copy = json.loads(text)
-    if copy != value:
-        raise ConfigError(
-            f"{what} would change in JSON (tuples become lists, non-string keys become "
-            "strings); pass lists and string keys"
-        )
-    return copy
-
-
 def _metrics(value: Mapping[str, Any] | None) -> dict[str, float | int]:
     if value is None:
         return {}
@@ -163,7 +129,7 @@ def _ref_map(value: Mapping[str, ArtifactRef]) -> dict[str, ArtifactRef]:
 
 
 def _params(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    return _json_copy("params", {} if value is None else dict(value))  # type: ignore[no-any-return]
+    return plain_copy("params", {} if value is None else dict(value))  # type: ignore[no-any-return]
 
 
 def _tags(value: Mapping[str, str] | None) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 import attrs
 
 from modelship import _json
+from modelship._documents import DocumentKind
 from modelship._params import Interval, Names, validate_params
 from modelship.checks import stats
 from modelship.checks._schema import ColumnSchema, Schema
@@ -347,3 +348,9 @@ def profile_side(profile: DriftProfile, name: str) -> Side:
         )
     counts = profile.categorical[name]
     return CategoricalSide(n_rows=counts.n_rows, n_missing=counts.n_missing, counts=counts.counts)
+
+
+#: How the registry reads and builds ``profile`` documents (declared as the
+#: ``modelship.documents`` entry point ``profile``): ``register(profile=data)`` profiles the
+#: data, and a profile brings its schema, stored under the role ``schema``.
+PROFILE_DOCUMENT = DocumentKind(DriftProfile, build="from_data", brings=("schema",))

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 
 from modelship import _json
+from modelship._documents import DocumentKind
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import (
@@ -605,3 +606,8 @@ class SchemaCheck:
                 )
             )
         return self._result(name, findings, details)
+
+
+#: How the registry reads and builds ``schema`` documents (declared as the
+#: ``modelship.documents`` entry point ``schema``): ``register(schema=data)`` infers one.
+SCHEMA_DOCUMENT = DocumentKind(Schema, build="infer")

@@ -182,7 +182,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     Examples
     --------
     >>> import argparse
-    >>> from modelship._registry_cli import add_commands
+    >>> from modelship.registry._cli import add_commands
     >>> parser = argparse.ArgumentParser(prog="modelship")
     >>> add_commands(parser.add_subparsers())
     >>> parser.parse_args(["registry", "show", "/srv/models", "fraud", "@production"]).ref
