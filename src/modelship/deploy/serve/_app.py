@@ -240,7 +240,9 @@ class ModelServer:
         except BaseException as exc:
             self.state = "failed"
             self.error = f"{type(exc).__name__}: {exc}"
-            logger.error("model %s version %s failed to start: %s", self.name, self.version, exc)
+            logger.error(
+                "model %s version %s failed to start: %s", self.name, self.version, self.error
+            )
             if self._on_failure is not None:
                 self._on_failure(exc)
             if not isinstance(exc, Exception):

@@ -42,6 +42,16 @@ def _listening_socket(host: str, port: int, fd: int | None) -> socket.socket:
         raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
 
 
+def _log_to_stderr(level: str) -> None:
+    log = logging.getLogger("modelship.serve")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("modelship serve: %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level.upper())
+
+
 def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     # uvicorn re-raises the signal it caught once it has drained; landing here turns
     # that into a normal return, so a graceful stop exits with status 0.
@@ -103,6 +113,7 @@ def run(
     import modelship as ms
 
     config = config if config is not None else ServeConfig()
+    _log_to_stderr(log_level)
     if isinstance(registry, str) or hasattr(registry, "__fspath__"):
         registry = ms.open_registry(
             registry, signing_key=signing_key, **dict(storage_options or {})
@@ -155,9 +166,4 @@ def run(
         signal.signal(signal.SIGTERM, previous)
         server.close()
         sock.close()
-    if failures:
-        logging.getLogger("modelship.serve").error(
-            "stopped: model %s version %s could not be served: %s", name, mv.version, failures[0]
-        )
-        return 2
-    return 0
+    return 2 if failures else 0
