@@ -286,14 +286,21 @@ class InMemoryDeployer:
     def apply(
         self, slot: str, model: str, version: str, spec: DeploymentSpec | None = None
     ) -> None:
-        """Start ``version`` in ``slot`` (ready after ``startup_seconds``), with no traffic."""
+        """Start ``version`` in ``slot`` (ready after ``startup_seconds``), with no traffic.
+
+        Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic.
+        """
 
         def body() -> None:
             old = self._slots.get(slot)
+            if old is not None and old.weight > 0:
+                raise SlotInUse(
+                    f"slot {slot!r} receives {old.weight}% of traffic; move its "
+                    "traffic before replacing its version"
+                )
             self._slots[slot] = _Slot(
                 model,
                 str(version),
-                weight=old.weight if old else 0,
                 ready_at=self.clock.monotonic() + self.startup_seconds,
             )
             self._refresh()
