@@ -129,6 +129,11 @@ def _port(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
         raise ConfigError(f"{_key(attribute)} must be a port number from 1 to 65535, got {value!r}")
 
 
+def _bool(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{_key(attribute)} must be true or false, got {value!r}")
+
+
 def _text(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not isinstance(value, str) or not value.strip():
         raise ConfigError(f"{_key(attribute)} must be a non-empty string, got {value!r}")
@@ -323,9 +328,7 @@ class Monitoring:
     modelship.errors.ConfigError: metrics[0]: unknown metric 'model_acuracy' (did you mean ...
     """
 
-    enabled: bool = attrs.field(
-        metadata={"key": "enabled"}, default=False, validator=attrs.validators.instance_of(bool)
-    )
+    enabled: bool = attrs.field(metadata={"key": "enabled"}, default=False, validator=_bool)
     metrics: tuple[str, ...] = attrs.field(
         metadata={"key": "metrics"}, default=(), converter=_metrics
     )
@@ -754,6 +757,7 @@ class _Reader:
         if not isinstance(given, list) or not given:
             raise ConfigError(f"{path}.steps: must be a non-empty list of {{weight, pause}}")
         steps: list[CanaryStep] = []
+        previous: int | None = None
         for i, item in enumerate(given):
             where = f"{path}.steps[{i}]"
             step = self._mapping(item, where, {"weight", "pause"})
@@ -762,11 +766,12 @@ class _Reader:
                 raise ConfigError(
                     f"{where}.weight: must be an integer from 1 to 100, got {weight!r}"
                 )
-            if steps and weight <= steps[-1].weight:
+            if previous is not None and weight <= previous:
                 raise ConfigError(
                     f"{where}.weight: {weight} does not increase on the step before "
-                    f"({steps[-1].weight}); canary weights must rise step by step"
+                    f"({previous}); canary weights must rise step by step"
                 )
+            previous = weight
             if weight == 100:
                 if i != len(given) - 1:
                     raise ConfigError(f"{where}.weight: 100 must be the last step")
