@@ -102,6 +102,7 @@ def registry(
     reg.register(model_name="adder", model=functools.partial(np.sum, axis=1))
     reg.register(model_name="slow", model=served_models.SlowModel(delay=1.5))
     reg.register(model_name="raising", model=served_models.RaisingModel())
+    reg.register(model_name="scalar", model=functools.partial(np.sum, axis=None))
     return {"url": url, "reg": reg, "clf": clf}
 
 
@@ -361,6 +362,22 @@ def test_a_model_that_raises_gets_500_with_the_request_id_and_is_counted(
     )
     fine = server.post("/predict", json={"instances": [[2.0, 0.0, 0.0, 0.0]]})
     assert fine.json()["predictions"] == [2.0]
+
+
+def test_a_model_answering_other_than_one_prediction_per_row_gets_500(
+    start: Callable[..., Server],
+) -> None:
+    server = start("scalar", "--no-warmup")
+    answer = server.post("/predict", json={"instances": [[1.0, 2.0], [3.0, 4.0]]})
+    assert answer.status_code == 500
+    assert "one per row" in answer.json()["error"]
+
+
+def test_a_v2_id_that_cannot_be_a_header_is_refused(clf_server: Server, training: Any) -> None:
+    tensor = {"name": "x", "shape": [1, FEATURES], "datatype": "FP64", "data": [0.5] * 4}
+    answer = clf_server.post("/v2/models/clf/infer", json={"id": "a\nb", "inputs": [tensor]})
+    assert answer.status_code == 400
+    assert '"id"' in answer.json()["error"]
 
 
 # --- probes and metrics -------------------------------------------------------------------

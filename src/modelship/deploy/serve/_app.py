@@ -349,7 +349,7 @@ class ModelServer:
         for key, value in scope["headers"]:
             if key == b"x-request-id":
                 given: str = value.decode("latin-1")
-                if 0 < len(given) <= 128 and given.isprintable():
+                if _usable_id(given):
                     return given
                 break
         return f"{self._id_prefix}-{next(self._ids)}"
@@ -500,19 +500,21 @@ class ModelServer:
                     fn = self._predict if method == "predict" else self._proba
                     assert fn is not None
                     outputs.append((method, await self._call(fn, x)))
+                response = _response(200, answer(outputs, request_id), {"x-request-id": request_id})
             except Exception as exc:
-                logger.exception("request %s: the model raised", request_id)
+                # The model raised, or answered something that is not one prediction per
+                # row or cannot be written as JSON: the model's fault, not the client's.
+                logger.exception("request %s: the model failed", request_id)
                 metrics.error(endpoint, "model")
                 metrics.observe(endpoint, 500, time.perf_counter() - began)
                 return _response(
                     500,
                     {
-                        "error": f"the model raised {type(exc).__name__}: {exc}",
+                        "error": f"the model failed: {type(exc).__name__}: {exc}",
                         "request_id": request_id,
                     },
                     {"x-request-id": request_id},
                 )
-            response = _response(200, answer(outputs, request_id), {"x-request-id": request_id})
             seconds = time.perf_counter() - began
             metrics.observe(endpoint, 200, seconds, rows=len(x))
             if self._log is not None:
@@ -556,8 +558,10 @@ class ModelServer:
         if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
             raise _BadRequest(400, 'an inference request needs "inputs": a list of tensors')
         given_id = payload.get("id")
-        if given_id is not None and not isinstance(given_id, str):
-            raise _BadRequest(400, f'"id" must be a string, got {_kind(given_id)}')
+        if given_id is not None and not _usable_id(given_id):
+            raise _BadRequest(
+                400, f'"id" must be printable ASCII of 1 to 128 characters, got {_kind(given_id)}'
+            )
         inputs = payload["inputs"]
         if len(inputs) != 1:
             raise _BadRequest(400, f"this model takes exactly one input tensor, got {len(inputs)}")
@@ -745,6 +749,13 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected error answering %s", request.url.path)
     return _response(500, {"error": f"internal error: {type(exc).__name__}"})
+
+
+def _usable_id(value: Any) -> bool:
+    """A request id we echo in a header: printable ASCII, 1 to 128 characters."""
+    return (
+        isinstance(value, str) and 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+    )
 
 
 def _kind(value: Any) -> str:
