@@ -198,6 +198,11 @@ class Router:
             self._server.close()
         for b in self._backends.values():
             self._close_idle(b)
+        # Client connections still open end here, so the loop closes with no task pending.
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
     def _close_idle(b: _Backend) -> None:
