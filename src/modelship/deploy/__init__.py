@@ -34,6 +34,7 @@ from modelship.deploy._protocol import (
     SlotState,
     check_weights,
 )
+from modelship.deploy._quantity import Quantity, parse_quantity
 from modelship.deploy._rollout import (
     EventKind,
     Rollout,
@@ -41,28 +42,44 @@ from modelship.deploy._rollout import (
     RolloutRecord,
     RolloutStatus,
 )
-from modelship.deploy._strategies import BlueGreen, Canary, CanaryStep, Recreate
+from modelship.deploy._spec import (
+    Container,
+    DeploymentSpec,
+    HealthCheck,
+    Monitoring,
+    Resources,
+    Strategy,
+)
+from modelship.deploy._strategies import BlueGreen, Canary, CanaryStep, Recreate, from_spec
+from modelship.deploy.local import LocalDeployer
 
 __all__ = [
     "BlueGreen",
     "Canary",
     "CanaryStep",
     "Clock",
+    "Container",
     "Decision",
     "DeployError",
     "Deployer",
     "DeployerCapabilities",
     "DeployerState",
     "DeploymentHistory",
+    "DeploymentSpec",
     "EventKind",
     "Gate",
     "GatePolicy",
     "GateResult",
     "GateTally",
+    "HealthCheck",
     "HistoryError",
     "InMemoryHistory",
+    "LocalDeployer",
+    "Monitoring",
+    "Quantity",
     "Recreate",
     "RegistryHistory",
+    "Resources",
     "RollbackUnavailable",
     "Rollout",
     "RolloutAborted",
@@ -73,7 +90,10 @@ __all__ = [
     "SlotInUse",
     "SlotNotFound",
     "SlotState",
+    "Strategy",
     "SystemClock",
     "Verdict",
     "check_weights",
+    "from_spec",
+    "parse_quantity",
 ]

@@ -367,6 +367,15 @@ class Rollout:
         if self._alias is None or registry is None:
             return
         try:
+            if registry.aliases(self.model).get(self._alias) == to:
+                self.event(
+                    EventKind.ALIAS,
+                    f"alias {self._alias!r} already points to {to}",
+                    alias=self._alias,
+                    to=to,
+                    rollout=self.id,
+                )
+                return
             registry.set_alias(self.model, self._alias, to, expected=expected)
         except Conflict as exc:
             self.event(

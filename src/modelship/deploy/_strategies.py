@@ -30,7 +30,7 @@ from modelship.errors import ConfigError
 if TYPE_CHECKING:
     from modelship.deploy._spec import DeploymentSpec
 
-__all__ = ["BlueGreen", "Canary", "CanaryStep", "Recreate"]
+__all__ = ["BlueGreen", "Canary", "CanaryStep", "Recreate", "from_spec"]
 
 SLOTS = ("blue", "green")
 
@@ -532,3 +532,28 @@ class Recreate(_Strategy):
             f"{why}; see rollout.history",
             rollout,
         )
+
+
+def from_spec(
+    deployer: Deployer, spec: DeploymentSpec, **kwargs: Any
+) -> BlueGreen | Canary | Recreate:
+    """The strategy ``spec.strategy`` names, with the spec's canary steps.
+
+    ``kwargs`` go to the strategy (``gate``, ``policy``, ``undo_window``, ...).
+
+    Examples
+    --------
+    >>> from modelship.deploy import DeploymentSpec
+    >>> from modelship.testing._deployer_double import InMemoryDeployer
+    >>> spec = DeploymentSpec.from_dict({"deployment": {"strategy": "canary",
+    ...     "containers": [{"name": "m", "image": "m:1"}],
+    ...     "canary": {"steps": [{"weight": 10, "pause": "1m"}]}}})
+    >>> from_spec(InMemoryDeployer(), spec).steps
+    (CanaryStep(weight=10, pause=60.0),)
+    """
+    name = spec.strategy.value
+    if name == Canary.name:
+        return Canary(deployer, spec, steps=spec.steps or None, **kwargs)
+    if name == Recreate.name:
+        return Recreate(deployer, spec, **kwargs)
+    return BlueGreen(deployer, spec, **kwargs)
