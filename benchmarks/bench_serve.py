@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_serve.py                 # 10 s per measurement, 3 rounds
+    python benchmarks/bench_serve.py                 # 5 s per measurement, 6 rounds
     python benchmarks/bench_serve.py --quick         # a smoke run of a few seconds
     python benchmarks/bench_serve.py --mlflow /path/to/venv/bin/mlflow
 
@@ -21,10 +21,12 @@ process on a free loopback port, by:
   versions of pyarrow and others that the project's environment may not want.
 
 The load generator is wrk (Debian's ``wrk`` package): 1 thread, 8 connections, each
-request one row, for ``--seconds`` seconds after a warm-up of its own. The servers are
-measured in turn, ``--rounds`` times, so that the machine's drift over minutes hits every
-server alike; each row reports the median round, and the ratios to the bare stack are the
-medians of the per-round ratios. Non-2xx answers or socket errors are reported and make a
+request one row, for ``--seconds`` seconds. All servers are started first and warmed up
+(a short wrk run each, not counted); then they are measured in turn, ``--rounds`` times,
+so that the machine's drift hits every server alike (on a shared machine, short
+alternating runs are fairer than long ones in sequence); each row reports the median
+round, and the ratios to the bare stack are the medians of the per-round ratios.
+Non-2xx answers or socket errors are reported and make a
 row fail. ``predict`` alone (in this process, one row, median of many calls) is printed
 for scale. Targets (issue 14): ``modelship serve`` at >= 0.8x the bare stack's
 requests per second, and its p99 within 2x the bare stack's.
@@ -46,7 +48,7 @@ import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import ExitStack, contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -231,8 +233,8 @@ def table(title: str, headers: list[str], rows: list[list[str]]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration per run")
-    parser.add_argument("--rounds", type=int, default=3, help="rounds over all servers")
+    parser.add_argument("--seconds", type=float, default=5.0, help="wrk duration per run")
+    parser.add_argument("--rounds", type=int, default=6, help="rounds over all servers")
     parser.add_argument("--features", type=int, default=20, help="model features")
     parser.add_argument("--mlflow", default=None, help="path of an mlflow executable")
     parser.add_argument("--no-mlflow", action="store_true", help="skip mlflow models serve")
@@ -240,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dir", default=None, help="work folder (default: a temp folder)")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seconds, args.rounds = 2.0, 1
+        args.seconds, args.rounds = 1.0, 1
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
@@ -332,11 +334,15 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
         servers["mlflow models serve"] = mlflow_serve
 
     results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
-    for _ in range(args.rounds):
+    with ExitStack() as running:
+        urls = {}
         for name, start in servers.items():
-            context, url = start()
-            with context:
-                run_wrk(url, script, min(2.0, args.seconds))  # warm-up, not counted
+            context, urls[name] = start()
+            running.enter_context(context)
+        for url in urls.values():
+            run_wrk(url, script, min(2.0, args.seconds))  # warm-up, not counted
+        for _ in range(args.rounds):
+            for name, url in urls.items():
                 results[name].append(run_wrk(url, script, args.seconds))
 
     bare_rounds = results["bare uvicorn+starlette"]

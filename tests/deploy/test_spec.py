@@ -69,6 +69,15 @@ def test_the_issue_example_reads_with_its_version_substituted(tmp_path: Path) ->
     assert spec.monitoring.metrics == ("model_accuracy", "inference_latency", "prediction_drift")
 
 
+def test_the_example_deployment_file_reads() -> None:
+    path = Path(__file__).resolve().parents[2] / "examples" / "deployment.yaml"
+    spec = DeploymentSpec.from_file(path, variables={"VERSION": "3"}, environ=False)
+    assert spec.strategy is Strategy.CANARY
+    assert [s.weight for s in spec.steps] == [10, 25, 50]
+    assert spec.containers[0].image.endswith("ai-model:3")
+    assert spec.healthcheck.port == spec.containers[0].port
+
+
 def test_json_toml_and_yaml_of_the_same_document_give_the_same_spec(tmp_path: Path) -> None:
     document = doc(
         strategy="canary",
