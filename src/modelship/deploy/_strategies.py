@@ -379,7 +379,8 @@ class Canary(_Strategy):
     >>> dep = InMemoryDeployer()
     >>> _ = Canary(dep).deploy("fraud", "1")
     >>> steps = [CanaryStep(10, pause=60), CanaryStep(50, pause=60)]
-    >>> rollout = Canary(dep, steps=steps, gate=lambda r: Verdict.PASS).deploy("fraud", "2")
+    >>> canary = Canary(dep, steps=steps, gate=lambda r: Verdict.PASS, clock=dep.clock)
+    >>> rollout = canary.deploy("fraud", "2")  # pauses on the double's clock: no wait
     >>> [e.data["weights"] for e in rollout.history if e.kind.value == "traffic"]
     [{'green': 10, 'blue': 90}, {'green': 50, 'blue': 50}, {'green': 100}]
     """
