@@ -34,3 +34,25 @@ class TestLocalDeployer(DeployerConformance):
 
         with LocalDeployer(registry=ms.open_registry(str(served_registry))) as dep:
             yield dep
+
+
+def _example_deployer() -> type:
+    """The InProcessDeployer of examples/custom_deployer.py (the docs' example)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[2] / "examples" / "custom_deployer.py"
+    spec = importlib.util.spec_from_file_location("custom_deployer", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cls: type = module.InProcessDeployer
+    return cls
+
+
+class TestExampleDeployer(DeployerConformance):
+    @pytest.fixture
+    def deployer(self, served_registry: Path) -> object:  # noqa: F811
+        import modelship as ms
+
+        return _example_deployer()(ms.open_registry(str(served_registry)))
