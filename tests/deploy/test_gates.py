@@ -96,3 +96,23 @@ def test_the_defaults_are_the_documented_ones() -> None:
     policy = GatePolicy()
     assert (policy.deadline, policy.max_consecutive_errors) == (600.0, 4)
     assert (policy.failure_limit, policy.consecutive_failure_limit) == (None, None)
+
+
+def test_the_policy_table_in_the_docs_states_the_code_defaults() -> None:
+    import inspect
+    import re
+    from pathlib import Path
+
+    import attrs
+
+    from modelship.deploy import BlueGreen
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "deploy.md").read_text()
+    section = doc.split("## Analysis gates", 1)[1].split("\n## ", 1)[0]
+    table = [line for line in section.splitlines() if line.startswith("| ")][1:]  # no header
+    stated = dict(re.findall(r"`(\w+)` = (\w+)", " ".join(r.split("|")[-2] for r in table)))
+    code: dict[str, object] = {f.name: f.default for f in attrs.fields(GatePolicy)}
+    code["progress_deadline"] = inspect.signature(BlueGreen).parameters["progress_deadline"].default
+    assert set(stated) == set(code)
+    for name, text in stated.items():
+        assert (None if text == "None" else float(text)) == code[name], name
