@@ -13,6 +13,7 @@ from modelship.deploy import (
     EventKind,
     HistoryError,
     InMemoryHistory,
+    Recreate,
     RollbackUnavailable,
     RolloutAborted,
     RolloutRecord,
@@ -140,3 +141,14 @@ def test_a_record_of_an_unknown_schema_is_refused() -> None:
 def test_a_damaged_record_is_refused_with_what_to_do() -> None:
     with pytest.raises(HistoryError, match="remove it"):
         RolloutRecord.from_dict({"schema": 1, "id": "x"})
+
+
+def test_a_recreate_rolls_back_by_recreating_the_previous_version(
+    dep: InMemoryDeployer,
+) -> None:
+    Recreate(dep, clock=dep.clock).deploy("fraud", "1")
+    rollout = Recreate(dep, clock=dep.clock).deploy("fraud", "2")
+    replacement = rollout.rollback()
+    assert (replacement.version, replacement.strategy) == ("1", "recreate")
+    assert serving(dep) == "1"
+    assert dep.violations(allow_stop=True) == []

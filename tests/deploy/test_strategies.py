@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -27,6 +28,7 @@ from modelship.testing._deployer_double import (
     OPS,
     Fault,
     FaultEffect,
+    InjectedFault,
     InMemoryDeployer,
     ManualClock,
 )
@@ -308,3 +310,38 @@ def test_rollout_records_are_stored_with_the_registry(tmp_path: Any) -> None:
 
 
 ConfigErrorType = ms.ConfigError
+
+
+def _calls_of_a_clean_deploy(kind: str) -> list[str]:
+    dep = InMemoryDeployer()
+    make(kind, dep, gate=lambda r: Verdict.PASS).deploy("fraud", "1")
+    mark = len(dep.calls)
+    make(kind, dep, gate=lambda r: Verdict.PASS).deploy("fraud", "2")
+    return [c.op for c in dep.calls[mark:] if c.op != "fault"]
+
+
+EVERY_CALL = [
+    (kind, op, n)
+    for kind in STRATEGIES
+    for op, count in sorted(Counter(_calls_of_a_clean_deploy(kind)).items())
+    for n in range(count)
+]
+
+
+@pytest.mark.parametrize(("kind", "op", "n"), EVERY_CALL)
+def test_an_exception_from_any_deployer_call_keeps_a_version_serving(
+    dep: InMemoryDeployer, kind: str, op: str, n: int
+) -> None:
+    deploy_v1(dep, kind)
+    dep.inject(Fault(op, skip=n))
+    try:
+        rollout = make(kind, dep, gate=lambda r: Verdict.PASS).deploy("fraud", "2")
+    except InjectedFault:  # state() before anything changed: the error propagates
+        assert serving(dep) == "1"
+        return
+    except RolloutAborted as exc:
+        rollout = exc.rollout
+        assert "InjectedFault" in " ".join(e.message for e in rollout.history)
+    assert dep.violations(allow_stop=kind == "recreate") == []
+    expected = "2" if rollout.status is RolloutStatus.SUCCEEDED else "1"
+    assert serving(dep) == expected

@@ -106,8 +106,8 @@ class Fault:
     """A fault fired by a call: on ``op``, about ``slot`` and/or ``version`` if given.
 
     Effects other than ``RAISE`` happen after the call completed, to the slot holding
-    ``version`` (or the slot named, or the slot the call is about). ``times`` is how many
-    calls fire it (None: every matching call).
+    ``version`` (or the slot named, or the slot the call is about). ``skip`` matching
+    calls pass first; then ``times`` calls fire it (None: every later matching call).
 
     Examples
     --------
@@ -121,6 +121,7 @@ class Fault:
     slot: str | None = None
     version: str | None = None
     times: int | None = 1
+    skip: int = 0
 
 
 @attrs.frozen
@@ -206,7 +207,7 @@ class InMemoryDeployer:
     def inject(self, fault: Fault) -> None:
         """Add ``fault``; it fires on matching calls until used ``fault.times`` times."""
         with self._lock:
-            self._faults.append([fault, fault.times])
+            self._faults.append([fault, fault.times, fault.skip])
 
     def clear_faults(self) -> None:
         """Forget every injected fault that has not fired yet."""
@@ -222,7 +223,7 @@ class InMemoryDeployer:
     def _matching(self, op: str, about: tuple[str, ...]) -> list[Fault]:
         fired = []
         for entry in self._faults:
-            fault, left = entry
+            fault, left, skip = entry
             if fault.op != op or left == 0:
                 continue
             if fault.slot is not None and fault.slot not in about:
@@ -234,6 +235,9 @@ class InMemoryDeployer:
                 )
                 and not (op == "apply" and fault.version in about)
             ):
+                continue
+            if skip > 0:
+                entry[2] = skip - 1
                 continue
             if left is not None:
                 entry[1] = left - 1
