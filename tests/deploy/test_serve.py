@@ -558,6 +558,36 @@ def test_a_model_without_n_features_and_no_warm_up_input_does_not_start(
     assert "--warmup" in done.stderr
 
 
+@pytest.mark.s3
+def test_a_version_in_an_s3_registry_is_served_and_its_predictions_logged_to_s3(
+    s3_bucket: dict[str, Any], models_dir: Path, training: Any
+) -> None:
+    from sklearn.linear_model import LogisticRegression
+
+    reg = ms.open_registry(s3_bucket["url"], **s3_bucket["options"])
+    clf = LogisticRegression().fit(*training)
+    reg.register(model_name="clf", model=clf)
+    options = s3_bucket["options"]
+    log_url = f"s3://{s3_bucket['bucket']}/predictions"
+    cmd = [sys.executable, "-m", "modelship.deploy.serve", s3_bucket["url"], "clf", "1"]
+    cmd += ["--port", "0", "--prediction-log", log_url]
+    cmd += ["-o", f"key={options['key']}", "-o", f"secret={options['secret']}"]
+    cmd += ["-o", "client_kwargs=" + json.dumps(options["client_kwargs"])]
+    # The prediction log reuses the registry's options: same scheme, no --log-option.
+    env = {k: v for k, v in _env(models_dir).items() if not k.startswith("AWS_")}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    server = Server(proc, _announced_url(proc))
+    try:
+        server.wait_ready()
+        rows = _rows(training, 2)
+        answer = server.post("/predict", json={"instances": rows})
+        assert answer.json()["predictions"] == clf.predict(np.array(rows)).tolist()
+    finally:
+        assert server.stop() == 0
+    logged = read_prediction_log(log_url, storage_options=options)
+    assert [r["inputs"] for r in sorted(logged, key=lambda r: r["row"])] == rows
+
+
 # --- SIGTERM --------------------------------------------------------------------------------
 
 
@@ -591,6 +621,12 @@ def test_sigterm_stops_accepting_finishes_the_request_in_flight_and_exits_0(
     assert answers[0].status_code == 200
     assert answers[0].json()["predictions"] == [0.0]
     assert server.proc.wait(timeout=30) == 0
+
+
+def test_sigint_is_a_graceful_stop_too(start: Callable[..., Server]) -> None:
+    server = start("adder", "--no-warmup")
+    server.proc.send_signal(signal.SIGINT)
+    assert server.proc.wait(timeout=60) == 0
 
 
 # --- prediction log -------------------------------------------------------------------------

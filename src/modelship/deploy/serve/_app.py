@@ -21,6 +21,7 @@ thread, so probes, metrics and SIGTERM handling stay responsive while they compu
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import itertools
 import logging
@@ -54,7 +55,7 @@ except ImportError as _exc:  # pragma: no cover - the serve extra installs them
         "pip install 'modelship[serve]'"
     ) from _exc
 
-__all__ = ["MAX_DRAIN_BYTES", "ModelServer", "create_app"]
+__all__ = ["MAX_DRAIN_BYTES", "OFFLOAD_WINDOW", "ModelServer", "create_app"]
 
 logger = logging.getLogger("modelship.serve")
 
@@ -62,6 +63,9 @@ MAX_DRAIN_BYTES = 64 * 2**20
 """After answering 413, the rest of an oversized body is read and discarded (not kept) up
 to this many bytes, so an ordinary client that sends its whole body before reading the
 answer gets the 413 on a live connection; beyond it the connection is closed."""
+
+OFFLOAD_WINDOW = 16
+"""Calls whose median time per row decides whether the model runs inline or on a thread."""
 
 _JSON = "application/json"
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
@@ -203,6 +207,7 @@ class ModelServer:
         self._output_dtype = "FP64"
         self._proba_classes: int | None = None
         self._seconds_per_row = 0.0
+        self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelship-predict")
         self._ids = itertools.count(1)
         self._id_prefix = f"{os.getpid():x}{secrets.token_hex(3)}"
@@ -213,6 +218,7 @@ class ModelServer:
                 batch_rows=self.config.log_batch_rows,
                 flush_seconds=self.config.log_flush_seconds,
                 max_pending_rows=max(100_000, self.config.log_batch_rows),
+                storage_options=self.config.log_storage_options,
             )
             if self.config.prediction_log
             else None
@@ -444,9 +450,14 @@ class ModelServer:
             out, seconds = await loop.run_in_executor(self._executor, _timed, fn, x)
         else:
             out, seconds = _timed(fn, x)
-        # Only the model's own time counts: a thread hop slowed by load must not keep a
-        # fast model off the event loop.
-        self._seconds_per_row = 0.9 * self._seconds_per_row + 0.1 * seconds / rows
+        # Only the model's own time counts (a thread hop slowed by load must not keep a
+        # fast model off the event loop), and the median of recent calls decides, so one
+        # call stretched by the OS scheduler does not flip the choice.
+        recent = self._recent
+        recent.append(seconds / rows)
+        if len(recent) == OFFLOAD_WINDOW:
+            self._seconds_per_row = sorted(recent)[OFFLOAD_WINDOW // 2]
+            recent.clear()
         if not isinstance(out, np.ndarray):
             out = np.asarray(out)
         if out.ndim == 0 or len(out) != rows:

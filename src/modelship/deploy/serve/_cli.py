@@ -72,6 +72,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-inputs", choices=("full", "fingerprint"), default="full", help="what to log"
     )
+    parser.add_argument(
+        "--log-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="storage option for the prediction log (default: the registry's options when "
+        "both URLs have the same scheme)",
+    )
     parser.add_argument("--log-batch-rows", type=int, default=1000)
     parser.add_argument("--log-flush-seconds", type=float, default=5.0)
     parser.add_argument(
@@ -112,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _options(pairs: Sequence[str]) -> dict[str, Any]:
+def _options(pairs: Sequence[str], url: str) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -122,7 +130,16 @@ def _options(pairs: Sequence[str]) -> dict[str, Any]:
             options[key] = json.loads(value)
         except ValueError:
             options[key] = value
+    # As the other modelship commands: an S3-compatible endpoint from the environment,
+    # so a container image needs no extra arguments to reach MinIO or moto.
+    endpoint = os.environ.get("MODELSHIP_S3_ENDPOINT_URL")
+    if endpoint and url.startswith(("s3://", "s3a://")) and "client_kwargs" not in options:
+        options["client_kwargs"] = {"endpoint_url": endpoint}
     return options
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "file"
 
 
 def _config(args: argparse.Namespace) -> ServeConfig:
@@ -134,7 +151,14 @@ def _config(args: argparse.Namespace) -> ServeConfig:
             warmup = json.loads(args.warmup)
         except ValueError as exc:
             raise ConfigError(f"--warmup {args.warmup!r} is not JSON: {exc}") from exc
+    log_url = args.prediction_log or ""
+    same_store = bool(log_url) and _scheme(log_url) == _scheme(args.registry)
+    if args.log_option or not same_store:
+        log_options = _options(args.log_option, log_url)
+    else:
+        log_options = _options(args.option, log_url)
     return ServeConfig(
+        log_storage_options=log_options,
         max_body_bytes=args.max_body_bytes,
         warmup=warmup,
         allow_nan=args.allow_nan,
@@ -163,7 +187,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             port=args.port,
             fd=args.fd,
             config=_config(args),
-            storage_options=_options(args.option),
+            storage_options=_options(args.option, args.registry),
             signing_key=key,
             log_level=args.log_level,
             announce=sys.stdout,

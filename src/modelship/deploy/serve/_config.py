@@ -77,14 +77,17 @@ class ServeConfig:
         Accept ``null`` cells (read as NaN) for models that handle missing values; by
         default a request with a missing value gets ``400``.
     offload_seconds : float
-        A model whose predictions take longer than this (a moving average, starting from
-        the warm-up) is called on a worker thread so probes and metrics keep answering;
-        faster ones are called inline, which is the fastest path.
+        A model whose predictions take longer than this per request (judged on the
+        warm-up, then on the median of each 16 calls) is called on a worker thread so
+        probes and metrics keep answering; faster ones are called inline, which is the
+        fastest path.
     prediction_log : str or None
         Folder path or fsspec URL to log predictions to, in batches (see
         :class:`~modelship.deploy.serve.PredictionLog`).
     log_inputs : {"full", "fingerprint"}
         Log each row's features, or only their SHA-256 fingerprint.
+    log_storage_options : dict
+        fsspec options for the prediction log's store (credentials, endpoint).
     log_batch_rows, log_flush_seconds : int, float
         A batch is written when this many rows wait, or this often.
     graceful_seconds : float
@@ -110,9 +113,15 @@ class ServeConfig:
     offload_seconds: float = attrs.field(default=0.002, validator=_positive_float)
     prediction_log: str | None = attrs.field(default=None)
     log_inputs: Literal["full", "fingerprint"] = attrs.field(default="full", validator=_log_inputs)
+    log_storage_options: dict[str, Any] = attrs.field(factory=dict, hash=False)
     log_batch_rows: int = attrs.field(default=1000, validator=_positive_int)
     log_flush_seconds: float = attrs.field(default=5.0, validator=_positive_float)
     graceful_seconds: float = attrs.field(default=30.0, validator=_positive_float)
+
+    @log_storage_options.validator
+    def _check_log_options(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(f"log_storage_options must be a dict, got {value!r}")
 
     @prediction_log.validator
     def _check_log(self, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -162,6 +162,8 @@ def run(
     except SystemExit as exit_:
         if exit_.code not in (0, None):
             raise
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the SIGINT it drained on; the stop was graceful
     finally:
         signal.signal(signal.SIGTERM, previous)
         server.close()
