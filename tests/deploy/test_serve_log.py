@@ -1,0 +1,171 @@
+"""The prediction log and the server's configuration, in process."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from modelship.deploy.serve import (
+    PredictionLog,
+    PredictionLogError,
+    ServeConfig,
+    read_prediction_log,
+)
+from modelship.deploy.serve._log import row_fingerprint
+from modelship.errors import ConfigError
+
+
+def _add(log: PredictionLog, request_id: str, rows: Any, outputs: Any) -> bool:
+    return log.add(
+        request_id,
+        np.asarray(rows),
+        np.asarray(outputs),
+        latency_seconds=0.001,
+        model="m",
+        version="1",
+    )
+
+
+def test_each_flush_writes_one_new_file_and_nothing_when_empty(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path / "log"))
+    _add(log, "a", [[1.0, 2.0]], [0])
+    assert log.flush() == 1
+    assert log.flush() == 0
+    _add(log, "b", [[3.0, 4.0], [5.0, 6.0]], [1, 0])
+    assert log.flush() == 2
+    assert len(list((tmp_path / "log").iterdir())) == 2
+    rows = read_prediction_log(str(tmp_path / "log"))
+    assert [(r["request_id"], r["row"], r["output"]) for r in rows] == [
+        ("a", 0, 0),
+        ("b", 0, 1),
+        ("b", 1, 0),
+    ]
+
+
+def test_a_full_buffer_drops_and_counts_instead_of_growing(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), batch_rows=2, max_pending_rows=3)
+    assert _add(log, "a", [[1.0], [2.0]], [0, 0])
+    assert not _add(log, "b", [[1.0], [2.0]], [0, 0])
+    assert log.dropped_rows == 2
+    assert log.pending_rows == 2
+
+
+def test_a_failed_write_keeps_the_rows_for_the_next_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = PredictionLog(str(tmp_path / "log"))
+    _add(log, "a", [[1.0]], [0])
+
+    def broken(data: bytes) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(log, "_write", broken)
+    with pytest.raises(OSError, match="disk full"):
+        log.flush()
+    assert log.pending_rows == 1
+    monkeypatch.undo()
+    assert log.flush() == 1
+    assert [r["request_id"] for r in read_prediction_log(str(tmp_path / "log"))] == ["a"]
+
+
+def test_a_batch_being_written_is_never_read(tmp_path: Path) -> None:
+    folder = tmp_path / "log"
+    folder.mkdir()
+    (folder / ".20260101T000000-1-ab-00000001.jsonl.tmp").write_text("{half a line")
+    assert read_prediction_log(str(folder)) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"request_id": "a"}', "missing"),
+        (
+            '{"request_id": "a", "row": 0, "timestamp": 1, "model": "m", "version": "1", '
+            '"latency_seconds": 0.1, "output": 1}',
+            "neither 'inputs' nor 'input_fingerprint'",
+        ),
+    ],
+)
+def test_a_line_that_is_not_a_logged_prediction_names_its_file_and_line(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    log = PredictionLog(str(tmp_path))
+    _add(log, "a", [[1.0]], [0])
+    log.flush()
+    (path,) = tmp_path.iterdir()
+    path.write_text(path.read_text() + line + "\n")
+    with pytest.raises(PredictionLogError, match=f"{path.name}, line 2: .*{says}"):
+        read_prediction_log(str(tmp_path))
+
+
+def test_a_folder_that_does_not_exist_holds_no_predictions(tmp_path: Path) -> None:
+    assert read_prediction_log(str(tmp_path / "nothing-yet")) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 5), st.integers(1, 4)),
+        elements=st.floats(allow_nan=False, allow_infinity=False, width=64),
+    ),
+    inputs=st.sampled_from(["full", "fingerprint"]),
+)
+def test_logged_rows_read_back_exactly(rows: np.ndarray, inputs: str) -> None:
+    url = f"memory://predlog-{uuid.uuid4().hex}"
+    log = PredictionLog(url, inputs=inputs)  # type: ignore[arg-type]
+    outputs = rows.sum(axis=1)
+    _add(log, "r", rows, outputs)
+    log.flush()
+    logged = read_prediction_log(url)
+    assert [r["output"] for r in logged] == outputs.tolist()
+    if inputs == "full":
+        assert [r["inputs"] for r in logged] == rows.tolist()
+    else:
+        assert [r["input_fingerprint"] for r in logged] == [row_fingerprint(r) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"batch_rows": 0}, "batch_rows"),
+        ({"flush_seconds": 0}, "flush_seconds"),
+        ({"inputs": "some"}, "inputs"),
+        ({"batch_rows": 10, "max_pending_rows": 5}, "max_pending_rows"),
+    ],
+)
+def test_bad_log_settings_are_config_errors(
+    tmp_path: Path, kwargs: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ConfigError, match=says):
+        PredictionLog(str(tmp_path), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"max_body_bytes": 0}, "max_body_bytes"),
+        ({"max_body_bytes": True}, "max_body_bytes"),
+        ({"warmup": []}, "warmup"),
+        ({"warmup": [[1.0], [1.0, 2.0]]}, "same number of features"),
+        ({"warmup": [["a"]]}, r"warmup\[0\]\[0\]"),
+        ({"offload_seconds": float("nan")}, "offload_seconds"),
+        ({"log_inputs": "raw"}, "log_inputs"),
+        ({"prediction_log": ""}, "prediction_log"),
+        ({"graceful_seconds": -1}, "graceful_seconds"),
+    ],
+)
+def test_bad_server_settings_are_config_errors_naming_the_setting(
+    kwargs: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ConfigError, match=says):
+        ServeConfig(**kwargs)
