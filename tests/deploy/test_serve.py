@@ -340,6 +340,27 @@ def test_a_chunked_body_over_the_limit_gets_413(clf_server: Server) -> None:
     assert answer.status_code == 413
 
 
+def test_a_declared_body_far_over_the_limit_is_refused_before_it_is_sent(
+    clf_server: Server,
+) -> None:
+    host, port = clf_server.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=30) as conn:
+        conn.sendall(
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000000\r\n\r\n{"
+        )
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 413")
+    assert b"connection: close" in head.lower()
+    assert json.loads(body)["error"].startswith("request body of 1000000000 bytes")
+
+
 def test_unknown_paths_and_methods_get_json_errors(clf_server: Server) -> None:
     assert clf_server.get("/nowhere").json() == {"error": "Not Found"}
     wrong_method = clf_server.get("/predict")
