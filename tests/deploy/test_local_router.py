@@ -44,7 +44,9 @@ class Stub:
                 await reader.readexactly(length)
                 await asyncio.sleep(self.delay)
                 body = self.name.encode()
-                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+                sent = b"" if head.startswith(b"HEAD ") else body  # HEAD: length, no body
+                head_of_answer = b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n" % len(body)
+                writer.write(head_of_answer + sent)
                 await writer.drain()
                 if not self.keep_alive:
                     break
@@ -144,3 +146,35 @@ def test_a_backend_that_is_gone_gets_a_502(router: Router) -> None:
     status, body = ask(router)
     assert status == 502
     assert "slot a failed" in body
+
+
+def test_a_head_request_gets_the_length_but_no_body(router: Router) -> None:
+    stub = Stub("abc")
+    try:
+        router.set_backends({"a": (stub.port, 100)})
+        conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=30)
+        conn.request("HEAD", "/health")
+        response = conn.getresponse()
+        assert (response.status, response.getheader("content-length")) == (200, "3")
+        assert response.read() == b""
+        assert ask(router, conn) == (200, "abc")  # the connection is still in step
+    finally:
+        stub.close()
+
+
+def test_a_client_expecting_100_continue_is_told_to_send_its_body(router: Router) -> None:
+    import socket
+
+    stub = Stub("a")
+    try:
+        router.set_backends({"a": (stub.port, 100)})
+        with socket.create_connection(("127.0.0.1", router.port), timeout=30) as sock:
+            sock.sendall(
+                b"POST /predict HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n"
+                b"expect: 100-continue\r\n\r\n"
+            )
+            assert sock.recv(64).startswith(b"HTTP/1.1 100 Continue")
+            sock.sendall(b"{}")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        stub.close()

@@ -232,18 +232,18 @@ def test_a_canary_records_the_share_a_replica_based_deployer_applied() -> None:
 
 
 def test_canary_steps_must_increase(dep: InMemoryDeployer) -> None:
-    with pytest.raises(ConfigErrorType, match="must increase, got 50 then 20"):
+    with pytest.raises(ms.ConfigError, match="must increase, got 50 then 20"):
         Canary(dep, steps=[CanaryStep(50), CanaryStep(20)])
 
 
 def test_blue_green_needs_two_slots() -> None:
     dep = InMemoryDeployer(capabilities=DeployerCapabilities(max_slots=1))
-    with pytest.raises(ConfigErrorType, match="use Recreate"):
+    with pytest.raises(ms.ConfigError, match="use Recreate"):
         BlueGreen(dep).deploy("fraud", "1")
 
 
 def test_a_strategy_refuses_an_object_that_is_not_a_deployer() -> None:
-    with pytest.raises(ConfigErrorType, match="does not implement the Deployer protocol"):
+    with pytest.raises(ms.ConfigError, match="does not implement the Deployer protocol"):
         BlueGreen(object())  # type: ignore[arg-type]
 
 
@@ -309,9 +309,6 @@ def test_rollout_records_are_stored_with_the_registry(tmp_path: Any) -> None:
     assert ms.deploy.RegistryHistory(again).records("fraud") == [rollout.record()]
 
 
-ConfigErrorType = ms.ConfigError
-
-
 def _calls_of_a_clean_deploy(kind: str) -> list[str]:
     dep = InMemoryDeployer()
     make(kind, dep, gate=lambda r: Verdict.PASS).deploy("fraud", "1")
@@ -345,3 +342,10 @@ def test_an_exception_from_any_deployer_call_keeps_a_version_serving(
     assert dep.violations(allow_stop=kind == "recreate") == []
     expected = "2" if rollout.status is RolloutStatus.SUCCEEDED else "1"
     assert serving(dep) == expected
+
+
+def test_a_deployer_serving_another_model_is_refused(dep: InMemoryDeployer) -> None:
+    deploy_v1(dep, "blue-green")
+    with pytest.raises(ms.ConfigError, match="serves model 'fraud'"):
+        make("blue-green", dep).deploy("churn", "1")
+    assert serving(dep) == "1"

@@ -23,7 +23,7 @@ from modelship.deploy._clock import Clock, SystemClock
 from modelship.deploy._errors import RolloutAborted
 from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, GateTally, Verdict
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
-from modelship.deploy._protocol import Deployer, DeployerState, SlotState
+from modelship.deploy._protocol import Deployer, SlotState
 from modelship.deploy._rollout import EventKind, Rollout, RolloutStatus
 from modelship.errors import ConfigError
 
@@ -143,8 +143,15 @@ class _Strategy:
         )
         return rollout
 
-    def _initial(self, model: str) -> DeployerState:
-        return self.deployer.state()  # failing here changes nothing; the error propagates
+    def _serving(self, model: str) -> SlotState | None:
+        """The slot serving now; a deployer serves one model (its slots are one service)."""
+        stable = self.deployer.state().serving()  # failing here changes nothing: it raises
+        if stable is not None and stable.model != model:
+            raise ConfigError(
+                f"{self.deployer!r} serves model {stable.model!r}; a deployer is one service, "
+                f"so {model!r} needs a deployer of its own"
+            )
+        return stable
 
     def _start_slot(
         self, rollout: Rollout, slot: str, what: tuple[str, str] | None = None
@@ -347,7 +354,7 @@ class BlueGreen(_Strategy):
         self._two_slots()
         version = self._resolve(model, version)
         expected = self._alias_now(model)
-        stable = self._initial(model).serving()
+        stable = self._serving(model)
         if stable is not None and (stable.model, stable.version) == (model, version):
             return self._unchanged(model, version, stable)
         rollout = self._new(model, version, self._idle(stable), stable)
@@ -412,7 +419,7 @@ class Canary(_Strategy):
         self._two_slots()
         version = self._resolve(model, version)
         expected = self._alias_now(model)
-        stable = self._initial(model).serving()
+        stable = self._serving(model)
         if stable is not None and (stable.model, stable.version) == (model, version):
             return self._unchanged(model, version, stable)
         rollout = self._new(model, version, self._idle(stable), stable)
@@ -479,7 +486,7 @@ class Recreate(_Strategy):
         """Replace the serving version with ``version`` of ``model``; returns the rollout."""
         version = self._resolve(model, version)
         expected = self._alias_now(model)
-        stable = self._initial(model).serving()
+        stable = self._serving(model)
         if stable is not None and (stable.model, stable.version) == (model, version):
             return self._unchanged(model, version, stable)
         slot = stable.slot if stable is not None else SLOTS[0]

@@ -249,6 +249,8 @@ class Router:
                     return
                 first, headers = _parse_head(head)
                 keep = headers.get(b"connection", b"").lower() != b"close"
+                if headers.pop(b"expect", b"").lower() == b"100-continue":
+                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
                 try:
                     body = await _read_body(reader, headers)
                 except (asyncio.IncompleteReadError, ValueError):
@@ -285,7 +287,9 @@ class Router:
         try:
             for fresh in (False, True):
                 try:
-                    status_head, resp_body = await self._exchange(backend, request, fresh)
+                    status_head, resp_body = await self._exchange(
+                        backend, request, fresh, bodiless=first.startswith(b"HEAD ")
+                    )
                     break
                 except _BackendGone:
                     if fresh:
@@ -310,8 +314,11 @@ class Router:
             for k, v in resp_headers.items()
             if k not in _HOP_BY_HOP and k != b"content-length"
         ]
+        length = str(len(resp_body)).encode()
+        if first.startswith(b"HEAD "):  # the length of the body a GET would have had
+            length = resp_headers.get(b"content-length", length)
         lines += [
-            b"content-length: " + str(len(resp_body)).encode(),
+            b"content-length: " + length,
             b"connection: " + (b"keep-alive" if keep else b"close"),
             b"",
             b"",
@@ -319,7 +326,7 @@ class Router:
         return b"\r\n".join(lines) + resp_body
 
     async def _exchange(
-        self, backend: _Backend, request: bytes, fresh: bool
+        self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool = False
     ) -> tuple[tuple[bytes, dict[bytes, bytes]], bytes]:
         if backend.idle and not fresh:
             reader, writer = backend.idle.pop()
@@ -340,14 +347,18 @@ class Router:
             raise _BackendGone from exc
         try:
             first, headers = _parse_head(head)
-            if b"content-length" not in headers and b"chunked" not in headers.get(
+            status = first.split(b" ", 2)[1] if first.count(b" ") else b""
+            if bodiless or status in (b"204", b"304"):
+                body, reusable = b"", True  # a HEAD answer has a length but no body
+            elif b"content-length" not in headers and b"chunked" not in headers.get(
                 b"transfer-encoding", b""
             ):
                 body = await reader.read(-1)  # close-delimited
                 reusable = False
             else:
                 body = await _read_body(reader, headers)
-                reusable = headers.get(b"connection", b"").lower() != b"close"
+                reusable = True
+            reusable = reusable and headers.get(b"connection", b"").lower() != b"close"
         except BaseException:
             writer.close()
             raise
