@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -152,3 +153,27 @@ def test_a_recreate_rolls_back_by_recreating_the_previous_version(
     assert (replacement.version, replacement.strategy) == ("1", "recreate")
     assert serving(dep) == "1"
     assert dep.violations(allow_stop=True) == []
+
+
+def test_a_damaged_record_in_the_registry_is_reported_by_key(tmp_path: Path) -> None:
+    import modelship as ms
+    from modelship.deploy import RegistryHistory
+
+    reg = ms.open_registry(str(tmp_path / "reg"))
+    reg.store.create("deployments/fraud/20260101T000000000000Z-0.json", b"{not json")
+    with pytest.raises(HistoryError, match=r"20260101T000000000000Z-0\.json is not JSON"):
+        RegistryHistory(reg).records("fraud")
+
+
+def test_registry_history_lists_rollouts_oldest_first(tmp_path: Path) -> None:
+    import modelship as ms
+    from modelship.deploy import RegistryHistory
+
+    reg = ms.open_registry(str(tmp_path / "reg"))
+    history = RegistryHistory(reg)
+    dep = InMemoryDeployer()
+    ids = []
+    for version in ("1", "2", "3"):
+        dep.clock.advance(1)
+        ids.append(BlueGreen(dep, clock=dep.clock, history=history).deploy("m", version).id)
+    assert [r.id for r in history.records("m")] == ids

@@ -106,8 +106,8 @@ class RegistryHistory:
                 doc = json.loads(found[key])
             except ValueError as exc:
                 raise HistoryError(
-                    f"deployment record {key} of {self.registry.store.url} is not JSON ({exc}); "
-                    "it was damaged in storage: remove it to list the others"
+                    f"deployment record {key} is not JSON ({exc}); it was damaged in "
+                    f"{self.registry.store.url}: remove it to list the others"
                 ) from exc
             out.append(RolloutRecord.from_dict(doc, where=key))
         return sorted(out, key=lambda r: (r.started_at, r.id))

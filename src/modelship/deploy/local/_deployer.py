@@ -167,7 +167,7 @@ class LocalDeployer:
                     "traffic before replacing its version"
                 )
         if old is not None:
-            self.remove(slot)
+            self.remove(slot)  # checks the weight again, atomically with the removal
         argv = [
             sys.executable,
             "-m",
@@ -228,6 +228,8 @@ class LocalDeployer:
 
     def remove(self, slot: str) -> None:
         """Drain the slot's in-flight requests, then stop its server."""
+        # The weight check and taking the slot out of the table are one lock hold, so no
+        # set_traffic can give it traffic in between (it would then raise SlotNotFound).
         with self._lock:
             s = self._slots.get(slot)
             if s is None:
