@@ -22,7 +22,7 @@ from modelship.deploy.serve._config import ServeConfig
 from modelship.deploy.serve._log import PredictionLog, PredictionLogError, read_prediction_log
 
 if TYPE_CHECKING:
-    from modelship.deploy.serve._app import ModelServer, create_app
+    from modelship.deploy.serve._app import ModelServer, ServerState, create_app
     from modelship.deploy.serve._cli import main
     from modelship.deploy.serve._run import run
 
@@ -31,6 +31,7 @@ __all__ = [
     "PredictionLog",
     "PredictionLogError",
     "ServeConfig",
+    "ServerState",
     "create_app",
     "main",
     "read_prediction_log",
@@ -40,6 +41,7 @@ __all__ = [
 # These need the serve extra; they load on first use so the log reader works without it.
 _LAZY = {
     "ModelServer": "modelship.deploy.serve._app",
+    "ServerState": "modelship.deploy.serve._app",
     "create_app": "modelship.deploy.serve._app",
     "run": "modelship.deploy.serve._run",
     "main": "modelship.deploy.serve._cli",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import enum
 import itertools
 import logging
 import math
@@ -55,7 +56,7 @@ except ImportError as _exc:  # pragma: no cover - the serve extra installs them
         "pip install 'modelship[serve]'"
     ) from _exc
 
-__all__ = ["MAX_DRAIN_BYTES", "OFFLOAD_WINDOW", "ModelServer", "create_app"]
+__all__ = ["MAX_DRAIN_BYTES", "OFFLOAD_WINDOW", "ModelServer", "ServerState", "create_app"]
 
 logger = logging.getLogger("modelship.serve")
 
@@ -101,6 +102,15 @@ def v2_datatype(dtype: np.dtype[Any]) -> str:
         if dtype == np.dtype(kind):
             return name
     return "BYTES"
+
+
+class ServerState(enum.Enum):
+    """Where a server is on its way to serving: readiness is ``READY`` only."""
+
+    STARTING = "starting"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
 
 
 class _BadRequest(Exception):
@@ -179,7 +189,7 @@ class ModelServer:
     >>> server = ModelServer(lambda: (lambda x: x.sum(axis=1)), name="adder", version="1",
     ...                      config=ServeConfig(warmup=[[1.0, 2.0]]))
     >>> server.state
-    'starting'
+    <ServerState.STARTING: 'starting'>
     """
 
     def __init__(
@@ -197,7 +207,7 @@ class ModelServer:
         self.digest = digest
         self.config = config if config is not None else ServeConfig()
         self.metrics = ServerMetrics(name, version)
-        self.state = "starting"
+        self.state = ServerState.STARTING
         self.error: str | None = None
         self._load = load
         self._on_failure = on_failure
@@ -232,11 +242,11 @@ class ModelServer:
     @property
     def ready(self) -> bool:
         """True once the model is loaded, verified and answered its warm-up."""
-        return self.state == "ready"
+        return self.state is ServerState.READY
 
     def start(self) -> None:
-        """Load the model and warm it up (blocking); on failure, state is ``"failed"``."""
-        self.state = "loading"
+        """Load the model and warm it up (blocking); on failure, the state is ``FAILED``."""
+        self.state = ServerState.LOADING
         try:
             model = self._load()
             predict, proba = _model_callables(model)
@@ -244,7 +254,7 @@ class ModelServer:
             self._n_features = _n_features(model)
             self._warm_up()
         except BaseException as exc:
-            self.state = "failed"
+            self.state = ServerState.FAILED
             self.error = f"{type(exc).__name__}: {exc}"
             logger.error(
                 "model %s version %s failed to start: %s", self.name, self.version, self.error
@@ -254,7 +264,7 @@ class ModelServer:
             if not isinstance(exc, Exception):
                 raise
             return
-        self.state = "ready"
+        self.state = ServerState.READY
         self.metrics.ready.set(1)
         logger.info("model %s version %s is ready", self.name, self.version)
 
@@ -468,9 +478,9 @@ class ModelServer:
         return out
 
     def _not_ready(self) -> _BadRequest:
-        if self.state == "failed":
+        if self.state is ServerState.FAILED:
             return _BadRequest(503, f"model failed to start: {self.error}")
-        return _BadRequest(503, f"model {self.name!r} is not ready yet ({self.state})")
+        return _BadRequest(503, f"model {self.name!r} is not ready yet ({self.state.value})")
 
     async def _infer(
         self,
@@ -487,7 +497,7 @@ class ModelServer:
         try:
             try:
                 body = await self._body(request)
-                if self.state != "ready":
+                if self.state is not ServerState.READY:
                     raise self._not_ready()
                 try:
                     payload = orjson.loads(body)
@@ -673,7 +683,7 @@ class ModelServer:
         """``GET /ready`` and ``/v2/health/ready``: 200 once warmed up, else 503."""
         body: dict[str, Any] = {
             "ready": self.ready,
-            "state": self.state,
+            "state": self.state.value,
             "model": self.name,
             "version": self.version,
         }
