@@ -370,6 +370,12 @@ def test_schema_errors_start_with_the_field_path(document: dict[str, Any], start
 def test_records_built_in_python_are_checked_the_same_way() -> None:
     with pytest.raises(ConfigError, match="containers: a deployment needs at least one"):
         DeploymentSpec(containers=[])
+    with pytest.raises(ConfigError, match="containers must be a list"):
+        DeploymentSpec(containers="m")  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=r"containers\[0\] must be a Container"):
+        DeploymentSpec(containers=[{"name": "m"}])  # type: ignore[list-item]
+    with pytest.raises(ConfigError, match="args must be a list of strings"):
+        Container(name="m", image="m:1", args="--allow-nan")  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match="unknown strategy"):
         DeploymentSpec(containers=[Container(name="m", image="m:1")], strategy="rolling")
 

@@ -221,6 +221,22 @@ def _env(value: Any) -> Mapping[str, str]:
     return dict(value)
 
 
+def _args(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ConfigError(f"args must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _sequence(what: str, value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ConfigError(f"{what} must be a list, got {type(value).__name__} {value!r}")
+    return tuple(value)
+
+
+def _containers(value: Any) -> tuple[Any, ...]:
+    return _sequence("containers", value)
+
+
 @attrs.frozen
 class Container:
     """One container of the deployment: name, image, port, resources, environment.
@@ -241,7 +257,7 @@ class Container:
     port: int | None = attrs.field(metadata={"key": "port"}, default=None, validator=_port)
     resources: Resources = attrs.field(metadata={"key": "resources"}, factory=Resources)
     env: Mapping[str, str] = attrs.field(metadata={"key": "env"}, factory=dict, converter=_env)
-    args: tuple[str, ...] = attrs.field(metadata={"key": "args"}, default=(), converter=tuple)
+    args: tuple[str, ...] = attrs.field(metadata={"key": "args"}, default=(), converter=_args)
 
     @name.validator
     def _check_name(self, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -345,7 +361,7 @@ def _strategy(value: Any) -> Strategy:
 
 
 def _steps(value: Any) -> tuple[CanaryStep, ...]:
-    steps = tuple(value)
+    steps = _sequence("steps", value)
     for i, step in enumerate(steps):
         if not isinstance(step, CanaryStep):
             raise ConfigError(f"steps[{i}] must be a CanaryStep, got {step!r}")
@@ -383,7 +399,9 @@ class DeploymentSpec:
     deployment.healthcheck.port: not given; using the first container's port, 8080
     """
 
-    containers: tuple[Container, ...] = attrs.field(metadata={"key": "containers"}, converter=tuple)
+    containers: tuple[Container, ...] = attrs.field(
+        metadata={"key": "containers"}, converter=_containers
+    )
     strategy: Strategy = attrs.field(
         metadata={"key": "strategy"}, default=Strategy.BLUE_GREEN, converter=_strategy
     )
@@ -398,10 +416,11 @@ class DeploymentSpec:
     def __attrs_post_init__(self) -> None:
         if not self.containers:
             raise ConfigError("containers: a deployment needs at least one container")
-        names = [c.name for c in self.containers]
         for i, container in enumerate(self.containers):
             if not isinstance(container, Container):
                 raise ConfigError(f"containers[{i}] must be a Container, got {container!r}")
+        names = [c.name for c in self.containers]
+        for i, container in enumerate(self.containers):
             if names.index(container.name) != i:
                 raise ConfigError(f"containers[{i}].name: {container.name!r} is used twice")
         if self.strategy is Strategy.CANARY and not self.steps:
