@@ -524,6 +524,32 @@ def test_v2_bad_requests_get_4xx_json_errors(
     assert says in answer.json()["error"]
 
 
+def test_a_server_serves_on_a_socket_its_parent_bound(
+    registry: dict[str, Any], models_dir: Path
+) -> None:
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    cmd = [sys.executable, "-m", "modelship.deploy.serve", registry["url"], "adder", "1"]
+    proc = subprocess.Popen(
+        [*cmd, "--fd", str(listener.fileno()), "--no-warmup"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(models_dir),
+        pass_fds=[listener.fileno()],
+    )
+    listener.close()
+    server = Server(proc, _announced_url(proc))
+    try:
+        assert server.url == f"http://127.0.0.1:{port}"
+        server.wait_ready()
+        assert server.post("/predict", json={"instances": [[1.0, 2.0]]}).json()["predictions"] == [
+            3.0
+        ]
+    finally:
+        assert server.stop() == 0
+
+
 # --- start-up failures --------------------------------------------------------------------
 
 

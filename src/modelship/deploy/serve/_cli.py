@@ -68,9 +68,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--allow-nan", action="store_true", help="accept null cells (as NaN) in requests"
     )
-    parser.add_argument("--prediction-log", default=None, metavar="URL", help="log predictions")
     parser.add_argument(
-        "--log-inputs", choices=("full", "fingerprint"), default="full", help="what to log"
+        "--prediction-log",
+        default=None,
+        metavar="URL",
+        help="folder or fsspec URL to log predictions to, in JSON-lines batches",
+    )
+    parser.add_argument(
+        "--log-inputs",
+        choices=("full", "fingerprint"),
+        default="full",
+        help="log each row's features, or only their SHA-256 (default full)",
     )
     parser.add_argument(
         "--log-option",
@@ -80,8 +88,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="storage option for the prediction log (default: the registry's options when "
         "both URLs have the same scheme)",
     )
-    parser.add_argument("--log-batch-rows", type=int, default=1000)
-    parser.add_argument("--log-flush-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--log-batch-rows", type=int, default=1000, help="write a batch at this many rows"
+    )
+    parser.add_argument(
+        "--log-flush-seconds", type=float, default=5.0, help="write a batch at least this often"
+    )
     parser.add_argument(
         "--graceful-seconds",
         type=float,
