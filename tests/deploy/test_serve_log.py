@@ -169,3 +169,19 @@ def test_bad_server_settings_are_config_errors_naming_the_setting(
 ) -> None:
     with pytest.raises(ConfigError, match=says):
         ServeConfig(**kwargs)
+
+
+def test_create_app_takes_a_model_or_a_registry_not_both() -> None:
+    from modelship.deploy.serve import create_app
+
+    with pytest.raises(ConfigError, match="either a model or a registry"):
+        create_app()
+    with pytest.raises(ConfigError, match="either a model or a registry"):
+        create_app(len, registry="memory://x")
+
+
+def test_an_object_that_cannot_predict_is_refused() -> None:
+    from modelship.deploy.serve import create_app
+
+    with pytest.raises(ConfigError, match="predict"):
+        create_app({"weights": [1.0]})
