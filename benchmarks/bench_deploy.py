@@ -4,8 +4,8 @@ Two measurements, each with its baseline from the same run:
 
 1. Latency and throughput with wrk (Debian's ``wrk``; 1 thread, 8 connections, one-row
    ``POST /predict``) on one ``modelship serve`` process directly (the baseline) and
-   through the LocalDeployer's router in front of it. The router's cost is the p50
-   difference (target: under 1 ms).
+   through the LocalDeployer's router in front of it, in interleaved rounds (medians).
+   The router's cost is the p50 difference (target: under 1 ms).
 2. Blue-green switch under continuous traffic (4 client threads): the time from the
    ``set_traffic`` call that switches to the completion of the last request the old
    version served ("all traffic on the new version"), over repeated switches back and
@@ -129,10 +129,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10.0, help="wrk duration per run")
     parser.add_argument("--switches", type=int, default=20, help="blue-green switches timed")
+    parser.add_argument("--rounds", type=int, default=3, help="wrk runs per target (medians)")
     parser.add_argument("--quick", action="store_true", help="2 s wrk runs, 4 switches")
     args = parser.parse_args(argv)
     if args.quick:
-        args.seconds, args.switches = 2.0, 4
+        args.seconds, args.switches, args.rounds = 2.0, 4, 1
     if shutil.which("wrk") is None:
         print("wrk is not installed: apt-get install -y wrk", file=sys.stderr)
         return 2
@@ -161,13 +162,20 @@ def main(argv: list[str] | None = None) -> int:
         for url in (direct, routed):
             run_wrk(url, script, min(2.0, args.seconds))  # warm-up, not counted
         rows = []
-        results = {}
-        for name, url in (
+        targets = (
             ("modelship serve, direct (baseline)", direct),
             ("through the LocalDeployer's router", routed),
-        ):
-            results[name] = run_wrk(url, script, args.seconds)
-            r = results[name]
+        )
+        runs: dict[str, list[dict[str, float]]] = {name: [] for name, _ in targets}
+        for _ in range(args.rounds):  # interleaved, so load from elsewhere hits both alike
+            for name, url in targets:
+                runs[name].append(run_wrk(url, script, args.seconds))
+        results = {
+            name: {k: statistics.median(r[k] for r in rs) for k in ("rps", "p50", "p99")}
+            | {"failed": sum(r["failed"] for r in rs)}
+            for name, rs in runs.items()
+        }
+        for name, r in results.items():
             rows.append(
                 [
                     name,
@@ -190,7 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         out.append(
             table(
                 f"Router overhead (wrk 1 thread, 8 connections, one-row requests, "
-                f"{ROW_FEATURES}-feature LogisticRegression, {args.seconds:g} s per run)",
+                f"{ROW_FEATURES}-feature LogisticRegression; medians of {args.rounds} "
+                f"interleaved {args.seconds:g} s runs)",
                 ["target", "req/s", "p50 ms", "p99 ms", "failed"],
                 rows,
             )
