@@ -70,6 +70,27 @@ def run_wrk(url: str, script: Path, seconds: float) -> dict[str, float]:
     }
 
 
+def sequential_ms(url: str, body: bytes, n: int) -> list[float]:
+    """Milliseconds of ``n`` one-row requests sent one after another on one connection."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    headers = {"content-type": "application/json"}
+    times = []
+    for _ in range(n):
+        start = time.perf_counter()
+        conn.request("POST", parts.path, body=body, headers=headers)
+        response = conn.getresponse()
+        response.read()
+        times.append((time.perf_counter() - start) * 1e3)
+        if response.status != 200:
+            raise RuntimeError(f"{url} answered {response.status}")
+    conn.close()
+    return times
+
+
 def table(title: str, headers: list[str], rows: list[list[str]]) -> str:
     lines = [
         f"### {title}",
@@ -202,6 +223,25 @@ def main(argv: list[str] | None = None) -> int:
                 f"interleaved {args.seconds:g} s runs)",
                 ["target", "req/s", "p50 ms", "p99 ms", "failed"],
                 rows,
+            )
+        )
+
+        # One connection, one request at a time: the added hop without queueing in it.
+        seq: dict[str, list[float]] = {name: [] for name, _ in targets}
+        for _ in range(10 * args.rounds):  # interleaved blocks of 100
+            for name, url in targets:
+                seq[name] += sequential_ms(url, body.encode(), 100)
+        p50 = {name: statistics.median(t) for name, t in seq.items()}
+        p90 = {name: statistics.quantiles(t, n=10)[-1] for name, t in seq.items()}
+        seq_rows = [[name, f"{p50[name]:.3f}", f"{p90[name]:.3f}"] for name, _ in targets]
+        (b, r) = (name for name, _ in targets)
+        seq_rows.append(["router adds", f"{p50[r] - p50[b]:+.3f}", f"{p90[r] - p90[b]:+.3f}"])
+        out.append(
+            table(
+                f"Router overhead, one connection, sequential requests "
+                f"({len(seq[b]):,} per target, interleaved blocks of 100)",
+                ["target", "p50 ms", "p90 ms"],
+                seq_rows,
             )
         )
 
