@@ -28,7 +28,10 @@ alternating runs are fairer than long ones in sequence); each row reports the me
 round, and the ratios to the bare stack are the medians of the per-round ratios.
 Non-2xx answers or socket errors are reported and make a
 row fail. ``predict`` alone (in this process, one row, median of many calls) is printed
-for scale. Targets (issue 14): ``modelship serve`` at >= 0.8x the bare stack's
+for scale. The CPU time each server's processes used per answered request (from
+``/proc``, over the same runs) is printed too: on a machine shared with other work,
+throughput and tail latency move with the neighbours' load, while CPU per request is the
+server's own cost. Targets (issue 14): ``modelship serve`` at >= 0.8x the bare stack's
 requests per second, and its p99 within 2x the bare stack's.
 """
 
@@ -138,7 +141,7 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None
 @contextmanager
 def server(
     cmd: list[str], ready_url: str, env: dict[str, str] | None = None, log: Path | None = None
-) -> Iterator[None]:
+) -> Iterator[int]:
     """Run ``cmd`` in its own process group until the block ends; SIGTERM, then SIGKILL."""
     out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=env, start_new_session=True)
@@ -148,7 +151,7 @@ def server(
         except RuntimeError as exc:
             tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
             raise RuntimeError(f"{' '.join(cmd[:4])}...: {exc}\n{tail}") from None
-        yield
+        yield proc.pid  # the process group: the server and any worker it started
     finally:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -172,12 +175,27 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
+def group_cpu_seconds(pgid: int) -> float:
+    """CPU time (user + system) used so far by the live processes of a process group."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended while we looked
+        if int(fields[2]) == pgid:
+            total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
 def parse_wrk(out: str) -> dict[str, float]:
     """Requests per second, p50 and p99 (ms), and failed requests from wrk's report."""
     rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    total = re.search(r"(\d+) requests in", out)
     p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M)
     p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M)
-    if not (rps and p50 and p99):
+    if not (rps and p50 and p99 and total):
         raise RuntimeError(f"cannot read wrk's report:\n{out}")
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
@@ -189,6 +207,7 @@ def parse_wrk(out: str) -> dict[str, float]:
         "p50": _ms(p50.group(1)),
         "p99": _ms(p99.group(1)),
         "failed": failed,
+        "requests": int(total.group(1)),
     }
 
 
@@ -335,15 +354,19 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
 
     results: dict[str, list[dict[str, float]]] = {name: [] for name in servers}
     with ExitStack() as running:
-        urls = {}
+        urls, groups = {}, {}
         for name, start in servers.items():
             context, urls[name] = start()
-            running.enter_context(context)
+            groups[name] = running.enter_context(context)
         for url in urls.values():
             run_wrk(url, script, min(2.0, args.seconds))  # warm-up, not counted
         for _ in range(args.rounds):
             for name, url in urls.items():
-                results[name].append(run_wrk(url, script, args.seconds))
+                cpu = group_cpu_seconds(groups[name])
+                result = run_wrk(url, script, args.seconds)
+                cpu = group_cpu_seconds(groups[name]) - cpu
+                result["cpu_us"] = cpu / max(1, result["requests"]) * 1e6
+                results[name].append(result)
 
     bare_rounds = results["bare uvicorn+starlette"]
     rows = []
@@ -354,6 +377,9 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
         )
         p99_ratio = statistics.median(
             r["p99"] / b["p99"] for r, b in zip(rounds, bare_rounds, strict=True)
+        )
+        cpu_ratio = statistics.median(
+            r["cpu_us"] / b["cpu_us"] for r, b in zip(rounds, bare_rounds, strict=True)
         )
         ratios[name] = (rps_ratio, p99_ratio)
         median = sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
@@ -366,18 +392,30 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
                 f"{median['p99']:.2f}",
                 f"{rps_ratio:.2f}x",
                 f"{p99_ratio:.2f}x",
+                f"{statistics.median(r['cpu_us'] for r in rounds):,.0f}",
+                f"{cpu_ratio:.2f}x",
                 str(failed),
             ]
         )
     alone = predict_alone(model, row, 200 if args.quick else 2000)
-    rows.append(["predict alone (in process)", "", f"{alone:.3f}", "", "", "", ""])
+    rows.append(["predict alone (in process)", "", f"{alone:.3f}", "", "", "", "", "", ""])
 
     print(
         f"wrk 1 thread, 8 connections, one-row requests, {args.features} features, "
         f"{args.seconds:g} s x {args.rounds} round(s); median round shown, ratios to the "
         "bare stack are medians of per-round ratios\n"
     )
-    headers = ["server", "req/s", "p50 ms", "p99 ms", "req/s vs bare", "p99 vs bare", "failed"]
+    headers = [
+        "server",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "req/s vs bare",
+        "p99 vs bare",
+        "server CPU us/req",
+        "CPU vs bare",
+        "failed",
+    ]
     print(table("Serving speed", headers, rows))
     for note in notes:
         print(f"- {note}")

@@ -39,9 +39,10 @@ def test_serving_benchmark_quick_run_prints_every_server_and_the_targets(tmp_pat
     assert done.returncode == 0, done.stdout + done.stderr
     rows = _rows(done.stdout, "Serving speed")
     for server in ("modelship serve", "bare uvicorn+starlette"):
-        rps, p50, p99, _, _, failed = rows[server]
+        rps, p50, p99, _, _, cpu, _, failed = rows[server]
         assert float(rps.replace(",", "")) > 0
         assert 0 < float(p50) <= float(p99)
+        assert float(cpu.replace(",", "")) > 0
         assert failed == "0"
     targets = done.stdout.split("### Targets", 1)[1].strip().splitlines()
     assert len(targets) == 3
