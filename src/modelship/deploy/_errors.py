@@ -1,6 +1,17 @@
 """The errors a deployer, a strategy or a rollout raises on purpose.
 
 All are :class:`~modelship.ModelshipError` subclasses (under :class:`DeployError`).
+
+Examples
+--------
+>>> from modelship.deploy import BlueGreen, RolloutAborted
+>>> from modelship.testing._deployer_double import Fault, FaultEffect, InMemoryDeployer
+>>> dep = InMemoryDeployer(faults=(Fault("apply", FaultEffect.NEVER_READY),))
+>>> try:
+...     BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+... except RolloutAborted as exc:
+...     print(exc.rollout.status.value, "-", exc.rollout.history[-1].message)
+aborted - blue did not become ready within the progress deadline of 600 s
 """
 
 from __future__ import annotations

@@ -43,7 +43,16 @@ OPS = ("apply", "wait_ready", "set_traffic", "health", "remove", "state")
 
 
 class InjectedFault(ModelshipError):
-    """Raised by :class:`InMemoryDeployer` where a :class:`Fault` said to raise."""
+    """Raised by :class:`InMemoryDeployer` where a :class:`Fault` said to raise.
+
+    Examples
+    --------
+    >>> dep = InMemoryDeployer(faults=(Fault("state"),))
+    >>> dep.state()
+    Traceback (most recent call last):
+    ...
+    modelship.testing._deployer_double.InjectedFault: injected fault: state() raised
+    """
 
 
 class ManualClock:
@@ -126,7 +135,16 @@ class Fault:
 
 @attrs.frozen
 class DeployerCall:
-    """One logged call: the operation, its arguments, the state around it, any error."""
+    """One logged call: the operation, its arguments, the state around it, any error.
+
+    Examples
+    --------
+    >>> dep = InMemoryDeployer()
+    >>> dep.apply("blue", "fraud", "1")
+    >>> call = dep.calls[-1]
+    >>> call.op, call.before.slots, call.after.slot("blue").version
+    ('apply', (), '1')
+    """
 
     op: str
     args: tuple[Any, ...]
