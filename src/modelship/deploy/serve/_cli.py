@@ -69,6 +69,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--allow-nan", action="store_true", help="accept null cells (as NaN) in requests"
     )
     parser.add_argument(
+        "--offload-seconds",
+        type=float,
+        default=ServeConfig().offload_seconds,
+        help="a model slower than this per request runs on a worker thread "
+        f"(default {ServeConfig().offload_seconds:g})",
+    )
+    parser.add_argument(
         "--prediction-log",
         default=None,
         metavar="URL",
@@ -174,6 +181,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         max_body_bytes=args.max_body_bytes,
         warmup=warmup,
         allow_nan=args.allow_nan,
+        offload_seconds=args.offload_seconds,
         prediction_log=args.prediction_log,
         log_inputs=args.log_inputs,
         log_batch_rows=args.log_batch_rows,

@@ -10,11 +10,19 @@ import attrs
 
 from modelship.errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "ServeConfig"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "OFFLOAD_SECONDS", "ServeConfig"]
 
 DEFAULT_MAX_BODY_BYTES = 4 * 2**20
 """4 MiB: about 10,000 rows of 20 features as JSON, far above one online request, small
 enough that a flood of oversized bodies cannot exhaust a replica's memory."""
+
+
+OFFLOAD_SECONDS = 0.01
+"""10 ms: a thread hop costs tens of microseconds, under 1% of such a prediction, and a
+loop held 10 ms delays a probe by as little. Far above a one-row scikit-learn prediction
+(about 0.1 ms here), so it stays inline even when a loaded machine's scheduler stretches
+some calls; with 2 ms, a cold first call or a profiler was enough to send such a model to
+the thread."""
 
 
 def _positive_int(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -110,7 +118,7 @@ class ServeConfig:
         default=None, converter=_warmup
     )
     allow_nan: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
-    offload_seconds: float = attrs.field(default=0.002, validator=_positive_float)
+    offload_seconds: float = attrs.field(default=OFFLOAD_SECONDS, validator=_positive_float)
     prediction_log: str | None = attrs.field(default=None)
     log_inputs: Literal["full", "fingerprint"] = attrs.field(default="full", validator=_log_inputs)
     log_storage_options: dict[str, Any] = attrs.field(factory=dict, hash=False)
