@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 from pathlib import Path
 
@@ -34,6 +35,7 @@ def registry(served_registry: Path, tmp_path: Path) -> str:  # noqa: F811
     reg = ms.open_registry(str(tmp_path / "reg"))
     for v in ("1", "2"):
         reg.register(model_name="fraud", model=source.load("fraud", v))
+    reg.register(model_name="fraud", model=b"cannot predict", serializer="bytes")  # 3
     return str(tmp_path / "reg")
 
 
@@ -86,6 +88,14 @@ def test_apply_serves_follows_a_rollback_and_records_every_rollout(
     assert json.loads(capsys.readouterr().out)["to"] == "1"
     assert json.loads(first.stdout.readline())["version"] == "1"
     assert version_served(endpoint) == "1"
+    # A version that cannot serve: its rollout aborts and the alias comes back to 1.
+    ms.open_registry(registry).set_alias("fraud", "production", "3", expected="1")
+    for _ in range(1200):  # bounded: 120 s
+        if ms.open_registry(registry).aliases("fraud") == {"production": "1"}:
+            break
+        time.sleep(0.1)
+    assert ms.open_registry(registry).aliases("fraud") == {"production": "1"}
+    assert version_served(endpoint) == "1"
     first.send_signal(signal.SIGTERM)
     assert first.wait(60) == 0
 
@@ -94,7 +104,8 @@ def test_apply_serves_follows_a_rollback_and_records_every_rollout(
     assert [(h["version"], h["status"]) for h in history] == [
         ("1", "succeeded"),
         ("2", "rolled_back"),
+        ("3", "aborted"),
     ]
     assert main(["status", registry, "fraud"]) == 0
     status = json.loads(capsys.readouterr().out)
-    assert (status["version"], status["last_rollout"]["version"]) == ("1", "2")
+    assert (status["version"], status["last_rollout"]["version"]) == ("1", "3")

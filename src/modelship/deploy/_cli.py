@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import signal
 import sys
@@ -38,7 +39,7 @@ from modelship.deploy._rollout import Rollout, RolloutRecord, RolloutStatus
 from modelship.deploy._spec import DeploymentSpec, Strategy
 from modelship.deploy._strategies import from_spec
 from modelship.deploy.local import LocalDeployer
-from modelship.errors import ModelshipError
+from modelship.errors import Conflict, ModelshipError
 
 __all__ = ["add_commands", "build_parser", "main"]
 
@@ -118,7 +119,13 @@ def _follow(
     rollout: Rollout,
     stop: threading.Event,
 ) -> int:
-    """Serve until stopped (or ``--for`` seconds), following the registry alias."""
+    """Serve until stopped (or ``--for`` seconds), following the registry alias.
+
+    A version whose rollout aborts is not retried until the alias moves again; the
+    alias is moved back to the version still serving, so the registry keeps telling
+    which version serves.
+    """
+    serving = rollout.version
     waited = 0.0
     for _ in range(10**9):  # bounded by --for, or by a signal
         if args.for_seconds is not None and waited >= args.for_seconds:
@@ -129,7 +136,7 @@ def _follow(
         if args.alias is None:
             continue
         wanted = reg.aliases(args.model).get(args.alias)
-        if wanted is None or wanted == rollout.version:
+        if wanted is None or wanted == serving:
             continue
         try:
             if wanted == rollout.previous_version and rollout.status is RolloutStatus.SUCCEEDED:
@@ -138,7 +145,10 @@ def _follow(
                 rollout = strategy.deploy(args.model, wanted)
         except RolloutAborted as exc:
             print(f"modelship deploy: {exc}", file=sys.stderr)
+            with contextlib.suppress(Conflict):  # someone moved it again: follow that next
+                reg.set_alias(args.model, args.alias, serving, expected=wanted)
             continue
+        serving = wanted
         _event({"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted})
     return EXIT_OK
 
