@@ -1,4 +1,4 @@
-"""The prediction log and the server's configuration, in process."""
+"""The prediction log, the server's configuration and answer encoding, in process."""
 
 from __future__ import annotations
 
@@ -185,3 +185,22 @@ def test_an_object_that_cannot_predict_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="predict"):
         create_app({"weights": [1.0]})
+
+
+def test_text_labels_are_answered_as_strings_and_v2_bytes() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from starlette.testclient import TestClient
+
+    from modelship.deploy.serve import create_app
+
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    clf = LogisticRegression().fit(x, np.array(["low", "low", "high", "high"]))
+    with TestClient(create_app(clf, name="labels", version="2")) as client:
+        answer = client.post("/predict", json={"instances": [[0.0], [3.0]]}).json()
+        assert answer["predictions"] == clf.predict(np.array([[0.0], [3.0]])).tolist()
+        tensor = {"name": "x", "shape": [2, 1], "datatype": "FP64", "data": [0.0, 3.0]}
+        (output,) = client.post("/v2/models/labels/infer", json={"inputs": [tensor]}).json()[
+            "outputs"
+        ]
+    assert output["datatype"] == "BYTES"
+    assert output["data"] == answer["predictions"]
