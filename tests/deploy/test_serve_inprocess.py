@@ -204,3 +204,56 @@ def test_text_labels_are_answered_as_strings_and_v2_bytes() -> None:
         ]
     assert output["datatype"] == "BYTES"
     assert output["data"] == answer["predictions"]
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_client() -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from starlette.testclient import TestClient
+
+    from modelship.deploy.serve import create_app
+
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+    clf = LogisticRegression().fit(x, np.array([0, 0, 1, 1]))
+    with TestClient(create_app(clf, name="fuzz", version="1")) as client:
+        yield client
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances=JSON, method=st.none() | JSON)
+def test_no_predict_body_gets_a_server_error(fuzz_client: Any, instances: Any, method: Any) -> None:
+    body: dict[str, Any] = {"instances": instances}
+    if method is not None:
+        body["method"] = method
+    answer = fuzz_client.post("/predict", json=body)
+    assert answer.status_code in (200, 400), answer.text
+    assert ("predictions" in answer.json()) == (answer.status_code == 200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tensor=st.fixed_dictionaries(
+        {"name": st.text(max_size=3), "shape": JSON, "datatype": JSON, "data": JSON}
+    )
+    | JSON,
+    outputs=st.none() | JSON,
+)
+def test_no_v2_infer_body_gets_a_server_error(fuzz_client: Any, tensor: Any, outputs: Any) -> None:
+    body: dict[str, Any] = {"inputs": [tensor]}
+    if outputs is not None:
+        body["outputs"] = outputs
+    answer = fuzz_client.post("/v2/models/fuzz/infer", json=body)
+    assert answer.status_code in (200, 400), answer.text
