@@ -15,6 +15,8 @@ process on a free loopback port, by:
 * ``bare uvicorn+starlette``: an app that only reads the body, parses the JSON (orjson,
   as the server does), converts it to numpy, calls ``predict`` and answers JSON: the
   stack's own limit, on the same uvicorn settings;
+* ``modelship serve`` behind the LocalDeployer's router (``--no-router`` to skip): the
+  version deployed blue-green into a LocalDeployer, requests sent to its endpoint;
 * ``mlflow models serve`` on the same fitted model (``--env-manager local``), when an
   ``mlflow`` executable is found (``--mlflow``, ``$MLFLOW``, or on ``PATH``): mlflow is a
   benchmark-only dependency, best installed in a virtualenv of its own, because it pins
@@ -39,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import shutil
@@ -140,8 +143,12 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], deadline: float) -> None
 
 @contextmanager
 def server(
-    cmd: list[str], ready_url: str, env: dict[str, str] | None = None, log: Path | None = None
-) -> Iterator[int]:
+    cmd: list[str],
+    url: str,
+    ready_url: str,
+    env: dict[str, str] | None = None,
+    log: Path | None = None,
+) -> Iterator[tuple[int | None, str]]:
     """Run ``cmd`` in its own process group until the block ends; SIGTERM, then SIGKILL."""
     out = open(log, "wb") if log is not None else subprocess.DEVNULL  # noqa: SIM115
     proc = subprocess.Popen(cmd, stdout=out, stderr=out, env=env, start_new_session=True)
@@ -151,7 +158,7 @@ def server(
         except RuntimeError as exc:
             tail = log.read_text(errors="replace")[-2000:] if log is not None else ""
             raise RuntimeError(f"{' '.join(cmd[:4])}...: {exc}\n{tail}") from None
-        yield proc.pid  # the process group: the server and any worker it started
+        yield proc.pid, url  # the process group: the server and any worker it started
     finally:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -243,6 +250,10 @@ def find_mlflow(given: str | None) -> str | None:
     return None
 
 
+def _or_na(value: float, form: str) -> str:
+    return "n/a" if math.isnan(value) else form.format(value)
+
+
 def table(title: str, headers: list[str], rows: list[list[str]]) -> str:
     line = "| " + " | ".join(headers) + " |"
     rule = "|" + "|".join("---" for _ in headers) + "|"
@@ -257,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--features", type=int, default=20, help="model features")
     parser.add_argument("--mlflow", default=None, help="path of an mlflow executable")
     parser.add_argument("--no-mlflow", action="store_true", help="skip mlflow models serve")
+    parser.add_argument(
+        "--no-router", action="store_true", help="skip the LocalDeployer's router row"
+    )
     parser.add_argument("--quick", action="store_true", help="short runs: a smoke run")
     parser.add_argument("--dir", default=None, help="work folder (default: a temp folder)")
     args = parser.parse_args(argv)
@@ -298,23 +312,37 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(SRC), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
 
-    servers: dict[str, Callable[[], Any]] = {}
+    servers: dict[str, Callable[[], Any]] = {}  # each returns a context yielding (pgid, url)
 
     def modelship_serve() -> Any:
         port = free_port()
         cmd = [sys.executable, "-m", "modelship.deploy.serve", str(registry), MODEL, "1"]
         cmd += ["--port", str(port)]
         url = f"http://127.0.0.1:{port}"
-        return server(cmd, f"{url}/ready", env, work / "modelship.log"), f"{url}/predict"
+        return server(cmd, f"{url}/predict", f"{url}/ready", env, work / "modelship.log")
 
     def bare() -> Any:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         cmd = [sys.executable, str(bare_file), str(model_file), str(port)]
-        return server(cmd, f"{url}/health", env, work / "bare.log"), f"{url}/predict"
+        return server(cmd, f"{url}/predict", f"{url}/health", env, work / "bare.log")
+
+    @contextmanager
+    def routed() -> Iterator[tuple[int | None, str]]:
+        # The LocalDeployer's router runs in this process, in front of one modelship
+        # serve process per slot; its CPU is not separable from wrk's parent, so none is
+        # reported for this row.
+        from modelship.deploy import BlueGreen, InMemoryHistory
+        from modelship.deploy.local import LocalDeployer
+
+        with LocalDeployer(registry=ms.open_registry(str(registry))) as dep:
+            BlueGreen(dep, history=InMemoryHistory(), alias=None).deploy(MODEL, "1")
+            yield None, f"{dep.endpoint}/predict"
 
     servers["modelship serve"] = modelship_serve
     servers["bare uvicorn+starlette"] = bare
+    if not args.no_router:
+        servers["modelship serve behind the LocalDeployer's router"] = routed
     notes: list[str] = []
     mlflow = None if args.no_mlflow else find_mlflow(args.mlflow)
     if mlflow is not None:
@@ -346,9 +374,7 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
             # mlflow starts its scoring server through a shell, by name: its own bin first.
             mlflow_env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
             mlflow_env["PATH"] = os.pathsep.join([str(Path(mlflow).parent), os.environ["PATH"]])
-            return server(cmd, f"{url}/ping", mlflow_env, work / "mlflow.log"), (
-                f"{url}/invocations"
-            )
+            return server(cmd, f"{url}/invocations", f"{url}/ping", mlflow_env, work / "mlflow.log")
 
         servers["mlflow models serve"] = mlflow_serve
 
@@ -356,15 +382,16 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
     with ExitStack() as running:
         urls, groups = {}, {}
         for name, start in servers.items():
-            context, urls[name] = start()
-            groups[name] = running.enter_context(context)
+            groups[name], urls[name] = running.enter_context(start())
         for url in urls.values():
             run_wrk(url, script, min(2.0, args.seconds))  # warm-up, not counted
         for _ in range(args.rounds):
             for name, url in urls.items():
-                cpu = group_cpu_seconds(groups[name])
+                group = groups[name]
+                cpu = group_cpu_seconds(group) if group is not None else math.nan
                 result = run_wrk(url, script, args.seconds)
-                cpu = group_cpu_seconds(groups[name]) - cpu
+                if group is not None:
+                    cpu = group_cpu_seconds(group) - cpu
                 result["cpu_us"] = cpu / max(1, result["requests"]) * 1e6
                 results[name].append(result)
 
@@ -392,8 +419,8 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
                 f"{median['p99']:.2f}",
                 f"{rps_ratio:.2f}x",
                 f"{p99_ratio:.2f}x",
-                f"{statistics.median(r['cpu_us'] for r in rounds):,.0f}",
-                f"{cpu_ratio:.2f}x",
+                _or_na(statistics.median(r["cpu_us"] for r in rounds), "{:,.0f}"),
+                _or_na(cpu_ratio, "{:.2f}x"),
                 str(failed),
             ]
         )
