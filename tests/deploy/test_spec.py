@@ -149,6 +149,23 @@ def test_unreadable_files_are_config_errors_naming_the_file(
     assert name in str(info.value)
 
 
+def test_yaml_aliases_that_multiply_a_small_file_are_refused(tmp_path: Path) -> None:
+    lines = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 8)]
+    path = tmp_path / "laughs.yaml"
+    path.write_text("\n".join(lines) + "\ndeployment: *a7\n")
+    with pytest.raises(ConfigError, match="more than 100000 values"):
+        DeploymentSpec.from_file(path)
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_document_nested_too_deeply_is_refused(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"deep{suffix}"
+    path.write_text("[" * 50_000 + "]" * 50_000)
+    with pytest.raises(ConfigError, match="nested"):
+        DeploymentSpec.from_file(path)
+
+
 def test_an_error_inside_a_file_names_the_file_and_the_field(tmp_path: Path) -> None:
     path = tmp_path / "d.json"
     path.write_text(json.dumps(doc(replicas=0)))

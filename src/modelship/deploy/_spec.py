@@ -49,6 +49,7 @@ from modelship.errors import ConfigError, MissingDependency
 __all__ = [
     "DEFAULT_PORT",
     "KNOWN_METRICS",
+    "MAX_VALUES",
     "Container",
     "DeploymentSpec",
     "HealthCheck",
@@ -73,6 +74,12 @@ KNOWN_METRICS = (
     "request_rate",
 )
 """Metric names ``monitoring.metrics`` accepts; the monitoring issue gives each a source."""
+
+MAX_DEPTH = 32
+"""Nesting a document may have (a spec needs 5)."""
+
+MAX_VALUES = 100_000
+"""Values a document may hold once YAML aliases are expanded (a real spec has dozens)."""
 
 MAX_FILE_BYTES = 2**20
 """A deployment file larger than 1 MiB is refused before it is parsed."""
@@ -568,7 +575,8 @@ def substitute(data: Any, lookup: Callable[[str], str | None], path: str = "") -
 
     Keys are left alone; only values are substituted. ``${NAME:-text}`` uses ``text``
     when ``lookup`` has nothing; ``$$`` is a literal ``$``. An unfilled or malformed
-    reference is a :class:`~modelship.ConfigError` naming the path.
+    reference is a :class:`~modelship.ConfigError` naming the path. At most
+    ``MAX_VALUES`` values are visited: YAML aliases can make a small file a huge tree.
 
     Examples
     --------
@@ -580,10 +588,28 @@ def substitute(data: Any, lookup: Callable[[str], str | None], path: str = "") -
     ...
     modelship.errors.ConfigError: image: ${TAG} is not set: pass it in variables=... or set ...
     """
+    return _substitute(data, lookup, path, [MAX_VALUES], 0)
+
+
+def _substitute(
+    data: Any, lookup: Callable[[str], str | None], path: str, budget: list[int], depth: int
+) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ConfigError(
+            f"the document holds more than {MAX_VALUES} values (YAML aliases can multiply "
+            "a small file); a deployment spec is far smaller"
+        )
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"{path}: nested more than {MAX_DEPTH} levels deep")
     if isinstance(data, Mapping):
-        return {k: substitute(v, lookup, _join(path, k)) for k, v in data.items()}
+        return {
+            k: _substitute(v, lookup, _join(path, k), budget, depth + 1) for k, v in data.items()
+        }
     if isinstance(data, list):
-        return [substitute(v, lookup, f"{path}[{i}]") for i, v in enumerate(data)]
+        return [
+            _substitute(v, lookup, f"{path}[{i}]", budget, depth + 1) for i, v in enumerate(data)
+        ]
     if not isinstance(data, str) or "$" not in data:
         return data
 
@@ -858,14 +884,17 @@ def _load(path: Path) -> Any:
         data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
-    if suffix == ".json":
-        try:
-            return json.loads(data)
-        except ValueError as exc:
-            raise ConfigError(f"{path}: not valid JSON: {exc}") from None
-    if suffix == ".toml":
-        return _load_toml(path, data)
-    return _load_yaml(path, data)
+    try:
+        if suffix == ".json":
+            try:
+                return json.loads(data)
+            except ValueError as exc:
+                raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+        if suffix == ".toml":
+            return _load_toml(path, data)
+        return _load_yaml(path, data)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a deployment spec") from None
 
 
 def _load_toml(path: Path, data: bytes) -> Any:
