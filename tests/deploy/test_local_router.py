@@ -178,3 +178,19 @@ def test_a_client_expecting_100_continue_is_told_to_send_its_body(router: Router
             assert sock.recv(4096).startswith(b"HTTP/1.1 200 OK")
     finally:
         stub.close()
+
+
+def test_a_chunked_request_body_is_forwarded_with_its_length(router: Router) -> None:
+    import socket
+
+    stub = Stub("a")
+    try:
+        router.set_backends({"a": (stub.port, 100)})
+        with socket.create_connection(("127.0.0.1", router.port), timeout=30) as sock:
+            sock.sendall(
+                b"POST /predict HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+                b"2\r\n{}\r\n0\r\n\r\n"
+            )
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200 OK")
+    finally:
+        stub.close()

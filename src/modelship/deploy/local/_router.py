@@ -57,6 +57,15 @@ def _parse_head(head: bytes) -> tuple[bytes, dict[bytes, bytes]]:
     return lines[0], headers
 
 
+def _header(low_head: bytes, name: bytes) -> bytes | None:
+    """The value of header ``name`` in a lower-cased message head, or None."""
+    at = low_head.find(b"\r\n" + name + b":")
+    if at < 0:
+        return None
+    end = low_head.find(b"\r\n", at + 2)
+    return low_head[at + len(name) + 3 : end].strip()
+
+
 async def _read_body(reader: asyncio.StreamReader, headers: Mapping[bytes, bytes]) -> bytes:
     """The message body after a head: by Content-Length, chunked, or (responses) to EOF."""
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
@@ -247,15 +256,37 @@ class Router:
                         )
                     )
                     return
-                first, headers = _parse_head(head)
-                keep = headers.get(b"connection", b"").lower() != b"close"
-                if headers.pop(b"expect", b"").lower() == b"100-continue":
-                    writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
-                try:
-                    body = await _read_body(reader, headers)
-                except (asyncio.IncompleteReadError, ValueError):
-                    return
-                writer.write(await self._forward(first, headers, body, keep))
+                low = head.lower()
+                keep = _header(low, b"connection") != b"close" and not low.startswith(
+                    b"http/1.0", low.find(b" http/") + 1
+                )
+                if _header(low, b"transfer-encoding") is None and _header(low, b"expect") is None:
+                    # The common request: a Content-Length body, forwarded with its head as is.
+                    length = _header(low, b"content-length")
+                    try:
+                        body = await reader.readexactly(int(length)) if length else b""
+                    except (asyncio.IncompleteReadError, ValueError):
+                        return
+                    request = head + body
+                else:
+                    first, headers = _parse_head(head)
+                    if headers.pop(b"expect", b"").lower() == b"100-continue":
+                        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
+                    try:
+                        body = await _read_body(reader, headers)
+                    except (asyncio.IncompleteReadError, ValueError):
+                        return
+                    lines = [
+                        first,
+                        *(
+                            k + b": " + v
+                            for k, v in headers.items()
+                            if k not in _HOP_BY_HOP and k != b"content-length"
+                        ),
+                    ]
+                    lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
+                    request = b"\r\n".join(lines) + body
+                writer.write(await self._forward(request, head.startswith(b"HEAD "), keep))
                 await writer.drain()
                 if not keep:
                     return
@@ -264,9 +295,7 @@ class Router:
         finally:
             writer.close()
 
-    async def _forward(
-        self, first: bytes, headers: Mapping[bytes, bytes], body: bytes, keep: bool
-    ) -> bytes:
+    async def _forward(self, request: bytes, bodiless: bool, keep: bool) -> bytes:
         backend = self._pick()
         if backend is None:
             return _response(
@@ -275,27 +304,15 @@ class Router:
                 {"error": "no slot receives traffic; deploy a version first"},
                 keep,
             )
-        out = [first]
-        out += [
-            k + b": " + v
-            for k, v in headers.items()
-            if k not in _HOP_BY_HOP and k != b"content-length"
-        ]
-        out += [b"content-length: " + str(len(body)).encode(), b"", b""]
-        request = b"\r\n".join(out) + body
         backend.inflight += 1
         try:
             for fresh in (False, True):
                 try:
-                    status_head, resp_body = await self._exchange(
-                        backend, request, fresh, bodiless=first.startswith(b"HEAD ")
-                    )
-                    break
+                    return await self._exchange(backend, request, fresh, bodiless)
                 except _BackendGone:
                     if fresh:
                         raise
-            else:  # pragma: no cover - the loop breaks or raises
-                raise _BackendGone
+            raise _BackendGone  # pragma: no cover - the loop returns or raises
         except (_BackendGone, OSError, asyncio.IncompleteReadError, ValueError) as exc:
             return _response(
                 502,
@@ -307,27 +324,11 @@ class Router:
             backend.inflight -= 1
             if backend.inflight == 0 and backend.drained is not None:
                 backend.drained.set()
-        resp_first, resp_headers = status_head
-        lines = [resp_first]
-        lines += [
-            k + b": " + v
-            for k, v in resp_headers.items()
-            if k not in _HOP_BY_HOP and k != b"content-length"
-        ]
-        length = str(len(resp_body)).encode()
-        if first.startswith(b"HEAD "):  # the length of the body a GET would have had
-            length = resp_headers.get(b"content-length", length)
-        lines += [
-            b"content-length: " + length,
-            b"connection: " + (b"keep-alive" if keep else b"close"),
-            b"",
-            b"",
-        ]
-        return b"\r\n".join(lines) + resp_body
 
     async def _exchange(
-        self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool = False
-    ) -> tuple[tuple[bytes, dict[bytes, bytes]], bytes]:
+        self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool
+    ) -> bytes:
+        """Send ``request`` to ``backend``; the whole response, ready for the client."""
         if backend.idle and not fresh:
             reader, writer = backend.idle.pop()
         else:
@@ -337,7 +338,6 @@ class Router:
                 )
             except OSError as exc:
                 raise _BackendGone from exc
-            fresh = True
         try:
             writer.write(request)
             await writer.drain()
@@ -346,24 +346,36 @@ class Router:
             writer.close()
             raise _BackendGone from exc
         try:
-            first, headers = _parse_head(head)
-            status = first.split(b" ", 2)[1] if first.count(b" ") else b""
+            low = head.lower()
+            length = _header(low, b"content-length")
+            chunked = b"chunked" in (_header(low, b"transfer-encoding") or b"")
+            status = head[9:12]
+            reusable = _header(low, b"connection") != b"close"
             if bodiless or status in (b"204", b"304"):
-                body, reusable = b"", True  # a HEAD answer has a length but no body
-            elif b"content-length" not in headers and b"chunked" not in headers.get(
-                b"transfer-encoding", b""
-            ):
-                body = await reader.read(-1)  # close-delimited
-                reusable = False
-            else:
-                body = await _read_body(reader, headers)
-                reusable = True
-            reusable = reusable and headers.get(b"connection", b"").lower() != b"close"
+                answer = head  # a HEAD answer has a length but no body
+            elif length is not None and not chunked:
+                answer = head + await reader.readexactly(int(length))  # as the backend sent it
+            else:  # chunked or close-delimited: re-framed with a length
+                first, headers = _parse_head(head)
+                if chunked:
+                    body = await _read_body(reader, headers)
+                else:
+                    body, reusable = await reader.read(-1), False
+                lines = [
+                    first,
+                    *(
+                        k + b": " + v
+                        for k, v in headers.items()
+                        if k not in _HOP_BY_HOP and k != b"content-length"
+                    ),
+                ]
+                lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
+                answer = b"\r\n".join(lines) + body
         except BaseException:
             writer.close()
             raise
-        if reusable and backend.weight >= 0 and len(backend.idle) < _IDLE_PER_BACKEND:
+        if reusable and len(backend.idle) < _IDLE_PER_BACKEND:
             backend.idle.append((reader, writer))
         else:
             writer.close()
-        return (first, headers), body
+        return answer
