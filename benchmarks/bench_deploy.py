@@ -71,23 +71,35 @@ def run_wrk(url: str, script: Path, seconds: float) -> dict[str, float]:
 
 
 def sequential_ms(url: str, body: bytes, n: int) -> list[float]:
-    """Milliseconds of ``n`` one-row requests sent one after another on one connection."""
-    import http.client
+    """Milliseconds of ``n`` one-row requests sent one after another on one connection.
+
+    Each request leaves in one write (as wrk sends it): http.client writes head and
+    body separately, which lets TCP's small-packet delays into a direct measurement.
+    """
+    import socket
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
-    headers = {"content-type": "application/json"}
+    request = (
+        f"POST {parts.path} HTTP/1.1\r\nhost: {parts.netloc}\r\n"
+        f"content-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n"
+    ).encode() + body
     times = []
-    for _ in range(n):
-        start = time.perf_counter()
-        conn.request("POST", parts.path, body=body, headers=headers)
-        response = conn.getresponse()
-        response.read()
-        times.append((time.perf_counter() - start) * 1e3)
-        if response.status != 200:
-            raise RuntimeError(f"{url} answered {response.status}")
-    conn.close()
+    with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        stream = sock.makefile("rb")
+        for _ in range(n):
+            start = time.perf_counter()
+            sock.sendall(request)
+            status = stream.readline()
+            length = 0
+            for line in iter(stream.readline, b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            stream.read(length)
+            times.append((time.perf_counter() - start) * 1e3)
+            if b" 200 " not in status:
+                raise RuntimeError(f"{url} answered {status!r}")
     return times
 
 
