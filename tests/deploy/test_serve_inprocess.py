@@ -107,6 +107,18 @@ def test_a_line_that_is_not_a_logged_prediction_names_its_file_and_line(
         read_prediction_log(str(tmp_path))
 
 
+def test_non_finite_values_are_logged_as_null_in_strict_json(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path))
+    _add(log, "a", [[float("nan"), 1.0]], [float("inf")])
+    log.flush()
+    (path,) = tmp_path.iterdir()
+    assert "NaN" not in path.read_text()
+    assert "Infinity" not in path.read_text()
+    (row,) = read_prediction_log(str(tmp_path))
+    assert row["inputs"] == [None, 1.0]
+    assert row["output"] is None
+
+
 def test_a_folder_that_does_not_exist_holds_no_predictions(tmp_path: Path) -> None:
     assert read_prediction_log(str(tmp_path / "nothing-yet")) == []
 
@@ -116,7 +128,7 @@ def test_a_folder_that_does_not_exist_holds_no_predictions(tmp_path: Path) -> No
     rows=arrays(
         np.float64,
         st.tuples(st.integers(1, 5), st.integers(1, 4)),
-        elements=st.floats(allow_nan=False, allow_infinity=False, width=64),
+        elements=st.floats(-1e300, 1e300, allow_nan=False, width=64),
     ),
     inputs=st.sampled_from(["full", "fingerprint"]),
 )

@@ -13,7 +13,8 @@ Every line is one predicted row::
      "version": "3", "latency_seconds": 0.0012, "inputs": [0.1, 2.0],
      "output": 1}
 
-With ``inputs="fingerprint"`` the row's features are replaced by ``"input_fingerprint"``,
+Lines are strict JSON: a NaN or infinite input or output is written as ``null``. With
+``inputs="fingerprint"`` the row's features are replaced by ``"input_fingerprint"``,
 the SHA-256 of the row as little-endian float64 bytes, so features that must not be
 stored can still be joined on.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 import threading
@@ -61,6 +63,24 @@ def _filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
 def _is_local(fs: Any) -> bool:
     protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
     return "file" in protocol or "local" in protocol
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    return value
+
+
+def _json_line(line: dict[str, Any]) -> str:
+    """One line of strict JSON: NaN and infinities (never valid JSON) are written as null."""
+    try:
+        return json.dumps(line, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite_or_none(line), separators=(",", ":"), allow_nan=False)
 
 
 def row_fingerprint(row: NDArray[Any]) -> str:
@@ -196,7 +216,7 @@ class PredictionLog:
                 else:
                     line["input_fingerprint"] = row_fingerprint(row)
                 line["output"] = values[i] if i < len(values) else None
-                out.append(json.dumps(line, separators=(",", ":")))
+                out.append(_json_line(line))
         return ("\n".join(out) + "\n").encode()
 
     def flush(self) -> int:
