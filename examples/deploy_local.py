@@ -1,0 +1,74 @@
+"""Deploy locally: two versions, blue-green under traffic, a rollback, the history.
+
+Everything runs on the embedded defaults: a folder registry and the LocalDeployer
+(``modelship serve`` processes on 127.0.0.1 behind a router). Needs the ``serve`` extra
+and scikit-learn. Run: ``python examples/deploy_local.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import threading
+import urllib.request
+from collections import Counter
+
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+import modelship as ms
+from modelship.deploy import BlueGreen, LocalDeployer
+
+
+def ask(endpoint: str, row: list[float]) -> str:
+    """One prediction through the router; the version that answered."""
+    body = json.dumps({"instances": [row]}).encode()
+    request = urllib.request.Request(
+        endpoint + "/predict", data=body, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.loads(response.read())["version"])
+
+
+def main() -> None:
+    reg = ms.open_registry(tempfile.mkdtemp(prefix="modelship-demo-"))
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(500, 4))
+    for c in (1.0, 0.01):  # two versions of a fraud model
+        y = (x[:, 0] + 0.3 * x[:, 1] > 0).astype(int)
+        reg.register(model_name="fraud", model=LogisticRegression(C=c).fit(x, y))
+
+    with LocalDeployer(registry=reg) as dep:
+        BlueGreen(dep).deploy("fraud", "1")
+        print("serving at", dep.endpoint, "->", ask(dep.endpoint, [0.1, 0, 0, 0]))
+
+        answered: Counter[str] = Counter()
+        failed: list[str] = []
+        stop = threading.Event()
+
+        def traffic() -> None:
+            while not stop.is_set():
+                try:
+                    answered[ask(dep.endpoint, [0.1, 0.2, 0.3, 0.4])] += 1
+                except OSError as exc:
+                    failed.append(repr(exc))
+
+        client = threading.Thread(target=traffic)
+        client.start()
+        rollout = BlueGreen(dep).deploy("fraud", "2")
+        print("deployed 2:", [(s.slot, s.version, s.weight) for s in dep.state().slots])
+        stop.wait(0.5)  # version 2 serves for a moment; then it is found wanting
+        rollout.rollback()
+        print("rolled back:", [(s.slot, s.version, s.weight) for s in dep.state().slots])
+        stop.set()
+        client.join()
+        print(f"requests answered by version: {dict(answered)}; failed: {len(failed)}")
+        print("registry alias:", reg.aliases("fraud"))
+        print("rollout history:")
+        for event in rollout.history:
+            print(f"  {event.at:%H:%M:%S.%f} {event.kind.value:<11} {event.message}")
+        assert not failed, failed
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,329 @@
+"""``modelship deploy apply|status|rollback|history``: deploying locally from a shell.
+
+``apply`` runs the embedded :class:`~modelship.deploy.LocalDeployer` in the foreground:
+it deploys the version, prints the endpoint as a JSON line, then keeps serving and
+*follows the registry alias*: when the alias moves (``modelship deploy rollback``, or
+``modelship registry alias set``) it rolls back (one traffic switch, within the undo
+window) or deploys the version the alias now names. The registry is thus the one place
+that says what should serve, and every rollout is recorded there (``history``).
+
+Exit codes: 0 success, 1 a rollout aborted (or nothing to roll back), 2 an error.
+Machine-readable output is JSON on stdout; messages go to stderr.
+
+Examples
+--------
+>>> from modelship.deploy._cli import main
+>>> main(["history", "memory://deploy-cli-doc", "fraud"])
+[]
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+import attrs
+
+import modelship as ms
+from modelship.deploy._errors import RolloutAborted
+from modelship.deploy._history import RegistryHistory
+from modelship.deploy._rollout import Rollout, RolloutRecord, RolloutStatus
+from modelship.deploy._spec import DeploymentSpec, Strategy
+from modelship.deploy._strategies import from_spec
+from modelship.deploy.local import LocalDeployer
+from modelship.errors import Conflict, ModelshipError
+
+__all__ = ["add_commands", "build_parser", "main"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+
+
+def _print_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def _spec(args: argparse.Namespace, version: str) -> DeploymentSpec:
+    """The spec file (``${VERSION}`` filled in), or a default one; ``--strategy`` wins."""
+    if args.spec is not None:
+        spec = DeploymentSpec.from_file(args.spec, variables={"VERSION": version})
+    else:
+        spec = DeploymentSpec.from_dict(
+            {"deployment": {"containers": [{"name": "model-service", "image": "modelship"}]}}
+        )
+    if args.strategy is not None:
+        spec = attrs.evolve(spec, strategy=Strategy(args.strategy))
+    return spec
+
+
+def _event(data: dict[str, Any]) -> None:
+    """One JSON line on stdout (for a supervisor reading the foreground process)."""
+    sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
+    sys.stdout.flush()
+
+
+def _cmd_apply(args: argparse.Namespace) -> int:
+    reg = ms.open_registry(args.registry)
+    version = reg.get(args.model, args.ref).version
+    spec = _spec(args, version)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with LocalDeployer(registry=reg) as dep:
+            strategy = from_spec(
+                dep,
+                spec,
+                alias=args.alias,
+                undo_window=args.undo_window,
+                progress_deadline=args.progress_deadline,
+            )
+            try:
+                rollout = strategy.deploy(args.model, version)
+            except RolloutAborted as exc:
+                print(f"modelship deploy: {exc}", file=sys.stderr)
+                return EXIT_FAILED
+            _event(
+                {
+                    "event": "serving",
+                    "endpoint": dep.endpoint,
+                    "rollout": rollout.id,
+                    "model": args.model,
+                    "version": rollout.version,
+                }
+            )
+            return _follow(args, reg, strategy, rollout, stop)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _follow(
+    args: argparse.Namespace,
+    reg: ms.Registry,
+    strategy: Any,
+    rollout: Rollout,
+    stop: threading.Event,
+) -> int:
+    """Serve until stopped (or ``--for`` seconds), following the registry alias.
+
+    A version whose rollout aborts is not retried until the alias moves again; the
+    alias is moved back to the version still serving, so the registry keeps telling
+    which version serves.
+    """
+    serving = rollout.version
+    waited = 0.0
+    for _ in range(10**9):  # bounded by --for, or by a signal
+        if args.for_seconds is not None and waited >= args.for_seconds:
+            break
+        if stop.wait(args.poll):
+            break
+        waited += args.poll
+        if args.alias is None:
+            continue
+        wanted = reg.aliases(args.model).get(args.alias)
+        if wanted is None or wanted == serving:
+            continue
+        try:
+            if wanted == rollout.previous_version and rollout.status is RolloutStatus.SUCCEEDED:
+                rollout = rollout.rollback()
+            else:
+                rollout = strategy.deploy(args.model, wanted)
+        except RolloutAborted as exc:
+            print(f"modelship deploy: {exc}", file=sys.stderr)
+            with contextlib.suppress(Conflict):  # someone moved it again: follow that next
+                reg.set_alias(args.model, args.alias, serving, expected=wanted)
+            continue
+        serving = wanted
+        _event({"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted})
+    return EXIT_OK
+
+
+def _records(args: argparse.Namespace) -> list[RolloutRecord]:
+    return RegistryHistory(ms.open_registry(args.registry)).records(args.model)
+
+
+def _cmd_history(args: argparse.Namespace) -> int:
+    records = _records(args)
+    _print_json([r.to_dict() if args.events else _summary(r) for r in records])
+    return EXIT_OK
+
+
+def _summary(record: RolloutRecord) -> dict[str, Any]:
+    last = record.events[-1].message if record.events else ""
+    return {
+        "id": record.id,
+        "version": record.version,
+        "strategy": record.strategy,
+        "status": record.status.value,
+        "previous_version": record.previous_version,
+        "started_at": record.started_at.isoformat(),
+        "last": last,
+    }
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    reg = ms.open_registry(args.registry)
+    records = RegistryHistory(reg).records(args.model)
+    _print_json(
+        {
+            "model": args.model,
+            "alias": args.alias,
+            "version": reg.aliases(args.model).get(args.alias) if args.alias else None,
+            "last_rollout": _summary(records[-1]) if records else None,
+        }
+    )
+    return EXIT_OK
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    reg = ms.open_registry(args.registry)
+    current = reg.aliases(args.model).get(args.alias)
+    done = [
+        r
+        for r in RegistryHistory(reg).records(args.model)
+        if r.status is RolloutStatus.SUCCEEDED
+        and r.version == current
+        and r.previous_version is not None
+    ]
+    if not done:
+        print(
+            f"modelship deploy: no succeeded rollout of {args.model} {current} with a "
+            "previous version is recorded; nothing to roll back to",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    target = done[-1].previous_version
+    assert target is not None
+    reg.set_alias(args.model, args.alias, target, expected=current)
+    _print_json(
+        {
+            "model": args.model,
+            "alias": args.alias,
+            "from": current,
+            "to": target,
+            "rollout": done[-1].id,
+        }
+    )
+    return EXIT_OK
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``deploy apply|status|rollback|history`` to a ``modelship`` parser.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="modelship")
+    >>> add_commands(parser.add_subparsers())
+    >>> args = parser.parse_args(["deploy", "apply", "./models", "fraud", "2", "--for", "5"])
+    >>> args.alias, args.for_seconds, args.undo_window
+    ('production', 5.0, 600.0)
+    """
+    deploy = subparsers.add_parser(
+        "deploy",
+        help="deploy a registered model locally, roll back, show rollouts",
+        description="Deploy with the embedded LocalDeployer. Exit 0 ok, 1 a rollout "
+        "aborted or nothing to roll back, 2 error.",
+    )
+    commands = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
+
+    def command(name: str, func: Any, help: str) -> argparse.ArgumentParser:
+        p = commands.add_parser(name, help=help, description=help)
+        p.add_argument("registry", help="registry folder or fsspec URL")
+        p.add_argument("model", help="model name")
+        p.set_defaults(func=func)
+        return p
+
+    apply = command(
+        "apply",
+        _cmd_apply,
+        "deploy a version and serve it in the foreground, following the registry alias",
+    )
+    apply.add_argument(
+        "ref", nargs="?", default="latest", help="version, 'latest' or '@alias' (default latest)"
+    )
+    apply.add_argument("--spec", default=None, help="deployment file (YAML, JSON or TOML)")
+    apply.add_argument(
+        "--strategy",
+        choices=[s.value for s in Strategy],
+        default=None,
+        help="overrides the spec's strategy (default blue-green)",
+    )
+    apply.add_argument(
+        "--alias",
+        default="production",
+        help="registry alias moved after the switch and followed (default production)",
+    )
+    apply.add_argument(
+        "--undo-window",
+        type=float,
+        default=600.0,
+        help="seconds the previous slot stays at full size (default 600)",
+    )
+    apply.add_argument(
+        "--progress-deadline",
+        type=float,
+        default=600.0,
+        help="seconds a new slot may take to become ready (default 600)",
+    )
+    apply.add_argument(
+        "--for",
+        dest="for_seconds",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: until SIGINT/SIGTERM)",
+    )
+    apply.add_argument(
+        "--poll", type=float, default=1.0, help="seconds between reads of the alias (default 1)"
+    )
+
+    status = command("status", _cmd_status, "the version the alias names and the last rollout")
+    status.add_argument("--alias", default="production")
+    rollback = command(
+        "rollback",
+        _cmd_rollback,
+        "move the alias back to the version the last rollout replaced (a running `apply` follows)",
+    )
+    rollback.add_argument("--alias", default="production")
+    history = command("history", _cmd_history, "every recorded rollout, oldest first")
+    history.add_argument("--events", action="store_true", help="print every decision too")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """A stand-alone parser with the one command ``deploy``.
+
+    Examples
+    --------
+    >>> build_parser().parse_args(["deploy", "status", "./models", "fraud"]).alias
+    'production'
+    """
+    parser = argparse.ArgumentParser(prog="modelship")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``modelship deploy ARGS``; return the exit code (0 ok, 1 failed, 2 error)."""
+    args = build_parser().parse_args(["deploy", *(argv if argv is not None else sys.argv[1:])])
+    try:
+        code: int = args.func(args)
+    except ModelshipError as exc:
+        print(f"modelship deploy: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return code

@@ -1,0 +1,224 @@
+"""Analysis gates: what a gate may answer, and the explicit policy for each answer.
+
+A gate is any callable that looks at the rollout and answers :class:`Verdict` (or a
+:class:`GateResult` carrying the inputs it judged). :class:`GateTally` turns the answers
+of one analysis into a decision, with safe defaults learnt from tools that shipped broken
+models through each gap:
+
+* ``no_data`` and ``inconclusive`` hold: never promote, never count as a pass (an empty
+  metric scored as a pass; an inconclusive run promoted at the end of a pause), and abort
+  once :attr:`GatePolicy.deadline` has passed without a pass.
+* ``error`` holds and counts towards :attr:`GatePolicy.max_consecutive_errors` (default
+  4), then aborts; any other answer resets that count.
+* ``fail`` aborts at once, unless a failure limit is set; a total limit counts every
+  failure of the rollout (over all its canary steps), so later passes never mask
+  earlier failures; a consecutive limit counts failures with no other answer between
+  them (errors excepted).
+* only ``pass`` promotes.
+
+Every evaluation is bounded: the deadline aborts any analysis that never passes.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from modelship.errors import ConfigError
+
+if TYPE_CHECKING:
+    from modelship.deploy._rollout import Rollout
+
+__all__ = ["Decision", "Gate", "GatePolicy", "GateResult", "GateTally", "Verdict"]
+
+
+class Verdict(enum.Enum):
+    """What one gate evaluation answered.
+
+    Examples
+    --------
+    >>> Verdict("no_data")
+    <Verdict.NO_DATA: 'no_data'>
+    """
+
+    PASS = "pass"
+    FAIL = "fail"
+    INCONCLUSIVE = "inconclusive"
+    NO_DATA = "no_data"
+    ERROR = "error"
+
+
+def _json_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    return dict(value)
+
+
+@attrs.frozen
+class GateResult:
+    """A gate's answer with its reason and the inputs it judged (kept in the history).
+
+    ``inputs`` must be JSON-serialisable (numbers, strings, lists, dicts); a missing value
+    is ``None``, never a zero.
+
+    Examples
+    --------
+    >>> GateResult(Verdict.FAIL, "p99 latency 0.41 s > 0.2 s", {"p99": 0.41}).to_dict()
+    {'verdict': 'fail', 'reason': 'p99 latency 0.41 s > 0.2 s', 'inputs': {'p99': 0.41}}
+    """
+
+    verdict: Verdict = attrs.field(converter=Verdict)
+    reason: str = ""
+    inputs: Mapping[str, Any] = attrs.field(factory=dict, converter=_json_mapping)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of this answer."""
+        return {"verdict": self.verdict.value, "reason": self.reason, "inputs": dict(self.inputs)}
+
+
+Gate = Callable[["Rollout"], GateResult | Verdict]
+"""A gate: called with the rollout, answers a :class:`Verdict` or a :class:`GateResult`."""
+
+
+def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"GatePolicy.{attribute.name} must be > 0 seconds, got {value!r}")
+
+
+def _limit(instance: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+        raise ConfigError(
+            f"GatePolicy.{attribute.name} must be an integer >= 1 (or None), got {value!r}"
+        )
+
+
+@attrs.frozen
+class GatePolicy:
+    """How the answers of one analysis turn into promote, hold or abort.
+
+    Parameters
+    ----------
+    interval
+        Seconds between evaluations while the analysis holds (default 30).
+    deadline
+        Seconds an analysis may hold without a pass before it aborts (default 600).
+    max_consecutive_errors
+        ``error`` answers in a row that abort (default 4).
+    failure_limit
+        Total ``fail`` answers that abort. With ``consecutive_failure_limit`` also None
+        (the default), the first failure aborts.
+    consecutive_failure_limit
+        ``fail`` answers in a row that abort (None: not checked).
+
+    Examples
+    --------
+    >>> policy = GatePolicy()
+    >>> policy.deadline, policy.max_consecutive_errors, policy.failure_limit
+    (600.0, 4, None)
+    >>> GatePolicy(interval=0)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: GatePolicy.interval must be > 0 seconds, got 0
+    """
+
+    interval: float = attrs.field(default=30.0, validator=_positive)
+    deadline: float = attrs.field(default=600.0, validator=_positive)
+    max_consecutive_errors: int = attrs.field(default=4, validator=_limit)
+    failure_limit: int | None = attrs.field(default=None, validator=_limit)
+    consecutive_failure_limit: int | None = attrs.field(default=None, validator=_limit)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of this policy (recorded in each rollout's history)."""
+        return attrs.asdict(self)
+
+
+class Decision(enum.Enum):
+    """What an analysis decided after one answer.
+
+    Examples
+    --------
+    >>> Decision.HOLD.value
+    'hold'
+    """
+
+    PROMOTE = "promote"
+    HOLD = "hold"
+    ABORT = "abort"
+
+
+@attrs.define
+class GateTally:
+    """The running count of one analysis' answers, and the decision after each.
+
+    ``started`` is the monotonic time the analysis began (its deadline counts from it).
+
+    Examples
+    --------
+    >>> tally = GateTally(GatePolicy(deadline=60), started=0.0)
+    >>> tally.record(Verdict.NO_DATA, now=10.0)
+    (<Decision.HOLD: 'hold'>, 'no_data holds: no pass yet; 50 s left before the deadline')
+    >>> tally.record(Verdict.PASS, now=40.0)[0]
+    <Decision.PROMOTE: 'promote'>
+    >>> GateTally(GatePolicy(), started=0.0).record(Verdict.FAIL, now=1.0)[0]
+    <Decision.ABORT: 'abort'>
+    """
+
+    policy: GatePolicy
+    started: float
+    failures: int = 0
+    consecutive_failures: int = 0
+    consecutive_errors: int = 0
+    answers: int = 0
+
+    def restart(self, now: float) -> None:
+        """Begin the next analysis of the same rollout at ``now``: a new deadline.
+
+        Failures keep counting across analyses, so a pass at a later step never hides a
+        failure at an earlier one.
+        """
+        self.started = now
+
+    def record(self, verdict: Verdict, now: float) -> tuple[Decision, str]:
+        """Count ``verdict`` (answered at monotonic time ``now``); the decision and why."""
+        policy = self.policy
+        self.answers += 1
+        if verdict is Verdict.ERROR:
+            self.consecutive_errors += 1
+            if self.consecutive_errors >= policy.max_consecutive_errors:
+                return Decision.ABORT, (
+                    f"{self.consecutive_errors} gate errors in a row reached the limit "
+                    f"max_consecutive_errors={policy.max_consecutive_errors}"
+                )
+        else:
+            self.consecutive_errors = 0
+        if verdict not in (Verdict.FAIL, Verdict.ERROR):
+            self.consecutive_failures = 0  # an error says nothing about the version
+        if verdict is Verdict.PASS:
+            return Decision.PROMOTE, "the gate passed"
+        if verdict is Verdict.FAIL:
+            self.failures += 1
+            self.consecutive_failures += 1
+            if policy.failure_limit is None and policy.consecutive_failure_limit is None:
+                return Decision.ABORT, "the gate failed (no failure limit set: one failure aborts)"
+            if policy.failure_limit is not None and self.failures >= policy.failure_limit:
+                return Decision.ABORT, (
+                    f"{self.failures} failures reached failure_limit={policy.failure_limit}"
+                )
+            if (
+                policy.consecutive_failure_limit is not None
+                and self.consecutive_failures >= policy.consecutive_failure_limit
+            ):
+                return Decision.ABORT, (
+                    f"{self.consecutive_failures} failures in a row reached "
+                    f"consecutive_failure_limit={policy.consecutive_failure_limit}"
+                )
+        left = self.started + policy.deadline - now
+        if left <= 0:
+            return Decision.ABORT, (
+                f"no pass within the analysis deadline of {policy.deadline:g} s "
+                f"(last answer: {verdict.value})"
+            )
+        return Decision.HOLD, (
+            f"{verdict.value} holds: no pass yet; {left:.0f} s left before the deadline"
+        )

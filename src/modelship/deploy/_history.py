@@ -1,0 +1,113 @@
+"""Where rollout records are kept: with the registry, so a failed rollout can be explained.
+
+The registry's public API stores documents with a version only when the version is
+registered, and a rollout happens later; so this module defines the small
+:class:`DeploymentHistory` seam. :class:`RegistryHistory` keeps one JSON document per
+rollout under ``deployments/<model>/`` of the registry's own :class:`~modelship.registry.Store`
+(next to its versions, through the store's public protocol); :class:`InMemoryHistory`
+serves tests and deployers without a registry.
+
+Each rollout writes only its own key, replacing it whole as the rollout progresses (a
+reader sees the previous or the next record, never a mix), so no two writers race.
+Documents read back are validated (schema number and fields) before they are trusted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from modelship._names import check_model_name
+from modelship.deploy._errors import HistoryError
+from modelship.deploy._rollout import RolloutRecord
+
+if TYPE_CHECKING:
+    from modelship.registry import Registry
+
+__all__ = ["DeploymentHistory", "InMemoryHistory", "RegistryHistory"]
+
+_PREFIX = "deployments"
+
+
+@runtime_checkable
+class DeploymentHistory(Protocol):
+    """Keeps rollout records, one per rollout id, listed oldest first.
+
+    Examples
+    --------
+    >>> isinstance(InMemoryHistory(), DeploymentHistory)
+    True
+    """
+
+    def save(self, record: RolloutRecord) -> None:
+        """Store ``record`` (replacing an earlier record of the same rollout)."""
+
+    def records(self, model: str) -> list[RolloutRecord]:
+        """Every rollout record of ``model``, oldest first."""
+
+
+class InMemoryHistory:
+    """A :class:`DeploymentHistory` in this process's memory.
+
+    Examples
+    --------
+    >>> history = InMemoryHistory()
+    >>> history.records("fraud")
+    []
+    """
+
+    def __init__(self) -> None:
+        self._records: dict[str, dict[str, RolloutRecord]] = {}
+        self._lock = threading.Lock()
+
+    def save(self, record: RolloutRecord) -> None:
+        """Store ``record`` (a JSON round trip, so what is kept is what a file would keep)."""
+        copy = RolloutRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+        with self._lock:
+            self._records.setdefault(record.model, {})[record.id] = copy
+
+    def records(self, model: str) -> list[RolloutRecord]:
+        """Every record of ``model``, oldest first."""
+        with self._lock:
+            return list(self._records.get(model, {}).values())  # in order of first save
+
+
+class RegistryHistory:
+    """A :class:`DeploymentHistory` stored in a registry's store, beside its versions.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> history = RegistryHistory(ms.open_registry("memory://history-doc"))
+    >>> history.records("fraud")
+    []
+    """
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+
+    def _folder(self, model: str) -> str:
+        return f"{_PREFIX}/{check_model_name(model)}"
+
+    def save(self, record: RolloutRecord) -> None:
+        """Write ``record`` whole under ``deployments/<model>/<rollout id>.json``."""
+        data = json.dumps(record.to_dict(), sort_keys=True).encode()
+        self.registry.store.replace(f"{self._folder(record.model)}/{record.id}.json", data)
+
+    def records(self, model: str) -> list[RolloutRecord]:
+        """Every record of ``model``, oldest first; an unreadable one raises HistoryError."""
+        folder = self._folder(model)
+        names = sorted(n for n in self.registry.store.list(folder) if n.endswith(".json"))
+        found = self.registry.store.read_many(f"{folder}/{n}" for n in names)
+        out = []
+        for key in found:
+            try:
+                doc = json.loads(found[key])
+            except ValueError as exc:
+                raise HistoryError(
+                    f"deployment record {key} is not JSON ({exc}); it was damaged in "
+                    f"{self.registry.store.url}: remove it to list the others"
+                ) from exc
+            out.append(RolloutRecord.from_dict(doc, where=key))
+        return sorted(out, key=lambda r: (r.started_at, r.id))

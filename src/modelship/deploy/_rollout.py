@@ -1,0 +1,511 @@
+"""A rollout: one attempt to put a version into service, its history, and its undo.
+
+Every decision (a step, a gate's answer with its inputs, an abort, a rollback) is
+appended to the rollout's history with its time and saved to the deployment history
+(see :mod:`modelship.deploy._history`) as it happens, so a rollout that dies half-way
+can still be explained.
+
+Rollback never scales the good version down: within the undo window it is one traffic
+switch back to the previous slot (still at full size, and checked ready and healthy
+before any traffic moves); after the window it redeploys the previous version through
+the strategy's normal path, which leaves the serving slot alone until the new one is
+ready.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import attrs
+
+from modelship.deploy._clock import Clock
+from modelship.deploy._errors import HistoryError, RollbackUnavailable
+from modelship.deploy._protocol import Deployer, DeployerState
+from modelship.errors import Conflict, ModelshipError
+
+if TYPE_CHECKING:
+    from modelship.deploy._history import DeploymentHistory
+
+__all__ = ["EventKind", "Rollout", "RolloutEvent", "RolloutRecord", "RolloutStatus"]
+
+SCHEMA = 1
+_log = logging.getLogger("modelship.deploy")
+_T = TypeVar("_T")
+
+
+class RolloutStatus(enum.Enum):
+    """Where a rollout stands.
+
+    Examples
+    --------
+    >>> RolloutStatus("rolled_back")
+    <RolloutStatus.ROLLED_BACK: 'rolled_back'>
+    """
+
+    IN_PROGRESS = "in_progress"
+    SUCCEEDED = "succeeded"
+    ABORTED = "aborted"
+    ROLLED_BACK = "rolled_back"
+
+
+class EventKind(enum.Enum):
+    """The kinds of decision a rollout records.
+
+    Examples
+    --------
+    >>> EventKind.GATE.value
+    'gate'
+    """
+
+    STARTED = "started"
+    APPLIED = "applied"
+    READY = "ready"
+    HEALTH = "health"
+    TRAFFIC = "traffic"
+    PAUSE = "pause"
+    GATE = "gate"
+    ALIAS = "alias"
+    SCALED_DOWN = "scaled_down"
+    ERROR = "error"
+    ABORTED = "aborted"
+    SUCCEEDED = "succeeded"
+    ROLLBACK = "rollback"
+
+
+def _utc(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+
+
+@attrs.frozen
+class RolloutEvent:
+    """One decision of a rollout: when, what kind, a sentence, and its inputs as data.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> event = RolloutEvent(datetime(2026, 1, 1, tzinfo=timezone.utc), EventKind.TRAFFIC,
+    ...                      "green 10%", {"weights": {"blue": 90, "green": 10}})
+    >>> RolloutEvent.from_dict(event.to_dict()) == event
+    True
+    """
+
+    at: datetime = attrs.field(converter=_utc)
+    kind: EventKind = attrs.field(converter=EventKind)
+    message: str
+    data: Mapping[str, Any] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict of this event."""
+        return {
+            "at": self.at.isoformat(),
+            "kind": self.kind.value,
+            "message": self.message,
+            "data": dict(self.data),
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Mapping[str, Any]) -> RolloutEvent:
+        """The event :meth:`to_dict` wrote."""
+        return cls(doc["at"], doc["kind"], doc["message"], dict(doc.get("data", {})))
+
+
+@attrs.frozen
+class RolloutRecord:
+    """A rollout as stored: who, what, where, how it ended, and every decision on the way.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> record = RolloutRecord(id="r1", model="fraud", version="2", strategy="blue-green",
+    ...     status=RolloutStatus.SUCCEEDED, slot="green", previous_version="1",
+    ...     previous_slot="blue", started_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
+    >>> RolloutRecord.from_dict(record.to_dict()) == record
+    True
+    """
+
+    id: str
+    model: str
+    version: str
+    strategy: str
+    status: RolloutStatus = attrs.field(converter=RolloutStatus)
+    slot: str
+    previous_version: str | None
+    previous_slot: str | None
+    started_at: datetime = attrs.field(converter=_utc)
+    undo_until: datetime | None = None
+    events: tuple[RolloutEvent, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-safe dict, with a schema number."""
+        return {
+            "schema": SCHEMA,
+            "id": self.id,
+            "model": self.model,
+            "version": self.version,
+            "strategy": self.strategy,
+            "status": self.status.value,
+            "slot": self.slot,
+            "previous_version": self.previous_version,
+            "previous_slot": self.previous_slot,
+            "started_at": self.started_at.isoformat(),
+            "undo_until": None if self.undo_until is None else self.undo_until.isoformat(),
+            "events": [e.to_dict() for e in self.events],
+        }
+
+    @classmethod
+    def from_dict(cls, doc: Any, *, where: str = "document") -> RolloutRecord:
+        """The record :meth:`to_dict` wrote; anything else raises :class:`HistoryError`."""
+        if not isinstance(doc, Mapping) or doc.get("schema") != SCHEMA:
+            got = doc.get("schema") if isinstance(doc, Mapping) else type(doc).__name__
+            raise HistoryError(
+                f"deployment record {where} has schema {got!r}; this modelship reads schema "
+                f"{SCHEMA}: upgrade modelship, or remove the record if it is damaged"
+            )
+        try:
+            until = doc["undo_until"]
+            return cls(
+                id=str(doc["id"]),
+                model=str(doc["model"]),
+                version=str(doc["version"]),
+                strategy=str(doc["strategy"]),
+                status=doc["status"],
+                slot=str(doc["slot"]),
+                previous_version=doc["previous_version"],
+                previous_slot=doc["previous_slot"],
+                started_at=doc["started_at"],
+                undo_until=None if until is None else _utc(until),
+                events=tuple(RolloutEvent.from_dict(e) for e in doc["events"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise HistoryError(
+                f"deployment record {where} lacks or mangles a field ({exc!r}); it was damaged "
+                "in storage: remove it to read the others"
+            ) from exc
+
+    def to_json(self) -> str:
+        """This record as a JSON text."""
+        return json.dumps(self.to_dict(), indent=2)
+
+
+def new_rollout_id(clock: Clock) -> str:
+    """A rollout id that sorts by start time: ``20260101T120000123456Z-1a2b3c4d``."""
+    return clock.wall().strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(4)
+
+
+class Rollout:
+    """One rollout of ``model`` ``version`` into ``slot``: its state, history and undo.
+
+    Strategies create rollouts; users read them and call :meth:`rollback` or
+    :meth:`finish`. ``history`` is every decision so far; :meth:`record` is the
+    JSON-serialisable form that is stored.
+
+    Examples
+    --------
+    >>> from modelship.deploy import BlueGreen
+    >>> from modelship.testing._deployer_double import InMemoryDeployer
+    >>> dep = InMemoryDeployer()
+    >>> first = BlueGreen(dep).deploy("fraud", "1")
+    >>> second = BlueGreen(dep).deploy("fraud", "2")
+    >>> second.status, dep.state().serving().version
+    (<RolloutStatus.SUCCEEDED: 'succeeded'>, '2')
+    >>> second.rollback().status, dep.state().serving().version
+    (<RolloutStatus.ROLLED_BACK: 'rolled_back'>, '1')
+    >>> [e.kind.value for e in second.history][-2:]
+    ['rollback', 'scaled_down']
+    """
+
+    def __init__(
+        self,
+        *,
+        deployer: Deployer,
+        model: str,
+        version: str,
+        strategy: str,
+        slot: str,
+        previous: tuple[str, str] | None,
+        clock: Clock,
+        history: DeploymentHistory,
+        alias: str | None,
+        progress_deadline: float,
+        redeploy: Callable[[str, str], Rollout],
+    ) -> None:
+        self.id = new_rollout_id(clock)
+        self.model = model
+        self.version = version
+        self.strategy = strategy
+        self.slot = slot
+        self.previous_slot: str | None = previous[0] if previous else None
+        self.previous_version: str | None = previous[1] if previous else None
+        self.status = RolloutStatus.IN_PROGRESS
+        self.started_at = clock.wall()
+        self.undo_until: datetime | None = None
+        self._undo_deadline: float | None = None
+        self._events: list[RolloutEvent] = []
+        self._deployer = deployer
+        self._clock = clock
+        self._history = history
+        self._alias = alias
+        self._progress_deadline = progress_deadline
+        self._redeploy = redeploy
+        self.replaced_by: Rollout | None = None
+
+    def __repr__(self) -> str:
+        return (
+            f"<Rollout {self.id} {self.model} {self.version} {self.strategy} {self.status.value}>"
+        )
+
+    # --- the record ---------------------------------------------------------------------
+
+    @property
+    def history(self) -> tuple[RolloutEvent, ...]:
+        """Every decision so far, oldest first."""
+        return tuple(self._events)
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the new version was promoted (and not rolled back)."""
+        return self.status is RolloutStatus.SUCCEEDED
+
+    @property
+    def undo_window_open(self) -> bool:
+        """Whether :meth:`rollback` is still one traffic switch back."""
+        return self._undo_deadline is not None and self._clock.monotonic() < self._undo_deadline
+
+    def record(self) -> RolloutRecord:
+        """The JSON-serialisable record of this rollout, as stored."""
+        return RolloutRecord(
+            id=self.id,
+            model=self.model,
+            version=self.version,
+            strategy=self.strategy,
+            status=self.status,
+            slot=self.slot,
+            previous_version=self.previous_version,
+            previous_slot=self.previous_slot,
+            started_at=self.started_at,
+            undo_until=self.undo_until,
+            events=tuple(self._events),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """:meth:`record` as a JSON-safe dict."""
+        return self.record().to_dict()
+
+    def event(self, kind: EventKind, message: str, **data: Any) -> None:
+        """Append a decision to the history and save the record (strategies call this)."""
+        self._events.append(RolloutEvent(self._clock.wall(), kind, message, data))
+        self.save()
+
+    def save(self) -> None:
+        """Save the record; a storage failure is logged, and retried at the next event."""
+        try:
+            self._history.save(self.record())
+        except (OSError, ModelshipError) as exc:
+            _log.warning("rollout %s: the deployment history could not be saved: %s", self.id, exc)
+
+    # --- guarded deployer calls ---------------------------------------------------------
+
+    def call(self, what: str, fn: Callable[..., _T], *args: Any) -> tuple[bool, _T | None]:
+        """Run a deployer call; an exception is recorded and answered as ``(False, None)``."""
+        try:
+            return True, fn(*args)
+        except Exception as exc:  # a deployer may raise anything; it is recorded, not lost
+            self.event(
+                EventKind.ERROR,
+                f"{what} raised {type(exc).__name__}: {exc}",
+                call=what,
+                error=type(exc).__name__,
+            )
+            return False, None
+
+    def observe(self) -> DeployerState | None:
+        """The deployer's state, or None (recorded) if it could not be read."""
+        ok, state = self.call("state()", self._deployer.state)
+        return state if ok else None
+
+    def route_all_to(self, slot: str, why: str, attempts: int = 3) -> bool:
+        """Send all traffic to ``slot``, retrying a failing call a bounded number of times."""
+        for attempt in range(1, attempts + 1):
+            ok, _ = self.call(
+                f"set_traffic({{{slot!r}: 100}})", self._deployer.set_traffic, {slot: 100}
+            )
+            if ok:
+                self.event(
+                    EventKind.TRAFFIC,
+                    f"all traffic to {slot}: {why}",
+                    weights={slot: 100},
+                    attempt=attempt,
+                )
+                return True
+        return False
+
+    def scale_down(self, slot: str, why: str) -> bool:
+        """Remove ``slot`` if it receives no traffic (checked first; the deployer checks too)."""
+        state = self.observe()
+        current = state.slot(slot) if state is not None else None
+        if state is None or (current is not None and current.weight > 0):
+            self.event(
+                EventKind.ERROR,
+                f"{slot} kept: it still receives traffic or the state could not be read",
+                slot=slot,
+            )
+            return False
+        ok, _ = self.call(f"remove({slot!r})", self._deployer.remove, slot)
+        if ok:
+            self.event(EventKind.SCALED_DOWN, f"{slot} removed: {why}", slot=slot)
+        return ok
+
+    def move_alias(self, to: str, expected: str | None) -> None:
+        """Point the registry alias at ``to`` if it still points at ``expected``."""
+        registry = self._deployer.registry
+        if self._alias is None or registry is None:
+            return
+        try:
+            if registry.aliases(self.model).get(self._alias) == to:
+                self.event(
+                    EventKind.ALIAS,
+                    f"alias {self._alias!r} already points to {to}",
+                    alias=self._alias,
+                    to=to,
+                    rollout=self.id,
+                )
+                return
+            registry.set_alias(self.model, self._alias, to, expected=expected)
+        except Conflict as exc:
+            self.event(
+                EventKind.ERROR,
+                f"alias {self._alias!r} not moved: {exc}",
+                alias=self._alias,
+                to=to,
+                expected=expected,
+            )
+            return
+        except (OSError, ModelshipError) as exc:
+            self.event(
+                EventKind.ERROR,
+                f"alias {self._alias!r} not moved: {exc}",
+                alias=self._alias,
+                to=to,
+                expected=expected,
+            )
+            return
+        self.event(
+            EventKind.ALIAS,
+            f"alias {self._alias!r} moved to {to} by rollout {self.id}",
+            alias=self._alias,
+            to=to,
+            expected=expected,
+            rollout=self.id,
+        )
+
+    def open_undo_window(self, seconds: float) -> None:
+        """Start the undo window (strategies call this right after promotion)."""
+        self._undo_deadline = self._clock.monotonic() + seconds
+        self.undo_until = self._clock.wall() + timedelta(seconds=seconds)
+
+    # --- undo ---------------------------------------------------------------------------
+
+    def rollback(self) -> Rollout:
+        """Put the previous version back in service; the rollout now serving is returned.
+
+        Within the undo window this is one traffic switch back to the previous slot, once
+        it is checked ready and healthy; the failed version's slot is then removed. After
+        the window (or if the previous slot is gone) the previous version is redeployed
+        through the strategy's normal path and that new rollout is returned.
+
+        Raises
+        ------
+        RollbackUnavailable
+            The rollout did not promote, was already rolled back, or had no previous
+            version.
+        """
+        if self.status is not RolloutStatus.SUCCEEDED:
+            raise RollbackUnavailable(
+                f"rollout {self.id} is {self.status.value}; only a succeeded rollout can be "
+                "rolled back (an aborted one already left the previous version serving)"
+            )
+        if self.previous_version is None or self.previous_slot is None:
+            raise RollbackUnavailable(
+                f"rollout {self.id} was the first deployment of {self.model}: there is no "
+                "previous version; deploy the version you want instead"
+            )
+        if self.undo_window_open and self._switch_back():
+            return self
+        self.event(
+            EventKind.ROLLBACK,
+            f"redeploying {self.previous_version} through the "
+            f"{self.strategy} path (undo window closed or previous slot unusable)",
+            version=self.previous_version,
+        )
+        replacement = self._redeploy(self.model, self.previous_version)
+        self.status = RolloutStatus.ROLLED_BACK
+        self.replaced_by = replacement
+        self.event(
+            EventKind.ROLLBACK, f"rolled back by rollout {replacement.id}", rollout=replacement.id
+        )
+        return replacement
+
+    def _switch_back(self) -> bool:
+        prev = self.previous_slot
+        assert prev is not None  # checked by rollback()
+        state = self.observe()
+        held = state.slot(prev) if state is not None else None
+        if held is None or (held.model, held.version) != (self.model, self.previous_version):
+            self.event(
+                EventKind.ROLLBACK,
+                f"previous slot {prev} no longer holds {self.previous_version}",
+                slot=prev,
+            )
+            return False
+        ok, ready = self.call(
+            f"wait_ready({prev!r})", self._deployer.wait_ready, prev, self._progress_deadline
+        )
+        ok_h, health = self.call(f"health({prev!r})", self._deployer.health, prev)
+        if not (ok and ready and ok_h and health is not None and health.healthy):
+            self.event(
+                EventKind.ROLLBACK,
+                f"previous slot {prev} is not ready and healthy; traffic stays where it is",
+                slot=prev,
+                ready=bool(ready),
+                health=None if health is None else health.detail,
+            )
+            return False
+        if not self.route_all_to(prev, f"rollback of {self.version} to {self.previous_version}"):
+            return False
+        self.status = RolloutStatus.ROLLED_BACK
+        self._undo_deadline = None
+        self.event(
+            EventKind.ROLLBACK,
+            f"rolled back to {self.previous_version} in {prev} by one traffic switch",
+            slot=prev,
+            version=self.previous_version,
+        )
+        self.move_alias(self.previous_version or "", expected=self.version)
+        self.scale_down(self.slot, f"{self.version} was rolled back")
+        return True
+
+    def finish(self) -> None:
+        """Close the undo window now: the previous slot is scaled down.
+
+        After this, :meth:`rollback` redeploys the previous version instead of switching.
+        Does nothing if there is no previous slot or the rollout did not succeed.
+        """
+        if self.status is not RolloutStatus.SUCCEEDED or self.previous_slot is None:
+            return
+        self._undo_deadline = None
+        state = self.observe()
+        held = state.slot(self.previous_slot) if state is not None else None
+        if held is not None and (held.model, held.version) == (self.model, self.previous_version):
+            self.scale_down(self.previous_slot, "undo window closed")
+
+    def finish_when_due(self) -> None:
+        """Wait for the undo window to end (sleeping on the strategy's clock), then finish."""
+        if self._undo_deadline is not None:
+            self._clock.sleep(self._undo_deadline - self._clock.monotonic())
+        self.finish()

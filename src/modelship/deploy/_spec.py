@@ -1,0 +1,942 @@
+"""``DeploymentSpec``: the deployment file users already write, read strictly.
+
+A spec is read from YAML, JSON or TOML (``from_file``) or from a dict (``from_dict``)::
+
+    deployment:
+      strategy: blue-green            # or canary (with canary.steps), or recreate
+      replicas: 2
+      containers:
+        - name: model-service
+          image: ai-model:${VERSION}  # ${VAR} and ${VAR:-default} are substituted
+          port: 8080
+          resources: {limits: {memory: "4Gi", cpu: "2"}, requests: {cpu: 500m}}
+      healthcheck: {path: /health, initialDelaySeconds: 30, periodSeconds: 10}
+      monitoring: {enabled: true, metrics: [model_accuracy, inference_latency]}
+
+Everything wrong is a :class:`~modelship.ConfigError` whose message starts with the path
+of the field (``deployment.containers[0].resources.limits.memory: ...``) and says what
+is allowed: an unknown key (with the nearest known one), a wrong type, an unfilled
+``${VAR}``, a malformed quantity, a request above its limit, memory in fractions of a
+byte (``500m`` of memory is half a byte), canary weights that do not increase or exceed
+100, a step without a pause, an unknown strategy or metric. Values filled in by default
+where a user could reasonably have meant something else (the health probe's port, the
+container's port, the strategy) are listed in :attr:`DeploymentSpec.notes`.
+
+Checking happens in the records' own validators, so a spec built in Python is checked the
+same way; the reader adds the path. The records hold no I/O and no defaults that depend
+on the environment; ``${VAR}`` substitution is done on the document before it is read.
+"""
+
+from __future__ import annotations
+
+import difflib
+import enum
+import importlib
+import json
+import math
+import os
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import attrs
+
+from modelship.deploy._quantity import Quantity, parse_quantity
+from modelship.deploy._strategies import CanaryStep
+from modelship.errors import ConfigError, MissingDependency
+
+__all__ = [
+    "DEFAULT_PORT",
+    "KNOWN_METRICS",
+    "MAX_VALUES",
+    "Container",
+    "DeploymentSpec",
+    "HealthCheck",
+    "Monitoring",
+    "Resources",
+    "Strategy",
+    "parse_duration",
+    "substitute",
+]
+
+_T = TypeVar("_T")
+
+DEFAULT_PORT = 8080
+"""The port ``modelship serve`` listens on when a container does not name one."""
+
+KNOWN_METRICS = (
+    "data_drift",
+    "error_rate",
+    "inference_latency",
+    "model_accuracy",
+    "prediction_drift",
+    "request_rate",
+)
+"""Metric names ``monitoring.metrics`` accepts; the monitoring issue gives each a source."""
+
+MAX_DEPTH = 32
+"""Nesting a document may have (a spec needs 5)."""
+
+MAX_VALUES = 100_000
+"""Values a document may hold once YAML aliases are expanded (a real spec has dozens)."""
+
+MAX_FILE_BYTES = 2**20
+"""A deployment file larger than 1 MiB is refused before it is parsed."""
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_RESOURCE_NAME = re.compile(
+    r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
+)
+_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h))+")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_VARIABLE = re.compile(r"\$\$|\$\{(?P<body>[^}]*)\}|\$\{")
+_VARIABLE_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.S)
+
+
+class Strategy(enum.Enum):
+    """How a new version replaces the serving one."""
+
+    BLUE_GREEN = "blue-green"
+    CANARY = "canary"
+    RECREATE = "recreate"
+
+
+# --- small checks shared by the records (messages start with the YAML key) --------------------
+
+
+def _key(attribute: attrs.Attribute[Any]) -> str:
+    return str(attribute.metadata.get("key", attribute.name))
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not _is_number(value) or not math.isfinite(value) or value < 0:
+        raise ConfigError(f"{_key(attribute)} must be a number of seconds >= 0, got {value!r}")
+
+
+def _positive_seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not _is_number(value) or not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"{_key(attribute)} must be a number of seconds > 0, got {value!r}")
+
+
+def _count(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{_key(attribute)} must be an integer >= 1, got {value!r}")
+
+
+def _port(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value is None and attribute.default is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
+        raise ConfigError(f"{_key(attribute)} must be a port number from 1 to 65535, got {value!r}")
+
+
+def _bool(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{_key(attribute)} must be true or false, got {value!r}")
+
+
+def _text(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{_key(attribute)} must be a non-empty string, got {value!r}")
+
+
+def _nearest(word: str, known: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# --- the records ------------------------------------------------------------------------------
+
+
+def _quantities(value: Any) -> Mapping[str, Quantity]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"must be a mapping of resource name to quantity, got {value!r}")
+    out = {}
+    for name, amount in value.items():
+        if not isinstance(name, str) or not _RESOURCE_NAME.fullmatch(name):
+            raise ConfigError(
+                f"{name!r} is not a resource name (cpu, memory, ephemeral-storage, "
+                "nvidia.com/gpu, ...)"
+            )
+        try:
+            out[name] = amount if isinstance(amount, Quantity) else parse_quantity(amount)
+        except ConfigError as exc:
+            raise ConfigError(f"{name}: {exc}") from None
+    return out
+
+
+@attrs.frozen
+class Resources:
+    """A container's resource ``limits`` and ``requests``: name to :class:`Quantity`.
+
+    Checked as Kubernetes checks them, and a little more: no negative amount; a request
+    is at most its limit; memory is whole bytes (``500m`` of memory is half a byte,
+    a common slip for ``500M`` or ``500Mi``).
+
+    Examples
+    --------
+    >>> from modelship.deploy import Resources
+    >>> Resources(limits={"memory": "4Gi", "cpu": 2}).limits["memory"] == "4096Mi"
+    True
+    >>> Resources(limits={"cpu": "1"}, requests={"cpu": "1500m"})
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: requests.cpu: 1500m is more than limits.cpu (1)...
+    """
+
+    limits: Mapping[str, Quantity] = attrs.field(
+        metadata={"key": "limits"}, factory=dict, converter=_quantities
+    )
+    requests: Mapping[str, Quantity] = attrs.field(
+        metadata={"key": "requests"}, factory=dict, converter=_quantities
+    )
+
+    def __attrs_post_init__(self) -> None:
+        for kind, amounts in (("limits", self.limits), ("requests", self.requests)):
+            for name, amount in amounts.items():
+                if amount.nanos < 0:
+                    raise ConfigError(f"{kind}.{name}: must not be negative, got {amount.text}")
+                if name == "memory" and amount.nanos % 10**9:
+                    raise ConfigError(
+                        f"{kind}.{name}: {amount.text} is not a whole number of bytes; memory "
+                        "is counted in bytes (m means thousandths: 500m is half a byte). "
+                        "Did you mean M (10**6) or Mi (2**20)?"
+                    )
+        for name, request in self.requests.items():
+            limit = self.limits.get(name)
+            if limit is not None and request > limit:
+                raise ConfigError(
+                    f"requests.{name}: {request.text} is more than limits.{name} "
+                    f"({limit.text}); Kubernetes requires a request at most its limit"
+                )
+
+
+def _env(value: Any) -> Mapping[str, str]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(f"env must be a mapping of name to value, got {value!r}")
+    for name, text in value.items():
+        if not isinstance(name, str) or not re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name):
+            raise ConfigError(f"env: {name!r} is not an environment variable name")
+        if not isinstance(text, str):
+            raise ConfigError(f"env.{name}: values are strings, got {text!r} (quote it)")
+    return dict(value)
+
+
+def _args(value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
+        raise ConfigError(f"args must be a list of strings, got {value!r}")
+    return tuple(value)
+
+
+def _sequence(what: str, value: Any) -> tuple[Any, ...]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ConfigError(f"{what} must be a list, got {type(value).__name__} {value!r}")
+    return tuple(value)
+
+
+def _containers(value: Any) -> tuple[Any, ...]:
+    return _sequence("containers", value)
+
+
+@attrs.frozen
+class Container:
+    """One container of the deployment: name, image, port, resources, environment.
+
+    Examples
+    --------
+    >>> from modelship.deploy import Container
+    >>> Container(name="model-service", image="ai-model:3", port=8080).port
+    8080
+    >>> Container(name="Model_Service", image="ai-model:3")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: name must be a DNS label (lower-case letters, digits and '-', ...
+    """
+
+    name: str = attrs.field(metadata={"key": "name"})
+    image: str = attrs.field(metadata={"key": "image"}, validator=_text)
+    port: int | None = attrs.field(metadata={"key": "port"}, default=None, validator=_port)
+    resources: Resources = attrs.field(metadata={"key": "resources"}, factory=Resources)
+    env: Mapping[str, str] = attrs.field(metadata={"key": "env"}, factory=dict, converter=_env)
+    args: tuple[str, ...] = attrs.field(metadata={"key": "args"}, default=(), converter=_args)
+
+    @name.validator
+    def _check_name(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.fullmatch(value):
+            raise ConfigError(
+                "name must be a DNS label (lower-case letters, digits and '-', at most 63, "
+                f"starting and ending with a letter or digit), got {value!r}"
+            )
+
+    @image.validator
+    def _check_image(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if any(c.isspace() for c in value):
+            raise ConfigError(f"image must not contain spaces, got {value!r}")
+
+    @args.validator
+    def _check_args(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        for i, arg in enumerate(value):
+            if not isinstance(arg, str):
+                raise ConfigError(f"args[{i}] must be a string, got {arg!r} (quote it)")
+
+
+@attrs.frozen
+class HealthCheck:
+    """The HTTP probe: ``path`` on ``port`` (``None``: the first container's port).
+
+    Examples
+    --------
+    >>> from modelship.deploy import HealthCheck
+    >>> HealthCheck(path="/health", initial_delay_seconds=30).period_seconds
+    10.0
+    >>> HealthCheck(path="health")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: path must start with '/', got 'health'
+    """
+
+    path: str = attrs.field(metadata={"key": "path"}, default="/health")
+    port: int | None = attrs.field(metadata={"key": "port"}, default=None, validator=_port)
+    initial_delay_seconds: float = attrs.field(
+        metadata={"key": "initialDelaySeconds"}, default=0.0, validator=_seconds
+    )
+    period_seconds: float = attrs.field(
+        metadata={"key": "periodSeconds"}, default=10.0, validator=_positive_seconds
+    )
+    timeout_seconds: float = attrs.field(
+        metadata={"key": "timeoutSeconds"}, default=1.0, validator=_positive_seconds
+    )
+    failure_threshold: int = attrs.field(
+        metadata={"key": "failureThreshold"}, default=3, validator=_count
+    )
+
+    @path.validator
+    def _check_path(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, str) or not value.startswith("/") or " " in value:
+            raise ConfigError(f"path must start with '/', got {value!r}")
+
+
+def _metrics(value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, Sequence):
+        raise ConfigError(f"metrics must be a list of metric names, got {value!r}")
+    for i, name in enumerate(value):
+        if name not in KNOWN_METRICS:
+            hint = _nearest(name, KNOWN_METRICS) if isinstance(name, str) else ""
+            raise ConfigError(
+                f"metrics[{i}]: unknown metric {name!r}{hint}; known: {', '.join(KNOWN_METRICS)}"
+            )
+    if len(set(value)) != len(value):
+        raise ConfigError(f"metrics lists a metric twice: {list(value)}")
+    return tuple(value)
+
+
+@attrs.frozen
+class Monitoring:
+    """Whether the deployment is watched, and which metrics the monitor computes.
+
+    Examples
+    --------
+    >>> from modelship.deploy import Monitoring
+    >>> Monitoring(enabled=True, metrics=["model_accuracy"]).metrics
+    ('model_accuracy',)
+    >>> Monitoring(metrics=["model_acuracy"])
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: metrics[0]: unknown metric 'model_acuracy' (did you mean ...
+    """
+
+    enabled: bool = attrs.field(metadata={"key": "enabled"}, default=False, validator=_bool)
+    metrics: tuple[str, ...] = attrs.field(
+        metadata={"key": "metrics"}, default=(), converter=_metrics
+    )
+
+
+def _strategy(value: Any) -> Strategy:
+    if isinstance(value, Strategy):
+        return value
+    names = [s.value for s in Strategy]
+    if value not in names:
+        hint = _nearest(value, names) if isinstance(value, str) else ""
+        raise ConfigError(f"strategy: unknown strategy {value!r}{hint}; one of {names}")
+    return Strategy(value)
+
+
+def _steps(value: Any) -> tuple[CanaryStep, ...]:
+    steps = _sequence("steps", value)
+    for i, step in enumerate(steps):
+        if not isinstance(step, CanaryStep):
+            raise ConfigError(f"steps[{i}] must be a CanaryStep, got {step!r}")
+    for i in range(1, len(steps)):
+        if steps[i].weight <= steps[i - 1].weight:
+            raise ConfigError(
+                f"steps[{i}].weight: {steps[i].weight} does not increase on the step before "
+                f"({steps[i - 1].weight}); canary weights must rise step by step"
+            )
+    return steps
+
+
+@attrs.frozen
+class DeploymentSpec:
+    """How to deploy a model: strategy, containers, health probe, monitoring, replicas.
+
+    Read one with :meth:`from_file` or :meth:`from_dict`; every problem is a
+    :class:`~modelship.ConfigError` naming the field. ``steps`` are the canary steps
+    (only with ``Strategy.CANARY``); ``notes`` say which values were filled in by
+    default. A health probe without a port gets the first container's port.
+
+    Examples
+    --------
+    >>> from modelship.deploy import DeploymentSpec
+    >>> spec = DeploymentSpec.from_dict({"deployment": {
+    ...     "strategy": "blue-green",
+    ...     "containers": [{"name": "model-service", "image": "ai-model:${VERSION}",
+    ...                     "resources": {"limits": {"memory": "4Gi", "cpu": "2"}}}],
+    ...     "healthcheck": {"path": "/health", "initialDelaySeconds": 30},
+    ... }}, variables={"VERSION": "3"})
+    >>> spec.containers[0].image, spec.healthcheck.port
+    ('ai-model:3', 8080)
+    >>> print("\\n".join(spec.notes))
+    deployment.containers[0].port: not given; using 8080, where modelship serve listens
+    deployment.healthcheck.port: not given; using the first container's port, 8080
+    """
+
+    containers: tuple[Container, ...] = attrs.field(
+        metadata={"key": "containers"}, converter=_containers
+    )
+    strategy: Strategy = attrs.field(
+        metadata={"key": "strategy"}, default=Strategy.BLUE_GREEN, converter=_strategy
+    )
+    replicas: int = attrs.field(metadata={"key": "replicas"}, default=1, validator=_count)
+    healthcheck: HealthCheck = attrs.field(metadata={"key": "healthcheck"}, factory=HealthCheck)
+    monitoring: Monitoring = attrs.field(metadata={"key": "monitoring"}, factory=Monitoring)
+    steps: tuple[CanaryStep, ...] = attrs.field(
+        metadata={"key": "canary.steps"}, default=(), converter=_steps
+    )
+    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple, eq=False)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.containers:
+            raise ConfigError("containers: a deployment needs at least one container")
+        for i, container in enumerate(self.containers):
+            if not isinstance(container, Container):
+                raise ConfigError(f"containers[{i}] must be a Container, got {container!r}")
+        names = [c.name for c in self.containers]
+        for i, container in enumerate(self.containers):
+            if names.index(container.name) != i:
+                raise ConfigError(f"containers[{i}].name: {container.name!r} is used twice")
+        if self.strategy is Strategy.CANARY and not self.steps:
+            raise ConfigError(
+                "canary.steps: a canary needs steps, e.g. [{weight: 10, pause: 5m}, "
+                "{weight: 50, pause: 5m}]"
+            )
+        if self.strategy is not Strategy.CANARY and self.steps:
+            raise ConfigError(
+                f"canary.steps: given, but the strategy is {self.strategy.value}; "
+                "set strategy: canary or remove them"
+            )
+        port = self.containers[0].port
+        if self.healthcheck.port is None and port is not None:
+            object.__setattr__(self, "healthcheck", attrs.evolve(self.healthcheck, port=port))
+
+    @property
+    def port(self) -> int:
+        """The first container's port (the one the model server listens on)."""
+        port = self.containers[0].port
+        return port if port is not None else DEFAULT_PORT
+
+    @classmethod
+    def from_dict(
+        cls,
+        data: Mapping[str, Any],
+        *,
+        variables: Mapping[str, str] | None = None,
+        environ: bool = True,
+    ) -> DeploymentSpec:
+        """Read a spec from a parsed document (``{"deployment": {...}}``).
+
+        ``${NAME}`` in any string is replaced by ``variables[NAME]``, else (with
+        ``environ``) by the environment variable; ``${NAME:-text}`` falls back to
+        ``text``; ``$$`` is a literal ``$``. A name found nowhere is a
+        :class:`~modelship.ConfigError` naming it and the field.
+
+        Examples
+        --------
+        >>> from modelship.deploy import DeploymentSpec
+        >>> DeploymentSpec.from_dict({"deployment": {"strategy": "canary",
+        ...     "containers": [{"name": "m", "image": "m:1", "port": 9000}],
+        ...     "canary": {"steps": [{"weight": 10, "pause": "1m"}, {"weight": 5, "pause": 0}]}}})
+        Traceback (most recent call last):
+        ...
+        modelship.errors.ConfigError: deployment.canary.steps[1].weight: 5 does not increase ...
+        """
+        lookup = _lookup(variables, environ)
+        document = substitute(data, lookup)
+        return _Reader().spec(document)
+
+    @classmethod
+    def from_file(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        variables: Mapping[str, str] | None = None,
+        environ: bool = True,
+    ) -> DeploymentSpec:
+        """Read a spec from a ``.yaml``/``.yml`` (needs PyYAML), ``.json`` or ``.toml`` file.
+
+        Examples
+        --------
+        >>> import json, tempfile, pathlib
+        >>> from modelship.deploy import DeploymentSpec
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> _ = (folder / "d.json").write_text(json.dumps({"deployment": {
+        ...     "containers": [{"name": "m", "image": "m:${TAG}", "port": 9000}]}}))
+        >>> DeploymentSpec.from_file(folder / "d.json", variables={"TAG": "7"}).containers[0].image
+        'm:7'
+        """
+        document = _load(Path(path))
+        try:
+            return cls.from_dict(document, variables=variables, environ=environ)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as a JSON-serialisable document that :meth:`from_dict` reads back.
+
+        Examples
+        --------
+        >>> from modelship.deploy import Container, DeploymentSpec
+        >>> spec = DeploymentSpec(containers=[Container(name="m", image="m:1", port=9000)])
+        >>> DeploymentSpec.from_dict(spec.to_dict()) == spec
+        True
+        """
+        hc = self.healthcheck
+        deployment: dict[str, Any] = {
+            "strategy": self.strategy.value,
+            "replicas": self.replicas,
+            "containers": [
+                {
+                    "name": c.name,
+                    "image": c.image,
+                    **({"port": c.port} if c.port is not None else {}),
+                    "resources": {
+                        "limits": {k: q.text for k, q in c.resources.limits.items()},
+                        "requests": {k: q.text for k, q in c.resources.requests.items()},
+                    },
+                    "env": dict(c.env),
+                    "args": list(c.args),
+                }
+                for c in self.containers
+            ],
+            "healthcheck": {
+                "path": hc.path,
+                **({"port": hc.port} if hc.port is not None else {}),
+                "initialDelaySeconds": hc.initial_delay_seconds,
+                "periodSeconds": hc.period_seconds,
+                "timeoutSeconds": hc.timeout_seconds,
+                "failureThreshold": hc.failure_threshold,
+            },
+            "monitoring": {
+                "enabled": self.monitoring.enabled,
+                "metrics": list(self.monitoring.metrics),
+            },
+        }
+        if self.steps:
+            deployment["canary"] = {
+                "steps": [{"weight": s.weight, "pause": s.pause} for s in self.steps]
+            }
+        return {"deployment": deployment}
+
+
+# --- ${VAR} substitution ----------------------------------------------------------------------
+
+
+def _lookup(variables: Mapping[str, str] | None, environ: bool) -> Callable[[str], str | None]:
+    given = dict(variables or {})
+    for name, value in given.items():
+        if not isinstance(value, str):
+            raise ConfigError(f"variables[{name!r}] must be a string, got {value!r}")
+
+    def find(name: str) -> str | None:
+        if name in given:
+            return given[name]
+        return os.environ.get(name) if environ else None
+
+    return find
+
+
+def substitute(data: Any, lookup: Callable[[str], str | None], path: str = "") -> Any:
+    """``data`` with every ``${NAME}`` in its strings replaced through ``lookup``.
+
+    Keys are left alone; only values are substituted. ``${NAME:-text}`` uses ``text``
+    when ``lookup`` has nothing; ``$$`` is a literal ``$``. An unfilled or malformed
+    reference is a :class:`~modelship.ConfigError` naming the path. At most
+    ``MAX_VALUES`` values are visited: YAML aliases can make a small file a huge tree.
+
+    Examples
+    --------
+    >>> from modelship.deploy._spec import substitute
+    >>> substitute({"image": "m:${TAG}", "x": ["$${KEPT}", "${N:-1}"]}, {"TAG": "3"}.get)
+    {'image': 'm:3', 'x': ['${KEPT}', '1']}
+    >>> substitute({"image": "m:${TAG}"}, {}.get)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: image: ${TAG} is not set: pass it in variables=... or set ...
+    """
+    return _substitute(data, lookup, path, [MAX_VALUES], 0)
+
+
+def _substitute(
+    data: Any, lookup: Callable[[str], str | None], path: str, budget: list[int], depth: int
+) -> Any:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise ConfigError(
+            f"the document holds more than {MAX_VALUES} values (YAML aliases can multiply "
+            "a small file); a deployment spec is far smaller"
+        )
+    if depth > MAX_DEPTH:
+        raise ConfigError(f"{path}: nested more than {MAX_DEPTH} levels deep")
+    if isinstance(data, Mapping):
+        return {
+            k: _substitute(v, lookup, _join(path, k), budget, depth + 1) for k, v in data.items()
+        }
+    if isinstance(data, list):
+        return [
+            _substitute(v, lookup, f"{path}[{i}]", budget, depth + 1) for i, v in enumerate(data)
+        ]
+    if not isinstance(data, str) or "$" not in data:
+        return data
+
+    def replace(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        body = match.group("body")
+        inner = _VARIABLE_BODY.fullmatch(body) if body is not None else None
+        if inner is None:
+            raise ConfigError(
+                f"{path}: {match.group(0)!r} in {data!r} is not a variable reference; write "
+                "${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $$ for a literal $"
+            )
+        value = lookup(inner["name"])
+        if value is None:
+            value = inner["default"]
+        if value is None:
+            name = inner["name"]
+            raise ConfigError(
+                f"{path}: ${{{name}}} is not set: pass it in variables=... or set the "
+                f"environment variable {name}"
+            )
+        return value
+
+    return _VARIABLE.sub(replace, data)
+
+
+def _join(path: str, key: Any) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
+# --- durations --------------------------------------------------------------------------------
+
+
+def parse_duration(value: Any) -> float:
+    """Seconds from a number or a text like ``30s``, ``5m``, ``1h30m``, ``250ms``.
+
+    Examples
+    --------
+    >>> from modelship.deploy._spec import parse_duration
+    >>> parse_duration("1h30m"), parse_duration(45), parse_duration("250ms")
+    (5400.0, 45.0, 0.25)
+    >>> parse_duration("5 minutes")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: '5 minutes' is not a duration: ...
+    """
+    if _is_number(value):
+        if not math.isfinite(value) or value < 0:
+            raise ConfigError(f"{value!r} is not a duration: seconds must be finite and >= 0")
+        return float(value)
+    if isinstance(value, str) and _DURATION.fullmatch(value):
+        return sum(float(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_PART.findall(value))
+    raise ConfigError(
+        f"{value!r} is not a duration: give seconds as a number, or a text like 30s, 5m, "
+        "1h30m, 250ms"
+    )
+
+
+# --- the reader: document -> records, with paths --------------------------------------------
+
+
+class _Reader:
+    """Builds the records from a document, prefixing every error with its field's path."""
+
+    def __init__(self) -> None:
+        self.notes: list[str] = []
+
+    def spec(self, document: Any) -> DeploymentSpec:
+        top = self._mapping(document, "", {"deployment"})
+        if "deployment" not in top:
+            raise ConfigError("the document needs a top-level 'deployment' key")
+        path = "deployment"
+        d = self._mapping(
+            top["deployment"],
+            path,
+            {"strategy", "replicas", "containers", "healthcheck", "monitoring", "canary"},
+        )
+        if "containers" not in d:
+            raise ConfigError(f"{path}.containers: missing; a deployment needs a container")
+        raw_containers = d["containers"]
+        if not isinstance(raw_containers, list) or not raw_containers:
+            raise ConfigError(
+                f"{path}.containers: must be a non-empty list of containers, got {raw_containers!r}"
+            )
+        containers = [
+            self.container(c, f"{path}.containers[{i}]") for i, c in enumerate(raw_containers)
+        ]
+        if "strategy" not in d:
+            self.notes.append(f"{path}.strategy: not given; using blue-green")
+        kwargs: dict[str, Any] = {
+            "containers": containers,
+            "strategy": d.get("strategy", Strategy.BLUE_GREEN.value),
+            "replicas": d.get("replicas", 1),
+        }
+        if "healthcheck" in d:
+            kwargs["healthcheck"] = self.healthcheck(d["healthcheck"], f"{path}.healthcheck")
+        else:
+            kwargs["healthcheck"] = HealthCheck()
+        if kwargs["healthcheck"].port is None:
+            self.notes.append(
+                f"{path}.healthcheck.port: not given; using the first container's port, "
+                f"{containers[0].port}"
+            )
+        if "monitoring" in d:
+            kwargs["monitoring"] = self.record(
+                Monitoring, d["monitoring"], f"{path}.monitoring", {"enabled", "metrics"}
+            )
+        if "canary" in d:
+            kwargs["steps"] = self.steps(d["canary"], f"{path}.canary")
+        return self.make(DeploymentSpec, path, notes=self.notes, **kwargs)
+
+    def container(self, raw: Any, path: str) -> Container:
+        keys = {"name", "image", "port", "ports", "resources", "env", "args"}
+        c = self._mapping(raw, path, keys)
+        for required in ("name", "image"):
+            if required not in c:
+                raise ConfigError(f"{path}.{required}: missing")
+        kwargs: dict[str, Any] = {k: c[k] for k in ("name", "image", "port", "args") if k in c}
+        if "ports" in c:
+            if "port" in c:
+                raise ConfigError(f"{path}: give port or ports, not both")
+            kwargs["port"] = self._container_port(c["ports"], f"{path}.ports")
+        if "port" not in kwargs:
+            kwargs["port"] = DEFAULT_PORT
+            self.notes.append(
+                f"{path}.port: not given; using {DEFAULT_PORT}, where modelship serve listens"
+            )
+        if "resources" in c:
+            kwargs["resources"] = self.resources(c["resources"], f"{path}.resources")
+        if "env" in c:
+            kwargs["env"] = self._env(c["env"], f"{path}.env")
+        return self.make(Container, path, **kwargs)
+
+    def _container_port(self, raw: Any, path: str) -> Any:
+        if not isinstance(raw, list) or not raw:
+            raise ConfigError(f"{path}: must be a list like [{{containerPort: 8080}}], got {raw!r}")
+        first = self._mapping(raw[0], f"{path}[0]", {"containerPort", "name", "protocol"})
+        if "containerPort" not in first:
+            raise ConfigError(f"{path}[0].containerPort: missing")
+        return first["containerPort"]
+
+    def _env(self, raw: Any, path: str) -> Any:
+        if isinstance(raw, list):  # the Kubernetes form: [{name: X, value: "1"}]
+            env = {}
+            for i, item in enumerate(raw):
+                pair = self._mapping(item, f"{path}[{i}]", {"name", "value"})
+                if "name" not in pair or "value" not in pair:
+                    raise ConfigError(f"{path}[{i}]: needs name and value")
+                env[pair["name"]] = pair["value"]
+            return env
+        return raw
+
+    def resources(self, raw: Any, path: str) -> Resources:
+        r = self._mapping(raw, path, {"limits", "requests"})
+        amounts = {}
+        for kind in ("limits", "requests"):
+            given = r.get(kind, {})
+            if not isinstance(given, Mapping):
+                raise ConfigError(
+                    f"{path}.{kind}: must be a mapping like {{cpu: '2', memory: 4Gi}}"
+                )
+            parsed = {}
+            for name, amount in given.items():
+                try:
+                    parsed[name] = parse_quantity(amount)
+                except ConfigError as exc:
+                    raise ConfigError(f"{path}.{kind}.{name}: {exc}") from None
+            amounts[kind] = parsed
+        return self.make(Resources, path, **amounts)
+
+    def healthcheck(self, raw: Any, path: str) -> HealthCheck:
+        keys = {
+            "path",
+            "port",
+            "initialDelaySeconds",
+            "periodSeconds",
+            "timeoutSeconds",
+            "failureThreshold",
+        }
+        h = self._mapping(raw, path, keys)
+        for key in ("initialDelaySeconds", "periodSeconds", "timeoutSeconds"):
+            if key in h:
+                h[key] = self._duration(h[key], f"{path}.{key}")
+        return self.record(HealthCheck, h, path, keys)
+
+    def steps(self, raw: Any, path: str) -> list[CanaryStep]:
+        canary = self._mapping(raw, path, {"steps"})
+        given = canary.get("steps")
+        if not isinstance(given, list) or not given:
+            raise ConfigError(f"{path}.steps: must be a non-empty list of {{weight, pause}}")
+        steps: list[CanaryStep] = []
+        previous: int | None = None
+        for i, item in enumerate(given):
+            where = f"{path}.steps[{i}]"
+            step = self._mapping(item, where, {"weight", "pause"})
+            weight = step.get("weight")
+            if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
+                raise ConfigError(
+                    f"{where}.weight: must be an integer from 1 to 100, got {weight!r}"
+                )
+            if previous is not None and weight <= previous:
+                raise ConfigError(
+                    f"{where}.weight: {weight} does not increase on the step before "
+                    f"({previous}); canary weights must rise step by step"
+                )
+            previous = weight
+            if weight == 100:
+                if i != len(given) - 1:
+                    raise ConfigError(f"{where}.weight: 100 must be the last step")
+                self.notes.append(
+                    f"{where}: weight 100 is the promotion that follows the last step; "
+                    "it is not a step of its own"
+                )
+                continue
+            if "pause" not in step:
+                raise ConfigError(
+                    f"{where}.pause: missing; how long to hold {weight}% before the analysis "
+                    "(e.g. 5m, 60, or 0)"
+                )
+            pause = self._duration(step["pause"], f"{where}.pause")
+            steps.append(self.make(CanaryStep, where, weight=weight, pause=pause))
+        return steps
+
+    # --- helpers ------------------------------------------------------------------------
+
+    def record(self, kind: type[_T], raw: Any, path: str, keys: set[str]) -> _T:
+        given = self._mapping(raw, path, keys)
+        fields = attrs.fields(kind)  # type: ignore[arg-type]
+        by_key = {field.metadata.get("key", field.name): field.name for field in fields}
+        return self.make(kind, path, **{by_key[k]: v for k, v in given.items()})
+
+    @staticmethod
+    def make(kind: type[_T], where: str, /, **kwargs: Any) -> _T:
+        try:
+            return kind(**kwargs)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
+
+    @staticmethod
+    def _duration(value: Any, path: str) -> float:
+        try:
+            return parse_duration(value)
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+
+    @staticmethod
+    def _mapping(raw: Any, path: str, keys: set[str]) -> dict[str, Any]:
+        where = path or "the document"
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{where}: must be a mapping, got {type(raw).__name__} {raw!r}")
+        for key in raw:
+            if key not in keys:
+                hint = _nearest(key, keys) if isinstance(key, str) else ""
+                raise ConfigError(
+                    f"{_join(path, key)}: unknown key{hint}; known keys: {', '.join(sorted(keys))}"
+                )
+        return dict(raw)
+
+
+# --- files ------------------------------------------------------------------------------------
+
+
+def _load(path: Path) -> Any:
+    suffix = path.suffix.lower()
+    if suffix not in (".yaml", ".yml", ".json", ".toml"):
+        raise ConfigError(f"{path}: a deployment file ends in .yaml, .yml, .json or .toml")
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ConfigError(f"{path}: {size} bytes; a deployment file is at most 1 MiB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
+    try:
+        if suffix == ".json":
+            try:
+                return json.loads(data)
+            except ValueError as exc:
+                raise ConfigError(f"{path}: not valid JSON: {exc}") from None
+        if suffix == ".toml":
+            return _load_toml(path, data)
+        return _load_yaml(path, data)
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply to be a deployment spec") from None
+
+
+def _load_toml(path: Path, data: bytes) -> Any:
+    try:
+        tomllib: Any = importlib.import_module("tomllib")
+    except ImportError:  # Python 3.10
+        try:
+            tomllib = importlib.import_module("tomli")
+        except ImportError as exc:
+            raise MissingDependency(
+                f"{path}: reading TOML on Python 3.10 needs tomli: pip install tomli"
+            ) from exc
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def _load_yaml(path: Path, data: bytes) -> Any:
+    try:
+        import yaml
+    except ImportError as exc:
+        raise MissingDependency(
+            f"{path}: reading YAML needs PyYAML: pip install 'modelship[yaml]' "
+            "(or use a .json or .toml file)"
+        ) from exc
+
+    class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
+        """SafeLoader that refuses a key given twice (PyYAML keeps the last silently)."""
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{path}, line {line}: the key {key!r} is given twice")
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        return yaml.load(data, Loader=StrictLoader)  # a SafeLoader subclass: no arbitrary objects
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None

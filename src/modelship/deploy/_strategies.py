@@ -1,0 +1,567 @@
+"""Deployment strategies, written once against the :class:`Deployer` protocol.
+
+Each strategy keeps one invariant at every step and every failure: traffic never moves
+to a slot before the deployer reports it ready, nothing is scaled down before the slot
+that replaces it is ready and serving, and an abort sends all traffic back to the slot
+that was serving before (still at full size, never touched). Every decision is recorded
+in the :class:`Rollout`'s history; the registry alias moves only after the switch
+succeeded and the new slot answered a health check behind it.
+
+:class:`Recreate` is the one exception by design: it stops the serving version before
+starting the new one (for models that cannot run twice side by side), and says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import attrs
+
+from modelship.deploy._clock import Clock, SystemClock
+from modelship.deploy._errors import RolloutAborted
+from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, GateTally, Verdict
+from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
+from modelship.deploy._protocol import Deployer, SlotState
+from modelship.deploy._rollout import EventKind, Rollout, RolloutStatus
+from modelship.errors import ConfigError
+
+if TYPE_CHECKING:
+    from modelship.deploy._spec import DeploymentSpec
+
+__all__ = ["BlueGreen", "Canary", "CanaryStep", "Recreate", "from_spec"]
+
+SLOTS = ("blue", "green")
+
+
+def _positive_seconds(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value >= 0:
+        raise ConfigError(f"{attribute.name} must be >= 0 seconds, got {value!r}")
+
+
+@attrs.frozen
+class CanaryStep:
+    """One canary step: send ``weight`` percent to the new version, wait ``pause`` seconds.
+
+    Examples
+    --------
+    >>> CanaryStep(10, pause=60)
+    CanaryStep(weight=10, pause=60)
+    >>> CanaryStep(100)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: canary step weight must be an integer from 1 to 99, got 100; ...
+    """
+
+    weight: int
+    pause: float = attrs.field(default=0.0, validator=_positive_seconds)
+
+    def __attrs_post_init__(self) -> None:
+        w = self.weight
+        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 99:
+            raise ConfigError(
+                f"canary step weight must be an integer from 1 to 99, got {w!r}; "
+                "promotion to 100 follows the last step"
+            )
+
+
+class _Strategy:
+    """What every strategy shares: its parameters, the gate loop, abort and promotion."""
+
+    name: ClassVar[str]
+
+    def __init__(
+        self,
+        deployer: Deployer,
+        spec: DeploymentSpec | None = None,
+        *,
+        gate: Gate | None = None,
+        policy: GatePolicy | None = None,
+        progress_deadline: float = 600.0,
+        undo_window: float = 600.0,
+        alias: str | None = "production",
+        history: DeploymentHistory | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(deployer, Deployer):
+            raise ConfigError(
+                f"{deployer!r} does not implement the Deployer protocol (apply, wait_ready, "
+                "set_traffic, health, remove, state, capabilities, registry)"
+            )
+        if not progress_deadline > 0:
+            raise ConfigError(f"progress_deadline must be > 0 seconds, got {progress_deadline!r}")
+        if not undo_window >= 0:
+            raise ConfigError(f"undo_window must be >= 0 seconds, got {undo_window!r}")
+        self.deployer = deployer
+        self.spec = spec
+        self.gate = gate
+        self.policy = policy if policy is not None else GatePolicy()
+        self.progress_deadline = float(progress_deadline)
+        self.undo_window = float(undo_window)
+        self.alias = alias
+        self.clock: Clock = clock if clock is not None else SystemClock()
+        if history is None:
+            registry = deployer.registry
+            history = RegistryHistory(registry) if registry is not None else InMemoryHistory()
+        self.history = history
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.deployer!r})"
+
+    # --- shared steps -------------------------------------------------------------------
+
+    def _resolve(self, model: str, version: str | int) -> str:
+        registry = self.deployer.registry
+        if registry is None:
+            return str(version)
+        return registry.get(model, version).version  # "latest", "@staging" -> a version
+
+    def _new(self, model: str, version: str, slot: str, stable: SlotState | None) -> Rollout:
+        previous = (stable.slot, stable.version) if stable is not None else None
+        rollout = Rollout(
+            deployer=self.deployer,
+            model=model,
+            version=version,
+            strategy=self.name,
+            slot=slot,
+            previous=previous,
+            clock=self.clock,
+            history=self.history,
+            alias=self.alias,
+            progress_deadline=self.progress_deadline,
+            redeploy=self.deploy,
+        )
+        rollout.event(
+            EventKind.STARTED,
+            f"{self.name}: {model} {version} into {slot}"
+            + (f", {stable.version} serving from {stable.slot}" if stable else ", nothing serving"),
+            policy=self.policy.to_dict(),
+            progress_deadline=self.progress_deadline,
+            undo_window=self.undo_window,
+            capabilities=attrs.asdict(self.deployer.capabilities),
+        )
+        return rollout
+
+    def _serving(self, model: str) -> SlotState | None:
+        """The slot serving now; a deployer serves one model (its slots are one service)."""
+        stable = self.deployer.state().serving()  # failing here changes nothing: it raises
+        if stable is not None and stable.model != model:
+            raise ConfigError(
+                f"{self.deployer!r} serves model {stable.model!r}; a deployer is one service, "
+                f"so {model!r} needs a deployer of its own"
+            )
+        return stable
+
+    def _start_slot(
+        self, rollout: Rollout, slot: str, what: tuple[str, str] | None = None
+    ) -> str | None:
+        """Apply, wait ready, check health; None on success, else why it failed.
+
+        ``what`` is the (model, version) to start; by default the rollout's own.
+        """
+        dep = self.deployer
+        model, version = what if what is not None else (rollout.model, rollout.version)
+        ok, _ = rollout.call(f"apply({slot!r})", dep.apply, slot, model, version, self.spec)
+        if not ok:
+            return f"starting {version} in {slot} failed"
+        rollout.event(EventKind.APPLIED, f"{version} started in {slot}", slot=slot, version=version)
+        ok, ready = rollout.call(
+            f"wait_ready({slot!r})", dep.wait_ready, slot, self.progress_deadline
+        )
+        if not ok:
+            return f"waiting for {slot} to be ready failed"
+        if not ready:
+            return (
+                f"{slot} did not become ready within the progress deadline of "
+                f"{self.progress_deadline:g} s"
+            )
+        rollout.event(EventKind.READY, f"{slot} is ready", slot=slot)
+        return self._check_health(rollout, slot)
+
+    def _check_health(self, rollout: Rollout, slot: str) -> str | None:
+        ok, health = rollout.call(f"health({slot!r})", self.deployer.health, slot)
+        if not ok or health is None:
+            return f"the health check of {slot} failed"
+        rollout.event(
+            EventKind.HEALTH,
+            f"{slot} {'healthy' if health.healthy else 'unhealthy'}"
+            + (f": {health.detail}" if health.detail else ""),
+            slot=slot,
+            healthy=health.healthy,
+            detail=health.detail,
+        )
+        return None if health.healthy else f"{slot} is unhealthy: {health.detail}"
+
+    def _analyse(self, rollout: Rollout, step: str, tally: GateTally | None = None) -> str | None:
+        """Run the gate until it promotes or aborts; None to promote, else why it aborted.
+
+        ``tally`` carries failure counts over from the rollout's earlier analyses.
+        """
+        if self.gate is None:
+            return None
+        policy = self.policy
+        if tally is None:
+            tally = GateTally(policy, started=self.clock.monotonic())
+        tally.restart(self.clock.monotonic())
+        # The deadline ends every analysis; this bound only guards against a clock that
+        # does not advance while sleeping.
+        rounds = int(policy.deadline / policy.interval) + policy.max_consecutive_errors + 2
+        for _ in range(rounds):
+            try:
+                answer = self.gate(rollout)
+                result = answer if isinstance(answer, GateResult) else GateResult(answer)
+            except Exception as exc:  # a gate that raises answers "error"; it never promotes
+                result = GateResult(Verdict.ERROR, f"the gate raised {type(exc).__name__}: {exc}")
+            decision, why = tally.record(result.verdict, self.clock.monotonic())
+            rollout.event(
+                EventKind.GATE,
+                f"{step}: {result.verdict.value} -> {decision.value}: {why}",
+                step=step,
+                decision=decision.value,
+                **result.to_dict(),
+            )
+            if decision is Decision.PROMOTE:
+                return None
+            if decision is Decision.ABORT:
+                return f"analysis at {step}: {why}"
+            self.clock.sleep(policy.interval)
+        return f"analysis at {step} gave no decision in {rounds} evaluations"
+
+    def _abort(self, rollout: Rollout, stable: SlotState | None, why: str) -> RolloutAborted:
+        """Send traffic back to ``stable`` (untouched), remove the new slot if idle."""
+        target = rollout.slot
+        state = rollout.observe()
+        if stable is not None:
+            back = state.slot(stable.slot) if state is not None else None
+            if back is not None and not back.ready:
+                # The stable slot died meanwhile: moving traffic there would leave none
+                # served; traffic stays where it is and the new slot is kept.
+                rollout.event(
+                    EventKind.ERROR,
+                    f"{stable.slot} is no longer ready; traffic is left where it is",
+                    slot=stable.slot,
+                )
+                state = None
+            elif back is None or back.weight != 100:
+                rollout.route_all_to(stable.slot, f"abort: {why}")
+        held = state.slot(target) if state is not None else None
+        if held is not None and (held.model, held.version) == (rollout.model, rollout.version):
+            rollout.scale_down(target, "abort")  # refused while it still has traffic
+        rollout.status = RolloutStatus.ABORTED
+        rollout.event(EventKind.ABORTED, why, serving=None if stable is None else stable.version)
+        return RolloutAborted(
+            f"{self.name} rollout {rollout.id} of {rollout.model} {rollout.version} aborted: "
+            f"{why}; "
+            + (
+                f"{stable.version} is serving from {stable.slot}"
+                if stable
+                else "nothing was serving before"
+            )
+            + "; see rollout.history",
+            rollout,
+        )
+
+    def _promote(self, rollout: Rollout, stable: SlotState | None, expected: str | None) -> None:
+        """Record success, move the alias, open the undo window (or close it at once)."""
+        rollout.status = RolloutStatus.SUCCEEDED
+        rollout.move_alias(rollout.version, expected)
+        if stable is not None and stable.slot != rollout.slot:
+            rollout.open_undo_window(self.undo_window)
+            if self.undo_window == 0:
+                rollout.finish()
+        rollout.event(
+            EventKind.SUCCEEDED,
+            f"{rollout.version} serves from {rollout.slot}",
+            undo_until=None if rollout.undo_until is None else rollout.undo_until.isoformat(),
+        )
+
+    def _alias_now(self, model: str) -> str | None:
+        registry = self.deployer.registry
+        if self.alias is None or registry is None:
+            return None
+        return registry.aliases(model).get(self.alias)
+
+    def _two_slots(self) -> None:
+        if self.deployer.capabilities.max_slots < 2:
+            raise ConfigError(
+                f"{self.name} needs a deployer that runs 2 slots at once; "
+                f"{self.deployer!r} declares max_slots={self.deployer.capabilities.max_slots}: "
+                "use Recreate"
+            )
+
+    @staticmethod
+    def _idle(serving: SlotState | None) -> str:
+        if serving is None:
+            return SLOTS[0]
+        return SLOTS[1] if serving.slot == SLOTS[0] else SLOTS[0]
+
+    def _unchanged(self, model: str, version: str, serving: SlotState) -> Rollout:
+        rollout = self._new(model, version, serving.slot, None)
+        rollout.status = RolloutStatus.SUCCEEDED
+        rollout.event(
+            EventKind.SUCCEEDED,
+            f"{version} already serves from {serving.slot}; nothing changed",
+            slot=serving.slot,
+        )
+        return rollout
+
+    def _switch(self, rollout: Rollout, stable: SlotState | None) -> str | None:
+        """Send all traffic to the new slot, then check it behind traffic."""
+        target = rollout.slot
+        ok, _ = rollout.call(
+            f"set_traffic({{{target!r}: 100}})", self.deployer.set_traffic, {target: 100}
+        )
+        if not ok:
+            return f"switching traffic to {target} failed"
+        rollout.event(EventKind.TRAFFIC, f"all traffic to {target}", weights={target: 100})
+        return self._check_health(rollout, target)
+
+    def deploy(self, model: str, version: str | int) -> Rollout:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+class BlueGreen(_Strategy):
+    """Deploy to the idle slot, check it, switch all traffic at once, keep the old for undo.
+
+    Steps: start the new version in the idle slot; wait until ready (``progress_deadline``,
+    default 600 s); health-check it; run the optional pre-promotion ``gate``; switch all
+    traffic; health-check it again behind traffic (a failure switches straight back);
+    move the registry ``alias``; keep the previous slot at full size for ``undo_window``
+    seconds (:meth:`Rollout.rollback` is then one switch back), after which
+    :meth:`Rollout.finish` (or the next deploy, which reuses that slot) scales it down.
+
+    Raises
+    ------
+    RolloutAborted
+        The new version did not make it; the previous one serves, its history says why.
+
+    Examples
+    --------
+    >>> from modelship.testing._deployer_double import InMemoryDeployer
+    >>> dep = InMemoryDeployer()
+    >>> BlueGreen(dep).deploy("fraud", "1").slot
+    'blue'
+    >>> rollout = BlueGreen(dep).deploy("fraud", "2")
+    >>> [(s.slot, s.version, s.weight) for s in dep.state().slots]
+    [('blue', '1', 0), ('green', '2', 100)]
+    """
+
+    name = "blue-green"
+
+    def deploy(self, model: str, version: str | int) -> Rollout:
+        """Put ``version`` of ``model`` into service; returns the succeeded rollout."""
+        self._two_slots()
+        version = self._resolve(model, version)
+        expected = self._alias_now(model)
+        stable = self._serving(model)
+        if stable is not None and (stable.model, stable.version) == (model, version):
+            return self._unchanged(model, version, stable)
+        rollout = self._new(model, version, self._idle(stable), stable)
+        why = self._start_slot(rollout, rollout.slot) or self._analyse(rollout, "pre-promotion")
+        if why is None:
+            why = self._switch(rollout, stable)
+        if why is not None:
+            raise self._abort(rollout, stable, why)
+        self._promote(rollout, stable, expected)
+        return rollout
+
+
+class Canary(_Strategy):
+    """Shift traffic to the new version in steps, with a pause and a gate after each.
+
+    ``steps`` (default 10, 25, 50 percent, 60 s pauses) must increase; after the last
+    one all traffic moves. After each step's pause the new slot is health-checked and the
+    ``gate`` runs under :class:`GatePolicy` (only a pass goes on; no gate: a healthy slot
+    goes on). An abort at any point sends all traffic back to the stable slot. Then as
+    :class:`BlueGreen`: alias, undo window, rollback.
+
+    When the deployer's weights are approximate (``capabilities.exact_weights`` False),
+    the share actually applied is recorded next to the one asked for.
+
+    Examples
+    --------
+    >>> from modelship.deploy import Verdict
+    >>> from modelship.testing._deployer_double import InMemoryDeployer
+    >>> dep = InMemoryDeployer()
+    >>> _ = Canary(dep).deploy("fraud", "1")
+    >>> steps = [CanaryStep(10, pause=60), CanaryStep(50, pause=60)]
+    >>> canary = Canary(dep, steps=steps, gate=lambda r: Verdict.PASS, clock=dep.clock)
+    >>> rollout = canary.deploy("fraud", "2")  # pauses on the double's clock: no wait
+    >>> [e.data["weights"] for e in rollout.history if e.kind.value == "traffic"]
+    [{'green': 10, 'blue': 90}, {'green': 50, 'blue': 50}, {'green': 100}]
+    """
+
+    name = "canary"
+    DEFAULT_STEPS = (CanaryStep(10, 60.0), CanaryStep(25, 60.0), CanaryStep(50, 60.0))
+
+    def __init__(
+        self,
+        deployer: Deployer,
+        spec: DeploymentSpec | None = None,
+        *,
+        steps: Sequence[CanaryStep] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(deployer, spec, **kwargs)
+        steps = tuple(steps) if steps is not None else self.DEFAULT_STEPS
+        if not steps:
+            raise ConfigError("a canary needs at least one step; use BlueGreen for none")
+        for before, after in itertools.pairwise(steps):
+            if after.weight <= before.weight:
+                raise ConfigError(
+                    f"canary step weights must increase, got {before.weight} then {after.weight}"
+                )
+        self.steps: tuple[CanaryStep, ...] = steps
+
+    def deploy(self, model: str, version: str | int) -> Rollout:
+        """Put ``version`` of ``model`` into service in steps; returns the rollout."""
+        self._two_slots()
+        version = self._resolve(model, version)
+        expected = self._alias_now(model)
+        stable = self._serving(model)
+        if stable is not None and (stable.model, stable.version) == (model, version):
+            return self._unchanged(model, version, stable)
+        rollout = self._new(model, version, self._idle(stable), stable)
+        why = self._start_slot(rollout, rollout.slot)
+        if why is None and stable is not None:
+            why = self._steps(rollout, stable)
+        if why is None:
+            why = self._switch(rollout, stable)
+        if why is not None:
+            raise self._abort(rollout, stable, why)
+        self._promote(rollout, stable, expected)
+        return rollout
+
+    def _steps(self, rollout: Rollout, stable: SlotState) -> str | None:
+        target = rollout.slot
+        tally = GateTally(self.policy, started=self.clock.monotonic())
+        for n, step in enumerate(self.steps, start=1):
+            weights = {target: step.weight, stable.slot: 100 - step.weight}
+            ok, _ = rollout.call(f"set_traffic({weights})", self.deployer.set_traffic, weights)
+            if not ok:
+                return f"setting step {n}'s traffic failed"
+            state = rollout.observe()
+            actual = state.slot(target) if state is not None else None
+            rollout.event(
+                EventKind.TRAFFIC,
+                f"step {n}: {step.weight}% to {target}",
+                weights=weights,
+                step=n,
+                applied=None if actual is None else actual.weight,
+            )
+            rollout.event(
+                EventKind.PAUSE, f"step {n}: pausing {step.pause:g} s", step=n, seconds=step.pause
+            )
+            self.clock.sleep(step.pause)
+            why = self._check_health(rollout, target) or self._analyse(rollout, f"step {n}", tally)
+            if why is not None:
+                return why
+        return None
+
+
+class Recreate(_Strategy):
+    """Stop the serving version, then start the new one in its slot (downtime by design).
+
+    For models that cannot run twice side by side (memory, a GPU, an exclusive resource).
+    Requests fail between the stop and the new slot's readiness. If the new version does
+    not become ready and healthy, the previous version is started again in the same
+    slot and the rollout aborts. There is no undo window: :meth:`Rollout.rollback`
+    recreates the previous version.
+
+    Examples
+    --------
+    >>> from modelship.testing._deployer_double import InMemoryDeployer
+    >>> from modelship.deploy import DeployerCapabilities
+    >>> dep = InMemoryDeployer(capabilities=DeployerCapabilities(max_slots=1))
+    >>> _ = Recreate(dep).deploy("fraud", "1")
+    >>> _ = Recreate(dep).deploy("fraud", "2")
+    >>> [(s.slot, s.version, s.weight) for s in dep.state().slots]
+    [('blue', '2', 100)]
+    """
+
+    name = "recreate"
+
+    def deploy(self, model: str, version: str | int) -> Rollout:
+        """Replace the serving version with ``version`` of ``model``; returns the rollout."""
+        version = self._resolve(model, version)
+        expected = self._alias_now(model)
+        stable = self._serving(model)
+        if stable is not None and (stable.model, stable.version) == (model, version):
+            return self._unchanged(model, version, stable)
+        slot = stable.slot if stable is not None else SLOTS[0]
+        rollout = self._new(model, version, slot, stable)
+        why = None
+        if stable is not None:
+            ok, _ = rollout.call("set_traffic({})", self.deployer.set_traffic, {})
+            if ok:
+                rollout.event(EventKind.TRAFFIC, "traffic stopped (recreate)", weights={})
+                ok = rollout.scale_down(slot, f"recreate: {stable.version} stops first")
+            why = None if ok else f"stopping {stable.version} failed"
+        if why is None:
+            why = self._start_slot(rollout, slot) or self._switch(rollout, None)
+        if why is not None:
+            raise self._recreate_abort(rollout, stable, why)
+        rollout.status = RolloutStatus.SUCCEEDED
+        rollout.move_alias(version, expected)
+        rollout.event(EventKind.SUCCEEDED, f"{version} serves from {slot}")
+        return rollout
+
+    def _recreate_abort(
+        self, rollout: Rollout, stable: SlotState | None, why: str
+    ) -> RolloutAborted:
+        if stable is None:
+            return self._abort(rollout, None, why)
+        state = rollout.observe()
+        held = state.slot(stable.slot) if state is not None else None
+        if (
+            held is None
+            or (held.model, held.version) != (stable.model, stable.version)
+            or (not held.ready)
+        ):
+            if held is not None and held.weight > 0:
+                # The new version got traffic and failed behind it: stop it (recreate's
+                # downtime again) before the previous version takes the slot back.
+                ok, _ = rollout.call("set_traffic({})", self.deployer.set_traffic, {})
+                if ok:
+                    rollout.event(EventKind.TRAFFIC, "traffic stopped (recreate abort)", weights={})
+                    rollout.scale_down(stable.slot, f"recreate abort: {rollout.version} stops")
+            failed = self._start_slot(rollout, stable.slot, (stable.model, stable.version))
+            if failed is None:
+                rollout.route_all_to(stable.slot, f"recreate abort: {why}")
+            else:
+                why = f"{why}; restoring {stable.version} also failed: {failed}"
+        elif held.weight != 100:
+            rollout.route_all_to(stable.slot, f"recreate abort: {why}")
+        rollout.status = RolloutStatus.ABORTED
+        rollout.event(EventKind.ABORTED, why, serving=stable.version)
+        return RolloutAborted(
+            f"recreate rollout {rollout.id} of {rollout.model} {rollout.version} aborted: "
+            f"{why}; see rollout.history",
+            rollout,
+        )
+
+
+def from_spec(
+    deployer: Deployer, spec: DeploymentSpec, **kwargs: Any
+) -> BlueGreen | Canary | Recreate:
+    """The strategy ``spec.strategy`` names, with the spec's canary steps.
+
+    ``kwargs`` go to the strategy (``gate``, ``policy``, ``undo_window``, ...).
+
+    Examples
+    --------
+    >>> from modelship.deploy import DeploymentSpec
+    >>> from modelship.testing._deployer_double import InMemoryDeployer
+    >>> spec = DeploymentSpec.from_dict({"deployment": {"strategy": "canary",
+    ...     "containers": [{"name": "m", "image": "m:1"}],
+    ...     "canary": {"steps": [{"weight": 10, "pause": "1m"}]}}})
+    >>> from_spec(InMemoryDeployer(), spec).steps
+    (CanaryStep(weight=10, pause=60.0),)
+    """
+    name = spec.strategy.value
+    if name == Canary.name:
+        return Canary(deployer, spec, steps=spec.steps or None, **kwargs)
+    if name == Recreate.name:
+        return Recreate(deployer, spec, **kwargs)
+    return BlueGreen(deployer, spec, **kwargs)

@@ -1,0 +1,268 @@
+"""LocalDeployer: slots are real ``modelship serve`` processes on 127.0.0.1 behind a router.
+
+Nothing it starts outlives it: ``close()`` (or leaving the ``with`` block) drains and
+stops every server, a finaliser kills them if the deployer is dropped unclosed, and the
+kernel kills them if the Python process dies (``PR_SET_PDEATHSIG``; Linux). Processes are
+started from one long-lived thread of the deployer, because the kernel ties that signal
+to the thread that forked the child, not to the process.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import contextlib
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from modelship.deploy._errors import DeployError, SlotInUse, SlotNotFound
+from modelship.deploy._protocol import (
+    DeployerCapabilities,
+    DeployerState,
+    SlotHealth,
+    SlotState,
+    check_weights,
+)
+from modelship.deploy.local._process import ServerProcess, kill_all
+from modelship.deploy.local._router import Router
+from modelship.errors import ConfigError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from modelship.deploy._spec import DeploymentSpec
+    from modelship.registry import Registry
+
+__all__ = ["LocalDeployer"]
+
+_POLL = 0.05  # seconds between readiness probes: a server turns ready in ~1 s
+
+
+@attrs.define(eq=False)
+class _Slot:
+    model: str
+    version: str
+    proc: ServerProcess
+    weight: int = 0
+    ready: bool = False
+
+
+class LocalDeployer:
+    """A :class:`~modelship.deploy.Deployer` of local server processes behind a router.
+
+    Parameters
+    ----------
+    registry
+        Where versions are loaded from. Its store must be reachable from other processes
+        (a folder, ``file://`` or ``s3://`` URL; not ``memory://``).
+    drain_timeout
+        Seconds a removed slot's in-flight requests may take before it is stopped.
+    graceful_seconds
+        Seconds a server may take to finish its requests after SIGTERM (then SIGKILL).
+    server_args
+        Extra arguments for every ``modelship serve`` process (``["--no-warmup"]``).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> with LocalDeployer(registry=ms.open_registry("memory://local-doc")) as dep:
+    ...     pass
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: the LocalDeployer's servers are other processes and cannot ...
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        *,
+        drain_timeout: float = 30.0,
+        graceful_seconds: float = 30.0,
+        server_args: Sequence[str] = (),
+    ) -> None:
+        url = registry.store.url
+        if url.startswith("memory:"):
+            raise ConfigError(
+                "the LocalDeployer's servers are other processes and cannot see a memory:// "
+                "registry; open the registry on a folder, file:// or s3:// URL"
+            )
+        self.registry: Registry | None = registry
+        self.capabilities = DeployerCapabilities(exact_weights=True, max_slots=2)
+        self._url = url
+        self._drain_timeout = drain_timeout
+        self._graceful = graceful_seconds
+        self._server_args = [*server_args, "--graceful-seconds", str(graceful_seconds)]
+        self._slots: dict[str, _Slot] = {}
+        self._lock = threading.RLock()
+        self._pids: list[int] = []
+        self._spawner = concurrent.futures.ThreadPoolExecutor(1, "modelship-spawner")
+        self._router = Router()
+        self._finalizer = weakref.finalize(self, kill_all, self._pids)
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"LocalDeployer({self._url!r}, endpoint={self.endpoint!r})"
+
+    @property
+    def endpoint(self) -> str:
+        """The router's URL, ``http://127.0.0.1:PORT``: send requests here."""
+        return self._router.url
+
+    def __enter__(self) -> LocalDeployer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop routing, then stop every server (each drains first); idempotent."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            slots, self._slots = dict(self._slots), {}
+        self._router.close()
+        for slot in slots.values():
+            slot.proc.stop(grace=min(self._graceful, 5.0))
+        kill_all(self._pids)  # anything still there (a stop that timed out)
+        self._pids.clear()
+        self._spawner.shutdown(wait=True)
+        self._finalizer.detach()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DeployError("this LocalDeployer is closed; create a new one")
+
+    def _get(self, slot: str) -> _Slot:
+        try:
+            return self._slots[slot]
+        except KeyError:
+            raise SlotNotFound(f"no slot {slot!r}; slots: {sorted(self._slots)}") from None
+
+    # --- the protocol -------------------------------------------------------------------
+
+    def apply(
+        self, slot: str, model: str, version: str, spec: DeploymentSpec | None = None
+    ) -> None:
+        """Start a server for ``version`` in ``slot`` (the slot's old server stops first).
+
+        Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic.
+        """
+        self._check_open()
+        with self._lock:
+            old = self._slots.get(slot)
+            if old is not None and old.weight > 0:
+                raise SlotInUse(
+                    f"slot {slot!r} receives {old.weight}% of traffic; move its "
+                    "traffic before replacing its version"
+                )
+        if old is not None:
+            self.remove(slot)  # checks the weight again, atomically with the removal
+        argv = [
+            sys.executable,
+            "-m",
+            "modelship.deploy.serve",
+            self._url,
+            model,
+            str(version),
+            "--host",
+            "127.0.0.1",
+            *self._server_args,
+        ]
+        proc = self._spawner.submit(ServerProcess.start, argv).result()
+        with self._lock:
+            self._pids.append(proc.pid)
+            self._slots[slot] = _Slot(model, str(version), proc)
+
+    def wait_ready(self, slot: str, timeout: float) -> bool:
+        """Poll the server's ``/ready`` until it answers 200, it exits, or ``timeout``."""
+        s = self._get(slot)
+        deadline = time.monotonic() + timeout
+        bound = int(timeout / _POLL) + 2
+        for _ in range(bound):
+            if not s.proc.alive():
+                return False
+            if s.proc.get("/ready", timeout=max(0.1, min(2.0, deadline - time.monotonic()))) == 200:
+                s.ready = True
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(_POLL)
+        return False
+
+    def set_traffic(self, weights: Mapping[str, int]) -> None:
+        """Route each slot its percentage; applied to the next request when this returns."""
+        self._check_open()
+        checked = check_weights(weights)
+        with self._lock:
+            for name in checked:
+                self._get(name)
+            self._router.set_backends(
+                {n: (s.proc.port, checked.get(n, 0)) for n, s in self._slots.items()}
+            )
+            for name, s in self._slots.items():
+                s.weight = checked.get(name, 0)
+
+    def health(self, slot: str) -> SlotHealth:
+        """``GET /health`` on the slot's server (2 s timeout)."""
+        s = self._get(slot)
+        if not s.proc.alive():
+            return SlotHealth(
+                False,
+                f"process {s.proc.pid} exited with {s.proc.popen.returncode}: {s.proc.tail()}",
+            )
+        status = s.proc.get("/health", timeout=2.0)
+        if status == 200:
+            return SlotHealth(True, "GET /health: 200")
+        return SlotHealth(False, f"GET /health: {status or 'no answer'}")
+
+    def remove(self, slot: str) -> None:
+        """Drain the slot's in-flight requests, then stop its server."""
+        # The weight check and taking the slot out of the table are one lock hold, so no
+        # set_traffic can give it traffic in between (it would then raise SlotNotFound).
+        with self._lock:
+            s = self._slots.get(slot)
+            if s is None:
+                return
+            if s.weight > 0:
+                raise SlotInUse(
+                    f"slot {slot!r} still receives {s.weight}% of traffic; move "
+                    "its traffic before removing it"
+                )
+            del self._slots[slot]
+        self._router.drain(slot, self._drain_timeout)
+        s.proc.stop(grace=self._graceful)
+        with self._lock, contextlib.suppress(ValueError):
+            self._pids.remove(s.proc.pid)
+
+    def state(self) -> DeployerState:
+        """Every slot: version, traffic share, and ready (answered ``/ready``, still alive)."""
+        with self._lock:
+            items = sorted(self._slots.items())
+        return DeployerState(
+            tuple(
+                SlotState(n, s.model, s.version, s.weight, s.ready and s.proc.alive())
+                for n, s in items
+            )
+        )
+
+    # --- for tests and benchmarks --------------------------------------------------------
+
+    def pids(self) -> dict[str, int]:
+        """The server process id of each slot."""
+        with self._lock:
+            return {n: s.proc.pid for n, s in self._slots.items()}
+
+    def slot_url(self, slot: str) -> str:
+        """The URL of ``slot``'s own server, bypassing the router."""
+        return f"http://127.0.0.1:{self._get(slot).proc.port}"

@@ -1,0 +1,381 @@
+"""The LocalDeployer's router: one loopback endpoint splitting requests by weight.
+
+An asyncio HTTP/1.1 reverse proxy on its own thread and event loop (uvloop when
+installed). Each request goes whole to one backend, chosen by smooth weighted
+round-robin (the split is exact over every 100 requests, with no randomness), over a
+pooled keep-alive connection. A weight change applies to the next request; requests in
+flight finish where they started, and :meth:`Router.drain` waits for a backend's last
+one before its process is stopped, so a switch drops no request.
+
+A pooled connection the backend closed while idle (its keep-alive timeout) fails on
+first use; the request is then sent once more on a fresh connection, which is safe
+because no byte of a response had arrived.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import json
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["Router"]
+
+_MAX_HEAD = 64 * 1024
+_IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
+_HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te")
+
+
+class _BackendGone(Exception):
+    """The backend failed before any byte of its response arrived."""
+
+
+@attrs.define(eq=False)
+class _Backend:
+    name: str
+    port: int
+    weight: int = 0
+    current: int = 0  # smooth weighted round-robin state
+    inflight: int = 0
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = attrs.Factory(list)
+    drained: asyncio.Event | None = None
+
+
+def _parse_head(head: bytes) -> tuple[bytes, dict[bytes, bytes]]:
+    lines = head.split(b"\r\n")
+    headers: dict[bytes, bytes] = {}
+    for line in lines[1:]:
+        if not line:
+            continue
+        key, _, value = line.partition(b":")
+        headers[key.strip().lower()] = value.strip()
+    return lines[0], headers
+
+
+def _header(low_head: bytes, name: bytes) -> bytes | None:
+    """The value of header ``name`` in a lower-cased message head, or None."""
+    at = low_head.find(b"\r\n" + name + b":")
+    if at < 0:
+        return None
+    end = low_head.find(b"\r\n", at + 2)
+    return low_head[at + len(name) + 3 : end].strip()
+
+
+async def _read_body(reader: asyncio.StreamReader, headers: Mapping[bytes, bytes]) -> bytes:
+    """The message body after a head: by Content-Length, chunked, or (responses) to EOF."""
+    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
+        out = bytearray()
+        for _ in range(1_000_000):  # bound: a million chunks
+            size_line = await reader.readuntil(b"\r\n")
+            size = int(size_line.split(b";")[0].strip(), 16)
+            if size == 0:
+                while (await reader.readuntil(b"\r\n")) != b"\r\n":
+                    pass  # trailers
+                return bytes(out)
+            out += await reader.readexactly(size)
+            await reader.readexactly(2)
+        raise ValueError("too many chunks")
+    length = headers.get(b"content-length")
+    if length is not None:
+        return await reader.readexactly(int(length))
+    return b""
+
+
+def _response(status: int, reason: str, doc: Mapping[str, Any], keep: bool) -> bytes:
+    body = json.dumps(doc).encode()
+    return (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: {'keep-alive' if keep else 'close'}"
+        "\r\n\r\n"
+    ).encode() + body
+
+
+class Router:
+    """A weighted HTTP router on 127.0.0.1, run on its own thread.
+
+    Examples
+    --------
+    >>> router = Router()
+    >>> router.url.startswith("http://127.0.0.1:")
+    True
+    >>> router.set_backends({})
+    >>> router.close()
+    """
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._backends: dict[str, _Backend] = {}
+        self._loop = self._new_loop()
+        self._ready = threading.Event()
+        self._server: asyncio.base_events.Server | None = None
+        self._thread = threading.Thread(target=self._run, name="modelship-router", daemon=True)
+        self._thread.start()
+        self._call(self._start(host, port))
+        assert self._server is not None
+        self.port: int = self._server.sockets[0].getsockname()[1]
+        self.url: str = f"http://{host}:{self.port}"
+
+    @staticmethod
+    def _new_loop() -> asyncio.AbstractEventLoop:
+        try:
+            import uvloop
+        except ImportError:  # the stdlib loop is slower, and correct
+            return asyncio.new_event_loop()
+        loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
+        return loop
+
+    def _run(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_forever()
+
+    def _call(self, coro: Any, timeout: float | None = 30.0) -> Any:
+        future: concurrent.futures.Future[Any] = asyncio.run_coroutine_threadsafe(coro, self._loop)
+        return future.result(timeout)
+
+    async def _start(self, host: str, port: int) -> None:
+        self._server = await asyncio.start_server(
+            self._serve_client, host, port, limit=_MAX_HEAD, backlog=2048
+        )
+
+    # --- control (any thread) -----------------------------------------------------------
+
+    def set_backends(self, backends: Mapping[str, tuple[int, int]]) -> None:
+        """Route by ``{name: (port, weight)}``; applied before this returns.
+
+        Backends left out keep their pooled connections until :meth:`drain`.
+        """
+        self._call(self._set(dict(backends)))
+
+    async def _set(self, backends: dict[str, tuple[int, int]]) -> None:
+        for name, (port, weight) in backends.items():
+            b = self._backends.get(name)
+            if b is None or b.port != port:
+                if b is not None:
+                    self._close_idle(b)
+                b = self._backends[name] = _Backend(name, port)
+            b.weight = weight
+        for name, b in self._backends.items():
+            if name not in backends:
+                b.weight = 0
+
+    def inflight(self, name: str) -> int:
+        """Requests now being forwarded to backend ``name``."""
+        b = self._backends.get(name)
+        return 0 if b is None else b.inflight
+
+    def drain(self, name: str, timeout: float) -> bool:
+        """Stop routing to ``name``, wait (up to ``timeout`` s) for its in-flight requests.
+
+        Its pooled connections are closed; whether every request finished in time.
+        """
+        result: bool = self._call(self._drain(name, timeout), timeout=timeout + 5)
+        return result
+
+    async def _drain(self, name: str, timeout: float) -> bool:
+        b = self._backends.get(name)
+        if b is None:
+            return True
+        b.weight = 0
+        done = True
+        if b.inflight:
+            b.drained = asyncio.Event()
+            try:
+                await asyncio.wait_for(b.drained.wait(), timeout)
+            except asyncio.TimeoutError:
+                done = False
+        self._close_idle(b)
+        del self._backends[name]
+        return done
+
+    def close(self) -> None:
+        """Stop listening, close every connection and the router's thread."""
+        if not self._thread.is_alive():
+            return
+        with contextlib.suppress(Exception):
+            self._call(self._shutdown(), timeout=10)
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for b in self._backends.values():
+            self._close_idle(b)
+        # Client connections still open end here, so the loop closes with no task pending.
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    @staticmethod
+    def _close_idle(b: _Backend) -> None:
+        for _, writer in b.idle:
+            writer.close()
+        b.idle.clear()
+
+    # --- the proxy (router thread) ------------------------------------------------------
+
+    def _pick(self) -> _Backend | None:
+        # Smooth weighted round-robin (as nginx): every backend gains its weight, the
+        # richest is chosen and pays the total back.
+        live = [b for b in self._backends.values() if b.weight > 0]
+        if not live:
+            return None
+        total = 0
+        best = live[0]
+        for b in live:
+            b.current += b.weight
+            total += b.weight
+            if b.current > best.current:
+                best = b
+        best.current -= total
+        return best
+
+    async def _serve_client(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        try:
+            for _ in range(10_000_000):  # requests per client connection (keep-alive)
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, ConnectionError):
+                    return
+                except asyncio.LimitOverrunError:
+                    writer.write(
+                        _response(
+                            431,
+                            "Request Header Fields Too Large",
+                            {"error": "request head over 64 KiB"},
+                            False,
+                        )
+                    )
+                    return
+                low = head.lower()
+                keep = _header(low, b"connection") != b"close" and not low.startswith(
+                    b"http/1.0", low.find(b" http/") + 1
+                )
+                if _header(low, b"transfer-encoding") is None and _header(low, b"expect") is None:
+                    # The common request: a Content-Length body, forwarded with its head as is.
+                    length = _header(low, b"content-length")
+                    try:
+                        body = await reader.readexactly(int(length)) if length else b""
+                    except (asyncio.IncompleteReadError, ValueError):
+                        return
+                    request = head + body
+                else:
+                    first, headers = _parse_head(head)
+                    if headers.pop(b"expect", b"").lower() == b"100-continue":
+                        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
+                    try:
+                        body = await _read_body(reader, headers)
+                    except (asyncio.IncompleteReadError, ValueError):
+                        return
+                    lines = [
+                        first,
+                        *(
+                            k + b": " + v
+                            for k, v in headers.items()
+                            if k not in _HOP_BY_HOP and k != b"content-length"
+                        ),
+                    ]
+                    lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
+                    request = b"\r\n".join(lines) + body
+                writer.write(await self._forward(request, head.startswith(b"HEAD "), keep))
+                await writer.drain()
+                if not keep:
+                    return
+        except (ConnectionError, asyncio.CancelledError):
+            return
+        finally:
+            writer.close()
+
+    async def _forward(self, request: bytes, bodiless: bool, keep: bool) -> bytes:
+        backend = self._pick()
+        if backend is None:
+            return _response(
+                503,
+                "Service Unavailable",
+                {"error": "no slot receives traffic; deploy a version first"},
+                keep,
+            )
+        backend.inflight += 1
+        try:
+            for fresh in (False, True):
+                try:
+                    return await self._exchange(backend, request, fresh, bodiless)
+                except _BackendGone:
+                    if fresh:
+                        raise
+            raise _BackendGone  # pragma: no cover - the loop returns or raises
+        except (_BackendGone, OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            return _response(
+                502,
+                "Bad Gateway",
+                {"error": f"slot {backend.name} failed: {type(exc).__name__}"},
+                keep,
+            )
+        finally:
+            backend.inflight -= 1
+            if backend.inflight == 0 and backend.drained is not None:
+                backend.drained.set()
+
+    async def _exchange(
+        self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool
+    ) -> bytes:
+        """Send ``request`` to ``backend``; the whole response, ready for the client."""
+        if backend.idle and not fresh:
+            reader, writer = backend.idle.pop()
+        else:
+            try:
+                reader, writer = await asyncio.open_connection(
+                    "127.0.0.1", backend.port, limit=_MAX_HEAD
+                )
+            except OSError as exc:
+                raise _BackendGone from exc
+        try:
+            writer.write(request)
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            writer.close()
+            raise _BackendGone from exc
+        try:
+            low = head.lower()
+            length = _header(low, b"content-length")
+            chunked = b"chunked" in (_header(low, b"transfer-encoding") or b"")
+            status = head[9:12]
+            reusable = _header(low, b"connection") != b"close"
+            if bodiless or status in (b"204", b"304"):
+                answer = head  # a HEAD answer has a length but no body
+            elif length is not None and not chunked:
+                answer = head + await reader.readexactly(int(length))  # as the backend sent it
+            else:  # chunked or close-delimited: re-framed with a length
+                first, headers = _parse_head(head)
+                if chunked:
+                    body = await _read_body(reader, headers)
+                else:
+                    body, reusable = await reader.read(-1), False
+                lines = [
+                    first,
+                    *(
+                        k + b": " + v
+                        for k, v in headers.items()
+                        if k not in _HOP_BY_HOP and k != b"content-length"
+                    ),
+                ]
+                lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
+                answer = b"\r\n".join(lines) + body
+        except BaseException:
+            writer.close()
+            raise
+        if reusable and len(backend.idle) < _IDLE_PER_BACKEND:
+            backend.idle.append((reader, writer))
+        else:
+            writer.close()
+        return answer

@@ -1,0 +1,870 @@
+"""The model server's ASGI app: ``/predict``, the Open Inference Protocol (v2), probes, metrics.
+
+Invariants the app keeps:
+
+- It reports ready (``/ready``, ``/v2/health/ready``) only after the model was loaded
+  through the registry (which verifies the artifact's digest before deserialising it)
+  and answered a warm-up prediction. Until then inference requests get ``503``.
+- Bad input never reaches the model and never gets a 500: malformed JSON, a wrong shape,
+  non-numeric or missing cells, too many features, or a body over the limit each get a
+  4xx JSON error naming the problem. The body limit is enforced while reading, so an
+  oversized body is never buffered whole.
+- A model that raises gets a 500 JSON answer carrying the request id, and is counted in
+  ``modelship_request_errors_total{kind="model"}``.
+
+The request path does no registry work and converts the request to numpy once. Models
+whose predictions take under ``offload_seconds`` are called inline on the event loop
+(a thread hop would cost more than the prediction); slower ones run on a single worker
+thread, so probes, metrics and SIGTERM handling stay responsive while they compute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import enum
+import itertools
+import logging
+import math
+import os
+import secrets
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from modelship.deploy.serve._config import ServeConfig
+from modelship.deploy.serve._log import PredictionLog
+from modelship.deploy.serve._metrics import ServerMetrics
+from modelship.errors import ConfigError, MissingDependency
+
+try:
+    import orjson
+    from starlette.applications import Starlette
+    from starlette.exceptions import HTTPException
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+except ImportError as _exc:  # pragma: no cover - the serve extra installs them
+    raise MissingDependency(
+        f"the model server needs the 'serve' extra ({_exc.name} is missing): "
+        "pip install 'modelship[serve]'"
+    ) from _exc
+
+__all__ = ["MAX_DRAIN_BYTES", "OFFLOAD_WINDOW", "ModelServer", "ServerState", "create_app"]
+
+logger = logging.getLogger("modelship.serve")
+
+MAX_DRAIN_BYTES = 64 * 2**20
+"""After answering 413, the rest of an oversized body is read and discarded (not kept) up
+to this many bytes, so an ordinary client that sends its whole body before reading the
+answer gets the 413 on a live connection; beyond it the connection is closed."""
+
+OFFLOAD_WINDOW = 16
+"""Inline calls whose median time per row decides whether the model moves to a thread."""
+
+WARMUP_CALLS = 3
+"""Timed warm-up predictions after the first (whose one-time costs are not counted); the
+fastest sets the first estimate, so one call slowed by a busy machine does not count."""
+
+_JSON = "application/json"
+_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+_V2_TYPES = {
+    "BOOL": np.bool_,
+    "UINT8": np.uint8,
+    "UINT16": np.uint16,
+    "UINT32": np.uint32,
+    "UINT64": np.uint64,
+    "INT8": np.int8,
+    "INT16": np.int16,
+    "INT32": np.int32,
+    "INT64": np.int64,
+    "FP16": np.float16,
+    "FP32": np.float32,
+    "FP64": np.float64,
+}
+_V2_OUTPUTS = ("predict", "predict_proba")
+
+
+def v2_datatype(dtype: np.dtype[Any]) -> str:
+    """The Open Inference Protocol datatype name of a numpy dtype (``BYTES`` otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.deploy.serve._app import v2_datatype
+    >>> v2_datatype(np.dtype("float32")), v2_datatype(np.dtype("int64")), v2_datatype(
+    ...     np.dtype("<U3"))
+    ('FP32', 'INT64', 'BYTES')
+    """
+    for name, kind in _V2_TYPES.items():
+        if dtype == np.dtype(kind):
+            return name
+    return "BYTES"
+
+
+class ServerState(enum.Enum):
+    """Where a server is on its way to serving: readiness is ``READY`` only."""
+
+    STARTING = "starting"
+    LOADING = "loading"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class _BadRequest(Exception):
+    """A request the server refuses; becomes a 4xx JSON answer."""
+
+    def __init__(self, status: int, message: str, *, close: bool = False) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.close = close
+
+
+def _json_default(value: Any) -> Any:
+    # orjson serialises numeric C-contiguous arrays itself and falls back here for the
+    # rest (object or string arrays, non-contiguous views, numpy scalars of other kinds).
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value.tolist()
+    raise TypeError(f"cannot serialise {type(value).__name__} as JSON")
+
+
+def _dumps(content: Any) -> bytes:
+    return orjson.dumps(content, option=_NUMPY, default=_json_default)
+
+
+def _response(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(_dumps(content), status_code=status, media_type=_JSON, headers=headers)
+
+
+def _model_callables(
+    model: Any,
+) -> tuple[Callable[[Any], Any], Callable[[Any], Any] | None]:
+    predict = getattr(model, "predict", None)
+    if callable(predict):
+        proba = getattr(model, "predict_proba", None)
+        return predict, proba if callable(proba) else None
+    if callable(model):
+        return model, None
+    raise ConfigError(
+        f"cannot serve a {type(model).__name__}: a model needs a predict(X) method or must "
+        "be a callable taking a 2-D array"
+    )
+
+
+def _n_features(model: Any) -> int | None:
+    n = getattr(model, "n_features_in_", None)
+    if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0:
+        return int(n)
+    return None
+
+
+class ModelServer:
+    """One served model: its state, its metrics, and the Starlette app answering for it.
+
+    Most users want :func:`create_app` (an app to mount or run) or
+    :func:`~modelship.deploy.serve.run` (the ``modelship serve`` process). The server is
+    built around a ``load`` function returning the model, called once on a worker thread
+    at startup; the app answers liveness at once and readiness after the warm-up.
+
+    Parameters
+    ----------
+    load : callable
+        Returns the model (anything with ``predict``, or a callable taking a 2-D array).
+    name, version : str
+        Reported in every answer and metric label.
+    config : ServeConfig
+        Request limits, warm-up, prediction log.
+    digest : str, optional
+        The artifact's digest, reported in metadata.
+    on_failure : callable, optional
+        Called with the exception if loading or the warm-up fails (the runner uses it to
+        stop the process, so a bad version never lingers half-started).
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve import ModelServer
+    >>> server = ModelServer(lambda: (lambda x: x.sum(axis=1)), name="adder", version="1",
+    ...                      config=ServeConfig(warmup=[[1.0, 2.0]]))
+    >>> server.state
+    <ServerState.STARTING: 'starting'>
+    """
+
+    def __init__(
+        self,
+        load: Callable[[], Any],
+        *,
+        name: str,
+        version: str,
+        config: ServeConfig | None = None,
+        digest: str | None = None,
+        on_failure: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.name = name
+        self.version = version
+        self.digest = digest
+        self.config = config if config is not None else ServeConfig()
+        self.metrics = ServerMetrics(name, version)
+        self.state = ServerState.STARTING
+        self.error: str | None = None
+        self._load = load
+        self._on_failure = on_failure
+        self._predict: Callable[[Any], Any] | None = None
+        self._proba: Callable[[Any], Any] | None = None
+        self._n_features: int | None = None
+        self._output_dtype = "FP64"
+        self._proba_classes: int | None = None
+        self._seconds_per_row = 0.0
+        self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelship-predict")
+        self._ids = itertools.count(1)
+        self._id_prefix = f"{os.getpid():x}{secrets.token_hex(3)}"
+        self._log = (
+            PredictionLog(
+                self.config.prediction_log,
+                inputs=self.config.log_inputs,
+                batch_rows=self.config.log_batch_rows,
+                flush_seconds=self.config.log_flush_seconds,
+                max_pending_rows=max(100_000, self.config.log_batch_rows),
+                storage_options=self.config.log_storage_options,
+            )
+            if self.config.prediction_log
+            else None
+        )
+        self._log_wakeup: asyncio.Event | None = None
+        self._flush_lock = threading.Lock()
+        self.app = self._build()
+
+    # --- start-up -------------------------------------------------------------------
+
+    @property
+    def ready(self) -> bool:
+        """True once the model is loaded, verified and answered its warm-up."""
+        return self.state is ServerState.READY
+
+    def start(self) -> None:
+        """Load the model and warm it up (blocking); on failure, the state is ``FAILED``."""
+        self.state = ServerState.LOADING
+        try:
+            model = self._load()
+            predict, proba = _model_callables(model)
+            self._predict, self._proba = predict, proba
+            self._n_features = _n_features(model)
+            self._warm_up()
+        except BaseException as exc:
+            self.state = ServerState.FAILED
+            self.error = f"{type(exc).__name__}: {exc}"
+            logger.error(
+                "model %s version %s failed to start: %s", self.name, self.version, self.error
+            )
+            if self._on_failure is not None:
+                self._on_failure(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        self.state = ServerState.READY
+        self.metrics.ready.set(1)
+        logger.info("model %s version %s is ready", self.name, self.version)
+
+    def _warm_up(self) -> None:
+        warmup = self.config.warmup
+        if warmup is False:
+            return
+        if warmup is None:
+            if self._n_features is None:
+                raise ConfigError(
+                    f"cannot derive a warm-up input for model {self.name!r}: it has no "
+                    "n_features_in_. Give one (--warmup '[[0.0, 1.0]]' or "
+                    "ServeConfig(warmup=...)), or skip it (--no-warmup, warmup=False)"
+                )
+            x = np.zeros((1, self._n_features))
+        else:
+            x = np.asarray(warmup, dtype=np.float64)
+            if self._n_features is not None and x.shape[1] != self._n_features:
+                raise ConfigError(
+                    f"warm-up rows have {x.shape[1]} features but the model expects "
+                    f"{self._n_features}"
+                )
+        assert self._predict is not None
+        out, first = _timed(self._predict, x)  # the first call pays one-time costs
+        timings: list[float] = []
+        for _ in range(WARMUP_CALLS):
+            if first + sum(timings) > 1.0:
+                break  # a slow model: one more call is measurement enough
+            out, seconds = _timed(self._predict, x)
+            timings.append(seconds)
+        out = np.asarray(out)
+        self._seconds_per_row = (min(timings) if timings else first) / len(x)
+        if out.ndim == 0 or len(out) != len(x):
+            raise ConfigError(
+                f"the warm-up gave {out.shape} predictions for {len(x)} rows; a model must "
+                "return one prediction per row"
+            )
+        self._output_dtype = v2_datatype(out.dtype)
+        if self._proba is not None:
+            proba = np.asarray(self._proba(x))
+            if proba.ndim == 2:
+                self._proba_classes = int(proba.shape[1])
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Any) -> AsyncIterator[None]:
+        """Starlette lifespan: load in the background, flush the log at the end."""
+        loop = asyncio.get_running_loop()
+        loading = loop.run_in_executor(self._executor, self.start)
+        flusher = None
+        if self._log is not None:
+            self._log_wakeup = asyncio.Event()
+            flusher = asyncio.ensure_future(self._flush_loop())
+        try:
+            yield
+        finally:
+            if flusher is not None:
+                flusher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await flusher
+            with contextlib.suppress(Exception):
+                await loading
+            self.close()
+
+    def close(self) -> None:
+        """Flush the prediction log and stop the worker thread (idempotent)."""
+        self.flush_log()
+        self._executor.shutdown(wait=True)
+
+    # --- prediction log ---------------------------------------------------------------
+
+    def flush_log(self) -> int:
+        """Write pending prediction-log rows now; returns how many were written."""
+        if self._log is None:
+            return 0
+        with self._flush_lock:
+            try:
+                return self._log.flush()
+            except Exception as exc:
+                logger.error("prediction log %s: write failed: %s", self._log.url, exc)
+                return 0
+
+    async def _flush_loop(self) -> None:
+        assert self._log is not None
+        assert self._log_wakeup is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._log_wakeup.wait(), self._log.flush_seconds)
+            self._log_wakeup.clear()
+            await loop.run_in_executor(None, self.flush_log)
+
+    def _log_prediction(self, request_id: str, x: Any, out: Any, seconds: float) -> None:
+        assert self._log is not None
+        if not self._log.add(
+            request_id, x, out, latency_seconds=seconds, model=self.name, version=self.version
+        ):
+            self.metrics.log_dropped.inc(len(x))
+        elif self._log.pending_rows >= self._log.batch_rows and self._log_wakeup is not None:
+            self._log_wakeup.set()
+
+    # --- the request path -------------------------------------------------------------
+
+    def _request_id(self, scope: Any) -> str:
+        for key, value in scope["headers"]:
+            if key == b"x-request-id":
+                given: str = value.decode("latin-1")
+                if _usable_id(given):
+                    return given
+                break
+        return f"{self._id_prefix}-{next(self._ids)}"
+
+    async def _body(self, request: Request) -> bytes:
+        limit = self.config.max_body_bytes
+        for key, value in request.scope["headers"]:
+            if key == b"content-length":
+                try:
+                    declared = int(value)
+                except ValueError:
+                    raise _BadRequest(400, "Content-Length is not a number") from None
+                if declared > limit:
+                    close = declared > limit + MAX_DRAIN_BYTES
+                    if not close:
+                        await self._drain(request, declared)
+                    raise _BadRequest(413, self._too_large(declared), close=close)
+                break
+        chunks: list[bytes] = []
+        size = 0
+        receive = request.receive
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                raise _BadRequest(400, "the client disconnected before sending the body")
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                # Chunked body: keep nothing more, read the rest away within a bound.
+                more = message.get("more_body", False)
+                close = more and not await self._drain(request, MAX_DRAIN_BYTES)
+                raise _BadRequest(413, self._too_large(size), close=close)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+    def _too_large(self, size: int) -> str:
+        return (
+            f"request body of {size} bytes or more is over the limit of "
+            f"{self.config.max_body_bytes} bytes; send fewer rows per request, or raise "
+            "--max-body-bytes"
+        )
+
+    async def _drain(self, request: Request, bound: int) -> bool:
+        """Read and discard the rest of the body, at most ``bound`` bytes; True if all read."""
+        seen = 0
+        while seen <= bound:
+            message = await request.receive()
+            if message["type"] != "http.request":
+                return False
+            seen += len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return True
+        return False
+
+    def _matrix(self, rows: Any, where: str) -> NDArray[Any]:
+        if not isinstance(rows, list) or not rows:
+            raise _BadRequest(400, f"{where} must be a non-empty list of rows, got {_kind(rows)}")
+        try:
+            x = np.asarray(rows, dtype=np.float64)
+        except (ValueError, TypeError):
+            raise _BadRequest(400, _shape_problem(rows, where)) from None
+        return self._checked(x, where)
+
+    def _checked(self, x: NDArray[Any], where: str) -> NDArray[Any]:
+        if x.ndim != 2 or x.shape[1] == 0:
+            raise _BadRequest(
+                400,
+                f"{where} must be a list of rows of numbers (2-D), got an array of shape "
+                f"{list(x.shape)}",
+            )
+        if self._n_features is not None and x.shape[1] != self._n_features:
+            raise _BadRequest(
+                400,
+                f"each row must have {self._n_features} features (the model was trained on "
+                f"{self._n_features}), got {x.shape[1]}",
+            )
+        if not self.config.allow_nan and x.dtype.kind == "f" and not np.isfinite(x).all():
+            i, j = (int(k[0]) for k in np.nonzero(~np.isfinite(x)))
+            raise _BadRequest(
+                400,
+                f"{where}[{i}][{j}] is missing or not finite; this server was started "
+                "without --allow-nan",
+            )
+        return x
+
+    async def _call(self, fn: Callable[[Any], Any], x: NDArray[Any]) -> Any:
+        rows = len(x)
+        if self._seconds_per_row * rows > self.config.offload_seconds:
+            out = await asyncio.get_running_loop().run_in_executor(self._executor, fn, x)
+        else:
+            out, seconds = _timed(fn, x)
+            # Only inline calls are timed: on the thread, a call's wall time includes
+            # waiting for the GIL while the event loop serves other requests, which would
+            # keep a fast model off the loop for good (measured: it doubled the CPU per
+            # request). The median of each 16 decides, so one call stretched by the OS
+            # scheduler does not flip the choice.
+            recent = self._recent
+            recent.append(seconds / rows)
+            if len(recent) == OFFLOAD_WINDOW:
+                self._seconds_per_row = sorted(recent)[OFFLOAD_WINDOW // 2]
+                recent.clear()
+        if not isinstance(out, np.ndarray):
+            out = np.asarray(out)
+        if out.ndim == 0 or len(out) != rows:
+            raise ValueError(
+                f"the model returned {list(out.shape)} predictions for {rows} rows; it must "
+                "return one per row"
+            )
+        return out
+
+    def _not_ready(self) -> _BadRequest:
+        if self.state is ServerState.FAILED:
+            return _BadRequest(503, f"model failed to start: {self.error}")
+        return _BadRequest(503, f"model {self.name!r} is not ready yet ({self.state.value})")
+
+    async def _infer(
+        self,
+        request: Request,
+        endpoint: str,
+        parse: Callable[[Any, Request], tuple[NDArray[Any], list[str], str | None]],
+        answer: Callable[[list[tuple[str, Any]], str], Any],
+    ) -> Response:
+        """The shared inference path: read, parse, predict, answer, count, time, log."""
+        began = time.perf_counter()
+        metrics = self.metrics
+        metrics.in_flight.inc()
+        request_id = self._request_id(request.scope)
+        try:
+            try:
+                body = await self._body(request)
+                if self.state is not ServerState.READY:
+                    raise self._not_ready()
+                try:
+                    payload = orjson.loads(body)
+                except orjson.JSONDecodeError as exc:
+                    raise _BadRequest(400, f"the body is not valid JSON: {exc}") from None
+                x, methods, given_id = parse(payload, request)
+                if given_id is not None:
+                    request_id = given_id
+            except _BadRequest as bad:
+                kind = "not_ready" if bad.status == 503 else "client"
+                metrics.error(endpoint, kind)
+                metrics.observe(endpoint, bad.status, time.perf_counter() - began)
+                headers = {"x-request-id": request_id}
+                if bad.close:
+                    headers["connection"] = "close"
+                return _response(
+                    bad.status, {"error": bad.message, "request_id": request_id}, headers
+                )
+            try:
+                outputs = []
+                for method in methods:
+                    fn = self._predict if method == "predict" else self._proba
+                    assert fn is not None
+                    outputs.append((method, await self._call(fn, x)))
+                response = _response(200, answer(outputs, request_id), {"x-request-id": request_id})
+            except Exception as exc:
+                # The model raised, or answered something that is not one prediction per
+                # row or cannot be written as JSON: the model's fault, not the client's.
+                logger.exception("request %s: the model failed", request_id)
+                metrics.error(endpoint, "model")
+                metrics.observe(endpoint, 500, time.perf_counter() - began)
+                return _response(
+                    500,
+                    {
+                        "error": f"the model failed: {type(exc).__name__}: {exc}",
+                        "request_id": request_id,
+                    },
+                    {"x-request-id": request_id},
+                )
+            seconds = time.perf_counter() - began
+            metrics.observe(endpoint, 200, seconds, rows=len(x))
+            if self._log is not None:
+                self._log_prediction(request_id, x, outputs[0][1], seconds)
+            return response
+        finally:
+            metrics.in_flight.dec()
+
+    def _method(self, payload: dict[str, Any], request: Request) -> str:
+        method = payload.get("method")
+        if method is None and request.scope["query_string"]:
+            method = request.query_params.get("method")
+        if method is not None and not isinstance(method, str):
+            raise _BadRequest(400, f"method must be a string, got {_kind(method)}")
+        if method is None or method == "predict":
+            return "predict"
+        if method == "predict_proba":
+            if self._proba is None:
+                raise _BadRequest(400, f"model {self.name!r} has no predict_proba")
+            return method
+        raise _BadRequest(400, f"method must be 'predict' or 'predict_proba', got {method!r}")
+
+    def _parse_predict(
+        self, payload: Any, request: Request
+    ) -> tuple[NDArray[Any], list[str], str | None]:
+        if not isinstance(payload, dict) or "instances" not in payload:
+            raise _BadRequest(
+                400, 'the body must be a JSON object {"instances": [[...], ...]}; no "instances"'
+            )
+        x = self._matrix(payload["instances"], "instances")
+        return x, [self._method(payload, request)], None
+
+    def _answer_predict(self, outputs: list[tuple[str, Any]], request_id: str) -> Any:
+        return {"predictions": outputs[0][1], "model": self.name, "version": self.version}
+
+    def _parse_v2(
+        self, payload: Any, request: Request
+    ) -> tuple[NDArray[Any], list[str], str | None]:
+        params = request.path_params
+        self._check_v2_target(params)
+        if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
+            raise _BadRequest(400, 'an inference request needs "inputs": a list of tensors')
+        given_id = payload.get("id")
+        if given_id is not None and not _usable_id(given_id):
+            raise _BadRequest(
+                400, f'"id" must be printable ASCII of 1 to 128 characters, got {_kind(given_id)}'
+            )
+        inputs = payload["inputs"]
+        if len(inputs) != 1:
+            raise _BadRequest(400, f"this model takes exactly one input tensor, got {len(inputs)}")
+        x = self._tensor(inputs[0])
+        wanted = payload.get("outputs")
+        if wanted is None:
+            methods = ["predict"]
+        else:
+            if not isinstance(wanted, list) or not wanted:
+                raise _BadRequest(400, '"outputs" must be a non-empty list of {"name": ...}')
+            methods = []
+            for item in wanted:
+                name = item.get("name") if isinstance(item, dict) else None
+                if name not in _V2_OUTPUTS or (name == "predict_proba" and self._proba is None):
+                    known = [m for m in _V2_OUTPUTS if m == "predict" or self._proba is not None]
+                    raise _BadRequest(400, f"unknown output {name!r}; this model has {known}")
+                methods.append(name)
+        return x, methods, given_id
+
+    def _tensor(self, tensor: Any) -> NDArray[Any]:
+        if not isinstance(tensor, dict):
+            raise _BadRequest(400, f"an input tensor must be an object, got {_kind(tensor)}")
+        missing = [k for k in ("name", "shape", "datatype", "data") if k not in tensor]
+        if missing:
+            raise _BadRequest(400, f"the input tensor lacks {missing}")
+        shape, datatype, data = tensor["shape"], tensor["datatype"], tensor["data"]
+        if (
+            not isinstance(shape, list)
+            or len(shape) != 2
+            or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
+        ):
+            raise _BadRequest(
+                400, f"the input shape must be [rows, features] of positive integers, got {shape!r}"
+            )
+        dtype = _V2_TYPES.get(datatype) if isinstance(datatype, str) else None
+        if dtype is None:
+            raise _BadRequest(
+                400, f"datatype {datatype!r} is not a numeric tensor type ({sorted(_V2_TYPES)})"
+            )
+        if not isinstance(data, list):
+            raise _BadRequest(400, f'"data" must be a list, got {_kind(data)}')
+        try:
+            flat: NDArray[Any] = np.asarray(data, dtype=dtype)
+        except (ValueError, TypeError, OverflowError):
+            raise _BadRequest(400, _shape_problem(data, "data", datatype)) from None
+        if flat.size != shape[0] * shape[1]:
+            raise _BadRequest(
+                400, f"data holds {flat.size} values but shape {shape} needs {shape[0] * shape[1]}"
+            )
+        return self._checked(flat.reshape(shape), "data")
+
+    def _check_v2_target(self, params: dict[str, Any]) -> None:
+        if params.get("name") != self.name:
+            raise _BadRequest(
+                404, f"no model {params.get('name')!r}; this server serves {self.name!r}"
+            )
+        version = params.get("version")
+        if version is not None and version != self.version:
+            raise _BadRequest(
+                404,
+                f"model {self.name!r} has no version {version!r} here; it serves {self.version!r}",
+            )
+
+    def _answer_v2(self, outputs: list[tuple[str, Any]], request_id: str) -> Any:
+        tensors = []
+        for method, out in outputs:
+            tensors.append(
+                {
+                    "name": method,
+                    "shape": list(out.shape),
+                    "datatype": v2_datatype(out.dtype),
+                    "data": out.reshape(-1),
+                }
+            )
+        return {
+            "model_name": self.name,
+            "model_version": self.version,
+            "id": request_id,
+            "outputs": tensors,
+        }
+
+    # --- endpoints ----------------------------------------------------------------------
+
+    async def predict(self, request: Request) -> Response:
+        """``POST /predict``: ``{"instances": [[...]]}`` to ``{"predictions": [...], ...}``."""
+        return await self._infer(request, "predict", self._parse_predict, self._answer_predict)
+
+    async def v2_infer(self, request: Request) -> Response:
+        """``POST /v2/models/{name}[/versions/{version}]/infer``."""
+        return await self._infer(request, "infer", self._parse_v2, self._answer_v2)
+
+    async def health(self, request: Request) -> Response:
+        """``GET /health`` and ``/v2/health/live``: the process answers (liveness)."""
+        return _response(200, {"live": True})
+
+    async def readiness(self, request: Request) -> Response:
+        """``GET /ready`` and ``/v2/health/ready``: 200 once warmed up, else 503."""
+        body: dict[str, Any] = {
+            "ready": self.ready,
+            "state": self.state.value,
+            "model": self.name,
+            "version": self.version,
+        }
+        if self.error is not None:
+            body["error"] = self.error
+        return _response(200 if self.ready else 503, body)
+
+    async def v2_model_ready(self, request: Request) -> Response:
+        """``GET /v2/models/{name}[/versions/{version}]/ready``."""
+        try:
+            self._check_v2_target(request.path_params)
+        except _BadRequest as bad:
+            return _response(bad.status, {"error": bad.message})
+        return _response(
+            200 if self.ready else 503,
+            {"name": self.name, "ready": self.ready},
+        )
+
+    async def v2_model_metadata(self, request: Request) -> Response:
+        """``GET /v2/models/{name}[/versions/{version}]``: inputs, outputs, versions."""
+        try:
+            self._check_v2_target(request.path_params)
+        except _BadRequest as bad:
+            return _response(bad.status, {"error": bad.message})
+        features = self._n_features if self._n_features is not None else -1
+        outputs = [{"name": "predict", "datatype": self._output_dtype, "shape": [-1]}]
+        if self._proba is not None:
+            classes = self._proba_classes if self._proba_classes is not None else -1
+            outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, classes]})
+        metadata: dict[str, Any] = {
+            "name": self.name,
+            "versions": [self.version],
+            "platform": "modelship",
+            "inputs": [{"name": "input-0", "datatype": "FP64", "shape": [-1, features]}],
+            "outputs": outputs,
+        }
+        if self.digest is not None:
+            metadata["parameters"] = {"digest": self.digest}
+        return _response(200, metadata)
+
+    async def v2_server_metadata(self, request: Request) -> Response:
+        """``GET /v2``: the server's name, version and protocol extensions."""
+        from modelship import __version__
+
+        return _response(200, {"name": "modelship", "version": __version__, "extensions": []})
+
+    async def metrics_endpoint(self, request: Request) -> Response:
+        """``GET /metrics``: Prometheus text exposition of this server's registry."""
+        from prometheus_client import CONTENT_TYPE_LATEST
+
+        return Response(self.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    def _build(self) -> Starlette:
+        model = "/v2/models/{name}"
+        versioned = "/v2/models/{name}/versions/{version}"
+        routes = [
+            Route("/predict", self.predict, methods=["POST"]),
+            Route("/health", self.health, methods=["GET"]),
+            Route("/ready", self.readiness, methods=["GET"]),
+            Route("/metrics", self.metrics_endpoint, methods=["GET"]),
+            Route("/v2", self.v2_server_metadata, methods=["GET"]),
+            Route("/v2/health/live", self.health, methods=["GET"]),
+            Route("/v2/health/ready", self.readiness, methods=["GET"]),
+            Route(model, self.v2_model_metadata, methods=["GET"]),
+            Route(versioned, self.v2_model_metadata, methods=["GET"]),
+            Route(f"{model}/ready", self.v2_model_ready, methods=["GET"]),
+            Route(f"{versioned}/ready", self.v2_model_ready, methods=["GET"]),
+            Route(f"{model}/infer", self.v2_infer, methods=["POST"]),
+            Route(f"{versioned}/infer", self.v2_infer, methods=["POST"]),
+        ]
+        app = Starlette(
+            routes=routes,
+            lifespan=self.lifespan,
+            exception_handlers={HTTPException: _http_error, Exception: _server_error},
+        )
+        app.state.server = self
+        return app
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return _response(exc.status_code, {"error": exc.detail}, dict(exc.headers or {}))
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unexpected error answering %s", request.url.path)
+    return _response(500, {"error": f"internal error: {type(exc).__name__}"})
+
+
+def _timed(fn: Callable[[Any], Any], x: Any) -> tuple[Any, float]:
+    began = time.perf_counter()
+    out = fn(x)
+    return out, time.perf_counter() - began
+
+
+def _usable_id(value: Any) -> bool:
+    """A request id we echo in a header: printable ASCII, 1 to 128 characters."""
+    return (
+        isinstance(value, str) and 0 < len(value) <= 128 and value.isascii() and value.isprintable()
+    )
+
+
+def _kind(value: Any) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
+
+
+def _shape_problem(rows: Any, where: str, datatype: str = "a number") -> str:
+    """Say which cell or row makes a nested list unusable as a numeric matrix."""
+    if isinstance(rows, list):
+        widths = set()
+        for i, row in enumerate(itertools.islice(rows, 10_000)):
+            cells = row if isinstance(row, list) else [row]
+            if isinstance(row, list):
+                widths.add(len(row))
+            for j, cell in enumerate(cells):
+                if cell is not None and (
+                    isinstance(cell, (str, dict, list)) or not isinstance(cell, (int, float))
+                ):
+                    return f"{where}[{i}][{j}] is {_kind(cell)}, not {datatype}"
+                if isinstance(cell, float) and math.isnan(cell):
+                    continue
+        if len(widths) > 1:
+            return f"{where} rows have different lengths ({sorted(widths)[:5]}); all must match"
+    return f"{where} is not a list of rows of numbers"
+
+
+def create_app(
+    model: Any = None,
+    *,
+    name: str = "model",
+    version: str = "0",
+    registry: Any = None,
+    ref: str = "latest",
+    config: ServeConfig | None = None,
+    storage_options: dict[str, Any] | None = None,
+) -> Starlette:
+    """An ASGI app serving one model: from memory, or one verified registry version.
+
+    Give either ``model`` (anything with ``predict``, or a callable; served as ``name``
+    and ``version``) or ``registry`` (a URL or a :class:`~modelship.Registry`) with
+    ``name`` and ``ref``: the reference (``"3"``, ``"latest"``, ``"@production"``) is
+    resolved to one version now, so a missing version fails here, and the artifact is
+    loaded and verified on a worker thread when the app starts, then warmed up. Run the
+    app with any ASGI server (``uvicorn.run(app)``); ``modelship serve`` does that.
+
+    Examples
+    --------
+    >>> import functools, numpy as np
+    >>> from starlette.testclient import TestClient
+    >>> from modelship.deploy.serve import ServeConfig, create_app
+    >>> app = create_app(functools.partial(np.sum, axis=1), name="adder", version="1",
+    ...                  config=ServeConfig(warmup=[[0.0, 0.0]]))
+    >>> with TestClient(app) as client:
+    ...     client.post("/predict", json={"instances": [[1, 2], [3, 4]]}).json()
+    {'predictions': [3.0, 7.0], 'model': 'adder', 'version': '1'}
+    """
+    if (model is None) == (registry is None):
+        raise ConfigError("give either a model or a registry (with name and ref), not both")
+    if registry is None:
+        _model_callables(model)
+        return ModelServer(lambda: model, name=name, version=version, config=config).app
+    if isinstance(registry, str) or hasattr(registry, "__fspath__"):
+        import modelship as ms
+
+        registry = ms.open_registry(registry, **dict(storage_options or {}))
+    mv = registry.get(name, ref)
+    return ModelServer(
+        lambda: registry.load(name, mv.version),
+        name=name,
+        version=mv.version,
+        config=config,
+        digest=mv.artifact.digest,
+    ).app

@@ -1,0 +1,222 @@
+"""``modelship serve REGISTRY MODEL [REF]`` and ``python -m modelship.deploy.serve``.
+
+Exit codes: 0 after a graceful stop (SIGTERM or SIGINT), 2 when the server cannot start
+or its model cannot be loaded, verified or warmed up (the message says why).
+
+Examples
+--------
+>>> from modelship.deploy.serve._cli import main
+>>> main(["memory://serve-cli-doc", "fraud", "1"])
+2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from modelship.deploy.serve._config import DEFAULT_MAX_BODY_BYTES, ServeConfig
+from modelship.errors import ConfigError, ModelshipError
+
+__all__ = ["add_arguments", "build_parser", "main", "run_from_args"]
+
+EXIT_OK = 0
+EXIT_ERROR = 2
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``serve``'s arguments to ``parser`` (for wiring it as a ``modelship`` command).
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from modelship.deploy.serve._cli import add_arguments
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> parser.parse_args(["./models", "fraud", "@production", "--port", "0"]).port
+    0
+    """
+    parser.add_argument("registry", help="registry folder or fsspec URL")
+    parser.add_argument("model", help="model name")
+    parser.add_argument(
+        "ref", nargs="?", default="latest", help="version, 'latest' or '@alias' (default latest)"
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument("--port", type=int, default=8080, help="port (0: a free one)")
+    parser.add_argument(
+        "--fd", type=int, default=None, help="serve on this inherited, bound socket instead"
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=int,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})",
+    )
+    warm = parser.add_mutually_exclusive_group()
+    warm.add_argument(
+        "--warmup",
+        default=None,
+        metavar="JSON",
+        help="rows predicted before turning ready, e.g. '[[0.0, 1.5]]' "
+        "(default: one row of zeros sized by the model's n_features_in_)",
+    )
+    warm.add_argument("--no-warmup", action="store_true", help="turn ready without a warm-up")
+    parser.add_argument(
+        "--allow-nan", action="store_true", help="accept null cells (as NaN) in requests"
+    )
+    parser.add_argument(
+        "--offload-seconds",
+        type=float,
+        default=ServeConfig().offload_seconds,
+        help="a model slower than this per request runs on a worker thread "
+        f"(default {ServeConfig().offload_seconds:g})",
+    )
+    parser.add_argument(
+        "--prediction-log",
+        default=None,
+        metavar="URL",
+        help="folder or fsspec URL to log predictions to, in JSON-lines batches",
+    )
+    parser.add_argument(
+        "--log-inputs",
+        choices=("full", "fingerprint"),
+        default="full",
+        help="log each row's features, or only their SHA-256 (default full)",
+    )
+    parser.add_argument(
+        "--log-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="storage option for the prediction log (default: the registry's options when "
+        "both URLs have the same scheme)",
+    )
+    parser.add_argument(
+        "--log-batch-rows", type=int, default=1000, help="write a batch at this many rows"
+    )
+    parser.add_argument(
+        "--log-flush-seconds", type=float, default=5.0, help="write a batch at least this often"
+    )
+    parser.add_argument(
+        "--graceful-seconds",
+        type=float,
+        default=30.0,
+        help="on SIGTERM, how long in-flight requests may take (default 30)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="warning",
+        choices=("critical", "error", "warning", "info", "debug"),
+    )
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="storage option for the registry (value parsed as JSON when it can be)",
+    )
+    parser.add_argument(
+        "--signing-key-env",
+        default="MODELSHIP_SIGNING_KEY",
+        metavar="VAR",
+        help="environment variable holding the signing key (default MODELSHIP_SIGNING_KEY)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The stand-alone parser of ``python -m modelship.deploy.serve``."""
+    parser = argparse.ArgumentParser(
+        prog="modelship serve",
+        description="Serve one verified model version over HTTP (/predict, KServe v2, "
+        "/health, /ready, /metrics).",
+    )
+    add_arguments(parser)
+    return parser
+
+
+def _options(pairs: Sequence[str], url: str) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"storage option {pair!r} must look like key=value")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    # As the other modelship commands: an S3-compatible endpoint from the environment,
+    # so a container image needs no extra arguments to reach MinIO or moto.
+    endpoint = os.environ.get("MODELSHIP_S3_ENDPOINT_URL")
+    if endpoint and url.startswith(("s3://", "s3a://")) and "client_kwargs" not in options:
+        options["client_kwargs"] = {"endpoint_url": endpoint}
+    return options
+
+
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else "file"
+
+
+def _config(args: argparse.Namespace) -> ServeConfig:
+    warmup: Any = None
+    if args.no_warmup:
+        warmup = False
+    elif args.warmup is not None:
+        try:
+            warmup = json.loads(args.warmup)
+        except ValueError as exc:
+            raise ConfigError(f"--warmup {args.warmup!r} is not JSON: {exc}") from exc
+    log_url = args.prediction_log or ""
+    same_store = bool(log_url) and _scheme(log_url) == _scheme(args.registry)
+    if args.log_option or not same_store:
+        log_options = _options(args.log_option, log_url)
+    else:
+        log_options = _options(args.option, log_url)
+    return ServeConfig(
+        log_storage_options=log_options,
+        max_body_bytes=args.max_body_bytes,
+        warmup=warmup,
+        allow_nan=args.allow_nan,
+        offload_seconds=args.offload_seconds,
+        prediction_log=args.prediction_log,
+        log_inputs=args.log_inputs,
+        log_batch_rows=args.log_batch_rows,
+        log_flush_seconds=args.log_flush_seconds,
+        graceful_seconds=args.graceful_seconds,
+    )
+
+
+def run_from_args(args: argparse.Namespace) -> int:
+    """Run the server from parsed arguments; the exit status (errors printed to stderr)."""
+    from modelship.deploy.serve._run import run
+
+    try:
+        key_var = args.signing_key_env
+        key = os.environ.get(key_var) if key_var else None
+        if key_var != "MODELSHIP_SIGNING_KEY" and key is None:
+            raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
+        return run(
+            args.registry,
+            args.model,
+            args.ref,
+            host=args.host,
+            port=args.port,
+            fd=args.fd,
+            config=_config(args),
+            storage_options=_options(args.option, args.registry),
+            signing_key=key,
+            log_level=args.log_level,
+            announce=sys.stdout,
+        )
+    except ModelshipError as exc:
+        print(f"modelship serve: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``modelship serve``'s entry point; returns the exit status."""
+    return run_from_args(build_parser().parse_args(argv))

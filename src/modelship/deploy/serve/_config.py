@@ -1,0 +1,137 @@
+"""``ServeConfig``: how the model server reads requests, warms up and logs predictions."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import attrs
+
+from modelship.errors import ConfigError
+
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "OFFLOAD_SECONDS", "ServeConfig"]
+
+DEFAULT_MAX_BODY_BYTES = 4 * 2**20
+"""4 MiB: about 10,000 rows of 20 features as JSON, far above one online request, small
+enough that a flood of oversized bodies cannot exhaust a replica's memory."""
+
+
+OFFLOAD_SECONDS = 0.01
+"""10 ms: a thread hop costs tens of microseconds, under 1% of such a prediction, and a
+loop held 10 ms delays a probe by as little. Far above a one-row scikit-learn prediction
+(about 0.1 ms here), so it stays inline even when a loaded machine's scheduler stretches
+some calls; with 2 ms, a cold first call or a profiler was enough to send such a model to
+the thread."""
+
+
+def _positive_int(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"{attribute.name} must be an integer >= 1, got {value!r}")
+
+
+def _positive_float(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ConfigError(f"{attribute.name} must be a finite number > 0, got {value!r}")
+
+
+def _warmup(value: Any) -> Any:
+    """Accept None, False (skip) or a non-empty 2-D sequence of numbers (made a tuple)."""
+    if value is None or value is False:
+        return value
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
+        raise ConfigError(
+            f"warmup must be a non-empty list of rows (e.g. [[0.0, 1.5]]), None or False, "
+            f"got {value!r}"
+        )
+    rows = []
+    for i, row in enumerate(value):
+        if isinstance(row, (str, bytes)) or not isinstance(row, Sequence) or not row:
+            raise ConfigError(f"warmup[{i}] must be a non-empty list of numbers, got {row!r}")
+        for j, cell in enumerate(row):
+            if isinstance(cell, bool) or not isinstance(cell, (int, float)):
+                raise ConfigError(f"warmup[{i}][{j}] must be a number, got {cell!r}")
+        rows.append(tuple(float(cell) for cell in row))
+    if len({len(row) for row in rows}) != 1:
+        raise ConfigError("warmup rows must all have the same number of features")
+    return tuple(rows)
+
+
+def _log_inputs(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if value not in ("full", "fingerprint"):
+        raise ConfigError(f"log_inputs must be 'full' or 'fingerprint', got {value!r}")
+
+
+@attrs.frozen
+class ServeConfig:
+    """How the model server reads requests, warms up, offloads slow models and logs.
+
+    Parameters
+    ----------
+    max_body_bytes : int
+        Largest request body accepted; a larger one gets ``413`` as soon as the limit is
+        crossed while reading (before the rest is buffered). Default 4 MiB.
+    warmup : list of rows, None or False
+        The rows predicted once before the server reports ready. ``None`` (default)
+        derives one row of zeros from the model's ``n_features_in_``; a model without it
+        then fails to start, asking for ``warmup``. ``False`` skips the warm-up (the
+        server is ready as soon as the model is loaded and verified).
+    allow_nan : bool
+        Accept ``null`` cells (read as NaN) for models that handle missing values; by
+        default a request with a missing value gets ``400``.
+    offload_seconds : float
+        A model whose predictions take longer than this per request (judged on the
+        warm-up, then on the median of each 16 calls) is called on a worker thread so
+        probes and metrics keep answering; faster ones are called inline, which is the
+        fastest path.
+    prediction_log : str or None
+        Folder path or fsspec URL to log predictions to, in batches (see
+        :class:`~modelship.deploy.serve.PredictionLog`).
+    log_inputs : {"full", "fingerprint"}
+        Log each row's features, or only their SHA-256 fingerprint.
+    log_storage_options : dict
+        fsspec options for the prediction log's store (credentials, endpoint).
+    log_batch_rows, log_flush_seconds : int, float
+        A batch is written when this many rows wait, or this often.
+    graceful_seconds : float
+        On SIGTERM, how long in-flight requests may take to finish before they are
+        cancelled (Kubernetes' default grace period is 30 s).
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve import ServeConfig
+    >>> ServeConfig(max_body_bytes=1024, warmup=[[0, 1.5]]).warmup
+    ((0.0, 1.5),)
+    >>> ServeConfig(max_body_bytes=0)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: max_body_bytes must be an integer >= 1, got 0
+    """
+
+    max_body_bytes: int = attrs.field(default=DEFAULT_MAX_BODY_BYTES, validator=_positive_int)
+    warmup: tuple[tuple[float, ...], ...] | Literal[False] | None = attrs.field(
+        default=None, converter=_warmup
+    )
+    allow_nan: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    offload_seconds: float = attrs.field(default=OFFLOAD_SECONDS, validator=_positive_float)
+    prediction_log: str | None = attrs.field(default=None)
+    log_inputs: Literal["full", "fingerprint"] = attrs.field(default="full", validator=_log_inputs)
+    log_storage_options: dict[str, Any] = attrs.field(factory=dict, hash=False)
+    log_batch_rows: int = attrs.field(default=1000, validator=_positive_int)
+    log_flush_seconds: float = attrs.field(default=5.0, validator=_positive_float)
+    graceful_seconds: float = attrs.field(default=30.0, validator=_positive_float)
+
+    @log_storage_options.validator
+    def _check_log_options(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if not isinstance(value, dict):
+            raise ConfigError(f"log_storage_options must be a dict, got {value!r}")
+
+    @prediction_log.validator
+    def _check_log(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigError(f"prediction_log must be a folder path or URL, got {value!r}")

@@ -1,0 +1,310 @@
+"""The prediction log: what the server answered, in batches, for joining with outcomes later.
+
+Each batch is one new JSON-lines file, published whole: on a local disk it is written
+under a hidden temporary name and renamed into place (``os.replace`` is atomic on one file
+system); on an object store (``s3://``, ``memory://``) one put makes the object appear
+whole. A reader therefore never sees half a batch, and the files of several replicas never
+collide, because each name carries the time, the process id, a per-process sequence
+number and a random suffix.
+
+Every line is one predicted row::
+
+    {"request_id": "...", "row": 0, "timestamp": 1764680000.123, "model": "fraud",
+     "version": "3", "latency_seconds": 0.0012, "inputs": [0.1, 2.0],
+     "output": 1}
+
+Lines are strict JSON: a NaN or infinite input or output is written as ``null``. With
+``inputs="fingerprint"`` the row's features are replaced by ``"input_fingerprint"``,
+the SHA-256 of the row as little-endian float64 bytes, so features that must not be
+stored can still be joined on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from modelship.errors import ConfigError, ModelshipError
+
+__all__ = ["PredictionLog", "PredictionLogError", "read_prediction_log"]
+
+SUFFIX = ".jsonl"
+REQUIRED_KEYS = frozenset(
+    {"request_id", "row", "timestamp", "model", "version", "latency_seconds", "output"}
+)
+
+
+class PredictionLogError(ModelshipError):
+    """A prediction log file cannot be read back: a line is not a logged prediction."""
+
+
+def _filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
+    from fsspec.core import url_to_fs
+
+    if not isinstance(url, str) or not url:
+        raise ConfigError(f"prediction log URL must be a non-empty string, got {url!r}")
+    try:
+        fs, root = url_to_fs(url, **storage_options)
+    except (ImportError, ValueError) as exc:
+        raise ConfigError(f"prediction log URL {url!r} cannot be opened: {exc}") from exc
+    return fs, str(root).rstrip("/")
+
+
+def _is_local(fs: Any) -> bool:
+    protocol = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
+    return "file" in protocol or "local" in protocol
+
+
+def _finite_or_none(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    return value
+
+
+def _json_line(line: dict[str, Any]) -> str:
+    """One line of strict JSON: NaN and infinities (never valid JSON) are written as null."""
+    try:
+        return json.dumps(line, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite_or_none(line), separators=(",", ":"), allow_nan=False)
+
+
+def row_fingerprint(row: NDArray[Any]) -> str:
+    """SHA-256 of one input row as contiguous little-endian float64 bytes (hex).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.deploy.serve._log import row_fingerprint
+    >>> row_fingerprint(np.array([1.0, 2.0])) == row_fingerprint(np.array([1, 2]))
+    True
+    """
+    data = np.ascontiguousarray(row, dtype="<f8")
+    return hashlib.sha256(data.tobytes()).hexdigest()
+
+
+class PredictionLog:
+    """Buffers predictions and writes them in batches as JSON-lines files under ``url``.
+
+    :meth:`add` is what the request path calls: it only appends a reference to the
+    request's arrays to a list (no copying, no I/O). :meth:`flush` turns the pending
+    requests into lines and writes one file; the server calls it from a worker thread
+    every ``flush_seconds``, whenever ``batch_rows`` rows are pending, and once at
+    shutdown. At most ``max_pending_rows`` rows wait in memory: beyond that, new
+    predictions are dropped and counted in :attr:`dropped_rows` rather than letting a
+    slow store grow the server's memory without bound.
+
+    Parameters
+    ----------
+    url : str
+        A folder path or any fsspec URL (``s3://bucket/predictions``, ``memory://log``).
+    inputs : {"full", "fingerprint"}
+        Log each row's features, or only their SHA-256 fingerprint.
+    batch_rows, flush_seconds, max_pending_rows : int, float, int
+        When to write a batch, and how much may wait.
+    storage_options : dict, optional
+        Passed to fsspec (credentials, endpoint).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.deploy.serve import PredictionLog, read_prediction_log
+    >>> log = PredictionLog("memory://predlog-doc")
+    >>> log.add("req-1", np.array([[1.0, 2.0]]), np.array([0]),
+    ...         latency_seconds=0.002, model="fraud", version="3")
+    True
+    >>> log.flush()
+    1
+    >>> [(r["request_id"], r["inputs"], r["output"]) for r in read_prediction_log(
+    ...     "memory://predlog-doc")]
+    [('req-1', [1.0, 2.0], 0)]
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        inputs: Literal["full", "fingerprint"] = "full",
+        batch_rows: int = 1000,
+        flush_seconds: float = 5.0,
+        max_pending_rows: int = 100_000,
+        storage_options: dict[str, Any] | None = None,
+    ) -> None:
+        if inputs not in ("full", "fingerprint"):
+            raise ConfigError(f"inputs must be 'full' or 'fingerprint', got {inputs!r}")
+        if not (isinstance(batch_rows, int) and batch_rows >= 1):
+            raise ConfigError(f"batch_rows must be an integer >= 1, got {batch_rows!r}")
+        if not flush_seconds > 0:
+            raise ConfigError(f"flush_seconds must be > 0, got {flush_seconds!r}")
+        if not (isinstance(max_pending_rows, int) and max_pending_rows >= batch_rows):
+            raise ConfigError(
+                f"max_pending_rows must be an integer >= batch_rows ({batch_rows}), "
+                f"got {max_pending_rows!r}"
+            )
+        self.url = url
+        self.inputs = inputs
+        self.batch_rows = batch_rows
+        self.flush_seconds = float(flush_seconds)
+        self.max_pending_rows = max_pending_rows
+        self._fs, self._root = _filesystem(url, dict(storage_options or {}))
+        self._local = _is_local(self._fs)
+        self._pending: list[tuple[str, NDArray[Any], Any, float, float, str, str]] = []
+        self._pending_rows = 0
+        self._lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._sequence = 0
+        self._tag = f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.dropped_rows = 0
+        self.written_rows = 0
+
+    @property
+    def pending_rows(self) -> int:
+        """How many rows wait to be written."""
+        return self._pending_rows
+
+    def add(
+        self,
+        request_id: str,
+        inputs: NDArray[Any],
+        outputs: Any,
+        *,
+        latency_seconds: float,
+        model: str,
+        version: str,
+    ) -> bool:
+        """Queue one request's rows; False (and counted as dropped) when the buffer is full."""
+        rows = len(inputs)
+        with self._lock:
+            if self._pending_rows + rows > self.max_pending_rows:
+                self.dropped_rows += rows
+                return False
+            self._pending.append(
+                (request_id, inputs, outputs, latency_seconds, time.time(), model, version)
+            )
+            self._pending_rows += rows
+        return True
+
+    def _lines(self, batch: list[tuple[str, NDArray[Any], Any, float, float, str, str]]) -> bytes:
+        out: list[str] = []
+        for request_id, inputs, outputs, latency, stamp, model, version in batch:
+            values = outputs.tolist() if isinstance(outputs, np.ndarray) else list(outputs)
+            for i, row in enumerate(inputs):
+                line: dict[str, Any] = {
+                    "request_id": request_id,
+                    "row": i,
+                    "timestamp": stamp,
+                    "model": model,
+                    "version": version,
+                    "latency_seconds": latency,
+                }
+                if self.inputs == "full":
+                    line["inputs"] = row.tolist()
+                else:
+                    line["input_fingerprint"] = row_fingerprint(row)
+                line["output"] = values[i] if i < len(values) else None
+                out.append(_json_line(line))
+        return ("\n".join(out) + "\n").encode()
+
+    def flush(self) -> int:
+        """Write every pending row as one new file; returns how many rows were written.
+
+        Writes are serialised (one flush at a time) so batches keep their order. If the
+        store fails, the rows are put back in front of the queue and the error propagates;
+        the next flush tries again.
+        """
+        with self._write_lock:
+            with self._lock:
+                batch, self._pending = self._pending, []
+                rows, self._pending_rows = self._pending_rows, 0
+            if not batch:
+                return 0
+            try:
+                self._write(self._lines(batch))
+            except BaseException:
+                with self._lock:
+                    self._pending[:0] = batch
+                    self._pending_rows += rows
+                raise
+            self.written_rows += rows
+            return rows
+
+    def _write(self, data: bytes) -> None:
+        self._sequence += 1
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        name = f"{stamp}-{self._tag}-{self._sequence:08d}{SUFFIX}"
+        path = f"{self._root}/{name}"
+        if self._local:
+            os.makedirs(self._root, exist_ok=True)
+            temp = f"{self._root}/.{name}.tmp"
+            with open(temp, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temp, path)
+        else:
+            self._fs.pipe_file(path, data)
+
+
+def _validated(line: bytes, where: str) -> dict[str, Any]:
+    try:
+        row = json.loads(line)
+    except ValueError as exc:
+        raise PredictionLogError(f"{where}: not JSON ({exc})") from exc
+    if not isinstance(row, dict):
+        raise PredictionLogError(f"{where}: a logged prediction is a JSON object, got {row!r}")
+    missing = REQUIRED_KEYS - row.keys()
+    if missing:
+        raise PredictionLogError(f"{where}: missing {sorted(missing)}")
+    if "inputs" not in row and "input_fingerprint" not in row:
+        raise PredictionLogError(f"{where}: has neither 'inputs' nor 'input_fingerprint'")
+    return row
+
+
+def _iter_rows(fs: Any, root: str) -> Iterator[dict[str, Any]]:
+    try:
+        names = sorted(
+            path
+            for path in fs.find(root)
+            if path.endswith(SUFFIX) and not path.rsplit("/", 1)[-1].startswith(".")
+        )
+    except FileNotFoundError:
+        return
+    for path in names:
+        data = fs.cat_file(path)
+        for number, line in enumerate(data.splitlines(), start=1):
+            if line.strip():
+                yield _validated(line, f"{path}, line {number}")
+
+
+def read_prediction_log(
+    url: str, *, storage_options: dict[str, Any] | None = None
+) -> list[dict[str, Any]]:
+    """Every logged prediction under ``url``, oldest batch first, each line validated.
+
+    Returns a list of dicts with the keys described in the module docstring. A folder
+    that does not exist yet holds no predictions (an empty list). Temporary files of a
+    batch being written are never read. A line that is not a logged prediction raises
+    :class:`PredictionLogError` naming the file and line.
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve import read_prediction_log
+    >>> read_prediction_log("memory://no-predictions-yet")
+    []
+    """
+    fs, root = _filesystem(url, dict(storage_options or {}))
+    return list(_iter_rows(fs, root))

@@ -1,0 +1,171 @@
+"""``run``: serve one registry version with uvicorn until SIGTERM, then drain and exit.
+
+Shutdown is uvicorn's graceful one: on SIGTERM (or SIGINT) the listening socket is closed
+first, so no new connection is accepted; requests in flight are finished (for at most
+``ServeConfig.graceful_seconds``); idle keep-alive connections are closed; then the app's
+lifespan ends, which flushes the prediction log. That is what Kubernetes needs for a
+rollout without failed requests.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import socket
+from types import FrameType
+from typing import Any, TextIO
+
+from modelship.deploy.serve._app import ModelServer
+from modelship.deploy.serve._config import ServeConfig
+from modelship.errors import ConfigError, MissingDependency
+
+__all__ = ["run"]
+
+BACKLOG = 2048
+"""Pending-connection queue of the listening socket (uvicorn's own default)."""
+
+
+def _listening_socket(host: str, port: int, fd: int | None) -> socket.socket:
+    if fd is not None:
+        sock = socket.socket(fileno=fd)
+        if sock.type != socket.SOCK_STREAM:
+            raise ConfigError(f"--fd {fd} is not a stream socket")
+        sock.listen(BACKLOG)
+        return sock
+    if not 0 <= port <= 65535:
+        raise ConfigError(f"port must be between 0 and 65535, got {port}")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        return socket.create_server((host, port), family=family, backlog=BACKLOG)
+    except OSError as exc:
+        raise ConfigError(f"cannot listen on {host}:{port}: {exc.strerror}") from exc
+
+
+def _log_to_stderr(level: str) -> None:
+    log = logging.getLogger("modelship.serve")
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("modelship serve: %(levelname)s: %(message)s"))
+        log.addHandler(handler)
+        log.propagate = False
+    log.setLevel(level.upper())
+
+
+def _exit_quietly(signum: int, frame: FrameType | None) -> None:
+    # uvicorn re-raises the signal it caught once it has drained; landing here turns
+    # that into a normal return, so a graceful stop exits with status 0.
+    raise SystemExit(0)
+
+
+def run(
+    registry: Any,
+    name: str,
+    ref: str = "latest",
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    fd: int | None = None,
+    config: ServeConfig | None = None,
+    storage_options: dict[str, Any] | None = None,
+    signing_key: bytes | str | None = None,
+    log_level: str = "warning",
+    announce: TextIO | None = None,
+) -> int:
+    """Serve ``name`` at ``ref`` from ``registry`` over HTTP until stopped; the exit status.
+
+    ``ref`` is resolved to one version before the socket opens, so a missing version
+    fails at once. The artifact is then loaded and verified on a worker thread while the
+    server already answers liveness; it turns ready after the warm-up. If loading or the
+    warm-up fails, the server stops and returns 2. A SIGTERM drains in-flight requests
+    and returns 0.
+
+    Parameters
+    ----------
+    registry : str or Registry
+        A registry URL (any fsspec URL) or an open registry.
+    name, ref : str
+        The model and the version reference (``"3"``, ``"latest"``, ``"@production"``).
+    host, port : str, int
+        Where to listen; port 0 picks a free port.
+    fd : int, optional
+        Serve on this already bound socket (inherited from a parent that chose the
+        port), instead of binding ``host:port``; no port race.
+    config : ServeConfig, optional
+        Body limit, warm-up, prediction log, grace period.
+    announce : text stream, optional
+        Receives one JSON line once listening: ``{"event": "listening", "url": ...}``.
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve import run
+    >>> run("memory://run-doc-empty", "fraud", "1")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ModelNotFound: ...
+    """
+    try:
+        import uvicorn
+    except ImportError as exc:  # pragma: no cover - the serve extra installs it
+        raise MissingDependency(
+            "modelship serve needs uvicorn: pip install 'modelship[serve]'"
+        ) from exc
+    import modelship as ms
+
+    config = config if config is not None else ServeConfig()
+    _log_to_stderr(log_level)
+    if isinstance(registry, str) or hasattr(registry, "__fspath__"):
+        registry = ms.open_registry(
+            registry, signing_key=signing_key, **dict(storage_options or {})
+        )
+    mv = registry.get(name, ref)
+    failures: list[BaseException] = []
+    uv_server: Any = None
+
+    def stop(exc: BaseException) -> None:
+        failures.append(exc)
+        if uv_server is not None:
+            uv_server.should_exit = True
+
+    server = ModelServer(
+        lambda: registry.load(name, mv.version),
+        name=name,
+        version=mv.version,
+        config=config,
+        digest=mv.artifact.digest,
+        on_failure=stop,
+    )
+    sock = _listening_socket(host, port, fd)
+    bound_host, bound_port = sock.getsockname()[:2]
+    uv_config = uvicorn.Config(
+        server.app,
+        lifespan="on",
+        access_log=False,
+        log_level=log_level,
+        timeout_graceful_shutdown=max(1, round(config.graceful_seconds)),
+    )
+    uv_server = uvicorn.Server(uv_config)
+    if announce is not None:
+        url_host = f"[{bound_host}]" if ":" in bound_host else bound_host
+        line = {
+            "event": "listening",
+            "url": f"http://{url_host}:{bound_port}",
+            "model": name,
+            "version": mv.version,
+        }
+        announce.write(json.dumps(line) + "\n")
+        announce.flush()
+    previous = signal.getsignal(signal.SIGTERM)
+    signal.signal(signal.SIGTERM, _exit_quietly)
+    try:
+        uv_server.run(sockets=[sock])
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            raise
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises the SIGINT it drained on; the stop was graceful
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        server.close()
+        sock.close()
+    return 2 if failures else 0

@@ -1,0 +1,274 @@
+"""The Deployer conformance suite: the behaviours every strategy relies on.
+
+Shaped like fsspec's abstract tests: subclass :class:`DeployerConformance` in your test
+module and override the ``deployer`` fixture (a fresh deployer, closed afterwards);
+``versions`` names a model and two versions it can start, and optional abilities are
+capability fixtures whose defaults come from the deployer's declared capabilities.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from modelship.deploy import (
+    BlueGreen,
+    Canary,
+    CanaryStep,
+    Deployer,
+    EventKind,
+    GatePolicy,
+    InMemoryHistory,
+    RolloutStatus,
+    SlotInUse,
+    SlotNotFound,
+    Verdict,
+)
+from modelship.errors import ConfigError
+
+__all__ = ["DeployerConformance"]
+
+
+class DeployerConformance:
+    """Behaviours every :class:`~modelship.deploy.Deployer` must have.
+
+    Override ``deployer``; override ``versions`` if your deployer can only start versions
+    that exist somewhere (a registry), and ``ready_timeout`` if starting takes longer
+    than 60 s. ``exact_weights`` defaults to the deployer's declared capability.
+
+    Examples
+    --------
+    In your own ``test_my_deployer.py``::
+
+        import pytest
+        from modelship.testing import DeployerConformance
+
+        class TestMyDeployer(DeployerConformance):
+            @pytest.fixture
+            def deployer(self):
+                with MyDeployer() as dep:
+                    yield dep
+
+    Needs pytest (``pip install 'modelship[test]'``).
+    """
+
+    @pytest.fixture
+    def deployer(self) -> Iterator[Deployer]:
+        """A fresh deployer with no slots; override this."""
+        raise NotImplementedError("override the `deployer` fixture to test your Deployer")
+
+    @pytest.fixture
+    def versions(self) -> tuple[str, str, str]:
+        """A model name and two of its versions the deployer can start."""
+        return ("fraud", "1", "2")
+
+    @pytest.fixture
+    def ready_timeout(self) -> float:
+        """Seconds a slot may take to become ready."""
+        return 60.0
+
+    @pytest.fixture
+    def exact_weights(self, deployer: Deployer) -> bool:
+        """Whether traffic weights are honoured exactly (capability; default: declared)."""
+        return deployer.capabilities.exact_weights
+
+    @staticmethod
+    def start(dep: Deployer, slot: str, model: str, version: str, timeout: float) -> None:
+        dep.apply(slot, model, version)
+        assert dep.wait_ready(slot, timeout), f"{slot} ({version}) did not become ready"
+
+    # --- the protocol -------------------------------------------------------------------
+
+    def test_implements_the_protocol(self, deployer: Deployer) -> None:
+        assert isinstance(deployer, Deployer)
+        assert deployer.capabilities.max_slots >= 1
+
+    def test_a_new_deployer_has_no_slots(self, deployer: Deployer) -> None:
+        assert deployer.state().slots == ()
+        assert deployer.state().serving() is None
+
+    def test_a_started_slot_is_ready_with_no_traffic(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        slot = deployer.state().slot("blue")
+        assert slot is not None
+        assert (slot.model, slot.version, slot.weight, slot.ready) == (model, v1, 0, True)
+
+    def test_a_ready_slot_is_healthy(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        assert deployer.health("blue").healthy
+
+    def test_all_traffic_to_one_slot(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        deployer.set_traffic({"blue": 100})
+        serving = deployer.state().serving()
+        assert serving is not None
+        assert (serving.slot, serving.weight) == ("blue", 100)
+
+    def test_a_split_gives_each_slot_a_share(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        exact_weights: bool,
+    ) -> None:
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        self.start(deployer, "green", model, v2, ready_timeout)
+        deployer.set_traffic({"blue": 80, "green": 20})
+        shares = {s.slot: s.weight for s in deployer.state().slots}
+        assert sum(shares.values()) == 100
+        if exact_weights:
+            assert shares == {"blue": 80, "green": 20}
+        else:
+            assert shares["blue"] >= shares["green"] > 0
+
+    def test_slots_left_out_of_a_split_get_no_traffic(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        self.start(deployer, "green", model, v2, ready_timeout)
+        deployer.set_traffic({"blue": 50, "green": 50})
+        deployer.set_traffic({"green": 100})
+        assert {s.slot: s.weight for s in deployer.state().slots} == {"blue": 0, "green": 100}
+
+    @pytest.mark.parametrize("weights", [{"blue": 90}, {"blue": 101}, {"blue": -1}])
+    def test_a_split_that_is_not_whole_percentages_summing_to_100_is_refused(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        weights: dict[str, int],
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        with pytest.raises(ConfigError):
+            deployer.set_traffic(weights)
+
+    def test_traffic_to_an_unknown_slot_raises_slot_not_found(self, deployer: Deployer) -> None:
+        with pytest.raises(SlotNotFound):
+            deployer.set_traffic({"nowhere": 100})
+
+    def test_questions_about_an_unknown_slot_raise_slot_not_found(self, deployer: Deployer) -> None:
+        with pytest.raises(SlotNotFound):
+            deployer.health("nowhere")
+        with pytest.raises(SlotNotFound):
+            deployer.wait_ready("nowhere", 1.0)
+
+    def test_a_slot_with_traffic_cannot_be_removed(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        deployer.set_traffic({"blue": 100})
+        with pytest.raises(SlotInUse):
+            deployer.remove("blue")
+        assert deployer.state().serving() is not None
+
+    def test_a_slot_with_traffic_cannot_be_replaced(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, v2 = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        deployer.set_traffic({"blue": 100})
+        with pytest.raises(SlotInUse):
+            deployer.apply("blue", model, v2)
+        serving = deployer.state().serving()
+        assert serving is not None
+        assert serving.version == v1
+
+    def test_an_idle_slot_is_removed(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        deployer.remove("blue")
+        assert deployer.state().slot("blue") is None
+
+    def test_removing_a_missing_slot_is_not_an_error(self, deployer: Deployer) -> None:
+        deployer.remove("nowhere")
+        assert deployer.state().slots == ()
+
+    def test_an_idle_slot_takes_a_new_version(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, v2 = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        self.start(deployer, "blue", model, v2, ready_timeout)
+        slot = deployer.state().slot("blue")
+        assert slot is not None
+        assert slot.version == v2
+
+    def test_the_state_is_json_serialisable(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        doc = json.loads(json.dumps(deployer.state().to_dict()))
+        assert doc["slots"][0]["version"] == v1
+
+    # --- the strategies work on it unchanged ----------------------------------------------
+
+    def _strategy_kwargs(self, ready_timeout: float) -> dict[str, Any]:
+        return {
+            "history": InMemoryHistory(),
+            "progress_deadline": ready_timeout,
+            "policy": GatePolicy(interval=0.01, deadline=5),
+            "alias": None,
+        }
+
+    def test_blue_green_deploys_and_rolls_back(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        kwargs = self._strategy_kwargs(ready_timeout)
+        BlueGreen(deployer, **kwargs).deploy(model, v1)
+        rollout = BlueGreen(deployer, **kwargs).deploy(model, v2)
+        serving = deployer.state().serving()
+        assert serving is not None
+        assert serving.version == v2
+        rollout.rollback()
+        serving = deployer.state().serving()
+        assert serving is not None
+        assert serving.version == v1
+        assert rollout.status is RolloutStatus.ROLLED_BACK
+
+    def test_a_canary_moves_traffic_in_steps(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        seen: list[int] = []
+
+        def gate(rollout: Any) -> Verdict:
+            canary = deployer.state().slot(rollout.slot)
+            seen.append(-1 if canary is None else canary.weight)
+            return Verdict.PASS
+
+        kwargs = self._strategy_kwargs(ready_timeout)
+        Canary(deployer, steps=[CanaryStep(20)], **kwargs).deploy(model, v1)
+        rollout = Canary(
+            deployer, steps=[CanaryStep(20), CanaryStep(60)], gate=gate, **kwargs
+        ).deploy(model, v2)
+        assert len(seen) == 2
+        assert 0 < seen[0] < seen[1] < 100
+        assert rollout.history[-1].kind is EventKind.SUCCEEDED

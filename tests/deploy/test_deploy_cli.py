@@ -1,0 +1,111 @@
+"""``modelship deploy``: apply serves and follows the alias; rollback moves it back."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from _local_fixtures import served_registry  # noqa: F401 - a fixture
+
+import modelship as ms
+from modelship.deploy._cli import main
+
+ROW = json.dumps({"instances": [[0.5, 0.0, 0.0, 0.0]]}).encode()
+
+
+def version_served(endpoint: str) -> str:
+    request = urllib.request.Request(
+        endpoint + "/predict", data=ROW, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return str(json.loads(response.read())["version"])
+
+
+@pytest.fixture
+def registry(served_registry: Path, tmp_path: Path) -> str:  # noqa: F811
+    """A fresh registry with the two served versions (history starts empty)."""
+    source = ms.open_registry(str(served_registry))
+    reg = ms.open_registry(str(tmp_path / "reg"))
+    for v in ("1", "2"):
+        reg.register(model_name="fraud", model=source.load("fraud", v))
+    reg.register(model_name="fraud", model=b"cannot predict", serializer="bytes")  # 3
+    return str(tmp_path / "reg")
+
+
+def test_history_of_a_model_never_deployed_is_empty(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["history", registry, "fraud"]) == 0
+    assert json.loads(capsys.readouterr().out) == []
+
+
+def test_rollback_with_nothing_deployed_exits_1(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["rollback", registry, "fraud"]) == 1
+    assert "nothing to roll back" in capsys.readouterr().err
+
+
+def test_apply_of_a_missing_version_exits_2(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", registry, "fraud", "7", "--for", "0"]) == 2
+    assert "no version '7'" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_apply_serves_follows_a_rollback_and_records_every_rollout(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = "import sys; from modelship.deploy._cli import main; sys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+
+    def start(ref: str) -> subprocess.Popen[str]:
+        return subprocess.Popen(
+            [sys.executable, "-c", code, "apply", registry, "fraud", ref, "--poll", "0.2"],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+
+    first = start("1")
+    assert first.stdout is not None
+    endpoint = json.loads(first.stdout.readline())["endpoint"]
+    assert version_served(endpoint) == "1"
+    assert ms.open_registry(registry).aliases("fraud") == {"production": "1"}
+    # A second version through the alias: the running apply follows it.
+    ms.open_registry(registry).set_alias("fraud", "production", "2", expected="1")
+    assert json.loads(first.stdout.readline())["version"] == "2"
+    assert version_served(endpoint) == "2"
+    assert main(["rollback", registry, "fraud"]) == 0
+    assert json.loads(capsys.readouterr().out)["to"] == "1"
+    assert json.loads(first.stdout.readline())["version"] == "1"
+    assert version_served(endpoint) == "1"
+    # A version that cannot serve: its rollout aborts and the alias comes back to 1.
+    ms.open_registry(registry).set_alias("fraud", "production", "3", expected="1")
+    for _ in range(1200):  # bounded: 120 s
+        if ms.open_registry(registry).aliases("fraud") == {"production": "1"}:
+            break
+        time.sleep(0.1)
+    assert ms.open_registry(registry).aliases("fraud") == {"production": "1"}
+    assert version_served(endpoint) == "1"
+    first.send_signal(signal.SIGTERM)
+    assert first.wait(60) == 0
+
+    assert main(["history", registry, "fraud"]) == 0
+    history = json.loads(capsys.readouterr().out)
+    assert [(h["version"], h["status"]) for h in history] == [
+        ("1", "succeeded"),
+        ("2", "rolled_back"),
+        ("3", "aborted"),
+    ]
+    assert main(["status", registry, "fraud"]) == 0
+    status = json.loads(capsys.readouterr().out)
+    assert (status["version"], status["last_rollout"]["version"]) == ("1", "3")

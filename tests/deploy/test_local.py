@@ -1,0 +1,203 @@
+"""The LocalDeployer with real server processes: no failed request, no stray process."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _local_fixtures import served_registry  # noqa: F401 - a fixture
+
+import modelship as ms
+from modelship.deploy import BlueGreen, InMemoryHistory, RolloutStatus
+from modelship.deploy.local import LocalDeployer
+
+pytestmark = pytest.mark.slow
+
+ROW = json.dumps({"instances": [[0.5, 0.0, 0.0, 0.0]]}).encode()
+
+
+def predict(url: str) -> dict[str, object]:
+    request = urllib.request.Request(
+        url + "/predict", data=ROW, headers={"content-type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        doc: dict[str, object] = json.loads(response.read())
+    return doc
+
+
+@pytest.fixture
+def dep(served_registry: Path) -> Iterator[LocalDeployer]:  # noqa: F811
+    with LocalDeployer(registry=ms.open_registry(str(served_registry))) as d:
+        yield d
+
+
+def blue_green(dep: LocalDeployer) -> BlueGreen:
+    return BlueGreen(dep, history=InMemoryHistory(), alias=None)
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie, dead but not yet reaped, counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+class Traffic:
+    """Clients sending requests through the router until stopped; every outcome kept."""
+
+    def __init__(self, url: str, clients: int = 4) -> None:
+        self.url = url
+        self.versions: list[tuple[float, str]] = []
+        self.failures: list[str] = []
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run) for _ in range(clients)]
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                doc = predict(self.url)
+                self.versions.append((time.monotonic(), str(doc["version"])))
+            except (OSError, urllib.error.HTTPError) as exc:
+                self.failures.append(repr(exc))
+
+    def __enter__(self) -> Traffic:
+        for t in self._threads:
+            t.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        for t in self._threads:
+            t.join(60)
+
+
+def test_blue_green_switch_and_rollback_under_traffic_fail_no_request(
+    dep: LocalDeployer,
+) -> None:
+    blue_green(dep).deploy("fraud", "1")
+    with Traffic(dep.endpoint) as traffic:
+        time.sleep(0.3)
+        rollout = blue_green(dep).deploy("fraud", "2")
+        time.sleep(0.3)
+        rollout.rollback()
+        time.sleep(0.3)
+    assert traffic.failures == []
+    seen = [v for _, v in traffic.versions]
+    assert {"1", "2"} <= set(seen)
+    assert seen[-1] == "1"
+
+
+def test_the_router_splits_requests_by_weight(dep: LocalDeployer) -> None:
+    for slot, version in (("blue", "1"), ("green", "2")):
+        dep.apply(slot, "fraud", version)
+        assert dep.wait_ready(slot, 60)
+    dep.set_traffic({"blue": 80, "green": 20})
+    counts = Counter(str(predict(dep.endpoint)["version"]) for _ in range(100))
+    assert counts == {"1": 80, "2": 20}
+
+
+def test_the_router_answers_503_when_no_slot_receives_traffic(dep: LocalDeployer) -> None:
+    with pytest.raises(urllib.error.HTTPError) as info:
+        predict(dep.endpoint)
+    assert info.value.code == 503
+    assert "no slot receives traffic" in info.value.read().decode()
+
+
+def test_a_killed_slot_process_is_unhealthy_and_not_ready(dep: LocalDeployer) -> None:
+    blue_green(dep).deploy("fraud", "1")
+    pid = dep.pids()["blue"]
+    os.kill(pid, signal.SIGKILL)
+    for _ in range(100):
+        if not dep.state().slots[0].ready:
+            break
+        time.sleep(0.05)
+    assert not dep.state().slots[0].ready
+    health = dep.health("blue")
+    assert not health.healthy
+    assert "exited" in health.detail
+
+
+def test_a_version_that_cannot_serve_leaves_the_serving_slot_untouched(
+    served_registry: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    reg = ms.open_registry(str(tmp_path / "reg"))
+    reg.register(
+        model_name="fraud", model=ms.open_registry(str(served_registry)).load("fraud", "1")
+    )
+    reg.register(model_name="fraud", model=b"not a model", serializer="bytes")
+    with LocalDeployer(registry=reg) as dep:
+        blue_green(dep).deploy("fraud", "1")
+        with pytest.raises(ms.deploy.RolloutAborted, match="did not become ready"):
+            blue_green(dep).deploy("fraud", "2")  # its server exits: bytes cannot predict
+        assert predict(dep.endpoint)["version"] == "1"
+        assert [s.version for s in dep.state().slots] == ["1"]
+
+
+def test_close_stops_every_server(served_registry: Path) -> None:  # noqa: F811
+    with LocalDeployer(registry=ms.open_registry(str(served_registry))) as dep:
+        blue_green(dep).deploy("fraud", "1")
+        blue_green(dep).deploy("fraud", "2")
+        pids = list(dep.pids().values())
+        assert all(alive(p) for p in pids)
+    assert not any(alive(p) for p in pids)
+
+
+PARENT = textwrap.dedent(
+    """
+    import sys, time
+    import modelship as ms
+    from modelship.deploy import BlueGreen, InMemoryHistory
+    from modelship.deploy.local import LocalDeployer
+
+    dep = LocalDeployer(registry=ms.open_registry(sys.argv[1]))
+    BlueGreen(dep, history=InMemoryHistory(), alias=None).deploy("fraud", "1")
+    BlueGreen(dep, history=InMemoryHistory(), alias=None).deploy("fraud", "2")
+    print(" ".join(str(p) for p in dep.pids().values()), flush=True)
+    time.sleep(600)
+    """
+)
+
+
+def test_servers_die_when_their_parent_is_killed(served_registry: Path) -> None:  # noqa: F811
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT, str(served_registry)], stdout=subprocess.PIPE, env=env
+    )
+    try:
+        assert parent.stdout is not None
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert len(pids) == 2
+        assert all(alive(p) for p in pids)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(30)
+        for _ in range(200):  # the kernel's signal is prompt; bound the wait at 10 s
+            if not any(alive(p) for p in pids):
+                break
+            time.sleep(0.05)
+        assert not any(alive(p) for p in pids)
+    finally:
+        parent.kill()
+        parent.wait(30)
+
+
+def test_the_rollout_is_recorded_with_the_registry(dep: LocalDeployer) -> None:
+    rollout = BlueGreen(dep, alias=None).deploy("fraud", "1")
+    assert dep.registry is not None
+    stored = ms.deploy.RegistryHistory(dep.registry).records("fraud")
+    assert rollout.record() in stored
+    assert rollout.status is RolloutStatus.SUCCEEDED

@@ -1,0 +1,271 @@
+"""The prediction log, the server's configuration and answer encoding, in process."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from modelship.deploy.serve import (
+    PredictionLog,
+    PredictionLogError,
+    ServeConfig,
+    read_prediction_log,
+)
+from modelship.deploy.serve._log import row_fingerprint
+from modelship.errors import ConfigError
+
+
+def _add(log: PredictionLog, request_id: str, rows: Any, outputs: Any) -> bool:
+    return log.add(
+        request_id,
+        np.asarray(rows),
+        np.asarray(outputs),
+        latency_seconds=0.001,
+        model="m",
+        version="1",
+    )
+
+
+def test_each_flush_writes_one_new_file_and_nothing_when_empty(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path / "log"))
+    _add(log, "a", [[1.0, 2.0]], [0])
+    assert log.flush() == 1
+    assert log.flush() == 0
+    _add(log, "b", [[3.0, 4.0], [5.0, 6.0]], [1, 0])
+    assert log.flush() == 2
+    assert len(list((tmp_path / "log").iterdir())) == 2
+    rows = read_prediction_log(str(tmp_path / "log"))
+    assert [(r["request_id"], r["row"], r["output"]) for r in rows] == [
+        ("a", 0, 0),
+        ("b", 0, 1),
+        ("b", 1, 0),
+    ]
+
+
+def test_a_full_buffer_drops_and_counts_instead_of_growing(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path), batch_rows=2, max_pending_rows=3)
+    assert _add(log, "a", [[1.0], [2.0]], [0, 0])
+    assert not _add(log, "b", [[1.0], [2.0]], [0, 0])
+    assert log.dropped_rows == 2
+    assert log.pending_rows == 2
+
+
+def test_a_failed_write_keeps_the_rows_for_the_next_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = PredictionLog(str(tmp_path / "log"))
+    _add(log, "a", [[1.0]], [0])
+
+    def broken(data: bytes) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(log, "_write", broken)
+    with pytest.raises(OSError, match="disk full"):
+        log.flush()
+    assert log.pending_rows == 1
+    monkeypatch.undo()
+    assert log.flush() == 1
+    assert [r["request_id"] for r in read_prediction_log(str(tmp_path / "log"))] == ["a"]
+
+
+def test_a_batch_being_written_is_never_read(tmp_path: Path) -> None:
+    folder = tmp_path / "log"
+    folder.mkdir()
+    (folder / ".20260101T000000-1-ab-00000001.jsonl.tmp").write_text("{half a line")
+    assert read_prediction_log(str(folder)) == []
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("{not json", "not JSON"),
+        ("[1, 2]", "JSON object"),
+        ('{"request_id": "a"}', "missing"),
+        (
+            '{"request_id": "a", "row": 0, "timestamp": 1, "model": "m", "version": "1", '
+            '"latency_seconds": 0.1, "output": 1}',
+            "neither 'inputs' nor 'input_fingerprint'",
+        ),
+    ],
+)
+def test_a_line_that_is_not_a_logged_prediction_names_its_file_and_line(
+    tmp_path: Path, line: str, says: str
+) -> None:
+    log = PredictionLog(str(tmp_path))
+    _add(log, "a", [[1.0]], [0])
+    log.flush()
+    (path,) = tmp_path.iterdir()
+    path.write_text(path.read_text() + line + "\n")
+    with pytest.raises(PredictionLogError, match=f"{path.name}, line 2: .*{says}"):
+        read_prediction_log(str(tmp_path))
+
+
+def test_non_finite_values_are_logged_as_null_in_strict_json(tmp_path: Path) -> None:
+    log = PredictionLog(str(tmp_path))
+    _add(log, "a", [[float("nan"), 1.0]], [float("inf")])
+    log.flush()
+    (path,) = tmp_path.iterdir()
+    assert "NaN" not in path.read_text()
+    assert "Infinity" not in path.read_text()
+    (row,) = read_prediction_log(str(tmp_path))
+    assert row["inputs"] == [None, 1.0]
+    assert row["output"] is None
+
+
+def test_a_folder_that_does_not_exist_holds_no_predictions(tmp_path: Path) -> None:
+    assert read_prediction_log(str(tmp_path / "nothing-yet")) == []
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    rows=arrays(
+        np.float64,
+        st.tuples(st.integers(1, 5), st.integers(1, 4)),
+        elements=st.floats(-1e300, 1e300, allow_nan=False, width=64),
+    ),
+    inputs=st.sampled_from(["full", "fingerprint"]),
+)
+def test_logged_rows_read_back_exactly(rows: np.ndarray, inputs: str) -> None:
+    url = f"memory://predlog-{uuid.uuid4().hex}"
+    log = PredictionLog(url, inputs=inputs)  # type: ignore[arg-type]
+    outputs = rows.sum(axis=1)
+    _add(log, "r", rows, outputs)
+    log.flush()
+    logged = read_prediction_log(url)
+    assert [r["output"] for r in logged] == outputs.tolist()
+    if inputs == "full":
+        assert [r["inputs"] for r in logged] == rows.tolist()
+    else:
+        assert [r["input_fingerprint"] for r in logged] == [row_fingerprint(r) for r in rows]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"batch_rows": 0}, "batch_rows"),
+        ({"flush_seconds": 0}, "flush_seconds"),
+        ({"inputs": "some"}, "inputs"),
+        ({"batch_rows": 10, "max_pending_rows": 5}, "max_pending_rows"),
+    ],
+)
+def test_bad_log_settings_are_config_errors(
+    tmp_path: Path, kwargs: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ConfigError, match=says):
+        PredictionLog(str(tmp_path), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"max_body_bytes": 0}, "max_body_bytes"),
+        ({"max_body_bytes": True}, "max_body_bytes"),
+        ({"warmup": []}, "warmup"),
+        ({"warmup": [[1.0], [1.0, 2.0]]}, "same number of features"),
+        ({"warmup": [["a"]]}, r"warmup\[0\]\[0\]"),
+        ({"offload_seconds": float("nan")}, "offload_seconds"),
+        ({"log_inputs": "raw"}, "log_inputs"),
+        ({"prediction_log": ""}, "prediction_log"),
+        ({"graceful_seconds": -1}, "graceful_seconds"),
+    ],
+)
+def test_bad_server_settings_are_config_errors_naming_the_setting(
+    kwargs: dict[str, Any], says: str
+) -> None:
+    with pytest.raises(ConfigError, match=says):
+        ServeConfig(**kwargs)
+
+
+def test_create_app_takes_a_model_or_a_registry_not_both() -> None:
+    from modelship.deploy.serve import create_app
+
+    with pytest.raises(ConfigError, match="either a model or a registry"):
+        create_app()
+    with pytest.raises(ConfigError, match="either a model or a registry"):
+        create_app(len, registry="memory://x")
+
+
+def test_an_object_that_cannot_predict_is_refused() -> None:
+    from modelship.deploy.serve import create_app
+
+    with pytest.raises(ConfigError, match="predict"):
+        create_app({"weights": [1.0]})
+
+
+def test_text_labels_are_answered_as_strings_and_v2_bytes() -> None:
+    from sklearn.linear_model import LogisticRegression
+    from starlette.testclient import TestClient
+
+    from modelship.deploy.serve import create_app
+
+    x = np.array([[0.0], [1.0], [2.0], [3.0]])
+    clf = LogisticRegression().fit(x, np.array(["low", "low", "high", "high"]))
+    with TestClient(create_app(clf, name="labels", version="2")) as client:
+        answer = client.post("/predict", json={"instances": [[0.0], [3.0]]}).json()
+        assert answer["predictions"] == clf.predict(np.array([[0.0], [3.0]])).tolist()
+        tensor = {"name": "x", "shape": [2, 1], "datatype": "FP64", "data": [0.0, 3.0]}
+        (output,) = client.post("/v2/models/labels/infer", json={"inputs": [tensor]}).json()[
+            "outputs"
+        ]
+    assert output["datatype"] == "BYTES"
+    assert output["data"] == answer["predictions"]
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=5), children, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@pytest.fixture(scope="module")
+def fuzz_client() -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from starlette.testclient import TestClient
+
+    from modelship.deploy.serve import create_app
+
+    x = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
+    clf = LogisticRegression().fit(x, np.array([0, 0, 1, 1]))
+    with TestClient(create_app(clf, name="fuzz", version="1")) as client:
+        yield client
+
+
+@settings(max_examples=150, deadline=None)
+@given(instances=JSON, method=st.none() | JSON)
+def test_no_predict_body_gets_a_server_error(fuzz_client: Any, instances: Any, method: Any) -> None:
+    body: dict[str, Any] = {"instances": instances}
+    if method is not None:
+        body["method"] = method
+    answer = fuzz_client.post("/predict", json=body)
+    assert answer.status_code in (200, 400), answer.text
+    assert ("predictions" in answer.json()) == (answer.status_code == 200)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    tensor=st.fixed_dictionaries(
+        {"name": st.text(max_size=3), "shape": JSON, "datatype": JSON, "data": JSON}
+    )
+    | JSON,
+    outputs=st.none() | JSON,
+)
+def test_no_v2_infer_body_gets_a_server_error(fuzz_client: Any, tensor: Any, outputs: Any) -> None:
+    body: dict[str, Any] = {"inputs": [tensor]}
+    if outputs is not None:
+        body["outputs"] = outputs
+    answer = fuzz_client.post("/v2/models/fuzz/infer", json=body)
+    assert answer.status_code in (200, 400), answer.text
