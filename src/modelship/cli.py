@@ -42,6 +42,8 @@ COMMANDS: Mapping[str, str] = {
     "registry": "modelship.registry._cli:add_commands",
     "check": "modelship.checks._cli:add_commands",
     "parity": "modelship.parity._cli:add_commands",
+    "deploy": "modelship.deploy._cli:add_commands",
+    "serve": "modelship.deploy.serve._cli:add_commands",
 }
 
 ENTRY_POINT_GROUP = "modelship.cli"

@@ -36,14 +36,38 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from modelship.testing._deployer_double import (
+    DeployerCall,
+    Fault,
+    FaultEffect,
+    InjectedFault,
+    InMemoryDeployer,
+    ManualClock,
+)
 from modelship.testing._doubles import HookStore, MemoryStore
 
 if TYPE_CHECKING:
-    from modelship.testing.suites import RegistryConformance, StoreConformance
+    from modelship.testing.suites import (
+        DeployerConformance,
+        RegistryConformance,
+        StoreConformance,
+    )
 
-__all__ = ["HookStore", "MemoryStore", "RegistryConformance", "StoreConformance"]
+__all__ = [
+    "DeployerCall",
+    "DeployerConformance",
+    "Fault",
+    "FaultEffect",
+    "HookStore",
+    "InMemoryDeployer",
+    "InjectedFault",
+    "ManualClock",
+    "MemoryStore",
+    "RegistryConformance",
+    "StoreConformance",
+]
 
-_SUITES = {"RegistryConformance", "StoreConformance"}
+_SUITES = {"RegistryConformance", "StoreConformance", "DeployerConformance"}
 
 
 def __getattr__(name: str) -> Any:

@@ -5,7 +5,8 @@ Subclass one and override its factory fixture; see :mod:`modelship.testing`.
 
 from __future__ import annotations
 
+from modelship.testing._deployer_suite import DeployerConformance
 from modelship.testing._registry_suite import RegistryConformance
 from modelship.testing._store_suite import StoreConformance
 
-__all__ = ["RegistryConformance", "StoreConformance"]
+__all__ = ["DeployerConformance", "RegistryConformance", "StoreConformance"]

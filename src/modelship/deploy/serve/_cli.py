@@ -22,7 +22,7 @@ from typing import Any
 from modelship.deploy.serve._config import DEFAULT_MAX_BODY_BYTES, ServeConfig
 from modelship.errors import ConfigError, ModelshipError
 
-__all__ = ["add_arguments", "build_parser", "main", "run_from_args"]
+__all__ = ["add_arguments", "add_commands", "build_parser", "main", "run_from_args"]
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -215,6 +215,25 @@ def run_from_args(args: argparse.Namespace) -> int:
     except ModelshipError as exc:
         print(f"modelship serve: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """The ``modelship serve`` command's hook (see :data:`modelship.cli.COMMANDS`).
+
+    Examples
+    --------
+    >>> from modelship.cli import build_parser
+    >>> build_parser().parse_args(["serve", "/srv/models", "fraud", "@production"]).model
+    'fraud'
+    """
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve one verified model version over HTTP",
+        description="Serve one verified model version over HTTP (/predict, KServe v2, "
+        "/health, /ready, /metrics). Needs the 'serve' extra.",
+    )
+    add_arguments(parser)
+    parser.set_defaults(func=run_from_args)
 
 
 def main(argv: list[str] | None = None) -> int:
