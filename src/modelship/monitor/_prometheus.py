@@ -193,9 +193,9 @@ class PrometheusSource:
         self.timeout = float(timeout)
         self._clock = clock
         self._session = session or requests.Session()
-        self._session.verify = verify
-        if cert is not None:
-            self._session.cert = cert
+        # Passed with every request: a session's own verify loses to REQUESTS_CA_BUNDLE.
+        self._verify = verify
+        self._cert = cert
         if basic_auth is not None:
             self._session.auth = basic_auth
         if bearer_token is not None:
@@ -290,9 +290,17 @@ class PrometheusSource:
         params = {**params, "timeout": _duration(self.timeout)}
         try:
             # POST with a form body: the API accepts it, and long queries fit.
-            response = self._session.post(self.url + path, data=params, timeout=self.timeout)
+            response = self._session.post(
+                self.url + path,
+                data=params,
+                timeout=self.timeout,
+                verify=self._verify,
+                cert=self._cert,
+            )
         except requests.Timeout as exc:
             return error("timeout", f"no answer from {self.url} within {self.timeout:g} s: {exc}")
+        except requests.exceptions.SSLError as exc:
+            return error("tls", f"TLS with {self.url} failed (check verify=/cert=): {exc}")
         except requests.ConnectionError as exc:
             return error("connection", f"cannot reach Prometheus at {self.url}: {exc}")
         except requests.RequestException as exc:

@@ -234,7 +234,7 @@ class SourceError:
     ----------
     error_type : str
         Prometheus's ``errorType`` (``bad_data``, ``execution``, ``timeout``...) when it
-        sent one; otherwise ``"connection"``, ``"timeout"``, ``"http"`` (a status without
+        sent one; otherwise ``"connection"``, ``"timeout"``, ``"tls"``, ``"http"`` (a status without
         a Prometheus envelope) or ``"bad_response"`` (an envelope we could not read).
     message : str
     status_code : int or None
