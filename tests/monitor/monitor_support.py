@@ -48,7 +48,7 @@ def wait_for(check: Callable[[], Any], *, what: str, limit: float = 30.0) -> Any
     pytest.fail(f"gave up after {limit:g} s waiting for {what}")
 
 
-# --- the metrics target ---------------------------------------------------------------------
+# --- the metrics target ----------------------------------------------------------------------
 
 
 @attrs.define
@@ -103,7 +103,7 @@ def metrics_target() -> Iterator[Target]:
         thread.join(timeout=10)
 
 
-# --- Prometheus --------------------------------------------------------------------------------
+# --- Prometheus ------------------------------------------------------------------------------
 
 
 @attrs.define
@@ -181,7 +181,7 @@ def own_prometheus(metrics_target: Target, tmp_path: Path) -> Iterator[Prometheu
         yield prom
 
 
-# --- a scripted HTTP server ----------------------------------------------------------------------
+# --- a scripted HTTP server ------------------------------------------------------------------
 
 
 @attrs.define

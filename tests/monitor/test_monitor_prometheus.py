@@ -162,7 +162,8 @@ def test_a_range_query_returns_one_point_per_step(
     out = source.fetch_series(LATENCY, slot=slot, start=end - 20, end=end, stat="count", step=5)
     assert isinstance(out, Samples)
     assert 1 <= out.values.size <= 4
-    assert (out.timestamps > end - 20).all() and (out.timestamps <= end).all()
+    assert (out.timestamps > end - 20).all()
+    assert (out.timestamps <= end).all()
 
 
 def test_prometheus_stopped_mid_run_gives_source_errors_and_the_error_limit_rolls_back(

@@ -389,7 +389,10 @@ class PrometheusSource:
     ) -> Outcome:
         """Points of ``stat`` every ``step`` seconds, each over the last ``step`` seconds."""
         promql = self.render(metric, stat, slot=slot, window=step)
-        answer = self.query_range(promql, start=start + step, end=end, step=step)
+        # Prometheus keeps times to the millisecond and rounds: floor them, so that no
+        # point lands after ``end``.
+        first, last = math.floor((start + step) * 1000) / 1000, math.floor(end * 1000) / 1000
+        answer = self.query_range(promql, start=first, end=last, step=step)
         return self._outcome(answer, metric=metric, slot=slot, start=start, end=end, stat=stat)
 
     def _outcome(
