@@ -7,6 +7,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import modelship as ms
 from modelship.monitor import (
@@ -15,7 +17,9 @@ from modelship.monitor import (
     DecisionLog,
     InMemorySource,
     RollbackPolicy,
+    Samples,
     replay,
+    summarize,
 )
 
 LATENCY = "inference_latency_seconds"
@@ -432,3 +436,35 @@ def test_an_explicit_condition_object_and_its_text_give_the_same_decision() -> N
     )
     by_text = RollbackPolicy(conditions=[P95]).evaluate(src, slot="canary", window=60)
     assert by_object.to_json() == by_text.to_json()
+
+
+# --- the summary's statistics -------------------------------------------------------------------
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    values=st.lists(
+        st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False), min_size=1, max_size=300
+    ),
+    stat=st.sampled_from(["p50", "p90", "p95", "p99", "p99.9", "median", "min", "max", "mean"]),
+)
+def test_summary_statistics_agree_with_numpy(values: list[float], stat: str) -> None:
+    samples = Samples("m", "a", values, np.arange(len(values)), start=-1, end=len(values))
+    value, summary = summarize(samples, stat)
+    q = ms.monitor.quantile_of(stat)
+    reference = {
+        "median": np.median(values),
+        "min": np.min(values),
+        "max": np.max(values),
+        "mean": np.mean(values),
+    }
+    expected = np.quantile(values, q) if q is not None else reference[stat]
+    assert value == pytest.approx(float(expected), rel=1e-12, abs=1e-9)
+    assert summary["n"] == len(values)
+
+
+def test_a_percentile_between_a_value_and_infinity_is_infinite() -> None:
+    samples = Samples("m", "a", [0.1, math.inf], [1, 2], start=0, end=2)
+    assert summarize(samples, "p50")[0] == math.inf
+    assert summarize(samples, "p0.1")[0] == math.inf  # any step towards +inf is +inf
+    assert summarize(samples, "min")[0] == 0.1

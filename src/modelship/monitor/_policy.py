@@ -36,12 +36,13 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import attrs
 import numpy as np
+import numpy.typing as npt
 
 from modelship.errors import ConfigError, MissingDependency
 from modelship.monitor._conditions import Condition, quantile_of
@@ -76,10 +77,9 @@ Verdict = Literal["pass", "fail", "inconclusive", "no_data", "error"]
 VERDICTS: tuple[Verdict, ...] = ("fail", "error", "no_data", "inconclusive", "pass")
 Action = Literal["continue", "hold", "rollback"]
 HoldPolicy = Literal["hold", "fail"]
+FloatArray = npt.NDArray[np.float64]
 #: Version of the JSON form of decisions and logs.
 DECISION_SCHEMA = 1
-
-_SUMMARY_QUANTILES = (0.5, 0.95, 0.99)
 
 
 def _json_number(value: float | None) -> float | str | None:
@@ -90,19 +90,46 @@ def _number(value: float | str | None) -> float | None:
     return None if value is None else float(value)
 
 
-def summarize(samples: Samples, stat: str) -> tuple[float, dict[str, Any]]:
+def _quantile(ordered: FloatArray, q: float) -> float:
+    """NumPy's default ("linear") quantile of sorted values, infinities included.
+
+    ``h = (n - 1) q``; between the neighbours ``a = x[floor h]`` and ``b = x[floor h + 1]``
+    the value is ``a + (b - a) t`` (``b - (b - a)(1 - t)`` for ``t >= 0.5``, as NumPy
+    does). With an infinite neighbour the interpolation is that infinity, or the nearer
+    neighbour when they are -inf and +inf.
+    """
+    n = ordered.size
+    h = (n - 1) * q
+    lo = math.floor(h)
+    t = h - lo
+    a = float(ordered[lo])
+    if t == 0 or lo + 1 >= n:
+        return a
+    b = float(ordered[lo + 1])
+    if a == b:
+        return a
+    if math.isinf(a) or math.isinf(b):
+        if a == -math.inf and b == math.inf:
+            return a if t < 0.5 else b
+        return a if a == -math.inf else b
+    diff = b - a
+    return a + diff * t if t < 0.5 else b - diff * (1 - t)
+
+
+def summarize(
+    samples: Samples, stat: str, *, ordered: FloatArray | None = None
+) -> tuple[float, dict[str, Any]]:
     """The value of ``stat`` over ``samples`` and a summary of them.
 
-    Raw observations: percentiles are NumPy's linear interpolation between order
-    statistics (one ``np.quantile`` call, which partitions instead of sorting, computes
-    the statistic with the summary's p50/p95/p99, min and max); ``last`` is the most
-    recent value. Points of a statistic the source computed (``samples.stat`` set): the
-    most recent point.
+    Raw observations are sorted once (``ordered`` may pass them already sorted) and every
+    order statistic is read from that order: percentiles by NumPy's default linear
+    interpolation (:func:`numpy.quantile`), ``last`` the most recent value. Points of a
+    statistic the source computed (``samples.stat`` set): the most recent point.
 
     Examples
     --------
     >>> from modelship.monitor import Samples, summarize
-    >>> s = Samples("m", "c", [1.0, 2.0, 3.0, 4.0], [1, 2, 3, 4], start=0, end=4)
+    >>> s = Samples("m", "c", [4.0, 2.0, 3.0, 1.0], [1, 2, 3, 4], start=0, end=4)
     >>> value, summary = summarize(s, "p50")
     >>> value, summary["n"], summary["max"]
     (2.5, 4, 4.0)
@@ -113,35 +140,33 @@ def summarize(samples: Samples, stat: str) -> tuple[float, dict[str, Any]]:
         value = float(values[-1])
         summary.update(kind="points", stat=samples.stat, points=int(values.size), last=value)
         return value, summary
-    q = quantile_of(stat)
-    levels = sorted({0.0, 1.0, *_SUMMARY_QUANTILES, *([q] if q is not None else [])})
-    with np.errstate(invalid="ignore"):
-        at = np.quantile(values, levels)
-    if np.isnan(at).any():  # two infinite neighbours interpolate to NaN: take the nearer one
-        at = np.quantile(values, levels, method="nearest")
-    by_level = dict(zip(levels, at.tolist(), strict=True))
+    if ordered is None:
+        ordered = np.sort(values)
     with np.errstate(invalid="ignore", over="ignore"):
         mean = float(np.mean(values))
     summary.update(
         kind="observations",
         mean=mean,
-        min=by_level[0.0],
-        max=by_level[1.0],
-        p50=by_level[0.5],
-        p95=by_level[0.95],
-        p99=by_level[0.99],
+        min=float(ordered[0]),
+        max=float(ordered[-1]),
+        p50=_quantile(ordered, 0.5),
+        p95=_quantile(ordered, 0.95),
+        p99=_quantile(ordered, 0.99),
     )
+    q = quantile_of(stat)
     if q is not None:
-        return float(by_level[q]), summary
+        return _quantile(ordered, q), summary
     simple = {
         "mean": mean,
-        "median": by_level[0.5],
-        "min": by_level[0.0],
-        "max": by_level[1.0],
-        "sum": float(np.sum(values)),
+        "median": summary["p50"],
+        "min": summary["min"],
+        "max": summary["max"],
         "count": float(samples.n),
         "last": float(values[-1]),
     }
+    if stat == "sum":
+        with np.errstate(invalid="ignore", over="ignore"):
+            return float(np.sum(values)), summary
     return simple[stat], summary
 
 
@@ -479,13 +504,24 @@ class RollbackPolicy:
                 fetched[key] = source.fetch(metric, slot=which, start=start, end=end, stat=stat)
             return fetched[key]
 
+        # Each window is sorted once, however many conditions read it: answers for two
+        # statistics of one metric and slot are often views of the same values.
+        sorted_windows: dict[tuple[int, int, int], FloatArray] = {}
+
+        def ordered(samples: Samples) -> FloatArray:
+            values = samples.values
+            key = (values.__array_interface__["data"][0], values.size, values.strides[0])
+            if key not in sorted_windows:
+                sorted_windows[key] = np.sort(values)
+            return sorted_windows[key]
+
         results = []
         for condition in self.conditions:
             canary = fetch(condition.metric, slot, condition.stat)
             reference = None
             if condition.relative and baseline is not None:
                 reference = fetch(condition.metric, baseline, condition.stat)
-            results.append(_judge(condition, slot, canary, baseline, reference))
+            results.append(_judge(condition, slot, canary, baseline, reference, ordered))
         verdict = next(v for v in VERDICTS if any(r.verdict == v for r in results))
         inputs: tuple[Outcome, ...] = ()
         if keep_samples:
@@ -635,6 +671,7 @@ def _judge(
     canary: Outcome,
     baseline: str | None,
     reference: Outcome | None,
+    ordered: Callable[[Samples], FloatArray],
 ) -> ConditionResult:
     text = str(condition)
     for name, outcome in ((slot, canary), (baseline, reference)):
@@ -646,11 +683,15 @@ def _judge(
         if isinstance(outcome, NoData):
             return ConditionResult(text, "no_data", f"{name}: {outcome.reason}")
     assert isinstance(canary, Samples)
-    value, summary = summarize(canary, condition.stat)
+    value, summary = summarize(
+        canary, condition.stat, ordered=None if canary.stat else ordered(canary)
+    )
     stat = condition.stat
     base_value = base_n = base_summary = None
     if isinstance(reference, Samples):
-        base_value, base_summary = summarize(reference, stat)
+        base_value, base_summary = summarize(
+            reference, stat, ordered=None if reference.stat else ordered(reference)
+        )
         base_n = reference.n
     common: dict[str, Any] = {
         "value": value,

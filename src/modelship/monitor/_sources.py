@@ -86,8 +86,12 @@ def _strings(values: Iterable[str]) -> tuple[str, ...]:
 
 
 def _frozen_array(values: npt.ArrayLike) -> FloatArray:
-    array = np.array(values, dtype=np.float64)  # a copy the caller cannot change
-    array.setflags(write=False)
+    """A read-only float64 array: a copy, unless ``values`` is one already (a source's
+    window, which the source never writes to again)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.flags.writeable:
+        array = array.copy()
+        array.setflags(write=False)
     return array
 
 
@@ -335,7 +339,12 @@ class MetricSource(Protocol):
 
 class _Series:
     """Time-ordered values in arrays that grow by doubling: appends in time order cost
-    O(batch) amortised, so a long history does not slow recording down."""
+    O(batch) amortised, so a long history does not slow recording down.
+
+    Invariant: the first ``size`` entries of a buffer are never written again; an append
+    writes past them, and a merge or a growth builds new buffers. So a window handed out
+    as a read-only view stays what it was, without a copy.
+    """
 
     def __init__(self) -> None:
         self._t = np.empty(16, dtype=np.float64)
@@ -357,18 +366,22 @@ class _Series:
             self._t[self.size : need] = t
             self._v[self.size : need] = v
             self._c[self.size : need] = c
-        else:  # out of order: merge (O(history)); stable, earlier additions first on ties
+        else:  # out of order: merge into new buffers (O(history)); earlier additions first
             at = np.searchsorted(self._t[: self.size], t, side="right")
             for name, new in (("_t", t), ("_v", v), ("_c", c)):
-                old = getattr(self, name)[: self.size]
-                getattr(self, name)[:need] = np.insert(old, at, new)
+                merged = np.empty(getattr(self, name).size, dtype=np.float64)
+                merged[:need] = np.insert(getattr(self, name)[: self.size], at, new)
+                setattr(self, name, merged)
         self.size = need
 
     def window(self, start: float, end: float) -> tuple[FloatArray, FloatArray, FloatArray]:
         t = self._t[: self.size]
         lo = int(np.searchsorted(t, start, side="right"))
         hi = int(np.searchsorted(t, end, side="right"))
-        return t[lo:hi], self._v[lo:hi], self._c[lo:hi]
+        views = (t[lo:hi], self._v[lo:hi], self._c[lo:hi])
+        for view in views:
+            view.flags.writeable = False
+        return views
 
 
 def _clock(now: float | Callable[[], float] | None) -> Callable[[], float]:
