@@ -166,6 +166,11 @@ def test_mann_whitney_on_large_samples_matches_scipy_and_the_known_shift() -> No
 def test_minimum_p_value_is_two_over_the_number_of_splits() -> None:
     assert mann_whitney_min_p(4, 4) == pytest.approx(2 / math.comb(8, 4))
     assert mann_whitney_min_p(1, 1) == 1.0
+    assert mann_whitney_min_p(2, 1500) == pytest.approx(2 / math.comb(1502, 2), rel=1e-9)
+
+
+def test_minimum_p_value_of_large_samples_underflows_to_zero_without_overflow() -> None:
+    assert mann_whitney_min_p(9000, 1000) == 0.0
 
 
 @pytest.mark.parametrize("alpha", [0.1, 0.05, 0.01, 0.001])

@@ -217,7 +217,12 @@ def mann_whitney_min_p(n_x: int, n_y: int) -> float:
     """
     if n_x < 1 or n_y < 1:
         raise EmptyData(f"both samples need at least one value, got {n_x} and {n_y}")
-    return float(min(1.0, 2.0 / special.comb(n_x + n_y, n_x, exact=True)))
+    if n_x + n_y <= 1000:  # exact big-integer arithmetic while it is cheap
+        return min(1.0, 2 / math.comb(n_x + n_y, n_x))
+    log_splits = (
+        special.gammaln(n_x + n_y + 1) - special.gammaln(n_x + 1) - special.gammaln(n_y + 1)
+    )
+    return float(min(1.0, math.exp(math.log(2) - log_splits)))
 
 
 def mann_whitney_min_size(alpha: float = 0.05, other: int | None = None) -> int:
