@@ -448,8 +448,9 @@ class _Parser:
         if sign == "*":
             self.take()
             factor = self.number("after 'baseline *'")
-            # baseline * f == baseline + (f - 1) * 100 %
-            return {"baseline_delta": (factor - 1) * 100, "delta_unit": "percent"}
+            # baseline * f == baseline + (f - 1) * 100 %; rounded so that * 0.8 is - 20%,
+            # not - 19.999999999999996%
+            return {"baseline_delta": round((factor - 1) * 100, 9), "delta_unit": "percent"}
         if sign not in ("+", "-"):
             self.fail(sign_at, f"expected '+', '-' or '*' after 'baseline', found {sign!r}")
         self.take()

@@ -521,7 +521,16 @@ class RollbackPolicy:
             reference = None
             if condition.relative and baseline is not None:
                 reference = fetch(condition.metric, baseline, condition.stat)
-            results.append(_judge(condition, slot, canary, baseline, reference, ordered))
+            results.append(
+                _judge(
+                    condition,
+                    slot=slot,
+                    canary=canary,
+                    baseline=baseline,
+                    reference=reference,
+                    ordered=ordered,
+                )
+            )
         verdict = next(v for v in VERDICTS if any(r.verdict == v for r in results))
         inputs: tuple[Outcome, ...] = ()
         if keep_samples:
@@ -667,6 +676,7 @@ def _too_few(n: int, condition: Condition) -> bool:
 
 def _judge(
     condition: Condition,
+    *,
     slot: str,
     canary: Outcome,
     baseline: str | None,
