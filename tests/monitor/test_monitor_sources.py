@@ -124,3 +124,39 @@ def test_a_recorded_answer_is_given_back_the_same_by_from_outcomes(outcome: obje
     stat = getattr(outcome, "stat", None)
     again = src.fetch("m", slot="a", start=0.0, end=2.0, stat=stat)
     assert again.to_dict() == outcome.to_dict()  # type: ignore[attr-defined]
+
+
+def test_a_fetch_during_concurrent_adds_sees_whole_batches_only() -> None:
+    import threading
+
+    src = InMemorySource(now=1e9)
+    done = threading.Event()
+
+    def record() -> None:
+        rng = np.random.default_rng(0)
+        for batch in range(400):
+            stamps = (
+                np.sort(rng.uniform(0, 1000, 64))
+                if batch % 7 == 0
+                else (batch * 1000.0 + np.arange(64.0))
+            )
+            # value == timestamp, and every batch has 64 values
+            src.add("m", slot="a", values=stamps, timestamps=stamps)
+        done.set()
+
+    writer = threading.Thread(target=record)
+    writer.start()
+    try:
+        for _ in range(2000):  # bounded; usually ends when the writer does
+            out = src.fetch("m", slot="a", start=-1.0, end=1e9)
+            if isinstance(out, Samples):
+                assert np.array_equal(out.values, out.timestamps)
+                assert out.values.size % 64 == 0
+                assert (np.diff(out.timestamps) >= 0).all()
+            if done.is_set():
+                break
+    finally:
+        writer.join(timeout=60)
+    final = src.fetch("m", slot="a", start=-1.0, end=1e9)
+    assert isinstance(final, Samples)
+    assert final.values.size == 400 * 64

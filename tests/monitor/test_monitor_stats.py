@@ -135,6 +135,7 @@ def test_selection_without_materialising_matches_a_full_sort(
     monkeypatch: pytest.MonkeyPatch, tied_values: bool, rank_kind: str
 ) -> None:
     monkeypatch.setattr(_stats, "_MATERIALISE_MAX", 0)  # force the selection path
+    monkeypatch.setattr(_stats, "_SELECT_BUILD_BELOW", 0)
     rng = np.random.default_rng(11)
     x = np.sort(rng.normal(size=700))
     y = np.sort(rng.normal(0.2, 2.0, size=500))
@@ -145,6 +146,24 @@ def test_selection_without_materialising_matches_a_full_sort(
         rank_kind, differences.size // 4 + 3
     )
     assert pairwise_difference_quantiles(x, y, [rank]) == [float(differences[rank])]
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    x=st.one_of(samples, tied),
+    y=st.one_of(samples, tied),
+    where=st.floats(0, 1),
+)
+def test_selection_agrees_with_a_full_sort_for_any_shapes_and_ties(
+    x: list[float], y: list[float], where: float
+) -> None:
+    xs, ys = np.sort(np.array(x)), np.sort(np.array(y))
+    differences = np.sort(np.subtract.outer(xs, ys).ravel())
+    rank = min(differences.size - 1, int(where * differences.size))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_stats, "_SELECT_BUILD_BELOW", 0)  # pivot rounds even for tiny inputs
+        patch.setattr(_stats, "_PIVOT_SAMPLE", 16)
+        assert _stats._select_difference(xs, ys, rank) == differences[rank]
 
 
 def test_selection_of_an_all_equal_matrix_ends(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
@@ -341,44 +342,57 @@ class _Series:
     """Time-ordered values in arrays that grow by doubling: appends in time order cost
     O(batch) amortised, so a long history does not slow recording down.
 
-    Invariant: the first ``size`` entries of a buffer are never written again; an append
-    writes past them, and a merge or a growth builds new buffers. So a window handed out
-    as a read-only view stays what it was, without a copy.
+    Invariants: the first ``size`` entries of a buffer are never written again (an append
+    writes past them; a merge or a growth builds new buffers), so a window handed out as a
+    read-only view stays what it was, without a copy. The buffers and ``size`` are
+    published together as one tuple, in one assignment, after the new entries are
+    written: a reader (``window``) on another thread sees the state before an ``add`` or
+    after it, never a mix. Writers are serialised by a lock.
     """
 
     def __init__(self) -> None:
-        self._t = np.empty(16, dtype=np.float64)
-        self._v = np.empty(16, dtype=np.float64)
-        self._c = np.empty(16, dtype=np.float64)  # observations behind a point; NaN unknown
-        self.size = 0
+        empty = np.empty(16, dtype=np.float64)
+        # (timestamps, values, counts behind a point or NaN, size)
+        self._state: tuple[FloatArray, FloatArray, FloatArray, int] = (
+            empty,
+            empty.copy(),
+            empty.copy(),
+            0,
+        )
+        self._lock = threading.Lock()
 
     def add(self, t: FloatArray, v: FloatArray, c: FloatArray) -> None:
         order = np.argsort(t, kind="stable")
         t, v, c = t[order], v[order], c[order]
-        need = self.size + t.size
-        if need > self._t.size:
-            capacity = max(need, 2 * self._t.size)
-            for name in ("_t", "_v", "_c"):
-                grown = np.empty(capacity, dtype=np.float64)
-                grown[: self.size] = getattr(self, name)[: self.size]
-                setattr(self, name, grown)
-        if self.size == 0 or t.size == 0 or t[0] >= self._t[self.size - 1]:
-            self._t[self.size : need] = t
-            self._v[self.size : need] = v
-            self._c[self.size : need] = c
-        else:  # out of order: merge into new buffers (O(history)); earlier additions first
-            at = np.searchsorted(self._t[: self.size], t, side="right")
-            for name, new in (("_t", t), ("_v", v), ("_c", c)):
-                merged = np.empty(getattr(self, name).size, dtype=np.float64)
-                merged[:need] = np.insert(getattr(self, name)[: self.size], at, new)
-                setattr(self, name, merged)
-        self.size = need
+        with self._lock:
+            buffers = list(self._state[:3])
+            size = self._state[3]
+            need = size + t.size
+            if size and t.size and t[0] < buffers[0][size - 1]:
+                # Out of order: merge into new buffers (O(history)); earlier additions first.
+                at = np.searchsorted(buffers[0][:size], t, side="right")
+                capacity = max(need, buffers[0].size)
+                for i, new in enumerate((t, v, c)):
+                    merged = np.empty(capacity, dtype=np.float64)
+                    merged[:need] = np.insert(buffers[i][:size], at, new)
+                    buffers[i] = merged
+            else:
+                if need > buffers[0].size:
+                    capacity = max(need, 2 * buffers[0].size)
+                    for i in range(3):
+                        grown = np.empty(capacity, dtype=np.float64)
+                        grown[:size] = buffers[i][:size]
+                        buffers[i] = grown
+                for i, new in enumerate((t, v, c)):
+                    buffers[i][size:need] = new
+            self._state = (buffers[0], buffers[1], buffers[2], need)
 
     def window(self, start: float, end: float) -> tuple[FloatArray, FloatArray, FloatArray]:
-        t = self._t[: self.size]
+        t_all, v_all, c_all, size = self._state  # one read: a consistent snapshot
+        t = t_all[:size]
         lo = int(np.searchsorted(t, start, side="right"))
         hi = int(np.searchsorted(t, end, side="right"))
-        views = (t[lo:hi], self._v[lo:hi], self._c[lo:hi])
+        views = (t[lo:hi], v_all[lo:hi], c_all[lo:hi])
         for view in views:
             view.flags.writeable = False
         return views
@@ -407,6 +421,8 @@ class InMemorySource:
     Values recorded in time order are appended in O(batch) amortised; a fetch costs a
     binary search plus the window's values (a read-only view, no copy), whatever the
     length of the history. Values recorded out of order are merged, in O(history).
+    One thread may record while others fetch (a server's traffic and a watcher): each
+    ``add`` publishes its series in one assignment, so a fetch sees it whole or not at all.
 
     Examples
     --------

@@ -78,6 +78,9 @@ _MATERIALISE_MAX = 1 << 20
 # keeps about 20 % of the candidates.
 _PIVOT_SAMPLE = 1024
 _SELECT_MAX_ROUNDS = 200
+# A selection builds and partitions the candidates left once they are this few (or
+# 4 (n + m)): below it a round of pivots costs more than it saves.
+_SELECT_BUILD_BELOW = 1 << 16
 
 
 def _as_sample(values: npt.ArrayLike, name: str) -> FloatArray:
@@ -326,7 +329,7 @@ def _select_difference(x: FloatArray, y: FloatArray, rank: int) -> float:
     lo = np.zeros(n, dtype=np.int64)
     hi = np.full(n, m, dtype=np.int64)
     rng = np.random.default_rng(rank)  # pivots only steer the search; the answer is exact
-    small_enough = max(4 * (n + m), 1 << 16)
+    small_enough = max(4 * (n + m), _SELECT_BUILD_BELOW)
     for _ in range(_SELECT_MAX_ROUNDS):
         active = hi - lo
         total = int(active.sum())
