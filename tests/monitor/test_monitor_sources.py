@@ -160,3 +160,57 @@ def test_a_fetch_during_concurrent_adds_sees_whole_batches_only() -> None:
     final = src.fetch("m", slot="a", start=-1.0, end=1e9)
     assert isinstance(final, Samples)
     assert final.values.size == 400 * 64
+
+
+# --- composed sources ---------------------------------------------------------------------
+
+
+def test_a_routed_source_asks_each_metric_of_its_own_source() -> None:
+    latency, labels = InMemorySource(now=10.0), InMemorySource(now=10.0)
+    latency.add("lat", slot="a", values=[0.2], timestamps=[5.0])
+    labels.add("accuracy", slot="a", values=[1.0, 0.0], timestamps=[4.0, 5.0])
+    src = ms.monitor.RoutedSource({"accuracy": labels}, default=latency)
+    acc = src.fetch("accuracy", slot="a", start=0.0, end=10.0)
+    lat = src.fetch("lat", slot="a", start=0.0, end=10.0)
+    assert isinstance(acc, Samples)
+    assert isinstance(lat, Samples)
+    assert (acc.values.tolist(), lat.values.tolist()) == ([1.0, 0.0], [0.2])
+
+
+def test_an_unrouted_metric_without_a_default_is_a_config_error_not_no_data() -> None:
+    src = ms.monitor.RoutedSource({"accuracy": InMemorySource()})
+    with pytest.raises(ms.ConfigError, match="no source for metric 'acuracy'"):
+        src.fetch("acuracy", slot="a", start=0.0, end=1.0)
+
+
+def test_a_callable_source_keeps_the_window_drops_nan_and_sorts_by_time() -> None:
+    def fetch(metric: str, slot: str, start: float, end: float) -> tuple[list[float], list[float]]:
+        return [3.0, math.nan, 1.0, 9.0], [8.0, 7.0, 2.0, 50.0]
+
+    out = ms.monitor.CallableSource(fetch, now=10.0).fetch("kpi", slot="a", start=0.0, end=10.0)
+    assert isinstance(out, Samples)
+    assert (out.values.tolist(), out.timestamps.tolist(), out.dropped) == (
+        [1.0, 3.0],
+        [2.0, 8.0],
+        1,
+    )
+
+
+def test_a_callable_that_raises_is_a_source_error() -> None:
+    def fetch(metric: str, slot: str, start: float, end: float) -> tuple[list[float], list[float]]:
+        raise ConnectionError("warehouse down")
+
+    out = ms.monitor.CallableSource(fetch).fetch("kpi", slot="a", start=0.0, end=1.0)
+    assert isinstance(out, SourceError)
+    assert out.message == "ConnectionError: warehouse down"
+
+
+def test_a_callable_returning_nothing_is_no_data() -> None:
+    out = ms.monitor.CallableSource(lambda *a: ([], [])).fetch("k", slot="a", start=0.0, end=1.0)
+    assert isinstance(out, NoData)
+
+
+def test_a_callable_returning_garbage_is_a_bad_response() -> None:
+    out = ms.monitor.CallableSource(lambda *a: 42).fetch("k", slot="a", start=0.0, end=1.0)
+    assert isinstance(out, SourceError)
+    assert out.error_type == "bad_response"

@@ -38,6 +38,7 @@ from modelship.monitor._canary import (
     canary_analysis,
     compare_metric,
 )
+from modelship.monitor._compose import CallableSource, RoutedSource
 from modelship.monitor._conditions import (
     DEFAULT_MIN_SAMPLES,
     OPERATORS,
@@ -102,6 +103,7 @@ __all__ = [
     "PASS_SCORE",
     "STATS",
     "VERDICTS",
+    "CallableSource",
     "CanaryMetric",
     "CanaryReport",
     "Condition",
@@ -118,6 +120,7 @@ __all__ = [
     "PrometheusSource",
     "ProportionDifference",
     "ReplayResult",
+    "RoutedSource",
     "RollbackPolicy",
     "SampleRatioResult",
     "SampleSize",
