@@ -468,3 +468,12 @@ def test_a_percentile_between_a_value_and_infinity_is_infinite() -> None:
     assert summarize(samples, "p50")[0] == math.inf
     assert summarize(samples, "p0.1")[0] == math.inf  # any step towards +inf is +inf
     assert summarize(samples, "min")[0] == 0.1
+
+
+def test_a_resumed_tracker_continues_exactly_where_the_first_stopped() -> None:
+    policy = RollbackPolicy(conditions=[P95], failure_limit=None, consecutive_failure_limit=2)
+    first = policy.tracker(started_at=0.0)
+    for i, verdict in enumerate(["fail", "pass", "fail", "fail"]):
+        first.update(_decision(verdict, at=10.0 * (i + 1)))
+    resumed = ms.monitor.PolicyTracker.from_dict(policy, json.loads(json.dumps(first.to_dict())))
+    assert resumed.update(_decision("fail", at=50.0)) == first.update(_decision("fail", at=50.0))

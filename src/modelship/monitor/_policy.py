@@ -892,6 +892,39 @@ class PolicyTracker:
             self.rolled_back = step
         return step
 
+    def to_dict(self) -> dict[str, Any]:
+        """The counters, JSON-compatible: enough to resume after a restart.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+        >>> tracker = policy.tracker(started_at=5.0)
+        >>> again = ms.monitor.PolicyTracker.from_dict(policy, tracker.to_dict())
+        >>> again.to_dict() == tracker.to_dict()
+        True
+        """
+        return {
+            "evaluations": self.evaluations,
+            "failures": self.failures,
+            "consecutive_failures": self.consecutive_failures,
+            "consecutive_errors": self.consecutive_errors,
+            "last_pass": self.last_pass,
+            "rolled_back": None if self.rolled_back is None else self.rolled_back.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, policy: RollbackPolicy, data: Mapping[str, Any]) -> PolicyTracker:
+        """A tracker for ``policy`` resumed from :meth:`to_dict` output."""
+        tracker = cls(policy, started_at=float(data["last_pass"]))
+        tracker.evaluations = int(data["evaluations"])
+        tracker.failures = int(data["failures"])
+        tracker.consecutive_failures = int(data["consecutive_failures"])
+        tracker.consecutive_errors = int(data["consecutive_errors"])
+        rolled_back = data.get("rolled_back")
+        tracker.rolled_back = None if rolled_back is None else Step.from_dict(rolled_back)
+        return tracker
+
     def _step(
         self, action: Action, verdict: Verdict, counted: Verdict, at: float, reason: str
     ) -> Step:
