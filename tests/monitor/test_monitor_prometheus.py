@@ -287,6 +287,15 @@ def test_warnings_are_kept_with_the_samples(scripted: Scripted) -> None:
     assert "might not be a counter" in out.warnings[0]
 
 
+def test_a_count_is_its_own_sample_size(scripted: Scripted) -> None:
+    scripted.answer(_vector("250"))
+    source = PrometheusSource(scripted.url)
+    out = source.fetch(LATENCY, slot="canary", stat="count", start=0.0, end=60.0)
+    assert isinstance(out, Samples)
+    assert out.n == 250
+    assert len(scripted.seen) == 1
+
+
 def test_a_scalar_result_is_a_value(scripted: Scripted) -> None:
     scripted.answer({"status": "success", "data": {"resultType": "scalar", "result": [5, "0.5"]}})
     out = _fetch(scripted.url)

@@ -40,6 +40,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, runtime_checkable
 
+import attrs
 import numpy as np
 import requests
 
@@ -360,8 +361,11 @@ class PrometheusSource:
         promql = self.render(metric, stat, slot=slot, window=window)
         answer = self.query(promql, at=end)
         outcome = self._outcome(answer, metric=metric, slot=slot, start=start, end=end, stat=stat)
-        if not isinstance(outcome, Samples) or stat == "count":
+        if not isinstance(outcome, Samples):
             return outcome
+        if stat == "count":  # the count is its own sample size
+            last = float(outcome.values[-1])
+            return attrs.evolve(outcome, count=round(last) if math.isfinite(last) else 0)
         if (metric, "count") not in self.queries:
             return outcome
         counted = self.query(self.render(metric, "count", slot=slot, window=window), at=end)
