@@ -166,6 +166,22 @@ def test_selection_agrees_with_a_full_sort_for_any_shapes_and_ties(
         assert _stats._select_difference(xs, ys, rank) == differences[rank]
 
 
+@pytest.mark.parametrize("tied_values", [False, True])
+def test_adjacent_ranks_agree_with_a_full_sort(
+    monkeypatch: pytest.MonkeyPatch, tied_values: bool
+) -> None:
+    monkeypatch.setattr(_stats, "_MATERIALISE_MAX", 0)
+    rng = np.random.default_rng(12)
+    x = np.sort(rng.normal(size=600))
+    y = np.sort(rng.normal(size=401))
+    if tied_values:
+        x, y = np.round(x, 1), np.round(y, 1)
+    differences = np.sort(np.subtract.outer(x, y).ravel())
+    middle = differences.size // 2
+    ranks = [middle - 1, middle, 0, 1, differences.size - 2, differences.size - 1]
+    assert pairwise_difference_quantiles(x, y, ranks) == [float(differences[r]) for r in ranks]
+
+
 def test_selection_of_an_all_equal_matrix_ends(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(_stats, "_MATERIALISE_MAX", 0)
     x = np.zeros(1000)

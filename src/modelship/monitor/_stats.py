@@ -376,6 +376,22 @@ def _select_difference(x: FloatArray, y: FloatArray, rank: int) -> float:
     raise RuntimeError("selection of a pairwise difference did not converge")  # unreachable
 
 
+def _successor(x: FloatArray, y: FloatArray, value: float, rank: int) -> float:
+    """The difference at ``rank + 1`` given the one at ``rank`` (0-based) is ``value``.
+
+    If more than ``rank + 1`` differences are ``<= value``, it is ``value`` again;
+    otherwise it is the smallest difference above ``value``, the minimum over rows of the
+    first one past it.
+    """
+    n, m = x.size, y.size
+    yr = np.ascontiguousarray(y[::-1])
+    past = _count_at_most(x, yr, np.zeros(n, dtype=np.int64), np.full(n, m, dtype=np.int64), value)
+    if int(past.sum()) > rank + 1:
+        return value
+    rows = past < m
+    return float(np.min(x[rows] - yr[past[rows]]))
+
+
 def pairwise_difference_quantiles(
     x_sorted: FloatArray, y_sorted: FloatArray, ranks: Sequence[int]
 ) -> list[float]:
@@ -410,7 +426,14 @@ def pairwise_difference_quantiles(
         differences = np.subtract.outer(x_sorted, y_sorted).ravel()
         chosen = np.partition(differences, list(ranks))
         return [float(chosen[rank]) for rank in ranks]
-    return [_select_difference(x_sorted, y_sorted, rank) for rank in ranks]
+    found: dict[int, float] = {}
+    for rank in ranks:
+        if rank not in found:
+            if rank - 1 in found:  # the median's second middle: one count, not a selection
+                found[rank] = _successor(x_sorted, y_sorted, found[rank - 1], rank - 1)
+            else:
+                found[rank] = _select_difference(x_sorted, y_sorted, rank)
+    return [found[rank] for rank in ranks]
 
 
 def hodges_lehmann(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
