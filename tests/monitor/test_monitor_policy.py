@@ -170,8 +170,14 @@ def test_a_relative_condition_needs_a_baseline_slot() -> None:
 
 def test_points_of_a_statistic_from_the_source_are_used_as_they_are() -> None:
     src = _source()
-    src.add_points(LATENCY, slot="canary", stat="p95", values=[0.1, 0.25], timestamps=[60, 90],
-                   counts=[100, 100])  # fmt: skip
+    src.add_points(
+        LATENCY,
+        slot="canary",
+        stat="p95",
+        values=[0.1, 0.25],
+        timestamps=[60, 90],
+        counts=[100, 100],
+    )
     decision = RollbackPolicy(conditions=[P95]).evaluate(src, slot="canary", window=60)
     assert decision.verdict == "fail"
     assert decision.conditions[0].value == 0.25
@@ -371,12 +377,24 @@ def _scenario() -> DecisionLog:
         stamps = np.sort(rng.uniform(now - 60, now, 400))
         if minute != 2:  # minute 2: no traffic at all
             slow = minute >= 5
-            src.add(LATENCY, slot="canary", values=rng.gamma(4, 0.07 if slow else 0.02, 400),
-                    timestamps=stamps)  # fmt: skip
-            src.add("accuracy", slot="canary", values=rng.binomial(1, 0.9, 400).astype(float),
-                    timestamps=stamps)  # fmt: skip
-            src.add("accuracy", slot="stable", values=rng.binomial(1, 0.9, 400).astype(float),
-                    timestamps=stamps)  # fmt: skip
+            src.add(
+                LATENCY,
+                slot="canary",
+                values=rng.gamma(4, 0.07 if slow else 0.02, 400),
+                timestamps=stamps,
+            )
+            src.add(
+                "accuracy",
+                slot="canary",
+                values=rng.binomial(1, 0.9, 400).astype(float),
+                timestamps=stamps,
+            )
+            src.add(
+                "accuracy",
+                slot="stable",
+                values=rng.binomial(1, 0.9, 400).astype(float),
+                timestamps=stamps,
+            )
             errors = rng.binomial(1, 0.005, 400).astype(float)
             errors[rng.integers(0, 400, 5)] = np.nan  # requests whose outcome was lost
             src.add("error_rate", slot="canary", values=errors, timestamps=stamps)
@@ -385,8 +403,14 @@ def _scenario() -> DecisionLog:
         else:
             src.clear_error("error_rate", slot="canary")
         if minute == 6:
-            src.add_points(LATENCY, slot="canary", stat="p95", values=[0.31, 0.33],
-                           timestamps=[now - 30, now], counts=[200, 210])  # fmt: skip
+            src.add_points(
+                LATENCY,
+                slot="canary",
+                stat="p95",
+                values=[0.31, 0.33],
+                timestamps=[now - 30, now],
+                counts=[200, 210],
+            )
         src.set_now(now)
         log.evaluate(src, slot="canary", baseline="stable", window=60.0)
     return log

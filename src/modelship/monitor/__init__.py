@@ -47,6 +47,7 @@ from modelship.monitor._conditions import (
     check_stat,
     quantile_of,
 )
+from modelship.monitor._loop import run_policy
 from modelship.monitor._policy import (
     DECISION_SCHEMA,
     VERDICTS,
@@ -147,6 +148,7 @@ __all__ = [
     "proportion_difference",
     "quantile_of",
     "replay",
+    "run_policy",
     "sample_ratio_mismatch",
     "sample_size_means",
     "sample_size_proportions",
