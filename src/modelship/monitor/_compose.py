@@ -21,14 +21,20 @@ Examples
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 
 import numpy as np
 import numpy.typing as npt
 
 from modelship.errors import ConfigError, ModelshipError
-from modelship.monitor._sources import MetricSource, NoData, Outcome, Samples, SourceError
+from modelship.monitor._sources import (
+    MetricSource,
+    NoData,
+    Outcome,
+    Samples,
+    SourceError,
+    as_clock,
+)
 
 __all__ = ["CallableSource", "RoutedSource"]
 
@@ -129,13 +135,7 @@ class CallableSource:
         if not callable(fetch):
             raise ConfigError(f"fetch must be callable, got {type(fetch).__name__}")
         self._fetch = fetch
-        if now is None:
-            self._now: Callable[[], float] = time.time
-        elif callable(now):
-            self._now = now
-        else:
-            fixed = float(now)
-            self._now = lambda: fixed
+        self._now = as_clock(now)
 
     def now(self) -> float:
         """The source's clock."""

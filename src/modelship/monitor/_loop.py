@@ -92,6 +92,16 @@ def run_policy(
     ConfigError
         If ``interval`` or ``duration`` is not a positive number, or ``log`` belongs to
         another policy.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> src = ms.monitor.InMemorySource(now=0.0)          # a canary without traffic
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"], deadline=None)
+    >>> log = ms.monitor.run_policy(src, policy, slot="canary", window=60.0, interval=60.0,
+    ...                            duration=120.0, sleep=lambda seconds: None)
+    >>> [step.action for _, step in log]
+    ['hold', 'hold', 'hold']
     """
     for name, value in (("interval", interval), ("duration", duration)):
         if not (value > 0 and math.isfinite(value)):

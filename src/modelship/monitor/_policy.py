@@ -1080,6 +1080,19 @@ def replay(log: DecisionLog) -> ReplayResult:
     ------
     ConfigError
         If a decision was recorded without its inputs (``keep_samples=False``).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["p95(latency) > 0.2 min_samples=3"])
+    >>> src = ms.monitor.InMemorySource(now=60.0)
+    >>> src.add("latency", slot="canary", values=[0.1, 0.3, 0.5], timestamps=[10, 20, 30])
+    >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+    >>> log.evaluate(src, slot="canary", window=60.0).action
+    'rollback'
+    >>> result = ms.monitor.replay(log)
+    >>> result.identical, result.decisions[0].verdict
+    (True, 'fail')
     """
     tracker = log.policy.tracker(started_at=log.started_at)
     decisions, steps = [], []

@@ -103,6 +103,14 @@ class SeriesSource(Protocol):
 
     Canary analysis uses it to get a series to compare (one point per step) from a
     source that cannot return raw observations.
+
+    Examples
+    --------
+    >>> from modelship.monitor import InMemorySource, PrometheusSource, SeriesSource
+    >>> isinstance(PrometheusSource("http://127.0.0.1:9"), SeriesSource)
+    True
+    >>> isinstance(InMemorySource(), SeriesSource)   # answers raw observations instead
+    False
     """
 
     def fetch_series(

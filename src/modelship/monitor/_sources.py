@@ -398,7 +398,15 @@ class _Series:
         return views
 
 
-def _clock(now: float | Callable[[], float] | None) -> Callable[[], float]:
+def as_clock(now: float | Callable[[], float] | None) -> Callable[[], float]:
+    """A clock from a fixed time, a callable, or ``None`` (the wall clock).
+
+    Examples
+    --------
+    >>> from modelship.monitor._sources import as_clock
+    >>> as_clock(5.0)()
+    5.0
+    """
     if now is None:
         return time.time
     if callable(now):
@@ -436,7 +444,7 @@ class InMemorySource:
     """
 
     def __init__(self, *, now: float | Callable[[], float] | None = None) -> None:
-        self._now = _clock(now)
+        self._now = as_clock(now)
         self._raw: dict[tuple[str, str], _Series] = {}
         self._points: dict[tuple[str, str, str], _Series] = {}
         self._errors: dict[tuple[str, str, str | None], tuple[str, str, int | None]] = {}
@@ -449,7 +457,7 @@ class InMemorySource:
 
     def set_now(self, now: float | Callable[[], float] | None) -> None:
         """Set the clock (a time, a callable, or ``None`` for the wall clock)."""
-        self._now = _clock(now)
+        self._now = as_clock(now)
 
     def _arrays(
         self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None, what: str
