@@ -53,7 +53,7 @@ from modelship.version import ArtifactRef, Lineage, ModelVersion
 __version__ = "0.1.0"
 
 # Subpackages load on first use, so `import modelship` stays light (no scipy).
-_SUBMODULES = {"checks", "deploy", "parity", "registry", "testing"}
+_SUBMODULES = {"checks", "deploy", "monitor", "parity", "registry", "testing"}
 
 __all__ = [
     "ArchivedVersion",

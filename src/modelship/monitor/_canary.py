@@ -1,0 +1,507 @@
+"""Canary analysis: is the canary worse than a baseline deployed at the same time and size?
+
+Per metric, the canary's values are compared with the baseline's by a Mann-Whitney U test
+and the Hodges-Lehmann shift (canary minus baseline) with its confidence interval at
+``1 - alpha``. A metric is judged:
+
+* ``inconclusive`` when the test cannot reach ``alpha`` at these sample sizes (without
+  ties the smallest two-sided p-value is ``2 / C(n + m, n)``; 4 values each for
+  alpha = 0.05) or a sample is below the metric's ``min_samples``;
+* ``fail`` (worse) only when the whole interval lies beyond the tolerance in the bad
+  direction: ``ci_low > tolerance`` for a metric where higher is worse (latency, errors),
+  ``ci_high < -tolerance`` where lower is worse (accuracy);
+* ``pass`` otherwise;
+* ``no_data`` and ``error`` when the source had nothing or failed: missing values are
+  never zeros, and NaN values are dropped before the test.
+
+The metrics' verdicts combine into a score, the share of the judged weight that passed
+(Kayenta's idea), and a verdict:
+
+1. a ``critical`` metric that fails makes the analysis ``fail``;
+2. if every metric was judged: ``score >= pass_score`` (75) is ``pass``,
+   ``score >= marginal_score`` (50) is ``marginal``, lower is ``fail``;
+3. otherwise, ``fail`` if even counting every unjudged metric as passed the score would
+   stay below ``marginal_score``; else the worst unjudged outcome (``error``, then
+   ``no_data``, then ``inconclusive``): the gate holds, never passes on missing data.
+
+As a gate, ``marginal`` counts as ``inconclusive`` (:attr:`CanaryReport.gate_outcome`).
+
+Examples
+--------
+>>> import numpy as np
+>>> from modelship.monitor import CanaryMetric, compare_metric
+>>> rng = np.random.default_rng(0)
+>>> judged = compare_metric(rng.normal(0.30, 0.02, 300), rng.normal(0.20, 0.02, 300),
+...                         CanaryMetric("inference_latency_seconds", tolerance=0.01))
+>>> judged.verdict, judged.reason.split(":")[0]
+('fail', 'worse')
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from modelship.errors import ConfigError
+from modelship.monitor._conditions import check_stat
+from modelship.monitor._policy import VERDICTS, Verdict
+from modelship.monitor._prometheus import SeriesSource
+from modelship.monitor._sources import (
+    MetricSource,
+    NoData,
+    Outcome,
+    Samples,
+    SourceError,
+    encode_float,
+)
+from modelship.monitor._stats import MannWhitneyResult, mann_whitney, mann_whitney_min_p
+
+__all__ = [
+    "MARGINAL_SCORE",
+    "PASS_SCORE",
+    "CanaryMetric",
+    "CanaryReport",
+    "MetricJudgement",
+    "canary_analysis",
+    "compare_metric",
+]
+
+#: Score (0-100) at or above which a fully judged analysis passes.
+PASS_SCORE = 75.0
+#: Score at or above which it is marginal (held, not promoted); below, it fails.
+MARGINAL_SCORE = 50.0
+
+CanaryVerdict = Literal["pass", "marginal", "fail", "inconclusive", "no_data", "error"]
+
+
+def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"{attribute.name} must be a positive number, got {value!r}")
+
+
+def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not (value >= 0 and math.isfinite(value)):
+        raise ConfigError(f"{attribute.name} must be a number >= 0, got {value!r}")
+
+
+def _direction(_: object, __: object, value: str) -> None:
+    if value not in ("increase", "decrease", "either"):
+        raise ConfigError(
+            f"direction must be 'increase' (higher is worse), 'decrease' (lower is worse) "
+            f"or 'either', got {value!r}"
+        )
+
+
+def _optional_stat(_: object, __: object, value: str | None) -> None:
+    if value is not None:
+        check_stat(value)
+
+
+@attrs.frozen
+class CanaryMetric:
+    """One metric of a canary analysis.
+
+    Parameters
+    ----------
+    metric : str
+    direction : {"increase", "decrease", "either"}
+        Which change is worse: ``increase`` for latency and errors, ``decrease`` for
+        accuracy.
+    tolerance : float
+        Shift (in the metric's units) the canary may have in the bad direction before it
+        counts as worse.
+    weight : float
+        Weight in the score.
+    critical : bool
+        A failure of this metric fails the analysis whatever the score.
+    min_samples : int
+        Values per slot below which the metric is inconclusive, on top of the test's own
+        minimum.
+    stat : str, optional
+        For a source that cannot return raw observations (Prometheus), the statistic
+        whose series is compared (``p95``: one point per step).
+
+    Examples
+    --------
+    >>> from modelship.monitor import CanaryMetric
+    >>> CanaryMetric("accuracy", direction="decrease", tolerance=0.01, critical=True).weight
+    1.0
+    """
+
+    metric: str
+    direction: Literal["increase", "decrease", "either"] = attrs.field(
+        default="increase", validator=_direction
+    )
+    tolerance: float = attrs.field(default=0.0, converter=float, validator=_non_negative)
+    weight: float = attrs.field(default=1.0, converter=float, validator=_positive)
+    critical: bool = False
+    min_samples: int = 0
+    stat: str | None = attrs.field(default=None, validator=_optional_stat)
+
+
+@attrs.frozen
+class MetricJudgement:
+    """The verdict on one metric.
+
+    Attributes
+    ----------
+    metric : str
+    verdict : {"pass", "fail", "inconclusive", "no_data", "error"}
+    reason : str
+    test : MannWhitneyResult or None
+    n_canary, n_baseline : int
+    weight : float
+    critical : bool
+
+    Examples
+    --------
+    >>> from modelship.monitor import MetricJudgement
+    >>> MetricJudgement("m", "no_data", "canary: no values", None, 0, 0, 1.0, False).judged
+    False
+    """
+
+    metric: str
+    verdict: Verdict
+    reason: str
+    test: MannWhitneyResult | None
+    n_canary: int
+    n_baseline: int
+    weight: float
+    critical: bool
+
+    @property
+    def judged(self) -> bool:
+        """Whether the metric was judged (pass or fail)."""
+        return self.verdict in ("pass", "fail")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (infinite interval ends as ``"+Inf"``/``"-Inf"``)."""
+        test = None
+        if self.test is not None:
+            test = {
+                k: encode_float(v) if isinstance(v, float) else v
+                for k, v in attrs.asdict(self.test).items()
+            }
+        return {
+            "metric": self.metric,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "test": test,
+            "n_canary": self.n_canary,
+            "n_baseline": self.n_baseline,
+            "weight": self.weight,
+            "critical": self.critical,
+        }
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def compare_metric(
+    canary: npt.ArrayLike,
+    baseline: npt.ArrayLike,
+    metric: CanaryMetric,
+    *,
+    alpha: float = 0.05,
+) -> MetricJudgement:
+    """Judge one metric from the canary's and the baseline's values.
+
+    NaN values are dropped (missing); infinite values make the metric ``error`` (the
+    shift is undefined). See the module docstring for the rule.
+
+    Parameters
+    ----------
+    canary, baseline : array_like
+        Values of the metric for each slot.
+    metric : CanaryMetric
+    alpha : float
+        Significance level; the interval is at ``1 - alpha``.
+
+    Returns
+    -------
+    MetricJudgement
+
+    Examples
+    --------
+    >>> from modelship.monitor import CanaryMetric, compare_metric
+    >>> compare_metric([0.2, 0.3], [0.2, 0.25], CanaryMetric("latency")).verdict
+    'inconclusive'
+    """
+    c = np.asarray(canary, dtype=np.float64).ravel()
+    b = np.asarray(baseline, dtype=np.float64).ravel()
+    c, b = c[~np.isnan(c)], b[~np.isnan(b)]
+
+    def judgement(
+        verdict: Verdict, reason: str, test: MannWhitneyResult | None = None
+    ) -> MetricJudgement:
+        return MetricJudgement(
+            metric.metric,
+            verdict,
+            reason,
+            test,
+            int(c.size),
+            int(b.size),
+            metric.weight,
+            metric.critical,
+        )
+
+    if c.size == 0 or b.size == 0:
+        empty = "canary" if c.size == 0 else "baseline"
+        return judgement("no_data", f"{empty}: no values (NaN values are missing, never zeros)")
+    if not (np.isfinite(c).all() and np.isfinite(b).all()):
+        return judgement(
+            "error", "infinite values: the shift is undefined; widen the histogram's buckets"
+        )
+    floor = max(metric.min_samples, 1)
+    min_p = mann_whitney_min_p(int(c.size), int(b.size))
+    if min_p > alpha or c.size < floor or b.size < floor:
+        return judgement(
+            "inconclusive",
+            f"n={c.size} vs {b.size}: the test cannot reach alpha={alpha:g} "
+            f"(smallest p {min_p:.3g}) or is below min_samples={metric.min_samples}",
+        )
+    test = mann_whitney(c, b, confidence=1 - alpha)
+    tol = metric.tolerance
+    worse_up = metric.direction in ("increase", "either") and test.ci_low > tol
+    worse_down = metric.direction in ("decrease", "either") and test.ci_high < -tol
+    interval = f"shift {_fmt(test.shift)} [{_fmt(test.ci_low)}, {_fmt(test.ci_high)}]"
+    if worse_up or worse_down:
+        bound = f"> {_fmt(tol)}" if worse_up else f"< {_fmt(-tol)}"
+        return judgement("fail", f"worse: {interval} entirely {bound} (p={test.p_value:.3g})", test)
+    return judgement(
+        "pass", f"not worse beyond tolerance {_fmt(tol)}: {interval} (p={test.p_value:.3g})", test
+    )
+
+
+@attrs.frozen
+class CanaryReport:
+    """The verdict of a canary analysis.
+
+    Attributes
+    ----------
+    verdict : {"pass", "marginal", "fail", "inconclusive", "no_data", "error"}
+    score : float or None
+        ``100 * passed weight / judged weight``; ``None`` when nothing was judged.
+    score_low, score_high : float
+        The score if every unjudged metric failed, or passed.
+    metrics : tuple of MetricJudgement
+    reasons : tuple of str
+        One line per metric.
+    pass_score, marginal_score : float
+
+    Examples
+    --------
+    >>> from modelship.monitor import CanaryReport
+    >>> CanaryReport("marginal", 60.0, 60.0, 60.0, (), (), 75.0, 50.0).gate_outcome
+    'inconclusive'
+    """
+
+    verdict: CanaryVerdict
+    score: float | None
+    score_low: float
+    score_high: float
+    metrics: tuple[MetricJudgement, ...]
+    reasons: tuple[str, ...]
+    pass_score: float
+    marginal_score: float
+
+    @property
+    def gate_outcome(self) -> Verdict:
+        """The verdict as a gate outcome: ``marginal`` holds, as ``inconclusive``."""
+        return "inconclusive" if self.verdict == "marginal" else self.verdict
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form."""
+        return {
+            "verdict": self.verdict,
+            "gate_outcome": self.gate_outcome,
+            "score": self.score,
+            "score_low": self.score_low,
+            "score_high": self.score_high,
+            "metrics": [m.to_dict() for m in self.metrics],
+            "reasons": list(self.reasons),
+            "pass_score": self.pass_score,
+            "marginal_score": self.marginal_score,
+        }
+
+
+def combine(
+    judgements: Sequence[MetricJudgement],
+    *,
+    pass_score: float = PASS_SCORE,
+    marginal_score: float = MARGINAL_SCORE,
+) -> CanaryReport:
+    """Combine per-metric verdicts into a :class:`CanaryReport` (rules in the module doc).
+
+    Raises
+    ------
+    ConfigError
+        If there are no metrics, or the thresholds are not ``0 <= marginal <= pass <= 100``.
+
+    Examples
+    --------
+    >>> from modelship.monitor import MetricJudgement
+    >>> from modelship.monitor._canary import combine
+    >>> ok = MetricJudgement("a", "pass", "", None, 9, 9, 3.0, False)
+    >>> bad = MetricJudgement("b", "fail", "", None, 9, 9, 1.0, False)
+    >>> report = combine([ok, bad])
+    >>> report.verdict, report.score
+    ('pass', 75.0)
+    """
+    if not judgements:
+        raise ConfigError("a canary analysis needs at least one metric")
+    if not 0 <= marginal_score <= pass_score <= 100:
+        raise ConfigError(
+            f"need 0 <= marginal_score <= pass_score <= 100, got {marginal_score} and {pass_score}"
+        )
+    total = sum(j.weight for j in judgements)
+    passed = sum(j.weight for j in judgements if j.verdict == "pass")
+    judged = sum(j.weight for j in judgements if j.judged)
+    unjudged = total - judged
+    score = 100 * passed / judged if judged else None
+    low, high = 100 * passed / total, 100 * (passed + unjudged) / total
+    verdict: CanaryVerdict
+    if any(j.critical and j.verdict == "fail" for j in judgements):
+        verdict = "fail"
+    elif unjudged == 0:
+        assert score is not None
+        verdict = (
+            "pass" if score >= pass_score else "marginal" if score >= marginal_score else "fail"
+        )
+    elif high < marginal_score:
+        verdict = "fail"
+    else:
+        verdict = next(v for v in VERDICTS[1:4] if any(j.verdict == v for j in judgements))
+    return CanaryReport(
+        verdict=verdict,
+        score=score,
+        score_low=low,
+        score_high=high,
+        metrics=tuple(judgements),
+        reasons=tuple(f"{j.verdict}: {j.metric}: {j.reason}" for j in judgements),
+        pass_score=pass_score,
+        marginal_score=marginal_score,
+    )
+
+
+def _values(outcome: Outcome) -> tuple[npt.NDArray[np.float64] | None, Verdict | None, str]:
+    if isinstance(outcome, SourceError):
+        return None, "error", f"{outcome.error_type}: {outcome.message}"
+    if isinstance(outcome, NoData):
+        return None, "no_data", outcome.reason
+    assert isinstance(outcome, Samples)
+    return np.asarray(outcome.values), None, ""
+
+
+def canary_analysis(
+    source: MetricSource,
+    metrics: Sequence[CanaryMetric],
+    *,
+    canary: str,
+    baseline: str,
+    window: float,
+    at: float | None = None,
+    step: float | None = None,
+    alpha: float = 0.05,
+    pass_score: float = PASS_SCORE,
+    marginal_score: float = MARGINAL_SCORE,
+) -> CanaryReport:
+    """Compare the canary slot with the baseline slot over ``(at - window, at]``.
+
+    Each metric is fetched for both slots: raw observations when the source has them;
+    with ``step`` and a :class:`SeriesSource` (Prometheus), the series of the metric's
+    ``stat`` at that step. Then :func:`compare_metric` and the combination rules of the
+    module docstring.
+
+    Parameters
+    ----------
+    source : MetricSource
+    metrics : sequence of CanaryMetric
+    canary, baseline : str
+        Slot names; deploy them at the same time and size, so that they see the same
+        traffic and the same time of day.
+    window : float
+        Seconds.
+    at : float, optional
+        End of the window (the source's clock by default).
+    step : float, optional
+        Step of the series asked from a :class:`SeriesSource`.
+    alpha : float
+        Significance level of each metric's test.
+    pass_score, marginal_score : float
+        Thresholds of the score.
+
+    Returns
+    -------
+    CanaryReport
+
+    Raises
+    ------
+    ConfigError
+        If there are no metrics or the window, step or thresholds are invalid.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import modelship as ms
+    >>> rng = np.random.default_rng(2)
+    >>> src = ms.monitor.InMemorySource(now=600.0)
+    >>> t = np.linspace(1, 600, 500)
+    >>> for slot in ("baseline", "canary"):
+    ...     src.add("inference_latency_seconds", slot=slot, values=rng.gamma(4, 0.02, 500),
+    ...             timestamps=t)
+    >>> report = ms.monitor.canary_analysis(
+    ...     src, [ms.monitor.CanaryMetric("inference_latency_seconds", tolerance=0.005)],
+    ...     canary="canary", baseline="baseline", window=600.0)
+    >>> report.verdict, report.score
+    ('pass', 100.0)
+    """
+    if not (window > 0 and math.isfinite(window)):
+        raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
+    if step is not None and not (0 < step <= window):
+        raise ConfigError(f"step must be in (0, window], got {step!r}")
+    if not 0 < alpha < 1:
+        raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}")
+    end = float(source.now() if at is None else at)
+    start = end - float(window)
+    judgements = []
+    for metric in metrics:
+        stat = metric.stat or "mean"
+        outcomes = []
+        for slot in (canary, baseline):
+            if step is not None and isinstance(source, SeriesSource):
+                outcome = source.fetch_series(
+                    metric.metric, slot=slot, start=start, end=end, stat=stat, step=step
+                )
+            else:
+                outcome = source.fetch(metric.metric, slot=slot, start=start, end=end, stat=stat)
+            outcomes.append(outcome)
+        (c, c_bad, c_why), (b, b_bad, b_why) = (_values(o) for o in outcomes)
+        if c is None or b is None:
+            worst: Verdict = "error" if "error" in (c_bad, b_bad) else "no_data"
+            reason = "; ".join(
+                f"{name}: {why}"
+                for name, why, bad in ((canary, c_why, c_bad), (baseline, b_why, b_bad))
+                if bad
+            )
+            judgements.append(
+                MetricJudgement(
+                    metric.metric,
+                    worst,
+                    reason,
+                    None,
+                    0 if c is None else c.size,
+                    0 if b is None else b.size,
+                    metric.weight,
+                    metric.critical,
+                )
+            )
+            continue
+        judgements.append(compare_metric(c, b, metric, alpha=alpha))
+    return combine(judgements, pass_score=pass_score, marginal_score=marginal_score)

@@ -1,0 +1,205 @@
+"""Sources built from other sources and from user code.
+
+* :class:`RoutedSource` sends each metric to the source that has it: latency from
+  Prometheus, accuracy from the prediction log joined with late labels, a business KPI
+  from a function. A policy then evaluates against one source.
+* :class:`CallableSource` turns a user function into a source; whatever the function
+  raises becomes a :class:`SourceError` (the function is the metrics system here), and an
+  empty answer is :class:`NoData`.
+
+Examples
+--------
+>>> import modelship as ms
+>>> def orders(metric, slot, start, end):
+...     return [12.0, 15.0], [start + 1, end]
+>>> kpi = ms.monitor.CallableSource(orders, now=60.0)
+>>> src = ms.monitor.RoutedSource({"orders_per_minute": kpi},
+...                               default=ms.monitor.InMemorySource(now=60.0))
+>>> src.fetch("orders_per_minute", slot="canary", start=0.0, end=60.0).values.tolist()
+[12.0, 15.0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+import numpy as np
+import numpy.typing as npt
+
+from modelship.errors import ConfigError, ModelshipError
+from modelship.monitor._sources import (
+    MetricSource,
+    NoData,
+    Outcome,
+    Samples,
+    SourceError,
+    as_clock,
+)
+
+__all__ = ["CallableSource", "RoutedSource"]
+
+Fetcher = Callable[[str, str, float, float], "tuple[npt.ArrayLike, npt.ArrayLike] | Outcome"]
+
+
+class RoutedSource:
+    """Each metric from the source registered for it.
+
+    Parameters
+    ----------
+    routes : mapping of str to MetricSource
+        Metric name to the source that answers it.
+    default : MetricSource, optional
+        The source for every other metric; without one, an unrouted metric is a
+        :class:`~modelship.errors.ConfigError` (a typo must not read as "no data").
+    clock : MetricSource, optional
+        Whose clock :meth:`now` reads; ``default``, else the first route.
+
+    Raises
+    ------
+    ConfigError
+        If there is neither a route nor a default.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> prom = ms.monitor.PrometheusSource("http://127.0.0.1:9")
+    >>> labels = ms.monitor.InMemorySource()
+    >>> src = ms.monitor.RoutedSource({"accuracy": labels}, default=prom)
+    >>> isinstance(src, ms.monitor.MetricSource)
+    True
+    """
+
+    def __init__(
+        self,
+        routes: Mapping[str, MetricSource],
+        *,
+        default: MetricSource | None = None,
+        clock: MetricSource | None = None,
+    ) -> None:
+        if not routes and default is None:
+            raise ConfigError("a RoutedSource needs at least one route or a default source")
+        self.routes = dict(routes)
+        self.default = default
+        self._clock = clock or default or next(iter(self.routes.values()))
+
+    def now(self) -> float:
+        """The clock of ``clock`` (or the default source, or the first route)."""
+        return self._clock.now()
+
+    def fetch(
+        self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
+    ) -> Outcome:
+        """Fetch ``metric`` from its route; see :class:`MetricSource`.
+
+        Raises
+        ------
+        ConfigError
+            If the metric has no route and there is no default.
+        """
+        source = self.routes.get(metric, self.default)
+        if source is None:
+            raise ConfigError(
+                f"no source for metric {metric!r}; routed: {sorted(self.routes)}. "
+                "Add a route or a default source"
+            )
+        return source.fetch(metric, slot=slot, start=start, end=end, stat=stat)
+
+
+class CallableSource:
+    """A metric source backed by a function.
+
+    Parameters
+    ----------
+    fetch : callable
+        ``fetch(metric, slot, start, end)`` returning ``(values, timestamps)`` of raw
+        observations (those outside ``(start, end]`` are left out), or an outcome (:class:`Samples`,
+        :class:`NoData`, :class:`SourceError`) of its own. NaN values are dropped as
+        missing; no values is :class:`NoData`; an exception is :class:`SourceError`
+        (``error_type="callable"``), except a :class:`~modelship.errors.ModelshipError`,
+        which is a bug to see, not an outage to count.
+    now : float or callable, optional
+        The clock (the wall clock by default).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> def broken(metric, slot, start, end):
+    ...     raise TimeoutError("warehouse did not answer")
+    >>> out = ms.monitor.CallableSource(broken, now=10.0).fetch(
+    ...     "revenue", slot="canary", start=0.0, end=10.0)
+    >>> out.error_type, out.message
+    ('callable', 'TimeoutError: warehouse did not answer')
+    """
+
+    def __init__(self, fetch: Fetcher, *, now: float | Callable[[], float] | None = None) -> None:
+        if not callable(fetch):
+            raise ConfigError(f"fetch must be callable, got {type(fetch).__name__}")
+        self._fetch = fetch
+        self._now = as_clock(now)
+
+    def now(self) -> float:
+        """The source's clock."""
+        return float(self._now())
+
+    def fetch(
+        self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
+    ) -> Outcome:
+        """Call the function; see :class:`MetricSource`."""
+        start, end = float(start), float(end)
+        try:
+            answer = self._fetch(metric, slot, start, end)
+        except ModelshipError:
+            raise
+        except Exception as exc:  # the function stands for a metrics system: any failure
+            return SourceError(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                error_type="callable",
+                message=f"{type(exc).__name__}: {exc}",
+            )
+        if isinstance(answer, (Samples, NoData, SourceError)):
+            return answer
+        try:
+            values_in, stamps_in = answer
+            values = np.asarray(values_in, dtype=np.float64).ravel()
+            stamps = np.asarray(stamps_in, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as exc:
+            return SourceError(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                error_type="bad_response",
+                message=f"the function must return (values, timestamps): {exc}",
+            )
+        if values.shape != stamps.shape:
+            return SourceError(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                error_type="bad_response",
+                message=f"{values.size} values but {stamps.size} timestamps",
+            )
+        inside = (stamps > start) & (stamps <= end)  # only the window asked for
+        values, stamps = values[inside], stamps[inside]
+        keep = ~np.isnan(values)
+        dropped = int(values.size - np.count_nonzero(keep))
+        if not keep.any():
+            reason = f"all {dropped} values were NaN" if dropped else "the function returned none"
+            return NoData(metric, slot, start=start, end=end, stat=stat, reason=reason)
+        order = np.argsort(stamps[keep], kind="stable")
+        return Samples(
+            metric,
+            slot,
+            values[keep][order],
+            stamps[keep][order],
+            start=start,
+            end=end,
+            dropped=dropped,
+        )

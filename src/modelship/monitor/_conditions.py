@@ -1,0 +1,462 @@
+"""Trigger conditions: when one holds for the canary, the canary is worse than allowed.
+
+A condition compares one statistic of one metric for the slot under watch with either a
+fixed threshold or the same statistic of the baseline slot::
+
+    p95(inference_latency_seconds) > 0.2           # absolute, seconds
+    p95(inference_latency_seconds) > 200ms         # the same
+    error_rate > 1%                                # absolute: 1% is 0.01
+    mean(accuracy) < baseline - 5%                 # relative: 5 % of the baseline's value
+    mean(accuracy) < baseline - 0.05               # absolute offset from the baseline
+    p99(inference_latency_seconds) > baseline * 1.5 min_samples=200
+
+Grammar (whitespace between tokens is free)::
+
+    condition  := operand OP rhs [ "min_samples" "=" INTEGER ]
+    operand    := STAT "(" METRIC ")" | METRIC            # a bare metric means mean(METRIC)
+    OP         := ">" | ">=" | "<" | "<="
+    rhs        := NUMBER [ "%" | "s" | "ms" ]             # a fixed threshold
+                | "baseline" [ ("+" | "-") NUMBER [ "%" ] ]
+                | "baseline" "*" NUMBER
+    STAT       := "mean" | "median" | "min" | "max" | "sum" | "count" | "last"
+                | "p" NUMBER                               # a percentile, 0 < p < 100
+    METRIC     := [a-zA-Z_:][a-zA-Z0-9_:]*
+    NUMBER     := a decimal, optionally signed for a threshold, e.g. 0.2, 1e-3, -4
+
+``%`` after a fixed threshold is a fraction (``1%`` = 0.01); after ``baseline +/-`` it is
+relative to the baseline's value (``baseline - 5%`` = ``baseline * 0.95``); ``baseline *
+1.5`` is the same as ``baseline + 50%``. ``s`` and ``ms`` are seconds and milliseconds.
+
+Examples
+--------
+>>> from modelship.monitor import Condition
+>>> cond = Condition.parse("mean(accuracy) < baseline - 5% min_samples=100")
+>>> cond.baseline_delta, cond.delta_unit, cond.min_samples
+(-5.0, 'percent', 100)
+>>> str(cond)
+'mean(accuracy) < baseline - 5% min_samples=100'
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Literal
+
+import attrs
+
+from modelship.errors import ConfigError
+
+__all__ = ["DEFAULT_MIN_SAMPLES", "OPERATORS", "STATS", "Condition", "check_stat", "quantile_of"]
+
+#: The statistics a condition may use besides percentiles (``p50``, ``p95``, ``p99.9``).
+STATS = ("mean", "median", "min", "max", "sum", "count", "last")
+
+#: Comparison operators; the condition *holds* (the slot fails) when the comparison is true.
+OPERATORS: Mapping[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+
+#: Minimum sample size of a condition unless set: below it the condition is inconclusive.
+#: 30 is the usual floor for a normal-theory summary; raise it for high percentiles (a
+#: p99 from 30 values is the largest value or close to it).
+DEFAULT_MIN_SAMPLES = 30
+
+_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+_PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?)$")
+
+
+def quantile_of(stat: str) -> float | None:
+    """The quantile level of a percentile statistic (``"p95"`` -> 0.95), else ``None``.
+
+    Examples
+    --------
+    >>> from modelship.monitor import quantile_of
+    >>> quantile_of("p99.9"), quantile_of("mean")
+    (0.999, None)
+    """
+    match = _PERCENTILE.match(stat)
+    if match is None:
+        return None
+    # Rounded so that p99.9 is 0.999, not 0.9990000000000001.
+    return round(float(match.group(1)) / 100, 12)
+
+
+def check_stat(stat: str) -> str:
+    """Return ``stat`` if it is a statistic conditions know, else raise ``ConfigError``.
+
+    Examples
+    --------
+    >>> from modelship.monitor import check_stat
+    >>> check_stat("p95")
+    'p95'
+    """
+    if stat in STATS:
+        return stat
+    q = quantile_of(stat)
+    if q is not None and 0.0 < q < 1.0:
+        return stat
+    raise ConfigError(
+        f"unknown statistic {stat!r}; use one of {', '.join(STATS)} or a percentile "
+        "p<number> with 0 < number < 100 (p50, p95, p99.9)"
+    )
+
+
+def _metric(_: object, __: object, value: str) -> None:
+    if not isinstance(value, str) or not _METRIC.match(value):
+        raise ConfigError(
+            f"metric {value!r} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, e.g. "
+            "inference_latency_seconds)"
+        )
+
+
+def _stat(_: object, __: object, value: str) -> None:
+    check_stat(value)
+
+
+def _op(_: object, __: object, value: str) -> None:
+    if value not in OPERATORS:
+        raise ConfigError(f"operator {value!r} is not one of {', '.join(OPERATORS)}")
+
+
+def _optional_number(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"expected a number, got {value!r}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ConfigError(f"expected a finite number, got {value!r}")
+    return number
+
+
+def _min_samples(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ConfigError(f"min_samples must be an integer of at least 1, got {value!r}")
+    return value
+
+
+def _number_text(value: float) -> str:
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") and "e" not in text else text
+
+
+@attrs.frozen
+class Condition:
+    """A trigger condition on one statistic of one metric.
+
+    The condition *holds* when ``stat(metric)`` of the watched slot compares true with
+    the limit: then the slot fails. The limit is ``threshold``, or, for a condition
+    relative to the baseline slot, the baseline's value of the same statistic moved by
+    ``baseline_delta`` (absolute units, or percent of the baseline's value).
+
+    Parameters
+    ----------
+    metric : str
+        Metric name as the source knows it (``inference_latency_seconds``).
+    stat : str
+        ``mean``, ``median``, ``min``, ``max``, ``sum``, ``count``, ``last`` or a
+        percentile ``pNN`` (``p95``, ``p99.9``).
+    op : {">", ">=", "<", "<="}
+    threshold : float, optional
+        The fixed limit. Exactly one of ``threshold`` and ``baseline_delta`` is given.
+    baseline_delta : float, optional
+        Offset from the baseline's value (``-5`` with ``delta_unit="percent"`` for
+        ``baseline - 5%``; ``0`` for ``baseline`` itself).
+    delta_unit : {"absolute", "percent"}
+    min_samples : int
+        Sample size below which the condition is inconclusive (for the watched slot and,
+        when relative, for the baseline); default :data:`DEFAULT_MIN_SAMPLES`.
+
+    Raises
+    ------
+    ConfigError
+        If a field is invalid, or both or neither of ``threshold`` and ``baseline_delta``
+        are given.
+
+    Examples
+    --------
+    >>> from modelship.monitor import Condition
+    >>> cond = Condition(metric="inference_latency_seconds", stat="p95", op=">", threshold=0.2)
+    >>> str(cond), cond.holds(0.25, cond.limit())
+    ('p95(inference_latency_seconds) > 0.2', True)
+    >>> rel = Condition(metric="accuracy", op="<", baseline_delta=-5, delta_unit="percent")
+    >>> round(rel.limit(0.90), 3)
+    0.855
+    """
+
+    metric: str = attrs.field(validator=_metric)
+    stat: str = attrs.field(default="mean", validator=_stat)
+    op: str = attrs.field(default=">", validator=_op)
+    threshold: float | None = attrs.field(default=None, converter=_optional_number)
+    baseline_delta: float | None = attrs.field(default=None, converter=_optional_number)
+    delta_unit: Literal["absolute", "percent"] = "absolute"
+    min_samples: int = attrs.field(default=DEFAULT_MIN_SAMPLES, converter=_min_samples)
+
+    def __attrs_post_init__(self) -> None:
+        if (self.threshold is None) == (self.baseline_delta is None):
+            raise ConfigError(
+                f"condition on {self.metric}: give exactly one of threshold= (a fixed limit) "
+                "and baseline_delta= (relative to the baseline slot)"
+            )
+        if self.delta_unit not in ("absolute", "percent"):
+            raise ConfigError(
+                f"delta_unit must be 'absolute' or 'percent', got {self.delta_unit!r}"
+            )
+        if self.delta_unit == "percent" and self.baseline_delta is None:
+            raise ConfigError("delta_unit='percent' applies to baseline_delta, not to threshold")
+
+    @property
+    def relative(self) -> bool:
+        """Whether the limit comes from the baseline slot."""
+        return self.baseline_delta is not None
+
+    def limit(self, baseline_value: float | None = None) -> float:
+        """The limit the statistic is compared with.
+
+        Raises
+        ------
+        ConfigError
+            If the condition is relative and no ``baseline_value`` is given.
+        """
+        if self.threshold is not None:
+            return self.threshold
+        if baseline_value is None:
+            raise ConfigError(f"{self} is relative to the baseline; give the baseline's value")
+        delta = float(self.baseline_delta or 0.0)
+        if self.delta_unit == "percent":
+            return baseline_value * (1 + delta / 100)
+        return baseline_value + delta
+
+    def holds(self, value: float, limit: float) -> bool:
+        """Whether ``value op limit`` is true (the condition triggers)."""
+        return bool(OPERATORS[self.op](value, limit))
+
+    def __str__(self) -> str:
+        operand = f"{self.stat}({self.metric})"
+        if self.threshold is not None:
+            rhs = _number_text(self.threshold)
+        else:
+            delta = float(self.baseline_delta or 0.0)
+            unit = "%" if self.delta_unit == "percent" else ""
+            if delta == 0 and not unit:
+                rhs = "baseline"
+            else:
+                sign = "-" if math.copysign(1.0, delta) < 0 else "+"
+                rhs = f"baseline {sign} {_number_text(abs(delta))}{unit}"
+        text = f"{operand} {self.op} {rhs}"
+        if self.min_samples != DEFAULT_MIN_SAMPLES:
+            text += f" min_samples={self.min_samples}"
+        return text
+
+    @classmethod
+    def parse(cls, text: str) -> Condition:
+        """Parse a condition from its text form (grammar in the module docstring).
+
+        Raises
+        ------
+        ConfigError
+            With the position and what was expected there.
+
+        Examples
+        --------
+        >>> from modelship.monitor import Condition
+        >>> Condition.parse("p95(inference_latency_seconds) > 200ms").threshold
+        0.2
+        >>> str(Condition.parse("error_rate >= 1%"))
+        'mean(error_rate) >= 0.01'
+        >>> Condition.parse("p95(latency > 0.2")
+        Traceback (most recent call last):
+        ...
+        modelship.errors.ConfigError: in condition 'p95(latency > 0.2' at position 12: expected ')'
+        after the metric name, found '>'
+        """
+        if not isinstance(text, str):
+            raise ConfigError(f"a condition must be a string, got {type(text).__name__}")
+        return _Parser(text).condition()
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (the field values).
+
+        Examples
+        --------
+        >>> from modelship.monitor import Condition
+        >>> c = Condition.parse("p99(inference_latency_seconds) > baseline * 1.5")
+        >>> Condition.from_dict(c.to_dict()) == c
+        True
+        """
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | str) -> Condition:
+        """A condition from a mapping of its fields, or from its text form.
+
+        The mapping may also use ``when: "<condition text>"`` with an optional
+        ``min_samples``, as the deployment YAML does.
+
+        Raises
+        ------
+        ConfigError
+            Naming an unknown key or a bad value.
+        """
+        if isinstance(data, str):
+            return cls.parse(data)
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a condition is a string or a mapping, got {type(data).__name__}")
+        if "when" in data:
+            extra = set(data) - {"when", "min_samples"}
+            if extra:
+                raise ConfigError(f"condition {data['when']!r}: unknown keys {sorted(extra)}")
+            parsed = cls.parse(data["when"])
+            if "min_samples" in data:
+                parsed = attrs.evolve(parsed, min_samples=data["min_samples"])
+            return parsed
+        names = {field.name for field in attrs.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ConfigError(
+                f"unknown condition keys {sorted(unknown)}; allowed: {sorted(names)} or 'when'"
+            )
+        if "metric" not in data:
+            raise ConfigError(f"a condition needs a metric, got {dict(data)}")
+        return cls(**dict(data))
+
+
+# --- the parser ------------------------------------------------------------------------------
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"|(?P<name>[a-zA-Z_:][a-zA-Z0-9_:.]*)"
+    r"|(?P<op>>=|<=|>|<)"
+    r"|(?P<punct>[()+\-*%=]))"
+)
+
+
+class _Parser:
+    """A recursive-descent parser over a token list; every error names its position."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens: list[tuple[str, str, int]] = []  # (kind, text, position)
+        position = 0
+        stripped_end = len(text.rstrip())
+        while position < stripped_end:  # each match consumes at least one character
+            match = _TOKEN.match(text, position)
+            if match is None or match.end() == position:
+                at = position + len(text[position:]) - len(text[position:].lstrip())
+                self.fail(at, f"unexpected character {text[at]!r}")
+            assert match is not None
+            kind = match.lastgroup or ""
+            self.tokens.append((kind, match.group(kind), match.start(kind)))
+            position = match.end()
+        self.index = 0
+
+    def fail(self, position: int, message: str) -> None:
+        raise ConfigError(f"in condition {self.text!r} at position {position}: {message}")
+
+    def peek(self) -> tuple[str, str, int]:
+        if self.index < len(self.tokens):
+            return self.tokens[self.index]
+        return ("end", "end of text", len(self.text))
+
+    def take(self) -> tuple[str, str, int]:
+        token = self.peek()
+        self.index += 1
+        return token
+
+    def expect(self, text: str, what: str) -> None:
+        kind, found, position = self.take()
+        if found != text or kind == "end":
+            self.fail(position, f"expected {text!r} {what}, found {found!r}")
+
+    def number(self, what: str, *, signed: bool = False) -> float:
+        negative = False
+        if signed and self.peek()[1] in ("-", "+") and self.peek()[0] == "punct":
+            negative = self.take()[1] == "-"
+        kind, found, position = self.take()
+        if kind != "number":
+            self.fail(position, f"expected a number {what}, found {found!r}")
+        value = float(found)
+        if not math.isfinite(value):
+            self.fail(position, f"{found!r} is too large")
+        return -value if negative else value
+
+    def condition(self) -> Condition:
+        if not self.tokens:
+            self.fail(
+                0, "the condition is empty; write e.g. 'p95(inference_latency_seconds) > 0.2'"
+            )
+        kind, name, position = self.take()
+        if kind != "name":
+            self.fail(position, f"expected a statistic or a metric name, found {name!r}")
+        if self.peek()[1] == "(":
+            self.take()
+            stat = name
+            try:
+                check_stat(stat)
+            except ConfigError as exc:
+                self.fail(position, str(exc))
+            kind, metric, metric_at = self.take()
+            if kind != "name":
+                self.fail(metric_at, f"expected a metric name inside {stat}(...), found {metric!r}")
+            self.expect(")", "after the metric name")
+        else:
+            stat, metric, metric_at = "mean", name, position
+        if not _METRIC.match(metric):
+            self.fail(metric_at, f"{metric!r} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+        kind, op, op_at = self.take()
+        if kind != "op":
+            self.fail(op_at, f"expected a comparison (>, >=, <, <=), found {op!r}")
+        fields: dict[str, Any] = {"metric": metric, "stat": stat, "op": op}
+        if self.peek()[1] == "baseline":
+            self.take()
+            fields.update(self.baseline_rhs())
+        else:
+            fields["threshold"] = self.threshold_rhs()
+        if self.peek()[1] == "min_samples":
+            self.take()
+            self.expect("=", "after min_samples")
+            kind, found, at = self.take()
+            if kind != "number" or not found.isdigit() or int(found) < 1:
+                self.fail(at, f"min_samples must be an integer of at least 1, found {found!r}")
+            fields["min_samples"] = int(found)
+        kind, found, at = self.peek()
+        if kind != "end":
+            self.fail(at, f"unexpected {found!r} after the condition")
+        return Condition(**fields)
+
+    def threshold_rhs(self) -> float:
+        value = self.number("or 'baseline' after the comparison", signed=True)
+        kind, unit, _ = self.peek()
+        if unit == "%":
+            self.take()
+            return value / 100
+        if kind == "name" and unit in ("s", "ms"):
+            self.take()
+            return value / 1000 if unit == "ms" else value
+        return value
+
+    def baseline_rhs(self) -> dict[str, Any]:
+        sign_kind, sign, sign_at = self.peek()
+        if sign_kind == "end" or sign == "min_samples":
+            return {"baseline_delta": 0.0}
+        if sign == "*":
+            self.take()
+            factor = self.number("after 'baseline *'")
+            # baseline * f == baseline + (f - 1) * 100 %; rounded so that * 0.8 is - 20%,
+            # not - 19.999999999999996%
+            return {"baseline_delta": round((factor - 1) * 100, 9), "delta_unit": "percent"}
+        if sign not in ("+", "-"):
+            self.fail(sign_at, f"expected '+', '-' or '*' after 'baseline', found {sign!r}")
+        self.take()
+        value = self.number(f"after 'baseline {sign}'")
+        delta = -value if sign == "-" else value
+        if self.peek()[1] == "%":
+            self.take()
+            return {"baseline_delta": delta, "delta_unit": "percent"}
+        return {"baseline_delta": delta}

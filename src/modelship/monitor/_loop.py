@@ -1,0 +1,125 @@
+"""Evaluate a policy on a schedule until it rolls back or the time is up.
+
+:func:`run_policy` is the loop a rollout's watcher runs: evaluate, record the decision
+and the tracker's step in a :class:`DecisionLog`, act on a rollback, wait, again. It
+knows nothing of deployers; a caller passes what to do on a rollback (for a rollout,
+its ``rollback``). Time comes from the source's clock and the waiting from ``sleep``, so
+a test or a replay runs it without waiting.
+
+Examples
+--------
+>>> import modelship as ms
+>>> clock = [0.0]
+>>> src = ms.monitor.InMemorySource(now=lambda: clock[0])
+>>> def sleep(seconds):                     # a minute passes; errors start after two
+...     clock[0] += seconds
+...     errors = 1.0 if clock[0] > 120 else 0.0
+...     src.add("error_rate", slot="canary", values=[errors] * 50,
+...             timestamps=[clock[0] - 30] * 50)
+>>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+>>> rolled_back = []
+>>> log = ms.monitor.run_policy(src, policy, slot="canary", window=60.0, interval=60.0,
+...                            duration=600.0, on_rollback=rolled_back.append, sleep=sleep)
+>>> [step.action for _, step in log]
+['hold', 'continue', 'continue', 'rollback']
+>>> rolled_back[0].at, rolled_back[0].reason
+(180.0, '1 failures > failure_limit=0')
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from modelship.errors import ConfigError
+from modelship.monitor._policy import DecisionLog, RollbackPolicy, Step
+from modelship.monitor._sources import MetricSource
+
+__all__ = ["run_policy"]
+
+
+def run_policy(
+    source: MetricSource,
+    policy: RollbackPolicy,
+    *,
+    slot: str,
+    baseline: str | None = None,
+    window: float,
+    interval: float,
+    duration: float,
+    on_rollback: Callable[[Step], object] | None = None,
+    on_step: Callable[[Step], object] | None = None,
+    sleep: Callable[[float], object] = time.sleep,
+    log: DecisionLog | None = None,
+) -> DecisionLog:
+    """Evaluate ``policy`` every ``interval`` seconds for ``duration`` seconds.
+
+    Each evaluation keeps its samples (so the log replays) and is recorded with the
+    tracker's step. The loop ends at the first ``rollback`` (after calling
+    ``on_rollback`` once with that step) or when the source's clock has passed
+    ``duration`` since the start; it makes at most ``ceil(duration / interval) + 1``
+    evaluations whatever the clock does.
+
+    Parameters
+    ----------
+    source, policy :
+        What to read and what to apply.
+    slot, baseline : str
+        The slot under watch and the one relative conditions compare with.
+    window : float
+        Seconds of data each evaluation reads.
+    interval : float
+        Seconds between evaluations.
+    duration : float
+        Seconds to watch.
+    on_rollback : callable, optional
+        Called once with the step that rolled back (e.g. ``lambda step: rollout.rollback()``).
+    on_step : callable, optional
+        Called with every step (progress, metrics export).
+    sleep : callable
+        Waits between evaluations (``time.sleep``; a test passes one that moves a clock).
+    log : DecisionLog, optional
+        Continue this log (its tracker keeps counting); a new one starts at the source's
+        current time otherwise.
+
+    Returns
+    -------
+    DecisionLog
+
+    Raises
+    ------
+    ConfigError
+        If ``interval`` or ``duration`` is not a positive number, or ``log`` belongs to
+        another policy.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> src = ms.monitor.InMemorySource(now=0.0)          # a canary without traffic
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"], deadline=None)
+    >>> log = ms.monitor.run_policy(src, policy, slot="canary", window=60.0, interval=60.0,
+    ...                            duration=120.0, sleep=lambda seconds: None)
+    >>> [step.action for _, step in log]
+    ['hold', 'hold', 'hold']
+    """
+    for name, value in (("interval", interval), ("duration", duration)):
+        if not (value > 0 and math.isfinite(value)):
+            raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
+    start = source.now()
+    if log is None:
+        log = DecisionLog(policy, started_at=start)
+    elif log.policy != policy:
+        raise ConfigError("the log was started for another policy; pass log=None or its policy")
+    for _ in range(math.ceil(duration / interval) + 1):  # bounded whatever the clock does
+        step = log.evaluate(source, slot=slot, baseline=baseline, window=window)
+        if on_step is not None:
+            on_step(step)
+        if step.action == "rollback":
+            if on_rollback is not None:
+                on_rollback(step)
+            break
+        if source.now() - start >= duration:
+            break
+        sleep(interval)
+    return log

@@ -1,0 +1,1121 @@
+"""The rollback policy: trigger conditions evaluated over a window, and the limits that
+turn a run of evaluations into "keep going", "hold" or "roll back".
+
+One evaluation (:meth:`RollbackPolicy.evaluate`) fetches each condition's metric for the
+watched slot (and the baseline slot for relative conditions) over ``(at - window, at]``
+and returns a :class:`Decision` whose verdict is one of the gate outcomes every modelship
+gate uses::
+
+    pass | fail | inconclusive | no_data | error
+
+Per condition: ``error`` if the source failed; ``no_data`` if it had nothing;
+``inconclusive`` below the condition's minimum sample size; ``fail`` if the condition
+holds; otherwise ``pass``. Over conditions the worst wins, in the order
+``fail > error > no_data > inconclusive > pass``: a condition that is proven to hold is
+evidence enough, whatever the others could not tell.
+
+A :class:`PolicyTracker` turns a sequence of decisions into actions with O(1) state
+(a few counters), whatever the length of the history; a :class:`DecisionLog` keeps the
+decisions with their inputs and :func:`replay` recomputes them bit for bit.
+
+Examples
+--------
+>>> import modelship as ms
+>>> src = ms.monitor.InMemorySource(now=60.0)
+>>> src.add("inference_latency_seconds", slot="canary", values=[0.25] * 40,
+...         timestamps=range(10, 50))
+>>> policy = ms.monitor.RollbackPolicy(conditions=["p95(inference_latency_seconds) > 0.2"])
+>>> decision = policy.evaluate(src, slot="canary", window=60.0)
+>>> decision.verdict
+'fail'
+>>> print(decision.reasons[0])
+fail: p95(inference_latency_seconds) > 0.2: canary p95 = 0.25 > 0.2 (n=40)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from modelship.errors import ConfigError, MissingDependency
+from modelship.monitor._conditions import Condition, quantile_of
+from modelship.monitor._sources import (
+    InMemorySource,
+    MetricSource,
+    NoData,
+    Outcome,
+    Samples,
+    SourceError,
+    encode_float,
+    outcome_from_dict,
+)
+
+__all__ = [
+    "DECISION_SCHEMA",
+    "VERDICTS",
+    "ConditionResult",
+    "Decision",
+    "DecisionLog",
+    "PolicyTracker",
+    "ReplayResult",
+    "RollbackPolicy",
+    "Step",
+    "Verdict",
+    "replay",
+    "summarize",
+]
+
+Verdict = Literal["pass", "fail", "inconclusive", "no_data", "error"]
+#: The gate outcomes, worst first: the order in which a decision's verdict is chosen.
+VERDICTS: tuple[Verdict, ...] = ("fail", "error", "no_data", "inconclusive", "pass")
+Action = Literal["continue", "hold", "rollback"]
+HoldPolicy = Literal["hold", "fail"]
+FloatArray = npt.NDArray[np.float64]
+#: Version of the JSON form of decisions and logs.
+DECISION_SCHEMA = 1
+
+
+def _json_number(value: float | None) -> float | str | None:
+    return None if value is None else encode_float(value)
+
+
+def _number(value: float | str | None) -> float | None:
+    return None if value is None else float(value)
+
+
+def _quantile(ordered: FloatArray, q: float) -> float:
+    """NumPy's default ("linear") quantile of sorted values, infinities included.
+
+    ``h = (n - 1) q``; between the neighbours ``a = x[floor h]`` and ``b = x[floor h + 1]``
+    the value is ``a + (b - a) t`` (``b - (b - a)(1 - t)`` for ``t >= 0.5``, as NumPy
+    does). With an infinite neighbour the interpolation is that infinity, or the nearer
+    neighbour when they are -inf and +inf.
+    """
+    n = ordered.size
+    h = (n - 1) * q
+    lo = math.floor(h)
+    t = h - lo
+    a = float(ordered[lo])
+    if t == 0 or lo + 1 >= n:
+        return a
+    b = float(ordered[lo + 1])
+    if a == b:
+        return a
+    if math.isinf(a) or math.isinf(b):
+        if a == -math.inf and b == math.inf:
+            return a if t < 0.5 else b
+        return a if a == -math.inf else b
+    diff = b - a
+    return a + diff * t if t < 0.5 else b - diff * (1 - t)
+
+
+def summarize(
+    samples: Samples, stat: str, *, ordered: FloatArray | None = None
+) -> tuple[float, dict[str, Any]]:
+    """The value of ``stat`` over ``samples`` and a summary of them.
+
+    Raw observations are sorted once (``ordered`` may pass them already sorted) and every
+    order statistic is read from that order: percentiles by NumPy's default linear
+    interpolation (:func:`numpy.quantile`), ``last`` the most recent value. Points of a
+    statistic the source computed (``samples.stat`` set): the most recent point.
+
+    Examples
+    --------
+    >>> from modelship.monitor import Samples, summarize
+    >>> s = Samples("m", "c", [4.0, 2.0, 3.0, 1.0], [1, 2, 3, 4], start=0, end=4)
+    >>> value, summary = summarize(s, "p50")
+    >>> value, summary["n"], summary["max"]
+    (2.5, 4, 4.0)
+    """
+    values = samples.values
+    summary: dict[str, Any] = {"n": samples.n, "dropped": samples.dropped}
+    if samples.stat is not None:
+        value = float(values[-1])
+        summary.update(kind="points", stat=samples.stat, points=int(values.size), last=value)
+        return value, summary
+    if ordered is None:
+        ordered = np.sort(values)
+    with np.errstate(invalid="ignore", over="ignore"):
+        mean = float(np.mean(values))
+    summary.update(
+        kind="observations",
+        mean=mean,
+        min=float(ordered[0]),
+        max=float(ordered[-1]),
+        p50=_quantile(ordered, 0.5),
+        p95=_quantile(ordered, 0.95),
+        p99=_quantile(ordered, 0.99),
+    )
+    q = quantile_of(stat)
+    if q is not None:
+        return _quantile(ordered, q), summary
+    simple = {
+        "mean": mean,
+        "median": summary["p50"],
+        "min": summary["min"],
+        "max": summary["max"],
+        "count": float(samples.n),
+        "last": float(values[-1]),
+    }
+    if stat == "sum":
+        with np.errstate(invalid="ignore", over="ignore"):
+            return float(np.sum(values)), summary
+    return simple[stat], summary
+
+
+def _jsonable_summary(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if summary is None:
+        return None
+    return {k: encode_float(v) if isinstance(v, float) else v for k, v in summary.items()}
+
+
+def _summary_from_json(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if summary is None:
+        return None
+    floats = {"mean", "min", "max", "p50", "p95", "p99", "last"}
+    return {k: float(v) if k in floats else v for k, v in summary.items()}
+
+
+@attrs.frozen
+class ConditionResult:
+    """What one condition gave in one evaluation.
+
+    Attributes
+    ----------
+    condition : str
+        The condition's text form.
+    verdict : str
+        ``pass``, ``fail``, ``inconclusive``, ``no_data`` or ``error``.
+    reason : str
+        One line with the numbers.
+    value, baseline_value, limit : float or None
+        The statistic for the slot, for the baseline, and the limit compared with.
+    n, baseline_n : int or None
+        Sample sizes.
+    summary, baseline_summary : dict or None
+        Summaries of what was fetched (n, dropped, mean, min, max, p50, p95, p99).
+
+    Examples
+    --------
+    >>> from modelship.monitor import ConditionResult
+    >>> r = ConditionResult(condition="mean(x) > 1", verdict="pass", reason="ok", value=0.5)
+    >>> ConditionResult.from_dict(r.to_dict()) == r
+    True
+    """
+
+    condition: str
+    verdict: Verdict
+    reason: str
+    value: float | None = None
+    baseline_value: float | None = None
+    limit: float | None = None
+    n: int | None = None
+    baseline_n: int | None = None
+    summary: dict[str, Any] | None = None
+    baseline_summary: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form; non-finite numbers as ``"NaN"``/``"+Inf"``/``"-Inf"``."""
+        return {
+            "condition": self.condition,
+            "verdict": self.verdict,
+            "reason": self.reason,
+            "value": _json_number(self.value),
+            "baseline_value": _json_number(self.baseline_value),
+            "limit": _json_number(self.limit),
+            "n": self.n,
+            "baseline_n": self.baseline_n,
+            "summary": _jsonable_summary(self.summary),
+            "baseline_summary": _jsonable_summary(self.baseline_summary),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> ConditionResult:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(
+            condition=data["condition"],
+            verdict=data["verdict"],
+            reason=data["reason"],
+            value=_number(data.get("value")),
+            baseline_value=_number(data.get("baseline_value")),
+            limit=_number(data.get("limit")),
+            n=data.get("n"),
+            baseline_n=data.get("baseline_n"),
+            summary=_summary_from_json(data.get("summary")),
+            baseline_summary=_summary_from_json(data.get("baseline_summary")),
+        )
+
+
+@attrs.frozen(eq=False)
+class Decision:
+    """The result of one evaluation of a :class:`RollbackPolicy`.
+
+    Attributes
+    ----------
+    verdict : str
+        ``pass``, ``fail``, ``inconclusive``, ``no_data`` or ``error``: the worst of the
+        conditions' verdicts (``fail > error > no_data > inconclusive > pass``).
+    reasons : tuple of str
+        One line per condition, with the numbers.
+    conditions : tuple of ConditionResult
+    slot : str
+    baseline : str or None
+    window, at : float
+        The window ``(at - window, at]`` on the source's clock.
+    inputs : tuple
+        What the source answered (:class:`Samples`, :class:`NoData`,
+        :class:`SourceError`), when the evaluation kept its samples; a log of such
+        decisions replays bit for bit.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> src = ms.monitor.InMemorySource(now=10.0)
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> d = policy.evaluate(src, slot="canary", window=10.0)
+    >>> d.verdict, ms.monitor.Decision.from_json(d.to_json()).to_json() == d.to_json()
+    ('no_data', True)
+    """
+
+    verdict: Verdict
+    reasons: tuple[str, ...]
+    conditions: tuple[ConditionResult, ...]
+    slot: str
+    baseline: str | None
+    window: float
+    at: float
+    inputs: tuple[Outcome, ...] = ()
+
+    @property
+    def start(self) -> float:
+        """Start of the window (exclusive): ``at - window``."""
+        return self.at - self.window
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (schema :data:`DECISION_SCHEMA`)."""
+        return {
+            "schema": DECISION_SCHEMA,
+            "verdict": self.verdict,
+            "reasons": list(self.reasons),
+            "conditions": [c.to_dict() for c in self.conditions],
+            "slot": self.slot,
+            "baseline": self.baseline,
+            "window": self.window,
+            "at": self.at,
+            "inputs": [i.to_dict() for i in self.inputs],
+        }
+
+    def to_json(self) -> str:
+        """One line of JSON (no NaN or Infinity literals: standard JSON)."""
+        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Decision:
+        """Rebuild from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ConfigError
+            If the schema is newer than this version of modelship reads.
+        """
+        if data.get("schema") != DECISION_SCHEMA:
+            raise ConfigError(
+                f"decision schema {data.get('schema')!r} is not {DECISION_SCHEMA}; "
+                "read it with the modelship version that wrote it"
+            )
+        return cls(
+            verdict=data["verdict"],
+            reasons=tuple(data["reasons"]),
+            conditions=tuple(ConditionResult.from_dict(c) for c in data["conditions"]),
+            slot=data["slot"],
+            baseline=data.get("baseline"),
+            window=float(data["window"]),
+            at=float(data["at"]),
+            inputs=tuple(outcome_from_dict(i) for i in data.get("inputs", ())),
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Decision:
+        """Rebuild from :meth:`to_json` output."""
+        return cls.from_dict(json.loads(text))
+
+
+def _fmt(value: float) -> str:
+    return f"{value:.6g}"
+
+
+def _conditions(value: Iterable[Condition | str | Mapping[str, Any]]) -> tuple[Condition, ...]:
+    if isinstance(value, (str, Condition, Mapping)):
+        value = [value]
+    out = []
+    for item in value:
+        out.append(item if isinstance(item, Condition) else Condition.from_dict(item))
+    return tuple(out)
+
+
+def _optional_limit(name: str) -> Any:
+    def check(_: object, __: object, value: int | None) -> None:
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 0
+        ):
+            raise ConfigError(f"{name} must be an integer >= 0 or None, got {value!r}")
+
+    return check
+
+
+def _hold_policy(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ("hold", "fail"):
+        raise ConfigError(f"{attribute.name} must be 'hold' or 'fail', got {value!r}")
+
+
+def _deadline(_: object, __: object, value: float | None) -> None:
+    if value is not None and not (value > 0 and math.isfinite(value)):
+        raise ConfigError(f"deadline must be a positive number of seconds or None, got {value!r}")
+
+
+@attrs.frozen
+class RollbackPolicy:
+    """Trigger conditions plus the limits that decide when to roll back.
+
+    Parameters
+    ----------
+    conditions : sequence of Condition, str or mapping
+        Trigger conditions; strings are parsed (:meth:`Condition.parse`).
+    failure_limit : int or None
+        Failing evaluations tolerated in total; one more rolls back. Default 0: the
+        first failure rolls back. ``None``: no total limit.
+    consecutive_failure_limit : int or None
+        Failing evaluations in a row tolerated; one more rolls back. Default ``None``.
+        Set ``failure_limit=None, consecutive_failure_limit=2`` for a flaky metric:
+        isolated failures are survived, three in a row are not.
+    error_limit : int
+        Evaluations in a row whose source failed that are tolerated (default 4, the fifth
+        rolls back). Any answer from the source resets the count.
+    on_no_data, on_inconclusive : {"hold", "fail"}
+        What an evaluation with no data, or too few samples, counts as. ``"hold"``
+        (default): neither pass nor fail; the rollout waits, never promotes, and rolls
+        back at the deadline. ``"fail"``: counts as a failure.
+    deadline : float or None
+        Seconds without a passing evaluation after which a hold rolls back (default
+        600). ``None``: hold forever (for watching a promoted version, where a quiet
+        night is no reason to roll back).
+    enabled : bool
+        The deployment YAML's ``monitoring.enabled``.
+    metrics : tuple of str
+        The deployment YAML's ``monitoring.metrics``: what is watched and recorded.
+
+    Raises
+    ------
+    ConfigError
+        If a value is out of range, a condition does not parse, or both failure limits
+        are ``None`` (failures would never roll back).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> policy = ms.monitor.RollbackPolicy(
+    ...     conditions=["p95(inference_latency_seconds) > 0.2", "error_rate > 1%"],
+    ...     failure_limit=None, consecutive_failure_limit=2)
+    >>> [str(c) for c in policy.conditions]
+    ['p95(inference_latency_seconds) > 0.2', 'mean(error_rate) > 0.01']
+    """
+
+    conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
+    failure_limit: int | None = attrs.field(default=0, validator=_optional_limit("failure_limit"))
+    consecutive_failure_limit: int | None = attrs.field(
+        default=None, validator=_optional_limit("consecutive_failure_limit")
+    )
+    error_limit: int = attrs.field(default=4, validator=_optional_limit("error_limit"))
+    on_no_data: HoldPolicy = attrs.field(default="hold", validator=_hold_policy)
+    on_inconclusive: HoldPolicy = attrs.field(default="hold", validator=_hold_policy)
+    deadline: float | None = attrs.field(default=600.0, validator=_deadline)
+    enabled: bool = True
+    metrics: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.conditions:
+            raise ConfigError("a rollback policy needs at least one condition")
+        if self.failure_limit is None and self.consecutive_failure_limit is None:
+            raise ConfigError(
+                "failure_limit and consecutive_failure_limit are both None: failures would "
+                "never roll back; set at least one"
+            )
+        if self.error_limit is None:
+            raise ConfigError("error_limit must be an integer >= 0")
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def evaluate(
+        self,
+        source: MetricSource,
+        *,
+        slot: str,
+        baseline: str | None = None,
+        window: float,
+        at: float | None = None,
+        keep_samples: bool = False,
+    ) -> Decision:
+        """Evaluate every condition over ``(at - window, at]``.
+
+        Parameters
+        ----------
+        source : MetricSource
+        slot : str
+            The slot under watch (the canary, or the new version).
+        baseline : str, optional
+            The slot relative conditions compare with; required when there are any.
+        window : float
+            Seconds.
+        at : float, optional
+            End of the window; the source's clock by default.
+        keep_samples : bool
+            Keep what the source answered in :attr:`Decision.inputs` (needed to
+            :func:`replay`; a window of 100,000 latencies is about 4 MB of JSON).
+
+        Returns
+        -------
+        Decision
+
+        Raises
+        ------
+        ConfigError
+            If a condition is relative and no baseline is given, the window is not
+            positive, or the source cannot be asked for a metric.
+        """
+        if not (window > 0 and math.isfinite(window)):
+            raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
+        if baseline is None and any(c.relative for c in self.conditions):
+            relative = next(str(c) for c in self.conditions if c.relative)
+            raise ConfigError(f"{relative!r} compares with the baseline: pass baseline=<slot>")
+        end = float(source.now() if at is None else at)
+        start = end - float(window)
+        fetched: dict[tuple[str, str, str], Outcome] = {}
+
+        def fetch(metric: str, which: str, stat: str) -> Outcome:
+            key = (metric, which, stat)
+            if key not in fetched:
+                fetched[key] = source.fetch(metric, slot=which, start=start, end=end, stat=stat)
+            return fetched[key]
+
+        # Each window is sorted once, however many conditions read it: answers for two
+        # statistics of one metric and slot are often views of the same values.
+        sorted_windows: dict[tuple[int, int, int], FloatArray] = {}
+
+        def ordered(samples: Samples) -> FloatArray:
+            values = samples.values
+            key = (values.__array_interface__["data"][0], values.size, values.strides[0])
+            if key not in sorted_windows:
+                sorted_windows[key] = np.sort(values)
+            return sorted_windows[key]
+
+        results = []
+        for condition in self.conditions:
+            canary = fetch(condition.metric, slot, condition.stat)
+            reference = None
+            if condition.relative and baseline is not None:
+                reference = fetch(condition.metric, baseline, condition.stat)
+            results.append(
+                _judge(
+                    condition,
+                    slot=slot,
+                    canary=canary,
+                    baseline=baseline,
+                    reference=reference,
+                    ordered=ordered,
+                )
+            )
+        verdict = next(v for v in VERDICTS if any(r.verdict == v for r in results))
+        inputs: tuple[Outcome, ...] = ()
+        if keep_samples:
+            inputs = tuple(fetched.values())
+        return Decision(
+            verdict=verdict,
+            reasons=tuple(f"{r.verdict}: {r.condition}: {r.reason}" for r in results),
+            conditions=tuple(results),
+            slot=slot,
+            baseline=baseline,
+            window=float(window),
+            at=end,
+            inputs=inputs,
+        )
+
+    def tracker(self, *, started_at: float) -> PolicyTracker:
+        """A :class:`PolicyTracker` applying this policy's limits from ``started_at``."""
+        return PolicyTracker(self, started_at=started_at)
+
+    # --- configuration -----------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``monitoring:`` section this policy comes from (conditions as text).
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> p = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"], error_limit=2)
+        >>> ms.monitor.RollbackPolicy.from_dict(p.to_dict()) == p
+        True
+        """
+        return {
+            "enabled": self.enabled,
+            "metrics": list(self.metrics),
+            "conditions": [c.to_dict() for c in self.conditions],
+            "failure_limit": self.failure_limit,
+            "consecutive_failure_limit": self.consecutive_failure_limit,
+            "error_limit": self.error_limit,
+            "on_no_data": self.on_no_data,
+            "on_inconclusive": self.on_inconclusive,
+            "deadline": self.deadline,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> RollbackPolicy:
+        """A policy from the deployment YAML's ``monitoring:`` section (or the whole file).
+
+        Accepts ``{deployment: {monitoring: {...}}}``, ``{monitoring: {...}}`` or the
+        section itself: ``enabled``, ``metrics`` (names), ``conditions`` (strings or
+        mappings), and the limits of this class by name.
+
+        Raises
+        ------
+        ConfigError
+            Naming the key and the value that is wrong.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> section = {"enabled": True, "metrics": ["inference_latency"],
+        ...            "conditions": ["p95(inference_latency_seconds) > 200ms",
+        ...                           {"when": "mean(accuracy) < baseline - 5%",
+        ...                            "min_samples": 500}],
+        ...            "failure_limit": 2}
+        >>> policy = ms.monitor.RollbackPolicy.from_dict(section)
+        >>> policy.conditions[1].min_samples, policy.failure_limit
+        (500, 2)
+        """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"monitoring must be a mapping, got {type(data).__name__}")
+        if "deployment" in data and isinstance(data["deployment"], Mapping):
+            data = data["deployment"]
+        if "monitoring" in data:
+            data = data["monitoring"]
+            if not isinstance(data, Mapping):
+                raise ConfigError(f"monitoring must be a mapping, got {type(data).__name__}")
+        names = {field.name for field in attrs.fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise ConfigError(
+                f"unknown monitoring keys {sorted(unknown)}; allowed: {sorted(names)}"
+            )
+        if "conditions" not in data:
+            raise ConfigError("monitoring needs 'conditions': the triggers that roll back")
+        conditions = data["conditions"]
+        if isinstance(conditions, (str, Mapping)) or not isinstance(conditions, Sequence):
+            raise ConfigError("monitoring.conditions must be a list of conditions")
+        metrics = data.get("metrics", ())
+        if isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics):
+            raise ConfigError(f"monitoring.metrics must be a list of names, got {metrics!r}")
+        enabled = data.get("enabled", True)
+        if not isinstance(enabled, bool):
+            raise ConfigError(f"monitoring.enabled must be true or false, got {enabled!r}")
+        fields = dict(data)
+        if isinstance(fields.get("deadline"), int) and not isinstance(fields["deadline"], bool):
+            fields["deadline"] = float(fields["deadline"])
+        return cls(**fields)
+
+    @classmethod
+    def from_yaml(cls, source: str | Path) -> RollbackPolicy:
+        """A policy from YAML text or a YAML file (needs PyYAML).
+
+        Raises
+        ------
+        MissingDependency
+            If PyYAML is not installed.
+        ConfigError
+            If the YAML is malformed or the section is invalid.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> policy = ms.monitor.RollbackPolicy.from_yaml('''
+        ... monitoring:
+        ...   enabled: true
+        ...   metrics: [inference_latency, model_accuracy]
+        ...   conditions:
+        ...     - p95(inference_latency_seconds) > 0.2
+        ...     - mean(accuracy) < baseline - 5%
+        ... ''')
+        >>> len(policy.conditions), policy.metrics
+        (2, ('inference_latency', 'model_accuracy'))
+        """
+        try:
+            import yaml
+        except ImportError as exc:
+            raise MissingDependency(
+                "reading YAML needs PyYAML: pip install 'modelship[kubernetes]' (or pyyaml)"
+            ) from exc
+        text = source.read_text() if isinstance(source, Path) else source
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"malformed YAML: {exc}") from exc
+        if not isinstance(data, Mapping):
+            raise ConfigError("the YAML must be a mapping with a monitoring: section")
+        return cls.from_dict(data)
+
+
+def _too_few(n: int, condition: Condition) -> bool:
+    return n < condition.min_samples
+
+
+def _judge(
+    condition: Condition,
+    *,
+    slot: str,
+    canary: Outcome,
+    baseline: str | None,
+    reference: Outcome | None,
+    ordered: Callable[[Samples], FloatArray],
+) -> ConditionResult:
+    text = str(condition)
+    for name, outcome in ((slot, canary), (baseline, reference)):
+        if isinstance(outcome, SourceError):
+            return ConditionResult(
+                text, "error", f"{name}: {outcome.error_type}: {outcome.message}"
+            )
+    for name, outcome in ((slot, canary), (baseline, reference)):
+        if isinstance(outcome, NoData):
+            return ConditionResult(text, "no_data", f"{name}: {outcome.reason}")
+    assert isinstance(canary, Samples)
+    value, summary = summarize(
+        canary, condition.stat, ordered=None if canary.stat else ordered(canary)
+    )
+    stat = condition.stat
+    base_value = base_n = base_summary = None
+    if isinstance(reference, Samples):
+        base_value, base_summary = summarize(
+            reference, stat, ordered=None if reference.stat else ordered(reference)
+        )
+        base_n = reference.n
+    common: dict[str, Any] = {
+        "value": value,
+        "n": canary.n,
+        "summary": summary,
+        "baseline_value": base_value,
+        "baseline_n": base_n,
+        "baseline_summary": base_summary,
+    }
+    short = [(slot, canary.n)] + ([(str(baseline), base_n)] if base_n is not None else [])
+    lacking = [f"{name} has n={n}" for name, n in short if _too_few(n, condition)]
+    if lacking:
+        return ConditionResult(
+            text,
+            "inconclusive",
+            f"{' and '.join(lacking)} < min_samples={condition.min_samples}",
+            **common,
+        )
+    limit = condition.limit(base_value)
+    if math.isnan(value) or math.isnan(limit):
+        return ConditionResult(text, "no_data", f"{slot} {stat} is NaN", **common)
+    holds = condition.holds(value, limit)
+    shown = condition.op if holds else _NEGATED[condition.op]
+    if base_value is None:
+        reason = f"{slot} {stat} = {_fmt(value)} {shown} {_fmt(limit)} (n={canary.n})"
+    else:
+        reason = (
+            f"{slot} {stat} = {_fmt(value)} {shown} {_fmt(limit)} = limit from {baseline} "
+            f"{stat} = {_fmt(base_value)} (n={canary.n} vs {base_n})"
+        )
+    return ConditionResult(text, "fail" if holds else "pass", reason, limit=limit, **common)
+
+
+_NEGATED = {">": "<=", ">=": "<", "<": ">=", "<=": ">"}
+
+
+# --- the tracker ------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class Step:
+    """What a :class:`PolicyTracker` concluded from one decision.
+
+    Attributes
+    ----------
+    action : {"continue", "hold", "rollback"}
+        ``continue``: the evaluation passed. ``hold``: wait, do not promote (no data,
+        inconclusive, a tolerated failure or error). ``rollback``: a limit or the
+        deadline was reached.
+    verdict : str
+        The decision's verdict.
+    counted_as : str
+        The verdict after ``on_no_data``/``on_inconclusive`` (``fail`` or the verdict).
+    reason : str
+    at : float
+    evaluations, failures, consecutive_failures, consecutive_errors : int
+        Counters after this decision.
+    last_pass : float
+        Time of the last passing evaluation (or the start).
+
+    Examples
+    --------
+    >>> from modelship.monitor import Step
+    >>> s = Step("hold", "no_data", "no_data", "waiting", 10.0, 1, 0, 0, 0, 0.0)
+    >>> Step.from_dict(s.to_dict()) == s
+    True
+    """
+
+    action: Action
+    verdict: Verdict
+    counted_as: Verdict
+    reason: str
+    at: float
+    evaluations: int
+    failures: int
+    consecutive_failures: int
+    consecutive_errors: int
+    last_pass: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form."""
+        return attrs.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Step:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(**dict(data))
+
+
+class PolicyTracker:
+    """Applies a policy's limits to a sequence of decisions, in O(1) per decision.
+
+    The state is five numbers (evaluations, failures, consecutive failures, consecutive
+    errors, time of the last pass) and whether it rolled back; the cost of an update
+    does not depend on how many came before.
+
+    Rules, per decision (after ``on_no_data``/``on_inconclusive``):
+
+    * ``pass``: consecutive counts reset, the deadline restarts; ``continue``.
+    * ``fail``: failures and consecutive failures count up; ``rollback`` when one
+      exceeds its limit, else ``hold`` (a tolerated failure never promotes).
+    * ``error``: consecutive errors count up; ``rollback`` past ``error_limit``, else
+      ``hold``. Any other verdict resets the error count.
+    * ``no_data``/``inconclusive`` held: ``hold``.
+    * any ``hold`` at or past ``last_pass + deadline``: ``rollback``.
+    * after a ``rollback``, every update answers ``rollback``.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"], deadline=120)
+    >>> tracker = policy.tracker(started_at=0.0)
+    >>> src = ms.monitor.InMemorySource()
+    >>> for at in (60.0, 120.0):
+    ...     step = tracker.update(policy.evaluate(src, slot="canary", window=60.0, at=at))
+    ...     print(step.action, step.reason)
+    hold no_data, held 60 s of 120 s deadline
+    rollback no_data for 120 s without a pass (deadline 120 s)
+    """
+
+    def __init__(self, policy: RollbackPolicy, *, started_at: float) -> None:
+        self.policy = policy
+        self.evaluations = 0
+        self.failures = 0
+        self.consecutive_failures = 0
+        self.consecutive_errors = 0
+        self.last_pass = float(started_at)
+        self.rolled_back: Step | None = None
+
+    def update(self, decision: Decision) -> Step:
+        """Count ``decision`` and return the action it leads to."""
+        policy = self.policy
+        verdict: Verdict = decision.verdict
+        counted: Verdict = verdict
+        if (verdict == "no_data" and policy.on_no_data == "fail") or (
+            verdict == "inconclusive" and policy.on_inconclusive == "fail"
+        ):
+            counted = "fail"
+        self.evaluations += 1
+        if self.rolled_back is not None:
+            return self._step("rollback", verdict, counted, decision.at, "already rolled back")
+        if counted != "error":
+            self.consecutive_errors = 0
+        action: Action = "hold"
+        reason: str
+        if counted == "pass":
+            self.consecutive_failures = 0
+            self.last_pass = decision.at
+            action, reason = "continue", "passed"
+        elif counted == "fail":
+            self.failures += 1
+            self.consecutive_failures += 1
+            total, in_row = policy.failure_limit, policy.consecutive_failure_limit
+            if total is not None and self.failures > total:
+                action, reason = "rollback", f"{self.failures} failures > failure_limit={total}"
+            elif in_row is not None and self.consecutive_failures > in_row:
+                action = "rollback"
+                reason = (
+                    f"{self.consecutive_failures} failures in a row > "
+                    f"consecutive_failure_limit={in_row}"
+                )
+            else:
+                reason = (
+                    f"failure tolerated ({self.failures} in total, "
+                    f"{self.consecutive_failures} in a row)"
+                )
+        elif counted == "error":
+            self.consecutive_errors += 1
+            if self.consecutive_errors > policy.error_limit:
+                action = "rollback"
+                reason = (
+                    f"{self.consecutive_errors} source errors in a row > "
+                    f"error_limit={policy.error_limit}"
+                )
+            else:
+                reason = f"source error {self.consecutive_errors} of {policy.error_limit} tolerated"
+        else:
+            reason = counted
+        if action == "hold" and policy.deadline is not None:
+            held = decision.at - self.last_pass
+            if held >= policy.deadline:
+                action = "rollback"
+                reason = f"{reason} for {held:g} s without a pass (deadline {policy.deadline:g} s)"
+            elif counted not in ("fail", "error"):
+                reason = f"{reason}, held {held:g} s of {policy.deadline:g} s deadline"
+        step = self._step(action, verdict, counted, decision.at, reason)
+        if action == "rollback":
+            self.rolled_back = step
+        return step
+
+    def to_dict(self) -> dict[str, Any]:
+        """The counters, JSON-compatible: enough to resume after a restart.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+        >>> tracker = policy.tracker(started_at=5.0)
+        >>> again = ms.monitor.PolicyTracker.from_dict(policy, tracker.to_dict())
+        >>> again.to_dict() == tracker.to_dict()
+        True
+        """
+        return {
+            "evaluations": self.evaluations,
+            "failures": self.failures,
+            "consecutive_failures": self.consecutive_failures,
+            "consecutive_errors": self.consecutive_errors,
+            "last_pass": self.last_pass,
+            "rolled_back": None if self.rolled_back is None else self.rolled_back.to_dict(),
+        }
+
+    @classmethod
+    def from_dict(cls, policy: RollbackPolicy, data: Mapping[str, Any]) -> PolicyTracker:
+        """A tracker for ``policy`` resumed from :meth:`to_dict` output."""
+        tracker = cls(policy, started_at=float(data["last_pass"]))
+        tracker.evaluations = int(data["evaluations"])
+        tracker.failures = int(data["failures"])
+        tracker.consecutive_failures = int(data["consecutive_failures"])
+        tracker.consecutive_errors = int(data["consecutive_errors"])
+        rolled_back = data.get("rolled_back")
+        tracker.rolled_back = None if rolled_back is None else Step.from_dict(rolled_back)
+        return tracker
+
+    def _step(
+        self, action: Action, verdict: Verdict, counted: Verdict, at: float, reason: str
+    ) -> Step:
+        return Step(
+            action=action,
+            verdict=verdict,
+            counted_as=counted,
+            reason=reason,
+            at=at,
+            evaluations=self.evaluations,
+            failures=self.failures,
+            consecutive_failures=self.consecutive_failures,
+            consecutive_errors=self.consecutive_errors,
+            last_pass=self.last_pass,
+        )
+
+
+# --- the decision log and replay -----------------------------------------------------------------
+
+
+class DecisionLog:
+    """Decisions and the steps they led to, in order, for one policy; JSON Lines on disk.
+
+    The first line holds the policy; each further line one decision (with its inputs
+    when evaluated with ``keep_samples=True``) and its step. Appending is O(1).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+    >>> src = ms.monitor.InMemorySource(now=60.0)
+    >>> src.add("error_rate", slot="canary", values=[0.0] * 50, timestamps=range(50))
+    >>> step = log.evaluate(src, slot="canary", window=60.0)
+    >>> step.action, len(log)
+    ('continue', 1)
+    >>> ms.monitor.replay(ms.monitor.DecisionLog.from_jsonl(log.to_jsonl())).identical
+    True
+    """
+
+    def __init__(self, policy: RollbackPolicy, *, started_at: float) -> None:
+        self.policy = policy
+        self.started_at = float(started_at)
+        self.entries: list[tuple[Decision, Step]] = []
+        self._tracker = policy.tracker(started_at=started_at)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __iter__(self) -> Iterator[tuple[Decision, Step]]:
+        return iter(self.entries)
+
+    def record(self, decision: Decision) -> Step:
+        """Add a decision evaluated elsewhere; returns the tracker's step."""
+        step = self._tracker.update(decision)
+        self.entries.append((decision, step))
+        return step
+
+    def evaluate(
+        self,
+        source: MetricSource,
+        *,
+        slot: str,
+        baseline: str | None = None,
+        window: float,
+        at: float | None = None,
+    ) -> Step:
+        """Evaluate the policy (keeping its samples), record it, return the step."""
+        decision = self.policy.evaluate(
+            source, slot=slot, baseline=baseline, window=window, at=at, keep_samples=True
+        )
+        return self.record(decision)
+
+    def to_jsonl(self) -> str:
+        """The log as JSON Lines."""
+        head = {
+            "schema": DECISION_SCHEMA,
+            "policy": self.policy.to_dict(),
+            "started_at": self.started_at,
+        }
+        lines = [json.dumps(head, allow_nan=False)]
+        lines += [
+            json.dumps(
+                {"decision": d.to_dict(), "step": s.to_dict()},
+                allow_nan=False,
+                separators=(",", ":"),
+            )
+            for d, s in self.entries
+        ]
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_jsonl(cls, text: str) -> DecisionLog:
+        """Read a log written by :meth:`to_jsonl` (decisions as recorded, not re-run).
+
+        Raises
+        ------
+        ConfigError
+            If a line is not JSON or the schema is unknown.
+        """
+        lines = [line for line in text.splitlines() if line.strip()]
+        if not lines:
+            raise ConfigError("an empty decision log has no policy line")
+        try:
+            head = json.loads(lines[0])
+            records = [json.loads(line) for line in lines[1:]]
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"decision log line is not JSON: {exc}") from exc
+        if head.get("schema") != DECISION_SCHEMA or "policy" not in head:
+            raise ConfigError(f"not a decision log of schema {DECISION_SCHEMA}: {lines[0][:100]}")
+        log = cls(RollbackPolicy.from_dict(head["policy"]), started_at=head["started_at"])
+        for record in records:
+            log.entries.append(
+                (Decision.from_dict(record["decision"]), Step.from_dict(record["step"]))
+            )
+        return log
+
+
+@attrs.frozen
+class ReplayResult:
+    """Decisions and steps recomputed from a log's inputs.
+
+    Attributes
+    ----------
+    decisions : tuple of Decision
+    steps : tuple of Step
+    identical : bool
+        Every recomputed decision and step serialises to the same JSON as the recorded one.
+    first_difference : int or None
+        Index of the first entry that differs.
+
+    Examples
+    --------
+    >>> from modelship.monitor import ReplayResult
+    >>> ReplayResult((), (), True, None).identical
+    True
+    """
+
+    decisions: tuple[Decision, ...]
+    steps: tuple[Step, ...]
+    identical: bool
+    first_difference: int | None
+
+
+def replay(log: DecisionLog) -> ReplayResult:
+    """Recompute every decision of ``log`` offline through an :class:`InMemorySource`.
+
+    Each recorded decision's inputs are put back into a fresh in-memory source whose
+    clock is the decision's time; the policy is evaluated again and its tracker updated.
+    Bit for bit, the results serialise to the recorded JSON.
+
+    Raises
+    ------
+    ConfigError
+        If a decision was recorded without its inputs (``keep_samples=False``).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["p95(latency) > 0.2 min_samples=3"])
+    >>> src = ms.monitor.InMemorySource(now=60.0)
+    >>> src.add("latency", slot="canary", values=[0.1, 0.3, 0.5], timestamps=[10, 20, 30])
+    >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+    >>> log.evaluate(src, slot="canary", window=60.0).action
+    'rollback'
+    >>> result = ms.monitor.replay(log)
+    >>> result.identical, result.decisions[0].verdict
+    (True, 'fail')
+    """
+    tracker = log.policy.tracker(started_at=log.started_at)
+    decisions, steps = [], []
+    first: int | None = None
+    for index, (recorded, recorded_step) in enumerate(log.entries):
+        if not recorded.inputs:
+            raise ConfigError(
+                f"decision {index} was recorded without its inputs; evaluate with "
+                "keep_samples=True (DecisionLog.evaluate does) to replay it"
+            )
+        source = InMemorySource.from_outcomes(recorded.inputs, now=recorded.at)
+        again = log.policy.evaluate(
+            source,
+            slot=recorded.slot,
+            baseline=recorded.baseline,
+            window=recorded.window,
+            at=recorded.at,
+            keep_samples=True,
+        )
+        step = tracker.update(again)
+        same = again.to_json() == recorded.to_json() and step == recorded_step
+        if not same and first is None:
+            first = index
+        decisions.append(again)
+        steps.append(step)
+    return ReplayResult(tuple(decisions), tuple(steps), first is None, first)

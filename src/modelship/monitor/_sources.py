@@ -1,0 +1,690 @@
+"""Where live metrics come from: the :class:`MetricSource` seam, its outcomes, and the
+in-memory source used by tests and by offline replay.
+
+A source answers one question: *what did metric M look like for slot S in the window
+(start, end]?* The answer is one of three typed outcomes, never a bare number:
+
+* :class:`Samples`: finite (or infinite) values with their timestamps. Either raw
+  observations (``stat is None``: one value per request) or points of a statistic the
+  source computed itself (``stat="p95"``: a PromQL ``histogram_quantile`` per step);
+* :class:`NoData`: nothing was recorded in the window, or every value was NaN;
+* :class:`SourceError`: the source could not answer (unreachable, timed out, refused the
+  query, or sent something unreadable).
+
+Missing values are dropped and counted, never turned into zeros: an empty metric that
+reads as zero is how canaries with broken instrumentation get promoted.
+
+Examples
+--------
+>>> from modelship.monitor import InMemorySource
+>>> src = InMemorySource(now=100.0)
+>>> src.add("inference_latency_seconds", slot="canary", values=[0.1, 0.3], timestamps=[90, 95])
+>>> out = src.fetch("inference_latency_seconds", slot="canary", start=40.0, end=100.0)
+>>> out.values.tolist(), out.n
+([0.1, 0.3], 2)
+>>> type(src.fetch("inference_latency_seconds", slot="stable", start=40.0, end=100.0)).__name__
+'NoData'
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from modelship.errors import ConfigError
+
+__all__ = [
+    "InMemorySource",
+    "MetricSource",
+    "NoData",
+    "Outcome",
+    "Samples",
+    "SourceError",
+    "decode_float",
+    "encode_float",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def encode_float(value: float) -> float | str:
+    """A float as JSON can carry it: non-finite values become Prometheus's spellings.
+
+    Examples
+    --------
+    >>> from modelship.monitor import encode_float
+    >>> encode_float(0.5), encode_float(float("inf")), encode_float(float("nan"))
+    (0.5, '+Inf', 'NaN')
+    """
+    if math.isfinite(value):
+        return float(value)
+    if math.isnan(value):
+        return "NaN"
+    return "+Inf" if value > 0 else "-Inf"
+
+
+def decode_float(value: float | int | str) -> float:
+    """Inverse of :func:`encode_float`; also reads Prometheus's sample strings.
+
+    Examples
+    --------
+    >>> from modelship.monitor import decode_float
+    >>> decode_float("0.25"), decode_float("+Inf"), decode_float(3)
+    (0.25, inf, 3.0)
+    """
+    return float(value)  # float() reads "NaN", "+Inf", "-Inf", "1e-3" exactly
+
+
+def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    return tuple(str(v) for v in values)
+
+
+def _frozen_array(values: npt.ArrayLike) -> FloatArray:
+    """A read-only float64 array: a copy, unless ``values`` is one already (a source's
+    window, which the source never writes to again)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.flags.writeable:
+        array = array.copy()
+        array.setflags(write=False)
+    return array
+
+
+@attrs.frozen(eq=False)
+class Samples:
+    """Values of one metric for one slot in the window ``(start, end]``.
+
+    Attributes
+    ----------
+    metric, slot : str
+    values : numpy.ndarray
+        Read-only float64 values, NaN already dropped (see ``dropped``); ``+inf`` is kept
+        (a latency beyond the last histogram bucket is a real, bad value).
+    timestamps : numpy.ndarray
+        Read-only, one per value, seconds since the epoch, ascending.
+    start, end : float
+        The window asked for.
+    stat : str or None
+        ``None`` when ``values`` are raw observations; otherwise the statistic the source
+        already applied (``"p95"``...), and ``values`` are points of it.
+    count : int or None
+        Observations behind the values when the source knows it (Prometheus's
+        ``_count``); for raw observations, ``None`` and :attr:`n` is ``len(values)``.
+    dropped : int
+        NaN values that were dropped as missing.
+    warnings : tuple of str
+        Warnings the source sent with the answer.
+
+    Examples
+    --------
+    >>> from modelship.monitor import Samples
+    >>> s = Samples("m", "canary", [0.2, 0.4], [1.0, 2.0], start=0.0, end=2.0)
+    >>> s.n, Samples.from_dict(s.to_dict()).to_dict() == s.to_dict()
+    (2, True)
+    """
+
+    metric: str
+    slot: str
+    values: FloatArray = attrs.field(converter=_frozen_array)
+    timestamps: FloatArray = attrs.field(converter=_frozen_array)
+    start: float = attrs.field(kw_only=True, converter=float)
+    end: float = attrs.field(kw_only=True, converter=float)
+    stat: str | None = attrs.field(default=None, kw_only=True)
+    count: int | None = attrs.field(default=None, kw_only=True)
+    dropped: int = attrs.field(default=0, kw_only=True)
+    warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_strings)
+
+    def __attrs_post_init__(self) -> None:
+        if self.values.ndim != 1 or self.values.shape != self.timestamps.shape:
+            raise ConfigError(
+                f"{self.metric}/{self.slot}: values {self.values.shape} and timestamps "
+                f"{self.timestamps.shape} must be one-dimensional and of one length"
+            )
+
+    @property
+    def n(self) -> int:
+        """The sample size: :attr:`count` when known, else the number of values."""
+        return self.count if self.count is not None else int(self.values.size)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form; floats round-trip exactly, non-finite ones as strings."""
+        return {
+            "outcome": "samples",
+            "metric": self.metric,
+            "slot": self.slot,
+            "start": self.start,
+            "end": self.end,
+            "stat": self.stat,
+            "count": self.count,
+            "dropped": self.dropped,
+            "warnings": list(self.warnings),
+            "values": [encode_float(v) for v in self.values.tolist()],
+            "timestamps": self.timestamps.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Samples:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(
+            data["metric"],
+            data["slot"],
+            [decode_float(v) for v in data["values"]],
+            data["timestamps"],
+            start=data["start"],
+            end=data["end"],
+            stat=data.get("stat"),
+            count=data.get("count"),
+            dropped=data.get("dropped", 0),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+
+@attrs.frozen
+class NoData:
+    """The source had nothing for the metric and slot in the window.
+
+    Examples
+    --------
+    >>> from modelship.monitor import NoData
+    >>> NoData("m", "canary", start=0.0, end=60.0, reason="no samples").to_dict()["outcome"]
+    'no_data'
+    """
+
+    metric: str
+    slot: str
+    start: float = attrs.field(kw_only=True, converter=float)
+    end: float = attrs.field(kw_only=True, converter=float)
+    reason: str = attrs.field(kw_only=True)
+    stat: str | None = attrs.field(default=None, kw_only=True)
+    warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_strings)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form."""
+        return {
+            "outcome": "no_data",
+            "metric": self.metric,
+            "slot": self.slot,
+            "start": self.start,
+            "end": self.end,
+            "reason": self.reason,
+            "stat": self.stat,
+            "warnings": list(self.warnings),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> NoData:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(
+            data["metric"],
+            data["slot"],
+            start=data["start"],
+            end=data["end"],
+            reason=data["reason"],
+            stat=data.get("stat"),
+            warnings=tuple(data.get("warnings", ())),
+        )
+
+
+@attrs.frozen
+class SourceError:
+    """The source could not answer.
+
+    Attributes
+    ----------
+    error_type : str
+        Prometheus's ``errorType`` (``bad_data``, ``execution``, ``timeout``...) when it
+        sent one; otherwise ``"connection"``, ``"timeout"``, ``"tls"``, ``"http"`` (a status without
+        a Prometheus envelope) or ``"bad_response"`` (an envelope we could not read).
+    message : str
+    status_code : int or None
+        HTTP status, when there was a response.
+
+    Examples
+    --------
+    >>> from modelship.monitor import SourceError
+    >>> err = SourceError("m", "canary", start=0, end=60, error_type="timeout", message="5 s")
+    >>> SourceError.from_dict(err.to_dict()) == err
+    True
+    """
+
+    metric: str
+    slot: str
+    start: float = attrs.field(kw_only=True, converter=float)
+    end: float = attrs.field(kw_only=True, converter=float)
+    error_type: str = attrs.field(kw_only=True)
+    message: str = attrs.field(kw_only=True)
+    status_code: int | None = attrs.field(default=None, kw_only=True)
+    stat: str | None = attrs.field(default=None, kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form."""
+        return {
+            "outcome": "error",
+            "metric": self.metric,
+            "slot": self.slot,
+            "start": self.start,
+            "end": self.end,
+            "error_type": self.error_type,
+            "message": self.message,
+            "status_code": self.status_code,
+            "stat": self.stat,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SourceError:
+        """Rebuild from :meth:`to_dict` output."""
+        return cls(
+            data["metric"],
+            data["slot"],
+            start=data["start"],
+            end=data["end"],
+            error_type=data["error_type"],
+            message=data["message"],
+            status_code=data.get("status_code"),
+            stat=data.get("stat"),
+        )
+
+
+Outcome = Samples | NoData | SourceError
+
+
+def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
+    """Rebuild any outcome from its ``to_dict`` form."""
+    kind = data.get("outcome")
+    if kind == "samples":
+        return Samples.from_dict(data)
+    if kind == "no_data":
+        return NoData.from_dict(data)
+    if kind == "error":
+        return SourceError.from_dict(data)
+    raise ConfigError(f"not a recorded source outcome: outcome={kind!r}")
+
+
+@runtime_checkable
+class MetricSource(Protocol):
+    """Where live metrics come from.
+
+    Two methods: the source's clock, and one fetch. :meth:`fetch` never raises for a
+    failure of the metrics system; it returns :class:`SourceError`. It raises
+    :class:`~modelship.errors.ConfigError` only for a question the source cannot be asked
+    (e.g. a metric without a query template), which no retry would fix.
+
+    Examples
+    --------
+    >>> from modelship.monitor import InMemorySource, MetricSource
+    >>> isinstance(InMemorySource(), MetricSource)
+    True
+    """
+
+    def now(self) -> float:
+        """The source's current time, in seconds since the epoch."""
+        ...
+
+    def fetch(
+        self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
+    ) -> Outcome:
+        """Values of ``metric`` for ``slot`` in ``(start, end]``.
+
+        ``stat`` names the statistic the caller will compute (``"p95"``, ``"mean"``...).
+        A source that can compute it itself returns points of it (``Samples.stat`` set);
+        any source may instead return raw observations (``Samples.stat is None``).
+        """
+        ...
+
+
+class _Series:
+    """Time-ordered values in arrays that grow by doubling: appends in time order cost
+    O(batch) amortised, so a long history does not slow recording down.
+
+    Invariants: the first ``size`` entries of a buffer are never written again (an append
+    writes past them; a merge or a growth builds new buffers), so a window handed out as a
+    read-only view stays what it was, without a copy. The buffers and ``size`` are
+    published together as one tuple, in one assignment, after the new entries are
+    written: a reader (``window``) on another thread sees the state before an ``add`` or
+    after it, never a mix. Writers are serialised by a lock.
+    """
+
+    def __init__(self) -> None:
+        empty = np.empty(16, dtype=np.float64)
+        # (timestamps, values, counts behind a point or NaN, size)
+        self._state: tuple[FloatArray, FloatArray, FloatArray, int] = (
+            empty,
+            empty.copy(),
+            empty.copy(),
+            0,
+        )
+        self._lock = threading.Lock()
+
+    def add(self, t: FloatArray, v: FloatArray, c: FloatArray) -> None:
+        order = np.argsort(t, kind="stable")
+        t, v, c = t[order], v[order], c[order]
+        with self._lock:
+            buffers = list(self._state[:3])
+            size = self._state[3]
+            need = size + t.size
+            if size and t.size and t[0] < buffers[0][size - 1]:
+                # Out of order: merge into new buffers (O(history)); earlier additions first.
+                at = np.searchsorted(buffers[0][:size], t, side="right")
+                capacity = max(need, buffers[0].size)
+                for i, new in enumerate((t, v, c)):
+                    merged = np.empty(capacity, dtype=np.float64)
+                    merged[:need] = np.insert(buffers[i][:size], at, new)
+                    buffers[i] = merged
+            else:
+                if need > buffers[0].size:
+                    capacity = max(need, 2 * buffers[0].size)
+                    for i in range(3):
+                        grown = np.empty(capacity, dtype=np.float64)
+                        grown[:size] = buffers[i][:size]
+                        buffers[i] = grown
+                for i, new in enumerate((t, v, c)):
+                    buffers[i][size:need] = new
+            self._state = (buffers[0], buffers[1], buffers[2], need)
+
+    def window(self, start: float, end: float) -> tuple[FloatArray, FloatArray, FloatArray]:
+        t_all, v_all, c_all, size = self._state  # one read: a consistent snapshot
+        t = t_all[:size]
+        lo = int(np.searchsorted(t, start, side="right"))
+        hi = int(np.searchsorted(t, end, side="right"))
+        views = (t[lo:hi], v_all[lo:hi], c_all[lo:hi])
+        for view in views:
+            view.flags.writeable = False
+        return views
+
+
+def as_clock(now: float | Callable[[], float] | None) -> Callable[[], float]:
+    """A clock from a fixed time, a callable, or ``None`` (the wall clock).
+
+    Examples
+    --------
+    >>> from modelship.monitor._sources import as_clock
+    >>> as_clock(5.0)()
+    5.0
+    """
+    if now is None:
+        return time.time
+    if callable(now):
+        return now
+    fixed = float(now)
+    return lambda: fixed
+
+
+class InMemorySource:
+    """A metric source held in memory: for tests, simulations and offline replay.
+
+    Parameters
+    ----------
+    now : float or callable, optional
+        The source's clock: a fixed time, a callable returning the time, or ``None`` for
+        the wall clock. :meth:`set_now` moves a fixed clock.
+
+    Notes
+    -----
+    Values recorded in time order are appended in O(batch) amortised; a fetch costs a
+    binary search plus the window's values (a read-only view, no copy), whatever the
+    length of the history. Values recorded out of order are merged, in O(history).
+    One thread may record while others fetch (a server's traffic and a watcher): each
+    ``add`` publishes its series in one assignment, so a fetch sees it whole or not at all.
+
+    Examples
+    --------
+    >>> from modelship.monitor import InMemorySource
+    >>> src = InMemorySource(now=60.0)
+    >>> src.add("inference_latency_seconds", slot="canary", values=[0.12, float("nan")],
+    ...         timestamps=[10.0, 20.0])
+    >>> out = src.fetch("inference_latency_seconds", slot="canary", start=0.0, end=60.0)
+    >>> out.values.tolist(), out.dropped
+    ([0.12], 1)
+    """
+
+    def __init__(self, *, now: float | Callable[[], float] | None = None) -> None:
+        self._now = as_clock(now)
+        self._raw: dict[tuple[str, str], _Series] = {}
+        self._points: dict[tuple[str, str, str], _Series] = {}
+        self._errors: dict[tuple[str, str, str | None], tuple[str, str, int | None]] = {}
+        self._no_data: dict[tuple[str, str, str | None], NoData] = {}
+        self._warnings: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
+
+    def now(self) -> float:
+        """The source's clock."""
+        return float(self._now())
+
+    def set_now(self, now: float | Callable[[], float] | None) -> None:
+        """Set the clock (a time, a callable, or ``None`` for the wall clock)."""
+        self._now = as_clock(now)
+
+    def _arrays(
+        self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None, what: str
+    ) -> tuple[FloatArray, FloatArray]:
+        v = np.asarray(values, dtype=np.float64).ravel()
+        if timestamps is None:
+            t = np.full(v.size, self.now())
+        else:
+            t = np.asarray(timestamps, dtype=np.float64).ravel()
+        if t.shape != v.shape:
+            raise ConfigError(
+                f"{what}: {v.size} values but {t.size} timestamps; give one timestamp per value"
+            )
+        if not np.all(np.isfinite(t)):
+            raise ConfigError(f"{what}: timestamps must be finite seconds since the epoch")
+        return v, t
+
+    def add(
+        self,
+        metric: str,
+        *,
+        slot: str,
+        values: npt.ArrayLike,
+        timestamps: npt.ArrayLike | None = None,
+    ) -> None:
+        """Record raw observations (one per request) of ``metric`` for ``slot``.
+
+        Parameters
+        ----------
+        metric, slot : str
+        values : array_like
+            Observations; NaN means missing (dropped and counted when fetched).
+        timestamps : array_like, optional
+            One per value, seconds since the epoch; all "now" when omitted.
+
+        Raises
+        ------
+        ConfigError
+            If lengths differ or a timestamp is not finite.
+        """
+        v, t = self._arrays(values, timestamps, f"{metric}/{slot}")
+        self._raw.setdefault((metric, slot), _Series()).add(t, v, np.full(v.size, np.nan))
+
+    def add_points(
+        self,
+        metric: str,
+        *,
+        slot: str,
+        stat: str,
+        values: npt.ArrayLike,
+        timestamps: npt.ArrayLike | None = None,
+        counts: npt.ArrayLike | None = None,
+    ) -> None:
+        """Record points of a statistic the way a metrics system computes it.
+
+        A fetch asking for ``stat`` gets these points (``Samples.stat == stat``) instead of
+        raw observations, as from Prometheus.
+
+        Parameters
+        ----------
+        metric, slot, stat : str
+        values, timestamps : array_like
+        counts : array_like, optional
+            Observations behind each point; the fetched sample size is their sum in the
+            window. Unknown when omitted.
+
+        Examples
+        --------
+        >>> from modelship.monitor import InMemorySource
+        >>> src = InMemorySource(now=30.0)
+        >>> src.add_points("inference_latency_seconds", slot="canary", stat="p95",
+        ...                values=[0.21], timestamps=[30.0], counts=[400])
+        >>> out = src.fetch("inference_latency_seconds", slot="canary", stat="p95",
+        ...                 start=0.0, end=30.0)
+        >>> out.stat, out.n
+        ('p95', 400)
+        """
+        v, t = self._arrays(values, timestamps, f"{stat}({metric})/{slot}")
+        if counts is None:
+            c = np.full(v.size, np.nan)
+        else:
+            c = np.asarray(counts, dtype=np.float64).ravel()
+            if c.shape != v.shape or np.any(c < 0):
+                raise ConfigError(f"{stat}({metric})/{slot}: give one count >= 0 per value")
+        self._points.setdefault((metric, slot, stat), _Series()).add(t, v, c)
+
+    def set_error(
+        self,
+        metric: str,
+        *,
+        slot: str,
+        stat: str | None = None,
+        error_type: str = "unavailable",
+        message: str = "injected error",
+        status_code: int | None = None,
+    ) -> None:
+        """Make fetches of ``metric`` for ``slot`` answer :class:`SourceError`.
+
+        With ``stat``, only fetches asking for that statistic; otherwise all of them.
+        """
+        self._errors[(metric, slot, stat)] = (error_type, message, status_code)
+
+    def clear_error(self, metric: str, *, slot: str, stat: str | None = None) -> None:
+        """Undo :meth:`set_error`."""
+        self._errors.pop((metric, slot, stat), None)
+
+    def fetch(
+        self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
+    ) -> Outcome:
+        """Values of ``metric`` for ``slot`` in ``(start, end]``; see :class:`MetricSource`."""
+        start, end = float(start), float(end)
+        error = self._errors.get((metric, slot, stat)) or self._errors.get((metric, slot, None))
+        if error is not None:
+            error_type, message, status = error
+            return SourceError(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                error_type=error_type,
+                message=message,
+                status_code=status,
+                stat=stat,
+            )
+        recorded = self._no_data.get((metric, slot, stat))
+        if recorded is not None:
+            return attrs.evolve(recorded, start=start, end=end)
+        series: _Series | None = None
+        if stat is not None:
+            series = self._points.get((metric, slot, stat))
+        point_stat = stat if series is not None else None
+        if series is None:
+            series = self._raw.get((metric, slot))
+        if series is None:
+            return NoData(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                reason=f"{metric} was never recorded for {slot}",
+            )
+        t, v, c = series.window(start, end)
+        keep = ~np.isnan(v)
+        dropped = int(v.size - np.count_nonzero(keep))
+        if dropped:
+            t, v, c = t[keep], v[keep], c[keep]
+        if v.size == 0:
+            why = f"all {dropped} values were NaN" if dropped else "no values"
+            return NoData(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                reason=f"{why} in ({start:g}, {end:g}]",
+            )
+        count = None
+        if point_stat is not None and not np.isnan(c).any():
+            count = int(c.sum())
+        return Samples(
+            metric,
+            slot,
+            v,
+            t,
+            start=start,
+            end=end,
+            stat=point_stat,
+            count=count,
+            dropped=dropped,
+            warnings=self._warnings.get((metric, slot, point_stat), ()),
+        )
+
+    @classmethod
+    def from_outcomes(cls, outcomes: Sequence[Outcome], *, now: float) -> InMemorySource:
+        """A source that answers exactly the recorded ``outcomes`` at time ``now``.
+
+        This is how a decision log is replayed offline: each recorded answer is put back
+        (raw observations through :meth:`add`, points through :meth:`add_points`, missing
+        values as NaN, no-data answers and errors as they were) and the clock is set to
+        the time of the evaluation. Raw samples of one metric and slot recorded twice
+        (asked for two statistics) are added once.
+
+        Examples
+        --------
+        >>> from modelship.monitor import InMemorySource, NoData
+        >>> src = InMemorySource.from_outcomes(
+        ...     [NoData("m", "c", start=0, end=1, reason="no traffic")], now=1.0)
+        >>> src.fetch("m", slot="c", start=0.0, end=1.0).reason
+        'no traffic'
+        """
+        source = cls(now=now)
+        seen: set[tuple[str, str, str | None]] = set()
+        for outcome in outcomes:
+            if isinstance(outcome, SourceError):
+                source.set_error(
+                    outcome.metric,
+                    slot=outcome.slot,
+                    stat=outcome.stat,
+                    error_type=outcome.error_type,
+                    message=outcome.message,
+                    status_code=outcome.status_code,
+                )
+            elif isinstance(outcome, NoData):
+                source._no_data[(outcome.metric, outcome.slot, outcome.stat)] = outcome
+            else:
+                key = (outcome.metric, outcome.slot, outcome.stat)
+                if key in seen:
+                    continue
+                seen.add(key)
+                values = np.concatenate([outcome.values, np.full(outcome.dropped, np.nan)])
+                stamps = np.concatenate([outcome.timestamps, np.full(outcome.dropped, outcome.end)])
+                source._warnings[key] = outcome.warnings
+                if outcome.stat is None:
+                    source.add(outcome.metric, slot=outcome.slot, values=values, timestamps=stamps)
+                    continue
+                counts = None
+                if outcome.count is not None:
+                    # The whole count on the first point: the window's sum is the same.
+                    counts = np.zeros(values.size)
+                    counts[0] = outcome.count
+                source.add_points(
+                    outcome.metric,
+                    slot=outcome.slot,
+                    stat=outcome.stat,
+                    values=values,
+                    timestamps=stamps,
+                    counts=counts,
+                )
+        return source

@@ -1,0 +1,1279 @@
+"""Statistics for canary analysis and A/B tests: pure functions over NumPy arrays.
+
+Every function here takes plain numbers or arrays and returns a frozen attrs record; none
+reads a metric source or knows about slots. The module imports nothing from modelship but
+the exception tree, so it can move next to the checks' statistics unchanged.
+
+* :func:`mann_whitney`: the Mann-Whitney U test (SciPy's ``method="auto"`` choices:
+  the exact null distribution when a sample has at most 8 values and there are no ties,
+  else the normal approximation with tie and continuity corrections), the Hodges-Lehmann
+  shift and its distribution-free confidence interval from the order statistics of the
+  pairwise differences. Those order statistics are *selected* from the two sorted samples
+  without building the ``n * m`` differences once ``n * m`` is large.
+* :func:`welch`: Welch's t-test with the confidence interval of the mean difference.
+* :func:`proportion_difference`: difference of two rates with Newcombe's hybrid score
+  interval and the pooled z-test.
+* :func:`sample_size_means`, :func:`sample_size_proportions`: samples needed per group
+  for a minimum detectable effect.
+* :func:`msprt`, :class:`SequentialTest`: the mixture sequential probability ratio test
+  (normal mixture), whose p-values stay valid however often one looks.
+* :func:`sample_ratio_mismatch`: a chi-square goodness-of-fit test of the observed split.
+
+Examples
+--------
+>>> import numpy as np
+>>> from modelship.monitor import mann_whitney
+>>> rng = np.random.default_rng(1)
+>>> canary = rng.normal(0.25, 0.02, 200)
+>>> baseline = rng.normal(0.20, 0.02, 200)
+>>> mw = mann_whitney(canary, baseline)
+>>> mw.p_value < 1e-6, bool(0.04 < mw.ci_low < mw.shift < mw.ci_high < 0.06)
+(True, True)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+from scipy import stats as _sps
+
+from modelship.errors import CheckInputError, ConfigError, EmptyData
+
+__all__ = [
+    "MannWhitneyResult",
+    "ProportionDifference",
+    "SampleRatioResult",
+    "SampleSize",
+    "SequentialResult",
+    "SequentialTest",
+    "WelchResult",
+    "always_valid_p_values",
+    "hodges_lehmann",
+    "mann_whitney",
+    "mann_whitney_min_size",
+    "mann_whitney_min_p",
+    "msprt",
+    "pairwise_difference_quantiles",
+    "proportion_difference",
+    "sample_ratio_mismatch",
+    "sample_size_means",
+    "sample_size_proportions",
+    "welch",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+# SciPy's mannwhitneyu(method="auto"): exact unless both samples exceed this size.
+_MWU_EXACT_MAX = 8
+# Up to this many pairwise differences, they are built and partitioned (8 MB); beyond it,
+# order statistics are selected from the sorted samples in O((n + m) log) memory.
+_MATERIALISE_MAX = 1 << 20
+# Pivots drawn per selection round; with the two pivots 3/sqrt(s) apart in rank, one round
+# keeps about 20 % of the candidates.
+_PIVOT_SAMPLE = 1024
+_SELECT_MAX_ROUNDS = 200
+# A selection builds and partitions the candidates left once they are this few (or
+# 4 (n + m)): below it a round of pivots costs more than it saves.
+_SELECT_BUILD_BELOW = 1 << 16
+
+
+def _as_sample(values: npt.ArrayLike, name: str) -> FloatArray:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 1:
+        raise CheckInputError(f"{name} must be one-dimensional, got shape {array.shape}")
+    if array.size == 0:
+        raise EmptyData(f"{name} has no values; a test needs at least one in each sample")
+    if not np.all(np.isfinite(array)):
+        raise CheckInputError(
+            f"{name} holds NaN or infinite values; drop missing values first "
+            "(they are missing, never zeros)"
+        )
+    return array
+
+
+def _confidence(confidence: float) -> float:
+    if not 0.0 < confidence < 1.0:
+        raise ConfigError(f"confidence must be between 0 and 1 (exclusive), got {confidence!r}")
+    return float(confidence)
+
+
+def _alpha(alpha: float) -> float:
+    if not 0.0 < alpha < 1.0:
+        raise ConfigError(f"alpha must be between 0 and 1 (exclusive), got {alpha!r}")
+    return float(alpha)
+
+
+# --- Mann-Whitney U and Hodges-Lehmann ----------------------------------------------------
+
+
+@attrs.frozen
+class MannWhitneyResult:
+    """The Mann-Whitney U test of ``x`` against ``y`` and the Hodges-Lehmann shift.
+
+    Attributes
+    ----------
+    statistic : float
+        ``U`` of ``x``: the number of pairs with ``x_i > y_j`` plus half the ties (SciPy's
+        ``mannwhitneyu(x, y).statistic``).
+    p_value : float
+        Two-sided p-value.
+    method : {"exact", "asymptotic"}
+        How the p-value and the interval were computed (SciPy's ``method="auto"`` rule).
+    shift : float
+        Hodges-Lehmann estimate of the shift of ``x`` relative to ``y``: the median of all
+        differences ``x_i - y_j``.
+    ci_low, ci_high : float
+        Distribution-free confidence interval of the shift at ``confidence``; infinite
+        when the samples are too small for the level.
+    confidence : float
+        Level of the interval.
+    n_x, n_y : int
+        Sample sizes.
+
+    Examples
+    --------
+    >>> from modelship.monitor import mann_whitney
+    >>> mw = mann_whitney([1.0, 2.0, 3.0, 4.0, 5.0], [0.5, 0.6, 0.7, 0.8, 0.9])
+    >>> mw.statistic, round(mw.p_value, 4), mw.method
+    (25.0, 0.0079, 'exact')
+    """
+
+    statistic: float
+    p_value: float
+    method: Literal["exact", "asymptotic"]
+    shift: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    n_x: int
+    n_y: int
+
+
+def _u_statistic(xs: FloatArray, ys: FloatArray) -> float:
+    """``#{x_i > y_j} + #{x_i == y_j} / 2`` from sorted samples, in exact integers."""
+    left = np.searchsorted(ys, xs, side="left")
+    right = np.searchsorted(ys, xs, side="right")
+    greater = int(left.sum())
+    ties = int((right - left).sum())
+    return greater + ties / 2
+
+
+def _tie_term(xs: FloatArray, ys: FloatArray) -> float:
+    """``sum(t**3 - t)`` over the tie groups of the pooled sample."""
+    pooled = np.concatenate([xs, ys])
+    pooled.sort(kind="mergesort")
+    boundaries = np.flatnonzero(np.diff(pooled)) + 1
+    sizes = np.diff(np.concatenate([[0], boundaries, [pooled.size]])).astype(np.float64)
+    return float(np.sum(sizes**3 - sizes))
+
+
+def _u_null_cdf(n1: int, n2: int, upto: int) -> FloatArray:
+    """``P(U <= u)`` for ``u = 0..upto`` under the null, no ties (exact).
+
+    The counts of U are the coefficients of the Gaussian binomial
+    ``prod_{i=1..n1} (1 - q**(n2 + i)) / (1 - q**i)``, truncated at degree ``upto``; each
+    factor is one shifted subtraction and one strided cumulative sum. Below 2**53 the
+    float arithmetic on these integers is exact.
+    """
+    small, large = (n1, n2) if n1 <= n2 else (n2, n1)
+    size = upto + 1
+    counts = np.zeros(size, dtype=np.float64)
+    counts[0] = 1.0
+    for i in range(1, small + 1):
+        shift = large + i
+        if shift < size:
+            counts[shift:] -= counts[: size - shift].copy()
+        pad = (-size) % i
+        block = np.concatenate([counts, np.zeros(pad)]).reshape(-1, i)
+        counts = np.cumsum(block, axis=0).ravel()[:size]
+    total = special.comb(n1 + n2, small, exact=False)
+    return np.asarray(np.cumsum(counts) / total, dtype=np.float64)
+
+
+def mann_whitney_min_p(n_x: int, n_y: int) -> float:
+    """Smallest two-sided p-value the Mann-Whitney test can give for these sample sizes.
+
+    Without ties it is ``2 / C(n_x + n_y, n_x)``: every ``x`` above every ``y``. Below the
+    sample size where it reaches a level alpha, the test can never reject, so a canary
+    analysis refuses to judge rather than call the canary as good as its baseline.
+
+    Parameters
+    ----------
+    n_x, n_y : int
+        Sample sizes, at least 1 each.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> from modelship.monitor import mann_whitney_min_p
+    >>> round(mann_whitney_min_p(3, 3), 3), round(mann_whitney_min_p(4, 4), 4)
+    (0.1, 0.0286)
+    """
+    if n_x < 1 or n_y < 1:
+        raise EmptyData(f"both samples need at least one value, got {n_x} and {n_y}")
+    if n_x + n_y <= 1000:  # exact big-integer arithmetic while it is cheap
+        return min(1.0, 2 / math.comb(n_x + n_y, n_x))
+    log_splits = (
+        special.gammaln(n_x + n_y + 1) - special.gammaln(n_x + 1) - special.gammaln(n_y + 1)
+    )
+    return float(min(1.0, math.exp(math.log(2) - log_splits)))
+
+
+def mann_whitney_min_size(alpha: float = 0.05, other: int | None = None) -> int:
+    """Smallest sample size at which the two-sided Mann-Whitney test can reach ``alpha``.
+
+    Parameters
+    ----------
+    alpha : float
+        Significance level.
+    other : int, optional
+        Size of the other sample; by default both samples have the returned size.
+
+    Returns
+    -------
+    int
+        ``n`` such that :func:`mann_whitney_min_p` ``(n, other or n) <= alpha`` and not for
+        ``n - 1``.
+
+    Raises
+    ------
+    ConfigError
+        If ``alpha`` is not in (0, 1), or no size reaches it against ``other``.
+
+    Examples
+    --------
+    >>> from modelship.monitor import mann_whitney_min_size
+    >>> mann_whitney_min_size(0.05), mann_whitney_min_size(0.01), mann_whitney_min_size(0.05, 1)
+    (4, 5, 39)
+    """
+    alpha = _alpha(alpha)
+    if other is not None and other < 1:
+        raise ConfigError(f"other must be a sample size of at least 1, got {other}")
+    # 2 / C(n + m, n) <= alpha holds by n = 2 / alpha against one value; bounded loop.
+    for n in range(1, int(2 / alpha) + 2):
+        if mann_whitney_min_p(n, other if other is not None else n) <= alpha:
+            return n
+    raise ConfigError(f"no sample size reaches alpha={alpha} against {other} values")
+
+
+def _exact_mwu(n1: int, n2: int, u_max: float) -> float:
+    """SciPy's exact two-sided p-value: ``2 * P(U >= max(U1, U2))``."""
+    k = round(n1 * n2 - u_max)  # P(U >= u_max) = P(U <= n1 n2 - u_max) by symmetry
+    cdf = _u_null_cdf(n1, n2, k)
+    return float(min(1.0, 2.0 * cdf[k]))
+
+
+def _exact_ci_rank(n1: int, n2: int, alpha: float) -> int:
+    """Largest ``k`` with ``P(U <= k - 1) <= alpha / 2`` under the exact null."""
+    half = (n1 * n2) // 2
+    cdf = _u_null_cdf(n1, n2, half)
+    # cdf[k - 1] <= alpha/2  <=>  k - 1 < first index where cdf exceeds alpha/2
+    return int(np.searchsorted(cdf, alpha / 2 * (1 + 1e-12), side="right"))
+
+
+def _asymptotic_ci_rank(n1: int, n2: int, sigma: float, alpha: float) -> int:
+    """The normal approximation of the same rank, with the continuity correction."""
+    z = float(special.ndtri(1 - alpha / 2))
+    return max(0, math.floor(n1 * n2 / 2 + 0.5 - z * sigma))
+
+
+def _count_less(
+    x: FloatArray, yr: FloatArray, lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64], p: float
+) -> npt.NDArray[np.int64]:
+    """Per row ``i``, the index of the first ``j`` in ``[lo_i, hi_i)`` with ``x_i - yr_j >= p``.
+
+    Row ``i`` of the implicit matrix ``x_i - yr_j`` is non-decreasing in ``j`` (``yr`` is
+    ``y`` reversed) because rounding is monotone. A binary search of ``x_i - p`` in ``y``
+    finds each boundary up to rounding; the boundaries are then moved, one step at a time,
+    until the very differences a full materialisation would compute agree with them.
+    """
+    m = yr.size
+    # #{k: y_k <= x_i - p} differences are >= p (up to rounding): the last ones in the row.
+    guess = m - np.searchsorted(yr[::-1], x - p, side="right")
+    j = np.clip(guess, lo, hi)
+    for _ in range(m + 1):  # each round moves every unsettled boundary one step: bounded
+        step_down = (j > lo) & ((x - yr[np.maximum(j - 1, 0)]) >= p)
+        step_up = (j < hi) & ((x - yr[np.minimum(j, m - 1)]) < p)
+        if not (step_down.any() or step_up.any()):
+            break
+        j = j - step_down + step_up
+    return np.asarray(j, dtype=np.int64)
+
+
+def _count_at_most(
+    x: FloatArray, yr: FloatArray, lo: npt.NDArray[np.int64], hi: npt.NDArray[np.int64], p: float
+) -> npt.NDArray[np.int64]:
+    """Per row, the index of the first ``j`` in ``[lo_i, hi_i)`` with ``x_i - yr_j > p``."""
+    return _count_less(x, yr, lo, hi, float(np.nextafter(p, np.inf)))
+
+
+def _select_difference(x: FloatArray, y: FloatArray, rank: int) -> float:
+    """The ``rank``-th smallest (0-based) of the differences ``x_i - y_j``, both sorted.
+
+    A selection on the implicit sorted matrix: each row keeps a range of candidate
+    columns; each round draws pivots among the candidates, brackets the target rank
+    between two of them (Floyd-Rivest) and counts with :func:`_count_less`. Once few
+    candidates remain they are built and partitioned. Memory stays O(n + m).
+    """
+    n, m = x.size, y.size
+    yr = np.ascontiguousarray(y[::-1])
+    lo = np.zeros(n, dtype=np.int64)
+    hi = np.full(n, m, dtype=np.int64)
+    rng = np.random.default_rng(rank)  # pivots only steer the search; the answer is exact
+    small_enough = max(4 * (n + m), _SELECT_BUILD_BELOW)
+    for _ in range(_SELECT_MAX_ROUNDS):
+        active = hi - lo
+        total = int(active.sum())
+        below = int(lo.sum())
+        target = rank - below
+        ends = np.cumsum(active)
+        if total <= small_enough:
+            rows = np.repeat(np.arange(n), active)
+            starts = ends - active
+            cols = lo[rows] + (np.arange(total) - starts[rows])
+            values = x[rows] - yr[cols]
+            return float(np.partition(values, target)[target])
+        draws = rng.integers(0, total, _PIVOT_SAMPLE)
+        rows = np.searchsorted(ends, draws, side="right")
+        cols = lo[rows] + draws - (ends[rows] - active[rows])
+        sample = np.sort(x[rows] - yr[cols])
+        frac = (target + 0.5) / total
+        margin = 3.0 / math.sqrt(_PIVOT_SAMPLE)
+        low_pivot = float(sample[max(0, math.floor((frac - margin) * _PIVOT_SAMPLE))])
+        high_pivot = float(
+            sample[min(_PIVOT_SAMPLE - 1, math.ceil((frac + margin) * _PIVOT_SAMPLE))]
+        )
+        new_lo = _count_less(x, yr, lo, hi, low_pivot)
+        new_hi = _count_at_most(x, yr, new_lo, hi, high_pivot)
+        if rank < int(new_lo.sum()):
+            hi = new_lo
+        elif rank >= int(new_hi.sum()):
+            lo = new_hi
+        elif low_pivot == high_pivot:
+            return low_pivot
+        elif int((new_hi - new_lo).sum()) == total:
+            # No progress (the bracket spans every candidate): split at the sample median.
+            pivot = float(sample[_PIVOT_SAMPLE // 2])
+            less = _count_less(x, yr, lo, hi, pivot)
+            at_most = _count_at_most(x, yr, less, hi, pivot)
+            if rank < int(less.sum()):
+                hi = less
+            elif rank >= int(at_most.sum()):
+                lo = at_most
+            else:
+                return pivot
+        else:
+            lo, hi = new_lo, new_hi
+    raise RuntimeError("selection of a pairwise difference did not converge")  # unreachable
+
+
+def _successor(x: FloatArray, y: FloatArray, value: float, rank: int) -> float:
+    """The difference at ``rank + 1`` given the one at ``rank`` (0-based) is ``value``.
+
+    If more than ``rank + 1`` differences are ``<= value``, it is ``value`` again;
+    otherwise it is the smallest difference above ``value``, the minimum over rows of the
+    first one past it.
+    """
+    n, m = x.size, y.size
+    yr = np.ascontiguousarray(y[::-1])
+    past = _count_at_most(x, yr, np.zeros(n, dtype=np.int64), np.full(n, m, dtype=np.int64), value)
+    if int(past.sum()) > rank + 1:
+        return value
+    rows = past < m
+    return float(np.min(x[rows] - yr[past[rows]]))
+
+
+def pairwise_difference_quantiles(
+    x_sorted: FloatArray, y_sorted: FloatArray, ranks: Sequence[int]
+) -> list[float]:
+    """Order statistics of all differences ``x_i - y_j`` at 0-based ``ranks``.
+
+    Up to 2**20 differences they are built and partitioned; beyond that each is selected
+    from the sorted samples without building them (memory O(n + m)).
+
+    Parameters
+    ----------
+    x_sorted, y_sorted : numpy.ndarray
+        Finite float64 samples, sorted ascending.
+    ranks : sequence of int
+        0-based ranks among the ``n * m`` differences.
+
+    Returns
+    -------
+    list of float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.monitor import pairwise_difference_quantiles
+    >>> pairwise_difference_quantiles(np.array([1.0, 5.0]), np.array([0.0, 2.0]), [0, 3])
+    [-1.0, 5.0]
+    """
+    total = x_sorted.size * y_sorted.size
+    for rank in ranks:
+        if not 0 <= rank < total:
+            raise CheckInputError(f"rank {rank} is outside 0..{total - 1}")
+    if total <= _MATERIALISE_MAX:
+        differences = np.subtract.outer(x_sorted, y_sorted).ravel()
+        chosen = np.partition(differences, list(ranks))
+        return [float(chosen[rank]) for rank in ranks]
+    found: dict[int, float] = {}
+    for rank in ranks:
+        if rank not in found:
+            if rank - 1 in found:  # the median's second middle: one count, not a selection
+                found[rank] = _successor(x_sorted, y_sorted, found[rank - 1], rank - 1)
+            else:
+                found[rank] = _select_difference(x_sorted, y_sorted, rank)
+    return [found[rank] for rank in ranks]
+
+
+def hodges_lehmann(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
+    """Hodges-Lehmann estimate of the shift of ``x`` against ``y``.
+
+    The median of all ``n * m`` differences ``x_i - y_j`` (the mean of the two middle
+    ones when ``n * m`` is even), selected without building them for large samples.
+
+    Examples
+    --------
+    >>> from modelship.monitor import hodges_lehmann
+    >>> hodges_lehmann([3.0, 4.0, 5.0], [1.0, 2.0])
+    2.5
+    """
+    xs = np.sort(_as_sample(x, "x"))
+    ys = np.sort(_as_sample(y, "y"))
+    return _hl_median(xs, ys)
+
+
+def _hl_median(xs: FloatArray, ys: FloatArray) -> float:
+    total = xs.size * ys.size
+    if total % 2:
+        return pairwise_difference_quantiles(xs, ys, [total // 2])[0]
+    low, high = pairwise_difference_quantiles(xs, ys, [total // 2 - 1, total // 2])
+    return (low + high) / 2
+
+
+def mann_whitney(
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    confidence: float = 0.95,
+    use_continuity: bool = True,
+) -> MannWhitneyResult:
+    """Two-sided Mann-Whitney U test of ``x`` (canary) against ``y`` (baseline).
+
+    Returns ``U``, its two-sided p-value, and the Hodges-Lehmann shift of ``x`` against
+    ``y`` with its distribution-free confidence interval ``[D_(k), D_(nm + 1 - k)]``,
+    where ``D_(1) <= ... <= D_(nm)`` are the sorted pairwise differences and ``k`` is the
+    largest integer with ``P(U <= k - 1) <= (1 - confidence) / 2`` under the null.
+
+    The method follows SciPy's ``mannwhitneyu(method="auto")``: the exact null
+    distribution when either sample has at most 8 values and no value is tied, otherwise
+    the normal approximation with the tie-corrected variance and (by default) the
+    continuity correction; ``k`` uses the same distribution.
+
+    Parameters
+    ----------
+    x, y : array_like
+        One-dimensional finite samples (drop missing values first; they are never zeros).
+    confidence : float
+        Level of the shift's interval.
+    use_continuity : bool
+        Continuity correction of the normal approximation (SciPy's default, True).
+
+    Returns
+    -------
+    MannWhitneyResult
+
+    Raises
+    ------
+    EmptyData
+        If a sample is empty.
+    CheckInputError
+        If a sample is not one-dimensional or holds NaN or infinite values.
+
+    Examples
+    --------
+    >>> from modelship.monitor import mann_whitney
+    >>> mw = mann_whitney([0.31, 0.35, 0.29, 0.40, 0.33], [0.20, 0.22, 0.19, 0.25, 0.21])
+    >>> mw.statistic, round(mw.p_value, 4), round(mw.shift, 2)
+    (25.0, 0.0079, 0.12)
+    >>> round(mw.ci_low, 2), round(mw.ci_high, 2)
+    (0.07, 0.19)
+    """
+    confidence = _confidence(confidence)
+    xs = np.sort(_as_sample(x, "x"))
+    ys = np.sort(_as_sample(y, "y"))
+    n1, n2 = xs.size, ys.size
+    u1 = _u_statistic(xs, ys)
+    u_max = max(u1, n1 * n2 - u1)
+    tie_term = _tie_term(xs, ys)
+    alpha = 1 - confidence
+    method: Literal["exact", "asymptotic"]
+    if (n1 > _MWU_EXACT_MAX and n2 > _MWU_EXACT_MAX) or tie_term > 0:
+        method = "asymptotic"
+        n = n1 + n2
+        sigma = math.sqrt(n1 * n2 / 12 * ((n + 1) - tie_term / (n * (n - 1))))
+        numerator = u_max - n1 * n2 / 2 - (0.5 if use_continuity else 0.0)
+        # Every value tied (sigma 0): no evidence of a difference, p = 1 (as SciPy).
+        p_value = float(min(1.0, 2 * special.ndtr(-numerator / sigma))) if sigma > 0 else 1.0
+        k = _asymptotic_ci_rank(n1, n2, sigma, alpha)
+    else:
+        method = "exact"
+        p_value = _exact_mwu(n1, n2, u_max)
+        k = _exact_ci_rank(n1, n2, alpha)
+    total = n1 * n2
+    if k >= 1 and total + 1 - k >= k:
+        ci_low, ci_high = pairwise_difference_quantiles(xs, ys, [k - 1, total - k])
+    else:
+        ci_low, ci_high = -math.inf, math.inf
+    return MannWhitneyResult(
+        statistic=float(u1),
+        p_value=p_value,
+        method=method,
+        shift=_hl_median(xs, ys),
+        ci_low=ci_low,
+        ci_high=ci_high,
+        confidence=confidence,
+        n_x=n1,
+        n_y=n2,
+    )
+
+
+# --- Welch ---------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class WelchResult:
+    """Welch's unequal-variance t-test of ``mean(x) - mean(y)``.
+
+    Attributes
+    ----------
+    statistic : float
+        ``t = (mean_x - mean_y) / sqrt(var_x / n_x + var_y / n_y)`` (sample variances).
+    p_value : float
+        Two-sided, from Student's t with ``df`` degrees of freedom.
+    df : float
+        Welch-Satterthwaite degrees of freedom.
+    difference, ci_low, ci_high : float
+        ``mean_x - mean_y`` and its confidence interval ``difference +- t_{df} * se``.
+    confidence : float
+    mean_x, mean_y : float
+    n_x, n_y : int
+
+    Examples
+    --------
+    >>> from modelship.monitor import welch
+    >>> r = welch([5.1, 4.9, 5.3, 5.0], [4.2, 4.4, 4.1, 4.6, 4.3])
+    >>> round(r.difference, 3), r.p_value < 0.001
+    (0.755, True)
+    """
+
+    statistic: float
+    p_value: float
+    df: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    confidence: float
+    mean_x: float
+    mean_y: float
+    n_x: int
+    n_y: int
+
+
+def welch(x: npt.ArrayLike, y: npt.ArrayLike, *, confidence: float = 0.95) -> WelchResult:
+    """Welch's t-test of ``x`` against ``y`` with the interval of the mean difference.
+
+    Agrees with ``scipy.stats.ttest_ind(x, y, equal_var=False)`` and its
+    ``confidence_interval``.
+
+    Parameters
+    ----------
+    x, y : array_like
+        Finite samples of at least two values each.
+    confidence : float
+        Level of the interval.
+
+    Returns
+    -------
+    WelchResult
+
+    Raises
+    ------
+    EmptyData
+        If a sample has fewer than two values.
+    CheckInputError
+        If both samples are constant (the statistic is undefined), or hold NaN/inf.
+
+    Examples
+    --------
+    >>> from modelship.monitor import welch
+    >>> r = welch([1.0, 2.0, 3.0, 4.0], [1.5, 2.5, 3.5, 4.5, 5.5])
+    >>> round(r.statistic, 4), round(r.df, 3), round(r.p_value, 4)
+    (-1.0445, 6.981, 0.3311)
+    """
+    confidence = _confidence(confidence)
+    xs = _as_sample(x, "x")
+    ys = _as_sample(y, "y")
+    if xs.size < 2 or ys.size < 2:
+        raise EmptyData(f"Welch's test needs two values per sample, got {xs.size} and {ys.size}")
+    vx = float(np.var(xs, ddof=1)) / xs.size
+    vy = float(np.var(ys, ddof=1)) / ys.size
+    if vx + vy == 0:
+        raise CheckInputError("both samples are constant: the t statistic is undefined")
+    mean_x, mean_y = float(np.mean(xs)), float(np.mean(ys))
+    se = math.sqrt(vx + vy)
+    difference = mean_x - mean_y
+    t = difference / se
+    df = (vx + vy) ** 2 / (vx**2 / (xs.size - 1) + vy**2 / (ys.size - 1))
+    p_value = float(min(1.0, 2 * _sps.t.sf(abs(t), df)))
+    half = float(_sps.t.ppf(0.5 + confidence / 2, df)) * se
+    return WelchResult(
+        statistic=t,
+        p_value=p_value,
+        df=df,
+        difference=difference,
+        ci_low=difference - half,
+        ci_high=difference + half,
+        confidence=confidence,
+        mean_x=mean_x,
+        mean_y=mean_y,
+        n_x=int(xs.size),
+        n_y=int(ys.size),
+    )
+
+
+# --- proportions -----------------------------------------------------------------------------
+
+
+@attrs.frozen
+class ProportionDifference:
+    """Difference of two rates, ``k_x / n_x - k_y / n_y``.
+
+    Attributes
+    ----------
+    rate_x, rate_y, difference : float
+    ci_low, ci_high : float
+        Newcombe's hybrid score interval (his method 10): from the Wilson intervals
+        ``[l_x, u_x]`` and ``[l_y, u_y]``, ``difference - sqrt((rate_x - l_x)**2 +
+        (u_y - rate_y)**2)`` to ``difference + sqrt((u_x - rate_x)**2 +
+        (rate_y - l_y)**2)``. It stays inside [-1, 1] and behaves at rates near 0 or 1,
+        where the Wald interval collapses.
+    statistic, p_value : float
+        Pooled two-proportion z-test (Pearson's chi-squared without continuity correction).
+    confidence : float
+    n_x, n_y : int
+
+    Examples
+    --------
+    >>> from modelship.monitor import proportion_difference
+    >>> r = proportion_difference(56, 70, 48, 80)
+    >>> round(r.difference, 4), round(r.ci_low, 4), round(r.ci_high, 4)
+    (0.2, 0.0524, 0.3339)
+    """
+
+    rate_x: float
+    rate_y: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    statistic: float
+    p_value: float
+    confidence: float
+    n_x: int
+    n_y: int
+
+
+def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
+    p = k / n
+    centre = p + z * z / (2 * n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    denominator = 1 + z * z / n
+    return (centre - half) / denominator, (centre + half) / denominator
+
+
+def _check_counts(k: int, n: int, name: str) -> None:
+    if n < 1:
+        raise EmptyData(f"{name} has no trials (n={n}); a rate needs at least one")
+    if not 0 <= k <= n:
+        raise CheckInputError(f"{name} has {k} events in {n} trials; need 0 <= events <= trials")
+
+
+def proportion_difference(
+    k_x: int, n_x: int, k_y: int, n_y: int, *, confidence: float = 0.95
+) -> ProportionDifference:
+    """Difference of the rates ``k_x / n_x - k_y / n_y`` with Newcombe's interval.
+
+    Parameters
+    ----------
+    k_x, n_x : int
+        Events and trials of the first group (e.g. the new version).
+    k_y, n_y : int
+        Events and trials of the second group.
+    confidence : float
+        Level of the interval.
+
+    Returns
+    -------
+    ProportionDifference
+
+    Raises
+    ------
+    EmptyData
+        If a group has no trials.
+    CheckInputError
+        If a count is negative or exceeds its trials.
+
+    Examples
+    --------
+    >>> from modelship.monitor import proportion_difference
+    >>> r = proportion_difference(120, 1000, 100, 1000)
+    >>> round(r.difference, 3), round(r.p_value, 3)
+    (0.02, 0.153)
+    """
+    confidence = _confidence(confidence)
+    _check_counts(k_x, n_x, "the first group")
+    _check_counts(k_y, n_y, "the second group")
+    z = float(special.ndtri(0.5 + confidence / 2))
+    rate_x, rate_y = k_x / n_x, k_y / n_y
+    l_x, u_x = _wilson(k_x, n_x, z)
+    l_y, u_y = _wilson(k_y, n_y, z)
+    difference = rate_x - rate_y
+    pooled = (k_x + k_y) / (n_x + n_y)
+    variance = pooled * (1 - pooled) * (1 / n_x + 1 / n_y)
+    if variance > 0:
+        statistic = difference / math.sqrt(variance)
+        p_value = float(2 * special.ndtr(-abs(statistic)))
+    else:
+        statistic, p_value = 0.0, 1.0
+    return ProportionDifference(
+        rate_x=rate_x,
+        rate_y=rate_y,
+        difference=difference,
+        ci_low=difference - math.sqrt((rate_x - l_x) ** 2 + (u_y - rate_y) ** 2),
+        ci_high=difference + math.sqrt((u_x - rate_x) ** 2 + (rate_y - l_y) ** 2),
+        statistic=statistic,
+        p_value=p_value,
+        confidence=confidence,
+        n_x=n_x,
+        n_y=n_y,
+    )
+
+
+# --- sample-size planning ---------------------------------------------------------------------
+
+
+@attrs.frozen
+class SampleSize:
+    """Samples needed per group to detect an effect.
+
+    Attributes
+    ----------
+    n_x, n_y : int
+        Per group; ``n_y = ceil(ratio * n_x)``.
+    effect : float
+        The absolute effect planned for (difference of means or of rates).
+    alpha, power, ratio : float
+
+    Examples
+    --------
+    >>> from modelship.monitor import sample_size_means
+    >>> sample_size_means(sd=1.0, mde=0.5).n_x
+    63
+    """
+
+    n_x: int
+    n_y: int
+    effect: float
+    alpha: float
+    power: float
+    ratio: float
+
+
+def _planning_inputs(alpha: float, power: float, ratio: float) -> tuple[float, float]:
+    _alpha(alpha)
+    if not 0.0 < power < 1.0:
+        raise ConfigError(f"power must be between 0 and 1 (exclusive), got {power!r}")
+    if not (ratio > 0 and math.isfinite(ratio)):
+        raise ConfigError(f"ratio (n_y / n_x) must be a positive number, got {ratio!r}")
+    return float(special.ndtri(1 - alpha / 2)), float(special.ndtri(power))
+
+
+def sample_size_means(
+    *, sd: float, mde: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0
+) -> SampleSize:
+    """Samples per group for a two-sided test of means to detect a difference ``mde``.
+
+    ``n_x = (z_{1 - alpha/2} + z_{power})**2 * sd**2 * (1 + 1/ratio) / mde**2``, rounded
+    up, with ``n_y = ratio * n_x`` (normal approximation, common standard deviation).
+
+    Parameters
+    ----------
+    sd : float
+        Standard deviation of one observation (from history or a pilot).
+    mde : float
+        Minimum detectable effect, in the metric's units (absolute).
+    alpha, power : float
+        Two-sided significance level and the power wanted.
+    ratio : float
+        ``n_y / n_x``, e.g. 9 for a 10 % canary against 90 % stable traffic.
+
+    Returns
+    -------
+    SampleSize
+
+    Raises
+    ------
+    ConfigError
+        If a parameter is out of range.
+
+    Examples
+    --------
+    >>> from modelship.monitor import sample_size_means
+    >>> plan = sample_size_means(sd=0.05, mde=0.01, power=0.9)
+    >>> plan.n_x, plan.n_y
+    (526, 526)
+    """
+    z_a, z_b = _planning_inputs(alpha, power, ratio)
+    if not (sd > 0 and math.isfinite(sd)):
+        raise ConfigError(f"sd must be a positive number, got {sd!r}")
+    if not (mde != 0 and math.isfinite(mde)):
+        raise ConfigError(f"mde must be a non-zero number, got {mde!r}")
+    n_x = math.ceil((z_a + z_b) ** 2 * sd**2 * (1 + 1 / ratio) / mde**2)
+    return SampleSize(n_x, math.ceil(ratio * n_x), abs(mde), alpha, power, ratio)
+
+
+def sample_size_proportions(
+    *,
+    baseline_rate: float,
+    mde: float,
+    relative: bool = False,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    ratio: float = 1.0,
+) -> SampleSize:
+    """Samples per group for a two-sided test of two rates to detect a change ``mde``.
+
+    With ``p_x = baseline_rate``, ``p_y = p_x + mde`` (or ``p_x * (1 + mde)`` when
+    ``relative``), ``pbar = (p_x + ratio p_y) / (1 + ratio)`` and ``d = p_y - p_x``:
+    ``n_x = (z_{1-alpha/2} sqrt(pbar (1 - pbar) (1 + 1/ratio))
+    + z_{power} sqrt(p_x (1 - p_x) + p_y (1 - p_y) / ratio))**2 / d**2``.
+
+    Parameters
+    ----------
+    baseline_rate : float
+        The current rate, in (0, 1).
+    mde : float
+        Minimum detectable change of the rate: absolute (0.01 = one point) or, with
+        ``relative=True``, a fraction of the baseline (0.05 = 5 %).
+    relative : bool
+    alpha, power, ratio : float
+        As in :func:`sample_size_means`.
+
+    Returns
+    -------
+    SampleSize
+
+    Raises
+    ------
+    ConfigError
+        If a parameter is out of range or the changed rate leaves (0, 1).
+
+    Examples
+    --------
+    >>> from modelship.monitor import sample_size_proportions
+    >>> sample_size_proportions(baseline_rate=0.10, mde=0.02).n_x
+    3841
+    """
+    z_a, z_b = _planning_inputs(alpha, power, ratio)
+    if not 0.0 < baseline_rate < 1.0:
+        raise ConfigError(f"baseline_rate must be in (0, 1), got {baseline_rate!r}")
+    p_x = baseline_rate
+    p_y = p_x * (1 + mde) if relative else p_x + mde
+    if not (0.0 < p_y < 1.0) or p_y == p_x:
+        raise ConfigError(
+            f"the changed rate must differ from the baseline and lie in (0, 1), got {p_y!r}"
+        )
+    pbar = (p_x + ratio * p_y) / (1 + ratio)
+    d = p_y - p_x
+    root = z_a * math.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio)) + z_b * math.sqrt(
+        p_x * (1 - p_x) + p_y * (1 - p_y) / ratio
+    )
+    n_x = math.ceil(root**2 / d**2)
+    return SampleSize(n_x, math.ceil(ratio * n_x), abs(d), alpha, power, ratio)
+
+
+# --- always-valid sequential test ---------------------------------------------------------------
+
+
+@attrs.frozen
+class SequentialResult:
+    """One look of the mixture sequential probability ratio test (mSPRT).
+
+    Attributes
+    ----------
+    difference : float
+        The estimate of the effect at this look (``mean_x - mean_y``).
+    variance : float
+        Its variance, ``var_x / n_x + var_y / n_y``.
+    log_lr : float
+        Log of the mixture likelihood ratio ``Lambda`` against "no effect".
+    p_value : float
+        Always-valid p-value: ``min(1, 1 / Lambda)`` at this look, and for a
+        :class:`SequentialTest` the running minimum over all looks so far.
+    ci_low, ci_high : float
+        Always-valid confidence interval (confidence sequence) of the effect, and for a
+        :class:`SequentialTest` the running intersection.
+    reject : bool
+        ``p_value <= alpha``: stop, the effect is not zero.
+    alpha, tau : float
+    n_x, n_y : int
+
+    Examples
+    --------
+    >>> from modelship.monitor import msprt
+    >>> r = msprt(difference=0.0, variance=0.01, tau=0.1)
+    >>> round(r.p_value, 4), r.reject
+    (1.0, False)
+    """
+
+    difference: float
+    variance: float
+    log_lr: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    reject: bool
+    alpha: float
+    tau: float
+    n_x: int = 0
+    n_y: int = 0
+
+
+def _log_lr(difference: FloatArray, variance: FloatArray, tau: float) -> FloatArray:
+    tau2 = tau * tau
+    total = variance + tau2
+    return np.asarray(
+        0.5 * np.log(variance / total) + tau2 * difference**2 / (2 * variance * total),
+        dtype=np.float64,
+    )
+
+
+def _cs_radius(variance: float, tau: float, alpha: float) -> float:
+    tau2 = tau * tau
+    total = variance + tau2
+    return math.sqrt(
+        variance * total / tau2 * (2 * math.log(1 / alpha) + math.log(total / variance))
+    )
+
+
+def _check_tau(tau: float) -> None:
+    if not (tau > 0 and math.isfinite(tau)):
+        raise ConfigError(
+            f"tau must be a positive number (the effect size you care about, in the metric's "
+            f"units), got {tau!r}"
+        )
+
+
+def msprt(
+    *,
+    difference: float,
+    variance: float,
+    tau: float,
+    alpha: float = 0.05,
+    n_x: int = 0,
+    n_y: int = 0,
+) -> SequentialResult:
+    """The mixture SPRT of "no effect" at one look, from the effect's estimate.
+
+    With an estimate ``d ~ N(theta, V)`` and a normal mixture ``theta ~ N(0, tau**2)``
+    over the alternatives, the likelihood ratio against ``theta = 0`` is
+    ``Lambda = sqrt(V / (V + tau**2)) * exp(tau**2 d**2 / (2 V (V + tau**2)))``
+    (Johari, Pekelis and Walsh, 2017). ``Lambda`` is a martingale under the null, so by
+    Ville's inequality ``P(sup_n Lambda_n >= 1/alpha) <= alpha``: rejecting the first time
+    ``Lambda >= 1/alpha`` keeps the false-positive rate at ``alpha`` however often one
+    looks. Inverting it gives the confidence sequence
+    ``d +- sqrt(V (V + tau**2) / tau**2 * (2 log(1/alpha) + log((V + tau**2) / V)))``.
+
+    Parameters
+    ----------
+    difference : float
+        Current estimate of the effect.
+    variance : float
+        Its variance (positive).
+    tau : float
+        Standard deviation of the mixture: the size of effect you care about, in the
+        metric's units (e.g. the minimum detectable effect). Power is best for effects
+        near ``tau``; the false-positive guarantee holds for any ``tau``.
+    alpha : float
+        Significance level.
+    n_x, n_y : int
+        Sample sizes behind the estimate, for the record.
+
+    Returns
+    -------
+    SequentialResult
+
+    Raises
+    ------
+    ConfigError
+        If ``tau`` or ``alpha`` is out of range, or ``variance`` is not positive.
+
+    Examples
+    --------
+    >>> from modelship.monitor import msprt
+    >>> r = msprt(difference=0.05, variance=0.0001, tau=0.05)
+    >>> r.reject, round(r.ci_low, 3), round(r.ci_high, 3)
+    (True, 0.019, 0.081)
+    """
+    _check_tau(tau)
+    alpha = _alpha(alpha)
+    if not (variance > 0 and math.isfinite(variance)):
+        raise ConfigError(f"variance must be a positive number, got {variance!r}")
+    log_lr = float(_log_lr(np.float64(difference), np.float64(variance), tau))
+    p_value = float(min(1.0, math.exp(-log_lr)))
+    radius = _cs_radius(variance, tau, alpha)
+    return SequentialResult(
+        difference=float(difference),
+        variance=float(variance),
+        log_lr=log_lr,
+        p_value=p_value,
+        ci_low=difference - radius,
+        ci_high=difference + radius,
+        reject=p_value <= alpha,
+        alpha=alpha,
+        tau=float(tau),
+        n_x=n_x,
+        n_y=n_y,
+    )
+
+
+def always_valid_p_values(
+    differences: npt.ArrayLike, variances: npt.ArrayLike, *, tau: float
+) -> FloatArray:
+    """Always-valid p-values of a sequence of looks, vectorised over the last axis.
+
+    ``p_n = min(1, min_{i <= n} 1 / Lambda_i)``; leading axes are independent experiments.
+
+    Parameters
+    ----------
+    differences, variances : array_like
+        Effect estimates and their variances at each look (same shape).
+    tau : float
+        As in :func:`msprt`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Non-increasing along the last axis.
+
+    Examples
+    --------
+    >>> from modelship.monitor import always_valid_p_values
+    >>> always_valid_p_values([0.0, 0.5, 0.0], [0.01, 0.01, 0.01], tau=0.1).round(4).tolist()
+    [1.0, 0.0027, 0.0027]
+    """
+    _check_tau(tau)
+    d = np.asarray(differences, dtype=np.float64)
+    v = np.asarray(variances, dtype=np.float64)
+    if d.shape != v.shape:
+        raise CheckInputError(f"differences {d.shape} and variances {v.shape} differ in shape")
+    if not np.all(v > 0):
+        raise CheckInputError("every variance must be positive")
+    p = np.minimum(1.0, np.exp(-_log_lr(d, v, tau)))
+    return np.asarray(np.minimum.accumulate(p, axis=-1), dtype=np.float64)
+
+
+class SequentialTest:
+    """An A/B test you may look at after every batch: the mSPRT with running state.
+
+    Each :meth:`look` takes the samples seen so far (or their summary) and returns the
+    always-valid p-value (the running minimum) and confidence sequence (the running
+    intersection). The state is three numbers, so a look costs the same after a
+    thousand looks as after one.
+
+    Parameters
+    ----------
+    tau : float
+        Mixture standard deviation, the size of effect you care about (see :func:`msprt`).
+    alpha : float
+        Significance level.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.monitor import SequentialTest
+    >>> rng = np.random.default_rng(3)
+    >>> test = SequentialTest(tau=0.2)
+    >>> a, b = rng.normal(0.5, 1, 2000), rng.normal(0.0, 1, 2000)
+    >>> for n in (100, 500, 2000):
+    ...     result = test.look(a[:n], b[:n])
+    >>> result.reject, bool(result.ci_low < 0.5 < result.ci_high)
+    (True, True)
+    """
+
+    def __init__(self, *, tau: float, alpha: float = 0.05) -> None:
+        _check_tau(tau)
+        self.tau = float(tau)
+        self.alpha = _alpha(alpha)
+        self._p = 1.0
+        self._low = -math.inf
+        self._high = math.inf
+
+    def look(self, x: npt.ArrayLike, y: npt.ArrayLike) -> SequentialResult:
+        """Look at all samples so far: ``x`` (treatment) against ``y`` (control).
+
+        Raises
+        ------
+        EmptyData
+            If a group has fewer than two values.
+        """
+        xs = _as_sample(x, "x")
+        ys = _as_sample(y, "y")
+        if xs.size < 2 or ys.size < 2:
+            raise EmptyData(f"a look needs two values per group, got {xs.size} and {ys.size}")
+        variance = float(np.var(xs, ddof=1)) / xs.size + float(np.var(ys, ddof=1)) / ys.size
+        return self.look_summary(
+            difference=float(np.mean(xs) - np.mean(ys)),
+            variance=variance,
+            n_x=int(xs.size),
+            n_y=int(ys.size),
+        )
+
+    def look_summary(
+        self, *, difference: float, variance: float, n_x: int = 0, n_y: int = 0
+    ) -> SequentialResult:
+        """Look at a summary: the effect estimate and its variance so far.
+
+        Examples
+        --------
+        >>> from modelship.monitor import SequentialTest
+        >>> test = SequentialTest(tau=0.1)
+        >>> test.look_summary(difference=0.5, variance=0.01).reject
+        True
+        >>> test.look_summary(difference=0.0, variance=0.01).reject   # once rejected, stays
+        True
+        """
+        one = msprt(
+            difference=difference,
+            variance=variance,
+            tau=self.tau,
+            alpha=self.alpha,
+            n_x=n_x,
+            n_y=n_y,
+        )
+        self._p = min(self._p, one.p_value)
+        self._low = max(self._low, one.ci_low)
+        self._high = min(self._high, one.ci_high)
+        return attrs.evolve(
+            one, p_value=self._p, ci_low=self._low, ci_high=self._high, reject=self._p <= self.alpha
+        )
+
+
+# --- sample ratio mismatch ----------------------------------------------------------------------
+
+
+@attrs.frozen
+class SampleRatioResult:
+    """Chi-square goodness-of-fit test of an observed traffic split.
+
+    Attributes
+    ----------
+    statistic, p_value : float
+        Pearson's chi-squared and its p-value with ``df = groups - 1``.
+    df : int
+    observed : tuple of int
+    expected : tuple of float
+        Counts the configured weights predict for the observed total.
+    mismatch : bool
+        ``p_value < threshold``: the router does not split as configured; read no result of
+        the experiment until it is fixed.
+    threshold : float
+
+    Examples
+    --------
+    >>> from modelship.monitor import sample_ratio_mismatch
+    >>> sample_ratio_mismatch([5000, 5000], [0.5, 0.5]).mismatch
+    False
+    """
+
+    statistic: float
+    p_value: float
+    df: int
+    observed: tuple[int, ...]
+    expected: tuple[float, ...]
+    mismatch: bool
+    threshold: float
+
+
+def sample_ratio_mismatch(
+    observed: Sequence[int], weights: Sequence[float], *, threshold: float = 0.001
+) -> SampleRatioResult:
+    """Flag a traffic split that differs from the configured weights (SRM).
+
+    Parameters
+    ----------
+    observed : sequence of int
+        Requests (or users) each group received.
+    weights : sequence of float
+        The configured split, any positive scale (``[0.9, 0.1]`` or ``[90, 10]``).
+    threshold : float
+        p-value below which the split is a mismatch. 0.001 is the customary level: an SRM
+        check runs on every experiment, so it must rarely cry wolf.
+
+    Returns
+    -------
+    SampleRatioResult
+
+    Raises
+    ------
+    CheckInputError
+        If the lengths differ, a count is negative, a weight is not positive, or there are
+        fewer than two groups.
+    EmptyData
+        If no traffic was observed.
+
+    Examples
+    --------
+    >>> from modelship.monitor import sample_ratio_mismatch
+    >>> r = sample_ratio_mismatch([9130, 870], [0.9, 0.1])
+    >>> r.mismatch, r.p_value < 0.001
+    (True, True)
+    """
+    counts = np.asarray(observed, dtype=np.int64)
+    w = np.asarray(weights, dtype=np.float64)
+    if counts.ndim != 1 or counts.shape != w.shape or counts.size < 2:
+        raise CheckInputError(
+            f"need one count per group and one weight per group, at least two groups; got "
+            f"{counts.size} counts and {w.size} weights"
+        )
+    if np.any(counts < 0):
+        raise CheckInputError("observed counts cannot be negative")
+    if not np.all((w > 0) & np.isfinite(w)):
+        raise CheckInputError(f"weights must be positive numbers, got {list(weights)}")
+    _alpha(threshold)
+    total = int(counts.sum())
+    if total == 0:
+        raise EmptyData("no traffic observed; the split cannot be checked yet")
+    expected = total * w / w.sum()
+    statistic = float(np.sum((counts - expected) ** 2 / expected))
+    df = counts.size - 1
+    p_value = float(special.chdtrc(df, statistic))
+    return SampleRatioResult(
+        statistic=statistic,
+        p_value=p_value,
+        df=df,
+        observed=tuple(int(c) for c in counts),
+        expected=tuple(float(e) for e in expected),
+        mismatch=p_value < threshold,
+        threshold=threshold,
+    )
