@@ -53,5 +53,5 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The end-to-end demo on the embedded defaults (a registry in a local folder)."""
-    session.install("-e", ".")
+    session.install("-e", ".[serve]", "scikit-learn")
     session.run("python", "examples/demo.py", *session.posargs)

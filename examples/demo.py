@@ -4,7 +4,11 @@ Trains a small logistic-regression model with numpy, registers two versions with
 metrics, data fingerprints and a drift profile of the training data, promotes the better
 one to ``production``, loads it back (verified against its digest before unpickling),
 prints the alias history, and checks two new batches for drift against the production
-profile (no training data needed), printing the CI summary.
+profile (no training data needed), printing the CI summary. Then it deploys: version 1 of
+a fraud model blue-green on the local deployer (real ``modelship serve`` processes on
+127.0.0.1 behind a router), sends traffic, deploys version 2, rolls back, and prints the
+rollout history (``deploy_local.py`` beside this file; needs the ``serve`` extra and
+scikit-learn, which ``nox -s demo`` installs).
 
 Run: ``python examples/demo.py [--registry PATH]`` (default: a new temporary folder).
 """
@@ -112,6 +116,11 @@ def main(argv: list[str] | None = None) -> int:
         drifted = [c for c, r in suite.results[0].columns.items() if r.drifted]
         print(f"batch with {label}: passed={suite.passed} drifted={drifted}")
     print(suite.to_markdown())
+
+    # Put a model into service and take it back out: blue-green on the local deployer.
+    import deploy_local  # beside this script
+
+    deploy_local.main(url)
     print(f"inspect it: python -m modelship registry versions {url} churn")
     return 0
 

@@ -30,8 +30,9 @@ def ask(endpoint: str, row: list[float]) -> str:
         return str(json.loads(response.read())["version"])
 
 
-def main() -> None:
-    reg = ms.open_registry(tempfile.mkdtemp(prefix="modelship-demo-"))
+def main(url: str | None = None) -> None:
+    """Register two fraud models in ``url`` (default: a new folder) and roll them out."""
+    reg = ms.open_registry(url or tempfile.mkdtemp(prefix="modelship-demo-"))
     rng = np.random.default_rng(0)
     x = rng.normal(size=(500, 4))
     for c in (1.0, 0.01):  # two versions of a fraud model
