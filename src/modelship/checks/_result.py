@@ -40,8 +40,10 @@ N_JOBS = (None, Interval(int, 1, None), Interval(int, None, -1))
 class Status(enum.Enum):
     """The verdict of a check or of one column of a check.
 
-    Ordered from best to worst: ``PASS < WARN < FAIL < ERROR``. ``ERROR`` means the check
-    could not be computed; it never counts as a pass.
+    Ordered from best to worst: ``PASS < SKIP < WARN < FAIL < ERROR``. ``SKIP`` marks a
+    part that could not be judged, with the reason (a column constant in both samples,
+    all missing, or with too few values); ``ERROR`` means the check could not be
+    computed. Neither counts as a pass.
 
     Examples
     --------
@@ -53,12 +55,13 @@ class Status(enum.Enum):
     """
 
     PASS = "pass"
+    SKIP = "skip"
     WARN = "warn"
     FAIL = "fail"
     ERROR = "error"
 
     def rank(self) -> int:
-        """Return the position from best (0, ``PASS``) to worst (3, ``ERROR``).
+        """Return the position from best (0, ``PASS``) to worst (4, ``ERROR``).
 
         Examples
         --------
@@ -83,7 +86,7 @@ class Status(enum.Enum):
         return max(statuses, key=cls.rank, default=cls.PASS)
 
 
-_STATUS_ORDER = (Status.PASS, Status.WARN, Status.FAIL, Status.ERROR)
+_STATUS_ORDER = (Status.PASS, Status.SKIP, Status.WARN, Status.FAIL, Status.ERROR)
 
 
 class Severity(enum.Enum):
@@ -111,6 +114,39 @@ def _details(value: Mapping[str, Any] | None) -> dict[str, Any]:
 def _number(value: float | None, digits: int = 4) -> str:
     """A statistic for people: ``digits`` significant digits, empty for ``None``."""
     return "" if value is None else f"{value:.{digits}g}"
+
+
+def shares(before: float, after: float) -> tuple[str, str]:
+    """Two shares as percentages, with the decimals it takes to tell them apart.
+
+    Examples
+    --------
+    >>> from modelship.checks._result import shares
+    >>> shares(0.0, 1 / 10_000), shares(0.0, 0.2)
+    (('0.00%', '0.01%'), ('0.0%', '20.0%'))
+    """
+    texts = (percent(before), percent(after))
+    for decimals in range(1, 16):
+        texts = (percent(before, decimals), percent(after, decimals))
+        readable = all(
+            share == 0 or any(digit in "123456789" for digit in text)
+            for share, text in zip((before, after), texts, strict=True)
+        )
+        if readable and (before == after or texts[0] != texts[1]):
+            break
+    return texts
+
+
+def percent(share: float, decimals: int = 1) -> str:
+    """A share as a percentage with ``decimals`` decimals.
+
+    Examples
+    --------
+    >>> from modelship.checks._result import percent
+    >>> percent(0.5)
+    '50.0%'
+    """
+    return f"{share * 100:.{decimals}f}%"
 
 
 def _facts(pairs: Iterable[tuple[str, object]]) -> dict[str, str]:

@@ -71,27 +71,33 @@ def _failure_body(entry: Entry) -> str:
 
 def _add_testcase(
     parent: ET.Element, classname: str, name: str, entry: Entry, blocking: bool
-) -> tuple[int, int]:
-    """Append one ``<testcase>``; return how many (failures, errors) it adds."""
+) -> tuple[int, int, int]:
+    """Append one ``<testcase>``; return how many (failures, errors, skipped) it adds."""
     case = ET.SubElement(parent, "testcase", classname=classname, name=_xml_text(name))
     reason = _xml_text(entry.reason)
     if entry.status == "error":
         ET.SubElement(case, "error", message=reason, type="error").text = _failure_body(entry)
-        return 0, 1
+        return 0, 1, 0
     if entry.status == "fail" and blocking:
         ET.SubElement(case, "failure", message=reason, type="fail").text = _failure_body(entry)
-        return 1, 0
+        return 1, 0, 0
+    if entry.status == "skip":
+        ET.SubElement(case, "skipped", message=reason)
+        return 0, 0, 1
     if entry.status != "pass":
         ET.SubElement(case, "system-out").text = _xml_text(f"{entry.status}: {entry.reason}")
-    return 0, 0
+    return 0, 0, 0
+
+
+_JUNIT_COUNTS = ("tests", "failures", "errors", "skipped")
 
 
 def render_junit(report: Report) -> str:
     """Return JUnit XML: a ``<testsuite>`` per section, a ``<testcase>`` per verdict in it.
 
     An ``error`` is an ``<error>``, a ``fail`` in a blocking section a ``<failure>`` whose
-    body lists the facts behind it; anything else passes, a warning with its reason in
-    ``<system-out>``.
+    body lists the facts behind it, a ``skip`` a ``<skipped>`` with its reason; anything
+    else passes, a warning with its reason in ``<system-out>``.
 
     Examples
     --------
@@ -102,7 +108,7 @@ def render_junit(report: Report) -> str:
     True
     """
     root = ET.Element("testsuites", name="modelship")
-    totals = [0, 0, 0]
+    totals = [0, 0, 0, 0]
     for section in report.sections:
         name = section.head.name
         testsuite = ET.SubElement(root, "testsuite", name=_xml_text(name))
@@ -114,15 +120,12 @@ def render_junit(report: Report) -> str:
         blocking = section.blocking
         counts = [1, *_add_testcase(testsuite, classname, name, section.head, blocking)]
         for entry in section.entries:
-            failures, errors = _add_testcase(
-                testsuite, classname, f"{name}[{entry.name}]", entry, blocking
-            )
-            counts = [counts[0] + 1, counts[1] + failures, counts[2] + errors]
-        for key, count in zip(("tests", "failures", "errors"), counts, strict=True):
+            added = _add_testcase(testsuite, classname, f"{name}[{entry.name}]", entry, blocking)
+            counts = [counts[0] + 1, *(a + b for a, b in zip(counts[1:], added, strict=True))]
+        for key, count in zip(_JUNIT_COUNTS, counts, strict=True):
             testsuite.set(key, str(count))
-        testsuite.set("skipped", "0")
         totals = [total + count for total, count in zip(totals, counts, strict=True)]
-    for key, count in zip(("tests", "failures", "errors"), totals, strict=True):
+    for key, count in zip(_JUNIT_COUNTS, totals, strict=True):
         root.set(key, str(count))
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
@@ -131,7 +134,7 @@ def render_junit(report: Report) -> str:
 
 # --- Markdown ----------------------------------------------------------------------------
 
-_ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥"}
+_ICONS = {"pass": "✅", "skip": "⏭️", "warn": "⚠️", "fail": "❌", "error": "💥"}
 
 
 def _cell(text: str) -> str:
