@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Protocol, Union, runtime_checkable
@@ -104,7 +105,12 @@ class Severity(enum.Enum):
 
 
 def _optional_float(value: float | None) -> float | None:
-    return None if value is None else float(value)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float's range, such as 10**400
+        return math.inf if value > 0 else -math.inf
 
 
 def _details(value: Mapping[str, Any] | None) -> dict[str, Any]:

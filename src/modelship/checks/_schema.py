@@ -62,7 +62,6 @@ MAX_MISSING_RATE = 0.5
 """Default ``max_missing_rate`` of :meth:`Schema.validate` and :class:`DataDrift`."""
 
 
-
 def missing_rate_finding(before: float, after: float, limit: float) -> str | None:
     """Why a share of missing or non-finite values went too far, or ``None``.
 
