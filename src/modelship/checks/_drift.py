@@ -25,7 +25,7 @@ from modelship._params import (
 )
 from modelship.checks import stats
 from modelship.checks._drift_result import DriftColumnResult
-from modelship.checks._profile import DriftProfile, profile_side
+from modelship.checks._profile import EXCLUDED, DriftProfile, profile_side
 from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, percent, shares
 from modelship.checks._schema import MAX_MISSING_RATE, missing_rate_finding
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
@@ -77,6 +77,45 @@ MIN_VALUES = 5
 """Default ``min_values``: a column with fewer finite (numeric) or present (categorical)
 values on either side is ``skip``, "too few values to judge". Below 4 values a side, no
 two-sample KS test can reach p < 0.05 at all."""
+
+ID_DISTINCT_SHARE = 0.95
+"""A categorical reference column with at least ``ID_MIN_VALUES`` values of which this
+share or more are distinct looks like an identifier: it is not tested, and warns."""
+
+ID_MIN_VALUES = 50
+
+_DATE_LIKE_SAMPLE = 20  # labels looked at to call a text column date-like
+
+
+def _is_date_text(label: str) -> bool:
+    if len(label) < 8 or not label[:4].isdigit() or not any(c in label for c in "-:/"):
+        return False
+    try:
+        np.datetime64(label.replace("/", "-"))
+    except ValueError:
+        return False
+    return True
+
+
+def _suspect(name: str, ref: CategoricalSide) -> str | None:
+    """Why a categorical column should not be compared as categories, if it should not."""
+    present = sum(ref.counts.values())
+    if present >= ID_MIN_VALUES and len(ref.counts) >= ID_DISTINCT_SHARE * present:
+        share = len(ref.counts) / present
+        return (
+            f"looks like an identifier ({share:.0%} of {present} reference values are "
+            f"distinct): not tested; leave it out (exclude=[{name!r}]) or declare its kind "
+            f"(kinds={{{name!r}: 'categorical'}}) to test it anyway"
+        )
+    labels = list(ref.counts)[:_DATE_LIKE_SAMPLE]
+    if labels and all(_is_date_text(label) for label in labels):
+        return (
+            f"holds date strings such as {labels[0]!r}: not tested; parse it to datetimes and "
+            f"declare kinds={{{name!r}: 'numeric'}} to compare time stamps, leave it out "
+            f"(exclude=[{name!r}]), or declare kinds={{{name!r}: 'categorical'}}"
+        )
+    return None
+
 
 _AUTO_EFFECT = {ColumnKind.NUMERIC: "wasserstein", ColumnKind.CATEGORICAL: "js"}
 _LABELS = {
@@ -212,7 +251,9 @@ def _no_values(side: str, n_rows: int, n_missing: int, n_inf: int = 0) -> str:
     return f"{side} has no finite values ({', '.join(parts)} of {n_rows} rows)"
 
 
-def _column_error(ref: Side, cur: Side, min_values: int) -> tuple[str, str] | None:
+def _column_error(
+    name: str, ref: Side, cur: Side, min_values: int, declared: bool
+) -> tuple[str, str] | None:
     """Why a column cannot be judged: ``("skip", reason)``, ``("caution", reason)`` for a
     constant reference that the current data leaves, or ``None`` when it can be."""
     if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
@@ -253,6 +294,9 @@ def _column_error(ref: Side, cur: Side, min_values: int) -> tuple[str, str] | No
         assert isinstance(cur, CategoricalSide)
         if len(ref.counts) == 1 and list(ref.counts) == list(cur.counts):
             return "skip", f"constant ({next(iter(ref.counts))!r}) in both samples"
+        suspicion = None if declared else _suspect(name, ref)
+        if suspicion is not None:
+            return "caution", suspicion
     return None
 
 
@@ -269,7 +313,15 @@ def _signals(ref: Side, cur: Side) -> tuple[tuple[str, float, float, float], ...
 
 
 def _compute_column(
-    name: str, ref: Side, cur: Side, rule: _Rule, *, bins: int, eps: float, min_values: int
+    name: str,
+    ref: Side,
+    cur: Side,
+    rule: _Rule,
+    *,
+    bins: int,
+    eps: float,
+    min_values: int,
+    declared: bool = False,
 ) -> _Partial:
     kind = ColumnKind.NUMERIC if isinstance(ref, NumericSide) else ColumnKind.CATEGORICAL
     details: dict[str, Any] = {"n_reference": ref.n_rows, "n_current": cur.n_rows}
@@ -280,7 +332,7 @@ def _compute_column(
         "details": details,
         "signals": _signals(ref, cur),
     }
-    degenerate = _column_error(ref, cur, min_values)
+    degenerate = _column_error(name, ref, cur, min_values, declared)
     if degenerate is not None:
         what, reason = degenerate
         return _Partial(**{what: reason}, **known)
@@ -403,6 +455,10 @@ def _columns_arg(value: Sequence[str] | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(str(name) for name in value)
 
 
+def _exclude_arg(value: Sequence[str] | None) -> tuple[str, ...]:
+    return () if value is None else tuple(str(name) for name in value)
+
+
 def _optional_kind(value: ColumnKind | str | None) -> ColumnKind | None:
     return None if value is None else ColumnKind(value)
 
@@ -469,6 +525,10 @@ class _DriftCheck:
     def _profile_names(self, profile: DriftProfile) -> list[str]:
         return list(profile.schema.names)
 
+    def _declared(self, name: str) -> bool:
+        """Whether the user declared the column's kind (no identifier or date-text warning)."""
+        return False
+
     # --- the engine ---
 
     def run(self) -> CheckResult:
@@ -498,6 +558,8 @@ class _DriftCheck:
         current_raw = self._raw(self.current, "current")
         references: Mapping[str, Column | Side]
         if isinstance(self.reference, DriftProfile):
+            left_out = dict(self.reference.left_out)
+            current_raw = {k: v for k, v in current_raw.items() if k not in left_out}
             names = self._profile_names(self.reference)
             _same_columns(names, list(current_raw))
             references = {name: profile_side(self.reference, name) for name in names}
@@ -511,7 +573,8 @@ class _DriftCheck:
                 kinds=self._reference_kinds(reference_raw),
                 categorical_max_unique=self._max_unique(),
             )
-            references, kinds = table.columns, table.kinds
+            references, kinds, left_out = table.columns, table.kinds, table.left_out
+            current_raw = {k: v for k, v in current_raw.items() if k not in left_out}
         current = type_columns(current_raw, what="current", kinds=kinds)
         unknown = sorted((set(self.column_methods) | set(self.thresholds)) - set(kinds))
         if unknown:
@@ -525,7 +588,8 @@ class _DriftCheck:
             partials = Parallel(n_jobs=self.n_jobs, prefer="threads")(
                 delayed(self._column)(*job) for job in jobs
             )
-        return self._result(partials)
+        notes = {name: why for name, why in left_out.items() if why != EXCLUDED}
+        return self._result(partials, notes)
 
     def _column(self, name: str, reference: Column | Side, current: Column) -> _Partial:
         ref = side_of(reference) if isinstance(reference, Column) else reference
@@ -538,6 +602,7 @@ class _DriftCheck:
             bins=self.bins,
             eps=self.eps,
             min_values=self.min_values,
+            declared=self._declared(name),
         )
 
     def _rule(self, name: str, ref: Side, cur: Side) -> _Rule:
@@ -573,7 +638,7 @@ class _DriftCheck:
         warn = PSI_WARN_THRESHOLD if method == "psi" and threshold > PSI_WARN_THRESHOLD else None
         return _Rule(method, method, threshold, threshold, warn)
 
-    def _result(self, partials: list[_Partial]) -> CheckResult:
+    def _result(self, partials: list[_Partial], left_out: Mapping[str, str]) -> CheckResult:
         p_values = _adjusted([partial.raw_p for partial in partials], self.correction)
         signal_p = {
             signal: _adjusted(
@@ -601,6 +666,12 @@ class _DriftCheck:
                     notes.append(f"{signal} rate {before} -> {after} (p={_p(p)})")
             limit = self._missing_limit(*unusable)
             columns.append(self._column_result(partial, p_values[i], details, notes, limit))
+        for name, why in left_out.items():
+            columns.append(
+                DriftColumnResult(
+                    name=name, status=Status.SKIP, reason=why, details={"left_out": why}
+                )
+            )
         return self._summarise(columns)
 
     def _missing_limit(self, before: float, after: float) -> str | None:
@@ -793,6 +864,11 @@ class DataDrift(_DriftCheck):
     are undefined; declare it categorical to test it). The check's verdict comes from the
     columns that could be tested; when none could, it is an ``error``.
 
+    Categorical columns that look like identifiers (at least ``ID_DISTINCT_SHARE`` of 50
+    or more reference values distinct) or hold date strings are not compared as
+    categories (every new batch would "drift"): they ``warn`` by name, saying how to leave
+    them out (``exclude=``) or declare their kind.
+
     Parameters
     ----------
     reference
@@ -829,8 +905,13 @@ class DataDrift(_DriftCheck):
         open) and the proportion given to an empty bin.
     columns : sequence of str, optional
         For 2-D arrays the names of the columns; otherwise the columns to compare.
+    exclude : sequence of str, optional
+        Columns to leave out of both samples (identifiers, free text).
     kinds : mapping, optional
         ``{column: "numeric" | "categorical"}`` overriding the kind implied by the dtype.
+        A datetime column declared ``numeric`` is compared as time stamps (seconds since
+        the epoch); one not declared is left out, as a ``skip`` column saying so. A
+        declared kind also silences the identifier and date-text warnings below.
     categorical_max_unique : int, optional
         Numeric columns with at most this many distinct reference values are categorical.
     n_jobs : int, optional
@@ -865,17 +946,22 @@ class DataDrift(_DriftCheck):
     _parameter_constraints: ClassVar[Constraints] = {
         **_DriftCheck._parameter_constraints,
         "columns": (None, Names()),
+        "exclude": (None, Names()),
         "kinds": (None, KINDS),
         "categorical_max_unique": (None, Interval(int, 1, None)),
     }
 
     columns: tuple[str, ...] | None = attrs.field(default=None, converter=_columns_arg)
+    exclude: tuple[str, ...] = attrs.field(default=None, converter=_exclude_arg)
     kinds: Mapping[str, ColumnKind] = attrs.field(default=None, converter=parse_kinds)
     categorical_max_unique: int | None = None
     name: str = "data_drift"
 
     def _raw(self, data: Any, what: str) -> dict[str, NDArray[Any]]:
-        return raw_columns(data, what=what, columns=self.columns)
+        return raw_columns(data, what=what, columns=self.columns, exclude=self.exclude)
+
+    def _declared(self, name: str) -> bool:
+        return name in self.kinds
 
     def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
         unknown = sorted(set(self.kinds) - set(raw))
@@ -966,6 +1052,9 @@ class PredictionDrift(_DriftCheck):
                     )
                 return raw_columns(array, what=f"{what} predictions", columns=names)
         return raw_columns(data, what=f"{what} predictions", columns=self.columns)
+
+    def _declared(self, name: str) -> bool:
+        return self.kind is not None
 
     def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
         return {

@@ -22,6 +22,9 @@ __all__ = ["CategoricalProfile", "DriftProfile", "NumericProfile"]
 
 SCHEMA_VERSION = 1
 
+EXCLUDED = "excluded"
+"""Why a column in :attr:`DriftProfile.left_out` is there when the user left it out."""
+
 # Relative slack for the spread bounds below: the bounds are exact for the sample, so the
 # slack only absorbs the rounding of a standard deviation computed in float64.
 _STD_SLACK = 1e-9
@@ -243,6 +246,12 @@ class DriftProfile:
     ``summary_size - 1`` (deciles and 1001 do); the normalised Wasserstein distance is within
     ``cdf_error * (max - min) / std``. Cramér-von Mises needs the data and is not available.
 
+    ``left_out`` names the reference columns not profiled and why (``"excluded"`` by the
+    user, or a datetime column not declared numeric); drift checks against the profile
+    leave them out of the current data too. Every field is checked against the others when
+    a profile is built or read (counts, spreads, kinds), so a damaged profile raises
+    :class:`~modelship.errors.ConfigError` on read, never a wrong verdict later.
+
     Examples
     --------
     >>> import numpy as np
@@ -262,11 +271,13 @@ class DriftProfile:
     numeric: Mapping[str, NumericProfile]
     categorical: Mapping[str, CategoricalProfile]
     summary_size: int
+    left_out: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
 
     @classmethod
     @validate_params(
         summary_size=Interval(int, 2, None),
         columns=(None, Names()),
+        exclude=(None, Names()),
         kinds=(None, KINDS),
         categorical_max_unique=(None, Interval(int, 1, None)),
     )
@@ -276,6 +287,7 @@ class DriftProfile:
         *,
         summary_size: int = 1001,
         columns: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
         kinds: Mapping[str, ColumnKind | str] | None = None,
         categorical_max_unique: int | None = None,
         max_categories: int = 1000,
@@ -289,10 +301,15 @@ class DriftProfile:
         summary_size : int
             Quantiles kept per numeric column; the KS error bound is ``1/(summary_size-1)``.
         columns, kinds, categorical_max_unique
-            As for :class:`DataDrift`.
+            As for :class:`DataDrift`. ``kinds={"signup": "numeric"}`` profiles a datetime
+            column as time stamps; datetime columns not declared so are left out, and
+            :attr:`left_out` says why.
+        exclude : sequence of str, optional
+            Columns to leave out (identifiers, free text). The profile remembers them, so
+            drift checks against it leave them out of the current data too.
         max_categories : int
             As for :meth:`Schema.infer`. The category counts are kept whatever their number;
-            leave identifier-like columns out.
+            leave identifier-like columns out (``exclude=``).
 
         Raises
         ------
@@ -306,13 +323,18 @@ class DriftProfile:
         >>> from modelship.checks import DriftProfile
         >>> DriftProfile.from_data({"x": [1.0, 2.0, 3.0]}, summary_size=11).summary_size
         11
+        >>> data = {"x": [1.0, 2.0], "id": ["a1", "b2"]}
+        >>> DriftProfile.from_data(data, exclude=["id"]).left_out
+        {'id': 'excluded'}
         """
+        excluded = [str(name) for name in exclude or ()]
         table = as_table(
             reference,
             what="reference",
             columns=columns,
             kinds=parse_kinds(kinds),
             categorical_max_unique=categorical_max_unique,
+            exclude=excluded,
         )
         schemas = []
         numeric: dict[str, NumericProfile] = {}
@@ -353,6 +375,7 @@ class DriftProfile:
             numeric=numeric,
             categorical=categorical,
             summary_size=summary_size,
+            left_out={**dict.fromkeys(excluded, EXCLUDED), **table.left_out},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -362,7 +385,7 @@ class DriftProfile:
         --------
         >>> from modelship.checks import DriftProfile
         >>> sorted(DriftProfile.from_data({"x": [1.0, 2.0]}).to_dict())
-        ['categorical', 'numeric', 'schema', 'schema_version', 'summary_size']
+        ['categorical', 'left_out', 'numeric', 'schema', 'schema_version', 'summary_size']
         """
         return {
             "schema_version": SCHEMA_VERSION,
@@ -370,6 +393,7 @@ class DriftProfile:
             "schema": self.schema.to_dict(),
             "numeric": {name: column.to_dict() for name, column in self.numeric.items()},
             "categorical": {name: column.to_dict() for name, column in self.categorical.items()},
+            "left_out": dict(self.left_out),
         }
 
     @classmethod
@@ -400,6 +424,8 @@ class DriftProfile:
                 for name, column in data["categorical"].items()
             }
             summary_size = _count(data, "summary_size")
+            # Written since exclusions were recorded; older profiles left nothing out.
+            left_out = {str(name): str(why) for name, why in data.get("left_out", {}).items()}
         except ConfigError as exc:
             raise ConfigError(f"malformed drift profile: {exc}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -412,7 +438,11 @@ class DriftProfile:
             )
         try:
             return cls(
-                schema=schema, numeric=numeric, categorical=categorical, summary_size=summary_size
+                schema=schema,
+                numeric=numeric,
+                categorical=categorical,
+                summary_size=summary_size,
+                left_out=left_out,
             )
         except ConfigError as exc:
             raise ConfigError(f"malformed drift profile: {exc}") from None
@@ -450,6 +480,10 @@ def _check_profile(profile: DriftProfile) -> None:
     if profile.summary_size < 2:
         raise ConfigError(f"'summary_size' must be at least 2, got {profile.summary_size}")
     profiled = set(profile.numeric) | set(profile.categorical)
+    if profiled & set(profile.left_out):
+        raise ConfigError(
+            f"columns both profiled and left out: {sorted(profiled & set(profile.left_out))}"
+        )
     if profiled != set(profile.schema.names) or set(profile.numeric) & set(profile.categorical):
         raise ConfigError(
             f"columns {sorted(profiled)} do not match the schema's {sorted(profile.schema.names)}"

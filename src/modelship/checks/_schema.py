@@ -21,6 +21,7 @@ from modelship.checks._result import (
 from modelship.checks._tabular import (
     Column,
     ColumnKind,
+    LeftOut,
     Table,
     as_table,
     make_column,
@@ -615,12 +616,16 @@ class SchemaCheck:
             return self._result(name, [("missing_column", "column is missing")], {})
         findings: list[tuple[str, str]] = []
         details: dict[str, Any] = {}
-        natural = make_column(name, raw[name])
         try:
             column = make_column(name, raw[name], expected.kind)
         except CheckInputError:
-            message = f"kind changed: {expected.kind.value} -> {natural.kind.value}"
-            return self._result(name, [("kind_changed", message)], {"dtype": natural.dtype})
+            try:
+                natural = make_column(name, raw[name])
+                found, dtype = natural.kind.value, natural.dtype
+            except LeftOut:
+                found, dtype = "datetime", str(raw[name].dtype)
+            message = f"kind changed: {expected.kind.value} -> {found}"
+            return self._result(name, [("kind_changed", message)], {"dtype": dtype})
         details["dtype"] = column.dtype
         if column.dtype != expected.dtype:
             findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {column.dtype}"))
