@@ -254,7 +254,7 @@ def _series_name(data: Any) -> str | None:
     """The name of a pandas or polars Series (one named column), else ``None``."""
     if isinstance(data, np.ndarray) or not hasattr(data, "to_numpy"):
         return None
-    if getattr(data, "ndim", None) != 1 or hasattr(data, "columns"):
+    if len(getattr(data, "shape", ())) != 1 or hasattr(data, "columns"):
         return None
     name = getattr(data, "name", None)
     return None if name is None or name == "" else str(name)
@@ -309,7 +309,10 @@ def _timestamps(values: NDArray[Any]) -> NDArray[np.float64]:
 
 
 def _as_1d(what: str, name: str, value: Any) -> NDArray[Any]:
-    array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
+    if type(value).__module__.startswith("pyarrow"):  # an Array may need a copy (strings)
+        array = value.to_numpy(zero_copy_only=False)
+    else:
+        array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
     array = np.asarray(array)
     if array.ndim != 1:
         raise CheckInputError(
