@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import importlib
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -13,10 +14,12 @@ from joblib import Parallel, delayed
 
 from modelship import _json
 from modelship._params import Interval, validate_params
+from modelship.errors import MissingDependency
 from modelship.report import (
     Entry,
     Report,
     Section,
+    render_html,
     render_junit,
     render_markdown,
     render_text,
@@ -316,7 +319,14 @@ def _columns(value: Mapping[str, ColumnResult] | Iterable[ColumnResult]) -> dict
     return {column.name: column for column in value}
 
 
-@attrs.frozen(kw_only=True)
+_REPR_REASON = 80  # characters of a reason a repr shows
+
+
+def _short(text: str, limit: int = _REPR_REASON) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class CheckResult:
     """The structured verdict of one check.
 
@@ -356,6 +366,29 @@ class CheckResult:
     p_value: float | None = attrs.field(default=None, converter=_optional_float)
     columns: Mapping[str, ColumnResult] = attrs.field(factory=dict, converter=_columns)
     details: Mapping[str, Any] = attrs.field(factory=dict, converter=_details)
+
+    def __repr__(self) -> str:
+        """One line: name, status, the start of the reason, and how many columns.
+
+        Examples
+        --------
+        >>> from modelship.checks import CheckResult
+        >>> CheckResult(name="auc", status="fail", reason="AUC 0.71 < 0.80")
+        <CheckResult 'auc' fail: AUC 0.71 < 0.80>
+        """
+        columns = f" ({len(self.columns)} columns)" if self.columns else ""
+        return f"<CheckResult {self.name!r} {self.status.value}: {_short(self.reason)}{columns}>"
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table for notebooks: the verdict and the columns that did not pass."""
+        report = Report(
+            title=f"check {self.name}",
+            passed=not self.blocks(),
+            sections=[self.to_section()],
+            headings=("status", "severity", "statistic", "threshold", "reason"),
+            item="check",
+        )
+        return render_html(report)
 
     @classmethod
     def from_exception(
@@ -560,7 +593,7 @@ def _results(value: Iterable[CheckResult]) -> tuple[CheckResult, ...]:
     return tuple(value)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class SuiteResult:
     """The results of :func:`run_suite`, in the order the checks were given.
 
@@ -576,6 +609,79 @@ class SuiteResult:
     """
 
     results: tuple[CheckResult, ...] = attrs.field(converter=_results)
+
+    def __repr__(self) -> str:
+        """One line: the verdict and the count of checks by status.
+
+        Examples
+        --------
+        >>> from modelship.checks import CheckResult, SuiteResult
+        >>> SuiteResult([CheckResult(name="a", status="pass"),
+        ...              CheckResult(name="b", status="fail")])
+        <SuiteResult failed: 2 checks (1 pass, 1 fail)>
+        """
+        counts = [
+            f"{n} {status.value}"
+            for status in Status
+            if (n := sum(result.status is status for result in self.results))
+        ]
+        noun = "check" if len(self.results) == 1 else "checks"
+        tally = f" ({', '.join(counts)})" if counts else ""
+        verdict = "passed" if self.passed else "failed"
+        return f"<SuiteResult {verdict}: {len(self.results)} {noun}{tally}>"
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table for notebooks: each check's status, reason and the columns
+        that did not pass, then those columns' verdicts (see :func:`render_html`)."""
+        return render_html(self.to_report())
+
+    def to_pandas(self) -> Any:
+        """One row per column result, as a pandas ``DataFrame`` (pandas is needed here only).
+
+        Columns: ``check``, ``check_status``, then the fields of each column result
+        (``name`` renamed ``column``, ``status``, ``reason``, ``method``, ``statistic``,
+        ``p_value``, ``threshold``, and those of subclasses such as ``effect_size`` and
+        ``drifted``), and its ``details`` as a dict.
+
+        Raises
+        ------
+        MissingDependency
+            When pandas is not installed.
+
+        Examples
+        --------
+        >>> from modelship.checks import ColumnResult, CheckResult, SuiteResult
+        >>> col = ColumnResult(name="age", status="fail", reason="drifted", statistic=0.3)
+        >>> suite = SuiteResult([CheckResult(name="drift", status="fail", columns=[col])])
+        >>> frame = suite.to_pandas()
+        >>> frame[["check", "column", "status", "statistic"]].values.tolist()
+        [['drift', 'age', 'fail', 0.3]]
+        """
+        try:
+            pandas = importlib.import_module("pandas")
+        except ImportError:
+            raise MissingDependency(
+                "SuiteResult.to_pandas needs pandas: pip install pandas"
+            ) from None
+        rows = []
+        for result in self.results:
+            for column in result.columns.values():
+                fields = {f.name: getattr(column, f.name) for f in attrs.fields(type(column))}
+                fields["status"] = column.status.value
+                fields["details"] = dict(column.details)
+                rows.append(
+                    {
+                        "check": result.name,
+                        "check_status": result.status.value,
+                        "column": fields.pop("name"),
+                        **fields,
+                    }
+                )
+        base = ["check", "check_status", "column"]
+        base += [f.name for f in attrs.fields(ColumnResult) if f.name != "name"]
+        return pandas.DataFrame(
+            rows, columns=list(dict.fromkeys(base + [k for r in rows for k in r]))
+        )
 
     @property
     def passed(self) -> bool:
