@@ -335,7 +335,9 @@ def _compute_column(
     degenerate = _column_error(name, ref, cur, min_values, declared)
     if degenerate is not None:
         what, reason = degenerate
-        return _Partial(**{what: reason}, **known)
+        if what == "skip":
+            return _Partial(skip=reason, **known)
+        return _Partial(caution=reason, **known)
     try:
         with np.errstate(all="ignore"):
             if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):

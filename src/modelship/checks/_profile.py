@@ -64,6 +64,10 @@ def _std_bounds(summary: QuantileSummary) -> tuple[float, float]:
     return lower, upper
 
 
+def _text_map(value: Mapping[str, str]) -> dict[str, str]:
+    return {str(name): str(why) for name, why in value.items()}
+
+
 def _check_numeric(column: NumericProfile) -> None:
     """Refuse a numeric profile column whose fields contradict each other."""
     for key in ("n_rows", "n_missing", "n_inf"):
@@ -271,7 +275,7 @@ class DriftProfile:
     numeric: Mapping[str, NumericProfile]
     categorical: Mapping[str, CategoricalProfile]
     summary_size: int
-    left_out: Mapping[str, str] = attrs.field(factory=dict, converter=dict)
+    left_out: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
 
     @classmethod
     @validate_params(

@@ -209,7 +209,7 @@ class ColumnSchema:
         >>> ColumnSchema.from_dict(col.to_dict()) == col
         True
         """
-        optional = {"inf_rate": 0.0}
+        optional: dict[str, Any] = {"inf_rate": 0.0}
         try:
             return cls(
                 **{
@@ -669,7 +669,7 @@ class SchemaCheck:
         unusable = (missing + infinite) / len(column)
         unusable_before = expected.null_rate + expected.inf_rate
         details["missing_or_non_finite_rate"] = unusable
-        message = missing_rate_finding(unusable_before, unusable, self.max_missing_rate)
-        if message is not None:
-            findings.append(("missing_rate", message))
+        limit_reason = missing_rate_finding(unusable_before, unusable, self.max_missing_rate)
+        if limit_reason is not None:
+            findings.append(("missing_rate", limit_reason))
         return self._result(name, findings, details)
