@@ -229,3 +229,19 @@ def test_check_profile_and_drift_read_a_profile_from_s3(
         ]
     )
     assert code == 0
+
+
+def test_exclude_leaves_a_column_out_of_the_profile_and_the_check(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = "".join(f"{40 + i % 7},id{i}\n" for i in range(300))
+    (tmp_path / "reference.csv").write_text("age,customer\n" + rows, encoding="utf-8")
+    profile = tmp_path / "profile.json"
+    argv = ["--reference", str(tmp_path / "reference.csv"), "--exclude", "customer"]
+    assert main(["check", "profile", *argv, "--output", str(profile)]) == 0
+    assert json.loads(profile.read_text(encoding="utf-8"))["left_out"] == {"customer": "excluded"}
+    capsys.readouterr()
+    current = ["--current", str(tmp_path / "reference.csv"), "--json", "-"]
+    assert main(["check", "drift", "--profile", str(profile), *current]) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert list(document["results"][0]["columns"]) == ["age"]

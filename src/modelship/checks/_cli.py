@@ -201,6 +201,7 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
             correction=args.correction,
             drift_share=args.drift_share,
             columns=args.columns,
+            exclude=args.exclude,
             kinds=None if is_profile else _kinds(args),
             categorical_max_unique=None if is_profile else args.categorical_max_unique,
             n_jobs=args.n_jobs,
@@ -265,6 +266,7 @@ def _run_profile(args: argparse.Namespace) -> int:
             read_table(args.reference, _options(args)),
             summary_size=args.summary_size,
             columns=args.columns,
+            exclude=args.exclude,
             kinds=_kinds(args),
             categorical_max_unique=args.categorical_max_unique,
         )
@@ -288,6 +290,9 @@ def _add_data_options(parser: argparse.ArgumentParser, *, reference_required: bo
         "--profile", metavar="PATH", help="a drift profile JSON written by `check profile`"
     )
     parser.add_argument("--columns", nargs="+", metavar="COL", help="compare only these columns")
+    parser.add_argument(
+        "--exclude", nargs="+", metavar="COL", help="leave these columns out (identifiers)"
+    )
     parser.add_argument(
         "--categorical", nargs="+", metavar="COL", help="columns to treat as categories"
     )
@@ -393,6 +398,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--summary-size", type=int, default=1001, help="quantiles per column (1001)"
     )
     profile.add_argument("--columns", nargs="+", metavar="COL", help="profile only these columns")
+    profile.add_argument(
+        "--exclude", nargs="+", metavar="COL", help="leave these columns out (identifiers)"
+    )
     profile.add_argument(
         "--categorical", nargs="+", metavar="COL", help="columns to treat as categories"
     )
