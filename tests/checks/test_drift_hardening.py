@@ -144,6 +144,21 @@ def test_an_effect_size_just_below_its_threshold_is_not_drift() -> None:
     assert (drifted, status) == (False, Status.PASS)
 
 
+def test_a_p_value_exactly_at_alpha_is_not_significant() -> None:
+    drifted, status, reason = _verdict(_partial(0.5), 0.05)
+    assert (drifted, status) == (False, Status.PASS)
+    assert reason == "no drift: KS p=0.05 >= 0.05 (Wasserstein 0.5 >= 0.1)"
+
+
+def test_the_reason_shows_the_test_and_the_effect_size_with_their_comparisons() -> None:
+    assert _verdict(_partial(0.5), 0.001)[2] == (
+        "drifted: KS p=0.001 < 0.05 and Wasserstein 0.5 >= 0.1"
+    )
+    assert _verdict(_partial(0.01), 0.001)[2] == (
+        "no drift: KS p=0.001 < 0.05 but Wasserstein 0.01 < 0.1, too small to matter"
+    )
+
+
 def test_a_columns_p_value_is_the_benjamini_hochberg_corrected_one() -> None:
     rng = np.random.default_rng(7)
     reference = {f"c{i}": rng.normal(0.0, 1.0, 400) for i in range(4)}
