@@ -83,6 +83,8 @@ ID_DISTINCT_SHARE = 0.95
 share or more are distinct looks like an identifier: it is not tested, and warns."""
 
 ID_MIN_VALUES = 50
+"""Fewest present reference values for the identifier rule: below it, all distinct is
+what any small sample of a real categorical column looks like."""
 
 _DATE_LIKE_SAMPLE = 20  # labels looked at to call a text column date-like
 
@@ -251,7 +253,7 @@ def _no_values(side: str, n_rows: int, n_missing: int, n_inf: int = 0) -> str:
     return f"{side} has no finite values ({', '.join(parts)} of {n_rows} rows)"
 
 
-def _column_error(
+def _untestable(
     name: str, ref: Side, cur: Side, min_values: int, declared: bool
 ) -> tuple[str, str] | None:
     """Why a column cannot be judged: ``("skip", reason)``, ``("caution", reason)`` for a
@@ -332,7 +334,7 @@ def _compute_column(
         "details": details,
         "signals": _signals(ref, cur),
     }
-    degenerate = _column_error(name, ref, cur, min_values, declared)
+    degenerate = _untestable(name, ref, cur, min_values, declared)
     if degenerate is not None:
         what, reason = degenerate
         if what == "skip":
