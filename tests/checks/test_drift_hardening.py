@@ -159,6 +159,23 @@ def test_the_reason_shows_the_test_and_the_effect_size_with_their_comparisons() 
     )
 
 
+def test_a_test_named_by_the_user_decides_alone_and_sets_the_status() -> None:
+    rule = _Rule("ks", "wasserstein", 0.05, None, None)
+    column = _Partial(
+        name="x", kind=ColumnKind.NUMERIC, rule=rule, statistic=0.3, raw_p=0.01, effect_size=0.02
+    )
+    assert _verdict(column, 0.001) == (
+        True,
+        Status.FAIL,
+        "drifted: KS p=0.001 < 0.05 (Wasserstein 0.02)",
+    )
+    assert _verdict(column, 0.2) == (
+        False,
+        Status.PASS,
+        "no drift: KS p=0.2 >= 0.05 (Wasserstein 0.02)",
+    )
+
+
 def test_a_columns_p_value_is_the_benjamini_hochberg_corrected_one() -> None:
     rng = np.random.default_rng(7)
     reference = {f"c{i}": rng.normal(0.0, 1.0, 400) for i in range(4)}
