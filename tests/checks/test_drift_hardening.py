@@ -176,6 +176,50 @@ def test_a_test_named_by_the_user_decides_alone_and_sets_the_status() -> None:
     )
 
 
+def _distance(method: str, value: float, warn: float | None) -> _Partial:
+    threshold = {"psi": 0.25, "wasserstein": 0.1}[method]
+    rule = _Rule(method, method, threshold, threshold, warn)
+    details = {"psi_critical": 0.05} if method == "psi" else {}
+    return _Partial(
+        name="x",
+        kind=ColumnKind.NUMERIC,
+        rule=rule,
+        statistic=value,
+        effect_size=value,
+        details=details,
+    )
+
+
+def test_a_distance_exactly_at_its_threshold_is_drift_with_the_critical_value() -> None:
+    assert _verdict(_distance("psi", 0.25, 0.1), None) == (
+        True,
+        Status.FAIL,
+        "drifted: PSI 0.25 >= 0.25 (no-drift critical value 0.05)",
+    )
+
+
+def test_psi_exactly_at_its_warning_level_warns() -> None:
+    assert _verdict(_distance("psi", 0.1, 0.1), None) == (
+        False,
+        Status.WARN,
+        "moderate shift: PSI 0.1 >= 0.1, below the drift threshold 0.25 "
+        "(no-drift critical value 0.05)",
+    )
+
+
+def test_a_distance_below_its_threshold_is_no_drift() -> None:
+    assert _verdict(_distance("psi", 0.05, 0.1), None) == (
+        False,
+        Status.PASS,
+        "no drift: PSI 0.05 < 0.25 (no-drift critical value 0.05)",
+    )
+    assert _verdict(_distance("wasserstein", 0.05, None), None) == (
+        False,
+        Status.PASS,
+        "no drift: Wasserstein 0.05 < 0.1",
+    )
+
+
 def test_a_columns_p_value_is_the_benjamini_hochberg_corrected_one() -> None:
     rng = np.random.default_rng(7)
     reference = {f"c{i}": rng.normal(0.0, 1.0, 400) for i in range(4)}
