@@ -555,9 +555,12 @@ class _DriftCheck:
         Examples
         --------
         >>> from modelship.checks import DataDrift
-        >>> check = DataDrift(reference={"x": [1.0, 2.0, 3.0, 4.0]}, current={"x": [2.0, 3.0]})
+        >>> reference = {"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}
+        >>> check = DataDrift(reference=reference, current={"x": [2.0, 3.0, 4.0, 5.0, 6.0]})
         >>> check.run().status.value
         'pass'
+        >>> print(DataDrift(reference=reference, current={"x": [2.0, 3.0]}).run().reason)
+        no column could be tested: 'x': too few values to judge: 6 in the reference, 2 in ...
         """
         current_raw = self._raw(self.current, "current")
         references: Mapping[str, Column | Side]
