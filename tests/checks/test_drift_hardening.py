@@ -323,3 +323,11 @@ def test_one_missing_value_in_ten_thousand_rows_reads_as_a_change() -> None:
     current[0] = np.nan
     result = Schema.infer({"x": normal(10_000)}).validate({"x": current})
     assert result.columns["x"].reason == "null rate 0.00% -> 0.01%"
+
+
+def test_a_reference_without_finite_values_is_skipped_with_its_counts() -> None:
+    reference = {"x": np.r_[np.full(3, np.nan), np.full(2, np.inf)], "y": normal(5)}
+    current = {"x": normal(5, seed=1), "y": normal(5, seed=2)}
+    column = DataDrift(reference=reference, current=current).run().columns["x"]
+    assert column.status is Status.SKIP
+    assert column.reason == "reference has no finite values (3 missing, 2 infinite of 5 rows)"
