@@ -34,6 +34,20 @@ def typecheck(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def mutation(session: nox.Session) -> None:
+    """Mutation testing with mutmut over the drift verdict, naming, integrity and signing.
+
+    Slow (every mutant reruns the tests that cover it), so not part of .ci/run. What is
+    mutated and which tests run are set in pyproject.toml's [tool.mutmut]; arguments are
+    mutant-name globs that limit the run, e.g. ``nox -s mutation --
+    "modelship.checks._drift.x__verdict*"``. Prints every survivor at the end.
+    """
+    session.install("-e", ".[test]", "mutmut>=3.3")
+    session.run("mutmut", "run", *session.posargs)
+    session.run("mutmut", "results")
+
+
+@nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the documentation with mkdocs --strict."""
     session.install("-e", ".[docs]")

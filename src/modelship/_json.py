@@ -38,6 +38,7 @@ __all__ = [
     "dumps",
     "jsonable",
     "loads",
+    "number_text",
     "plain_copy",
     "pretty",
 ]
@@ -143,6 +144,9 @@ def dumps(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
 def pretty(data: JSONValue) -> str:
     """Return JSON for people and pipes alike: indented, keys sorted, ASCII only.
 
+    Strict JSON whatever the numbers: integers of any size are written exactly, and
+    non-finite floats as ``null`` (see :func:`jsonable`), so no value makes it fail.
+
     Examples
     --------
     >>> print(pretty({"b": 1, "a": "é"}))
@@ -150,8 +154,28 @@ def pretty(data: JSONValue) -> str:
       "a": "\\u00e9",
       "b": 1
     }
+    >>> pretty({"huge": 10**40, "inf": float("inf")}).split()
+    ['{', '"huge":', '10000000000000000000000000000000000000000,', '"inf":', 'null', '}']
     """
-    return json.dumps(data, indent=2, sort_keys=True)
+    return json.dumps(jsonable(data), indent=2, sort_keys=True, allow_nan=False)
+
+
+def number_text(value: float | int) -> str:
+    """A number for people in six significant digits, even an integer too big for a float.
+
+    Examples
+    --------
+    >>> number_text(0.912345678), number_text(10**400), number_text(3)
+    ('0.912346', '1e+400', '3')
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 10**15:
+        digits = str(abs(value))
+        exponent = len(digits) - 1
+        mantissa = format(float(f"{digits[0]}.{digits[1:17]}"), ".6g")
+        if mantissa == "10":  # 9.9999995... rounded up
+            mantissa, exponent = "1", exponent + 1
+        return f"{'-' if value < 0 else ''}{mantissa}e+{exponent}"
+    return format(value, ".6g")
 
 
 def loads(text: str | bytes, what: str) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
@@ -100,6 +101,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (a test's capture): nothing to do
+        pass
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failed, 2 error).
 
@@ -112,6 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         code: int = args.func(args)
+        sys.stdout.flush()  # inside the try: a reader gone early is a BrokenPipeError here
+    except BrokenPipeError:
+        # The reader stopped reading (``modelship registry versions --json | head``): not
+        # an error of ours. Point stdout at nothing so the interpreter's final flush is
+        # quiet too; the command's own verdict, if it had one, is the exit code.
+        _silence_stdout()
+        return int(getattr(args, "exit_code_so_far", EXIT_OK))
     except IntegrityError as exc:
         print(f"modelship: integrity check failed: {exc}", file=sys.stderr)
         return EXIT_FAILED

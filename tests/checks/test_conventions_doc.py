@@ -67,6 +67,8 @@ def from_code() -> dict[str, Any]:
         "correction": default("correction"),
         "drift_share": default("drift_share"),
         "missing_threshold": default("missing_threshold"),
+        "max_missing_rate": default("max_missing_rate"),
+        "min_values": default("min_values"),
         "js.base": 2
         if stats.jensen_shannon(np.array([1, 0]), np.array([0, 1])) == pytest.approx(1.0)
         else "?",

@@ -188,9 +188,10 @@ def test_unseen_categories_form_their_own_bucket_and_are_named() -> None:
     assert col.drifted
 
 
-def test_one_category_on_both_sides_is_no_drift() -> None:
+def test_one_category_on_both_sides_is_skipped_as_constant() -> None:
     col = run({"c": np.array(["a"] * 50)}, {"c": np.array(["a"] * 80)}).columns["c"]
-    assert (col.status, col.statistic, col.p_value) == (Status.PASS, 0.0, 1.0)
+    assert (col.status, col.drifted) == (Status.SKIP, None)
+    assert col.reason == "constant ('a') in both samples"
 
 
 # --- data-set verdict --------------------------------------------------------------------
@@ -254,39 +255,63 @@ def test_an_unchanged_missing_rate_is_silent() -> None:
     assert col.details["missing_p_value"] == 1.0
 
 
-def test_an_all_missing_column_is_an_error_with_a_reason_and_the_suite_goes_on() -> None:
+def test_an_all_missing_current_column_fails_on_the_missing_rate_and_the_suite_goes_on() -> None:
     reference = {"ok": normal(100), "gone": normal(100)}
     current = {"ok": normal(100, seed=1), "gone": np.full(100, np.nan)}
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         suite = run_suite([DataDrift(reference=reference, current=current)])
     result = suite.results[0]
-    assert result.status is Status.ERROR
-    assert result.columns["gone"].status is Status.ERROR
+    assert result.status is Status.FAIL
+    assert result.columns["gone"].status is Status.FAIL
     assert result.columns["gone"].reason.startswith(
-        "current has no finite values (100 missing of 100 rows)"
+        "current has no finite values (100 missing of 100 rows); missing or non-finite rate "
+        "0.0% -> 100.0%, above max_missing_rate 50.0%"
     )
     assert result.columns["ok"].status is Status.PASS
-    assert suite.exit_code() == 2
+    assert suite.exit_code() == 1
 
 
-def test_a_constant_reference_column_is_an_error_not_a_pass() -> None:
+def test_a_column_missing_in_both_samples_is_skipped_and_the_others_decide() -> None:
+    reference = {"ok": normal(100), "gone": np.full(100, np.nan)}
+    current = {"ok": normal(100, seed=1), "gone": np.full(100, np.nan)}
+    result = run(reference, current)
+    assert result.columns["gone"].status is Status.SKIP
+    assert result.columns["gone"].reason == "no finite values in either sample"
+    assert result.status is Status.PASS
+    assert result.reason == "no drift in 1 column; 1 not tested: 'gone'"
+
+
+def test_a_column_constant_in_both_samples_is_skipped() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         col = run({"k": np.full(100, 3.0)}, {"k": np.full(100, 3.0)}).columns["k"]
-    assert col.status is Status.ERROR
+    assert col.status is Status.SKIP
     assert col.drifted is None
-    assert col.reason.startswith("reference is constant (3)")
+    assert col.reason == "constant (3) in both samples"
 
 
-def test_a_constant_column_declared_categorical_is_compared() -> None:
+def test_a_constant_reference_that_the_current_data_leaves_warns() -> None:
+    col = run({"k": np.full(100, 3.0)}, {"k": np.r_[np.full(50, 3.0), normal(50)]}).columns["k"]
+    assert col.status is Status.WARN
+    assert col.drifted is None
+    assert col.reason.startswith("reference is constant (3) but current is not")
+
+
+def test_a_check_where_no_column_can_be_tested_is_an_error() -> None:
+    result = run({"k": np.full(100, 3.0)}, {"k": np.full(100, 3.0)})
+    assert result.status is Status.ERROR
+    assert result.reason == "no column could be tested: 'k': constant (3) in both samples"
+
+
+def test_a_constant_column_declared_categorical_is_skipped_as_constant() -> None:
     col = run(
         {"k": np.full(100, 3.0)}, {"k": np.full(100, 3.0)}, kinds={"k": "categorical"}
     ).columns["k"]
-    assert col.status is Status.PASS
+    assert col.status is Status.SKIP
 
 
-def test_an_all_missing_categorical_reference_is_an_error() -> None:
+def test_an_all_missing_categorical_reference_is_skipped() -> None:
     col = run(
         {"c": np.array([None] * 5, dtype=object)},
         {"c": np.array(["a"] * 5)},

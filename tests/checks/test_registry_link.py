@@ -102,3 +102,18 @@ def test_profile_round_trips_through_s3(s3_bucket: dict[str, Any]) -> None:
     profile = DriftProfile.from_data(_data(0))
     reg.register(model_name="fraud", model=b"w", serializer="bytes", profile=profile)
     assert reg.get("fraud").profile == profile
+
+
+def test_a_profile_made_with_exclusions_and_kinds_keeps_them_through_the_registry(
+    reg: ms.Registry,
+) -> None:
+    train = _data(0) | {"customer": np.array([f"c{i}" for i in range(5_000)])}
+    profile = DriftProfile.from_data(train, exclude=["customer"], kinds={"country": "categorical"})
+    reg.register(model_name="fraud", model=b"w", serializer="bytes", profile=profile)
+    stored = reg.get("fraud", "latest").profile
+    assert stored == profile
+    assert stored.left_out == {"customer": "excluded"}
+    batch = _data(1) | {"customer": np.array([f"n{i}" for i in range(5_000)])}
+    result = DataDrift(reference=stored, current=batch).run()
+    assert "customer" not in result.columns
+    assert result.status is Status.PASS

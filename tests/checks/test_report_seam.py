@@ -81,6 +81,6 @@ def test_text_counts_sections_with_the_report_item() -> None:
 
 
 def test_every_renderer_is_named() -> None:
-    assert set(RENDERERS) == {"json", "junit", "markdown", "text"}
+    assert set(RENDERERS) == {"html", "json", "junit", "markdown", "text"}
     for render in RENDERERS.values():
         assert render(parity_report())

@@ -161,9 +161,14 @@ def test_unsupported_values_raise_naming_the_column() -> None:
         as_table({"when": np.array([{}, {}], dtype=object)})
 
 
-def test_datetime_columns_raise_naming_the_column() -> None:
-    with pytest.raises(CheckInputError, match="column 'day' has dtype datetime64"):
+def test_a_table_of_only_datetime_columns_not_declared_numeric_raises_naming_them() -> None:
+    with pytest.raises(EmptyData, match="'day': datetime column left out; declare kinds="):
         as_table({"day": np.array(["2024-01-01"], dtype="datetime64[D]")})
+
+
+def test_timedelta_columns_raise_naming_the_column() -> None:
+    with pytest.raises(CheckInputError, match="column 'wait' has dtype timedelta64"):
+        as_table({"wait": np.array([1, 2], dtype="timedelta64[s]")})
 
 
 def test_no_rows_raises_empty_data() -> None:

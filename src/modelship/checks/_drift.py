@@ -25,8 +25,9 @@ from modelship._params import (
 )
 from modelship.checks import stats
 from modelship.checks._drift_result import DriftColumnResult
-from modelship.checks._profile import DriftProfile, profile_side
-from modelship.checks._result import N_JOBS, CheckResult, Severity, Status
+from modelship.checks._profile import EXCLUDED, DriftProfile, profile_side
+from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, percent, shares
+from modelship.checks._schema import MAX_MISSING_RATE, missing_rate_finding
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import (
     KINDS,
@@ -72,6 +73,52 @@ AUTO_SMALL_SAMPLE = 1000
 """The automatic rule tests a numeric column with Cramér-von Mises when either sample has
 fewer finite values than this, and with Kolmogorov-Smirnov from this size on."""
 
+MIN_VALUES = 5
+"""Default ``min_values``: a column with fewer finite (numeric) or present (categorical)
+values on either side is ``skip``, "too few values to judge". Below 4 values a side, no
+two-sample KS test can reach p < 0.05 at all."""
+
+ID_DISTINCT_SHARE = 0.95
+"""A categorical reference column with at least ``ID_MIN_VALUES`` values of which this
+share or more are distinct looks like an identifier: it is not tested, and warns."""
+
+ID_MIN_VALUES = 50
+"""Fewest present reference values for the identifier rule: below it, all distinct is
+what any small sample of a real categorical column looks like."""
+
+_DATE_LIKE_SAMPLE = 20  # labels looked at to call a text column date-like
+
+
+def _is_date_text(label: str) -> bool:
+    if len(label) < 8 or not label[:4].isdigit() or not any(c in label for c in "-:/"):
+        return False
+    try:
+        np.datetime64(label.replace("/", "-"))
+    except ValueError:
+        return False
+    return True
+
+
+def _suspect(name: str, ref: CategoricalSide) -> str | None:
+    """Why a categorical column should not be compared as categories, if it should not."""
+    present = sum(ref.counts.values())
+    if present >= ID_MIN_VALUES and len(ref.counts) >= ID_DISTINCT_SHARE * present:
+        share = len(ref.counts) / present
+        return (
+            f"looks like an identifier ({share:.0%} of {present} reference values are "
+            f"distinct): not tested; leave it out (exclude=[{name!r}]) or declare its kind "
+            f"(kinds={{{name!r}: 'categorical'}}) to test it anyway"
+        )
+    labels = list(ref.counts)[:_DATE_LIKE_SAMPLE]
+    if labels and all(_is_date_text(label) for label in labels):
+        return (
+            f"holds date strings such as {labels[0]!r}: not tested; parse it to datetimes and "
+            f"declare kinds={{{name!r}: 'numeric'}} to compare time stamps, leave it out "
+            f"(exclude=[{name!r}]), or declare kinds={{{name!r}: 'categorical'}}"
+        )
+    return None
+
+
 _AUTO_EFFECT = {ColumnKind.NUMERIC: "wasserstein", ColumnKind.CATEGORICAL: "js"}
 _LABELS = {
     "ks": "KS",
@@ -105,6 +152,8 @@ class _Partial:
     kind: ColumnKind
     rule: _Rule
     error: str | None = None
+    skip: str | None = None  # why the column cannot be judged
+    caution: str | None = None  # why a column that cannot be measured is still worth a look
     statistic: float | None = None
     raw_p: float | None = None
     effect_size: float | None = None
@@ -204,25 +253,52 @@ def _no_values(side: str, n_rows: int, n_missing: int, n_inf: int = 0) -> str:
     return f"{side} has no finite values ({', '.join(parts)} of {n_rows} rows)"
 
 
-def _column_error(ref: Side, cur: Side) -> str | None:
+def _untestable(
+    name: str, ref: Side, cur: Side, min_values: int, declared: bool
+) -> tuple[str, str] | None:
+    """Why a column cannot be judged: ``("skip", reason)``, ``("caution", reason)`` for a
+    constant reference that the current data leaves, or ``None`` when it can be."""
     if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
-        if ref.n_finite == 0:
-            return _no_values("reference", ref.n_rows, ref.n_missing, ref.n_inf)
-        if cur.n_finite == 0:
-            return _no_values("current", cur.n_rows, cur.n_missing, cur.n_inf)
+        n_ref, n_cur = ref.n_finite, cur.n_finite
+        if n_ref == 0 and n_cur == 0:
+            return "skip", "no finite values in either sample"
+        if n_ref == 0:
+            return "skip", _no_values("reference", ref.n_rows, ref.n_missing, ref.n_inf)
+        if n_cur == 0:
+            return "skip", _no_values("current", cur.n_rows, cur.n_missing, cur.n_inf)
+    else:
+        assert isinstance(ref, CategoricalSide)
+        assert isinstance(cur, CategoricalSide)
+        n_ref, n_cur = sum(ref.counts.values()), sum(cur.counts.values())
+        if n_ref == 0 and n_cur == 0:
+            return "skip", "no values in either sample"
+        if n_ref == 0:
+            return "skip", f"reference has no values (all {ref.n_rows} rows missing)"
+        if n_cur == 0:
+            return "skip", f"current has no values (all {cur.n_rows} rows missing)"
+    if min(n_ref, n_cur) < min_values:
+        return "skip", (
+            f"too few values to judge: {n_ref} in the reference, {n_cur} in the current "
+            f"data (min_values={min_values})"
+        )
+    if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
         low, high = ref.extremes
         if low == high:
-            return (
-                f"reference is constant ({low:.6g}): distances scaled by its spread "
-                "are undefined; declare the column categorical or leave it out"
+            if cur.extremes == (low, high):
+                return "skip", f"constant ({low:.6g}) in both samples"
+            return "caution", (
+                f"reference is constant ({low:.6g}) but current is not (from "
+                f"{cur.extremes[0]:.6g} to {cur.extremes[1]:.6g}): distances scaled by the "
+                "reference's spread are undefined; declare the column categorical to test it"
             )
-        return None
-    assert isinstance(ref, CategoricalSide)
-    assert isinstance(cur, CategoricalSide)
-    if not ref.counts:
-        return f"reference has no values (all {ref.n_rows} rows missing)"
-    if not cur.counts:
-        return f"current has no values (all {cur.n_rows} rows missing)"
+    else:
+        assert isinstance(ref, CategoricalSide)
+        assert isinstance(cur, CategoricalSide)
+        if len(ref.counts) == 1 and list(ref.counts) == list(cur.counts):
+            return "skip", f"constant ({next(iter(ref.counts))!r}) in both samples"
+        suspicion = None if declared else _suspect(name, ref)
+        if suspicion is not None:
+            return "caution", suspicion
     return None
 
 
@@ -239,7 +315,15 @@ def _signals(ref: Side, cur: Side) -> tuple[tuple[str, float, float, float], ...
 
 
 def _compute_column(
-    name: str, ref: Side, cur: Side, rule: _Rule, *, bins: int, eps: float
+    name: str,
+    ref: Side,
+    cur: Side,
+    rule: _Rule,
+    *,
+    bins: int,
+    eps: float,
+    min_values: int,
+    declared: bool = False,
 ) -> _Partial:
     kind = ColumnKind.NUMERIC if isinstance(ref, NumericSide) else ColumnKind.CATEGORICAL
     details: dict[str, Any] = {"n_reference": ref.n_rows, "n_current": cur.n_rows}
@@ -250,9 +334,12 @@ def _compute_column(
         "details": details,
         "signals": _signals(ref, cur),
     }
-    error = _column_error(ref, cur)
-    if error is not None:
-        return _Partial(error=error, **known)
+    degenerate = _untestable(name, ref, cur, min_values, declared)
+    if degenerate is not None:
+        what, reason = degenerate
+        if what == "skip":
+            return _Partial(skip=reason, **known)
+        return _Partial(caution=reason, **known)
     try:
         with np.errstate(all="ignore"):
             if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
@@ -270,6 +357,15 @@ def _compute_column(
     bad = [key for key in needed if not np.isfinite(figures[key])]
     if bad:
         return _Partial(error=f"{', '.join(bad)} is not a finite number", **known)
+    negative = [key for key in (rule.method, rule.effect_method) if figures[key] < 0]
+    if negative:
+        # No statistic or distance here can be negative; one that is comes from damaged
+        # input (a profile's std below zero), and reading it as "small" would pass drift.
+        return _Partial(
+            error=f"{', '.join(negative)} is negative ({figures[negative[0]]:.6g}), which is "
+            "impossible: the reference (or its profile) is damaged",
+            **known,
+        )
     if "psi" in (rule.method, rule.effect_method):
         details["psi_critical"] = float(figures["psi_critical"])
     if kind is ColumnKind.NUMERIC and "wasserstein" in (rule.method, rule.effect_method):
@@ -363,6 +459,10 @@ def _columns_arg(value: Sequence[str] | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(str(name) for name in value)
 
 
+def _exclude_arg(value: Sequence[str] | None) -> tuple[str, ...]:
+    return () if value is None else tuple(str(name) for name in value)
+
+
 def _optional_kind(value: ColumnKind | str | None) -> ColumnKind | None:
     return None if value is None else ColumnKind(value)
 
@@ -387,6 +487,8 @@ class _DriftCheck:
         "correction": Options(P_VALUE_METHODS),
         "drift_share": _UNIT_RIGHT,
         "missing_threshold": _UNIT_RIGHT,
+        "max_missing_rate": Interval(float, 0, 1, closed="right"),
+        "min_values": Interval(int, 1, None),
         "bins": BINS,
         "eps": EPS,
         "n_jobs": N_JOBS,
@@ -405,6 +507,8 @@ class _DriftCheck:
     correction: PValueMethod = "bh"
     drift_share: float = attrs.field(default=0.5, converter=float)
     missing_threshold: float = attrs.field(default=0.01, converter=float)
+    max_missing_rate: float = attrs.field(default=MAX_MISSING_RATE, converter=float)
+    min_values: int = MIN_VALUES
     bins: int = 10
     eps: float = attrs.field(default=1e-4, converter=float)
     n_jobs: int | None = None
@@ -424,6 +528,10 @@ class _DriftCheck:
 
     def _profile_names(self, profile: DriftProfile) -> list[str]:
         return list(profile.schema.names)
+
+    def _declared(self, name: str) -> bool:
+        """Whether the user declared the column's kind (no identifier or date-text warning)."""
+        return False
 
     # --- the engine ---
 
@@ -447,13 +555,18 @@ class _DriftCheck:
         Examples
         --------
         >>> from modelship.checks import DataDrift
-        >>> check = DataDrift(reference={"x": [1.0, 2.0, 3.0, 4.0]}, current={"x": [2.0, 3.0]})
+        >>> reference = {"x": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]}
+        >>> check = DataDrift(reference=reference, current={"x": [2.0, 3.0, 4.0, 5.0, 6.0]})
         >>> check.run().status.value
         'pass'
+        >>> print(DataDrift(reference=reference, current={"x": [2.0, 3.0]}).run().reason)
+        no column could be tested: 'x': too few values to judge: 6 in the reference, 2 in ...
         """
         current_raw = self._raw(self.current, "current")
         references: Mapping[str, Column | Side]
         if isinstance(self.reference, DriftProfile):
+            left_out = dict(self.reference.left_out)
+            current_raw = {k: v for k, v in current_raw.items() if k not in left_out}
             names = self._profile_names(self.reference)
             _same_columns(names, list(current_raw))
             references = {name: profile_side(self.reference, name) for name in names}
@@ -467,7 +580,8 @@ class _DriftCheck:
                 kinds=self._reference_kinds(reference_raw),
                 categorical_max_unique=self._max_unique(),
             )
-            references, kinds = table.columns, table.kinds
+            references, kinds, left_out = table.columns, table.kinds, table.left_out
+            current_raw = {k: v for k, v in current_raw.items() if k not in left_out}
         current = type_columns(current_raw, what="current", kinds=kinds)
         unknown = sorted((set(self.column_methods) | set(self.thresholds)) - set(kinds))
         if unknown:
@@ -481,13 +595,21 @@ class _DriftCheck:
             partials = Parallel(n_jobs=self.n_jobs, prefer="threads")(
                 delayed(self._column)(*job) for job in jobs
             )
-        return self._result(partials)
+        notes = {name: why for name, why in left_out.items() if why != EXCLUDED}
+        return self._result(partials, notes)
 
     def _column(self, name: str, reference: Column | Side, current: Column) -> _Partial:
         ref = side_of(reference) if isinstance(reference, Column) else reference
         cur = side_of(current)
         return _compute_column(
-            name, ref, cur, self._rule(name, ref, cur), bins=self.bins, eps=self.eps
+            name,
+            ref,
+            cur,
+            self._rule(name, ref, cur),
+            bins=self.bins,
+            eps=self.eps,
+            min_values=self.min_values,
+            declared=self._declared(name),
         )
 
     def _rule(self, name: str, ref: Side, cur: Side) -> _Rule:
@@ -523,7 +645,7 @@ class _DriftCheck:
         warn = PSI_WARN_THRESHOLD if method == "psi" and threshold > PSI_WARN_THRESHOLD else None
         return _Rule(method, method, threshold, threshold, warn)
 
-    def _result(self, partials: list[_Partial]) -> CheckResult:
+    def _result(self, partials: list[_Partial], left_out: Mapping[str, str]) -> CheckResult:
         p_values = _adjusted([partial.raw_p for partial in partials], self.correction)
         signal_p = {
             signal: _adjusted(
@@ -539,18 +661,37 @@ class _DriftCheck:
         for i, partial in enumerate(partials):
             details = dict(partial.details)
             notes = []
+            unusable = [0.0, 0.0]  # missing or non-finite share: reference, current
             for signal, ref_rate, cur_rate, _ in partial.signals:
                 p = signal_p[signal][i]
                 assert p is not None
                 details[f"{signal}_rate"] = [ref_rate, cur_rate]
                 details[f"{signal}_p_value"] = p
+                unusable = [unusable[0] + ref_rate, unusable[1] + cur_rate]
                 if p < self.alpha and abs(cur_rate - ref_rate) >= self.missing_threshold:
-                    notes.append(f"{signal} rate {ref_rate:.1%} -> {cur_rate:.1%} (p={_p(p)})")
-            columns.append(self._column_result(partial, p_values[i], details, notes))
+                    before, after = shares(ref_rate, cur_rate)
+                    notes.append(f"{signal} rate {before} -> {after} (p={_p(p)})")
+            limit = self._missing_limit(*unusable)
+            columns.append(self._column_result(partial, p_values[i], details, notes, limit))
+        for name, why in left_out.items():
+            columns.append(
+                DriftColumnResult(
+                    name=name, status=Status.SKIP, reason=why, details={"left_out": why}
+                )
+            )
         return self._summarise(columns)
 
+    def _missing_limit(self, before: float, after: float) -> str | None:
+        """The reason a column fails on its missing or non-finite share, if it does."""
+        return missing_rate_finding(before, after, self.max_missing_rate)
+
     def _column_result(
-        self, partial: _Partial, p: float | None, details: dict[str, Any], notes: list[str]
+        self,
+        partial: _Partial,
+        p: float | None,
+        details: dict[str, Any],
+        notes: list[str],
+        limit: str | None,
     ) -> DriftColumnResult:
         rule = partial.rule
         common: dict[str, Any] = {
@@ -562,13 +703,26 @@ class _DriftCheck:
             "effect_threshold": rule.effect_threshold,
             "details": details,
         }
+        if limit is not None:
+            details["max_missing_rate_exceeded"] = True
         if partial.error is not None:
             return DriftColumnResult(
                 status=Status.ERROR, reason="; ".join([partial.error, *notes]), **common
             )
+        if partial.skip is not None or partial.caution is not None:
+            why = partial.skip if partial.skip is not None else partial.caution
+            assert why is not None
+            details["not_tested"] = why
+            status = Status.SKIP if partial.skip is not None else Status.WARN
+            if limit is not None:
+                status, notes = Status.FAIL, [limit, *notes]
+            return DriftColumnResult(status=status, reason="; ".join([why, *notes]), **common)
         drifted, status, reason = _verdict(partial, p)
         if notes and status is Status.PASS:
             status = Status.WARN  # a changed missing or infinite rate is worth a look
+        if limit is not None:
+            status = Status.FAIL
+            notes.insert(0, limit)
         unseen = details.get("unseen_categories")
         if unseen:
             shown = ", ".join(repr(label) for label in list(unseen)[:5])
@@ -586,32 +740,58 @@ class _DriftCheck:
 
     def _summarise(self, columns: list[DriftColumnResult]) -> CheckResult:
         errors = [column for column in columns if column.status is Status.ERROR]
-        computed = [column for column in columns if column.status is not Status.ERROR]
+        skipped = [column for column in columns if column.status is Status.SKIP]
+        # The verdict comes from the columns that could be tested; the others say why not.
+        computed = [column for column in columns if column.drifted is not None]
         drifted = [column.name for column in computed if column.drifted]
-        warned = [column.name for column in computed if column.status is Status.WARN]
+        too_missing = [c.name for c in columns if c.details.get("max_missing_rate_exceeded")]
+        warned = [
+            column.name
+            for column in columns
+            if column.status is Status.WARN and column.name not in drifted
+        ]
         share = len(drifted) / len(computed) if computed else None
+        drift_text = f"{len(drifted)} of {len(computed)} columns drifted"
+        if share is not None:
+            drift_text += f" ({share:.0%} {'>=' if share >= self.drift_share else '<'} "
+            drift_text += f"{self.drift_share:.0%})"
+        if drifted:
+            drift_text += f": {_names(drifted)}"
         if errors:
             status = Status.ERROR
             listed = "; ".join(f"{column.name!r}: {column.reason}" for column in errors[:3])
             reason = f"{len(errors)} of {len(columns)} columns could not be computed: {listed}"
-        elif share is not None and share >= self.drift_share:
+            if drifted:
+                reason += f"; {drift_text}"
+        elif not computed and not too_missing:
+            status = Status.ERROR
+            listed = "; ".join(f"{column.name!r}: {column.reason}" for column in columns[:3])
+            reason = f"no column could be tested: {listed}"
+        elif too_missing or (share is not None and share >= self.drift_share):
             status = Status.FAIL
-            reason = (
-                f"data set drifted: {len(drifted)} of {len(computed)} columns drifted "
-                f"({share:.0%} >= {self.drift_share:.0%}): {_names(drifted)}"
-            )
+            parts = []
+            if too_missing:
+                parts.append(
+                    f"{len(too_missing)} column{'s' if len(too_missing) != 1 else ''} "
+                    f"above max_missing_rate {percent(self.max_missing_rate)}: "
+                    f"{_names(too_missing)}"
+                )
+            if share is not None and share >= self.drift_share:
+                parts.insert(0, f"data set drifted: {drift_text}")
+            elif drifted:
+                parts.append(drift_text)
+            reason = "; ".join(parts)
         elif drifted:
             status = Status.WARN
-            reason = (
-                f"{len(drifted)} of {len(computed)} columns drifted "
-                f"({share:.0%} < {self.drift_share:.0%}): {_names(drifted)}"
-            )
+            reason = drift_text
         elif warned:
             status = Status.WARN
             reason = f"no column drifted; {len(warned)} with warnings: {_names(warned)}"
         else:
             status = Status.PASS
-            reason = f"no drift in {len(columns)} column{'s' if len(columns) != 1 else ''}"
+            reason = f"no drift in {len(computed)} column{'s' if len(computed) != 1 else ''}"
+        if skipped and (status is not Status.ERROR or errors):
+            reason += f"; {len(skipped)} not tested: {_names([c.name for c in skipped])}"
         return CheckResult(
             name=self.name,
             status=status,
@@ -622,9 +802,12 @@ class _DriftCheck:
             columns=columns,
             details={
                 "n_columns": len(columns),
+                "n_tested": len(computed),
                 "n_drifted": len(drifted),
                 "drifted_columns": drifted,
                 "n_errors": len(errors),
+                "skipped_columns": [column.name for column in skipped],
+                "missing_rate_columns": too_missing,
                 "alpha": self.alpha,
                 "correction": self.correction,
             },
@@ -676,7 +859,22 @@ class DataDrift(_DriftCheck):
     Missing values and infinities are left out of the statistics and compared on their
     own: a change of the missing (or infinite) rate by at least ``missing_threshold`` with a
     corrected two-proportion p-value below ``alpha`` makes the column ``warn``. A column
-    with no finite values, or a constant numeric reference, is an ``error`` with a reason.
+    whose share of missing or non-finite values exceeds ``max_missing_rate`` (default
+    50%) while being at least ``max_missing_rate / 2`` above the reference's (a column
+    entirely ``+inf``, 90% NaN where the reference had none) ``fail`` s, and so does the
+    check, whatever ``drift_share``.
+
+    A column that cannot be judged is ``skip``, with the reason: constant (the same single
+    value) in both samples, no finite values on one side, or fewer than ``min_values``
+    values on either side ("too few values to judge"). A numeric reference that is
+    constant while the current column is not is a ``warn`` (distances scaled by its spread
+    are undefined; declare it categorical to test it). The check's verdict comes from the
+    columns that could be tested; when none could, it is an ``error``.
+
+    Categorical columns that look like identifiers (at least ``ID_DISTINCT_SHARE`` of 50
+    or more reference values distinct) or hold date strings are not compared as
+    categories (every new batch would "drift"): they ``warn`` by name, saying how to leave
+    them out (``exclude=``) or declare their kind.
 
     Parameters
     ----------
@@ -703,13 +901,24 @@ class DataDrift(_DriftCheck):
         Share of drifted columns at which the data set has drifted (the check fails).
     missing_threshold : float
         Smallest change of a missing or infinite rate worth a warning.
+    max_missing_rate : float
+        Share of missing or non-finite values above which a column fails (when at least
+        half of it above the reference's share); 1 turns the limit off.
+    min_values : int
+        Fewest finite (numeric) or present (categorical) values a column needs on each
+        side to be judged.
     bins, eps : int, float
         PSI and binned Jensen-Shannon: the number of reference-quantile bins (outer edges
         open) and the proportion given to an empty bin.
     columns : sequence of str, optional
         For 2-D arrays the names of the columns; otherwise the columns to compare.
+    exclude : sequence of str, optional
+        Columns to leave out of both samples (identifiers, free text).
     kinds : mapping, optional
         ``{column: "numeric" | "categorical"}`` overriding the kind implied by the dtype.
+        A datetime column declared ``numeric`` is compared as time stamps (seconds since
+        the epoch); one not declared is left out, as a ``skip`` column saying so. A
+        declared kind also silences the identifier and date-text warnings below.
     categorical_max_unique : int, optional
         Numeric columns with at most this many distinct reference values are categorical.
     n_jobs : int, optional
@@ -744,17 +953,22 @@ class DataDrift(_DriftCheck):
     _parameter_constraints: ClassVar[Constraints] = {
         **_DriftCheck._parameter_constraints,
         "columns": (None, Names()),
+        "exclude": (None, Names()),
         "kinds": (None, KINDS),
         "categorical_max_unique": (None, Interval(int, 1, None)),
     }
 
     columns: tuple[str, ...] | None = attrs.field(default=None, converter=_columns_arg)
+    exclude: tuple[str, ...] = attrs.field(default=None, converter=_exclude_arg)
     kinds: Mapping[str, ColumnKind] = attrs.field(default=None, converter=parse_kinds)
     categorical_max_unique: int | None = None
     name: str = "data_drift"
 
     def _raw(self, data: Any, what: str) -> dict[str, NDArray[Any]]:
-        return raw_columns(data, what=what, columns=self.columns)
+        return raw_columns(data, what=what, columns=self.columns, exclude=self.exclude)
+
+    def _declared(self, name: str) -> bool:
+        return name in self.kinds
 
     def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
         unknown = sorted(set(self.kinds) - set(raw))
@@ -845,6 +1059,9 @@ class PredictionDrift(_DriftCheck):
                     )
                 return raw_columns(array, what=f"{what} predictions", columns=names)
         return raw_columns(data, what=f"{what} predictions", columns=self.columns)
+
+    def _declared(self, name: str) -> bool:
+        return self.kind is not None
 
     def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
         return {

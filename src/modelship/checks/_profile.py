@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 import attrs
+import numpy as np
 
 from modelship import _json
 from modelship._documents import DocumentKind
@@ -20,6 +22,98 @@ from modelship.errors import ConfigError
 __all__ = ["CategoricalProfile", "DriftProfile", "NumericProfile"]
 
 SCHEMA_VERSION = 1
+
+EXCLUDED = "excluded"
+"""Why a column in :attr:`DriftProfile.left_out` is there when the user left it out."""
+
+# Relative slack for the spread bounds below: the bounds are exact for the sample, so the
+# slack only absorbs the rounding of a standard deviation computed in float64.
+_STD_SLACK = 1e-9
+
+
+def _count(data: Mapping[str, Any], key: str) -> int:
+    """``data[key]`` as a count: a non-negative integer (not a bool, not 2.5, not "3")."""
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ConfigError(f"{key!r} must be a non-negative integer, got {value!r}")
+    return int(value)
+
+
+def _real(data: Mapping[str, Any], key: str) -> float:
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"{key!r} must be a number, got {value!r}")
+    return float(value)
+
+
+def _std_bounds(summary: QuantileSummary) -> tuple[float, float]:
+    """Bounds on the population std of any sample with this summary.
+
+    Above: half the range (the std of values in [min, max] is largest when half sit at
+    each end). Below: if at least a share ``s`` of the values is ``<= q_lo`` and a share
+    ``s`` is ``>= q_hi``, every centre ``c`` is at least ``(q_hi - q_lo)/2`` from one of
+    them, so the variance is at least ``s (q_hi - q_lo)^2 / 4``; the quartiles give ``s``.
+    """
+    q, ranks, n = summary.quantiles, summary.ranks, summary.n
+    upper = (float(q[-1]) - float(q[0])) / 2
+    index = QuantileSummary.stored_indices(n, q.size)
+    lo = int(np.searchsorted(ranks, n / 4))  # first stored point with >= n/4 values at or below
+    at_least_above = n - index  # values >= q[t]
+    hi = int(np.nonzero(at_least_above >= n / 4)[0][-1])
+    share = min(float(ranks[lo]) / n, float(at_least_above[hi]) / n)
+    lower = math.sqrt(share) * max(float(q[hi]) - float(q[lo]), 0.0) / 2
+    return lower, upper
+
+
+def _text_map(value: Mapping[str, str]) -> dict[str, str]:
+    return {str(name): str(why) for name, why in value.items()}
+
+
+def _check_numeric(column: NumericProfile) -> None:
+    """Refuse a numeric profile column whose fields contradict each other."""
+    for key in ("n_rows", "n_missing", "n_inf"):
+        _count({key: getattr(column, key)}, key)
+    if column.n_rows == 0:
+        raise ConfigError("'n_rows' must be positive: a profile column has at least one row")
+    n_finite = column.n_rows - column.n_missing - column.n_inf
+    if n_finite < 0:
+        raise ConfigError(
+            f"n_missing {column.n_missing} + n_inf {column.n_inf} exceed n_rows {column.n_rows}"
+        )
+    std = column.std
+    if not math.isfinite(std) or std < 0:
+        raise ConfigError(f"'std' must be a finite number >= 0, got {std!r}")
+    summary = column.summary
+    if summary is None:
+        if n_finite:
+            raise ConfigError(f"the column has {n_finite} finite values but no summary")
+        if std != 0:
+            raise ConfigError(f"a column without finite values has std 0, got {std!r}")
+        return
+    if summary.n != n_finite:
+        raise ConfigError(
+            f"the summary counts {summary.n} values, but n_rows - n_missing - n_inf is {n_finite}"
+        )
+    lower, upper = _std_bounds(summary)
+    if not lower * (1 - _STD_SLACK) <= std <= upper * (1 + _STD_SLACK):
+        raise ConfigError(
+            f"'std' {std!r} is impossible for the summary's quantiles: the std of values "
+            f"from {float(summary.quantiles[0])!r} to {float(summary.quantiles[-1])!r} with "
+            f"these quartiles lies in [{lower:.6g}, {upper:.6g}]"
+        )
+
+
+def _check_categorical(column: CategoricalProfile) -> None:
+    """Refuse a categorical profile column whose counts do not add up."""
+    n_rows = _count({"n_rows": column.n_rows}, "n_rows")
+    n_missing = _count({"n_missing": column.n_missing}, "n_missing")
+    if n_rows == 0:
+        raise ConfigError("'n_rows' must be positive: a profile column has at least one row")
+    total = sum(_count(column.counts, label) for label in column.counts)
+    if total + n_missing != n_rows:
+        raise ConfigError(
+            f"category counts ({total}) plus n_missing ({n_missing}) must equal n_rows ({n_rows})"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -44,6 +138,9 @@ class NumericProfile:
     n_inf: int
     std: float
     summary: QuantileSummary | None
+
+    def __attrs_post_init__(self) -> None:
+        _check_numeric(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible dict.
@@ -74,12 +171,16 @@ class NumericProfile:
         >>> NumericProfile.from_dict(column.to_dict()) == column
         True
         """
+        if "summary" not in data:
+            raise ConfigError("a numeric profile column has no 'summary' (null when empty)")
         summary = data["summary"]
+        if summary is not None and not isinstance(summary, Mapping):
+            raise ConfigError(f"'summary' must be an object or null, got {type(summary).__name__}")
         return cls(
-            n_rows=int(data["n_rows"]),
-            n_missing=int(data["n_missing"]),
-            n_inf=int(data["n_inf"]),
-            std=float(data["std"]),
+            n_rows=_count(data, "n_rows"),
+            n_missing=_count(data, "n_missing"),
+            n_inf=_count(data, "n_inf"),
+            std=_real(data, "std"),
             summary=None if summary is None else QuantileSummary.from_dict(summary),
         )
 
@@ -99,6 +200,9 @@ class CategoricalProfile:
     n_rows: int
     n_missing: int
     counts: Mapping[str, int]
+
+    def __attrs_post_init__(self) -> None:
+        _check_categorical(self)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible dict.
@@ -121,8 +225,14 @@ class CategoricalProfile:
         >>> CategoricalProfile.from_dict({"n_rows": 2, "n_missing": 1, "counts": {"a": 1}}).counts
         {'a': 1}
         """
-        counts = {str(label): int(count) for label, count in data["counts"].items()}
-        return cls(n_rows=int(data["n_rows"]), n_missing=int(data["n_missing"]), counts=counts)
+        counts = data["counts"]
+        if not isinstance(counts, Mapping):
+            raise ConfigError(f"'counts' must be an object, got {type(counts).__name__}")
+        return cls(
+            n_rows=_count(data, "n_rows"),
+            n_missing=_count(data, "n_missing"),
+            counts={str(label): _count(counts, label) for label in counts},
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -140,6 +250,12 @@ class DriftProfile:
     the binned Jensen-Shannon distance equal the exact values when ``bins`` divides
     ``summary_size - 1`` (deciles and 1001 do); the normalised Wasserstein distance is within
     ``cdf_error * (max - min) / std``. Cramér-von Mises needs the data and is not available.
+
+    ``left_out`` names the reference columns not profiled and why (``"excluded"`` by the
+    user, or a datetime column not declared numeric); drift checks against the profile
+    leave them out of the current data too. Every field is checked against the others when
+    a profile is built or read (counts, spreads, kinds), so a damaged profile raises
+    :class:`~modelship.errors.ConfigError` on read, never a wrong verdict later.
 
     Examples
     --------
@@ -160,11 +276,13 @@ class DriftProfile:
     numeric: Mapping[str, NumericProfile]
     categorical: Mapping[str, CategoricalProfile]
     summary_size: int
+    left_out: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
 
     @classmethod
     @validate_params(
         summary_size=Interval(int, 2, None),
         columns=(None, Names()),
+        exclude=(None, Names()),
         kinds=(None, KINDS),
         categorical_max_unique=(None, Interval(int, 1, None)),
     )
@@ -174,6 +292,7 @@ class DriftProfile:
         *,
         summary_size: int = 1001,
         columns: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
         kinds: Mapping[str, ColumnKind | str] | None = None,
         categorical_max_unique: int | None = None,
         max_categories: int = 1000,
@@ -187,10 +306,15 @@ class DriftProfile:
         summary_size : int
             Quantiles kept per numeric column; the KS error bound is ``1/(summary_size-1)``.
         columns, kinds, categorical_max_unique
-            As for :class:`DataDrift`.
+            As for :class:`DataDrift`. ``kinds={"signup": "numeric"}`` profiles a datetime
+            column as time stamps; datetime columns not declared so are left out, and
+            :attr:`left_out` says why.
+        exclude : sequence of str, optional
+            Columns to leave out (identifiers, free text). The profile remembers them, so
+            drift checks against it leave them out of the current data too.
         max_categories : int
             As for :meth:`Schema.infer`. The category counts are kept whatever their number;
-            leave identifier-like columns out.
+            leave identifier-like columns out (``exclude=``).
 
         Raises
         ------
@@ -204,13 +328,18 @@ class DriftProfile:
         >>> from modelship.checks import DriftProfile
         >>> DriftProfile.from_data({"x": [1.0, 2.0, 3.0]}, summary_size=11).summary_size
         11
+        >>> data = {"x": [1.0, 2.0], "id": ["a1", "b2"]}
+        >>> DriftProfile.from_data(data, exclude=["id"]).left_out
+        {'id': 'excluded'}
         """
+        excluded = [str(name) for name in exclude or ()]
         table = as_table(
             reference,
             what="reference",
             columns=columns,
             kinds=parse_kinds(kinds),
             categorical_max_unique=categorical_max_unique,
+            exclude=excluded,
         )
         schemas = []
         numeric: dict[str, NumericProfile] = {}
@@ -251,6 +380,7 @@ class DriftProfile:
             numeric=numeric,
             categorical=categorical,
             summary_size=summary_size,
+            left_out={**dict.fromkeys(excluded, EXCLUDED), **table.left_out},
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -260,7 +390,7 @@ class DriftProfile:
         --------
         >>> from modelship.checks import DriftProfile
         >>> sorted(DriftProfile.from_data({"x": [1.0, 2.0]}).to_dict())
-        ['categorical', 'numeric', 'schema', 'schema_version', 'summary_size']
+        ['categorical', 'left_out', 'numeric', 'schema', 'schema_version', 'summary_size']
         """
         return {
             "schema_version": SCHEMA_VERSION,
@@ -268,6 +398,7 @@ class DriftProfile:
             "schema": self.schema.to_dict(),
             "numeric": {name: column.to_dict() for name, column in self.numeric.items()},
             "categorical": {name: column.to_dict() for name, column in self.categorical.items()},
+            "left_out": dict(self.left_out),
         }
 
     @classmethod
@@ -297,7 +428,11 @@ class DriftProfile:
                 str(name): CategoricalProfile.from_dict(column)
                 for name, column in data["categorical"].items()
             }
-            summary_size = int(data["summary_size"])
+            summary_size = _count(data, "summary_size")
+            # Written since exclusions were recorded; older profiles left nothing out.
+            left_out = {str(name): str(why) for name, why in data.get("left_out", {}).items()}
+        except ConfigError as exc:
+            raise ConfigError(f"malformed drift profile: {exc}") from None
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ConfigError(f"malformed drift profile: {type(exc).__name__}: {exc}") from None
         profiled = set(numeric) | set(categorical)
@@ -306,9 +441,19 @@ class DriftProfile:
                 f"malformed drift profile: columns {sorted(profiled)} do not match the "
                 f"schema's {sorted(schema.names)}"
             )
-        return cls(
-            schema=schema, numeric=numeric, categorical=categorical, summary_size=summary_size
-        )
+        try:
+            return cls(
+                schema=schema,
+                numeric=numeric,
+                categorical=categorical,
+                summary_size=summary_size,
+                left_out=left_out,
+            )
+        except ConfigError as exc:
+            raise ConfigError(f"malformed drift profile: {exc}") from None
+
+    def __attrs_post_init__(self) -> None:
+        _check_profile(self)
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Return the profile as JSON text (compact by default: it holds many numbers).
@@ -333,6 +478,47 @@ class DriftProfile:
         True
         """
         return cls.from_dict(_json.loads(text, "drift profile"))
+
+
+def _check_profile(profile: DriftProfile) -> None:
+    """Refuse a profile whose columns contradict its schema, its size or each other."""
+    if profile.summary_size < 2:
+        raise ConfigError(f"'summary_size' must be at least 2, got {profile.summary_size}")
+    profiled = set(profile.numeric) | set(profile.categorical)
+    if profiled & set(profile.left_out):
+        raise ConfigError(
+            f"columns both profiled and left out: {sorted(profiled & set(profile.left_out))}"
+        )
+    if profiled != set(profile.schema.names) or set(profile.numeric) & set(profile.categorical):
+        raise ConfigError(
+            f"columns {sorted(profiled)} do not match the schema's {sorted(profile.schema.names)}"
+        )
+    rows = set()
+    for name, column_schema in zip(profile.schema.names, profile.schema.columns, strict=True):
+        column: NumericProfile | CategoricalProfile
+        if name in profile.numeric:
+            column, kind = profile.numeric[name], ColumnKind.NUMERIC
+            summary = profile.numeric[name].summary
+            if summary is not None and summary.quantiles.size > profile.summary_size:
+                raise ConfigError(
+                    f"column {name!r} keeps {summary.quantiles.size} quantiles, more than the "
+                    f"profile's summary_size {profile.summary_size}"
+                )
+        else:
+            column, kind = profile.categorical[name], ColumnKind.CATEGORICAL
+        if column_schema.kind is not kind:
+            raise ConfigError(
+                f"column {name!r} is profiled as {kind.value} but its schema says "
+                f"{column_schema.kind.value}"
+            )
+        if not math.isclose(column_schema.null_rate, column.n_missing / column.n_rows):
+            raise ConfigError(
+                f"column {name!r}: the schema's null rate {column_schema.null_rate!r} is not "
+                f"n_missing / n_rows = {column.n_missing}/{column.n_rows}"
+            )
+        rows.add(column.n_rows)
+    if len(rows) > 1:
+        raise ConfigError(f"the columns of one profile must have as many rows, got {sorted(rows)}")
 
 
 def profile_side(profile: DriftProfile, name: str) -> Side:

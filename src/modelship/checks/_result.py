@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import enum
+import importlib
+import math
 import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Protocol, Union, runtime_checkable
@@ -12,10 +14,12 @@ from joblib import Parallel, delayed
 
 from modelship import _json
 from modelship._params import Interval, validate_params
+from modelship.errors import MissingDependency
 from modelship.report import (
     Entry,
     Report,
     Section,
+    render_html,
     render_junit,
     render_markdown,
     render_text,
@@ -40,8 +44,10 @@ N_JOBS = (None, Interval(int, 1, None), Interval(int, None, -1))
 class Status(enum.Enum):
     """The verdict of a check or of one column of a check.
 
-    Ordered from best to worst: ``PASS < WARN < FAIL < ERROR``. ``ERROR`` means the check
-    could not be computed; it never counts as a pass.
+    Ordered from best to worst: ``PASS < SKIP < WARN < FAIL < ERROR``. ``SKIP`` marks a
+    part that could not be judged, with the reason (a column constant in both samples,
+    all missing, or with too few values); ``ERROR`` means the check could not be
+    computed. Neither counts as a pass.
 
     Examples
     --------
@@ -53,12 +59,13 @@ class Status(enum.Enum):
     """
 
     PASS = "pass"
+    SKIP = "skip"
     WARN = "warn"
     FAIL = "fail"
     ERROR = "error"
 
     def rank(self) -> int:
-        """Return the position from best (0, ``PASS``) to worst (3, ``ERROR``).
+        """Return the position from best (0, ``PASS``) to worst (4, ``ERROR``).
 
         Examples
         --------
@@ -83,7 +90,7 @@ class Status(enum.Enum):
         return max(statuses, key=cls.rank, default=cls.PASS)
 
 
-_STATUS_ORDER = (Status.PASS, Status.WARN, Status.FAIL, Status.ERROR)
+_STATUS_ORDER = (Status.PASS, Status.SKIP, Status.WARN, Status.FAIL, Status.ERROR)
 
 
 class Severity(enum.Enum):
@@ -101,7 +108,12 @@ class Severity(enum.Enum):
 
 
 def _optional_float(value: float | None) -> float | None:
-    return None if value is None else float(value)
+    if value is None:
+        return None
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float's range, such as 10**400
+        return math.inf if value > 0 else -math.inf
 
 
 def _details(value: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -111,6 +123,39 @@ def _details(value: Mapping[str, Any] | None) -> dict[str, Any]:
 def _number(value: float | None, digits: int = 4) -> str:
     """A statistic for people: ``digits`` significant digits, empty for ``None``."""
     return "" if value is None else f"{value:.{digits}g}"
+
+
+def shares(before: float, after: float) -> tuple[str, str]:
+    """Two shares as percentages, with the decimals it takes to tell them apart.
+
+    Examples
+    --------
+    >>> from modelship.checks._result import shares
+    >>> shares(0.0, 1 / 10_000), shares(0.0, 0.2)
+    (('0.00%', '0.01%'), ('0.0%', '20.0%'))
+    """
+    texts = (percent(before), percent(after))
+    for decimals in range(1, 16):
+        texts = (percent(before, decimals), percent(after, decimals))
+        readable = all(
+            share == 0 or any(digit in "123456789" for digit in text)
+            for share, text in zip((before, after), texts, strict=True)
+        )
+        if readable and (before == after or texts[0] != texts[1]):
+            break
+    return texts
+
+
+def percent(share: float, decimals: int = 1) -> str:
+    """A share as a percentage with ``decimals`` decimals.
+
+    Examples
+    --------
+    >>> from modelship.checks._result import percent
+    >>> percent(0.5)
+    '50.0%'
+    """
+    return f"{share * 100:.{decimals}f}%"
 
 
 def _facts(pairs: Iterable[tuple[str, object]]) -> dict[str, str]:
@@ -274,7 +319,14 @@ def _columns(value: Mapping[str, ColumnResult] | Iterable[ColumnResult]) -> dict
     return {column.name: column for column in value}
 
 
-@attrs.frozen(kw_only=True)
+_REPR_REASON = 80  # characters of a reason a repr shows
+
+
+def _short(text: str, limit: int = _REPR_REASON) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@attrs.frozen(kw_only=True, repr=False)
 class CheckResult:
     """The structured verdict of one check.
 
@@ -314,6 +366,29 @@ class CheckResult:
     p_value: float | None = attrs.field(default=None, converter=_optional_float)
     columns: Mapping[str, ColumnResult] = attrs.field(factory=dict, converter=_columns)
     details: Mapping[str, Any] = attrs.field(factory=dict, converter=_details)
+
+    def __repr__(self) -> str:
+        """One line: name, status, the start of the reason, and how many columns.
+
+        Examples
+        --------
+        >>> from modelship.checks import CheckResult
+        >>> CheckResult(name="auc", status="fail", reason="AUC 0.71 < 0.80")
+        <CheckResult 'auc' fail: AUC 0.71 < 0.80>
+        """
+        columns = f" ({len(self.columns)} columns)" if self.columns else ""
+        return f"<CheckResult {self.name!r} {self.status.value}: {_short(self.reason)}{columns}>"
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table for notebooks: the verdict and the columns that did not pass."""
+        report = Report(
+            title=f"check {self.name}",
+            passed=not self.blocks(),
+            sections=[self.to_section()],
+            headings=("status", "severity", "statistic", "threshold", "reason"),
+            item="check",
+        )
+        return render_html(report)
 
     @classmethod
     def from_exception(
@@ -518,7 +593,7 @@ def _results(value: Iterable[CheckResult]) -> tuple[CheckResult, ...]:
     return tuple(value)
 
 
-@attrs.frozen
+@attrs.frozen(repr=False)
 class SuiteResult:
     """The results of :func:`run_suite`, in the order the checks were given.
 
@@ -534,6 +609,79 @@ class SuiteResult:
     """
 
     results: tuple[CheckResult, ...] = attrs.field(converter=_results)
+
+    def __repr__(self) -> str:
+        """One line: the verdict and the count of checks by status.
+
+        Examples
+        --------
+        >>> from modelship.checks import CheckResult, SuiteResult
+        >>> SuiteResult([CheckResult(name="a", status="pass"),
+        ...              CheckResult(name="b", status="fail")])
+        <SuiteResult failed: 2 checks (1 pass, 1 fail)>
+        """
+        counts = [
+            f"{n} {status.value}"
+            for status in Status
+            if (n := sum(result.status is status for result in self.results))
+        ]
+        noun = "check" if len(self.results) == 1 else "checks"
+        tally = f" ({', '.join(counts)})" if counts else ""
+        verdict = "passed" if self.passed else "failed"
+        return f"<SuiteResult {verdict}: {len(self.results)} {noun}{tally}>"
+
+    def _repr_html_(self) -> str:
+        """A compact HTML table for notebooks: each check's status, reason and the columns
+        that did not pass, then those columns' verdicts (see :func:`render_html`)."""
+        return render_html(self.to_report())
+
+    def to_pandas(self) -> Any:
+        """One row per column result, as a pandas ``DataFrame`` (pandas is needed here only).
+
+        Columns: ``check``, ``check_status``, then the fields of each column result
+        (``name`` renamed ``column``, ``status``, ``reason``, ``method``, ``statistic``,
+        ``p_value``, ``threshold``, and those of subclasses such as ``effect_size`` and
+        ``drifted``), and its ``details`` as a dict.
+
+        Raises
+        ------
+        MissingDependency
+            When pandas is not installed.
+
+        Examples
+        --------
+        >>> from modelship.checks import ColumnResult, CheckResult, SuiteResult
+        >>> col = ColumnResult(name="age", status="fail", reason="drifted", statistic=0.3)
+        >>> suite = SuiteResult([CheckResult(name="drift", status="fail", columns=[col])])
+        >>> frame = suite.to_pandas()
+        >>> frame[["check", "column", "status", "statistic"]].values.tolist()
+        [['drift', 'age', 'fail', 0.3]]
+        """
+        try:
+            pandas = importlib.import_module("pandas")
+        except ImportError:
+            raise MissingDependency(
+                "SuiteResult.to_pandas needs pandas: pip install pandas"
+            ) from None
+        rows = []
+        for result in self.results:
+            for column in result.columns.values():
+                fields = {f.name: getattr(column, f.name) for f in attrs.fields(type(column))}
+                fields["status"] = column.status.value
+                fields["details"] = dict(column.details)
+                rows.append(
+                    {
+                        "check": result.name,
+                        "check_status": result.status.value,
+                        "column": fields.pop("name"),
+                        **fields,
+                    }
+                )
+        base = ["check", "check_status", "column"]
+        base += [f.name for f in attrs.fields(ColumnResult) if f.name != "name"]
+        return pandas.DataFrame(
+            rows, columns=list(dict.fromkeys(base + [k for r in rows for k in r]))
+        )
 
     @property
     def passed(self) -> bool:

@@ -11,10 +11,18 @@ import numpy as np
 from modelship import _json
 from modelship._documents import DocumentKind
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
-from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._result import (
+    CheckResult,
+    ColumnResult,
+    Severity,
+    Status,
+    percent,
+    shares,
+)
 from modelship.checks._tabular import (
     Column,
     ColumnKind,
+    LeftOut,
     Table,
     as_table,
     make_column,
@@ -35,6 +43,7 @@ FINDINGS: Mapping[str, Severity] = {
     "new_categories": Severity.ADVISORY,
     "out_of_range": Severity.ADVISORY,
     "null_rate": Severity.ADVISORY,
+    "missing_rate": Severity.BLOCKING,
 }
 """What schema validation looks for, and the default severity of each finding.
 
@@ -45,8 +54,37 @@ numeric column). ``dtype_changed``: the dtype differs (``int64`` became ``float6
 ``range_tolerance`` of the finite values lie outside the reference's finite [min, max]
 (infinities are compared by :class:`DataDrift`). ``null_rate``:
 missing values in a column that had none, or a null rate up by more than
-``null_rate_tolerance``.
+``null_rate_tolerance``. ``missing_rate``: more than ``max_missing_rate`` (default 50%) of
+the column's values are missing or non-finite (NaN, infinite), at least half of that
+above the reference's share: a column entirely ``+inf``, or 90% NaN where the reference
+had none.
 """
+
+MAX_MISSING_RATE = 0.5
+"""Default ``max_missing_rate`` of :meth:`Schema.validate` and :class:`DataDrift`."""
+
+
+def missing_rate_finding(before: float, after: float, limit: float) -> str | None:
+    """Why a share of missing or non-finite values went too far, or ``None``.
+
+    Too far: above ``limit``, and at least ``limit / 2`` above the reference's share.
+
+    Examples
+    --------
+    >>> from modelship.checks._schema import missing_rate_finding
+    >>> missing_rate_finding(0.0, 0.9, 0.5)
+    'missing or non-finite rate 0.0% -> 90.0%, above max_missing_rate 50.0%'
+    >>> missing_rate_finding(0.45, 0.6, 0.5) is None
+    True
+    """
+    if after > limit and after - before >= limit / 2:
+        shown_before, shown_after = shares(before, after)
+        return (
+            f"missing or non-finite rate {shown_before} -> {shown_after}, above "
+            f"max_missing_rate {percent(limit)}"
+        )
+    return None
+
 
 _MAX_LISTED = 20  # new categories named in a result's details
 
@@ -72,6 +110,9 @@ class ColumnSchema:
         The reference's share of missing values.
     minimum, maximum : float, optional
         The finite range of a numeric column (``None`` when it had no finite value).
+    inf_rate : float
+        The reference's share of infinite values (0 for categorical columns; schemas
+        written before it was recorded read as 0).
     categories : tuple of str, optional
         The categories of a categorical column; ``None`` when there were more than the
         ``max_categories`` given to :meth:`Schema.infer` (then new categories are not
@@ -93,6 +134,7 @@ class ColumnSchema:
     minimum: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
     maximum: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
     categories: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_labels)
+    inf_rate: float = attrs.field(default=0.0, converter=float)
 
     @classmethod
     def of(
@@ -113,8 +155,9 @@ class ColumnSchema:
         3.0
         """
         n = len(column)
+        infinite = 0
         if column.kind is ColumnKind.NUMERIC:
-            missing, _ = column.counts_of_special()
+            missing, infinite = column.counts_of_special()
             values = column.values
             finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
             low, high = (float(finite.min()), float(finite.max())) if len(finite) else (None, None)
@@ -126,6 +169,7 @@ class ColumnSchema:
                 null_rate=missing / n,
                 minimum=low,
                 maximum=high,
+                inf_rate=infinite / n,
             )
         category_counts, missing = counts if counts is not None else column.category_counts()
         categories = tuple(category_counts) if len(category_counts) <= max_categories else None
@@ -166,8 +210,14 @@ class ColumnSchema:
         >>> ColumnSchema.from_dict(col.to_dict()) == col
         True
         """
+        optional: dict[str, Any] = {"inf_rate": 0.0}
         try:
-            return cls(**{field.name: data[field.name] for field in attrs.fields(cls)})
+            return cls(
+                **{
+                    field.name: data[field.name] if field.name in data else optional[field.name]
+                    for field in attrs.fields(cls)
+                }
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"malformed column schema {dict(data)!r}: {exc}") from None
 
@@ -310,6 +360,7 @@ class Schema:
         name: str = "schema",
         range_tolerance: float = 0.01,
         null_rate_tolerance: float = 0.05,
+        max_missing_rate: float = MAX_MISSING_RATE,
         severities: Mapping[str, Severity | str] | None = None,
     ) -> SchemaCheck:
         """Return a check of ``current`` against this schema, to put in a suite.
@@ -329,6 +380,7 @@ class Schema:
             name=name,
             range_tolerance=range_tolerance,
             null_rate_tolerance=null_rate_tolerance,
+            max_missing_rate=max_missing_rate,
             severities=severities,
         )
 
@@ -339,6 +391,7 @@ class Schema:
         name: str = "schema",
         range_tolerance: float = 0.01,
         null_rate_tolerance: float = 0.05,
+        max_missing_rate: float = MAX_MISSING_RATE,
         severities: Mapping[str, Severity | str] | None = None,
     ) -> CheckResult:
         """Compare ``current`` with the schema.
@@ -359,6 +412,10 @@ class Schema:
             past the extremes of a sample, hence not zero.
         null_rate_tolerance : float
             Increase of the null rate tolerated in a column that was nullable.
+        max_missing_rate : float
+            Share of missing or non-finite values above which a column has the blocking
+            finding ``missing_rate``, when at least half of it above the reference's
+            share; 1 turns it off.
         severities : mapping, optional
             Per finding, a severity replacing the default of :data:`FINDINGS`.
 
@@ -385,6 +442,7 @@ class Schema:
             name=name,
             range_tolerance=range_tolerance,
             null_rate_tolerance=null_rate_tolerance,
+            max_missing_rate=max_missing_rate,
             severities=severities,
         ).run()
 
@@ -474,6 +532,7 @@ class SchemaCheck:
     _parameter_constraints: ClassVar[Constraints] = {
         "range_tolerance": Interval(float, 0, 1),
         "null_rate_tolerance": Interval(float, 0, 1),
+        "max_missing_rate": Interval(float, 0, 1, closed="right"),
         "severities": (None, MappingOf(Options(Severity), keys=Options(tuple(FINDINGS)))),
         "name": str,
     }
@@ -484,6 +543,7 @@ class SchemaCheck:
     name: str = "schema"
     range_tolerance: float = attrs.field(default=0.01, converter=float)
     null_rate_tolerance: float = attrs.field(default=0.05, converter=float)
+    max_missing_rate: float = attrs.field(default=MAX_MISSING_RATE, converter=float)
     severities: dict[str, Severity] = attrs.field(default=None, converter=_with_default_severities)
     severity: Severity = attrs.field(default=Severity.BLOCKING, init=False)
 
@@ -525,6 +585,7 @@ class SchemaCheck:
             details={
                 "range_tolerance": self.range_tolerance,
                 "null_rate_tolerance": self.null_rate_tolerance,
+                "max_missing_rate": self.max_missing_rate,
             },
         )
 
@@ -556,15 +617,20 @@ class SchemaCheck:
             return self._result(name, [("missing_column", "column is missing")], {})
         findings: list[tuple[str, str]] = []
         details: dict[str, Any] = {}
-        natural = make_column(name, raw[name])
         try:
             column = make_column(name, raw[name], expected.kind)
         except CheckInputError:
-            message = f"kind changed: {expected.kind.value} -> {natural.kind.value}"
-            return self._result(name, [("kind_changed", message)], {"dtype": natural.dtype})
+            try:
+                natural = make_column(name, raw[name])
+                found, dtype = natural.kind.value, natural.dtype
+            except LeftOut:
+                found, dtype = "datetime", str(raw[name].dtype)
+            message = f"kind changed: {expected.kind.value} -> {found}"
+            return self._result(name, [("kind_changed", message)], {"dtype": dtype})
         details["dtype"] = column.dtype
         if column.dtype != expected.dtype:
             findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {column.dtype}"))
+        infinite = 0
         if column.kind is ColumnKind.NUMERIC:
             missing, infinite = column.counts_of_special()
             finite = len(column) - missing - infinite
@@ -599,12 +665,14 @@ class SchemaCheck:
         if (not expected.nullable and missing) or (
             null_rate - expected.null_rate > self.null_rate_tolerance
         ):
-            findings.append(
-                (
-                    "null_rate",
-                    f"null rate {expected.null_rate:.1%} -> {null_rate:.1%}",
-                )
-            )
+            before, after = shares(expected.null_rate, null_rate)
+            findings.append(("null_rate", f"null rate {before} -> {after}"))
+        unusable = (missing + infinite) / len(column)
+        unusable_before = expected.null_rate + expected.inf_rate
+        details["missing_or_non_finite_rate"] = unusable
+        limit_reason = missing_rate_finding(unusable_before, unusable, self.max_missing_rate)
+        if limit_reason is not None:
+            findings.append(("missing_rate", limit_reason))
         return self._result(name, findings, details)
 
 

@@ -2,8 +2,14 @@
 
 Accepted: a dict of 1-D arrays, a 2-D numpy array (columns named by ``columns=``, else
 ``"0"``, ``"1"``, ...), a 1-D array (one column), a numpy structured array, and by duck
-typing a pandas or polars data frame (``.columns`` and ``frame[name].to_numpy()``) or a
-pyarrow table (``.column_names`` and ``.column(name)``). Nothing here imports pandas.
+typing a pandas or polars data frame (``.columns`` and ``frame[name].to_numpy()``), a
+polars LazyFrame (collected), a pandas or polars Series (one column, under its name) or
+a pyarrow table or record batch (``.column_names`` and ``.column(name)``). Nothing here
+imports pandas.
+
+Datetime columns (numpy ``datetime64``, and pandas, polars or arrow timestamps, which
+arrive as ``datetime64``) are compared as numeric time stamps (seconds since the epoch)
+when declared ``numeric``; otherwise they are left out, with a note saying so.
 
 Numeric columns keep a view of the caller's array (no copy): the drift engine copies each
 column once, when it sorts it.
@@ -11,6 +17,7 @@ column once, when it sorts it.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import numbers
 from collections import Counter
@@ -27,6 +34,7 @@ from modelship.errors import CheckInputError, ColumnMismatch, EmptyData
 __all__ = [
     "Column",
     "ColumnKind",
+    "LeftOut",
     "Table",
     "as_table",
     "make_column",
@@ -196,12 +204,17 @@ class Column:
         return dict(sorted(counts.items())), missing
 
 
+class LeftOut(CheckInputError):
+    """A column that checks leave out unless told how to compare it (a datetime column)."""
+
+
 @attrs.frozen(eq=False)
 class Table:
-    """Named columns of equal length, in the caller's order."""
+    """Named columns of equal length, in the caller's order, and those left out (with why)."""
 
     columns: dict[str, Column]
     n_rows: int
+    left_out: dict[str, str] = attrs.Factory(dict)
 
     @property
     def kinds(self) -> dict[str, ColumnKind]:
@@ -237,8 +250,23 @@ def _unnamed(
     return list(zip(names, arrays, strict=True))
 
 
+def _series_name(data: Any) -> str | None:
+    """The name of a pandas or polars Series (one named column), else ``None``."""
+    if isinstance(data, np.ndarray) or not hasattr(data, "to_numpy"):
+        return None
+    if len(getattr(data, "shape", ())) != 1 or hasattr(data, "columns"):
+        return None
+    name = getattr(data, "name", None)
+    return None if name is None or name == "" else str(name)
+
+
 def _named_items(data: Any) -> list[tuple[str, Any]] | None:
     """Return ``(name, column)`` pairs of a named input, or ``None`` for a plain array."""
+    if type(data).__name__ == "LazyFrame" and hasattr(data, "collect"):  # polars
+        data = data.collect()
+    series = _series_name(data)
+    if series is not None:
+        return [(series, data)]
     if isinstance(data, Mapping):
         return [(str(key), value) for key, value in data.items()]
     if isinstance(data, np.ndarray):
@@ -252,8 +280,39 @@ def _named_items(data: Any) -> list[tuple[str, Any]] | None:
     return None
 
 
+def _datetimes(values: NDArray[Any]) -> NDArray[Any] | None:
+    """``values`` as ``datetime64`` when it holds date-times (any unit, or objects such as
+    ``datetime.datetime`` and pandas ``Timestamp``), else ``None``."""
+    if values.dtype.kind == "M":
+        return values
+    if values.dtype.kind != "O" or not len(values):
+        return None
+    present = [value for value in values.tolist() if not _is_missing(value)]
+    if not present or not all(isinstance(value, datetime.datetime) for value in present):
+        return None
+    stamps = [
+        None if _is_missing(value) else value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
+        for value in values.tolist()
+    ]
+    return np.array(stamps, dtype="datetime64[us]")
+
+
+ZERO = datetime.timedelta(0)
+
+
+def _timestamps(values: NDArray[Any]) -> NDArray[np.float64]:
+    """Seconds since the epoch of a ``datetime64`` array, NaT as NaN."""
+    nanoseconds = values.astype("datetime64[ns]")
+    seconds = nanoseconds.astype(np.int64).astype(np.float64) / 1e9
+    seconds[np.isnat(nanoseconds)] = np.nan
+    return seconds
+
+
 def _as_1d(what: str, name: str, value: Any) -> NDArray[Any]:
-    array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
+    if type(value).__module__.startswith("pyarrow"):  # an Array may need a copy (strings)
+        array = value.to_numpy(zero_copy_only=False)
+    else:
+        array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
     array = np.asarray(array)
     if array.ndim != 1:
         raise CheckInputError(
@@ -270,9 +329,17 @@ def _no_duplicates(what: str, names: list[str]) -> None:
 
 
 def raw_columns(
-    data: Any, *, what: str, columns: Sequence[str] | None = None
+    data: Any,
+    *,
+    what: str,
+    columns: Sequence[str] | None = None,
+    exclude: Sequence[str] = (),
 ) -> dict[str, NDArray[Any]]:
-    """Return ``{name: 1-D array}`` of ``data``, checking names, lengths and emptiness."""
+    """Return ``{name: 1-D array}`` of ``data``, checking names, lengths and emptiness.
+
+    Columns named in ``exclude`` are left out (a name ``data`` lacks is no error: the
+    same exclusions serve the reference and the current data).
+    """
     items = _named_items(data)
     if items is None:
         array = np.asarray(data)
@@ -293,6 +360,8 @@ def raw_columns(
                 raise ColumnMismatch(f"{what} has no column {absent[0]!r} (asked for {absent})")
             items = [(str(name), lookup[str(name)]) for name in columns]
         pairs = [(name, _as_1d(what, name, value)) for name, value in items]
+    if exclude:
+        pairs = [(name, array) for name, array in pairs if name not in set(exclude)]
     if not pairs:
         raise EmptyData(f"{what} has no columns")
     _no_duplicates(what, [name for name, _ in pairs])
@@ -316,8 +385,16 @@ def make_column(
     categorical_max_unique: int | None = None,
 ) -> Column:
     """Type one raw column: numeric or categorical, by dtype unless ``kind`` is given."""
+    stamps = _datetimes(values)
+    if stamps is not None:
+        if kind is not ColumnKind.NUMERIC:
+            raise LeftOut(
+                f"datetime column left out; declare kinds={{{name!r}: 'numeric'}} to compare "
+                "it as time stamps (seconds since the epoch)"
+            )
+        return Column(name=name, kind=kind, dtype=str(stamps.dtype), values=_timestamps(stamps))
     dtype_kind = values.dtype.kind
-    if dtype_kind in "mMcV":
+    if dtype_kind in "mcV":
         raise CheckInputError(
             f"column {name!r} has dtype {values.dtype}, which checks cannot compare; "
             "convert it to numbers or strings, or leave it out (columns=)"
@@ -351,6 +428,7 @@ def as_table(
     columns: Sequence[str] | None = None,
     kinds: Mapping[str, ColumnKind] | None = None,
     categorical_max_unique: int | None = None,
+    exclude: Sequence[str] = (),
 ) -> Table:
     """Turn tabular input into a :class:`Table`.
 
@@ -368,13 +446,15 @@ def as_table(
     categorical_max_unique
         Numeric columns without a ``kinds`` entry and with at most this many distinct finite
         values are categorical.
+    exclude
+        Columns to leave out.
 
     Raises
     ------
     ColumnMismatch, EmptyData, CheckInputError
         With a message naming the data and the column.
     """
-    raw = raw_columns(data, what=what, columns=columns)
+    raw = raw_columns(data, what=what, columns=columns, exclude=exclude)
     return type_columns(raw, what=what, kinds=kinds, categorical_max_unique=categorical_max_unique)
 
 
@@ -388,11 +468,19 @@ def type_columns(
     """Type the raw columns of :func:`raw_columns` (see :func:`as_table`)."""
     kinds = kinds or {}
     typed = {}
+    left_out = {}
     for name, values in raw.items():
         try:
             typed[name] = make_column(
                 name, values, kinds.get(name), categorical_max_unique=categorical_max_unique
             )
+        except LeftOut as exc:
+            left_out[name] = str(exc)
         except CheckInputError as exc:
             raise type(exc)(f"{what}: {exc}") from None
-    return Table(columns=typed, n_rows=len(next(iter(raw.values()))))
+    if not typed:
+        raise EmptyData(
+            f"{what} has no column checks can compare: "
+            + "; ".join(f"{name!r}: {why}" for name, why in left_out.items())
+        )
+    return Table(columns=typed, n_rows=len(next(iter(raw.values()))), left_out=left_out)

@@ -7,14 +7,13 @@ storage failure). Machine-readable output is JSON on stdout; messages go to stde
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Sequence
 from typing import Any
 
 import modelship as ms
 from modelship import _json
+from modelship._cli_common import add_storage_options, storage_options
 from modelship.errors import IntegrityError
 
 __all__ = ["add_commands"]
@@ -23,29 +22,13 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-def _storage_options(pairs: Sequence[str]) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ms.ConfigError(f"storage option {pair!r} must look like key=value")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
-    endpoint = os.environ.get("MODELSHIP_S3_ENDPOINT_URL")
-    if endpoint and "client_kwargs" not in options:
-        options["client_kwargs"] = {"endpoint_url": endpoint}
-    return options
-
-
 def _open(args: argparse.Namespace, url: str | None = None) -> ms.Registry:
     key_var = args.signing_key_env
     key = os.environ.get(key_var) if key_var else None
     if key_var and args.signing_key_env != "MODELSHIP_SIGNING_KEY" and key is None:
         raise ms.ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
     registry: ms.Registry = ms.open_registry(
-        url or args.url, signing_key=key, **_storage_options(args.option)
+        url or args.url, signing_key=key, **storage_options(args.option)
     )
     return registry
 
@@ -67,15 +50,25 @@ def _cmd_models(args: argparse.Namespace) -> int:
 def _cmd_versions(args: argparse.Namespace) -> int:
     reg = _open(args)
     versions = reg.versions(args.name, include_archived=args.all)
+    # Two listings, not one snapshot: a version archived or restored between them is
+    # marked as the second listing saw it, which is all a listing can promise anyway.
+    live = {mv.version for mv in reg.versions(args.name)} if args.all else None
+    archived = {mv.version for mv in versions if live is not None and mv.version not in live}
     if args.json:
-        _print_json([mv.to_dict() for mv in versions])
+        documents = [mv.to_dict() for mv in versions]
+        if args.all:
+            for document in documents:
+                document["archived"] = document["version"] in archived
+        _print_json(documents)
         return EXIT_OK
     aliases: dict[str, list[str]] = {}
     for alias, version in reg.aliases(args.name).items():
         aliases.setdefault(version, []).append("@" + alias)
     for mv in versions:
-        metrics = " ".join(f"{k}={v:g}" for k, v in sorted(mv.metrics.items()))
-        marks = " ".join(sorted(aliases.get(mv.version, [])))
+        metrics = " ".join(f"{k}={_json.number_text(v)}" for k, v in sorted(mv.metrics.items()))
+        marks = " ".join(
+            (["archived"] if mv.version in archived else []) + sorted(aliases.get(mv.version, []))
+        )
         print(
             f"{mv.version}\t{mv.created_at:%Y-%m-%d %H:%M:%S}\t{mv.artifact.digest[:19]}\t"
             f"{metrics}\t{marks}".rstrip()
@@ -190,14 +183,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     """
     sub = subparsers
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "-o",
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="fsspec storage option (value parsed as JSON when it is JSON), repeatable",
-    )
+    add_storage_options(common)
     common.add_argument(
         "--signing-key-env",
         default="MODELSHIP_SIGNING_KEY",
@@ -217,8 +203,14 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p = command("models", _cmd_models, "list the models", "url")
     p.add_argument("--json", action="store_true", help="print JSON")
     p = command("versions", _cmd_versions, "list a model's versions", "url", "name")
-    p.add_argument("--all", action="store_true", help="include archived versions")
-    p.add_argument("--json", action="store_true", help="print the manifests as JSON")
+    p.add_argument(
+        "--all", action="store_true", help="include archived versions, marked 'archived'"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="print the manifests as JSON (with --all, each with an 'archived' flag)",
+    )
     p = command("show", _cmd_show, "print a version's manifest as JSON", "url", "name")
     p.add_argument("ref", nargs="?", default="latest", help="version, latest or @alias")
     p = command("alias", _cmd_alias_set, "point an alias at a version", "url", "name")

@@ -1,4 +1,4 @@
-"""Reports any capability can render: JSON, JUnit XML, Markdown and plain text.
+"""Reports any capability can render: JSON, JUnit XML, Markdown, HTML and plain text.
 
 A result (a check suite, an environment comparison, a rollout record) becomes a
 :class:`Report` of :class:`Section` s of :class:`Entry` verdicts, with its JSON document;
@@ -25,6 +25,7 @@ from __future__ import annotations
 from modelship.report._model import STATUSES, Entry, Report, Section
 from modelship.report._render import (
     RENDERERS,
+    render_html,
     render_json,
     render_junit,
     render_markdown,
@@ -38,6 +39,7 @@ __all__ = [
     "Entry",
     "Report",
     "Section",
+    "render_html",
     "render_json",
     "render_junit",
     "render_markdown",

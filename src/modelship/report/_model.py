@@ -16,8 +16,9 @@ from modelship._params import Constraints, Options, check_parameters
 
 __all__ = ["STATUSES", "Entry", "Report", "Section"]
 
-STATUSES: tuple[str, ...] = ("pass", "warn", "fail", "error")
-"""The verdicts a report knows, best to worst; ``error`` means "could not be computed"."""
+STATUSES: tuple[str, ...] = ("pass", "skip", "warn", "fail", "error")
+"""The verdicts a report knows, best to worst; ``skip`` means "could not be judged, and
+says why" (a constant column), ``error`` means "could not be computed"."""
 
 
 def _entries(value: Iterable[Entry]) -> tuple[Entry, ...]:
@@ -44,7 +45,7 @@ class Entry:
     ----------
     name : str
         What was judged.
-    status : {"pass", "warn", "fail", "error"}
+    status : {"pass", "skip", "warn", "fail", "error"}
         The verdict.
     reason : str
         One line a person can read.

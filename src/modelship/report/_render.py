@@ -6,6 +6,7 @@ Each renderer is a pure function of a :class:`~modelship.report.Report` returnin
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import xml.etree.ElementTree as ET
@@ -17,6 +18,7 @@ from modelship.report._model import Entry, Report, Section
 
 __all__ = [
     "RENDERERS",
+    "render_html",
     "render_json",
     "render_junit",
     "render_markdown",
@@ -71,27 +73,33 @@ def _failure_body(entry: Entry) -> str:
 
 def _add_testcase(
     parent: ET.Element, classname: str, name: str, entry: Entry, blocking: bool
-) -> tuple[int, int]:
-    """Append one ``<testcase>``; return how many (failures, errors) it adds."""
+) -> tuple[int, int, int]:
+    """Append one ``<testcase>``; return how many (failures, errors, skipped) it adds."""
     case = ET.SubElement(parent, "testcase", classname=classname, name=_xml_text(name))
     reason = _xml_text(entry.reason)
     if entry.status == "error":
         ET.SubElement(case, "error", message=reason, type="error").text = _failure_body(entry)
-        return 0, 1
+        return 0, 1, 0
     if entry.status == "fail" and blocking:
         ET.SubElement(case, "failure", message=reason, type="fail").text = _failure_body(entry)
-        return 1, 0
+        return 1, 0, 0
+    if entry.status == "skip":
+        ET.SubElement(case, "skipped", message=reason)
+        return 0, 0, 1
     if entry.status != "pass":
         ET.SubElement(case, "system-out").text = _xml_text(f"{entry.status}: {entry.reason}")
-    return 0, 0
+    return 0, 0, 0
+
+
+_JUNIT_COUNTS = ("tests", "failures", "errors", "skipped")
 
 
 def render_junit(report: Report) -> str:
     """Return JUnit XML: a ``<testsuite>`` per section, a ``<testcase>`` per verdict in it.
 
     An ``error`` is an ``<error>``, a ``fail`` in a blocking section a ``<failure>`` whose
-    body lists the facts behind it; anything else passes, a warning with its reason in
-    ``<system-out>``.
+    body lists the facts behind it, a ``skip`` a ``<skipped>`` with its reason; anything
+    else passes, a warning with its reason in ``<system-out>``.
 
     Examples
     --------
@@ -102,7 +110,7 @@ def render_junit(report: Report) -> str:
     True
     """
     root = ET.Element("testsuites", name="modelship")
-    totals = [0, 0, 0]
+    totals = [0, 0, 0, 0]
     for section in report.sections:
         name = section.head.name
         testsuite = ET.SubElement(root, "testsuite", name=_xml_text(name))
@@ -114,15 +122,12 @@ def render_junit(report: Report) -> str:
         blocking = section.blocking
         counts = [1, *_add_testcase(testsuite, classname, name, section.head, blocking)]
         for entry in section.entries:
-            failures, errors = _add_testcase(
-                testsuite, classname, f"{name}[{entry.name}]", entry, blocking
-            )
-            counts = [counts[0] + 1, counts[1] + failures, counts[2] + errors]
-        for key, count in zip(("tests", "failures", "errors"), counts, strict=True):
+            added = _add_testcase(testsuite, classname, f"{name}[{entry.name}]", entry, blocking)
+            counts = [counts[0] + 1, *(a + b for a, b in zip(counts[1:], added, strict=True))]
+        for key, count in zip(_JUNIT_COUNTS, counts, strict=True):
             testsuite.set(key, str(count))
-        testsuite.set("skipped", "0")
         totals = [total + count for total, count in zip(totals, counts, strict=True)]
-    for key, count in zip(("tests", "failures", "errors"), totals, strict=True):
+    for key, count in zip(_JUNIT_COUNTS, totals, strict=True):
         root.set(key, str(count))
     ET.indent(root)
     body = ET.tostring(root, encoding="unicode")
@@ -131,7 +136,7 @@ def render_junit(report: Report) -> str:
 
 # --- Markdown ----------------------------------------------------------------------------
 
-_ICONS = {"pass": "✅", "warn": "⚠️", "fail": "❌", "error": "💥"}
+_ICONS = {"pass": "✅", "skip": "⏭️", "warn": "⚠️", "fail": "❌", "error": "💥"}
 
 
 def _cell(text: str) -> str:
@@ -201,6 +206,92 @@ def render_markdown(report: Report) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --- HTML (notebooks) ---------------------------------------------------------------------
+
+_HTML_ROWS = 20  # entries shown per section; the rest are counted
+
+
+def _h(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _html_row(cells: list[str], tag: str = "td") -> str:
+    return "<tr>" + "".join(f"<{tag}>{cell}</{tag}>" for cell in cells) + "</tr>"
+
+
+def _not_passing(section: Section) -> list[Entry]:
+    return [entry for entry in section.entries if entry.status != "pass"]
+
+
+def _html_section(section: Section) -> list[str]:
+    shown = _not_passing(section)
+    count = len(section.entries)
+    summary = (
+        f"{_h(section.head.name)}: {len(shown)} of {count} {_plural(section.item, count)} "
+        "not passing"
+    )
+    headings = [h for h in section.headings if h != "reason"]
+    lines = [
+        f"<details><summary>{summary}</summary>",
+        "<table>",
+        _html_row(["", _h(section.item), "status", *map(_h, headings), "reason"], "th"),
+    ]
+    for entry in shown[:_HTML_ROWS]:
+        cells = [_h(entry.cells.get(heading, "")) for heading in headings]
+        lines.append(
+            _html_row(
+                [_ICONS[entry.status], _h(entry.name), entry.status, *cells, _h(entry.reason)]
+            )
+        )
+    if len(shown) > _HTML_ROWS:
+        lines.append(
+            _html_row(["", f"and {len(shown) - _HTML_ROWS} more", "", *[""] * len(headings), ""])
+        )
+    lines += ["</table>", "</details>"]
+    return lines
+
+
+def render_html(report: Report) -> str:
+    """Return a compact HTML table for notebooks: each section's status, name, reason and
+    the entries that did not pass; then, per section, a collapsible table of those entries.
+
+    Text is HTML-escaped; a section lists at most 20 entries and counts the rest.
+
+    Examples
+    --------
+    >>> from modelship.report import Entry, Report, Section, render_html
+    >>> rows = [Entry(name="<age>", status="fail", reason="drifted")]
+    >>> section = Section(head=Entry(name="drift", status="fail", reason="1 of 1"),
+    ...                   entries=rows, item="column")
+    >>> text = render_html(Report(title="checks", passed=False, sections=[section]))
+    >>> "&lt;age&gt;" in text, "<age>" in text
+    (True, False)
+    """
+    verdict = "✅ passed" if report.passed else "❌ failed"
+    failing = "not passing"
+    lines = [
+        '<div class="modelship-report">',
+        f"<p><strong>{_h(report.title)}: {verdict}</strong></p>",
+        "<table>",
+        _html_row(["", _h(report.item), "status", "reason", _h(failing)], "th"),
+    ]
+    for section in report.sections:
+        head = section.head
+        names = [entry.name for entry in _not_passing(section)]
+        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        lines.append(
+            _html_row(
+                [_ICONS[head.status], _h(head.name), head.status, _h(head.reason), _h(listed)]
+            )
+        )
+    lines.append("</table>")
+    for section in report.sections:
+        if _not_passing(section):
+            lines += _html_section(section)
+    lines.append("</div>")
+    return "\n".join(lines)
+
+
 # --- plain text --------------------------------------------------------------------------
 
 
@@ -228,6 +319,7 @@ def render_text(report: Report) -> str:
 
 
 RENDERERS: Mapping[str, Callable[[Report], str]] = {
+    "html": render_html,
     "json": render_json,
     "junit": render_junit,
     "markdown": render_markdown,

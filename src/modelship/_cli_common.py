@@ -1,0 +1,100 @@
+"""What every ``modelship`` command shares: storage options, and output to ``-``.
+
+A leaf for command-line hooks: it imports nothing from modelship but the exception tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from modelship.errors import ConfigError
+
+__all__ = ["add_storage_options", "storage_options", "write_output"]
+
+STDOUT = "-"
+"""The file name that means standard output (``--json -``)."""
+
+
+def add_storage_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``-o/--option KEY=VALUE`` (repeatable): fsspec storage options.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_storage_options(parser)
+    >>> parser.parse_args(["-o", "anon=false"]).option
+    ['anon=false']
+    """
+    parser.add_argument(
+        "-o",
+        "--option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="fsspec storage option (value parsed as JSON when it is JSON), repeatable",
+    )
+
+
+def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
+    """fsspec storage options from ``key=value`` pairs, values parsed as JSON when they are.
+
+    ``MODELSHIP_S3_ENDPOINT_URL`` sets ``client_kwargs.endpoint_url`` unless given.
+
+    Raises
+    ------
+    ConfigError
+        For a pair without ``=``.
+
+    Examples
+    --------
+    >>> storage_options(["anon=false", "profile=dev"])
+    {'anon': False, 'profile': 'dev'}
+    """
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"storage option {pair!r} must look like key=value")
+        try:
+            options[key] = json.loads(value)
+        except ValueError:
+            options[key] = value
+    endpoint = os.environ.get("MODELSHIP_S3_ENDPOINT_URL")
+    if endpoint and "client_kwargs" not in options:
+        options["client_kwargs"] = {"endpoint_url": endpoint}
+    return options
+
+
+def write_output(target: str, text: str, *, append: bool = False) -> None:
+    """Write ``text`` to the file ``target`` (``-``: standard output), UTF-8.
+
+    Missing parent folders are created; with ``append=True`` an existing file is added to,
+    as ``$GITHUB_STEP_SUMMARY`` expects.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "out" / "summary.md"
+    >>> write_output(str(path), "one\\n", append=True)
+    >>> write_output(str(path), "two\\n", append=True)
+    >>> path.read_text(encoding="utf-8")
+    'one\\ntwo\\n'
+    >>> write_output("-", "to stdout\\n")
+    to stdout
+    <BLANKLINE>
+    """
+    if target == STDOUT:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    path = Path(target)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a" if append else "w", encoding="utf-8") as handle:
+        handle.write(text)
