@@ -20,7 +20,6 @@ from modelship.deploy._errors import (
     DeployError,
     HistoryError,
     RollbackUnavailable,
-    RolloutAborted,
     SlotInUse,
     SlotNotFound,
 )
@@ -38,6 +37,7 @@ from modelship.deploy._quantity import Quantity, parse_quantity
 from modelship.deploy._rollout import (
     EventKind,
     Rollout,
+    RolloutAborted,
     RolloutEvent,
     RolloutRecord,
     RolloutStatus,

@@ -33,9 +33,8 @@ from typing import Any
 import attrs
 
 import modelship as ms
-from modelship.deploy._errors import RolloutAborted
 from modelship.deploy._history import RegistryHistory
-from modelship.deploy._rollout import Rollout, RolloutRecord, RolloutStatus
+from modelship.deploy._rollout import Rollout, RolloutAborted, RolloutRecord, RolloutStatus
 from modelship.deploy._spec import DeploymentSpec, Strategy
 from modelship.deploy._strategies import from_spec
 from modelship.deploy.local import LocalDeployer

@@ -1,6 +1,7 @@
 """The errors a deployer, a strategy or a rollout raises on purpose.
 
-All are :class:`~modelship.ModelshipError` subclasses (under :class:`DeployError`).
+All are :class:`~modelship.ModelshipError` subclasses (under :class:`DeployError`);
+:class:`~modelship.deploy.RolloutAborted`, which carries its rollout, lives beside it.
 
 Examples
 --------
@@ -16,18 +17,12 @@ aborted - blue did not become ready within the progress deadline of 600 s
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from modelship.errors import ModelshipError
-
-if TYPE_CHECKING:
-    from modelship.deploy._rollout import Rollout
 
 __all__ = [
     "DeployError",
     "HistoryError",
     "RollbackUnavailable",
-    "RolloutAborted",
     "SlotInUse",
     "SlotNotFound",
 ]
@@ -43,17 +38,6 @@ class SlotNotFound(DeployError, LookupError):
 
 class SlotInUse(DeployError):
     """A slot that still receives traffic was to be removed; move its traffic first."""
-
-
-class RolloutAborted(DeployError):
-    """A rollout stopped before promotion; traffic is back on the previous version.
-
-    ``rollout`` is the aborted :class:`~modelship.deploy.Rollout`; its history says why.
-    """
-
-    def __init__(self, message: str, rollout: Rollout) -> None:
-        super().__init__(message)
-        self.rollout = rollout
 
 
 class RollbackUnavailable(DeployError):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from modelship._names import check_model_name
 from modelship.deploy._errors import HistoryError
-from modelship.deploy._rollout import RolloutRecord
+from modelship.deploy._record import RolloutRecord
 
 if TYPE_CHECKING:
     from modelship.registry import Registry

@@ -43,10 +43,10 @@ from typing import Any, TypeVar
 import attrs
 
 from modelship.deploy._quantity import Quantity, parse_quantity
-from modelship.deploy._strategies import CanaryStep
 from modelship.errors import ConfigError, MissingDependency
 
 __all__ = [
+    "CanaryStep",
     "DEFAULT_PORT",
     "KNOWN_METRICS",
     "MAX_VALUES",
@@ -122,6 +122,37 @@ def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None
 def _positive_seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if not _is_number(value) or not math.isfinite(value) or value <= 0:
         raise ConfigError(f"{_key(attribute)} must be a number of seconds > 0, got {value!r}")
+
+
+def _pause_seconds(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
+    if not value >= 0:
+        raise ConfigError(f"{attribute.name} must be >= 0 seconds, got {value!r}")
+
+
+@attrs.frozen
+class CanaryStep:
+    """One canary step: send ``weight`` percent to the new version, wait ``pause`` seconds.
+
+    Examples
+    --------
+    >>> CanaryStep(10, pause=60)
+    CanaryStep(weight=10, pause=60)
+    >>> CanaryStep(100)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: canary step weight must be an integer from 1 to 99, got 100; ...
+    """
+
+    weight: int
+    pause: float = attrs.field(default=0.0, validator=_pause_seconds)
+
+    def __attrs_post_init__(self) -> None:
+        w = self.weight
+        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 99:
+            raise ConfigError(
+                f"canary step weight must be an integer from 1 to 99, got {w!r}; "
+                "promotion to 100 follows the last step"
+            )
 
 
 def _count(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import attrs
 
 from modelship.deploy._clock import Clock, SystemClock
-from modelship.deploy._errors import RolloutAborted
 from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, GateTally, Verdict
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
 from modelship.deploy._protocol import Deployer, SlotState
-from modelship.deploy._rollout import EventKind, Rollout, RolloutStatus
+from modelship.deploy._rollout import EventKind, Rollout, RolloutAborted, RolloutStatus
+from modelship.deploy._spec import CanaryStep
 from modelship.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -33,37 +33,6 @@ if TYPE_CHECKING:
 __all__ = ["BlueGreen", "Canary", "CanaryStep", "Recreate", "from_spec"]
 
 SLOTS = ("blue", "green")
-
-
-def _positive_seconds(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value >= 0:
-        raise ConfigError(f"{attribute.name} must be >= 0 seconds, got {value!r}")
-
-
-@attrs.frozen
-class CanaryStep:
-    """One canary step: send ``weight`` percent to the new version, wait ``pause`` seconds.
-
-    Examples
-    --------
-    >>> CanaryStep(10, pause=60)
-    CanaryStep(weight=10, pause=60)
-    >>> CanaryStep(100)
-    Traceback (most recent call last):
-    ...
-    modelship.errors.ConfigError: canary step weight must be an integer from 1 to 99, got 100; ...
-    """
-
-    weight: int
-    pause: float = attrs.field(default=0.0, validator=_positive_seconds)
-
-    def __attrs_post_init__(self) -> None:
-        w = self.weight
-        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 99:
-            raise ConfigError(
-                f"canary step weight must be an integer from 1 to 99, got {w!r}; "
-                "promotion to 100 follows the last step"
-            )
 
 
 class _Strategy:
