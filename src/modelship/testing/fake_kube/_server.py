@@ -84,9 +84,11 @@ class FaultKind(enum.Enum):
 class Fault:
     """A fault for requests whose ``method`` and ``path`` (a regex searched) match.
 
-    ``times``: how many matching requests it hits (None: all). ``watch``: only watch
-    requests (True), only others (False), or both (None). ``echo_authorization`` puts
-    the request's ``Authorization`` header into the error body (to test redaction).
+    ``method`` and ``path`` are regular expressions (``"PATCH|DELETE"``). ``skip``: how
+    many matching requests pass untouched first; ``times``: how many it then hits (None:
+    all). ``watch``: only watch requests (True), only others (False), or both (None).
+    ``echo_authorization`` puts the request's ``Authorization`` header into the error
+    body (to test redaction).
 
     Examples
     --------
@@ -102,19 +104,25 @@ class Fault:
     delay: float = 5.0
     watch: bool | None = None
     echo_authorization: bool = False
+    skip: int = 0
 
     def matches(self, method: str, path: str, watching: bool) -> bool:
+        """Whether this fault applies to a request (before counting ``skip`` and ``times``)."""
         return (
             (self.times is None or self.times > 0)
-            and (self.method is None or self.method == method)
+            and (self.method is None or re.fullmatch(self.method, method) is not None)
             and (self.path is None or re.search(self.path, path) is not None)
             and (self.watch is None or self.watch == watching)
         )
 
 
-@attrs.frozen
+@attrs.define
 class RecordedRequest:
-    """One request as the fake received it, and the status it answered."""
+    """One request as the fake received it, and the status it answered (0: none yet).
+
+    Recorded before the answer is sent, so a client never sees an answer whose request
+    is not in :attr:`FakeKube.requests` yet.
+    """
 
     method: str
     path: str
@@ -335,6 +343,9 @@ class FakeKube:
         with self.store.lock:
             for fault in self.faults:
                 if fault.matches(method, path, watching):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     if fault.times is not None:
                         fault.times -= 1
                     return fault
@@ -435,7 +446,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # --- plumbing -------------------------------------------------------------------------
 
+    record: RecordedRequest | None = None
+
     def _send(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        if self.record is not None:
+            self.record.status = code
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -465,26 +480,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 body = _yaml(raw)
         watching = query.get("watch") in ("true", "1")
         user = fake.authenticate(self)
-        status = 200
+        self.record = RecordedRequest(method, path, query, content_type, body, user, 0)
+        with fake.store.lock:
+            fake.requests.append(self.record)
         try:
             if user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             fault = fake._take_fault(method, path, watching)
             if fault is not None:
-                status = self._fault(fault, watching)
+                self._fault(fault, watching)
                 return
-            status = self._route(method, path, query, content_type, body, watching)
+            self._route(method, path, query, content_type, body, watching)
         except ApiError as exc:
-            status = exc.code
             extra = {"Retry-After": "1"} if exc.code == 429 else None
             self._send(exc.code, exc.body, extra)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            status = 499
-        finally:
-            with fake.store.lock:
-                fake.requests.append(
-                    RecordedRequest(method, path, query, content_type, body, user, status)
-                )
+            pass  # the client went away (a watch it stopped reading)
 
     def _fault(self, fault: Fault, watching: bool) -> int:
         if fault.kind is FaultKind.DROP:
@@ -510,6 +521,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         raise ApiError(fault.status, _reason(fault.status), message)
 
     def _start_stream(self) -> None:
+        if self.record is not None:
+            self.record.status = 200
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
