@@ -9,7 +9,7 @@ import pytest
 
 from modelship.deploy import DeploymentSpec, KubernetesDeployer, SlotInUse
 from modelship.deploy.kubernetes import KubernetesError
-from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
+from modelship.testing.fake_kube import FakeKube, Fault, FaultKind, Timings
 from tests.kubernetes.conftest import NS
 
 Make = Callable[..., KubernetesDeployer]
@@ -96,10 +96,10 @@ def test_traffic_never_moves_to_a_slot_without_ready_endpoints(kube: FakeKube, m
 
 
 @pytest.mark.parametrize("kind", ["status", "event"])
-def test_a_watch_answered_410_gone_relists_and_still_sees_readiness(
-    kube: FakeKube, make_deployer: Make, kind: str
-) -> None:
-    dep = make_deployer()
+def test_a_watch_answered_410_gone_relists_and_still_sees_readiness(make_deployer: Make, kind: str) -> None:
+    slow = FakeKube(timings=Timings(pod_ready=0.3)).start()  # ready only after a watch
+    dep = make_deployer(server=slow.url)
+    kube = slow
     if kind == "event":
         kube.inject(Fault(path="/deployments$", kind=FaultKind.GONE, watch=True, times=2))
     else:
@@ -110,6 +110,7 @@ def test_a_watch_answered_410_gone_relists_and_still_sees_readiness(
     gone = [i for i in watches if kube.requests[i].status in (410, 200)][:1]
     assert gone, "the deployer watched"
     after = kube.requests[gone[0] + 1]
+    slow.stop()
     assert (after.method, after.query.get("watch")) == ("GET", None)  # relisted
 
 
@@ -237,9 +238,11 @@ def test_a_replica_split_is_refused_when_an_autoscaler_owns_replicas(kube: FakeK
     dep = make_deployer()
     start(dep, "blue", "1")
     start(dep, "green", "2")
-    kube.create(hpa("fraud-green"))
+    dep.set_traffic({"blue": 100})
+    kube.create(hpa("fraud-blue"))
     with pytest.raises(ConfigError, match="httproute"):
-        dep.set_traffic({"blue": 80, "green": 20})
+        dep.set_traffic({"blue": 80, "green": 20})  # blue would need 4 replicas
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 100, "green": 0}
 
 
 def test_the_state_is_read_from_the_cluster_by_a_second_deployer(make_deployer: Make) -> None:

@@ -550,23 +550,36 @@ class KubernetesDeployer:
     def _replica_plan(
         self, live: Mapping[str, int], deployments: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, int]:
-        """Replica counts for the slots with traffic (the others are left as they are)."""
+        """Replica counts to change for the slots with traffic (the others are left alone).
+
+        One slot with traffic gets its spec's count back; two share by ratio. A slot whose
+        replicas an autoscaler owns is never scaled: left alone when it takes all the
+        traffic, and a split is refused.
+        """
 
         def base(slot: str) -> int:
             notes = deployments[slot]["metadata"].get("annotations", {})
             return int(notes.get(ANNOTATION_REPLICAS, deployments[slot]["spec"].get("replicas", 1)))
 
         if len(live) < 2:
-            return {slot: base(slot) for slot in live if not self._autoscaled(deployments[slot])}
-        if any(self._autoscaled(deployments[slot]) for slot in live):
+            plan = {slot: base(slot) for slot in live}
+        else:
+            big, small = sorted(live, key=lambda s: (-live[s], s))
+            big_n = min(self._max_split, max(base(big), math.ceil(live[big] / live[small])))
+            small_n = max(1, min(self._max_split, round(big_n * live[small] / live[big])))
+            plan = {big: big_n, small: small_n}
+        changes = {
+            slot: n
+            for slot, n in plan.items()
+            if n != int(deployments[slot]["spec"].get("replicas", 1))
+        }
+        scaled = {slot for slot in changes if self._autoscaled(deployments[slot])}
+        if scaled and len(live) >= 2:
             raise ConfigError(
-                "an autoscaler owns the replicas of a slot, so traffic cannot be split by "
-                "replica ratio; use traffic='httproute' with a Gateway for canaries"
+                f"an autoscaler owns the replicas of {sorted(scaled)}, so traffic cannot be "
+                "split by replica ratio; use traffic='httproute' with a Gateway for canaries"
             )
-        big, small = sorted(live, key=lambda s: (-live[s], s))
-        big_n = min(self._max_split, max(base(big), math.ceil(live[big] / live[small])))
-        small_n = max(1, min(self._max_split, round(big_n * live[small] / live[big])))
-        return {big: big_n, small: small_n}
+        return {slot: n for slot, n in changes.items() if slot not in scaled}
 
     def _scale(self, slot: str, replicas: int) -> None:
         self._client.request(

@@ -99,6 +99,20 @@ class Controller:
         self._progress: dict[str, tuple[str, float]] = {}  # deployment uid -> (hash, since)
         self._ip = 0
 
+    def pending(self) -> bool:
+        """Whether a timer runs: a pod not yet Running, or a rollout not yet complete."""
+        with self.store.lock:
+            if any(p.get("status", {}).get("phase") != "Running" for p in self.store.raw("pods")):
+                return True
+            return any(
+                next(
+                    (c["reason"] for c in (d.get("status") or {}).get("conditions", [])
+                     if c["type"] == "Progressing"),
+                    "",
+                ) == "ReplicaSetUpdated"
+                for d in self.store.raw("deployments")
+            )  # fmt: skip
+
     def reconcile(self) -> None:
         """One pass over every kind the fake drives."""
         with self.store.lock:
