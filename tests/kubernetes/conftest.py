@@ -10,9 +10,9 @@ import pytest
 
 pytest.importorskip("kubernetes", reason="the kubernetes extra is not installed")
 
-from modelship.deploy import Container, DeploymentSpec, KubernetesDeployer  # noqa: E402
-from modelship.deploy.kubernetes import Retry  # noqa: E402
-from modelship.testing.fake_kube import FakeKube, TestPKI, Timings, make_pki  # noqa: E402
+from modelship.deploy import Container, DeploymentSpec, KubernetesDeployer
+from modelship.deploy.kubernetes import Retry
+from modelship.testing.fake_kube import FakeKube, TestPKI, Timings, make_pki
 
 FAST = Timings(tick=0.003, pod_ready=0.01, deadline_scale=0.002)
 NS = "models"

@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from tests.kubernetes.conftest import FAST, NS, write
 
 from modelship.deploy import KubernetesDeployer
 from modelship.deploy.kubernetes import KubernetesError, Retry
 from modelship.errors import ConfigError
 from modelship.testing.fake_kube import FakeKube, TestPKI, make_pki
-from tests.kubernetes.conftest import FAST, NS, write
-
 
 _timedelta = datetime.timedelta
 
@@ -55,7 +54,9 @@ def deployer(**kwargs: object) -> KubernetesDeployer:
     )  # fmt: skip
 
 
-def test_a_kubeconfig_with_a_client_certificate(tls_kube: FakeKube, pki: TestPKI, tmp_path: Path) -> None:
+def test_a_kubeconfig_with_a_client_certificate(
+    tls_kube: FakeKube, pki: TestPKI, tmp_path: Path
+) -> None:
     user = {
         "client-certificate-data": base64.b64encode(pki.client_cert.read_bytes()).decode(),
         "client-key-data": base64.b64encode(pki.client_key.read_bytes()).decode(),
@@ -66,7 +67,9 @@ def test_a_kubeconfig_with_a_client_certificate(tls_kube: FakeKube, pki: TestPKI
     assert {r.user for r in tls_kube.requests} == {"cert:modelship-test"}
 
 
-def test_a_kubeconfig_with_an_exec_credential_plugin(tls_kube: FakeKube, pki: TestPKI, tmp_path: Path) -> None:
+def test_a_kubeconfig_with_an_exec_credential_plugin(
+    tls_kube: FakeKube, pki: TestPKI, tmp_path: Path
+) -> None:
     calls = tmp_path / "calls"
     plugin = write(
         tmp_path / "get_token.py",
@@ -92,7 +95,9 @@ def test_a_kubeconfig_with_an_exec_credential_plugin(tls_kube: FakeKube, pki: Te
 
 
 @pytest.fixture
-def in_cluster(tls_kube: FakeKube, pki: TestPKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def in_cluster(
+    tls_kube: FakeKube, pki: TestPKI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Path:
     account = tmp_path / "serviceaccount"
     account.mkdir()
     (account / "ca.crt").write_bytes(pki.ca_cert.read_bytes())
@@ -134,7 +139,8 @@ def test_a_rotated_in_cluster_token_is_read_again(
         monkeypatch.setattr(incluster_config, "datetime", Clock)
         dep.apply("blue", "fraud", "1")
     users = [r.user for r in tls_kube.requests]
-    assert users[0] == "token:first-" and users[-1] == "token:second"
+    assert users[0] == "token:first-"
+    assert users[-1] == "token:second"
     assert [r.status for r in tls_kube.requests if r.method == "PATCH"] == [201, 201]
 
 
@@ -153,16 +159,20 @@ def test_a_server_with_a_certificate_from_another_ca_is_refused_at_once(
     tls_kube: FakeKube, tmp_path: Path
 ) -> None:
     other = make_pki(tmp_path / "other")
-    with deployer(server=tls_kube.url, ca_cert=other.ca_cert) as dep:
-        with pytest.raises(KubernetesError, match="(?i)certificate"):
-            dep.state()
+    with (
+        deployer(server=tls_kube.url, ca_cert=other.ca_cert) as dep,
+        pytest.raises(KubernetesError, match=r"(?i)certificate"),
+    ):
+        dep.state()
     assert tls_kube.requests == []
 
 
 def test_a_wrong_token_is_unauthorized(tls_kube: FakeKube, pki: TestPKI) -> None:
     tls_kube.tokens.add("the-right-token")
-    with deployer(server=tls_kube.url, token="a-wrong-token", ca_cert=pki.ca_cert) as dep:
-        with pytest.raises(KubernetesError, match="401 Unauthorized") as info:
-            dep.state()
+    with (
+        deployer(server=tls_kube.url, token="a-wrong-token", ca_cert=pki.ca_cert) as dep,
+        pytest.raises(KubernetesError, match="401 Unauthorized") as info,
+    ):
+        dep.state()
     assert "a-wrong-token" not in str(info.value)
     assert json.dumps([r.status for r in tls_kube.requests]) == "[401]"

@@ -15,7 +15,7 @@ class TestKubernetesDeployerWithServiceSelector(DeployerConformance):
     def deployer(
         self, make_deployer: Callable[..., KubernetesDeployer]
     ) -> Iterator[KubernetesDeployer]:
-        yield make_deployer()
+        return make_deployer()
 
     @pytest.fixture
     def ready_timeout(self) -> float:
@@ -27,7 +27,7 @@ class TestKubernetesDeployerWithHTTPRoute(DeployerConformance):
     def deployer(
         self, make_deployer: Callable[..., KubernetesDeployer]
     ) -> Iterator[KubernetesDeployer]:
-        yield make_deployer(traffic="httproute", gateway="public")
+        return make_deployer(traffic="httproute", gateway="public")
 
     @pytest.fixture
     def ready_timeout(self) -> float:

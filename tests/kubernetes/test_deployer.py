@@ -6,21 +6,25 @@ import json
 from collections.abc import Callable
 
 import pytest
+from tests.kubernetes.conftest import NS
 
 from modelship.deploy import DeploymentSpec, KubernetesDeployer, SlotInUse
 from modelship.deploy.kubernetes import KubernetesError
 from modelship.testing.fake_kube import FakeKube, Fault, FaultKind, Timings
-from tests.kubernetes.conftest import NS
 
 Make = Callable[..., KubernetesDeployer]
 
 
-def start(dep: KubernetesDeployer, slot: str, version: str, spec: DeploymentSpec | None = None) -> None:
+def start(
+    dep: KubernetesDeployer, slot: str, version: str, spec: DeploymentSpec | None = None
+) -> None:
     dep.apply(slot, "fraud", version, spec)
     assert dep.wait_ready(slot, 10)
 
 
-def test_nothing_is_contacted_when_the_deployer_is_made(kube: FakeKube, make_deployer: Make) -> None:
+def test_nothing_is_contacted_when_the_deployer_is_made(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     make_deployer()
     KubernetesDeployer(NS, server="http://127.0.0.1:9", image="m:1", registry_url="s3://m")
     assert kube.requests == []
@@ -40,14 +44,18 @@ def test_apply_is_a_forced_server_side_apply_by_our_field_manager(
     assert [m["manager"] for m in dep["metadata"]["managedFields"]] == ["modelship"]
 
 
-def test_what_apply_sends_is_what_render_returns(kube: FakeKube, make_deployer: Make, spec: DeploymentSpec) -> None:
+def test_what_apply_sends_is_what_render_returns(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+) -> None:
     dep = make_deployer()
     dep.apply("green", "fraud", "2", spec)
     sent = [r.body for r in kube.requests if r.method == "PATCH"]
     assert sent == dep.render("fraud", "2", spec, "green")
 
 
-def test_a_server_side_dry_run_stores_nothing(kube: FakeKube, make_deployer: Make, spec: DeploymentSpec) -> None:
+def test_a_server_side_dry_run_stores_nothing(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+) -> None:
     answers = make_deployer().server_dry_run("fraud", "2", spec, "green")
     assert [a["kind"] for a in answers] == ["Deployment", "Service"]
     assert answers[0]["spec"]["progressDeadlineSeconds"] == 600  # defaulted by the server
@@ -63,12 +71,18 @@ def test_a_slot_becomes_ready_when_rolled_out_with_ready_endpoints(
     deployment = kube.get("deployments", NS, "fraud-blue")
     assert deployment is not None
     assert deployment["status"]["updatedReplicas"] == deployment["status"]["availableReplicas"] == 2
-    slices = [s for s in kube.list("endpointslices", NS) if s["metadata"]["labels"]["kubernetes.io/service-name"] == "fraud-blue"]
+    slices = [
+        s
+        for s in kube.list("endpointslices", NS)
+        if s["metadata"]["labels"]["kubernetes.io/service-name"] == "fraud-blue"
+    ]
     assert sum(e["conditions"]["ready"] for s in slices for e in s["endpoints"]) == 2
 
 
 @pytest.mark.timeout(30)
-def test_progress_deadline_exceeded_is_a_failure_not_a_wait(kube: FakeKube, make_deployer: Make) -> None:
+def test_progress_deadline_exceeded_is_a_failure_not_a_wait(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     dep = make_deployer()
     kube.never_ready({"modelship.io/version": "2"})
     kube.exceed_progress_deadline(NS, "fraud-blue")
@@ -76,7 +90,9 @@ def test_progress_deadline_exceeded_is_a_failure_not_a_wait(kube: FakeKube, make
     assert dep.wait_ready("blue", 600) is False
 
 
-def test_a_pod_that_never_becomes_ready_is_not_ready_at_the_deadline(kube: FakeKube, make_deployer: Make) -> None:
+def test_a_pod_that_never_becomes_ready_is_not_ready_at_the_deadline(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     dep = make_deployer()
     kube.never_ready({"modelship.io/version": "2"})
     dep.apply("blue", "fraud", "2")
@@ -84,7 +100,9 @@ def test_a_pod_that_never_becomes_ready_is_not_ready_at_the_deadline(kube: FakeK
     assert dep.state().slots[0].ready is False
 
 
-def test_traffic_never_moves_to_a_slot_without_ready_endpoints(kube: FakeKube, make_deployer: Make) -> None:
+def test_traffic_never_moves_to_a_slot_without_ready_endpoints(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     dep = make_deployer()
     start(dep, "blue", "1")
     dep.set_traffic({"blue": 100})
@@ -96,7 +114,9 @@ def test_traffic_never_moves_to_a_slot_without_ready_endpoints(kube: FakeKube, m
 
 
 @pytest.mark.parametrize("kind", ["status", "event"])
-def test_a_watch_answered_410_gone_relists_and_still_sees_readiness(make_deployer: Make, kind: str) -> None:
+def test_a_watch_answered_410_gone_relists_and_still_sees_readiness(
+    make_deployer: Make, kind: str
+) -> None:
     slow = FakeKube(timings=Timings(pod_ready=0.3)).start()  # ready only after a watch
     dep = make_deployer(server=slow.url)
     kube = slow
@@ -114,7 +134,9 @@ def test_a_watch_answered_410_gone_relists_and_still_sees_readiness(make_deploye
     assert (after.method, after.query.get("watch")) == ("GET", None)  # relisted
 
 
-def test_the_fake_answers_410_to_a_watch_from_before_a_compaction(kube: FakeKube, make_deployer: Make) -> None:
+def test_the_fake_answers_410_to_a_watch_from_before_a_compaction(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     dep = make_deployer()
     dep.apply("blue", "fraud", "1")
     old = kube.get("deployments", NS, "fraud-blue")
@@ -133,13 +155,17 @@ def test_a_split_by_replicas_reports_the_share_applied(kube: FakeKube, make_depl
     dep.set_traffic({"blue": 90, "green": 10})
     shares = {s.slot: s.weight for s in dep.state().slots}
     assert shares == {"blue": 90, "green": 10}
-    replicas = {n: kube.get("deployments", NS, f"fraud-{n}")["spec"]["replicas"] for n in ("blue", "green")}  # type: ignore[index]
+    replicas = {
+        n: kube.get("deployments", NS, f"fraud-{n}")["spec"]["replicas"] for n in ("blue", "green")
+    }  # type: ignore[index]
     assert replicas == {"blue": 9, "green": 1}
     service = kube.get("services", NS, "fraud")
     assert service is not None
     assert "modelship.io/slot" not in service["spec"]["selector"]
     dep.set_traffic({"blue": 100})
-    replicas = {n: kube.get("deployments", NS, f"fraud-{n}")["spec"]["replicas"] for n in ("blue", "green")}  # type: ignore[index]
+    replicas = {
+        n: kube.get("deployments", NS, f"fraud-{n}")["spec"]["replicas"] for n in ("blue", "green")
+    }  # type: ignore[index]
     assert replicas == {"blue": 1, "green": 1}
 
 
@@ -163,10 +189,13 @@ def test_health_goes_through_the_services_proxy(kube: FakeKube, make_deployer: M
     assert dep.health("blue").healthy
     kube.unhealthy({"modelship.io/version": "1"})
     health = dep.health("blue")
-    assert not health.healthy and "500" in health.detail
+    assert not health.healthy
+    assert "500" in health.detail
 
 
-def test_remove_refuses_a_slot_with_traffic_and_deletes_an_idle_one(kube: FakeKube, make_deployer: Make) -> None:
+def test_remove_refuses_a_slot_with_traffic_and_deletes_an_idle_one(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     dep = make_deployer()
     start(dep, "blue", "1")
     start(dep, "green", "2")
@@ -198,12 +227,16 @@ def test_replicas_are_never_sent_for_a_deployment_an_autoscaler_owns(
     dep.apply("blue", "fraud", "1")
     kube.create(hpa("fraud-blue"), manager="kubectl")
     dep.apply("blue", "fraud", "2")
-    ours = [r for r in kube.requests if r.method == "PATCH" and r.query["fieldManager"] == "modelship"]
+    ours = [
+        r for r in kube.requests if r.method == "PATCH" and r.query["fieldManager"] == "modelship"
+    ]
     assert "replicas" in ours[0].body["spec"]
     assert "replicas" not in ours[-2].body["spec"]  # the second apply's Deployment
 
 
-def test_handing_replicas_to_an_autoscaler_does_not_reset_them(kube: FakeKube, make_deployer: Make) -> None:
+def test_handing_replicas_to_an_autoscaler_does_not_reset_them(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     dep = make_deployer()
     dep.apply("blue", "fraud", "1")
     kube.create(hpa("fraud-blue"))
@@ -219,7 +252,9 @@ def test_handing_replicas_to_an_autoscaler_does_not_reset_them(kube: FakeKube, m
     assert "f:replicas" in managers["modelship-handover"]["f:spec"]
 
 
-def test_replicas_an_autoscaler_changed_survive_our_next_apply(kube: FakeKube, make_deployer: Make) -> None:
+def test_replicas_an_autoscaler_changed_survive_our_next_apply(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     dep = make_deployer()
     dep.apply("blue", "fraud", "1")
     live = kube.get("deployments", NS, "fraud-blue")
@@ -228,11 +263,14 @@ def test_replicas_an_autoscaler_changed_survive_our_next_apply(kube: FakeKube, m
     kube.create(live, manager="kube-controller-manager")  # an update: it now owns replicas
     dep.apply("blue", "fraud", "2")
     after = kube.get("deployments", NS, "fraud-blue")
-    assert after is not None and after["spec"]["replicas"] == 7
+    assert after is not None
+    assert after["spec"]["replicas"] == 7
     assert after["spec"]["template"]["metadata"]["labels"]["modelship.io/version"] == "2"
 
 
-def test_a_replica_split_is_refused_when_an_autoscaler_owns_replicas(kube: FakeKube, make_deployer: Make) -> None:
+def test_a_replica_split_is_refused_when_an_autoscaler_owns_replicas(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     from modelship.errors import ConfigError
 
     dep = make_deployer()

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from tests.kubernetes.conftest import NS
 
 from modelship.deploy import (
     BlueGreen,
@@ -25,7 +26,6 @@ from modelship.deploy import (
 from modelship.deploy._rollout import Rollout
 from modelship.deploy.kubernetes import KubernetesError
 from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
-from tests.kubernetes.conftest import NS
 
 Make = Callable[..., KubernetesDeployer]
 ATTEMPTS = 4  # conftest's fast_retry()
@@ -61,7 +61,9 @@ def assert_never_zero(kube: FakeKube) -> None:
     assert min(samples[first:]) > 0, f"the Service selected no ready pod: {samples}"
 
 
-def deploy_with_fault(name: str, make: Make, kube: FakeKube, spec: DeploymentSpec, fault: Fault) -> tuple[KubernetesDeployer, Rollout | None]:
+def deploy_with_fault(
+    name: str, make: Make, kube: FakeKube, spec: DeploymentSpec, fault: Fault
+) -> tuple[KubernetesDeployer, Rollout | None]:
     dep = make()
     strategy(name, dep, spec).deploy("fraud", "1")
     kube.watch_serving(NS, "fraud")
@@ -108,7 +110,8 @@ def test_a_new_version_that_never_becomes_ready_aborts_with_the_old_one_serving(
     assert rollout is None
     assert_never_zero(kube)
     serving = dep.state().serving()
-    assert serving is not None and serving.version == "1"
+    assert serving is not None
+    assert serving.version == "1"
 
 
 @pytest.mark.parametrize("name", ["blue-green", "canary"])
@@ -126,7 +129,8 @@ def test_dropped_connections_and_timeouts_do_not_break_a_rollout(
     assert rollout is not None
     assert_never_zero(kube)
     serving = dep.state().serving()
-    assert serving is not None and serving.version == "2"
+    assert serving is not None
+    assert serving.version == "2"
 
 
 def test_a_version_unhealthy_behind_traffic_is_switched_back(
@@ -153,7 +157,8 @@ def test_a_version_unhealthy_behind_traffic_is_switched_back(
         strategy("blue-green", dep, spec).deploy("fraud", "2")
     assert_never_zero(kube)
     serving = dep.state().serving()
-    assert serving is not None and serving.version == "1"
+    assert serving is not None
+    assert serving.version == "1"
 
 
 def test_a_rollback_in_the_undo_window_is_one_service_update(
@@ -176,6 +181,8 @@ def test_a_rollback_in_the_undo_window_is_one_service_update(
         ("DELETE", ("services", "fraud-green")),
     }
     after = kube.get("deployments", NS, "fraud-blue")
-    assert after is not None and after["metadata"]["generation"] == blue["metadata"]["generation"]
+    assert after is not None
+    assert after["metadata"]["generation"] == blue["metadata"]["generation"]
     serving = dep.state().serving()
-    assert serving is not None and (serving.slot, serving.version) == ("blue", "1")
+    assert serving is not None
+    assert (serving.slot, serving.version) == ("blue", "1")

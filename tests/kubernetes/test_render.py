@@ -26,9 +26,7 @@ def full_spec() -> DeploymentSpec:
                 name="model-service",
                 image="ai-model:3",
                 port=9000,
-                resources=Resources(
-                    limits={"memory": "4Gi", "cpu": "2"}, requests={"cpu": "500m"}
-                ),
+                resources=Resources(limits={"memory": "4Gi", "cpu": "2"}, requests={"cpu": "500m"}),
                 env={"OMP_NUM_THREADS": "2"},
                 args=("--max-body-bytes", "2000000"),
             ),
@@ -119,13 +117,13 @@ def test_the_rbac_role_grants_every_verb_the_adapter_uses() -> None:
         for resource in rule["resources"]
         for verb in rule["verbs"]
     }
-    needed = {
-        ("apps", "deployments", v) for v in ("get", "list", "watch", "patch", "delete")
-    } | {("", "services", v) for v in ("get", "patch", "delete")} | {
-        ("discovery.k8s.io", "endpointslices", v) for v in ("list", "watch")
-    } | {("", "services/proxy", "get"), ("autoscaling", "horizontalpodautoscalers", "list")} | {
-        ("gateway.networking.k8s.io", "httproutes", v) for v in ("get", "patch")
-    }
+    needed = (
+        {("apps", "deployments", v) for v in ("get", "list", "watch", "patch", "delete")}
+        | {("", "services", v) for v in ("get", "patch", "delete")}
+        | {("discovery.k8s.io", "endpointslices", v) for v in ("list", "watch")}
+        | {("", "services/proxy", "get"), ("autoscaling", "horizontalpodautoscalers", "list")}
+        | {("gateway.networking.k8s.io", "httproutes", v) for v in ("get", "patch")}
+    )
     assert needed <= granted
 
 
@@ -165,16 +163,21 @@ def test_the_container_runs_modelship_serve_with_the_specs_probes_and_resources(
     assert server["livenessProbe"]["httpGet"] == {"path": "/health", "port": 9000, "scheme": "HTTP"}
     assert server["livenessProbe"]["initialDelaySeconds"] == 30
     assert server["livenessProbe"]["periodSeconds"] == 10
-    assert server["resources"] == {"limits": {"cpu": "2", "memory": "4Gi"}, "requests": {"cpu": "500m"}}
+    assert server["resources"] == {
+        "limits": {"cpu": "2", "memory": "4Gi"},
+        "requests": {"cpu": "500m"},
+    }
     assert server["env"] == [{"name": "OMP_NUM_THREADS", "value": "2"}]
-    assert "command" not in sidecar and sidecar["args"] == ["-c", "/cfg"]
+    assert "command" not in sidecar
+    assert sidecar["args"] == ["-c", "/cfg"]
     assert deployment["spec"]["replicas"] == 3
 
 
 def test_pods_carry_scrape_annotations_unless_a_pod_monitor_replaces_them() -> None:
     (deployment, *_) = objects()
     notes = deployment["spec"]["template"]["metadata"]["annotations"]
-    assert notes["prometheus.io/scrape"] == "true" and notes["prometheus.io/port"] == "9000"
+    assert notes["prometheus.io/scrape"] == "true"
+    assert notes["prometheus.io/port"] == "9000"
     objs = objects(pod_monitor=True, scrape_annotations=False)
     assert "prometheus.io/scrape" not in objs[0]["spec"]["template"]["metadata"]["annotations"]
     (monitor,) = by_kind(objs, "PodMonitor")

@@ -22,7 +22,9 @@ def patches(kube: FakeKube) -> list[int]:
 
 
 @pytest.mark.parametrize("status", [409, 429, 500, 502, 503, 504])
-def test_a_transient_error_is_retried_until_it_passes(kube: FakeKube, make_deployer: Make, status: int) -> None:
+def test_a_transient_error_is_retried_until_it_passes(
+    kube: FakeKube, make_deployer: Make, status: int
+) -> None:
     kube.inject(Fault("PATCH", "/deployments/", status=status, times=2))
     make_deployer().apply("blue", "fraud", "1")
     assert patches(kube)[:3] == [status, status, 201]  # created by the apply
@@ -30,16 +32,22 @@ def test_a_transient_error_is_retried_until_it_passes(kube: FakeKube, make_deplo
 
 
 @pytest.mark.parametrize("kind", [FaultKind.TIMEOUT, FaultKind.DROP])
-def test_a_timeout_or_dropped_connection_is_retried(kube: FakeKube, make_deployer: Make, kind: FaultKind) -> None:
+def test_a_timeout_or_dropped_connection_is_retried(
+    kube: FakeKube, make_deployer: Make, kind: FaultKind
+) -> None:
     kube.inject(Fault("PATCH", "/deployments/", kind=kind, delay=3.0, times=1))
     make_deployer(request_timeout=0.5).apply("blue", "fraud", "1")
     assert patches(kube)[:2] == [0, 201]
 
 
-def test_retries_are_bounded_and_the_last_error_is_reported(kube: FakeKube, make_deployer: Make) -> None:
+def test_retries_are_bounded_and_the_last_error_is_reported(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     kube.inject(Fault("PATCH", "/deployments/", status=503, times=None))
     dep = make_deployer(retry=Retry(attempts=3, base=0.001, cap=0.001))
-    with pytest.raises(KubernetesError, match="503 ServiceUnavailable: injected fault.*3 attempts") as info:
+    with pytest.raises(
+        KubernetesError, match=r"503 ServiceUnavailable: injected fault.*3 attempts"
+    ) as info:
         dep.apply("blue", "fraud", "1")
     assert info.value.status == 503
     assert patches(kube) == [503, 503, 503]
@@ -54,12 +62,16 @@ def test_a_client_error_is_not_retried(kube: FakeKube, make_deployer: Make, stat
     assert patches(kube) == [status]
 
 
-def test_a_field_manager_conflict_is_not_retried_and_names_the_field(kube: FakeKube, make_deployer: Make) -> None:
+def test_a_field_manager_conflict_is_not_retried_and_names_the_field(
+    kube: FakeKube, make_deployer: Make
+) -> None:
     dep = make_deployer()
     dep.apply("blue", "fraud", "1")
     obj = dep.render("fraud", "1", slot="blue")[0]
     obj["spec"]["replicas"] = 5
-    with pytest.raises(KubernetesError, match=r'conflict with "modelship" using apps/v1: \.spec\.replicas'):
+    with pytest.raises(
+        KubernetesError, match=r'conflict with "modelship" using apps/v1: \.spec\.replicas'
+    ):
         dep._client.request(
             "PATCH",
             dep._path("deployments", "fraud-blue"),
@@ -94,14 +106,19 @@ def secret_kube(kube: FakeKube) -> FakeKube:
     return kube
 
 
-def test_a_token_echoed_by_the_server_is_not_in_the_error(secret_kube: FakeKube, make_deployer: Make) -> None:
-    secret_kube.inject(Fault("PATCH", "/deployments/", status=500, times=None, echo_authorization=True))
+def test_a_token_echoed_by_the_server_is_not_in_the_error(
+    secret_kube: FakeKube, make_deployer: Make
+) -> None:
+    secret_kube.inject(
+        Fault("PATCH", "/deployments/", status=500, times=None, echo_authorization=True)
+    )
     dep = make_deployer(token=TOKEN, retry=Retry(attempts=2, base=0.001, cap=0.001))
     with pytest.raises(KubernetesError) as info:
         dep.apply("blue", "fraud", "1")
     text = "".join(traceback.format_exception(info.value))
     assert "injected fault" in text
-    assert TOKEN not in text and "abc123" not in text
+    assert TOKEN not in text
+    assert "abc123" not in text
     assert TOKEN not in repr(dep)
 
 
@@ -109,7 +126,9 @@ def test_a_token_is_not_in_any_log_record(
     secret_kube: FakeKube, make_deployer: Make, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    secret_kube.inject(Fault("PATCH", "/deployments/", status=500, times=1, echo_authorization=True))
+    secret_kube.inject(
+        Fault("PATCH", "/deployments/", status=500, times=1, echo_authorization=True)
+    )
     dep = make_deployer(token=TOKEN)
     logging.getLogger("kubernetes.client.rest").setLevel(logging.DEBUG)
     dep.apply("blue", "fraud", "1")
@@ -119,10 +138,13 @@ def test_a_token_is_not_in_any_log_record(
 
 def test_a_token_is_not_in_the_rollout_record(secret_kube: FakeKube, make_deployer: Make) -> None:
     dep = make_deployer(token=TOKEN, retry=Retry(attempts=2, base=0.001, cap=0.001))
-    secret_kube.inject(Fault("PATCH", "/deployments/", status=500, times=None, echo_authorization=True))
+    secret_kube.inject(
+        Fault("PATCH", "/deployments/", status=500, times=None, echo_authorization=True)
+    )
     history = InMemoryHistory()
     with pytest.raises(RolloutAborted) as info:
         BlueGreen(dep, history=history, alias=None, progress_deadline=5).deploy("fraud", "1")
     record = json.dumps(info.value.rollout.to_dict())
-    assert "injected fault" in record and "Authorization" in record
+    assert "injected fault" in record
+    assert "Authorization" in record
     assert TOKEN not in record

@@ -73,7 +73,7 @@ class Retry:
 
     def delay(self, attempt: int, jitter: float | None = None) -> float:
         """Seconds to wait before retry ``attempt`` (0-based), jittered into [50%, 100%]."""
-        j = jitter if jitter is not None else random.uniform(0.5, 1.0)  # noqa: S311 - not crypto
+        j = jitter if jitter is not None else random.uniform(0.5, 1.0)
         return float(min(self.cap, self.base * 2**attempt) * j)
 
 

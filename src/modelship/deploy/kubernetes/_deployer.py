@@ -258,7 +258,7 @@ class KubernetesDeployer:
         return out
 
     def _weights(self, deployments: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-        weights = {slot: 0 for slot in deployments}
+        weights = dict.fromkeys(deployments, 0)
         if self.options.traffic == "httproute":
             route = self._client.request(
                 "GET", self._path("httproutes", self.options.app), missing_ok=True
@@ -531,12 +531,12 @@ class KubernetesDeployer:
                     self._scale(slot, count)
             deadline = time.monotonic() + self._traffic_timeout
             for slot, count in plan.items():
-                if count > int(deployments[slot]["spec"].get("replicas", 1)):
-                    if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
-                        raise KubernetesError(
-                            f"slot {slot!r} did not reach {count} available replicas in "
-                            f"{self._traffic_timeout:g} s; the selector was not changed"
-                        )
+                grew = count > int(deployments[slot]["spec"].get("replicas", 1))
+                if grew and not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
+                    raise KubernetesError(
+                        f"slot {slot!r} did not reach {count} available replicas in "
+                        f"{self._traffic_timeout:g} s; the selector was not changed"
+                    )
             desired = app_service(self.options, full)
             current = self._client.request(
                 "GET", self._path("services", self.options.app), missing_ok=True
@@ -636,7 +636,7 @@ def _percentages(counts: Mapping[str, int]) -> dict[str, int]:
     """Integer percentages proportional to ``counts`` that sum to 100 (or all 0)."""
     total = sum(counts.values())
     if total <= 0:
-        return {slot: 0 for slot in counts}
+        return dict.fromkeys(counts, 0)
     out = {slot: round(100 * n / total) for slot, n in counts.items()}
     top = max(sorted(out), key=lambda s: counts[s])
     out[top] += 100 - sum(out.values())

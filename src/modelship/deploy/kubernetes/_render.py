@@ -11,6 +11,7 @@ and optionally a PodMonitor. Nothing here talks to a cluster.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import re
@@ -141,7 +142,8 @@ def default_spec(options: KubeOptions) -> DeploymentSpec:
             "no deployment spec was given and the deployer has no image: pass spec=... or "
             "image='registry.example/model-server:1' (an image that runs modelship serve)"
         )
-    return DeploymentSpec(containers=[Container(name="model-server", image=options.image)])
+    # attrs' tuple converter confuses mypy's attrs plugin about the accepted type
+    return DeploymentSpec(containers=(Container(name="model-server", image=options.image),))  # type: ignore[arg-type]
 
 
 def _probe(path: str, port: int, spec: DeploymentSpec, initial: bool) -> dict[str, Any]:
@@ -168,7 +170,13 @@ def _resources(container: Container) -> dict[str, Any]:
 
 
 def _container(
-    c: Container, first: bool, model: str, version: str, spec: DeploymentSpec, registry: str
+    c: Container,
+    *,
+    first: bool,
+    model: str,
+    version: str,
+    spec: DeploymentSpec,
+    registry: str,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"name": c.name, "image": c.image}
     port = c.port if c.port is not None else spec.port
@@ -234,7 +242,9 @@ def slot_objects(
             }
         )
     containers = [
-        _container(c, i == 0, model, version, spec, options.registry_url)
+        _container(
+            c, first=i == 0, model=model, version=version, spec=spec, registry=options.registry_url
+        )
         for i, c in enumerate(spec.containers)
     ]
     deployment_spec: dict[str, Any] = {
@@ -284,7 +294,7 @@ def slot_objects(
     objects = [deployment, service]
     if options.pod_monitor:
         objects.append(pod_monitor(options))
-    return objects
+    return copy.deepcopy(objects)  # no dict shared between objects (or YAML anchors)
 
 
 def pod_monitor(options: KubeOptions) -> dict[str, Any]:
@@ -437,4 +447,11 @@ def to_yaml(objects: list[dict[str, Any]]) -> str:
         raise MissingDependency(
             "printing manifests needs PyYAML: pip install 'modelship[kubernetes]'"
         ) from exc
-    return "---\n".join(yaml.safe_dump(o, sort_keys=False) for o in objects)
+
+    class Dumper(yaml.SafeDumper):  # type: ignore[misc]
+        """A SafeDumper that writes a repeated value out again instead of an alias."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return "---\n".join(yaml.dump(o, Dumper=Dumper, sort_keys=False) for o in objects)

@@ -197,7 +197,7 @@ class Controller:
         since = self._progress.get(uid, (h, time.monotonic()))[1]
         deadline = float(dep["spec"].get("progressDeadlineSeconds", 600))
         old = dep.get("status", {})
-        old_progressing = next(
+        old_progressing: Mapping[str, Any] = next(
             (c for c in old.get("conditions", []) if c["type"] == "Progressing"), {}
         )
         exceeded = not complete and (

@@ -62,8 +62,11 @@ def leaves(obj: Mapping[str, Any]) -> dict[Path, Any]:
 
     Examples
     --------
-    >>> sorted(leaves({"spec": {"replicas": 2, "c": [{"name": "a", "image": "x"}]}}))
-    [(('f', 'spec'), ('f', 'c'), ('k', 'a'), ('f', 'image')), (('f', 'spec'), ('f', 'c'), ('k', 'a'), ('f', 'name')), (('f', 'spec'), ('f', 'replicas'))]
+    >>> for path in sorted(leaves({"spec": {"replicas": 2, "c": [{"name": "a", "image": "x"}]}})):
+    ...     print(path)
+    (('f', 'spec'), ('f', 'c'), ('k', 'a'), ('f', 'image'))
+    (('f', 'spec'), ('f', 'c'), ('k', 'a'), ('f', 'name'))
+    (('f', 'spec'), ('f', 'replicas'))
     """
     out: dict[Path, Any] = {}
 
@@ -155,7 +158,8 @@ def apply_merge(
     Examples
     --------
     >>> owners = {}
-    >>> obj = apply_merge(None, {"spec": {"replicas": 3, "paused": False}}, "a", owners, force=False)
+    >>> first = {"spec": {"replicas": 3, "paused": False}}
+    >>> obj = apply_merge(None, first, "a", owners, force=False)
     >>> obj = apply_merge(obj, {"spec": {"replicas": 5}}, "b", owners, force=False)
     Traceback (most recent call last):
     ...

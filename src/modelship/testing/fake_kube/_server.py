@@ -37,7 +37,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
@@ -332,7 +332,7 @@ class FakeKube:
 
     def list(self, plural: str, namespace: str) -> list[dict[str, Any]]:
         """Every object of a kind in a namespace."""
-        return self.store.list(plural, namespace)
+        return self.store.select(plural, namespace)
 
     def create(self, obj: Mapping[str, Any], manager: str = "kubectl") -> dict[str, Any]:
         """Create or replace an object as another client (field manager) would."""
@@ -373,8 +373,10 @@ class FakeKube:
         if isinstance(conn, ssl.SSLSocket):
             cert = conn.getpeercert()
             if cert:
-                subject = dict(x[0] for x in cert.get("subject", ()))
-                return "cert:" + str(subject.get("commonName", ""))
+                subject = cast("tuple[tuple[tuple[str, str], ...], ...]", cert.get("subject", ()))
+                names = [pair for rdn in subject for pair in rdn]
+                common = [str(value) for key, value in names if key == "commonName"]
+                return "cert:" + (common[0] if common else "")
         if not self.tokens and self.pki is None:
             return ""
         return None
@@ -440,7 +442,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.request.settimeout(None)
         super().setup()
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+    def log_message(self, format: str, *args: Any) -> None:
         """Quiet: the request log is :attr:`FakeKube.requests`."""
 
     def do_GET(self) -> None:
@@ -504,7 +506,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if fault is not None:
                 self._fault(fault, watching)
                 return
-            self._route(method, path, query, content_type, body, watching)
+            self._route(method, path, query=query, ctype=content_type, body=body, watching=watching)
         except ApiError as exc:
             extra = {"Retry-After": "1"} if exc.code == 429 else None
             self._send(exc.code, exc.body, extra)
@@ -546,6 +548,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self,
         method: str,
         path: str,
+        *,
         query: Mapping[str, str],
         ctype: str,
         body: Any,
@@ -590,9 +593,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, obj)
             return 200
         if method == "PUT":
-            return self._replace(kind, ns, name, body, query, dry)
+            return self._replace(kind, ns, name=name, body=body, query=query, dry=dry)
         if method == "PATCH":
-            return self._patch(kind, ns, name, body, query, ctype, dry)
+            return self._patch(kind, ns, name=name, body=body, query=query, ctype=ctype, dry=dry)
         raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed")
 
     def _check_body(self, kind: Kind, ns: str, name: str | None, body: Any) -> dict[str, Any]:
@@ -620,7 +623,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _list(self, kind: Kind, ns: str, query: Mapping[str, str]) -> int:
         store = self.server.fake.store
         selector = parse_selector(query.get("labelSelector", ""))
-        items = store.list(kind.plural, ns, selector)
+        items = store.select(kind.plural, ns, selector)
         field = query.get("fieldSelector", "")
         if field:
             key, _, value = field.partition("=")
@@ -662,7 +665,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 events: list[tuple[int, str, dict[str, Any]]] = [(0, "ERROR", gone.body)]
                 last = -1
             elif since in ("", "0"):
-                events = [(store.rv, "ADDED", o) for o in store.list(kind.plural, ns) if wanted(o)]
+                events = [
+                    (store.rv, "ADDED", o) for o in store.select(kind.plural, ns) if wanted(o)
+                ]
                 last = store.rv
             else:
                 last = int(since)
@@ -702,7 +707,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return 201
 
     def _replace(
-        self, kind: Kind, ns: str, name: str, body: Any, query: Mapping[str, str], dry: bool
+        self,
+        kind: Kind,
+        ns: str,
+        *,
+        name: str,
+        body: Any,
+        query: Mapping[str, str],
+        dry: bool,
     ) -> int:
         store = self.server.fake.store
         obj = self._check_body(kind, ns, name, body)
@@ -729,6 +741,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self,
         kind: Kind,
         ns: str,
+        *,
         name: str,
         body: Any,
         query: Mapping[str, str],
@@ -775,7 +788,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             selector = svc["spec"].get("selector") or {}
             pods = [
                 p
-                for p in store.list("pods", ns)
+                for p in store.select("pods", ns)
                 if selector
                 and match_labels(p["metadata"].get("labels", {}), selector)
                 and _ready(p)

@@ -113,19 +113,27 @@ def match_labels(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool
 
 def parse_selector(text: str) -> Callable[[Mapping[str, str]], bool]:
     """A label selector query (``a=b,c!=d,e,!f``) as a predicate on labels."""
-    tests: list[Callable[[Mapping[str, str]], bool]] = []
+    tests: list[tuple[str, str, str]] = []  # (operator, key, value)
     for raw in filter(None, (p.strip() for p in text.split(","))):
         if "!=" in raw:
             k, v = raw.split("!=", 1)
-            tests.append(lambda lab, k=k.strip(), v=v.strip(): lab.get(k) != v)
+            tests.append(("!=", k.strip(), v.strip()))
         elif "=" in raw:
             k, v = raw.split("==", 1) if "==" in raw else raw.split("=", 1)
-            tests.append(lambda lab, k=k.strip(), v=v.strip(): lab.get(k) == v)
+            tests.append(("=", k.strip(), v.strip()))
         elif raw.startswith("!"):
-            tests.append(lambda lab, k=raw[1:].strip(): k not in lab)
+            tests.append(("!", raw[1:].strip(), ""))
         else:
-            tests.append(lambda lab, k=raw: k in lab)
-    return lambda labels: all(test(labels) for test in tests)
+            tests.append(("exists", raw, ""))
+
+    def one(labels: Mapping[str, str], op: str, key: str, value: str) -> bool:
+        if op == "=":
+            return labels.get(key) == value
+        if op == "!=":
+            return labels.get(key) != value
+        return (key in labels) == (op == "exists")
+
+    return lambda labels: all(one(labels, *test) for test in tests)
 
 
 Key = tuple[str, str, str]  # plural, namespace, name
@@ -161,7 +169,7 @@ class Store:
             obj = self.objects.get((plural, namespace, name))
             return self._out((plural, namespace, name), obj) if obj is not None else None
 
-    def list(
+    def select(
         self,
         plural: str,
         namespace: str | None = None,
@@ -252,8 +260,8 @@ class Store:
             new_owners = owners if owners is not None else copy.deepcopy(self.owners.get(key, {}))
             if manager is not None and owners is None:
                 changed = changed_paths(old, obj)
-                for paths in new_owners.values():
-                    paths -= changed
+                for owned in new_owners.values():
+                    owned.difference_update(changed)
                 new_owners.setdefault(manager, set()).update(changed)
             if dry_run:
                 out = copy.deepcopy(obj)

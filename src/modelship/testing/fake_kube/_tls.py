@@ -8,6 +8,7 @@ keys are written unencrypted to the folder given.
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import ipaddress
 import shutil
 import subprocess
@@ -61,9 +62,7 @@ def make_pki(folder: str | Path, client_name: str = "modelship-test") -> TestPKI
         client_cert=folder / "client.crt",
         client_key=folder / "client.key",
     )
-    try:
-        import cryptography  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("cryptography") is None:
         _with_openssl(folder, pki, client_name)
     else:
         _with_cryptography(pki, client_name)
