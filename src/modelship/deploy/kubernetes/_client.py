@@ -45,6 +45,13 @@ class KubernetesError(DeployError):
     """The API server refused a request, or could not be reached after the retries.
 
     ``status`` is the HTTP status (0 when no answer came); ``reason`` the Status reason.
+    The message is redacted: no token or key ever appears in it.
+
+    Examples
+    --------
+    >>> err = KubernetesError("GET /api: 401 Unauthorized (Authorization: Bearer abc123)", 401)
+    >>> str(err), err.status
+    ('GET /api: 401 Unauthorized (Authorization: <redacted>)', 401)
     """
 
     def __init__(self, message: str, status: int = 0, reason: str = "") -> None:
@@ -54,7 +61,13 @@ class KubernetesError(DeployError):
 
 
 class Gone(KubernetesError):
-    """A watch's resourceVersion is too old (410): list again and watch from there."""
+    """A watch's resourceVersion is too old (410): list again and watch from there.
+
+    Examples
+    --------
+    >>> isinstance(Gone("WATCH /pods: 410: too old resource version", 410), KubernetesError)
+    True
+    """
 
 
 @attrs.frozen

@@ -263,10 +263,13 @@ class KubernetesDeployer:
             route = self._client.request(
                 "GET", self._path("httproutes", self.options.app), missing_ok=True
             )
-            refs = [] if route is None else route["spec"]["rules"][0].get("backendRefs", [])
+            rules = [] if route is None else (route.get("spec") or {}).get("rules") or []
+            refs = [ref for rule in rules[:1] for ref in rule.get("backendRefs") or []]
             by_name = {self.options.slot_name(s): s for s in deployments}
-            raw = {
-                by_name[r["name"]]: int(r.get("weight", 1)) for r in refs if r["name"] in by_name
+            raw = {  # an absent weight is 1 in the Gateway API
+                by_name[r["name"]]: int(r.get("weight", 1))
+                for r in refs
+                if r.get("name") in by_name
             }
             return {**weights, **_percentages(raw)}
         svc = self._client.request("GET", self._path("services", self.options.app), missing_ok=True)
@@ -543,9 +546,16 @@ class KubernetesDeployer:
             )
             if current is None or _differs(current, desired):
                 self._apply(desired)
-            for slot, count in plan.items():
-                if count < int(deployments[slot]["spec"].get("replicas", 1)):
-                    self._scale(slot, count)
+            shrunk = [
+                slot
+                for slot, count in plan.items()
+                if count < int(deployments[slot]["spec"].get("replicas", 1))
+            ]
+            for slot in shrunk:
+                self._scale(slot, plan[slot])
+            for slot in shrunk:  # until observed, the slot would not look rolled out
+                if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
+                    _log.warning("slot %s: scaling down to %d not observed yet", slot, plan[slot])
 
     def _replica_plan(
         self, live: Mapping[str, int], deployments: Mapping[str, Mapping[str, Any]]

@@ -20,7 +20,7 @@ _PATTERNS = (
     re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
     re.compile(
         r"(?i)((?:token|password|client-key-data|client-certificate-data|authorization)"
-        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',}]+"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',})]+"
     ),
 )
 _secrets: set[str] = set()
@@ -53,15 +53,14 @@ def redact(text: str) -> str:
     with _lock:
         known = sorted(_secrets, key=len, reverse=True)
     for secret in known:
-        text = text.replace(secret, MASK)
-    for i, pattern in enumerate(_PATTERNS):
-        if i == 3:
-            text = pattern.sub(lambda m: m.group(1) + MASK, text)
-        elif i == 1:
-            text = pattern.sub(MASK, text)
-        else:
-            text = pattern.sub(MASK, text)
-    return text
+        # A secret can straddle a mask it was next to ("x" + "x<redacted>"): repeat, bounded.
+        for _ in range(8):
+            if secret not in text:
+                break
+            text = text.replace(secret, MASK)
+    for pattern in _PATTERNS[:3]:
+        text = pattern.sub(MASK, text)
+    return _PATTERNS[3].sub(lambda m: m.group(1) + MASK, text)
 
 
 class RedactingFilter(logging.Filter):

@@ -72,6 +72,11 @@ class FaultKind(enum.Enum):
     ``DROP``: close the connection at once, without answering.
     ``GONE``: a watch gets an ``ERROR`` event carrying a 410 ``Status``; any other
     request a 410 answer.
+
+    Examples
+    --------
+    >>> FaultKind("drop")
+    <FaultKind.DROP: 'drop'>
     """
 
     STATUS = "status"
@@ -122,6 +127,12 @@ class RecordedRequest:
 
     Recorded before the answer is sent, so a client never sees an answer whose request
     is not in :attr:`FakeKube.requests` yet.
+
+    Examples
+    --------
+    >>> r = RecordedRequest("PATCH", "/api/v1/namespaces/n/services/s", {}, "", {}, "", 200)
+    >>> r.write
+    True
     """
 
     method: str
@@ -494,7 +505,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 body = json.loads(raw)
             except ValueError:
                 body = _yaml(raw)
-        watching = query.get("watch") in ("true", "1")
+        watching = _flag(query.get("watch"))
         user = fake.authenticate(self)
         self.record = RecordedRequest(method, path, query, content_type, body, user, 0)
         with fake.store.lock:
@@ -756,7 +767,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     400, "BadRequest", "PATCH, application/apply-patch+yaml requires fieldManager"
                 )
             obj = self._check_body(kind, ns, name, body)
-            force = query.get("force") in ("true", "1")
+            force = _flag(query.get("force"))
             out, created = store.apply(obj, manager, force=force, dry_run=dry, defaults=_defaults)
             self._send(201 if created else 200, out)
             return 201 if created else 200
@@ -807,6 +818,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, {"ready": True})
             return 200
         raise ApiError(404, "NotFound", f"the fake's model server has no /{rest}")
+
+
+def _flag(value: str | None) -> bool:
+    """A boolean query parameter as Go's strconv.ParseBool reads it (``true``, ``True``, ``1``)."""
+    return (value or "").lower() in ("1", "t", "true")
 
 
 def _not_found(kind: Kind, name: str) -> ApiError:

@@ -27,6 +27,12 @@ class TestPKI:
 
     The server certificate names ``127.0.0.1`` and ``localhost``; the client
     certificate's subject is ``CN=<client_name>, O=system:masters``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> make_pki(tempfile.mkdtemp()).server_key.stat().st_mode & 0o077
+    0
     """
 
     __test__ = False  # not a pytest test class
