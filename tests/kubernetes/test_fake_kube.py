@@ -7,14 +7,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from _kube_helpers import NS, need
 from hypothesis import given
 from hypothesis import strategies as st
-from tests.kubernetes.conftest import NS
 
 from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
 from modelship.testing.fake_kube._store import parse_selector
 
-kubernetes = pytest.importorskip("kubernetes")
+kubernetes = need("kubernetes")
 client = kubernetes.client
 ApiException = kubernetes.client.exceptions.ApiException
 

@@ -51,6 +51,7 @@ ANNOTATION_WEIGHTS = "modelship.io/weights"
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
 TRAFFIC_MODES = ("service", "httproute")
+PRE_STOP_SECONDS = 5  # endpoint removal reaches kube-proxy and ingresses in a few seconds
 
 
 def _dns_label(what: str, value: Any, limit: int = 63) -> str:
@@ -177,6 +178,7 @@ def _container(
     version: str,
     spec: DeploymentSpec,
     registry: str,
+    graceful: int,
 ) -> dict[str, Any]:
     out: dict[str, Any] = {"name": c.name, "image": c.image}
     port = c.port if c.port is not None else spec.port
@@ -185,11 +187,14 @@ def _container(
         out["command"] = ["modelship"]
         out["args"] = [
             "serve", registry, model, version, "--host", "0.0.0.0", "--port", str(port),
-            *c.args,
+            "--graceful-seconds", str(graceful), *c.args,
         ]  # fmt: skip
         out["ports"] = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
         out["readinessProbe"] = _probe("/ready", hc_port, spec, initial=False)
         out["livenessProbe"] = _probe(spec.healthcheck.path, hc_port, spec, initial=True)
+        # Endpoints are removed while SIGTERM is delivered; waiting a little first lets
+        # every proxy stop sending before the server stops accepting.
+        out["lifecycle"] = {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}}
     else:
         if c.args:
             out["args"] = list(c.args)
@@ -243,7 +248,13 @@ def slot_objects(
         )
     containers = [
         _container(
-            c, first=i == 0, model=model, version=version, spec=spec, registry=options.registry_url
+            c,
+            first=i == 0,
+            model=model,
+            version=version,
+            spec=spec,
+            registry=options.registry_url,
+            graceful=options.graceful_seconds,
         )
         for i, c in enumerate(spec.containers)
     ]
@@ -253,7 +264,7 @@ def slot_objects(
             "metadata": {"labels": labels, "annotations": pod_annotations},
             "spec": {
                 "containers": containers,
-                "terminationGracePeriodSeconds": options.graceful_seconds + 10,
+                "terminationGracePeriodSeconds": options.graceful_seconds + PRE_STOP_SECONDS + 5,
             },
         },
     }

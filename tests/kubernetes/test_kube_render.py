@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 import yaml
+from _kube_helpers import need
 
 from modelship.deploy import Container, DeploymentSpec, HealthCheck, Monitoring, Resources
 from modelship.deploy.kubernetes import dry_run, render, to_yaml
 from modelship.errors import ConfigError
 
-kubernetes_validate = pytest.importorskip("kubernetes_validate")
+kubernetes_validate = need("kubernetes_validate")
 
 VERSIONS = ("1.30", "1.33", "1.36")
 DOCS = Path(__file__).parents[2] / "docs" / "kubernetes.md"
@@ -157,7 +158,7 @@ def test_the_container_runs_modelship_serve_with_the_specs_probes_and_resources(
     assert server["command"] == ["modelship"]
     assert server["args"] == [
         "serve", "s3://models/prod", "fraud", "3", "--host", "0.0.0.0", "--port", "9000",
-        "--max-body-bytes", "2000000",
+        "--graceful-seconds", "30", "--max-body-bytes", "2000000",
     ]  # fmt: skip
     assert server["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 9000, "scheme": "HTTP"}
     assert server["livenessProbe"]["httpGet"] == {"path": "/health", "port": 9000, "scheme": "HTTP"}
@@ -168,6 +169,8 @@ def test_the_container_runs_modelship_serve_with_the_specs_probes_and_resources(
         "requests": {"cpu": "500m"},
     }
     assert server["env"] == [{"name": "OMP_NUM_THREADS", "value": "2"}]
+    assert server["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 40
     assert "command" not in sidecar
     assert sidecar["args"] == ["-c", "/cfg"]
     assert deployment["spec"]["replicas"] == 3

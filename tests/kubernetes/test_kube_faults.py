@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from tests.kubernetes.conftest import NS
+from _kube_helpers import NS
 
 from modelship.deploy import (
     BlueGreen,

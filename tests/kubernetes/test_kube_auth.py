@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from tests.kubernetes.conftest import FAST, NS, write
+from _kube_helpers import FAST, NS, write
 
 from modelship.deploy import KubernetesDeployer
 from modelship.deploy.kubernetes import KubernetesError, Retry

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from tests.kubernetes.conftest import NS
+from _kube_helpers import NS
 
 from modelship.deploy import DeploymentSpec, KubernetesDeployer, SlotInUse
 from modelship.deploy.kubernetes import KubernetesError
