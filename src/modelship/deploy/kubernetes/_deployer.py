@@ -16,7 +16,6 @@ and the state is read again after every failure rather than assumed.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
@@ -661,8 +660,3 @@ def _differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
     want = desired["spec"]["selector"], desired["metadata"]["annotations"]["modelship.io/weights"]
     ports = [(p.get("name"), p.get("port")) for p in (current.get("spec") or {}).get("ports", [])]
     return have != want or ports != [(p["name"], p["port"]) for p in desired["spec"]["ports"]]
-
-
-def dumps(obj: Any) -> str:
-    """JSON text (for logs)."""
-    return json.dumps(obj, sort_keys=True)
