@@ -13,7 +13,7 @@ from modelship.deploy.kubernetes import Retry
 from modelship.testing.fake_kube import Timings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-FAST = Timings(tick=0.003, pod_ready=0.01, deadline_scale=0.002)
+FAST = Timings(tick=0.003, pod_ready=0.01, deadline_scale=0.02)  # deadlines: 12 s
 NS = "models"
 
 

@@ -7,7 +7,8 @@ scaled to zero once every new pod is available; pods turn Running and Ready afte
 ``pod_ready`` seconds unless a fault says they never do; the Deployment's status counts
 them the way the deployment controller does, with the ``Progressing`` condition turning
 ``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times ``deadline_scale``)
-passes without completion or when a test asks for it. EndpointSlices list the pods a
+passes without progress (a spec change or a pod turning available restarts the clock)
+or when a test asks for it. EndpointSlices list the pods a
 Service selects, ready or not; objects whose owner is gone are deleted.
 """
 
@@ -32,7 +33,8 @@ class Timings:
 
     ``tick``: controller loop period; ``pod_ready``: from pod creation to Ready;
     ``deadline_scale``: real seconds per second of a Deployment's
-    ``progressDeadlineSeconds`` (0.01: a 600 s deadline passes in 6 s).
+    ``progressDeadlineSeconds`` (0.05: a 600 s deadline passes in 30 s without
+    progress; to test a deadline, :meth:`FakeKube.exceed_progress_deadline` is quicker).
 
     Examples
     --------
@@ -42,7 +44,7 @@ class Timings:
 
     tick: float = 0.005
     pod_ready: float = 0.02
-    deadline_scale: float = 0.01
+    deadline_scale: float = 0.05
 
 
 def _owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:
@@ -96,7 +98,9 @@ class Controller:
         self.never_ready = never_ready
         self.deadline_exceeded = deadline_exceeded
         self._born: dict[str, float] = {}  # pod uid -> monotonic creation time
-        self._progress: dict[str, tuple[str, float]] = {}  # deployment uid -> (hash, since)
+        # deployment uid -> (template hash/generation, when it last made progress)
+        self._progress: dict[str, tuple[str, float]] = {}
+        self._ready_seen: dict[str, int] = {}
         self._ip = 0
 
     def pending(self) -> bool:
@@ -140,8 +144,9 @@ class Controller:
         want = int(spec.get("replicas", 1))
         h = self._template_hash(dep)
         uid = dep["metadata"]["uid"]
-        if self._progress.get(uid, ("", 0.0))[0] != h:
-            self._progress[uid] = (h, time.monotonic())
+        marker = f"{h}/{dep['metadata']['generation']}"  # any spec change restarts the clock
+        if self._progress.get(uid, ("", 0.0))[0] != marker:
+            self._progress[uid] = (marker, time.monotonic())
         sets = [rs for rs in self.store.raw("replicasets", ns) if _owned_by(rs, dep)]
         new = next(
             (rs for rs in sets if rs["metadata"]["labels"].get("pod-template-hash") == h), None
@@ -194,7 +199,11 @@ class Controller:
         updated = len(new_pods)
         complete = updated == want and len(pods) == want and ready == want
         uid = dep["metadata"]["uid"]
-        since = self._progress.get(uid, (h, time.monotonic()))[1]
+        marker, since = self._progress.get(uid, ("", time.monotonic()))
+        if ready > self._ready_seen.get(uid, 0):  # progress: a pod became available
+            since = time.monotonic()
+            self._progress[uid] = (marker, since)
+        self._ready_seen[uid] = ready
         deadline = float(dep["spec"].get("progressDeadlineSeconds", 600))
         old = dep.get("status", {})
         old_progressing: Mapping[str, Any] = next(
