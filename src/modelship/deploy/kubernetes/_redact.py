@@ -49,6 +49,8 @@ def redact(text: str) -> str:
     '401: header was Authorization: <redacted>'
     >>> redact("token=s3cr3t-value, user=ann")
     'token=<redacted>, user=ann'
+    >>> redact("key: -----BEGIN EC PRIVATE KEY-----\\nMHcCAQEE\\n-----END EC PRIVATE KEY-----")
+    'key: <redacted>'
     """
     with _lock:
         known = sorted(_secrets, key=len, reverse=True)
