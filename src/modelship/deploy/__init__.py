@@ -51,6 +51,7 @@ from modelship.deploy._spec import (
     Strategy,
 )
 from modelship.deploy._strategies import BlueGreen, Canary, CanaryStep, Recreate, from_spec
+from modelship.deploy.kubernetes import KubernetesDeployer  # the client loads at first use
 from modelship.deploy.local import LocalDeployer
 
 __all__ = [
@@ -74,6 +75,7 @@ __all__ = [
     "HealthCheck",
     "HistoryError",
     "InMemoryHistory",
+    "KubernetesDeployer",
     "LocalDeployer",
     "Monitoring",
     "Quantity",

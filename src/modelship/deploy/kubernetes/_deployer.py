@@ -1,0 +1,662 @@
+"""``KubernetesDeployer``: the Deployer protocol on a Kubernetes cluster.
+
+Slots are Deployments; a Service per slot tells (through its EndpointSlices) when the
+slot can take traffic; the Service clients call has its selector switched between slots
+(blue-green), or selects both slots while their replica counts set the split (canary);
+with ``traffic="httproute"`` a Gateway API HTTPRoute's backend weights split it exactly.
+
+Invariant: traffic never moves to a slot whose Service lists no ready endpoint (checked
+just before the write that moves it); replica counts that rise are waited for before
+the selector changes, and those that fall change after it; :meth:`remove` refuses a slot
+with traffic. Every write is a server-side apply (field manager ``modelship``, forced:
+these objects are ours) or, for a replica count, a merge patch; a check-then-act against
+the cluster is not atomic, so each write is one the API server makes atomic on its own,
+and the state is read again after every failure rather than assumed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from modelship.deploy._errors import SlotInUse, SlotNotFound
+from modelship.deploy._protocol import (
+    DeployerCapabilities,
+    DeployerState,
+    SlotHealth,
+    SlotState,
+    check_weights,
+)
+from modelship.deploy.kubernetes._client import (
+    SERVICE_ACCOUNT_DIR,
+    Gone,
+    KubeClient,
+    KubernetesError,
+    Retry,
+    load_configuration,
+)
+from modelship.deploy.kubernetes._ready import ready_endpoints, rollout_progress
+from modelship.deploy.kubernetes._redact import redact
+from modelship.deploy.kubernetes._render import (
+    ANNOTATION_MODEL,
+    ANNOTATION_REPLICAS,
+    ANNOTATION_VERSION,
+    LABEL_SLOT,
+    LABEL_TRAFFIC_OFF,
+    MANAGER,
+    KubeOptions,
+    app_service,
+    default_spec,
+    http_route,
+    slot_objects,
+)
+from modelship.errors import ConfigError
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from modelship.deploy._spec import DeploymentSpec
+    from modelship.registry import Registry
+
+__all__ = ["KubernetesDeployer"]
+
+_log = logging.getLogger("modelship.deploy.kubernetes")
+
+APPLY = "application/apply-patch+yaml"
+MERGE = "application/merge-patch+json"
+HANDOVER_MANAGER = "modelship-handover"
+_MAX_WAIT_ROUNDS = 100_000  # every wait also ends at its deadline; this bounds a busy loop
+
+
+class KubernetesDeployer:
+    """A :class:`~modelship.deploy.Deployer` whose slots are Deployments in a namespace.
+
+    Parameters
+    ----------
+    namespace
+        Where every object goes.
+    server, token
+        An API server URL and a bearer token (with ``ca_cert``). Without ``server`` and
+        ``kubeconfig``: the in-cluster service account, then the default kubeconfig.
+    kubeconfig, context
+        A kubeconfig file and context (client certificates, exec plugins and token
+        refresh work as in ``kubectl``: the official client handles them).
+    registry, registry_url
+        The registry rollouts record history in, and the URL pods load models from
+        (default: the registry's URL).
+    app, image, spec
+        The name of the Service clients call (and prefix of every object), the image of
+        ``modelship serve`` used when :meth:`apply` gets no spec, or a default spec.
+    traffic, gateway, gateway_namespace
+        ``"service"`` (a Service's selector; splits by replica ratio, approximate) or
+        ``"httproute"`` (Gateway API weights on the named Gateway, exact).
+    pod_monitor, scrape_annotations
+        Prometheus: a PodMonitor, and/or ``prometheus.io/*`` pod annotations.
+    request_timeout, retry, max_split_replicas
+        Seconds per request; the retry policy; the most replicas a replica-ratio split
+        may scale a slot to.
+
+    Nothing is contacted until an operation needs the cluster.
+
+    Examples
+    --------
+    >>> from modelship.deploy import KubernetesDeployer
+    >>> dep = KubernetesDeployer("models", server="https://127.0.0.1:1", token="t0ken-x",
+    ...                          image="ai-model:1", registry_url="s3://models", app="fraud")
+    >>> dep.capabilities
+    DeployerCapabilities(exact_weights=False, max_slots=2)
+    >>> "t0ken" in repr(dep)
+    False
+    """
+
+    def __init__(
+        self,
+        namespace: str = "default",
+        server: str | None = None,
+        token: str | None = None,
+        kubeconfig: str | os.PathLike[str] | None = None,
+        context: str | None = None,
+        *,
+        registry: Registry | None = None,
+        registry_url: str | None = None,
+        app: str = "modelship",
+        image: str | None = None,
+        spec: DeploymentSpec | None = None,
+        traffic: str = "service",
+        gateway: str | None = None,
+        gateway_namespace: str | None = None,
+        pod_monitor: bool = False,
+        scrape_annotations: bool = True,
+        ca_cert: str | os.PathLike[str] | None = None,
+        verify_ssl: bool = True,
+        service_account_dir: str | os.PathLike[str] = SERVICE_ACCOUNT_DIR,
+        request_timeout: float = 30.0,
+        retry: Retry | None = None,
+        max_split_replicas: int = 20,
+        traffic_timeout: float = 300.0,
+    ) -> None:
+        if token is not None and server is None:
+            raise ConfigError("token= needs server= (the API server the token is for)")
+        url = registry_url if registry_url is not None else (registry.url if registry else None)
+        self.options = KubeOptions(
+            namespace=namespace,
+            app=app,
+            registry_url=url,
+            image=image,
+            traffic=traffic,
+            gateway=gateway,
+            gateway_namespace=gateway_namespace,
+            pod_monitor=pod_monitor,
+            scrape_annotations=scrape_annotations,
+        )
+        if max_split_replicas < 2:
+            raise ConfigError(f"max_split_replicas must be >= 2, got {max_split_replicas!r}")
+        self.registry: Registry | None = registry
+        self.capabilities = DeployerCapabilities(exact_weights=traffic == "httproute", max_slots=2)
+        self._spec = spec
+        self._server = server
+        self._max_split = max_split_replicas
+        self._traffic_timeout = traffic_timeout
+
+        def configure() -> Any:
+            return load_configuration(
+                server=server,
+                token=token,
+                kubeconfig=kubeconfig,
+                context=context,
+                ca_cert=ca_cert,
+                verify_ssl=verify_ssl,
+                service_account_dir=service_account_dir,
+            )
+
+        self._client = KubeClient(
+            configure, retry=retry if retry is not None else Retry(), timeout=request_timeout
+        )
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        where = self._server if self._server is not None else "from kubeconfig or in-cluster"
+        return (
+            f"KubernetesDeployer(namespace={self.options.namespace!r}, app={self.options.app!r}, "
+            f"server={where!r})"
+        )
+
+    def close(self) -> None:
+        """Release the client's connections (slots keep running in the cluster)."""
+        self._client.close()
+
+    def __enter__(self) -> KubernetesDeployer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- paths ----------------------------------------------------------------------------
+
+    def _path(self, kind: str, name: str | None = None) -> str:
+        ns = self.options.namespace
+        prefix = {
+            "deployments": f"/apis/apps/v1/namespaces/{ns}/deployments",
+            "services": f"/api/v1/namespaces/{ns}/services",
+            "endpointslices": f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+            "httproutes": f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes",
+            "podmonitors": f"/apis/monitoring.coreos.com/v1/namespaces/{ns}/podmonitors",
+            "horizontalpodautoscalers": (
+                f"/apis/autoscaling/v2/namespaces/{ns}/horizontalpodautoscalers"
+            ),
+        }[kind]
+        return prefix if name is None else f"{prefix}/{name}"
+
+    @staticmethod
+    def _plural(obj: Mapping[str, Any]) -> str:
+        return {
+            "Deployment": "deployments",
+            "Service": "services",
+            "HTTPRoute": "httproutes",
+            "PodMonitor": "podmonitors",
+        }[obj["kind"]]
+
+    def _apply(
+        self, obj: Mapping[str, Any], *, dry_run: bool = False, manager: str = MANAGER
+    ) -> Any:
+        query: dict[str, Any] = {"fieldManager": manager, "force": "true"}
+        if dry_run:
+            query["dryRun"] = "All"
+        return self._client.request(
+            "PATCH",
+            self._path(self._plural(obj), obj["metadata"]["name"]),
+            query=query,
+            body=obj,
+            content_type=APPLY,
+        )
+
+    # --- reading the cluster --------------------------------------------------------------
+
+    def _deployments(self) -> dict[str, dict[str, Any]]:
+        selector = (
+            f"app.kubernetes.io/instance={self.options.app},app.kubernetes.io/managed-by={MANAGER}"
+        )
+        answer = self._client.request(
+            "GET", self._path("deployments"), query={"labelSelector": selector}
+        )
+        out = {}
+        for dep in answer.get("items", []):
+            slot = dep["metadata"].get("labels", {}).get(LABEL_SLOT)
+            if slot:
+                out[slot] = dep
+        return out
+
+    def _weights(self, deployments: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+        weights = dict.fromkeys(deployments, 0)
+        if self.options.traffic == "httproute":
+            route = self._client.request(
+                "GET", self._path("httproutes", self.options.app), missing_ok=True
+            )
+            rules = [] if route is None else (route.get("spec") or {}).get("rules") or []
+            refs = [ref for rule in rules[:1] for ref in rule.get("backendRefs") or []]
+            by_name = {self.options.slot_name(s): s for s in deployments}
+            raw = {  # an absent weight is 1 in the Gateway API
+                by_name[r["name"]]: int(r.get("weight", 1))
+                for r in refs
+                if r.get("name") in by_name
+            }
+            return {**weights, **_percentages(raw)}
+        svc = self._client.request("GET", self._path("services", self.options.app), missing_ok=True)
+        if svc is None:
+            return weights
+        selector = svc["spec"].get("selector") or {}
+        if LABEL_TRAFFIC_OFF in selector:
+            return weights
+        if LABEL_SLOT in selector:
+            slot = selector[LABEL_SLOT]
+            return {**weights, slot: 100} if slot in weights else weights
+        replicas = {s: int(d["spec"].get("replicas", 1)) for s, d in deployments.items()}
+        return {**weights, **_percentages(replicas)}
+
+    def state(self) -> DeployerState:
+        """Every slot: version, traffic share (as applied) and readiness (rollout complete).
+
+        Examples
+        --------
+        >>> from modelship.testing.fake_kube import FakeKube
+        >>> with FakeKube() as kube, KubernetesDeployer(server=kube.url, image="m:1",
+        ...                                             registry_url="s3://m") as dep:
+        ...     dep.state()
+        DeployerState(slots=())
+        """
+        deployments = self._deployments()
+        weights = self._weights(deployments)
+        slots = []
+        for slot, dep in sorted(deployments.items()):
+            meta = dep["metadata"]
+            notes = meta.get("annotations", {})
+            progress = rollout_progress(dep)
+            available = (dep.get("status") or {}).get("availableReplicas") or 0
+            slots.append(
+                SlotState(
+                    slot=slot,
+                    model=notes.get(ANNOTATION_MODEL, ""),
+                    version=notes.get(ANNOTATION_VERSION, ""),
+                    weight=weights.get(slot, 0),
+                    ready=progress.done and available > 0,
+                )
+            )
+        return DeployerState(tuple(slots))
+
+    # --- apply ----------------------------------------------------------------------------
+
+    def render(
+        self, model: str, version: str, spec: DeploymentSpec | None = None, slot: str = "blue"
+    ) -> list[dict[str, Any]]:
+        """The slot's objects :meth:`apply` would send (replicas as for a fresh slot)."""
+        chosen = spec if spec is not None else (self._spec or default_spec(self.options))
+        return slot_objects(
+            model, str(version), chosen, slot, self.options, replicas=chosen.replicas
+        )
+
+    def server_dry_run(
+        self, model: str, version: str, spec: DeploymentSpec | None = None, slot: str = "blue"
+    ) -> list[dict[str, Any]]:
+        """Send :meth:`render`'s objects with ``dryRun=All``: what the server would store.
+
+        Admission, validation and defaulting run in the cluster; nothing is persisted.
+        """
+        return [self._apply(obj, dry_run=True) for obj in self.render(model, version, spec, slot)]
+
+    def apply(
+        self, slot: str, model: str, version: str, spec: DeploymentSpec | None = None
+    ) -> None:
+        """Server-side apply ``slot``'s Deployment and Service for ``version`` (no traffic).
+
+        Raises
+        ------
+        SlotInUse
+            The slot receives traffic; move it first.
+        ConfigError
+            A third slot, or names Kubernetes would refuse.
+        KubernetesError
+            The API server refused, or could not be reached after the retries.
+        """
+        with self._lock:
+            chosen = spec if spec is not None else (self._spec or default_spec(self.options))
+            deployments = self._deployments()
+            weights = self._weights(deployments)
+            if weights.get(slot, 0) > 0:
+                raise SlotInUse(
+                    f"slot {slot!r} receives {weights[slot]}% of the traffic of "
+                    f"{self.options.app!r}; move its traffic before replacing it"
+                )
+            if slot not in deployments and len(deployments) >= self.capabilities.max_slots:
+                raise ConfigError(
+                    f"{self.options.app!r} already has slots {sorted(deployments)}; remove one "
+                    f"before starting {slot!r} (at most {self.capabilities.max_slots})"
+                )
+            live = deployments.get(slot)
+            autoscaled = live is not None and self._autoscaled(live)
+            objects = slot_objects(
+                model,
+                str(version),
+                chosen,
+                slot,
+                self.options,
+                replicas=None if autoscaled else chosen.replicas,
+            )
+            if autoscaled and live is not None:
+                self._hand_over_replicas(live)
+            for obj in objects:
+                self._apply(obj)
+
+    def _autoscaled(self, deployment: Mapping[str, Any]) -> bool:
+        """Whether an autoscaler (an HPA, or another field manager) owns ``spec.replicas``."""
+        name = deployment["metadata"]["name"]
+        for entry in deployment["metadata"].get("managedFields") or []:
+            if entry.get("manager") in (MANAGER, HANDOVER_MANAGER, "modelship-traffic"):
+                continue
+            if "f:replicas" in (entry.get("fieldsV1") or {}).get("f:spec", {}):
+                return True
+        try:
+            hpas = self._client.request("GET", self._path("horizontalpodautoscalers"))
+        except KubernetesError as exc:
+            if exc.status in (403, 404):
+                return False  # not allowed to look, or no autoscaling API: none we can see
+            raise
+        return any(
+            (h.get("spec") or {}).get("scaleTargetRef", {}).get("kind") == "Deployment"
+            and h["spec"]["scaleTargetRef"].get("name") == name
+            for h in hpas.get("items", [])
+        )
+
+    def _hand_over_replicas(self, deployment: Mapping[str, Any]) -> None:
+        """Let go of ``spec.replicas`` without resetting it (the documented SSA hand-over).
+
+        Omitting a field we own removes it (and it defaults to 1); so another manager
+        first co-owns the current value, then our apply without the field drops only
+        our claim.
+        """
+        owned = any(
+            e.get("manager") == MANAGER
+            and "f:replicas" in (e.get("fieldsV1") or {}).get("f:spec", {})
+            for e in deployment["metadata"].get("managedFields") or []
+        )
+        if not owned:
+            return
+        self._apply(
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {
+                    "name": deployment["metadata"]["name"],
+                    "namespace": self.options.namespace,
+                },
+                "spec": {"replicas": deployment["spec"].get("replicas", 1)},
+            },
+            manager=HANDOVER_MANAGER,
+        )
+
+    # --- readiness ------------------------------------------------------------------------
+
+    def wait_ready(self, slot: str, timeout: float) -> bool:
+        """Wait until the slot's rollout is complete and its Service has ready endpoints.
+
+        Returns False at the deadline, or at once when the Deployment reports
+        ``ProgressDeadlineExceeded``. Watches (relisting after 410 Gone) between checks.
+        """
+        deadline = time.monotonic() + max(0.0, timeout)
+        name = self.options.slot_name(slot)
+        if self._client.request("GET", self._path("deployments", name), missing_ok=True) is None:
+            raise SlotNotFound(
+                f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
+            )
+        return self._wait(name, deadline, endpoints=True)
+
+    def _wait(self, name: str, deadline: float, *, endpoints: bool) -> bool:
+        for _ in range(_MAX_WAIT_ROUNDS):
+            dep = self._client.request("GET", self._path("deployments", name), missing_ok=True)
+            if dep is None:
+                return False
+            progress = rollout_progress(dep)
+            if progress.failed:
+                _log.warning("%s", progress.message)
+                return False
+            if progress.done and not endpoints:
+                return True
+            path, query, rv = (
+                self._path("deployments"),
+                {"fieldSelector": f"metadata.name={name}"},
+                dep["metadata"]["resourceVersion"],
+            )
+            if progress.done:
+                slices = self._slices(name)
+                if ready_endpoints(slices.get("items", [])) > 0:
+                    return True
+                path = self._path("endpointslices")
+                query = {"labelSelector": f"kubernetes.io/service-name={name}"}
+                rv = slices["metadata"]["resourceVersion"]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                _log.info("%s: not ready in time: %s", name, progress.message)
+                return False
+            self._next_event(path, query, rv, remaining)
+        return False
+
+    def _slices(self, service: str) -> dict[str, Any]:
+        answer: dict[str, Any] = self._client.request(
+            "GET",
+            self._path("endpointslices"),
+            query={"labelSelector": f"kubernetes.io/service-name={service}"},
+        )
+        return answer
+
+    def _next_event(self, path: str, query: Mapping[str, Any], rv: str, remaining: float) -> None:
+        """Return at the first change after ``rv`` (or after ``remaining`` seconds)."""
+        try:
+            for _event in self._client.watch(
+                path, query=query, resource_version=rv, timeout=min(remaining, 10.0)
+            ):
+                return
+        except Gone:
+            return  # the caller relists
+        except KubernetesError as exc:
+            _log.info("watch ended: %s; reading again", exc)
+            time.sleep(min(remaining, 0.1))
+
+    # --- traffic --------------------------------------------------------------------------
+
+    def set_traffic(self, weights: Mapping[str, int]) -> None:
+        """Move traffic; each slot with a share must have ready endpoints first.
+
+        With ``traffic="service"`` one slot takes all (the Service selects it) or two
+        split by replica ratio (state() reports the share applied); with
+        ``traffic="httproute"`` the HTTPRoute's weights are exact.
+
+        Raises
+        ------
+        SlotNotFound
+            A weight names a slot that does not exist.
+        KubernetesError
+            A slot to receive traffic has no ready endpoint (nothing moved), or the API
+            server failed.
+        """
+        weights = check_weights(weights)
+        with self._lock:
+            deployments = self._deployments()
+            for slot in weights:
+                if slot not in deployments:
+                    raise SlotNotFound(
+                        f"no slot {slot!r} in {self.options.app!r}; slots: {sorted(deployments)}"
+                    )
+            live = {slot: w for slot, w in weights.items() if w > 0}
+            for slot in live:
+                name = self.options.slot_name(slot)
+                if ready_endpoints(self._slices(name).get("items", [])) == 0:
+                    raise KubernetesError(
+                        f"slot {slot!r}: Service {name} lists no ready endpoint; traffic was "
+                        "not moved"
+                    )
+            full = {slot: weights.get(slot, 0) for slot in deployments}
+            if self.options.traffic == "httproute":
+                self._apply(http_route(self.options, full))
+                return
+            plan = self._replica_plan(live, deployments)
+            for slot, count in plan.items():
+                if count > int(deployments[slot]["spec"].get("replicas", 1)):
+                    self._scale(slot, count)
+            deadline = time.monotonic() + self._traffic_timeout
+            for slot, count in plan.items():
+                grew = count > int(deployments[slot]["spec"].get("replicas", 1))
+                if grew and not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
+                    raise KubernetesError(
+                        f"slot {slot!r} did not reach {count} available replicas in "
+                        f"{self._traffic_timeout:g} s; the selector was not changed"
+                    )
+            desired = app_service(self.options, full)
+            current = self._client.request(
+                "GET", self._path("services", self.options.app), missing_ok=True
+            )
+            if current is None or _differs(current, desired):
+                self._apply(desired)
+            shrunk = [
+                slot
+                for slot, count in plan.items()
+                if count < int(deployments[slot]["spec"].get("replicas", 1))
+            ]
+            for slot in shrunk:
+                self._scale(slot, plan[slot])
+            for slot in shrunk:  # until observed, the slot would not look rolled out
+                if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
+                    _log.warning("slot %s: scaling down to %d not observed yet", slot, plan[slot])
+
+    def _replica_plan(
+        self, live: Mapping[str, int], deployments: Mapping[str, Mapping[str, Any]]
+    ) -> dict[str, int]:
+        """Replica counts to change for the slots with traffic (the others are left alone).
+
+        One slot with traffic gets its spec's count back; two share by ratio. A slot whose
+        replicas an autoscaler owns is never scaled: left alone when it takes all the
+        traffic, and a split is refused.
+        """
+
+        def base(slot: str) -> int:
+            notes = deployments[slot]["metadata"].get("annotations", {})
+            return int(notes.get(ANNOTATION_REPLICAS, deployments[slot]["spec"].get("replicas", 1)))
+
+        if len(live) < 2:
+            plan = {slot: base(slot) for slot in live}
+        else:
+            big, small = sorted(live, key=lambda s: (-live[s], s))
+            big_n = min(self._max_split, max(base(big), math.ceil(live[big] / live[small])))
+            small_n = max(1, min(self._max_split, round(big_n * live[small] / live[big])))
+            plan = {big: big_n, small: small_n}
+        changes = {
+            slot: n
+            for slot, n in plan.items()
+            if n != int(deployments[slot]["spec"].get("replicas", 1))
+        }
+        scaled = {slot for slot in changes if self._autoscaled(deployments[slot])}
+        if scaled and len(live) >= 2:
+            raise ConfigError(
+                f"an autoscaler owns the replicas of {sorted(scaled)}, so traffic cannot be "
+                "split by replica ratio; use traffic='httproute' with a Gateway for canaries"
+            )
+        return {slot: n for slot, n in changes.items() if slot not in scaled}
+
+    def _scale(self, slot: str, replicas: int) -> None:
+        self._client.request(
+            "PATCH",
+            self._path("deployments", self.options.slot_name(slot)),
+            query={"fieldManager": "modelship-traffic"},
+            body={"spec": {"replicas": replicas}},
+            content_type=MERGE,
+        )
+
+    # --- health and removal ---------------------------------------------------------------
+
+    def health(self, slot: str) -> SlotHealth:
+        """GET the slot's ``/health`` through the API server's services proxy."""
+        name = self.options.slot_name(slot)
+        if self._client.request("GET", self._path("deployments", name), missing_ok=True) is None:
+            raise SlotNotFound(
+                f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
+            )
+        path = f"/api/v1/namespaces/{self.options.namespace}/services/{name}:http/proxy/health"
+        try:
+            self._client.request("GET", path, attempts=2)
+        except KubernetesError as exc:
+            return SlotHealth(False, redact(f"GET /health via {name}: {exc}"))
+        return SlotHealth(True, f"GET /health via Service {name}: 200")
+
+    def remove(self, slot: str) -> None:
+        """Delete the slot's Deployment and Service; refuses a slot with traffic."""
+        with self._lock:
+            deployments = self._deployments()
+            weights = self._weights(deployments)
+            if weights.get(slot, 0) > 0:
+                raise SlotInUse(
+                    f"slot {slot!r} receives {weights[slot]}% of the traffic; move it first"
+                )
+            name = self.options.slot_name(slot)
+            for kind in ("deployments", "services"):
+                self._client.request(
+                    "DELETE",
+                    self._path(kind, name),
+                    query={"propagationPolicy": "Background"},
+                    missing_ok=True,
+                )
+            if self.options.traffic == "httproute" and slot in deployments:
+                rest = {s: w for s, w in weights.items() if s != slot}
+                route = self._client.request(
+                    "GET", self._path("httproutes", self.options.app), missing_ok=True
+                )
+                if route is not None:
+                    self._apply(http_route(self.options, rest))
+
+
+def _percentages(counts: Mapping[str, int]) -> dict[str, int]:
+    """Integer percentages proportional to ``counts`` that sum to 100 (or all 0)."""
+    total = sum(counts.values())
+    if total <= 0:
+        return dict.fromkeys(counts, 0)
+    out = {slot: round(100 * n / total) for slot, n in counts.items()}
+    top = max(sorted(out), key=lambda s: counts[s])
+    out[top] += 100 - sum(out.values())
+    return out
+
+
+def _differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
+    have = (
+        (current.get("spec") or {}).get("selector"),
+        (current["metadata"].get("annotations") or {}).get("modelship.io/weights"),
+    )
+    want = desired["spec"]["selector"], desired["metadata"]["annotations"]["modelship.io/weights"]
+    ports = [(p.get("name"), p.get("port")) for p in (current.get("spec") or {}).get("ports", [])]
+    return have != want or ports != [(p["name"], p["port"]) for p in desired["spec"]["ports"]]

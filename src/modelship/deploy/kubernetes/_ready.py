@@ -1,0 +1,95 @@
+"""When a slot is ready: ``kubectl rollout status`` semantics, then ready endpoints.
+
+A Deployment has rolled out when the controller has seen its latest spec
+(``observedGeneration`` caught up), every desired replica is updated, no old replica is
+left, and every updated replica is available. ``ProgressDeadlineExceeded`` is a failure,
+reported at once, not something to wait out. The messages are kubectl's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import attrs
+
+__all__ = ["Progress", "ready_endpoints", "rollout_progress"]
+
+
+@attrs.frozen
+class Progress:
+    """Where a Deployment's rollout is: ``done``, ``failed``, and kubectl's message.
+
+    Examples
+    --------
+    >>> Progress(done=False, failed=True, message="exceeded its progress deadline").failed
+    True
+    """
+
+    done: bool
+    failed: bool
+    message: str
+
+
+def rollout_progress(deployment: Mapping[str, Any]) -> Progress:
+    """How far a Deployment (as the API returns it) has rolled out.
+
+    Examples
+    --------
+    >>> dep = {"metadata": {"name": "m", "generation": 2},
+    ...        "spec": {"replicas": 2},
+    ...        "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 2,
+    ...                   "availableReplicas": 2}}
+    >>> rollout_progress(dep).message
+    'Waiting for deployment "m" rollout to finish: 1 old replicas are pending termination...'
+    >>> dep["status"]["replicas"] = 2
+    >>> rollout_progress(dep)
+    Progress(done=True, failed=False, message='deployment "m" successfully rolled out')
+    """
+    meta = deployment.get("metadata", {})
+    name = meta.get("name", "?")
+    spec = deployment.get("spec", {})
+    status = deployment.get("status") or {}
+    if meta.get("generation", 0) > status.get("observedGeneration", 0):
+        return Progress(False, False, "Waiting for deployment spec update to be observed...")
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "Progressing" and cond.get("reason") == "ProgressDeadlineExceeded":
+            return Progress(False, True, f'deployment "{name}" exceeded its progress deadline')
+    desired = spec.get("replicas", 1)
+    updated = status.get("updatedReplicas") or 0
+    total = status.get("replicas") or 0
+    available = status.get("availableReplicas") or 0
+    wait = f'Waiting for deployment "{name}" rollout to finish: '
+    if updated < desired:
+        return Progress(
+            False, False, wait + f"{updated} out of {desired} new replicas have been updated..."
+        )
+    if total > updated:
+        return Progress(
+            False, False, wait + f"{total - updated} old replicas are pending termination..."
+        )
+    if available < updated:
+        return Progress(
+            False, False, wait + f"{available} of {updated} updated replicas are available..."
+        )
+    return Progress(True, False, f'deployment "{name}" successfully rolled out')
+
+
+def ready_endpoints(slices: Iterable[Mapping[str, Any]]) -> int:
+    """How many endpoints of these EndpointSlices are ready (a missing ``ready`` counts).
+
+    The API documents a missing ``conditions.ready`` as "ready"; terminating endpoints
+    are never ready.
+
+    Examples
+    --------
+    >>> ready_endpoints([{"endpoints": [{"conditions": {"ready": True}},
+    ...                                 {"conditions": {"ready": False}}, {}]}])
+    2
+    """
+    return sum(
+        1
+        for s in slices
+        for ep in s.get("endpoints") or []
+        if (ep.get("conditions") or {}).get("ready") is not False
+    )

@@ -1,0 +1,467 @@
+"""The Kubernetes objects a deployment is made of, as plain dicts: what would be applied.
+
+Per slot (``blue``, ``green``): a Deployment ``<app>-<slot>`` running ``modelship serve``
+and a Service ``<app>-<slot>`` selecting exactly that slot's pods of that version (its
+EndpointSlices say when the slot can take traffic, and the API server's services proxy
+reaches its ``/health`` through it). Per app: the Service ``<app>`` that clients call,
+whose selector is switched between slots (or, with ``traffic="httproute"``, a Gateway
+API HTTPRoute ``<app>`` whose backend weights split traffic between the slot Services),
+and optionally a PodMonitor. Nothing here talks to a cluster.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import attrs
+
+from modelship.deploy._spec import Container, DeploymentSpec
+from modelship.errors import ConfigError, MissingDependency
+
+__all__ = [
+    "LABEL_MODEL",
+    "LABEL_SLOT",
+    "LABEL_VERSION",
+    "MANAGER",
+    "KubeOptions",
+    "app_service",
+    "http_route",
+    "render",
+    "slot_objects",
+    "to_yaml",
+]
+
+MANAGER = "modelship"
+"""The field manager of every server-side apply the adapter sends."""
+
+LABEL_MODEL = "modelship.io/model"
+LABEL_VERSION = "modelship.io/version"
+LABEL_SLOT = "modelship.io/slot"
+LABEL_TRAFFIC_OFF = "modelship.io/no-traffic"
+ANNOTATION_MODEL = "modelship.io/model-name"
+ANNOTATION_VERSION = "modelship.io/model-version"
+ANNOTATION_REPLICAS = "modelship.io/replicas"
+ANNOTATION_WEIGHTS = "modelship.io/weights"
+
+_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+_LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
+TRAFFIC_MODES = ("service", "httproute")
+PRE_STOP_SECONDS = 5  # endpoint removal reaches kube-proxy and ingresses in a few seconds
+
+
+def _dns_label(what: str, value: Any, limit: int = 63) -> str:
+    if not isinstance(value, str) or len(value) > limit or not _DNS_LABEL.fullmatch(value):
+        raise ConfigError(
+            f"{what} must be a DNS label (lower-case letters, digits and '-', at most {limit} "
+            f"characters, starting and ending with a letter or digit), got {value!r}"
+        )
+    return value
+
+
+def label_value(what: str, value: str) -> str:
+    """``value`` if Kubernetes accepts it as a label value, else a ConfigError naming it."""
+    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
+        raise ConfigError(
+            f"{what} {value!r} cannot be a Kubernetes label value (at most 63 letters, digits, "
+            "'-', '_' or '.', starting and ending with a letter or digit); rename it"
+        )
+    return value
+
+
+@attrs.frozen
+class KubeOptions:
+    """How the adapter lays a deployment out in a cluster (shared by render and apply).
+
+    ``app``: names the Service clients call and prefixes every object (at most 50
+    characters); ``registry_url``: where pods load models from (passed to
+    ``modelship serve``); ``image``: used when no spec is given; ``traffic``:
+    ``"service"`` (switch a Service's selector; a split is approximated by the ratio of
+    replicas) or ``"httproute"`` (exact weights on a Gateway API HTTPRoute attached to
+    ``gateway``); ``pod_monitor``: also a Prometheus Operator PodMonitor;
+    ``scrape_annotations``: ``prometheus.io/*`` annotations on pods.
+
+    Examples
+    --------
+    >>> KubeOptions(app="fraud", registry_url="s3://models").service_port
+    80
+    >>> KubeOptions(traffic="istio")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: traffic must be one of ('service', 'httproute'), got 'istio'
+    """
+
+    namespace: str = "default"
+    app: str = "modelship"
+    registry_url: str | None = None
+    image: str | None = None
+    traffic: str = "service"
+    gateway: str | None = None
+    gateway_namespace: str | None = None
+    pod_monitor: bool = False
+    scrape_annotations: bool = True
+    service_port: int = 80
+    graceful_seconds: int = 30
+
+    def __attrs_post_init__(self) -> None:
+        _dns_label("namespace", self.namespace)
+        _dns_label("app", self.app, limit=50)
+        if self.traffic not in TRAFFIC_MODES:
+            raise ConfigError(f"traffic must be one of {TRAFFIC_MODES}, got {self.traffic!r}")
+        if self.traffic == "httproute" and not self.gateway:
+            raise ConfigError(
+                "traffic='httproute' needs gateway=<name of the Gateway the route attaches to>"
+            )
+        if not 1 <= self.service_port <= 65535:
+            raise ConfigError(f"service_port must be 1..65535, got {self.service_port!r}")
+
+    def slot_name(self, slot: str) -> str:
+        """The name of a slot's Deployment and Service: ``<app>-<slot>``."""
+        return f"{self.app}-{_dns_label('slot', slot, limit=12)}"
+
+    def common_labels(self) -> dict[str, str]:
+        """Labels on every object of this app."""
+        return {
+            "app.kubernetes.io/instance": self.app,
+            "app.kubernetes.io/managed-by": MANAGER,
+            "app.kubernetes.io/component": "model-server",
+        }
+
+    def slot_selector(self, slot: str) -> dict[str, str]:
+        """The (immutable) selector of a slot's Deployment."""
+        return {"app.kubernetes.io/instance": self.app, LABEL_SLOT: slot}
+
+
+def default_spec(options: KubeOptions) -> DeploymentSpec:
+    """The spec used when none is given: one ``model-server`` container of ``image``."""
+    if not options.image:
+        raise ConfigError(
+            "no deployment spec was given and the deployer has no image: pass spec=... or "
+            "image='registry.example/model-server:1' (an image that runs modelship serve)"
+        )
+    return DeploymentSpec(containers=(Container(name="model-server", image=options.image),))
+
+
+def _probe(path: str, port: int, spec: DeploymentSpec, initial: bool) -> dict[str, Any]:
+    hc = spec.healthcheck
+    return {
+        "httpGet": {"path": path, "port": port, "scheme": "HTTP"},
+        "initialDelaySeconds": math.ceil(hc.initial_delay_seconds) if initial else 0,
+        "periodSeconds": max(1, math.ceil(hc.period_seconds)),
+        "timeoutSeconds": max(1, math.ceil(hc.timeout_seconds)),
+        "failureThreshold": hc.failure_threshold,
+        "successThreshold": 1,
+    }
+
+
+def _resources(container: Container) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for kind, amounts in (
+        ("limits", container.resources.limits),
+        ("requests", container.resources.requests),
+    ):
+        if amounts:
+            out[kind] = {name: q.text for name, q in sorted(amounts.items())}
+    return out
+
+
+def _container(
+    c: Container,
+    *,
+    first: bool,
+    model: str,
+    version: str,
+    spec: DeploymentSpec,
+    registry: str,
+    graceful: int,
+) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": c.name, "image": c.image}
+    port = c.port if c.port is not None else spec.port
+    if first:
+        hc_port = spec.healthcheck.port if spec.healthcheck.port is not None else port
+        out["command"] = ["modelship"]
+        out["args"] = [
+            "serve", registry, model, version, "--host", "0.0.0.0", "--port", str(port),
+            "--graceful-seconds", str(graceful), *c.args,
+        ]  # fmt: skip
+        out["ports"] = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
+        out["readinessProbe"] = _probe("/ready", hc_port, spec, initial=False)
+        out["livenessProbe"] = _probe(spec.healthcheck.path, hc_port, spec, initial=True)
+        # Endpoints are removed while SIGTERM is delivered; waiting a little first lets
+        # every proxy stop sending before the server stops accepting.
+        out["lifecycle"] = {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}}
+    else:
+        if c.args:
+            out["args"] = list(c.args)
+        if c.port is not None:
+            out["ports"] = [{"name": f"p{c.port}", "containerPort": c.port, "protocol": "TCP"}]
+    if c.env:
+        out["env"] = [{"name": k, "value": v} for k, v in sorted(c.env.items())]
+    resources = _resources(c)
+    if resources:
+        out["resources"] = resources
+    return out
+
+
+def slot_objects(
+    model: str,
+    version: str,
+    spec: DeploymentSpec,
+    slot: str,
+    options: KubeOptions,
+    *,
+    replicas: int | None,
+) -> list[dict[str, Any]]:
+    """A slot's Deployment and Service (and the PodMonitor when asked for).
+
+    ``replicas`` None leaves ``spec.replicas`` out (an autoscaler owns it).
+    """
+    if options.registry_url is None:
+        raise ConfigError(
+            "registry_url is not set: the pods need the registry URL to load the model "
+            "from (e.g. registry_url='s3://models'); a Kubernetes deployer cannot serve "
+            "from a registry only this process can see"
+        )
+    name = options.slot_name(slot)
+    labels = {
+        **options.common_labels(),
+        "app.kubernetes.io/name": label_value("model name", model),
+        "app.kubernetes.io/version": label_value("version", version),
+        LABEL_MODEL: model,
+        LABEL_VERSION: version,
+        LABEL_SLOT: slot,
+    }
+    annotations = {ANNOTATION_MODEL: model, ANNOTATION_VERSION: version}
+    pod_annotations = dict(annotations)
+    if options.scrape_annotations:
+        pod_annotations.update(
+            {
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": str(spec.port),
+                "prometheus.io/path": "/metrics",
+            }
+        )
+    containers = [
+        _container(
+            c,
+            first=i == 0,
+            model=model,
+            version=version,
+            spec=spec,
+            registry=options.registry_url,
+            graceful=options.graceful_seconds,
+        )
+        for i, c in enumerate(spec.containers)
+    ]
+    deployment_spec: dict[str, Any] = {
+        "selector": {"matchLabels": options.slot_selector(slot)},
+        "template": {
+            "metadata": {"labels": labels, "annotations": pod_annotations},
+            "spec": {
+                "containers": containers,
+                "terminationGracePeriodSeconds": options.graceful_seconds + PRE_STOP_SECONDS + 5,
+            },
+        },
+    }
+    if replicas is not None:
+        deployment_spec = {"replicas": replicas, **deployment_spec}
+    deployment = {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {
+            "name": name,
+            "namespace": options.namespace,
+            "labels": labels,
+            "annotations": {**annotations, ANNOTATION_REPLICAS: str(spec.replicas)},
+        },
+        "spec": deployment_spec,
+    }
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": name,
+            "namespace": options.namespace,
+            "labels": labels,
+            "annotations": annotations,
+        },
+        "spec": {
+            "selector": {**options.slot_selector(slot), LABEL_VERSION: version},
+            "ports": [
+                {
+                    "name": "http",
+                    "port": options.service_port,
+                    "targetPort": "http",
+                    "protocol": "TCP",
+                }
+            ],
+        },
+    }
+    objects = [deployment, service]
+    if options.pod_monitor:
+        objects.append(pod_monitor(options))
+    return copy.deepcopy(objects)  # no dict shared between objects (or YAML anchors)
+
+
+def pod_monitor(options: KubeOptions) -> dict[str, Any]:
+    """A Prometheus Operator PodMonitor scraping every slot's ``/metrics``."""
+    return {
+        "apiVersion": "monitoring.coreos.com/v1",
+        "kind": "PodMonitor",
+        "metadata": {
+            "name": options.app,
+            "namespace": options.namespace,
+            "labels": options.common_labels(),
+        },
+        "spec": {
+            "selector": {"matchLabels": {"app.kubernetes.io/instance": options.app}},
+            "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
+            "podTargetLabels": [LABEL_MODEL, LABEL_VERSION, LABEL_SLOT],
+        },
+    }
+
+
+def app_service(options: KubeOptions, weights: Mapping[str, int]) -> dict[str, Any]:
+    """The Service clients call, selecting the slots that ``weights`` send traffic to.
+
+    One slot with traffic: its pods only. Two: the pods of both (the split then follows
+    the ratio of their replicas). None: a selector no pod matches.
+    """
+    live = sorted(slot for slot, weight in weights.items() if weight > 0)
+    selector: dict[str, str] = {"app.kubernetes.io/instance": options.app}
+    if len(live) == 1:
+        selector[LABEL_SLOT] = live[0]
+    elif not live:
+        selector[LABEL_TRAFFIC_OFF] = "true"
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {
+            "name": options.app,
+            "namespace": options.namespace,
+            "labels": options.common_labels(),
+            "annotations": {ANNOTATION_WEIGHTS: json.dumps(dict(sorted(weights.items())))},
+        },
+        "spec": {
+            "selector": selector,
+            "ports": [
+                {
+                    "name": "http",
+                    "port": options.service_port,
+                    "targetPort": "http",
+                    "protocol": "TCP",
+                }
+            ],
+        },
+    }
+
+
+def http_route(options: KubeOptions, weights: Mapping[str, int]) -> dict[str, Any]:
+    """The Gateway API HTTPRoute splitting traffic between slot Services by ``weights``."""
+    parent: dict[str, Any] = {"name": options.gateway}
+    if options.gateway_namespace:
+        parent["namespace"] = options.gateway_namespace
+    return {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {
+            "name": options.app,
+            "namespace": options.namespace,
+            "labels": options.common_labels(),
+        },
+        "spec": {
+            "parentRefs": [parent],
+            "rules": [
+                {
+                    "backendRefs": [
+                        {
+                            "name": options.slot_name(slot),
+                            "port": options.service_port,
+                            "weight": weight,
+                        }
+                        for slot, weight in sorted(weights.items())
+                    ]
+                }
+            ],
+        },
+    }
+
+
+def render(
+    model_name: str,
+    version: str,
+    spec: DeploymentSpec | None = None,
+    slot: str = "blue",
+    **options: Any,
+) -> list[dict[str, Any]]:
+    """Exactly the objects a deployment of ``version`` into ``slot`` applies, once serving.
+
+    The slot's Deployment and Service, then the Service clients call (or the HTTPRoute)
+    as it is after traffic moved to ``slot``, and the PodMonitor when asked for.
+    ``options`` are :class:`KubeOptions` fields (``namespace``, ``app``,
+    ``registry_url``, ``traffic``, ``gateway``, ...). Review them in CI, or print them
+    with :func:`to_yaml`.
+
+    Raises
+    ------
+    ConfigError
+        An option, name or label value Kubernetes would refuse.
+
+    Examples
+    --------
+    >>> from modelship.deploy import Container, DeploymentSpec
+    >>> spec = DeploymentSpec(containers=[Container(name="model", image="ai-model:3", port=8080)])
+    >>> objs = render("fraud", "3", spec, slot="green", app="fraud", registry_url="s3://models")
+    >>> [(o["kind"], o["metadata"]["name"]) for o in objs]
+    [('Deployment', 'fraud-green'), ('Service', 'fraud-green'), ('Service', 'fraud')]
+    >>> objs[0]["spec"]["template"]["spec"]["containers"][0]["args"][:4]
+    ['serve', 's3://models', 'fraud', '3']
+    """
+    opts = KubeOptions(**options)
+    version = str(version)
+    chosen = spec if spec is not None else default_spec(opts)
+    objects = slot_objects(model_name, version, chosen, slot, opts, replicas=chosen.replicas)
+    monitor = objects[2:]
+    route = (
+        http_route(opts, {slot: 100})
+        if opts.traffic == "httproute"
+        else app_service(opts, {slot: 100})
+    )
+    return [*objects[:2], route, *monitor]
+
+
+def to_yaml(objects: list[dict[str, Any]]) -> str:
+    """Objects as one YAML stream (``---`` between documents), as ``kubectl`` reads it.
+
+    Raises
+    ------
+    MissingDependency
+        PyYAML is not installed (``pip install 'modelship[kubernetes]'``).
+
+    Examples
+    --------
+    >>> print(to_yaml([{"apiVersion": "v1", "kind": "Service", "metadata": {"name": "x"}}]))
+    apiVersion: v1
+    kind: Service
+    metadata:
+      name: x
+    <BLANKLINE>
+    """
+    try:
+        import yaml
+    except ImportError as exc:
+        raise MissingDependency(
+            "printing manifests needs PyYAML: pip install 'modelship[kubernetes]'"
+        ) from exc
+
+    class Dumper(yaml.SafeDumper):  # type: ignore[misc]
+        """A SafeDumper that writes a repeated value out again instead of an alias."""
+
+        def ignore_aliases(self, data: Any) -> bool:
+            return True
+
+    return "---\n".join(yaml.dump(o, Dumper=Dumper, sort_keys=False) for o in objects)

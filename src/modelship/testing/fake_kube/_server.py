@@ -1,0 +1,878 @@
+"""``FakeKube``: a fake Kubernetes API server over real HTTP or HTTPS on 127.0.0.1.
+
+It answers the official ``kubernetes`` client with the shapes the real API server uses
+(objects with ``metadata.resourceVersion`` and ``managedFields``, ``Status`` bodies for
+errors, ``{"type", "object"}`` lines in a chunked watch stream) so the client's real code
+path runs: configuration, authentication, TLS, (de)serialisation, retries.
+
+Modelled: create, get, list (label and ``metadata.name`` field selectors), replace with
+optimistic concurrency (409 on a stale resourceVersion), JSON merge patch, strategic
+merge patch (as a merge patch whose lists of named items merge by name), server-side
+apply with field managers, shared ownership and conflicts (409 unless ``force``),
+``dryRun=All``, delete with garbage collection by owner, watch from a resourceVersion
+with 410 Gone once the event log has moved past it, Deployments driven through a rollout
+(see :mod:`._controller`), EndpointSlices following pods, the services proxy
+(``/api/v1/namespaces/N/services/S:P/proxy/PATH``) answering from the simulated pods,
+bearer tokens and client certificates, and injectable faults.
+
+Not modelled (tests must not rely on them): admission and schema validation (use
+kubernetes-validate), defaulting beyond a few fields, RBAC (every authenticated caller
+may do everything), graceful pod termination (pods are deleted at once), the scheduler,
+node capacity and resource quotas, JSON patch, the ``scale`` and ``ephemeralContainers``
+subresources, the Gateway and PodMonitor controllers (HTTPRoutes and PodMonitors are only
+stored), list pagination (``limit``/``continue``), watch bookmarks, and the
+``/api`` and ``/apis`` discovery documents.
+"""
+
+from __future__ import annotations
+
+import copy
+import enum
+import http.server
+import json
+import re
+import socket
+import ssl
+import threading
+import time
+import urllib.parse
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+import attrs
+
+from modelship.testing.fake_kube._controller import Controller, Timings
+from modelship.testing.fake_kube._store import (
+    KINDS,
+    ApiError,
+    Kind,
+    Store,
+    match_labels,
+    parse_selector,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from modelship.testing.fake_kube._tls import TestPKI
+
+__all__ = ["FakeKube", "Fault", "FaultKind", "RecordedRequest"]
+
+_NAMESPACED = re.compile(
+    r"^/(?:api/(?P<core>v1)|apis/(?P<group>[^/]+)/(?P<version>[^/]+))"
+    r"/namespaces/(?P<ns>[^/]+)/(?P<plural>[^/]+)(?:/(?P<name>[^/]+)(?:/(?P<sub>.*))?)?$"
+)
+
+
+class FaultKind(enum.Enum):
+    """What an injected fault does to a matching request.
+
+    ``STATUS``: answer ``status`` with a ``Status`` body (429 adds ``Retry-After``).
+    ``TIMEOUT``: hold the request ``delay`` seconds, then close without answering.
+    ``DROP``: close the connection at once, without answering.
+    ``GONE``: a watch gets an ``ERROR`` event carrying a 410 ``Status``; any other
+    request a 410 answer.
+
+    Examples
+    --------
+    >>> FaultKind("drop")
+    <FaultKind.DROP: 'drop'>
+    """
+
+    STATUS = "status"
+    TIMEOUT = "timeout"
+    DROP = "drop"
+    GONE = "gone"
+
+
+@attrs.define
+class Fault:
+    """A fault for requests whose ``method`` and ``path`` (a regex searched) match.
+
+    ``method`` and ``path`` are regular expressions (``"PATCH|DELETE"``). ``skip``: how
+    many matching requests pass untouched first; ``times``: how many it then hits (None:
+    all). ``watch``: only watch requests (True), only others (False), or both (None).
+    ``echo_authorization`` puts the request's ``Authorization`` header into the error
+    body (to test redaction).
+
+    Examples
+    --------
+    >>> Fault("PATCH", "/services/", status=503).kind
+    <FaultKind.STATUS: 'status'>
+    """
+
+    method: str | None = None
+    path: str | None = None
+    kind: FaultKind = FaultKind.STATUS
+    status: int = 500
+    times: int | None = 1
+    delay: float = 5.0
+    watch: bool | None = None
+    echo_authorization: bool = False
+    skip: int = 0
+
+    def matches(self, method: str, path: str, watching: bool) -> bool:
+        """Whether this fault applies to a request (before counting ``skip`` and ``times``)."""
+        return (
+            (self.times is None or self.times > 0)
+            and (self.method is None or re.fullmatch(self.method, method) is not None)
+            and (self.path is None or re.search(self.path, path) is not None)
+            and (self.watch is None or self.watch == watching)
+        )
+
+
+@attrs.define
+class RecordedRequest:
+    """One request as the fake received it, and the status it answered (0: none yet).
+
+    Recorded before the answer is sent, so a client never sees an answer whose request
+    is not in :attr:`FakeKube.requests` yet.
+
+    Examples
+    --------
+    >>> r = RecordedRequest("PATCH", "/api/v1/namespaces/n/services/s", {}, "", {}, "", 200)
+    >>> r.write
+    True
+    """
+
+    method: str
+    path: str
+    query: Mapping[str, str]
+    content_type: str
+    body: Any
+    user: str | None
+    status: int
+
+    @property
+    def write(self) -> bool:
+        """Whether the request changes state (not a dry run, not a read)."""
+        return self.method in ("POST", "PUT", "PATCH", "DELETE") and "dryRun" not in self.query
+
+
+def _reason(code: int) -> str:
+    return {
+        400: "BadRequest",
+        401: "Unauthorized",
+        404: "NotFound",
+        405: "MethodNotAllowed",
+        409: "Conflict",
+        410: "Expired",
+        415: "UnsupportedMediaType",
+        422: "Invalid",
+        429: "TooManyRequests",
+        503: "ServiceUnavailable",
+        504: "Timeout",
+    }.get(code, "InternalError")
+
+
+class FakeKube:
+    """A fake Kubernetes API server on 127.0.0.1 (HTTPS when ``pki`` is given).
+
+    ``tokens``: bearer tokens accepted (a mutable set: rotate by replacing its content);
+    with ``pki``, a client certificate signed by its CA is accepted too. With neither
+    tokens nor ``pki`` every request is anonymous and allowed. Use as a context manager.
+
+    Examples
+    --------
+    >>> import urllib.request, json
+    >>> with FakeKube() as kube:
+    ...     with urllib.request.urlopen(kube.url + "/api/v1/namespaces/default/pods") as r:
+    ...         json.load(r)["kind"]
+    'PodList'
+    """
+
+    def __init__(
+        self,
+        *,
+        pki: TestPKI | None = None,
+        tokens: Iterable[str] = (),
+        timings: Timings | None = None,
+        watch_history: int = 1000,
+    ) -> None:
+        self.pki = pki
+        self.tokens: set[str] = set(tokens)
+        self.timings = timings if timings is not None else Timings()
+        self.store = Store(watch_history)
+        self.faults: list[Fault] = []
+        self.requests: list[RecordedRequest] = []
+        self._never_ready: list[dict[str, str]] = []
+        self._unhealthy: list[dict[str, str]] = []
+        self._exceeded: set[tuple[str, str]] = set()
+        self._watched: list[tuple[str, str]] = []
+        self.serving_samples: list[tuple[str, str, int]] = []
+        self.controller = Controller(
+            self.store, self.timings, self._is_never_ready, lambda ns, n: (ns, n) in self._exceeded
+        )
+        self.store.on_write.append(self._sample)
+        self._stop = threading.Event()
+        self._server: http.server.ThreadingHTTPServer | None = None
+        self._threads: list[threading.Thread] = []
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """``http(s)://127.0.0.1:PORT``."""
+        if self._server is None:
+            raise RuntimeError("the fake API server is not started")
+        scheme = "https" if self.pki is not None else "http"
+        return f"{scheme}://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def port(self) -> int:
+        """The port it listens on."""
+        return int(urllib.parse.urlsplit(self.url).port or 0)
+
+    def start(self) -> FakeKube:
+        """Listen on a free port and start the controller loop."""
+        server = _Server(("127.0.0.1", 0), _Handler)
+        server.fake = self
+        if self.pki is not None:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            ctx.load_cert_chain(self.pki.server_cert, self.pki.server_key)
+            ctx.load_verify_locations(self.pki.ca_cert)
+            ctx.verify_mode = ssl.CERT_OPTIONAL
+            server.tls = ctx
+        self._server = server
+        for target, name in (
+            (self._serve, "fake-kube-http"),
+            (self._loop, "fake-kube-ctl"),
+        ):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and end open watches."""
+        self._stop.set()
+        with self.store.lock:
+            self.store.changed.notify_all()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> FakeKube:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _serve(self) -> None:
+        assert self._server is not None
+        self._server.serve_forever(poll_interval=0.02)
+
+    def _loop(self) -> None:
+        # Idle until something changes (a busy loop would hold the GIL and slow every
+        # request by the interpreter's 5 ms switch interval); tick while timers run.
+        while not self._stop.is_set():
+            before = self.store.rv
+            self.controller.reconcile()
+            with self.store.lock:
+                if self.store.rv != before:
+                    continue
+                idle = not self.controller.pending()
+                self.store.changed.wait(0.05 if idle else self.timings.tick)
+
+    # --- test controls --------------------------------------------------------------------
+
+    def inject(self, *faults: Fault) -> None:
+        """Add faults; each hits the next ``times`` matching requests."""
+        with self.store.lock:
+            self.faults.extend(faults)
+
+    def never_ready(self, labels: Mapping[str, str]) -> None:
+        """Pods with these labels never turn Ready (and ready ones turn unready)."""
+        with self.store.lock:
+            self._never_ready.append(dict(labels))
+
+    def unhealthy(self, labels: Mapping[str, str]) -> None:
+        """Pods with these labels answer 500 on the services proxy (a failing /health)."""
+        with self.store.lock:
+            self._unhealthy.append(dict(labels))
+
+    def exceed_progress_deadline(self, namespace: str, name: str) -> None:
+        """The Deployment reports ``ProgressDeadlineExceeded`` until its rollout completes."""
+        with self.store.lock:
+            self._exceeded.add((namespace, name))
+
+    def compact(self) -> None:
+        """Forget the watch history (as etcd compaction does): old watches get 410."""
+        self.store.compact()
+
+    def watch_serving(self, namespace: str, service: str) -> None:
+        """From now and after every change, record how many Ready pods ``service`` selects.
+
+        The samples are in :attr:`serving_samples` as (namespace, service, count).
+        """
+        with self.store.lock:
+            self._watched.append((namespace, service))
+            self.serving_samples.append((namespace, service, self.ready_pods(namespace, service)))
+
+    def ready_pods(self, namespace: str, service: str) -> int:
+        """How many Ready pods ``service`` selects now (0 if it does not exist)."""
+        with self.store.lock:
+            svc = self.store.objects.get(("services", namespace, service))
+            selector = svc["spec"].get("selector") if svc else None
+            if not selector:
+                return 0
+            return sum(
+                1
+                for pod in self.store.objects.values()
+                if pod["kind"] == "Pod"
+                and pod["metadata"]["namespace"] == namespace
+                and match_labels(pod["metadata"].get("labels", {}), selector)
+                and _ready(pod)
+            )
+
+    def writes(self) -> list[RecordedRequest]:
+        """The requests that changed state, in order."""
+        with self.store.lock:
+            return [r for r in self.requests if r.write and r.status < 400]
+
+    def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        """An object as a client would read it, or None."""
+        return self.store.get(plural, namespace, name)
+
+    def list(self, plural: str, namespace: str) -> list[dict[str, Any]]:
+        """Every object of a kind in a namespace."""
+        return self.store.select(plural, namespace)
+
+    def create(self, obj: Mapping[str, Any], manager: str = "kubectl") -> dict[str, Any]:
+        """Create or replace an object as another client (field manager) would."""
+        return self.store.put(copy.deepcopy(dict(obj)), manager=manager)
+
+    def _sample(self) -> None:
+        for ns, svc in self._watched:
+            exists = ("services", ns, svc) in self.store.objects
+            if exists:
+                self.serving_samples.append((ns, svc, self.ready_pods(ns, svc)))
+
+    def _is_never_ready(self, labels: Mapping[str, str]) -> bool:
+        return any(match_labels(labels, sel) for sel in self._never_ready)
+
+    def _is_unhealthy(self, labels: Mapping[str, str]) -> bool:
+        return any(match_labels(labels, sel) for sel in self._unhealthy)
+
+    def _take_fault(self, method: str, path: str, watching: bool) -> Fault | None:
+        with self.store.lock:
+            for fault in self.faults:
+                if fault.matches(method, path, watching):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
+                    if fault.times is not None:
+                        fault.times -= 1
+                    return fault
+        return None
+
+    # --- request handling (called by the handler) ----------------------------------------
+
+    def authenticate(self, handler: _Handler) -> str | None:
+        """The user a request authenticates as, "" when anonymous is allowed, else None."""
+        auth = handler.headers.get("Authorization", "")
+        if auth.lower().startswith("bearer ") and auth[7:].strip() in self.tokens:
+            return "token:" + auth[7:].strip()[:6]  # enough to tell tokens apart in tests
+        conn = handler.connection
+        if isinstance(conn, ssl.SSLSocket):
+            cert = conn.getpeercert()
+            if cert:
+                subject = cast("tuple[tuple[tuple[str, str], ...], ...]", cert.get("subject", ()))
+                names = [pair for rdn in subject for pair in rdn]
+                common = [str(value) for key, value in names if key == "commonName"]
+                return "cert:" + (common[0] if common else "")
+        if not self.tokens and self.pki is None:
+            return ""
+        return None
+
+
+def _ready(pod: Mapping[str, Any]) -> bool:
+    return any(
+        c.get("type") == "Ready" and c.get("status") == "True"
+        for c in pod.get("status", {}).get("conditions", [])
+    )
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+    fake: FakeKube
+    tls: ssl.SSLContext | None = None
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Quiet: a client that fails the TLS handshake or goes away is not the fake's error."""
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        sock, addr = super().get_request()
+        if self.tls is not None:
+            sock = self.tls.wrap_socket(sock, server_side=True, do_handshake_on_connect=False)
+        return sock, addr
+
+
+def _defaults(obj: dict[str, Any]) -> None:
+    """The few defaults the fake fills in, as the API server's defaulting does."""
+    spec = obj.setdefault("spec", {}) if obj.get("kind") in ("Deployment", "Service") else None
+    if obj.get("kind") == "Deployment" and spec is not None:
+        spec.setdefault("replicas", 1)
+        spec.setdefault("progressDeadlineSeconds", 600)
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault(
+            "strategy",
+            {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
+            },
+        )
+    if obj.get("kind") == "Service" and spec is not None:
+        spec.setdefault("type", "ClusterIP")
+        spec.setdefault("sessionAffinity", "None")
+        for port in spec.get("ports", []):
+            port.setdefault("protocol", "TCP")
+            port.setdefault("targetPort", port.get("port"))
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as two writes: no 40 ms stalls
+    server: _Server
+
+    def setup(self) -> None:
+        if isinstance(self.request, ssl.SSLSocket):
+            self.request.settimeout(10)
+            try:
+                self.request.do_handshake()
+            except (OSError, ssl.SSLError):
+                self.request.close()
+                raise
+            self.request.settimeout(None)
+        super().setup()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Quiet: the request log is :attr:`FakeKube.requests`."""
+
+    def do_GET(self) -> None:
+        self._handle("GET")
+
+    def do_POST(self) -> None:
+        self._handle("POST")
+
+    def do_PUT(self) -> None:
+        self._handle("PUT")
+
+    def do_PATCH(self) -> None:
+        self._handle("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._handle("DELETE")
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    record: RecordedRequest | None = None
+
+    def _send(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
+        if self.record is not None:
+            self.record.status = code
+        data = json.dumps(body).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _chunk(self, data: bytes) -> None:
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+    def _handle(self, method: str) -> None:
+        fake = self.server.fake
+        split = urllib.parse.urlsplit(self.path)
+        path = split.path
+        query = {k: v[-1] for k, v in urllib.parse.parse_qs(split.query).items()}
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
+        body: Any = None
+        if raw:
+            try:
+                body = json.loads(raw)
+            except ValueError:
+                body = _yaml(raw)
+        watching = _flag(query.get("watch"))
+        user = fake.authenticate(self)
+        self.record = RecordedRequest(method, path, query, content_type, body, user, 0)
+        with fake.store.lock:
+            fake.requests.append(self.record)
+        try:
+            if user is None:
+                raise ApiError(401, "Unauthorized", "Unauthorized")
+            fault = fake._take_fault(method, path, watching)
+            if fault is not None:
+                self._fault(fault, watching)
+                return
+            self._route(method, path, query=query, ctype=content_type, body=body, watching=watching)
+        except ApiError as exc:
+            extra = {"Retry-After": "1"} if exc.code == 429 else None
+            self._send(exc.code, exc.body, extra)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            pass  # the client went away (a watch it stopped reading)
+
+    def _fault(self, fault: Fault, watching: bool) -> int:
+        if fault.kind is FaultKind.DROP:
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return 0
+        if fault.kind is FaultKind.TIMEOUT:
+            self.server.fake._stop.wait(fault.delay)
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return 0
+        if fault.kind is FaultKind.GONE:
+            gone = ApiError(410, "Expired", "too old resource version: 1 (2)")
+            if watching:
+                self._start_stream()
+                self._chunk(json.dumps({"type": "ERROR", "object": gone.body}).encode() + b"\n")
+                self._chunk(b"")
+                return 200
+            raise gone
+        message = "injected fault"
+        if fault.echo_authorization:
+            message += f" (request had Authorization: {self.headers.get('Authorization')})"
+        raise ApiError(fault.status, _reason(fault.status), message)
+
+    def _start_stream(self) -> None:
+        if self.record is not None:
+            self.record.status = 200
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+
+    def _route(
+        self,
+        method: str,
+        path: str,
+        *,
+        query: Mapping[str, str],
+        ctype: str,
+        body: Any,
+        watching: bool,
+    ) -> int:
+        fake = self.server.fake
+        if path == "/version" and method == "GET":
+            self._send(200, {"major": "1", "minor": "33", "gitVersion": "v1.33.0-modelship-fake"})
+            return 200
+        m = _NAMESPACED.match(path)
+        if m is None:
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        group = m["group"] or ""
+        version = m["core"] or m["version"]
+        kind = KINDS.get(m["plural"])
+        if kind is None or (kind.group, kind.version) != (group, version):
+            raise ApiError(404, "NotFound", "the server could not find the requested resource")
+        ns, name, sub = m["ns"], m["name"], m["sub"]
+        if kind.plural == "services" and sub is not None and "proxy" in sub.split("/", 1)[0]:
+            return self._proxy(ns, name.split(":")[0], sub.partition("/")[2])
+        if sub not in (None, "status"):
+            raise ApiError(404, "NotFound", f"the subresource {sub!r} is not served by the fake")
+        dry = query.get("dryRun") == "All"
+        if name is None:
+            if method == "GET" and watching:
+                return self._watch(kind, ns, query)
+            if method == "GET":
+                return self._list(kind, ns, query)
+            if method == "POST":
+                return self._create(kind, ns, body, query, dry)
+            raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed on a collection")
+        if method == "GET":
+            obj = fake.store.get(kind.plural, ns, name)
+            if obj is None:
+                raise _not_found(kind, name)
+            self._send(200, obj)
+            return 200
+        if method == "DELETE":
+            obj = fake.store.get(kind.plural, ns, name)
+            if obj is None or not fake.store.delete(kind.plural, ns, name, dry_run=dry):
+                raise _not_found(kind, name)
+            self._send(200, obj)
+            return 200
+        if method == "PUT":
+            return self._replace(kind, ns, name=name, body=body, query=query, dry=dry)
+        if method == "PATCH":
+            return self._patch(kind, ns, name=name, body=body, query=query, ctype=ctype, dry=dry)
+        raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed")
+
+    def _check_body(self, kind: Kind, ns: str, name: str | None, body: Any) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "the request body is not an object")
+        if (body.get("apiVersion"), body.get("kind")) != (kind.api_version, kind.kind):
+            raise ApiError(
+                400,
+                "BadRequest",
+                f"the body's apiVersion/kind {body.get('apiVersion')}/{body.get('kind')} does "
+                f"not match the URL's {kind.api_version}/{kind.kind}",
+            )
+        meta = body.setdefault("metadata", {})
+        if name is not None and meta.get("name", name) != name:
+            raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
+        if name is not None:
+            meta["name"] = name
+        if not meta.get("name"):
+            raise ApiError(422, "Invalid", f"{kind.kind} is invalid: metadata.name: Required value")
+        if meta.get("namespace", ns) != ns:
+            raise ApiError(400, "BadRequest", "the namespace of the object does not match the URL")
+        meta["namespace"] = ns
+        return body
+
+    def _list(self, kind: Kind, ns: str, query: Mapping[str, str]) -> int:
+        store = self.server.fake.store
+        selector = parse_selector(query.get("labelSelector", ""))
+        items = store.select(kind.plural, ns, selector)
+        field = query.get("fieldSelector", "")
+        if field:
+            key, _, value = field.partition("=")
+            if key != "metadata.name":
+                raise ApiError(400, "BadRequest", f"field label not supported: {key}")
+            items = [i for i in items if i["metadata"]["name"] == value]
+        for item in items:
+            item.pop("apiVersion", None)
+            item.pop("kind", None)
+        self._send(
+            200,
+            {
+                "kind": f"{kind.kind}List",
+                "apiVersion": kind.api_version,
+                "metadata": {"resourceVersion": str(store.rv)},
+                "items": items,
+            },
+        )
+        return 200
+
+    def _watch(self, kind: Kind, ns: str, query: Mapping[str, str]) -> int:
+        fake = self.server.fake
+        store = fake.store
+        selector = parse_selector(query.get("labelSelector", ""))
+        field = query.get("fieldSelector", "")
+        only = field.partition("=")[2] if field.startswith("metadata.name=") else None
+        timeout = min(float(query.get("timeoutSeconds", 60)), 300.0)
+        since = query.get("resourceVersion", "")
+
+        def wanted(obj: Mapping[str, Any]) -> bool:
+            meta = obj["metadata"]
+            return selector(meta.get("labels", {})) and (only is None or meta["name"] == only)
+
+        with store.lock:
+            if since not in ("", "0") and int(since) + 1 < store.oldest:
+                gone = ApiError(
+                    410, "Expired", f"too old resource version: {since} ({store.oldest - 1})"
+                )
+                events: list[tuple[int, str, dict[str, Any]]] = [(0, "ERROR", gone.body)]
+                last = -1
+            elif since in ("", "0"):
+                events = [
+                    (store.rv, "ADDED", o) for o in store.select(kind.plural, ns) if wanted(o)
+                ]
+                last = store.rv
+            else:
+                last = int(since)
+                events = []
+        self._start_stream()
+        end = time.monotonic() + timeout
+        while True:
+            for rv, kind_, obj in events:
+                if kind_ == "ERROR" or wanted(obj):
+                    self._chunk(json.dumps({"type": kind_, "object": obj}).encode() + b"\n")
+                last = max(last, rv)
+            if last < 0 or fake._stop.is_set() or time.monotonic() >= end:
+                break
+            with store.lock:
+                events = list(store.events_after(last, kind.plural, ns))
+                if not events:
+                    store.changed.wait(min(0.5, max(0.0, end - time.monotonic())))
+                    events = list(store.events_after(last, kind.plural, ns))
+        self._chunk(b"")
+        return 200
+
+    def _create(self, kind: Kind, ns: str, body: Any, query: Mapping[str, str], dry: bool) -> int:
+        store = self.server.fake.store
+        obj = self._check_body(kind, ns, None, body)
+        with store.lock:
+            if store.get(kind.plural, ns, obj["metadata"]["name"]) is not None:
+                raise ApiError(
+                    409,
+                    "AlreadyExists",
+                    f'{kind.qualified} "{obj["metadata"]["name"]}" already exists',
+                    {"name": obj["metadata"]["name"], "group": kind.group, "kind": kind.plural},
+                )
+            obj.get("metadata", {}).pop("resourceVersion", None)
+            _defaults(obj)
+            out = store.put(obj, manager=query.get("fieldManager", "unknown"), dry_run=dry)
+        self._send(201, out)
+        return 201
+
+    def _replace(
+        self,
+        kind: Kind,
+        ns: str,
+        *,
+        name: str,
+        body: Any,
+        query: Mapping[str, str],
+        dry: bool,
+    ) -> int:
+        store = self.server.fake.store
+        obj = self._check_body(kind, ns, name, body)
+        with store.lock:
+            live = store.get(kind.plural, ns, name)
+            if live is None:
+                raise _not_found(kind, name)
+            given = obj["metadata"].get("resourceVersion")
+            if not given:
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f'{kind.kind} "{name}" is invalid: metadata.resourceVersion: Invalid value: '
+                    "0x0: must be specified for an update",
+                )
+            if given != live["metadata"]["resourceVersion"]:
+                raise _conflict(kind, name)
+            _defaults(obj)
+            out = store.put(obj, manager=query.get("fieldManager", "unknown"), dry_run=dry)
+        self._send(200, out)
+        return 200
+
+    def _patch(
+        self,
+        kind: Kind,
+        ns: str,
+        *,
+        name: str,
+        body: Any,
+        query: Mapping[str, str],
+        ctype: str,
+        dry: bool,
+    ) -> int:
+        store = self.server.fake.store
+        if ctype == "application/apply-patch+yaml":
+            manager = query.get("fieldManager")
+            if not manager:
+                raise ApiError(
+                    400, "BadRequest", "PATCH, application/apply-patch+yaml requires fieldManager"
+                )
+            obj = self._check_body(kind, ns, name, body)
+            force = _flag(query.get("force"))
+            out, created = store.apply(obj, manager, force=force, dry_run=dry, defaults=_defaults)
+            self._send(201 if created else 200, out)
+            return 201 if created else 200
+        if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+            raise ApiError(415, "UnsupportedMediaType", f"the fake does not serve {ctype} patches")
+        if not isinstance(body, dict):
+            raise ApiError(400, "BadRequest", "a merge patch is a JSON object")
+        with store.lock:
+            live = store.get(kind.plural, ns, name)
+            if live is None:
+                raise _not_found(kind, name)
+            given = body.get("metadata", {}).get("resourceVersion")
+            if given is not None and given != live["metadata"]["resourceVersion"]:
+                raise _conflict(kind, name)
+            live["metadata"].pop("managedFields", None)
+            merged = _merge_patch(live, body, strategic=ctype.startswith("application/strategic"))
+            _defaults(merged)
+            out = store.put(merged, manager=query.get("fieldManager", "unknown"), dry_run=dry)
+        self._send(200, out)
+        return 200
+
+    def _proxy(self, ns: str, service: str, rest: str) -> int:
+        fake = self.server.fake
+        store = fake.store
+        with store.lock:
+            svc = store.get("services", ns, service)
+            if svc is None:
+                raise _not_found(KINDS["services"], service)
+            selector = svc["spec"].get("selector") or {}
+            pods = [
+                p
+                for p in store.select("pods", ns)
+                if selector
+                and match_labels(p["metadata"].get("labels", {}), selector)
+                and _ready(p)
+            ]
+        if not pods:
+            raise ApiError(
+                503, "ServiceUnavailable", f'no endpoints available for service "{service}"'
+            )
+        if fake._is_unhealthy(pods[0]["metadata"].get("labels", {})):
+            self._send(500, {"status": "unhealthy", "detail": "injected by the fake"})
+            return 500
+        if rest.strip("/") in ("health", "v2/health/live"):
+            self._send(200, {"status": "ok"})
+            return 200
+        if rest.strip("/") in ("ready", "v2/health/ready"):
+            self._send(200, {"ready": True})
+            return 200
+        raise ApiError(404, "NotFound", f"the fake's model server has no /{rest}")
+
+
+def _flag(value: str | None) -> bool:
+    """A boolean query parameter as Go's strconv.ParseBool reads it (``true``, ``True``, ``1``)."""
+    return (value or "").lower() in ("1", "t", "true")
+
+
+def _not_found(kind: Kind, name: str) -> ApiError:
+    return ApiError(
+        404,
+        "NotFound",
+        f'{kind.qualified} "{name}" not found',
+        {"name": name, "group": kind.group, "kind": kind.plural},
+    )
+
+
+def _conflict(kind: Kind, name: str) -> ApiError:
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {kind.qualified} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again",
+        {"name": name, "group": kind.group, "kind": kind.plural},
+    )
+
+
+def _merge_patch(live: Any, patch: Any, *, strategic: bool) -> Any:
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(live) if isinstance(live, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif (
+            strategic
+            and isinstance(value, list)
+            and isinstance(out.get(key), list)
+            and all(isinstance(i, dict) and "name" in i for i in value + out[key])
+        ):
+            by_name = {i["name"]: i for i in out[key]}
+            merged = [_merge_patch(by_name.get(i["name"], {}), i, strategic=True) for i in value]
+            out[key] = merged + [i for i in out[key] if i["name"] not in {v["name"] for v in value}]
+        else:
+            out[key] = _merge_patch(out.get(key), value, strategic=strategic)
+    return out
+
+
+def _yaml(raw: bytes) -> Any:
+    try:
+        import yaml
+    except ImportError:
+        raise ApiError(
+            400, "BadRequest", "the body is not JSON (and PyYAML is not installed)"
+        ) from None
+    try:
+        return yaml.safe_load(raw)
+    except yaml.YAMLError as exc:
+        raise ApiError(400, "BadRequest", f"the body is not YAML: {exc}") from None

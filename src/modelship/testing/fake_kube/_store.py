@@ -1,0 +1,379 @@
+"""The fake API server's object store: kinds, resourceVersions, writes, the watch log.
+
+Every write goes through :class:`Store` under one lock, gets the next resourceVersion,
+and is appended to a bounded event log that watches read from; a watch that asks for a
+resourceVersion older than the log's oldest entry is told 410 Gone, as etcd compaction
+makes a real API server do.
+"""
+
+from __future__ import annotations
+
+import collections
+import copy
+import datetime
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import attrs
+
+from modelship.testing.fake_kube._fields import (
+    ApplyConflict,
+    Path,
+    apply_merge,
+    changed_paths,
+    fields_v1,
+    format_path,
+)
+
+__all__ = ["KINDS", "ApiError", "Kind", "Store", "match_labels", "now_iso", "status_body"]
+
+
+@attrs.frozen
+class Kind:
+    """A resource the fake serves: ``group``/``version``, ``plural``, ``kind``."""
+
+    group: str
+    version: str
+    plural: str
+    kind: str
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self) -> str:
+        """``deployments.apps`` as the API server names a resource in messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+
+KINDS: dict[str, Kind] = {
+    k.plural: k
+    for k in (
+        Kind("", "v1", "pods", "Pod"),
+        Kind("", "v1", "services", "Service"),
+        Kind("", "v1", "configmaps", "ConfigMap"),
+        Kind("apps", "v1", "deployments", "Deployment"),
+        Kind("apps", "v1", "replicasets", "ReplicaSet"),
+        Kind("discovery.k8s.io", "v1", "endpointslices", "EndpointSlice"),
+        Kind("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
+        Kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute"),
+        Kind("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor"),
+    )
+}
+
+
+def now_iso() -> str:
+    """The time now as Kubernetes writes it (``2026-01-01T00:00:00Z``)."""
+    return datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def status_body(
+    code: int, reason: str, message: str, details: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """A ``Status`` object as the API server answers errors with.
+
+    Examples
+    --------
+    >>> status_body(404, "NotFound", 'pods "x" not found')["status"]
+    'Failure'
+    """
+    body: dict[str, Any] = {
+        "kind": "Status",
+        "apiVersion": "v1",
+        "metadata": {},
+        "status": "Failure",
+        "message": message,
+        "reason": reason,
+        "code": code,
+    }
+    if details is not None:
+        body["details"] = dict(details)
+    return body
+
+
+class ApiError(Exception):
+    """An error answer: HTTP ``code`` with a ``Status`` body."""
+
+    def __init__(
+        self, code: int, reason: str, message: str, details: Mapping[str, Any] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.body = status_body(code, reason, message, details)
+
+
+def match_labels(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
+    """Whether ``labels`` has every key and value of ``selector`` (equality selectors)."""
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def parse_selector(text: str) -> Callable[[Mapping[str, str]], bool]:
+    """A label selector query (``a=b,c!=d,e,!f``) as a predicate on labels."""
+    tests: list[tuple[str, str, str]] = []  # (operator, key, value)
+    for raw in filter(None, (p.strip() for p in text.split(","))):
+        if "!=" in raw:
+            k, v = raw.split("!=", 1)
+            tests.append(("!=", k.strip(), v.strip()))
+        elif "=" in raw:
+            k, v = raw.split("==", 1) if "==" in raw else raw.split("=", 1)
+            tests.append(("=", k.strip(), v.strip()))
+        elif raw.startswith("!"):
+            tests.append(("!", raw[1:].strip(), ""))
+        else:
+            tests.append(("exists", raw, ""))
+
+    def one(labels: Mapping[str, str], op: str, key: str, value: str) -> bool:
+        if op == "=":
+            return labels.get(key) == value
+        if op == "!=":
+            return labels.get(key) != value
+        return (key in labels) == (op == "exists")
+
+    return lambda labels: all(one(labels, *test) for test in tests)
+
+
+Key = tuple[str, str, str]  # plural, namespace, name
+
+
+@attrs.define
+class _Event:
+    rv: int
+    plural: str
+    namespace: str
+    type: str
+    obj: dict[str, Any]
+
+
+class Store:
+    """Objects by (plural, namespace, name), their field owners, and the watch log."""
+
+    def __init__(self, watch_history: int = 1000) -> None:
+        self.lock = threading.RLock()
+        self.changed = threading.Condition(self.lock)
+        self.rv = 1
+        self.objects: dict[Key, dict[str, Any]] = {}
+        self.owners: dict[Key, dict[str, set[Path]]] = {}
+        self.operations: dict[Key, dict[str, tuple[str, str]]] = {}
+        self.log: collections.deque[_Event] = collections.deque(maxlen=watch_history)
+        self.oldest = 1  # the oldest resourceVersion a watch may resume from
+        self.on_write: list[Callable[[], None]] = []
+
+    # --- reads ------------------------------------------------------------------------------
+
+    def get(self, plural: str, namespace: str, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            obj = self.objects.get((plural, namespace, name))
+            return self._out((plural, namespace, name), obj) if obj is not None else None
+
+    def select(
+        self,
+        plural: str,
+        namespace: str | None = None,
+        selector: Callable[[Mapping[str, str]], bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        with self.lock:
+            return [
+                self._out(key, obj)
+                for key, obj in sorted(self.objects.items())
+                if key[0] == plural
+                and (namespace is None or key[1] == namespace)
+                and (selector is None or selector(obj["metadata"].get("labels", {})))
+            ]
+
+    def raw(self, plural: str, namespace: str | None = None) -> list[dict[str, Any]]:
+        """The stored objects themselves (the controller edits copies and writes back)."""
+        with self.lock:
+            return [
+                obj
+                for key, obj in sorted(self.objects.items())
+                if key[0] == plural and (namespace is None or key[1] == namespace)
+            ]
+
+    def _out(self, key: Key, obj: dict[str, Any]) -> dict[str, Any]:
+        out = copy.deepcopy(obj)
+        owners = self.owners.get(key, {})
+        ops = self.operations.get(key, {})
+        managed = [
+            {
+                "manager": manager,
+                "operation": ops.get(manager, ("Update", ""))[0],
+                "apiVersion": out.get("apiVersion", ""),
+                "time": ops.get(manager, ("", now_iso()))[1],
+                "fieldsType": "FieldsV1",
+                "fieldsV1": fields_v1(paths),
+            }
+            for manager, paths in sorted(owners.items())
+            if paths
+        ]
+        if managed:
+            out["metadata"]["managedFields"] = managed
+        return out
+
+    # --- writes -----------------------------------------------------------------------------
+
+    def _bump(self, key: Key, obj: dict[str, Any], kind: str) -> dict[str, Any]:
+        self.rv += 1
+        obj["metadata"]["resourceVersion"] = str(self.rv)
+        if len(self.log) == self.log.maxlen:
+            self.oldest = self.log[0].rv
+        self.log.append(_Event(self.rv, key[0], key[1], kind, copy.deepcopy(obj)))
+        self.changed.notify_all()
+        for hook in self.on_write:
+            hook()
+        return self._out(key, obj)
+
+    def put(
+        self,
+        obj: dict[str, Any],
+        *,
+        manager: str | None = None,
+        operation: str = "Update",
+        owners: dict[str, set[Path]] | None = None,
+        dry_run: bool = False,
+    ) -> dict[str, Any]:
+        """Store ``obj`` (created or replaced) and return what a client reads back.
+
+        ``manager`` takes the fields this write changed (an update), unless ``owners``
+        gives the new field ownership outright (an apply).
+        """
+        kind = KINDS[_plural_of(obj)]
+        meta = obj["metadata"]
+        key = (kind.plural, meta["namespace"], meta["name"])
+        with self.lock:
+            old = self.objects.get(key)
+            if old is None:
+                meta.setdefault("uid", str(uuid.uuid4()))
+                meta.setdefault("creationTimestamp", now_iso())
+                meta["generation"] = 1
+            else:
+                for field in ("uid", "creationTimestamp"):
+                    meta[field] = old["metadata"][field]
+                spec_changed = old.get("spec") != obj.get("spec")
+                meta["generation"] = old["metadata"].get("generation", 1) + int(spec_changed)
+                if "status" not in obj and "status" in old:
+                    obj["status"] = old["status"]
+            meta.pop("managedFields", None)
+            new_owners = owners if owners is not None else copy.deepcopy(self.owners.get(key, {}))
+            if manager is not None and owners is None:
+                changed = changed_paths(old, obj)
+                for owned in new_owners.values():
+                    owned.difference_update(changed)
+                new_owners.setdefault(manager, set()).update(changed)
+            if dry_run:
+                out = copy.deepcopy(obj)
+                out["metadata"]["resourceVersion"] = str(self.rv)
+                return out
+            self.objects[key] = obj
+            self.owners[key] = {m: p for m, p in new_owners.items() if p}
+            if manager is not None:
+                self.operations.setdefault(key, {})[manager] = (operation, now_iso())
+            return self._bump(key, obj, "ADDED" if old is None else "MODIFIED")
+
+    def write_status(self, plural: str, namespace: str, name: str, status: Any) -> None:
+        """The controller's status write (no field ownership, no generation change)."""
+        key = (plural, namespace, name)
+        with self.lock:
+            obj = self.objects.get(key)
+            if obj is None or obj.get("status") == status:
+                return
+            obj["status"] = copy.deepcopy(status)
+            self._bump(key, obj, "MODIFIED")
+
+    def delete(self, plural: str, namespace: str, name: str, *, dry_run: bool = False) -> bool:
+        key = (plural, namespace, name)
+        with self.lock:
+            obj = self.objects.get(key)
+            if obj is None:
+                return False
+            if dry_run:
+                return True
+            del self.objects[key]
+            self.owners.pop(key, None)
+            self.operations.pop(key, None)
+            self._bump(key, obj, "DELETED")
+            return True
+
+    def apply(
+        self,
+        applied: dict[str, Any],
+        manager: str,
+        *,
+        force: bool,
+        dry_run: bool,
+        defaults: Callable[[dict[str, Any]], None],
+    ) -> tuple[dict[str, Any], bool]:
+        """Server-side apply; returns (object, created). Raises :class:`ApiError` 409."""
+        kind = KINDS[_plural_of(applied)]
+        meta = applied["metadata"]
+        key = (kind.plural, meta["namespace"], meta["name"])
+        with self.lock:
+            live = copy.deepcopy(self.objects.get(key))
+            owners = copy.deepcopy(self.owners.get(key, {}))
+            try:
+                merged = apply_merge(live, applied, manager, owners, force=force)
+            except ApplyConflict as exc:
+                n = len(exc.conflicts)
+                lines = [
+                    f'conflict with "{other}" using {kind.api_version}: {format_path(path)}'
+                    for other, path in exc.conflicts
+                ]
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f"Apply failed with {n} conflict{'s' if n > 1 else ''}: " + "\n".join(lines),
+                    {
+                        "name": meta["name"],
+                        "group": kind.group,
+                        "kind": kind.plural,
+                        "causes": [
+                            {
+                                "reason": "FieldManagerConflict",
+                                "message": f'conflict with "{other}" using {kind.api_version}',
+                                "field": format_path(path),
+                            }
+                            for other, path in exc.conflicts
+                        ],
+                    },
+                ) from None
+            defaults(merged)
+            out = self.put(
+                merged, manager=manager, operation="Apply", owners=owners, dry_run=dry_run
+            )
+            return out, live is None
+
+    def compact(self) -> None:
+        """Forget the watch log: every watch from an older resourceVersion gets 410 Gone."""
+        with self.lock:
+            self.log.clear()
+            self.oldest = self.rv + 1
+
+    def events_after(
+        self, rv: int, plural: str, namespace: str
+    ) -> Iterable[tuple[int, str, dict[str, Any]]]:
+        with self.lock:
+            return [
+                (e.rv, e.type, self._out((plural, namespace, e.obj["metadata"]["name"]), e.obj)
+                 if e.type != "DELETED" else copy.deepcopy(e.obj))
+                for e in self.log
+                if e.rv > rv and e.plural == plural and e.namespace == namespace
+            ]  # fmt: skip
+
+
+def _plural_of(obj: Mapping[str, Any]) -> str:
+    for kind in KINDS.values():
+        if kind.kind == obj.get("kind") and kind.api_version == obj.get("apiVersion"):
+            return kind.plural
+    raise ApiError(
+        400,
+        "BadRequest",
+        f"no kind {obj.get('kind')!r} is registered for version {obj.get('apiVersion')!r}",
+    )
+
+
+def canonical(obj: Any) -> str:
+    """A stable text of ``obj`` (for hashing pod templates)."""
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"))

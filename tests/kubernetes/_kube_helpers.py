@@ -1,0 +1,35 @@
+"""Shared constants and helpers of the Kubernetes tests (conftest holds the fixtures)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from modelship.deploy.kubernetes import Retry
+from modelship.testing.fake_kube import Timings
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+FAST = Timings(tick=0.003, pod_ready=0.01, deadline_scale=0.02)  # deadlines: 12 s
+NS = "models"
+
+
+def fast_retry() -> Retry:
+    """Retries with millisecond backoff: the fake answers at once."""
+    return Retry(attempts=4, base=0.01, cap=0.05)
+
+
+def write(path: Path, text: str) -> Path:
+    """Write ``text`` to ``path`` and return the path."""
+    path.write_text(text)
+    return path
+
+
+def need(module: str) -> Any:
+    """Import ``module``; skip locally when it is missing, but fail under CI=true."""
+    if IN_CI:
+        return importlib.import_module(module)  # missing: an error, never a skip
+    return pytest.importorskip(module, reason=f"{module} is not installed")

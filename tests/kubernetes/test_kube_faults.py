@@ -1,0 +1,187 @@
+"""Faults at every step of blue-green and canary on the fake: traffic is never left on nothing.
+
+Each case fails one request of a rollout (every retry of it, so the call fails) and
+checks, after every change the fake made, that the Service clients call selects at least
+one Ready pod once it served; and that afterwards a version serves, the previous one
+when the rollout aborted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from _kube_helpers import NS
+
+from modelship.deploy import (
+    BlueGreen,
+    Canary,
+    CanaryStep,
+    DeploymentSpec,
+    GatePolicy,
+    InMemoryHistory,
+    KubernetesDeployer,
+    RolloutAborted,
+    SlotHealth,
+)
+from modelship.deploy._rollout import Rollout
+from modelship.deploy.kubernetes import KubernetesError
+from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
+
+Make = Callable[..., KubernetesDeployer]
+ATTEMPTS = 4  # conftest's fast_retry()
+ONE_STEP = (20,)  # one canary step: every request of it is failed in turn
+
+
+def strategy(
+    name: str, dep: KubernetesDeployer, spec: DeploymentSpec, steps: tuple[int, ...] = (20, 50)
+) -> BlueGreen | Canary:
+    kwargs = {
+        "history": InMemoryHistory(),
+        "alias": None,
+        "progress_deadline": 5.0,
+        "undo_window": 600.0,
+        "policy": GatePolicy(interval=0.01, deadline=1),
+    }
+    if name == "canary":
+        return Canary(dep, spec, steps=[CanaryStep(w) for w in steps], **kwargs)  # type: ignore[arg-type]
+    return BlueGreen(dep, spec, **kwargs)  # type: ignore[arg-type]
+
+
+def requests_of_a_clean_rollout(name: str, make: Make, kube: FakeKube, spec: DeploymentSpec) -> int:
+    dep = make()
+    strategy(name, dep, spec, ONE_STEP).deploy("fraud", "1")
+    before = len(kube.requests)
+    strategy(name, dep, spec, ONE_STEP).deploy("fraud", "2")
+    return len([r for r in kube.requests[before:] if r.query.get("watch") != "true"])
+
+
+def assert_never_zero(kube: FakeKube) -> None:
+    samples = [n for ns, svc, n in kube.serving_samples if (ns, svc) == (NS, "fraud")]
+    first = next(i for i, n in enumerate(samples) if n > 0)
+    assert min(samples[first:]) > 0, f"the Service selected no ready pod: {samples}"
+
+
+def deploy_with_fault(
+    name: str, make: Make, kube: FakeKube, spec: DeploymentSpec, fault: Fault
+) -> tuple[KubernetesDeployer, Rollout | None]:
+    dep = make()
+    strategy(name, dep, spec).deploy("fraud", "1")
+    kube.watch_serving(NS, "fraud")
+    kube.inject(fault)
+    try:
+        return dep, strategy(name, dep, spec).deploy("fraud", "2")
+    except RolloutAborted:
+        return dep, None
+
+
+@pytest.mark.parametrize("name", ["blue-green", "canary"])
+def test_a_failing_request_at_any_step_leaves_a_version_serving(
+    name: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    total = requests_of_a_clean_rollout(name, make_deployer, kube, spec)
+    assert total > 10
+    for step in range(total):
+        with FakeKube(timings=kube.timings) as fresh:
+            dep = make_deployer(server=fresh.url)
+            strategy(name, dep, spec, ONE_STEP).deploy("fraud", "1")
+            fresh.watch_serving(NS, "fraud")
+            fresh.inject(Fault(status=500, skip=step, times=ATTEMPTS, watch=False))
+            aborted = False
+            try:
+                strategy(name, dep, spec, ONE_STEP).deploy("fraud", "2")
+            except RolloutAborted:
+                aborted = True
+            except KubernetesError:  # the first state() failed: nothing was started
+                aborted = True
+            fresh.faults.clear()
+            assert_never_zero(fresh)
+            serving = dep.state().serving()
+            assert serving is not None, f"nothing serves after a fault at request {step}"
+            if aborted:
+                assert serving.version == "1", f"abort at {step} left {serving.version} serving"
+
+
+@pytest.mark.parametrize("name", ["blue-green", "canary"])
+def test_a_new_version_that_never_becomes_ready_aborts_with_the_old_one_serving(
+    name: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    kube.never_ready({"modelship.io/version": "2"})
+    dep, rollout = deploy_with_fault(name, make_deployer, kube, spec, Fault(times=0))
+    assert rollout is None
+    assert_never_zero(kube)
+    serving = dep.state().serving()
+    assert serving is not None
+    assert serving.version == "1"
+
+
+@pytest.mark.parametrize("name", ["blue-green", "canary"])
+def test_dropped_connections_and_timeouts_do_not_break_a_rollout(
+    name: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    kube.inject(
+        Fault("PATCH", kind=FaultKind.DROP, times=2, skip=3),
+        Fault("GET", "/services/", kind=FaultKind.TIMEOUT, delay=1.0, times=1, skip=2),
+        Fault("GET", "/deployments$", kind=FaultKind.GONE, watch=True, times=3),
+    )
+    dep, rollout = deploy_with_fault(
+        name, lambda **kw: make_deployer(request_timeout=0.3, **kw), kube, spec, Fault(times=0)
+    )
+    assert rollout is not None
+    assert_never_zero(kube)
+    serving = dep.state().serving()
+    assert serving is not None
+    assert serving.version == "2"
+
+
+def test_a_version_unhealthy_behind_traffic_is_switched_back(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    dep = make_deployer()
+    strategy("blue-green", dep, spec).deploy("fraud", "1")
+    kube.watch_serving(NS, "fraud")
+    health_calls = 0
+
+    real_health = dep.health
+
+    def flaky_health(slot: str) -> SlotHealth:
+        nonlocal health_calls
+        health_calls += 1
+        if health_calls == 2:  # the check behind traffic
+            kube.unhealthy({"modelship.io/version": "2"})
+        return real_health(slot)
+
+    dep.health = flaky_health  # type: ignore[method-assign]
+    with pytest.raises(RolloutAborted):
+        strategy("blue-green", dep, spec).deploy("fraud", "2")
+    assert_never_zero(kube)
+    serving = dep.state().serving()
+    assert serving is not None
+    assert serving.version == "1"
+
+
+def test_a_rollback_in_the_undo_window_is_one_service_update(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    dep = make_deployer()
+    strategy("blue-green", dep, spec).deploy("fraud", "1")
+    rollout = strategy("blue-green", dep, spec).deploy("fraud", "2")
+    blue = kube.get("deployments", NS, "fraud-blue")
+    assert blue is not None
+    assert blue["spec"]["replicas"] == blue["status"]["availableReplicas"] == spec.replicas
+    before = len(kube.writes())
+    rollout.rollback()
+    writes = [(r.method, r.path.rsplit("/", 2)[-2:]) for r in kube.writes()[before:]]
+    assert writes[0] == ("PATCH", ["services", "fraud"])
+    assert [w for w in writes if w[1] == ["services", "fraud"]] == [writes[0]]
+    assert not [w for w in writes if w[1][1] == "fraud-blue"], "the previous slot was not touched"
+    assert {(m, tuple(p)) for m, p in writes[1:]} <= {
+        ("DELETE", ("deployments", "fraud-green")),
+        ("DELETE", ("services", "fraud-green")),
+    }
+    after = kube.get("deployments", NS, "fraud-blue")
+    assert after is not None
+    assert after["metadata"]["generation"] == blue["metadata"]["generation"]
+    serving = dep.state().serving()
+    assert serving is not None
+    assert (serving.slot, serving.version) == ("blue", "1")

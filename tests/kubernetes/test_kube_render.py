@@ -1,0 +1,214 @@
+"""render(): the manifests, their labels and probes, and their validity against the schemas."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from _kube_helpers import need
+
+from modelship.deploy import Container, DeploymentSpec, HealthCheck, Monitoring, Resources
+from modelship.deploy.kubernetes import dry_run, render, to_yaml
+from modelship.errors import ConfigError
+
+kubernetes_validate = need("kubernetes_validate")
+
+VERSIONS = ("1.30", "1.33", "1.36")
+DOCS = Path(__file__).parents[2] / "docs" / "kubernetes.md"
+
+
+def full_spec() -> DeploymentSpec:
+    return DeploymentSpec(
+        containers=[
+            Container(
+                name="model-service",
+                image="ai-model:3",
+                port=9000,
+                resources=Resources(limits={"memory": "4Gi", "cpu": "2"}, requests={"cpu": "500m"}),
+                env={"OMP_NUM_THREADS": "2"},
+                args=("--max-body-bytes", "2000000"),
+            ),
+            Container(name="log-shipper", image="fluent-bit:3", args=("-c", "/cfg")),
+        ],
+        replicas=3,
+        healthcheck=HealthCheck(path="/health", initial_delay_seconds=30, period_seconds=10),
+        monitoring=Monitoring(enabled=True, metrics=("inference_latency",)),
+    )
+
+
+def layouts() -> list[dict[str, Any]]:
+    return [
+        {},
+        {"traffic": "httproute", "gateway": "public", "gateway_namespace": "infra"},
+        {"pod_monitor": True, "scrape_annotations": False},
+    ]
+
+
+def objects(**options: Any) -> list[dict[str, Any]]:
+    return render(
+        "fraud", "3", full_spec(), slot="green", app="fraud", namespace="models",
+        registry_url="s3://models/prod", **options,
+    )  # fmt: skip
+
+
+def by_kind(objs: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
+    return [o for o in objs if o["kind"] == kind]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+@pytest.mark.parametrize("options", layouts(), ids=["service", "httproute", "podmonitor"])
+def test_every_built_in_manifest_validates_strictly(version: str, options: dict[str, Any]) -> None:
+    built_in = [o for o in objects(**options) if o["kind"] in ("Deployment", "Service")]
+    assert built_in
+    for obj in built_in:
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+def test_the_validator_ships_the_versions_we_validate_against() -> None:
+    from kubernetes_validate.utils import all_versions
+
+    assert {f"{v}.0" for v in VERSIONS} <= set(all_versions())
+
+
+@pytest.mark.parametrize("kind", ["HTTPRoute", "PodMonitor"])
+def test_custom_resources_have_no_bundled_schema_so_they_are_checked_by_shape(kind: str) -> None:
+    objs = objects(traffic="httproute", gateway="public", pod_monitor=True)
+    (obj,) = by_kind(objs, kind)
+    with pytest.raises(kubernetes_validate.SchemaNotFoundError):
+        kubernetes_validate.validate(obj, "1.33", strict=True)
+    assert obj["metadata"]["namespace"] == "models"
+
+
+def test_the_http_route_sends_all_traffic_to_the_rendered_slot() -> None:
+    objs = objects(traffic="httproute", gateway="public", gateway_namespace="infra")
+    (route,) = by_kind(objs, "HTTPRoute")
+    assert route["spec"]["parentRefs"] == [{"name": "public", "namespace": "infra"}]
+    assert route["spec"]["rules"][0]["backendRefs"] == [
+        {"name": "fraud-green", "port": 80, "weight": 100}
+    ]
+
+
+def test_a_mistake_the_validator_catches_is_reported() -> None:
+    (deployment, *_) = objects()
+    deployment["spec"]["replicas"] = "three"
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, "1.33", strict=True)
+
+
+def test_the_rbac_role_in_the_docs_validates() -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), re.S)
+    docs = [d for block in blocks for d in yaml.safe_load_all(block) if d]
+    roles = [d for d in docs if d.get("kind") in ("Role", "RoleBinding", "ServiceAccount")]
+    assert {d["kind"] for d in roles} == {"Role", "RoleBinding", "ServiceAccount"}
+    for version in VERSIONS:
+        for doc in roles:
+            kubernetes_validate.validate(doc, version, strict=True)
+
+
+def test_the_rbac_role_grants_every_verb_the_adapter_uses() -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", DOCS.read_text(), re.S)
+    (role,) = [d for b in blocks for d in yaml.safe_load_all(b) if d and d.get("kind") == "Role"]
+    granted = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    needed = (
+        {("apps", "deployments", v) for v in ("get", "list", "watch", "patch", "delete")}
+        | {("", "services", v) for v in ("get", "patch", "delete")}
+        | {("discovery.k8s.io", "endpointslices", v) for v in ("list", "watch")}
+        | {("", "services/proxy", "get"), ("autoscaling", "horizontalpodautoscalers", "list")}
+        | {("gateway.networking.k8s.io", "httproutes", v) for v in ("get", "patch")}
+    )
+    assert needed <= granted
+
+
+def test_slot_objects_carry_the_recommended_and_our_labels() -> None:
+    deployment, service, app = objects()
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert labels == {
+        "app.kubernetes.io/name": "fraud",
+        "app.kubernetes.io/instance": "fraud",
+        "app.kubernetes.io/version": "3",
+        "app.kubernetes.io/managed-by": "modelship",
+        "app.kubernetes.io/component": "model-server",
+        "modelship.io/model": "fraud",
+        "modelship.io/version": "3",
+        "modelship.io/slot": "green",
+    }
+    assert deployment["spec"]["selector"]["matchLabels"] == {
+        "app.kubernetes.io/instance": "fraud",
+        "modelship.io/slot": "green",
+    }
+    assert service["spec"]["selector"]["modelship.io/version"] == "3"
+    assert app["spec"]["selector"] == {
+        "app.kubernetes.io/instance": "fraud",
+        "modelship.io/slot": "green",
+    }
+
+
+def test_the_container_runs_modelship_serve_with_the_specs_probes_and_resources() -> None:
+    (deployment, *_) = objects()
+    server, sidecar = deployment["spec"]["template"]["spec"]["containers"]
+    assert server["command"] == ["modelship"]
+    assert server["args"] == [
+        "serve", "s3://models/prod", "fraud", "3", "--host", "0.0.0.0", "--port", "9000",
+        "--graceful-seconds", "30", "--max-body-bytes", "2000000",
+    ]  # fmt: skip
+    assert server["readinessProbe"]["httpGet"] == {"path": "/ready", "port": 9000, "scheme": "HTTP"}
+    assert server["livenessProbe"]["httpGet"] == {"path": "/health", "port": 9000, "scheme": "HTTP"}
+    assert server["livenessProbe"]["initialDelaySeconds"] == 30
+    assert server["livenessProbe"]["periodSeconds"] == 10
+    assert server["resources"] == {
+        "limits": {"cpu": "2", "memory": "4Gi"},
+        "requests": {"cpu": "500m"},
+    }
+    assert server["env"] == [{"name": "OMP_NUM_THREADS", "value": "2"}]
+    assert server["lifecycle"] == {"preStop": {"sleep": {"seconds": 5}}}
+    assert deployment["spec"]["template"]["spec"]["terminationGracePeriodSeconds"] == 40
+    assert "command" not in sidecar
+    assert sidecar["args"] == ["-c", "/cfg"]
+    assert deployment["spec"]["replicas"] == 3
+
+
+def test_pods_carry_scrape_annotations_unless_a_pod_monitor_replaces_them() -> None:
+    (deployment, *_) = objects()
+    notes = deployment["spec"]["template"]["metadata"]["annotations"]
+    assert notes["prometheus.io/scrape"] == "true"
+    assert notes["prometheus.io/port"] == "9000"
+    objs = objects(pod_monitor=True, scrape_annotations=False)
+    assert "prometheus.io/scrape" not in objs[0]["spec"]["template"]["metadata"]["annotations"]
+    (monitor,) = by_kind(objs, "PodMonitor")
+    assert monitor["spec"]["podTargetLabels"] == [
+        "modelship.io/model",
+        "modelship.io/version",
+        "modelship.io/slot",
+    ]
+
+
+def test_a_version_that_cannot_be_a_label_value_is_refused_naming_it() -> None:
+    with pytest.raises(ConfigError, match="version '1 final'"):
+        render("fraud", "1 final", full_spec(), registry_url="s3://m")
+
+
+def test_rendering_without_a_registry_url_says_pods_need_one() -> None:
+    with pytest.raises(ConfigError, match="registry_url"):
+        render("fraud", "1", full_spec())
+
+
+def test_rendering_without_spec_or_image_says_what_to_pass() -> None:
+    with pytest.raises(ConfigError, match="image="):
+        render("fraud", "1", registry_url="s3://m")
+
+
+def test_dry_run_prints_what_render_returns_as_yaml() -> None:
+    text = dry_run("fraud", "3", full_spec(), slot="green", app="fraud", registry_url="s3://m")
+    assert list(yaml.safe_load_all(text)) == render(
+        "fraud", "3", full_spec(), slot="green", app="fraud", registry_url="s3://m"
+    )
+    assert to_yaml([]) == ""
