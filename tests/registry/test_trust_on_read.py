@@ -68,7 +68,7 @@ def test_a_version_in_a_sequence_slot_cannot_resolve_outside_the_registry(
         reg.get("m", "latest")
 
 
-@pytest.mark.parametrize("field,value", [("name", "../m"), ("version", "con.1")])
+@pytest.mark.parametrize(("field", "value"), [("name", "../m"), ("version", "con.1")])
 def test_a_manifest_naming_an_invalid_name_is_refused(
     reg: ms.Registry, field: str, value: str
 ) -> None:
