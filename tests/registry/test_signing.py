@@ -313,3 +313,12 @@ def test_rewriting_any_field_of_a_signed_manifest_is_refused(
         signed.load("m", "1")
     with pytest.raises(expected):
         signed.verify("m", "1")
+
+
+def test_a_copy_of_a_signed_registry_stays_signed(signed: ms.Registry, tmp_path: Path) -> None:
+    copy = ms.open_registry(tmp_path / "copy", signing_key=KEY)
+    ms.copy_registry(signed, copy)
+    assert copy.load("m", "@production") == b"two"
+    ms.copy_registry(signed, ms.open_registry(tmp_path / "copy2"))  # copied without a key
+    with pytest.raises(ms.SignatureError, match="signs its versions"):
+        ms.open_registry(tmp_path / "copy2").get("m", "latest")
