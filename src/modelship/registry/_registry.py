@@ -83,6 +83,9 @@ class Registry:
 
     Open one with :func:`modelship.open_registry`. Versions are immutable once committed;
     aliases (``production``, ``staging``) move by compare-and-swap and every move is kept.
+    ``signing_key`` and ``verify_signatures`` are as in :func:`~modelship.open_registry`:
+    with a key everything written is signed and everything read is checked; without one,
+    a signed registry is refused unless ``verify_signatures=False``.
 
     Examples
     --------
