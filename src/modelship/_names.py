@@ -7,10 +7,11 @@ portable alphabet is accepted: letters, digits, ``.``, ``_`` and ``-``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
-from modelship.errors import InvalidName
+from modelship.errors import IntegrityError, InvalidName
 
-__all__ = ["check_alias", "check_model_name", "check_version"]
+__all__ = ["check_alias", "check_model_name", "check_stored", "check_version"]
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _WINDOWS_RESERVED = frozenset(
@@ -78,3 +79,28 @@ def check_alias(alias: object) -> str:
     if value.lower() in RESERVED_REFS:
         raise InvalidName(f"alias {value!r} is reserved; choose another")
     return value
+
+
+def check_stored(check: Callable[[object], str], value: object, where: str) -> str:
+    """``value`` read from storage at ``where``, validated by ``check`` like a name passed in.
+
+    A name read back is trusted no more than one a caller passes: one that would not be
+    accepted as input (``../../outside``) raises :class:`~modelship.IntegrityError`, since
+    the store was damaged or written by someone else.
+
+    Examples
+    --------
+    >>> check_stored(check_version, "3", "models/m/slots/000000000001.json")
+    '3'
+    >>> check_stored(check_version, "../../x", "models/m/slots/000000000001.json")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.IntegrityError: models/m/slots/000000000001.json holds a name that ...
+    """
+    try:
+        return check(value)
+    except InvalidName as exc:
+        raise IntegrityError(
+            f"{where} holds a name that would not be accepted as input ({exc}): the registry "
+            "was tampered with or damaged"
+        ) from exc

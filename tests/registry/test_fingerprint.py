@@ -35,6 +35,34 @@ def test_fingerprint_depends_on_dtype_shape_and_values() -> None:
     assert len(prints) == 4
 
 
+def test_fingerprint_depends_on_dtype_when_the_bytes_are_the_same() -> None:
+    ints = np.arange(6, dtype=np.int32)
+    floats = ints.view(np.float32)  # the very same buffer, read as another type
+    assert ints.tobytes() == floats.tobytes()
+    assert ms.fingerprint(ints) != ms.fingerprint(floats)
+
+
+# Fingerprints are stored in lineage records: a change of the recipe would make every
+# recorded fingerprint stop matching its data. These digests pin the recipe; change them
+# only with a migration note in the changelog.
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (
+            lambda: np.arange(6, dtype="<i4").reshape(2, 3),
+            "sha256:50621ca562eeef1cb148754ecfaa457b90956618998c47b30d276fece67c8141",
+        ),
+        (
+            lambda: {"a": np.array([1.5, 2.5]), "b": np.array(["x", None], dtype=object)},
+            "sha256:93324949ecc23934f901be33ee2e24eef38eef46f24cec453c1b7ab79649f19b",
+        ),
+    ],
+    ids=["int32-array", "table-with-objects"],
+)
+def test_fingerprint_recipe_is_stable(data: object, expected: str) -> None:
+    assert ms.fingerprint(data()) == expected  # type: ignore[operator]
+
+
 def test_fingerprint_is_stable_across_processes() -> None:
     code = (
         "import numpy as np, modelship as ms; "

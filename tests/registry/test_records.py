@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import attrs
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -54,21 +55,57 @@ def _version(**overrides: object) -> ms.ModelVersion:
     seconds=st.integers(0, 10**9),
     micro=st.integers(0, 999_999),
     offset_hours=st.integers(-12, 12),
+    names=st.tuples(safe_text, safe_text, st.integers(1, 2**40)),
+    text=st.tuples(st.text(max_size=30), st.text(max_size=30), st.text(max_size=32)),
+    artifact=st.tuples(st.binary(min_size=32, max_size=32), st.integers(0, 2**50), safe_text),
+    lineage=st.tuples(st.none() | safe_text, st.none() | st.booleans(), st.none() | safe_text),
+    attachments=st.dictionaries(safe_text, st.binary(min_size=32, max_size=32), max_size=3),
+    signature=st.none() | st.from_regex(r"hmac-sha256:[0-9a-f]{64}", fullmatch=True),
 )
 def test_model_version_json_round_trip_is_exact(
-    metrics, params, tags, data, seconds, micro, offset_hours
+    metrics,
+    params,
+    tags,
+    data,
+    seconds,
+    micro,
+    offset_hours,
+    names,
+    text,
+    artifact,
+    lineage,
+    attachments,
+    signature,
 ) -> None:
     tz = timezone(timedelta(hours=offset_hours))
     created = datetime.fromtimestamp(seconds, tz).replace(microsecond=micro)
+    raw, size, serializer = artifact
     mv = _version(
+        name=names[0],
+        version=names[1],
+        sequence=names[2],
+        artifact=ms.ArtifactRef("sha256:" + raw.hex(), size, serializer, "application/x"),
         metrics=metrics,
         params=params,
         tags=tags,
-        lineage=ms.Lineage(git_commit="abc", git_dirty=True, parent="0", data=data),
+        lineage=ms.Lineage(
+            git_commit=lineage[0], git_dirty=lineage[1], parent=lineage[2], data=data
+        ),
         created_at=created,
-        signature="hmac-sha256:00",
+        created_by=text[0],
+        description=text[1],
+        registration=text[2],
+        attachments={
+            role: ms.ArtifactRef("sha256:" + d.hex(), 1, "bytes", "text/plain")
+            for role, d in attachments.items()
+        },
+        signature=signature,
     )
     back = ms.ModelVersion.from_json(mv.to_json())
+    # Every field survives, compared one by one so that a dropped one is named.
+    for field in attrs.fields(ms.ModelVersion):
+        if field.eq:
+            assert getattr(back, field.name) == getattr(mv, field.name), field.name
     assert back == mv
     assert back.to_json() == mv.to_json()
     assert back.created_at == created
@@ -130,6 +167,18 @@ def test_safe_names_are_accepted(name: str) -> None:
 def test_names_with_unsafe_characters_are_rejected(name: str) -> None:
     with pytest.raises(ms.InvalidName):
         check_model_name(name)
+
+
+@pytest.mark.parametrize("name", ["con.txt", "nul.tar.gz", "com1.x", "LPT9.bin", "Aux"])
+@pytest.mark.parametrize("check", [check_model_name, check_version])
+def test_windows_device_names_are_refused_whatever_their_extension(check, name) -> None:
+    with pytest.raises(ms.InvalidName, match="reserved device name"):
+        check(name)
+
+
+@pytest.mark.parametrize("name", ["console", "nul_", "com10", "icon.txt"])
+def test_names_that_only_start_like_a_device_name_are_accepted(name: str) -> None:
+    assert check_model_name(name) == name
 
 
 def test_version_accepts_positive_int_and_rejects_zero() -> None:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import modelship as ms
 from modelship.registry import _serializers
-from modelship.registry._integrity import VerifiedStream
+from modelship.registry._integrity import CHUNK, VerifiedStream, hash_stream
 from modelship.registry._layout import blob_key as _blob_key
 from modelship.registry._writer import HashingWriter as _HashingWriter
 from modelship.version import ArtifactRef
@@ -487,3 +487,9 @@ def test_verify_checks_the_checkpoints_that_load_relies_on(reg: ms.Registry) -> 
         reg.verify("m", "1")
     with pytest.raises(ms.IntegrityError, match="first 16384 bytes"):
         reg.load("m", "1")
+
+
+def test_hash_stream_counts_every_chunk_of_a_file_longer_than_one_chunk() -> None:
+    data = bytes(range(256)) * ((CHUNK + 4096) // 256)
+    assert len(data) > CHUNK
+    assert hash_stream(io.BytesIO(data)) == (hashlib.sha256(data).hexdigest(), len(data))

@@ -13,13 +13,14 @@ from typing import Any
 
 import attrs
 
-from modelship.errors import Conflict
+from modelship._names import check_alias, check_stored, check_version
+from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import bump_hint, top_alias
 from modelship.registry._integrity import parse_json
-from modelship.registry._layout import alias_hint_key, alias_key, folder
+from modelship.registry._layout import alias_hint_key, alias_key, folder, number_of
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
-from modelship.version import canonical_json
+from modelship.registry._signing import Signer
 
 __all__ = ["ANY", "AliasMove", "alias_state", "history", "move_alias"]
 
@@ -64,17 +65,47 @@ class AliasMove:
         }
 
 
-def alias_state(store: Store, name: str) -> tuple[int, dict[str, str]]:
-    """The newest revision of ``name``'s alias log and the aliases it holds."""
+def _entry(data: bytes, key: str, signer: Signer) -> dict[str, Any]:
+    """The alias log entry ``data`` read at ``key``: signature and every name checked."""
+    doc = parse_json(data, f"alias log entry {key}")
+    if not isinstance(doc, dict):
+        raise IntegrityError(f"alias log entry {key} is not a JSON object")
+    signer.check_doc(doc, key, f"alias log entry {key}")
+    aliases, move = doc.get("aliases"), doc.get("move")
+    if (
+        not isinstance(aliases, dict)
+        or not isinstance(move, dict)
+        or str(doc.get("revision")) != number_of(key).lstrip("0")
+    ):
+        raise IntegrityError(f"alias log entry {key} is malformed: the registry was damaged")
+    for alias, version in aliases.items():
+        check_stored(check_alias, alias, key)
+        check_stored(check_version, version, key)
+    check_stored(check_alias, move.get("alias"), key)
+    for end in ("from", "to"):
+        if move.get(end) is not None:
+            check_stored(check_version, move[end], key)
+    return doc
+
+
+def alias_state(store: Store, name: str, signer: Signer) -> tuple[int, dict[str, str]]:
+    """The newest revision of ``name``'s alias log and the aliases it holds, checked."""
     rev = top_alias(store, name)
     if rev == 0:
         return 0, {}
-    doc = parse_json(store.read(alias_key(name, rev)), f"alias log entry {rev} of {name}")
-    return rev, dict(doc["aliases"])
+    key = alias_key(name, rev)
+    return rev, dict(_entry(store.read(key), key, signer)["aliases"])
 
 
 def move_alias(
-    store: Store, name: str, alias: str, to: str | None, *, expected: Any, user: str
+    store: Store,
+    name: str,
+    alias: str,
+    to: str | None,
+    *,
+    expected: Any,
+    user: str,
+    signer: Signer,
 ) -> None:
     """Point ``alias`` at ``to`` (None: remove it), if it still points at ``expected``.
 
@@ -83,7 +114,7 @@ def move_alias(
     """
     seen: Any = ANY
     for _ in range(_MAX_RETRIES):
-        rev, current = alias_state(store, name)
+        rev, current = alias_state(store, name, signer)
         frm = current.get(alias)
         if expected is not ANY and frm != expected:
             raise Conflict(
@@ -107,7 +138,8 @@ def move_alias(
             "move": {"alias": alias, "from": frm, "to": to, "by": user, "at": now().isoformat()},
         }
         try:
-            store.create(alias_key(name, rev + 1), canonical_json(entry))
+            key = alias_key(name, rev + 1)
+            store.create(key, signer.seal_bytes(entry, key))
         except FileExistsError:
             continue  # someone moved some alias; retry unless it was this one
         bump_hint(store, alias_hint_key(name), rev + 1)
@@ -115,13 +147,13 @@ def move_alias(
     raise Conflict(f"alias {alias!r} of {name} kept moving under {_MAX_RETRIES} tries; retry")
 
 
-def history(store: Store, name: str) -> list[AliasMove]:
-    """Every alias move of ``name``, oldest first."""
+def history(store: Store, name: str, signer: Signer) -> list[AliasMove]:
+    """Every alias move of ``name``, oldest first, each entry checked."""
     entries = folder(name, "aliases")
     keys = [f"{entries}/{n}" for n in store.list(entries)]
     moves = []
     for key, data in sorted(store.read_many(keys).items()):
-        doc = parse_json(data, key)
+        doc = _entry(data, key, signer)
         move = doc["move"]
         moves.append(
             AliasMove(

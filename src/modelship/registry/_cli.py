@@ -27,8 +27,13 @@ def _open(args: argparse.Namespace, url: str | None = None) -> ms.Registry:
     key = os.environ.get(key_var) if key_var else None
     if key_var and args.signing_key_env != "MODELSHIP_SIGNING_KEY" and key is None:
         raise ms.ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
+    # Without a key, a signed registry is refused (never read unchecked) unless the
+    # caller opts out with --no-verify-signatures.
     registry: ms.Registry = ms.open_registry(
-        url or args.url, signing_key=key, **storage_options(args.option)
+        url or args.url,
+        signing_key=key or None,
+        verify_signatures=args.verify_signatures,
+        **storage_options(args.option),
     )
     return registry
 
@@ -189,6 +194,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         default="MODELSHIP_SIGNING_KEY",
         metavar="VAR",
         help="environment variable holding the signing key (default MODELSHIP_SIGNING_KEY)",
+    )
+    common.add_argument(
+        "--no-verify-signatures",
+        dest="verify_signatures",
+        action="store_false",
+        help="read a signed registry without its key, checking no signature (trust the store)",
     )
     reg = sub.add_parser("registry", help="inspect and manage a model registry")
     rsub = reg.add_subparsers(dest="registry_command", required=True, metavar="COMMAND")

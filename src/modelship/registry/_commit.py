@@ -11,18 +11,27 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Callable
 
 import attrs
 
 from modelship.errors import VersionExists
-from modelship.registry._hints import bump_hint, dead_slot, top_slot
+from modelship.registry._hints import bump_hint, top_slot
 from modelship.registry._layout import head_key, manifest_key, slot_key
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
-from modelship.version import ModelVersion, canonical_json
+from modelship.registry._signing import Signer
+from modelship.version import ModelVersion
 
-__all__ = ["commit", "version_exists"]
+__all__ = ["commit", "dead_slot", "version_exists"]
+
+
+def dead_slot(signer: Signer, key: str) -> bytes:
+    """A slot at ``key`` whose number no version will have (signed with a key).
+
+    Kept so that slots have no holes; signed, because a slot turned dead would otherwise
+    hide the version it held from ``latest``.
+    """
+    return signer.seal_bytes({"dead": True, "at": now().isoformat()}, key)
 
 
 def version_exists(name: str, version: str) -> VersionExists:
@@ -37,7 +46,7 @@ def commit(
     store: Store,
     draft: ModelVersion,
     explicit: str | None,
-    sign: Callable[[ModelVersion], ModelVersion],
+    signer: Signer,
 ) -> ModelVersion:
     """Claim the next sequence slot and create the manifest: the version's commit point.
 
@@ -55,18 +64,19 @@ def commit(
             # An explicit version already took this number. Claim the slot anyway, as
             # a dead one: readers probe slots forward and stop at the first hole.
             with contextlib.suppress(FileExistsError):
-                store.create(slot_key(name, seq), dead_slot())
+                store.create(slot_key(name, seq), dead_slot(signer, slot_key(name, seq)))
             seq += 1
             continue
-        slot = canonical_json(
-            {"version": candidate, "registration": registration, "at": now().isoformat()}
+        key = slot_key(name, seq)
+        slot = signer.seal_bytes(
+            {"version": candidate, "registration": registration, "at": now().isoformat()}, key
         )
         try:
-            store.create(slot_key(name, seq), slot)
+            store.create(key, slot)
         except FileExistsError:
             seq += 1
             continue
-        mv = sign(
+        mv = signer.sign(
             attrs.evolve(
                 draft,
                 version=candidate,
@@ -78,7 +88,7 @@ def commit(
         try:
             store.create(manifest_key(name, candidate), mv.to_json().encode())
         except FileExistsError:
-            store.replace(slot_key(name, seq), dead_slot())  # never visible; no hole
+            store.replace(key, dead_slot(signer, key))  # never visible; no hole
             if explicit is not None:
                 raise version_exists(name, explicit) from None
             seq += 1

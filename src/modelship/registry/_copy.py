@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 
 import attrs
@@ -10,7 +11,7 @@ from modelship._names import check_model_name
 from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import top_alias, top_slot
 from modelship.registry._integrity import hash_stream, parse_json
-from modelship.registry._layout import MODEL_PARTS, blob_key, folder
+from modelship.registry._layout import MODEL_PARTS, SIGNING_POLICY, blob_key, folder
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
 
@@ -90,6 +91,10 @@ def copy_registry(
     names = list(src.models()) if models is None else [check_model_name(m) for m in models]
     dst.check_writable()
     s, d = src.store, dst.store
+    if s.exists(SIGNING_POLICY):
+        # A copy of a signed registry stays one: keyless readers refuse it there too.
+        with contextlib.suppress(FileExistsError):
+            d.create(SIGNING_POLICY, s.read(SIGNING_POLICY))
     copied = skipped = nbytes = nversions = 0
     for name in names:
         folders = {part: s.list(folder(name, part)) for part in MODEL_PARTS}

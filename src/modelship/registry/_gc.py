@@ -95,9 +95,17 @@ def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int]]
 
 
 def collect(
-    store: Store, cutoff: float, *, dry_run: bool, check_writable: Callable[[], None]
+    store: Store,
+    cutoff: float,
+    *,
+    dry_run: bool,
+    check_writable: Callable[[], None],
+    dead_slot_at: Callable[[str], bytes] | None = None,
 ) -> GcReport:
-    """Find (and unless ``dry_run``, remove) what is left over from before ``cutoff``."""
+    """Find (and unless ``dry_run``, remove) what is left over from before ``cutoff``.
+
+    ``dead_slot_at(key)`` is what a dead slot at ``key`` holds (signed, in a signing registry).
+    """
     # Staged artifacts and documents, and writability probes of writers that died.
     staging = tuple(
         key
@@ -134,5 +142,5 @@ def collect(
         if seq >= tops.get(model, 0):
             store.delete(key)
         else:
-            store.replace(key, dead_slot())
+            store.replace(key, dead_slot() if dead_slot_at is None else dead_slot_at(key))
     return report

@@ -3,6 +3,7 @@
 Layout of a registry (keys in the store)::
 
     registry.json                         format marker
+    signing.json                          signing policy: created at the first signed write
     blobs/sha256/<hh>/<hex>               artifacts, content-addressed, immutable
     models/<name>/slots/<seq:012d>.json   sequence slot claims {version, registration}
     models/<name>/versions/<v>.json       manifests: the commit point of a version
@@ -34,6 +35,7 @@ __all__ = [
     "MODEL_PARTS",
     "PROBES",
     "REGISTRY_MARKER",
+    "SIGNING_POLICY",
     "STAGING",
     "alias_hint_key",
     "alias_key",
@@ -48,6 +50,7 @@ __all__ = [
 ]
 
 REGISTRY_MARKER = "registry.json"
+SIGNING_POLICY = "signing.json"
 BLOBS = "blobs/sha256"
 MODELS = "models"
 STAGING = ".staging"

@@ -21,6 +21,7 @@ def open_registry(
     single_writer: bool = False,
     exclusive_creates: bool | None = None,
     user: str | None = None,
+    verify_signatures: bool = True,
     **storage_options: Any,
 ) -> Registry:
     """Open (or start) the model registry at ``url``.
@@ -38,8 +39,13 @@ def open_registry(
     other process writes at the same time. ``exclusive_creates=True`` vouches for a back
     end modelship does not know.
 
-    With ``signing_key``, new versions are signed (HMAC-SHA256 over the manifest) and
-    ``load``/``verify`` refuse versions without a valid signature.
+    With ``signing_key``, everything written is signed (HMAC-SHA256 over manifests, slots,
+    alias log entries and archive markers), the registry records that it signs, and every
+    read (``get``, ``versions``, ``@alias``, ``load``, ``verify``) refuses a document without
+    a valid signature. Without a key, a registry that records signing, or any signed
+    document, is refused with :class:`~modelship.SignatureError`, unless
+    ``verify_signatures=False`` opts out of every signature check (for readers who trust
+    everyone able to write the store).
 
     Examples
     --------
@@ -60,11 +66,23 @@ def open_registry(
         if isinstance(made, Registry):
             return made
         if isinstance(made, Store):
-            return Registry(made, signing_key=signing_key, single_writer=single_writer, user=user)
+            return Registry(
+                made,
+                signing_key=signing_key,
+                single_writer=single_writer,
+                user=user,
+                verify_signatures=verify_signatures,
+            )
         raise UnsupportedStorage(
             f"entry point {eps[scheme].value!r} for {scheme!r} returned {type(made).__name__}, "
             "not a Registry or a Store"
         )
     fs, root = filesystem_for(url, storage_options)
     store = FsspecStore(fs, root, url=url, exclusive_creates=exclusive_creates)
-    return Registry(store, signing_key=signing_key, single_writer=single_writer, user=user)
+    return Registry(
+        store,
+        signing_key=signing_key,
+        single_writer=single_writer,
+        user=user,
+        verify_signatures=verify_signatures,
+    )

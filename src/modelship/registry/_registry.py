@@ -12,7 +12,6 @@ the load routes (``_load``), garbage collection (``_gc``) and lineage capture
 from __future__ import annotations
 
 import contextlib
-import json
 import time
 import uuid
 from collections.abc import Mapping
@@ -21,22 +20,23 @@ from typing import Any, TypeVar, overload
 import attrs
 
 from modelship._documents import Document, attachment_bytes
-from modelship._names import check_alias, check_model_name, check_version
+from modelship._names import check_alias, check_model_name, check_stored, check_version
 from modelship.errors import (
     ArchivedVersion,
     ConfigError,
     Conflict,
     IntegrityError,
+    InvalidName,
     InvalidReference,
     ModelNotFound,
     UnsafeStore,
     VersionNotFound,
 )
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
-from modelship.registry._commit import commit, version_exists
+from modelship.registry._commit import commit, dead_slot, version_exists
 from modelship.registry._gc import GcReport, collect, referenced_digests
 from modelship.registry._hints import top_slot
-from modelship.registry._integrity import CHUNK, read_verified, verify_blob
+from modelship.registry._integrity import CHUNK, parse_json, read_verified, verify_blob
 from modelship.registry._layout import (
     MODELS,
     PROBES,
@@ -51,7 +51,7 @@ from modelship.registry._layout import (
 from modelship.registry._lineage import default_user, lineage_for, now
 from modelship.registry._load import load_artifact
 from modelship.registry._protocols import Store
-from modelship.registry._serializers import Serializer, get_serializer
+from modelship.registry._serializers import Serializer, check_allowed, get_serializer
 from modelship.registry._signing import Signer
 from modelship.registry._snapshots import read_snapshot, write_snapshot
 from modelship.registry._writer import store_blob
@@ -70,11 +70,22 @@ REGISTRY_FORMAT = 1
 D = TypeVar("D", bound=Document)
 
 
+def _valid_model_name(name: str) -> bool:
+    try:
+        check_model_name(name)
+    except InvalidName:
+        return False
+    return True
+
+
 class Registry:
     """A versioned model registry over any :class:`~modelship.registry.Store`.
 
     Open one with :func:`modelship.open_registry`. Versions are immutable once committed;
     aliases (``production``, ``staging``) move by compare-and-swap and every move is kept.
+    ``signing_key`` and ``verify_signatures`` are as in :func:`~modelship.open_registry`:
+    with a key everything written is signed and everything read is checked; without one,
+    a signed registry is refused unless ``verify_signatures=False``.
 
     Examples
     --------
@@ -99,11 +110,12 @@ class Registry:
         signing_key: bytes | str | None = None,
         single_writer: bool = False,
         user: str | None = None,
+        verify_signatures: bool = True,
     ) -> None:
         if not isinstance(store, Store):
             raise ConfigError(f"{store!r} does not implement the Store protocol")
         self.store = store
-        self._signer = Signer(signing_key)
+        self._signer = Signer(signing_key, verify=verify_signatures)
         self._single_writer = single_writer
         self._user = user or default_user()
         self._writable: bool | None = None
@@ -138,6 +150,7 @@ class Registry:
         >>> import modelship as ms
         >>> ms.open_registry("memory://check-writable-doc").check_writable()
         """
+        self._signer.check_policy(self.store)
         if self._writable is None:
             probe = f"{PROBES}/{uuid.uuid4().hex}"
             honoured = False
@@ -161,6 +174,7 @@ class Registry:
                 "single_writer=True if only this process writes, or use a store that "
                 "supports it (local disk, S3 with conditional writes)"
             )
+        self._signer.record_policy(self.store, now().isoformat())
 
     def register(
         self,
@@ -243,7 +257,7 @@ class Registry:
             for role, doc in docs.items()
         }
         complete = attrs.evolve(draft, lineage=lin, artifact=artifact, attachments=attached)
-        return commit(self.store, complete, explicit, self._signer.sign)
+        return commit(self.store, complete, explicit, self._signer)
 
     def _store_blob(self, obj: Any, codec: Serializer, progress: Any, what: str) -> ArtifactRef:
         return store_blob(
@@ -270,27 +284,52 @@ class Registry:
         >>> reg.models()
         ['a', 'b']
         """
-        return [n for n in self.store.list(MODELS) if self.store.list(folder(n, "versions"))]
+        self._signer.check_policy(self.store)
+        # A folder whose name is not a valid model name was not made by a registry (and
+        # could point elsewhere, such as ".."): it is not listed as a model.
+        names = [n for n in self.store.list(MODELS) if _valid_model_name(n)]
+        return [n for n in names if self.store.list(folder(n, "versions"))]
 
     def _parse(self, key: str, data: bytes | Mapping[str, Any]) -> ModelVersion:
-        """The manifest ``data`` read at ``key``, checked to be what the key says."""
+        """The manifest ``data`` read at ``key``: what the key says, and signed (with a key)."""
         if isinstance(data, Mapping):
             mv = ModelVersion.from_dict(data, source=self)
         else:
             mv = ModelVersion.from_json(data, source=self)
+        check_stored(check_model_name, mv.name, key)
+        check_stored(check_version, mv.version, key)
         expected_name = key.split("/")[1]
         if mv.name != expected_name or mv.version != number_of(key):
             raise IntegrityError(
                 f"manifest at {key} claims to be {mv.name} version {mv.version}: the registry "
                 "was tampered with or damaged"
             )
+        self._signer.check(mv)
         return mv
+
+    def _marker(self, key: str, data: bytes) -> None:
+        """Check an archive or purge marker read at ``key`` (its signature, with a key)."""
+        doc = parse_json(data, f"marker {key}")
+        if not isinstance(doc, dict):
+            raise IntegrityError(f"marker {key} is not a JSON object: the registry was damaged")
+        self._signer.check_doc(doc, key, f"marker {key}")
 
     def _state(self, name: str, version: str) -> VersionState:
         for state in (VersionState.PURGED, VersionState.ARCHIVED):
-            if self.store.exists(state_key(name, state.value, version)):
-                return state
+            key = state_key(name, state.value, version)
+            try:
+                data = self.store.read(key)
+            except FileNotFoundError:
+                continue
+            self._marker(key, data)
+            return state
         return VersionState.LIVE
+
+    def _mark(self, name: str, state: VersionState, version: str, doc: dict[str, Any]) -> None:
+        """Create the (signed) marker that ``version`` is in ``state``; kept if it exists."""
+        key = state_key(name, state.value, version)
+        with contextlib.suppress(FileExistsError):
+            self.store.create(key, self._signer.seal_bytes(doc, key))
 
     def _not_found(self, name: str, what: str) -> VersionNotFound:
         if not self.store.list(folder(name, "versions")):
@@ -322,22 +361,39 @@ class Registry:
             )
         return mv
 
+    def _slot(self, name: str, seq: int) -> dict[str, Any] | None:
+        """Sequence slot ``seq`` of ``name``, checked (signature, version); None if absent."""
+        key = slot_key(name, seq)
+        try:
+            slot = parse_json(self.store.read(key), f"sequence slot {key}")
+        except FileNotFoundError:
+            return None
+        if not isinstance(slot, dict):
+            raise IntegrityError(f"sequence slot {key} is not a JSON object: it was damaged")
+        self._signer.check_doc(slot, key, f"sequence slot {key}")
+        if not slot.get("dead"):
+            check_stored(check_version, slot.get("version"), key)
+        return slot
+
     def _latest(self, name: str) -> ModelVersion:
+        # Bounded: one step down per slot, from the highest slot that exists.
         seq = top_slot(self.store, name)
         while seq > 0:
+            slot = self._slot(name, seq)
+            seq -= 1
+            if slot is None or slot.get("dead"):
+                continue  # a dead registration, or a slot gc removed
+            key = manifest_key(name, slot["version"])
             try:
-                slot = json.loads(self.store.read(slot_key(name, seq)))
-                key = manifest_key(name, slot["version"])
                 mv = self._parse(key, self.store.read(key))
-            except (FileNotFoundError, ValueError, KeyError, TypeError):
-                seq -= 1  # an unfinished or dead registration
-                continue
+            except FileNotFoundError:
+                continue  # a registration not (yet) committed
             if (
-                mv.registration == slot["registration"]
+                mv.registration == slot.get("registration")
+                and mv.sequence == seq + 1
                 and self._state(name, mv.version) is VersionState.LIVE
             ):
                 return mv
-            seq -= 1
         raise self._not_found(name, "live versions (all are archived)")
 
     def get(
@@ -361,6 +417,7 @@ class Registry:
         ('3', '2')
         """
         name = check_model_name(name)
+        self._signer.check_policy(self.store)
         if isinstance(ref, int) and not isinstance(ref, bool):
             ref = str(ref)
         if not isinstance(ref, str) or not ref:
@@ -394,6 +451,7 @@ class Registry:
         ['1.0', '0.9']
         """
         name = check_model_name(name)
+        self._signer.check_policy(self.store)
         names = self.store.list(folder(name, "versions"))
         if not names:
             raise self._not_found(name, "versions")
@@ -401,11 +459,15 @@ class Registry:
         hidden_states = [VersionState.PURGED] + (
             [] if include_archived else [VersionState.ARCHIVED]
         )
-        hidden = {
-            number_of(n)
+        markers = [
+            f"{folder(name, state.value)}/{n}"
             for state in hidden_states
             for n in self.store.list(folder(name, state.value))
-        }
+        ]
+        if self._signer.key is not None:
+            for key, data in self.store.read_many(markers).items():
+                self._marker(key, data)
+        hidden = {number_of(key) for key in markers}
         return [mv for mv in found if mv.version not in hidden]
 
     def _committed(self, name: str, names: list[str]) -> list[ModelVersion]:
@@ -415,6 +477,8 @@ class Registry:
         by one, this writes a new snapshot for the next reader (if it may write).
         """
         listed = {n for n in names if n.endswith(".json")}
+        for n in listed:
+            check_stored(check_version, number_of(n), f"{folder(name, 'versions')}/{n}")
         cached, snapshots = read_snapshot(self.store, name, listed, self._parse)
         versions = folder(name, "versions")
         missing = [f"{versions}/{n}" for n in sorted(listed - cached.keys())]
@@ -443,18 +507,29 @@ class Registry:
         '1'
         """
         mv = self.get(name, ref, include_archived=True)
-        self._signer.check(mv)
         for role, art in [("model", mv.artifact), *sorted(mv.attachments.items())]:
             verify_blob(self.store, art, f"{mv.name} {mv.version} {role}")
         return mv
 
-    def load(self, name: str, ref: str | int = "latest", *, progress: Any = None) -> Any:
+    def load(
+        self,
+        name: str,
+        ref: str | int = "latest",
+        *,
+        progress: Any = None,
+        allow_pickle: bool = True,
+        serializer: str | Serializer | None = None,
+    ) -> Any:
         """Verify a version's artifact, then deserialise and return the model.
 
         The digest (and, with a signing key, the signature) is checked before a single
         byte is deserialised; a mismatch raises :class:`~modelship.IntegrityError`.
         Unpickling (the joblib serializer) runs code: load only from registries you trust,
-        or open them with a ``signing_key``.
+        or open them with a ``signing_key``. ``allow_pickle=False`` refuses any artifact
+        whose serializer may run code (only ``bytes``, ``numpy`` and serializers declaring
+        ``loads_without_code`` pass), and ``serializer="numpy"`` refuses any other
+        serializer, whatever the manifest says: both raise
+        :class:`~modelship.registry.RefusedSerializer` before a byte is read.
 
         Examples
         --------
@@ -463,10 +538,17 @@ class Registry:
         >>> _ = reg.register(model_name="m", model={"coef": [1.5]})
         >>> reg.load("m", "latest")
         {'coef': [1.5]}
+        >>> reg.load("m", "latest", allow_pickle=False)
+        Traceback (most recent call last):
+        ...
+        modelship.registry._serializers.RefusedSerializer: m 1 is stored with serializer ...
         """
+        pinned = None if serializer is None else get_serializer(serializer)
+        if not isinstance(allow_pickle, bool):
+            raise ConfigError(f"allow_pickle must be True or False, got {allow_pickle!r}")
         mv = self.get(name, ref)
-        self._signer.check(mv)
         codec = get_serializer(mv.artifact.serializer)
+        check_allowed(codec, f"{mv.name} {mv.version}", allow_pickle=allow_pickle, pinned=pinned)
         return load_artifact(self.store, mv.artifact, codec, f"{mv.name} {mv.version}", progress)
 
     @overload
@@ -528,7 +610,9 @@ class Registry:
         >>> reg.aliases("m")
         {'staging': '1'}
         """
-        return alias_state(self.store, check_model_name(name))[1]
+        name = check_model_name(name)
+        self._signer.check_policy(self.store)
+        return alias_state(self.store, name, self._signer)[1]
 
     def set_alias(
         self, name: str, alias: str, version: str | int, *, expected: str | None = ANY
@@ -557,7 +641,15 @@ class Registry:
         alias = check_alias(alias)
         target = self.get(name, check_version(version)).version
         self.check_writable()
-        move_alias(self.store, name, alias, target, expected=expected, user=self._user)
+        move_alias(
+            self.store,
+            name,
+            alias,
+            target,
+            expected=expected,
+            user=self._user,
+            signer=self._signer,
+        )
 
     def remove_alias(self, name: str, alias: str, *, expected: str | None = ANY) -> None:
         """Remove ``alias``; the removal is recorded in :meth:`history`.
@@ -576,7 +668,9 @@ class Registry:
         if alias not in self.aliases(name):
             raise self._not_found(name, f"alias {alias!r}")
         self.check_writable()
-        move_alias(self.store, name, alias, None, expected=expected, user=self._user)
+        move_alias(
+            self.store, name, alias, None, expected=expected, user=self._user, signer=self._signer
+        )
 
     def history(self, name: str) -> list[AliasMove]:
         """Every alias move of ``name``, oldest first (append-only).
@@ -585,7 +679,9 @@ class Registry:
         --------
         See :class:`AliasMove`.
         """
-        return history(self.store, check_model_name(name))
+        name = check_model_name(name)
+        self._signer.check_policy(self.store)
+        return history(self.store, name, self._signer)
 
     # --- deleting -----------------------------------------------------------------------
 
@@ -614,9 +710,8 @@ class Registry:
                 "remove those aliases before deleting it"
             )
         self.check_writable()
-        marker = canonical_json({"by": self._user, "at": now().isoformat(), "reason": reason})
-        with contextlib.suppress(FileExistsError):
-            self.store.create(state_key(mv.name, VersionState.ARCHIVED.value, mv.version), marker)
+        marker = {"by": self._user, "at": now().isoformat(), "reason": reason}
+        self._mark(mv.name, VersionState.ARCHIVED, mv.version, marker)
 
     def restore(self, name: str, version: str | int) -> None:
         """Bring back an archived (not purged) version.
@@ -657,9 +752,9 @@ class Registry:
                 f"{mv.name} version {mv.version} is live; archive it with delete() before purge()"
             )
         self.check_writable()
-        marker = canonical_json({"by": self._user, "at": now().isoformat()})
-        with contextlib.suppress(FileExistsError):
-            self.store.create(state_key(mv.name, VersionState.PURGED.value, mv.version), marker)
+        self._mark(
+            mv.name, VersionState.PURGED, mv.version, {"by": self._user, "at": now().isoformat()}
+        )
         used = referenced_digests(self.store)
         for art in [mv.artifact, *mv.attachments.values()]:
             if art.digest not in used:
@@ -684,4 +779,10 @@ class Registry:
         if grace_seconds < 0:
             raise ConfigError(f"grace_seconds must be >= 0, got {grace_seconds}")
         cutoff = time.time() - grace_seconds
-        return collect(self.store, cutoff, dry_run=dry_run, check_writable=self.check_writable)
+        return collect(
+            self.store,
+            cutoff,
+            dry_run=dry_run,
+            check_writable=self.check_writable,
+            dead_slot_at=lambda key: dead_slot(self._signer, key),
+        )

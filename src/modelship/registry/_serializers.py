@@ -21,7 +21,9 @@ from modelship.errors import ConfigError, SerializationError
 __all__ = [
     "BytesSerializer",
     "JoblibSerializer",
+    "LoadsWithoutCode",
     "NumpySerializer",
+    "RefusedSerializer",
     "Serializer",
     "get_serializer",
     "register_serializer",
@@ -82,6 +84,59 @@ class Serializer(Protocol):
 
     def library_versions(self) -> dict[str, str]:
         """Versions of the libraries whose format the bytes depend on (recorded)."""
+
+
+@runtime_checkable
+class LoadsWithoutCode(Protocol):
+    """A serializer that declares its ``load`` runs no code from the bytes (no pickle).
+
+    ``load(..., allow_pickle=False)`` accepts only serializers that declare
+    ``loads_without_code: ClassVar[bool] = True``: the built-in ``bytes`` and ``numpy``.
+
+    Examples
+    --------
+    >>> isinstance(NumpySerializer(), LoadsWithoutCode), NumpySerializer.loads_without_code
+    (True, True)
+    >>> isinstance(JoblibSerializer(), LoadsWithoutCode)
+    False
+    """
+
+    loads_without_code: ClassVar[bool]
+
+
+class RefusedSerializer(SerializationError):
+    """``load`` refused an artifact: its serializer may run code, or is not the one pinned."""
+
+
+def check_allowed(
+    codec: Serializer, what: str, *, allow_pickle: bool, pinned: Serializer | None
+) -> None:
+    """Raise :class:`RefusedSerializer` unless ``codec`` may read ``what`` for this caller.
+
+    Decided before a byte is read, from what the caller allows, never from the manifest
+    alone (a manifest can be rewritten to name a pickling serializer).
+
+    Examples
+    --------
+    >>> check_allowed(NumpySerializer(), "m 1", allow_pickle=False, pinned=None)
+    >>> check_allowed(JoblibSerializer(), "m 1", allow_pickle=False, pinned=None)
+    Traceback (most recent call last):
+    ...
+    modelship.registry._serializers.RefusedSerializer: m 1 is stored with serializer 'joblib', ...
+    """
+    if pinned is not None and pinned.name != codec.name:
+        raise RefusedSerializer(
+            f"{what} is stored with serializer {codec.name!r}, not the {pinned.name!r} this "
+            "load pinned; refusing to read it. Its manifest names another format than you "
+            "expect: check who registered it"
+        )
+    if not allow_pickle and not (isinstance(codec, LoadsWithoutCode) and codec.loads_without_code):
+        raise RefusedSerializer(
+            f"{what} is stored with serializer {codec.name!r}, which may run code when it "
+            "loads (pickle), and this load passed allow_pickle=False; refusing to read it. "
+            "Load it with allow_pickle=True only if you trust everyone who can write to the "
+            "registry (or open it with a signing_key)"
+        )
 
 
 @runtime_checkable
@@ -181,6 +236,7 @@ class BytesSerializer(Serializer):
 
     name = "bytes"
     media_type = "application/octet-stream"
+    loads_without_code: ClassVar[bool] = True
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         if not isinstance(obj, (bytes, bytearray, memoryview)):
@@ -214,6 +270,7 @@ class NumpySerializer(Serializer):
     name = "numpy"
     media_type = "application/x-npy"
     reads_sequentially: ClassVar[bool] = True
+    loads_without_code: ClassVar[bool] = True
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         import numpy as np

@@ -1,61 +1,185 @@
-"""Signing: an HMAC-SHA256 over a manifest, made and checked with the registry's key.
+"""Signing: HMAC-SHA256 over every document that decides what a reference resolves to.
 
-A manifest names its artifact and attachments by digest, so signing the manifest signs
-every byte stored with the version.
+With a key, a registry signs and, when reading, checks:
+
+- manifests (a manifest names its artifact and attachments by digest, so signing it signs
+  every byte stored with the version);
+- sequence slots (they decide ``latest``), including dead ones;
+- alias log entries (they decide ``@alias`` and record who moved what);
+- archive and purge markers (they hide versions from ``latest`` and listings).
+
+A document other than a manifest is signed together with the key it is stored at, so a
+signed entry copied to another key (an old alias entry replayed as the newest, a slot
+moved up) does not verify. Hints (``HEAD``, ``ALIASES``) and snapshots are not signed:
+hints only say where to start probing, and each manifest in a snapshot carries its own
+signature, checked like any other.
+
+The signing policy is recorded with the registry at the first signed write, as a document
+created once and never replaced (:data:`~modelship.registry._layout.SIGNING_POLICY`). A
+reader without the key refuses a registry that has it, and any signed document it meets,
+unless it opts out with ``verify_signatures=False``. Someone who can delete keys can still
+delete the policy (and the newest entries of any log); see "What signing protects" in
+``docs/registry.md``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
+from collections.abc import Mapping
+from typing import Any
 
 import attrs
 
 from modelship.errors import ConfigError, SignatureError
+from modelship.registry._layout import SIGNING_POLICY
+from modelship.registry._protocols import Store
 from modelship.version import ModelVersion, canonical_json
 
-__all__ = ["Signer"]
+__all__ = ["KEY_ENV", "Signer"]
+
+KEY_ENV = "MODELSHIP_SIGNING_KEY"
+"""The environment variable the command line reads the signing key from."""
+_POLICY_FORMAT = 1
+_PREFIX = "hmac-sha256:"
+
+
+def _how_to_read(url: str = "...") -> str:
+    return (
+        f"open it with its key (open_registry({url}, signing_key=...), or set "
+        f"{KEY_ENV} for the command line), or pass verify_signatures=False to read it "
+        "unchecked if you trust everyone who can write to this store"
+    )
 
 
 class Signer:
-    """Signs and checks manifests with ``key`` (or does nothing without one).
+    """Signs and checks a registry's documents with ``key``; without one, only refuses.
+
+    ``verify=False`` turns every check off (a key, if given, still signs what is written).
 
     Examples
     --------
     >>> Signer(None).key is None
     True
+    >>> s = Signer(b"k" * 32)
+    >>> doc = s.seal({"version": "1"}, "models/m/slots/000000000001.json")
+    >>> s.check_doc(doc, "models/m/slots/000000000001.json", "slot 1 of m")
+    >>> s.check_doc(doc, "models/m/slots/000000000002.json", "slot 2 of m")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.SignatureError: slot 2 of m has a signature that this key did not make: ...
     >>> Signer(b"short")
     Traceback (most recent call last):
     ...
     modelship.errors.ConfigError: signing_key must be at least 16 bytes; ...
     """
 
-    def __init__(self, key: bytes | str | None) -> None:
+    def __init__(self, key: bytes | str | None, *, verify: bool = True) -> None:
         if isinstance(key, str):
             key = key.encode()
         if key is not None and len(key) < 16:
             raise ConfigError("signing_key must be at least 16 bytes; use secrets.token_bytes(32)")
+        if not isinstance(verify, bool):
+            raise ConfigError(f"verify_signatures must be True or False, got {verify!r}")
         self.key = key
+        self.verify = verify
+        self._signed_registry = False  # a keyless reader saw the policy: refuse from now on
+        self._recorded = False  # a keyed writer recorded (or found) the policy
+
+    # --- making and checking MACs --------------------------------------------------------
+
+    def _hmac(self, payload: bytes) -> str:
+        assert self.key is not None
+        return _PREFIX + hmac.new(self.key, payload, "sha256").hexdigest()
 
     def _mac(self, mv: ModelVersion) -> str:
-        assert self.key is not None
-        mac = hmac.new(self.key, canonical_json(mv.to_dict(signed=False)), "sha256")
-        return "hmac-sha256:" + mac.hexdigest()
+        return self._hmac(canonical_json(mv.to_dict(signed=False)))
+
+    def _doc_mac(self, doc: Mapping[str, Any], key: str) -> str:
+        # The key is signed with the document, so a signed entry copied elsewhere fails.
+        body = {k: v for k, v in doc.items() if k != "signature"}
+        return self._hmac(canonical_json({"document": body, "key": key}))
 
     def sign(self, mv: ModelVersion) -> ModelVersion:
         """``mv`` with its signature (unchanged without a key)."""
         return mv if self.key is None else attrs.evolve(mv, signature=self._mac(mv))
 
-    def check(self, mv: ModelVersion) -> None:
-        """Raise :class:`~modelship.SignatureError` unless ``mv`` is signed with this key."""
+    def seal(self, doc: dict[str, Any], key: str) -> dict[str, Any]:
+        """``doc``, to be stored at ``key``, with its signature (unchanged without a key)."""
         if self.key is None:
+            return doc
+        return {**doc, "signature": self._doc_mac(doc, key)}
+
+    def seal_bytes(self, doc: dict[str, Any], key: str) -> bytes:
+        """The canonical JSON of :meth:`seal`."""
+        return canonical_json(self.seal(doc, key))
+
+    def check(self, mv: ModelVersion) -> None:
+        """Raise :class:`~modelship.SignatureError` unless ``mv`` may be trusted here.
+
+        With a key: unless it is signed with it. Without one: if it is signed at all
+        (a signed version is never read unchecked by accident).
+        """
+        self._check(mv.signature, lambda: self._mac(mv), f"{mv.name} version {mv.version}")
+
+    def check_doc(self, doc: Mapping[str, Any], key: str, what: str) -> None:
+        """Raise :class:`~modelship.SignatureError` unless ``doc`` (read at ``key``) is trusted."""
+        signature = doc.get("signature")
+        self._check(signature, lambda: self._doc_mac(doc, key), what)
+
+    def _check(self, signature: object, expected: Any, what: str) -> None:
+        if not self.verify:
             return
-        if not mv.signature:
+        if self.key is None:
+            if signature:
+                raise SignatureError(
+                    f"{what} is signed, and this registry was opened without a signing key; "
+                    f"refusing to read it unchecked: {_how_to_read()}"
+                )
+            return
+        if not signature:
             raise SignatureError(
-                f"{mv.name} version {mv.version} is not signed, and this registry was opened "
-                "with a signing key; refusing to load it"
+                f"{what} is not signed, and this registry was opened with a signing key; "
+                "refusing to trust it. It was written without the key (before signing "
+                "began, or by someone who does not hold it); see 'What signing protects' "
+                "in docs/registry.md"
             )
-        if not hmac.compare_digest(self._mac(mv), mv.signature):
+        if not isinstance(signature, str) or not hmac.compare_digest(expected(), signature):
             raise SignatureError(
-                f"{mv.name} version {mv.version} has a signature that this key did not make: "
-                "its manifest was changed or signed by someone else; refusing to load it"
+                f"{what} has a signature that this key did not make: it was changed, moved "
+                "or signed by someone else; refusing to trust it"
             )
+
+    # --- the registry's signing policy ---------------------------------------------------
+
+    def check_policy(self, store: Store) -> None:
+        """Refuse a keyless reader of a registry that records a signing policy.
+
+        A policy once seen is remembered by this handle; until then each call reads it
+        again (one small read), so a registry that starts signing is noticed.
+        """
+        if not self.verify or self.key is not None:
+            return
+        if not self._signed_registry:
+            try:
+                store.read(SIGNING_POLICY)
+            except FileNotFoundError:
+                return
+            self._signed_registry = True
+        raise SignatureError(
+            f"the registry at {store.url} signs its versions ({SIGNING_POLICY}); it is not "
+            f"read or written without the key: {_how_to_read(repr(store.url))}"
+        )
+
+    def record_policy(self, store: Store, at: str) -> None:
+        """With a key, record at the first signed write that this registry signs.
+
+        The policy is created once and never replaced (an exclusive create), so a writer
+        without delete rights cannot remove it.
+        """
+        if self.key is None or self._recorded:
+            return
+        doc = {"format": _POLICY_FORMAT, "signed": True, "since": at}
+        with contextlib.suppress(FileExistsError):
+            store.create(SIGNING_POLICY, self.seal_bytes(doc, SIGNING_POLICY))
+        self._recorded = True

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import modelship as ms
-from modelship.registry._layout import blob_key
+from modelship.registry._layout import alias_key, blob_key
 from modelship.testing._doubles import HookStore
 
 __all__ = ["RegistryConformance"]
@@ -243,6 +243,31 @@ class RegistryConformance:
         theirs = make_registry(same=True, signing_key=b"z" * 32)
         with pytest.raises(ms.SignatureError, match="did not make"):
             theirs.load("m", "1")
+
+    def test_reader_without_key_refuses_a_signed_registry(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        signed = make_registry(signing_key=b"k" * 32)
+        signed.register(model_name="m", model=b"x", serializer="bytes")
+        with pytest.raises(ms.SignatureError, match="verify_signatures=False"):
+            make_registry(same=True).load("m", "1")
+        assert make_registry(same=True, verify_signatures=False).load("m", "1") == b"x"
+
+    def test_signed_registry_refuses_an_alias_entry_written_without_the_key(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        signed = make_registry(signing_key=b"k" * 32)
+        for _ in range(2):
+            signed.register(model_name="m", model=b"x", serializer="bytes")
+        signed.set_alias("m", "production", "2")
+        forged = {
+            "revision": 2,
+            "aliases": {"production": "1"},
+            "move": {"alias": "production", "from": "2", "to": "1", "by": "x", "at": ""},
+        }
+        signed.store.create(alias_key("m", 2), json.dumps(forged).encode())
+        with pytest.raises(ms.SignatureError, match="not signed"):
+            signed.get("m", "@production")
 
     # --- aliases ------------------------------------------------------------------------
 
