@@ -51,7 +51,11 @@ def test_registry_and_serializer_plugins_are_found_by_entry_point(tmp_path: Path
         mv = reg.register(model_name="m", model=b"abc", serializer="reversed")
         assert mv.artifact.media_type == "application/x-reversed", mv
         assert reg.load("m") == b"abc"
-        print(type(reg.store).__name__, reg.store.url)
+        from modelship.registry import FsspecStore, LocalBlobs
+        # A local folder's store declares fast local reads (issue 8: capabilities are
+        # declared per back end, so the class is FsspecStore's local-disk subclass).
+        assert isinstance(reg.store, FsspecStore) and isinstance(reg.store, LocalBlobs)
+        print("FsspecStore", reg.store.url)
         """
     )
     env = {**os.environ, "PYTHONPATH": str(site), "VAULT_ROOT": str(tmp_path / "vault")}
