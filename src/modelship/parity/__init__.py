@@ -144,4 +144,8 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'modelship.parity' has no attribute {name!r}")
 
 
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
 publish(globals(), __all__, __name__)
