@@ -8,6 +8,11 @@ Examples
 >>> reg.set_alias("fraud", "production", mv.version)
 >>> reg.load("fraud", "@production")
 {'w': [0.1]}
+
+The subpackages load on first use and are listed all the same:
+
+>>> {"checks", "deploy", "monitor", "parity", "registry", "testing"} <= set(dir(ms))
+True
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from modelship._public import publish
 from modelship.errors import (
     ArchivedVersion,
     CheckInputError,
@@ -99,3 +105,10 @@ def __getattr__(name: str) -> Any:
     if name == "EnvironmentSnapshot":
         return importlib.import_module("modelship.parity").EnvironmentSnapshot
     raise AttributeError(f"module 'modelship' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__, *_SUBMODULES})
+
+
+publish(globals(), __all__, __name__)

@@ -117,6 +117,7 @@ def register_document_kind(
     Examples
     --------
     >>> import json
+    >>> from modelship._documents import document_kind
     >>> class Deployment:
     ...     def __init__(self, where): self.where = where
     ...     def to_json(self): return json.dumps({"where": self.where})

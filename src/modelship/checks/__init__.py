@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from modelship._public import publish
 from modelship.checks._drift import (
     AUTO_SMALL_SAMPLE,
     CATEGORICAL_METHODS,
@@ -66,3 +67,5 @@ __all__ = [
     "SuiteResult",
     "run_suite",
 ]
+
+publish(globals(), __all__, __name__)

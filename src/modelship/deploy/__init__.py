@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from modelship._public import publish
 from modelship.deploy._clock import Clock, SystemClock
 from modelship.deploy._errors import (
     DeployError,
@@ -99,3 +100,5 @@ __all__ = [
     "from_spec",
     "parse_quantity",
 ]
+
+publish(globals(), __all__, __name__)

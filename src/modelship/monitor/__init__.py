@@ -29,6 +29,7 @@ Examples
 
 from __future__ import annotations
 
+from modelship._public import publish
 from modelship.monitor._canary import (
     MARGINAL_SCORE,
     PASS_SCORE,
@@ -155,3 +156,5 @@ __all__ = [
     "summarize",
     "welch",
 ]
+
+publish(globals(), __all__, __name__)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from modelship._public import publish
 from modelship.parity._errors import (
     ArtifactScanError,
     EnvironmentMismatch,
@@ -141,3 +142,10 @@ def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(f"modelship.parity.{_LAZY[name]}"), name)
     raise AttributeError(f"module 'modelship.parity' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
+
+publish(globals(), __all__, __name__)

@@ -354,7 +354,7 @@ class EnvironmentSnapshot:
         >>> EnvironmentSnapshot.from_dict({"schema_version": 1})
         Traceback (most recent call last):
         ...
-        modelship.parity._errors.SnapshotError: environment snapshot: 'python_version' is missing
+        modelship.parity.SnapshotError: environment snapshot: 'python_version' is missing
         """
         doc = JsonDocument(document, "environment snapshot")
         doc.schema_version(SNAPSHOT_SCHEMA_VERSION)
@@ -411,7 +411,7 @@ class EnvironmentSnapshot:
         >>> EnvironmentSnapshot.from_json("[]")
         Traceback (most recent call last):
         ...
-        modelship.parity._errors.SnapshotError: the environment snapshot must be ... got list
+        modelship.parity.SnapshotError: the environment snapshot must be ... got list
         """
         return cls.from_dict(load_json_object(text, "environment snapshot"))
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from modelship._documents import Document, DocumentKind, register_document_kind
+from modelship._public import publish
 from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
 from modelship.registry._gc import GcReport
@@ -50,3 +51,5 @@ __all__ = [
     "register_serializer",
     "serializer_names",
 ]
+
+publish(globals(), __all__, __name__)

@@ -22,6 +22,7 @@ Examples
 
 from __future__ import annotations
 
+from modelship._public import publish
 from modelship.report._model import STATUSES, Entry, Report, Section
 from modelship.report._render import (
     RENDERERS,
@@ -46,3 +47,5 @@ __all__ = [
     "render_text",
     "write_text",
 ]
+
+publish(globals(), __all__, __name__)

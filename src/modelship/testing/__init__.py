@@ -36,6 +36,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from modelship._public import publish
 from modelship.testing._deployer_double import (
     DeployerCall,
     Fault,
@@ -78,3 +79,6 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted([*globals(), *_SUITES])
+
+
+publish(globals(), __all__, __name__)

@@ -51,7 +51,7 @@ class InjectedFault(ModelshipError):
     >>> dep.state()
     Traceback (most recent call last):
     ...
-    modelship.testing._deployer_double.InjectedFault: injected fault: state() raised
+    modelship.testing.InjectedFault: injected fault: state() raised
     """
 
 
