@@ -197,6 +197,10 @@ def test_dir_lists_the_subpackages_that_load_on_first_use() -> None:
 # Top-level import name -> distribution on PyPI, for every third-party module src/ imports.
 DISTRIBUTION = {
     "attrs": "attrs",
+    "cryptography": "cryptography",
+    "kubernetes": "kubernetes",
+    "pandas": "pandas",
+    "urllib3": "urllib3",
     "fsspec": "fsspec",
     "joblib": "joblib",
     "lz4": "lz4",

@@ -661,7 +661,7 @@ class SuiteResult:
             pandas = importlib.import_module("pandas")
         except ImportError:
             raise MissingDependency(
-                "SuiteResult.to_pandas needs pandas: pip install pandas"
+                "SuiteResult.to_pandas needs pandas: pip install 'modelship[pandas]'"
             ) from None
         rows = []
         for result in self.results:

@@ -870,7 +870,9 @@ def _yaml(raw: bytes) -> Any:
         import yaml
     except ImportError:
         raise ApiError(
-            400, "BadRequest", "the body is not JSON (and PyYAML is not installed)"
+            400,
+            "BadRequest",
+            "the body is not JSON (and PyYAML is not installed: pip install 'modelship[yaml]')",
         ) from None
     try:
         return yaml.safe_load(raw)

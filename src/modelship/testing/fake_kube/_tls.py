@@ -76,10 +76,15 @@ def make_pki(folder: str | Path, client_name: str = "modelship-test") -> TestPKI
 
 
 def _with_cryptography(pki: TestPKI, client_name: str) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    try:  # make_pki checked find_spec; a broken install falls back to the openssl command
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise MissingDependency(
+            f"making a test CA in process needs cryptography: pip install cryptography ({exc})"
+        ) from exc
 
     now = datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(minutes=5), now + datetime.timedelta(days=1)
