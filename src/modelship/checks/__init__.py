@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from modelship.checks._bias import Bias, BiasResult, Disparity, GroupMetrics
 from modelship.checks._drift import (
     AUTO_SMALL_SAMPLE,
     CATEGORICAL_METHODS,
@@ -47,6 +48,8 @@ __all__ = [
     "FINDINGS",
     "NUMERIC_METHODS",
     "PSI_WARN_THRESHOLD",
+    "Bias",
+    "BiasResult",
     "CategoricalProfile",
     "Check",
     "CheckResult",
@@ -54,7 +57,9 @@ __all__ = [
     "ColumnResult",
     "ColumnSchema",
     "DataDrift",
+    "Disparity",
     "DriftProfile",
+    "GroupMetrics",
     "NumericProfile",
     "PredictionDrift",
     "Schema",
