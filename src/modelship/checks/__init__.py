@@ -19,6 +19,13 @@ Examples
 from __future__ import annotations
 
 from modelship.checks._bias import Bias, BiasResult, Disparity, GroupMetrics
+from modelship.checks._degradation import (
+    Degradation,
+    DegradationResult,
+    MetricComparison,
+    PerformanceComparison,
+    Verdict,
+)
 from modelship.checks._drift import (
     AUTO_SMALL_SAMPLE,
     CATEGORICAL_METHODS,
@@ -57,15 +64,20 @@ __all__ = [
     "ColumnResult",
     "ColumnSchema",
     "DataDrift",
+    "Degradation",
+    "DegradationResult",
     "Disparity",
     "DriftProfile",
     "GroupMetrics",
+    "MetricComparison",
     "NumericProfile",
+    "PerformanceComparison",
     "PredictionDrift",
     "Schema",
     "SchemaCheck",
     "Severity",
     "Status",
     "SuiteResult",
+    "Verdict",
     "run_suite",
 ]
