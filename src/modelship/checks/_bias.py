@@ -464,6 +464,13 @@ class Bias:
                     f"sensitive feature {name!r} has a single group {labels[0]!r}: a disparity "
                     "needs at least two groups"
                 )
+        if self.reference_group is not None and not any(
+            self.reference_group in labels for _, labels in coded
+        ):
+            raise ConfigError(
+                f"`reference_group` {self.reference_group!r} is not a group of any sensitive "
+                f"feature; groups: {sorted({label for _, labels in coded for label in labels})}"
+            )
         sizes = [len(labels) for _, labels in coded]
         joint = sf.intersect([codes for codes, _ in coded], sizes)
         n_joint = math.prod(sizes)
@@ -544,16 +551,6 @@ class Bias:
             groups.update(kept_groups)
             skipped_all += skipped
         worst = self._worst(disparities, thresholds) if several else {}
-        if self.reference_group is not None and not any(
-            d.metric == "disparate_impact" and d.lowest_group is not None
-            for d in disparities.values()
-        ):
-            known = sorted({g.label for g in groups.values() if len(g.feature_set) == 1})
-            if not any(label.split("=")[-1] == self.reference_group for label in known):
-                raise ConfigError(
-                    f"`reference_group` {self.reference_group!r} is not a group of any "
-                    f"sensitive feature; groups: {known}"
-                )
         return self._summarise(
             disparities, worst, groups, skipped_all, [fs.key for fs in feature_sets]
         )

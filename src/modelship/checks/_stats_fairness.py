@@ -423,6 +423,9 @@ def bootstrap_regression(
 class DisparityEstimate:
     """A disparity's point estimate and its percentile bootstrap interval.
 
+    The interval always holds the estimate: near parity the bootstrap distribution of a
+    ``max - min`` lies above the estimate, and its lower end is then the estimate.
+
     ``n_undefined`` resamples gave no value (a group drew no positives) and are left out
     of the interval; ``ci_low``/``ci_high`` are NaN when no resample gave one.
 
@@ -470,5 +473,9 @@ def estimate_disparities(
             low, high = (float(q) for q in np.quantile(defined, [tail, 1.0 - tail]))
         else:
             low = high = math.nan
+        if math.isfinite(value) and len(defined):
+            # Near parity the resampled max - min sits above the estimate (the spread of
+            # noisy rates is biased upward); the interval is widened to hold the estimate.
+            low, high = min(low, float(value)), max(high, float(value))
         out[name] = DisparityEstimate(name, float(value), low, high, int(len(draws) - len(defined)))
     return out
