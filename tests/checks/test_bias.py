@@ -78,11 +78,16 @@ def test_a_model_that_misses_one_groups_positives_fails_equalized_odds() -> None
 
 def test_interval_gate_fails_when_only_the_upper_bound_crosses() -> None:
     y, pred, group = fair_data(n=600, seed=3)
-    estimate = Bias(y_true=y, y_pred=pred, sensitive=group, thresholds={"equalized_odds_difference": 0.08}).run()
+    estimate = Bias(
+        y_true=y, y_pred=pred, sensitive=group, thresholds={"equalized_odds_difference": 0.08}
+    ).run()
     eo = estimate.disparities["equalized_odds_difference"]
     assert eo.value < 0.08 < eo.ci_high
     gated = Bias(
-        y_true=y, y_pred=pred, sensitive=group, gate="interval",
+        y_true=y,
+        y_pred=pred,
+        sensitive=group,
+        gate="interval",
         thresholds={"equalized_odds_difference": 0.08},
     ).run()
     assert gated.disparities["equalized_odds_difference"].passed is False
@@ -106,7 +111,8 @@ def test_several_features_give_each_alone_and_their_intersection() -> None:
         assert f"{fs}:demographic_parity_difference" in result.disparities
     assert {"sex=F", "age=old", "sex=F&age=old"} <= set(result.groups)
     worst = max(
-        result.disparities[f"{fs}:equalized_odds_difference"].value for fs in ("sex", "age", "sex&age")
+        result.disparities[f"{fs}:equalized_odds_difference"].value
+        for fs in ("sex", "age", "sex&age")
     )
     assert result.disparities["equalized_odds_difference"].value == worst
 
@@ -114,7 +120,9 @@ def test_several_features_give_each_alone_and_their_intersection() -> None:
 def test_intersection_can_be_left_out() -> None:
     y, pred, group = fair_data()
     age = np.random.default_rng(9).choice(["young", "old"], len(y))
-    result = Bias(y_true=y, y_pred=pred, sensitive={"sex": group, "age": age}, intersections=False).run()
+    result = Bias(
+        y_true=y, y_pred=pred, sensitive={"sex": group, "age": age}, intersections=False
+    ).run()
     assert not any(key.startswith("sex&age") for key in result.disparities)
 
 
@@ -206,7 +214,10 @@ def test_in_a_suite_bad_input_is_an_error_result() -> None:
 
 def test_four_fifths_rule_is_off_by_default_and_gates_disparate_impact_when_on() -> None:
     y, pred, group = unfair_data()
-    assert Bias(y_true=y, y_pred=pred, sensitive=group).run().disparities["disparate_impact"].threshold is None
+    assert (
+        Bias(y_true=y, y_pred=pred, sensitive=group).run().disparities["disparate_impact"].threshold
+        is None
+    )
     on = Bias(y_true=y, y_pred=pred, sensitive=group, four_fifths=True).run()
     di = on.disparities["disparate_impact"]
     assert di.threshold == 0.8
@@ -232,7 +243,10 @@ def test_regression_reports_mean_prediction_and_error_per_group() -> None:
     y = rng.normal(size=2000)
     pred = y + np.where(group == "a", 0.5, 0.0) + rng.normal(0, 0.1, 2000)
     result = Bias(
-        y_true=y, y_pred=pred, sensitive=group, task="regression",
+        y_true=y,
+        y_pred=pred,
+        sensitive=group,
+        task="regression",
         thresholds={"mean_error_difference": 0.2},
     ).run()
     assert result.status.value == "fail"

@@ -38,7 +38,9 @@ def test_verdict_values_are_the_documented_sentences() -> None:
 def test_a_better_candidate_is_not_worse_on_every_metric() -> None:
     y, good, weak = holdout()
     result = Degradation(
-        y=y, candidate_scores=to_prob(good), baseline_scores=to_prob(weak),
+        y=y,
+        candidate_scores=to_prob(good),
+        baseline_scores=to_prob(weak),
         metrics=["roc_auc", "accuracy", "f1", "log_loss", "brier", "precision", "recall"],
     ).run()
     assert result.status.value == "pass"
@@ -49,7 +51,9 @@ def test_a_better_candidate_is_not_worse_on_every_metric() -> None:
 
 def test_a_worse_candidate_is_worse_and_fails() -> None:
     y, good, weak = holdout()
-    result = Degradation(y=y, candidate_scores=weak, baseline_scores=good, metrics=["roc_auc"]).run()
+    result = Degradation(
+        y=y, candidate_scores=weak, baseline_scores=good, metrics=["roc_auc"]
+    ).run()
     assert result.status.value == "fail"
     assert result.metrics["roc_auc"].verdict is Verdict.WORSE
 
@@ -57,8 +61,11 @@ def test_a_worse_candidate_is_worse_and_fails() -> None:
 def test_each_metric_uses_its_documented_method() -> None:
     y, good, weak = holdout(1000)
     result = Degradation(
-        y=y, candidate_scores=to_prob(good), baseline_scores=to_prob(weak),
-        metrics=["roc_auc", "accuracy", "f1", "brier"], n_resamples=200,
+        y=y,
+        candidate_scores=to_prob(good),
+        baseline_scores=to_prob(weak),
+        metrics=["roc_auc", "accuracy", "f1", "brier"],
+        n_resamples=200,
     ).run()
     assert {k: m.method for k, m in result.metrics.items()} == {
         "roc_auc": "delong",
@@ -81,7 +88,9 @@ def test_a_tiny_holdout_is_inconclusive_and_the_policy_decides() -> None:
 
 def test_the_decision_reads_the_one_sided_lower_bound_against_the_margin() -> None:
     y, good, weak = holdout()
-    result = Degradation(y=y, candidate_scores=good, baseline_scores=good + 1e-9 * weak, metrics=["roc_auc"]).run()
+    result = Degradation(
+        y=y, candidate_scores=good, baseline_scores=good + 1e-9 * weak, metrics=["roc_auc"]
+    ).run()
     m = result.metrics["roc_auc"]
     assert m.ci_low >= -m.margin
     assert m.verdict is Verdict.NOT_WORSE
@@ -90,7 +99,10 @@ def test_the_decision_reads_the_one_sided_lower_bound_against_the_margin() -> No
 def test_for_a_loss_a_rise_is_the_drop() -> None:
     y, good, weak = holdout()
     result = Degradation(
-        y=y, candidate_scores=to_prob(weak), baseline_scores=to_prob(good), metrics=["log_loss"],
+        y=y,
+        candidate_scores=to_prob(weak),
+        baseline_scores=to_prob(good),
+        metrics=["log_loss"],
         n_resamples=200,
     ).run()
     m = result.metrics["log_loss"]
@@ -102,7 +114,12 @@ def test_for_a_loss_a_rise_is_the_drop() -> None:
 def test_relative_margin_scales_with_the_baseline() -> None:
     y, good, _ = holdout()
     result = Degradation(
-        y=y, candidate_scores=good, baseline_scores=good, metrics=["roc_auc"], margin=0.1, relative=True
+        y=y,
+        candidate_scores=good,
+        baseline_scores=good,
+        metrics=["roc_auc"],
+        margin=0.1,
+        relative=True,
     ).run()
     m = result.metrics["roc_auc"]
     assert m.margin == pytest.approx(0.1 * m.baseline)
@@ -116,7 +133,11 @@ def test_a_callable_metric_is_compared_by_paired_bootstrap() -> None:
         return float(y_true[score >= cut].mean())
 
     result = Degradation(
-        y=y, candidate_scores=good, baseline_scores=weak, metrics=[top_decile_precision], n_resamples=200
+        y=y,
+        candidate_scores=good,
+        baseline_scores=weak,
+        metrics=[top_decile_precision],
+        n_resamples=200,
     ).run()
     m = result.metrics["top_decile_precision"]
     assert m.method == "bootstrap"
@@ -130,8 +151,12 @@ def test_lower_is_better_flips_a_callable_metric() -> None:
         return float(np.mean((score >= 0.5) != y_true))
 
     result = Degradation(
-        y=y, candidate_scores=weak, baseline_scores=good, metrics={"miss_rate": miss_rate},
-        lower_is_better={"miss_rate"}, n_resamples=200,
+        y=y,
+        candidate_scores=weak,
+        baseline_scores=good,
+        metrics={"miss_rate": miss_rate},
+        lower_is_better={"miss_rate"},
+        n_resamples=200,
     ).run()
     assert result.metrics["miss_rate"].verdict is Verdict.WORSE
 
@@ -140,7 +165,9 @@ def test_regression_defaults_to_rmse_mae_r2() -> None:
     rng = np.random.default_rng(0)
     y = rng.normal(size=3000)
     result = Degradation(
-        y=y, candidate_scores=y + rng.normal(0, 0.3, 3000), baseline_scores=y + rng.normal(0, 0.5, 3000),
+        y=y,
+        candidate_scores=y + rng.normal(0, 0.3, 3000),
+        baseline_scores=y + rng.normal(0, 0.5, 3000),
         n_resamples=200,
     ).run()
     assert set(result.metrics) == {"rmse", "mae", "r2"}
@@ -149,7 +176,12 @@ def test_regression_defaults_to_rmse_mae_r2() -> None:
 
 def test_a_metric_that_cannot_be_computed_is_an_error_naming_it() -> None:
     y = np.ones(50, dtype=int)
-    result = Degradation(y=y, candidate_scores=np.linspace(0, 1, 50), baseline_scores=np.linspace(0, 1, 50), metrics=["roc_auc"]).run()
+    result = Degradation(
+        y=y,
+        candidate_scores=np.linspace(0, 1, 50),
+        baseline_scores=np.linspace(0, 1, 50),
+        metrics=["roc_auc"],
+    ).run()
     assert result.status.value == "error"
     assert "roc_auc could not be computed" in result.reason
 
@@ -188,7 +220,11 @@ def test_a_baseline_from_the_registry_is_loaded_and_verified() -> None:
     reg.register(model_name="churn", model=good)
     reg.set_alias("churn", "production", "1")
     result = Degradation(
-        candidate=good, baseline=reg.get("churn", "@production"), registry=reg, X=x, y=y,
+        candidate=good,
+        baseline=reg.get("churn", "@production"),
+        registry=reg,
+        X=x,
+        y=y,
         metrics=["roc_auc"],
     ).run()
     assert result.metrics["roc_auc"].difference == 0.0
@@ -228,7 +264,12 @@ def test_segments_from_a_column_name_the_worst_one() -> None:
             return p
 
     result = Degradation(
-        candidate=Model(True), baseline=Model(False), X=frame, y=y, metrics=["roc_auc"], segments="region"
+        candidate=Model(True),
+        baseline=Model(False),
+        X=frame,
+        y=y,
+        metrics=["roc_auc"],
+        segments="region",
     ).run()
     assert result.worst_segments[0] == "region=south"
     assert result.slices["region=south"]["roc_auc"].verdict is Verdict.WORSE
@@ -256,8 +297,14 @@ def test_latency_size_and_memory_are_measured_on_the_same_batches() -> None:
             return good.predict_proba(rows)
 
     result = Degradation(
-        candidate=Slow(), baseline=good, X=x, y=y, metrics=["roc_auc"], latency_budget=1.5,
-        n_batches=5, warmup=1,
+        candidate=Slow(),
+        baseline=good,
+        X=x,
+        y=y,
+        metrics=["roc_auc"],
+        latency_budget=1.5,
+        n_batches=5,
+        warmup=1,
     ).run()
     perf = result.performance
     assert perf is not None
@@ -281,8 +328,14 @@ def test_size_and_memory_budgets() -> None:
     x, y, good, _ = make_models()
     big = LogisticRegression().fit(np.tile(x, (1, 50)), y)
     result = Degradation(
-        candidate=Wide(big), baseline=good, X=x, y=y, metrics=["roc_auc"], size_budget_bytes=10**6,
-        memory_budget=2.0, n_batches=2,
+        candidate=Wide(big),
+        baseline=good,
+        X=x,
+        y=y,
+        metrics=["roc_auc"],
+        size_budget_bytes=10**6,
+        memory_budget=2.0,
+        n_batches=2,
     ).run()
     perf = result.performance
     assert perf is not None
@@ -295,8 +348,13 @@ def test_size_and_memory_budgets() -> None:
 def test_an_unpicklable_model_has_unknown_size_and_a_size_budget_is_exceeded() -> None:
     x, y, good, _ = make_models()
     result = Degradation(
-        candidate=lambda rows: good.predict_proba(rows)[:, 1], baseline=good, X=x, y=y,
-        metrics=["roc_auc"], size_budget_bytes=10**9, n_batches=2,
+        candidate=lambda rows: good.predict_proba(rows)[:, 1],
+        baseline=good,
+        X=x,
+        y=y,
+        metrics=["roc_auc"],
+        size_budget_bytes=10**9,
+        n_batches=2,
     ).run()
     assert result.performance is not None
     assert result.performance.candidate["size_bytes"] is None
@@ -335,7 +393,11 @@ def test_exactly_one_of_model_and_scores_per_side() -> None:
 def test_result_round_trips_through_json_and_renders() -> None:
     y, good, weak = holdout(2000)
     check = Degradation(
-        y=y, candidate_scores=weak, baseline_scores=good, metrics=["roc_auc", "f1"], n_resamples=200,
+        y=y,
+        candidate_scores=weak,
+        baseline_scores=good,
+        metrics=["roc_auc", "f1"],
+        n_resamples=200,
         segments={"half": np.arange(2000) < 1000},
     )
     result = check.run()

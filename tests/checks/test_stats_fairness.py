@@ -142,7 +142,9 @@ def test_bootstrap_tables_keep_each_group_size_and_centre_on_the_counts() -> Non
 
 def test_count_bootstrap_matches_a_stratified_row_bootstrap_in_distribution() -> None:
     groups, y, p = rows_of(TABLE)
-    fast = sf.disparities(sf.group_rates(sf.bootstrap_tables(TABLE, 4000, np.random.default_rng(0))))
+    fast = sf.disparities(
+        sf.group_rates(sf.bootstrap_tables(TABLE, 4000, np.random.default_rng(0)))
+    )
     rng = np.random.default_rng(1)
     slow = []
     members = [np.flatnonzero(groups == g) for g in range(2)]
@@ -173,7 +175,9 @@ def test_disparity_intervals_cover_the_population_value_about_as_often_as_stated
 
 def test_regression_means_and_disparities_match_hand_computation() -> None:
     codes = np.array([0, 0, 1, 1])
-    table = sf.regression_table(codes, 2, np.array([1.0, 1.0, 2.0, 2.0]), np.array([2.0, 0.0, 5.0, 3.0]))
+    table = sf.regression_table(
+        codes, 2, np.array([1.0, 1.0, 2.0, 2.0]), np.array([2.0, 0.0, 5.0, 3.0])
+    )
     means = sf.regression_means(table)
     assert means["mean_prediction"].tolist() == [1.0, 4.0]
     assert means["mean_error"].tolist() == [0.0, 2.0]

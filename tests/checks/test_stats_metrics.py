@@ -20,7 +20,10 @@ SK_LABEL = {
     "recall": lambda y, p: skm.recall_score(y, p, zero_division=0),
     "f1": lambda y, p: skm.f1_score(y, p, zero_division=0),
 }
-SK_PROB = {"log_loss": lambda y, p: skm.log_loss(y, p, labels=[0, 1]), "brier": skm.brier_score_loss}
+SK_PROB = {
+    "log_loss": lambda y, p: skm.log_loss(y, p, labels=[0, 1]),
+    "brier": skm.brier_score_loss,
+}
 SK_REG = {
     "rmse": skm.root_mean_squared_error,
     "mae": skm.mean_absolute_error,
@@ -39,9 +42,7 @@ def _both_classes(y: list[int]) -> bool:
 def test_label_metrics_equal_scikit_learn(data: st.DataObject, metric: str) -> None:
     y = data.draw(labels)
     pred = data.draw(st.lists(st.integers(0, 1), min_size=len(y), max_size=len(y)))
-    assert sm.METRICS[metric].compute(y, pred) == pytest.approx(
-        SK_LABEL[metric](y, pred), abs=1e-9
-    )
+    assert sm.METRICS[metric].compute(y, pred) == pytest.approx(SK_LABEL[metric](y, pred), abs=1e-9)
 
 
 @settings(max_examples=60, deadline=None)
@@ -49,7 +50,9 @@ def test_label_metrics_equal_scikit_learn(data: st.DataObject, metric: str) -> N
 def test_roc_auc_equals_scikit_learn_with_ties(data: st.DataObject) -> None:
     y = data.draw(labels.filter(_both_classes))
     scores = data.draw(
-        st.lists(st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0, -3.0]), min_size=len(y), max_size=len(y))
+        st.lists(
+            st.sampled_from([0.0, 0.1, 0.25, 0.5, 0.9, 1.0, -3.0]), min_size=len(y), max_size=len(y)
+        )
     )
     assert sm.roc_auc(y, scores) == pytest.approx(skm.roc_auc_score(y, scores), abs=1e-9)
 
@@ -78,7 +81,7 @@ def test_r2_of_a_constant_target_follows_scikit_learn() -> None:
 
 
 def test_labels_outside_zero_one_raise_with_the_value() -> None:
-    with pytest.raises(CheckInputError, match="only 0 and 1.*2"):
+    with pytest.raises(CheckInputError, match=r"only 0 and 1.*2"):
         sm.accuracy([0, 2], [0, 1])
 
 
@@ -183,7 +186,9 @@ def test_mcnemar_p_value_and_interval_equal_scipy_binomtest(b: int, c: int, same
 def test_weighted_auc_equals_auc_of_the_repeated_rows(data: st.DataObject) -> None:
     y = np.array(data.draw(labels.filter(_both_classes)), dtype=bool)
     scores = np.array(
-        data.draw(st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0]), min_size=len(y), max_size=len(y)))
+        data.draw(
+            st.lists(st.sampled_from([0.0, 0.2, 0.5, 0.7, 1.0]), min_size=len(y), max_size=len(y))
+        )
     )
     w = np.array(data.draw(st.lists(st.integers(1, 3), min_size=len(y), max_size=len(y))))
     order, sorted_y, starts = sm._auc_sorted(y, scores)
@@ -197,8 +202,12 @@ def test_weighted_row_terms_equal_the_metric_of_the_repeated_rows(metric: str) -
     y = rng.integers(0, 2, 50) if metric in ("log_loss", "brier") else rng.normal(size=50)
     pred = rng.random(50)
     w = rng.integers(0, 4, 50).astype(float)
-    terms, finish = sm._row_terms(metric, y if metric not in ("log_loss", "brier") else y.astype(bool), pred)
-    expected = sm.METRICS[metric].compute(np.repeat(y, w.astype(int)), np.repeat(pred, w.astype(int)))
+    terms, finish = sm._row_terms(
+        metric, y if metric not in ("log_loss", "brier") else y.astype(bool), pred
+    )
+    expected = sm.METRICS[metric].compute(
+        np.repeat(y, w.astype(int)), np.repeat(pred, w.astype(int))
+    )
     assert float(finish(w @ terms)) == pytest.approx(expected, rel=1e-9, abs=1e-12)
 
 
@@ -208,7 +217,15 @@ def test_label_bootstrap_on_cells_matches_a_row_bootstrap_in_distribution(weight
     y = rng.integers(0, 2, 400)
     cand = np.where(rng.random(400) < 0.85, y, 1 - y)
     base = np.where(rng.random(400) < 0.8, y, 1 - y)
-    fast = sm._label_bootstrap("f1", y == 1, cand == 1, base == 1, np.random.default_rng(0), 4000, weights)
+    fast = sm._label_bootstrap(
+        "f1",
+        y=y == 1,
+        cand=cand == 1,
+        base=base == 1,
+        rng=np.random.default_rng(0),
+        n_resamples=4000,
+        weights=weights,
+    )
     diffs = fast[0] - fast[1]
     slow = []
     row_rng = np.random.default_rng(1)

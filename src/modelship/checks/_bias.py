@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from itertools import combinations
 from typing import Any, Literal
 
 import attrs
@@ -255,7 +254,7 @@ def _binary(values: Any, what: str) -> npt.NDArray[np.bool_]:
             f"{what} must hold only 0 and 1 (positive = 1), got {int(outside.sum())} other "
             f"values such as {shown}; map the labels to 0/1 first"
         )
-    return positive
+    return np.asarray(positive, dtype=np.bool_)
 
 
 def _label(value: Any) -> str:
@@ -394,7 +393,8 @@ class Bias:
         unknown = sorted(set(self.thresholds) - set(known))
         if unknown:
             raise ConfigError(
-                f"`thresholds` names unknown {self.task} disparities {unknown}; known: {list(known)}"
+                f"`thresholds` names unknown {self.task} disparities {unknown}; "
+                f"known: {list(known)}"
             )
         if self.threshold is not None and self.task == "regression":
             raise ConfigError("`threshold` turns scores into labels; regression has no labels")
@@ -417,7 +417,8 @@ class Bias:
         Examples
         --------
         >>> from modelship.checks import Bias
-        >>> Bias(y_true=[0], y_pred=[0], sensitive=["a"], four_fifths=True).gated_thresholds()["disparate_impact"]
+        >>> check = Bias(y_true=[0], y_pred=[0], sensitive=["a"], four_fifths=True)
+        >>> check.gated_thresholds()["disparate_impact"]
         0.8
         """
         if self.task == "regression":
@@ -474,6 +475,7 @@ class Bias:
         sizes = [len(labels) for _, labels in coded]
         joint = sf.intersect([codes for codes, _ in coded], sizes)
         n_joint = math.prod(sizes)
+        flat: npt.NDArray[Any]
         if self.task == "regression":
             flat = sf.regression_table(joint, n_joint, y_true, y_pred)
         else:
@@ -592,9 +594,10 @@ class Bias:
         prefix = f"{fs.key}:" if several else ""
         names = sf.REGRESSION_DISPARITIES if regression else sf.CLASSIFICATION_DISPARITIES
         if len(kept) < 2:
+            left_out = [fs.labels[g] for g in np.flatnonzero(leave_out)]
             reason = (
                 f"feature set {fs.key!r} has {len(kept)} group(s) of at least "
-                f"{self.min_group_size} rows (skipped: {[fs.labels[g] for g in np.flatnonzero(leave_out)]}); "
+                f"{self.min_group_size} rows (skipped: {left_out}); "
                 "a disparity needs two: lower min_group_size or collect more data"
             )
             return (
@@ -649,7 +652,15 @@ class Bias:
                 )
                 found[key] = self._error(key, name, fs, thresholds[name], reason)
                 continue
-            found[key] = self._disparity(key, name, fs, estimate, thresholds[name], rates, labels)
+            found[key] = self._disparity(
+                key,
+                name,
+                fs=fs,
+                estimate=estimate,
+                threshold=thresholds[name],
+                rates=rates,
+                labels=labels,
+            )
         return found, groups, skipped
 
     def _error(
@@ -672,6 +683,7 @@ class Bias:
         self,
         key: str,
         metric: str,
+        *,
         fs: _FeatureSet,
         estimate: sf.DisparityEstimate,
         threshold: float | None,

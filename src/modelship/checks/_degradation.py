@@ -15,7 +15,7 @@ import math
 import pickle
 import time
 import tracemalloc
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, Protocol
 
 import attrs
@@ -135,6 +135,10 @@ class PerformanceComparison:
     n_batches: int = 0
 
 
+def _str_tuple(value: Sequence[str]) -> tuple[str, ...]:
+    return tuple(str(item) for item in value)
+
+
 def _record(cls: type[Any], data: Mapping[str, Any]) -> Any:
     fields = {field.name for field in attrs.fields(cls)}
     return cls(**{key: value for key, value in data.items() if key in fields})
@@ -158,7 +162,7 @@ class DegradationResult(CheckResult):
 
     metrics: Mapping[str, MetricComparison] = attrs.field(factory=dict)
     slices: Mapping[str, Mapping[str, MetricComparison]] = attrs.field(factory=dict)
-    worst_segments: tuple[str, ...] = attrs.field(default=(), converter=tuple)
+    worst_segments: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
     performance: PerformanceComparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -319,7 +323,7 @@ def _metric_list(value: Sequence[MetricLike] | Mapping[str, MetricLike] | None) 
         return tuple(value.items())
     if isinstance(value, str):
         return ((value, value),)
-    items = []
+    items: list[tuple[str, MetricLike]] = []
     for metric in value:
         if isinstance(metric, str):
             items.append((metric, metric))
@@ -571,7 +575,15 @@ class Degradation:
         metrics = self.metrics or tuple((m, m) for m in _DEFAULT_METRICS[task])
         compared = {
             name: self._compare(
-                name, metric, task, y, cand, base, self.margin, self.inconclusive, None
+                name,
+                metric,
+                task=task,
+                y=y,
+                cand=cand,
+                base=base,
+                margin=self.margin,
+                policy=self.inconclusive,
+                segment=None,
             )
             for name, metric in metrics
         }
@@ -593,6 +605,7 @@ class Degradation:
         self,
         name: str,
         metric: MetricLike,
+        *,
         task: str,
         y: npt.NDArray[np.float64],
         cand: npt.NDArray[np.float64],
@@ -621,7 +634,8 @@ class Degradation:
                 higher = spec.higher_is_better
                 if (spec.kind == "regression") != (task == "regression"):
                     raise ConfigError(f"metric {metric!r} is not a {task} metric")
-                a, b = cand, base
+                a: npt.NDArray[Any] = cand
+                b: npt.NDArray[Any] = base
                 if spec.kind == "labels":
                     a, b = cand >= self.threshold, base >= self.threshold
                 if metric == "roc_auc":
@@ -752,13 +766,13 @@ class Degradation:
                 name: self._compare(
                     name,
                     metric,
-                    task,
-                    y[mask],
-                    cand[mask],
-                    base[mask],
-                    margin,
-                    self.segment_inconclusive,
-                    label,
+                    task=task,
+                    y=y[mask],
+                    cand=cand[mask],
+                    base=base[mask],
+                    margin=margin,
+                    policy=self.segment_inconclusive,
+                    segment=label,
                 )
                 for name, metric in metrics
             }
@@ -790,9 +804,9 @@ class Degradation:
             candidate.predict,
             baseline.predict,
             self.X,
-            self.batch_size,
-            self.n_batches,
-            self.warmup,
+            batch_size=self.batch_size,
+            n_batches=self.n_batches,
+            warmup=self.warmup,
         )
         figures: dict[str, dict[str, float | None]] = {}
         for side, model, lat in (("candidate", candidate, lat_c), ("baseline", baseline, lat_b)):
@@ -929,6 +943,7 @@ def _latencies(
     cand: Callable[[Any], Any],
     base: Callable[[Any], Any],
     x: Any,
+    *,
     batch_size: int,
     n_batches: int,
     warmup: int,

@@ -131,7 +131,9 @@ def factorize(
             "an explicit category so those rows are judged as a group"
         )
     if array.dtype.kind == "O":
-        missing = sum(1 for v in array.tolist() if v is None or (isinstance(v, float) and v != v))
+        missing = sum(
+            1 for v in array.tolist() if v is None or (isinstance(v, float) and math.isnan(v))
+        )
         if missing:
             raise CheckInputError(
                 f"{what} has {missing} missing values (None or NaN); fill them with an "
@@ -341,7 +343,8 @@ def regression_table(
     --------
     >>> import numpy as np
     >>> from modelship.checks._stats_fairness import regression_table
-    >>> regression_table(np.array([0, 0, 1]), 2, np.array([1., 2., 3.]), np.array([1., 4., 3.])).tolist()
+    >>> codes, y, pred = np.array([0, 0, 1]), np.array([1., 2., 3.]), np.array([1., 4., 3.])
+    >>> regression_table(codes, 2, y, pred).tolist()
     [[2.0, 5.0, 17.0, 2.0, 4.0], [1.0, 3.0, 9.0, 0.0, 0.0]]
     """
     pred = np.asarray(y_pred, dtype=np.float64)
@@ -401,7 +404,8 @@ def bootstrap_regression(
     --------
     >>> import numpy as np
     >>> from modelship.checks._stats_fairness import bootstrap_regression
-    >>> draws = bootstrap_regression([[100.0, 50.0, 35.0, 0.0, 10.0]], 500, np.random.default_rng(0))
+    >>> table = [[100.0, 50.0, 35.0, 0.0, 10.0]]
+    >>> draws = bootstrap_regression(table, 500, np.random.default_rng(0))
     >>> draws["mean_prediction"].shape
     (500, 1)
     """

@@ -101,7 +101,7 @@ def _binary(y: npt.ArrayLike, what: str) -> npt.NDArray[np.bool_]:
             f"{what} must hold only 0 and 1 (binary labels, positive = 1), got {bad!r}; "
             "map your labels to 0/1 first"
         )
-    return positive
+    return np.asarray(positive, dtype=np.bool_)
 
 
 def _real(x: npt.ArrayLike, what: str) -> FloatArray:
@@ -533,7 +533,9 @@ def delong(
     twice_auc_c = np.add.reduce(twice_c, where=labels_c.view(np.bool_), dtype=np.float64)
     auc_c = float(twice_auc_c) / (2.0 * m * n)
     auc_b = float(np.add.reduce(twice_b, where=is_pos, dtype=np.float64)) / (2.0 * m * n)
-    return _normal_interval(auc_c, auc_b, max(var, 0.0), confidence, "delong", len(y))
+    return _normal_interval(
+        cand=auc_c, base=auc_b, var=max(var, 0.0), confidence=confidence, method="delong", n=len(y)
+    )
 
 
 def _sample_var(total: float, squares: float, count: int) -> float:
@@ -544,15 +546,13 @@ def _sample_var(total: float, squares: float, count: int) -> float:
 
 
 def _normal_interval(
-    cand: float, base: float, var: float, confidence: float, method: str, n: int
+    *, cand: float, base: float, var: float, confidence: float, method: str, n: int
 ) -> PairedInterval:
     diff = cand - base
     z = float(special.ndtri((1 + confidence) / 2))
     sd = math.sqrt(var)
-    if sd == 0.0:
-        p_value = 1.0 if diff == 0 else 0.0
-    else:
-        p_value = float(2 * special.ndtr(-abs(diff) / sd))
+    # A zero variance (identical rankings) decides with certainty either way.
+    p_value = float(2 * special.ndtr(-abs(diff) / sd)) if sd else float(diff == 0)
     return PairedInterval(
         cand, base, diff, diff - z * sd, diff + z * sd, confidence, method, p_value, n
     )
@@ -652,6 +652,7 @@ def _cell_resamples(
 
 def _label_bootstrap(
     metric: str,
+    *,
     y: npt.NDArray[np.bool_],
     cand: npt.NDArray[np.bool_],
     base: npt.NDArray[np.bool_],
@@ -727,7 +728,8 @@ def _weighted_auc(w: FloatArray, sorted_y: Any, starts: npt.NDArray[np.intp]) ->
     below = np.cumsum(neg, axis=1) - neg
     total_pos, total_neg = pos.sum(axis=1), neg.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.sum(pos * (below + 0.5 * neg), axis=1) / (total_pos * total_neg)
+        auc: FloatArray = np.sum(pos * (below + 0.5 * neg), axis=1) / (total_pos * total_neg)
+    return auc
 
 
 def paired_bootstrap(
@@ -774,7 +776,14 @@ def paired_bootstrap(
     rng = np.random.default_rng(seed)
     if callable(metric):
         return _callable_bootstrap(
-            y_true, candidate, baseline, metric, n_resamples, confidence, rng, weights
+            y_true=y_true,
+            candidate=candidate,
+            baseline=baseline,
+            metric=metric,
+            n_resamples=n_resamples,
+            confidence=confidence,
+            rng=rng,
+            weights=weights,
         )
     spec = METRICS.get(metric)
     if spec is None:
@@ -786,7 +795,9 @@ def paired_bootstrap(
         base: Any = _binary(baseline, "baseline labels")
         _same_length(("y_true", y), ("candidate labels", cand), ("baseline labels", base))
         point_c, point_b = spec.compute(y, cand), spec.compute(y, base)
-        res_c, res_b = _label_bootstrap(metric, y, cand, base, rng, n_resamples, weights)
+        res_c, res_b = _label_bootstrap(
+            metric, y=y, cand=cand, base=base, rng=rng, n_resamples=n_resamples, weights=weights
+        )
     elif spec.kind == "scores":
         y, cand = _scores(y_true, candidate)
         base = _real(baseline, "baseline scores")
@@ -821,6 +832,7 @@ def paired_bootstrap(
 
 
 def _callable_bootstrap(
+    *,
     y_true: npt.ArrayLike,
     candidate: npt.ArrayLike,
     baseline: npt.ArrayLike,
