@@ -82,7 +82,11 @@ def test_unfair_predictions_exit_1_and_reports_are_written(holdout: Path, tmp_pa
 
 def test_limits_replace_the_default_thresholds(holdout: Path) -> None:
     argv = ["check", "bias", "--data", holdout, "--label", "y", "--prediction", "unfair"]
-    limits = ["equalized_odds_difference=none", "equal_opportunity_difference=none"]
+    limits = [
+        "equalized_odds_difference=none",
+        "equal_opportunity_difference=none",
+        "demographic_parity_difference=0.3",
+    ]
     assert cli(*argv, "--sensitive", "sex", "--limit", *limits) == 0
 
 
