@@ -235,32 +235,6 @@ def _features(sensitive: Any) -> dict[str, npt.NDArray[Any]]:
     return raw_columns(array, what="sensitive")
 
 
-def _binary(values: Any, what: str) -> npt.NDArray[np.bool_]:
-    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
-    if array.ndim != 1:
-        raise CheckInputError(f"{what} must be 1-D, got shape {array.shape}")
-    if array.dtype == np.bool_:
-        return array
-    if array.dtype.kind not in "iuf":
-        raise CheckInputError(
-            f"{what} must hold the labels 0 and 1, got dtype {array.dtype}; map the labels "
-            "to 0/1 (positive = 1) first"
-        )
-    positive = array == 1
-    outside = ~(positive | (array == 0))
-    if outside.any():
-        shown = sorted({_label(v) for v in array[outside][:1000].tolist()})[:5]
-        raise CheckInputError(
-            f"{what} must hold only 0 and 1 (positive = 1), got {int(outside.sum())} other "
-            f"values such as {shown}; map the labels to 0/1 first"
-        )
-    return np.asarray(positive, dtype=np.bool_)
-
-
-def _label(value: Any) -> str:
-    return str(value.item() if isinstance(value, np.generic) else value)
-
-
 def _real(values: Any, what: str) -> npt.NDArray[np.float64]:
     array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
     if array.ndim != 1 or array.dtype.kind not in "iufb":
@@ -438,11 +412,11 @@ class Bias:
             y_true: Any = _real(self.y_true, "y_true")
             y_pred: Any = _real(self.y_pred, "y_pred")
         else:
-            y_true = _binary(self.y_true, "y_true")
+            y_true = sf.binary_labels(self.y_true, "y_true")
             if self.threshold is not None:
                 y_pred = _real(self.y_pred, "y_pred (scores)") >= self.threshold
             else:
-                y_pred = _binary(self.y_pred, "y_pred")
+                y_pred = sf.binary_labels(self.y_pred, "y_pred")
         n = len(y_true)
         lengths = {"y_pred": len(y_pred)} | {
             f"sensitive {k!r}": len(v) for k, v in features.items()
@@ -458,13 +432,10 @@ class Bias:
         self, y_true: Any, y_pred: Any, features: Mapping[str, Any]
     ) -> list[_FeatureSet]:
         names = list(features)
-        coded = [sf.factorize(features[name], what=f"sensitive feature {name!r}") for name in names]
-        for name, (_, labels) in zip(names, coded, strict=True):
-            if len(labels) < 2:
-                raise sf.TooFewGroups(
-                    f"sensitive feature {name!r} has a single group {labels[0]!r}: a disparity "
-                    "needs at least two groups"
-                )
+        coded = [
+            sf.factorize(features[name], what=f"sensitive feature {name!r}", dense=True)
+            for name in names
+        ]
         if self.reference_group is not None and not any(
             self.reference_group in labels for _, labels in coded
         ):
@@ -481,6 +452,17 @@ class Bias:
         else:
             flat = sf.confusion_table(joint, n_joint, y_true, y_pred)
         cube = flat.reshape(*sizes, flat.shape[-1])
+        for i, name in enumerate(names):
+            others = tuple(j for j in range(len(names)) if j != i)
+            marginal = cube.sum(axis=others).reshape(sizes[i], -1)
+            present = np.flatnonzero(
+                marginal[:, 0] if self.task == "regression" else marginal.sum(axis=1)
+            )
+            if len(present) < 2:
+                raise sf.TooFewGroups(
+                    f"sensitive feature {name!r} has a single group "
+                    f"{coded[i][1][present[0]]!r}: a disparity needs at least two groups"
+                )
         subsets: list[tuple[int, ...]] = [(i,) for i in range(len(names))]
         if self.intersections and len(names) > 1:
             subsets.append(tuple(range(len(names))))
