@@ -455,13 +455,13 @@ class Bias:
         for i, name in enumerate(names):
             others = tuple(j for j in range(len(names)) if j != i)
             marginal = cube.sum(axis=others).reshape(sizes[i], -1)
-            present = np.flatnonzero(
+            nonempty = np.flatnonzero(
                 marginal[:, 0] if self.task == "regression" else marginal.sum(axis=1)
             )
-            if len(present) < 2:
+            if len(nonempty) < 2:
                 raise sf.TooFewGroups(
                     f"sensitive feature {name!r} has a single group "
-                    f"{coded[i][1][present[0]]!r}: a disparity needs at least two groups"
+                    f"{coded[i][1][nonempty[0]]!r}: a disparity needs at least two groups"
                 )
         subsets: list[tuple[int, ...]] = [(i,) for i in range(len(names))]
         if self.intersections and len(names) > 1:

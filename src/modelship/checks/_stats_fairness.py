@@ -212,7 +212,7 @@ def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
             "to 0/1 (positive = 1) first"
         )
     if array.dtype.kind in "iu" and (not len(array) or (array.min() >= 0 and array.max() <= 1)):
-        return array
+        return np.asarray(array)
     positive = array == 1
     outside = ~(positive | (array == 0))
     if outside.any():
@@ -221,7 +221,7 @@ def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
             f"{what} must hold only 0 and 1 (positive = 1), got {int(outside.sum())} other "
             f"values such as {shown}; map the labels to 0/1 first"
         )
-    return positive.view(np.uint8)
+    return np.asarray(positive.view(np.uint8))
 
 
 def intersect(codes: Sequence[npt.NDArray[np.intp]], sizes: Sequence[int]) -> npt.NDArray[np.intp]:
