@@ -12,15 +12,16 @@ a data frame usually holds them):
   one ``np.argsort`` of one score vector. Target: <= 3x.
 * degradation, F1 of two label vectors with 1,000 paired bootstrap resamples
   (``paired_bootstrap``), for information, against the same argsort.
-* for information: the same bias point estimates with string group labels (a sort by
-  ``np.unique``), and Fairlearn's ``MetricFrame`` with its two difference functions
-  when Fairlearn is installed.
+* for information: the same bias point estimates with string group labels, and with
+  ``--fairlearn`` Fairlearn's ``MetricFrame`` with its two difference functions on the
+  same task, without any bootstrap (a minute or more at 1,000,000 rows).
 
 Everything runs single-threaded; each time is the best of ``--repeat`` runs, with the
 baseline timed in the same loop (alternating) so both see the same machine load.
 ``--quick`` uses 100,000 rows, for a smoke run.
 
     python benchmarks/bench_fairness.py [--quick] [--rows N] [--groups G] [--repeat R]
+                                        [--fairlearn]
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def main() -> None:
     parser.add_argument("--groups", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--fairlearn", action="store_true", help="time Fairlearn too")
     args = parser.parse_args()
     rows = args.rows or (100_000 if args.quick else 1_000_000)
     d = data(rows, args.groups, args.seed)
@@ -136,11 +138,13 @@ def main() -> None:
         argsort,
         args.repeat,
     )
-    t_fairlearn = fairlearn_time(d)
+    t_fairlearn = fairlearn_time(d) if args.fairlearn else None
 
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(
         f"{rows:,} rows, {args.groups} groups (int64 codes); labels and predictions int64; "
-        f"single-threaded, best of {args.repeat}, baseline timed alternately in the same loop"
+        f"single-threaded, best of {args.repeat}, baseline timed alternately in the same "
+        f"loop; load average {load:.1f} on {os.cpu_count()} CPUs"
     )
     header = (
         f"{'measurement':<62} {'ours':>10} {'baseline':>10} {'ratio':>8}  {'target':<8} verdict"

@@ -9,8 +9,11 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from modelship.checks import Bias, BiasResult, SuiteResult, run_suite
+from modelship.checks import _stats_fairness as sf
 from modelship.checks._stats_fairness import TooFewGroups
 from modelship.errors import CheckInputError, ConfigError
 
@@ -288,3 +291,31 @@ def test_result_round_trips_through_json_and_renders() -> None:
     assert SuiteResult.from_json(suite.to_json()).exit_code() == 1
     assert "equalized_odds_difference" in suite.to_markdown()
     assert "<failure" in suite.to_junit()
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    n_groups=st.integers(2, 4),
+    seed=st.integers(0, 10_000),
+)
+def test_groups_partition_the_rows_and_disparities_equal_the_table_statistics(
+    n_groups: int, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = 400
+    group = rng.integers(0, n_groups, n)
+    y = rng.integers(0, 2, n)
+    pred = rng.integers(0, 2, n)
+    result = Bias(
+        y_true=y,
+        y_pred=pred,
+        sensitive=group,
+        min_group_size=1,
+        n_resamples=50,
+        thresholds=dict.fromkeys(DISPARITIES) | {"demographic_parity_difference": 1.0},
+    ).run()
+    assert sum(g.count for g in result.groups.values()) == n
+    table = sf.confusion_table(group, n_groups, y, pred)
+    expected = sf.disparities(sf.group_rates(table))
+    for name in ("demographic_parity_difference", "demographic_parity_ratio"):
+        assert result.disparities[name].value == pytest.approx(float(expected[name]))
