@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from modelship.checks import _stats_fairness as sf
 from modelship.checks._param_checks import at_least, in_open_unit, one_of, require
+from modelship.checks._records import finite_or_none, record_from_dict
 from modelship.checks._report import jsonable
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
@@ -62,13 +63,6 @@ SmallGroups = Literal["skip", "warn", "fail", "ignore"]
 Gate = Literal["estimate", "interval"]
 
 
-def _optional(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 @attrs.frozen(kw_only=True)
 class GroupMetrics:
     """One group's size and metrics; ``None`` where a metric is undefined for it.
@@ -89,13 +83,13 @@ class GroupMetrics:
     label: str
     feature_set: tuple[str, ...]
     count: int
-    selection_rate: float | None = attrs.field(default=None, converter=_optional)
-    true_positive_rate: float | None = attrs.field(default=None, converter=_optional)
-    false_positive_rate: float | None = attrs.field(default=None, converter=_optional)
-    precision: float | None = attrs.field(default=None, converter=_optional)
-    accuracy: float | None = attrs.field(default=None, converter=_optional)
-    mean_prediction: float | None = attrs.field(default=None, converter=_optional)
-    mean_error: float | None = attrs.field(default=None, converter=_optional)
+    selection_rate: float | None = attrs.field(default=None, converter=finite_or_none)
+    true_positive_rate: float | None = attrs.field(default=None, converter=finite_or_none)
+    false_positive_rate: float | None = attrs.field(default=None, converter=finite_or_none)
+    precision: float | None = attrs.field(default=None, converter=finite_or_none)
+    accuracy: float | None = attrs.field(default=None, converter=finite_or_none)
+    mean_prediction: float | None = attrs.field(default=None, converter=finite_or_none)
+    mean_error: float | None = attrs.field(default=None, converter=finite_or_none)
     skipped: bool = False
     reason: str = ""
 
@@ -122,10 +116,10 @@ class Disparity:
     name: str
     metric: str
     feature_set: tuple[str, ...]
-    value: float | None = attrs.field(converter=_optional)
-    ci_low: float | None = attrs.field(converter=_optional)
-    ci_high: float | None = attrs.field(converter=_optional)
-    threshold: float | None = attrs.field(converter=_optional)
+    value: float | None = attrs.field(converter=finite_or_none)
+    ci_low: float | None = attrs.field(converter=finite_or_none)
+    ci_high: float | None = attrs.field(converter=finite_or_none)
+    threshold: float | None = attrs.field(converter=finite_or_none)
     passed: bool | None
     status: Status = attrs.field(converter=Status)
     reason: str = ""
@@ -141,11 +135,6 @@ class Disparity:
 
 def _tuple(value: Sequence[str]) -> tuple[str, ...]:
     return tuple(value)
-
-
-def _record(cls: type[Any], data: Mapping[str, Any]) -> Any:
-    fields = {field.name for field in attrs.fields(cls)}
-    return cls(**{key: value for key, value in data.items() if key in fields})
 
 
 @attrs.frozen(kw_only=True)
@@ -196,11 +185,13 @@ class BiasResult(CheckResult):
         """
         base = CheckResult.from_dict(data)
         disparities = {
-            key: _record(Disparity, {**value, "feature_set": tuple(value["feature_set"])})
+            key: record_from_dict(Disparity, {**value, "feature_set": tuple(value["feature_set"])})
             for key, value in data.get("disparities", {}).items()
         }
         groups = {
-            key: _record(GroupMetrics, {**value, "feature_set": tuple(value["feature_set"])})
+            key: record_from_dict(
+                GroupMetrics, {**value, "feature_set": tuple(value["feature_set"])}
+            )
             for key, value in data.get("groups", {}).items()
         }
         fields = {field.name: getattr(base, field.name) for field in attrs.fields(CheckResult)}

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from modelship.checks import _stats_metrics as sm
 from modelship.checks._param_checks import at_least, in_open_unit, non_negative, one_of, require
+from modelship.checks._records import finite_or_none, record_from_dict
 from modelship.checks._report import jsonable
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
@@ -63,13 +64,6 @@ class Verdict(str, enum.Enum):
     INCONCLUSIVE = "inconclusive: holdout too small to tell"
 
 
-def _optional(value: Any) -> float | None:
-    if value is None:
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def _optional_verdict(value: Verdict | str | None) -> Verdict | None:
     return None if value is None else Verdict(value)
 
@@ -96,17 +90,17 @@ class MetricComparison:
     """
 
     name: str
-    candidate: float | None = attrs.field(converter=_optional)
-    baseline: float | None = attrs.field(converter=_optional)
-    difference: float | None = attrs.field(converter=_optional)
-    ci_low: float | None = attrs.field(converter=_optional)
-    ci_high: float | None = attrs.field(converter=_optional)
-    margin: float | None = attrs.field(converter=_optional)
+    candidate: float | None = attrs.field(converter=finite_or_none)
+    baseline: float | None = attrs.field(converter=finite_or_none)
+    difference: float | None = attrs.field(converter=finite_or_none)
+    ci_low: float | None = attrs.field(converter=finite_or_none)
+    ci_high: float | None = attrs.field(converter=finite_or_none)
+    margin: float | None = attrs.field(converter=finite_or_none)
     method: str
     verdict: Verdict | None = attrs.field(converter=_optional_verdict)
     status: Status = attrs.field(converter=Status)
     higher_is_better: bool = True
-    p_value: float | None = attrs.field(default=None, converter=_optional)
+    p_value: float | None = attrs.field(default=None, converter=finite_or_none)
     n: int = 0
     segment: str | None = None
     reason: str = ""
@@ -137,11 +131,6 @@ class PerformanceComparison:
 
 def _str_tuple(value: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(item) for item in value)
-
-
-def _record(cls: type[Any], data: Mapping[str, Any]) -> Any:
-    fields = {field.name for field in attrs.fields(cls)}
-    return cls(**{key: value for key, value in data.items() if key in fields})
 
 
 @attrs.frozen(kw_only=True)
@@ -202,15 +191,17 @@ class DegradationResult(CheckResult):
         performance = data.get("performance")
         return cls(
             **fields,
-            metrics={k: _record(MetricComparison, v) for k, v in data.get("metrics", {}).items()},
+            metrics={
+                k: record_from_dict(MetricComparison, v) for k, v in data.get("metrics", {}).items()
+            },
             slices={
-                segment: {k: _record(MetricComparison, v) for k, v in found.items()}
+                segment: {k: record_from_dict(MetricComparison, v) for k, v in found.items()}
                 for segment, found in data.get("slices", {}).items()
             },
             worst_segments=data.get("worst_segments", ()),
             performance=None
             if performance is None
-            else _record(PerformanceComparison, performance),
+            else record_from_dict(PerformanceComparison, performance),
         )
 
 
