@@ -94,6 +94,8 @@ def _binary(y: npt.ArrayLike, what: str) -> npt.NDArray[np.bool_]:
         return array
     if array.dtype.kind not in "iuf":
         raise CheckInputError(f"{what} must hold 0 and 1, got dtype {array.dtype}")
+    if array.dtype.kind in "iu" and array.min() >= 0 and array.max() <= 1:
+        return array.astype(np.bool_)  # two cheap reductions instead of three passes
     positive = array == 1
     if not np.all(positive | (array == 0)):
         bad = array[~(positive | (array == 0))][0]
@@ -513,7 +515,7 @@ def delong(
     y8 = y.view(np.uint8)
     m = int(np.count_nonzero(y))
     n = len(y) - m
-    order_c, labels_c, twice_c = _opposite_below(y8, cand)
+    order_c, _, twice_c = _opposite_below(y8, cand)
     order_b, labels_b, twice_b = _opposite_below(y8, base)
     in_rows = np.empty_like(twice_c)
     in_rows[order_c] = twice_c
@@ -521,18 +523,17 @@ def delong(
     # -2 m (V01_c - V01_b) on negatives.
     d = in_rows[order_b].astype(np.float64)
     d -= twice_b
-    is_pos = labels_b.view(np.bool_)
-    sum_pos = float(np.add.reduce(d, where=is_pos))
-    sum_all = float(d.sum())
-    sq_all = float(d @ d)
+    pos = labels_b.astype(np.float64)
+    sum_pos, sum_all = float(pos @ d), float(d.sum())
+    sum_b_pos = float(pos @ twice_b)  # sum over positives of the baseline's 2 n V10
     d *= d
-    sq_pos = float(np.add.reduce(d, where=is_pos))
+    sq_pos, sq_all = float(pos @ d), float(d.sum())
     sum_neg, sq_neg = sum_all - sum_pos, sq_all - sq_pos
     var = _sample_var(sum_pos, sq_pos, m) / (4.0 * n * n * m)
     var += _sample_var(sum_neg, sq_neg, n) / (4.0 * m * m * n)
-    twice_auc_c = np.add.reduce(twice_c, where=labels_c.view(np.bool_), dtype=np.float64)
-    auc_c = float(twice_auc_c) / (2.0 * m * n)
-    auc_b = float(np.add.reduce(twice_b, where=is_pos, dtype=np.float64)) / (2.0 * m * n)
+    # AUC = mean V10; the candidate's sum over positives is the baseline's plus sum_pos.
+    auc_b = sum_b_pos / (2.0 * m * n)
+    auc_c = (sum_b_pos + sum_pos) / (2.0 * m * n)
     return _normal_interval(
         cand=auc_c, base=auc_b, var=max(var, 0.0), confidence=confidence, method="delong", n=len(y)
     )
