@@ -319,3 +319,8 @@ def test_groups_partition_the_rows_and_disparities_equal_the_table_statistics(
     expected = sf.disparities(sf.group_rates(table))
     for name in ("demographic_parity_difference", "demographic_parity_ratio"):
         assert result.disparities[name].value == pytest.approx(float(expected[name]))
+
+
+def test_scores_without_a_threshold_raise_and_suggest_one() -> None:
+    with pytest.raises(CheckInputError, match="for scores, pass threshold="):
+        Bias(y_true=[0, 1], y_pred=[0.2, 0.7], sensitive=["a", "b"]).run()

@@ -407,7 +407,10 @@ class Bias:
             if self.threshold is not None:
                 y_pred = _real(self.y_pred, "y_pred (scores)") >= self.threshold
             else:
-                y_pred = sf.binary_labels(self.y_pred, "y_pred")
+                try:
+                    y_pred = sf.binary_labels(self.y_pred, "y_pred")
+                except CheckInputError as exc:
+                    raise CheckInputError(f"{exc}; for scores, pass threshold=") from None
         n = len(y_true)
         lengths = {"y_pred": len(y_pred)} | {
             f"sensitive {k!r}": len(v) for k, v in features.items()
