@@ -28,6 +28,7 @@ def test_fairness_benchmark_quick_run_prints_every_row_with_a_ratio() -> None:
         "degradation",
         "degradation",
         "bias",
+        "bias",
     ]
     for row in rows:
         ratio = next(cell for cell in row.split() if cell.endswith("x") and cell[0].isdigit())
