@@ -52,7 +52,6 @@ __all__ = [
     "REGRESSION_DISPARITIES",
     "DisparityEstimate",
     "TooFewGroups",
-    "UndefinedMetric",
     "bootstrap_regression",
     "binary_labels",
     "bootstrap_tables",
@@ -69,10 +68,6 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-
-class UndefinedMetric(CheckInputError):
-    """A group metric a disparity needs is undefined (no positives, no negatives...)."""
 
 
 class TooFewGroups(CheckInputError):
