@@ -184,3 +184,27 @@ def test_regression_means_and_disparities_match_hand_computation() -> None:
     d = sf.regression_disparities(means)
     assert float(d["mean_prediction_difference"]) == 3.0
     assert float(d["mean_error_difference"]) == 2.0
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    draws=st.lists(st.one_of(st.floats(0, 1), st.just(float("nan"))), min_size=1, max_size=40),
+    confidence=st.floats(0.5, 0.99),
+)
+def test_interval_ends_are_numpys_quantiles_of_the_defined_draws(
+    draws: list[float], confidence: float
+) -> None:
+    values = np.array(draws)
+    est = sf.estimate_disparities({"x": np.float64(np.nan)}, {"x": values}, confidence=confidence)[
+        "x"
+    ]
+    defined = values[~np.isnan(values)]
+    assert est.n_undefined == len(values) - len(defined)
+    if len(defined) == 0:
+        assert np.isnan(est.ci_low)
+        assert np.isnan(est.ci_high)
+        return
+    tail = (1 - confidence) / 2
+    low, high = np.quantile(defined, [tail, 1 - tail])
+    assert est.ci_low == pytest.approx(low, abs=1e-12)
+    assert est.ci_high == pytest.approx(high, abs=1e-12)

@@ -206,7 +206,10 @@ def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
             f"{what} must hold the labels 0 and 1, got dtype {array.dtype}; map the labels "
             "to 0/1 (positive = 1) first"
         )
-    if array.dtype.kind in "iu" and (not len(array) or (array.min() >= 0 and array.max() <= 1)):
+    if array.dtype.kind in "iu" and (
+        # Seen as unsigned, a negative value is huge: one reduction checks both ends.
+        not len(array) or array.view(array.dtype.str.replace("i", "u")).max() <= 1
+    ):
         return np.asarray(array)
     positive = array == 1
     outside = ~(positive | (array == 0))
@@ -554,17 +557,29 @@ def estimate_disparities(
     (0.25, True)
     """
     tail = (1.0 - confidence) / 2.0
+    names = list(point)
+    # All disparities at once: sort each one's draws (NaN, an undefined draw, sorts last)
+    # and interpolate linearly between order statistics, as np.quantile does.
+    draws = np.stack([np.asarray(resampled[name], dtype=np.float64).reshape(-1) for name in names])
+    draws[~np.isfinite(draws)] = np.nan
+    ordered = np.sort(draws, axis=1)
+    n_defined = np.count_nonzero(~np.isnan(draws), axis=1)
+    bounds = np.full((len(names), 2), np.nan)
+    rows = np.flatnonzero(n_defined)
+    for j, q in enumerate((tail, 1.0 - tail)):
+        position = q * (n_defined[rows] - 1)
+        below = np.floor(position).astype(np.intp)
+        above = np.minimum(below + 1, n_defined[rows] - 1)
+        low_value, high_value = ordered[rows, below], ordered[rows, above]
+        bounds[rows, j] = low_value + (high_value - low_value) * (position - below)
     out = {}
-    for name, value in point.items():
-        draws = np.asarray(resampled[name]).reshape(-1)
-        defined = draws[np.isfinite(draws)]
-        if len(defined):
-            low, high = (float(q) for q in np.quantile(defined, [tail, 1.0 - tail]))
-        else:
-            low = high = math.nan
-        if math.isfinite(value) and len(defined):
+    for i, name in enumerate(names):
+        value = float(np.asarray(point[name]))
+        low, high = float(bounds[i, 0]), float(bounds[i, 1])
+        if math.isfinite(value) and n_defined[i]:
             # Near parity the resampled max - min sits above the estimate (the spread of
             # noisy rates is biased upward); the interval is widened to hold the estimate.
             low, high = min(low, float(value)), max(high, float(value))
-        out[name] = DisparityEstimate(name, float(value), low, high, int(len(draws) - len(defined)))
+        n_undefined = int(draws.shape[1] - n_defined[i])
+        out[name] = DisparityEstimate(name, value, low, high, n_undefined)
     return out
