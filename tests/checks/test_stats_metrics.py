@@ -299,3 +299,40 @@ def test_bad_bootstrap_settings_raise_config_errors_naming_the_parameter() -> No
         sm.delong([0, 1], [0.1, 0.2], [0.1, 0.2], confidence=2)
     with pytest.raises(ConfigError, match="unknown metric"):
         sm.paired_bootstrap([0, 1], [0, 1], [0, 1], "auc")
+
+
+finite = st.floats(allow_nan=False, allow_infinity=False, width=64)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(
+        st.one_of(
+            finite,
+            st.sampled_from([0.0, -0.0, 1.0, 1.0 + 2**-52, 1.0 + 2**-40, 5e-324, -5e-324]),
+        ),
+        min_size=1,
+        max_size=300,
+    )
+)
+def test_sort_order_sorts_like_argsort(values: list[float]) -> None:
+    score = np.array(values)
+    order, ordered = sm.sort_order(score)
+    assert sorted(order.tolist()) == list(range(len(score)))
+    assert np.array_equal(score[order], ordered)
+    assert np.array_equal(ordered, np.sort(score))
+
+
+def test_sort_order_repairs_values_that_differ_in_the_lowest_bits() -> None:
+    rng = np.random.default_rng(0)
+    score = 1.0 + rng.permutation(5000) * 2**-50  # all agree but in the lowest bits
+    order, ordered = sm.sort_order(np.r_[score, rng.normal(size=50_000)])
+    assert np.all(np.diff(ordered) >= 0)
+    assert len(set(order.tolist())) == len(order)
+
+
+def test_sort_order_falls_back_to_argsort_when_most_rows_need_repair() -> None:
+    score = 1.0 + np.random.default_rng(1).permutation(5000) * 2**-50
+    order, ordered = sm.sort_order(score)
+    assert np.array_equal(ordered, np.sort(score))
+    assert np.array_equal(score[order], ordered)

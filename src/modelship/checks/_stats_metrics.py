@@ -450,6 +450,64 @@ def _check_confidence(confidence: float) -> float:
     return float(confidence)
 
 
+def sort_order(score: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
+    """Return ``(order, score[order])`` with ``score[order]`` ascending (ties in any order).
+
+    Equal to ``np.argsort`` up to the order of tied values, and faster: each finite float64
+    is mapped to an order-preserving 64-bit key whose lowest ``b`` bits (``2**b >= n``) are
+    replaced by the row index, and the keys are sorted by value (``np.sort`` of integers is
+    vectorised; ``np.argsort`` is not: 20-25 ms instead of 35-40 ms at 1,000,000 rows on
+    the machine of the benchmark). Values that agree in all but those ``b`` bits (a
+    relative gap below ``2**(b - 52)``) may come out of order; they are found in one pass
+    and put in order by a sort of those runs alone. More than ``n / 4`` such rows, or more
+    than ``2**32`` rows, fall back to ``np.argsort``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.checks._stats_metrics import sort_order
+    >>> order, ordered = sort_order(np.array([0.5, -1.0, 0.25, -0.0, 3.0]))
+    >>> order.tolist(), ordered.tolist()
+    ([1, 3, 2, 0, 4], [-1.0, -0.0, 0.25, 0.5, 3.0])
+    """
+    n = len(score)
+    bits = max(1, (n - 1).bit_length())
+    if bits > 32:
+        order = np.argsort(score)
+        return order, score[order]
+    keys = np.add(score, 0.0).view(np.uint64)  # a fresh copy, with -0.0 made +0.0
+    # Order-preserving: flip every bit of a negative number, only the sign bit of the rest.
+    flip = keys >> np.uint64(63)
+    np.negative(flip, out=flip)
+    flip |= np.uint64(1 << 63)
+    keys ^= flip
+    del flip
+    keys >>= np.uint64(bits)
+    keys <<= np.uint64(bits)
+    keys |= np.arange(n, dtype=np.uint64)
+    keys.sort()
+    order = (keys & np.uint64((1 << bits) - 1)).view(np.intp)
+    ordered = score[order]
+    disordered = np.flatnonzero(ordered[1:] < ordered[:-1])
+    if len(disordered) == 0:
+        return order, ordered
+    keys >>= np.uint64(bits)  # the truncated keys, ascending: runs of equal ones may be disordered
+    starts = np.r_[0, np.flatnonzero(keys[1:] != keys[:-1]) + 1]
+    ends = np.r_[starts[1:], n]
+    runs = np.unique(np.searchsorted(starts, disordered, "right") - 1)
+    lengths = ends[runs] - starts[runs]
+    total = int(lengths.sum())
+    if total > n // 4:
+        order = np.argsort(score)
+        return order, score[order]
+    offsets = np.r_[0, np.cumsum(lengths)[:-1]]
+    rows = np.repeat(starts[runs] - offsets, lengths) + np.arange(total)
+    by_run = np.lexsort((ordered[rows], np.repeat(np.arange(len(runs)), lengths)))
+    order[rows] = order[rows][by_run]
+    ordered[rows] = ordered[rows][by_run]
+    return order, ordered
+
+
 def _opposite_below(y8: npt.NDArray[np.uint8], score: FloatArray) -> tuple[Any, Any, Any]:
     """Sort one model's scores once; return ``(order, labels, twice_below)`` in that order.
 
@@ -457,8 +515,7 @@ def _opposite_below(y8: npt.NDArray[np.uint8], score: FloatArray) -> tuple[Any, 
     below it plus the number tied with it: ``2 n V10`` for a positive and ``2 m (1 - V01)``
     for a negative, DeLong's placement values as Sun and Xu (2014) get them from midranks.
     """
-    order = np.argsort(score)
-    ordered = score[order]
+    order, ordered = sort_order(score)
     labels = y8[order]
     # int32 halves the memory traffic of these passes; twice a count of rows fits below 2**31.
     count = np.int64 if 2 * len(score) >= 2**31 else np.int32
@@ -716,8 +773,7 @@ def _auc_sorted(
     y: Any, score: FloatArray
 ) -> tuple[npt.NDArray[np.intp], Any, npt.NDArray[np.intp]]:
     """Sort once: the row order, the labels in that order, and the starts of tie groups."""
-    order = np.argsort(score, kind="stable")
-    ordered = score[order]
+    order, ordered = sort_order(score)
     starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
     return order, y[order], starts
 
