@@ -18,6 +18,14 @@ Examples
 
 from __future__ import annotations
 
+from modelship.checks._bias import Bias, BiasResult, Disparity, GroupMetrics
+from modelship.checks._degradation import (
+    Degradation,
+    DegradationResult,
+    MetricComparison,
+    PerformanceComparison,
+    Verdict,
+)
 from modelship.checks._drift import (
     AUTO_SMALL_SAMPLE,
     CATEGORICAL_METHODS,
@@ -48,6 +56,8 @@ __all__ = [
     "FINDINGS",
     "NUMERIC_METHODS",
     "PSI_WARN_THRESHOLD",
+    "Bias",
+    "BiasResult",
     "CategoricalProfile",
     "Check",
     "CheckResult",
@@ -55,14 +65,21 @@ __all__ = [
     "ColumnResult",
     "ColumnSchema",
     "DataDrift",
+    "Degradation",
+    "DegradationResult",
+    "Disparity",
     "DriftColumnResult",
     "DriftProfile",
+    "GroupMetrics",
+    "MetricComparison",
     "NumericProfile",
+    "PerformanceComparison",
     "PredictionDrift",
     "Schema",
     "SchemaCheck",
     "Severity",
     "Status",
     "SuiteResult",
+    "Verdict",
     "run_suite",
 ]
