@@ -42,7 +42,7 @@ from typing import Any  # noqa: E402
 import numpy as np  # noqa: E402
 
 from modelship.checks import Bias  # noqa: E402
-from modelship.checks import _stats_metrics as sm  # noqa: E402
+from modelship.checks.stats import _metrics as sm  # noqa: E402
 
 Array = np.ndarray[Any, Any]
 CLOCK = time.process_time

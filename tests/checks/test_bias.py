@@ -13,9 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelship.checks import Bias, BiasResult, SuiteResult, run_suite
-from modelship.checks import _stats_fairness as sf
-from modelship.checks._stats_fairness import TooFewGroups
-from modelship.errors import CheckInputError, ConfigError
+from modelship.checks.stats import _fairness as sf
+from modelship.errors import CheckInputError, ConfigError, TooFewGroups
 
 DISPARITIES = (
     "demographic_parity_difference",

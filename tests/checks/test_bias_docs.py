@@ -9,7 +9,7 @@ import attrs
 
 from modelship.checks import Bias, Degradation, Verdict
 from modelship.checks._bias import DEFAULT_BIAS_THRESHOLDS
-from modelship.checks._stats_metrics import METRICS
+from modelship.checks.stats._metrics import METRICS
 
 DOC = (Path(__file__).parents[2] / "docs" / "bias-and-degradation.md").read_text(encoding="utf-8")
 

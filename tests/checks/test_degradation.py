@@ -210,7 +210,7 @@ def test_models_are_called_through_predict_proba() -> None:
     result = Degradation(candidate=blind, baseline=good, X=x, y=y, metrics=["roc_auc"]).run()
     assert result.metrics["roc_auc"].verdict is Verdict.WORSE
     assert result.metrics["roc_auc"].baseline == pytest.approx(
-        ms.checks._stats_metrics.roc_auc(y, good.predict_proba(x)[:, 1])
+        ms.checks.stats._metrics.roc_auc(y, good.predict_proba(x)[:, 1])
     )
 
 

@@ -8,7 +8,7 @@ from fairlearn import metrics as flm
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from modelship.checks import _stats_fairness as sf
+from modelship.checks.stats import _fairness as sf
 from modelship.errors import CheckInputError
 
 # Group a: TN 40, FP 10, FN 10, TP 40; group b: TN 45, FP 5, FN 30, TP 20.

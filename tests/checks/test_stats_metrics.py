@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from sklearn import metrics as skm
 
-from modelship.checks import _stats_metrics as sm
+from modelship.checks.stats import _metrics as sm
 from modelship.errors import CheckInputError, ConfigError
 
 SK_LABEL = {

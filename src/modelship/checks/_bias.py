@@ -2,7 +2,7 @@
 
 One pass over the rows counts the group x label x prediction table of the intersection of
 all sensitive features; every feature set's table is a sum over that table's axes, and
-every bootstrap resample is a redrawn table (see :mod:`modelship.checks._stats_fairness`).
+every bootstrap resample is a redrawn table (see :mod:`modelship.checks.stats._fairness`).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship.checks import _stats_fairness as sf
+from modelship.checks.stats import _fairness as sf
 from modelship.checks._param_checks import at_least, in_open_unit, one_of, require
 from modelship.checks._records import finite_or_none, record_from_dict
-from modelship.checks._report import jsonable
+from modelship._json import jsonable
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
-from modelship.errors import CheckInputError, ConfigError
+from modelship.errors import CheckInputError, ConfigError, TooFewGroups
 
 __all__ = [
     "DEFAULT_BIAS_THRESHOLDS",
@@ -453,7 +453,7 @@ class Bias:
                 marginal[:, 0] if self.task == "regression" else marginal.sum(axis=1)
             )
             if len(nonempty) < 2:
-                raise sf.TooFewGroups(
+                raise TooFewGroups(
                     f"sensitive feature {name!r} has a single group "
                     f"{coded[i][1][nonempty[0]]!r}: a disparity needs at least two groups"
                 )

@@ -5,36 +5,21 @@ Same outputs and exit codes as ``check drift``: 0 pass, 1 a blocking check faile
 read. Reports (``--json``, ``--junit``, ``--markdown``) are written even on an error.
 
 Wiring: :func:`add_fairness_commands` takes the sub-command group of ``modelship check``
-(the ``commands`` object in :func:`modelship.checks._cli.add_commands`).
+(the ``commands`` object in :func:`modelship.checks._cli.add_commands`, which calls it).
 """
 
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 from typing import Any
 
-import attrs
-
 from modelship.checks._bias import Bias
-from modelship.checks._cli import read_table
+from modelship.checks._cli_common import _FileCheck, _finish, read_table
 from modelship.checks._degradation import Degradation
-from modelship.checks._report import write_text
-from modelship.checks._result import CheckResult, SuiteResult, run_suite
+from modelship.checks._result import CheckResult, run_suite
 from modelship.errors import ConfigError
 
 __all__ = ["add_fairness_commands"]
-
-
-@attrs.frozen
-class _FileCheck:
-    """A check whose file is read when it runs, so a bad file is an ``error`` result."""
-
-    name: str
-    build: Callable[[], CheckResult]
-
-    def run(self) -> CheckResult:
-        return self.build()
 
 
 def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
@@ -118,18 +103,6 @@ def _degradation(args: argparse.Namespace) -> CheckResult:
         n_resamples=args.n_resamples,
         seed=args.seed,
     ).run()
-
-
-def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
-    """Write the reports asked for, print the summary, return the exit code."""
-    if args.json:
-        write_text(args.json, suite.to_json() + "\n")
-    if args.junit:
-        suite.to_junit(args.junit)
-    if args.markdown:
-        write_text(args.markdown, suite.to_markdown())
-    print(suite.summary())
-    return suite.exit_code(strict=args.strict)
 
 
 def _run_bias(args: argparse.Namespace) -> int:

@@ -1,7 +1,7 @@
 """The degradation check: is the candidate worse than the baseline on the same holdout?
 
 Each metric's ``candidate - baseline`` gets a two-sided interval whose ends are one-sided
-bounds at ``confidence`` (see :mod:`modelship.checks._stats_metrics`): DeLong for ROC AUC,
+bounds at ``confidence`` (see :mod:`modelship.checks.stats._metrics`): DeLong for ROC AUC,
 McNemar's exact test for accuracy, a paired bootstrap for the rest. The verdict compares
 the interval with the allowed drop (``margin``); latency, artifact size and peak memory
 are measured on the same batches and judged against budgets.
@@ -22,10 +22,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship.checks import _stats_metrics as sm
+from modelship.checks.stats import _metrics as sm
 from modelship.checks._param_checks import at_least, in_open_unit, non_negative, one_of, require
 from modelship.checks._records import finite_or_none, record_from_dict
-from modelship.checks._report import jsonable
+from modelship._json import jsonable
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
 from modelship.errors import CheckInputError, ConfigError, IntegrityError

@@ -24,7 +24,7 @@ Pure functions over numpy arrays; nothing here knows about checks.
 Examples
 --------
 >>> import numpy as np
->>> from modelship.checks import _stats_fairness as sf
+>>> from modelship.checks.stats import _fairness as sf
 >>> codes, labels = sf.factorize(np.array(["a", "b", "a", "b", "a", "b"]))
 >>> table = sf.confusion_table(codes, len(labels), np.array([1, 1, 0, 0, 1, 0]),
 ...                            np.array([1, 0, 0, 1, 1, 1]))
@@ -45,13 +45,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship.errors import CheckInputError
+from modelship.errors import CheckInputError, TooFewGroups
 
 __all__ = [
     "CLASSIFICATION_DISPARITIES",
     "REGRESSION_DISPARITIES",
     "DisparityEstimate",
-    "TooFewGroups",
     "bootstrap_regression",
     "binary_labels",
     "bootstrap_tables",
@@ -68,10 +67,6 @@ __all__ = [
 
 IntArray = npt.NDArray[np.int64]
 FloatArray = npt.NDArray[np.float64]
-
-
-class TooFewGroups(CheckInputError):
-    """A disparity needs at least two groups; the message names the one there is."""
 
 
 # Integer sensitive values within this range are counted with np.bincount instead of
@@ -110,7 +105,7 @@ def factorize(
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_fairness import factorize
+    >>> from modelship.checks.stats._fairness import factorize
     >>> codes, labels = factorize(np.array([3, 1, 3, 7]))
     >>> codes.tolist(), labels
     ([1, 0, 1, 2], ('1', '3', '7'))
@@ -185,7 +180,7 @@ def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_fairness import binary_labels
+    >>> from modelship.checks.stats._fairness import binary_labels
     >>> binary_labels(np.array([0, 1, 1]), "y_true").tolist()
     [0, 1, 1]
     >>> binary_labels(np.array([0.0, 1.0]), "y_true").tolist()
@@ -228,7 +223,7 @@ def intersect(codes: Sequence[npt.NDArray[np.intp]], sizes: Sequence[int]) -> np
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_fairness import intersect
+    >>> from modelship.checks.stats._fairness import intersect
     >>> intersect([np.array([0, 1, 1]), np.array([2, 0, 1])], [2, 3]).tolist()
     [2, 3, 4]
     """
@@ -253,7 +248,7 @@ def confusion_table(
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_fairness import confusion_table
+    >>> from modelship.checks.stats._fairness import confusion_table
     >>> confusion_table(np.array([0, 0, 1]), 2, np.array([1, 0, 1]), np.array([1, 1, 0])).tolist()
     [[0, 1, 0, 1], [0, 0, 1, 0]]
     """
@@ -291,7 +286,7 @@ def group_rates(table: npt.ArrayLike) -> dict[str, FloatArray]:
 
     Examples
     --------
-    >>> from modelship.checks._stats_fairness import group_rates
+    >>> from modelship.checks.stats._fairness import group_rates
     >>> rates = group_rates([[5, 5, 0, 10]])
     >>> rates["true_positive_rate"].tolist(), rates["false_positive_rate"].tolist()
     ([1.0], [0.5])
@@ -371,7 +366,7 @@ def disparities(
 
     Examples
     --------
-    >>> from modelship.checks._stats_fairness import disparities, group_rates
+    >>> from modelship.checks.stats._fairness import disparities, group_rates
     >>> d = disparities(group_rates([[40, 10, 10, 40], [45, 5, 30, 20]]))
     >>> round(float(d["demographic_parity_difference"]), 3), float(d["equalized_odds_difference"])
     (0.25, 0.4)
@@ -409,7 +404,7 @@ def bootstrap_tables(table: npt.ArrayLike, n_resamples: int, rng: np.random.Gene
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_fairness import bootstrap_tables
+    >>> from modelship.checks.stats._fairness import bootstrap_tables
     >>> tables = bootstrap_tables([[5, 5, 0, 10], [1, 2, 3, 4]], 200, np.random.default_rng(0))
     >>> tables.shape, tables.sum(axis=2).min(axis=0).tolist()
     ((200, 2, 4), [20, 10])
@@ -430,7 +425,7 @@ def regression_table(
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_fairness import regression_table
+    >>> from modelship.checks.stats._fairness import regression_table
     >>> codes, y, pred = np.array([0, 0, 1]), np.array([1., 2., 3.]), np.array([1., 4., 3.])
     >>> regression_table(codes, 2, y, pred).tolist()
     [[2.0, 5.0, 17.0, 2.0, 4.0], [1.0, 3.0, 9.0, 0.0, 0.0]]
@@ -452,7 +447,7 @@ def regression_means(table: npt.ArrayLike) -> dict[str, FloatArray]:
 
     Examples
     --------
-    >>> from modelship.checks._stats_fairness import regression_means
+    >>> from modelship.checks.stats._fairness import regression_means
     >>> regression_means([[2.0, 5.0, 17.0, 2.0, 4.0]])["mean_error"].tolist()
     [1.0]
     """
@@ -469,7 +464,7 @@ def regression_disparities(means: Mapping[str, FloatArray]) -> dict[str, FloatAr
 
     Examples
     --------
-    >>> from modelship.checks._stats_fairness import regression_disparities
+    >>> from modelship.checks.stats._fairness import regression_disparities
     >>> import numpy as np
     >>> d = regression_disparities({"mean_prediction": np.array([1.0, 3.0]),
     ...                             "mean_error": np.array([0.5, -0.5])})
@@ -491,7 +486,7 @@ def bootstrap_regression(
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_fairness import bootstrap_regression
+    >>> from modelship.checks.stats._fairness import bootstrap_regression
     >>> table = [[100.0, 50.0, 35.0, 0.0, 10.0]]
     >>> draws = bootstrap_regression(table, 500, np.random.default_rng(0))
     >>> draws["mean_prediction"].shape
@@ -523,7 +518,7 @@ class DisparityEstimate:
 
     Examples
     --------
-    >>> from modelship.checks._stats_fairness import DisparityEstimate
+    >>> from modelship.checks.stats._fairness import DisparityEstimate
     >>> DisparityEstimate("demographic_parity_difference", 0.1, 0.05, 0.15, 0).value
     0.1
     """
@@ -546,7 +541,7 @@ def estimate_disparities(
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks import _stats_fairness as sf
+    >>> from modelship.checks.stats import _fairness as sf
     >>> table = np.array([[400, 100, 100, 400], [450, 50, 300, 200]])
     >>> rng = np.random.default_rng(0)
     >>> boot = sf.disparities(sf.group_rates(sf.bootstrap_tables(table, 1000, rng)))

@@ -30,7 +30,7 @@ at ``(1 + confidence) / 2``:
 Examples
 --------
 >>> import numpy as np
->>> from modelship.checks import _stats_metrics as sm
+>>> from modelship.checks.stats import _metrics as sm
 >>> y = np.array([0, 0, 1, 1, 1, 0])
 >>> sm.accuracy(y, np.array([0, 1, 1, 1, 0, 0])), sm.roc_auc(y, np.array([.1, .4, .35, .8, .9, .2]))
 (0.6666666666666666, 0.8888888888888888)
@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from modelship.checks.stats._fairness import binary_labels
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
 __all__ = [
@@ -88,22 +89,8 @@ def _array(x: npt.ArrayLike, what: str) -> npt.NDArray[Any]:
 
 
 def _binary(y: npt.ArrayLike, what: str) -> npt.NDArray[np.bool_]:
-    """``y`` as booleans; raises unless every value is 0 or 1 (or a bool)."""
-    array = _array(y, what)
-    if array.dtype == np.bool_:
-        return array
-    if array.dtype.kind not in "iuf":
-        raise CheckInputError(f"{what} must hold 0 and 1, got dtype {array.dtype}")
-    if array.dtype.kind in "iu" and array.min() >= 0 and array.max() <= 1:
-        return array.astype(np.bool_)  # two cheap reductions instead of three passes
-    positive = array == 1
-    if not np.all(positive | (array == 0)):
-        bad = array[~(positive | (array == 0))][0]
-        raise CheckInputError(
-            f"{what} must hold only 0 and 1 (binary labels, positive = 1), got {bad!r}; "
-            "map your labels to 0/1 first"
-        )
-    return np.asarray(positive, dtype=np.bool_)
+    """``y`` as booleans, validated by :func:`~._fairness.binary_labels` (0/1 or bool)."""
+    return binary_labels(_array(y, what), what).astype(np.bool_, copy=False)
 
 
 def _real(x: npt.ArrayLike, what: str) -> FloatArray:
@@ -155,7 +142,7 @@ def accuracy(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import accuracy
+    >>> from modelship.checks.stats._metrics import accuracy
     >>> accuracy([0, 1, 1, 0], [0, 1, 0, 0])
     0.75
     """
@@ -168,7 +155,7 @@ def precision(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import precision
+    >>> from modelship.checks.stats._metrics import precision
     >>> precision([0, 1, 1, 0], [1, 1, 0, 0])
     0.5
     """
@@ -181,7 +168,7 @@ def recall(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import recall
+    >>> from modelship.checks.stats._metrics import recall
     >>> recall([0, 1, 1, 0], [1, 1, 0, 0])
     0.5
     """
@@ -194,7 +181,7 @@ def f1(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import f1
+    >>> from modelship.checks.stats._metrics import f1
     >>> f1([0, 1, 1, 0], [1, 1, 1, 0])
     0.8
     """
@@ -243,7 +230,7 @@ def roc_auc(y_true: npt.ArrayLike, y_score: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import roc_auc
+    >>> from modelship.checks.stats._metrics import roc_auc
     >>> roc_auc([0, 0, 1, 1], [0.1, 0.4, 0.35, 0.8])
     0.75
     """
@@ -260,7 +247,7 @@ def log_loss(y_true: npt.ArrayLike, y_prob: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import log_loss
+    >>> from modelship.checks.stats._metrics import log_loss
     >>> round(log_loss([0, 1], [0.2, 0.9]), 6)
     0.164252
     """
@@ -281,7 +268,7 @@ def brier(y_true: npt.ArrayLike, y_prob: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import brier
+    >>> from modelship.checks.stats._metrics import brier
     >>> round(brier([0, 1], [0.2, 0.9]), 6)
     0.025
     """
@@ -303,7 +290,7 @@ def rmse(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import rmse
+    >>> from modelship.checks.stats._metrics import rmse
     >>> rmse([1.0, 2.0], [1.0, 4.0])
     1.4142135623730951
     """
@@ -316,7 +303,7 @@ def mae(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import mae
+    >>> from modelship.checks.stats._metrics import mae
     >>> mae([1.0, 2.0], [1.0, 4.0])
     1.0
     """
@@ -341,7 +328,7 @@ def r2(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import r2
+    >>> from modelship.checks.stats._metrics import r2
     >>> r2([1.0, 2.0, 3.0], [1.0, 2.0, 4.0])
     0.5
     """
@@ -367,7 +354,7 @@ class MetricSpec:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import METRICS
+    >>> from modelship.checks.stats._metrics import METRICS
     >>> spec = METRICS["log_loss"]
     >>> spec.kind, spec.higher_is_better
     ('probabilities', False)
@@ -426,7 +413,7 @@ class PairedInterval:
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import PairedInterval
+    >>> from modelship.checks.stats._metrics import PairedInterval
     >>> PairedInterval(0.8, 0.7, 0.1, 0.05, 0.15, 0.9, "delong", 0.01, 100).difference
     0.1
     """
@@ -465,7 +452,7 @@ def sort_order(score: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_metrics import sort_order
+    >>> from modelship.checks.stats._metrics import sort_order
     >>> order, ordered = sort_order(np.array([0.5, -1.0, 0.25, -0.0, 3.0]))
     >>> order.tolist(), ordered.tolist()
     ([1, 3, 2, 0, 4], [-1.0, -0.0, 0.25, 0.5, 3.0])
@@ -557,7 +544,7 @@ def delong(
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_metrics import delong
+    >>> from modelship.checks.stats._metrics import delong
     >>> rng = np.random.default_rng(0)
     >>> y = rng.integers(0, 2, 2000)
     >>> good, weak = y + rng.normal(0, 0.7, 2000), y + rng.normal(0, 1.5, 2000)
@@ -632,7 +619,7 @@ def mcnemar_exact(
 
     Examples
     --------
-    >>> from modelship.checks._stats_metrics import mcnemar_exact
+    >>> from modelship.checks.stats._metrics import mcnemar_exact
     >>> y = [1] * 50 + [0] * 50
     >>> cand = [1] * 45 + [0] * 5 + [0] * 50
     >>> base = [1] * 35 + [0] * 15 + [0] * 50
@@ -816,7 +803,7 @@ def paired_bootstrap(
     Examples
     --------
     >>> import numpy as np
-    >>> from modelship.checks._stats_metrics import paired_bootstrap
+    >>> from modelship.checks.stats._metrics import paired_bootstrap
     >>> rng = np.random.default_rng(1)
     >>> y = rng.integers(0, 2, 1000)
     >>> cand = np.where(rng.random(1000) < 0.9, y, 1 - y)
