@@ -60,6 +60,14 @@ _SUMMARY = stats.QuantileSummary.from_sorted([1.0, 2.0, 3.0], size=3)
 # One valid call per public check with declared parameters: the generated cases replace
 # one argument at a time with an invalid value.
 VALID_CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "modelship.checks.Bias": (
+        checks.Bias,
+        {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"]},
+    ),
+    "modelship.checks.Degradation": (
+        checks.Degradation,
+        {"y": [0, 1], "candidate_scores": [0.1, 0.9], "baseline_scores": [0.2, 0.8]},
+    ),
     "modelship.checks.DataDrift": (checks.DataDrift, {"reference": _DATA, "current": _DATA}),
     "modelship.checks.PredictionDrift": (
         checks.PredictionDrift,

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship.checks.stats import _fairness as sf
-from modelship.checks._param_checks import at_least, in_open_unit, one_of, require
-from modelship.checks._records import finite_or_none, record_from_dict
 from modelship._json import jsonable
+from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
+from modelship.checks._records import finite_or_none, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
+from modelship.checks.stats import _fairness as sf
 from modelship.errors import CheckInputError, ConfigError, TooFewGroups
 
 __all__ = [
@@ -199,17 +199,11 @@ class BiasResult(CheckResult):
 
 
 def _thresholds(value: Mapping[str, float | None] | None) -> dict[str, float | None]:
-    thresholds: dict[str, float | None] = {}
-    for name, threshold in (value or {}).items():
-        ok = threshold is None or (
-            isinstance(threshold, (int, float))
-            and not isinstance(threshold, bool)
-            and math.isfinite(threshold)
-            and threshold >= 0
-        )
-        require(f"thresholds[{name!r}]", ok, "a number >= 0 or None", threshold)
-        thresholds[str(name)] = None if threshold is None else float(threshold)
-    return thresholds
+    # Validated by _parameter_constraints before this runs.
+    return {
+        str(name): None if threshold is None else float(threshold)
+        for name, threshold in (value or {}).items()
+    }
 
 
 def _features(sensitive: Any) -> dict[str, npt.NDArray[Any]]:
@@ -327,25 +321,37 @@ class Bias:
     4000
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "threshold": (None, Interval(float, None, None)),
+        "task": Options(("classification", "regression")),
+        "thresholds": (None, MappingOf(None, Interval(float, 0, None))),
+        "four_fifths": bool,
+        "intersections": bool,
+        "gate": Options(("estimate", "interval")),
+        "confidence": Interval(float, 0, 1, closed="neither"),
+        "n_resamples": Interval(int, 1, None),
+        "seed": Interval(int, 0, None),
+        "min_group_size": Interval(int, 1, None),
+        "small_groups": Options(("skip", "warn", "fail", "ignore")),
+        "severity": Options(Severity),
+    }
+    __attrs_pre_init__ = check_parameters
+
     y_true: Any = attrs.field(repr=False)
     y_pred: Any = attrs.field(repr=False)
     sensitive: Any = attrs.field(repr=False)
     threshold: float | None = None
-    task: Task = attrs.field(
-        default="classification", validator=one_of(("classification", "regression"))
-    )
+    task: Task = "classification"
     thresholds: Mapping[str, float | None] = attrs.field(default=None, converter=_thresholds)
     four_fifths: bool = False
     reference_group: str | None = None
     intersections: bool = True
-    gate: Gate = attrs.field(default="estimate", validator=one_of(("estimate", "interval")))
-    confidence: float = attrs.field(default=0.95, validator=in_open_unit)
-    n_resamples: int = attrs.field(default=1000, validator=at_least(1))
+    gate: Gate = "estimate"
+    confidence: float = 0.95
+    n_resamples: int = 1000
     seed: int = 0
-    min_group_size: int = attrs.field(default=30, validator=at_least(1))
-    small_groups: SmallGroups = attrs.field(
-        default="skip", validator=one_of(("skip", "warn", "fail", "ignore"))
-    )
+    min_group_size: int = 30
+    small_groups: SmallGroups = "skip"
     severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
     name: str = "bias"
 
@@ -363,13 +369,6 @@ class Bias:
             )
         if self.threshold is not None and self.task == "regression":
             raise ConfigError("`threshold` turns scores into labels; regression has no labels")
-        if self.threshold is not None:
-            require(
-                "threshold",
-                isinstance(self.threshold, (int, float)) and math.isfinite(self.threshold),
-                "a finite number",
-                self.threshold,
-            )
         if not any(value is not None for value in self.gated_thresholds().values()):
             raise ConfigError(
                 "no disparity has a threshold, so the check could never fail; give "

@@ -24,6 +24,7 @@ from modelship.report import write_text
 
 __all__ = ["add_commands", "read_table"]
 
+
 def _kinds(args: argparse.Namespace) -> dict[str, str]:
     kinds = dict.fromkeys(args.numeric or (), "numeric")
     kinds.update(dict.fromkeys(args.categorical or (), "categorical"))

@@ -126,7 +126,6 @@ class _FileCheck:
         return self.build()
 
 
-
 def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
     """Write the reports asked for, print the summary, return the exit code."""
     if args.json:

@@ -16,18 +16,18 @@ import pickle
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship.checks.stats import _metrics as sm
-from modelship.checks._param_checks import at_least, in_open_unit, non_negative, one_of, require
-from modelship.checks._records import finite_or_none, record_from_dict
 from modelship._json import jsonable
+from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
+from modelship.checks._records import finite_or_none, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
+from modelship.checks.stats import _metrics as sm
 from modelship.errors import CheckInputError, ConfigError, IntegrityError
 from modelship.version import ModelVersion
 
@@ -326,18 +326,8 @@ def _metric_list(value: Sequence[MetricLike] | Mapping[str, MetricLike] | None) 
 
 
 def _margins(value: Mapping[str, float] | None) -> dict[str, float]:
-    out = {}
-    for name, margin in (value or {}).items():
-        ok = isinstance(margin, (int, float)) and not isinstance(margin, bool) and margin >= 0
-        require(f"margins[{name!r}]", ok, "a number >= 0", margin)
-        out[str(name)] = float(margin)
-    return out
-
-
-def _budget(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is not None:
-        ok = isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0
-        require(attribute.name, ok, "a number > 0 or None", value)
+    # Validated by _parameter_constraints before this runs.
+    return {str(name): float(margin) for name, margin in (value or {}).items()}
 
 
 _DEFAULT_METRICS = {
@@ -455,6 +445,39 @@ class Degradation:
     ('fail', 'worse')
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "task": (None, Options(("classification", "regression"))),
+        "threshold": Interval(float, None, None),
+        "margin": Interval(float, 0, None),
+        "margins": (None, MappingOf(Interval(float, 0, None))),
+        "relative": bool,
+        "confidence": Interval(float, 0, 1, closed="neither"),
+        "inconclusive": Options(("fail", "warn", "pass")),
+        "segment_margin": (None, Interval(float, 0, None)),
+        "segment_inconclusive": Options(("fail", "warn", "pass")),
+        "min_segment_size": Interval(int, 1, None),
+        "n_resamples": Interval(int, 1, None),
+        "seed": Interval(int, 0, None),
+        "bootstrap_weights": Options(("multinomial", "poisson")),
+        **dict.fromkeys(
+            (
+                "latency_budget",
+                "latency_budget_ms",
+                "size_budget",
+                "size_budget_bytes",
+                "memory_budget",
+                "memory_budget_bytes",
+            ),
+            (None, Interval(float, 0, None, closed="neither")),
+        ),
+        "measure_performance": bool,
+        "batch_size": Interval(int, 1, None),
+        "n_batches": Interval(int, 1, None),
+        "warmup": Interval(int, 0, None),
+        "severity": Options(Severity),
+    }
+    __attrs_pre_init__ = check_parameters
+
     candidate: Any = attrs.field(default=None, repr=False)
     baseline: Any = attrs.field(default=None, repr=False)
     X: Any = attrs.field(default=None, repr=False)
@@ -464,36 +487,30 @@ class Degradation:
     registry: Any = attrs.field(default=None, repr=False)
     metrics: tuple[Any, ...] = attrs.field(default=None, converter=_metric_list)
     lower_is_better: frozenset[str] = attrs.field(default=(), converter=frozenset)
-    task: Literal["classification", "regression"] | None = attrs.field(
-        default=None, validator=one_of((None, "classification", "regression"))
-    )
+    task: Literal["classification", "regression"] | None = None
     threshold: float = 0.5
-    margin: float = attrs.field(default=0.01, validator=non_negative)
+    margin: float = 0.01
     margins: Mapping[str, float] = attrs.field(default=None, converter=_margins)
     relative: bool = False
-    confidence: float = attrs.field(default=0.95, validator=in_open_unit)
-    inconclusive: Policy = attrs.field(default="fail", validator=one_of(("fail", "warn", "pass")))
+    confidence: float = 0.95
+    inconclusive: Policy = "fail"
     segments: Any = attrs.field(default=None, repr=False)
     segment_margin: float | None = None
-    segment_inconclusive: Policy = attrs.field(
-        default="warn", validator=one_of(("fail", "warn", "pass"))
-    )
-    min_segment_size: int = attrs.field(default=30, validator=at_least(1))
-    n_resamples: int = attrs.field(default=1000, validator=at_least(1))
+    segment_inconclusive: Policy = "warn"
+    min_segment_size: int = 30
+    n_resamples: int = 1000
     seed: int = 0
-    bootstrap_weights: sm.Weights = attrs.field(
-        default="multinomial", validator=one_of(("multinomial", "poisson"))
-    )
-    latency_budget: float | None = attrs.field(default=None, validator=_budget)
-    latency_budget_ms: float | None = attrs.field(default=None, validator=_budget)
-    size_budget: float | None = attrs.field(default=None, validator=_budget)
-    size_budget_bytes: float | None = attrs.field(default=None, validator=_budget)
-    memory_budget: float | None = attrs.field(default=None, validator=_budget)
-    memory_budget_bytes: float | None = attrs.field(default=None, validator=_budget)
+    bootstrap_weights: sm.Weights = "multinomial"
+    latency_budget: float | None = None
+    latency_budget_ms: float | None = None
+    size_budget: float | None = None
+    size_budget_bytes: float | None = None
+    memory_budget: float | None = None
+    memory_budget_bytes: float | None = None
     measure_performance: bool = False
-    batch_size: int = attrs.field(default=256, validator=at_least(1))
-    n_batches: int = attrs.field(default=50, validator=at_least(1))
-    warmup: int = attrs.field(default=3, validator=at_least(0))
+    batch_size: int = 256
+    n_batches: int = 50
+    warmup: int = 3
     severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
     name: str = "degradation"
 
@@ -517,14 +534,6 @@ class Degradation:
         extra = sorted(set(self.margins) - names) if self.metrics else []
         if extra:
             raise ConfigError(f"`margins` names metrics not compared: {extra}")
-        if self.segment_margin is not None:
-            non_negative(self, attrs.fields(type(self)).margin, self.segment_margin)
-        require(
-            "threshold",
-            isinstance(self.threshold, (int, float)) and math.isfinite(self.threshold),
-            "a finite number",
-            self.threshold,
-        )
 
     # --- running ---
 

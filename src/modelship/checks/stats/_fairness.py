@@ -45,7 +45,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship.errors import CheckInputError, TooFewGroups
+from modelship.errors import CheckInputError
 
 __all__ = [
     "CLASSIFICATION_DISPARITIES",
