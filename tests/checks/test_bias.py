@@ -268,7 +268,7 @@ def test_regression_needs_a_threshold() -> None:
         ({"thresholds": {"parity": 0.1}}, "unknown classification disparities ['parity']"),
     ],
 )
-def test_settings_that_contradict_each_other_raise_config_errors(kwargs: dict, message: str) -> None:
+def test_unknown_names_in_settings_raise_config_errors(kwargs: dict, message: str) -> None:
     # Each parameter's own allowed values are tested in test_parameters.py.
     with pytest.raises(ConfigError) as info:
         Bias(y_true=[0, 1], y_pred=[0, 1], sensitive=["a", "b"], **kwargs)

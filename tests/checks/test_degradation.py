@@ -374,7 +374,7 @@ def test_budgets_need_models_not_scores() -> None:
         ({"margins": {"f1": 0.1}, "metrics": ["roc_auc"]}, "`margins` names metrics not compared"),
     ],
 )
-def test_settings_that_contradict_each_other_raise_config_errors(kwargs: dict, message: str) -> None:
+def test_unknown_names_in_settings_raise_config_errors(kwargs: dict, message: str) -> None:
     # Each parameter's own allowed values are tested in test_parameters.py.
     with pytest.raises(ConfigError) as info:
         Degradation(y=[0, 1], candidate_scores=[0.1, 0.9], baseline_scores=[0.2, 0.8], **kwargs)

@@ -1,5 +1,16 @@
 """Pre-deployment checks: data drift, prediction drift, schema, and the engine that runs them.
 
+The checks:
+
+* :class:`DataDrift` and :class:`PredictionDrift`: has the data (or the model's output)
+  moved away from the reference?
+* :class:`Schema` / :class:`SchemaCheck`: are the columns, types and ranges still those
+  expected?
+* :class:`Bias`: per-group metrics and disparities across sensitive features, with
+  bootstrap intervals;
+* :class:`Degradation`: is the candidate model worse than the baseline on the same
+  holdout (paired tests per metric and segment; latency, size and memory budgets)?
+
 Every check returns a :class:`CheckResult`; :func:`run_suite` runs many and returns a
 :class:`SuiteResult` that renders to JSON, JUnit XML and Markdown.
 
