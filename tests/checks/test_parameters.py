@@ -90,6 +90,28 @@ VALID_CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
         stats.adjust_p_values,
         {"p": [0.1], "method": "bh"},
     ),
+    "modelship.checks.stats.delong": (
+        stats.delong,
+        {
+            "y_true": [0, 1, 0, 1],
+            "candidate": [0.1, 0.8, 0.3, 0.6],
+            "baseline": [0.2, 0.7, 0.4, 0.9],
+        },
+    ),
+    "modelship.checks.stats.mcnemar_exact": (
+        stats.mcnemar_exact,
+        {"y_true": [0, 1, 0, 1], "candidate": [0, 1, 1, 1], "baseline": [0, 0, 0, 1]},
+    ),
+    "modelship.checks.stats.paired_bootstrap": (
+        stats.paired_bootstrap,
+        {
+            "y_true": [0, 1, 0, 1],
+            "candidate": [0, 1, 1, 1],
+            "baseline": [0, 0, 0, 1],
+            "metric": "accuracy",
+            "n_resamples": 10,
+        },
+    ),
     "modelship.checks.stats.numeric_drift": (
         stats.numeric_drift,
         {"a": [1.0, 2.0], "b": [1.0, 3.0]},

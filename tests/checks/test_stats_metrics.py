@@ -292,11 +292,8 @@ def test_delong_intervals_cover_the_true_difference_about_as_often_as_stated() -
     assert 0.82 <= covered / 200 <= 0.97
 
 
-def test_bad_bootstrap_settings_raise_config_errors_naming_the_parameter() -> None:
-    with pytest.raises(ConfigError, match="`n_resamples` must be an int >= 1, got 0"):
-        sm.paired_bootstrap([0, 1], [0, 1], [0, 1], "f1", n_resamples=0)
-    with pytest.raises(ConfigError, match="`confidence` must be a float in \\(0, 1\\), got 2"):
-        sm.delong([0, 1], [0.1, 0.2], [0.1, 0.2], confidence=2)
+def test_an_unknown_metric_name_raises_a_config_error() -> None:
+    # The declared parameters (n_resamples, confidence...) are tested in test_parameters.py.
     with pytest.raises(ConfigError, match="unknown metric"):
         sm.paired_bootstrap([0, 1], [0, 1], [0, 1], "auc")
 

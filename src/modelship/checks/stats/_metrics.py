@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from modelship._params import Interval, Options, validate_params
 from modelship.checks.stats._fairness import binary_labels
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
@@ -431,10 +432,7 @@ class PairedInterval:
     n_undefined: int = 0
 
 
-def _check_confidence(confidence: float) -> float:
-    if not (isinstance(confidence, (int, float)) and 0.0 < confidence < 1.0):
-        raise ConfigError(f"`confidence` must be a float in (0, 1), got {confidence!r}")
-    return float(confidence)
+_CONFIDENCE = Interval(float, 0, 1, closed="neither")
 
 
 def sort_order(score: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
@@ -525,6 +523,7 @@ def _opposite_below(y8: npt.NDArray[np.uint8], score: FloatArray) -> tuple[Any, 
     return order, labels, np.where(labels.view(np.bool_), twice_pos, twice_neg)
 
 
+@validate_params(confidence=_CONFIDENCE)
 def delong(
     y_true: npt.ArrayLike,
     candidate: npt.ArrayLike,
@@ -552,7 +551,7 @@ def delong(
     >>> result.difference > 0, result.ci_low > 0, result.p_value < 1e-6
     (True, True, True)
     """
-    confidence = _check_confidence(confidence)
+    confidence = float(confidence)
     y, cand = _scores(y_true, candidate)
     base = _real(baseline, "baseline scores")
     _same_length(("y_true", y), ("baseline scores", base))
@@ -603,6 +602,7 @@ def _normal_interval(
     )
 
 
+@validate_params(confidence=_CONFIDENCE)
 def mcnemar_exact(
     y_true: npt.ArrayLike,
     candidate: npt.ArrayLike,
@@ -627,7 +627,7 @@ def mcnemar_exact(
     >>> result.difference, round(result.p_value, 4)
     (0.1, 0.002)
     """
-    confidence = _check_confidence(confidence)
+    confidence = float(confidence)
     y = _binary(y_true, "y_true")
     cand = _binary(candidate, "candidate labels")
     base = _binary(baseline, "baseline labels")
@@ -776,6 +776,12 @@ def _weighted_auc(w: FloatArray, sorted_y: Any, starts: npt.NDArray[np.intp]) ->
     return auc
 
 
+@validate_params(
+    n_resamples=Interval(int, 1, None),
+    confidence=_CONFIDENCE,
+    seed=Interval(int, 0, None),
+    weights=Options(("multinomial", "poisson")),
+)
 def paired_bootstrap(
     y_true: npt.ArrayLike,
     candidate: npt.ArrayLike,
@@ -812,11 +818,7 @@ def paired_bootstrap(
     >>> result.ci_low > 0, result.n_resamples
     (True, 1000)
     """
-    confidence = _check_confidence(confidence)
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 1:
-        raise ConfigError(f"`n_resamples` must be an int >= 1, got {n_resamples!r}")
-    if weights not in ("multinomial", "poisson"):
-        raise ConfigError(f"`weights` must be 'multinomial' or 'poisson', got {weights!r}")
+    confidence = float(confidence)
     rng = np.random.default_rng(seed)
     if callable(metric):
         return _callable_bootstrap(
