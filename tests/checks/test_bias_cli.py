@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -11,16 +10,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from modelship.checks._cli_fairness import add_fairness_commands
+from modelship.cli import main
 
 
 def cli(*argv: str | Path) -> int:
-    parser = argparse.ArgumentParser(prog="modelship")
-    check = parser.add_subparsers(dest="command", required=True).add_parser("check")
-    add_fairness_commands(check.add_subparsers(dest="check_command", required=True))
-    args = parser.parse_args([str(a) for a in argv])
-    code: int = args.func(args)
-    return code
+    """``modelship ...`` through the real entry point, so the command table is used too."""
+    return main([str(a) for a in argv])
 
 
 def write_csv(path: Path, columns: dict[str, Any]) -> Path:
