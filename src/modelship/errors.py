@@ -35,6 +35,7 @@ __all__ = [
     "SerializationError",
     "SignatureError",
     "StoreError",
+    "TooFewGroups",
     "UnsafeStore",
     "UnsupportedStorage",
     "VersionExists",
@@ -130,3 +131,7 @@ class ColumnMismatch(CheckInputError):
 
 class EmptyData(CheckInputError):
     """A data set, or a column, has no rows (or no finite values) to compute on."""
+
+
+class TooFewGroups(CheckInputError):
+    """A disparity needs at least two groups; the message names the one there is."""

@@ -60,6 +60,14 @@ _SUMMARY = stats.QuantileSummary.from_sorted([1.0, 2.0, 3.0], size=3)
 # One valid call per public check with declared parameters: the generated cases replace
 # one argument at a time with an invalid value.
 VALID_CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+    "modelship.checks.Bias": (
+        checks.Bias,
+        {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"]},
+    ),
+    "modelship.checks.Degradation": (
+        checks.Degradation,
+        {"y": [0, 1], "candidate_scores": [0.1, 0.9], "baseline_scores": [0.2, 0.8]},
+    ),
     "modelship.checks.DataDrift": (checks.DataDrift, {"reference": _DATA, "current": _DATA}),
     "modelship.checks.PredictionDrift": (
         checks.PredictionDrift,
@@ -81,6 +89,28 @@ VALID_CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
     "modelship.checks.stats.adjust_p_values": (
         stats.adjust_p_values,
         {"p": [0.1], "method": "bh"},
+    ),
+    "modelship.checks.stats.delong": (
+        stats.delong,
+        {
+            "y_true": [0, 1, 0, 1],
+            "candidate": [0.1, 0.8, 0.3, 0.6],
+            "baseline": [0.2, 0.7, 0.4, 0.9],
+        },
+    ),
+    "modelship.checks.stats.mcnemar_exact": (
+        stats.mcnemar_exact,
+        {"y_true": [0, 1, 0, 1], "candidate": [0, 1, 1, 1], "baseline": [0, 0, 0, 1]},
+    ),
+    "modelship.checks.stats.paired_bootstrap": (
+        stats.paired_bootstrap,
+        {
+            "y_true": [0, 1, 0, 1],
+            "candidate": [0, 1, 1, 1],
+            "baseline": [0, 0, 0, 1],
+            "metric": "accuracy",
+            "n_resamples": 10,
+        },
     ),
     "modelship.checks.stats.numeric_drift": (
         stats.numeric_drift,

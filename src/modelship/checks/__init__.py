@@ -1,5 +1,16 @@
 """Pre-deployment checks: data drift, prediction drift, schema, and the engine that runs them.
 
+The checks:
+
+* :class:`DataDrift` and :class:`PredictionDrift`: has the data (or the model's output)
+  moved away from the reference?
+* :class:`Schema` / :class:`SchemaCheck`: are the columns, types and ranges still those
+  expected?
+* :class:`Bias`: per-group metrics and disparities across sensitive features, with
+  bootstrap intervals;
+* :class:`Degradation`: is the candidate model worse than the baseline on the same
+  holdout (paired tests per metric and segment; latency, size and memory budgets)?
+
 Every check returns a :class:`CheckResult`; :func:`run_suite` runs many and returns a
 :class:`SuiteResult` that renders to JSON, JUnit XML and Markdown.
 
@@ -19,6 +30,14 @@ Examples
 from __future__ import annotations
 
 from modelship._public import publish
+from modelship.checks._bias import Bias, BiasResult, Disparity, GroupMetrics
+from modelship.checks._degradation import (
+    Degradation,
+    DegradationResult,
+    MetricComparison,
+    PerformanceComparison,
+    Verdict,
+)
 from modelship.checks._drift import (
     AUTO_SMALL_SAMPLE,
     CATEGORICAL_METHODS,
@@ -49,6 +68,8 @@ __all__ = [
     "FINDINGS",
     "NUMERIC_METHODS",
     "PSI_WARN_THRESHOLD",
+    "Bias",
+    "BiasResult",
     "CategoricalProfile",
     "Check",
     "CheckResult",
@@ -56,15 +77,22 @@ __all__ = [
     "ColumnResult",
     "ColumnSchema",
     "DataDrift",
+    "Degradation",
+    "DegradationResult",
+    "Disparity",
     "DriftColumnResult",
     "DriftProfile",
+    "GroupMetrics",
+    "MetricComparison",
     "NumericProfile",
+    "PerformanceComparison",
     "PredictionDrift",
     "Schema",
     "SchemaCheck",
     "Severity",
     "Status",
     "SuiteResult",
+    "Verdict",
     "run_suite",
 ]
 

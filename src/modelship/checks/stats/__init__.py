@@ -26,7 +26,11 @@ When only a :class:`QuantileSummary` of the reference is kept
 
 The package holds one module per statistic family (``_ks``, ``_wasserstein``, ``_cvm``,
 ``_binned``, ``_proportions``, ``_pvalues``, the quantile summary and the statistics
-computed against it) over a leaf of shared column helpers (``_columns``). A new family
+computed against it) over a leaf of shared column helpers (``_columns``). Two families
+take unsorted labels and scores instead, as the bias and degradation checks use them:
+``_metrics`` (classification and regression metrics; DeLong, McNemar and the paired
+bootstrap for comparing two models on the same rows) and ``_fairness`` (per-group rates
+and the disparities between groups, with bootstrap intervals). A new family
 (classification metrics, bootstrap intervals, rank tests) is a new module here, re-exported
 below.
 
@@ -59,12 +63,36 @@ from modelship.checks.stats._columns import FloatArray as FloatArray
 from modelship.checks.stats._columns import IntArray as IntArray
 from modelship.checks.stats._columns import sorted_finite
 from modelship.checks.stats._cvm import cramervonmises
+from modelship.checks.stats._fairness import (
+    DisparityEstimate,
+    confusion_table,
+    disparities,
+    estimate_disparities,
+    group_rates,
+)
 from modelship.checks.stats._from_summary import (
     ks_from_summary,
     psi_from_summary,
     wasserstein_from_summary,
 )
 from modelship.checks.stats._ks import ks
+from modelship.checks.stats._metrics import (
+    MetricSpec,
+    PairedInterval,
+    accuracy,
+    brier,
+    delong,
+    f1,
+    log_loss,
+    mae,
+    mcnemar_exact,
+    paired_bootstrap,
+    precision,
+    r2,
+    recall,
+    rmse,
+    roc_auc,
+)
 from modelship.checks.stats._numeric import NumericDrift, numeric_drift
 from modelship.checks.stats._proportions import two_proportion
 from modelship.checks.stats._pvalues import PValueMethod as PValueMethod
@@ -73,21 +101,41 @@ from modelship.checks.stats._sketch import QuantileSummary
 from modelship.checks.stats._wasserstein import population_std, wasserstein
 
 __all__ = [
+    "DisparityEstimate",
+    "MetricSpec",
     "NumericDrift",
+    "PairedInterval",
     "QuantileSummary",
+    "accuracy",
     "adjust_p_values",
-    "population_std",
     "binned_counts",
+    "brier",
     "chi2",
+    "confusion_table",
     "cramervonmises",
+    "delong",
+    "disparities",
+    "estimate_disparities",
+    "f1",
+    "group_rates",
     "jensen_shannon",
     "ks",
     "ks_from_summary",
+    "log_loss",
+    "mae",
+    "mcnemar_exact",
     "numeric_drift",
+    "paired_bootstrap",
+    "population_std",
+    "precision",
     "psi",
     "psi_critical_value",
     "psi_from_summary",
     "quantile_edges",
+    "r2",
+    "recall",
+    "rmse",
+    "roc_auc",
     "sorted_finite",
     "two_proportion",
     "wasserstein",

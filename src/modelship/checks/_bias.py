@@ -1,0 +1,800 @@
+"""The bias check: per-group metrics and disparities, each with a bootstrap interval.
+
+One pass over the rows counts the group x label x prediction table of the intersection of
+all sensitive features; every feature set's table is a sum over that table's axes, and
+every bootstrap resample is a redrawn table (see :mod:`modelship.checks.stats._fairness`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from modelship._json import jsonable
+from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
+from modelship.checks._records import finite_or_none, record_from_dict
+from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._tabular import raw_columns
+from modelship.checks.stats import _fairness as sf
+from modelship.errors import CheckInputError, ConfigError, TooFewGroups
+
+__all__ = [
+    "DEFAULT_BIAS_THRESHOLDS",
+    "FOUR_FIFTHS",
+    "Bias",
+    "BiasResult",
+    "Disparity",
+    "GroupMetrics",
+]
+
+FOUR_FIFTHS = 0.8
+"""The four-fifths rule: a selection-rate ratio below 0.8 is evidence of adverse impact
+(US EEOC Uniform Guidelines, 29 CFR 1607.4(D)); used for ``disparate_impact`` when
+``four_fifths=True``."""
+
+DEFAULT_BIAS_THRESHOLDS: Mapping[str, float | None] = {
+    "demographic_parity_difference": 0.1,
+    "demographic_parity_ratio": None,
+    "equalized_odds_difference": 0.1,
+    "equalized_odds_ratio": None,
+    "equal_opportunity_difference": 0.1,
+    "predictive_parity_difference": None,
+    "disparate_impact": None,
+}
+"""Classification defaults: the differences Fairlearn leads with gate at 0.1; the others
+are reported (``None``: not gated) until given a threshold."""
+
+_RATIOS = frozenset({"demographic_parity_ratio", "equalized_odds_ratio", "disparate_impact"})
+_GROUP_RATES = (
+    "selection_rate",
+    "true_positive_rate",
+    "false_positive_rate",
+    "precision",
+    "accuracy",
+)
+
+Task = Literal["classification", "regression"]
+SmallGroups = Literal["skip", "warn", "fail", "ignore"]
+Gate = Literal["estimate", "interval"]
+
+
+@attrs.frozen(kw_only=True)
+class GroupMetrics:
+    """One group's size and metrics; ``None`` where a metric is undefined for it.
+
+    Classification fills ``selection_rate``, ``true_positive_rate`` (``None`` without
+    positives), ``false_positive_rate`` (``None`` without negatives), ``precision``
+    (``None`` when nothing is predicted positive) and ``accuracy``; regression fills
+    ``mean_prediction`` and ``mean_error`` (mean of ``y_pred - y_true``). A group smaller
+    than ``min_group_size`` has ``skipped=True`` and the reason.
+
+    Examples
+    --------
+    >>> from modelship.checks import GroupMetrics
+    >>> GroupMetrics(label="F", feature_set=("sex",), count=40, selection_rate=0.5).count
+    40
+    """
+
+    label: str
+    feature_set: tuple[str, ...]
+    count: int
+    selection_rate: float | None = attrs.field(default=None, converter=finite_or_none)
+    true_positive_rate: float | None = attrs.field(default=None, converter=finite_or_none)
+    false_positive_rate: float | None = attrs.field(default=None, converter=finite_or_none)
+    precision: float | None = attrs.field(default=None, converter=finite_or_none)
+    accuracy: float | None = attrs.field(default=None, converter=finite_or_none)
+    mean_prediction: float | None = attrs.field(default=None, converter=finite_or_none)
+    mean_error: float | None = attrs.field(default=None, converter=finite_or_none)
+    skipped: bool = False
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class Disparity:
+    """One disparity of one feature set: estimate, interval, threshold and verdict.
+
+    Differences are 0 at parity and must stay at or below ``threshold``; ratios are 1 at
+    parity and must stay at or above it. ``passed`` is ``None`` when the disparity is not
+    gated (no threshold) or could not be computed (``status`` is then ``error`` and
+    ``reason`` names the group).
+
+    Examples
+    --------
+    >>> from modelship.checks import Disparity
+    >>> d = Disparity(name="demographic_parity_difference", metric="demographic_parity_difference",
+    ...               feature_set=("sex",), value=0.04, ci_low=0.01, ci_high=0.07,
+    ...               threshold=0.1, passed=True, status="pass")
+    >>> d.passed, d.is_ratio
+    (True, False)
+    """
+
+    name: str
+    metric: str
+    feature_set: tuple[str, ...]
+    value: float | None = attrs.field(converter=finite_or_none)
+    ci_low: float | None = attrs.field(converter=finite_or_none)
+    ci_high: float | None = attrs.field(converter=finite_or_none)
+    threshold: float | None = attrs.field(converter=finite_or_none)
+    passed: bool | None
+    status: Status = attrs.field(converter=Status)
+    reason: str = ""
+    lowest_group: str | None = None
+    highest_group: str | None = None
+    n_undefined: int = 0
+
+    @property
+    def is_ratio(self) -> bool:
+        """Whether this is a ratio (1 at parity, smaller is worse)."""
+        return self.metric in _RATIOS
+
+
+def _tuple(value: Sequence[str]) -> tuple[str, ...]:
+    return tuple(value)
+
+
+@attrs.frozen(kw_only=True)
+class BiasResult(CheckResult):
+    """A :class:`CheckResult` with ``disparities`` and ``groups`` by key.
+
+    Keys of ``disparities`` are metric names (``"demographic_parity_difference"``) when
+    there is one feature set. With several, each is ``"<feature set>:<metric>"`` with the
+    feature set's names joined by ``&`` (``"sex:equalized_odds_difference"``,
+    ``"sex&age:equalized_odds_difference"``), and the plain metric name holds the worst
+    feature set's disparity. Keys of ``groups`` are the group's label (``"F"``) for one
+    feature set, ``"sex=F"`` and ``"sex=F&age=young"`` for several.
+
+    Examples
+    --------
+    >>> from modelship.checks import BiasResult
+    >>> BiasResult(name="bias", status="pass").disparities
+    {}
+    """
+
+    disparities: Mapping[str, Disparity] = attrs.field(factory=dict)
+    groups: Mapping[str, GroupMetrics] = attrs.field(factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The :class:`CheckResult` dict plus ``disparities`` and ``groups``.
+
+        Examples
+        --------
+        >>> from modelship.checks import BiasResult
+        >>> sorted(BiasResult(name="bias", status="pass").to_dict())[:3]
+        ['columns', 'details', 'disparities']
+        """
+        data = super().to_dict()
+        data["disparities"] = {k: jsonable(attrs.asdict(v)) for k, v in self.disparities.items()}
+        data["groups"] = {k: jsonable(attrs.asdict(v)) for k, v in self.groups.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BiasResult:
+        """Rebuild a result from :meth:`to_dict` output.
+
+        Examples
+        --------
+        >>> from modelship.checks import BiasResult
+        >>> result = BiasResult(name="bias", status="pass")
+        >>> BiasResult.from_dict(result.to_dict()) == result
+        True
+        """
+        base = CheckResult.from_dict(data)
+        disparities = {
+            key: record_from_dict(Disparity, {**value, "feature_set": tuple(value["feature_set"])})
+            for key, value in data.get("disparities", {}).items()
+        }
+        groups = {
+            key: record_from_dict(
+                GroupMetrics, {**value, "feature_set": tuple(value["feature_set"])}
+            )
+            for key, value in data.get("groups", {}).items()
+        }
+        fields = {field.name: getattr(base, field.name) for field in attrs.fields(CheckResult)}
+        return cls(**fields, disparities=disparities, groups=groups)
+
+
+def _thresholds(value: Mapping[str, float | None] | None) -> dict[str, float | None]:
+    # Validated by _parameter_constraints before this runs.
+    return {
+        str(name): None if threshold is None else float(threshold)
+        for name, threshold in (value or {}).items()
+    }
+
+
+def _features(sensitive: Any) -> dict[str, npt.NDArray[Any]]:
+    """``{name: 1-D array}`` of an array, a table's columns, or a mapping."""
+    if isinstance(sensitive, Mapping):
+        return raw_columns(sensitive, what="sensitive")
+    named = isinstance(sensitive, np.ndarray) and sensitive.dtype.names is not None
+    if named or hasattr(sensitive, "columns") or hasattr(sensitive, "column_names"):
+        return raw_columns(sensitive, what="sensitive")
+    array = sensitive.to_numpy() if hasattr(sensitive, "to_numpy") else np.asarray(sensitive)
+    if array.ndim == 1:
+        name = getattr(sensitive, "name", None)
+        return {str(name) if isinstance(name, str) and name else "sensitive": array}
+    return raw_columns(array, what="sensitive")
+
+
+def _real(values: Any, what: str) -> npt.NDArray[np.float64]:
+    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    if array.ndim != 1 or array.dtype.kind not in "iufb":
+        raise CheckInputError(f"{what} must be a 1-D array of numbers")
+    result = array.astype(np.float64, copy=False)
+    if not np.isfinite(result).all():
+        raise CheckInputError(f"{what} has {int((~np.isfinite(result)).sum())} non-finite values")
+    return result
+
+
+@attrs.frozen
+class _FeatureSet:
+    names: tuple[str, ...]
+    labels: tuple[str, ...]  # group keys as shown in results
+    table: npt.NDArray[Any]  # (G, 4) counts or (G, 5) regression sums, empty groups dropped
+
+    @property
+    def key(self) -> str:
+        return "&".join(self.names)
+
+
+@attrs.frozen(kw_only=True)
+class Bias:
+    """Does the model treat a group of people worse than the rules allow?
+
+    Computes per-group metrics for every sensitive feature alone and, with several, for
+    their intersection (``sex x age band``), then each disparity between the groups with a
+    seeded, group-stratified bootstrap interval (the count table of each group is redrawn,
+    1,000 times by default, in one vectorised call). Definitions follow Fairlearn (and
+    AIF360 for ``disparate_impact``); the docs page *Bias and degradation* gives each
+    formula.
+
+    A disparity passes when its estimate is within its threshold (difference at or below,
+    ratio at or above), or with ``gate="interval"`` when the whole interval is: the upper
+    bound of a difference, the lower bound of a ratio. The check fails when a gated
+    disparity fails, and is an ``error`` when a gated disparity cannot be computed (a group
+    without positives has no true positive rate): the reason names the group.
+
+    Parameters
+    ----------
+    y_true : array-like
+        True labels, 0 or 1 (positive = 1); real values for ``task="regression"``.
+    y_pred : array-like
+        Predicted labels 0/1, or scores when ``threshold`` is given (label = score >=
+        threshold); real predictions for regression.
+    sensitive
+        One feature (a 1-D array or a named series), several (a mapping ``name -> array``,
+        a pandas/polars data frame, a pyarrow table, a structured array).
+    threshold : float, optional
+        Turns scores in ``y_pred`` into labels.
+    task : {"classification", "regression"}
+    thresholds : mapping, optional
+        Per metric, the threshold replacing ``DEFAULT_BIAS_THRESHOLDS`` (``None``: report
+        without gating). Regression has no defaults: give ``mean_prediction_difference``
+        or ``mean_error_difference`` (in units of the target).
+    four_fifths : bool
+        Gate ``disparate_impact`` at 0.8, the US employment-law rule of thumb. Off by
+        default: it is a legal screen for selection procedures, not a statistical test.
+    reference_group : str, optional
+        The group ``disparate_impact`` divides by (AIF360's privileged group); default
+        the group with the highest selection rate (a min/max ratio).
+    intersections : bool
+        With several features, also judge their intersection (default ``True``).
+    gate : {"estimate", "interval"}
+        Judge the point estimate, or require the whole interval within the threshold.
+    confidence : float
+        Two-sided confidence of the bootstrap intervals (0.95).
+    n_resamples : int
+        Bootstrap resamples (1000); ``seed`` makes them reproducible.
+    min_group_size : int
+        Groups with fewer rows (30) are left out of the disparities and reported as
+        skipped with the reason.
+    small_groups : {"skip", "warn", "fail", "ignore"}
+        What a small group does to the verdict: nothing (``skip``), ``warn``, ``fail``; or
+        ``ignore`` the size rule and keep small groups in the disparities.
+    severity : Severity or str
+    name : str
+
+    Raises
+    ------
+    ConfigError
+        At construction, for a setting outside what is allowed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.checks import Bias
+    >>> rng = np.random.default_rng(0)
+    >>> sex = rng.choice(["F", "M"], 4000)
+    >>> y = rng.integers(0, 2, 4000)
+    >>> y_pred = np.where(rng.random(4000) < 0.85, y, 1 - y)   # same quality for everyone
+    >>> result = Bias(y_true=y, y_pred=y_pred, sensitive=sex).run()
+    >>> result.status.value
+    'pass'
+    >>> d = result.disparities["demographic_parity_difference"]
+    >>> d.value < d.threshold, d.ci_low <= d.value <= d.ci_high
+    (True, True)
+    >>> result.groups["F"].count + result.groups["M"].count
+    4000
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "threshold": (None, Interval(float, None, None)),
+        "task": Options(("classification", "regression")),
+        "thresholds": (None, MappingOf(None, Interval(float, 0, None))),
+        "four_fifths": bool,
+        "intersections": bool,
+        "gate": Options(("estimate", "interval")),
+        "confidence": Interval(float, 0, 1, closed="neither"),
+        "n_resamples": Interval(int, 1, None),
+        "seed": Interval(int, 0, None),
+        "min_group_size": Interval(int, 1, None),
+        "small_groups": Options(("skip", "warn", "fail", "ignore")),
+        "severity": Options(Severity),
+    }
+    __attrs_pre_init__ = check_parameters
+
+    y_true: Any = attrs.field(repr=False)
+    y_pred: Any = attrs.field(repr=False)
+    sensitive: Any = attrs.field(repr=False)
+    threshold: float | None = None
+    task: Task = "classification"
+    thresholds: Mapping[str, float | None] = attrs.field(default=None, converter=_thresholds)
+    four_fifths: bool = False
+    reference_group: str | None = None
+    intersections: bool = True
+    gate: Gate = "estimate"
+    confidence: float = 0.95
+    n_resamples: int = 1000
+    seed: int = 0
+    min_group_size: int = 30
+    small_groups: SmallGroups = "skip"
+    severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
+    name: str = "bias"
+
+    def __attrs_post_init__(self) -> None:
+        known = (
+            sf.CLASSIFICATION_DISPARITIES
+            if self.task == "classification"
+            else sf.REGRESSION_DISPARITIES
+        )
+        unknown = sorted(set(self.thresholds) - set(known))
+        if unknown:
+            raise ConfigError(
+                f"`thresholds` names unknown {self.task} disparities {unknown}; "
+                f"known: {list(known)}"
+            )
+        if self.threshold is not None and self.task == "regression":
+            raise ConfigError("`threshold` turns scores into labels; regression has no labels")
+        if not any(value is not None for value in self.gated_thresholds().values()):
+            raise ConfigError(
+                "no disparity has a threshold, so the check could never fail; give "
+                "`thresholds` (regression has no defaults: e.g. {'mean_error_difference': 0.5})"
+            )
+
+    def gated_thresholds(self) -> dict[str, float | None]:
+        """The threshold of every disparity after defaults, ``thresholds`` and ``four_fifths``.
+
+        Examples
+        --------
+        >>> from modelship.checks import Bias
+        >>> check = Bias(y_true=[0], y_pred=[0], sensitive=["a"], four_fifths=True)
+        >>> check.gated_thresholds()["disparate_impact"]
+        0.8
+        """
+        if self.task == "regression":
+            merged = dict.fromkeys(sf.REGRESSION_DISPARITIES)
+        else:
+            merged = dict(DEFAULT_BIAS_THRESHOLDS)
+            if self.four_fifths:
+                merged["disparate_impact"] = FOUR_FIFTHS
+        merged.update(self.thresholds)
+        return merged
+
+    # --- inputs ---
+
+    def _inputs(self) -> tuple[Any, Any, dict[str, npt.NDArray[Any]]]:
+        features = _features(self.sensitive)
+        if self.task == "regression":
+            y_true: Any = _real(self.y_true, "y_true")
+            y_pred: Any = _real(self.y_pred, "y_pred")
+        else:
+            y_true = sf.binary_labels(self.y_true, "y_true")
+            if self.threshold is not None:
+                y_pred = _real(self.y_pred, "y_pred (scores)") >= self.threshold
+            else:
+                try:
+                    y_pred = sf.binary_labels(self.y_pred, "y_pred")
+                except CheckInputError as exc:
+                    raise CheckInputError(f"{exc}; for scores, pass threshold=") from None
+        n = len(y_true)
+        lengths = {"y_pred": len(y_pred)} | {
+            f"sensitive {k!r}": len(v) for k, v in features.items()
+        }
+        for what, length in lengths.items():
+            if length != n:
+                raise CheckInputError(f"{what} has {length} rows but y_true has {n}")
+        if n == 0:
+            raise CheckInputError("y_true has no rows")
+        return y_true, y_pred, features
+
+    def _feature_sets(
+        self, y_true: Any, y_pred: Any, features: Mapping[str, Any]
+    ) -> list[_FeatureSet]:
+        names = list(features)
+        coded = [
+            sf.factorize(features[name], what=f"sensitive feature {name!r}", dense=True)
+            for name in names
+        ]
+        if self.reference_group is not None and not any(
+            self.reference_group in labels for _, labels in coded
+        ):
+            raise ConfigError(
+                f"`reference_group` {self.reference_group!r} is not a group of any sensitive "
+                f"feature; groups: {sorted({label for _, labels in coded for label in labels})}"
+            )
+        sizes = [len(labels) for _, labels in coded]
+        joint = sf.intersect([codes for codes, _ in coded], sizes)
+        n_joint = math.prod(sizes)
+        flat: npt.NDArray[Any]
+        if self.task == "regression":
+            flat = sf.regression_table(joint, n_joint, y_true, y_pred)
+        else:
+            flat = sf.confusion_table(joint, n_joint, y_true, y_pred)
+        cube = flat.reshape(*sizes, flat.shape[-1])
+        for i, name in enumerate(names):
+            others = tuple(j for j in range(len(names)) if j != i)
+            marginal = cube.sum(axis=others).reshape(sizes[i], -1)
+            nonempty = np.flatnonzero(
+                marginal[:, 0] if self.task == "regression" else marginal.sum(axis=1)
+            )
+            if len(nonempty) < 2:
+                raise TooFewGroups(
+                    f"sensitive feature {name!r} has a single group "
+                    f"{coded[i][1][nonempty[0]]!r}: a disparity needs at least two groups"
+                )
+        subsets: list[tuple[int, ...]] = [(i,) for i in range(len(names))]
+        if self.intersections and len(names) > 1:
+            subsets.append(tuple(range(len(names))))
+        several = len(subsets) > 1
+        out = []
+        for subset in subsets:
+            others = tuple(i for i in range(len(names)) if i not in subset)
+            table = cube.sum(axis=others) if others else cube
+            table = table.reshape(-1, flat.shape[-1])
+            keys = [
+                "&".join(
+                    f"{names[i]}={coded[i][1][j]}" if several else coded[i][1][j]
+                    for i, j in zip(subset, index, strict=True)
+                )
+                for index in np.ndindex(*(sizes[i] for i in subset))
+            ]
+            present = table[:, 0 if self.task == "regression" else slice(None)]
+            counts = present if self.task == "regression" else table.sum(axis=1)
+            keep = np.flatnonzero(counts > 0)
+            out.append(
+                _FeatureSet(
+                    names=tuple(names[i] for i in subset),
+                    labels=tuple(keys[k] for k in keep),
+                    table=table[keep],
+                )
+            )
+        return out
+
+    # --- the engine ---
+
+    def run(self) -> BiasResult:
+        """Compute every group's metrics and every disparity, and judge them.
+
+        Returns
+        -------
+        BiasResult
+            ``fail`` when a gated disparity fails (or a small group with
+            ``small_groups="fail"``), ``error`` when a gated disparity cannot be computed,
+            ``warn`` for small groups with ``small_groups="warn"``, else ``pass``.
+
+        Raises
+        ------
+        CheckInputError
+            Labels outside {0, 1}, lengths that differ, a missing sensitive value.
+        TooFewGroups
+            A sensitive feature with a single group.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.checks import Bias
+        >>> group = np.repeat(["a", "b"], 100)
+        >>> y = np.tile([0, 1], 100)
+        >>> y_pred = np.r_[y[:100], np.ones(100, int)]     # group b: everyone selected
+        >>> result = Bias(y_true=y, y_pred=y_pred, sensitive=group).run()
+        >>> result.status.value, result.disparities["demographic_parity_difference"].value
+        ('fail', 0.5)
+        """
+        y_true, y_pred, features = self._inputs()
+        feature_sets = self._feature_sets(y_true, y_pred, features)
+        thresholds = self.gated_thresholds()
+        several = len(feature_sets) > 1
+        disparities: dict[str, Disparity] = {}
+        groups: dict[str, GroupMetrics] = {}
+        skipped_all: list[str] = []
+        for index, fs in enumerate(feature_sets):
+            rng = np.random.default_rng([self.seed, index])
+            found, kept_groups, skipped = self._judge(fs, thresholds, rng, several)
+            disparities.update(found)
+            groups.update(kept_groups)
+            skipped_all += skipped
+        worst = self._worst(disparities, thresholds) if several else {}
+        return self._summarise(
+            disparities, worst, groups, skipped_all, [fs.key for fs in feature_sets]
+        )
+
+    def _judge(
+        self,
+        fs: _FeatureSet,
+        thresholds: Mapping[str, float | None],
+        rng: np.random.Generator,
+        several: bool,
+    ) -> tuple[dict[str, Disparity], dict[str, GroupMetrics], list[str]]:
+        regression = self.task == "regression"
+        counts = fs.table[:, 0] if regression else fs.table.sum(axis=1)
+        small = counts < self.min_group_size
+        leave_out = small if self.small_groups != "ignore" else np.zeros_like(small)
+        point_rates = sf.regression_means(fs.table) if regression else sf.group_rates(fs.table)
+        groups: dict[str, GroupMetrics] = {}
+        skipped: list[str] = []
+        for g, label in enumerate(fs.labels):
+            reason = ""
+            if small[g]:
+                verb = "kept (small_groups='ignore')" if not leave_out[g] else "skipped"
+                reason = f"{int(counts[g])} rows < min_group_size {self.min_group_size}: {verb}"
+                if leave_out[g]:
+                    skipped.append(label)
+            metrics = {
+                key: point_rates[key][g]
+                for key in (("mean_prediction", "mean_error") if regression else _GROUP_RATES)
+            }
+            groups[label] = GroupMetrics(
+                label=label,
+                feature_set=fs.names,
+                count=int(counts[g]),
+                skipped=bool(leave_out[g]),
+                reason=reason,
+                **metrics,
+            )
+        kept = np.flatnonzero(~leave_out)
+        prefix = f"{fs.key}:" if several else ""
+        names = sf.REGRESSION_DISPARITIES if regression else sf.CLASSIFICATION_DISPARITIES
+        if len(kept) < 2:
+            left_out = [fs.labels[g] for g in np.flatnonzero(leave_out)]
+            reason = (
+                f"feature set {fs.key!r} has {len(kept)} group(s) of at least "
+                f"{self.min_group_size} rows (skipped: {left_out}); "
+                "a disparity needs two: lower min_group_size or collect more data"
+            )
+            return (
+                {
+                    prefix + name: self._error(prefix + name, name, fs, thresholds[name], reason)
+                    for name in names
+                },
+                groups,
+                skipped,
+            )
+        table = fs.table[kept]
+        labels = [fs.labels[g] for g in kept]
+        reference = None
+        if self.reference_group is not None and len(fs.names) == 1 and not regression:
+            wanted = {self.reference_group, f"{fs.names[0]}={self.reference_group}"}
+            matches = [i for i, label in enumerate(labels) if label in wanted]
+            if matches:
+                reference = matches[0]
+            elif any(label in wanted for label in fs.labels):
+                raise ConfigError(
+                    f"`reference_group` {self.reference_group!r} has fewer than "
+                    f"min_group_size={self.min_group_size} rows, so it cannot be the reference"
+                )
+        if regression:
+            rates = sf.regression_means(table)
+            point = sf.regression_disparities(rates)
+            resampled = sf.regression_disparities(
+                sf.bootstrap_regression(table, self.n_resamples, rng)
+            )
+        else:
+            rates = sf.group_rates(table)
+            point = sf.disparities(rates, reference=reference)
+            boot_rates = sf.group_rates(sf.bootstrap_tables(table, self.n_resamples, rng))
+            resampled = sf.disparities(boot_rates, reference=reference)
+        estimates = sf.estimate_disparities(point, resampled, confidence=self.confidence)
+        found = {}
+        for name in names:
+            key = prefix + name
+            estimate = estimates[name]
+            if not math.isfinite(estimate.value):
+                undefined = sorted(
+                    {
+                        labels[g]
+                        for rate in sf.RATES_USED[name]
+                        for g in np.flatnonzero(~np.isfinite(rates[rate]))
+                    }
+                )
+                what = " and ".join(sf.RATES_USED[name]).replace("_", " ")
+                reason = (
+                    f"{name} is undefined: {what} has no value for group(s) {undefined} "
+                    "(no positives, no negatives or nothing predicted positive there)"
+                )
+                found[key] = self._error(key, name, fs, thresholds[name], reason)
+                continue
+            found[key] = self._disparity(
+                key,
+                name,
+                fs=fs,
+                estimate=estimate,
+                threshold=thresholds[name],
+                rates=rates,
+                labels=labels,
+            )
+        return found, groups, skipped
+
+    def _error(
+        self, key: str, metric: str, fs: _FeatureSet, threshold: float | None, reason: str
+    ) -> Disparity:
+        return Disparity(
+            name=key,
+            metric=metric,
+            feature_set=fs.names,
+            value=None,
+            ci_low=None,
+            ci_high=None,
+            threshold=threshold,
+            passed=None,
+            status=Status.ERROR if threshold is not None else Status.WARN,
+            reason=reason,
+        )
+
+    def _disparity(
+        self,
+        key: str,
+        metric: str,
+        *,
+        fs: _FeatureSet,
+        estimate: sf.DisparityEstimate,
+        threshold: float | None,
+        rates: Mapping[str, Any],
+        labels: Sequence[str],
+    ) -> Disparity:
+        ratio = metric in _RATIOS
+        rate = rates[sf.RATES_USED[metric][0]]
+        lowest, highest = labels[int(np.argmin(rate))], labels[int(np.argmax(rate))]
+        interval = f"{estimate.value:.3g} [{estimate.ci_low:.3g}, {estimate.ci_high:.3g}]"
+        if threshold is None:
+            passed, status, reason = None, Status.PASS, f"{interval}; not gated (no threshold)"
+        else:
+            if self.gate == "interval":
+                judged = estimate.ci_low if ratio else estimate.ci_high
+                what = "lower bound" if ratio else "upper bound"
+            else:
+                judged, what = estimate.value, "estimate"
+            if not math.isfinite(judged):
+                passed, status = None, Status.ERROR
+                reason = f"{interval}: no bootstrap resample gave a value, so the {what} is unknown"
+            else:
+                passed = judged >= threshold if ratio else judged <= threshold
+                status = Status.PASS if passed else Status.FAIL
+                sign = (">=" if passed else "<") if ratio else ("<=" if passed else ">")
+                reason = f"{interval}: {what} {judged:.3g} {sign} {threshold:.3g}"
+        if rate.size and not passed and passed is not None:
+            reason += f"; lowest {lowest!r}, highest {highest!r}"
+        if estimate.n_undefined:
+            reason += f"; {estimate.n_undefined} resamples undefined"
+        return Disparity(
+            name=key,
+            metric=metric,
+            feature_set=fs.names,
+            value=estimate.value,
+            ci_low=estimate.ci_low,
+            ci_high=estimate.ci_high,
+            threshold=threshold,
+            passed=passed,
+            status=status,
+            reason=reason,
+            lowest_group=lowest,
+            highest_group=highest,
+            n_undefined=estimate.n_undefined,
+        )
+
+    def _worst(
+        self, found: Mapping[str, Disparity], thresholds: Mapping[str, float | None]
+    ) -> dict[str, Disparity]:
+        """The plain metric name: the worst feature set (an error is worst of all)."""
+        out = {}
+        for metric in thresholds:
+            candidates = [d for d in found.values() if d.metric == metric]
+            if not candidates:
+                continue
+
+            def badness(d: Disparity) -> tuple[int, float]:
+                if d.value is None:
+                    return (1, math.inf)
+                return (0, -d.value if d.metric in _RATIOS else d.value)
+
+            worst = max(candidates, key=badness)
+            out[metric] = attrs.evolve(
+                worst,
+                name=metric,
+                reason=f"worst of feature sets: {worst.reason} ({'&'.join(worst.feature_set)})",
+            )
+        return out
+
+    def _summarise(
+        self,
+        per_set: Mapping[str, Disparity],
+        worst: Mapping[str, Disparity],
+        groups: Mapping[str, GroupMetrics],
+        skipped: list[str],
+        feature_sets: list[str],
+    ) -> BiasResult:
+        disparities = {**worst, **per_set}
+        gated = [d for d in per_set.values() if d.threshold is not None]
+        errors = [d for d in gated if d.status is Status.ERROR]
+        failed = [d for d in gated if d.status is Status.FAIL]
+        undefined = [d for d in per_set.values() if d.threshold is None and d.value is None]
+        if errors:
+            status = Status.ERROR
+            reason = "; ".join(f"{d.name}: {d.reason}" for d in errors[:3])
+        elif failed:
+            status = Status.FAIL
+            reason = "disparities over their thresholds: " + "; ".join(
+                f"{d.name} {d.reason}" for d in failed[:3]
+            )
+        else:
+            status = Status.WARN if undefined else Status.PASS
+            reason = f"{len(gated)} gated disparities within their thresholds"
+            if undefined:
+                reason += f"; undefined (not gated): {[d.name for d in undefined]}"
+        if skipped:
+            note = f"{len(skipped)} groups under {self.min_group_size} rows skipped: {skipped[:5]}"
+            reason += f"; {note}"
+            if self.small_groups == "fail" and status is Status.PASS:
+                status = Status.FAIL
+            elif self.small_groups == "warn" and status is Status.PASS:
+                status = Status.WARN
+        columns = [
+            ColumnResult(
+                name=d.name,
+                status=d.status,
+                reason=d.reason,
+                method=d.metric,
+                statistic=d.value,
+                threshold=d.threshold,
+                details={
+                    "ci_low": d.ci_low,
+                    "ci_high": d.ci_high,
+                    "feature_set": list(d.feature_set),
+                    "passed": d.passed,
+                },
+            )
+            for d in disparities.values()
+        ]
+        return BiasResult(
+            name=self.name,
+            status=status,
+            severity=self.severity,
+            reason=reason,
+            columns=columns,
+            details={
+                "task": self.task,
+                "feature_sets": feature_sets,
+                "skipped_groups": skipped,
+                "gate": self.gate,
+                "confidence": self.confidence,
+                "n_resamples": self.n_resamples,
+                "seed": self.seed,
+                "min_group_size": self.min_group_size,
+                "small_groups": self.small_groups,
+            },
+            disparities=dict(disparities),
+            groups=dict(groups),
+        )

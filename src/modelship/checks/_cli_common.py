@@ -1,0 +1,205 @@
+"""What the ``modelship check`` commands share: reading data files, running a check
+when its inputs are read, writing the reports asked for, and the report options.
+
+Kept apart from the command modules so each check family's commands (drift and schema in
+:mod:`modelship.checks._cli`, bias and degradation in :mod:`modelship.checks._cli_fairness`)
+imports it, and none imports another's internals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import importlib
+import io
+import math
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import attrs
+import numpy as np
+from numpy.typing import NDArray
+
+from modelship._cli_common import STDOUT, add_storage_options, write_output
+from modelship.checks._result import CheckResult, SuiteResult
+from modelship.errors import ConfigError, MissingDependency
+
+__all__ = ["MISSING_MARKERS", "add_output_options", "read_bytes", "read_table"]
+
+MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
+"""CSV cells read as missing values (compared case-insensitively, after stripping)."""
+
+
+def _csv_column(cells: list[str]) -> NDArray[Any]:
+    """Type one CSV column: int64, else float64 (missing as NaN), else strings (``None``)."""
+    stripped = [cell.strip() for cell in cells]
+    missing = [cell.lower() in MISSING_MARKERS for cell in stripped]
+    present = [cell for cell, gone in zip(stripped, missing, strict=True) if not gone]
+    if not any(missing):
+        try:
+            return np.array([int(cell) for cell in present], dtype=np.int64)
+        except (ValueError, OverflowError):
+            pass
+    try:
+        return np.array(
+            [
+                math.nan if gone else float(cell)
+                for cell, gone in zip(stripped, missing, strict=True)
+            ],
+            dtype=np.float64,
+        )
+    except ValueError:
+        return np.array(
+            [None if gone else cell for cell, gone in zip(cells, missing, strict=True)],
+            dtype=object,
+        )
+
+
+def _read_csv(path: str, data: bytes) -> dict[str, NDArray[Any]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path} is not UTF-8 text: {exc}") from None
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+    if not rows:
+        raise ConfigError(f"{path} is empty: a CSV file needs a header row")
+    header, body = rows[0], rows[1:]
+    for number, row in enumerate(body, start=2):
+        if len(row) != len(header):
+            raise ConfigError(
+                f"{path}, line {number}: {len(row)} fields, but the header has {len(header)}"
+            )
+    return {name: _csv_column([row[j] for row in body]) for j, name in enumerate(header)}
+
+
+def _is_url(path: str) -> bool:
+    return "://" in path and not path.startswith("file://")
+
+
+def read_bytes(path: str | Path, storage_options: Mapping[str, Any] | None = None) -> bytes:
+    """The bytes of a local file or of any fsspec URL (``s3://bucket/data.csv``).
+
+    Raises
+    ------
+    OSError
+        When the file cannot be read (a missing file, a denied or unreachable store).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.checks._cli import read_bytes
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.txt"
+    >>> _ = path.write_bytes(b"ok")
+    >>> read_bytes(path), read_bytes(f"file://{path}")
+    (b'ok', b'ok')
+    """
+    text = str(path)
+    if not _is_url(text) and not text.startswith("file://"):
+        return Path(text).read_bytes()
+    fsspec = importlib.import_module("fsspec")
+    with fsspec.open(text, "rb", **dict(storage_options or {})) as handle:
+        data: bytes = handle.read()
+    return data
+
+
+def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = None) -> Any:
+    """Read tabular data from ``.npy``, ``.csv`` or ``.parquet`` (Parquet needs pyarrow).
+
+    ``path`` is a local path or any fsspec URL (``s3://bucket/batch.parquet``), read with
+    ``storage_options``. A ``.npy`` file holds a structured array (named columns) or a 1-D
+    or 2-D array (columns ``"0"``, ``"1"``, ...). A CSV file has a header row; a column
+    whose cells are all integers is int64, all numbers float64, otherwise text; the cells
+    in ``MISSING_MARKERS`` are missing values.
+
+    Raises
+    ------
+    MissingDependency
+        For Parquet when pyarrow is not installed.
+    ConfigError
+        For an unknown file type or a malformed CSV file.
+    OSError
+        When the file cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from modelship.checks._cli import read_table
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "data.csv"
+    >>> _ = path.write_text("age,plan\\n31,pro\\n45,NA\\n")
+    >>> table = read_table(path)
+    >>> table["age"].dtype.name, table["plan"].tolist()
+    ('int64', ['pro', None])
+    """
+    name = str(path)
+    suffix = Path(name.split("?", 1)[0]).suffix.lower()
+    if suffix not in (".npy", ".csv", ".parquet", ".pq"):
+        raise ConfigError(f"cannot read {Path(name).name}: use a .npy, .csv or .parquet file")
+    if suffix in (".parquet", ".pq"):
+        try:
+            pq = importlib.import_module("pyarrow.parquet")
+        except ImportError:
+            raise MissingDependency(
+                f"reading {Path(name).name} needs pyarrow: pip install 'modelship[parquet]'"
+            ) from None
+    data = read_bytes(path, storage_options)
+    if suffix == ".npy":
+        try:
+            return np.load(io.BytesIO(data), allow_pickle=False)
+        except ValueError as exc:
+            raise ConfigError(f"{name} is not a readable .npy file: {exc}") from None
+    if suffix == ".csv":
+        return _read_csv(name, data)
+    return pq.read_table(io.BytesIO(data))
+
+
+@attrs.frozen
+class _FileCheck:
+    """A check whose inputs are read when it runs, so a bad file is an ``error`` result."""
+
+    name: str
+    build: Callable[[], CheckResult]
+
+    def run(self) -> CheckResult:
+        return self.build()
+
+
+def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
+    """Write the reports asked for, print the summary, return the exit code.
+
+    The summary goes to standard output, or to standard error when a report does (``-``).
+    """
+    code = suite.exit_code(strict=args.strict)
+    args.exit_code_so_far = code  # what main returns if a reader closes stdout early
+    if args.json:
+        write_output(args.json, suite.to_json() + "\n")
+    if args.junit:
+        write_output(args.junit, suite.to_junit())
+    if args.markdown:
+        append = args.markdown_mode == "append" and args.markdown != STDOUT
+        write_output(args.markdown, suite.to_markdown(), append=append)
+    to_stdout = STDOUT in (args.json, args.junit, args.markdown)
+    print(suite.summary(), file=sys.stderr if to_stdout else sys.stdout)
+    return code
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Storage options and the report options every check command takes."""
+    add_storage_options(parser)
+    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here ('-': stdout)")
+    parser.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="add a Markdown summary to this file (e.g. \"$GITHUB_STEP_SUMMARY\"; '-': stdout)",
+    )
+    parser.add_argument(
+        "--markdown-mode",
+        choices=("append", "overwrite"),
+        default="append",
+        help="append to the --markdown file (default, as job summaries expect) or overwrite it",
+    )
+    parser.add_argument(
+        "--json", metavar="PATH", help="write the results as JSON here ('-': stdout)"
+    )
+    parser.add_argument("--strict", action="store_true", help="warnings fail the run too")

@@ -1,0 +1,213 @@
+"""``modelship check bias`` and ``modelship check degradation`` on data files, for CI.
+
+Same outputs and exit codes as ``check drift``: 0 pass, 1 a blocking check failed (with
+``--strict``, any warning), 2 a check could not be computed or the input could not be
+read. Reports (``--json``, ``--junit``, ``--markdown``) are written even on an error.
+
+Wiring: :func:`add_fairness_commands` takes the sub-command group of ``modelship check``
+(the ``commands`` object in :func:`modelship.checks._cli.add_commands`, which calls it).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from modelship._cli_common import storage_options
+from modelship.checks._bias import Bias
+from modelship.checks._cli_common import _FileCheck, _finish, add_output_options, read_table
+from modelship.checks._degradation import Degradation
+from modelship.checks._result import CheckResult, run_suite
+from modelship.errors import ConfigError
+
+__all__ = ["add_fairness_commands"]
+
+
+def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
+    if isinstance(table, dict):
+        available = list(table)
+    elif hasattr(table, "column_names"):
+        available = list(table.column_names)
+    elif getattr(table, "dtype", None) is not None and table.dtype.names is not None:
+        available = list(table.dtype.names)
+    else:
+        raise ConfigError(
+            f"{what}: the file must have named columns (CSV, Parquet, structured .npy)"
+        )
+    absent = [name for name in names if name not in available]
+    if absent:
+        raise ConfigError(f"{what}: no column {absent[0]!r}; columns: {available}")
+    out = {}
+    for name in names:
+        column = table[name] if not hasattr(table, "column_names") else table.column(name)
+        out[name] = column.to_numpy() if hasattr(column, "to_numpy") else column
+    return out
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"{what} takes NAME=VALUE, got {item!r}")
+        try:
+            out[name] = None if value.lower() == "none" else float(value)
+        except ValueError:
+            raise ConfigError(f"{what} {item!r}: {value!r} is not a number or 'none'") from None
+    return out
+
+
+def _bias(args: argparse.Namespace) -> CheckResult:
+    table = read_table(args.data, storage_options(args.option))
+    predicted = args.score or args.prediction
+    if predicted is None:
+        raise ConfigError("give --prediction (labels) or --score with --threshold")
+    cols = _columns(table, [args.label, predicted, *args.sensitive], str(args.data))
+    return Bias(
+        y_true=cols[args.label],
+        y_pred=cols[predicted],
+        sensitive={name: cols[name] for name in args.sensitive},
+        threshold=args.threshold if args.score else None,
+        task=args.task or "classification",
+        thresholds=_pairs(args.limit, "--limit"),
+        four_fifths=args.four_fifths,
+        reference_group=args.reference_group,
+        gate=args.gate,
+        confidence=args.confidence,
+        n_resamples=args.n_resamples,
+        seed=args.seed,
+        min_group_size=args.min_group_size,
+        small_groups=args.small_groups,
+    ).run()
+
+
+def _degradation(args: argparse.Namespace) -> CheckResult:
+    table = read_table(args.data, storage_options(args.option))
+    names = [args.label, args.candidate, args.baseline, *(args.segment or [])]
+    cols = _columns(table, names, str(args.data))
+    margins = _pairs(args.metric_margin, "--metric-margin")
+    return Degradation(
+        y=cols[args.label],
+        candidate_scores=cols[args.candidate],
+        baseline_scores=cols[args.baseline],
+        X={name: cols[name] for name in args.segment or []} or None,
+        metrics=args.metrics,
+        task=args.task,
+        threshold=args.threshold,
+        margin=args.margin,
+        margins={k: v for k, v in margins.items() if v is not None},
+        relative=args.relative,
+        confidence=args.confidence,
+        inconclusive=args.inconclusive,
+        segments=args.segment,
+        min_segment_size=args.min_segment_size,
+        n_resamples=args.n_resamples,
+        seed=args.seed,
+    ).run()
+
+
+def _run_bias(args: argparse.Namespace) -> int:
+    return _finish(run_suite([_FileCheck("bias", lambda: _bias(args))]), args)
+
+
+def _run_degradation(args: argparse.Namespace) -> int:
+    return _finish(run_suite([_FileCheck("degradation", lambda: _degradation(args))]), args)
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data", required=True, metavar="PATH", help="one table: .csv, .parquet, structured .npy"
+    )
+    parser.add_argument(
+        "--label", required=True, metavar="COL", help="true labels (0/1) or targets"
+    )
+    parser.add_argument("--task", choices=("classification", "regression"), default=None)
+    parser.add_argument("--confidence", type=float, default=0.95, help="interval confidence (0.95)")
+    parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (1000)")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
+    add_output_options(parser)
+
+
+def add_fairness_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+) -> None:
+    """Add ``bias`` and ``degradation`` to the sub-commands of ``modelship check``.
+
+    Each command sets ``func``, a handler taking the parsed arguments and returning the
+    exit code: 0 pass, 1 a blocking failure (``--strict``: any warning), 2 an error.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> from modelship.checks._cli_fairness import add_fairness_commands
+    >>> parser = argparse.ArgumentParser(prog="modelship check")
+    >>> add_fairness_commands(parser.add_subparsers())
+    >>> args = parser.parse_args(["bias", "--data", "d.csv", "--label", "y",
+    ...                           "--prediction", "p", "--sensitive", "sex"])
+    >>> args.min_group_size, args.gate, args.four_fifths
+    (30, 'estimate', False)
+    """
+    bias = commands.add_parser(
+        "bias",
+        help="per-group metrics and disparities with bootstrap intervals",
+        description="Bias check on one table of labels, predictions and sensitive columns. "
+        "Exit 0 pass, 1 blocking failure (--strict: any warning), 2 error.",
+    )
+    _add_common(bias)
+    bias.add_argument("--prediction", metavar="COL", help="predicted labels (0/1)")
+    bias.add_argument("--score", metavar="COL", help="scores, turned into labels by --threshold")
+    bias.add_argument("--threshold", type=float, default=0.5, help="score threshold (0.5)")
+    bias.add_argument(
+        "--sensitive", nargs="+", required=True, metavar="COL", help="sensitive feature columns"
+    )
+    bias.add_argument(
+        "--limit",
+        nargs="+",
+        metavar="METRIC=VALUE",
+        help="disparity thresholds, e.g. demographic_parity_difference=0.05 (none: not gated)",
+    )
+    bias.add_argument(
+        "--four-fifths", action="store_true", help="gate disparate_impact at 0.8 (US employment)"
+    )
+    bias.add_argument("--reference-group", help="disparate impact divides by this group")
+    bias.add_argument(
+        "--gate",
+        choices=("estimate", "interval"),
+        default="estimate",
+        help="judge the estimate, or require the whole interval within the threshold",
+    )
+    bias.add_argument("--min-group-size", type=int, default=30, help="smaller groups skipped (30)")
+    bias.add_argument("--small-groups", choices=("skip", "warn", "fail", "ignore"), default="skip")
+    bias.set_defaults(func=_run_bias)
+
+    degradation = commands.add_parser(
+        "degradation",
+        help="is the candidate worse than the baseline on the same holdout?",
+        description="Degradation check on one table of labels and both models' scores. "
+        "Exit 0 pass, 1 blocking failure (--strict: any warning), 2 error.",
+    )
+    _add_common(degradation)
+    degradation.add_argument(
+        "--candidate", required=True, metavar="COL", help="the candidate's scores or predictions"
+    )
+    degradation.add_argument(
+        "--baseline", required=True, metavar="COL", help="the baseline's scores or predictions"
+    )
+    degradation.add_argument("--metrics", nargs="+", metavar="NAME", help="metric names")
+    degradation.add_argument("--threshold", type=float, default=0.5, help="label threshold (0.5)")
+    degradation.add_argument("--margin", type=float, default=0.01, help="allowed drop (0.01)")
+    degradation.add_argument(
+        "--metric-margin", nargs="+", metavar="METRIC=VALUE", help="allowed drop per metric"
+    )
+    degradation.add_argument(
+        "--relative", action="store_true", help="margins are shares of the baseline's value"
+    )
+    degradation.add_argument(
+        "--inconclusive",
+        choices=("fail", "warn", "pass"),
+        default="fail",
+        help="what an inconclusive verdict does (fail)",
+    )
+    degradation.add_argument("--segment", nargs="+", metavar="COL", help="compare per segment too")
+    degradation.add_argument("--min-segment-size", type=int, default=30)
+    degradation.set_defaults(func=_run_degradation)

@@ -1,0 +1,1010 @@
+"""The degradation check: is the candidate worse than the baseline on the same holdout?
+
+Each metric's ``candidate - baseline`` gets a two-sided interval whose ends are one-sided
+bounds at ``confidence`` (see :mod:`modelship.checks.stats._metrics`): DeLong for ROC AUC,
+McNemar's exact test for accuracy, a paired bootstrap for the rest. The verdict compares
+the interval with the allowed drop (``margin``); latency, artifact size and peak memory
+are measured on the same batches and judged against budgets.
+"""
+
+from __future__ import annotations
+
+import enum
+import io
+import math
+import pickle
+import time
+import tracemalloc
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Literal, Protocol
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+
+from modelship._json import jsonable
+from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
+from modelship.checks._records import finite_or_none, record_from_dict
+from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._tabular import raw_columns
+from modelship.checks.stats import _metrics as sm
+from modelship.errors import CheckInputError, ConfigError, IntegrityError
+from modelship.version import ModelVersion
+
+__all__ = [
+    "Degradation",
+    "DegradationResult",
+    "MetricComparison",
+    "PerformanceComparison",
+    "Verdict",
+]
+
+MetricLike = str | Callable[[Any, Any], float]
+Policy = Literal["fail", "warn", "pass"]
+
+
+class Verdict(str, enum.Enum):
+    """What the interval of ``candidate - baseline`` says, against the allowed drop.
+
+    * ``NOT_WORSE`` (``"not worse within tolerance"``): the one-sided bound on the
+      candidate's side excludes a drop larger than the margin.
+    * ``WORSE`` (``"worse"``): the whole interval lies beyond the allowed drop.
+    * ``INCONCLUSIVE`` (``"inconclusive: holdout too small to tell"``): the interval
+      straddles the allowed drop; more rows would decide.
+
+    Examples
+    --------
+    >>> from modelship.checks import Verdict
+    >>> Verdict("worse") is Verdict.WORSE, Verdict.INCONCLUSIVE.value
+    (True, 'inconclusive: holdout too small to tell')
+    """
+
+    WORSE = "worse"
+    NOT_WORSE = "not worse within tolerance"
+    INCONCLUSIVE = "inconclusive: holdout too small to tell"
+
+
+def _optional_verdict(value: Verdict | str | None) -> Verdict | None:
+    return None if value is None else Verdict(value)
+
+
+@attrs.frozen(kw_only=True)
+class MetricComparison:
+    """One metric of the candidate against the baseline, with its interval and verdict.
+
+    ``difference = candidate - baseline``; ``ci_low``/``ci_high`` are its two-sided
+    interval at level ``2 confidence - 1``, so each end is a one-sided ``confidence``
+    bound. ``margin`` is the allowed drop in the metric's units (for a metric where lower
+    is better, an allowed rise). ``method`` is ``"delong"``, ``"mcnemar_exact"`` or
+    ``"bootstrap"``. ``verdict`` is ``None`` and ``status`` ``error`` when the metric
+    could not be computed; ``reason`` says why.
+
+    Examples
+    --------
+    >>> from modelship.checks import MetricComparison
+    >>> m = MetricComparison(name="roc_auc", candidate=0.91, baseline=0.90, difference=0.01,
+    ...                      ci_low=-0.002, ci_high=0.022, margin=0.01, method="delong",
+    ...                      verdict="not worse within tolerance", status="pass")
+    >>> m.verdict.value
+    'not worse within tolerance'
+    """
+
+    name: str
+    candidate: float | None = attrs.field(converter=finite_or_none)
+    baseline: float | None = attrs.field(converter=finite_or_none)
+    difference: float | None = attrs.field(converter=finite_or_none)
+    ci_low: float | None = attrs.field(converter=finite_or_none)
+    ci_high: float | None = attrs.field(converter=finite_or_none)
+    margin: float | None = attrs.field(converter=finite_or_none)
+    method: str
+    verdict: Verdict | None = attrs.field(converter=_optional_verdict)
+    status: Status = attrs.field(converter=Status)
+    higher_is_better: bool = True
+    p_value: float | None = attrs.field(default=None, converter=finite_or_none)
+    n: int = 0
+    segment: str | None = None
+    reason: str = ""
+
+
+@attrs.frozen(kw_only=True)
+class PerformanceComparison:
+    """Latency percentiles (milliseconds per batch), artifact size and peak memory.
+
+    ``candidate`` and ``baseline`` map ``p50_ms``, ``p95_ms``, ``p99_ms``, ``size_bytes``
+    and ``peak_memory_bytes`` to numbers (``None`` when not measured). ``budgets`` holds
+    every budget given and ``exceeded`` the ones broken, each with a sentence.
+
+    Examples
+    --------
+    >>> from modelship.checks import PerformanceComparison
+    >>> PerformanceComparison(candidate={"p95_ms": 2.0}, baseline={"p95_ms": 1.0}).exceeded
+    {}
+    """
+
+    candidate: Mapping[str, float | None] = attrs.field(factory=dict)
+    baseline: Mapping[str, float | None] = attrs.field(factory=dict)
+    budgets: Mapping[str, float] = attrs.field(factory=dict)
+    exceeded: Mapping[str, str] = attrs.field(factory=dict)
+    batch_size: int = 0
+    n_batches: int = 0
+
+
+def _str_tuple(value: Sequence[str]) -> tuple[str, ...]:
+    return tuple(str(item) for item in value)
+
+
+@attrs.frozen(kw_only=True)
+class DegradationResult(CheckResult):
+    """A :class:`CheckResult` with ``metrics``, ``slices`` and ``performance``.
+
+    ``metrics[name]`` is the :class:`MetricComparison` on the whole holdout;
+    ``slices[segment][name]`` the same on each segment; ``worst_segments`` names the
+    segments with the largest drop first; ``performance`` is ``None`` unless latency,
+    size or memory were measured.
+
+    Examples
+    --------
+    >>> from modelship.checks import DegradationResult
+    >>> DegradationResult(name="degradation", status="pass").metrics
+    {}
+    """
+
+    metrics: Mapping[str, MetricComparison] = attrs.field(factory=dict)
+    slices: Mapping[str, Mapping[str, MetricComparison]] = attrs.field(factory=dict)
+    worst_segments: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
+    performance: PerformanceComparison | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The :class:`CheckResult` dict plus ``metrics``, ``slices``, ``performance``.
+
+        Examples
+        --------
+        >>> from modelship.checks import DegradationResult
+        >>> "metrics" in DegradationResult(name="d", status="pass").to_dict()
+        True
+        """
+        data = super().to_dict()
+        data["metrics"] = {k: jsonable(attrs.asdict(v)) for k, v in self.metrics.items()}
+        data["slices"] = {
+            segment: {k: jsonable(attrs.asdict(v)) for k, v in found.items()}
+            for segment, found in self.slices.items()
+        }
+        data["worst_segments"] = list(self.worst_segments)
+        data["performance"] = (
+            None if self.performance is None else jsonable(attrs.asdict(self.performance))
+        )
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DegradationResult:
+        """Rebuild a result from :meth:`to_dict` output.
+
+        Examples
+        --------
+        >>> from modelship.checks import DegradationResult
+        >>> result = DegradationResult(name="d", status="pass")
+        >>> DegradationResult.from_dict(result.to_dict()) == result
+        True
+        """
+        base = CheckResult.from_dict(data)
+        fields = {field.name: getattr(base, field.name) for field in attrs.fields(CheckResult)}
+        performance = data.get("performance")
+        return cls(
+            **fields,
+            metrics={
+                k: record_from_dict(MetricComparison, v) for k, v in data.get("metrics", {}).items()
+            },
+            slices={
+                segment: {k: record_from_dict(MetricComparison, v) for k, v in found.items()}
+                for segment, found in data.get("slices", {}).items()
+            },
+            worst_segments=data.get("worst_segments", ()),
+            performance=None
+            if performance is None
+            else record_from_dict(PerformanceComparison, performance),
+        )
+
+
+class _Registry(Protocol):
+    def get(self, name: str, ref: str | int = ...) -> ModelVersion: ...
+
+    def load(self, name: str, ref: str | int = ...) -> Any: ...
+
+
+@attrs.frozen
+class _Model:
+    """A model made callable, with what is known of its stored size."""
+
+    predict: Callable[[Any], Any] | None
+    size_bytes: int | None
+    label: str
+
+
+def _resolve(model: Any, registry: _Registry | None, what: str) -> _Model:
+    if model is None:
+        return _Model(None, None, what)
+    if isinstance(model, ModelVersion):
+        if registry is None:
+            raise ConfigError(
+                f"{what} is a ModelVersion, which does not know the registry it came from; "
+                "pass registry= (the registry of reg.get(...)) so it is loaded and verified"
+            )
+        stored = registry.get(model.name, model.version)
+        if stored.artifact.digest != model.artifact.digest:
+            raise IntegrityError(
+                f"{what} {model.name} {model.version}: the registry holds artifact "
+                f"{stored.artifact.digest}, not {model.artifact.digest}; is this the right "
+                "registry?"
+            )
+        loaded = registry.load(model.name, model.version)  # verified against the digest
+        return _Model(
+            _predictor(loaded, what), model.artifact.size, f"{model.name} {model.version}"
+        )
+    return _Model(_predictor(model, what), _pickled_size(model), what)
+
+
+def _predictor(model: Any, what: str) -> Callable[[Any], Any]:
+    proba = getattr(model, "predict_proba", None)
+    if callable(proba):
+
+        def positive_proba(x: Any) -> Any:
+            out = np.asarray(proba(x))
+            return out[:, -1] if out.ndim == 2 else out
+
+        return positive_proba
+    predict = getattr(model, "predict", None)
+    if callable(predict):
+        return predict  # type: ignore[no-any-return]
+    if callable(model):
+        return model  # type: ignore[no-any-return]
+    raise ConfigError(
+        f"{what} has no predict_proba or predict and is not callable; pass a model, a "
+        "function X -> predictions, a ModelVersion with registry=, or precomputed scores"
+    )
+
+
+def _pickled_size(model: Any) -> int | None:
+    """Bytes of ``pickle.dumps(model)``: what a joblib-style artifact holds, give or take."""
+    buffer = io.BytesIO()
+    try:
+        pickle.dump(model, buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # a closure or a live handle: size unknown, said in the result
+        return None
+    return buffer.getbuffer().nbytes
+
+
+def _rows(x: Any, start: int, stop: int) -> Any:
+    if hasattr(x, "iloc"):
+        return x.iloc[start:stop]
+    if hasattr(x, "column_names") and hasattr(x, "slice"):
+        return x.slice(start, stop - start)
+    if isinstance(x, Mapping):
+        return {key: value[start:stop] for key, value in x.items()}
+    return x[start:stop]
+
+
+def _n_rows(x: Any) -> int:
+    if hasattr(x, "num_rows"):
+        return int(x.num_rows)
+    if isinstance(x, Mapping):
+        return len(next(iter(x.values())))
+    if hasattr(x, "shape"):
+        return int(x.shape[0])
+    return len(x)
+
+
+def _vector(values: Any, what: str) -> npt.NDArray[np.float64]:
+    array = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise CheckInputError(f"{what} must be one value per row, got shape {array.shape}")
+    if array.dtype.kind not in "iufb":
+        raise CheckInputError(f"{what} must be numbers, got dtype {array.dtype}")
+    out = array.astype(np.float64)
+    if not np.isfinite(out).all():
+        raise CheckInputError(f"{what} has {int((~np.isfinite(out)).sum())} non-finite values")
+    return out
+
+
+def _metric_list(value: Sequence[MetricLike] | Mapping[str, MetricLike] | None) -> tuple[Any, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, Mapping):
+        return tuple(value.items())
+    if isinstance(value, str):
+        return ((value, value),)
+    items: list[tuple[str, MetricLike]] = []
+    for metric in value:
+        if isinstance(metric, str):
+            items.append((metric, metric))
+        elif callable(metric):
+            items.append((getattr(metric, "__name__", "metric"), metric))
+        else:
+            raise ConfigError(f"`metrics` items must be names or callables, got {metric!r}")
+    return tuple(items)
+
+
+def _margins(value: Mapping[str, float] | None) -> dict[str, float]:
+    # Validated by _parameter_constraints before this runs.
+    return {str(name): float(margin) for name, margin in (value or {}).items()}
+
+
+_DEFAULT_METRICS = {
+    "classification": ("roc_auc", "accuracy", "f1"),
+    "regression": ("rmse", "mae", "r2"),
+}
+
+
+@attrs.frozen(kw_only=True)
+class Degradation:
+    """Is the candidate worse than the model in production, beyond what is allowed?
+
+    Both models predict the same holdout ``X`` (or their scores are given). For every
+    metric the check computes ``difference = candidate - baseline`` and an interval whose
+    ends are one-sided ``confidence`` bounds:
+
+    ========================  ============================================================
+    metric                    interval
+    ========================  ============================================================
+    ``roc_auc``               DeLong's test (Sun and Xu's O(n log n) algorithm)
+    ``accuracy``              McNemar's exact test on the discordant pairs
+    anything else             seeded paired bootstrap (same resampled rows for both)
+    ========================  ============================================================
+
+    With ``margin`` the allowed drop (absolute, or relative to the baseline's value), the
+    verdict is ``"not worse within tolerance"`` when the bound on the candidate's side
+    clears ``-margin``, ``"worse"`` when the whole interval is beyond ``-margin``, and
+    ``"inconclusive: holdout too small to tell"`` otherwise. For metrics where lower is
+    better (log loss, Brier, RMSE, MAE) the same holds with the signs turned.
+
+    Parameters
+    ----------
+    candidate, baseline
+        A model with ``predict_proba`` (the last column is the positive class's
+        probability) or ``predict``, a function ``X -> predictions``, or a
+        :class:`~modelship.ModelVersion` from ``reg.get(...)`` (then pass ``registry=``:
+        the record does not know its registry; the artifact is loaded through it, verified
+        against its digest). ``None`` when the scores are given instead.
+    X : optional
+        The holdout's features, in whatever form the models take.
+    y : array-like
+        The holdout's labels (0/1) or targets.
+    candidate_scores, baseline_scores : array-like, optional
+        Precomputed predictions: scores or probabilities of the positive class (labels are
+        ``score >= threshold``), or regression predictions.
+    registry : Registry, optional
+        Where ModelVersions are loaded from.
+    metrics : sequence or mapping, optional
+        Names from ``METRICS`` (``accuracy``, ``precision``, ``recall``, ``f1``,
+        ``roc_auc``, ``log_loss``, ``brier``, ``rmse``, ``mae``, ``r2``) or callables
+        ``metric(y_true, y_pred) -> float`` (given scores, or regression predictions;
+        named by ``__name__`` or by the mapping's key). Default: ``roc_auc``,
+        ``accuracy``, ``f1`` for classification; ``rmse``, ``mae``, ``r2`` for regression.
+    lower_is_better : collection of str
+        Names of the callables where a lower value is better.
+    task : {"classification", "regression"}, optional
+        Default: classification when ``y`` holds only 0 and 1.
+    threshold : float
+        Scores at or above it are predicted positive (0.5).
+    margin : float
+        Allowed drop (0.01); ``margins`` overrides it per metric.
+    relative : bool
+        Read margins as a share of the baseline's value instead of metric units.
+    confidence : float
+        Level of each one-sided bound (0.95).
+    inconclusive : {"fail", "warn", "pass"}
+        What an inconclusive verdict does to the check (``fail``: hold the deployment).
+    segments : optional
+        A column name (or names) of ``X``, an array of segment labels, or a mapping
+        ``name -> boolean mask``: every metric is compared again on each segment.
+    segment_margin : float, optional
+        Allowed drop within a segment (default ``margin``).
+    segment_inconclusive : {"fail", "warn", "pass"}
+        What an inconclusive segment does (``warn``: segments are small).
+    min_segment_size : int
+        Segments with fewer rows are listed in ``details`` and not compared (30).
+    n_resamples, seed, bootstrap_weights
+        The paired bootstrap: 1000 resamples, seed 0, ``"multinomial"`` or ``"poisson"``.
+    latency_budget : float, optional
+        The candidate's p95 batch latency may be at most this factor of the baseline's.
+    latency_budget_ms : float, optional
+        ... or at most this many milliseconds.
+    size_budget, size_budget_bytes, memory_budget, memory_budget_bytes : float, optional
+        The same for the serialized artifact's size and the peak memory traced while
+        predicting ``X`` once (``tracemalloc``: Python and NumPy allocations).
+    measure_performance : bool
+        Measure latency, size and memory without budgets (for the report).
+    batch_size, n_batches, warmup : int
+        Latency batches: rows per batch (256), batches timed per model (50, alternating
+        candidate and baseline on the same batch), untimed warm-up calls (3).
+    severity, name
+        As for every check.
+
+    Raises
+    ------
+    ConfigError
+        At construction, for a setting outside what is allowed.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.checks import Degradation
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 5000)
+    >>> baseline = y + rng.normal(0, 1.0, 5000)
+    >>> candidate = y + rng.normal(0, 0.6, 5000)          # better
+    >>> result = Degradation(y=y, candidate_scores=candidate, baseline_scores=baseline,
+    ...                      metrics=["roc_auc"], threshold=0.5).run()
+    >>> auc = result.metrics["roc_auc"]
+    >>> result.status.value, auc.method, auc.verdict.value
+    ('pass', 'delong', 'not worse within tolerance')
+    >>> worse = Degradation(y=y, candidate_scores=baseline, baseline_scores=candidate,
+    ...                     metrics=["roc_auc"]).run()
+    >>> worse.status.value, worse.metrics["roc_auc"].verdict.value
+    ('fail', 'worse')
+    """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "task": (None, Options(("classification", "regression"))),
+        "threshold": Interval(float, None, None),
+        "margin": Interval(float, 0, None),
+        "margins": (None, MappingOf(Interval(float, 0, None))),
+        "relative": bool,
+        "confidence": Interval(float, 0, 1, closed="neither"),
+        "inconclusive": Options(("fail", "warn", "pass")),
+        "segment_margin": (None, Interval(float, 0, None)),
+        "segment_inconclusive": Options(("fail", "warn", "pass")),
+        "min_segment_size": Interval(int, 1, None),
+        "n_resamples": Interval(int, 1, None),
+        "seed": Interval(int, 0, None),
+        "bootstrap_weights": Options(("multinomial", "poisson")),
+        **dict.fromkeys(
+            (
+                "latency_budget",
+                "latency_budget_ms",
+                "size_budget",
+                "size_budget_bytes",
+                "memory_budget",
+                "memory_budget_bytes",
+            ),
+            (None, Interval(float, 0, None, closed="neither")),
+        ),
+        "measure_performance": bool,
+        "batch_size": Interval(int, 1, None),
+        "n_batches": Interval(int, 1, None),
+        "warmup": Interval(int, 0, None),
+        "severity": Options(Severity),
+    }
+    __attrs_pre_init__ = check_parameters
+
+    candidate: Any = attrs.field(default=None, repr=False)
+    baseline: Any = attrs.field(default=None, repr=False)
+    X: Any = attrs.field(default=None, repr=False)
+    y: Any = attrs.field(default=None, repr=False)
+    candidate_scores: Any = attrs.field(default=None, repr=False)
+    baseline_scores: Any = attrs.field(default=None, repr=False)
+    registry: Any = attrs.field(default=None, repr=False)
+    metrics: tuple[Any, ...] = attrs.field(default=None, converter=_metric_list)
+    lower_is_better: frozenset[str] = attrs.field(default=(), converter=frozenset)
+    task: Literal["classification", "regression"] | None = None
+    threshold: float = 0.5
+    margin: float = 0.01
+    margins: Mapping[str, float] = attrs.field(default=None, converter=_margins)
+    relative: bool = False
+    confidence: float = 0.95
+    inconclusive: Policy = "fail"
+    segments: Any = attrs.field(default=None, repr=False)
+    segment_margin: float | None = None
+    segment_inconclusive: Policy = "warn"
+    min_segment_size: int = 30
+    n_resamples: int = 1000
+    seed: int = 0
+    bootstrap_weights: sm.Weights = "multinomial"
+    latency_budget: float | None = None
+    latency_budget_ms: float | None = None
+    size_budget: float | None = None
+    size_budget_bytes: float | None = None
+    memory_budget: float | None = None
+    memory_budget_bytes: float | None = None
+    measure_performance: bool = False
+    batch_size: int = 256
+    n_batches: int = 50
+    warmup: int = 3
+    severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
+    name: str = "degradation"
+
+    def __attrs_post_init__(self) -> None:
+        if self.y is None:
+            raise ConfigError("`y` (the holdout's labels or targets) is required")
+        for side in ("candidate", "baseline"):
+            model, scores = getattr(self, side), getattr(self, f"{side}_scores")
+            if (model is None) == (scores is None):
+                raise ConfigError(f"give exactly one of `{side}` and `{side}_scores`")
+            if model is not None and self.X is None:
+                raise ConfigError(f"`{side}` is a model, so `X` (the holdout) is required")
+        names = {name for name, _ in self.metrics}
+        unknown = sorted(
+            name
+            for name, metric in self.metrics
+            if isinstance(metric, str) and metric not in sm.METRICS
+        )
+        if unknown:
+            raise ConfigError(f"unknown metrics {unknown}; known: {sorted(sm.METRICS)}")
+        extra = sorted(set(self.margins) - names) if self.metrics else []
+        if extra:
+            raise ConfigError(f"`margins` names metrics not compared: {extra}")
+
+    # --- running ---
+
+    def run(self) -> DegradationResult:
+        """Compare the models and judge every metric, segment and budget.
+
+        Returns
+        -------
+        DegradationResult
+            ``fail`` when a metric or segment is worse, a budget is broken, or an
+            inconclusive verdict meets a ``"fail"`` policy; ``warn`` likewise with
+            ``"warn"``; ``error`` when a metric cannot be computed (the reason says which).
+
+        Raises
+        ------
+        CheckInputError
+            Lengths that differ, labels outside {0, 1}, non-finite predictions.
+        IntegrityError
+            A ModelVersion whose artifact the registry does not hold.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.checks import Degradation
+        >>> y = np.array([0, 1] * 50)
+        >>> Degradation(y=y, candidate_scores=y * 0.9, baseline_scores=y * 0.8,
+        ...             metrics=["accuracy"]).run().metrics["accuracy"].difference
+        0.0
+        """
+        y = _vector(self.y, "y")
+        task = self.task or ("classification" if np.isin(y, (0.0, 1.0)).all() else "regression")
+        candidate = _resolve(self.candidate, self.registry, "candidate")
+        baseline = _resolve(self.baseline, self.registry, "baseline")
+        cand = self._scores(candidate, self.candidate_scores, "candidate")
+        base = self._scores(baseline, self.baseline_scores, "baseline")
+        for what, values in (("candidate predictions", cand), ("baseline predictions", base)):
+            if len(values) != len(y):
+                raise CheckInputError(f"{what} have {len(values)} rows but y has {len(y)}")
+        metrics = self.metrics or tuple((m, m) for m in _DEFAULT_METRICS[task])
+        compared = {
+            name: self._compare(
+                name,
+                metric,
+                task=task,
+                y=y,
+                cand=cand,
+                base=base,
+                margin=self.margin,
+                policy=self.inconclusive,
+                segment=None,
+            )
+            for name, metric in metrics
+        }
+        slices, skipped = self._slices(metrics, task, y, cand, base)
+        performance = self._performance(candidate, baseline)
+        return self._summarise(compared, slices, skipped, performance, len(y))
+
+    def _scores(self, model: _Model, given: Any, what: str) -> npt.NDArray[np.float64]:
+        if given is not None:
+            return _vector(given, f"{what}_scores")
+        assert model.predict is not None
+        return _vector(model.predict(self.X), f"{what} predictions")
+
+    def _margin_for(self, name: str, default: float, baseline_value: float) -> float:
+        margin = self.margins.get(name, default)
+        return margin * abs(baseline_value) if self.relative else margin
+
+    def _compare(
+        self,
+        name: str,
+        metric: MetricLike,
+        *,
+        task: str,
+        y: npt.NDArray[np.float64],
+        cand: npt.NDArray[np.float64],
+        base: npt.NDArray[np.float64],
+        margin: float,
+        policy: Policy,
+        segment: str | None,
+    ) -> MetricComparison:
+        confidence = 2 * self.confidence - 1
+        higher = name not in self.lower_is_better
+        try:
+            if callable(metric):
+                interval = sm.paired_bootstrap(
+                    y,
+                    cand,
+                    base,
+                    metric,
+                    n_resamples=self.n_resamples,
+                    confidence=confidence,
+                    seed=self.seed,
+                    weights=self.bootstrap_weights,
+                )
+                method = "bootstrap"
+            else:
+                spec = sm.METRICS[metric]
+                higher = spec.higher_is_better
+                if (spec.kind == "regression") != (task == "regression"):
+                    raise ConfigError(f"metric {metric!r} is not a {task} metric")
+                a: npt.NDArray[Any] = cand
+                b: npt.NDArray[Any] = base
+                if spec.kind == "labels":
+                    a, b = cand >= self.threshold, base >= self.threshold
+                if metric == "roc_auc":
+                    interval = sm.delong(y, a, b, confidence=confidence)
+                elif metric == "accuracy":
+                    interval = sm.mcnemar_exact(y, a, b, confidence=confidence)
+                else:
+                    interval = sm.paired_bootstrap(
+                        y,
+                        a,
+                        b,
+                        metric,
+                        n_resamples=self.n_resamples,
+                        confidence=confidence,
+                        seed=self.seed,
+                        weights=self.bootstrap_weights,
+                    )
+                method = interval.method
+        except (CheckInputError, ConfigError, ValueError, ZeroDivisionError) as exc:
+            where = f" in segment {segment!r}" if segment is not None else ""
+            return MetricComparison(
+                name=name,
+                candidate=None,
+                baseline=None,
+                difference=None,
+                ci_low=None,
+                ci_high=None,
+                margin=None,
+                method="",
+                verdict=None,
+                status=Status.ERROR,
+                higher_is_better=higher,
+                n=len(y),
+                segment=segment,
+                reason=f"{name}{where} could not be computed: {exc}",
+            )
+        allowed = self._margin_for(name, margin, interval.baseline)
+        # Gain: positive when the candidate is better, whatever the metric's direction.
+        low, high = (
+            (interval.ci_low, interval.ci_high) if higher else (-interval.ci_high, -interval.ci_low)
+        )
+        if not (math.isfinite(low) and math.isfinite(high)):
+            verdict, status = Verdict.INCONCLUSIVE, _POLICY[policy]
+        elif low >= -allowed:
+            verdict, status = Verdict.NOT_WORSE, Status.PASS
+        elif high < -allowed:
+            verdict, status = Verdict.WORSE, Status.FAIL
+        else:
+            verdict, status = Verdict.INCONCLUSIVE, _POLICY[policy]
+        drop = "drop" if higher else "rise"
+        reason = (
+            f"{interval.candidate:.4g} vs {interval.baseline:.4g}: difference "
+            f"{interval.difference:+.4g} [{interval.ci_low:+.4g}, {interval.ci_high:+.4g}] "
+            f"({method}); allowed {drop} {allowed:.3g}: {verdict.value}"
+        )
+        return MetricComparison(
+            name=name,
+            candidate=interval.candidate,
+            baseline=interval.baseline,
+            difference=interval.difference,
+            ci_low=interval.ci_low,
+            ci_high=interval.ci_high,
+            margin=allowed,
+            method=method,
+            verdict=verdict,
+            status=status,
+            higher_is_better=higher,
+            p_value=interval.p_value,
+            n=interval.n,
+            segment=segment,
+            reason=reason,
+        )
+
+    # --- segments ---
+
+    def _segment_masks(self, n: int) -> dict[str, npt.NDArray[np.bool_]]:
+        segments = self.segments
+        if segments is None:
+            return {}
+        if isinstance(segments, Mapping):
+            masks = {}
+            for label, mask in segments.items():
+                array = np.asarray(mask)
+                if array.dtype != np.bool_ or array.shape != (n,):
+                    raise CheckInputError(
+                        f"segment {label!r} must be a boolean mask of {n} rows, got dtype "
+                        f"{array.dtype} and shape {array.shape}"
+                    )
+                masks[str(label)] = array
+            return masks
+        if isinstance(segments, str) or (
+            isinstance(segments, Sequence)
+            and segments
+            and all(isinstance(s, str) for s in segments)
+            and not isinstance(segments, np.ndarray)
+        ):
+            names = [segments] if isinstance(segments, str) else list(segments)
+            if self.X is None:
+                raise ConfigError("`segments` names columns, so `X` is required")
+            columns = raw_columns(self.X, what="X", columns=names)
+            out: dict[str, npt.NDArray[np.bool_]] = {}
+            for name, values in columns.items():
+                out.update(_label_masks(values, f"{name}="))
+            return out
+        values = np.asarray(segments.to_numpy() if hasattr(segments, "to_numpy") else segments)
+        if values.shape != (n,):
+            raise CheckInputError(f"`segments` has shape {values.shape}, the holdout {n} rows")
+        return _label_masks(values, "")
+
+    def _slices(
+        self,
+        metrics: Sequence[tuple[str, MetricLike]],
+        task: str,
+        y: npt.NDArray[np.float64],
+        cand: npt.NDArray[np.float64],
+        base: npt.NDArray[np.float64],
+    ) -> tuple[dict[str, dict[str, MetricComparison]], dict[str, int]]:
+        masks = self._segment_masks(len(y))
+        margin = self.margin if self.segment_margin is None else self.segment_margin
+        slices: dict[str, dict[str, MetricComparison]] = {}
+        skipped: dict[str, int] = {}
+        for label, mask in masks.items():
+            size = int(mask.sum())
+            if size < self.min_segment_size:
+                skipped[label] = size
+                continue
+            slices[label] = {
+                name: self._compare(
+                    name,
+                    metric,
+                    task=task,
+                    y=y[mask],
+                    cand=cand[mask],
+                    base=base[mask],
+                    margin=margin,
+                    policy=self.segment_inconclusive,
+                    segment=label,
+                )
+                for name, metric in metrics
+            }
+        return slices, skipped
+
+    # --- latency, size, memory ---
+
+    def _performance(self, candidate: _Model, baseline: _Model) -> PerformanceComparison | None:
+        budgets = {
+            key: value
+            for key, value in (
+                ("latency_p95_ratio", self.latency_budget),
+                ("latency_p95_ms", self.latency_budget_ms),
+                ("size_ratio", self.size_budget),
+                ("size_bytes", self.size_budget_bytes),
+                ("peak_memory_ratio", self.memory_budget),
+                ("peak_memory_bytes", self.memory_budget_bytes),
+            )
+            if value is not None
+        }
+        if not budgets and not self.measure_performance:
+            return None
+        if candidate.predict is None or baseline.predict is None:
+            raise ConfigError(
+                "latency, size and memory need both models, not precomputed scores; drop the "
+                "budgets or pass candidate= and baseline="
+            )
+        lat_c, lat_b, n_batches = _latencies(
+            candidate.predict,
+            baseline.predict,
+            self.X,
+            batch_size=self.batch_size,
+            n_batches=self.n_batches,
+            warmup=self.warmup,
+        )
+        figures: dict[str, dict[str, float | None]] = {}
+        for side, model, lat in (("candidate", candidate, lat_c), ("baseline", baseline, lat_b)):
+            p50, p95, p99 = (float(v) for v in np.percentile(lat * 1000, [50, 95, 99]))
+            figures[side] = {
+                "p50_ms": p50,
+                "p95_ms": p95,
+                "p99_ms": p99,
+                "size_bytes": None if model.size_bytes is None else float(model.size_bytes),
+                "peak_memory_bytes": float(_peak_memory(model.predict, self.X)),  # type: ignore[arg-type]
+            }
+        exceeded = _exceeded(budgets, figures["candidate"], figures["baseline"])
+        return PerformanceComparison(
+            candidate=figures["candidate"],
+            baseline=figures["baseline"],
+            budgets=budgets,
+            exceeded=exceeded,
+            batch_size=self.batch_size,
+            n_batches=n_batches,
+        )
+
+    # --- verdict ---
+
+    def _summarise(
+        self,
+        compared: Mapping[str, MetricComparison],
+        slices: Mapping[str, Mapping[str, MetricComparison]],
+        skipped: Mapping[str, int],
+        performance: PerformanceComparison | None,
+        n: int,
+    ) -> DegradationResult:
+        everything = list(compared.values()) + [m for s in slices.values() for m in s.values()]
+        worst = _worst_segments(slices)
+        errors = [m for m in everything if m.status is Status.ERROR]
+        # Worse before inconclusive: the reason leads with what is known to be wrong.
+        failed = sorted(
+            (m for m in everything if m.status is Status.FAIL),
+            key=lambda m: m.verdict is not Verdict.WORSE,
+        )
+        warned = [m for m in everything if m.status is Status.WARN]
+        exceeded = list(performance.exceeded.values()) if performance is not None else []
+
+        def label(m: MetricComparison) -> str:
+            return m.name if m.segment is None else f"{m.name}[{m.segment}]"
+
+        if errors:
+            status = Status.ERROR
+            reason = "; ".join(m.reason for m in errors[:3])
+        elif failed or exceeded:
+            status = Status.FAIL
+            parts = [f"{label(m)}: {m.verdict.value if m.verdict else ''}" for m in failed[:5]]
+            reason = "candidate is worse: " + "; ".join(parts + exceeded)
+        elif warned:
+            status = Status.WARN
+            reason = "; ".join(
+                f"{label(m)}: {m.verdict.value if m.verdict else ''}" for m in warned[:5]
+            )
+        else:
+            status = Status.PASS
+            reason = f"candidate not worse within tolerance on {len(compared)} metrics"
+            if slices:
+                reason += f" and {len(slices)} segments"
+        if worst:
+            reason += f"; worst segments: {', '.join(worst[:3])}"
+        columns = [
+            ColumnResult(
+                name=label(m),
+                status=m.status,
+                reason=m.reason,
+                method=m.method or None,
+                statistic=m.difference,
+                p_value=m.p_value,
+                threshold=None
+                if m.margin is None
+                else (-m.margin if m.higher_is_better else m.margin),
+                details={
+                    "candidate": m.candidate,
+                    "baseline": m.baseline,
+                    "ci_low": m.ci_low,
+                    "ci_high": m.ci_high,
+                    "verdict": None if m.verdict is None else m.verdict.value,
+                },
+            )
+            for m in everything
+        ]
+        return DegradationResult(
+            name=self.name,
+            status=status,
+            severity=self.severity,
+            reason=reason,
+            columns=columns,
+            details={
+                "n_rows": n,
+                "confidence": self.confidence,
+                "inconclusive": self.inconclusive,
+                "segment_inconclusive": self.segment_inconclusive,
+                "skipped_segments": dict(skipped),
+                "n_resamples": self.n_resamples,
+                "seed": self.seed,
+            },
+            metrics=dict(compared),
+            slices={k: dict(v) for k, v in slices.items()},
+            worst_segments=worst,
+            performance=performance,
+        )
+
+
+_POLICY = {"fail": Status.FAIL, "warn": Status.WARN, "pass": Status.PASS}
+
+
+def _label_masks(values: npt.NDArray[Any], prefix: str) -> dict[str, npt.NDArray[np.bool_]]:
+    uniques, codes = np.unique(
+        values.astype(str) if values.dtype.kind == "O" else values, return_inverse=True
+    )
+    return {f"{prefix}{value}": codes.reshape(-1) == i for i, value in enumerate(uniques.tolist())}
+
+
+def _worst_segments(slices: Mapping[str, Mapping[str, MetricComparison]]) -> tuple[str, ...]:
+    """Segments ordered by their largest drop relative to its allowance, worst first."""
+    scores = {}
+    for segment, found in slices.items():
+        gaps = []
+        for m in found.values():
+            if m.difference is None or m.margin is None:
+                continue
+            gain = m.difference if m.higher_is_better else -m.difference
+            gaps.append(-gain - m.margin)
+        if gaps:
+            scores[segment] = max(gaps)
+    return tuple(sorted(scores, key=lambda s: -scores[s]))
+
+
+def _latencies(
+    cand: Callable[[Any], Any],
+    base: Callable[[Any], Any],
+    x: Any,
+    *,
+    batch_size: int,
+    n_batches: int,
+    warmup: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
+    """Seconds per batch for each model on the same batches, alternating who goes first."""
+    rows = _n_rows(x)
+    starts = list(range(0, max(rows - batch_size, 0) + 1, batch_size))[:n_batches]
+    batches = [_rows(x, s, min(s + batch_size, rows)) for s in starts]
+    for _ in range(warmup):
+        cand(batches[0])
+        base(batches[0])
+    timings = np.empty((2, len(batches)))
+    for i, batch in enumerate(batches):  # bounded by n_batches
+        order = (0, 1) if i % 2 == 0 else (1, 0)
+        for side in order:
+            model = cand if side == 0 else base
+            start = time.perf_counter()
+            model(batch)
+            timings[side, i] = time.perf_counter() - start
+    return timings[0], timings[1], len(batches)
+
+
+def _peak_memory(predict: Callable[[Any], Any], x: Any) -> int:
+    """Peak bytes traced by ``tracemalloc`` while predicting ``x`` once."""
+    started = not tracemalloc.is_tracing()
+    if started:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        predict(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if started:
+            tracemalloc.stop()
+    return max(peak - before, 0)
+
+
+def _exceeded(
+    budgets: Mapping[str, float],
+    cand: Mapping[str, float | None],
+    base: Mapping[str, float | None],
+) -> dict[str, str]:
+    checks = {
+        "latency_p95_ratio": ("p95_ms", True, "p95 latency"),
+        "latency_p95_ms": ("p95_ms", False, "p95 latency (ms)"),
+        "size_ratio": ("size_bytes", True, "artifact size"),
+        "size_bytes": ("size_bytes", False, "artifact size (bytes)"),
+        "peak_memory_ratio": ("peak_memory_bytes", True, "peak memory"),
+        "peak_memory_bytes": ("peak_memory_bytes", False, "peak memory (bytes)"),
+    }
+    out = {}
+    for key, budget in budgets.items():
+        figure, relative, what = checks[key]
+        value, reference = cand.get(figure), base.get(figure)
+        if value is None or (relative and reference is None):
+            out[key] = f"{what} unknown (the model cannot be pickled), budget {budget:g}"
+            continue
+        limit = budget * reference if relative and reference is not None else budget
+        if value > limit:
+            out[key] = f"{what} {value:.4g} > {limit:.4g}" + (
+                f" ({budget:g} x baseline {reference:.4g})" if relative else ""
+            )
+    return out
