@@ -94,6 +94,7 @@ from modelship.monitor._stats import (
     sample_size_proportions,
     welch,
 )
+from modelship.monitor._watch import WatchResult, evaluation_event, watch
 
 __all__ = [
     "DECISION_SCHEMA",
@@ -132,6 +133,7 @@ __all__ = [
     "SourceError",
     "Step",
     "Verdict",
+    "WatchResult",
     "WelchResult",
     "always_valid_p_values",
     "canary_analysis",
@@ -139,6 +141,7 @@ __all__ = [
     "compare_metric",
     "decode_float",
     "encode_float",
+    "evaluation_event",
     "hodges_lehmann",
     "mann_whitney",
     "mann_whitney_min_p",
@@ -153,5 +156,6 @@ __all__ = [
     "sample_size_means",
     "sample_size_proportions",
     "summarize",
+    "watch",
     "welch",
 ]
