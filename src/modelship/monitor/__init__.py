@@ -47,6 +47,7 @@ from modelship.monitor._conditions import (
     check_stat,
     quantile_of,
 )
+from modelship.monitor._gate import canary_gate, policy_gate
 from modelship.monitor._loop import run_policy
 from modelship.monitor._policy import (
     DECISION_SCHEMA,
@@ -137,6 +138,7 @@ __all__ = [
     "WelchResult",
     "always_valid_p_values",
     "canary_analysis",
+    "canary_gate",
     "check_stat",
     "compare_metric",
     "decode_float",
@@ -148,6 +150,7 @@ __all__ = [
     "mann_whitney_min_size",
     "msprt",
     "pairwise_difference_quantiles",
+    "policy_gate",
     "proportion_difference",
     "quantile_of",
     "replay",
