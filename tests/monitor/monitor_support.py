@@ -141,7 +141,7 @@ class Prometheus:
 
 
 @contextlib.contextmanager
-def run_prometheus(directory: Path, target_port: int) -> Iterator[Prometheus]:
+def run_prometheus(directory: Path, target_port: int, *more_ports: int) -> Iterator[Prometheus]:
     binary = shutil.which("prometheus") or (
         "/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None
     )
@@ -150,10 +150,11 @@ def run_prometheus(directory: Path, target_port: int) -> Iterator[Prometheus]:
     assert binary is not None
     port = free_port()
     config = directory / "prometheus.yml"
+    targets = ", ".join(f"'127.0.0.1:{p}'" for p in (target_port, *more_ports))
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         "scrape_configs:\n  - job_name: model\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{target_port}']\n"
+        f"      - targets: [{targets}]\n"
     )
     log = (directory / "prometheus.log").open("wb")
     process = subprocess.Popen(
