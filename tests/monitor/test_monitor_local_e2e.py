@@ -30,6 +30,11 @@ def predict(url: str) -> str:
         return str(json.loads(response.read())["version"])
 
 
+def has_series(source: PrometheusSource, query: str) -> bool:
+    answer = source.query(query, at=source.now())
+    return isinstance(answer, dict) and bool(answer["result"])
+
+
 @pytest.fixture
 def dep(tmp_path: Path) -> Iterator[LocalDeployer]:
     from sklearn.linear_model import LogisticRegression
@@ -55,15 +60,7 @@ def test_a_watched_slot_whose_latency_breaches_the_policy_is_rolled_back(
         # once, then serve the traffic that is measured.
         assert predict(dep.endpoint) == "2"
         series = f'modelship_request_duration_seconds_count{{slot="{rollout.slot}"}}'
-        wait_for(
-            lambda: (
-                (a := source.query(series, at=source.now()))
-                and not hasattr(a, "error_type")
-                and a["result"]
-            ),  # type: ignore[index]
-            what=f"a scrape of {series}",
-            limit=60.0,
-        )
+        wait_for(lambda: has_series(source, series), what=f"a scrape of {series}", limit=60.0)
         assert {predict(dep.endpoint) for _ in range(100)} == {"2"}
 
         def scraped() -> Samples | None:
