@@ -123,6 +123,14 @@ class ServerMetrics:
         self._request_children: dict[tuple[str, int], Any] = {}
         self._error_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
+        # The /predict series exist at zero from the start: Prometheus measures no
+        # increase for a counter whose first scraped value is already 1, so a slot's first
+        # requests (or first 5xx) would otherwise be invisible to rate() and increase().
+        for code in (200, 500):
+            self._request_children[("predict", code)] = self._requests.labels(
+                *self._ids, "predict", str(code)
+            )
+        self._latency_children["predict"] = self._latency.labels(*self._ids, "predict")
 
     def observe(self, endpoint: str, code: int, seconds: float, rows: int = 0) -> None:
         """Count one answered inference request and time it."""
