@@ -45,6 +45,7 @@ COMMANDS: Mapping[str, str] = {
     "parity": "modelship.parity._cli:add_commands",
     "deploy": "modelship.deploy._cli:add_commands",
     "serve": "modelship.deploy.serve._cli:add_commands",
+    "monitor": "modelship.monitor._cli:add_commands",
 }
 
 ENTRY_POINT_GROUP = "modelship.cli"

@@ -110,6 +110,14 @@ def test_the_router_splits_requests_by_weight(dep: LocalDeployer) -> None:
     assert counts == {"1": 80, "2": 20}
 
 
+def test_each_slot_server_labels_its_metrics_with_its_slot(dep: LocalDeployer) -> None:
+    dep.apply("canary", "fraud", "2")
+    assert dep.wait_ready("canary", 60)
+    with urllib.request.urlopen(dep.slot_url("canary") + "/metrics", timeout=30) as response:
+        text = response.read().decode()
+    assert 'modelship_ready{model="fraud",slot="canary",version="2"} 1.0' in text
+
+
 def test_the_router_answers_503_when_no_slot_receives_traffic(dep: LocalDeployer) -> None:
     with pytest.raises(urllib.error.HTTPError) as info:
         predict(dep.endpoint)

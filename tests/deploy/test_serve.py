@@ -446,6 +446,21 @@ def test_metrics_count_requests_errors_and_latency_by_model_and_version(
     assert clf_server.metric("modelship_ready", model="clf", version="1") == 1
 
 
+def test_a_server_started_for_a_slot_labels_every_series_with_it(
+    start: Callable[..., Server], training: Any
+) -> None:
+    server = start("adder", "--slot", "canary", "--no-warmup")
+    server.post("/predict", json={"instances": _rows(training, 1)})
+    labels = {"model": "adder", "version": "1", "slot": "canary"}
+    assert server.metric("modelship_requests_total", code="200", **labels) == 1
+    assert server.metric("modelship_request_duration_seconds_count", **labels) == 1
+    assert server.metric("modelship_ready", **labels) == 1
+
+
+def test_a_server_started_without_a_slot_has_no_slot_label(clf_server: Server) -> None:
+    assert 'slot="' not in clf_server.get("/metrics").text
+
+
 def test_latency_buckets_include_the_thresholds_users_write(clf_server: Server) -> None:
     text = clf_server.get("/metrics").text
     for edge in ("0.1", "0.2", "0.5"):

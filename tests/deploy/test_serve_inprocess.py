@@ -269,3 +269,20 @@ def test_no_v2_infer_body_gets_a_server_error(fuzz_client: Any, tensor: Any, out
         body["outputs"] = outputs
     answer = fuzz_client.post("/v2/models/fuzz/infer", json=body)
     assert answer.status_code in (200, 400), answer.text
+
+
+def test_the_predict_series_exist_at_zero_before_the_first_request() -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from modelship.deploy.serve._metrics import ServerMetrics
+
+    text = ServerMetrics("fraud", "3", slot="canary").exposition().decode()
+    samples = {
+        (s.name, s.labels.get("code")): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.labels.get("endpoint") == "predict"
+    }
+    assert samples[("modelship_requests_total", "200")] == 0
+    assert samples[("modelship_requests_total", "500")] == 0
+    assert samples[("modelship_request_duration_seconds_count", None)] == 0

@@ -53,47 +53,66 @@ def wait_for(check: Callable[[], Any], *, what: str, limit: float = 30.0) -> Any
 
 @attrs.define
 class Target:
-    """A prometheus_client HTTP server exposing the model server's metric names by slot."""
+    """A prometheus_client HTTP server exposing the model server's own metrics by slot.
+
+    Each slot is a :class:`~modelship.deploy.serve._metrics.ServerMetrics` started with
+    ``slot=`` (as ``modelship serve --slot`` does), so the monitor's default queries are
+    tested against the series the server really exposes.
+    """
 
     port: int
-    latency: Any
-    requests: Any
-    errors: Any
+    slots: dict[str, Any] = attrs.field(factory=dict)
+
+    def server(self, slot: str) -> Any:
+        from modelship.deploy.serve._metrics import ServerMetrics
+
+        if slot not in self.slots:
+            self.slots[slot] = ServerMetrics("m", "1", slot=slot)
+        return self.slots[slot]
 
     def open_slot(self, slot: str, *, errors: bool = True) -> None:
         """Create the slot's series at zero, so a later increase is a rate, not a start.
 
-        A server must do the same for its error counter: a counter whose series appears at
-        20 has no increase to measure. ``errors=False`` leaves it out, as a server that
-        creates it on the first error does.
+        A counter whose series appears at 20 has no increase to measure. ``errors=False``
+        leaves the 5xx series out, as a server that creates it on the first error does.
         """
-        self.latency.labels(slot=slot)
-        self.requests.labels(slot=slot)
+        m = self.server(slot)
+        m._latency.labels(*m._ids, "predict")
+        m._requests.labels(*m._ids, "predict", "200")
         if errors:
-            self.errors.labels(slot=slot)
+            m._requests.labels(*m._ids, "predict", "500")
+
+    def serve(self, slot: str, latency: float, requests: int, errors: int = 0) -> None:
+        """Answer ``requests`` requests in ``latency`` seconds, ``errors`` of them with 500."""
+        m = self.server(slot)
+        for i in range(requests):
+            if i < errors:
+                m.error("predict", "model")
+                m.observe("predict", 500, latency)
+            else:
+                m.observe("predict", 200, latency)
+
+
+class _Joined:
+    """A collector that exposes every slot's registry at one endpoint."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+
+    def collect(self) -> Iterator[Any]:
+        for m in list(self.target.slots.values()):
+            yield from m.registry.collect()
 
 
 @pytest.fixture(scope="session")
 def metrics_target() -> Iterator[Target]:
     try:
-        from prometheus_client import CollectorRegistry, Counter, Histogram, start_http_server
+        from prometheus_client import CollectorRegistry, start_http_server
     except ImportError as exc:
         require("prometheus_client", str(exc))
-    registry = CollectorRegistry()
-    target = Target(
-        port=free_port(),
-        latency=Histogram(
-            "inference_latency_seconds",
-            "Time to answer a prediction request.",
-            ["slot"],
-            buckets=LATENCY_BUCKETS,
-            registry=registry,
-        ),
-        requests=Counter("inference_requests", "Prediction requests.", ["slot"], registry=registry),
-        errors=Counter(
-            "inference_errors", "Failed prediction requests.", ["slot"], registry=registry
-        ),
-    )
+    registry = CollectorRegistry(auto_describe=False)
+    target = Target(port=free_port())
+    registry.register(_Joined(target))  # type: ignore[arg-type]
     server, thread = start_http_server(target.port, addr="127.0.0.1", registry=registry)
     try:
         yield target
@@ -122,7 +141,7 @@ class Prometheus:
 
 
 @contextlib.contextmanager
-def run_prometheus(directory: Path, target_port: int) -> Iterator[Prometheus]:
+def run_prometheus(directory: Path, target_port: int, *more_ports: int) -> Iterator[Prometheus]:
     binary = shutil.which("prometheus") or (
         "/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None
     )
@@ -131,10 +150,11 @@ def run_prometheus(directory: Path, target_port: int) -> Iterator[Prometheus]:
     assert binary is not None
     port = free_port()
     config = directory / "prometheus.yml"
+    targets = ", ".join(f"'127.0.0.1:{p}'" for p in (target_port, *more_ports))
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
         "scrape_configs:\n  - job_name: model\n    static_configs:\n"
-        f"      - targets: ['127.0.0.1:{target_port}']\n"
+        f"      - targets: [{targets}]\n"
     )
     log = (directory / "prometheus.log").open("wb")
     process = subprocess.Popen(

@@ -30,7 +30,7 @@ def _open_and_wait(
     for slot in slots:
         target.open_slot(slot, errors=errors)
     for slot in slots:
-        query = f'{LATENCY}_count{{slot="{slot}"}}'
+        query = f'modelship_request_duration_seconds_count{{slot="{slot}"}}'
         wait_for(lambda q=query: _has_series(source, q), what=f"a scrape of {query}")
 
 
@@ -40,11 +40,7 @@ def _has_series(source: PrometheusSource, query: str) -> bool:
 
 
 def _serve(target: Target, slot: str, latency: float, requests: int, errors: int = 0) -> None:
-    for _ in range(requests):
-        target.latency.labels(slot=slot).observe(latency)
-    target.requests.labels(slot=slot).inc(requests)
-    if errors:
-        target.errors.labels(slot=slot).inc(errors)
+    target.serve(slot, latency, requests, errors)
 
 
 def _fetch_when_ready(source: PrometheusSource, slot: str, stat: str, expect_n: int) -> Samples:
@@ -113,7 +109,8 @@ def test_a_slot_without_traffic_is_no_data_not_zero(
     source = PrometheusSource(prometheus.url)
     idle = _slot("idle")
     _open_and_wait(metrics_target, source, idle)
-    two_scrapes = f'count_over_time({LATENCY}_count{{slot="{idle}"}}[60s]) >= 2'
+    series = f'modelship_request_duration_seconds_count{{slot="{idle}"}}'
+    two_scrapes = f"count_over_time({series}[60s]) >= 2"
     wait_for(lambda: _has_series(source, two_scrapes), what="two scrapes of the idle slot")
     now = time.time()
     out = source.fetch(LATENCY, slot=idle, stat="p95", start=now - 60, end=now)

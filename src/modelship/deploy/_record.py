@@ -69,6 +69,7 @@ class EventKind(enum.Enum):
     ABORTED = "aborted"
     SUCCEEDED = "succeeded"
     ROLLBACK = "rollback"
+    MONITOR = "monitor"
 
 
 def _utc(value: Any) -> datetime:

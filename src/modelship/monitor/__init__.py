@@ -48,6 +48,7 @@ from modelship.monitor._conditions import (
     check_stat,
     quantile_of,
 )
+from modelship.monitor._gate import canary_gate, policy_gate
 from modelship.monitor._loop import run_policy
 from modelship.monitor._policy import (
     DECISION_SCHEMA,
@@ -95,6 +96,7 @@ from modelship.monitor._stats import (
     sample_size_proportions,
     welch,
 )
+from modelship.monitor._watch import WatchResult, evaluation_event, watch
 
 __all__ = [
     "DECISION_SCHEMA",
@@ -133,19 +135,23 @@ __all__ = [
     "SourceError",
     "Step",
     "Verdict",
+    "WatchResult",
     "WelchResult",
     "always_valid_p_values",
     "canary_analysis",
+    "canary_gate",
     "check_stat",
     "compare_metric",
     "decode_float",
     "encode_float",
+    "evaluation_event",
     "hodges_lehmann",
     "mann_whitney",
     "mann_whitney_min_p",
     "mann_whitney_min_size",
     "msprt",
     "pairwise_difference_quantiles",
+    "policy_gate",
     "proportion_difference",
     "quantile_of",
     "replay",
@@ -154,6 +160,7 @@ __all__ = [
     "sample_size_means",
     "sample_size_proportions",
     "summarize",
+    "watch",
     "welch",
 ]
 

@@ -28,7 +28,7 @@ Examples
 >>> print(src.render("inference_latency_seconds", "p95", slot="canary", window=60.0))
 ... # doctest: +NORMALIZE_WHITESPACE
 histogram_quantile(0.95, sum by (le)
-    (rate(inference_latency_seconds_bucket{slot="canary",model="fraud"}[60s])))
+    (rate(modelship_request_duration_seconds_bucket{slot="canary",model="fraud"}[60s])))
 """
 
 from __future__ import annotations
@@ -50,17 +50,30 @@ from modelship.monitor._sources import NoData, Outcome, Samples, SourceError
 __all__ = ["DEFAULT_QUERIES", "PrometheusSource", "SeriesSource"]
 
 _LATENCY = "inference_latency_seconds"
+_SERVER_LATENCY = "modelship_request_duration_seconds"
+_SERVER_REQUESTS = "modelship_requests_total"
+_SERVER_5XX = _SERVER_REQUESTS + '{$selector,code=~"5.."}'
 
 
 def _quantile(q: str) -> str:
-    return f"histogram_quantile({q}, sum by (le) (rate({_LATENCY}_bucket{{$selector}}[$window])))"
+    return (
+        f"histogram_quantile({q}, sum by (le) "
+        f"(rate({_SERVER_LATENCY}_bucket{{$selector}}[$window])))"
+    )
 
 
-#: PromQL templates by ``(metric, stat)``, for the metrics the model server exposes:
-#: the ``inference_latency_seconds`` histogram, and the ``inference_requests_total`` and
-#: ``inference_errors_total`` counters, each labelled with the slot. A ``"count"``
-#: template gives the sample size behind the other statistics of its metric. Errors use
-#: ``or vector(0)``: a slot that served requests but never failed has no error series yet.
+#: PromQL templates by ``(metric, stat)``. The keys are the names users write in
+#: conditions (``p95(inference_latency_seconds) > 0.2``, ``error_rate > 1%``); the
+#: templates read the series the model server really exposes
+#: (:mod:`modelship.deploy.serve`): the ``modelship_request_duration_seconds``
+#: histogram and the ``modelship_requests_total`` counter (labelled ``code``), summed
+#: over endpoints and selected by the ``slot`` label that ``modelship serve --slot``
+#: adds (the LocalDeployer passes it; on a platform that runs the plain server, add the
+#: label at scrape time with a ``relabel_configs`` rule). A ``"count"`` template gives
+#: the sample size behind the other statistics of its metric. ``error_rate`` counts
+#: answers with a 5xx status (the model raised, or the server was not ready) among all
+#: answered inference requests; 4xx answers are the caller's mistakes. Errors use ``or
+#: vector(0)``: a slot that served requests but never failed has no 5xx series yet.
 DEFAULT_QUERIES: Mapping[tuple[str, str], str] = {
     (_LATENCY, "p50"): _quantile("0.5"),
     (_LATENCY, "median"): _quantile("0.5"),
@@ -68,17 +81,17 @@ DEFAULT_QUERIES: Mapping[tuple[str, str], str] = {
     (_LATENCY, "p95"): _quantile("0.95"),
     (_LATENCY, "p99"): _quantile("0.99"),
     (_LATENCY, "mean"): (
-        f"sum(rate({_LATENCY}_sum{{$selector}}[$window])) / "
-        f"sum(rate({_LATENCY}_count{{$selector}}[$window]))"
+        f"sum(rate({_SERVER_LATENCY}_sum{{$selector}}[$window])) / "
+        f"sum(rate({_SERVER_LATENCY}_count{{$selector}}[$window]))"
     ),
-    (_LATENCY, "count"): f"sum(increase({_LATENCY}_count{{$selector}}[$window]))",
+    (_LATENCY, "count"): f"sum(increase({_SERVER_LATENCY}_count{{$selector}}[$window]))",
     ("error_rate", "mean"): (
-        "(sum(rate(inference_errors_total{$selector}[$window])) or vector(0)) / "
-        "sum(rate(inference_requests_total{$selector}[$window]))"
+        f"(sum(rate({_SERVER_5XX}[$window])) or vector(0)) / "
+        f"sum(rate({_SERVER_REQUESTS}{{$selector}}[$window]))"
     ),
-    ("error_rate", "count"): "sum(increase(inference_requests_total{$selector}[$window]))",
-    ("request_rate", "mean"): "sum(rate(inference_requests_total{$selector}[$window]))",
-    ("request_rate", "count"): "sum(increase(inference_requests_total{$selector}[$window]))",
+    ("error_rate", "count"): f"sum(increase({_SERVER_REQUESTS}{{$selector}}[$window]))",
+    ("request_rate", "mean"): f"sum(rate({_SERVER_REQUESTS}{{$selector}}[$window]))",
+    ("request_rate", "count"): f"sum(increase({_SERVER_REQUESTS}{{$selector}}[$window]))",
 }
 
 _LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")

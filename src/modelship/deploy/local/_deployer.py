@@ -177,6 +177,8 @@ class LocalDeployer:
             str(version),
             "--host",
             "127.0.0.1",
+            "--slot",
+            slot,
             *self._server_args,
         ]
         proc = self._spawner.submit(ServerProcess.start, argv).result()

@@ -210,7 +210,7 @@ class ModelServer:
         self.version = version
         self.digest = digest
         self.config = config if config is not None else ServeConfig()
-        self.metrics = ServerMetrics(name, version)
+        self.metrics = ServerMetrics(name, version, slot=self.config.slot)
         self.state = ServerState.STARTING
         self.error: str | None = None
         self._load = load

@@ -51,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--fd", type=int, default=None, help="serve on this inherited, bound socket instead"
     )
     parser.add_argument(
+        "--slot",
+        default=None,
+        help="deployment slot this server fills; adds a slot label to every metric",
+    )
+    parser.add_argument(
         "--max-body-bytes",
         type=int,
         default=DEFAULT_MAX_BODY_BYTES,
@@ -187,6 +192,7 @@ def _config(args: argparse.Namespace) -> ServeConfig:
         log_batch_rows=args.log_batch_rows,
         log_flush_seconds=args.log_flush_seconds,
         graceful_seconds=args.graceful_seconds,
+        slot=args.slot,
     )
 
 

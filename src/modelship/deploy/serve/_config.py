@@ -101,6 +101,10 @@ class ServeConfig:
     graceful_seconds : float
         On SIGTERM, how long in-flight requests may take to finish before they are
         cancelled (Kubernetes' default grace period is 30 s).
+    slot : str or None
+        The deployment slot this server fills (``"stable"``, ``"canary"``...); when set,
+        every metric series carries a ``slot`` label, which the monitor's queries select
+        on. The :class:`~modelship.deploy.local.LocalDeployer` sets it for each slot.
 
     Examples
     --------
@@ -125,6 +129,12 @@ class ServeConfig:
     log_batch_rows: int = attrs.field(default=1000, validator=_positive_int)
     log_flush_seconds: float = attrs.field(default=5.0, validator=_positive_float)
     graceful_seconds: float = attrs.field(default=30.0, validator=_positive_float)
+    slot: str | None = attrs.field(default=None)
+
+    @slot.validator
+    def _check_slot(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and (not isinstance(value, str) or not value):
+            raise ConfigError(f"slot must be a non-empty string or None, got {value!r}")
 
     @log_storage_options.validator
     def _check_log_options(self, attribute: attrs.Attribute[Any], value: Any) -> None:

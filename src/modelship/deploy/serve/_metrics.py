@@ -3,9 +3,11 @@
 Names follow Prometheus conventions: counters end in ``_total`` (prometheus_client adds
 the suffix), durations are in seconds and end in ``_seconds``. Every series carries the
 ``model`` and ``version`` labels, so a canary's and the stable version's series can be
-compared by a query. Only the inference endpoints (``/predict`` and the v2 ``infer``) are
-timed and counted: probes and scrapes every few seconds would otherwise drown the
-latency histogram.
+compared by a query; a server started for a deployment slot (``--slot canary``, which the
+LocalDeployer passes) adds a ``slot`` label to every series, which the monitor's default
+queries (:data:`modelship.monitor.DEFAULT_QUERIES`) select on. Only the inference
+endpoints (``/predict`` and the v2 ``infer``) are timed and counted: probes and scrapes
+every few seconds would otherwise drown the latency histogram.
 """
 
 from __future__ import annotations
@@ -50,9 +52,14 @@ class ServerMetrics:
     >>> b'modelship_requests_total{code="200",endpoint="predict",model="fraud",version="3"} 1.0' \\
     ...     in m.exposition()
     True
+    >>> m = ServerMetrics("fraud", "3", slot="canary")
+    >>> m.observe("predict", 200, 0.004)
+    >>> b'modelship_requests_total{code="200",endpoint="predict",model="fraud",slot="canary",' \\
+    ...     b'version="3"} 1.0' in m.exposition()
+    True
     """
 
-    def __init__(self, model: str, version: str) -> None:
+    def __init__(self, model: str, version: str, *, slot: str | None = None) -> None:
         try:
             from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
         except ImportError as exc:  # pragma: no cover - the serve extra installs it
@@ -61,8 +68,12 @@ class ServerMetrics:
             ) from exc
         self.model = model
         self.version = version
+        self.slot = slot
         self.registry = CollectorRegistry(auto_describe=True)
-        ids = ("model", "version")
+        ids: tuple[str, ...] = ("model", "version")
+        self._ids: tuple[str, ...] = (model, version)
+        if slot is not None:
+            ids, self._ids = (*ids, "slot"), (*self._ids, slot)
         self._requests = Counter(
             "modelship_requests",
             "Inference requests answered, by endpoint and HTTP status code.",
@@ -94,36 +105,44 @@ class ServerMetrics:
             "Inference requests being handled right now.",
             ids,
             registry=self.registry,
-        ).labels(model, version)
+        ).labels(*self._ids)
         self.ready = Gauge(
             "modelship_ready",
             "1 once the model is loaded, verified and answered its warm-up, else 0.",
             ids,
             registry=self.registry,
-        ).labels(model, version)
+        ).labels(*self._ids)
         self.log_dropped = Counter(
             "modelship_prediction_log_dropped_rows",
             "Predicted rows not logged because the prediction log's buffer was full.",
             ids,
             registry=self.registry,
-        ).labels(model, version)
+        ).labels(*self._ids)
         self.ready.set(0)
-        self._rows_child = self._rows.labels(model, version)
+        self._rows_child = self._rows.labels(*self._ids)
         self._request_children: dict[tuple[str, int], Any] = {}
         self._error_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
+        # The /predict series exist at zero from the start: Prometheus measures no
+        # increase for a counter whose first scraped value is already 1, so a slot's first
+        # requests (or first 5xx) would otherwise be invisible to rate() and increase().
+        for code in (200, 500):
+            self._request_children[("predict", code)] = self._requests.labels(
+                *self._ids, "predict", str(code)
+            )
+        self._latency_children["predict"] = self._latency.labels(*self._ids, "predict")
 
     def observe(self, endpoint: str, code: int, seconds: float, rows: int = 0) -> None:
         """Count one answered inference request and time it."""
         key = (endpoint, code)
         child = self._request_children.get(key)
         if child is None:
-            child = self._requests.labels(self.model, self.version, endpoint, str(code))
+            child = self._requests.labels(*self._ids, endpoint, str(code))
             self._request_children[key] = child
         child.inc()
         latency = self._latency_children.get(endpoint)
         if latency is None:
-            latency = self._latency.labels(self.model, self.version, endpoint)
+            latency = self._latency.labels(*self._ids, endpoint)
             self._latency_children[endpoint] = latency
         latency.observe(seconds)
         if rows:
@@ -134,7 +153,7 @@ class ServerMetrics:
         key = (endpoint, kind)
         child = self._error_children.get(key)
         if child is None:
-            child = self._errors.labels(self.model, self.version, endpoint, kind)
+            child = self._errors.labels(*self._ids, endpoint, kind)
             self._error_children[key] = child
         child.inc()
 

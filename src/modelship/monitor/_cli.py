@@ -1,0 +1,280 @@
+"""``modelship monitor watch|status|replay``: rollback policies from a shell.
+
+* ``watch URL`` evaluates a policy against Prometheus every ``--interval`` seconds for
+  ``--duration`` seconds, prints one JSON line per evaluation, and writes the decision
+  log (``--log``). With ``--registry`` and ``--model`` it watches the slot of the
+  succeeded rollout of the version the alias names (the LocalDeployer of ``modelship
+  deploy apply`` labels each slot's series with it) and, when the policy says
+  rollback, moves the alias back as
+  ``modelship deploy rollback`` does; a running ``modelship deploy apply`` follows the
+  alias and switches traffic back.
+* ``status LOG`` prints the latest decision of a decision log.
+* ``replay LOG`` re-runs every decision of a log offline through the in-memory source
+  and prints them; exit 1 if any differs from the recorded one.
+
+Exit codes: 0 ok (no rollback; replay identical), 1 rolled back or a replay differs,
+2 an error. Machine-readable output is JSON on stdout; messages go to stderr.
+
+Examples
+--------
+>>> import argparse
+>>> from modelship.monitor._cli import add_commands
+>>> parser = argparse.ArgumentParser(prog="modelship")
+>>> add_commands(parser.add_subparsers())
+>>> args = parser.parse_args(["monitor", "watch", "http://127.0.0.1:9090", "--slot", "green",
+...                           "-c", "p95(inference_latency_seconds) > 0.2"])
+>>> args.slot, args.condition, args.interval
+('green', ['p95(inference_latency_seconds) > 0.2'], 60.0)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from modelship.errors import ConfigError, ModelshipError
+from modelship.monitor._loop import run_policy
+from modelship.monitor._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
+from modelship.monitor._prometheus import PrometheusSource
+from modelship.monitor._watch import _JsonlWriter
+
+__all__ = ["add_commands"]
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+
+
+def _line(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, sort_keys=True, allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+def _entry(index: int, decision: Decision, step: Step) -> dict[str, Any]:
+    return {
+        "index": index,
+        "at": decision.at,
+        "slot": decision.slot,
+        "verdict": decision.verdict,
+        "action": step.action,
+        "reason": step.reason,
+        "reasons": list(decision.reasons),
+    }
+
+
+def _read_log(path: str) -> DecisionLog:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read the decision log {path}: {exc}") from exc
+    try:
+        return DecisionLog.from_jsonl(text)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigError(f"{path} is not a decision log: {exc!r}") from exc
+
+
+def _cmd_status(args: argparse.Namespace) -> int:
+    log = _read_log(args.log)
+    if not log.entries:
+        _line({"log": args.log, "evaluations": 0, "latest": None})
+        return EXIT_OK
+    decision, step = log.entries[-1]
+    _line(
+        {
+            "log": args.log,
+            "evaluations": len(log.entries),
+            "latest": _entry(len(log.entries) - 1, decision, step),
+        }
+    )
+    return EXIT_OK
+
+
+def _cmd_replay(args: argparse.Namespace) -> int:
+    log = _read_log(args.log)
+    result = replay(log)
+    differ = 0
+    for index, ((recorded, recorded_step), again, step) in enumerate(
+        zip(log.entries, result.decisions, result.steps, strict=True)
+    ):
+        same = again.to_json() == recorded.to_json() and step == recorded_step
+        differ += not same
+        entry = _entry(index, again, step)
+        entry["recorded_verdict"] = recorded.verdict
+        entry["recorded_action"] = recorded_step.action
+        entry["same"] = same
+        _line(entry)
+    if differ:
+        print(
+            f"modelship monitor: {differ} of {len(log.entries)} decisions differ from the "
+            f"recorded ones (first at index {result.first_difference})",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _labels(pairs: list[str]) -> dict[str, str]:
+    labels = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise ConfigError(f"--label {pair!r}: write NAME=VALUE (e.g. model=fraud)")
+        labels[name] = value
+    return labels
+
+
+def _policy(args: argparse.Namespace) -> RollbackPolicy:
+    if args.policy is not None and args.condition:
+        raise ConfigError("give --policy FILE or --condition, not both")
+    if args.policy is not None:
+        return RollbackPolicy.from_yaml(Path(args.policy))
+    if not args.condition:
+        raise ConfigError(
+            "no condition: give --condition 'p95(inference_latency_seconds) > 0.2' "
+            "(repeatable) or --policy FILE"
+        )
+    return RollbackPolicy(conditions=args.condition)
+
+
+def _watched_slot(args: argparse.Namespace) -> str:
+    if args.slot is not None:
+        return str(args.slot)
+    if args.registry is None or args.model is None:
+        raise ConfigError("give --slot, or --registry and --model to watch the last rollout's slot")
+    import modelship as ms
+    from modelship.deploy._history import RegistryHistory
+    from modelship.deploy._rollout import RolloutStatus
+
+    reg = ms.open_registry(args.registry)
+    current = reg.aliases(args.model).get(args.alias)
+    done = [
+        r
+        for r in RegistryHistory(reg).records(args.model)
+        if r.status is RolloutStatus.SUCCEEDED and r.version == current
+    ]
+    if not done:
+        raise ConfigError(
+            f"no succeeded rollout of {args.model} {current} (alias {args.alias}) is "
+            "recorded; give --slot"
+        )
+    return done[-1].slot
+
+
+def _cmd_watch(args: argparse.Namespace) -> int:
+    policy = _policy(args)
+    slot = _watched_slot(args)
+    window = args.window if args.window is not None else args.interval
+    rolled_back: list[Step] = []
+
+    def on_rollback(step: Step) -> None:
+        rolled_back.append(step)
+        if args.registry is not None and args.model is not None:
+            from modelship.deploy._cli import _cmd_rollback
+
+            # The same alias move as `modelship deploy rollback`; its JSON becomes a line.
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                code = _cmd_rollback(
+                    argparse.Namespace(registry=args.registry, model=args.model, alias=args.alias)
+                )
+            moved = json.loads(printed.getvalue()) if code == EXIT_OK else None
+            _line({"event": "rollback", "reason": step.reason, "alias": moved})
+
+    with PrometheusSource(args.url, labels=_labels(args.label), timeout=args.timeout) as source:
+        log = DecisionLog(policy, started_at=source.now())
+        writer = _JsonlWriter(Path(args.log), log) if args.log is not None else None
+
+        def on_step(step: Step) -> None:
+            decision, _ = log.entries[-1]
+            if writer is not None:
+                writer.append(decision, step)
+            _line(_entry(len(log.entries) - 1, decision, step))
+
+        run_policy(
+            source,
+            policy,
+            slot=slot,
+            baseline=args.baseline,
+            window=window,
+            interval=args.interval,
+            duration=args.duration,
+            on_rollback=on_rollback,
+            on_step=on_step,
+            log=log,
+        )
+    return EXIT_FAILED if rolled_back else EXIT_OK
+
+
+def _run(func: Any) -> Any:
+    def handler(args: argparse.Namespace) -> int:
+        try:
+            code: int = func(args)
+        except ModelshipError as exc:
+            print(f"modelship monitor: {type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_ERROR
+        return code
+
+    return handler
+
+
+def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add ``monitor watch|status|replay`` to a ``modelship`` parser.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser(prog="modelship")
+    >>> add_commands(parser.add_subparsers())
+    >>> parser.parse_args(["monitor", "replay", "decisions.jsonl"]).log
+    'decisions.jsonl'
+    """
+    monitor = subparsers.add_parser(
+        "monitor",
+        help="watch a slot with a rollback policy; show or replay a decision log",
+        description="Exit 0 ok, 1 rolled back or a replay differs, 2 error.",
+    )
+    commands = monitor.add_subparsers(dest="monitor_command", required=True, metavar="ACTION")
+
+    watch = commands.add_parser(
+        "watch",
+        help="evaluate a policy against Prometheus on a schedule",
+        description="Evaluate a rollback policy against Prometheus every --interval s; "
+        "one JSON line per evaluation. With --registry/--model, a rollback moves the alias "
+        "back (a running `modelship deploy apply` follows).",
+    )
+    watch.add_argument("url", help="Prometheus base URL (http://127.0.0.1:9090)")
+    watch.add_argument(
+        "-c", "--condition", action="append", default=[], help="a trigger condition (repeatable)"
+    )
+    watch.add_argument("--policy", default=None, help="YAML file with a monitoring: section")
+    watch.add_argument("--slot", default=None, help="the slot to watch (its slot label)")
+    watch.add_argument("--baseline", default=None, help="slot relative conditions compare with")
+    watch.add_argument(
+        "--label", action="append", default=[], help="extra series matcher NAME=VALUE"
+    )
+    watch.add_argument("--interval", type=float, default=60.0, help="seconds between evaluations")
+    watch.add_argument("--duration", type=float, default=600.0, help="seconds to watch")
+    watch.add_argument(
+        "--window", type=float, default=None, help="seconds of data per evaluation (--interval)"
+    )
+    watch.add_argument("--timeout", type=float, default=5.0, help="Prometheus timeout, seconds")
+    watch.add_argument("--log", default=None, help="new file for the decision log (JSON Lines)")
+    watch.add_argument("--registry", default=None, help="registry of the rollout to roll back")
+    watch.add_argument("--model", default=None, help="model whose alias a rollback moves back")
+    watch.add_argument("--alias", default="production", help="alias to move back")
+    watch.set_defaults(func=_run(_cmd_watch))
+
+    status = commands.add_parser("status", help="the latest decision of a decision log")
+    status.add_argument("log", help="decision log (JSON Lines)")
+    status.set_defaults(func=_run(_cmd_status))
+
+    again = commands.add_parser(
+        "replay", help="re-run a decision log offline; exit 1 if a decision differs"
+    )
+    again.add_argument("log", help="decision log (JSON Lines)")
+    again.set_defaults(func=_run(_cmd_replay))

@@ -1,0 +1,222 @@
+"""Monitoring as an analysis gate of the deployers' :class:`~modelship.deploy.Canary`.
+
+A gate is called with the rollout at each analysis and answers a
+:class:`~modelship.deploy.GateResult`; the strategy's :class:`~modelship.deploy.GatePolicy`
+then applies the limits (failures, errors in a row, the deadline). So these adapters
+evaluate once per call and leave the counting to the gate policy:
+
+* :func:`policy_gate` evaluates a :class:`RollbackPolicy`'s conditions on the rollout's
+  slot (relative conditions against the slot it replaces); the policy's
+  ``on_no_data``/``on_inconclusive`` = ``"fail"`` turn those answers into failures, its
+  other limits are the tracker's and do not apply here.
+* :func:`canary_gate` runs :func:`canary_analysis` between the rollout's slot and the
+  baseline slot; ``marginal`` holds, as ``inconclusive``.
+
+Both record what they judged in the result's ``inputs`` (numbers and summaries, never
+raw samples), which the rollout keeps in its history.
+
+Examples
+--------
+>>> import modelship as ms
+>>> from modelship.deploy import Canary, GatePolicy
+>>> from modelship.testing import InMemoryDeployer
+>>> dep = InMemoryDeployer()
+>>> _ = Canary(dep, clock=dep.clock).deploy("fraud", "1")
+>>> src = ms.monitor.InMemorySource(now=dep.clock.monotonic)
+>>> gate = ms.monitor.policy_gate(src, ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"]),
+...                               window=60.0)
+>>> try:                                  # no traffic to the canary: held, then aborted
+...     Canary(dep, gate=gate, clock=dep.clock,
+...            policy=GatePolicy(deadline=120.0)).deploy("fraud", "2")
+... except ms.deploy.RolloutAborted as exc:
+...     print(exc.rollout.status.value, dep.state().serving().version)
+aborted 1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import attrs
+
+from modelship.errors import ConfigError
+from modelship.monitor._canary import MARGINAL_SCORE, PASS_SCORE, CanaryMetric, canary_analysis
+from modelship.monitor._policy import RollbackPolicy
+from modelship.monitor._sources import MetricSource
+
+if TYPE_CHECKING:
+    from modelship.deploy._gates import GateResult
+    from modelship.deploy._rollout import Rollout
+
+__all__ = ["canary_gate", "policy_gate"]
+
+
+def _window(window: float) -> float:
+    if not (window > 0 and window < float("inf")):
+        raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
+    return float(window)
+
+
+def policy_gate(
+    source: MetricSource,
+    policy: RollbackPolicy,
+    *,
+    window: float,
+    baseline: str | None = None,
+) -> Callable[[Rollout], GateResult]:
+    """A gate that evaluates ``policy`` on the rollout's slot over the last ``window`` s.
+
+    Parameters
+    ----------
+    source : MetricSource
+    policy : RollbackPolicy
+        Its conditions are evaluated at each call; a condition that holds answers
+        ``fail``.
+    window : float
+        Seconds of data per evaluation.
+    baseline : str, optional
+        The slot relative conditions compare with; default: the slot the rollout
+        replaces (``rollout.previous_slot``).
+
+    Returns
+    -------
+    callable
+        ``gate(rollout) -> GateResult`` for ``Canary(gate=...)`` (or any strategy).
+
+    Raises
+    ------
+    ConfigError
+        If ``window`` is not a positive number.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> from modelship.deploy import Canary
+    >>> from modelship.testing import InMemoryDeployer
+    >>> dep = InMemoryDeployer()
+    >>> _ = Canary(dep, clock=dep.clock).deploy("fraud", "1")
+    >>> src = ms.monitor.InMemorySource(now=dep.clock.monotonic)
+    >>> src.add("error_rate", slot="green", values=[0.0] * 100, timestamps=[-1.0] * 100)
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> gate = ms.monitor.policy_gate(src, policy, window=3600.0)
+    >>> Canary(dep, gate=gate, clock=dep.clock).deploy("fraud", "2").status.value
+    'succeeded'
+    """
+    from modelship.deploy._gates import GateResult, Verdict
+
+    window = _window(window)
+
+    def gate(rollout: Rollout) -> GateResult:
+        decision = policy.evaluate(
+            source,
+            slot=rollout.slot,
+            baseline=baseline if baseline is not None else rollout.previous_slot,
+            window=window,
+        )
+        verdict = decision.verdict
+        if (verdict == "no_data" and policy.on_no_data == "fail") or (
+            verdict == "inconclusive" and policy.on_inconclusive == "fail"
+        ):
+            verdict = "fail"
+        return GateResult(
+            Verdict(verdict),
+            "; ".join(decision.reasons),
+            {"decision": attrs.evolve(decision, inputs=()).to_dict()},
+        )
+
+    return gate
+
+
+def canary_gate(
+    source: MetricSource,
+    metrics: Sequence[CanaryMetric],
+    *,
+    window: float,
+    baseline: str | None = None,
+    step: float | None = None,
+    alpha: float = 0.05,
+    pass_score: float = PASS_SCORE,
+    marginal_score: float = MARGINAL_SCORE,
+) -> Callable[[Rollout], GateResult]:
+    """A gate that runs :func:`canary_analysis` of the rollout's slot against a baseline.
+
+    Parameters
+    ----------
+    source : MetricSource
+    metrics : sequence of CanaryMetric
+    window : float
+        Seconds of data per analysis.
+    baseline : str, optional
+        The baseline slot (deploy it with the canary, at the same size); default: the
+        slot the rollout replaces.
+    step, alpha, pass_score, marginal_score :
+        As for :func:`canary_analysis`.
+
+    Returns
+    -------
+    callable
+        ``gate(rollout) -> GateResult``: ``pass`` promotes, ``fail`` fails, ``marginal``
+        holds (as ``inconclusive``), too few samples is ``inconclusive``.
+
+    Raises
+    ------
+    ConfigError
+        If ``window`` is not a positive number or ``metrics`` is empty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import modelship as ms
+    >>> from modelship.deploy import Canary
+    >>> from modelship.testing import InMemoryDeployer
+    >>> dep = InMemoryDeployer()
+    >>> _ = Canary(dep, clock=dep.clock).deploy("fraud", "1")
+    >>> rng = np.random.default_rng(0)
+    >>> src = ms.monitor.InMemorySource(now=dep.clock.monotonic)
+    >>> src.add("inference_latency_seconds", slot="blue", values=rng.gamma(4, 0.02, 300),
+    ...         timestamps=[-1.0] * 300)
+    >>> src.add("inference_latency_seconds", slot="green", values=rng.gamma(4, 0.02, 300) + 0.1,
+    ...         timestamps=[-1.0] * 300)
+    >>> gate = ms.monitor.canary_gate(
+    ...     src, [ms.monitor.CanaryMetric("inference_latency_seconds", tolerance=0.01)],
+    ...     window=3600.0)
+    >>> try:                                          # the canary is 0.1 s slower
+    ...     Canary(dep, gate=gate, clock=dep.clock).deploy("fraud", "2")
+    ... except ms.deploy.RolloutAborted as exc:
+    ...     gate_events = [e for e in exc.rollout.history if e.kind.value == "gate"]
+    ...     print(gate_events[-1].data["verdict"], gate_events[-1].data["decision"])
+    fail abort
+    """
+    from modelship.deploy._gates import GateResult, Verdict
+
+    window = _window(window)
+    if not metrics:
+        raise ConfigError("canary_gate needs at least one CanaryMetric")
+    chosen = tuple(metrics)
+
+    def gate(rollout: Rollout) -> GateResult:
+        against = baseline if baseline is not None else rollout.previous_slot
+        if against is None:
+            return GateResult(
+                Verdict.INCONCLUSIVE,
+                f"no baseline slot to compare {rollout.slot} with; pass baseline=",
+            )
+        report = canary_analysis(
+            source,
+            chosen,
+            canary=rollout.slot,
+            baseline=against,
+            window=window,
+            step=step,
+            alpha=alpha,
+            pass_score=pass_score,
+            marginal_score=marginal_score,
+        )
+        return GateResult(
+            Verdict(report.gate_outcome),
+            f"canary analysis {report.verdict}: " + "; ".join(report.reasons),
+            {"report": report.to_dict()},
+        )
+
+    return gate

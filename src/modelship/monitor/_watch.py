@@ -1,0 +1,270 @@
+"""Watch a rollout: evaluate a rollback policy on a schedule and roll back when it says so.
+
+:func:`watch` wraps :func:`~modelship.monitor.run_policy` around a
+:class:`~modelship.deploy.Rollout`: the slot under watch is the rollout's slot, a
+rollback step calls :meth:`Rollout.rollback`, and every evaluation is recorded in the
+rollout's history as a ``monitor`` event (the verdict, the tracker's action and
+counters, one reason per condition, and each condition's numbers and sample summaries;
+the raw samples stay in the :class:`~modelship.monitor.DecisionLog`, which
+``log_path=`` writes as JSON Lines one evaluation at a time, and which
+:func:`~modelship.monitor.replay` re-runs offline).
+
+Examples
+--------
+>>> import modelship as ms
+>>> from modelship.deploy import BlueGreen
+>>> from modelship.testing import InMemoryDeployer
+>>> dep = InMemoryDeployer()
+>>> _ = BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+>>> rollout = BlueGreen(dep, clock=dep.clock).deploy("fraud", "2")
+>>> src = ms.monitor.InMemorySource(now=dep.clock.monotonic)
+>>> src.add("error_rate", slot=rollout.slot, values=[0.2] * 50,
+...         timestamps=[dep.clock.monotonic()] * 50)
+>>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+>>> result = ms.monitor.watch(rollout, src, policy, interval=60.0, duration=600.0,
+...                           clock=dep.clock)
+>>> result.rolled_back, rollout.status.value, dep.state().serving().version
+(True, 'rolled_back', '1')
+>>> for event in rollout.history:
+...     if event.kind.value == "monitor":
+...         print(event.message)
+watching green every 60 s for 600 s
+monitor green: fail -> rollback (1 failures > failure_limit=0)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import attrs
+
+from modelship.errors import ConfigError, ModelshipError
+from modelship.monitor._loop import run_policy
+from modelship.monitor._policy import DECISION_SCHEMA, Decision, DecisionLog, RollbackPolicy, Step
+from modelship.monitor._sources import MetricSource
+
+if TYPE_CHECKING:
+    from modelship.deploy._clock import Clock
+    from modelship.deploy._rollout import Rollout
+
+__all__ = ["WatchResult", "evaluation_event", "watch"]
+
+
+@attrs.frozen
+class WatchResult:
+    """What :func:`watch` did.
+
+    Attributes
+    ----------
+    log : DecisionLog
+        Every evaluation with its inputs and step (replayable).
+    rolled_back : bool
+        Whether the watch called :meth:`Rollout.rollback` and it completed.
+    last : Step or None
+        The last step (``None`` if nothing was evaluated).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+    >>> ms.monitor.WatchResult(log, rolled_back=False, last=None).rolled_back
+    False
+    """
+
+    log: DecisionLog
+    rolled_back: bool
+    last: Step | None
+
+
+def evaluation_event(decision: Decision, step: Step) -> tuple[str, dict[str, Any]]:
+    """The message and data of the history event that records one evaluation.
+
+    The data is JSON-safe: the verdict, the tracker's step, and the decision without its
+    raw samples (each condition keeps its value, limit, sample size and a summary of what
+    was fetched), so a history stays small whatever the traffic.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+    >>> src = ms.monitor.InMemorySource(now=60.0)
+    >>> src.add("error_rate", slot="canary", values=[0.0] * 50, timestamps=range(50))
+    >>> step = log.evaluate(src, slot="canary", window=60.0)
+    >>> message, data = ms.monitor.evaluation_event(*log.entries[0])
+    >>> message
+    'monitor canary: pass -> continue (passed)'
+    >>> sorted(data)
+    ['action', 'decision', 'reasons', 'step', 'verdict']
+    """
+    message = f"monitor {decision.slot}: {decision.verdict} -> {step.action} ({step.reason})"
+    data = {
+        "verdict": decision.verdict,
+        "action": step.action,
+        "reasons": list(decision.reasons),
+        "decision": attrs.evolve(decision, inputs=()).to_dict(),
+        "step": step.to_dict(),
+    }
+    return message, data
+
+
+class _JsonlWriter:
+    """Appends a decision log to a file as it grows (the format of DecisionLog.to_jsonl)."""
+
+    def __init__(self, path: Path, log: DecisionLog) -> None:
+        self.path = path
+        head = {
+            "schema": DECISION_SCHEMA,
+            "policy": log.policy.to_dict(),
+            "started_at": log.started_at,
+        }
+        # "x": refuse to overwrite an earlier watch's log (atomic create-or-fail).
+        try:
+            with path.open("x", encoding="utf-8") as f:
+                f.write(json.dumps(head, allow_nan=False) + "\n")
+        except FileExistsError as exc:
+            raise ConfigError(
+                f"{path} exists; give a new log_path (a decision log is never overwritten)"
+            ) from exc
+
+    def append(self, decision: Decision, step: Step) -> None:
+        line = json.dumps(
+            {"decision": decision.to_dict(), "step": step.to_dict()},
+            allow_nan=False,
+            separators=(",", ":"),
+        )
+        with self.path.open("a", encoding="utf-8") as f:
+            f.write(line + "\n")
+
+
+def watch(
+    rollout: Rollout,
+    source: MetricSource,
+    policy: RollbackPolicy,
+    *,
+    interval: float = 60.0,
+    duration: float = 600.0,
+    window: float | None = None,
+    baseline: str | None = None,
+    clock: Clock | None = None,
+    log_path: str | Path | None = None,
+) -> WatchResult:
+    """Evaluate ``policy`` on ``rollout``'s slot every ``interval`` s; roll back if it says so.
+
+    Each evaluation reads the last ``window`` seconds of ``source`` for the rollout's
+    slot (and ``baseline`` for relative conditions), is recorded in the rollout's history
+    (event kind ``monitor``, see :func:`evaluation_event`) and in the returned
+    :class:`DecisionLog`. The first ``rollback`` step calls :meth:`Rollout.rollback` once
+    and ends the watch; otherwise it ends after ``duration`` seconds on the source's
+    clock (at most ``ceil(duration / interval) + 1`` evaluations). No data and too few
+    samples hold (by the policy's defaults) and roll back at the policy's deadline.
+
+    Parameters
+    ----------
+    rollout : Rollout
+        A succeeded rollout (only those can be rolled back); its slot is watched.
+    source : MetricSource
+        Where the metrics come from (its ``now()`` is the evaluations' time).
+    policy : RollbackPolicy
+    interval, duration : float
+        Seconds between evaluations, and seconds to watch.
+    window : float, optional
+        Seconds of data per evaluation (default: ``interval``).
+    baseline : str, optional
+        The slot relative conditions compare with (e.g. the stable slot of a canary).
+    clock : Clock, optional
+        Waits between evaluations (``SystemClock``; tests pass a ``ManualClock``).
+    log_path : str or Path, optional
+        A new file to write the decision log to as JSON Lines, one line per evaluation
+        as it happens (``modelship monitor status|replay`` read it).
+
+    Returns
+    -------
+    WatchResult
+
+    Raises
+    ------
+    ConfigError
+        If the rollout is not in service (``succeeded``), ``interval``/``duration``/
+        ``window`` is not a positive number, or ``log_path`` exists.
+    modelship.deploy.RollbackUnavailable
+        If the policy rolled back but the rollout could not be (recorded as an
+        ``error`` event first).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> from modelship.deploy import BlueGreen
+    >>> from modelship.testing import InMemoryDeployer
+    >>> dep = InMemoryDeployer()
+    >>> rollout = BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+    >>> src = ms.monitor.InMemorySource(now=dep.clock.monotonic)   # no traffic at all
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"], deadline=None)
+    >>> result = ms.monitor.watch(rollout, src, policy, interval=60.0, duration=120.0,
+    ...                           clock=dep.clock)
+    >>> [step.action for _, step in result.log], rollout.status.value
+    (['hold', 'hold', 'hold'], 'succeeded')
+    """
+    from modelship.deploy._clock import SystemClock
+    from modelship.deploy._rollout import EventKind, RolloutStatus
+
+    if rollout.status is not RolloutStatus.SUCCEEDED:
+        raise ConfigError(
+            f"rollout {rollout.id} is {rollout.status.value}; watch a rollout that succeeded "
+            "(during a canary, use ms.monitor.policy_gate as the Canary's gate)"
+        )
+    window = interval if window is None else window
+    if not (window > 0 and window < float("inf")):
+        raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
+    wait = clock if clock is not None else SystemClock()
+    log = DecisionLog(policy, started_at=source.now())
+    writer = _JsonlWriter(Path(log_path), log) if log_path is not None else None
+    rollout.event(
+        EventKind.MONITOR,
+        f"watching {rollout.slot} every {interval:g} s for {duration:g} s",
+        policy=policy.to_dict(),
+        slot=rollout.slot,
+        baseline=baseline,
+        interval=interval,
+        duration=duration,
+        window=window,
+    )
+
+    def on_step(step: Step) -> None:
+        decision, _ = log.entries[-1]
+        if writer is not None:
+            writer.append(decision, step)
+        message, data = evaluation_event(decision, step)
+        rollout.event(EventKind.MONITOR, message, **data)
+
+    rolled_back = False
+
+    def on_rollback(step: Step) -> None:
+        nonlocal rolled_back
+        try:
+            rollout.rollback()
+        except ModelshipError as exc:
+            rollout.event(
+                EventKind.ERROR, f"the monitor's rollback failed: {exc}", reason=step.reason
+            )
+            raise
+        rolled_back = True
+
+    run_policy(
+        source,
+        policy,
+        slot=rollout.slot,
+        baseline=baseline,
+        window=window,
+        interval=interval,
+        duration=duration,
+        on_rollback=on_rollback,
+        on_step=on_step,
+        sleep=wait.sleep,
+        log=log,
+    )
+    last = log.entries[-1][1] if log.entries else None
+    return WatchResult(log, rolled_back, last)
