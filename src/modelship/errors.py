@@ -34,6 +34,8 @@ __all__ = [
     "RegistryError",
     "SerializationError",
     "SignatureError",
+    "RegistryNotFound",
+    "RepairWarning",
     "StoreError",
     "UnsafeStore",
     "UnsupportedStorage",
@@ -109,12 +111,20 @@ class StoreError(RegistryError):
     """The storage backend failed; the message carries the backend's own error."""
 
 
+class RegistryNotFound(StoreError, LookupError):
+    """The location holds no registry (a typo, or a bucket that is gone); nothing was created."""
+
+
 class UnsupportedStorage(StoreError, ValueError):
     """The URL's scheme is unknown to fsspec and to the ``modelship.registries`` group."""
 
 
 class UnsafeStore(StoreError):
     """The store cannot make an exclusive create, so concurrent writers would race."""
+
+
+class RepairWarning(UserWarning):
+    """A damaged blob was found where intact bytes were expected, and replaced by them."""
 
 
 # --- checks -----------------------------------------------------------------------------

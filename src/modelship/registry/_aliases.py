@@ -75,8 +75,10 @@ def alias_state(store: Store, name: str) -> tuple[int, dict[str, str]]:
 
 def move_alias(
     store: Store, name: str, alias: str, to: str | None, *, expected: Any, user: str
-) -> None:
+) -> str | None:
     """Point ``alias`` at ``to`` (None: remove it), if it still points at ``expected``.
+
+    Returns where the alias pointed before the move (None: it was unset).
 
     Raises :class:`~modelship.Conflict` if the alias is not where ``expected`` says, or if
     another writer moves this alias meanwhile; moves of other aliases are retried over.
@@ -111,7 +113,7 @@ def move_alias(
         except FileExistsError:
             continue  # someone moved some alias; retry unless it was this one
         bump_hint(store, alias_hint_key(name), rev + 1)
-        return
+        return frm
     raise Conflict(f"alias {alias!r} of {name} kept moving under {_MAX_RETRIES} tries; retry")
 
 

@@ -12,6 +12,7 @@ Layout of a registry (keys in the store)::
     models/<name>/archived/<v>.json       soft deletes;  purged/<v>.json: purges
     models/<name>/index/<n:012d>.json     cache: a snapshot of n manifests, for versions()
     .staging/, .probe/                    staged documents and writability probes
+    .gc/<run>.json                        a gc run in progress (registrations wait on it)
 
 Every change is an exclusive create of a new key, so the only atomic primitive a store
 must offer is "create if absent". Registering uploads the artifact under its digest, claims
@@ -30,6 +31,7 @@ from __future__ import annotations
 
 __all__ = [
     "BLOBS",
+    "GC_RUNS",
     "MODELS",
     "MODEL_PARTS",
     "PROBES",
@@ -52,6 +54,7 @@ BLOBS = "blobs/sha256"
 MODELS = "models"
 STAGING = ".staging"
 PROBES = ".probe"
+GC_RUNS = ".gc"
 MODEL_PARTS = ("slots", "versions", "archived", "purged", "aliases")
 """The folders of a model that hold its history (everything but hints and snapshots)."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -34,7 +35,7 @@ from modelship.errors import (
 )
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
 from modelship.registry._commit import commit, version_exists
-from modelship.registry._gc import GcReport, collect, referenced_digests
+from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
 from modelship.registry._hints import top_slot
 from modelship.registry._integrity import CHUNK, read_verified, verify_blob
 from modelship.registry._layout import (
@@ -243,7 +244,9 @@ class Registry:
             for role, doc in docs.items()
         }
         complete = attrs.evolve(draft, lineage=lin, artifact=artifact, attachments=attached)
-        return commit(self.store, complete, explicit, self._signer.sign)
+        return commit(
+            self.store, complete, explicit, self._signer.sign, lambda: refuse_during_gc(self.store)
+        )
 
     def _store_blob(self, obj: Any, codec: Serializer, progress: Any, what: str) -> ArtifactRef:
         return store_blob(
@@ -557,7 +560,16 @@ class Registry:
         alias = check_alias(alias)
         target = self.get(name, check_version(version)).version
         self.check_writable()
-        move_alias(self.store, name, alias, target, expected=expected, user=self._user)
+        before = move_alias(self.store, name, alias, target, expected=expected, user=self._user)
+        # delete() creates its marker, then reads the aliases; this moved the alias, then
+        # reads the marker: of a delete and a move racing, at least one sees the other.
+        state = self._state(name, target)
+        if state is not VersionState.LIVE:
+            move_alias(self.store, name, alias, before, expected=target, user=self._user)
+            raise ArchivedVersion(
+                f"{name} version {target!r} was {state.value} while {alias!r} was being moved "
+                f"to it; the move was undone (the alias points to {before!r} again)"
+            )
 
     def remove_alias(self, name: str, alias: str, *, expected: str | None = ANY) -> None:
         """Remove ``alias``; the removal is recorded in :meth:`history`.
@@ -615,8 +627,24 @@ class Registry:
             )
         self.check_writable()
         marker = canonical_json({"by": self._user, "at": now().isoformat(), "reason": reason})
-        with contextlib.suppress(FileExistsError):
-            self.store.create(state_key(mv.name, VersionState.ARCHIVED.value, mv.version), marker)
+        key = state_key(mv.name, VersionState.ARCHIVED.value, mv.version)
+        try:
+            self.store.create(key, marker)
+        except FileExistsError:
+            return  # archived already
+        # set_alias() moves the alias, then reads this marker: of the two racing, at least
+        # one sees the other, and the one that sees it undoes its own change.
+        self._refuse_aliased(mv, undo=key, doing="deleting")
+
+    def _refuse_aliased(self, mv: ModelVersion, *, undo: str, doing: str) -> None:
+        """Raise Conflict (after deleting the marker ``undo``) if an alias points to ``mv``."""
+        holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
+        if holders:
+            self.store.delete(undo)
+            raise Conflict(
+                f"{mv.name} version {mv.version} is aliased as {', '.join(holders)}; move or "
+                f"remove those aliases before {doing} it"
+            )
 
     def restore(self, name: str, version: str | int) -> None:
         """Bring back an archived (not purged) version.
@@ -658,8 +686,16 @@ class Registry:
             )
         self.check_writable()
         marker = canonical_json({"by": self._user, "at": now().isoformat()})
-        with contextlib.suppress(FileExistsError):
-            self.store.create(state_key(mv.name, VersionState.PURGED.value, mv.version), marker)
+        key = state_key(mv.name, VersionState.PURGED.value, mv.version)
+        created = True
+        try:
+            self.store.create(key, marker)
+        except FileExistsError:
+            created = False
+        if created:
+            # Never delete the bytes an alias serves (set_alias reads the markers after it
+            # moves, so of the two racing, at least one sees the other).
+            self._refuse_aliased(mv, undo=key, doing="purging")
         used = referenced_digests(self.store)
         for art in [mv.artifact, *mv.attachments.values()]:
             if art.digest not in used:
@@ -681,7 +717,9 @@ class Registry:
         >>> reg.gc(grace_seconds=0, dry_run=True).removed
         0
         """
-        if grace_seconds < 0:
-            raise ConfigError(f"grace_seconds must be >= 0, got {grace_seconds}")
+        if not (isinstance(grace_seconds, (int, float)) and 0 <= grace_seconds < math.inf):
+            raise ConfigError(
+                f"grace_seconds must be a finite number >= 0 (seconds), got {grace_seconds!r}"
+            )
         cutoff = time.time() - grace_seconds
         return collect(self.store, cutoff, dry_run=dry_run, check_writable=self.check_writable)

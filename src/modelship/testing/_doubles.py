@@ -133,8 +133,11 @@ class MemoryStore:
 class HookStore:
     """A :class:`~modelship.registry.Store` wrapper that runs a hook before chosen calls.
 
-    Lets a test make two writers interleave exactly (the hook of one runs the other),
-    without sleeping or hoping for a race. It has exactly the optional capabilities
+    ``before(operation, key)`` runs before every call (``operation`` is the method's name;
+    ``read_many`` runs it as ``"read"`` once per key, ``list`` with the prefix as key);
+    ``before_create(key)`` before each create only. Lets a test make two writers
+    interleave exactly (the hook of one runs the other), without sleeping or hoping for
+    a race. It has exactly the optional capabilities
     (:class:`~modelship.registry.LocalBlobs`, :class:`~modelship.registry.AbortsUploads`)
     of the store it wraps, and forwards them.
 
@@ -154,45 +157,69 @@ class HookStore:
         made = _with_capabilities_of(inner) if cls is HookStore else cls
         return super().__new__(made)
 
-    def __init__(self, inner: Store, *, before_create: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        inner: Store,
+        *,
+        before_create: Callable[[str], None] | None = None,
+        before: Callable[[str, str], None] | None = None,
+    ):
         self.inner = inner
         self.before_create = before_create
+        self.before = before
         self.url = inner.url
         self.exclusive_creates = inner.exclusive_creates
 
-    def create(self, key: str, data: bytes) -> None:
-        if self.before_create is not None:
+    def _hook(self, operation: str, key: str) -> None:
+        """Run ``before(operation, key)`` (every call) and ``before_create(key)``."""
+        if self.before is not None:
+            self.before(operation, key)
+        if operation == "create" and self.before_create is not None:
             self.before_create(key)
+
+    def create(self, key: str, data: bytes) -> None:
+        self._hook("create", key)
         self.inner.create(key, data)
 
     def read(self, key: str) -> bytes:
+        self._hook("read", key)
         return self.inner.read(key)
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        keys = builtins.list(keys)
+        for key in keys:
+            self._hook("read", key)
         return self.inner.read_many(keys)
 
     def replace(self, key: str, data: bytes) -> None:
+        self._hook("replace", key)
         self.inner.replace(key, data)
 
     def exists(self, key: str) -> bool:
+        self._hook("exists", key)
         return self.inner.exists(key)
 
     def list(self, prefix: str) -> builtins.list[str]:
+        self._hook("list", prefix)
         return self.inner.list(prefix)
 
     def delete(self, key: str) -> None:
+        self._hook("delete", key)
         self.inner.delete(key)
 
     def blob_writer(self, callback: Any = None) -> BlobWriter:
         return self.inner.blob_writer(callback)
 
     def open_blob(self, key: str) -> IO[bytes]:
+        self._hook("open_blob", key)
         return self.inner.open_blob(key)
 
     def size(self, key: str) -> int:
+        self._hook("size", key)
         return self.inner.size(key)
 
     def modified(self, key: str) -> float:
+        self._hook("modified", key)
         return self.inner.modified(key)
 
 
