@@ -79,6 +79,10 @@ class ModelNotFound(VersionNotFound):
     """No model of that name has ever been registered."""
 
 
+class RegistryNotFound(ModelNotFound):
+    """The location holds no registry (a typo, or a bucket that is gone); nothing was created."""
+
+
 class ArchivedVersion(VersionNotFound):
     """The version was deleted (archived or purged); pass ``include_archived=True``."""
 
@@ -109,10 +113,6 @@ class SerializationError(RegistryError):
 
 class StoreError(RegistryError):
     """The storage backend failed; the message carries the backend's own error."""
-
-
-class RegistryNotFound(StoreError, LookupError):
-    """The location holds no registry (a typo, or a bucket that is gone); nothing was created."""
 
 
 class UnsupportedStorage(StoreError, ValueError):

@@ -13,10 +13,10 @@ from typing import Any
 
 import attrs
 
-from modelship.errors import Conflict
+from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import bump_hint, top_alias
 from modelship.registry._integrity import parse_json
-from modelship.registry._layout import alias_hint_key, alias_key, folder
+from modelship.registry._layout import alias_hint_key, alias_key, folder, is_numbered
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
 from modelship.version import canonical_json
@@ -70,7 +70,15 @@ def alias_state(store: Store, name: str) -> tuple[int, dict[str, str]]:
     if rev == 0:
         return 0, {}
     doc = parse_json(store.read(alias_key(name, rev)), f"alias log entry {rev} of {name}")
-    return rev, dict(doc["aliases"])
+    aliases = doc.get("aliases") if isinstance(doc, dict) else None
+    if not isinstance(aliases, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in aliases.items()
+    ):
+        raise IntegrityError(
+            f"alias log entry {rev} of {name} is damaged (no 'aliases' object of names to "
+            "versions); restore it from a copy"
+        )
+    return rev, dict(aliases)
 
 
 def move_alias(
@@ -120,19 +128,25 @@ def move_alias(
 def history(store: Store, name: str) -> list[AliasMove]:
     """Every alias move of ``name``, oldest first."""
     entries = folder(name, "aliases")
-    keys = [f"{entries}/{n}" for n in store.list(entries)]
+    keys = [f"{entries}/{n}" for n in store.list(entries) if is_numbered(n)]
     moves = []
     for key, data in sorted(store.read_many(keys).items()):
         doc = parse_json(data, key)
-        move = doc["move"]
-        moves.append(
-            AliasMove(
-                revision=doc["revision"],
-                alias=move["alias"],
-                from_version=move["from"],
-                to_version=move["to"],
-                by=move["by"],
-                at=datetime.fromisoformat(move["at"]),
+        try:
+            move = doc["move"]
+            moves.append(
+                AliasMove(
+                    revision=doc["revision"],
+                    alias=move["alias"],
+                    from_version=move["from"],
+                    to_version=move["to"],
+                    by=move["by"],
+                    at=datetime.fromisoformat(move["at"]),
+                )
             )
-        )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IntegrityError(
+                f"alias log entry {key} is damaged ({type(exc).__name__}: {exc}); restore it "
+                "from a copy"
+            ) from exc
     return moves

@@ -10,7 +10,7 @@ from modelship._names import check_model_name
 from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import top_alias, top_slot
 from modelship.registry._integrity import hash_stream, parse_json, stored_damage
-from modelship.registry._layout import MODEL_PARTS, blob_key, folder
+from modelship.registry._layout import MODEL_PARTS, blob_key, folder, is_document
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
 
@@ -107,7 +107,9 @@ def copy_registry(
     s, d = src.store, dst.store
     copied = skipped = nbytes = nversions = repaired = 0
     for name in names:
-        folders = {part: s.list(folder(name, part)) for part in MODEL_PARTS}
+        folders = {
+            part: [n for n in s.list(folder(name, part)) if is_document(n)] for part in MODEL_PARTS
+        }
         if not folders["versions"]:
             src.versions(name)  # raises ModelNotFound, naming the models there are
         docs = {

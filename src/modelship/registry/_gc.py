@@ -36,6 +36,8 @@ from modelship.registry._layout import (
     PROBES,
     STAGING,
     folder,
+    is_document,
+    is_numbered,
     number_of,
 )
 from modelship.registry._lineage import now
@@ -120,7 +122,11 @@ def referenced_digests(store: Store) -> set[str]:
     for model in store.list(MODELS):
         purged = {number_of(n) for n in store.list(folder(model, "purged"))}
         versions = folder(model, "versions")
-        keys = [f"{versions}/{n}" for n in store.list(versions) if number_of(n) not in purged]
+        keys = [
+            f"{versions}/{n}"
+            for n in store.list(versions)
+            if is_document(n) and number_of(n) not in purged
+        ]
         for key, data in store.read_many(keys).items():
             doc = _document(data, key)
             try:
@@ -146,9 +152,11 @@ def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int],
     in_flight = 0
     for model in store.list(MODELS):
         slots_folder, versions = folder(model, "slots"), folder(model, "versions")
-        slot_names = store.list(slots_folder)
+        slot_names = [n for n in store.list(slots_folder) if is_numbered(n)]
         slots = store.read_many(f"{slots_folder}/{n}" for n in slot_names)
-        committed = store.read_many(f"{versions}/{n}" for n in store.list(versions))
+        committed = store.read_many(
+            f"{versions}/{n}" for n in store.list(versions) if is_document(n)
+        )
         owners = {_document(v, k).get("registration") for k, v in committed.items()}
         # The highest slot taken, committed or still in flight: a dead slot below it
         # must stay as a tombstone, or readers probing forward would stop at the hole.

@@ -1,10 +1,11 @@
 """Hints and sequence slots: the highest slot and alias revision, found by probing forward.
 
-A hint (``HEAD``, ``ALIASES``) is a small document that may lag behind what exists; it is
-overwritten best effort and never trusted. Readers start from it and probe forward (and
-back, if it ran ahead of a copied or cleaned registry), so the answer is always what the
-store holds. Probing doubles then halves its step (:func:`highest_present`), so a hint
-that is wrong by ``k`` costs O(log k) probes, however far it ran ahead.
+A hint (``hint-slots.json``, ``hint-aliases.json``) is a small document that may lag
+behind what exists; it is overwritten best effort and never trusted. Readers start from
+it and probe forward (and back, if it ran ahead of a copied or cleaned registry), so the
+answer is always what the store holds. Probing doubles then halves its step
+(:func:`highest_present`), so a hint that is wrong by ``k`` costs O(log k) probes,
+however far it ran ahead.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import contextlib
 import json
 from collections.abc import Callable
 
+from modelship.errors import IntegrityError
+from modelship.registry._integrity import parse_json
 from modelship.registry._layout import alias_hint_key, alias_key, head_key, slot_key
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
@@ -23,6 +26,7 @@ __all__ = [
     "dead_slot",
     "highest_present",
     "probe_forward",
+    "read_slot",
     "read_hint",
     "top_alias",
     "top_slot",
@@ -105,6 +109,30 @@ def top_slot(store: Store, name: str) -> int:
 def top_alias(store: Store, name: str) -> int:
     """The newest alias log revision of ``name``, 0 if none."""
     return probe_forward(store, alias_hint_key(name), lambda r: alias_key(name, r))
+
+
+def read_slot(store: Store, name: str, seq: int) -> dict[str, str] | None:
+    """Slot ``seq`` of ``name``: its ``version`` and ``registration``; None if dead or gone.
+
+    Raises :class:`~modelship.IntegrityError` for a slot that is not one (damage).
+    """
+    key = slot_key(name, seq)
+    try:
+        doc = parse_json(store.read(key), f"slot {key}")
+    except FileNotFoundError:
+        return None
+    if isinstance(doc, dict) and doc.get("dead") is True:
+        return None
+    if not (
+        isinstance(doc, dict)
+        and isinstance(doc.get("version"), str)
+        and isinstance(doc.get("registration"), str)
+    ):
+        raise IntegrityError(
+            f"slot {key} is damaged (not an object with a version and a registration); "
+            "restore it from a copy, or replace it with a dead slot"
+        )
+    return {"version": doc["version"], "registration": doc["registration"]}
 
 
 def dead_slot() -> bytes:

@@ -12,7 +12,6 @@ the load routes (``_load``), garbage collection (``_gc``) and lineage capture
 from __future__ import annotations
 
 import contextlib
-import json
 import math
 import time
 import uuid
@@ -30,13 +29,15 @@ from modelship.errors import (
     IntegrityError,
     InvalidReference,
     ModelNotFound,
+    RegistryNotFound,
     UnsafeStore,
     VersionNotFound,
 )
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
+from modelship.registry._claims import claim_name
 from modelship.registry._commit import commit, version_exists
 from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
-from modelship.registry._hints import top_slot
+from modelship.registry._hints import read_slot, top_slot
 from modelship.registry._integrity import CHUNK, read_verified, verify_blob
 from modelship.registry._layout import (
     MODELS,
@@ -44,14 +45,14 @@ from modelship.registry._layout import (
     REGISTRY_MARKER,
     blob_key,
     folder,
+    is_document,
     manifest_key,
     number_of,
-    slot_key,
     state_key,
 )
 from modelship.registry._lineage import default_user, lineage_for, now
 from modelship.registry._load import load_artifact
-from modelship.registry._protocols import Store
+from modelship.registry._protocols import KnowsLocation, Store
 from modelship.registry._serializers import Serializer, get_serializer
 from modelship.registry._signing import Signer
 from modelship.registry._snapshots import read_snapshot, write_snapshot
@@ -236,6 +237,7 @@ class Registry:
         self.check_writable()
         if explicit is not None and self.store.exists(manifest_key(name, explicit)):
             raise version_exists(name, explicit)
+        claim_name(self.store, name)
         lin = lineage_for(name, lineage, data, lambda n, v: self.store.exists(manifest_key(n, v)))
 
         artifact = self._store_blob(model, codec, progress, name)
@@ -273,14 +275,42 @@ class Registry:
         >>> reg.models()
         ['a', 'b']
         """
-        return [n for n in self.store.list(MODELS) if self.store.list(folder(n, "versions"))]
+        found = [
+            n
+            for n in self.store.list(MODELS)
+            if any(is_document(v) for v in self.store.list(folder(n, "versions")))
+        ]
+        if not found:
+            self._check_located()
+        return found
+
+    def _check_located(self) -> None:
+        """Raise RegistryNotFound if the store can tell that its location does not exist."""
+        store = self.store
+        if (
+            isinstance(store, KnowsLocation)
+            and not store.location_exists()
+            and not store.exists(REGISTRY_MARKER)
+        ):
+            raise RegistryNotFound(
+                f"there is no registry at {self.url}: the location does not exist (a typo, or "
+                "a bucket that is gone). Check the URL; registering creates a registry there"
+            )
 
     def _parse(self, key: str, data: bytes | Mapping[str, Any]) -> ModelVersion:
         """The manifest ``data`` read at ``key``, checked to be what the key says."""
-        if isinstance(data, Mapping):
-            mv = ModelVersion.from_dict(data, source=self)
-        else:
-            mv = ModelVersion.from_json(data, source=self)
+        try:
+            if isinstance(data, Mapping):
+                mv = ModelVersion.from_dict(data, source=self)
+            else:
+                mv = ModelVersion.from_json(data, source=self)
+        except IntegrityError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise IntegrityError(
+                f"manifest at {key} is damaged ({type(exc).__name__}: {exc}); the registry was "
+                "tampered with or damaged. Restore it from a copy"
+            ) from exc
         expected_name = key.split("/")[1]
         if mv.name != expected_name or mv.version != number_of(key):
             raise IntegrityError(
@@ -297,7 +327,7 @@ class Registry:
 
     def _not_found(self, name: str, what: str) -> VersionNotFound:
         if not self.store.list(folder(name, "versions")):
-            known = self.models()
+            known = self.models()  # raises RegistryNotFound where there is no registry
             hint = (
                 f"; models here: {', '.join(known[:10])}" if known else " (the registry is empty)"
             )
@@ -327,13 +357,16 @@ class Registry:
 
     def _latest(self, name: str) -> ModelVersion:
         seq = top_slot(self.store, name)
-        while seq > 0:
+        while seq > 0:  # bounded: seq falls by one each time
+            slot = read_slot(self.store, name, seq)
+            if slot is None:
+                seq -= 1  # a dead registration
+                continue
+            key = manifest_key(name, slot["version"])
             try:
-                slot = json.loads(self.store.read(slot_key(name, seq)))
-                key = manifest_key(name, slot["version"])
                 mv = self._parse(key, self.store.read(key))
-            except (FileNotFoundError, ValueError, KeyError, TypeError):
-                seq -= 1  # an unfinished or dead registration
+            except FileNotFoundError:
+                seq -= 1  # an unfinished registration
                 continue
             if (
                 mv.registration == slot["registration"]
@@ -397,7 +430,7 @@ class Registry:
         ['1.0', '0.9']
         """
         name = check_model_name(name)
-        names = self.store.list(folder(name, "versions"))
+        names = [n for n in self.store.list(folder(name, "versions")) if is_document(n)]
         if not names:
             raise self._not_found(name, "versions")
         found = sorted(self._committed(name, names), key=lambda mv: mv.sequence)

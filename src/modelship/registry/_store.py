@@ -534,6 +534,16 @@ class FsspecStore:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
+    def location_exists(self) -> bool:
+        """Whether the folder (local disk) or bucket (S3) of this store exists."""
+        if self.is_local:
+            return os.path.isdir(self.root)
+        if self.protocol in _S3_PROTOCOLS:
+            bucket, _ = self._bucket_key("")
+            with self._errors(f"checking the bucket {bucket}"):
+                return bool(self.fs.exists(bucket))
+        return True  # memory and other file systems: an absent folder is an empty one
+
     def exists(self, key: str) -> bool:
         if self.is_local:
             return os.path.isfile(self._local(key))

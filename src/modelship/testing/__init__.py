@@ -1,6 +1,7 @@
 """Test doubles and conformance suites for people who extend modelship.
 
-Test doubles (:class:`MemoryStore`, :class:`HookStore`) live here and import no test
+Test doubles (:class:`MemoryStore`, :class:`HookStore`, :class:`CaseFoldingStore`) live
+here and import no test
 framework: ``import modelship.testing`` never imports pytest. The conformance suites are
 pytest test classes in :mod:`modelship.testing.suites` (which imports pytest); they are
 also reachable here by name, loaded on first use.
@@ -36,12 +37,18 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from modelship.testing._doubles import HookStore, MemoryStore
+from modelship.testing._doubles import CaseFoldingStore, HookStore, MemoryStore
 
 if TYPE_CHECKING:
     from modelship.testing.suites import RegistryConformance, StoreConformance
 
-__all__ = ["HookStore", "MemoryStore", "RegistryConformance", "StoreConformance"]
+__all__ = [
+    "CaseFoldingStore",
+    "HookStore",
+    "MemoryStore",
+    "RegistryConformance",
+    "StoreConformance",
+]
 
 _SUITES = {"RegistryConformance", "StoreConformance"}
 
