@@ -25,10 +25,11 @@ from modelship.registry._layout import (
     blob_key,
     head_key,
     manifest_key,
+    name_claim_key,
     slot_key,
     state_key,
 )
-from modelship.testing import HookStore, MemoryStore
+from modelship.testing import CaseFoldingStore, HookStore, MemoryStore
 
 
 def _local(path: Path, **hooks: Any) -> tuple[ms.Registry, FsspecStore]:
@@ -394,3 +395,34 @@ def test_the_first_registration_creates_the_registry_folder(tmp_path: Path) -> N
     reg = ms.open_registry(str(tmp_path / "new"))
     reg.register(model_name="m", model=b"x", serializer="bytes")
     assert reg.models() == ["m"]
+
+
+# --- 13. case-insensitive stores -----------------------------------------------------------
+
+
+def test_hints_are_kept_on_a_case_insensitive_store() -> None:
+    store = CaseFoldingStore()
+    reg = ms.Registry(store)
+    reg.register(model_name="m", model=b"x", serializer="bytes")
+    reg.set_alias("m", "production", "1")
+    assert store.exists(head_key("m"))
+    assert store.exists(alias_hint_key("m"))  # the old ALIASES hint could not sit by aliases/
+    assert reg.get("m", "@production").version == "1"
+
+
+def test_a_model_name_differing_only_in_case_is_refused_on_a_case_insensitive_store() -> None:
+    reg = ms.Registry(CaseFoldingStore())
+    reg.register(model_name="Fraud", model=b"x", serializer="bytes")
+    with pytest.raises(ms.InvalidName, match="only in case"):
+        reg.register(model_name="fraud", model=b"y", serializer="bytes")
+    assert reg.load("Fraud") == b"x"
+
+
+def test_a_legacy_model_without_a_name_claim_still_refuses_another_spelling() -> None:
+    store = MemoryStore()
+    reg = ms.Registry(store)
+    reg.register(model_name="fraud", model=b"x", serializer="bytes")
+    store.delete(name_claim_key("fraud"))  # as a registry written before claims
+    with pytest.raises(ms.InvalidName, match="only in case"):
+        reg.register(model_name="Fraud", model=b"y", serializer="bytes")
+    assert reg.register(model_name="fraud", model=b"z", serializer="bytes").version == "2"
