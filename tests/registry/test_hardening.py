@@ -426,3 +426,19 @@ def test_a_legacy_model_without_a_name_claim_still_refuses_another_spelling() ->
     with pytest.raises(ms.InvalidName, match="only in case"):
         reg.register(model_name="Fraud", model=b"y", serializer="bytes")
     assert reg.register(model_name="fraud", model=b"z", serializer="bytes").version == "2"
+
+
+@pytest.mark.parametrize("serializer", ["bytes", "joblib", "test-rewrites-before-reading"])
+def test_a_blob_replaced_by_a_link_to_dev_zero_is_refused_not_read_forever(
+    tmp_path: Path, serializer: str
+) -> None:
+    register_serializer(_RewritesBeforeReading(), clobber=True)
+    reg, inner = _local(tmp_path)
+    mv = reg.register(model_name="m", model=b"model bytes", serializer=serializer)
+    path = inner.local_path(blob_key(mv.artifact.digest))
+    os.unlink(path)
+    os.symlink("/dev/zero", path)
+    with pytest.raises(ms.IntegrityError):
+        reg.load("m")
+    with pytest.raises(ms.IntegrityError):
+        reg.verify("m")

@@ -52,7 +52,8 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
     writer = dst.blob_writer()
     try:
         with src.open_blob(key) as f:
-            hexdigest, copied = hash_stream(f, sink=writer.write)
+            limit = None if size is None else size + 1
+            hexdigest, copied = hash_stream(f, sink=writer.write, limit=limit)
         if "sha256:" + hexdigest != digest:
             raise IntegrityError(
                 f"blob {digest} in the source does not match its digest; not copied"

@@ -99,10 +99,13 @@ def hash_stream(
     src: IO[bytes],
     callback: Any = None,
     sink: Callable[[memoryview], Any] | None = None,
+    limit: int | None = None,
 ) -> tuple[str, int]:
     """The sha256 hex digest and size of what ``src`` has left; each chunk also to ``sink``.
 
     One buffer is filled in place for the whole file (no new bytes object per chunk).
+    With ``limit``, at most that many bytes are read (a blob replaced by an endless
+    stream, such as a link to ``/dev/zero``, then ends there: its size tells it apart).
 
     Examples
     --------
@@ -113,7 +116,7 @@ def hash_stream(
     h = hashlib.sha256()
     size = 0
     buffer = memoryview(bytearray(CHUNK))
-    while n := _read_into(src, buffer):
+    while n := _read_into(src, buffer if limit is None else buffer[: max(0, limit - size)]):
         chunk = buffer[:n]
         h.update(chunk)
         size += n
@@ -147,9 +150,9 @@ class _PositionalReader(io.RawIOBase):
         return n
 
 
-def hash_fd(fd: int, callback: Any) -> tuple[str, int]:
+def hash_fd(fd: int, callback: Any, limit: int | None = None) -> tuple[str, int]:
     """The sha256 hex digest and size of an open file, read with ``pread`` (no seek)."""
-    return hash_stream(_PositionalReader(fd), callback)  # type: ignore[arg-type]
+    return hash_stream(_PositionalReader(fd), callback, limit=limit)  # type: ignore[arg-type]
 
 
 def parse_json(data: bytes, what: str) -> Any:
@@ -213,7 +216,9 @@ def stored_damage(store: Store, digest: str, size: int | None) -> str | None:
         if size is not None and found != size:
             return f"it holds {found} bytes, not {size}"
         with store.open_blob(key) as f:
-            hexdigest, _ = hash_stream(f)
+            hexdigest, read = hash_stream(f, limit=None if size is None else size + 1)
+        if size is not None and read != size:
+            return f"it holds {read} bytes, not {size}"
     except FileNotFoundError:
         return "it is missing"
     if "sha256:" + hexdigest != digest:
@@ -248,7 +253,7 @@ def verified_file(store: Store, ref: ArtifactRef, what: str, progress: Any) -> I
     try:
         spool = tempfile.TemporaryFile(prefix="modelship-")  # noqa: SIM115
         try:
-            hexdigest, size = hash_stream(src, callback, spool.write)
+            hexdigest, size = hash_stream(src, callback, spool.write, limit=ref.size + 1)
         except OSError as exc:
             raise StoreError(f"could not read the artifact of {what}: {exc}") from exc
         check_whole(what, ref, hexdigest, size)

@@ -81,7 +81,7 @@ def _load_local_bytes(path: str, ref: ArtifactRef, what: str, progress: Any) -> 
 
     def check() -> None:
         try:
-            found.append(hash_fd(src.fileno(), callback))
+            found.append(hash_fd(src.fileno(), callback, limit=ref.size + 1))
         except BaseException as exc:
             failed.append(exc)
 

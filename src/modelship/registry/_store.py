@@ -32,6 +32,7 @@ _CONFLICT_RETRIES = 6
 # bytes and the request body), so 4 parts of 5 MiB (S3's smallest) cost ~30 MiB where
 # s3fs's default 50 MiB parts cost hundreds. S3 allows at most 10,000 parts.
 _UPLOAD_CONCURRENCY = 4
+_MAX_UPLOAD_PAGES = 10_000  # 1,000 uploads a page: ten million open uploads
 _MIN_PART = 5 * 2**20
 _MAX_PARTS = 10_000
 _S3_PROTOCOLS = ("s3", "s3a")
@@ -292,7 +293,9 @@ def _link(staged: str, final: str) -> bool:
 def _is_conditional_conflict(exc: BaseException) -> bool:
     """Whether an S3 error is 409 ConditionalRequestConflict, anywhere in its chain."""
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(_CHAIN_DEPTH):  # a chain can loop back on itself
+        if seen is None:
+            return False
         response = getattr(seen, "response", None)
         if isinstance(response, dict):
             code = response.get("Error", {}).get("Code")
@@ -302,6 +305,9 @@ def _is_conditional_conflict(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+_CHAIN_DEPTH = 32  # causes followed when looking for S3's error code
 
 
 def _make_folder(path: str) -> None:
@@ -647,7 +653,7 @@ class _S3FsspecStore(FsspecStore):
         found = []
         markers: dict[str, str] = {}
         with self._errors("listing incomplete uploads"):
-            while True:
+            for _ in range(_MAX_UPLOAD_PAGES):
                 page = self.fs.call_s3(
                     "list_multipart_uploads", Bucket=bucket, Prefix=prefix, **markers
                 )
@@ -657,10 +663,18 @@ class _S3FsspecStore(FsspecStore):
                         found.append(f"{key}?uploadId={upload['UploadId']}")
                 if not page.get("IsTruncated"):
                     return found
-                markers = {
+                after = {
                     "KeyMarker": page["NextKeyMarker"],
                     "UploadIdMarker": page["NextUploadIdMarker"],
                 }
+                if after == markers:  # a listing that does not move on would never end
+                    break
+                markers = after
+        raise StoreError(
+            f"listing incomplete uploads on {self.url} did not end (more than "
+            f"{_MAX_UPLOAD_PAGES} pages, or a page that repeats); abort them with a bucket "
+            "lifecycle rule instead"
+        )
 
     def abort_upload(self, upload: str) -> None:
         """Abort an upload that :meth:`incomplete_uploads` named; S3 deletes its parts.
