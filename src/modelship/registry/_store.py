@@ -255,11 +255,17 @@ class _SpoolBlobWriter:
                 kwargs.update(
                     chunksize=_upload_part_size(os.fstat(self._file.fileno()).st_size),
                     max_concurrency=_UPLOAD_CONCURRENCY,
+                    # Never replace a blob another writer published meanwhile: a reader
+                    # may be checking it (If-None-Match on the PUT or the completion).
+                    mode="create",
                 )
-            with self._store._errors(f"upload of {key}"):
-                # The object appears whole when the upload completes (S3 PUT or
-                # CompleteMultipartUpload); readers never see part of it.
-                self._store.fs.put_file(self._path, self._store._full(key), **kwargs)
+            try:
+                with self._store._errors(f"upload of {key}"):
+                    # The object appears whole when the upload completes (S3 PUT or
+                    # CompleteMultipartUpload); readers never see part of it.
+                    self._store.fs.put_file(self._path, self._store._full(key), **kwargs)
+            except FileExistsError:
+                return False
             return True
         finally:
             self.discard()
@@ -478,7 +484,13 @@ class FsspecStore:
             with _MEMORY_LOCK:
                 if self.fs.exists(self._full(key)):
                     raise FileExistsError(key)
-                self.fs.pipe_file(self._full(key), data)
+                try:
+                    self.fs.pipe_file(self._full(key), data)
+                except FileExistsError as exc:  # the key is free: a parent is a document
+                    raise StoreError(
+                        f"cannot create {key} on {self.url}: a file is where a folder belongs "
+                        f"({exc}). The store was damaged or tampered with; move that file away"
+                    ) from exc
         else:
             self._create_remote(key, data)
 
