@@ -3,7 +3,8 @@
 A thin front composing one module per idea: where keys live (``_layout``, whose docstring
 is the layout diagram), hashing while storing (``_writer``), checking what is read
 (``_integrity``), signing (``_signing``), hints and slots (``_hints``), the commit
-protocol (``_commit``), the alias log (``_aliases``), index snapshots (``_snapshots``),
+protocol (``_commit``), model name claims under case folding (``_claims``), the alias
+log (``_aliases``), index snapshots (``_snapshots``),
 the load routes (``_load``), garbage collection (``_gc``) and lineage capture
 (``_lineage``). What a version is, is in
 :mod:`modelship.version`; what may be attached to it, in :mod:`modelship._documents`.
