@@ -34,6 +34,8 @@ __all__ = [
     "RegistryError",
     "SerializationError",
     "SignatureError",
+    "RegistryNotFound",
+    "RepairWarning",
     "StoreError",
     "TooFewGroups",
     "UnsafeStore",
@@ -78,6 +80,10 @@ class ModelNotFound(VersionNotFound):
     """No model of that name has ever been registered."""
 
 
+class RegistryNotFound(ModelNotFound):
+    """The location holds no registry (a typo, or a bucket that is gone); nothing was created."""
+
+
 class ArchivedVersion(VersionNotFound):
     """The version was deleted (archived or purged); pass ``include_archived=True``."""
 
@@ -116,6 +122,10 @@ class UnsupportedStorage(StoreError, ValueError):
 
 class UnsafeStore(StoreError):
     """The store cannot make an exclusive create, so concurrent writers would race."""
+
+
+class RepairWarning(UserWarning):
+    """A damaged blob was found where intact bytes were expected, and replaced by them."""
 
 
 # --- checks -----------------------------------------------------------------------------

@@ -12,7 +12,13 @@ import pytest
 
 import modelship as ms
 from modelship.registry import FsspecStore, Store
-from modelship.testing import HookStore, MemoryStore, RegistryConformance, StoreConformance
+from modelship.testing import (
+    CaseFoldingStore,
+    HookStore,
+    MemoryStore,
+    RegistryConformance,
+    StoreConformance,
+)
 
 _counter = itertools.count()
 
@@ -64,6 +70,21 @@ class TestMemoryStoreDoubleRegistry(RegistryConformance):
         def make(same: bool = False, **kwargs: Any) -> ms.Registry:
             if not same or not stores:
                 stores.append(MemoryStore(f"test-memory://{len(stores)}"))
+            return ms.Registry(stores[-1], **kwargs)
+
+        return make
+
+
+class TestCaseFoldingStoreRegistry(RegistryConformance):
+    """The suite on a case-insensitive store: no two keys of the layout collide."""
+
+    @pytest.fixture
+    def make_registry(self) -> Callable[..., ms.Registry]:
+        stores: list[CaseFoldingStore] = []
+
+        def make(same: bool = False, **kwargs: Any) -> ms.Registry:
+            if not same or not stores:
+                stores.append(CaseFoldingStore(f"test-casefold://{len(stores)}"))
             return ms.Registry(stores[-1], **kwargs)
 
         return make

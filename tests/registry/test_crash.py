@@ -23,6 +23,7 @@ from _workers import open_storage as _open
 
 import modelship as ms
 from modelship.registry import GcReport
+from modelship.registry._layout import head_key, name_claim_key
 
 NAME = "crashy"
 
@@ -122,7 +123,7 @@ def _leftovers(reg: ms.Registry) -> list[str]:
         committed = reg.versions(NAME, include_archived=True)
     except ms.ModelNotFound:
         committed = []
-    wanted = {"registry.json", f"models/{NAME}/HEAD"}
+    wanted = {"registry.json", head_key(NAME), name_claim_key(NAME)}
     for mv in committed:
         wanted.add(f"models/{NAME}/versions/{mv.version}.json")
         wanted.add(f"models/{NAME}/slots/{mv.sequence:012d}.json")
@@ -320,7 +321,7 @@ def test_gc_of_a_dead_slot_below_newer_versions_keeps_latest_right_while_the_hin
 
     # Writers bump the HEAD hint by read-then-replace, so with several writers it moves
     # backwards (8 writers: seen going from 134 to 131). Readers must not depend on it.
-    reg.store.replace(f"models/{NAME}/HEAD", b'{"n":1}')
+    reg.store.replace(head_key(NAME), b'{"n":1}')
     assert reg.get(NAME, "latest").version == "3"
     after = reg.register(model_name=NAME, model=b"four", serializer="bytes", lineage={})
     assert after.version == "4", "a number below the latest version was handed out"

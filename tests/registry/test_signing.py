@@ -27,6 +27,7 @@ from modelship.registry._layout import (
     slot_key,
     state_key,
 )
+from modelship.testing import HookStore
 
 KEY = b"k" * 32
 
@@ -322,3 +323,30 @@ def test_a_copy_of_a_signed_registry_stays_signed(signed: ms.Registry, tmp_path:
     ms.copy_registry(signed, ms.open_registry(tmp_path / "copy2"))  # copied without a key
     with pytest.raises(ms.SignatureError, match="signs its versions"):
         ms.open_registry(tmp_path / "copy2").get("m", "latest")
+
+
+def test_a_slot_left_dead_by_a_registration_refused_during_gc_is_signed(url: str) -> None:
+    reg = ms.open_registry(url, signing_key=KEY)
+    reg.register(model_name="m", model=b"one", serializer="bytes")
+    reg.store.create(".gc/run.json", b"{}")
+    with pytest.raises(ms.Conflict, match="garbage collection"):
+        reg.register(model_name="m", model=b"two", serializer="bytes")
+    # latest walks down through the dead slot 2: it verifies only if it was signed.
+    assert reg.get("m", "latest").version == "1"
+
+
+def test_a_set_alias_undone_by_a_racing_delete_is_a_signed_move(url: str) -> None:
+    other = ms.open_registry(url, signing_key=KEY)
+    for _ in range(2):
+        other.register(model_name="m", model=b"x", serializer="bytes")
+    other.set_alias("m", "production", "1")
+
+    def delete_first(operation: str, key: str) -> None:
+        if operation == "create" and key == alias_key("m", 2):
+            other.delete("m", "2")
+
+    mover = Registry(HookStore(other.store, before=delete_first), signing_key=KEY)
+    with pytest.raises(ms.ArchivedVersion, match="undone"):
+        mover.set_alias("m", "production", "2")
+    assert other.get("m", "@production").version == "1"
+    assert [(m.from_version, m.to_version) for m in other.history("m")][-1] == ("2", "1")

@@ -398,8 +398,8 @@ def test_local_raw_bytes_load_reads_while_a_worker_hashes(
     hashed: list[int] = []
     real = _registry.hash_fd
 
-    def spy(fd: int, callback: Any) -> tuple[str, int]:
-        result = real(fd, callback)
+    def spy(fd: int, callback: Any, limit: int | None = None) -> tuple[str, int]:
+        result = real(fd, callback, limit=limit)
         hashed.append(result[1])
         return result
 
@@ -435,7 +435,7 @@ def test_a_failed_read_while_hashing_is_a_store_error(
 ) -> None:
     from modelship.registry import _load as _registry
 
-    def broken(fd: int, callback: Any) -> tuple[str, int]:
+    def broken(fd: int, callback: Any, limit: int | None = None) -> tuple[str, int]:
         raise OSError(5, "Input/output error")
 
     monkeypatch.setattr(_registry, "hash_fd", broken)

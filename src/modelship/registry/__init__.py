@@ -8,7 +8,13 @@ from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
 from modelship.registry._gc import GcReport
 from modelship.registry._open import open_registry
-from modelship.registry._protocols import AbortsUploads, BlobWriter, LocalBlobs, Store
+from modelship.registry._protocols import (
+    AbortsUploads,
+    BlobWriter,
+    KnowsLocation,
+    LocalBlobs,
+    Store,
+)
 from modelship.registry._registry import Registry
 from modelship.registry._serializers import (
     BytesSerializer,
@@ -36,6 +42,7 @@ __all__ = [
     "FsspecStore",
     "GcReport",
     "JoblibSerializer",
+    "KnowsLocation",
     "LoadsWithoutCode",
     "LocalBlobs",
     "NumpySerializer",

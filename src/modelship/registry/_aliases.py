@@ -17,7 +17,13 @@ from modelship._names import check_alias, check_stored, check_version
 from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import bump_hint, top_alias
 from modelship.registry._integrity import parse_json
-from modelship.registry._layout import alias_hint_key, alias_key, folder, number_of
+from modelship.registry._layout import (
+    alias_hint_key,
+    alias_key,
+    folder,
+    is_numbered,
+    number_of,
+)
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
@@ -77,7 +83,10 @@ def _entry(data: bytes, key: str, signer: Signer) -> dict[str, Any]:
         or not isinstance(move, dict)
         or str(doc.get("revision")) != number_of(key).lstrip("0")
     ):
-        raise IntegrityError(f"alias log entry {key} is malformed: the registry was damaged")
+        raise IntegrityError(
+            f"alias log entry {key} is damaged (no 'aliases' object of names to versions, "
+            "no 'move', or a wrong revision); restore it from a copy"
+        )
     for alias, version in aliases.items():
         check_stored(check_alias, alias, key)
         check_stored(check_version, version, key)
@@ -106,8 +115,10 @@ def move_alias(
     expected: Any,
     user: str,
     signer: Signer,
-) -> None:
+) -> str | None:
     """Point ``alias`` at ``to`` (None: remove it), if it still points at ``expected``.
+
+    Returns where the alias pointed before the move (None: it was unset).
 
     Raises :class:`~modelship.Conflict` if the alias is not where ``expected`` says, or if
     another writer moves this alias meanwhile; moves of other aliases are retried over.
@@ -143,26 +154,32 @@ def move_alias(
         except FileExistsError:
             continue  # someone moved some alias; retry unless it was this one
         bump_hint(store, alias_hint_key(name), rev + 1)
-        return
+        return frm
     raise Conflict(f"alias {alias!r} of {name} kept moving under {_MAX_RETRIES} tries; retry")
 
 
 def history(store: Store, name: str, signer: Signer) -> list[AliasMove]:
     """Every alias move of ``name``, oldest first, each entry checked."""
     entries = folder(name, "aliases")
-    keys = [f"{entries}/{n}" for n in store.list(entries)]
+    keys = [f"{entries}/{n}" for n in store.list(entries) if is_numbered(n)]
     moves = []
     for key, data in sorted(store.read_many(keys).items()):
         doc = _entry(data, key, signer)
-        move = doc["move"]
-        moves.append(
-            AliasMove(
-                revision=doc["revision"],
-                alias=move["alias"],
-                from_version=move["from"],
-                to_version=move["to"],
-                by=move["by"],
-                at=datetime.fromisoformat(move["at"]),
+        try:
+            move = doc["move"]
+            moves.append(
+                AliasMove(
+                    revision=doc["revision"],
+                    alias=move["alias"],
+                    from_version=move["from"],
+                    to_version=move["to"],
+                    by=move["by"],
+                    at=datetime.fromisoformat(move["at"]),
+                )
             )
-        )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise IntegrityError(
+                f"alias log entry {key} is damaged ({type(exc).__name__}: {exc}); restore it "
+                "from a copy"
+            ) from exc
     return moves

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import uuid
+from collections.abc import Callable
 
 import attrs
 
-from modelship.errors import VersionExists
+from modelship.errors import Conflict, VersionExists
 from modelship.registry._hints import bump_hint, top_slot
 from modelship.registry._layout import head_key, manifest_key, slot_key
 from modelship.registry._lineage import now
@@ -34,6 +35,9 @@ def dead_slot(signer: Signer, key: str) -> bytes:
     return signer.seal_bytes({"dead": True, "at": now().isoformat()}, key)
 
 
+_MAX_TRIES = 100_000  # lost races in one registration: far more writers than ever race
+
+
 def version_exists(name: str, version: str) -> VersionExists:
     """The error for registering ``version`` of ``name`` again."""
     return VersionExists(
@@ -47,18 +51,22 @@ def commit(
     draft: ModelVersion,
     explicit: str | None,
     signer: Signer,
+    before_manifest: Callable[[], None] | None = None,
 ) -> ModelVersion:
     """Claim the next sequence slot and create the manifest: the version's commit point.
 
     Each step is an exclusive create, so two writers never take one slot or one
     version; a writer that loses either race moves on to the next number (or, for an
     explicit version, raises :class:`~modelship.VersionExists`). Bounded: every lost
-    race means another writer took a slot, and each try takes a higher one.
+    race means another writer took a slot, and each try takes a higher one; past
+    ``_MAX_TRIES`` (a store that answers "taken" to everything) it raises
+    :class:`~modelship.Conflict`. ``before_manifest`` runs once a slot is claimed; if it
+    raises, the slot is left dead and nothing is committed.
     """
     name = draft.name
     registration = uuid.uuid4().hex
     seq = top_slot(store, name) + 1
-    while True:
+    for _ in range(_MAX_TRIES):
         candidate = explicit or str(seq)
         if explicit is None and store.exists(manifest_key(name, candidate)):
             # An explicit version already took this number. Claim the slot anyway, as
@@ -76,6 +84,13 @@ def commit(
         except FileExistsError:
             seq += 1
             continue
+        if before_manifest is not None:
+            try:
+                before_manifest()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    store.replace(key, dead_slot(signer, key))  # signed, like every slot
+                raise
         mv = signer.sign(
             attrs.evolve(
                 draft,
@@ -95,3 +110,7 @@ def commit(
             continue
         bump_hint(store, head_key(name), seq)
         return mv
+    raise Conflict(
+        f"registering {name}: {_MAX_TRIES} sequence slots in a row were taken; the store "
+        "answers every create with 'exists' (damaged, or a file where a folder belongs)"
+    )

@@ -10,8 +10,14 @@ import attrs
 from modelship._names import check_model_name
 from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import top_alias, top_slot
-from modelship.registry._integrity import hash_stream, parse_json
-from modelship.registry._layout import MODEL_PARTS, SIGNING_POLICY, blob_key, folder
+from modelship.registry._integrity import hash_stream, parse_json, stored_damage
+from modelship.registry._layout import (
+    MODEL_PARTS,
+    SIGNING_POLICY,
+    blob_key,
+    folder,
+    is_document,
+)
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
 
@@ -33,26 +39,40 @@ class CopyReport:
     blobs_copied: int = 0
     blobs_skipped: int = 0
     bytes_copied: int = 0
+    blobs_repaired: int = 0
+    """Blobs the destination held damaged (wrong size or digest), replaced by good copies."""
 
 
-def _copy_blob(src: Store, dst: Store, digest: str) -> int:
-    """Stream one blob, checking its digest on the way; 0 if ``dst`` already had it."""
+def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[int, bool]:
+    """Stream one blob, checking its digest on the way: (bytes copied, whether it repaired).
+
+    A blob ``dst`` already holds is trusted only once its size and digest are checked; a
+    damaged one is deleted and copied again.
+    """
     key = blob_key(digest)
+    repaired = False
     if dst.exists(key):
-        return 0
+        if stored_damage(dst, digest, size) is None:
+            return 0, False
+        dst.delete(key)
+        repaired = True
     writer = dst.blob_writer()
     try:
         with src.open_blob(key) as f:
-            hexdigest, size = hash_stream(f, sink=writer.write)
+            limit = None if size is None else size + 1
+            hexdigest, copied = hash_stream(f, sink=writer.write, limit=limit)
         if "sha256:" + hexdigest != digest:
             raise IntegrityError(
                 f"blob {digest} in the source does not match its digest; not copied"
             )
-        writer.publish(key)
+        if not writer.publish(key) and stored_damage(dst, digest, size) is not None:
+            raise IntegrityError(
+                f"blob {digest} in the destination is damaged and could not be replaced"
+            )
     except BaseException:
         writer.discard()
         raise
-    return size
+    return copied, repaired
 
 
 def _copy_doc(src: Store, dst: Store, key: str, data: bytes) -> None:
@@ -72,8 +92,10 @@ def copy_registry(
 ) -> CopyReport:
     """Copy models from ``src`` to ``dst`` with their versions, aliases, history and digests.
 
-    Artifacts already in ``dst`` (by digest) are not uploaded again; every copied artifact
-    is verified against its digest. Copying again is a no-op; a destination whose history
+    Artifacts already in ``dst`` (by digest) are not uploaded again once their size and
+    digest check out there (a damaged one is replaced and counted in ``blobs_repaired``);
+    every copied artifact is verified against its digest. Copying again is a no-op; a
+    destination whose history
     differs raises :class:`~modelship.Conflict` rather than rewrite it.
 
     Examples
@@ -95,9 +117,11 @@ def copy_registry(
         # A copy of a signed registry stays one: keyless readers refuse it there too.
         with contextlib.suppress(FileExistsError):
             d.create(SIGNING_POLICY, s.read(SIGNING_POLICY))
-    copied = skipped = nbytes = nversions = 0
+    copied = skipped = nbytes = nversions = repaired = 0
     for name in names:
-        folders = {part: s.list(folder(name, part)) for part in MODEL_PARTS}
+        folders = {
+            part: [n for n in s.list(folder(name, part)) if is_document(n)] for part in MODEL_PARTS
+        }
         if not folders["versions"]:
             src.versions(name)  # raises ModelNotFound, naming the models there are
         docs = {
@@ -109,12 +133,12 @@ def copy_registry(
             manifest = parse_json(data, key)
             if manifest["version"] in purged:
                 continue
-            digests = [manifest["artifact"]["digest"]]
-            digests += [a["digest"] for a in manifest.get("attachments", {}).values()]
-            for digest in digests:
-                n = _copy_blob(s, d, digest)
-                copied += n > 0
-                skipped += n == 0
+            refs = [manifest["artifact"], *manifest.get("attachments", {}).values()]
+            for ref in refs:
+                n, fixed = _copy_blob(s, d, ref["digest"], ref.get("size"))
+                copied += n > 0 or fixed
+                skipped += n == 0 and not fixed
+                repaired += fixed
                 nbytes += n
         # Slots and deletion markers first, manifests (the commit points) after them, then
         # the alias log: a crash mid-copy never shows a version before its bytes are there.
@@ -125,4 +149,4 @@ def copy_registry(
         # Reading the top slot and the alias state probes forward and moves both hints.
         top_slot(d, name)
         top_alias(d, name)
-    return CopyReport(tuple(names), nversions, copied, skipped, nbytes)
+    return CopyReport(tuple(names), nversions, copied, skipped, nbytes, repaired)

@@ -4,22 +4,50 @@ Nothing committed is ever touched. Each candidate must be older than a grace per
 registration in flight keeps its staged files, its slot and its blob. A dead slot below
 the highest slot taken becomes a tombstone rather than a hole, because readers probe slots
 forward and stop at the first hole.
+
+A blob that a registration reuses (it found the same bytes stored, perhaps as an old
+orphan) is protected by a handshake, not by timing. A gc run first creates its mark under
+``.gc/``, then lists slots, then manifests; a registration claims its slot, then looks for
+marks (:func:`refuse_during_gc`) before it commits. Each side writes before it reads the
+other's key, so at least one sees the other: either the registration sees the mark and
+gives up its slot without committing, or gc sees the registration's slot (in flight:
+gc then deletes no blob) or its manifest (the blob is referenced). A mark older than
+``_RUN_LIFETIME`` is from a gc that died and is ignored, then removed.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
+import time
+import uuid
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import attrs
 
+from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import dead_slot
 from modelship.registry._integrity import parse_json
-from modelship.registry._layout import BLOBS, MODELS, PROBES, STAGING, folder, number_of
+from modelship.registry._layout import (
+    BLOBS,
+    GC_RUNS,
+    MODELS,
+    PROBES,
+    STAGING,
+    folder,
+    is_document,
+    is_numbered,
+    number_of,
+)
+from modelship.registry._lineage import now
 from modelship.registry._protocols import AbortsUploads, Store
+from modelship.version import canonical_json
 
-__all__ = ["GcReport", "collect", "referenced_digests"]
+__all__ = ["GcReport", "collect", "referenced_digests", "refuse_during_gc"]
+
+_RUN_LIFETIME = 24 * 3600.0
+"""Seconds after which a gc mark is taken to be left by a gc that died."""
 
 
 @attrs.frozen
@@ -57,41 +85,97 @@ def _older(store: Store, key: str, cutoff: float) -> bool:
         return False
 
 
+def _runs(store: Store) -> list[tuple[str, bool]]:
+    """The gc marks in the store: (key, whether it is live, i.e. younger than its lifetime)."""
+    found = []
+    for entry in store.list(GC_RUNS):
+        key = f"{GC_RUNS}/{entry}"
+        with contextlib.suppress(FileNotFoundError):
+            found.append((key, store.modified(key) > time.time() - _RUN_LIFETIME))
+    return found
+
+
+def refuse_during_gc(store: Store) -> None:
+    """Raise :class:`~modelship.Conflict` if a gc is running (a registration's last check).
+
+    Called after the registration's slot is claimed and before its manifest is created;
+    see the module docstring for why this makes reusing a blob safe.
+    """
+    if any(live for _, live in _runs(store)):
+        raise Conflict(
+            f"a garbage collection is running on {store.url}; this registration was not "
+            "committed (it could have reused a blob the collection removes). Register again "
+            "when it ends"
+        )
+
+
+def _document(data: bytes, what: str) -> dict[str, Any]:
+    doc = parse_json(data, what)
+    if not isinstance(doc, dict):
+        raise IntegrityError(f"{what} is not a JSON object; the store was damaged")
+    return doc
+
+
 def referenced_digests(store: Store) -> set[str]:
     """Digests of every artifact and attachment a version that is not purged refers to."""
     used: set[str] = set()
     for model in store.list(MODELS):
         purged = {number_of(n) for n in store.list(folder(model, "purged"))}
         versions = folder(model, "versions")
-        keys = [f"{versions}/{n}" for n in store.list(versions) if number_of(n) not in purged]
-        for data in store.read_many(keys).values():
-            doc = parse_json(data, f"a manifest of {model}")
-            used.add(doc["artifact"]["digest"])
-            used.update(a["digest"] for a in doc.get("attachments", {}).values())
+        keys = [
+            f"{versions}/{n}"
+            for n in store.list(versions)
+            if is_document(n) and number_of(n) not in purged
+        ]
+        for key, data in store.read_many(keys).items():
+            doc = _document(data, key)
+            try:
+                used.add(doc["artifact"]["digest"])
+                used.update(a["digest"] for a in doc.get("attachments", {}).values())
+            except (KeyError, TypeError, AttributeError) as exc:
+                raise IntegrityError(
+                    f"{key} does not name its artifact's digest ({exc!r}): the store was "
+                    "damaged; nothing is collected until it is repaired"
+                ) from exc
     return used
 
 
-def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int]]:
-    """Slots of registrations that never committed, older than ``cutoff``; top slot by model."""
+def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int], int]:
+    """Slots of registrations that never committed, older than ``cutoff``; top slot by
+    model; how many registrations are in flight (slot younger than ``cutoff``, no manifest).
+
+    Slots are read before manifests, so a registration seen in neither had not claimed
+    its slot when this began.
+    """
     dead: list[str] = []
     tops: dict[str, int] = {}
+    in_flight = 0
     for model in store.list(MODELS):
         slots_folder, versions = folder(model, "slots"), folder(model, "versions")
-        slot_names = store.list(slots_folder)
+        slot_names = [n for n in store.list(slots_folder) if is_numbered(n)]
         slots = store.read_many(f"{slots_folder}/{n}" for n in slot_names)
-        committed = store.read_many(f"{versions}/{n}" for n in store.list(versions))
-        owners = {json.loads(v)["registration"] for v in committed.values()}
+        committed = store.read_many(
+            f"{versions}/{n}" for n in store.list(versions) if is_document(n)
+        )
+        owners = {_document(v, k).get("registration") for k, v in committed.items()}
         # The highest slot taken, committed or still in flight: a dead slot below it
         # must stay as a tombstone, or readers probing forward would stop at the hole.
         tops[model] = max((int(number_of(n)) for n in slot_names), default=0)
         for key, data in slots.items():
-            slot = json.loads(data)
-            if slot.get("dead"):
+            slot = _document(data, key)
+            if slot.get("dead") or slot.get("registration") in owners:
                 continue
-            at = datetime.fromisoformat(slot["at"]).timestamp()
-            if slot["registration"] not in owners and at < cutoff:
+            try:
+                at = datetime.fromisoformat(slot["at"]).timestamp()
+            except (KeyError, TypeError, ValueError) as exc:
+                raise IntegrityError(
+                    f"{key} has no valid time ({exc!r}); the store was damaged"
+                ) from exc
+            if at < cutoff:
                 dead.append(key)
-    return dead, tops
+            else:
+                in_flight += 1
+    return dead, tops, in_flight
 
 
 def collect(
@@ -105,7 +189,30 @@ def collect(
     """Find (and unless ``dry_run``, remove) what is left over from before ``cutoff``.
 
     ``dead_slot_at(key)`` is what a dead slot at ``key`` holds (signed, in a signing registry).
+    The gc mark written here does not decide a resolution (it only makes registrations
+    wait or fail), so it is not signed.
     """
+    if dry_run:
+        return _collect(store, cutoff, dry_run=True, dead_slot_at=dead_slot_at)
+    check_writable()
+    run = f"{GC_RUNS}/{uuid.uuid4().hex}.json"
+    store.create(run, canonical_json({"at": now().isoformat()}))
+    try:
+        for key, live in _runs(store):
+            if not live:
+                store.delete(key)  # left by a gc that died
+        return _collect(store, cutoff, dry_run=False, dead_slot_at=dead_slot_at)
+    finally:
+        store.delete(run)
+
+
+def _collect(
+    store: Store,
+    cutoff: float,
+    *,
+    dry_run: bool,
+    dead_slot_at: Callable[[str], bytes] | None,
+) -> GcReport:
     # Staged artifacts and documents, and writability probes of writers that died.
     staging = tuple(
         key
@@ -113,10 +220,11 @@ def collect(
         for key in (f"{top}/{n}" for n in store.list(top))
         if _older(store, key, cutoff)
     )
-    dead, tops = _dead_slots(store, cutoff)
+    dead, tops, in_flight = _dead_slots(store, cutoff)
     used = referenced_digests(store)
     blobs = []
-    for prefix in store.list(BLOBS):
+    # A registration in flight may be about to commit a reference to any stored blob.
+    for prefix in [] if in_flight else store.list(BLOBS):
         for hexdigest in store.list(f"{BLOBS}/{prefix}"):
             key = f"{BLOBS}/{prefix}/{hexdigest}"
             if f"sha256:{hexdigest}" not in used and _older(store, key, cutoff):
@@ -131,7 +239,6 @@ def collect(
     )
     if dry_run or not report.removed:
         return report
-    check_writable()
     for key in [*staging, *blobs]:
         store.delete(key)
     if isinstance(store, AbortsUploads):

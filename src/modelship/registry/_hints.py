@@ -1,9 +1,11 @@
 """Hints and sequence slots: the highest slot and alias revision, found by probing forward.
 
-A hint (``HEAD``, ``ALIASES``) is a small document that may lag behind what exists; it is
-overwritten best effort and never trusted. Readers start from it and probe forward (and
-back, if it ran ahead of a copied or cleaned registry), so the answer is always what the
-store holds. Probing is bounded by the number of keys that exist.
+A hint (``hint-slots.json``, ``hint-aliases.json``) is a small document that may lag
+behind what exists; it is overwritten best effort and never trusted. Readers start from
+it and probe forward (and back, if it ran ahead of a copied or cleaned registry), so the
+answer is always what the store holds. Probing doubles then halves its step
+(:func:`highest_present`), so a hint that is wrong by ``k`` costs O(log k) probes,
+however far it ran ahead.
 """
 
 from __future__ import annotations
@@ -17,7 +19,15 @@ from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
 from modelship.version import canonical_json
 
-__all__ = ["bump_hint", "dead_slot", "probe_forward", "read_hint", "top_alias", "top_slot"]
+__all__ = [
+    "bump_hint",
+    "dead_slot",
+    "highest_present",
+    "probe_forward",
+    "read_hint",
+    "top_alias",
+    "top_slot",
+]
 
 
 def read_hint(store: Store, key: str) -> int:
@@ -37,14 +47,52 @@ def bump_hint(store: Store, key: str, n: int) -> None:
             store.replace(key, canonical_json({"n": n}))
 
 
+_MAX_DOUBLINGS = 64  # 2**64 keys: no store holds more, so a search never goes further
+
+
+def highest_present(exists: Callable[[int], bool], hint: int) -> int:
+    """The highest ``n >= 1`` with ``exists(n)`` (0 if none), in O(log n) probes from ``hint``.
+
+    Keys are numbered without holes (slots and alias entries are never left missing
+    below the top), so the present numbers are ``1..top``. Probing doubles its step away
+    from the hint until it brackets the top, then halves the bracket: a hint that lags
+    by ``k`` or runs ahead by ``k`` costs about ``2 log2 k`` probes, never ``k``.
+
+    Examples
+    --------
+    >>> highest_present(lambda n: n <= 5, 1_000_000)
+    5
+    >>> highest_present(lambda n: n <= 5, 0), highest_present(lambda n: False, 3)
+    (5, 0)
+    """
+    step = 1
+    if hint > 0 and not exists(hint):
+        high = hint  # the hint ran ahead (a copied or cleaned registry, or a hostile one)
+        for _ in range(_MAX_DOUBLINGS):
+            low = max(hint - step, 0)
+            if low == 0 or exists(low):
+                break
+            high, step = low, step * 2
+    else:
+        low = hint
+        for _ in range(_MAX_DOUBLINGS):
+            if not exists(low + step):
+                break
+            low, step = low + step, step * 2
+        high = low + step
+    while high - low > 1:  # low exists (or is 0), high does not: halves each time
+        middle = (low + high) // 2
+        if exists(middle):
+            low = middle
+        else:
+            high = middle
+    return low
+
+
 def probe_forward(store: Store, hint_key: str, key_of: Callable[[int], str]) -> int:
     """The highest ``n`` whose ``key_of(n)`` exists, starting from the hint at ``hint_key``."""
     hint = read_hint(store, hint_key)
-    top = hint
-    while store.exists(key_of(top + 1)):
-        top += 1
-    while top > 0 and not store.exists(key_of(top)):
-        top -= 1  # the hint ran ahead of what exists (a copied or cleaned registry)
+    top = highest_present(lambda n: store.exists(key_of(n)), hint)
     if top > hint:
         bump_hint(store, hint_key, top)
     return top

@@ -4,8 +4,8 @@ Every byte a registry reads back from storage passes through here before anyone 
 in one of three shapes:
 
 - :func:`hash_stream`, the one sha256 loop over a file: the two-pass check (copy to a
-  private spool while hashing, compare, then hand out the spool), copying a blob between
-  stores, and hashing a local file with ``pread`` beside a reader;
+  private spool while hashing, compare, then hand out the spool, never the stored
+  file), copying a blob between stores, and hashing a local file with ``pread`` beside a reader;
 - :class:`VerifiedStream`, streaming verification: a deserialiser reads only bytes whose
   prefix digest is checked;
 - :func:`mismatch`, the one message for bytes that do not match.
@@ -40,6 +40,7 @@ from modelship.version import ArtifactRef
 
 __all__ = [
     "CHUNK",
+    "MAX_DOCUMENT",
     "VerifiedStream",
     "checked_stream",
     "hash_fd",
@@ -49,12 +50,20 @@ __all__ = [
     "open_blob",
     "parse_json",
     "read_verified",
+    "stored_damage",
+    "too_large",
     "verified_file",
 ]
 
 CHUNK = 8 * 2**20
 """Bytes per read, and the default checkpoint interval: large enough that a read costs
 little per byte, small enough that three pieces in flight stay small (24 MiB)."""
+MAX_DOCUMENT = 64 * 2**20
+"""The largest document (manifest, slot, alias entry, hint, snapshot) a store hands back.
+
+Manifests are at most ~40 KiB (1,024 checkpoints) and snapshots grow by one manifest per
+version; anything larger is damage (a key replaced by a link to ``/dev/zero`` would
+otherwise be read until memory runs out)."""
 _POOL = 3  # one piece being read, one being hashed, one handed over: memory 3 x interval
 
 
@@ -90,10 +99,13 @@ def hash_stream(
     src: IO[bytes],
     callback: Any = None,
     sink: Callable[[memoryview], Any] | None = None,
+    limit: int | None = None,
 ) -> tuple[str, int]:
     """The sha256 hex digest and size of what ``src`` has left; each chunk also to ``sink``.
 
     One buffer is filled in place for the whole file (no new bytes object per chunk).
+    With ``limit``, at most that many bytes are read (a blob replaced by an endless
+    stream, such as a link to ``/dev/zero``, then ends there: its size tells it apart).
 
     Examples
     --------
@@ -104,7 +116,7 @@ def hash_stream(
     h = hashlib.sha256()
     size = 0
     buffer = memoryview(bytearray(CHUNK))
-    while n := _read_into(src, buffer):
+    while n := _read_into(src, buffer if limit is None else buffer[: max(0, limit - size)]):
         chunk = buffer[:n]
         h.update(chunk)
         size += n
@@ -138,9 +150,9 @@ class _PositionalReader(io.RawIOBase):
         return n
 
 
-def hash_fd(fd: int, callback: Any) -> tuple[str, int]:
+def hash_fd(fd: int, callback: Any, limit: int | None = None) -> tuple[str, int]:
     """The sha256 hex digest and size of an open file, read with ``pread`` (no seek)."""
-    return hash_stream(_PositionalReader(fd), callback)  # type: ignore[arg-type]
+    return hash_stream(_PositionalReader(fd), callback, limit=limit)  # type: ignore[arg-type]
 
 
 def parse_json(data: bytes, what: str) -> Any:
@@ -155,6 +167,14 @@ def parse_json(data: bytes, what: str) -> Any:
         return json.loads(data)
     except ValueError as exc:
         raise IntegrityError(f"{what} is not valid JSON: {exc}") from exc
+
+
+def too_large(key: str) -> IntegrityError:
+    """The error for a document at ``key`` larger than :data:`MAX_DOCUMENT`."""
+    return IntegrityError(
+        f"{key} holds more than {MAX_DOCUMENT} bytes, more than any document a registry "
+        "writes: it was damaged or tampered with. Restore it from a copy"
+    )
 
 
 def mismatch(what: str, ref: ArtifactRef, detail: str) -> IntegrityError:
@@ -176,6 +196,36 @@ def missing(what: str, ref: ArtifactRef) -> IntegrityError:
     return IntegrityError(f"the artifact of {what} ({ref.digest}) is missing from the store")
 
 
+def stored_damage(store: Store, digest: str, size: int | None) -> str | None:
+    """What is wrong with the blob stored under ``digest`` (None if it is intact).
+
+    The size is compared first (one cheap request), then every byte is hashed. Used
+    before trusting a blob that is already stored instead of uploading the bytes at hand.
+
+    Examples
+    --------
+    >>> from modelship.testing import MemoryStore
+    >>> store = MemoryStore()
+    >>> store.create(blob_key("sha256:" + hashlib.sha256(b"x").hexdigest()), b"y")
+    >>> stored_damage(store, "sha256:" + hashlib.sha256(b"x").hexdigest(), 1)
+    'its bytes have the digest sha256:a1fce...'
+    """
+    key = blob_key(digest)
+    try:
+        found = store.size(key)
+        if size is not None and found != size:
+            return f"it holds {found} bytes, not {size}"
+        with store.open_blob(key) as f:
+            hexdigest, read = hash_stream(f, limit=None if size is None else size + 1)
+        if size is not None and read != size:
+            return f"it holds {read} bytes, not {size}"
+    except FileNotFoundError:
+        return "it is missing"
+    if "sha256:" + hexdigest != digest:
+        return f"its bytes have the digest sha256:{hexdigest[:5]}..."
+    return None
+
+
 def open_blob(store: Store, ref: ArtifactRef, what: str) -> IO[bytes]:
     """Open the blob of ``ref``, or say that it is missing."""
     try:
@@ -191,23 +241,24 @@ def local_path(store: Store, ref: ArtifactRef) -> str | None:
 
 @contextlib.contextmanager
 def verified_file(store: Store, ref: ArtifactRef, what: str, progress: Any) -> Iterator[IO[bytes]]:
-    """Yield a readable file of the blob's bytes, checked against ``ref`` first.
+    """Yield a private temporary file of the blob's bytes, checked against ``ref`` first.
 
-    A blob the store keeps on this machine is hashed and then read again from the start;
-    any other is copied to a private temporary file while it is hashed, so the bytes
-    handed out are exactly the bytes checked.
+    The blob is copied to the private file while it is hashed, wherever it is stored
+    (local disk too), so the bytes handed out are exactly the bytes checked: a blob
+    rewritten in storage after the check cannot reach the deserialiser.
     """
     callback = make_callback(progress, desc=f"load {what}", total=ref.size)
     src = open_blob(store, ref, what)
     spool: IO[bytes] | None = None
     try:
-        if local_path(store, ref) is None:
-            spool = tempfile.TemporaryFile(prefix="modelship-")  # noqa: SIM115
-        hexdigest, size = hash_stream(src, callback, None if spool is None else spool.write)
+        spool = tempfile.TemporaryFile(prefix="modelship-")  # noqa: SIM115
+        try:
+            hexdigest, size = hash_stream(src, callback, spool.write, limit=ref.size + 1)
+        except OSError as exc:
+            raise StoreError(f"could not read the artifact of {what}: {exc}") from exc
         check_whole(what, ref, hexdigest, size)
-        target = spool if spool is not None else src
-        target.seek(0)
-        yield target
+        spool.seek(0)
+        yield spool
     finally:
         src.close()
         if spool is not None:

@@ -7,12 +7,14 @@ Layout of a registry (keys in the store)::
     blobs/sha256/<hh>/<hex>               artifacts, content-addressed, immutable
     models/<name>/slots/<seq:012d>.json   sequence slot claims {version, registration}
     models/<name>/versions/<v>.json       manifests: the commit point of a version
-    models/<name>/HEAD                    hint: highest slot seen (may lag, never trusted)
+    models/<name>/hint-slots.json         hint: highest slot seen (may lag, never trusted)
     models/<name>/aliases/<rev:012d>.json alias log: each move and the state after it
-    models/<name>/ALIASES                 hint: highest alias revision seen
+    models/<name>/hint-aliases.json       hint: highest alias revision seen
+    names/<casefolded name>.json          which spelling owns a model name: {name}
     models/<name>/archived/<v>.json       soft deletes;  purged/<v>.json: purges
     models/<name>/index/<n:012d>.json     cache: a snapshot of n manifests, for versions()
     .staging/, .probe/                    staged documents and writability probes
+    .gc/<run>.json                        a gc run in progress (registrations wait on it)
 
 Every change is an exclusive create of a new key, so the only atomic primitive a store
 must offer is "create if absent". Registering uploads the artifact under its digest, claims
@@ -23,6 +25,14 @@ probe forward from them and never depend on them being current. A snapshot is on
 cache of manifests, which never change once committed: the listing of ``versions/`` still
 decides which versions exist, and anything wrong with a snapshot makes readers ignore it.
 
+No two keys differ only in case, so a case-insensitive store (a Windows share, macOS's
+default disk) holds the same registry. Registries written before 0.x kept the hints as
+``HEAD`` and ``ALIASES``, which collide with ``aliases/`` under case folding; readers
+ignore those (hints only save work: the first look-up finds the top in O(log n) probes
+and writes the new hint), and models registered then have no ``names/`` claim: the first
+registration after the upgrade takes it, refusing a spelling that differs only in case
+from a model already listed.
+
 Names reaching these functions are already validated (:mod:`modelship._names`), so a key
 never escapes its folder.
 """
@@ -31,8 +41,10 @@ from __future__ import annotations
 
 __all__ = [
     "BLOBS",
+    "GC_RUNS",
     "MODELS",
     "MODEL_PARTS",
+    "NAMES",
     "PROBES",
     "REGISTRY_MARKER",
     "SIGNING_POLICY",
@@ -42,7 +54,10 @@ __all__ = [
     "blob_key",
     "folder",
     "head_key",
+    "is_document",
+    "is_numbered",
     "manifest_key",
+    "name_claim_key",
     "number_of",
     "slot_key",
     "snapshot_key",
@@ -55,6 +70,8 @@ BLOBS = "blobs/sha256"
 MODELS = "models"
 STAGING = ".staging"
 PROBES = ".probe"
+GC_RUNS = ".gc"
+NAMES = "names"
 MODEL_PARTS = ("slots", "versions", "archived", "purged", "aliases")
 """The folders of a model that hold its history (everything but hints and snapshots)."""
 
@@ -138,13 +155,61 @@ def snapshot_key(name: str, count: int) -> str:
 
 
 def head_key(name: str) -> str:
-    """The hint key of the highest slot of ``name`` seen."""
-    return f"{MODELS}/{name}/HEAD"
+    """The hint key of the highest slot of ``name`` seen.
+
+    Examples
+    --------
+    >>> head_key("m")
+    'models/m/hint-slots.json'
+    """
+    return f"{MODELS}/{name}/hint-slots.json"
 
 
 def alias_hint_key(name: str) -> str:
-    """The hint key of the highest alias revision of ``name`` seen."""
-    return f"{MODELS}/{name}/ALIASES"
+    """The hint key of the highest alias revision of ``name`` seen.
+
+    Examples
+    --------
+    >>> alias_hint_key("m")
+    'models/m/hint-aliases.json'
+    """
+    return f"{MODELS}/{name}/hint-aliases.json"
+
+
+def name_claim_key(name: str) -> str:
+    """The key that says which spelling of ``name`` (under case folding) is the model's.
+
+    Examples
+    --------
+    >>> name_claim_key("Fraud")
+    'names/fraud.json'
+    """
+    return f"{NAMES}/{name.casefold()}.json"
+
+
+def is_document(name: str) -> bool:
+    """Whether a name listed in a model's folder is one of the registry's documents.
+
+    Anything else (``.DS_Store``, ``notes.txt``, an editor's backup) is a stray file that
+    readers skip.
+
+    Examples
+    --------
+    >>> is_document("2.1.0.json"), is_document(".DS_Store"), is_document("x.json~")
+    (True, False, False)
+    """
+    return name.endswith(".json") and not name.startswith(".")
+
+
+def is_numbered(name: str) -> bool:
+    """Whether a listed name is a numbered document (a slot or an alias log entry).
+
+    Examples
+    --------
+    >>> is_numbered("000000000003.json"), is_numbered("notes.json")
+    (True, False)
+    """
+    return is_document(name) and name[: -len(".json")].isdigit()
 
 
 def number_of(key_or_name: str) -> str:

@@ -81,7 +81,7 @@ def _load_local_bytes(path: str, ref: ArtifactRef, what: str, progress: Any) -> 
 
     def check() -> None:
         try:
-            found.append(hash_fd(src.fileno(), callback))
+            found.append(hash_fd(src.fileno(), callback, limit=ref.size + 1))
         except BaseException as exc:
             failed.append(exc)
 
@@ -89,7 +89,8 @@ def _load_local_bytes(path: str, ref: ArtifactRef, what: str, progress: Any) -> 
     try:
         worker.start()
         # One object, filled in place; one byte more than expected finds a longer file.
-        data = src.read(ref.size + 1)
+        # Never more than the file holds (a damaged manifest may claim any size).
+        data = src.read(min(ref.size, os.fstat(src.fileno()).st_size) + 1)
     finally:
         worker.join()
         src.close()

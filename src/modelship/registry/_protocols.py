@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import IO, Any, Protocol, runtime_checkable
 
-__all__ = ["AbortsUploads", "BlobWriter", "LocalBlobs", "Store"]
+__all__ = ["AbortsUploads", "BlobWriter", "KnowsLocation", "LocalBlobs", "Store"]
 
 
 @runtime_checkable
@@ -103,8 +103,8 @@ class LocalBlobs(Protocol):
     """An optional capability of a :class:`Store`: its blobs are files on this machine.
 
     The registry then reads them in place: a raw-bytes artifact is read and hashed side by
-    side (``pread``), and a two-pass check hashes the file and reads it again rather than
-    copying it to a private temporary file first.
+    side (``pread``). (A two-pass check still copies the blob to a private temporary file
+    while hashing it, so that a file rewritten after the check cannot be deserialised.)
 
     Examples
     --------
@@ -139,3 +139,26 @@ class AbortsUploads(Protocol):
 
     def abort_upload(self, upload: str) -> None:
         """Abort ``upload`` (a name from :meth:`incomplete_uploads`); gone already is fine."""
+
+
+@runtime_checkable
+class KnowsLocation(Protocol):
+    """An optional capability of a :class:`Store`: it can tell that its location is absent.
+
+    A folder that does not exist, or a bucket that is gone, reads like an empty store; a
+    store that can tell the difference lets the registry raise
+    :class:`~modelship.errors.RegistryNotFound` for a read of a location that holds no
+    registry (a typo) instead of answering "no models". Nothing is created until the
+    first write.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from modelship.registry import FsspecStore, KnowsLocation
+    >>> store = FsspecStore.from_url(os.path.join(tempfile.mkdtemp(), "typo"))
+    >>> isinstance(store, KnowsLocation), store.location_exists()
+    (True, False)
+    """
+
+    def location_exists(self) -> bool:
+        """Whether the store's location (folder, bucket) exists at all."""

@@ -3,7 +3,8 @@
 A thin front composing one module per idea: where keys live (``_layout``, whose docstring
 is the layout diagram), hashing while storing (``_writer``), checking what is read
 (``_integrity``), signing (``_signing``), hints and slots (``_hints``), the commit
-protocol (``_commit``), the alias log (``_aliases``), index snapshots (``_snapshots``),
+protocol (``_commit``), model name claims under case folding (``_claims``), the alias
+log (``_aliases``), index snapshots (``_snapshots``),
 the load routes (``_load``), garbage collection (``_gc``) and lineage capture
 (``_lineage``). What a version is, is in
 :mod:`modelship.version`; what may be attached to it, in :mod:`modelship._documents`.
@@ -12,6 +13,7 @@ the load routes (``_load``), garbage collection (``_gc``) and lineage capture
 from __future__ import annotations
 
 import contextlib
+import math
 import time
 import uuid
 from collections.abc import Mapping
@@ -29,12 +31,14 @@ from modelship.errors import (
     InvalidName,
     InvalidReference,
     ModelNotFound,
+    RegistryNotFound,
     UnsafeStore,
     VersionNotFound,
 )
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
+from modelship.registry._claims import claim_name
 from modelship.registry._commit import commit, dead_slot, version_exists
-from modelship.registry._gc import GcReport, collect, referenced_digests
+from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
 from modelship.registry._hints import top_slot
 from modelship.registry._integrity import CHUNK, parse_json, read_verified, verify_blob
 from modelship.registry._layout import (
@@ -43,6 +47,7 @@ from modelship.registry._layout import (
     REGISTRY_MARKER,
     blob_key,
     folder,
+    is_document,
     manifest_key,
     number_of,
     slot_key,
@@ -50,7 +55,7 @@ from modelship.registry._layout import (
 )
 from modelship.registry._lineage import default_user, lineage_for, now
 from modelship.registry._load import load_artifact
-from modelship.registry._protocols import Store
+from modelship.registry._protocols import KnowsLocation, Store
 from modelship.registry._serializers import Serializer, check_allowed, get_serializer
 from modelship.registry._signing import Signer
 from modelship.registry._snapshots import read_snapshot, write_snapshot
@@ -249,6 +254,7 @@ class Registry:
         self.check_writable()
         if explicit is not None and self.store.exists(manifest_key(name, explicit)):
             raise version_exists(name, explicit)
+        claim_name(self.store, name)
         lin = lineage_for(name, lineage, data, lambda n, v: self.store.exists(manifest_key(n, v)))
 
         artifact = self._store_blob(model, codec, progress, name)
@@ -257,7 +263,13 @@ class Registry:
             for role, doc in docs.items()
         }
         complete = attrs.evolve(draft, lineage=lin, artifact=artifact, attachments=attached)
-        return commit(self.store, complete, explicit, self._signer)
+        return commit(
+            self.store,
+            complete,
+            explicit,
+            self._signer,
+            lambda: refuse_during_gc(self.store),
+        )
 
     def _store_blob(self, obj: Any, codec: Serializer, progress: Any, what: str) -> ArtifactRef:
         return store_blob(
@@ -286,16 +298,45 @@ class Registry:
         """
         self._signer.check_policy(self.store)
         # A folder whose name is not a valid model name was not made by a registry (and
-        # could point elsewhere, such as ".."): it is not listed as a model.
-        names = [n for n in self.store.list(MODELS) if _valid_model_name(n)]
-        return [n for n in names if self.store.list(folder(n, "versions"))]
+        # could point elsewhere, such as ".."): it is not listed as a model. Stray files
+        # (editor backups, ".DS_Store") in a versions folder are not versions.
+        found = [
+            n
+            for n in self.store.list(MODELS)
+            if _valid_model_name(n)
+            and any(is_document(v) for v in self.store.list(folder(n, "versions")))
+        ]
+        if not found:
+            self._check_located()
+        return found
+
+    def _check_located(self) -> None:
+        """Raise RegistryNotFound if the store can tell that its location does not exist."""
+        store = self.store
+        if (
+            isinstance(store, KnowsLocation)
+            and not store.location_exists()
+            and not store.exists(REGISTRY_MARKER)
+        ):
+            raise RegistryNotFound(
+                f"there is no registry at {self.url}: the location does not exist (a typo, or "
+                "a bucket that is gone). Check the URL; registering creates a registry there"
+            )
 
     def _parse(self, key: str, data: bytes | Mapping[str, Any]) -> ModelVersion:
         """The manifest ``data`` read at ``key``: what the key says, and signed (with a key)."""
-        if isinstance(data, Mapping):
-            mv = ModelVersion.from_dict(data, source=self)
-        else:
-            mv = ModelVersion.from_json(data, source=self)
+        try:
+            if isinstance(data, Mapping):
+                mv = ModelVersion.from_dict(data, source=self)
+            else:
+                mv = ModelVersion.from_json(data, source=self)
+        except IntegrityError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
+            raise IntegrityError(
+                f"manifest at {key} is damaged ({type(exc).__name__}: {exc}); the registry was "
+                "tampered with or damaged. Restore it from a copy"
+            ) from exc
         check_stored(check_model_name, mv.name, key)
         check_stored(check_version, mv.version, key)
         expected_name = key.split("/")[1]
@@ -325,15 +366,18 @@ class Registry:
             return state
         return VersionState.LIVE
 
-    def _mark(self, name: str, state: VersionState, version: str, doc: dict[str, Any]) -> None:
-        """Create the (signed) marker that ``version`` is in ``state``; kept if it exists."""
+    def _mark(self, name: str, state: VersionState, version: str, doc: dict[str, Any]) -> bool:
+        """Create the (signed) marker that ``version`` is in ``state``; False if it existed."""
         key = state_key(name, state.value, version)
-        with contextlib.suppress(FileExistsError):
+        try:
             self.store.create(key, self._signer.seal_bytes(doc, key))
+        except FileExistsError:
+            return False  # kept as it is: the exclusive create decides who marked it
+        return True
 
     def _not_found(self, name: str, what: str) -> VersionNotFound:
         if not self.store.list(folder(name, "versions")):
-            known = self.models()
+            known = self.models()  # raises RegistryNotFound where there is no registry
             hint = (
                 f"; models here: {', '.join(known[:10])}" if known else " (the registry is empty)"
             )
@@ -373,6 +417,11 @@ class Registry:
         self._signer.check_doc(slot, key, f"sequence slot {key}")
         if not slot.get("dead"):
             check_stored(check_version, slot.get("version"), key)
+            if not isinstance(slot.get("registration"), str):
+                raise IntegrityError(
+                    f"slot {key} is damaged (not an object with a version and a registration); "
+                    "restore it from a copy, or replace it with a dead slot"
+                )
         return slot
 
     def _latest(self, name: str) -> ModelVersion:
@@ -452,7 +501,7 @@ class Registry:
         """
         name = check_model_name(name)
         self._signer.check_policy(self.store)
-        names = self.store.list(folder(name, "versions"))
+        names = [n for n in self.store.list(folder(name, "versions")) if is_document(n)]
         if not names:
             raise self._not_found(name, "versions")
         found = sorted(self._committed(name, names), key=lambda mv: mv.sequence)
@@ -641,7 +690,7 @@ class Registry:
         alias = check_alias(alias)
         target = self.get(name, check_version(version)).version
         self.check_writable()
-        move_alias(
+        before = move_alias(
             self.store,
             name,
             alias,
@@ -650,6 +699,24 @@ class Registry:
             user=self._user,
             signer=self._signer,
         )
+        # delete() creates its marker, then reads the aliases; this moved the alias, then
+        # reads the marker: of a delete and a move racing, at least one sees the other.
+        # The undo is one more (signed) alias log entry, like any move.
+        state = self._state(name, target)
+        if state is not VersionState.LIVE:
+            move_alias(
+                self.store,
+                name,
+                alias,
+                before,
+                expected=target,
+                user=self._user,
+                signer=self._signer,
+            )
+            raise ArchivedVersion(
+                f"{name} version {target!r} was {state.value} while {alias!r} was being moved "
+                f"to it; the move was undone (the alias points to {before!r} again)"
+            )
 
     def remove_alias(self, name: str, alias: str, *, expected: str | None = ANY) -> None:
         """Remove ``alias``; the removal is recorded in :meth:`history`.
@@ -711,7 +778,22 @@ class Registry:
             )
         self.check_writable()
         marker = {"by": self._user, "at": now().isoformat(), "reason": reason}
-        self._mark(mv.name, VersionState.ARCHIVED, mv.version, marker)
+        if not self._mark(mv.name, VersionState.ARCHIVED, mv.version, marker):
+            return  # archived already
+        # set_alias() moves the alias, then reads this marker: of the two racing, at least
+        # one sees the other, and the one that sees it undoes its own change.
+        key = state_key(mv.name, VersionState.ARCHIVED.value, mv.version)
+        self._refuse_aliased(mv, undo=key, doing="deleting")
+
+    def _refuse_aliased(self, mv: ModelVersion, *, undo: str, doing: str) -> None:
+        """Raise Conflict (after deleting the marker ``undo``) if an alias points to ``mv``."""
+        holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
+        if holders:
+            self.store.delete(undo)
+            raise Conflict(
+                f"{mv.name} version {mv.version} is aliased as {', '.join(holders)}; move or "
+                f"remove those aliases before {doing} it"
+            )
 
     def restore(self, name: str, version: str | int) -> None:
         """Bring back an archived (not purged) version.
@@ -752,9 +834,12 @@ class Registry:
                 f"{mv.name} version {mv.version} is live; archive it with delete() before purge()"
             )
         self.check_writable()
-        self._mark(
-            mv.name, VersionState.PURGED, mv.version, {"by": self._user, "at": now().isoformat()}
-        )
+        marker = {"by": self._user, "at": now().isoformat()}
+        if self._mark(mv.name, VersionState.PURGED, mv.version, marker):
+            # Never delete the bytes an alias serves (set_alias reads the markers after it
+            # moves, so of the two racing, at least one sees the other).
+            key = state_key(mv.name, VersionState.PURGED.value, mv.version)
+            self._refuse_aliased(mv, undo=key, doing="purging")
         used = referenced_digests(self.store)
         for art in [mv.artifact, *mv.attachments.values()]:
             if art.digest not in used:
@@ -776,8 +861,10 @@ class Registry:
         >>> reg.gc(grace_seconds=0, dry_run=True).removed
         0
         """
-        if grace_seconds < 0:
-            raise ConfigError(f"grace_seconds must be >= 0, got {grace_seconds}")
+        if not (isinstance(grace_seconds, (int, float)) and 0 <= grace_seconds < math.inf):
+            raise ConfigError(
+                f"grace_seconds must be a finite number >= 0 (seconds), got {grace_seconds!r}"
+            )
         cutoff = time.time() - grace_seconds
         return collect(
             self.store,

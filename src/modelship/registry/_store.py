@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import contextlib
+import errno
 import os
 import tempfile
 import threading
@@ -18,7 +19,8 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
-from modelship.errors import MissingDependency, StoreError, UnsupportedStorage
+from modelship.errors import MissingDependency, ModelshipError, StoreError, UnsupportedStorage
+from modelship.registry._integrity import MAX_DOCUMENT, too_large
 from modelship.registry._protocols import BlobWriter
 
 __all__ = ["FsspecStore", "filesystem_for", "scheme_of"]
@@ -30,6 +32,7 @@ _CONFLICT_RETRIES = 6
 # bytes and the request body), so 4 parts of 5 MiB (S3's smallest) cost ~30 MiB where
 # s3fs's default 50 MiB parts cost hundreds. S3 allows at most 10,000 parts.
 _UPLOAD_CONCURRENCY = 4
+_MAX_UPLOAD_PAGES = 10_000  # 1,000 uploads a page: ten million open uploads
 _MIN_PART = 5 * 2**20
 _MAX_PARTS = 10_000
 _S3_PROTOCOLS = ("s3", "s3a")
@@ -131,9 +134,10 @@ class _LocalBlobWriter:
         self._store = store
         self._callback = callback
         staging = store._local(".staging")
-        os.makedirs(staging, exist_ok=True)
         self._path = os.path.join(staging, f"{uuid.uuid4().hex}.part")
-        self._file: IO[bytes] | None = open(self._path, "xb")  # noqa: SIM115
+        with store._errors("staging a blob"):
+            _make_folder(staging)
+            self._file: IO[bytes] | None = open(self._path, "xb")  # noqa: SIM115
         self._unsynced = 0
         self._dropped = 0  # bytes handed to _sync_and_drop so far
         self._syncing: threading.Thread | None = None
@@ -162,7 +166,8 @@ class _LocalBlobWriter:
 
     def write(self, data: bytes | memoryview) -> int:
         assert self._file is not None, "writer is closed"
-        n = self._file.write(data)
+        with self._store._errors("writing a staged blob"):
+            n = self._file.write(data)
         self._unsynced += n
         if self._unsynced >= _SYNC_EVERY and hasattr(os, "fdatasync"):
             self._sync_behind()
@@ -171,6 +176,10 @@ class _LocalBlobWriter:
         return n
 
     def publish(self, key: str) -> bool:
+        with self._store._errors(f"publishing {key}"):
+            return self._publish(key)
+
+    def _publish(self, key: str) -> bool:
         assert self._file is not None, "writer is closed"
         self._file.flush()
         self._join_sync()
@@ -178,16 +187,19 @@ class _LocalBlobWriter:
         self._file.close()
         self._file = None
         final = self._store._local(key)
-        os.makedirs(os.path.dirname(final), exist_ok=True)
+        _make_folder(os.path.dirname(final))
         os.chmod(self._path, 0o444)
         try:
-            os.link(self._path, final)
-            created = True
-        except FileExistsError:
-            # The same bytes are stored already, maybe as an orphan that gc is about to
-            # collect: make it young again so that gc's grace period covers this commit.
-            os.utime(final)
-            created = False
+            created = _link(self._path, final)
+            if not created and not os.path.exists(final):
+                # A dangling symbolic link holds the key: it stores nothing, so replace it.
+                os.unlink(final)
+                created = _link(self._path, final)
+            if not created:
+                # The same bytes are stored already, maybe as an orphan that gc is about to
+                # collect: make it young again (gc's protocol does not rely on it; see _gc).
+                with contextlib.suppress(FileNotFoundError):
+                    os.utime(final)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path)
@@ -243,11 +255,17 @@ class _SpoolBlobWriter:
                 kwargs.update(
                     chunksize=_upload_part_size(os.fstat(self._file.fileno()).st_size),
                     max_concurrency=_UPLOAD_CONCURRENCY,
+                    # Never replace a blob another writer published meanwhile: a reader
+                    # may be checking it (If-None-Match on the PUT or the completion).
+                    mode="create",
                 )
-            with self._store._errors(f"upload of {key}"):
-                # The object appears whole when the upload completes (S3 PUT or
-                # CompleteMultipartUpload); readers never see part of it.
-                self._store.fs.put_file(self._path, self._store._full(key), **kwargs)
+            try:
+                with self._store._errors(f"upload of {key}"):
+                    # The object appears whole when the upload completes (S3 PUT or
+                    # CompleteMultipartUpload); readers never see part of it.
+                    self._store.fs.put_file(self._path, self._store._full(key), **kwargs)
+            except FileExistsError:
+                return False
             return True
         finally:
             self.discard()
@@ -261,10 +279,29 @@ class _SpoolBlobWriter:
                 os.unlink(self._path)
 
 
+def _link(staged: str, final: str) -> bool:
+    """Hard-link ``staged`` to ``final``: True if created, False if ``final`` was taken."""
+    try:
+        os.link(staged, final)
+    except FileExistsError:
+        return False
+    except OSError as exc:
+        if exc.errno == errno.EXDEV:
+            raise StoreError(
+                f"cannot move {staged} into place at {final}: the staging folder is on "
+                "another file system than the registry (EXDEV). Keep the registry's .staging "
+                "folder on the same file system as the registry (no mount or symbolic link)"
+            ) from exc
+        raise
+    return True
+
+
 def _is_conditional_conflict(exc: BaseException) -> bool:
     """Whether an S3 error is 409 ConditionalRequestConflict, anywhere in its chain."""
     seen: BaseException | None = exc
-    while seen is not None:
+    for _ in range(_CHAIN_DEPTH):  # a chain can loop back on itself
+        if seen is None:
+            return False
         response = getattr(seen, "response", None)
         if isinstance(response, dict):
             code = response.get("Error", {}).get("Code")
@@ -274,6 +311,25 @@ def _is_conditional_conflict(exc: BaseException) -> bool:
             return True
         seen = seen.__cause__ or seen.__context__
     return False
+
+
+_CHAIN_DEPTH = 32  # causes followed when looking for S3's error code
+
+
+def _make_folder(path: str) -> None:
+    """``os.makedirs``; a file where a folder belongs is a :class:`StoreError`, not "taken".
+
+    ``makedirs`` raises ``FileExistsError`` (or ``NotADirectoryError``) when a file sits
+    where a folder of the path belongs; a writer that read that as "the key is taken"
+    would retry forever.
+    """
+    try:
+        os.makedirs(path, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as exc:
+        raise StoreError(
+            f"cannot create the folder {path}: a file is where a folder belongs ({exc}). The "
+            "store was damaged or tampered with; move that file away"
+        ) from exc
 
 
 def _fsync_dir(path: str) -> None:
@@ -342,8 +398,6 @@ class FsspecStore:
         self.is_local = self.protocol in ("file", "local")
         known = any(p in _EXCLUSIVE_PROTOCOLS for p in protocols)
         self.exclusive_creates = known if exclusive_creates is None else exclusive_creates
-        if self.is_local:
-            os.makedirs(self.root, exist_ok=True)
 
     @classmethod
     def from_url(cls, url: str, **storage_options: Any) -> FsspecStore:
@@ -366,12 +420,18 @@ class FsspecStore:
 
     @contextlib.contextmanager
     def _errors(self, what: str) -> Iterator[None]:
+        """Every storage failure in the block becomes a :class:`StoreError`.
+
+        Only "missing" and "taken" pass as they are: they are answers, not failures. The
+        message names the operation and key (``what``), the store and the cause; the
+        cause is chained.
+        """
         try:
             yield
-        except (FileNotFoundError, FileExistsError):
+        except (FileNotFoundError, FileExistsError, ModelshipError):
             raise
-        except OSError as exc:
-            raise StoreError(f"{what} failed on {self.url}: {exc}") from exc
+        except Exception as exc:  # OSError, botocore's errors, aiohttp's ...
+            raise StoreError(f"{what} failed on {self.url}: {type(exc).__name__}: {exc}") from exc
 
     # --- Store --------------------------------------------------------------------------
 
@@ -383,12 +443,19 @@ class FsspecStore:
         return {"max_concurrency": 1} if self.protocol in _S3_PROTOCOLS else {}
 
     def read(self, key: str) -> bytes:
+        data: bytes
         if self.is_local:
-            with open(self._local(key), "rb") as f:
-                return f.read()
-        with self._errors(f"reading {key}"):
-            data: bytes = self.fs.cat_file(self._full(key), **self._whole_read)
+            with self._errors(f"reading {key}"), open(self._local(key), "rb") as f:
+                # A document is small; a key that is a device or a huge file is not one.
+                data = f.read(MAX_DOCUMENT + 1)
+            if len(data) > MAX_DOCUMENT:
+                raise too_large(key)
             return data
+        with self._errors(f"reading {key}"):
+            data = self.fs.cat_file(self._full(key), **self._whole_read)
+        if len(data) > MAX_DOCUMENT:
+            raise too_large(key)
+        return data
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         keys = list(keys)
@@ -411,12 +478,19 @@ class FsspecStore:
             # path (an empty "xb" write overwrites), so empty documents are refused here.
             raise StoreError(f"refusing to create {key!r} with no bytes")
         if self.is_local:
-            self._create_local(key, data)
+            with self._errors(f"creating {key}"):
+                self._create_local(key, data)
         elif self.protocol == "memory":
             with _MEMORY_LOCK:
                 if self.fs.exists(self._full(key)):
                     raise FileExistsError(key)
-                self.fs.pipe_file(self._full(key), data)
+                try:
+                    self.fs.pipe_file(self._full(key), data)
+                except FileExistsError as exc:  # the key is free: a parent is a document
+                    raise StoreError(
+                        f"cannot create {key} on {self.url}: a file is where a folder belongs "
+                        f"({exc}). The store was damaged or tampered with; move that file away"
+                    ) from exc
         else:
             self._create_remote(key, data)
 
@@ -439,16 +513,18 @@ class FsspecStore:
     def _create_local(self, key: str, data: bytes) -> None:
         final = self._local(key)
         directory = os.path.dirname(final)
-        os.makedirs(directory, exist_ok=True)
+        _make_folder(directory)
         staging = self._local(".staging")
-        os.makedirs(staging, exist_ok=True)
+        _make_folder(staging)
         tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
         try:
             with open(tmp, "xb") as f:
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())
-            os.link(tmp, final)  # atomic; fails if taken; only whole files become visible
+            # Atomic; fails if taken; only whole files become visible.
+            if not _link(tmp, final):
+                raise FileExistsError(key)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
@@ -456,21 +532,35 @@ class FsspecStore:
 
     def replace(self, key: str, data: bytes) -> None:
         if self.is_local:
-            final = self._local(key)
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            staging = self._local(".staging")
-            os.makedirs(staging, exist_ok=True)
-            tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
-            try:
-                with open(tmp, "xb") as f:
-                    f.write(data)
-                os.replace(tmp, final)
-            finally:
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(tmp)
+            with self._errors(f"writing {key}"):
+                self._replace_local(key, data)
             return
         with self._errors(f"writing {key}"):
             self.fs.pipe_file(self._full(key), data)
+
+    def _replace_local(self, key: str, data: bytes) -> None:
+        final = self._local(key)
+        _make_folder(os.path.dirname(final))
+        staging = self._local(".staging")
+        _make_folder(staging)
+        tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
+        try:
+            with open(tmp, "xb") as f:
+                f.write(data)
+            os.replace(tmp, final)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
+
+    def location_exists(self) -> bool:
+        """Whether the folder (local disk) or bucket (S3) of this store exists."""
+        if self.is_local:
+            return os.path.isdir(self.root)
+        if self.protocol in _S3_PROTOCOLS:
+            bucket, _ = self._bucket_key("")
+            with self._errors(f"checking the bucket {bucket}"):
+                return bool(self.fs.exists(bucket))
+        return True  # memory and other file systems: an absent folder is an empty one
 
     def exists(self, key: str) -> bool:
         if self.is_local:
@@ -490,7 +580,8 @@ class FsspecStore:
     def list(self, prefix: str) -> list[str]:
         if self.is_local:
             try:
-                return sorted(os.listdir(self._local(prefix)))
+                with self._errors(f"listing {prefix}"):
+                    return sorted(os.listdir(self._local(prefix)))
             except (FileNotFoundError, NotADirectoryError):
                 return []
         base = self._full(prefix).rstrip("/")
@@ -508,7 +599,7 @@ class FsspecStore:
 
     def delete(self, key: str) -> None:
         if self.is_local:
-            with contextlib.suppress(FileNotFoundError):
+            with self._errors(f"deleting {key}"), contextlib.suppress(FileNotFoundError):
                 os.unlink(self._local(key))
             return
         with self._errors(f"deleting {key}"), contextlib.suppress(FileNotFoundError):
@@ -521,7 +612,8 @@ class FsspecStore:
 
     def open_blob(self, key: str) -> IO[bytes]:
         if self.is_local:
-            local = open(self._local(key), "rb")  # noqa: SIM115 - the caller closes it
+            with self._errors(f"opening {key}"):
+                local = open(self._local(key), "rb")  # noqa: SIM115 - the caller closes it
             if hasattr(os, "posix_fadvise"):
                 # Read front to back: a larger read-ahead when the blob is not cached.
                 with contextlib.suppress(OSError):
@@ -534,13 +626,15 @@ class FsspecStore:
 
     def size(self, key: str) -> int:
         if self.is_local:
-            return os.path.getsize(self._local(key))
+            with self._errors(f"sizing {key}"):
+                return os.path.getsize(self._local(key))
         with self._errors(f"sizing {key}"):
             return int(self.fs.size(self._full(key)))
 
     def modified(self, key: str) -> float:
         if self.is_local:
-            return os.path.getmtime(self._local(key))
+            with self._errors(f"reading the time of {key}"):
+                return os.path.getmtime(self._local(key))
         with self._errors(f"reading the time of {key}"):
             stamp = self.fs.modified(self._full(key))
         return float(stamp.timestamp())
@@ -571,7 +665,7 @@ class _S3FsspecStore(FsspecStore):
         found = []
         markers: dict[str, str] = {}
         with self._errors("listing incomplete uploads"):
-            while True:
+            for _ in range(_MAX_UPLOAD_PAGES):
                 page = self.fs.call_s3(
                     "list_multipart_uploads", Bucket=bucket, Prefix=prefix, **markers
                 )
@@ -581,10 +675,18 @@ class _S3FsspecStore(FsspecStore):
                         found.append(f"{key}?uploadId={upload['UploadId']}")
                 if not page.get("IsTruncated"):
                     return found
-                markers = {
+                after = {
                     "KeyMarker": page["NextKeyMarker"],
                     "UploadIdMarker": page["NextUploadIdMarker"],
                 }
+                if after == markers:  # a listing that does not move on would never end
+                    break
+                markers = after
+        raise StoreError(
+            f"listing incomplete uploads on {self.url} did not end (more than "
+            f"{_MAX_UPLOAD_PAGES} pages, or a page that repeats); abort them with a bucket "
+            "lifecycle rule instead"
+        )
 
     def abort_upload(self, upload: str) -> None:
         """Abort an upload that :meth:`incomplete_uploads` named; S3 deletes its parts.

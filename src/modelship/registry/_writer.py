@@ -11,9 +11,13 @@ import contextlib
 import hashlib
 import queue
 import threading
+import warnings
 from typing import Any
 
-from modelship.errors import SerializationError
+import attrs
+
+from modelship.errors import IntegrityError, RepairWarning, SerializationError, StoreError
+from modelship.registry._integrity import stored_damage
 from modelship.registry._layout import blob_key
 from modelship.registry._progress import make_callback
 from modelship.registry._protocols import Store
@@ -143,21 +147,60 @@ def store_blob(
 
     Past ``max_checkpoints`` the reference keeps none (the manifest stays small and the
     artifact loads in two passes). Nothing is left visible if serialising fails.
+
+    When a blob is already stored under the digest, it is trusted only once its size and
+    digest are checked; a damaged one (or a missing one, deleted meanwhile) is replaced by
+    serialising ``obj`` again, with a :class:`~modelship.errors.RepairWarning` saying so.
+    If that does not leave an intact blob, :class:`~modelship.IntegrityError` is raised
+    and nothing is committed.
     """
+    ref, created = _write_blob(store, obj, serializer, progress, what, every=checkpoint_every)
+    if not created and (damage := stored_damage(store, ref.digest, ref.size)) is not None:
+        store.delete(blob_key(ref.digest))
+        again, _ = _write_blob(store, obj, serializer, False, what, every=checkpoint_every)
+        if again.digest != ref.digest:
+            raise SerializationError(
+                f"serializer {serializer.name!r} wrote different bytes for {what} twice; "
+                "cannot replace the damaged blob stored under its digest"
+            )
+        if (still := stored_damage(store, ref.digest, ref.size)) is not None:
+            raise IntegrityError(
+                f"the blob of {what} ({ref.digest}) was damaged ({damage}) and is still "
+                f"damaged after writing it again ({still}); check the store"
+            )
+        warnings.warn(
+            RepairWarning(
+                f"the stored blob of {what} ({ref.digest}) was damaged ({damage}); it was "
+                "replaced by the bytes being registered"
+            ),
+            stacklevel=4,
+        )
+    kept = len(ref.checkpoints) <= max_checkpoints
+    return attrs.evolve(
+        ref,
+        checkpoint_every=checkpoint_every if kept else 0,
+        checkpoints=ref.checkpoints if kept else (),
+    )
+
+
+def _write_blob(
+    store: Store, obj: Any, serializer: Serializer, progress: Any, what: str, *, every: int
+) -> tuple[ArtifactRef, bool]:
+    """Serialise ``obj`` into a blob; its reference, and whether it was created."""
     callback = make_callback(progress, desc=f"register {what}")
     writer = store.blob_writer(callback)
-    hashing = HashingWriter(writer, checkpoint_every)
+    hashing = HashingWriter(writer, every)
     try:
         try:
             serializer.dump(obj, hashing)  # type: ignore[arg-type]
-        except SerializationError:
-            raise
+        except (SerializationError, StoreError):
+            raise  # a full disk is the store's failure, not the serializer's
         except Exception as exc:
             raise SerializationError(
                 f"serializer {serializer.name!r} could not write {what}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        writer.publish(blob_key(hashing.digest))
+        created = writer.publish(blob_key(hashing.digest))
     except BaseException:
         with contextlib.suppress(BaseException):
             hashing.close()
@@ -166,13 +209,13 @@ def store_blob(
     finally:
         with contextlib.suppress(Exception):
             callback.close()
-    kept = len(hashing.checkpoints) <= max_checkpoints
-    return ArtifactRef(
+    ref = ArtifactRef(
         digest=hashing.digest,
         size=hashing.size,
         serializer=serializer.name,
         media_type=serializer.media_type,
         library_versions=serializer.library_versions(),
-        checkpoint_every=checkpoint_every if kept else 0,
-        checkpoints=hashing.checkpoints if kept else (),
+        checkpoint_every=every,
+        checkpoints=tuple(hashing.checkpoints),
     )
+    return ref, created

@@ -1,6 +1,7 @@
 """Test doubles and conformance suites for people who extend modelship.
 
-Test doubles (:class:`MemoryStore`, :class:`HookStore`) live here and import no test
+Test doubles (:class:`MemoryStore`, :class:`HookStore`, :class:`CaseFoldingStore`) live
+here and import no test
 framework: ``import modelship.testing`` never imports pytest. The conformance suites are
 pytest test classes in :mod:`modelship.testing.suites` (which imports pytest); they are
 also reachable here by name, loaded on first use.
@@ -45,7 +46,7 @@ from modelship.testing._deployer_double import (
     InMemoryDeployer,
     ManualClock,
 )
-from modelship.testing._doubles import HookStore, MemoryStore
+from modelship.testing._doubles import CaseFoldingStore, HookStore, MemoryStore
 
 if TYPE_CHECKING:
     from modelship.testing.suites import (
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "CaseFoldingStore",
     "DeployerCall",
     "DeployerConformance",
     "Fault",

@@ -17,9 +17,9 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from modelship.errors import StoreError
-from modelship.registry import AbortsUploads, BlobWriter, LocalBlobs, Store
+from modelship.registry import AbortsUploads, BlobWriter, KnowsLocation, LocalBlobs, Store
 
-__all__ = ["HookStore", "MemoryStore"]
+__all__ = ["CaseFoldingStore", "HookStore", "MemoryStore"]
 
 
 class _MemoryBlobWriter:
@@ -130,11 +130,105 @@ class MemoryStore:
             return self._data[key][1]
 
 
+class CaseFoldingStore(MemoryStore):
+    """A :class:`MemoryStore` that behaves like a case-insensitive file system.
+
+    Keys that differ only in case are one key (stored under the spelling of its first
+    create, as macOS and Windows keep it), and a key cannot be both a document and a
+    folder of other keys: creating ``a/B`` when ``a/b/c`` exists, or the other way round,
+    raises :class:`~modelship.StoreError`, as a file system refuses a file where a folder
+    is. Use it to check that a layout has no two names that collide under case folding.
+
+    Examples
+    --------
+    >>> store = CaseFoldingStore()
+    >>> store.create("models/Fraud/x.json", b"1")
+    >>> store.exists("models/fraud/x.json"), store.list("models")
+    (True, ['Fraud'])
+    >>> store.create("models/FRAUD", b"2")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.StoreError: cannot create 'models/FRAUD': a folder of that name ...
+    """
+
+    def _fold(self, key: str) -> str:
+        folded = key.casefold()
+        for existing in self._data:
+            if existing.casefold() == folded:
+                return existing
+        return key
+
+    def _check_shape(self, key: str) -> None:
+        folded = key.casefold()
+        for existing in self._data:
+            other = existing.casefold()
+            if other.startswith(folded + "/"):
+                raise StoreError(f"cannot create {key!r}: a folder of that name exists")
+            if folded.startswith(other + "/"):
+                raise StoreError(f"cannot create {key!r}: {existing!r} is a file, not a folder")
+
+    def read(self, key: str) -> bytes:
+        with self._lock:
+            key = self._fold(key)
+        return super().read(key)
+
+    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        out = {}
+        for key in keys:
+            try:
+                out[key] = self.read(key)
+            except FileNotFoundError:
+                continue
+        return out
+
+    def create(self, key: str, data: bytes, *, allow_empty: bool = False) -> None:
+        with self._lock:
+            folded = self._fold(key)
+            if folded in self._data:
+                raise FileExistsError(key)
+            self._check_shape(key)
+        super().create(key, data, allow_empty=allow_empty)
+
+    def replace(self, key: str, data: bytes) -> None:
+        with self._lock:
+            key = self._fold(key)
+            if key not in self._data:
+                self._check_shape(key)
+        super().replace(key, data)
+
+    def exists(self, key: str) -> bool:
+        with self._lock:
+            return self._fold(key) in self._data
+
+    def list(self, prefix: str) -> builtins.list[str]:
+        base = prefix.rstrip("/").casefold() + "/" if prefix else ""
+        with self._lock:
+            names: dict[str, str] = {}
+            for k in self._data:
+                if k.casefold().startswith(base):
+                    part = k[len(base) :].split("/", 1)[0]
+                    names.setdefault(part.casefold(), part)
+        return sorted(names.values())
+
+    def delete(self, key: str) -> None:
+        with self._lock:
+            key = self._fold(key)
+        super().delete(key)
+
+    def modified(self, key: str) -> float:
+        with self._lock:
+            key = self._fold(key)
+        return super().modified(key)
+
+
 class HookStore:
     """A :class:`~modelship.registry.Store` wrapper that runs a hook before chosen calls.
 
-    Lets a test make two writers interleave exactly (the hook of one runs the other),
-    without sleeping or hoping for a race. It has exactly the optional capabilities
+    ``before(operation, key)`` runs before every call (``operation`` is the method's name;
+    ``read_many`` runs it as ``"read"`` once per key, ``list`` with the prefix as key);
+    ``before_create(key)`` before each create only. Lets a test make two writers
+    interleave exactly (the hook of one runs the other), without sleeping or hoping for
+    a race. It has exactly the optional capabilities
     (:class:`~modelship.registry.LocalBlobs`, :class:`~modelship.registry.AbortsUploads`)
     of the store it wraps, and forwards them.
 
@@ -154,45 +248,69 @@ class HookStore:
         made = _with_capabilities_of(inner) if cls is HookStore else cls
         return super().__new__(made)
 
-    def __init__(self, inner: Store, *, before_create: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        inner: Store,
+        *,
+        before_create: Callable[[str], None] | None = None,
+        before: Callable[[str, str], None] | None = None,
+    ):
         self.inner = inner
         self.before_create = before_create
+        self.before = before
         self.url = inner.url
         self.exclusive_creates = inner.exclusive_creates
 
-    def create(self, key: str, data: bytes) -> None:
-        if self.before_create is not None:
+    def _hook(self, operation: str, key: str) -> None:
+        """Run ``before(operation, key)`` (every call) and ``before_create(key)``."""
+        if self.before is not None:
+            self.before(operation, key)
+        if operation == "create" and self.before_create is not None:
             self.before_create(key)
+
+    def create(self, key: str, data: bytes) -> None:
+        self._hook("create", key)
         self.inner.create(key, data)
 
     def read(self, key: str) -> bytes:
+        self._hook("read", key)
         return self.inner.read(key)
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        keys = builtins.list(keys)
+        for key in keys:
+            self._hook("read", key)
         return self.inner.read_many(keys)
 
     def replace(self, key: str, data: bytes) -> None:
+        self._hook("replace", key)
         self.inner.replace(key, data)
 
     def exists(self, key: str) -> bool:
+        self._hook("exists", key)
         return self.inner.exists(key)
 
     def list(self, prefix: str) -> builtins.list[str]:
+        self._hook("list", prefix)
         return self.inner.list(prefix)
 
     def delete(self, key: str) -> None:
+        self._hook("delete", key)
         self.inner.delete(key)
 
     def blob_writer(self, callback: Any = None) -> BlobWriter:
         return self.inner.blob_writer(callback)
 
     def open_blob(self, key: str) -> IO[bytes]:
+        self._hook("open_blob", key)
         return self.inner.open_blob(key)
 
     def size(self, key: str) -> int:
+        self._hook("size", key)
         return self.inner.size(key)
 
     def modified(self, key: str) -> float:
+        self._hook("modified", key)
         return self.inner.modified(key)
 
 
@@ -215,9 +333,18 @@ class _ForwardsUploads(HookStore):
         self.inner.abort_upload(upload)
 
 
+class _ForwardsLocation(HookStore):
+    inner: Any
+
+    def location_exists(self) -> bool:
+        self._hook("location_exists", "")
+        return bool(self.inner.location_exists())
+
+
 _CAPABILITIES: tuple[tuple[type, type[HookStore]], ...] = (
     (LocalBlobs, _ForwardsLocalBlobs),
     (AbortsUploads, _ForwardsUploads),
+    (KnowsLocation, _ForwardsLocation),
 )
 _CLASSES: dict[tuple[type[HookStore], ...], type[HookStore]] = {}
 

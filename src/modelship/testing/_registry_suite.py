@@ -13,7 +13,14 @@ import numpy as np
 import pytest
 
 import modelship as ms
-from modelship.registry._layout import alias_key, blob_key
+from modelship.registry._layout import (
+    alias_hint_key,
+    alias_key,
+    blob_key,
+    head_key,
+    manifest_key,
+    slot_key,
+)
 from modelship.testing._doubles import HookStore
 
 __all__ = ["RegistryConformance"]
@@ -413,6 +420,85 @@ class RegistryConformance:
         mv = reg.register(model_name="m", model=b"x", serializer="bytes")
         reg.gc(grace_seconds=0)
         assert reg.load("m", mv.version) == b"x"
+
+    # --- hostile storage: what a damaged or tampered store must not do to a reader --------
+
+    @pytest.mark.parametrize("hint", ["slots", "aliases"])
+    def test_a_hint_far_ahead_costs_logarithmic_probes(self, reg: ms.Registry, hint: str) -> None:
+        for _ in range(3):
+            reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.set_alias("m", "production", "2")
+        key = head_key("m") if hint == "slots" else alias_hint_key("m")
+        reg.store.replace(key, b'{"n": 1000000}')
+        probes: list[str] = []
+
+        def count(operation: str, key: str) -> None:
+            if operation == "exists":
+                probes.append(key)
+            assert len(probes) < 200, "look-ups probe one number at a time"
+
+        counted = ms.Registry(HookStore(reg.store, before=count))
+        assert counted.get("m").version == "3"
+        assert counted.get("m", "@production").version == "2"
+
+    def test_stray_files_in_model_folders_are_ignored(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.set_alias("m", "production", "1")
+        for part in ("versions", "slots", "aliases", "archived"):
+            reg.store.create(f"models/m/{part}/.DS_Store", b"junk")
+            reg.store.create(f"models/m/{part}/notes.txt", b"junk")
+        assert [mv.version for mv in reg.versions("m")] == ["1"]
+        assert reg.get("m").version == "1"
+        assert [move.to_version for move in reg.history("m")] == ["1"]
+        assert reg.register(model_name="m", model=b"y", serializer="bytes").version == "2"
+        reg.gc(grace_seconds=0)
+        assert reg.load("m", "1") == b"x"
+
+    def test_model_names_that_differ_only_in_case_are_refused(self, reg: ms.Registry) -> None:
+        reg.register(model_name="Fraud", model=b"x", serializer="bytes")
+        with pytest.raises(ms.InvalidName, match="only in case"):
+            reg.register(model_name="fraud", model=b"y", serializer="bytes")
+        assert reg.register(model_name="Fraud", model=b"z", serializer="bytes").version == "2"
+
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            lambda doc: doc.update(created_at="not a date"),
+            lambda doc: doc.update(artifact=["not", "an", "object"]),
+            lambda doc: doc.update(metrics="auc"),
+        ],
+        ids=["bad-date", "artifact-not-object", "metrics-not-object"],
+    )
+    def test_a_damaged_manifest_raises_integrity_error(
+        self, reg: ms.Registry, damage: Callable[[dict[str, Any]], None]
+    ) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        doc = json.loads(reg.store.read(manifest_key("m", "1")))
+        damage(doc)
+        reg.store.replace(manifest_key("m", "1"), json.dumps(doc).encode())
+        with pytest.raises(ms.IntegrityError):
+            reg.get("m", "1")
+
+    @pytest.mark.parametrize("slot", [b"[]", b'{"version": 1}', b"not json"])
+    def test_a_damaged_slot_raises_integrity_error(self, reg: ms.Registry, slot: bytes) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.store.replace(slot_key("m", 1), slot)
+        with pytest.raises(ms.IntegrityError):
+            reg.get("m", "latest")
+
+    def test_an_alias_entry_without_aliases_raises_integrity_error(self, reg: ms.Registry) -> None:
+        reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.store.create("models/m/aliases/000000000001.json", b'{"revision": 1}')
+        with pytest.raises(ms.IntegrityError, match="aliases"):
+            reg.get("m", "@production")
+
+    def test_a_reused_blob_that_was_damaged_is_replaced(self, reg: ms.Registry) -> None:
+        good = b"good bytes"
+        key = blob_key("sha256:" + hashlib.sha256(good).hexdigest())
+        reg.store.create(key, b"bad bytes!")
+        with pytest.warns(ms.RepairWarning):
+            reg.register(model_name="m", model=good, serializer="bytes")
+        assert reg.load("m") == good
 
     # --- copying ------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
+from modelship.errors import StoreError
 from modelship.registry import AbortsUploads, LocalBlobs, Store
 
 __all__ = ["StoreConformance"]
@@ -120,6 +121,20 @@ class StoreConformance:
         assert store.modified("s") > 0
         with pytest.raises(FileNotFoundError):
             store.modified("missing")
+
+    def test_a_key_under_a_document_is_created_or_refused_but_never_called_taken(
+        self, store: Store
+    ) -> None:
+        # A file where a folder belongs: "taken" (FileExistsError) would make writers move
+        # on to the next number forever. Creating it, or a StoreError, are both fine.
+        store.create("models/m/slots", b"a stray file")
+        for key in ("models/m/slots/000000000001.json", "models/m/slots/000000000002.json"):
+            try:
+                store.create(key, b"{}")
+            except FileExistsError:  # pragma: no cover - the failure being tested
+                pytest.fail(f"creating {key} under a document raised FileExistsError")
+            except StoreError:
+                pass
 
     # --- blobs --------------------------------------------------------------------------
 
