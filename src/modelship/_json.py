@@ -100,7 +100,7 @@ def plain_copy(what: str, value: Any) -> Any:
     return copy
 
 
-def jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-convertible type, in priority order
     """Return ``value`` as plain JSON types for a report; non-finite floats become ``None``.
 
     Enums become their values, NumPy scalars and arrays Python numbers and lists, and

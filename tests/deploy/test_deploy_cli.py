@@ -109,3 +109,37 @@ def test_apply_serves_follows_a_rollback_and_records_every_rollout(
     assert main(["status", registry, "fraud"]) == 0
     status = json.loads(capsys.readouterr().out)
     assert (status["version"], status["last_rollout"]["version"]) == ("1", "3")
+
+
+def test_apply_dry_run_prints_the_kubernetes_objects_and_starts_nothing(
+    registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    yaml = pytest.importorskip("yaml")
+    spec = tmp_path / "deployment.yaml"
+    spec.write_text(
+        "deployment:\n"
+        "  strategy: blue-green\n"
+        "  containers:\n"
+        "    - name: model-service\n"
+        "      image: ai-model:${VERSION}\n"
+        "      resources: {limits: {memory: 4Gi, cpu: '2'}}\n"
+    )
+    code = main(
+        ["apply", registry, "fraud", "2", "--spec", str(spec), "--dry-run", "--slot", "green"]
+    )
+    assert code == 0
+    objects = list(yaml.safe_load_all(capsys.readouterr().out))
+    deployment = next(o for o in objects if o["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == "ai-model:2"
+    assert container["resources"]["limits"]["memory"] == "4Gi"
+    labels = deployment["spec"]["template"]["metadata"]["labels"]
+    assert labels["app.kubernetes.io/version"] == "2"
+    assert ms.open_registry(registry).aliases("fraud") == {}  # nothing moved
+
+
+def test_apply_dry_run_without_spec_or_image_exits_2(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", registry, "fraud", "2", "--dry-run"]) == 2
+    assert "image" in capsys.readouterr().err

@@ -532,7 +532,7 @@ class Bias:
             disparities, worst, groups, skipped_all, [fs.key for fs in feature_sets]
         )
 
-    def _judge(
+    def _judge(  # noqa: PLR0915 - group filtering, rate collection and verdict kept together so the reported reason matches the rule applied
         self,
         fs: _FeatureSet,
         thresholds: Mapping[str, float | None],
@@ -654,7 +654,7 @@ class Bias:
             reason=reason,
         )
 
-    def _disparity(
+    def _disparity(  # noqa: PLR0913 - keyword-only pieces of one disparity estimate, all computed by the caller
         self,
         key: str,
         metric: str,

@@ -601,7 +601,7 @@ class Degradation:
         margin = self.margins.get(name, default)
         return margin * abs(baseline_value) if self.relative else margin
 
-    def _compare(
+    def _compare(  # noqa: PLR0913 - keyword-only per-metric inputs (labels, both predictions, margin, policy, segment) of one comparison
         self,
         name: str,
         metric: MetricLike,
@@ -939,7 +939,7 @@ def _worst_segments(slices: Mapping[str, Mapping[str, MetricComparison]]) -> tup
     return tuple(sorted(scores, key=lambda s: -scores[s]))
 
 
-def _latencies(
+def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size, batch count and warm-up of the timing loop
     cand: Callable[[Any], Any],
     base: Callable[[Any], Any],
     x: Any,

@@ -253,7 +253,7 @@ def _no_values(side: str, n_rows: int, n_missing: int, n_inf: int = 0) -> str:
     return f"{side} has no finite values ({', '.join(parts)} of {n_rows} rows)"
 
 
-def _untestable(
+def _untestable(  # noqa: PLR0911, PLR0912 - one return per reason a column cannot be tested; the order of checks decides the reason reported
     name: str, ref: Side, cur: Side, min_values: int, declared: bool
 ) -> tuple[str, str] | None:
     """Why a column cannot be judged: ``("skip", reason)``, ``("caution", reason)`` for a
@@ -314,7 +314,7 @@ def _signals(ref: Side, cur: Side) -> tuple[tuple[str, float, float, float], ...
     )
 
 
-def _compute_column(
+def _compute_column(  # noqa: PLR0913 - both sides of a column plus its rule and the keyword-only binning settings
     name: str,
     ref: Side,
     cur: Side,
@@ -384,7 +384,7 @@ def _compute_column(
 # --- verdicts ----------------------------------------------------------------------------
 
 
-def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:
+def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:  # noqa: PLR0911 - one return per verdict (test vs distance, significant vs large, warn threshold)
     """Decide a computed column: ``(drifted, status, reason)``."""
     rule = partial.rule
     assert partial.statistic is not None
@@ -738,7 +738,7 @@ class _DriftCheck:
             **common,
         )
 
-    def _summarise(self, columns: list[DriftColumnResult]) -> CheckResult:
+    def _summarise(self, columns: list[DriftColumnResult]) -> CheckResult:  # noqa: PLR0912 - one branch per overall outcome (errors, too missing, share, drifted, warned) in precedence order
         errors = [column for column in columns if column.status is Status.ERROR]
         skipped = [column for column in columns if column.status is Status.SKIP]
         # The verdict comes from the columns that could be tested; the others say why not.

@@ -286,7 +286,7 @@ class DriftProfile:
         kinds=(None, KINDS),
         categorical_max_unique=(None, Interval(int, 1, None)),
     )
-    def from_data(
+    def from_data(  # noqa: PLR0913 - keyword-only profiling options of a public constructor, each documented
         cls,
         reference: Any,
         *,

@@ -353,7 +353,7 @@ class Schema:
                 return column
         raise KeyError(name)
 
-    def check(
+    def check(  # noqa: PLR0913 - keyword-only tolerances of the public check, mirroring validate()
         self,
         current: Any,
         *,
@@ -384,7 +384,7 @@ class Schema:
             severities=severities,
         )
 
-    def validate(
+    def validate(  # noqa: PLR0913 - keyword-only tolerances and severities of the public validation, each documented
         self,
         current: Any,
         *,

@@ -260,7 +260,7 @@ def _series_name(data: Any) -> str | None:
     return None if name is None or name == "" else str(name)
 
 
-def _named_items(data: Any) -> list[tuple[str, Any]] | None:
+def _named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - one return per supported input library (polars, pandas, pyarrow, mapping, ...)
     """Return ``(name, column)`` pairs of a named input, or ``None`` for a plain array."""
     if type(data).__name__ == "LazyFrame" and hasattr(data, "collect"):  # polars
         data = data.collect()
@@ -421,7 +421,7 @@ def make_column(
     return Column(name=name, kind=kind, dtype=dtype, values=values)
 
 
-def as_table(
+def as_table(  # noqa: PLR0913 - keyword-only column selection and kind options shared by every check's input
     data: Any,
     *,
     what: str = "data",

@@ -76,6 +76,8 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     reg = ms.open_registry(args.registry)
     version = reg.get(args.model, args.ref).version
     spec = _spec(args, version)
+    if args.dry_run:
+        return _print_manifests(args, version, spec)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -221,6 +223,26 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpec | None) -> int:
+    """``apply --dry-run``: the objects :func:`modelship.deploy.kubernetes.render` gives."""
+    from modelship.deploy.kubernetes import dry_run
+
+    print(
+        dry_run(
+            args.model,
+            version,
+            spec if args.spec else None,
+            slot=args.slot,
+            app=args.model,
+            namespace=args.namespace,
+            registry_url=args.registry,
+            image=args.image,
+        ),
+        end="",
+    )
+    return EXIT_OK
+
+
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``deploy apply|status|rollback|history`` to a ``modelship`` parser.
 
@@ -289,6 +311,23 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     apply.add_argument(
         "--poll", type=float, default=1.0, help="seconds between reads of the alias (default 1)"
+    )
+    apply.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="print the Kubernetes objects this deployment would apply (YAML) and change "
+        "nothing; needs the 'kubernetes' extra",
+    )
+    apply.add_argument(
+        "--slot", default="blue", help="with --dry-run: the slot to render (default blue)"
+    )
+    apply.add_argument(
+        "--namespace", default="default", help="with --dry-run: the namespace (default default)"
+    )
+    apply.add_argument(
+        "--image",
+        default=None,
+        help="with --dry-run and no --spec: the model-server image to run",
     )
 
     status = command("status", _cmd_status, "the version the alias names and the last rollout")

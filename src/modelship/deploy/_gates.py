@@ -179,7 +179,7 @@ class GateTally:
         """
         self.started = now
 
-    def record(self, verdict: Verdict, now: float) -> tuple[Decision, str]:
+    def record(self, verdict: Verdict, now: float) -> tuple[Decision, str]:  # noqa: PLR0911 - one return per gate decision; the order of the limit checks decides which reason is given
         """Count ``verdict`` (answered at monotonic time ``now``); the decision and why."""
         policy = self.policy
         self.answers += 1

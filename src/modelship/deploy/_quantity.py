@@ -104,7 +104,7 @@ class Quantity:
     text: str
 
     @classmethod
-    def parse(cls, text: str) -> Quantity:
+    def parse(cls, text: str) -> Quantity:  # noqa: PLR0912 - one branch per validation and suffix kind (binary SI, decimal SI, exponent) in the order Kubernetes applies them
         """Parse ``text`` as Kubernetes does; :class:`~modelship.ConfigError` if malformed.
 
         Examples

@@ -72,7 +72,7 @@ class Rollout:
     ['rollback', 'scaled_down']
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only state of a rollout, built only by the strategies
         self,
         *,
         deployer: Deployer,

@@ -40,7 +40,7 @@ class _Strategy:
 
     name: ClassVar[str]
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only gate, policy, deadline and history options of a public strategy, each documented
         self,
         deployer: Deployer,
         spec: DeploymentSpec | None = None,

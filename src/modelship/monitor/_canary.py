@@ -399,7 +399,7 @@ def _values(outcome: Outcome) -> tuple[npt.NDArray[np.float64] | None, Verdict |
     return np.asarray(outcome.values), None, ""
 
 
-def canary_analysis(
+def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the keyword-only statistical thresholds, each documented
     source: MetricSource,
     metrics: Sequence[CanaryMetric],
     *,

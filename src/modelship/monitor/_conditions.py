@@ -386,7 +386,7 @@ class _Parser:
             self.fail(position, f"{found!r} is too large")
         return -value if negative else value
 
-    def condition(self) -> Condition:
+    def condition(self) -> Condition:  # noqa: PLR0912 - recursive-descent parser: one branch per grammar token in the documented order
         if not self.tokens:
             self.fail(
                 0, "the condition is empty; write e.g. 'p95(inference_latency_seconds) > 0.2'"

@@ -128,7 +128,7 @@ def policy_gate(
     return gate
 
 
-def canary_gate(
+def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analysis's documented keyword-only options
     source: MetricSource,
     metrics: Sequence[CanaryMetric],
     *,

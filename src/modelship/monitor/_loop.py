@@ -39,7 +39,7 @@ from modelship.monitor._sources import MetricSource
 __all__ = ["run_policy"]
 
 
-def run_policy(
+def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback options, keyword-only and documented
     source: MetricSource,
     policy: RollbackPolicy,
     *,

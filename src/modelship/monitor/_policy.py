@@ -452,7 +452,7 @@ class RollbackPolicy:
 
     # --- evaluation ------------------------------------------------------------------------
 
-    def evaluate(
+    def evaluate(  # noqa: PLR0913 - public evaluation: source plus keyword-only slot, baseline, window, time and sample options
         self,
         source: MetricSource,
         *,
@@ -674,7 +674,7 @@ def _too_few(n: int, condition: Condition) -> bool:
     return n < condition.min_samples
 
 
-def _judge(
+def _judge(  # noqa: PLR0913 - keyword-only outcomes of both slots needed to judge one condition
     condition: Condition,
     *,
     slot: str,
@@ -831,7 +831,7 @@ class PolicyTracker:
         self.last_pass = float(started_at)
         self.rolled_back: Step | None = None
 
-    def update(self, decision: Decision) -> Step:
+    def update(self, decision: Decision) -> Step:  # noqa: PLR0912 - state machine: one branch per verdict and limit; a table would hide the order of the checks
         """Count ``decision`` and return the action it leads to."""
         policy = self.policy
         verdict: Verdict = decision.verdict

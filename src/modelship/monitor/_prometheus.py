@@ -126,7 +126,7 @@ class SeriesSource(Protocol):
     False
     """
 
-    def fetch_series(
+    def fetch_series(  # noqa: PLR0913 - MetricSource protocol signature, fixed by the interface
         self, metric: str, *, slot: str, start: float, end: float, stat: str, step: float
     ) -> Outcome:
         """Points of ``stat`` every ``step`` seconds over ``(start, end]``."""
@@ -181,7 +181,7 @@ class PrometheusSource:
     'https://prom.example:9090'
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - public constructor: keyword-only query, label, auth and TLS options of a Prometheus client
         self,
         url: str,
         *,
@@ -295,7 +295,7 @@ class PrometheusSource:
         }
         return self._call("/api/v1/query_range", params, promql, start, end)
 
-    def _call(
+    def _call(  # noqa: PLR0911 - one return per failure kind (timeout, TLS, connection, HTTP, JSON, envelope) so each gets its own error type
         self, path: str, params: dict[str, str], promql: str, start: float, end: float
     ) -> dict[str, Any] | SourceError:
         def error(kind: str, message: str, status: int | None = None) -> SourceError:
@@ -409,7 +409,7 @@ class PrometheusSource:
             warnings=outcome.warnings + (count.warnings if isinstance(count, Samples) else ()),
         )
 
-    def fetch_series(
+    def fetch_series(  # noqa: PLR0913 - implements the MetricSource protocol signature
         self, metric: str, *, slot: str, start: float, end: float, stat: str, step: float
     ) -> Outcome:
         """Points of ``stat`` every ``step`` seconds, each over the last ``step`` seconds."""
@@ -420,7 +420,7 @@ class PrometheusSource:
         answer = self.query_range(promql, start=first, end=last, step=step)
         return self._outcome(answer, metric=metric, slot=slot, start=start, end=end, stat=stat)
 
-    def _outcome(
+    def _outcome(  # noqa: PLR0911, PLR0913 - one return per malformed-answer case; keyword-only query context for the error messages
         self,
         answer: dict[str, Any] | SourceError,
         *,

@@ -501,7 +501,7 @@ class InMemorySource:
         v, t = self._arrays(values, timestamps, f"{metric}/{slot}")
         self._raw.setdefault((metric, slot), _Series()).add(t, v, np.full(v.size, np.nan))
 
-    def add_points(
+    def add_points(  # noqa: PLR0913 - test double: keyword-only slot, stat and the series arrays to record
         self,
         metric: str,
         *,
@@ -544,7 +544,7 @@ class InMemorySource:
                 raise ConfigError(f"{stat}({metric})/{slot}: give one count >= 0 per value")
         self._points.setdefault((metric, slot, stat), _Series()).add(t, v, c)
 
-    def set_error(
+    def set_error(  # noqa: PLR0913 - test double: keyword-only fields of the injected SourceError
         self,
         metric: str,
         *,

@@ -852,7 +852,7 @@ def sample_size_means(
     return SampleSize(n_x, math.ceil(ratio * n_x), abs(mde), alpha, power, ratio)
 
 
-def sample_size_proportions(
+def sample_size_proportions(  # noqa: PLR0913 - keyword-only inputs of the standard sample-size formula (rate, mde, alpha, power, ratio)
     *,
     baseline_rate: float,
     mde: float,
@@ -984,7 +984,7 @@ def _check_tau(tau: float) -> None:
         )
 
 
-def msprt(
+def msprt(  # noqa: PLR0913 - keyword-only inputs of the mSPRT formula (estimate, variance, tau, alpha, sample sizes)
     *,
     difference: float,
     variance: float,

@@ -140,7 +140,7 @@ class _JsonlWriter:
             f.write(line + "\n")
 
 
-def watch(
+def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus documented keyword-only timing and logging options
     rollout: Rollout,
     source: MetricSource,
     policy: RollbackPolicy,

@@ -324,7 +324,7 @@ def _preprocessing(
         )
 
 
-def compare(
+def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only input per aspect of parity compared
     train: EnvironmentSnapshot,
     prod: EnvironmentSnapshot | None = None,
     *,

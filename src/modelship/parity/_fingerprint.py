@@ -66,7 +66,7 @@ class _Canon:
 
     active: set[int] = attrs.field(factory=set)
 
-    def __call__(self, value: Any, depth: int = 0) -> Any:
+    def __call__(self, value: Any, depth: int = 0) -> Any:  # noqa: PLR0911 - one return per value type fingerprinted, in priority order
         if depth > _MAX_DEPTH:
             raise ConfigError(f"cannot fingerprint: objects nest more than {_MAX_DEPTH} deep")
         if value is None or isinstance(value, (bool, str)):

@@ -152,7 +152,7 @@ def _lz4(raw: _Readable) -> _Readable:
     return stream
 
 
-def _decompressing(raw: Any, magic: bytes) -> tuple[_Readable, str]:
+def _decompressing(raw: Any, magic: bytes) -> tuple[_Readable, str]:  # noqa: PLR0911 - one return per compression magic number
     if magic.startswith(b"\x1f\x8b"):
         return gzip.GzipFile(fileobj=raw, mode="rb"), "gzip"
     if magic.startswith(b"BZh"):
@@ -190,7 +190,7 @@ class _Scanner:
                 )
             remaining -= len(chunk)
 
-    def scan(self, depth: int = 0) -> None:
+    def scan(self, depth: int = 0) -> None:  # noqa: PLR0912, PLR0915 - pickle opcode interpreter: one branch per opcode, kept in one loop like pickletools
         """Scan one pickle, from its ``PROTO`` (or first opcode) to its ``STOP``."""
         if depth > _MAX_NESTING:
             raise ArtifactScanError("the artifact nests pickles more than 32 deep")

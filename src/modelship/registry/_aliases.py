@@ -106,7 +106,7 @@ def alias_state(store: Store, name: str, signer: Signer) -> tuple[int, dict[str,
     return rev, dict(_entry(store.read(key), key, signer)["aliases"])
 
 
-def move_alias(
+def move_alias(  # noqa: PLR0913 - compare-and-set of an alias: target, expected value and keyword-only audit fields
     store: Store,
     name: str,
     alias: str,

@@ -14,7 +14,7 @@ from modelship.registry._store import FsspecStore, filesystem_for, scheme_of
 __all__ = ["open_registry"]
 
 
-def open_registry(
+def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locking and verification options, each documented
     url: str | os.PathLike[str],
     *,
     signing_key: bytes | str | None = None,

@@ -181,7 +181,7 @@ class Registry:
             )
         self._signer.record_policy(self.store, now().isoformat())
 
-    def register(
+    def register(  # noqa: PLR0913 - public register(): documented keyword-only metadata and serialisation options
         self,
         model_name: str,
         model: Any,

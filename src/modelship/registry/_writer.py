@@ -133,7 +133,7 @@ class HashingWriter:
         return "sha256:" + self._hash.hexdigest()
 
 
-def store_blob(
+def store_blob(  # noqa: PLR0913 - store, object, serializer plus keyword-only progress and checkpoint settings
     store: Store,
     obj: Any,
     serializer: Serializer,
@@ -183,7 +183,7 @@ def store_blob(
     )
 
 
-def _write_blob(
+def _write_blob(  # noqa: PLR0913 - internal step of store_blob taking the same inputs
     store: Store, obj: Any, serializer: Serializer, progress: Any, what: str, *, every: int
 ) -> tuple[ArtifactRef, bool]:
     """Serialise ``obj`` into a blob; its reference, and whether it was created."""

@@ -195,7 +195,7 @@ class InMemoryDeployer:
     []
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - test double constructor: keyword-only clock, timing, capability and fault options
         self,
         registry: Registry | None = None,
         *,

@@ -589,7 +589,7 @@ def _sample_var(total: float, squares: float, count: int) -> float:
     return max(squares - total * total / count, 0.0) / (count - 1)
 
 
-def _normal_interval(
+def _normal_interval(  # noqa: PLR0913 - keyword-only estimates and settings of one normal-approximation interval
     *, cand: float, base: float, var: float, confidence: float, method: str, n: int
 ) -> PairedInterval:
     diff = cand - base
@@ -695,7 +695,7 @@ def _cell_resamples(
     return rng.multinomial(n, cells / n, size=size).astype(np.float64)
 
 
-def _label_bootstrap(
+def _label_bootstrap(  # noqa: PLR0913 - keyword-only paired arrays plus resampling settings for one label metric
     metric: str,
     *,
     y: npt.NDArray[np.bool_],
@@ -782,7 +782,7 @@ def _weighted_auc(w: FloatArray, sorted_y: Any, starts: npt.NDArray[np.intp]) ->
     seed=Interval(int, 0, None),
     weights=Options(("multinomial", "poisson")),
 )
-def paired_bootstrap(
+def paired_bootstrap(  # noqa: PLR0913 - public statistical function: the three paired arrays, the metric and documented keyword-only resampling options
     y_true: npt.ArrayLike,
     candidate: npt.ArrayLike,
     baseline: npt.ArrayLike,
@@ -877,7 +877,7 @@ def paired_bootstrap(
     )
 
 
-def _callable_bootstrap(
+def _callable_bootstrap(  # noqa: PLR0913 - keyword-only inputs forwarded unchanged from paired_bootstrap for a callable metric
     *,
     y_true: npt.ArrayLike,
     candidate: npt.ArrayLike,

@@ -100,7 +100,7 @@ def _client_module() -> Any:
     return kubernetes
 
 
-def load_configuration(
+def load_configuration(  # noqa: PLR0913 - keyword-only sources of cluster credentials, tried in a documented order
     *,
     server: str | None,
     token: str | None,
@@ -206,7 +206,7 @@ class KubeClient:
 
     # --- requests -------------------------------------------------------------------------
 
-    def request(
+    def request(  # noqa: PLR0913 - method and path plus the keyword-only request options of the one HTTP entry point
         self,
         method: str,
         path: str,

@@ -114,7 +114,7 @@ class KubernetesDeployer:
     False
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - public constructor: connection settings plus documented keyword-only deployment options
         self,
         namespace: str = "default",
         server: str | None = None,
@@ -492,7 +492,7 @@ class KubernetesDeployer:
 
     # --- traffic --------------------------------------------------------------------------
 
-    def set_traffic(self, weights: Mapping[str, int]) -> None:
+    def set_traffic(self, weights: Mapping[str, int]) -> None:  # noqa: PLR0912 - ordered traffic-shift steps (check slots, wait ready, scale up, route, scale down) must stay in sequence
         """Move traffic; each slot with a share must have ready endpoints first.
 
         With ``traffic="service"`` one slot takes all (the Service selects it) or two

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 __all__ = ["dry_run"]
 
 
-def dry_run(
+def dry_run(  # noqa: PLR0913 - public helper mirroring deploy()'s model, version, spec and slot plus deployer options
     model: str,
     version: str,
     spec: DeploymentSpec | None = None,

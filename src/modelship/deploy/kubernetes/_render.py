@@ -169,7 +169,7 @@ def _resources(container: Container) -> dict[str, Any]:
     return out
 
 
-def _container(
+def _container(  # noqa: PLR0913 - keyword-only fields rendered into one container manifest
     c: Container,
     *,
     first: bool,
@@ -207,7 +207,7 @@ def _container(
     return out
 
 
-def slot_objects(
+def slot_objects(  # noqa: PLR0913 - identity of a slot (model, version, spec, slot) plus options and replica count
     model: str,
     version: str,
     spec: DeploymentSpec,

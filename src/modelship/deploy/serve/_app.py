@@ -196,7 +196,7 @@ class ModelServer:
     <ServerState.STARTING: 'starting'>
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - loader plus keyword-only name, version, config, digest and failure hook of the served model
         self,
         load: Callable[[], Any],
         *,
@@ -821,7 +821,7 @@ def _shape_problem(rows: Any, where: str, datatype: str = "a number") -> str:
     return f"{where} is not a list of rows of numbers"
 
 
-def create_app(
+def create_app(  # noqa: PLR0913 - public factory: in-memory model or registry reference, each keyword-only and documented
     model: Any = None,
     *,
     name: str = "model",

@@ -134,7 +134,7 @@ class PredictionLog:
     [('req-1', [1.0, 2.0], 0)]
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - keyword-only buffering and storage options of the prediction log, each documented
         self,
         url: str,
         *,
@@ -176,7 +176,7 @@ class PredictionLog:
         """How many rows wait to be written."""
         return self._pending_rows
 
-    def add(
+    def add(  # noqa: PLR0913 - one logged request: id, inputs, outputs plus keyword-only latency, model and version
         self,
         request_id: str,
         inputs: NDArray[Any],

@@ -58,7 +58,7 @@ def _exit_quietly(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(0)
 
 
-def run(
+def run(  # noqa: PLR0913 - public entry point of the serve command: one keyword-only option per CLI flag
     registry: Any,
     name: str,
     ref: str = "latest",

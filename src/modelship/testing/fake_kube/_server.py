@@ -555,7 +555,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
 
-    def _route(
+    def _route(  # noqa: PLR0911, PLR0912, PLR0913 - fake API server router: one branch and return per HTTP route and verb, with the parsed request
         self,
         method: str,
         path: str,
@@ -717,7 +717,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(201, out)
         return 201
 
-    def _replace(
+    def _replace(  # noqa: PLR0913 - fake PUT handler: kind, namespace plus keyword-only parsed request parts
         self,
         kind: Kind,
         ns: str,
@@ -748,7 +748,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, out)
         return 200
 
-    def _patch(
+    def _patch(  # noqa: PLR0913 - fake PATCH handler: kind, namespace plus keyword-only parsed request parts and content type
         self,
         kind: Kind,
         ns: str,
