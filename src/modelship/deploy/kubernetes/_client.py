@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import attrs
 
@@ -136,12 +137,9 @@ def load_configuration(  # noqa: PLR0913 - keyword-only sources of cluster crede
         )
         return cfg
     sa = Path(service_account_dir)
-    from kubernetes.config.incluster_config import InClusterConfigLoader
-
+    loader: Any = k8s.config.incluster_config.InClusterConfigLoader
     try:
-        InClusterConfigLoader(
-            token_filename=str(sa / "token"), cert_filename=str(sa / "ca.crt")
-        ).load_and_set(cfg)
+        loader(token_filename=str(sa / "token"), cert_filename=str(sa / "ca.crt")).load_and_set(cfg)
         return cfg
     except k8s.config.ConfigException as in_cluster:
         try:
@@ -224,36 +222,18 @@ class KubeClient:
         KubernetesError
             A non-retryable error, or the last retryable one after the attempts.
         """
-        api = self.api()
-        k8s = _client_module()
         headers = {"Accept": "application/json"}
         if content_type is not None:
             headers["Content-Type"] = content_type
+        payload = None if body is None else json.dumps(body).encode()
         tries = attempts if attempts is not None else self.retry.attempts
         last: KubernetesError | None = None
         for attempt in range(tries):
+            wait: float | None = None
             try:
-                answer = api.call_api(
-                    path,
-                    method,
-                    query_params=[(k, v) for k, v in (query or {}).items()],
-                    header_params=headers,
-                    body=body,
-                    response_types_map={200: "object", 201: "object", 202: "object"},
-                    auth_settings=["BearerToken"],
-                    _return_http_data_only=True,
-                    _preload_content=True,
-                    _request_timeout=self.timeout,
+                response = self._send(
+                    method, path, query, headers, payload, timeout=self.timeout, preload=True
                 )
-                self._remember(self._cfg)  # a token the client refreshed is redacted too
-                return answer
-            except k8s.client.exceptions.ApiException as exc:
-                error = self._api_error(method, path, exc)
-                if exc.status == 404 and missing_ok:
-                    return None
-                if not self._retryable(exc):
-                    raise error from None
-                wait = self._retry_after(exc)
             except Exception as exc:  # urllib3 timeouts, dropped connections, TLS
                 if not _transport_error(exc):
                     raise
@@ -262,7 +242,15 @@ class KubeClient:
                 )
                 if _tls_failure(exc):
                     raise error from None
-                wait = None
+            else:
+                if 200 <= response.status < 300:
+                    return _decode(method, path, response.data)
+                if response.status == 404 and missing_ok:
+                    return None
+                error = self._api_error(method, path, response)
+                if not self._retryable(response):
+                    raise error from None
+                wait = self._retry_after(response)
             last = error
             if attempt + 1 < tries:
                 delay = wait if wait is not None else self.retry.delay(attempt)
@@ -273,26 +261,67 @@ class KubeClient:
             f"{last} (gave up after {tries} attempts)", last.status, last.reason
         ) from None
 
-    def _retry_after(self, exc: Any) -> float | None:
-        value = (exc.headers or {}).get("Retry-After") if exc.status == 429 else None
+    def _send(  # noqa: PLR0913 - one HTTP exchange: the request's parts and how to read the answer
+        self,
+        method: str,
+        path: str,
+        query: Mapping[str, Any] | None,
+        headers: dict[str, str],
+        payload: bytes | None,
+        *,
+        timeout: float | tuple[float, float],
+        preload: bool,
+    ) -> Any:
+        """One HTTP exchange through the official client's configured connection pool.
+
+        The pool carries what the configuration says about TLS (CA, client certificate,
+        server name, proxy); the bearer token comes from ``auth_settings()``, which runs
+        the configuration's refresh hook (exec plugins, rotated in-cluster tokens). Only
+        these long-stable parts of the client are used, never its generated request
+        methods, whose signatures change between client majors.
+        """
+        import urllib3
+
+        api = self.api()
+        cfg = self._cfg
+        url = cfg.host + path
+        if query:
+            url += "?" + urlencode([(k, _query_value(v)) for k, v in query.items()])
+        sent = dict(headers)
+        for auth in cfg.auth_settings().values():
+            if auth.get("in") == "header" and auth.get("value"):
+                sent[auth["key"]] = auth["value"]
+        self._remember(cfg)  # a token the client refreshed is redacted too
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        return api.rest_client.pool_manager.request(
+            method,
+            url,
+            body=payload,
+            headers=sent,
+            preload_content=preload,
+            timeout=urllib3.Timeout(connect=connect, read=read),
+        )
+
+    def _retry_after(self, response: Any) -> float | None:
+        value = (response.headers or {}).get("Retry-After") if response.status == 429 else None
         try:
             return min(float(value), self.retry.cap) if value is not None else None
         except ValueError:
             return None
 
     @staticmethod
-    def _status(exc: Any) -> dict[str, Any]:
+    def _status(response: Any) -> dict[str, Any]:
         try:
-            body = json.loads(exc.body) if exc.body else {}
+            body = json.loads(response.data) if response.data else {}
         except (TypeError, ValueError):
             return {}
         return body if isinstance(body, dict) else {}
 
-    def _retryable(self, exc: Any) -> bool:
-        if exc.status not in _RETRY_STATUS:
+    def _retryable(self, response: Any) -> bool:
+        if response.status not in _RETRY_STATUS:
             return False
-        if exc.status == 409:
-            status = self._status(exc)
+        if response.status == 409:
+            status = self._status(response)
             causes = (status.get("details") or {}).get("causes") or []
             if status.get("reason") == "AlreadyExists" or any(
                 c.get("reason") == "FieldManagerConflict" for c in causes
@@ -300,12 +329,13 @@ class KubeClient:
                 return False
         return True
 
-    def _api_error(self, method: str, path: str, exc: Any) -> KubernetesError:
-        status = self._status(exc)
-        message = status.get("message") or exc.reason or "no message"
+    def _api_error(self, method: str, path: str, response: Any) -> KubernetesError:
+        status = self._status(response)
+        message = status.get("message") or response.reason or "no message"
         reason = status.get("reason") or ""
-        cls = Gone if exc.status == 410 else KubernetesError
-        return cls(f"{method} {path}: {exc.status} {reason}: {message}", exc.status, reason)
+        code = response.status
+        cls = Gone if code == 410 else KubernetesError
+        return cls(f"{method} {path}: {code} {reason}: {message}", code, reason)
 
     # --- watch ----------------------------------------------------------------------------
 
@@ -316,8 +346,6 @@ class KubeClient:
 
         Raises :class:`Gone` when the server answers 410 either way.
         """
-        api = self.api()
-        k8s = _client_module()
         params = {
             **query,
             "watch": "true",
@@ -325,23 +353,25 @@ class KubeClient:
             "timeoutSeconds": max(1, int(timeout)),
         }
         try:
-            response = api.call_api(
-                path,
+            response = self._send(
                 "GET",
-                query_params=list(params.items()),
-                header_params={"Accept": "application/json"},
-                response_types_map={},
-                auth_settings=["BearerToken"],
-                _return_http_data_only=True,
-                _preload_content=False,
-                _request_timeout=(self.timeout, timeout + self.timeout),
+                path,
+                params,
+                {"Accept": "application/json"},
+                None,
+                timeout=(self.timeout, timeout + self.timeout),
+                preload=False,
             )
-        except k8s.client.exceptions.ApiException as exc:
-            raise self._api_error("WATCH", path, exc) from None
         except Exception as exc:
             if not _transport_error(exc):
                 raise
             raise KubernetesError(f"WATCH {path}: {_describe(exc)}") from None
+        if not 200 <= response.status < 300:
+            try:
+                response.read()
+            finally:
+                response.release_conn()
+            raise self._api_error("WATCH", path, response) from None
         buffer = b""
         try:
             for chunk in response.stream(4096, decode_content=True):
@@ -364,6 +394,24 @@ class KubeClient:
             raise KubernetesError(f"WATCH {path}: {_describe(exc)}") from None
         finally:
             response.release_conn()
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _decode(method: str, path: str, data: bytes) -> Any:
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except ValueError:
+        raise KubernetesError(
+            f"{method} {path}: the API server answered with something that is not JSON "
+            f"({data[:80]!r}); is the server URL an API server?"
+        ) from None
 
 
 def _transport_error(exc: BaseException) -> bool:
