@@ -28,7 +28,7 @@ True
 >>> test(0.01, alpha=2)
 Traceback (most recent call last):
 ...
-modelship.errors.ConfigError: alpha=2 is not allowed; alpha must be a float in (0, 1)
+modelship.errors.InvalidParameter: alpha=2 is not allowed; alpha must be a float in (0, 1)
 
 An attrs class declares them in a ``_parameter_constraints`` dict beside its fields, as
 scikit-learn's estimators do, and checks them in ``__attrs_pre_init__``: before its
@@ -55,7 +55,7 @@ allowed values.
 >>> Rollout(steps=0)
 Traceback (most recent call last):
 ...
-modelship.errors.ConfigError: steps=0 is not allowed; steps must be an int >= 1
+modelship.errors.InvalidParameter: steps=0 is not allowed; steps must be an int >= 1
 >>> sorted(declared_constraints(Rollout))
 ['max_error_rate', 'steps', 'timeout_s']
 """
@@ -68,11 +68,14 @@ import functools
 import inspect
 import math
 import numbers
+import re
 import weakref
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, ParamSpec, TypeVar, Union
 
-from modelship.errors import ConfigError
+import attrs
+
+from modelship.errors import ConfigError, InvalidParameter
 
 __all__ = [
     "Constraint",
@@ -81,6 +84,7 @@ __all__ = [
     "MappingOf",
     "Names",
     "Options",
+    "Text",
     "check",
     "check_parameters",
     "declared_constraints",
@@ -304,7 +308,7 @@ class MappingOf(Constraint):
     >>> check("thresholds", {"age": -1.0}, MappingOf(Interval(float, 0, None, closed="neither")))
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: thresholds['age']=-1.0 is not allowed; thresholds['age'] must ...
+    modelship.errors.InvalidParameter: thresholds['age']=-1.0 is not allowed; ...
     """
 
     def __init__(self, *values: Constraint | type | None, keys: Constraint | None = None) -> None:
@@ -362,6 +366,44 @@ class Names(Constraint):
         return ("age",)
 
 
+class Text(Constraint):
+    """A non-empty string, optionally matching a pattern that ``description`` puts in words.
+
+    ``refuses`` lists strings the pattern refuses, for the generated tests.
+
+    Examples
+    --------
+    >>> from modelship._params import Text
+    >>> path = Text(r"/\\S*", "a path starting with '/', without spaces")
+    >>> path.is_satisfied_by("/health"), path.is_satisfied_by("health"), str(path)
+    (True, False, "a path starting with '/', without spaces")
+    >>> Text().is_satisfied_by("  ")
+    False
+    """
+
+    def __init__(
+        self,
+        pattern: str | None = None,
+        description: str = "a non-empty string",
+        *,
+        refuses: tuple[str, ...] = (),
+    ) -> None:
+        self.pattern = None if pattern is None else re.compile(pattern)
+        self.description = description
+        self.refuses = refuses
+
+    def is_satisfied_by(self, value: object) -> bool:
+        if not isinstance(value, str) or not value.strip():
+            return False
+        return self.pattern is None or self.pattern.fullmatch(value) is not None
+
+    def __str__(self) -> str:
+        return self.description
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return ("", " ", 12345, *self.refuses)
+
+
 # --- checking ------------------------------------------------------------------------------
 
 
@@ -387,7 +429,7 @@ def _describe(constraints: Sequence[Constraint]) -> str:
 
 
 def _error(name: str, value: object, allowed: str) -> ConfigError:
-    return ConfigError(f"{name}={value!r} is not allowed; {name} must be {allowed}")
+    return InvalidParameter(name, value, allowed)
 
 
 def _first_satisfied(constraints: Sequence[Constraint], value: object) -> Constraint | None:
@@ -430,7 +472,7 @@ def check(name: str, value: object, *constraints: Constraint | type | None) -> N
     >>> check("n_jobs", 0, None, Interval(int, 1, None), Interval(int, None, -1))
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: n_jobs=0 is not allowed; n_jobs must be None, an int >= 1 or ...
+    modelship.errors.InvalidParameter: n_jobs=0 is not allowed; n_jobs must be ...
     """
     error = _violation(name, value, _constraints(constraints))
     if error is not None:
@@ -473,7 +515,7 @@ def validate_params(
     >>> summary([1.0], size=1)
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: size=1 is not allowed; size must be an int >= 2
+    modelship.errors.InvalidParameter: size=1 is not allowed; size must be an int >= 2
     """
     constraints = {name: _normalise(spec) for name, spec in declared.items()}
 
@@ -538,13 +580,13 @@ def check_parameters(self: object, *args: Any, **kwargs: Any) -> None:
     >>> Canary(1).share
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: share=1 is not allowed; share must be a float in (0, 1)
+    modelship.errors.InvalidParameter: share=1 is not allowed; share must be a float in (0, 1)
     """
     cls = type(self)
     # Positional arguments (a class that is not kw_only) are named by the signature.
     arguments = inspect.signature(cls).bind_partial(*args, **kwargs).arguments if args else kwargs
     for name, allowed in _class_constraints(cls).items():
-        if name in arguments:
+        if name in arguments and arguments[name] is not attrs.NOTHING:  # NOTHING: the default
             error = _violation(name, arguments[name], allowed)
             if error is not None:
                 raise error

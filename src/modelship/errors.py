@@ -26,6 +26,7 @@ __all__ = [
     "EmptyData",
     "IntegrityError",
     "InvalidName",
+    "InvalidParameter",
     "InvalidReference",
     "MissingAttachment",
     "MissingDependency",
@@ -51,6 +52,40 @@ class ModelshipError(Exception):
 
 class ConfigError(ModelshipError, ValueError):
     """A parameter or configuration value is not one modelship accepts."""
+
+
+class InvalidParameter(ConfigError):
+    """A parameter's value is not one its declaration allows.
+
+    Raised by the shared parameter layer, so every such message has one shape:
+    ``{parameter}={value!r} is not allowed; {parameter} must be {allowed}``. The parts are
+    kept as attributes, so a caller that knows the parameter by another name (a YAML key,
+    a CLI option) can say it in the user's words with :meth:`named`.
+
+    Examples
+    --------
+    >>> from modelship.errors import InvalidParameter
+    >>> err = InvalidParameter("period_seconds", 0, "a finite float > 0")
+    >>> str(err)
+    'period_seconds=0 is not allowed; period_seconds must be a finite float > 0'
+    >>> print(err.named("deployment.healthcheck.periodSeconds"))
+    deployment.healthcheck.periodSeconds=0 is not allowed; periodSeconds must be a finite float > 0
+    """
+
+    def __init__(self, parameter: str, value: object, allowed: str) -> None:
+        self.parameter = parameter
+        self.value = value
+        self.allowed = allowed
+        super().__init__(self._say(parameter, parameter))
+
+    def _say(self, where: str, name: str) -> str:
+        return f"{where}={self.value!r} is not allowed; {name} must be {self.allowed}"
+
+    def named(self, where: str) -> InvalidParameter:
+        """The same error, naming the parameter by ``where`` (its last dotted part is the name)."""
+        renamed = InvalidParameter(where.rsplit(".", 1)[-1], self.value, self.allowed)
+        renamed.args = (self._say(where, renamed.parameter),)
+        return renamed
 
 
 class MissingDependency(ModelshipError, ImportError):

@@ -169,7 +169,10 @@ def test_a_document_nested_too_deeply_is_refused(tmp_path: Path, suffix: str) ->
 def test_an_error_inside_a_file_names_the_file_and_the_field(tmp_path: Path) -> None:
     path = tmp_path / "d.json"
     path.write_text(json.dumps(doc(replicas=0)))
-    with pytest.raises(ConfigError, match=r"d\.json: deployment\.replicas must be an integer"):
+    with pytest.raises(
+        ConfigError,
+        match=r"d\.json: deployment\.replicas=0 is not allowed; replicas must be an int >= 1",
+    ):
         DeploymentSpec.from_file(path)
 
 
@@ -364,16 +367,28 @@ def test_an_unknown_key_suggests_the_nearest() -> None:
         ({"deployment": {}}, "deployment.containers: missing"),
         (doc(containers=[]), "deployment.containers: must be a non-empty list"),
         (doc(containers=[{"name": "m"}]), "deployment.containers[0].image: missing"),
-        (doc(containers=[{"name": "M_1", "image": "x"}]), "deployment.containers[0].name must"),
-        (doc(containers=[{"name": "m", "image": "a b"}]), "deployment.containers[0].image must"),
+        (
+            doc(containers=[{"name": "M_1", "image": "x"}]),
+            "deployment.containers[0].name='M_1' is not allowed; name must be a DNS label",
+        ),
+        (
+            doc(containers=[{"name": "m", "image": "a b"}]),
+            "deployment.containers[0].image='a b' is not allowed; image must be",
+        ),
         (doc(containers=[{"name": "m", "image": "x", "port": 0}]), "deployment.containers[0].port"),
         (
             doc(containers=[{"name": "m", "image": "x"}, {"name": "m", "image": "y"}]),
             "deployment.containers[1].name: 'm' is used twice",
         ),
-        (doc(replicas="2"), "deployment.replicas must be an integer >= 1"),
-        (doc(healthcheck={"path": "health"}), "deployment.healthcheck.path must start with '/'"),
-        (doc(healthcheck={"periodSeconds": 0}), "deployment.healthcheck.periodSeconds must be"),
+        (doc(replicas="2"), "deployment.replicas='2' is not allowed; replicas must be an int >= 1"),
+        (
+            doc(healthcheck={"path": "health"}),
+            "deployment.healthcheck.path='health' is not allowed; path must be a path starting",
+        ),
+        (
+            doc(healthcheck={"periodSeconds": 0}),
+            "deployment.healthcheck.periodSeconds=0.0 is not allowed; periodSeconds must be a",
+        ),
         (doc(monitoring={"enabled": "yes"}), "deployment.monitoring.enabled"),
     ],
 )

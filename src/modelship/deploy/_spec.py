@@ -22,9 +22,14 @@ byte (``500m`` of memory is half a byte), canary weights that do not increase or
 where a user could reasonably have meant something else (the health probe's port, the
 container's port, the strategy) are listed in :attr:`DeploymentSpec.notes`.
 
-Checking happens in the records' own validators, so a spec built in Python is checked the
-same way; the reader adds the path. The records hold no I/O and no defaults that depend
-on the environment; ``${VAR}`` substitution is done on the document before it is read.
+Each record declares what its fields allow in ``_parameter_constraints``, checked by the
+shared parameter layer (:mod:`modelship._params`) before any converter runs, so a spec
+built in Python is checked exactly as one read from a file, with the same message shape
+(``replicas=0 is not allowed; replicas must be an int >= 1``); checks that span fields
+(a request at most its limit, rising canary weights) live in the records' post-init. The
+reader only puts the error in the document's words: the path and the YAML key. The records
+hold no I/O and no defaults that depend on the environment; ``${VAR}`` substitution is done
+on the document before it is read.
 """
 
 from __future__ import annotations
@@ -38,12 +43,13 @@ import os
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import attrs
 
+from modelship._params import Constraints, Interval, Options, Text, check_parameters
 from modelship.deploy._quantity import Quantity, parse_quantity
-from modelship.errors import ConfigError, MissingDependency
+from modelship.errors import ConfigError, InvalidParameter, MissingDependency
 
 __all__ = [
     "CanaryStep",
@@ -84,7 +90,6 @@ MAX_VALUES = 100_000
 MAX_FILE_BYTES = 2**20
 """A deployment file larger than 1 MiB is refused before it is parsed."""
 
-_DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
 _RESOURCE_NAME = re.compile(
     r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 )
@@ -103,30 +108,20 @@ class Strategy(enum.Enum):
     RECREATE = "recreate"
 
 
-# --- small checks shared by the records (messages start with the YAML key) --------------------
+# --- what each field allows, declared once (see modelship._params) ---------------------------
 
-
-def _key(attribute: attrs.Attribute[Any]) -> str:
-    return str(attribute.metadata.get("key", attribute.name))
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not _is_number(value) or not math.isfinite(value) or value < 0:
-        raise ConfigError(f"{_key(attribute)} must be a number of seconds >= 0, got {value!r}")
-
-
-def _positive_seconds(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not _is_number(value) or not math.isfinite(value) or value <= 0:
-        raise ConfigError(f"{_key(attribute)} must be a number of seconds > 0, got {value!r}")
-
-
-def _pause_seconds(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value >= 0:
-        raise ConfigError(f"{attribute.name} must be >= 0 seconds, got {value!r}")
+_SECONDS = Interval(float, 0, None)
+_POSITIVE_SECONDS = Interval(float, 0, None, closed="neither")
+_COUNT = Interval(int, 1, None)
+_PORT = (None, Interval(int, 1, 65535))
+_DNS_NAME = Text(
+    r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
+    "a DNS label (lower-case letters, digits and '-', at most 63, starting and ending "
+    "with a letter or digit)",
+    refuses=("Model_Service", "-model", "m" * 64),
+)
+_IMAGE = Text(r"\S+", "a container image reference without spaces", refuses=("ai model:3",))
+_PROBE_PATH = Text(r"/\S*", "a path starting with '/', without spaces", refuses=("health",))
 
 
 @attrs.frozen
@@ -140,41 +135,21 @@ class CanaryStep:
     >>> CanaryStep(100)
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: canary step weight must be an integer from 1 to 99, got 100; ...
+    modelship.errors.InvalidParameter: weight=100 is not allowed; weight must be an int in [1, 99]
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "weight": Interval(int, 1, 99),  # promotion to 100 follows the last step
+        "pause": _SECONDS,
+    }
+    __attrs_pre_init__ = check_parameters
+
     weight: int
-    pause: float = attrs.field(default=0.0, validator=_pause_seconds)
-
-    def __attrs_post_init__(self) -> None:
-        w = self.weight
-        if isinstance(w, bool) or not isinstance(w, int) or not 1 <= w <= 99:
-            raise ConfigError(
-                f"canary step weight must be an integer from 1 to 99, got {w!r}; "
-                "promotion to 100 follows the last step"
-            )
+    pause: float = 0.0
 
 
-def _count(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ConfigError(f"{_key(attribute)} must be an integer >= 1, got {value!r}")
-
-
-def _port(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if value is None and attribute.default is None:
-        return
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= 65535:
-        raise ConfigError(f"{_key(attribute)} must be a port number from 1 to 65535, got {value!r}")
-
-
-def _bool(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, bool):
-        raise ConfigError(f"{_key(attribute)} must be true or false, got {value!r}")
-
-
-def _text(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if not isinstance(value, str) or not value.strip():
-        raise ConfigError(f"{_key(attribute)} must be a non-empty string, got {value!r}")
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _nearest(word: str, known: Iterable[str]) -> str:
@@ -287,28 +262,23 @@ class Container:
     >>> Container(name="Model_Service", image="ai-model:3")
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: name must be a DNS label (lower-case letters, digits and '-', ...
+    modelship.errors.InvalidParameter: name='Model_Service' is not allowed; name must be a DNS ...
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "name": _DNS_NAME,
+        "image": _IMAGE,
+        "port": _PORT,
+        "resources": Resources,
+    }
+    __attrs_pre_init__ = check_parameters
+
     name: str = attrs.field(metadata={"key": "name"})
-    image: str = attrs.field(metadata={"key": "image"}, validator=_text)
-    port: int | None = attrs.field(metadata={"key": "port"}, default=None, validator=_port)
+    image: str = attrs.field(metadata={"key": "image"})
+    port: int | None = attrs.field(metadata={"key": "port"}, default=None)
     resources: Resources = attrs.field(metadata={"key": "resources"}, factory=Resources)
     env: Mapping[str, str] = attrs.field(metadata={"key": "env"}, factory=dict, converter=_env)
     args: tuple[str, ...] = attrs.field(metadata={"key": "args"}, default=(), converter=_args)
-
-    @name.validator
-    def _check_name(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, str) or len(value) > 63 or not _DNS_LABEL.fullmatch(value):
-            raise ConfigError(
-                "name must be a DNS label (lower-case letters, digits and '-', at most 63, "
-                f"starting and ending with a letter or digit), got {value!r}"
-            )
-
-    @image.validator
-    def _check_image(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if any(c.isspace() for c in value):
-            raise ConfigError(f"image must not contain spaces, got {value!r}")
 
     @args.validator
     def _check_args(self, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -329,28 +299,25 @@ class HealthCheck:
     >>> HealthCheck(path="health")
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: path must start with '/', got 'health'
+    modelship.errors.InvalidParameter: path='health' is not allowed; path must be a path ...
     """
 
-    path: str = attrs.field(metadata={"key": "path"}, default="/health")
-    port: int | None = attrs.field(metadata={"key": "port"}, default=None, validator=_port)
-    initial_delay_seconds: float = attrs.field(
-        metadata={"key": "initialDelaySeconds"}, default=0.0, validator=_seconds
-    )
-    period_seconds: float = attrs.field(
-        metadata={"key": "periodSeconds"}, default=10.0, validator=_positive_seconds
-    )
-    timeout_seconds: float = attrs.field(
-        metadata={"key": "timeoutSeconds"}, default=1.0, validator=_positive_seconds
-    )
-    failure_threshold: int = attrs.field(
-        metadata={"key": "failureThreshold"}, default=3, validator=_count
-    )
+    _parameter_constraints: ClassVar[Constraints] = {
+        "path": _PROBE_PATH,
+        "port": _PORT,
+        "initial_delay_seconds": _SECONDS,
+        "period_seconds": _POSITIVE_SECONDS,
+        "timeout_seconds": _POSITIVE_SECONDS,
+        "failure_threshold": _COUNT,
+    }
+    __attrs_pre_init__ = check_parameters
 
-    @path.validator
-    def _check_path(self, attribute: attrs.Attribute[Any], value: Any) -> None:
-        if not isinstance(value, str) or not value.startswith("/") or " " in value:
-            raise ConfigError(f"path must start with '/', got {value!r}")
+    path: str = attrs.field(metadata={"key": "path"}, default="/health")
+    port: int | None = attrs.field(metadata={"key": "port"}, default=None)
+    initial_delay_seconds: float = attrs.field(metadata={"key": "initialDelaySeconds"}, default=0.0)
+    period_seconds: float = attrs.field(metadata={"key": "periodSeconds"}, default=10.0)
+    timeout_seconds: float = attrs.field(metadata={"key": "timeoutSeconds"}, default=1.0)
+    failure_threshold: int = attrs.field(metadata={"key": "failureThreshold"}, default=3)
 
 
 def _metrics(value: Any) -> tuple[str, ...]:
@@ -382,7 +349,10 @@ class Monitoring:
     modelship.errors.ConfigError: metrics[0]: unknown metric 'model_acuracy' (did you mean ...
     """
 
-    enabled: bool = attrs.field(metadata={"key": "enabled"}, default=False, validator=_bool)
+    _parameter_constraints: ClassVar[Constraints] = {"enabled": Options((True, False))}
+    __attrs_pre_init__ = check_parameters
+
+    enabled: bool = attrs.field(metadata={"key": "enabled"}, default=False)
     metrics: tuple[str, ...] = attrs.field(
         metadata={"key": "metrics"}, default=(), converter=_metrics
     )
@@ -437,13 +407,20 @@ class DeploymentSpec:
     deployment.healthcheck.port: not given; using the first container's port, 8080
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "replicas": _COUNT,
+        "healthcheck": HealthCheck,
+        "monitoring": Monitoring,
+    }
+    __attrs_pre_init__ = check_parameters
+
     containers: tuple[Container, ...] = attrs.field(
         metadata={"key": "containers"}, converter=_containers
     )
     strategy: Strategy = attrs.field(
         metadata={"key": "strategy"}, default=Strategy.BLUE_GREEN, converter=_strategy
     )
-    replicas: int = attrs.field(metadata={"key": "replicas"}, default=1, validator=_count)
+    replicas: int = attrs.field(metadata={"key": "replicas"}, default=1)
     healthcheck: HealthCheck = attrs.field(metadata={"key": "healthcheck"}, factory=HealthCheck)
     monitoring: Monitoring = attrs.field(metadata={"key": "monitoring"}, factory=Monitoring)
     steps: tuple[CanaryStep, ...] = attrs.field(
@@ -877,6 +854,13 @@ class _Reader:
     def make(kind: type[_T], where: str, /, **kwargs: Any) -> _T:
         try:
             return kind(**kwargs)
+        except InvalidParameter as exc:
+            fields = {field.name: field for field in attrs.fields(kind)}  # type: ignore[arg-type]
+            field = fields.get(exc.parameter)
+            if field is None:
+                raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
+            key = field.metadata.get("key", field.name)
+            raise exc.named(_join(where, key)) from None
         except ConfigError as exc:
             raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
 
