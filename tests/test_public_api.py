@@ -65,12 +65,7 @@ LAZY_KEEP_PRIVATE_MODULE = {
 
 # Public classes and functions whose docstring has no Examples section yet. They are
 # expected failures (strict: the test fails once an example is added, so strike the name).
-WITHOUT_EXAMPLES = {
-    ("modelship.registry", "BlobWriter"),
-    ("modelship.deploy", "Strategy"),
-    ("modelship.testing", "RegistryConformance"),
-    ("modelship.testing", "StoreConformance"),
-}
+WITHOUT_EXAMPLES: set[tuple[str, str]] = set()
 
 
 def _public_names() -> Iterator[tuple[str, str]]:

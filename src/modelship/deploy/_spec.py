@@ -101,7 +101,18 @@ _VARIABLE_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.
 
 
 class Strategy(enum.Enum):
-    """How a new version replaces the serving one."""
+    """How a new version replaces the serving one.
+
+    ``BLUE_GREEN`` starts the new version beside the old and switches all traffic at once;
+    ``CANARY`` shifts traffic in steps with an analysis between them; ``RECREATE`` stops
+    the old version before starting the new (downtime, for models too large for two).
+
+    Examples
+    --------
+    >>> from modelship.deploy import Strategy
+    >>> Strategy("canary") is Strategy.CANARY, [s.value for s in Strategy]
+    (True, ['blue-green', 'canary', 'recreate'])
+    """
 
     BLUE_GREEN = "blue-green"
     CANARY = "canary"

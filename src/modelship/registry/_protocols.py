@@ -22,7 +22,22 @@ __all__ = ["AbortsUploads", "BlobWriter", "KnowsLocation", "LocalBlobs", "Store"
 
 @runtime_checkable
 class BlobWriter(Protocol):
-    """A staged artifact: written in chunks, then published under a key or discarded."""
+    """A staged artifact: written in chunks, then published under a key or discarded.
+
+    Examples
+    --------
+    What :meth:`Store.blob_writer` returns; the registry writes, then publishes by digest:
+
+    >>> import hashlib
+    >>> from modelship.testing import MemoryStore
+    >>> store = MemoryStore()
+    >>> writer = store.blob_writer()
+    >>> writer.write(b"model bytes")
+    11
+    >>> key = "blobs/" + hashlib.sha256(b"model bytes").hexdigest()
+    >>> writer.publish(key), store.read(key)
+    (True, b'model bytes')
+    """
 
     def write(self, data: bytes | memoryview) -> int:
         """Append bytes; return how many."""

@@ -44,6 +44,23 @@ class RegistryConformance:
     ``make_registry(**options)`` must return a fresh registry on an empty location each
     time it is called without options... except that calls within one test must reach
     the *same* location when passed ``same=True`` (to open a second handle on it).
+
+    Examples
+    --------
+    In your own ``test_my_store.py``, run every registry behaviour on your store::
+
+        import pytest
+        import modelship as ms
+        from modelship.testing import RegistryConformance
+
+        class TestRegistryOnMyStore(RegistryConformance):
+            @pytest.fixture
+            def make_registry(self, tmp_path):
+                def make(same=False, **options):
+                    return ms.Registry(MyStore(tmp_path / "reg"), **options)
+                return make
+
+    Needs pytest (``pip install 'modelship[test]'``).
     """
 
     @pytest.fixture

@@ -20,6 +20,21 @@ class StoreConformance:
     fixtures say what to expect and default to what the store declares:
     ``exclusive_creates`` (the store's own attribute; when False, the race test is
     skipped) and ``racers`` (how many threads race for one key).
+
+    Examples
+    --------
+    In your own ``test_my_store.py``::
+
+        import pytest
+        from modelship.testing import StoreConformance
+
+        class TestMyStore(StoreConformance):
+            @pytest.fixture
+            def make_store(self, tmp_path):
+                count = iter(range(1000))
+                return lambda: MyStore(tmp_path / f"store-{next(count)}")
+
+    Needs pytest (``pip install 'modelship[test]'``).
     """
 
     @pytest.fixture
