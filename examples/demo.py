@@ -8,7 +8,9 @@ profile (no training data needed), printing the CI summary. Then it deploys: ver
 a fraud model blue-green on the local deployer (real ``modelship serve`` processes on
 127.0.0.1 behind a router), sends traffic, deploys version 2, rolls back, and prints the
 rollout history (``deploy_local.py`` beside this file; needs the ``serve`` extra and
-scikit-learn, which ``nox -s demo`` installs).
+scikit-learn, which ``nox -s demo`` installs). Last, a version that is 200 ms slower is
+canaried under traffic and rolled back by its latency policy with no request failing
+(``canary_local.py``).
 
 Run: ``python examples/demo.py [--registry PATH]`` (default: a new temporary folder).
 """
@@ -121,6 +123,11 @@ def main(argv: list[str] | None = None) -> int:
     import deploy_local  # beside this script
 
     deploy_local.main(url)
+
+    # A slower version canaried under traffic is rolled back on its own; users never notice.
+    import canary_local  # beside this script
+
+    canary_local.main(url)
     print(f"inspect it: python -m modelship registry versions {url} churn")
     return 0
 
