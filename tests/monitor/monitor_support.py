@@ -142,6 +142,16 @@ class Prometheus:
 
 @contextlib.contextmanager
 def run_prometheus(directory: Path, target_port: int, *more_ports: int) -> Iterator[Prometheus]:
+    """Prometheus scraping fixed ``127.0.0.1`` ports every second."""
+    targets = ", ".join(f"'127.0.0.1:{p}'" for p in (target_port, *more_ports))
+    with run_prometheus_with(directory, f"static_configs:\n      - targets: [{targets}]") as prom:
+        yield prom
+
+
+@contextlib.contextmanager
+def run_prometheus_with(directory: Path, discovery: str) -> Iterator[Prometheus]:
+    """Prometheus with one scrape job, every second, finding targets by ``discovery``
+    (the job's YAML after ``job_name``: ``static_configs: ...`` or ``file_sd_configs: ...``)."""
     binary = shutil.which("prometheus") or (
         "/usr/bin/prometheus" if Path("/usr/bin/prometheus").exists() else None
     )
@@ -150,11 +160,9 @@ def run_prometheus(directory: Path, target_port: int, *more_ports: int) -> Itera
     assert binary is not None
     port = free_port()
     config = directory / "prometheus.yml"
-    targets = ", ".join(f"'127.0.0.1:{p}'" for p in (target_port, *more_ports))
     config.write_text(
         "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: model\n    static_configs:\n"
-        f"      - targets: [{targets}]\n"
+        f"scrape_configs:\n  - job_name: model\n    {discovery}\n"
     )
     log = (directory / "prometheus.log").open("wb")
     process = subprocess.Popen(

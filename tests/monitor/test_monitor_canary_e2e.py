@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import subprocess
 import sys
 import textwrap
 import threading
@@ -27,8 +25,7 @@ from urllib.parse import urlparse
 
 import attrs
 import pytest
-import requests
-from monitor_support import free_port, require, wait_for
+from monitor_support import run_prometheus_with, wait_for
 
 import modelship as ms
 from modelship.deploy import (
@@ -74,11 +71,10 @@ MODELS = textwrap.dedent(
 
 @attrs.define
 class Discovery:
-    """Prometheus scraping whatever slots the deployer has, found through a targets file."""
+    """The slots' addresses, written where Prometheus's file-based discovery reads them."""
 
     url: str
     targets: Path
-    process: subprocess.Popen[bytes]
     written: tuple[str, ...] = ()
 
     def follow(self, dep: LocalDeployer) -> None:
@@ -95,58 +91,14 @@ class Discovery:
             os.replace(tmp, self.targets)
             self.written = found
 
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-
 
 @pytest.fixture
 def prometheus(tmp_path: Path) -> Iterator[Discovery]:
-    binary = shutil.which("prometheus")
-    if binary is None:
-        require("prometheus (Debian package 'prometheus')", "no prometheus binary on PATH")
-    assert binary is not None
-    port = free_port()
     targets = tmp_path / "targets.json"
     targets.write_text("[]")
-    config = tmp_path / "prometheus.yml"
-    config.write_text(
-        "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\n"
-        "scrape_configs:\n  - job_name: model\n    file_sd_configs:\n"
-        f"      - files: ['{targets}']\n        refresh_interval: 1s\n"
-    )
-    log = tmp_path / "prometheus.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    found = Discovery(url=f"http://127.0.0.1:{port}", targets=targets, process=process)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            pytest.fail(f"prometheus exited: {log.read_text()[-2000:]}")
-        try:
-            return requests.get(f"{found.url}/-/ready", timeout=1).status_code == 200
-        except requests.RequestException:
-            return False
-
-    try:
-        wait_for(ready, what="prometheus /-/ready", limit=60.0)
-        yield found
-    finally:
-        found.stop()
+    discovery = f"file_sd_configs:\n      - files: ['{targets}']\n        refresh_interval: 1s"
+    with run_prometheus_with(tmp_path, discovery) as running:
+        yield Discovery(url=running.url, targets=targets)
 
 
 # --- the deployment and its users -------------------------------------------------------------

@@ -23,16 +23,19 @@ class StoreConformance:
 
     Examples
     --------
-    In your own ``test_my_store.py``::
+    The package's example (:mod:`modelship.testing`) subclasses it with a factory. A store
+    whose creates are not atomic across processes, tested with fewer racing threads::
 
-        import pytest
-        from modelship.testing import StoreConformance
+        class TestMyNfsStore(StoreConformance):
+            make_store = my_store_factory   # a fixture, as in the package example
 
-        class TestMyStore(StoreConformance):
             @pytest.fixture
-            def make_store(self, tmp_path):
-                count = iter(range(1000))
-                return lambda: MyStore(tmp_path / f"store-{next(count)}")
+            def exclusive_creates(self):
+                return False                # the race test is skipped, with a reason
+
+            @pytest.fixture
+            def racers(self):
+                return 2
 
     Needs pytest (``pip install 'modelship[test]'``).
     """
