@@ -2,7 +2,8 @@
 
 Version 1 serves; version 2 is canaried with latency injected into its model and the
 policy gate aborts it; a version 3 as fast as version 1 is promoted; a canary that gets no
-traffic holds, then aborts at the deadline. Prometheus finds the slots through a
+traffic holds, then aborts at the deadline; a canary whose Prometheus stops answering
+counts the errors and aborts at the limit. Prometheus finds the slots through a
 file-based service discovery list the test keeps up to date (slots get their ports when
 they start), as a real setup's discovery would. A client sends requests through the router
 the whole time, and not one of them may fail.
@@ -25,7 +26,7 @@ from urllib.parse import urlparse
 
 import attrs
 import pytest
-from monitor_support import run_prometheus_with, wait_for
+from monitor_support import Prometheus, run_prometheus_with, wait_for
 
 import modelship as ms
 from modelship.deploy import (
@@ -75,6 +76,7 @@ class Discovery:
 
     url: str
     targets: Path
+    server: Prometheus
     written: tuple[str, ...] = ()
 
     def follow(self, dep: LocalDeployer) -> None:
@@ -98,7 +100,7 @@ def prometheus(tmp_path: Path) -> Iterator[Discovery]:
     targets.write_text("[]")
     discovery = f"file_sd_configs:\n      - files: ['{targets}']\n        refresh_interval: 1s"
     with run_prometheus_with(tmp_path, discovery) as running:
-        yield Discovery(url=running.url, targets=targets)
+        yield Discovery(url=running.url, targets=targets, server=running)
 
 
 # --- the deployment and its users -------------------------------------------------------------
@@ -260,3 +262,39 @@ def test_a_canary_without_traffic_holds_then_aborts_at_the_deadline(
     assert "deadline" in str(aborted.value), str(aborted.value)
     assert waited >= policy.deadline
     assert [s.version for s in dep.state().slots if s.weight] == ["1"]
+
+
+def test_prometheus_stopped_mid_analysis_counts_errors_and_the_limit_aborts(
+    dep: LocalDeployer, follow: Discovery
+) -> None:
+    users = Users(dep.endpoint).start()
+    judge = gate_for(follow)
+    calls = 0
+
+    def gate(rollout: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:  # the canary takes traffic and its analysis starts: the source goes away
+            follow.server.stop()
+        return judge(rollout)
+
+    policy = GatePolicy(interval=0.5, deadline=120.0, max_consecutive_errors=3)
+    try:
+        with pytest.raises(RolloutAborted) as aborted:
+            Canary(
+                dep,
+                steps=[CanaryStep(50, pause=0.0)],
+                gate=gate,
+                policy=policy,
+                history=InMemoryHistory(),
+                alias=None,
+            ).deploy("fraud", "3")
+    finally:
+        users.stop()
+    events = gate_events(aborted.value.rollout.history)
+    assert [e["verdict"] for e in events] == ["error"] * 3, events
+    assert [e["decision"] for e in events] == ["hold", "hold", "abort"], events
+    assert "consecutive" in str(aborted.value), str(aborted.value)
+    assert [s.version for s in dep.state().slots if s.weight] == ["1"]
+    assert users.failures == [], users.failures[:5]
+    assert "1" in users.versions()
