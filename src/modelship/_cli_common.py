@@ -21,8 +21,11 @@ STDOUT = "-"
 """The file name that means standard output (``--json -``)."""
 
 
-def add_storage_options(parser: argparse.ArgumentParser) -> None:
+def add_storage_options(parser: argparse.ArgumentParser, *, short: bool = True) -> None:
     """Add ``-o/--option KEY=VALUE`` (repeatable): fsspec storage options.
+
+    ``short=False`` leaves ``-o`` free for a command whose ``-o`` is its output file
+    (``modelship registry download ... -o PATH``), as in curl and wget.
 
     Examples
     --------
@@ -33,8 +36,7 @@ def add_storage_options(parser: argparse.ArgumentParser) -> None:
     ['anon=false']
     """
     parser.add_argument(
-        "-o",
-        "--option",
+        *(("-o", "--option") if short else ("--option",)),
         action="append",
         default=[],
         metavar="KEY=VALUE",

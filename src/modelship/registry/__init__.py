@@ -6,6 +6,7 @@ from modelship._documents import Document, DocumentKind, register_document_kind
 from modelship._public import publish
 from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
+from modelship.registry._download import DestinationExists
 from modelship.registry._gc import GcReport
 from modelship.registry._open import open_registry
 from modelship.registry._protocols import (
@@ -37,6 +38,7 @@ __all__ = [
     "BlobWriter",
     "BytesSerializer",
     "CopyReport",
+    "DestinationExists",
     "Document",
     "DocumentKind",
     "FsspecStore",
