@@ -18,7 +18,8 @@ import attrs
 
 from modelship._display import version_html, version_repr
 from modelship._documents import Document, document_kind, read_document
-from modelship._json import JSONValue, canonical_json, plain_copy
+from modelship._json import JSONValue, canonical_json
+from modelship._model_params import json_params
 from modelship.errors import ConfigError, IntegrityError, MissingAttachment
 
 __all__ = [
@@ -130,7 +131,7 @@ def _ref_map(value: Mapping[str, ArtifactRef]) -> dict[str, ArtifactRef]:
 
 
 def _params(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    return plain_copy("params", {} if value is None else dict(value))  # type: ignore[no-any-return]
+    return json_params(value)  # NumPy scalars and tuples converted; see _model_params
 
 
 def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
