@@ -28,7 +28,7 @@ COLUMNS: dict[str, Any] = {
         pytest.param(pd.DataFrame, id="pandas"),
         pytest.param(pl.DataFrame, id="polars"),
         pytest.param(pa.table, id="pyarrow-table"),
-        pytest.param(lambda c: pa.RecordBatch.from_pydict(c), id="pyarrow-batch"),
+        pytest.param(pa.RecordBatch.from_pydict, id="pyarrow-batch"),
         pytest.param(lambda c: pl.DataFrame(c).lazy(), id="polars-lazy"),
     ],
 )
