@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -47,7 +46,8 @@ def add_storage_options(parser: argparse.ArgumentParser, *, short: bool = True) 
 def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
     """fsspec storage options from ``key=value`` pairs, values parsed as JSON when they are.
 
-    ``MODELSHIP_S3_ENDPOINT_URL`` sets ``client_kwargs.endpoint_url`` unless given.
+    The S3 endpoint from the environment (``AWS_ENDPOINT_URL_S3`` ...) is added where a
+    URL is opened, for ``s3://`` URLs only (see :mod:`modelship._endpoints`).
 
     Raises
     ------
@@ -68,9 +68,6 @@ def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
             options[key] = json.loads(value)
         except ValueError:
             options[key] = value
-    endpoint = os.environ.get("MODELSHIP_S3_ENDPOINT_URL")
-    if endpoint and "client_kwargs" not in options:
-        options["client_kwargs"] = {"endpoint_url": endpoint}
     return options
 
 

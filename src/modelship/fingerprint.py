@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from modelship._columns import column_array, named_items
+from modelship._endpoints import with_s3_endpoint
 from modelship.errors import ConfigError
 
 __all__ = ["fingerprint"]
@@ -77,7 +78,7 @@ def _file_digest(fs: Any, path: str) -> str:
 def _path_fingerprint(location: str) -> str:
     from fsspec.core import url_to_fs
 
-    fs, path = url_to_fs(location)
+    fs, path = url_to_fs(location, **with_s3_endpoint(location, {}))
     if fs.isfile(path):
         return "sha256:" + _file_digest(fs, path)
     if fs.isdir(path):
