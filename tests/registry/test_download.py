@@ -171,7 +171,7 @@ def test_cli_download_of_a_tampered_artifact_exits_non_zero_and_writes_nothing(
 ) -> None:
     _tamper(reg, reg.get("fraud").artifact.digest, b"evil")
     out = tmp_path / "model.bin"
-    assert main(["registry", "download", reg.url, "fraud", "1", "-o", str(out)]) != 0
+    assert main(["registry", "download", reg.url, "fraud", "1", "-o", str(out)]) == 1
     assert "does not match" in capsys.readouterr().err
     assert not out.exists()
 
