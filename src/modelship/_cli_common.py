@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,8 +20,11 @@ STDOUT = "-"
 """The file name that means standard output (``--json -``)."""
 
 
-def add_storage_options(parser: argparse.ArgumentParser) -> None:
+def add_storage_options(parser: argparse.ArgumentParser, *, short: bool = True) -> None:
     """Add ``-o/--option KEY=VALUE`` (repeatable): fsspec storage options.
+
+    ``short=False`` leaves ``-o`` free for a command whose ``-o`` is its output file
+    (``modelship registry download ... -o PATH``), as in curl and wget.
 
     Examples
     --------
@@ -33,8 +35,7 @@ def add_storage_options(parser: argparse.ArgumentParser) -> None:
     ['anon=false']
     """
     parser.add_argument(
-        "-o",
-        "--option",
+        *(("-o", "--option") if short else ("--option",)),
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -45,7 +46,8 @@ def add_storage_options(parser: argparse.ArgumentParser) -> None:
 def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
     """fsspec storage options from ``key=value`` pairs, values parsed as JSON when they are.
 
-    ``MODELSHIP_S3_ENDPOINT_URL`` sets ``client_kwargs.endpoint_url`` unless given.
+    The S3 endpoint from the environment (``AWS_ENDPOINT_URL_S3`` ...) is added where a
+    URL is opened, for ``s3://`` URLs only (see :mod:`modelship._endpoints`).
 
     Raises
     ------
@@ -66,9 +68,6 @@ def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
             options[key] = json.loads(value)
         except ValueError:
             options[key] = value
-    endpoint = os.environ.get("MODELSHIP_S3_ENDPOINT_URL")
-    if endpoint and "client_kwargs" not in options:
-        options["client_kwargs"] = {"endpoint_url": endpoint}
     return options
 
 

@@ -10,11 +10,12 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
+from modelship._columns import column_array, named_items
+from modelship._endpoints import with_s3_endpoint
 from modelship.errors import ConfigError
 
 __all__ = ["fingerprint"]
@@ -63,7 +64,7 @@ def _feed_columns(h: Any, columns: list[tuple[str, Any]]) -> None:
         encoded = str(name).encode()
         h.update(len(encoded).to_bytes(8, "little"))
         h.update(encoded)
-        _feed_array(h, np.asarray(values))
+        _feed_array(h, column_array(values))
 
 
 def _file_digest(fs: Any, path: str) -> str:
@@ -77,7 +78,7 @@ def _file_digest(fs: Any, path: str) -> str:
 def _path_fingerprint(location: str) -> str:
     from fsspec.core import url_to_fs
 
-    fs, path = url_to_fs(location)
+    fs, path = url_to_fs(location, **with_s3_endpoint(location, {}))
     if fs.isfile(path):
         return "sha256:" + _file_digest(fs, path)
     if fs.isdir(path):
@@ -93,10 +94,34 @@ def _path_fingerprint(location: str) -> str:
 def fingerprint(data: Any) -> str:
     """A stable ``"sha256:<hex>"`` fingerprint of an array, a table, a file or a folder.
 
-    Accepted: numpy arrays (incl. structured), ``bytes``, a mapping of column name to
-    1-D array, a data frame (pandas or polars, by duck typing: ``.columns`` plus column
-    access), and a path or fsspec URL of a file (its fingerprint is ``sha256sum`` of the
-    file) or a folder (every file's relative path and hash, in sorted order).
+    Accepted: everything the checks accept as data, under the same column names, and
+    files and bytes:
+
+    - NumPy arrays (incl. structured), lists and tuples, ``bytes``;
+    - a mapping of column name to 1-D values; a pandas or polars data frame; a pyarrow
+      Table or RecordBatch (by duck typing: neither library is imported);
+    - a pandas or polars Series: with a name, one column under that name (so
+      ``fingerprint(df["y"]) == fingerprint(df[["y"]])``); without one, a plain array;
+    - a polars LazyFrame: collected first, as the checks do, so its query runs and reads
+      its data (fingerprint a ``scan_parquet`` source file's path instead: cheaper, and
+      unchanged however it is read);
+    - a path or fsspec URL of a file (its fingerprint is ``sha256sum`` of the file) or a
+      folder (every file's relative path and hash, in sorted order).
+
+    A table's fingerprint covers its column names in order, and each column's NumPy
+    dtype, shape and values as the library converts it (``to_numpy``). So the same table
+    held as a dict, a pandas, a polars or a pyarrow table has the same fingerprint when
+    the columns convert to the same NumPy arrays: numbers of the same width and strings,
+    without missing values. A missing value may convert differently in each library (a
+    null in an integer arrow column becomes a float NaN, in pandas ``Int64`` a ``NA``
+    object), and then the fingerprints differ: compare fingerprints of one library's
+    tables, or of files.
+
+    Raises
+    ------
+    ConfigError
+        For a type it cannot fingerprint, an object column holding something other than
+        strings and numbers, or a path where nothing is.
 
     Examples
     --------
@@ -108,30 +133,29 @@ def fingerprint(data: Any) -> str:
     False
     >>> fingerprint({"x": [1, 2]}) == fingerprint({"x": np.array([1, 2])})
     True
+    >>> fingerprint(object())
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: cannot fingerprint a object: pass an array, ...
     """
     if isinstance(data, (str, os.PathLike)):
         return _path_fingerprint(os.fspath(data))
-    h = hashlib.sha256()
     if isinstance(data, (bytes, bytearray, memoryview)):
         return "sha256:" + hashlib.sha256(data).hexdigest()
+    h = hashlib.sha256()
+    # A structured array is hashed whole (dtype and all), as it always was.
+    columns = None if isinstance(data, np.ndarray) else named_items(data)
     if isinstance(data, np.ndarray):
         h.update(b"array")
         _feed_array(h, data)
-    elif isinstance(data, Mapping):
-        _feed_columns(h, [(str(k), v) for k, v in data.items()])
-    elif hasattr(data, "columns") and hasattr(data, "__getitem__"):
-        columns = [str(c) for c in data.columns]
-        values = []
-        for c in columns:
-            col = data[c]
-            values.append((c, col.to_numpy() if hasattr(col, "to_numpy") else np.asarray(col)))
-        _feed_columns(h, values)
-    elif isinstance(data, (list, tuple)):
+    elif columns is not None:
+        _feed_columns(h, columns)
+    elif isinstance(data, (list, tuple)) or hasattr(data, "to_numpy"):  # an unnamed Series
         h.update(b"array")
-        _feed_array(h, np.asarray(data))
+        _feed_array(h, column_array(data))
     else:
         raise ConfigError(
             f"cannot fingerprint a {type(data).__name__}: pass an array, a mapping of columns, "
-            "a data frame, bytes, or a path/URL"
+            "a data frame or series (pandas, polars), a pyarrow table, bytes, or a path/URL"
         )
     return "sha256:" + h.hexdigest()

@@ -16,8 +16,10 @@ from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
 import attrs
 
+from modelship._display import version_html, version_repr
 from modelship._documents import Document, document_kind, read_document
-from modelship._json import JSONValue, canonical_json, plain_copy
+from modelship._json import JSONValue, canonical_json
+from modelship._model_params import json_params
 from modelship.errors import ConfigError, IntegrityError, MissingAttachment
 
 __all__ = [
@@ -129,7 +131,7 @@ def _ref_map(value: Mapping[str, ArtifactRef]) -> dict[str, ArtifactRef]:
 
 
 def _params(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    return plain_copy("params", {} if value is None else dict(value))  # type: ignore[no-any-return]
+    return json_params(value)  # NumPy scalars and tuples converted; see _model_params
 
 
 def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
@@ -339,6 +341,14 @@ class ModelVersion:
         default=None, eq=False, repr=False, alias="source"
     )
     _read: dict[str, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
+
+    def __repr__(self) -> str:
+        # One line, not the ~2,000 characters of every field (mv.to_dict() has them all).
+        return version_repr(self)
+
+    def _repr_html_(self) -> str:
+        """A compact table for notebooks (user data escaped)."""
+        return version_html(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Pickled as the data it is: where it reads attachments from stays behind.

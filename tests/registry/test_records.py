@@ -129,7 +129,7 @@ def test_numpy_scalar_metrics_become_plain_numbers() -> None:
     assert type(mv.metrics["n"]) is int
 
 
-@pytest.mark.parametrize("bad", [{"t": (1, 2)}, {"t": float("nan")}, {"t": object()}, {1: "a"}])
+@pytest.mark.parametrize("bad", [{"t": float("nan")}, {"t": object()}, {1: "a"}])
 def test_params_that_do_not_survive_json_raise_config_error(bad: dict[object, object]) -> None:
     with pytest.raises(ms.ConfigError):
         _version(params=bad)

@@ -23,6 +23,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship._cli_common import STDOUT, add_storage_options, write_output
+from modelship._endpoints import with_s3_endpoint
 from modelship.checks._result import CheckResult, SuiteResult
 from modelship.errors import ConfigError, MissingDependency
 
@@ -99,7 +100,7 @@ def read_bytes(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     if not _is_url(text) and not text.startswith("file://"):
         return Path(text).read_bytes()
     fsspec = importlib.import_module("fsspec")
-    with fsspec.open(text, "rb", **dict(storage_options or {})) as handle:
+    with fsspec.open(text, "rb", **with_s3_endpoint(text, storage_options or {})) as handle:
         data: bytes = handle.read()
     return data
 

@@ -28,6 +28,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._columns import column_array, named_items
 from modelship._params import MappingOf, Options
 from modelship.errors import CheckInputError, ColumnMismatch, EmptyData
 
@@ -250,36 +251,6 @@ def _unnamed(
     return list(zip(names, arrays, strict=True))
 
 
-def _series_name(data: Any) -> str | None:
-    """The name of a pandas or polars Series (one named column), else ``None``."""
-    if isinstance(data, np.ndarray) or not hasattr(data, "to_numpy"):
-        return None
-    if len(getattr(data, "shape", ())) != 1 or hasattr(data, "columns"):
-        return None
-    name = getattr(data, "name", None)
-    return None if name is None or name == "" else str(name)
-
-
-def _named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - one return per supported input library (polars, pandas, pyarrow, mapping, ...)
-    """Return ``(name, column)`` pairs of a named input, or ``None`` for a plain array."""
-    if type(data).__name__ == "LazyFrame" and hasattr(data, "collect"):  # polars
-        data = data.collect()
-    series = _series_name(data)
-    if series is not None:
-        return [(series, data)]
-    if isinstance(data, Mapping):
-        return [(str(key), value) for key, value in data.items()]
-    if isinstance(data, np.ndarray):
-        if data.dtype.names is None:
-            return None
-        return [(name, data[name]) for name in data.dtype.names]
-    if hasattr(data, "column_names") and hasattr(data, "column"):  # pyarrow.Table
-        return [(str(name), data.column(name)) for name in data.column_names]
-    if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # pandas, polars
-        return [(str(name), data[name]) for name in list(data.columns)]
-    return None
-
-
 def _datetimes(values: NDArray[Any]) -> NDArray[Any] | None:
     """``values`` as ``datetime64`` when it holds date-times (any unit, or objects such as
     ``datetime.datetime`` and pandas ``Timestamp``), else ``None``."""
@@ -309,11 +280,7 @@ def _timestamps(values: NDArray[Any]) -> NDArray[np.float64]:
 
 
 def _as_1d(what: str, name: str, value: Any) -> NDArray[Any]:
-    if type(value).__module__.startswith("pyarrow"):  # an Array may need a copy (strings)
-        array = value.to_numpy(zero_copy_only=False)
-    else:
-        array = value.to_numpy() if hasattr(value, "to_numpy") else np.asarray(value)
-    array = np.asarray(array)
+    array = column_array(value)
     if array.ndim != 1:
         raise CheckInputError(
             f"column {name!r} of {what} must be 1-D, got shape {array.shape}"
@@ -340,7 +307,7 @@ def raw_columns(
     Columns named in ``exclude`` are left out (a name ``data`` lacks is no error: the
     same exclusions serve the reference and the current data).
     """
-    items = _named_items(data)
+    items = named_items(data)
     if items is None:
         array = np.asarray(data)
         if (

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from modelship._documents import Document, DocumentKind, register_document_kind
+from modelship._model_params import params_from_estimator
 from modelship._public import publish
 from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
+from modelship.registry._download import DestinationExists
 from modelship.registry._gc import GcReport
 from modelship.registry._open import open_registry
 from modelship.registry._protocols import (
@@ -37,6 +39,7 @@ __all__ = [
     "BlobWriter",
     "BytesSerializer",
     "CopyReport",
+    "DestinationExists",
     "Document",
     "DocumentKind",
     "FsspecStore",
@@ -54,6 +57,7 @@ __all__ = [
     "copy_registry",
     "get_serializer",
     "open_registry",
+    "params_from_estimator",
     "register_document_kind",
     "register_serializer",
     "serializer_names",

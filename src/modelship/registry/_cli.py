@@ -126,6 +126,27 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     return EXIT_FAILED if failed else EXIT_OK
 
 
+def _cmd_download(args: argparse.Namespace) -> int:
+    mv = _open(args).download(
+        args.name,
+        args.ref,
+        args.output,
+        overwrite=args.force,
+        role=args.role,
+        include_archived=args.include_archived,
+        progress=False,
+    )
+    art = mv.artifact if args.role == "model" else mv.attachments[args.role]
+    # sha256sum's format on stdout, so `... > model.sha256; sha256sum -c model.sha256` works.
+    print(f"{art.hexdigest}  {args.output}")
+    print(
+        f"downloaded {mv.name} {mv.version} {args.role} ({art.size} bytes, {art.digest}) "
+        f"to {args.output}",
+        file=sys.stderr,
+    )
+    return EXIT_OK
+
+
 def _cmd_delete(args: argparse.Namespace) -> int:
     _open(args).delete(args.name, args.version, reason=args.reason)
     return EXIT_OK
@@ -187,20 +208,25 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     '@production'
     """
     sub = subparsers
-    common = argparse.ArgumentParser(add_help=False)
-    add_storage_options(common)
-    common.add_argument(
-        "--signing-key-env",
-        default="MODELSHIP_SIGNING_KEY",
-        metavar="VAR",
-        help="environment variable holding the signing key (default MODELSHIP_SIGNING_KEY)",
-    )
-    common.add_argument(
-        "--no-verify-signatures",
-        dest="verify_signatures",
-        action="store_false",
-        help="read a signed registry without its key, checking no signature (trust the store)",
-    )
+
+    def parent(*, short_option: bool) -> argparse.ArgumentParser:
+        common = argparse.ArgumentParser(add_help=False)
+        add_storage_options(common, short=short_option)
+        common.add_argument(
+            "--signing-key-env",
+            default="MODELSHIP_SIGNING_KEY",
+            metavar="VAR",
+            help="environment variable holding the signing key (default MODELSHIP_SIGNING_KEY)",
+        )
+        common.add_argument(
+            "--no-verify-signatures",
+            dest="verify_signatures",
+            action="store_false",
+            help="read a signed registry without its key, checking no signature (trust the store)",
+        )
+        return common
+
+    common = parent(short_option=True)
     reg = sub.add_parser("registry", help="inspect and manage a model registry")
     rsub = reg.add_subparsers(dest="registry_command", required=True, metavar="COMMAND")
 
@@ -235,6 +261,20 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p = command("verify", _cmd_verify, "check artifacts against their digests", "url", "name")
     p.add_argument("ref", nargs="?", default="latest")
     p.add_argument("--all", action="store_true", help="verify every version")
+    p = rsub.add_parser(
+        "download",
+        help="write a version's artifact to a file, verified (prints its sha256)",
+        parents=[parent(short_option=False)],
+        description="Storage options are --option KEY=VALUE here: -o is the output file.",
+    )
+    for arg in ("url", "name"):
+        p.add_argument(arg)
+    p.add_argument("ref", help="version, latest or @alias")
+    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write")
+    p.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    p.add_argument("--role", default="model", help="an attachment to write instead of the model")
+    p.add_argument("--include-archived", action="store_true", help="allow an archived version")
+    p.set_defaults(func=_cmd_download)
     p = command("delete", _cmd_delete, "archive a version (soft delete)", "url", "name", "version")
     p.add_argument("--reason", default="")
     command("restore", _cmd_restore, "bring back an archived version", "url", "name", "version")

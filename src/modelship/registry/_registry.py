@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import time
 import uuid
 from collections.abc import Mapping
@@ -38,6 +39,7 @@ from modelship.errors import (
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
 from modelship.registry._claims import claim_name
 from modelship.registry._commit import commit, dead_slot, version_exists
+from modelship.registry._download import download_artifact
 from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
 from modelship.registry._hints import top_slot
 from modelship.registry._integrity import CHUNK, parse_json, read_verified, verify_blob
@@ -400,7 +402,7 @@ class Registry:
                 + (
                     ""
                     if state is VersionState.PURGED
-                    else "; pass include_archived=True, or restore() it"
+                    else "; pass include_archived=True (get, load, download), or restore() it"
                 )
             )
         return mv
@@ -560,7 +562,7 @@ class Registry:
             verify_blob(self.store, art, f"{mv.name} {mv.version} {role}")
         return mv
 
-    def load(
+    def load(  # noqa: PLR0913 - public load(): keyword-only options, each documented
         self,
         name: str,
         ref: str | int = "latest",
@@ -568,6 +570,7 @@ class Registry:
         progress: Any = None,
         allow_pickle: bool = True,
         serializer: str | Serializer | None = None,
+        include_archived: bool = False,
     ) -> Any:
         """Verify a version's artifact, then deserialise and return the model.
 
@@ -578,7 +581,8 @@ class Registry:
         whose serializer may run code (only ``bytes``, ``numpy`` and serializers declaring
         ``loads_without_code`` pass), and ``serializer="numpy"`` refuses any other
         serializer, whatever the manifest says: both raise
-        :class:`~modelship.registry.RefusedSerializer` before a byte is read.
+        :class:`~modelship.registry.RefusedSerializer` before a byte is read. An archived
+        version raises :class:`~modelship.ArchivedVersion` unless ``include_archived=True``.
 
         Examples
         --------
@@ -595,10 +599,50 @@ class Registry:
         pinned = None if serializer is None else get_serializer(serializer)
         if not isinstance(allow_pickle, bool):
             raise ConfigError(f"allow_pickle must be True or False, got {allow_pickle!r}")
-        mv = self.get(name, ref)
+        mv = self.get(name, ref, include_archived=include_archived)
         codec = get_serializer(mv.artifact.serializer)
         check_allowed(codec, f"{mv.name} {mv.version}", allow_pickle=allow_pickle, pinned=pinned)
         return load_artifact(self.store, mv.artifact, codec, f"{mv.name} {mv.version}", progress)
+
+    def download(  # noqa: PLR0913 - public download(): keyword-only options, each documented
+        self,
+        name: str,
+        ref: str | int,
+        path: str | os.PathLike[str],
+        *,
+        overwrite: bool = False,
+        role: str = "model",
+        include_archived: bool = False,
+        progress: Any = None,
+    ) -> ModelVersion:
+        """Write a version's artifact to the file ``path``, verified, without deserialising.
+
+        Each byte is hashed as it streams into a temporary file beside ``path``; only
+        when the digest and size match the manifest is the file synced and renamed into
+        place, so a tampered or interrupted download leaves nothing at ``path`` (raising
+        :class:`~modelship.IntegrityError` or :class:`~modelship.StoreError`). An existing
+        file is never replaced unless ``overwrite=True`` (else
+        :class:`~modelship.registry.DestinationExists`). ``role`` picks an attachment
+        instead of the model. Returns the version; its digest is ``mv.artifact.digest``.
+
+        Examples
+        --------
+        >>> import pathlib, tempfile
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://download-doc")
+        >>> _ = reg.register(model_name="m", model=b"weights", serializer="bytes")
+        >>> out = pathlib.Path(tempfile.mkdtemp()) / "model.bin"
+        >>> mv = reg.download("m", "latest", out)
+        >>> out.read_bytes(), mv.artifact.digest[:15]
+        (b'weights', 'sha256:9a129038')
+        """
+        mv = self.get(name, ref, include_archived=include_archived)
+        art = mv.artifact if role == "model" else mv.attachments.get(role)
+        if art is None:
+            raise missing_attachment(mv, role)
+        what = f"{mv.name} {mv.version}" + ("" if role == "model" else f" {role}")
+        download_artifact(self.store, art, what, path, overwrite=overwrite, progress=progress)
+        return mv
 
     @overload
     def attachment(self, name: str, ref: str | int, role: str) -> bytes: ...

@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
+from modelship._endpoints import with_s3_endpoint
 from modelship.errors import MissingDependency, ModelshipError, StoreError, UnsupportedStorage
 from modelship.registry._integrity import MAX_DOCUMENT, too_large
 from modelship.registry._protocols import BlobWriter
@@ -72,7 +73,7 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
     scheme = scheme_of(url)
     if "::" in url:
         raise UnsupportedStorage(f"chained URLs ({url!r}) are not supported for registries")
-    options = dict(storage_options)
+    options = with_s3_endpoint(url, storage_options)  # explicit, then the environment's
     if scheme in ("s3", "s3a"):
         # Listings must be fresh: a cached listing would hide a version another writer
         # just committed.

@@ -1,0 +1,103 @@
+"""How a :class:`~modelship.ModelVersion` shows itself: a one-line repr and a notebook table.
+
+The full record is ``mv.to_dict()``; these are for people. Everything shown comes from
+the record, so neither reads storage: aliases and archived state, which change after a
+version is committed, are not part of the record and are not shown (``reg.aliases(name)``).
+Names, tags and metrics are user data: the HTML escapes every one of them.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from modelship._json import number_text
+
+__all__ = ["version_html", "version_repr"]
+
+_SHOWN = 3  # metrics in a repr; the rest are counted
+_DIGEST = 12  # hex digits of the digest in a repr, as git shortens commits
+_LONGEST = 60  # characters of one user-given value in a repr
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _LONGEST else text[: _LONGEST - 3] + "..."
+
+
+def _metrics_text(metrics: Mapping[str, float | int]) -> str:
+    items = sorted(metrics.items())
+    shown = ", ".join(f"{_clip(k)}={number_text(v)}" for k, v in items[:_SHOWN])
+    more = len(items) - _SHOWN
+    return shown + (f", +{more} more" if more > 0 else "")
+
+
+def version_repr(mv: Any) -> str:
+    """A short, one-line repr of a model version: name, version, digest, metrics.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://version-repr-doc")
+    >>> mv = reg.register(model_name="fraud", model=b"w", serializer="bytes",
+    ...                   metrics={"auc": 0.912345678, "f1": 0.5, "loss": 0.1, "n": 3})
+    >>> mv
+    <ModelVersion fraud 1 sha256:50e721e49c01 (auc=0.912346, f1=0.5, loss=0.1, +1 more)>
+    """
+    digest = mv.artifact.digest[: 7 + _DIGEST]
+    metrics = _metrics_text(mv.metrics)
+    return (
+        f"<ModelVersion {_clip(mv.name)} {_clip(mv.version)} {digest}"
+        + (f" ({metrics})" if metrics else "")
+        + ">"
+    )
+
+
+def _row(label: str, value: str, title: str = "") -> str:
+    attribute = f' title="{html.escape(title)}"' if title else ""
+    return (
+        f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
+        f"<td style='text-align:left'{attribute}>{html.escape(value)}</td></tr>"
+    )
+
+
+def _mapping_text(mapping: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={number_text(v) if _is_number(v) else v}" for k, v in mapping.items())
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def version_html(mv: Any) -> str:
+    """A compact HTML table of a model version, for notebooks; all user data escaped.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://version-html-doc")
+    >>> mv = reg.register(model_name="fraud", model=b"w", serializer="bytes",
+    ...                   tags={"note": "<script>alert(1)</script>"})
+    >>> "<script>" in mv._repr_html_(), "&lt;script&gt;" in mv._repr_html_()
+    (False, True)
+    """
+    rows = [
+        _row("version", f"{mv.name} {mv.version}"),
+        _row("digest", mv.artifact.digest[: 7 + _DIGEST], title=mv.artifact.digest),
+        _row("size", f"{mv.artifact.size:,} bytes ({mv.artifact.serializer})"),
+        _row("created", f"{mv.created_at:%Y-%m-%d %H:%M:%S} UTC by {mv.created_by or '?'}"),
+    ]
+    if mv.metrics:
+        rows.append(_row("metrics", _mapping_text(dict(sorted(mv.metrics.items())))))
+    if mv.tags:
+        rows.append(_row("tags", _mapping_text(dict(sorted(mv.tags.items())))))
+    if mv.params:
+        rows.append(_row("params", f"{len(mv.params)} (mv.params)"))
+    if mv.lineage.git_commit:
+        dirty = " (dirty)" if mv.lineage.git_dirty else ""
+        rows.append(_row("git", f"{mv.lineage.git_commit[:12]}{dirty}"))
+    if mv.attachments:
+        rows.append(_row("attachments", ", ".join(sorted(mv.attachments))))
+    if mv.description:
+        rows.append(_row("description", mv.description))
+    return "<table class='modelship-version'>" + "".join(rows) + "</table>"

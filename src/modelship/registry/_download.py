@@ -1,0 +1,143 @@
+"""Downloading an artifact to a local file: verified while it streams, published atomically.
+
+The invariant: a file appears at the destination only with every byte checked against
+the digest and size the manifest recorded. The bytes stream from the store into a
+temporary file created exclusively in the destination's own folder (same file system, so
+the last step is a rename, never a copy), hashed on the way by
+:func:`~modelship.registry._integrity.hash_stream` (the one sha256 loop). Only when the
+digest and size match is the file flushed to disk (``fsync``), then published:
+
+- without ``overwrite``, by a hard link to the destination, which the kernel refuses if a
+  file is already there: the check "is the destination free?" and the act of publishing
+  are one system call, so two downloads racing to one path cannot both win, and neither
+  can clobber a file created meanwhile. File systems without hard links fall back to a
+  check then a rename (documented as not atomic against a concurrent writer of that path);
+- with ``overwrite``, by ``os.replace``, atomic on POSIX and Windows: a reader sees the old
+  file or the new one, never a mix.
+
+On any failure (a tampered or missing blob, a storage error, a full disk) the temporary
+file is removed and the destination is untouched: an old file stays as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from modelship.errors import ConfigError, ModelshipError, StoreError
+from modelship.registry._integrity import check_whole, hash_stream, open_blob
+from modelship.registry._progress import make_callback
+from modelship.registry._protocols import Store
+from modelship.version import ArtifactRef
+
+__all__ = ["DestinationExists", "download_artifact"]
+
+# errno values meaning "this file system has no hard links" (FAT, some network mounts).
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV}
+
+
+class DestinationExists(ConfigError, FileExistsError):
+    """A download's destination file exists; pass ``overwrite=True`` (``--force``) to replace it."""
+
+
+def _exists(path: Path) -> DestinationExists:
+    return DestinationExists(
+        f"{path} exists; a download never replaces a file silently. Remove it, choose "
+        "another path, or pass overwrite=True (--force on the command line)"
+    )
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def _publish(temporary: Path, destination: Path, *, overwrite: bool) -> None:
+    """Move the checked ``temporary`` file to ``destination`` (see the module docstring)."""
+    if overwrite:
+        os.replace(temporary, destination)
+        return
+    try:
+        os.link(temporary, destination)
+    except FileExistsError:
+        raise _exists(destination) from None
+    except OSError as exc:
+        if exc.errno not in _NO_LINKS:
+            raise
+        # No hard links here: check, then rename (a writer racing in between can lose).
+        if os.path.lexists(destination):
+            raise _exists(destination) from None
+        os.replace(temporary, destination)
+        return
+    os.unlink(temporary)
+
+
+def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two documented options
+    store: Store,
+    ref: ArtifactRef,
+    what: str,
+    path: str | os.PathLike[str],
+    *,
+    overwrite: bool = False,
+    progress: Any = None,
+) -> Path:
+    """Write the blob of ``ref`` to ``path``, checked against ``ref``; the absolute path.
+
+    Raises :class:`~modelship.IntegrityError` (nothing written) if the stored bytes do
+    not match, :class:`DestinationExists` if ``path`` exists and ``overwrite`` is false,
+    and :class:`~modelship.StoreError` if the store or the local disk fails.
+
+    Examples
+    --------
+    >>> import hashlib, pathlib, tempfile
+    >>> from modelship.registry._layout import blob_key
+    >>> from modelship.testing import MemoryStore
+    >>> data = b"weights"
+    >>> ref = ArtifactRef("sha256:" + hashlib.sha256(data).hexdigest(), len(data), "bytes",
+    ...                   "application/octet-stream")
+    >>> store = MemoryStore()
+    >>> store.create(blob_key(ref.digest), data)
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "model.bin"
+    >>> download_artifact(store, ref, "m 1", out, progress=False).read_bytes()
+    b'weights'
+    """
+    if not isinstance(overwrite, bool):
+        raise ConfigError(f"overwrite must be True or False, got {overwrite!r}")
+    destination = Path(os.fspath(path)).expanduser().absolute()
+    if destination.is_dir():
+        raise ConfigError(f"{destination} is a folder; give the path of the file to write")
+    if not overwrite and os.path.lexists(destination):
+        raise _exists(destination)  # early, before any byte is read; the link decides
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    # Exclusive create, in the destination's folder: a rename away from being published.
+    temporary = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.part"
+    callback = make_callback(progress, desc=f"download {what}", total=ref.size)
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
+        with os.fdopen(fd, "wb") as out, open_blob(store, ref, what) as src:
+            # One byte past the recorded size finds a blob that grew.
+            hexdigest, size = hash_stream(src, callback, out.write, limit=ref.size + 1)
+            check_whole(what, ref, hexdigest, size)
+            out.flush()
+            os.fsync(out.fileno())
+        _publish(temporary, destination, overwrite=overwrite)
+    except BaseException as exc:  # interrupted too: never leave the temporary file behind
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        if isinstance(exc, OSError) and not isinstance(exc, ModelshipError):
+            raise StoreError(f"could not download {what} to {destination}: {exc}") from exc
+        raise
+    finally:
+        with contextlib.suppress(Exception):
+            callback.close()
+    _sync_folder(destination.parent)
+    return destination
