@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from modelship._endpoints import with_s3_endpoint
 from modelship.deploy.serve._config import DEFAULT_MAX_BODY_BYTES, ServeConfig
 from modelship.errors import ConfigError, ModelshipError
 
@@ -154,12 +155,10 @@ def _options(pairs: Sequence[str], url: str) -> dict[str, Any]:
             options[key] = json.loads(value)
         except ValueError:
             options[key] = value
-    # As the other modelship commands: an S3-compatible endpoint from the environment,
-    # so a container image needs no extra arguments to reach MinIO or moto.
-    endpoint = os.environ.get("MODELSHIP_S3_ENDPOINT_URL")
-    if endpoint and url.startswith(("s3://", "s3a://")) and "client_kwargs" not in options:
-        options["client_kwargs"] = {"endpoint_url": endpoint}
-    return options
+    # As the other modelship commands: an S3-compatible endpoint from the environment
+    # (MODELSHIP_S3_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL), so a container
+    # image needs no extra arguments to reach MinIO or moto.
+    return with_s3_endpoint(url, options)
 
 
 def _scheme(url: str) -> str:
