@@ -22,6 +22,7 @@ __all__ = [
     "CheckInputError",
     "ColumnMismatch",
     "ConfigError",
+    "DestinationExists",
     "Conflict",
     "EmptyData",
     "IntegrityError",
@@ -86,6 +87,17 @@ class InvalidParameter(ConfigError):
         renamed = InvalidParameter(where.rsplit(".", 1)[-1], self.value, self.allowed)
         renamed.args = (self._say(where, renamed.parameter),)
         return renamed
+
+
+class DestinationExists(ConfigError, FileExistsError):
+    """A download's destination file exists; pass ``overwrite=True`` (``--force``) to replace it.
+
+    Examples
+    --------
+    >>> from modelship.errors import DestinationExists
+    >>> issubclass(DestinationExists, FileExistsError)
+    True
+    """
 
 
 class MissingDependency(ModelshipError, ImportError):

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import modelship as ms
+from modelship import DestinationExists
 from modelship.cli import main
-from modelship.registry import DestinationExists
 from modelship.registry._layout import blob_key
 
 MODEL = b"the model's bytes " * 1000

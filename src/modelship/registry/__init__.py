@@ -7,7 +7,6 @@ from modelship._model_params import params_from_estimator
 from modelship._public import publish
 from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
-from modelship.registry._download import DestinationExists
 from modelship.registry._gc import GcReport
 from modelship.registry._open import open_registry
 from modelship.registry._protocols import (
@@ -39,7 +38,6 @@ __all__ = [
     "BlobWriter",
     "BytesSerializer",
     "CopyReport",
-    "DestinationExists",
     "Document",
     "DocumentKind",
     "FsspecStore",

@@ -28,20 +28,16 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from modelship.errors import ConfigError, ModelshipError, StoreError
+from modelship.errors import ConfigError, DestinationExists, ModelshipError, StoreError
 from modelship.registry._integrity import check_whole, hash_stream, open_blob
 from modelship.registry._progress import make_callback
 from modelship.registry._protocols import Store
 from modelship.version import ArtifactRef
 
-__all__ = ["DestinationExists", "download_artifact"]
+__all__ = ["download_artifact"]
 
 # errno values meaning "this file system has no hard links" (FAT, some network mounts).
 _NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EMLINK, errno.EXDEV}
-
-
-class DestinationExists(ConfigError, FileExistsError):
-    """A download's destination file exists; pass ``overwrite=True`` (``--force``) to replace it."""
 
 
 def _exists(path: Path) -> DestinationExists:

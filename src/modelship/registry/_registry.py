@@ -622,7 +622,7 @@ class Registry:
         place, so a tampered or interrupted download leaves nothing at ``path`` (raising
         :class:`~modelship.IntegrityError` or :class:`~modelship.StoreError`). An existing
         file is never replaced unless ``overwrite=True`` (else
-        :class:`~modelship.registry.DestinationExists`). ``role`` picks an attachment
+        :class:`~modelship.DestinationExists`). ``role`` picks an attachment
         instead of the model. Returns the version; its digest is ``mv.artifact.digest``.
 
         Examples
