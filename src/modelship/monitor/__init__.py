@@ -50,6 +50,13 @@ from modelship.monitor._conditions import (
 )
 from modelship.monitor._gate import canary_gate, policy_gate
 from modelship.monitor._loop import run_policy
+from modelship.monitor._outcomes import (
+    OUTCOME_METRICS,
+    OutcomeLogError,
+    OutcomeSource,
+    RecordSummary,
+    WindowMetric,
+)
 from modelship.monitor._policy import (
     DECISION_SCHEMA,
     VERDICTS,
@@ -104,6 +111,7 @@ __all__ = [
     "DEFAULT_QUERIES",
     "MARGINAL_SCORE",
     "OPERATORS",
+    "OUTCOME_METRICS",
     "PASS_SCORE",
     "STATS",
     "VERDICTS",
@@ -120,12 +128,15 @@ __all__ = [
     "MetricSource",
     "NoData",
     "Outcome",
+    "OutcomeLogError",
+    "OutcomeSource",
     "PolicyTracker",
     "PrometheusSource",
     "ProportionDifference",
+    "RecordSummary",
     "ReplayResult",
-    "RoutedSource",
     "RollbackPolicy",
+    "RoutedSource",
     "SampleRatioResult",
     "SampleSize",
     "Samples",
@@ -137,6 +148,7 @@ __all__ = [
     "Verdict",
     "WatchResult",
     "WelchResult",
+    "WindowMetric",
     "always_valid_p_values",
     "canary_analysis",
     "canary_gate",
