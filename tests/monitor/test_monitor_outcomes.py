@@ -513,3 +513,10 @@ def test_a_window_record_round_trips_through_json_with_nan() -> None:
     again = ms.monitor.WindowMetric.from_dict(window.to_dict())
     assert math.isnan(again.value)
     assert (again.n, again.reason) == (0, window.reason)
+
+
+def test_a_bad_prediction_row_is_named_by_its_position() -> None:
+    rows = _rows(3)
+    rows[2]["timestamp"] = "soon"
+    with pytest.raises(ConfigError, match="prediction 2:"):
+        OutcomeSource(now=1.0).add_predictions(rows)

@@ -68,6 +68,7 @@ import math
 import os
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
 from pathlib import Path
 from typing import Any, Literal
 
@@ -125,6 +126,7 @@ _COMPUTE: Mapping[str, Callable[[npt.ArrayLike, npt.ArrayLike], float]] = {
 # of a percentile point; each resample is 4 cell counts, so the cost does not depend on n.
 _F1_RESAMPLES = 2000
 _LOG_VERSION = 1
+_FIELDS = frozenset({"request_id", "timestamp", "version", "output"})
 
 
 class OutcomeLogError(ModelshipError):
@@ -138,13 +140,14 @@ class RecordSummary:
     Attributes
     ----------
     recorded : int
-        Outcomes taken.
+        Outcomes given (``matched + unmatched + replaced``).
     matched : int
-        Of them, joined with a known prediction now.
+        New outcomes joined with a known prediction now.
     unmatched : int
-        Kept until their prediction is loaded.
+        New outcomes kept until their prediction is loaded.
     replaced : int
-        Replaced an earlier outcome for the same key (a correction).
+        Outcomes that replaced an earlier one for the same key (a correction, or a
+        repeat of the key within the call: the last one wins).
 
     Examples
     --------
@@ -275,6 +278,30 @@ class _VersionIndex:
 def _key(request_id: Any, row: int) -> Key:
     rid = str(request_id)
     return rid if row == 0 else (rid, row)
+
+
+def _first_bad(rows: list[Any]) -> int:
+    """The position of the first row the columnar read choked on (error path only)."""
+    for number, row in enumerate(rows):  # bounded by the rows given
+        if not (isinstance(row, Mapping) and _FIELDS <= row.keys()):
+            return number
+        try:
+            int(row.get("row", 0))
+            float(row["timestamp"])
+        except (TypeError, ValueError):
+            return number
+    return 0
+
+
+def _outputs(outputs: list[Any], keys: list[Key]) -> FloatArray:
+    """Logged outputs as float64, null as NaN; anything but a scalar number is refused."""
+    array = np.asarray(outputs) if outputs else np.empty(0)
+    if array.ndim == 1 and array.dtype.kind in "iufb":
+        return array.astype(np.float64)
+    return np.array(
+        [_number(o, f"prediction {i} ({keys[i]!r})") for i, o in enumerate(outputs)],
+        dtype=np.float64,
+    )
 
 
 def _number(value: Any, where: str) -> float:
@@ -435,60 +462,56 @@ class OutcomeSource:
         >>> src.add_predictions([row, row]), src.duplicate_predictions
         (1, 1)
         """
-        keys: list[Key] = []
-        stamps: list[float] = []
-        values: list[float] = []
-        versions: list[str] = []
-        for number, row in enumerate(rows):
-            try:
-                key = _key(row["request_id"], int(row.get("row", 0)))
-                stamp = float(row["timestamp"])
-                version = str(row["version"])
-                output = row["output"]
-            except (KeyError, TypeError, ValueError) as exc:
-                raise ConfigError(
-                    f"prediction {number}: needs request_id, timestamp, version and output "
-                    f"(as the prediction log writes them): {exc!r}"
-                ) from exc
-            if not math.isfinite(stamp):
-                raise ConfigError(f"prediction {number}: timestamp {stamp!r} is not finite")
-            keys.append(key)
-            stamps.append(stamp)
-            values.append(_number(output, f"prediction {number} ({key!r})"))
-            versions.append(version)
+        rows = list(rows)
+        try:  # column by column: one C-level pass per field
+            ids = [str(row["request_id"]) for row in rows]
+            numbers = [int(row.get("row", 0)) for row in rows]
+            stamps = np.array([row["timestamp"] for row in rows], dtype=np.float64)
+            versions = [str(row["version"]) for row in rows]
+            outputs = [row["output"] for row in rows]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(
+                f"prediction {_first_bad(rows)}: needs request_id, timestamp, version and "
+                f"output (as the prediction log writes them): {exc!r}"
+            ) from exc
+        if not np.all(np.isfinite(stamps)):
+            bad = int(np.flatnonzero(~np.isfinite(stamps))[0])
+            raise ConfigError(f"prediction {bad}: timestamp {stamps[bad]!r} is not finite")
+        keys: list[Key] = list(ids)
+        if any(numbers):
+            keys = [_key(rid, n) for rid, n in zip(ids, numbers, strict=True)]
+        values = _outputs(outputs, keys)
         with self._lock:
             return self._add_predictions(keys, stamps, values, versions)
 
     def _add_predictions(
-        self, keys: list[Key], stamps: list[float], values: list[float], versions: list[str]
+        self, keys: list[Key], stamps: FloatArray, values: FloatArray, versions: list[str]
     ) -> int:
         index = self._pred_index
-        outcomes = self._outcome_index
-        base = self._pred_value.size
-        fresh: list[int] = []
-        links: list[int] = []
-        for i, key in enumerate(keys):
-            if key in index:
-                self.duplicate_predictions += 1
-                continue
-            index[key] = base + len(fresh)
-            fresh.append(i)
-            links.append(outcomes.get(key, -1))
-        if not fresh:
+        first = dict(zip(keys, range(len(keys)), strict=True))  # duplicates in the batch
+        known = np.fromiter(map(index.__contains__, first), dtype=np.bool_, count=len(first))
+        take = np.fromiter(first.values(), dtype=np.int64, count=len(first))[~known]
+        take.sort()  # the first occurrence of each new key, in arrival order
+        self.duplicate_predictions += len(keys) - take.size
+        if take.size == 0:
             return 0
-        take = np.asarray(fresh, dtype=np.int64)
-        linked = np.asarray(links, dtype=np.int64)
-        self._matched_outcomes += int(np.count_nonzero(linked >= 0))
-        self._pred_value.extend(np.asarray(values, dtype=np.float64)[take])
-        self._pred_outcome.extend(linked)
-        positions = base + np.arange(take.size, dtype=np.int64)
-        stamp_array = np.asarray(stamps, dtype=np.float64)[take]
-        version_array = np.asarray(versions, dtype=object)[take]
-        for version in dict.fromkeys(version_array.tolist()):
+        if take.size < len(keys):
+            keys = [keys[i] for i in take.tolist()]
+            versions = [versions[i] for i in take.tolist()]
+            stamps, values = stamps[take], values[take]
+        base = self._pred_value.size
+        positions = np.arange(base, base + take.size, dtype=np.int64)
+        index.update(zip(keys, positions.tolist(), strict=True))
+        links = np.fromiter(
+            map(self._outcome_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
+        )
+        self._matched_outcomes += int(np.count_nonzero(links >= 0))
+        self._pred_value.extend(values)
+        self._pred_outcome.extend(links)
+        version_array = np.array(versions, dtype=object)
+        for version in dict.fromkeys(versions):
             mine = version_array == version
-            self._versions.setdefault(version, _VersionIndex()).add(
-                positions[mine], stamp_array[mine]
-            )
+            self._versions.setdefault(version, _VersionIndex()).add(positions[mine], stamps[mine])
         return take.size
 
     def load_prediction_log(
@@ -615,54 +638,41 @@ class OutcomeSource:
     def _apply(
         self, ids: list[str], rows: npt.NDArray[np.int64], y: FloatArray, stamp: float
     ) -> RecordSummary:
-        index = self._outcome_index
-        predictions = self._pred_index
+        keys: list[Key] = list(ids)
+        if rows.any():
+            keys = [_key(rid, row) for rid, row in zip(ids, rows.tolist(), strict=True)]
+        # The last outcome of a key in the batch wins; dict() keeps it (C speed).
+        last = dict(zip(keys, range(len(keys)), strict=True))
+        if len(last) < len(keys):
+            keys = list(last)
+            y = y[np.fromiter(last.values(), dtype=np.int64, count=len(keys))]
+        old = np.fromiter(
+            map(self._outcome_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
+        )
+        fresh = old < 0
+        if not fresh.all():  # corrections of outcomes recorded before
+            again = ~fresh
+            self._outcome_value.view()[old[again]] = y[again]
+            self._outcome_at.view()[old[again]] = stamp
+            keys = [keys[i] for i in np.flatnonzero(fresh).tolist()]
+            y = y[fresh]
         base = self._outcome_value.size
-        new_keys: list[Key] = []
-        replaced_at: list[int] = []
-        replaced_from: list[int] = []
-        new_from: list[int] = []
-        link_pred: list[int] = []
-        link_out: list[int] = []
-        unmatched = 0
-        rows_list = rows.tolist()
-        batch: dict[Key, int] = {}
-        for i, rid in enumerate(ids):
-            row = rows_list[i]
-            key = rid if row == 0 else (rid, row)
-            known = index.get(key)
-            if known is None:
-                known = batch.get(key)
-            if known is not None:
-                replaced_at.append(known)
-                replaced_from.append(i)
-                continue
-            position = base + len(new_keys)
-            batch[key] = position
-            new_keys.append(key)
-            new_from.append(i)
-            prediction = predictions.get(key)
-            if prediction is None:
-                unmatched += 1
-            else:
-                link_pred.append(prediction)
-                link_out.append(position)
-        index.update(batch)
-        new_from_array = np.asarray(new_from, dtype=np.int64)
-        self._outcome_value.extend(y[new_from_array])
-        self._outcome_at.extend(np.full(new_from_array.size, stamp))
-        if replaced_at:
-            at = np.asarray(replaced_at, dtype=np.int64)
-            self._outcome_value.view()[at] = y[np.asarray(replaced_from, dtype=np.int64)]
-            self._outcome_at.view()[at] = stamp
-        if link_pred:
-            self._pred_outcome.view()[np.asarray(link_pred, dtype=np.int64)] = link_out
-        self._matched_outcomes += len(link_pred)
+        positions = np.arange(base, base + len(keys), dtype=np.int64)
+        self._outcome_index.update(zip(keys, positions.tolist(), strict=True))
+        self._outcome_value.extend(y)
+        self._outcome_at.extend(np.full(len(keys), stamp))
+        predictions = np.fromiter(
+            map(self._pred_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
+        )
+        linked = predictions >= 0
+        self._pred_outcome.view()[predictions[linked]] = positions[linked]
+        matched = int(np.count_nonzero(linked))
+        self._matched_outcomes += matched
         return RecordSummary(
             recorded=len(ids),
-            matched=len(ids) - unmatched,
-            unmatched=unmatched,
-            replaced=len(replaced_at),
+            matched=matched,
+            unmatched=len(keys) - matched,
+            replaced=len(ids) - len(keys),
         )
 
     @property
