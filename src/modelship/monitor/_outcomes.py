@@ -283,7 +283,7 @@ def _key(request_id: Any, row: int) -> Key:
 def _first_bad(rows: list[Any]) -> int:
     """The position of the first row the columnar read choked on (error path only)."""
     for number, row in enumerate(rows):  # bounded by the rows given
-        if not (isinstance(row, Mapping) and _FIELDS <= row.keys()):
+        if not (isinstance(row, Mapping) and row.keys() >= _FIELDS):
             return number
         try:
             int(row.get("row", 0))
