@@ -48,6 +48,12 @@ from modelship.monitor._conditions import (
     check_stat,
     quantile_of,
 )
+from modelship.monitor._drift_window import (
+    DRIFT_METRICS,
+    PREDICTION_PROFILE,
+    DriftSource,
+    prediction_profile,
+)
 from modelship.monitor._gate import canary_gate, policy_gate
 from modelship.monitor._loop import run_policy
 from modelship.monitor._outcomes import (
@@ -109,10 +115,12 @@ __all__ = [
     "DECISION_SCHEMA",
     "DEFAULT_MIN_SAMPLES",
     "DEFAULT_QUERIES",
+    "DRIFT_METRICS",
     "MARGINAL_SCORE",
     "OPERATORS",
     "OUTCOME_METRICS",
     "PASS_SCORE",
+    "PREDICTION_PROFILE",
     "STATS",
     "VERDICTS",
     "CallableSource",
@@ -122,6 +130,7 @@ __all__ = [
     "ConditionResult",
     "Decision",
     "DecisionLog",
+    "DriftSource",
     "InMemorySource",
     "MannWhitneyResult",
     "MetricJudgement",
@@ -164,6 +173,7 @@ __all__ = [
     "msprt",
     "pairwise_difference_quantiles",
     "policy_gate",
+    "prediction_profile",
     "proportion_difference",
     "quantile_of",
     "replay",

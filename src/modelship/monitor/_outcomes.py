@@ -81,6 +81,7 @@ from modelship.checks import stats
 from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipError
 from modelship.monitor._conditions import check_stat, quantile_of
 from modelship.monitor._sources import NoData, Outcome, Samples, as_clock
+from modelship.monitor._timeindex import Column, TimeIndex
 
 __all__ = [
     "OUTCOME_METRICS",
@@ -224,57 +225,6 @@ class WindowMetric:
         return cls(**fields)
 
 
-class _Column:
-    """A float64 or int64 array that grows by doubling; ``view()`` is the filled part."""
-
-    def __init__(self, dtype: type[np.generic]) -> None:
-        self._data: npt.NDArray[Any] = np.empty(1024, dtype=dtype)
-        self.size = 0
-
-    def extend(self, values: npt.NDArray[Any]) -> None:
-        need = self.size + values.size
-        if need > self._data.size:
-            grown = np.empty(max(need, 2 * self._data.size), dtype=self._data.dtype)
-            grown[: self.size] = self._data[: self.size]
-            self._data = grown
-        self._data[self.size : need] = values
-        self.size = need
-
-    def view(self) -> npt.NDArray[Any]:
-        return self._data[: self.size]
-
-
-class _VersionIndex:
-    """One version's predictions (global positions), kept sorted by timestamp.
-
-    Predictions added in time order are appended (O(batch) amortised); an earlier one is
-    merged in, O(version's history), once.
-    """
-
-    def __init__(self) -> None:
-        self.positions = _Column(np.int64)
-        self.stamps = _Column(np.float64)
-
-    def add(self, positions: npt.NDArray[np.int64], stamps: FloatArray) -> None:
-        order = np.argsort(stamps, kind="stable")
-        positions, stamps = positions[order], stamps[order]
-        known = self.stamps.view()
-        if known.size and stamps.size and stamps[0] < known[-1]:
-            at = np.searchsorted(known, stamps, side="right")
-            merged_p = np.insert(self.positions.view(), at, positions)
-            merged_t = np.insert(known, at, stamps)
-            self.positions, self.stamps = _Column(np.int64), _Column(np.float64)
-            positions, stamps = merged_p, merged_t
-        self.positions.extend(positions)
-        self.stamps.extend(stamps)
-
-    def window(self, start: float, end: float) -> npt.NDArray[np.int64]:
-        stamps = self.stamps.view()
-        lo = int(np.searchsorted(stamps, start, side="right"))
-        hi = int(np.searchsorted(stamps, end, side="right"))
-        return self.positions.view()[lo:hi]
-
-
 def _key(request_id: Any, row: int) -> Key:
     rid = str(request_id)
     return rid if row == 0 else (rid, row)
@@ -383,13 +333,13 @@ class OutcomeSource:
         self._lock = threading.RLock()
         # predictions, by global position
         self._pred_index: dict[Key, int] = {}
-        self._pred_value = _Column(np.float64)
-        self._pred_outcome = _Column(np.int64)  # position in the outcome columns, or -1
-        self._versions: dict[str, _VersionIndex] = {}
+        self._pred_value = Column(np.float64)
+        self._pred_outcome = Column(np.int64)  # position in the outcome columns, or -1
+        self._versions: dict[str, TimeIndex] = {}
         # outcomes, by position
         self._outcome_index: dict[Key, int] = {}
-        self._outcome_value = _Column(np.float64)
-        self._outcome_at = _Column(np.float64)
+        self._outcome_value = Column(np.float64)
+        self._outcome_at = Column(np.float64)
         self._matched_outcomes = 0
         self.duplicate_predictions = 0
         self.recovered: tuple[str, ...] = ()
@@ -511,7 +461,7 @@ class OutcomeSource:
         version_array = np.array(versions, dtype=object)
         for version in dict.fromkeys(versions):
             mine = version_array == version
-            self._versions.setdefault(version, _VersionIndex()).add(positions[mine], stamps[mine])
+            self._versions.setdefault(version, TimeIndex()).add(positions[mine], stamps[mine])
         return take.size
 
     def load_prediction_log(
