@@ -520,3 +520,41 @@ def test_a_bad_prediction_row_is_named_by_its_position() -> None:
     rows[2]["timestamp"] = "soon"
     with pytest.raises(ConfigError, match="prediction 2:"):
         OutcomeSource(now=1.0).add_predictions(rows)
+
+
+_operation = st.one_of(
+    st.tuples(st.just("predict"), st.lists(st.integers(0, 15), max_size=6)),
+    st.tuples(
+        st.just("outcome"), st.lists(st.tuples(st.integers(0, 15), st.integers(0, 1)), max_size=6)
+    ),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(operations=st.lists(_operation, max_size=12))
+def test_the_join_equals_a_dict_join_whatever_the_order_of_predictions_and_outcomes(
+    operations: list[tuple[str, list[Any]]],
+) -> None:
+    src = OutcomeSource(now=100.0)
+    predicted: dict[str, tuple[float, int]] = {}  # first prediction of a key wins
+    labels: dict[str, int] = {}  # last outcome of a key wins
+    for step, (kind, items) in enumerate(operations):
+        if kind == "predict":
+            # the output depends on the position too: a repeated key is told apart
+            rows = [
+                {"request_id": f"k{k}", "row": 0, "timestamp": float(k), "version": "2",
+                 "output": (k + step + i) % 2}
+                for i, k in enumerate(items)
+            ]  # fmt: skip
+            src.add_predictions(rows)
+            for row in rows:
+                predicted.setdefault(row["request_id"], (row["timestamp"], row["output"]))
+        else:
+            src.record_outcomes([f"k{k}" for k, _ in items], [y for _, y in items])
+            labels.update({f"k{k}": y for k, y in items})
+    joined = [(labels[key], pred) for key, (_, pred) in predicted.items() if key in labels]
+    window = src.evaluate("accuracy", version="2", start=-1.0, end=100.0)
+    assert window.n == len(joined)
+    assert src.unmatched == len(set(labels) - set(predicted))
+    if joined:
+        assert window.value == stats.accuracy([y for y, _ in joined], [p for _, p in joined])

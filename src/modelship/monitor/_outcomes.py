@@ -33,6 +33,9 @@ leaves at most a torn last line, which reopening detects (its checksum fails or 
 newline) and drops with a warning in :attr:`OutcomeSource.recovered`; a bad line anywhere
 else is corruption and raises :class:`OutcomeLogError`. One process writes a file.
 
+Threads: one lock serialises recording (the file append and the in-memory update, as one
+step) and the reading of a window, so a window sees a call's outcomes all or none.
+
 Confidence intervals (``confidence`` two-sided; each end is the one-sided bound at
 ``(1 + confidence) / 2``), by metric:
 
@@ -438,10 +441,13 @@ class OutcomeSource:
         self, keys: list[Key], stamps: FloatArray, values: FloatArray, versions: list[str]
     ) -> int:
         index = self._pred_index
-        first = dict(zip(keys, range(len(keys)), strict=True))  # duplicates in the batch
+        # Each key's first position in the batch: built from the end, the first one is
+        # written last and stays (dict() keeps the last value of a key).
+        n = len(keys)
+        first = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
         known = np.fromiter(map(index.__contains__, first), dtype=np.bool_, count=len(first))
         take = np.fromiter(first.values(), dtype=np.int64, count=len(first))[~known]
-        take.sort()  # the first occurrence of each new key, in arrival order
+        take.sort()  # arrival order
         self.duplicate_predictions += len(keys) - take.size
         if take.size == 0:
             return 0
