@@ -223,3 +223,12 @@ def test_rows_are_read_from_the_servers_prediction_log() -> None:
     result = src.check("features", version="2", start=0, end=2e10)
     assert result is not None
     assert result.columns["0"].details["n_current"] == 100
+
+
+def test_a_row_with_a_timestamp_that_is_not_finite_is_refused() -> None:
+    rows = _log(_shifted(3, 0.0))
+    rows[1]["timestamp"] = float("inf")
+    src = _source()
+    with pytest.raises(ConfigError, match="prediction 1: timestamp inf"):
+        src.add_predictions(rows)
+    assert src.add_predictions(rows[:1]) == 1  # nothing of the refused call was kept

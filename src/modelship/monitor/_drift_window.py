@@ -255,31 +255,38 @@ class DriftSource:
         Raises
         ------
         ConfigError
-            If a row lacks ``request_id``, ``timestamp``, ``version`` or ``output``.
+            If a row lacks ``request_id``, ``timestamp``, ``version`` or ``output``, or its
+            timestamp is not finite; then no row of the call is kept.
         """
+        parsed: list[tuple[tuple[str, int], float, str, Any, Any]] = []
+        for number, row in enumerate(rows):  # bounded by the rows given; validate them all first
+            try:
+                key = (str(row["request_id"]), int(row.get("row", 0)))
+                stamp = float(row["timestamp"])
+                version = str(row["version"])
+                output = row["output"]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"prediction {number}: needs request_id, timestamp, version and "
+                    f"output (as the prediction log writes them): {exc!r}"
+                ) from exc
+            if not math.isfinite(stamp):
+                raise ConfigError(f"prediction {number}: timestamp {stamp!r} is not finite")
+            output = math.nan if output is None else output
+            parsed.append((key, stamp, version, row.get("inputs"), output))
         added = 0
-        with self._lock:
+        with self._lock:  # rows and their time index change together
             fresh: dict[str, tuple[list[int], list[float]]] = {}
-            for number, row in enumerate(rows):  # bounded by the rows given
-                try:
-                    key = (str(row["request_id"]), int(row.get("row", 0)))
-                    stamp = float(row["timestamp"])
-                    version = str(row["version"])
-                    output = row["output"]
-                except (KeyError, TypeError, ValueError) as exc:
-                    raise ConfigError(
-                        f"prediction {number}: needs request_id, timestamp, version and "
-                        f"output (as the prediction log writes them): {exc!r}"
-                    ) from exc
-                if key in self._seen or not math.isfinite(stamp):
+            for key, stamp, version, inputs, output in parsed:
+                if key in self._seen:
                     continue
                 self._seen.add(key)
                 store = self._rows.setdefault(version, _Rows())
                 positions, stamps = fresh.setdefault(version, ([], []))
                 positions.append(len(store.outputs))
                 stamps.append(stamp)
-                store.inputs.append(row.get("inputs"))
-                store.outputs.append(math.nan if output is None else output)
+                store.inputs.append(inputs)
+                store.outputs.append(output)
                 added += 1
             for version, (positions, stamps) in fresh.items():
                 self._rows[version].index.add(
