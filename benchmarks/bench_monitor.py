@@ -13,8 +13,16 @@
   interval on the same two windows (the interval's order statistics are selected
   without building the 10**10 pairwise differences).
 
-``--quick`` uses 20,000 samples per window and histories of 10, 100 and 1,000, for a
-smoke run.
+* Accuracy against late ground truth: 1,000,000 logged predictions joined with 1,000,000
+  recorded outcomes by :class:`~modelship.monitor.OutcomeSource` (the join is made as
+  outcomes are recorded: one dictionary look-up each), then one window's accuracy with its
+  interval, next to two baselines on the same ids in the same run: a NumPy join
+  (``argsort`` of the prediction ids, ``searchsorted`` of the outcome ids) and a plain
+  dict join, each followed by the same accuracy. Subject and baselines alternate, best of
+  ``--repeat`` (at least 5) each.
+
+``--quick`` uses 20,000 samples per window, histories of 10, 100 and 1,000 and 100,000
+joined predictions, for a smoke run.
 
     python benchmarks/bench_monitor.py [--quick] [--samples N] [--repeat R]
 """
@@ -187,10 +195,98 @@ def main() -> None:
         rows,
     )
 
+    join_section(100_000 if args.quick else 1_000_000, max(5, repeat // 3), args.seed)
+
     flat = max(times) / min(times)
     print("\n### Targets\n")
     print(f"evaluation <= 2x np.sort: {verdict(t_eval / t_sort <= 2)} ({t_eval / t_sort:.2f}x)")
     print(f"flat in history (slowest/fastest <= 1.5): {verdict(flat <= 1.5)} ({flat:.2f})")
+
+
+def join_section(n: int, repeat: int, seed: int) -> None:
+    """Prediction log joined with late outcomes: OutcomeSource against NumPy and dict joins."""
+    rng = np.random.default_rng(seed)
+    ids = [f"req-{i:08d}" for i in range(n)]
+    outputs = rng.integers(0, 2, n)
+    truth = np.where(rng.random(n) < 0.9, outputs, 1 - outputs)
+    shuffled = rng.permutation(n)  # outcomes arrive in another order than predictions
+    out_ids = [ids[i] for i in shuffled]
+    out_y = truth[shuffled]
+    rows = [
+        {"request_id": rid, "row": 0, "timestamp": 1000.0 + i * 1e-3, "version": "2", "output": o}
+        for i, (rid, o) in enumerate(zip(ids, outputs.tolist(), strict=True))
+    ]
+    pred_ids = np.array(ids)
+    out_id_array = np.array(out_ids)
+
+    def numpy_join() -> float:
+        order = np.argsort(pred_ids, kind="stable")
+        at = np.searchsorted(pred_ids[order], out_id_array)
+        at = np.minimum(at, n - 1)
+        found = pred_ids[order][at] == out_id_array
+        return stats_accuracy(out_y[found], outputs[order][at[found]])
+
+    def dict_join() -> float:
+        index = {rid: i for i, rid in enumerate(ids)}
+        at = np.fromiter((index.get(r, -1) for r in out_ids), dtype=np.int64, count=n)
+        found = at >= 0
+        return stats_accuracy(out_y[found], outputs[at[found]])
+
+    best = {"load": math.inf, "record": math.inf, "window": math.inf}
+    best_np = best_dict = math.inf
+    value = math.nan
+    for _ in range(repeat):  # interleaved: each round times the subject and both baselines
+        src = monitor.OutcomeSource(now=1e9)
+        t0 = time.perf_counter()
+        src.add_predictions(rows)
+        t1 = time.perf_counter()
+        src.record_outcomes(out_ids, out_y)
+        t2 = time.perf_counter()
+        window = src.evaluate("accuracy", version="2", start=0.0, end=1e9)
+        t3 = time.perf_counter()
+        best["load"] = min(best["load"], t1 - t0)
+        best["record"] = min(best["record"], t2 - t1)
+        best["window"] = min(best["window"], t3 - t2)
+        value = window.value
+        assert window.n == n
+        best_np = min(best_np, best_time(numpy_join, 1))
+        best_dict = min(best_dict, best_time(dict_join, 1))
+    assert abs(numpy_join() - value) < 1e-12
+    assert abs(dict_join() - value) < 1e-12
+    join = best["record"] + best["window"]
+    table(
+        f"Prediction log joined with late outcomes ({n:,} x {n:,}, best of {repeat})",
+        ["measurement", "time", "NumPy argsort+searchsorted join", "dict join", "ratio to NumPy"],
+        [
+            [
+                "OutcomeSource.add_predictions (log rows, info)",
+                ms(best["load"]),
+                ms(best_np),
+                ms(best_dict),
+                f"{best['load'] / best_np:.2f}x",
+            ],
+            [
+                "record_outcomes (the join) + window accuracy with CI",
+                ms(join),
+                ms(best_np),
+                ms(best_dict),
+                f"{join / best_np:.2f}x",
+            ],
+            [
+                "window accuracy with CI alone (joined already)",
+                ms(best["window"]),
+                ms(best_np),
+                ms(best_dict),
+                f"{best['window'] / best_np:.2f}x",
+            ],
+        ],
+    )
+
+
+def stats_accuracy(y: Any, pred: Any) -> float:
+    from modelship.checks import stats
+
+    return float(stats.accuracy(y, pred))
 
 
 if __name__ == "__main__":

@@ -60,7 +60,13 @@ LAZY_KEEP_PRIVATE_MODULE = {
     )
 } | {
     ("modelship.testing", name)
-    for name in ("DeployerConformance", "RegistryConformance", "StoreConformance")
+    for name in (
+        "DeployerConformance",
+        "MetricSourceConformance",
+        "RegistryConformance",
+        "SourceCase",
+        "StoreConformance",
+    )
 }
 
 # Public classes and functions whose docstring has no Examples section yet. They are
@@ -221,6 +227,7 @@ ON_DEMAND = {
     "modelship.testing.suites": "test",
     "modelship.testing._deployer_suite": "test",
     "modelship.testing._registry_suite": "test",
+    "modelship.testing._source_suite": "test",
     "modelship.testing._store_suite": "test",
 }
 

@@ -51,7 +51,9 @@ from modelship.testing._doubles import CaseFoldingStore, HookStore, MemoryStore
 if TYPE_CHECKING:
     from modelship.testing.suites import (
         DeployerConformance,
+        MetricSourceConformance,
         RegistryConformance,
+        SourceCase,
         StoreConformance,
     )
 
@@ -66,11 +68,14 @@ __all__ = [
     "InjectedFault",
     "ManualClock",
     "MemoryStore",
+    "MetricSourceConformance",
     "RegistryConformance",
+    "SourceCase",
     "StoreConformance",
 ]
 
 _SUITES = {"RegistryConformance", "StoreConformance", "DeployerConformance"}
+_SUITES |= {"MetricSourceConformance", "SourceCase"}
 
 
 def __getattr__(name: str) -> Any:

@@ -7,6 +7,13 @@ from __future__ import annotations
 
 from modelship.testing._deployer_suite import DeployerConformance
 from modelship.testing._registry_suite import RegistryConformance
+from modelship.testing._source_suite import MetricSourceConformance, SourceCase
 from modelship.testing._store_suite import StoreConformance
 
-__all__ = ["DeployerConformance", "RegistryConformance", "StoreConformance"]
+__all__ = [
+    "DeployerConformance",
+    "MetricSourceConformance",
+    "RegistryConformance",
+    "SourceCase",
+    "StoreConformance",
+]

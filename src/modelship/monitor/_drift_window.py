@@ -1,0 +1,447 @@
+"""Prediction drift and feature drift per window, against the profiles stored with a version.
+
+At registration, a version stores the :class:`~modelship.checks.DriftProfile` of its
+training features (``register(..., profile=...)``, read back as ``mv.profile``) and, with
+:func:`prediction_profile`, the profile of its predictions on that data (role
+:data:`PREDICTION_PROFILE`, read back as ``mv.attachment(PREDICTION_PROFILE,
+DriftProfile)``). In production, :class:`DriftSource` keeps the logged rows of the model
+server's prediction log (``inputs`` and ``output``; ``inputs="full"``) and, for a window,
+runs :class:`~modelship.checks.DataDrift` and :class:`~modelship.checks.PredictionDrift`
+with the stored profile as the reference: the engine of the pre-deployment checks, with
+its per-column methods, multiple-testing correction and drift share.
+
+Metrics a :class:`DriftSource` answers (one point per window; the window's row count is
+the sample size, so a condition's ``min_samples`` applies):
+
+======================================  ==================================================
+``feature_drift``                       share of feature columns that drifted (0 to 1; the
+                                        :class:`~modelship.checks.DataDrift` statistic)
+``prediction_drift``                    share of prediction columns that drifted (0 or 1
+                                        for a single output)
+``feature_drift:<column>``              the column's test statistic (KS D against a
+                                        profile for a numeric column, chi-square for a
+                                        categorical one)
+``prediction_drift:prediction``         the same for the prediction column
+======================================  ==================================================
+
+Features are matched to the logged ``inputs`` by position: the i-th input is the i-th
+column of ``feature_names``, by default the profile's own column order (the order of the
+training data, which is the order the model reads).
+
+Examples
+--------
+>>> import numpy as np
+>>> import modelship as ms
+>>> rng = np.random.default_rng(0)
+>>> train = rng.normal(size=(2000, 2))
+>>> src = ms.monitor.DriftSource(now=100.0)
+>>> src.set_profiles("1", features=ms.checks.DriftProfile.from_data(train),
+...                  predictions=ms.monitor.prediction_profile(train.sum(axis=1)))
+>>> shifted = rng.normal(1.0, 1.0, size=(500, 2))
+>>> _ = src.add_predictions([{"request_id": str(i), "row": 0, "timestamp": 50.0,
+...                           "version": "1", "inputs": x.tolist(), "output": float(x.sum())}
+...                          for i, x in enumerate(shifted)])
+>>> src.fetch("feature_drift", slot="1", start=0.0, end=100.0, stat="mean").values.tolist()
+[1.0]
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
+from modelship.errors import ConfigError, EmptyData
+from modelship.monitor._conditions import check_stat, quantile_of
+from modelship.monitor._sources import NoData, Outcome, Samples, SourceError, as_clock
+from modelship.monitor._timeindex import TimeIndex
+
+__all__ = ["DRIFT_METRICS", "PREDICTION_PROFILE", "DriftSource", "prediction_profile"]
+
+#: The attachment role under which a version's prediction profile is stored.
+PREDICTION_PROFILE = "prediction_profile"
+
+#: The drift metrics of a :class:`DriftSource` (and ``<metric>:<column>`` for one column).
+DRIFT_METRICS = ("feature_drift", "prediction_drift")
+
+
+def prediction_profile(
+    predictions: npt.ArrayLike, *, kind: str | None = None, summary_size: int = 1001
+) -> DriftProfile:
+    """The drift profile of a model's predictions on its reference data, to store with it.
+
+    Pass it to the registry at registration, under the role :data:`PREDICTION_PROFILE`:
+    ``reg.register(..., profile=X_train, attachments={PREDICTION_PROFILE:
+    prediction_profile(model.predict(X_train))})``.
+
+    Parameters
+    ----------
+    predictions : array_like
+        One output per reference row: scores or probabilities (numeric), or labels.
+    kind : {None, "numeric", "categorical"}
+        How the output is compared; ``None``: floating point is numeric, else classes.
+    summary_size : int
+        Quantiles kept for a numeric output (see :class:`~modelship.checks.DriftProfile`).
+
+    Raises
+    ------
+    ConfigError
+        If ``predictions`` is not one-dimensional or ``kind`` is unknown.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://prediction-profile-doc")
+    >>> mv = reg.register(model_name="m", model=b"x", serializer="bytes", attachments={
+    ...     ms.monitor.PREDICTION_PROFILE: ms.monitor.prediction_profile([0.1, 0.4, 0.8])})
+    >>> stored = reg.get("m").attachment(ms.monitor.PREDICTION_PROFILE, ms.checks.DriftProfile)
+    >>> list(stored.numeric)
+    ['prediction']
+    """
+    values = np.asarray(predictions)
+    if values.ndim != 1:
+        raise ConfigError(
+            f"predictions must be one output per row (1-D), got shape {values.shape}; "
+            "profile class probabilities with DriftProfile.from_data instead"
+        )
+    if kind is None:
+        kind = "numeric" if values.dtype.kind == "f" else "categorical"
+    if kind not in ("numeric", "categorical"):
+        raise ConfigError(f"kind must be None, 'numeric' or 'categorical', got {kind!r}")
+    return DriftProfile.from_data(
+        {"prediction": values}, kinds={"prediction": kind}, summary_size=summary_size
+    )
+
+
+class _Rows:
+    """One version's logged rows: inputs and outputs by position, with a time index."""
+
+    def __init__(self) -> None:
+        self.inputs: list[Any] = []
+        self.outputs: list[Any] = []
+        self.index = TimeIndex()
+
+
+class DriftSource:
+    """Feature and prediction drift per window and version, against stored profiles.
+
+    A :class:`~modelship.monitor.MetricSource`; see the module's table of metrics. A
+    statistic other than ``count`` (the window's rows) reads the window's value; a
+    percentile is refused (drift has no interval here).
+
+    Parameters
+    ----------
+    slots : mapping of str to str, optional
+        Slot name to the version it serves; a slot not listed is a version name.
+    now : float or callable, optional
+        The clock (the wall clock by default).
+    options : mapping, optional
+        Keyword arguments of :class:`~modelship.checks.DataDrift` and
+        :class:`~modelship.checks.PredictionDrift` (``alpha``, ``drift_share``...), the
+        same as the pre-deployment check uses.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> src = ms.monitor.DriftSource(slots={"canary": "2"}, now=10.0)
+    >>> type(src.fetch("feature_drift", slot="canary", start=0.0, end=10.0)).__name__
+    'NoData'
+    """
+
+    def __init__(
+        self,
+        *,
+        slots: Mapping[str, str] | None = None,
+        now: float | Callable[[], float] | None = None,
+        options: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.slots = dict(slots or {})
+        self.options = dict(options or {})
+        self._now = as_clock(now)
+        self._lock = threading.Lock()
+        self._profiles: dict[str, tuple[DriftProfile | None, DriftProfile | None]] = {}
+        self._names: dict[str, tuple[str, ...]] = {}
+        self._rows: dict[str, _Rows] = {}
+        self._seen: set[tuple[str, int]] = set()
+
+    def now(self) -> float:
+        """The source's clock."""
+        return float(self._now())
+
+    # --- profiles ------------------------------------------------------------------------
+
+    def set_profiles(
+        self,
+        version: str,
+        *,
+        features: DriftProfile | None = None,
+        predictions: DriftProfile | None = None,
+        feature_names: Sequence[str] | None = None,
+    ) -> None:
+        """Use these profiles as the reference of ``version``.
+
+        ``feature_names`` names the logged inputs by position; by default the feature
+        profile's columns in their order.
+
+        Raises
+        ------
+        ConfigError
+            If neither profile is given, or ``feature_names`` is not a list of the
+            feature profile's columns.
+        """
+        if features is None and predictions is None:
+            raise ConfigError(f"version {version}: give a feature or a prediction profile")
+        names: tuple[str, ...] = ()
+        if features is not None:
+            profiled = tuple(c.name for c in features.schema.columns)
+            names = profiled if feature_names is None else tuple(feature_names)
+            unknown = sorted(set(names) - set(profiled))
+            if unknown:
+                raise ConfigError(
+                    f"version {version}: feature_names {unknown} are not in the profile, "
+                    f"whose columns are {list(profiled)}"
+                )
+        self._profiles[str(version)] = (features, predictions)
+        self._names[str(version)] = names
+
+    def use_version(self, mv: Any, *, feature_names: Sequence[str] | None = None) -> None:
+        """Use the profiles stored with a registered version (``reg.get(name, ref)``).
+
+        The feature profile is ``mv.profile`` (``register(..., profile=...)``); the
+        prediction profile the attachment :data:`PREDICTION_PROFILE`. Either may be
+        missing, not both.
+
+        Raises
+        ------
+        ConfigError
+            If the version has neither profile.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://use-version-doc")
+        >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes",
+        ...                  profile={"age": [20.0, 35.0, 50.0]})
+        >>> src = ms.monitor.DriftSource(now=0.0)
+        >>> src.use_version(reg.get("m"))
+        """
+        stored = mv.attachments
+        features = mv.attachment("profile", DriftProfile) if "profile" in stored else None
+        predictions = (
+            mv.attachment(PREDICTION_PROFILE, DriftProfile)
+            if PREDICTION_PROFILE in stored
+            else None
+        )
+        if features is None and predictions is None:
+            raise ConfigError(
+                f"{mv.name} {mv.version} has no drift profile: register it with profile=... "
+                f"and attachments={{{PREDICTION_PROFILE!r}: prediction_profile(...)}}"
+            )
+        self.set_profiles(
+            mv.version, features=features, predictions=predictions, feature_names=feature_names
+        )
+
+    # --- data ---------------------------------------------------------------------------
+
+    def add_predictions(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Keep logged rows (as :func:`~modelship.deploy.serve.read_prediction_log` returns
+        them, with ``inputs``); returns how many were new (a row seen before is ignored).
+
+        Raises
+        ------
+        ConfigError
+            If a row lacks ``request_id``, ``timestamp``, ``version`` or ``output``, or its
+            timestamp is not finite; then no row of the call is kept.
+        """
+        parsed: list[tuple[tuple[str, int], float, str, Any, Any]] = []
+        for number, row in enumerate(rows):  # bounded by the rows given; validate them all first
+            try:
+                key = (str(row["request_id"]), int(row.get("row", 0)))
+                stamp = float(row["timestamp"])
+                version = str(row["version"])
+                output = row["output"]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise ConfigError(
+                    f"prediction {number}: needs request_id, timestamp, version and "
+                    f"output (as the prediction log writes them): {exc!r}"
+                ) from exc
+            if not math.isfinite(stamp):
+                raise ConfigError(f"prediction {number}: timestamp {stamp!r} is not finite")
+            output = math.nan if output is None else output
+            parsed.append((key, stamp, version, row.get("inputs"), output))
+        added = 0
+        with self._lock:  # rows and their time index change together
+            fresh: dict[str, tuple[list[int], list[float]]] = {}
+            for key, stamp, version, inputs, output in parsed:
+                if key in self._seen:
+                    continue
+                self._seen.add(key)
+                store = self._rows.setdefault(version, _Rows())
+                positions, stamps = fresh.setdefault(version, ([], []))
+                positions.append(len(store.outputs))
+                stamps.append(stamp)
+                store.inputs.append(inputs)
+                store.outputs.append(output)
+                added += 1
+            for version, (positions, stamps) in fresh.items():
+                self._rows[version].index.add(
+                    np.asarray(positions, dtype=np.int64), np.asarray(stamps, dtype=np.float64)
+                )
+        return added
+
+    def load_prediction_log(
+        self, url: str, *, storage_options: dict[str, Any] | None = None
+    ) -> int:
+        """Read a prediction log and keep what is new; returns how many rows were new.
+
+        Examples
+        --------
+        >>> from modelship.monitor import DriftSource
+        >>> DriftSource(now=0.0).load_prediction_log("memory://no-drift-rows-yet")
+        0
+        """
+        from modelship.deploy.serve import read_prediction_log
+
+        return self.add_predictions(read_prediction_log(url, storage_options=storage_options))
+
+    # --- checks ---------------------------------------------------------------------------
+
+    def check(self, kind: str, *, version: str, start: float, end: float) -> CheckResult | None:
+        """Run the drift check of ``kind`` (``"features"`` or ``"predictions"``) on the
+        window's rows against ``version``'s profile; ``None`` when the window is empty.
+
+        Raises
+        ------
+        ConfigError
+            If ``version`` has no profile of that kind, or the logged rows do not fit it
+            (no inputs logged, a different number of features).
+        """
+        return self._check(kind, version=version, start=start, end=end)[0]
+
+    def _check(
+        self, kind: str, *, version: str, start: float, end: float
+    ) -> tuple[CheckResult | None, int]:
+        if kind not in ("features", "predictions"):
+            raise ConfigError(f"kind must be 'features' or 'predictions', got {kind!r}")
+        profiles = self._profiles.get(str(version))
+        profile = None if profiles is None else profiles[0 if kind == "features" else 1]
+        if profile is None:
+            raise ConfigError(
+                f"version {version} has no {kind} profile; add it with set_profiles or use_version"
+            )
+        with self._lock:
+            store = self._rows.get(str(version))
+            if store is None:
+                return None, 0
+            positions = store.index.window(float(start), float(end)).tolist()
+            if not positions:
+                return None, 0
+            outputs = [store.outputs[i] for i in positions]
+            inputs = [store.inputs[i] for i in positions] if kind == "features" else []
+        if kind == "predictions":
+            check: PredictionDrift | DataDrift = PredictionDrift(
+                reference=profile, current=np.asarray(outputs), **self.options
+            )
+        else:
+            current = self._features(str(version), inputs)
+            check = DataDrift(reference=profile, current=current, **self.options)
+        return check.run(), len(positions)
+
+    def _features(self, version: str, inputs: list[Any]) -> dict[str, npt.NDArray[Any]]:
+        names = self._names[version]
+        if any(row is None for row in inputs):
+            raise ConfigError(
+                f"version {version}: the prediction log has no inputs; run the server with "
+                "--log-inputs full to monitor feature drift"
+            )
+        widths = {len(row) for row in inputs}
+        if widths != {len(names)}:
+            raise ConfigError(
+                f"version {version}: logged rows have {sorted(widths)} inputs but the "
+                f"profile's features are {list(names)}; pass feature_names in input order"
+            )
+        columns = list(zip(*inputs, strict=True))
+        return {
+            name: np.asarray([math.nan if v is None else v for v in column])
+            for name, column in zip(names, columns, strict=True)
+        }
+
+    def fetch(
+        self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
+    ) -> Outcome:
+        """The window's drift metric as one point; see :class:`DriftSource`.
+
+        Raises
+        ------
+        ConfigError
+            If ``metric`` is not a drift metric, ``stat`` is a percentile, or the version
+            has no profile of that kind.
+        """
+        start, end = float(start), float(end)
+        base, _, column = metric.partition(":")
+        if base not in DRIFT_METRICS:
+            raise ConfigError(
+                f"a DriftSource answers {', '.join(DRIFT_METRICS)} (or <metric>:<column>); "
+                f"got {metric!r}"
+            )
+        if stat is not None and quantile_of(check_stat(stat)) is not None:
+            raise ConfigError(f"{metric}: drift has no interval to read {stat} from")
+        version = self.slots.get(slot, slot)
+        kind = "features" if base == "feature_drift" else "predictions"
+        if str(version) not in self._profiles:
+            return NoData(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                reason=f"no profiles for version {version}",
+            )
+        try:
+            result, rows = self._check(kind, version=version, start=start, end=end)
+        except EmptyData as exc:
+            result, rows, why = None, 0, str(exc)
+        else:
+            why = f"no logged rows of version {version} in ({start:g}, {end:g}]"
+        if result is None:
+            return NoData(metric, slot, start=start, end=end, stat=stat, reason=why)
+        if result.status is Status.ERROR:
+            return SourceError(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                error_type="drift_check",
+                message=result.reason,
+            )
+        value = result.statistic
+        if column:
+            if column not in result.columns:
+                raise ConfigError(f"{metric}: no column {column!r}; have {list(result.columns)}")
+            value = result.columns[column].statistic
+        if value is None or math.isnan(value):
+            return NoData(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                reason=f"{metric} could not be computed: {result.reason}",
+            )
+        point = float(rows) if stat == "count" else float(value)
+        return Samples(
+            metric,
+            slot,
+            [point],
+            [end],
+            start=start,
+            end=end,
+            stat=stat or "value",
+            count=rows,
+        )

@@ -1,0 +1,927 @@
+"""Model quality against ground truth that arrives late: the model server's prediction log
+joined with the outcomes the user records afterwards.
+
+The join key of a prediction is its ``request_id`` and ``row`` (the row of a batch
+request; 0 for a single-row request). :meth:`OutcomeSource.record_outcomes` takes the same
+keys with the true values; the join is kept incrementally (a dictionary look-up per new
+prediction or outcome), so evaluating a window never re-joins the history.
+
+What the source promises (each rule is tested):
+
+* **Window.** A window ``(start, end]`` of a version holds the predictions the version
+  made in it (the log's ``timestamp``) whose outcome was recorded at or before ``as_of``
+  (by default the source's clock when asked). Its sample size is the number of such
+  pairs.
+* **Late outcomes.** An outcome may arrive any time after its prediction: it counts in
+  every evaluation made after it was recorded, including of windows already evaluated
+  (a window is not frozen; each decision keeps what it saw, with its ``n``). Pass
+  ``as_of`` to evaluate as things stood at a past time.
+* **Unknown request ids.** An outcome whose prediction is not (yet) loaded is kept and
+  joined when the prediction arrives (the log is written in batches, so labels can come
+  first); :attr:`OutcomeSource.unmatched` counts them.
+* **Duplicates.** A second outcome for the same key replaces the first (a correction),
+  with its own recorded time; :class:`RecordSummary` counts replacements. A second
+  prediction with a known key is ignored and counted, so loading a log twice is harmless.
+* **Missing values.** A prediction logged as ``null`` (NaN) is left out of every window
+  and counted in ``dropped``; a NaN or infinite outcome is refused.
+
+Storage and crash safety: with ``path``, each :meth:`~OutcomeSource.record_outcomes` call
+is one line appended to a JSON-lines file (``<sha256 of payload> <payload>``), written
+with a single ``write`` on a file opened with ``O_APPEND`` and ``fsync``-ed *before* the
+outcomes are applied in memory: a call that returned is on disk. A crash during the write
+leaves at most a torn last line, which reopening detects (its checksum fails or it has no
+newline) and drops with a warning in :attr:`OutcomeSource.recovered`; a bad line anywhere
+else is corruption and raises :class:`OutcomeLogError`. One process writes a file.
+
+Threads: one lock serialises recording (the file append and the in-memory update, as one
+step) and the reading of a window, so a window sees a call's outcomes all or none.
+
+Confidence intervals (``confidence`` two-sided; each end is the one-sided bound at
+``(1 + confidence) / 2``), by metric:
+
+==========================  =====================================================
+accuracy, precision, recall  Wilson score interval of the proportion
+f1                           percentile bootstrap of the 2x2 table (multinomial cell
+                             counts, exactly the row bootstrap; seeded)
+roc_auc                      DeLong's variance (placement values), normal, clipped to [0, 1]
+log_loss, brier, mae         normal interval of the mean of the per-row terms
+rmse                         normal interval of the mean squared error, square-rooted
+r2                           delta method on ``1 - mean(e^2) / mean((y - mean y)^2)``
+==========================  =====================================================
+
+Examples
+--------
+>>> import modelship as ms
+>>> src = ms.monitor.OutcomeSource(now=100.0)
+>>> src.add_predictions([{"request_id": f"r{i}", "row": 0, "timestamp": 50.0 + i,
+...                       "version": "2", "output": i % 2} for i in range(40)])
+40
+>>> src.record_outcomes([f"r{i}" for i in range(40)], [1] * 40).matched
+40
+>>> w = src.evaluate("accuracy", version="2", start=0.0, end=100.0)
+>>> w.value, w.n, round(w.ci_low, 3), round(w.ci_high, 3)
+(0.5, 40, 0.352, 0.648)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import repeat
+from pathlib import Path
+from typing import Any, Literal
+
+import attrs
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+from modelship.checks import stats
+from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipError
+from modelship.monitor._conditions import check_stat, quantile_of
+from modelship.monitor._sources import NoData, Outcome, Samples, as_clock
+from modelship.monitor._timeindex import Column, TimeIndex
+
+__all__ = [
+    "OUTCOME_METRICS",
+    "OutcomeLogError",
+    "OutcomeSource",
+    "RecordSummary",
+    "WindowMetric",
+]
+
+FloatArray = npt.NDArray[np.float64]
+Key = str | tuple[str, int]
+Kind = Literal["labels", "scores", "probabilities", "regression"]
+
+#: The metrics an :class:`OutcomeSource` computes, by name, with the kind of prediction
+#: each takes (as :mod:`modelship.checks.stats` defines them) and its interval method.
+OUTCOME_METRICS: Mapping[str, tuple[Kind, str]] = {
+    "accuracy": ("labels", "wilson"),
+    "precision": ("labels", "wilson"),
+    "recall": ("labels", "wilson"),
+    "f1": ("labels", "bootstrap"),
+    "roc_auc": ("scores", "delong"),
+    "log_loss": ("probabilities", "normal"),
+    "brier": ("probabilities", "normal"),
+    "mae": ("regression", "normal"),
+    "rmse": ("regression", "normal"),
+    "r2": ("regression", "delta"),
+}
+
+_COMPUTE: Mapping[str, Callable[[npt.ArrayLike, npt.ArrayLike], float]] = {
+    "accuracy": stats.accuracy,
+    "precision": stats.precision,
+    "recall": stats.recall,
+    "f1": stats.f1,
+    "roc_auc": stats.roc_auc,
+    "log_loss": stats.log_loss,
+    "brier": stats.brier,
+    "mae": stats.mae,
+    "rmse": stats.rmse,
+    "r2": stats.r2,
+}
+
+# F1 bootstrap resamples: 2,000 keeps the Monte Carlo error of a 2.5 % quantile near 0.3
+# of a percentile point; each resample is 4 cell counts, so the cost does not depend on n.
+_F1_RESAMPLES = 2000
+_LOG_VERSION = 1
+_FIELDS = frozenset({"request_id", "timestamp", "version", "output"})
+
+
+class OutcomeLogError(ModelshipError):
+    """An outcomes file holds a line that is not a verified batch (other than a torn last line)."""
+
+
+@attrs.frozen
+class RecordSummary:
+    """What one :meth:`OutcomeSource.record_outcomes` call did.
+
+    Attributes
+    ----------
+    recorded : int
+        Outcomes given (``matched + unmatched + replaced``).
+    matched : int
+        New outcomes joined with a known prediction now.
+    unmatched : int
+        New outcomes kept until their prediction is loaded.
+    replaced : int
+        Outcomes that replaced an earlier one for the same key (a correction, or a
+        repeat of the key within the call: the last one wins).
+
+    Examples
+    --------
+    >>> from modelship.monitor import RecordSummary
+    >>> RecordSummary(recorded=3, matched=2, unmatched=1, replaced=0).matched
+    2
+    """
+
+    recorded: int
+    matched: int
+    unmatched: int
+    replaced: int
+
+
+@attrs.frozen
+class WindowMetric:
+    """A model-quality metric of one version over one window, with its interval.
+
+    Attributes
+    ----------
+    metric, version : str
+    value : float
+        The metric over the window's joined pairs; NaN when ``n == 0`` or the metric is
+        undefined there (``reason`` says why).
+    n : int
+        Joined pairs (prediction with an outcome) in the window.
+    ci_low, ci_high : float
+        Two-sided ``confidence`` interval (see the module's table of methods).
+    confidence : float
+    method : str
+    start, end, as_of : float
+    dropped : int
+        Predictions with an outcome left out because the logged prediction was missing.
+    reason : str
+        Why ``value`` is NaN; empty otherwise.
+
+    Examples
+    --------
+    >>> from modelship.monitor import WindowMetric
+    >>> w = WindowMetric("accuracy", "2", 0.9, 100, 0.83, 0.94, 0.95, "wilson",
+    ...                  start=0.0, end=60.0, as_of=60.0)
+    >>> WindowMetric.from_dict(w.to_dict()) == w
+    True
+    """
+
+    metric: str
+    version: str
+    value: float
+    n: int
+    ci_low: float
+    ci_high: float
+    confidence: float
+    method: str
+    start: float = attrs.field(kw_only=True)
+    end: float = attrs.field(kw_only=True)
+    as_of: float = attrs.field(kw_only=True)
+    dropped: int = attrs.field(default=0, kw_only=True)
+    reason: str = attrs.field(default="", kw_only=True)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-compatible form (NaN as ``"NaN"``)."""
+        out = attrs.asdict(self)
+        for name in ("value", "ci_low", "ci_high"):
+            if math.isnan(out[name]):
+                out[name] = "NaN"
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> WindowMetric:
+        """Rebuild from :meth:`to_dict` output."""
+        fields = dict(data)
+        for name in ("value", "ci_low", "ci_high"):
+            fields[name] = float(fields[name])
+        return cls(**fields)
+
+
+def _key(request_id: Any, row: int) -> Key:
+    rid = str(request_id)
+    return rid if row == 0 else (rid, row)
+
+
+def _first_bad(rows: list[Any]) -> int:
+    """The position of the first row the columnar read choked on (error path only)."""
+    for number, row in enumerate(rows):  # bounded by the rows given
+        if not (isinstance(row, Mapping) and row.keys() >= _FIELDS):
+            return number
+        try:
+            int(row.get("row", 0))
+            float(row["timestamp"])
+        except (TypeError, ValueError):
+            return number
+    return 0
+
+
+def _outputs(outputs: list[Any], keys: list[Key]) -> FloatArray:
+    """Logged outputs as float64, null as NaN; anything but a scalar number is refused."""
+    array = np.asarray(outputs) if outputs else np.empty(0)
+    if array.ndim == 1 and array.dtype.kind in "iufb":
+        return array.astype(np.float64)
+    return np.array(
+        [_number(o, f"prediction {i} ({keys[i]!r})") for i, o in enumerate(outputs)],
+        dtype=np.float64,
+    )
+
+
+def _number(value: Any, where: str) -> float:
+    if value is None:
+        return math.nan  # the log writes a NaN output as null: a missing prediction
+    if isinstance(value, (bool, int, float, np.number)):
+        return float(value)
+    raise ConfigError(
+        f"{where}: output {value!r} is not a number; an OutcomeSource joins scalar "
+        "predictions (a label 0/1, a score or probability, a regression value)"
+    )
+
+
+class OutcomeSource:
+    """Predictions joined with late outcomes: model quality per window and version.
+
+    A :class:`~modelship.monitor.MetricSource` whose metric names are those of
+    :data:`OUTCOME_METRICS` (``accuracy``, ``roc_auc``, ``rmse``...). A fetch answers one
+    point per window: the metric's value, with :attr:`Samples.count` the window's sample
+    size, so a condition's ``min_samples`` makes a small window ``inconclusive``. The
+    condition's statistic picks what the point is: ``mean``, ``median``, ``last``,
+    ``min``, ``max`` and ``sum`` the estimate itself (every statistic of one value is
+    that value); ``count`` the sample size; a percentile ``pNN`` the one-sided confidence
+    bound at level NN % (``p5`` is the lower 95 % bound, ``p97.5`` the upper end of the
+    two-sided 95 % interval), so ``p95(accuracy) < 0.9`` fails only when the canary is
+    *confidently* below 0.9. Without a statistic the point is the estimate.
+
+    Parameters
+    ----------
+    path : str or path-like, optional
+        An append-only JSON-lines file of outcomes, replayed when the source opens and
+        appended to by every :meth:`record_outcomes` (see the module's crash-safety
+        rules). In memory only when omitted.
+    slots : mapping of str to str, optional
+        Slot name to the version it serves (``{"canary": "3", "stable": "2"}``); a slot
+        not listed is taken to be a version name.
+    now : float or callable, optional
+        The clock (the wall clock by default): outcomes are stamped with it, and a window
+        counts outcomes recorded up to it.
+    confidence : float
+        Level of :attr:`WindowMetric.ci_low` and ``ci_high``; default 0.95.
+    seed : int
+        Seed of the F1 bootstrap, so a window's interval is reproducible.
+
+    Raises
+    ------
+    OutcomeLogError
+        If ``path`` holds a corrupted line other than a torn last one.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> src = ms.monitor.OutcomeSource(slots={"canary": "3"}, now=100.0)
+    >>> src.add_predictions([{"request_id": f"q{i}", "row": 0, "timestamp": 10.0 + i,
+    ...                       "version": "3", "output": 1} for i in range(50)])
+    50
+    >>> _ = src.record_outcomes([f"q{i}" for i in range(50)], [1] * 45 + [0] * 5)
+    >>> cond = ms.monitor.Condition(metric="accuracy", op="<", threshold=0.8)
+    >>> ms.monitor.RollbackPolicy(conditions=[cond]).evaluate(
+    ...     src, slot="canary", window=100.0).reasons
+    ('pass: mean(accuracy) < 0.8: canary mean = 0.9 >= 0.8 (n=50)',)
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str] | None = None,
+        *,
+        slots: Mapping[str, str] | None = None,
+        now: float | Callable[[], float] | None = None,
+        confidence: float = 0.95,
+        seed: int = 0,
+    ) -> None:
+        if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
+            raise ConfigError(f"confidence must be a float in (0, 1), got {confidence!r}")
+        self.slots = dict(slots or {})
+        self.confidence = confidence
+        self.seed = seed
+        self._now = as_clock(now)
+        self._lock = threading.RLock()
+        # predictions, by global position
+        self._pred_index: dict[Key, int] = {}
+        self._pred_value = Column(np.float64)
+        self._pred_outcome = Column(np.int64)  # position in the outcome columns, or -1
+        self._versions: dict[str, TimeIndex] = {}
+        # outcomes, by position
+        self._outcome_index: dict[Key, int] = {}
+        self._outcome_value = Column(np.float64)
+        self._outcome_at = Column(np.float64)
+        self._matched_outcomes = 0
+        self.duplicate_predictions = 0
+        self.recovered: tuple[str, ...] = ()
+        self.path = None if path is None else Path(path)
+        if self.path is not None:
+            self._replay(self.path)
+
+    # --- MetricSource ------------------------------------------------------------------
+
+    def now(self) -> float:
+        """The source's clock."""
+        return float(self._now())
+
+    def fetch(
+        self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
+    ) -> Outcome:
+        """The window's metric as one point; see :class:`OutcomeSource` and
+        :class:`~modelship.monitor.MetricSource`.
+
+        Raises
+        ------
+        ConfigError
+            If ``metric`` is not one of :data:`OUTCOME_METRICS`, ``stat`` is unknown, or
+            the logged predictions are not of the kind the metric takes.
+        """
+        if stat is not None:
+            check_stat(stat)
+        start, end = float(start), float(end)
+        window = self.evaluate(metric, version=self.slots.get(slot, slot), start=start, end=end)
+        if window.n == 0 or math.isnan(window.value):
+            return NoData(metric, slot, start=start, end=end, stat=stat, reason=window.reason)
+        q = None if stat is None else quantile_of(stat)
+        if stat == "count":
+            value = float(window.n)
+        elif q is not None:
+            value = self._quantile(metric, window, q)
+        else:
+            value = window.value
+        return Samples(
+            metric,
+            slot,
+            [value],
+            [end],
+            start=start,
+            end=end,
+            stat=stat or "value",
+            count=window.n,
+            dropped=window.dropped,
+        )
+
+    # --- recording ---------------------------------------------------------------------
+
+    def add_predictions(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Add logged predictions (dicts as :func:`~modelship.deploy.serve.read_prediction_log`
+        returns them: ``request_id``, ``row``, ``timestamp``, ``version``, ``output``).
+
+        Returns how many were new; a key seen before is ignored and counted in
+        :attr:`duplicate_predictions`.
+
+        Raises
+        ------
+        ConfigError
+            If a row lacks a field, or its output is not a scalar number (or null).
+
+        Examples
+        --------
+        >>> from modelship.monitor import OutcomeSource
+        >>> src = OutcomeSource(now=1.0)
+        >>> row = {"request_id": "a", "row": 0, "timestamp": 0.5, "version": "1", "output": 0.3}
+        >>> src.add_predictions([row, row]), src.duplicate_predictions
+        (1, 1)
+        """
+        rows = list(rows)
+        try:  # column by column: one C-level pass per field
+            ids = [str(row["request_id"]) for row in rows]
+            numbers = [int(row.get("row", 0)) for row in rows]
+            stamps = np.array([row["timestamp"] for row in rows], dtype=np.float64)
+            versions = [str(row["version"]) for row in rows]
+            outputs = [row["output"] for row in rows]
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(
+                f"prediction {_first_bad(rows)}: needs request_id, timestamp, version and "
+                f"output (as the prediction log writes them): {exc!r}"
+            ) from exc
+        if not np.all(np.isfinite(stamps)):
+            bad = int(np.flatnonzero(~np.isfinite(stamps))[0])
+            raise ConfigError(f"prediction {bad}: timestamp {stamps[bad]!r} is not finite")
+        keys: list[Key] = list(ids)
+        if any(numbers):
+            keys = [_key(rid, n) for rid, n in zip(ids, numbers, strict=True)]
+        values = _outputs(outputs, keys)
+        with self._lock:
+            return self._add_predictions(keys, stamps, values, versions)
+
+    def _add_predictions(
+        self, keys: list[Key], stamps: FloatArray, values: FloatArray, versions: list[str]
+    ) -> int:
+        index = self._pred_index
+        # Each key's first position in the batch: built from the end, the first one is
+        # written last and stays (dict() keeps the last value of a key).
+        n = len(keys)
+        first = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
+        known = np.fromiter(map(index.__contains__, first), dtype=np.bool_, count=len(first))
+        take = np.fromiter(first.values(), dtype=np.int64, count=len(first))[~known]
+        take.sort()  # arrival order
+        self.duplicate_predictions += len(keys) - take.size
+        if take.size == 0:
+            return 0
+        if take.size < len(keys):
+            keys = [keys[i] for i in take.tolist()]
+            versions = [versions[i] for i in take.tolist()]
+            stamps, values = stamps[take], values[take]
+        base = self._pred_value.size
+        positions = np.arange(base, base + take.size, dtype=np.int64)
+        index.update(zip(keys, positions.tolist(), strict=True))
+        links = np.fromiter(
+            map(self._outcome_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
+        )
+        self._matched_outcomes += int(np.count_nonzero(links >= 0))
+        self._pred_value.extend(values)
+        self._pred_outcome.extend(links)
+        version_array = np.array(versions, dtype=object)
+        for version in dict.fromkeys(versions):
+            mine = version_array == version
+            self._versions.setdefault(version, TimeIndex()).add(positions[mine], stamps[mine])
+        return take.size
+
+    def load_prediction_log(
+        self, url: str, *, storage_options: dict[str, Any] | None = None
+    ) -> int:
+        """Read a prediction log (any URL the server writes to) and add what is new.
+
+        Returns how many predictions were new; reading the same log again adds nothing.
+
+        Examples
+        --------
+        >>> from modelship.monitor import OutcomeSource
+        >>> OutcomeSource(now=0.0).load_prediction_log("memory://nothing-logged-here")
+        0
+        """
+        from modelship.deploy.serve import read_prediction_log
+
+        return self.add_predictions(read_prediction_log(url, storage_options=storage_options))
+
+    def record_outcomes(
+        self,
+        request_ids: Sequence[Any] | npt.ArrayLike,
+        y_true: npt.ArrayLike,
+        *,
+        rows: npt.ArrayLike | None = None,
+        at: float | None = None,
+    ) -> RecordSummary:
+        """Record the true values of earlier predictions.
+
+        Parameters
+        ----------
+        request_ids : sequence
+            The requests' ids, as the server answered them (``X-Request-ID``).
+        y_true : array_like
+            One true value per id: a label 0/1 or a regression target.
+        rows : array_like of int, optional
+            The row within each request (batch requests); 0 for all when omitted.
+        at : float, optional
+            When the outcomes became known; the source's clock by default.
+
+        Returns
+        -------
+        RecordSummary
+
+        Raises
+        ------
+        ConfigError
+            If lengths differ, or a value is not a finite number.
+
+        Examples
+        --------
+        >>> from modelship.monitor import OutcomeSource
+        >>> src = OutcomeSource(now=5.0)
+        >>> src.record_outcomes(["late-1"], [1.0])
+        RecordSummary(recorded=1, matched=0, unmatched=1, replaced=0)
+        >>> src.unmatched
+        1
+        """
+        ids = [str(r) for r in np.asarray(request_ids, dtype=object).ravel().tolist()]
+        try:
+            y = np.asarray(y_true, dtype=np.float64).ravel()
+        except (TypeError, ValueError) as exc:
+            raise ConfigError(f"y_true must be numbers: {exc}") from exc
+        row = (
+            np.zeros(len(ids), dtype=np.int64)
+            if rows is None
+            else np.asarray(rows, dtype=np.int64).ravel()
+        )
+        if not (y.size == len(ids) == row.size):
+            raise ConfigError(
+                f"{len(ids)} request ids, {y.size} outcomes and {row.size} rows: give one "
+                "outcome (and row) per request id"
+            )
+        if not np.all(np.isfinite(y)):
+            raise ConfigError(
+                f"y_true has {int(np.sum(~np.isfinite(y)))} missing or infinite values; "
+                "record only outcomes that are known"
+            )
+        stamp = self.now() if at is None else float(at)
+        if not math.isfinite(stamp):
+            raise ConfigError(f"at must be a finite time, got {at!r}")
+        with self._lock:
+            if self.path is not None:
+                self._append(ids, row, y, stamp)
+            return self._apply(ids, row, y, stamp)
+
+    def record_table(
+        self,
+        table: Any,
+        *,
+        id_column: str = "request_id",
+        outcome_column: str = "y_true",
+        row_column: str = "row",
+        at: float | None = None,
+    ) -> RecordSummary:
+        """Record outcomes from a table: a mapping of columns, or any frame indexable by
+        column name (pandas, polars, a dict of arrays). ``row_column`` is optional in the
+        table.
+
+        Raises
+        ------
+        ConfigError
+            If the id or outcome column is missing.
+
+        Examples
+        --------
+        >>> from modelship.monitor import OutcomeSource
+        >>> src = OutcomeSource(now=5.0)
+        >>> src.record_table({"request_id": ["a", "b"], "y_true": [0, 1]}).recorded
+        2
+        """
+        columns = _columns(table)
+        for name in (id_column, outcome_column):
+            if name not in columns:
+                raise ConfigError(
+                    f"the table has no column {name!r}; it has {sorted(columns)}. Name the "
+                    "columns with id_column= and outcome_column="
+                )
+        rows = np.asarray(table[row_column]) if row_column in columns else None
+        return self.record_outcomes(
+            np.asarray(table[id_column]), np.asarray(table[outcome_column]), rows=rows, at=at
+        )
+
+    def _apply(
+        self, ids: list[str], rows: npt.NDArray[np.int64], y: FloatArray, stamp: float
+    ) -> RecordSummary:
+        keys: list[Key] = list(ids)
+        if rows.any():
+            keys = [_key(rid, row) for rid, row in zip(ids, rows.tolist(), strict=True)]
+        # The last outcome of a key in the batch wins; dict() keeps it (C speed).
+        last = dict(zip(keys, range(len(keys)), strict=True))
+        if len(last) < len(keys):
+            keys = list(last)
+            y = y[np.fromiter(last.values(), dtype=np.int64, count=len(keys))]
+        old = np.fromiter(
+            map(self._outcome_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
+        )
+        fresh = old < 0
+        if not fresh.all():  # corrections of outcomes recorded before
+            again = ~fresh
+            self._outcome_value.view()[old[again]] = y[again]
+            self._outcome_at.view()[old[again]] = stamp
+            keys = [keys[i] for i in np.flatnonzero(fresh).tolist()]
+            y = y[fresh]
+        base = self._outcome_value.size
+        positions = np.arange(base, base + len(keys), dtype=np.int64)
+        self._outcome_index.update(zip(keys, positions.tolist(), strict=True))
+        self._outcome_value.extend(y)
+        self._outcome_at.extend(np.full(len(keys), stamp))
+        predictions = np.fromiter(
+            map(self._pred_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
+        )
+        linked = predictions >= 0
+        self._pred_outcome.view()[predictions[linked]] = positions[linked]
+        matched = int(np.count_nonzero(linked))
+        self._matched_outcomes += matched
+        return RecordSummary(
+            recorded=len(ids),
+            matched=matched,
+            unmatched=len(keys) - matched,
+            replaced=len(ids) - len(keys),
+        )
+
+    @property
+    def unmatched(self) -> int:
+        """Outcomes whose prediction has not been loaded (yet)."""
+        return self._outcome_value.size - self._matched_outcomes
+
+    # --- storage -----------------------------------------------------------------------
+
+    def _append(
+        self, ids: list[str], rows: npt.NDArray[np.int64], y: FloatArray, stamp: float
+    ) -> None:
+        assert self.path is not None
+        payload = json.dumps(
+            {
+                "v": _LOG_VERSION,
+                "at": stamp,
+                "ids": ids,
+                "rows": rows.tolist() if rows.any() else None,
+                "y": y.tolist(),
+            },
+            separators=(",", ":"),
+            allow_nan=False,
+        ).encode()
+        line = hashlib.sha256(payload).hexdigest().encode() + b" " + payload + b"\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            written = os.write(fd, line)
+            if written != len(line):  # a short write to a regular file: disk full
+                raise OSError(f"wrote {written} of {len(line)} bytes to {self.path}")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def _replay(self, path: Path) -> None:
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return
+        lines = data.split(b"\n")
+        torn = lines.pop()  # after the last newline: empty, unless the last write was torn
+        notes: list[str] = []
+        if torn:
+            notes.append(f"{path}: dropped a torn last line of {len(torn)} bytes")
+        for number, line in enumerate(lines, start=1):
+            batch = _verified(line, f"{path}, line {number}")
+            if batch is None:
+                if number == len(lines) and not torn:
+                    notes.append(f"{path}: dropped a last line that fails its checksum")
+                    continue
+                raise OutcomeLogError(
+                    f"{path}, line {number}: not a verified batch of outcomes (checksum or "
+                    "format); the file is corrupted. Restore it from a backup, or move the "
+                    "line out if you know it is garbage"
+                )
+            ids, rows, y, stamp = batch
+            self._apply(ids, rows, y, stamp)
+        self.recovered = tuple(notes)
+
+    # --- evaluation --------------------------------------------------------------------
+
+    def evaluate(  # noqa: PLR0913 - keyword-only version, window, as_of and confidence of one evaluation
+        self,
+        metric: str,
+        *,
+        version: str,
+        start: float,
+        end: float,
+        as_of: float | None = None,
+        confidence: float | None = None,
+    ) -> WindowMetric:
+        """The metric of ``version`` over its predictions in ``(start, end]`` with an outcome
+        recorded by ``as_of`` (the source's clock by default).
+
+        Raises
+        ------
+        ConfigError
+            If ``metric`` is unknown or the predictions are not of the kind it takes.
+
+        Examples
+        --------
+        >>> from modelship.monitor import OutcomeSource
+        >>> src = OutcomeSource(now=10.0)
+        >>> src.evaluate("rmse", version="1", start=0.0, end=10.0).reason
+        'no predictions of version 1 with an outcome in (0, 10]'
+        """
+        if metric not in OUTCOME_METRICS:
+            raise ConfigError(
+                f"an OutcomeSource computes {', '.join(OUTCOME_METRICS)}; got {metric!r}"
+            )
+        level = self.confidence if confidence is None else confidence
+        as_of = self.now() if as_of is None else float(as_of)
+        y, pred, dropped = self._pairs(version, start, end, as_of)
+        kind, method = OUTCOME_METRICS[metric]
+        common: dict[str, Any] = {
+            "start": float(start),
+            "end": float(end),
+            "as_of": as_of,
+            "dropped": dropped,
+        }
+        nan = math.nan
+
+        def undefined(reason: str) -> WindowMetric:
+            n = int(y.size)
+            return WindowMetric(
+                metric, version, nan, n, nan, nan, level, method, reason=reason, **common
+            )
+
+        if y.size == 0:
+            return undefined(
+                f"no predictions of version {version} with an outcome in ({start:g}, {end:g}]"
+            )
+        if kind == "scores" and np.unique(y).size < 2:
+            return undefined(f"{metric} is undefined: the window's outcomes are of one class")
+        try:
+            value = float(_COMPUTE[metric](y, pred))
+        except EmptyData as exc:
+            return undefined(str(exc))
+        except CheckInputError as exc:
+            raise ConfigError(
+                f"{metric} takes {kind} predictions; version {version}'s logged outputs or "
+                f"the recorded outcomes are not: {exc}"
+            ) from exc
+        window = WindowMetric(
+            metric, version, value, int(y.size), nan, nan, level, method, **common
+        )
+        low = self._quantile(metric, window, (1 - level) / 2, y=y, pred=pred)
+        high = self._quantile(metric, window, (1 + level) / 2, y=y, pred=pred)
+        return attrs.evolve(window, ci_low=low, ci_high=high)
+
+    def _pairs(
+        self, version: str, start: float, end: float, as_of: float
+    ) -> tuple[FloatArray, FloatArray, int]:
+        with self._lock:
+            index = self._versions.get(version)
+            if index is None:
+                empty = np.empty(0)
+                return empty, empty, 0
+            positions = index.window(start, end)
+            links = self._pred_outcome.view()[positions]
+            joined = links >= 0
+            positions, links = positions[joined], links[joined]
+            recorded = self._outcome_at.view()[links] <= as_of
+            positions, links = positions[recorded], links[recorded]
+            pred = self._pred_value.view()[positions]
+            y = self._outcome_value.view()[links]
+        present = ~np.isnan(pred)
+        dropped = int(pred.size - np.count_nonzero(present))
+        if dropped:
+            y, pred = y[present], pred[present]
+        return y, pred, dropped
+
+    def _quantile(
+        self,
+        metric: str,
+        window: WindowMetric,
+        q: float,
+        *,
+        y: FloatArray | None = None,
+        pred: FloatArray | None = None,
+    ) -> float:
+        """The one-sided confidence bound at level ``q`` of the window's metric."""
+        if y is None or pred is None:
+            y, pred, _ = self._pairs(window.version, window.start, window.end, window.as_of)
+        return _bound(metric, window.value, (y, pred), q, self.seed)
+
+
+def _columns(table: Any) -> set[str]:
+    if isinstance(table, Mapping):
+        return {str(k) for k in table}
+    names = getattr(table, "columns", None)
+    if names is None:
+        raise ConfigError(
+            f"a table of outcomes is a mapping of columns or a data frame with .columns; "
+            f"got {type(table).__name__}"
+        )
+    return {str(c) for c in names}
+
+
+def _verified(
+    line: bytes, where: str
+) -> tuple[list[str], npt.NDArray[np.int64], FloatArray, float] | None:
+    """The batch a line holds, or ``None`` when its checksum or format is wrong."""
+    digest, _, payload = line.partition(b" ")
+    if hashlib.sha256(payload).hexdigest().encode() != digest:
+        return None
+    try:
+        batch = json.loads(payload)
+        ids = [str(i) for i in batch["ids"]]
+        y = np.asarray(batch["y"], dtype=np.float64)
+        rows = np.asarray(
+            batch["rows"] if batch["rows"] is not None else np.zeros(len(ids)), dtype=np.int64
+        )
+        stamp = float(batch["at"])
+        ok = batch["v"] == _LOG_VERSION and y.size == len(ids) == rows.size
+    except (ValueError, KeyError, TypeError):
+        return None
+    return (ids, rows, y, stamp) if ok else None
+
+
+# --- intervals -----------------------------------------------------------------------------
+
+
+def _proportion_bound(metric: str, y: FloatArray, pred: FloatArray, z: float) -> float:
+    truth, guess = y == 1, pred == 1
+    if metric == "accuracy":
+        hits, total = int(np.count_nonzero(truth == guess)), y.size
+    elif metric == "precision":
+        hits, total = int(np.count_nonzero(truth & guess)), int(np.count_nonzero(guess))
+    else:
+        hits, total = int(np.count_nonzero(truth & guess)), int(np.count_nonzero(truth))
+    return _wilson(hits, total, z) if total else math.nan
+
+
+def _mean_bound(metric: str, y: FloatArray, pred: FloatArray, z: float) -> float:
+    if metric == "mae":
+        terms = np.abs(y - pred)
+    elif metric in ("brier", "rmse"):
+        terms = (pred - y) ** 2
+    else:
+        p = np.clip(pred, 1e-15, 1 - 1e-15)
+        terms = -(y * np.log(p) + (1 - y) * np.log1p(-p))
+    bound = float(np.mean(terms)) + z * _se(terms)
+    return math.sqrt(max(0.0, bound)) if metric == "rmse" else bound
+
+
+def _r2_bound(value: float, y: FloatArray, pred: FloatArray, z: float) -> float:
+    """Delta method on ``1 - A/B``, ``A = mean(e^2)``, ``B = mean((y - mean y)^2)``."""
+    e2 = (y - pred) ** 2
+    d2 = (y - y.mean()) ** 2
+    a, b = float(e2.mean()), float(d2.mean())
+    if b == 0 or y.size < 2:
+        return math.nan
+    cov = np.cov(np.vstack([e2, d2]))
+    var = (cov[0, 0] / b**2 - 2 * a * cov[0, 1] / b**3 + a**2 * cov[1, 1] / b**4) / y.size
+    return value + z * math.sqrt(max(0.0, float(var)))
+
+
+def _bound(
+    metric: str, value: float, pairs: tuple[FloatArray, FloatArray], q: float, seed: int
+) -> float:
+    """The level-``q`` one-sided bound of ``metric`` (``q = 0.5``: the estimate)."""
+    if q == 0.5 or math.isnan(value):
+        return value
+    y, pred = pairs
+    z = float(special.ndtri(q))
+    method = OUTCOME_METRICS[metric][1]
+    if method == "wilson":
+        return _proportion_bound(metric, y, pred, z)
+    if method == "bootstrap":
+        return _f1_bootstrap(y == 1, pred == 1, q, seed=seed)
+    if method == "delong":
+        return min(1.0, max(0.0, value + z * _delong_se(y == 1, pred)))
+    if method == "normal":
+        return _mean_bound(metric, y, pred, z)
+    return _r2_bound(value, y, pred, z)
+
+
+def _se(terms: FloatArray) -> float:
+    return float(np.std(terms, ddof=1) / math.sqrt(terms.size)) if terms.size > 1 else math.nan
+
+
+def _wilson(hits: int, total: int, z: float) -> float:
+    p = hits / total
+    z2 = z * z
+    centre = p + z2 / (2 * total)
+    spread = z * math.sqrt(p * (1 - p) / total + z2 / (4 * total * total))
+    bound = (centre + spread) / (1 + z2 / total)
+    # Rounding must not put a bound on the wrong side of the estimate (p = 0 gives 5e-17).
+    return min(p, max(0.0, bound)) if z < 0 else max(p, min(1.0, bound))
+
+
+def _f1_bootstrap(
+    truth: npt.NDArray[np.bool_], guess: npt.NDArray[np.bool_], q: float, *, seed: int
+) -> float:
+    tp = int(np.count_nonzero(truth & guess))
+    fp = int(np.count_nonzero(~truth & guess))
+    fn = int(np.count_nonzero(truth & ~guess))
+    n = truth.size
+    cells = np.array([tp, fp, fn, n - tp - fp - fn], dtype=np.float64) / n
+    draws = np.random.default_rng(seed).multinomial(n, cells, size=_F1_RESAMPLES)
+    num = 2.0 * draws[:, 0]
+    den = num + draws[:, 1] + draws[:, 2]
+    f1 = np.divide(num, den, out=np.zeros(_F1_RESAMPLES), where=den > 0)
+    return float(np.quantile(f1, q))
+
+
+def _delong_se(truth: npt.NDArray[np.bool_], score: FloatArray) -> float:
+    pos, neg = np.sort(score[truth]), np.sort(score[~truth])
+    m, k = pos.size, neg.size
+    if m < 2 or k < 2:
+        return math.nan
+    # placement of each positive among negatives, and of each negative among positives
+    v10 = (np.searchsorted(neg, pos, "left") + np.searchsorted(neg, pos, "right")) / (2 * k)
+    v01 = 1 - (np.searchsorted(pos, neg, "left") + np.searchsorted(pos, neg, "right")) / (2 * m)
+    return math.sqrt(float(np.var(v10, ddof=1) / m + np.var(v01, ddof=1) / k))
