@@ -60,9 +60,9 @@ def orders_window(shop: Shop, slot: str, per_scrape: int) -> tuple[float, float,
 
     def rate_seen() -> tuple[float, float, Samples] | None:
         shop.order(slot, per_scrape)
-        # Scrapes every second: older points are all ingested. Prometheus answers at a whole
-        # millisecond, so the window ends at one (else its point lies past the end).
-        end = round(time.time() - 2.0, 3)
+        # Scrapes every second: older points are all ingested. The end is not on a whole
+        # millisecond on purpose: the point must still lie within the window.
+        end = time.time() - 2.0 + 0.0004
         out = source.fetch("orders_per_second", slot=slot, start=end - 30.0, end=end, stat="mean")
         if isinstance(out, Samples) and float(out.values[-1]) > 0:
             return end - 30.0, end, out

@@ -267,6 +267,18 @@ def test_values_are_read_from_strings_and_plus_inf_is_kept(scripted: Scripted) -
     assert out.timestamps.tolist() == [1700000000.5]
 
 
+def test_a_point_rounded_to_the_millisecond_past_the_end_stands_at_the_end(
+    scripted: Scripted,
+) -> None:
+    end = 1700000000.4996  # Prometheus evaluates, and stamps, at 1700000000.5
+    scripted.answer(_vector("0.25"))
+    out = PrometheusSource(scripted.url).fetch(
+        LATENCY, slot="canary", stat="p95", start=end - 60, end=end
+    )
+    assert isinstance(out, Samples)
+    assert out.timestamps.tolist() == [end]
+
+
 def test_a_nan_value_is_no_data(scripted: Scripted) -> None:
     scripted.answer(_vector("NaN"))
     assert isinstance(_fetch(scripted.url), NoData)

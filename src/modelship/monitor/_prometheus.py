@@ -482,6 +482,10 @@ class PrometheusSource:
             else:
                 return error(f"resultType {kind!r} is not a number; a metric query must be numeric")
             stamps = np.array([float(p[0]) for p in pairs], dtype=np.float64)
+            # Prometheus answers at whole milliseconds: a query at ``end`` may come back up
+            # to 0.5 ms after it. Such a point stands for the window ending at ``end``.
+            rounded = (stamps > end) & (stamps <= end + 0.001)
+            stamps[rounded] = end
             values = np.array([float(p[1]) for p in pairs], dtype=np.float64)  # "NaN", "+Inf"
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             return error(f"malformed {kind} result: {exc!r}")
