@@ -435,6 +435,17 @@ class PairedInterval:
 _CONFIDENCE = Interval(float, 0, 1, closed="neither")
 
 
+def _ordered_bits(score: FloatArray) -> npt.NDArray[np.uint64]:
+    """A fresh copy of ``score``'s bits as integers in the same order (-0.0 made +0.0)."""
+    keys = np.add(score, 0.0).view(np.uint64)
+    # Order-preserving: flip every bit of a negative number, only the sign bit of the rest.
+    flip = keys >> np.uint64(63)
+    np.negative(flip, out=flip)
+    flip |= np.uint64(1 << 63)
+    keys ^= flip
+    return keys
+
+
 def sort_order(score: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
     """Return ``(order, score[order])`` with ``score[order]`` ascending (ties in any order).
 
@@ -460,13 +471,7 @@ def sort_order(score: FloatArray) -> tuple[npt.NDArray[np.intp], FloatArray]:
     if bits > 32:
         order = np.argsort(score)
         return order, score[order]
-    keys = np.add(score, 0.0).view(np.uint64)  # a fresh copy, with -0.0 made +0.0
-    # Order-preserving: flip every bit of a negative number, only the sign bit of the rest.
-    flip = keys >> np.uint64(63)
-    np.negative(flip, out=flip)
-    flip |= np.uint64(1 << 63)
-    keys ^= flip
-    del flip
+    keys = _ordered_bits(score)
     keys >>= np.uint64(bits)
     keys <<= np.uint64(bits)
     keys |= np.arange(n, dtype=np.uint64)
@@ -536,17 +541,10 @@ def _twice_below_in_rows(y8: npt.NDArray[np.uint8], score: FloatArray) -> Any:
     """
     n = len(score)
     bits = max(1, (n - 1).bit_length())
-    count = np.int64 if 2 * n >= 2**31 else np.int32
     if bits + 1 > 32:
         return _in_rows(*_opposite_below(y8, score)[::2])
-    keys = np.add(score, 0.0).view(np.uint64)  # a fresh copy, with -0.0 made +0.0
-    # Order-preserving: flip every bit of a negative number, only the sign bit of the rest.
-    flip = keys >> np.uint64(63)
-    np.negative(flip, out=flip)
-    flip |= np.uint64(1 << 63)
-    keys ^= flip
-    del flip
     shift = np.uint64(bits + 1)
+    keys = _ordered_bits(score)
     keys >>= shift
     keys <<= shift
     low = np.arange(n, dtype=np.uint64)
@@ -565,33 +563,31 @@ def _twice_below_in_rows(y8: npt.NDArray[np.uint8], score: FloatArray) -> Any:
     keys >>= np.uint64(1)
     keys &= np.uint64((1 << bits) - 1)
     order = keys.view(np.intp)
-    if len(rows):
-        # Put each run of alike keys in order by its scores.
-        starts_run = np.r_[True, ~alike[rows[1:] - 1]]
-        run = np.cumsum(starts_run)
-        values = score[order[rows]]
-        by = np.lexsort((values, run))
-        order[rows] = order[rows][by]
-        labels[rows] = labels[rows][by]
-        values = values[by]
-    cum_pos = np.cumsum(labels, dtype=count)
+    # Put each run of alike keys in order by its scores.
+    run_starts = np.r_[True, ~alike[rows[1:] - 1]] if len(rows) else np.zeros(0, np.bool_)
+    values = score[order[rows]]
+    by = np.lexsort((values, np.cumsum(run_starts)))
+    order[rows] = order[rows][by]
+    labels[rows] = labels[rows][by]
+    values = values[by]
+    count = np.int64 if 2 * n >= 2**31 else np.int32
+    twice_pos = np.cumsum(labels, dtype=count)
+    twice_pos += twice_pos
     # Untied: a positive at sorted position p has p + 1 - cum_pos[p] negatives below it, a
     # negative has cum_pos[p] positives below it. With label l, twice that is
     # 2 cum_pos + l (2 (p + 1) - 4 cum_pos): arithmetic, as a masked copy is 10x slower.
-    cum_pos += cum_pos
     twice = np.arange(2, 2 * n + 1, 2, dtype=count)
-    twice -= cum_pos
-    twice -= cum_pos
+    twice -= twice_pos
+    twice -= twice_pos
     twice *= labels
-    twice += cum_pos  # cum_pos now holds twice the count
+    twice += twice_pos
     if len(rows):
         # Ties are only among alike keys: count each tied group as _opposite_below does.
-        first = np.flatnonzero(starts_run | np.r_[True, values[1:] != values[:-1]])
+        first = np.flatnonzero(run_starts | np.r_[True, values[1:] != values[:-1]])
         sizes = np.diff(np.r_[first, len(rows)])
         start = rows[first]
-        end = start + sizes
-        pos_before = cum_pos[start] // 2 - labels[start]
-        pos_in = cum_pos[end - 1] // 2 - pos_before
+        pos_before = twice_pos[start] // 2 - labels[start]
+        pos_in = twice_pos[start + sizes - 1] // 2 - pos_before
         neg_before, neg_in = start - pos_before, sizes - pos_in
         twice[rows] = np.where(
             labels[rows].view(np.bool_),
