@@ -81,9 +81,9 @@ _CHUNK_ROWS = 1 << 16
 # value_confusion_table counts integer values below this directly (uint16 cell codes).
 _VALUE_LIMIT = 1 << 14
 
-# Pairs of rows are counted as one code while the pair table has at most this many cells
-# (up to 16 groups): 4,096 int64 counts, 32 KiB, stay in L1 cache.
-_PAIR_CELLS = 1 << 12
+# Several rows are counted as one bincount value while their packed table has at most
+# this many bins (64 KiB of int64 counts, in L2 cache); up to 22 groups pack two rows.
+_PACKED_BINS = 1 << 13
 
 
 def _label(value: Any) -> str:
@@ -270,7 +270,7 @@ def confusion_table(
     y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
     if codes.dtype.kind not in "iu":
         raise CheckInputError(f"group codes must be integers, got dtype {codes.dtype}")
-    counts = np.zeros(4 * n_groups, dtype=np.int64)
+    counter = _CellCounter()
     for start in range(0, len(codes), _CHUNK_ROWS):  # bounded: len(codes) / _CHUNK_ROWS steps
         stop = min(start + _CHUNK_ROWS, len(codes))
         chunk = codes[start:stop]
@@ -280,8 +280,8 @@ def confusion_table(
                 f"group codes must lie in [0, {n_groups}), got values from "
                 f"{int(codes.min())} to {int(codes.max())}; code the groups with factorize()"
             )
-        _count_cells(counts, chunk, n_groups, y_true[start:stop], y_pred[start:stop])
-    return counts.reshape(n_groups, 4)
+        counter.add(chunk, n_groups, y_true[start:stop], y_pred[start:stop])
+    return counter.counts(4 * n_groups).reshape(n_groups, 4)
 
 
 def value_confusion_table(
@@ -318,7 +318,8 @@ def value_confusion_table(
         or any(a.dtype.kind not in "iub" for a in arrays[1:])
     ):
         return None
-    counts = np.zeros(0, dtype=np.int64)
+    counter = _CellCounter()
+    n_groups = 0  # the largest value so far, plus one: every chunk is coded as wide
     for start in range(0, len(values), _CHUNK_ROWS):  # bounded: len(values) / _CHUNK_ROWS steps
         stop = min(start + _CHUNK_ROWS, len(values))
         chunk = values[start:stop]
@@ -326,10 +327,9 @@ def value_confusion_table(
         labels = y_true[start:stop], y_pred[start:stop]
         if high >= _VALUE_LIMIT or any(_unsigned_max(a) > 1 for a in labels):
             return None
-        if 4 * (high + 1) > len(counts):
-            counts = np.concatenate([counts, np.zeros(4 * (high + 1) - len(counts), np.int64)])
-        _count_cells(counts, chunk, high + 1, *labels)
-    table = counts.reshape(-1, 4)
+        n_groups = max(n_groups, high + 1)
+        counter.add(chunk, n_groups, *labels)
+    table = counter.counts(4 * n_groups).reshape(-1, 4)
     # Values are their own codes: the smallest is the first row that counted any.
     low = int(np.flatnonzero(table.any(axis=1))[0])
     return table[low:], low
@@ -342,38 +342,70 @@ def _unsigned_max(values: npt.NDArray[Any]) -> int:
     return int(values.view(values.dtype.str.replace("i", "u")).max())
 
 
-def _count_cells(
-    counts: IntArray,
-    codes: npt.NDArray[Any],
-    n_groups: int,
-    y_true: npt.NDArray[Any],
-    y_pred: npt.NDArray[Any],
-) -> None:
-    """Add the cell counts of one chunk (codes below ``n_groups``) to ``counts[:4 G]``."""
-    cells = 4 * n_groups
-    # The cell of a row, 4 g + 2 y + p, in the narrowest type that holds it: after the
-    # cast from the input's type, every pass moves one or two bytes a row, not eight.
-    cell_type = np.uint8 if cells <= 1 << 8 else np.uint16 if cells <= 1 << 16 else np.intp
-    # Doubling by addition: numpy's shifts of small integers are not vectorised (12x slower).
-    cell = codes.astype(cell_type)
-    cell += cell
-    cell += y_true.astype(cell_type, copy=False)
-    cell += cell
-    cell += y_pred.astype(cell_type, copy=False)
-    if cells * cells > _PAIR_CELLS:
-        counts[:cells] += np.bincount(cell, minlength=cells)
-        return
-    # Two rows make one code (first * cells + second): np.bincount, the costly pass, then
-    # counts half as many values into cells**2 bins, summed back both ways.
-    half = len(cell) // 2
-    pair = cell[:half].astype(np.uint16)
-    pair *= cells
-    pair += cell[half : 2 * half]
-    by_pair = np.bincount(pair, minlength=cells * cells).reshape(cells, cells)
-    counts[:cells] += by_pair.sum(axis=0)
-    counts[:cells] += by_pair.sum(axis=1)
-    if len(cell) % 2:
-        counts[cell[-1]] += 1
+def _rows_per_code(cells: int) -> int:
+    """How many rows one bincount value can carry: the most with ``cells**k`` bins in
+    ``_PACKED_BINS`` (3 for 5 groups: 20**3 = 8,000 bins)."""
+    k = 1
+    while cells ** (k + 1) <= _PACKED_BINS:  # bounded: cells >= 4, so k < 7
+        k += 1
+    return k
+
+
+class _CellCounter:
+    """Counts of the cells ``4 g + 2 y + p`` over chunks of rows.
+
+    Several rows make one bincount value (``(c1 * cells + c2) * cells + c3``): np.bincount,
+    the costly pass, then counts a third as many values into ``cells**3`` bins, which are
+    summed back to ``cells`` counts once, at the end.
+    """
+
+    def __init__(self) -> None:
+        self.packed: dict[tuple[int, int], IntArray] = {}
+
+    def add(
+        self,
+        codes: npt.NDArray[Any],
+        n_groups: int,
+        y_true: npt.NDArray[Any],
+        y_pred: npt.NDArray[Any],
+    ) -> None:
+        """Count one chunk whose codes are below ``n_groups``."""
+        cells = 4 * n_groups
+        # The cell of a row in the narrowest type that holds it: after the cast from the
+        # input's type, every pass moves one or two bytes a row, not eight. Doubling by
+        # addition: numpy's shifts of small integers are not vectorised (12x slower).
+        cell_type = np.uint8 if cells <= 1 << 8 else np.uint16 if cells <= 1 << 16 else np.intp
+        cell = codes.astype(cell_type)
+        cell += cell
+        cell += y_true.astype(cell_type, copy=False)
+        cell += cell
+        cell += y_pred.astype(cell_type, copy=False)
+        k = _rows_per_code(cells)
+        per = len(cell) // k
+        if k > 1 and per:
+            packed = cell[:per].astype(np.uint16)
+            for j in range(1, k):  # bounded: k < 7
+                packed *= cells
+                packed += cell[j * per : (j + 1) * per]
+            self._add((cells, k), np.bincount(packed, minlength=cells**k))
+            cell = cell[k * per :]
+        if len(cell):
+            self._add((cells, 1), np.bincount(cell, minlength=cells))
+
+    def _add(self, key: tuple[int, int], counts: IntArray) -> None:
+        if key in self.packed:
+            self.packed[key] += counts
+        else:
+            self.packed[key] = counts
+
+    def counts(self, n_cells: int) -> IntArray:
+        """The ``n_cells`` cell counts (at least the largest ``4 n_groups`` added)."""
+        out = np.zeros(n_cells, dtype=np.int64)
+        for (cells, k), packed in self.packed.items():
+            table = packed.reshape((cells,) * k)
+            for axis in range(k):  # bounded: k < 7
+                out[:cells] += table.sum(axis=tuple(a for a in range(k) if a != axis))
+        return out
 
 
 def _divide(num: Any, den: Any) -> Any:
