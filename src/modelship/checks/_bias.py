@@ -629,7 +629,7 @@ class Bias:
                 sf.bootstrap_regression(table, self.n_resamples, rng)
             )
         else:
-            rates = sf.group_rates(table)
+            rates = point_rates if len(kept) == len(fs.table) else sf.group_rates(table)
             point = sf.disparities(rates, reference=reference)
             boot_rates = sf.group_rates(sf.bootstrap_tables(table, self.n_resamples, rng))
             resampled = sf.disparities(boot_rates, reference=reference)

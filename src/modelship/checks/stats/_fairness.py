@@ -409,11 +409,9 @@ class _CellCounter:
 
 
 def _divide(num: Any, den: Any) -> Any:
-    num = np.asarray(num, dtype=np.float64)
+    """``num / den``, NaN where ``den`` is not positive (dividing by NaN warns of nothing)."""
     den = np.asarray(den, dtype=np.float64)
-    out = np.full(np.broadcast(num, den).shape, np.nan)
-    np.divide(num, den, out=out, where=den > 0)
-    return out
+    return np.divide(np.asarray(num, dtype=np.float64), np.where(den > 0, den, np.nan))
 
 
 def group_rates(table: npt.ArrayLike) -> dict[str, FloatArray]:
