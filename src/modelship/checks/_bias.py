@@ -572,24 +572,26 @@ class Bias:
         point_rates = sf.regression_means(fs.table) if regression else sf.group_rates(fs.table)
         groups: dict[str, GroupMetrics] = {}
         skipped: list[str] = []
-        for g, label in enumerate(fs.labels):
+        # Python lists: one conversion per metric, not one numpy scalar per group and metric.
+        per_group = {
+            key: point_rates[key].tolist()
+            for key in (("mean_prediction", "mean_error") if regression else _GROUP_RATES)
+        }
+        sizes, is_small, is_left_out = counts.tolist(), small.tolist(), leave_out.tolist()
+        for g, label in enumerate(fs.labels):  # bounded: one record per group
             reason = ""
-            if small[g]:
-                verb = "kept (small_groups='ignore')" if not leave_out[g] else "skipped"
-                reason = f"{int(counts[g])} rows < min_group_size {self.min_group_size}: {verb}"
-                if leave_out[g]:
+            if is_small[g]:
+                verb = "kept (small_groups='ignore')" if not is_left_out[g] else "skipped"
+                reason = f"{int(sizes[g])} rows < min_group_size {self.min_group_size}: {verb}"
+                if is_left_out[g]:
                     skipped.append(label)
-            metrics = {
-                key: point_rates[key][g]
-                for key in (("mean_prediction", "mean_error") if regression else _GROUP_RATES)
-            }
             groups[label] = GroupMetrics(
                 label=label,
                 feature_set=fs.names,
-                count=int(counts[g]),
-                skipped=bool(leave_out[g]),
+                count=int(sizes[g]),
+                skipped=bool(is_left_out[g]),
                 reason=reason,
-                **metrics,
+                **{key: values[g] for key, values in per_group.items()},
             )
         kept = np.flatnonzero(~leave_out)
         prefix = f"{fs.key}:" if several else ""
