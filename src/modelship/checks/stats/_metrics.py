@@ -16,8 +16,8 @@ baseline``) and their two-sided ``confidence`` intervals, whose ends are one-sid
 at ``(1 + confidence) / 2``:
 
 * :func:`delong` for ROC AUC: DeLong's variance of two correlated AUCs computed from
-  placement values as in Sun and Xu (2014), one sort of each model's positive and
-  negative scores, O(n log n);
+  placement values as in Sun and Xu (2014), one sort of each model's scores (of
+  integer keys carrying the row and its label), O(n log n);
 * :func:`mcnemar_exact` for accuracy: conditional on the discordant pairs, the number the
   candidate alone got right is binomial; Clopper-Pearson bounds on its proportion give
   exact bounds on the accuracy difference;
