@@ -522,18 +522,28 @@ def _opposite_below(y8: npt.NDArray[np.uint8], score: FloatArray) -> tuple[Any, 
 
 
 def _tied_twice_below(labels: Any, cum_pos: Any, starts: npt.NDArray[np.intp]) -> Any:
-    """``twice_below`` of sorted rows whose groups of equal scores begin at ``starts``:
-    each row counts the other class below its group twice, and within it once."""
-    ends = np.r_[starts[1:], len(labels)]
-    pos_before = np.r_[0, cum_pos][starts]
-    pos_in = cum_pos[ends - 1] - pos_before
-    neg_before, neg_in = starts - pos_before, (ends - starts) - pos_in
-    sizes = ends - starts
+    """``twice_below`` of sorted rows whose groups of equal scores begin at ``starts``."""
+    sizes = np.diff(np.r_[starts, len(labels)])
+    return _tie_groups_twice_below(labels, cum_pos, starts, sizes, labels)
+
+
+def _tie_groups_twice_below(
+    labels: Any, cum_pos: Any, start: npt.NDArray[np.intp], sizes: Any, covered: Any
+) -> Any:
+    """``twice_below`` of the rows of groups of equal scores, in sorted order.
+
+    The groups begin at sorted positions ``start`` and hold ``sizes`` rows; ``covered``
+    are those rows' labels. Each row counts the rows of the other class below its group
+    twice and those within it once.
+    """
+    pos_before = cum_pos[start] - labels[start]
+    pos_in = cum_pos[start + sizes - 1] - pos_before
+    neg_before, neg_in = start - pos_before, sizes - pos_in
     # A negative's count, plus for a positive the difference (arithmetic: np.where is slower).
     of_neg = 2 * pos_before + pos_in
     twice = np.repeat(of_neg, sizes)
     extra = np.repeat(2 * neg_before + neg_in - of_neg, sizes)
-    extra *= labels
+    extra *= covered
     twice += extra
     return twice
 
@@ -591,8 +601,8 @@ def _twice_below_in_rows(y8: npt.NDArray[np.uint8], score: FloatArray) -> Any:
     order[rows] = order[rows][by]
     labels[rows] = labels[rows][by]
     values = values[by]
-    twice_pos = np.cumsum(labels, dtype=count)
-    twice_pos += twice_pos
+    cum_pos = np.cumsum(labels, dtype=count)
+    twice_pos = cum_pos + cum_pos
     # Untied: a positive at sorted position p has p + 1 - cum_pos[p] negatives below it, a
     # negative has cum_pos[p] positives below it. With label l, twice that is
     # 2 cum_pos + l (2 (p + 1) - 4 cum_pos): arithmetic, as a masked copy is 10x slower.
@@ -602,18 +612,10 @@ def _twice_below_in_rows(y8: npt.NDArray[np.uint8], score: FloatArray) -> Any:
     twice *= labels
     twice += twice_pos
     if len(rows):
-        # Ties are only among alike keys: count each tied group as _opposite_below does.
+        # Ties are only among alike keys: each group of equal scores there is counted.
         first = np.flatnonzero(run_starts | np.r_[True, values[1:] != values[:-1]])
         sizes = np.diff(np.r_[first, len(rows)])
-        start = rows[first]
-        pos_before = twice_pos[start] // 2 - labels[start]
-        pos_in = twice_pos[start + sizes - 1] // 2 - pos_before
-        neg_before, neg_in = start - pos_before, sizes - pos_in
-        twice[rows] = np.where(
-            labels[rows].view(np.bool_),
-            np.repeat(2 * neg_before + neg_in, sizes),
-            np.repeat(2 * pos_before + pos_in, sizes),
-        )
+        twice[rows] = _tie_groups_twice_below(labels, cum_pos, rows[first], sizes, labels[rows])
     return _in_rows(order, twice)
 
 
