@@ -351,3 +351,23 @@ def test_delong_with_scores_a_rounding_error_apart_equals_the_quadratic_referenc
     assert result.baseline == pytest.approx(auc_b, abs=1e-12)
     half = (result.ci_high - result.ci_low) / 2
     assert half == pytest.approx(sps.norm.ppf(0.95) * math.sqrt(var), rel=1e-9)
+
+
+@pytest.mark.parametrize("share_tied", [0.02, 0.6])
+def test_delong_with_some_or_many_tied_scores_equals_the_quadratic_reference(
+    share_tied: float,
+) -> None:
+    # A few ties are counted among the rows whose sort keys are alike; many ties (few
+    # distinct scores) by groups of equal keys.
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    a, b = y + rng.normal(0, 1, 500), y + rng.normal(0, 1.5, 500)
+    tied = rng.random(500) < share_tied
+    a[tied] = a[rng.integers(0, 500, int(tied.sum()))]
+    b[tied] = np.round(b[tied])
+    result = sm.delong(y, a, b, confidence=0.9)
+    auc_a, auc_b, var = slow_delong(y, a, b)
+    assert result.candidate == pytest.approx(auc_a, abs=1e-12)
+    assert result.baseline == pytest.approx(auc_b, abs=1e-12)
+    half = (result.ci_high - result.ci_low) / 2
+    assert half == pytest.approx(sps.norm.ppf(0.95) * math.sqrt(var), rel=1e-9)
