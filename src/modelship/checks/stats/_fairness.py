@@ -212,7 +212,7 @@ def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
         )
     if array.dtype.kind in "iu" and (
         # Seen as unsigned, a negative value is huge: one reduction checks both ends.
-        not len(array) or array.view(array.dtype.str.replace("i", "u")).max() <= 1
+        not len(array) or _unsigned(array).max() <= 1
     ):
         return np.asarray(array)
     positive = array == 1
@@ -275,7 +275,7 @@ def confusion_table(
         stop = min(start + _CHUNK_ROWS, len(codes))
         chunk = codes[start:stop]
         # Checked while the chunk is in cache; seen as unsigned, a negative code is huge.
-        if _unsigned_max(chunk) >= n_groups:
+        if int(_unsigned(chunk).max()) >= n_groups:
             raise CheckInputError(
                 f"group codes must lie in [0, {n_groups}), got values from "
                 f"{int(codes.min())} to {int(codes.max())}; code the groups with factorize()"
@@ -318,28 +318,29 @@ def value_confusion_table(
         or any(a.dtype.kind not in "iub" for a in arrays[1:])
     ):
         return None
+    # Each checked column seen as unsigned (a negative value is huge: one reduction checks
+    # both ends) with its largest allowed value; booleans need no check.
+    checks = [(_unsigned(values), _VALUE_LIMIT - 1)] + [
+        (_unsigned(a), 1) for a in (y_true, y_pred) if a.dtype.kind != "b"
+    ]
     counter = _CellCounter()
     n_groups = 0  # the largest value so far, plus one: every chunk is coded as wide
     for start in range(0, len(values), _CHUNK_ROWS):  # bounded: len(values) / _CHUNK_ROWS steps
         stop = min(start + _CHUNK_ROWS, len(values))
-        chunk = values[start:stop]
-        high = _unsigned_max(chunk)  # a negative value is huge seen as unsigned
-        labels = y_true[start:stop], y_pred[start:stop]
-        if high >= _VALUE_LIMIT or any(_unsigned_max(a) > 1 for a in labels):
+        highs = [int(column[start:stop].max()) for column, _ in checks]
+        if any(high > limit for high, (_, limit) in zip(highs, checks, strict=True)):
             return None
-        n_groups = max(n_groups, high + 1)
-        counter.add(chunk, n_groups, *labels)
+        n_groups = max(n_groups, highs[0] + 1)
+        counter.add(values[start:stop], n_groups, y_true[start:stop], y_pred[start:stop])
     table = counter.counts(4 * n_groups).reshape(-1, 4)
     # Values are their own codes: the smallest is the first row that counted any.
     low = int(np.flatnonzero(table.any(axis=1))[0])
     return table[low:], low
 
 
-def _unsigned_max(values: npt.NDArray[Any]) -> int:
-    """Largest value, with negative integers seen as huge (their unsigned reading)."""
-    if values.dtype.kind == "b":
-        return int(values.any())
-    return int(values.view(values.dtype.str.replace("i", "u")).max())
+def _unsigned(values: npt.NDArray[Any]) -> npt.NDArray[Any]:
+    """Integers seen as unsigned: a negative value reads as a huge one."""
+    return values.view(values.dtype.str.replace("i", "u"))
 
 
 def _rows_per_code(cells: int) -> int:
