@@ -73,7 +73,7 @@ def ms(seconds: float) -> str:
 
 
 def verdict(ok: bool) -> str:
-    return "PASS" if ok else "MISS"
+    return "yes" if ok else "NO"
 
 
 def data(rows: int, groups: int, seed: int) -> dict[str, Array]:
@@ -164,11 +164,10 @@ def main() -> None:
     print(
         f"{rows:,} rows, {args.groups} groups (int64 codes); labels and predictions int64; "
         f"single-threaded, best CPU time of {args.repeat}, baseline timed alternately in the "
-        f"same loop; load average {load:.1f} on {os.cpu_count()} CPUs"
+        f"same loop; load average {load:.1f} on {os.cpu_count()} CPUs (on a loaded machine "
+        "absolute times swing; read the ratios)"
     )
-    header = (
-        f"{'measurement':<62} {'ours':>10} {'baseline':>10} {'ratio':>8}  {'target':<8} verdict"
-    )
+    header = f"{'subject':<62} {'ours':>10} {'baseline':>10} {'ratio':>8}  {'target':<8} met?"
     print(header)
     print("-" * len(header))
 

@@ -11,6 +11,9 @@ Registers a production churn model, then judges two candidates on the same holdo
 The baseline is loaded from the registry by alias and verified against its digest.
 Reports (JUnit XML, Markdown, JSON) go to ``--out``.
 
+:func:`stop_a_biased_candidate` is the bias step of ``demo.py``: a candidate whose
+selection rate is lower for one age band is stopped by the bias check, a fair one ships.
+
 Run: ``python examples/bias_and_degradation.py [--out DIR]`` (default: a new temporary folder).
 """
 
@@ -93,6 +96,47 @@ def judge(name: str, candidate: ChurnModel, reg: ms.Registry, data: tuple, out: 
     eo = suite.results[0].disparities["equalized_odds_difference"]  # type: ignore[attr-defined]
     print(f"  equalized odds difference {eo.value:.3f} [{eo.ci_low:.3f}, {eo.ci_high:.3f}]")
     return suite.passed
+
+
+def stop_a_biased_candidate(seed: int = 11, n: int = 6_000) -> bool:
+    """The demo's bias gate: a candidate that selects the 65+ band less is stopped.
+
+    Two candidates score the same holdout. The fair one ignores age; the biased one lowers
+    its scores for the 65+ band, so fewer of them are selected (predicted to churn, and
+    offered the retention discount) than of anyone else. The bias check computes each
+    group's selection rate, true and false positive rates, and the disparities between
+    groups with bootstrap intervals: the fair candidate passes, the biased one fails on
+    demographic parity, equalized odds and equal opportunity, naming the groups.
+
+    Returns whether the gate behaved (fair passed, biased stopped). Under a second.
+    """
+    x, y, meta = make_holdout(np.random.default_rng(seed), n)
+    age_band = meta["sensitive"]["age_band"]
+    candidates = {
+        "fair": ChurnModel([1.2, -0.8, 0.5, 0.0]),
+        "biased against 65+": ChurnModel([1.2, -0.8, 0.5, 0.0], old_offset=-1.5),
+    }
+    verdicts = {}
+    for name, model in candidates.items():
+        selected = (model.predict_proba(x)[:, 1] >= 0.5).astype(int)
+        suite = run_suite(
+            [Bias(y_true=y, y_pred=selected, sensitive={"age_band": age_band}, name="bias")]
+        )
+        bias = suite.results[0]
+        rates = ", ".join(
+            f"{label} {group.selection_rate:.2f}"
+            for label, group in bias.groups.items()  # type: ignore[attr-defined]
+        )
+        dpd = bias.disparities["demographic_parity_difference"]  # type: ignore[attr-defined]
+        print(f"== bias check, {name} candidate: {'ships' if suite.passed else 'STOPPED'} ==")
+        print(f"  selection rate by age band: {rates}")
+        print(
+            f"  demographic parity difference {dpd.value:.3f} "
+            f"[{dpd.ci_low:.3f}, {dpd.ci_high:.3f}], threshold {dpd.threshold}"
+        )
+        print(suite.summary())
+        verdicts[name] = suite.passed
+    return verdicts["fair"] and not verdicts["biased against 65+"]
 
 
 def main() -> None:

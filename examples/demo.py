@@ -119,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"batch with {label}: passed={suite.passed} drifted={drifted}")
     print(suite.to_markdown())
 
+    # Before a candidate ships: does it select one group of people less than the others?
+    import bias_and_degradation  # beside this script
+
+    assert bias_and_degradation.stop_a_biased_candidate(), "the bias gate must stop it"
+
     # Put a model into service and take it back out: blue-green on the local deployer.
     import deploy_local  # beside this script
 

@@ -318,3 +318,23 @@ def test_groups_partition_the_rows_and_disparities_equal_the_table_statistics(
 def test_scores_without_a_threshold_raise_and_suggest_one() -> None:
     with pytest.raises(CheckInputError, match="for scores, pass threshold="):
         Bias(y_true=[0, 1], y_pred=[0.2, 0.7], sensitive=["a", "b"]).run()
+
+
+def test_integer_groups_counted_in_one_pass_give_the_result_of_the_same_groups_as_text() -> None:
+    rng = np.random.default_rng(5)
+    group = rng.integers(3, 8, 4000)  # integers are counted directly, text is factorized
+    y = rng.integers(0, 2, 4000)
+    pred = np.where(rng.random(4000) < 0.8 - 0.05 * (group - 3), y, 1 - y)
+    as_int = Bias(y_true=y, y_pred=pred, sensitive=group).run()
+    as_text = Bias(y_true=y, y_pred=pred, sensitive=group.astype(str)).run()
+    assert as_int.groups == as_text.groups
+    assert as_int.disparities == as_text.disparities
+    assert as_int.status == as_text.status
+
+
+@pytest.mark.parametrize("bad", ["y_true", "y_pred"])
+def test_integer_labels_outside_zero_one_with_integer_groups_raise_naming_them(bad: str) -> None:
+    labels = {"y_true": np.array([0, 1, 0, 1]), "y_pred": np.array([0, 1, 1, 0])}
+    labels[bad] = np.array([0, 1, 3, 1])
+    with pytest.raises(CheckInputError, match=f"{bad} must hold only 0 and 1"):
+        Bias(**labels, sensitive=np.array([0, 0, 1, 1])).run()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import attrs
 import numpy as np
@@ -288,30 +287,99 @@ def test_segment_masks_and_small_segments_are_skipped_and_listed() -> None:
     assert result.details["skipped_segments"] == {"tiny": 5}
 
 
+class ManualClock:
+    """A clock whose time moves only when a model advances it: latencies are exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Timed:
+    """Predicts like ``model`` and takes ``seconds`` of ``clock`` time per call; keeps
+    the batches it was given."""
+
+    def __init__(self, model: LogisticRegression, clock: ManualClock, seconds: float) -> None:
+        self.model, self.clock, self.seconds = model, clock, seconds
+        self.batches: list[np.ndarray] = []
+
+    def predict_proba(self, rows: np.ndarray) -> np.ndarray:
+        self.batches.append(rows)
+        self.clock.now += self.seconds
+        return self.model.predict_proba(rows)
+
+
 def test_latency_size_and_memory_are_measured_on_the_same_batches() -> None:
     x, y, good, _ = make_models()
-
-    class Slow:
-        def predict_proba(self, rows: np.ndarray) -> np.ndarray:
-            time.sleep(0.002)
-            return good.predict_proba(rows)
-
+    clock = ManualClock()
+    slow, quick = Timed(good, clock, 0.004), Timed(good, clock, 0.001)
     result = Degradation(
-        candidate=Slow(),
-        baseline=good,
+        candidate=slow,
+        baseline=quick,
         X=x,
         y=y,
         metrics=["roc_auc"],
         latency_budget=1.5,
         n_batches=5,
         warmup=1,
+        clock=clock,
     ).run()
     perf = result.performance
     assert perf is not None
-    assert perf.candidate["p50_ms"] > 2.0 > perf.baseline["p50_ms"]
+    assert perf.candidate["p50_ms"] == pytest.approx(4.0)
+    assert perf.candidate["p99_ms"] == pytest.approx(4.0)
+    assert perf.baseline["p95_ms"] == pytest.approx(1.0)
     assert perf.n_batches == 5
+    timed = slice(1, 1 + 5)  # after the one warm-up call, before the memory call
+    assert len(slow.batches[timed]) == 5
+    for mine, theirs in zip(slow.batches[timed], quick.batches[timed], strict=True):
+        assert np.array_equal(mine, theirs)
     assert "latency_p95_ratio" in perf.exceeded
     assert result.status.value == "fail"
+
+
+def test_a_candidate_slower_by_less_than_the_latency_budget_passes() -> None:
+    x, y, good, _ = make_models()
+    clock = ManualClock()
+    result = Degradation(
+        candidate=Timed(good, clock, 0.0012),
+        baseline=Timed(good, clock, 0.001),
+        X=x,
+        y=y,
+        metrics=["roc_auc"],
+        latency_budget=1.5,
+        latency_budget_ms=2.0,
+        n_batches=5,
+        clock=clock,
+    ).run()
+    assert result.performance is not None
+    assert result.performance.exceeded == {}
+    assert result.status.value == "pass"
+
+
+def test_a_candidate_over_the_absolute_latency_budget_fails() -> None:
+    x, y, good, _ = make_models()
+    clock = ManualClock()
+    result = Degradation(
+        candidate=Timed(good, clock, 0.003),
+        baseline=Timed(good, clock, 0.003),
+        X=x,
+        y=y,
+        metrics=["roc_auc"],
+        latency_budget_ms=2.0,
+        n_batches=5,
+        clock=clock,
+    ).run()
+    assert result.performance is not None
+    assert list(result.performance.exceeded) == ["latency_p95_ms"]
+    assert result.status.value == "fail"
+
+
+def test_a_clock_that_is_not_callable_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="clock must be a callable"):
+        Degradation(y=[0, 1], candidate_scores=[0.1, 0.9], baseline_scores=[0.2, 0.8], clock=1.0)
 
 
 class Wide:

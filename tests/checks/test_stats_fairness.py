@@ -208,3 +208,84 @@ def test_interval_ends_are_numpys_quantiles_of_the_defined_draws(
     low, high = np.quantile(defined, [tail, 1 - tail])
     assert est.ci_low == pytest.approx(low, abs=1e-12)
     assert est.ci_high == pytest.approx(high, abs=1e-12)
+
+
+# --- the one-pass count table -------------------------------------------------------------
+
+
+def naive_table(groups: np.ndarray, n_groups: int, y: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Count each (group, label, prediction) with a Python loop over the rows."""
+    table = np.zeros((n_groups, 4), dtype=np.int64)
+    for g, yi, pi in zip(groups.tolist(), y.tolist(), p.tolist(), strict=True):
+        table[g, 2 * int(yi) + int(pi)] += 1
+    return table
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    n_groups=st.integers(1, 40),
+    chunk=st.sampled_from([7, 64, 1 << 16]),
+    seed=st.integers(0, 2**16),
+)
+def test_confusion_table_equals_counting_row_by_row_across_chunks_and_packing(
+    n: int, n_groups: int, chunk: int, seed: int
+) -> None:
+    # Small chunks leave remainders that no packed code can hold; 1 to 40 groups cover
+    # six to one rows per bincount value.
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, n_groups, n)
+    y, p = rng.integers(0, 2, n), rng.integers(0, 2, n).astype(bool)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sf, "_CHUNK_ROWS", chunk)
+        table = sf.confusion_table(groups, n_groups, y, p)
+    assert table.tolist() == naive_table(groups, n_groups, y, p).tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 400),
+    low=st.integers(0, 300),
+    spread=st.integers(0, 30),
+    chunk=st.sampled_from([5, 64, 1 << 16]),
+    seed=st.integers(0, 2**16),
+)
+def test_value_table_equals_factorized_counting_whatever_the_chunks(
+    n: int, low: int, spread: int, chunk: int, seed: int
+) -> None:
+    # Later chunks may hold larger values than earlier ones: the table widens as it goes.
+    rng = np.random.default_rng(seed)
+    values = np.sort(rng.integers(low, low + spread + 1, n))
+    y, p = rng.integers(0, 2, n).astype(np.uint8), rng.integers(0, 2, n)
+    codes, labels = sf.factorize(values, dense=True)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sf, "_CHUNK_ROWS", chunk)
+        found = sf.value_confusion_table(values, y, p)
+    assert found is not None
+    table, first = found
+    assert first == int(values.min())
+    assert table.tolist() == naive_table(codes, len(labels), y, p).tolist()
+
+
+@pytest.mark.parametrize(
+    ("values", "y", "p"),
+    [
+        (np.array([-1, 0, 1]), np.array([0, 1, 1]), np.array([1, 0, 1])),
+        (np.array([0, 1 << 14, 1]), np.array([0, 1, 1]), np.array([1, 0, 1])),
+        (np.array([0, 1, 1]), np.array([0, 2, 1]), np.array([1, 0, 1])),
+        (np.array([0, 1, 1]), np.array([0, 1, 1]), np.array([1, -1, 1])),
+        (np.array([0, 1, 1]), np.array([0.0, 1.0, 1.0]), np.array([1, 0, 1])),
+        (np.array(["a", "b", "b"]), np.array([0, 1, 1]), np.array([1, 0, 1])),
+    ],
+    ids=["negative", "too-large", "label-2", "prediction-minus-1", "float-labels", "text"],
+)
+def test_value_table_leaves_what_it_cannot_check_to_the_general_way(
+    values: np.ndarray, y: np.ndarray, p: np.ndarray
+) -> None:
+    assert sf.value_confusion_table(values, y, p) is None
+
+
+@pytest.mark.parametrize("codes", [np.array([0, 2, 1]), np.array([0, -1, 1])])
+def test_confusion_table_refuses_codes_outside_the_groups(codes: np.ndarray) -> None:
+    with pytest.raises(CheckInputError, match=r"group codes must lie in \[0, 2\)"):
+        sf.confusion_table(codes, 2, np.array([0, 1, 1]), np.array([1, 0, 1]))

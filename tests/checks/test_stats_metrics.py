@@ -333,3 +333,41 @@ def test_sort_order_falls_back_to_argsort_when_most_rows_need_repair() -> None:
     order, ordered = sm.sort_order(score)
     assert np.array_equal(ordered, np.sort(score))
     assert np.array_equal(score[order], ordered)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_delong_with_scores_a_rounding_error_apart_equals_the_quadratic_reference(
+    seed: int,
+) -> None:
+    # Scores within a relative 2**-40 of each other (and some exactly equal) share their
+    # sort keys' leading bits: their order and ties are resolved from the scores alone.
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, 400)
+    a = 1.0 + rng.integers(0, 60, 400) * 2.0**-45
+    b = np.where(rng.random(400) < 0.5, a, -a) + rng.integers(0, 3, 400) * 2.0**-50
+    result = sm.delong(y, a, b, confidence=0.9)
+    auc_a, auc_b, var = slow_delong(y, a, b)
+    assert result.candidate == pytest.approx(auc_a, abs=1e-12)
+    assert result.baseline == pytest.approx(auc_b, abs=1e-12)
+    half = (result.ci_high - result.ci_low) / 2
+    assert half == pytest.approx(sps.norm.ppf(0.95) * math.sqrt(var), rel=1e-9)
+
+
+@pytest.mark.parametrize("share_tied", [0.02, 0.6])
+def test_delong_with_some_or_many_tied_scores_equals_the_quadratic_reference(
+    share_tied: float,
+) -> None:
+    # A few ties are counted among the rows whose sort keys are alike; many ties (few
+    # distinct scores) by groups of equal keys.
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 500)
+    a, b = y + rng.normal(0, 1, 500), y + rng.normal(0, 1.5, 500)
+    tied = rng.random(500) < share_tied
+    a[tied] = a[rng.integers(0, 500, int(tied.sum()))]
+    b[tied] = np.round(b[tied])
+    result = sm.delong(y, a, b, confidence=0.9)
+    auc_a, auc_b, var = slow_delong(y, a, b)
+    assert result.candidate == pytest.approx(auc_a, abs=1e-12)
+    assert result.baseline == pytest.approx(auc_b, abs=1e-12)
+    half = (result.ci_high - result.ci_low) / 2
+    assert half == pytest.approx(sps.norm.ppf(0.95) * math.sqrt(var), rel=1e-9)

@@ -220,6 +220,20 @@ def _features(sensitive: Any) -> dict[str, npt.NDArray[Any]]:
     return raw_columns(array, what="sensitive")
 
 
+def _labels(values: Any, what: str, *, check: bool) -> npt.NDArray[Any]:
+    """0/1 labels: checked by :func:`~.stats._fairness.binary_labels` when ``check`` is set
+    or their type is not integer or boolean (then converted), else left to the counting."""
+    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    if not check and array.ndim == 1 and array.dtype.kind in "iub":
+        return array
+    try:
+        return sf.binary_labels(array, what)
+    except CheckInputError as exc:
+        if what == "y_pred":
+            raise CheckInputError(f"{exc}; for scores, pass threshold=") from None
+        raise
+
+
 def _real(values: Any, what: str) -> npt.NDArray[np.float64]:
     array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
     if array.ndim != 1 or array.dtype.kind not in "iufb":
@@ -402,14 +416,13 @@ class Bias:
             y_true: Any = _real(self.y_true, "y_true")
             y_pred: Any = _real(self.y_pred, "y_pred")
         else:
-            y_true = sf.binary_labels(self.y_true, "y_true")
+            # Integer and boolean labels are checked where they are counted (one pass over
+            # the rows, see _feature_sets); others are checked and converted here.
+            y_true = _labels(self.y_true, "y_true", check=False)
             if self.threshold is not None:
                 y_pred = _real(self.y_pred, "y_pred (scores)") >= self.threshold
             else:
-                try:
-                    y_pred = sf.binary_labels(self.y_pred, "y_pred")
-                except CheckInputError as exc:
-                    raise CheckInputError(f"{exc}; for scores, pass threshold=") from None
+                y_pred = _labels(self.y_pred, "y_pred", check=False)
         n = len(y_true)
         lengths = {"y_pred": len(y_pred)} | {
             f"sensitive {k!r}": len(v) for k, v in features.items()
@@ -425,10 +438,18 @@ class Bias:
         self, y_true: Any, y_pred: Any, features: Mapping[str, Any]
     ) -> list[_FeatureSet]:
         names = list(features)
-        coded = [
-            sf.factorize(features[name], what=f"sensitive feature {name!r}", dense=True)
-            for name in names
-        ]
+        fast = None
+        if self.task == "classification" and len(names) == 1:
+            fast = sf.value_confusion_table(features[names[0]], y_true, y_pred)
+        coded: list[tuple[Any, tuple[str, ...]]]
+        if fast is not None:
+            low = fast[1]
+            coded = [(None, tuple(str(low + i) for i in range(len(fast[0]))))]
+        else:
+            coded = [
+                sf.factorize(features[name], what=f"sensitive feature {name!r}", dense=True)
+                for name in names
+            ]
         if self.reference_group is not None and not any(
             self.reference_group in labels for _, labels in coded
         ):
@@ -437,13 +458,18 @@ class Bias:
                 f"feature; groups: {sorted({label for _, labels in coded for label in labels})}"
             )
         sizes = [len(labels) for _, labels in coded]
-        joint = sf.intersect([codes for codes, _ in coded], sizes)
-        n_joint = math.prod(sizes)
         flat: npt.NDArray[Any]
-        if self.task == "regression":
-            flat = sf.regression_table(joint, n_joint, y_true, y_pred)
+        if fast is not None:
+            flat = fast[0]
         else:
-            flat = sf.confusion_table(joint, n_joint, y_true, y_pred)
+            joint = sf.intersect([codes for codes, _ in coded], sizes)
+            n_joint = math.prod(sizes)
+            if self.task == "regression":
+                flat = sf.regression_table(joint, n_joint, y_true, y_pred)
+            else:
+                y_true = _labels(y_true, "y_true", check=True)
+                y_pred = _labels(y_pred, "y_pred", check=True)
+                flat = sf.confusion_table(joint, n_joint, y_true, y_pred)
         cube = flat.reshape(*sizes, flat.shape[-1])
         for i, name in enumerate(names):
             others = tuple(j for j in range(len(names)) if j != i)
@@ -546,24 +572,26 @@ class Bias:
         point_rates = sf.regression_means(fs.table) if regression else sf.group_rates(fs.table)
         groups: dict[str, GroupMetrics] = {}
         skipped: list[str] = []
-        for g, label in enumerate(fs.labels):
+        # Python lists: one conversion per metric, not one numpy scalar per group and metric.
+        per_group = {
+            key: point_rates[key].tolist()
+            for key in (("mean_prediction", "mean_error") if regression else _GROUP_RATES)
+        }
+        sizes, is_small, is_left_out = counts.tolist(), small.tolist(), leave_out.tolist()
+        for g, label in enumerate(fs.labels):  # bounded: one record per group
             reason = ""
-            if small[g]:
-                verb = "kept (small_groups='ignore')" if not leave_out[g] else "skipped"
-                reason = f"{int(counts[g])} rows < min_group_size {self.min_group_size}: {verb}"
-                if leave_out[g]:
+            if is_small[g]:
+                verb = "kept (small_groups='ignore')" if not is_left_out[g] else "skipped"
+                reason = f"{int(sizes[g])} rows < min_group_size {self.min_group_size}: {verb}"
+                if is_left_out[g]:
                     skipped.append(label)
-            metrics = {
-                key: point_rates[key][g]
-                for key in (("mean_prediction", "mean_error") if regression else _GROUP_RATES)
-            }
             groups[label] = GroupMetrics(
                 label=label,
                 feature_set=fs.names,
-                count=int(counts[g]),
-                skipped=bool(leave_out[g]),
+                count=int(sizes[g]),
+                skipped=bool(is_left_out[g]),
                 reason=reason,
-                **metrics,
+                **{key: values[g] for key, values in per_group.items()},
             )
         kept = np.flatnonzero(~leave_out)
         prefix = f"{fs.key}:" if several else ""
@@ -603,7 +631,7 @@ class Bias:
                 sf.bootstrap_regression(table, self.n_resamples, rng)
             )
         else:
-            rates = sf.group_rates(table)
+            rates = point_rates if len(kept) == len(fs.table) else sf.group_rates(table)
             point = sf.disparities(rates, reference=reference)
             boot_rates = sf.group_rates(sf.bootstrap_tables(table, self.n_resamples, rng))
             resampled = sf.disparities(boot_rates, reference=reference)

@@ -418,6 +418,10 @@ class Degradation:
     batch_size, n_batches, warmup : int
         Latency batches: rows per batch (256), batches timed per model (50, alternating
         candidate and baseline on the same batch), untimed warm-up calls (3).
+    clock : callable
+        Seconds as a float, read before and after each timed batch
+        (``time.perf_counter``). A simulation or a test passes its own, whose time moves
+        only when its models say so, to get latencies that do not depend on the machine.
     severity, name
         As for every check.
 
@@ -511,12 +515,18 @@ class Degradation:
     batch_size: int = 256
     n_batches: int = 50
     warmup: int = 3
+    clock: Callable[[], float] = attrs.field(default=time.perf_counter, repr=False)
     severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
     name: str = "degradation"
 
     def __attrs_post_init__(self) -> None:
         if self.y is None:
             raise ConfigError("`y` (the holdout's labels or targets) is required")
+        if not callable(self.clock):
+            raise ConfigError(
+                f"clock={self.clock!r} is not allowed; clock must be a callable returning "
+                "seconds as a float, such as time.perf_counter"
+            )
         for side in ("candidate", "baseline"):
             model, scores = getattr(self, side), getattr(self, f"{side}_scores")
             if (model is None) == (scores is None):
@@ -807,6 +817,7 @@ class Degradation:
             batch_size=self.batch_size,
             n_batches=self.n_batches,
             warmup=self.warmup,
+            clock=self.clock,
         )
         figures: dict[str, dict[str, float | None]] = {}
         for side, model, lat in (("candidate", candidate, lat_c), ("baseline", baseline, lat_b)):
@@ -939,7 +950,7 @@ def _worst_segments(slices: Mapping[str, Mapping[str, MetricComparison]]) -> tup
     return tuple(sorted(scores, key=lambda s: -scores[s]))
 
 
-def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size, batch count and warm-up of the timing loop
+def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size, batch count, warm-up and clock of the timing loop
     cand: Callable[[Any], Any],
     base: Callable[[Any], Any],
     x: Any,
@@ -947,6 +958,7 @@ def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size,
     batch_size: int,
     n_batches: int,
     warmup: int,
+    clock: Callable[[], float],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
     """Seconds per batch for each model on the same batches, alternating who goes first."""
     rows = _n_rows(x)
@@ -960,9 +972,9 @@ def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size,
         order = (0, 1) if i % 2 == 0 else (1, 0)
         for side in order:
             model = cand if side == 0 else base
-            start = time.perf_counter()
+            start = clock()
             model(batch)
-            timings[side, i] = time.perf_counter() - start
+            timings[side, i] = clock() - start
     return timings[0], timings[1], len(batches)
 
 
