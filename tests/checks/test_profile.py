@@ -202,3 +202,11 @@ def test_kinds_given_beside_a_profile_raise_config_error() -> None:
         DataDrift(
             reference=profile, current={"x": np.arange(10.0)}, kinds={"x": "categorical"}
         ).run()
+
+
+def test_a_column_spanning_more_than_the_largest_float_round_trips() -> None:
+    # Found by hypothesis: max - min overflows to inf, and the std check refused the
+    # profile its own from_data had just built.
+    values = np.array([1.7976931348623157e308, -9.9792015476736e291])
+    profile = DriftProfile.from_data({"x": values}, summary_size=2)
+    assert DriftProfile.from_json(profile.to_json()) == profile

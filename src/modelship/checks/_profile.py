@@ -55,13 +55,14 @@ def _std_bounds(summary: QuantileSummary) -> tuple[float, float]:
     them, so the variance is at least ``s (q_hi - q_lo)^2 / 4``; the quartiles give ``s``.
     """
     q, ranks, n = summary.quantiles, summary.ranks, summary.n
-    upper = (float(q[-1]) - float(q[0])) / 2
+    # Halve before subtracting: the range of finite values can exceed the largest float.
+    upper = float(q[-1]) / 2 - float(q[0]) / 2
     index = QuantileSummary.stored_indices(n, q.size)
     lo = int(np.searchsorted(ranks, n / 4))  # first stored point with >= n/4 values at or below
     at_least_above = n - index  # values >= q[t]
     hi = int(np.nonzero(at_least_above >= n / 4)[0][-1])
     share = min(float(ranks[lo]) / n, float(at_least_above[hi]) / n)
-    lower = math.sqrt(share) * max(float(q[hi]) - float(q[lo]), 0.0) / 2
+    lower = math.sqrt(share) * max(float(q[hi]) / 2 - float(q[lo]) / 2, 0.0)
     return lower, upper
 
 
