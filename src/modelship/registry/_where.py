@@ -12,7 +12,9 @@ condition holds::
 Fields are ``tags.<key>`` (the version's tags now: the registration's, changed by
 ``set_tag``/``remove_tag``) and ``metrics.<name>`` (``tag.`` and ``metric.`` are accepted
 too). Tags compare as strings with ``==`` and ``!=``; metrics as numbers with ``==``, ``!=``,
-``<``, ``<=``, ``>`` and ``>=``. A version without the metric matches no condition on it.
+``<``, ``<=``, ``>`` and ``>=``. A tag that is not set differs from every value (so
+``("!=", "prod")`` keeps untagged versions); a version without a metric matches no
+condition on that metric.
 Everything is checked before anything is read, and :class:`InvalidFilter` says what was
 wrong.
 """
@@ -83,12 +85,11 @@ class Condition:
 
     def matches(self, metrics: Mapping[str, float | int], tags: Mapping[str, str]) -> bool:
         """Whether a version with these metrics and current tags meets this condition."""
-        have = (tags if self.field == "tags" else metrics).get(self.key)
-        if self.value is None or have is None:
-            # Only tags may be asked to be absent; a missing metric matches nothing.
-            absent = self.value is None and self.field == "tags"
-            return absent and (have is None) == (self.op == "==")
-        return _OPS[self.op](have, self.value)
+        if self.field == "tags":
+            # A tag that is not set equals None and differs from every string.
+            return (tags.get(self.key) == self.value) == (self.op == "==")
+        have = metrics.get(self.key)
+        return have is not None and _OPS[self.op](have, self.value)
 
 
 def _condition(field: str, raw: object) -> Condition:
@@ -99,10 +100,10 @@ def _condition(field: str, raw: object) -> Condition:
             "(for example 'tags.stage' or 'metrics.auc')"
         )
     target = _FIELDS[kind]
-    op, value = raw if isinstance(raw, tuple) else ("==", raw)
     if isinstance(raw, tuple) and len(raw) != 2:
         raise InvalidFilter(f"filter {field!r}: a condition is (op, value), got {raw!r}")
-    if op not in _OPS:
+    op, value = raw if isinstance(raw, tuple) else ("==", raw)
+    if not isinstance(op, str) or op not in _OPS:
         raise InvalidFilter(
             f"filter {field!r}: unknown operator {op!r}; use one of {', '.join(_OPS)}"
         )
