@@ -44,9 +44,7 @@ class CountingStore(HookStore):
 
 def _register(reg: ms.Registry, n: int, name: str = "m") -> None:
     for i in range(n):
-        reg.register(
-            model_name=name, model=f"{i}".encode(), serializer="bytes", metrics={"i": i}
-        )
+        reg.register(model_name=name, model=f"{i}".encode(), serializer="bytes", metrics={"i": i})
 
 
 def _numbers(versions: Iterable[ms.ModelVersion]) -> list[str]:
@@ -93,7 +91,8 @@ def test_the_full_listing_can_be_newest_first() -> None:
 def test_a_page_is_a_version_page_sequence_and_the_full_listing_a_list(reg: ms.Registry) -> None:
     page = reg.versions("m", limit=3, order="newest")
     assert isinstance(page, VersionPage)
-    assert len(page) == 3 and page[0].version == _numbers(page)[0]
+    assert len(page) == 3
+    assert page[0].version == _numbers(page)[0]
     assert isinstance(reg.versions("m", include_archived=True), list)
 
 

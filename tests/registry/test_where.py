@@ -30,7 +30,7 @@ OPS = {
 
 def _registry(aucs: list[float | None], stages: list[str | None]) -> ms.Registry:
     reg = ms.Registry(MemoryStore())
-    for auc, stage in zip(aucs, stages):
+    for auc, stage in zip(aucs, stages, strict=True):
         mv = reg.register(
             model_name="m",
             model=b"x",
@@ -103,9 +103,7 @@ def test_a_filter_follows_tags_changed_after_registration() -> None:
         ({"tags.stage": 3}, "tags compare as strings"),
     ],
 )
-def test_a_bad_filter_raises_invalid_filter_saying_what_is_wrong(
-    where: Any, message: str
-) -> None:
+def test_a_bad_filter_raises_invalid_filter_saying_what_is_wrong(where: Any, message: str) -> None:
     reg = _registry([0.8], [None])
     with pytest.raises(InvalidFilter, match=message):
         reg.versions("m", where=where)
@@ -140,7 +138,7 @@ def test_filtered_listings_and_pages_keep_exactly_what_a_plain_predicate_keeps(
     reg = _registry(aucs, stages)
     expected = [
         str(i)
-        for i, (auc, tag) in enumerate(zip(aucs, stages), start=1)
+        for i, (auc, tag) in enumerate(zip(aucs, stages, strict=True), start=1)
         if auc is not None and OPS[op](auc, threshold) and tag == stage
     ]
     assume_ne = [str(i) for i, tag in enumerate(stages, start=1) if tag != "prod"]

@@ -14,8 +14,8 @@ from typing import Any
 import modelship as ms
 from modelship import _json
 from modelship._cli_common import add_storage_options, storage_options
-from modelship.registry._cli_tags import add_listing_options, add_tag_commands, listing_arguments
 from modelship.errors import IntegrityError
+from modelship.registry._cli_tags import add_listing_options, add_tag_commands, listing_arguments
 
 __all__ = ["add_commands"]
 
@@ -76,9 +76,7 @@ def _cmd_versions(args: argparse.Namespace) -> int:
             for document in documents:
                 document["archived"] = document["version"] in archived
         _print_json(
-            documents
-            if args.limit is None
-            else {"versions": documents, "next_cursor": next_cursor}
+            documents if args.limit is None else {"versions": documents, "next_cursor": next_cursor}
         )
         return EXIT_OK
     aliases: dict[str, list[str]] = {}

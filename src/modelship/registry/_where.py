@@ -26,7 +26,7 @@ import json
 import math
 import operator
 from collections.abc import Callable, Mapping
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
 import attrs
 
@@ -36,7 +36,7 @@ __all__ = ["Condition", "InvalidFilter", "Op", "Where", "match_all", "parse_wher
 
 Op: TypeAlias = Literal["==", "!=", "<", "<=", ">", ">="]
 """A comparison in a filter condition."""
-Where: TypeAlias = Mapping[str, "str | int | float | None | tuple[Op, str | int | float]"]
+Where: TypeAlias = Mapping[str, "str | int | float | tuple[Op, str | int | float] | None"]
 """A filter: field (``"tags.stage"``, ``"metrics.auc"``) to a value or ``(op, value)``."""
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
@@ -102,11 +102,12 @@ def _condition(field: str, raw: object) -> Condition:
     target = _FIELDS[kind]
     if isinstance(raw, tuple) and len(raw) != 2:
         raise InvalidFilter(f"filter {field!r}: a condition is (op, value), got {raw!r}")
-    op, value = raw if isinstance(raw, tuple) else ("==", raw)
-    if not isinstance(op, str) or op not in _OPS:
+    given, value = raw if isinstance(raw, tuple) else ("==", raw)
+    if not isinstance(given, str) or given not in _OPS:
         raise InvalidFilter(
-            f"filter {field!r}: unknown operator {op!r}; use one of {', '.join(_OPS)}"
+            f"filter {field!r}: unknown operator {given!r}; use one of {', '.join(_OPS)}"
         )
+    op = cast(Op, given)
     if target == "tags":
         if op not in ("==", "!=") or not (value is None or isinstance(value, str)):
             raise InvalidFilter(
@@ -114,14 +115,8 @@ def _condition(field: str, raw: object) -> Condition:
                 f"the tag is not set), got {op!r} {value!r}"
             )
         return Condition("tags", key, op, value)
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-    ):
-        raise InvalidFilter(
-            f"filter {field!r}: metrics compare with finite numbers, got {value!r}"
-        )
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidFilter(f"filter {field!r}: metrics compare with finite numbers, got {value!r}")
     return Condition("metrics", key, op, value)
 
 
