@@ -280,15 +280,23 @@ def _write_chunk(reader: Reader, name: str, k: int, entries: dict[int, Any], *, 
             reader.store.create(key, data)
 
 
-def _chunk(reader: Reader, name: str, k: int, top: int) -> dict[int, ModelVersion | None]:
-    """Versions of the slots of chunk ``k`` up to ``top`` (None: dead or in flight)."""
+def _chunk(
+    reader: Reader, name: str, k: int, top: int, prefetched: Mapping[int, bytes | None]
+) -> dict[int, ModelVersion | None]:
+    """Versions of the slots of chunk ``k`` up to ``top`` (None: dead or in flight).
+
+    ``prefetched`` holds chunk documents read ahead (None: looked for, not stored).
+    """
     first, last = k * CHUNK + 1, min((k + 1) * CHUNK, top)
     full = last == (k + 1) * CHUNK
     damaged = False
     if full:
         key = listing_key(name, k)
         try:
-            return _from_chunk(reader, name, k, reader.store.read(key))
+            data = prefetched[k] if k in prefetched else reader.store.read(key)
+            if data is None:
+                raise FileNotFoundError(key)
+            return _from_chunk(reader, name, k, data)
         except FileNotFoundError:
             pass
         except (ModelshipError, ValueError, KeyError, TypeError) as exc:
@@ -369,6 +377,23 @@ def check_order(order: object) -> Order:
     raise ConfigError(f"order must be 'oldest' (registration order) or 'newest', got {order!r}")
 
 
+def _prefetch(
+    reader: Reader, name: str, seq: int, step: int, top: int, limit: int
+) -> dict[int, bytes | None]:
+    """Read at once the whole chunks a page of ``limit`` from ``seq`` needs if all are live.
+
+    On S3 the reads go out together instead of one round trip each; a page that needs
+    more (hidden or filtered versions) reads the rest one at a time.
+    """
+    if not 1 <= seq <= top:
+        return {}
+    first = (seq - 1) // CHUNK
+    wanted = [first + step * i for i in range(limit // CHUNK + 2)]
+    ks = [k for k in wanted if k >= 0 and (k + 1) * CHUNK <= top]
+    got = reader.store.read_many(listing_key(name, k) for k in ks)
+    return {k: got.get(listing_key(name, k)) for k in ks}
+
+
 def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
     reader: Reader,
     name: str,
@@ -399,10 +424,11 @@ def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
     page: list[ModelVersion] = []
     hid: list[str] = []
     chunk: dict[int, ModelVersion | None] = {}
+    prefetched = _prefetch(reader, name, seq, step, top, limit)
     last = seq - step
     while 1 <= seq <= top and len(page) < limit:  # one slot a turn, towards 1 or the top
         if seq not in chunk:
-            chunk = _chunk(reader, name, (seq - 1) // CHUNK, top)
+            chunk = _chunk(reader, name, (seq - 1) // CHUNK, top, prefetched)
         mv = chunk[seq]
         last = seq
         seq += step
