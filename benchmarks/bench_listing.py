@@ -48,11 +48,11 @@ from typing import Any
 import attrs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_registry import moto_server, table  # noqa: E402
+from bench_registry import moto_server, table
 
-import modelship as ms  # noqa: E402
-from modelship.registry._layout import head_key, manifest_key, slot_key  # noqa: E402
-from modelship.version import canonical_json  # noqa: E402
+import modelship as ms
+from modelship.registry._layout import head_key, manifest_key, slot_key
+from modelship.version import canonical_json
 
 NAME = "m"
 PAGE = 100

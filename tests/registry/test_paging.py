@@ -110,10 +110,44 @@ def test_a_newest_page_never_lists_the_versions_folder_and_reads_a_bounded_few_k
     assert len(store.reads) <= 2 * 5 + 4 + 6
 
 
-def test_only_chunks_whose_slots_are_all_settled_are_written(reg: ms.Registry) -> None:
+def test_whole_chunks_are_written_for_settled_slots_and_a_head_for_the_top_chunk(
+    reg: ms.Registry,
+) -> None:
     reg.versions("m", limit=100)
     top = len(reg.store.list("models/m/slots"))
-    assert reg.store.list(LISTING) == [f"{k:012d}.json" for k in range(top // CHUNK)]
+    assert top % CHUNK >= 4
+    chunks = [f"{k:012d}.json" for k in range(top // CHUNK)]
+    assert reg.store.list(LISTING) == sorted([*chunks, f"{top // CHUNK:012d}-head.json"])
+
+
+def test_a_head_is_read_instead_of_the_slots_it_holds_and_gives_way_to_the_whole_chunk() -> None:
+    store = CountingStore(MemoryStore())
+    registry = ms.Registry(store)
+    _register(registry, CHUNK - 2)
+    registry.versions("m", limit=5, order="newest")  # writes the head of chunk 0
+    store.reads.clear()
+    assert _numbers(registry.versions("m", limit=5, order="newest")) == [
+        "14",
+        "13",
+        "12",
+        "11",
+        "10",
+    ]
+    assert not [key for key in store.reads if "/slots/" in key or "/versions/" in key]
+    _register(registry, 3)
+    assert len(registry.versions("m", limit=100)) == CHUNK + 1
+    assert registry.store.list(LISTING) == ["000000000000.json"]
+
+
+def test_a_damaged_head_is_ignored_with_a_warning_and_rewritten() -> None:
+    registry = ms.Registry(MemoryStore())
+    _register(registry, 6)
+    registry.versions("m", limit=100)
+    key = f"{LISTING}/000000000000-head.json"
+    registry.store.replace(key, b"not json")
+    with pytest.warns(UserWarning, match="damaged listing chunk"):
+        assert len(registry.versions("m", limit=100)) == 6
+    assert json.loads(registry.store.read(key))["first"] == 1
 
 
 def test_a_registration_in_flight_is_skipped_and_keeps_its_chunk_unwritten() -> None:

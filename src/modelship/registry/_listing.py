@@ -75,6 +75,8 @@ CHUNK = 16
 read slot by slot: a page of the newest 100 reads at most 15 slots and 15 manifests one by
 one, then seven chunk documents."""
 _CHUNK_FORMAT = 1
+_HEAD_AFTER = 4
+"""A reader rewrites the top chunk's head once it read this many settled slots past it."""
 _CURSOR_CHECK = b"modelship-cursor"
 
 
@@ -206,9 +208,10 @@ def _slot_doc(data: bytes, key: str, signer: Signer) -> dict[str, Any]:
 
 def _from_slots(
     reader: Reader, name: str, seqs: range
-) -> tuple[dict[int, ModelVersion | None], dict[int, Any], bool]:
+) -> tuple[dict[int, ModelVersion | None], dict[int, Any], int]:
     """Read ``seqs`` slot by slot: the versions (None: dead or in flight), the chunk
-    entries (manifest documents, None for dead slots), and whether every slot is settled."""
+    entries (manifest documents, None for dead slots) and how many slots from the first
+    are settled."""
     slots = reader.store.read_many(slot_key(name, s) for s in seqs)
     found: dict[int, ModelVersion | None] = {}
     entries: dict[int, Any] = {}
@@ -230,12 +233,15 @@ def _from_slots(
         mv = reader.parse(key, document)
         if mv.sequence == s and mv.registration == registration:
             found[s], entries[s] = mv, document
-    settled = len(entries) == len(seqs)
+    settled = next((i for i, s in enumerate(seqs) if s not in entries), len(seqs))
     return {s: found.get(s) for s in seqs}, entries, settled
 
 
-def _from_chunk(reader: Reader, name: str, k: int, data: bytes) -> dict[int, ModelVersion | None]:
-    key = listing_key(name, k)
+def _from_doc(
+    reader: Reader, name: str, k: int, data: bytes, *, full: bool
+) -> tuple[dict[int, ModelVersion | None], dict[int, Any]]:
+    """The versions and entries of chunk ``k``'s document (or head) ``data``, checked."""
+    key = listing_key(name, k, head=not full)
     doc = parse_json(data, f"listing chunk {key}")
     if not isinstance(doc, dict):
         raise IntegrityError(f"listing chunk {key} is not a JSON object")
@@ -243,12 +249,15 @@ def _from_chunk(reader: Reader, name: str, k: int, data: bytes) -> dict[int, Mod
     entries = doc.get("entries")
     if doc.get("format") != _CHUNK_FORMAT or doc.get("first") != k * CHUNK + 1:
         raise IntegrityError(f"listing chunk {key} has another format or first slot")
-    if not isinstance(entries, list) or len(entries) != CHUNK:
-        raise IntegrityError(f"listing chunk {key} does not hold {CHUNK} entries")
-    out: dict[int, ModelVersion | None] = {}
+    sizes = range(CHUNK, CHUNK + 1) if full else range(1, CHUNK)
+    if not isinstance(entries, list) or len(entries) not in sizes:
+        raise IntegrityError(f"listing chunk {key} holds a wrong number of entries")
+    versions: dict[int, ModelVersion | None] = {}
+    raw: dict[int, Any] = {}
     for s, entry in enumerate(entries, start=k * CHUNK + 1):
+        raw[s] = entry
         if entry is None:
-            out[s] = None
+            versions[s] = None
             continue
         if not isinstance(entry, dict):
             raise IntegrityError(f"listing chunk {key}: entry {s} is not a manifest")
@@ -256,60 +265,71 @@ def _from_chunk(reader: Reader, name: str, k: int, data: bytes) -> dict[int, Mod
         mv = reader.parse(manifest_key(name, version), entry)
         if mv.sequence != s:
             raise IntegrityError(f"listing chunk {key}: entry {s} has sequence {mv.sequence}")
-        out[s] = mv
-    return out
+        versions[s] = mv
+    return versions, raw
 
 
-def _write_chunk(reader: Reader, name: str, k: int, entries: dict[int, Any], *, over: bool) -> None:
-    """Store chunk ``k`` (best effort): created once, or ``over`` a damaged one."""
-    if not reader.may_write():
-        return
-    key = listing_key(name, k)
-    first = k * CHUNK + 1
-    doc = {
-        "format": _CHUNK_FORMAT,
-        "first": first,
-        "entries": [entries[s] for s in range(first, first + CHUNK)],
-    }
+def _write(reader: Reader, key: str, first: int, entries: list[Any], *, create: bool) -> None:
+    """Store a chunk document at ``key`` (best effort: it is a cache)."""
+    doc = {"format": _CHUNK_FORMAT, "first": first, "entries": entries}
     data = reader.signer.seal_bytes(doc, key)
-    # The content is settled and the same for every writer, so a lost race is harmless.
+    # Every entry is settled, so writers racing write the same entries (a head: the same
+    # or fewer); whichever lands is right.
     with contextlib.suppress(FileExistsError, ModelshipError, OSError):
-        if over:
-            reader.store.replace(key, data)
-        else:
+        if create:
             reader.store.create(key, data)
+        else:
+            reader.store.replace(key, data)
+
+
+def _read(reader: Reader, key: str, prefetched: Mapping[str, bytes | None]) -> bytes:
+    data = prefetched[key] if key in prefetched else reader.store.read(key)
+    if data is None:
+        raise FileNotFoundError(key)
+    return data
 
 
 def _chunk(
-    reader: Reader, name: str, k: int, top: int, prefetched: Mapping[int, bytes | None]
+    reader: Reader, name: str, k: int, top: int, prefetched: Mapping[str, bytes | None]
 ) -> dict[int, ModelVersion | None]:
     """Versions of the slots of chunk ``k`` up to ``top`` (None: dead or in flight).
 
-    ``prefetched`` holds chunk documents read ahead (None: looked for, not stored).
+    A full chunk comes from its document; the top chunk from its head (the settled
+    slots from its first, replaced as more settle) and then slot by slot. ``prefetched``
+    holds documents read ahead (None: looked for, not stored).
     """
     first, last = k * CHUNK + 1, min((k + 1) * CHUNK, top)
     full = last == (k + 1) * CHUNK
+    key = listing_key(name, k, head=not full)
+    cached: dict[int, ModelVersion | None] = {}
+    raw: dict[int, Any] = {}
     damaged = False
-    if full:
-        key = listing_key(name, k)
-        try:
-            data = prefetched[k] if k in prefetched else reader.store.read(key)
-            if data is None:
-                raise FileNotFoundError(key)
-            return _from_chunk(reader, name, k, data)
-        except FileNotFoundError:
-            pass
-        except (ModelshipError, ValueError, KeyError, TypeError) as exc:
-            damaged = True
-            warnings.warn(
-                f"ignoring the damaged listing chunk {key} ({exc}); its slots are read one by "
-                "one instead, and it is rewritten",
-                stacklevel=5,
-            )
-    found, entries, settled = _from_slots(reader, name, range(first, last + 1))
-    if full and settled:
-        _write_chunk(reader, name, k, entries, over=damaged)
-    return found
+    try:
+        cached, raw = _from_doc(reader, name, k, _read(reader, key, prefetched), full=full)
+    except FileNotFoundError:
+        pass
+    except (ModelshipError, ValueError, KeyError, TypeError) as exc:
+        damaged = True
+        warnings.warn(
+            f"ignoring the damaged listing chunk {key} ({exc}); its slots are read one by "
+            "one instead, and it is rewritten",
+            stacklevel=5,
+        )
+    if full and cached:
+        return cached
+    start = first + min(len(raw), last - first + 1)  # a head holds settled slots only
+    found, entries, settled = _from_slots(reader, name, range(start, last + 1))
+    versions = {s: cached[s] for s in range(first, start)} | found
+    known = [raw[s] for s in range(first, start)] + [
+        entries[s] for s in range(start, start + settled)
+    ]
+    if full and len(known) == CHUNK and reader.may_write():
+        _write(reader, key, first, known, create=not damaged)
+        with contextlib.suppress(ModelshipError, OSError):
+            reader.store.delete(listing_key(name, k, head=True))
+    elif not full and (settled >= _HEAD_AFTER or (damaged and known)) and reader.may_write():
+        _write(reader, key, first, known, create=False)
+    return versions
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -377,21 +397,12 @@ def check_order(order: object) -> Order:
     raise ConfigError(f"order must be 'oldest' (registration order) or 'newest', got {order!r}")
 
 
-def _prefetch(
-    reader: Reader, name: str, seq: int, step: int, top: int, limit: int
-) -> dict[int, bytes | None]:
-    """Read at once the whole chunks a page of ``limit`` from ``seq`` needs if all are live.
-
-    On S3 the reads go out together instead of one round trip each; a page that needs
-    more (hidden or filtered versions) reads the rest one at a time.
-    """
-    if not 1 <= seq <= top:
-        return {}
-    first = (seq - 1) // CHUNK
-    wanted = [first + step * i for i in range(limit // CHUNK + 2)]
-    ks = [k for k in wanted if k >= 0 and (k + 1) * CHUNK <= top]
-    got = reader.store.read_many(listing_key(name, k) for k in ks)
-    return {k: got.get(listing_key(name, k)) for k in ks}
+def _prefetch(reader: Reader, name: str, ks: list[int], top: int) -> dict[str, bytes | None]:
+    """Read the documents of chunks ``ks`` at once (on S3 the reads go out together, not
+    one round trip each); None for those not stored."""
+    keys = [listing_key(name, k, head=(k + 1) * CHUNK > top) for k in ks if 0 <= k * CHUNK < top]
+    got = reader.store.read_many(keys)
+    return {key: got.get(key) for key in keys}
 
 
 def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
@@ -424,7 +435,10 @@ def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
     page: list[ModelVersion] = []
     hid: list[str] = []
     chunk: dict[int, ModelVersion | None] = {}
-    prefetched = _prefetch(reader, name, seq, step, top, limit)
+    # The chunks the page needs if every version is shown; more are read one at a time.
+    first = (seq - 1) // CHUNK
+    ahead = [first + step * i for i in range(limit // CHUNK + 2)] if 1 <= seq <= top else []
+    prefetched = _prefetch(reader, name, ahead, top)
     last = seq - step
     while 1 <= seq <= top and len(page) < limit:  # one slot a turn, towards 1 or the top
         if seq not in chunk:
