@@ -345,3 +345,42 @@ def test_cli_versions_with_a_cursor_and_no_limit_exits_2(
     _register(ms.open_registry(url), 1)
     assert main(["registry", "versions", url, "m", "--cursor", "x"]) == 2
     assert "--limit" in capsys.readouterr().err
+
+
+def test_a_version_registered_while_a_page_is_read_appears_on_the_next_newest_page() -> None:
+    inner = MemoryStore()
+    writer = ms.Registry(inner)
+    _register(writer, 20)
+    done: list[bool] = []
+
+    def register_meanwhile(operation: str, key: str) -> None:
+        if operation == "list" and key.endswith("/archived") and not done:
+            done.append(True)
+            _register(writer, 1)  # lands after the page found its top slot
+
+    reader = ms.Registry(HookStore(inner, before=register_meanwhile))
+    first = reader.versions("m", limit=5, order="newest")
+    assert _numbers(first) == ["20", "19", "18", "17", "16"]
+    assert _numbers(reader.versions("m", limit=1, order="newest")) == ["21"]
+    rest = reader.versions("m", limit=100, order="newest", cursor=first.next_cursor)
+    assert _numbers(rest) == [str(n) for n in range(15, 0, -1)]
+
+
+def test_two_readers_writing_the_same_chunk_at_once_both_list_it_and_one_chunk_stays() -> None:
+    inner = MemoryStore()
+    _register(ms.Registry(inner), CHUNK + 1)
+    other = ms.Registry(inner)
+    done: list[bool] = []
+
+    def other_reader_first(key: str) -> None:
+        if key == f"{LISTING}/000000000000.json" and not done:
+            done.append(True)
+            assert len(other.versions("m", limit=40)) == CHUNK + 1  # creates the chunk
+
+    reader = ms.Registry(HookStore(inner, before_create=other_reader_first))
+    assert _numbers(reader.versions("m", limit=40)) == _numbers(reader.versions("m"))
+    assert done
+    assert inner.list(LISTING) == ["000000000000.json"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the chunk that stayed is whole and valid
+        assert len(reader.versions("m", limit=40)) == CHUNK + 1
