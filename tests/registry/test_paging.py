@@ -384,3 +384,19 @@ def test_two_readers_writing_the_same_chunk_at_once_both_list_it_and_one_chunk_s
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the chunk that stayed is whole and valid
         assert len(reader.versions("m", limit=40)) == CHUNK + 1
+
+
+def test_a_slot_without_a_registration_raises_integrity_error() -> None:
+    registry = ms.Registry(MemoryStore())
+    _register(registry, 2)
+    registry.store.replace("models/m/slots/000000000002.json", b'{"version": "2"}')
+    with pytest.raises(ms.IntegrityError, match="no registration"):
+        registry.versions("m", limit=5)
+
+
+def test_a_limit_far_beyond_the_history_returns_every_version() -> None:
+    registry = ms.Registry(MemoryStore())
+    _register(registry, 3)
+    page = registry.versions("m", limit=10**12, order="newest")
+    assert _numbers(page) == ["3", "2", "1"]
+    assert page.next_cursor is None

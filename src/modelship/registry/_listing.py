@@ -203,6 +203,11 @@ def _slot_doc(data: bytes, key: str, signer: Signer) -> dict[str, Any]:
     signer.check_doc(slot, key, f"sequence slot {key}")
     if not slot.get("dead"):
         check_stored(check_version, slot.get("version"), key)
+        if not isinstance(slot.get("registration"), str):
+            raise IntegrityError(
+                f"slot {key} is damaged (no registration); restore it from a copy, or "
+                "replace it with a dead slot"
+            )
     return slot
 
 
@@ -224,7 +229,7 @@ def _from_slots(
         if slot.get("dead"):
             found[s], entries[s] = None, None
         else:
-            owners[manifest_key(name, slot["version"])] = (s, str(slot.get("registration")))
+            owners[manifest_key(name, slot["version"])] = (s, slot["registration"])
     for key, data in reader.store.read_many(owners).items():
         s, registration = owners[key]
         document = parse_json(data, f"manifest {key}")
@@ -437,7 +442,8 @@ def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
     chunk: dict[int, ModelVersion | None] = {}
     # The chunks the page needs if every version is shown; more are read one at a time.
     first = (seq - 1) // CHUNK
-    ahead = [first + step * i for i in range(limit // CHUNK + 2)] if 1 <= seq <= top else []
+    span = min(limit // CHUNK + 2, top // CHUNK + 1)  # never more chunks than there are
+    ahead = [first + step * i for i in range(span)] if 1 <= seq <= top else []
     prefetched = _prefetch(reader, name, ahead, top)
     last = seq - step
     while 1 <= seq <= top and len(page) < limit:  # one slot a turn, towards 1 or the top
