@@ -239,3 +239,14 @@ def test_cli_tag_set_with_a_stale_expected_value_exits_2(
     assert main(["registry", "tag", "set", url, "m", "1", "stage", "prod"]) == 0
     assert main(["registry", "tag", "set", url, "m", "1", "stage", "x", "--expected", "none"]) == 2
     assert "Conflict" in capsys.readouterr().err
+
+
+def test_copy_registry_carries_tags_and_their_history() -> None:
+    src = _registry(user="ana")
+    src.set_tag("m", "1", "stage", "prod")
+    src.remove_tag("m", "1", "team")
+    dst = ms.Registry(MemoryStore())
+    ms.copy_registry(src, dst)
+    assert dst.tags("m", "1") == {"stage": "prod"}
+    assert dst.tag_history("m", "1") == src.tag_history("m", "1")
+    ms.copy_registry(src, dst)  # again: a no-op

@@ -45,6 +45,7 @@ __all__ = [
     "current_tags",
     "tag_history",
     "tag_log_key",
+    "tag_log_keys",
     "tagged_versions",
 ]
 
@@ -294,6 +295,25 @@ def tag_history(store: Store, name: str, version: str, signer: Signer) -> list[T
     folder = _log(name, version)
     keys = [f"{folder}/{n}" for n in store.list(folder) if is_numbered(n)]
     return [_entry(data, key, signer)[1] for key, data in sorted(store.read_many(keys).items())]
+
+
+def tag_log_keys(store: Store, name: str) -> list[str]:
+    """The keys of every tag log entry of ``name``, in order (for copying a model).
+
+    Examples
+    --------
+    >>> from modelship.testing import MemoryStore
+    >>> store = MemoryStore()
+    >>> store.create(tag_log_key("m", "3", 1), b"{}")
+    >>> tag_log_keys(store, "m")
+    ['models/m/tags/3/000000000001.json']
+    """
+    return [
+        f"{_log(name, version)}/{n}"
+        for version in sorted(tagged_versions(store, name))
+        for n in store.list(_log(name, version))
+        if is_numbered(n)
+    ]
 
 
 def tagged_versions(store: Store, name: str) -> set[str]:
