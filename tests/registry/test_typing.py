@@ -37,7 +37,7 @@ def test_a_misspelt_registry_method_is_a_type_error(tmp_path: Path) -> None:
     ("line", "error"),
     [
         ('reg.versions("m", limit=5, order="latest")', "No overload variant"),
-        ('reg.versions("m", where={"metrics.auc": ("=>", 1)})', "No overload variant"),
+        ('reg.versions("m", where={"metrics.auc": ("=>", 1)})', "has incompatible type"),
         ('page: list[ms.ModelVersion] = reg.versions("m", limit=5)', "Incompatible types"),
     ],
     ids=["order", "operator", "page-is-not-a-list"],
