@@ -151,7 +151,7 @@ COLUMNS = [
 def row(store: str, count: int, figures: dict[str, float]) -> list[str]:
     cells = [f"{figures[c]:.2f}" if c in figures else "-" for c in COLUMNS]
     ratio = figures["page, warm"] / figures["list versions/ (sorted)"]
-    return [store, f"{count:,}", *cells, f"{ratio:.2f}x"]
+    return [store, f"{count:,}", *cells, f"{ratio:.3g}x"]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
