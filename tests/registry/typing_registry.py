@@ -5,7 +5,15 @@ from __future__ import annotations
 import json
 
 import modelship as ms
-from modelship.registry import Document, LocalBlobs, Store, VersionState
+from modelship.registry import (
+    Document,
+    LocalBlobs,
+    Store,
+    TagChange,
+    VersionPage,
+    VersionState,
+    Where,
+)
 from modelship.testing import HookStore, MemoryStore
 
 
@@ -33,3 +41,16 @@ def use() -> None:
     local: bool = isinstance(store, LocalBlobs)
     state: str = VersionState.ARCHIVED.value
     print(notes.text, raw, doc, local, state)
+
+
+def listing() -> None:
+    reg = ms.open_registry("memory://typing-listing")
+    everything: list[ms.ModelVersion] = reg.versions("m", include_archived=True)
+    where: Where = {"tags.stage": "prod", "metrics.auc": (">=", 0.9)}
+    page: VersionPage = reg.versions("m", limit=100, order="newest", where=where)
+    more: VersionPage = reg.versions("m", limit=100, cursor=page.next_cursor)
+    first: ms.ModelVersion = page[0]
+    reg.set_tag("m", "1", "approved_by", "ana", expected=None)
+    tags: dict[str, str] = reg.tags("m", "@production")
+    history: list[TagChange] = reg.tag_history("m", "1")
+    print(everything, more, first, tags, history)

@@ -8,6 +8,7 @@ from modelship._public import publish
 from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
 from modelship.registry._gc import GcReport
+from modelship.registry._listing import InvalidCursor, Order, VersionPage
 from modelship.registry._open import open_registry
 from modelship.registry._protocols import (
     AbortsUploads,
@@ -29,6 +30,8 @@ from modelship.registry._serializers import (
     serializer_names,
 )
 from modelship.registry._store import FsspecStore
+from modelship.registry._tags import InvalidTag, TagChange
+from modelship.registry._where import InvalidFilter, Where
 from modelship.version import AttachmentSource, VersionState
 
 __all__ = [
@@ -42,16 +45,23 @@ __all__ = [
     "DocumentKind",
     "FsspecStore",
     "GcReport",
+    "InvalidCursor",
+    "InvalidFilter",
+    "InvalidTag",
     "JoblibSerializer",
     "KnowsLocation",
     "LoadsWithoutCode",
     "LocalBlobs",
     "NumpySerializer",
+    "Order",
     "RefusedSerializer",
     "Registry",
     "Serializer",
     "Store",
+    "TagChange",
+    "VersionPage",
     "VersionState",
+    "Where",
     "copy_registry",
     "get_serializer",
     "open_registry",

@@ -15,6 +15,7 @@ import modelship as ms
 from modelship import _json
 from modelship._cli_common import add_storage_options, storage_options
 from modelship.errors import IntegrityError
+from modelship.registry._cli_tags import add_listing_options, add_tag_commands, listing_arguments
 
 __all__ = ["add_commands"]
 
@@ -54,17 +55,29 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_versions(args: argparse.Namespace) -> int:
     reg = _open(args)
-    versions = reg.versions(args.name, include_archived=args.all)
-    # Two listings, not one snapshot: a version archived or restored between them is
-    # marked as the second listing saw it, which is all a listing can promise anyway.
-    live = {mv.version for mv in reg.versions(args.name)} if args.all else None
-    archived = {mv.version for mv in versions if live is not None and mv.version not in live}
+    options = listing_arguments(args)
+    next_cursor = None
+    if args.limit is not None:
+        page = reg.versions(
+            args.name, include_archived=args.all, limit=args.limit, cursor=args.cursor, **options
+        )
+        versions, archived, next_cursor = list(page), set(page.archived), page.next_cursor
+    else:
+        versions = reg.versions(args.name, include_archived=args.all, **options)
+        # Two listings, not one snapshot: a version archived or restored between them is
+        # marked as the second listing saw it, which is all a listing can promise anyway.
+        live = {mv.version for mv in reg.versions(args.name)} if args.all else None
+        archived = {mv.version for mv in versions if live is not None and mv.version not in live}
+    if next_cursor is not None:
+        print(f"more versions: pass --cursor {next_cursor}", file=sys.stderr)
     if args.json:
         documents = [mv.to_dict() for mv in versions]
         if args.all:
             for document in documents:
                 document["archived"] = document["version"] in archived
-        _print_json(documents)
+        _print_json(
+            documents if args.limit is None else {"versions": documents, "next_cursor": next_cursor}
+        )
         return EXIT_OK
     aliases: dict[str, list[str]] = {}
     for alias, version in reg.aliases(args.name).items():
@@ -248,6 +261,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         action="store_true",
         help="print the manifests as JSON (with --all, each with an 'archived' flag)",
     )
+    add_listing_options(p)
+    add_tag_commands(rsub, common, _open)
     p = command("show", _cmd_show, "print a version's manifest as JSON", "url", "name")
     p.add_argument("ref", nargs="?", default="latest", help="version, latest or @alias")
     p = command("alias", _cmd_alias_set, "point an alias at a version", "url", "name")

@@ -20,6 +20,7 @@ from modelship.registry._layout import (
 )
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
+from modelship.registry._tags import tag_log_keys
 
 __all__ = ["CopyReport", "copy_registry"]
 
@@ -90,7 +91,7 @@ def _copy_doc(src: Store, dst: Store, key: str, data: bytes) -> None:
 def copy_registry(
     src: Registry, dst: Registry, *, models: Iterable[str] | None = None
 ) -> CopyReport:
-    """Copy models from ``src`` to ``dst`` with their versions, aliases, history and digests.
+    """Copy models from ``src`` to ``dst`` with their versions, aliases, tags, history and digests.
 
     Artifacts already in ``dst`` (by digest) are not uploaded again once their size and
     digest check out there (a damaged one is replaced and counted in ``blobs_repaired``);
@@ -145,6 +146,8 @@ def copy_registry(
         for part in ("slots", "archived", "purged", "versions", "aliases"):
             for key, data in sorted(docs[part].items()):
                 _copy_doc(s, d, key, data)
+        for key, data in sorted(s.read_many(tag_log_keys(s, name)).items()):
+            _copy_doc(s, d, key, data)  # tag logs: after the versions they annotate
         nversions += len(docs["versions"])
         # Reading the top slot and the alias state probes forward and moves both hints.
         top_slot(d, name)

@@ -13,6 +13,9 @@ Layout of a registry (keys in the store)::
     names/<casefolded name>.json          which spelling owns a model name: {name}
     models/<name>/archived/<v>.json       soft deletes;  purged/<v>.json: purges
     models/<name>/index/<n:012d>.json     cache: a snapshot of n manifests, for versions()
+    models/<name>/listing/<k:012d>.json   cache: slots 16k+1..16k+16 settled, for pages
+    models/<name>/listing/<k>-head.json   cache: the settled first slots of the top chunk
+    models/<name>/tags/<v>/<rev:012d>.json tag log of version v: each change, state after
     .staging/, .probe/                    staged documents and writability probes
     .gc/<run>.json                        a gc run in progress (registrations wait on it)
 
@@ -56,6 +59,7 @@ __all__ = [
     "head_key",
     "is_document",
     "is_numbered",
+    "listing_key",
     "manifest_key",
     "name_claim_key",
     "number_of",
@@ -152,6 +156,19 @@ def snapshot_key(name: str, count: int) -> str:
     'models/m/index/000000000004.json'
     """
     return f"{folder(name, 'index')}/{count:012d}.json"
+
+
+def listing_key(name: str, chunk: int, *, head: bool = False) -> str:
+    """The key of listing chunk ``chunk`` of ``name`` (slots ``16 * chunk + 1`` on).
+
+    ``head=True``: the head of a chunk that is not full yet (its first settled slots).
+
+    Examples
+    --------
+    >>> listing_key("m", 2), listing_key("m", 3, head=True)
+    ('models/m/listing/000000000002.json', 'models/m/listing/000000000003-head.json')
+    """
+    return f"{folder(name, 'listing')}/{chunk:012d}{'-head' if head else ''}.json"
 
 
 def head_key(name: str) -> str:

@@ -32,6 +32,7 @@ from modelship.errors import (
     InvalidName,
     InvalidReference,
     ModelNotFound,
+    ModelshipError,
     RegistryNotFound,
     UnsafeStore,
     VersionNotFound,
@@ -56,11 +57,22 @@ from modelship.registry._layout import (
     state_key,
 )
 from modelship.registry._lineage import default_user, lineage_for, now
+from modelship.registry._listing import Order, Reader, VersionPage, filter_listing, list_page
 from modelship.registry._load import load_artifact
 from modelship.registry._protocols import KnowsLocation, Store
 from modelship.registry._serializers import Serializer, check_allowed, get_serializer
 from modelship.registry._signing import Signer
 from modelship.registry._snapshots import read_snapshot, write_snapshot
+from modelship.registry._tags import (
+    ANY_VALUE,
+    TagChange,
+    change_tag,
+    check_tag_key,
+    check_tag_value,
+    current_tags,
+    tag_history,
+)
+from modelship.registry._where import Where
 from modelship.registry._writer import store_blob
 from modelship.version import (
     ArtifactRef,
@@ -489,7 +501,110 @@ class Registry:
             ) from exc
         return self._get_version(name, version, include_archived)
 
-    def versions(self, name: str, *, include_archived: bool = False) -> list[ModelVersion]:
+    @overload
+    def versions(
+        self,
+        name: str,
+        *,
+        include_archived: bool = ...,
+        where: Where | None = ...,
+        order: Order = ...,
+        limit: None = ...,
+        cursor: None = ...,
+    ) -> list[ModelVersion]: ...
+
+    @overload
+    def versions(
+        self,
+        name: str,
+        *,
+        include_archived: bool = ...,
+        where: Where | None = ...,
+        order: Order = ...,
+        limit: int,
+        cursor: str | None = ...,
+    ) -> VersionPage: ...
+
+    def versions(  # noqa: PLR0913 - documented keyword-only listing options
+        self,
+        name: str,
+        *,
+        include_archived: bool = False,
+        where: Where | None = None,
+        order: Order = "oldest",
+        limit: int | None = None,
+        cursor: str | None = None,
+    ) -> list[ModelVersion] | VersionPage:
+        """Versions of ``name``: all of them as a list, or one page with ``limit``.
+
+        ``order`` is ``"oldest"`` (registration order) or ``"newest"``. ``where`` keeps
+        the versions whose current tags and metrics match (see ``docs/registry.md``):
+        ``{"tags.stage": "prod", "metrics.auc": (">=", 0.9)}``; a bad filter raises
+        :class:`~modelship.registry.InvalidFilter`. With ``limit``, a
+        :class:`~modelship.registry.VersionPage` of at most ``limit`` versions is returned,
+        reading only the slots it needs (newest 100 of 100,000 versions: a few small
+        documents); pass its ``next_cursor`` as ``cursor`` for the next page. Versions
+        registered meanwhile do not move a cursor; a cursor that was edited or made for
+        other arguments raises :class:`~modelship.registry.InvalidCursor`.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://versions-page-doc")
+        >>> for auc in [0.8, 0.95, 0.91]:
+        ...     _ = reg.register(model_name="m", model=b"x", serializer="bytes",
+        ...                      metrics={"auc": auc})
+        >>> reg.set_tag("m", "2", "stage", "prod")
+        >>> [mv.version for mv in reg.versions("m", where={"metrics.auc": (">=", 0.9)})]
+        ['2', '3']
+        >>> [mv.version for mv in reg.versions("m", where={"tags.stage": "prod"})]
+        ['2']
+        >>> page = reg.versions("m", limit=2, order="newest")
+        >>> [mv.version for mv in page], page.next_cursor is not None
+        (['3', '2'], True)
+        """
+        if limit is None:
+            if cursor is not None:
+                raise ConfigError("a cursor continues a paged listing: pass limit= with it")
+            return filter_listing(
+                self._reader(),
+                name,
+                lambda: self._all_versions(name, include_archived=include_archived),
+                order=order,
+                where=where,
+            )
+        name = check_model_name(name)
+        self._signer.check_policy(self.store)
+        return list_page(
+            self._reader(),
+            name,
+            limit=limit,
+            cursor=cursor,
+            order=order,
+            where=where,
+            include_archived=include_archived,
+        )
+
+    def _reader(self) -> Reader:
+        return Reader(
+            store=self.store,
+            signer=self._signer,
+            parse=self._parse,
+            marker=self._marker,
+            may_write=self._may_write_cache,
+            not_found=lambda name: self._not_found(name, "versions"),
+        )
+
+    def _may_write_cache(self) -> bool:
+        """Whether this handle writes caches (snapshots, listing chunks); once not, never."""
+        if self._snapshots:
+            try:
+                self.check_writable()
+            except ModelshipError:
+                self._snapshots = False
+        return self._snapshots
+
+    def _all_versions(self, name: str, *, include_archived: bool = False) -> list[ModelVersion]:
         """All versions of ``name`` in registration order.
 
         Examples
@@ -793,6 +908,90 @@ class Registry:
         name = check_model_name(name)
         self._signer.check_policy(self.store)
         return history(self.store, name, self._signer)
+
+    # --- tags ---------------------------------------------------------------------------
+
+    def tags(self, name: str, ref: str | int) -> dict[str, str]:
+        """The tags of a version now: those given at registration, as changed since.
+
+        ``ref`` is a version, ``"latest"`` or ``"@alias"``. The version's record
+        (``mv.tags``) keeps the registration's tags; changes are logged apart
+        (:meth:`tag_history`).
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://tags-doc")
+        >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes", tags={"team": "risk"})
+        >>> reg.set_tag("m", "1", "ticket", "RISK-42")
+        >>> reg.tags("m", "1"), reg.get("m", "1").tags
+        ({'team': 'risk', 'ticket': 'RISK-42'}, {'team': 'risk'})
+        """
+        mv = self.get(name, ref, include_archived=True)
+        return current_tags(self.store, mv.name, mv.version, self._signer, mv.tags)
+
+    def set_tag(
+        self, name: str, ref: str | int, key: str, value: str, *, expected: str | None = ANY_VALUE
+    ) -> None:
+        """Set tag ``key`` of a version to ``value``; the change (who, when) is logged.
+
+        Concurrent changes of other tags are all kept; if another writer changes the same
+        tag meanwhile, or it does not hold ``expected`` (``None``: unset), this raises
+        :class:`~modelship.Conflict`. Setting the value a tag has already is a no-op.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://set-tag-doc")
+        >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
+        >>> reg.set_tag("m", "1", "stage", "staging")
+        >>> reg.set_tag("m", "1", "stage", "prod", expected="staging")
+        >>> reg.tags("m", "1")
+        {'stage': 'prod'}
+        """
+        self._change_tag(name, ref, check_tag_key(key), check_tag_value(key, value), expected)
+
+    def remove_tag(
+        self, name: str, ref: str | int, key: str, *, expected: str | None = ANY_VALUE
+    ) -> None:
+        """Remove tag ``key`` of a version (a tag that is not set: a no-op); logged.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://remove-tag-doc")
+        >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes", tags={"a": "1"})
+        >>> reg.remove_tag("m", "1", "a"); reg.tags("m", "1")
+        {}
+        """
+        self._change_tag(name, ref, check_tag_key(key), None, expected)
+
+    def _change_tag(
+        self, name: str, ref: str | int, key: str, value: str | None, expected: Any
+    ) -> None:
+        mv = self.get(name, ref, include_archived=True)
+        self.check_writable()
+        change_tag(
+            self.store,
+            mv.name,
+            mv.version,
+            key,
+            value,
+            base=mv.tags,
+            expected=expected,
+            user=self._user,
+            signer=self._signer,
+        )
+
+    def tag_history(self, name: str, ref: str | int) -> list[TagChange]:
+        """Every tag change of a version, oldest first (append-only; who and when).
+
+        Examples
+        --------
+        See :class:`~modelship.registry.TagChange`.
+        """
+        mv = self.get(name, ref, include_archived=True)
+        return tag_history(self.store, mv.name, mv.version, self._signer)
 
     # --- deleting -----------------------------------------------------------------------
 

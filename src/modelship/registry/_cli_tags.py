@@ -1,0 +1,155 @@
+"""``modelship registry tag ...`` and the filter and paging options of ``registry versions``.
+
+``--tag KEY=VALUE`` (or ``KEY!=VALUE``) and ``--metric 'NAME>=NUMBER'`` become a ``where=``
+filter (:mod:`._where`); ``--limit`` lists one page and prints the cursor of the next one
+on stderr (in ``--json``, as ``next_cursor``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import modelship as ms
+from modelship import _json
+from modelship.registry._where import InvalidFilter
+
+__all__ = ["add_listing_options", "add_tag_commands", "listing_arguments"]
+
+_CONDITION = re.compile(r"^\s*([^<>=!\s]+)\s*(==|!=|<=|>=|<|>|=)\s*(.*?)\s*$")
+
+Opener = Callable[[argparse.Namespace], "ms.Registry"]
+
+
+def _split(text: str, what: str) -> tuple[str, str, str]:
+    match = _CONDITION.match(text)
+    if not match:
+        raise InvalidFilter(
+            f"--{what} {text!r} is not a condition; write it as NAME=VALUE or NAME>=VALUE "
+            "(operators ==, !=, <, <=, >, >=)"
+        )
+    key, op, value = match.groups()
+    return key, "==" if op == "=" else op, value
+
+
+def listing_arguments(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``order`` and ``where`` of ``Registry.versions`` that the parsed options ask for.
+
+    Examples
+    --------
+    >>> ns = argparse.Namespace(tag=["stage=prod"], metric=["auc>=0.9"], newest=True,
+    ...                         limit=None, cursor=None)
+    >>> listing_arguments(ns)["where"]
+    {'tags.stage': ('==', 'prod'), 'metrics.auc': ('>=', 0.9)}
+    """
+    where: dict[str, Any] = {}
+    for text in args.tag or []:
+        key, op, value = _split(text, "tag")
+        where[f"tags.{key}"] = (op, value)
+    for text in args.metric or []:
+        key, op, value = _split(text, "metric")
+        try:
+            number = float(value)
+        except ValueError:
+            raise InvalidFilter(f"--metric {text!r}: {value!r} is not a number") from None
+        where[f"metrics.{key}"] = (op, int(number) if number.is_integer() else number)
+    if args.limit is None and args.cursor is not None:
+        raise ms.ConfigError("--cursor continues a page: pass --limit with it")
+    return {"order": "newest" if args.newest else "oldest", "where": where or None}
+
+
+def add_listing_options(p: argparse.ArgumentParser) -> None:
+    """Add ``--tag``, ``--metric``, ``--newest``, ``--limit`` and ``--cursor`` to ``p``.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_listing_options(p)
+    >>> p.parse_args(["--limit", "5", "--newest"]).limit
+    5
+    """
+    p.add_argument(
+        "--tag",
+        action="append",
+        metavar="KEY=VALUE",
+        help="only versions whose current tag KEY is VALUE (KEY!=VALUE: is not); repeatable",
+    )
+    p.add_argument(
+        "--metric",
+        action="append",
+        metavar="NAME>=NUMBER",
+        help="only versions whose metric compares so (==, !=, <, <=, >, >=); repeatable",
+    )
+    p.add_argument("--newest", action="store_true", help="newest first")
+    p.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="list one page of N versions; the next page's --cursor is printed on stderr",
+    )
+    p.add_argument("--cursor", help="continue from a page's cursor (with the same options)")
+
+
+def _print_json(data: Any) -> None:
+    sys.stdout.write(_json.pretty(data) + "\n")
+
+
+def add_tag_commands(
+    rsub: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+    open_registry: Opener,
+) -> None:
+    """Add ``registry tag set|remove|show|history``; ``open_registry(args)`` opens the registry.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="modelship registry")
+    >>> add_tag_commands(parser.add_subparsers(), argparse.ArgumentParser(add_help=False),
+    ...                  lambda args: None)
+    >>> parser.parse_args(["tag", "set", "/srv/models", "fraud", "3", "stage", "prod"]).value
+    'prod'
+    """
+    tag = rsub.add_parser("tag", help="set, remove and show a version's tags and their history")
+    tsub = tag.add_subparsers(dest="tag_command", required=True, metavar="ACTION")
+
+    def action(name: str, help: str, *positional: str) -> argparse.ArgumentParser:
+        p: argparse.ArgumentParser = tsub.add_parser(name, help=help, parents=[common])
+        for arg in ("url", "name", "ref", *positional):
+            p.add_argument(arg)
+        return p
+
+    def set_tag(args: argparse.Namespace) -> int:
+        kwargs = {} if args.expected is None else {"expected": _expected(args.expected)}
+        open_registry(args).set_tag(args.name, args.ref, args.key, args.value, **kwargs)
+        return 0
+
+    def remove_tag(args: argparse.Namespace) -> int:
+        kwargs = {} if args.expected is None else {"expected": _expected(args.expected)}
+        open_registry(args).remove_tag(args.name, args.ref, args.key, **kwargs)
+        return 0
+
+    def show(args: argparse.Namespace) -> int:
+        _print_json(open_registry(args).tags(args.name, args.ref))
+        return 0
+
+    def history(args: argparse.Namespace) -> int:
+        changes = open_registry(args).tag_history(args.name, args.ref)
+        _print_json([change.to_dict() for change in changes])
+        return 0
+
+    expected_help = "change only if the tag holds this value now ('none': only if unset)"
+    p = action("set", "set a tag of a version (ref: version, latest or @alias)", "key", "value")
+    p.add_argument("--expected", help=expected_help)
+    p.set_defaults(func=set_tag)
+    p = action("remove", "remove a tag of a version", "key")
+    p.add_argument("--expected", help=expected_help)
+    p.set_defaults(func=remove_tag)
+    action("show", "print a version's current tags as JSON").set_defaults(func=show)
+    action("history", "print a version's tag changes as JSON").set_defaults(func=history)
+
+
+def _expected(text: str) -> str | None:
+    return None if text == "none" else text

@@ -1,0 +1,490 @@
+"""Paged listings: ``versions(name, limit=...)`` reads only the slots its page needs.
+
+Registration order is the order of sequence slots, numbered ``1..top`` without holes, and
+the top is found in O(log n) probes from a hint (:mod:`._hints`). A page walks the slots
+from the top down (``order="newest"``) or from 1 up, so it never lists the ``versions/``
+folder. Reading each slot and then its manifest would cost two reads per version, so
+slots are grouped in chunks of :data:`CHUNK` and a chunk whose slots are all *settled* is
+cached as one document, ``models/<name>/listing/<k>.json`` (:func:`~._layout.listing_key`):
+for each slot, its committed manifest, or null for a dead slot.
+
+A slot is settled when it is dead (a dead slot is never revived, and gc only deletes
+slots that are not dead), or when the manifest it names is committed with its
+registration and sequence (manifests never change). A chunk is only written once every
+slot in it is settled, by an exclusive create of the whole document, so it never goes
+stale and a crash leaves either no chunk (readers read the slots and write it) or a whole
+one. A chunk that is damaged, of another format, or not signed with the registry's key
+is ignored with a warning, read from the slots instead, and replaced. Slots still in
+flight (claimed, manifest not yet committed) keep their chunk unwritten and are skipped,
+as ``latest`` skips them.
+
+Archived and purged versions are hidden by listing the ``archived/`` and ``purged/``
+folders of the model (names only; one request per 1,000 markers on S3), and with a
+signing key the markers of the versions on the page are read and checked.
+
+A cursor names the last slot a page looked at, the model, the order and a digest of the
+filter; registering more versions does not move it, and a cursor that was edited, or made
+for another model, order or filter, raises :class:`InvalidCursor`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import contextlib
+import hashlib
+import json
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any, Literal, TypeAlias, overload
+
+import attrs
+
+from modelship._names import check_stored, check_version
+from modelship.errors import ConfigError, IntegrityError, ModelshipError, RegistryError
+from modelship.registry._hints import top_slot
+from modelship.registry._integrity import parse_json
+from modelship.registry._layout import (
+    folder,
+    is_document,
+    listing_key,
+    manifest_key,
+    number_of,
+    slot_key,
+)
+from modelship.registry._protocols import Store
+from modelship.registry._signing import Signer
+from modelship.registry._tags import current_tags, tagged_versions
+from modelship.registry._where import Condition, Where, fingerprint, match_all, parse_where
+from modelship.version import ModelVersion, VersionState
+
+__all__ = [
+    "CHUNK",
+    "InvalidCursor",
+    "Order",
+    "Reader",
+    "VersionPage",
+    "filter_listing",
+    "list_page",
+]
+
+Order: TypeAlias = Literal["oldest", "newest"]
+"""Registration order (``"oldest"`` first) or its reverse."""
+CHUNK = 16
+"""Slots per listing chunk. Small, because the top chunk (not settled yet, or not full) is
+read slot by slot: a page of the newest 100 reads at most 15 slots and 15 manifests one by
+one, then seven chunk documents."""
+_CHUNK_FORMAT = 1
+_HEAD_AFTER = 4
+"""A reader rewrites the top chunk's head once it read this many settled slots past it."""
+_CURSOR_CHECK = b"modelship-cursor"
+
+
+class InvalidCursor(RegistryError, ValueError):
+    """A paging cursor is malformed, edited, or was made for another listing.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://invalid-cursor-doc")
+    >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
+    >>> reg.versions("m", limit=10, cursor="not-a-cursor")
+    Traceback (most recent call last):
+    ...
+    modelship.registry.InvalidCursor: cursor 'not-a-cursor' is not one versions() returned ...
+    """
+
+
+@attrs.frozen
+class VersionPage(Sequence[ModelVersion]):
+    """One page of versions and the cursor of the next (None: this was the last page).
+
+    A sequence of :class:`~modelship.ModelVersion`; ``archived`` names the versions on the
+    page that are archived (only listed with ``include_archived=True``).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://version-page-doc")
+    >>> for _ in range(3):
+    ...     _ = reg.register(model_name="m", model=b"x", serializer="bytes")
+    >>> page = reg.versions("m", limit=2, order="newest")
+    >>> [mv.version for mv in page], page.next_cursor is None
+    (['3', '2'], False)
+    >>> [mv.version for mv in reg.versions("m", limit=2, order="newest", cursor=page.next_cursor)]
+    ['1']
+    """
+
+    versions: tuple[ModelVersion, ...]
+    next_cursor: str | None
+    archived: frozenset[str] = frozenset()
+
+    @overload
+    def __getitem__(self, index: int) -> ModelVersion: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> tuple[ModelVersion, ...]: ...
+
+    def __getitem__(self, index: int | slice) -> ModelVersion | tuple[ModelVersion, ...]:
+        return self.versions[index]
+
+    def __len__(self) -> int:
+        return len(self.versions)
+
+    def __iter__(self) -> Iterator[ModelVersion]:
+        return iter(self.versions)
+
+
+@attrs.frozen
+class Reader:
+    """What a listing needs from its registry: the store and how it checks what it reads.
+
+    ``parse(key, manifest)`` checks a manifest as read at ``key``; ``marker(key, data)`` an
+    archive or purge marker; ``may_write()`` says whether a chunk may be written (and
+    never raises); ``not_found(name)`` is the error for a model with no versions.
+    """
+
+    store: Store
+    signer: Signer
+    parse: Callable[[str, Mapping[str, Any]], ModelVersion]
+    marker: Callable[[str, bytes], None]
+    may_write: Callable[[], bool]
+    not_found: Callable[[str], Exception]
+
+
+# --- cursors --------------------------------------------------------------------------------
+
+
+def _check(payload: bytes) -> str:
+    return hashlib.blake2b(payload, digest_size=6, key=_CURSOR_CHECK).hexdigest()
+
+
+def _encode(name: str, order: Order, seq: int, query: str) -> str:
+    payload = json.dumps([name, order, seq, query], separators=(",", ":")).encode()
+    body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
+    return f"{body}.{_check(payload)}"
+
+
+def _decode(cursor: object, name: str, order: Order, query: str) -> int:
+    """The slot a cursor names, if it was made by a listing of ``name`` in ``order``."""
+    bad = InvalidCursor(
+        f"cursor {cursor!r} is not one versions() returned (it is malformed or was edited); "
+        "pass the next_cursor of the previous page unchanged, or start again without one"
+    )
+    if not isinstance(cursor, str) or cursor.count(".") != 1:
+        raise bad
+    body, check = cursor.split(".")
+    try:
+        payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        made = json.loads(payload)
+    except (binascii.Error, ValueError):
+        raise bad from None
+    if _check(payload) != check or not isinstance(made, list) or len(made) != 4:
+        raise bad
+    made_name, made_order, seq, made_query = made
+    if (made_name, made_order, made_query) != (name, order, query):
+        raise InvalidCursor(
+            f"cursor {cursor!r} was made for another listing (model {made_name!r}, order "
+            f"{made_order!r}, or another filter or include_archived); page with the same "
+            "arguments as the first page, or start again without a cursor"
+        )
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+        raise bad
+    return seq
+
+
+# --- chunks ---------------------------------------------------------------------------------
+
+
+def _slot_doc(data: bytes, key: str, signer: Signer) -> dict[str, Any]:
+    slot = parse_json(data, f"sequence slot {key}")
+    if not isinstance(slot, dict):
+        raise IntegrityError(f"sequence slot {key} is not a JSON object: it was damaged")
+    signer.check_doc(slot, key, f"sequence slot {key}")
+    if not slot.get("dead"):
+        check_stored(check_version, slot.get("version"), key)
+        if not isinstance(slot.get("registration"), str):
+            raise IntegrityError(
+                f"slot {key} is damaged (no registration); restore it from a copy, or "
+                "replace it with a dead slot"
+            )
+    return slot
+
+
+def _from_slots(
+    reader: Reader, name: str, seqs: range
+) -> tuple[dict[int, ModelVersion | None], dict[int, Any], int]:
+    """Read ``seqs`` slot by slot: the versions (None: dead or in flight), the chunk
+    entries (manifest documents, None for dead slots) and how many slots from the first
+    are settled."""
+    slots = reader.store.read_many(slot_key(name, s) for s in seqs)
+    found: dict[int, ModelVersion | None] = {}
+    entries: dict[int, Any] = {}
+    owners: dict[str, tuple[int, str]] = {}
+    for s in seqs:
+        key = slot_key(name, s)
+        if key not in slots:
+            continue  # gc removed a slot of a registration that died at the top
+        slot = _slot_doc(slots[key], key, reader.signer)
+        if slot.get("dead"):
+            found[s], entries[s] = None, None
+        else:
+            owners[manifest_key(name, slot["version"])] = (s, slot["registration"])
+    for key, data in reader.store.read_many(owners).items():
+        s, registration = owners[key]
+        document = parse_json(data, f"manifest {key}")
+        if not isinstance(document, dict):
+            raise IntegrityError(f"manifest at {key} is not a JSON object: it was damaged")
+        mv = reader.parse(key, document)
+        if mv.sequence == s and mv.registration == registration:
+            found[s], entries[s] = mv, document
+    settled = next((i for i, s in enumerate(seqs) if s not in entries), len(seqs))
+    return {s: found.get(s) for s in seqs}, entries, settled
+
+
+def _from_doc(
+    reader: Reader, name: str, k: int, data: bytes, *, full: bool
+) -> tuple[dict[int, ModelVersion | None], dict[int, Any]]:
+    """The versions and entries of chunk ``k``'s document (or head) ``data``, checked."""
+    key = listing_key(name, k, head=not full)
+    doc = parse_json(data, f"listing chunk {key}")
+    if not isinstance(doc, dict):
+        raise IntegrityError(f"listing chunk {key} is not a JSON object")
+    reader.signer.check_doc(doc, key, f"listing chunk {key}")
+    entries = doc.get("entries")
+    if doc.get("format") != _CHUNK_FORMAT or doc.get("first") != k * CHUNK + 1:
+        raise IntegrityError(f"listing chunk {key} has another format or first slot")
+    sizes = range(CHUNK, CHUNK + 1) if full else range(1, CHUNK)
+    if not isinstance(entries, list) or len(entries) not in sizes:
+        raise IntegrityError(f"listing chunk {key} holds a wrong number of entries")
+    versions: dict[int, ModelVersion | None] = {}
+    raw: dict[int, Any] = {}
+    for s, entry in enumerate(entries, start=k * CHUNK + 1):
+        raw[s] = entry
+        if entry is None:
+            versions[s] = None
+            continue
+        if not isinstance(entry, dict):
+            raise IntegrityError(f"listing chunk {key}: entry {s} is not a manifest")
+        version = check_stored(check_version, entry.get("version"), key)
+        mv = reader.parse(manifest_key(name, version), entry)
+        if mv.sequence != s:
+            raise IntegrityError(f"listing chunk {key}: entry {s} has sequence {mv.sequence}")
+        versions[s] = mv
+    return versions, raw
+
+
+def _write(reader: Reader, key: str, first: int, entries: list[Any], *, create: bool) -> None:
+    """Store a chunk document at ``key`` (best effort: it is a cache)."""
+    doc = {"format": _CHUNK_FORMAT, "first": first, "entries": entries}
+    data = reader.signer.seal_bytes(doc, key)
+    # Every entry is settled, so writers racing write the same entries (a head: the same
+    # or fewer); whichever lands is right.
+    with contextlib.suppress(FileExistsError, ModelshipError, OSError):
+        if create:
+            reader.store.create(key, data)
+        else:
+            reader.store.replace(key, data)
+
+
+def _read(reader: Reader, key: str, prefetched: Mapping[str, bytes | None]) -> bytes:
+    data = prefetched[key] if key in prefetched else reader.store.read(key)
+    if data is None:
+        raise FileNotFoundError(key)
+    return data
+
+
+def _chunk(
+    reader: Reader, name: str, k: int, top: int, prefetched: Mapping[str, bytes | None]
+) -> dict[int, ModelVersion | None]:
+    """Versions of the slots of chunk ``k`` up to ``top`` (None: dead or in flight).
+
+    A full chunk comes from its document; the top chunk from its head (the settled
+    slots from its first, replaced as more settle) and then slot by slot. ``prefetched``
+    holds documents read ahead (None: looked for, not stored).
+    """
+    first, last = k * CHUNK + 1, min((k + 1) * CHUNK, top)
+    full = last == (k + 1) * CHUNK
+    key = listing_key(name, k, head=not full)
+    cached: dict[int, ModelVersion | None] = {}
+    raw: dict[int, Any] = {}
+    damaged = False
+    try:
+        cached, raw = _from_doc(reader, name, k, _read(reader, key, prefetched), full=full)
+    except FileNotFoundError:
+        pass
+    except (ModelshipError, ValueError, KeyError, TypeError) as exc:
+        damaged = True
+        warnings.warn(
+            f"ignoring the damaged listing chunk {key} ({exc}); its slots are read one by "
+            "one instead, and it is rewritten",
+            stacklevel=5,
+        )
+    if full and cached:
+        return cached
+    start = first + min(len(raw), last - first + 1)  # a head holds settled slots only
+    found, entries, settled = _from_slots(reader, name, range(start, last + 1))
+    versions = {s: cached[s] for s in range(first, start)} | found
+    known = [raw[s] for s in range(first, start)] + [
+        entries[s] for s in range(start, start + settled)
+    ]
+    if full and len(known) == CHUNK and reader.may_write():
+        _write(reader, key, first, known, create=not damaged)
+        with contextlib.suppress(ModelshipError, OSError):
+            reader.store.delete(listing_key(name, k, head=True))
+    elif not full and (settled >= _HEAD_AFTER or (damaged and known)) and reader.may_write():
+        _write(reader, key, first, known, create=False)
+    return versions
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+
+def _hidden(reader: Reader, name: str, include_archived: bool) -> tuple[dict[str, str], set[str]]:
+    """Marker keys by version of the versions to hide; the archived versions among them."""
+    hidden: dict[str, str] = {}
+    archived: set[str] = set()
+    states = [VersionState.PURGED, VersionState.ARCHIVED]
+    for state in states:
+        where = folder(name, state.value)
+        for entry in reader.store.list(where):
+            if not is_document(entry):
+                continue
+            version = number_of(entry)
+            if state is VersionState.ARCHIVED:
+                archived.add(version)
+                if include_archived:
+                    continue
+            hidden.setdefault(version, f"{where}/{entry}")
+    return hidden, archived
+
+
+def _check_markers(reader: Reader, keys: Sequence[str]) -> None:
+    """With a signing key, read and check the markers that hid versions from a page."""
+    if reader.signer.key is None:
+        return
+    for key, data in reader.store.read_many(keys).items():
+        reader.marker(key, data)
+
+
+def _tags_of(
+    reader: Reader, name: str, conditions: tuple[Condition, ...]
+) -> Callable[[ModelVersion], Mapping[str, str]]:
+    """How to get a version's current tags, reading logs only if a condition needs them."""
+    if not any(c.field == "tags" for c in conditions):
+        return lambda mv: mv.tags
+    tagged = tagged_versions(reader.store, name)
+
+    def tags(mv: ModelVersion) -> Mapping[str, str]:
+        if mv.version not in tagged:
+            return mv.tags
+        return current_tags(reader.store, name, mv.version, reader.signer, mv.tags)
+
+    return tags
+
+
+def _query(name: str, conditions: tuple[Condition, ...], include_archived: bool) -> str:
+    return fingerprint(conditions, name, include_archived)
+
+
+def check_order(order: object) -> Order:
+    """``order`` if it is ``"oldest"`` or ``"newest"``, else :class:`~modelship.ConfigError`.
+
+    Examples
+    --------
+    >>> check_order("newest")
+    'newest'
+    """
+    if order == "oldest":
+        return "oldest"
+    if order == "newest":
+        return "newest"
+    raise ConfigError(f"order must be 'oldest' (registration order) or 'newest', got {order!r}")
+
+
+def _prefetch(reader: Reader, name: str, ks: list[int], top: int) -> dict[str, bytes | None]:
+    """Read the documents of chunks ``ks`` at once (on S3 the reads go out together, not
+    one round trip each); None for those not stored."""
+    keys = [listing_key(name, k, head=(k + 1) * CHUNK > top) for k in ks if 0 <= k * CHUNK < top]
+    got = reader.store.read_many(keys)
+    return {key: got.get(key) for key in keys}
+
+
+def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
+    reader: Reader,
+    name: str,
+    *,
+    limit: int,
+    cursor: str | None,
+    order: Order,
+    where: Where | None,
+    include_archived: bool,
+) -> VersionPage:
+    """One page of at most ``limit`` versions of ``name`` (see the module docstring)."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ConfigError(f"limit must be a positive integer (versions per page), got {limit!r}")
+    order = check_order(order)
+    conditions = parse_where(where)
+    query = _query(name, conditions, include_archived)
+    after = None if cursor is None else _decode(cursor, name, order, query)
+    top = top_slot(reader.store, name)
+    if top == 0:
+        raise reader.not_found(name)
+    step = -1 if order == "newest" else 1
+    if after is None:
+        seq = top if order == "newest" else 1
+    else:
+        seq = min(after - 1, top) if order == "newest" else after + 1
+    hidden, archived = _hidden(reader, name, include_archived)
+    tags = _tags_of(reader, name, conditions)
+    page: list[ModelVersion] = []
+    hid: list[str] = []
+    chunk: dict[int, ModelVersion | None] = {}
+    # The chunks the page needs if every version is shown; more are read one at a time.
+    first = (seq - 1) // CHUNK
+    span = min(limit // CHUNK + 2, top // CHUNK + 1)  # never more chunks than there are
+    ahead = [first + step * i for i in range(span)] if 1 <= seq <= top else []
+    prefetched = _prefetch(reader, name, ahead, top)
+    last = seq - step
+    while 1 <= seq <= top and len(page) < limit:  # one slot a turn, towards 1 or the top
+        if seq not in chunk:
+            chunk = _chunk(reader, name, (seq - 1) // CHUNK, top, prefetched)
+        mv = chunk[seq]
+        last = seq
+        seq += step
+        if mv is None:
+            continue
+        if mv.version in hidden:
+            hid.append(hidden[mv.version])
+            continue
+        if conditions and not match_all(conditions, mv.metrics, tags(mv)):
+            continue
+        page.append(mv)
+    _check_markers(reader, hid)
+    more = 1 <= seq <= top
+    return VersionPage(
+        versions=tuple(page),
+        next_cursor=_encode(name, order, last, query) if more else None,
+        archived=frozenset(mv.version for mv in page if mv.version in archived),
+    )
+
+
+def filter_listing(
+    reader: Reader,
+    name: str,
+    listing: Callable[[], list[ModelVersion]],
+    *,
+    order: Order,
+    where: Where | None,
+) -> list[ModelVersion]:
+    """The full ``listing()`` (registration order), filtered and in ``order``.
+
+    The arguments are checked before ``listing`` runs.
+    """
+    order = check_order(order)
+    conditions = parse_where(where)
+    versions = listing()
+    if conditions:
+        tags = _tags_of(reader, name, conditions)
+        versions = [mv for mv in versions if match_all(conditions, mv.metrics, tags(mv))]
+    return versions[::-1] if order == "newest" else versions

@@ -1,0 +1,166 @@
+"""Filters for ``Registry.versions(name, where=...)``: by current tag and by metric.
+
+A filter is a mapping from a field to a condition; a version matches when every
+condition holds::
+
+    {"tags.stage": "prod",              # the tag equals "prod"
+     "tags.ticket": None,               # the tag is not set
+     "tags.owner": ("!=", "bot"),       # set, and not "bot"
+     "metrics.auc": (">=", 0.9),        # the metric is at least 0.9
+     "metrics.epochs": 10}              # the metric equals 10
+
+Fields are ``tags.<key>`` (the version's tags now: the registration's, changed by
+``set_tag``/``remove_tag``) and ``metrics.<name>`` (``tag.`` and ``metric.`` are accepted
+too). Tags compare as strings with ``==`` and ``!=``; metrics as numbers with ``==``, ``!=``,
+``<``, ``<=``, ``>`` and ``>=``. A tag that is not set differs from every value (so
+``("!=", "prod")`` keeps untagged versions); a version without a metric matches no
+condition on that metric.
+Everything is checked before anything is read, and :class:`InvalidFilter` says what was
+wrong.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import operator
+from collections.abc import Callable, Mapping
+from typing import Any, Literal, TypeAlias, cast
+
+import attrs
+
+from modelship.errors import RegistryError
+
+__all__ = ["Condition", "InvalidFilter", "Op", "Where", "match_all", "parse_where"]
+
+Op: TypeAlias = Literal["==", "!=", "<", "<=", ">", ">="]
+"""A comparison in a filter condition."""
+Where: TypeAlias = Mapping[str, "str | int | float | tuple[Op, str | int | float] | None"]
+"""A filter: field (``"tags.stage"``, ``"metrics.auc"``) to a value or ``(op, value)``."""
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "==": operator.eq,
+    "!=": operator.ne,
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_FIELDS = {"tags": "tags", "tag": "tags", "metrics": "metrics", "metric": "metrics"}
+
+
+class InvalidFilter(RegistryError, ValueError):
+    """A ``where=`` filter names an unknown field, operator, or a value of the wrong type.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://invalid-filter-doc")
+    >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
+    >>> reg.versions("m", where={"stage": "prod"})
+    Traceback (most recent call last):
+    ...
+    modelship.registry.InvalidFilter: filter field 'stage' must be 'tags.<key>' or ...
+    """
+
+
+@attrs.frozen
+class Condition:
+    """One parsed condition: ``field`` (``"tags"`` or ``"metrics"``), ``key``, ``op``, ``value``.
+
+    ``value`` None with ``op`` ``"=="`` means "the tag is not set" (``"!="``: it is).
+
+    Examples
+    --------
+    >>> c = Condition("metrics", "auc", ">=", 0.9)
+    >>> c.matches({"auc": 0.93}, {}), c.matches({}, {})
+    (True, False)
+    """
+
+    field: Literal["tags", "metrics"]
+    key: str
+    op: Op
+    value: str | int | float | None
+
+    def matches(self, metrics: Mapping[str, float | int], tags: Mapping[str, str]) -> bool:
+        """Whether a version with these metrics and current tags meets this condition."""
+        if self.field == "tags":
+            # A tag that is not set equals None and differs from every string.
+            return (tags.get(self.key) == self.value) == (self.op == "==")
+        have = metrics.get(self.key)
+        return have is not None and _OPS[self.op](have, self.value)
+
+
+def _condition(field: str, raw: object) -> Condition:
+    kind, dot, key = field.partition(".") if isinstance(field, str) else ("", "", "")
+    if not dot or not key or kind not in _FIELDS:
+        raise InvalidFilter(
+            f"filter field {field!r} must be 'tags.<key>' or 'metrics.<name>' "
+            "(for example 'tags.stage' or 'metrics.auc')"
+        )
+    target = _FIELDS[kind]
+    if isinstance(raw, tuple) and len(raw) != 2:
+        raise InvalidFilter(f"filter {field!r}: a condition is (op, value), got {raw!r}")
+    given, value = raw if isinstance(raw, tuple) else ("==", raw)
+    if not isinstance(given, str) or given not in _OPS:
+        raise InvalidFilter(
+            f"filter {field!r}: unknown operator {given!r}; use one of {', '.join(_OPS)}"
+        )
+    op = cast(Op, given)
+    if target == "tags":
+        if op not in ("==", "!=") or not (value is None or isinstance(value, str)):
+            raise InvalidFilter(
+                f"filter {field!r}: tags compare as strings with '==' or '!=' (or None: "
+                f"the tag is not set), got {op!r} {value!r}"
+            )
+        return Condition("tags", key, op, value)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidFilter(f"filter {field!r}: metrics compare with finite numbers, got {value!r}")
+    return Condition("metrics", key, op, value)
+
+
+def parse_where(where: Where | None) -> tuple[Condition, ...]:
+    """The conditions of a ``where=`` mapping, checked; () for None.
+
+    Examples
+    --------
+    >>> [(c.field, c.key, c.op, c.value) for c in parse_where({"tag.stage": "prod"})]
+    [('tags', 'stage', '==', 'prod')]
+    >>> parse_where({"metrics.auc": ("~", 1)})
+    Traceback (most recent call last):
+    ...
+    modelship.registry.InvalidFilter: filter 'metrics.auc': unknown operator '~'; ...
+    """
+    if where is None:
+        return ()
+    if not isinstance(where, Mapping):
+        raise InvalidFilter(
+            f"where must be a mapping of field to condition, got {type(where).__name__}"
+        )
+    return tuple(_condition(field, raw) for field, raw in where.items())
+
+
+def match_all(
+    conditions: tuple[Condition, ...], metrics: Mapping[str, float | int], tags: Mapping[str, str]
+) -> bool:
+    """Whether every condition holds (True when there are none).
+
+    Examples
+    --------
+    >>> match_all(parse_where({"tags.stage": "prod"}), {}, {"stage": "prod"})
+    True
+    """
+    return all(c.matches(metrics, tags) for c in conditions)
+
+
+def fingerprint(conditions: tuple[Condition, ...], *extra: object) -> str:
+    """A short digest of a query, so a cursor is not used with another one.
+
+    Examples
+    --------
+    >>> fingerprint(()) == fingerprint(()) != fingerprint(parse_where({"tags.a": "b"}))
+    True
+    """
+    text = json.dumps([[attrs.astuple(c) for c in conditions], *extra], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]
