@@ -22,22 +22,25 @@ __all__ = [
     "CheckInputError",
     "ColumnMismatch",
     "ConfigError",
-    "DestinationExists",
     "Conflict",
+    "DestinationExists",
     "EmptyData",
     "IntegrityError",
+    "InvalidCursor",
+    "InvalidFilter",
     "InvalidName",
     "InvalidParameter",
     "InvalidReference",
+    "InvalidTag",
     "MissingAttachment",
     "MissingDependency",
     "ModelNotFound",
     "ModelshipError",
     "RegistryError",
-    "SerializationError",
-    "SignatureError",
     "RegistryNotFound",
     "RepairWarning",
+    "SerializationError",
+    "SignatureError",
     "StoreError",
     "TooFewGroups",
     "UnsafeStore",
@@ -109,6 +112,51 @@ class MissingDependency(ModelshipError, ImportError):
 
 class RegistryError(ModelshipError):
     """Base class of errors raised by a registry."""
+
+
+class InvalidCursor(RegistryError, ValueError):
+    """A paging cursor is malformed, edited, or was made for another listing.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://invalid-cursor-doc")
+    >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
+    >>> reg.versions("m", limit=10, cursor="not-a-cursor")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidCursor: cursor 'not-a-cursor' is not one versions() returned ...
+    """
+
+
+class InvalidFilter(RegistryError, ValueError):
+    """A ``where=`` filter names an unknown field, operator, or a value of the wrong type.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://invalid-filter-doc")
+    >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
+    >>> reg.versions("m", where={"stage": "prod"})
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidFilter: filter field 'stage' must be 'tags.<key>' or ...
+    """
+
+
+class InvalidTag(RegistryError, ValueError):
+    """A tag key or value is not a string of the allowed form and length.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://invalid-tag-doc")
+    >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
+    >>> reg.set_tag("m", "1", "approved by", "ana")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidTag: tag key 'approved by' is not allowed: ...
+    """
 
 
 class InvalidName(RegistryError, ValueError):

@@ -18,8 +18,9 @@ import pytest
 from _workers import open_storage as _open
 
 import modelship as ms
+from modelship import InvalidCursor
 from modelship.cli import main
-from modelship.registry import InvalidCursor, Store, VersionPage
+from modelship.registry import Store, VersionPage
 from modelship.registry._listing import CHUNK
 from modelship.testing import HookStore, MemoryStore
 

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 import modelship as ms
+from modelship import InvalidTag
 from modelship.cli import main
-from modelship.registry import InvalidTag, TagChange
+from modelship.registry import TagChange
 from modelship.testing import HookStore, MemoryStore
 
 KEY = b"k" * 32

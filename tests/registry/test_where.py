@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import modelship as ms
+from modelship import InvalidFilter
 from modelship.cli import main
-from modelship.registry import InvalidFilter
 from modelship.testing import MemoryStore
 
 OPS = {

@@ -8,7 +8,7 @@ from modelship._public import publish
 from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
 from modelship.registry._gc import GcReport
-from modelship.registry._listing import InvalidCursor, Order, VersionPage
+from modelship.registry._listing import Order, VersionPage
 from modelship.registry._open import open_registry
 from modelship.registry._protocols import (
     AbortsUploads,
@@ -30,8 +30,8 @@ from modelship.registry._serializers import (
     serializer_names,
 )
 from modelship.registry._store import FsspecStore
-from modelship.registry._tags import InvalidTag, TagChange
-from modelship.registry._where import InvalidFilter, Where
+from modelship.registry._tags import TagChange
+from modelship.registry._where import Where
 from modelship.version import AttachmentSource, VersionState
 
 __all__ = [
@@ -45,9 +45,6 @@ __all__ = [
     "DocumentKind",
     "FsspecStore",
     "GcReport",
-    "InvalidCursor",
-    "InvalidFilter",
-    "InvalidTag",
     "JoblibSerializer",
     "KnowsLocation",
     "LoadsWithoutCode",

@@ -15,7 +15,7 @@ from typing import Any
 
 import modelship as ms
 from modelship import _json
-from modelship.registry._where import InvalidFilter
+from modelship.errors import InvalidFilter
 
 __all__ = ["add_listing_options", "add_tag_commands", "listing_arguments"]
 

@@ -41,7 +41,12 @@ from typing import Any, Literal, TypeAlias, overload
 import attrs
 
 from modelship._names import check_stored, check_version
-from modelship.errors import ConfigError, IntegrityError, ModelshipError, RegistryError
+from modelship.errors import (
+    ConfigError,
+    IntegrityError,
+    InvalidCursor,
+    ModelshipError,
+)
 from modelship.registry._hints import top_slot
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import (
@@ -60,7 +65,6 @@ from modelship.version import ModelVersion, VersionState
 
 __all__ = [
     "CHUNK",
-    "InvalidCursor",
     "Order",
     "Reader",
     "VersionPage",
@@ -78,21 +82,6 @@ _CHUNK_FORMAT = 1
 _HEAD_AFTER = 4
 """A reader rewrites the top chunk's head once it read this many settled slots past it."""
 _CURSOR_CHECK = b"modelship-cursor"
-
-
-class InvalidCursor(RegistryError, ValueError):
-    """A paging cursor is malformed, edited, or was made for another listing.
-
-    Examples
-    --------
-    >>> import modelship as ms
-    >>> reg = ms.open_registry("memory://invalid-cursor-doc")
-    >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
-    >>> reg.versions("m", limit=10, cursor="not-a-cursor")
-    Traceback (most recent call last):
-    ...
-    modelship.registry.InvalidCursor: cursor 'not-a-cursor' is not one versions() returned ...
-    """
 
 
 @attrs.frozen

@@ -540,12 +540,12 @@ class Registry:
         ``order`` is ``"oldest"`` (registration order) or ``"newest"``. ``where`` keeps
         the versions whose current tags and metrics match (see ``docs/registry.md``):
         ``{"tags.stage": "prod", "metrics.auc": (">=", 0.9)}``; a bad filter raises
-        :class:`~modelship.registry.InvalidFilter`. With ``limit``, a
+        :class:`~modelship.InvalidFilter`. With ``limit``, a
         :class:`~modelship.registry.VersionPage` of at most ``limit`` versions is returned,
         reading only the slots it needs (newest 100 of 100,000 versions: a few small
         documents); pass its ``next_cursor`` as ``cursor`` for the next page. Versions
         registered meanwhile do not move a cursor; a cursor that was edited or made for
-        other arguments raises :class:`~modelship.registry.InvalidCursor`.
+        other arguments raises :class:`~modelship.InvalidCursor`.
 
         Examples
         --------

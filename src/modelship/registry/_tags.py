@@ -28,7 +28,7 @@ from typing import Any
 import attrs
 
 from modelship._names import check_version
-from modelship.errors import Conflict, IntegrityError, InvalidName, RegistryError
+from modelship.errors import Conflict, IntegrityError, InvalidName, InvalidTag
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import folder, is_numbered, number_of
 from modelship.registry._lineage import now
@@ -37,7 +37,6 @@ from modelship.registry._signing import Signer
 
 __all__ = [
     "ANY_VALUE",
-    "InvalidTag",
     "TagChange",
     "change_tag",
     "check_tag_key",
@@ -55,21 +54,6 @@ MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 4096
 _KEY = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.:/-]*")
 _MAX_RETRIES = 10_000  # far more changes than writers race on one version; a bound all the same
-
-
-class InvalidTag(RegistryError, ValueError):
-    """A tag key or value is not a string of the allowed form and length.
-
-    Examples
-    --------
-    >>> import modelship as ms
-    >>> reg = ms.open_registry("memory://invalid-tag-doc")
-    >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
-    >>> reg.set_tag("m", "1", "approved by", "ana")
-    Traceback (most recent call last):
-    ...
-    modelship.registry.InvalidTag: tag key 'approved by' is not allowed: ...
-    """
 
 
 def check_tag_key(key: object) -> str:
@@ -96,7 +80,7 @@ def check_tag_value(key: str, value: object) -> str:
     >>> check_tag_value("ticket", 42)
     Traceback (most recent call last):
     ...
-    modelship.registry.InvalidTag: tag 'ticket' must have a string value ...
+    modelship.errors.InvalidTag: tag 'ticket' must have a string value ...
     """
     if not isinstance(value, str) or len(value) > MAX_TAG_VALUE:
         shown = value if not isinstance(value, str) else f"{value[:20]}..."

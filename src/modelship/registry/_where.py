@@ -30,9 +30,9 @@ from typing import Any, Literal, TypeAlias, cast
 
 import attrs
 
-from modelship.errors import RegistryError
+from modelship.errors import InvalidFilter
 
-__all__ = ["Condition", "InvalidFilter", "Op", "Where", "match_all", "parse_where"]
+__all__ = ["Condition", "Op", "Where", "match_all", "parse_where"]
 
 Op: TypeAlias = Literal["==", "!=", "<", "<=", ">", ">="]
 """A comparison in a filter condition."""
@@ -48,21 +48,6 @@ _OPS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
 }
 _FIELDS = {"tags": "tags", "tag": "tags", "metrics": "metrics", "metric": "metrics"}
-
-
-class InvalidFilter(RegistryError, ValueError):
-    """A ``where=`` filter names an unknown field, operator, or a value of the wrong type.
-
-    Examples
-    --------
-    >>> import modelship as ms
-    >>> reg = ms.open_registry("memory://invalid-filter-doc")
-    >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
-    >>> reg.versions("m", where={"stage": "prod"})
-    Traceback (most recent call last):
-    ...
-    modelship.registry.InvalidFilter: filter field 'stage' must be 'tags.<key>' or ...
-    """
 
 
 @attrs.frozen
@@ -130,7 +115,7 @@ def parse_where(where: Where | None) -> tuple[Condition, ...]:
     >>> parse_where({"metrics.auc": ("~", 1)})
     Traceback (most recent call last):
     ...
-    modelship.registry.InvalidFilter: filter 'metrics.auc': unknown operator '~'; ...
+    modelship.errors.InvalidFilter: filter 'metrics.auc': unknown operator '~'; ...
     """
     if where is None:
         return ()
