@@ -117,6 +117,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"batch with {label}: passed={suite.passed} drifted={drifted}")
     print(suite.to_markdown())
 
+    # Before deploying: a scaler refitted on other data is stopped by the behaviour check.
+    import parity  # beside this script
+
+    print(f"refitted scaler stopped by parity: {parity.behaviour_check(url)}")
+
     # Put a model into service and take it back out: blue-green on the local deployer.
     import deploy_local  # beside this script
 
