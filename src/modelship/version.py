@@ -19,12 +19,9 @@ import attrs
 from modelship._documents import Document, document_kind, read_document
 from modelship._json import JSONValue, canonical_json, plain_copy
 from modelship.errors import ConfigError, IntegrityError, MissingAttachment
-from modelship.parity import (
-    EnvironmentSnapshot,
-    Requirements,
-    stored_environment,
-    stored_requirements,
-)
+from modelship.parity._requirements import Requirements
+from modelship.parity._snapshot import EnvironmentSnapshot
+from modelship.parity._stored import stored_environment, stored_requirements
 
 __all__ = [
     "ArtifactRef",

@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
 from modelship.errors import ConfigError
-
-if TYPE_CHECKING:
-    from modelship.deploy import DeploymentSpec
 
 __all__ = ["ResourceRequest", "parse_cpus", "parse_memory"]
 
@@ -159,7 +156,7 @@ class ResourceRequest:
     @classmethod
     def from_spec(
         cls,
-        spec: DeploymentSpec,
+        spec: DeploymentSpecLike,
         *,
         container: str | None = None,
         model_size: int | str | None = None,
@@ -198,9 +195,7 @@ class ResourceRequest:
         ...
         modelship.errors.ConfigError: the deployment has no container 'sidecar'; it has ['model']
         """
-        from modelship.deploy import DeploymentSpec  # loaded already: the caller holds a spec
-
-        if not isinstance(spec, DeploymentSpec):
+        if not isinstance(spec, DeploymentSpecLike):
             raise ConfigError(
                 f"from_spec needs a modelship.deploy.DeploymentSpec, got {type(spec).__name__}"
             )
@@ -224,10 +219,43 @@ class ResourceRequest:
 _NANO = 10**9
 
 
-def _nanos(name: str, limits: Mapping[str, Any], requests: Mapping[str, Any]) -> int | None:
+class _Quantity(Protocol):
+    @property
+    def nanos(self) -> int: ...
+
+
+class _Resources(Protocol):
+    @property
+    def limits(self) -> Mapping[str, _Quantity]: ...
+
+    @property
+    def requests(self) -> Mapping[str, _Quantity]: ...
+
+
+class _Container(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def resources(self) -> _Resources: ...
+
+
+@runtime_checkable
+class DeploymentSpecLike(Protocol):
+    """What :meth:`ResourceRequest.from_spec` reads of a
+    :class:`~modelship.deploy.DeploymentSpec` (the deployers import parity, so parity reads
+    a spec by its public attributes rather than importing it).
+    """
+
+    @property
+    def containers(self) -> Sequence[_Container]: ...
+
+
+def _nanos(
+    name: str, limits: Mapping[str, _Quantity], requests: Mapping[str, _Quantity]
+) -> int | None:
     """The limit of resource ``name`` (else its request) in 10**-9 units; None if unset or 0."""
     quantity = limits.get(name, requests.get(name))
     if quantity is None or quantity.nanos <= 0:
         return None
-    nanos: int = quantity.nanos
-    return nanos
+    return quantity.nanos

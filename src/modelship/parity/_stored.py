@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import io
 from collections.abc import Callable, Mapping
-from typing import IO, TYPE_CHECKING, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar
 
 import attrs
 
@@ -37,9 +37,6 @@ from modelship.parity._requirements import (
 from modelship.parity._scan import ArtifactScan, scan_artifact
 from modelship.parity._snapshot import EnvironmentSnapshot
 
-if TYPE_CHECKING:
-    from modelship.version import ModelVersion
-
 __all__ = [
     "RegistrationCapture",
     "check_before_load",
@@ -48,6 +45,22 @@ __all__ = [
 ]
 
 _D = TypeVar("_D", EnvironmentSnapshot, Requirements)
+
+
+class _Version(Protocol):
+    """What is read of a :class:`~modelship.ModelVersion` here (which imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def attachments(self) -> Mapping[str, Any]: ...
+
+    def attachment(self, role: str, kind: type[_D]) -> _D: ...
+
 
 # What each role holds, for messages; the class that reads it.
 _KINDS: dict[str, tuple[str, type[Any]]] = {
@@ -217,7 +230,7 @@ def _scan_verified(raw: IO[bytes], digest: str, what: str) -> ArtifactScan:
     return scan
 
 
-def _stored(mv: ModelVersion, role: str, kind: type[_D]) -> _D | None:
+def _stored(mv: _Version, role: str, kind: type[_D]) -> _D | None:
     if role not in mv.attachments:
         return None
     what = _KINDS[role][0]
@@ -233,7 +246,7 @@ def _stored(mv: ModelVersion, role: str, kind: type[_D]) -> _D | None:
         ) from exc
 
 
-def stored_environment(mv: ModelVersion) -> EnvironmentSnapshot | None:
+def stored_environment(mv: _Version) -> EnvironmentSnapshot | None:
     """The training environment stored with ``mv`` (``mv.environment``), validated.
 
     ``None`` when the version has none: registered before environments were recorded,
@@ -257,7 +270,7 @@ def stored_environment(mv: ModelVersion) -> EnvironmentSnapshot | None:
     return _stored(mv, ENVIRONMENT_ROLE, EnvironmentSnapshot)
 
 
-def stored_requirements(mv: ModelVersion) -> Requirements | None:
+def stored_requirements(mv: _Version) -> Requirements | None:
     """The distributions ``mv``'s artifact needs (``mv.requirements``), validated.
 
     ``None`` when none were recorded: registered before requirements were, with
@@ -283,7 +296,7 @@ def stored_requirements(mv: ModelVersion) -> Requirements | None:
     return _stored(mv, REQUIREMENTS_ROLE, Requirements)
 
 
-def check_before_load(mv: ModelVersion, *, strict: bool) -> tuple[PackageMismatch, ...]:
+def check_before_load(mv: _Version, *, strict: bool) -> tuple[PackageMismatch, ...]:
     """Compare what ``mv`` needs with what is installed, before it is unpickled.
 
     Every needed distribution installed at another version (or missing) gives an

@@ -35,7 +35,7 @@ from modelship.errors import (
     UnsafeStore,
     VersionNotFound,
 )
-from modelship.parity import RegistrationCapture, check_before_load
+from modelship.parity._stored import RegistrationCapture, check_before_load
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
 from modelship.registry._claims import claim_name
 from modelship.registry._commit import commit, dead_slot, version_exists
