@@ -6,6 +6,13 @@ which the registry computes anyway. ``joblib.load`` is what unpickling costs, wh
 scan avoids. Snapshot capture is compared with listing the installed distributions alone,
 its largest part. All rows are measured in the same run, median of ``--repeat`` runs.
 
+Registration overhead: ``Registry.register`` with ``capture_environment=True`` (the default:
+snapshot, read the stored artifact back and scan it) against ``capture_environment=False``
+on the same local registry, the two interleaved (alternating, ``--repeat`` rounds, best of
+each), so a loaded machine slows both alike. "Cold" is the first registration after the
+installed distributions changed (the cache of what is installed is empty): each cold run
+prepends a fresh directory to ``sys.path``, which empties it.
+
 Run: ``python benchmarks/bench_parity.py [--quick] [--repeat N]``.
 """
 
@@ -16,6 +23,8 @@ import hashlib
 import importlib.metadata
 import io
 import statistics
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+import modelship as ms
 from modelship.parity import EnvironmentSnapshot, scan_artifact
 
 
@@ -80,6 +90,40 @@ def main() -> None:
     capture = timed(EnvironmentSnapshot.capture, repeat)
     print(f"| list installed distributions (baseline) | {listing:.5f} |")
     print(f"| EnvironmentSnapshot.capture() | {capture:.5f} |")
+    registration_overhead(repeat=max(repeat, 5), sizes=[0, sizes[0], sizes[-1]])
+
+
+def registration_overhead(repeat: int, sizes: list[int]) -> None:
+    print("\n### Registration overhead (best of interleaved runs, seconds)\n")
+    print("| model | without capture (baseline) | with capture | overhead | cold, with capture |")
+    print("|---|---|---|---|---|")
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(200, 4)), rng.integers(0, 2, 200)
+    pipeline = make_pipeline(StandardScaler(), LogisticRegression()).fit(x, y)
+    with tempfile.TemporaryDirectory(prefix="bench-parity-") as folder:
+        reg = ms.open_registry(folder)
+        for megabytes in sizes:
+            model = {"model": pipeline, "table": rng.normal(size=(megabytes * 2**17,))}
+            best = {"off": float("inf"), "on": float("inf"), "cold": float("inf")}
+            for i in range(repeat):
+                for mode in ("off", "on", "cold"):
+                    if mode == "cold":
+                        sys.path.insert(0, tempfile.mkdtemp(dir=folder))
+                    start = time.perf_counter()
+                    reg.register(
+                        model_name=f"m{megabytes}",
+                        model=model,
+                        lineage={},
+                        tags={"run": str(i)},  # a new version each time, not deduplicated
+                        capture_environment=mode != "off",
+                    )
+                    best[mode] = min(best[mode], time.perf_counter() - start)
+            label = f"{megabytes} MiB array + pipeline" if megabytes else "pipeline"
+            print(
+                f"| {label} | {best['off']:.4f} | {best['on']:.4f} "
+                f"| +{best['on'] - best['off']:.4f} ({best['on'] / best['off']:.2f}x) "
+                f"| {best['cold']:.4f} |"
+            )
 
 
 if __name__ == "__main__":

@@ -124,6 +124,11 @@ def main(argv: list[str] | None = None) -> int:
 
     assert bias_and_degradation.stop_a_biased_candidate(), "the bias gate must stop it"
 
+    # Before deploying: a scaler refitted on other data is stopped by the behaviour check.
+    import parity  # beside this script
+
+    print(f"refitted scaler stopped by parity: {parity.behaviour_check(url)}")
+
     # Put a model into service and take it back out: blue-green on the local deployer.
     import deploy_local  # beside this script
 

@@ -21,6 +21,9 @@ from modelship._documents import Document, document_kind, read_document
 from modelship._json import JSONValue, canonical_json
 from modelship._model_params import json_params
 from modelship.errors import ConfigError, IntegrityError, MissingAttachment
+from modelship.parity._requirements import Requirements
+from modelship.parity._snapshot import EnvironmentSnapshot
+from modelship.parity._stored import stored_environment, stored_requirements
 
 __all__ = [
     "ArtifactRef",
@@ -439,6 +442,24 @@ class ModelVersion:
         Typed: ``mv.attachment("schema", Schema)``.
         """
         return self.document("schema")
+
+    @property
+    def environment(self) -> EnvironmentSnapshot | None:
+        """The training environment stored with this version, or ``None`` if it has none.
+
+        Recorded by ``register`` unless ``capture_environment=False``; validated as it is
+        read (:class:`~modelship.parity.InvalidEnvironmentDocument` if forged).
+        """
+        return stored_environment(self)
+
+    @property
+    def requirements(self) -> Requirements | None:
+        """The distributions this version's artifact needs (name to version), or ``None``.
+
+        Recorded by ``register`` for artifacts that unpickle (joblib); checked by
+        ``load``; validated as it is read.
+        """
+        return stored_requirements(self)
 
     def to_dict(self, *, signed: bool = True) -> dict[str, JSONValue]:
         """A JSON-safe dict; ``signed=False`` leaves out the signature (what gets signed)."""

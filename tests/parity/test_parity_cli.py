@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -14,10 +13,7 @@ from _estimators import fitted_pipeline
 
 import modelship as ms
 from modelship.parity import (
-    ENVIRONMENT_ROLE,
-    REQUIREMENTS_ROLE,
     EnvironmentSnapshot,
-    capture_for_registration,
 )
 from modelship.parity._cli import main
 
@@ -114,16 +110,9 @@ def test_check_needs_a_snapshot_or_a_registry_version(tmp_path: Path) -> None:
 
 def registered(tmp_path: Path, *, with_environment: bool) -> str:
     url = str(tmp_path / "registry")
-    model = fitted_pipeline()
-    buffer = io.BytesIO()
-    joblib.dump(model, buffer)
-    snapshot, requirements = capture_for_registration(buffer.getvalue())
-    attachments = (
-        {ENVIRONMENT_ROLE: snapshot.to_json(), REQUIREMENTS_ROLE: requirements.to_json()}
-        if with_environment
-        else {}
+    ms.open_registry(url).register(
+        model_name="churn", model=fitted_pipeline(), capture_environment=with_environment
     )
-    ms.open_registry(url).register(model_name="churn", model=model, attachments=attachments)
     return url
 
 

@@ -70,9 +70,14 @@ def _install_stop(point: str, pause: bool) -> None:
     if point not in POINTS + S3_POINTS:
         raise SystemExit(f"stop point {point!r} is not one of {POINTS + S3_POINTS}")
 
+    stopped: list[str] = []
+
     def stop() -> None:
         if not pause:
             os._exit(EXITED_AT_POINT)
+        if stopped:
+            return  # paused once; later blobs (attachments, the environment) go on
+        stopped.append(point)
         _emit(paused=point)
         _wait_for_go()
 

@@ -29,6 +29,7 @@ from modelship.parity._errors import (
     ArtifactScanError,
     EnvironmentMismatch,
     EnvironmentMismatchWarning,
+    InvalidEnvironmentDocument,
     SnapshotError,
 )
 from modelship.parity._fingerprint import PreprocessingFingerprint, fingerprint_preprocessing
@@ -56,6 +57,12 @@ from modelship.parity._snapshot import (
     EnvironmentSnapshot,
     Gpu,
     normalize_name,
+)
+from modelship.parity._stored import (
+    RegistrationCapture,
+    check_before_load,
+    stored_environment,
+    stored_requirements,
 )
 
 if TYPE_CHECKING:
@@ -111,16 +118,19 @@ __all__ = [
     "EnvironmentSnapshot",
     "Finding",
     "Gpu",
+    "InvalidEnvironmentDocument",
     "PackageMismatch",
     "ParityCheck",
     "ParityReport",
     "ParityRules",
     "PreprocessingFingerprint",
+    "RegistrationCapture",
     "Requirements",
     "ResourceRequest",
     "SchemaLike",
     "SnapshotError",
     "capture_for_registration",
+    "check_before_load",
     "check_installed",
     "compare",
     "compare_behaviour",
@@ -133,6 +143,8 @@ __all__ = [
     "requirements_txt",
     "resolve_requirements",
     "scan_artifact",
+    "stored_environment",
+    "stored_requirements",
     "validate_environment_parity",
     "version_change",
 ]

@@ -16,10 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from modelship.checks import CheckResult, SuiteResult
-from modelship.errors import ConfigError, MissingAttachment, ModelshipError
+from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
 from modelship.parity._findings import ParityReport
-from modelship.parity._registration import ENVIRONMENT_ROLE, REQUIREMENTS_ROLE
 from modelship.parity._requirements import Requirements, requirements_txt, resolve_requirements
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._scan import scan_artifact
@@ -102,17 +101,15 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
         ref = args.target[2] if len(args.target) == 3 else "latest"
         registry = open_registry(url, **_storage_options(args.option))
         version = registry.get(model, ref)
-        try:
-            train = EnvironmentSnapshot.from_json(version.attachment(ENVIRONMENT_ROLE))
-        except MissingAttachment:
+        stored = version.environment
+        if stored is None:
             raise ConfigError(
                 f"{model} {version.version} has no stored environment snapshot: register it "
                 "with the environment captured, or pass --snapshot FILE"
-            ) from None
-        try:
-            requirements = dict(Requirements.from_json(version.attachment(REQUIREMENTS_ROLE)))
-        except MissingAttachment:
-            requirements = None
+            )
+        train = stored
+        needed = version.requirements
+        requirements = None if needed is None else dict(needed)
         if model_size is None:
             model_size = version.artifact.size
     else:

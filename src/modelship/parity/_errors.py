@@ -7,12 +7,13 @@ catches them.
 
 from __future__ import annotations
 
-from modelship.errors import ConfigError, ModelshipError
+from modelship.errors import ConfigError, IntegrityError, ModelshipError
 
 __all__ = [
     "ArtifactScanError",
     "EnvironmentMismatch",
     "EnvironmentMismatchWarning",
+    "InvalidEnvironmentDocument",
     "SnapshotError",
 ]
 
@@ -24,6 +25,10 @@ class ArtifactScanError(ModelshipError, ValueError):
 
 class SnapshotError(ConfigError):
     """An environment snapshot, requirements or behaviour document is malformed."""
+
+
+class InvalidEnvironmentDocument(IntegrityError, SnapshotError):
+    """An environment or requirements document stored with a version does not validate."""
 
 
 class EnvironmentMismatch(ModelshipError):

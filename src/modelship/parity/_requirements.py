@@ -24,9 +24,9 @@ from modelship.parity._errors import (
     EnvironmentMismatchWarning,
     SnapshotError,
 )
+from modelship.parity._installed import installed_packages, module_distributions, normalize_name
 from modelship.parity._json import JsonDocument, load_json_object
 from modelship.parity._scan import ArtifactScan
-from modelship.parity._snapshot import normalize_name
 
 __all__ = [
     "REQUIREMENTS_SCHEMA_VERSION",
@@ -182,7 +182,8 @@ def resolve_requirements(
     (['joblib', 'numpy'], ('joblib', 'numpy'))
     """
     if distributions is None:
-        distributions = importlib.metadata.packages_distributions()
+        distributions = module_distributions()
+    installed = installed_packages()
     packages: dict[str, str] = {}
     modules: set[str] = set()
     unresolved: set[str] = set()
@@ -196,11 +197,10 @@ def resolve_requirements(
         names = distributions.get(module, [])
         found = False
         for name in names:
-            try:
-                packages[normalize_name(name)] = importlib.metadata.version(name)
+            version = installed.get(normalize_name(name))
+            if version is not None:
+                packages[normalize_name(name)] = version
                 found = True
-            except importlib.metadata.PackageNotFoundError:
-                continue
         if not found:
             unresolved.add(module)
     return Requirements(
@@ -326,13 +326,19 @@ def _installed_version(name: str) -> str | None:
 
 
 def check_installed(
-    requirements: Mapping[str, str], *, strict: bool = False
+    requirements: Mapping[str, str],
+    *,
+    strict: bool = False,
+    what: str = "",
+    stacklevel: int = 2,
 ) -> tuple[PackageMismatch, ...]:
     """Compare the recorded versions of the distributions a model needs with this environment.
 
     Every difference is reported: a :class:`EnvironmentMismatchWarning` naming the
     package, the recorded and the installed version, or under ``strict=True`` one
-    :class:`EnvironmentMismatch` listing them all.
+    :class:`EnvironmentMismatch` listing them all. ``what`` (``"fraud version 3"``)
+    starts each message; ``stacklevel`` is as for :func:`warnings.warn` called here (the
+    default points at the caller of ``check_installed``).
 
     Returns
     -------
@@ -367,12 +373,15 @@ def check_installed(
                     package=normalize_name(name), recorded=recorded, installed=installed
                 )
             )
+    prefix = f"{what}: " if what else ""
     if strict and mismatches:
         raise EnvironmentMismatch(
-            "; ".join(str(m) for m in mismatches)
+            prefix
+            + "; ".join(str(m) for m in mismatches)
             + ". Install the recorded versions (modelship.parity.requirements_txt writes them),"
-            " or load with strict=False to proceed with a warning"
+            " or check without strict (Registry.load: strict_environment=False) to proceed"
+            " with a warning"
         )
     for mismatch in mismatches:
-        warnings.warn(str(mismatch), EnvironmentMismatchWarning, stacklevel=2)
+        warnings.warn(f"{prefix}{mismatch}", EnvironmentMismatchWarning, stacklevel=stacklevel)
     return tuple(mismatches)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
@@ -137,8 +138,124 @@ class ResourceRequest:
     >>> request = ResourceRequest(memory="2Gi", cpus="1500m", model_size=300 * 2**20)
     >>> request.memory, request.cpus
     (2147483648, 1.5)
+
+    From a deployment spec (:meth:`from_spec`):
+
+    >>> from modelship.deploy import DeploymentSpec
+    >>> spec = DeploymentSpec.from_dict({"deployment": {"containers": [
+    ...     {"name": "model", "image": "churn:3",
+    ...      "resources": {"limits": {"memory": "4Gi", "cpu": "2"}}}]}})
+    >>> ResourceRequest.from_spec(spec, model_size=300 * 2**20).memory
+    4294967296
     """
 
     memory: int | None = attrs.field(default=None, converter=_memory)
     cpus: float | None = attrs.field(default=None, converter=_cpus)
     model_size: int | None = attrs.field(default=None, converter=_memory)
+
+    @classmethod
+    def from_spec(
+        cls,
+        spec: DeploymentSpecLike,
+        *,
+        container: str | None = None,
+        model_size: int | str | None = None,
+    ) -> ResourceRequest:
+        """What a :class:`~modelship.deploy.DeploymentSpec`'s container asks for.
+
+        Each resource is the container's limit (what it will run under), or its request
+        where it sets no limit; a resource it does not set is ``None`` (not checked).
+
+        Parameters
+        ----------
+        spec : DeploymentSpec
+            The deployment.
+        container : str, optional
+            The container's name; by default the first one, the model server.
+        model_size : int or str, optional
+            The serialized model's size (``mv.artifact.size``).
+
+        Raises
+        ------
+        ConfigError
+            When ``spec`` is not a deployment spec, or has no container ``container``.
+
+        Examples
+        --------
+        >>> from modelship.deploy import DeploymentSpec
+        >>> from modelship.parity import ResourceRequest
+        >>> spec = DeploymentSpec.from_dict({"deployment": {"containers": [
+        ...     {"name": "model", "image": "churn:3",
+        ...      "resources": {"limits": {"memory": "512Mi"}, "requests": {"cpu": "500m"}}}]}})
+        >>> request = ResourceRequest.from_spec(spec)
+        >>> request.memory, request.cpus, request.model_size
+        (536870912, 0.5, None)
+        >>> ResourceRequest.from_spec(spec, container="sidecar")
+        Traceback (most recent call last):
+        ...
+        modelship.errors.ConfigError: the deployment has no container 'sidecar'; it has ['model']
+        """
+        if not isinstance(spec, DeploymentSpecLike):
+            raise ConfigError(
+                f"from_spec needs a modelship.deploy.DeploymentSpec, got {type(spec).__name__}"
+            )
+        names = [c.name for c in spec.containers]
+        if container is None:
+            chosen = spec.containers[0]
+        elif container in names:
+            chosen = spec.containers[names.index(container)]
+        else:
+            raise ConfigError(f"the deployment has no container {container!r}; it has {names}")
+        limits, requests = chosen.resources.limits, chosen.resources.requests
+        memory = _nanos("memory", limits, requests)
+        cpus = _nanos("cpu", limits, requests)
+        return cls(
+            memory=None if memory is None else memory // _NANO,
+            cpus=None if cpus is None else cpus / _NANO,
+            model_size=model_size,
+        )
+
+
+_NANO = 10**9
+
+
+class _Quantity(Protocol):
+    @property
+    def nanos(self) -> int: ...
+
+
+class _Resources(Protocol):
+    @property
+    def limits(self) -> Mapping[str, _Quantity]: ...
+
+    @property
+    def requests(self) -> Mapping[str, _Quantity]: ...
+
+
+class _Container(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def resources(self) -> _Resources: ...
+
+
+@runtime_checkable
+class DeploymentSpecLike(Protocol):
+    """What :meth:`ResourceRequest.from_spec` reads of a
+    :class:`~modelship.deploy.DeploymentSpec` (the deployers import parity, so parity reads
+    a spec by its public attributes rather than importing it).
+    """
+
+    @property
+    def containers(self) -> Sequence[_Container]: ...
+
+
+def _nanos(
+    name: str, limits: Mapping[str, _Quantity], requests: Mapping[str, _Quantity]
+) -> int | None:
+    """The limit of resource ``name`` (else its request) in 10**-9 units; None if unset or 0."""
+    quantity = limits.get(name, requests.get(name))
+    if quantity is None or quantity.nanos <= 0:
+        return None
+    return quantity.nanos

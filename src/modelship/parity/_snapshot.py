@@ -20,7 +20,6 @@ import json
 import locale
 import os
 import platform
-import re
 import shutil
 import subprocess
 import time
@@ -31,6 +30,7 @@ from typing import Any
 import attrs
 
 from modelship.parity._errors import SnapshotError
+from modelship.parity._installed import installed_packages, normalize_name
 from modelship.parity._json import JsonDocument, load_json_object
 from modelship.parity._secrets import is_secret
 
@@ -64,18 +64,6 @@ NVIDIA_SMI_TIMEOUT = 5.0
 
 _UNLIMITED = 2**60  # cgroup v1 writes "no limit" as a huge number (2**63 - page size)
 _MIB = 2**20
-
-
-def normalize_name(name: str) -> str:
-    """Return a distribution name normalised per PEP 503 (lower case, runs of ``-_.`` as ``-``).
-
-    Examples
-    --------
-    >>> from modelship.parity import normalize_name
-    >>> normalize_name("Scikit_Learn"), normalize_name("zope.interface")
-    ('scikit-learn', 'zope-interface')
-    """
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def _packages(value: Mapping[str, str]) -> dict[str, str]:
@@ -293,7 +281,7 @@ class EnvironmentSnapshot:
             os=platform.system(),
             os_release=platform.release(),
             machine=platform.machine(),
-            packages=_installed_packages(),
+            packages=installed_packages(),
             cpu_count=_cpu_count(),
             cpu_model=_cpu_model(),
             cpu_limit=cgroups.cpu_limit(),
@@ -417,17 +405,6 @@ class EnvironmentSnapshot:
 
 
 # --- probes: each returns None (or empty) where the machine does not say -------------
-
-
-def _installed_packages() -> dict[str, str]:
-    packages: dict[str, str] = {}
-    for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
-        if not name:
-            continue  # a broken install without metadata
-        # The first on sys.path is the one `import` finds; later copies are shadowed.
-        packages.setdefault(normalize_name(name), dist.version)
-    return packages
 
 
 def _cpu_count() -> int | None:

@@ -37,13 +37,14 @@ from modelship.errors import (
     UnsafeStore,
     VersionNotFound,
 )
+from modelship.parity._stored import RegistrationCapture, check_before_load
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
 from modelship.registry._claims import claim_name
 from modelship.registry._commit import commit, dead_slot, version_exists
 from modelship.registry._download import download_artifact
 from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
 from modelship.registry._hints import top_slot
-from modelship.registry._integrity import CHUNK, parse_json, read_verified, verify_blob
+from modelship.registry._integrity import CHUNK, open_blob, parse_json, read_verified, verify_blob
 from modelship.registry._layout import (
     MODELS,
     PROBES,
@@ -60,7 +61,12 @@ from modelship.registry._lineage import default_user, lineage_for, now
 from modelship.registry._listing import Order, Reader, VersionPage, filter_listing, list_page
 from modelship.registry._load import load_artifact
 from modelship.registry._protocols import KnowsLocation, Store
-from modelship.registry._serializers import Serializer, check_allowed, get_serializer
+from modelship.registry._serializers import (
+    LoadsWithoutCode,
+    Serializer,
+    check_allowed,
+    get_serializer,
+)
 from modelship.registry._signing import Signer
 from modelship.registry._snapshots import read_snapshot, write_snapshot
 from modelship.registry._tags import (
@@ -212,6 +218,7 @@ class Registry:
         profile: Any = None,
         schema: Any = None,
         progress: Any = None,
+        capture_environment: bool = True,
     ) -> ModelVersion:
         """Store ``model`` as a new, immutable version of ``model_name``.
 
@@ -227,6 +234,14 @@ class Registry:
         brings its schema along. Read them back as ``mv.profile`` and ``mv.schema``.
         ``progress``: ``None`` shows a bar in a terminal or notebook when tqdm is
         installed, ``True`` demands one, ``False`` is silent, or pass an fsspec Callback.
+
+        ``capture_environment=True`` (the default) also stores the training environment
+        (``mv.environment``, an :class:`~modelship.parity.EnvironmentSnapshot`) and, for a
+        serializer that may run code when it loads (joblib), the distributions the
+        artifact references with their installed versions (``mv.requirements``, found by
+        scanning the stored bytes, never unpickling them), which :meth:`load` checks.
+        ``False`` stores neither; an ``environment`` or ``requirements`` attachment given
+        by the caller is stored as given (see ``docs/parity.md``).
 
         The artifact streams to storage while it is hashed; identical artifacts are
         stored once. Concurrent registrations from many processes each get their own
@@ -265,6 +280,7 @@ class Registry:
         if not isinstance(description, str):
             raise ConfigError("description must be a string")
         docs = attachment_bytes(attachments or {}, {"profile": profile, "schema": schema})
+        parity = RegistrationCapture.start(docs, enabled=capture_environment)
         self.check_writable()
         if explicit is not None and self.store.exists(manifest_key(name, explicit)):
             raise version_exists(name, explicit)
@@ -272,6 +288,12 @@ class Registry:
         lin = lineage_for(name, lineage, data, lambda n, v: self.store.exists(manifest_key(n, v)))
 
         artifact = self._store_blob(model, codec, progress, name)
+        docs |= parity.documents(
+            lambda: open_blob(self.store, artifact, f"{name} artifact"),
+            artifact.digest,
+            runs_code=not (isinstance(codec, LoadsWithoutCode) and codec.loads_without_code),
+            what=name,
+        )
         attached = {
             role: self._store_blob(doc, get_serializer("bytes"), False, f"{name} {role}")
             for role, doc in docs.items()
@@ -686,6 +708,7 @@ class Registry:
         allow_pickle: bool = True,
         serializer: str | Serializer | None = None,
         include_archived: bool = False,
+        strict_environment: bool = False,
     ) -> Any:
         """Verify a version's artifact, then deserialise and return the model.
 
@@ -698,6 +721,12 @@ class Registry:
         serializer, whatever the manifest says: both raise
         :class:`~modelship.registry.RefusedSerializer` before a byte is read. An archived
         version raises :class:`~modelship.ArchivedVersion` unless ``include_archived=True``.
+
+        A version that recorded its requirements (see :meth:`register`) is checked
+        against the installed distributions first: a package at another version warns
+        (:class:`~modelship.parity.EnvironmentMismatchWarning`, naming the package, the
+        recorded and the installed version), and ``strict_environment=True`` refuses
+        with :class:`~modelship.parity.EnvironmentMismatch` before a byte is unpickled.
 
         Examples
         --------
@@ -717,6 +746,7 @@ class Registry:
         mv = self.get(name, ref, include_archived=include_archived)
         codec = get_serializer(mv.artifact.serializer)
         check_allowed(codec, f"{mv.name} {mv.version}", allow_pickle=allow_pickle, pinned=pinned)
+        check_before_load(mv, strict=strict_environment)
         return load_artifact(self.store, mv.artifact, codec, f"{mv.name} {mv.version}", progress)
 
     def download(  # noqa: PLR0913 - public download(): keyword-only options, each documented

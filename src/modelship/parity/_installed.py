@@ -1,0 +1,96 @@
+"""What is installed, read again only when a directory on ``sys.path`` changes.
+
+Listing the installed distributions parses every one's metadata, and mapping modules to
+distributions reads every ``RECORD`` file: 0.1 to 0.5 s with 80 distributions (measured
+in ``benchmarks/bench_parity.py``), paid by every registration that records its
+environment. Installing, upgrading or removing a distribution adds or removes a
+``*.dist-info`` folder in a ``sys.path`` directory, which changes that directory's
+modification time; so a result is kept as long as ``sys.path`` and those times are the
+same. (Editing an installed ``METADATA`` file in place is not seen; nothing but a hand
+edit does that.)
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.metadata
+import os
+import re
+import sys
+import threading
+from collections.abc import Callable, Mapping
+from typing import TypeVar
+
+__all__ = [
+    "installed_packages",
+    "module_distributions",
+    "normalize_name",
+    "path_state",
+    "until_path_changes",
+]
+
+_T = TypeVar("_T")
+
+
+def path_state() -> tuple[tuple[str, int | None], ...]:
+    """Each ``sys.path`` entry with its modification time (``None`` if it cannot be read)."""
+    state: list[tuple[str, int | None]] = []
+    for entry in list(sys.path):
+        try:
+            state.append((entry, os.stat(entry or ".").st_mtime_ns))
+        except (OSError, ValueError):  # a missing entry, or a name the OS refuses
+            state.append((entry, None))
+    return tuple(state)
+
+
+def until_path_changes(compute: Callable[[], _T]) -> Callable[[], _T]:
+    """``compute``, called again only when :func:`path_state` differs from the last call.
+
+    Callers must not mutate the result: it is shared until the path changes.
+    """
+    lock = threading.Lock()
+    kept: list[tuple[tuple[tuple[str, int | None], ...], _T]] = []
+
+    @functools.wraps(compute)
+    def cached() -> _T:
+        state = path_state()
+        with lock:
+            if kept and kept[0][0] == state:
+                return kept[0][1]
+        value = compute()  # outside the lock: two racing callers both compute, both right
+        with lock:
+            kept[:] = [(state, value)]
+        return value
+
+    return cached
+
+
+def normalize_name(name: str) -> str:
+    """Return a distribution name normalised per PEP 503 (lower case, runs of ``-_.`` as ``-``).
+
+    Examples
+    --------
+    >>> from modelship.parity import normalize_name
+    >>> normalize_name("Scikit_Learn"), normalize_name("zope.interface")
+    ('scikit-learn', 'zope-interface')
+    """
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+@until_path_changes
+def installed_packages() -> Mapping[str, str]:
+    """Installed distribution (normalised name) to version; shared, do not mutate."""
+    packages: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if not name:
+            continue  # a broken install without metadata
+        # The first on sys.path is the one `import` finds; later copies are shadowed.
+        packages.setdefault(normalize_name(name), dist.version)
+    return packages
+
+
+module_distributions: Callable[[], Mapping[str, list[str]]] = until_path_changes(
+    importlib.metadata.packages_distributions
+)
+"""Top-level module to the distributions providing it; shared, do not mutate."""

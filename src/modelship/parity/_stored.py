@@ -1,0 +1,329 @@
+"""The environment documents a registry stores with a version, and reads back validated.
+
+By default :meth:`~modelship.Registry.register` records two attachments with every
+version, in the same manifest as the model (so a version is visible with both or not at
+all; the manifest commits last, by an exclusive create):
+
+- ``environment`` (:data:`ENVIRONMENT_ROLE`): the :class:`EnvironmentSnapshot` of the
+  process that registers, captured before the model is serialized;
+- ``requirements`` (:data:`REQUIREMENTS_ROLE`): the :class:`Requirements` found by scanning
+  the artifact bytes the registry has just stored, never unpickling them, when its
+  serializer may run code when it loads (joblib, pickle) and the scan can read it.
+
+Both are read back from storage, so neither is trusted: :func:`stored_environment` and
+:func:`stored_requirements` validate every field and raise
+:class:`InvalidEnvironmentDocument` naming the version and the role. :func:`check_before_load`
+is what :meth:`~modelship.Registry.load` runs before a byte is unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from collections.abc import Callable, Mapping
+from typing import IO, Any, Protocol, TypeVar
+
+import attrs
+
+from modelship.errors import ConfigError, IntegrityError
+from modelship.parity._errors import ArtifactScanError, InvalidEnvironmentDocument, SnapshotError
+from modelship.parity._registration import ENVIRONMENT_ROLE, REQUIREMENTS_ROLE
+from modelship.parity._requirements import (
+    PackageMismatch,
+    Requirements,
+    check_installed,
+    resolve_requirements,
+)
+from modelship.parity._scan import ArtifactScan, scan_artifact
+from modelship.parity._snapshot import EnvironmentSnapshot
+
+__all__ = [
+    "RegistrationCapture",
+    "check_before_load",
+    "stored_environment",
+    "stored_requirements",
+]
+
+_D = TypeVar("_D", EnvironmentSnapshot, Requirements)
+
+
+class _Version(Protocol):
+    """What is read of a :class:`~modelship.ModelVersion` here (which imports this module)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def attachments(self) -> Mapping[str, Any]: ...
+
+    def attachment(self, role: str, kind: type[_D]) -> _D: ...
+
+
+# What each role holds, for messages; the class that reads it.
+_KINDS: dict[str, tuple[str, type[Any]]] = {
+    ENVIRONMENT_ROLE: ("environment snapshot", EnvironmentSnapshot),
+    REQUIREMENTS_ROLE: ("requirements", Requirements),
+}
+_CHUNK = 1 << 20  # bytes read per pass when draining the artifact after its scan
+
+
+def _check_flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+@attrs.frozen(kw_only=True)
+class RegistrationCapture:
+    """What parity records with a version being registered, in two steps.
+
+    :meth:`start` runs before anything is written: it checks the caller's own
+    ``environment`` or ``requirements`` attachments (each must read back as its document)
+    and snapshots this environment. :meth:`documents`, once the artifact is stored,
+    scans it for the distributions it needs. A role the caller attached is stored as
+    given and never captured.
+
+    Attributes
+    ----------
+    snapshot : EnvironmentSnapshot or None
+        The environment captured at :meth:`start` (``None`` when not capturing, or when
+        the caller attached one).
+    scan : bool
+        Whether :meth:`documents` scans the artifact for its requirements.
+
+    Examples
+    --------
+    >>> import io, pickle
+    >>> from fractions import Fraction
+    >>> from modelship.parity import RegistrationCapture
+    >>> artifact = pickle.dumps(Fraction(1, 3))
+    >>> capture = RegistrationCapture.start({}, enabled=True)
+    >>> digest = "sha256:" + __import__("hashlib").sha256(artifact).hexdigest()
+    >>> docs = capture.documents(lambda: io.BytesIO(artifact), digest, runs_code=True,
+    ...                          what="m 1")
+    >>> sorted(docs)
+    ['environment', 'requirements']
+    >>> sorted(RegistrationCapture.start({}, enabled=False).documents(
+    ...     lambda: io.BytesIO(artifact), digest, runs_code=True, what="m 1"))
+    []
+    """
+
+    snapshot: EnvironmentSnapshot | None = None
+    scan: bool = False
+
+    @classmethod
+    def start(cls, given: Mapping[str, bytes], *, enabled: bool) -> RegistrationCapture:
+        """Check the caller's own parity attachments in ``given``; snapshot when ``enabled``.
+
+        Raises
+        ------
+        ConfigError
+            When ``enabled`` is not a bool.
+        SnapshotError
+            When ``given`` holds an ``environment`` or ``requirements`` attachment that is
+            not such a document (it would fail every later read).
+
+        Examples
+        --------
+        >>> from modelship.parity import RegistrationCapture
+        >>> RegistrationCapture.start({"requirements": b"{}"}, enabled=True)
+        Traceback (most recent call last):
+        ...
+        modelship.parity.SnapshotError: the 'requirements' attachment is not requirements: ...
+        """
+        _check_flag("capture_environment", enabled)
+        for role, (what, kind) in _KINDS.items():
+            if role in given:
+                try:
+                    kind.from_json(given[role])
+                except (SnapshotError, ValueError, TypeError) as exc:
+                    raise SnapshotError(
+                        f"the {role!r} attachment is not {what}: {exc}. Attach "
+                        f"{kind.__name__}.to_json(), or leave the role out and let register "
+                        "capture it"
+                    ) from exc
+        if not enabled:
+            return cls()
+        snapshot = None if ENVIRONMENT_ROLE in given else EnvironmentSnapshot.capture()
+        return cls(snapshot=snapshot, scan=REQUIREMENTS_ROLE not in given)
+
+    def documents(
+        self,
+        open_artifact: Callable[[], IO[bytes]],
+        digest: str,
+        *,
+        runs_code: bool,
+        what: str,
+    ) -> dict[str, bytes]:
+        """The documents to store: role to UTF-8 JSON.
+
+        Parameters
+        ----------
+        open_artifact : callable
+            Opens the stored artifact for reading; called only when it is scanned.
+        digest : str
+            ``"sha256:<hex>"`` of the artifact: the bytes scanned are checked against it.
+        runs_code : bool
+            Whether the artifact's serializer may run code when it loads (pickle,
+            joblib). Other serializers (raw bytes, numpy) need nothing to load, so their
+            artifacts are not scanned and no requirements are stored.
+        what : str
+            Names the artifact in errors (``"fraud 3"``).
+
+        Raises
+        ------
+        IntegrityError
+            When the bytes read back do not have ``digest`` (changed in storage meanwhile).
+
+        Examples
+        --------
+        See :class:`RegistrationCapture`.
+        """
+        out: dict[str, bytes] = {}
+        if self.snapshot is not None:
+            out[ENVIRONMENT_ROLE] = self.snapshot.to_json().encode()
+        if self.scan and runs_code:
+            try:
+                with open_artifact() as raw:
+                    scan = _scan_verified(raw, digest, what)
+            except ArtifactScanError:
+                # Not a pickle this scanner reads (a custom format): nothing to pin, and
+                # not a reason to refuse the registration.
+                return out
+            out[REQUIREMENTS_ROLE] = resolve_requirements(scan).to_json().encode()
+        return out
+
+
+class _HashingReader(io.RawIOBase):
+    """A raw reader that hashes every byte it hands out."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self.hash = hashlib.sha256()
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        data = self._raw.read(len(target))
+        size = len(data)
+        target[:size] = data
+        self.hash.update(data)
+        return size
+
+
+def _scan_verified(raw: IO[bytes], digest: str, what: str) -> ArtifactScan:
+    """Scan ``raw``, then read it to its end and check that the bytes had ``digest``."""
+    hashing = _HashingReader(raw)
+    reader = io.BufferedReader(hashing, _CHUNK)
+    scan = scan_artifact(reader)
+    while reader.read(_CHUNK):  # bound: each pass consumes >= 1 byte or stops at the end
+        pass
+    if "sha256:" + hashing.hash.hexdigest() != digest:
+        raise IntegrityError(
+            f"the artifact of {what} changed in storage while it was being registered (its "
+            f"bytes no longer have {digest}); register it again"
+        )
+    return scan
+
+
+def _stored(mv: _Version, role: str, kind: type[_D]) -> _D | None:
+    if role not in mv.attachments:
+        return None
+    what = _KINDS[role][0]
+    try:
+        return mv.attachment(role, kind)
+    except IntegrityError:
+        raise  # the bytes do not match their digest: said precisely already
+    except (SnapshotError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise InvalidEnvironmentDocument(
+            f"{mv.name} version {mv.version}: the {role!r} attachment is not a valid {what} "
+            f"({exc}); it was forged or written by another tool. Re-register the model to "
+            "record it again"
+        ) from exc
+
+
+def stored_environment(mv: _Version) -> EnvironmentSnapshot | None:
+    """The training environment stored with ``mv`` (``mv.environment``), validated.
+
+    ``None`` when the version has none: registered before environments were recorded,
+    or with ``capture_environment=False``.
+
+    Raises
+    ------
+    InvalidEnvironmentDocument
+        When the stored document is not a valid snapshot (forged or damaged).
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> from modelship.parity import stored_environment
+    >>> reg = ms.open_registry("memory://stored-environment-doc")
+    >>> mv = reg.register(model_name="m", model={"w": [1.0]})
+    >>> stored_environment(mv).python_version == __import__("platform").python_version()
+    True
+    >>> reg.register(model_name="m", model={"w": [1.0]}, capture_environment=False).environment
+    """
+    return _stored(mv, ENVIRONMENT_ROLE, EnvironmentSnapshot)
+
+
+def stored_requirements(mv: _Version) -> Requirements | None:
+    """The distributions ``mv``'s artifact needs (``mv.requirements``), validated.
+
+    ``None`` when none were recorded: registered before requirements were, with
+    ``capture_environment=False``, or with a serializer that runs no code when it loads
+    (raw bytes, numpy), or an artifact the scan could not read.
+
+    Raises
+    ------
+    InvalidEnvironmentDocument
+        When the stored document is not valid requirements (forged or damaged).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import modelship as ms
+    >>> from modelship.parity import stored_requirements
+    >>> reg = ms.open_registry("memory://stored-requirements-doc")
+    >>> mv = reg.register(model_name="m", model={"w": np.arange(3)})
+    >>> sorted(stored_requirements(mv))
+    ['joblib', 'numpy']
+    >>> reg.register(model_name="m", model=np.arange(3), serializer="numpy").requirements
+    """
+    return _stored(mv, REQUIREMENTS_ROLE, Requirements)
+
+
+def check_before_load(mv: _Version, *, strict: bool) -> tuple[PackageMismatch, ...]:
+    """Compare what ``mv`` needs with what is installed, before it is unpickled.
+
+    Every needed distribution installed at another version (or missing) gives an
+    :class:`EnvironmentMismatchWarning` naming the version, the package, the recorded and
+    the installed version; under ``strict=True``, one :class:`EnvironmentMismatch` listing
+    them all instead. A version without requirements passes.
+
+    Raises
+    ------
+    EnvironmentMismatch
+        With ``strict=True`` and a mismatch.
+    InvalidEnvironmentDocument
+        When the stored requirements are not valid.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> from modelship.parity import check_before_load
+    >>> reg = ms.open_registry("memory://check-before-load-doc")
+    >>> check_before_load(reg.register(model_name="m", model={"w": 1}), strict=True)
+    ()
+    """
+    _check_flag("strict_environment", strict)
+    requirements = stored_requirements(mv)
+    if requirements is None:
+        return ()
+    # Warnings point at the caller of Registry.load: check_installed, here, load, caller.
+    return check_installed(
+        requirements, strict=strict, what=f"{mv.name} version {mv.version}", stacklevel=4
+    )
