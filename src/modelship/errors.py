@@ -36,6 +36,7 @@ __all__ = [
     "MissingDependency",
     "ModelNotFound",
     "ModelshipError",
+    "ModelshipWarning",
     "RegistryError",
     "RegistryNotFound",
     "RepairWarning",
@@ -219,8 +220,21 @@ class UnsafeStore(StoreError):
     """The store cannot make an exclusive create, so concurrent writers would race."""
 
 
-class RepairWarning(UserWarning):
-    """A damaged blob was found where intact bytes were expected, and replaced by them."""
+class ModelshipWarning(UserWarning):
+    """Base class of every warning modelship issues: filter them all with one line.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from modelship.errors import ModelshipWarning
+    >>> warnings.simplefilter("error", ModelshipWarning)  # e.g. in a CI script
+    >>> warnings.resetwarnings()
+    """
+
+
+class RepairWarning(ModelshipWarning):
+    """Damaged stored data was found and worked around: a blob replaced by intact bytes, a
+    cache document (snapshot, listing chunk) ignored and rebuilt from the records."""
 
 
 # --- checks -----------------------------------------------------------------------------

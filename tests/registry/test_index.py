@@ -18,6 +18,7 @@ import pytest
 from _workers import open_storage as _open
 
 import modelship as ms
+from modelship import RepairWarning
 from modelship.registry import Registry, Store
 from modelship.testing import HookStore
 
@@ -143,7 +144,7 @@ def test_a_damaged_snapshot_is_ignored_with_a_warning(
     key = f"{INDEX}/000000000006.json"
     reg.store.delete(key)
     reg.store.create(key, damage)
-    with pytest.warns(UserWarning, match="000000000006.json"):
+    with pytest.warns(RepairWarning, match="000000000006.json"):
         got = reg.versions(NAME)
     assert got == expected
 

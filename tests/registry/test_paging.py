@@ -18,7 +18,7 @@ import pytest
 from _workers import open_storage as _open
 
 import modelship as ms
-from modelship import InvalidCursor
+from modelship import InvalidCursor, RepairWarning
 from modelship.cli import main
 from modelship.registry import Store, VersionPage
 from modelship.registry._listing import CHUNK
@@ -146,7 +146,7 @@ def test_a_damaged_head_is_ignored_with_a_warning_and_rewritten() -> None:
     registry.versions("m", limit=100)
     key = f"{LISTING}/000000000000-head.json"
     registry.store.replace(key, b"not json")
-    with pytest.warns(UserWarning, match="damaged listing chunk"):
+    with pytest.warns(RepairWarning, match="damaged listing chunk"):
         assert len(registry.versions("m", limit=100)) == 6
     assert json.loads(registry.store.read(key))["first"] == 1
 
@@ -265,7 +265,7 @@ def test_a_damaged_chunk_is_ignored_with_a_warning_and_rewritten(reg: ms.Registr
     reg.versions("m", limit=100)
     key = f"{LISTING}/000000000000.json"
     reg.store.replace(key, b'{"format": 1, "first": 1, "entries": []}')
-    with pytest.warns(UserWarning, match="damaged listing chunk"):
+    with pytest.warns(RepairWarning, match="damaged listing chunk"):
         assert _numbers(reg.versions("m", limit=100)) == full
     with warnings.catch_warnings():
         warnings.simplefilter("error")
@@ -281,7 +281,7 @@ def test_a_chunk_entry_that_names_another_slot_is_ignored_with_a_warning(
     doc = json.loads(reg.store.read(key))
     doc["entries"][0], doc["entries"][1] = doc["entries"][1], doc["entries"][0]
     reg.store.replace(key, json.dumps(doc).encode())
-    with pytest.warns(UserWarning, match="damaged listing chunk"):
+    with pytest.warns(RepairWarning, match="damaged listing chunk"):
         assert _numbers(reg.versions("m", limit=100)) == full
 
 
@@ -300,7 +300,7 @@ def test_with_a_signing_key_an_unsigned_chunk_is_replaced_by_a_signed_one() -> N
     signed = ms.Registry(store, signing_key=KEY)
     _register(signed, CHUNK + 1)
     ms.Registry(store, verify_signatures=False).versions("m", limit=40)  # writes unsigned
-    with pytest.warns(UserWarning, match="damaged listing chunk"):
+    with pytest.warns(RepairWarning, match="damaged listing chunk"):
         assert len(signed.versions("m", limit=40)) == CHUNK + 1
     assert "signature" in json.loads(store.read(f"{LISTING}/000000000000.json"))
 

@@ -7,7 +7,7 @@ catches them.
 
 from __future__ import annotations
 
-from modelship.errors import ConfigError, IntegrityError, ModelshipError
+from modelship.errors import ConfigError, IntegrityError, ModelshipError, ModelshipWarning
 
 __all__ = [
     "ArtifactScanError",
@@ -35,5 +35,5 @@ class EnvironmentMismatch(ModelshipError):
     """A package the model needs is missing or at another version, and ``strict=True``."""
 
 
-class EnvironmentMismatchWarning(UserWarning):
+class EnvironmentMismatchWarning(ModelshipWarning):
     """An installed package the model needs differs from the version it was saved with."""

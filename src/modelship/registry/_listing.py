@@ -46,6 +46,7 @@ from modelship.errors import (
     IntegrityError,
     InvalidCursor,
     ModelshipError,
+    RepairWarning,
 )
 from modelship.registry._hints import top_slot
 from modelship.registry._integrity import parse_json
@@ -307,6 +308,7 @@ def _chunk(
         warnings.warn(
             f"ignoring the damaged listing chunk {key} ({exc}); its slots are read one by "
             "one instead, and it is rewritten",
+            RepairWarning,
             stacklevel=5,
         )
     if full and cached:

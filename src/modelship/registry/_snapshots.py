@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from modelship.errors import ModelshipError
+from modelship.errors import ModelshipError, RepairWarning
 from modelship.registry._layout import folder, snapshot_key
 from modelship.registry._protocols import Store
 from modelship.version import ModelVersion, canonical_json
@@ -54,6 +54,7 @@ def read_snapshot(
         warnings.warn(
             f"ignoring the damaged manifest snapshot {key} ({exc}); the manifests are "
             "read one by one instead, and the next snapshot replaces it",
+            RepairWarning,
             stacklevel=4,
         )
         return {}, snapshots
