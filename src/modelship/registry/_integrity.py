@@ -42,6 +42,7 @@ __all__ = [
     "CHUNK",
     "MAX_DOCUMENT",
     "VerifiedStream",
+    "check_document",
     "checked_stream",
     "hash_fd",
     "hash_stream",
@@ -155,14 +156,40 @@ def hash_fd(fd: int, callback: Any, limit: int | None = None) -> tuple[str, int]
     return hash_stream(_PositionalReader(fd), callback, limit=limit)  # type: ignore[arg-type]
 
 
+def check_document(data: bytes, what: str) -> bytes:
+    """``data``, a document read from a store, if it is no longer than :data:`MAX_DOCUMENT`.
+
+    The registry applies this limit itself to every document it parses, whatever store
+    handed the bytes over: a store need not read with a limit (``FsspecStore`` does, a
+    custom store or ``MemoryStore`` may not), and a document past it is damage, refused
+    with :class:`~modelship.IntegrityError` before a parser spends time and memory on it.
+
+    Examples
+    --------
+    >>> check_document(b"{}", "a hint")
+    b'{}'
+    >>> check_document(b" " * (MAX_DOCUMENT + 1), "hint models/m/HEAD")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.IntegrityError: hint models/m/HEAD holds more than 67108864 bytes, ...
+    """
+    if len(data) > MAX_DOCUMENT:
+        raise too_large(what)
+    return data
+
+
 def parse_json(data: bytes, what: str) -> Any:
     """A stored JSON document, or :class:`~modelship.IntegrityError` if it is not one.
+
+    A document longer than :data:`MAX_DOCUMENT` is refused before it is parsed
+    (:func:`check_document`).
 
     Examples
     --------
     >>> parse_json(b'{"n": 1}', "a hint")
     {'n': 1}
     """
+    check_document(data, what)
     try:
         return json.loads(data)
     except ValueError as exc:
