@@ -3,12 +3,17 @@
 Every byte a registry reads back from storage passes through here before anyone uses it,
 in one of three shapes:
 
-- :func:`hash_stream`, the one sha256 loop over a file: the two-pass check (copy to a
+- :func:`hash_stream`, the one sha256 loop over a stream: the two-pass check (copy to a
   private spool while hashing, compare, then hand out the spool, never the stored
-  file), copying a blob between stores, and hashing a local file with ``pread`` beside a reader;
+  file) and copying a blob between stores;
+- :func:`read_verified`, one read into one new ``bytes`` object, which is then hashed:
+  the bytes returned are the bytes hashed (raw-bytes artifacts, attachments);
+- :func:`verify_blob`, one pass with one buffer, every checkpoint checked;
 - :class:`VerifiedStream`, streaming verification: a deserialiser reads only bytes whose
   prefix digest is checked;
 - :func:`mismatch`, the one message for bytes that do not match.
+
+In each, what is used is what was hashed: nothing is read from storage a second time.
 
 Streaming verification: a worker thread reads the artifact one checkpoint interval at a
 time, hashes it and compares the digest of the prefix so far with the one the manifest
@@ -35,7 +40,7 @@ from typing import IO, Any
 from modelship.errors import IntegrityError, ModelshipError, StoreError
 from modelship.registry._layout import blob_key
 from modelship.registry._progress import make_callback
-from modelship.registry._protocols import LocalBlobs, Store
+from modelship.registry._protocols import Store
 from modelship.version import ArtifactRef
 
 __all__ = [
@@ -44,7 +49,6 @@ __all__ = [
     "VerifiedStream",
     "check_document",
     "checked_stream",
-    "hash_fd",
     "hash_stream",
     "mismatch",
     "missing",
@@ -126,34 +130,6 @@ def hash_stream(
         if callback is not None:
             callback.relative_update(n)
     return h.hexdigest(), size
-
-
-class _PositionalReader(io.RawIOBase):
-    """Reads an open descriptor with ``pread``, never moving its offset (shared safely)."""
-
-    def __init__(self, fd: int) -> None:
-        super().__init__()
-        self._fd = fd
-        self._position = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        view = memoryview(b).cast("B")
-        if hasattr(os, "preadv"):  # Linux and the BSDs: straight into the buffer
-            n = os.preadv(self._fd, [view], self._position)
-        else:  # pragma: no cover - macOS
-            chunk = os.pread(self._fd, len(view), self._position)
-            view[: len(chunk)] = chunk
-            n = len(chunk)
-        self._position += n
-        return n
-
-
-def hash_fd(fd: int, callback: Any, limit: int | None = None) -> tuple[str, int]:
-    """The sha256 hex digest and size of an open file, read with ``pread`` (no seek)."""
-    return hash_stream(_PositionalReader(fd), callback, limit=limit)  # type: ignore[arg-type]
 
 
 def check_document(data: bytes, what: str) -> bytes:
@@ -261,11 +237,6 @@ def open_blob(store: Store, ref: ArtifactRef, what: str) -> IO[bytes]:
         raise missing(what, ref) from None
 
 
-def local_path(store: Store, ref: ArtifactRef) -> str | None:
-    """The path of the blob of ``ref`` on this machine, if the store declares one."""
-    return store.local_path(blob_key(ref.digest)) if isinstance(store, LocalBlobs) else None
-
-
 @contextlib.contextmanager
 def verified_file(store: Store, ref: ArtifactRef, what: str, progress: Any) -> Iterator[IO[bytes]]:
     """Yield a private temporary file of the blob's bytes, checked against ``ref`` first.
@@ -294,11 +265,73 @@ def verified_file(store: Store, ref: ArtifactRef, what: str, progress: Any) -> I
             callback.close()
 
 
-def read_verified(store: Store, ref: ArtifactRef, what: str) -> bytes:
-    """The whole blob of ``ref`` (a small document), checked."""
-    with verified_file(store, ref, what, False) as f:
-        data: bytes = f.read()
+def _stored_size(store: Store, ref: ArtifactRef, src: IO[bytes]) -> int:
+    """The size of the blob open as ``src``: of the open file itself where it has one."""
+    fd = _fileno(src) if hasattr(os, "fstat") else None
+    if fd is not None:
+        return os.fstat(fd).st_size  # the very file being read, not a path looked up again
+    return store.size(blob_key(ref.digest))
+
+
+def read_verified(store: Store, ref: ArtifactRef, what: str, progress: Any = False) -> bytes:
+    """The whole blob of ``ref``, read once into memory and checked: no copy, no second read.
+
+    The store's size is compared first (a damaged manifest may claim any size: nothing
+    is allocated for more than the blob holds). Then the blob is read in one call into
+    one new ``bytes`` object, and that object is hashed. The bytes returned are therefore
+    exactly the bytes hashed: they are private to this call and immutable, so a blob
+    rewritten in storage during or after the read either fails the check or is not what
+    is returned. Used for raw-bytes artifacts and attachments.
+
+    Examples
+    --------
+    >>> from modelship.testing import MemoryStore
+    >>> store = MemoryStore()
+    >>> ref = ArtifactRef("sha256:" + hashlib.sha256(b"x").hexdigest(), 1, "bytes", "-")
+    >>> store.create(blob_key(ref.digest), b"x")
+    >>> read_verified(store, ref, "m 1")
+    b'x'
+    """
+    callback = make_callback(progress, desc=f"load {what}", total=ref.size)
+    src = open_blob(store, ref, what)
+    try:
+        try:
+            found = _stored_size(store, ref, src)
+            if found != ref.size:
+                raise mismatch(what, ref, f"it holds {found} bytes")
+            # One byte more than expected finds a blob that grew since it was sized.
+            data = _read_exactly(src, ref.size + 1)
+        except OSError as exc:
+            raise StoreError(f"could not read the artifact of {what}: {exc}") from exc
+        h = hashlib.sha256()
+        view = memoryview(data)
+        for start in range(0, len(view), CHUNK):  # in pieces only to report progress
+            piece = view[start : start + CHUNK]
+            h.update(piece)
+            callback.relative_update(len(piece))
+        check_whole(what, ref, h.hexdigest(), len(data))
         return data
+    finally:
+        src.close()
+        with contextlib.suppress(Exception):
+            callback.close()
+
+
+def _read_exactly(src: IO[bytes], n: int) -> bytes:
+    """Up to ``n`` bytes of ``src``, fewer only at its end; one read call in the usual case.
+
+    Buffered files, ``BytesIO`` and fsspec files return all that is asked for in one
+    call (straight into the new object); a raw stream that returns less is read on.
+    """
+    data = src.read(n)
+    if len(data) == n or not data:
+        return data
+    parts = [data]
+    got = len(data)
+    while got < n and (more := src.read(n - got)):
+        parts.append(more)
+        got += len(more)
+    return b"".join(parts)
 
 
 @contextlib.contextmanager
@@ -321,14 +354,56 @@ def checked_stream(
 
 
 def verify_blob(store: Store, ref: ArtifactRef, what: str) -> None:
-    """Check every byte of the blob of ``ref`` (and its checkpoints, if it has any)."""
-    if ref.checkpoint_every:
-        # The checkpoints too, so that what verify passes, load reads.
-        with checked_stream(store, ref, what, False) as stream:
-            stream.finish()
-    else:
-        with verified_file(store, ref, what, False):
-            pass
+    """Check every byte of the blob of ``ref``, and each of its checkpoints, in one pass.
+
+    One thread, one buffer filled in place: reading a cached file costs a fraction of
+    hashing it, so a worker thread or a copy would only add to the hash's own time. The
+    checkpoints are checked too, so that what verify passes, load reads.
+    """
+    src = open_blob(store, ref, what)
+    try:
+        try:
+            hexdigest, size = _hash_checked(src, ref, what)
+        except OSError as exc:
+            raise StoreError(f"could not read the artifact of {what}: {exc}") from exc
+    finally:
+        src.close()
+    check_whole(what, ref, hexdigest, size)
+
+
+_VERIFY_READ = 2**18
+"""Bytes per read in :func:`verify_blob`: a buffer that stays in the CPU's cache between
+the read that fills it and the hash that reads it (as ``hashlib.file_digest``'s does)."""
+
+
+def _hash_checked(src: IO[bytes], ref: ArtifactRef, what: str) -> tuple[str, int]:
+    """The sha256 and size of ``src`` (at most ``ref.size + 1`` bytes), checkpoints checked."""
+    every = ref.checkpoint_every
+    fd = _fileno(src)
+    h = hashlib.sha256()
+    buffer = memoryview(bytearray(_VERIFY_READ))
+    limit = ref.size + 1  # one byte more finds a longer blob
+    total = 0
+    while total < limit:
+        want = min(len(buffer), limit - total)
+        if every and total < ref.size:
+            want = min(want, every - total % every)  # stop on each checkpoint
+        n = _read_into(src, buffer[:want])
+        if not n:
+            break
+        h.update(buffer[:n])
+        total += n
+        if every and total % every == 0 and total < ref.size:
+            index = total // every - 1
+            if index >= len(ref.checkpoints) or (
+                h.copy().hexdigest()[:32] != ref.checkpoints[index]
+            ):
+                raise mismatch(what, ref, f"its first {total} bytes have a different digest")
+        if fd is not None and total % CHUNK == 0:
+            # Have the disk fetch what comes next while this much is hashed.
+            with contextlib.suppress(OSError):
+                os.posix_fadvise(fd, total, 2 * CHUNK, os.POSIX_FADV_WILLNEED)
+    return h.hexdigest(), total
 
 
 class VerifiedStream(io.RawIOBase):
