@@ -100,6 +100,61 @@ def _fileno(src: IO[bytes]) -> int | None:
         return None
 
 
+class _ReadAhead(io.RawIOBase):
+    """Reads a local file with ``pread``, asking the disk to read ahead only when it must.
+
+    Each read first tries ``RWF_NOWAIT``, which succeeds only for bytes already in the
+    page cache: a cached file then costs nothing more than a plain read. Where that read
+    would wait for the disk, the next two :data:`CHUNK` are requested at once
+    (``POSIX_FADV_WILLNEED``), so the disk fetches them while what came before is hashed.
+    (Asking for a cached range is not free: the kernel walks its pages, about 5 % of a
+    cached verify when asked for every 8 MiB.)
+    """
+
+    def __init__(self, fd: int, start: int) -> None:
+        super().__init__()
+        self._fd = fd
+        self._at = start
+        self._asked = start  # read-ahead requested up to here
+        self._nowait = True
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        view = memoryview(b).cast("B")
+        if self._nowait:
+            try:
+                n = os.preadv(self._fd, [view], self._at, os.RWF_NOWAIT)
+            except BlockingIOError:
+                n = -1
+            except OSError:  # a file system without RWF_NOWAIT: always ask
+                self._nowait = False
+                n = -1
+        else:
+            n = -1
+        if n < 0:
+            if self._at + CHUNK >= self._asked:
+                with contextlib.suppress(OSError):
+                    os.posix_fadvise(self._fd, self._at, 2 * CHUNK, os.POSIX_FADV_WILLNEED)
+                self._asked = self._at + 2 * CHUNK
+            n = os.preadv(self._fd, [view], self._at)
+        self._at += n
+        return n
+
+
+def _reader(src: IO[bytes]) -> IO[bytes]:
+    """``src``, or a :class:`_ReadAhead` over its descriptor where the system has one."""
+    fd = _fileno(src)
+    if fd is None or not hasattr(os, "preadv") or not hasattr(os, "RWF_NOWAIT"):
+        return src
+    try:
+        start = src.tell()
+    except (OSError, ValueError):
+        return src
+    return _ReadAhead(fd, start)  # type: ignore[return-value]
+
+
 def hash_stream(
     src: IO[bytes],
     callback: Any = None,
@@ -379,7 +434,7 @@ the read that fills it and the hash that reads it (as ``hashlib.file_digest``'s 
 def _hash_checked(src: IO[bytes], ref: ArtifactRef, what: str) -> tuple[str, int]:
     """The sha256 and size of ``src`` (at most ``ref.size + 1`` bytes), checkpoints checked."""
     every = ref.checkpoint_every
-    fd = _fileno(src)
+    src = _reader(src)
     h = hashlib.sha256()
     buffer = memoryview(bytearray(_VERIFY_READ))
     limit = ref.size + 1  # one byte more finds a longer blob
@@ -399,10 +454,6 @@ def _hash_checked(src: IO[bytes], ref: ArtifactRef, what: str) -> tuple[str, int
                 h.copy().hexdigest()[:32] != ref.checkpoints[index]
             ):
                 raise mismatch(what, ref, f"its first {total} bytes have a different digest")
-        if fd is not None and total % CHUNK == 0:
-            # Have the disk fetch what comes next while this much is hashed.
-            with contextlib.suppress(OSError):
-                os.posix_fadvise(fd, total, 2 * CHUNK, os.POSIX_FADV_WILLNEED)
     return h.hexdigest(), total
 
 
@@ -460,17 +511,13 @@ class VerifiedStream(io.RawIOBase):
 
     def _check_pieces(self) -> None:
         ref, every = self._ref, self._ref.checkpoint_every
-        fd = _fileno(self._src)
+        src = _reader(self._src)
         h = hashlib.sha256()
         total = 0
         while (buffer := self._free.get()) is not None:
             view = memoryview(buffer)
-            n = _fill(self._src, view)
+            n = _fill(src, view)
             total += n
-            if fd is not None and n == len(view):
-                # Have the disk fetch the next pieces while this one is hashed.
-                with contextlib.suppress(OSError):
-                    os.posix_fadvise(fd, total, 2 * every, os.POSIX_FADV_WILLNEED)
             h.update(view[:n])
             last = n < len(view) or total >= ref.size
             if not last:
@@ -478,7 +525,7 @@ class VerifiedStream(io.RawIOBase):
                     raise mismatch(
                         self._what, ref, f"its first {total} bytes have a different digest"
                     )
-            elif total != ref.size or _fill(self._src, memoryview(bytearray(1))):
+            elif total != ref.size or _fill(src, memoryview(bytearray(1))):
                 found = f"{total} bytes" if total < ref.size else "more bytes than that"
                 raise mismatch(self._what, ref, f"found {found}")
             elif "sha256:" + h.hexdigest() != ref.digest:
