@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_registry.py               # 1 GiB artifact, 10,000 versions
     python benchmarks/bench_registry.py --quick       # a smoke run of a few seconds
     python benchmarks/bench_registry.py --size 256MiB --no-s3
+    python benchmarks/bench_registry.py --byte-path   # only the byte path (issue 11)
 
 Everything is measured in one run and printed as tables, with issue 2's targets marked
 PASS or MISS:
@@ -36,6 +37,17 @@ PASS or MISS:
 
 Every timed step starts with a warm page cache and after ``os.sync()``, so that no earlier
 step's write-back runs during the next one.
+
+``--byte-path`` measures only the byte path, in one process, each subject interleaved
+with its plain-Python baseline (the order alternates each round; the best of at least 5
+rounds is kept for each, and the ratio is best / best): ``register`` against
+``pickle.dump`` to a file then sha256 of it (and the same with an fsync); ``verify``
+against ``hashlib.file_digest`` of the blob; ``load`` against reading the file, hashing
+those bytes and unpickling them (what a careful user writes), for joblib and for raw
+bytes. Reads run with the file in the page cache (warm) and with its pages dropped by
+``posix_fadvise(DONTNEED)`` just before (fresh). Beside them, "touch 1 GiB" (read 1 GiB
+of a cached file into a new object) shows what this machine charges for memory a load
+must fill, and "copy 1 GiB" (into one reused buffer) its memory bandwidth.
 """
 
 from __future__ import annotations
