@@ -8,11 +8,14 @@ registry's own limit can refuse it, before parsing.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 import modelship as ms
+from modelship.registry import FsspecStore
 from modelship.registry._hints import read_hint
 from modelship.registry._integrity import MAX_DOCUMENT, parse_json
 from modelship.registry._layout import (
@@ -125,3 +128,37 @@ def test_a_document_under_the_limit_still_reads(
     key = manifest_key("m", "1")
     store.replace(key, store.read(key) + b" " * 1000)
     assert read(reg)
+
+
+# --- read_many through fsspec: a failed read is not a missing key -------------------------
+
+
+def _flaky_store() -> FsspecStore:
+    """An fsspec store (not local, not memory: read_many goes through ``fs.cat``) whose
+    read of any key ending in ``broken`` times out."""
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    class Flaky(MemoryFileSystem):
+        protocol = "flaky-test"
+
+        def cat_file(self, path: str, start: Any = None, end: Any = None, **kwargs: Any) -> Any:
+            if path.endswith("broken"):
+                raise TimeoutError("read timed out")
+            return super().cat_file(path, start, end, **kwargs)
+
+    fs = Flaky(skip_instance_cache=True)
+    root = f"/io-read-many-{uuid.uuid4().hex}"
+    for key in ("a", "broken"):
+        fs.pipe_file(f"{root}/{key}", b"{}")
+    return FsspecStore(fs, root, url=f"flaky-test://{root}")
+
+
+def test_read_many_leaves_out_only_missing_keys() -> None:
+    store = _flaky_store()
+    assert store.read_many(["a", "missing"]) == {"a": b"{}"}
+
+
+def test_read_many_raises_a_store_error_for_a_read_that_failed() -> None:
+    store = _flaky_store()
+    with pytest.raises(ms.StoreError, match="timed out"):
+        store.read_many(["a", "broken", "missing"])
