@@ -214,3 +214,28 @@ def test_verify_refuses_any_damage(damage: Callable[[bytes], bytes], every: int)
     store.create(key, damage(DATA), allow_empty=True)
     with pytest.raises(ms.IntegrityError, match="does not match"):
         reg.verify("m", "1")
+
+
+def test_verify_reads_a_remote_blob_in_few_large_reads() -> None:
+    """Each read of a remote blob can be a request (a ranged GET on S3): no small reads."""
+    store = MemoryStore()
+    reg = ms.Registry(store)
+    mv = reg.register(model_name="m", model=np.zeros(2**20), lineage={})  # 8 MiB
+    sizes: list[int] = []
+    opened = store.open_blob
+
+    def counting(key: str) -> Any:
+        f = opened(key)
+        real = f.readinto
+
+        def readinto(b: Any) -> int:
+            n: int = real(b)
+            sizes.append(n)
+            return n
+
+        f.readinto = readinto
+        return f
+
+    store.open_blob = counting  # type: ignore[method-assign]
+    reg.verify("m", "1")
+    assert len(sizes) <= mv.artifact.size // 2**20 + 2, sizes

@@ -427,16 +427,19 @@ def verify_blob(store: Store, ref: ArtifactRef, what: str) -> None:
 
 
 _VERIFY_READ = 2**18
-"""Bytes per read in :func:`verify_blob`: a buffer that stays in the CPU's cache between
-the read that fills it and the hash that reads it (as ``hashlib.file_digest``'s does)."""
+"""Bytes per read of a local file in :func:`verify_blob`: a buffer that stays in the CPU's
+cache between the read that fills it and the hash that reads it (as
+``hashlib.file_digest``'s does). Other stores are read :data:`CHUNK` at a time, as each
+read may be a request (one ranged GET on S3)."""
 
 
 def _hash_checked(src: IO[bytes], ref: ArtifactRef, what: str) -> tuple[str, int]:
     """The sha256 and size of ``src`` (at most ``ref.size + 1`` bytes), checkpoints checked."""
     every = ref.checkpoint_every
     src = _reader(src)
+    # Small reads only from a local file: each read of a remote file is a request.
     h = hashlib.sha256()
-    buffer = memoryview(bytearray(_VERIFY_READ))
+    buffer = memoryview(bytearray(_VERIFY_READ if isinstance(src, _ReadAhead) else CHUNK))
     limit = ref.size + 1  # one byte more finds a longer blob
     total = 0
     while total < limit:
