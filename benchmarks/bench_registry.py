@@ -5,6 +5,7 @@ Usage::
     python benchmarks/bench_registry.py               # 1 GiB artifact, 10,000 versions
     python benchmarks/bench_registry.py --quick       # a smoke run of a few seconds
     python benchmarks/bench_registry.py --size 256MiB --no-s3
+    python benchmarks/bench_registry.py --byte-path   # only the byte path (issue 11)
 
 Everything is measured in one run and printed as tables, with issue 2's targets marked
 PASS or MISS:
@@ -36,6 +37,17 @@ PASS or MISS:
 
 Every timed step starts with a warm page cache and after ``os.sync()``, so that no earlier
 step's write-back runs during the next one.
+
+``--byte-path`` measures only the byte path, in one process, each subject interleaved
+with its plain-Python baseline (the order alternates each round; the best of at least 5
+rounds is kept for each, and the ratio is best / best): ``register`` against
+``pickle.dump`` to a file then sha256 of it (and the same with an fsync); ``verify``
+against ``hashlib.file_digest`` of the blob; ``load`` against reading the file, hashing
+those bytes and unpickling them (what a careful user writes), for joblib and for raw
+bytes. Reads run with the file in the page cache (warm) and with its pages dropped by
+``posix_fadvise(DONTNEED)`` just before (fresh). Beside them, "touch 1 GiB" (read 1 GiB
+of a cached file into a new object) shows what this machine charges for memory a load
+must fill, and "copy 1 GiB" (into one reused buffer) its memory bandwidth.
 """
 
 from __future__ import annotations
@@ -607,6 +619,244 @@ def bench_lookups(
     return rows, notes, verdicts
 
 
+# --- part 3: the byte path, subject and baseline interleaved in one process (issue 11) ------
+
+BYTE_PATH_TARGETS = {"verify": 1.05, "load": 1.1, "register": 1.3}
+FRESH, WARM = "fresh", "warm"
+
+
+def drop_cache(path: Path) -> None:
+    """Drop a file's pages from the page cache (``posix_fadvise(DONTNEED)``; clean pages)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+def warm_cache(path: Path) -> None:
+    buffer = bytearray(2**18)
+    with open(path, "rb", buffering=0) as f:
+        while f.readinto(buffer):
+            pass
+
+
+def file_sha256(path: Path) -> str:
+    """Plain hashlib: ``hashlib.file_digest`` of the file (3.11+), else an 8 MiB loop."""
+    with open(path, "rb") as f:
+        if hasattr(hashlib, "file_digest"):
+            return hashlib.file_digest(f, "sha256").hexdigest()
+    return sha256_file(path)
+
+
+def by_hand_load(path: Path, loader: Callable[[Any], Any] | None) -> Any:
+    """What a careful user writes: read the file once, hash those bytes, unpickle them."""
+    import io
+
+    with open(path, "rb") as f:
+        data = f.read()
+    hashlib.sha256(data).hexdigest()
+    return data if loader is None else loader(io.BytesIO(data))
+
+
+def dump_and_hash(model: Any, path: Path, *, fsync: bool) -> str:
+    """``pickle.dump`` to a new file (optionally fsynced), then sha256 of that file."""
+    import pickle
+
+    path.unlink(missing_ok=True)
+    with open(path, "wb") as f:
+        pickle.dump(model, f, protocol=pickle.HIGHEST_PROTOCOL)
+        if fsync:
+            f.flush()
+            os.fsync(f.fileno())
+    return file_sha256(path)
+
+
+class _BytePath:
+    """One model size: a registry, the model, and the best seconds of every step."""
+
+    def __init__(self, work: Path, size: int, probe: Path) -> None:
+        import modelship as ms
+
+        self.size, self.work, self.probe = size, work, probe
+        self.reg = ms.open_registry(str(work / f"byte-path-{size}"))
+        self.array = _array(size, 0)
+        self.pickled = work / "by-hand.pkl"
+        self.best: dict[str, float] = {}
+        self.versions: dict[str, str] = {}
+        self.blobs: dict[str, Path] = {}
+
+    def timed(self, label: str, fn: Callable[[], Any], setup: Callable[[], Any]) -> None:
+        import gc
+
+        setup()
+        gc.collect()
+        started = time.perf_counter()
+        result = fn()
+        elapsed = time.perf_counter() - started
+        del result
+        self.best[label] = min(self.best.get(label, float("inf")), elapsed)
+
+    def _blob(self, mv: Any) -> Path:
+        digest = mv.artifact.hexdigest
+        return Path(self.reg.url, "blobs", "sha256", digest[:2], digest)
+
+    def register(self) -> Any:
+        mv = self.reg.register(model_name=NAME, model=self.array, lineage={}, progress=False)
+        self.versions["joblib"], self.blobs["joblib"] = mv.version, self._blob(mv)
+        return mv
+
+    def register_bytes(self) -> None:
+        raw = memoryview(self.array).cast("B")
+        mv = self.reg.register(
+            model_name=f"{NAME}-bytes", model=raw, serializer="bytes", lineage={}, progress=False
+        )
+        self.versions["bytes"], self.blobs["bytes"] = mv.version, self._blob(mv)
+
+    def forget_blob(self) -> None:
+        """Remove the last round's blob, as the baseline removes its last file."""
+        if "joblib" in self.blobs:
+            self.blobs["joblib"].unlink(missing_ok=True)
+        os.sync()
+
+    def forget_pickle(self) -> None:
+        self.pickled.unlink(missing_ok=True)
+        os.sync()
+
+    def touch_gib(self) -> bytes:
+        with open(self.probe, "rb") as f:
+            return f.read()
+
+    def round(self, round_: int) -> None:
+        self.array[0] = round_ + 1  # new bytes each round: register never deduplicates
+        writes: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
+            ("register", self.register, self.forget_blob),
+            (
+                "pickle.dump + sha256 of the file",
+                lambda: dump_and_hash(self.array, self.pickled, fsync=False),
+                self.forget_pickle,
+            ),
+            (
+                "pickle.dump + fsync + sha256",
+                lambda: dump_and_hash(self.array, self.pickled, fsync=True),
+                self.forget_pickle,
+            ),
+        ]
+        for label, fn, setup in writes if round_ % 2 == 0 else writes[::-1]:
+            self.timed(label, fn, setup)
+        if "bytes" not in self.versions:
+            self.register_bytes()
+        for cache in (WARM, FRESH):
+            self._reads(cache, round_)
+        self.timed(TOUCH, self.touch_gib, lambda: warm_cache(self.probe))
+        self.timed(COPY, lambda: warm_cache(self.probe), lambda: None)
+
+    def _reads(self, cache: str, round_: int) -> None:
+        """verify and load, against their baselines, with the page cache ``cache``."""
+        import joblib
+
+        blob, raw = self.blobs["joblib"], self.blobs["bytes"]
+        reg, versions = self.reg, self.versions
+        put = warm_cache if cache == WARM else drop_cache
+        steps: list[tuple[str, Callable[[], Any], Callable[[], Any]]] = [
+            (f"verify, {cache}", lambda: reg.verify(NAME, versions["joblib"]), lambda: put(blob)),
+            (f"{SHA}, {cache}", lambda: file_sha256(blob), lambda: put(blob)),
+            (
+                f"{LOAD}, {cache}",
+                lambda: reg.load(NAME, versions["joblib"], progress=False),
+                lambda: put(blob),
+            ),
+            (f"{BY_HAND}, {cache}", lambda: by_hand_load(blob, joblib.load), lambda: put(blob)),
+            (f"{ALONE}, {cache}", lambda: joblib.load(blob), lambda: put(blob)),
+            (
+                f"{LOAD_BYTES}, {cache}",
+                lambda: reg.load(f"{NAME}-bytes", versions["bytes"], progress=False),
+                lambda: put(raw),
+            ),
+            (f"{BY_HAND_BYTES}, {cache}", lambda: by_hand_load(raw, None), lambda: put(raw)),
+        ]
+        for label, fn, setup in steps if round_ % 2 == 0 else steps[::-1]:
+            self.timed(label, fn, setup)
+
+    def close(self) -> None:
+        self.pickled.unlink(missing_ok=True)
+        shutil.rmtree(self.reg.url, ignore_errors=True)
+
+
+SHA = "hashlib sha256 of the file"
+LOAD = "load (joblib)"
+BY_HAND = "read + sha256 + joblib.load"
+ALONE = "joblib.load(path) alone"
+LOAD_BYTES = "load (bytes)"
+BY_HAND_BYTES = "read + sha256 (bytes)"
+DUMP = "pickle.dump + sha256 of the file"
+TOUCH = "touch 1 GiB (read a cached file into a new object)"
+COPY = "copy 1 GiB (read a cached file into one reused buffer)"
+
+
+def bench_byte_path(
+    sizes: Sequence[int], rounds: int, work: Path
+) -> tuple[list[list[str]], list[str], list[str]]:
+    """Register, verify and load against plain-Python baselines, interleaved in one process.
+
+    Each round runs every subject and its baseline once, alternating which goes first,
+    with the page cache warm (the file was just read) or fresh (``posix_fadvise(DONTNEED)``
+    on the file, just before). The best of the rounds is kept for each, and the ratio is
+    best subject / best baseline. Beside them, "touch 1 GiB" reads 1 GiB of a cached file
+    into a new object (what the machine charges for memory a load must fill) and "copy
+    1 GiB" reads it into one reused buffer (its memory bandwidth).
+    """
+    rows: list[list[str]] = []
+    notes: list[str] = []
+    verdicts: list[str] = []
+    probe = work / "touch.bin"
+    write_source(probe, GiB)
+    judged = [
+        ("register", "register", DUMP),
+        *[("verify", f"verify, {c}", f"{SHA}, {c}") for c in (WARM, FRESH)],
+        *[("load", f"{LOAD}, {c}", f"{BY_HAND}, {c}") for c in (WARM, FRESH)],
+        *[("load", f"{LOAD_BYTES}, {c}", f"{BY_HAND_BYTES}, {c}") for c in (WARM, FRESH)],
+    ]
+    against = {subject: baseline for _, subject, baseline in judged}
+    for size in sizes:
+        one = _BytePath(work, size, probe)
+        try:
+            for round_ in range(rounds):
+                one.round(round_)
+        finally:
+            one.close()
+        best = one.best
+        del one
+        for label, seconds in best.items():
+            baseline = against.get(label)
+            shown = f"{seconds / best[baseline]:.2f}x {baseline}" if baseline else ""
+            moved = GiB if label in (TOUCH, COPY) else size
+            rows.append(
+                [human(size), label, seconds_text(seconds), f"{moved / seconds / MiB:,.0f}", shown]
+            )
+        for kind, subject, baseline in judged:
+            limit = BYTE_PATH_TARGETS[kind]
+            got = best[subject] / best[baseline]
+            verdicts.append(
+                f"{human(size)} {subject} <= {limit}x {baseline}: "
+                f"{'PASS' if got <= limit else 'MISS'} ({got:.2f}x)"
+            )
+        for cache in (WARM, FRESH):
+            floor = max(best[f"{SHA}, {cache}"], best[f"{ALONE}, {cache}"])
+            notes.append(
+                f"{human(size)} {cache}: {LOAD} is {best[f'{LOAD}, {cache}'] / floor:.2f}x "
+                f"max({SHA}, {ALONE}), the floor of hashing and deserialising at once "
+                "(issue 11's reference)"
+            )
+        durable = best["register"] / best["pickle.dump + fsync + sha256"]
+        notes.append(
+            f"{human(size)}: register is {durable:.2f}x pickle.dump + fsync + sha256 (register "
+            "makes the blob durable before it commits)"
+        )
+    probe.unlink()
+    return rows, notes, verdicts
+
+
 # --- output ---------------------------------------------------------------------------------
 
 
@@ -631,6 +881,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--no-s3", action="store_true", help="skip moto's S3 server")
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--dir", default=None, help="work folder (default: a temp folder)")
+    parser.add_argument(
+        "--byte-path",
+        action="store_true",
+        help="only the byte path: register, verify, load against plain Python, in one process",
+    )
+    parser.add_argument(
+        "--byte-path-sizes", default="64MiB,256MiB,1GiB", help="model sizes for the byte path"
+    )
     for hidden in (
         "--child",
         "--url",
@@ -650,6 +908,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.quick:
         args.size, args.s3_size = 8 * MiB, 4 * MiB
         args.versions, args.s3_versions, args.calls, args.rounds = "10,40", "10,20", 20, 2
+    if args.byte_path:
+        return byte_path_main(args)
     levels = [int(v) for v in args.versions.split(",")]
     s3_levels = [int(v) for v in args.s3_versions.split(",")]
 
@@ -727,6 +987,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"- whole run: {time.perf_counter() - started:.1f} s")
     print()
     print("### Targets")
+    for verdict in verdicts:
+        print(f"- {verdict}")
+    return 0
+
+
+def byte_path_main(args: argparse.Namespace) -> int:
+    """Run and print only the byte-path section."""
+    sizes = [8 * MiB] if args.quick else [parse_size(v) for v in args.byte_path_sizes.split(",")]
+    rounds = 2 if args.quick else max(args.rounds, 5)
+    started, load_before = time.perf_counter(), os.getloadavg()[0]
+    work = Path(tempfile.mkdtemp(prefix="modelship-bench-", dir=args.dir))
+    try:
+        rows, notes, verdicts = bench_byte_path(sizes, rounds, work)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        table(
+            f"The byte path, one process, subject and baseline interleaved (best of {rounds})",
+            ["model", "step", "best s", "MiB/s", "vs baseline (best / best)"],
+            rows,
+        )
+    )
+    print(
+        "- warm: the file was just read (in the page cache); fresh: its pages were dropped "
+        "with posix_fadvise(DONTNEED) just before. The model is a float64 numpy array, "
+        "registered with joblib (and the same bytes with the bytes serializer)"
+    )
+    for note in notes:
+        print(f"- {note}")
+    print(
+        f"- platform: {os.cpu_count()} CPUs, Python {sys.version.split()[0]}, {sys.platform}; "
+        f"1-minute load average {load_before:.2f} at the start, {os.getloadavg()[0]:.2f} at "
+        "the end (other work on the machine slows every figure; ratios are within one run)"
+    )
+    print(f"- whole run: {time.perf_counter() - started:.1f} s")
+    print()
+    print("### Targets (issue 11)")
     for verdict in verdicts:
         print(f"- {verdict}")
     return 0

@@ -386,28 +386,16 @@ def test_the_stream_needs_checkpoints() -> None:
         VerifiedStream(io.BytesIO(b"x"), ref(1, 0, []), "m 1", Progress())
 
 
-# --- raw bytes on a local disk: read and hashed side by side --------------------------------
+# --- raw bytes on a local disk: read once, and that object hashed --------------------------
 
 
 @pytest.mark.parametrize("size", [0, 1, len(DATA)])
-def test_local_raw_bytes_load_reads_while_a_worker_hashes(
-    reg: ms.Registry, monkeypatch: pytest.MonkeyPatch, size: int
+def test_local_raw_bytes_load_returns_the_registered_bytes_and_starts_no_thread(
+    reg: ms.Registry, size: int
 ) -> None:
-    from modelship.registry import _load as _registry
-
-    hashed: list[int] = []
-    real = _registry.hash_fd
-
-    def spy(fd: int, callback: Any, limit: int | None = None) -> tuple[str, int]:
-        result = real(fd, callback, limit=limit)
-        hashed.append(result[1])
-        return result
-
-    monkeypatch.setattr(_registry, "hash_fd", spy)
     reg.register(model_name="m", model=DATA[:size], serializer="bytes")
     before = set(threading.enumerate())
     assert reg.load("m", "1") == DATA[:size]
-    assert hashed == [size]
     assert set(threading.enumerate()) == before
 
 
@@ -427,20 +415,6 @@ def test_local_raw_bytes_with_any_damage_are_an_integrity_error(
     mv = reg.register(model_name="m", model=DATA, serializer="bytes")
     replace_blob(reg, mv, damage(DATA))
     with pytest.raises(ms.IntegrityError, match="does not match"):
-        reg.load("m", "1")
-
-
-def test_a_failed_read_while_hashing_is_a_store_error(
-    reg: ms.Registry, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from modelship.registry import _load as _registry
-
-    def broken(fd: int, callback: Any, limit: int | None = None) -> tuple[str, int]:
-        raise OSError(5, "Input/output error")
-
-    monkeypatch.setattr(_registry, "hash_fd", broken)
-    reg.register(model_name="m", model=DATA, serializer="bytes")
-    with pytest.raises(ms.StoreError, match="Input/output error"):
         reg.load("m", "1")
 
 

@@ -11,9 +11,10 @@ however far it ran ahead.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Callable
 
+from modelship.errors import IntegrityError
+from modelship.registry._integrity import parse_json
 from modelship.registry._layout import alias_hint_key, alias_key, head_key, slot_key
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
@@ -33,8 +34,8 @@ __all__ = [
 def read_hint(store: Store, key: str) -> int:
     """The number a hint holds; 0 if it is missing or unreadable (it is only a hint)."""
     try:
-        value = json.loads(store.read(key))["n"]
-    except (FileNotFoundError, ValueError, KeyError, TypeError):
+        value = parse_json(store.read(key), f"hint {key}")["n"]
+    except (FileNotFoundError, IntegrityError, KeyError, TypeError):
         return 0
     return value if isinstance(value, int) and value >= 0 else 0
 

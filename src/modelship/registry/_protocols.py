@@ -117,9 +117,9 @@ class Store(Protocol):
 class LocalBlobs(Protocol):
     """An optional capability of a :class:`Store`: its blobs are files on this machine.
 
-    The registry then reads them in place: a raw-bytes artifact is read and hashed side by
-    side (``pread``). (A two-pass check still copies the blob to a private temporary file
-    while hashing it, so that a file rewritten after the check cannot be deserialised.)
+    A tool may use the path (to hand a blob to a program that takes a file). The registry reads
+    every blob through :meth:`Store.open_blob`, once, and uses only the bytes it hashed in
+    that read, so that a file rewritten after the check cannot be loaded.
 
     Examples
     --------

@@ -44,7 +44,14 @@ from modelship.registry._commit import commit, dead_slot, version_exists
 from modelship.registry._download import download_artifact
 from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
 from modelship.registry._hints import top_slot
-from modelship.registry._integrity import CHUNK, open_blob, parse_json, read_verified, verify_blob
+from modelship.registry._integrity import (
+    CHUNK,
+    check_document,
+    open_blob,
+    parse_json,
+    read_verified,
+    verify_blob,
+)
 from modelship.registry._layout import (
     MODELS,
     PROBES,
@@ -365,7 +372,7 @@ class Registry:
             if isinstance(data, Mapping):
                 mv = ModelVersion.from_dict(data, source=self)
             else:
-                mv = ModelVersion.from_json(data, source=self)
+                mv = ModelVersion.from_json(check_document(data, key), source=self)
         except IntegrityError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:

@@ -10,12 +10,12 @@ versions all the same, only without the speed-up.
 from __future__ import annotations
 
 import contextlib
-import json
 import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from modelship.errors import ModelshipError, RepairWarning
+from modelship.registry._integrity import parse_json
 from modelship.registry._layout import folder, snapshot_key
 from modelship.registry._protocols import Store
 from modelship.version import ModelVersion, canonical_json
@@ -41,7 +41,7 @@ def read_snapshot(
         return {}, snapshots
     key = snapshots[-1]
     try:
-        doc = json.loads(store.read(key))
+        doc = parse_json(store.read(key), f"manifest snapshot {key}")
         if doc.get("format") != SNAPSHOT_FORMAT:
             raise ValueError(f"format {doc.get('format')!r} is not {SNAPSHOT_FORMAT}")
         entries = doc["manifests"]

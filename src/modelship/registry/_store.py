@@ -470,8 +470,20 @@ class FsspecStore:
             return out
         full = {self._full(k): k for k in keys}
         with self._errors("reading many keys"):
-            got = self.fs.cat(list(full), on_error="omit", **self._whole_read)
-        return {full[p]: data for p, data in got.items() if not isinstance(data, Exception)}
+            got = self.fs.cat(list(full), on_error="return", **self._whole_read)
+        out = {}
+        for path, data in got.items():
+            if isinstance(data, FileNotFoundError):
+                continue  # missing: left out, as the protocol says
+            if isinstance(data, BaseException):
+                # Any other failure (a timeout, a refused request) is not "missing": a
+                # listing of alias moves or versions that silently lost one would lie.
+                with self._errors(f"reading {full[path]}"):
+                    raise data
+            if len(data) > MAX_DOCUMENT:
+                raise too_large(full[path])
+            out[full[path]] = data
+        return out
 
     def create(self, key: str, data: bytes) -> None:
         if not data:

@@ -34,7 +34,8 @@ class HashingWriter:
     staging file: hashlib and file writes both release the GIL, so the two overlap and a
     large artifact costs about max(hash, write) instead of their sum. Small writes (pickle
     opcodes) are coalesced into 1 MiB chunks first. At most two chunks wait for the hasher,
-    which bounds the extra memory.
+    which bounds the extra memory; a large immutable ``bytes`` is hashed while the caller
+    prepares the next one.
     """
 
     _COALESCE = 2**20
@@ -94,9 +95,15 @@ class HashingWriter:
                 block, self._pending = self._pending, bytearray()
                 self._emit(memoryview(block))
             # The caller's buffer is hashed and written as it is, without a copy, the two at
-            # once; it may be reused once write() returns, so wait for the hasher here.
-            self._emit(view)
+            # once. A mutable buffer may be reused once write() returns, so the hasher must
+            # be done with it first. An immutable ``bytes`` (joblib writes each 16 MiB of an
+            # array as a new one) cannot change: the caller goes on making the next chunk
+            # while the hasher finishes this one, and only the next large write waits for
+            # it, so at most one such chunk is held beyond the caller's.
             self._queue.join()
+            self._emit(view)
+            if not isinstance(data, bytes):
+                self._queue.join()
         self.size += n
         return n
 
