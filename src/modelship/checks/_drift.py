@@ -7,12 +7,13 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
-from joblib import Parallel, delayed
 from numpy.typing import NDArray
 
 from modelship._params import (
@@ -587,14 +588,15 @@ class _DriftCheck:
         if unknown:
             raise ConfigError(f"column_methods or thresholds name unknown column(s) {unknown}")
         jobs = [(name, references[name], current.columns[name]) for name in kinds]
-        if self.n_jobs in (None, 1) or len(jobs) < 2:
+        workers = _workers(self.n_jobs, len(jobs))
+        if workers == 1:
             partials = [self._column(*job) for job in jobs]
         else:
             # Threads: sorting and the other numpy work release the GIL, and no column is
-            # copied into another process.
-            partials = Parallel(n_jobs=self.n_jobs, prefer="threads")(
-                delayed(self._column)(*job) for job in jobs
-            )
+            # copied into another process. map keeps the columns' order, and the pool
+            # is bounded by the number of columns.
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                partials = list(pool.map(lambda job: self._column(*job), jobs))
         notes = {name: why for name, why in left_out.items() if why != EXCLUDED}
         return self._result(partials, notes)
 
@@ -814,6 +816,15 @@ class _DriftCheck:
         )
 
 
+def _workers(n_jobs: int | None, n_columns: int) -> int:
+    """Threads for ``n_jobs`` (joblib's meaning: -1 all cores, -2 all but one, ...),
+    never more than there are columns."""
+    if n_jobs is None or n_columns < 2:
+        return 1
+    wanted = n_jobs if n_jobs > 0 else (os.cpu_count() or 1) + 1 + n_jobs
+    return max(1, min(wanted, n_columns))
+
+
 def _names(names: list[str], shown: int = 5) -> str:
     text = ", ".join(repr(name) for name in names[:shown])
     return text + (f" and {len(names) - shown} more" if len(names) > shown else "")
@@ -922,7 +933,9 @@ class DataDrift(_DriftCheck):
     categorical_max_unique : int, optional
         Numeric columns with at most this many distinct reference values are categorical.
     n_jobs : int, optional
-        joblib workers (threads) over columns; ``None`` computes them one by one.
+        Threads over columns (at most one per column; -1 one per core, -2 all cores but
+        one, as in joblib); ``None`` or 1 computes them one by one. Results are the same
+        whatever ``n_jobs``.
     severity : Severity or str
         ``blocking`` (default) or ``advisory``.
     name : str

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from modelship.checks import stats
 from modelship.checks._tabular import Column, ColumnKind
+from modelship.checks.stats._columns import sorted_finite_counts
 
 __all__ = ["CategoricalSide", "NumericSide", "Side", "kind_of", "side_of"]
 
@@ -48,8 +49,8 @@ class NumericSide:
 
     @classmethod
     def of(cls, column: Column) -> NumericSide:
-        n_missing, n_inf = column.counts_of_special()
-        values = stats.sorted_finite(column.values)
+        # The sort puts NaN and infinities at the ends: counted there, not by more passes.
+        values, n_missing, n_inf = sorted_finite_counts(column.values)
         return cls(n_rows=len(column), n_missing=n_missing, n_inf=n_inf, values=values)
 
 

@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from modelship.errors import CheckInputError, EmptyData
 
-__all__ = ["FloatArray", "IntArray", "sorted_finite"]
+__all__ = ["FloatArray", "IntArray", "sorted_finite", "sorted_finite_counts"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -53,6 +53,20 @@ def sorted_finite(x: npt.ArrayLike) -> FloatArray:
     >>> sorted_finite([3, float("nan"), -1.5, float("inf"), 2])
     array([-1.5,  2. ,  3. ])
     """
+    return sorted_finite_counts(x)[0]
+
+
+def sorted_finite_counts(x: npt.ArrayLike) -> tuple[FloatArray, int, int]:
+    """:func:`sorted_finite` of ``x``, and how many NaN and how many ±inf it dropped.
+
+    The counts come from where the sort put those values (``-inf`` first; ``+inf``, then
+    NaN, last), so they cost three binary searches instead of passes over the column.
+
+    Examples
+    --------
+    >>> sorted_finite_counts([3, float("nan"), -1.5, float("inf"), 2])
+    (array([-1.5,  2. ,  3. ]), 1, 1)
+    """
     try:
         values = np.array(x, dtype=np.float64)  # always a fresh copy: sorted in place below
     except (TypeError, ValueError) as exc:
@@ -60,13 +74,15 @@ def sorted_finite(x: npt.ArrayLike) -> FloatArray:
     if values.ndim != 1:
         raise CheckInputError(f"expected one-dimensional values, got shape {values.shape}")
     values.sort()
-    # np.sort orders -inf first and +inf, then NaN, last: the finite values are one slice.
+    # np.sort orders -inf first and +inf, then NaN, last (searchsorted compares the same
+    # way): the finite values are one slice.
     lo = int(np.searchsorted(values, -np.inf, side="right"))
     hi = int(np.searchsorted(values, np.inf, side="left"))
+    nan_start = int(np.searchsorted(values, np.nan, side="left"))
     values.flags.writeable = False  # the slice cannot be made writeable again either
     finite = values[lo:hi]
     _VOUCHED[id(finite)] = finite
-    return finite
+    return finite, values.size - nan_start, lo + (nan_start - hi)
 
 
 # Arrays returned by sorted_finite(), read-only since: the statistics skip re-checking
