@@ -17,7 +17,7 @@ in one process, check and baseline alternating, best of ``--repeat``. The machin
 shared: best-of-N with interleaving keeps the ratios meaningful, but absolute times are
 what a loaded machine gave. The n_jobs speed-up needs two idle cores to show.
 
-    python benchmarks/bench_drift.py [--quick] [--repeat R]
+    python benchmarks/bench_drift.py [--quick] [--repeat R] [--columns C]
 """
 
 from __future__ import annotations
@@ -154,7 +154,10 @@ def ms(seconds: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10x fewer rows: a smoke run")
-    parser.add_argument("--repeat", type=int, default=5, help="runs per timing (best kept)")
+    parser.add_argument(
+        "--repeat", type=int, default=None, help="runs per timing, best kept (5; --quick: 2)"
+    )
+    parser.add_argument("--columns", type=int, default=20, help="numeric columns")
     parser.add_argument("--child", nargs=3, metavar=("KIND", "ROWS", "COLUMNS"))
     parser.add_argument("--subject", action="store_true")
     args = parser.parse_args()
@@ -163,16 +166,18 @@ def main() -> None:
         child(kind, int(rows), int(columns), args.subject)
         return
     scale = 10 if args.quick else 1
+    repeat = args.repeat or (2 if args.quick else 5)
+    width = args.columns
     # (kind, rows, columns, target ratio or None, absolute target in seconds or None)
     cases: list[tuple[str, int, int, float | None, float | None]] = [
-        ("numeric", 1_000_000 // scale, 20, 1.3, None),
-        ("numeric", 100_000 // scale, 20, 1.5, None),
-        ("numeric", 10_000 // scale, 20, None, 0.005),
-        ("categorical", 1_000_000 // scale, 10, 1.3, None),
+        ("numeric", 1_000_000 // scale, width, 1.3, None),
+        ("numeric", 100_000 // scale, width, 1.5, None),
+        ("numeric", 10_000 // scale, width, None, 0.005),
+        ("categorical", 1_000_000 // scale, max(1, width // 2), 1.3, None),
     ]
     print(
         f"DataDrift(...).run() against its limit. First call: a fresh process per "
-        f"measurement, alternating; warm: one process, alternating; best of {args.repeat}. "
+        f"measurement, alternating; warm: one process, alternating; best of {repeat}. "
         f"Shared machine ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start): "
         "each cell is wall / CPU time (process_time, which other processes do not inflate); "
         "ratios and targets are judged on CPU time, wall ratios in brackets."
@@ -185,9 +190,9 @@ def main() -> None:
     print(header)
     print("-" * len(header))
     for kind, rows, columns, ratio_target, absolute in cases:
-        first, first_base = first_calls(kind, rows, columns, args.repeat)
+        first, first_base = first_calls(kind, rows, columns, repeat)
         warm, warm_base = warm_calls(
-            task(kind, rows, columns, True), task(kind, rows, columns, False), args.repeat
+            task(kind, rows, columns, True), task(kind, rows, columns, False), repeat
         )
         limit = "bincount" if kind == "categorical" else "np.sort"
         r_first = first[1] / first_base[1]
@@ -201,19 +206,20 @@ def main() -> None:
             f"{kind:<12}{rows:>10,}{columns:>5} {pair(first):>17} {pair(warm):>17} "
             f"{f'{limit} {pair(first_base)}, {pair(warm_base)}':>33} "
             f"{ratio(first, first_base):>17} {ratio(warm, warm_base):>17}  "
-            f"{target:<9} {'yes' if met else 'NO'}"
+            f"{target:<9} {'PASS' if met else 'MISS'}"
         )
     rows = 1_000_000 // scale
-    ref, cur = numeric_data(rows, 20)
+    ref, cur = numeric_data(rows, width)
     one, two = warm_calls(
         lambda: drift(ref, cur, categorical=False, n_jobs=1),
         lambda: drift(ref, cur, categorical=False, n_jobs=2),
-        args.repeat,
+        repeat,
     )
     speedup = one[0] / two[0]
     print(
-        f"n_jobs=2 (threads) against n_jobs=1, {rows:,} x 20, warm, wall: {ms(two[0])} against "
-        f"{ms(one[0])}: {speedup:.2f}x faster (target >= 1.7x: {'yes' if speedup >= 1.7 else 'NO'})"
+        f"n_jobs=2 (threads) against n_jobs=1, {rows:,} x {width}, warm, wall: "
+        f"{ms(two[0])} against {ms(one[0])}: {speedup:.2f}x faster "
+        f"(target >= 1.7x: {'PASS' if speedup >= 1.7 else 'MISS'})"
         f"; CPU time {ms(two[1])} against {ms(one[1])} (the threads' extra work); load now "
         f"{os.getloadavg()[0]:.1f}: wall speed-up needs two idle cores"
     )
