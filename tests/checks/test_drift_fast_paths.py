@@ -42,6 +42,30 @@ def test_sorted_finite_counts_drops_and_counts_what_isnan_and_isinf_find(values:
 
 @FAST
 @given(
+    values_with_specials, st.integers(0, 10), st.sampled_from([np.float64, np.float32, np.int64])
+)
+def test_sorting_into_a_buffer_gives_what_sorting_into_a_new_array_gives(
+    values: Any, spare: int, dtype: Any
+) -> None:
+    x = np.asarray(values, dtype=np.float64)
+    x = x[np.isfinite(x)].astype(np.int64) if dtype is np.int64 else x.astype(dtype)
+    buffer = np.full(x.size + spare, 7.0)
+    finite, n_nan, n_inf = sorted_finite_counts(x, buffer)
+    expected = sorted_finite_counts(x)
+    np.testing.assert_array_equal(finite, expected[0])
+    assert (n_nan, n_inf) == expected[1:]
+    assert finite.size == 0 or np.shares_memory(finite, buffer)
+
+
+def test_a_buffer_too_short_is_not_used() -> None:
+    buffer = np.zeros(2)
+    finite, _, _ = sorted_finite_counts(np.array([3.0, 1.0, 2.0]), buffer)
+    assert finite.tolist() == [1.0, 2.0, 3.0]
+    assert not np.shares_memory(finite, buffer)
+
+
+@FAST
+@given(
     st.sampled_from([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32]),
     st.lists(st.integers(-300, 300), min_size=1, max_size=80),
 )
