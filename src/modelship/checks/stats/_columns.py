@@ -67,7 +67,7 @@ def sorted_finite_counts(
     ``buffer``, a writable 1-D float64 array at least as long as ``x``, receives the sorted
     copy instead of a new array when ``x`` is a numeric array: a caller that sorts column
     after column saves the allocation (and the page faults of fresh memory, which cost as
-    much as a fifth of the sort at a million rows). The result is then a view of
+    much as a sixth of the sort at a million rows). The result is then a view of
     ``buffer``, valid until the caller writes into ``buffer`` again.
 
     Examples
