@@ -834,9 +834,9 @@ class _SortBuffers:
     """Per thread, one reusable array for a reference column's sorted copy and one for a
     current column's. Sorting column after column into new arrays makes the allocator
     hand back and fault in fresh pages each time (measured at 1M x 20: 43 ms of CPU time
-    beside the sort's 250 ms);
-    the buffers are faulted in once per run. Each thread only ever touches its own pair,
-    and a pair is reused only after the column sorted into it is done."""
+    beside the sort's 250 ms); the buffers are faulted in once per run. Each thread only
+    ever touches its own pair, and a pair is reused only after the column sorted into it
+    is done."""
 
     def __init__(self, reference_rows: int, current_rows: int) -> None:
         self._sizes = (reference_rows, current_rows)
