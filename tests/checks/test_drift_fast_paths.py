@@ -12,9 +12,10 @@ from collections import Counter
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from scipy import stats as sps
 
 from modelship.checks import DataDrift, run_suite
 from modelship.checks._tabular import Column, ColumnKind
@@ -103,6 +104,17 @@ def test_equal_size_exact_ks_p_value_agrees_with_scipy_and_takes_its_branch(
     # SciPy takes the asymptotic p-value when its exact one leaves [0, 1]: so must we.
     assert (0.0 <= ours <= 1.0) == (0.0 <= theirs <= 1.0)
     assert math.isclose(ours, theirs, rel_tol=2e-12, abs_tol=1e-300)
+
+
+@FAST
+@given(st.integers(141, 400_000), st.floats(1e-6, 0.999))
+def test_asymptotic_ks_p_value_is_kstwo_bit_for_bit_where_scipy_computes_it(
+    n: int, d: float
+) -> None:
+    nx2 = n * d * d
+    assume(not 2.2 <= nx2 < 370.0)  # computed by our own quadrature there
+    assume(not (nx2 < 2.2 and 30_000 < n <= 100_000 and n * d**1.5 <= 1.4))  # 1 there
+    assert _ks._kstwo_sf(d, float(n)) == float(sps.kstwo.sf(d, float(n)))
 
 
 def _columns(seed: int, n_columns: int, rows: int) -> dict[str, Any]:
