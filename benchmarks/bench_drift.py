@@ -34,6 +34,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from concurrent.futures import ThreadPoolExecutor  # noqa: E402
 from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -211,20 +212,35 @@ def main() -> None:
             f"{ratio(first, first_base):>17} {ratio(warm, warm_base):>17}  "
             f"{target:<9} {'PASS' if met else 'MISS'}"
         )
-    rows = 1_000_000 // scale
+    jobs_row(1_000_000 // scale, width, repeat)
+
+
+def sort_threads(reference: Array, current: Array, n_jobs: int) -> None:
+    """The control: np.sort of the same columns spread over ``n_jobs`` threads."""
+    columns = [reference[:, j] for j in range(reference.shape[1])]
+    columns += [current[:, j] for j in range(current.shape[1])]
+    with ThreadPoolExecutor(max_workers=n_jobs) as pool:
+        list(pool.map(np.sort, columns))
+
+
+def jobs_row(rows: int, width: int, repeat: int) -> None:
+    """n_jobs=2 against n_jobs=1, beside the same speed-up of plain np.sort threads: the
+    most any threading can give on this machine at this moment."""
     ref, cur = numeric_data(rows, width)
-    one, two = warm_calls(
-        lambda: drift(ref, cur, categorical=False, n_jobs=1),
-        lambda: drift(ref, cur, categorical=False, n_jobs=2),
-        repeat,
-    )
-    speedup = one[0] / two[0]
+    best_one = best_two = best_sort_one = best_sort_two = NONE
+    for _ in range(repeat):  # all four alternate, so they see the same load
+        best_one = best(best_one, timed(lambda: drift(ref, cur, categorical=False, n_jobs=1)))
+        best_two = best(best_two, timed(lambda: drift(ref, cur, categorical=False, n_jobs=2)))
+        best_sort_one = best(best_sort_one, timed(lambda: sort_threads(ref, cur, 1)))
+        best_sort_two = best(best_sort_two, timed(lambda: sort_threads(ref, cur, 2)))
+    speedup = best_one[0] / best_two[0]
+    control = best_sort_one[0] / best_sort_two[0]
     print(
         f"n_jobs=2 (threads) against n_jobs=1, {rows:,} x {width}, warm, wall: "
-        f"{ms(two[0])} against {ms(one[0])}: {speedup:.2f}x faster "
-        f"(target >= 1.7x: {'PASS' if speedup >= 1.7 else 'MISS'})"
-        f"; CPU time {ms(two[1])} against {ms(one[1])} (the threads' extra work); load now "
-        f"{os.getloadavg()[0]:.1f}: wall speed-up needs two idle cores"
+        f"{ms(best_two[0])} against {ms(best_one[0])}: {speedup:.2f}x faster "
+        f"(target >= 1.7x: {'PASS' if speedup >= 1.7 else 'MISS'}); control, np.sort of the "
+        f"same columns on 2 threads against 1: {control:.2f}x (what this machine allows now; "
+        f"load {os.getloadavg()[0]:.1f}); CPU time {ms(best_two[1])} against {ms(best_one[1])}"
     )
 
 
