@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from modelship.checks import stats
 from modelship.checks._tabular import Column, ColumnKind
+from modelship.checks.stats._columns import sorted_finite_counts
 
 __all__ = ["CategoricalSide", "NumericSide", "Side", "kind_of", "side_of"]
 
@@ -47,9 +48,11 @@ class NumericSide:
         return float(points[0]), float(points[-1])
 
     @classmethod
-    def of(cls, column: Column) -> NumericSide:
-        n_missing, n_inf = column.counts_of_special()
-        values = stats.sorted_finite(column.values)
+    def of(cls, column: Column, buffer: NDArray[np.float64] | None = None) -> NumericSide:
+        """The side of a numeric column; its sorted values go into ``buffer`` if given (see
+        ``sorted_finite_counts``), so they last until the caller reuses it."""
+        # The sort puts NaN and infinities at the ends: counted there, not by more passes.
+        values, n_missing, n_inf = sorted_finite_counts(column.values, buffer)
         return cls(n_rows=len(column), n_missing=n_missing, n_inf=n_inf, values=values)
 
 

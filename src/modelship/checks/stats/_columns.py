@@ -18,7 +18,7 @@ import numpy.typing as npt
 
 from modelship.errors import CheckInputError, EmptyData
 
-__all__ = ["FloatArray", "IntArray", "sorted_finite"]
+__all__ = ["FloatArray", "IntArray", "sorted_finite", "sorted_finite_counts"]
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
@@ -53,20 +53,54 @@ def sorted_finite(x: npt.ArrayLike) -> FloatArray:
     >>> sorted_finite([3, float("nan"), -1.5, float("inf"), 2])
     array([-1.5,  2. ,  3. ])
     """
-    try:
-        values = np.array(x, dtype=np.float64)  # always a fresh copy: sorted in place below
-    except (TypeError, ValueError) as exc:
-        raise CheckInputError(f"values cannot be converted to float64: {exc}") from None
+    return sorted_finite_counts(x)[0]
+
+
+def sorted_finite_counts(
+    x: npt.ArrayLike, buffer: FloatArray | None = None
+) -> tuple[FloatArray, int, int]:
+    """:func:`sorted_finite` of ``x``, and how many NaN and how many ±inf it dropped.
+
+    The counts come from where the sort put those values (``-inf`` first; ``+inf``, then
+    NaN, last), so they cost three binary searches instead of passes over the column.
+
+    ``buffer``, a writable 1-D float64 array at least as long as ``x``, receives the sorted
+    copy instead of a new array when ``x`` is a numeric array: a caller that sorts column
+    after column saves the allocation (and the page faults of fresh memory, which cost as
+    much as a sixth of the sort at a million rows). The result is then a view of
+    ``buffer``, valid until the caller writes into ``buffer`` again.
+
+    Examples
+    --------
+    >>> sorted_finite_counts([3, float("nan"), -1.5, float("inf"), 2])
+    (array([-1.5,  2. ,  3. ]), 1, 1)
+    """
+    if (
+        buffer is not None
+        and isinstance(x, np.ndarray)
+        and x.ndim == 1
+        and x.dtype.kind in "iuf"
+        and x.size <= buffer.size
+    ):
+        values = buffer[: x.size]
+        np.copyto(values, x, casting="safe")
+    else:
+        try:
+            values = np.array(x, dtype=np.float64)  # always a fresh copy: sorted in place
+        except (TypeError, ValueError) as exc:
+            raise CheckInputError(f"values cannot be converted to float64: {exc}") from None
     if values.ndim != 1:
         raise CheckInputError(f"expected one-dimensional values, got shape {values.shape}")
     values.sort()
-    # np.sort orders -inf first and +inf, then NaN, last: the finite values are one slice.
+    # np.sort orders -inf first and +inf, then NaN, last (searchsorted compares the same
+    # way): the finite values are one slice.
     lo = int(np.searchsorted(values, -np.inf, side="right"))
     hi = int(np.searchsorted(values, np.inf, side="left"))
+    nan_start = int(np.searchsorted(values, np.nan, side="left"))
     values.flags.writeable = False  # the slice cannot be made writeable again either
     finite = values[lo:hi]
     _VOUCHED[id(finite)] = finite
-    return finite
+    return finite, values.size - nan_start, lo + (nan_start - hi)
 
 
 # Arrays returned by sorted_finite(), read-only since: the statistics skip re-checking
