@@ -177,3 +177,17 @@ def test_registry_history_lists_rollouts_oldest_first(tmp_path: Path) -> None:
         dep.clock.advance(1)
         ids.append(BlueGreen(dep, clock=dep.clock, history=history).deploy("m", version).id)
     assert [r.id for r in history.records("m")] == ids
+
+
+def test_an_oversized_record_from_any_store_is_refused_before_parsing() -> None:
+    import modelship as ms
+    from modelship.deploy import RegistryHistory
+    from modelship.registry._integrity import MAX_DOCUMENT
+    from modelship.testing import MemoryStore
+
+    store = MemoryStore()  # reads without a limit, unlike FsspecStore
+    reg = ms.Registry(store)
+    huge = b'{"pad": "' + b"x" * MAX_DOCUMENT + b'"}'
+    store.create("deployments/fraud/20260101T000000000000Z-0.json", huge)
+    with pytest.raises(HistoryError, match=r"20260101T000000000000Z-0\.json is not JSON"):
+        RegistryHistory(reg).records("fraud")

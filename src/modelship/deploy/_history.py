@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 from modelship._names import check_model_name
 from modelship.deploy._errors import HistoryError
 from modelship.deploy._record import RolloutRecord
+from modelship.errors import IntegrityError
+from modelship.registry._integrity import check_document
 
 if TYPE_CHECKING:
     from modelship.registry import Registry
@@ -103,8 +105,8 @@ class RegistryHistory:
         out = []
         for key in found:
             try:
-                doc = json.loads(found[key])
-            except ValueError as exc:
+                doc = json.loads(check_document(found[key], key))
+            except (ValueError, IntegrityError) as exc:
                 raise HistoryError(
                     f"deployment record {key} is not JSON ({exc}); it was damaged in "
                     f"{self.registry.store.url}: remove it to list the others"
