@@ -258,7 +258,9 @@ class Lineage:
 
     ``git_commit`` and ``git_dirty`` describe the working tree the model was registered
     from (``None`` outside a git checkout); ``data`` maps a data set's role (``"train"``)
-    to its :func:`modelship.fingerprint`.
+    to its :func:`modelship.fingerprint`; ``locations`` maps the roles whose data was
+    given as a path or URL to where it was (an absolute path, or the URL without any
+    user name or password in it).
 
     Examples
     --------
@@ -272,25 +274,30 @@ class Lineage:
     parent: str | None = None
     data: Mapping[str, str] = attrs.field(factory=dict, converter=_plain_str_map)
     extra: Mapping[str, str] = attrs.field(factory=dict, converter=_plain_str_map)
+    locations: Mapping[str, str] = attrs.field(factory=dict, converter=_plain_str_map)
 
     def to_dict(self) -> dict[str, JSONValue]:
-        """A JSON-safe dict of this record."""
-        return {
+        """A JSON-safe dict of this record (``locations`` only when there are any, so the
+        manifests written before it existed read back, and verify, unchanged)."""
+        out: dict[str, JSONValue] = {
             "git_commit": self.git_commit,
             "git_dirty": self.git_dirty,
             "parent": self.parent,
             "data": dict(self.data),
             "extra": dict(self.extra),
         }
+        if self.locations:
+            out["locations"] = dict(self.locations)
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Lineage:
         """Rebuild a record from :meth:`to_dict`'s output (or a partial dict from a user)."""
-        unknown = set(data) - {"git_commit", "git_dirty", "parent", "data", "extra"}
+        unknown = set(data) - {"git_commit", "git_dirty", "parent", "data", "extra", "locations"}
         if unknown:
             raise ConfigError(
                 f"lineage has unknown keys {sorted(unknown)}; allowed: git_commit, git_dirty, "
-                "parent, data, extra"
+                "parent, data, extra, locations"
             )
         return cls(
             git_commit=data.get("git_commit"),
@@ -298,6 +305,7 @@ class Lineage:
             parent=data.get("parent"),
             data=_str_map("lineage data", data.get("data")),
             extra=_str_map("lineage extra", data.get("extra")),
+            locations=_str_map("lineage locations", data.get("locations")),
         )
 
 

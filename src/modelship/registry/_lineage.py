@@ -7,11 +7,13 @@ data sets become their :func:`~modelship.fingerprint`. Nothing here writes to a 
 from __future__ import annotations
 
 import getpass
+import os
 import socket
 import subprocess
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
@@ -20,7 +22,7 @@ from modelship.errors import ConfigError, VersionNotFound
 from modelship.fingerprint import fingerprint
 from modelship.version import Lineage
 
-__all__ = ["default_user", "git_lineage", "lineage_for", "now"]
+__all__ = ["data_location", "default_user", "git_lineage", "lineage_for", "now"]
 
 
 def now() -> datetime:
@@ -94,9 +96,35 @@ def lineage_for(
         if not isinstance(data, Mapping):
             raise ConfigError("data must map a role ('train', 'holdout') to the data")
         prints = dict(result.data)
+        places = dict(result.locations)
         for role, value in data.items():
             if not isinstance(role, str) or not role:
                 raise ConfigError(f"data roles must be non-empty strings, got {role!r}")
             prints[role] = fingerprint(value)
-        result = attrs.evolve(result, data=prints)
+            if isinstance(value, (str, os.PathLike)):
+                places[role] = data_location(value)
+        result = attrs.evolve(result, data=prints, locations=places)
     return result
+
+
+def data_location(value: str | os.PathLike[str]) -> str:
+    """Where data given as a path or URL was: an absolute path, or the URL without secrets.
+
+    A URL's user name and password (``s3://key:secret@bucket/x``) and its query (signed
+    URLs carry their signature there) are never recorded.
+
+    Examples
+    --------
+    >>> data_location("s3://AKIA:secret@bucket/train.parquet?X-Amz-Signature=abc")
+    's3://bucket/train.parquet'
+    >>> data_location("/data/train.csv")
+    '/data/train.csv'
+    """
+    text = os.fspath(value)
+    if "://" not in text:
+        return os.path.abspath(text)
+    parts = urlsplit(text)
+    host = parts.hostname or ""
+    if parts.port is not None:
+        host = f"{host}:{parts.port}"
+    return urlunsplit((parts.scheme, host, parts.path, "", ""))
