@@ -15,6 +15,7 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+import attrs
 import pytest
 from fsspec.callbacks import Callback
 
@@ -277,6 +278,21 @@ def test_read_verified_compares_the_size_of_the_file_it_reads_not_of_its_key(
     assert read_verified(store, ref, "m 1") == DATA
 
 
+def test_read_verified_shows_no_progress_unless_asked(capsys: pytest.CaptureFixture[str]) -> None:
+    store, ref = stored(DATA)
+    assert read_verified(store, ref, "m 1") == DATA
+    assert capsys.readouterr().err == ""
+
+
+def test_read_verified_with_progress_shows_a_bar_naming_the_load(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    pytest.importorskip("tqdm")
+    store, ref = stored(DATA)
+    assert read_verified(store, ref, "m 1", True) == DATA
+    assert "load m 1" in capsys.readouterr().err
+
+
 def test_read_verified_reads_a_stream_that_returns_little_at_a_time() -> None:
     store, ref = stored(DATA)
     store.open_blob = lambda key: Trickle(DATA, 1000)  # type: ignore[method-assign,assignment]
@@ -346,6 +362,17 @@ def test_verify_blob_accepts_a_blob_that_ends_on_a_checkpoint() -> None:
     verify_blob(store, ref, "m 1")
 
 
+def test_verify_blob_checks_each_checkpoint_however_little_each_read_returns() -> None:
+    ref = ref_of(DATA, EVERY)
+    forged = ArtifactRef(**{**attrs.asdict(ref), "checkpoints": (ref.checkpoints[0], "0" * 32)})
+    store, _ = stored(DATA, forged)
+    store.open_blob = lambda key: Trickle(DATA, 1000)  # type: ignore[method-assign,assignment]
+    with pytest.raises(IntegrityError) as caught:
+        verify_blob(store, forged, "m 1")
+    detail = f"its first {2 * EVERY} bytes have a different digest"
+    assert str(caught.value) == mismatch_text(forged, detail)
+
+
 def test_verify_blob_says_where_a_checkpoint_first_differs() -> None:
     damaged = bytearray(DATA)
     damaged[EVERY + 1] ^= 1  # in the second piece
@@ -409,6 +436,48 @@ def test_the_stream_fills_each_piece_from_a_source_that_returns_little_at_a_time
         stream.stop()
     assert sum(progress.updates) == size
     assert all(n <= EVERY for n in progress.updates)
+
+
+def test_a_stream_of_more_pieces_than_buffers_reads_every_byte() -> None:
+    every = 1024  # ten pieces, three buffers
+    stream = stream_over(io.BytesIO(DATA), ref_of(DATA, every))
+    try:
+        assert stream.read() == DATA
+        stream.finish()
+    finally:
+        stream.stop()
+
+
+def test_a_stopped_stream_reads_as_ended() -> None:
+    stream = stream_over(io.BytesIO(DATA), ref_of(DATA, EVERY))
+    assert stream.read(10) == DATA[:10]
+    stream.stop()
+    assert stream.read() == b""
+
+
+def test_the_stream_reads_on_from_where_each_read_stopped() -> None:
+    stream = stream_over(io.BytesIO(DATA), ref_of(DATA, EVERY))
+    try:
+        assert [stream.read(10) for _ in range(3)] == [DATA[:10], DATA[10:20], DATA[20:30]]
+        assert stream.read(EVERY) == DATA[30:EVERY]  # at most to the end of the piece
+    finally:
+        stream.stop()
+
+
+def test_the_stream_seeks_forward_within_a_piece_and_across_pieces() -> None:
+    stream = stream_over(io.BytesIO(DATA), ref_of(DATA, EVERY))
+    try:
+        assert stream.read(10) == DATA[:10]
+        assert stream.seek(1, io.SEEK_CUR) == 11
+        assert stream.read(1) == DATA[11:12]
+        assert stream.seek(20) == 20
+        assert stream.read(2) == DATA[20:22]
+        assert stream.seek(EVERY + 5) == EVERY + 5
+        assert stream.read(3) == DATA[EVERY + 5 : EVERY + 8]
+        assert stream.seek(2 * EVERY + 100) == 2 * EVERY + 100
+        assert stream.read(3) == DATA[2 * EVERY + 100 : 2 * EVERY + 103]
+    finally:
+        stream.stop()
 
 
 def test_a_stream_of_one_piece_is_checked_without_a_thread() -> None:
@@ -632,6 +701,7 @@ class Disk:
         return self.real(fd, buffers, offset)
 
     def fadvise(self, fd: int, offset: int, length: int, advice: int) -> None:
+        assert isinstance(fd, int)
         assert advice == os.POSIX_FADV_WILLNEED
         self.advised.append((offset, length))
         if self.advice_fails:
