@@ -167,6 +167,18 @@ def test_hash_stream_reads_at_most_its_limit(limit: int) -> None:
     assert src.tell() == got
 
 
+class ReadintoOnly(Trickle):
+    """A raw stream that fails if asked for a new bytes object instead of filling a buffer."""
+
+    def read(self, size: int = -1) -> bytes:
+        raise AssertionError("read was called: a new bytes object per chunk")
+
+
+def test_hash_stream_fills_one_buffer_in_place_where_the_stream_can() -> None:
+    src = ReadintoOnly(DATA, 1000)
+    assert hash_stream(src) == (hashlib.sha256(DATA).hexdigest(), len(DATA))  # type: ignore[arg-type]
+
+
 def test_hash_stream_reports_progress_for_every_byte_and_hands_every_chunk_on() -> None:
     progress, seen = Recorder(), bytearray()
     hash_stream(Trickle(DATA, 1000), progress, seen.extend)  # type: ignore[arg-type]
@@ -753,3 +765,24 @@ def test_a_read_ahead_request_that_fails_does_not_fail_the_read(
     with local_file(tmp_path, DATA) as f:
         assert _integrity._ReadAhead(f.fileno(), 0).read() == DATA
     assert disk.advised == [(0, 2 * CHUNK)]
+
+
+@needs_nowait
+def test_verify_reads_a_local_file_in_reads_small_enough_to_stay_in_the_cpu_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = os.urandom(3 * _integrity._VERIFY_READ)
+    store = FsspecStore.from_url(str(tmp_path / "registry"))
+    ref = ref_of(data)
+    store.create(blob_key(ref.digest), data)
+    sizes: list[int] = []
+    real = os.preadv
+
+    def preadv(fd: int, buffers: Any, offset: int, *flags: int) -> int:
+        sizes.append(sum(len(b) for b in buffers))
+        return real(fd, buffers, offset, *flags)
+
+    monkeypatch.setattr(os, "preadv", preadv)
+    verify_blob(store, ref, "m 1")
+    assert sizes, "a local file is read with pread"
+    assert max(sizes) == _integrity._VERIFY_READ
