@@ -299,7 +299,6 @@ def test_read_verified_shows_no_progress_unless_asked(capsys: pytest.CaptureFixt
 def test_read_verified_with_progress_shows_a_bar_naming_the_load(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    pytest.importorskip("tqdm")
     store, ref = stored(DATA)
     assert read_verified(store, ref, "m 1", True) == DATA
     assert "load m 1" in capsys.readouterr().err
