@@ -181,8 +181,12 @@ def follow(dep: LocalDeployer, prometheus: Discovery) -> Iterator[Discovery]:
     thread.join(timeout=10)
 
 
-def gate_for(prometheus: Discovery, *, min_samples: int = 5) -> Any:
-    source = PrometheusSource(prometheus.url, labels={"model": "fraud"})
+def gate_for(prometheus: Discovery, version: str, *, min_samples: int = 5) -> Any:
+    # The slot names come back (a canary aborted from green leaves green free for the next
+    # one), so the query also names the version: v2's slow requests in the window must not
+    # be counted against v3 in the same slot.
+    labels = {"model": "fraud", "version": version}
+    source = PrometheusSource(prometheus.url, labels=labels)
     policy = RollbackPolicy(
         conditions=[f"p95(inference_latency_seconds) > {THRESHOLD} min_samples={min_samples}"]
     )
@@ -198,13 +202,17 @@ def test_a_slow_canary_is_aborted_and_an_equally_fast_one_is_promoted_while_no_r
 ) -> None:
     users = Users(dep.endpoint).start()
     try:
-        gate = gate_for(follow)
         policy = GatePolicy(interval=1.0, deadline=90.0)
         steps = [CanaryStep(50, pause=4.0)]
 
         with pytest.raises(RolloutAborted) as aborted:
             Canary(
-                dep, steps=steps, gate=gate, policy=policy, history=InMemoryHistory(), alias=None
+                dep,
+                steps=steps,
+                gate=gate_for(follow, "2"),
+                policy=policy,
+                history=InMemoryHistory(),
+                alias=None,
             ).deploy("fraud", "2")
         slow = aborted.value.rollout
         assert slow.status is RolloutStatus.ABORTED
@@ -217,7 +225,12 @@ def test_a_slow_canary_is_aborted_and_an_equally_fast_one_is_promoted_while_no_r
         assert "2" in served_during_slow  # the canary really took traffic before it failed
 
         fast = Canary(
-            dep, steps=steps, gate=gate, policy=policy, history=InMemoryHistory(), alias=None
+            dep,
+            steps=steps,
+            gate=gate_for(follow, "3"),
+            policy=policy,
+            history=InMemoryHistory(),
+            alias=None,
         ).deploy("fraud", "3")
         assert fast.status is RolloutStatus.SUCCEEDED
         assert [e["verdict"] for e in gate_events(fast.history)][-1] == "pass"
@@ -240,7 +253,7 @@ def test_a_canary_without_traffic_holds_then_aborts_at_the_deadline(
     dep: LocalDeployer, follow: Discovery
 ) -> None:
     # No users: the canary's slot never sees a request, so there is nothing to judge.
-    gate = gate_for(follow)
+    gate = gate_for(follow, "3")
     policy = GatePolicy(interval=1.0, deadline=6.0)
     started = time.monotonic()
     with pytest.raises(RolloutAborted) as aborted:
@@ -268,7 +281,7 @@ def test_prometheus_stopped_mid_analysis_counts_errors_and_the_limit_aborts(
     dep: LocalDeployer, follow: Discovery
 ) -> None:
     users = Users(dep.endpoint).start()
-    judge = gate_for(follow)
+    judge = gate_for(follow, "3")
     calls = 0
 
     def gate(rollout: Any) -> Any:
