@@ -785,3 +785,47 @@ def test_verify_reads_a_local_file_in_reads_small_enough_to_stay_in_the_cpu_cach
     verify_blob(store, ref, "m 1")
     assert sizes, "a local file is read with pread"
     assert max(sizes) == _integrity._VERIFY_READ
+
+
+class _SeekingLines:
+    """A serializer that needs to seek, so loads read from a private copy of the bytes."""
+
+    name = "seeking-lines-test"
+    media_type = "text/plain"
+    reads_sequentially = False
+
+    def dump(self, obj: object, fp: Any) -> None:
+        fp.write("\n".join(obj).encode())  # type: ignore[call-overload]
+
+    def load(self, fp: Any) -> object:
+        fp.seek(0)
+        return fp.read().decode().split("\n")
+
+    def library_versions(self) -> dict[str, str]:
+        return {}
+
+
+def test_no_room_for_the_private_copy_is_a_store_error_saying_where(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import errno
+    import tempfile
+
+    import modelship as ms
+    from modelship.registry import register_serializer
+
+    register_serializer(_SeekingLines(), clobber=True)  # type: ignore[arg-type]
+    reg = ms.open_registry(str(tmp_path / "reg"))
+    reg.register(model_name="m", model=["a", "b"], serializer="seeking-lines-test")
+    assert reg.load("m", "1") == ["a", "b"]
+
+    def full(*args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", full)
+    with pytest.raises(ms.StoreError) as caught:
+        reg.load("m", "1")
+    message = str(caught.value)
+    assert message.startswith("could not make a private temporary file for the artifact of m 1")
+    assert "No space left on device" in message
+    assert "TMPDIR" in message

@@ -304,7 +304,13 @@ def verified_file(store: Store, ref: ArtifactRef, what: str, progress: Any) -> I
     src = open_blob(store, ref, what)
     spool: IO[bytes] | None = None
     try:
-        spool = tempfile.TemporaryFile(prefix="modelship-")  # noqa: SIM115
+        try:
+            spool = tempfile.TemporaryFile(prefix="modelship-")  # noqa: SIM115
+        except OSError as exc:
+            raise StoreError(
+                f"could not make a private temporary file for the artifact of {what} in "
+                f"{tempfile.gettempdir()}: {exc}; free space there or point TMPDIR elsewhere"
+            ) from exc
         try:
             hexdigest, size = hash_stream(src, callback, spool.write, limit=ref.size + 1)
         except OSError as exc:
