@@ -39,7 +39,6 @@ __all__ = [
     "jsonable",
     "loads",
     "number_text",
-    "plain_copy",
     "pretty",
 ]
 
@@ -64,40 +63,6 @@ def canonical_json(obj: JSONValue) -> bytes:
         return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"value is not JSON-serialisable without loss: {exc}") from exc
-
-
-def plain_copy(what: str, value: Any) -> Any:
-    """Check that ``value`` is plain JSON that round-trips exactly, and return a copy.
-
-    Raises
-    ------
-    ConfigError
-        Naming ``what``, if ``value`` is not JSON or would come back different (a tuple
-        becomes a list, an int key a string).
-
-    Examples
-    --------
-    >>> plain_copy("params", {"depth": 3, "lr": [0.1, 0.01]})
-    {'depth': 3, 'lr': [0.1, 0.01]}
-    >>> plain_copy("params", {"lr": (0.1, 0.01)})
-    Traceback (most recent call last):
-    ...
-    modelship.errors.ConfigError: params would change in JSON (tuples become lists, ...
-    """
-    try:
-        text = json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ConfigError(
-            f"{what} must be plain JSON (str, int, float, bool, None, lists and dicts with "
-            f"string keys, no NaN or infinity): {exc}"
-        ) from exc
-    copy = json.loads(text)
-    if copy != value:
-        raise ConfigError(
-            f"{what} would change in JSON (tuples become lists, non-string keys become "
-            "strings); pass lists and string keys"
-        )
-    return copy
 
 
 def jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-convertible type, in priority order
