@@ -25,6 +25,12 @@ def gate_events(rollout: Rollout) -> list[dict[str, object]]:
     return [dict(e.data) for e in rollout.history if e.kind is EventKind.GATE]
 
 
+def during_next_rollout(dep: InMemoryDeployer, n: int) -> list[float]:
+    """Timestamps inside the first analysis step of the rollout that starts next."""
+    start = dep.clock.monotonic()
+    return [start + 1.0 + 50.0 * i / n for i in range(n)]
+
+
 def canary_of_2(dep: InMemoryDeployer, gate: object, **policy: float) -> Rollout:
     try:
         return Canary(dep, gate=gate, clock=dep.clock, policy=GatePolicy(**policy)).deploy(  # type: ignore[arg-type]
@@ -38,7 +44,7 @@ def test_a_policy_whose_condition_holds_fails_the_gate_and_the_canary_aborts() -
     dep = InMemoryDeployer()
     serving(dep)
     src = InMemorySource(now=dep.clock.monotonic)
-    src.add(LATENCY, slot="green", values=[0.5] * 100, timestamps=[-1.0] * 100)
+    src.add(LATENCY, slot="green", values=[0.5] * 100, timestamps=during_next_rollout(dep, 100))
     gate = ms.monitor.policy_gate(src, RollbackPolicy(conditions=[P95]), window=3600.0)
 
     rollout = canary_of_2(dep, gate)
@@ -52,7 +58,7 @@ def test_a_policy_that_holds_no_condition_passes_and_the_canary_is_promoted() ->
     dep = InMemoryDeployer()
     serving(dep)
     src = InMemorySource(now=dep.clock.monotonic)
-    src.add(LATENCY, slot="green", values=[0.05] * 100, timestamps=[-1.0] * 100)
+    src.add(LATENCY, slot="green", values=[0.05] * 100, timestamps=during_next_rollout(dep, 100))
     gate = ms.monitor.policy_gate(src, RollbackPolicy(conditions=[P95]), window=3600.0)
 
     rollout = canary_of_2(dep, gate)
@@ -65,7 +71,7 @@ def test_the_policy_gate_keeps_the_numbers_it_judged_in_the_history() -> None:
     dep = InMemoryDeployer()
     serving(dep)
     src = InMemorySource(now=dep.clock.monotonic)
-    src.add(LATENCY, slot="green", values=[0.5] * 100, timestamps=[-1.0] * 100)
+    src.add(LATENCY, slot="green", values=[0.5] * 100, timestamps=during_next_rollout(dep, 100))
     gate = ms.monitor.policy_gate(src, RollbackPolicy(conditions=[P95]), window=3600.0)
 
     rollout = canary_of_2(dep, gate)
@@ -81,8 +87,8 @@ def test_relative_conditions_compare_with_the_slot_being_replaced_by_default() -
     dep = InMemoryDeployer()
     stable = serving(dep)
     src = InMemorySource(now=dep.clock.monotonic)
-    src.add(LATENCY, slot=stable, values=[0.05] * 100, timestamps=[-1.0] * 100)
-    src.add(LATENCY, slot="green", values=[0.15] * 100, timestamps=[-1.0] * 100)
+    src.add(LATENCY, slot=stable, values=[0.05] * 100, timestamps=during_next_rollout(dep, 100))
+    src.add(LATENCY, slot="green", values=[0.15] * 100, timestamps=during_next_rollout(dep, 100))
     policy = RollbackPolicy(conditions=["p95(inference_latency_seconds) > baseline * 1.5"])
     gate = ms.monitor.policy_gate(src, policy, window=3600.0)
 
@@ -118,17 +124,20 @@ def test_on_no_data_fail_makes_an_empty_canary_fail_the_gate() -> None:
     assert [e["verdict"] for e in gate_events(rollout)] == ["fail"]
 
 
-def _latencies(src: InMemorySource, slot: str, shift: float, seed: int) -> None:
+def _latencies(
+    src: InMemorySource, dep: InMemoryDeployer, slot: str, shift: float, seed: int
+) -> None:
     rng = np.random.default_rng(seed)
-    src.add(LATENCY, slot=slot, values=rng.gamma(4, 0.02, 400) + shift, timestamps=[-1.0] * 400)
+    values = rng.gamma(4, 0.02, 400) + shift
+    src.add(LATENCY, slot=slot, values=values, timestamps=during_next_rollout(dep, 400))
 
 
 def test_a_canary_analysis_of_a_slower_canary_fails_the_gate() -> None:
     dep = InMemoryDeployer()
     stable = serving(dep)
     src = InMemorySource(now=dep.clock.monotonic)
-    _latencies(src, stable, 0.0, seed=1)
-    _latencies(src, "green", 0.05, seed=2)
+    _latencies(src, dep, stable, 0.0, seed=1)
+    _latencies(src, dep, "green", 0.05, seed=2)
     gate = ms.monitor.canary_gate(src, [CanaryMetric(LATENCY, tolerance=0.01)], window=3600.0)
 
     rollout = canary_of_2(dep, gate)
@@ -141,8 +150,8 @@ def test_a_canary_analysis_of_an_equal_canary_passes_the_gate() -> None:
     dep = InMemoryDeployer()
     stable = serving(dep)
     src = InMemorySource(now=dep.clock.monotonic)
-    _latencies(src, stable, 0.0, seed=1)
-    _latencies(src, "green", 0.0, seed=2)
+    _latencies(src, dep, stable, 0.0, seed=1)
+    _latencies(src, dep, "green", 0.0, seed=2)
     gate = ms.monitor.canary_gate(src, [CanaryMetric(LATENCY, tolerance=0.01)], window=3600.0)
 
     rollout = canary_of_2(dep, gate)
@@ -158,6 +167,52 @@ def test_a_canary_analysis_without_a_baseline_slot_is_inconclusive() -> None:
     first = Canary(dep, clock=dep.clock).deploy("fraud", "1")
 
     assert gate(first).verdict is Verdict.INCONCLUSIVE
+
+
+def test_a_slot_reused_after_an_abort_is_not_judged_on_the_aborted_versions_requests() -> None:
+    dep = InMemoryDeployer()
+    serving(dep)
+    src = InMemorySource(now=dep.clock.monotonic)
+    slow = during_next_rollout(dep, 100)
+    src.add(LATENCY, slot="green", values=[0.5] * 100, timestamps=slow)
+    gate = ms.monitor.policy_gate(src, RollbackPolicy(conditions=[P95]), window=3600.0)
+    assert canary_of_2(dep, gate).status.value == "aborted"  # version 2, slow, in green
+    fast = during_next_rollout(dep, 100)
+    src.add(LATENCY, slot="green", values=[0.05] * 100, timestamps=fast)
+
+    third = Canary(dep, gate=gate, clock=dep.clock).deploy("fraud", "3")
+
+    assert third.slot == "green"
+    assert third.status.value == "succeeded"
+    condition = gate_events(third)[0]["inputs"]["decision"]["conditions"][0]  # type: ignore[index]
+    assert (condition["value"], condition["n"]) == (0.05, 100)
+
+
+def test_without_since_start_the_window_reaches_back_over_the_aborted_versions_requests() -> None:
+    dep = InMemoryDeployer()
+    serving(dep)
+    src = InMemorySource(now=dep.clock.monotonic)
+    src.add(LATENCY, slot="green", values=[0.5] * 100, timestamps=during_next_rollout(dep, 100))
+    policy = RollbackPolicy(conditions=[P95])
+    gate = ms.monitor.policy_gate(src, policy, window=3600.0, since_start=False)
+    assert canary_of_2(dep, gate).status.value == "aborted"
+    src.add(LATENCY, slot="green", values=[0.05] * 100, timestamps=during_next_rollout(dep, 100))
+
+    with pytest.raises(RolloutAborted):
+        Canary(dep, gate=gate, clock=dep.clock).deploy("fraud", "3")
+
+
+def test_the_gate_records_the_window_it_looked_at() -> None:
+    dep = InMemoryDeployer()
+    serving(dep)
+    src = InMemorySource(now=dep.clock.monotonic)
+    src.add(LATENCY, slot="green", values=[0.05] * 100, timestamps=during_next_rollout(dep, 100))
+    gate = ms.monitor.policy_gate(src, RollbackPolicy(conditions=[P95]), window=3600.0)
+
+    rollout = canary_of_2(dep, gate)
+
+    windows = [e["inputs"]["window"] for e in gate_events(rollout)]  # type: ignore[index]
+    assert windows == [60.0, 120.0, 180.0]
 
 
 @pytest.mark.parametrize("window", [0.0, -1.0, float("inf"), float("nan")])

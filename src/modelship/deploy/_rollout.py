@@ -96,6 +96,7 @@ class Rollout:
         self.previous_version: str | None = previous[1] if previous else None
         self.status = RolloutStatus.IN_PROGRESS
         self.started_at = clock.wall()
+        self._started = clock.monotonic()
         self.undo_until: datetime | None = None
         self._undo_deadline: float | None = None
         self._events: list[RolloutEvent] = []
@@ -118,6 +119,15 @@ class Rollout:
     def history(self) -> tuple[RolloutEvent, ...]:
         """Every decision so far, oldest first."""
         return tuple(self._events)
+
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the rollout began, on its clock's monotonic time.
+
+        A gate uses it to look only at data the new version produced: a slot reused after
+        an aborted rollout still holds the old version's samples from before this one.
+        """
+        return max(0.0, self._clock.monotonic() - self._started)
 
     @property
     def succeeded(self) -> bool:

@@ -58,12 +58,21 @@ def _window(window: float) -> float:
     return float(window)
 
 
+def _span(rollout: Rollout, window: float, since_start: bool) -> float | None:
+    """The seconds to look back: ``window``, cut at the rollout's start if asked."""
+    if not since_start:
+        return window
+    elapsed = rollout.elapsed
+    return min(window, elapsed) if elapsed > 0 else None
+
+
 def policy_gate(
     source: MetricSource,
     policy: RollbackPolicy,
     *,
     window: float,
     baseline: str | None = None,
+    since_start: bool = True,
 ) -> Callable[[Rollout], GateResult]:
     """A gate that evaluates ``policy`` on the rollout's slot over the last ``window`` s.
 
@@ -78,6 +87,10 @@ def policy_gate(
     baseline : str, optional
         The slot relative conditions compare with; default: the slot the rollout
         replaces (``rollout.previous_slot``).
+    since_start : bool
+        Look back no further than the rollout's start (default), so that a slot reused
+        after an aborted rollout is not judged on the aborted version's requests. With
+        ``False`` the window is always ``window`` seconds long.
 
     Returns
     -------
@@ -97,7 +110,8 @@ def policy_gate(
     >>> dep = InMemoryDeployer()
     >>> _ = Canary(dep, clock=dep.clock).deploy("fraud", "1")
     >>> src = ms.monitor.InMemorySource(now=dep.clock.monotonic)
-    >>> src.add("error_rate", slot="green", values=[0.0] * 100, timestamps=[-1.0] * 100)
+    >>> during = [dep.clock.monotonic() + 1.0] * 100       # samples after the rollout starts
+    >>> src.add("error_rate", slot="green", values=[0.0] * 100, timestamps=during)
     >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
     >>> gate = ms.monitor.policy_gate(src, policy, window=3600.0)
     >>> Canary(dep, gate=gate, clock=dep.clock).deploy("fraud", "2").status.value
@@ -108,11 +122,14 @@ def policy_gate(
     window = _window(window)
 
     def gate(rollout: Rollout) -> GateResult:
+        span = _span(rollout, window, since_start)
+        if span is None:
+            return GateResult(Verdict.INCONCLUSIVE, "the rollout has only just started")
         decision = policy.evaluate(
             source,
             slot=rollout.slot,
             baseline=baseline if baseline is not None else rollout.previous_slot,
-            window=window,
+            window=span,
         )
         verdict = decision.verdict
         if (verdict == "no_data" and policy.on_no_data == "fail") or (
@@ -122,7 +139,7 @@ def policy_gate(
         return GateResult(
             Verdict(verdict),
             "; ".join(decision.reasons),
-            {"decision": attrs.evolve(decision, inputs=()).to_dict()},
+            {"decision": attrs.evolve(decision, inputs=()).to_dict(), "window": span},
         )
 
     return gate
@@ -138,6 +155,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     alpha: float = 0.05,
     pass_score: float = PASS_SCORE,
     marginal_score: float = MARGINAL_SCORE,
+    since_start: bool = True,
 ) -> Callable[[Rollout], GateResult]:
     """A gate that runs :func:`canary_analysis` of the rollout's slot against a baseline.
 
@@ -152,6 +170,9 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
         slot the rollout replaces.
     step, alpha, pass_score, marginal_score :
         As for :func:`canary_analysis`.
+    since_start : bool
+        Look back no further than the rollout's start (default): a slot reused after an
+        aborted rollout still holds the aborted version's samples.
 
     Returns
     -------
@@ -174,10 +195,11 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     >>> _ = Canary(dep, clock=dep.clock).deploy("fraud", "1")
     >>> rng = np.random.default_rng(0)
     >>> src = ms.monitor.InMemorySource(now=dep.clock.monotonic)
+    >>> during = [dep.clock.monotonic() + 1.0] * 300       # samples after the rollout starts
     >>> src.add("inference_latency_seconds", slot="blue", values=rng.gamma(4, 0.02, 300),
-    ...         timestamps=[-1.0] * 300)
+    ...         timestamps=during)
     >>> src.add("inference_latency_seconds", slot="green", values=rng.gamma(4, 0.02, 300) + 0.1,
-    ...         timestamps=[-1.0] * 300)
+    ...         timestamps=during)
     >>> gate = ms.monitor.canary_gate(
     ...     src, [ms.monitor.CanaryMetric("inference_latency_seconds", tolerance=0.01)],
     ...     window=3600.0)
@@ -202,12 +224,15 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
                 Verdict.INCONCLUSIVE,
                 f"no baseline slot to compare {rollout.slot} with; pass baseline=",
             )
+        span = _span(rollout, window, since_start)
+        if span is None:
+            return GateResult(Verdict.INCONCLUSIVE, "the rollout has only just started")
         report = canary_analysis(
             source,
             chosen,
             canary=rollout.slot,
             baseline=against,
-            window=window,
+            window=span,
             step=step,
             alpha=alpha,
             pass_score=pass_score,
