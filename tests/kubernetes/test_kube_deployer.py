@@ -183,6 +183,47 @@ def test_weights_through_an_http_route_are_exact(kube: FakeKube, make_deployer: 
     assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 97, "green": 3}
 
 
+def test_a_slot_without_traffic_is_left_out_of_the_http_route(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = make_deployer(traffic="httproute", gateway="public")
+    start(dep, "blue", "1")
+    start(dep, "green", "2")
+    dep.set_traffic({"blue": 0, "green": 100})
+    route = kube.get("httproutes", NS, "fraud")
+    assert route is not None
+    assert route["spec"]["rules"][0]["backendRefs"] == [
+        {"name": "fraud-green", "port": 80, "weight": 100}
+    ]
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 0, "green": 100}
+    before = len(kube.writes())
+    dep.remove("blue")
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in kube.writes()[before:]] == [
+        ("DELETE", "fraud-blue"),
+        ("DELETE", "fraud-blue"),
+    ]
+
+
+def test_removing_a_slot_an_old_route_still_names_drops_it_from_the_route_first(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = make_deployer(traffic="httproute", gateway="public")
+    start(dep, "blue", "1")
+    start(dep, "green", "2")
+    dep.set_traffic({"green": 100})
+    route = kube.get("httproutes", NS, "fraud")
+    assert route is not None
+    route["spec"]["rules"][0]["backendRefs"].append({"name": "fraud-blue", "port": 80, "weight": 0})
+    kube.create(route, manager="modelship")  # as a release that kept weight-0 refs wrote it
+    before = len(kube.writes())
+    dep.remove("blue")
+    writes = [(r.method, r.path.rsplit("/", 2)[-2]) for r in kube.writes()[before:]]
+    assert writes == [("PATCH", "httproutes"), ("DELETE", "deployments"), ("DELETE", "services")]
+    after = kube.get("httproutes", NS, "fraud")
+    assert after is not None
+    assert [r["name"] for r in after["spec"]["rules"][0]["backendRefs"]] == ["fraud-green"]
+
+
 def test_health_goes_through_the_services_proxy(kube: FakeKube, make_deployer: Make) -> None:
     dep = make_deployer()
     start(dep, "blue", "1")
@@ -232,6 +273,28 @@ def test_replicas_are_never_sent_for_a_deployment_an_autoscaler_owns(
     ]
     assert "replicas" in ours[0].body["spec"]
     assert "replicas" not in ours[-2].body["spec"]  # the second apply's Deployment
+
+
+def test_replicas_are_not_sent_even_on_the_first_apply_when_an_autoscaler_waits_for_it(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    kube.create(hpa("fraud-blue"), manager="kubectl")
+    make_deployer().apply("blue", "fraud", "1")
+    (sent,) = [r.body for r in kube.writes() if r.body.get("kind") == "Deployment"]
+    assert "replicas" not in sent["spec"]
+    live = kube.get("deployments", NS, "fraud-blue")
+    assert live is not None
+    ours = [m for m in live["metadata"]["managedFields"] if m["manager"] == "modelship"]
+    assert "f:replicas" not in ours[0]["fieldsV1"]["f:spec"]
+
+
+def test_an_autoscaler_for_another_deployment_does_not_stop_replicas_being_sent(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    kube.create(hpa("fraud-green"), manager="kubectl")
+    make_deployer().apply("blue", "fraud", "1")
+    (sent,) = [r.body for r in kube.writes() if r.body.get("kind") == "Deployment"]
+    assert sent["spec"]["replicas"] == 1
 
 
 def test_handing_replicas_to_an_autoscaler_does_not_reset_them(
