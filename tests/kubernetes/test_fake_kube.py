@@ -234,6 +234,27 @@ def test_a_dropped_connection_is_seen_by_the_client(kube: FakeKube) -> None:
     assert [r.status for r in kube.requests] == [0]
 
 
+def test_a_lost_answer_is_carried_out_but_never_reaches_the_client(kube: FakeKube) -> None:
+    import urllib3
+
+    kube.inject(Fault("POST", kind=FaultKind.LOST))
+    cfg = client.Configuration()
+    cfg.host = kube.url
+    cfg.retries = False
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c"},
+        "data": {"k": "v"},
+    }
+    with client.ApiClient(cfg) as api, pytest.raises(urllib3.exceptions.HTTPError):
+        client.CoreV1Api(api).create_namespaced_config_map(NS, config_map, _request_timeout=2)
+    assert [(r.method, r.status) for r in kube.requests] == [("POST", 201)]
+    stored = kube.get("configmaps", NS, "c")
+    assert stored is not None
+    assert stored["data"] == {"k": "v"}
+
+
 labels = st.dictionaries(st.sampled_from(["a", "b", "c"]), st.sampled_from(["1", "2"]), max_size=3)
 
 

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from _kube_helpers import NS
+from _kube_helpers import NS, hpa
 
 from modelship.deploy import DeploymentSpec, KubernetesDeployer, SlotInUse
 from modelship.deploy.kubernetes import KubernetesError
@@ -246,19 +246,6 @@ def test_remove_refuses_a_slot_with_traffic_and_deletes_an_idle_one(
     dep.remove("green")
     assert kube.get("deployments", NS, "fraud-green") is None
     assert kube.get("services", NS, "fraud-green") is None
-
-
-def hpa(target: str) -> dict[str, object]:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": target, "namespace": NS},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
-            "minReplicas": 2,
-            "maxReplicas": 10,
-        },
-    }
 
 
 def test_replicas_are_never_sent_for_a_deployment_an_autoscaler_owns(

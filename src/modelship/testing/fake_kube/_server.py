@@ -26,6 +26,7 @@ stored), list pagination (``limit``/``continue``), watch bookmarks, and the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import enum
 import http.server
@@ -70,6 +71,9 @@ class FaultKind(enum.Enum):
     ``STATUS``: answer ``status`` with a ``Status`` body (429 adds ``Retry-After``).
     ``TIMEOUT``: hold the request ``delay`` seconds, then close without answering.
     ``DROP``: close the connection at once, without answering.
+    ``LOST``: carry the request out, then close the connection without answering (the
+    answer is lost on the way: the client cannot tell whether the change happened); a
+    watch is dropped as with ``DROP``.
     ``GONE``: a watch gets an ``ERROR`` event carrying a 410 ``Status``; any other
     request a 410 answer.
 
@@ -82,6 +86,7 @@ class FaultKind(enum.Enum):
     STATUS = "status"
     TIMEOUT = "timeout"
     DROP = "drop"
+    LOST = "lost"
     GONE = "gone"
 
 
@@ -475,9 +480,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     record: RecordedRequest | None = None
 
+    _lose_answer = False
+
     def _send(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         if self.record is not None:
             self.record.status = code
+        if self._lose_answer:
+            return  # a LOST fault: done, but the client never hears
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -514,20 +523,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             fault = fake._take_fault(method, path, watching)
-            if fault is not None:
+            if fault is not None and not (fault.kind is FaultKind.LOST and not watching):
                 self._fault(fault, watching)
                 return
+            self._lose_answer = fault is not None
             self._route(method, path, query=query, ctype=content_type, body=body, watching=watching)
         except ApiError as exc:
             extra = {"Retry-After": "1"} if exc.code == 429 else None
             self._send(exc.code, exc.body, extra)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the client went away (a watch it stopped reading)
+        finally:
+            if self._lose_answer:
+                self._hang_up()
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client may have gone already
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _fault(self, fault: Fault, watching: bool) -> int:
-        if fault.kind is FaultKind.DROP:
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+        if fault.kind in (FaultKind.DROP, FaultKind.LOST):
+            self._hang_up()
             return 0
         if fault.kind is FaultKind.TIMEOUT:
             self.server.fake._stop.wait(fault.delay)
