@@ -316,3 +316,32 @@ def test_dry_run_prints_what_render_returns_as_yaml() -> None:
         "fraud", "3", full_spec(), slot="green", app="fraud", registry_url="s3://m"
     )
     assert to_yaml([]) == ""
+
+
+def documented_labels() -> tuple[set[str], set[str]]:
+    """The labels docs/kubernetes.md says slot objects and shared objects carry."""
+    slot, shared = set(), set()
+    for line in DOCS.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not re.match(r"`(a\.k\.io|modelship\.io)/", cells[0]):
+            continue
+        names = {
+            n.replace("a.k.io/", "app.kubernetes.io/") for n in re.findall(r"`([^`]+)`", cells[0])
+        }
+        if cells[1] != "—":
+            slot |= names
+        if cells[2] != "—":
+            shared |= names
+    return slot, shared
+
+
+def test_the_docs_list_exactly_the_labels_each_object_carries() -> None:
+    slot, shared = documented_labels()
+    assert slot
+    assert shared
+    objs = objects(pod_monitor=True) + objects(traffic="httproute", gateway="public")
+    for obj in objs:
+        is_slot = obj["metadata"]["name"] == "fraud-green"
+        assert set(obj["metadata"]["labels"]) == (slot if is_slot else shared), obj["kind"]
+        if obj["kind"] == "Deployment":
+            assert set(obj["spec"]["template"]["metadata"]["labels"]) == slot
