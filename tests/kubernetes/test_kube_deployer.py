@@ -169,6 +169,32 @@ def test_a_split_by_replicas_reports_the_share_applied(kube: FakeKube, make_depl
     assert replicas == {"blue": 1, "green": 1}
 
 
+def test_a_slot_losing_its_traffic_goes_back_to_its_spec_size_without_being_waited_for(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    dep = make_deployer()
+    start(dep, "blue", "1", spec)
+    start(dep, "green", "2", spec)
+    dep.set_traffic({"blue": 25, "green": 75})
+    sizes = {
+        n: kube.get("deployments", NS, f"fraud-{n}")["spec"]["replicas"] for n in ("blue", "green")
+    }  # type: ignore[index]
+    assert sizes == {"blue": 1, "green": 3}
+    kube.never_ready({"modelship.io/version": "2"})  # green breaks: it must not hold us up
+    before = len(kube.requests)
+    dep.set_traffic({"blue": 100})
+    sizes = {
+        n: kube.get("deployments", NS, f"fraud-{n}")["spec"]["replicas"] for n in ("blue", "green")
+    }  # type: ignore[index]
+    assert sizes == {"blue": 2, "green": 2}
+    sent = [(r.method, r.path.rsplit("/", 1)[-1], r.query) for r in kube.requests[before:]]
+    switch = next(i for i, (m, name, _) in enumerate(sent) if (m, name) == ("PATCH", "fraud"))
+    assert [name for m, name, _ in sent[:switch] if m == "PATCH"] == ["fraud-blue"]
+    assert not [q for _, _, q in sent[switch:] if "fraud-green" in q.get("fieldSelector", "")], (
+        "the slot without traffic was waited for"
+    )
+
+
 def test_weights_through_an_http_route_are_exact(kube: FakeKube, make_deployer: Make) -> None:
     dep = make_deployer(traffic="httproute", gateway="public")
     start(dep, "blue", "1")

@@ -513,8 +513,9 @@ class KubernetesDeployer:
         """Move traffic; each slot with a share must have ready endpoints first.
 
         With ``traffic="service"`` one slot takes all (the Service selects it) or two
-        split by replica ratio (state() reports the share applied); with
-        ``traffic="httproute"`` the HTTPRoute's weights are exact.
+        split by replica ratio (state() reports the share applied), and a slot left
+        without traffic goes back to its spec's replica count once the selector moved;
+        with ``traffic="httproute"`` the HTTPRoute's weights are exact.
 
         Raises
         ------
@@ -568,9 +569,14 @@ class KubernetesDeployer:
             after = [slot for slot in plan if slot not in grow]
             for slot in after:
                 self._scale(slot, plan[slot])
-            for slot in after:  # until observed, the slot would not look rolled out
-                if plan[slot] < now[slot] and not self._wait(
-                    self.options.slot_name(slot), deadline, endpoints=False
+            # Until observed, a serving slot would not look rolled out. A slot without
+            # traffic is not waited for: a broken one would hold up an abort, and a
+            # rollback waits for its slot to be ready anyway.
+            for slot in after:
+                if (
+                    slot in live
+                    and plan[slot] < now[slot]
+                    and not self._wait(self.options.slot_name(slot), deadline, endpoints=False)
                 ):
                     _log.warning("slot %s: scaling down to %d not observed yet", slot, plan[slot])
 
