@@ -67,6 +67,15 @@ def failing(kind: str, skip: int) -> tuple[Fault, dict[str, object]]:
 
 
 KINDS = ["500", "drop", "lost", "timeout"]
+ROUTE = {"traffic": "httproute", "gateway": "public"}
+CASES = [
+    *[(name, kind, "service") for name in ("blue-green", "canary") for kind in KINDS],
+    *[("canary", kind, "httproute") for kind in ("500", "lost")],  # exact weights
+]
+
+
+def traffic_options(traffic: str) -> dict[str, object]:
+    return dict(ROUTE) if traffic == "httproute" else {}
 
 
 def requests_of_a_clean_rollout(name: str, make: Make, kube: FakeKube, spec: DeploymentSpec) -> int:
@@ -107,19 +116,20 @@ def deploy_with_fault(
         return dep, None
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("name", ["blue-green", "canary"])
+@pytest.mark.parametrize(("name", "kind", "traffic"), CASES)
 def test_a_failing_request_at_any_step_leaves_a_version_serving(
-    name: str, kind: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+    name: str, kind: str, traffic: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
 ) -> None:
-    total = requests_of_a_clean_rollout(name, make_deployer, kube, spec)
+    total = requests_of_a_clean_rollout(
+        name, lambda **kw: make_deployer(**traffic_options(traffic), **kw), kube, spec
+    )
     assert total > 10
     for step in range(total):
         fault, options = failing(kind, step)
         with FakeKube(timings=kube.timings) as fresh:
-            dep = make_deployer(server=fresh.url, **options)
+            dep = make_deployer(server=fresh.url, **traffic_options(traffic), **options)
             strategy(name, dep, spec).deploy("fraud", "1")
-            fresh.watch_serving(NS, "fraud")
+            fresh.watch_serving(NS, "fraud", route=traffic == "httproute")
             fresh.inject(fault)
             aborted = False
             try:
@@ -136,20 +146,21 @@ def test_a_failing_request_at_any_step_leaves_a_version_serving(
                 assert serving.version == "1", f"abort at {step} left {serving.version} serving"
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("name", ["blue-green", "canary"])
+@pytest.mark.parametrize(("name", "kind", "traffic"), CASES)
 def test_a_failing_request_at_any_step_of_a_rollback_leaves_a_version_serving(
-    name: str, kind: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+    name: str, kind: str, traffic: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
 ) -> None:
-    total = requests_of_a_clean_rollback(name, make_deployer, kube, spec)
+    total = requests_of_a_clean_rollback(
+        name, lambda **kw: make_deployer(**traffic_options(traffic), **kw), kube, spec
+    )
     assert total > 5
     for step in range(total):
         fault, options = failing(kind, step)
         with FakeKube(timings=kube.timings) as fresh:
-            dep = make_deployer(server=fresh.url, **options)
+            dep = make_deployer(server=fresh.url, **traffic_options(traffic), **options)
             strategy(name, dep, spec).deploy("fraud", "1")
             rollout = strategy(name, dep, spec).deploy("fraud", "2")
-            fresh.watch_serving(NS, "fraud")
+            fresh.watch_serving(NS, "fraud", route=traffic == "httproute")
             fresh.inject(fault)
             try:
                 back = rollout.rollback()

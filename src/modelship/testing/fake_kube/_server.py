@@ -203,7 +203,7 @@ class FakeKube:
         self._never_ready: list[dict[str, str]] = []
         self._unhealthy: list[dict[str, str]] = []
         self._exceeded: set[tuple[str, str]] = set()
-        self._watched: list[tuple[str, str]] = []
+        self._watched: list[tuple[str, str, bool]] = []
         self.serving_samples: list[tuple[str, str, int]] = []
         self.controller = Controller(
             self.store, self.timings, self._is_never_ready, lambda ns, n: (ns, n) in self._exceeded
@@ -312,14 +312,18 @@ class FakeKube:
         """Forget the watch history (as etcd compaction does): old watches get 410."""
         self.store.compact()
 
-    def watch_serving(self, namespace: str, service: str) -> None:
+    def watch_serving(self, namespace: str, service: str, *, route: bool = False) -> None:
         """From now and after every change, record how many Ready pods ``service`` selects.
 
-        The samples are in :attr:`serving_samples` as (namespace, service, count).
+        With ``route``, ``service`` names an HTTPRoute: the count is of the Ready pods
+        behind its backendRefs of weight above 0 (what a Gateway would send to). The
+        samples are in :attr:`serving_samples` as (namespace, name, count).
         """
         with self.store.lock:
-            self._watched.append((namespace, service))
-            self.serving_samples.append((namespace, service, self.ready_pods(namespace, service)))
+            self._watched.append((namespace, service, route))
+            self.serving_samples.append(
+                (namespace, service, self._serving(namespace, service, route))
+            )
 
     def ready_pods(self, namespace: str, service: str) -> int:
         """How many Ready pods ``service`` selects now (0 if it does not exist)."""
@@ -336,6 +340,18 @@ class FakeKube:
                 and match_labels(pod["metadata"].get("labels", {}), selector)
                 and _ready(pod)
             )
+
+    def _serving(self, namespace: str, name: str, route: bool) -> int:
+        if not route:
+            return self.ready_pods(namespace, name)
+        obj = self.store.objects.get(("httproutes", namespace, name))
+        rules = ((obj or {}).get("spec") or {}).get("rules") or []
+        return sum(
+            self.ready_pods(namespace, ref["name"])
+            for rule in rules
+            for ref in rule.get("backendRefs") or []
+            if ref.get("weight", 1) > 0
+        )
 
     def writes(self) -> list[RecordedRequest]:
         """The requests that changed state, in order."""
@@ -355,10 +371,9 @@ class FakeKube:
         return self.store.put(copy.deepcopy(dict(obj)), manager=manager)
 
     def _sample(self) -> None:
-        for ns, svc in self._watched:
-            exists = ("services", ns, svc) in self.store.objects
-            if exists:
-                self.serving_samples.append((ns, svc, self.ready_pods(ns, svc)))
+        for ns, name, route in self._watched:
+            if (("httproutes" if route else "services"), ns, name) in self.store.objects:
+                self.serving_samples.append((ns, name, self._serving(ns, name, route)))
 
     def _is_never_ready(self, labels: Mapping[str, str]) -> bool:
         return any(match_labels(labels, sel) for sel in self._never_ready)
