@@ -33,3 +33,17 @@ def need(module: str) -> Any:
     if IN_CI:
         return importlib.import_module(module)  # missing: an error, never a skip
     return pytest.importorskip(module, reason=f"{module} is not installed")
+
+
+def hpa(target: str) -> dict[str, object]:
+    """A HorizontalPodAutoscaler (autoscaling/v2) scaling Deployment ``target``."""
+    return {
+        "apiVersion": "autoscaling/v2",
+        "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": target, "namespace": NS},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
+            "minReplicas": 2,
+            "maxReplicas": 10,
+        },
+    }

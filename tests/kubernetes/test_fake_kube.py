@@ -234,6 +234,27 @@ def test_a_dropped_connection_is_seen_by_the_client(kube: FakeKube) -> None:
     assert [r.status for r in kube.requests] == [0]
 
 
+def test_a_lost_answer_is_carried_out_but_never_reaches_the_client(kube: FakeKube) -> None:
+    import urllib3
+
+    kube.inject(Fault("POST", kind=FaultKind.LOST))
+    cfg = client.Configuration()
+    cfg.host = kube.url
+    cfg.retries = False
+    config_map = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c"},
+        "data": {"k": "v"},
+    }
+    with client.ApiClient(cfg) as api, pytest.raises(urllib3.exceptions.HTTPError):
+        client.CoreV1Api(api).create_namespaced_config_map(NS, config_map, _request_timeout=2)
+    assert [(r.method, r.status) for r in kube.requests] == [("POST", 201)]
+    stored = kube.get("configmaps", NS, "c")
+    assert stored is not None
+    assert stored["data"] == {"k": "v"}
+
+
 labels = st.dictionaries(st.sampled_from(["a", "b", "c"]), st.sampled_from(["1", "2"]), max_size=3)
 
 
@@ -249,3 +270,19 @@ def test_an_equality_selector_matches_exactly_the_labels_that_contain_it(
 def test_existence_selectors_test_only_the_key(have: dict[str, str], key: str) -> None:
     assert parse_selector(key)(have) == (key in have)
     assert parse_selector(f"!{key}")(have) == (key not in have)
+
+
+def test_serving_through_a_route_counts_the_ready_pods_behind_weighted_backends(
+    kube: FakeKube, make_deployer: Any, spec: Any
+) -> None:
+    dep = make_deployer(traffic="httproute", gateway="public")
+    for slot, version in (("blue", "1"), ("green", "2")):
+        dep.apply(slot, "fraud", version, spec)
+        assert dep.wait_ready(slot, 10)
+    dep.set_traffic({"blue": 100})
+    kube.watch_serving(NS, "fraud", route=True)
+    dep.set_traffic({"blue": 50, "green": 50})
+    dep.set_traffic({})
+    counts = [n for ns, name, n in kube.serving_samples if (ns, name) == (NS, "fraud")]
+    changes = [n for i, n in enumerate(counts) if i == 0 or n != counts[i - 1]]
+    assert changes == [2, 4, 0]  # (other writes add samples that repeat a count)

@@ -144,6 +144,60 @@ def test_a_rotated_in_cluster_token_is_read_again(
     assert [r.status for r in tls_kube.requests if r.method == "PATCH"] == [201, 201]
 
 
+def plain_kubeconfig(path: Path, server: str) -> Path:
+    doc = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "fake", "cluster": {"server": server}}],
+        "users": [{"name": "me", "user": {"token": "default-config-token"}}],
+        "contexts": [{"name": "fake-ctx", "context": {"cluster": "fake", "user": "me"}}],
+        "current-context": "fake-ctx",
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write(path, yaml.safe_dump(doc))
+
+
+@pytest.fixture
+def outside_a_cluster(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No service account; HOME is an empty folder; returns the missing account dir."""
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    monkeypatch.delenv("KUBECONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    return tmp_path / "no-service-account"
+
+
+def test_the_kubeconfig_named_by_the_kubeconfig_variable_is_the_fallback(
+    kube: FakeKube, tmp_path: Path, outside_a_cluster: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kube.tokens.add("default-config-token")
+    missing = tmp_path / "missing"
+    path = plain_kubeconfig(tmp_path / "elsewhere" / "config", kube.url)
+    monkeypatch.setenv("KUBECONFIG", f"{missing}:{path}")  # set after the client's import
+    with deployer(service_account_dir=outside_a_cluster) as dep:
+        assert dep.state().slots == ()
+    assert {r.user for r in kube.requests} == {"token:defaul"}
+
+
+def test_the_kubeconfig_in_the_home_folder_is_the_last_fallback(
+    kube: FakeKube, tmp_path: Path, outside_a_cluster: Path
+) -> None:
+    kube.tokens.add("default-config-token")
+    plain_kubeconfig(tmp_path / "home" / ".kube" / "config", kube.url)
+    with deployer(service_account_dir=outside_a_cluster) as dep:
+        dep.apply("blue", "fraud", "1")
+    assert {r.user for r in kube.requests} == {"token:defaul"}
+
+
+def test_a_context_alone_picks_it_from_the_default_kubeconfig(
+    kube: FakeKube, tmp_path: Path, outside_a_cluster: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kube.tokens.add("default-config-token")
+    monkeypatch.setenv("KUBECONFIG", str(plain_kubeconfig(tmp_path / "k" / "config", kube.url)))
+    with deployer(context="fake-ctx", service_account_dir=outside_a_cluster) as dep:
+        assert dep.state().slots == ()
+    assert {r.user for r in kube.requests} == {"token:defaul"}
+
+
 def test_no_credentials_at_all_is_a_config_error_at_first_use_only(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

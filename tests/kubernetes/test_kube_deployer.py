@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable
 
 import pytest
-from _kube_helpers import NS
+from _kube_helpers import NS, hpa
 
 from modelship.deploy import DeploymentSpec, KubernetesDeployer, SlotInUse
 from modelship.deploy.kubernetes import KubernetesError
@@ -169,6 +169,32 @@ def test_a_split_by_replicas_reports_the_share_applied(kube: FakeKube, make_depl
     assert replicas == {"blue": 1, "green": 1}
 
 
+def test_a_slot_losing_its_traffic_goes_back_to_its_spec_size_without_being_waited_for(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    dep = make_deployer()
+    start(dep, "blue", "1", spec)
+    start(dep, "green", "2", spec)
+    dep.set_traffic({"blue": 25, "green": 75})
+    sizes = {
+        n: kube.get("deployments", NS, f"fraud-{n}")["spec"]["replicas"] for n in ("blue", "green")
+    }  # type: ignore[index]
+    assert sizes == {"blue": 1, "green": 3}
+    kube.never_ready({"modelship.io/version": "2"})  # green breaks: it must not hold us up
+    before = len(kube.requests)
+    dep.set_traffic({"blue": 100})
+    sizes = {
+        n: kube.get("deployments", NS, f"fraud-{n}")["spec"]["replicas"] for n in ("blue", "green")
+    }  # type: ignore[index]
+    assert sizes == {"blue": 2, "green": 2}
+    sent = [(r.method, r.path.rsplit("/", 1)[-1], r.query) for r in kube.requests[before:]]
+    switch = next(i for i, (m, name, _) in enumerate(sent) if (m, name) == ("PATCH", "fraud"))
+    assert [name for m, name, _ in sent[:switch] if m == "PATCH"] == ["fraud-blue"]
+    assert not [q for _, _, q in sent[switch:] if "fraud-green" in q.get("fieldSelector", "")], (
+        "the slot without traffic was waited for"
+    )
+
+
 def test_weights_through_an_http_route_are_exact(kube: FakeKube, make_deployer: Make) -> None:
     dep = make_deployer(traffic="httproute", gateway="public")
     start(dep, "blue", "1")
@@ -181,6 +207,47 @@ def test_weights_through_an_http_route_are_exact(kube: FakeKube, make_deployer: 
         {"name": "fraud-green", "port": 80, "weight": 3},
     ]
     assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 97, "green": 3}
+
+
+def test_a_slot_without_traffic_is_left_out_of_the_http_route(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = make_deployer(traffic="httproute", gateway="public")
+    start(dep, "blue", "1")
+    start(dep, "green", "2")
+    dep.set_traffic({"blue": 0, "green": 100})
+    route = kube.get("httproutes", NS, "fraud")
+    assert route is not None
+    assert route["spec"]["rules"][0]["backendRefs"] == [
+        {"name": "fraud-green", "port": 80, "weight": 100}
+    ]
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 0, "green": 100}
+    before = len(kube.writes())
+    dep.remove("blue")
+    assert [(r.method, r.path.rsplit("/", 1)[-1]) for r in kube.writes()[before:]] == [
+        ("DELETE", "fraud-blue"),
+        ("DELETE", "fraud-blue"),
+    ]
+
+
+def test_removing_a_slot_an_old_route_still_names_drops_it_from_the_route_first(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = make_deployer(traffic="httproute", gateway="public")
+    start(dep, "blue", "1")
+    start(dep, "green", "2")
+    dep.set_traffic({"green": 100})
+    route = kube.get("httproutes", NS, "fraud")
+    assert route is not None
+    route["spec"]["rules"][0]["backendRefs"].append({"name": "fraud-blue", "port": 80, "weight": 0})
+    kube.create(route, manager="modelship")  # as a release that kept weight-0 refs wrote it
+    before = len(kube.writes())
+    dep.remove("blue")
+    writes = [(r.method, r.path.rsplit("/", 2)[-2]) for r in kube.writes()[before:]]
+    assert writes == [("PATCH", "httproutes"), ("DELETE", "deployments"), ("DELETE", "services")]
+    after = kube.get("httproutes", NS, "fraud")
+    assert after is not None
+    assert [r["name"] for r in after["spec"]["rules"][0]["backendRefs"]] == ["fraud-green"]
 
 
 def test_health_goes_through_the_services_proxy(kube: FakeKube, make_deployer: Make) -> None:
@@ -207,19 +274,6 @@ def test_remove_refuses_a_slot_with_traffic_and_deletes_an_idle_one(
     assert kube.get("services", NS, "fraud-green") is None
 
 
-def hpa(target: str) -> dict[str, object]:
-    return {
-        "apiVersion": "autoscaling/v2",
-        "kind": "HorizontalPodAutoscaler",
-        "metadata": {"name": target, "namespace": NS},
-        "spec": {
-            "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": target},
-            "minReplicas": 2,
-            "maxReplicas": 10,
-        },
-    }
-
-
 def test_replicas_are_never_sent_for_a_deployment_an_autoscaler_owns(
     kube: FakeKube, make_deployer: Make
 ) -> None:
@@ -232,6 +286,28 @@ def test_replicas_are_never_sent_for_a_deployment_an_autoscaler_owns(
     ]
     assert "replicas" in ours[0].body["spec"]
     assert "replicas" not in ours[-2].body["spec"]  # the second apply's Deployment
+
+
+def test_replicas_are_not_sent_even_on_the_first_apply_when_an_autoscaler_waits_for_it(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    kube.create(hpa("fraud-blue"), manager="kubectl")
+    make_deployer().apply("blue", "fraud", "1")
+    (sent,) = [r.body for r in kube.writes() if r.body.get("kind") == "Deployment"]
+    assert "replicas" not in sent["spec"]
+    live = kube.get("deployments", NS, "fraud-blue")
+    assert live is not None
+    ours = [m for m in live["metadata"]["managedFields"] if m["manager"] == "modelship"]
+    assert "f:replicas" not in ours[0]["fieldsV1"]["f:spec"]
+
+
+def test_an_autoscaler_for_another_deployment_does_not_stop_replicas_being_sent(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    kube.create(hpa("fraud-green"), manager="kubectl")
+    make_deployer().apply("blue", "fraud", "1")
+    (sent,) = [r.body for r in kube.writes() if r.body.get("kind") == "Deployment"]
+    assert sent["spec"]["replicas"] == 1
 
 
 def test_handing_replicas_to_an_autoscaler_does_not_reset_them(

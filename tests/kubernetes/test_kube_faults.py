@@ -1,14 +1,17 @@
-"""Faults at every step of blue-green and canary on the fake: traffic is never left on nothing.
+"""Faults at every step of blue-green, canary and rollback on the fake: never zero serving.
 
-Each case fails one request of a rollout (every retry of it, so the call fails) and
-checks, after every change the fake made, that the Service clients call selects at least
-one Ready pod once it served; and that afterwards a version serves, the previous one
-when the rollout aborted.
+Each case fails one request (every retry of it, so the call fails) with a 500, a dropped
+connection, an answer lost after the change was made, or a timeout, at each request of a
+rollout (a canary of two steps) or of a rollback in the undo window in turn; or answers
+watches with 410 Gone, drops them or times them out. After every change the fake made,
+the Service clients call must select at least one Ready pod once it served; afterwards a
+version serves, the previous one when the rollout aborted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 
 import pytest
 from _kube_helpers import NS
@@ -25,16 +28,17 @@ from modelship.deploy import (
     SlotHealth,
 )
 from modelship.deploy._rollout import Rollout
-from modelship.deploy.kubernetes import KubernetesError
-from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
+from modelship.deploy.kubernetes import KubernetesError, Retry
+from modelship.testing.fake_kube import FakeKube, Fault, FaultKind, Timings
 
 Make = Callable[..., KubernetesDeployer]
 ATTEMPTS = 4  # conftest's fast_retry()
-ONE_STEP = (20,)  # one canary step: every request of it is failed in turn
+STEPS = (20, 50)  # a canary of two steps: every request of it is failed in turn
+TIMEOUT = 0.15  # the client's timeout when a fault holds requests; the fault holds 0.3 s
 
 
 def strategy(
-    name: str, dep: KubernetesDeployer, spec: DeploymentSpec, steps: tuple[int, ...] = (20, 50)
+    name: str, dep: KubernetesDeployer, spec: DeploymentSpec, steps: tuple[int, ...] = STEPS
 ) -> BlueGreen | Canary:
     kwargs = {
         "history": InMemoryHistory(),
@@ -48,11 +52,64 @@ def strategy(
     return BlueGreen(dep, spec, **kwargs)  # type: ignore[arg-type]
 
 
+def failing(kind: str, skip: int) -> Fault:
+    """A fault failing every attempt of the request after ``skip`` others."""
+    return {
+        "500": Fault(status=500, skip=skip, times=ATTEMPTS, watch=False),
+        "drop": Fault(kind=FaultKind.DROP, skip=skip, times=ATTEMPTS, watch=False),
+        "lost": Fault(kind=FaultKind.LOST, skip=skip, times=ATTEMPTS, watch=False),
+        "timeout": Fault(
+            kind=FaultKind.TIMEOUT, delay=2 * TIMEOUT, skip=skip, times=2, watch=False
+        ),
+    }[kind]
+
+
+@contextlib.contextmanager
+def faulted(dep: KubernetesDeployer, kind: str) -> Iterator[None]:
+    """The faulted phase: for timeouts, the client waits 0.15 s, twice, instead of 2 s, 4 times.
+
+    Only this phase: on a loaded machine a healthy answer can take longer than 0.15 s,
+    and the set-up and the final reading must not fail for that. (The deployer has no
+    public way to change its timeout after it was made, so the test reaches its client.)
+    """
+    client = dep._client
+    saved = client.timeout, client.retry
+    if kind == "timeout":
+        client.timeout, client.retry = TIMEOUT, Retry(attempts=2, base=0.01, cap=0.02)
+    try:
+        yield
+    finally:
+        client.timeout, client.retry = saved
+
+
+KINDS = ["500", "drop", "lost", "timeout"]
+ROUTE = {"traffic": "httproute", "gateway": "public"}
+CASES = [
+    *[(name, kind, "service") for name in ("blue-green", "canary") for kind in KINDS],
+    *[("canary", kind, "httproute") for kind in ("500", "lost")],  # exact weights
+]
+
+
+def traffic_options(traffic: str) -> dict[str, object]:
+    return dict(ROUTE) if traffic == "httproute" else {}
+
+
 def requests_of_a_clean_rollout(name: str, make: Make, kube: FakeKube, spec: DeploymentSpec) -> int:
     dep = make()
-    strategy(name, dep, spec, ONE_STEP).deploy("fraud", "1")
+    strategy(name, dep, spec).deploy("fraud", "1")
     before = len(kube.requests)
-    strategy(name, dep, spec, ONE_STEP).deploy("fraud", "2")
+    strategy(name, dep, spec).deploy("fraud", "2")
+    return len([r for r in kube.requests[before:] if r.query.get("watch") != "true"])
+
+
+def requests_of_a_clean_rollback(
+    name: str, make: Make, kube: FakeKube, spec: DeploymentSpec
+) -> int:
+    dep = make()
+    strategy(name, dep, spec).deploy("fraud", "1")
+    rollout = strategy(name, dep, spec).deploy("fraud", "2")
+    before = len(kube.requests)
+    rollout.rollback()
     return len([r for r in kube.requests[before:] if r.query.get("watch") != "true"])
 
 
@@ -75,21 +132,25 @@ def deploy_with_fault(
         return dep, None
 
 
-@pytest.mark.parametrize("name", ["blue-green", "canary"])
+@pytest.mark.parametrize(("name", "kind", "traffic"), CASES)
 def test_a_failing_request_at_any_step_leaves_a_version_serving(
-    name: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+    name: str, kind: str, traffic: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
 ) -> None:
-    total = requests_of_a_clean_rollout(name, make_deployer, kube, spec)
+    total = requests_of_a_clean_rollout(
+        name, lambda **kw: make_deployer(**traffic_options(traffic), **kw), kube, spec
+    )
     assert total > 10
     for step in range(total):
+        fault = failing(kind, step)
         with FakeKube(timings=kube.timings) as fresh:
-            dep = make_deployer(server=fresh.url)
-            strategy(name, dep, spec, ONE_STEP).deploy("fraud", "1")
-            fresh.watch_serving(NS, "fraud")
-            fresh.inject(Fault(status=500, skip=step, times=ATTEMPTS, watch=False))
+            dep = make_deployer(server=fresh.url, **traffic_options(traffic))
+            strategy(name, dep, spec).deploy("fraud", "1")
+            fresh.watch_serving(NS, "fraud", route=traffic == "httproute")
+            fresh.inject(fault)
             aborted = False
             try:
-                strategy(name, dep, spec, ONE_STEP).deploy("fraud", "2")
+                with faulted(dep, kind):
+                    strategy(name, dep, spec).deploy("fraud", "2")
             except RolloutAborted:
                 aborted = True
             except KubernetesError:  # the first state() failed: nothing was started
@@ -97,9 +158,93 @@ def test_a_failing_request_at_any_step_leaves_a_version_serving(
             fresh.faults.clear()
             assert_never_zero(fresh)
             serving = dep.state().serving()
-            assert serving is not None, f"nothing serves after a fault at request {step}"
+            assert serving is not None, f"nothing serves after a {kind} at request {step}"
             if aborted:
                 assert serving.version == "1", f"abort at {step} left {serving.version} serving"
+
+
+@pytest.mark.parametrize(("name", "kind", "traffic"), CASES)
+def test_a_failing_request_at_any_step_of_a_rollback_leaves_a_version_serving(
+    name: str, kind: str, traffic: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    total = requests_of_a_clean_rollback(
+        name, lambda **kw: make_deployer(**traffic_options(traffic), **kw), kube, spec
+    )
+    assert total > 5
+    for step in range(total):
+        fault = failing(kind, step)
+        with FakeKube(timings=kube.timings) as fresh:
+            dep = make_deployer(server=fresh.url, **traffic_options(traffic))
+            strategy(name, dep, spec).deploy("fraud", "1")
+            rollout = strategy(name, dep, spec).deploy("fraud", "2")
+            fresh.watch_serving(NS, "fraud", route=traffic == "httproute")
+            fresh.inject(fault)
+            try:
+                with faulted(dep, kind):
+                    back = rollout.rollback()
+            except (RolloutAborted, KubernetesError):
+                back = None  # the switch back and the redeploy both failed: 2 serves on
+            fresh.faults.clear()
+            assert_never_zero(fresh)
+            serving = dep.state().serving()
+            assert serving is not None, f"nothing serves after a {kind} at request {step}"
+            if back is not None and back.version == "1":
+                assert serving.version == "1", f"a rollback left {serving.version} serving"
+
+
+SLOW_PODS = Timings(tick=0.003, pod_ready=0.2, deadline_scale=0.02)  # every wait watches
+
+
+@pytest.mark.parametrize("name", ["blue-green", "canary"])
+def test_a_410_on_any_watch_relists_and_the_rollout_completes(
+    name: str, make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    with FakeKube(timings=SLOW_PODS) as clean:
+        dep = make_deployer(server=clean.url)
+        strategy(name, dep, spec).deploy("fraud", "1")
+        before = len(clean.requests)
+        strategy(name, dep, spec).deploy("fraud", "2")
+        watches = len([r for r in clean.requests[before:] if r.query.get("watch") == "true"])
+    assert watches >= 1
+    hit = 0
+    for skip in [*range(watches), None]:  # each watch in turn, then every watch
+        gone = Fault(
+            kind=FaultKind.GONE, watch=True, skip=skip or 0, times=None if skip is None else 1
+        )
+        with FakeKube(timings=SLOW_PODS) as kube:
+            dep, rollout = deploy_with_fault(
+                name, lambda **kw: make_deployer(server=kube.url, **kw), kube, spec, gone
+            )
+            hit += gone.times == 0 or gone.times is None
+            assert rollout is not None, f"a 410 on watch {skip} aborted the rollout"
+            assert_never_zero(kube)
+            serving = dep.state().serving()
+            assert serving is not None
+            assert serving.version == "2"
+    assert hit >= 2, "the injected 410s never reached a watch"
+
+
+@pytest.mark.parametrize("name", ["blue-green", "canary"])
+@pytest.mark.parametrize("kind", [FaultKind.DROP, FaultKind.TIMEOUT])
+def test_every_watch_failing_still_lets_the_rollout_complete(
+    name: str, kind: FaultKind, make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    fault = Fault(kind=kind, delay=0.5, watch=True, times=None)
+    with FakeKube(timings=SLOW_PODS) as kube:
+        dep, rollout = deploy_with_fault(
+            name,
+            lambda **kw: make_deployer(server=kube.url, request_timeout=1.0, **kw),
+            kube,
+            spec,
+            fault,
+        )
+        watches = [r for r in kube.requests if r.query.get("watch") == "true"]
+        assert watches, "the rollout never watched"
+        assert rollout is not None
+        assert_never_zero(kube)
+        serving = dep.state().serving()
+        assert serving is not None
+        assert serving.version == "2"
 
 
 @pytest.mark.parametrize("name", ["blue-green", "canary"])

@@ -3,18 +3,29 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from _kube_helpers import need
+from _crd_schemas import SCHEMAS, validate_custom
+from _kube_helpers import hpa, need
 
-from modelship.deploy import Container, DeploymentSpec, HealthCheck, Monitoring, Resources
+from modelship.deploy import (
+    Container,
+    DeploymentSpec,
+    HealthCheck,
+    KubernetesDeployer,
+    Monitoring,
+    Resources,
+)
 from modelship.deploy.kubernetes import dry_run, render, to_yaml
 from modelship.errors import ConfigError
+from modelship.testing.fake_kube import FakeKube
 
 kubernetes_validate = need("kubernetes_validate")
+jsonschema = need("jsonschema")
 
 VERSIONS = ("1.30", "1.33", "1.36")
 DOCS = Path(__file__).parents[2] / "docs" / "kubernetes.md"
@@ -74,12 +85,105 @@ def test_the_validator_ships_the_versions_we_validate_against() -> None:
 
 
 @pytest.mark.parametrize("kind", ["HTTPRoute", "PodMonitor"])
-def test_custom_resources_have_no_bundled_schema_so_they_are_checked_by_shape(kind: str) -> None:
-    objs = objects(traffic="httproute", gateway="public", pod_monitor=True)
+def test_custom_resources_validate_strictly_against_their_structural_schema(kind: str) -> None:
+    objs = objects(
+        traffic="httproute", gateway="public", gateway_namespace="infra", pod_monitor=True
+    )
     (obj,) = by_kind(objs, kind)
-    with pytest.raises(kubernetes_validate.SchemaNotFoundError):
+    with pytest.raises(kubernetes_validate.SchemaNotFoundError):  # why we need our own
         kubernetes_validate.validate(obj, "1.33", strict=True)
-    assert obj["metadata"]["namespace"] == "models"
+    validate_custom(obj)
+
+
+def route() -> dict[str, Any]:
+    (obj,) = by_kind(objects(traffic="httproute", gateway="public"), "HTTPRoute")
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("mistake", "change"),
+    [
+        (
+            "a weight that is not an integer",
+            lambda r: r["spec"]["rules"][0]["backendRefs"][0].update(weight="10"),
+        ),
+        (
+            "a weight above 1000000",
+            lambda r: r["spec"]["rules"][0]["backendRefs"][0].update(weight=1000001),
+        ),
+        (
+            "a Service backend without a port",
+            lambda r: r["spec"]["rules"][0]["backendRefs"][0].pop("port"),
+        ),
+        ("a misspelt field", lambda r: r["spec"].update(parentRef=r["spec"].pop("parentRefs"))),
+        ("a parent without a name", lambda r: r["spec"]["parentRefs"][0].pop("name")),
+        ("17 rules", lambda r: r["spec"].update(rules=r["spec"]["rules"] * 17)),
+        ("an invalid label value", lambda r: r["metadata"]["labels"].update(x="-bad-")),
+    ],
+)
+def test_the_route_schema_catches(mistake: str, change: Any) -> None:
+    obj = route()
+    validate_custom(obj)
+    change(obj)
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom(obj)
+
+
+def test_the_pod_monitor_schema_catches_a_monitor_without_a_selector() -> None:
+    (obj,) = by_kind(objects(pod_monitor=True), "PodMonitor")
+    validate_custom(obj)
+    del obj["spec"]["selector"]
+    with pytest.raises(jsonschema.ValidationError):
+        validate_custom(obj)
+
+
+def validate_any(obj: dict[str, Any]) -> None:
+    if obj["kind"] in SCHEMAS:
+        validate_custom(obj)
+        return
+    for version in VERSIONS:
+        kubernetes_validate.validate(obj, version, strict=True)
+
+
+@pytest.mark.parametrize("traffic", ["service", "httproute"])
+def test_every_object_the_deployer_sends_validates_split_idle_and_autoscaled(
+    traffic: str, kube: FakeKube, make_deployer: Callable[..., KubernetesDeployer]
+) -> None:
+    options = {"traffic": "httproute", "gateway": "public"} if traffic == "httproute" else {}
+    dep = make_deployer(pod_monitor=True, **options)
+    kube.create(hpa("fraud-green"))  # green's first apply sends no replicas
+    for slot, version in (("blue", "1"), ("green", "2")):
+        dep.apply(slot, "fraud", version, full_spec())
+        assert dep.wait_ready(slot, 10)
+    dep.set_traffic({"blue": 100})
+    if traffic == "httproute":
+        dep.set_traffic({"blue": 80, "green": 20})  # a replica split is refused with an HPA
+    dep.set_traffic({})
+    sent = [r.body for r in kube.writes() if r.content_type == "application/apply-patch+yaml"]
+    deployments = [o for o in sent if o["kind"] == "Deployment"]
+    assert ["replicas" in o["spec"] for o in deployments] == [True, False]
+    services = [o for o in sent if o["kind"] == "Service" and o["metadata"]["name"] == "fraud"]
+    routes = [o for o in sent if o["kind"] == "HTTPRoute"]
+    # all to blue, (a split: weights for a route), then none
+    assert (len(routes), len(services)) == ((3, 0) if traffic == "httproute" else (0, 2))
+    assert {o["kind"] for o in sent} >= {"Deployment", "Service", "PodMonitor"}
+    for obj in sent:
+        validate_any(obj)
+
+
+def test_a_replica_split_and_no_traffic_service_validate() -> None:
+    from modelship.deploy.kubernetes._render import KubeOptions, app_service, slot_objects
+
+    opts = KubeOptions(namespace="models", app="fraud", registry_url="s3://m")
+    variants = [
+        app_service(opts, {"blue": 80, "green": 20}),
+        app_service(opts, {}),
+        *slot_objects("fraud", "3", full_spec(), "blue", opts, replicas=None),
+    ]
+    assert "modelship.io/slot" not in variants[0]["spec"]["selector"]
+    assert "replicas" not in variants[2]["spec"]
+    for obj in variants:
+        validate_any(obj)
 
 
 def test_the_http_route_sends_all_traffic_to_the_rendered_slot() -> None:
@@ -212,3 +316,32 @@ def test_dry_run_prints_what_render_returns_as_yaml() -> None:
         "fraud", "3", full_spec(), slot="green", app="fraud", registry_url="s3://m"
     )
     assert to_yaml([]) == ""
+
+
+def documented_labels() -> tuple[set[str], set[str]]:
+    """The labels docs/kubernetes.md says slot objects and shared objects carry."""
+    slot, shared = set(), set()
+    for line in DOCS.read_text().splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 3 or not re.match(r"`(a\.k\.io|modelship\.io)/", cells[0]):
+            continue
+        names = {
+            n.replace("a.k.io/", "app.kubernetes.io/") for n in re.findall(r"`([^`]+)`", cells[0])
+        }
+        if cells[1] != "—":
+            slot |= names
+        if cells[2] != "—":
+            shared |= names
+    return slot, shared
+
+
+def test_the_docs_list_exactly_the_labels_each_object_carries() -> None:
+    slot, shared = documented_labels()
+    assert slot
+    assert shared
+    objs = objects(pod_monitor=True) + objects(traffic="httproute", gateway="public")
+    for obj in objs:
+        is_slot = obj["metadata"]["name"] == "fraud-green"
+        assert set(obj["metadata"]["labels"]) == (slot if is_slot else shared), obj["kind"]
+        if obj["kind"] == "Deployment":
+            assert set(obj["spec"]["template"]["metadata"]["labels"]) == slot

@@ -224,22 +224,29 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 
 def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpec | None) -> int:
-    """``apply --dry-run``: the objects :func:`modelship.deploy.kubernetes.render` gives."""
-    from modelship.deploy.kubernetes import dry_run
+    """``apply --dry-run[=client|server]``: the objects a Kubernetes deployment applies.
 
-    print(
-        dry_run(
-            args.model,
-            version,
-            spec if args.spec else None,
-            slot=args.slot,
-            app=args.model,
-            namespace=args.namespace,
-            registry_url=args.registry,
-            image=args.image,
-        ),
-        end="",
-    )
+    ``client``: :func:`modelship.deploy.kubernetes.render`'s, no cluster needed;
+    ``server``: sent with ``dryRun=All`` through the kubeconfig (or in-cluster account),
+    printed as the API server would store them; nothing is persisted.
+    """
+    from modelship.deploy.kubernetes import KubernetesDeployer, dry_run
+
+    options: dict[str, Any] = {
+        "app": args.model,
+        "namespace": args.namespace,
+        "registry_url": args.registry,
+        "image": args.image,
+    }
+    chosen = spec if args.spec else None
+    if args.dry_run == "server":
+        with KubernetesDeployer(kubeconfig=args.kubeconfig, context=args.context, **options) as dep:
+            text = dry_run(
+                args.model, version, chosen, slot=args.slot, deployer=dep, server_side=True
+            )
+    else:
+        text = dry_run(args.model, version, chosen, slot=args.slot, **options)
+    print(text, end="")
     return EXIT_OK
 
 
@@ -314,9 +321,22 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     apply.add_argument(
         "--dry-run",
-        action="store_true",
+        nargs="?",
+        const="client",
+        default=None,
+        choices=("client", "server"),
         help="print the Kubernetes objects this deployment would apply (YAML) and change "
-        "nothing; needs the 'kubernetes' extra",
+        "nothing; --dry-run=server sends them to the cluster with dryRun=All and prints "
+        "what it would store; needs the 'kubernetes' extra",
+    )
+    apply.add_argument(
+        "--kubeconfig",
+        default=None,
+        help="with --dry-run=server: the kubeconfig (default $KUBECONFIG, ~/.kube/config, "
+        "or the in-cluster account)",
+    )
+    apply.add_argument(
+        "--context", default=None, help="with --dry-run=server: the kubeconfig context"
     )
     apply.add_argument(
         "--slot", default="blue", help="with --dry-run: the slot to render (default blue)"

@@ -129,12 +129,18 @@ def load_configuration(  # noqa: PLR0913 - keyword-only sources of cluster crede
         cfg.verify_ssl = verify_ssl
         return cfg
     if kubeconfig is not None or context is not None:
-        k8s.config.load_kube_config(
-            config_file=None if kubeconfig is None else os.fspath(kubeconfig),
-            context=context,
-            client_configuration=cfg,
-            persist_config=False,
-        )
+        path = _default_kubeconfig() if kubeconfig is None else os.fspath(kubeconfig)
+        try:
+            k8s.config.load_kube_config(
+                config_file=path, context=context, client_configuration=cfg, persist_config=False
+            )
+        except (k8s.config.ConfigException, OSError) as exc:
+            raise ConfigError(
+                f"the kubeconfig {path}"
+                + (f" (context {context!r})" if context is not None else "")
+                + f" cannot be used: {redact(str(exc))}; fix it, or pick another with "
+                "kubeconfig= and context="
+            ) from None
         return cfg
     sa = Path(service_account_dir)
     loader: Any = k8s.config.incluster_config.InClusterConfigLoader
@@ -143,7 +149,9 @@ def load_configuration(  # noqa: PLR0913 - keyword-only sources of cluster crede
         return cfg
     except k8s.config.ConfigException as in_cluster:
         try:
-            k8s.config.load_kube_config(client_configuration=cfg, persist_config=False)
+            k8s.config.load_kube_config(
+                config_file=_default_kubeconfig(), client_configuration=cfg, persist_config=False
+            )
         except (k8s.config.ConfigException, OSError) as exc:
             raise ConfigError(
                 "no Kubernetes credentials found: not in a cluster "
@@ -151,6 +159,15 @@ def load_configuration(  # noqa: PLR0913 - keyword-only sources of cluster crede
                 "pass server= and token=, or kubeconfig= and context="
             ) from None
     return cfg
+
+
+def _default_kubeconfig() -> str:
+    """``$KUBECONFIG`` (one path or several, ``:``-separated) as set now, or ``~/.kube/config``.
+
+    Read at each call: the official client reads ``$KUBECONFIG`` once, when it is
+    imported, so a value set later (in a notebook, a test) would otherwise be ignored.
+    """
+    return os.environ.get("KUBECONFIG") or "~/.kube/config"
 
 
 class KubeClient:

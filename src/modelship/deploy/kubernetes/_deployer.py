@@ -6,12 +6,15 @@ slot can take traffic; the Service clients call has its selector switched betwee
 with ``traffic="httproute"`` a Gateway API HTTPRoute's backend weights split it exactly.
 
 Invariant: traffic never moves to a slot whose Service lists no ready endpoint (checked
-just before the write that moves it); replica counts that rise are waited for before
-the selector changes, and those that fall change after it; :meth:`remove` refuses a slot
-with traffic. Every write is a server-side apply (field manager ``modelship``, forced:
-these objects are ours) or, for a replica count, a merge patch; a check-then-act against
-the cluster is not atomic, so each write is one the API server makes atomic on its own,
-and the state is read again after every failure rather than assumed.
+just before the write that moves it); replica counts of slots taking traffic that rise
+are waited for before the selector changes, and every other count changes after it (a
+slot left without traffic goes back to its spec's count, so the previous version of a
+canary waits at full size through the undo window and a rollback is one write of the
+Service or HTTPRoute); :meth:`remove` refuses a slot with traffic. Every write is a
+server-side apply (field manager ``modelship``, forced: these objects are ours) or, for
+a replica count, a merge patch; a check-then-act against the cluster is not atomic, so
+each write is one the API server makes atomic on its own, and the state is read again
+after every failure rather than assumed.
 """
 
 from __future__ import annotations
@@ -259,11 +262,7 @@ class KubernetesDeployer:
     def _weights(self, deployments: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         weights = dict.fromkeys(deployments, 0)
         if self.options.traffic == "httproute":
-            route = self._client.request(
-                "GET", self._path("httproutes", self.options.app), missing_ok=True
-            )
-            rules = [] if route is None else (route.get("spec") or {}).get("rules") or []
-            refs = [ref for rule in rules[:1] for ref in rule.get("backendRefs") or []]
+            refs = self._route_backends()
             by_name = {self.options.slot_name(s): s for s in deployments}
             raw = {  # an absent weight is 1 in the Gateway API
                 by_name[r["name"]]: int(r.get("weight", 1))
@@ -280,8 +279,16 @@ class KubernetesDeployer:
         if LABEL_SLOT in selector:
             slot = selector[LABEL_SLOT]
             return {**weights, slot: 100} if slot in weights else weights
-        replicas = {s: int(d["spec"].get("replicas", 1)) for s, d in deployments.items()}
+        replicas = {s: _replicas(d) for s, d in deployments.items()}
         return {**weights, **_percentages(replicas)}
+
+    def _route_backends(self) -> list[dict[str, Any]]:
+        """The backendRefs of the HTTPRoute's (only) rule; none if there is no route."""
+        route = self._client.request(
+            "GET", self._path("httproutes", self.options.app), missing_ok=True
+        )
+        rules = [] if route is None else (route.get("spec") or {}).get("rules") or []
+        return [ref for rule in rules[:1] for ref in rule.get("backendRefs") or []]
 
     def state(self) -> DeployerState:
         """Every slot: version, traffic share (as applied) and readiness (rollout complete).
@@ -362,7 +369,13 @@ class KubernetesDeployer:
                     f"before starting {slot!r} (at most {self.capabilities.max_slots})"
                 )
             live = deployments.get(slot)
-            autoscaled = live is not None and self._autoscaled(live)
+            # A first apply has no managedFields to read, but an HPA may already target
+            # the name: sending replicas then would fight it from the start.
+            autoscaled = (
+                self._autoscaled(live)
+                if live is not None
+                else self._hpa_targets(self.options.slot_name(slot))
+            )
             objects = slot_objects(
                 model,
                 str(version),
@@ -384,6 +397,10 @@ class KubernetesDeployer:
                 continue
             if "f:replicas" in (entry.get("fieldsV1") or {}).get("f:spec", {}):
                 return True
+        return self._hpa_targets(name)
+
+    def _hpa_targets(self, name: str) -> bool:
+        """Whether a HorizontalPodAutoscaler in the namespace scales Deployment ``name``."""
         try:
             hpas = self._client.request("GET", self._path("horizontalpodautoscalers"))
         except KubernetesError as exc:
@@ -492,12 +509,13 @@ class KubernetesDeployer:
 
     # --- traffic --------------------------------------------------------------------------
 
-    def set_traffic(self, weights: Mapping[str, int]) -> None:  # noqa: PLR0912 - ordered traffic-shift steps (check slots, wait ready, scale up, route, scale down) must stay in sequence
+    def set_traffic(self, weights: Mapping[str, int]) -> None:
         """Move traffic; each slot with a share must have ready endpoints first.
 
         With ``traffic="service"`` one slot takes all (the Service selects it) or two
-        split by replica ratio (state() reports the share applied); with
-        ``traffic="httproute"`` the HTTPRoute's weights are exact.
+        split by replica ratio (state() reports the share applied), and a slot left
+        without traffic goes back to its spec's replica count once the selector moved;
+        with ``traffic="httproute"`` the HTTPRoute's weights are exact.
 
         Raises
         ------
@@ -528,15 +546,18 @@ class KubernetesDeployer:
                 self._apply(http_route(self.options, full))
                 return
             plan = self._replica_plan(live, deployments)
-            for slot, count in plan.items():
-                if count > int(deployments[slot]["spec"].get("replicas", 1)):
-                    self._scale(slot, count)
+            now = {slot: _replicas(deployments[slot]) for slot in plan}
+            # Only slots about to take traffic grow first (and are waited for): a slot
+            # left without traffic is resized after the switch, so a broken one can never
+            # hold up traffic moving away from it.
+            grow = [slot for slot in plan if slot in live and plan[slot] > now[slot]]
+            for slot in grow:
+                self._scale(slot, plan[slot])
             deadline = time.monotonic() + self._traffic_timeout
-            for slot, count in plan.items():
-                grew = count > int(deployments[slot]["spec"].get("replicas", 1))
-                if grew and not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
+            for slot in grow:
+                if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
                     raise KubernetesError(
-                        f"slot {slot!r} did not reach {count} available replicas in "
+                        f"slot {slot!r} did not reach {plan[slot]} available replicas in "
                         f"{self._traffic_timeout:g} s; the selector was not changed"
                     )
             desired = app_service(self.options, full)
@@ -545,48 +566,50 @@ class KubernetesDeployer:
             )
             if current is None or _differs(current, desired):
                 self._apply(desired)
-            shrunk = [
-                slot
-                for slot, count in plan.items()
-                if count < int(deployments[slot]["spec"].get("replicas", 1))
-            ]
-            for slot in shrunk:
+            after = [slot for slot in plan if slot not in grow]
+            for slot in after:
                 self._scale(slot, plan[slot])
-            for slot in shrunk:  # until observed, the slot would not look rolled out
-                if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
+            # Until observed, a serving slot would not look rolled out. A slot without
+            # traffic is not waited for: a broken one would hold up an abort, and a
+            # rollback waits for its slot to be ready anyway.
+            for slot in after:
+                if (
+                    slot in live
+                    and plan[slot] < now[slot]
+                    and not self._wait(self.options.slot_name(slot), deadline, endpoints=False)
+                ):
                     _log.warning("slot %s: scaling down to %d not observed yet", slot, plan[slot])
 
     def _replica_plan(
         self, live: Mapping[str, int], deployments: Mapping[str, Mapping[str, Any]]
     ) -> dict[str, int]:
-        """Replica counts to change for the slots with traffic (the others are left alone).
+        """The replica counts to change: every slot's target that differs from its count.
 
-        One slot with traffic gets its spec's count back; two share by ratio. A slot whose
-        replicas an autoscaler owns is never scaled: left alone when it takes all the
-        traffic, and a split is refused.
+        One slot with traffic runs its spec's count; two share by ratio. A slot without
+        traffic runs its spec's count too, so the previous version of a canary is at full
+        size for the whole undo window (rolling back is then one traffic switch, as after
+        blue-green) until it is removed. A slot whose replicas an autoscaler owns is
+        never scaled: left alone when it takes all or none of the traffic, and a split
+        is refused.
         """
 
         def base(slot: str) -> int:
             notes = deployments[slot]["metadata"].get("annotations", {})
-            return int(notes.get(ANNOTATION_REPLICAS, deployments[slot]["spec"].get("replicas", 1)))
+            return int(notes.get(ANNOTATION_REPLICAS, _replicas(deployments[slot])))
 
-        if len(live) < 2:
-            plan = {slot: base(slot) for slot in live}
-        else:
+        plan = {slot: base(slot) for slot in deployments}
+        if len(live) >= 2:
             big, small = sorted(live, key=lambda s: (-live[s], s))
             big_n = min(self._max_split, max(base(big), math.ceil(live[big] / live[small])))
             small_n = max(1, min(self._max_split, round(big_n * live[small] / live[big])))
-            plan = {big: big_n, small: small_n}
-        changes = {
-            slot: n
-            for slot, n in plan.items()
-            if n != int(deployments[slot]["spec"].get("replicas", 1))
-        }
+            plan.update({big: big_n, small: small_n})
+        changes = {slot: n for slot, n in plan.items() if n != _replicas(deployments[slot])}
         scaled = {slot for slot in changes if self._autoscaled(deployments[slot])}
-        if scaled and len(live) >= 2:
+        if len(live) >= 2 and scaled & set(live):
             raise ConfigError(
-                f"an autoscaler owns the replicas of {sorted(scaled)}, so traffic cannot be "
-                "split by replica ratio; use traffic='httproute' with a Gateway for canaries"
+                f"an autoscaler owns the replicas of {sorted(scaled & set(live))}, so traffic "
+                "cannot be split by replica ratio; use traffic='httproute' with a Gateway for "
+                "canaries"
             )
         return {slot: n for slot, n in changes.items() if slot not in scaled}
 
@@ -625,6 +648,14 @@ class KubernetesDeployer:
                     f"slot {slot!r} receives {weights[slot]}% of the traffic; move it first"
                 )
             name = self.options.slot_name(slot)
+            # First drop a reference to the slot's Service (one left by an older release,
+            # with weight 0), so the route never names a deleted Service.
+            if self.options.traffic == "httproute" and any(
+                ref.get("name") == name for ref in self._route_backends()
+            ):
+                self._apply(
+                    http_route(self.options, {s: w for s, w in weights.items() if s != slot})
+                )
             for kind in ("deployments", "services"):
                 self._client.request(
                     "DELETE",
@@ -632,13 +663,11 @@ class KubernetesDeployer:
                     query={"propagationPolicy": "Background"},
                     missing_ok=True,
                 )
-            if self.options.traffic == "httproute" and slot in deployments:
-                rest = {s: w for s, w in weights.items() if s != slot}
-                route = self._client.request(
-                    "GET", self._path("httproutes", self.options.app), missing_ok=True
-                )
-                if route is not None:
-                    self._apply(http_route(self.options, rest))
+
+
+def _replicas(deployment: Mapping[str, Any]) -> int:
+    """The Deployment's ``spec.replicas`` (1 when absent, as the API server defaults it)."""
+    return int((deployment.get("spec") or {}).get("replicas", 1))
 
 
 def _percentages(counts: Mapping[str, int]) -> dict[str, int]:

@@ -361,7 +361,12 @@ def app_service(options: KubeOptions, weights: Mapping[str, int]) -> dict[str, A
 
 
 def http_route(options: KubeOptions, weights: Mapping[str, int]) -> dict[str, Any]:
-    """The Gateway API HTTPRoute splitting traffic between slot Services by ``weights``."""
+    """The Gateway API HTTPRoute splitting traffic between slot Services by ``weights``.
+
+    Slots without traffic are left out of ``backendRefs`` (none at all: the Gateway
+    answers 500, as for all-zero weights), so removing an idle slot never rewrites the
+    route and moving traffic is one update of it.
+    """
     parent: dict[str, Any] = {"name": options.gateway}
     if options.gateway_namespace:
         parent["namespace"] = options.gateway_namespace
@@ -384,6 +389,7 @@ def http_route(options: KubeOptions, weights: Mapping[str, int]) -> dict[str, An
                             "weight": weight,
                         }
                         for slot, weight in sorted(weights.items())
+                        if weight > 0
                     ]
                 }
             ],

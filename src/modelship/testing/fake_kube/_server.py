@@ -26,6 +26,7 @@ stored), list pagination (``limit``/``continue``), watch bookmarks, and the
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import enum
 import http.server
@@ -70,6 +71,9 @@ class FaultKind(enum.Enum):
     ``STATUS``: answer ``status`` with a ``Status`` body (429 adds ``Retry-After``).
     ``TIMEOUT``: hold the request ``delay`` seconds, then close without answering.
     ``DROP``: close the connection at once, without answering.
+    ``LOST``: carry the request out, then close the connection without answering (the
+    answer is lost on the way: the client cannot tell whether the change happened); a
+    watch is dropped as with ``DROP``.
     ``GONE``: a watch gets an ``ERROR`` event carrying a 410 ``Status``; any other
     request a 410 answer.
 
@@ -82,6 +86,7 @@ class FaultKind(enum.Enum):
     STATUS = "status"
     TIMEOUT = "timeout"
     DROP = "drop"
+    LOST = "lost"
     GONE = "gone"
 
 
@@ -198,7 +203,7 @@ class FakeKube:
         self._never_ready: list[dict[str, str]] = []
         self._unhealthy: list[dict[str, str]] = []
         self._exceeded: set[tuple[str, str]] = set()
-        self._watched: list[tuple[str, str]] = []
+        self._watched: list[tuple[str, str, bool]] = []
         self.serving_samples: list[tuple[str, str, int]] = []
         self.controller = Controller(
             self.store, self.timings, self._is_never_ready, lambda ns, n: (ns, n) in self._exceeded
@@ -307,14 +312,18 @@ class FakeKube:
         """Forget the watch history (as etcd compaction does): old watches get 410."""
         self.store.compact()
 
-    def watch_serving(self, namespace: str, service: str) -> None:
+    def watch_serving(self, namespace: str, service: str, *, route: bool = False) -> None:
         """From now and after every change, record how many Ready pods ``service`` selects.
 
-        The samples are in :attr:`serving_samples` as (namespace, service, count).
+        With ``route``, ``service`` names an HTTPRoute: the count is of the Ready pods
+        behind its backendRefs of weight above 0 (what a Gateway would send to). The
+        samples are in :attr:`serving_samples` as (namespace, name, count).
         """
         with self.store.lock:
-            self._watched.append((namespace, service))
-            self.serving_samples.append((namespace, service, self.ready_pods(namespace, service)))
+            self._watched.append((namespace, service, route))
+            self.serving_samples.append(
+                (namespace, service, self._serving(namespace, service, route))
+            )
 
     def ready_pods(self, namespace: str, service: str) -> int:
         """How many Ready pods ``service`` selects now (0 if it does not exist)."""
@@ -331,6 +340,18 @@ class FakeKube:
                 and match_labels(pod["metadata"].get("labels", {}), selector)
                 and _ready(pod)
             )
+
+    def _serving(self, namespace: str, name: str, route: bool) -> int:
+        if not route:
+            return self.ready_pods(namespace, name)
+        obj = self.store.objects.get(("httproutes", namespace, name))
+        rules = ((obj or {}).get("spec") or {}).get("rules") or []
+        return sum(
+            self.ready_pods(namespace, ref["name"])
+            for rule in rules
+            for ref in rule.get("backendRefs") or []
+            if ref.get("weight", 1) > 0
+        )
 
     def writes(self) -> list[RecordedRequest]:
         """The requests that changed state, in order."""
@@ -350,10 +371,9 @@ class FakeKube:
         return self.store.put(copy.deepcopy(dict(obj)), manager=manager)
 
     def _sample(self) -> None:
-        for ns, svc in self._watched:
-            exists = ("services", ns, svc) in self.store.objects
-            if exists:
-                self.serving_samples.append((ns, svc, self.ready_pods(ns, svc)))
+        for ns, name, route in self._watched:
+            if (("httproutes" if route else "services"), ns, name) in self.store.objects:
+                self.serving_samples.append((ns, name, self._serving(ns, name, route)))
 
     def _is_never_ready(self, labels: Mapping[str, str]) -> bool:
         return any(match_labels(labels, sel) for sel in self._never_ready)
@@ -475,9 +495,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     record: RecordedRequest | None = None
 
+    _lose_answer = False
+
     def _send(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         if self.record is not None:
             self.record.status = code
+        if self._lose_answer:
+            return  # a LOST fault: done, but the client never hears
         data = json.dumps(body).encode()
         self.send_response(code)
         self.send_header("Content-Type", "application/json")
@@ -514,20 +538,28 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
             fault = fake._take_fault(method, path, watching)
-            if fault is not None:
+            if fault is not None and not (fault.kind is FaultKind.LOST and not watching):
                 self._fault(fault, watching)
                 return
+            self._lose_answer = fault is not None
             self._route(method, path, query=query, ctype=content_type, body=body, watching=watching)
         except ApiError as exc:
             extra = {"Retry-After": "1"} if exc.code == 429 else None
             self._send(exc.code, exc.body, extra)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the client went away (a watch it stopped reading)
+        finally:
+            if self._lose_answer:
+                self._hang_up()
+
+    def _hang_up(self) -> None:
+        self.close_connection = True
+        with contextlib.suppress(OSError):  # the client may have gone already
+            self.connection.shutdown(socket.SHUT_RDWR)
 
     def _fault(self, fault: Fault, watching: bool) -> int:
-        if fault.kind is FaultKind.DROP:
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
+        if fault.kind in (FaultKind.DROP, FaultKind.LOST):
+            self._hang_up()
             return 0
         if fault.kind is FaultKind.TIMEOUT:
             self.server.fake._stop.wait(fault.delay)
