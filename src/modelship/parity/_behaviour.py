@@ -27,7 +27,7 @@ from modelship.checks import Severity
 from modelship.errors import ConfigError, MissingDependency
 from modelship.parity._errors import SnapshotError
 from modelship.parity._findings import Finding
-from modelship.parity._json import JsonDocument, load_json_object
+from modelship.parity._json import JsonDocument
 
 __all__ = [
     "BEHAVIOUR_ATOL",
@@ -265,7 +265,7 @@ class BehaviourRecord:
         modelship.parity.SnapshotError: behaviour record: 'kind' must be one of array, ...
         """
         what = "behaviour record"
-        doc = JsonDocument(load_json_object(text, what), what)
+        doc = JsonDocument.parse(text, what)
         doc.schema_version(BEHAVIOUR_SCHEMA_VERSION)
         kind = doc.text("kind")
         if kind not in _KINDS:
