@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._json import jsonable
-from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
+from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
 from modelship.checks._records import finite_or_none, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
@@ -463,6 +463,8 @@ class Degradation:
         "n_resamples": Interval(int, 1, None),
         "seed": Interval(int, 0, None),
         "bootstrap_weights": Options(("multinomial", "poisson")),
+        "lower_is_better": Names(),
+        "name": str,
         **dict.fromkeys(
             (
                 "latency_budget",

@@ -40,8 +40,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from modelship._params import validate_params
 from modelship.errors import ConfigError
 from modelship.monitor._canary import MARGINAL_SCORE, PASS_SCORE, CanaryMetric, canary_analysis
+from modelship.monitor._constraints import LEVEL, SCORE, SECONDS, SLOT
 from modelship.monitor._policy import RollbackPolicy
 from modelship.monitor._sources import MetricSource
 
@@ -52,12 +54,7 @@ if TYPE_CHECKING:
 __all__ = ["canary_gate", "policy_gate"]
 
 
-def _window(window: float) -> float:
-    if not (window > 0 and window < float("inf")):
-        raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
-    return float(window)
-
-
+@validate_params(window=SECONDS, baseline=(None, SLOT))
 def policy_gate(
     source: MetricSource,
     policy: RollbackPolicy,
@@ -105,7 +102,7 @@ def policy_gate(
     """
     from modelship.deploy._gates import GateResult, Verdict
 
-    window = _window(window)
+    window = float(window)
 
     def gate(rollout: Rollout) -> GateResult:
         decision = policy.evaluate(
@@ -128,6 +125,14 @@ def policy_gate(
     return gate
 
 
+@validate_params(
+    window=SECONDS,
+    baseline=(None, SLOT),
+    step=(None, SECONDS),
+    alpha=LEVEL,
+    pass_score=SCORE,
+    marginal_score=SCORE,
+)
 def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analysis's documented keyword-only options
     source: MetricSource,
     metrics: Sequence[CanaryMetric],
@@ -190,7 +195,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     """
     from modelship.deploy._gates import GateResult, Verdict
 
-    window = _window(window)
+    window = float(window)
     if not metrics:
         raise ConfigError("canary_gate needs at least one CanaryMetric")
     chosen = tuple(metrics)

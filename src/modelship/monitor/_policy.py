@@ -38,14 +38,23 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import (
+    Constraints,
+    Interval,
+    Names,
+    Options,
+    check_parameters,
+    validate_params,
+)
 from modelship.errors import ConfigError, MissingDependency
 from modelship.monitor._conditions import Condition, quantile_of
+from modelship.monitor._constraints import SECONDS, STAT
 from modelship.monitor._sources import (
     InMemorySource,
     MetricSource,
@@ -116,6 +125,7 @@ def _quantile(ordered: FloatArray, q: float) -> float:
     return a + diff * t if t < 0.5 else b - diff * (1 - t)
 
 
+@validate_params(stat=STAT)
 def summarize(
     samples: Samples, stat: str, *, ordered: FloatArray | None = None
 ) -> tuple[float, dict[str, Any]]:
@@ -360,24 +370,8 @@ def _conditions(value: Iterable[Condition | str | Mapping[str, Any]]) -> tuple[C
     return tuple(out)
 
 
-def _optional_limit(name: str) -> Any:
-    def check(_: object, __: object, value: int | None) -> None:
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise ConfigError(f"{name} must be an integer >= 0 or None, got {value!r}")
-
-    return check
-
-
-def _hold_policy(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in ("hold", "fail"):
-        raise ConfigError(f"{attribute.name} must be 'hold' or 'fail', got {value!r}")
-
-
-def _deadline(_: object, __: object, value: float | None) -> None:
-    if value is not None and not (value > 0 and math.isfinite(value)):
-        raise ConfigError(f"deadline must be a positive number of seconds or None, got {value!r}")
+_LIMIT = (None, Interval(int, 0, None))
+_HOLD = Options(("hold", "fail"))
 
 
 @attrs.frozen
@@ -427,15 +421,25 @@ class RollbackPolicy:
     ['p95(inference_latency_seconds) > 0.2', 'mean(error_rate) > 0.01']
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "failure_limit": _LIMIT,
+        "consecutive_failure_limit": _LIMIT,
+        "error_limit": Interval(int, 0, None),
+        "on_no_data": _HOLD,
+        "on_inconclusive": _HOLD,
+        "deadline": (None, SECONDS),
+        "enabled": bool,
+        "metrics": Names(),
+    }
+    __attrs_pre_init__ = check_parameters
+
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
-    failure_limit: int | None = attrs.field(default=0, validator=_optional_limit("failure_limit"))
-    consecutive_failure_limit: int | None = attrs.field(
-        default=None, validator=_optional_limit("consecutive_failure_limit")
-    )
-    error_limit: int = attrs.field(default=4, validator=_optional_limit("error_limit"))
-    on_no_data: HoldPolicy = attrs.field(default="hold", validator=_hold_policy)
-    on_inconclusive: HoldPolicy = attrs.field(default="hold", validator=_hold_policy)
-    deadline: float | None = attrs.field(default=600.0, validator=_deadline)
+    failure_limit: int | None = 0
+    consecutive_failure_limit: int | None = None
+    error_limit: int = 4
+    on_no_data: HoldPolicy = "hold"
+    on_inconclusive: HoldPolicy = "hold"
+    deadline: float | None = 600.0
     enabled: bool = True
     metrics: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
@@ -447,8 +451,6 @@ class RollbackPolicy:
                 "failure_limit and consecutive_failure_limit are both None: failures would "
                 "never roll back; set at least one"
             )
-        if self.error_limit is None:
-            raise ConfigError("error_limit must be an integer >= 0")
 
     # --- evaluation ------------------------------------------------------------------------
 

@@ -40,7 +40,9 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from modelship._params import validate_params
 from modelship.errors import ConfigError, ModelshipError
+from modelship.monitor._constraints import SECONDS, SLOT
 from modelship.monitor._loop import run_policy
 from modelship.monitor._policy import DECISION_SCHEMA, Decision, DecisionLog, RollbackPolicy, Step
 from modelship.monitor._sources import MetricSource
@@ -140,6 +142,7 @@ class _JsonlWriter:
             f.write(line + "\n")
 
 
+@validate_params(interval=SECONDS, duration=SECONDS, window=(None, SECONDS), baseline=(None, SLOT))
 def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus documented keyword-only timing and logging options
     rollout: Rollout,
     source: MetricSource,
@@ -217,8 +220,6 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
             "(during a canary, use ms.monitor.policy_gate as the Canary's gate)"
         )
     window = interval if window is None else window
-    if not (window > 0 and window < float("inf")):
-        raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
     wait = clock if clock is not None else SystemClock()
     log = DecisionLog(policy, started_at=source.now())
     writer = _JsonlWriter(Path(log_path), log) if log_path is not None else None
