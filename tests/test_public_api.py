@@ -388,3 +388,12 @@ def test_the_modules_that_load_on_demand_are_not_imported_with_their_package() -
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("package", [p for p in PUBLIC_PACKAGES if p.count(".") == 1])
+def test_every_public_subpackage_is_listed_by_dir_and_loads_as_an_attribute(package: str) -> None:
+    import modelship
+
+    name = package.split(".")[1]
+    assert name in dir(modelship)
+    assert getattr(modelship, name) is importlib.import_module(package)

@@ -44,6 +44,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship import _json
 from modelship._params import (
     Constraints,
     Interval,
@@ -324,7 +325,7 @@ class Decision:
 
     def to_json(self) -> str:
         """One line of JSON (no NaN or Infinity literals: standard JSON)."""
-        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+        return _json.canonical_json(self.to_dict()).decode()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:
@@ -1002,20 +1003,8 @@ class DecisionLog:
 
     def to_jsonl(self) -> str:
         """The log as JSON Lines."""
-        head = {
-            "schema": DECISION_SCHEMA,
-            "policy": self.policy.to_dict(),
-            "started_at": self.started_at,
-        }
-        lines = [json.dumps(head, allow_nan=False)]
-        lines += [
-            json.dumps(
-                {"decision": d.to_dict(), "step": s.to_dict()},
-                allow_nan=False,
-                separators=(",", ":"),
-            )
-            for d, s in self.entries
-        ]
+        lines = [log_head_line(self.policy, self.started_at)]
+        lines += [log_entry_line(d, s) for d, s in self.entries]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -1030,11 +1019,11 @@ class DecisionLog:
         lines = [line for line in text.splitlines() if line.strip()]
         if not lines:
             raise ConfigError("an empty decision log has no policy line")
-        try:
-            head = json.loads(lines[0])
-            records = [json.loads(line) for line in lines[1:]]
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"decision log line is not JSON: {exc}") from exc
+        head = _json.loads(lines[0], "decision log's first line")
+        records = [
+            _json.loads(line, f"decision log line {number}")
+            for number, line in enumerate(lines[1:], start=2)
+        ]
         if head.get("schema") != DECISION_SCHEMA or "policy" not in head:
             raise ConfigError(f"not a decision log of schema {DECISION_SCHEMA}: {lines[0][:100]}")
         log = cls(RollbackPolicy.from_dict(head["policy"]), started_at=head["started_at"])
@@ -1121,3 +1110,24 @@ def replay(log: DecisionLog) -> ReplayResult:
         decisions.append(again)
         steps.append(step)
     return ReplayResult(tuple(decisions), tuple(steps), first is None, first)
+
+
+def log_head_line(policy: RollbackPolicy, started_at: float) -> str:
+    """The first line of a decision log: its schema, the policy and when it started.
+
+    :meth:`DecisionLog.to_jsonl` and the log ``watch`` writes as it goes share it, so the
+    file and the log in memory are the same text.
+
+    Examples
+    --------
+    >>> policy = RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> sorted(json.loads(log_head_line(policy, 0.0)))
+    ['policy', 'schema', 'started_at']
+    """
+    head = {"schema": DECISION_SCHEMA, "policy": policy.to_dict(), "started_at": started_at}
+    return _json.canonical_json(head).decode()
+
+
+def log_entry_line(decision: Decision, step: Step) -> str:
+    """One evaluation's line of a decision log (see :func:`log_head_line`)."""
+    return _json.canonical_json({"decision": decision.to_dict(), "step": step.to_dict()}).decode()

@@ -34,7 +34,6 @@ monitor green: fail -> rollback (1 failures > failure_limit=0)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +43,14 @@ from modelship._params import validate_params
 from modelship.errors import ConfigError, ModelshipError
 from modelship.monitor._constraints import SECONDS, SLOT
 from modelship.monitor._loop import run_policy
-from modelship.monitor._policy import DECISION_SCHEMA, Decision, DecisionLog, RollbackPolicy, Step
+from modelship.monitor._policy import (
+    Decision,
+    DecisionLog,
+    RollbackPolicy,
+    Step,
+    log_entry_line,
+    log_head_line,
+)
 from modelship.monitor._sources import MetricSource
 
 if TYPE_CHECKING:
@@ -118,26 +124,17 @@ class _JsonlWriter:
 
     def __init__(self, path: Path, log: DecisionLog) -> None:
         self.path = path
-        head = {
-            "schema": DECISION_SCHEMA,
-            "policy": log.policy.to_dict(),
-            "started_at": log.started_at,
-        }
         # "x": refuse to overwrite an earlier watch's log (atomic create-or-fail).
         try:
             with path.open("x", encoding="utf-8") as f:
-                f.write(json.dumps(head, allow_nan=False) + "\n")
+                f.write(log_head_line(log.policy, log.started_at) + "\n")
         except FileExistsError as exc:
             raise ConfigError(
                 f"{path} exists; give a new log_path (a decision log is never overwritten)"
             ) from exc
 
     def append(self, decision: Decision, step: Step) -> None:
-        line = json.dumps(
-            {"decision": decision.to_dict(), "step": step.to_dict()},
-            allow_nan=False,
-            separators=(",", ":"),
-        )
+        line = log_entry_line(decision, step)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
 
