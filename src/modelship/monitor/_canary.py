@@ -55,7 +55,7 @@ from modelship._params import (
     validate_params,
 )
 from modelship.errors import ConfigError
-from modelship.monitor._constraints import LEVEL, SCORE, SECONDS, SLOT, STAT, TIME
+from modelship.monitor._constraints import CANARY_ANALYSIS, LEVEL, SLOT, STAT, TIME
 from modelship.monitor._policy import VERDICTS, Verdict
 from modelship.monitor._prometheus import SeriesSource
 from modelship.monitor._sources import (
@@ -393,16 +393,7 @@ def _values(outcome: Outcome) -> tuple[npt.NDArray[np.float64] | None, Verdict |
     return np.asarray(outcome.values), None, ""
 
 
-@validate_params(
-    canary=SLOT,
-    baseline=SLOT,
-    window=SECONDS,
-    at=(None, TIME),
-    step=(None, SECONDS),
-    alpha=LEVEL,
-    pass_score=SCORE,
-    marginal_score=SCORE,
-)
+@validate_params(canary=SLOT, baseline=SLOT, at=(None, TIME), **CANARY_ANALYSIS)
 def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the keyword-only statistical thresholds, each documented
     source: MetricSource,
     metrics: Sequence[CanaryMetric],

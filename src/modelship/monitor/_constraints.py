@@ -12,10 +12,10 @@ Examples
 
 from __future__ import annotations
 
-from modelship._params import Constraint, Interval, Text
+from modelship._params import Constraint, Interval, Spec, Text
 from modelship.monitor._conditions import STATS, quantile_of
 
-__all__ = ["LEVEL", "SCORE", "SECONDS", "SLOT", "STAT", "TIME"]
+__all__ = ["CANARY_ANALYSIS", "LEVEL", "SCORE", "SECONDS", "SLOT", "STAT", "TIME"]
 
 #: A duration: a positive, finite number of seconds.
 SECONDS = Interval(float, 0, None, closed="neither")
@@ -27,6 +27,14 @@ LEVEL = Interval(float, 0, 1, closed="neither")
 SCORE = Interval(float, 0, 100)
 #: A slot name (``canary``, ``stable``, ``blue``).
 SLOT = Text()
+#: The options of a canary analysis, which canary_gate passes on.
+CANARY_ANALYSIS: dict[str, Spec] = {
+    "window": SECONDS,
+    "step": (None, SECONDS),
+    "alpha": LEVEL,
+    "pass_score": SCORE,
+    "marginal_score": SCORE,
+}
 
 
 class _Stat(Constraint):

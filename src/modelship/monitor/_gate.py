@@ -43,7 +43,7 @@ import attrs
 from modelship._params import validate_params
 from modelship.errors import ConfigError
 from modelship.monitor._canary import MARGINAL_SCORE, PASS_SCORE, CanaryMetric, canary_analysis
-from modelship.monitor._constraints import LEVEL, SCORE, SECONDS, SLOT
+from modelship.monitor._constraints import CANARY_ANALYSIS, SECONDS, SLOT
 from modelship.monitor._policy import RollbackPolicy
 from modelship.monitor._sources import MetricSource
 
@@ -125,14 +125,7 @@ def policy_gate(
     return gate
 
 
-@validate_params(
-    window=SECONDS,
-    baseline=(None, SLOT),
-    step=(None, SECONDS),
-    alpha=LEVEL,
-    pass_score=SCORE,
-    marginal_score=SCORE,
-)
+@validate_params(baseline=(None, SLOT), **CANARY_ANALYSIS)
 def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analysis's documented keyword-only options
     source: MetricSource,
     metrics: Sequence[CanaryMetric],
