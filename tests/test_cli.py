@@ -225,3 +225,8 @@ def test_a_hook_that_adds_another_command_than_its_name_is_refused(
     _with_plugins(monkeypatch, _FakeEntryPoint("greet", _hello_hook))
     cli.build_parser()
     assert "did not add the command 'greet'" in capsys.readouterr().err
+
+
+def test_the_module_docstring_names_every_built_in_command() -> None:
+    doc = cli.__doc__ or ""
+    assert all(f"``{name}``" in doc for name in cli.COMMANDS)

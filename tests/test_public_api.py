@@ -41,34 +41,6 @@ PUBLIC_PACKAGES = [
     "modelship.testing",
 ]
 
-# Names loaded on first use, so the package stays light; their private module defines
-# them and keeps its name: renaming on first access would make doctest collection (which
-# finds a class's examples through the module its __module__ names) depend on import order.
-LAZY_KEEP_PRIVATE_MODULE = {
-    ("modelship.parity", name)
-    for name in (
-        "BehaviourRecord",
-        "Finding",
-        "ParityCheck",
-        "ParityReport",
-        "ParityRules",
-        "SchemaLike",
-        "compare",
-        "compare_behaviour",
-        "record_behaviour",
-        "validate_environment_parity",
-    )
-} | {
-    ("modelship.testing", name)
-    for name in (
-        "DeployerConformance",
-        "MetricSourceConformance",
-        "RegistryConformance",
-        "SourceCase",
-        "StoreConformance",
-    )
-}
-
 # Public classes and functions whose docstring has no Examples section yet. They are
 # expected failures (strict: the test fails once an example is added, so strike the name).
 WITHOUT_EXAMPLES: set[tuple[str, str]] = set()
@@ -106,11 +78,7 @@ def test_every_exported_name_resolves(package: str, name: str) -> None:
     assert name in dir(module)
 
 
-@pytest.mark.parametrize(
-    ("package", "name"),
-    [item for item in DEFINED if item not in LAZY_KEEP_PRIVATE_MODULE],
-    ids=_id,
-)
+@pytest.mark.parametrize(("package", "name"), DEFINED, ids=_id)
 def test_every_exported_class_and_function_names_a_public_module(package: str, name: str) -> None:
     obj = _object((package, name))
     parts = obj.__module__.split(".")
@@ -119,11 +87,33 @@ def test_every_exported_class_and_function_names_a_public_module(package: str, n
     assert getattr(importlib.import_module(obj.__module__), obj.__qualname__) is obj
 
 
-@pytest.mark.parametrize(("package", "name"), sorted(LAZY_KEEP_PRIVATE_MODULE), ids=_id)
-def test_the_names_that_keep_their_private_module_are_the_ones_loaded_on_first_use(
-    package: str, name: str
-) -> None:
-    assert name not in vars(importlib.import_module(package))
+def test_a_lazily_loaded_name_is_published_under_its_package_on_first_use() -> None:
+    code = (
+        "import sys, modelship.parity as p\n"
+        "assert 'modelship.parity._findings' not in sys.modules\n"
+        "print(p.ParityReport.__module__, p.ParityReport.from_json.__module__, "
+        "'ParityReport' in vars(p), 'Finding' in vars(p))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.split() == ["modelship.parity", "modelship.parity", "True", "True"]
+
+
+def test_the_lazy_names_examples_are_collected_under_their_public_module_only() -> None:
+    import doctest
+
+    import modelship.parity
+    import modelship.parity._findings
+
+    public = {test.name for test in doctest.DocTestFinder().find(modelship.parity)}
+    private = {test.name for test in doctest.DocTestFinder().find(modelship.parity._findings)}
+    # found through vars() once loaded, through the lazy __test__ before
+    assert public & {
+        "modelship.parity.ParityReport.from_json",
+        "modelship.parity.__test__.ParityReport.from_json",
+    }
+    assert not any("ParityReport" in name for name in private)
 
 
 def _needs_examples(package: str, name: str) -> Any:
@@ -398,3 +388,12 @@ def test_the_modules_that_load_on_demand_are_not_imported_with_their_package() -
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
     )
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("package", [p for p in PUBLIC_PACKAGES if p.count(".") == 1])
+def test_every_public_subpackage_is_listed_by_dir_and_loads_as_an_attribute(package: str) -> None:
+    import modelship
+
+    name = package.split(".")[1]
+    assert name in dir(modelship)
+    assert getattr(modelship, name) is importlib.import_module(package)

@@ -2,9 +2,13 @@
 
 Every import counts: at module level, inside functions, under ``TYPE_CHECKING``, relative
 ones resolved, and ``importlib.import_module("...")`` with a literal name, and
-``"package.module:function"`` strings (hooks named in tables, such as the CLI's). An
-import of ``a.b`` does not count as an import of package ``a``: a package's ``__init__``
-importing its own modules is how packages are built, not a circle.
+``"package.module:function"`` strings (hooks named in tables, such as the CLI's).
+
+Importing ``a.b.c`` runs ``a/__init__`` and ``a/b/__init__`` first, so it counts as an
+import of those packages too, except of the packages the importing module itself lives
+in: they are already being imported when it runs (a package's ``__init__`` importing its
+own modules is how packages are built, not a circle). A package's lazy ``__getattr__``
+imports count where they are written, as imports inside a function.
 """
 
 from __future__ import annotations
@@ -74,6 +78,18 @@ def _imported(module: str, source: str | None = None) -> Iterator[str]:
             found = _known(name)
             if found is not None and found != module:
                 yield found
+                yield from _packages_run(found, module)
+
+
+def _packages_run(target: str, importer: str) -> Iterator[str]:
+    """The package ``__init__``s that importing ``target`` runs, apart from those that
+    ``importer`` lives in (already running when it is imported)."""
+    inside = {".".join(importer.split(".")[:depth]) for depth in range(1, importer.count(".") + 1)}
+    parts = target.split(".")
+    for depth in range(1, len(parts)):
+        package = ".".join(parts[:depth])
+        if package in MODULES and package not in inside and package != importer:
+            yield package
 
 
 def _calls_import_module(node: ast.Call) -> bool:
@@ -163,6 +179,18 @@ def test_imports_inside_functions_relative_and_dynamic_ones_all_count() -> None:
         "modelship.checks._schema",
         "modelship.report",
         "modelship.registry._cli",
+        "modelship.registry",  # importing registry._cli runs registry/__init__ first
+    }
+
+
+def test_importing_a_module_runs_the_packages_above_it_except_the_importers_own() -> None:
+    source = "from modelship.checks.stats import _ks\nfrom modelship.parity import _json\n"
+    found = set(_imported("modelship.checks._drift", source))
+    assert found == {
+        "modelship.checks.stats._ks",
+        "modelship.checks.stats",
+        "modelship.parity._json",
+        "modelship.parity",
     }
 
 

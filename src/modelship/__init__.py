@@ -11,7 +11,7 @@ Examples
 
 The subpackages load on first use and are listed all the same:
 
->>> {"checks", "deploy", "monitor", "parity", "registry", "testing"} <= set(dir(ms))
+>>> {"checks", "deploy", "monitor", "parity", "registry", "report", "testing"} <= set(dir(ms))
 True
 """
 
@@ -68,7 +68,7 @@ from modelship.version import ArtifactRef, Lineage, ModelVersion
 __version__ = "0.1.0"
 
 # Subpackages load on first use, so `import modelship` stays light (no scipy).
-_SUBMODULES = {"checks", "deploy", "monitor", "parity", "registry", "testing"}
+_SUBMODULES = {"checks", "deploy", "monitor", "parity", "registry", "report", "testing"}
 
 __all__ = [
     "ArchivedVersion",

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from modelship.errors import ConfigError
+from modelship.errors import ConfigError, ModelshipError
 
 __all__ = [
     "JSONValue",
@@ -143,13 +143,18 @@ def number_text(value: float | int) -> str:
     return format(value, ".6g")
 
 
-def loads(text: str | bytes, what: str) -> dict[str, Any]:
+def loads(
+    text: str | bytes, what: str, *, error: type[ModelshipError] = ConfigError
+) -> dict[str, Any]:
     """Parse JSON text holding an object.
+
+    ``error`` is the exception a caller's readers raise for a bad document (parity's
+    documents raise :class:`~modelship.parity.SnapshotError`).
 
     Raises
     ------
     ConfigError
-        Naming ``what``, if the text is not JSON or not an object.
+        Naming ``what``, if the text is not JSON or not an object (``error`` if given).
 
     Examples
     --------
@@ -159,13 +164,18 @@ def loads(text: str | bytes, what: str) -> dict[str, Any]:
     Traceback (most recent call last):
     ...
     modelship.errors.ConfigError: the profile must be a JSON object, got list
+    >>> from modelship.errors import StoreError
+    >>> loads("{", "manifest", error=StoreError)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.StoreError: the manifest is not valid JSON: Expecting ...
     """
     try:
         document = json.loads(text)
     except ValueError as exc:
-        raise ConfigError(f"the {what} is not valid JSON: {exc}") from exc
+        raise error(f"the {what} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
-        raise ConfigError(f"the {what} must be a JSON object, got {type(document).__name__}")
+        raise error(f"the {what} must be a JSON object, got {type(document).__name__}")
     return document
 
 

@@ -4,8 +4,8 @@ Exit codes: 0 success, 1 a verification or check failed, 2 an error (bad input, 
 version, storage failure). Machine-readable output is JSON on stdout; messages go to stderr.
 
 Each capability brings its own commands through one hook, listed in :data:`COMMANDS`
-(``registry``, ``check``; later ``deploy``, ``parity``, ``monitor``), and other packages
-add theirs through the ``modelship.cli`` entry-point group.
+(``registry``, ``check``, ``parity``, ``deploy``, ``serve``, ``monitor``), and other
+packages add theirs through the ``modelship.cli`` entry-point group.
 
 Examples
 --------
@@ -36,9 +36,9 @@ EXIT_ERROR = 2
 #: The built-in commands: the top-level command each capability adds, and its hook.
 #: A hook is ``add_commands(subparsers)``: it adds that one command (with any subcommands)
 #: and sets ``func`` on each, a handler taking the parsed arguments and returning the exit
-#: code. A capability with a command line adds one line here (``deploy``, ``parity``,
-#: ``monitor``); a third-party package declares the same hook as an entry point in the
-#: ``modelship.cli`` group, under the name of its command.
+#: code. A new capability with a command line adds one line here; a third-party package
+#: declares the same hook as an entry point in the ``modelship.cli`` group, under the name
+#: of its command.
 COMMANDS: Mapping[str, str] = {
     "registry": "modelship.registry._cli:add_commands",
     "check": "modelship.checks._cli:add_commands",

@@ -1,8 +1,10 @@
-"""Every declared parameter of every public check refuses an invalid value by name.
+"""Every declared parameter of every public callable refuses an invalid value by name.
 
 The cases are generated from the declarations (``modelship._params``): a new parameter
-with a constraint is covered without a new test, and a new public check with declared
-parameters must add one valid call to ``VALID_CALLS`` below.
+with a constraint is covered without a new test, and a new public function or class of
+``modelship.checks``, ``.checks.stats``, ``.monitor``, ``.parity`` or ``.deploy`` with
+declared parameters must add one valid call to ``VALID_CALLS`` below. Which parameters
+must be declared at all is ``test_parameter_coverage.py``.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import attrs
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelship import checks
+import modelship as ms
+from modelship import checks, deploy, monitor, parity
 from modelship._params import (
     Interval,
     MappingOf,
@@ -31,12 +35,15 @@ from modelship._params import (
     validate_params,
 )
 from modelship.checks import stats
+from modelship.checks._tabular import as_table
 from modelship.errors import ConfigError
+
+PACKAGES = (checks, stats, monitor, parity, deploy)
 
 
 def _public_targets() -> Iterator[tuple[str, Callable[..., Any]]]:
     """Public functions and classes of the checks, and their public class methods."""
-    for module in (checks, stats):
+    for module in PACKAGES:
         for name in module.__all__:
             target = getattr(module, name)
             if not callable(target):
@@ -57,9 +64,35 @@ DECLARED = {
 _DATA = {"x": [1.0, 2.0, 3.0]}
 _SUMMARY = stats.QuantileSummary.from_sorted([1.0, 2.0, 3.0], size=3)
 
-# One valid call per public check with declared parameters: the generated cases replace
-# one argument at a time with an invalid value.
-VALID_CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
+_TABLE = as_table(_DATA)
+_CONFUSION = np.array([[40, 10, 10, 40], [45, 5, 30, 20]])
+_RATES = stats.group_rates(_CONFUSION)
+_RESAMPLED = stats.disparities(stats.group_rates(np.stack([_CONFUSION, _CONFUSION + 1])))
+_CLOCK = {"now": 0.0}
+_METRIC = monitor.CanaryMetric("latency")
+_POLICY = monitor.RollbackPolicy(conditions=["error_rate > 1%"], deadline=None)
+_SPEC = deploy.DeploymentSpec(containers=[deploy.Container(name="m", image="m:1")])
+
+
+def _succeeded_rollout() -> dict[str, Any]:
+    from modelship.testing import InMemoryDeployer
+
+    dep = InMemoryDeployer()
+    rollout = deploy.BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+    source = monitor.InMemorySource(now=dep.clock.monotonic)
+    return {"rollout": rollout, "source": source, "policy": _POLICY, "clock": dep.clock}
+
+
+def _local_registry() -> dict[str, Any]:
+    import tempfile
+
+    return {"registry": ms.open_registry(tempfile.mkdtemp())}
+
+
+# One valid call per public callable with declared parameters: the generated cases replace
+# one argument at a time with an invalid value. A callable in place of the arguments builds
+# them afresh for each call (a rollout, a registry on disk).
+VALID_CALLS: dict[str, tuple[Callable[..., Any], Any]] = {
     "modelship.checks.Bias": (
         checks.Bias,
         {"y_true": [0, 1], "y_pred": [0, 1], "sensitive": ["a", "b"]},
@@ -126,7 +159,147 @@ VALID_CALLS: dict[str, tuple[Callable[..., Any], dict[str, Any]]] = {
         {"summary": _SUMMARY, "b": [1.0, 2.0]},
     ),
     "modelship.checks.stats.quantile_edges": (stats.quantile_edges, {"a": [1.0, 2.0]}),
+    "modelship.checks.ColumnSchema.of": (
+        checks.ColumnSchema.of,
+        {"column": _TABLE.columns["x"], "max_categories": 10},
+    ),
+    "modelship.checks.Schema.infer": (checks.Schema.infer, {"reference": _DATA}),
+    "modelship.checks.Schema.of_table": (checks.Schema.of_table, {"table": _TABLE}),
+    "modelship.checks.stats.confusion_table": (
+        stats.confusion_table,
+        {"codes": np.array([0, 1]), "n_groups": 2, "y_true": [0, 1], "y_pred": [1, 1]},
+    ),
+    "modelship.checks.stats.disparities": (stats.disparities, {"rates": _RATES}),
+    "modelship.checks.stats.estimate_disparities": (
+        stats.estimate_disparities,
+        {"point": stats.disparities(_RATES), "resampled": _RESAMPLED, "confidence": 0.9},
+    ),
+    # modelship.monitor
+    "modelship.monitor.CanaryMetric": (monitor.CanaryMetric, {"metric": "latency"}),
+    "modelship.monitor.OutcomeSource": (monitor.OutcomeSource, {}),
+    "modelship.monitor.PrometheusSource": (
+        monitor.PrometheusSource,
+        {"url": "http://127.0.0.1:9090"},
+    ),
+    "modelship.monitor.RollbackPolicy": (
+        monitor.RollbackPolicy,
+        {"conditions": ["error_rate > 1%"]},
+    ),
+    "modelship.monitor.SequentialTest": (monitor.SequentialTest, {"tau": 0.1}),
+    "modelship.monitor.always_valid_p_values": (
+        monitor.always_valid_p_values,
+        {"differences": [0.1], "variances": [0.01], "tau": 0.1},
+    ),
+    "modelship.monitor.canary_analysis": (
+        monitor.canary_analysis,
+        {
+            "source": monitor.InMemorySource(**_CLOCK),
+            "metrics": [_METRIC],
+            "canary": "green",
+            "baseline": "blue",
+            "window": 60.0,
+        },
+    ),
+    "modelship.monitor.canary_gate": (
+        monitor.canary_gate,
+        {"source": monitor.InMemorySource(**_CLOCK), "metrics": [_METRIC], "window": 60.0},
+    ),
+    "modelship.monitor.compare_metric": (
+        monitor.compare_metric,
+        {"canary": [1.0, 2.0], "baseline": [1.0, 2.0], "metric": _METRIC},
+    ),
+    "modelship.monitor.mann_whitney": (monitor.mann_whitney, {"x": [1.0, 2.0], "y": [3.0, 4.0]}),
+    "modelship.monitor.mann_whitney_min_size": (monitor.mann_whitney_min_size, {}),
+    "modelship.monitor.msprt": (monitor.msprt, {"difference": 0.1, "variance": 0.01, "tau": 0.1}),
+    "modelship.monitor.policy_gate": (
+        monitor.policy_gate,
+        {"source": monitor.InMemorySource(**_CLOCK), "policy": _POLICY, "window": 60.0},
+    ),
+    "modelship.monitor.prediction_profile": (
+        monitor.prediction_profile,
+        {"predictions": [0.1, 0.5, 0.9]},
+    ),
+    "modelship.monitor.proportion_difference": (
+        monitor.proportion_difference,
+        {"k_x": 1, "n_x": 10, "k_y": 2, "n_y": 10},
+    ),
+    "modelship.monitor.run_policy": (
+        monitor.run_policy,
+        {
+            "source": monitor.InMemorySource(**_CLOCK),
+            "policy": _POLICY,
+            "slot": "green",
+            "window": 60.0,
+            "interval": 60.0,
+            "duration": 60.0,
+            "sleep": lambda seconds: None,
+        },
+    ),
+    "modelship.monitor.sample_ratio_mismatch": (
+        monitor.sample_ratio_mismatch,
+        {"observed": [50, 50], "weights": [1.0, 1.0]},
+    ),
+    "modelship.monitor.sample_size_means": (monitor.sample_size_means, {"sd": 1.0, "mde": 0.5}),
+    "modelship.monitor.sample_size_proportions": (
+        monitor.sample_size_proportions,
+        {"baseline_rate": 0.1, "mde": 0.05},
+    ),
+    "modelship.monitor.summarize": (
+        monitor.summarize,
+        {
+            "samples": monitor.Samples("m", "green", [1.0, 2.0], [1.0, 2.0], start=0, end=3),
+            "stat": "mean",
+        },
+    ),
+    "modelship.monitor.watch": (
+        monitor.watch,
+        lambda: {**_succeeded_rollout(), "interval": 60.0, "duration": 60.0},
+    ),
+    "modelship.monitor.welch": (monitor.welch, {"x": [1.0, 2.0, 3.0], "y": [2.0, 3.0, 5.0]}),
+    # modelship.parity
+    "modelship.parity.ParityCheck": (
+        parity.ParityCheck,
+        {"train": parity.EnvironmentSnapshot.capture()},
+    ),
+    "modelship.parity.ParityRules": (parity.ParityRules, {}),
+    "modelship.parity.ResourceRequest.from_spec": (
+        parity.ResourceRequest.from_spec,
+        {"spec": _SPEC},
+    ),
+    "modelship.parity.compare_behaviour": (
+        parity.compare_behaviour,
+        {"record": parity.record_behaviour(lambda x: x, np.eye(2)), "transform": lambda x: x},
+    ),
+    "modelship.parity.record_behaviour": (
+        parity.record_behaviour,
+        {"transform": lambda x: x, "sample": np.eye(2)},
+    ),
+    # modelship.deploy
+    **{
+        f"modelship.deploy.{kind.__name__}": (
+            kind,
+            lambda: {"deployer": __import__("modelship.testing").testing.InMemoryDeployer()},
+        )
+        for kind in (deploy.BlueGreen, deploy.Canary, deploy.Recreate)
+    },
+    "modelship.deploy.CanaryStep": (deploy.CanaryStep, {"weight": 10, "pause": 30.0}),
+    "modelship.deploy.Container": (deploy.Container, {"name": "m", "image": "m:1"}),
+    "modelship.deploy.DeployerCapabilities": (deploy.DeployerCapabilities, {}),
+    "modelship.deploy.DeploymentSpec": (
+        deploy.DeploymentSpec,
+        {"containers": [deploy.Container(name="m", image="m:1")]},
+    ),
+    "modelship.deploy.GatePolicy": (deploy.GatePolicy, {}),
+    "modelship.deploy.HealthCheck": (deploy.HealthCheck, {}),
+    "modelship.deploy.LocalDeployer": (deploy.LocalDeployer, _local_registry),
+    "modelship.deploy.Monitoring": (deploy.Monitoring, {}),
 }
+
+
+def _arguments(label: str) -> dict[str, Any]:
+    arguments = VALID_CALLS[label][1]
+    return dict(arguments() if callable(arguments) else arguments)
+
 
 CASES = [
     pytest.param(label, name, bad, id=f"{label.rsplit('.', 1)[-1]}-{name}-{bad!r}")
@@ -142,23 +315,27 @@ def test_every_public_check_with_declared_parameters_has_a_valid_call() -> None:
 
 @pytest.mark.parametrize("label", sorted(VALID_CALLS))
 def test_the_valid_call_of_each_check_is_accepted(label: str) -> None:
-    target, arguments = VALID_CALLS[label]
-    target(**arguments)
+    target, _ = VALID_CALLS[label]
+    target(**_arguments(label))
 
 
 @pytest.mark.parametrize("label", sorted(DECLARED))
 def test_declared_parameters_are_parameters_of_the_signature(label: str) -> None:
     target, _ = VALID_CALLS[label]
-    assert set(DECLARED[label]) <= set(inspect.signature(target).parameters)
+    parameters = inspect.signature(target).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        # Canary passes **kwargs on to the strategy's shared parameters
+        parameters = {**parameters, **inspect.signature(target.__mro__[1]).parameters}
+    assert set(DECLARED[label]) <= set(parameters)
 
 
 @pytest.mark.parametrize(("label", "name", "bad"), CASES)
 def test_an_invalid_value_for_a_declared_parameter_raises_config_error_naming_it(
     label: str, name: str, bad: Any
 ) -> None:
-    target, arguments = VALID_CALLS[label]
+    target, _ = VALID_CALLS[label]
     with pytest.raises(ConfigError) as caught:
-        target(**{**arguments, name: bad})
+        target(**{**_arguments(label), name: bad})
     message = str(caught.value)
     assert message.startswith((f"{name}=", f"{name}[")), message
     assert " is not allowed; " in message

@@ -348,6 +348,8 @@ class Bias:
         "min_group_size": Interval(int, 1, None),
         "small_groups": Options(("skip", "warn", "fail", "ignore")),
         "severity": Options(Severity),
+        "reference_group": (None, str),
+        "name": str,
     }
     __attrs_pre_init__ = check_parameters
 

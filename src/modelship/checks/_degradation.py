@@ -16,20 +16,19 @@ import pickle
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Literal, Protocol
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
 from modelship._json import jsonable
-from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
+from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
 from modelship.checks._records import finite_or_none, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
 from modelship.checks.stats import _metrics as sm
 from modelship.errors import CheckInputError, ConfigError, IntegrityError
-from modelship.version import ModelVersion
 
 __all__ = [
     "Degradation",
@@ -205,8 +204,34 @@ class DegradationResult(CheckResult):
         )
 
 
+class _Artifact(Protocol):
+    @property
+    def digest(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+
+@runtime_checkable
+class _StoredVersion(Protocol):
+    """What is read of a :class:`~modelship.ModelVersion` here.
+
+    Structural, so the checks do not import the registry's record: that module reads
+    parity's documents, and parity builds on the checks.
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def version(self) -> str: ...
+
+    @property
+    def artifact(self) -> _Artifact: ...
+
+
 class _Registry(Protocol):
-    def get(self, name: str, ref: str | int = ...) -> ModelVersion: ...
+    def get(self, name: str, ref: str | int = ...) -> _StoredVersion: ...
 
     def load(self, name: str, ref: str | int = ...) -> Any: ...
 
@@ -223,7 +248,7 @@ class _Model:
 def _resolve(model: Any, registry: _Registry | None, what: str) -> _Model:
     if model is None:
         return _Model(None, None, what)
-    if isinstance(model, ModelVersion):
+    if isinstance(model, _StoredVersion):
         if registry is None:
             raise ConfigError(
                 f"{what} is a ModelVersion, which does not know the registry it came from; "
@@ -463,6 +488,8 @@ class Degradation:
         "n_resamples": Interval(int, 1, None),
         "seed": Interval(int, 0, None),
         "bootstrap_weights": Options(("multinomial", "poisson")),
+        "lower_is_better": Names(),
+        "name": str,
         **dict.fromkeys(
             (
                 "latency_budget",

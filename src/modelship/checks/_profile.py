@@ -13,7 +13,7 @@ from modelship import _json
 from modelship._documents import DocumentKind
 from modelship._params import Interval, Names, validate_params
 from modelship.checks import stats
-from modelship.checks._schema import ColumnSchema, Schema
+from modelship.checks._schema import MAX_CATEGORIES, ColumnSchema, Schema
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
 from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
 from modelship.checks.stats import QuantileSummary
@@ -286,6 +286,7 @@ class DriftProfile:
         exclude=(None, Names()),
         kinds=(None, KINDS),
         categorical_max_unique=(None, Interval(int, 1, None)),
+        max_categories=MAX_CATEGORIES,
     )
     def from_data(  # noqa: PLR0913 - keyword-only profiling options of a public constructor, each documented
         cls,

@@ -10,7 +10,15 @@ import numpy as np
 
 from modelship import _json
 from modelship._documents import DocumentKind
-from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
+from modelship._params import (
+    Constraints,
+    Interval,
+    MappingOf,
+    Names,
+    Options,
+    check_parameters,
+    validate_params,
+)
 from modelship.checks._result import (
     CheckResult,
     ColumnResult,
@@ -20,6 +28,7 @@ from modelship.checks._result import (
     shares,
 )
 from modelship.checks._tabular import (
+    KINDS,
     Column,
     ColumnKind,
     LeftOut,
@@ -34,6 +43,9 @@ from modelship.errors import CheckInputError, ConfigError
 __all__ = ["FINDINGS", "ColumnSchema", "Schema", "SchemaCheck"]
 
 SCHEMA_VERSION = 1
+
+#: What ``max_categories`` allows: 0 records no category list at all.
+MAX_CATEGORIES = Interval(int, 0, None)
 
 FINDINGS: Mapping[str, Severity] = {
     "missing_column": Severity.BLOCKING,
@@ -137,6 +149,7 @@ class ColumnSchema:
     inf_rate: float = attrs.field(default=0.0, converter=float)
 
     @classmethod
+    @validate_params(max_categories=MAX_CATEGORIES)
     def of(
         cls,
         column: Column,
@@ -257,6 +270,12 @@ class Schema:
     columns: tuple[ColumnSchema, ...] = attrs.field(converter=_columns)
 
     @classmethod
+    @validate_params(
+        columns=(None, Names()),
+        kinds=(None, KINDS),
+        categorical_max_unique=(None, Interval(int, 1, None)),
+        max_categories=MAX_CATEGORIES,
+    )
     def infer(
         cls,
         reference: Any,
@@ -305,6 +324,7 @@ class Schema:
         return cls.of_table(table, max_categories=max_categories)
 
     @classmethod
+    @validate_params(max_categories=MAX_CATEGORIES)
     def of_table(cls, table: Table, *, max_categories: int = 1000) -> Schema:
         """Record the schema of a parsed table (see :meth:`infer`).
 

@@ -23,11 +23,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from modelship.errors import ConfigError
+from modelship._params import Constraints, Interval, check_parameters
 
 if TYPE_CHECKING:
     from modelship.deploy._rollout import Rollout
@@ -81,16 +81,8 @@ Gate = Callable[["Rollout"], GateResult | Verdict]
 """A gate: called with the rollout, answers a :class:`Verdict` or a :class:`GateResult`."""
 
 
-def _positive(instance: Any, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not value > 0:
-        raise ConfigError(f"GatePolicy.{attribute.name} must be > 0 seconds, got {value!r}")
-
-
-def _limit(instance: Any, attribute: attrs.Attribute[Any], value: int | None) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-        raise ConfigError(
-            f"GatePolicy.{attribute.name} must be an integer >= 1 (or None), got {value!r}"
-        )
+_SECONDS = Interval(float, 0, None, closed="neither")
+_COUNT = Interval(int, 1, None)
 
 
 @attrs.frozen
@@ -119,14 +111,23 @@ class GatePolicy:
     >>> GatePolicy(interval=0)
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: GatePolicy.interval must be > 0 seconds, got 0
+    modelship.errors.InvalidParameter: interval=0 is not allowed; interval must be a finite ...
     """
 
-    interval: float = attrs.field(default=30.0, validator=_positive)
-    deadline: float = attrs.field(default=600.0, validator=_positive)
-    max_consecutive_errors: int = attrs.field(default=4, validator=_limit)
-    failure_limit: int | None = attrs.field(default=None, validator=_limit)
-    consecutive_failure_limit: int | None = attrs.field(default=None, validator=_limit)
+    _parameter_constraints: ClassVar[Constraints] = {
+        "interval": _SECONDS,
+        "deadline": _SECONDS,
+        "max_consecutive_errors": _COUNT,
+        "failure_limit": (None, _COUNT),
+        "consecutive_failure_limit": (None, _COUNT),
+    }
+    __attrs_pre_init__ = check_parameters
+
+    interval: float = 30.0
+    deadline: float = 600.0
+    max_consecutive_errors: int = 4
+    failure_limit: int | None = None
+    consecutive_failure_limit: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dict of this policy (recorded in each rollout's history)."""

@@ -18,6 +18,7 @@ import json
 import threading
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from modelship import _json
 from modelship._names import check_model_name
 from modelship.deploy._errors import HistoryError
 from modelship.deploy._record import RolloutRecord
@@ -49,6 +50,12 @@ class DeploymentHistory(Protocol):
         """Every rollout record of ``model``, oldest first."""
 
 
+def _record_json(record: RolloutRecord) -> str:
+    # The one encoding of a stored record (strict JSON, keys sorted), so the in-memory
+    # history keeps exactly what a file would.
+    return _json.canonical_json(record.to_dict()).decode()
+
+
 class InMemoryHistory:
     """A :class:`DeploymentHistory` in this process's memory.
 
@@ -65,7 +72,7 @@ class InMemoryHistory:
 
     def save(self, record: RolloutRecord) -> None:
         """Store ``record`` (a JSON round trip, so what is kept is what a file would keep)."""
-        copy = RolloutRecord.from_dict(json.loads(json.dumps(record.to_dict())))
+        copy = RolloutRecord.from_dict(_json.loads(_record_json(record), "rollout record"))
         with self._lock:
             self._records.setdefault(record.model, {})[record.id] = copy
 
@@ -94,7 +101,7 @@ class RegistryHistory:
 
     def save(self, record: RolloutRecord) -> None:
         """Write ``record`` whole under ``deployments/<model>/<rollout id>.json``."""
-        data = json.dumps(record.to_dict(), sort_keys=True).encode()
+        data = _record_json(record).encode()
         self.registry.store.replace(f"{self._folder(record.model)}/{record.id}.json", data)
 
     def records(self, model: str) -> list[RolloutRecord]:

@@ -13,10 +13,11 @@ before moving its traffic elsewhere.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
+from modelship._params import Constraints, Interval, check_parameters
 from modelship.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -50,8 +51,14 @@ class DeployerCapabilities:
     False
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "exact_weights": bool,
+        "max_slots": Interval(int, 1, None),
+    }
+    __attrs_pre_init__ = check_parameters
+
     exact_weights: bool = True
-    max_slots: int = attrs.field(default=2, validator=attrs.validators.ge(1))
+    max_slots: int = 2
 
 
 @attrs.frozen

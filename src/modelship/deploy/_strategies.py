@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
+from modelship._params import Constraints, Interval, Text, check_parameters
 from modelship.deploy._clock import Clock, SystemClock
 from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, GateTally, Verdict
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
@@ -37,6 +38,12 @@ SLOTS = ("blue", "green")
 
 class _Strategy:
     """What every strategy shares: its parameters, the gate loop, abort and promotion."""
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "progress_deadline": Interval(float, 0, None, closed="neither"),
+        "undo_window": Interval(float, 0, None),
+        "alias": (None, Text()),
+    }
 
     name: ClassVar[str]
 
@@ -58,10 +65,9 @@ class _Strategy:
                 f"{deployer!r} does not implement the Deployer protocol (apply, wait_ready, "
                 "set_traffic, health, remove, state, capabilities, registry)"
             )
-        if not progress_deadline > 0:
-            raise ConfigError(f"progress_deadline must be > 0 seconds, got {progress_deadline!r}")
-        if not undo_window >= 0:
-            raise ConfigError(f"undo_window must be >= 0 seconds, got {undo_window!r}")
+        check_parameters(
+            self, progress_deadline=progress_deadline, undo_window=undo_window, alias=alias
+        )
         self.deployer = deployer
         self.spec = spec
         self.gate = gate

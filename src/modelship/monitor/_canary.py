@@ -39,16 +39,23 @@ Examples
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import (
+    Constraints,
+    Interval,
+    Options,
+    Text,
+    check_parameters,
+    validate_params,
+)
 from modelship.errors import ConfigError
-from modelship.monitor._conditions import check_stat
+from modelship.monitor._constraints import CANARY_ANALYSIS, LEVEL, SLOT, STAT, TIME
 from modelship.monitor._policy import VERDICTS, Verdict
 from modelship.monitor._prometheus import SeriesSource
 from modelship.monitor._sources import (
@@ -77,29 +84,6 @@ PASS_SCORE = 75.0
 MARGINAL_SCORE = 50.0
 
 CanaryVerdict = Literal["pass", "marginal", "fail", "inconclusive", "no_data", "error"]
-
-
-def _positive(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not (value > 0 and math.isfinite(value)):
-        raise ConfigError(f"{attribute.name} must be a positive number, got {value!r}")
-
-
-def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if not (value >= 0 and math.isfinite(value)):
-        raise ConfigError(f"{attribute.name} must be a number >= 0, got {value!r}")
-
-
-def _direction(_: object, __: object, value: str) -> None:
-    if value not in ("increase", "decrease", "either"):
-        raise ConfigError(
-            f"direction must be 'increase' (higher is worse), 'decrease' (lower is worse) "
-            f"or 'either', got {value!r}"
-        )
-
-
-def _optional_stat(_: object, __: object, value: str | None) -> None:
-    if value is not None:
-        check_stat(value)
 
 
 @attrs.frozen
@@ -133,15 +117,24 @@ class CanaryMetric:
     1.0
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "metric": Text(),
+        "direction": Options(("increase", "decrease", "either")),
+        "tolerance": Interval(float, 0, None),
+        "weight": Interval(float, 0, None, closed="neither"),
+        "critical": bool,
+        "min_samples": Interval(int, 0, None),
+        "stat": (None, STAT),
+    }
+    __attrs_pre_init__ = check_parameters
+
     metric: str
-    direction: Literal["increase", "decrease", "either"] = attrs.field(
-        default="increase", validator=_direction
-    )
-    tolerance: float = attrs.field(default=0.0, converter=float, validator=_non_negative)
-    weight: float = attrs.field(default=1.0, converter=float, validator=_positive)
+    direction: Literal["increase", "decrease", "either"] = "increase"
+    tolerance: float = attrs.field(default=0.0, converter=float)
+    weight: float = attrs.field(default=1.0, converter=float)
     critical: bool = False
     min_samples: int = 0
-    stat: str | None = attrs.field(default=None, validator=_optional_stat)
+    stat: str | None = None
 
 
 @attrs.frozen
@@ -203,6 +196,7 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
+@validate_params(alpha=LEVEL)
 def compare_metric(
     canary: npt.ArrayLike,
     baseline: npt.ArrayLike,
@@ -399,6 +393,7 @@ def _values(outcome: Outcome) -> tuple[npt.NDArray[np.float64] | None, Verdict |
     return np.asarray(outcome.values), None, ""
 
 
+@validate_params(canary=SLOT, baseline=SLOT, at=(None, TIME), **CANARY_ANALYSIS)
 def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the keyword-only statistical thresholds, each documented
     source: MetricSource,
     metrics: Sequence[CanaryMetric],
@@ -462,12 +457,8 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
     >>> report.verdict, report.score
     ('pass', 100.0)
     """
-    if not (window > 0 and math.isfinite(window)):
-        raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
-    if step is not None and not (0 < step <= window):
+    if step is not None and step > window:
         raise ConfigError(f"step must be in (0, window], got {step!r}")
-    if not 0 < alpha < 1:
-        raise ConfigError(f"alpha must be in (0, 1), got {alpha!r}")
     end = float(source.now() if at is None else at)
     start = end - float(window)
     judgements = []

@@ -55,6 +55,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import Interval, Options, validate_params
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
 from modelship.errors import ConfigError, EmptyData
 from modelship.monitor._conditions import check_stat, quantile_of
@@ -70,6 +71,9 @@ PREDICTION_PROFILE = "prediction_profile"
 DRIFT_METRICS = ("feature_drift", "prediction_drift")
 
 
+@validate_params(
+    kind=(None, Options(("numeric", "categorical"))), summary_size=Interval(int, 2, None)
+)
 def prediction_profile(
     predictions: npt.ArrayLike, *, kind: str | None = None, summary_size: int = 1001
 ) -> DriftProfile:
@@ -111,8 +115,6 @@ def prediction_profile(
         )
     if kind is None:
         kind = "numeric" if values.dtype.kind == "f" else "categorical"
-    if kind not in ("numeric", "categorical"):
-        raise ConfigError(f"kind must be None, 'numeric' or 'categorical', got {kind!r}")
     return DriftProfile.from_data(
         {"prediction": values}, kinds={"prediction": kind}, summary_size=summary_size
     )

@@ -40,8 +40,10 @@ from typing import TYPE_CHECKING
 
 import attrs
 
+from modelship._params import validate_params
 from modelship.errors import ConfigError
 from modelship.monitor._canary import MARGINAL_SCORE, PASS_SCORE, CanaryMetric, canary_analysis
+from modelship.monitor._constraints import CANARY_ANALYSIS, SECONDS, SLOT
 from modelship.monitor._policy import RollbackPolicy
 from modelship.monitor._sources import MetricSource
 
@@ -52,12 +54,6 @@ if TYPE_CHECKING:
 __all__ = ["canary_gate", "policy_gate"]
 
 
-def _window(window: float) -> float:
-    if not (window > 0 and window < float("inf")):
-        raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
-    return float(window)
-
-
 def _span(rollout: Rollout, window: float, since_start: bool) -> float | None:
     """The seconds to look back: ``window``, cut at the rollout's start if asked."""
     if not since_start:
@@ -66,6 +62,7 @@ def _span(rollout: Rollout, window: float, since_start: bool) -> float | None:
     return min(window, elapsed) if elapsed > 0 else None
 
 
+@validate_params(window=SECONDS, baseline=(None, SLOT))
 def policy_gate(
     source: MetricSource,
     policy: RollbackPolicy,
@@ -119,7 +116,7 @@ def policy_gate(
     """
     from modelship.deploy._gates import GateResult, Verdict
 
-    window = _window(window)
+    window = float(window)
 
     def gate(rollout: Rollout) -> GateResult:
         span = _span(rollout, window, since_start)
@@ -145,6 +142,7 @@ def policy_gate(
     return gate
 
 
+@validate_params(baseline=(None, SLOT), **CANARY_ANALYSIS)
 def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analysis's documented keyword-only options
     source: MetricSource,
     metrics: Sequence[CanaryMetric],
@@ -212,7 +210,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     """
     from modelship.deploy._gates import GateResult, Verdict
 
-    window = _window(window)
+    window = float(window)
     if not metrics:
         raise ConfigError("canary_gate needs at least one CanaryMetric")
     chosen = tuple(metrics)

@@ -32,13 +32,18 @@ import math
 import time
 from collections.abc import Callable
 
+from modelship._params import validate_params
 from modelship.errors import ConfigError
+from modelship.monitor._constraints import SECONDS, SLOT
 from modelship.monitor._policy import DecisionLog, RollbackPolicy, Step
 from modelship.monitor._sources import MetricSource
 
 __all__ = ["run_policy"]
 
 
+@validate_params(
+    slot=SLOT, baseline=(None, SLOT), window=SECONDS, interval=SECONDS, duration=SECONDS
+)
 def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback options, keyword-only and documented
     source: MetricSource,
     policy: RollbackPolicy,
@@ -103,9 +108,6 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     >>> [step.action for _, step in log]
     ['hold', 'hold', 'hold']
     """
-    for name, value in (("interval", interval), ("duration", duration)):
-        if not (value > 0 and math.isfinite(value)):
-            raise ConfigError(f"{name} must be a positive number of seconds, got {value!r}")
     start = source.now()
     if log is None:
         log = DecisionLog(policy, started_at=start)

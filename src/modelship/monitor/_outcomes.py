@@ -73,16 +73,18 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from modelship._params import Constraints, Interval, check_parameters
 from modelship.checks import stats
 from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipError
 from modelship.monitor._conditions import check_stat, quantile_of
+from modelship.monitor._constraints import LEVEL
 from modelship.monitor._sources import NoData, Outcome, Samples, as_clock
 from modelship.monitor._timeindex import Column, TimeIndex
 
@@ -318,6 +320,11 @@ class OutcomeSource:
     ('pass: mean(accuracy) < 0.8: canary mean = 0.9 >= 0.8 (n=50)',)
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "confidence": LEVEL,
+        "seed": Interval(int, 0, None),
+    }
+
     def __init__(
         self,
         path: str | os.PathLike[str] | None = None,
@@ -327,8 +334,7 @@ class OutcomeSource:
         confidence: float = 0.95,
         seed: int = 0,
     ) -> None:
-        if not (isinstance(confidence, float) and 0.0 < confidence < 1.0):
-            raise ConfigError(f"confidence must be a float in (0, 1), got {confidence!r}")
+        check_parameters(self, confidence=confidence, seed=seed)
         self.slots = dict(slots or {})
         self.confidence = confidence
         self.seed = seed

@@ -38,14 +38,24 @@ import json
 import math
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship import _json
+from modelship._params import (
+    Constraints,
+    Interval,
+    Names,
+    Options,
+    check_parameters,
+    validate_params,
+)
 from modelship.errors import ConfigError, MissingDependency
 from modelship.monitor._conditions import Condition, quantile_of
+from modelship.monitor._constraints import SECONDS, STAT
 from modelship.monitor._sources import (
     InMemorySource,
     MetricSource,
@@ -116,6 +126,7 @@ def _quantile(ordered: FloatArray, q: float) -> float:
     return a + diff * t if t < 0.5 else b - diff * (1 - t)
 
 
+@validate_params(stat=STAT)
 def summarize(
     samples: Samples, stat: str, *, ordered: FloatArray | None = None
 ) -> tuple[float, dict[str, Any]]:
@@ -314,7 +325,7 @@ class Decision:
 
     def to_json(self) -> str:
         """One line of JSON (no NaN or Infinity literals: standard JSON)."""
-        return json.dumps(self.to_dict(), allow_nan=False, separators=(",", ":"))
+        return _json.canonical_json(self.to_dict()).decode()
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Decision:
@@ -360,24 +371,8 @@ def _conditions(value: Iterable[Condition | str | Mapping[str, Any]]) -> tuple[C
     return tuple(out)
 
 
-def _optional_limit(name: str) -> Any:
-    def check(_: object, __: object, value: int | None) -> None:
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise ConfigError(f"{name} must be an integer >= 0 or None, got {value!r}")
-
-    return check
-
-
-def _hold_policy(_: object, attribute: attrs.Attribute[Any], value: str) -> None:
-    if value not in ("hold", "fail"):
-        raise ConfigError(f"{attribute.name} must be 'hold' or 'fail', got {value!r}")
-
-
-def _deadline(_: object, __: object, value: float | None) -> None:
-    if value is not None and not (value > 0 and math.isfinite(value)):
-        raise ConfigError(f"deadline must be a positive number of seconds or None, got {value!r}")
+_LIMIT = (None, Interval(int, 0, None))
+_HOLD = Options(("hold", "fail"))
 
 
 @attrs.frozen
@@ -427,15 +422,25 @@ class RollbackPolicy:
     ['p95(inference_latency_seconds) > 0.2', 'mean(error_rate) > 0.01']
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "failure_limit": _LIMIT,
+        "consecutive_failure_limit": _LIMIT,
+        "error_limit": Interval(int, 0, None),
+        "on_no_data": _HOLD,
+        "on_inconclusive": _HOLD,
+        "deadline": (None, SECONDS),
+        "enabled": bool,
+        "metrics": Names(),
+    }
+    __attrs_pre_init__ = check_parameters
+
     conditions: tuple[Condition, ...] = attrs.field(converter=_conditions)
-    failure_limit: int | None = attrs.field(default=0, validator=_optional_limit("failure_limit"))
-    consecutive_failure_limit: int | None = attrs.field(
-        default=None, validator=_optional_limit("consecutive_failure_limit")
-    )
-    error_limit: int = attrs.field(default=4, validator=_optional_limit("error_limit"))
-    on_no_data: HoldPolicy = attrs.field(default="hold", validator=_hold_policy)
-    on_inconclusive: HoldPolicy = attrs.field(default="hold", validator=_hold_policy)
-    deadline: float | None = attrs.field(default=600.0, validator=_deadline)
+    failure_limit: int | None = 0
+    consecutive_failure_limit: int | None = None
+    error_limit: int = 4
+    on_no_data: HoldPolicy = "hold"
+    on_inconclusive: HoldPolicy = "hold"
+    deadline: float | None = 600.0
     enabled: bool = True
     metrics: tuple[str, ...] = attrs.field(default=(), converter=tuple)
 
@@ -447,8 +452,6 @@ class RollbackPolicy:
                 "failure_limit and consecutive_failure_limit are both None: failures would "
                 "never roll back; set at least one"
             )
-        if self.error_limit is None:
-            raise ConfigError("error_limit must be an integer >= 0")
 
     # --- evaluation ------------------------------------------------------------------------
 
@@ -1000,20 +1003,8 @@ class DecisionLog:
 
     def to_jsonl(self) -> str:
         """The log as JSON Lines."""
-        head = {
-            "schema": DECISION_SCHEMA,
-            "policy": self.policy.to_dict(),
-            "started_at": self.started_at,
-        }
-        lines = [json.dumps(head, allow_nan=False)]
-        lines += [
-            json.dumps(
-                {"decision": d.to_dict(), "step": s.to_dict()},
-                allow_nan=False,
-                separators=(",", ":"),
-            )
-            for d, s in self.entries
-        ]
+        lines = [log_head_line(self.policy, self.started_at)]
+        lines += [log_entry_line(d, s) for d, s in self.entries]
         return "\n".join(lines) + "\n"
 
     @classmethod
@@ -1028,11 +1019,11 @@ class DecisionLog:
         lines = [line for line in text.splitlines() if line.strip()]
         if not lines:
             raise ConfigError("an empty decision log has no policy line")
-        try:
-            head = json.loads(lines[0])
-            records = [json.loads(line) for line in lines[1:]]
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"decision log line is not JSON: {exc}") from exc
+        head = _json.loads(lines[0], "decision log's first line")
+        records = [
+            _json.loads(line, f"decision log line {number}")
+            for number, line in enumerate(lines[1:], start=2)
+        ]
         if head.get("schema") != DECISION_SCHEMA or "policy" not in head:
             raise ConfigError(f"not a decision log of schema {DECISION_SCHEMA}: {lines[0][:100]}")
         log = cls(RollbackPolicy.from_dict(head["policy"]), started_at=head["started_at"])
@@ -1119,3 +1110,24 @@ def replay(log: DecisionLog) -> ReplayResult:
         decisions.append(again)
         steps.append(step)
     return ReplayResult(tuple(decisions), tuple(steps), first is None, first)
+
+
+def log_head_line(policy: RollbackPolicy, started_at: float) -> str:
+    """The first line of a decision log: its schema, the policy and when it started.
+
+    :meth:`DecisionLog.to_jsonl` and the log ``watch`` writes as it goes share it, so the
+    file and the log in memory are the same text.
+
+    Examples
+    --------
+    >>> policy = RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> sorted(json.loads(log_head_line(policy, 0.0)))
+    ['policy', 'schema', 'started_at']
+    """
+    head = {"schema": DECISION_SCHEMA, "policy": policy.to_dict(), "started_at": started_at}
+    return _json.canonical_json(head).decode()
+
+
+def log_entry_line(decision: Decision, step: Step) -> str:
+    """One evaluation's line of a decision log (see :func:`log_head_line`)."""
+    return _json.canonical_json({"decision": decision.to_dict(), "step": step.to_dict()}).decode()

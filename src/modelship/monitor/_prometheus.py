@@ -38,13 +38,15 @@ import re
 import string
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
 import requests
 
+from modelship._params import Constraints, Text, check_parameters
 from modelship.errors import ConfigError
+from modelship.monitor._constraints import SECONDS
 from modelship.monitor._sources import NoData, Outcome, Samples, SourceError
 
 __all__ = ["DEFAULT_QUERIES", "PrometheusSource", "SeriesSource"]
@@ -181,6 +183,13 @@ class PrometheusSource:
     'https://prom.example:9090'
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "url": Text(r"https?://\S+", "an http:// or https:// URL", refuses=("localhost:9090",)),
+        "slot_label": Text(r"[a-zA-Z_][a-zA-Z0-9_]*", "a Prometheus label name"),
+        "timeout": SECONDS,
+        "bearer_token": (None, Text()),
+    }
+
     def __init__(  # noqa: PLR0913 - public constructor: keyword-only query, label, auth and TLS options of a Prometheus client
         self,
         url: str,
@@ -197,13 +206,12 @@ class PrometheusSource:
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        if not re.match(r"^https?://", url):
-            raise ConfigError(f"Prometheus URL must start with http:// or https://, got {url!r}")
+        check_parameters(
+            self, url=url, slot_label=slot_label, timeout=timeout, bearer_token=bearer_token
+        )
         if bearer_token is not None and basic_auth is not None:
             raise ConfigError("give bearer_token or basic_auth, not both")
-        if not (timeout > 0 and math.isfinite(timeout)):
-            raise ConfigError(f"timeout must be a positive number of seconds, got {timeout!r}")
-        for name in [slot_label, *(labels or {})]:
+        for name in labels or {}:
             if not _LABEL.match(name):
                 raise ConfigError(
                     f"{name!r} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)"

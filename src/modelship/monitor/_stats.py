@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import ClassVar, Literal
 
 import attrs
 import numpy as np
@@ -43,6 +43,7 @@ import numpy.typing as npt
 from scipy import special
 from scipy import stats as _sps
 
+from modelship._params import Constraints, Interval, check_parameters, validate_params
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
 __all__ = [
@@ -97,16 +98,13 @@ def _as_sample(values: npt.ArrayLike, name: str) -> FloatArray:
     return array
 
 
-def _confidence(confidence: float) -> float:
-    if not 0.0 < confidence < 1.0:
-        raise ConfigError(f"confidence must be between 0 and 1 (exclusive), got {confidence!r}")
-    return float(confidence)
-
-
-def _alpha(alpha: float) -> float:
-    if not 0.0 < alpha < 1.0:
-        raise ConfigError(f"alpha must be between 0 and 1 (exclusive), got {alpha!r}")
-    return float(alpha)
+# What the public functions' parameters allow, declared beside them (modelship._params).
+_UNIT = Interval(float, 0, 1, closed="neither")
+_POSITIVE = Interval(float, 0, None, closed="neither")
+_FINITE = Interval(float, None, None)
+_SIZE = Interval(int, 0, None)
+#: mSPRT mixture standard deviation: the effect size you care about, in the metric's units.
+_TAU = _POSITIVE
 
 
 # --- Mann-Whitney U and Hodges-Lehmann ----------------------------------------------------
@@ -228,6 +226,7 @@ def mann_whitney_min_p(n_x: int, n_y: int) -> float:
     return float(min(1.0, math.exp(math.log(2) - log_splits)))
 
 
+@validate_params(alpha=_UNIT, other=(None, Interval(int, 1, None)))
 def mann_whitney_min_size(alpha: float = 0.05, other: int | None = None) -> int:
     """Smallest sample size at which the two-sided Mann-Whitney test can reach ``alpha``.
 
@@ -255,9 +254,7 @@ def mann_whitney_min_size(alpha: float = 0.05, other: int | None = None) -> int:
     >>> mann_whitney_min_size(0.05), mann_whitney_min_size(0.01), mann_whitney_min_size(0.05, 1)
     (4, 5, 39)
     """
-    alpha = _alpha(alpha)
-    if other is not None and other < 1:
-        raise ConfigError(f"other must be a sample size of at least 1, got {other}")
+    alpha = float(alpha)
     # 2 / C(n + m, n) <= alpha holds by n = 2 / alpha against one value; bounded loop.
     for n in range(1, int(2 / alpha) + 2):
         if mann_whitney_min_p(n, other if other is not None else n) <= alpha:
@@ -461,6 +458,7 @@ def _hl_median(xs: FloatArray, ys: FloatArray) -> float:
     return (low + high) / 2
 
 
+@validate_params(confidence=_UNIT, use_continuity=bool)
 def mann_whitney(
     x: npt.ArrayLike,
     y: npt.ArrayLike,
@@ -509,7 +507,7 @@ def mann_whitney(
     >>> round(mw.ci_low, 2), round(mw.ci_high, 2)
     (0.07, 0.19)
     """
-    confidence = _confidence(confidence)
+    confidence = float(confidence)
     xs = np.sort(_as_sample(x, "x"))
     ys = np.sort(_as_sample(y, "y"))
     n1, n2 = xs.size, ys.size
@@ -590,6 +588,7 @@ class WelchResult:
     n_y: int
 
 
+@validate_params(confidence=_UNIT)
 def welch(x: npt.ArrayLike, y: npt.ArrayLike, *, confidence: float = 0.95) -> WelchResult:
     """Welch's t-test of ``x`` against ``y`` with the interval of the mean difference.
 
@@ -621,7 +620,7 @@ def welch(x: npt.ArrayLike, y: npt.ArrayLike, *, confidence: float = 0.95) -> We
     >>> round(r.statistic, 4), round(r.df, 3), round(r.p_value, 4)
     (-1.0445, 6.981, 0.3311)
     """
-    confidence = _confidence(confidence)
+    confidence = float(confidence)
     xs = _as_sample(x, "x")
     ys = _as_sample(y, "y")
     if xs.size < 2 or ys.size < 2:
@@ -708,6 +707,7 @@ def _check_counts(k: int, n: int, name: str) -> None:
         raise CheckInputError(f"{name} has {k} events in {n} trials; need 0 <= events <= trials")
 
 
+@validate_params(confidence=_UNIT)
 def proportion_difference(
     k_x: int, n_x: int, k_y: int, n_y: int, *, confidence: float = 0.95
 ) -> ProportionDifference:
@@ -740,7 +740,7 @@ def proportion_difference(
     >>> round(r.difference, 3), round(r.p_value, 3)
     (0.02, 0.153)
     """
-    confidence = _confidence(confidence)
+    confidence = float(confidence)
     _check_counts(k_x, n_x, "the first group")
     _check_counts(k_y, n_y, "the second group")
     z = float(special.ndtri(0.5 + confidence / 2))
@@ -800,14 +800,10 @@ class SampleSize:
 
 
 def _planning_inputs(alpha: float, power: float, ratio: float) -> tuple[float, float]:
-    _alpha(alpha)
-    if not 0.0 < power < 1.0:
-        raise ConfigError(f"power must be between 0 and 1 (exclusive), got {power!r}")
-    if not (ratio > 0 and math.isfinite(ratio)):
-        raise ConfigError(f"ratio (n_y / n_x) must be a positive number, got {ratio!r}")
     return float(special.ndtri(1 - alpha / 2)), float(special.ndtri(power))
 
 
+@validate_params(sd=_POSITIVE, mde=_FINITE, alpha=_UNIT, power=_UNIT, ratio=_POSITIVE)
 def sample_size_means(
     *, sd: float, mde: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0
 ) -> SampleSize:
@@ -844,14 +840,15 @@ def sample_size_means(
     (526, 526)
     """
     z_a, z_b = _planning_inputs(alpha, power, ratio)
-    if not (sd > 0 and math.isfinite(sd)):
-        raise ConfigError(f"sd must be a positive number, got {sd!r}")
-    if not (mde != 0 and math.isfinite(mde)):
+    if mde == 0:
         raise ConfigError(f"mde must be a non-zero number, got {mde!r}")
     n_x = math.ceil((z_a + z_b) ** 2 * sd**2 * (1 + 1 / ratio) / mde**2)
     return SampleSize(n_x, math.ceil(ratio * n_x), abs(mde), alpha, power, ratio)
 
 
+@validate_params(
+    baseline_rate=_UNIT, mde=_FINITE, relative=bool, alpha=_UNIT, power=_UNIT, ratio=_POSITIVE
+)
 def sample_size_proportions(  # noqa: PLR0913 - keyword-only inputs of the standard sample-size formula (rate, mde, alpha, power, ratio)
     *,
     baseline_rate: float,
@@ -895,8 +892,6 @@ def sample_size_proportions(  # noqa: PLR0913 - keyword-only inputs of the stand
     3841
     """
     z_a, z_b = _planning_inputs(alpha, power, ratio)
-    if not 0.0 < baseline_rate < 1.0:
-        raise ConfigError(f"baseline_rate must be in (0, 1), got {baseline_rate!r}")
     p_x = baseline_rate
     p_y = p_x * (1 + mde) if relative else p_x + mde
     if not (0.0 < p_y < 1.0) or p_y == p_x:
@@ -976,14 +971,9 @@ def _cs_radius(variance: float, tau: float, alpha: float) -> float:
     )
 
 
-def _check_tau(tau: float) -> None:
-    if not (tau > 0 and math.isfinite(tau)):
-        raise ConfigError(
-            f"tau must be a positive number (the effect size you care about, in the metric's "
-            f"units), got {tau!r}"
-        )
-
-
+@validate_params(
+    difference=_FINITE, variance=_POSITIVE, tau=_TAU, alpha=_UNIT, n_x=_SIZE, n_y=_SIZE
+)
 def msprt(  # noqa: PLR0913 - keyword-only inputs of the mSPRT formula (estimate, variance, tau, alpha, sample sizes)
     *,
     difference: float,
@@ -1035,10 +1025,7 @@ def msprt(  # noqa: PLR0913 - keyword-only inputs of the mSPRT formula (estimate
     >>> r.reject, round(r.ci_low, 3), round(r.ci_high, 3)
     (True, 0.019, 0.081)
     """
-    _check_tau(tau)
-    alpha = _alpha(alpha)
-    if not (variance > 0 and math.isfinite(variance)):
-        raise ConfigError(f"variance must be a positive number, got {variance!r}")
+    alpha = float(alpha)
     log_lr = float(_log_lr(np.float64(difference), np.float64(variance), tau))
     p_value = float(min(1.0, math.exp(-log_lr)))
     radius = _cs_radius(variance, tau, alpha)
@@ -1057,6 +1044,7 @@ def msprt(  # noqa: PLR0913 - keyword-only inputs of the mSPRT formula (estimate
     )
 
 
+@validate_params(tau=_TAU)
 def always_valid_p_values(
     differences: npt.ArrayLike, variances: npt.ArrayLike, *, tau: float
 ) -> FloatArray:
@@ -1082,7 +1070,6 @@ def always_valid_p_values(
     >>> always_valid_p_values([0.0, 0.5, 0.0], [0.01, 0.01, 0.01], tau=0.1).round(4).tolist()
     [1.0, 0.0027, 0.0027]
     """
-    _check_tau(tau)
     d = np.asarray(differences, dtype=np.float64)
     v = np.asarray(variances, dtype=np.float64)
     if d.shape != v.shape:
@@ -1121,10 +1108,12 @@ class SequentialTest:
     (True, True)
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {"tau": _TAU, "alpha": _UNIT}
+
     def __init__(self, *, tau: float, alpha: float = 0.05) -> None:
-        _check_tau(tau)
+        check_parameters(self, tau=tau, alpha=alpha)
         self.tau = float(tau)
-        self.alpha = _alpha(alpha)
+        self.alpha = float(alpha)
         self._p = 1.0
         self._low = -math.inf
         self._high = math.inf
@@ -1215,6 +1204,7 @@ class SampleRatioResult:
     threshold: float
 
 
+@validate_params(threshold=_UNIT)
 def sample_ratio_mismatch(
     observed: Sequence[int], weights: Sequence[float], *, threshold: float = 0.001
 ) -> SampleRatioResult:
@@ -1260,7 +1250,6 @@ def sample_ratio_mismatch(
         raise CheckInputError("observed counts cannot be negative")
     if not np.all((w > 0) & np.isfinite(w)):
         raise CheckInputError(f"weights must be positive numbers, got {list(weights)}")
-    _alpha(threshold)
     total = int(counts.sum())
     if total == 0:
         raise EmptyData("no traffic observed; the split cannot be checked yet")

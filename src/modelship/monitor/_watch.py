@@ -34,15 +34,23 @@ monitor green: fail -> rollback (1 failures > failure_limit=0)
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from modelship._params import validate_params
 from modelship.errors import ConfigError, ModelshipError
+from modelship.monitor._constraints import SECONDS, SLOT
 from modelship.monitor._loop import run_policy
-from modelship.monitor._policy import DECISION_SCHEMA, Decision, DecisionLog, RollbackPolicy, Step
+from modelship.monitor._policy import (
+    Decision,
+    DecisionLog,
+    RollbackPolicy,
+    Step,
+    log_entry_line,
+    log_head_line,
+)
 from modelship.monitor._sources import MetricSource
 
 if TYPE_CHECKING:
@@ -116,30 +124,22 @@ class _JsonlWriter:
 
     def __init__(self, path: Path, log: DecisionLog) -> None:
         self.path = path
-        head = {
-            "schema": DECISION_SCHEMA,
-            "policy": log.policy.to_dict(),
-            "started_at": log.started_at,
-        }
         # "x": refuse to overwrite an earlier watch's log (atomic create-or-fail).
         try:
             with path.open("x", encoding="utf-8") as f:
-                f.write(json.dumps(head, allow_nan=False) + "\n")
+                f.write(log_head_line(log.policy, log.started_at) + "\n")
         except FileExistsError as exc:
             raise ConfigError(
                 f"{path} exists; give a new log_path (a decision log is never overwritten)"
             ) from exc
 
     def append(self, decision: Decision, step: Step) -> None:
-        line = json.dumps(
-            {"decision": decision.to_dict(), "step": step.to_dict()},
-            allow_nan=False,
-            separators=(",", ":"),
-        )
+        line = log_entry_line(decision, step)
         with self.path.open("a", encoding="utf-8") as f:
             f.write(line + "\n")
 
 
+@validate_params(interval=SECONDS, duration=SECONDS, window=(None, SECONDS), baseline=(None, SLOT))
 def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus documented keyword-only timing and logging options
     rollout: Rollout,
     source: MetricSource,
@@ -217,8 +217,6 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
             "(during a canary, use ms.monitor.policy_gate as the Canary's gate)"
         )
     window = interval if window is None else window
-    if not (window > 0 and window < float("inf")):
-        raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
     wait = clock if clock is not None else SystemClock()
     log = DecisionLog(policy, started_at=source.now())
     writer = _JsonlWriter(Path(log_path), log) if log_path is not None else None

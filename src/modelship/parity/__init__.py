@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import TYPE_CHECKING, Any
 
 from modelship._public import publish
@@ -150,9 +151,29 @@ __all__ = [
 ]
 
 
+def _load(module_name: str) -> None:
+    """Bind every lazy name of one private module here, published under this package."""
+    module = importlib.import_module(f"modelship.parity.{module_name}")
+    names = [name for name, owner in _LAZY.items() if owner == module_name]
+    globals().update({name: getattr(module, name) for name in names})
+    publish(globals(), names, __name__)
+
+
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(f"modelship.parity.{_LAZY[name]}"), name)
+        _load(_LAZY[name])
+        return globals()[name]
+    if name == "__test__":
+        # doctest collects this package's docstrings before its private modules': load
+        # the lazy names so their examples run here, under the module they now name.
+        for module_name in sorted(set(_LAZY.values())):
+            _load(module_name)
+        lazy = {name: globals()[name] for name in _LAZY}
+        return {
+            name: obj
+            for name, obj in lazy.items()
+            if inspect.isclass(obj) or inspect.isfunction(obj)
+        }
     raise AttributeError(f"module 'modelship.parity' has no attribute {name!r}")
 
 

@@ -23,11 +23,12 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._params import Interval, Options, validate_params
 from modelship.checks import Severity
 from modelship.errors import ConfigError, MissingDependency
 from modelship.parity._errors import SnapshotError
 from modelship.parity._findings import Finding
-from modelship.parity._json import JsonDocument, load_json_object
+from modelship.parity._json import JsonDocument
 
 __all__ = [
     "BEHAVIOUR_ATOL",
@@ -265,7 +266,7 @@ class BehaviourRecord:
         modelship.parity.SnapshotError: behaviour record: 'kind' must be one of array, ...
         """
         what = "behaviour record"
-        doc = JsonDocument(load_json_object(text, what), what)
+        doc = JsonDocument.parse(text, what)
         doc.schema_version(BEHAVIOUR_SCHEMA_VERSION)
         kind = doc.text("kind")
         if kind not in _KINDS:
@@ -296,6 +297,7 @@ def _transform_function(transform: Any) -> Callable[[Any], Any]:
     )
 
 
+@validate_params(max_rows=Interval(int, 1, None))
 def record_behaviour(
     transform: Any, sample: Any, *, max_rows: int = MAX_CANARY_ROWS
 ) -> BehaviourRecord:
@@ -326,8 +328,6 @@ def record_behaviour(
     >>> record.kind, record.rows, record.outputs["log_amount"].round(3).tolist()
     ('mapping', 3, [0.0, 2.303, 4.605])
     """
-    if isinstance(max_rows, bool) or not isinstance(max_rows, int) or max_rows < 1:
-        raise ConfigError(f"max_rows must be a positive int, got {max_rows!r}")
     function = _transform_function(transform)
     kind, columns, ndim = _as_columns(sample, "canary sample")
     columns = {name: col[:max_rows] for name, col in columns.items()}
@@ -360,6 +360,9 @@ def _same(a: Any, b: Any) -> bool:
     return bool(a == b) and type(a) is type(b)
 
 
+@validate_params(
+    rtol=Interval(float, 0, None), atol=Interval(float, 0, None), severity=Options(Severity)
+)
 def compare_behaviour(
     record: BehaviourRecord,
     transform: Any,

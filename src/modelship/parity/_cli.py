@@ -9,12 +9,11 @@ shows why.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
+from modelship._cli_common import add_storage_options, storage_options, write_output
 from modelship.checks import CheckResult, SuiteResult
 from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
@@ -28,31 +27,11 @@ from modelship.registry import open_registry
 __all__ = ["add_commands", "main"]
 
 
-def _write(path: str, text: str) -> None:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
-
-
-def _storage_options(pairs: Sequence[str]) -> dict[str, Any]:
-
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"storage option {pair!r} must look like key=value")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
-    return options
-
-
 def _cmd_capture(args: argparse.Namespace) -> int:
 
     allow = [*DEFAULT_ENV_ALLOWLIST, *(args.allow_env or ())]
     snapshot = EnvironmentSnapshot.capture(env_allowlist=allow)
-    _write(args.output, snapshot.to_json() + "\n")
+    write_output(args.output, snapshot.to_json() + "\n")
     print(
         f"wrote the environment snapshot ({snapshot.python_version}, {snapshot.machine}, "
         f"{len(snapshot.packages)} distributions) to {args.output}"
@@ -64,7 +43,7 @@ def _cmd_requirements(args: argparse.Namespace) -> int:
 
     text = requirements_txt(resolve_requirements(scan_artifact(args.artifact)))
     if args.output:
-        _write(args.output, text)
+        write_output(args.output, text)
     else:
         sys.stdout.write(text)
     return 0
@@ -99,7 +78,7 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
     elif len(args.target) in (2, 3):
         url, model = args.target[0], args.target[1]
         ref = args.target[2] if len(args.target) == 3 else "latest"
-        registry = open_registry(url, **_storage_options(args.option))
+        registry = open_registry(url, **storage_options(args.option))
         version = registry.get(model, ref)
         stored = version.environment
         if stored is None:
@@ -133,16 +112,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
         report = _comparison(args)
         result = report.to_check_result()
         if args.report:
-            _write(args.report, report.to_json() + "\n")
+            write_output(args.report, report.to_json() + "\n")
     except (ModelshipError, OSError) as exc:
         result = CheckResult.from_exception("environment_parity", exc)
     suite = SuiteResult([result])
     if args.json:
-        _write(args.json, suite.to_json() + "\n")
+        write_output(args.json, suite.to_json() + "\n")
     if args.junit:
         suite.to_junit(args.junit)
     if args.markdown:
-        _write(args.markdown, suite.to_markdown())
+        write_output(args.markdown, suite.to_markdown())
     print(suite.summary())
     for column in result.columns.values():
         print(f"  {column.status.value.upper():<5} {column.name}: {column.reason}")
@@ -206,13 +185,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     check.add_argument("--memory", metavar="QTY", help="memory the deployment requests (2Gi)")
     check.add_argument("--cpus", metavar="QTY", help="CPUs the deployment requests (2, 500m)")
     check.add_argument("--model-size", metavar="QTY", help="the artifact's size (bytes, 300Mi)")
-    check.add_argument(
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="fsspec storage option for REGISTRY, repeatable",
-    )
+    add_storage_options(check, short=False)
     check.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
     check.add_argument("--markdown", metavar="PATH", help="write a Markdown summary here")
     check.add_argument("--json", metavar="PATH", help="write the suite result as JSON here")

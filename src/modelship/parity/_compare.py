@@ -8,10 +8,11 @@ and data...) and collects them in a :class:`ParityReport`.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 
+from modelship._params import Constraints, Options, check_parameters
 from modelship.checks import Check, CheckResult, Severity, Status
 from modelship.errors import ConfigError
 from modelship.parity._behaviour import BehaviourRecord, compare_behaviour
@@ -461,6 +462,12 @@ class ParityCheck:
     >>> suite["environment_parity"].status.value, suite.exit_code()
     ('fail', 1)
     """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "name": str,
+        "severity": Options(Severity),
+    }
+    __attrs_pre_init__ = check_parameters
 
     train: EnvironmentSnapshot
     prod: EnvironmentSnapshot | None = None

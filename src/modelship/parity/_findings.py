@@ -15,9 +15,9 @@ from typing import Any
 import attrs
 import numpy as np
 
+from modelship import _json
 from modelship.checks import CheckResult, ColumnResult, Severity, Status
 from modelship.parity._errors import SnapshotError
-from modelship.parity._json import load_json_object
 
 __all__ = ["REPORT_SCHEMA_VERSION", "Finding", "ParityReport"]
 
@@ -301,7 +301,7 @@ class ParityReport:
         >>> ParityReport.from_json('{"schema_version": 1, "findings": []}').passed
         True
         """
-        document = load_json_object(text, "parity report")
+        document = _json.loads(text, "parity report", error=SnapshotError)
         findings = document.get("findings")
         if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
             raise SnapshotError("parity report: 'findings' must be a list of objects")

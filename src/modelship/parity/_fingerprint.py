@@ -28,7 +28,7 @@ import numpy as np
 from modelship.errors import ConfigError
 from modelship.fingerprint import fingerprint
 from modelship.parity._errors import SnapshotError
-from modelship.parity._json import JsonDocument, load_json_object
+from modelship.parity._json import JsonDocument
 
 __all__ = ["FINGERPRINT_SCHEMA_VERSION", "PreprocessingFingerprint", "fingerprint_preprocessing"]
 
@@ -218,9 +218,7 @@ class PreprocessingFingerprint:
         ...
         modelship.parity.SnapshotError: preprocessing fingerprint: the digest does not ...
         """
-        doc = JsonDocument(
-            load_json_object(text, "preprocessing fingerprint"), "preprocessing fingerprint"
-        )
+        doc = JsonDocument.parse(text, "preprocessing fingerprint")
         doc.schema_version(FINGERPRINT_SCHEMA_VERSION)
         kind, parts, digest = doc.text("kind"), doc.text_map("parts"), doc.text("digest")
         if _sha256({"kind": kind, "parts": parts}) != digest:

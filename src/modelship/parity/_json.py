@@ -6,28 +6,17 @@ registries and files written elsewhere; nothing in them is trusted before it is 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
 import attrs
 
+from modelship import _json
 from modelship.parity._errors import SnapshotError
 
-__all__ = ["JsonDocument", "load_json_object"]
+__all__ = ["JsonDocument"]
 
 _REQUIRED: Any = object()
-
-
-def load_json_object(text: str | bytes, what: str) -> dict[str, Any]:
-    """Parse JSON text holding an object, or raise :class:`SnapshotError` naming ``what``."""
-    try:
-        document = json.loads(text)
-    except ValueError as exc:
-        raise SnapshotError(f"the {what} is not valid JSON: {exc}") from exc
-    if not isinstance(document, dict):
-        raise SnapshotError(f"the {what} must be a JSON object, got {type(document).__name__}")
-    return document
 
 
 @attrs.frozen
@@ -36,6 +25,11 @@ class JsonDocument:
 
     doc: Mapping[str, Any]
     what: str
+
+    @classmethod
+    def parse(cls, text: str | bytes, what: str) -> JsonDocument:
+        """Parse JSON text holding an object, or raise :class:`SnapshotError` naming ``what``."""
+        return cls(_json.loads(text, what, error=SnapshotError), what)
 
     def _bad(self, key: str, expected: str) -> SnapshotError:
         got = type(self.doc[key]).__name__

@@ -25,7 +25,7 @@ from modelship.parity._errors import (
     SnapshotError,
 )
 from modelship.parity._installed import installed_packages, module_distributions, normalize_name
-from modelship.parity._json import JsonDocument, load_json_object
+from modelship.parity._json import JsonDocument
 from modelship.parity._scan import ArtifactScan
 
 __all__ = [
@@ -148,7 +148,7 @@ class Requirements(Mapping[str, str]):
         ...
         modelship.parity.SnapshotError: requirements: 'packages' must be an object of ...
         """
-        doc = JsonDocument(load_json_object(text, "requirements"), "requirements")
+        doc = JsonDocument.parse(text, "requirements")
         doc.schema_version(REQUIREMENTS_SCHEMA_VERSION)
         return cls(
             packages=doc.text_map("packages"),

@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from modelship._params import Text, validate_params
 from modelship.errors import ConfigError
 
 __all__ = ["ResourceRequest", "parse_cpus", "parse_memory"]
@@ -154,6 +155,7 @@ class ResourceRequest:
     model_size: int | None = attrs.field(default=None, converter=_memory)
 
     @classmethod
+    @validate_params(container=(None, Text()))
     def from_spec(
         cls,
         spec: DeploymentSpecLike,

@@ -7,38 +7,44 @@ in docs/parity.md, and a test checks that the table there and these defaults agr
 
 from __future__ import annotations
 
-import math
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 
+from modelship._params import Constraints, Interval, Options, check_parameters
 from modelship.checks import Severity
-from modelship.errors import ConfigError
 from modelship.parity._behaviour import BEHAVIOUR_ATOL, BEHAVIOUR_RTOL
 
 __all__ = ["DEFAULT_RULES", "ParityRules"]
 
 _B, _A = Severity.BLOCKING, Severity.ADVISORY
+_NON_NEGATIVE = Interval(float, 0, None)
+_SEVERITY_FIELDS = (
+    "python_minor",
+    "python_patch",
+    "python_implementation",
+    "package_major",
+    "package_minor",
+    "package_patch",
+    "package_missing",
+    "architecture",
+    "os",
+    "blas",
+    "gpu",
+    "resources",
+    "schema",
+    "preprocessing_fingerprint",
+    "preprocessing_behaviour",
+    "env",
+    "locale",
+    "timezone",
+)
 
 
 def _severity(value: Any) -> Severity | None:
     if value is None or value == "off":
         return None
-    try:
-        return Severity(value)
-    except ValueError:
-        raise ConfigError(
-            f"a parity rule is 'blocking', 'advisory' or 'off', got {value!r}"
-        ) from None
-
-
-def _non_negative(instance: object, attribute: attrs.Attribute[float], value: float) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not (math.isfinite(value) and value >= 0)
-    ):
-        raise ConfigError(f"{attribute.name} must be a finite number >= 0, got {value!r}")
+    return Severity(value)  # checked by _parameter_constraints first
 
 
 @attrs.frozen(kw_only=True)
@@ -57,8 +63,16 @@ class ParityRules:
     >>> ParityRules(os="sometimes")
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: a parity rule is 'blocking', 'advisory' or 'off', got 'sometimes'
+    modelship.errors.InvalidParameter: os='sometimes' is not allowed; os must be None, one of ...
     """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        **dict.fromkeys(_SEVERITY_FIELDS, (None, Options(("off",)), Options(Severity))),
+        "behaviour_rtol": _NON_NEGATIVE,
+        "behaviour_atol": _NON_NEGATIVE,
+        "model_memory_factor": _NON_NEGATIVE,
+    }
+    __attrs_pre_init__ = check_parameters
 
     python_minor: Severity | None = attrs.field(default=_B, converter=_severity)
     python_patch: Severity | None = attrs.field(default=_A, converter=_severity)
@@ -78,9 +92,9 @@ class ParityRules:
     env: Severity | None = attrs.field(default=_A, converter=_severity)
     locale: Severity | None = attrs.field(default=_A, converter=_severity)
     timezone: Severity | None = attrs.field(default=_A, converter=_severity)
-    behaviour_rtol: float = attrs.field(default=BEHAVIOUR_RTOL, validator=_non_negative)
-    behaviour_atol: float = attrs.field(default=BEHAVIOUR_ATOL, validator=_non_negative)
-    model_memory_factor: float = attrs.field(default=1.0, validator=_non_negative)
+    behaviour_rtol: float = attrs.field(default=BEHAVIOUR_RTOL)
+    behaviour_atol: float = attrs.field(default=BEHAVIOUR_ATOL)
+    model_memory_factor: float = 1.0
 
 
 DEFAULT_RULES = ParityRules()

@@ -29,9 +29,10 @@ from typing import Any
 
 import attrs
 
+from modelship import _json
 from modelship.parity._errors import SnapshotError
 from modelship.parity._installed import installed_packages, normalize_name
-from modelship.parity._json import JsonDocument, load_json_object
+from modelship.parity._json import JsonDocument
 from modelship.parity._secrets import is_secret
 
 __all__ = [
@@ -401,7 +402,7 @@ class EnvironmentSnapshot:
         ...
         modelship.parity.SnapshotError: the environment snapshot must be ... got list
         """
-        return cls.from_dict(load_json_object(text, "environment snapshot"))
+        return cls.from_dict(_json.loads(text, "environment snapshot", error=SnapshotError))
 
 
 # --- probes: each returns None (or empty) where the machine does not say -------------

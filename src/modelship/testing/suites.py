@@ -5,6 +5,7 @@ Subclass one and override its factory fixture; see :mod:`modelship.testing`.
 
 from __future__ import annotations
 
+from modelship._public import publish
 from modelship.testing._deployer_suite import DeployerConformance
 from modelship.testing._registry_suite import RegistryConformance
 from modelship.testing._source_suite import MetricSourceConformance, SourceCase
@@ -17,3 +18,5 @@ __all__ = [
     "SourceCase",
     "StoreConformance",
 ]
+
+publish(globals(), __all__, __name__)

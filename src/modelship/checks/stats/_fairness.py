@@ -45,6 +45,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import Interval, validate_params
 from modelship.errors import CheckInputError
 
 __all__ = [
@@ -245,6 +246,7 @@ def intersect(codes: Sequence[npt.NDArray[np.intp]], sizes: Sequence[int]) -> np
     return joint
 
 
+@validate_params(n_groups=Interval(int, 0, None))
 def confusion_table(
     codes: npt.NDArray[np.intp], n_groups: int, y_true: npt.ArrayLike, y_pred: npt.ArrayLike
 ) -> IntArray:
@@ -485,6 +487,7 @@ def _ratio(rate: FloatArray) -> FloatArray:
     return np.asarray(np.where(high == 0, 1.0, out))
 
 
+@validate_params(reference=(None, Interval(int, 0, None)))
 def disparities(
     rates: Mapping[str, FloatArray], *, reference: int | None = None
 ) -> dict[str, FloatArray]:
@@ -668,6 +671,7 @@ class DisparityEstimate:
     n_undefined: int
 
 
+@validate_params(confidence=Interval(float, 0, 1, closed="neither"))
 def estimate_disparities(
     point: Mapping[str, FloatArray],
     resampled: Mapping[str, FloatArray],

@@ -16,10 +16,11 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import attrs
 
+from modelship._params import Constraints, Interval, check_parameters
 from modelship.deploy._errors import DeployError, SlotInUse, SlotNotFound
 from modelship.deploy._protocol import (
     DeployerCapabilities,
@@ -77,6 +78,11 @@ class LocalDeployer:
     modelship.errors.ConfigError: the LocalDeployer's servers are other processes and cannot ...
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "drain_timeout": Interval(float, 0, None),
+        "graceful_seconds": Interval(float, 0, None),
+    }
+
     def __init__(
         self,
         registry: Registry,
@@ -85,6 +91,7 @@ class LocalDeployer:
         graceful_seconds: float = 30.0,
         server_args: Sequence[str] = (),
     ) -> None:
+        check_parameters(self, drain_timeout=drain_timeout, graceful_seconds=graceful_seconds)
         url = registry.store.url
         if url.startswith("memory:"):
             raise ConfigError(

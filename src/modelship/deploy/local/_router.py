@@ -31,6 +31,20 @@ _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed a
 _HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te")
 
 
+def _with_length(first: bytes, headers: Mapping[bytes, bytes], body: bytes) -> bytes:
+    """A whole HTTP message: the first line, the end-to-end headers, a content-length."""
+    lines = [
+        first,
+        *(
+            k + b": " + v
+            for k, v in headers.items()
+            if k not in _HOP_BY_HOP and k != b"content-length"
+        ),
+    ]
+    lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
+    return b"\r\n".join(lines) + body
+
+
 class _BackendGone(Exception):
     """The backend failed before any byte of its response arrived."""
 
@@ -276,16 +290,7 @@ class Router:
                         body = await _read_body(reader, headers)
                     except (asyncio.IncompleteReadError, ValueError):
                         return
-                    lines = [
-                        first,
-                        *(
-                            k + b": " + v
-                            for k, v in headers.items()
-                            if k not in _HOP_BY_HOP and k != b"content-length"
-                        ),
-                    ]
-                    lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
-                    request = b"\r\n".join(lines) + body
+                    request = _with_length(first, headers, body)
                 writer.write(await self._forward(request, head.startswith(b"HEAD "), keep))
                 await writer.drain()
                 if not keep:
@@ -361,16 +366,7 @@ class Router:
                     body = await _read_body(reader, headers)
                 else:
                     body, reusable = await reader.read(-1), False
-                lines = [
-                    first,
-                    *(
-                        k + b": " + v
-                        for k, v in headers.items()
-                        if k not in _HOP_BY_HOP and k != b"content-length"
-                    ),
-                ]
-                lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
-                answer = b"\r\n".join(lines) + body
+                answer = _with_length(first, headers, body)
         except BaseException:
             writer.close()
             raise

@@ -19,6 +19,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
+from modelship._cli_common import add_storage_options, storage_options
 from modelship._endpoints import with_s3_endpoint
 from modelship.deploy.serve._config import DEFAULT_MAX_BODY_BYTES, ServeConfig
 from modelship.errors import ConfigError, ModelshipError
@@ -118,14 +119,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default="warning",
         choices=("critical", "error", "warning", "info", "debug"),
     )
-    parser.add_argument(
-        "-o",
-        "--option",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="storage option for the registry (value parsed as JSON when it can be)",
-    )
+    add_storage_options(parser)
     parser.add_argument(
         "--signing-key-env",
         default="MODELSHIP_SIGNING_KEY",
@@ -146,19 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _options(pairs: Sequence[str], url: str) -> dict[str, Any]:
-    options: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"storage option {pair!r} must look like key=value")
-        try:
-            options[key] = json.loads(value)
-        except ValueError:
-            options[key] = value
     # As the other modelship commands: an S3-compatible endpoint from the environment
     # (MODELSHIP_S3_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL), so a container
     # image needs no extra arguments to reach MinIO or moto.
-    return with_s3_endpoint(url, options)
+    return with_s3_endpoint(url, storage_options(pairs))
 
 
 def _scheme(url: str) -> str:
