@@ -34,81 +34,83 @@ def ks_numerator(a: FloatArray, b: FloatArray, grid_keys: int = 1024) -> int:
     much as a sort. The maximum is found from ``a``'s side alone: ``F_a - F_b`` rises only
     at values of ``a``, and ``F_b - F_a`` peaks just before one, so with
     ``c_i = #{b <= a_i}`` and ``s_i = #{b < a_i}`` the numerator is the largest of 0,
-    ``(i + 1) m - c_i n`` and ``s_i n - i m`` over the indices ``i`` of ``a`` (within a tie
-    run, the index under-counts everywhere but at the run's end, or its start, where the
-    maximum sits). ``c`` and ``s`` are found by binary search at about ``grid_keys``
-    indices per round; between two evaluated indices ``lo < hi`` both expressions are
-    bounded by ``hi m - c_lo n`` and ``s_hi n - (lo + 1) m``, so an interval whose bound
-    cannot beat the best value seen is dropped and the rest are cut finer, down to single
-    indices. Integer arithmetic keeps the maximum exact. 1024 keys a round: at 10,000 to
-    1,000,000 values a side, two to four rounds, each a few dozen NumPy calls (measured
+    ``rise_i = (i + 1) m - c_i n`` and ``fall_i = s_i n - i m`` over the indices ``i`` of
+    ``a`` (within a tie run, the index under-counts everywhere but at the run's end, or its
+    start, where the maximum sits). ``c`` and ``s`` are found by binary search at about
+    ``grid_keys`` indices per round. Between two evaluated indices ``lo < hi`` no index can
+    exceed ``max(rise_lo, fall_hi) + (hi - lo - 1) m``, so an interval whose bound cannot
+    beat the best value seen is dropped and the rest are cut finer (every one of them at
+    least in two), down to single indices. Integer arithmetic keeps the maximum exact.
+    1024 keys a round: at 10,000 to 1,000,000 values a side, two to four rounds (measured
     0.08 ms at 10,000 and 0.45 ms at a million, against 0.17 ms and 1.3 ms for a grid over
-    both samples).
+    both samples' values).
     """
     n, m = a.size, b.size
     ends = np.array([0, n - 1], dtype=np.intp)
-    c, s = _counts_of_b(a, b, ends)
-    best = max(0, _largest(ends, c, s, n, m))
-    if n <= 2:
-        return best
-    # Open intervals: evaluated indices lo < hi of a, #{b <= a[lo]} and #{b < a[hi]}.
-    lo, hi, c_lo, s_hi = ends[:1], ends[1:], c[:1], s[1:]
+    rise, fall = _rise_and_fall(a, b, ends)
+    best = max(0, int(rise.max()), int(fall.max()))
+    # Open intervals: evaluated indices lo < hi of a, rise at lo and fall at hi.
+    lo, hi, rise_lo, fall_hi = ends[:1], ends[1:], rise[:1], fall[1:]
     inner = hi - lo - 1
     while True:
         total = int(inner.sum())
-        if total == 0:
+        if total <= 0:  # n <= 2: both ends were all there was
             return best
-        # At most the largest interval's width, so it gets a point: every round progresses.
-        step = min(-(-total // grid_keys), int(inner.max()))
-        per = inner // step  # new indices lo + step, lo + 2 step, ... inside each interval
+        step = -(-total // grid_keys)
+        if step == 1:  # every index left: evaluated, and done
+            index = np.repeat(lo - (np.cumsum(inner) - inner), inner) + np.arange(1, total + 1)
+            rise, fall = _rise_and_fall(a, b, index)
+            return max(best, int(rise.max()), int(fall.max()))
+        # Indices lo + step, lo + 2 step, ... in each interval, or its midpoint when it
+        # would take fewer than two: each round at least halves every interval.
+        per = inner // step
+        stride = np.where(per >= 2, step, (inner + 1) // 2)
+        per[per < 2] = 1
         count = int(per.sum())
         before = np.cumsum(per) - per
-        index = np.repeat(lo - step * before, per) + step * np.arange(1, count + 1)
-        c, s = _counts_of_b(a, b, index)
-        best = max(best, _largest(index, c, s, n, m))
-        if step == 1:  # every index of every interval has been evaluated
-            return best
-        # The sub-intervals of each interval: lo, the new indices, hi.
-        pieces = per + 1
-        starts = np.cumsum(pieces) - pieces
+        index = np.repeat(lo - stride * before, per) + np.repeat(stride, per) * np.arange(
+            1, count + 1
+        )
+        rise, fall = _rise_and_fall(a, b, index)
+        best = max(best, int(rise.max()), int(fall.max()))
+        # Each interval's pieces: from lo to its first new index, between new indices, and
+        # from its last new index to hi.
+        starts = before + np.arange(lo.size)
         size = count + lo.size
-        left = np.ones(size, dtype=bool)
-        left[starts + per] = False  # the last piece's right end is hi, not a new index
-        right = np.ones(size, dtype=bool)
-        right[starts] = False  # the first piece's left end is lo
-        sub_lo = np.empty(size, dtype=np.intp)
-        sub_hi = np.empty(size, dtype=np.intp)
-        sub_c = np.empty(size, dtype=np.intp)
-        sub_s = np.empty(size, dtype=np.intp)
-        sub_lo[starts], sub_c[starts] = lo, c_lo
-        sub_lo[right], sub_c[right] = index, c
-        sub_hi[~left], sub_s[~left] = hi, s_hi
-        sub_hi[left], sub_s[left] = index, s
-        bound = np.maximum(sub_hi * m - sub_c * n, sub_s * n - (sub_lo + 1) * m)
+        first = np.zeros(size, dtype=bool)
+        first[starts] = True
+        last = np.zeros(size, dtype=bool)
+        last[starts + per] = True
+        sub_lo, sub_rise = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.intp)
+        sub_hi, sub_fall = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.intp)
+        sub_lo[first], sub_rise[first] = lo, rise_lo
+        sub_hi[last], sub_fall[last] = hi, fall_hi
+        inside = ~first
+        sub_lo[inside], sub_rise[inside] = index, rise
+        inside = ~last
+        sub_hi[inside], sub_fall[inside] = index, fall
         inner = sub_hi - sub_lo - 1
+        bound = np.maximum(sub_rise, sub_fall) + inner * m
         kept = np.flatnonzero((bound > best) & (inner > 0))
-        lo, hi, c_lo, s_hi, inner = (v[kept] for v in (sub_lo, sub_hi, sub_c, sub_s, inner))
+        lo, hi, rise_lo, fall_hi, inner = (
+            v[kept] for v in (sub_lo, sub_hi, sub_rise, sub_fall, inner)
+        )
 
 
-def _counts_of_b(a: FloatArray, b: FloatArray, index: Index) -> tuple[Index, Index]:
-    """``#{b <= a[i]}`` and ``#{b < a[i]}`` for each ``i`` in ``index``: the same but
-    where ``a[i]`` is also a value of ``b``."""
+def _rise_and_fall(a: FloatArray, b: FloatArray, index: Index) -> tuple[Index, Index]:
+    """``(i + 1) m - #{b <= a_i} n`` and ``#{b < a_i} n - i m`` for each ``i`` in ``index``
+    (the two counts differ only where ``a_i`` is also a value of ``b``)."""
+    n, m = a.size, b.size
     keys = a[index]
     at_or_below: Index = b.searchsorted(keys, "right")
     # at_or_below == 0 reads b[-1], which is above the key: never a false hit.
     hit = np.flatnonzero(b[at_or_below - 1] == keys)
-    if hit.size == 0:
-        return at_or_below, at_or_below
-    below = at_or_below.copy()
-    below[hit] = b.searchsorted(keys[hit], "left")
-    return at_or_below, below
-
-
-def _largest(index: Index, c: Index, s: Index, n: int, m: int) -> int:
-    """The largest of both KS expressions at the evaluated indices of ``a``."""
-    rise = int(((index + 1) * m - c * n).max())
-    fall = int((s * n - index * m).max())
-    return max(rise, fall)
+    below = at_or_below
+    if hit.size:
+        below = at_or_below.copy()
+        below[hit] = b.searchsorted(keys[hit], "left")
+    steps = index * m
+    return steps + (m - at_or_below * n), below * n - steps
 
 
 def ks(a: npt.ArrayLike, b: npt.ArrayLike) -> tuple[float, float]:
