@@ -46,12 +46,25 @@ def ks_numerator(a: FloatArray, b: FloatArray, grid_keys: int = 1024) -> int:
     both samples' values).
     """
     n, m = a.size, b.size
-    ends = np.array([0, n - 1], dtype=np.intp)
-    rise, fall = _rise_and_fall(a, b, ends)
+    # The first round: a plain grid over all of a, its ends included, so its intervals are
+    # the grid's neighbours (cheaper to form than the pieces of later rounds).
+    step = max(1, -(-n // grid_keys))
+    grid = np.arange(0, n + step - 1, step, dtype=np.intp)
+    grid[-1] = n - 1
+    rise, fall = _rise_and_fall(a, b, grid)
     best = max(0, int(rise.max()), int(fall.max()))
+    if step == 1:
+        return best
+    inner = np.diff(grid) - 1
+    kept = np.flatnonzero(np.maximum(rise[:-1], fall[1:]) + inner * m > best)
     # Open intervals: evaluated indices lo < hi of a, rise at lo and fall at hi.
-    lo, hi, rise_lo, fall_hi = ends[:1], ends[1:], rise[:1], fall[1:]
-    inner = hi - lo - 1
+    lo, hi, rise_lo, fall_hi, inner = (
+        grid[kept],
+        grid[kept + 1],
+        rise[kept],
+        fall[kept + 1],
+        inner[kept],
+    )
     while True:
         total = int(inner.sum())
         if total <= 0:  # n <= 2: both ends were all there was
