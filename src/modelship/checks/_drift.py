@@ -7,6 +7,7 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -359,7 +360,7 @@ def _compute_column(  # noqa: PLR0913 - both sides of a column plus its rule and
         return _Partial(error=f"could not compute: {type(exc).__name__}: {message}", **known)
     is_test = rule.method in _TESTS
     needed = [rule.method, rule.effect_method] + ([f"{rule.method}_p"] if is_test else [])
-    bad = [key for key in needed if not np.isfinite(figures[key])]
+    bad = [key for key in needed if not math.isfinite(figures[key])]
     if bad:
         return _Partial(error=f"{', '.join(bad)} is not a finite number", **known)
     negative = [key for key in (rule.method, rule.effect_method) if figures[key] < 0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -131,7 +132,16 @@ def binned_counts(x: npt.ArrayLike, edges: npt.ArrayLike) -> IntArray:
 
 
 def binned_counts_sorted(x: FloatArray, edges: FloatArray) -> IntArray:
-    at_or_below = np.empty(edges.size + 2, dtype=np.int64)
+    return _binned(x, edges, np.int64)
+
+
+def binned_counts_float(x: FloatArray, edges: FloatArray) -> FloatArray:
+    """:func:`binned_counts_sorted` as float64 (exact: counts stay far below 2**53)."""
+    return _binned(x, edges, np.float64)
+
+
+def _binned(x: FloatArray, edges: FloatArray, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    at_or_below = np.empty(edges.size + 2, dtype=dtype)
     at_or_below[0], at_or_below[-1] = 0, x.size
     at_or_below[1:-1] = x.searchsorted(edges, side="right")
     return at_or_below[1:] - at_or_below[:-1]
@@ -178,9 +188,21 @@ def psi(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike, eps: float = 1e-4)
 
 
 def psi_counts(ref: FloatArray, cur: FloatArray, eps: float) -> float:
-    p = np.maximum(ref / ref.sum(), eps)
-    q = np.maximum(cur / cur.sum(), eps)
+    return _psi_shares(ref / ref.sum(), cur / cur.sum(), eps)
+
+
+def _psi_shares(ref_share: FloatArray, cur_share: FloatArray, eps: float) -> float:
+    p = np.maximum(ref_share, eps)
+    q = np.maximum(cur_share, eps)
     return float(np.sum((p - q) * np.log(p / q)))
+
+
+def psi_and_js(ref: FloatArray, cur: FloatArray, eps: float) -> tuple[float, float]:
+    """:func:`psi_counts` and :func:`jensen_shannon_counts` of the same counts, each
+    share computed once (the same arithmetic, so the same numbers)."""
+    p = ref / ref.sum()
+    q = cur / cur.sum()
+    return _psi_shares(p, q, eps), _js_shares(p, q)
 
 
 @validate_params(bins=BINS, q=Interval(float, 0, 1, closed="neither"))
@@ -272,8 +294,10 @@ def jensen_shannon(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike) -> floa
 
 
 def jensen_shannon_counts(ref: FloatArray, cur: FloatArray) -> float:
-    p = ref / ref.sum()
-    q = cur / cur.sum()
+    return _js_shares(ref / ref.sum(), cur / cur.sum())
+
+
+def _js_shares(p: FloatArray, q: FloatArray) -> float:
     mid = (p + q) / 2.0
     divergence = float(np.sum(special.rel_entr(p, mid)) + np.sum(special.rel_entr(q, mid)))
     # Rounding can leave a divergence of -1e-17 for equal histograms: clamp before sqrt.

@@ -308,8 +308,16 @@ def _ks_exact_sf_equal(n: int, h: int) -> float:
     product ``prod_{j<kh} (n-j)/(n+j+1)``, summed in logarithms to stay in range.
     """
     terms = np.exp(_log_binomial_ratios(n)[h - 1 :: h])  # k = 1, 2, ..., floor(n/h)
-    signs = np.where(np.arange(terms.size) % 2 == 0, 1.0, -1.0)
+    signs = _alternating(n)[: terms.size]
     return float(2.0 * np.dot(signs[::-1], terms[::-1]))  # smallest terms first
+
+
+@functools.lru_cache(maxsize=8)
+def _alternating(n: int) -> FloatArray:
+    """``1, -1, 1, ...``, ``n`` of them."""
+    signs = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    signs.flags.writeable = False
+    return signs
 
 
 def _ks_exact_sf_numpy(n: int, m: int, h: int) -> float:

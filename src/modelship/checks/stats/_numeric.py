@@ -13,10 +13,9 @@ from modelship._params import validate_params
 from modelship.checks.stats._binned import (
     BINS,
     EPS,
-    binned_counts_sorted,
+    binned_counts_float,
     chi2_critical,
-    jensen_shannon_counts,
-    psi_counts,
+    psi_and_js,
     quantile_edges_sorted,
 )
 from modelship.checks.stats._columns import (
@@ -162,8 +161,7 @@ def numeric_figures(
     else:
         normalised = math.inf if numerator > 0 else 0.0
     edges = quantile_edges_sorted(a, bins)
-    ref_counts = binned_counts_sorted(a, edges).astype(np.float64)
-    cur_counts = binned_counts_sorted(b, edges).astype(np.float64)
+    psi, js = psi_and_js(binned_counts_float(a, edges), binned_counts_float(b, edges), eps)
     cvm_stat, cvm_p = cramervonmises_sorted(a, b) if cvm else (None, None)
     return NumericFigures(
         ks=d,
@@ -172,8 +170,8 @@ def numeric_figures(
         wasserstein_norm=normalised,
         cvm=cvm_stat,
         cvm_p=cvm_p,
-        psi=psi_counts(ref_counts, cur_counts, eps),
-        js=jensen_shannon_counts(ref_counts, cur_counts),
+        psi=psi,
+        js=js,
         psi_critical=chi2_critical(n, m, edges.size + 1),
         edges=edges,
     )

@@ -67,7 +67,7 @@ def wasserstein_sorted(a: FloatArray, b: FloatArray) -> float:
     coupling = None if a.size == b.size else _coupling(big.size, small.size)
     block = 1 << 18  # 2 MB of float64: fits in cache, few Python-level steps
     gaps = np.empty(min(block, big.size))
-    matched = np.empty(min(block, big.size) + 1)
+    matched = gaps if coupling is None else np.empty(min(block, big.size) + 1)
     total = 0.0
     with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, big.size, block):
