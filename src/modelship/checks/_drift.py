@@ -40,7 +40,7 @@ from modelship.checks._tabular import (
     raw_columns,
     type_columns,
 )
-from modelship.checks.stats._binned import BINS, EPS
+from modelship.checks.stats._binned import BINS, EPS, chi2_counts, chi2_critical, psi_and_js
 from modelship.checks.stats._numeric import numeric_figures
 from modelship.checks.stats._pvalues import P_VALUE_METHODS, PValueMethod
 from modelship.errors import ColumnMismatch, ConfigError
@@ -240,16 +240,19 @@ def _categorical_figures(
     details: dict[str, Any] = {"categories": len(labels)}
     if unseen:
         details["unseen_categories"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0])))
-    a = np.asarray(ref_counts, dtype=np.int64)
-    b = np.asarray(cur_counts, dtype=np.int64)
-    chi2, chi2_p = stats.chi2(a, b)
+    # Counts of present values, each side's at least min_values (>= 1) in all: nothing to
+    # validate again, so the statistics' unchecked forms (the same arithmetic).
+    a = np.asarray(ref_counts, dtype=np.float64)
+    b = np.asarray(cur_counts, dtype=np.float64)
+    chi2, chi2_p = chi2_counts(a, b)
+    psi, js = psi_and_js(a, b, eps)
     figures = {
         "chi2": chi2,
         "chi2_p": chi2_p,
-        "psi": stats.psi(a, b, eps),
+        "psi": psi,
         # One category on both sides has no degrees of freedom; 2 bins keep the formula.
-        "psi_critical": stats.psi_critical_value(int(a.sum()), int(b.sum()), max(len(a), 2)),
-        "js": stats.jensen_shannon(a, b),
+        "psi_critical": chi2_critical(sum(ref_counts), sum(cur_counts), max(len(a), 2)),
+        "js": js,
     }
     return figures, details
 

@@ -338,6 +338,11 @@ def chi2(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike) -> tuple[float, f
     (5.6566, 0.0591)
     """
     ref, cur = count_pair(ref_counts, cur_counts)
+    return chi2_counts(ref, cur)
+
+
+def chi2_counts(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
+    """:func:`chi2` of float64 counts already checked."""
     seen = (ref > 0) | (cur > 0)
     observed = np.vstack((ref[seen], cur[seen]))
     dof = observed.shape[1] - 1
