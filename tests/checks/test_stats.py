@@ -22,7 +22,7 @@ from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
 from modelship.checks import stats
-from modelship.checks.stats import _ks
+from modelship.checks.stats import _binned, _ks
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -426,6 +426,29 @@ def test_psi_is_finite_and_non_negative(pairs: list[tuple[int, int]]) -> None:
     value = stats.psi(ref, cur)
     assert math.isfinite(value)
     assert value >= 0.0
+
+
+@FAST
+@given(
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), min_size=1, max_size=60),
+    st.floats(1e-6, 0.5),
+)
+def test_unchecked_count_statistics_equal_the_checked_ones(
+    pairs: list[tuple[int, int]], eps: float
+) -> None:
+    # The drift check calls the unchecked forms on counts it has already checked.
+    ref, cur = np.array(pairs).T
+    assume(ref.sum() > 0 and cur.sum() > 0)
+    as_float = ref.astype(np.float64), cur.astype(np.float64)
+    assert _binned.psi_and_js(*as_float, eps) == (
+        stats.psi(ref, cur, eps),
+        stats.jensen_shannon(ref, cur),
+    )
+    assert _binned.chi2_counts(*as_float) == stats.chi2(ref, cur)
+    bins = max(len(ref), 2)
+    assert _binned.chi2_critical(int(ref.sum()), int(cur.sum()), bins) == (
+        stats.psi_critical_value(int(ref.sum()), int(cur.sum()), bins)
+    )
 
 
 @pytest.mark.parametrize("eps", [0.0, 1.0, -1e-4])
