@@ -22,7 +22,7 @@ from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
 from modelship.checks import stats
-from modelship.checks.stats import _binned, _ks
+from modelship.checks.stats import _binned, _ks, _wasserstein
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -675,6 +675,28 @@ def test_numeric_drift_divides_wasserstein_by_the_population_std(a: Any, b: Any)
     assume(spread > 0)
     drift = stats.numeric_drift(a, b)
     assert close(drift.wasserstein_norm, drift.wasserstein / spread)
+
+
+@FAST
+@given(any_sample, st.data())
+def test_wasserstein_and_std_together_equal_each_alone(a: Any, data: Any) -> None:
+    values = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False)
+    b = sorted_array(data.draw(st.lists(values, min_size=a.size, max_size=a.size)))
+    assert _wasserstein.wasserstein_and_std(a, b) == (
+        stats.wasserstein(a, b),
+        stats.population_std(a),
+    )
+
+
+@pytest.mark.parametrize("size", [(1 << 16) + 1, (1 << 18) * 2 + 12345])
+def test_wasserstein_and_std_together_equal_each_alone_across_blocks(size: int) -> None:
+    rng = np.random.default_rng(size)
+    a = np.sort(rng.normal(1e6, 3.0, size))
+    b = np.sort(rng.normal(1e6 + 0.5, 2.0, size))
+    assert _wasserstein.wasserstein_and_std(a, b) == (
+        stats.wasserstein(a, b),
+        stats.population_std(a),
+    )
 
 
 def test_population_std_matches_numpy_across_several_blocks() -> None:

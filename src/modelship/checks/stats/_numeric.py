@@ -25,7 +25,7 @@ from modelship.checks.stats._columns import (
 )
 from modelship.checks.stats._cvm import cramervonmises_sorted
 from modelship.checks.stats._ks import ks_numerator, ks_pvalue
-from modelship.checks.stats._wasserstein import population_std, wasserstein_sorted
+from modelship.checks.stats._wasserstein import wasserstein_and_std
 
 __all__ = ["NumericDrift", "numeric_drift"]
 
@@ -153,8 +153,7 @@ def numeric_figures(
     n, m = a.size, b.size
     numerator = ks_numerator(a, b)
     d, d_p = ks_pvalue(numerator / (n * m), n, m)
-    distance = wasserstein_sorted(a, b)
-    spread = population_std(a)
+    distance, spread = wasserstein_and_std(a, b)
     if spread > 0.0:
         with np.errstate(over="ignore"):
             normalised = float(np.float64(distance) / np.float64(spread))
