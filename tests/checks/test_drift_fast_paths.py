@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from scipy import stats as sps
 
-from modelship.checks import DataDrift, _tabular, run_suite
+from modelship.checks import DataDrift, run_suite
 from modelship.checks._tabular import Column, ColumnKind
 from modelship.checks.stats import _ks
 from modelship.checks.stats._columns import sorted_finite_counts
@@ -88,12 +88,10 @@ def test_boolean_categories_are_counted_like_their_labels(values: Any) -> None:
 
 @FEW
 @given(st.integers(0, 2**32 - 1), st.sampled_from([np.int32, np.int64, np.uint16]))
-def test_integer_codes_over_several_tally_blocks_are_counted_like_their_labels(
-    seed: int, dtype: Any
-) -> None:
-    # Long enough for several blocks, whose largest codes rise and fall from block to block.
+def test_long_integer_code_columns_are_counted_like_their_labels(seed: int, dtype: Any) -> None:
+    # Long columns whose largest codes rise and fall along the column.
     rng = np.random.default_rng(seed)
-    size = int(rng.integers(2, 4) * _tabular._TALLY_BLOCK + rng.integers(0, 1000))
+    size = int(rng.integers(2, 4) * 65_536 + rng.integers(0, 1000))
     top = rng.integers(1, 5000, size=size // 1000 + 1).repeat(1000)[:size]
     values = (rng.integers(0, 1 << 30, size=size) % top).astype(dtype)
     column = Column(name="c", kind=ColumnKind.CATEGORICAL, dtype=str(values.dtype), values=values)
@@ -102,8 +100,8 @@ def test_integer_codes_over_several_tally_blocks_are_counted_like_their_labels(
     assert column.category_counts() == (dict(sorted(expected.items())), 0)
 
 
-def test_a_code_too_wide_for_a_tally_in_a_late_block_is_still_counted() -> None:
-    values = np.zeros(3 * _tabular._TALLY_BLOCK, dtype=np.int64)
+def test_a_code_too_wide_for_a_tally_at_the_end_of_a_long_column_is_still_counted() -> None:
+    values = np.zeros(3 * 65_536, dtype=np.int64)
     values[-1] = 10**12
     column = Column(name="id", kind=ColumnKind.CATEGORICAL, dtype="int64", values=values)
     assert column.category_counts() == ({"0": values.size - 1, "1000000000000": 1}, 0)
