@@ -99,10 +99,10 @@ def wasserstein_and_std(a: FloatArray, b: FloatArray) -> tuple[float, float]:
     """``(wasserstein_sorted(a, b), population_std(a))``, the same two numbers.
 
     For samples of one size whose spread needs no rescaling (the common case) both walk
-    ``a`` in the same blocks, so each block of ``a`` is read from memory once, not twice
-    (measured: ~0.4 ms of a million-row column's 1.5 ms for the two): the blocks, the
-    operations and the order of the sums are those of the two functions, so the numbers
-    are bit for bit theirs.
+    ``a`` in the same blocks, small enough to stay in cache between the two, so each
+    block of ``a`` is read from memory once, not twice, and the gaps ``|a - b|`` are
+    formed in cache before they are summed: the values, the operations and the order of
+    the sums are those of the two functions, so the numbers are bit for bit theirs.
     """
     scale = max(abs(a[0]), abs(a[-1]))
     if a.size != b.size or not 2.0**-300 < scale < 2.0**300:
@@ -123,8 +123,9 @@ def wasserstein_and_std(a: FloatArray, b: FloatArray) -> tuple[float, float]:
                 np.subtract(a[low:high], centre, out=centred)
                 total += float(centred.sum())
                 squares += float(np.dot(centred, centred))
-                np.subtract(a[low:high], b[low:high], out=part[low - start : high - start])
-            distance += float(np.abs(part, out=part).sum()) / n
+                gap = part[low - start : high - start]
+                np.abs(np.subtract(a[low:high], b[low:high], out=gap), out=gap)
+            distance += float(part.sum()) / n
     if not math.isfinite(distance):
         raise overflow_error()
     mean = total / n
