@@ -190,9 +190,10 @@ def _integer_tally(values: NDArray[Any]) -> dict[str, int] | None:
                 return None
             tally = np.bincount(values.astype(np.int64) - low)
     present = np.flatnonzero(tally)
+    found = zip(present.tolist(), tally[present].tolist(), strict=True)
     if kind == "b":
-        return {str(bool(i)): int(tally[i]) for i in present.tolist()}
-    return {str(i + low): int(tally[i]) for i in present.tolist()}
+        return {str(bool(i)): count for i, count in found}
+    return {str(i + low): count for i, count in found}
 
 
 @attrs.frozen(eq=False)
