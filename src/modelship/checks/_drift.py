@@ -858,8 +858,8 @@ class _SortBuffers:
 
     def side(self, column: Column, which: int) -> Side:
         """The side of ``column``; a numeric one is sorted into this thread's reference
-        (``which=0``) or current (1) buffer. A table without numeric columns allocates
-        none (measured: 0.8 ms of mapping and unmapping at 1M x 10 categorical columns)."""
+        (``which=0``) or current (1) buffer, so a table without numeric columns allocates
+        none."""
         if column.kind is ColumnKind.NUMERIC:
             return NumericSide.of(column, self.pair()[which])
         return side_of(column)

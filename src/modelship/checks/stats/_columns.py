@@ -62,7 +62,8 @@ def sorted_finite_counts(
     """:func:`sorted_finite` of ``x``, and how many NaN and how many ±inf it dropped.
 
     The counts come from where the sort put those values (``-inf`` first; ``+inf``, then
-    NaN, last), so they cost three binary searches instead of passes over the column.
+    NaN, last), so they cost no pass over the column: nothing when both ends are finite,
+    else three binary searches.
 
     ``buffer``, a writable 1-D float64 array at least as long as ``x``, receives the sorted
     copy instead of a new array when ``x`` is a numeric array: a caller that sorts column
