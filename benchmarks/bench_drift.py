@@ -17,7 +17,7 @@ in one process, check and baseline alternating, best of ``--repeat``. The machin
 shared: best-of-N with interleaving keeps the ratios meaningful, but absolute times are
 what a loaded machine gave. The n_jobs speed-up needs two idle cores to show.
 
-    python benchmarks/bench_drift.py [--quick] [--repeat R] [--columns C]
+    python benchmarks/bench_drift.py [--quick] [--repeat R] [--columns C] [--only KIND:ROWS]
 """
 
 from __future__ import annotations
@@ -159,6 +159,13 @@ def main() -> None:
         "--repeat", type=int, default=None, help="runs per timing, best kept (5; --quick: 1-2)"
     )
     parser.add_argument("--columns", type=int, default=20, help="numeric columns")
+    parser.add_argument(
+        "--only",
+        action="append",
+        metavar="KIND:ROWS",
+        help="run only these rows (e.g. numeric:10000, categorical:1000000; repeatable); "
+        "'jobs' selects the n_jobs row",
+    )
     parser.add_argument("--child", nargs=3, metavar=("KIND", "ROWS", "COLUMNS"))
     parser.add_argument("--subject", action="store_true")
     args = parser.parse_args()
@@ -193,6 +200,8 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    if args.only:
+        cases = [case for case in cases if f"{case[0]}:{case[1]}" in args.only]
     for kind, rows, columns, ratio_target, absolute in cases:
         first, first_base = first_calls(kind, rows, columns, first_repeat)
         warm, warm_base = warm_calls(
@@ -212,7 +221,8 @@ def main() -> None:
             f"{ratio(first, first_base):>17} {ratio(warm, warm_base):>17}  "
             f"{target:<9} {'PASS' if met else 'MISS'}"
         )
-    jobs_row(1_000_000 // scale, width, repeat)
+    if not args.only or "jobs" in args.only:
+        jobs_row(1_000_000 // scale, width, repeat)
 
 
 def sort_threads(reference: Array, current: Array, n_jobs: int) -> None:

@@ -86,6 +86,27 @@ def test_boolean_categories_are_counted_like_their_labels(values: Any) -> None:
     assert column.category_counts() == (dict(sorted(expected.items())), 0)
 
 
+@FEW
+@given(st.integers(0, 2**32 - 1), st.sampled_from([np.int32, np.int64, np.uint16]))
+def test_long_integer_code_columns_are_counted_like_their_labels(seed: int, dtype: Any) -> None:
+    # Long columns whose largest codes rise and fall along the column.
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(2, 4) * 65_536 + rng.integers(0, 1000))
+    top = rng.integers(1, 5000, size=size // 1000 + 1).repeat(1000)[:size]
+    values = (rng.integers(0, 1 << 30, size=size) % top).astype(dtype)
+    column = Column(name="c", kind=ColumnKind.CATEGORICAL, dtype=str(values.dtype), values=values)
+    labels, counts = np.unique(values, return_counts=True)
+    expected = {str(label): int(count) for label, count in zip(labels, counts, strict=True)}
+    assert column.category_counts() == (dict(sorted(expected.items())), 0)
+
+
+def test_a_code_too_wide_for_a_tally_at_the_end_of_a_long_column_is_still_counted() -> None:
+    values = np.zeros(3 * 65_536, dtype=np.int64)
+    values[-1] = 10**12
+    column = Column(name="id", kind=ColumnKind.CATEGORICAL, dtype="int64", values=values)
+    assert column.category_counts() == ({"0": values.size - 1, "1000000000000": 1}, 0)
+
+
 def test_integer_codes_spread_too_wide_for_a_tally_are_still_counted() -> None:
     values = np.array([-(10**12), 0, 0, 10**12], dtype=np.int64)
     column = Column(name="id", kind=ColumnKind.CATEGORICAL, dtype="int64", values=values)

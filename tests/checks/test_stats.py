@@ -22,7 +22,7 @@ from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
 
 from modelship.checks import stats
-from modelship.checks.stats import _ks
+from modelship.checks.stats import _binned, _ks, _wasserstein
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -428,6 +428,29 @@ def test_psi_is_finite_and_non_negative(pairs: list[tuple[int, int]]) -> None:
     assert value >= 0.0
 
 
+@FAST
+@given(
+    st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 10**6)), min_size=1, max_size=60),
+    st.floats(1e-6, 0.5),
+)
+def test_unchecked_count_statistics_equal_the_checked_ones(
+    pairs: list[tuple[int, int]], eps: float
+) -> None:
+    # The drift check calls the unchecked forms on counts it has already checked.
+    ref, cur = np.array(pairs).T
+    assume(ref.sum() > 0 and cur.sum() > 0)
+    as_float = ref.astype(np.float64), cur.astype(np.float64)
+    assert _binned.psi_and_js(*as_float, eps) == (
+        stats.psi(ref, cur, eps),
+        stats.jensen_shannon(ref, cur),
+    )
+    assert _binned.chi2_counts(*as_float) == stats.chi2(ref, cur)
+    bins = max(len(ref), 2)
+    assert _binned.chi2_critical(int(ref.sum()), int(cur.sum()), bins) == (
+        stats.psi_critical_value(int(ref.sum()), int(cur.sum()), bins)
+    )
+
+
 @pytest.mark.parametrize("eps", [0.0, 1.0, -1e-4])
 def test_psi_rejects_eps_outside_the_unit_interval(eps: float) -> None:
     with pytest.raises(ConfigError, match="eps"):
@@ -652,6 +675,28 @@ def test_numeric_drift_divides_wasserstein_by_the_population_std(a: Any, b: Any)
     assume(spread > 0)
     drift = stats.numeric_drift(a, b)
     assert close(drift.wasserstein_norm, drift.wasserstein / spread)
+
+
+@FAST
+@given(any_sample, st.data())
+def test_wasserstein_and_std_together_equal_each_alone(a: Any, data: Any) -> None:
+    values = st.floats(-1e300, 1e300, allow_nan=False, allow_infinity=False)
+    b = sorted_array(data.draw(st.lists(values, min_size=a.size, max_size=a.size)))
+    assert _wasserstein.wasserstein_and_std(a, b) == (
+        stats.wasserstein(a, b),
+        stats.population_std(a),
+    )
+
+
+@pytest.mark.parametrize("size", [(1 << 16) + 1, (1 << 18) * 2 + 12345])
+def test_wasserstein_and_std_together_equal_each_alone_across_blocks(size: int) -> None:
+    rng = np.random.default_rng(size)
+    a = np.sort(rng.normal(1e6, 3.0, size))
+    b = np.sort(rng.normal(1e6 + 0.5, 2.0, size))
+    assert _wasserstein.wasserstein_and_std(a, b) == (
+        stats.wasserstein(a, b),
+        stats.population_std(a),
+    )
 
 
 def test_population_std_matches_numpy_across_several_blocks() -> None:

@@ -7,6 +7,7 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
@@ -39,7 +40,8 @@ from modelship.checks._tabular import (
     raw_columns,
     type_columns,
 )
-from modelship.checks.stats._binned import BINS, EPS
+from modelship.checks.stats._binned import BINS, EPS, chi2_counts, chi2_critical, psi_and_js
+from modelship.checks.stats._numeric import numeric_figures
 from modelship.checks.stats._pvalues import P_VALUE_METHODS, PValueMethod
 from modelship.errors import ColumnMismatch, ConfigError
 
@@ -181,7 +183,9 @@ def _numeric_figures(
     assert cur.values is not None
     if ref.values is not None:
         need_cvm = "cvm" in (rule.method, rule.effect_method)
-        drift = stats.numeric_drift(ref.values, cur.values, bins=bins, eps=eps, cvm=need_cvm)
+        # The sides hold sorted finite values, at least min_values of them; bins and eps
+        # were checked when the check was made: nothing to validate again per column.
+        drift = numeric_figures(ref.values, cur.values, bins, eps, cvm=need_cvm)
         figures = {
             "ks": drift.ks,
             "ks_p": drift.ks_p,
@@ -236,16 +240,19 @@ def _categorical_figures(
     details: dict[str, Any] = {"categories": len(labels)}
     if unseen:
         details["unseen_categories"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0])))
-    a = np.asarray(ref_counts, dtype=np.int64)
-    b = np.asarray(cur_counts, dtype=np.int64)
-    chi2, chi2_p = stats.chi2(a, b)
+    # Counts of present values, each side's at least min_values (>= 1) in all: nothing to
+    # validate again, so the statistics' unchecked forms (the same arithmetic).
+    a = np.asarray(ref_counts, dtype=np.float64)
+    b = np.asarray(cur_counts, dtype=np.float64)
+    chi2, chi2_p = chi2_counts(a, b)
+    psi, js = psi_and_js(a, b, eps)
     figures = {
         "chi2": chi2,
         "chi2_p": chi2_p,
-        "psi": stats.psi(a, b, eps),
+        "psi": psi,
         # One category on both sides has no degrees of freedom; 2 bins keep the formula.
-        "psi_critical": stats.psi_critical_value(int(a.sum()), int(b.sum()), max(len(a), 2)),
-        "js": stats.jensen_shannon(a, b),
+        "psi_critical": chi2_critical(sum(ref_counts), sum(cur_counts), max(len(a), 2)),
+        "js": js,
     }
     return figures, details
 
@@ -356,7 +363,7 @@ def _compute_column(  # noqa: PLR0913 - both sides of a column plus its rule and
         return _Partial(error=f"could not compute: {type(exc).__name__}: {message}", **known)
     is_test = rule.method in _TESTS
     needed = [rule.method, rule.effect_method] + ([f"{rule.method}_p"] if is_test else [])
-    bad = [key for key in needed if not np.isfinite(figures[key])]
+    bad = [key for key in needed if not math.isfinite(figures[key])]
     if bad:
         return _Partial(error=f"{', '.join(bad)} is not a finite number", **known)
     negative = [key for key in (rule.method, rule.effect_method) if figures[key] < 0]
@@ -612,9 +619,8 @@ class _DriftCheck:
     def _column(
         self, name: str, reference: Column | Side, current: Column, buffers: _SortBuffers
     ) -> _Partial:
-        ref_buffer, cur_buffer = buffers.pair()
-        ref = buffers.side(reference, ref_buffer) if isinstance(reference, Column) else reference
-        cur = buffers.side(current, cur_buffer)
+        ref = buffers.side(reference, 0) if isinstance(reference, Column) else reference
+        cur = buffers.side(current, 1)
         # The sides' sorted values live in this thread's buffers: the figures computed
         # below are plain numbers, so nothing refers to them once this returns.
         return _compute_column(
@@ -850,10 +856,12 @@ class _SortBuffers:
             self._local.pair = found
         return found
 
-    @staticmethod
-    def side(column: Column, buffer: NDArray[np.float64]) -> Side:
+    def side(self, column: Column, which: int) -> Side:
+        """The side of ``column``; a numeric one is sorted into this thread's reference
+        (``which=0``) or current (1) buffer, so a table without numeric columns allocates
+        none."""
         if column.kind is ColumnKind.NUMERIC:
-            return NumericSide.of(column, buffer)
+            return NumericSide.of(column, self.pair()[which])
         return side_of(column)
 
 

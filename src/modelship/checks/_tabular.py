@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import functools
 import numbers
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -150,10 +151,16 @@ def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
 
 
 def _dtype_name(values: NDArray[Any]) -> str:
-    kind = values.dtype.kind
+    return _name_of_dtype(values.dtype)
+
+
+@functools.lru_cache(maxsize=64)
+def _name_of_dtype(dtype: np.dtype[Any]) -> str:
+    # dtype.name costs ~2.5 us (NumPy works it out in Python), twice per column of a table.
+    kind = dtype.kind
     if kind in "USTO":
         return "str" if kind != "O" else "object"
-    return str(values.dtype.name)
+    return str(dtype.name)
 
 
 # Integer codes (and booleans) are counted with np.bincount, one pass instead of
@@ -172,7 +179,9 @@ def _integer_tally(values: NDArray[Any]) -> dict[str, int] | None:
     low = 0
     if kind == "b":
         tally = np.bincount(values.view(np.uint8), minlength=2)
-    elif int(values.max()) >= span:
+    # Codes of 16 bits or fewer cannot reach the span: no pass for their maximum, which
+    # costs a quarter of np.bincount's time on a wider column read from memory.
+    elif values.dtype.itemsize > 2 and int(values.max()) >= span:
         return None
     else:
         try:
@@ -183,9 +192,10 @@ def _integer_tally(values: NDArray[Any]) -> dict[str, int] | None:
                 return None
             tally = np.bincount(values.astype(np.int64) - low)
     present = np.flatnonzero(tally)
+    found = zip(present.tolist(), tally[present].tolist(), strict=True)
     if kind == "b":
-        return {str(bool(i)): int(tally[i]) for i in present.tolist()}
-    return {str(i + low): int(tally[i]) for i in present.tolist()}
+        return {str(bool(i)): count for i, count in found}
+    return {str(i + low): count for i, count in found}
 
 
 @attrs.frozen(eq=False)

@@ -7,7 +7,9 @@ pass their category counts straight in.
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -72,8 +74,20 @@ def quantile_edges(a: npt.ArrayLike, bins: int = 10) -> FloatArray:
 
 
 def quantile_edges_sorted(a: FloatArray, bins: int) -> FloatArray:
-    index = (np.arange(1, bins, dtype=np.int64) * (a.size - 1)) // bins
-    return np.unique(a[index])
+    edges = a[_edge_index(a.size, bins)]
+    # Usually no two edges are equal, and np.unique would return them as they are.
+    if edges.size > 1 and not bool((edges[1:] > edges[:-1]).all()):
+        return np.unique(edges)
+    return edges
+
+
+@functools.lru_cache(maxsize=16)
+def _edge_index(n: int, bins: int) -> IntArray:
+    """Where the quantile edges of a sorted sample of ``n`` values are: the same for every
+    column of a table."""
+    index = (np.arange(1, bins, dtype=np.int64) * (n - 1)) // bins
+    index.flags.writeable = False
+    return index
 
 
 def binned_counts(x: npt.ArrayLike, edges: npt.ArrayLike) -> IntArray:
@@ -118,8 +132,19 @@ def binned_counts(x: npt.ArrayLike, edges: npt.ArrayLike) -> IntArray:
 
 
 def binned_counts_sorted(x: FloatArray, edges: FloatArray) -> IntArray:
-    at_or_below = np.searchsorted(x, edges, side="right").astype(np.int64)
-    return np.diff(at_or_below, prepend=0, append=x.size)
+    return _binned(x, edges, np.int64)
+
+
+def binned_counts_float(x: FloatArray, edges: FloatArray) -> FloatArray:
+    """:func:`binned_counts_sorted` as float64 (exact: counts stay far below 2**53)."""
+    return _binned(x, edges, np.float64)
+
+
+def _binned(x: FloatArray, edges: FloatArray, dtype: type[np.generic]) -> npt.NDArray[Any]:
+    at_or_below = np.empty(edges.size + 2, dtype=dtype)
+    at_or_below[0], at_or_below[-1] = 0, x.size
+    at_or_below[1:-1] = x.searchsorted(edges, side="right")
+    return at_or_below[1:] - at_or_below[:-1]
 
 
 @validate_params(eps=EPS)
@@ -163,9 +188,21 @@ def psi(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike, eps: float = 1e-4)
 
 
 def psi_counts(ref: FloatArray, cur: FloatArray, eps: float) -> float:
-    p = np.maximum(ref / ref.sum(), eps)
-    q = np.maximum(cur / cur.sum(), eps)
+    return _psi_shares(ref / ref.sum(), cur / cur.sum(), eps)
+
+
+def _psi_shares(ref_share: FloatArray, cur_share: FloatArray, eps: float) -> float:
+    p = np.maximum(ref_share, eps)
+    q = np.maximum(cur_share, eps)
     return float(np.sum((p - q) * np.log(p / q)))
+
+
+def psi_and_js(ref: FloatArray, cur: FloatArray, eps: float) -> tuple[float, float]:
+    """:func:`psi_counts` and :func:`jensen_shannon_counts` of the same counts, each
+    share computed once (the same arithmetic, so the same numbers)."""
+    p = ref / ref.sum()
+    q = cur / cur.sum()
+    return _psi_shares(p, q, eps), _js_shares(p, q)
 
 
 @validate_params(bins=BINS, q=Interval(float, 0, 1, closed="neither"))
@@ -205,9 +242,19 @@ def psi_critical_value(n: int, m: int, bins: int, q: float = 0.95) -> float:
     """
     if n < 1 or m < 1:
         raise EmptyData(f"sample sizes must be at least 1, got n={n} and m={m}")
+    return chi2_critical(n, m, bins, q)
+
+
+def chi2_critical(n: int, m: int, bins: int, q: float = 0.95) -> float:
+    """:func:`psi_critical_value` of arguments already checked."""
+    return (1.0 / n + 1.0 / m) * 2.0 * _half_chi2_quantile(bins, q)
+
+
+@functools.lru_cache(maxsize=64)
+def _half_chi2_quantile(bins: int, q: float) -> float:
     # chi2.ppf(q, df) is 2 * gammaincinv(df / 2, q); called directly, without the ~0.3 ms
-    # of argument handling in scipy.stats' distribution objects.
-    return (1.0 / n + 1.0 / m) * 2.0 * float(special.gammaincinv((bins - 1) / 2, q))
+    # of argument handling in scipy.stats' distribution objects, and once per bin count.
+    return float(special.gammaincinv((bins - 1) / 2, q))
 
 
 def jensen_shannon(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike) -> float:
@@ -247,8 +294,10 @@ def jensen_shannon(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike) -> floa
 
 
 def jensen_shannon_counts(ref: FloatArray, cur: FloatArray) -> float:
-    p = ref / ref.sum()
-    q = cur / cur.sum()
+    return _js_shares(ref / ref.sum(), cur / cur.sum())
+
+
+def _js_shares(p: FloatArray, q: FloatArray) -> float:
     mid = (p + q) / 2.0
     divergence = float(np.sum(special.rel_entr(p, mid)) + np.sum(special.rel_entr(q, mid)))
     # Rounding can leave a divergence of -1e-17 for equal histograms: clamp before sqrt.
@@ -289,6 +338,11 @@ def chi2(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike) -> tuple[float, f
     (5.6566, 0.0591)
     """
     ref, cur = count_pair(ref_counts, cur_counts)
+    return chi2_counts(ref, cur)
+
+
+def chi2_counts(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
+    """:func:`chi2` of float64 counts already checked."""
     seen = (ref > 0) | (cur > 0)
     observed = np.vstack((ref[seen], cur[seen]))
     dof = observed.shape[1] - 1

@@ -62,7 +62,8 @@ def sorted_finite_counts(
     """:func:`sorted_finite` of ``x``, and how many NaN and how many ±inf it dropped.
 
     The counts come from where the sort put those values (``-inf`` first; ``+inf``, then
-    NaN, last), so they cost three binary searches instead of passes over the column.
+    NaN, last), so they cost no pass over the column: nothing when both ends are finite,
+    else three binary searches.
 
     ``buffer``, a writable 1-D float64 array at least as long as ``x``, receives the sorted
     copy instead of a new array when ``x`` is a numeric array: a caller that sorts column
@@ -92,12 +93,15 @@ def sorted_finite_counts(
     if values.ndim != 1:
         raise CheckInputError(f"expected one-dimensional values, got shape {values.shape}")
     values.sort()
+    values.flags.writeable = False  # the slice below cannot be made writeable again either
     # np.sort orders -inf first and +inf, then NaN, last (searchsorted compares the same
-    # way): the finite values are one slice.
-    lo = int(np.searchsorted(values, -np.inf, side="right"))
-    hi = int(np.searchsorted(values, np.inf, side="left"))
-    nan_start = int(np.searchsorted(values, np.nan, side="left"))
-    values.flags.writeable = False  # the slice cannot be made writeable again either
+    # way): the finite values are one slice, the whole array when both ends are finite.
+    if values.size == 0 or (math.isfinite(values[0]) and math.isfinite(values[-1])):
+        lo, hi, nan_start = 0, values.size, values.size
+    else:
+        lo = int(np.searchsorted(values, -np.inf, side="right"))
+        hi = int(np.searchsorted(values, np.inf, side="left"))
+        nan_start = int(np.searchsorted(values, np.nan, side="left"))
     finite = values[lo:hi]
     _VOUCHED[id(finite)] = finite
     return finite, values.size - nan_start, lo + (nan_start - hi)

@@ -1,7 +1,8 @@
 """Two-sample Kolmogorov-Smirnov test: the statistic without a merged sort, SciPy's p-value.
 
-The statistic is found by bounding :math:`|F_a - F_b|` on a coarse grid and refining only
-the intervals that could still hold the maximum, in exact integer arithmetic. The p-value
+The statistic is found by bounding :math:`|F_a - F_b|` on a coarse grid of the first
+sample's indices and refining only the intervals that could still hold the maximum, in
+exact integer arithmetic. The p-value
 follows SciPy's ``ks_2samp(method="auto")`` bit for bit where SciPy's own routines exist;
 its O(n) asymptotic regime is replaced by a 4096-node quadrature.
 """
@@ -26,97 +27,104 @@ _KS_EXACT_MAX_N = 10_000
 _LOG_UNDERFLOW = -708.3964185322641
 
 
-def ks_numerator(a: FloatArray, b: FloatArray, grid_keys: int = 2048) -> int:
+def ks_numerator(a: FloatArray, b: FloatArray, grid_keys: int = 768) -> int:
     """``n * m * max_x |F_a(x) - F_b(x)|``, an exact integer, for sorted ``a`` and ``b``.
 
     Evaluating the two empirical CDFs at every pooled point needs a merge, which costs as
-    much as a sort. Instead, the pooled line is cut into intervals at grid points where
-    both CDFs are found by binary search. On an interval ``(x0, x1]`` every value of
-    ``F_a - F_b`` lies between ``F_a(x0) - F_b(x1)`` and ``F_a(x1) - F_b(x0)``, so an
-    interval whose bound cannot beat the best value seen so far is dropped, and the rest
-    are cut finer, at their own values strictly below ``x1``, down to single points.
-    Integer arithmetic keeps the maximum exact. About ``grid_keys`` points are evaluated
-    per round (2048: a few rounds, each cheap).
+    much as a sort. The maximum is found from ``a``'s side alone: ``F_a - F_b`` rises only
+    at values of ``a``, and ``F_b - F_a`` peaks just before one, so with
+    ``c_i = #{b <= a_i}`` and ``s_i = #{b < a_i}`` the numerator is the largest of 0,
+    ``rise_i = (i + 1) m - c_i n`` and ``fall_i = s_i n - i m`` over the indices ``i`` of
+    ``a`` (within a tie run, the index under-counts everywhere but at the run's end, or its
+    start, where the maximum sits). ``c`` and ``s`` are found by binary search at about
+    ``grid_keys`` indices per round. Between two evaluated indices ``lo < hi`` no index can
+    exceed ``max(rise_lo, fall_hi) + (hi - lo - 1) m``, so an interval whose bound cannot
+    beat the best value seen is dropped and the rest are cut finer (every one of them at
+    least in two), down to single indices. Integer arithmetic keeps the maximum exact.
+    768 keys a round, the first a plain grid: at 10,000 to 1,000,000 values a side, two to
+    four rounds (measured hot in cache on this 2-core VM: 0.05 ms at 10,000 and 0.4 ms at a
+    million, against 0.17 ms and 1.3 ms for the former grid over both samples' values;
+    about twice that inside a table's run, where each column's searches start cold).
     """
     n, m = a.size, b.size
-    # Open intervals (x0, x1]: counts of a and b at x0 (lo) and at x1 (hi), counts strictly
-    # below x1 (top: the values a[lo:top] and b[lo:top] are the points still to check),
-    # and x1 itself.
-    x_hi = np.array([max(a[-1], b[-1])])
-    a_lo = np.zeros(1, dtype=np.intp)
-    b_lo = np.zeros(1, dtype=np.intp)
-    a_hi = np.full(1, n, dtype=np.intp)
-    b_hi = np.full(1, m, dtype=np.intp)
-    a_top = _count_below(a, x_hi, a_hi)
-    b_top = _count_below(b, x_hi, b_hi)
-    best = 0
+    # The first round: a plain grid over all of a, its ends included, so its intervals are
+    # the grid's neighbours (cheaper to form than the pieces of later rounds).
+    step = max(1, -(-n // grid_keys))
+    grid = np.arange(0, n + step - 1, step, dtype=np.intp)
+    grid[-1] = n - 1
+    rise, fall = _rise_and_fall(a, b, grid)
+    best = max(0, int(rise.max()), int(fall.max()))
+    if step == 1:
+        return best
+    inner = np.diff(grid) - 1
+    kept = np.flatnonzero(np.maximum(rise[:-1], fall[1:]) + inner * m > best)
+    # Open intervals: evaluated indices lo < hi of a, rise at lo and fall at hi.
+    lo, hi, rise_lo, fall_hi, inner = (
+        grid[kept],
+        grid[kept + 1],
+        rise[kept],
+        fall[kept + 1],
+        inner[kept],
+    )
     while True:
-        sizes = (a_top - a_lo) + (b_top - b_lo)
-        # Cap the step so the largest interval always gets split: every round progresses.
-        step = max(1, min(-(-int(sizes.sum()) // grid_keys), int(sizes.max()) // 4))
-        ia = _strided_ranges(a_lo, a_top, step)
-        ib = _strided_ranges(b_lo, b_top, step)
-        from_a, from_b = a[ia], b[ib]
-        # A key taken from a knows its own count in a; only its count in b needs a search.
-        keys = np.concatenate((from_a, from_b, x_hi))
-        ca = np.concatenate((_count_at_or_below(a, ia), a.searchsorted(from_b, "right"), a_hi))
-        cb = np.concatenate((b.searchsorted(from_a, "right"), _count_at_or_below(b, ib), b_hi))
-        order = np.argsort(keys, kind="stable")
-        keys, ca, cb = keys[order], ca[order], cb[order]
-        best = max(best, int(np.abs(ca * m - cb * n).max()))
-        if step == 1:  # every point of every open interval has been evaluated
+        total = int(inner.sum())
+        if total <= 0:  # n <= 2: both ends were all there was
             return best
-        # Each key closes the sub-interval opened by the previous key of the same parent.
-        parent = np.searchsorted(x_hi, keys, side="left")
-        first = np.ones(keys.size, dtype=bool)
-        first[1:] = parent[1:] != parent[:-1]
-        ca0 = np.empty_like(ca)
-        cb0 = np.empty_like(cb)
-        ca0[1:] = ca[:-1]
-        cb0[1:] = cb[:-1]
-        ca0[first] = a_lo[parent[first]]
-        cb0[first] = b_lo[parent[first]]
-        bound = np.maximum(ca * m - cb0 * n, cb * n - ca0 * m)
-        kept = np.flatnonzero(bound > best)
-        if kept.size == 0:
-            return best
-        x_hi, a_lo, b_lo, a_hi, b_hi = keys[kept], ca0[kept], cb0[kept], ca[kept], cb[kept]
-        a_top = _count_below(a, x_hi, a_hi)
-        b_top = _count_below(b, x_hi, b_hi)
-        # An interval with no value strictly inside (only ties of x1) is done.
-        still_open = np.flatnonzero((a_top > a_lo) | (b_top > b_lo))
-        if still_open.size == 0:
-            return best
-        x_hi, a_lo, b_lo, a_hi, b_hi = (v[still_open] for v in (x_hi, a_lo, b_lo, a_hi, b_hi))
-        a_top, b_top = a_top[still_open], b_top[still_open]
+        step = -(-total // grid_keys)
+        if step == 1:  # every index left: evaluated, and done
+            index = np.repeat(lo - (np.cumsum(inner) - inner), inner) + np.arange(1, total + 1)
+            rise, fall = _rise_and_fall(a, b, index)
+            return max(best, int(rise.max()), int(fall.max()))
+        # Indices lo + step, lo + 2 step, ... in each interval, or its midpoint when it
+        # would take fewer than two: each round at least halves every interval.
+        per = inner // step
+        stride = np.where(per >= 2, step, (inner + 1) // 2)
+        per[per < 2] = 1
+        count = int(per.sum())
+        before = np.cumsum(per) - per
+        index = np.repeat(lo - stride * before, per) + np.repeat(stride, per) * np.arange(
+            1, count + 1
+        )
+        rise, fall = _rise_and_fall(a, b, index)
+        best = max(best, int(rise.max()), int(fall.max()))
+        # Each interval's pieces: from lo to its first new index, between new indices, and
+        # from its last new index to hi.
+        starts = before + np.arange(lo.size)
+        size = count + lo.size
+        first = np.zeros(size, dtype=bool)
+        first[starts] = True
+        last = np.zeros(size, dtype=bool)
+        last[starts + per] = True
+        sub_lo, sub_rise = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.intp)
+        sub_hi, sub_fall = np.empty(size, dtype=np.intp), np.empty(size, dtype=np.intp)
+        sub_lo[first], sub_rise[first] = lo, rise_lo
+        sub_hi[last], sub_fall[last] = hi, fall_hi
+        inside = ~first
+        sub_lo[inside], sub_rise[inside] = index, rise
+        inside = ~last
+        sub_hi[inside], sub_fall[inside] = index, fall
+        inner = sub_hi - sub_lo - 1
+        bound = np.maximum(sub_rise, sub_fall) + inner * m
+        kept = np.flatnonzero((bound > best) & (inner > 0))
+        lo, hi, rise_lo, fall_hi, inner = (
+            v[kept] for v in (sub_lo, sub_hi, sub_rise, sub_fall, inner)
+        )
 
 
-def _count_at_or_below(x: FloatArray, index: Index) -> Index:
-    """``#{x <= x[index]}`` for sorted ``x``: ``index + 1`` unless a tie runs on past it."""
-    counts = index + 1
-    tied = np.flatnonzero(x[np.minimum(counts, x.size - 1)] == x[index])
-    tied = tied[counts[tied] < x.size]
-    counts[tied] = x.searchsorted(x[index[tied]], "right")
-    return counts
-
-
-def _count_below(x: FloatArray, keys: FloatArray, at_or_below: Index) -> Index:
-    """``#{x < key}`` given ``#{x <= key}``: the same unless the key's value occurs in x."""
-    counts: Index = at_or_below.copy()
-    hit = np.flatnonzero(x[np.maximum(at_or_below - 1, 0)] == keys)
-    hit = hit[at_or_below[hit] > 0]
-    counts[hit] = x.searchsorted(keys[hit], "left")
-    return counts
-
-
-def _strided_ranges(lo: Index, hi: Index, step: int) -> Index:
-    """Indices ``lo + step - 1, lo + 2*step - 1, ... < hi`` of every range, concatenated."""
-    per_range = (hi - lo) // step
-    total = int(per_range.sum())
-    if total == 0:
-        return np.empty(0, dtype=np.intp)
-    starts = np.repeat(lo + (step - 1) - step * (np.cumsum(per_range) - per_range), per_range)
-    return starts + step * np.arange(total, dtype=np.intp)
+def _rise_and_fall(a: FloatArray, b: FloatArray, index: Index) -> tuple[Index, Index]:
+    """``(i + 1) m - #{b <= a_i} n`` and ``#{b < a_i} n - i m`` for each ``i`` in ``index``
+    (the two counts differ only where ``a_i`` is also a value of ``b``)."""
+    n, m = a.size, b.size
+    keys = a[index]
+    at_or_below: Index = b.searchsorted(keys, "right")
+    # at_or_below == 0 reads b[-1], which is above the key: never a false hit.
+    hit = np.flatnonzero(b[at_or_below - 1] == keys)
+    below = at_or_below
+    if hit.size:
+        below = at_or_below.copy()
+        below[hit] = b.searchsorted(keys[hit], "left")
+    steps = index * m
+    return steps + (m - at_or_below * n), below * n - steps
 
 
 def ks(a: npt.ArrayLike, b: npt.ArrayLike) -> tuple[float, float]:
@@ -301,8 +309,16 @@ def _ks_exact_sf_equal(n: int, h: int) -> float:
     product ``prod_{j<kh} (n-j)/(n+j+1)``, summed in logarithms to stay in range.
     """
     terms = np.exp(_log_binomial_ratios(n)[h - 1 :: h])  # k = 1, 2, ..., floor(n/h)
-    signs = np.where(np.arange(terms.size) % 2 == 0, 1.0, -1.0)
+    signs = _alternating(n)[: terms.size]
     return float(2.0 * np.dot(signs[::-1], terms[::-1]))  # smallest terms first
+
+
+@functools.lru_cache(maxsize=8)
+def _alternating(n: int) -> FloatArray:
+    """``1, -1, 1, ...``, ``n`` of them."""
+    signs = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    signs.flags.writeable = False
+    return signs
 
 
 def _ks_exact_sf_numpy(n: int, m: int, h: int) -> float:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import attrs
 import numpy as np
@@ -12,10 +13,9 @@ from modelship._params import validate_params
 from modelship.checks.stats._binned import (
     BINS,
     EPS,
-    binned_counts_sorted,
-    jensen_shannon_counts,
-    psi_counts,
-    psi_critical_value,
+    binned_counts_float,
+    chi2_critical,
+    psi_and_js,
     quantile_edges_sorted,
 )
 from modelship.checks.stats._columns import (
@@ -25,7 +25,7 @@ from modelship.checks.stats._columns import (
 )
 from modelship.checks.stats._cvm import cramervonmises_sorted
 from modelship.checks.stats._ks import ks_numerator, ks_pvalue
-from modelship.checks.stats._wasserstein import population_std, wasserstein_sorted
+from modelship.checks.stats._wasserstein import wasserstein_and_std
 
 __all__ = ["NumericDrift", "numeric_drift"]
 
@@ -114,29 +114,63 @@ def numeric_drift(
     """
     a = sorted_column(a, "a")
     b = sorted_column(b, "b")
+    figures = numeric_figures(a, b, bins, eps, cvm=cvm)
+    return NumericDrift(
+        ks=figures.ks,
+        ks_p=figures.ks_p,
+        wasserstein=figures.wasserstein,
+        wasserstein_norm=figures.wasserstein_norm,
+        cvm=figures.cvm,
+        cvm_p=figures.cvm_p,
+        psi=figures.psi,
+        js=figures.js,
+        psi_critical=figures.psi_critical,
+        edges=figures.edges,
+    )
+
+
+class NumericFigures(NamedTuple):
+    """:class:`NumericDrift`'s fields, as :func:`numeric_figures` computes them (a tuple,
+    built without validation or copying: the drift check makes one per column)."""
+
+    ks: float
+    ks_p: float
+    wasserstein: float
+    wasserstein_norm: float
+    cvm: float | None
+    cvm_p: float | None
+    psi: float
+    js: float
+    psi_critical: float
+    edges: FloatArray
+
+
+def numeric_figures(
+    a: FloatArray, b: FloatArray, bins: int, eps: float, *, cvm: bool = False
+) -> NumericFigures:
+    """:func:`numeric_drift` of two samples already known to be sorted, finite, float64 and
+    non-empty, with ``bins`` and ``eps`` already checked: nothing is validated again."""
     n, m = a.size, b.size
     numerator = ks_numerator(a, b)
     d, d_p = ks_pvalue(numerator / (n * m), n, m)
-    distance = wasserstein_sorted(a, b)
-    spread = population_std(a)
+    distance, spread = wasserstein_and_std(a, b)
     if spread > 0.0:
         with np.errstate(over="ignore"):
             normalised = float(np.float64(distance) / np.float64(spread))
     else:
         normalised = math.inf if numerator > 0 else 0.0
     edges = quantile_edges_sorted(a, bins)
-    ref_counts = binned_counts_sorted(a, edges).astype(np.float64)
-    cur_counts = binned_counts_sorted(b, edges).astype(np.float64)
+    psi, js = psi_and_js(binned_counts_float(a, edges), binned_counts_float(b, edges), eps)
     cvm_stat, cvm_p = cramervonmises_sorted(a, b) if cvm else (None, None)
-    return NumericDrift(
+    return NumericFigures(
         ks=d,
         ks_p=d_p,
         wasserstein=distance,
         wasserstein_norm=normalised,
         cvm=cvm_stat,
         cvm_p=cvm_p,
-        psi=psi_counts(ref_counts, cur_counts, eps),
-        js=jensen_shannon_counts(ref_counts, cur_counts),
-        psi_critical=psi_critical_value(n, m, edges.size + 1),
+        psi=psi,
+        js=js,
+        psi_critical=chi2_critical(n, m, edges.size + 1),
         edges=edges,
     )
