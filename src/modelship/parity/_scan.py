@@ -602,15 +602,18 @@ class _Feed(io.RawIOBase):
         return self._pos
 
     def readinto(self, b: Any) -> int:
+        # Fills ``b`` across chunks (short only at the end): a buffered reader's peek at
+        # the magic number reads once, and the first chunk may be a few bytes long.
+        out = memoryview(b).cast("B")
+        filled = 0
         with self._cond:
-            chunk = self._current()
-            if chunk is None:
-                return 0
-            out = memoryview(b).cast("B")
-            n = min(len(out), len(chunk) - self._at)
-            out[:n] = chunk[self._at : self._at + n]
-            self._take(n)
-            return n
+            # Bound: each pass takes at least one byte, or the stream has ended.
+            while filled < len(out) and (chunk := self._current()) is not None:
+                n = min(len(out) - filled, len(chunk) - self._at)
+                out[filled : filled + n] = chunk[self._at : self._at + n]
+                self._take(n)
+                filled += n
+        return filled
 
     def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
         target = offset + (self._pos if whence == io.SEEK_CUR else 0)
