@@ -36,7 +36,8 @@ class HashingWriter:
     large artifact costs about max(hash, write) instead of their sum. Small writes (pickle
     opcodes) are coalesced into 1 MiB chunks first. At most two chunks wait for the hasher,
     which bounds the extra memory; a large immutable ``bytes`` is hashed while the caller
-    prepares the next one.
+    prepares the next one. The worker starts with the first full chunk: a document smaller
+    than one is hashed in the caller's thread at :meth:`close`, without a thread to start.
 
     ``observe``, if given, is called on the hashing thread with each chunk, in order, just
     after it is hashed (the artifact's scan for its requirements reads the very bytes the
@@ -61,8 +62,7 @@ class HashingWriter:
         self._pending = bytearray()
         self._queue: queue.Queue[memoryview | None] = queue.Queue(maxsize=2)
         self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._hash_loop, name="modelship-hash", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
         self._closed = False
         self.size = 0
 
@@ -93,6 +93,11 @@ class HashingWriter:
         self._hashed += len(chunk)
 
     def _emit(self, chunk: memoryview) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._hash_loop, name="modelship-hash", daemon=True
+            )
+            self._thread.start()
         self._queue.put(chunk)
         self._target.write(chunk)
 
@@ -126,11 +131,18 @@ class HashingWriter:
         if self._closed:
             return
         self._closed = True
-        if self._pending:
-            block, self._pending = self._pending, bytearray()
-            self._emit(memoryview(block))
-        self._queue.put(None)
-        self._thread.join()
+        block, self._pending = memoryview(self._pending), bytearray()
+        if self._thread is None:  # all of it is in the last chunk: hashed here
+            if block:
+                self._update(block)
+                if self._observe is not None:
+                    self._observe(block)
+                self._target.write(block)
+        else:
+            if block:
+                self._emit(block)
+            self._queue.put(None)
+            self._thread.join()
         if self._failure is not None:
             raise self._failure
         if self._every and self.checkpoints and self._hashed % self._every == 0:
