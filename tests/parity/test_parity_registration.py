@@ -270,3 +270,31 @@ def test_any_stored_json_object_reads_as_its_document_or_raises_the_specific_err
     except InvalidEnvironmentDocument:
         return
     assert isinstance(read, EnvironmentSnapshot if role == ENVIRONMENT_ROLE else Requirements)
+
+
+def test_register_scans_the_artifact_as_it_is_written_and_never_reads_it_back(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_back(key: str) -> Any:
+        raise AssertionError(f"the stored {key} was read back")
+
+    monkeypatch.setattr(reg.store, "open_blob", read_back)
+    mv = reg.register(model_name="m", model=[FakeScaler(), np.arange(3.0)])
+    monkeypatch.undo()
+    assert mv.requirements is not None
+    assert mv.requirements["numpy"] == importlib.metadata.version("numpy")
+
+
+def test_a_serializer_that_fails_midway_leaves_no_scan_waiting_and_nothing_registered(
+    reg: Registry,
+) -> None:
+    import threading
+
+    class Broken:
+        def __reduce__(self) -> Any:
+            raise RuntimeError("cannot pickle this")
+
+    with pytest.raises(ms.SerializationError, match="cannot pickle this"):
+        reg.register(model_name="m", model=[np.zeros(2**18), Broken()])
+    nothing_registered(reg)
+    assert not [t for t in threading.enumerate() if t.name == "modelship-scan"]

@@ -50,7 +50,7 @@ from modelship.parity._requirements import (
     version_change,
 )
 from modelship.parity._resources import ResourceRequest, parse_cpus, parse_memory
-from modelship.parity._scan import ArtifactScan, scan_artifact
+from modelship.parity._scan import ArtifactScan, StreamingScan, scan_artifact
 from modelship.parity._secrets import SECRET_NAME_PARTS, is_secret
 from modelship.parity._snapshot import (
     DEFAULT_ENV_ALLOWLIST,
@@ -130,6 +130,7 @@ __all__ = [
     "ResourceRequest",
     "SchemaLike",
     "SnapshotError",
+    "StreamingScan",
     "capture_for_registration",
     "check_before_load",
     "check_installed",

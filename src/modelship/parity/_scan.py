@@ -27,15 +27,16 @@ import io
 import lzma
 import os
 import pickletools
+import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any, Protocol, cast
 
 import attrs
 
 from modelship.parity._errors import ArtifactScanError
 
-__all__ = ["ArtifactScan", "scan_artifact"]
+__all__ = ["ArtifactScan", "StreamingScan", "scan_artifact"]
 
 _CHUNK = 1 << 20  # bytes skipped or decompressed per read; bounds memory on huge arrays
 _MAX_KEPT = 4096  # longest string or bytes value the symbolic stack keeps
@@ -177,18 +178,24 @@ class _Scanner:
     globals: set[tuple[str, str]] = attrs.field(factory=set)
     dynamic: int = 0
     joblib: bool = False
+    # Passes over n bytes without reading them and says how many it passed (fewer only at
+    # the end): a stream that can, so that array bytes are never copied.
+    pass_over: Callable[[int], int] | None = None
 
     def skip(self, count: int, what: str) -> None:
         """Read past ``count`` bytes that are not pickle opcodes (joblib's array data)."""
         remaining = count
-        while remaining > 0:  # bound: each pass consumes >= 1 byte or stops
-            chunk = self.stream.read(min(remaining, _CHUNK))
-            if not chunk:
-                raise ArtifactScanError(
-                    f"the artifact ends inside {what}: {remaining} of {count} bytes missing; "
-                    "it is truncated"
-                )
-            remaining -= len(chunk)
+        if self.pass_over is not None:
+            remaining -= self.pass_over(count)
+        else:
+            # Bound: each pass consumes >= 1 byte or stops.
+            while remaining > 0 and (chunk := self.stream.read(min(remaining, _CHUNK))):
+                remaining -= len(chunk)
+        if remaining > 0:
+            raise ArtifactScanError(
+                f"the artifact ends inside {what}: {remaining} of {count} bytes missing; "
+                "it is truncated"
+            )
 
     def scan(self, depth: int = 0) -> None:  # noqa: PLR0912, PLR0915 - pickle opcode interpreter: one branch per opcode, kept in one loop like pickletools
         """Scan one pickle, from its ``PROTO`` (or first opcode) to its ``STOP``."""
@@ -502,14 +509,20 @@ def scan_artifact(
     return _scan_stream(source)
 
 
-def _scan_stream(raw: IO[bytes]) -> ArtifactScan:
+def _scan_stream(raw: IO[bytes], *, seeks_forward: bool = False) -> ArtifactScan:
+    """Scan ``raw``; with ``seeks_forward``, array bytes are passed over by seeking."""
     # A buffered reader can peek at the magic number without consuming it.
     buffered = raw if isinstance(raw, io.BufferedReader) else io.BufferedReader(cast(Any, raw))
     magic = buffered.peek(6)[:6]
     if not magic:
         raise ArtifactScanError("the artifact is empty: there is no pickle to scan")
     stream, compression = _decompressing(buffered, magic)
-    scanner = _Scanner(stream)
+
+    def pass_over(count: int) -> int:
+        start = buffered.tell()
+        return buffered.seek(count, io.SEEK_CUR) - start
+
+    scanner = _Scanner(stream, pass_over=pass_over if seeks_forward and not compression else None)
     try:
         scanner.scan()
     except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
@@ -520,3 +533,149 @@ def _scan_stream(raw: IO[bytes]) -> ArtifactScan:
         dynamic=scanner.dynamic,
         format=f"{kind}+{compression}" if compression else kind,
     )
+
+
+# --- scanning while the artifact is written ---------------------------------------------
+
+
+class _Feed(io.RawIOBase):
+    """A read-once stream of chunks that another thread hands over one at a time.
+
+    :meth:`put` returns only once the reading side has taken all of the chunk it wants
+    (copied it, or passed over it by seeking forward), or has stopped reading: the caller
+    may then reuse the chunk's buffer. Every wait ends when the other side moves: the
+    writer always calls :meth:`end`, the reader always :meth:`stop`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._cond = threading.Condition()
+        self._chunk: memoryview | None = None
+        self._at = 0  # bytes of the current chunk taken
+        self._pos = 0  # bytes of the stream taken
+        self._ended = False
+        self._stopped = False
+
+    # --- the writing side ---------------------------------------------------------------
+
+    def put(self, chunk: memoryview) -> None:
+        with self._cond:
+            if self._stopped or not len(chunk):
+                return
+            self._chunk, self._at = chunk, 0
+            self._cond.notify_all()
+            while self._chunk is not None and not self._stopped:
+                self._cond.wait()
+
+    def end(self) -> None:
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
+
+    # --- the reading side ---------------------------------------------------------------
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stopped = True
+            self._chunk = None
+            self._cond.notify_all()
+
+    def _current(self) -> memoryview | None:
+        while self._chunk is None and not self._ended and not self._stopped:
+            self._cond.wait()
+        return self._chunk
+
+    def _take(self, n: int) -> None:
+        self._at += n
+        self._pos += n
+        if self._chunk is not None and self._at >= len(self._chunk):
+            self._chunk = None
+            self._cond.notify_all()
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def readinto(self, b: Any) -> int:
+        # Fills ``b`` across chunks (short only at the end): a buffered reader's peek at
+        # the magic number reads once, and the first chunk may be a few bytes long.
+        out = memoryview(b).cast("B")
+        filled = 0
+        with self._cond:
+            # Bound: each pass takes at least one byte, or the stream has ended.
+            while filled < len(out) and (chunk := self._current()) is not None:
+                n = min(len(out) - filled, len(chunk) - self._at)
+                out[filled : filled + n] = chunk[self._at : self._at + n]
+                self._take(n)
+                filled += n
+        return filled
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        target = offset + (self._pos if whence == io.SEEK_CUR else 0)
+        if whence not in (io.SEEK_SET, io.SEEK_CUR) or target < self._pos:
+            raise io.UnsupportedOperation("an artifact being written is read front to back")
+        with self._cond:
+            # Bound: each pass takes at least one byte, or the stream has ended.
+            while self._pos < target and (chunk := self._current()) is not None:
+                self._take(min(target - self._pos, len(chunk) - self._at))
+        return self._pos
+
+
+class StreamingScan:
+    """:func:`scan_artifact` of an artifact as it is written, chunk by chunk, on a thread.
+
+    :meth:`feed` each chunk in order: it returns once the scanner has taken what it needs
+    of the chunk, so the caller may reuse its buffer then. Array bytes in a joblib file
+    are passed over without being copied. :meth:`result` ends the stream and returns the
+    scan, or raises what the scan raised (:class:`ArtifactScanError` for bytes that are
+    not a pickle). The bytes scanned are exactly the bytes fed: nothing is read back.
+
+    Examples
+    --------
+    >>> import pickle
+    >>> from fractions import Fraction
+    >>> from modelship.parity import StreamingScan
+    >>> data = pickle.dumps(Fraction(1, 3))
+    >>> scan = StreamingScan()
+    >>> for start in range(0, len(data), 8):
+    ...     scan.feed(memoryview(data)[start : start + 8])
+    >>> scan.result().modules
+    ('fractions',)
+    """
+
+    def __init__(self) -> None:
+        self._feed = _Feed()
+        self._outcome: ArtifactScan | BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="modelship-scan", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._outcome = _scan_stream(cast(IO[bytes], self._feed), seeks_forward=True)
+        except BaseException as exc:  # handed to result(), in the caller's thread
+            self._outcome = exc
+        finally:
+            self._feed.stop()  # a writer still feeding no longer waits for this thread
+
+    def feed(self, chunk: memoryview) -> None:
+        """Hand over the next chunk; returns once the scanner is done with it."""
+        self._feed.put(chunk)
+
+    def close(self) -> None:
+        """End the stream and wait for the scanner; idempotent."""
+        self._feed.end()
+        self._thread.join()
+
+    def result(self) -> ArtifactScan:
+        """The scan of everything fed; :class:`ArtifactScanError` if it is not a pickle."""
+        self.close()
+        outcome = self._outcome
+        if isinstance(outcome, BaseException):
+            raise outcome
+        assert outcome is not None  # _run always sets it
+        return outcome

@@ -34,7 +34,7 @@ from modelship.parity._requirements import (
     check_installed,
     resolve_requirements,
 )
-from modelship.parity._scan import ArtifactScan, scan_artifact
+from modelship.parity._scan import ArtifactScan, StreamingScan, scan_artifact
 from modelship.parity._snapshot import EnvironmentSnapshot
 
 __all__ = [
@@ -150,6 +150,31 @@ class RegistrationCapture:
         snapshot = None if ENVIRONMENT_ROLE in given else EnvironmentSnapshot.capture()
         return cls(snapshot=snapshot, scan=REQUIREMENTS_ROLE not in given)
 
+    def scanner(self, *, runs_code: bool) -> StreamingScan | None:
+        """A scan to feed the artifact's bytes to while they are written; None if not needed.
+
+        Given to :meth:`documents` as ``scanned``, it spares reading the stored artifact
+        back: the writer feeds it exactly the bytes it hashes, so what is scanned is what
+        the digest covers. ``runs_code`` is as for :meth:`documents`. The caller closes it
+        (:meth:`StreamingScan.close`) whether or not the write succeeds.
+
+        Examples
+        --------
+        >>> import pickle
+        >>> from fractions import Fraction
+        >>> from modelship.parity import RegistrationCapture
+        >>> capture = RegistrationCapture.start({}, enabled=True)
+        >>> scan = capture.scanner(runs_code=True)
+        >>> scan.feed(memoryview(pickle.dumps(Fraction(1, 3))))
+        >>> docs = capture.documents(lambda: None, "-", runs_code=True, what="m 1",
+        ...                          scanned=scan)
+        >>> sorted(docs)
+        ['environment', 'requirements']
+        >>> print(RegistrationCapture.start({}, enabled=False).scanner(runs_code=True))
+        None
+        """
+        return StreamingScan() if self.scan and runs_code else None
+
     def documents(
         self,
         open_artifact: Callable[[], IO[bytes]],
@@ -157,21 +182,26 @@ class RegistrationCapture:
         *,
         runs_code: bool,
         what: str,
+        scanned: StreamingScan | None = None,
     ) -> dict[str, bytes]:
         """The documents to store: role to UTF-8 JSON.
 
         Parameters
         ----------
         open_artifact : callable
-            Opens the stored artifact for reading; called only when it is scanned.
+            Opens the stored artifact for reading; called only when it is scanned and
+            ``scanned`` is not given.
         digest : str
-            ``"sha256:<hex>"`` of the artifact: the bytes scanned are checked against it.
+            ``"sha256:<hex>"`` of the artifact: the bytes read back are checked against it.
         runs_code : bool
             Whether the artifact's serializer may run code when it loads (pickle,
             joblib). Other serializers (raw bytes, numpy) need nothing to load, so their
             artifacts are not scanned and no requirements are stored.
         what : str
             Names the artifact in errors (``"fraud 3"``).
+        scanned : StreamingScan, optional
+            The scan from :meth:`scanner`, fed every byte of the artifact as it was
+            written and hashed: used instead of reading the artifact back.
 
         Raises
         ------
@@ -187,8 +217,11 @@ class RegistrationCapture:
             out[ENVIRONMENT_ROLE] = self.snapshot.to_json().encode()
         if self.scan and runs_code:
             try:
-                with open_artifact() as raw:
-                    scan = _scan_verified(raw, digest, what)
+                if scanned is not None:
+                    scan = scanned.result()
+                else:
+                    with open_artifact() as raw:
+                        scan = _scan_verified(raw, digest, what)
             except ArtifactScanError:
                 # Not a pickle this scanner reads (a custom format): nothing to pin, and
                 # not a reason to refuse the registration.

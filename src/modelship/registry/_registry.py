@@ -17,7 +17,7 @@ import math
 import os
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
 import attrs
@@ -294,12 +294,20 @@ class Registry:
         claim_name(self.store, name)
         lin = lineage_for(name, lineage, data, lambda n, v: self.store.exists(manifest_key(n, v)))
 
-        artifact = self._store_blob(model, codec, progress, name)
+        runs_code = not (isinstance(codec, LoadsWithoutCode) and codec.loads_without_code)
+        # The requirements scan reads the bytes as they are written: nothing is read back.
+        scan = parity.scanner(runs_code=runs_code)
+        try:
+            artifact = self._store_blob(model, codec, progress, name, scan.feed if scan else None)
+        finally:
+            if scan is not None:
+                scan.close()
         docs |= parity.documents(
             lambda: open_blob(self.store, artifact, f"{name} artifact"),
             artifact.digest,
-            runs_code=not (isinstance(codec, LoadsWithoutCode) and codec.loads_without_code),
+            runs_code=runs_code,
             what=name,
+            scanned=scan,
         )
         attached = {
             role: self._store_blob(doc, get_serializer("bytes"), False, f"{name} {role}")
@@ -314,7 +322,14 @@ class Registry:
             lambda: refuse_during_gc(self.store),
         )
 
-    def _store_blob(self, obj: Any, codec: Serializer, progress: Any, what: str) -> ArtifactRef:
+    def _store_blob(
+        self,
+        obj: Any,
+        codec: Serializer,
+        progress: Any,
+        what: str,
+        observe: Callable[[memoryview], None] | None = None,
+    ) -> ArtifactRef:
         return store_blob(
             self.store,
             obj,
@@ -323,6 +338,7 @@ class Registry:
             what=what,
             checkpoint_every=self._CHECKPOINT_EVERY,
             max_checkpoints=self._MAX_CHECKPOINTS,
+            observe=observe,
         )
 
     # --- reading ------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import hashlib
 import queue
 import threading
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -35,22 +36,33 @@ class HashingWriter:
     large artifact costs about max(hash, write) instead of their sum. Small writes (pickle
     opcodes) are coalesced into 1 MiB chunks first. At most two chunks wait for the hasher,
     which bounds the extra memory; a large immutable ``bytes`` is hashed while the caller
-    prepares the next one.
+    prepares the next one. The worker starts with the first full chunk: a document smaller
+    than one is hashed in the caller's thread at :meth:`close`, without a thread to start.
+
+    ``observe``, if given, is called on the hashing thread with each chunk, in order, just
+    after it is hashed (the artifact's scan for its requirements reads the very bytes the
+    digest covers that way, instead of reading the stored blob back). It must be done with
+    the chunk when it returns: the caller may reuse a mutable buffer then.
     """
 
     _COALESCE = 2**20
 
-    def __init__(self, target: Any, checkpoint_every: int = 0) -> None:
+    def __init__(
+        self,
+        target: Any,
+        checkpoint_every: int = 0,
+        observe: Callable[[memoryview], None] | None = None,
+    ) -> None:
         self._target = target
         self._hash = hashlib.sha256()
         self._every = checkpoint_every
+        self._observe = observe
         self._hashed = 0
         self.checkpoints: list[str] = []
         self._pending = bytearray()
         self._queue: queue.Queue[memoryview | None] = queue.Queue(maxsize=2)
         self._failure: BaseException | None = None
-        self._thread = threading.Thread(target=self._hash_loop, name="modelship-hash", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
         self._closed = False
         self.size = 0
 
@@ -58,6 +70,8 @@ class HashingWriter:
         while (chunk := self._queue.get()) is not None:
             try:
                 self._update(chunk)
+                if self._observe is not None:
+                    self._observe(chunk)
             except BaseException as exc:  # pragma: no cover - hashlib does not fail
                 self._failure = exc
             finally:
@@ -79,6 +93,11 @@ class HashingWriter:
         self._hashed += len(chunk)
 
     def _emit(self, chunk: memoryview) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(
+                target=self._hash_loop, name="modelship-hash", daemon=True
+            )
+            self._thread.start()
         self._queue.put(chunk)
         self._target.write(chunk)
 
@@ -112,11 +131,18 @@ class HashingWriter:
         if self._closed:
             return
         self._closed = True
-        if self._pending:
-            block, self._pending = self._pending, bytearray()
-            self._emit(memoryview(block))
-        self._queue.put(None)
-        self._thread.join()
+        block, self._pending = memoryview(self._pending), bytearray()
+        if self._thread is None:  # all of it is in the last chunk: hashed here
+            if block:
+                self._update(block)
+                if self._observe is not None:
+                    self._observe(block)
+                self._target.write(block)
+        else:
+            if block:
+                self._emit(block)
+            self._queue.put(None)
+            self._thread.join()
         if self._failure is not None:
             raise self._failure
         if self._every and self.checkpoints and self._hashed % self._every == 0:
@@ -149,11 +175,14 @@ def store_blob(  # noqa: PLR0913 - store, object, serializer plus keyword-only p
     what: str,
     checkpoint_every: int,
     max_checkpoints: int,
+    observe: Callable[[memoryview], None] | None = None,
 ) -> ArtifactRef:
     """Serialise ``obj`` into ``store`` under its digest; the reference to it.
 
     Past ``max_checkpoints`` the reference keeps none (the manifest stays small and the
     artifact loads in two passes). Nothing is left visible if serialising fails.
+    ``observe`` sees every byte of the artifact once, in order, as it is hashed (see
+    :class:`HashingWriter`).
 
     When a blob is already stored under the digest, it is trusted only once its size and
     digest are checked; a damaged one (or a missing one, deleted meanwhile) is replaced by
@@ -161,7 +190,9 @@ def store_blob(  # noqa: PLR0913 - store, object, serializer plus keyword-only p
     If that does not leave an intact blob, :class:`~modelship.IntegrityError` is raised
     and nothing is committed.
     """
-    ref, created = _write_blob(store, obj, serializer, progress, what, every=checkpoint_every)
+    ref, created = _write_blob(
+        store, obj, serializer, progress, what, every=checkpoint_every, observe=observe
+    )
     if not created and (damage := stored_damage(store, ref.digest, ref.size)) is not None:
         store.delete(blob_key(ref.digest))
         again, _ = _write_blob(store, obj, serializer, False, what, every=checkpoint_every)
@@ -191,12 +222,19 @@ def store_blob(  # noqa: PLR0913 - store, object, serializer plus keyword-only p
 
 
 def _write_blob(  # noqa: PLR0913 - internal step of store_blob taking the same inputs
-    store: Store, obj: Any, serializer: Serializer, progress: Any, what: str, *, every: int
+    store: Store,
+    obj: Any,
+    serializer: Serializer,
+    progress: Any,
+    what: str,
+    *,
+    every: int,
+    observe: Callable[[memoryview], None] | None = None,
 ) -> tuple[ArtifactRef, bool]:
     """Serialise ``obj`` into a blob; its reference, and whether it was created."""
     callback = make_callback(progress, desc=f"register {what}")
     writer = store.blob_writer(callback)
-    hashing = HashingWriter(writer, every)
+    hashing = HashingWriter(writer, every, observe)
     try:
         try:
             serializer.dump(obj, hashing)  # type: ignore[arg-type]
