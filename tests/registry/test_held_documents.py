@@ -7,7 +7,7 @@ import json
 import pytest
 
 import modelship as ms
-from modelship import version as records
+from modelship import _model_version as records
 from modelship.registry._layout import blob_key
 from modelship.testing import HookStore, MemoryStore
 

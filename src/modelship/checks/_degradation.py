@@ -23,13 +23,13 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._json import jsonable
+from modelship._model_version import ModelVersion
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
 from modelship.checks._records import finite_or_none, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
 from modelship.checks.stats import _metrics as sm
 from modelship.errors import CheckInputError, ConfigError, IntegrityError
-from modelship.version import ModelVersion
 
 __all__ = [
     "Degradation",

@@ -28,11 +28,11 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from modelship._model_version import ArtifactRef
 from modelship.errors import ConfigError, DestinationExists, ModelshipError, StoreError
 from modelship.registry._integrity import check_whole, hash_stream, open_blob
 from modelship.registry._progress import make_callback
 from modelship.registry._protocols import Store
-from modelship.version import ArtifactRef
 
 __all__ = ["download_artifact"]
 

@@ -10,6 +10,7 @@ lost its slot is never taken for the latest.
 
 from __future__ import annotations
 
+from modelship._model_version import ModelVersion, VersionState
 from modelship.registry._hints import top_slot
 from modelship.registry._layout import manifest_key
 from modelship.registry._manifests import parse_manifest
@@ -17,7 +18,6 @@ from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
 from modelship.registry._slots import read_slot
 from modelship.registry._states import version_state
-from modelship.version import ModelVersion, VersionState
 
 __all__ = ["latest_live"]
 

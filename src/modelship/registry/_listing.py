@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeAlias, overload
 
 import attrs
 
+from modelship._model_version import ModelVersion, VersionState
 from modelship._names import check_stored, check_version
 from modelship.errors import (
     ConfigError,
@@ -63,7 +64,6 @@ from modelship.registry._signing import Signer
 from modelship.registry._slots import check_slot
 from modelship.registry._tags import current_tags, tagged_versions
 from modelship.registry._where import Condition, Where, fingerprint, match_all, parse_where
-from modelship.version import ModelVersion, VersionState
 
 __all__ = [
     "CHUNK",

@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from modelship._model_version import ModelVersion
 from modelship._names import check_model_name, check_stored, check_version
 from modelship.errors import IntegrityError
 from modelship.registry._integrity import check_document
 from modelship.registry._layout import number_of
 from modelship.registry._signing import Signer
-from modelship.version import ModelVersion
 
 __all__ = ["parse_manifest"]
 

@@ -7,23 +7,29 @@ protocol (``_commit``), model name claims under case folding (``_claims``), the 
 log (``_aliases``), index snapshots (``_snapshots``),
 the load routes (``_load``), garbage collection (``_gc``) and lineage capture
 (``_lineage``). What a version is, is in
-:mod:`modelship.version`; what may be attached to it, in :mod:`modelship._documents`.
+:mod:`modelship._model_version`; what may be attached to it, in :mod:`modelship._documents`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
-import uuid
 from collections.abc import Mapping
 from typing import Any, TypeVar, overload
 
 import attrs
 
 from modelship._documents import Document, attachment_bytes, read_document
-from modelship._names import check_alias, check_model_name, check_stored, check_version
+from modelship._model_version import (
+    ArtifactRef,
+    Lineage,
+    ModelVersion,
+    VersionState,
+    held_roles,
+    missing_attachment,
+)
+from modelship._names import check_alias, check_model_name, check_version
 from modelship.errors import (
     ArchivedVersion,
     ConfigError,
@@ -52,20 +58,20 @@ from modelship.registry._integrity import (
 from modelship.registry._latest import latest_live
 from modelship.registry._layout import (
     MODELS,
-    PROBES,
     REGISTRY_MARKER,
     blob_key,
     folder,
     is_document,
     manifest_key,
-    number_of,
     state_key,
 )
 from modelship.registry._lineage import default_user, lineage_for, now
 from modelship.registry._listing import Order, Reader, VersionPage, filter_listing, list_page
 from modelship.registry._load import load_artifact
 from modelship.registry._manifests import parse_manifest
+from modelship.registry._probe import honours_exclusive_creates
 from modelship.registry._protocols import KnowsLocation, Store
+from modelship.registry._scan import committed_versions, hidden_versions
 from modelship.registry._serializers import (
     LoadsWithoutCode,
     Serializer,
@@ -73,7 +79,7 @@ from modelship.registry._serializers import (
     get_serializer,
 )
 from modelship.registry._signing import Signer
-from modelship.registry._snapshots import read_snapshot, write_snapshot
+from modelship.registry._snapshots import write_snapshot
 from modelship.registry._states import check_marker, mark, version_state
 from modelship.registry._tags import (
     ANY_VALUE,
@@ -86,19 +92,9 @@ from modelship.registry._tags import (
 )
 from modelship.registry._where import Where
 from modelship.registry._writer import store_blob
-from modelship.version import (
-    ArtifactRef,
-    Lineage,
-    ModelVersion,
-    VersionState,
-    canonical_json,
-    held_roles,
-    missing_attachment,
-)
 
 __all__ = ["AliasMove", "GcReport", "Registry"]
 
-REGISTRY_FORMAT = 1
 D = TypeVar("D", bound=Document)
 
 
@@ -194,21 +190,7 @@ class Registry:
         """
         self._signer.check_policy(self.store)
         if self._writable is None:
-            probe = f"{PROBES}/{uuid.uuid4().hex}"
-            honoured = False
-            if self.store.exclusive_creates:
-                self.store.create(probe, b"1")
-                try:
-                    self.store.create(probe, b"2")
-                except FileExistsError:
-                    honoured = True
-                finally:
-                    self.store.delete(probe)
-            self._writable = honoured
-            if honoured:
-                with contextlib.suppress(FileExistsError):
-                    marker = canonical_json({"format": REGISTRY_FORMAT})
-                    self.store.create(REGISTRY_MARKER, marker)
+            self._writable = honours_exclusive_creates(self.store)
         if not self._writable and not self._single_writer:
             raise UnsafeStore(
                 f"the store at {self.store.url} does not guarantee exclusive creates, so two "
@@ -590,40 +572,15 @@ class Registry:
         names = [n for n in self.store.list(folder(name, "versions")) if is_document(n)]
         if not names:
             raise self._not_found(name, "versions")
-        found = sorted(self._committed(name, names), key=lambda mv: mv.sequence)
-        hidden_states = [VersionState.PURGED] + (
-            [] if include_archived else [VersionState.ARCHIVED]
-        )
-        markers = [
-            f"{folder(name, state.value)}/{n}"
-            for state in hidden_states
-            for n in self.store.list(folder(name, state.value))
-        ]
-        if self._signer.key is not None:
-            for key, data in self.store.read_many(markers).items():
-                check_marker(key, data, self._signer)
-        hidden = {number_of(key) for key in markers}
-        return [mv for mv in found if mv.version not in hidden]
-
-    def _committed(self, name: str, names: list[str]) -> list[ModelVersion]:
-        """The versions whose manifests are ``names``: from a snapshot, then one by one.
-
-        The listing ``names`` decides which versions exist. Having read many manifests one
-        by one, this writes a new snapshot for the next reader (if it may write).
-        """
-        listed = {n for n in names if n.endswith(".json")}
-        for n in listed:
-            check_stored(check_version, number_of(n), f"{folder(name, 'versions')}/{n}")
-        cached, snapshots = read_snapshot(self.store, name, listed, self._parse)
-        versions = folder(name, "versions")
-        missing = [f"{versions}/{n}" for n in sorted(listed - cached.keys())]
-        found = list(cached.values())
-        found += [self._parse(k, d) for k, d in self.store.read_many(missing).items()]
-        if self._snapshots and len(missing) >= self._SNAPSHOT_AFTER:
+        found, one_by_one, snapshots = committed_versions(self.store, name, names, self._signer)
+        if self._snapshots and one_by_one >= self._SNAPSHOT_AFTER:
+            # Having read many manifests one by one: a snapshot for the next reader.
             self._snapshots = write_snapshot(
                 self.store, name, found, snapshots, self.check_writable
             )
-        return found
+        found.sort(key=lambda mv: mv.sequence)
+        hidden = hidden_versions(self.store, name, self._signer, include_archived=include_archived)
+        return [mv for mv in found if mv.version not in hidden]
 
     # --- artifacts ----------------------------------------------------------------------
 

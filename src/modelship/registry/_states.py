@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from modelship._model_version import VersionState
 from modelship.errors import IntegrityError
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import state_key
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
-from modelship.version import VersionState
 
 __all__ = ["check_marker", "mark", "version_state"]
 

@@ -21,12 +21,11 @@ from typing import IO, Any
 
 from modelship._endpoints import with_s3_endpoint
 from modelship.errors import MissingDependency, ModelshipError, StoreError, UnsupportedStorage
-from modelship.registry._integrity import MAX_DOCUMENT, too_large
+from modelship.registry._integrity import CHUNK, MAX_DOCUMENT, too_large
 from modelship.registry._protocols import BlobWriter
 
 __all__ = ["FsspecStore", "filesystem_for", "scheme_of"]
 
-_CHUNK = 8 * 2**20
 _SYNC_EVERY = 64 * 2**20
 _CONFLICT_RETRIES = 6
 # S3 multipart uploads: s3fs holds each part in flight about twice in memory (the part's
@@ -633,8 +632,8 @@ class FsspecStore:
                     os.posix_fadvise(local.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             return local
         with self._errors(f"opening {key}"):
-            # No read-ahead cache: the registry reads each _CHUNK once, front to back.
-            f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=_CHUNK, cache_type="none")
+            # No read-ahead cache: the registry reads each CHUNK once, front to back.
+            f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=CHUNK, cache_type="none")
             return f
 
     def size(self, key: str) -> int:
