@@ -1,7 +1,11 @@
 """The records a registry stores: :class:`ModelVersion`, :class:`Lineage`, :class:`ArtifactRef`.
 
 They are frozen attrs classes. ``to_dict``/``from_dict`` (and the JSON forms) round-trip
-exactly: ``ModelVersion.from_json(mv.to_json()) == mv``.
+exactly: ``ModelVersion.from_json(mv.to_json()) == mv``. They are plain data: no reader is
+injected into a record and no property does storage I/O. A registry that builds a record
+gives it verified copies of its small attached documents (:func:`held_roles`), which
+``mv.profile``, ``mv.environment`` and ``mv.attachment(...)`` parse; anything else is read
+by the registry (``reg.read_attachment(mv, role, kind)``). Public as ``modelship.*``.
 """
 
 from __future__ import annotations
@@ -455,7 +459,7 @@ class ModelVersion:
             raise missing_attachment(self, role)
         held = self._documents.get(role)
         if isinstance(held, ModelshipError):
-            raise held
+            raise held.with_traceback(None)  # the same error each time, not a growing trace
         if held is None:
             raise ConfigError(
                 f"this record of {self.name} version {self.version} holds no copy of its "

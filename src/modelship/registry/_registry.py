@@ -1,13 +1,17 @@
 """The :class:`Registry` front: versions, aliases and artifacts over a :class:`Store`.
 
 A thin front composing one module per idea: where keys live (``_layout``, whose docstring
-is the layout diagram), hashing while storing (``_writer``), checking what is read
-(``_integrity``), signing (``_signing``), hints and slots (``_hints``), the commit
-protocol (``_commit``), model name claims under case folding (``_claims``), the alias
-log (``_aliases``), index snapshots (``_snapshots``),
-the load routes (``_load``), garbage collection (``_gc``) and lineage capture
-(``_lineage``). What a version is, is in
-:mod:`modelship._model_version`; what may be attached to it, in :mod:`modelship._documents`.
+is the layout diagram), whether the store may be written (``_probe``), hashing while
+storing (``_writer``), checking what is read (``_integrity``), signing (``_signing``),
+hints (``_hints``), the commit protocol (``_commit``), model name claims under case
+folding (``_claims``), manifests read back (``_manifests``), archive and purge markers
+(``_states``), sequence slots (``_slots``), the latest live version (``_latest``), full
+listings (``_scan``) over index snapshots (``_snapshots``), paged listings
+(``_listing``), the alias log (``_aliases``), tags (``_tags``), the load routes
+(``_load``), downloads (``_download``), garbage collection (``_gc``) and lineage capture
+(``_lineage``). What a version is, is in :mod:`modelship._model_version`; what may be
+attached to it, in :mod:`modelship._documents`. The records it returns hold verified
+copies of their small documents, read here (:meth:`Registry.get`): a record does no I/O.
 """
 
 from __future__ import annotations
