@@ -51,8 +51,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_registry import moto_server, table
 
 import modelship as ms
+from modelship._json import canonical_json
 from modelship.registry._layout import head_key, manifest_key, slot_key
-from modelship.version import canonical_json
 
 NAME = "m"
 PAGE = 100

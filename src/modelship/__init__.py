@@ -20,6 +20,8 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from modelship._fingerprint import fingerprint
+from modelship._model_version import ArtifactRef, Lineage, ModelVersion
 from modelship._public import publish
 from modelship.errors import (
     ArchivedVersion,
@@ -53,7 +55,6 @@ from modelship.errors import (
     VersionExists,
     VersionNotFound,
 )
-from modelship.fingerprint import fingerprint
 from modelship.registry import (
     AliasMove,
     Registry,
@@ -63,7 +64,6 @@ from modelship.registry import (
     open_registry,
     register_serializer,
 )
-from modelship.version import ArtifactRef, Lineage, ModelVersion
 
 __version__ = "0.1.0"
 

@@ -43,7 +43,8 @@ def forged(reg: Registry, mv: ms.ModelVersion, role: str, document: bytes) -> ms
     carrier = reg.register(
         model_name="carrier", model=b"x", serializer="bytes", attachments={"doc": document}
     )
-    return attrs.evolve(mv, attachments={**mv.attachments, role: carrier.attachments["doc"]})
+    rewritten = attrs.evolve(mv, attachments={**mv.attachments, role: carrier.attachments["doc"]})
+    return rewritten.read_through(reg)  # as reg.get() would read the rewritten manifest
 
 
 def nothing_registered(reg: Registry) -> None:

@@ -19,6 +19,7 @@ import attrs
 import pytest
 from fsspec.callbacks import Callback
 
+from modelship._model_version import ArtifactRef
 from modelship.errors import IntegrityError, StoreError
 from modelship.registry import FsspecStore, _integrity
 from modelship.registry._integrity import (
@@ -36,7 +37,6 @@ from modelship.registry._integrity import (
 )
 from modelship.registry._layout import blob_key
 from modelship.testing import MemoryStore
-from modelship.version import ArtifactRef
 
 DATA = bytes(range(256)) * 40  # 10,240 bytes
 EVERY = 4096

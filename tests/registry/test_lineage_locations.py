@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 
 import modelship as ms
+from modelship._model_version import Lineage
 from modelship.registry._lineage import data_location
-from modelship.version import Lineage
 
 
 @pytest.fixture

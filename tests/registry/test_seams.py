@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import modelship as ms
 from modelship.registry import (
     AbortsUploads,
     FsspecStore,
+    KnowsLocation,
     LocalBlobs,
     Serializer,
     VersionState,
@@ -52,9 +54,114 @@ class Notes:
 
 
 def test_the_registry_imports_nothing_from_checks() -> None:
-    loaded = _imported_after("import modelship.registry; import modelship.version")
+    loaded = _imported_after("import modelship.registry; import modelship._model_version")
     assert "modelship.registry" in loaded
     assert not {m for m in loaded if m.startswith("modelship.checks")}
+
+
+SRC = Path(__file__).resolve().parents[2] / "src"
+MODULES = {
+    ".".join(path.relative_to(SRC).with_suffix("").parts).removesuffix(".__init__"): path
+    for path in sorted((SRC / "modelship").rglob("*.py"))
+}
+
+
+def _ours(name: str) -> str | None:
+    """The module of ours importing ``name`` runs last: ``name`` or its longest prefix."""
+    parts = name.split(".")
+    while parts:  # bounded by the dotted name's length
+        if ".".join(parts) in MODULES:
+            return ".".join(parts)
+        parts.pop()
+    return None
+
+
+def _is_type_checking(test: ast.expr) -> bool:
+    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
+
+
+def _packages_of(module: str) -> set[str]:
+    """``module`` and every package above it (importing it runs their ``__init__``)."""
+    return {".".join(module.split(".")[:i]) for i in range(1, module.count(".") + 2)}
+
+
+def _runs_with(module: str) -> set[str]:
+    """What importing ``module`` runs at once: its module-level imports (not those inside
+    functions, which run later if at all, nor those under ``if TYPE_CHECKING``), and
+    every package above each of them."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    package = module if MODULES[module].name == "__init__.py" else module.rpartition(".")[0]
+    names: list[str] = []
+    todo: list[ast.AST] = list(tree.body)
+    while todo:  # bounded by the module's statements; function bodies are not entered
+        node = todo.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            continue
+        if isinstance(node, ast.If) and _is_type_checking(node.test):
+            todo.extend(node.orelse)  # the body runs only under a type checker
+            continue
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                up = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*up, base] if base else up)
+            names += [base, *(f"{base}.{alias.name}" for alias in node.names)]
+        else:
+            todo.extend(ast.iter_child_nodes(node))
+    found = {m for m in map(_ours, names) if m is not None}
+    return {package for m in found for package in _packages_of(m)} - {module}
+
+
+def _imported_at_import(start: str) -> set[str]:
+    seen: set[str] = set()
+    todo = sorted(_packages_of(start))
+    while todo:  # bounded: each module is visited once
+        module = todo.pop()
+        if module not in seen:
+            seen.add(module)
+            todo.extend(_runs_with(module) & MODULES.keys())
+    return seen
+
+
+def test_the_module_graph_is_read_from_module_level_imports_and_the_packages_above_them() -> None:
+    assert "modelship.registry._layout" in _runs_with("modelship.registry._integrity")
+    assert "modelship.registry" in _runs_with("modelship.registry._integrity")
+    assert "modelship" in _imported_at_import("modelship.registry._layout")
+    assert "modelship.parity._behaviour" in GRAPH_PARITY_TYPE_CHECKING_ONLY
+
+
+GRAPH_PARITY_TYPE_CHECKING_ONLY = _packages_of("modelship.parity._behaviour") - _runs_with(
+    "modelship.parity"
+)
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("modelship.registry")))
+def test_importing_a_registry_module_runs_nothing_from_checks(module: str) -> None:
+    reached = _imported_at_import(module)
+    assert sorted(m for m in reached if m.startswith("modelship.checks")) == []
+
+
+def _front_door_imports(module: str) -> list[str]:
+    """The statements of ``module`` importing the ``modelship`` package itself (the front
+    door, which imports the registry), rather than the module that defines a name."""
+    found = []
+    for node in ast.walk(ast.parse(MODULES[module].read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [a.name for a in node.names if a.name == "modelship"]
+        elif isinstance(node, ast.ImportFrom) and node.module == "modelship" and not node.level:
+            found += [
+                f"modelship.{a.name}" for a in node.names if f"modelship.{a.name}" not in MODULES
+            ]
+    return found
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith("modelship.registry")))
+def test_a_registry_module_does_not_import_the_front_door(module: str) -> None:
+    assert _front_door_imports(module) == []
 
 
 def test_the_test_doubles_import_without_pytest() -> None:
@@ -91,6 +198,29 @@ def test_hook_store_has_exactly_the_capabilities_of_what_it_wraps(tmp_path: Path
     assert isinstance(hooked, LocalBlobs)
     assert hooked.local_path("blobs/x") == local.local_path("blobs/x")
     assert not isinstance(HookStore(MemoryStore()), (LocalBlobs, AbortsUploads))
+
+
+def test_hook_store_forwards_knowing_its_location(tmp_path: Path) -> None:
+    local = FsspecStore.from_url(str(tmp_path / "not-yet"))
+    hooked = HookStore(local)
+    assert isinstance(hooked, KnowsLocation)
+    assert hooked.location_exists() is False
+    local.create("k", b"1")
+    assert hooked.location_exists() is True
+    assert not isinstance(HookStore(MemoryStore()), KnowsLocation)
+
+
+def test_checkpoint_every_must_be_a_positive_number_of_bytes() -> None:
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ms.ConfigError, match="checkpoint_every"):
+            ms.Registry(MemoryStore(), checkpoint_every=bad)  # type: ignore[arg-type]
+
+
+def test_checkpoint_every_sets_the_interval_of_an_artifacts_checkpoints() -> None:
+    reg = ms.open_registry("memory://seams-checkpoint-every", checkpoint_every=1000)
+    mv = reg.register(model_name="m", model=bytes(3500), serializer="bytes")
+    assert (mv.artifact.checkpoint_every, len(mv.artifact.checkpoints)) == (1000, 3)
+    assert reg.load("m") == bytes(3500)
 
 
 @pytest.mark.s3

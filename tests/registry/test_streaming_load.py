@@ -17,11 +17,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import modelship as ms
+from modelship._hashing import CHUNK, hash_stream
+from modelship._model_version import ArtifactRef
 from modelship.registry import _serializers
-from modelship.registry._integrity import CHUNK, VerifiedStream, hash_stream
+from modelship.registry._integrity import VerifiedStream
 from modelship.registry._layout import blob_key as _blob_key
 from modelship.registry._writer import HashingWriter as _HashingWriter
-from modelship.version import ArtifactRef
 
 EVERY = 4096
 

@@ -25,8 +25,8 @@ from typing import Any
 import attrs
 import numpy as np
 
+from modelship._fingerprint import fingerprint
 from modelship.errors import ConfigError
-from modelship.fingerprint import fingerprint
 from modelship.parity._errors import SnapshotError
 from modelship.parity._json import JsonDocument
 

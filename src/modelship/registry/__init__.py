@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from modelship._documents import Document, DocumentKind, register_document_kind
 from modelship._model_params import params_from_estimator
+from modelship._model_version import AttachmentSource, VersionState
 from modelship._public import publish
 from modelship.registry._aliases import AliasMove
 from modelship.registry._copy import CopyReport, copy_registry
@@ -32,7 +33,6 @@ from modelship.registry._serializers import (
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import TagChange
 from modelship.registry._where import Where
-from modelship.version import AttachmentSource, VersionState
 
 __all__ = [
     "AbortsUploads",

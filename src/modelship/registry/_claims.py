@@ -12,11 +12,11 @@ cannot redirect a read. Documents that decide a resolution go through ``Signer``
 
 from __future__ import annotations
 
+from modelship._json import canonical_json
 from modelship.errors import IntegrityError, InvalidName
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import MODELS, name_claim_key
 from modelship.registry._protocols import Store
-from modelship.version import canonical_json
 
 __all__ = ["claim_name"]
 

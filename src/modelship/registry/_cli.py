@@ -11,11 +11,13 @@ import os
 import sys
 from typing import Any
 
-import modelship as ms
 from modelship import _json
 from modelship._cli_common import add_storage_options, storage_options
-from modelship.errors import IntegrityError
+from modelship.errors import ConfigError, IntegrityError
 from modelship.registry._cli_tags import add_listing_options, add_tag_commands, listing_arguments
+from modelship.registry._copy import copy_registry
+from modelship.registry._open import open_registry
+from modelship.registry._registry import Registry
 
 __all__ = ["add_commands"]
 
@@ -23,14 +25,14 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-def _open(args: argparse.Namespace, url: str | None = None) -> ms.Registry:
+def _open(args: argparse.Namespace, url: str | None = None) -> Registry:
     key_var = args.signing_key_env
     key = os.environ.get(key_var) if key_var else None
     if key_var and args.signing_key_env != "MODELSHIP_SIGNING_KEY" and key is None:
-        raise ms.ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
+        raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
     # Without a key, a signed registry is refused (never read unchecked) unless the
     # caller opts out with --no-verify-signatures.
-    registry: ms.Registry = ms.open_registry(
+    registry: Registry = open_registry(
         url or args.url,
         signing_key=key or None,
         verify_signatures=args.verify_signatures,
@@ -178,7 +180,7 @@ def _cmd_purge(args: argparse.Namespace) -> int:
 def _cmd_copy(args: argparse.Namespace) -> int:
     src = _open(args, args.src)
     dst = _open(args, args.dst)
-    report = ms.copy_registry(src, dst, models=args.model or None)
+    report = copy_registry(src, dst, models=args.model or None)
     _print_json(
         {
             "models": list(report.models),

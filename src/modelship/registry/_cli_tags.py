@@ -13,15 +13,15 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-import modelship as ms
 from modelship import _json
-from modelship.errors import InvalidFilter
+from modelship.errors import ConfigError, InvalidFilter
+from modelship.registry._registry import Registry
 
 __all__ = ["add_listing_options", "add_tag_commands", "listing_arguments"]
 
 _CONDITION = re.compile(r"^\s*([^<>=!\s]+)\s*(==|!=|<=|>=|<|>|=)\s*(.*?)\s*$")
 
-Opener = Callable[[argparse.Namespace], "ms.Registry"]
+Opener = Callable[[argparse.Namespace], "Registry"]
 
 
 def _split(text: str, what: str) -> tuple[str, str, str]:
@@ -57,7 +57,7 @@ def listing_arguments(args: argparse.Namespace) -> dict[str, Any]:
             raise InvalidFilter(f"--metric {text!r}: {value!r} is not a number") from None
         where[f"metrics.{key}"] = (op, int(number) if number.is_integer() else number)
     if args.limit is None and args.cursor is not None:
-        raise ms.ConfigError("--cursor continues a page: pass --limit with it")
+        raise ConfigError("--cursor continues a page: pass --limit with it")
     return {"order": "newest" if args.newest else "oldest", "where": where or None}
 
 

@@ -15,13 +15,13 @@ from collections.abc import Callable
 
 import attrs
 
+from modelship._model_version import ModelVersion
 from modelship.errors import Conflict, VersionExists
 from modelship.registry._hints import bump_hint, top_slot
 from modelship.registry._layout import head_key, manifest_key, slot_key
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
-from modelship.version import ModelVersion
 
 __all__ = ["commit", "dead_slot", "version_exists"]
 

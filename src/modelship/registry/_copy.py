@@ -7,10 +7,11 @@ from collections.abc import Iterable
 
 import attrs
 
+from modelship._hashing import hash_stream
 from modelship._names import check_model_name
 from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import top_alias, top_slot
-from modelship.registry._integrity import hash_stream, parse_json, stored_damage
+from modelship.registry._integrity import parse_json, stored_damage
 from modelship.registry._layout import (
     MODEL_PARTS,
     SIGNING_POLICY,

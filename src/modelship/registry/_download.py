@@ -4,7 +4,7 @@ The invariant: a file appears at the destination only with every byte checked ag
 the digest and size the manifest recorded. The bytes stream from the store into a
 temporary file created exclusively in the destination's own folder (same file system, so
 the last step is a rename, never a copy), hashed on the way by
-:func:`~modelship.registry._integrity.hash_stream` (the one sha256 loop). Only when the
+:func:`~modelship._hashing.hash_stream` (the one sha256 loop). Only when the
 digest and size match is the file flushed to disk (``fsync``), then published:
 
 - without ``overwrite``, by a hard link to the destination, which the kernel refuses if a
@@ -28,11 +28,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from modelship._hashing import hash_stream
+from modelship._model_version import ArtifactRef
 from modelship.errors import ConfigError, DestinationExists, ModelshipError, StoreError
-from modelship.registry._integrity import check_whole, hash_stream, open_blob
+from modelship.registry._integrity import check_whole, open_blob
 from modelship.registry._progress import make_callback
 from modelship.registry._protocols import Store
-from modelship.version import ArtifactRef
 
 __all__ = ["download_artifact"]
 

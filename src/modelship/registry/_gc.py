@@ -26,6 +26,7 @@ from typing import Any
 
 import attrs
 
+from modelship._json import canonical_json
 from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import dead_slot
 from modelship.registry._integrity import parse_json
@@ -42,7 +43,6 @@ from modelship.registry._layout import (
 )
 from modelship.registry._lineage import now
 from modelship.registry._protocols import AbortsUploads, Store
-from modelship.version import canonical_json
 
 __all__ = ["GcReport", "collect", "referenced_digests", "refuse_during_gc"]
 

@@ -13,12 +13,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 
+from modelship._json import canonical_json
 from modelship.errors import IntegrityError
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import alias_hint_key, alias_key, head_key, slot_key
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
-from modelship.version import canonical_json
 
 __all__ = [
     "bump_hint",

@@ -3,9 +3,11 @@
 Every byte a registry reads back from storage passes through here before anyone uses it,
 in one of three shapes:
 
-- :func:`hash_stream`, the one sha256 loop over a stream: the two-pass check (copy to a
-  private spool while hashing, compare, then hand out the spool, never the stored
-  file) and copying a blob between stores;
+- :func:`~modelship._hashing.hash_stream` (from the leaf :mod:`modelship._hashing`,
+  which also holds :data:`~modelship._hashing.CHUNK`, the one chunk size), the one sha256
+  loop over a stream: the two-pass check (copy to a private spool while hashing,
+  compare, then hand out the spool, never the stored file) and copying a blob between
+  stores;
 - :func:`read_verified`, one read into one new ``bytes`` object, which is then hashed:
   the bytes returned are the bytes hashed (raw-bytes artifacts, attachments);
 - :func:`verify_blob`, one pass with one buffer, every checkpoint checked;
@@ -34,22 +36,21 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import IO, Any
 
+from modelship._hashing import CHUNK, fill, hash_stream, read_into
+from modelship._model_version import ArtifactRef
 from modelship.errors import IntegrityError, ModelshipError, StoreError
 from modelship.registry._layout import blob_key
 from modelship.registry._progress import make_callback
 from modelship.registry._protocols import Store
-from modelship.version import ArtifactRef
 
 __all__ = [
-    "CHUNK",
     "MAX_DOCUMENT",
     "VerifiedStream",
     "check_document",
     "checked_stream",
-    "hash_stream",
     "mismatch",
     "missing",
     "open_blob",
@@ -60,9 +61,6 @@ __all__ = [
     "verified_file",
 ]
 
-CHUNK = 8 * 2**20
-"""Bytes per read, and the default checkpoint interval: large enough that a read costs
-little per byte, small enough that three pieces in flight stay small (24 MiB)."""
 MAX_DOCUMENT = 64 * 2**20
 """The largest document (manifest, slot, alias entry, hint, snapshot) a store hands back.
 
@@ -70,24 +68,6 @@ Manifests are at most ~40 KiB (1,024 checkpoints) and snapshots grow by one mani
 version; anything larger is damage (a key replaced by a link to ``/dev/zero`` would
 otherwise be read until memory runs out)."""
 _POOL = 3  # one piece being read, one being hashed, one handed over: memory 3 x interval
-
-
-def _read_into(src: IO[bytes], buffer: memoryview) -> int:
-    """Read from ``src`` into ``buffer`` (one call); 0 at the end of the file."""
-    readinto = getattr(src, "readinto", None)  # IO[bytes] does not promise readinto
-    if readinto is not None:
-        return int(readinto(buffer) or 0)
-    chunk = src.read(len(buffer))
-    buffer[: len(chunk)] = chunk
-    return len(chunk)
-
-
-def _fill(src: IO[bytes], view: memoryview) -> int:
-    """Read into ``view`` until it is full or the file ends; the number of bytes read."""
-    filled = 0
-    while filled < len(view) and (n := _read_into(src, view[filled:])):
-        filled += n
-    return filled
 
 
 def _fileno(src: IO[bytes]) -> int | None:
@@ -153,38 +133,6 @@ def _reader(src: IO[bytes]) -> IO[bytes]:
     except (OSError, ValueError):
         return src
     return _ReadAhead(fd, start)  # type: ignore[return-value]
-
-
-def hash_stream(
-    src: IO[bytes],
-    callback: Any = None,
-    sink: Callable[[memoryview], Any] | None = None,
-    limit: int | None = None,
-) -> tuple[str, int]:
-    """The sha256 hex digest and size of what ``src`` has left; each chunk also to ``sink``.
-
-    One buffer is filled in place for the whole file (no new bytes object per chunk).
-    With ``limit``, at most that many bytes are read (a blob replaced by an endless
-    stream, such as a link to ``/dev/zero``, then ends there: its size tells it apart).
-
-    Examples
-    --------
-    >>> import hashlib, io
-    >>> hash_stream(io.BytesIO(b"abc")) == (hashlib.sha256(b"abc").hexdigest(), 3)
-    True
-    """
-    h = hashlib.sha256()
-    size = 0
-    buffer = memoryview(bytearray(CHUNK))
-    while n := _read_into(src, buffer if limit is None else buffer[: max(0, limit - size)]):
-        chunk = buffer[:n]
-        h.update(chunk)
-        size += n
-        if sink is not None:
-            sink(chunk)
-        if callback is not None:
-            callback.relative_update(n)
-    return h.hexdigest(), size
 
 
 def check_document(data: bytes, what: str) -> bytes:
@@ -458,7 +406,7 @@ def _hash_checked(src: IO[bytes], ref: ArtifactRef, what: str) -> tuple[str, int
         want = min(len(buffer), limit - total)
         if every and total < ref.size:
             want = min(want, every - total % every)  # stop on each checkpoint
-        n = _read_into(src, buffer[:want])
+        n = read_into(src, buffer[:want])
         if not n:
             break
         h.update(buffer[:n])
@@ -531,7 +479,7 @@ class VerifiedStream(io.RawIOBase):
         total = 0
         while (buffer := self._free.get()) is not None:
             view = memoryview(buffer)
-            n = _fill(src, view)
+            n = fill(src, view)
             total += n
             h.update(view[:n])
             last = n < len(view) or total >= ref.size
@@ -540,7 +488,7 @@ class VerifiedStream(io.RawIOBase):
                     raise mismatch(
                         self._what, ref, f"its first {total} bytes have a different digest"
                     )
-            elif total != ref.size or _fill(src, memoryview(bytearray(1))):
+            elif total != ref.size or fill(src, memoryview(bytearray(1))):
                 found = f"{total} bytes" if total < ref.size else "more bytes than that"
                 raise mismatch(self._what, ref, f"found {found}")
             elif "sha256:" + h.hexdigest() != ref.digest:

@@ -17,10 +17,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from modelship._fingerprint import fingerprint
+from modelship._model_version import Lineage
 from modelship._names import check_version
 from modelship.errors import ConfigError, VersionNotFound
-from modelship.fingerprint import fingerprint
-from modelship.version import Lineage
 
 __all__ = ["data_location", "default_user", "git_lineage", "lineage_for", "now"]
 

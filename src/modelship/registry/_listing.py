@@ -40,6 +40,7 @@ from typing import Any, Literal, TypeAlias, overload
 
 import attrs
 
+from modelship._model_version import ModelVersion, VersionState
 from modelship._names import check_stored, check_version
 from modelship.errors import (
     ConfigError,
@@ -60,9 +61,9 @@ from modelship.registry._layout import (
 )
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
+from modelship.registry._slots import check_slot
 from modelship.registry._tags import current_tags, tagged_versions
 from modelship.registry._where import Condition, Where, fingerprint, match_all, parse_where
-from modelship.version import ModelVersion, VersionState
 
 __all__ = [
     "CHUNK",
@@ -186,21 +187,6 @@ def _decode(cursor: object, name: str, order: Order, query: str) -> int:
 # --- chunks ---------------------------------------------------------------------------------
 
 
-def _slot_doc(data: bytes, key: str, signer: Signer) -> dict[str, Any]:
-    slot = parse_json(data, f"sequence slot {key}")
-    if not isinstance(slot, dict):
-        raise IntegrityError(f"sequence slot {key} is not a JSON object: it was damaged")
-    signer.check_doc(slot, key, f"sequence slot {key}")
-    if not slot.get("dead"):
-        check_stored(check_version, slot.get("version"), key)
-        if not isinstance(slot.get("registration"), str):
-            raise IntegrityError(
-                f"slot {key} is damaged (no registration); restore it from a copy, or "
-                "replace it with a dead slot"
-            )
-    return slot
-
-
 def _from_slots(
     reader: Reader, name: str, seqs: range
 ) -> tuple[dict[int, ModelVersion | None], dict[int, Any], int]:
@@ -215,7 +201,7 @@ def _from_slots(
         key = slot_key(name, s)
         if key not in slots:
             continue  # gc removed a slot of a registration that died at the top
-        slot = _slot_doc(slots[key], key, reader.signer)
+        slot = check_slot(slots[key], key, reader.signer)
         if slot.get("dead"):
             found[s], entries[s] = None, None
         else:

@@ -19,11 +19,11 @@ from __future__ import annotations
 import io
 from typing import Any
 
+from modelship._model_version import ArtifactRef
 from modelship.errors import SerializationError
 from modelship.registry._integrity import checked_stream, read_verified, verified_file
 from modelship.registry._protocols import Store
 from modelship.registry._serializers import BytesSerializer, Serializer
-from modelship.version import ArtifactRef
 
 __all__ = ["load_artifact"]
 

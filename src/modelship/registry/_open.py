@@ -6,6 +6,7 @@ import importlib.metadata
 import os
 from typing import Any
 
+from modelship._hashing import CHUNK
 from modelship.errors import UnsupportedStorage
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
@@ -22,6 +23,7 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     exclusive_creates: bool | None = None,
     user: str | None = None,
     verify_signatures: bool = True,
+    checkpoint_every: int = CHUNK,
     **storage_options: Any,
 ) -> Registry:
     """Open (or start) the model registry at ``url``.
@@ -45,7 +47,8 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     a valid signature. Without a key, a registry that records signing, or any signed
     document, is refused with :class:`~modelship.SignatureError`, unless
     ``verify_signatures=False`` opts out of every signature check (for readers who trust
-    everyone able to write the store).
+    everyone able to write the store). ``checkpoint_every`` is as in
+    :class:`~modelship.Registry`.
 
     Examples
     --------
@@ -72,6 +75,7 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
                 single_writer=single_writer,
                 user=user,
                 verify_signatures=verify_signatures,
+                checkpoint_every=checkpoint_every,
             )
         raise UnsupportedStorage(
             f"entry point {eps[scheme].value!r} for {scheme!r} returned {type(made).__name__}, "
@@ -85,4 +89,5 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
         single_writer=single_writer,
         user=user,
         verify_signatures=verify_signatures,
+        checkpoint_every=checkpoint_every,
     )

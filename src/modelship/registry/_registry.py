@@ -1,34 +1,44 @@
 """The :class:`Registry` front: versions, aliases and artifacts over a :class:`Store`.
 
 A thin front composing one module per idea: where keys live (``_layout``, whose docstring
-is the layout diagram), hashing while storing (``_writer``), checking what is read
-(``_integrity``), signing (``_signing``), hints and slots (``_hints``), the commit
-protocol (``_commit``), model name claims under case folding (``_claims``), the alias
-log (``_aliases``), index snapshots (``_snapshots``),
-the load routes (``_load``), garbage collection (``_gc``) and lineage capture
-(``_lineage``). What a version is, is in
-:mod:`modelship.version`; what may be attached to it, in :mod:`modelship._documents`.
+is the layout diagram), whether the store may be written (``_probe``), hashing while
+storing (``_writer``), checking what is read (``_integrity``), signing (``_signing``),
+hints (``_hints``), the commit protocol (``_commit``), model name claims under case
+folding (``_claims``), manifests read back (``_manifests``), archive and purge markers
+(``_states``), sequence slots (``_slots``), the latest live version (``_latest``), full
+listings (``_scan``) over index snapshots (``_snapshots``), paged listings
+(``_listing``), the alias log (``_aliases``), tags (``_tags``), the load routes
+(``_load``), downloads (``_download``), garbage collection (``_gc``) and lineage capture
+(``_lineage``). What a version is, is in :mod:`modelship._model_version`; what may be
+attached to it, in :mod:`modelship._documents`. The records it returns hold verified
+copies of their small documents, read here (:meth:`Registry.get`): a record does no I/O.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
 import time
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
 import attrs
 
-from modelship._documents import Document, attachment_bytes
-from modelship._names import check_alias, check_model_name, check_stored, check_version
+from modelship._documents import Document, attachment_bytes, read_document
+from modelship._hashing import CHUNK
+from modelship._model_version import (
+    ArtifactRef,
+    Lineage,
+    ModelVersion,
+    VersionState,
+    held_roles,
+    missing_attachment,
+)
+from modelship._names import check_alias, check_model_name, check_version
 from modelship.errors import (
     ArchivedVersion,
     ConfigError,
     Conflict,
-    IntegrityError,
     InvalidName,
     InvalidReference,
     ModelNotFound,
@@ -37,37 +47,35 @@ from modelship.errors import (
     UnsafeStore,
     VersionNotFound,
 )
+from modelship.parity._registration import REQUIREMENTS_ROLE
 from modelship.parity._stored import RegistrationCapture, check_before_load
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
 from modelship.registry._claims import claim_name
 from modelship.registry._commit import commit, dead_slot, version_exists
 from modelship.registry._download import download_artifact
 from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
-from modelship.registry._hints import top_slot
 from modelship.registry._integrity import (
-    CHUNK,
-    check_document,
     open_blob,
-    parse_json,
     read_verified,
     verify_blob,
 )
+from modelship.registry._latest import latest_live
 from modelship.registry._layout import (
     MODELS,
-    PROBES,
     REGISTRY_MARKER,
     blob_key,
     folder,
     is_document,
     manifest_key,
-    number_of,
-    slot_key,
     state_key,
 )
 from modelship.registry._lineage import default_user, lineage_for, now
 from modelship.registry._listing import Order, Reader, VersionPage, filter_listing, list_page
 from modelship.registry._load import load_artifact
+from modelship.registry._manifests import parse_manifest
+from modelship.registry._probe import honours_exclusive_creates
 from modelship.registry._protocols import KnowsLocation, Store
+from modelship.registry._scan import committed_versions, hidden_versions
 from modelship.registry._serializers import (
     LoadsWithoutCode,
     Serializer,
@@ -75,7 +83,8 @@ from modelship.registry._serializers import (
     get_serializer,
 )
 from modelship.registry._signing import Signer
-from modelship.registry._snapshots import read_snapshot, write_snapshot
+from modelship.registry._snapshots import write_snapshot
+from modelship.registry._states import check_marker, mark, version_state
 from modelship.registry._tags import (
     ANY_VALUE,
     TagChange,
@@ -87,18 +96,9 @@ from modelship.registry._tags import (
 )
 from modelship.registry._where import Where
 from modelship.registry._writer import store_blob
-from modelship.version import (
-    ArtifactRef,
-    Lineage,
-    ModelVersion,
-    VersionState,
-    canonical_json,
-    missing_attachment,
-)
 
 __all__ = ["AliasMove", "GcReport", "Registry"]
 
-REGISTRY_FORMAT = 1
 D = TypeVar("D", bound=Document)
 
 
@@ -117,7 +117,10 @@ class Registry:
     aliases (``production``, ``staging``) move by compare-and-swap and every move is kept.
     ``signing_key`` and ``verify_signatures`` are as in :func:`~modelship.open_registry`:
     with a key everything written is signed and everything read is checked; without one,
-    a signed registry is refused unless ``verify_signatures=False``.
+    a signed registry is refused unless ``verify_signatures=False``. ``checkpoint_every``
+    is the interval (bytes, default 8 MiB) of the prefix digests stored with an artifact
+    it registers, which let ``load`` deserialise one piece while it checks the next; a
+    test suite passes a small one to make many pieces of a small artifact.
 
     Examples
     --------
@@ -135,7 +138,7 @@ class Registry:
     ['1']
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - public constructor: keyword-only options, each documented
         self,
         store: Store,
         *,
@@ -143,9 +146,17 @@ class Registry:
         single_writer: bool = False,
         user: str | None = None,
         verify_signatures: bool = True,
+        checkpoint_every: int = CHUNK,
     ) -> None:
         if not isinstance(store, Store):
             raise ConfigError(f"{store!r} does not implement the Store protocol")
+        if isinstance(checkpoint_every, bool) or not (
+            isinstance(checkpoint_every, int) and checkpoint_every > 0
+        ):
+            raise ConfigError(
+                f"checkpoint_every must be a positive number of bytes, got {checkpoint_every!r}"
+            )
+        self._CHECKPOINT_EVERY = checkpoint_every
         self.store = store
         self._signer = Signer(signing_key, verify=verify_signatures)
         self._single_writer = single_writer
@@ -155,9 +166,8 @@ class Registry:
 
     _SNAPSHOT_AFTER = 256
     """versions() writes a snapshot once it has read this many manifests one by one."""
-    # Prefix digests every 8 MiB let load() deserialise while it hashes (ArtifactRef); up
-    # to 1,024 of them (8 GiB), about 35 KiB of manifest.
-    _CHECKPOINT_EVERY = CHUNK
+    # Prefix digests every 8 MiB (checkpoint_every) let load() deserialise while it hashes
+    # (ArtifactRef); up to 1,024 of them (8 GiB), about 35 KiB of manifest.
     _MAX_CHECKPOINTS = 1024
 
     def __repr__(self) -> str:
@@ -184,21 +194,7 @@ class Registry:
         """
         self._signer.check_policy(self.store)
         if self._writable is None:
-            probe = f"{PROBES}/{uuid.uuid4().hex}"
-            honoured = False
-            if self.store.exclusive_creates:
-                self.store.create(probe, b"1")
-                try:
-                    self.store.create(probe, b"2")
-                except FileExistsError:
-                    honoured = True
-                finally:
-                    self.store.delete(probe)
-            self._writable = honoured
-            if honoured:
-                with contextlib.suppress(FileExistsError):
-                    marker = canonical_json({"format": REGISTRY_FORMAT})
-                    self.store.create(REGISTRY_MARKER, marker)
+            self._writable = honours_exclusive_creates(self.store)
         if not self._writable and not self._single_writer:
             raise UnsafeStore(
                 f"the store at {self.store.url} does not guarantee exclusive creates, so two "
@@ -282,7 +278,6 @@ class Registry:
             params=params or {},
             tags=tags or {},
             description=description,
-            source=self,
         )
         if not isinstance(description, str):
             raise ConfigError("description must be a string")
@@ -314,13 +309,15 @@ class Registry:
             for role, doc in docs.items()
         }
         complete = attrs.evolve(draft, lineage=lin, artifact=artifact, attachments=attached)
-        return commit(
+        committed = commit(
             self.store,
             complete,
             explicit,
             self._signer,
             lambda: refuse_during_gc(self.store),
         )
+        # The documents just stored, as stored: the record holds its small ones (no read).
+        return attrs.evolve(committed, documents={r: docs[r] for r in held_roles(committed)})
 
     def _store_blob(
         self,
@@ -383,56 +380,10 @@ class Registry:
             )
 
     def _parse(self, key: str, data: bytes | Mapping[str, Any]) -> ModelVersion:
-        """The manifest ``data`` read at ``key``: what the key says, and signed (with a key)."""
-        try:
-            if isinstance(data, Mapping):
-                mv = ModelVersion.from_dict(data, source=self)
-            else:
-                mv = ModelVersion.from_json(check_document(data, key), source=self)
-        except IntegrityError:
-            raise
-        except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
-            raise IntegrityError(
-                f"manifest at {key} is damaged ({type(exc).__name__}: {exc}); the registry was "
-                "tampered with or damaged. Restore it from a copy"
-            ) from exc
-        check_stored(check_model_name, mv.name, key)
-        check_stored(check_version, mv.version, key)
-        expected_name = key.split("/")[1]
-        if mv.name != expected_name or mv.version != number_of(key):
-            raise IntegrityError(
-                f"manifest at {key} claims to be {mv.name} version {mv.version}: the registry "
-                "was tampered with or damaged"
-            )
-        self._signer.check(mv)
-        return mv
-
-    def _marker(self, key: str, data: bytes) -> None:
-        """Check an archive or purge marker read at ``key`` (its signature, with a key)."""
-        doc = parse_json(data, f"marker {key}")
-        if not isinstance(doc, dict):
-            raise IntegrityError(f"marker {key} is not a JSON object: the registry was damaged")
-        self._signer.check_doc(doc, key, f"marker {key}")
+        return parse_manifest(key, data, self._signer)
 
     def _state(self, name: str, version: str) -> VersionState:
-        for state in (VersionState.PURGED, VersionState.ARCHIVED):
-            key = state_key(name, state.value, version)
-            try:
-                data = self.store.read(key)
-            except FileNotFoundError:
-                continue
-            self._marker(key, data)
-            return state
-        return VersionState.LIVE
-
-    def _mark(self, name: str, state: VersionState, version: str, doc: dict[str, Any]) -> bool:
-        """Create the (signed) marker that ``version`` is in ``state``; False if it existed."""
-        key = state_key(name, state.value, version)
-        try:
-            self.store.create(key, self._signer.seal_bytes(doc, key))
-        except FileExistsError:
-            return False  # kept as it is: the exclusive create decides who marked it
-        return True
+        return version_state(self.store, name, version, self._signer)
 
     def _not_found(self, name: str, what: str) -> VersionNotFound:
         if not self.store.list(folder(name, "versions")):
@@ -464,45 +415,11 @@ class Registry:
             )
         return mv
 
-    def _slot(self, name: str, seq: int) -> dict[str, Any] | None:
-        """Sequence slot ``seq`` of ``name``, checked (signature, version); None if absent."""
-        key = slot_key(name, seq)
-        try:
-            slot = parse_json(self.store.read(key), f"sequence slot {key}")
-        except FileNotFoundError:
-            return None
-        if not isinstance(slot, dict):
-            raise IntegrityError(f"sequence slot {key} is not a JSON object: it was damaged")
-        self._signer.check_doc(slot, key, f"sequence slot {key}")
-        if not slot.get("dead"):
-            check_stored(check_version, slot.get("version"), key)
-            if not isinstance(slot.get("registration"), str):
-                raise IntegrityError(
-                    f"slot {key} is damaged (not an object with a version and a registration); "
-                    "restore it from a copy, or replace it with a dead slot"
-                )
-        return slot
-
     def _latest(self, name: str) -> ModelVersion:
-        # Bounded: one step down per slot, from the highest slot that exists.
-        seq = top_slot(self.store, name)
-        while seq > 0:
-            slot = self._slot(name, seq)
-            seq -= 1
-            if slot is None or slot.get("dead"):
-                continue  # a dead registration, or a slot gc removed
-            key = manifest_key(name, slot["version"])
-            try:
-                mv = self._parse(key, self.store.read(key))
-            except FileNotFoundError:
-                continue  # a registration not (yet) committed
-            if (
-                mv.registration == slot.get("registration")
-                and mv.sequence == seq + 1
-                and self._state(name, mv.version) is VersionState.LIVE
-            ):
-                return mv
-        raise self._not_found(name, "live versions (all are archived)")
+        mv = latest_live(self.store, name, self._signer)
+        if mv is None:
+            raise self._not_found(name, "live versions (all are archived)")
+        return mv
 
     def get(
         self, name: str, ref: str | int = "latest", *, include_archived: bool = False
@@ -513,7 +430,10 @@ class Registry:
         registered version that is not archived) or ``"@alias"``. Raises
         :class:`~modelship.ModelNotFound`, :class:`~modelship.VersionNotFound` or
         :class:`~modelship.ArchivedVersion`. Latest and alias look-ups read a handful of
-        small documents however many versions there are.
+        small documents however many versions there are. The record holds a verified copy
+        of each attachment up to 16 MiB (``mv.profile``, ``mv.environment``, ...; see
+        :meth:`~modelship.ModelVersion.held`), read now: it does no I/O later. Read a
+        larger one with :meth:`attachment` or :meth:`read_attachment`.
 
         Examples
         --------
@@ -524,6 +444,12 @@ class Registry:
         >>> reg.get("m").version, reg.get("m", 2).version
         ('3', '2')
         """
+        return self._get(name, ref, include_archived=include_archived).read_through(self)
+
+    def _get(
+        self, name: str, ref: str | int = "latest", *, include_archived: bool = False
+    ) -> ModelVersion:
+        """The record for ``ref``, holding no documents (for the registry's own look-ups)."""
         name = check_model_name(name)
         self._signer.check_policy(self.store)
         if isinstance(ref, int) and not isinstance(ref, bool):
@@ -635,7 +561,7 @@ class Registry:
             store=self.store,
             signer=self._signer,
             parse=self._parse,
-            marker=self._marker,
+            marker=lambda key, data: check_marker(key, data, self._signer),
             may_write=self._may_write_cache,
             not_found=lambda name: self._not_found(name, "versions"),
         )
@@ -666,40 +592,15 @@ class Registry:
         names = [n for n in self.store.list(folder(name, "versions")) if is_document(n)]
         if not names:
             raise self._not_found(name, "versions")
-        found = sorted(self._committed(name, names), key=lambda mv: mv.sequence)
-        hidden_states = [VersionState.PURGED] + (
-            [] if include_archived else [VersionState.ARCHIVED]
-        )
-        markers = [
-            f"{folder(name, state.value)}/{n}"
-            for state in hidden_states
-            for n in self.store.list(folder(name, state.value))
-        ]
-        if self._signer.key is not None:
-            for key, data in self.store.read_many(markers).items():
-                self._marker(key, data)
-        hidden = {number_of(key) for key in markers}
-        return [mv for mv in found if mv.version not in hidden]
-
-    def _committed(self, name: str, names: list[str]) -> list[ModelVersion]:
-        """The versions whose manifests are ``names``: from a snapshot, then one by one.
-
-        The listing ``names`` decides which versions exist. Having read many manifests one
-        by one, this writes a new snapshot for the next reader (if it may write).
-        """
-        listed = {n for n in names if n.endswith(".json")}
-        for n in listed:
-            check_stored(check_version, number_of(n), f"{folder(name, 'versions')}/{n}")
-        cached, snapshots = read_snapshot(self.store, name, listed, self._parse)
-        versions = folder(name, "versions")
-        missing = [f"{versions}/{n}" for n in sorted(listed - cached.keys())]
-        found = list(cached.values())
-        found += [self._parse(k, d) for k, d in self.store.read_many(missing).items()]
-        if self._snapshots and len(missing) >= self._SNAPSHOT_AFTER:
+        found, one_by_one, snapshots = committed_versions(self.store, name, names, self._signer)
+        if self._snapshots and one_by_one >= self._SNAPSHOT_AFTER:
+            # Having read many manifests one by one: a snapshot for the next reader.
             self._snapshots = write_snapshot(
                 self.store, name, found, snapshots, self.check_writable
             )
-        return found
+        found.sort(key=lambda mv: mv.sequence)
+        hidden = hidden_versions(self.store, name, self._signer, include_archived=include_archived)
+        return [mv for mv in found if mv.version not in hidden]
 
     # --- artifacts ----------------------------------------------------------------------
 
@@ -766,7 +667,9 @@ class Registry:
         pinned = None if serializer is None else get_serializer(serializer)
         if not isinstance(allow_pickle, bool):
             raise ConfigError(f"allow_pickle must be True or False, got {allow_pickle!r}")
-        mv = self.get(name, ref, include_archived=include_archived)
+        # Of the documents, only the requirements are needed, to check them before loading.
+        bare = self._get(name, ref, include_archived=include_archived)
+        mv = bare.read_through(self, roles=(REQUIREMENTS_ROLE,))
         codec = get_serializer(mv.artifact.serializer)
         check_allowed(codec, f"{mv.name} {mv.version}", allow_pickle=allow_pickle, pinned=pinned)
         check_before_load(mv, strict=strict_environment)
@@ -835,13 +738,27 @@ class Registry:
         >>> reg.attachment("m", "1", "schema")
         b'{"cols": []}'
         """
-        mv = self.get(name, ref, include_archived=True)
-        return mv.attachment(role) if kind is None else mv.attachment(role, kind)
+        mv = self._get(name, ref, include_archived=True)
+        return (
+            self.read_attachment(mv, role) if kind is None else self.read_attachment(mv, role, kind)
+        )
 
-    def read_attachment(self, mv: ModelVersion, role: str) -> bytes:
-        """The verified bytes of ``mv``'s attachment ``role`` (an :class:`AttachmentSource`).
+    @overload
+    def read_attachment(self, mv: ModelVersion, role: str) -> bytes: ...
+
+    @overload
+    def read_attachment(self, mv: ModelVersion, role: str, kind: type[D]) -> D: ...
+
+    def read_attachment(
+        self, mv: ModelVersion, role: str, kind: type[D] | None = None
+    ) -> bytes | D:
+        """``mv``'s attachment ``role``, read from storage now: verified bytes, or a ``kind``.
 
         The signature of ``mv`` is checked first when this registry has a signing key.
+        For documents of any size (a record holds copies only up to 16 MiB), and for
+        records that hold none (rebuilt from JSON, or listed by :meth:`versions`):
+        ``reg.read_attachment(mv, "profile", DriftProfile)``. This makes a registry an
+        :class:`~modelship.registry.AttachmentSource`.
 
         Examples
         --------
@@ -855,7 +772,11 @@ class Registry:
         self._signer.check(mv)
         if role not in mv.attachments:
             raise missing_attachment(mv, role)
-        return read_verified(self.store, mv.attachments[role], f"{mv.name} {mv.version} {role}")
+        what = f"{mv.name} {mv.version} {role}"
+        data = read_verified(self.store, mv.attachments[role], what)
+        if kind is None:
+            return data
+        return read_document(kind, data, f"the {role!r} attachment of {mv.name}")
 
     # --- aliases ------------------------------------------------------------------------
 
@@ -900,7 +821,7 @@ class Registry:
         """
         name = check_model_name(name)
         alias = check_alias(alias)
-        target = self.get(name, check_version(version)).version
+        target = self._get(name, check_version(version)).version
         self.check_writable()
         before = move_alias(
             self.store,
@@ -980,7 +901,7 @@ class Registry:
         >>> reg.tags("m", "1"), reg.get("m", "1").tags
         ({'team': 'risk', 'ticket': 'RISK-42'}, {'team': 'risk'})
         """
-        mv = self.get(name, ref, include_archived=True)
+        mv = self._get(name, ref, include_archived=True)
         return current_tags(self.store, mv.name, mv.version, self._signer, mv.tags)
 
     def set_tag(
@@ -1022,7 +943,7 @@ class Registry:
     def _change_tag(
         self, name: str, ref: str | int, key: str, value: str | None, expected: Any
     ) -> None:
-        mv = self.get(name, ref, include_archived=True)
+        mv = self._get(name, ref, include_archived=True)
         self.check_writable()
         change_tag(
             self.store,
@@ -1043,7 +964,7 @@ class Registry:
         --------
         See :class:`~modelship.registry.TagChange`.
         """
-        mv = self.get(name, ref, include_archived=True)
+        mv = self._get(name, ref, include_archived=True)
         return tag_history(self.store, mv.name, mv.version, self._signer)
 
     # --- deleting -----------------------------------------------------------------------
@@ -1065,7 +986,7 @@ class Registry:
         >>> reg.get("m").version
         '1'
         """
-        mv = self.get(name, version, include_archived=True)
+        mv = self._get(name, version, include_archived=True)
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:
             raise Conflict(
@@ -1074,11 +995,11 @@ class Registry:
             )
         self.check_writable()
         marker = {"by": self._user, "at": now().isoformat(), "reason": reason}
-        if not self._mark(mv.name, VersionState.ARCHIVED, mv.version, marker):
+        key = state_key(mv.name, VersionState.ARCHIVED.value, mv.version)
+        if not mark(self.store, key, marker, self._signer):
             return  # archived already
         # set_alias() moves the alias, then reads this marker: of the two racing, at least
         # one sees the other, and the one that sees it undoes its own change.
-        key = state_key(mv.name, VersionState.ARCHIVED.value, mv.version)
         self._refuse_aliased(mv, undo=key, doing="deleting")
 
     def _refuse_aliased(self, mv: ModelVersion, *, undo: str, doing: str) -> None:
@@ -1102,7 +1023,7 @@ class Registry:
         >>> reg.delete("m", "1"); reg.restore("m", "1"); reg.get("m").version
         '1'
         """
-        mv = self.get(name, version, include_archived=True)
+        mv = self._get(name, version, include_archived=True)
         self.check_writable()
         self.store.delete(state_key(mv.name, VersionState.ARCHIVED.value, mv.version))
 
@@ -1124,17 +1045,17 @@ class Registry:
         ...
         modelship.errors.ArchivedVersion: m version '1' was purged
         """
-        mv = self.get(name, version, include_archived=True)
+        mv = self._get(name, version, include_archived=True)
         if self._state(mv.name, mv.version) is not VersionState.ARCHIVED:
             raise Conflict(
                 f"{mv.name} version {mv.version} is live; archive it with delete() before purge()"
             )
         self.check_writable()
         marker = {"by": self._user, "at": now().isoformat()}
-        if self._mark(mv.name, VersionState.PURGED, mv.version, marker):
+        key = state_key(mv.name, VersionState.PURGED.value, mv.version)
+        if mark(self.store, key, marker, self._signer):
             # Never delete the bytes an alias serves (set_alias reads the markers after it
             # moves, so of the two racing, at least one sees the other).
-            key = state_key(mv.name, VersionState.PURGED.value, mv.version)
             self._refuse_aliased(mv, undo=key, doing="purging")
         used = referenced_digests(self.store)
         for art in [mv.artifact, *mv.attachments.values()]:

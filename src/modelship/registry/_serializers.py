@@ -16,6 +16,7 @@ import importlib.metadata
 import platform
 from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
+from modelship._hashing import CHUNK
 from modelship.errors import ConfigError, SerializationError
 
 __all__ = [
@@ -245,9 +246,8 @@ class BytesSerializer(Serializer):
                 f"{type(obj).__name__}; use serializer='joblib' for Python objects"
             )
         view = memoryview(obj).cast("B")
-        step = 8 * 2**20
-        for start in range(0, len(view), step):
-            fp.write(view[start : start + step])
+        for start in range(0, len(view), CHUNK):
+            fp.write(view[start : start + CHUNK])
 
     def load(self, fp: IO[bytes]) -> Any:
         return fp.read()

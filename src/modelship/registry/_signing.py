@@ -31,10 +31,11 @@ from typing import Any
 
 import attrs
 
+from modelship._json import canonical_json
+from modelship._model_version import ModelVersion
 from modelship.errors import ConfigError, SignatureError
 from modelship.registry._layout import SIGNING_POLICY
 from modelship.registry._protocols import Store
-from modelship.version import ModelVersion, canonical_json
 
 __all__ = ["KEY_ENV", "Signer"]
 

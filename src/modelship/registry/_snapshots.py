@@ -14,11 +14,12 @@ import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from modelship._json import canonical_json
+from modelship._model_version import ModelVersion
 from modelship.errors import ModelshipError, RepairWarning
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import folder, snapshot_key
 from modelship.registry._protocols import Store
-from modelship.version import ModelVersion, canonical_json
 
 __all__ = ["SNAPSHOT_FORMAT", "read_snapshot", "write_snapshot"]
 

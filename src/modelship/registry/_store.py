@@ -20,13 +20,13 @@ from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
 from modelship._endpoints import with_s3_endpoint
+from modelship._hashing import CHUNK
 from modelship.errors import MissingDependency, ModelshipError, StoreError, UnsupportedStorage
 from modelship.registry._integrity import MAX_DOCUMENT, too_large
 from modelship.registry._protocols import BlobWriter
 
 __all__ = ["FsspecStore", "filesystem_for", "scheme_of"]
 
-_CHUNK = 8 * 2**20
 _WRITE_BEHIND = 4 * 2**20
 """Bytes a staged blob is written between two requests to start writing it to disk.
 
@@ -634,8 +634,8 @@ class FsspecStore:
                     os.posix_fadvise(local.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             return local
         with self._errors(f"opening {key}"):
-            # No read-ahead cache: the registry reads each _CHUNK once, front to back.
-            f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=_CHUNK, cache_type="none")
+            # No read-ahead cache: the registry reads each CHUNK once, front to back.
+            f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=CHUNK, cache_type="none")
             return f
 
     def size(self, key: str) -> int:

@@ -17,13 +17,13 @@ from typing import Any
 
 import attrs
 
+from modelship._model_version import ArtifactRef
 from modelship.errors import IntegrityError, RepairWarning, SerializationError, StoreError
 from modelship.registry._integrity import stored_damage
 from modelship.registry._layout import blob_key
 from modelship.registry._progress import make_callback
 from modelship.registry._protocols import Store
 from modelship.registry._serializers import Serializer
-from modelship.version import ArtifactRef
 
 __all__ = ["HashingWriter", "store_blob"]
 

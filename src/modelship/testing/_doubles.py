@@ -229,8 +229,8 @@ class HookStore:
     ``before_create(key)`` before each create only. Lets a test make two writers
     interleave exactly (the hook of one runs the other), without sleeping or hoping for
     a race. It has exactly the optional capabilities
-    (:class:`~modelship.registry.LocalBlobs`, :class:`~modelship.registry.AbortsUploads`)
-    of the store it wraps, and forwards them.
+    (:class:`~modelship.registry.LocalBlobs`, :class:`~modelship.registry.AbortsUploads`,
+    :class:`~modelship.registry.KnowsLocation`) of the store it wraps, and forwards them.
 
     Examples
     --------

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from modelship.errors import StoreError
-from modelship.registry import AbortsUploads, LocalBlobs, Store
+from modelship.registry import AbortsUploads, KnowsLocation, LocalBlobs, Store
 
 __all__ = ["StoreConformance"]
 
@@ -197,3 +197,11 @@ class StoreConformance:
         if not isinstance(store, AbortsUploads):
             pytest.skip("the store does not declare AbortsUploads")
         assert store.incomplete_uploads(before=0.0) == []
+
+    def test_a_store_that_knows_its_location_finds_it_once_a_key_is_written(
+        self, store: Store
+    ) -> None:
+        if not isinstance(store, KnowsLocation):
+            pytest.skip("the store does not declare KnowsLocation")
+        store.create("located", b"1")
+        assert store.location_exists() is True

@@ -1,7 +1,11 @@
 """The records a registry stores: :class:`ModelVersion`, :class:`Lineage`, :class:`ArtifactRef`.
 
 They are frozen attrs classes. ``to_dict``/``from_dict`` (and the JSON forms) round-trip
-exactly: ``ModelVersion.from_json(mv.to_json()) == mv``.
+exactly: ``ModelVersion.from_json(mv.to_json()) == mv``. They are plain data: no reader is
+injected into a record and no property does storage I/O. A registry that builds a record
+gives it verified copies of its small attached documents (:func:`held_roles`), which
+``mv.profile``, ``mv.environment`` and ``mv.attachment(...)`` parse; anything else is read
+by the registry (``reg.read_attachment(mv, role, kind)``). Public as ``modelship.*``.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ import enum
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timezone
 from typing import Any, Protocol, TypeVar, overload, runtime_checkable
 
@@ -20,7 +24,7 @@ from modelship._display import version_html, version_repr
 from modelship._documents import Document, document_kind, read_document
 from modelship._json import JSONValue, canonical_json
 from modelship._model_params import json_params
-from modelship.errors import ConfigError, IntegrityError, MissingAttachment
+from modelship.errors import ConfigError, IntegrityError, MissingAttachment, ModelshipError
 from modelship.parity._requirements import Requirements
 from modelship.parity._snapshot import EnvironmentSnapshot
 from modelship.parity._stored import stored_environment, stored_requirements
@@ -63,10 +67,11 @@ class VersionState(str, enum.Enum):
 
 @runtime_checkable
 class AttachmentSource(Protocol):
-    """Where a :class:`ModelVersion` read from a registry reads its attachments.
+    """What can read a :class:`ModelVersion`'s attachments: a registry.
 
     A :class:`~modelship.Registry` is one: it checks the version's signature (with a key)
-    and the attachment's digest before returning the bytes.
+    and the attachment's digest before returning the bytes. :meth:`ModelVersion.read_through`
+    reads a record's small documents from one, once.
 
     Examples
     --------
@@ -77,6 +82,40 @@ class AttachmentSource(Protocol):
 
     def read_attachment(self, mv: ModelVersion, role: str) -> bytes:
         """The verified bytes of ``mv``'s attachment ``role``."""
+
+
+HELD_DOCUMENT = 16 * 2**20
+"""The largest attachment a record holds a copy of (16 MiB). An environment snapshot is
+~5 KiB, requirements ~0.1 KiB, a drift profile ~28 KiB per column (so up to ~600
+columns); reading and verifying one costs ~1 ms per MiB on a local disk. Larger
+documents are read with ``registry.read_attachment(...)``, never with the record."""
+HELD_DOCUMENTS = 32 * 2**20
+"""The most a record holds in all (32 MiB): bounds the memory and time of reading one."""
+
+
+def held_roles(mv: ModelVersion) -> list[str]:
+    """The roles of ``mv``'s attachments a record read from a registry holds, by name.
+
+    Every attachment of at most :data:`HELD_DOCUMENT` bytes, in role order, while the
+    total stays within :data:`HELD_DOCUMENTS`.
+
+    Examples
+    --------
+    >>> ref = ArtifactRef("sha256:" + "0" * 64, 10, "bytes", "application/octet-stream")
+    >>> big = attrs.evolve(ref, size=HELD_DOCUMENT + 1)
+    >>> mv = ModelVersion(name="m", version="1", sequence=1, artifact=ref,
+    ...                   created_at="2026-01-01T00:00:00+00:00",
+    ...                   attachments={"schema": ref, "profile": big})
+    >>> held_roles(mv)
+    ['schema']
+    """
+    roles: list[str] = []
+    total = 0
+    for role, ref in sorted(mv.attachments.items()):  # bounded by the manifest
+        if ref.size <= HELD_DOCUMENT and total + ref.size <= HELD_DOCUMENTS:
+            roles.append(role)
+            total += ref.size
+    return roles
 
 
 def missing_attachment(mv: ModelVersion, role: str) -> MissingAttachment:
@@ -317,7 +356,8 @@ class ModelVersion:
     (the same number by default, or an explicit string such as ``"2.1.0"``).
     ``attachments`` holds further artifacts stored with the version (a drift profile, a
     schema) by role. ``signature`` is an HMAC of the manifest when the registry has a
-    signing key.
+    signing key. A record is plain data and does no I/O: one returned by a registry
+    holds verified copies of its small attachments (see :meth:`held`).
 
     Examples
     --------
@@ -345,11 +385,14 @@ class ModelVersion:
     attachments: Mapping[str, ArtifactRef] = attrs.field(factory=dict, converter=_ref_map)
     registration: str = ""
     signature: str | None = None
-    # Where attachments are read from, set by the registry that read this record, and the
-    # documents read so far: neither is part of the record's value (not compared, not
-    # serialised, not in repr), so a record equals its JSON round trip.
-    _source: AttachmentSource | None = attrs.field(
-        default=None, eq=False, repr=False, alias="source"
+    # Copies of its small attached documents (see held_roles), as the registry that built
+    # this record read and verified them, by role: bytes, or the error reading them raised
+    # (raised again when the document is asked for, so a damaged profile does not stop a
+    # get() or a load()). Plain data, not part of the record's value (not compared, not
+    # serialised, not in repr), so a record equals its JSON round trip. ``_read`` keeps
+    # the documents parsed so far.
+    _documents: Mapping[str, bytes | ModelshipError] = attrs.field(
+        factory=dict, eq=False, repr=False, alias="documents"
     )
     _read: dict[str, Any] = attrs.field(factory=dict, init=False, eq=False, repr=False)
 
@@ -362,14 +405,18 @@ class ModelVersion:
         return version_html(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        # Pickled as the data it is: where it reads attachments from stays behind.
+        # Pickled as the data it is: the copies of its documents stay behind.
         return (ModelVersion.from_dict, (self.to_dict(),))
 
-    def read_through(self, source: AttachmentSource) -> ModelVersion:
-        """This record, reading its attachments from ``source`` (a registry).
+    def read_through(
+        self, source: AttachmentSource, *, roles: Collection[str] | None = None
+    ) -> ModelVersion:
+        """This record, holding copies of its small documents read once from ``source``.
 
-        Registries call this on every record they return; the record itself is unchanged
-        (the source is not part of its value).
+        Registries return records that hold them already (``reg.get``, ``reg.register``);
+        this is for a record rebuilt from JSON or listed by ``reg.versions``. The
+        documents (those of ``roles`` only, if given) are read now, verified, and never
+        again: the record does no I/O.
 
         Examples
         --------
@@ -381,7 +428,47 @@ class ModelVersion:
         >>> bare.read_through(reg).attachment("notes"), bare.read_through(reg) == mv
         (b'hi', True)
         """
-        return self if self._source is source else attrs.evolve(self, source=source)
+        documents: dict[str, bytes | ModelshipError] = {}
+        for role in held_roles(self):
+            if roles is not None and role not in roles:
+                continue
+            try:
+                documents[role] = source.read_attachment(self, role)
+            except ModelshipError as exc:  # raised again when the document is asked for
+                documents[role] = exc
+        return attrs.evolve(self, documents=documents)
+
+    def held(self, role: str) -> bytes:
+        """The verified bytes of attachment ``role`` this record holds (no I/O).
+
+        Raises :class:`~modelship.MissingAttachment` if the version has no such
+        attachment, the error its reading raised if the stored bytes were damaged, and
+        :class:`~modelship.ConfigError` if this record holds no copy (it was rebuilt from
+        JSON, listed, or the document is larger than :data:`HELD_DOCUMENT`).
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> reg = ms.open_registry("memory://held-doc")
+        >>> mv = reg.register(model_name="m", model=b"x", serializer="bytes",
+        ...                   attachments={"notes": "hi"})
+        >>> mv.held("notes")
+        b'hi'
+        """
+        if role not in self.attachments:
+            raise missing_attachment(self, role)
+        held = self._documents.get(role)
+        if isinstance(held, ModelshipError):
+            raise held.with_traceback(None)  # the same error each time, not a growing trace
+        if held is None:
+            raise ConfigError(
+                f"this record of {self.name} version {self.version} holds no copy of its "
+                f"{role!r} attachment ({self.attachments[role].size} bytes): it was not read "
+                "from a registry with get() or register(), or the document is over 16 MiB. "
+                f"Read it with registry.attachment({self.name!r}, {self.version!r}, {role!r}"
+                f"[, kind]) or registry.read_attachment(mv, {role!r}[, kind])"
+            )
+        return held
 
     @overload
     def attachment(self, role: str) -> bytes: ...
@@ -392,9 +479,11 @@ class ModelVersion:
     def attachment(self, role: str, kind: type[D] | None = None) -> bytes | D:
         """The document stored with this version under ``role``: bytes, or read as ``kind``.
 
-        The bytes are verified (and the signature checked, when the registry signs) on the
-        first read; a document read as ``kind`` is kept, so reading it again does no I/O.
-        Works on records returned by a registry (``reg.get``, ``reg.versions``); raises
+        Read from the copy the record holds (see :meth:`held`: records returned by
+        ``reg.get`` and ``reg.register`` hold every attachment up to 16 MiB, verified); a
+        document read as ``kind`` is kept, so reading it again parses nothing. No I/O:
+        a larger document, or one of a record that holds none, raises
+        :class:`~modelship.ConfigError` naming the registry call that reads it. Raises
         :class:`~modelship.MissingAttachment` if the version has no such document.
 
         Examples
@@ -406,18 +495,11 @@ class ModelVersion:
         >>> reg.get("m").attachment("notes")
         b'trained on May data'
         """
-        if role not in self.attachments:
-            raise missing_attachment(self, role)
-        if self._source is None:
-            raise ConfigError(
-                "this ModelVersion was not read from a registry; use "
-                "registry.attachment(name, version, role), or mv.read_through(registry)"
-            )
+        data = self.held(role)
         if kind is None:
-            return self._source.read_attachment(self, role)
+            return data
         cached = self._read.get(role)
         if not isinstance(cached, kind):
-            data = self._source.read_attachment(self, role)
             cached = read_document(kind, data, f"the {role!r} attachment of {self.name}")
             self._read[role] = cached
         return cached
@@ -439,7 +521,9 @@ class ModelVersion:
 
         Use it as the reference of a drift check without the training data:
         ``DataDrift(reference=reg.get("fraud", "@production").profile, current=batch)``.
-        Typed: ``mv.attachment("profile", DriftProfile)``.
+        Typed: ``mv.attachment("profile", DriftProfile)``. Read from the copy the record
+        holds (no I/O); a profile over 16 MiB (~600 columns) is read with
+        ``reg.read_attachment(mv, "profile", DriftProfile)``.
         """
         return self.document("profile")
 
@@ -447,7 +531,7 @@ class ModelVersion:
     def schema(self) -> Any:
         """The data schema stored with this version (``register(..., schema=...)``).
 
-        Typed: ``mv.attachment("schema", Schema)``.
+        Typed: ``mv.attachment("schema", Schema)``. Read from the copy the record holds.
         """
         return self.document("schema")
 
@@ -455,8 +539,9 @@ class ModelVersion:
     def environment(self) -> EnvironmentSnapshot | None:
         """The training environment stored with this version, or ``None`` if it has none.
 
-        Recorded by ``register`` unless ``capture_environment=False``; validated as it is
-        read (:class:`~modelship.parity.InvalidEnvironmentDocument` if forged).
+        Recorded by ``register`` unless ``capture_environment=False``; parsed and
+        validated from the copy the record holds
+        (:class:`~modelship.parity.InvalidEnvironmentDocument` if forged).
         """
         return stored_environment(self)
 
@@ -495,7 +580,11 @@ class ModelVersion:
     def from_dict(
         cls, data: Mapping[str, Any], *, source: AttachmentSource | None = None
     ) -> ModelVersion:
-        """Rebuild a record from :meth:`to_dict`'s output, reading attachments from ``source``."""
+        """Rebuild a record from :meth:`to_dict`'s output.
+
+        With ``source`` (a registry), the record holds copies of its small documents, read
+        from it now (see :meth:`read_through`).
+        """
         fmt = data.get("format", MANIFEST_FORMAT)
         if fmt != MANIFEST_FORMAT:
             raise IntegrityError(
@@ -503,7 +592,7 @@ class ModelVersion:
                 f"(it reads format {MANIFEST_FORMAT}); upgrade modelship"
             )
         try:
-            return cls(
+            record = cls(
                 name=data["name"],
                 version=data["version"],
                 sequence=data["sequence"],
@@ -520,10 +609,10 @@ class ModelVersion:
                 },
                 registration=data.get("registration", ""),
                 signature=data.get("signature"),
-                source=source,
             )
         except (KeyError, TypeError) as exc:
             raise IntegrityError(f"manifest is malformed: missing or wrong field {exc}") from exc
+        return record if source is None else record.read_through(source)
 
     def to_json(self) -> str:
         """Canonical JSON of :meth:`to_dict`."""
@@ -533,7 +622,7 @@ class ModelVersion:
     def from_json(
         cls, text: str | bytes, *, source: AttachmentSource | None = None
     ) -> ModelVersion:
-        """Parse :meth:`to_json`'s output, reading attachments from ``source``."""
+        """Parse :meth:`to_json`'s output (``source``: as for :meth:`from_dict`)."""
         try:
             data = json.loads(text)
         except ValueError as exc:

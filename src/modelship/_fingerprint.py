@@ -16,11 +16,10 @@ import numpy as np
 
 from modelship._columns import column_array, named_items
 from modelship._endpoints import with_s3_endpoint
+from modelship._hashing import CHUNK, hash_stream
 from modelship.errors import ConfigError
 
 __all__ = ["fingerprint"]
-
-_CHUNK = 8 * 2**20
 
 
 def _feed_array(h: Any, arr: np.ndarray[Any, Any]) -> None:
@@ -48,11 +47,11 @@ def _feed_array(h: Any, arr: np.ndarray[Any, Any]) -> None:
     if flat is not None:
         raw: Any = flat.view(np.uint8) if flat.dtype.names is None else flat.tobytes()
         view = memoryview(raw)
-        for start in range(0, len(view), _CHUNK):
-            h.update(view[start : start + _CHUNK])
+        for start in range(0, len(view), CHUNK):
+            h.update(view[start : start + CHUNK])
         return
     # Not contiguous: hash a block of rows at a time, never a full copy.
-    rows = max(1, _CHUNK // max(1, arr[0:1].nbytes)) if arr.ndim and arr.shape[0] else 1
+    rows = max(1, CHUNK // max(1, arr[0:1].nbytes)) if arr.ndim and arr.shape[0] else 1
     for start in range(0, arr.shape[0] if arr.ndim else 1, rows):
         h.update(np.ascontiguousarray(arr[start : start + rows]).tobytes())
 
@@ -68,11 +67,8 @@ def _feed_columns(h: Any, columns: list[tuple[str, Any]]) -> None:
 
 
 def _file_digest(fs: Any, path: str) -> str:
-    h = hashlib.sha256()
     with fs.open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+        return hash_stream(f)[0]
 
 
 def _path_fingerprint(location: str) -> str:
