@@ -38,7 +38,7 @@ _CHECKS = (
     "data = {'x': np.arange(10.0)}\n"
 )
 _DEPLOY = (
-    "from modelship.deploy import BlueGreen\n"
+    "from modelship.deploy import BlueGreen, Canary, CanaryStep, DeploymentSpec, from_spec\n"
     "from modelship.testing import InMemoryDeployer\n"
     "dep = InMemoryDeployer()\n"
 )
@@ -64,6 +64,15 @@ TYPOS = {
     "deploy-keyword": (
         _DEPLOY + "BlueGreen(dep, undo_windw=0.0)\n",
         'Unexpected keyword argument "undo_windw" for "BlueGreen"',
+    ),
+    "deploy-canary-keyword": (
+        _DEPLOY + "Canary(dep, steps=[CanaryStep(10)], undo_windw=0.0)\n",
+        'Unexpected keyword argument "undo_windw" for "Canary"',
+    ),
+    "deploy-from-spec-keyword": (
+        _DEPLOY
+        + "def f(spec: DeploymentSpec) -> None:\n    from_spec(dep, spec, undo_windw=0.0)\n",
+        'Unexpected keyword argument "undo_windw" for "from_spec"',
     ),
     "deploy-rollout-method": (
         _DEPLOY + "BlueGreen(dep).deploy('m', 1).rolback()\n",

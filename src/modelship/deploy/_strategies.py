@@ -14,8 +14,9 @@ starting the new one (for models that cannot run twice side by side), and says s
 from __future__ import annotations
 
 import itertools
+import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar, TypedDict
 
 import attrs
 
@@ -31,9 +32,26 @@ from modelship.errors import ConfigError
 if TYPE_CHECKING:
     from modelship.deploy._spec import DeploymentSpec
 
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:  # mypy ships typing_extensions; nothing imports it at run time
+        from typing_extensions import Unpack
+
 __all__ = ["BlueGreen", "Canary", "CanaryStep", "Recreate", "from_spec"]
 
 SLOTS = ("blue", "green")
+
+
+class StrategyOptions(TypedDict, total=False):
+    """The keyword options every strategy takes, as :func:`from_spec` passes them on."""
+
+    gate: Gate | None
+    policy: GatePolicy | None
+    progress_deadline: float
+    undo_window: float
+    alias: str | None
+    history: DeploymentHistory | None
+    clock: Clock | None
 
 
 class _Strategy:
@@ -370,15 +388,31 @@ class Canary(_Strategy):
     name = "canary"
     DEFAULT_STEPS = (CanaryStep(10, 60.0), CanaryStep(25, 60.0), CanaryStep(50, 60.0))
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - BlueGreen's documented options, spelled out so that type checkers and editors see them, plus steps
         self,
         deployer: Deployer,
         spec: DeploymentSpec | None = None,
         *,
         steps: Sequence[CanaryStep] | None = None,
-        **kwargs: Any,
+        gate: Gate | None = None,
+        policy: GatePolicy | None = None,
+        progress_deadline: float = 600.0,
+        undo_window: float = 600.0,
+        alias: str | None = "production",
+        history: DeploymentHistory | None = None,
+        clock: Clock | None = None,
     ) -> None:
-        super().__init__(deployer, spec, **kwargs)
+        super().__init__(
+            deployer,
+            spec,
+            gate=gate,
+            policy=policy,
+            progress_deadline=progress_deadline,
+            undo_window=undo_window,
+            alias=alias,
+            history=history,
+            clock=clock,
+        )
         steps = tuple(steps) if steps is not None else self.DEFAULT_STEPS
         if not steps:
             raise ConfigError("a canary needs at least one step; use BlueGreen for none")
@@ -518,7 +552,7 @@ class Recreate(_Strategy):
 
 
 def from_spec(
-    deployer: Deployer, spec: DeploymentSpec, **kwargs: Any
+    deployer: Deployer, spec: DeploymentSpec, **kwargs: Unpack[StrategyOptions]
 ) -> BlueGreen | Canary | Recreate:
     """The strategy ``spec.strategy`` names, with the spec's canary steps.
 
