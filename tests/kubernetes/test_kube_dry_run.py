@@ -42,6 +42,12 @@ def test_a_server_side_dry_run_prints_the_defaulted_objects_and_stores_nothing(
     assert deployment["spec"]["progressDeadlineSeconds"] == 600  # the server's defaults
     assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
     assert service["spec"]["type"] == "ClusterIP"
+    # As the real server answers: the fields our manager would own, by an Apply.
+    for obj in objects:
+        (entry,) = obj["metadata"]["managedFields"]
+        assert (entry["manager"], entry["operation"]) == ("modelship", "Apply")
+        assert "f:spec" in entry["fieldsV1"]
+    assert "f:replicas" in deployment["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
     patches = [r for r in kube.requests if r.method == "PATCH"]
     assert len(patches) == 3
     assert all(r.query.get("dryRun") == "All" for r in patches)

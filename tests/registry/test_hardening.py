@@ -17,6 +17,7 @@ from typing import IO, Any, ClassVar
 import pytest
 
 import modelship as ms
+from modelship._model_version import canonical_json
 from modelship.cli import main
 from modelship.registry import FsspecStore, Serializer, register_serializer
 from modelship.registry._layout import (
@@ -320,7 +321,7 @@ def _damage_manifest(reg: ms.Registry, store: MemoryStore, change: Any) -> None:
     mv = reg.get("m", "1")
     doc = mv.to_dict()
     change(doc)
-    store.replace(manifest_key("m", "1"), ms.version.canonical_json(doc))
+    store.replace(manifest_key("m", "1"), canonical_json(doc))
 
 
 @pytest.mark.parametrize(

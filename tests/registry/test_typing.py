@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-api = pytest.importorskip("mypy.api")
+from mypy import api
 
 HERE = Path(__file__).parent
 

@@ -193,10 +193,17 @@ class Store:
                 if key[0] == plural and (namespace is None or key[1] == namespace)
             ]
 
-    def _out(self, key: Key, obj: dict[str, Any]) -> dict[str, Any]:
+    def _out(
+        self,
+        key: Key,
+        obj: dict[str, Any],
+        owners: dict[str, set[Path]] | None = None,
+        ops: dict[str, tuple[str, str]] | None = None,
+    ) -> dict[str, Any]:
+        """What a client reads: ``obj`` with its ``managedFields`` (stored, or as given)."""
         out = copy.deepcopy(obj)
-        owners = self.owners.get(key, {})
-        ops = self.operations.get(key, {})
+        owners = self.owners.get(key, {}) if owners is None else owners
+        ops = self.operations.get(key, {}) if ops is None else ops
         managed = [
             {
                 "manager": manager,
@@ -263,14 +270,16 @@ class Store:
                 for owned in new_owners.values():
                     owned.difference_update(changed)
                 new_owners.setdefault(manager, set()).update(changed)
-            if dry_run:
-                out = copy.deepcopy(obj)
-                out["metadata"]["resourceVersion"] = str(self.rv)
-                return out
-            self.objects[key] = obj
-            self.owners[key] = {m: p for m, p in new_owners.items() if p}
+            kept = {m: p for m, p in new_owners.items() if p}
+            ops = dict(self.operations.get(key, {}))
             if manager is not None:
-                self.operations.setdefault(key, {})[manager] = (operation, now_iso())
+                ops[manager] = (operation, now_iso())
+            if dry_run:  # what would be stored, managedFields and all; nothing changes
+                meta["resourceVersion"] = str(self.rv)
+                return self._out(key, obj, kept, ops)
+            self.objects[key] = obj
+            self.owners[key] = kept
+            self.operations[key] = ops
             return self._bump(key, obj, "ADDED" if old is None else "MODIFIED")
 
     def write_status(self, plural: str, namespace: str, name: str, status: Any) -> None:
