@@ -206,6 +206,7 @@ DISTRIBUTION = {
     "threadpoolctl": "threadpoolctl",
     "tomli": "tomli",
     "tqdm": "tqdm",
+    "typing_extensions": "typing-extensions",
     "uvicorn": "uvicorn",
     "uvloop": "uvloop",
     "yaml": "PyYAML",
