@@ -289,6 +289,18 @@ class _Strategy:
             return SLOTS[0]
         return SLOTS[1] if serving.slot == SLOTS[0] else SLOTS[0]
 
+    def _prepare(
+        self, model: str, version: str | int
+    ) -> tuple[str, str | None, SlotState | None, Rollout | None]:
+        """What every deploy starts from: the resolved version, the alias as it stands, the
+        slot serving now, and a finished rollout if that version already serves."""
+        resolved = self._resolve(model, version)
+        expected = self._alias_now(model)
+        stable = self._serving(model)
+        if stable is not None and (stable.model, stable.version) == (model, resolved):
+            return resolved, expected, stable, self._unchanged(model, resolved, stable)
+        return resolved, expected, stable, None
+
     def _unchanged(self, model: str, version: str, serving: SlotState) -> Rollout:
         rollout = self._new(model, version, serving.slot, None)
         rollout.status = RolloutStatus.SUCCEEDED
@@ -345,11 +357,9 @@ class BlueGreen(_Strategy):
     def deploy(self, model: str, version: str | int) -> Rollout:
         """Put ``version`` of ``model`` into service; returns the succeeded rollout."""
         self._two_slots()
-        version = self._resolve(model, version)
-        expected = self._alias_now(model)
-        stable = self._serving(model)
-        if stable is not None and (stable.model, stable.version) == (model, version):
-            return self._unchanged(model, version, stable)
+        version, expected, stable, done = self._prepare(model, version)
+        if done is not None:
+            return done
         rollout = self._new(model, version, self._idle(stable), stable)
         why = self._start_slot(rollout, rollout.slot) or self._analyse(rollout, "pre-promotion")
         if why is None:
@@ -426,11 +436,9 @@ class Canary(_Strategy):
     def deploy(self, model: str, version: str | int) -> Rollout:
         """Put ``version`` of ``model`` into service in steps; returns the rollout."""
         self._two_slots()
-        version = self._resolve(model, version)
-        expected = self._alias_now(model)
-        stable = self._serving(model)
-        if stable is not None and (stable.model, stable.version) == (model, version):
-            return self._unchanged(model, version, stable)
+        version, expected, stable, done = self._prepare(model, version)
+        if done is not None:
+            return done
         rollout = self._new(model, version, self._idle(stable), stable)
         why = self._start_slot(rollout, rollout.slot)
         if why is None and stable is not None:
@@ -493,11 +501,9 @@ class Recreate(_Strategy):
 
     def deploy(self, model: str, version: str | int) -> Rollout:
         """Replace the serving version with ``version`` of ``model``; returns the rollout."""
-        version = self._resolve(model, version)
-        expected = self._alias_now(model)
-        stable = self._serving(model)
-        if stable is not None and (stable.model, stable.version) == (model, version):
-            return self._unchanged(model, version, stable)
+        version, expected, stable, done = self._prepare(model, version)
+        if done is not None:
+            return done
         slot = stable.slot if stable is not None else SLOTS[0]
         rollout = self._new(model, version, slot, stable)
         why = None
