@@ -34,6 +34,7 @@ ratios to the baselines of the same round much less so.
 from __future__ import annotations
 
 import argparse
+import collections
 import json
 import os
 import shutil
@@ -53,6 +54,7 @@ from bench_registry import moto_server, table
 import modelship as ms
 from modelship._json import canonical_json
 from modelship.registry._layout import head_key, manifest_key, slot_key
+from modelship.testing import HookStore
 
 NAME = "m"
 PAGE = 100
@@ -131,6 +133,12 @@ def measure(
         },
     )
     figures["page, first call"] = first
+    # What a warm page asks of the store, one request each on S3 (a LIST with a prefix
+    # there is served from S3's index; moto's server walks every key of the bucket).
+    calls: collections.Counter[str] = collections.Counter()
+    counted = ms.Registry(HookStore(reg.store, before=lambda op, key: calls.update([op])))
+    counted.versions(NAME, limit=PAGE, order="newest")
+    CALLS[(url, count)] = ", ".join(f"{op} {n}" for op, n in sorted(calls.items()))
     if count <= 10_000:
         reg.versions(NAME)  # its first call writes the snapshot the next ones read
         figures["versions(name), all, warm"] = best_of(
@@ -148,10 +156,13 @@ COLUMNS = [
 ]
 
 
-def row(store: str, count: int, figures: dict[str, float]) -> list[str]:
+CALLS: dict[tuple[str, int], str] = {}
+
+
+def row(store: str, url: str, count: int, figures: dict[str, float]) -> list[str]:
     cells = [f"{figures[c]:.2f}" if c in figures else "-" for c in COLUMNS]
     ratio = figures["page, warm"] / figures["list versions/ (sorted)"]
-    return [store, f"{count:,}", *cells, f"{ratio:.3g}x"]
+    return [store, f"{count:,}", *cells, f"{ratio:.3g}x", CALLS.get((url, count), "-")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -177,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             figures = measure(
                 str(root), {}, count, args.rounds, lambda v=versions: sorted(os.listdir(v))
             )
-            rows.append(row("local", count, figures))
+            rows.append(row("local", str(root), count, figures))
             print(f"local {count}: {figures}", file=sys.stderr)
         if s3_sizes:
             with moto_server() as options:
@@ -195,14 +206,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                         args.rounds,
                         lambda f=folder: sorted(fs.ls(f, detail=False, refresh=True)),
                     )
-                    rows.append(row("s3 (moto)", count, figures))
+                    rows.append(row("s3 (moto)", url, count, figures))
                     print(f"s3 {count}: {figures}", file=sys.stderr)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     print(
         table(
             f"Newest {PAGE} versions (ms, best of {args.rounds}; baselines interleaved)",
-            ["store", "versions", *COLUMNS, "page / listing"],
+            ["store", "versions", *COLUMNS, "page / listing", "store calls (warm page)"],
             rows,
         )
     )
