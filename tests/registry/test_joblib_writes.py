@@ -3,11 +3,14 @@
 The serializer's pickler writes a contiguous array from the array's own memory where
 joblib writes 16 MiB ``tobytes()`` copies; everything else goes through joblib's code.
 These tests hold it to joblib's bytes for any array, and to "no copy" for the big ones.
+The hashing writer then copies each large chunk of a buffer that could change into a
+reused buffer of its own: the last tests change the array between hashing and writing.
 """
 
 from __future__ import annotations
 
 import io
+import threading
 import types
 from typing import Any
 
@@ -164,3 +167,39 @@ def test_a_registered_array_loads_back_and_its_digest_is_joblibs(tmp_path: Any) 
     np.testing.assert_array_equal(reg.load("m", mv.version), array)
     expected = hashlib.sha256(joblib_bytes(np.asfortranarray(array))).hexdigest()
     assert mv.artifact.digest == "sha256:" + expected
+
+
+class _MutatingTarget:
+    """A blob file whose write lets the hasher finish the chunk, then changes the caller's
+    array (as another thread might) before it takes the bytes: deterministic, no timing."""
+
+    def __init__(self, source: np.ndarray[Any, Any]) -> None:
+        self.source = source
+        self.hashed = threading.Event()
+        self.data = bytearray()
+
+    def observe(self, chunk: memoryview) -> None:  # runs on the hashing thread, after hashing
+        self.hashed.set()
+
+    def write(self, chunk: memoryview) -> None:
+        if len(chunk) >= 2**20:
+            assert self.hashed.wait(10)
+            self.hashed.clear()
+            self.source += 1.0  # the caller's array changes between hashing and writing
+        self.data += chunk
+
+
+@pytest.mark.parametrize("serializer", ["joblib", "bytes"])
+def test_the_bytes_hashed_are_the_bytes_written_when_the_array_changes(serializer: str) -> None:
+    import hashlib
+
+    from modelship.registry._serializers import get_serializer
+    from modelship.registry._writer import HashingWriter
+
+    array = np.zeros(2**20)  # 8 MiB
+    target = _MutatingTarget(array)
+    writer = HashingWriter(target, observe=target.observe)
+    model = array if serializer == "joblib" else memoryview(array).cast("B")
+    get_serializer(serializer).dump(model, writer)
+    writer.close()
+    assert writer.digest == "sha256:" + hashlib.sha256(target.data).hexdigest()

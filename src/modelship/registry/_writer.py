@@ -28,6 +28,13 @@ from modelship.registry._serializers import Serializer
 __all__ = ["HashingWriter", "store_blob"]
 
 
+def _immutable(data: Any) -> bool:
+    """Whether no one can change ``data``'s bytes: ``bytes``, or a view of ``bytes``."""
+    if isinstance(data, bytes):
+        return True
+    return isinstance(data, memoryview) and isinstance(data.obj, bytes)
+
+
 class HashingWriter:
     """A write-only binary stream that hashes and counts what passes into a blob writer.
 
@@ -35,9 +42,12 @@ class HashingWriter:
     staging file: hashlib and file writes both release the GIL, so the two overlap and a
     large artifact costs about max(hash, write) instead of their sum. Small writes (pickle
     opcodes) are coalesced into 1 MiB chunks first. At most two chunks wait for the hasher,
-    which bounds the extra memory; a large immutable ``bytes`` is hashed while the caller
-    prepares the next one. The worker starts with the first full chunk: a document smaller
-    than one is hashed in the caller's thread at :meth:`close`, without a thread to start.
+    which bounds the extra memory; a large chunk is hashed while the caller prepares the
+    next one. A large chunk in a buffer that could change (anything but ``bytes``) is
+    copied into a reused buffer of the writer's first, so the bytes hashed are the bytes
+    written even if another thread writes to the caller's array meanwhile. The worker
+    starts with the first full chunk: a document smaller than one is hashed in the
+    caller's thread at :meth:`close`, without a thread to start.
 
     ``observe``, if given, is called on the hashing thread with each chunk, in order, just
     after it is hashed (the artifact's scan for its requirements reads the very bytes the
@@ -64,6 +74,8 @@ class HashingWriter:
         self._failure: BaseException | None = None
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._copies = [bytearray(), bytearray()]
+        self._turn = 0
         self.size = 0
 
     def _hash_loop(self) -> None:
@@ -113,18 +125,29 @@ class HashingWriter:
             if self._pending:
                 block, self._pending = self._pending, bytearray()
                 self._emit(memoryview(block))
-            # The caller's buffer is hashed and written as it is, without a copy, the two at
-            # once. A mutable buffer may be reused once write() returns, so the hasher must
-            # be done with it first. An immutable ``bytes`` (joblib writes each 16 MiB of an
-            # array as a new one) cannot change: the caller goes on making the next chunk
-            # while the hasher finishes this one, and only the next large write waits for
-            # it, so at most one such chunk is held beyond the caller's.
+            # The hasher and the file write read the chunk at the same time, so they must
+            # read bytes nobody can change: an immutable ``bytes`` is used as it is; any
+            # other buffer (a view of the caller's array, which another thread could be
+            # writing to) is first copied into one of two buffers of ours, reused from one
+            # large write to the next (a copy into warm memory: 0.04 s a GiB here, where
+            # fresh memory costs 0.45 s). The copy of this chunk overlaps the hashing of
+            # the last; the other buffer's chunk was hashed before the last was emitted.
+            if not _immutable(data):
+                view = self._private(view)
             self._queue.join()
             self._emit(view)
-            if not isinstance(data, bytes):
-                self._queue.join()
         self.size += n
         return n
+
+    def _private(self, view: memoryview) -> memoryview:
+        """A copy of ``view`` in the buffer the hasher is not reading."""
+        turn = self._turn
+        self._turn ^= 1
+        if len(self._copies[turn]) < len(view):  # a new buffer, never a resize of a lent one
+            self._copies[turn] = bytearray(len(view))
+        out = memoryview(self._copies[turn])[: len(view)]
+        out[:] = view
+        return out
 
     def close(self) -> None:
         """Flush what is pending and wait for the hasher; idempotent."""
