@@ -175,10 +175,15 @@ class _LocalBlobWriter:
         self._file.flush()
         final = self._store._local(key)
         # Bytes with this digest are stored already (the usual case for an environment
-        # document): these are discarded, so they need not reach the disk. Only a hint:
-        # the link below decides, and a blob that disappears meanwhile is linked after
-        # an fsync like any other.
-        stored = os.path.exists(final)
+        # document): these are discarded, so they need not reach the disk. The existing
+        # blob is touched (made young, in case it is an orphan gc is about to collect);
+        # one gone by then is stored from these bytes after all, fsynced like any other.
+        # What keeps a reused blob from being collected later is gc's handshake with the
+        # commit (see _gc), not this check.
+        stored = False
+        with contextlib.suppress(FileNotFoundError):
+            os.utime(final)
+            stored = True
         if not stored:
             os.fsync(self._file.fileno())
         self._file.close()
@@ -193,11 +198,9 @@ class _LocalBlobWriter:
                     # A dangling symbolic link holds the key: it stores nothing; replace it.
                     os.unlink(final)
                     created = _link(self._path, final)
-            if not created:
-                # The same bytes are stored already, maybe as an orphan that gc is about to
-                # collect: make it young again (gc's protocol does not rely on it; see _gc).
-                with contextlib.suppress(FileNotFoundError):
-                    os.utime(final)
+                if not created:  # stored by another writer since the check: touch it too
+                    with contextlib.suppress(FileNotFoundError):
+                        os.utime(final)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path)
