@@ -195,6 +195,23 @@ def test_a_slot_losing_its_traffic_goes_back_to_its_spec_size_without_being_wait
     )
 
 
+def test_a_replica_annotation_edited_by_hand_is_a_clear_error_and_nothing_moves(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    dep = make_deployer()
+    start(dep, "blue", "1", spec)
+    start(dep, "green", "2", spec)
+    dep.set_traffic({"blue": 100})
+    green = kube.get("deployments", NS, "fraud-green")
+    assert green is not None
+    green["metadata"]["annotations"]["modelship.io/replicas"] = "two"
+    kube.create(green)  # someone ran kubectl annotate
+    before = len(kube.writes())
+    with pytest.raises(KubernetesError, match=r"modelship.io/replicas='two'.*set it back"):
+        dep.set_traffic({"blue": 50, "green": 50})
+    assert len(kube.writes()) == before
+
+
 def test_weights_through_an_http_route_are_exact(kube: FakeKube, make_deployer: Make) -> None:
     dep = make_deployer(traffic="httproute", gateway="public")
     start(dep, "blue", "1")

@@ -594,8 +594,17 @@ class KubernetesDeployer:
         """
 
         def base(slot: str) -> int:
-            notes = deployments[slot]["metadata"].get("annotations", {})
-            return int(notes.get(ANNOTATION_REPLICAS, _replicas(deployments[slot])))
+            notes = deployments[slot]["metadata"].get("annotations") or {}
+            if ANNOTATION_REPLICAS not in notes:
+                return _replicas(deployments[slot])
+            text = notes[ANNOTATION_REPLICAS]  # read from the cluster: anyone may edit it
+            if not (isinstance(text, str) and text.isdigit() and int(text) >= 1):
+                raise KubernetesError(
+                    f"Deployment {self.options.slot_name(slot)} has annotation "
+                    f"{ANNOTATION_REPLICAS}={text!r}, not a replica count; it records the "
+                    "spec's replicas: set it back (or deploy the slot again)"
+                )
+            return int(text)
 
         plan = {slot: base(slot) for slot in deployments}
         if len(live) >= 2:
