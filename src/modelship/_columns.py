@@ -10,6 +10,11 @@ every place that takes data accepts the same inputs under the same column names:
   is a plain array);
 - a pyarrow Table or RecordBatch (``.column_names`` and ``.column(name)``).
 
+A column of text or categories can also be taken as codes into its distinct values
+(:func:`encoded_column`): pandas categoricals and arrow dictionary arrays hold it that way,
+and text is factorised by the data library's own hashing. Counting such a column is one
+``np.bincount`` over small integers instead of a pass of Python over every value.
+
 Duck typing only: nothing here imports pandas, polars or pyarrow. This module is a leaf:
 it imports nothing from modelship.
 """
@@ -22,7 +27,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["column_array", "named_items", "series_name"]
+__all__ = ["Encoded", "column_array", "encoded_column", "named_items", "series_name"]
 
 
 def series_name(data: Any) -> str | None:
@@ -79,5 +84,137 @@ def column_array(value: Any) -> NDArray[Any]:
     'i'
     """
     if type(value).__module__.startswith("pyarrow"):  # an Array may need a copy (strings)
+        chunks = getattr(value, "chunks", None)
+        if chunks and str(value.type).startswith("dictionary<"):
+            # Chunk by chunk: arrow cannot join dictionaries that hold a null.
+            return np.concatenate([chunk.to_numpy(zero_copy_only=False) for chunk in chunks])
         return np.asarray(value.to_numpy(zero_copy_only=False))
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value)
+
+
+class Encoded:
+    """One column as ``codes`` into its distinct ``labels``, and the column it came from.
+
+    ``labels[codes[i]]`` is row ``i``'s value. A code is in ``[0, len(labels))``, except
+    that 8- and 16-bit codes may be -1 for a missing value (pandas categoricals); a
+    missing value may also be a label of its own (``None``, NaN or ``pd.NA``). Labels may
+    repeat in text (two categories that format alike) and may include values no row
+    holds (a categorical's unused categories). :meth:`array` is the column as
+    :func:`column_array` gives it, for any use that needs the values themselves.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> enc = Encoded(np.array([0, 1, 0]), np.array(["a", "b"], dtype=object), ["a", "b", "a"])
+    >>> len(enc), enc.array().tolist()
+    (3, ['a', 'b', 'a'])
+    """
+
+    __slots__ = ("codes", "labels", "source")
+
+    def __init__(self, codes: NDArray[np.integer[Any]], labels: NDArray[Any], source: Any):
+        self.codes = codes
+        self.labels = labels
+        self.source = source
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def array(self) -> NDArray[Any]:
+        """The column's values, as :func:`column_array` of its source."""
+        return column_array(self.source)
+
+
+# Arrow types whose values are text: dictionary-encoded by arrow's own hashing.
+_ARROW_TEXT = frozenset({"string", "large_string", "string_view"})
+# pandas dtypes factorised by pandas' hashing: text and Python objects.
+_PANDAS_TEXT = frozenset({"object", "string", "str"})
+
+
+def encoded_column(value: Any) -> Encoded | None:
+    """``value`` as :class:`Encoded` when it is a pandas, polars or arrow column of text
+    or categories, else ``None`` (numbers, dates, NumPy arrays and lists).
+
+    The codes are pandas' categorical codes or ``Series.factorize()``, arrow's dictionary
+    indices or ``dictionary_encode()``, and for polars those of its arrow form. The
+    encoding only saves time: a library whose interface differs from the one expected
+    gives ``None``, and the caller reads the column as an array, with the same result.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> encoded_column(np.array(["a", "b"])) is None
+    True
+    """
+    module = type(value).__module__
+    try:
+        if module.startswith("pandas"):
+            return _pandas_codes(value)
+        if module.startswith("pyarrow"):
+            return _arrow_codes(value, value)
+        if module.startswith("polars"):
+            dtype = str(getattr(value, "dtype", ""))
+            if dtype.startswith(("Categorical", "Enum", "String", "Utf8")):
+                return _arrow_codes(value.to_arrow(), value)
+    except Exception:  # any surprise from another library's API: the plain route, same result
+        return None
+    return None
+
+
+def _pandas_codes(value: Any) -> Encoded | None:
+    if getattr(value, "ndim", 1) != 1:
+        return None
+    dtype = str(getattr(getattr(value, "dtype", None), "name", ""))
+    if dtype == "category":
+        # A Series' Categorical (its .array): .codes is a view there, a copy via .cat.
+        categorical = value.array if hasattr(value, "cat") else value
+        codes = np.asarray(categorical.codes)
+        if codes.dtype.kind == "i" and codes.dtype.itemsize <= 2:
+            return Encoded(codes, np.asarray(categorical.categories, dtype=object), value)
+    elif dtype not in _PANDAS_TEXT:
+        return None
+    # Missing values (None, NaN, pd.NA) become one label of their own: every code >= 0.
+    codes, uniques = value.factorize(use_na_sentinel=False)
+    return Encoded(np.asarray(codes), np.asarray(uniques, dtype=object), value)
+
+
+def _arrow_codes(value: Any, source: Any) -> Encoded | None:
+    kind = str(value.type)
+    if kind in _ARROW_TEXT:
+        value = value.dictionary_encode(null_encoding="encode")
+    elif not kind.startswith("dictionary<"):
+        return None
+    chunks = list(value.chunks) if hasattr(value, "chunks") else [value]
+    if not chunks:
+        return None
+    first = chunks[0].dictionary
+    if all(chunk.dictionary.equals(first) for chunk in chunks[1:]):
+        # One dictionary (one chunk, or chunks that share it): the indices are the codes,
+        # zero-copy from one chunk without nulls.
+        labels = np.empty(len(first) + 1, dtype=object)
+        labels[:-1] = first.to_numpy(zero_copy_only=False)
+        labels[-1] = None  # the label of a null index
+        parts = [_indices(chunk, len(first)) for chunk in chunks]
+        codes = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return Encoded(codes, labels, source)
+    # Each chunk has its own dictionary: they are laid end to end (a label may repeat)
+    # and each chunk's indices moved past those before it, with one label for a null.
+    sizes = [len(chunk.dictionary) for chunk in chunks]
+    labels = np.empty(sum(sizes) + 1, dtype=object)
+    codes = np.empty(len(value), dtype=np.int64)
+    start = row = 0
+    for chunk, size in zip(chunks, sizes, strict=True):
+        labels[start : start + size] = chunk.dictionary.to_numpy(zero_copy_only=False)
+        indices = _indices(chunk, len(labels) - 1 - start)
+        np.add(indices, start, out=codes[row : row + len(chunk)])
+        start, row = start + size, row + len(chunk)
+    labels[-1] = None
+    return Encoded(codes, labels, source)
+
+
+def _indices(chunk: Any, null_code: int) -> NDArray[Any]:
+    """A dictionary chunk's indices as a NumPy array, a null as ``null_code``."""
+    indices = chunk.indices
+    if indices.null_count:
+        indices = indices.cast("int64").fill_null(null_code)
+    return np.asarray(indices.to_numpy())

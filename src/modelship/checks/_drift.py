@@ -36,6 +36,8 @@ from modelship.checks._tabular import (
     KINDS,
     Column,
     ColumnKind,
+    RawColumn,
+    dtype_kind,
     parse_kinds,
     raw_columns,
     type_columns,
@@ -526,10 +528,10 @@ class _DriftCheck:
 
     # --- what subclasses say: how inputs become columns, and their kinds ---
 
-    def _raw(self, data: Any, what: str) -> dict[str, NDArray[Any]]:
+    def _raw(self, data: Any, what: str) -> dict[str, RawColumn]:
         raise NotImplementedError
 
-    def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
+    def _reference_kinds(self, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
         raise NotImplementedError
 
     def _max_unique(self) -> int | None:
@@ -1026,13 +1028,13 @@ class DataDrift(_DriftCheck):
     categorical_max_unique: int | None = None
     name: str = "data_drift"
 
-    def _raw(self, data: Any, what: str) -> dict[str, NDArray[Any]]:
-        return raw_columns(data, what=what, columns=self.columns, exclude=self.exclude)
+    def _raw(self, data: Any, what: str) -> dict[str, RawColumn]:
+        return raw_columns(data, what=what, columns=self.columns, exclude=self.exclude, encode=True)
 
     def _declared(self, name: str) -> bool:
         return name in self.kinds
 
-    def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
+    def _reference_kinds(self, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
         unknown = sorted(set(self.kinds) - set(raw))
         if unknown:
             raise ConfigError(f"kinds names unknown column(s) {unknown}")
@@ -1104,7 +1106,7 @@ class PredictionDrift(_DriftCheck):
     kind: ColumnKind | None = attrs.field(default=None, converter=_optional_kind)
     name: str = "prediction_drift"
 
-    def _raw(self, data: Any, what: str) -> dict[str, NDArray[Any]]:
+    def _raw(self, data: Any, what: str) -> dict[str, RawColumn]:
         named = (
             isinstance(data, Mapping) or hasattr(data, "columns") or hasattr(data, "column_names")
         )
@@ -1119,15 +1121,15 @@ class PredictionDrift(_DriftCheck):
                         if array.ndim == 1
                         else tuple(f"class_{j}" for j in range(width))
                     )
-                return raw_columns(array, what=f"{what} predictions", columns=names)
-        return raw_columns(data, what=f"{what} predictions", columns=self.columns)
+                return raw_columns(array, what=f"{what} predictions", columns=names, encode=True)
+        return raw_columns(data, what=f"{what} predictions", columns=self.columns, encode=True)
 
     def _declared(self, name: str) -> bool:
         return self.kind is not None
 
-    def _reference_kinds(self, raw: Mapping[str, NDArray[Any]]) -> dict[str, ColumnKind]:
+    def _reference_kinds(self, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
         return {
             name: self.kind
-            or (ColumnKind.NUMERIC if values.dtype.kind == "f" else ColumnKind.CATEGORICAL)
+            or (ColumnKind.NUMERIC if dtype_kind(values) == "f" else ColumnKind.CATEGORICAL)
             for name, values in raw.items()
         }

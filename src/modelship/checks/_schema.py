@@ -32,10 +32,12 @@ from modelship.checks._tabular import (
     Column,
     ColumnKind,
     LeftOut,
+    RawColumn,
     Table,
     as_table,
     make_column,
     parse_kinds,
+    raw_array,
     raw_columns,
 )
 from modelship.errors import CheckInputError, ConfigError
@@ -577,7 +579,7 @@ class SchemaCheck:
         >>> check.run().columns["y"].reason
         'column is not in the schema'
         """
-        raw = raw_columns(self.current, what="current")
+        raw = raw_columns(self.current, what="current", encode=True)
         results = [self._column(expected, raw) for expected in self.schema.columns]
         known = set(self.schema.names)
         for extra in (name for name in raw if name not in known):
@@ -629,9 +631,7 @@ class SchemaCheck:
             details=details,
         )
 
-    def _column(
-        self, expected: ColumnSchema, raw: Mapping[str, np.ndarray[Any, Any]]
-    ) -> ColumnResult:
+    def _column(self, expected: ColumnSchema, raw: Mapping[str, RawColumn]) -> ColumnResult:
         name = expected.name
         if name not in raw:
             return self._result(name, [("missing_column", "column is missing")], {})
@@ -644,7 +644,7 @@ class SchemaCheck:
                 natural = make_column(name, raw[name])
                 found, dtype = natural.kind.value, natural.dtype
             except LeftOut:
-                found, dtype = "datetime", str(raw[name].dtype)
+                found, dtype = "datetime", str(raw_array(raw[name]).dtype)
             message = f"kind changed: {expected.kind.value} -> {found}"
             return self._result(name, [("kind_changed", message)], {"dtype": dtype})
         details["dtype"] = column.dtype

@@ -23,13 +23,13 @@ import functools
 import numbers
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, Literal, overload
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from modelship._columns import column_array, named_items
+from modelship._columns import Encoded, column_array, encoded_column, named_items
 from modelship._params import MappingOf, Options
 from modelship.errors import CheckInputError, ColumnMismatch, EmptyData
 
@@ -37,10 +37,13 @@ __all__ = [
     "Column",
     "ColumnKind",
     "LeftOut",
+    "RawColumn",
     "Table",
     "as_table",
+    "dtype_kind",
     "make_column",
     "parse_kinds",
+    "raw_array",
     "raw_columns",
     "type_columns",
 ]
@@ -198,6 +201,57 @@ def _integer_tally(values: NDArray[Any]) -> dict[str, int] | None:
     return {str(i + low): count for i, count in found}
 
 
+#: A raw column: its values, or (text and categories from pandas, polars or arrow) its
+#: codes into its distinct values.
+RawColumn = NDArray[Any] | Encoded
+
+
+def _code_counts(codes: NDArray[Any], n_labels: int) -> tuple[NDArray[np.intp], int] | None:
+    """``(rows per label, rows coded -1)`` of an :class:`Encoded` column's codes, or
+    ``None`` if a code is outside ``[-1, n_labels)`` (never from pandas or arrow)."""
+    kind, size = codes.dtype.kind, codes.dtype.itemsize
+    missing = 0
+    if kind == "i" and size <= 2:  # pandas categorical codes: -1 is the top unsigned value
+        top = 1 << (8 * size)
+        tally = np.bincount(codes.view(f"u{size}"), minlength=n_labels)
+        if tally.size == top:
+            missing = int(tally[-1])
+            tally = tally[:-1]
+    elif kind in "iu":
+        try:
+            tally = np.bincount(codes, minlength=n_labels)
+        except ValueError:  # a negative code
+            return None
+    else:
+        return None
+    if tally.size > n_labels and tally[n_labels:].any():
+        return None
+    return tally[:n_labels], missing
+
+
+def _encoded_counts(encoded: Encoded) -> tuple[dict[str, int], int] | None:
+    """``({label: count}, missing)`` of a column of text by its codes, labels sorted, or
+    ``None`` when the column holds anything but text (booleans, numbers, a mix, codes out
+    of range): those are read as an array, whose rules (kinds, errors) then apply."""
+    found = _code_counts(encoded.codes, len(encoded.labels))
+    if found is None:
+        return None
+    tally, missing = found
+    present = np.flatnonzero(tally)
+    counts: dict[str, int] = {}
+    for label, count in zip(encoded.labels[present].tolist(), tally[present].tolist(), strict=True):
+        if _is_missing(label):
+            missing += count
+        elif isinstance(label, (str, bytes)):
+            key = _format_label(label)
+            counts[key] = counts.get(key, 0) + count
+        else:
+            return None
+    if not counts:  # only missing values: numeric by nature, as an array would say
+        return None
+    return dict(sorted(counts.items())), missing
+
+
 @attrs.frozen(eq=False)
 class Column:
     """One named 1-D column and the kind it is compared as.
@@ -206,15 +260,42 @@ class Column:
     dtype, possibly a view of the caller's data; NaN marks a missing value), and the raw
     values for categorical ones (``None`` or NaN mark a missing value). ``dtype`` is the
     column's type as given: a numpy dtype name, ``"str"`` or ``"object"``.
+
+    A categorical column of text from pandas, polars or arrow is made from its codes
+    (``encoded``), with its category counts taken once by ``np.bincount``; its ``values``
+    are then read from the source only if something asks for them.
     """
 
     name: str
     kind: ColumnKind
     dtype: str
-    values: NDArray[Any]
+    _values: NDArray[Any] | None = attrs.field(default=None, alias="values", repr=False)
+    _encoded: Encoded | None = attrs.field(default=None, alias="encoded", kw_only=True, repr=False)
+    _counts: tuple[dict[str, int], int] | None = attrs.field(
+        default=None, alias="counts", kw_only=True, repr=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        if self._values is None and self._encoded is None:
+            raise TypeError("Column needs values or an encoded source")
+
+    @property
+    def values(self) -> NDArray[Any]:
+        """The column's values (read from the encoded source on first use)."""
+        if self._values is None:
+            assert self._encoded is not None
+            # Idempotent: two threads that race here store equal arrays.
+            object.__setattr__(self, "_values", self._encoded.array())
+        assert self._values is not None
+        return self._values
+
+    @property
+    def encoded(self) -> Encoded | None:
+        """The codes the column was made from, or ``None`` if it was made from values."""
+        return self._encoded
 
     def __len__(self) -> int:
-        return len(self.values)
+        return len(self._values) if self._values is not None else len(self._encoded or ())
 
     def counts_of_special(self) -> tuple[int, int]:
         """Return ``(missing, infinite)`` counts of a numeric column."""
@@ -226,6 +307,8 @@ class Column:
 
     def category_counts(self) -> tuple[dict[str, int], int]:
         """Return ``({label: count}, missing)`` with labels in sorted order."""
+        if self._counts is not None:
+            return dict(self._counts[0]), self._counts[1]
         values = self.values
         counts: dict[str, int] = {}
         tallied = _integer_tally(values)
@@ -334,10 +417,50 @@ def _as_1d(what: str, name: str, value: Any) -> NDArray[Any]:
     return array
 
 
+def raw_array(raw: RawColumn) -> NDArray[Any]:
+    """A raw column's values as an array (read from the source of an encoded one)."""
+    return raw.array() if isinstance(raw, Encoded) else raw
+
+
+def dtype_kind(raw: RawColumn) -> str:
+    """The NumPy dtype kind of a raw column's array: ``"O"`` for text read by its codes
+    (its array would hold Python strings), without reading it."""
+    if isinstance(raw, Encoded):
+        return "O" if _encoded_counts(raw) is not None else raw.array().dtype.kind
+    return raw.dtype.kind
+
+
+def _raw_column(what: str, name: str, value: Any, encode: bool) -> RawColumn:
+    encoded = encoded_column(value) if encode else None
+    return encoded if encoded is not None else _as_1d(what, name, value)
+
+
 def _no_duplicates(what: str, names: list[str]) -> None:
     duplicated = sorted({name for name in names if names.count(name) > 1})
     if duplicated:
         raise CheckInputError(f"{what} has duplicated column names: {duplicated}")
+
+
+@overload
+def raw_columns(
+    data: Any,
+    *,
+    what: str,
+    columns: Sequence[str] | None = ...,
+    exclude: Sequence[str] = ...,
+    encode: Literal[False] = ...,
+) -> dict[str, NDArray[Any]]: ...
+
+
+@overload
+def raw_columns(
+    data: Any,
+    *,
+    what: str,
+    columns: Sequence[str] | None = ...,
+    exclude: Sequence[str] = ...,
+    encode: bool,
+) -> dict[str, RawColumn]: ...
 
 
 def raw_columns(
@@ -346,13 +469,17 @@ def raw_columns(
     what: str,
     columns: Sequence[str] | None = None,
     exclude: Sequence[str] = (),
-) -> dict[str, NDArray[Any]]:
+    encode: bool = False,
+) -> dict[str, NDArray[Any]] | dict[str, RawColumn]:
     """Return ``{name: 1-D array}`` of ``data``, checking names, lengths and emptiness.
 
     Columns named in ``exclude`` are left out (a name ``data`` lacks is no error: the
-    same exclusions serve the reference and the current data).
+    same exclusions serve the reference and the current data). With ``encode``, a column
+    of text or categories from pandas, polars or arrow is :class:`Encoded` instead (see
+    :func:`make_column`), which saves reading every value as a Python object.
     """
     items = named_items(data)
+    pairs: list[tuple[str, RawColumn]]
     if items is None:
         array = np.asarray(data)
         if (
@@ -362,7 +489,7 @@ def raw_columns(
             and isinstance(array[0], (list, tuple, np.ndarray))
         ):
             raise CheckInputError(f"{what} has rows of different lengths")
-        pairs = _unnamed(array, what, columns)
+        pairs = list(_unnamed(array, what, columns))
     else:
         _no_duplicates(what, [name for name, _ in items])
         if columns is not None:
@@ -371,17 +498,17 @@ def raw_columns(
             if absent:
                 raise ColumnMismatch(f"{what} has no column {absent[0]!r} (asked for {absent})")
             items = [(str(name), lookup[str(name)]) for name in columns]
-        pairs = [(name, _as_1d(what, name, value)) for name, value in items]
+        pairs = [(name, _raw_column(what, name, value, encode)) for name, value in items]
     if exclude:
-        pairs = [(name, array) for name, array in pairs if name not in set(exclude)]
+        pairs = [(name, raw) for name, raw in pairs if name not in set(exclude)]
     if not pairs:
         raise EmptyData(f"{what} has no columns")
     _no_duplicates(what, [name for name, _ in pairs])
     n_rows = len(pairs[0][1])
-    for name, array in pairs:
-        if len(array) != n_rows:
+    for name, raw in pairs:
+        if len(raw) != n_rows:
             raise CheckInputError(
-                f"column {name!r} of {what} has {len(array)} rows, but column "
+                f"column {name!r} of {what} has {len(raw)} rows, but column "
                 f"{pairs[0][0]!r} has {n_rows}"
             )
     if n_rows == 0:
@@ -391,12 +518,28 @@ def raw_columns(
 
 def make_column(
     name: str,
-    values: NDArray[Any],
+    values: RawColumn,
     kind: ColumnKind | None = None,
     *,
     categorical_max_unique: int | None = None,
 ) -> Column:
-    """Type one raw column: numeric or categorical, by dtype unless ``kind`` is given."""
+    """Type one raw column: numeric or categorical, by dtype unless ``kind`` is given.
+
+    An :class:`Encoded` column whose values (those present) are all text, and which is
+    not declared numeric, is categorical with dtype ``"str"``, as its array would be; its
+    counts come from its codes. Any other is read as an array and typed as one.
+    """
+    if isinstance(values, Encoded):
+        counts = None if kind is ColumnKind.NUMERIC else _encoded_counts(values)
+        if counts is not None:
+            return Column(
+                name=name,
+                kind=ColumnKind.CATEGORICAL,
+                dtype="str",
+                encoded=values,
+                counts=counts,
+            )
+        values = values.array()
     stamps = _datetimes(values)
     if stamps is not None:
         if kind is not ColumnKind.NUMERIC:
@@ -466,12 +609,12 @@ def as_table(  # noqa: PLR0913 - keyword-only column selection and kind options 
     ColumnMismatch, EmptyData, CheckInputError
         With a message naming the data and the column.
     """
-    raw = raw_columns(data, what=what, columns=columns, exclude=exclude)
+    raw = raw_columns(data, what=what, columns=columns, exclude=exclude, encode=True)
     return type_columns(raw, what=what, kinds=kinds, categorical_max_unique=categorical_max_unique)
 
 
 def type_columns(
-    raw: Mapping[str, NDArray[Any]],
+    raw: Mapping[str, RawColumn],
     *,
     what: str,
     kinds: Mapping[str, ColumnKind] | None = None,

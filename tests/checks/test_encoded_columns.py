@@ -1,0 +1,226 @@
+"""Text and categories from pandas, polars and arrow are counted by their codes.
+
+Every case compares the column made from codes with the column made from the same
+data read as an array (the route every other input takes): same kind, same dtype, same
+counts, same missing count, and the same drift result.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import polars as pl
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from modelship._columns import Encoded, column_array, encoded_column
+from modelship.checks import DataDrift, Schema
+from modelship.checks._tabular import ColumnKind, as_table, make_column, raw_columns
+from modelship.errors import CheckInputError
+
+LABELS = ["a", "b", "c", "10", "1.5", "é", ""]
+# None, NaN and pd.NA are all missing values; each library keeps the ones it can hold.
+cells = st.lists(st.one_of(st.sampled_from(LABELS), st.none()), min_size=1, max_size=60)
+
+
+def forms(values: list[str | None]) -> dict[str, Any]:
+    """The same column in every form that is read by its codes."""
+    categories = sorted({v for v in values if v is not None} | {"unused"})
+    half = len(values) // 2
+    return {
+        "pandas object": pd.Series(values, dtype=object),
+        "pandas object, NaN": pd.Series(
+            [math.nan if v is None else v for v in values], dtype=object
+        ),
+        "pandas string": pd.Series(values, dtype="string"),
+        "pandas category": pd.Series(pd.Categorical(values, categories=categories)),
+        "pandas Categorical": pd.Categorical(values, categories=categories),
+        "arrow string": pa.array(values, type=pa.string()),
+        "arrow large_string": pa.array(values, type=pa.large_string()),
+        "arrow dictionary": pa.array(values, type=pa.string()).dictionary_encode(),
+        # Two chunks with different dictionaries, one holding a null entry.
+        "arrow chunked dictionary": pa.chunked_array(
+            [
+                pa.array(values[:half], type=pa.string()).dictionary_encode(),
+                pa.DictionaryArray.from_arrays(
+                    pa.array(list(range(len(values) - half)), type=pa.int32()),
+                    pa.array(values[half:], type=pa.string()),
+                ),
+            ]
+        ),
+        # Two chunks sharing one dictionary (slices of one array), nulls included.
+        "arrow chunks of one dictionary": pa.chunked_array(
+            [
+                pa.array(values, type=pa.string()).dictionary_encode().slice(0, half),
+                pa.array(values, type=pa.string()).dictionary_encode().slice(half),
+            ]
+        ),
+        "polars String": pl.Series("x", values, dtype=pl.String),
+        "polars Categorical": pl.Series("x", values, dtype=pl.Categorical),
+        "polars Enum": pl.Series("x", values, dtype=pl.Enum(categories)),
+    }
+
+
+def as_array_column(value: Any, kind: ColumnKind | None = None) -> Any:
+    return make_column("x", column_array(value), kind)
+
+
+@settings(max_examples=40, deadline=None)
+@given(cells)
+def test_a_column_counted_by_its_codes_matches_it_read_as_an_array(
+    values: list[str | None],
+) -> None:
+    for form, value in forms(values).items():
+        encoded = encoded_column(value)
+        assert encoded is not None, form
+        column = make_column("x", encoded)
+        expected = as_array_column(value)
+        assert (column.kind, column.dtype) == (expected.kind, expected.dtype), form
+        if expected.kind is ColumnKind.CATEGORICAL:
+            assert column.encoded is encoded, form  # counted by its codes, not read
+            assert column.category_counts() == expected.category_counts(), form
+        assert len(column) == len(values), form
+
+
+def test_counts_come_from_the_codes_and_the_values_are_read_only_when_asked() -> None:
+    series = pd.Series(pd.Categorical(["b", None, "a", "b"], categories=["a", "b", "zz"]))
+    column = as_table({"x": series}).columns["x"]
+    assert column.encoded is not None
+    assert column.category_counts() == ({"a": 1, "b": 2}, 1)
+    assert column._values is None  # nothing read the values yet
+    assert column.values.tolist()[::2] == ["b", "a"]
+    assert math.isnan(column.values[1])
+
+
+@pytest.mark.parametrize("n_categories", [3, 200, 40_000])
+def test_categoricals_of_every_code_width_count_alike(n_categories: int) -> None:
+    rng = np.random.default_rng(n_categories)
+    labels = np.array([f"c{i}" for i in range(n_categories)], dtype=object)
+    codes = rng.integers(-1, n_categories, size=5_000)
+    series = pd.Series(pd.Categorical.from_codes(codes, categories=labels))
+    column = make_column("x", encoded_column(series))
+    assert column.encoded is not None
+    assert column.category_counts() == as_array_column(series).category_counts()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pd.Series([1, 2, 2], dtype=object),
+        pd.Series([True, False, None], dtype=object),
+        pd.Series(pd.Categorical([1.5, 2.5, None])),
+        pd.Series(pd.Categorical([3, 4, 4])),
+        pd.Series([None, None], dtype=object),
+        pa.array([None, None], type=pa.string()),
+        pa.array([1, 2, 2]).dictionary_encode(),
+    ],
+    ids=[
+        "ints",
+        "bools",
+        "float categories",
+        "int categories",
+        "all missing",
+        "arrow nulls",
+        "arrow ints",
+    ],
+)
+def test_columns_of_anything_but_text_are_read_as_arrays(value: Any) -> None:
+    raw = raw_columns({"x": value}, what="data", encode=True)["x"]
+    column = make_column("x", raw)
+    expected = as_array_column(value)
+    assert column.encoded is None
+    assert (column.kind, column.dtype) == (expected.kind, expected.dtype)
+    if expected.kind is ColumnKind.CATEGORICAL:
+        assert column.category_counts() == expected.category_counts()
+
+
+def test_a_mix_of_text_and_numbers_gives_the_array_routes_error() -> None:
+    value = pd.Series(["a", 3, "b"], dtype=object)
+    with pytest.raises(CheckInputError) as from_codes:
+        make_column("x", encoded_column(value))
+    with pytest.raises(CheckInputError) as from_array:
+        as_array_column(value)
+    assert str(from_codes.value) == str(from_array.value)
+
+
+def test_text_declared_numeric_is_converted_from_its_values() -> None:
+    column = make_column("x", encoded_column(pd.Series(["1.5", None, "2"])), ColumnKind.NUMERIC)
+    assert column.encoded is None
+    np.testing.assert_array_equal(column.values, [1.5, np.nan, 2.0])
+
+
+def test_codes_out_of_range_are_not_trusted() -> None:
+    # Codes that name no label: counted from the values instead, not indexed blindly.
+    bad = Encoded(np.array([0, 5, 0]), np.array(["a"], dtype=object), ["a", "b", "a"])
+    column = make_column("x", bad)
+    assert column.encoded is None
+    assert column.category_counts() == ({"a": 2, "b": 1}, 0)
+    negative = Encoded(np.array([0, -3], dtype=np.int64), np.array(["a"], dtype=object), ["a", "z"])
+    assert make_column("x", negative).category_counts() == ({"a": 1, "z": 1}, 0)
+
+
+def test_a_library_whose_interface_differs_is_read_as_an_array() -> None:
+    class Odd:
+        """Looks like a pandas text column, but its factorize() fails."""
+
+        __module__ = "pandas.core.series"
+        dtype = np.dtype(object)
+        ndim = 1
+
+        def factorize(self, **_: Any) -> Any:
+            raise AttributeError("not this version's API")
+
+    assert encoded_column(Odd()) is None
+
+
+def test_drift_on_frames_gives_the_result_of_the_same_data_as_arrays() -> None:
+    rng = np.random.default_rng(7)
+    labels = np.array(["red", "green", "blue", "grey"], dtype=object)
+    ref = labels[rng.integers(0, 4, 2_000)]
+    cur = labels[rng.choice(4, 2_000, p=[0.4, 0.3, 0.2, 0.1])]
+    cur[::17] = None
+    as_arrays = DataDrift(reference={"colour": ref}, current={"colour": cur}).run()
+    frames = {
+        "pandas category": (
+            pd.DataFrame({"colour": pd.Categorical(ref)}),
+            pd.DataFrame({"colour": pd.Categorical(cur)}),
+        ),
+        "pandas object": (pd.DataFrame({"colour": ref}), pd.DataFrame({"colour": cur})),
+        "arrow": (pa.table({"colour": ref.tolist()}), pa.table({"colour": cur.tolist()})),
+        "polars": (
+            pl.DataFrame({"colour": ref.tolist()}),
+            pl.DataFrame({"colour": cur.tolist()}, schema={"colour": pl.Categorical}),
+        ),
+    }
+    for form, (reference, current) in frames.items():
+        result = DataDrift(reference=reference, current=current).run()
+        assert result.to_dict() == as_arrays.to_dict(), form
+    assert as_arrays.columns["colour"].status.value in ("warn", "fail")
+
+
+def test_a_schema_from_arrays_accepts_the_same_text_as_a_categorical() -> None:
+    schema = Schema.infer({"colour": np.array(["red", "blue", None], dtype=object)})
+    current = pd.DataFrame({"colour": pd.Categorical(["red", "blue", "teal"])})
+    result = schema.check(current).run()
+    finding = result.columns["colour"]
+    assert "dtype_changed" not in str(finding.details)
+    assert finding.details.get("new_categories") == ["teal"]
+
+
+def test_an_arrow_chunked_dictionary_holding_a_null_entry_reads_as_an_array() -> None:
+    # arrow's own ChunkedArray.to_numpy() raises "Cannot yet unify dictionaries with nulls".
+    value = pa.chunked_array(
+        [
+            pa.array(["a"]).dictionary_encode(),
+            pa.DictionaryArray.from_arrays(
+                pa.array([0, 1], type=pa.int32()), pa.array([None, "b"])
+            ),
+        ]
+    )
+    assert column_array(value).tolist() == ["a", None, "b"]
+    assert as_table({"x": value}).columns["x"].category_counts() == ({"a": 1, "b": 1}, 1)
