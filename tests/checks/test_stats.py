@@ -807,7 +807,9 @@ def test_benchmark_quick_run_prints_a_verdict_for_every_target() -> None:
         check=True,
     )
     verdicts = [line for line in run.stdout.splitlines() if "PASS" in line or "MISS" in line]
-    assert len(verdicts) >= 4, run.stdout
+    assert len(verdicts) >= 6, run.stdout
+    rows = {line.split()[0] for line in run.stdout.splitlines() if line.strip()}
+    assert {"pd-category", "arrow-dict", "pd-text"} <= rows, run.stdout
 
 
 @settings(max_examples=200, deadline=None)
