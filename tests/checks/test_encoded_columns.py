@@ -162,6 +162,12 @@ def test_codes_out_of_range_are_not_trusted() -> None:
     assert column.category_counts() == ({"a": 2, "b": 1}, 0)
     negative = Encoded(np.array([0, -3], dtype=np.int64), np.array(["a"], dtype=object), ["a", "z"])
     assert make_column("x", negative).category_counts() == ({"a": 1, "z": 1}, 0)
+    # 8-bit codes: -1 is a missing value, -2 is no code at all.
+    narrow = Encoded(
+        np.array([0, -1, -2], dtype=np.int8), np.array(["a"], dtype=object), ["a", None, "q"]
+    )
+    assert make_column("x", narrow).encoded is None
+    assert make_column("x", narrow).category_counts() == ({"a": 1, "q": 1}, 1)
 
 
 def test_a_library_whose_interface_differs_is_read_as_an_array() -> None:
@@ -224,3 +230,14 @@ def test_an_arrow_chunked_dictionary_holding_a_null_entry_reads_as_an_array() ->
     )
     assert column_array(value).tolist() == ["a", None, "b"]
     assert as_table({"x": value}).columns["x"].category_counts() == ({"a": 1, "b": 1}, 1)
+
+
+def test_an_object_column_of_datetimes_is_left_out_as_an_array_would_be() -> None:
+    from datetime import datetime
+
+    stamps = pd.Series([datetime(2024, 1, 1), None, datetime(2024, 3, 1)], dtype=object)
+    table = as_table({"when": stamps, "x": [1.0, 2.0, 3.0]})
+    assert "when" in table.left_out
+    declared = as_table({"when": stamps}, kinds={"when": ColumnKind.NUMERIC}).columns["when"]
+    epoch_seconds = (datetime(2024, 1, 1) - datetime(1970, 1, 1)).total_seconds()
+    assert declared.values[0] == epoch_seconds  # naive times are taken as UTC
