@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import numpy as np
@@ -251,3 +252,41 @@ def test_the_same_data_as_dict_2d_array_and_structured_array_gives_the_same_tabl
             np.testing.assert_array_equal(
                 table.columns[name].values, tables[0].columns[name].values
             )
+
+
+def _datetimes_by_every_value(values: np.ndarray[Any, Any]) -> bool:
+    """The rule, read from every value: some are present and every present one is a
+    date-time (the check decides it at the first value that is not)."""
+    from modelship.checks._tabular import _is_missing
+
+    present = [value for value in values.tolist() if not _is_missing(value)]
+    return bool(present) and all(isinstance(value, datetime.datetime) for value in present)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                None,
+                float("nan"),
+                "a",
+                3,
+                datetime.datetime(2024, 1, 1),
+                datetime.datetime(2021, 5, 6, 7),
+            ]
+        ),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_an_object_column_is_datetimes_exactly_when_every_present_value_is_one(
+    values: list[Any],
+) -> None:
+    import pandas as pd
+
+    from modelship.checks._tabular import _datetimes
+
+    for cells in (values, [pd.NaT if v is None else v for v in values]):
+        array = np.empty(len(cells), dtype=object)
+        array[:] = cells
+        assert (_datetimes(array) is not None) == _datetimes_by_every_value(array)

@@ -386,8 +386,16 @@ def _datetimes(values: NDArray[Any]) -> NDArray[Any] | None:
         return values
     if values.dtype.kind != "O" or not len(values):
         return None
-    present = [value for value in values.tolist() if not _is_missing(value)]
-    if not present or not all(isinstance(value, datetime.datetime) for value in present):
+    # The first present value that is no date-time answers: a column of text is decided at
+    # its first value, not by a look at every row (3 s at 1,000,000 x 20 columns).
+    found = False
+    for value in values:  # an object array yields its objects: nothing read beyond the answer
+        if _is_missing(value):
+            continue
+        if not isinstance(value, datetime.datetime):
+            return None
+        found = True
+    if not found:
         return None
     stamps = [
         None if _is_missing(value) else value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
