@@ -124,6 +124,39 @@ class Encoded:
         """The column's values, as :func:`column_array` of its source."""
         return column_array(self.source)
 
+    def tally(self) -> tuple[NDArray[np.intp], int] | None:
+        """``(rows per label, rows coded -1)``, one ``np.bincount`` of the codes, or
+        ``None`` if a code is outside ``[-1, len(labels))`` (never from pandas or arrow,
+        but the codes are checked, not trusted).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> codes = np.array([1, -1, 1], dtype=np.int8)
+        >>> counts, missing = Encoded(codes, np.array(["a", "b"], dtype=object), None).tally()
+        >>> counts.tolist(), missing
+        ([0, 2], 1)
+        """
+        codes, n_labels = self.codes, len(self.labels)
+        kind, size = codes.dtype.kind, codes.dtype.itemsize
+        missing = 0
+        if kind == "i" and size <= 2:  # pandas categorical codes: -1 is the top unsigned value
+            top = 1 << (8 * size)
+            tally = np.bincount(codes.view(f"u{size}"), minlength=n_labels)
+            if tally.size == top:
+                missing = int(tally[-1])
+                tally = tally[:-1]
+        elif kind in "iu":
+            try:
+                tally = np.bincount(codes, minlength=n_labels)
+            except ValueError:  # a negative code
+                return None
+        else:
+            return None
+        if tally.size > n_labels and tally[n_labels:].any():
+            return None
+        return tally[:n_labels], missing
+
 
 # Arrow types whose values are text: dictionary-encoded by arrow's own hashing.
 _ARROW_TEXT = frozenset({"string", "large_string", "string_view"})

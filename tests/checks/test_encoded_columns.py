@@ -241,3 +241,79 @@ def test_an_object_column_of_datetimes_is_left_out_as_an_array_would_be() -> Non
     declared = as_table({"when": stamps}, kinds={"when": ColumnKind.NUMERIC}).columns["when"]
     epoch_seconds = (datetime(2024, 1, 1) - datetime(1970, 1, 1)).total_seconds()
     assert declared.values[0] == epoch_seconds  # naive times are taken as UTC
+
+
+# --- bias: sensitive features read by their codes --------------------------------------------
+
+
+def _bias_data(n: int = 3_000) -> tuple[Any, Any, Any, Any]:
+    rng = np.random.default_rng(11)
+    y_true = rng.integers(0, 2, n)
+    y_pred = (rng.random(n) < np.where(y_true == 1, 0.7, 0.3)).astype(int)
+    groups = np.array(["north", "south", "east"], dtype=object)[rng.integers(0, 3, n)]
+    tier = np.array(["gold", "basic"], dtype=object)[rng.integers(0, 2, n)]
+    return y_true, y_pred, groups, tier
+
+
+def test_bias_on_frames_gives_the_result_of_the_same_data_as_arrays() -> None:
+    from modelship.checks import Bias
+
+    y_true, y_pred, groups, tier = _bias_data()
+    as_arrays = Bias(y_true=y_true, y_pred=y_pred, sensitive={"region": groups, "tier": tier}).run()
+    half = len(groups) // 2
+    forms = {
+        "pandas category": pd.DataFrame(
+            {"region": pd.Categorical(groups), "tier": pd.Categorical(tier, ["gold", "basic", "x"])}
+        ),
+        "pandas text": pd.DataFrame({"region": groups, "tier": tier}),
+        "arrow, chunks of two dictionaries": pa.table(
+            {
+                "region": pa.chunked_array(
+                    [
+                        pa.array(groups[:half].tolist()).dictionary_encode(),
+                        pa.array(groups[half:].tolist()).dictionary_encode(),
+                    ]
+                ),
+                "tier": pa.array(tier.tolist()),
+            }
+        ),
+        "polars": pl.DataFrame(
+            {"region": groups.tolist(), "tier": tier.tolist()},
+            schema={"region": pl.Categorical, "tier": pl.String},
+        ),
+    }
+    for form, sensitive in forms.items():
+        result = Bias(y_true=y_true, y_pred=y_pred, sensitive=sensitive).run()
+        assert result.to_dict() == as_arrays.to_dict(), form
+    one = Bias(
+        y_true=y_true, y_pred=y_pred, sensitive=pd.Series(pd.Categorical(groups), name="region")
+    )
+    alone = Bias(y_true=y_true, y_pred=y_pred, sensitive={"region": groups})
+    assert one.run().to_dict() == alone.run().to_dict()
+
+
+def test_bias_codes_the_groups_from_the_codes() -> None:
+    from modelship.checks.stats._fairness import factorize
+
+    _, _, groups, _ = _bias_data(50)
+    codes, labels = factorize(
+        encoded_column(pd.Series(pd.Categorical(groups, ["south", "north", "east", "none"])))
+    )
+    expected_codes, expected_labels = factorize(groups)
+    assert labels == expected_labels == ("east", "north", "south")
+    np.testing.assert_array_equal(codes, expected_codes)
+
+
+def test_bias_with_a_missing_group_gives_the_array_routes_error() -> None:
+    from modelship.checks import Bias
+
+    y_true, y_pred, groups, _ = _bias_data(40)
+    groups = groups.copy()
+    groups[3] = None
+    messages = []
+    for sensitive in ({"region": groups}, pd.DataFrame({"region": pd.Categorical(groups)})):
+        with pytest.raises(CheckInputError) as caught:
+            Bias(y_true=y_true, y_pred=y_pred, sensitive=sensitive).run()
+        messages.append(str(caught.value))
+    assert messages[0] == messages[1]
+    assert "1 missing values" in messages[0]

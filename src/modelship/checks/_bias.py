@@ -15,11 +15,12 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._columns import encoded_column
 from modelship._json import jsonable
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
 from modelship.checks._records import finite_or_none, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
-from modelship.checks._tabular import raw_columns
+from modelship.checks._tabular import RawColumn, raw_columns
 from modelship.checks.stats import _fairness as sf
 from modelship.errors import CheckInputError, ConfigError, TooFewGroups
 
@@ -206,18 +207,23 @@ def _thresholds(value: Mapping[str, float | None] | None) -> dict[str, float | N
     }
 
 
-def _features(sensitive: Any) -> dict[str, npt.NDArray[Any]]:
-    """``{name: 1-D array}`` of an array, a table's columns, or a mapping."""
+def _features(sensitive: Any) -> dict[str, RawColumn]:
+    """``{name: 1-D array}`` of an array, a table's columns, or a mapping; text from
+    pandas, polars or arrow as its codes (see ``raw_columns(encode=True)``)."""
     if isinstance(sensitive, Mapping):
-        return raw_columns(sensitive, what="sensitive")
+        return raw_columns(sensitive, what="sensitive", encode=True)
     named = isinstance(sensitive, np.ndarray) and sensitive.dtype.names is not None
     if named or hasattr(sensitive, "columns") or hasattr(sensitive, "column_names"):
-        return raw_columns(sensitive, what="sensitive")
+        return raw_columns(sensitive, what="sensitive", encode=True)
+    encoded = encoded_column(sensitive)
+    if encoded is not None:  # a pandas, polars or arrow column: one feature
+        name = getattr(sensitive, "name", None)
+        return {str(name) if isinstance(name, str) and name else "sensitive": encoded}
     array = sensitive.to_numpy() if hasattr(sensitive, "to_numpy") else np.asarray(sensitive)
     if array.ndim == 1:
         name = getattr(sensitive, "name", None)
         return {str(name) if isinstance(name, str) and name else "sensitive": array}
-    return raw_columns(array, what="sensitive")
+    return raw_columns(array, what="sensitive", encode=True)
 
 
 def _labels(values: Any, what: str, *, check: bool) -> npt.NDArray[Any]:
@@ -412,7 +418,7 @@ class Bias:
 
     # --- inputs ---
 
-    def _inputs(self) -> tuple[Any, Any, dict[str, npt.NDArray[Any]]]:
+    def _inputs(self) -> tuple[Any, Any, dict[str, RawColumn]]:
         features = _features(self.sensitive)
         if self.task == "regression":
             y_true: Any = _real(self.y_true, "y_true")
@@ -441,8 +447,9 @@ class Bias:
     ) -> list[_FeatureSet]:
         names = list(features)
         fast = None
-        if self.task == "classification" and len(names) == 1:
-            fast = sf.value_confusion_table(features[names[0]], y_true, y_pred)
+        only = features[names[0]]
+        if self.task == "classification" and len(names) == 1 and isinstance(only, np.ndarray):
+            fast = sf.value_confusion_table(only, y_true, y_pred)
         coded: list[tuple[Any, tuple[str, ...]]]
         if fast is not None:
             low = fast[1]

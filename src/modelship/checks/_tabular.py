@@ -206,34 +206,11 @@ def _integer_tally(values: NDArray[Any]) -> dict[str, int] | None:
 RawColumn = NDArray[Any] | Encoded
 
 
-def _code_counts(codes: NDArray[Any], n_labels: int) -> tuple[NDArray[np.intp], int] | None:
-    """``(rows per label, rows coded -1)`` of an :class:`Encoded` column's codes, or
-    ``None`` if a code is outside ``[-1, n_labels)`` (never from pandas or arrow)."""
-    kind, size = codes.dtype.kind, codes.dtype.itemsize
-    missing = 0
-    if kind == "i" and size <= 2:  # pandas categorical codes: -1 is the top unsigned value
-        top = 1 << (8 * size)
-        tally = np.bincount(codes.view(f"u{size}"), minlength=n_labels)
-        if tally.size == top:
-            missing = int(tally[-1])
-            tally = tally[:-1]
-    elif kind in "iu":
-        try:
-            tally = np.bincount(codes, minlength=n_labels)
-        except ValueError:  # a negative code
-            return None
-    else:
-        return None
-    if tally.size > n_labels and tally[n_labels:].any():
-        return None
-    return tally[:n_labels], missing
-
-
 def _encoded_counts(encoded: Encoded) -> tuple[dict[str, int], int] | None:
     """``({label: count}, missing)`` of a column of text by its codes, labels sorted, or
     ``None`` when the column holds anything but text (booleans, numbers, a mix, codes out
     of range): those are read as an array, whose rules (kinds, errors) then apply."""
-    found = _code_counts(encoded.codes, len(encoded.labels))
+    found = encoded.tally()
     if found is None:
         return None
     tally, missing = found

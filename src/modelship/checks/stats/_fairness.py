@@ -45,6 +45,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._columns import Encoded
 from modelship._params import Interval, validate_params
 from modelship.errors import CheckInputError
 
@@ -98,14 +99,16 @@ def _label(value: Any) -> str:
 
 
 def factorize(
-    values: npt.ArrayLike, *, what: str = "sensitive feature", dense: bool = False
+    values: npt.ArrayLike | Encoded, *, what: str = "sensitive feature", dense: bool = False
 ) -> tuple[Any, tuple[str, ...]]:
     """Return ``(codes, labels)``: each row's group index and the groups' labels, sorted.
 
     Labels are the values as text (``3.0`` reads ``"3"``). Integer columns with a small
     range are coded without a sort; with ``dense=True`` their codes are the values minus
     the smallest, and ``labels`` covers the whole range (a value without rows then has an
-    empty group, which the caller drops after counting: this saves two passes).
+    empty group, which the caller drops after counting: this saves two passes). Text
+    from pandas, polars or arrow (:class:`~modelship._columns.Encoded`) is coded from its
+    codes, one pass; with a missing value it is read as an array, whose error applies.
 
     Raises
     ------
@@ -122,6 +125,11 @@ def factorize(
     >>> factorize(np.array([3, 1, 3]), dense=True)[1]
     ('1', '2', '3')
     """
+    if isinstance(values, Encoded):
+        found = _factorize_encoded(values, what)
+        if found is not None:
+            return found
+        values = values.array()
     array = np.asarray(values)
     if array.ndim != 1:
         raise CheckInputError(f"{what} must be 1-D, got shape {array.shape}")
@@ -146,6 +154,25 @@ def factorize(
     labels = tuple(_label(v) for v in uniques.tolist())
     _distinct(labels, what)
     return codes.reshape(-1).astype(np.intp, copy=False), labels
+
+
+def _factorize_encoded(encoded: Encoded, what: str) -> tuple[Any, tuple[str, ...]] | None:
+    """:func:`factorize` of text read by its codes (pandas, polars, arrow), or ``None`` to
+    read the column as an array: a missing value, a label that is not text, or codes out
+    of range take the array's route, whose messages then apply."""
+    found = encoded.tally()
+    if found is None or found[1]:
+        return None
+    present = np.flatnonzero(found[0])
+    texts = encoded.labels[present].tolist()
+    if not all(isinstance(text, str) for text in texts):
+        return None
+    # Labels that read alike (one per arrow chunk) are one group, in sorted order.
+    groups = sorted(set(texts))
+    rank = {text: i for i, text in enumerate(groups)}
+    lookup = np.zeros(len(encoded.labels), dtype=np.intp)
+    lookup[present] = [rank[text] for text in texts]
+    return lookup[encoded.codes], tuple(groups)
 
 
 def _distinct(labels: Sequence[str], what: str) -> None:
