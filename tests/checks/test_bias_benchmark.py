@@ -29,6 +29,7 @@ def test_fairness_benchmark_quick_run_prints_every_row_with_a_ratio() -> None:
         "degradation",
         "bias",
         "bias",
+        "bias",  # a pandas categorical of the group labels, read by its codes
     ]
     for row in rows:
         ratio = next(cell for cell in row.split() if cell.endswith("x") and cell[0].isdigit())
