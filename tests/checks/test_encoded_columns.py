@@ -317,3 +317,21 @@ def test_bias_with_a_missing_group_gives_the_array_routes_error() -> None:
         messages.append(str(caught.value))
     assert messages[0] == messages[1]
     assert "1 missing values" in messages[0]
+
+
+def test_prediction_drift_on_series_gives_the_result_of_the_same_arrays() -> None:
+    from modelship.checks import PredictionDrift
+
+    rng = np.random.default_rng(5)
+    classes = np.array(["cat", "dog", "fish"], dtype=object)
+    ref, cur = classes[rng.integers(0, 3, 800)], classes[rng.choice(3, 800, p=[0.5, 0.3, 0.2])]
+    as_arrays = PredictionDrift(reference=ref, current=cur).run().to_dict()
+    for form in (pd.Series, lambda v: pd.Series(pd.Categorical(v)), pa.array):
+        series = PredictionDrift(reference=form(ref.tolist()), current=form(cur.tolist())).run()
+        assert series.to_dict()["columns"]["prediction"] == as_arrays["columns"]["prediction"]
+    # Categories that are numbers read as their array would: floats are scores (numeric).
+    scores = [0.25, 0.5, 0.75]
+    ref_scores = pd.Series(pd.Categorical(np.array(scores)[rng.integers(0, 3, 800)]))
+    cur_scores = pd.Series(pd.Categorical(np.array(scores)[rng.integers(0, 3, 800)]))
+    result = PredictionDrift(reference=ref_scores, current=cur_scores).run()
+    assert result.columns["prediction"].kind == "numeric"

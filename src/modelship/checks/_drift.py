@@ -18,6 +18,7 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._columns import column_array, encoded_column
 from modelship._params import (
     Constraints,
     Interval,
@@ -1111,7 +1112,11 @@ class PredictionDrift(_DriftCheck):
             isinstance(data, Mapping) or hasattr(data, "columns") or hasattr(data, "column_names")
         )
         if not named:
-            array = np.asarray(data.to_numpy() if hasattr(data, "to_numpy") else data)
+            encoded = encoded_column(data)  # text or categories: read by their codes
+            if encoded is not None and (self.columns is None or len(self.columns) == 1):
+                name = "prediction" if self.columns is None else self.columns[0]
+                return raw_columns({name: encoded}, what=f"{what} predictions", encode=True)
+            array = column_array(data) if hasattr(data, "to_numpy") else np.asarray(data)
             if array.dtype.names is None and array.ndim in (1, 2):
                 names = self.columns
                 if names is None:

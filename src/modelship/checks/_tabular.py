@@ -408,14 +408,19 @@ def raw_array(raw: RawColumn) -> NDArray[Any]:
 
 
 def dtype_kind(raw: RawColumn) -> str:
-    """The NumPy dtype kind of a raw column's array: ``"O"`` for text read by its codes
-    (its array would hold Python strings), without reading it."""
+    """The NumPy dtype kind of a raw column's array: ``"O"`` for codes into text (its
+    array would hold Python strings), found from the labels without reading the rows."""
     if isinstance(raw, Encoded):
-        return "O" if _encoded_counts(raw) is not None else raw.array().dtype.kind
+        labels = raw.labels.tolist()
+        if all(isinstance(label, (str, bytes)) or _is_missing(label) for label in labels):
+            return "O"
+        return raw.array().dtype.kind
     return raw.dtype.kind
 
 
 def _raw_column(what: str, name: str, value: Any, encode: bool) -> RawColumn:
+    if isinstance(value, Encoded):  # encoded by the caller already
+        return value if encode else value.array()
     encoded = encoded_column(value) if encode else None
     return encoded if encoded is not None else _as_1d(what, name, value)
 
