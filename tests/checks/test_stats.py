@@ -823,3 +823,31 @@ def test_population_std_matches_numpy_without_overflow(values: list[float]) -> N
     scale = float(np.max(np.abs(a)))  # numpy's own std overflows near 1e300: scale first
     expected = 0.0 if scale == 0.0 else float(np.std(a / scale)) * scale
     assert math.isclose(stats.population_std(a), expected, rel_tol=1e-9, abs_tol=1e-300)
+
+
+@FEW
+@given(st.integers(20_000, 120_000), st.integers(0, 40), st.integers(0, 2**32 - 1))
+def test_ks_of_samples_that_barely_differ_is_exact(n: int, changed: int, seed: int) -> None:
+    # F_a - F_b stays near zero everywhere, so the bounds prune nothing: the refinement
+    # gives up on rounds and scans every index (or, for equal samples, answers 0 at once).
+    rng = np.random.default_rng(seed)
+    a = np.sort(rng.normal(size=n))
+    b = a.copy()
+    b[rng.integers(0, n, changed)] = rng.normal(size=changed)
+    b.sort()
+    pooled = np.concatenate((a, b))  # the numerator by brute force, in exact integers
+    below_a = np.searchsorted(a, pooled, side="right").astype(np.int64)
+    below_b = np.searchsorted(b, pooled, side="right").astype(np.int64)
+    assert _ks.ks_numerator(a, b) == int(np.max(np.abs(below_a * b.size - below_b * a.size)))
+    assert _ks.ks_numerator(a, a) == 0
+
+
+@pytest.mark.parametrize("where", [3, 50_017, 99_990])
+def test_ks_scan_finds_a_one_step_difference_anywhere(where: int) -> None:
+    # One value of b moved past its neighbour in a: F_a - F_b is one step over a single
+    # gap and zero elsewhere, so no early round sees it and only the scan can find it.
+    a = np.sort(np.random.default_rng(where).normal(size=100_000))
+    b = a.copy()
+    b[where] = (a[where + 1] + a[where + 2]) / 2
+    b.sort()
+    assert _ks.ks_numerator(a, b) == a.size  # n * m * (1 / n)

@@ -70,6 +70,11 @@ def ks_numerator(a: FloatArray, b: FloatArray, grid_keys: int = 768) -> int:
         total = int(inner.sum())
         if total <= 0:  # n <= 2: both ends were all there was
             return best
+        if lo.size > _SCAN_AFTER * grid_keys:
+            # The bounds stopped pruning (samples that barely differ: F_a - F_b stays near
+            # zero, so every interval could still hold the maximum, and each round would
+            # double the keys). One pass over every index costs less than those rounds.
+            return max(best, _scan_every_index(a, b))
         step = -(-total // grid_keys)
         if step == 1:  # every index left: evaluated, and done
             index = np.repeat(lo - (np.cumsum(inner) - inner), inner) + np.arange(1, total + 1)
@@ -109,6 +114,25 @@ def ks_numerator(a: FloatArray, b: FloatArray, grid_keys: int = 768) -> int:
         lo, hi, rise_lo, fall_hi, inner = (
             v[kept] for v in (sub_lo, sub_hi, sub_rise, sub_fall, inner)
         )
+
+
+# When more intervals than this many rounds' keys are still open, the rest is a scan.
+_SCAN_AFTER = 4
+# Indices per block of that scan: its temporaries stay a few MB whatever the sample size.
+_SCAN_BLOCK = 1 << 16
+
+
+def _scan_every_index(a: FloatArray, b: FloatArray) -> int:
+    """The largest rise or fall over every index of ``a``, block by block (0 at once for
+    two equal samples, such as a column compared with itself)."""
+    if a.size == b.size and np.array_equal(a, b):
+        return 0
+    best = 0
+    for start in range(0, a.size, _SCAN_BLOCK):  # bounded: a.size / _SCAN_BLOCK blocks
+        index = np.arange(start, min(start + _SCAN_BLOCK, a.size), dtype=np.intp)
+        rise, fall = _rise_and_fall(a, b, index)
+        best = max(best, int(rise.max()), int(fall.max()))
+    return best
 
 
 def _rise_and_fall(a: FloatArray, b: FloatArray, index: Index) -> tuple[Index, Index]:
