@@ -195,8 +195,9 @@ def test_a_slot_losing_its_traffic_goes_back_to_its_spec_size_without_being_wait
     )
 
 
+@pytest.mark.parametrize("edited", ["two", "0", "-1", "2.0", "\u00b2", ""])
 def test_a_replica_annotation_edited_by_hand_is_a_clear_error_and_nothing_moves(
-    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec, edited: str
 ) -> None:
     dep = make_deployer()
     start(dep, "blue", "1", spec)
@@ -204,10 +205,11 @@ def test_a_replica_annotation_edited_by_hand_is_a_clear_error_and_nothing_moves(
     dep.set_traffic({"blue": 100})
     green = kube.get("deployments", NS, "fraud-green")
     assert green is not None
-    green["metadata"]["annotations"]["modelship.io/replicas"] = "two"
+    green["metadata"]["annotations"]["modelship.io/replicas"] = edited
     kube.create(green)  # someone ran kubectl annotate
     before = len(kube.writes())
-    with pytest.raises(KubernetesError, match=r"modelship.io/replicas='two'.*set it back"):
+    # "\u00b2" (a superscript two) passes str.isdigit() but not int().
+    with pytest.raises(KubernetesError, match=r"modelship.io/replicas=.*set it back"):
         dep.set_traffic({"blue": 50, "green": 50})
     assert len(kube.writes()) == before
 

@@ -598,7 +598,8 @@ class KubernetesDeployer:
             if ANNOTATION_REPLICAS not in notes:
                 return _replicas(deployments[slot])
             text = notes[ANNOTATION_REPLICAS]  # read from the cluster: anyone may edit it
-            if not (isinstance(text, str) and text.isdigit() and int(text) >= 1):
+            # ASCII digits only: str.isdigit() also passes "²", which int() refuses.
+            if not (isinstance(text, str) and text.isascii() and text.isdigit() and int(text) >= 1):
                 raise KubernetesError(
                     f"Deployment {self.options.slot_name(slot)} has annotation "
                     f"{ANNOTATION_REPLICAS}={text!r}, not a replica count; it records the "
