@@ -215,14 +215,14 @@ def _features(sensitive: Any) -> dict[str, RawColumn]:
     named = isinstance(sensitive, np.ndarray) and sensitive.dtype.names is not None
     if named or hasattr(sensitive, "columns") or hasattr(sensitive, "column_names"):
         return raw_columns(sensitive, what="sensitive", encode=True)
+    name = getattr(sensitive, "name", None)
+    key = str(name) if isinstance(name, str) and name else "sensitive"
     encoded = encoded_column(sensitive)
     if encoded is not None:  # a pandas, polars or arrow column: one feature
-        name = getattr(sensitive, "name", None)
-        return {str(name) if isinstance(name, str) and name else "sensitive": encoded}
+        return {key: encoded}
     array = sensitive.to_numpy() if hasattr(sensitive, "to_numpy") else np.asarray(sensitive)
     if array.ndim == 1:
-        name = getattr(sensitive, "name", None)
-        return {str(name) if isinstance(name, str) and name else "sensitive": array}
+        return {key: array}
     return raw_columns(array, what="sensitive", encode=True)
 
 

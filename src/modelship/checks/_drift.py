@@ -1116,7 +1116,7 @@ class PredictionDrift(_DriftCheck):
             if encoded is not None and (self.columns is None or len(self.columns) == 1):
                 name = "prediction" if self.columns is None else self.columns[0]
                 return raw_columns({name: encoded}, what=f"{what} predictions", encode=True)
-            array = column_array(data) if hasattr(data, "to_numpy") else np.asarray(data)
+            array = column_array(data)
             if array.dtype.names is None and array.ndim in (1, 2):
                 names = self.columns
                 if names is None:

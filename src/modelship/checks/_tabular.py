@@ -403,13 +403,29 @@ def _as_1d(what: str, name: str, value: Any) -> NDArray[Any]:
 
 
 def raw_array(raw: RawColumn) -> NDArray[Any]:
-    """A raw column's values as an array (read from the source of an encoded one)."""
+    """A raw column's values as an array (read from the source of an encoded one).
+
+    Examples
+    --------
+    >>> from modelship._columns import Encoded
+    >>> raw_array(Encoded(np.array([1, 0]), np.array(["a", "b"], dtype=object), ["b", "a"]))
+    array(['b', 'a'], dtype='<U1')
+    """
     return raw.array() if isinstance(raw, Encoded) else raw
 
 
 def dtype_kind(raw: RawColumn) -> str:
     """The NumPy dtype kind of a raw column's array: ``"O"`` for codes into text (its
-    array would hold Python strings), found from the labels without reading the rows."""
+    array would hold Python strings), found from the labels without reading the rows.
+
+    Examples
+    --------
+    >>> from modelship._columns import Encoded
+    >>> dtype_kind(Encoded(np.array([0, 0]), np.array(["a"], dtype=object), ["a", "a"]))
+    'O'
+    >>> dtype_kind(np.array([0.5, 1.5]))
+    'f'
+    """
     if isinstance(raw, Encoded):
         labels = raw.labels.tolist()
         if all(isinstance(label, (str, bytes)) or _is_missing(label) for label in labels):
