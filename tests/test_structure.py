@@ -203,7 +203,8 @@ LEAVES = {
     "modelship._hashing": set(),
     "modelship._json": {"modelship.errors"},
     "modelship._params": {"modelship.errors"},
-    "modelship.checks.stats._columns": {"modelship.errors"},
+    "modelship._columns": {"modelship.errors"},
+    "modelship.checks.stats._columns": {"modelship.errors", "modelship._columns"},
 }
 
 

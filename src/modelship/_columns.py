@@ -16,7 +16,7 @@ and text is factorised by the data library's own hashing. Counting such a column
 ``np.bincount`` over small integers instead of a pass of Python over every value.
 
 Duck typing only: nothing here imports pandas, polars or pyarrow. This module is a leaf:
-it imports nothing from modelship.
+it imports nothing from modelship but the exception tree.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+
+from modelship.errors import CheckInputError, ModelshipError
 
 __all__ = ["Encoded", "column_array", "encoded_column", "named_items", "series_name"]
 
@@ -75,14 +77,49 @@ def named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - o
     return None
 
 
-def column_array(value: Any) -> NDArray[Any]:
+def column_array(value: Any, what: str = "a column") -> NDArray[Any]:
     """One column (a list, an array, a Series, an arrow array) as a NumPy array.
+
+    Raises
+    ------
+    CheckInputError
+        When NumPy or the data library cannot make an array of ``value`` (rows that hold
+        lists of different lengths, a damaged arrow array): the message names ``what``
+        and carries the library's own reason.
 
     Examples
     --------
     >>> column_array([1, 2]).dtype.kind
     'i'
+    >>> column_array([[1, 2], [3]], "column 'x'")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.CheckInputError: column 'x' cannot be read as an array: its rows hold ...
     """
+    try:
+        return _to_array(value)
+    except (ModelshipError, MemoryError):
+        raise
+    except Exception as exc:  # the library's own error, of any type: named, and chained
+        raise unreadable(what, exc) from exc
+
+
+def unreadable(what: str, exc: BaseException) -> CheckInputError:
+    """The error for data that NumPy or its library could not turn into an array."""
+    text = " ".join(str(exc).split())
+    if "inhomogeneous" in text or "setting an array element with a sequence" in text:
+        return CheckInputError(
+            f"{what} cannot be read as an array: its rows hold sequences (lists or arrays) "
+            "of different lengths; give one value per row (a number, text, a boolean or a "
+            "date-time)"
+        )
+    return CheckInputError(
+        f"{what} cannot be read as an array ({type(exc).__name__}: {text}); the library "
+        "that holds it could not convert it: check that the data is valid"
+    )
+
+
+def _to_array(value: Any) -> NDArray[Any]:
     if type(value).__module__.startswith("pyarrow"):  # an Array may need a copy (strings)
         chunks = getattr(value, "chunks", None)
         if chunks and str(value.type).startswith("dictionary<"):
@@ -120,9 +157,10 @@ class Encoded:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def array(self) -> NDArray[Any]:
-        """The column's values, as :func:`column_array` of its source."""
-        return column_array(self.source)
+    def array(self, what: str = "a column") -> NDArray[Any]:
+        """The column's values, as :func:`column_array` of its source (``what`` names it
+        in an error)."""
+        return column_array(self.source, what)
 
     def tally(self) -> tuple[NDArray[np.intp], int] | None:
         """``(rows per label, rows coded -1)``, one ``np.bincount`` of the codes, or
@@ -147,6 +185,10 @@ class Encoded:
                 missing = int(tally[-1])
                 tally = tally[:-1]
         elif kind in "iu":
+            # Wider codes are checked before the count, which would otherwise allocate a
+            # bin for every value up to a stray code (an arrow array built unchecked).
+            if len(codes) and int(codes.max()) >= n_labels:
+                return None
             try:
                 tally = np.bincount(codes, minlength=n_labels)
             except ValueError:  # a negative code

@@ -15,7 +15,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import encoded_column
+from modelship._columns import column_array, encoded_column
 from modelship._json import jsonable
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
 from modelship.checks._records import finite_or_none, record_from_dict
@@ -220,7 +220,7 @@ def _features(sensitive: Any) -> dict[str, RawColumn]:
     encoded = encoded_column(sensitive)
     if encoded is not None:  # a pandas, polars or arrow column: one feature
         return {key: encoded}
-    array = sensitive.to_numpy() if hasattr(sensitive, "to_numpy") else np.asarray(sensitive)
+    array = column_array(sensitive, "sensitive")
     if array.ndim == 1:
         return {key: array}
     return raw_columns(array, what="sensitive", encode=True)
@@ -229,7 +229,7 @@ def _features(sensitive: Any) -> dict[str, RawColumn]:
 def _labels(values: Any, what: str, *, check: bool) -> npt.NDArray[Any]:
     """0/1 labels: checked by :func:`~.stats._fairness.binary_labels` when ``check`` is set
     or their type is not integer or boolean (then converted), else left to the counting."""
-    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    array = column_array(values, what)
     if not check and array.ndim == 1 and array.dtype.kind in "iub":
         return array
     try:
@@ -241,7 +241,7 @@ def _labels(values: Any, what: str, *, check: bool) -> npt.NDArray[Any]:
 
 
 def _real(values: Any, what: str) -> npt.NDArray[np.float64]:
-    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    array = column_array(values, what)
     if array.ndim != 1 or array.dtype.kind not in "iufb":
         raise CheckInputError(f"{what} must be a 1-D array of numbers")
     result = array.astype(np.float64, copy=False)

@@ -22,6 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._columns import column_array
 from modelship._json import jsonable
 from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
 from modelship.checks._records import finite_or_none, record_from_dict
@@ -319,7 +320,7 @@ def _n_rows(x: Any) -> int:
 
 
 def _vector(values: Any, what: str) -> npt.NDArray[np.float64]:
-    array = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+    array = column_array(values, what)
     if array.ndim == 2 and array.shape[1] == 1:
         array = array[:, 0]
     if array.ndim != 1:
@@ -755,7 +756,7 @@ class Degradation:
         if isinstance(segments, Mapping):
             masks = {}
             for label, mask in segments.items():
-                array = np.asarray(mask)
+                array = column_array(mask, f"segment {label!r}")
                 if array.dtype != np.bool_ or array.shape != (n,):
                     raise CheckInputError(
                         f"segment {label!r} must be a boolean mask of {n} rows, got dtype "
@@ -777,7 +778,7 @@ class Degradation:
             for name, values in columns.items():
                 out.update(_label_masks(values, f"{name}="))
             return out
-        values = np.asarray(segments.to_numpy() if hasattr(segments, "to_numpy") else segments)
+        values = column_array(segments, "`segments`")
         if values.shape != (n,):
             raise CheckInputError(f"`segments` has shape {values.shape}, the holdout {n} rows")
         return _label_masks(values, "")
@@ -952,10 +953,21 @@ class Degradation:
         )
 
 
+# Values that are containers, not labels: their text would not name a segment.
+_NOT_A_LABEL = (list, tuple, dict, set, frozenset, np.ndarray)
+
 _POLICY = {"fail": Status.FAIL, "warn": Status.WARN, "pass": Status.PASS}
 
 
 def _label_masks(values: npt.NDArray[Any], prefix: str) -> dict[str, npt.NDArray[np.bool_]]:
+    if values.dtype.kind == "O":
+        odd = next((v for v in values.tolist() if isinstance(v, _NOT_A_LABEL)), None)
+        if odd is not None:
+            what = f"segment column {prefix[:-1]!r}" if prefix else "`segments`"
+            raise CheckInputError(
+                f"{what} must hold one label per row (text, a number or a boolean), got a "
+                f"{type(odd).__name__}"
+            )
     uniques, codes = np.unique(
         values.astype(str) if values.dtype.kind == "O" else values, return_inverse=True
     )

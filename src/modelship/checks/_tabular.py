@@ -262,7 +262,7 @@ class Column:
         if self._values is None:
             assert self._encoded is not None
             # Idempotent: two threads that race here store equal arrays.
-            object.__setattr__(self, "_values", self._encoded.array())
+            object.__setattr__(self, "_values", self._encoded.array(f"column {self.name!r}"))
         assert self._values is not None
         return self._values
 
@@ -393,7 +393,7 @@ def _timestamps(values: NDArray[Any]) -> NDArray[np.float64]:
 
 
 def _as_1d(what: str, name: str, value: Any) -> NDArray[Any]:
-    array = column_array(value)
+    array = column_array(value, f"column {name!r} of {what}")
     if array.ndim != 1:
         raise CheckInputError(
             f"column {name!r} of {what} must be 1-D, got shape {array.shape}"
@@ -436,7 +436,7 @@ def dtype_kind(raw: RawColumn) -> str:
 
 def _raw_column(what: str, name: str, value: Any, encode: bool) -> RawColumn:
     if isinstance(value, Encoded):  # encoded by the caller already
-        return value if encode else value.array()
+        return value if encode else value.array(f"column {name!r} of {what}")
     encoded = encoded_column(value) if encode else None
     return encoded if encoded is not None else _as_1d(what, name, value)
 
@@ -487,7 +487,7 @@ def raw_columns(
     items = named_items(data)
     pairs: list[tuple[str, RawColumn]]
     if items is None:
-        array = np.asarray(data)
+        array = column_array(data, what)
         if (
             array.dtype.kind == "O"
             and array.ndim == 1
@@ -545,7 +545,7 @@ def make_column(
                 encoded=values,
                 counts=counts,
             )
-        values = values.array()
+        values = values.array(f"column {name!r}")
     stamps = _datetimes(values)
     if stamps is not None:
         if kind is not ColumnKind.NUMERIC:

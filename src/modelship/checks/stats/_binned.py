@@ -20,6 +20,7 @@ from modelship.checks.stats._columns import (
     FloatArray,
     IntArray,
     count_pair,
+    float_values,
     sorted_column,
 )
 from modelship.errors import CheckInputError, EmptyData
@@ -123,7 +124,7 @@ def binned_counts(x: npt.ArrayLike, edges: npt.ArrayLike) -> IntArray:
     array([3, 0, 2])
     """
     values = sorted_column(x, "x")
-    cuts = np.asarray(edges, dtype=np.float64)
+    cuts = float_values(edges, "edges")
     if cuts.ndim != 1 or cuts.size == 0:
         raise CheckInputError(f"edges must be a non-empty 1-D array, got shape {cuts.shape}")
     if not bool(np.all(np.isfinite(cuts))) or not bool(np.all(cuts[1:] > cuts[:-1])):

@@ -1,6 +1,7 @@
 """Column helpers shared by every statistic: the sorted-column promise and count checks.
 
-A leaf module: it imports nothing from modelship but the exception tree, so any
+A leaf module: it imports nothing from modelship but the exception tree and the column
+reader (itself a leaf), so any
 statistic family (and the quantile summary) can build on it without an import circle.
 
 The invariant kept here: an array that :func:`sorted_finite` returned is sorted, finite,
@@ -16,6 +17,7 @@ import weakref
 import numpy as np
 import numpy.typing as npt
 
+from modelship._columns import column_array
 from modelship.errors import CheckInputError, EmptyData
 
 __all__ = ["FloatArray", "IntArray", "sorted_finite", "sorted_finite_counts"]
@@ -56,6 +58,28 @@ def sorted_finite(x: npt.ArrayLike) -> FloatArray:
     return sorted_finite_counts(x)[0]
 
 
+def float_values(x: npt.ArrayLike, name: str, *, copy: bool = False) -> FloatArray:
+    """``x`` as a float64 array (a fresh one with ``copy``), or a :class:`CheckInputError`
+    naming ``name`` when it cannot be one (text, rows of lists, a damaged arrow array).
+
+    Examples
+    --------
+    >>> float_values([1, 2], "a")
+    array([1., 2.])
+    >>> float_values(["1", "x"], "a")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.CheckInputError: a must be numbers: could not convert string to float: 'x'
+    """
+    array = column_array(x, name)
+    if array.dtype.kind == "c":  # a cast would drop the imaginary parts without a word
+        raise CheckInputError(f"{name} must be real numbers, got dtype {array.dtype}")
+    try:
+        return np.array(array, dtype=np.float64) if copy else np.asarray(array, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise CheckInputError(f"{name} must be numbers: {' '.join(str(exc).split())}") from None
+
+
 def sorted_finite_counts(
     x: npt.ArrayLike, buffer: FloatArray | None = None
 ) -> tuple[FloatArray, int, int]:
@@ -86,10 +110,7 @@ def sorted_finite_counts(
         values = buffer[: x.size]
         np.copyto(values, x, casting="safe")
     else:
-        try:
-            values = np.array(x, dtype=np.float64)  # always a fresh copy: sorted in place
-        except (TypeError, ValueError) as exc:
-            raise CheckInputError(f"values cannot be converted to float64: {exc}") from None
+        values = float_values(x, "values", copy=True)  # a fresh copy: sorted in place
     if values.ndim != 1:
         raise CheckInputError(f"expected one-dimensional values, got shape {values.shape}")
     values.sort()
@@ -119,7 +140,7 @@ def sorted_column(x: npt.ArrayLike, name: str) -> FloatArray:
         if vouched.size == 0:
             raise EmptyData(f"{name} has no values to compare")
         return vouched
-    values = np.ascontiguousarray(x, dtype=np.float64)
+    values = np.ascontiguousarray(float_values(x, name))
     if values.ndim != 1:
         raise CheckInputError(f"{name} must be one-dimensional, got shape {values.shape}")
     if values.size == 0:
@@ -135,7 +156,7 @@ def sorted_column(x: npt.ArrayLike, name: str) -> FloatArray:
 
 def as_counts(x: npt.ArrayLike, name: str) -> FloatArray:
     """Non-negative finite counts as a 1-D float64 array, with a positive total."""
-    counts = np.asarray(x, dtype=np.float64)
+    counts = float_values(x, name)
     if counts.ndim != 1:
         raise CheckInputError(f"{name} must be one-dimensional, got shape {counts.shape}")
     if not bool(np.all(np.isfinite(counts))) or bool(np.any(counts < 0)):

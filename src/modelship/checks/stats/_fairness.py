@@ -45,7 +45,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import Encoded
+from modelship._columns import Encoded, column_array
 from modelship._params import Interval, validate_params
 from modelship.errors import CheckInputError
 
@@ -129,8 +129,8 @@ def factorize(
         found = _factorize_encoded(values, what)
         if found is not None:
             return found
-        values = values.array()
-    array = np.asarray(values)
+        values = values.array(what)
+    array = column_array(values, what)
     if array.ndim != 1:
         raise CheckInputError(f"{what} must be 1-D, got shape {array.shape}")
     if array.dtype.kind in "iu" and len(array):
@@ -183,11 +183,17 @@ def _distinct(labels: Sequence[str], what: str) -> None:
 def _factorize_objects(array: npt.NDArray[Any], what: str) -> tuple[Any, tuple[str, ...]]:
     """Code Python objects with a dict (numpy's sort of objects is 5x slower)."""
     seen: dict[Any, int] = {}
-    codes = np.fromiter(
-        (seen.setdefault(value, len(seen)) for value in array.tolist()),
-        dtype=np.intp,
-        count=len(array),
-    )
+    try:
+        codes = np.fromiter(
+            (seen.setdefault(value, len(seen)) for value in array.tolist()),
+            dtype=np.intp,
+            count=len(array),
+        )
+    except TypeError as exc:  # unhashable values: lists, dicts, arrays
+        raise CheckInputError(
+            f"{what} holds values that cannot be groups ({exc}); give one label per row: "
+            "text, a number or a boolean"
+        ) from None
     missing = [k for k in seen if k is None or (isinstance(k, float) and math.isnan(k))]
     if missing:
         count = int(np.isin(codes, [seen[k] for k in missing]).sum())
@@ -228,7 +234,7 @@ def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
     ...     print(type(exc).__name__)
     CheckInputError
     """
-    array = values.to_numpy() if hasattr(values, "to_numpy") else np.asarray(values)
+    array = column_array(values, what)
     if array.ndim != 1:
         raise CheckInputError(f"{what} must be 1-D, got shape {array.shape}")
     if array.dtype == np.bool_:

@@ -47,6 +47,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from modelship._columns import column_array
 from modelship._params import Interval, Options, validate_params
 from modelship.checks.stats._fairness import binary_labels
 from modelship.errors import CheckInputError, ConfigError, EmptyData
@@ -81,7 +82,7 @@ _CHUNK_ELEMENTS = 4_000_000
 
 
 def _array(x: npt.ArrayLike, what: str) -> npt.NDArray[Any]:
-    array = np.asarray(x)
+    array = column_array(x, what)
     if array.ndim != 1:
         raise CheckInputError(f"{what} must be 1-D, got shape {array.shape}")
     if len(array) == 0:

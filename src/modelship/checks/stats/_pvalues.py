@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._params import Options, validate_params
-from modelship.checks.stats._columns import FloatArray
+from modelship.checks.stats._columns import FloatArray, float_values
 from modelship.errors import CheckInputError
 
 __all__ = ["P_VALUE_METHODS", "PValueMethod", "adjust_p_values"]
@@ -60,7 +60,7 @@ def adjust_p_values(p: npt.ArrayLike, method: PValueMethod) -> FloatArray:
     >>> adjust_p_values([0.01, 0.04, 0.03], "holm")
     array([0.03, 0.06, 0.06])
     """
-    values = np.array(p, dtype=np.float64)  # a copy: the result is written into it
+    values = float_values(p, "p", copy=True)  # a copy: the result is written into it
     flat = values.reshape(-1)
     present = np.flatnonzero(~np.isnan(flat))
     raw = flat[present]
