@@ -29,7 +29,31 @@ from numpy.typing import NDArray
 
 from modelship.errors import CheckInputError, ModelshipError
 
-__all__ = ["Encoded", "column_array", "encoded_column", "named_items", "series_name"]
+__all__ = [
+    "MISSING_TYPE_NAMES",
+    "Encoded",
+    "column_array",
+    "encoded_column",
+    "is_missing",
+    "named_items",
+    "series_name",
+]
+
+#: Types whose values mark a missing value: ``None``, pandas' ``NA`` and ``NaT``.
+MISSING_TYPE_NAMES = frozenset({"NoneType", "NAType", "NaTType"})
+
+
+def is_missing(value: Any) -> bool:
+    """Is ``value`` a missing value: ``None``, NaN, pandas' ``NA`` or ``NaT``?
+
+    Examples
+    --------
+    >>> [is_missing(v) for v in (None, float("nan"), 0.0, "")]
+    [True, True, False, False]
+    """
+    if value is None or type(value).__name__ in MISSING_TYPE_NAMES:
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
 
 
 def series_name(data: Any) -> str | None:

@@ -257,7 +257,7 @@ def test_the_same_data_as_dict_2d_array_and_structured_array_gives_the_same_tabl
 def _datetimes_by_every_value(values: np.ndarray[Any, Any]) -> bool:
     """The rule, read from every value: some are present and every present one is a
     date-time (the check decides it at the first value that is not)."""
-    from modelship.checks._tabular import _is_missing
+    from modelship._columns import is_missing as _is_missing
 
     present = [value for value in values.tolist() if not _is_missing(value)]
     return bool(present) and all(isinstance(value, datetime.datetime) for value in present)

@@ -191,3 +191,27 @@ def test_segments_that_hold_lists_are_named() -> None:
             metrics=["accuracy"],
             segments=np.array([[1, 2]] * ROWS + [None], dtype=object)[:ROWS],
         ).run()
+
+
+@pytest.mark.parametrize(
+    "sensitive",
+    [
+        pd.Series(pd.array([True, None, False] * 20, dtype="boolean")),
+        pd.Series(["a", None, "b"] * 20, dtype="string"),
+        ["a", None, "b"] * 20,
+        pa.array(["a", None, "b"] * 20),
+    ],
+    ids=["pandas boolean", "pandas string", "list with None", "arrow string"],
+)
+def test_a_missing_sensitive_value_is_refused_in_every_form(sensitive: Any) -> None:
+    # pandas' NA was taken for a group of its own ("<NA>") where None and NaN are refused.
+    with pytest.raises(CheckInputError, match="20 missing values"):
+        Bias(y_true=LABELS, y_pred=LABELS, sensitive=sensitive).run()
+
+
+def test_a_long_double_column_is_compared_at_float64_precision() -> None:
+    values = GOOD.astype(np.longdouble)
+    as_long = DataDrift(reference={"x": values}, current={"x": values[::-1]}).run()
+    as_double = DataDrift(reference={"x": GOOD}, current={"x": GOOD[::-1]}).run()
+    assert as_long.columns["x"].statistic == as_double.columns["x"].statistic
+    assert as_long.status == as_double.status

@@ -29,7 +29,14 @@ import attrs
 import numpy as np
 from numpy.typing import NDArray
 
-from modelship._columns import Encoded, column_array, encoded_column, named_items
+from modelship._columns import (
+    MISSING_TYPE_NAMES,
+    Encoded,
+    column_array,
+    encoded_column,
+    is_missing,
+    named_items,
+)
 from modelship._params import MappingOf, Options
 from modelship.errors import CheckInputError, ColumnMismatch, EmptyData
 
@@ -66,15 +73,6 @@ class ColumnKind(enum.Enum):
     CATEGORICAL = "categorical"
 
 
-_MISSING_TYPE_NAMES = frozenset({"NoneType", "NAType", "NaTType"})
-
-
-def _is_missing(value: Any) -> bool:
-    if value is None or type(value).__name__ in _MISSING_TYPE_NAMES:
-        return True
-    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
-
-
 def _is_bool_type(kind: type) -> bool:
     return issubclass(kind, (bool, np.bool_))
 
@@ -89,7 +87,7 @@ def _value_class(kind: type) -> str | None:
         return "str"
     if _is_bool_type(kind):
         return "bool"
-    if kind.__name__ in _MISSING_TYPE_NAMES:
+    if kind.__name__ in MISSING_TYPE_NAMES:
         return None
     return "real" if _is_real_type(kind) else "other"
 
@@ -106,7 +104,7 @@ def _object_class(name: str, values: NDArray[Any]) -> str:
         examples: dict[str, Any] = {}
         for value in listed:
             cls = _value_class(type(value))
-            if cls is not None and not _is_missing(value):
+            if cls is not None and not is_missing(value):
                 examples.setdefault(cls, value)
         if "other" in examples:
             raise CheckInputError(
@@ -140,7 +138,7 @@ def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
         return values.astype(np.float64)
     out = np.empty(len(values), dtype=np.float64)
     for i, value in enumerate(values.tolist()):
-        if _is_missing(value):
+        if is_missing(value):
             out[i] = np.nan
             continue
         try:
@@ -217,7 +215,7 @@ def _encoded_counts(encoded: Encoded) -> tuple[dict[str, int], int] | None:
     present = np.flatnonzero(tally)
     counts: dict[str, int] = {}
     for label, count in zip(encoded.labels[present].tolist(), tally[present].tolist(), strict=True):
-        if _is_missing(label):
+        if is_missing(label):
             missing += count
         elif isinstance(label, (str, bytes)):
             key = _format_label(label)
@@ -302,7 +300,7 @@ class Column:
             tally = Counter(values.tolist())
             missing = 0
             for label, count in tally.items():
-                if _is_missing(label):
+                if is_missing(label):
                     missing += count
                 else:
                     key = _format_label(label)
@@ -367,7 +365,7 @@ def _datetimes(values: NDArray[Any]) -> NDArray[Any] | None:
     # its first value, not by a look at every row (3 s at 1,000,000 x 20 columns).
     found = False
     for value in values:  # an object array yields its objects: nothing read beyond the answer
-        if _is_missing(value):
+        if is_missing(value):
             continue
         if not isinstance(value, datetime.datetime):
             return None
@@ -375,7 +373,7 @@ def _datetimes(values: NDArray[Any]) -> NDArray[Any] | None:
     if not found:
         return None
     stamps = [
-        None if _is_missing(value) else value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
+        None if is_missing(value) else value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
         for value in values.tolist()
     ]
     return np.array(stamps, dtype="datetime64[us]")
@@ -428,7 +426,7 @@ def dtype_kind(raw: RawColumn) -> str:
     """
     if isinstance(raw, Encoded):
         labels = raw.labels.tolist()
-        if all(isinstance(label, (str, bytes)) or _is_missing(label) for label in labels):
+        if all(isinstance(label, (str, bytes)) or is_missing(label) for label in labels):
             return "O"
         return raw.array().dtype.kind
     return raw.dtype.kind

@@ -108,7 +108,9 @@ def sorted_finite_counts(
         and x.size <= buffer.size
     ):
         values = buffer[: x.size]
-        np.copyto(values, x, casting="safe")
+        # same_kind: a long double is read at float64's precision, as every other route
+        # reads it (np.array(x, dtype=np.float64)).
+        np.copyto(values, x, casting="same_kind")
     else:
         values = float_values(x, "values", copy=True)  # a fresh copy: sorted in place
     if values.ndim != 1:

@@ -45,7 +45,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import Encoded, column_array
+from modelship._columns import Encoded, column_array, is_missing
 from modelship._params import Interval, validate_params
 from modelship.errors import CheckInputError
 
@@ -194,11 +194,11 @@ def _factorize_objects(array: npt.NDArray[Any], what: str) -> tuple[Any, tuple[s
             f"{what} holds values that cannot be groups ({exc}); give one label per row: "
             "text, a number or a boolean"
         ) from None
-    missing = [k for k in seen if k is None or (isinstance(k, float) and math.isnan(k))]
+    missing = [k for k in seen if is_missing(k)]
     if missing:
         count = int(np.isin(codes, [seen[k] for k in missing]).sum())
         raise CheckInputError(
-            f"{what} has {count} missing values (None or NaN); fill them with an "
+            f"{what} has {count} missing values (None, NaN or NA); fill them with an "
             "explicit category so those rows are judged as a group"
         )
     labels = [_label(key) for key in seen]
