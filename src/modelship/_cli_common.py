@@ -77,6 +77,13 @@ def write_output(target: str, text: str, *, append: bool = False) -> None:
     Missing parent folders are created; with ``append=True`` an existing file is added to,
     as ``$GITHUB_STEP_SUMMARY`` expects.
 
+    Raises
+    ------
+    ConfigError
+        When the file cannot be written (a parent that is a file, no permission, a full
+        disk), naming the file and the reason, chained from the ``OSError``. An error
+        writing to standard output (a reader gone early) is left as it is.
+
     Examples
     --------
     >>> import pathlib, tempfile
@@ -94,6 +101,19 @@ def write_output(target: str, text: str, *, append: bool = False) -> None:
         sys.stdout.flush()
         return
     path = Path(target)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a" if append else "w", encoding="utf-8") as handle:
-        handle.write(text)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a" if append else "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        reason = _write_failure(path, exc)
+        raise ConfigError(f"cannot write {target}: {reason}; choose a writable path") from exc
+
+
+def _write_failure(path: Path, exc: OSError) -> str:
+    """Why ``path`` could not be written, in words: a file where a folder must be, else
+    the system's reason (``Permission denied``, ``No space left on device``)."""
+    for folder in reversed(path.parents):  # from the top down: the first that is in the way
+        if folder.exists() and not folder.is_dir():
+            return f"{folder} is a file, not a folder"
+    return (exc.strerror or str(exc) or type(exc).__name__).rstrip(". ")

@@ -127,3 +127,30 @@ def test_degradation_per_segment_names_segments_in_the_json(holdout: Path, tmp_p
 def test_an_unknown_metric_exits_2(holdout: Path) -> None:
     argv = ["check", "degradation", "--data", holdout, "--label", "y", "--metrics", "auc"]
     assert cli(*argv, "--candidate", "good", "--baseline", "weak") == 2
+
+
+def test_an_unreadable_data_file_exits_2_and_names_it(tmp_path: Path, capsys: Any) -> None:
+    missing = tmp_path / "nope.csv"
+    argv = ["check", "bias", "--data", missing, "--label", "y", "--prediction", "fair"]
+    assert cli(*argv, "--sensitive", "sex") == 2
+    assert f"ERROR bias: ConfigError: cannot read {missing}: No such" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["bias", "degradation"])
+def test_an_unwritable_report_path_exits_2_with_a_clean_message(
+    holdout: Path, tmp_path: Path, capsys: Any, command: str
+) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    target = blocker / "checks.xml"
+    columns = (
+        ["--prediction", "fair", "--sensitive", "sex"]
+        if command == "bias"
+        else ["--candidate", "good", "--baseline", "weak", "--metrics", "roc_auc"]
+    )
+    argv = ["check", command, "--data", holdout, "--label", "y", *columns]
+    assert cli(*argv, "--junit", target) == 2
+    assert capsys.readouterr().err == (
+        f"modelship: ConfigError: cannot write {target}: {blocker} is a file, not a folder; "
+        "choose a writable path\n"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -14,7 +15,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from modelship.checks._cli import add_commands, read_table
+from modelship._cli_common import write_output
+from modelship.checks._cli import add_commands, read_bytes, read_table
+from modelship.cli import main
 from modelship.errors import ConfigError, MissingDependency
 
 
@@ -99,7 +102,9 @@ def test_an_unreadable_file_exits_2_and_the_reports_say_why(
     assert code == 2
     error = ET.parse(junit).getroot().find("testsuite/testcase/error")
     assert error is not None
-    assert error.get("message", "").startswith("FileNotFoundError")
+    message = error.get("message", "")
+    assert message.startswith("ConfigError: cannot read ")
+    assert "nope.csv: No such file or directory" in message
 
 
 def test_mismatched_columns_exit_2(files: dict[str, Path], tmp_path: Path, capsys: Any) -> None:
@@ -220,6 +225,112 @@ def test_a_ragged_csv_raises_config_error_naming_the_line(tmp_path: Path) -> Non
 def test_an_unknown_file_type_raises_config_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"\.xlsx"):
         read_table(tmp_path / "d.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("header", "said"),
+    [
+        ("a,a", "the header names column 'a' twice"),
+        ("a,b,a", "the header names column 'a' twice"),
+        ("a,,b", "column 2 of the header has no name"),
+        ("a, ", "column 2 of the header has no name"),
+    ],
+)
+def test_a_csv_header_with_a_repeated_or_empty_name_raises_config_error(
+    tmp_path: Path, header: str, said: str
+) -> None:
+    path = tmp_path / "d.csv"
+    path.write_text(header + "\n" + ",".join(str(i) for i in range(header.count(",") + 1)) + "\n")
+    with pytest.raises(ConfigError, match=rf"^{re.escape(str(path))}: {said}"):
+        read_table(path)
+
+
+def test_profile_and_drift_refuse_a_csv_header_that_repeats_a_column(
+    tmp_path: Path, capsys: Any
+) -> None:
+    dup = tmp_path / "dup.csv"
+    dup.write_text("a,a\n" + "".join(f"{i},{-i}\n" for i in range(50)))
+    profile = tmp_path / "p.json"
+    assert cli("check", "profile", "--reference", dup, "--output", profile) == 2
+    assert not profile.exists()
+    assert "the header names column 'a' twice" in capsys.readouterr().err
+    junit = tmp_path / "checks.xml"
+    assert cli("check", "drift", "--reference", dup, "--current", dup, "--junit", junit) == 2
+    error = ET.parse(junit).getroot().find("testsuite/testcase/error")
+    assert error is not None
+    assert f"{dup}: the header names column 'a' twice" in error.get("message", "")
+
+
+def test_a_missing_input_file_raises_config_error_naming_it(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    for read in (read_table, read_bytes):
+        with pytest.raises(ConfigError, match=rf"cannot read {re.escape(str(missing))}: No such"):
+            read(missing)
+    with pytest.raises(ConfigError) as caught:
+        read_table(f"file://{missing}")
+    assert isinstance(caught.value.__cause__, FileNotFoundError)
+
+
+def test_a_damaged_parquet_file_raises_config_error_from_the_arrow_error(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    path = tmp_path / "d.parquet"
+    path.write_bytes(b"not parquet at all")
+    with pytest.raises(ConfigError, match=rf"cannot read {re.escape(str(path))}: .*") as caught:
+        read_table(path)
+    assert isinstance(caught.value.__cause__, pa.ArrowException)
+    assert str(caught.value.__cause__).rstrip(".") in str(caught.value)
+
+
+def test_an_empty_npy_file_raises_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "d.npy"
+    path.write_bytes(b"")
+    with pytest.raises(ConfigError, match=rf"cannot read {re.escape(str(path))}: ") as caught:
+        read_table(path)
+    assert isinstance(caught.value.__cause__, EOFError)
+
+
+def test_a_damaged_input_file_exits_2_with_a_config_error(tmp_path: Path, capsys: Any) -> None:
+    pytest.importorskip("pyarrow")
+    damaged = tmp_path / "d.parquet"
+    damaged.write_bytes(b"not parquet at all")
+    good = write_csv(tmp_path / "c.csv", {"x": list(range(50))})
+    assert main(["check", "drift", "--reference", str(damaged), "--current", str(good)]) == 2
+    assert f"ERROR data_drift: ConfigError: cannot read {damaged}: " in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option", ["--json", "--junit", "--markdown"])
+def test_an_unwritable_report_path_exits_2_with_a_clean_message(
+    files: dict[str, Path], tmp_path: Path, capsys: Any, option: str
+) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    target = blocker / "out" / "report"
+    argv = ["check", "drift", "--reference", str(files["reference"])]
+    assert main([*argv, "--current", str(files["same"]), option, str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"modelship: ConfigError: cannot write {target}: {blocker} is a file, not a folder; "
+        "choose a writable path\n"
+    )
+
+
+def test_an_unwritable_profile_output_exits_2_with_a_clean_message(
+    files: dict[str, Path], tmp_path: Path, capsys: Any
+) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    target = blocker / "p.json"
+    argv = ["check", "profile", "--reference", str(files["reference"]), "--output", str(target)]
+    assert main(argv) == 2
+    assert f"ConfigError: cannot write {target}: {blocker} is a file" in capsys.readouterr().err
+
+
+def test_write_output_turns_an_os_error_into_config_error(tmp_path: Path) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    with pytest.raises(ConfigError, match=rf"^cannot write {re.escape(str(folder))}: ") as caught:
+        write_output(str(folder), "text")  # a folder where the file should be
+    assert isinstance(caught.value.__cause__, IsADirectoryError)
 
 
 @pytest.mark.skipif(

@@ -58,15 +58,31 @@ def _csv_column(cells: list[str]) -> NDArray[Any]:
         )
 
 
+def _check_header(path: str, header: list[str]) -> None:
+    """Refuse a CSV header with an empty or a repeated column name: one column would be lost."""
+    seen: set[str] = set()
+    for number, name in enumerate(header, start=1):
+        if not name.strip():
+            raise ConfigError(
+                f"{path}: column {number} of the header has no name; name every column"
+            )
+        if name in seen:
+            raise ConfigError(
+                f"{path}: the header names column {name!r} twice; give each column its own name"
+            )
+        seen.add(name)
+
+
 def _read_csv(path: str, data: bytes) -> dict[str, NDArray[Any]]:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path} is not UTF-8 text: {exc}") from None
+        raise ConfigError(f"{path} is not UTF-8 text: {exc}") from exc
     rows = list(csv.reader(io.StringIO(text, newline="")))
     if not rows:
         raise ConfigError(f"{path} is empty: a CSV file needs a header row")
     header, body = rows[0], rows[1:]
+    _check_header(path, header)
     for number, row in enumerate(body, start=2):
         if len(row) != len(header):
             raise ConfigError(
@@ -84,8 +100,9 @@ def read_bytes(path: str | Path, storage_options: Mapping[str, Any] | None = Non
 
     Raises
     ------
-    OSError
-        When the file cannot be read (a missing file, a denied or unreachable store).
+    ConfigError
+        When the file cannot be read (a missing file, a denied or unreachable store),
+        naming the file and the reason, chained from the ``OSError``.
 
     Examples
     --------
@@ -97,12 +114,24 @@ def read_bytes(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     (b'ok', b'ok')
     """
     text = str(path)
-    if not _is_url(text) and not text.startswith("file://"):
-        return Path(text).read_bytes()
-    fsspec = importlib.import_module("fsspec")
-    with fsspec.open(text, "rb", **with_s3_endpoint(text, storage_options or {})) as handle:
-        data: bytes = handle.read()
+    try:
+        if not _is_url(text) and not text.startswith("file://"):
+            return Path(text).read_bytes()
+        fsspec = importlib.import_module("fsspec")
+        with fsspec.open(text, "rb", **with_s3_endpoint(text, storage_options or {})) as handle:
+            data: bytes = handle.read()
+    except OSError as exc:
+        raise _unreadable(
+            text, exc, "check the path (and the -o storage options for a URL)"
+        ) from exc
     return data
+
+
+def _unreadable(path: str, exc: Exception, what_to_do: str) -> ConfigError:
+    """The error for an input file that cannot be read: the file, the reason, what to do."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    reason = reason.strip().rstrip(".") or type(exc).__name__
+    return ConfigError(f"cannot read {path}: {reason}; {what_to_do}")
 
 
 def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = None) -> Any:
@@ -119,9 +148,9 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     MissingDependency
         For Parquet when pyarrow is not installed.
     ConfigError
-        For an unknown file type or a malformed CSV file.
-    OSError
-        When the file cannot be read.
+        For an unknown file type, a file that cannot be read, a damaged ``.npy`` or
+        Parquet file, or a malformed CSV file (ragged rows, an empty or repeated column
+        name); the message names the file.
 
     Examples
     --------
@@ -148,11 +177,17 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     if suffix == ".npy":
         try:
             return np.load(io.BytesIO(data), allow_pickle=False)
-        except ValueError as exc:
-            raise ConfigError(f"{name} is not a readable .npy file: {exc}") from None
+        except (ValueError, EOFError) as exc:
+            raise _unreadable(
+                name, exc, "check that it is a .npy file written by numpy.save"
+            ) from exc
     if suffix == ".csv":
         return _read_csv(name, data)
-    return pq.read_table(io.BytesIO(data))
+    arrow_errors = (importlib.import_module("pyarrow").ArrowException, OSError, ValueError)
+    try:
+        return pq.read_table(io.BytesIO(data))
+    except arrow_errors as exc:
+        raise _unreadable(name, exc, "check that it is a complete Parquet file") from exc
 
 
 @attrs.frozen
