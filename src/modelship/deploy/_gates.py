@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import attrs
 
-from modelship._params import Constraints, Interval, check_parameters
+from modelship._params import Constraints, Interval, Options, check, check_parameters
 
 if TYPE_CHECKING:
     from modelship.deploy._rollout import Rollout
@@ -51,7 +51,21 @@ class Verdict(enum.Enum):
     ERROR = "error"
 
 
+# A record, not settings (see tests/checks/test_parameter_coverage.py): its fields are
+# checked where they are converted rather than declared in _parameter_constraints.
+
+
+def _verdict(value: Verdict | str) -> Verdict:
+    check("verdict", value, Options(Verdict))
+    return Verdict(value)
+
+
+def _reason(instance: object, attribute: attrs.Attribute[str], value: object) -> None:
+    check("reason", value, str)
+
+
 def _json_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
+    check("inputs", value, Mapping)
     return dict(value)
 
 
@@ -66,10 +80,14 @@ class GateResult:
     --------
     >>> GateResult(Verdict.FAIL, "p99 latency 0.41 s > 0.2 s", {"p99": 0.41}).to_dict()
     {'verdict': 'fail', 'reason': 'p99 latency 0.41 s > 0.2 s', 'inputs': {'p99': 0.41}}
+    >>> GateResult("passed")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidParameter: verdict='passed' is not allowed; verdict must be one of ...
     """
 
-    verdict: Verdict = attrs.field(converter=Verdict)
-    reason: str = ""
+    verdict: Verdict = attrs.field(converter=_verdict)
+    reason: str = attrs.field(default="", validator=_reason)
     inputs: Mapping[str, Any] = attrs.field(factory=dict, converter=_json_mapping)
 
     def to_dict(self) -> dict[str, Any]:

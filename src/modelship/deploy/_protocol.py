@@ -149,6 +149,11 @@ def check_weights(weights: Mapping[str, int]) -> dict[str, int]:
     ...
     modelship.errors.ConfigError: traffic weights must sum to 100, got 90 for {'blue': 90}; ...
     """
+    if not isinstance(weights, Mapping):
+        raise ConfigError(
+            "traffic weights must be a mapping of slot name to percentage, such as "
+            f"{{'blue': 90, 'green': 10}} ({{}} for no traffic), got {type(weights).__name__}"
+        )
     out: dict[str, int] = {}
     for slot, weight in weights.items():
         if isinstance(weight, bool) or not isinstance(weight, int) or not 0 <= weight <= 100:

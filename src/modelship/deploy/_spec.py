@@ -41,13 +41,22 @@ import json
 import math
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import reprlib
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import attrs
 
-from modelship._params import Constraints, Interval, Options, Text, check_parameters
+from modelship._params import (
+    Constraints,
+    Interval,
+    MappingOf,
+    Options,
+    Text,
+    check,
+    check_parameters,
+)
 from modelship.deploy._quantity import Quantity, parse_quantity
 from modelship.errors import ConfigError, InvalidParameter, MissingDependency
 
@@ -253,12 +262,25 @@ def _args(value: Any) -> tuple[Any, ...]:
 
 def _sequence(what: str, value: Any) -> tuple[Any, ...]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
-        raise ConfigError(f"{what} must be a list, got {type(value).__name__} {value!r}")
+        raise ConfigError(
+            f"{what} must be a list, got {type(value).__name__} {reprlib.repr(value)}"
+        )
     return tuple(value)
 
 
 def _containers(value: Any) -> tuple[Any, ...]:
     return _sequence("containers", value)
+
+
+def _notes(value: Any) -> tuple[str, ...]:
+    notes = _sequence("notes", value)
+    for i, note in enumerate(notes):
+        if not isinstance(note, str):
+            raise ConfigError(
+                f"notes[{i}] must be a string, got {type(note).__name__}; notes are the "
+                "sentences saying which values were filled in by default"
+            )
+    return notes
 
 
 @attrs.frozen
@@ -437,7 +459,7 @@ class DeploymentSpec:
     steps: tuple[CanaryStep, ...] = attrs.field(
         metadata={"key": "canary.steps"}, default=(), converter=_steps
     )
-    notes: tuple[str, ...] = attrs.field(default=(), converter=tuple, eq=False)
+    notes: tuple[str, ...] = attrs.field(default=(), converter=_notes, eq=False)
 
     def __attrs_post_init__(self) -> None:
         if not self.containers:
@@ -494,6 +516,7 @@ class DeploymentSpec:
         ...
         modelship.errors.ConfigError: deployment.canary.steps[1].weight: 5 does not increase ...
         """
+        _check_reading(variables, environ)
         lookup = _lookup(variables, environ)
         document = substitute(data, lookup)
         return _Reader().spec(document)
@@ -518,6 +541,8 @@ class DeploymentSpec:
         >>> DeploymentSpec.from_file(folder / "d.json", variables={"TAG": "7"}).containers[0].image
         'm:7'
         """
+        check("path", path, str, os.PathLike)
+        _check_reading(variables, environ)
         document = _load(Path(path))
         try:
             return cls.from_dict(document, variables=variables, environ=environ)
@@ -575,11 +600,18 @@ class DeploymentSpec:
 # --- ${VAR} substitution ----------------------------------------------------------------------
 
 
+# Any non-empty name: a copy of os.environ may hold names ${...} cannot spell; they are unused.
+_VARIABLE_NAME = Text(description="variable names")
+
+
+def _check_reading(variables: Any, environ: Any) -> None:
+    """Refuse ``variables`` and ``environ`` of :meth:`DeploymentSpec.from_dict` up front."""
+    check("variables", variables, None, MappingOf(str, keys=_VARIABLE_NAME))
+    check("environ", environ, bool)
+
+
 def _lookup(variables: Mapping[str, str] | None, environ: bool) -> Callable[[str], str | None]:
     given = dict(variables or {})
-    for name, value in given.items():
-        if not isinstance(value, str):
-            raise ConfigError(f"variables[{name!r}] must be a string, got {value!r}")
 
     def find(name: str) -> str | None:
         if name in given:
@@ -778,7 +810,18 @@ class _Reader:
                 pair = self._mapping(item, f"{path}[{i}]", {"name", "value"})
                 if "name" not in pair or "value" not in pair:
                     raise ConfigError(f"{path}[{i}]: needs name and value")
-                env[pair["name"]] = pair["value"]
+                name = pair["name"]
+                if not isinstance(name, str):
+                    raise ConfigError(
+                        f"{path}[{i}].name: must be an environment variable name, got "
+                        f"{type(name).__name__}"
+                    )
+                if name in env:
+                    raise ConfigError(
+                        f"{path}[{i}].name: {reprlib.repr(name)} is given twice; give each "
+                        "variable once"
+                    )
+                env[name] = pair["value"]
             return env
         return raw
 
@@ -900,6 +943,8 @@ class _Reader:
 
 
 def _load(path: Path) -> Any:
+    if "\x00" in str(path):
+        raise ConfigError("the path of the deployment file contains a NUL byte; no file has one")
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json", ".toml"):
         raise ConfigError(f"{path}: a deployment file ends in .yaml, .yml, .json or .toml")
@@ -913,7 +958,9 @@ def _load(path: Path) -> Any:
     try:
         if suffix == ".json":
             try:
-                return json.loads(data)
+                return json.loads(data, object_pairs_hook=_unique_keys(path))
+            except ConfigError:
+                raise
             except ValueError as exc:
                 raise ConfigError(f"{path}: not valid JSON: {exc}") from None
         if suffix == ".toml":
@@ -921,6 +968,20 @@ def _load(path: Path) -> Any:
         return _load_yaml(path, data)
     except RecursionError:
         raise ConfigError(f"{path}: nested too deeply to be a deployment spec") from None
+
+
+def _unique_keys(path: Path) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+    """A ``json`` object hook refusing a key given twice (``json`` keeps the last silently)."""
+
+    def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in out:
+                raise ConfigError(f"{path}: the key {reprlib.repr(key)} is given twice")
+            out[key] = value
+        return out
+
+    return build
 
 
 def _load_toml(path: Path, data: bytes) -> Any:
@@ -955,9 +1016,16 @@ def _load_yaml(path: Path, data: bytes) -> Any:
         seen = set()
         for key_node, _ in node.value:
             key = loader.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable):
+                raise ConfigError(
+                    f"{path}, line {line}: a key is a {type(key).__name__}; keys are names "
+                    "(write the list or mapping as a value)"
+                )
             if key in seen:
-                line = key_node.start_mark.line + 1
-                raise ConfigError(f"{path}, line {line}: the key {key!r} is given twice")
+                raise ConfigError(
+                    f"{path}, line {line}: the key {reprlib.repr(key)} is given twice"
+                )
             seen.add(key)
         return loader.construct_mapping(node, deep=deep)
 

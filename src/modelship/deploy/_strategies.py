@@ -14,9 +14,10 @@ starting the new one (for models that cannot run twice side by side), and says s
 from __future__ import annotations
 
 import itertools
+import reprlib
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, ClassVar, TypedDict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 import attrs
 
@@ -26,12 +27,10 @@ from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, Gate
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
 from modelship.deploy._protocol import Deployer, SlotState
 from modelship.deploy._rollout import EventKind, Rollout, RolloutAborted, RolloutStatus
-from modelship.deploy._spec import CanaryStep
+from modelship.deploy._spec import CanaryStep, DeploymentSpec
 from modelship.errors import ConfigError
 
 if TYPE_CHECKING:
-    from modelship.deploy._spec import DeploymentSpec
-
     if sys.version_info >= (3, 11):
         from typing import Unpack
     else:  # mypy ships typing_extensions; nothing imports it at run time
@@ -52,6 +51,58 @@ class StrategyOptions(TypedDict, total=False):
     alias: str | None
     history: DeploymentHistory | None
     clock: Clock | None
+
+
+def _check_spec(spec: object) -> None:
+    if not isinstance(spec, DeploymentSpec):
+        raise ConfigError(
+            f"spec must be a DeploymentSpec (DeploymentSpec.from_file(path)), got "
+            f"{type(spec).__name__}"
+        )
+
+
+def _check_options(*, spec: Any, gate: Any, policy: Any, history: Any, clock: Any) -> None:
+    """Refuse a strategy's objects that are not what it needs, before any deploy (a gate that
+    is not callable would otherwise fail once per evaluation, minutes later)."""
+    if spec is not None:
+        _check_spec(spec)
+    if gate is not None and not callable(gate):
+        raise ConfigError(
+            f"gate must be a callable taking the rollout and answering a Verdict or a "
+            f"GateResult (for example ms.monitor.policy_gate(...)), or None; got "
+            f"{type(gate).__name__}"
+        )
+    if policy is not None and not isinstance(policy, GatePolicy):
+        raise ConfigError(
+            f"policy must be a GatePolicy (for example GatePolicy(deadline=600)) or None, got "
+            f"{type(policy).__name__}"
+        )
+    if history is not None and not isinstance(history, DeploymentHistory):
+        raise ConfigError(
+            f"history must be a DeploymentHistory (an object with save(record) and "
+            f"records(model), such as InMemoryHistory()) or None, got {type(history).__name__}"
+        )
+    if clock is not None and not isinstance(clock, Clock):
+        raise ConfigError(
+            f"clock must be a Clock (an object with monotonic(), sleep(seconds) and wall(), "
+            f"such as SystemClock()) or None, got {type(clock).__name__}"
+        )
+
+
+def _canary_steps(steps: object) -> tuple[CanaryStep, ...]:
+    if isinstance(steps, (str, bytes, Mapping)) or not isinstance(steps, Iterable):
+        raise ConfigError(
+            f"steps must be a list of CanaryStep, such as [CanaryStep(10, pause=60), "
+            f"CanaryStep(50, pause=60)], or None; got {type(steps).__name__}"
+        )
+    out = tuple(steps)
+    for i, step in enumerate(out):
+        if not isinstance(step, CanaryStep):
+            raise ConfigError(
+                f"steps[{i}] must be a CanaryStep, such as CanaryStep(10, pause=60) (10% for "
+                f"60 s), got {type(step).__name__}"
+            )
+    return out
 
 
 class _Strategy:
@@ -80,12 +131,13 @@ class _Strategy:
     ) -> None:
         if not isinstance(deployer, Deployer):
             raise ConfigError(
-                f"{deployer!r} does not implement the Deployer protocol (apply, wait_ready, "
-                "set_traffic, health, remove, state, capabilities, registry)"
+                f"deployer: {type(deployer).__name__} does not implement the Deployer protocol "
+                "(apply, wait_ready, set_traffic, health, remove, state, capabilities, registry)"
             )
         check_parameters(
             self, progress_deadline=progress_deadline, undo_window=undo_window, alias=alias
         )
+        _check_options(spec=spec, gate=gate, policy=policy, history=history, clock=clock)
         self.deployer = deployer
         self.spec = spec
         self.gate = gate
@@ -423,7 +475,7 @@ class Canary(_Strategy):
             history=history,
             clock=clock,
         )
-        steps = tuple(steps) if steps is not None else self.DEFAULT_STEPS
+        steps = _canary_steps(steps) if steps is not None else self.DEFAULT_STEPS
         if not steps:
             raise ConfigError("a canary needs at least one step; use BlueGreen for none")
         for before, after in itertools.pairwise(steps):
@@ -574,6 +626,19 @@ def from_spec(
     >>> from_spec(InMemoryDeployer(), spec).steps
     (CanaryStep(weight=10, pause=60.0),)
     """
+    _check_spec(spec)
+    known = StrategyOptions.__optional_keys__
+    for option in kwargs:
+        if option == "steps":
+            raise ConfigError(
+                "from_spec takes the canary steps from the spec (canary.steps); for other "
+                "steps build Canary(deployer, spec, steps=[...]) instead"
+            )
+        if option not in known:
+            raise ConfigError(
+                f"from_spec has no option {reprlib.repr(option)}; the options are "
+                f"{', '.join(sorted(known))}"
+            )
     name = spec.strategy.value
     if name == Canary.name:
         return Canary(deployer, spec, steps=spec.steps or None, **kwargs)

@@ -32,12 +32,12 @@ from modelship.deploy._protocol import (
 from modelship.deploy.local._process import ServerProcess, kill_all
 from modelship.deploy.local._router import Router
 from modelship.errors import ConfigError
+from modelship.registry import Registry
 
 if TYPE_CHECKING:
     from types import TracebackType
 
     from modelship.deploy._spec import DeploymentSpec
-    from modelship.registry import Registry
 
 __all__ = ["LocalDeployer"]
 
@@ -92,6 +92,21 @@ class LocalDeployer:
         server_args: Sequence[str] = (),
     ) -> None:
         check_parameters(self, drain_timeout=drain_timeout, graceful_seconds=graceful_seconds)
+        if not isinstance(registry, Registry):
+            raise ConfigError(
+                f"registry must be a Registry, got {type(registry).__name__}; for a folder or "
+                "URL, pass ms.open_registry(path)"
+            )
+        if isinstance(server_args, (str, bytes)) or not isinstance(server_args, Sequence):
+            raise ConfigError(
+                f"server_args must be a list of strings, such as ['--no-warmup'], got "
+                f"{type(server_args).__name__}"
+            )
+        for i, arg in enumerate(server_args):
+            if not isinstance(arg, str):
+                raise ConfigError(
+                    f"server_args[{i}] must be a string, got {type(arg).__name__} (quote it)"
+                )
         url = registry.store.url
         if url.startswith("memory:"):
             raise ConfigError(
