@@ -24,7 +24,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
-from modelship._names import check_alias
+from modelship._names import check_role
 from modelship.errors import ConfigError, IntegrityError
 
 __all__ = [
@@ -220,12 +220,20 @@ def attachment_bytes(
     for role, value in keywords.items():
         if value is not None and role in attachments:
             raise ConfigError(f"pass {role!r} as a keyword or in attachments, not both")
+    if not isinstance(attachments, Mapping):
+        raise ConfigError(
+            f"attachments must map roles to bytes, text or documents, got "
+            f"{type(attachments).__name__}"
+        )
     raw: dict[str, bytes] = {}
     documents: dict[str, Any] = dict(keywords)
     for role, doc in attachments.items():
-        check_alias(role)
+        check_role(role)
         if isinstance(doc, str):
-            raw[role] = doc.encode()
+            try:
+                raw[role] = doc.encode()
+            except UnicodeEncodeError as exc:  # a lone surrogate: not text UTF-8 can hold
+                raise ConfigError(f"attachment {role!r} is not valid text: {exc}") from None
         elif isinstance(doc, (bytes, bytearray)):
             raw[role] = bytes(doc)
         elif isinstance(doc, Document):

@@ -17,7 +17,7 @@ import numpy as np
 from modelship._columns import column_array, named_items
 from modelship._endpoints import with_s3_endpoint
 from modelship._hashing import CHUNK, hash_stream
-from modelship.errors import ConfigError
+from modelship.errors import ConfigError, MissingDependency, ModelshipError, StoreError
 
 __all__ = ["fingerprint"]
 
@@ -72,6 +72,26 @@ def _file_digest(fs: Any, path: str) -> str:
 
 
 def _path_fingerprint(location: str) -> str:
+    """The fingerprint of the file or folder at ``location``; a storage failure (no
+    credentials, an unreachable endpoint) is a :class:`StoreError` naming it."""
+    try:
+        return _read_fingerprint(location)
+    except (ModelshipError, MemoryError):
+        raise
+    except ImportError as exc:
+        raise MissingDependency(
+            f"fingerprinting {location!r} needs the package for its storage ({exc}); for "
+            "s3:// install modelship[s3]"
+        ) from exc
+    except Exception as exc:  # OSError, botocore's and aiohttp's errors, ...
+        text = " ".join(str(exc).split())[:300]
+        raise StoreError(
+            f"cannot fingerprint {location!r}: {type(exc).__name__}: {text}; check the path, "
+            "the credentials and the endpoint"
+        ) from exc
+
+
+def _read_fingerprint(location: str) -> str:
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(location, **with_s3_endpoint(location, {}))
@@ -118,6 +138,12 @@ def fingerprint(data: Any) -> str:
     ConfigError
         For a type it cannot fingerprint, an object column holding something other than
         strings and numbers, or a path where nothing is.
+    CheckInputError
+        For a column that cannot be read as an array (rows of lists of different lengths).
+    StoreError
+        When the storage of a path or URL fails (no credentials, an unreachable endpoint).
+    MissingDependency
+        For a URL whose storage package is not installed (s3fs for ``s3://``).
 
     Examples
     --------

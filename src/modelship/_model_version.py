@@ -137,10 +137,15 @@ def _metrics(value: Mapping[str, Any] | None) -> dict[str, float | int]:
     for key, number in value.items():
         if not isinstance(key, str) or not key:
             raise ConfigError(f"metric names must be non-empty strings, got {key!r}")
-        # numpy scalars are fine: they convert exactly.
-        plain = number.item() if hasattr(number, "item") and callable(number.item) else number
+        # NumPy scalars (and 0-d arrays) are fine: they convert exactly. An array of
+        # several values, or of one value in some shape, is not one metric.
+        scalar = getattr(number, "ndim", 0) == 0 and callable(getattr(number, "item", None))
+        plain = number.item() if scalar else number
         if isinstance(plain, bool) or not isinstance(plain, (int, float)):
-            raise ConfigError(f"metric {key!r} must be a number, got {number!r}")
+            shown = repr(number)
+            if hasattr(number, "shape"):
+                shown = f"an array of shape {number.shape}"
+            raise ConfigError(f"metric {key!r} must be a number, got {shown}")
         if isinstance(plain, float) and not math.isfinite(plain):
             raise ConfigError(
                 f"metric {key!r} is {plain}; metrics must be finite (record the case in a tag)"

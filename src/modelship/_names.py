@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from modelship.errors import IntegrityError, InvalidName
 
-__all__ = ["check_alias", "check_model_name", "check_stored", "check_version"]
+__all__ = ["check_alias", "check_model_name", "check_role", "check_stored", "check_version"]
 
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 _WINDOWS_RESERVED = frozenset(
@@ -78,6 +78,29 @@ def check_alias(alias: object) -> str:
         raise InvalidName(f"alias {value!r} must start with a letter")
     if value.lower() in RESERVED_REFS:
         raise InvalidName(f"alias {value!r} is reserved; choose another")
+    return value
+
+
+def check_role(role: object) -> str:
+    """Return ``role`` if it is a valid attachment role (an alias's rules), else raise.
+
+    ``"model"`` names the artifact itself (``download(..., role="model")``), so no
+    attachment may take it.
+
+    Examples
+    --------
+    >>> check_role("notes")
+    'notes'
+    >>> check_role("model")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidName: attachment role 'model' names the artifact itself; ...
+    """
+    value = _check("attachment role", role, MAX_ALIAS)
+    if not value[0].isalpha():
+        raise InvalidName(f"attachment role {value!r} must start with a letter")
+    if value == "model":
+        raise InvalidName("attachment role 'model' names the artifact itself; choose another role")
     return value
 
 

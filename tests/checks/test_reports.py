@@ -246,3 +246,12 @@ def test_markdown_escapes_pipes_and_html_in_cells() -> None:
 
 def test_text_summary_ends_with_the_verdict() -> None:
     assert drift_suite().summary().splitlines()[-1] == "FAILED (3 checks: 1 fail, 1 warn, 1 error)"
+
+
+def test_a_junit_path_that_cannot_be_written_is_a_config_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("a file, not a folder")
+    suite = SuiteResult(results=(CheckResult(name="x", status="pass"),))
+    with pytest.raises(ConfigError, match=r"cannot write .*out\.xml"):
+        suite.to_junit(blocker / "out.xml")
+    assert blocker.read_text() == "a file, not a folder"

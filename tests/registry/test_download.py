@@ -180,10 +180,15 @@ def test_cli_download_takes_storage_options_as_long_option_only(
     reg: ms.Registry, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "model.bin"
-    argv = ["registry", "download", reg.url, "fraud", "1", "-o", str(out), "--option", "a=1"]
-    # An unknown storage option reaches fsspec's local file system, which ignores it.
-    assert main(argv) == 0
+    argv = ["registry", "download", reg.url, "fraud", "1", "-o", str(out)]
+    # A storage option the local file system takes reaches it ...
+    assert main([*argv, "--option", "auto_mkdir=true"]) == 0
     assert out.read_bytes() == MODEL
+    # ... and one it would ignore is refused, not dropped without a word.
+    out.unlink()
+    assert main([*argv, "--option", "a=1"]) == 2
+    assert "do not apply to the local folder" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_load_accepts_include_archived_as_the_archived_error_advises(reg: ms.Registry) -> None:

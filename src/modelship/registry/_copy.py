@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterable
 
 import attrs
 
 from modelship._hashing import hash_stream
 from modelship._names import check_model_name
-from modelship.errors import Conflict, IntegrityError
+from modelship.errors import ConfigError, Conflict, IntegrityError
 from modelship.registry._hints import top_alias, top_slot
 from modelship.registry._integrity import parse_json, stored_damage
 from modelship.registry._layout import (
@@ -21,6 +22,7 @@ from modelship.registry._layout import (
 )
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
+from modelship.registry._store import FsspecStore
 from modelship.registry._tags import tag_log_keys
 
 __all__ = ["CopyReport", "copy_registry"]
@@ -89,6 +91,23 @@ def _copy_doc(src: Store, dst: Store, key: str, data: bytes) -> None:
             ) from None
 
 
+def _not_nested(src: Store, dst: Store) -> None:
+    """Refuse two registries of which one lies inside the other (or both are one place):
+    copying into a folder of the source would make that folder part of the source."""
+    if not (isinstance(src, FsspecStore) and isinstance(dst, FsspecStore)):
+        return
+    # Beyond the local disk, one place needs one filesystem object (fsspec makes one per
+    # set of options): two S3 endpoints may hold buckets of the same name.
+    if src.protocol != dst.protocol or not (src.is_local or src.fs is dst.fs):
+        return
+    a, b = (os.path.realpath(s.root) if s.is_local else s.root for s in (src, dst))
+    if a == b or b.startswith(a.rstrip("/") + "/") or a.startswith(b.rstrip("/") + "/"):
+        raise ConfigError(
+            f"cannot copy {src.url} to {dst.url}: one registry lies inside the other; copy "
+            "to a location outside the source"
+        )
+
+
 def copy_registry(
     src: Registry, dst: Registry, *, models: Iterable[str] | None = None
 ) -> CopyReport:
@@ -112,6 +131,14 @@ def copy_registry(
     >>> b.get("m", "@production") == a.get("m", "@production")
     True
     """
+    for what, given in (("src", src), ("dst", dst)):
+        if not isinstance(given, Registry):
+            raise ConfigError(
+                f"{what} must be a Registry (ms.open_registry(url)), got {type(given).__name__}"
+            )
+    if isinstance(models, (str, bytes)):
+        raise ConfigError(f"models must be a list of model names, got the string {models!r}")
+    _not_nested(src.store, dst.store)
     names = list(src.models()) if models is None else [check_model_name(m) for m in models]
     dst.check_writable()
     s, d = src.store, dst.store

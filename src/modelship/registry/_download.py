@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import uuid
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,21 @@ def _exists(path: Path) -> DestinationExists:
         f"{path} exists; a download never replaces a file silently. Remove it, choose "
         "another path, or pass overwrite=True (--force on the command line)"
     )
+
+
+def _destination(path: object) -> Path:
+    """The absolute path to write, from a ``str`` or path-like; anything else, or a path
+    the file system cannot encode (a lone surrogate), is a :class:`ConfigError`."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise ConfigError(f"path must be a str or a pathlib.Path, got {type(path).__name__}")
+    text = os.fspath(path)
+    if not isinstance(text, str):
+        raise ConfigError(f"path must be text, not {type(text).__name__}: decode it first")
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError as exc:
+        raise ConfigError(f"path {text!r} cannot be encoded for the file system: {exc}") from None
+    return Path(text).expanduser().absolute()
 
 
 def _sync_folder(folder: Path) -> None:
@@ -109,12 +125,29 @@ def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two d
     """
     if not isinstance(overwrite, bool):
         raise ConfigError(f"overwrite must be True or False, got {overwrite!r}")
-    destination = Path(os.fspath(path)).expanduser().absolute()
-    if destination.is_dir():
-        raise ConfigError(f"{destination} is a folder; give the path of the file to write")
-    if not overwrite and os.path.lexists(destination):
-        raise _exists(destination)  # early, before any byte is read; the link decides
-    destination.parent.mkdir(parents=True, exist_ok=True)
+    destination = _destination(path)
+    try:
+        found = os.lstat(destination)
+    except FileNotFoundError:
+        found = None
+    except OSError as exc:  # a name too long, a parent that is a file, no permission
+        raise ConfigError(f"cannot write {destination}: {exc.strerror or exc}") from exc
+    if found is not None:
+        if stat.S_ISDIR(found.st_mode):
+            raise ConfigError(f"{destination} is a folder; give the path of the file to write")
+        if not overwrite:
+            raise _exists(destination)  # early, before any byte is read; the link decides
+        if not stat.S_ISREG(found.st_mode):
+            # A device, a pipe, a socket or a symbolic link: replacing it is never what
+            # "overwrite the downloaded file" means.
+            raise ConfigError(
+                f"{destination} is not a regular file; overwrite=True replaces only a file "
+                "a download wrote. Remove it, or choose another path"
+            )
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"cannot write {destination}: {exc.strerror or exc}") from exc
     # Exclusive create, in the destination's folder: a rename away from being published.
     temporary = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.part"
     callback = make_callback(progress, desc=f"download {what}", total=ref.size)

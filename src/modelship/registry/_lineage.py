@@ -85,6 +85,7 @@ def lineage_for(
         result = Lineage.from_dict(lineage)
     else:
         raise ConfigError(f"lineage must be a Lineage or a dict, got {type(lineage).__name__}")
+    _check_fields(result)
     if result.parent is not None:
         parent = check_version(result.parent)
         if not version_exists(name, parent):
@@ -105,6 +106,20 @@ def lineage_for(
                 places[role] = data_location(value)
         result = attrs.evolve(result, data=prints, locations=places)
     return result
+
+
+def _check_fields(lineage: Lineage) -> None:
+    """The types a stored lineage is read back with: text, a flag, maps of text."""
+    if lineage.git_commit is not None and not isinstance(lineage.git_commit, str):
+        raise ConfigError(f"lineage git_commit must be text, got {lineage.git_commit!r}")
+    if lineage.git_dirty is not None and not isinstance(lineage.git_dirty, bool):
+        raise ConfigError(f"lineage git_dirty must be True or False, got {lineage.git_dirty!r}")
+    for field in ("data", "extra", "locations"):
+        for key, value in getattr(lineage, field).items():
+            if not (isinstance(key, str) and isinstance(value, str)):
+                raise ConfigError(
+                    f"lineage {field} must map text to text; {key!r}: {value!r} is not"
+                )
 
 
 def data_location(value: str | os.PathLike[str]) -> str:

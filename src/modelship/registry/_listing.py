@@ -33,6 +33,7 @@ import base64
 import binascii
 import contextlib
 import hashlib
+import hmac
 import json
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -156,26 +157,44 @@ def _encode(name: str, order: Order, seq: int, query: str) -> str:
     return f"{body}.{_check(payload)}"
 
 
+# Cursors made here are a model name, an order, a number and a filter's text: a few
+# hundred characters; one of 64 KiB was not made here.
+_MAX_CURSOR = 1 << 16
+
+
+def _shown(cursor: object) -> str:
+    """A cursor as an error message shows it: at most 60 characters of it."""
+    text = repr(cursor)
+    return text if len(text) <= 60 else f"{text[:57]}..."
+
+
 def _decode(cursor: object, name: str, order: Order, query: str) -> int:
     """The slot a cursor names, if it was made by a listing of ``name`` in ``order``."""
+    shown = _shown(cursor)
     bad = InvalidCursor(
-        f"cursor {cursor!r} is not one versions() returned (it is malformed or was edited); "
+        f"cursor {shown} is not one versions() returned (it is malformed or was edited); "
         "pass the next_cursor of the previous page unchanged, or start again without one"
     )
-    if not isinstance(cursor, str) or cursor.count(".") != 1:
+    if not isinstance(cursor, str) or len(cursor) > _MAX_CURSOR or cursor.count(".") != 1:
         raise bad
     body, check = cursor.split(".")
     try:
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        made = json.loads(payload)
     except (binascii.Error, ValueError):
         raise bad from None
-    if _check(payload) != check or not isinstance(made, list) or len(made) != 4:
+    # The check first: only a payload this module wrote is parsed (no hostile nesting).
+    if not hmac.compare_digest(_check(payload), check):
+        raise bad
+    try:
+        made = json.loads(payload)
+    except ValueError:
+        raise bad from None
+    if not isinstance(made, list) or len(made) != 4:
         raise bad
     made_name, made_order, seq, made_query = made
     if (made_name, made_order, made_query) != (name, order, query):
         raise InvalidCursor(
-            f"cursor {cursor!r} was made for another listing (model {made_name!r}, order "
+            f"cursor {shown} was made for another listing (model {made_name!r}, order "
             f"{made_order!r}, or another filter or include_archived); page with the same "
             "arguments as the first page, or start again without a cursor"
         )

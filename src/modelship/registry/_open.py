@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import importlib.metadata
 import os
 from typing import Any
 
 from modelship._hashing import CHUNK
-from modelship.errors import UnsupportedStorage
+from modelship.errors import ConfigError, UnsupportedStorage
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
 from modelship.registry._store import FsspecStore, filesystem_for, scheme_of
@@ -61,8 +62,15 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     ...
     modelship.errors.UnsupportedStorage: no storage is known for the scheme 'nosuch' ...
     """
+    if not isinstance(url, (str, os.PathLike)):
+        raise ConfigError(
+            f"url must be a folder path or an fsspec URL (str), got {type(url).__name__}"
+        )
     url = os.fspath(url)
-    scheme = scheme_of(url) if isinstance(url, str) else ""
+    if not isinstance(url, str):
+        raise ConfigError(f"url must be text, not {type(url).__name__}: decode it first")
+    scheme = scheme_of(url)
+    _check_storage_options(url, scheme, storage_options)
     eps = {ep.name: ep for ep in importlib.metadata.entry_points(group="modelship.registries")}
     if scheme in eps:
         made = eps[scheme].load()(url, **storage_options)
@@ -91,3 +99,34 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
         verify_signatures=verify_signatures,
         checkpoint_every=checkpoint_every,
     )
+
+
+# open_registry's own options: a storage option one letter away is a typo of one of them.
+_OWN_OPTIONS = (
+    "signing_key",
+    "single_writer",
+    "exclusive_creates",
+    "user",
+    "verify_signatures",
+    "checkpoint_every",
+)
+# The options fsspec's local file system takes; a folder registry needs no others.
+_LOCAL_OPTIONS = frozenset({"auto_mkdir"})
+
+
+def _check_storage_options(url: str, scheme: str, options: dict[str, Any]) -> None:
+    """Refuse a keyword that is a typo of one of open_registry's own (``singel_writer``), and
+    storage options given for a local folder, which would be ignored without a word."""
+    for key in options:
+        close = difflib.get_close_matches(key, _OWN_OPTIONS, n=1, cutoff=0.8)
+        if close:
+            raise ConfigError(
+                f"open_registry got an unknown option {key!r}; did you mean {close[0]!r}? "
+                "(other keyword arguments are storage options, passed to fsspec)"
+            )
+    unknown = sorted(set(options) - _LOCAL_OPTIONS)
+    if scheme == "file" and unknown:
+        raise ConfigError(
+            f"storage option(s) {unknown} do not apply to the local folder {url}; "
+            f"open_registry's own options are {', '.join(_OWN_OPTIONS)}"
+        )

@@ -8,7 +8,7 @@ from typing import Any
 
 from fsspec.callbacks import Callback, NoOpCallback
 
-from modelship.errors import MissingDependency
+from modelship.errors import ConfigError, MissingDependency
 
 __all__ = ["make_callback"]
 
@@ -28,6 +28,10 @@ def make_callback(progress: bool | Callback | None, *, desc: str, total: int | N
     installed, silence in CI (``CI=true``) and in pipes. ``True`` demands a bar (and tqdm),
     ``False`` is silent, and any fsspec ``Callback`` is used as given.
     """
+    if not (progress is None or isinstance(progress, (bool, Callback))):
+        raise ConfigError(
+            f"progress must be None, True, False or an fsspec Callback, got {progress!r}"
+        )
     if isinstance(progress, Callback):
         callback = progress
     elif progress is False or (progress is None and not _interactive()):

@@ -16,7 +16,6 @@ copies of their small documents, read here (:meth:`Registry.get`): a record does
 
 from __future__ import annotations
 
-import math
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -110,6 +109,30 @@ def _valid_model_name(name: str) -> bool:
     return True
 
 
+def _flag(name: str, value: object) -> None:
+    """Refuse a non-bool for a yes/no option: ``"no"`` would be read as yes."""
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be True or False, got {value!r}")
+
+
+_MAX_USER = 256
+
+
+def _checked_user(user: object) -> str:
+    """``user`` as recorded in manifests and logs: text of 1 to 256 printable characters
+    (the readers refuse any other ``created_by`` or ``by`` as damage)."""
+    if not isinstance(user, str) or not user or len(user) > _MAX_USER or not user.isprintable():
+        raise ConfigError(
+            f"user must be 1 to {_MAX_USER} printable characters (such as 'ana@ci'), got "
+            f"{type(user).__name__} {str(user)[:40]!r}"
+        )
+    return user
+
+
+# gc's longest grace: a century of seconds, far below where time arithmetic overflows.
+_MAX_GRACE = 100 * 365.25 * 86400.0
+
+
 class Registry:
     """A versioned model registry over any :class:`~modelship.registry.Store`.
 
@@ -156,11 +179,13 @@ class Registry:
             raise ConfigError(
                 f"checkpoint_every must be a positive number of bytes, got {checkpoint_every!r}"
             )
+        if not isinstance(single_writer, bool):
+            raise ConfigError(f"single_writer must be True or False, got {single_writer!r}")
         self._CHECKPOINT_EVERY = checkpoint_every
         self.store = store
         self._signer = Signer(signing_key, verify=verify_signatures)
         self._single_writer = single_writer
-        self._user = user or default_user()
+        self._user = default_user() if user is None else _checked_user(user)
         self._writable: bool | None = None
         self._snapshots = True  # until writing one fails: then this handle stops trying
 
@@ -281,6 +306,9 @@ class Registry:
         )
         if not isinstance(description, str):
             raise ConfigError("description must be a string")
+        # The rules set_tag() applies: a tag given here is read back by the same reader.
+        for key, value in draft.tags.items():
+            check_tag_value(check_tag_key(key), value)
         docs = attachment_bytes(attachments or {}, {"profile": profile, "schema": schema})
         parity = RegistrationCapture.start(docs, enabled=capture_environment)
         self.check_writable()
@@ -394,6 +422,12 @@ class Registry:
             return ModelNotFound(f"no model named {name!r} in {self.url}{hint}")
         return VersionNotFound(f"{name} has no {what}; see versions({name!r})")
 
+    def _check_model(self, name: str) -> None:
+        """Raise ModelNotFound (or RegistryNotFound) unless ``name`` has a version: an empty
+        answer about a model that is not there would hide a typo."""
+        if not self.store.list(folder(name, "versions")):
+            raise self._not_found(name, "versions")
+
     def _get_version(self, name: str, version: str, include_archived: bool) -> ModelVersion:
         key = manifest_key(name, version)
         try:
@@ -450,6 +484,7 @@ class Registry:
         self, name: str, ref: str | int = "latest", *, include_archived: bool = False
     ) -> ModelVersion:
         """The record for ``ref``, holding no documents (for the registry's own look-ups)."""
+        _flag("include_archived", include_archived)
         name = check_model_name(name)
         self._signer.check_policy(self.store)
         if isinstance(ref, int) and not isinstance(ref, bool):
@@ -534,6 +569,7 @@ class Registry:
         >>> [mv.version for mv in page], page.next_cursor is not None
         (['3', '2'], True)
         """
+        _flag("include_archived", include_archived)
         if limit is None:
             if cursor is not None:
                 raise ConfigError("a cursor continues a paged listing: pass limit= with it")
@@ -708,6 +744,8 @@ class Registry:
         (b'weights', 'sha256:9a129038')
         """
         mv = self.get(name, ref, include_archived=include_archived)
+        if not isinstance(role, str):
+            raise ConfigError(f"role must be a string, got {type(role).__name__}: {role!r}")
         art = mv.artifact if role == "model" else mv.attachments.get(role)
         if art is None:
             raise missing_attachment(mv, role)
@@ -769,6 +807,20 @@ class Registry:
         >>> reg.read_attachment(mv, "notes")
         b'hi'
         """
+        if not isinstance(mv, ModelVersion):
+            raise ConfigError(
+                f"mv must be a ModelVersion (from reg.get or reg.versions), got "
+                f"{type(mv).__name__}; or call reg.attachment(name, ref, role)"
+            )
+        if not isinstance(role, str):
+            raise ConfigError(f"role must be a string, got {type(role).__name__}: {role!r}")
+        if kind is not None and not (
+            isinstance(kind, type) and callable(getattr(kind, "from_json", None))
+        ):
+            raise ConfigError(
+                f"kind must be a document class with from_json() (such as DriftProfile), "
+                f"got {kind!r}; leave it out to read the bytes"
+            )
         self._signer.check(mv)
         if role not in mv.attachments:
             raise missing_attachment(mv, role)
@@ -794,7 +846,10 @@ class Registry:
         """
         name = check_model_name(name)
         self._signer.check_policy(self.store)
-        return alias_state(self.store, name, self._signer)[1]
+        found = alias_state(self.store, name, self._signer)[1]
+        if not found:
+            self._check_model(name)
+        return found
 
     def set_alias(
         self, name: str, alias: str, version: str | int, *, expected: str | None = ANY
@@ -881,7 +936,10 @@ class Registry:
         """
         name = check_model_name(name)
         self._signer.check_policy(self.store)
-        return history(self.store, name, self._signer)
+        moves = history(self.store, name, self._signer)
+        if not moves:
+            self._check_model(name)
+        return moves
 
     # --- tags ---------------------------------------------------------------------------
 
@@ -986,6 +1044,8 @@ class Registry:
         >>> reg.get("m").version
         '1'
         """
+        if not isinstance(reason, str):
+            raise ConfigError(f"reason must be text, got {type(reason).__name__}: {reason!r}")
         mv = self._get(name, version, include_archived=True)
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:
@@ -1078,10 +1138,21 @@ class Registry:
         >>> reg.gc(grace_seconds=0, dry_run=True).removed
         0
         """
-        if not (isinstance(grace_seconds, (int, float)) and 0 <= grace_seconds < math.inf):
+        if (
+            isinstance(grace_seconds, bool)
+            or not isinstance(grace_seconds, (int, float))
+            or not 0 <= grace_seconds <= _MAX_GRACE
+        ):
+            shown = repr(grace_seconds)
+            if isinstance(grace_seconds, int) and grace_seconds.bit_length() > 64:
+                shown = f"an integer of {grace_seconds.bit_length()} bits"
             raise ConfigError(
-                f"grace_seconds must be a finite number >= 0 (seconds), got {grace_seconds!r}"
+                f"grace_seconds must be a number of seconds from 0 to {_MAX_GRACE:.0f} "
+                f"(a century), got {shown}"
             )
+        if not isinstance(dry_run, bool):
+            raise ConfigError(f"dry_run must be True or False, got {dry_run!r}")
+        self._check_located()  # gc of a mistyped location must not create it
         cutoff = time.time() - grace_seconds
         return collect(
             self.store,

@@ -78,11 +78,16 @@ class Signer:
     def __init__(self, key: bytes | str | None, *, verify: bool = True) -> None:
         if isinstance(key, str):
             key = key.encode()
+        if key is not None and not isinstance(key, (bytes, bytearray)):
+            raise ConfigError(
+                f"signing_key must be bytes or text, got {type(key).__name__}; use "
+                "secrets.token_bytes(32)"
+            )
         if key is not None and len(key) < 16:
             raise ConfigError("signing_key must be at least 16 bytes; use secrets.token_bytes(32)")
         if not isinstance(verify, bool):
             raise ConfigError(f"verify_signatures must be True or False, got {verify!r}")
-        self.key = key
+        self.key = None if key is None else bytes(key)
         self.verify = verify
         self._signed_registry = False  # a keyless reader saw the policy: refuse from now on
         self._recorded = False  # a keyed writer recorded (or found) the policy

@@ -596,11 +596,11 @@ class FsspecStore:
 
     def list(self, prefix: str) -> list[str]:
         if self.is_local:
-            try:
-                with self._errors(f"listing {prefix}"):
+            with self._errors(f"listing {prefix}"):
+                try:
                     return sorted(os.listdir(self._local(prefix)))
-            except (FileNotFoundError, NotADirectoryError):
-                return []
+                except (FileNotFoundError, NotADirectoryError):  # a file has no keys under it
+                    return []
         base = self._full(prefix).rstrip("/")
         with self._errors(f"listing {prefix}"):
             try:

@@ -100,9 +100,23 @@ def _condition(field: str, raw: object) -> Condition:
                 f"the tag is not set), got {op!r} {value!r}"
             )
         return Condition("tags", key, op, value)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise InvalidFilter(f"filter {field!r}: metrics compare with finite numbers, got {value!r}")
+    if not _finite(value):
+        shown = repr(value)
+        if isinstance(value, int) and value.bit_length() > 64:
+            shown = f"an integer of {value.bit_length()} bits"
+        raise InvalidFilter(f"filter {field!r}: metrics compare with finite numbers, got {shown}")
     return Condition("metrics", key, op, value)
+
+
+def _finite(value: object) -> bool:
+    """A number a metric can be compared with: not a bool, and finite as a float (an
+    integer beyond float's range, 10**400, is not)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def parse_where(where: Where | None) -> tuple[Condition, ...]:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from modelship import _json
+from modelship.errors import ConfigError
 from modelship.report._model import Entry, Report, Section
 
 __all__ = [
@@ -42,6 +43,8 @@ def render_json(report: Report, *, indent: int | None = 2) -> str:
 def write_text(path: str | os.PathLike[str], text: str) -> None:
     """Write ``text`` as UTF-8 to ``path``, creating missing parent directories.
 
+    Raises :class:`~modelship.ConfigError` naming the path when it cannot be written.
+
     Examples
     --------
     >>> import pathlib, tempfile
@@ -52,8 +55,12 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
     '### ok\\n'
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(text, encoding="utf-8")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:  # a parent that is a file, no permission, a full disk
+        reason = (exc.strerror or str(exc)).rstrip(". ")
+        raise ConfigError(f"cannot write {target}: {reason}; choose a writable path") from exc
 
 
 # --- JUnit XML ---------------------------------------------------------------------------
