@@ -144,7 +144,7 @@ def test_check_installed_strict_raises_listing_every_mismatch() -> None:
         ("2.1.0+cpu", "2.1.0+cu121", "patch"),
         ("1.0rc1", "1.0", "patch"),
         ("1!1.0", "1!2.0", "major"),
-        ("unknown", "other", "major"),
+        ("unknown", "other", "unknown"),
     ],
 )
 def test_version_change_names_the_first_release_part_that_differs(

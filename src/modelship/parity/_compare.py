@@ -18,7 +18,7 @@ from modelship.errors import ConfigError
 from modelship.parity._behaviour import BehaviourRecord, compare_behaviour
 from modelship.parity._findings import Finding, ParityReport
 from modelship.parity._fingerprint import PreprocessingFingerprint, fingerprint_preprocessing
-from modelship.parity._requirements import version_change
+from modelship.parity._requirements import check_requirements, version_change
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._rules import DEFAULT_RULES, ParityRules
 from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot
@@ -122,10 +122,14 @@ def _packages(
             continue
         change = version_change(recorded, installed)
         if change is not None:
+            how = (
+                "the versions cannot be compared"
+                if change == "unknown"
+                else f"{change} version differs"
+            )
             yield from r.finding(
                 f"package_{change}",
-                f"{name} {recorded} in training, {installed} in production "
-                f"({change} version differs)",
+                f"{name} {recorded} in training, {installed} in production ({how})",
                 train=recorded,
                 prod=installed,
                 subject=name,
@@ -397,6 +401,8 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
     ):
         if not isinstance(value, kind):
             raise ConfigError(f"{label} must be {_EXPECTED[label]}, got {type(value).__name__}")
+    if requirements is not None:
+        check_requirements(requirements)
     if (schema is None) != (data is None):
         raise ConfigError("the schema check needs both schema= and data= (production data)")
     if prod is None:

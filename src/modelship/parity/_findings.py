@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import json
 import math
+import reprlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
 import numpy as np
 
-from modelship import _json
 from modelship.checks import CheckResult, ColumnResult, Severity, Status
 from modelship.parity._errors import SnapshotError
+from modelship.parity._json import JsonDocument
 
 __all__ = ["REPORT_SCHEMA_VERSION", "Finding", "ParityReport"]
 
@@ -114,7 +115,8 @@ class Finding:
         Raises
         ------
         SnapshotError
-            When a field is missing or the severity is unknown.
+            When it is not a mapping, ``check``, ``severity`` or ``message`` is missing,
+            a field is unknown or of the wrong type, or the severity is unknown.
 
         Examples
         --------
@@ -123,17 +125,26 @@ class Finding:
         >>> Finding.from_dict(f.to_dict()) == f
         True
         """
-        try:
-            return cls(
-                check=str(document["check"]),
-                severity=document["severity"],
-                message=str(document["message"]),
-                train=document.get("train"),
-                prod=document.get("prod"),
-                subject=document.get("subject"),
+        doc = JsonDocument.of(document, "parity finding")
+        doc.only(*_FINDING_FIELDS)
+        severity = doc.text("severity")
+        if severity not in _SEVERITIES:
+            raise SnapshotError(
+                f"parity finding: 'severity' must be one of {', '.join(_SEVERITIES)}, got "
+                f"{reprlib.repr(severity)}"
             )
-        except (KeyError, ValueError) as exc:
-            raise SnapshotError(f"a parity finding is malformed: {exc!r}") from exc
+        return cls(
+            check=doc.text("check"),
+            severity=severity,
+            message=doc.text("message"),
+            train=document.get("train"),
+            prod=document.get("prod"),
+            subject=doc.opt_text("subject"),
+        )
+
+
+_FINDING_FIELDS = ("check", "severity", "message", "train", "prod", "subject")
+_SEVERITIES = tuple(severity.value for severity in Severity)
 
 
 def _findings(value: Iterable[Finding]) -> tuple[Finding, ...]:
@@ -293,7 +304,9 @@ class ParityReport:
         Raises
         ------
         SnapshotError
-            When the text is not such a report.
+            When the text is not JSON text, or not such a report: no integer
+            ``schema_version`` (or a newer one), an unknown field, a malformed finding, or
+            a ``passed`` its findings contradict.
 
         Examples
         --------
@@ -301,11 +314,17 @@ class ParityReport:
         >>> ParityReport.from_json('{"schema_version": 1, "findings": []}').passed
         True
         """
-        document = _json.loads(text, "parity report", error=SnapshotError)
-        findings = document.get("findings")
-        if not isinstance(findings, list) or not all(isinstance(f, dict) for f in findings):
-            raise SnapshotError("parity report: 'findings' must be a list of objects")
-        return cls([Finding.from_dict(f) for f in findings])
+        doc = JsonDocument.parse(text, "parity report")
+        doc.schema_version(REPORT_SCHEMA_VERSION)
+        doc.only("schema_version", "passed", "findings")
+        report = cls([Finding.from_dict(f.doc) for f in doc.records("findings", required=True)])
+        passed = doc.doc.get("passed", report.passed)
+        if passed is not report.passed:
+            raise SnapshotError(
+                f"parity report: 'passed' is {reprlib.repr(passed)}, but its findings say "
+                f"{report.passed}"
+            )
+        return report
 
     def summary(self) -> str:
         """Return one line per finding, then the verdict.

@@ -16,10 +16,13 @@ import functools
 import importlib.metadata
 import os
 import re
+import reprlib
 import sys
 import threading
 from collections.abc import Callable, Mapping
 from typing import TypeVar
+
+from modelship.errors import ConfigError
 
 __all__ = [
     "installed_packages",
@@ -73,7 +76,17 @@ def normalize_name(name: str) -> str:
     >>> from modelship.parity import normalize_name
     >>> normalize_name("Scikit_Learn"), normalize_name("zope.interface")
     ('scikit-learn', 'zope-interface')
+
+    Raises
+    ------
+    ConfigError
+        When ``name`` is not a string.
     """
+    if not isinstance(name, str):
+        raise ConfigError(
+            f"normalize_name needs a distribution name as a string, got {type(name).__name__} "
+            f"{reprlib.repr(name)}"
+        )
     return re.sub(r"[-_.]+", "-", name).lower()
 
 

@@ -6,6 +6,8 @@ registries and files written elsewhere; nothing in them is trusted before it is 
 
 from __future__ import annotations
 
+import math
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,11 +31,28 @@ class JsonDocument:
     @classmethod
     def parse(cls, text: str | bytes, what: str) -> JsonDocument:
         """Parse JSON text holding an object, or raise :class:`SnapshotError` naming ``what``."""
+        if not isinstance(text, (str, bytes, bytearray)):
+            raise SnapshotError(
+                f"the {what} must be JSON text (str or bytes), got {type(text).__name__}"
+            )
         return cls(_json.loads(text, what, error=SnapshotError), what)
+
+    @classmethod
+    def of(cls, document: object, what: str) -> JsonDocument:
+        """Wrap a parsed document, or raise :class:`SnapshotError` if it is not a mapping."""
+        if not isinstance(document, Mapping):
+            raise SnapshotError(
+                f"the {what} must be a JSON object (a mapping), got {type(document).__name__}"
+            )
+        return cls(document, what)
 
     def _bad(self, key: str, expected: str) -> SnapshotError:
         got = type(self.doc[key]).__name__
         return SnapshotError(f"{self.what}: {key!r} must be {expected}, got {got}")
+
+    def _out_of_range(self, key: str, expected: str) -> SnapshotError:
+        shown = reprlib.repr(self.doc[key])
+        return SnapshotError(f"{self.what}: {key!r} must be {expected}, got {shown}")
 
     def _get(self, key: str, default: Any) -> Any:
         if key in self.doc:
@@ -41,6 +60,15 @@ class JsonDocument:
         if default is _REQUIRED:
             raise SnapshotError(f"{self.what}: {key!r} is missing")
         return default
+
+    def only(self, *keys: str) -> None:
+        """Refuse a document with keys other than ``keys`` (a typo, or another layout)."""
+        unknown = sorted(str(key) for key in self.doc if key not in keys)
+        if unknown:
+            raise SnapshotError(
+                f"{self.what}: unknown field(s) {reprlib.repr(unknown)}; it has only "
+                f"{', '.join(keys)}"
+            )
 
     def schema_version(self, supported: int) -> None:
         version = self.doc.get("schema_version")
@@ -58,28 +86,40 @@ class JsonDocument:
             raise self._bad(key, "a string")
         return value
 
-    def opt_text(self, key: str) -> str | None:
-        value = self._get(key, None)
+    def opt_text(self, key: str, *, required: bool = False) -> str | None:
+        value = self._get(key, _REQUIRED if required else None)
         if value is not None and not isinstance(value, str):
             raise self._bad(key, "a string or null")
         return value
 
-    def integer(self, key: str) -> int | None:
-        value = self._get(key, None)
+    def integer(
+        self, key: str, *, minimum: int | None = None, required: bool = False
+    ) -> int | None:
+        value = self._get(key, _REQUIRED if required else None)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise self._bad(key, "an integer or null")
+        if value is not None and minimum is not None and value < minimum:
+            raise self._out_of_range(key, f"an integer >= {minimum} or null")
         return value
 
-    def number(self, key: str) -> float | None:
-        value = self._get(key, None)
+    def number(self, key: str, *, positive: bool = False, required: bool = False) -> float | None:
+        value = self._get(key, _REQUIRED if required else None)
         if value is None:
             return None
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise self._bad(key, "a number or null")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an integer beyond any float
+            number = math.inf
+        if not math.isfinite(number) or (positive and number <= 0):
+            raise self._out_of_range(
+                key, f"a finite{' positive' if positive else ''} number or null"
+            )
+        return number
 
-    def text_map(self, key: str) -> dict[str, str]:
-        value = self._get(key, {})
+    def text_map(self, key: str, *, required: bool = False) -> dict[str, str]:
+        value = self._get(key, _REQUIRED if required else {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise self._bad(key, "an object of strings")
         return value
@@ -90,8 +130,8 @@ class JsonDocument:
             raise self._bad(key, "a list of strings")
         return value
 
-    def records(self, key: str) -> list[JsonDocument]:
-        value = self._get(key, [])
+    def records(self, key: str, *, required: bool = False) -> list[JsonDocument]:
+        value = self._get(key, _REQUIRED if required else [])
         if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
             raise self._bad(key, "a list of objects")
         return [JsonDocument(item, f"{self.what} {key}") for item in value]

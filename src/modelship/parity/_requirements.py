@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
+import reprlib
 import sys
 import warnings
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from modelship.errors import ConfigError
 from modelship.parity._errors import (
     EnvironmentMismatch,
     EnvironmentMismatchWarning,
@@ -33,6 +35,7 @@ __all__ = [
     "PackageMismatch",
     "Requirements",
     "check_installed",
+    "check_requirements",
     "requirements_txt",
     "resolve_requirements",
     "version_change",
@@ -225,7 +228,7 @@ def requirements_txt(requirements: Mapping[str, str]) -> str:
     # not from any installed distribution (ship this code with the model): my_features
     """
     lines = ["# written by modelship: the distributions this model's artifact references"]
-    for name, version in sorted(requirements.items()):
+    for name, version in sorted(check_requirements(requirements).items()):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]*", version):
             raise SnapshotError(f"{name}: {version!r} is not a version pip can pin")
         lines.append(f"{normalize_name(name)}=={version}")
@@ -238,38 +241,53 @@ def requirements_txt(requirements: Mapping[str, str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-_RELEASE = re.compile(r"^\s*(?:\d+!)?v?(\d+(?:\.\d+)*)")
+_RELEASE = re.compile(r"^\s*(?:(\d+)!)?v?(\d+(?:\.\d+)*)")
 
 
 def version_change(recorded: str, installed: str) -> str | None:
-    """Return how far apart two versions are: ``"major"``, ``"minor"``, ``"patch"`` or ``None``.
+    """Return how far apart two versions are: ``"major"``, ``"minor"``, ``"patch"``,
+    ``"unknown"`` or ``None``.
 
-    The release numbers decide (``1.4.2`` to ``1.5.0`` is ``"minor"``); versions with the
-    same release that still differ (``2.1.0+cpu`` and ``2.1.0+cu121``, ``1.0rc1`` and
-    ``1.0``) are ``"patch"``; versions without a release number that differ are
-    ``"major"``, the cautious reading.
+    The release numbers decide (``1.4.2`` to ``1.5.0`` is ``"minor"``); an epoch change
+    (``1!2.0``) is ``"major"``; versions with the same release that still differ
+    (``2.1.0+cpu`` and ``2.1.0+cu121``, ``1.0rc1`` and ``1.0``) are ``"patch"``. Versions
+    that differ when one has no release number (``"abc"``, ``""``) are ``"unknown"``: how
+    far apart they are cannot be said, and :func:`compare` reports them under their own
+    rule, ``package_unknown`` (blocking by default), rather than as a major change.
+
+    Raises
+    ------
+    ConfigError
+        When a version is not a string.
 
     Examples
     --------
     >>> from modelship.parity import version_change
     >>> version_change("1.4.2", "1.5.0"), version_change("1.4.2", "1.4.3")
     ('minor', 'patch')
-    >>> version_change("2.0", "2.0.0"), version_change("1.9", "2.0")
-    (None, 'major')
+    >>> version_change("2.0", "2.0.0"), version_change("1.9", "2.0"), version_change("1.0", "abc")
+    (None, 'major', 'unknown')
     """
+    for name, value in (("recorded", recorded), ("installed", installed)):
+        if not isinstance(value, str):
+            raise ConfigError(
+                f"version_change needs versions as strings; {name} is {type(value).__name__} "
+                f"{reprlib.repr(value)}"
+            )
     if recorded == installed:
         return None
     a, b = _RELEASE.match(recorded), _RELEASE.match(installed)
     if a is None or b is None:
-        return "major"
-    ra = [int(part) for part in a.group(1).split(".")]
-    rb = [int(part) for part in b.group(1).split(".")]
-    width = max(len(ra), len(rb), 3)
+        return "unknown"
+    # The epoch first: a new epoch restarts the numbering, as a new major version does.
+    ra = [int(a.group(1) or 0), *(int(part) for part in a.group(2).split("."))]
+    rb = [int(b.group(1) or 0), *(int(part) for part in b.group(2).split("."))]
+    width = max(len(ra), len(rb), 4)
     ra += [0] * (width - len(ra))
     rb += [0] * (width - len(rb))
-    if ra[0] != rb[0]:
+    if ra[:2] != rb[:2]:
         return "major"
-    if ra[1] != rb[1]:
+    if ra[2] != rb[2]:
         return "minor"
     if ra != rb:
         return "patch"
@@ -277,12 +295,59 @@ def version_change(recorded: str, installed: str) -> str | None:
     return None if rest_a == rest_b else "patch"
 
 
+# PEP 508's distribution names; versions and names longer than this are not real ones,
+# and would make every message that quotes them unbounded.
+_DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_MAX_TEXT = 200
+
+
+def check_requirements(requirements: object, name: str = "requirements") -> Mapping[str, str]:
+    """Return ``requirements`` if it maps distribution names to version strings.
+
+    Raises
+    ------
+    ConfigError
+        Naming the first entry that is not a distribution name (PEP 508) with a version
+        string, or when ``requirements`` is not a mapping.
+
+    Examples
+    --------
+    >>> from modelship.parity._requirements import check_requirements
+    >>> check_requirements({"numpy": 2})
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: requirements['numpy'] must be a version string ...
+    """
+    if not isinstance(requirements, Mapping):
+        raise ConfigError(
+            f"{name} must be a mapping of distribution name to version (mv.requirements), "
+            f"got {type(requirements).__name__}"
+        )
+    for package, version in requirements.items():
+        if (
+            not isinstance(package, str)
+            or len(package) > _MAX_TEXT
+            or not _DISTRIBUTION.fullmatch(package)
+        ):
+            raise ConfigError(
+                f"{name} has the key {reprlib.repr(package)}, which is not a distribution "
+                "name (letters, digits and . _ -, as in 'scikit-learn')"
+            )
+        if not isinstance(version, str) or len(version) > _MAX_TEXT:
+            raise ConfigError(
+                f"{name}[{package!r}] must be a version string such as '1.5.2', got "
+                f"{type(version).__name__} {reprlib.repr(version)}"
+            )
+    return requirements
+
+
 @attrs.frozen(kw_only=True)
 class PackageMismatch:
     """A needed distribution whose installed version is not the recorded one.
 
     ``installed`` is ``None`` when the distribution is not installed at all; ``change``
-    is ``"missing"``, ``"major"``, ``"minor"`` or ``"patch"``.
+    is ``"missing"``, ``"major"``, ``"minor"``, ``"patch"`` or ``"unknown"`` (a version
+    without a release number: see :func:`version_change`).
 
     Examples
     --------
@@ -312,9 +377,15 @@ class PackageMismatch:
     def __str__(self) -> str:
         if self.installed is None:
             return f"{self.package}: the model was saved with {self.recorded}, it is not installed"
+        change = self.change
+        how = (
+            "the versions cannot be compared"
+            if change == "unknown"
+            else f"{change} version differs"
+        )
         return (
             f"{self.package}: the model was saved with {self.recorded}, {self.installed} is "
-            f"installed ({self.change} version differs)"
+            f"installed ({how})"
         )
 
 
@@ -349,6 +420,8 @@ def check_installed(
     ------
     EnvironmentMismatch
         With ``strict=True``, when any needed distribution differs or is missing.
+    ConfigError
+        When ``requirements`` is not a mapping of distribution name to version string.
 
     Examples
     --------
@@ -365,7 +438,7 @@ def check_installed(
     modelship.parity.EnvironmentMismatch: attrs: the model was saved with 0.1.0, ...
     """
     mismatches = []
-    for name, recorded in sorted(requirements.items()):
+    for name, recorded in sorted(check_requirements(requirements).items()):
         installed = _installed_version(name)
         if installed != recorded:
             mismatches.append(

@@ -1,53 +1,106 @@
 """``ResourceRequest``: what a deployment asks of the machine it runs on.
 
-Quantities are read the way Kubernetes writes them (``"512Mi"``, ``"2G"``, ``"500m"`` CPU)
-as well as plain numbers (bytes, CPUs), so a deployment spec's values pass through as is.
+Quantities are read the way Kubernetes reads them, and the way
+:class:`~modelship.deploy.DeploymentSpec` does (``"512Mi"``, ``"2G"``, ``"500m"`` CPU),
+as well as plain numbers (bytes, CPUs), so a deployment spec's values pass through as is
+and mean the same here. Memory is whole bytes: ``"500m"`` of memory is half a byte, which
+the spec refuses, and so does :func:`parse_memory`.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import re
+import reprlib
 from collections.abc import Mapping, Sequence
+from fractions import Fraction
 from typing import Any, Protocol, runtime_checkable
 
 import attrs
 
+from modelship._json import number_text
 from modelship._params import Text, validate_params
 from modelship.errors import ConfigError
 
 __all__ = ["ResourceRequest", "parse_cpus", "parse_memory"]
 
-_MEMORY_UNITS = {
-    "": 1,
-    "b": 1,
-    "k": 10**3,
-    "m": 10**6,
-    "g": 10**9,
-    "t": 10**12,
-    "p": 10**15,
-    "e": 10**18,
-    "ki": 2**10,
-    "mi": 2**20,
-    "gi": 2**30,
-    "ti": 2**40,
-    "pi": 2**50,
-    "ei": 2**60,
-}
-_QUANTITY = re.compile(r"\s*([0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]+)?)\s*([A-Za-z]*)\s*")
+# The grammar of Kubernetes' ParseQuantity, as modelship.deploy's Quantity reads it (parity
+# cannot import modelship.deploy: the deployers reach the registry, which imports parity).
+# Suffixes are case-sensitive: "m" is milli, "M" mega; "1E" is 10**18, "1E3" an exponent.
+# One extension, for people's spelling of sizes: a "B" after the suffix ("512MiB", "2GB").
+_QUANTITY = re.compile(
+    r"(?P<sign>[+-]?)(?P<int>[0-9]*)(?:\.(?P<frac>[0-9]*))?"
+    r"(?P<suffix>[KMGTPE]i|[numkMGTPE]|[eE][+-]?[0-9]+)?(?P<bytes>B?)"
+)
+_DECIMAL_SI = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_BINARY_SI = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
+_MAX_LENGTH = 100  # as DeploymentSpec: no quantity is longer, and messages stay short
+_MAX_EXPONENT = 1000  # as DeploymentSpec: Kubernetes truncates larger exponents to 32 bits
+MAX_BYTES = 2**63 - 1
+"""The most memory a quantity may name: Kubernetes counts bytes in a signed 64-bit integer
+(and caps a binary-suffixed quantity, ``8Ei``, at this)."""
+
+_UNITS_HELP = (
+    "suffixes are case-sensitive, as in Kubernetes: Ki Mi Gi Ti Pi Ei (binary) or "
+    "k M G T P E (decimal), optionally followed by B (512MiB, 2GB)"
+)
+
+
+def _shown(value: object) -> str:
+    """``value`` for a message, at most a few dozen characters whatever was given."""
+    return reprlib.repr(value)
+
+
+def _exact(text: str) -> tuple[Fraction, str] | None:
+    """The exact value of a Kubernetes quantity and its suffix, or None if malformed."""
+    if len(text) > _MAX_LENGTH:
+        return None
+    match = _QUANTITY.fullmatch(text)
+    if match is None or not (match["int"] or match["frac"]):
+        return None
+    suffix, frac = match["suffix"] or "", match["frac"] or ""
+    value = Fraction(int(match["int"] + frac or "0"), 10 ** len(frac))
+    if suffix in _BINARY_SI:
+        value = min(value * 2 ** _BINARY_SI[suffix], Fraction(MAX_BYTES))  # as Kubernetes
+    elif suffix in _DECIMAL_SI:
+        value *= Fraction(10) ** _DECIMAL_SI[suffix]
+    else:
+        exponent = int(suffix[1:])
+        if abs(exponent) > _MAX_EXPONENT:
+            return None
+        value *= Fraction(10) ** exponent
+    return (-value if match["sign"] == "-" else value), suffix
+
+
+def _number(value: object) -> Fraction | None:
+    """A real number (not a flag) as an exact fraction; None for anything else."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    if isinstance(value, numbers.Rational):  # ints and fractions, exactly
+        return Fraction(int(value.numerator), int(value.denominator))
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return Fraction(number) if math.isfinite(number) else None
 
 
 def parse_memory(value: int | float | str) -> int:
-    """Return a memory quantity in bytes.
+    """Return a memory quantity in bytes, read as Kubernetes and ``DeploymentSpec`` read it.
 
-    Accepts a number of bytes, or a string with a Kubernetes suffix (``Ki Mi Gi Ti Pi Ei``
-    binary, ``k M G T P E`` decimal), optionally followed by ``B`` (``"512MiB"``,
-    ``"2GB"``). Fractions round up to a whole byte.
+    Accepts a whole number of bytes (an int, or a float with no fraction), or a Kubernetes
+    quantity: a number with a case-sensitive suffix, ``Ki Mi Gi Ti Pi Ei`` binary, ``k M
+    G T P E`` decimal or an exponent (``1e9``), optionally followed by ``B`` (``"512MiB"``,
+    ``"2GB"``). Memory is whole bytes: a quantity with a fraction of a byte is refused,
+    not rounded, so ``"500m"`` (milli: half a byte, a slip for ``500M`` or ``500Mi``),
+    ``"0.1Ki"`` and ``1.5`` are errors, as they are in a deployment spec.
 
     Raises
     ------
     ConfigError
-        For a negative, non-finite or unreadable quantity.
+        For a quantity that is unreadable, negative, not a whole number of bytes, or more
+        than :data:`MAX_BYTES` (Kubernetes caps a binary quantity such as ``"8Ei"`` at it).
 
     Examples
     --------
@@ -58,29 +111,48 @@ def parse_memory(value: int | float | str) -> int:
     Traceback (most recent call last):
     ...
     modelship.errors.ConfigError: memory 'lots' is not a quantity: give bytes or a number ...
+    >>> parse_memory("500m")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: memory '500m' is not a whole number of bytes...
     """
-    if isinstance(value, bool):
-        raise ConfigError(f"memory must be bytes or a quantity like '512Mi', got {value!r}")
-    if isinstance(value, (int, float)):
-        number, unit = float(value), ""
-    elif isinstance(value, str) and (match := _QUANTITY.fullmatch(value)):
-        number, unit = float(match.group(1)), match.group(2).lower()
-        if unit.endswith("b") and unit != "b":
-            unit = unit[:-1]
+    suffix = ""
+    if isinstance(value, str):
+        parsed = _exact(value)
+        if parsed is None:
+            raise ConfigError(
+                f"memory {_shown(value)} is not a quantity: give bytes or a number with a "
+                f"suffix such as 512Mi or 2G ({_UNITS_HELP})"
+            )
+        size, suffix = parsed
     else:
+        number = _number(value)
+        if number is None:
+            raise ConfigError(
+                f"memory must be a finite number of bytes or a quantity like '512Mi', got "
+                f"{_shown(value)} ({type(value).__name__})"
+            )
+        size = number
+    if size < 0:
+        raise ConfigError(f"memory must not be negative, got {_shown(value)}")
+    if size.denominator != 1:
+        hint = ""
+        if suffix == "m":
+            digits = value[: value.index("m")] if isinstance(value, str) else ""
+            hint = (
+                f" (m means thousandths, as in Kubernetes). Did you mean {digits}M (10**6) "
+                f"or {digits}Mi (2**20)?"
+            )
         raise ConfigError(
-            f"memory {value!r} is not a quantity: give bytes or a number with a unit "
-            "such as 512Mi or 2G"
+            f"memory {_shown(value)} is not a whole number of bytes; memory is counted in "
+            f"bytes, as a deployment spec counts it{hint or '.'}"
         )
-    if unit not in _MEMORY_UNITS:
+    if size > MAX_BYTES:
         raise ConfigError(
-            f"memory {value!r} has an unknown unit; use one of Ki Mi Gi Ti (binary) or "
-            "k M G T (decimal)"
+            f"memory {_shown(value)} is {number_text(int(size))} bytes, more than the "
+            f"{MAX_BYTES} Kubernetes can count"
         )
-    size = number * _MEMORY_UNITS[unit]
-    if not math.isfinite(size) or size < 0:
-        raise ConfigError(f"memory must be a finite, non-negative quantity, got {value!r}")
-    return math.ceil(size)
+    return int(size)
 
 
 def parse_cpus(value: int | float | str) -> float:
@@ -97,18 +169,31 @@ def parse_cpus(value: int | float | str) -> float:
     >>> parse_cpus("500m"), parse_cpus("2"), parse_cpus(1.5)
     (0.5, 2.0, 1.5)
     """
-    cpus: float | None = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        cpus = float(value)
-    elif isinstance(value, str) and (match := _QUANTITY.fullmatch(value)):
-        unit = match.group(2)
-        if unit in ("", "m"):
-            cpus = float(match.group(1)) / (1000 if unit == "m" else 1)
-    if cpus is None or not math.isfinite(cpus) or cpus <= 0:
+    exact: Fraction | None = None
+    if isinstance(value, str):
+        parsed = _exact(value)
+        # Plain CPUs, millicores, or an exponent ("1e3"); no memory suffix, no "B".
+        unit = "" if parsed is None else parsed[1]
+        if parsed is not None and unit[:1] in ("", "m", "e", "E") and not value.endswith("B"):
+            exact = parsed[0]
+    else:
+        exact = _number(value)
+    cpus = None if exact is None else _float(exact)
+    if cpus is None or cpus <= 0:
         raise ConfigError(
-            f"cpus {value!r} is not a positive number of CPUs: give e.g. 2, 0.5 or '500m'"
+            f"cpus {_shown(value)} is not a positive, finite number of CPUs: give e.g. 2, 0.5 "
+            "or '500m'"
         )
     return cpus
+
+
+def _float(value: Fraction) -> float | None:
+    """``value`` as a finite float, or None when it is too large for one."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _memory(value: Any) -> int | None:
@@ -212,8 +297,8 @@ class ResourceRequest:
         memory = _nanos("memory", limits, requests)
         cpus = _nanos("cpu", limits, requests)
         return cls(
-            memory=None if memory is None else memory // _NANO,
-            cpus=None if cpus is None else cpus / _NANO,
+            memory=None if memory is None else _whole_bytes(memory),
+            cpus=None if cpus is None else _finite_cpus(cpus),
             model_size=model_size,
         )
 
@@ -261,3 +346,24 @@ def _nanos(
     if quantity is None or quantity.nanos <= 0:
         return None
     return quantity.nanos
+
+
+def _whole_bytes(nanos: int) -> int:
+    """A spec's memory in bytes; a spec holds whole bytes, a look-alike may not."""
+    if nanos % _NANO:
+        raise ConfigError(
+            f"the container's memory is {Fraction(nanos, _NANO)} bytes, not a whole number "
+            "of bytes; memory is counted in bytes"
+        )
+    return nanos // _NANO  # parse_memory refuses more than Kubernetes counts
+
+
+def _finite_cpus(nanos: int) -> float:
+    """A spec's CPUs as a float; a spec accepts ``cpu: 1e400``, which no float holds."""
+    cpus = _float(Fraction(nanos, _NANO))
+    if cpus is None:
+        raise ConfigError(
+            f"the container's cpu is {number_text(nanos // _NANO)} CPUs, too many to compare "
+            "with a machine's; give the number of CPUs the model server needs"
+        )
+    return cpus

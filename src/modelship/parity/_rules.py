@@ -27,6 +27,7 @@ _SEVERITY_FIELDS = (
     "package_minor",
     "package_patch",
     "package_missing",
+    "package_unknown",
     "architecture",
     "os",
     "blas",
@@ -81,6 +82,7 @@ class ParityRules:
     package_minor: Severity | None = attrs.field(default=_B, converter=_severity)
     package_patch: Severity | None = attrs.field(default=_A, converter=_severity)
     package_missing: Severity | None = attrs.field(default=_B, converter=_severity)
+    package_unknown: Severity | None = attrs.field(default=_B, converter=_severity)
     architecture: Severity | None = attrs.field(default=_B, converter=_severity)
     os: Severity | None = attrs.field(default=_A, converter=_severity)
     blas: Severity | None = attrs.field(default=_A, converter=_severity)

@@ -34,6 +34,7 @@ from typing import IO, Any, Protocol, cast
 
 import attrs
 
+from modelship.errors import ConfigError
 from modelship.parity._errors import ArtifactScanError
 
 __all__ = ["ArtifactScan", "StreamingScan", "scan_artifact"]
@@ -41,6 +42,9 @@ __all__ = ["ArtifactScan", "StreamingScan", "scan_artifact"]
 _CHUNK = 1 << 20  # bytes skipped or decompressed per read; bounds memory on huge arrays
 _MAX_KEPT = 4096  # longest string or bytes value the symbolic stack keeps
 _MAX_NESTING = 32  # object arrays nest pickles; deeper than this is not a real artifact
+# The newest protocol whose opcodes the scanner knows (pickle.HIGHEST_PROTOCOL may grow;
+# this may not, until the scanner learns the new opcodes).
+_MAX_PROTOCOL = 5
 
 _JOBLIB_WRAPPERS = {("joblib.numpy_pickle", "NumpyArrayWrapper")}
 
@@ -227,6 +231,13 @@ class _Scanner:
                 stack.append(_Unknown() if long else arg)
             elif name in _PUSH_CONST:
                 stack.append(_PUSH_CONST[name])
+            elif name == "PROTO" and not 0 <= int(arg) <= _MAX_PROTOCOL:
+                # A newer protocol may reference globals in ways this scanner cannot see;
+                # an empty scan would claim the model needs nothing.
+                raise ArtifactScanError(
+                    f"the pickle uses protocol {arg}, which this scanner does not understand "
+                    f"(it reads protocols 0 to {_MAX_PROTOCOL}): what it references is unknown"
+                )
             elif name in ("PROTO", "FRAME"):
                 pass
             elif name == "STOP":
@@ -482,8 +493,11 @@ def scan_artifact(
     Raises
     ------
     ArtifactScanError
-        When the bytes are not a pickle, are truncated, or use a compression whose library
-        is missing.
+        When the bytes are not a pickle, are truncated, use a pickle protocol newer than 5
+        (what it references cannot be known, so no empty scan is returned), or use a
+        compression whose library is missing.
+    ConfigError
+        When ``source`` is not bytes, a path or a binary file.
 
     Examples
     --------
@@ -506,6 +520,11 @@ def scan_artifact(
             raise ArtifactScanError(
                 f"cannot read the artifact {os.fspath(source)!r}: {exc}"
             ) from exc
+    if not isinstance(source, io.IOBase) or isinstance(source, io.TextIOBase):
+        raise ConfigError(
+            "scan_artifact needs the artifact's bytes, its path, or a file opened in binary "
+            f"mode ('rb'), got {type(source).__name__}"
+        )
     return _scan_stream(source)
 
 

@@ -10,6 +10,9 @@ machine holds, and nothing in a comparison needs them.
 from __future__ import annotations
 
 import re
+import reprlib
+
+from modelship.errors import ConfigError
 
 __all__ = ["SECRET_NAME_PARTS", "is_secret"]
 
@@ -50,7 +53,18 @@ def is_secret(name: str, value: str = "") -> bool:
     True
     >>> is_secret("PWD", "/home/me")
     False
+
+    Raises
+    ------
+    ConfigError
+        When ``name`` or ``value`` is not a string.
     """
+    for label, text in (("name", name), ("value", value)):
+        if not isinstance(text, str):
+            raise ConfigError(
+                f"is_secret needs an environment variable's {label} as a string, got "
+                f"{type(text).__name__} {reprlib.repr(text)}"
+            )
     upper = name.upper()
     if upper != "PWD" and any(part in upper for part in SECRET_NAME_PARTS):
         return True

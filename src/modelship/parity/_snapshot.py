@@ -20,6 +20,8 @@ import json
 import locale
 import os
 import platform
+import re
+import reprlib
 import shutil
 import subprocess
 import time
@@ -29,7 +31,6 @@ from typing import Any
 
 import attrs
 
-from modelship import _json
 from modelship.parity._errors import SnapshotError
 from modelship.parity._installed import installed_packages, normalize_name
 from modelship.parity._json import JsonDocument
@@ -250,7 +251,9 @@ class EnvironmentSnapshot:
         ----------
         env_allowlist : iterable of str, optional
             Names of environment variables to record; shell-style patterns (``"OMP_*"``)
-            are allowed. ``None`` records :data:`DEFAULT_ENV_ALLOWLIST`. A variable whose
+            are allowed. ``None`` records :data:`DEFAULT_ENV_ALLOWLIST`. A single string is
+            refused (iterated, ``"OMP_*"`` would be the patterns ``O``, ``M``, ``P``, ``_``
+            and ``*``, and ``*`` records every variable): write ``["OMP_*"]``. A variable whose
             name looks like a credential (``AWS_SECRET_ACCESS_KEY``, ``GITHUB_TOKEN``...) or
             whose value is a URL with a password is never recorded, allow-listed or not.
 
@@ -263,13 +266,18 @@ class EnvironmentSnapshot:
         >>> "AWS_SECRET_ACCESS_KEY" in snap.env, "PATH" in snap.env
         (False, True)
         >>> del os.environ["AWS_SECRET_ACCESS_KEY"]
+        >>> EnvironmentSnapshot.capture(env_allowlist="OMP_*")
+        Traceback (most recent call last):
+        ...
+        modelship.parity.SnapshotError: env_allowlist must be a list of variable names or ...
+
+        Raises
+        ------
+        SnapshotError
+            When ``env_allowlist`` is a single string, not an iterable, or holds an entry
+            that is not a non-empty string.
         """
-        patterns = tuple(DEFAULT_ENV_ALLOWLIST if env_allowlist is None else env_allowlist)
-        for pattern in patterns:
-            if not isinstance(pattern, str) or not pattern:
-                raise SnapshotError(
-                    f"env_allowlist entries must be variable names or patterns, got {pattern!r}"
-                )
+        patterns = _allowlist(env_allowlist)
         env = {
             name: value
             for name, value in os.environ.items()
@@ -331,11 +339,17 @@ class EnvironmentSnapshot:
     def from_dict(cls, document: Mapping[str, Any]) -> EnvironmentSnapshot:
         """Rebuild a snapshot from :meth:`to_dict` output, validating every field.
 
+        Every field :meth:`to_dict` writes must be there (``null`` where the machine did
+        not say), and no other. Counts and sizes must be possible (``cpu_count >= 1``,
+        sizes ``>= 0``, ``cpu_limit > 0``), ``python_version`` a Python version
+        (``"3.11.7"``, ``"3.13.0rc1"``) and ``captured_at`` an ISO-8601 time with its UTC
+        offset, or ``""`` for a snapshot built without one.
+
         Raises
         ------
         SnapshotError
-            When a field is missing or of the wrong type, or the document is newer than
-            this modelship reads.
+            When the document is not a mapping, a field is missing, unknown, of the wrong
+            type or impossible, or the document is newer than this modelship reads.
 
         Examples
         --------
@@ -345,44 +359,29 @@ class EnvironmentSnapshot:
         ...
         modelship.parity.SnapshotError: environment snapshot: 'python_version' is missing
         """
-        doc = JsonDocument(document, "environment snapshot")
+        doc = JsonDocument.of(document, "environment snapshot")
         doc.schema_version(SNAPSHOT_SCHEMA_VERSION)
+        doc.only("schema_version", *_FIELDS)
         return cls(
-            python_version=doc.text("python_version"),
+            python_version=_python_version(doc),
             python_implementation=doc.text("python_implementation"),
             os=doc.text("os"),
-            os_release=doc.text("os_release", default=""),
+            os_release=doc.text("os_release"),
             machine=doc.text("machine"),
-            packages=doc.text_map("packages"),
-            cpu_count=doc.integer("cpu_count"),
-            cpu_model=doc.opt_text("cpu_model"),
-            cpu_limit=doc.number("cpu_limit"),
-            memory_total=doc.integer("memory_total"),
-            memory_available=doc.integer("memory_available"),
-            memory_limit=doc.integer("memory_limit"),
-            gpus=[
-                Gpu(
-                    name=gpu.text("name"),
-                    memory_total=gpu.integer("memory_total"),
-                    driver_version=gpu.opt_text("driver_version"),
-                )
-                for gpu in doc.records("gpus")
-            ],
-            blas=[
-                BlasLibrary(
-                    name=lib.text("name"),
-                    version=lib.opt_text("version"),
-                    threading_layer=lib.opt_text("threading_layer"),
-                    num_threads=lib.integer("num_threads"),
-                    architecture=lib.opt_text("architecture"),
-                )
-                for lib in doc.records("blas")
-            ],
-            locale=doc.opt_text("locale"),
-            encoding=doc.opt_text("encoding"),
-            timezone=doc.opt_text("timezone"),
-            env=doc.text_map("env"),
-            captured_at=doc.text("captured_at", default=""),
+            packages=_package_names(doc),
+            cpu_count=doc.integer("cpu_count", minimum=1, required=True),
+            cpu_model=doc.opt_text("cpu_model", required=True),
+            cpu_limit=doc.number("cpu_limit", positive=True, required=True),
+            memory_total=doc.integer("memory_total", minimum=0, required=True),
+            memory_available=doc.integer("memory_available", minimum=0, required=True),
+            memory_limit=doc.integer("memory_limit", minimum=0, required=True),
+            gpus=[_gpu(gpu) for gpu in doc.records("gpus", required=True)],
+            blas=[_blas_library(lib) for lib in doc.records("blas", required=True)],
+            locale=doc.opt_text("locale", required=True),
+            encoding=doc.opt_text("encoding", required=True),
+            timezone=doc.opt_text("timezone", required=True),
+            env=doc.text_map("env", required=True),
+            captured_at=_captured_at(doc),
         )
 
     @classmethod
@@ -392,7 +391,8 @@ class EnvironmentSnapshot:
         Raises
         ------
         SnapshotError
-            When the text is not JSON or not a snapshot.
+            When the text is not JSON text (str or bytes), or not a snapshot (as for
+            :meth:`from_dict`).
 
         Examples
         --------
@@ -402,7 +402,93 @@ class EnvironmentSnapshot:
         ...
         modelship.parity.SnapshotError: the environment snapshot must be ... got list
         """
-        return cls.from_dict(_json.loads(text, "environment snapshot", error=SnapshotError))
+        return cls.from_dict(JsonDocument.parse(text, "environment snapshot").doc)
+
+
+_FIELDS = tuple(field.name for field in attrs.fields(EnvironmentSnapshot))
+_GPU_FIELDS = tuple(field.name for field in attrs.fields(Gpu))
+_BLAS_FIELDS = tuple(field.name for field in attrs.fields(BlasLibrary))
+# What platform.python_version() returns: "3.11.7", "3.13.0rc1", "3.12.0a7+".
+_PYTHON_VERSION = re.compile(r"[0-9]{1,4}\.[0-9]{1,4}(?:\.[0-9]{1,4})?[A-Za-z0-9.+-]{0,32}")
+# What capture() writes (datetime.isoformat), or "Z" for UTC; the offset is required.
+_ISO_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{1,6})?)?"
+    r"(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _python_version(doc: JsonDocument) -> str:
+    version = doc.text("python_version")
+    if not _PYTHON_VERSION.fullmatch(version):
+        raise SnapshotError(
+            f"{doc.what}: 'python_version' must be a Python version like '3.11.7', got "
+            f"{reprlib.repr(version)}"
+        )
+    return version
+
+
+def _package_names(doc: JsonDocument) -> dict[str, str]:
+    packages = doc.text_map("packages", required=True)
+    if not all(isinstance(name, str) and name.strip() for name in packages):
+        raise SnapshotError(f"{doc.what}: 'packages' has an empty distribution name")
+    return packages
+
+
+def _captured_at(doc: JsonDocument) -> str:
+    text = doc.text("captured_at")
+    if text == "":  # a snapshot built by hand, without a capture time
+        return text
+    try:
+        if not _ISO_TIME.fullmatch(text):
+            raise ValueError(text)
+        _dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise SnapshotError(
+            f"{doc.what}: 'captured_at' must be an ISO-8601 time with its UTC offset "
+            f"('2024-05-01T12:00:00+00:00') or '', got {reprlib.repr(text)}"
+        ) from None
+    return text
+
+
+def _gpu(gpu: JsonDocument) -> Gpu:
+    gpu.only(*_GPU_FIELDS)
+    return Gpu(
+        name=gpu.text("name"),
+        memory_total=gpu.integer("memory_total", minimum=0, required=True),
+        driver_version=gpu.opt_text("driver_version", required=True),
+    )
+
+
+def _blas_library(lib: JsonDocument) -> BlasLibrary:
+    lib.only(*_BLAS_FIELDS)
+    return BlasLibrary(
+        name=lib.text("name"),
+        version=lib.opt_text("version", required=True),
+        threading_layer=lib.opt_text("threading_layer", required=True),
+        num_threads=lib.integer("num_threads", minimum=1, required=True),
+        architecture=lib.opt_text("architecture", required=True),
+    )
+
+
+def _allowlist(env_allowlist: object) -> tuple[str, ...]:
+    """The allow-list's patterns; a single string or a non-iterable is refused."""
+    if env_allowlist is None:
+        return DEFAULT_ENV_ALLOWLIST
+    if isinstance(env_allowlist, (str, bytes)) or not isinstance(env_allowlist, Iterable):
+        single = isinstance(env_allowlist, (str, bytes))
+        raise SnapshotError(
+            f"env_allowlist must be a list of variable names or patterns, got "
+            f"{type(env_allowlist).__name__} {reprlib.repr(env_allowlist)}"
+            + (f": write [{reprlib.repr(env_allowlist)}] for that one pattern" if single else "")
+        )
+    patterns = tuple(env_allowlist)
+    for pattern in patterns:
+        if not isinstance(pattern, str) or not pattern:
+            raise SnapshotError(
+                "env_allowlist entries must be variable names or patterns (non-empty "
+                f"strings), got {type(pattern).__name__} {reprlib.repr(pattern)}"
+            )
+    return patterns
 
 
 # --- probes: each returns None (or empty) where the machine does not say -------------
