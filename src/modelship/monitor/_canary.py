@@ -55,7 +55,14 @@ from modelship._params import (
     validate_params,
 )
 from modelship.errors import ConfigError
-from modelship.monitor._constraints import CANARY_ANALYSIS, LEVEL, SLOT, STAT, TIME
+from modelship.monitor._constraints import (
+    CANARY_ANALYSIS,
+    LEVEL,
+    SLOT,
+    STAT,
+    TIME,
+    SequenceOf,
+)
 from modelship.monitor._policy import VERDICTS, Verdict
 from modelship.monitor._prometheus import SeriesSource
 from modelship.monitor._sources import (
@@ -65,6 +72,7 @@ from modelship.monitor._sources import (
     Samples,
     SourceError,
     encode_float,
+    source_time,
 )
 from modelship.monitor._stats import MannWhitneyResult, mann_whitney, mann_whitney_min_p
 
@@ -393,7 +401,14 @@ def _values(outcome: Outcome) -> tuple[npt.NDArray[np.float64] | None, Verdict |
     return np.asarray(outcome.values), None, ""
 
 
-@validate_params(canary=SLOT, baseline=SLOT, at=(None, TIME), **CANARY_ANALYSIS)
+@validate_params(
+    source=MetricSource,
+    metrics=SequenceOf(CanaryMetric),
+    canary=SLOT,
+    baseline=SLOT,
+    at=(None, TIME),
+    **CANARY_ANALYSIS,
+)
 def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the keyword-only statistical thresholds, each documented
     source: MetricSource,
     metrics: Sequence[CanaryMetric],
@@ -439,7 +454,8 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
     Raises
     ------
     ConfigError
-        If there are no metrics or the window, step or thresholds are invalid.
+        If there are no metrics, ``metrics`` is not a list of :class:`CanaryMetric`, or
+        the window, step or thresholds are invalid.
 
     Examples
     --------
@@ -459,7 +475,7 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
     """
     if step is not None and step > window:
         raise ConfigError(f"step must be in (0, window], got {step!r}")
-    end = float(source.now() if at is None else at)
+    end = source_time(source) if at is None else float(at)
     start = end - float(window)
     judgements = []
     for metric in metrics:

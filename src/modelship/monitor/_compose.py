@@ -26,7 +26,10 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import Text
 from modelship.errors import ConfigError, ModelshipError
+from modelship.monitor._constraints import require
+from modelship.monitor._shown import brief
 from modelship.monitor._sources import (
     MetricSource,
     NoData,
@@ -34,6 +37,7 @@ from modelship.monitor._sources import (
     Samples,
     SourceError,
     as_clock,
+    source_time,
 )
 
 __all__ = ["CallableSource", "RoutedSource"]
@@ -57,7 +61,8 @@ class RoutedSource:
     Raises
     ------
     ConfigError
-        If there is neither a route nor a default.
+        If there is neither a route nor a default, or a route is not a metric name and a
+        :class:`MetricSource`.
 
     Examples
     --------
@@ -76,6 +81,16 @@ class RoutedSource:
         default: MetricSource | None = None,
         clock: MetricSource | None = None,
     ) -> None:
+        if not isinstance(routes, Mapping):
+            raise ConfigError(
+                f"routes={brief(routes)} is not allowed; routes must be a mapping of metric "
+                "name to MetricSource"
+            )
+        for metric, source in routes.items():
+            require("a route's metric", metric, Text())
+            require(f"routes[{brief(metric)}]", source, MetricSource)
+        require("default", default, None, MetricSource)
+        require("clock", clock, None, MetricSource)
         if not routes and default is None:
             raise ConfigError("a RoutedSource needs at least one route or a default source")
         self.routes = dict(routes)
@@ -84,7 +99,7 @@ class RoutedSource:
 
     def now(self) -> float:
         """The clock of ``clock`` (or the default source, or the first route)."""
-        return self._clock.now()
+        return source_time(self._clock)
 
     def fetch(
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None

@@ -21,7 +21,7 @@ Grammar (whitespace between tokens is free)::
     STAT       := "mean" | "median" | "min" | "max" | "sum" | "count" | "last"
                 | "p" NUMBER                               # a percentile, 0 < p < 100
     METRIC     := [a-zA-Z_:][a-zA-Z0-9_:]*
-    NUMBER     := a decimal, optionally signed for a threshold, e.g. 0.2, 1e-3, -4
+    NUMBER     := a decimal in ASCII digits, optionally signed for a threshold: 0.2, 1e-3, -4
 
 ``%`` after a fixed threshold is a fraction (``1%`` = 0.01); after ``baseline +/-`` it is
 relative to the baseline's value (``baseline - 5%`` = ``baseline * 0.95``); ``baseline *
@@ -48,6 +48,7 @@ from typing import Any, Literal
 import attrs
 
 from modelship.errors import ConfigError
+from modelship.monitor._shown import brief
 
 __all__ = ["DEFAULT_MIN_SAMPLES", "OPERATORS", "STATS", "Condition", "check_stat", "quantile_of"]
 
@@ -67,8 +68,10 @@ OPERATORS: Mapping[str, Callable[[float, float], bool]] = {
 #: p99 from 30 values is the largest value or close to it).
 DEFAULT_MIN_SAMPLES = 30
 
-_METRIC = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
-_PERCENTILE = re.compile(r"^p(\d+(?:\.\d+)?)$")
+# Matched whole (fullmatch): "$" would also match before a final newline. ASCII digits
+# only: \d matches any Unicode digit, and float() reads them (ARABIC-INDIC DIGIT ONE is 1.0).
+_METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_PERCENTILE = re.compile(r"p([0-9]+(?:\.[0-9]+)?)")
 
 
 def quantile_of(stat: str) -> float | None:
@@ -80,7 +83,7 @@ def quantile_of(stat: str) -> float | None:
     >>> quantile_of("p99.9"), quantile_of("mean")
     (0.999, None)
     """
-    match = _PERCENTILE.match(stat)
+    match = _PERCENTILE.fullmatch(stat) if isinstance(stat, str) else None
     if match is None:
         return None
     # Rounded so that p99.9 is 0.999, not 0.9990000000000001.
@@ -96,21 +99,21 @@ def check_stat(stat: str) -> str:
     >>> check_stat("p95")
     'p95'
     """
-    if stat in STATS:
+    if isinstance(stat, str) and stat in STATS:
         return stat
     q = quantile_of(stat)
     if q is not None and 0.0 < q < 1.0:
         return stat
     raise ConfigError(
-        f"unknown statistic {stat!r}; use one of {', '.join(STATS)} or a percentile "
+        f"unknown statistic {brief(stat)}; use one of {', '.join(STATS)} or a percentile "
         "p<number> with 0 < number < 100 (p50, p95, p99.9)"
     )
 
 
 def _metric(_: object, __: object, value: str) -> None:
-    if not isinstance(value, str) or not _METRIC.match(value):
+    if not isinstance(value, str) or not _METRIC.fullmatch(value):
         raise ConfigError(
-            f"metric {value!r} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, e.g. "
+            f"metric {brief(value)} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*, e.g. "
             "inference_latency_seconds)"
         )
 
@@ -120,25 +123,34 @@ def _stat(_: object, __: object, value: str) -> None:
 
 
 def _op(_: object, __: object, value: str) -> None:
-    if value not in OPERATORS:
-        raise ConfigError(f"operator {value!r} is not one of {', '.join(OPERATORS)}")
+    if not isinstance(value, str) or value not in OPERATORS:
+        raise ConfigError(f"operator {brief(value)} is not one of {', '.join(OPERATORS)}")
 
 
 def _optional_number(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ConfigError(f"expected a number, got {value!r}")
-    number = float(value)
+        raise ConfigError(f"expected a number, got {brief(value)}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond the float range
+        number = math.inf
     if not math.isfinite(number):
-        raise ConfigError(f"expected a finite number, got {value!r}")
+        raise ConfigError(f"expected a finite number, got {brief(value)}")
     return number
 
 
 def _min_samples(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"min_samples must be an integer of at least 1, got {value!r}")
+        raise ConfigError(f"min_samples must be an integer of at least 1, got {brief(value)}")
     return value
+
+
+def _keys(keys: set[Any]) -> str:
+    """Unknown keys for a message: sorted by their text (keys may be of mixed types)."""
+    shown = sorted((brief(key) for key in keys), key=str)
+    return "[" + ", ".join(shown[:5]) + (", ..." if len(shown) > 5 else "") + "]"
 
 
 def _number_text(value: float) -> str:
@@ -206,7 +218,7 @@ class Condition:
             )
         if self.delta_unit not in ("absolute", "percent"):
             raise ConfigError(
-                f"delta_unit must be 'absolute' or 'percent', got {self.delta_unit!r}"
+                f"delta_unit must be 'absolute' or 'percent', got {brief(self.delta_unit)}"
             )
         if self.delta_unit == "percent" and self.baseline_delta is None:
             raise ConfigError("delta_unit='percent' applies to baseline_delta, not to threshold")
@@ -311,7 +323,7 @@ class Condition:
         if "when" in data:
             extra = set(data) - {"when", "min_samples"}
             if extra:
-                raise ConfigError(f"condition {data['when']!r}: unknown keys {sorted(extra)}")
+                raise ConfigError(f"condition {brief(data['when'])}: unknown keys {_keys(extra)}")
             parsed = cls.parse(data["when"])
             if "min_samples" in data:
                 parsed = attrs.evolve(parsed, min_samples=data["min_samples"])
@@ -320,17 +332,17 @@ class Condition:
         unknown = set(data) - names
         if unknown:
             raise ConfigError(
-                f"unknown condition keys {sorted(unknown)}; allowed: {sorted(names)} or 'when'"
+                f"unknown condition keys {_keys(unknown)}; allowed: {sorted(names)} or 'when'"
             )
         if "metric" not in data:
-            raise ConfigError(f"a condition needs a metric, got {dict(data)}")
+            raise ConfigError(f"a condition needs a metric, got keys {_keys(set(data))}")
         return cls(**dict(data))
 
 
 # --- the parser ------------------------------------------------------------------------------
 
 _TOKEN = re.compile(
-    r"\s*(?:(?P<number>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)"
+    r"\s*(?:(?P<number>(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)"
     r"|(?P<name>[a-zA-Z_:][a-zA-Z0-9_:.]*)"
     r"|(?P<op>>=|<=|>|<)"
     r"|(?P<punct>[()+\-*%=]))"
@@ -357,7 +369,7 @@ class _Parser:
         self.index = 0
 
     def fail(self, position: int, message: str) -> None:
-        raise ConfigError(f"in condition {self.text!r} at position {position}: {message}")
+        raise ConfigError(f"in condition {brief(self.text)} at position {position}: {message}")
 
     def peek(self) -> tuple[str, str, int]:
         if self.index < len(self.tokens):
@@ -372,7 +384,7 @@ class _Parser:
     def expect(self, text: str, what: str) -> None:
         kind, found, position = self.take()
         if found != text or kind == "end":
-            self.fail(position, f"expected {text!r} {what}, found {found!r}")
+            self.fail(position, f"expected {text!r} {what}, found {brief(found)}")
 
     def number(self, what: str, *, signed: bool = False) -> float:
         negative = False
@@ -380,10 +392,10 @@ class _Parser:
             negative = self.take()[1] == "-"
         kind, found, position = self.take()
         if kind != "number":
-            self.fail(position, f"expected a number {what}, found {found!r}")
+            self.fail(position, f"expected a number {what}, found {brief(found)}")
         value = float(found)
         if not math.isfinite(value):
-            self.fail(position, f"{found!r} is too large")
+            self.fail(position, f"{brief(found)} is too large")
         return -value if negative else value
 
     def condition(self) -> Condition:  # noqa: PLR0912 - recursive-descent parser: one branch per grammar token in the documented order
@@ -393,7 +405,7 @@ class _Parser:
             )
         kind, name, position = self.take()
         if kind != "name":
-            self.fail(position, f"expected a statistic or a metric name, found {name!r}")
+            self.fail(position, f"expected a statistic or a metric name, found {brief(name)}")
         if self.peek()[1] == "(":
             self.take()
             stat = name
@@ -403,15 +415,17 @@ class _Parser:
                 self.fail(position, str(exc))
             kind, metric, metric_at = self.take()
             if kind != "name":
-                self.fail(metric_at, f"expected a metric name inside {stat}(...), found {metric!r}")
+                self.fail(
+                    metric_at, f"expected a metric name inside {stat}(...), found {brief(metric)}"
+                )
             self.expect(")", "after the metric name")
         else:
             stat, metric, metric_at = "mean", name, position
-        if not _METRIC.match(metric):
-            self.fail(metric_at, f"{metric!r} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
+        if not _METRIC.fullmatch(metric):
+            self.fail(metric_at, f"{brief(metric)} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
         kind, op, op_at = self.take()
         if kind != "op":
-            self.fail(op_at, f"expected a comparison (>, >=, <, <=), found {op!r}")
+            self.fail(op_at, f"expected a comparison (>, >=, <, <=), found {brief(op)}")
         fields: dict[str, Any] = {"metric": metric, "stat": stat, "op": op}
         if self.peek()[1] == "baseline":
             self.take()
@@ -423,11 +437,11 @@ class _Parser:
             self.expect("=", "after min_samples")
             kind, found, at = self.take()
             if kind != "number" or not found.isdigit() or int(found) < 1:
-                self.fail(at, f"min_samples must be an integer of at least 1, found {found!r}")
+                self.fail(at, f"min_samples must be an integer of at least 1, found {brief(found)}")
             fields["min_samples"] = int(found)
         kind, found, at = self.peek()
         if kind != "end":
-            self.fail(at, f"unexpected {found!r} after the condition")
+            self.fail(at, f"unexpected {brief(found)} after the condition")
         return Condition(**fields)
 
     def threshold_rhs(self) -> float:
@@ -452,7 +466,7 @@ class _Parser:
             # not - 19.999999999999996%
             return {"baseline_delta": round((factor - 1) * 100, 9), "delta_unit": "percent"}
         if sign not in ("+", "-"):
-            self.fail(sign_at, f"expected '+', '-' or '*' after 'baseline', found {sign!r}")
+            self.fail(sign_at, f"expected '+', '-' or '*' after 'baseline', found {brief(sign)}")
         self.take()
         value = self.number(f"after 'baseline {sign}'")
         delta = -value if sign == "-" else value

@@ -34,15 +34,31 @@ from collections.abc import Callable
 
 from modelship._params import validate_params
 from modelship.errors import ConfigError
-from modelship.monitor._constraints import SECONDS, SLOT
+from modelship.monitor._constraints import CALLABLE, SECONDS, SLOT
 from modelship.monitor._policy import DecisionLog, RollbackPolicy, Step
-from modelship.monitor._sources import MetricSource
+from modelship.monitor._sources import MetricSource, source_time
 
-__all__ = ["run_policy"]
+__all__ = ["MAX_EVALUATIONS", "run_policy"]
+
+#: Evaluations one run may make (``duration / interval``): every evaluation is kept in
+#: the decision log in memory with its samples, so a run is bounded by what it can keep
+#: (a week at one evaluation a second is 604,800). Watch longer in several runs, each
+#: continuing the last one's log.
+MAX_EVALUATIONS = 1_000_000
 
 
 @validate_params(
-    slot=SLOT, baseline=(None, SLOT), window=SECONDS, interval=SECONDS, duration=SECONDS
+    source=MetricSource,
+    policy=RollbackPolicy,
+    slot=SLOT,
+    baseline=(None, SLOT),
+    window=SECONDS,
+    interval=SECONDS,
+    duration=SECONDS,
+    on_rollback=(None, CALLABLE),
+    on_step=(None, CALLABLE),
+    sleep=CALLABLE,
+    log=(None, DecisionLog),
 )
 def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback options, keyword-only and documented
     source: MetricSource,
@@ -64,7 +80,8 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     tracker's step. The loop ends at the first ``rollback`` (after calling
     ``on_rollback`` once with that step) or when the source's clock has passed
     ``duration`` since the start; it makes at most ``ceil(duration / interval) + 1``
-    evaluations whatever the clock does.
+    evaluations whatever the clock does, and ``duration / interval`` may be at most
+    :data:`MAX_EVALUATIONS`.
 
     Parameters
     ----------
@@ -95,8 +112,10 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     Raises
     ------
     ConfigError
-        If ``interval`` or ``duration`` is not a positive number, or ``log`` belongs to
-        another policy.
+        If an argument is not what is described above (``interval`` or ``duration`` not
+        a positive number, ``duration / interval`` more than :data:`MAX_EVALUATIONS`, a
+        callback not callable), ``log`` belongs to another policy, or the source's clock
+        returns something else than a time.
 
     Examples
     --------
@@ -108,12 +127,19 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     >>> [step.action for _, step in log]
     ['hold', 'hold', 'hold']
     """
-    start = source.now()
+    evaluations = duration / interval
+    if not evaluations <= MAX_EVALUATIONS:  # also inf: 1e308 / 1e-300
+        raise ConfigError(
+            f"duration={duration:g} s at interval={interval:g} s is {evaluations:.3g} "
+            f"evaluations; a run makes at most {MAX_EVALUATIONS} (each is kept in the log): "
+            "raise the interval, or watch in several runs passing log= on"
+        )
+    if log is not None and log.policy != policy:
+        raise ConfigError("the log was started for another policy; pass log=None or its policy")
+    start = source_time(source)
     if log is None:
         log = DecisionLog(policy, started_at=start)
-    elif log.policy != policy:
-        raise ConfigError("the log was started for another policy; pass log=None or its policy")
-    for _ in range(math.ceil(duration / interval) + 1):  # bounded whatever the clock does
+    for _ in range(math.ceil(evaluations) + 1):  # bounded whatever the clock does
         step = log.evaluate(source, slot=slot, baseline=baseline, window=window)
         if on_step is not None:
             on_step(step)
@@ -121,7 +147,7 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
             if on_rollback is not None:
                 on_rollback(step)
             break
-        if source.now() - start >= duration:
+        if source_time(source) - start >= duration:
             break
         sleep(interval)
     return log

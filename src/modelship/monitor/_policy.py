@@ -34,10 +34,9 @@ fail: p95(inference_latency_seconds) > 0.2: canary p95 = 0.25 > 0.2 (n=40)
 
 from __future__ import annotations
 
-import json
 import math
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -47,16 +46,27 @@ import numpy.typing as npt
 from modelship import _json
 from modelship._params import (
     Constraints,
-    Interval,
-    Names,
     Options,
+    Spec,
     check_parameters,
     validate_params,
 )
-from modelship.errors import ConfigError, MissingDependency
+from modelship.deploy._spec import KNOWN_METRICS
+from modelship.errors import ConfigError
 from modelship.monitor._conditions import Condition, quantile_of
-from modelship.monitor._constraints import SECONDS, STAT
+from modelship.monitor._constraints import (
+    COUNT,
+    SECONDS,
+    SLOT,
+    STAT,
+    TIME,
+    SequenceOf,
+    read_fields,
+    require,
+)
+from modelship.monitor._shown import brief
 from modelship.monitor._sources import (
+    ENCODED_FLOAT,
     InMemorySource,
     MetricSource,
     NoData,
@@ -65,7 +75,9 @@ from modelship.monitor._sources import (
     SourceError,
     encode_float,
     outcome_from_dict,
+    source_time,
 )
+from modelship.monitor._yaml import read_yaml
 
 __all__ = [
     "DECISION_SCHEMA",
@@ -187,11 +199,27 @@ def _jsonable_summary(summary: Mapping[str, Any] | None) -> dict[str, Any] | Non
     return {k: encode_float(v) if isinstance(v, float) else v for k, v in summary.items()}
 
 
-def _summary_from_json(summary: Mapping[str, Any] | None) -> dict[str, Any] | None:
+_SUMMARY_FLOATS = frozenset({"mean", "min", "max", "p50", "p95", "p99", "last"})
+_VERDICT = Options(VERDICTS)
+_NUMBER = (None, ENCODED_FLOAT)
+_SIZE = (None, COUNT)
+
+
+def _summary_from_json(summary: object, what: str) -> dict[str, Any] | None:
     if summary is None:
         return None
-    floats = {"mean", "min", "max", "p50", "p95", "p99", "last"}
-    return {k: float(v) if k in floats else v for k, v in summary.items()}
+    if not isinstance(summary, Mapping):
+        raise ConfigError(f"the {what} must be a mapping or null, got {type(summary).__name__}")
+    out = {}
+    for key, value in summary.items():
+        require(f"a key of the {what}", key, str)
+        if key in _SUMMARY_FLOATS:
+            require(f"{what}.{key}", value, ENCODED_FLOAT)
+            out[key] = float(value)
+        else:  # counts and names: plain JSON scalars
+            require(f"{what}.{key}", value, None, bool, str, COUNT)
+            out[key] = value
+    return out
 
 
 @attrs.frozen
@@ -249,7 +277,28 @@ class ConditionResult:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> ConditionResult:
-        """Rebuild from :meth:`to_dict` output."""
+        """Rebuild from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ConfigError
+            If a field is missing, unknown, or not what :meth:`to_dict` writes.
+        """
+        what = "recorded condition result"
+        data = read_fields(
+            data,
+            what,
+            {"condition": str, "verdict": _VERDICT, "reason": str},
+            {
+                "value": _NUMBER,
+                "baseline_value": _NUMBER,
+                "limit": _NUMBER,
+                "n": _SIZE,
+                "baseline_n": _SIZE,
+                "summary": object,
+                "baseline_summary": object,
+            },
+        )
         return cls(
             condition=data["condition"],
             verdict=data["verdict"],
@@ -259,8 +308,10 @@ class ConditionResult:
             limit=_number(data.get("limit")),
             n=data.get("n"),
             baseline_n=data.get("baseline_n"),
-            summary=_summary_from_json(data.get("summary")),
-            baseline_summary=_summary_from_json(data.get("baseline_summary")),
+            summary=_summary_from_json(data.get("summary"), f"{what}.summary"),
+            baseline_summary=_summary_from_json(
+                data.get("baseline_summary"), f"{what}.baseline_summary"
+            ),
         )
 
 
@@ -334,13 +385,30 @@ class Decision:
         Raises
         ------
         ConfigError
-            If the schema is newer than this version of modelship reads.
+            If the schema is not the one this version of modelship reads, or a field is
+            missing, unknown, or not what :meth:`to_dict` writes.
         """
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"a recorded decision is a mapping, got {type(data).__name__}")
         if data.get("schema") != DECISION_SCHEMA:
             raise ConfigError(
-                f"decision schema {data.get('schema')!r} is not {DECISION_SCHEMA}; "
+                f"decision schema {brief(data.get('schema'))} is not {DECISION_SCHEMA}; "
                 "read it with the modelship version that wrote it"
             )
+        data = read_fields(
+            data,
+            "recorded decision",
+            {
+                "schema": object,
+                "verdict": _VERDICT,
+                "reasons": SequenceOf(str),
+                "conditions": SequenceOf(Mapping),
+                "slot": SLOT,
+                "window": SECONDS,
+                "at": TIME,
+            },
+            {"baseline": (None, SLOT), "inputs": SequenceOf(Mapping)},
+        )
         return cls(
             verdict=data["verdict"],
             reasons=tuple(data["reasons"]),
@@ -353,26 +421,54 @@ class Decision:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> Decision:
-        """Rebuild from :meth:`to_json` output."""
-        return cls.from_dict(json.loads(text))
+    def from_json(cls, text: str | bytes) -> Decision:
+        """Rebuild from :meth:`to_json` output.
+
+        Raises
+        ------
+        ConfigError
+            If ``text`` is not a JSON object, or not a decision (see :meth:`from_dict`).
+        """
+        return cls.from_dict(_json_object(text, "decision"))
 
 
 def _fmt(value: float) -> str:
     return f"{value:.6g}"
 
 
+def _json_object(text: object, what: str) -> dict[str, Any]:
+    """``text`` parsed as a JSON object, any failure a :class:`ConfigError` naming ``what``."""
+    if not isinstance(text, str | bytes):
+        raise ConfigError(f"a {what} is JSON text, got {type(text).__name__}")
+    try:
+        return _json.loads(text, what)
+    except RecursionError:
+        raise ConfigError(f"the {what} is nested too deeply to be one modelship wrote") from None
+
+
 def _conditions(value: Iterable[Condition | str | Mapping[str, Any]]) -> tuple[Condition, ...]:
     if isinstance(value, (str, Condition, Mapping)):
         value = [value]
+    if not isinstance(value, Iterable):
+        raise ConfigError(
+            f"conditions={brief(value)} is not allowed; conditions must be a list of "
+            "conditions (strings such as 'error_rate > 1%', mappings or Condition objects)"
+        )
     out = []
     for item in value:
         out.append(item if isinstance(item, Condition) else Condition.from_dict(item))
     return tuple(out)
 
 
-_LIMIT = (None, Interval(int, 0, None))
+_LIMIT = (None, COUNT)
 _HOLD = Options(("hold", "fail"))
+#: What ``metrics`` may name: the metrics the deployment spec's ``monitoring.metrics``
+#: accepts, so a policy read on its own refuses what the spec refuses.
+_METRICS = SequenceOf(
+    Options(KNOWN_METRICS),
+    unique=True,
+    description=f"a list of distinct metric names out of {', '.join(KNOWN_METRICS)}",
+)
 
 
 @attrs.frozen
@@ -425,12 +521,12 @@ class RollbackPolicy:
     _parameter_constraints: ClassVar[Constraints] = {
         "failure_limit": _LIMIT,
         "consecutive_failure_limit": _LIMIT,
-        "error_limit": Interval(int, 0, None),
+        "error_limit": COUNT,
         "on_no_data": _HOLD,
         "on_inconclusive": _HOLD,
         "deadline": (None, SECONDS),
         "enabled": bool,
-        "metrics": Names(),
+        "metrics": _METRICS,
     }
     __attrs_pre_init__ = check_parameters
 
@@ -455,6 +551,14 @@ class RollbackPolicy:
 
     # --- evaluation ------------------------------------------------------------------------
 
+    @validate_params(
+        source=MetricSource,
+        slot=SLOT,
+        baseline=(None, SLOT),
+        window=SECONDS,
+        at=(None, TIME),
+        keep_samples=bool,
+    )
     def evaluate(  # noqa: PLR0913 - public evaluation: source plus keyword-only slot, baseline, window, time and sample options
         self,
         source: MetricSource,
@@ -489,15 +593,15 @@ class RollbackPolicy:
         Raises
         ------
         ConfigError
-            If a condition is relative and no baseline is given, the window is not
-            positive, or the source cannot be asked for a metric.
+            If a condition is relative and no baseline is given, an argument is not what is
+            described above (the window not a positive number of seconds, ``at`` not a
+            finite time), the source's clock returns something else than a time, or the
+            source cannot be asked for a metric.
         """
-        if not (window > 0 and math.isfinite(window)):
-            raise ConfigError(f"window must be a positive number of seconds, got {window!r}")
         if baseline is None and any(c.relative for c in self.conditions):
             relative = next(str(c) for c in self.conditions if c.relative)
             raise ConfigError(f"{relative!r} compares with the baseline: pass baseline=<slot>")
-        end = float(source.now() if at is None else at)
+        end = source_time(source) if at is None else float(at)
         start = end - float(window)
         fetched: dict[tuple[str, str, str], Outcome] = {}
 
@@ -611,37 +715,49 @@ class RollbackPolicy:
             if not isinstance(data, Mapping):
                 raise ConfigError(f"monitoring must be a mapping, got {type(data).__name__}")
         names = {field.name for field in attrs.fields(cls)}
-        unknown = set(data) - names
+        unknown = [key for key in data if key not in names]
         if unknown:
-            raise ConfigError(
-                f"unknown monitoring keys {sorted(unknown)}; allowed: {sorted(names)}"
-            )
+            shown = ", ".join(sorted(brief(key) for key in unknown)[:5])
+            raise ConfigError(f"unknown monitoring keys [{shown}]; allowed: {sorted(names)}")
         if "conditions" not in data:
             raise ConfigError("monitoring needs 'conditions': the triggers that roll back")
         conditions = data["conditions"]
         if isinstance(conditions, (str, Mapping)) or not isinstance(conditions, Sequence):
-            raise ConfigError("monitoring.conditions must be a list of conditions")
-        metrics = data.get("metrics", ())
-        if isinstance(metrics, str) or not all(isinstance(m, str) for m in metrics):
-            raise ConfigError(f"monitoring.metrics must be a list of names, got {metrics!r}")
+            raise ConfigError(
+                f"monitoring.conditions must be a list of conditions, got {brief(conditions)}"
+            )
+        if "metrics" in data and not _METRICS.is_satisfied_by(data["metrics"]):
+            metrics = data["metrics"]
+            if isinstance(metrics, str) or not isinstance(metrics, Sequence):
+                raise ConfigError(
+                    f"monitoring.metrics must be a list of names, got {brief(metrics)}"
+                )
+            require("monitoring.metrics", metrics, _METRICS)
         enabled = data.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise ConfigError(f"monitoring.enabled must be true or false, got {enabled!r}")
+            raise ConfigError(f"monitoring.enabled must be true or false, got {brief(enabled)}")
         fields = dict(data)
-        if isinstance(fields.get("deadline"), int) and not isinstance(fields["deadline"], bool):
-            fields["deadline"] = float(fields["deadline"])
+        deadline = fields.get("deadline")
+        if isinstance(deadline, int) and SECONDS.is_satisfied_by(deadline):
+            fields["deadline"] = float(deadline)  # YAML's 900 is the float 900.0 of to_dict
         return cls(**fields)
 
     @classmethod
-    def from_yaml(cls, source: str | Path) -> RollbackPolicy:
-        """A policy from YAML text or a YAML file (needs PyYAML).
+    def from_yaml(cls, source: str | os.PathLike[str]) -> RollbackPolicy:
+        """A policy from YAML text (a ``str``) or a YAML file (a :class:`pathlib.Path`).
+
+        Needs PyYAML. A ``str`` is always read as YAML text: pass ``Path("deploy.yaml")``
+        to read a file. A key given twice is refused, as the deployment spec does; the
+        text is at most 1 MiB and holds at most ``MAX_VALUES`` values once YAML aliases
+        are expanded.
 
         Raises
         ------
         MissingDependency
             If PyYAML is not installed.
         ConfigError
-            If the YAML is malformed or the section is invalid.
+            If the file cannot be read, the YAML is malformed, too large, gives a key
+            twice, or the section is invalid.
 
         Examples
         --------
@@ -657,19 +773,11 @@ class RollbackPolicy:
         >>> len(policy.conditions), policy.metrics
         (2, ('inference_latency', 'model_accuracy'))
         """
-        try:
-            import yaml
-        except ImportError as exc:
-            raise MissingDependency(
-                "reading YAML needs PyYAML: pip install 'modelship[kubernetes]' (or pyyaml)"
-            ) from exc
-        text = source.read_text() if isinstance(source, Path) else source
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"malformed YAML: {exc}") from exc
+        data = read_yaml(source)
         if not isinstance(data, Mapping):
-            raise ConfigError("the YAML must be a mapping with a monitoring: section")
+            raise ConfigError(
+                f"the YAML must be a mapping with a monitoring: section, got {type(data).__name__}"
+            )
         return cls.from_dict(data)
 
 
@@ -790,8 +898,52 @@ class Step:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Step:
-        """Rebuild from :meth:`to_dict` output."""
-        return cls(**dict(data))
+        """Rebuild from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ConfigError
+            If a field is missing, unknown, or not what :meth:`to_dict` writes, or the
+            counters contradict each other.
+        """
+        fields = read_fields(data, "recorded step", _STEP_FIELDS)
+        _check_counters(fields, "recorded step")
+        return cls(**fields)
+
+
+_ACTION = Options(("continue", "hold", "rollback"))
+_COUNTERS: dict[str, Spec] = {
+    "evaluations": COUNT,
+    "failures": COUNT,
+    "consecutive_failures": COUNT,
+    "consecutive_errors": COUNT,
+    "last_pass": TIME,
+}
+_STEP_FIELDS: dict[str, Spec] = {
+    "action": _ACTION,
+    "verdict": _VERDICT,
+    "counted_as": _VERDICT,
+    "reason": str,
+    "at": TIME,
+    **_COUNTERS,
+}
+
+
+def _check_counters(fields: Mapping[str, Any], what: str) -> None:
+    """What every update keeps true: each evaluation counts once, a failure in a row is a
+    failure, an error in a row is an evaluation."""
+    evaluations, failures = fields["evaluations"], fields["failures"]
+    if not fields["consecutive_failures"] <= failures <= evaluations:
+        raise ConfigError(
+            f"the {what} has consecutive_failures={fields['consecutive_failures']}, "
+            f"failures={failures}, evaluations={evaluations}; a tracker never counts more "
+            "failures in a row than failures, nor failures than evaluations"
+        )
+    if fields["consecutive_errors"] > evaluations:
+        raise ConfigError(
+            f"the {what} has consecutive_errors={fields['consecutive_errors']} > "
+            f"evaluations={evaluations}"
+        )
 
 
 class PolicyTracker:
@@ -826,6 +978,8 @@ class PolicyTracker:
     """
 
     def __init__(self, policy: RollbackPolicy, *, started_at: float) -> None:
+        require("policy", policy, RollbackPolicy)
+        require("started_at", started_at, TIME)
         self.policy = policy
         self.evaluations = 0
         self.failures = 0
@@ -835,7 +989,14 @@ class PolicyTracker:
         self.rolled_back: Step | None = None
 
     def update(self, decision: Decision) -> Step:  # noqa: PLR0912 - state machine: one branch per verdict and limit; a table would hide the order of the checks
-        """Count ``decision`` and return the action it leads to."""
+        """Count ``decision`` and return the action it leads to.
+
+        Raises
+        ------
+        ConfigError
+            If ``decision`` is not a :class:`Decision`.
+        """
+        require("decision", decision, Decision)
         policy = self.policy
         verdict: Verdict = decision.verdict
         counted: Verdict = verdict
@@ -918,7 +1079,18 @@ class PolicyTracker:
 
     @classmethod
     def from_dict(cls, policy: RollbackPolicy, data: Mapping[str, Any]) -> PolicyTracker:
-        """A tracker for ``policy`` resumed from :meth:`to_dict` output."""
+        """A tracker for ``policy`` resumed from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ConfigError
+            If ``policy`` is not a :class:`RollbackPolicy`, or a field of ``data`` is
+            missing, unknown, out of range (a negative count, a time that is not finite)
+            or contradicts the others.
+        """
+        require("policy", policy, RollbackPolicy)
+        data = read_fields(data, "tracker state", _COUNTERS, {"rolled_back": (None, Mapping)})
+        _check_counters(data, "tracker state")
         tracker = cls(policy, started_at=float(data["last_pass"]))
         tracker.evaluations = int(data["evaluations"])
         tracker.failures = int(data["failures"])
@@ -969,6 +1141,8 @@ class DecisionLog:
     """
 
     def __init__(self, policy: RollbackPolicy, *, started_at: float) -> None:
+        require("policy", policy, RollbackPolicy)
+        require("started_at", started_at, TIME)
         self.policy = policy
         self.started_at = float(started_at)
         self.entries: list[tuple[Decision, Step]] = []
@@ -1014,23 +1188,33 @@ class DecisionLog:
         Raises
         ------
         ConfigError
-            If a line is not JSON or the schema is unknown.
+            If a line is not JSON, the schema is unknown, or a line is not what
+            :meth:`to_jsonl` writes (the message names the line).
         """
+        if not isinstance(text, str):
+            raise ConfigError(f"a decision log is JSON Lines text, got {type(text).__name__}")
         lines = [line for line in text.splitlines() if line.strip()]
         if not lines:
             raise ConfigError("an empty decision log has no policy line")
-        head = _json.loads(lines[0], "decision log's first line")
-        records = [
-            _json.loads(line, f"decision log line {number}")
-            for number, line in enumerate(lines[1:], start=2)
-        ]
+        head = _json_object(lines[0], "decision log's first line")
         if head.get("schema") != DECISION_SCHEMA or "policy" not in head:
             raise ConfigError(f"not a decision log of schema {DECISION_SCHEMA}: {lines[0][:100]}")
+        head = read_fields(
+            head,
+            "decision log's first line",
+            {"schema": object, "policy": Mapping, "started_at": TIME},
+        )
         log = cls(RollbackPolicy.from_dict(head["policy"]), started_at=head["started_at"])
-        for record in records:
-            log.entries.append(
-                (Decision.from_dict(record["decision"]), Step.from_dict(record["step"]))
+        for number, line in enumerate(lines[1:], start=2):
+            what = f"decision log line {number}"
+            record = read_fields(
+                _json_object(line, what), what, {"decision": Mapping, "step": Mapping}
             )
+            try:
+                entry = (Decision.from_dict(record["decision"]), Step.from_dict(record["step"]))
+            except ConfigError as exc:
+                raise ConfigError(f"{what}: {exc}") from None
+            log.entries.append(entry)
         return log
 
 
@@ -1085,6 +1269,7 @@ def replay(log: DecisionLog) -> ReplayResult:
     >>> result.identical, result.decisions[0].verdict
     (True, 'fail')
     """
+    require("log", log, DecisionLog)
     tracker = log.policy.tracker(started_at=log.started_at)
     decisions, steps = [], []
     first: int | None = None
@@ -1120,6 +1305,7 @@ def log_head_line(policy: RollbackPolicy, started_at: float) -> str:
 
     Examples
     --------
+    >>> import json
     >>> policy = RollbackPolicy(conditions=["error_rate > 1%"])
     >>> sorted(json.loads(log_head_line(policy, 0.0)))
     ['policy', 'schema', 'started_at']

@@ -34,7 +34,6 @@ histogram_quantile(0.95, sum by (le)
 from __future__ import annotations
 
 import math
-import re
 import string
 import time
 from collections.abc import Callable, Mapping
@@ -44,10 +43,11 @@ import attrs
 import numpy as np
 import requests
 
-from modelship._params import Constraints, Text, check_parameters
+from modelship._params import Constraint, Constraints, Text, check_parameters, validate_params
 from modelship.errors import ConfigError
-from modelship.monitor._constraints import SECONDS
-from modelship.monitor._sources import NoData, Outcome, Samples, SourceError
+from modelship.monitor._constraints import CALLABLE, SECONDS, SLOT, SequenceOf, require
+from modelship.monitor._shown import brief
+from modelship.monitor._sources import NoData, Outcome, Samples, SourceError, clock_reading
 
 __all__ = ["DEFAULT_QUERIES", "PrometheusSource", "SeriesSource"]
 
@@ -96,7 +96,12 @@ DEFAULT_QUERIES: Mapping[tuple[str, str], str] = {
     ("request_rate", "count"): f"sum(increase({_SERVER_REQUESTS}{{$selector}}[$window]))",
 }
 
-_LABEL = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
+_LABEL_NAME = Text(r"[a-zA-Z_][a-zA-Z0-9_]*", "a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)")
+#: Labels the queries set themselves besides the slot label: the metric name, the
+#: histogram buckets the quantiles aggregate by, and the status code error_rate selects.
+#: A matcher added on one of them would silently change what a query measures.
+OWN_LABELS = ("__name__", "le", "code")
+_QUERY_KEY = SequenceOf(Text())
 
 
 def _duration(seconds: float) -> str:
@@ -110,6 +115,70 @@ def _duration(seconds: float) -> str:
 
 def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+class _Pair(Constraint):
+    """Two strings: a user name and a password, or a certificate and its key."""
+
+    def is_satisfied_by(self, value: object) -> bool:
+        return (
+            isinstance(value, tuple | list)
+            and len(value) == 2
+            and all(isinstance(item, str) for item in value)
+        )
+
+    def __str__(self) -> str:
+        return "a pair of strings"
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return ("user:password", ("user",), ("user", 5))
+
+
+_PAIR = _Pair()
+
+
+def _check_strings(name: str, value: object) -> None:
+    """``value`` is None or a mapping of non-empty strings to strings."""
+    if value is None:
+        return
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{name}={brief(value)} is not allowed; {name} must be a mapping of names to strings"
+        )
+    for key, item in value.items():
+        require(f"a key of {name}", key, Text())
+        require(f"{name}[{brief(key)}]", item, str)
+
+
+def _check_labels(labels: object, slot_label: str) -> None:
+    _check_strings("labels", labels)
+    assert labels is None or isinstance(labels, Mapping)
+    for name in labels or {}:
+        require("a key of labels", name, _LABEL_NAME)
+        if name == slot_label or name in OWN_LABELS:
+            raise ConfigError(
+                f"labels={{{name!r}: ...}} is not allowed: the source sets {name!r} itself "
+                f"(the slot label is {slot_label!r}; the queries set {', '.join(OWN_LABELS)}); "
+                "a matcher on it would make the slots' queries the same. Pass the slot to "
+                "fetch(), or choose another slot_label"
+            )
+
+
+def _check_queries(queries: object) -> None:
+    if queries is None:
+        return
+    if not isinstance(queries, Mapping):
+        raise ConfigError(
+            f"queries={brief(queries)} is not allowed; queries must be a mapping of "
+            "(metric, stat) to a PromQL template"
+        )
+    for key, template in queries.items():
+        if not (isinstance(key, tuple) and len(key) == 2):
+            raise ConfigError(
+                f"a key of queries is {brief(key)}; each key is a (metric, stat) pair of strings"
+            )
+        require("a key of queries", key, _QUERY_KEY)
+        require(f"queries[{brief(key)}]", template, Text())
 
 
 @runtime_checkable
@@ -171,8 +240,10 @@ class PrometheusSource:
     Raises
     ------
     ConfigError
-        If both ``bearer_token`` and ``basic_auth`` are given, the URL is not http(s), or
-        a label name is invalid.
+        If both ``bearer_token`` and ``basic_auth`` are given, the URL is not http(s), a
+        label name is invalid or one the source sets itself (the slot label,
+        :data:`OWN_LABELS`), a label value or a template is not a string, or a header or
+        the clock is not what is described above.
 
     Examples
     --------
@@ -211,11 +282,19 @@ class PrometheusSource:
         )
         if bearer_token is not None and basic_auth is not None:
             raise ConfigError("give bearer_token or basic_auth, not both")
-        for name in labels or {}:
-            if not _LABEL.match(name):
-                raise ConfigError(
-                    f"{name!r} is not a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)"
-                )
+        if slot_label in OWN_LABELS:
+            raise ConfigError(
+                f"slot_label={slot_label!r} is a label the queries set themselves "
+                f"({', '.join(OWN_LABELS)}); name the label that tells the slots apart"
+            )
+        _check_labels(labels, slot_label)
+        _check_queries(queries)
+        _check_strings("headers", headers)
+        require("basic_auth", basic_auth, None, _PAIR)
+        require("verify", verify, bool, str)
+        require("cert", cert, None, str, _PAIR)
+        require("session", session, None, requests.Session)
+        require("clock", clock, CALLABLE)
         self.url = url.rstrip("/")
         self.queries: dict[tuple[str, str], str] = {**DEFAULT_QUERIES, **(queries or {})}
         self.slot_label = slot_label
@@ -234,7 +313,7 @@ class PrometheusSource:
 
     def now(self) -> float:
         """The source's clock."""
-        return float(self._clock())
+        return clock_reading(self._clock(), "clock")
 
     def close(self) -> None:
         """Close the HTTP session."""
@@ -246,14 +325,15 @@ class PrometheusSource:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    @validate_params(metric=Text(), stat=Text(), slot=SLOT, window=SECONDS)
     def render(self, metric: str, stat: str, *, slot: str, window: float) -> str:
         """The PromQL for ``stat`` of ``metric`` over ``window`` seconds for ``slot``.
 
         Raises
         ------
         ConfigError
-            If no template is known for ``(metric, stat)``; the message lists the
-            statistics that are.
+            If no template is known for ``(metric, stat)`` (the message lists the
+            statistics that are), or the window is not a positive number of seconds.
         """
         template = self.queries.get((metric, stat))
         if template is None:
@@ -265,9 +345,10 @@ class PrometheusSource:
             )
         matchers = {self.slot_label: slot, **self.labels}
         selector = ",".join(f"{name}={_quote(value)}" for name, value in matchers.items())
+        duration = _duration(window)  # its own error, not the template's
         try:
             return string.Template(template).substitute(
-                selector=selector, window=_duration(window), slot=slot
+                selector=selector, window=duration, slot=slot
             )
         except (KeyError, ValueError) as exc:
             raise ConfigError(

@@ -38,7 +38,17 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
+from modelship._params import Constraint, Options, Spec
 from modelship.errors import ConfigError
+from modelship.monitor._constraints import (
+    COUNT,
+    STAT,
+    TIME,
+    FiniteInterval,
+    SequenceOf,
+    read_fields,
+)
+from modelship.monitor._shown import brief
 
 __all__ = [
     "InMemorySource",
@@ -80,6 +90,39 @@ def decode_float(value: float | int | str) -> float:
     (0.25, inf, 3.0)
     """
     return float(value)  # float() reads "NaN", "+Inf", "-Inf", "1e-3" exactly
+
+
+_NON_FINITE = ("NaN", "+Inf", "-Inf")
+_FINITE = FiniteInterval(float, None, None)
+
+
+class _EncodedFloat(Constraint):
+    """A float as :func:`encode_float` writes it: a finite number or a non-finite spelling."""
+
+    def is_satisfied_by(self, value: object) -> bool:
+        return (isinstance(value, str) and value in _NON_FINITE) or _FINITE.is_satisfied_by(value)
+
+    def __str__(self) -> str:
+        return "a finite number or one of 'NaN', '+Inf', '-Inf'"
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return ("abc", True, math.nan)
+
+
+#: A float in a document: what :func:`encode_float` writes.
+ENCODED_FLOAT = _EncodedFloat()
+_TEXTS = SequenceOf(str)
+_WINDOW: dict[str, Spec] = {"metric": str, "slot": str, "start": TIME, "end": TIME}
+
+
+def _outcome_fields(
+    data: object, kind: str, required: dict[str, Spec], optional: dict[str, Spec]
+) -> dict[str, Any]:
+    what = f"recorded {kind} outcome"
+    fields = read_fields(data, what, {"outcome": Options((kind,)), **_WINDOW, **required}, optional)
+    if fields["start"] > fields["end"]:
+        raise ConfigError(f"the {what} has start {fields['start']!r} after end {fields['end']!r}")
+    return fields
 
 
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
@@ -170,7 +213,19 @@ class Samples:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Samples:
-        """Rebuild from :meth:`to_dict` output."""
+        """Rebuild from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ConfigError
+            If a field is missing, unknown, or not what :meth:`to_dict` writes.
+        """
+        data = _outcome_fields(
+            data,
+            "samples",
+            {"values": SequenceOf(ENCODED_FLOAT), "timestamps": SequenceOf(TIME)},
+            {"stat": (None, STAT), "count": (None, COUNT), "dropped": COUNT, "warnings": _TEXTS},
+        )
         return cls(
             data["metric"],
             data["slot"],
@@ -219,7 +274,10 @@ class NoData:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> NoData:
-        """Rebuild from :meth:`to_dict` output."""
+        """Rebuild from :meth:`to_dict` output (every field checked, as for Samples)."""
+        data = _outcome_fields(
+            data, "no_data", {"reason": str}, {"stat": (None, STAT), "warnings": _TEXTS}
+        )
         return cls(
             data["metric"],
             data["slot"],
@@ -278,7 +336,13 @@ class SourceError:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SourceError:
-        """Rebuild from :meth:`to_dict` output."""
+        """Rebuild from :meth:`to_dict` output (every field checked, as for Samples)."""
+        data = _outcome_fields(
+            data,
+            "error",
+            {"error_type": str, "message": str},
+            {"status_code": (None, COUNT), "stat": (None, STAT)},
+        )
         return cls(
             data["metric"],
             data["slot"],
@@ -295,7 +359,15 @@ Outcome = Samples | NoData | SourceError
 
 
 def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
-    """Rebuild any outcome from its ``to_dict`` form."""
+    """Rebuild any outcome from its ``to_dict`` form.
+
+    Raises
+    ------
+    ConfigError
+        If ``data`` is not a recorded outcome, or a field of it is wrong.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"a recorded source outcome is a mapping, got {type(data).__name__}")
     kind = data.get("outcome")
     if kind == "samples":
         return Samples.from_dict(data)
@@ -303,7 +375,10 @@ def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
         return NoData.from_dict(data)
     if kind == "error":
         return SourceError.from_dict(data)
-    raise ConfigError(f"not a recorded source outcome: outcome={kind!r}")
+    raise ConfigError(
+        f"not a recorded source outcome: outcome={brief(kind)}; expected 'samples', "
+        "'no_data' or 'error'"
+    )
 
 
 @runtime_checkable
@@ -398,21 +473,66 @@ class _Series:
         return views
 
 
-def as_clock(now: float | Callable[[], float] | None) -> Callable[[], float]:
+def as_clock(now: float | Callable[[], float] | None, name: str = "now") -> Callable[[], float]:
     """A clock from a fixed time, a callable, or ``None`` (the wall clock).
+
+    A callable's every reading is checked (:func:`clock_reading`).
+
+    Raises
+    ------
+    ConfigError
+        If ``now`` is neither None, a callable, nor a finite time (``name`` names it).
 
     Examples
     --------
     >>> from modelship.monitor._sources import as_clock
     >>> as_clock(5.0)()
     5.0
+    >>> as_clock("abc")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: now='abc' is not allowed; now must be None, a callable or ...
     """
     if now is None:
         return time.time
     if callable(now):
-        return now
+        clock = now
+        return lambda: clock_reading(clock(), name)
+    if not TIME.is_satisfied_by(now):
+        raise ConfigError(
+            f"{name}={brief(now)} is not allowed; {name} must be None, a callable or a time "
+            f"({TIME})"
+        )
     fixed = float(now)
     return lambda: fixed
+
+
+def clock_reading(value: object, name: str = "now") -> float:
+    """``value`` as a time, if a clock may return it: a finite number of seconds.
+
+    Raises
+    ------
+    ConfigError
+        If the clock returned anything else (a string, NaN, None).
+
+    Examples
+    --------
+    >>> from modelship.monitor._sources import clock_reading
+    >>> clock_reading(12)
+    12.0
+    >>> clock_reading(float("nan"), "source.now")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: source.now() returned nan; a clock returns a time, a float in ...
+    """
+    if not TIME.is_satisfied_by(value):
+        raise ConfigError(f"{name}() returned {brief(value)}; a clock returns a time, {TIME}")
+    return float(value)  # type: ignore[arg-type]  # checked: a real number
+
+
+def source_time(source: MetricSource) -> float:
+    """``source.now()``, checked: a source written by a user may return anything."""
+    return clock_reading(source.now(), "source.now")
 
 
 class InMemorySource:

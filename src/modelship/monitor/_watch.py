@@ -34,14 +34,14 @@ monitor green: fail -> rollback (1 failures > failure_limit=0)
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from modelship._params import validate_params
+from modelship._params import Text, validate_params
 from modelship.errors import ConfigError, ModelshipError
-from modelship.monitor._constraints import SECONDS, SLOT
+from modelship.monitor._constraints import SECONDS, SLOT, require
 from modelship.monitor._loop import run_policy
 from modelship.monitor._policy import (
     Decision,
@@ -51,7 +51,7 @@ from modelship.monitor._policy import (
     log_entry_line,
     log_head_line,
 )
-from modelship.monitor._sources import MetricSource
+from modelship.monitor._sources import MetricSource, source_time
 
 if TYPE_CHECKING:
     from modelship.deploy._clock import Clock
@@ -132,6 +132,10 @@ class _JsonlWriter:
             raise ConfigError(
                 f"{path} exists; give a new log_path (a decision log is never overwritten)"
             ) from exc
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot create the decision log {path}: {exc.strerror or exc}"
+            ) from exc
 
     def append(self, decision: Decision, step: Step) -> None:
         line = log_entry_line(decision, step)
@@ -139,7 +143,15 @@ class _JsonlWriter:
             f.write(line + "\n")
 
 
-@validate_params(interval=SECONDS, duration=SECONDS, window=(None, SECONDS), baseline=(None, SLOT))
+@validate_params(
+    source=MetricSource,
+    policy=RollbackPolicy,
+    interval=SECONDS,
+    duration=SECONDS,
+    window=(None, SECONDS),
+    baseline=(None, SLOT),
+    log_path=(None, Text(), PurePath),
+)
 def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus documented keyword-only timing and logging options
     rollout: Rollout,
     source: MetricSource,
@@ -188,8 +200,10 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     Raises
     ------
     ConfigError
-        If the rollout is not in service (``succeeded``), ``interval``/``duration``/
-        ``window`` is not a positive number, or ``log_path`` exists.
+        If ``rollout`` is not a :class:`~modelship.deploy.Rollout` in service
+        (``succeeded``), an argument is not what is described above
+        (``interval``/``duration``/``window`` not a positive number, ``clock`` not a
+        :class:`~modelship.deploy.Clock`), or ``log_path`` exists.
     modelship.deploy.RollbackUnavailable
         If the policy rolled back but the rollout could not be (recorded as an
         ``error`` event first).
@@ -208,9 +222,11 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     >>> [step.action for _, step in result.log], rollout.status.value
     (['hold', 'hold', 'hold'], 'succeeded')
     """
-    from modelship.deploy._clock import SystemClock
-    from modelship.deploy._rollout import EventKind, RolloutStatus
+    from modelship.deploy._clock import Clock, SystemClock
+    from modelship.deploy._rollout import EventKind, Rollout, RolloutStatus
 
+    require("rollout", rollout, Rollout)
+    require("clock", clock, None, Clock)
     if rollout.status is not RolloutStatus.SUCCEEDED:
         raise ConfigError(
             f"rollout {rollout.id} is {rollout.status.value}; watch a rollout that succeeded "
@@ -218,7 +234,7 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         )
     window = interval if window is None else window
     wait = clock if clock is not None else SystemClock()
-    log = DecisionLog(policy, started_at=source.now())
+    log = DecisionLog(policy, started_at=source_time(source))
     writer = _JsonlWriter(Path(log_path), log) if log_path is not None else None
     rollout.event(
         EventKind.MONITOR,

@@ -1,0 +1,45 @@
+"""Values in error messages: shown, never echoed whole.
+
+A message says what was wrong and what to do; it shows at most :data:`SHOWN` characters
+of the value given, computed in bounded time, whatever the value (a YAML alias can expand
+300 bytes into megabytes; ``repr`` of an int past 4300 digits raises).
+
+Examples
+--------
+>>> from modelship.monitor._shown import brief
+>>> len(brief("x" * 10**6))
+100
+"""
+
+from __future__ import annotations
+
+import reprlib
+
+__all__ = ["SHOWN", "brief"]
+
+#: Characters of a given value an error message shows: a message says what was wrong, it
+#: does not echo the input back (300 bytes of YAML aliases expand to megabytes).
+SHOWN = 100
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel = 3
+_REPR.maxstring = _REPR.maxother = _REPR.maxlong = SHOWN
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = _REPR.maxfrozenset = 6
+
+
+def brief(value: object) -> str:
+    """``repr(value)`` cut to at most :data:`SHOWN` characters, computed in bounded time.
+
+    Examples
+    --------
+    >>> from modelship.monitor._shown import brief
+    >>> brief([[1] * 1000] * 1000)
+    '[[1, 1, 1, 1, 1, 1, ...], [1, 1, 1, 1, 1, 1, ...], [1, 1, 1, 1, 1, 1, ...], [1, 1, 1, 1...'
+    >>> brief(10**5000)   # repr() itself refuses ints past 4300 digits
+    '<int>'
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # any repr may fail (an int past 4300 digits, a broken __repr__)
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."

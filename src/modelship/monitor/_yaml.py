@@ -1,0 +1,157 @@
+"""Reading a monitoring YAML document: strict, and bounded whatever the input.
+
+The invariant this module keeps: what :func:`read_yaml` returns has no key given twice in
+one mapping (PyYAML keeps the last one silently), is nested at most :data:`MAX_DEPTH`
+levels, and holds at most ``MAX_VALUES`` values once YAML aliases are expanded (300 bytes
+of nested aliases make a tree of millions of values), the limit the deployment spec's
+reader applies to the same file. Every failure to read is a
+:class:`~modelship.errors.ConfigError` that says what to do.
+
+Examples
+--------
+>>> from modelship.monitor._yaml import read_yaml
+>>> read_yaml("monitoring: {conditions: ['error_rate > 1%']}")
+{'monitoring': {'conditions': ['error_rate > 1%']}}
+>>> read_yaml("a: 1\\na: 2")
+Traceback (most recent call last):
+...
+modelship.errors.ConfigError: YAML text, line 2: the key 'a' is given twice
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Hashable, Mapping
+from pathlib import Path
+from typing import Any
+
+from modelship.deploy._spec import MAX_VALUES
+from modelship.errors import ConfigError, MissingDependency
+from modelship.monitor._shown import brief
+
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "read_yaml"]
+
+#: Nesting a document may have: a deployment file's monitoring section needs 5
+#: (deployment, monitoring, conditions, a condition mapping, its value).
+MAX_DEPTH = 32
+#: Size of the YAML text or file: a monitoring section is a few hundred bytes; 1 MiB is the
+#: limit of a whole deployment file.
+MAX_BYTES = 2**20
+
+
+def read_yaml(source: str | os.PathLike[str]) -> Any:
+    """The document in ``source``: YAML text (a ``str``) or a file (a path object).
+
+    Raises
+    ------
+    MissingDependency
+        If PyYAML is not installed.
+    ConfigError
+        If the file cannot be read or is not UTF-8, the text is too large, malformed,
+        nested too deeply, holds too many values, or gives a key twice.
+    """
+    try:
+        import yaml
+    except ImportError as exc:
+        raise MissingDependency(
+            "reading YAML needs PyYAML: pip install 'modelship[kubernetes]' (or pyyaml)"
+        ) from exc
+    if isinstance(source, os.PathLike):
+        where = str(Path(source))
+        text = _read_file(Path(source))
+    elif isinstance(source, str):
+        where = "YAML text"
+        if len(source) > MAX_BYTES:
+            raise ConfigError(
+                f"the YAML text has {len(source)} characters; a monitoring section is at most "
+                f"{MAX_BYTES} (1 MiB)"
+            )
+        text = source
+    else:
+        raise ConfigError(
+            f"the YAML source must be a str (YAML text) or a pathlib.Path (a file), "
+            f"got {type(source).__name__}"
+        )
+
+    class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
+        """SafeLoader that refuses a key given twice (PyYAML keeps the last silently)."""
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            if not isinstance(key, Hashable):
+                continue  # construct_mapping refuses it with PyYAML's own message
+            if key in seen:
+                line = key_node.start_mark.line + 1
+                raise ConfigError(f"{where}, line {line}: the key {brief(key)} is given twice")
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        data = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no objects
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"malformed YAML in {where}: {_cut(str(exc))}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{where} is nested too deeply to be a monitoring section (at most {MAX_DEPTH} levels)"
+        ) from None
+    _check_size(data, where)
+    if not isinstance(data, Mapping) and isinstance(source, str):
+        stripped = source.strip()
+        if _looks_like_path(stripped):
+            raise ConfigError(
+                f"the YAML text {brief(stripped)} is not a mapping: a str is read as YAML "
+                f"text, not as a file name; to read the file, pass pathlib.Path({brief(stripped)})"
+            )
+    return data
+
+
+def _looks_like_path(text: str) -> bool:
+    """Whether a str reads as one file name rather than as YAML: one line, no
+    ``key: value``, and a path separator or a YAML or JSON suffix."""
+    if not text or "\n" in text or ": " in text or text.endswith(":"):
+        return False
+    return "/" in text or "\\" in text or text.lower().endswith((".yaml", ".yml", ".json"))
+
+
+def _read_file(path: Path) -> str:
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ConfigError(f"{path}: {size} bytes; a monitoring YAML file is at most 1 MiB")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte {exc.start}); save the YAML file as UTF-8"
+        ) from None
+
+
+def _check_size(data: Any, where: str) -> None:
+    """Count the values of ``data`` as a reader would meet them (aliases expanded), with
+    an explicit stack: refused past ``MAX_VALUES`` values or :data:`MAX_DEPTH` levels."""
+    budget = MAX_VALUES
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:  # bounded: at most MAX_VALUES pops before the budget runs out
+        value, depth = stack.pop()
+        budget -= 1
+        if budget < 0:
+            raise ConfigError(
+                f"{where} holds more than {MAX_VALUES} values once its aliases are expanded "
+                "(YAML aliases can multiply a small file); a monitoring section is far smaller"
+            )
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{where} is nested more than {MAX_DEPTH} levels deep")
+        if isinstance(value, Mapping):
+            stack.extend((item, depth + 1) for pair in value.items() for item in pair)
+        elif isinstance(value, list | tuple | set | frozenset):
+            stack.extend((item, depth + 1) for item in value)
+
+
+def _cut(text: str, limit: int = 500) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
