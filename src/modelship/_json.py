@@ -172,7 +172,7 @@ def loads(
     """
     try:
         document = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # deep nesting: not a document of ours
         raise error(f"the {what} is not valid JSON: {exc}") from exc
     if not isinstance(document, dict):
         raise error(f"the {what} must be a JSON object, got {type(document).__name__}")

@@ -630,7 +630,7 @@ class ModelVersion:
         """Parse :meth:`to_json`'s output (``source``: as for :meth:`from_dict`)."""
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise IntegrityError(f"manifest is not valid JSON: {exc}") from exc
         if not isinstance(data, dict):
             raise IntegrityError("manifest is not a JSON object")

@@ -210,7 +210,10 @@ class Interval(Constraint):
     def is_satisfied_by(self, value: object) -> bool:
         if not (_is_int(value) if self.kind is int else _is_real(value)):
             return False
-        number = float(value)  # type: ignore[arg-type]
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an int beyond float's range (10**400): outside any interval
+            return False
         if not math.isfinite(number):
             return False
         if self.left is not None and not (

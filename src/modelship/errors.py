@@ -17,6 +17,8 @@ ModelNotFound
 
 from __future__ import annotations
 
+from modelship._shown import brief
+
 __all__ = [
     "ArchivedVersion",
     "CheckInputError",
@@ -84,7 +86,9 @@ class InvalidParameter(ConfigError):
         super().__init__(self._say(parameter, parameter))
 
     def _say(self, where: str, name: str) -> str:
-        return f"{where}={self.value!r} is not allowed; {name} must be {self.allowed}"
+        # brief(): at most 100 characters of the value, whatever it is (a huge list, an int
+        # whose repr() raises).
+        return f"{where}={brief(self.value)} is not allowed; {name} must be {self.allowed}"
 
     def named(self, where: str) -> InvalidParameter:
         """The same error, naming the parameter by ``where`` (its last dotted part is the name)."""

@@ -113,7 +113,7 @@ class RegistryHistory:
         for key in found:
             try:
                 doc = json.loads(check_document(found[key], key))
-            except (ValueError, IntegrityError) as exc:
+            except (ValueError, RecursionError, IntegrityError) as exc:
                 raise HistoryError(
                     f"deployment record {key} is not JSON ({exc}); it was damaged in "
                     f"{self.registry.store.url}: remove it to list the others"

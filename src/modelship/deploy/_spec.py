@@ -961,7 +961,7 @@ def _load(path: Path) -> Any:
                 return json.loads(data, object_pairs_hook=_unique_keys(path))
             except ConfigError:
                 raise
-            except ValueError as exc:
+            except (ValueError, RecursionError) as exc:
                 raise ConfigError(f"{path}: not valid JSON: {exc}") from None
         if suffix == ".toml":
             return _load_toml(path, data)

@@ -27,9 +27,9 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._params import Text
+from modelship._shown import brief
 from modelship.errors import ConfigError, ModelshipError
 from modelship.monitor._constraints import require
-from modelship.monitor._shown import brief
 from modelship.monitor._sources import (
     MetricSource,
     NoData,

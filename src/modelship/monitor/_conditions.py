@@ -47,8 +47,8 @@ from typing import Any, Literal
 
 import attrs
 
+from modelship._shown import brief
 from modelship.errors import ConfigError
-from modelship.monitor._shown import brief
 
 __all__ = ["DEFAULT_MIN_SAMPLES", "OPERATORS", "STATS", "Condition", "check_stat", "quantile_of"]
 

@@ -21,9 +21,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from modelship._params import Constraint, Interval, Names, Spec, Text
+from modelship._shown import SHOWN, brief
 from modelship.errors import ConfigError
 from modelship.monitor._conditions import STATS, quantile_of
-from modelship.monitor._shown import SHOWN, brief
 
 __all__ = [
     "CALLABLE",

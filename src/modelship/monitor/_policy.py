@@ -51,6 +51,7 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
+from modelship._shown import brief
 from modelship.deploy._spec import KNOWN_METRICS
 from modelship.errors import ConfigError
 from modelship.monitor._conditions import Condition, quantile_of
@@ -64,7 +65,6 @@ from modelship.monitor._constraints import (
     read_fields,
     require,
 )
-from modelship.monitor._shown import brief
 from modelship.monitor._sources import (
     ENCODED_FLOAT,
     InMemorySource,

@@ -39,6 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._params import Constraint, Options, Spec
+from modelship._shown import brief
 from modelship.errors import ConfigError
 from modelship.monitor._constraints import (
     COUNT,
@@ -48,7 +49,6 @@ from modelship.monitor._constraints import (
     SequenceOf,
     read_fields,
 )
-from modelship.monitor._shown import brief
 
 __all__ = [
     "InMemorySource",

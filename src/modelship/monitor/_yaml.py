@@ -25,9 +25,9 @@ from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
 
+from modelship._shown import brief
 from modelship.deploy._spec import MAX_VALUES
 from modelship.errors import ConfigError, MissingDependency
-from modelship.monitor._shown import brief
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "read_yaml"]
 

@@ -171,7 +171,7 @@ def parse_json(data: bytes, what: str) -> Any:
     check_document(data, what)
     try:
         return json.loads(data)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # deep nesting: damage, not ours
         raise IntegrityError(f"{what} is not valid JSON: {exc}") from exc
 
 

@@ -262,7 +262,7 @@ class PredictionLog:
 def _validated(line: bytes, where: str) -> dict[str, Any]:
     try:
         row = json.loads(line)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise PredictionLogError(f"{where}: not JSON ({exc})") from exc
     if not isinstance(row, dict):
         raise PredictionLogError(f"{where}: a logged prediction is a JSON object, got {row!r}")

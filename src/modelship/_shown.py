@@ -6,7 +6,7 @@ of the value given, computed in bounded time, whatever the value (a YAML alias c
 
 Examples
 --------
->>> from modelship.monitor._shown import brief
+>>> from modelship._shown import brief
 >>> len(brief("x" * 10**6))
 100
 """
@@ -32,7 +32,7 @@ def brief(value: object) -> str:
 
     Examples
     --------
-    >>> from modelship.monitor._shown import brief
+    >>> from modelship._shown import brief
     >>> brief([[1] * 1000] * 1000)
     '[[1, 1, 1, 1, 1, 1, ...], [1, 1, 1, 1, 1, 1, ...], [1, 1, 1, 1, 1, 1, ...], [1, 1, 1, 1...'
     >>> brief(10**5000)   # repr() itself refuses ints past 4300 digits
