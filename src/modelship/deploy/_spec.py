@@ -57,6 +57,9 @@ from modelship._params import (
     check,
     check_parameters,
 )
+from modelship._rollback._constraints import KNOWN_METRICS
+from modelship._rollback._policy import RollbackPolicy
+from modelship._rollback._yaml import MAX_VALUES
 from modelship.deploy._quantity import Quantity, parse_quantity
 from modelship.errors import ConfigError, InvalidParameter, MissingDependency
 
@@ -80,21 +83,8 @@ _T = TypeVar("_T")
 DEFAULT_PORT = 8080
 """The port ``modelship serve`` listens on when a container does not name one."""
 
-KNOWN_METRICS = (
-    "data_drift",
-    "error_rate",
-    "inference_latency",
-    "model_accuracy",
-    "prediction_drift",
-    "request_rate",
-)
-"""Metric names ``monitoring.metrics`` accepts; the monitoring issue gives each a source."""
-
 MAX_DEPTH = 32
 """Nesting a document may have (a spec needs 5)."""
-
-MAX_VALUES = 100_000
-"""Values a document may hold once YAML aliases are expanded (a real spec has dozens)."""
 
 MAX_FILE_BYTES = 2**20
 """A deployment file larger than 1 MiB is refused before it is parsed."""
@@ -369,7 +359,15 @@ def _metrics(value: Any) -> tuple[str, ...]:
 
 @attrs.frozen
 class Monitoring:
-    """Whether the deployment is watched, and which metrics the monitor computes.
+    """Whether the deployment is watched, which metrics the monitor computes, and the
+    rollback policy when the section gives its conditions.
+
+    A ``monitoring:`` section with ``conditions`` (and the limits ``failure_limit``,
+    ``consecutive_failure_limit``, ``error_limit``, ``on_no_data``, ``on_inconclusive``,
+    ``deadline``) is read by :meth:`modelship.monitor.RollbackPolicy.from_dict` itself, so
+    the spec and the policy accept exactly the same section; ``policy`` holds the result.
+    A section with conditions is watched unless it says ``enabled: false``, as the policy
+    reads it.
 
     Examples
     --------
@@ -382,13 +380,47 @@ class Monitoring:
     modelship.errors.ConfigError: metrics[0]: unknown metric 'model_acuracy' (did you mean ...
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {"enabled": Options((True, False))}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "enabled": Options((True, False)),
+        "policy": (None, RollbackPolicy),
+    }
     __attrs_pre_init__ = check_parameters
 
     enabled: bool = attrs.field(metadata={"key": "enabled"}, default=False)
     metrics: tuple[str, ...] = attrs.field(
         metadata={"key": "metrics"}, default=(), converter=_metrics
     )
+    policy: RollbackPolicy | None = attrs.field(metadata={"key": "policy"}, default=None)
+
+    def __attrs_post_init__(self) -> None:
+        policy = self.policy
+        if policy is not None and (policy.enabled, policy.metrics) != (
+            self.enabled,
+            self.metrics,
+        ):
+            raise ConfigError(
+                "policy: its enabled and metrics must be the section's own; build it with "
+                "RollbackPolicy.from_dict(section), or read the file with "
+                "DeploymentSpec.from_file"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``monitoring:`` section: the policy's own when it has one.
+
+        Examples
+        --------
+        >>> from modelship.deploy import Monitoring
+        >>> Monitoring(enabled=True, metrics=["error_rate"]).to_dict()
+        {'enabled': True, 'metrics': ['error_rate']}
+        """
+        if self.policy is not None:
+            return self.policy.to_dict()
+        return {"enabled": self.enabled, "metrics": list(self.metrics)}
+
+
+# The keys of a monitoring section that belong to the rollback policy (its conditions and
+# limits): a section holding any of them is read by RollbackPolicy.from_dict.
+_POLICY_KEYS = frozenset(f.name for f in attrs.fields(RollbackPolicy)) - {"enabled", "metrics"}
 
 
 def _strategy(value: Any) -> Strategy:
@@ -585,10 +617,7 @@ class DeploymentSpec:
                 "timeoutSeconds": hc.timeout_seconds,
                 "failureThreshold": hc.failure_threshold,
             },
-            "monitoring": {
-                "enabled": self.monitoring.enabled,
-                "metrics": list(self.monitoring.metrics),
-            },
+            "monitoring": self.monitoring.to_dict(),
         }
         if self.steps:
             deployment["canary"] = {
@@ -766,12 +795,23 @@ class _Reader:
                 f"{containers[0].port}"
             )
         if "monitoring" in d:
-            kwargs["monitoring"] = self.record(
-                Monitoring, d["monitoring"], f"{path}.monitoring", {"enabled", "metrics"}
-            )
+            kwargs["monitoring"] = self.monitoring(d["monitoring"], f"{path}.monitoring")
         if "canary" in d:
             kwargs["steps"] = self.steps(d["canary"], f"{path}.canary")
         return self.make(DeploymentSpec, path, notes=self.notes, **kwargs)
+
+    def monitoring(self, raw: Any, path: str) -> Monitoring:
+        """The section as a record; with conditions or limits, read by the policy's reader."""
+        section = self._mapping(raw, path, {"enabled", "metrics", *_POLICY_KEYS})
+        if not _POLICY_KEYS & set(section):
+            return self.record(Monitoring, section, path, {"enabled", "metrics"})
+        try:
+            policy = RollbackPolicy.from_dict({"enabled": True, **section})
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}") from None
+        return self.make(
+            Monitoring, path, enabled=policy.enabled, metrics=policy.metrics, policy=policy
+        )
 
     def container(self, raw: Any, path: str) -> Container:
         keys = {"name", "image", "port", "ports", "resources", "env", "args"}

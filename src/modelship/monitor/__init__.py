@@ -30,6 +30,38 @@ Examples
 from __future__ import annotations
 
 from modelship._public import publish
+from modelship._rollback._conditions import (
+    DEFAULT_MIN_SAMPLES,
+    OPERATORS,
+    STATS,
+    Condition,
+    check_stat,
+    quantile_of,
+)
+from modelship._rollback._policy import (
+    DECISION_SCHEMA,
+    VERDICTS,
+    ConditionResult,
+    Decision,
+    DecisionLog,
+    PolicyTracker,
+    ReplayResult,
+    RollbackPolicy,
+    Step,
+    Verdict,
+    replay,
+    summarize,
+)
+from modelship._rollback._sources import (
+    InMemorySource,
+    MetricSource,
+    NoData,
+    Outcome,
+    Samples,
+    SourceError,
+    decode_float,
+    encode_float,
+)
 from modelship.monitor._canary import (
     MARGINAL_SCORE,
     PASS_SCORE,
@@ -40,14 +72,6 @@ from modelship.monitor._canary import (
     compare_metric,
 )
 from modelship.monitor._compose import CallableSource, RoutedSource
-from modelship.monitor._conditions import (
-    DEFAULT_MIN_SAMPLES,
-    OPERATORS,
-    STATS,
-    Condition,
-    check_stat,
-    quantile_of,
-)
 from modelship.monitor._drift_window import (
     DRIFT_METRICS,
     PREDICTION_PROFILE,
@@ -63,31 +87,7 @@ from modelship.monitor._outcomes import (
     RecordSummary,
     WindowMetric,
 )
-from modelship.monitor._policy import (
-    DECISION_SCHEMA,
-    VERDICTS,
-    ConditionResult,
-    Decision,
-    DecisionLog,
-    PolicyTracker,
-    ReplayResult,
-    RollbackPolicy,
-    Step,
-    Verdict,
-    replay,
-    summarize,
-)
 from modelship.monitor._prometheus import DEFAULT_QUERIES, PrometheusSource, SeriesSource
-from modelship.monitor._sources import (
-    InMemorySource,
-    MetricSource,
-    NoData,
-    Outcome,
-    Samples,
-    SourceError,
-    decode_float,
-    encode_float,
-)
 from modelship.monitor._stats import (
     MannWhitneyResult,
     ProportionDifference,

@@ -54,8 +54,7 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
-from modelship.errors import ConfigError
-from modelship.monitor._constraints import (
+from modelship._rollback._constraints import (
     CANARY_ANALYSIS,
     LEVEL,
     SLOT,
@@ -63,9 +62,8 @@ from modelship.monitor._constraints import (
     TIME,
     SequenceOf,
 )
-from modelship.monitor._policy import VERDICTS, Verdict
-from modelship.monitor._prometheus import SeriesSource
-from modelship.monitor._sources import (
+from modelship._rollback._policy import VERDICTS, Verdict
+from modelship._rollback._sources import (
     MetricSource,
     NoData,
     Outcome,
@@ -74,6 +72,8 @@ from modelship.monitor._sources import (
     encode_float,
     source_time,
 )
+from modelship.errors import ConfigError
+from modelship.monitor._prometheus import SeriesSource
 from modelship.monitor._stats import MannWhitneyResult, mann_whitney, mann_whitney_min_p
 
 __all__ = [

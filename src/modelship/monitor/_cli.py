@@ -37,9 +37,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, ModelshipError
 from modelship.monitor._loop import run_policy
-from modelship.monitor._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.monitor._prometheus import PrometheusSource
 from modelship.monitor._watch import _JsonlWriter
 

@@ -27,10 +27,8 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._params import Text
-from modelship._shown import brief
-from modelship.errors import ConfigError, ModelshipError
-from modelship.monitor._constraints import require
-from modelship.monitor._sources import (
+from modelship._rollback._constraints import require
+from modelship._rollback._sources import (
     MetricSource,
     NoData,
     Outcome,
@@ -39,6 +37,8 @@ from modelship.monitor._sources import (
     as_clock,
     source_time,
 )
+from modelship._shown import brief
+from modelship.errors import ConfigError, ModelshipError
 
 __all__ = ["CallableSource", "RoutedSource"]
 

@@ -56,10 +56,10 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._params import Interval, Options, validate_params
+from modelship._rollback._conditions import check_stat, quantile_of
+from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, as_clock
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
 from modelship.errors import ConfigError, EmptyData
-from modelship.monitor._conditions import check_stat, quantile_of
-from modelship.monitor._sources import NoData, Outcome, Samples, SourceError, as_clock
 from modelship.monitor._timeindex import TimeIndex
 
 __all__ = ["DRIFT_METRICS", "PREDICTION_PROFILE", "DriftSource", "prediction_profile"]

@@ -41,11 +41,11 @@ from typing import TYPE_CHECKING
 import attrs
 
 from modelship._params import validate_params
+from modelship._rollback._constraints import CANARY_ANALYSIS, SECONDS, SLOT, SequenceOf
+from modelship._rollback._policy import RollbackPolicy
+from modelship._rollback._sources import MetricSource
 from modelship.errors import ConfigError
 from modelship.monitor._canary import MARGINAL_SCORE, PASS_SCORE, CanaryMetric, canary_analysis
-from modelship.monitor._constraints import CANARY_ANALYSIS, SECONDS, SLOT
-from modelship.monitor._policy import RollbackPolicy
-from modelship.monitor._sources import MetricSource
 
 if TYPE_CHECKING:
     from modelship.deploy._gates import GateResult
@@ -62,7 +62,13 @@ def _span(rollout: Rollout, window: float, since_start: bool) -> float | None:
     return min(window, elapsed) if elapsed > 0 else None
 
 
-@validate_params(window=SECONDS, baseline=(None, SLOT))
+@validate_params(
+    source=MetricSource,
+    policy=RollbackPolicy,
+    window=SECONDS,
+    baseline=(None, SLOT),
+    since_start=bool,
+)
 def policy_gate(
     source: MetricSource,
     policy: RollbackPolicy,
@@ -142,7 +148,13 @@ def policy_gate(
     return gate
 
 
-@validate_params(baseline=(None, SLOT), **CANARY_ANALYSIS)
+@validate_params(
+    source=MetricSource,
+    metrics=SequenceOf(CanaryMetric),
+    baseline=(None, SLOT),
+    since_start=bool,
+    **CANARY_ANALYSIS,
+)
 def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analysis's documented keyword-only options
     source: MetricSource,
     metrics: Sequence[CanaryMetric],

@@ -33,10 +33,10 @@ import time
 from collections.abc import Callable
 
 from modelship._params import validate_params
+from modelship._rollback._constraints import CALLABLE, SECONDS, SLOT
+from modelship._rollback._policy import DecisionLog, RollbackPolicy, Step
+from modelship._rollback._sources import MetricSource, source_time
 from modelship.errors import ConfigError
-from modelship.monitor._constraints import CALLABLE, SECONDS, SLOT
-from modelship.monitor._policy import DecisionLog, RollbackPolicy, Step
-from modelship.monitor._sources import MetricSource, source_time
 
 __all__ = ["MAX_EVALUATIONS", "run_policy"]
 

@@ -81,11 +81,11 @@ import numpy.typing as npt
 from scipy import special
 
 from modelship._params import Constraints, Interval, check_parameters
+from modelship._rollback._conditions import check_stat, quantile_of
+from modelship._rollback._constraints import LEVEL
+from modelship._rollback._sources import NoData, Outcome, Samples, as_clock
 from modelship.checks import stats
 from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipError
-from modelship.monitor._conditions import check_stat, quantile_of
-from modelship.monitor._constraints import LEVEL
-from modelship.monitor._sources import NoData, Outcome, Samples, as_clock
 from modelship.monitor._timeindex import Column, TimeIndex
 
 __all__ = [

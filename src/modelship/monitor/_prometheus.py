@@ -44,10 +44,10 @@ import numpy as np
 import requests
 
 from modelship._params import Constraint, Constraints, Text, check_parameters, validate_params
+from modelship._rollback._constraints import CALLABLE, SECONDS, SLOT, SequenceOf, require
+from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, clock_reading
 from modelship._shown import brief
 from modelship.errors import ConfigError
-from modelship.monitor._constraints import CALLABLE, SECONDS, SLOT, SequenceOf, require
-from modelship.monitor._sources import NoData, Outcome, Samples, SourceError, clock_reading
 
 __all__ = ["DEFAULT_QUERIES", "PrometheusSource", "SeriesSource"]
 

@@ -40,10 +40,8 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from modelship._params import Text, validate_params
-from modelship.errors import ConfigError, ModelshipError
-from modelship.monitor._constraints import SECONDS, SLOT, require
-from modelship.monitor._loop import run_policy
-from modelship.monitor._policy import (
+from modelship._rollback._constraints import SECONDS, SLOT, require
+from modelship._rollback._policy import (
     Decision,
     DecisionLog,
     RollbackPolicy,
@@ -51,7 +49,9 @@ from modelship.monitor._policy import (
     log_entry_line,
     log_head_line,
 )
-from modelship.monitor._sources import MetricSource, source_time
+from modelship._rollback._sources import MetricSource, source_time
+from modelship.errors import ConfigError, ModelshipError
+from modelship.monitor._loop import run_policy
 
 if TYPE_CHECKING:
     from modelship.deploy._clock import Clock

@@ -8,7 +8,7 @@ from disk) against the same constraints with a message that shows at most
 
 Examples
 --------
->>> from modelship.monitor._constraints import SECONDS, STAT
+>>> from modelship._rollback._constraints import SECONDS, STAT
 >>> SECONDS.is_satisfied_by(60.0), SECONDS.is_satisfied_by(0), STAT.is_satisfied_by("p95")
 (True, False, True)
 >>> SECONDS.is_satisfied_by(10**400)   # too large for a float: refused, not an OverflowError
@@ -21,11 +21,23 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from modelship._params import Constraint, Interval, Names, Spec, Text
+from modelship._rollback._conditions import STATS, quantile_of
 from modelship._shown import SHOWN, brief
 from modelship.errors import ConfigError
-from modelship.monitor._conditions import STATS, quantile_of
+
+KNOWN_METRICS = (
+    "data_drift",
+    "error_rate",
+    "inference_latency",
+    "model_accuracy",
+    "prediction_drift",
+    "request_rate",
+)
+"""Metric names ``monitoring.metrics`` accepts, in the deployment spec and in a rollback
+policy alike; the monitor gives each a source."""
 
 __all__ = [
+    "KNOWN_METRICS",
     "CALLABLE",
     "CANARY_ANALYSIS",
     "COUNT",
@@ -82,7 +94,7 @@ class SequenceOf(Constraint):
 
     Examples
     --------
-    >>> from modelship.monitor._constraints import SequenceOf, require
+    >>> from modelship._rollback._constraints import SequenceOf, require
     >>> require("metrics", ["a", 1], SequenceOf(str))
     Traceback (most recent call last):
     ...
@@ -171,7 +183,7 @@ def require(name: str, value: object, *allowed: Constraint | type | None) -> Non
 
     Examples
     --------
-    >>> from modelship.monitor._constraints import SECONDS, require
+    >>> from modelship._rollback._constraints import SECONDS, require
     >>> require("window", "60", SECONDS)
     Traceback (most recent call last):
     ...
@@ -206,7 +218,7 @@ def read_fields(
 
     Examples
     --------
-    >>> from modelship.monitor._constraints import COUNT, read_fields
+    >>> from modelship._rollback._constraints import COUNT, read_fields
     >>> read_fields({"failures": -3}, "tracker state", {"failures": COUNT})
     Traceback (most recent call last):
     ...

@@ -51,12 +51,10 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
-from modelship._shown import brief
-from modelship.deploy._spec import KNOWN_METRICS
-from modelship.errors import ConfigError
-from modelship.monitor._conditions import Condition, quantile_of
-from modelship.monitor._constraints import (
+from modelship._rollback._conditions import Condition, quantile_of
+from modelship._rollback._constraints import (
     COUNT,
+    KNOWN_METRICS,
     SECONDS,
     SLOT,
     STAT,
@@ -65,7 +63,7 @@ from modelship.monitor._constraints import (
     read_fields,
     require,
 )
-from modelship.monitor._sources import (
+from modelship._rollback._sources import (
     ENCODED_FLOAT,
     InMemorySource,
     MetricSource,
@@ -77,7 +75,9 @@ from modelship.monitor._sources import (
     outcome_from_dict,
     source_time,
 )
-from modelship.monitor._yaml import read_yaml
+from modelship._rollback._yaml import read_yaml
+from modelship._shown import brief
+from modelship.errors import ConfigError
 
 __all__ = [
     "DECISION_SCHEMA",

@@ -39,9 +39,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._params import Constraint, Options, Spec
-from modelship._shown import brief
-from modelship.errors import ConfigError
-from modelship.monitor._constraints import (
+from modelship._rollback._constraints import (
     COUNT,
     STAT,
     TIME,
@@ -49,6 +47,8 @@ from modelship.monitor._constraints import (
     SequenceOf,
     read_fields,
 )
+from modelship._shown import brief
+from modelship.errors import ConfigError
 
 __all__ = [
     "InMemorySource",
@@ -485,7 +485,7 @@ def as_clock(now: float | Callable[[], float] | None, name: str = "now") -> Call
 
     Examples
     --------
-    >>> from modelship.monitor._sources import as_clock
+    >>> from modelship._rollback._sources import as_clock
     >>> as_clock(5.0)()
     5.0
     >>> as_clock("abc")
@@ -517,7 +517,7 @@ def clock_reading(value: object, name: str = "now") -> float:
 
     Examples
     --------
-    >>> from modelship.monitor._sources import clock_reading
+    >>> from modelship._rollback._sources import clock_reading
     >>> clock_reading(12)
     12.0
     >>> clock_reading(float("nan"), "source.now")

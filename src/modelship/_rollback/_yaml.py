@@ -9,7 +9,7 @@ reader applies to the same file. Every failure to read is a
 
 Examples
 --------
->>> from modelship.monitor._yaml import read_yaml
+>>> from modelship._rollback._yaml import read_yaml
 >>> read_yaml("monitoring: {conditions: ['error_rate > 1%']}")
 {'monitoring': {'conditions': ['error_rate > 1%']}}
 >>> read_yaml("a: 1\\na: 2")
@@ -26,10 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from modelship._shown import brief
-from modelship.deploy._spec import MAX_VALUES
 from modelship.errors import ConfigError, MissingDependency
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "read_yaml"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_yaml"]
+
+MAX_VALUES = 100_000
+"""Values a document may hold once YAML aliases are expanded (a real spec has dozens); the
+deployment spec's reader applies the same limit."""
 
 #: Nesting a document may have: a deployment file's monitoring section needs 5
 #: (deployment, monitoring, conditions, a condition mapping, its value).
