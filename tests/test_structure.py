@@ -241,3 +241,14 @@ REGISTRY_SIDE = sorted(
 def test_the_registry_does_not_import_the_checks(module: str) -> None:
     imported = GRAPH[module]
     assert [target for target in imported if target.startswith("modelship.checks")] == []
+
+
+ROLLBACK_CORE = sorted(m for m in MODULES if m.startswith("modelship._rollback"))
+
+
+@pytest.mark.parametrize("module", ROLLBACK_CORE)
+def test_the_rollback_core_sits_below_the_deployers_and_the_monitor(module: str) -> None:
+    # The deployment spec reads a monitoring section with RollbackPolicy.from_dict, and the
+    # monitor drives deployments: the policy's core can import neither.
+    above = ("modelship.deploy", "modelship.monitor")
+    assert not any(target.startswith(above) for target in _reachable(module))
