@@ -355,7 +355,7 @@ def test_a_bad_monitoring_section_names_what_is_wrong(
 
 
 def test_malformed_yaml_is_a_config_error() -> None:
-    with pytest.raises(ms.ConfigError, match="malformed YAML"):
+    with pytest.raises(ms.ConfigError, match="YAML text: not valid YAML"):
         RollbackPolicy.from_yaml("monitoring: [unclosed")
 
 

@@ -73,7 +73,7 @@ def test_a_key_given_twice_in_the_yaml_is_refused() -> None:
 
 
 def test_yaml_nested_too_deeply_is_a_config_error() -> None:
-    with pytest.raises(ms.ConfigError, match=r"malformed YAML|nested"):
+    with pytest.raises(ms.ConfigError, match=r"not valid YAML|nested"):
         RollbackPolicy.from_yaml("[" * 10_000)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 from modelship._shown import brief
 from modelship.errors import ConfigError, MissingDependency
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_yaml"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_yaml", "strict_load"]
 
 MAX_VALUES = 100_000
 """Values a document may hold once YAML aliases are expanded (a real spec has dozens); the
@@ -76,26 +76,8 @@ def read_yaml(source: str | os.PathLike[str]) -> Any:
             f"got {type(source).__name__}"
         )
 
-    class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
-        """SafeLoader that refuses a key given twice (PyYAML keeps the last silently)."""
-
-    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
-        seen: set[Hashable] = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
-                continue  # construct_mapping refuses it with PyYAML's own message
-            if key in seen:
-                line = key_node.start_mark.line + 1
-                raise ConfigError(f"{where}, line {line}: the key {brief(key)} is given twice")
-            seen.add(key)
-        return loader.construct_mapping(node, deep=deep)
-
-    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     try:
-        data = yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no objects
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"malformed YAML in {where}: {_cut(str(exc))}") from None
+        data = strict_load(yaml, text, where)
     except RecursionError:
         raise ConfigError(
             f"{where} is nested too deeply to be a monitoring section (at most {MAX_DEPTH} levels)"
@@ -109,6 +91,47 @@ def read_yaml(source: str | os.PathLike[str]) -> Any:
                 f"text, not as a file name; to read the file, pass pathlib.Path({brief(stripped)})"
             )
     return data
+
+
+def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
+    """``yaml.safe_load`` of ``text``, refusing a key given twice (PyYAML keeps the last
+    silently) and a key that is a list or a mapping; errors name ``where`` and the line.
+    ``yaml`` is the imported PyYAML module. The deployment spec's reader uses it too.
+
+    Examples
+    --------
+    >>> import yaml
+    >>> strict_load(yaml, "a: 1", "spec.yaml")
+    {'a': 1}
+    >>> strict_load(yaml, "? [a, b]\\n: 1", "spec.yaml")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: spec.yaml, line 1: a key is a list; keys are names ...
+    """
+
+    class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
+        """SafeLoader that refuses a key given twice (PyYAML keeps the last silently)."""
+
+    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
+        seen: set[Hashable] = set()
+        for key_node, _ in node.value:
+            key = loader.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if not isinstance(key, Hashable):
+                raise ConfigError(
+                    f"{where}, line {line}: a key is a {type(key).__name__}; keys are names "
+                    "(write the list or mapping as a value)"
+                )
+            if key in seen:
+                raise ConfigError(f"{where}, line {line}: the key {brief(key)} is given twice")
+            seen.add(key)
+        return loader.construct_mapping(node, deep=deep)
+
+    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no objects
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {_cut(str(exc))}") from None
 
 
 def _looks_like_path(text: str) -> bool:

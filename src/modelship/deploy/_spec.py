@@ -42,7 +42,7 @@ import math
 import os
 import re
 import reprlib
-from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -59,7 +59,7 @@ from modelship._params import (
 )
 from modelship._rollback._constraints import KNOWN_METRICS
 from modelship._rollback._policy import RollbackPolicy
-from modelship._rollback._yaml import MAX_VALUES
+from modelship._rollback._yaml import MAX_VALUES, strict_load
 from modelship.deploy._quantity import Quantity, parse_quantity
 from modelship.errors import ConfigError, InvalidParameter, MissingDependency
 
@@ -1049,28 +1049,4 @@ def _load_yaml(path: Path, data: bytes) -> Any:
             "(or use a .json or .toml file)"
         ) from exc
 
-    class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
-        """SafeLoader that refuses a key given twice (PyYAML keeps the last silently)."""
-
-    def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
-        seen = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, Hashable):
-                raise ConfigError(
-                    f"{path}, line {line}: a key is a {type(key).__name__}; keys are names "
-                    "(write the list or mapping as a value)"
-                )
-            if key in seen:
-                raise ConfigError(
-                    f"{path}, line {line}: the key {reprlib.repr(key)} is given twice"
-                )
-            seen.add(key)
-        return loader.construct_mapping(node, deep=deep)
-
-    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    try:
-        return yaml.load(data, Loader=StrictLoader)  # a SafeLoader subclass: no arbitrary objects
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return strict_load(yaml, data, str(path))
