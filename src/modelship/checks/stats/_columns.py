@@ -12,6 +12,7 @@ second pass; any other array is checked once.
 from __future__ import annotations
 
 import math
+import re
 import weakref
 
 import numpy as np
@@ -77,7 +78,9 @@ def float_values(x: npt.ArrayLike, name: str, *, copy: bool = False) -> FloatArr
     try:
         return np.array(array, dtype=np.float64) if copy else np.asarray(array, dtype=np.float64)
     except (TypeError, ValueError) as exc:
-        raise CheckInputError(f"{name} must be numbers: {' '.join(str(exc).split())}") from None
+        # NumPy 2 writes the value as np.str_('x'); 1.26 as 'x': the message says it plainly.
+        text = re.sub(r"np\.\w+\((.*)\)$", r"\1", " ".join(str(exc).split()))
+        raise CheckInputError(f"{name} must be numbers: {text}") from None
 
 
 def sorted_finite_counts(
