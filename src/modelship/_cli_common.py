@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -100,6 +101,8 @@ def write_output(target: str, text: str, *, append: bool = False) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    if target.endswith(("/", os.sep)):  # Path() would drop the slash and write the file
+        raise ConfigError(f"cannot write {target}: it names a folder; give the path of a file")
     path = Path(target)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

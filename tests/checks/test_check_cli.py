@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import re
 import subprocess
@@ -333,10 +332,6 @@ def test_write_output_turns_an_os_error_into_config_error(tmp_path: Path) -> Non
     assert isinstance(caught.value.__cause__, IsADirectoryError)
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("modelship.__main__") is None,
-    reason="src/modelship/__main__.py (the lead's) is not there yet",
-)
 def test_python_dash_m_modelship_check_exits_with_the_verdict(
     files: dict[str, Path], tmp_path: Path
 ) -> None:
@@ -363,3 +358,14 @@ def test_python_dash_m_modelship_check_exits_with_the_verdict(
     assert proc.returncode == 1, proc.stderr
     assert "FAILED" in proc.stdout
     assert junit.exists()
+
+
+def test_an_output_path_ending_in_a_slash_is_refused_not_written_as_the_file(
+    tmp_path: Path,
+) -> None:
+    # Path("ok.csv/") is Path("ok.csv"): the report was appended to the data file.
+    data = tmp_path / "ok.csv"
+    data.write_text("a\n1\n")
+    with pytest.raises(ConfigError, match="it names a folder"):
+        write_output(f"{data}/", "report", append=True)
+    assert data.read_text() == "a\n1\n"
