@@ -21,6 +21,7 @@ from modelship.deploy import (
     DeploymentSpec,
     GateResult,
     LocalDeployer,
+    RegistryHistory,
     Verdict,
     check_weights,
     from_spec,
@@ -257,3 +258,14 @@ def test_local_deployer_set_traffic_refuses_none(tmp_path: Path) -> None:
         pytest.raises(ConfigError, match=r"^traffic weights must be a mapping"),
     ):
         dep.set_traffic(None)  # type: ignore[arg-type]
+
+
+def test_the_history_of_a_model_or_registry_that_is_not_there_says_so(tmp_path: Path) -> None:
+    # An empty list read as "no rollouts yet" where the name or the location was mistyped.
+    reg = ms.open_registry(str(tmp_path / "registry"))
+    reg.register(model_name="m", model=b"x", serializer="bytes", capture_environment=False)
+    assert RegistryHistory(reg).records("m") == []  # a model with no rollouts has none
+    with pytest.raises(ms.ModelNotFound, match="no model named 'n'"):
+        RegistryHistory(reg).records("n")
+    with pytest.raises(ms.RegistryNotFound):
+        RegistryHistory(ms.open_registry(str(tmp_path / "typo"))).records("m")

@@ -105,9 +105,14 @@ class RegistryHistory:
         self.registry.store.replace(f"{self._folder(record.model)}/{record.id}.json", data)
 
     def records(self, model: str) -> list[RolloutRecord]:
-        """Every record of ``model``, oldest first; an unreadable one raises HistoryError."""
+        """Every record of ``model``, oldest first; an unreadable one raises HistoryError,
+        and a model the registry does not have raises ModelNotFound."""
         folder = self._folder(model)
         names = sorted(n for n in self.registry.store.list(folder) if n.endswith(".json"))
+        if not names:
+            # No rollouts, or no such model (or registry): a typo must not read as "none
+            # yet". This raises ModelNotFound or RegistryNotFound for those.
+            self.registry.versions(model, include_archived=True, limit=1)
         found = self.registry.store.read_many(f"{folder}/{n}" for n in names)
         out = []
         for key in found:
