@@ -12,7 +12,10 @@ Machine-readable output is JSON on stdout; messages go to stderr.
 
 Examples
 --------
+>>> import modelship as ms
 >>> from modelship.deploy._cli import main
+>>> reg = ms.open_registry("memory://deploy-cli-doc")
+>>> _ = reg.register(model_name="fraud", model=b"w", serializer="bytes")
 >>> main(["history", "memory://deploy-cli-doc", "fraud"])
 []
 0

@@ -88,9 +88,15 @@ class RegistryHistory:
     Examples
     --------
     >>> import modelship as ms
-    >>> history = RegistryHistory(ms.open_registry("memory://history-doc"))
-    >>> history.records("fraud")
+    >>> reg = ms.open_registry("memory://history-doc")
+    >>> _ = reg.register(model_name="fraud", model=b"w", serializer="bytes")
+    >>> history = RegistryHistory(reg)
+    >>> history.records("fraud")  # registered, never deployed
     []
+    >>> history.records("fruad")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ModelNotFound: no model named 'fruad' in memory://history-doc; ...
     """
 
     def __init__(self, registry: Registry) -> None:
