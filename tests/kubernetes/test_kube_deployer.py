@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -10,7 +12,7 @@ from _kube_helpers import NS, hpa
 
 from modelship.deploy import DeploymentSpec, KubernetesDeployer, SlotInUse
 from modelship.deploy.kubernetes import KubernetesError
-from modelship.testing.fake_kube import FakeKube, Fault, FaultKind, Timings
+from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
 
 Make = Callable[..., KubernetesDeployer]
 
@@ -117,20 +119,34 @@ def test_traffic_never_moves_to_a_slot_without_ready_endpoints(
 def test_a_watch_answered_410_gone_relists_and_still_sees_readiness(
     make_deployer: Make, kind: str
 ) -> None:
-    slow = FakeKube(timings=Timings(pod_ready=0.3)).start()  # ready only after a watch
-    dep = make_deployer(server=slow.url)
-    kube = slow
+    kube = FakeKube().start()
+    dep = make_deployer(server=kube.url)
     if kind == "event":
         kube.inject(Fault(path="/deployments$", kind=FaultKind.GONE, watch=True, times=2))
     else:
         kube.inject(Fault(path="/deployments$", status=410, watch=True, times=2))
+    # Ready only once the deployer has started watching, whatever the machine's load (a
+    # timer of 0.3 s let a slow first list see the pods ready and never watch at all).
+    version = {"modelship.io/version": "1"}
+    kube.never_ready(version)
+
+    def ready_after_a_watch() -> None:
+        for _ in range(1000):  # bounded: 10 s
+            if any(r.query.get("watch") == "true" for r in list(kube.requests)):
+                kube.allow_ready(version)
+                return
+            time.sleep(0.01)
+
+    releaser = threading.Thread(target=ready_after_a_watch, daemon=True)
+    releaser.start()
     dep.apply("blue", "fraud", "1")
     assert dep.wait_ready("blue", 10)
+    releaser.join()
     watches = [i for i, r in enumerate(kube.requests) if r.query.get("watch") == "true"]
     gone = [i for i in watches if kube.requests[i].status in (410, 200)][:1]
     assert gone, "the deployer watched"
     after = kube.requests[gone[0] + 1]
-    slow.stop()
+    kube.stop()
     assert (after.method, after.query.get("watch")) == ("GET", None)  # relisted
 
 

@@ -298,6 +298,11 @@ class FakeKube:
         with self.store.lock:
             self._never_ready.append(dict(labels))
 
+    def allow_ready(self, labels: Mapping[str, str]) -> None:
+        """Undo :meth:`never_ready` for exactly these labels: their pods turn Ready again."""
+        with self.store.lock:
+            self._never_ready = [sel for sel in self._never_ready if sel != dict(labels)]
+
     def unhealthy(self, labels: Mapping[str, str]) -> None:
         """Pods with these labels answer 500 on the services proxy (a failing /health)."""
         with self.store.lock:
