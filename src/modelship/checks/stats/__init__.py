@@ -18,7 +18,7 @@ asymptotic p-values, but are computed without a merged sort of the two samples:
 * PSI and Jensen-Shannon use the same bins, bounded by reference quantiles, so they cost
   two binary searches per edge;
 * SciPy's asymptotic KS p-value costs O(n) for large samples (0.5 s at n = 500,000); the
-  same number is computed here with a 4096-node quadrature.
+  same number is computed here with a 1024-node quadrature.
 
 When only a :class:`QuantileSummary` of the reference is kept
 (a drift profile), ``ks_from_summary``, ``wasserstein_from_summary`` and
