@@ -50,7 +50,16 @@ import attrs
 from modelship._shown import brief
 from modelship.errors import ConfigError
 
-__all__ = ["DEFAULT_MIN_SAMPLES", "OPERATORS", "STATS", "Condition", "check_stat", "quantile_of"]
+__all__ = [
+    "DEFAULT_MIN_SAMPLES",
+    "MAX_MIN_SAMPLES",
+    "OPERATORS",
+    "PERCENTILE_DECIMALS",
+    "STATS",
+    "Condition",
+    "check_stat",
+    "quantile_of",
+]
 
 #: The statistics a condition may use besides percentiles (``p50``, ``p95``, ``p99.9``).
 STATS = ("mean", "median", "min", "max", "sum", "count", "last")
@@ -68,6 +77,15 @@ OPERATORS: Mapping[str, Callable[[float, float], bool]] = {
 #: p99 from 30 values is the largest value or close to it).
 DEFAULT_MIN_SAMPLES = 30
 
+#: The largest ``min_samples``: a trillion observations in one window (a million requests a
+#: second for eleven days). Beyond it no window is ever conclusive, and an int of thousands
+#: of digits cannot even be shown.
+MAX_MIN_SAMPLES = 10**12
+
+#: Decimals a percentile may have (``p99.9999999999``): the quantile level is kept to 12
+#: decimals, so that ``p99.9`` is 0.999; more would round ``p99.9999999999999`` to 1.
+PERCENTILE_DECIMALS = 10
+
 # Matched whole (fullmatch): "$" would also match before a final newline. ASCII digits
 # only: \d matches any Unicode digit, and float() reads them (ARABIC-INDIC DIGIT ONE is 1.0).
 _METRIC = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
@@ -84,7 +102,7 @@ def quantile_of(stat: str) -> float | None:
     (0.999, None)
     """
     match = _PERCENTILE.fullmatch(stat) if isinstance(stat, str) else None
-    if match is None:
+    if match is None or len(match.group(1).partition(".")[2]) > PERCENTILE_DECIMALS:
         return None
     # Rounded so that p99.9 is 0.999, not 0.9990000000000001.
     return round(float(match.group(1)) / 100, 12)
@@ -104,6 +122,11 @@ def check_stat(stat: str) -> str:
     q = quantile_of(stat)
     if q is not None and 0.0 < q < 1.0:
         return stat
+    if isinstance(stat, str) and _PERCENTILE.fullmatch(stat):
+        raise ConfigError(
+            f"unknown statistic {brief(stat)}: a percentile is p<number> with 0 < number < "
+            f"100 and at most {PERCENTILE_DECIMALS} decimals (p50, p95, p99.9)"
+        )
     raise ConfigError(
         f"unknown statistic {brief(stat)}; use one of {', '.join(STATS)} or a percentile "
         "p<number> with 0 < number < 100 (p50, p95, p99.9)"
@@ -142,8 +165,11 @@ def _optional_number(value: Any) -> float | None:
 
 
 def _min_samples(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ConfigError(f"min_samples must be an integer of at least 1, got {brief(value)}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_MIN_SAMPLES:
+        raise ConfigError(
+            f"min_samples must be an integer of at least 1 and at most {MAX_MIN_SAMPLES:,}, "
+            f"got {brief(value)}"
+        )
     return value
 
 
@@ -436,9 +462,20 @@ class _Parser:
             self.take()
             self.expect("=", "after min_samples")
             kind, found, at = self.take()
-            if kind != "number" or not found.isdigit() or int(found) < 1:
-                self.fail(at, f"min_samples must be an integer of at least 1, found {brief(found)}")
-            fields["min_samples"] = int(found)
+            digits = found.lstrip("0")
+            # The length first: int() of more than 4300 digits raises a ValueError.
+            if (
+                kind != "number"
+                or not found.isdigit()
+                or not 1 <= len(digits) <= len(str(MAX_MIN_SAMPLES))
+                or int(digits) > MAX_MIN_SAMPLES
+            ):
+                self.fail(
+                    at,
+                    f"min_samples must be an integer of at least 1 and at most "
+                    f"{MAX_MIN_SAMPLES:,}, found {brief(found)}",
+                )
+            fields["min_samples"] = int(digits)
         kind, found, at = self.peek()
         if kind != "end":
             self.fail(at, f"unexpected {brief(found)} after the condition")

@@ -249,10 +249,10 @@ def _alternatives(spec: Spec) -> Iterable[Constraint | type | None]:
 
 #: A duration: a positive, finite number of seconds.
 SECONDS = FiniteInterval(float, 0, None, closed="neither")
-#: A point in time (seconds since the epoch, or a test clock's reading). No clock reads
-#: more than 1e12 s (31,700 years after 1970); a time beyond it is a corrupt value (a
-#: tracker whose last pass is at 1e300 would hold past its deadline forever).
-TIME = FiniteInterval(float, -1e12, 1e12)
+#: A point in time (seconds since the epoch, or a test clock's reading): any finite number.
+#: Not bounded further: decision logs of schema 1 were written with any finite time (a
+#: clock in milliseconds reads 1.7e12), and a log its writer wrote must stay readable.
+TIME = FiniteInterval(float, None, None)
 #: A significance or confidence level.
 LEVEL = FiniteInterval(float, 0, 1, closed="neither")
 #: A canary score, out of 100.

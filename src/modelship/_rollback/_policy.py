@@ -48,6 +48,7 @@ from modelship._params import (
     Constraints,
     Options,
     Spec,
+    Text,
     check_parameters,
     validate_params,
 )
@@ -259,6 +260,17 @@ class ConditionResult:
     baseline_n: int | None = None
     summary: dict[str, Any] | None = None
     baseline_summary: dict[str, Any] | None = None
+
+    def __attrs_post_init__(self) -> None:
+        # What from_dict checks, checked when made: a log that records it can be read back.
+        what = "condition result"
+        require(f"{what}.condition", self.condition, str)
+        require(f"{what}.verdict", self.verdict, _VERDICT)
+        require(f"{what}.reason", self.reason, str)
+        for name in ("n", "baseline_n"):
+            require(f"{what}.{name}", getattr(self, name), *_SIZE)
+        for name in ("summary", "baseline_summary"):
+            _summary_from_json(_jsonable_summary(getattr(self, name)), f"{what}.{name}")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form; non-finite numbers as ``"NaN"``/``"+Inf"``/``"-Inf"``."""
@@ -598,11 +610,14 @@ class RollbackPolicy:
             finite time), the source's clock returns something else than a time, or the
             source cannot be asked for a metric.
         """
-        if baseline is None and any(c.relative for c in self.conditions):
-            relative = next(str(c) for c in self.conditions if c.relative)
-            raise ConfigError(f"{relative!r} compares with the baseline: pass baseline=<slot>")
+        check_baseline(self, baseline)
         end = source_time(source) if at is None else float(at)
         start = end - float(window)
+        if not math.isfinite(start):
+            raise ConfigError(
+                f"window={float(window):g} s before {end:g} is before any time a float can "
+                "hold; give a shorter window"
+            )
         fetched: dict[tuple[str, str, str], Outcome] = {}
 
         def fetch(metric: str, which: str, stat: str) -> Outcome:
@@ -710,6 +725,11 @@ class RollbackPolicy:
             raise ConfigError(f"monitoring must be a mapping, got {type(data).__name__}")
         if "deployment" in data and isinstance(data["deployment"], Mapping):
             data = data["deployment"]
+            if "monitoring" not in data:
+                raise ConfigError(
+                    "the deployment has no monitoring: section; add deployment.monitoring "
+                    "with the conditions that roll back"
+                )
         if "monitoring" in data:
             data = data["monitoring"]
             if not isinstance(data, Mapping):
@@ -779,6 +799,22 @@ class RollbackPolicy:
                 f"the YAML must be a mapping with a monitoring: section, got {type(data).__name__}"
             )
         return cls.from_dict(data)
+
+
+def check_baseline(policy: RollbackPolicy, baseline: str | None) -> None:
+    """Raise :class:`ConfigError` if ``policy`` has a relative condition and ``baseline`` is
+    None: what :meth:`RollbackPolicy.evaluate` refuses, checked before a watch starts.
+
+    Examples
+    --------
+    >>> check_baseline(RollbackPolicy(conditions=["x < baseline"]), None)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: 'mean(x) < baseline' compares with the baseline: pass ...
+    """
+    if baseline is None and any(c.relative for c in policy.conditions):
+        relative = next(str(c) for c in policy.conditions if c.relative)
+        raise ConfigError(f"{relative!r} compares with the baseline: pass baseline=<slot>")
 
 
 def _too_few(n: int, condition: Condition) -> bool:
@@ -1199,12 +1235,15 @@ class DecisionLog:
         head = _json_object(lines[0], "decision log's first line")
         if head.get("schema") != DECISION_SCHEMA or "policy" not in head:
             raise ConfigError(f"not a decision log of schema {DECISION_SCHEMA}: {lines[0][:100]}")
-        head = read_fields(
-            head,
-            "decision log's first line",
-            {"schema": object, "policy": Mapping, "started_at": TIME},
-        )
-        log = cls(RollbackPolicy.from_dict(head["policy"]), started_at=head["started_at"])
+        try:
+            head = read_fields(
+                head,
+                "decision log's first line",
+                {"schema": object, "policy": Mapping, "started_at": TIME},
+            )
+            log = cls(_recorded_policy(head["policy"]), started_at=head["started_at"])
+        except ConfigError as exc:
+            raise ConfigError(f"decision log line 1: {exc}") from None
         for number, line in enumerate(lines[1:], start=2):
             what = f"decision log line {number}"
             record = read_fields(
@@ -1295,6 +1334,22 @@ def replay(log: DecisionLog) -> ReplayResult:
         decisions.append(again)
         steps.append(step)
     return ReplayResult(tuple(decisions), tuple(steps), first is None, first)
+
+
+#: What a log's policy may list in ``metrics``: any names. Logs of schema 1 were written
+#: before ``metrics`` was limited to the spec's KNOWN_METRICS, and stay readable.
+_RECORDED_METRICS = SequenceOf(Text(), description="a list of metric names")
+
+
+def _recorded_policy(data: Mapping[str, Any]) -> RollbackPolicy:
+    """The policy of a log's first line: as :meth:`RollbackPolicy.from_dict` reads it, but
+    ``metrics`` may name any metric, as the writers of schema 1 allowed."""
+    metrics = data.get("metrics", [])
+    require("monitoring.metrics", metrics, _RECORDED_METRICS)
+    policy = RollbackPolicy.from_dict({**data, "metrics": []})
+    # The one field the constructor would refuse; the policy is otherwise checked whole.
+    object.__setattr__(policy, "metrics", tuple(metrics))
+    return policy
 
 
 def log_head_line(policy: RollbackPolicy, started_at: float) -> str:

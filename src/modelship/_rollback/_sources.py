@@ -46,6 +46,7 @@ from modelship._rollback._constraints import (
     FiniteInterval,
     SequenceOf,
     read_fields,
+    require,
 )
 from modelship._shown import brief
 from modelship.errors import ConfigError
@@ -120,9 +121,16 @@ def _outcome_fields(
 ) -> dict[str, Any]:
     what = f"recorded {kind} outcome"
     fields = read_fields(data, what, {"outcome": Options((kind,)), **_WINDOW, **required}, optional)
-    if fields["start"] > fields["end"]:
-        raise ConfigError(f"the {what} has start {fields['start']!r} after end {fields['end']!r}")
+    _check_window(fields["start"], fields["end"], what)
     return fields
+
+
+def _check_window(start: float, end: float, what: str) -> None:
+    """An outcome's window, as its constructor and the reader of a log both check it."""
+    require(f"{what}.start", start, TIME)
+    require(f"{what}.end", end, TIME)
+    if start > end:
+        raise ConfigError(f"the {what} has start {start!r} after end {end!r}")
 
 
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
@@ -184,11 +192,29 @@ class Samples:
     warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_strings)
 
     def __attrs_post_init__(self) -> None:
+        # What a decision log's reader checks (from_dict), checked when made: whatever a
+        # source answers, a log that records it can be read back.
         if self.values.ndim != 1 or self.values.shape != self.timestamps.shape:
             raise ConfigError(
-                f"{self.metric}/{self.slot}: values {self.values.shape} and timestamps "
-                f"{self.timestamps.shape} must be one-dimensional and of one length"
+                f"{brief(self.metric)}/{brief(self.slot)}: values {self.values.shape} and "
+                f"timestamps {self.timestamps.shape} must be one-dimensional and of one length"
             )
+        if self.values.size == 0:
+            raise ConfigError(
+                f"samples of {brief(self.metric)} for {brief(self.slot)} hold no values; a "
+                "source that has none answers NoData(metric, slot, start=, end=, reason=)"
+            )
+        what = "samples"
+        require(f"{what}.metric", self.metric, str)
+        require(f"{what}.slot", self.slot, str)
+        _check_window(self.start, self.end, what)
+        if not np.isfinite(self.timestamps).all():
+            raise ConfigError(
+                f"samples of {brief(self.metric)} for {brief(self.slot)}: every timestamp must "
+                "be finite seconds since the epoch"
+            )
+        require(f"{what}.count", self.count, None, COUNT)
+        require(f"{what}.dropped", self.dropped, COUNT)
 
     @property
     def n(self) -> int:
@@ -259,6 +285,9 @@ class NoData:
     stat: str | None = attrs.field(default=None, kw_only=True)
     warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_strings)
 
+    def __attrs_post_init__(self) -> None:
+        _check_window(self.start, self.end, "no_data outcome")
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form."""
         return {
@@ -319,6 +348,9 @@ class SourceError:
     message: str = attrs.field(kw_only=True)
     status_code: int | None = attrs.field(default=None, kw_only=True)
     stat: str | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        _check_window(self.start, self.end, "error outcome")
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form."""
@@ -523,7 +555,7 @@ def clock_reading(value: object, name: str = "now") -> float:
     >>> clock_reading(float("nan"), "source.now")
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: source.now() returned nan; a clock returns a time, a float in ...
+    modelship.errors.ConfigError: source.now() returned nan; a clock returns a time, a finite float
     """
     if not TIME.is_satisfied_by(value):
         raise ConfigError(f"{name}() returned {brief(value)}; a clock returns a time, {TIME}")
@@ -570,6 +602,9 @@ class InMemorySource:
         self._errors: dict[tuple[str, str, str | None], tuple[str, str, int | None]] = {}
         self._no_data: dict[tuple[str, str, str | None], NoData] = {}
         self._warnings: dict[tuple[str, str, str | None], tuple[str, ...]] = {}
+        # NaN values a replayed answer dropped: counted, never expanded into an array (a
+        # log may say a billion were dropped).
+        self._dropped: dict[tuple[str, str, str | None], int] = {}
 
     def now(self) -> float:
         """The source's clock."""
@@ -735,6 +770,7 @@ class InMemorySource:
                 stat=stat,
                 reason=f"{why} in ({start:g}, {end:g}]",
             )
+        dropped += self._dropped.get((metric, slot, point_stat), 0)
         count = None
         if point_stat is not None and not np.isnan(c).any():
             count = int(c.sum())
@@ -756,10 +792,11 @@ class InMemorySource:
         """A source that answers exactly the recorded ``outcomes`` at time ``now``.
 
         This is how a decision log is replayed offline: each recorded answer is put back
-        (raw observations through :meth:`add`, points through :meth:`add_points`, missing
-        values as NaN, no-data answers and errors as they were) and the clock is set to
-        the time of the evaluation. Raw samples of one metric and slot recorded twice
-        (asked for two statistics) are added once.
+        (raw observations through :meth:`add`, points through :meth:`add_points`, the
+        count of missing values as a count, never as that many NaN: a log may say a
+        billion were dropped; no-data answers and errors as they were) and the clock is
+        set to the time of the evaluation. Raw samples of one metric and slot recorded
+        twice (asked for two statistics) are added once.
 
         Examples
         --------
@@ -788,9 +825,9 @@ class InMemorySource:
                 if key in seen:
                     continue
                 seen.add(key)
-                values = np.concatenate([outcome.values, np.full(outcome.dropped, np.nan)])
-                stamps = np.concatenate([outcome.timestamps, np.full(outcome.dropped, outcome.end)])
+                values, stamps = outcome.values, outcome.timestamps
                 source._warnings[key] = outcome.warnings
+                source._dropped[key] = outcome.dropped
                 if outcome.stat is None:
                     source.add(outcome.metric, slot=outcome.slot, values=values, timestamps=stamps)
                     continue

@@ -37,8 +37,8 @@ deployment spec's reader applies the same limit."""
 #: Nesting a document may have: a deployment file's monitoring section needs 5
 #: (deployment, monitoring, conditions, a condition mapping, its value).
 MAX_DEPTH = 32
-#: Size of the YAML text or file: a monitoring section is a few hundred bytes; 1 MiB is the
-#: limit of a whole deployment file.
+#: Bytes of the YAML file, or of the text in UTF-8: a monitoring section is a few hundred
+#: bytes; 1 MiB is the limit of a whole deployment file.
 MAX_BYTES = 2**20
 
 
@@ -64,10 +64,12 @@ def read_yaml(source: str | os.PathLike[str]) -> Any:
         text = _read_file(Path(source))
     elif isinstance(source, str):
         where = "YAML text"
-        if len(source) > MAX_BYTES:
+        # Characters first (never more than the UTF-8 bytes), so a huge str is not encoded.
+        size = len(source) if len(source) > MAX_BYTES else _utf8_size(source)
+        if size > MAX_BYTES:
             raise ConfigError(
-                f"the YAML text has {len(source)} characters; a monitoring section is at most "
-                f"{MAX_BYTES} (1 MiB)"
+                f"the YAML text is more than {MAX_BYTES} bytes in UTF-8; a monitoring section "
+                "is at most 1 MiB"
             )
         text = source
     else:
@@ -98,40 +100,107 @@ def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
     silently) and a key that is a list or a mapping; errors name ``where`` and the line.
     ``yaml`` is the imported PyYAML module. The deployment spec's reader uses it too.
 
+    Merge keys (``<<: *defaults``) work as in ``yaml.safe_load``; a key given beside a
+    merge overrides the merged one, and the pairs merges copy count towards
+    ``MAX_VALUES`` (merges of merges could otherwise copy millions of pairs). A value
+    PyYAML cannot build (``!!float abc``, the date ``2024-13-45``, an int of more than
+    4300 digits) is a :class:`~modelship.errors.ConfigError` too.
+
     Examples
     --------
     >>> import yaml
     >>> strict_load(yaml, "a: 1", "spec.yaml")
     {'a': 1}
+    >>> strict_load(yaml, "base: &b {x: 1, y: 2}\\nc: {<<: *b, y: 3}", "spec.yaml")["c"]
+    {'x': 1, 'y': 3}
     >>> strict_load(yaml, "? [a, b]\\n: 1", "spec.yaml")
     Traceback (most recent call last):
     ...
     modelship.errors.ConfigError: spec.yaml, line 1: a key is a list; keys are names ...
+    >>> strict_load(yaml, "note: 2024-13-45", "spec.yaml")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: spec.yaml, line 1: cannot read the value: month must be in ...
     """
 
     class StrictLoader(yaml.SafeLoader):  # type: ignore[misc]
-        """SafeLoader that refuses a key given twice (PyYAML keeps the last silently)."""
+        """SafeLoader that refuses a key given twice (PyYAML keeps the last silently),
+        bounds what merge keys copy, and reports a value it cannot build by its line."""
+
+        merged = 0  # pairs copied by merge keys so far, in this document
+        checked: set[int]
+
+        def construct_object(self, node: Any, deep: bool = False) -> Any:
+            try:
+                return super().construct_object(node, deep=deep)
+            except ConfigError:
+                raise
+            except (ValueError, OverflowError) as exc:  # a scalar PyYAML cannot build
+                line = node.start_mark.line + 1
+                raise ConfigError(
+                    f"{where}, line {line}: cannot read the value: {_cut(str(exc), 200)}; "
+                    "quote it to make it a string"
+                ) from None
+
+        def flatten_mapping(self, node: Any) -> None:
+            # The first visit sees the mapping as written: merges have not moved pairs in.
+            if id(node) not in self.checked:
+                self.checked.add(id(node))
+                self.check_keys(node)
+            super().flatten_mapping(node)
+
+        def check_keys(self, node: Any) -> None:
+            seen: set[Hashable] = set()
+            for key_node, value_node in node.value:
+                line = key_node.start_mark.line + 1
+                if key_node.tag == _MERGE_TAG:
+                    if _MERGE_TAG in seen:
+                        raise ConfigError(
+                            f"{where}, line {line}: the merge key '<<' is given twice; merge "
+                            "several mappings with <<: [*a, *b]"
+                        )
+                    seen.add(_MERGE_TAG)
+                    self.count_merged(value_node, line)
+                    continue
+                key = self.construct_object(key_node)
+                if not isinstance(key, Hashable):
+                    raise ConfigError(
+                        f"{where}, line {line}: a key is a {type(key).__name__}; keys are names "
+                        "(write the list or mapping as a value)"
+                    )
+                if key in seen:
+                    raise ConfigError(f"{where}, line {line}: the key {brief(key)} is given twice")
+                seen.add(key)
+
+        def count_merged(self, value_node: Any, line: int) -> None:
+            """Flatten what a merge key names, and count the pairs it will copy."""
+            merged = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for source in merged:
+                if isinstance(source, yaml.MappingNode):  # anything else: PyYAML's error
+                    self.flatten_mapping(source)
+                    self.merged += len(source.value)
+            if self.merged > MAX_VALUES:
+                raise ConfigError(
+                    f"{where}, line {line}: merge keys (<<) copy more than {MAX_VALUES} values "
+                    "(merges of merges can multiply a small file); a monitoring section is far "
+                    "smaller"
+                )
 
     def mapping(loader: Any, node: Any, deep: bool = False) -> Any:
-        seen: set[Hashable] = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node, deep=deep)
-            line = key_node.start_mark.line + 1
-            if not isinstance(key, Hashable):
-                raise ConfigError(
-                    f"{where}, line {line}: a key is a {type(key).__name__}; keys are names "
-                    "(write the list or mapping as a value)"
-                )
-            if key in seen:
-                raise ConfigError(f"{where}, line {line}: the key {brief(key)} is given twice")
-            seen.add(key)
-        return loader.construct_mapping(node, deep=deep)
+        return loader.construct_mapping(node, deep=deep)  # checks keys: flatten_mapping
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    loader = StrictLoader(text)  # a SafeLoader subclass: no objects
+    loader.checked = set()
     try:
-        return yaml.load(text, Loader=StrictLoader)  # a SafeLoader subclass: no objects
+        return loader.get_single_data()
     except yaml.YAMLError as exc:
         raise ConfigError(f"{where}: not valid YAML: {_cut(str(exc))}") from None
+    finally:
+        loader.dispose()
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _looks_like_path(text: str) -> bool:
@@ -143,19 +212,28 @@ def _looks_like_path(text: str) -> bool:
 
 
 def _read_file(path: Path) -> str:
+    # Read at most one byte more than allowed, whatever the file claims to hold: a FIFO,
+    # /dev/zero or a file that grows while read reports a size that says nothing.
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ConfigError(f"{path}: {size} bytes; a monitoring YAML file is at most 1 MiB")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError(
+            f"{path}: more than {MAX_BYTES} bytes; a monitoring YAML file is at most 1 MiB"
+        )
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path}: not UTF-8 text (byte {exc.start}); save the YAML file as UTF-8"
         ) from None
+
+
+def _utf8_size(text: str) -> int:
+    """Bytes of ``text`` in UTF-8 (a lone surrogate counts as the 3 bytes it would take)."""
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
 def _check_size(data: Any, where: str) -> None:

@@ -39,7 +39,7 @@ from typing import Any
 
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, ModelshipError
-from modelship.monitor._loop import run_policy
+from modelship.monitor._loop import check_run, run_policy
 from modelship.monitor._prometheus import PrometheusSource
 from modelship.monitor._watch import _JsonlWriter
 
@@ -74,6 +74,8 @@ def _read_log(path: str) -> DecisionLog:
         raise ConfigError(f"cannot read the decision log {path}: {exc}") from exc
     try:
         return DecisionLog.from_jsonl(text)
+    except ConfigError as exc:  # says what is wrong, and where
+        raise ConfigError(f"{path} is not a decision log: {exc}") from None
     except (KeyError, TypeError, ValueError) as exc:
         raise ConfigError(f"{path} is not a decision log: {exc!r}") from exc
 
@@ -169,6 +171,14 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     policy = _policy(args)
     slot = _watched_slot(args)
     window = args.window if args.window is not None else args.interval
+    # Refused before the log file is created: a refused call leaves nothing behind.
+    check_run(
+        policy,
+        baseline=args.baseline,
+        window=window,
+        interval=args.interval,
+        duration=args.duration,
+    )
     rolled_back: list[Step] = []
 
     def on_rollback(step: Step) -> None:

@@ -34,17 +34,69 @@ from collections.abc import Callable
 
 from modelship._params import validate_params
 from modelship._rollback._constraints import CALLABLE, SECONDS, SLOT
-from modelship._rollback._policy import DecisionLog, RollbackPolicy, Step
+from modelship._rollback._policy import DecisionLog, RollbackPolicy, Step, check_baseline
 from modelship._rollback._sources import MetricSource, source_time
 from modelship.errors import ConfigError
 
-__all__ = ["MAX_EVALUATIONS", "run_policy"]
+__all__ = ["MAX_EVALUATIONS", "check_run", "run_policy"]
 
 #: Evaluations one run may make (``duration / interval``): every evaluation is kept in
 #: the decision log in memory with its samples, so a run is bounded by what it can keep
-#: (a week at one evaluation a second is 604,800). Watch longer in several runs, each
-#: continuing the last one's log.
+#: (a week at one evaluation a second is 604,800). To watch longer, raise the interval;
+#: a run that continues another's log (``log=``) adds to the same memory, so it is no way
+#: around the bound.
 MAX_EVALUATIONS = 1_000_000
+
+
+@validate_params(
+    policy=RollbackPolicy,
+    baseline=(None, SLOT),
+    window=SECONDS,
+    interval=SECONDS,
+    duration=SECONDS,
+    log=(None, DecisionLog),
+)
+def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it checks
+    policy: RollbackPolicy,
+    *,
+    baseline: str | None,
+    window: float,
+    interval: float,
+    duration: float,
+    log: DecisionLog | None = None,
+) -> int:
+    """Refuse what :func:`run_policy` would refuse, before anything is done; the number of
+    evaluations the run makes at most.
+
+    :func:`~modelship.monitor.watch` and ``modelship monitor watch`` call it before they
+    create a log file or record a history event, so a refused call leaves nothing behind.
+
+    Raises
+    ------
+    ConfigError
+        If an argument is not what :func:`run_policy` takes, ``duration / interval`` is
+        more than :data:`MAX_EVALUATIONS`, a condition is relative and ``baseline`` is
+        None, or ``log`` belongs to another policy.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> from modelship.monitor._loop import check_run
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> check_run(policy, baseline=None, window=60.0, interval=60.0, duration=600.0)
+    11
+    """
+    evaluations = duration / interval
+    if not evaluations <= MAX_EVALUATIONS:  # also inf: 1e308 / 1e-300
+        raise ConfigError(
+            f"duration={duration:g} s at interval={interval:g} s is {evaluations:.3g} "
+            f"evaluations; a run makes at most {MAX_EVALUATIONS}, each kept in memory in its "
+            "decision log: raise the interval or shorten the duration"
+        )
+    check_baseline(policy, baseline)
+    if log is not None and log.policy != policy:
+        raise ConfigError("the log was started for another policy; pass log=None or its policy")
+    return math.ceil(evaluations) + 1
 
 
 @validate_params(
@@ -103,7 +155,8 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
         Waits between evaluations (``time.sleep``; a test passes one that moves a clock).
     log : DecisionLog, optional
         Continue this log (its tracker keeps counting); a new one starts at the source's
-        current time otherwise.
+        current time otherwise. The log keeps every evaluation in memory: continuing one
+        run after another makes it grow.
 
     Returns
     -------
@@ -114,8 +167,9 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     ConfigError
         If an argument is not what is described above (``interval`` or ``duration`` not
         a positive number, ``duration / interval`` more than :data:`MAX_EVALUATIONS`, a
-        callback not callable), ``log`` belongs to another policy, or the source's clock
-        returns something else than a time.
+        callback not callable), a condition is relative and ``baseline`` is None, ``log``
+        belongs to another policy, or the source's clock returns something else than a
+        time.
 
     Examples
     --------
@@ -127,19 +181,13 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     >>> [step.action for _, step in log]
     ['hold', 'hold', 'hold']
     """
-    evaluations = duration / interval
-    if not evaluations <= MAX_EVALUATIONS:  # also inf: 1e308 / 1e-300
-        raise ConfigError(
-            f"duration={duration:g} s at interval={interval:g} s is {evaluations:.3g} "
-            f"evaluations; a run makes at most {MAX_EVALUATIONS} (each is kept in the log): "
-            "raise the interval, or watch in several runs passing log= on"
-        )
-    if log is not None and log.policy != policy:
-        raise ConfigError("the log was started for another policy; pass log=None or its policy")
+    most = check_run(
+        policy, baseline=baseline, window=window, interval=interval, duration=duration, log=log
+    )
     start = source_time(source)
     if log is None:
         log = DecisionLog(policy, started_at=start)
-    for _ in range(math.ceil(evaluations) + 1):  # bounded whatever the clock does
+    for _ in range(most):  # bounded whatever the clock does
         step = log.evaluate(source, slot=slot, baseline=baseline, window=window)
         if on_step is not None:
             on_step(step)

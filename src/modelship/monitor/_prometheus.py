@@ -117,6 +117,31 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
+def _counted(outcome: Samples, count: Samples | NoData, stat: str) -> Samples | SourceError:
+    """``outcome`` with its sample size: the last point of ``count``, rounded (0 when there
+    is none, or it is not finite). A negative count (a template built on ``delta()`` over a
+    counter reset) is no sample size at all: a ``bad_response``, not a decision's input."""
+    if not isinstance(count, Samples):
+        return attrs.evolve(outcome, count=0)
+    last = float(count.values[-1])
+    if last < 0:
+        return SourceError(
+            outcome.metric,
+            outcome.slot,
+            start=outcome.start,
+            end=outcome.end,
+            stat=stat,
+            error_type="bad_response",
+            message=(
+                f"the count of {outcome.metric} is {last:g}; a count is never negative "
+                "(build its query on increase(), not delta())"
+            ),
+        )
+    warnings = outcome.warnings if count is outcome else outcome.warnings + count.warnings
+    n = round(last) if math.isfinite(last) else 0
+    return attrs.evolve(outcome, count=n, warnings=warnings)
+
+
 class _Pair(Constraint):
     """Two strings: a user name and a password, or a certificate and its key."""
 
@@ -418,7 +443,7 @@ class PrometheusSource:
             return error("connection", f"request to {self.url} failed: {exc}")
         try:
             envelope = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested beyond the stack
             body = response.text[:200]
             if response.status_code >= 400:
                 return error(
@@ -474,29 +499,14 @@ class PrometheusSource:
         if not isinstance(outcome, Samples):
             return outcome
         if stat == "count":  # the count is its own sample size
-            last = float(outcome.values[-1])
-            return attrs.evolve(outcome, count=round(last) if math.isfinite(last) else 0)
+            return _counted(outcome, outcome, stat)
         if (metric, "count") not in self.queries:
             return outcome
         counted = self.query(self.render(metric, "count", slot=slot, window=window), at=end)
         count = self._outcome(counted, metric=metric, slot=slot, start=start, end=end, stat="count")
         if isinstance(count, SourceError):
-            return count
-        n = 0
-        if isinstance(count, Samples) and math.isfinite(float(count.values[-1])):
-            n = round(float(count.values[-1]))
-        return Samples(
-            metric,
-            slot,
-            outcome.values,
-            outcome.timestamps,
-            start=start,
-            end=end,
-            stat=stat,
-            count=n,
-            dropped=outcome.dropped,
-            warnings=outcome.warnings + (count.warnings if isinstance(count, Samples) else ()),
-        )
+            return attrs.evolve(count, stat=stat)  # the answer for the statistic asked
+        return _counted(outcome, count, stat)
 
     def fetch_series(  # noqa: PLR0913 - implements the MetricSource protocol signature
         self, metric: str, *, slot: str, start: float, end: float, stat: str, step: float
@@ -578,6 +588,8 @@ class PrometheusSource:
             values = np.array([float(p[1]) for p in pairs], dtype=np.float64)  # "NaN", "+Inf"
         except (KeyError, IndexError, TypeError, ValueError) as exc:
             return error(f"malformed {kind} result: {exc!r}")
+        if not np.isfinite(stamps).all():
+            return error(f"a {kind} result has a timestamp that is not a finite time")
         keep = ~np.isnan(values)
         dropped = int(values.size - np.count_nonzero(keep))
         if not keep.any():

@@ -51,7 +51,7 @@ from modelship._rollback._policy import (
 )
 from modelship._rollback._sources import MetricSource, source_time
 from modelship.errors import ConfigError, ModelshipError
-from modelship.monitor._loop import run_policy
+from modelship.monitor._loop import check_run, run_policy
 
 if TYPE_CHECKING:
     from modelship.deploy._clock import Clock
@@ -203,7 +203,9 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         If ``rollout`` is not a :class:`~modelship.deploy.Rollout` in service
         (``succeeded``), an argument is not what is described above
         (``interval``/``duration``/``window`` not a positive number, ``clock`` not a
-        :class:`~modelship.deploy.Clock`), or ``log_path`` exists.
+        :class:`~modelship.deploy.Clock`, ``duration / interval`` more than
+        :data:`~modelship.monitor.MAX_EVALUATIONS`, a relative condition without
+        ``baseline``), or ``log_path`` exists; nothing is written or recorded then.
     modelship.deploy.RollbackUnavailable
         If the policy rolled back but the rollout could not be (recorded as an
         ``error`` event first).
@@ -233,6 +235,8 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
             "(during a canary, use ms.monitor.policy_gate as the Canary's gate)"
         )
     window = interval if window is None else window
+    # Everything run_policy would refuse, refused before the log file and the event exist.
+    check_run(policy, baseline=baseline, window=window, interval=interval, duration=duration)
     wait = clock if clock is not None else SystemClock()
     log = DecisionLog(policy, started_at=source_time(source))
     writer = _JsonlWriter(Path(log_path), log) if log_path is not None else None
