@@ -252,6 +252,37 @@ def test_local_deployer_refuses_server_args_that_are_not_a_list_of_strings(
         LocalDeployer(ms.open_registry(str(tmp_path)), server_args=server_args)
 
 
+def test_local_deployer_refuses_a_server_arg_holding_a_nul_character(tmp_path: Path) -> None:
+    # Popen would raise a raw ValueError at the first apply(), after the deployer started.
+    with pytest.raises(ConfigError, match=r"^server_args\[1\] .* holds a NUL character"):
+        LocalDeployer(ms.open_registry(str(tmp_path)), server_args=["--no-warmup", "a\x00b"])
+
+
+@pytest.mark.parametrize(
+    ("arg", "flag"),
+    [
+        ("--slot", "--slot"),
+        ("--host=0.0.0.0", "--host"),
+        ("--fd", "--fd"),
+        ("--port", "--port"),
+        ("--graceful-seconds=5", "--graceful-seconds"),
+        ("--sl", "--slot"),  # argparse reads an unambiguous prefix as the flag
+    ],
+)
+def test_local_deployer_refuses_the_flags_it_sets_itself(
+    tmp_path: Path, arg: str, flag: str
+) -> None:
+    with pytest.raises(
+        ConfigError, match=rf"^server_args\[0\] '{arg}' sets {flag}, which the LocalDeployer"
+    ):
+        LocalDeployer(ms.open_registry(str(tmp_path)), server_args=[arg, "x"])
+
+
+def test_local_deployer_accepts_the_flags_it_leaves_to_the_caller(tmp_path: Path) -> None:
+    args = ["--no-warmup", "--allow-nan", "--log-level=info", "--max-body-bytes", "1024"]
+    LocalDeployer(ms.open_registry(str(tmp_path)), server_args=args).close()
+
+
 def test_local_deployer_set_traffic_refuses_none(tmp_path: Path) -> None:
     with (
         LocalDeployer(ms.open_registry(str(tmp_path)), server_args=["--no-warmup"]) as dep,

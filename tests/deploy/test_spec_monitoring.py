@@ -13,6 +13,7 @@ from modelship.deploy import DeploymentSpec, Monitoring
 from modelship.errors import ConfigError
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "monitor.md"
+SPEC_DOCS = Path(__file__).resolve().parents[2] / "docs" / "deploy-spec.md"
 CONTAINERS = '  containers: [{name: model, image: "ghcr.io/acme/fraud:1"}]\n'
 
 
@@ -103,3 +104,22 @@ def test_gate_factories_refuse_wrong_arguments_when_called_not_at_deploy_time() 
     with pytest.raises(ConfigError, match=r"metrics\[0\]='lat' is not allowed"):
         ms.monitor.canary_gate(source, ["lat"], window=60)  # type: ignore[list-item]
     assert callable(ms.monitor.policy_gate(source, policy, window=60))
+
+
+def test_variables_in_the_section_are_read_by_the_spec_not_by_from_yaml_as_documented(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "deploy.yaml"
+    path.write_text(
+        "deployment:\n" + CONTAINERS + "  monitoring:\n"
+        '    conditions: ["error_rate > ${MAX_ERR:-2%}"]\n'
+        "    deadline: 600\n"
+    )
+    spec = DeploymentSpec.from_file(path)
+    assert spec.monitoring.policy == ms.monitor.RollbackPolicy.from_yaml(
+        path.read_text().replace("${MAX_ERR:-2%}", "2%")
+    )
+    with pytest.raises(ConfigError, match=r"unexpected character '\$'"):
+        ms.monitor.RollbackPolicy.from_yaml(path)
+    documented = " ".join(SPEC_DOCS.read_text().split())
+    assert "`from_yaml` substitutes nothing" in documented

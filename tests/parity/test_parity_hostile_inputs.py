@@ -5,21 +5,29 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import pickle
 from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import modelship.parity._snapshot as snapshot_module
 from modelship.deploy import DeploymentSpec
 from modelship.errors import ConfigError
 from modelship.parity import (
     ArtifactScanError,
+    BlasLibrary,
     EnvironmentSnapshot,
+    Finding,
+    Gpu,
     PackageMismatch,
     ParityReport,
+    Requirements,
     ResourceRequest,
     SnapshotError,
     check_installed,
@@ -32,6 +40,7 @@ from modelship.parity import (
     scan_artifact,
     version_change,
 )
+from modelship.parity._findings import MAX_VALUE_DEPTH
 from modelship.parity._resources import MAX_BYTES
 
 HUGE = "9" * 100_000  # no message may quote it whole
@@ -384,3 +393,261 @@ def test_every_known_pickle_protocol_is_still_scanned(protocol: int) -> None:
 def test_a_malformed_parity_report_is_refused(text: str, words: str) -> None:
     with pytest.raises(SnapshotError, match=words):
         ParityReport.from_json(text)
+
+
+def test_a_stored_report_nested_too_deep_is_a_snapshot_error_not_a_recursion_error() -> None:
+    nested = "[" * 600 + "]" * 600  # json reads it; converting it used to exhaust the stack
+    text = (
+        '{"schema_version": 1, "findings": [{"check": "os", "severity": "advisory", '
+        f'"message": "m", "train": {nested}}}]}}'
+    )
+    with pytest.raises(SnapshotError, match="nest lists and objects at most 32 deep"):
+        ParityReport.from_json(text)
+
+
+def test_a_stored_report_nested_as_deep_as_allowed_still_reads() -> None:
+    deep: Any = "x"
+    for _ in range(MAX_VALUE_DEPTH):
+        deep = [deep]
+    finding = Finding(check="os", severity="advisory", message="m", prod=deep)
+    report = ParityReport([finding])
+    assert ParityReport.from_json(report.to_json(indent=None)) == report
+
+
+def test_a_finding_given_a_value_that_contains_itself_is_a_config_error() -> None:
+    loop: list[Any] = []
+    loop.append(loop)
+    with pytest.raises(ConfigError, match="at most 32 deep"):
+        Finding(check="os", severity="advisory", message="m", train=loop)
+
+
+@pytest.mark.parametrize("version", [0, -7])
+def test_a_document_with_a_schema_version_below_one_is_refused(
+    document: dict[str, Any], version: int
+) -> None:
+    with pytest.raises(SnapshotError, match=f"schema_version {version} is not a version"):
+        ParityReport.from_json(json.dumps({"schema_version": version, "findings": []}))
+    with pytest.raises(SnapshotError, match=f"schema_version {version} is not a version"):
+        EnvironmentSnapshot.from_json(json.dumps({**document, "schema_version": version}))
+    with pytest.raises(SnapshotError, match=f"schema_version {version} is not a version"):
+        Requirements.from_json(json.dumps({"schema_version": version, "packages": {}}))
+
+
+# --- 6. versions too long to be real ------------------------------------------------------
+
+
+def test_version_change_of_a_release_part_too_long_to_read_is_unknown() -> None:
+    assert version_change("9" * 5000, "1.0") == "unknown"  # int() stops at 4300 digits
+    assert version_change("1.0", "1." + "9" * 5000) == "unknown"
+
+
+def test_a_snapshot_with_a_version_longer_than_200_characters_is_refused(
+    document: dict[str, Any],
+) -> None:
+    packages = {**document["packages"], "numpy": "1." + "9" * 5000}
+    with pytest.raises(SnapshotError, match="at most 200 characters") as caught:
+        EnvironmentSnapshot.from_json(json.dumps({**document, "packages": packages}))
+    assert len(str(caught.value)) < SHORT_MESSAGE
+
+
+def test_a_snapshot_with_a_version_of_200_characters_reads(document: dict[str, Any]) -> None:
+    packages = {**document["packages"], "numpy": "1." + "9" * 198}
+    snap = EnvironmentSnapshot.from_json(json.dumps({**document, "packages": packages}))
+    assert len(snap.packages["numpy"]) == 200
+
+
+# --- 7. requirements: one rule for arguments and documents -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("packages", "words"),
+    [
+        ({"my pkg": "1.0"}, "not a distribution name"),
+        ({"-numpy": "1.0"}, "not a distribution name"),
+        ({"n" * 201: "1.0"}, "not a distribution name"),
+        ({"numpy": "1" * 201}, "at most 200 characters"),
+        ({"numpy": 2}, "must be a version string"),
+        ({5: "1.0"}, "not a distribution name"),
+        (["numpy"], "must be a mapping"),
+    ],
+)
+def test_requirements_refuse_what_check_installed_would_refuse(packages: Any, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        Requirements(packages=packages)
+
+
+@pytest.mark.parametrize(
+    ("packages", "words"),
+    [
+        ({"my pkg": "1.0"}, "requirements: packages has the key 'my pkg'"),
+        ({"numpy": "1" * 250}, r"requirements: packages\['numpy'\] must be a version string"),
+    ],
+)
+def test_requirements_from_json_refuses_them_as_a_document_error(
+    packages: dict[str, str], words: str
+) -> None:
+    with pytest.raises(SnapshotError, match=words):
+        Requirements.from_json(json.dumps({"schema_version": 1, "packages": packages}))
+
+
+def test_compare_finds_requirements_whose_names_are_not_normalised(
+    snapshot: EnvironmentSnapshot,
+) -> None:
+    report = compare(snapshot, snapshot, requirements={"Scikit_Learn": "1.5.2", "NumPy": "2.1.0"})
+    assert report.findings == ()
+
+
+def test_compare_reports_an_unnormalised_requirement_at_another_version_under_its_name(
+    snapshot: EnvironmentSnapshot,
+) -> None:
+    [finding] = compare(snapshot, snapshot, requirements={"Scikit_Learn": "1.4.0"}).findings
+    assert (finding.check, finding.subject) == ("package_minor", "scikit-learn")
+
+
+# --- 8. CPU quantities, read as Kubernetes and DeploymentSpec read them --------------------
+
+
+@pytest.mark.parametrize(
+    ("quantity", "cpus"),
+    [
+        ("1k", 1000.0),
+        ("1M", 1e6),
+        ("1Ki", 1024.0),
+        ("250000u", 0.25),
+        ("100000000n", 0.1),
+        ("1E", 1e18),
+        ("1E3", 1000.0),
+        ("5E-1", 0.5),
+        ("1e-400", 1e-9),  # below a nano: rounded up to one, as Kubernetes does
+        ("0.1n", 1e-9),
+        (0.1, 0.1),
+        (1e-12, 1e-9),
+    ],
+)
+def test_parse_cpus_reads_every_kubernetes_suffix(quantity: object, cpus: float) -> None:
+    assert parse_cpus(quantity) == cpus  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("quantity", ["2GB", "1KiB", "1K", "1m1", "0", "-1", "0n"])
+def test_parse_cpus_refuses_what_is_not_a_positive_cpu_quantity(quantity: str) -> None:
+    with pytest.raises(ConfigError, match="not a positive, finite number of CPUs"):
+        parse_cpus(quantity)
+
+
+_CPU_SUFFIXES = [*_SUFFIXES, "T", "P", "E", "Ti", "Pi", "Ei", "e-12", "E-400"]
+
+
+@given(
+    whole=st.integers(0, 10**6),
+    fraction=st.one_of(st.none(), st.text("0123456789", max_size=4)),
+    suffix=st.sampled_from(_CPU_SUFFIXES),
+)
+def test_parse_cpus_agrees_with_the_deployment_spec(
+    whole: int, fraction: str | None, suffix: str
+) -> None:
+    quantity = f"{whole}{'' if fraction is None else '.' + fraction}{suffix}"
+    try:
+        in_spec = ResourceRequest.from_spec(spec_with(limits={"cpu": quantity})).cpus
+    except ConfigError:
+        with pytest.raises(ConfigError):
+            parse_cpus(quantity)
+        return
+    if in_spec is None:  # the spec reads zero as "not set"; parse_cpus refuses it
+        with pytest.raises(ConfigError):
+            parse_cpus(quantity)
+    else:
+        assert parse_cpus(quantity) == in_spec
+
+
+# --- 9. objects that only look like a deployment spec ------------------------------------
+
+
+def _lookalike(limits: Any = None, containers: Any = None) -> SimpleNamespace:
+    if containers is None:
+        resources = SimpleNamespace(limits=limits or {}, requests={})
+        containers = [SimpleNamespace(name="model", resources=resources)]
+    return SimpleNamespace(containers=containers)
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        (_lookalike(containers=[]), "at least one container"),
+        (_lookalike(containers="model"), "at least one container"),
+        (_lookalike({"memory": SimpleNamespace(nanos=1.5e9)}), "memory is .* not a Kubernetes"),
+        (_lookalike({"cpu": SimpleNamespace(nanos=5e8)}), "cpu is .* not a Kubernetes quantity"),
+        (_lookalike({"cpu": SimpleNamespace(nanos="1")}), "cpu is .* not a Kubernetes quantity"),
+        (_lookalike({"cpu": "1"}), "cpu is '1', not a Kubernetes quantity"),
+        (_lookalike([("cpu", "1")]), r"resources\.limits is a list, not a mapping"),
+        (_lookalike(containers=[SimpleNamespace(name="m")]), "no resources attribute"),
+    ],
+)
+def test_from_spec_refuses_a_spec_lookalike_it_cannot_read(spec: Any, words: str) -> None:
+    with pytest.raises(ConfigError, match=words):
+        ResourceRequest.from_spec(spec)
+
+
+# --- 10. what the constructor and capture build, from_json reads back ---------------------
+
+_BASE = {
+    "python_version": "3.11.7",
+    "python_implementation": "CPython",
+    "os": "Linux",
+    "machine": "x86_64",
+}
+
+
+@pytest.mark.parametrize(
+    ("change", "words"),
+    [
+        ({"captured_at": "2024-05-01T12:00:00"}, "'captured_at' must be an ISO-8601 time"),
+        ({"captured_at": "2024-05-01T12:00:00.1234567+00:00"}, "'captured_at'"),
+        ({"cpu_count": 0}, "'cpu_count' must be an integer >= 1"),
+        ({"python_version": "3.11.7 (custom)"}, "'python_version' must be a Python version"),
+        ({"memory_total": -1}, "'memory_total' must be an integer >= 0"),
+        ({"cpu_limit": float("nan")}, "'cpu_limit' must be a finite positive number"),
+        ({"packages": {"numpy": "1" * 201}}, "at most 200 characters"),
+        ({"packages": None}, "'packages' must be a mapping"),
+        ({"gpus": [{"name": "A10G"}]}, r"'gpus' must be a list of Gpu.*Gpu\(\.\.\.\)"),
+        ({"gpus": [Gpu(name="A10G", memory_total=-1)]}, "'memory_total' must be an integer"),
+        ({"blas": [BlasLibrary(name="openblas", num_threads=0)]}, "'num_threads'"),
+    ],
+)
+def test_the_snapshot_constructor_refuses_what_from_json_would_refuse(
+    change: dict[str, Any], words: str
+) -> None:
+    with pytest.raises(SnapshotError, match=f"^EnvironmentSnapshot.*{words}"):
+        EnvironmentSnapshot(**{**_BASE, **change})
+
+
+def test_capture_where_sysconf_cannot_say_leaves_memory_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real = os.sysconf
+    monkeypatch.setattr(snapshot_module, "_meminfo", lambda path=None: {})
+    monkeypatch.setattr(
+        snapshot_module.os, "sysconf", lambda name: -1 if name == "SC_PHYS_PAGES" else real(name)
+    )
+    snap = EnvironmentSnapshot.capture()
+    assert snap.memory_total is None
+    assert EnvironmentSnapshot.from_json(snap.to_json()) == snap
+
+
+def test_a_cgroup_quota_of_zero_is_no_cpu_limit(tmp_path: Path) -> None:
+    (tmp_path / "cpu.max").write_text("0 100000\n")
+    cgroups = snapshot_module._Cgroups(root=tmp_path, membership=tmp_path / "none")
+    assert cgroups.cpu_limit() is None
+
+
+def test_from_dict_reads_what_to_dict_returns() -> None:
+    snap = EnvironmentSnapshot(
+        **_BASE,
+        gpus=[Gpu(name="NVIDIA A10G", memory_total=24 * 2**30, driver_version="535.104.05")],
+        blas=[BlasLibrary(name="openblas", version="0.3.27", num_threads=4)],
+        captured_at="2024-05-01T12:00:00+00:00",
+    )
+    document = snap.to_dict()
+    assert isinstance(document["gpus"], list)
+    assert isinstance(document["blas"], list)
+    assert EnvironmentSnapshot.from_dict(document) == snap
+    assert json.loads(json.dumps(document)) == document  # JSON types only

@@ -19,7 +19,7 @@ from sklearn.preprocessing import StandardScaler
 
 import modelship as ms
 import modelship.parity._stored as stored_module
-from modelship.errors import IntegrityError
+from modelship.errors import ConfigError, IntegrityError
 from modelship.parity import (
     ENVIRONMENT_ROLE,
     REQUIREMENTS_ROLE,
@@ -299,3 +299,30 @@ def test_a_serializer_that_fails_midway_leaves_no_scan_waiting_and_nothing_regis
         reg.register(model_name="m", model=[np.zeros(2**18), Broken()])
     nothing_registered(reg)
     assert not [t for t in threading.enumerate() if t.name == "modelship-scan"]
+
+
+def test_requirements_check_installed_would_refuse_cannot_be_registered(reg: Registry) -> None:
+    # Refused when built, so no version is registered that load() would then refuse.
+    with pytest.raises(ConfigError, match="'my pkg', which is not a distribution name"):
+        Requirements(packages={"my pkg": "1.0"})
+    document = b'{"schema_version": 1, "packages": {"my pkg": "1.0"}}'
+    with pytest.raises(SnapshotError, match="the 'requirements' attachment is not"):
+        reg.register(model_name="m", model={"w": 1}, attachments={REQUIREMENTS_ROLE: document})
+    nothing_registered(reg)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b'{"schema_version": 1, "packages": {"my pkg": "1.0"}}',
+        b'{"schema_version": 1, "packages": {"numpy": "' + b"1" * 250 + b'"}}',
+    ],
+)
+def test_a_stored_requirements_document_load_would_refuse_is_an_invalid_document(
+    reg: Registry, document: bytes
+) -> None:
+    # A forged document blames the stored version, not the caller's arguments.
+    mv = reg.register(model_name="m", model={"w": 1}, capture_environment=False)
+    bad = forged(reg, mv, REQUIREMENTS_ROLE, document)
+    with pytest.raises(InvalidEnvironmentDocument, match="m version 1: the 'requirements'"):
+        stored_module.check_before_load(bad, strict=False)

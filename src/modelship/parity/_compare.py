@@ -18,6 +18,7 @@ from modelship.errors import ConfigError
 from modelship.parity._behaviour import BehaviourRecord, compare_behaviour
 from modelship.parity._findings import Finding, ParityReport
 from modelship.parity._fingerprint import PreprocessingFingerprint, fingerprint_preprocessing
+from modelship.parity._installed import normalize_name
 from modelship.parity._requirements import check_requirements, version_change
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._rules import DEFAULT_RULES, ParityRules
@@ -109,7 +110,12 @@ def _packages(
     prod: EnvironmentSnapshot,
     requirements: Mapping[str, str] | None,
 ) -> Iterator[Finding]:
-    needed = dict(train.packages) if requirements is None else dict(requirements)
+    # Snapshots hold normalised names; requirements may be a plain dict ("Scikit_Learn").
+    needed = (
+        dict(train.packages)
+        if requirements is None
+        else {normalize_name(name): version for name, version in requirements.items()}
+    )
     for name, recorded in sorted(needed.items()):
         installed = prod.packages.get(name)
         if installed is None:

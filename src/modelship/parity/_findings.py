@@ -17,6 +17,7 @@ import attrs
 import numpy as np
 
 from modelship.checks import CheckResult, ColumnResult, Severity, Status
+from modelship.errors import ConfigError
 from modelship.parity._errors import SnapshotError
 from modelship.parity._json import JsonDocument
 
@@ -27,19 +28,41 @@ REPORT_SCHEMA_VERSION = 1
 
 _REASON_FINDINGS = 3  # findings named in a check result's one-line reason
 
+MAX_VALUE_DEPTH = 32
+"""Nesting a finding's ``train`` or ``prod`` may have. :func:`compare` writes at most 2 (a
+list of GPUs, each a list); a stored report nested hundreds deep would otherwise exhaust
+the interpreter's recursion limit while it is read."""
+
 
 def plain(value: Any) -> Any:
-    """``value`` as JSON types: numpy scalars and arrays unwrapped, tuples as lists."""
+    """``value`` as JSON types: numpy scalars and arrays unwrapped, tuples as lists.
+
+    Raises
+    ------
+    ConfigError
+        When ``value`` nests lists or mappings deeper than :data:`MAX_VALUE_DEPTH` (or
+        contains itself).
+    """
+    return _plain(value, MAX_VALUE_DEPTH)
+
+
+def _plain(value: Any, depth: int) -> Any:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):  # JSON has no NaN or inf
         return str(value)
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
+    if isinstance(value, (Mapping, list, tuple, np.ndarray)) and depth == 0:
+        raise ConfigError(
+            f"a finding's train and prod values may nest lists and objects at most "
+            f"{MAX_VALUE_DEPTH} deep, got a deeper {type(value).__name__}; give a value a "
+            "person can read (a version, a size, a short list)"
+        )
     if isinstance(value, Mapping):
-        return {str(key): plain(item) for key, item in value.items()}
+        return {str(key): _plain(item, depth - 1) for key, item in value.items()}
     if isinstance(value, (list, tuple, np.ndarray)):
-        return [plain(item) for item in value]
+        return [_plain(item, depth - 1) for item in value]
     return str(value)
 
 
@@ -116,7 +139,8 @@ class Finding:
         ------
         SnapshotError
             When it is not a mapping, ``check``, ``severity`` or ``message`` is missing,
-            a field is unknown or of the wrong type, or the severity is unknown.
+            a field is unknown or of the wrong type, the severity is unknown, or ``train``
+            or ``prod`` nests deeper than :data:`MAX_VALUE_DEPTH`.
 
         Examples
         --------
@@ -133,13 +157,13 @@ class Finding:
                 f"parity finding: 'severity' must be one of {', '.join(_SEVERITIES)}, got "
                 f"{reprlib.repr(severity)}"
             )
+        check, message, subject = doc.text("check"), doc.text("message"), doc.opt_text("subject")
+        try:
+            train, prod = plain(document.get("train")), plain(document.get("prod"))
+        except ConfigError as exc:
+            raise SnapshotError(f"parity finding: {exc}") from None
         return cls(
-            check=doc.text("check"),
-            severity=severity,
-            message=doc.text("message"),
-            train=document.get("train"),
-            prod=document.get("prod"),
-            subject=doc.opt_text("subject"),
+            check=check, severity=severity, message=message, train=train, prod=prod, subject=subject
         )
 
 

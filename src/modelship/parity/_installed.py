@@ -25,6 +25,7 @@ from typing import TypeVar
 from modelship.errors import ConfigError
 
 __all__ = [
+    "MAX_TEXT",
     "installed_packages",
     "module_distributions",
     "normalize_name",
@@ -33,6 +34,10 @@ __all__ = [
 ]
 
 _T = TypeVar("_T")
+
+MAX_TEXT = 200
+"""Longest distribution name or version a document may hold: no real one is longer, and
+every message that quotes one stays short (and ``int()`` never meets a 4300-digit part)."""
 
 
 def path_state() -> tuple[tuple[str, int | None], ...]:

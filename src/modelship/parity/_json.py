@@ -74,6 +74,12 @@ class JsonDocument:
         version = self.doc.get("schema_version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise SnapshotError(f"{self.what}: no integer 'schema_version'")
+        if version < 1:  # every layout modelship wrote starts at 1
+            raise SnapshotError(
+                f"{self.what}: schema_version {reprlib.repr(version)} is not a version "
+                f"modelship writes (1 to {supported}); the document was not written by "
+                "modelship"
+            )
         if version > supported:
             raise SnapshotError(
                 f"{self.what}: schema_version {version} is newer than the {supported} this "

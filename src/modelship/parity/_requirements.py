@@ -26,7 +26,12 @@ from modelship.parity._errors import (
     EnvironmentMismatchWarning,
     SnapshotError,
 )
-from modelship.parity._installed import installed_packages, module_distributions, normalize_name
+from modelship.parity._installed import (
+    MAX_TEXT,
+    installed_packages,
+    module_distributions,
+    normalize_name,
+)
 from modelship.parity._json import JsonDocument
 from modelship.parity._scan import ArtifactScan
 
@@ -52,8 +57,35 @@ def _is_stdlib(module: str) -> bool:
     return module in sys.stdlib_module_names or module in sys.builtin_module_names
 
 
+# PEP 508's distribution names; names and versions longer than MAX_TEXT are not real ones.
+_DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+
+
+def _requirements_problem(requirements: Mapping[Any, Any], name: str) -> str | None:
+    """What is wrong with the first entry that is not a distribution name pinned to a
+    version string, or None: one rule for arguments and stored documents alike."""
+    for package, version in requirements.items():
+        if (
+            not isinstance(package, str)
+            or len(package) > MAX_TEXT
+            or not _DISTRIBUTION.fullmatch(package)
+        ):
+            return (
+                f"{name} has the key {reprlib.repr(package)}, which is not a distribution "
+                "name (letters, digits and . _ -, as in 'scikit-learn')"
+            )
+        if not isinstance(version, str) or len(version) > MAX_TEXT:
+            return (
+                f"{name}[{reprlib.repr(package)}] must be a version string such as '1.5.2' "
+                f"(at most {MAX_TEXT} characters), got {type(version).__name__} "
+                f"{reprlib.repr(version)}"
+            )
+    return None
+
+
 def _sorted_packages(value: Mapping[str, str]) -> dict[str, str]:
-    return {normalize_name(str(k)): str(v) for k, v in sorted(value.items())}
+    check_requirements(value, "packages")
+    return {normalize_name(k): v for k, v in sorted(value.items())}
 
 
 def _sorted_tuple(value: Any) -> tuple[str, ...]:
@@ -72,7 +104,7 @@ class Requirements(Mapping[str, str]):
     Parameters
     ----------
     packages : Mapping[str, str]
-        Distribution to version.
+        Distribution (a PEP 508 name) to version (a string of at most 200 characters).
     modules : tuple of str
         The top-level third-party modules the artifact references.
     unresolved : tuple of str
@@ -89,6 +121,12 @@ class Requirements(Mapping[str, str]):
     ({'scikit-learn': '1.5.2'}, '1.5.2')
     >>> Requirements.from_json(reqs.to_json()) == reqs
     True
+
+    Raises
+    ------
+    ConfigError
+        When ``packages`` is not a mapping of distribution name to version string (the
+        rule :func:`check_installed` applies when the model is loaded).
     """
 
     packages: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted_packages)
@@ -141,7 +179,9 @@ class Requirements(Mapping[str, str]):
         Raises
         ------
         SnapshotError
-            When the text is not such a document.
+            When the text is not such a document: among others, when a package is not a
+            distribution name (PEP 508) or its version is longer than 200 characters, as
+            :func:`check_installed` would refuse it.
 
         Examples
         --------
@@ -150,11 +190,19 @@ class Requirements(Mapping[str, str]):
         Traceback (most recent call last):
         ...
         modelship.parity.SnapshotError: requirements: 'packages' must be an object of ...
+        >>> Requirements.from_json('{"schema_version": 1, "packages": {"my pkg": "1.0"}}')
+        Traceback (most recent call last):
+        ...
+        modelship.parity.SnapshotError: requirements: packages has the key 'my pkg', which ...
         """
         doc = JsonDocument.parse(text, "requirements")
         doc.schema_version(REQUIREMENTS_SCHEMA_VERSION)
+        packages = doc.text_map("packages")
+        problem = _requirements_problem(packages, "requirements: packages")
+        if problem is not None:
+            raise SnapshotError(problem)
         return cls(
-            packages=doc.text_map("packages"),
+            packages=packages,
             modules=doc.text_list("modules"),
             unresolved=doc.text_list("unresolved"),
             dynamic=doc.integer("dynamic") or 0,
@@ -244,6 +292,20 @@ def requirements_txt(requirements: Mapping[str, str]) -> str:
 _RELEASE = re.compile(r"^\s*(?:(\d+)!)?v?(\d+(?:\.\d+)*)")
 
 
+def _release(version: str) -> tuple[list[int], int] | None:
+    """The epoch and release numbers of ``version``, and where they end; None if it has
+    none, or one too long to read."""
+    match = _RELEASE.match(version)
+    if match is None:
+        return None
+    try:
+        # The epoch first: a new epoch restarts the numbering, as a new major version does.
+        numbers = [int(match.group(1) or 0), *(int(part) for part in match.group(2).split("."))]
+    except ValueError:  # a part beyond int()'s 4300 digits: not a release number anyone uses
+        return None
+    return numbers, match.end()
+
+
 def version_change(recorded: str, installed: str) -> str | None:
     """Return how far apart two versions are: ``"major"``, ``"minor"``, ``"patch"``,
     ``"unknown"`` or ``None``.
@@ -251,9 +313,10 @@ def version_change(recorded: str, installed: str) -> str | None:
     The release numbers decide (``1.4.2`` to ``1.5.0`` is ``"minor"``); an epoch change
     (``1!2.0``) is ``"major"``; versions with the same release that still differ
     (``2.1.0+cpu`` and ``2.1.0+cu121``, ``1.0rc1`` and ``1.0``) are ``"patch"``. Versions
-    that differ when one has no release number (``"abc"``, ``""``) are ``"unknown"``: how
-    far apart they are cannot be said, and :func:`compare` reports them under their own
-    rule, ``package_unknown`` (blocking by default), rather than as a major change.
+    that differ when one has no release number (``"abc"``, ``""``), or one too long to
+    read (a part of thousands of digits), are ``"unknown"``: how far apart they are cannot
+    be said, and :func:`compare` reports them under their own rule, ``package_unknown``
+    (blocking by default), rather than as a major change.
 
     Raises
     ------
@@ -276,12 +339,10 @@ def version_change(recorded: str, installed: str) -> str | None:
             )
     if recorded == installed:
         return None
-    a, b = _RELEASE.match(recorded), _RELEASE.match(installed)
+    a, b = _release(recorded), _release(installed)
     if a is None or b is None:
         return "unknown"
-    # The epoch first: a new epoch restarts the numbering, as a new major version does.
-    ra = [int(a.group(1) or 0), *(int(part) for part in a.group(2).split("."))]
-    rb = [int(b.group(1) or 0), *(int(part) for part in b.group(2).split("."))]
+    (ra, end_a), (rb, end_b) = a, b
     width = max(len(ra), len(rb), 4)
     ra += [0] * (width - len(ra))
     rb += [0] * (width - len(rb))
@@ -291,14 +352,8 @@ def version_change(recorded: str, installed: str) -> str | None:
         return "minor"
     if ra != rb:
         return "patch"
-    rest_a, rest_b = recorded[a.end() :], installed[b.end() :]
+    rest_a, rest_b = recorded[end_a:], installed[end_b:]
     return None if rest_a == rest_b else "patch"
-
-
-# PEP 508's distribution names; versions and names longer than this are not real ones,
-# and would make every message that quotes them unbounded.
-_DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
-_MAX_TEXT = 200
 
 
 def check_requirements(requirements: object, name: str = "requirements") -> Mapping[str, str]:
@@ -323,21 +378,9 @@ def check_requirements(requirements: object, name: str = "requirements") -> Mapp
             f"{name} must be a mapping of distribution name to version (mv.requirements), "
             f"got {type(requirements).__name__}"
         )
-    for package, version in requirements.items():
-        if (
-            not isinstance(package, str)
-            or len(package) > _MAX_TEXT
-            or not _DISTRIBUTION.fullmatch(package)
-        ):
-            raise ConfigError(
-                f"{name} has the key {reprlib.repr(package)}, which is not a distribution "
-                "name (letters, digits and . _ -, as in 'scikit-learn')"
-            )
-        if not isinstance(version, str) or len(version) > _MAX_TEXT:
-            raise ConfigError(
-                f"{name}[{package!r}] must be a version string such as '1.5.2', got "
-                f"{type(version).__name__} {reprlib.repr(version)}"
-            )
+    problem = _requirements_problem(requirements, name)
+    if problem is not None:
+        raise ConfigError(problem)
     return requirements
 
 

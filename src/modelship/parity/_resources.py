@@ -37,9 +37,11 @@ _DECIMAL_SI = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12
 _BINARY_SI = {"Ki": 10, "Mi": 20, "Gi": 30, "Ti": 40, "Pi": 50, "Ei": 60}
 _MAX_LENGTH = 100  # as DeploymentSpec: no quantity is longer, and messages stay short
 _MAX_EXPONENT = 1000  # as DeploymentSpec: Kubernetes truncates larger exponents to 32 bits
+_NANO = 10**9  # Kubernetes keeps a quantity to a nano (10**-9), rounding finer values up
 MAX_BYTES = 2**63 - 1
 """The most memory a quantity may name: Kubernetes counts bytes in a signed 64-bit integer
-(and caps a binary-suffixed quantity, ``8Ei``, at this)."""
+(``Quantity.Value()`` overflows above it). ``ParseQuantity`` caps only a binary-suffixed
+quantity (``8Ei``) at this; a larger decimal one (``10E``) is not capped, and is refused."""
 
 _UNITS_HELP = (
     "suffixes are case-sensitive, as in Kubernetes: Ki Mi Gi Ti Pi Ei (binary) or "
@@ -156,35 +158,55 @@ def parse_memory(value: int | float | str) -> int:
 
 
 def parse_cpus(value: int | float | str) -> float:
-    """Return a CPU quantity in CPUs: a number, or Kubernetes millicores (``"500m"``).
+    """Return a CPU quantity in CPUs, read as Kubernetes and ``DeploymentSpec`` read it.
+
+    Accepts a number of CPUs, or a Kubernetes quantity: a number with a case-sensitive
+    suffix, ``n u m k M G T P E`` decimal (``"500m"`` is half a CPU), ``Ki Mi Gi Ti Pi Ei``
+    binary, or an exponent (``"1e3"``, ``"1E3"``; ``"1E"`` alone is 10**18). A ``B`` after
+    the suffix is for memory and is refused here. As in Kubernetes, a value is counted in
+    nano-CPUs and a positive amount below one is rounded up to it: ``"1e-400"`` and
+    ``"0.1n"`` are ``1e-09``. A float means the decimal it prints as (``0.1`` is ``100m``),
+    as a number in a deployment file does.
 
     Raises
     ------
     ConfigError
-        For a quantity that is not a positive finite number of CPUs.
+        For a quantity that is unreadable, not positive, or too large for a float.
 
     Examples
     --------
     >>> from modelship.parity import parse_cpus
-    >>> parse_cpus("500m"), parse_cpus("2"), parse_cpus(1.5)
-    (0.5, 2.0, 1.5)
+    >>> parse_cpus("500m"), parse_cpus("2"), parse_cpus(1.5), parse_cpus("250000u")
+    (0.5, 2.0, 1.5, 0.25)
+    >>> parse_cpus("1k"), parse_cpus("1Ki"), parse_cpus("1e-400")
+    (1000.0, 1024.0, 1e-09)
+    >>> parse_cpus("2GB")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: cpus '2GB' is not a positive, finite number of CPUs: ...
     """
-    exact: Fraction | None = None
-    if isinstance(value, str):
-        parsed = _exact(value)
-        # Plain CPUs, millicores, or an exponent ("1e3"); no memory suffix, no "B".
-        unit = "" if parsed is None else parsed[1]
-        if parsed is not None and unit[:1] in ("", "m", "e", "E") and not value.endswith("B"):
-            exact = parsed[0]
-    else:
-        exact = _number(value)
+    exact = _exact_cpus(value)
+    if exact is not None and exact > 0:
+        exact = Fraction(math.ceil(exact * _NANO), _NANO)  # below a nano: 1n, as Kubernetes
     cpus = None if exact is None else _float(exact)
     if cpus is None or cpus <= 0:
         raise ConfigError(
-            f"cpus {_shown(value)} is not a positive, finite number of CPUs: give e.g. 2, 0.5 "
-            "or '500m'"
+            f"cpus {_shown(value)} is not a positive, finite number of CPUs: give e.g. 2, 0.5, "
+            "'500m' or '1k' (suffixes n u m k M G T P E, Ki Mi Gi Ti Pi Ei, or an exponent "
+            "such as 1e3; no B)"
         )
     return cpus
+
+
+def _exact_cpus(value: object) -> Fraction | None:
+    """The exact CPUs ``value`` names, or None when it is not a CPU quantity."""
+    if isinstance(value, str):
+        parsed = _exact(value)
+        return None if parsed is None or value.endswith("B") else parsed[0]
+    number = _number(value)
+    if number is None or isinstance(value, numbers.Rational) or not isinstance(value, numbers.Real):
+        return number
+    return Fraction(repr(float(value)))  # 0.1 is the decimal 0.1, as YAML's 0.1 is
 
 
 def _float(value: Fraction) -> float | None:
@@ -265,7 +287,9 @@ class ResourceRequest:
         Raises
         ------
         ConfigError
-            When ``spec`` is not a deployment spec, or has no container ``container``.
+            When ``spec`` is not a deployment spec (an object that only looks like one:
+            no containers, quantities without an integer ``nanos``...), or has no
+            container ``container``.
 
         Examples
         --------
@@ -286,14 +310,29 @@ class ResourceRequest:
             raise ConfigError(
                 f"from_spec needs a modelship.deploy.DeploymentSpec, got {type(spec).__name__}"
             )
-        names = [c.name for c in spec.containers]
-        if container is None:
-            chosen = spec.containers[0]
-        elif container in names:
-            chosen = spec.containers[names.index(container)]
-        else:
-            raise ConfigError(f"the deployment has no container {container!r}; it has {names}")
-        limits, requests = chosen.resources.limits, chosen.resources.requests
+        try:
+            containers = _containers(spec.containers)
+            names = [c.name for c in containers]
+            if container is None:
+                chosen = containers[0]
+            elif container in names:
+                chosen = containers[names.index(container)]
+            else:
+                raise ConfigError(f"the deployment has no container {container!r}; it has {names}")
+            limits, requests = chosen.resources.limits, chosen.resources.requests
+        except AttributeError as exc:  # a look-alike missing part of a spec
+            raise ConfigError(
+                f"from_spec needs a modelship.deploy.DeploymentSpec; the "
+                f"{type(spec).__name__} given has no {exc.name or 'such'} attribute where a "
+                "spec has one. Read the spec with DeploymentSpec.from_file(path)"
+            ) from None
+        for kind, amounts in (("limits", limits), ("requests", requests)):
+            if not isinstance(amounts, Mapping):
+                raise ConfigError(
+                    f"the container's resources.{kind} is a {type(amounts).__name__}, not a "
+                    "mapping of resource name to quantity; read the spec with "
+                    "DeploymentSpec.from_file(path)"
+                )
         memory = _nanos("memory", limits, requests)
         cpus = _nanos("cpu", limits, requests)
         return cls(
@@ -301,9 +340,6 @@ class ResourceRequest:
             cpus=None if cpus is None else _finite_cpus(cpus),
             model_size=model_size,
         )
-
-
-_NANO = 10**9
 
 
 class _Quantity(Protocol):
@@ -338,14 +374,33 @@ class DeploymentSpecLike(Protocol):
     def containers(self) -> Sequence[_Container]: ...
 
 
+def _containers(value: object) -> Sequence[_Container]:
+    """A spec's containers; a look-alike's that are not a non-empty list are refused."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
+        raise ConfigError(
+            "from_spec needs a deployment with at least one container (deployment.containers "
+            f"in the spec), got {type(value).__name__} {_shown(value)}"
+        )
+    return value
+
+
 def _nanos(
     name: str, limits: Mapping[str, _Quantity], requests: Mapping[str, _Quantity]
 ) -> int | None:
     """The limit of resource ``name`` (else its request) in 10**-9 units; None if unset or 0."""
     quantity = limits.get(name, requests.get(name))
-    if quantity is None or quantity.nanos <= 0:
+    if quantity is None:
         return None
-    return quantity.nanos
+    try:
+        nanos = quantity.nanos
+    except AttributeError:
+        nanos = None
+    if not isinstance(nanos, int) or isinstance(nanos, bool):
+        raise ConfigError(
+            f"the container's {name} is {_shown(quantity)}, not a Kubernetes quantity (an "
+            "integer count of 10**-9 units); read the spec with DeploymentSpec.from_file(path)"
+        )
+    return nanos if nanos > 0 else None
 
 
 def _whole_bytes(nanos: int) -> int:

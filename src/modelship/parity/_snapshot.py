@@ -32,7 +32,7 @@ from typing import Any
 import attrs
 
 from modelship.parity._errors import SnapshotError
-from modelship.parity._installed import installed_packages, normalize_name
+from modelship.parity._installed import MAX_TEXT, installed_packages, normalize_name
 from modelship.parity._json import JsonDocument
 from modelship.parity._secrets import is_secret
 
@@ -68,18 +68,45 @@ _UNLIMITED = 2**60  # cgroup v1 writes "no limit" as a huge number (2**63 - page
 _MIB = 2**20
 
 
+def _mapping(field: str, value: object) -> Mapping[Any, Any]:
+    if not isinstance(value, Mapping):
+        raise SnapshotError(
+            f"EnvironmentSnapshot: {field!r} must be a mapping of name to text, got "
+            f"{type(value).__name__}"
+        )
+    return value
+
+
 def _packages(value: Mapping[str, str]) -> dict[str, str]:
-    return {normalize_name(str(name)): str(version) for name, version in value.items()}
+    return {
+        normalize_name(str(name)): str(version)
+        for name, version in _mapping("packages", value).items()
+    }
 
 
 def _env(value: Mapping[str, str]) -> dict[str, str]:
     return {
-        str(name): str(val) for name, val in value.items() if not is_secret(str(name), str(val))
+        str(name): str(val)
+        for name, val in _mapping("env", value).items()
+        if not is_secret(str(name), str(val))
     }
 
 
-def _tuple(value: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(value)
+def _records(field: str, kind: type[Any], value: Iterable[Any]) -> tuple[Any, ...]:
+    """``value`` as a tuple of ``kind`` records, refusing anything else by name."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise SnapshotError(
+            f"EnvironmentSnapshot: {field!r} must be a list of {kind.__name__}, got "
+            f"{type(value).__name__}"
+        )
+    items = tuple(value)
+    for item in items:
+        if not isinstance(item, kind):
+            raise SnapshotError(
+                f"EnvironmentSnapshot: {field!r} must be a list of {kind.__name__}, got an "
+                f"item of type {type(item).__name__}; build each with {kind.__name__}(...)"
+            )
+    return items
 
 
 @attrs.frozen(kw_only=True)
@@ -114,6 +141,14 @@ class BlasLibrary:
     threading_layer: str | None = None
     num_threads: int | None = None
     architecture: str | None = None
+
+
+def _gpus_field(value: Iterable[Gpu]) -> tuple[Gpu, ...]:
+    return _records("gpus", Gpu, value)
+
+
+def _blas_field(value: Iterable[BlasLibrary]) -> tuple[BlasLibrary, ...]:
+    return _records("blas", BlasLibrary, value)
 
 
 _ARCH_ALIASES = {"amd64": "x86_64", "x64": "x86_64", "aarch64": "arm64", "arm64": "arm64"}
@@ -152,6 +187,14 @@ class EnvironmentSnapshot:
     captured_at : str
         ISO-8601 UTC time of the capture.
 
+    Raises
+    ------
+    SnapshotError
+        When a field breaks a rule :meth:`from_dict` applies to a stored snapshot
+        (``cpu_count >= 1``, sizes ``>= 0``, ``captured_at`` with its UTC offset, a
+        Python version, versions of at most 200 characters...), so that every snapshot
+        :meth:`to_json` writes reads back.
+
     Examples
     --------
     >>> from modelship.parity import EnvironmentSnapshot
@@ -174,13 +217,18 @@ class EnvironmentSnapshot:
     memory_total: int | None = None
     memory_available: int | None = None
     memory_limit: int | None = None
-    gpus: tuple[Gpu, ...] = attrs.field(default=(), converter=_tuple)
-    blas: tuple[BlasLibrary, ...] = attrs.field(default=(), converter=_tuple)
+    gpus: tuple[Gpu, ...] = attrs.field(default=(), converter=_gpus_field)
+    blas: tuple[BlasLibrary, ...] = attrs.field(default=(), converter=_blas_field)
     locale: str | None = None
     encoding: str | None = None
     timezone: str | None = None
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_env)
     captured_at: str = ""
+
+    def __attrs_post_init__(self) -> None:
+        # One rule for what is built, written and read: a snapshot the constructor (or
+        # capture) accepts is one from_json reads back, so no stored snapshot is unreadable.
+        _fields(JsonDocument.of(self.to_dict(), "EnvironmentSnapshot"))
 
     # --- derived views --------------------------------------------------------------
 
@@ -311,15 +359,22 @@ class EnvironmentSnapshot:
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-compatible form :meth:`to_json` writes.
 
+        It holds JSON types only (lists, not tuples), so :meth:`from_dict` reads it back.
+
         Examples
         --------
         >>> from modelship.parity import EnvironmentSnapshot
-        >>> EnvironmentSnapshot.capture().to_dict()["schema_version"]
-        1
+        >>> snap = EnvironmentSnapshot.capture()
+        >>> snap.to_dict()["schema_version"], type(snap.to_dict()["gpus"]).__name__
+        (1, 'list')
+        >>> EnvironmentSnapshot.from_dict(snap.to_dict()) == snap
+        True
         """
         document = attrs.asdict(self)
         document["packages"] = dict(sorted(self.packages.items()))
         document["env"] = dict(sorted(self.env.items()))
+        document["gpus"] = [attrs.asdict(gpu) for gpu in self.gpus]
+        document["blas"] = [attrs.asdict(library) for library in self.blas]
         return {"schema_version": SNAPSHOT_SCHEMA_VERSION, **document}
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -359,30 +414,7 @@ class EnvironmentSnapshot:
         ...
         modelship.parity.SnapshotError: environment snapshot: 'python_version' is missing
         """
-        doc = JsonDocument.of(document, "environment snapshot")
-        doc.schema_version(SNAPSHOT_SCHEMA_VERSION)
-        doc.only("schema_version", *_FIELDS)
-        return cls(
-            python_version=_python_version(doc),
-            python_implementation=doc.text("python_implementation"),
-            os=doc.text("os"),
-            os_release=doc.text("os_release"),
-            machine=doc.text("machine"),
-            packages=_package_names(doc),
-            cpu_count=doc.integer("cpu_count", minimum=1, required=True),
-            cpu_model=doc.opt_text("cpu_model", required=True),
-            cpu_limit=doc.number("cpu_limit", positive=True, required=True),
-            memory_total=doc.integer("memory_total", minimum=0, required=True),
-            memory_available=doc.integer("memory_available", minimum=0, required=True),
-            memory_limit=doc.integer("memory_limit", minimum=0, required=True),
-            gpus=[_gpu(gpu) for gpu in doc.records("gpus", required=True)],
-            blas=[_blas_library(lib) for lib in doc.records("blas", required=True)],
-            locale=doc.opt_text("locale", required=True),
-            encoding=doc.opt_text("encoding", required=True),
-            timezone=doc.opt_text("timezone", required=True),
-            env=doc.text_map("env", required=True),
-            captured_at=_captured_at(doc),
-        )
+        return cls(**_fields(JsonDocument.of(document, "environment snapshot")))
 
     @classmethod
     def from_json(cls, text: str | bytes) -> EnvironmentSnapshot:
@@ -417,6 +449,33 @@ _ISO_TIME = re.compile(
 )
 
 
+def _fields(doc: JsonDocument) -> dict[str, Any]:
+    """The constructor's arguments from a snapshot document, every field checked."""
+    doc.schema_version(SNAPSHOT_SCHEMA_VERSION)
+    doc.only("schema_version", *_FIELDS)
+    return {
+        "python_version": _python_version(doc),
+        "python_implementation": doc.text("python_implementation"),
+        "os": doc.text("os"),
+        "os_release": doc.text("os_release"),
+        "machine": doc.text("machine"),
+        "packages": _package_names(doc),
+        "cpu_count": doc.integer("cpu_count", minimum=1, required=True),
+        "cpu_model": doc.opt_text("cpu_model", required=True),
+        "cpu_limit": doc.number("cpu_limit", positive=True, required=True),
+        "memory_total": doc.integer("memory_total", minimum=0, required=True),
+        "memory_available": doc.integer("memory_available", minimum=0, required=True),
+        "memory_limit": doc.integer("memory_limit", minimum=0, required=True),
+        "gpus": [_gpu(gpu) for gpu in doc.records("gpus", required=True)],
+        "blas": [_blas_library(lib) for lib in doc.records("blas", required=True)],
+        "locale": doc.opt_text("locale", required=True),
+        "encoding": doc.opt_text("encoding", required=True),
+        "timezone": doc.opt_text("timezone", required=True),
+        "env": doc.text_map("env", required=True),
+        "captured_at": _captured_at(doc),
+    }
+
+
 def _python_version(doc: JsonDocument) -> str:
     version = doc.text("python_version")
     if not _PYTHON_VERSION.fullmatch(version):
@@ -431,6 +490,13 @@ def _package_names(doc: JsonDocument) -> dict[str, str]:
     packages = doc.text_map("packages", required=True)
     if not all(isinstance(name, str) and name.strip() for name in packages):
         raise SnapshotError(f"{doc.what}: 'packages' has an empty distribution name")
+    for name, version in packages.items():
+        if len(name) > MAX_TEXT or len(version) > MAX_TEXT:
+            raise SnapshotError(
+                f"{doc.what}: 'packages' has {reprlib.repr(name)} at version "
+                f"{reprlib.repr(version)}; names and versions are at most {MAX_TEXT} "
+                "characters, and no real distribution's are longer"
+            )
     return packages
 
 
@@ -533,9 +599,12 @@ def _meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
 
 def _sysconf_memory() -> int | None:
     try:
-        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        pages, page_size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
     except (AttributeError, ValueError, OSError):
         return None
+    if pages <= 0 or page_size <= 0:  # -1: the system cannot say
+        return None
+    return pages * page_size
 
 
 @attrs.frozen
@@ -585,14 +654,17 @@ class _Cgroups:
         text = self._first("", "cpu.max")  # v2: "<quota|max> <period>"
         if text is not None:
             quota, _, period = text.partition(" ")
-            if quota.isdigit() and period.isdigit() and int(period) > 0:
-                return int(quota) / int(period)
-            return None
+            return _quota(quota, period)
         v1_quota = self._first("cpu", "cpu.cfs_quota_us")  # v1: -1 is no limit
         v1_period = self._first("cpu", "cpu.cfs_period_us") or ""
-        if v1_quota and v1_quota.isdigit() and v1_period.isdigit() and int(v1_period) > 0:
-            return int(v1_quota) / int(v1_period)
-        return None
+        return _quota(v1_quota or "", v1_period)
+
+
+def _quota(quota: str, period: str) -> float | None:
+    """A CPU quota in CPUs; None for no limit, or a quota of zero no kernel writes."""
+    if quota.isdigit() and period.isdigit() and int(quota) > 0 and int(period) > 0:
+        return int(quota) / int(period)
+    return None
 
 
 def _gpus() -> tuple[Gpu, ...]:
@@ -645,14 +717,23 @@ def _blas() -> tuple[BlasLibrary, ...]:
     return tuple(
         BlasLibrary(
             name=str(info.get("internal_api")),
-            version=info.get("version"),
-            threading_layer=info.get("threading_layer"),
-            num_threads=info.get("num_threads"),
-            architecture=info.get("architecture"),
+            version=_text_or_none(info.get("version")),
+            threading_layer=_text_or_none(info.get("threading_layer")),
+            num_threads=_count_or_none(info.get("num_threads")),
+            architecture=_text_or_none(info.get("architecture")),
         )
         for info in infos
         if info.get("user_api") == "blas"
     )
+
+
+# A native library's report is not trusted to be well-typed; what it says wrong is unknown.
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _count_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
 
 
 def _numpy_config_blas() -> tuple[BlasLibrary, ...]:
@@ -663,7 +744,7 @@ def _numpy_config_blas() -> tuple[BlasLibrary, ...]:
         blas = config["Build Dependencies"]["blas"]
     except Exception:  # numpy < 1.25 has no structured configuration
         return ()
-    return (BlasLibrary(name=str(blas.get("name")), version=blas.get("version")),)
+    return (BlasLibrary(name=str(blas.get("name")), version=_text_or_none(blas.get("version"))),)
 
 
 def _locale() -> str | None:

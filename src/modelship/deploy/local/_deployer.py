@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import reprlib
 import sys
 import threading
 import time
@@ -43,6 +44,16 @@ __all__ = ["LocalDeployer"]
 
 _POLL = 0.05  # seconds between readiness probes: a server turns ready in ~1 s
 
+# The flags the deployer passes to every server itself, with what to use instead. argparse
+# reads any unambiguous prefix of a flag as the flag, so "--sl" is refused as "--slot" is.
+_MANAGED_FLAGS = {
+    "--host": "servers listen on 127.0.0.1 behind the router; send requests to .endpoint",
+    "--port": "the deployer hands each server a socket on a free port (--fd)",
+    "--fd": "the deployer hands each server its socket",
+    "--slot": "the deployer names each server's slot in apply()",
+    "--graceful-seconds": "pass LocalDeployer(graceful_seconds=...)",
+}
+
 
 @attrs.define(eq=False)
 class _Slot:
@@ -51,6 +62,25 @@ class _Slot:
     proc: ServerProcess
     weight: int = 0
     ready: bool = False
+
+
+def _check_server_arg(i: int, arg: object) -> None:
+    """Refuse what ``modelship serve`` cannot be given, before any server starts."""
+    if not isinstance(arg, str):
+        raise ConfigError(f"server_args[{i}] must be a string, got {type(arg).__name__} (quote it)")
+    if "\x00" in arg:
+        raise ConfigError(
+            f"server_args[{i}] {reprlib.repr(arg)} holds a NUL character, which no process "
+            "argument can carry; remove it"
+        )
+    flag = arg.partition("=")[0]
+    if flag.startswith("--") and len(flag) > 2:
+        for managed, instead in _MANAGED_FLAGS.items():
+            if managed.startswith(flag):
+                raise ConfigError(
+                    f"server_args[{i}] {reprlib.repr(arg)} sets {managed}, which the "
+                    f"LocalDeployer sets for every server itself: {instead}"
+                )
 
 
 class LocalDeployer:
@@ -67,6 +97,8 @@ class LocalDeployer:
         Seconds a server may take to finish its requests after SIGTERM (then SIGKILL).
     server_args
         Extra arguments for every ``modelship serve`` process (``["--no-warmup"]``).
+        The flags the deployer sets itself (``--host``, ``--port``, ``--fd``, ``--slot``,
+        ``--graceful-seconds``) are refused, as is an argument holding a NUL character.
 
     Examples
     --------
@@ -103,10 +135,7 @@ class LocalDeployer:
                 f"{type(server_args).__name__}"
             )
         for i, arg in enumerate(server_args):
-            if not isinstance(arg, str):
-                raise ConfigError(
-                    f"server_args[{i}] must be a string, got {type(arg).__name__} (quote it)"
-                )
+            _check_server_arg(i, arg)
         url = registry.store.url
         if url.startswith("memory:"):
             raise ConfigError(
