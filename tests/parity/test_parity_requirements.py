@@ -15,6 +15,7 @@ from _estimators import FakeScaler, clip_outliers
 from hypothesis import given
 from hypothesis import strategies as st
 
+from modelship.errors import ConfigError
 from modelship.parity import (
     ArtifactScan,
     EnvironmentMismatch,
@@ -166,3 +167,20 @@ def test_version_change_is_symmetric_and_none_only_for_equal_releases(a: str, b:
     assert (version_change(a, b) is None) == (same[:4] == other[:4])
     if same[0] != other[0]:
         assert version_change(a, b) == "major"
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{"strict": "yes"}, {"what": 3}, {"stacklevel": 0}, {"stacklevel": "2"}],
+)
+def test_check_installed_refuses_options_of_the_wrong_kind(options: dict[str, object]) -> None:
+    with pytest.raises(ConfigError, match=str(next(iter(options)))):
+        check_installed({"attrs": "0.1.0"}, **options)  # type: ignore[arg-type]
+
+
+def test_check_installed_warns_at_its_caller() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        check_installed({"attrs": "0.1.0"}, what="fraud version 3")
+    assert caught[0].filename == __file__
+    assert str(caught[0].message).startswith("fraud version 3: attrs:")

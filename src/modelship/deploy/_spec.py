@@ -988,13 +988,17 @@ def _load(path: Path) -> Any:
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json", ".toml"):
         raise ConfigError(f"{path}: a deployment file ends in .yaml, .yml, .json or .toml")
+    # At most one byte more than allowed, whatever size the file reports: a FIFO or
+    # /dev/zero reports 0, and a file may grow while it is read.
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConfigError(f"{path}: {size} bytes; a deployment file is at most 1 MiB")
-        data = path.read_bytes()
+        with path.open("rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(
+            f"{path}: more than {MAX_FILE_BYTES} bytes; a deployment file is at most 1 MiB"
+        )
     try:
         if suffix == ".json":
             try:

@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 
+from modelship._params import Interval, validate_params
 from modelship.errors import ConfigError
 from modelship.parity._errors import (
     EnvironmentMismatch,
@@ -439,6 +440,7 @@ def _installed_version(name: str) -> str | None:
         return None
 
 
+@validate_params(strict=bool, what=str, stacklevel=Interval(int, 1, None))
 def check_installed(
     requirements: Mapping[str, str],
     *,
@@ -464,7 +466,8 @@ def check_installed(
     EnvironmentMismatch
         With ``strict=True``, when any needed distribution differs or is missing.
     ConfigError
-        When ``requirements`` is not a mapping of distribution name to version string.
+        When ``requirements`` is not a mapping of distribution name to version string,
+        ``strict`` is not a bool, ``what`` not a string or ``stacklevel`` not an int >= 1.
 
     Examples
     --------
@@ -499,5 +502,6 @@ def check_installed(
             " with a warning"
         )
     for mismatch in mismatches:
-        warnings.warn(f"{prefix}{mismatch}", EnvironmentMismatchWarning, stacklevel=stacklevel)
+        # One frame more: validate_params' wrapper stands between the caller and here.
+        warnings.warn(f"{prefix}{mismatch}", EnvironmentMismatchWarning, stacklevel=stacklevel + 1)
     return tuple(mismatches)
