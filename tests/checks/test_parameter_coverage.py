@@ -155,11 +155,6 @@ EXEMPT: dict[tuple[str, str], str] = {
     ("modelship.monitor.quantile_of", "stat"): "reads any text; None when not a percentile",
     ("modelship.parity.ResourceRequest", "cpus"): "a quantity parsed by parse_cpus ('500m')",
     ("modelship.parity.ResourceRequest", "memory"): "a quantity parsed by parse_memory ('2Gi')",
-    ("modelship.parity.check_installed", "what"): (
-        "words for a warning; a validating wrapper would add a stack frame and move the "
-        "warning that stacklevel points at"
-    ),
-    ("modelship.parity.check_installed", "stacklevel"): "as for what: a wrapper moves the frame",
     ("modelship.parity.is_secret", "name"): "an environment variable's name: data to classify",
     ("modelship.parity.normalize_name", "name"): "a distribution name: data to normalise",
 }

@@ -262,6 +262,7 @@ VALID_CALLS: dict[str, tuple[Callable[..., Any], Any]] = {
         {"train": parity.EnvironmentSnapshot.capture()},
     ),
     "modelship.parity.ParityRules": (parity.ParityRules, {}),
+    "modelship.parity.check_installed": (parity.check_installed, {"requirements": {}}),
     "modelship.parity.ResourceRequest.from_spec": (
         parity.ResourceRequest.from_spec,
         {"spec": _SPEC},
