@@ -115,8 +115,11 @@ def write_output(target: str, text: str, *, append: bool = False) -> None:
 
 def _write_failure(path: Path, exc: OSError) -> str:
     """Why ``path`` could not be written, in words: a file where a folder must be, else
-    the system's reason (``Permission denied``, ``No space left on device``)."""
+    the system's reason (``Permission denied``, ``No space left on device``).
+
+    Never raises: a folder that cannot be looked at (no search permission) is not in the way
+    as far as can be told (``os.path.exists`` and ``isdir`` answer False, not raise)."""
     for folder in reversed(path.parents):  # from the top down: the first that is in the way
-        if folder.exists() and not folder.is_dir():
+        if os.path.exists(folder) and not os.path.isdir(folder):
             return f"{folder} is a file, not a folder"
     return (exc.strerror or str(exc) or type(exc).__name__).rstrip(". ")

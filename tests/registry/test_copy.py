@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ import numpy as np
 import pytest
 
 import modelship as ms
+from modelship.cli import main
 
 
 def _fill(reg: ms.Registry) -> None:
@@ -107,3 +109,32 @@ def test_copy_command_line_between_local_registries(tmp_path: Path) -> None:
     )
     assert out.returncode == 0, out.stderr
     assert ms.open_registry(str(tmp_path / "b")).load("m") == b"1"
+
+
+@pytest.mark.s3
+def test_copy_command_line_gives_storage_options_only_to_the_remote_side(
+    tmp_path: Path, s3_bucket: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    local = ms.open_registry(str(tmp_path / "local"))
+    local.register(model_name="m", model=b"1", serializer="bytes")
+    options = [
+        f"{key}={json.dumps(value) if isinstance(value, dict) else value}"
+        for key, value in s3_bucket["options"].items()
+    ]
+    argv = ["registry", "copy", str(tmp_path / "local"), s3_bucket["url"]]
+    assert main([*argv, *(arg for o in options for arg in ("-o", o))]) == 0, capsys.readouterr()
+    s3 = ms.open_registry(s3_bucket["url"], **s3_bucket["options"])
+    assert s3.load("m") == b"1"
+    back = ["registry", "copy", s3_bucket["url"], str(tmp_path / "back")]
+    assert main([*back, *(arg for o in options for arg in ("-o", o))]) == 0, capsys.readouterr()
+    assert ms.open_registry(str(tmp_path / "back")).load("m") == b"1"
+
+
+def test_copy_command_line_refuses_storage_options_between_two_folders(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    ms.open_registry(str(tmp_path / "a")).register(model_name="m", model=b"1", serializer="bytes")
+    argv = ["registry", "copy", str(tmp_path / "a"), str(tmp_path / "b"), "-o", "anon=false"]
+    assert main(argv) == 2
+    assert "both local folders" in capsys.readouterr().err
+    assert not (tmp_path / "b").exists()

@@ -117,6 +117,16 @@ def test_download_into_a_folder_path_is_refused(reg: ms.Registry, tmp_path: Path
         reg.download("fraud", "1", tmp_path)
 
 
+def test_download_to_a_home_folder_that_cannot_be_expanded_raises_config_error(
+    reg: ms.Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    user = "nosuchuser_modelship_tests"
+    with pytest.raises(ms.ConfigError, match=f"~{user} cannot be expanded.*give the full path"):
+        reg.download("fraud", "1", f"~{user}/model.bin", progress=False)
+    assert not (tmp_path / f"~{user}").exists()
+
+
 def test_download_writes_an_attachment_by_role(reg: ms.Registry, tmp_path: Path) -> None:
     reg.register(model_name="fraud", model=b"m", serializer="bytes", attachments={"notes": "hi"})
     out = tmp_path / "notes.txt"

@@ -8,6 +8,7 @@ to be edited or reused for another listing.
 
 from __future__ import annotations
 
+import base64
 import json
 import warnings
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ import modelship as ms
 from modelship import InvalidCursor, RepairWarning
 from modelship.cli import main
 from modelship.registry import Store, VersionPage
-from modelship.registry._listing import CHUNK
+from modelship.registry._listing import CHUNK, _check
 from modelship.testing import HookStore, MemoryStore
 
 KEY = b"k" * 32
@@ -202,6 +203,43 @@ def test_an_edited_cursor_raises_invalid_cursor(reg: ms.Registry, edit: Any) -> 
     cursor = reg.versions("m", limit=5).next_cursor
     with pytest.raises(InvalidCursor, match="not one versions\\(\\) returned"):
         reg.versions("m", limit=5, cursor=edit(cursor))
+
+
+def _forged(payload: bytes) -> str:
+    """A cursor anyone can make: the check's key is public (it catches edits, not forgers)."""
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _check(payload)
+
+
+@pytest.mark.parametrize("depth", [20_000, 300], ids=["too-long", "within-bound"])
+def test_a_forged_deeply_nested_cursor_raises_invalid_cursor(reg: ms.Registry, depth: int) -> None:
+    with pytest.raises(InvalidCursor, match="not one versions\\(\\) returned"):
+        reg.versions("m", limit=5, cursor=_forged(b"[" * depth + b"]" * depth))
+
+
+def test_a_cursor_json_cannot_parse_for_its_nesting_raises_invalid_cursor(
+    reg: ms.Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cursor = _forged(b"[" * 300 + b"]" * 300)  # under a lower recursion limit than the default
+
+    def too_deep(*args: object, **kwargs: object) -> object:
+        raise RecursionError("maximum recursion depth exceeded while decoding a JSON array")
+
+    monkeypatch.setattr("modelship.registry._listing.json.loads", too_deep)
+    with pytest.raises(InvalidCursor, match="not one versions\\(\\) returned"):
+        reg.versions("m", limit=5, cursor=cursor)
+
+
+def test_the_longest_cursor_a_listing_makes_is_accepted() -> None:
+    reg = ms.Registry(MemoryStore())
+    name = "m" * 128
+    _register(reg, 3, name=name)
+    where = {"metrics.i": (">=", 0)}
+    page = reg.versions(name, limit=1, order="newest", where=where, include_archived=True)
+    assert page.next_cursor is not None
+    rest = reg.versions(
+        name, limit=5, order="newest", where=where, include_archived=True, cursor=page.next_cursor
+    )
+    assert [mv.version for mv in rest] == ["2", "1"]
 
 
 @pytest.mark.parametrize(

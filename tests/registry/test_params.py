@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import modelship as ms
 from modelship.registry import params_from_estimator
+from modelship.testing import HookStore, MemoryStore
 
 
 @pytest.fixture
@@ -158,3 +159,15 @@ def test_functions_and_number_keys_become_strings() -> None:
 def test_params_from_estimator_refuses_an_object_without_get_params() -> None:
     with pytest.raises(ms.ConfigError, match="has no get_params"):
         params_from_estimator(object())
+
+
+@pytest.mark.parametrize("field", ["metrics", "params"])
+def test_a_value_the_manifest_cannot_store_is_refused_before_anything_is_written(
+    field: str,
+) -> None:
+    created: list[str] = []
+    reg = ms.Registry(HookStore(MemoryStore(), before_create=created.append))
+    with pytest.raises(ms.ConfigError, match=f"^{field} of m cannot be stored in its manifest"):
+        reg.register(model_name="m", model=b"w", serializer="bytes", **{field: {"n": 10**5000}})
+    assert created == []
+    assert reg.register(model_name="m", model=b"w", serializer="bytes").version == "1"

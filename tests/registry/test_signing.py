@@ -9,6 +9,7 @@ at; without a key, a signed registry is refused unless the reader opts out expli
 from __future__ import annotations
 
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -136,6 +137,22 @@ def test_cli_without_signing_key_refuses_a_signed_registry(
     assert main(["registry", "verify", url, "m", "1", "--no-verify-signatures"]) == 0
     monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY.decode())
     assert main(["registry", "verify", url, "m", "1"]) == 0
+
+
+def test_a_text_key_that_utf8_cannot_encode_raises_config_error(url: str) -> None:
+    with pytest.raises(ms.ConfigError, match=r"cannot be encoded as UTF-8.*pass the key as bytes"):
+        ms.open_registry(url, signing_key="k\udcff" * 16)
+
+
+@pytest.mark.skipif(not os.supports_bytes_environ, reason="the environment is text here")
+def test_cli_reads_a_signing_key_of_any_bytes_from_the_environment(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    key = bytes(range(128, 160))  # not UTF-8: Python decodes it with lone surrogates
+    ms.open_registry(url, signing_key=key).register(model_name="m", model=b"w", serializer="bytes")
+    monkeypatch.setitem(os.environb, b"MODELSHIP_SIGNING_KEY", key)
+    assert main(["registry", "models", url]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out == "m\n"
 
 
 # --- item 8: every document that decides a resolution is signed and checked ---------------

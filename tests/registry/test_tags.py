@@ -184,6 +184,40 @@ def test_an_entry_moved_to_another_revision_is_refused() -> None:
         reg.tags("m", "1")
 
 
+def _registered_before_tags_were_checked(monkeypatch: pytest.MonkeyPatch) -> ms.Registry:
+    """A version whose registration holds a tag key today's rules refuse, as versions
+    registered before tags were checked at registration do."""
+    with monkeypatch.context() as patch:
+        patch.setattr("modelship.registry._registry.check_tag_key", lambda key: key)
+        reg = ms.Registry(MemoryStore())
+        reg.register(model_name="m", model=b"x", serializer="bytes", tags={"a b": "x"})
+    return reg
+
+
+def test_a_tag_key_carried_over_from_an_older_registration_stays_readable_after_set_tag(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reg = _registered_before_tags_were_checked(monkeypatch)
+    reg.set_tag("m", "1", "approved_by", "ana")
+    reg.set_tag("m", "1", "stage", "prod")
+    assert reg.tags("m", "1") == {"a b": "x", "approved_by": "ana", "stage": "prod"}
+    assert [c.key for c in reg.tag_history("m", "1")] == ["approved_by", "stage"]
+    assert [mv.version for mv in reg.versions("m", where={"tags.approved_by": "ana"})] == ["1"]
+
+
+def test_a_refused_tag_key_not_carried_over_unchanged_is_damage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reg = _registered_before_tags_were_checked(monkeypatch)
+    reg.set_tag("m", "1", "stage", "prod")
+    key = f"{LOG}/000000000001.json"
+    doc = json.loads(reg.store.read(key))
+    doc["tags"]["a b"] = "changed"
+    reg.store.replace(key, json.dumps(doc).encode())
+    with pytest.raises(ms.IntegrityError, match="tag key 'a b' is not allowed"):
+        reg.tags("m", "1")
+
+
 def test_with_a_signing_key_an_entry_written_without_it_is_refused() -> None:
     store = MemoryStore()
     signed = _registry(store, signing_key=KEY)

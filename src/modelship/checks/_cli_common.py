@@ -20,6 +20,7 @@ from typing import Any
 
 import attrs
 import numpy as np
+from numpy.lib import format as npy_format
 from numpy.typing import NDArray
 
 from modelship._cli_common import STDOUT, add_storage_options, write_output
@@ -148,8 +149,9 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     MissingDependency
         For Parquet when pyarrow is not installed.
     ConfigError
-        For an unknown file type, a file that cannot be read, a damaged ``.npy`` or
-        Parquet file, or a malformed CSV file (ragged rows, an empty or repeated column
+        For an unknown file type, a file that cannot be read, a damaged ``.npy`` (one
+        whose header declares more data than it holds, or object arrays) or Parquet
+        file, or a malformed CSV file (ragged rows, an empty or repeated column
         name); the message names the file.
 
     Examples
@@ -176,6 +178,7 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     data = read_bytes(path, storage_options)
     if suffix == ".npy":
         try:
+            _check_npy_size(data)
             return np.load(io.BytesIO(data), allow_pickle=False)
         except (ValueError, EOFError) as exc:
             raise _unreadable(
@@ -188,6 +191,41 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
         return pq.read_table(io.BytesIO(data))
     except arrow_errors as exc:
         raise _unreadable(name, exc, "check that it is a complete Parquet file") from exc
+
+
+def _check_npy_size(data: bytes) -> None:
+    """Refuse a ``.npy`` file whose header declares more values than the file holds.
+
+    ``np.load`` allocates the declared shape before it reads a byte of data, so a file of
+    a few bytes whose header says ``(10**12,)`` would ask for terabytes. Only the header is
+    read here; anything that does not start like a ``.npy`` file is left to ``np.load`` to
+    refuse, as are object arrays (pickled: their size is not in the header).
+
+    Raises
+    ------
+    ValueError
+        For a damaged header (as ``np.load`` raises it), or one that declares more bytes
+        than follow it; :func:`read_table` turns it into ``ConfigError``.
+    """
+    if not data.startswith(npy_format.MAGIC_PREFIX):
+        return
+    handle = io.BytesIO(data)
+    version = npy_format.read_magic(handle)
+    # Version 3.0 is 2.0 with a UTF-8 header: read as Latin-1, only field names change,
+    # never the shape or the item size.
+    read_header = (
+        npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
+    )
+    shape, _, dtype = read_header(handle)
+    if dtype.hasobject:
+        return
+    needed = math.prod(shape) * dtype.itemsize
+    held = len(data) - handle.tell()
+    if needed > held:
+        raise ValueError(
+            f"its header declares shape {shape} of {dtype} ({needed} bytes), but only "
+            f"{held} bytes of data follow it"
+        )
 
 
 @attrs.frozen

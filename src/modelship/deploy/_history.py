@@ -22,8 +22,10 @@ from modelship import _json
 from modelship._names import check_model_name
 from modelship.deploy._errors import HistoryError
 from modelship.deploy._record import RolloutRecord
-from modelship.errors import IntegrityError
+from modelship.errors import IntegrityError, ModelNotFound, SignatureError
 from modelship.registry._integrity import check_document
+from modelship.registry._layout import folder as registry_folder
+from modelship.registry._layout import is_document
 
 if TYPE_CHECKING:
     from modelship.registry import Registry
@@ -105,6 +107,9 @@ class RegistryHistory:
     def _folder(self, model: str) -> str:
         return f"{_PREFIX}/{check_model_name(model)}"
 
+    def _versions(self, model: str) -> str:
+        return registry_folder(check_model_name(model), "versions")
+
     def save(self, record: RolloutRecord) -> None:
         """Write ``record`` whole under ``deployments/<model>/<rollout id>.json``."""
         data = _record_json(record).encode()
@@ -113,13 +118,23 @@ class RegistryHistory:
     def records(self, model: str) -> list[RolloutRecord]:
         """Every record of ``model``, oldest first; an unreadable one raises HistoryError,
         and a model the registry does not have raises ModelNotFound."""
+        store = self.registry.store
         folder = self._folder(model)
-        names = sorted(n for n in self.registry.store.list(folder) if n.endswith(".json"))
-        if not names:
-            # No rollouts, or no such model (or registry): a typo must not read as "none
-            # yet". This raises ModelNotFound or RegistryNotFound for those.
-            self.registry.versions(model, include_archived=True, limit=1)
-        found = self.registry.store.read_many(f"{folder}/{n}" for n in names)
+        names = sorted(n for n in store.list(folder) if n.endswith(".json"))
+        # No rollouts, or no such model (or registry): a typo must not read as "none yet".
+        # Only the model's versions folder is listed: reading a version would check its
+        # signature, which a reader without the key (the deploy and monitor commands)
+        # cannot do, though the records themselves are not signed.
+        if not names and not any(is_document(n) for n in store.list(self._versions(model))):
+            try:
+                # The registry's own error: ModelNotFound naming the models it has, or
+                # RegistryNotFound.
+                self.registry.versions(model, include_archived=True, limit=1)
+            except SignatureError:  # a keyless reader of a signed registry: no hint
+                raise ModelNotFound(
+                    f"no model named {model!r} in {store.url}; check the model name"
+                ) from None
+        found = store.read_many(f"{folder}/{n}" for n in names)
         out = []
         for key in found:
             try:

@@ -18,6 +18,7 @@ from modelship.registry._cli_tags import add_listing_options, add_tag_commands, 
 from modelship.registry._copy import copy_registry
 from modelship.registry._open import open_registry
 from modelship.registry._registry import Registry
+from modelship.registry._store import scheme_of
 
 __all__ = ["add_commands"]
 
@@ -25,18 +26,22 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 
 
-def _open(args: argparse.Namespace, url: str | None = None) -> Registry:
+def _open(
+    args: argparse.Namespace, url: str | None = None, options: dict[str, Any] | None = None
+) -> Registry:
     key_var = args.signing_key_env
     key = os.environ.get(key_var) if key_var else None
     if key_var and args.signing_key_env != "MODELSHIP_SIGNING_KEY" and key is None:
         raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
     # Without a key, a signed registry is refused (never read unchecked) unless the
-    # caller opts out with --no-verify-signatures.
+    # caller opts out with --no-verify-signatures. The key is the variable's bytes as the
+    # system holds them (os.fsencode undoes the lenient decoding of bytes that are not
+    # UTF-8), so any bytes serve as a key.
     registry: Registry = open_registry(
         url or args.url,
-        signing_key=key or None,
+        signing_key=os.fsencode(key) if key else None,
         verify_signatures=args.verify_signatures,
-        **storage_options(args.option),
+        **(storage_options(args.option) if options is None else options),
     )
     return registry
 
@@ -178,8 +183,17 @@ def _cmd_purge(args: argparse.Namespace) -> int:
 
 
 def _cmd_copy(args: argparse.Namespace) -> int:
-    src = _open(args, args.src)
-    dst = _open(args, args.dst)
+    # The -o options are for the store that is not a local folder (copying /srv/models to
+    # s3://...); a folder takes none, so they go to each remote side and only there.
+    options = storage_options(args.option)
+    src_remote, dst_remote = (scheme_of(url) != "file" for url in (args.src, args.dst))
+    if options and not (src_remote or dst_remote):
+        raise ConfigError(
+            f"storage option(s) {sorted(options)} apply to neither side: {args.src} and "
+            f"{args.dst} are both local folders; drop the -o options"
+        )
+    src = _open(args, args.src, options if src_remote else {})
+    dst = _open(args, args.dst, options if dst_remote else {})
     report = copy_registry(src, dst, models=args.model or None)
     _print_json(
         {
@@ -296,7 +310,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--reason", default="")
     command("restore", _cmd_restore, "bring back an archived version", "url", "name", "version")
     command("purge", _cmd_purge, "remove an archived version's bytes", "url", "name", "version")
-    p = command("copy", _cmd_copy, "copy models between registries", "src", "dst")
+    p = command(
+        "copy",
+        _cmd_copy,
+        "copy models between registries (-o options go to the side that is not a folder)",
+        "src",
+        "dst",
+    )
     p.add_argument("--model", action="append", help="copy only this model (repeatable)")
     p = command("gc", _cmd_gc, "remove what crashed writers left", "url")
     p.add_argument("--grace-seconds", type=float, default=3600.0)

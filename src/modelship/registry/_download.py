@@ -50,8 +50,9 @@ def _exists(path: Path) -> DestinationExists:
 
 
 def _destination(path: object) -> Path:
-    """The absolute path to write, from a ``str`` or path-like; anything else, or a path
-    the file system cannot encode (a lone surrogate), is a :class:`ConfigError`."""
+    """The absolute path to write, from a ``str`` or path-like; anything else, a path the
+    file system cannot encode (a lone surrogate), or a ``~user`` that cannot be expanded
+    (no such user, or no home folder), is a :class:`ConfigError`."""
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigError(f"path must be a str or a pathlib.Path, got {type(path).__name__}")
     text = os.fspath(path)
@@ -61,7 +62,15 @@ def _destination(path: object) -> Path:
         os.fsencode(text)
     except UnicodeEncodeError as exc:
         raise ConfigError(f"path {text!r} cannot be encoded for the file system: {exc}") from None
-    return Path(text).expanduser().absolute()
+    try:
+        expanded = Path(text).expanduser()
+    except RuntimeError:  # not written to a folder literally named "~user" instead
+        home = text.split("/", 1)[0].split(os.sep, 1)[0]
+        raise ConfigError(
+            f"path {text!r}: {home} cannot be expanded (no such user, or no home folder); "
+            "give the full path"
+        ) from None
+    return expanded.absolute()
 
 
 def _sync_folder(folder: Path) -> None:

@@ -84,6 +84,9 @@ one, then seven chunk documents."""
 _CHUNK_FORMAT = 1
 _HEAD_AFTER = 4
 """A reader rewrites the top chunk's head once it read this many settled slots past it."""
+# A public constant key: the cursor's check catches a cursor that was edited, truncated or
+# mistyped, not a forged one (anyone can compute it), so what it covers is still parsed
+# as untrusted input.
 _CURSOR_CHECK = b"modelship-cursor"
 
 
@@ -157,9 +160,10 @@ def _encode(name: str, order: Order, seq: int, query: str) -> str:
     return f"{body}.{_check(payload)}"
 
 
-# Cursors made here are a model name, an order, a number and a filter's text: a few
-# hundred characters; one of 64 KiB was not made here.
-_MAX_CURSOR = 1 << 16
+# Cursors made here are a model name (at most 128 ASCII characters), an order, a number
+# and a 12-digit filter digest: at most about 250 characters; one of 1 KiB was not made
+# here, and a bound this small also bounds how deeply a forged payload can nest.
+_MAX_CURSOR = 1 << 10
 
 
 def _shown(cursor: object) -> str:
@@ -182,12 +186,13 @@ def _decode(cursor: object, name: str, order: Order, query: str) -> int:
         payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
     except (binascii.Error, ValueError):
         raise bad from None
-    # The check first: only a payload this module wrote is parsed (no hostile nesting).
+    # The check catches edits and truncation; its key is public, so a forged payload
+    # passes it and is parsed as untrusted input all the same.
     if not hmac.compare_digest(_check(payload), check):
         raise bad
     try:
         made = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested too deep
         raise bad from None
     if not isinstance(made, list) or len(made) != 4:
         raise bad

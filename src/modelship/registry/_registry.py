@@ -25,6 +25,7 @@ import attrs
 
 from modelship._documents import Document, attachment_bytes, read_document
 from modelship._hashing import CHUNK
+from modelship._json import canonical_json
 from modelship._model_version import (
     ArtifactRef,
     Lineage,
@@ -127,6 +128,25 @@ def _checked_user(user: object) -> str:
             f"{type(user).__name__} {str(user)[:40]!r}"
         )
     return user
+
+
+def _check_serialisable(draft: ModelVersion) -> None:
+    """Refuse, naming the field, a version whose manifest JSON cannot store exactly.
+
+    Run on the manifest-to-be before anything is written: commit() serialises it again
+    once it has its number, and what commit() adds (the artifact, number, registration,
+    time, signature) is made by the registry and always serialises, so it cannot fail
+    there after a version number is used up.
+    """
+    for field, value in draft.to_dict().items():
+        try:
+            canonical_json(value)
+        except ConfigError as exc:
+            reason = exc.__cause__ or exc
+            raise ConfigError(
+                f"{field} of {draft.name} cannot be stored in its manifest ({reason}); give "
+                "values JSON carries exactly (ints of at most 4300 digits, or text)"
+            ) from exc
 
 
 # gc's longest grace: a century of seconds, far below where time arithmetic overflows.
@@ -311,11 +331,12 @@ class Registry:
             check_tag_value(check_tag_key(key), value)
         docs = attachment_bytes(attachments or {}, {"profile": profile, "schema": schema})
         parity = RegistrationCapture.start(docs, enabled=capture_environment)
+        lin = lineage_for(name, lineage, data, lambda n, v: self.store.exists(manifest_key(n, v)))
+        _check_serialisable(attrs.evolve(draft, lineage=lin))
         self.check_writable()
         if explicit is not None and self.store.exists(manifest_key(name, explicit)):
             raise version_exists(name, explicit)
         claim_name(self.store, name)
-        lin = lineage_for(name, lineage, data, lambda n, v: self.store.exists(manifest_key(n, v)))
 
         runs_code = not (isinstance(codec, LoadsWithoutCode) and codec.loads_without_code)
         # The requirements scan reads the bytes as they are written: nothing is read back.
@@ -1023,7 +1044,7 @@ class Registry:
         See :class:`~modelship.registry.TagChange`.
         """
         mv = self._get(name, ref, include_archived=True)
-        return tag_history(self.store, mv.name, mv.version, self._signer)
+        return tag_history(self.store, mv.name, mv.version, self._signer, mv.tags)
 
     # --- deleting -----------------------------------------------------------------------
 

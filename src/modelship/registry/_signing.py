@@ -77,7 +77,14 @@ class Signer:
 
     def __init__(self, key: bytes | str | None, *, verify: bool = True) -> None:
         if isinstance(key, str):
-            key = key.encode()
+            try:
+                key = key.encode()
+            except UnicodeEncodeError as exc:  # lone surrogates: bytes decoded leniently
+                raise ConfigError(
+                    f"signing_key text cannot be encoded as UTF-8 ({exc.reason} at position "
+                    f"{exc.start}); pass the key as bytes (os.environb, or os.fsencode of "
+                    "the text)"
+                ) from None
         if key is not None and not isinstance(key, (bytes, bytearray)):
             raise ConfigError(
                 f"signing_key must be bytes or text, got {type(key).__name__}; use "

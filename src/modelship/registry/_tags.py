@@ -15,7 +15,8 @@ two writers that read ``rev``, one creates ``rev + 1``; the other gets
 update is lost. If the winner changed the same key, the loser raises
 :class:`~modelship.Conflict` instead of overwriting what it never saw. Every entry read
 back is checked: its signature (with a key), its revision against its key, and every tag
-key and value.
+key and value but those carried over unchanged from the registration (accepted when
+written, perhaps by a version that did not check them).
 """
 
 from __future__ import annotations
@@ -163,8 +164,15 @@ def _optional(value: object, key: str, where: str) -> str | None:
         raise _damaged(where, str(exc)) from None
 
 
-def _entry(data: bytes, key: str, signer: Signer) -> tuple[dict[str, str], TagChange]:
-    """The tag state and change held by the entry ``data`` read at ``key``, checked."""
+def _entry(
+    data: bytes, key: str, signer: Signer, base: Mapping[str, str]
+) -> tuple[dict[str, str], TagChange]:
+    """The tag state and change held by the entry ``data`` read at ``key``, checked.
+
+    A tag of the registration (``base``) carried over unchanged is taken as it is: a
+    version registered before tags were checked may hold a key that today's rules refuse
+    (``'a b'``), and it was accepted when written; every other tag is checked.
+    """
     doc = parse_json(data, f"tag log entry {key}")
     if not isinstance(doc, dict):
         raise _damaged(key, "not a JSON object")
@@ -175,7 +183,10 @@ def _entry(data: bytes, key: str, signer: Signer) -> tuple[dict[str, str], TagCh
     if not isinstance(revision, int) or revision != int(number_of(key)):
         raise _damaged(key, f"revision {revision!r} is not the one its key names")
     try:
-        state = {check_tag_key(k): check_tag_value(k, v) for k, v in tags.items()}
+        state = {
+            k: v if k in base and base[k] == v else check_tag_value(check_tag_key(k), v)
+            for k, v in tags.items()
+        }
         changed = check_tag_key(change.get("key"))
         by, at = change.get("by"), datetime.fromisoformat(change.get("at", ""))
     except (InvalidTag, TypeError, ValueError) as exc:
@@ -212,7 +223,7 @@ def _state(
     if rev == 0:
         return 0, dict(base)
     key = tag_log_key(name, version, rev)
-    return rev, _entry(store.read(key), key, signer)[0]
+    return rev, _entry(store.read(key), key, signer, base)[0]
 
 
 def current_tags(
@@ -274,11 +285,16 @@ def change_tag(  # noqa: PLR0913 - compare-and-set of one tag: target, value, ex
     raise Conflict(f"tags of {name} {version} kept changing under {_MAX_RETRIES} tries; retry")
 
 
-def tag_history(store: Store, name: str, version: str, signer: Signer) -> list[TagChange]:
-    """Every tag change of ``name`` ``version``, oldest first, each entry checked."""
+def tag_history(
+    store: Store, name: str, version: str, signer: Signer, base: Mapping[str, str]
+) -> list[TagChange]:
+    """Every tag change of ``name`` ``version``, oldest first, each entry checked.
+
+    ``base`` is the registration's tags, as for :func:`current_tags`."""
     folder = _log(name, version)
     keys = [f"{folder}/{n}" for n in store.list(folder) if is_numbered(n)]
-    return [_entry(data, key, signer)[1] for key, data in sorted(store.read_many(keys).items())]
+    entries = sorted(store.read_many(keys).items())
+    return [_entry(data, key, signer, base)[1] for key, data in entries]
 
 
 def tag_log_keys(store: Store, name: str) -> list[str]:
