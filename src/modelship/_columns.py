@@ -157,8 +157,9 @@ class Encoded:
     """One column as ``codes`` into its distinct ``labels``, and the column it came from.
 
     ``labels[codes[i]]`` is row ``i``'s value. A code is in ``[0, len(labels))``, except
-    that 8- and 16-bit codes may be -1 for a missing value (pandas categoricals); a
-    missing value may also be a label of its own (``None``, NaN or ``pd.NA``). Labels may
+    that with ``minus_one_missing`` (pandas categoricals, whose codes are 8 or 16 bits)
+    -1 is a missing value; a missing value may also be a label of its own (``None``, NaN
+    or ``pd.NA``). Labels may
     repeat in text (two categories that format alike) and may include values no row
     holds (a categorical's unused categories). :meth:`array` is the column as
     :func:`column_array` gives it, for any use that needs the values themselves.
@@ -171,12 +172,20 @@ class Encoded:
     (3, ['a', 'b', 'a'])
     """
 
-    __slots__ = ("codes", "labels", "source")
+    __slots__ = ("codes", "labels", "minus_one_missing", "source")
 
-    def __init__(self, codes: NDArray[np.integer[Any]], labels: NDArray[Any], source: Any):
+    def __init__(
+        self,
+        codes: NDArray[np.integer[Any]],
+        labels: NDArray[Any],
+        source: Any,
+        *,
+        minus_one_missing: bool = False,
+    ):
         self.codes = codes
         self.labels = labels
         self.source = source
+        self.minus_one_missing = minus_one_missing
 
     def __len__(self) -> int:
         return len(self.codes)
@@ -188,21 +197,26 @@ class Encoded:
 
     def tally(self) -> tuple[NDArray[np.intp], int] | None:
         """``(rows per label, rows coded -1)``, one ``np.bincount`` of the codes, or
-        ``None`` if a code is outside ``[-1, len(labels))`` (never from pandas or arrow,
-        but the codes are checked, not trusted).
+        ``None`` if a code is outside ``[0, len(labels))``, or ``[-1, len(labels))`` with
+        ``minus_one_missing`` (never from pandas or arrow, but the codes are checked, not
+        trusted: an arrow index of -1 is damage, not a missing value).
 
         Examples
         --------
         >>> import numpy as np
         >>> codes = np.array([1, -1, 1], dtype=np.int8)
-        >>> counts, missing = Encoded(codes, np.array(["a", "b"], dtype=object), None).tally()
+        >>> labels = np.array(["a", "b"], dtype=object)
+        >>> counts, missing = Encoded(codes, labels, None, minus_one_missing=True).tally()
         >>> counts.tolist(), missing
         ([0, 2], 1)
+        >>> Encoded(codes, labels, None).tally() is None
+        True
         """
         codes, n_labels = self.codes, len(self.labels)
         kind, size = codes.dtype.kind, codes.dtype.itemsize
         missing = 0
-        if kind == "i" and size <= 2:  # pandas categorical codes: -1 is the top unsigned value
+        if kind == "i" and size <= 2 and self.minus_one_missing:
+            # pandas categorical codes: -1 is the top unsigned value
             top = 1 << (8 * size)
             tally = np.bincount(codes.view(f"u{size}"), minlength=n_labels)
             if tally.size == top:
@@ -214,7 +228,8 @@ class Encoded:
             if len(codes) and int(codes.max()) >= n_labels:
                 return None
             try:
-                tally = np.bincount(codes, minlength=n_labels)
+                # intp: NumPy 1.26's bincount refuses uint64, whose values here all fit.
+                tally = np.bincount(codes.astype(np.intp, copy=False), minlength=n_labels)
             except ValueError:  # a negative code
                 return None
         else:
@@ -269,7 +284,8 @@ def _pandas_codes(value: Any) -> Encoded | None:
         categorical = value.array if hasattr(value, "cat") else value
         codes = np.asarray(categorical.codes)
         if codes.dtype.kind == "i" and codes.dtype.itemsize <= 2:
-            return Encoded(codes, np.asarray(categorical.categories, dtype=object), value)
+            labels = np.asarray(categorical.categories, dtype=object)
+            return Encoded(codes, labels, value, minus_one_missing=True)
     elif dtype not in _PANDAS_TEXT:
         return None
     # Missing values (None, NaN, pd.NA) become one label of their own: every code >= 0.

@@ -38,6 +38,7 @@ from modelship._columns import (
     named_items,
 )
 from modelship._params import MappingOf, Options
+from modelship._shown import brief
 from modelship.errors import CheckInputError, ColumnMismatch, EmptyData
 
 __all__ = [
@@ -143,10 +144,10 @@ def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
             continue
         try:
             out[i] = float(value.decode() if isinstance(value, bytes) else value)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: an int of 10**400
             raise CheckInputError(
-                f"column {name!r} is declared numeric but holds {value!r}, which is not a "
-                "number; declare it categorical or clean it"
+                f"column {name!r} is declared numeric but holds {brief(value)}, which is not "
+                "a float64 number; declare it categorical or clean it"
             ) from None
     return out
 

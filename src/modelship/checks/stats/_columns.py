@@ -19,6 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelship._columns import column_array
+from modelship._shown import SHOWN
 from modelship.errors import CheckInputError, EmptyData
 
 __all__ = ["FloatArray", "IntArray", "sorted_finite", "sorted_finite_counts"]
@@ -77,9 +78,12 @@ def float_values(x: npt.ArrayLike, name: str, *, copy: bool = False) -> FloatArr
         raise CheckInputError(f"{name} must be real numbers, got dtype {array.dtype}")
     try:
         return np.array(array, dtype=np.float64) if copy else np.asarray(array, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        # NumPy 2 writes the value as np.str_('x'); 1.26 as 'x': the message says it plainly.
+    except (TypeError, ValueError, OverflowError) as exc:  # OverflowError: an int of 10**400
+        # NumPy 2 writes the value as np.str_('x'); 1.26 as 'x': the message says it plainly,
+        # and shows no more of it than any message does.
         text = re.sub(r"np\.\w+\((.*)\)$", r"\1", " ".join(str(exc).split()))
+        if len(text) > SHOWN:
+            text = text[: SHOWN - 3] + "..."
         raise CheckInputError(f"{name} must be numbers: {text}") from None
 
 

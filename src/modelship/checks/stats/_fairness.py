@@ -136,7 +136,13 @@ def factorize(
     if array.dtype.kind in "iu" and len(array):
         low, high = int(array.min()), int(array.max())
         if high - low < _DIRECT_RANGE:
-            shifted = array - low if low else array
+            if array.dtype.kind == "u" and array.dtype.itemsize == 8:
+                shifted = (array - np.uint64(low)).astype(np.intp)  # all >= low: no wrap
+            else:
+                # In 64 bits: a narrow type's difference wraps (int8 from -100 to 100 spans
+                # 200), and codes of several features are added up in intp.
+                wide = array.astype(np.int64, copy=False)
+                shifted = wide - low if low else wide
             if dense:
                 return shifted, tuple(str(v) for v in range(low, high + 1))
             present = np.flatnonzero(np.bincount(shifted, minlength=high - low + 1))
@@ -353,6 +359,9 @@ def value_confusion_table(
         or any(a.dtype.kind not in "iub" for a in arrays[1:])
     ):
         return None
+    if values.dtype == np.int8:
+        # Seen as unsigned, -1 is 255, below the limit: in 16 bits it is 65535, above it.
+        values = values.astype(np.int16)
     # Each checked column seen as unsigned (a negative value is huge: one reduction checks
     # both ends) with its largest allowed value; booleans need no check.
     checks = [(_unsigned(values), _VALUE_LIMIT - 1)] + [
