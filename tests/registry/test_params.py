@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import modelship as ms
 from modelship.registry import params_from_estimator
+from modelship.registry._integrity import MAX_DOCUMENT
 from modelship.testing import HookStore, MemoryStore
 
 
@@ -171,3 +172,16 @@ def test_a_value_the_manifest_cannot_store_is_refused_before_anything_is_written
         reg.register(model_name="m", model=b"w", serializer="bytes", **{field: {"n": 10**5000}})
     assert created == []
     assert reg.register(model_name="m", model=b"w", serializer="bytes").version == "1"
+
+
+def test_a_manifest_larger_than_readers_accept_is_refused_before_anything_is_written() -> None:
+    created: list[str] = []
+    reg = ms.Registry(HookStore(MemoryStore(), before_create=created.append))
+    huge = {"notes": "x" * MAX_DOCUMENT}  # one param: the manifest would pass 64 MiB
+    with pytest.raises(ms.ConfigError, match="reads no document larger than"):
+        reg.register(model_name="m", model=b"w", serializer="bytes", params=huge)
+    assert created == []
+    near = {"notes": "x" * (MAX_DOCUMENT - 2**20)}  # within the bound: stored and read back
+    mv = reg.register(model_name="m", model=b"w", serializer="bytes", params=near)
+    assert mv.version == "1"
+    assert reg.get("m", "1").params == near

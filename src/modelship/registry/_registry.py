@@ -55,6 +55,7 @@ from modelship.registry._commit import commit, dead_slot, version_exists
 from modelship.registry._download import download_artifact
 from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
 from modelship.registry._integrity import (
+    MAX_DOCUMENT,
     open_blob,
     read_verified,
     verify_blob,
@@ -136,17 +137,30 @@ def _check_serialisable(draft: ModelVersion) -> None:
     Run on the manifest-to-be before anything is written: commit() serialises it again
     once it has its number, and what commit() adds (the artifact, number, registration,
     time, signature) is made by the registry and always serialises, so it cannot fail
-    there after a version number is used up.
+    there after a version number is used up. A manifest that readers would refuse as
+    larger than :data:`MAX_DOCUMENT` is refused here too, for the same reason.
     """
+    size = 0
     for field, value in draft.to_dict().items():
         try:
-            canonical_json(value)
+            size += len(canonical_json(value)) + len(field) + 4  # "field":value,
         except ConfigError as exc:
             reason = exc.__cause__ or exc
             raise ConfigError(
                 f"{field} of {draft.name} cannot be stored in its manifest ({reason}); give "
                 "values JSON carries exactly (ints of at most 4300 digits, or text)"
             ) from exc
+    if size > MAX_DOCUMENT - _COMMIT_ROOM:
+        raise ConfigError(
+            f"the manifest of {draft.name} would hold {size:,} bytes, and a registry reads "
+            f"no document larger than {MAX_DOCUMENT:,}: keep large data (tables, reports) "
+            "in attachments=, which are stored as blobs of any size"
+        )
+
+
+# Bytes commit() may add to a manifest: the artifact's reference, the number, the
+# registration's user and time, the signature (a few hundred bytes; a wide margin).
+_COMMIT_ROOM = 64 * 2**10
 
 
 # gc's longest grace: a century of seconds, far below where time arithmetic overflows.
