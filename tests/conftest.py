@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import logging
 import os
 import socket
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -120,3 +123,43 @@ def s3_bucket(s3_server: dict[str, Any]) -> dict[str, Any]:
         "endpoint": s3_server["endpoint"],
         "client": client,
     }
+
+
+@pytest.fixture
+def fifo_sending(tmp_path: Path) -> Iterator[Callable[[str, bytes], Path]]:
+    """Make a FIFO named ``name`` whose writer sends ``payload`` to whoever reads it.
+
+    A FIFO reports a size of 0 whatever it sends: readers that trust a file's reported
+    size are tested with it. The writer waits for a reader without blocking in open(),
+    so a reader that never comes cannot hang the run: teardown stops the wait.
+    """
+    stop = threading.Event()
+    writers: list[threading.Thread] = []
+
+    def make(name: str, payload: bytes) -> Path:
+        path = tmp_path / name
+        os.mkfifo(path)
+
+        def write() -> None:
+            while True:  # bounded by stop, set at teardown
+                try:
+                    fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.ENXIO:  # ENXIO: no reader yet
+                        raise
+                if stop.wait(0.005):
+                    return
+            os.set_blocking(fd, True)
+            with contextlib.suppress(BrokenPipeError), os.fdopen(fd, "wb") as f:
+                f.write(payload)
+
+        writer = threading.Thread(target=write, daemon=True)
+        writer.start()
+        writers.append(writer)
+        return path
+
+    yield make
+    stop.set()
+    for writer in writers:
+        writer.join(timeout=10)

@@ -6,10 +6,8 @@ policy, clock or step is refused when the strategy is built, not minutes into de
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -305,19 +303,9 @@ def test_the_history_of_a_model_or_registry_that_is_not_there_says_so(tmp_path: 
         RegistryHistory(ms.open_registry(str(tmp_path / "typo"))).records("m")
 
 
-def test_a_deployment_file_is_refused_past_1_mib_whatever_size_it_reports(tmp_path: Path) -> None:
-    fifo = tmp_path / "deploy.yaml"
-    os.mkfifo(fifo)  # reports a size of 0, and sends what its writer writes
-    payload = b"deployment:\n  model: m\n#" + b"x" * (2 << 20) + b"\n"
-
-    def write() -> None:
-        with contextlib.suppress(BrokenPipeError), fifo.open("wb") as f:
-            f.write(payload)
-
-    writer = threading.Thread(target=write)
-    writer.start()
-    try:
-        with pytest.raises(ConfigError, match=r"more than 1048576 bytes"):
-            DeploymentSpec.from_file(fifo)
-    finally:
-        writer.join()
+def test_a_deployment_file_is_refused_past_1_mib_whatever_size_it_reports(
+    fifo_sending: Callable[[str, bytes], Path],
+) -> None:
+    fifo = fifo_sending("deploy.yaml", b"deployment:\n  model: m\n#" + b"x" * (2 << 20) + b"\n")
+    with pytest.raises(ConfigError, match=r"more than 1048576 bytes"):
+        DeploymentSpec.from_file(fifo)
