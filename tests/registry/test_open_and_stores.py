@@ -23,6 +23,23 @@ def test_plain_path_and_file_url_open_the_same_registry(tmp_path: Path) -> None:
     assert ms.open_registry(f"file://{tmp_path}").get("m").version == "1"
 
 
+def test_a_home_folder_that_cannot_be_expanded_raises_config_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As download() refuses it: not a folder literally named "~user" in the working folder.
+    monkeypatch.chdir(tmp_path)
+    user = "nosuchuser_modelship_tests"
+    with pytest.raises(ms.ConfigError, match=f"~{user} cannot be expanded.*give the full path"):
+        ms.open_registry(f"~{user}/models").register(model_name="m", model=b"x", serializer="bytes")
+    assert not (tmp_path / f"~{user}").exists()
+
+
+def test_a_home_folder_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    ms.open_registry("~/models").register(model_name="m", model=b"x", serializer="bytes")
+    assert (tmp_path / "models").is_dir()
+
+
 def test_unknown_scheme_raises_unsupported_storage() -> None:
     with pytest.raises(ms.UnsupportedStorage, match="'nosuch'"):
         ms.open_registry("nosuch://bucket/x")

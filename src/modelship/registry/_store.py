@@ -21,7 +21,13 @@ from typing import IO, Any
 
 from modelship._endpoints import with_s3_endpoint
 from modelship._hashing import CHUNK
-from modelship.errors import MissingDependency, ModelshipError, StoreError, UnsupportedStorage
+from modelship.errors import (
+    ConfigError,
+    MissingDependency,
+    ModelshipError,
+    StoreError,
+    UnsupportedStorage,
+)
 from modelship.registry._integrity import MAX_DOCUMENT, too_large
 from modelship.registry._protocols import BlobWriter
 
@@ -101,7 +107,13 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         hint = _EXTRAS.get(scheme, f"install the fsspec implementation for {scheme!r}")
         raise MissingDependency(f"the {scheme!r} registry needs an extra package: {hint}") from exc
     if scheme == "file":
-        root = os.path.abspath(os.path.expanduser(root))
+        expanded = os.path.expanduser(root)
+        if expanded.startswith("~"):  # "~user" of no user: not a folder literally named so
+            raise ConfigError(
+                f"registry path {root!r}: {root.split('/', 1)[0]} cannot be expanded (no such "
+                "user, or no home folder); give the full path"
+            )
+        root = os.path.abspath(expanded)
     return fs, root
 
 
