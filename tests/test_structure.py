@@ -205,7 +205,11 @@ LEAVES = {
     "modelship._json": {"modelship.errors"},
     "modelship._params": {"modelship.errors"},
     "modelship._columns": {"modelship.errors"},
-    "modelship.checks.stats._columns": {"modelship.errors", "modelship._columns"},
+    "modelship.checks.stats._columns": {
+        "modelship.errors",
+        "modelship._columns",
+        "modelship._shown",
+    },
 }
 
 
