@@ -28,7 +28,7 @@ from typing import Any
 from modelship._shown import brief
 from modelship.errors import ConfigError, MissingDependency
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_yaml", "strict_load"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_bounded", "read_yaml", "strict_load"]
 
 MAX_VALUES = 100_000
 """Values a document may hold once YAML aliases are expanded (a real spec has dozens); the
@@ -211,18 +211,36 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or "\\" in text or text.lower().endswith((".yaml", ".yml", ".json"))
 
 
-def _read_file(path: Path) -> str:
-    # Read at most one byte more than allowed, whatever the file claims to hold: a FIFO,
-    # /dev/zero or a file that grows while read reports a size that says nothing.
+def read_bounded(path: Path, limit: int, what: str) -> bytes:
+    """The bytes of the file at ``path``, or a :class:`ConfigError` past ``limit`` bytes.
+
+    At most one byte more than allowed is read, whatever size the file reports: a FIFO or
+    ``/dev/zero`` reports 0, and a file may grow while it is read. ``what`` names the kind
+    of file in the message. The deployment spec's reader uses it too.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.NamedTemporaryFile(suffix=".yaml") as f:
+    ...     _ = f.write(b"x" * 11); f.flush()
+    ...     read_bounded(Path(f.name), 10, "a test file")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: ...: more than 10 bytes; a test file is at most 10 bytes
+    """
     try:
         with path.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
+            data = f.read(limit + 1)
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read it: {exc.strerror or exc}") from None
-    if len(data) > MAX_BYTES:
-        raise ConfigError(
-            f"{path}: more than {MAX_BYTES} bytes; a monitoring YAML file is at most 1 MiB"
-        )
+    if len(data) > limit:
+        most = f"{limit >> 20} MiB" if limit % 2**20 == 0 else f"{limit} bytes"
+        raise ConfigError(f"{path}: more than {limit} bytes; {what} is at most {most}")
+    return data
+
+
+def _read_file(path: Path) -> str:
+    data = read_bounded(path, MAX_BYTES, "a monitoring YAML file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:

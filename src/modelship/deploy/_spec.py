@@ -59,7 +59,7 @@ from modelship._params import (
 )
 from modelship._rollback._constraints import KNOWN_METRICS
 from modelship._rollback._policy import RollbackPolicy
-from modelship._rollback._yaml import MAX_VALUES, strict_load
+from modelship._rollback._yaml import MAX_VALUES, read_bounded, strict_load
 from modelship.deploy._quantity import Quantity, parse_quantity
 from modelship.errors import ConfigError, InvalidParameter, MissingDependency
 
@@ -988,17 +988,7 @@ def _load(path: Path) -> Any:
     suffix = path.suffix.lower()
     if suffix not in (".yaml", ".yml", ".json", ".toml"):
         raise ConfigError(f"{path}: a deployment file ends in .yaml, .yml, .json or .toml")
-    # At most one byte more than allowed, whatever size the file reports: a FIFO or
-    # /dev/zero reports 0, and a file may grow while it is read.
-    try:
-        with path.open("rb") as f:
-            data = f.read(MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read it: {exc.strerror}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise ConfigError(
-            f"{path}: more than {MAX_FILE_BYTES} bytes; a deployment file is at most 1 MiB"
-        )
+    data = read_bounded(path, MAX_FILE_BYTES, "a deployment file")
     try:
         if suffix == ".json":
             try:
