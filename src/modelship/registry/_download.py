@@ -35,6 +35,7 @@ from modelship.errors import ConfigError, DestinationExists, ModelshipError, Sto
 from modelship.registry._integrity import check_whole, open_blob
 from modelship.registry._progress import make_callback
 from modelship.registry._protocols import Store
+from modelship.registry._store import expand_home
 
 __all__ = ["download_artifact"]
 
@@ -62,15 +63,7 @@ def _destination(path: object) -> Path:
         os.fsencode(text)
     except UnicodeEncodeError as exc:
         raise ConfigError(f"path {text!r} cannot be encoded for the file system: {exc}") from None
-    try:
-        expanded = Path(text).expanduser()
-    except RuntimeError:  # not written to a folder literally named "~user" instead
-        home = text.split("/", 1)[0].split(os.sep, 1)[0]
-        raise ConfigError(
-            f"path {text!r}: {home} cannot be expanded (no such user, or no home folder); "
-            "give the full path"
-        ) from None
-    return expanded.absolute()
+    return Path(expand_home(text, "path")).absolute()
 
 
 def _sync_folder(folder: Path) -> None:

@@ -107,14 +107,31 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         hint = _EXTRAS.get(scheme, f"install the fsspec implementation for {scheme!r}")
         raise MissingDependency(f"the {scheme!r} registry needs an extra package: {hint}") from exc
     if scheme == "file":
-        expanded = os.path.expanduser(root)
-        if expanded.startswith("~"):  # "~user" of no user: not a folder literally named so
-            raise ConfigError(
-                f"registry path {root!r}: {root.split('/', 1)[0]} cannot be expanded (no such "
-                "user, or no home folder); give the full path"
-            )
-        root = os.path.abspath(expanded)
+        root = os.path.abspath(expand_home(root, "registry path"))
     return fs, root
+
+
+def expand_home(path: str, what: str) -> str:
+    """``path`` with a leading ``~`` or ``~user`` expanded, or a :class:`ConfigError` naming
+    it as ``what`` when it cannot be (no such user, or no home folder): never a folder
+    literally named ``~user`` in the working folder.
+
+    Examples
+    --------
+    >>> expand_home("/srv/models", "registry path")
+    '/srv/models'
+    >>> expand_home("~nosuchuser_doc/models", "path")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: path '~nosuchuser_doc/models': ~nosuchuser_doc cannot be ...
+    """
+    expanded = os.path.expanduser(path)
+    if expanded.startswith("~"):
+        raise ConfigError(
+            f"{what} {path!r}: {path.split(os.sep, 1)[0]} cannot be expanded (no such user, "
+            "or no home folder); give the full path"
+        )
+    return expanded
 
 
 def _upload_part_size(size: int) -> int:
