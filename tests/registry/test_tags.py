@@ -165,13 +165,18 @@ def test_a_damaged_tag_log_entry_raises_integrity_error() -> None:
         reg.tags("m", "1")
 
 
+def _set_in_first_entry(reg: ms.Registry, key: str, value: str) -> None:
+    """Tamper with the first tag log entry of m 1: its state holds ``key: value``."""
+    entry = f"{LOG}/000000000001.json"
+    doc = json.loads(reg.store.read(entry))
+    doc["tags"][key] = value
+    reg.store.replace(entry, json.dumps(doc).encode())
+
+
 def test_an_entry_whose_state_does_not_hold_its_change_is_refused() -> None:
     reg = _registry()
     reg.set_tag("m", "1", "stage", "prod")
-    key = f"{LOG}/000000000001.json"
-    doc = json.loads(reg.store.read(key))
-    doc["tags"]["stage"] = "dev"
-    reg.store.replace(key, json.dumps(doc).encode())
+    _set_in_first_entry(reg, "stage", "dev")
     with pytest.raises(ms.IntegrityError, match="does not hold the change"):
         reg.tag_history("m", "1")
 
@@ -210,10 +215,7 @@ def test_a_refused_tag_key_not_carried_over_unchanged_is_damage(
 ) -> None:
     reg = _registered_before_tags_were_checked(monkeypatch)
     reg.set_tag("m", "1", "stage", "prod")
-    key = f"{LOG}/000000000001.json"
-    doc = json.loads(reg.store.read(key))
-    doc["tags"]["a b"] = "changed"
-    reg.store.replace(key, json.dumps(doc).encode())
+    _set_in_first_entry(reg, "a b", "changed")
     with pytest.raises(ms.IntegrityError, match="tag key 'a b' is not allowed"):
         reg.tags("m", "1")
 
