@@ -15,6 +15,7 @@ import pytest
 from monitor_support import Scripted
 
 import modelship as ms
+from modelship._rollback._sources import outcome_from_dict
 from modelship.cli import main
 from modelship.deploy import BlueGreen
 from modelship.monitor import (
@@ -23,6 +24,7 @@ from modelship.monitor import (
     ConditionResult,
     DecisionLog,
     InMemorySource,
+    NoData,
     PolicyTracker,
     PrometheusSource,
     RollbackPolicy,
@@ -81,6 +83,47 @@ def test_samples_the_reader_would_refuse_are_refused_when_made(changes: dict[str
     fields: dict[str, Any] = {"start": 0.0, "end": 60.0, "timestamps": [1.0], **changes}
     with pytest.raises(ms.ConfigError):
         Samples("m", "canary", [0.5], fields.pop("timestamps"), **fields)
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: Samples("m", "c", [1.0], [1.0], start=0, end=2, stat="avg"), r"samples\.stat"),
+        (lambda: Samples(1, "c", [1.0], [1.0], start=0, end=2), r"samples\.metric=1"),
+        (lambda: Samples("m", "c", ["a"], [1.0], start=0, end=2), r"sequences of numbers"),
+        (lambda: Samples("m", "c", [1.0], [1.0], start="0", end=2), r"finite numbers; got '0'"),
+        (lambda: Samples("m", "c", [1.0], [1.0], start=10**400, end=2), r"finite numbers"),
+        (lambda: NoData("m", "c", start=True, end=2, reason="r"), r"finite numbers; got True"),
+        (lambda: NoData("m", "c", start=0, end=2, reason=3), r"reason=3"),
+        (lambda: NoData("m", 2, start=0, end=2, reason="r"), r"slot=2"),
+        (lambda: NoData("m", "c", start=0, end=2, reason="r", stat="p100"), r"stat='p100'"),
+        (
+            lambda: SourceError("m", "c", start=0, end=1, error_type="t", message=b"m"),
+            r"message=b'm'",
+        ),
+        (
+            lambda: SourceError(
+                "m", "c", start=0, end=1, error_type="t", message="m", status_code=-1
+            ),
+            r"status_code=-1",
+        ),
+    ],
+    ids=range(11),
+)
+def test_an_outcome_the_reader_would_refuse_is_a_config_error_when_made(
+    make: Any, message: str
+) -> None:
+    # Each was accepted when made (or raised a raw ValueError) and written to a decision
+    # log that its own reader then refused.
+    with pytest.raises(ms.ConfigError, match=message):
+        make()
+
+
+def test_a_value_answered_for_no_statistic_reads_back() -> None:
+    # The drift and outcome sources answer stat="value" when asked for none; the reader
+    # refused it, so their answer could be made but not read back.
+    made = Samples("feature_drift", "canary", [0.3], [60.0], start=0, end=60, stat="value")
+    assert outcome_from_dict(made.to_dict()).to_dict() == made.to_dict()
 
 
 def test_a_condition_result_with_a_negative_sample_size_is_refused_when_made() -> None:

@@ -220,6 +220,48 @@ def test_a_refused_tag_key_not_carried_over_unchanged_is_damage(
         reg.tags("m", "1")
 
 
+def test_a_tag_key_carried_over_from_an_older_registration_can_be_removed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # remove_tag refused the key as invalid, so such a tag could never go.
+    reg = _registered_before_tags_were_checked(monkeypatch)
+    reg.set_tag("m", "1", "stage", "prod")
+    reg.remove_tag("m", "1", "a b", expected="x")
+    assert reg.tags("m", "1") == {"stage": "prod"}
+    assert [(c.key, c.from_value, c.to_value) for c in reg.tag_history("m", "1")] == [
+        ("stage", None, "prod"),
+        ("a b", "x", None),
+    ]
+    reg.remove_tag("m", "1", "a b")  # removed already: a no-op, as for any key
+    assert len(reg.tag_history("m", "1")) == 2
+
+
+def test_only_a_registrations_own_key_escapes_the_rules_and_only_for_removal(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    reg = _registered_before_tags_were_checked(monkeypatch)
+    with pytest.raises(InvalidTag, match="tag key 'a b' is not allowed"):
+        reg.set_tag("m", "1", "a b", "y")
+    with pytest.raises(InvalidTag, match="tag key 'c d' is not allowed"):
+        reg.remove_tag("m", "1", "c d")
+    assert reg.tag_history("m", "1") == []
+
+
+def test_the_cli_removes_a_tag_key_carried_over_from_an_older_registration(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = str(tmp_path / "reg")
+    with monkeypatch.context() as patch:
+        patch.setattr("modelship.registry._registry.check_tag_key", lambda key: key)
+        ms.open_registry(url).register(
+            model_name="m", model=b"x", serializer="bytes", tags={"a b": "x", "ok": "1"}
+        )
+    assert main(["registry", "tag", "remove", url, "m", "1", "a b"]) == 0
+    capsys.readouterr()
+    assert main(["registry", "tag", "show", url, "m", "1"]) == 0
+    assert json.loads(capsys.readouterr().out) == {"ok": "1"}
+
+
 def test_with_a_signing_key_an_entry_written_without_it_is_refused() -> None:
     store = MemoryStore()
     signed = _registry(store, signing_key=KEY)

@@ -113,6 +113,10 @@ class _EncodedFloat(Constraint):
 #: A float in a document: what :func:`encode_float` writes.
 ENCODED_FLOAT = _EncodedFloat()
 _TEXTS = SequenceOf(str)
+#: An outcome's statistic: none (raw observations), one a condition reads, or "value",
+#: what the drift and outcome sources answer when asked for none (the metric's own value
+#: over the window, which is not an observation).
+_OUTCOME_STAT = (None, STAT, Options(("value",)))
 _WINDOW: dict[str, Spec] = {"metric": str, "slot": str, "start": TIME, "end": TIME}
 
 
@@ -125,12 +129,34 @@ def _outcome_fields(
     return fields
 
 
+def _check_outcome(outcome: Samples | NoData | SourceError, what: str) -> None:
+    """The fields every outcome has, checked when it is made as a log's reader checks
+    them: whatever a source answers, a log that records it can be read back."""
+    require(f"{what}.metric", outcome.metric, str)
+    require(f"{what}.slot", outcome.slot, str)
+    require(f"{what}.stat", outcome.stat, *_OUTCOME_STAT)
+    _check_window(outcome.start, outcome.end, what)
+
+
 def _check_window(start: float, end: float, what: str) -> None:
     """An outcome's window, as its constructor and the reader of a log both check it."""
     require(f"{what}.start", start, TIME)
     require(f"{what}.end", end, TIME)
     if start > end:
         raise ConfigError(f"the {what} has start {start!r} after end {end!r}")
+
+
+def _bound(value: object) -> float:
+    """A window's bound as a float: a real number, or a ConfigError that says so (the
+    window's check then requires it finite)."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float64
+            pass
+    raise ConfigError(
+        f"a window's start and end are seconds since the epoch, finite numbers; got {brief(value)}"
+    )
 
 
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
@@ -140,7 +166,12 @@ def _strings(values: Iterable[str]) -> tuple[str, ...]:
 def _frozen_array(values: npt.ArrayLike) -> FloatArray:
     """A read-only float64 array: a copy, unless ``values`` is one already (a source's
     window, which the source never writes to again)."""
-    array = np.asarray(values, dtype=np.float64)
+    try:
+        array = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(
+            f"samples' values and timestamps are sequences of numbers; got {brief(values)}"
+        ) from None
     if array.flags.writeable:
         array = array.copy()
         array.setflags(write=False)
@@ -163,7 +194,9 @@ class Samples:
         The window asked for.
     stat : str or None
         ``None`` when ``values`` are raw observations; otherwise the statistic the source
-        already applied (``"p95"``...), and ``values`` are points of it.
+        already applied (``"p95"``...), and ``values`` are points of it; ``"value"``
+        when a source asked for no statistic answers the metric's own value over the
+        window (a drift statistic, an accuracy) rather than observations.
     count : int or None
         Observations behind the values when the source knows it (Prometheus's
         ``_count``); for raw observations, ``None`` and :attr:`n` is ``len(values)``.
@@ -184,8 +217,8 @@ class Samples:
     slot: str
     values: FloatArray = attrs.field(converter=_frozen_array)
     timestamps: FloatArray = attrs.field(converter=_frozen_array)
-    start: float = attrs.field(kw_only=True, converter=float)
-    end: float = attrs.field(kw_only=True, converter=float)
+    start: float = attrs.field(kw_only=True, converter=_bound)
+    end: float = attrs.field(kw_only=True, converter=_bound)
     stat: str | None = attrs.field(default=None, kw_only=True)
     count: int | None = attrs.field(default=None, kw_only=True)
     dropped: int = attrs.field(default=0, kw_only=True)
@@ -205,9 +238,7 @@ class Samples:
                 "source that has none answers NoData(metric, slot, start=, end=, reason=)"
             )
         what = "samples"
-        require(f"{what}.metric", self.metric, str)
-        require(f"{what}.slot", self.slot, str)
-        _check_window(self.start, self.end, what)
+        _check_outcome(self, what)
         if not np.isfinite(self.timestamps).all():
             raise ConfigError(
                 f"samples of {brief(self.metric)} for {brief(self.slot)}: every timestamp must "
@@ -250,7 +281,7 @@ class Samples:
             data,
             "samples",
             {"values": SequenceOf(ENCODED_FLOAT), "timestamps": SequenceOf(TIME)},
-            {"stat": (None, STAT), "count": (None, COUNT), "dropped": COUNT, "warnings": _TEXTS},
+            {"stat": _OUTCOME_STAT, "count": (None, COUNT), "dropped": COUNT, "warnings": _TEXTS},
         )
         return cls(
             data["metric"],
@@ -279,14 +310,15 @@ class NoData:
 
     metric: str
     slot: str
-    start: float = attrs.field(kw_only=True, converter=float)
-    end: float = attrs.field(kw_only=True, converter=float)
+    start: float = attrs.field(kw_only=True, converter=_bound)
+    end: float = attrs.field(kw_only=True, converter=_bound)
     reason: str = attrs.field(kw_only=True)
     stat: str | None = attrs.field(default=None, kw_only=True)
     warnings: tuple[str, ...] = attrs.field(default=(), kw_only=True, converter=_strings)
 
     def __attrs_post_init__(self) -> None:
-        _check_window(self.start, self.end, "no_data outcome")
+        _check_outcome(self, "no_data outcome")
+        require("no_data outcome.reason", self.reason, str)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form."""
@@ -305,7 +337,7 @@ class NoData:
     def from_dict(cls, data: Mapping[str, Any]) -> NoData:
         """Rebuild from :meth:`to_dict` output (every field checked, as for Samples)."""
         data = _outcome_fields(
-            data, "no_data", {"reason": str}, {"stat": (None, STAT), "warnings": _TEXTS}
+            data, "no_data", {"reason": str}, {"stat": _OUTCOME_STAT, "warnings": _TEXTS}
         )
         return cls(
             data["metric"],
@@ -342,15 +374,19 @@ class SourceError:
 
     metric: str
     slot: str
-    start: float = attrs.field(kw_only=True, converter=float)
-    end: float = attrs.field(kw_only=True, converter=float)
+    start: float = attrs.field(kw_only=True, converter=_bound)
+    end: float = attrs.field(kw_only=True, converter=_bound)
     error_type: str = attrs.field(kw_only=True)
     message: str = attrs.field(kw_only=True)
     status_code: int | None = attrs.field(default=None, kw_only=True)
     stat: str | None = attrs.field(default=None, kw_only=True)
 
     def __attrs_post_init__(self) -> None:
-        _check_window(self.start, self.end, "error outcome")
+        what = "error outcome"
+        _check_outcome(self, what)
+        require(f"{what}.error_type", self.error_type, str)
+        require(f"{what}.message", self.message, str)
+        require(f"{what}.status_code", self.status_code, None, COUNT)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form."""
@@ -373,7 +409,7 @@ class SourceError:
             data,
             "error",
             {"error_type": str, "message": str},
-            {"status_code": (None, COUNT), "stat": (None, STAT)},
+            {"status_code": (None, COUNT), "stat": _OUTCOME_STAT},
         )
         return cls(
             data["metric"],

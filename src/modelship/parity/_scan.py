@@ -148,7 +148,7 @@ class _ZlibReader(io.RawIOBase):
 
 def _lz4(raw: _Readable) -> _Readable:
     try:
-        import lz4.frame  # type: ignore[import-not-found, unused-ignore]
+        import lz4.frame  # type: ignore[import-not-found, import-untyped, unused-ignore]
     except ImportError:
         raise ArtifactScanError(
             "the artifact is lz4-compressed and the lz4 package is not installed: pip install lz4"

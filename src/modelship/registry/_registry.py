@@ -1016,7 +1016,8 @@ class Registry:
         >>> reg.tags("m", "1")
         {'stage': 'prod'}
         """
-        self._change_tag(name, ref, check_tag_key(key), check_tag_value(key, value), expected)
+        key, value = check_tag_key(key), check_tag_value(key, value)
+        self._change_tag(self._get(name, ref, include_archived=True), key, value, expected)
 
     def remove_tag(
         self, name: str, ref: str | int, key: str, *, expected: str | None = ANY_VALUE
@@ -1030,13 +1031,16 @@ class Registry:
         >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes", tags={"a": "1"})
         >>> reg.remove_tag("m", "1", "a"); reg.tags("m", "1")
         {}
-        """
-        self._change_tag(name, ref, check_tag_key(key), None, expected)
 
-    def _change_tag(
-        self, name: str, ref: str | int, key: str, value: str | None, expected: Any
-    ) -> None:
+        A key the version was registered with is removed as it is, even one today's
+        rules refuse (``'a b'``, which ``register`` accepted before it applied ``set_tag``'s rules).
+        """
         mv = self._get(name, ref, include_archived=True)
+        if not (isinstance(key, str) and key in mv.tags):
+            check_tag_key(key)
+        self._change_tag(mv, key, None, expected)
+
+    def _change_tag(self, mv: ModelVersion, key: str, value: str | None, expected: Any) -> None:
         self.check_writable()
         change_tag(
             self.store,

@@ -171,7 +171,9 @@ def _entry(
 
     A tag of the registration (``base``) carried over unchanged is taken as it is: a
     version registered before tags were checked may hold a key that today's rules refuse
-    (``'a b'``), and it was accepted when written; every other tag is checked.
+    (``'a b'``), and it was accepted when written; every other tag is checked. For the
+    same reason a change of a registration's key is taken as it is: such a key can only
+    be removed (a value set under it is not the registration's, and is checked).
     """
     doc = parse_json(data, f"tag log entry {key}")
     if not isinstance(doc, dict):
@@ -187,7 +189,9 @@ def _entry(
             k: v if k in base and base[k] == v else check_tag_value(check_tag_key(k), v)
             for k, v in tags.items()
         }
-        changed = check_tag_key(change.get("key"))
+        changed = change.get("key")
+        if not (isinstance(changed, str) and changed in base):
+            changed = check_tag_key(changed)  # a registration's key may be removed as it is
         by, at = change.get("by"), datetime.fromisoformat(change.get("at", ""))
     except (InvalidTag, TypeError, ValueError) as exc:
         raise _damaged(key, str(exc)) from None
