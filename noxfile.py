@@ -18,6 +18,33 @@ def tests(session: nox.Session) -> None:
     session.run("python", "-m", "pytest", *session.posargs)
 
 
+#: The oldest NumPy supported, and the newest pyarrow built for it (22 needs NumPy 2).
+NUMPY1 = ("numpy>=1.26,<1.27", "pyarrow>=14,<22")
+#: What tests_numpy1 runs by default: the checks and their statistics (where NumPy's
+#: arithmetic and type promotion changed between 1.x and 2.x), the fingerprints and
+#: serializers of the registry, and every doctest in src/.
+NUMPY1_TESTS = (
+    "tests/checks",
+    "tests/registry/test_fingerprint.py",
+    "tests/registry/test_fingerprint_inputs.py",
+    "tests/registry/test_io_load.py",
+    "tests/registry/test_streaming_load.py",
+    "src",
+)
+
+
+@nox.session(python=PYTHON)
+def tests_numpy1(session: nox.Session) -> None:
+    """The tests on NumPy 1.26, the oldest NumPy supported (.ci/run runs the default set).
+
+    Without arguments it runs NUMPY1_TESTS; pass pytest arguments to choose others, e.g.
+    ``nox -s tests_numpy1 -- tests`` for the whole suite.
+    """
+    session.install("-e", ".[test]", *NUMPY1)
+    session.run("python", "-c", "import numpy; assert numpy.__version__.startswith('1.26.')")
+    session.run("python", "-m", "pytest", *(session.posargs or NUMPY1_TESTS))
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""

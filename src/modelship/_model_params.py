@@ -101,7 +101,17 @@ def _convert_mapping(
 
 
 def _class_path(obj: Any) -> str:
-    """``module.QualName`` of a class or function (``repr`` for a callable object)."""
+    """``module.QualName`` of a class or function, else of its type.
+
+    A NumPy ufunc has no module on NumPy 1.26, nor, on any NumPy, one from another
+    package (``scipy.special.expit``): it is found by name in NumPy, else written as its
+    ``repr``, ``<ufunc 'expit'>``, the same on every NumPy.
+    """
+    if isinstance(obj, np.ufunc):
+        name = obj.__name__
+        if getattr(np, name, None) is obj:
+            return f"numpy.{name}"
+        return repr(obj)
     module = getattr(obj, "__module__", None)
     name = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
     if isinstance(module, str) and isinstance(name, str):

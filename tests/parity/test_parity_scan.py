@@ -9,6 +9,7 @@ import fractions
 import io
 import pickle
 import pickletools
+import sys
 from pathlib import Path
 from typing import Any
 from unittest import mock
@@ -31,7 +32,7 @@ from hypothesis import strategies as st
 from modelship.parity import ArtifactScanError, scan_artifact
 
 ESTIMATORS = FakeScaler.__module__
-COMPRESSIONS = [0, 3, ("gzip", 3), ("bz2", 3), ("xz", 3), ("lzma", 3)]
+COMPRESSIONS = [0, 3, ("gzip", 3), ("bz2", 3), ("xz", 3), ("lzma", 3), ("lz4", 3)]
 
 
 class _Recorder(pickle.Unpickler):
@@ -78,6 +79,24 @@ def test_scan_of_a_joblib_file_finds_the_same_globals_whatever_the_compression(
     assert scan.format.startswith("joblib")
     assert set(scan.globals) == set(scan_artifact(joblib_bytes(model)).globals)
     assert (ESTIMATORS, "FakeScaler") in scan.globals
+
+
+def test_an_lz4_artifact_without_the_lz4_package_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = joblib_bytes(FakeScaler(), ("lz4", 3))
+    monkeypatch.setitem(sys.modules, "lz4", None)  # import lz4.frame raises ImportError
+    monkeypatch.setitem(sys.modules, "lz4.frame", None)
+    with pytest.raises(ArtifactScanError, match=r"lz4 package is not installed: pip install lz4"):
+        scan_artifact(data)
+
+
+def test_a_damaged_lz4_artifact_is_an_artifact_scan_error() -> None:
+    # lz4's frame reader raises RuntimeError for damaged data, which escaped the scan.
+    data = bytearray(joblib_bytes([np.arange(1000.0), FakeScaler()], ("lz4", 3)))
+    data[20:40] = bytes(20)
+    with pytest.raises(ArtifactScanError, match=r"cannot be decompressed \(lz4\)"):
+        scan_artifact(bytes(data))
 
 
 @pytest.mark.parametrize("protocol", [0, 1, 2, 3, 4, 5])
@@ -178,7 +197,7 @@ def test_a_scan_reads_a_path_and_an_open_file(tmp_path: Path) -> None:
         (b"not a pickle at all", "not a readable pickle"),
         (pickle.dumps(FakeScaler())[:-7], "truncated"),
         (joblib_bytes(np.arange(1000.0))[:-100], "truncated"),
-        (b"\x04\x22\x4d\x18" + b"\x00" * 20, "lz4"),
+        (b"\x04\x22\x4d\x18" + b"\x00" * 20, r"cannot be decompressed \(lz4\)"),
     ],
     ids=["empty", "garbage", "truncated-pickle", "truncated-joblib-array", "lz4"],
 )

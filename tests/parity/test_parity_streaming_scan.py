@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from modelship.parity import ArtifactScanError, StreamingScan, scan_artifact
 from modelship.parity import _scan as scan_module
 
-COMPRESSIONS = [0, 3, ("gzip", 3), ("bz2", 3), ("xz", 3)]
+COMPRESSIONS = [0, 3, ("gzip", 3), ("bz2", 3), ("xz", 3), ("lz4", 3)]
 
 
 def joblib_bytes(obj: Any, compress: Any = 0) -> bytes:

@@ -157,6 +157,16 @@ def test_functions_and_number_keys_become_strings() -> None:
     assert weights["class_weight"] == {"0": 1, "1": 5}
 
 
+def test_a_ufunc_is_written_the_same_on_every_numpy() -> None:
+    # NumPy 1.26's ufuncs have no __module__: np.log1p was written "numpy.ufunc" there,
+    # and SciPy's ufuncs are so on NumPy 2 as well.
+    from scipy.special import expit
+    from sklearn.preprocessing import FunctionTransformer
+
+    assert params_from_estimator(FunctionTransformer(expit))["func"] == "<ufunc 'expit'>"
+    assert params_from_estimator(FunctionTransformer(np.add))["func"] == "numpy.add"
+
+
 def test_params_from_estimator_refuses_an_object_without_get_params() -> None:
     with pytest.raises(ms.ConfigError, match="has no get_params"):
         params_from_estimator(object())

@@ -546,6 +546,10 @@ def _scan_stream(raw: IO[bytes], *, seeks_forward: bool = False) -> ArtifactScan
         scanner.scan()
     except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise ArtifactScanError(f"the artifact cannot be decompressed: {exc}") from exc
+    except RuntimeError as exc:  # lz4's frame reader reports damaged data so
+        if compression != "lz4":
+            raise
+        raise ArtifactScanError(f"the artifact cannot be decompressed (lz4): {exc}") from exc
     kind = "joblib" if scanner.joblib else "pickle"
     return ArtifactScan(
         globals=tuple(sorted(scanner.globals)),
