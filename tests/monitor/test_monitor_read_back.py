@@ -15,7 +15,6 @@ import pytest
 from monitor_support import Scripted
 
 import modelship as ms
-from modelship._rollback._sources import outcome_from_dict
 from modelship.cli import main
 from modelship.deploy import BlueGreen
 from modelship.monitor import (
@@ -123,7 +122,7 @@ def test_a_value_answered_for_no_statistic_reads_back() -> None:
     # The drift and outcome sources answer stat="value" when asked for none; the reader
     # refused it, so their answer could be made but not read back.
     made = Samples("feature_drift", "canary", [0.3], [60.0], start=0, end=60, stat="value")
-    assert outcome_from_dict(made.to_dict()).to_dict() == made.to_dict()
+    assert Samples.from_dict(made.to_dict()).to_dict() == made.to_dict()
 
 
 def test_a_condition_result_with_a_negative_sample_size_is_refused_when_made() -> None:

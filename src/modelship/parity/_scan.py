@@ -153,8 +153,26 @@ def _lz4(raw: _Readable) -> _Readable:
         raise ArtifactScanError(
             "the artifact is lz4-compressed and the lz4 package is not installed: pip install lz4"
         ) from None
-    stream: _Readable = lz4.frame.LZ4FrameFile(raw, mode="rb")
-    return stream
+    return io.BufferedReader(_Lz4Reader(lz4.frame.LZ4FrameFile(raw, mode="rb")), _CHUNK)
+
+
+class _Lz4Reader(io.RawIOBase):
+    """lz4's frame reader, whose ``RuntimeError`` for damaged data is raised as the
+    ``OSError`` every other decompressor raises."""
+
+    def __init__(self, frames: _Readable) -> None:
+        self._frames = frames
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, target: Any) -> int:
+        try:
+            data = self._frames.read(len(target))
+        except RuntimeError as exc:
+            raise OSError(f"damaged lz4 data: {exc}") from exc
+        target[: len(data)] = data
+        return len(data)
 
 
 def _decompressing(raw: Any, magic: bytes) -> tuple[_Readable, str]:  # noqa: PLR0911 - one return per compression magic number
@@ -546,10 +564,6 @@ def _scan_stream(raw: IO[bytes], *, seeks_forward: bool = False) -> ArtifactScan
         scanner.scan()
     except (OSError, EOFError, zlib.error, lzma.LZMAError) as exc:
         raise ArtifactScanError(f"the artifact cannot be decompressed: {exc}") from exc
-    except RuntimeError as exc:  # lz4's frame reader reports damaged data so
-        if compression != "lz4":
-            raise
-        raise ArtifactScanError(f"the artifact cannot be decompressed (lz4): {exc}") from exc
     kind = "joblib" if scanner.joblib else "pickle"
     return ArtifactScan(
         globals=tuple(sorted(scanner.globals)),
