@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import nox
+import nox.command
 
 nox.options.default_venv_backend = "venv"
 nox.options.reuse_existing_virtualenvs = True
@@ -13,12 +14,32 @@ PYTHON = None  # the interpreter nox runs under; CI pins its own
 #: alone: a minute of each install (1:19 instead of 2:24 for the test extra here). Python
 #: compiles the modules a session imports when it first imports them.
 NO_COMPILE = ("--no-compile",)
+#: How often an install is tried. Packages that no local index holds (fairlearn, for one)
+#: come from PyPI, and a download cut short fails pip's hash check, which pip does not retry
+#: itself ("THESE PACKAGES DO NOT MATCH THE HASHES"): one such cut failed a whole CI run.
+INSTALL_ATTEMPTS = 3
+
+
+def install(session: nox.Session, *args: str) -> None:
+    """``pip install --no-compile ARGS``, tried up to INSTALL_ATTEMPTS times.
+
+    Only the install is retried, never a test run: a failed install leaves the
+    environment as pip found it or partly upgraded, and the next attempt finishes it.
+    """
+    for attempt in range(1, INSTALL_ATTEMPTS + 1):
+        try:
+            session.install(*NO_COMPILE, *args)
+            return
+        except nox.command.CommandFailed:
+            if attempt == INSTALL_ATTEMPTS:
+                raise
+            session.warn(f"install failed (attempt {attempt} of {INSTALL_ATTEMPTS}); retrying")
 
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
     """Unit, conformance, property and integration tests (S3 on moto's server)."""
-    session.install(*NO_COMPILE, "-e", ".[test]")
+    install(session, "-e", ".[test]")
     session.run("python", "-m", "pytest", *session.posargs)
 
 
@@ -44,7 +65,7 @@ def tests_numpy1(session: nox.Session) -> None:
     Without arguments it runs NUMPY1_TESTS; pass pytest arguments to choose others, e.g.
     ``nox -s tests_numpy1 -- tests`` for the whole suite.
     """
-    session.install(*NO_COMPILE, "-e", ".[test]", *NUMPY1)
+    install(session, "-e", ".[test]", *NUMPY1)
     session.run("python", "-c", "import numpy; assert numpy.__version__.startswith('1.26.')")
     session.run("python", "-m", "pytest", *(session.posargs or NUMPY1_TESTS))
 
@@ -52,7 +73,7 @@ def tests_numpy1(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check and ruff format --check."""
-    session.install("ruff>=0.6")
+    install(session, "ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
 
@@ -60,7 +81,7 @@ def lint(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def typecheck(session: nox.Session) -> None:
     """mypy --strict on src/."""
-    session.install(*NO_COMPILE, "-e", ".[test]", "mypy>=1.10")
+    install(session, "-e", ".[test]", "mypy>=1.10")
     session.run("mypy", "--strict", "src")
 
 
@@ -73,7 +94,7 @@ def mutation(session: nox.Session) -> None:
     mutant-name globs that limit the run, e.g. ``nox -s mutation --
     "modelship.checks._drift.x__verdict*"``. Prints every survivor at the end.
     """
-    session.install(*NO_COMPILE, "-e", ".[test]", "mutmut>=3.3")
+    install(session, "-e", ".[test]", "mutmut>=3.3")
     session.run("mutmut", "run", *session.posargs)
     session.run("mutmut", "results")
 
@@ -81,14 +102,14 @@ def mutation(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def docs(session: nox.Session) -> None:
     """Build the documentation with mkdocs --strict."""
-    session.install(*NO_COMPILE, "-e", ".[docs]")
+    install(session, "-e", ".[docs]")
     session.run("mkdocs", "build", "--strict", "--site-dir", "site")
 
 
 @nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Run every benchmark and print its table (pass --quick for a smoke run)."""
-    session.install(*NO_COMPILE, "-e", ".[test]")
+    install(session, "-e", ".[test]")
     import glob
 
     for script in sorted(glob.glob("benchmarks/bench_*.py")):
@@ -98,5 +119,5 @@ def bench(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def demo(session: nox.Session) -> None:
     """The end-to-end demo on the embedded defaults (a registry in a local folder)."""
-    session.install(*NO_COMPILE, "-e", ".[serve]", "scikit-learn")
+    install(session, "-e", ".[serve]", "scikit-learn")
     session.run("python", "examples/demo.py", *session.posargs)
