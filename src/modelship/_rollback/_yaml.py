@@ -218,6 +218,10 @@ def read_bounded(path: Path, limit: int, what: str) -> bytes:
     ``/dev/zero`` reports 0, and a file may grow while it is read. ``what`` names the kind
     of file in the message. The deployment spec's reader uses it too.
 
+    A FIFO is read as ``cat`` reads one: opening it waits for a writer, and Ctrl-C ends
+    the wait. Not waiting (a non-blocking open) would read a FIFO whose writer starts a
+    moment later as empty, and the paths read here are the operator's own.
+
     Examples
     --------
     >>> import tempfile
