@@ -36,11 +36,15 @@ def _start(
     size: int = 2**20,
     seed: int | None = None,
     env: dict[str, str] | None = None,
+    announce: bool = False,
+    warm_up: Path | None = None,
 ) -> Worker:
     """A ``register-once`` worker, ready and waiting for ``go``.
 
     Its temporary files go to ``tmp``, so that what a killed process leaves on the local
-    disk stays inside the test.
+    disk stays inside the test. With ``announce``, it prints ``{"started": attempt}`` once
+    released, right before it calls register. With ``warm_up``, it first registers once in
+    a registry of its own at that path, so that its own register is not a first call.
     """
     tmp.mkdir(exist_ok=True)
     config = {
@@ -50,6 +54,8 @@ def _start(
         "attempt": attempt,
         "seed": attempt if seed is None else seed,
         "size": size,
+        "announce": announce,
+        "warm_up": None if warm_up is None else str(warm_up),
     }
     worker = Worker("register-once", config, env={"TMPDIR": str(tmp), **(env or {})})
     worker.wait_ready()
@@ -212,12 +218,15 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
     digests: dict[int, str] = {}
     seen: dict[str, str] = {}
 
-    # Time a few undisturbed calls, so the kills can spread over a whole call.
+    # Time a few undisturbed calls, so the kills can spread over a whole call. The workers
+    # are warm and announce their start, so that kills land in register's own steps.
+    timed: dict[str, Any] = {"announce": True, "warm_up": tmp_path / "warm"}
     durations = []
     for attempt in range(3):
-        worker = _start(storage, tmp_path / "tmp", attempt, size=size)
+        worker = _start(storage, tmp_path / "tmp", attempt, size=size, **timed)
         digests[attempt] = worker.ready["digest"]
         worker.go()
+        assert worker.read() == {"started": attempt}
         code, lines, err = worker.finish()
         assert code == 0, err
         durations.append(lines[-1]["seconds"])
@@ -229,9 +238,11 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
         delay = rng.uniform(0, duration)
         # Every artifact is registered twice, like a killed CI job that is retried: the
         # retry must not reuse a partial artifact that the killed attempt left behind.
-        worker = _start(storage, tmp_path / "tmp", attempt, size=size, seed=attempt // 2)
+        worker = _start(storage, tmp_path / "tmp", attempt, size=size, seed=attempt // 2, **timed)
         digests[attempt] = worker.ready["digest"]
         worker.go()
+        # Kills are timed from the worker's start of register, as the calibration was.
+        assert worker.read() == {"started": attempt}
         time.sleep(delay)  # the random moment of the kill, not a synchronisation
         worker.kill()
         code, lines, err = worker.finish()
