@@ -364,3 +364,18 @@ def test_s3_errors_other_than_conflict_are_store_errors() -> None:
     with pytest.raises(ms.StoreError, match="Access Denied"):
         FsspecStore(fs, "bucket/reg", url="s3://bucket/reg").create("k", b"v")
     assert fs.calls == 1
+
+
+def test_two_readers_of_a_blob_in_memory_each_read_all_of_it() -> None:
+    # fsspec's memory file system gives every reader of a key one shared file object and
+    # seeks it to 0 at each open; a registry thread checking a reused blob read 0 bytes.
+    store = FsspecStore.from_url(f"memory://two-readers-{os.getpid()}-{id(object())}")
+    store.create("blobs/x", b"0123456789")
+    first = store.open_blob("blobs/x")
+    assert first.read(4) == b"0123"
+    second = store.open_blob("blobs/x")
+    assert second.read() == b"0123456789"
+    second.close()
+    assert first.read() == b"456789"
+    first.close()
+    assert store.read("blobs/x") == b"0123456789"

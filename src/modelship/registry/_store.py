@@ -11,6 +11,7 @@ from __future__ import annotations
 import builtins
 import contextlib
 import errno
+import io
 import os
 import tempfile
 import threading
@@ -665,6 +666,13 @@ class FsspecStore:
                 with contextlib.suppress(OSError):
                     os.posix_fadvise(local.fileno(), 0, 0, os.POSIX_FADV_SEQUENTIAL)
             return local
+        if self.protocol == "memory":
+            # fsspec's memory file system hands every reader of a key the same file object,
+            # seeked to 0 at each open: a second reader moved the first one's position (a
+            # thread checking a reused blob read 0 of its 4,208 bytes and "repaired" it).
+            # Each reader gets its own copy of the bytes.
+            with self._errors(f"opening {key}"):
+                return io.BytesIO(self.fs.cat_file(self._full(key)))
         with self._errors(f"opening {key}"):
             # No read-ahead cache: the registry reads each CHUNK once, front to back.
             f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=CHUNK, cache_type="none")
