@@ -12,13 +12,13 @@ from __future__ import annotations
 import enum
 import inspect
 import math
-import re
 from collections.abc import Callable, Iterator
 from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 import pytest
+from _ids import stable_id
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -303,13 +303,8 @@ def _arguments(label: str) -> dict[str, Any]:
     return dict(arguments() if callable(arguments) else arguments)
 
 
-#: An object's address in its repr: ids without it are the same in every process, as
-#: pytest-xdist's workers need to agree on what they collected.
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 CASES = [
-    pytest.param(
-        label, name, bad, id=f"{label.rsplit('.', 1)[-1]}-{name}-{_ADDRESS.sub('', repr(bad))}"
-    )
+    pytest.param(label, name, bad, id=f"{label.rsplit('.', 1)[-1]}-{name}-{stable_id(repr(bad))}")
     for label, constraints in sorted(DECLARED.items())
     for name, allowed in sorted(constraints.items())
     for bad in invalid_values(*allowed)

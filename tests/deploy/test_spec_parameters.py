@@ -8,12 +8,12 @@ names the attribute, read from a document it names the path and the YAML key.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import attrs
 import pytest
+from _ids import stable_id
 
 from modelship._params import declared_constraints, invalid_values
 from modelship.deploy import (
@@ -33,11 +33,8 @@ VALID: dict[type, dict[str, Any]] = {
     DeploymentSpec: {"containers": [Container(name="m", image="m:1")], "replicas": 2},
 }
 
-#: An object's address in its repr: ids without it are the same in every process, as
-#: pytest-xdist's workers need to agree on what they collected.
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
 CASES = [
-    pytest.param(kind, name, bad, id=f"{kind.__name__}-{name}-{_ADDRESS.sub('', repr(bad))}")
+    pytest.param(kind, name, bad, id=f"{kind.__name__}-{name}-{stable_id(repr(bad))}")
     for kind in VALID
     for name, allowed in sorted(declared_constraints(kind).items())
     for bad in invalid_values(*allowed)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _ids import stable_id
 
 import modelship as ms
 from modelship.deploy import BlueGreen
@@ -511,7 +511,7 @@ def test_watch_needs_a_clock_that_is_one() -> None:
         ({}, {"default": 5}, "default=5 is not allowed"),
         ({"m": InMemorySource()}, {"clock": "wall"}, "clock='wall' is not allowed"),
     ],
-    ids=lambda value: re.sub(r" at 0x[0-9a-fA-F]+", "", str(value)),  # same in every process
+    ids=stable_id,
 )
 def test_a_routed_source_checks_its_routes(
     routes: Any, kwargs: dict[str, Any], message: str
