@@ -174,6 +174,34 @@ def test_copy_registry_replaces_a_damaged_destination_blob() -> None:
     assert ms.Registry(dst_store).load("m") == b"good bytes"
 
 
+@pytest.mark.parametrize("where", ["local", "memory-store"])
+def test_copy_registry_repairs_a_damaged_blob_without_a_moment_it_is_missing(
+    tmp_path: Path, where: str
+) -> None:
+    # A version the destination committed on the damaged blob keeps bytes at its key
+    # throughout: a local store renames the good copy over it (ReplacesBlobs); a store
+    # without that capability deletes it only once the good copy is staged.
+    src = ms.Registry(MemoryStore())
+    mv = src.register(model_name="m", model=b"good bytes", serializer="bytes")
+    key = blob_key(mv.artifact.digest)
+    dst: ms.registry.Store = (
+        FsspecStore.from_url(str(tmp_path / "dst")) if where == "local" else MemoryStore()
+    )
+    dst.create(key, b"bad bytes!")
+    seen: list[tuple[str, bool]] = []
+
+    def before(operation: str, hooked: str) -> None:
+        if hooked == key:
+            seen.append((operation, dst.exists(key)))
+
+    report = ms.copy_registry(src, ms.Registry(HookStore(dst, before=before)))
+    assert report.blobs_repaired == 1
+    assert all(present for _, present in seen), seen
+    deleted = [op for op, _ in seen if op == "delete"]
+    assert deleted == ([] if where == "local" else ["delete"])
+    assert ms.Registry(dst).load("m") == b"good bytes"
+
+
 # --- 4. the two-pass load deserialises the bytes it checked ----------------------------------
 
 

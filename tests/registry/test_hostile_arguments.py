@@ -322,6 +322,10 @@ def test_download_role_is_text(reg: ms.Registry, tmp_path: Path) -> None:
         ({"singel_writer": True}, "did you mean 'single_writer'"),
         ({"verify_signature": False}, "did you mean 'verify_signatures'"),
         ({"anon": True}, "do not apply to the local folder"),
+        ({"storage_options": {"anon": True}}, "do not apply to the local folder"),
+        ({"storage_options": ["anon"]}, "storage_options must be a mapping"),
+        ({"storage_options": {1: True}}, "storage_options must be a mapping"),
+        ({"anon": True, "storage_options": {"anon": False}}, r"\['anon'\] given twice"),
     ],
 )
 def test_a_mistyped_or_useless_option_is_refused_not_ignored(

@@ -291,6 +291,13 @@ def test_s3_registry_goes_over_http_to_the_moto_server(s3_bucket: dict[str, Any]
     assert "registry/models/m/versions/1.json" in keys
 
 
+def test_s3_options_given_as_pandas_takes_them_reach_s3fs(s3_bucket: dict[str, Any]) -> None:
+    nested = ms.open_registry(s3_bucket["url"], storage_options=s3_bucket["options"])
+    nested.register(model_name="m", model=b"x", serializer="bytes")
+    flat = ms.open_registry(s3_bucket["url"], **s3_bucket["options"])
+    assert flat.load("m") == b"x"
+
+
 def test_s3_conditional_create_refuses_a_second_writer(s3_bucket: dict[str, Any]) -> None:
     store = FsspecStore.from_url(s3_bucket["url"], **s3_bucket["options"])
     store.create("doc.json", b"{}")

@@ -7,6 +7,7 @@ until aborted, so ``gc`` must find and abort those under the registry, and only 
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import time
@@ -16,7 +17,10 @@ from typing import Any
 import pytest
 
 import modelship as ms
+from modelship._model_version import ArtifactRef
 from modelship.registry import FsspecStore, GcReport, _store
+from modelship.registry._integrity import read_verified, stored_damage
+from modelship.registry._layout import blob_key
 from modelship.testing import HookStore
 
 FD_PATHS = pytest.mark.skipif(
@@ -108,6 +112,36 @@ def test_s3_read_many_costs_one_request_per_key(store: FsspecStore) -> None:
         got = store.read_many(keys)
     assert got == {keys[0]: b"{}", keys[1]: b'{"n": 2}'}
     assert sorted(requests.sent) == ["GetObject"] * 3
+
+
+@pytest.mark.s3
+def test_s3_reading_or_checking_a_blob_costs_one_head_and_one_get(store: FsspecStore) -> None:
+    # The size comes from the HEAD that s3fs's open sends, not from a second HEAD.
+    data = b"model bytes"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    writer = store.blob_writer()
+    writer.write(data)
+    writer.publish(blob_key(digest))
+    ref = ArtifactRef(digest, len(data), "bytes", "application/octet-stream")
+    with _Requests(store.fs) as requests:
+        assert read_verified(store, ref, "m 1") == data
+    assert requests.sent == ["HeadObject", "GetObject"]
+    with _Requests(store.fs) as requests:
+        assert stored_damage(store, digest, len(data)) is None
+    assert requests.sent == ["HeadObject", "GetObject"]
+
+
+@pytest.mark.s3
+def test_s3_a_blob_of_the_wrong_size_is_found_before_it_is_read(store: FsspecStore) -> None:
+    data = b"model bytes"
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    store.create(blob_key(digest), b"damaged: longer than the model")
+    ref = ArtifactRef(digest, len(data), "bytes", "application/octet-stream")
+    with _Requests(store.fs) as requests:
+        assert stored_damage(store, digest, len(data)) == "it holds 30 bytes, not 11"
+    assert requests.sent == ["HeadObject"]
+    with pytest.raises(ms.IntegrityError, match="holds 30 bytes"):
+        read_verified(store, ref, "m 1")
 
 
 class _FakeS3:

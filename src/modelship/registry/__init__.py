@@ -16,6 +16,7 @@ from modelship.registry._protocols import (
     BlobWriter,
     KnowsLocation,
     LocalBlobs,
+    ReplacesBlobs,
     Store,
 )
 from modelship.registry._registry import Registry
@@ -53,6 +54,7 @@ __all__ = [
     "Order",
     "RefusedSerializer",
     "Registry",
+    "ReplacesBlobs",
     "Serializer",
     "Store",
     "TagChange",

@@ -20,7 +20,7 @@ from modelship.registry._layout import (
     folder,
     is_document,
 )
-from modelship.registry._protocols import Store
+from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._registry import Registry
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import tag_log_keys
@@ -51,14 +51,14 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
     """Stream one blob, checking its digest on the way: (bytes copied, whether it repaired).
 
     A blob ``dst`` already holds is trusted only once its size and digest are checked; a
-    damaged one is deleted and copied again.
+    damaged one is copied again over it: in one step by a writer that
+    :class:`~modelship.registry.ReplacesBlobs`, else deleted once the copy is staged.
     """
     key = blob_key(digest)
     repaired = False
     if dst.exists(key):
         if stored_damage(dst, digest, size) is None:
             return 0, False
-        dst.delete(key)
         repaired = True
     writer = dst.blob_writer()
     try:
@@ -69,6 +69,11 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
             raise IntegrityError(
                 f"blob {digest} in the source does not match its digest; not copied"
             )
+        if repaired and isinstance(writer, ReplacesBlobs):
+            writer.publish_over(key)
+            return copied, repaired
+        if repaired:
+            dst.delete(key)
         if not writer.publish(key) and stored_damage(dst, digest, size) is not None:
             raise IntegrityError(
                 f"blob {digest} in the destination is damaged and could not be replaced"

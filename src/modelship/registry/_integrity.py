@@ -39,6 +39,8 @@ import threading
 from collections.abc import Iterator
 from typing import IO, Any
 
+import fsspec.spec
+
 from modelship._hashing import CHUNK, fill, hash_stream, read_into
 from modelship._model_version import ArtifactRef
 from modelship.errors import IntegrityError, ModelshipError, StoreError
@@ -218,10 +220,10 @@ def stored_damage(store: Store, digest: str, size: int | None) -> str | None:
     """
     key = blob_key(digest)
     try:
-        found = store.size(key)
-        if size is not None and found != size:
-            return f"it holds {found} bytes, not {size}"
         with store.open_blob(key) as f:
+            found = _stored_size(store, key, f)
+            if size is not None and found != size:
+                return f"it holds {found} bytes, not {size}"
             hexdigest, read = hash_stream(f, limit=None if size is None else size + 1)
         if size is not None and read != size:
             return f"it holds {read} bytes, not {size}"
@@ -274,12 +276,20 @@ def verified_file(store: Store, ref: ArtifactRef, what: str, progress: Any) -> I
             callback.close()
 
 
-def _stored_size(store: Store, ref: ArtifactRef, src: IO[bytes]) -> int:
-    """The size of the blob open as ``src``: of the open file itself where it has one."""
+def _stored_size(store: Store, key: str, src: IO[bytes]) -> int:
+    """The size of the blob at ``key``, open as ``src``: of the open file itself if it can tell.
+
+    A local file is sized by its descriptor (the very file being read, not a path looked
+    up again). An fsspec file of an object store knows the size its open looked up (on
+    S3, the HEAD before the GET), so asking the store again would cost one more request
+    for the same answer. Any other file object: the store is asked.
+    """
     fd = _fileno(src) if hasattr(os, "fstat") else None
     if fd is not None:
-        return os.fstat(fd).st_size  # the very file being read, not a path looked up again
-    return store.size(blob_key(ref.digest))
+        return os.fstat(fd).st_size
+    if isinstance(src, fsspec.spec.AbstractBufferedFile) and type(src.size) is int:
+        return src.size
+    return store.size(key)
 
 
 def read_verified(store: Store, ref: ArtifactRef, what: str, progress: Any = False) -> bytes:
@@ -305,7 +315,7 @@ def read_verified(store: Store, ref: ArtifactRef, what: str, progress: Any = Fal
     src = open_blob(store, ref, what)
     try:
         try:
-            found = _stored_size(store, ref, src)
+            found = _stored_size(store, blob_key(ref.digest), src)
             if found != ref.size:
                 raise mismatch(what, ref, f"it holds {found} bytes")
             # One byte more than expected finds a blob that grew since it was sized.

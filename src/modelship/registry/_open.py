@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 import importlib.metadata
 import os
+from collections.abc import Mapping
 from typing import Any
 
 from modelship._hashing import CHUNK
@@ -34,7 +35,8 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     ``modelship.registries`` entry point group is looked up first; its object is called
     with ``(url, **storage_options)`` and may return a :class:`Registry` or a
     :class:`Store`. ``storage_options`` go to fsspec (for S3: ``key``, ``secret``,
-    ``endpoint_url`` ...).
+    ``client_kwargs`` ...), as keywords or, as pandas takes them, in one mapping:
+    ``storage_options={"client_kwargs": {"endpoint_url": ...}}``.
 
     On opening, the store is probed: it must refuse a second exclusive create of one key.
     Where it does not (or cannot promise it, as for unknown fsspec back ends), writing
@@ -70,6 +72,7 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     if not isinstance(url, str):
         raise ConfigError(f"url must be text, not {type(url).__name__}: decode it first")
     scheme = scheme_of(url)
+    storage_options = _unnest(storage_options)
     _check_storage_options(url, scheme, storage_options)
     eps = {ep.name: ep for ep in importlib.metadata.entry_points(group="modelship.registries")}
     if scheme in eps:
@@ -112,6 +115,30 @@ _OWN_OPTIONS = (
 )
 # The options fsspec's local file system takes; a folder registry needs no others.
 _LOCAL_OPTIONS = frozenset({"auto_mkdir"})
+
+
+def _unnest(options: dict[str, Any]) -> dict[str, Any]:
+    """The storage options, with those given as pandas takes them (``storage_options={...}``).
+
+    fsspec itself would take ``storage_options`` for an option of the back end and fail
+    only at the first request, with the back end's own error.
+    """
+    if "storage_options" not in options:
+        return options
+    rest = dict(options)
+    nested = rest.pop("storage_options")
+    if not isinstance(nested, Mapping) or not all(isinstance(k, str) for k in nested):
+        raise ConfigError(
+            "storage_options must be a mapping of option names to values, as "
+            f"{{'client_kwargs': {{...}}}}, not {type(nested).__name__}"
+        )
+    both = sorted(set(nested) & set(rest))
+    if both:
+        raise ConfigError(
+            f"storage option(s) {both} given twice, as keywords and in storage_options; "
+            "give each once"
+        )
+    return {**rest, **nested}
 
 
 def _check_storage_options(url: str, scheme: str, options: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ or not at all. Missing keys raise :class:`FileNotFoundError`; an exclusive creat
 that exists raises :class:`FileExistsError`, exactly as Python's own ``open(..., "x")``.
 
 What a store may offer beyond that is declared, each ability as its own protocol
-(:class:`LocalBlobs`, :class:`AbortsUploads`): a store has an ability exactly when it
+(:class:`LocalBlobs`, :class:`AbortsUploads`, :class:`KnowsLocation`, and
+:class:`ReplacesBlobs` for its blob writers): a store has an ability exactly when it
 implements the protocol's methods, and a wrapper (``modelship.testing.HookStore``) has
 exactly the abilities of what it wraps. This module imports nothing else from modelship.
 """
@@ -17,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import IO, Any, Protocol, runtime_checkable
 
-__all__ = ["AbortsUploads", "BlobWriter", "KnowsLocation", "LocalBlobs", "Store"]
+__all__ = ["AbortsUploads", "BlobWriter", "KnowsLocation", "LocalBlobs", "ReplacesBlobs", "Store"]
 
 
 @runtime_checkable
@@ -51,6 +52,41 @@ class BlobWriter(Protocol):
 
     def discard(self) -> None:
         """Drop the staged bytes; nothing becomes visible. Safe to call twice."""
+
+
+@runtime_checkable
+class ReplacesBlobs(Protocol):
+    """An optional capability of a :class:`BlobWriter`: publish over a damaged blob in one step.
+
+    When a blob the registry would reuse turns out damaged (wrong size or digest), the
+    registry writes the artifact again and must put the good bytes where the bad ones are.
+    A writer with this capability does it in one step: a reader of the key sees the old
+    bytes or the new ones, never a missing key and never a mix of the two. Without it,
+    the registry stages the bytes first, then deletes the damaged blob and publishes, and
+    for that moment a reader of a version sharing the blob finds it missing.
+
+    Examples
+    --------
+    >>> import hashlib, tempfile
+    >>> from modelship.registry import FsspecStore, ReplacesBlobs
+    >>> store = FsspecStore.from_url(tempfile.mkdtemp())
+    >>> key = "blobs/" + hashlib.sha256(b"good").hexdigest()
+    >>> store.create(key, b"damaged")
+    >>> writer = store.blob_writer()
+    >>> isinstance(writer, ReplacesBlobs)
+    True
+    >>> writer.write(b"good")
+    4
+    >>> writer.publish_over(key)
+    >>> store.read(key)
+    b'good'
+    """
+
+    def publish_over(self, key: str) -> None:
+        """Make the staged bytes visible under ``key``, replacing what is there at once.
+
+        After ``publish_over`` the writer is closed, as after :meth:`BlobWriter.publish`.
+        """
 
 
 @runtime_checkable

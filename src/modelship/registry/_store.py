@@ -238,6 +238,30 @@ class _LocalBlobWriter:
             _fsync_dir(os.path.dirname(final))
         return created
 
+    def publish_over(self, key: str) -> None:
+        """Replace the file at ``key`` with the staged one in one rename (:func:`os.replace`).
+
+        The staged bytes are fsynced first, and the folder after, like a new blob's. A
+        reader that opened the old file keeps reading the old bytes; one that opens the key
+        afterwards reads the new ones; none finds the key missing.
+        """
+        assert self._file is not None, "writer is closed"
+        with self._store._errors(f"replacing {key}"):
+            self._file.flush()
+            os.fsync(self._file.fileno())
+            self._file.close()
+            self._file = None
+            final = self._store._local(key)
+            _make_folder(os.path.dirname(final))
+            os.chmod(self._path, 0o444)
+            try:
+                os.replace(self._path, final)
+            except BaseException:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._path)
+                raise
+            _fsync_dir(os.path.dirname(final))
+
     def discard(self) -> None:
         if self._file is not None:
             self._file.close()
@@ -278,25 +302,47 @@ class _SpoolBlobWriter:
             self._file.flush()
             if self._store.exists(key):
                 return False
-            kwargs: dict[str, Any] = {}
-            if self._callback is not None:
-                kwargs["callback"] = self._callback
-            if self._store.protocol in _S3_PROTOCOLS:
-                kwargs.update(
-                    chunksize=_upload_part_size(os.fstat(self._file.fileno()).st_size),
-                    max_concurrency=_UPLOAD_CONCURRENCY,
-                    # Never replace a blob another writer published meanwhile: a reader
-                    # may be checking it (If-None-Match on the PUT or the completion).
-                    mode="create",
-                )
             try:
-                with self._store._errors(f"upload of {key}"):
-                    # The object appears whole when the upload completes (S3 PUT or
-                    # CompleteMultipartUpload); readers never see part of it.
-                    self._store.fs.put_file(self._path, self._store._full(key), **kwargs)
+                # Never replace a blob another writer published meanwhile: a reader may be
+                # checking it (If-None-Match on the PUT or the completion).
+                self._upload(key, "create", f"upload of {key}")
             except FileExistsError:
                 return False
             return True
+        finally:
+            self.discard()
+
+    def _upload(self, key: str, mode: str, what: str) -> None:
+        """Upload the staged file to ``key``; the object appears whole when it completes.
+
+        On S3 that is the PUT or the CompleteMultipartUpload; ``mode`` is s3fs's
+        ("create": only if no object is there; "overwrite").
+        """
+        assert self._file is not None, "writer is closed"
+        kwargs: dict[str, Any] = {}
+        if self._callback is not None:
+            kwargs["callback"] = self._callback
+        if self._store.protocol in _S3_PROTOCOLS:
+            kwargs.update(
+                chunksize=_upload_part_size(os.fstat(self._file.fileno()).st_size),
+                max_concurrency=_UPLOAD_CONCURRENCY,
+                mode=mode,
+            )
+        with self._store._errors(what):
+            self._store.fs.put_file(self._path, self._store._full(key), **kwargs)
+
+    def publish_over(self, key: str) -> None:
+        """Upload the staged bytes to ``key``, replacing what is there.
+
+        An S3 PUT, or the completion of a multipart upload, replaces an object in one step:
+        a GET sees the old object or the new one. A reader that fetches the old object in
+        ranges while it is replaced can get parts of both; it hashes what it read, so it
+        reports damage, which is what the old bytes held anyway.
+        """
+        assert self._file is not None, "writer is closed"
+        try:
+            self._file.flush()
+            self._upload(key, "overwrite", f"replacing {key}")
         finally:
             self.discard()
 

@@ -22,7 +22,7 @@ from modelship.errors import IntegrityError, RepairWarning, SerializationError, 
 from modelship.registry._integrity import stored_damage
 from modelship.registry._layout import blob_key
 from modelship.registry._progress import make_callback
-from modelship.registry._protocols import Store
+from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._serializers import Serializer
 
 __all__ = ["HashingWriter", "store_blob"]
@@ -211,14 +211,17 @@ def store_blob(  # noqa: PLR0913 - store, object, serializer plus keyword-only p
     digest are checked; a damaged one (or a missing one, deleted meanwhile) is replaced by
     serialising ``obj`` again, with a :class:`~modelship.errors.RepairWarning` saying so.
     If that does not leave an intact blob, :class:`~modelship.IntegrityError` is raised
-    and nothing is committed.
+    and nothing is committed. The damaged blob stays in place while ``obj`` is serialised
+    again (versions committed earlier may share it); see :func:`_write_blob` for how the
+    good bytes take its place.
     """
     ref, created = _write_blob(
         store, obj, serializer, progress, what, every=checkpoint_every, observe=observe
     )
     if not created and (damage := stored_damage(store, ref.digest, ref.size)) is not None:
-        store.delete(blob_key(ref.digest))
-        again, _ = _write_blob(store, obj, serializer, False, what, every=checkpoint_every)
+        again, _ = _write_blob(
+            store, obj, serializer, False, what, every=checkpoint_every, over=ref.digest
+        )
         if again.digest != ref.digest:
             raise SerializationError(
                 f"serializer {serializer.name!r} wrote different bytes for {what} twice; "
@@ -253,8 +256,17 @@ def _write_blob(  # noqa: PLR0913 - internal step of store_blob taking the same 
     *,
     every: int,
     observe: Callable[[memoryview], None] | None = None,
+    over: str | None = None,
 ) -> tuple[ArtifactRef, bool]:
-    """Serialise ``obj`` into a blob; its reference, and whether it was created."""
+    """Serialise ``obj`` into a blob; its reference, and whether it was created.
+
+    ``over`` is the digest of a damaged blob these bytes replace. If they hash to it, a
+    writer that :class:`~modelship.registry.ReplacesBlobs` puts them in its place in one
+    step, so a reader of the key never finds it missing. Any other writer deletes the
+    damaged blob and publishes, once the bytes are staged: readers find the key missing
+    between the two calls, not while the artifact is serialised. Bytes that hash to
+    another digest are published as a new blob, and the damaged one is left alone.
+    """
     callback = make_callback(progress, desc=f"register {what}")
     writer = store.blob_writer(callback)
     hashing = HashingWriter(writer, every, observe)
@@ -268,7 +280,14 @@ def _write_blob(  # noqa: PLR0913 - internal step of store_blob taking the same 
                 f"serializer {serializer.name!r} could not write {what}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
-        created = writer.publish(blob_key(hashing.digest))
+        key = blob_key(hashing.digest)
+        if over is not None and hashing.digest == over and isinstance(writer, ReplacesBlobs):
+            writer.publish_over(key)
+            created = True
+        else:
+            if over is not None and hashing.digest == over:
+                store.delete(key)
+            created = writer.publish(key)
     except BaseException:
         with contextlib.suppress(BaseException):
             hashing.close()

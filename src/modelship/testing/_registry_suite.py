@@ -525,6 +525,40 @@ class RegistryConformance:
             reg.register(model_name="m", model=good, serializer="bytes")
         assert reg.load("m") == good
 
+    def test_a_damaged_blob_stays_in_place_until_the_good_bytes_replace_it(
+        self, reg: ms.Registry
+    ) -> None:
+        # Versions committed earlier may share the damaged blob: while the artifact is
+        # serialised again, their key must still hold bytes. A writer that ReplacesBlobs
+        # puts the good bytes there in one step; any other deletes only once they are staged.
+        good = b"good bytes"
+        key = blob_key("sha256:" + hashlib.sha256(good).hexdigest())
+        reg.store.create(key, b"bad bytes!")
+        events: list[tuple[str, bool]] = []
+        store = reg.store
+
+        class Watching(ms.registry.BytesSerializer):
+            def dump(self, obj: Any, fp: Any) -> None:
+                events.append(("dump", store.exists(key)))
+                super().dump(obj, fp)
+
+        def before(operation: str, hooked: str) -> None:
+            if operation == "delete" and hooked == key:
+                events.append(("delete", store.exists(key)))
+
+        hooked = ms.Registry(HookStore(store, before=before))
+        with pytest.warns(ms.RepairWarning):
+            hooked.register(model_name="m", model=good, serializer=Watching())
+        writer = store.blob_writer()
+        replaces = isinstance(writer, ms.registry.ReplacesBlobs)
+        writer.discard()
+        assert events == (
+            [("dump", True), ("dump", True)]
+            if replaces
+            else [("dump", True), ("dump", True), ("delete", True)]
+        )
+        assert reg.load("m") == good
+
     # --- copying ------------------------------------------------------------------------
 
     def test_copy_registry_round_trip_keeps_everything(

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 
 from modelship.errors import StoreError
-from modelship.registry import AbortsUploads, KnowsLocation, LocalBlobs, Store
+from modelship.registry import AbortsUploads, KnowsLocation, LocalBlobs, ReplacesBlobs, Store
 
 __all__ = ["StoreConformance"]
 
@@ -192,6 +192,24 @@ class StoreConformance:
         writer.publish("blobs/l")
         with open(store.local_path("blobs/l"), "rb") as f:
             assert f.read() == b"local"
+
+    def test_a_writer_that_replaces_blobs_puts_its_bytes_over_the_stored_ones(
+        self, store: Store
+    ) -> None:
+        writer = store.blob_writer()
+        if not isinstance(writer, ReplacesBlobs):
+            writer.discard()
+            pytest.skip("the store's blob writers do not declare ReplacesBlobs")
+        store.create("blobs/r", b"damaged bytes")
+        writer.write(b"good")
+        writer.publish_over("blobs/r")
+        assert store.read("blobs/r") == b"good"
+        assert store.size("blobs/r") == 4
+        fresh = store.blob_writer()
+        assert isinstance(fresh, ReplacesBlobs)
+        fresh.write(b"new")
+        fresh.publish_over("blobs/new")  # nothing there yet: published all the same
+        assert store.read("blobs/new") == b"new"
 
     def test_a_fresh_store_has_no_incomplete_uploads(self, store: Store) -> None:
         if not isinstance(store, AbortsUploads):
