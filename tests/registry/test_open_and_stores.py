@@ -6,6 +6,7 @@ import io
 import os
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,13 @@ import pytest
 from fsspec.callbacks import Callback
 
 import modelship as ms
-from modelship.registry import FsspecStore, get_serializer, register_serializer, serializer_names
+from modelship.registry import (
+    FsspecStore,
+    ReplacesBlobs,
+    get_serializer,
+    register_serializer,
+    serializer_names,
+)
 from modelship.testing import HookStore
 
 
@@ -376,7 +383,7 @@ def test_s3_errors_other_than_conflict_are_store_errors() -> None:
 def test_two_readers_of_a_blob_in_memory_each_read_all_of_it() -> None:
     # fsspec's memory file system gives every reader of a key one shared file object and
     # seeks it to 0 at each open; a registry thread checking a reused blob read 0 bytes.
-    store = FsspecStore.from_url(f"memory://two-readers-{os.getpid()}-{id(object())}")
+    store = FsspecStore.from_url(f"memory://two-readers-{uuid.uuid4().hex}")
     store.create("blobs/x", b"0123456789")
     first = store.open_blob("blobs/x")
     assert first.read(4) == b"0123"
@@ -386,3 +393,31 @@ def test_two_readers_of_a_blob_in_memory_each_read_all_of_it() -> None:
     assert first.read() == b"456789"
     first.close()
     assert store.read("blobs/x") == b"0123456789"
+
+
+@pytest.mark.parametrize("step", ["publish", "publish_over"])
+def test_a_blob_stored_in_memory_appears_whole_never_part_written(step: str) -> None:
+    # fsspec's put_file into its memory file system makes the key visible empty and fills
+    # it chunk by chunk (4 MiB each): another registration checking the blob meanwhile
+    # read 0 bytes and "repaired" it. The upload's progress callback runs between chunks,
+    # where another thread could: there, the key must be absent or whole.
+    store = FsspecStore.from_url(f"memory://whole-blob-{uuid.uuid4().hex}")
+    data = bytes(range(256)) * (9 * 2**20 // 256)  # three of put_file's chunks
+    seen: list[int | None] = []
+
+    class Watching(Callback):
+        def relative_update(self, inc: int = 1) -> None:
+            seen.append(store.size("blobs/x") if store.exists("blobs/x") else None)
+
+    if step == "publish_over":
+        store.create("blobs/x", b"damaged")
+    writer = store.blob_writer(Watching())
+    writer.write(data)
+    if step == "publish":
+        assert writer.publish("blobs/x") is True
+    else:
+        assert isinstance(writer, ReplacesBlobs)
+        writer.publish_over("blobs/x")
+    assert seen, "the progress callback never ran"
+    assert set(seen) == {len(data)}
+    assert store.read("blobs/x") == data

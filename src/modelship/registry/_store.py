@@ -319,6 +319,9 @@ class _SpoolBlobWriter:
         ("create": only if no object is there; "overwrite").
         """
         assert self._file is not None, "writer is closed"
+        if self._store.protocol == "memory":
+            self._put_in_memory(key, mode)
+            return
         kwargs: dict[str, Any] = {}
         if self._callback is not None:
             kwargs["callback"] = self._callback
@@ -345,6 +348,33 @@ class _SpoolBlobWriter:
             self._upload(key, "overwrite", f"replacing {key}")
         finally:
             self.discard()
+
+    def _put_in_memory(self, key: str, mode: str) -> None:
+        """Store the staged bytes under ``key`` in fsspec's memory file system, whole.
+
+        Its ``put_file`` makes the key visible empty at its first write and fills it chunk
+        by chunk: a thread checking a blob that another registration was storing again
+        read 0 bytes and "repaired" it. ``pipe_file`` with the whole bytes makes the key
+        visible full in one assignment; the lock makes "create" exclusive, as in
+        :meth:`FsspecStore.create`.
+        """
+        assert self._file is not None, "writer is closed"
+        self._file.seek(0)
+        data = self._file.read()
+        full = self._store._full(key)
+        with _MEMORY_LOCK, self._store._errors(f"storing {key}"):
+            if mode == "create" and self._store.fs.exists(full):
+                raise FileExistsError(key)
+            try:
+                self._store.fs.pipe_file(full, data)
+            except FileExistsError as exc:  # the key is free: a parent is a document
+                raise StoreError(
+                    f"cannot store {key} on {self._store.url}: a file is where a folder "
+                    f"belongs ({exc}). The store was damaged or tampered with; move that "
+                    "file away"
+                ) from exc
+        if self._callback is not None:
+            self._callback.relative_update(len(data))
 
     def discard(self) -> None:
         if self._file is not None:
