@@ -359,8 +359,9 @@ class _SpoolBlobWriter:
         :meth:`FsspecStore.create`.
         """
         assert self._file is not None, "writer is closed"
-        self._file.seek(0)
-        data = self._file.read()
+        # Opened write-only; read back through its name (or /proc/self/fd path).
+        with open(self._path, "rb") as staged:
+            data = staged.read()
         full = self._store._full(key)
         with _MEMORY_LOCK, self._store._errors(f"storing {key}"):
             if mode == "create" and self._store.fs.exists(full):
