@@ -354,26 +354,15 @@ class _SpoolBlobWriter:
 
         Its ``put_file`` makes the key visible empty at its first write and fills it chunk
         by chunk: a thread checking a blob that another registration was storing again
-        read 0 bytes and "repaired" it. ``pipe_file`` with the whole bytes makes the key
-        visible full in one assignment; the lock makes "create" exclusive, as in
-        :meth:`FsspecStore.create`.
+        read 0 bytes and "repaired" it. :meth:`FsspecStore._put_in_memory` stores it
+        whole, as it stores documents.
         """
         assert self._file is not None, "writer is closed"
         # Opened write-only; read back through its name (or /proc/self/fd path).
         with open(self._path, "rb") as staged:
             data = staged.read()
-        full = self._store._full(key)
-        with _MEMORY_LOCK, self._store._errors(f"storing {key}"):
-            if mode == "create" and self._store.fs.exists(full):
-                raise FileExistsError(key)
-            try:
-                self._store.fs.pipe_file(full, data)
-            except FileExistsError as exc:  # the key is free: a parent is a document
-                raise StoreError(
-                    f"cannot store {key} on {self._store.url}: a file is where a folder "
-                    f"belongs ({exc}). The store was damaged or tampered with; move that "
-                    "file away"
-                ) from exc
+        with self._store._errors(f"storing {key}"):
+            self._store._put_in_memory(key, data, exclusive=mode == "create")
         if self._callback is not None:
             self._callback.relative_update(len(data))
 
@@ -600,18 +589,28 @@ class FsspecStore:
             with self._errors(f"creating {key}"):
                 self._create_local(key, data)
         elif self.protocol == "memory":
-            with _MEMORY_LOCK:
-                if self.fs.exists(self._full(key)):
-                    raise FileExistsError(key)
-                try:
-                    self.fs.pipe_file(self._full(key), data)
-                except FileExistsError as exc:  # the key is free: a parent is a document
-                    raise StoreError(
-                        f"cannot create {key} on {self.url}: a file is where a folder belongs "
-                        f"({exc}). The store was damaged or tampered with; move that file away"
-                    ) from exc
+            self._put_in_memory(key, data, exclusive=True)
         else:
             self._create_remote(key, data)
+
+    def _put_in_memory(self, key: str, data: bytes, *, exclusive: bool) -> None:
+        """Store ``data`` at ``key`` in fsspec's memory file system, whole, in one step.
+
+        ``pipe_file`` with all the bytes makes the key visible full in one assignment
+        (``put_file`` and an open for writing show it empty first, then fill it). Under
+        the process-wide lock, ``exclusive`` makes it an exclusive create among threads.
+        """
+        full = self._full(key)
+        with _MEMORY_LOCK:
+            if exclusive and self.fs.exists(full):
+                raise FileExistsError(key)
+            try:
+                self.fs.pipe_file(full, data)
+            except FileExistsError as exc:  # the key is free: a parent is a document
+                raise StoreError(
+                    f"cannot create {key} on {self.url}: a file is where a folder belongs "
+                    f"({exc}). The store was damaged or tampered with; move that file away"
+                ) from exc
 
     def _create_remote(self, key: str, data: bytes) -> None:
         # Real S3 answers a conditional PUT racing another one with 409
