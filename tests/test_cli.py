@@ -216,7 +216,27 @@ def test_a_broken_plugin_leaves_the_other_commands_working(
 ) -> None:
     _with_plugins(monkeypatch, _FakeEntryPoint("broken", ImportError("no module named x")))
     assert main(["registry", "models", "memory://cli-broken-plugin"]) == 0
+    # A built-in command loads no plugin; the full command list (help, a plugin's command)
+    # loads them all and names the broken one.
+    assert capsys.readouterr().err == ""
+    with pytest.raises(SystemExit):
+        main(["no-such-command"])
     assert "ignoring entry point 'broken'" in capsys.readouterr().err
+
+
+def test_a_built_in_command_imports_only_its_own_capability(registry: str) -> None:
+    # `check` and `monitor` import SciPy (1.5 s of a 2 s start on this machine); a CI script
+    # calling `modelship registry ...` or `modelship deploy ...` should not pay for it.
+    script = (
+        "import sys; from modelship.cli import main; "
+        f"main(['registry', 'models', {registry!r}]); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'scipy' "
+        "or m.startswith(('modelship.checks', 'modelship.monitor'))))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.splitlines() == ["fraud", "[]"], done.stderr
 
 
 def test_a_hook_that_adds_another_command_than_its_name_is_refused(
