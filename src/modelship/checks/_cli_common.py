@@ -191,8 +191,8 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     # pyarrow leaves read-ahead work running after read_table returns (apache/arrow#33975).
     # When that work holds memory Python owns (io.BytesIO, bytes), letting go of it takes
     # the GIL, and during interpreter exit that aborts the process: SIGABRT, "terminate
-    # called without an active exception", in 27-49% of runs of a command that read a
-    # good file. A buffer Arrow allocated is freed without the GIL: copy into one.
+    # called without an active exception", in 27-49% of processes that read a good file
+    # and exited at once. A buffer Arrow allocated is freed without the GIL: copy into one.
     buffer = pa.allocate_buffer(len(data))
     memoryview(buffer).cast("B")[:] = data
     del data
