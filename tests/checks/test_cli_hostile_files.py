@@ -63,6 +63,56 @@ def test_a_huge_npy_input_exits_2_from_the_command_line(tmp_path: Path, capsys: 
     assert f"ConfigError: cannot read {huge}: its header declares" in capsys.readouterr().out
 
 
+def _damaged_header(header: str) -> bytes:
+    """A version 1.0 ``.npy`` file whose header text is ``header``, padded as numpy pads."""
+    text = header.encode("latin-1")
+    pad = 63 - (10 + len(text)) % 64
+    body = text + b" " * pad + b"\n"
+    return npy_format.MAGIC_PREFIX + b"\x01\x00" + len(body).to_bytes(2, "little") + body
+
+
+# Headers found by fuzzing read_table: numpy parses the header as a Python literal, and
+# these fail in the tokenizer or in sorting the keys, not with the ValueError it raises
+# for other damage. They escaped read_table, and `check profile` ended in a traceback.
+DAMAGED_HEADERS = {
+    "a-control-character-and-a-stray-brace": (
+        "{'descr': '<f8', 'fortran_order': F\x7flse, 'shape': (3, 2), }    m    }",
+        "TokenError",
+    ),
+    "an-unclosed-string": (
+        "{'descr': [(''', '<i4'), ('b', '<f8')], 'fortran_order': Fal[e, 'shape': (1,), }",
+        "TokenError",
+    ),
+    "a-bytes-key": (
+        "{'descr': [('a', '<i4'), ('b', '<f8')], 'fortran_order': False, B'shape': (1,), }",
+        "TypeError",
+    ),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Reading `.npy` or `.npz` file required additional header")
+@pytest.mark.parametrize(("header", "error"), DAMAGED_HEADERS.values(), ids=DAMAGED_HEADERS)
+def test_a_npy_header_that_numpy_cannot_tokenize_raises_config_error(
+    tmp_path: Path, header: str, error: str
+) -> None:
+    path = tmp_path / "damaged.npy"
+    path.write_bytes(_damaged_header(header) + b"\0" * 48)
+    message = rf"^cannot read {re.escape(str(path))}: its header is damaged \({error}: "
+    with pytest.raises(ConfigError, match=message):
+        read_table(path)
+
+
+@pytest.mark.filterwarnings("ignore:Reading `.npy` or `.npz` file required additional header")
+def test_a_damaged_npy_header_exits_2_from_check_profile(tmp_path: Path, capsys: Any) -> None:
+    damaged = tmp_path / "damaged.npy"
+    damaged.write_bytes(_damaged_header(DAMAGED_HEADERS["an-unclosed-string"][0]))
+    output = tmp_path / "profile.json"
+    assert main(["check", "profile", "--reference", str(damaged), "--output", str(output)]) == 2
+    assert not output.exists()
+    expected = f"cannot read {damaged}: its header is damaged (TokenError: "
+    assert expected in capsys.readouterr().err
+
+
 @pytest.fixture
 def unsearchable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A folder the process may not search (mode 0700, another owner), as the system

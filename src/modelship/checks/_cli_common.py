@@ -14,6 +14,7 @@ import importlib
 import io
 import math
 import sys
+import tokenize
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -213,8 +214,9 @@ def _check_npy_size(data: bytes) -> None:
     Raises
     ------
     ValueError
-        For a damaged header (as ``np.load`` raises it), or one that declares more bytes
-        than follow it; :func:`read_table` turns it into ``ConfigError``.
+        For a damaged header (as ``np.load`` raises it, or in its place the tokenizer's
+        or a sort's error, which ``np.load`` lets through), or one that declares more
+        bytes than follow it; :func:`read_table` turns it into ``ConfigError``.
     """
     if not data.startswith(npy_format.MAGIC_PREFIX):
         return
@@ -225,7 +227,12 @@ def _check_npy_size(data: bytes) -> None:
     read_header = (
         npy_format.read_array_header_1_0 if version == (1, 0) else npy_format.read_array_header_2_0
     )
-    shape, _, dtype = read_header(handle)
+    try:
+        shape, _, dtype = read_header(handle)
+    except (TypeError, SyntaxError, tokenize.TokenError) as exc:
+        # NumPy reads the header as a Python literal: a damaged one can also fail in the
+        # tokenizer (an unclosed bracket or string) or in sorting its keys (a bytes key).
+        raise ValueError(f"its header is damaged ({type(exc).__name__}: {exc})") from exc
     if dtype.hasobject:
         return
     needed = math.prod(shape) * dtype.itemsize
