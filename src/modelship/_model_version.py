@@ -615,8 +615,14 @@ class ModelVersion:
                 registration=data.get("registration", ""),
                 signature=data.get("signature"),
             )
-        except (KeyError, TypeError) as exc:
-            raise IntegrityError(f"manifest is malformed: missing or wrong field {exc}") from exc
+        except ModelshipError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A field missing, or of the wrong JSON type (a number where the artifact's
+            # mapping goes) or value (a time that is not ISO 8601).
+            raise IntegrityError(
+                f"manifest is malformed: missing or wrong field ({type(exc).__name__}: {exc})"
+            ) from exc
         return record if source is None else record.read_through(source)
 
     def to_json(self) -> str:

@@ -453,6 +453,8 @@ class DriftProfile:
             )
         except ConfigError as exc:
             raise ConfigError(f"malformed drift profile: {exc}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"malformed drift profile: {type(exc).__name__}: {exc}") from None
 
     def __attrs_post_init__(self) -> None:
         _check_profile(self)

@@ -14,7 +14,7 @@ from joblib import Parallel, delayed
 
 from modelship import _json
 from modelship._params import Interval, validate_params
-from modelship.errors import MissingDependency
+from modelship.errors import ConfigError, MissingDependency
 from modelship.report import (
     Entry,
     Report,
@@ -758,7 +758,8 @@ class SuiteResult:
         Raises
         ------
         ConfigError
-            When ``schema_version`` is missing or newer than this modelship reads.
+            When ``schema_version`` is missing or newer than this modelship reads, or the
+            document is malformed (a field missing, of the wrong type or value).
 
         Examples
         --------
@@ -768,7 +769,19 @@ class SuiteResult:
         True
         """
         _json.check_schema_version(data, SCHEMA_VERSION, "suite result")
-        return cls([CheckResult.from_dict(result) for result in data["results"]])
+        results = data.get("results")
+        if not isinstance(results, list):
+            raise ConfigError("malformed suite result: it has no 'results' list")
+        try:
+            return cls([CheckResult.from_dict(result) for result in results])
+        except ConfigError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A missing field, or one of the wrong JSON type or outside its values.
+            raise ConfigError(
+                f"malformed suite result: {type(exc).__name__}: {exc}; write it with "
+                "SuiteResult.to_json"
+            ) from None
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the suite as JSON text, with a ``"schema_version"`` key.

@@ -226,6 +226,8 @@ class ColumnSchema:
         True
         """
         optional: dict[str, Any] = {"inf_rate": 0.0}
+        if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
+            raise ConfigError(f"malformed column schema {data!r}: 'name' must be a string")
         try:
             return cls(
                 **{
@@ -502,7 +504,15 @@ class Schema:
         columns = data.get("columns")
         if not isinstance(columns, list):
             raise ConfigError("the schema has no 'columns' list")
-        return cls([ColumnSchema.from_dict(column) for column in columns])
+        try:
+            return cls([ColumnSchema.from_dict(column) for column in columns])
+        except ConfigError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # A field of the wrong JSON type (a number where a list of categories goes).
+            raise ConfigError(
+                f"malformed schema: {type(exc).__name__}: {exc}; write it with Schema.to_json"
+            ) from None
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the schema as JSON text.
