@@ -21,10 +21,11 @@ b'{"a":[1.5,null],"b":1}'
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -38,6 +39,7 @@ __all__ = [
     "dumps",
     "jsonable",
     "loads",
+    "malformed",
     "number_text",
     "pretty",
 ]
@@ -177,6 +179,30 @@ def loads(
     if not isinstance(document, dict):
         raise error(f"the {what} must be a JSON object, got {type(document).__name__}")
     return document
+
+
+@contextlib.contextmanager
+def malformed(what: str, hint: str, *, error: type[ModelshipError] = ConfigError) -> Iterator[None]:
+    """Turn what reading a document's fields raises for a field of the wrong JSON type
+    (``KeyError``, ``TypeError``, ``ValueError``, ``AttributeError``, or ``OverflowError``
+    for a number too large for its field) into ``error``.
+
+    Our own errors pass unchanged: they already say what was wrong.
+
+    Examples
+    --------
+    >>> with malformed("schema", "write it with Schema.to_json"):
+    ...     [column["name"] for column in [5]]
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: malformed schema: TypeError: 'int' object is not ...
+    """
+    try:
+        yield
+    except ModelshipError:
+        raise
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+        raise error(f"malformed {what}: {type(exc).__name__}: {exc}; {hint}") from exc
 
 
 def check_schema_version(document: Mapping[str, Any], supported: int, what: str) -> int:

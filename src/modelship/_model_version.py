@@ -22,7 +22,7 @@ import attrs
 
 from modelship._display import version_html, version_repr
 from modelship._documents import Document, document_kind, read_document
-from modelship._json import JSONValue, canonical_json
+from modelship._json import JSONValue, canonical_json, malformed
 from modelship._model_params import json_params
 from modelship.errors import ConfigError, IntegrityError, MissingAttachment, ModelshipError
 from modelship.parity._requirements import Requirements
@@ -596,7 +596,10 @@ class ModelVersion:
                 f"manifest format {fmt!r} is not understood by this modelship "
                 f"(it reads format {MANIFEST_FORMAT}); upgrade modelship"
             )
-        try:
+        # A field missing, or of the wrong JSON type (a number where the artifact's mapping
+        # goes) or value (a time that is not ISO 8601).
+        hint = "a field is missing or of the wrong type: it was damaged or forged"
+        with malformed("manifest", hint, error=IntegrityError):
             record = cls(
                 name=data["name"],
                 version=data["version"],
@@ -615,14 +618,6 @@ class ModelVersion:
                 registration=data.get("registration", ""),
                 signature=data.get("signature"),
             )
-        except ModelshipError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            # A field missing, or of the wrong JSON type (a number where the artifact's
-            # mapping goes) or value (a time that is not ISO 8601).
-            raise IntegrityError(
-                f"manifest is malformed: missing or wrong field ({type(exc).__name__}: {exc})"
-            ) from exc
         return record if source is None else record.read_through(source)
 
     def to_json(self) -> str:

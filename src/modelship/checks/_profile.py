@@ -435,7 +435,7 @@ class DriftProfile:
             left_out = {str(name): str(why) for name, why in data.get("left_out", {}).items()}
         except ConfigError as exc:
             raise ConfigError(f"malformed drift profile: {exc}") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ConfigError(f"malformed drift profile: {type(exc).__name__}: {exc}") from None
         profiled = set(numeric) | set(categorical)
         if profiled != set(schema.names):
@@ -453,7 +453,7 @@ class DriftProfile:
             )
         except ConfigError as exc:
             raise ConfigError(f"malformed drift profile: {exc}") from None
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ConfigError(f"malformed drift profile: {type(exc).__name__}: {exc}") from None
 
     def __attrs_post_init__(self) -> None:

@@ -772,16 +772,9 @@ class SuiteResult:
         results = data.get("results")
         if not isinstance(results, list):
             raise ConfigError("malformed suite result: it has no 'results' list")
-        try:
+        # A missing field, or one of the wrong JSON type or outside its values.
+        with _json.malformed("suite result", "write it with SuiteResult.to_json"):
             return cls([CheckResult.from_dict(result) for result in results])
-        except ConfigError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            # A missing field, or one of the wrong JSON type or outside its values.
-            raise ConfigError(
-                f"malformed suite result: {type(exc).__name__}: {exc}; write it with "
-                "SuiteResult.to_json"
-            ) from None
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the suite as JSON text, with a ``"schema_version"`` key.

@@ -504,15 +504,9 @@ class Schema:
         columns = data.get("columns")
         if not isinstance(columns, list):
             raise ConfigError("the schema has no 'columns' list")
-        try:
+        # A field of the wrong JSON type (a number where a list of categories goes).
+        with _json.malformed("schema", "write it with Schema.to_json"):
             return cls([ColumnSchema.from_dict(column) for column in columns])
-        except ConfigError:
-            raise
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            # A field of the wrong JSON type (a number where a list of categories goes).
-            raise ConfigError(
-                f"malformed schema: {type(exc).__name__}: {exc}; write it with Schema.to_json"
-            ) from None
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the schema as JSON text.
