@@ -3,7 +3,7 @@
 Usage::
 
     python benchmarks/bench_registry.py               # 1 GiB artifact, 10,000 versions
-    python benchmarks/bench_registry.py --quick       # a smoke run of a few seconds
+    python benchmarks/bench_registry.py --quick       # a smoke run: one round, small sizes (~30 s)
     python benchmarks/bench_registry.py --size 256MiB --no-s3
     python benchmarks/bench_registry.py --byte-path   # only the byte path (issue 11)
 
@@ -907,7 +907,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if args.quick:
         args.size, args.s3_size = 8 * MiB, 4 * MiB
-        args.versions, args.s3_versions, args.calls, args.rounds = "10,40", "10,20", 20, 2
+        args.versions, args.s3_versions, args.calls, args.rounds = "10,40", "10,20", 20, 1
     if args.byte_path:
         return byte_path_main(args)
     levels = [int(v) for v in args.versions.split(",")]

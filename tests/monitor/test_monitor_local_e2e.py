@@ -8,9 +8,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
-import numpy as np
 import pytest
 from monitor_support import run_prometheus, wait_for
+from numpy_models import Threshold, importable_by_servers
 
 import modelship as ms
 from modelship.deploy import BlueGreen, EventKind, InMemoryHistory, RolloutStatus
@@ -37,14 +37,10 @@ def has_series(source: PrometheusSource, query: str) -> bool:
 
 @pytest.fixture
 def dep(tmp_path: Path) -> Iterator[LocalDeployer]:
-    from sklearn.linear_model import LogisticRegression
-
     reg = ms.open_registry(str(tmp_path / "reg"))
-    rng = np.random.default_rng(0)
-    x = rng.normal(size=(200, 4))
     for flip in (False, True):
-        reg.register(model_name="fraud", model=LogisticRegression().fit(x, (x[:, 0] > 0) ^ flip))
-    with LocalDeployer(registry=reg) as d:
+        reg.register(model_name="fraud", model=Threshold(flip))
+    with importable_by_servers(), LocalDeployer(registry=reg) as d:
         yield d
 
 
