@@ -349,3 +349,34 @@ def test_a_deployer_serving_another_model_is_refused(dep: InMemoryDeployer) -> N
     with pytest.raises(ms.ConfigError, match="serves model 'fraud'"):
         make("blue-green", dep).deploy("churn", "1")
     assert serving(dep) == "1"
+
+
+@pytest.mark.parametrize("kind", ["blue-green", "canary"])
+def test_an_abort_waits_for_a_stable_slot_that_is_not_ready_then_leaves_traffic_if_it_died(
+    dep: InMemoryDeployer, kind: str
+) -> None:
+    """Not ready at the abort is not yet dead: the abort waits up to the progress deadline.
+
+    Here the stable slot really died (killed while the new version started, which never
+    becomes ready): after the wait, traffic stays where it is and the new slot is kept.
+    """
+    deploy_v1(dep, kind)
+    dep.inject(Fault("apply", FaultEffect.NEVER_READY, version="2"))
+    real_apply = dep.apply
+
+    def apply_then_kill_blue(slot: str, *args: Any, **kwargs: Any) -> None:
+        real_apply(slot, *args, **kwargs)
+        dep.kill("blue")
+
+    dep.apply = apply_then_kill_blue  # type: ignore[method-assign]
+    strategy = make(kind, dep, progress_deadline=60)
+    started, before = dep.clock.monotonic(), len(dep.calls)
+    with pytest.raises(RolloutAborted) as aborted:
+        strategy.deploy("fraud", "2")
+    waits = [c for c in dep.calls[before:] if c.op == "wait_ready" and c.args[0] == "blue"]
+    assert waits, "the abort did not wait for the stable slot"
+    assert dep.clock.monotonic() - started <= 2 * 60 + 1, "the waits were not bounded"
+    errors = [e.message for e in aborted.value.rollout.history if e.kind is EventKind.ERROR]
+    assert "blue is no longer ready; traffic is left where it is" in errors
+    assert {s.slot for s in dep.state().slots} == {"blue", "green"}, "the new slot was removed"
+    assert dep.state().slot("blue").weight == 100

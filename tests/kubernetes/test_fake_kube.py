@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,7 +12,7 @@ from _kube_helpers import NS, need
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
+from modelship.testing.fake_kube import FakeKube, Fault, FaultKind, Timings
 from modelship.testing.fake_kube._store import parse_selector
 
 kubernetes = need("kubernetes")
@@ -286,3 +287,45 @@ def test_serving_through_a_route_counts_the_ready_pods_behind_weighted_backends(
     counts = [n for ns, name, n in kube.serving_samples if (ns, name) == (NS, "fraud")]
     changes = [n for i, n in enumerate(counts) if i == 0 or n != counts[i - 1]]
     assert changes == [2, 4, 0]  # (other writes add samples that repeat a count)
+
+
+def test_scaling_down_deletes_unready_pods_before_ready_ones_as_kubernetes_does() -> None:
+    """Scaled 2 -> 4 -> 2 before the new pods are ready: the 2 ready pods are kept.
+
+    Kubernetes' ReplicaSet controller ranks pods for deletion (``ActivePodsWithRanks``):
+    not ready first. A fake that deleted by name instead would leave no ready pod here.
+    """
+    slow = Timings(tick=0.003, pod_ready=2.0)  # new pods stay unready through the test
+    with FakeKube(timings=slow) as kube:
+        cfg = client.Configuration()
+        cfg.host = kube.url
+        with client.ApiClient(cfg) as api_client:
+            apps, core = client.AppsV1Api(api_client), client.CoreV1Api(api_client)
+            apps.create_namespaced_deployment(NS, deployment(replicas=2))
+
+            def pods() -> dict[str, bool]:
+                items = core.list_namespaced_pod(NS, label_selector="app=web").items
+                return {
+                    p.metadata.name: any(
+                        c.type == "Ready" and c.status == "True"
+                        for c in (p.status.conditions or [])
+                    )
+                    for p in items
+                }
+
+            def wait_for(check: Any) -> dict[str, bool]:
+                deadline = time.monotonic() + 10
+                while time.monotonic() < deadline:  # bounded by the deadline
+                    now = pods()
+                    if check(now):
+                        return now
+                    time.sleep(0.01)
+                raise AssertionError(f"the fake did not get there: {pods()}")
+
+            first = wait_for(lambda p: len(p) == 2 and all(p.values()))
+            apps.patch_namespaced_deployment("web", NS, {"spec": {"replicas": 4}})
+            grown = wait_for(lambda p: len(p) == 4)
+            assert sum(grown.values()) == 2, f"the new pods became ready too soon: {grown}"
+            apps.patch_namespaced_deployment("web", NS, {"spec": {"replicas": 2}})
+            left = wait_for(lambda p: len(p) == 2)
+    assert left == first, f"a ready pod was deleted while unready ones were left: {left}"

@@ -21,6 +21,7 @@ from modelship.deploy import (
     Canary,
     CanaryStep,
     DeploymentSpec,
+    EventKind,
     GatePolicy,
     InMemoryHistory,
     KubernetesDeployer,
@@ -330,3 +331,44 @@ def test_a_rollback_in_the_undo_window_is_one_service_update(
     serving = dep.state().serving()
     assert serving is not None
     assert (serving.slot, serving.version) == ("blue", "1")
+
+
+def test_an_abort_while_the_stable_slot_is_still_scaling_waits_for_it_and_restores_it(
+    make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    """A canary step grows the stable slot for its split, then waiting for it fails.
+
+    The stable slot still serves with its old pods, but its scale-up is not complete
+    when the abort looks at it (pods take 0.3 s here). The abort must not take it for
+    dead: it waits for it, as a rollback does, sends it all traffic again at its spec's
+    size, and removes the canary.
+    """
+    slow = Timings(tick=0.003, pod_ready=0.3, deadline_scale=0.02)
+    with FakeKube(timings=slow) as fresh:
+        dep = make_deployer(server=fresh.url)
+        strategy("canary", dep, spec).deploy("fraud", "1")  # in blue
+        fresh.watch_serving(NS, "fraud")
+        # The first GET of the blue Deployment is the wait after growing it for 80/20:
+        # every attempt of it fails, so the step's traffic move fails and the rollout aborts.
+        fresh.inject(Fault("GET", "/deployments/fraud-blue$", times=ATTEMPTS, watch=False))
+        with pytest.raises(RolloutAborted) as aborted:
+            strategy("canary", dep, spec).deploy("fraud", "2")
+        assert not fresh.faults[0].times, "the fault never hit: the test proves nothing"
+        grown = [
+            r
+            for r in fresh.writes()
+            if r.path.endswith("/deployments/fraud-blue") and r.method == "PATCH"
+        ]
+        assert grown, "the canary step did not grow the stable slot"
+
+        history = aborted.value.rollout.history
+        errors = [e.message for e in history if e.kind is EventKind.ERROR]
+        assert not [m for m in errors if "no longer ready" in m], errors
+        state = dep.state()
+        assert [(s.slot, s.version, s.weight, s.ready) for s in state.slots] == [
+            ("blue", "1", 100, True)
+        ], "the canary was kept, or the stable slot is not serving at full size"
+        blue = fresh.get("deployments", NS, "fraud-blue")
+        assert blue is not None
+        assert blue["spec"]["replicas"] == spec.replicas, "the stable slot kept its split size"
+        assert_never_zero(fresh)

@@ -280,6 +280,20 @@ class _Strategy:
         if stable is not None:
             back = state.slot(stable.slot) if state is not None else None
             if back is not None and not back.ready:
+                # Not ready is not dead: a traffic move that failed after growing the
+                # stable slot for a split leaves it serving but not rolled out. Wait for
+                # it as a rollback does (bounded by the progress deadline; a deployer
+                # answers at once for a slot that failed), then look again.
+                ok, ready = rollout.call(
+                    f"wait_ready({stable.slot!r})",
+                    self.deployer.wait_ready,
+                    stable.slot,
+                    self.progress_deadline,
+                )
+                if ok and ready:
+                    state = rollout.observe()
+                    back = state.slot(stable.slot) if state is not None else None
+            if back is not None and not back.ready:
                 # The stable slot died meanwhile: moving traffic there would leave none
                 # served; traffic stays where it is and the new slot is kept.
                 rollout.event(

@@ -24,7 +24,7 @@ import math
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelship.deploy._errors import SlotInUse, SlotNotFound
@@ -523,7 +523,8 @@ class KubernetesDeployer:
             A weight names a slot that does not exist.
         KubernetesError
             A slot to receive traffic has no ready endpoint (nothing moved), or the API
-            server failed.
+            server failed. A slot grown for a split that then failed is scaled back to
+            the size it had (best effort: a failure of that is logged).
         """
         weights = check_weights(weights)
         with self._lock:
@@ -551,15 +552,8 @@ class KubernetesDeployer:
             # left without traffic is resized after the switch, so a broken one can never
             # hold up traffic moving away from it.
             grow = [slot for slot in plan if slot in live and plan[slot] > now[slot]]
-            for slot in grow:
-                self._scale(slot, plan[slot])
             deadline = time.monotonic() + self._traffic_timeout
-            for slot in grow:
-                if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
-                    raise KubernetesError(
-                        f"slot {slot!r} did not reach {plan[slot]} available replicas in "
-                        f"{self._traffic_timeout:g} s; the selector was not changed"
-                    )
+            self._grow(grow, plan, now, deadline)
             desired = app_service(self.options, full)
             current = self._client.request(
                 "GET", self._path("services", self.options.app), missing_ok=True
@@ -622,6 +616,38 @@ class KubernetesDeployer:
                 "canaries"
             )
         return {slot: n for slot, n in changes.items() if slot not in scaled}
+
+    def _grow(
+        self,
+        grow: Sequence[str],
+        plan: Mapping[str, int],
+        now: Mapping[str, int],
+        deadline: float,
+    ) -> None:
+        """Scale ``grow`` to their plan and wait until available, or undo and raise.
+
+        If traffic cannot move, a slot grown for it goes back to the size it had: else
+        a slot that keeps all the traffic would stay at a split's size. The undo is best
+        effort (a failure of it is logged); the error that caused it is raised.
+        """
+        grown: list[str] = []
+        try:
+            for slot in grow:
+                self._scale(slot, plan[slot])
+                grown.append(slot)
+            for slot in grow:
+                if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
+                    raise KubernetesError(
+                        f"slot {slot!r} did not reach {plan[slot]} available replicas in "
+                        f"{self._traffic_timeout:g} s; the selector was not changed"
+                    )
+        except KubernetesError:
+            for slot in grown:
+                try:
+                    self._scale(slot, now[slot])
+                except KubernetesError as exc:
+                    _log.warning("slot %s: could not scale back to %d: %s", slot, now[slot], exc)
+            raise
 
     def _scale(self, slot: str, replicas: int) -> None:
         self._client.request(

@@ -3,7 +3,9 @@
 One loop does, on a short tick, what kube-controller-manager, the scheduler and the
 kubelets do between them, far faster: a Deployment whose pod template changed gets a new
 ReplicaSet scaled to the desired count at once (a surge of 100%); old ReplicaSets are
-scaled to zero once every new pod is available; pods turn Running and Ready after
+scaled to zero once every new pod is available; a ReplicaSet scaled down deletes its
+unready pods first, then the newest ready ones, as Kubernetes ranks them; pods turn
+Running and Ready after
 ``pod_ready`` seconds unless a fault says they never do; the Deployment's status counts
 them the way the deployment controller does, with the ``Progressing`` condition turning
 ``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times ``deadline_scale``)
@@ -81,6 +83,32 @@ def _pod_ready(pod: Mapping[str, Any]) -> bool:
         c.get("type") == "Ready" and c.get("status") == "True"
         for c in pod.get("status", {}).get("conditions", [])
     )
+
+
+def _ready_since(pod: Mapping[str, Any]) -> str:
+    return next(
+        (
+            str(c.get("lastTransitionTime", ""))
+            for c in pod.get("status", {}).get("conditions", [])
+            if c.get("type") == "Ready" and c.get("status") == "True"
+        ),
+        "",
+    )
+
+
+def _deletion_order(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pods in the order a ReplicaSet scaling down deletes them, as Kubernetes ranks them.
+
+    The ReplicaSet controller (``ActivePodsWithRanks``) deletes pods that are not ready
+    first, then those ready for the shortest time, then the newest: scaling down never
+    takes a ready pod while an unready one is left. (Each sort is stable, so the last one
+    decides first.)
+    """
+    ranked = sorted(pods, key=lambda p: str(p["metadata"].get("creationTimestamp", "")))
+    ranked.reverse()  # the newest first
+    ranked.sort(key=_ready_since, reverse=True)  # ready for the shortest time first
+    ranked.sort(key=_pod_ready)  # not ready (False) first
+    return ranked
 
 
 class Controller:
@@ -281,7 +309,7 @@ class Controller:
         ns = rs["metadata"]["namespace"]
         pods = self._pods_of(rs)
         want = int(rs["spec"]["replicas"])
-        for extra in pods[want:]:
+        for extra in _deletion_order(pods)[: max(0, len(pods) - want)]:
             self.store.delete("pods", ns, extra["metadata"]["name"])
         for _ in range(want - len(pods)):
             template = rs["spec"]["template"]
