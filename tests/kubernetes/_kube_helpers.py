@@ -19,7 +19,7 @@ NS = "models"
 
 def fast_retry() -> Retry:
     """Retries with millisecond backoff: the fake answers at once."""
-    return Retry(attempts=4, base=0.01, cap=0.05)
+    return Retry(attempts=4, base=0.001, cap=0.005)
 
 
 def write(path: Path, text: str) -> Path:
