@@ -5,13 +5,13 @@ kubelets do between them, far faster: a Deployment whose pod template changed ge
 ReplicaSet scaled to the desired count at once (a surge of 100%); old ReplicaSets are
 scaled to zero once every new pod is available; a ReplicaSet scaled down deletes its
 unready pods first, then the newest ready ones, as Kubernetes ranks them; pods turn
-Running and Ready after
-``pod_ready`` seconds unless a fault says they never do; the Deployment's status counts
-them the way the deployment controller does, with the ``Progressing`` condition turning
-``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times ``deadline_scale``)
-passes without progress (a spec change or a pod turning available restarts the clock)
-or when a test asks for it. EndpointSlices list the pods a
-Service selects, ready or not; objects whose owner is gone are deleted.
+Running and Ready after ``pod_ready`` seconds unless a fault says they never do; the
+Deployment's status counts them the way the deployment controller does, with the
+``Progressing`` condition turning ``ProgressDeadlineExceeded`` when
+``progressDeadlineSeconds`` (times ``deadline_scale``) passes without progress (a spec
+change or a pod turning available restarts the clock) or when a test asks for it.
+EndpointSlices list the pods a Service selects, ready or not; objects whose owner is
+gone are deleted.
 """
 
 from __future__ import annotations
