@@ -1,8 +1,8 @@
 """Models for the tests that start model servers but are not about a framework's models.
 
-They need nothing but NumPy, so a server starts in about 1 s instead of the 3.5 s that
-importing scikit-learn adds (tests/deploy/test_serve.py serves scikit-learn models). The
-servers are other processes: :func:`importable_by_servers` puts this folder on their
+They need nothing but NumPy, so a server is ready in about 1 s instead of 3.5 s, most of
+which is importing scikit-learn (tests/deploy/test_serve.py serves scikit-learn models).
+The servers are other processes: :func:`importable_by_servers` puts this folder on their
 ``PYTHONPATH`` so that they can unpickle these classes.
 """
 
@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 
 HERE = Path(__file__).resolve().parent
 
@@ -35,6 +34,8 @@ class Threshold:
 @contextlib.contextmanager
 def importable_by_servers() -> Iterator[None]:
     """Model servers started inside the block can import this module."""
+    import pytest  # here, not at the top: the servers import this module too
+
     paths = [str(HERE), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("PYTHONPATH", os.pathsep.join(paths))
