@@ -74,6 +74,7 @@ RECORDS = {
         "monitor.PolicyTracker",
         "monitor.PolicyTracker.from_dict",
         "deploy.RolloutRecord.from_dict",
+        "deploy.RolloutEvent.from_dict",
         "monitor.InMemorySource.from_outcomes",
         "parity.ArtifactScan",
         "parity.BehaviourRecord",

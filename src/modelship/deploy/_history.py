@@ -144,5 +144,14 @@ class RegistryHistory:
                     f"deployment record {key} is not JSON ({exc}); it was damaged in "
                     f"{self.registry.store.url}: remove it to list the others"
                 ) from exc
-            out.append(RolloutRecord.from_dict(doc, where=key))
+            record = RolloutRecord.from_dict(doc, where=key)
+            # A record is trusted no more than its key: one copied from another model's
+            # history would roll this model back to that model's version.
+            if record.model != model or f"{folder}/{record.id}.json" != key:
+                raise HistoryError(
+                    f"deployment record {key} is of model {record.model!r}, rollout id "
+                    f"{record.id!r}, but is stored as {model!r}'s {key.rsplit('/', 1)[-1]}: it "
+                    f"was copied or renamed in {store.url}; remove it to list the others"
+                )
+            out.append(record)
         return sorted(out, key=lambda r: (r.started_at, r.id))

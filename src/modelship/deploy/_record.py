@@ -13,12 +13,14 @@ import json
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
+from modelship._shown import brief
 from modelship.deploy._clock import Clock
 from modelship.deploy._errors import HistoryError
+from modelship.errors import ConfigError
 
 __all__ = [
     "SCHEMA",
@@ -72,8 +74,77 @@ class EventKind(enum.Enum):
     MONITOR = "monitor"
 
 
-def _utc(value: Any) -> datetime:
-    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+_DAMAGED = "it was damaged in storage: remove it to read the others"
+
+
+def _aware(value: Any) -> datetime:
+    """A time that carries its zone, from a datetime or ISO 8601 text; a naive one is
+    refused, since records are ordered by time and naive and aware times do not compare."""
+    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if not isinstance(at, datetime):
+        raise ConfigError(f"a rollout time must be a datetime or ISO 8601 text, got {brief(value)}")
+    if at.utcoffset() is None:
+        raise ConfigError(
+            f"a rollout time must carry its time zone, got the naive {at.isoformat()!r}; "
+            "use e.g. datetime.now(timezone.utc)"
+        )
+    return at
+
+
+def _aware_or_none(value: Any) -> datetime | None:
+    return None if value is None else _aware(value)
+
+
+def _field(doc: Mapping[str, Any], key: str, where: str) -> Any:
+    if key not in doc:
+        raise HistoryError(f"{where} lacks its field {key!r}; {_DAMAGED}")
+    return doc[key]
+
+
+def _wrong(where: str, key: str, value: Any, wanted: str) -> HistoryError:
+    return HistoryError(f"{where}: {key} is {brief(value)}, not {wanted}; {_DAMAGED}")
+
+
+def _read_text(
+    doc: Mapping[str, Any], key: str, where: str, *, optional: bool = False, empty: bool = False
+) -> Any:
+    """``doc[key]``, which must be text (non-empty unless ``empty``), or null if ``optional``."""
+    value = _field(doc, key, where)
+    if value is None and optional:
+        return None
+    if not isinstance(value, str) or not (value or empty):
+        wanted = "text" if empty else "non-empty text"
+        raise _wrong(where, key, value, f"{wanted} or null" if optional else wanted)
+    return value
+
+
+def _read_time(doc: Mapping[str, Any], key: str, where: str, *, optional: bool = False) -> Any:
+    """``doc[key]`` as an aware datetime (ISO 8601 text with its zone), or null if ``optional``."""
+    value = _field(doc, key, where)
+    if value is None and optional:
+        return None
+    try:
+        at = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        at = None
+    if at is None:
+        raise _wrong(where, key, value, "an ISO 8601 time")
+    if at.utcoffset() is None:
+        raise HistoryError(
+            f"{where}: {key} {value!r} is a naive time, without its zone; {_DAMAGED}"
+        )
+    return at
+
+
+_E = TypeVar("_E", bound=enum.Enum)
+
+
+def _read_choice(doc: Mapping[str, Any], key: str, where: str, kind: type[_E]) -> _E:
+    value = _field(doc, key, where)
+    for member in kind:
+        if isinstance(value, str) and member.value == value:
+            return member
+    raise _wrong(where, key, value, f"one of {[m.value for m in kind]}")
 
 
 @attrs.frozen
@@ -89,7 +160,7 @@ class RolloutEvent:
     True
     """
 
-    at: datetime = attrs.field(converter=_utc)
+    at: datetime = attrs.field(converter=_aware)
     kind: EventKind = attrs.field(converter=EventKind)
     message: str
     data: Mapping[str, Any] = attrs.field(factory=dict)
@@ -104,9 +175,20 @@ class RolloutEvent:
         }
 
     @classmethod
-    def from_dict(cls, doc: Mapping[str, Any]) -> RolloutEvent:
-        """The event :meth:`to_dict` wrote."""
-        return cls(doc["at"], doc["kind"], doc["message"], dict(doc.get("data", {})))
+    def from_dict(cls, doc: Any, *, where: str = "event") -> RolloutEvent:
+        """The event :meth:`to_dict` wrote; anything else raises :class:`HistoryError`
+        naming ``where`` and the field."""
+        if not isinstance(doc, Mapping):
+            raise _wrong(where, "the event", doc, "a JSON object")
+        data = doc.get("data", {})
+        if not isinstance(data, Mapping):
+            raise _wrong(where, "data", data, "a JSON object")
+        return cls(
+            _read_time(doc, "at", where),
+            _read_choice(doc, "kind", where, EventKind),
+            _read_text(doc, "message", where, empty=True),
+            dict(data),
+        )
 
 
 @attrs.frozen
@@ -131,8 +213,8 @@ class RolloutRecord:
     slot: str
     previous_version: str | None
     previous_slot: str | None
-    started_at: datetime = attrs.field(converter=_utc)
-    undo_until: datetime | None = None
+    started_at: datetime = attrs.field(converter=_aware)
+    undo_until: datetime | None = attrs.field(default=None, converter=_aware_or_none)
     events: tuple[RolloutEvent, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
@@ -155,32 +237,32 @@ class RolloutRecord:
     @classmethod
     def from_dict(cls, doc: Any, *, where: str = "document") -> RolloutRecord:
         """The record :meth:`to_dict` wrote; anything else raises :class:`HistoryError`."""
-        if not isinstance(doc, Mapping) or doc.get("schema") != SCHEMA:
-            got = doc.get("schema") if isinstance(doc, Mapping) else type(doc).__name__
+        schema = doc.get("schema") if isinstance(doc, Mapping) else None
+        if type(schema) is not int or schema != SCHEMA:  # True == 1, but is no schema
+            got = brief(schema) if isinstance(doc, Mapping) else type(doc).__name__
             raise HistoryError(
-                f"deployment record {where} has schema {got!r}; this modelship reads schema "
+                f"deployment record {where} has schema {got}; this modelship reads schema "
                 f"{SCHEMA}: upgrade modelship, or remove the record if it is damaged"
             )
-        try:
-            until = doc["undo_until"]
-            return cls(
-                id=str(doc["id"]),
-                model=str(doc["model"]),
-                version=str(doc["version"]),
-                strategy=str(doc["strategy"]),
-                status=doc["status"],
-                slot=str(doc["slot"]),
-                previous_version=doc["previous_version"],
-                previous_slot=doc["previous_slot"],
-                started_at=doc["started_at"],
-                undo_until=None if until is None else _utc(until),
-                events=tuple(RolloutEvent.from_dict(e) for e in doc["events"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise HistoryError(
-                f"deployment record {where} lacks or mangles a field ({exc!r}); it was damaged "
-                "in storage: remove it to read the others"
-            ) from exc
+        at = f"deployment record {where}"
+        events = _field(doc, "events", at)
+        if not isinstance(events, list | tuple):
+            raise _wrong(at, "events", events, "a list of events")
+        return cls(
+            id=_read_text(doc, "id", at),
+            model=_read_text(doc, "model", at),
+            version=_read_text(doc, "version", at),
+            strategy=_read_text(doc, "strategy", at),
+            status=_read_choice(doc, "status", at, RolloutStatus),
+            slot=_read_text(doc, "slot", at),
+            previous_version=_read_text(doc, "previous_version", at, optional=True),
+            previous_slot=_read_text(doc, "previous_slot", at, optional=True),
+            started_at=_read_time(doc, "started_at", at),
+            undo_until=_read_time(doc, "undo_until", at, optional=True),
+            events=tuple(
+                RolloutEvent.from_dict(e, where=f"{at}, event {i}") for i, e in enumerate(events)
+            ),
+        )
 
     def to_json(self) -> str:
         """This record as a JSON text."""
