@@ -207,7 +207,11 @@ def test_check_drift_reads_s3_urls_with_storage_options(
 
 
 def test_check_profile_and_drift_read_a_profile_from_s3(
-    s3_bucket: dict[str, Any], csvs: dict[str, Path], tmp_path: Path, monkeypatch: Any
+    s3_bucket: dict[str, Any],
+    csvs: dict[str, Path],
+    tmp_path: Path,
+    monkeypatch: Any,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     client, bucket = s3_bucket["client"], s3_bucket["bucket"]
     monkeypatch.setenv("MODELSHIP_S3_ENDPOINT_URL", s3_bucket["endpoint"])
@@ -228,7 +232,7 @@ def test_check_profile_and_drift_read_a_profile_from_s3(
             f"s3://{bucket}/same.csv",
         ]
     )
-    assert code == 0
+    assert code == 0, capsys.readouterr().err
 
 
 def test_exclude_leaves_a_column_out_of_the_profile_and_the_check(

@@ -185,6 +185,17 @@ def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
     return _str_map("tags", value)
 
 
+def _text(value: Any, field: str) -> str:
+    """A text field of a stored document (a ``TypeError`` for ``malformed`` otherwise)."""
+    if not isinstance(value, str):
+        raise TypeError(f"{field} is a {type(value).__name__}, not text")
+    return value
+
+
+def _text_or_none(value: Any, field: str) -> str | None:
+    return None if value is None else _text(value, field)
+
+
 def _utc(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
@@ -600,23 +611,26 @@ class ModelVersion:
         # goes) or value (a time that is not ISO 8601).
         hint = "a field is missing or of the wrong type: it was damaged or forged"
         with malformed("manifest", hint, error=IntegrityError):
+            sequence = data["sequence"]
+            if type(sequence) is not int or sequence < 1:  # not a bool, not "3"
+                raise TypeError(f"sequence {sequence!r} is not a positive integer")
             record = cls(
-                name=data["name"],
-                version=data["version"],
-                sequence=data["sequence"],
+                name=_text(data["name"], "name"),
+                version=_text(data["version"], "version"),
+                sequence=sequence,
                 artifact=ArtifactRef.from_dict(data["artifact"]),
                 created_at=data["created_at"],
-                created_by=data.get("created_by", ""),
+                created_by=_text(data.get("created_by", ""), "created_by"),
                 metrics=data.get("metrics", {}),
                 params=data.get("params", {}),
                 tags=data.get("tags", {}),
                 lineage=Lineage.from_dict(data.get("lineage", {})),
-                description=data.get("description", ""),
+                description=_text(data.get("description", ""), "description"),
                 attachments={
                     k: ArtifactRef.from_dict(v) for k, v in data.get("attachments", {}).items()
                 },
-                registration=data.get("registration", ""),
-                signature=data.get("signature"),
+                registration=_text(data.get("registration", ""), "registration"),
+                signature=_text_or_none(data.get("signature"), "signature"),
             )
         return record if source is None else record.read_through(source)
 

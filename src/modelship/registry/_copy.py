@@ -12,7 +12,7 @@ from modelship._hashing import hash_stream
 from modelship._names import check_model_name
 from modelship.errors import ConfigError, Conflict, IntegrityError
 from modelship.registry._hints import top_alias, top_slot
-from modelship.registry._integrity import parse_json, stored_damage
+from modelship.registry._integrity import stored_damage
 from modelship.registry._layout import (
     MODEL_PARTS,
     SIGNING_POLICY,
@@ -20,12 +20,16 @@ from modelship.registry._layout import (
     folder,
     is_document,
 )
+from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._registry import Registry
+from modelship.registry._signing import Signer
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import tag_log_keys
 
 __all__ = ["CopyReport", "copy_registry"]
+
+_UNCHECKED = Signer(None, verify=False)
 
 
 @attrs.frozen
@@ -60,9 +64,17 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
         if stored_damage(dst, digest, size) is None:
             return 0, False
         repaired = True
+    try:
+        source = src.open_blob(key)
+    except FileNotFoundError:
+        raise IntegrityError(
+            f"blob {digest} is missing from the source {src.url}, though a version there "
+            "names it: the source registry is damaged. Restore the blob, or copy only other "
+            "models"
+        ) from None
     writer = dst.blob_writer()
     try:
-        with src.open_blob(key) as f:
+        with source as f:
             limit = None if size is None else size + 1
             hexdigest, copied = hash_stream(f, sink=writer.write, limit=limit)
         if "sha256:" + hexdigest != digest:
@@ -164,12 +176,14 @@ def copy_registry(
         }
         purged = {n.removesuffix(".json") for n in folders["purged"]}
         for key, data in sorted(docs["versions"].items()):
-            manifest = parse_json(data, key)
-            if manifest["version"] in purged:
+            # Checked as any reader checks a manifest (a damaged one, or one copied to
+            # another key, is an IntegrityError), but not its signature: its bytes are
+            # copied as they are, so a signature travels with them to be checked there.
+            manifest = parse_manifest(key, data, _UNCHECKED)
+            if manifest.version in purged:
                 continue
-            refs = [manifest["artifact"], *manifest.get("attachments", {}).values()]
-            for ref in refs:
-                n, fixed = _copy_blob(s, d, ref["digest"], ref.get("size"))
+            for ref in [manifest.artifact, *manifest.attachments.values()]:
+                n, fixed = _copy_blob(s, d, ref.digest, ref.size)
                 copied += n > 0 or fixed
                 skipped += n == 0 and not fixed
                 repaired += fixed
