@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,23 @@ def test_a_batch_being_written_is_never_read(tmp_path: Path) -> None:
     assert read_prediction_log(str(folder)) == []
 
 
+_GOOD_LINE = {
+    "request_id": "a",
+    "row": 0,
+    "timestamp": 1,
+    "model": "m",
+    "version": "1",
+    "latency_seconds": 0.1,
+    "inputs": [1.0],
+    "output": 1,
+}
+
+
+def test_a_line_as_the_log_writes_it_reads_back(tmp_path: Path) -> None:
+    (tmp_path / "20260101T000000-1-ab-00000001.jsonl").write_text(json.dumps(_GOOD_LINE) + "\n")
+    assert read_prediction_log(str(tmp_path)) == [_GOOD_LINE]
+
+
 @pytest.mark.parametrize(
     ("line", "says"),
     [
@@ -93,6 +111,21 @@ def test_a_batch_being_written_is_never_read(tmp_path: Path) -> None:
             '"latency_seconds": 0.1, "output": 1}',
             "neither 'inputs' nor 'input_fingerprint'",
         ),
+        *[
+            (json.dumps({**_GOOD_LINE, key: value}), f"{key} is {value!r}")
+            for key, value in [
+                ("request_id", 7),
+                ("row", "0"),
+                ("row", -1),
+                ("row", True),
+                ("timestamp", "noon"),
+                ("model", None),
+                ("version", 3),
+                ("latency_seconds", -0.5),
+                ("inputs", "1,2"),
+                ("input_fingerprint", "abc"),
+            ]
+        ],
     ],
 )
 def test_a_line_that_is_not_a_logged_prediction_names_its_file_and_line(

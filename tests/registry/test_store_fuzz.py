@@ -16,8 +16,12 @@ from __future__ import annotations
 
 import copy
 import json
+import os
+import shutil
+import tempfile
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import attrs
@@ -162,11 +166,32 @@ def damage(draw: st.DrawFn) -> tuple[dict[str, bytes], list[str]]:
     return files, done
 
 
-def _registry(files: dict[str, bytes]) -> ms.Registry:
-    store = MemoryStore()
+def _registry(files: dict[str, bytes], kind: str = "memory") -> ms.Registry:
+    """A registry holding ``files``, every one old (gc's grace period hides none), in
+    memory or in a new folder on the local disk."""
+    if kind == "memory":
+        store = MemoryStore()
+        for key, data in files.items():
+            store._data[key] = (data, 0.0)
+        return ms.Registry(store)
+    root = Path(tempfile.mkdtemp(prefix="store-fuzz-"))
+    _FOLDERS.append(root)
     for key, data in files.items():
-        store._data[key] = (data, 0.0)  # an old file: gc's grace period does not hide it
-    return ms.Registry(store)
+        path = root / key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        os.utime(path, (0, 0))
+    return ms.open_registry(str(root))
+
+
+_FOLDERS: list[Path] = []
+
+
+@pytest.fixture(autouse=True)
+def _remove_folders() -> Iterator[None]:
+    yield
+    while _FOLDERS:
+        shutil.rmtree(_FOLDERS.pop(), ignore_errors=True)
 
 
 def _is_version(mv: Any) -> None:
@@ -240,12 +265,12 @@ def _reads(reg: ms.Registry) -> dict[str, Callable[[], Any]]:
     }
 
 
-def _escapes(files: dict[str, bytes]) -> list[str]:
+def _escapes(files: dict[str, bytes], kind: str = "memory") -> list[str]:
     """Each read run on a fresh copy of ``files``: those that raised no ModelshipError."""
     escaped = []
     for name in READS:
         # A fresh registry per read: a write must not hide a fault from the reads after it.
-        read = _reads(_registry(files))[name]
+        read = _reads(_registry(files, kind))[name]
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ms.ModelshipWarning)
@@ -265,17 +290,37 @@ def test_every_read_of_the_pristine_registry_answers(name: str) -> None:
     _reads(_registry(PRISTINE))[name]()  # no exception at all, not even a ModelshipError
 
 
-@settings(
-    max_examples=400,
+_FUZZ = settings(
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.function_scoped_fixture,  # _remove_folders: each example cleans up
+    ],
 )
+
+
+@settings(_FUZZ, max_examples=400)
 @given(damaged=damage())
 def test_any_damage_to_stored_files_is_answered_or_a_modelship_error(
     damaged: tuple[dict[str, bytes], list[str]],
 ) -> None:
     files, done = damaged
     escaped = _escapes(files)
+    assert not escaped, f"after {done}:\n" + "\n".join(escaped)
+
+
+@settings(_FUZZ, max_examples=40)
+@given(damaged=damage())
+def test_any_damage_to_files_on_the_local_disk_is_answered_or_a_modelship_error(
+    damaged: tuple[dict[str, bytes], list[str]],
+) -> None:
+    files, done = damaged
+    try:
+        escaped = _escapes(files, "local")
+    finally:
+        while _FOLDERS:
+            shutil.rmtree(_FOLDERS.pop(), ignore_errors=True)
     assert not escaped, f"after {done}:\n" + "\n".join(escaped)
 
 

@@ -25,15 +25,17 @@ import hashlib
 import json
 import math
 import os
+import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._shown import brief
 from modelship.errors import ConfigError, ModelshipError
 
 __all__ = ["PredictionLog", "PredictionLogError", "read_prediction_log"]
@@ -271,7 +273,45 @@ def _validated(line: bytes, where: str) -> dict[str, Any]:
         raise PredictionLogError(f"{where}: missing {sorted(missing)}")
     if "inputs" not in row and "input_fingerprint" not in row:
         raise PredictionLogError(f"{where}: has neither 'inputs' nor 'input_fingerprint'")
+    for key, wanted in _FIELD_TYPES.items():
+        value = row.get(key, _ABSENT)
+        if value is not _ABSENT and not _FIELD_CHECKS[key](value):
+            raise PredictionLogError(
+                f"{where}: {key} is {brief(value)}, not {wanted}; the file was damaged or "
+                "written by something else: move it out of the log to read the others"
+            )
     return row
+
+
+_ABSENT = object()
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+#: What a logged line's fields hold, as written by PredictionLog (checked on reading).
+_FIELD_TYPES = {
+    "request_id": "text",
+    "row": "a row number (an integer >= 0)",
+    "timestamp": "a finite number of seconds",
+    "model": "text",
+    "version": "text",
+    "latency_seconds": "a finite number >= 0",
+    "inputs": "a list",
+    "input_fingerprint": "64 hex digits",
+}
+_FIELD_CHECKS: dict[str, Callable[[Any], bool]] = {
+    "request_id": lambda v: isinstance(v, str),
+    "row": lambda v: type(v) is int and v >= 0,
+    "timestamp": _number,
+    "model": lambda v: isinstance(v, str),
+    "version": lambda v: isinstance(v, str),
+    "latency_seconds": lambda v: _number(v) and v >= 0,
+    "inputs": lambda v: isinstance(v, list),
+    "input_fingerprint": lambda v: isinstance(v, str) and _HEX64.fullmatch(v) is not None,
+}
 
 
 def _iter_rows(fs: Any, root: str) -> Iterator[dict[str, Any]]:
