@@ -170,3 +170,35 @@ def test_more_threads_than_columns_still_gives_every_column_in_order() -> None:
     kinds = {"plan": "categorical"}
     result = DataDrift(reference=reference, current=current, kinds=kinds, n_jobs=16).run()
     assert list(result.columns) == ["x0", "x1", "plan"]
+
+
+def test_a_numeric_drift_check_calls_no_blas(monkeypatch: Any) -> None:
+    """BLAS (``np.dot``) spreads a dot product of 16k+ elements over every core, and its
+    threads then spin: a 1M x 20 check burned 0.53 s of CPU for 0.27 s of wall time. The
+    drift engine's sums of products are ``einsum``'s single-threaded loop instead.
+    """
+    from modelship.checks import DriftProfile
+    from modelship.checks.stats import population_std, sorted_finite, wasserstein
+
+    rng = np.random.default_rng(3)
+    reference = rng.normal(size=(70_000, 2))
+    unequal = rng.normal(0.1, 1.0, size=(50_000, 2))
+    expected = (
+        DataDrift(reference=reference, current=reference[::-1]).run(),
+        DataDrift(reference=reference, current=unequal).run(),
+    )
+    profile = DriftProfile.from_data(reference)
+
+    def no_blas(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("np.dot called: BLAS threads would spin on every core")
+
+    for name in ("dot", "vdot", "inner", "matmul"):
+        monkeypatch.setattr(np, name, no_blas)
+    same = DataDrift(reference=reference, current=reference[::-1]).run()
+    shifted = DataDrift(reference=reference, current=unequal).run()
+    DataDrift(reference=profile, current=unequal).run()
+    assert (same.status, shifted.status) == (expected[0].status, expected[1].status)
+    assert same.to_dict()["columns"] == expected[0].to_dict()["columns"]
+    column = sorted_finite(reference[:, 0])
+    population_std(column)
+    wasserstein(column, sorted_finite(unequal[:, 0]))

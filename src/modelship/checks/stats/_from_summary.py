@@ -23,7 +23,7 @@ from modelship.checks.stats._binned import (
 from modelship.checks.stats._columns import sorted_column
 from modelship.checks.stats._ks import ks_pvalue
 from modelship.checks.stats._sketch import QuantileSummary
-from modelship.checks.stats._wasserstein import overflow_error
+from modelship.checks.stats._wasserstein import dot, overflow_error
 from modelship.errors import CheckInputError
 
 __all__ = ["ks_from_summary", "psi_from_summary", "wasserstein_from_summary"]
@@ -126,7 +126,7 @@ def wasserstein_from_summary(summary: QuantileSummary, b: npt.ArrayLike) -> floa
         gap = np.abs(
             summary._cdf(points[:-1]) - np.searchsorted(b, points[:-1], side="right") / b.size
         )
-        distance = float(np.dot(gap, widths))
+        distance = dot(gap, widths)
     if not math.isfinite(distance):
         raise overflow_error()
     return distance

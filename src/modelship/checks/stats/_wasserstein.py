@@ -36,6 +36,23 @@ class _Coupling:
     w_right: FloatArray
 
 
+def dot(x: FloatArray, y: FloatArray) -> float:
+    """``sum(x * y)`` without BLAS.
+
+    NumPy's ``np.dot`` of two vectors is BLAS's ``ddot``, which OpenBLAS spreads over
+    every core from ~16k elements, and whose threads then spin for milliseconds after
+    each call: a drift check of 1M x 20 used 0.53 s of CPU for 0.27 s of wall time
+    (0.28 s with one BLAS thread), taking a core from whatever else runs. ``einsum``'s own
+    loop is single-threaded and costs ~11 us more per 64k elements.
+
+    Examples
+    --------
+    >>> dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    11.0
+    """
+    return float(np.einsum("i,i->", x, y))
+
+
 @functools.lru_cache(maxsize=1)
 def _coupling(big: int, small: int) -> _Coupling:
     # Depends on the sizes only, so a table of many columns of equal lengths builds it
@@ -79,14 +96,14 @@ def wasserstein_sorted(a: FloatArray, b: FloatArray) -> float:
                 continue
             pair = np.take(small, coupling.take[start : stop + 1], out=matched[: part.size + 1])
             np.subtract(big[start:stop], pair[:-1], out=part)
-            total += float(np.dot(np.abs(part, out=part), coupling.w_left[start:stop]))
+            total += dot(np.abs(part, out=part), coupling.w_left[start:stop])
             if coupling.split is None:
                 np.subtract(big[start:stop], pair[1:], out=part)
-                total += float(np.dot(np.abs(part, out=part), coupling.w_right[start:stop]))
+                total += dot(np.abs(part, out=part), coupling.w_right[start:stop])
         if coupling is not None and coupling.split is not None:
             split = coupling.split
             right = np.abs(big[split] - small[coupling.take[split + 1]])
-            total += float(np.dot(right, coupling.w_right))
+            total += dot(right, coupling.w_right)
     if not math.isfinite(total):
         raise overflow_error()
     return total
@@ -122,7 +139,7 @@ def wasserstein_and_std(a: FloatArray, b: FloatArray) -> tuple[float, float]:
                 centred = centred_buffer[: high - low]
                 np.subtract(a[low:high], centre, out=centred)
                 total += float(centred.sum())
-                squares += float(np.dot(centred, centred))
+                squares += dot(centred, centred)
                 gap = part[low - start : high - start]
                 np.abs(np.subtract(a[low:high], b[low:high], out=gap), out=gap)
             distance += float(part.sum()) / n
@@ -206,7 +223,7 @@ def population_std(a: FloatArray) -> float:
         else:
             np.subtract(a[start : start + block], centre, out=part)
         total += float(part.sum())
-        squares += float(np.dot(part, part))
+        squares += dot(part, part)
     mean = total / a.size
     variance = max(squares / a.size - mean * mean, 0.0)
     return math.ldexp(math.sqrt(variance), exponent)
