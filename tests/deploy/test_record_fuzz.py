@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
+from _damage import damage_in_place
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,32 +38,6 @@ from modelship.deploy import (
 )
 from modelship.deploy._cli import main
 from modelship.testing._deployer_double import InMemoryDeployer
-
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12)
-    | st.sampled_from(
-        [
-            "2026-01-01T00:00:00",  # a time without a zone
-            "2026-01-01T00:00:00+05:30",
-            "2026-01-01",
-            "succeeded",
-            "traffic",
-            "",
-            "1",
-        ]
-    )
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 
 
 def _records() -> list[dict[str, Any]]:
@@ -83,34 +58,12 @@ def _records() -> list[dict[str, Any]]:
 RECORDS = _records()
 
 
-def _paths(doc: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    """Every place in ``doc``: the keys and indexes that lead to each value."""
-    found = [here]
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            found += _paths(value, (*here, key))
-    elif isinstance(doc, list):
-        for i, value in enumerate(doc):
-            found += _paths(value, (*here, i))
-    return found
-
-
 @st.composite
 def damaged(draw: st.DrawFn) -> dict[str, Any]:
     """A real record with one to three places replaced by any JSON value, or removed."""
     doc = copy.deepcopy(draw(st.sampled_from(RECORDS)))
     for _ in range(draw(st.integers(1, 3))):
-        paths = [p for p in _paths(doc) if p]
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(json_values)
+        doc, _ = damage_in_place(draw, doc)
     return doc
 
 

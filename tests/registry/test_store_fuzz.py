@@ -14,7 +14,6 @@ Warnings (a blob replaced by intact bytes) are allowed; answers are checked for 
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 import shutil
@@ -26,6 +25,7 @@ from typing import Any
 
 import attrs
 import pytest
+from _damage import damage_in_place
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,22 +33,6 @@ import modelship as ms
 from modelship.deploy import RegistryHistory
 from modelship.registry import VersionPage
 from modelship.testing import MemoryStore
-
-json_scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**63), 2**63)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(max_size=12)
-    | st.sampled_from(["", "1", "2", "3", "fraud", "production", "sha256:" + "0" * 64])
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
 
 
 def _pristine() -> dict[str, bytes]:
@@ -106,17 +90,6 @@ def test_the_pristine_registry_holds_every_kind_of_file() -> None:
     assert len(KEYS) >= 20, KEYS
 
 
-def _paths(doc: Any, here: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [here]
-    if isinstance(doc, dict):
-        for key, value in doc.items():
-            found += _paths(value, (*here, key))
-    elif isinstance(doc, list):
-        for i, value in enumerate(doc):
-            found += _paths(value, (*here, i))
-    return found
-
-
 @st.composite
 def damage(draw: st.DrawFn) -> tuple[dict[str, bytes], list[str]]:
     """The registry's files with one to three of them damaged, and what was done."""
@@ -143,24 +116,9 @@ def damage(draw: st.DrawFn) -> tuple[dict[str, bytes], list[str]]:
                 doc = json.loads(data)
             except ValueError:
                 files[key] = data + b"\x00"
-                how = "appended a NUL"
+                how = "appended a NUL to"
             else:
-                doc = copy.deepcopy(doc)
-                paths = [p for p in _paths(doc) if p]
-                if not paths:
-                    doc = draw(json_values)
-                else:
-                    path = draw(st.sampled_from(paths))
-                    parent = doc
-                    for step in path[:-1]:
-                        parent = parent[step]
-                    if isinstance(parent, dict) and draw(st.booleans()):
-                        del parent[path[-1]]
-                        how = f"json: removed {path}"
-                    else:
-                        value = draw(json_values)
-                        parent[path[-1]] = value
-                        how = f"json: {path} = {value!r}"
+                doc, how = damage_in_place(draw, doc)
                 files[key] = json.dumps(doc).encode()
         done.append(f"{how} {key}")
     return files, done
