@@ -229,6 +229,8 @@ def test_a_naive_time_is_refused_when_a_record_or_event_is_made() -> None:
     record = RolloutRecord.from_dict(RECORDS[0])
     with pytest.raises(ms.ConfigError, match="time zone"):
         RolloutRecord(**{**_fields(record), "started_at": datetime(2026, 1, 1)})
+    with pytest.raises(ms.ConfigError, match="ISO 8601"):
+        RolloutEvent("noon", EventKind.TRAFFIC, "x")
     aware = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert RolloutEvent(aware, EventKind.TRAFFIC, "x").at == aware
 

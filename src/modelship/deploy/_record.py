@@ -80,7 +80,10 @@ _DAMAGED = "it was damaged in storage: remove it to read the others"
 def _aware(value: Any) -> datetime:
     """A time that carries its zone, from a datetime or ISO 8601 text; a naive one is
     refused, since records are ordered by time and naive and aware times do not compare."""
-    at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    try:
+        at = datetime.fromisoformat(value) if isinstance(value, str) else value
+    except ValueError:
+        at = None
     if not isinstance(at, datetime):
         raise ConfigError(f"a rollout time must be a datetime or ISO 8601 text, got {brief(value)}")
     if at.utcoffset() is None:
