@@ -126,17 +126,12 @@ def _read_time(doc: Mapping[str, Any], key: str, where: str, *, optional: bool =
     value = _field(doc, key, where)
     if value is None and optional:
         return None
+    if not isinstance(value, str):
+        raise _wrong(where, key, value, "ISO 8601 text")
     try:
-        at = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        at = None
-    if at is None:
-        raise _wrong(where, key, value, "an ISO 8601 time")
-    if at.utcoffset() is None:
-        raise HistoryError(
-            f"{where}: {key} {value!r} is a naive time, without its zone; {_DAMAGED}"
-        )
-    return at
+        return _aware(value)
+    except ConfigError as exc:  # not ISO 8601, or a naive time
+        raise HistoryError(f"{where}: {key} {value!r}: {exc}; {_DAMAGED}") from None
 
 
 _E = TypeVar("_E", bound=enum.Enum)
