@@ -193,3 +193,21 @@ def readonly_copy(x: npt.ArrayLike) -> FloatArray:
     array = np.array(x, dtype=np.float64)
     array.flags.writeable = False
     return array
+
+
+def dot(x: FloatArray, y: FloatArray) -> float:
+    """``sum(x * y)`` without BLAS.
+
+    NumPy's ``np.dot`` of two vectors is BLAS's ``ddot``, which OpenBLAS spreads over
+    every core from ~16k elements, and whose threads then spin for milliseconds after
+    each call: a drift check of 1M x 20 used 0.53 s of CPU for 0.27 s of wall time
+    (0.26 s with this), and DeLong's test of 1M rows 73 ms for 37 ms, taking a core from
+    whatever else runs. ``einsum``'s own loop is single-threaded and costs ~11 us more per
+    64k elements than one BLAS thread.
+
+    Examples
+    --------
+    >>> dot(np.array([1.0, 2.0]), np.array([3.0, 4.0]))
+    11.0
+    """
+    return float(np.einsum("i,i->", x, y))

@@ -20,10 +20,10 @@ from modelship.checks.stats._binned import (
     psi_counts,
     quantile_edges_sorted,
 )
-from modelship.checks.stats._columns import sorted_column
+from modelship.checks.stats._columns import dot, sorted_column
 from modelship.checks.stats._ks import ks_pvalue
 from modelship.checks.stats._sketch import QuantileSummary
-from modelship.checks.stats._wasserstein import dot, overflow_error
+from modelship.checks.stats._wasserstein import overflow_error
 from modelship.errors import CheckInputError
 
 __all__ = ["ks_from_summary", "psi_from_summary", "wasserstein_from_summary"]

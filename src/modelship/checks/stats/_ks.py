@@ -17,7 +17,7 @@ import numpy.typing as npt
 from scipy import special
 from scipy import stats as _sps
 
-from modelship.checks.stats._columns import FloatArray, Index, sorted_column
+from modelship.checks.stats._columns import FloatArray, Index, dot, sorted_column
 
 __all__ = ["ks"]
 
@@ -341,7 +341,7 @@ def _ks_exact_sf_equal(n: int, h: int) -> float:
     """
     terms = np.exp(_log_binomial_ratios(n)[h - 1 :: h])  # k = 1, 2, ..., floor(n/h)
     signs = _alternating(n)[: terms.size]
-    return float(2.0 * np.dot(signs[::-1], terms[::-1]))  # smallest terms first
+    return 2.0 * dot(signs[::-1], terms[::-1])  # smallest terms first
 
 
 @functools.lru_cache(maxsize=8)

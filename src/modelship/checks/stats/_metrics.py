@@ -49,6 +49,7 @@ from scipy import special
 
 from modelship._columns import column_array
 from modelship._params import Interval, Options, validate_params
+from modelship.checks.stats._columns import dot
 from modelship.checks.stats._fairness import binary_labels
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
@@ -669,10 +670,10 @@ def delong(
     d = twice_c.astype(np.float64)
     d -= twice_b
     pos = y8.astype(np.float64)
-    sum_pos, sum_all = float(pos @ d), float(d.sum())
-    sum_b_pos = float(pos @ twice_b)  # sum over positives of the baseline's 2 n V10
+    sum_pos, sum_all = dot(pos, d), float(d.sum())
+    sum_b_pos = dot(pos, twice_b)  # sum over positives of the baseline's 2 n V10
     d *= d
-    sq_pos, sq_all = float(pos @ d), float(d.sum())
+    sq_pos, sq_all = dot(pos, d), float(d.sum())
     sum_neg, sq_neg = sum_all - sum_pos, sq_all - sq_pos
     var = _sample_var(sum_pos, sq_pos, m) / (4.0 * n * n * m)
     var += _sample_var(sum_neg, sq_neg, n) / (4.0 * m * m * n)
