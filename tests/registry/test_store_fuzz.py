@@ -19,7 +19,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,14 +142,8 @@ def _registry(files: dict[str, bytes], kind: str = "memory") -> ms.Registry:
     return ms.open_registry(str(root))
 
 
+#: Folders made by _registry(kind="local"), removed by the test that made them.
 _FOLDERS: list[Path] = []
-
-
-@pytest.fixture(autouse=True)
-def _remove_folders() -> Iterator[None]:
-    yield
-    while _FOLDERS:
-        shutil.rmtree(_FOLDERS.pop(), ignore_errors=True)
 
 
 def _is_version(mv: Any) -> None:
@@ -253,7 +247,6 @@ _FUZZ = settings(
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.data_too_large,
-        HealthCheck.function_scoped_fixture,  # _remove_folders: each example cleans up
     ],
 )
 

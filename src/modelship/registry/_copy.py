@@ -23,13 +23,11 @@ from modelship.registry._layout import (
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._registry import Registry
-from modelship.registry._signing import Signer
+from modelship.registry._signing import UNCHECKED
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import tag_log_keys
 
 __all__ = ["CopyReport", "copy_registry"]
-
-_UNCHECKED = Signer(None, verify=False)
 
 
 @attrs.frozen
@@ -179,7 +177,7 @@ def copy_registry(
             # Checked as any reader checks a manifest (a damaged one, or one copied to
             # another key, is an IntegrityError), but not its signature: its bytes are
             # copied as they are, so a signature travels with them to be checked there.
-            manifest = parse_manifest(key, data, _UNCHECKED)
+            manifest = parse_manifest(key, data, UNCHECKED)
             if manifest.version in purged:
                 continue
             for ref in [manifest.artifact, *manifest.attachments.values()]:

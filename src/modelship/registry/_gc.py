@@ -44,7 +44,7 @@ from modelship.registry._layout import (
 from modelship.registry._lineage import now
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import AbortsUploads, Store
-from modelship.registry._signing import Signer
+from modelship.registry._signing import UNCHECKED
 from modelship.registry._slots import check_slot
 
 __all__ = ["GcReport", "collect", "referenced_digests", "refuse_during_gc"]
@@ -143,9 +143,6 @@ def referenced_digests(store: Store) -> set[str]:
     return used
 
 
-_UNCHECKED = Signer(None, verify=False)
-
-
 def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int], int]:
     """Slots of registrations that never committed, older than ``cutoff``; top slot by
     model; how many registrations are in flight (slot younger than ``cutoff``, no manifest).
@@ -165,12 +162,12 @@ def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int],
         )
         # Read as every reader reads them (a damaged one stops gc: IntegrityError), but
         # without checking signatures: gc decides nothing a signature protects.
-        owners = {parse_manifest(k, v, _UNCHECKED).registration for k, v in committed.items()}
+        owners = {parse_manifest(k, v, UNCHECKED).registration for k, v in committed.items()}
         # The highest slot taken, committed or still in flight: a dead slot below it
         # must stay as a tombstone, or readers probing forward would stop at the hole.
         tops[model] = max((int(number_of(n)) for n in slot_names), default=0)
         for key, data in slots.items():
-            slot = check_slot(data, key, _UNCHECKED)
+            slot = check_slot(data, key, UNCHECKED)
             if slot.get("dead") or slot.get("registration") in owners:
                 continue
             try:

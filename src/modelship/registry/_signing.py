@@ -37,7 +37,7 @@ from modelship.errors import ConfigError, SignatureError
 from modelship.registry._layout import SIGNING_POLICY
 from modelship.registry._protocols import Store
 
-__all__ = ["KEY_ENV", "Signer"]
+__all__ = ["KEY_ENV", "UNCHECKED", "Signer"]
 
 KEY_ENV = "MODELSHIP_SIGNING_KEY"
 """The environment variable the command line reads the signing key from."""
@@ -196,3 +196,10 @@ class Signer:
         with contextlib.suppress(FileExistsError):
             store.create(SIGNING_POLICY, self.seal_bytes(doc, SIGNING_POLICY))
         self._recorded = True
+
+
+#: A signer that checks no signature: for code that reads documents to decide nothing a
+#: signature protects (gc finding leftovers) or that carries their bytes on unchanged
+#: (copy_registry, whose destination's readers check them), so that a signed registry
+#: is handled without its key.
+UNCHECKED = Signer(None, verify=False)

@@ -273,9 +273,9 @@ def _validated(line: bytes, where: str) -> dict[str, Any]:
         raise PredictionLogError(f"{where}: missing {sorted(missing)}")
     if "inputs" not in row and "input_fingerprint" not in row:
         raise PredictionLogError(f"{where}: has neither 'inputs' nor 'input_fingerprint'")
-    for key, wanted in _FIELD_TYPES.items():
+    for key, (wanted, fits) in _FIELDS.items():
         value = row.get(key, _ABSENT)
-        if value is not _ABSENT and not _FIELD_CHECKS[key](value):
+        if value is not _ABSENT and not fits(value):
             raise PredictionLogError(
                 f"{where}: {key} is {brief(value)}, not {wanted}; the file was damaged or "
                 "written by something else: move it out of the log to read the others"
@@ -291,26 +291,20 @@ def _number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
-#: What a logged line's fields hold, as written by PredictionLog (checked on reading).
-_FIELD_TYPES = {
-    "request_id": "text",
-    "row": "a row number (an integer >= 0)",
-    "timestamp": "a finite number of seconds",
-    "model": "text",
-    "version": "text",
-    "latency_seconds": "a finite number >= 0",
-    "inputs": "a list",
-    "input_fingerprint": "64 hex digits",
-}
-_FIELD_CHECKS: dict[str, Callable[[Any], bool]] = {
-    "request_id": lambda v: isinstance(v, str),
-    "row": lambda v: type(v) is int and v >= 0,
-    "timestamp": _number,
-    "model": lambda v: isinstance(v, str),
-    "version": lambda v: isinstance(v, str),
-    "latency_seconds": lambda v: _number(v) and v >= 0,
-    "inputs": lambda v: isinstance(v, list),
-    "input_fingerprint": lambda v: isinstance(v, str) and _HEX64.fullmatch(v) is not None,
+#: What a logged line's fields hold, as PredictionLog writes them (checked on reading):
+#: what to say it should be, and the test of it.
+_FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "request_id": ("text", lambda v: isinstance(v, str)),
+    "row": ("a row number (an integer >= 0)", lambda v: type(v) is int and v >= 0),
+    "timestamp": ("a finite number of seconds", _number),
+    "model": ("text", lambda v: isinstance(v, str)),
+    "version": ("text", lambda v: isinstance(v, str)),
+    "latency_seconds": ("a finite number >= 0", lambda v: _number(v) and v >= 0),
+    "inputs": ("a list", lambda v: isinstance(v, list)),
+    "input_fingerprint": (
+        "64 hex digits",
+        lambda v: isinstance(v, str) and _HEX64.fullmatch(v) is not None,
+    ),
 }
 
 

@@ -78,22 +78,25 @@ def _target_port(port: Mapping[str, Any], pods: list[dict[str, Any]]) -> int:
     return int(port["port"])
 
 
-def _pod_ready(pod: Mapping[str, Any]) -> bool:
-    return any(
-        c.get("type") == "Ready" and c.get("status") == "True"
-        for c in pod.get("status", {}).get("conditions", [])
-    )
-
-
-def _ready_since(pod: Mapping[str, Any]) -> str:
+def _ready_condition(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The pod's ``Ready`` condition when it is ``True``, else ``None``."""
     return next(
         (
-            str(c.get("lastTransitionTime", ""))
+            c
             for c in pod.get("status", {}).get("conditions", [])
             if c.get("type") == "Ready" and c.get("status") == "True"
         ),
-        "",
+        None,
     )
+
+
+def _pod_ready(pod: Mapping[str, Any]) -> bool:
+    return _ready_condition(pod) is not None
+
+
+def _ready_since(pod: Mapping[str, Any]) -> str:
+    condition = _ready_condition(pod)
+    return "" if condition is None else str(condition.get("lastTransitionTime", ""))
 
 
 def _deletion_order(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
