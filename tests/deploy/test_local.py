@@ -137,6 +137,7 @@ def test_a_killed_slot_process_is_unhealthy_and_not_ready(dep: LocalDeployer) ->
     health = dep.health("blue")
     assert not health.healthy
     assert "exited" in health.detail
+    assert '"event": "listening"' in health.detail  # the server's own last words
 
 
 def test_a_version_that_cannot_serve_leaves_the_serving_slot_untouched(
@@ -181,8 +182,14 @@ PARENT = textwrap.dedent(
 )
 
 
-def test_servers_die_when_their_parent_is_killed(served_registry: Path) -> None:  # noqa: F811
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+def test_servers_die_when_their_parent_is_killed(
+    served_registry: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    """And leave nothing behind: their output went to files that have no name."""
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "TMPDIR": str(tmp)}
     parent = subprocess.Popen(
         [sys.executable, "-c", PARENT, str(served_registry)], stdout=subprocess.PIPE, env=env
     )
@@ -198,6 +205,7 @@ def test_servers_die_when_their_parent_is_killed(served_registry: Path) -> None:
                 break
             time.sleep(0.05)
         assert not any(alive(p) for p in pids)
+        assert sorted(os.listdir(tmp)) == []
     finally:
         parent.kill()
         parent.wait(30)

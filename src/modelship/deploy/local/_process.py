@@ -4,7 +4,9 @@ Each server runs in its own process group (so it and anything it starts stop
 together), is killed by the kernel if its parent dies (see ``_child``), and is listed
 in a finaliser that kills what is left when the deployer is garbage-collected or the
 interpreter exits. Servers listen on a socket the parent bound to a free port and hands
-over (``--fd``), so no port is ever guessed or raced for.
+over (``--fd``), so no port is ever guessed or raced for. A server's output goes to a
+temporary file that has no name (``tempfile.TemporaryFile``): the parent reads it for error
+messages, and it is gone when both have closed it, even if both were killed.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from typing import IO
 
 __all__ = ["ServerProcess", "kill_all"]
 
@@ -36,7 +39,7 @@ class ServerProcess:
     False
     """
 
-    def __init__(self, popen: subprocess.Popen[bytes], port: int, log: str) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], port: int, log: IO[bytes]) -> None:
         self.popen = popen
         self.port = port
         self.log = log
@@ -47,21 +50,26 @@ class ServerProcess:
         """Start ``argv`` with ``--fd N`` (a socket listening on a free loopback port)."""
         sock = socket.create_server(("127.0.0.1", 0), backlog=2048)
         port = sock.getsockname()[1]
-        fd, log = tempfile.mkstemp(prefix="modelship-slot-", suffix=".log")
+        # No name, so nothing is left in the temporary folder whoever dies first; the child
+        # writes through its own descriptor, the parent reads with pread (the offset they
+        # share never moves under the child). stop() closes it.
+        log = tempfile.TemporaryFile(prefix="modelship-slot-", suffix=".log")  # noqa: SIM115
         try:
             launcher = [sys.executable, "-m", "modelship.deploy.local._child", str(os.getpid())]
             cmd = [*launcher, *argv, "--fd", str(sock.fileno()), *extra]
             popen = subprocess.Popen(
                 cmd,
                 stdin=subprocess.DEVNULL,
-                stdout=fd,
-                stderr=fd,
+                stdout=log,
+                stderr=log,
                 pass_fds=(sock.fileno(),),
                 start_new_session=True,  # its own process group: stopped as one
                 close_fds=True,
             )
+        except BaseException:
+            log.close()
+            raise
         finally:
-            os.close(fd)
             sock.close()  # the child holds its own copy
         return cls(popen, port, log)
 
@@ -85,11 +93,11 @@ class ServerProcess:
     def tail(self, lines: int = 5) -> str:
         """The last lines the server wrote (for error messages)."""
         try:
-            with open(self.log, "rb") as f:
-                f.seek(0, os.SEEK_END)
-                f.seek(max(0, f.tell() - 4096))
-                text = f.read().decode(errors="replace")
-        except OSError:
+            fd = self.log.fileno()
+            size = os.fstat(fd).st_size
+            start = max(0, size - 4096)
+            text = os.pread(fd, size - start, start).decode(errors="replace")
+        except (OSError, ValueError):  # ValueError: the file was closed by stop()
             return ""
         return " | ".join(text.strip().splitlines()[-lines:])
 
@@ -103,8 +111,7 @@ class ServerProcess:
                 break
             except subprocess.TimeoutExpired:
                 continue
-        with contextlib.suppress(OSError):
-            os.unlink(self.log)
+        self.log.close()
 
 
 def kill_all(pids: Sequence[int]) -> None:
