@@ -16,8 +16,14 @@ DEMO = EXAMPLES[0].parent / "demo.py"
 # The demo takes 20 s; it runs once, in the test below, which checks what it leaves too.
 @pytest.mark.parametrize("script", [p for p in EXAMPLES if p != DEMO], ids=lambda p: p.name)
 def test_example_runs(script: Path, tmp_path: Path) -> None:
+    """Its registry and reports go to a new temp folder (here one pytest removes)."""
     out = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, timeout=300
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
 
