@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -571,7 +572,9 @@ class RegistryConformance:
         src.set_alias("m", "production", "2")
         src.set_alias("m", "production", "3")
         src.delete("m", "1")
-        mid = ms.open_registry(f"memory://copy-mid-{id(src)}-{threading.get_ident()}")
+        # A name no other test has used: memory:// registries live as long as the process,
+        # and id(src) is reused once an earlier test's registry was collected.
+        mid = ms.open_registry(f"memory://copy-mid-{uuid.uuid4().hex}")
         report = ms.copy_registry(src, mid)
         assert report.versions == 4
         back = make_registry()
