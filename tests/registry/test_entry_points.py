@@ -82,3 +82,70 @@ def test_entry_point_returning_something_else_is_refused(tmp_path: Path) -> None
     env = {**os.environ, "PYTHONPATH": str(site)}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
     assert "not a Registry or a Store" in out.stdout, out.stderr
+
+
+def test_the_plugin_groups_are_read_once_and_a_plugin_installed_later_is_found(
+    tmp_path: Path,
+) -> None:
+    """Reading a group reads every installed package's metadata (8 ms here), so opening a
+    registry or loading a plugin's serializer reads it once per process; a plugin
+    installed while the process runs is still found under a new name."""
+    site = tmp_path / "site"
+    site.mkdir()
+    code = textwrap.dedent(
+        """
+        import importlib, importlib.metadata, sys
+        import modelship as ms
+
+        reads = []
+        real = importlib.metadata.entry_points
+
+        def counting(**selection):
+            reads.append(selection.get("group"))
+            return real(**selection)
+
+        importlib.metadata.entry_points = counting
+        for n in range(20):
+            ms.open_registry(sys.argv[1] + f"/reg{n}")
+        assert reads.count("modelship.registries") == 1, reads
+
+        # A package installed now, as pip in a running notebook would:
+        from pathlib import Path
+        sys.path.insert(0, sys.argv[2])
+        install = Path(sys.argv[3])
+        install.rename(Path(sys.argv[2]) / install.name)
+        (Path(sys.argv[2]) / "ms_plugin.py").write_text(Path(sys.argv[4]).read_text())
+        importlib.invalidate_caches()
+
+        reg = ms.open_registry("vault://team-b")
+        mv = reg.register(model_name="m", model=b"abc", serializer="reversed")
+        for _ in range(20):
+            assert reg.load("m") == b"abc"
+        assert reads.count("modelship.registries") == 2, reads
+        assert reads.count("modelship.serializers") == 1, reads
+        print("ok")
+        """
+    )
+    _install_plugin(site)
+    later = tmp_path / "later"
+    later.mkdir()
+    plugin_source = tmp_path / "ms_plugin_source.py"
+    (site / "ms_plugin.py").rename(plugin_source)
+    (site / "ms_plugin-1.0.dist-info").rename(tmp_path / "ms_plugin-1.0.dist-info")
+    env = {**os.environ, "VAULT_ROOT": str(tmp_path / "vault")}
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            str(tmp_path / "registries"),
+            str(later),
+            str(tmp_path / "ms_plugin-1.0.dist-info"),
+            str(plugin_source),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import importlib.metadata
 import os
 from collections.abc import Mapping
 from typing import Any
 
 from modelship._hashing import CHUNK
+from modelship._plugins import plugin
 from modelship.errors import ConfigError, UnsupportedStorage
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
@@ -34,8 +34,10 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     ``s3://bucket/prefix`` (``pip install 'modelship[s3]'``). A scheme registered under the
     ``modelship.registries`` entry point group is looked up first; its object is called
     with ``(url, **storage_options)`` and may return a :class:`Registry` or a
-    :class:`Store`. ``storage_options`` go to fsspec (for S3: ``key``, ``secret``,
-    ``client_kwargs`` ...), as keywords or, as pandas takes them, in one mapping:
+    :class:`Store`. The group is read once per process: a plugin installed later is found
+    for a scheme fsspec does not know, and needs a new process to replace one it does.
+    ``storage_options`` go to fsspec (for S3: ``key``, ``secret``, ``client_kwargs`` ...),
+    as keywords or, as pandas takes them, in one mapping:
     ``storage_options={"client_kwargs": {"endpoint_url": ...}}``.
 
     On opening, the store is probed: it must refuse a second exclusive create of one key.
@@ -74,9 +76,11 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     scheme = scheme_of(url)
     storage_options = _unnest(storage_options)
     _check_storage_options(url, scheme, storage_options)
-    eps = {ep.name: ep for ep in importlib.metadata.entry_points(group="modelship.registries")}
-    if scheme in eps:
-        made = eps[scheme].load()(url, **storage_options)
+    # A scheme fsspec knows is looked up among the plugins read once per process; any
+    # other is looked up in a fresh read before it is refused.
+    ep = plugin("modelship.registries", scheme, rescan=not _fsspec_knows(scheme))
+    if ep is not None:
+        made = ep.load()(url, **storage_options)
         if isinstance(made, Registry):
             return made
         if isinstance(made, Store):
@@ -89,7 +93,7 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
                 checkpoint_every=checkpoint_every,
             )
         raise UnsupportedStorage(
-            f"entry point {eps[scheme].value!r} for {scheme!r} returned {type(made).__name__}, "
+            f"entry point {ep.value!r} for {scheme!r} returned {type(made).__name__}, "
             "not a Registry or a Store"
         )
     fs, root = filesystem_for(url, storage_options)
@@ -102,6 +106,12 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
         verify_signatures=verify_signatures,
         checkpoint_every=checkpoint_every,
     )
+
+
+def _fsspec_knows(scheme: str) -> bool:
+    import fsspec
+
+    return scheme in fsspec.available_protocols() or scheme in fsspec.registry
 
 
 # open_registry's own options: a storage option one letter away is a typo of one of them.

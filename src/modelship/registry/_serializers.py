@@ -18,6 +18,7 @@ import sys
 from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
 from modelship._hashing import CHUNK
+from modelship._plugins import plugin, plugins
 from modelship.errors import ConfigError, SerializationError
 
 __all__ = [
@@ -412,9 +413,7 @@ def register_serializer(serializer: Serializer, *, clobber: bool = False) -> Non
     _REGISTERED[declared.name] = declared
 
 
-def _entry_points() -> dict[str, importlib.metadata.EntryPoint]:
-    eps = importlib.metadata.entry_points(group="modelship.serializers")
-    return {ep.name: ep for ep in eps}
+_GROUP = "modelship.serializers"
 
 
 def serializer_names() -> list[str]:
@@ -425,7 +424,7 @@ def serializer_names() -> list[str]:
     >>> {"joblib", "bytes", "numpy"} <= set(serializer_names())
     True
     """
-    return sorted(set(_BUILTINS) | set(_REGISTERED) | set(_entry_points()))
+    return sorted(set(_BUILTINS) | set(_REGISTERED) | set(plugins(_GROUP)))
 
 
 def get_serializer(name: str | Serializer) -> Serializer:
@@ -444,7 +443,7 @@ def get_serializer(name: str | Serializer) -> Serializer:
         return _REGISTERED[name]
     if name in _BUILTINS:
         return _BUILTINS[name]
-    ep = _entry_points().get(name)
+    ep = plugin(_GROUP, name)  # the group is read once, and again for a name it lacks
     if ep is None:
         raise ConfigError(
             f"no serializer named {name!r}; known: {', '.join(serializer_names())}. Add one "
