@@ -284,6 +284,40 @@ def test_local_deployer_accepts_the_flags_it_leaves_to_the_caller(tmp_path: Path
     LocalDeployer(ms.open_registry(str(tmp_path)), server_args=args).close()
 
 
+@pytest.mark.parametrize(
+    ("server_args", "message"),
+    [
+        (["--max-body-bytes", "lots"], r"invalid int value: 'lots'"),
+        (["--no-such-flag"], r"unrecognized arguments: --no-such-flag"),
+        (["--max-body-bytes", "0"], r"max_body_bytes must be an integer >= 1, got 0"),
+        (["--warmup", "[[0,"], r"--warmup '\[\[0,' is not JSON"),
+        (["--offload-seconds", "-1"], r"offload_seconds"),
+    ],
+)
+def test_local_deployer_refuses_server_args_every_server_would_refuse(
+    tmp_path: Path, server_args: list[str], message: str
+) -> None:
+    """Refused when the deployer is made, not when each server exits at start."""
+    with pytest.raises(ConfigError, match=r"^server_args .* would stop every server: .*" + message):
+        LocalDeployer(ms.open_registry(str(tmp_path)), server_args=server_args)
+
+
+def test_the_local_deployers_router_refuses_a_body_the_servers_would_refuse(
+    tmp_path: Path,
+) -> None:
+    import json
+    import urllib.error
+    import urllib.request
+
+    server_args = ["--no-warmup", "--max-body-bytes", "1024"]
+    with LocalDeployer(ms.open_registry(str(tmp_path)), server_args=server_args) as dep:
+        request = urllib.request.Request(dep.endpoint + "/predict", data=b"x" * 2048)
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=30)
+        assert refused.value.code == 413  # before a slot is chosen (there is none: 503)
+        assert "over the limit of 1024 bytes" in json.loads(refused.value.read())["error"]
+
+
 def test_local_deployer_set_traffic_refuses_none(tmp_path: Path) -> None:
     with (
         LocalDeployer(ms.open_registry(str(tmp_path)), server_args=["--no-warmup"]) as dep,

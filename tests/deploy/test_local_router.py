@@ -194,3 +194,75 @@ def test_a_chunked_request_body_is_forwarded_with_its_length(router: Router) -> 
             assert sock.recv(4096).startswith(b"HTTP/1.1 200 OK")
     finally:
         stub.close()
+
+
+def _answer(sock: object) -> bytes:
+    """Everything the router sends until it closes the connection."""
+    import socket
+
+    assert isinstance(sock, socket.socket)
+    out = b""
+    while chunk := sock.recv(65536):
+        out += chunk
+    return out
+
+
+@pytest.mark.parametrize(
+    "request_head",
+    [
+        # A declared length over the limit: refused before a byte of the body is read
+        # (the body of 10 GiB is never sent; the router used to wait for it).
+        b"POST /predict HTTP/1.1\r\nhost: x\r\ncontent-length: 10737418240\r\n\r\n{}",
+        # The same length behind Expect: no 100 Continue, the refusal at once.
+        b"POST /predict HTTP/1.1\r\nhost: x\r\ncontent-length: 10737418240\r\n"
+        b"expect: 100-continue\r\n\r\n",
+        # A chunked body: refused as soon as it passes the limit.
+        b"POST /predict HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\n\r\n"
+        + b"400\r\n"
+        + b"x" * 1024
+        + b"\r\n"
+        + b"400\r\n"
+        + b"x" * 1024
+        + b"\r\n",
+    ],
+    ids=["content-length", "expect-100-continue", "chunked"],
+)
+def test_a_request_body_over_the_limit_is_refused_by_the_router_with_413(
+    request_head: bytes,
+) -> None:
+    import json
+    import socket
+
+    router = Router(max_body=1500)
+    stub = Stub("a")
+    try:
+        router.set_backends({"a": (stub.port, 100)})
+        with socket.create_connection(("127.0.0.1", router.port), timeout=30) as sock:
+            sock.sendall(request_head)
+            answer = _answer(sock)
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413 "), answer[:200]
+        assert b"connection: close" in head
+        error = json.loads(body)["error"]
+        assert "over the limit of 1500 bytes" in error
+        assert "--max-body-bytes" in error
+        assert router.inflight("a") == 0
+        # Under the limit, the same router forwards as before.
+        assert ask(router) == (200, "a")
+    finally:
+        router.close()
+        stub.close()
+
+
+def test_a_body_at_the_limit_is_forwarded() -> None:
+    router = Router(max_body=1500)
+    stub = Stub("a")
+    try:
+        router.set_backends({"a": (stub.port, 100)})
+        conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=30)
+        conn.request("POST", "/predict", body=b"x" * 1500)
+        response = conn.getresponse()
+        assert (response.status, response.read()) == (200, b"a")
+    finally:
+        router.close()
+        stub.close()

@@ -9,6 +9,7 @@ to the thread that forked the child, not to the process.
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import contextlib
 import reprlib
@@ -17,7 +18,7 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import attrs
 
@@ -32,6 +33,7 @@ from modelship.deploy._protocol import (
 )
 from modelship.deploy.local._process import ServerProcess, kill_all
 from modelship.deploy.local._router import Router
+from modelship.deploy.serve._config import ServeConfig
 from modelship.errors import ConfigError
 from modelship.registry import Registry
 
@@ -81,6 +83,28 @@ def _check_server_arg(i: int, arg: object) -> None:
                     f"server_args[{i}] {reprlib.repr(arg)} sets {managed}, which the "
                     f"LocalDeployer sets for every server itself: {instead}"
                 )
+
+
+def _serve_config(url: str, server_args: Sequence[str]) -> ServeConfig:
+    """What every server will run with, read from ``server_args`` as ``modelship serve``
+    reads them; anything it would refuse is refused here, before any server starts."""
+    from modelship.deploy.serve._cli import _config, add_arguments
+
+    shown = reprlib.repr(list(server_args))
+
+    class Refusing(argparse.ArgumentParser):
+        def error(self, message: str) -> NoReturn:
+            raise ConfigError(
+                f"server_args {shown} would stop every server: modelship serve says "
+                f"{message}; see `modelship serve --help`"
+            )
+
+    parser = Refusing(prog="modelship serve", add_help=False)
+    add_arguments(parser)
+    try:
+        return _config(parser.parse_args([url, "model", *server_args]))
+    except ConfigError as exc:
+        raise ConfigError(f"server_args {shown} would stop every server: {exc}") from None
 
 
 class LocalDeployer:
@@ -152,7 +176,8 @@ class LocalDeployer:
         self._lock = threading.RLock()
         self._pids: list[int] = []
         self._spawner = concurrent.futures.ThreadPoolExecutor(1, "modelship-spawner")
-        self._router = Router()
+        # The router holds each request whole, so it refuses what the servers would.
+        self._router = Router(max_body=_serve_config(url, server_args).max_body_bytes)
         self._finalizer = weakref.finalize(self, kill_all, self._pids)
         self._closed = False
 

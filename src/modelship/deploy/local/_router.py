@@ -10,6 +10,11 @@ one before its process is stopped, so a switch drops no request.
 A pooled connection the backend closed while idle (its keep-alive timeout) fails on
 first use; the request is then sent once more on a fresh connection, which is safe
 because no byte of a response had arrived.
+
+A request body is held whole before it is forwarded, so the router refuses one over
+``max_body`` bytes itself (``413``, the connection closed), as the servers behind it
+would: a declared length is refused before a byte of the body is read, a chunked body as
+soon as it passes the limit.
 """
 
 from __future__ import annotations
@@ -27,6 +32,11 @@ import attrs
 __all__ = ["Router"]
 
 _MAX_HEAD = 64 * 1024
+#: The largest request body a Router holds unless told otherwise: the servers' default.
+DEFAULT_MAX_BODY = 4 * 2**20
+#: What is read away from a client after refusing its body, so that the answer arrives.
+_DISCARD_BYTES = 64 * 2**20
+_DISCARD_SECONDS = 2.0
 _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
 _HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te")
 
@@ -47,6 +57,14 @@ def _with_length(first: bytes, headers: Mapping[bytes, bytes], body: bytes) -> b
 
 class _BackendGone(Exception):
     """The backend failed before any byte of its response arrived."""
+
+
+class _TooLarge(Exception):
+    """A request body over the router's limit; ``size`` bytes or more were seen."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
 
 
 @attrs.define(eq=False)
@@ -80,24 +98,53 @@ def _header(low_head: bytes, name: bytes) -> bytes | None:
     return low_head[at + len(name) + 3 : end].strip()
 
 
-async def _read_body(reader: asyncio.StreamReader, headers: Mapping[bytes, bytes]) -> bytes:
-    """The message body after a head: by Content-Length, chunked, or (responses) to EOF."""
+async def _read_body(
+    reader: asyncio.StreamReader, headers: Mapping[bytes, bytes], limit: int | None = None
+) -> bytes:
+    """The message body after a head: by Content-Length, chunked, or (responses) to EOF.
+
+    With ``limit``, a body over it raises :class:`_TooLarge` before more than the limit is
+    held (a request's; a response comes from our own server and is not limited).
+    """
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
         out = bytearray()
         for _ in range(1_000_000):  # bound: a million chunks
             size_line = await reader.readuntil(b"\r\n")
             size = int(size_line.split(b";")[0].strip(), 16)
             if size == 0:
-                while (await reader.readuntil(b"\r\n")) != b"\r\n":
-                    pass  # trailers
-                return bytes(out)
+                for _ in range(10_000):  # trailers, each under the 64 KiB line limit
+                    if await reader.readuntil(b"\r\n") == b"\r\n":
+                        return bytes(out)
+                raise ValueError("too many trailer lines")
+            if limit is not None and len(out) + size > limit:
+                raise _TooLarge(len(out) + size)
             out += await reader.readexactly(size)
             await reader.readexactly(2)
         raise ValueError("too many chunks")
     length = headers.get(b"content-length")
     if length is not None:
+        if limit is not None and int(length) > limit:
+            raise _TooLarge(int(length))
         return await reader.readexactly(int(length))
     return b""
+
+
+async def _discard(reader: asyncio.StreamReader, bound: int, seconds: float) -> None:
+    """Read and drop what the client sends, until EOF, ``bound`` bytes or ``seconds``."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    seen = 0
+    while seen < bound:  # bound: each read takes at least one byte, or ends the loop
+        left = deadline - loop.time()
+        if left <= 0:
+            return
+        try:
+            chunk = await asyncio.wait_for(reader.read(64 * 1024), left)
+        except (asyncio.TimeoutError, ConnectionError):
+            return
+        if not chunk:
+            return
+        seen += len(chunk)
 
 
 def _response(status: int, reason: str, doc: Mapping[str, Any], keep: bool) -> bytes:
@@ -112,6 +159,9 @@ def _response(status: int, reason: str, doc: Mapping[str, Any], keep: bool) -> b
 class Router:
     """A weighted HTTP router on 127.0.0.1, run on its own thread.
 
+    ``max_body`` is the largest request body it holds and forwards (in bytes); set it to
+    the servers' ``--max-body-bytes``.
+
     Examples
     --------
     >>> router = Router()
@@ -121,8 +171,11 @@ class Router:
     >>> router.close()
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self, host: str = "127.0.0.1", port: int = 0, *, max_body: int = DEFAULT_MAX_BODY
+    ) -> None:
         self._backends: dict[str, _Backend] = {}
+        self._max_body = max_body
         self._loop = self._new_loop()
         self._ready = threading.Event()
         self._server: asyncio.base_events.Server | None = None
@@ -274,23 +327,19 @@ class Router:
                 keep = _header(low, b"connection") != b"close" and not low.startswith(
                     b"http/1.0", low.find(b" http/") + 1
                 )
-                if _header(low, b"transfer-encoding") is None and _header(low, b"expect") is None:
-                    # The common request: a Content-Length body, forwarded with its head as is.
-                    length = _header(low, b"content-length")
-                    try:
-                        body = await reader.readexactly(int(length)) if length else b""
-                    except (asyncio.IncompleteReadError, ValueError):
-                        return
-                    request = head + body
-                else:
-                    first, headers = _parse_head(head)
-                    if headers.pop(b"expect", b"").lower() == b"100-continue":
-                        writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
-                    try:
-                        body = await _read_body(reader, headers)
-                    except (asyncio.IncompleteReadError, ValueError):
-                        return
-                    request = _with_length(first, headers, body)
+                try:
+                    request = await self._read_request(reader, writer, head, low)
+                except (asyncio.IncompleteReadError, ValueError):
+                    return
+                except _TooLarge as big:
+                    writer.write(self._too_large(big.size))
+                    if writer.can_write_eof():
+                        writer.write_eof()  # the answer is whole: the client may close
+                    await writer.drain()
+                    # Closing with the body still arriving would reset the connection,
+                    # which can lose the answer at the client: read some of it away first.
+                    await _discard(reader, _DISCARD_BYTES, _DISCARD_SECONDS)
+                    return
                 writer.write(await self._forward(request, head.startswith(b"HEAD "), keep))
                 await writer.drain()
                 if not keep:
@@ -299,6 +348,43 @@ class Router:
             return
         finally:
             writer.close()
+
+    async def _read_request(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        head: bytes,
+        low: bytes,
+    ) -> bytes:
+        """The whole request after ``head`` (``low``: the head lower-cased), to forward."""
+        if _header(low, b"transfer-encoding") is None and _header(low, b"expect") is None:
+            # The common request: a Content-Length body, forwarded with its head as is.
+            length = _header(low, b"content-length")
+            if not length:
+                return head
+            if int(length) > self._max_body:
+                raise _TooLarge(int(length))
+            return head + await reader.readexactly(int(length))
+        first, headers = _parse_head(head)
+        if headers.pop(b"expect", b"").lower() == b"100-continue":
+            declared = headers.get(b"content-length")
+            if declared is not None and int(declared) > self._max_body:
+                raise _TooLarge(int(declared))  # refused before the client sends it
+            writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
+        body = await _read_body(reader, headers, self._max_body)
+        return _with_length(first, headers, body)
+
+    def _too_large(self, size: int) -> bytes:
+        return _response(
+            413,
+            "Content Too Large",
+            {
+                "error": f"request body of {size} bytes or more is over the limit of "
+                f"{self._max_body} bytes; send fewer rows per request, or raise "
+                "--max-body-bytes in the LocalDeployer's server_args"
+            },
+            False,
+        )
 
     async def _forward(self, request: bytes, bodiless: bool, keep: bool) -> bytes:
         backend = self._pick()
