@@ -21,11 +21,13 @@ from modelship.deploy._errors import (
     DeployError,
     HistoryError,
     RollbackUnavailable,
+    RolloutInProgress,
     SlotInUse,
     SlotNotFound,
 )
 from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, GateTally, Verdict
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
+from modelship.deploy._lock import LocksRollouts, ProcessRolloutLock
 from modelship.deploy._protocol import (
     Deployer,
     DeployerCapabilities,
@@ -78,7 +80,9 @@ __all__ = [
     "InMemoryHistory",
     "KubernetesDeployer",
     "LocalDeployer",
+    "LocksRollouts",
     "Monitoring",
+    "ProcessRolloutLock",
     "Quantity",
     "Recreate",
     "RegistryHistory",
@@ -87,6 +91,7 @@ __all__ = [
     "Rollout",
     "RolloutAborted",
     "RolloutEvent",
+    "RolloutInProgress",
     "RolloutRecord",
     "RolloutStatus",
     "SlotHealth",

@@ -23,6 +23,7 @@ __all__ = [
     "DeployError",
     "HistoryError",
     "RollbackUnavailable",
+    "RolloutInProgress",
     "SlotInUse",
     "SlotNotFound",
 ]
@@ -42,6 +43,35 @@ class SlotInUse(DeployError):
 
 class RollbackUnavailable(DeployError):
     """A rollout cannot be rolled back (no previous version, or it never promoted)."""
+
+
+class RolloutInProgress(DeployError):
+    """Another rollout holds the service's rollout lock; this one changed nothing.
+
+    Raised at once, never after waiting: wait for the other rollout to finish (its message
+    names it), then try again.
+
+    Examples
+    --------
+    >>> import threading
+    >>> from modelship.deploy import BlueGreen, RolloutInProgress
+    >>> from modelship.testing._deployer_double import InMemoryDeployer
+    >>> dep, held, done = InMemoryDeployer(), threading.Event(), threading.Event()
+    >>> def other_rollout():
+    ...     with dep.rollout_lock("a deploy in another thread"):
+    ...         held.set()
+    ...         done.wait(30)
+    >>> other = threading.Thread(target=other_rollout)
+    >>> other.start(); held.wait(30)
+    True
+    >>> try:
+    ...     BlueGreen(dep).deploy("fraud", "1")
+    ... except RolloutInProgress as exc:
+    ...     print(exc)
+    another rollout is changing this InMemoryDeployer: a deploy in another thread; ...
+    >>> done.set(); other.join(); dep.state().slots  # nothing was started
+    ()
+    """
 
 
 class HistoryError(DeployError):

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from modelship.deploy._clock import Clock
 from modelship.deploy._errors import DeployError, RollbackUnavailable
+from modelship.deploy._lock import exclusive
 from modelship.deploy._protocol import Deployer, DeployerState
 from modelship.deploy._record import (
     SCHEMA,
@@ -286,7 +287,13 @@ class Rollout:
         RollbackUnavailable
             The rollout did not promote, was already rolled back, or had no previous
             version.
+        RolloutInProgress
+            Another rollout holds the deployer's rollout lock; nothing was changed.
         """
+        with exclusive(self._deployer, f"rollback of {self.model} {self.version}"):
+            return self._rollback()
+
+    def _rollback(self) -> Rollout:
         if self.status is not RolloutStatus.SUCCEEDED:
             raise RollbackUnavailable(
                 f"rollout {self.id} is {self.status.value}; only a succeeded rollout can be "
@@ -356,15 +363,21 @@ class Rollout:
         """Close the undo window now: the previous slot is scaled down.
 
         After this, :meth:`rollback` redeploys the previous version instead of switching.
-        Does nothing if there is no previous slot or the rollout did not succeed.
+        Does nothing if there is no previous slot or the rollout did not succeed. Raises
+        :class:`RolloutInProgress`, changing nothing, while another rollout holds the
+        deployer's rollout lock.
         """
         if self.status is not RolloutStatus.SUCCEEDED or self.previous_slot is None:
             return
-        self._undo_deadline = None
-        state = self.observe()
-        held = state.slot(self.previous_slot) if state is not None else None
-        if held is not None and (held.model, held.version) == (self.model, self.previous_version):
-            self.scale_down(self.previous_slot, "undo window closed")
+        with exclusive(self._deployer, f"end of the undo window of {self.model} {self.version}"):
+            self._undo_deadline = None
+            state = self.observe()
+            held = state.slot(self.previous_slot) if state is not None else None
+            if held is not None and (held.model, held.version) == (
+                self.model,
+                self.previous_version,
+            ):
+                self.scale_down(self.previous_slot, "undo window closed")
 
     def finish_when_due(self) -> None:
         """Wait for the undo window to end (sleeping on the strategy's clock), then finish."""

@@ -17,6 +17,7 @@ import itertools
 import reprlib
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 import attrs
@@ -25,6 +26,7 @@ from modelship._params import Constraints, Interval, Text, check_parameters
 from modelship.deploy._clock import Clock, SystemClock
 from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, GateTally, Verdict
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
+from modelship.deploy._lock import exclusive
 from modelship.deploy._protocol import Deployer, SlotState
 from modelship.deploy._rollout import EventKind, Rollout, RolloutAborted, RolloutStatus
 from modelship.deploy._spec import CanaryStep, DeploymentSpec
@@ -391,6 +393,10 @@ class _Strategy:
     def deploy(self, model: str, version: str | int) -> Rollout:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _exclusive(self, model: str, version: str | int) -> AbstractContextManager[None]:
+        """The deployer's rollout lock, if it has one, for a deploy of ``version``."""
+        return exclusive(self.deployer, f"{self.name} deploy of {model} {version}")
+
 
 class BlueGreen(_Strategy):
     """Deploy to the idle slot, check it, switch all traffic at once, keep the old for undo.
@@ -421,7 +427,15 @@ class BlueGreen(_Strategy):
     name = "blue-green"
 
     def deploy(self, model: str, version: str | int) -> Rollout:
-        """Put ``version`` of ``model`` into service; returns the succeeded rollout."""
+        """Put ``version`` of ``model`` into service; returns the succeeded rollout.
+
+        Raises :class:`RolloutInProgress`, changing nothing, while another rollout holds
+        the deployer's rollout lock (see :class:`LocksRollouts`).
+        """
+        with self._exclusive(model, version):
+            return self._deploy(model, version)
+
+    def _deploy(self, model: str, version: str | int) -> Rollout:
         self._two_slots()
         version, expected, stable, done = self._prepare(model, version)
         if done is not None:
@@ -500,7 +514,15 @@ class Canary(_Strategy):
         self.steps: tuple[CanaryStep, ...] = steps
 
     def deploy(self, model: str, version: str | int) -> Rollout:
-        """Put ``version`` of ``model`` into service in steps; returns the rollout."""
+        """Put ``version`` of ``model`` into service in steps; returns the rollout.
+
+        Raises :class:`RolloutInProgress`, changing nothing, while another rollout holds
+        the deployer's rollout lock (see :class:`LocksRollouts`).
+        """
+        with self._exclusive(model, version):
+            return self._deploy(model, version)
+
+    def _deploy(self, model: str, version: str | int) -> Rollout:
         self._two_slots()
         version, expected, stable, done = self._prepare(model, version)
         if done is not None:
@@ -566,7 +588,15 @@ class Recreate(_Strategy):
     name = "recreate"
 
     def deploy(self, model: str, version: str | int) -> Rollout:
-        """Replace the serving version with ``version`` of ``model``; returns the rollout."""
+        """Replace the serving version with ``version`` of ``model``; returns the rollout.
+
+        Raises :class:`RolloutInProgress`, changing nothing, while another rollout holds
+        the deployer's rollout lock (see :class:`LocksRollouts`).
+        """
+        with self._exclusive(model, version):
+            return self._deploy(model, version)
+
+    def _deploy(self, model: str, version: str | int) -> Rollout:
         version, expected, stable, done = self._prepare(model, version)
         if done is not None:
             return done

@@ -11,12 +11,14 @@ from __future__ import annotations
 import enum
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
 from modelship.deploy._errors import SlotInUse, SlotNotFound
+from modelship.deploy._lock import ProcessRolloutLock
 from modelship.deploy._protocol import (
     DeployerCapabilities,
     DeployerState,
@@ -214,11 +216,16 @@ class InMemoryDeployer:
         self._faults: list[list[Any]] = []
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.RLock()
+        self._rollouts = ProcessRolloutLock("this InMemoryDeployer")
         for fault in faults:
             self.inject(fault)
 
     def __repr__(self) -> str:
         return f"InMemoryDeployer({len(self._slots)} slots)"
+
+    def rollout_lock(self, holder: str) -> AbstractContextManager[None]:
+        """One rollout at a time (:class:`~modelship.deploy.LocksRollouts`), per double."""
+        return self._rollouts.hold(holder)
 
     # --- faults -------------------------------------------------------------------------
 

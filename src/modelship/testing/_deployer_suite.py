@@ -9,6 +9,7 @@ capability fixtures whose defaults come from the deployer's declared capabilitie
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +23,8 @@ from modelship.deploy import (
     EventKind,
     GatePolicy,
     InMemoryHistory,
+    LocksRollouts,
+    RolloutInProgress,
     RolloutStatus,
     SlotInUse,
     SlotNotFound,
@@ -272,3 +275,42 @@ class DeployerConformance:
         assert len(seen) == 2
         assert 0 < seen[0] < seen[1] < 100
         assert rollout.history[-1].kind is EventKind.SUCCEEDED
+
+    # --- the optional rollout lock ------------------------------------------------------
+
+    def test_a_rollout_lock_refuses_another_thread_at_once_and_lets_its_holder_in_again(
+        self, deployer: Deployer, versions: tuple[str, str, str]
+    ) -> None:
+        if not isinstance(deployer, LocksRollouts):
+            pytest.skip("the deployer does not declare LocksRollouts")
+        locking: LocksRollouts = deployer
+        model, v1, _ = versions
+        held, release = threading.Event(), threading.Event()
+        outcome: list[str] = []
+
+        def holder() -> None:
+            with locking.rollout_lock("the first rollout"):
+                with locking.rollout_lock("the first rollout, again"):
+                    outcome.append("re-entered")
+                held.set()
+                release.wait(60)
+
+        thread = threading.Thread(target=holder)
+        thread.start()
+        try:
+            assert held.wait(60), "the first holder never took the lock"
+            with (
+                pytest.raises(RolloutInProgress, match="the first rollout"),
+                locking.rollout_lock("a second rollout"),
+            ):
+                pass  # pragma: no cover - refused
+            before = deployer.state()
+            with pytest.raises(RolloutInProgress):
+                BlueGreen(deployer, history=InMemoryHistory(), alias=None).deploy(model, v1)
+            assert deployer.state() == before, "a refused rollout changed the deployer"
+        finally:
+            release.set()
+            thread.join(60)
+        assert outcome == ["re-entered"]
+        with locking.rollout_lock("a second rollout, once the first is done"):
+            pass

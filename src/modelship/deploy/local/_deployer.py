@@ -18,12 +18,14 @@ import threading
 import time
 import weakref
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import attrs
 
 from modelship._params import Constraints, Interval, check_parameters
 from modelship.deploy._errors import DeployError, SlotInUse, SlotNotFound
+from modelship.deploy._lock import ProcessRolloutLock
 from modelship.deploy._protocol import (
     DeployerCapabilities,
     DeployerState,
@@ -180,6 +182,7 @@ class LocalDeployer:
         self._router = Router(max_body=_serve_config(url, server_args).max_body_bytes)
         self._finalizer = weakref.finalize(self, kill_all, self._pids)
         self._closed = False
+        self._rollouts = ProcessRolloutLock(f"the LocalDeployer at {self._router.url}")
 
     def __repr__(self) -> str:
         return f"LocalDeployer({self._url!r}, endpoint={self.endpoint!r})"
@@ -214,6 +217,11 @@ class LocalDeployer:
         self._pids.clear()
         self._spawner.shutdown(wait=True)
         self._finalizer.detach()
+
+    def rollout_lock(self, holder: str) -> AbstractContextManager[None]:
+        """One rollout at a time (:class:`~modelship.deploy.LocksRollouts`): its servers
+        live in this process, so the lock does too."""
+        return self._rollouts.hold(holder)
 
     def _check_open(self) -> None:
         if self._closed:
