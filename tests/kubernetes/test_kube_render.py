@@ -228,6 +228,7 @@ def test_the_rbac_role_grants_every_verb_the_adapter_uses() -> None:
         | {("discovery.k8s.io", "endpointslices", v) for v in ("list", "watch")}
         | {("", "services/proxy", "get"), ("autoscaling", "horizontalpodautoscalers", "list")}
         | {("gateway.networking.k8s.io", "httproutes", v) for v in ("get", "patch")}
+        | {("coordination.k8s.io", "leases", v) for v in ("get", "create", "update")}
     )
     assert needed <= granted
 

@@ -265,7 +265,9 @@ class KubeClient:
                 if response.status == 404 and missing_ok:
                     return None
                 error = self._api_error(method, path, response)
-                if not self._retryable(response):
+                if not self._retryable(response) or (method == "PUT" and response.status == 409):
+                    # A PUT carries the resourceVersion it was read at: after a 409 the same
+                    # body can never succeed, so the caller reads again instead.
                     raise error from None
                 wait = self._retry_after(response)
             last = error

@@ -19,12 +19,14 @@ after every failure rather than assumed.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 from modelship.deploy._errors import SlotInUse, SlotNotFound
@@ -43,6 +45,7 @@ from modelship.deploy.kubernetes._client import (
     Retry,
     load_configuration,
 )
+from modelship.deploy.kubernetes._lease import RolloutLease
 from modelship.deploy.kubernetes._ready import ready_endpoints, rollout_progress
 from modelship.deploy.kubernetes._redact import redact
 from modelship.deploy.kubernetes._render import (
@@ -103,6 +106,11 @@ class KubernetesDeployer:
     request_timeout, retry, max_split_replicas
         Seconds per request; the retry policy; the most replicas a replica-ratio split
         may scale a slot to.
+    rollout_lease
+        Seconds of the Lease ``<app>-rollout`` that keeps two rollouts of the service from
+        running at once (default 60; renewed while held, so a rollout may last longer; a
+        holder that died keeps others out this long). ``None``: no lock (the Role then
+        needs no access to leases).
 
     Nothing is contacted until an operation needs the cluster.
 
@@ -142,6 +150,7 @@ class KubernetesDeployer:
         retry: Retry | None = None,
         max_split_replicas: int = 20,
         traffic_timeout: float = 300.0,
+        rollout_lease: int | None = 60,
     ) -> None:
         if token is not None and server is None:
             raise ConfigError("token= needs server= (the API server the token is for)")
@@ -159,6 +168,12 @@ class KubernetesDeployer:
         )
         if max_split_replicas < 2:
             raise ConfigError(f"max_split_replicas must be >= 2, got {max_split_replicas!r}")
+        whole = isinstance(rollout_lease, int) and not isinstance(rollout_lease, bool)
+        if rollout_lease is not None and (not whole or rollout_lease < 3):
+            raise ConfigError(
+                f"rollout_lease must be the Lease's duration in whole seconds, at least 3, or "
+                f"None for no rollout lock; got {rollout_lease!r}"
+            )
         self.registry: Registry | None = registry
         self.capabilities = DeployerCapabilities(exact_weights=traffic == "httproute", max_slots=2)
         self._spec = spec
@@ -181,6 +196,11 @@ class KubernetesDeployer:
             configure, retry=retry if retry is not None else Retry(), timeout=request_timeout
         )
         self._lock = threading.RLock()
+        self._lease = (
+            RolloutLease(self._client, namespace, f"{app}-rollout", rollout_lease)
+            if rollout_lease is not None
+            else None
+        )
 
     def __repr__(self) -> str:
         where = self._server if self._server is not None else "from kubeconfig or in-cluster"
@@ -188,6 +208,17 @@ class KubernetesDeployer:
             f"KubernetesDeployer(namespace={self.options.namespace!r}, app={self.options.app!r}, "
             f"server={where!r})"
         )
+
+    def rollout_lock(self, holder: str) -> AbstractContextManager[None]:
+        """One rollout of this service at a time, across processes and machines: the Lease
+        ``<app>-rollout`` in the namespace (:class:`~modelship.deploy.LocksRollouts`).
+
+        Raises :class:`~modelship.deploy.RolloutInProgress` at once while another holds
+        it and it has not expired; nothing to hold with ``rollout_lease=None``.
+        """
+        if self._lease is None:
+            return contextlib.nullcontext()
+        return self._lease.hold(holder)
 
     def close(self) -> None:
         """Release the client's connections (slots keep running in the cluster)."""

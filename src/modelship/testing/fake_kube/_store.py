@@ -62,6 +62,7 @@ KINDS: dict[str, Kind] = {
         Kind("autoscaling", "v2", "horizontalpodautoscalers", "HorizontalPodAutoscaler"),
         Kind("gateway.networking.k8s.io", "v1", "httproutes", "HTTPRoute"),
         Kind("monitoring.coreos.com", "v1", "podmonitors", "PodMonitor"),
+        Kind("coordination.k8s.io", "v1", "leases", "Lease"),
     )
 }
 

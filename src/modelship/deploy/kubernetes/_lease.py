@@ -1,0 +1,312 @@
+"""The rollout lock of a service on Kubernetes: a ``coordination.k8s.io/v1`` Lease.
+
+Two CI jobs deploying one service run in different processes, often on different
+machines; the lock they both see is a Lease named ``<app>-rollout`` in the service's
+namespace, as the API server's own leader election uses them:
+
+* **Taking it** reads the Lease, and creates it (``POST``: the API server refuses a second
+  create of one name) or replaces it with the resourceVersion it read (``PUT``: refused
+  with 409 if anyone wrote it in between). A Lease held by another holder whose
+  ``renewTime + leaseDurationSeconds`` has not passed refuses the rollout at once with
+  :class:`~modelship.deploy.RolloutInProgress`; an expired one is taken over. A write
+  refused with 409 is read again, at most :data:`_ATTEMPTS` times, so an answer lost after
+  our own write succeeded (the retry then gets 409) finds the Lease ours.
+* **Holding it**: a thread renews it every third of its duration, so a canary's pauses
+  may last longer than the duration; a process that dies stops renewing, and the Lease
+  expires.
+* **Letting go** clears ``holderIdentity`` with the resourceVersion just read; it never
+  raises (a failed release leaves a Lease that expires, and that this deployer may take
+  again at once, as the holder is the deployer, not the call).
+
+The holder is one :class:`KubernetesDeployer` object; its threads are kept apart in the
+process (:class:`~modelship.deploy.ProcessRolloutLock`), and the thread holding the lock
+may take it again (a rollback that redeploys).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from modelship.deploy._errors import RolloutInProgress
+from modelship.deploy._lock import ProcessRolloutLock
+from modelship.deploy.kubernetes._client import KubeClient, KubernetesError
+
+__all__ = ["ANNOTATION_ROLLOUT", "RolloutLease", "lease_body"]
+
+_log = logging.getLogger("modelship.deploy.kubernetes")
+
+#: The annotation naming what the holder is doing, for the refusal's message.
+ANNOTATION_ROLLOUT = "modelship.io/rollout"
+#: Reads and writes tried when each write is refused with 409 (another writer moved).
+_ATTEMPTS = 4
+_MICRO = "%Y-%m-%dT%H:%M:%S.%fZ"  # MicroTime, as Kubernetes writes it
+
+
+def _micro(when: datetime) -> str:
+    return when.astimezone(timezone.utc).strftime(_MICRO)
+
+
+def _parse_micro(text: object) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    for fmt in (_MICRO, "%Y-%m-%dT%H:%M:%SZ"):
+        try:
+            return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)
+        except ValueError:
+            continue
+    return None
+
+
+def lease_body(  # noqa: PLR0913 - the Lease's fields, keyword-only
+    *,
+    name: str,
+    namespace: str,
+    identity: str,
+    holder: str,
+    seconds: int,
+    now: datetime,
+    acquired: datetime | None = None,
+    transitions: int = 0,
+    resource_version: str | None = None,
+) -> dict[str, Any]:
+    """The Lease that says ``identity`` holds the rollout lock since ``acquired``.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> t = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> body = lease_body(name="fraud-rollout", namespace="models", identity="modelship-1",
+    ...                   holder="blue-green deploy of fraud 2", seconds=60, now=t)
+    >>> body["spec"]["renewTime"], body["spec"]["leaseDurationSeconds"]
+    ('2026-01-01T00:00:00.000000Z', 60)
+    """
+    meta: dict[str, Any] = {
+        "name": name,
+        "namespace": namespace,
+        "labels": {"app.kubernetes.io/managed-by": "modelship"},
+        "annotations": {ANNOTATION_ROLLOUT: holder[:1000]},
+    }
+    if resource_version is not None:
+        meta["resourceVersion"] = resource_version
+    return {
+        "apiVersion": "coordination.k8s.io/v1",
+        "kind": "Lease",
+        "metadata": meta,
+        "spec": {
+            "holderIdentity": identity,
+            "leaseDurationSeconds": seconds,
+            "acquireTime": _micro(acquired or now),
+            "renewTime": _micro(now),
+            "leaseTransitions": transitions,
+        },
+    }
+
+
+def _replacing(live: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    """``live`` with ``spec``, for a PUT: its resourceVersion kept, as the precondition,
+    and its managedFields left out (the API server keeps them; sent, they would replace
+    them)."""
+    meta = {k: v for k, v in (live.get("metadata") or {}).items() if k != "managedFields"}
+    return {**live, "metadata": meta, "spec": dict(spec)}
+
+
+class RolloutLease:
+    """The Lease ``name`` in ``namespace`` as one deployer's rollout lock.
+
+    ``seconds`` is the Lease's duration: how long a holder that stopped renewing (a
+    killed CI job) keeps others out. ``now`` is the clock the times are written with.
+    """
+
+    def __init__(
+        self,
+        client: KubeClient,
+        namespace: str,
+        name: str,
+        seconds: int,
+        now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self._client = client
+        self._namespace = namespace
+        self._name = name
+        self.seconds = seconds
+        self._now = now
+        self.identity = f"modelship-{uuid.uuid4().hex}"
+        self._local = ProcessRolloutLock(f"the Lease {namespace}/{name} (in this process)")
+        self._depth = 0  # changed only by the thread holding _local
+        self._stop: threading.Event | None = None
+        self._renewer: threading.Thread | None = None
+
+    @property
+    def path(self) -> str:
+        """The Lease's URL path on the API server."""
+        return f"/apis/coordination.k8s.io/v1/namespaces/{self._namespace}/leases/{self._name}"
+
+    @contextlib.contextmanager
+    def hold(self, holder: str) -> Iterator[None]:
+        """Hold the Lease for the block (re-entrant for this thread), or refuse at once."""
+        with self._local.hold(holder):
+            outer = self._depth == 0
+            if outer:
+                self._take(holder)
+            self._depth += 1
+            try:
+                yield
+            finally:
+                self._depth -= 1
+                if outer:
+                    self._let_go()
+
+    # --- taking ---------------------------------------------------------------------------
+
+    def _take(self, holder: str) -> None:
+        collection = self.path.rsplit("/", 1)[0]
+        for _ in range(_ATTEMPTS):  # bound: each pass ends in a write, a refusal or a 409
+            live = self._request("GET", self.path, missing_ok=True)
+            now = self._now()
+            if live is None:
+                body = lease_body(
+                    name=self._name,
+                    namespace=self._namespace,
+                    identity=self.identity,
+                    holder=holder,
+                    seconds=self.seconds,
+                    now=now,
+                )
+                if self._write("POST", collection, body):
+                    self._start_renewing()
+                    return
+                continue
+            spec = live.get("spec") if isinstance(live.get("spec"), Mapping) else {}
+            owner = spec.get("holderIdentity")
+            if owner and owner != self.identity and not self._expired(spec, now):
+                raise self._refusal(live, spec)
+            taken_over = bool(owner) and owner != self.identity
+            transitions = spec.get("leaseTransitions")
+            body = lease_body(
+                name=self._name,
+                namespace=self._namespace,
+                identity=self.identity,
+                holder=holder,
+                seconds=self.seconds,
+                now=now,
+                transitions=(transitions if isinstance(transitions, int) else 0) + taken_over,
+                resource_version=str(live.get("metadata", {}).get("resourceVersion", "")),
+            )
+            if self._write("PUT", self.path, body):
+                if taken_over:
+                    _log.warning("took over the expired rollout Lease %s from %s", self.path, owner)
+                self._start_renewing()
+                return
+        raise RolloutInProgress(
+            f"the Lease {self._namespace}/{self._name} changed {_ATTEMPTS} times while this "
+            "rollout tried to take it: other rollouts are starting; wait, then deploy again"
+        )
+
+    def _expired(self, spec: Mapping[str, Any], now: datetime) -> bool:
+        """Whether the holder stopped renewing: a Lease whose times cannot be read cannot
+        show that anyone still holds it, so it counts as expired."""
+        renewed = _parse_micro(spec.get("renewTime")) or _parse_micro(spec.get("acquireTime"))
+        seconds = spec.get("leaseDurationSeconds")
+        if renewed is None or not isinstance(seconds, int) or isinstance(seconds, bool):
+            return True
+        return renewed + timedelta(seconds=seconds) < now
+
+    def _refusal(self, live: Mapping[str, Any], spec: Mapping[str, Any]) -> RolloutInProgress:
+        annotations = live.get("metadata", {}).get("annotations") or {}
+        what = annotations.get(ANNOTATION_ROLLOUT) or f"holder {spec.get('holderIdentity')}"
+        renewed = _parse_micro(spec.get("renewTime"))
+        until = (
+            f"; it expires at {_micro(renewed + timedelta(seconds=spec['leaseDurationSeconds']))}"
+            " unless renewed"
+            if renewed is not None
+            else ""
+        )
+        return RolloutInProgress(
+            f"another rollout holds the Lease {self._namespace}/{self._name}: {what}{until}; "
+            "wait for it to finish, then deploy again"
+        )
+
+    def _write(self, method: str, path: str, body: Mapping[str, Any]) -> bool:
+        """Send the write; False when refused with 409 (someone wrote first: read again)."""
+        try:
+            self._request(method, path, body=body)
+        except KubernetesError as exc:
+            if exc.status == 409:
+                return False
+            raise
+        return True
+
+    def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        try:
+            return self._client.request(method, path, **kwargs)
+        except KubernetesError as exc:
+            if exc.status == 403:
+                raise KubernetesError(
+                    f"{exc}; the rollout lock needs get, create and update on leases in the "
+                    f"coordination.k8s.io API group in namespace {self._namespace!r} (see the "
+                    "Role in the Kubernetes guide), or KubernetesDeployer(rollout_lease=None) "
+                    "to deploy without one",
+                    exc.status,
+                    exc.reason,
+                ) from None
+            raise
+
+    # --- holding and letting go -----------------------------------------------------------
+
+    def _start_renewing(self) -> None:
+        self._stop = threading.Event()
+        self._renewer = threading.Thread(
+            target=self._renew_until, args=(self._stop,), name="modelship-lease", daemon=True
+        )
+        self._renewer.start()
+
+    def _renew_until(self, stop: threading.Event) -> None:
+        # Bounded by the holder: it sets stop when it lets go (or the process ends).
+        while not stop.wait(self.seconds / 3):
+            try:
+                if not self._renew():
+                    return  # no longer ours: nothing to renew
+            except Exception as exc:  # a renewal that fails is tried again next time
+                _log.warning("renewing the rollout Lease %s failed: %s", self.path, exc)
+
+    def _renew(self) -> bool:
+        """Write a new renewTime if the Lease is still ours; whether it was."""
+        live = self._client.request("GET", self.path, missing_ok=True)
+        spec = (live or {}).get("spec") or {}
+        if live is None or spec.get("holderIdentity") != self.identity:
+            _log.warning("the rollout Lease %s is no longer held by this deployer", self.path)
+            return False
+        spec = dict(spec, renewTime=_micro(self._now()))
+        self._write("PUT", self.path, _replacing(live, spec))  # a 409: renewed next time
+        return True
+
+    def _let_go(self) -> None:
+        """Clear the holder; never raises (a Lease not let go expires by itself)."""
+        if self._stop is not None:
+            self._stop.set()
+        if self._renewer is not None:
+            self._renewer.join()
+        self._stop = self._renewer = None
+        try:
+            for _ in range(_ATTEMPTS):  # bound: each pass ends in a write, or a 409
+                live = self._client.request("GET", self.path, missing_ok=True)
+                spec = (live or {}).get("spec") or {}
+                if live is None or spec.get("holderIdentity") != self.identity:
+                    return  # not ours any more: nothing to let go
+                freed = {k: v for k, v in spec.items() if k != "holderIdentity"}
+                freed["renewTime"] = _micro(self._now())
+                if self._write("PUT", self.path, _replacing(live, freed)):
+                    return
+        except Exception as exc:
+            _log.warning(
+                "letting go of the rollout Lease %s failed (it expires in %d s): %s",
+                self.path,
+                self.seconds,
+                exc,
+            )
