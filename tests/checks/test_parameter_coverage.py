@@ -141,6 +141,7 @@ EXEMPT: dict[tuple[str, str], str] = {
             "namespace",
             "registry_url",
             "request_timeout",
+            "rollout_lease",
             "server",
             "token",
             "traffic",
@@ -152,6 +153,9 @@ EXEMPT: dict[tuple[str, str], str] = {
         for name in ("baseline_delta", "delta_unit", "metric", "min_samples", "op", "stat")
     },
     ("modelship.monitor.Condition", "threshold"): _CONDITION,
+    ("modelship.deploy.ProcessRolloutLock", "service"): (
+        "any text naming the service, shown in the refusal's message"
+    ),
     ("modelship.monitor.check_stat", "stat"): "the statistic-name validator itself",
     ("modelship.monitor.quantile_of", "stat"): "reads any text; None when not a percentile",
     ("modelship.parity.ResourceRequest", "cpus"): "a quantity parsed by parse_cpus ('500m')",

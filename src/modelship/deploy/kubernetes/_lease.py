@@ -182,7 +182,12 @@ class RolloutLease:
                     self._start_renewing()
                     return
                 continue
-            spec = live.get("spec") if isinstance(live.get("spec"), Mapping) else {}
+            if not isinstance(live, Mapping):
+                raise KubernetesError(
+                    f"GET {self.path} answered {type(live).__name__}, not a Lease object"
+                )
+            found = live.get("spec")
+            spec: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
             owner = spec.get("holderIdentity")
             if owner and owner != self.identity and not self._expired(spec, now):
                 raise self._refusal(live, spec)
@@ -291,7 +296,9 @@ class RolloutLease:
         if self._stop is not None:
             self._stop.set()
         if self._renewer is not None:
-            self._renewer.join()
+            # A renewal in flight ends within its request's retries; not waited for longer
+            # than the Lease lasts (a renewal landing after the let-go meets a 409).
+            self._renewer.join(self.seconds)
         self._stop = self._renewer = None
         try:
             for _ in range(_ATTEMPTS):  # bound: each pass ends in a write, or a 409
