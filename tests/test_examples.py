@@ -13,10 +13,9 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 DEMO = EXAMPLES[0].parent / "demo.py"
 
 
-# The demo takes 20 s; it runs once, in the test below, which checks what it leaves too.
-@pytest.mark.parametrize("script", [p for p in EXAMPLES if p != DEMO], ids=lambda p: p.name)
-def test_example_runs(script: Path, tmp_path: Path) -> None:
-    """Its registry and reports go to a new temp folder (here one pytest removes)."""
+def run(script: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` with no arguments, as a user would; its registry and reports go to a
+    new temp folder (here one pytest removes)."""
     out = subprocess.run(
         [sys.executable, str(script)],
         capture_output=True,
@@ -26,21 +25,20 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
         timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+# The demo takes 20 s; it runs once, in the test below, which checks what it leaves too.
+@pytest.mark.parametrize("script", [p for p in EXAMPLES if p != DEMO], ids=lambda p: p.name)
+def test_example_runs(script: Path, tmp_path: Path) -> None:
+    run(script, tmp_path)
 
 
 def test_demo_registers_two_versions_and_promotes_the_better(tmp_path: Path) -> None:
     """The demo as ``nox -s demo`` runs it: no arguments, a registry in a new temp folder."""
     import modelship as ms
 
-    out = subprocess.run(
-        [sys.executable, str(DEMO)],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
+    out = run(DEMO, tmp_path)
     url = next(
         line.removeprefix("registry: ") for line in out.stdout.splitlines() if "registry: " in line
     )

@@ -9,12 +9,12 @@ mid-way until the test lets it go.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _held import held_mid_way
 
 import modelship as ms
 from modelship.deploy import (
@@ -51,41 +51,22 @@ def _deployer(kind: str, reg: ms.Registry) -> InMemoryDeployer:
     )
 
 
-@contextmanager
-def held_mid_way(start: Callable[[Callable[[Any], Verdict]], Any]) -> Iterator[dict[str, Any]]:
-    """Run ``start(gate)`` in a thread; the block runs while it is held in its gate."""
-    inside, release = threading.Event(), threading.Event()
-    outcome: dict[str, Any] = {}
-
-    def gate(rollout: Any) -> Verdict:
-        inside.set()
-        assert release.wait(60), "the test never let the first rollout go"
-        return Verdict.PASS
-
-    def run() -> None:
-        try:
-            outcome["result"] = start(gate)
-        except BaseException as exc:  # the test reads it
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    try:
-        assert inside.wait(60), f"the first rollout never reached its gate: {outcome}"
-        yield outcome
-    finally:
-        release.set()
-        thread.join(60)
+def _serving_1(
+    kind: str, tmp_path: Path
+) -> tuple[ms.Registry, InMemoryDeployer, Callable[..., Any]]:
+    """A registry of four versions, a double serving version 1, the strategy's maker."""
+    reg = _registry(tmp_path)
+    dep = _deployer(kind, reg)
+    make = STRATEGIES[kind]
+    make(dep, gate=lambda r: Verdict.PASS).deploy("fraud", "1")
+    return reg, dep, make
 
 
 @pytest.mark.parametrize("kind", ["blue-green", "canary"])
 def test_a_second_deploy_while_one_is_under_way_is_refused_and_changes_nothing(
     kind: str, tmp_path: Path
 ) -> None:
-    reg = _registry(tmp_path)
-    dep = _deployer(kind, reg)
-    make = STRATEGIES[kind]
-    make(dep, gate=lambda r: Verdict.PASS).deploy("fraud", "1")
+    reg, dep, make = _serving_1(kind, tmp_path)
 
     def first(gate: Callable[[Any], Verdict]) -> Any:
         return make(dep, gate=gate).deploy("fraud", "2")
@@ -117,10 +98,7 @@ def test_a_second_deploy_while_one_is_under_way_is_refused_and_changes_nothing(
 def test_a_rollback_while_another_deploy_is_under_way_is_refused_and_changes_nothing(
     kind: str, tmp_path: Path
 ) -> None:
-    reg = _registry(tmp_path)
-    dep = _deployer(kind, reg)
-    make = STRATEGIES[kind]
-    make(dep, gate=lambda r: Verdict.PASS).deploy("fraud", "1")
+    reg, dep, make = _serving_1(kind, tmp_path)
     second = make(dep, gate=lambda r: Verdict.PASS).deploy("fraud", "2")
     assert second.undo_window_open
 

@@ -6,14 +6,13 @@ would be; the first is held mid-rollout by a gate that waits for the test.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+from _held import held_mid_way
 from _kube_helpers import NS, need
 
 from modelship.deploy import (
@@ -22,7 +21,6 @@ from modelship.deploy import (
     InMemoryHistory,
     KubernetesDeployer,
     RolloutInProgress,
-    Verdict,
 )
 from modelship.deploy.kubernetes import KubernetesError
 from modelship.deploy.kubernetes._lease import ANNOTATION_ROLLOUT, lease_body
@@ -41,33 +39,6 @@ def lease(kube: FakeKube) -> dict[str, Any]:
     found = kube.store.get("leases", NS, LEASE)
     assert found is not None, "no Lease was written"
     return dict(found)
-
-
-@contextmanager
-def held_mid_way(start: Callable[[Callable[[Any], Verdict]], Any]) -> Iterator[dict[str, Any]]:
-    """Run ``start(gate)`` in a thread; the block runs while it waits in its gate."""
-    inside, release = threading.Event(), threading.Event()
-    outcome: dict[str, Any] = {}
-
-    def gate(rollout: Any) -> Verdict:
-        inside.set()
-        assert release.wait(60), "the test never let the first rollout go"
-        return Verdict.PASS
-
-    def run() -> None:
-        try:
-            outcome["result"] = start(gate)
-        except BaseException as exc:  # the test reads it
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=run)
-    thread.start()
-    try:
-        assert inside.wait(60), f"the first rollout never reached its gate: {outcome}"
-        yield outcome
-    finally:
-        release.set()
-        thread.join(60)
 
 
 def test_a_second_job_is_refused_while_the_first_holds_the_lease_and_goes_ahead_after(

@@ -169,16 +169,20 @@ class RolloutLease:
         for _ in range(_ATTEMPTS):  # bound: each pass ends in a write, a refusal or a 409
             live = self._request("GET", self.path, missing_ok=True)
             now = self._now()
-            if live is None:
-                body = lease_body(
+
+            def ours(**more: Any) -> dict[str, Any]:
+                return lease_body(
                     name=self._name,
                     namespace=self._namespace,
                     identity=self.identity,
                     holder=holder,
                     seconds=self.seconds,
-                    now=now,
+                    now=now,  # noqa: B023 - called in this pass only
+                    **more,
                 )
-                if self._write("POST", collection, body):
+
+            if live is None:
+                if self._write("POST", collection, ours()):
                     self._start_renewing()
                     return
                 continue
@@ -193,13 +197,7 @@ class RolloutLease:
                 raise self._refusal(live, spec)
             taken_over = bool(owner) and owner != self.identity
             transitions = spec.get("leaseTransitions")
-            body = lease_body(
-                name=self._name,
-                namespace=self._namespace,
-                identity=self.identity,
-                holder=holder,
-                seconds=self.seconds,
-                now=now,
+            body = ours(
                 transitions=(transitions if isinstance(transitions, int) else 0) + taken_over,
                 resource_version=str(live.get("metadata", {}).get("resourceVersion", "")),
             )
