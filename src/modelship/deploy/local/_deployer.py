@@ -90,7 +90,7 @@ def _check_server_arg(i: int, arg: object) -> None:
 def _serve_config(url: str, server_args: Sequence[str]) -> ServeConfig:
     """What every server will run with, read from ``server_args`` as ``modelship serve``
     reads them; anything it would refuse is refused here, before any server starts."""
-    from modelship.deploy.serve._cli import _config, add_arguments
+    from modelship.deploy.serve._cli import add_arguments, config_from_args
 
     shown = reprlib.repr(list(server_args))
 
@@ -104,7 +104,7 @@ def _serve_config(url: str, server_args: Sequence[str]) -> ServeConfig:
     parser = Refusing(prog="modelship serve", add_help=False)
     add_arguments(parser)
     try:
-        return _config(parser.parse_args([url, "model", *server_args]))
+        return config_from_args(parser.parse_args([url, "model", *server_args]))
     except ConfigError as exc:
         raise ConfigError(f"server_args {shown} would stop every server: {exc}") from None
 

@@ -24,7 +24,14 @@ from modelship._endpoints import with_s3_endpoint
 from modelship.deploy.serve._config import DEFAULT_MAX_BODY_BYTES, ServeConfig
 from modelship.errors import ConfigError, ModelshipError
 
-__all__ = ["add_arguments", "add_commands", "build_parser", "main", "run_from_args"]
+__all__ = [
+    "add_arguments",
+    "add_commands",
+    "build_parser",
+    "config_from_args",
+    "main",
+    "run_from_args",
+]
 
 EXIT_OK = 0
 EXIT_ERROR = 2
@@ -150,7 +157,18 @@ def _scheme(url: str) -> str:
     return url.split("://", 1)[0].lower() if "://" in url else "file"
 
 
-def _config(args: argparse.Namespace) -> ServeConfig:
+def config_from_args(args: argparse.Namespace) -> ServeConfig:
+    """The :class:`ServeConfig` that parsed ``serve`` arguments describe (ConfigError if a
+    value is refused); the LocalDeployer checks its ``server_args`` with it too.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> config_from_args(parser.parse_args(["./models", "fraud", "--no-warmup"])).warmup
+    False
+    """
     warmup: Any = None
     if args.no_warmup:
         warmup = False
@@ -196,7 +214,7 @@ def run_from_args(args: argparse.Namespace) -> int:
             host=args.host,
             port=args.port,
             fd=args.fd,
-            config=_config(args),
+            config=config_from_args(args),
             storage_options=_options(args.option, args.registry),
             signing_key=key,
             log_level=args.log_level,
