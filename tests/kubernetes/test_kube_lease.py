@@ -20,7 +20,9 @@ from modelship.deploy import (
     DeploymentSpec,
     InMemoryHistory,
     KubernetesDeployer,
+    RolloutAborted,
     RolloutInProgress,
+    Verdict,
 )
 from modelship.deploy.kubernetes import KubernetesError
 from modelship.deploy.kubernetes._lease import ANNOTATION_ROLLOUT, lease_body
@@ -200,3 +202,31 @@ def test_a_put_refused_with_409_is_not_resent_and_is_read_again(
         content_type="application/merge-patch+json",
     )
     assert [r.method for r in kube.requests[before:]] == ["PATCH", "PATCH"]
+
+
+def test_a_rollout_whose_lease_was_taken_stops_changing_the_service(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    """Behind a process stalled longer than its Lease, another job took the Lease over:
+    the stalled rollout's next write is refused, and it aborts without moving traffic."""
+    dep = make_deployer(rollout_lease=3)
+    blue_green(dep, spec).deploy("fraud", "1")
+    assert dep._lease is not None
+
+    def gate(rollout: Any) -> Verdict:
+        _foreign_lease(kube, renewed_ago=0)  # the other job's takeover
+        for _ in range(300):  # the renewer looks every second; bound the wait at 6 s
+            if dep._lease is not None and dep._lease._lost is not None:
+                break
+            time.sleep(0.02)
+        return Verdict.PASS
+
+    with pytest.raises(RolloutAborted) as aborted:
+        blue_green(dep, spec, gate=gate).deploy("fraud", "2")
+    messages = " ".join(e.message for e in aborted.value.rollout.history)
+    assert "was taken by canary deploy of fraud 9" in messages
+    serving = dep.state().serving()
+    assert serving is not None
+    assert (serving.slot, serving.version) == ("blue", "1")  # traffic never moved
+    held = lease(kube)["spec"]["holderIdentity"]
+    assert held == "modelship-someone-else", "the other job's Lease was let go by this one"

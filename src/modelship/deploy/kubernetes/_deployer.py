@@ -220,6 +220,11 @@ class KubernetesDeployer:
             return contextlib.nullcontext()
         return self._lease.hold(holder)
 
+    def _check_lease(self) -> None:
+        """Before a write: refuse it if this rollout's Lease was taken by another."""
+        if self._lease is not None:
+            self._lease.check_held()
+
     def close(self) -> None:
         """Release the client's connections (slots keep running in the cluster)."""
         self._client.close()
@@ -385,6 +390,7 @@ class KubernetesDeployer:
         KubernetesError
             The API server refused, or could not be reached after the retries.
         """
+        self._check_lease()
         with self._lock:
             chosen = spec if spec is not None else (self._spec or default_spec(self.options))
             deployments = self._deployments()
@@ -557,6 +563,7 @@ class KubernetesDeployer:
             server failed. A slot grown for a split that then failed is scaled back to
             the size it had (best effort: a failure of that is logged).
         """
+        self._check_lease()
         weights = check_weights(weights)
         with self._lock:
             deployments = self._deployments()
@@ -707,6 +714,7 @@ class KubernetesDeployer:
 
     def remove(self, slot: str) -> None:
         """Delete the slot's Deployment and Service; refuses a slot with traffic."""
+        self._check_lease()
         with self._lock:
             deployments = self._deployments()
             weights = self._weights(deployments)

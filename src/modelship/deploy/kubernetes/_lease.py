@@ -141,6 +141,7 @@ class RolloutLease:
         self._depth = 0  # changed only by the thread holding _local
         self._stop: threading.Event | None = None
         self._renewer: threading.Thread | None = None
+        self._lost: str | None = None  # who took the Lease from this holder, once seen
 
     @property
     def path(self) -> str:
@@ -154,6 +155,7 @@ class RolloutLease:
             outer = self._depth == 0
             if outer:
                 self._take(holder)
+                self._lost = None
             self._depth += 1
             try:
                 yield
@@ -260,6 +262,19 @@ class RolloutLease:
                 ) from None
             raise
 
+    def check_held(self) -> None:
+        """Raise :class:`RolloutInProgress` if the renewer saw the Lease taken from this
+        holder (after it expired: a process stalled longer than the Lease lasts); the
+        deployer calls it before each write of a rollout, so it stops changing a service
+        another rollout now owns. Outside a hold it does nothing."""
+        lost = self._lost
+        if lost is not None and self._depth > 0:
+            raise RolloutInProgress(
+                f"the Lease {self._namespace}/{self._name} was taken by {lost} after this "
+                "rollout's expired; it changes nothing more, and the other rollout decides "
+                "what serves"
+            )
+
     # --- holding and letting go -----------------------------------------------------------
 
     def _start_renewing(self) -> None:
@@ -283,7 +298,11 @@ class RolloutLease:
         live = self._client.request("GET", self.path, missing_ok=True)
         spec = (live or {}).get("spec") or {}
         if live is None or spec.get("holderIdentity") != self.identity:
-            _log.warning("the rollout Lease %s is no longer held by this deployer", self.path)
+            annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+            self._lost = str(
+                annotations.get(ANNOTATION_ROLLOUT) or spec.get("holderIdentity") or "nobody"
+            )
+            _log.warning("the rollout Lease %s was taken by %s", self.path, self._lost)
             return False
         spec = dict(spec, renewTime=_micro(self._now()))
         self._write("PUT", self.path, _replacing(live, spec))  # a 409: renewed next time
