@@ -18,13 +18,13 @@ nothing from modelship but its errors and name rules.
 from __future__ import annotations
 
 import importlib
-import importlib.metadata
 from collections.abc import Mapping
 from typing import Any, Protocol, TypeVar, runtime_checkable
 
 import attrs
 
 from modelship._names import check_role
+from modelship._plugins import plugin
 from modelship.errors import ConfigError, IntegrityError
 
 __all__ = [
@@ -145,11 +145,10 @@ def register_document_kind(
 def _from_entry_point(role: str) -> DocumentKind | None:
     """The kind the ``modelship.documents`` entry point ``role`` declares, loaded once."""
     if role not in _FROM_ENTRY_POINTS:
-        eps = importlib.metadata.entry_points(group="modelship.documents")
-        found = [ep for ep in eps if ep.name == role]
+        found = plugin("modelship.documents", role)
         kind: DocumentKind | None = None
-        if found:
-            target = found[0].load()
+        if found is not None:
+            target = found.load()
             kind = target if isinstance(target, DocumentKind) else DocumentKind(target)
         _FROM_ENTRY_POINTS[role] = kind
     return _FROM_ENTRY_POINTS[role]

@@ -24,6 +24,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import modelship as ms
+from modelship._plugins import plugins
 from modelship.errors import ConfigError, IntegrityError, ModelshipError
 
 __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "main"]
@@ -70,7 +71,7 @@ def _add_command(
 
 
 def _plugin_commands() -> list[importlib.metadata.EntryPoint]:
-    return sorted(importlib.metadata.entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    return sorted(plugins(ENTRY_POINT_GROUP).values(), key=lambda ep: ep.name)
 
 
 def build_parser() -> argparse.ArgumentParser:

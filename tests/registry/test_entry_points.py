@@ -22,6 +22,16 @@ def _install_plugin(site: Path) -> None:
                 root = os.path.join(os.environ["VAULT_ROOT"], url.split("://", 1)[1])
                 return FsspecStore.from_url(root)
 
+            class Notes:
+                def __init__(self, text): self.text = text
+                def to_json(self):
+                    import json
+                    return json.dumps({"text": self.text})
+                @classmethod
+                def from_json(cls, text):
+                    import json
+                    return cls(json.loads(text)["text"])
+
             class Reversed:
                 name = "reversed"
                 media_type = "application/x-reversed"
@@ -36,7 +46,8 @@ def _install_plugin(site: Path) -> None:
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ms-plugin\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
         "[modelship.registries]\nvault = ms_plugin:open_store\n\n"
-        "[modelship.serializers]\nreversed = ms_plugin:Reversed\n"
+        "[modelship.serializers]\nreversed = ms_plugin:Reversed\n\n"
+        "[modelship.documents]\nnotes = ms_plugin:Notes\n"
     )
 
 
@@ -55,6 +66,11 @@ def test_registry_and_serializer_plugins_are_found_by_entry_point(tmp_path: Path
         # A local folder's store declares fast local reads (issue 8: capabilities are
         # declared per back end, so the class is FsspecStore's local-disk subclass).
         assert isinstance(reg.store, FsspecStore) and isinstance(reg.store, LocalBlobs)
+        # A document kind declared by entry point: attached by role, read back as its class.
+        import ms_plugin
+        mv = reg.register(model_name="m", model=b"x", serializer="bytes",
+                          attachments={"notes": ms_plugin.Notes("May data")})
+        assert reg.get("m", mv.version).document("notes").text == "May data"
         print("FsspecStore", reg.store.url)
         """
     )

@@ -88,8 +88,9 @@ class ProcessRolloutLock:
         """Hold the lock for the block, or raise :class:`RolloutInProgress` at once."""
         if not self._lock.acquire(blocking=False):
             raise RolloutInProgress(
-                f"another rollout is changing {self._service}: {self._holder}; wait for it to "
-                "finish, then deploy again"
+                f"another rollout is changing {self._service}: "
+                f"{self._holder or 'one that is just starting'}; wait for it to finish, then "
+                "deploy again"
             )
         try:
             if self._depth == 0:
