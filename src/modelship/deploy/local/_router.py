@@ -123,9 +123,10 @@ async def _read_body(
         raise ValueError("too many chunks")
     length = headers.get(b"content-length")
     if length is not None:
-        if limit is not None and int(length) > limit:
-            raise _TooLarge(int(length))
-        return await reader.readexactly(int(length))
+        size = int(length)
+        if limit is not None and size > limit:
+            raise _TooLarge(size)
+        return await reader.readexactly(size)
     return b""
 
 
@@ -362,14 +363,15 @@ class Router:
             length = _header(low, b"content-length")
             if not length:
                 return head
-            if int(length) > self._max_body:
-                raise _TooLarge(int(length))
-            return head + await reader.readexactly(int(length))
+            size = int(length)
+            if size > self._max_body:
+                raise _TooLarge(size)
+            return head + await reader.readexactly(size)
         first, headers = _parse_head(head)
         if headers.pop(b"expect", b"").lower() == b"100-continue":
-            declared = headers.get(b"content-length")
-            if declared is not None and int(declared) > self._max_body:
-                raise _TooLarge(int(declared))  # refused before the client sends it
+            declared = int(headers.get(b"content-length", b"0"))
+            if declared > self._max_body:
+                raise _TooLarge(declared)  # refused before the client sends it
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
         body = await _read_body(reader, headers, self._max_body)
         return _with_length(first, headers, body)
