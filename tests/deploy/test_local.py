@@ -151,8 +151,13 @@ def test_a_version_that_cannot_serve_leaves_the_serving_slot_untouched(
     reg.register(model_name="fraud", model=b"not a model", serializer="bytes")
     with LocalDeployer(registry=reg) as dep:
         blue_green(dep).deploy("fraud", "1")
-        with pytest.raises(ms.deploy.RolloutAborted, match="did not become ready"):
+        with pytest.raises(ms.deploy.RolloutAborted, match="did not become ready") as info:
             blue_green(dep).deploy("fraud", "2")  # its server exits: bytes cannot predict
+        # Its server exited within a second or two: the abort says so and says why (its
+        # last words), not that the 600 s deadline ran out.
+        assert "the wait ended after" in str(info.value)
+        assert "exited with" in str(info.value)
+        assert "cannot serve a bytes" in str(info.value)
         assert predict(dep.endpoint)["version"] == "1"
         assert [s.version for s in dep.state().slots] == ["1"]
 

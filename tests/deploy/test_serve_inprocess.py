@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -232,6 +233,16 @@ def test_an_object_that_cannot_predict_is_refused() -> None:
         create_app({"weights": [1.0]})
 
 
+def _wait_ready(client: Any) -> Any:
+    """The client once the app has loaded and warmed up (it answers 503 until then; a
+    loaded machine may take seconds): bounded at 60 s."""
+    for _ in range(600):
+        if client.get("/ready").status_code == 200:
+            return client
+        time.sleep(0.1)
+    raise AssertionError(f"not ready after 60 s: {client.get('/ready').text}")
+
+
 def test_text_labels_are_answered_as_strings_and_v2_bytes() -> None:
     from sklearn.linear_model import LogisticRegression
     from starlette.testclient import TestClient
@@ -241,6 +252,7 @@ def test_text_labels_are_answered_as_strings_and_v2_bytes() -> None:
     x = np.array([[0.0], [1.0], [2.0], [3.0]])
     clf = LogisticRegression().fit(x, np.array(["low", "low", "high", "high"]))
     with TestClient(create_app(clf, name="labels", version="2")) as client:
+        _wait_ready(client)
         answer = client.post("/predict", json={"instances": [[0.0], [3.0]]}).json()
         assert answer["predictions"] == clf.predict(np.array([[0.0], [3.0]])).tolist()
         tensor = {"name": "x", "shape": [2, 1], "datatype": "FP64", "data": [0.0, 3.0]}
@@ -274,7 +286,7 @@ def fuzz_client() -> Any:
     x = np.array([[0.0, 1.0], [1.0, 0.0], [2.0, 2.0], [3.0, 1.0]])
     clf = LogisticRegression().fit(x, np.array([0, 0, 1, 1]))
     with TestClient(create_app(clf, name="fuzz", version="1")) as client:
-        yield client
+        yield _wait_ready(client)
 
 
 @settings(max_examples=150, deadline=None)

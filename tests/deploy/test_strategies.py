@@ -134,6 +134,16 @@ def test_an_abort_explains_itself_in_the_history(dep: InMemoryDeployer, kind: st
     assert "progress deadline" in info.value.rollout.history[-1].message
 
 
+@pytest.mark.parametrize("kind", STRATEGIES)
+def test_a_slot_that_fails_to_start_is_explained_by_its_health(
+    dep: InMemoryDeployer, kind: str
+) -> None:
+    deploy_v1(dep, kind)
+    dep.inject(Fault("apply", FaultEffect.KILL, version="2"))
+    with pytest.raises(RolloutAborted, match="progress deadline of 600 s: injected: down"):
+        make(kind, dep).deploy("fraud", "2")
+
+
 @pytest.mark.parametrize("kind", ["blue-green", "canary"])
 def test_no_traffic_moves_before_the_target_is_ready(dep: InMemoryDeployer, kind: str) -> None:
     deploy_v1(dep, kind)

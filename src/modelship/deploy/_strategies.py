@@ -213,18 +213,33 @@ class _Strategy:
         if not ok:
             return f"starting {version} in {slot} failed"
         rollout.event(EventKind.APPLIED, f"{version} started in {slot}", slot=slot, version=version)
+        started = self.clock.monotonic()
         ok, ready = rollout.call(
             f"wait_ready({slot!r})", dep.wait_ready, slot, self.progress_deadline
         )
         if not ok:
             return f"waiting for {slot} to be ready failed"
         if not ready:
-            return (
-                f"{slot} did not become ready within the progress deadline of "
-                f"{self.progress_deadline:g} s"
-            )
+            return self._not_ready(rollout, slot, self.clock.monotonic() - started)
         rollout.event(EventKind.READY, f"{slot} is ready", slot=slot)
         return self._check_health(rollout, slot)
+
+    def _not_ready(self, rollout: Rollout, slot: str, waited: float) -> str:
+        """Why ``slot`` is not ready: a deployer answers at once for a slot that failed
+        (a server that exited, a crash loop), and its health check then says why; only a
+        wait as long as the deadline ran out of time."""
+        ok, health = rollout.call(f"health({slot!r})", self.deployer.health, slot)
+        detail = health.detail if ok and health is not None and not health.healthy else ""
+        why = f": {detail}" if detail else ""
+        if waited < self.progress_deadline:
+            return (
+                f"{slot} did not become ready: the wait ended after {waited:.3g} s of the "
+                f"progress deadline of {self.progress_deadline:g} s{why}"
+            )
+        return (
+            f"{slot} did not become ready within the progress deadline of "
+            f"{self.progress_deadline:g} s{why}"
+        )
 
     def _check_health(self, rollout: Rollout, slot: str) -> str | None:
         ok, health = rollout.call(f"health({slot!r})", self.deployer.health, slot)
