@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Sequence
@@ -15,7 +16,7 @@ from typing import Any
 
 from modelship.errors import ConfigError
 
-__all__ = ["add_storage_options", "storage_options", "write_output"]
+__all__ = ["add_storage_options", "positive_seconds", "seconds", "storage_options", "write_output"]
 
 STDOUT = "-"
 """The file name that means standard output (``--json -``)."""
@@ -41,6 +42,49 @@ def add_storage_options(parser: argparse.ArgumentParser, *, short: bool = True) 
         default=[],
         metavar="KEY=VALUE",
         help="fsspec storage option (value parsed as JSON when it is JSON), repeatable",
+    )
+
+
+def seconds(text: str) -> float:
+    """An ``argparse`` type: a finite number of seconds, at least 0.
+
+    Examples
+    --------
+    >>> seconds("2.5")
+    2.5
+    >>> seconds("nan")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: 'nan' is not a number of seconds >= 0 (give e.g. 30)
+    """
+    return _seconds(text, above_zero=False)
+
+
+def positive_seconds(text: str) -> float:
+    """An ``argparse`` type: a finite number of seconds above 0 (a wait between polls).
+
+    Examples
+    --------
+    >>> positive_seconds("0.5")
+    0.5
+    >>> positive_seconds("0")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '0' is not a number of seconds > 0 (give e.g. 1)
+    """
+    return _seconds(text, above_zero=True)
+
+
+def _seconds(text: str, *, above_zero: bool) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if math.isfinite(value) and (value > 0 or (value == 0 and not above_zero)):
+        return value
+    bound, example = ("> 0", 1) if above_zero else (">= 0", 30)
+    raise argparse.ArgumentTypeError(
+        f"{text!r} is not a number of seconds {bound} (give e.g. {example})"
     )
 
 

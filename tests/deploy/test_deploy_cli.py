@@ -143,3 +143,26 @@ def test_apply_dry_run_without_spec_or_image_exits_2(
 ) -> None:
     assert main(["apply", registry, "fraud", "2", "--dry-run"]) == 2
     assert "image" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "wanted"),
+    [
+        ("--poll", "0", "> 0"),  # polled the registry without pause, and --for never ended
+        ("--poll", "-1", "> 0"),
+        ("--poll", "nan", "> 0"),
+        ("--for", "-1", ">= 0"),
+        ("--for", "nan", ">= 0"),  # never reached: served until a signal
+        ("--for", "soon", ">= 0"),
+    ],
+)
+def test_apply_refuses_waits_that_are_not_seconds_before_starting_anything(
+    registry: str, capsys: pytest.CaptureFixture[str], option: str, value: str, wanted: str
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["apply", registry, "fraud", "1", option, value])
+    assert exited.value.code == 2
+    assert f"argument {option}: {value!r} is not a number of seconds {wanted}" in (
+        capsys.readouterr().err
+    )
+    assert ms.open_registry(registry).aliases("fraud") == {}

@@ -29,6 +29,7 @@ import json
 import signal
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from types import FrameType
 from typing import Any
@@ -36,6 +37,7 @@ from typing import Any
 import attrs
 
 import modelship as ms
+from modelship._cli_common import positive_seconds, seconds
 from modelship.deploy._history import RegistryHistory
 from modelship.deploy._rollout import Rollout, RolloutAborted, RolloutRecord, RolloutStatus
 from modelship.deploy._spec import DeploymentSpec, Strategy
@@ -130,13 +132,15 @@ def _follow(
     which version serves.
     """
     serving = rollout.version
-    waited = 0.0
-    for _ in range(10**9):  # bounded by --for, or by a signal
+    started = time.monotonic()
+    for _ in range(10**9):  # bounded by --for (--poll is > 0), or by a signal
+        waited = time.monotonic() - started
         if args.for_seconds is not None and waited >= args.for_seconds:
             break
-        if stop.wait(args.poll):
+        if stop.wait(
+            args.poll if args.for_seconds is None else min(args.poll, args.for_seconds - waited)
+        ):
             break
-        waited += args.poll
         if args.alias is None:
             continue
         wanted = reg.aliases(args.model).get(args.alias)
@@ -315,12 +319,15 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     apply.add_argument(
         "--for",
         dest="for_seconds",
-        type=float,
+        type=seconds,
         default=None,
         help="stop after this many seconds (default: until SIGINT/SIGTERM)",
     )
     apply.add_argument(
-        "--poll", type=float, default=1.0, help="seconds between reads of the alias (default 1)"
+        "--poll",
+        type=positive_seconds,
+        default=1.0,
+        help="seconds between reads of the alias (default 1)",
     )
     apply.add_argument(
         "--dry-run",
