@@ -21,6 +21,7 @@ import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,35 @@ MODELS_MODULE = textwrap.dedent(
         def predict(self, x):
             time.sleep(self.delay)
             return np.zeros(len(x))
+
+
+    class ReentryProbe:
+        '''Busy ~20 us a row; a first feature of -1 answers the most calls ever inside
+        predict at once.'''
+
+        n_features_in_ = 2
+
+        def __init__(self):
+            self.inside = self.most = 0
+
+        def __getstate__(self):
+            return {}
+
+        def __setstate__(self, state):
+            self.__init__()
+
+        def predict(self, x):
+            if x[0, 0] == -1:
+                return np.full(len(x), float(self.most))
+            self.inside += 1
+            self.most = max(self.most, self.inside)
+            try:
+                until = time.perf_counter() + 2e-5 * len(x)
+                while time.perf_counter() < until:
+                    time.sleep(0)
+                return x[:, 0]
+            finally:
+                self.inside -= 1
 
 
     class RaisingModel:
@@ -103,6 +133,7 @@ def registry(
     reg.register(model_name="slow", model=served_models.SlowModel(delay=1.5))
     reg.register(model_name="raising", model=served_models.RaisingModel())
     reg.register(model_name="scalar", model=functools.partial(np.sum, axis=None))
+    reg.register(model_name="reentry", model=served_models.ReentryProbe())
     return {"url": url, "reg": reg, "clf": clf}
 
 
@@ -563,6 +594,42 @@ def test_a_server_serves_on_a_socket_its_parent_bound(
         ]
     finally:
         assert server.stop() == 0
+
+
+def test_the_model_is_never_called_from_two_threads_at_once(
+    start: Callable[..., Server],
+) -> None:
+    # Large requests went to the worker thread while small ones still ran inline on the
+    # event loop, beside them: a model that is not thread-safe could answer wrongly.
+    server = start("reentry", "--warmup", "[[0.5, 0.0]]", "--offload-seconds", "0.01")
+
+    def one(i: int) -> bool:
+        rows = 2000 if i % 4 == 0 else 1  # 40 ms (offloaded) or 20 us (inline)
+        answer = server.post("/predict", json={"instances": [[float(i), 0.0]] * rows})
+        return bool(answer.json()["predictions"] == [float(i)] * rows)
+
+    with ThreadPoolExecutor(8) as pool:
+        assert all(pool.map(one, range(80)))
+    most = server.post("/predict", json={"instances": [[-1.0, 0.0]]}).json()["predictions"]
+    assert most == [1.0]
+
+
+@pytest.mark.parametrize("fd", ["987", "0"])
+def test_a_descriptor_that_is_not_a_listening_socket_exits_2(
+    registry: dict[str, Any], models_dir: Path, fd: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "modelship.deploy.serve", registry["url"], "adder", "1", "--fd", fd],
+        capture_output=True,
+        text=True,
+        env=_env(models_dir),
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"--fd {fd} is not" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 # --- start-up failures --------------------------------------------------------------------

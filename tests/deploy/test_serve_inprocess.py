@@ -331,3 +331,176 @@ def test_the_predict_series_exist_at_zero_before_the_first_request() -> None:
     assert samples[("modelship_requests_total", "200")] == 0
     assert samples[("modelship_requests_total", "500")] == 0
     assert samples[("modelship_request_duration_seconds_count", None)] == 0
+
+
+def test_a_date_answer_is_logged_as_text_and_does_not_stop_the_log(tmp_path: Path) -> None:
+    # The answer wrote dates as text (orjson); the log's json.dumps raised TypeError on
+    # them, put the batch back, and failed on it at every flush after: nothing more was
+    # ever written, and nothing counted the loss.
+    log = PredictionLog(str(tmp_path))
+    log.add(
+        "a",
+        np.array([[1.0]]),
+        np.array(["2024-05-01"], dtype="datetime64[D]"),
+        latency_seconds=0.001,
+        model="m",
+        version="1",
+    )
+    _add(log, "b", [[2.0]], [1])
+    assert log.flush() == 2
+    rows = read_prediction_log(str(tmp_path))
+    assert [(r["request_id"], r["output"]) for r in rows] == [("a", "2024-05-01"), ("b", 1)]
+
+
+def test_a_batch_that_cannot_be_written_is_dropped_and_counted_not_retried_forever(
+    tmp_path: Path,
+) -> None:
+    log = PredictionLog(str(tmp_path))
+    circular: list[Any] = []
+    circular.append(circular)
+    outputs = np.empty(1, dtype=object)
+    outputs[0] = circular
+    log.add("a", np.array([[1.0]]), outputs, latency_seconds=0.0, model="m", version="1")
+    with pytest.raises((ValueError, RecursionError)):
+        log.flush()
+    assert (log.dropped_rows, log.pending_rows) == (1, 0)
+    _add(log, "b", [[2.0]], [1])
+    assert log.flush() == 1
+
+
+class _Tripwire:
+    """Predicts the first feature; a first feature of 99 raises ``exc`` (warm-up passes)."""
+
+    n_features_in_ = 2
+
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+    def predict(self, x: Any) -> Any:
+        if (x[:, 0] == 99).any():
+            raise self.exc
+        return x[:, 0]
+
+
+@pytest.fixture
+def tripwire() -> Any:
+    from starlette.testclient import TestClient
+
+    from modelship.deploy.serve import create_app
+
+    def make(exc: BaseException) -> Any:
+        return TestClient(create_app(_Tripwire(exc), name="trip", version="1"))
+
+    return make
+
+
+@pytest.mark.parametrize("exc", [SystemExit(3), KeyboardInterrupt(), RuntimeError("boom")])
+def test_a_model_raising_anything_gets_a_counted_json_500(tripwire: Any, exc: Any) -> None:
+    # SystemExit and KeyboardInterrupt got a plain-text 500 that no metric counted, so a
+    # canary failing that way looked healthy to the monitor.
+    with tripwire(exc) as client:
+        answer = _wait_ready(client).post("/predict", json={"instances": [[99.0, 0.0]]})
+        assert answer.status_code == 500
+        body = answer.json()
+        assert body["error"].startswith(f"the model failed: {type(exc).__name__}")
+        assert body["request_id"] == answer.headers["x-request-id"]
+        metrics = client.get("/metrics").text
+        assert _metric(metrics, "modelship_request_errors_total", 'kind="model"') == 1.0
+        # The server goes on answering.
+        assert client.post("/predict", json={"instances": [[1.0, 0.0]]}).json()["predictions"] == [
+            1.0
+        ]
+
+
+def test_the_models_own_words_stay_in_the_servers_log(tripwire: Any) -> None:
+    with tripwire(RuntimeError("token=abc in /etc/secret")) as client:
+        answer = _wait_ready(client).post("/predict", json={"instances": [[99.0, 0.0]]})
+    assert answer.status_code == 500
+    assert "RuntimeError" in answer.json()["error"]
+    assert "secret" not in answer.text
+    assert "token" not in answer.text
+
+
+def _metric(text: str, name: str, label: str) -> float:
+    values = [
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith(name + "{") and label in line
+    ]
+    return sum(values)
+
+
+def _v2(client: Any, datatype: str, data: Any, **extra: Any) -> Any:
+    tensor = {"name": "x", "shape": [1, 2], "datatype": datatype, "data": data}
+    return client.post("/v2/models/fuzz/infer", json={"inputs": [tensor], **extra})
+
+
+@pytest.mark.parametrize(
+    ("instances", "named"),
+    [
+        ([["12.5", " 3 "]], "'12.5'"),  # was read as 12.5 and 3.0
+        ([[True, False]], "True"),  # was read as 1.0 and 0.0
+        ([[1.0, "2"]], "'2'"),
+    ],
+)
+def test_predict_refuses_cells_that_are_not_numbers(
+    fuzz_client: Any, instances: Any, named: str
+) -> None:
+    answer = fuzz_client.post("/predict", json={"instances": instances})
+    assert answer.status_code == 400, answer.text
+    assert named in answer.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("datatype", "data"),
+    [
+        ("FP64", ["7", "8"]),  # text: was read as numbers
+        ("FP32", [True, False]),  # booleans are not numbers
+        ("INT32", [1.9, -2.7]),  # fractions were truncated to 1 and -2
+        ("UINT8", [255.9, 0.5]),
+        ("UINT8", [300, 1]),  # out of range
+        ("INT64", [2**64, 1]),
+        ("BOOL", ["False", 0]),  # was read as True, False
+        ("BOOL", [0.001, 0]),  # was read as True
+    ],
+)
+def test_v2_refuses_values_that_are_not_of_the_datatype(
+    fuzz_client: Any, datatype: str, data: Any
+) -> None:
+    answer = _v2(fuzz_client, datatype, data)
+    assert answer.status_code == 400, answer.text
+
+
+@pytest.mark.parametrize(
+    ("datatype", "data"), [("INT32", [1.0, 2.0]), ("INT64", [3, -4]), ("FP64", [1, 2.5])]
+)
+def test_v2_reads_whole_floats_as_integers_and_integers_as_floats(
+    fuzz_client: Any, datatype: str, data: Any
+) -> None:
+    answer = _v2(fuzz_client, datatype, data)
+    assert answer.status_code == 200, answer.text
+
+
+def test_v2_refuses_an_output_asked_for_twice(fuzz_client: Any) -> None:
+    # Each entry ran the model again and answered it again: 2 MB of request asked for
+    # 800 MB of answer.
+    answer = _v2(fuzz_client, "FP64", [1.0, 2.0], outputs=[{"name": "predict"}] * 3)
+    assert answer.status_code == 400
+    assert "more than once" in answer.json()["error"]
+
+
+@pytest.mark.parametrize("depth", [1000, 1020])
+def test_deeply_nested_json_gets_a_400_not_a_500(fuzz_client: Any, depth: int) -> None:
+    # Under orjson's limit of 1,024 levels, but repr() of it for the error message
+    # recursed past Python's limit: an uncounted 500.
+    nested = "[" * depth + "1" + "]" * depth
+    body = '{"instances": ' + nested + "}"
+    answer = fuzz_client.post(
+        "/predict", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    v2 = '{"inputs": [{"name": "x", "shape": [1, 2], "datatype": "FP64", "data": ' + nested + "}]}"
+    answer = fuzz_client.post(
+        "/v2/models/fuzz/infer", content=v2, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text

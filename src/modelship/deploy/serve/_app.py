@@ -6,8 +6,10 @@ Invariants the app keeps:
   through the registry (which verifies the artifact's digest before deserialising it)
   and answered a warm-up prediction. Until then inference requests get ``503``.
 - Bad input never reaches the model and never gets a 500: malformed JSON, a wrong shape,
-  non-numeric or missing cells, too many features, or a body over the limit each get a
-  4xx JSON error naming the problem. The body limit is enforced while reading, so an
+  non-numeric or missing cells (text such as ``"12.5"``, booleans, a fraction or an
+  out-of-range value for a v2 integer type), too many features, or a body over the limit
+  each get a 4xx JSON error naming the problem. (A boolean *among* numbers is read as 0
+  or 1, as numpy reads it: finding it would cost a pass in Python over every cell.) The body limit is enforced while reading, so an
   oversized body is never buffered whole.
 - A model that raises gets a 500 JSON answer carrying the request id, and is counted in
   ``modelship_request_errors_total{kind="model"}``.
@@ -28,6 +30,7 @@ import itertools
 import logging
 import math
 import os
+import reprlib
 import secrets
 import threading
 import time
@@ -127,6 +130,11 @@ class _BadRequest(Exception):
         self.close = close
 
 
+class _BadAnswer(ValueError):
+    """What the model answered cannot be served (not one prediction per row); our own
+    words, so the client is told them, unlike the model's own exceptions."""
+
+
 def _json_default(value: Any) -> Any:
     # orjson serialises numeric C-contiguous arrays itself and falls back here for the
     # rest (object or string arrays, non-contiguous views, numpy scalars of other kinds).
@@ -221,6 +229,7 @@ class ModelServer:
         self._output_dtype = "FP64"
         self._proba_classes: int | None = None
         self._seconds_per_row = 0.0
+        self._on_thread = 0  # calls queued on or running on the worker thread (loop only)
         self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelship-predict")
         self._ids = itertools.count(1)
@@ -434,11 +443,7 @@ class ModelServer:
     def _matrix(self, rows: Any, where: str) -> NDArray[Any]:
         if not isinstance(rows, list) or not rows:
             raise _BadRequest(400, f"{where} must be a non-empty list of rows, got {_kind(rows)}")
-        try:
-            x = np.asarray(rows, dtype=np.float64)
-        except (ValueError, TypeError):
-            raise _BadRequest(400, _shape_problem(rows, where)) from None
-        return self._checked(x, where)
+        return self._checked(_numbers(rows, np.dtype(np.float64), where), where)
 
     def _checked(self, x: NDArray[Any], where: str) -> NDArray[Any]:
         if x.ndim != 2 or x.shape[1] == 0:
@@ -464,8 +469,14 @@ class ModelServer:
 
     async def _call(self, fn: Callable[[Any], Any], x: NDArray[Any]) -> Any:
         rows = len(x)
-        if self._seconds_per_row * rows > self.config.offload_seconds:
-            out = await asyncio.get_running_loop().run_in_executor(self._executor, fn, x)
+        # While a call runs on the worker thread, later ones queue behind it there rather
+        # than run inline beside it: the model is never called from two threads at once.
+        if self._on_thread or self._seconds_per_row * rows > self.config.offload_seconds:
+            self._on_thread += 1
+            try:
+                out = await asyncio.get_running_loop().run_in_executor(self._executor, fn, x)
+            finally:
+                self._on_thread -= 1
         else:
             out, seconds = _timed(fn, x)
             # Only inline calls are timed: on the thread, a call's wall time includes
@@ -481,7 +492,7 @@ class ModelServer:
         if not isinstance(out, np.ndarray):
             out = np.asarray(out)
         if out.ndim == 0 or len(out) != rows:
-            raise ValueError(
+            raise _BadAnswer(
                 f"the model returned {list(out.shape)} predictions for {rows} rows; it must "
                 "return one per row"
             )
@@ -533,16 +544,24 @@ class ModelServer:
                     assert fn is not None
                     outputs.append((method, await self._call(fn, x)))
                 response = _response(200, answer(outputs, request_id), {"x-request-id": request_id})
-            except Exception as exc:
+            except (asyncio.CancelledError, GeneratorExit):
+                raise
+            except BaseException as exc:  # a model's SystemExit too: answered and counted
                 # The model raised, or answered something that is not one prediction per
                 # row or cannot be written as JSON: the model's fault, not the client's.
+                # Its message stays in the server's log: it may name paths or data.
                 logger.exception("request %s: the model failed", request_id)
                 metrics.error(endpoint, "model")
                 metrics.observe(endpoint, 500, time.perf_counter() - began)
+                said = (
+                    f": {exc}"
+                    if isinstance(exc, (_BadAnswer, orjson.JSONEncodeError))
+                    else " (the server's log has the details under this request id)"
+                )
                 return _response(
                     500,
                     {
-                        "error": f"the model failed: {type(exc).__name__}: {exc}",
+                        "error": f"the model failed: {type(exc).__name__}{said}",
                         "request_id": request_id,
                     },
                     {"x-request-id": request_id},
@@ -610,6 +629,10 @@ class ModelServer:
                 if name not in _V2_OUTPUTS or (name == "predict_proba" and self._proba is None):
                     known = [m for m in _V2_OUTPUTS if m == "predict" or self._proba is not None]
                     raise _BadRequest(400, f"unknown output {name!r}; this model has {known}")
+                if name in methods:
+                    # Each entry would run the model again and answer it again: a small
+                    # request could ask for gigabytes.
+                    raise _BadRequest(400, f"output {name!r} is asked for more than once")
                 methods.append(name)
         return x, methods, given_id
 
@@ -635,10 +658,7 @@ class ModelServer:
             )
         if not isinstance(data, list):
             raise _BadRequest(400, f'"data" must be a list, got {_kind(data)}')
-        try:
-            flat: NDArray[Any] = np.asarray(data, dtype=dtype)
-        except (ValueError, TypeError, OverflowError):
-            raise _BadRequest(400, _shape_problem(data, "data", datatype)) from None
+        flat = _numbers(data, np.dtype(dtype), "data", datatype)
         if flat.size != shape[0] * shape[1]:
             raise _BadRequest(
                 400, f"data holds {flat.size} values but shape {shape} needs {shape[0] * shape[1]}"
@@ -796,13 +816,75 @@ def _usable_id(value: Any) -> bool:
     )
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict, _SHORT.maxstring, _SHORT.maxother = 3, 6, 4, 60, 60
+
+
 def _kind(value: Any) -> str:
-    text = repr(value)
+    """A value's type and the start of its text, for an error message: bounded in depth
+    and length, whatever the client nested (``repr`` of 1,000 nested lists recursed)."""
+    text = _SHORT.repr(value)
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
-def _shape_problem(rows: Any, where: str, datatype: str = "a number") -> str:
-    """Say which cell or row makes a nested list unusable as a numeric matrix."""
+#: The kinds of number (``dtype.kind``) a JSON array may hold for each target kind:
+#: JSON has no integer type of its own, so a float that is whole is an integer.
+_ACCEPTS = {"b": "b", "i": "iuf", "u": "iuf", "f": "iuf"}
+
+
+def _numbers(
+    data: list[Any], dtype: np.dtype[Any], where: str, datatype: str = "a number"
+) -> NDArray[Any]:
+    """``data`` (nested lists from JSON) as an array of ``dtype``, or a 400 naming the first
+    cell that is not a number of that kind: text (``"12.5"``), a boolean where a number
+    is wanted (or a number where a boolean is), a fraction for an integer type, or a
+    value out of the type's range. ``None`` is a missing value (NaN) in a float array."""
+    try:
+        found = np.asarray(data)
+    except (ValueError, TypeError, OverflowError):
+        raise _BadRequest(400, _shape_problem(data, where, datatype)) from None
+    kind = found.dtype.kind
+    if kind == "O":  # None among numbers, or an integer beyond 64 bits
+        return _object_numbers(found, dtype, where, datatype)
+    if kind not in _ACCEPTS[dtype.kind]:
+        raise _BadRequest(400, _shape_problem(data, where, datatype, strict=True))
+    if dtype.kind in "iu":
+        if kind == "f" and not np.array_equal(found, np.trunc(found)):
+            raise _BadRequest(400, f"{where} holds a fraction, not {datatype} (a whole number)")
+        info = np.iinfo(dtype)
+        if found.size and (found.min() < info.min or found.max() > info.max):
+            raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+    try:
+        with np.errstate(over="ignore"):  # FP16/FP32 overflow: inf, refused as not finite
+            return found.astype(dtype, copy=False)
+    except (ValueError, TypeError, OverflowError):
+        raise _BadRequest(400, _shape_problem(data, where, datatype)) from None
+
+
+def _object_numbers(
+    found: NDArray[Any], dtype: np.dtype[Any], where: str, datatype: str
+) -> NDArray[Any]:
+    """The slow path of :func:`_numbers`, cell by cell (bounded by the body limit)."""
+    for cell in found.flat:
+        ok = cell is None if dtype.kind == "f" else False
+        ok = (
+            ok
+            or (type(cell) is int and dtype.kind != "b")
+            or (type(cell) is float and dtype.kind == "f")
+        )
+        if not ok:
+            raise _BadRequest(400, f"{where} holds {_kind(cell)}, not {datatype}")
+    try:
+        return np.asarray(found.tolist(), dtype=dtype)
+    except (ValueError, TypeError, OverflowError):
+        raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range") from None
+
+
+def _shape_problem(
+    rows: Any, where: str, datatype: str = "a number", *, strict: bool = False
+) -> str:
+    """Say which cell or row makes a nested list unusable as a numeric matrix (``strict``:
+    a boolean is not a number, and for ``BOOL`` a number is not a boolean)."""
     if isinstance(rows, list):
         widths = set()
         for i, row in enumerate(itertools.islice(rows, 10_000)):
@@ -810,8 +892,10 @@ def _shape_problem(rows: Any, where: str, datatype: str = "a number") -> str:
             if isinstance(row, list):
                 widths.add(len(row))
             for j, cell in enumerate(cells):
-                if cell is not None and (
-                    isinstance(cell, (str, dict, list)) or not isinstance(cell, (int, float))
+                wrong_bool = strict and (isinstance(cell, bool) != (datatype == "BOOL"))
+                if wrong_bool or (
+                    cell is not None
+                    and (isinstance(cell, (str, dict, list)) or not isinstance(cell, (int, float)))
                 ):
                     return f"{where}[{i}][{j}] is {_kind(cell)}, not {datatype}"
                 if isinstance(cell, float) and math.isnan(cell):

@@ -78,11 +78,15 @@ def _finite_or_none(value: Any) -> Any:
 
 
 def _json_line(line: dict[str, Any]) -> str:
-    """One line of strict JSON: NaN and infinities (never valid JSON) are written as null."""
+    """One line of strict JSON: NaN and infinities (never valid JSON) are written as null,
+    and a value JSON has no type for (a date, a UUID, a decimal: what the answer wrote as
+    text) as its text, so no row can keep a batch from being written."""
     try:
-        return json.dumps(line, separators=(",", ":"), allow_nan=False)
+        return json.dumps(line, separators=(",", ":"), allow_nan=False, default=str)
     except ValueError:
-        return json.dumps(_finite_or_none(line), separators=(",", ":"), allow_nan=False)
+        return json.dumps(
+            _finite_or_none(line), separators=(",", ":"), allow_nan=False, default=str
+        )
 
 
 def row_fingerprint(row: NDArray[Any]) -> str:
@@ -226,7 +230,8 @@ class PredictionLog:
 
         Writes are serialised (one flush at a time) so batches keep their order. If the
         store fails, the rows are put back in front of the queue and the error propagates;
-        the next flush tries again.
+        the next flush tries again. A batch that cannot be written as JSON at all is
+        dropped and counted in ``dropped_rows`` instead (it would fail again).
         """
         with self._write_lock:
             with self._lock:
@@ -235,7 +240,15 @@ class PredictionLog:
             if not batch:
                 return 0
             try:
-                self._write(self._lines(batch))
+                data = self._lines(batch)
+            except Exception:
+                # Not the store's fault: trying again would fail the same way, and keep
+                # every later row behind it. The batch is dropped, and counted.
+                with self._lock:
+                    self.dropped_rows += rows
+                raise
+            try:
+                self._write(data)
             except BaseException:
                 with self._lock:
                     self._pending[:0] = batch

@@ -28,10 +28,21 @@ BACKLOG = 2048
 
 def _listening_socket(host: str, port: int, fd: int | None) -> socket.socket:
     if fd is not None:
-        sock = socket.socket(fileno=fd)
+        try:
+            sock = socket.socket(fileno=fd)
+        except OSError as exc:
+            raise ConfigError(
+                f"--fd {fd} is not an open socket ({exc.strerror}); pass the descriptor of a "
+                "listening socket this process inherited, or leave --fd out"
+            ) from None
         if sock.type != socket.SOCK_STREAM:
+            sock.detach()
             raise ConfigError(f"--fd {fd} is not a stream socket")
-        sock.listen(BACKLOG)
+        try:
+            sock.listen(BACKLOG)
+        except OSError as exc:
+            sock.detach()
+            raise ConfigError(f"--fd {fd} cannot listen: {exc.strerror}") from None
         return sock
     if not 0 <= port <= 65535:
         raise ConfigError(f"port must be between 0 and 65535, got {port}")
