@@ -9,8 +9,8 @@ Invariants the app keeps:
   non-numeric or missing cells (text such as ``"12.5"``, booleans, a fraction or an
   out-of-range value for a v2 integer type), too many features, or a body over the limit
   each get a 4xx JSON error naming the problem. (A boolean *among* numbers is read as 0
-  or 1, as numpy reads it: finding it would cost a pass in Python over every cell.) The body limit is enforced while reading, so an
-  oversized body is never buffered whole.
+  or 1, as numpy reads it: finding it would cost a pass in Python over every cell.) The
+  body limit is enforced while reading, so an oversized body is never buffered whole.
 - A model that raises gets a 500 JSON answer carrying the request id, and is counted in
   ``modelship_request_errors_total{kind="model"}``.
 
@@ -42,7 +42,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship.deploy.serve._config import ServeConfig
-from modelship.deploy.serve._log import PredictionLog
+from modelship.deploy.serve._log import PredictionLog, UnwritableBatch
 from modelship.deploy.serve._metrics import ServerMetrics
 from modelship.errors import ConfigError, MissingDependency
 
@@ -355,6 +355,10 @@ class ModelServer:
         with self._flush_lock:
             try:
                 return self._log.flush()
+            except UnwritableBatch as exc:
+                logger.error("prediction log %s: rows dropped: %s", self._log.url, exc)
+                self.metrics.log_dropped.inc(exc.rows)
+                return 0
             except Exception as exc:
                 logger.error("prediction log %s: write failed: %s", self._log.url, exc)
                 return 0

@@ -38,7 +38,7 @@ from numpy.typing import NDArray
 from modelship._shown import brief
 from modelship.errors import ConfigError, ModelshipError
 
-__all__ = ["PredictionLog", "PredictionLogError", "read_prediction_log"]
+__all__ = ["PredictionLog", "PredictionLogError", "UnwritableBatch", "read_prediction_log"]
 
 SUFFIX = ".jsonl"
 REQUIRED_KEYS = frozenset(
@@ -87,6 +87,21 @@ def _json_line(line: dict[str, Any]) -> str:
         return json.dumps(
             _finite_or_none(line), separators=(",", ":"), allow_nan=False, default=str
         )
+
+
+class UnwritableBatch(ValueError):
+    """A batch of rows that cannot be written as JSON (an output that refers to itself):
+    dropped and counted in :attr:`PredictionLog.dropped_rows`, not retried.
+
+    Examples
+    --------
+    >>> str(UnwritableBatch(3, ValueError("Circular reference detected")))
+    '3 rows cannot be written as JSON: ValueError: Circular reference detected'
+    """
+
+    def __init__(self, rows: int, cause: BaseException) -> None:
+        super().__init__(f"{rows} rows cannot be written as JSON: {type(cause).__name__}: {cause}")
+        self.rows = rows
 
 
 def row_fingerprint(row: NDArray[Any]) -> str:
@@ -241,12 +256,12 @@ class PredictionLog:
                 return 0
             try:
                 data = self._lines(batch)
-            except Exception:
+            except Exception as exc:
                 # Not the store's fault: trying again would fail the same way, and keep
                 # every later row behind it. The batch is dropped, and counted.
                 with self._lock:
                     self.dropped_rows += rows
-                raise
+                raise UnwritableBatch(rows, exc) from exc
             try:
                 self._write(data)
             except BaseException:
