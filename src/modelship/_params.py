@@ -160,6 +160,13 @@ class _InstanceOf(Constraint):
         return (object(),)
 
 
+def _bound(value: float) -> str:
+    """A bound as a reader wants it: whole numbers in full (2147483647, not 2.14748e+09)."""
+    if isinstance(value, int) or (float(value).is_integer() and abs(value) < 1e16):
+        return str(int(value))
+    return f"{value:g}"
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
@@ -231,12 +238,12 @@ class Interval(Constraint):
             noun = "an int" if self.kind is int else "a float"
             opening = "[" if self.left_closed else "("
             closing = "]" if self.right_closed else ")"
-            return f"{noun} in {opening}{self.left:g}, {self.right:g}{closing}"
+            return f"{noun} in {opening}{_bound(self.left)}, {_bound(self.right)}{closing}"
         noun = "an int" if self.kind is int else "a finite float"
         if self.left is not None:
-            return f"{noun} {'>=' if self.left_closed else '>'} {self.left:g}"
+            return f"{noun} {'>=' if self.left_closed else '>'} {_bound(self.left)}"
         if self.right is not None:
-            return f"{noun} {'<=' if self.right_closed else '<'} {self.right:g}"
+            return f"{noun} {'<=' if self.right_closed else '<'} {_bound(self.right)}"
         return noun
 
     def invalid_values(self) -> tuple[object, ...]:

@@ -19,6 +19,7 @@ from modelship.deploy import (
     DeploymentSpec,
     HealthCheck,
     Quantity,
+    Resources,
     Strategy,
 )
 from modelship.deploy._spec import KNOWN_METRICS, parse_duration, substitute
@@ -171,7 +172,8 @@ def test_an_error_inside_a_file_names_the_file_and_the_field(tmp_path: Path) -> 
     path.write_text(json.dumps(doc(replicas=0)))
     with pytest.raises(
         ConfigError,
-        match=r"d\.json: deployment\.replicas=0 is not allowed; replicas must be an int >= 1",
+        match=r"d\.json: deployment\.replicas=0 is not allowed; replicas must be an int in "
+        r"\[1, 2147483647\]",
     ):
         DeploymentSpec.from_file(path)
 
@@ -380,7 +382,10 @@ def test_an_unknown_key_suggests_the_nearest() -> None:
             doc(containers=[{"name": "m", "image": "x"}, {"name": "m", "image": "y"}]),
             "deployment.containers[1].name: 'm' is used twice",
         ),
-        (doc(replicas="2"), "deployment.replicas='2' is not allowed; replicas must be an int >= 1"),
+        (
+            doc(replicas="2"),
+            "deployment.replicas='2' is not allowed; replicas must be an int in [1, 2147483647]",
+        ),
         (
             doc(healthcheck={"path": "health"}),
             "deployment.healthcheck.path='health' is not allowed; path must be a path starting",
@@ -446,3 +451,163 @@ def test_durations_in_seconds(text: Any, seconds: float) -> None:
 def test_bad_durations_are_config_errors(text: Any) -> None:
     with pytest.raises(ConfigError, match="is not a duration"):
         parse_duration(text)
+
+
+# --- hostile-review mends ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tail", [b"image: ai-mod\xe9l:3\n", b"image: ai-model\x07:3\n", b"image: m:3\n# \x00\n"]
+)
+def test_bytes_yaml_cannot_read_are_a_config_error_naming_the_file(
+    tmp_path: Path, tail: bytes
+) -> None:
+    # PyYAML's reader refuses them while the loader is made, which was outside the try:
+    # a raw yaml.reader.ReaderError (a traceback from the CLI).
+    path = tmp_path / "d.yaml"
+    path.write_bytes(b"deployment:\n  containers:\n    - name: m\n      " + tail)
+    with pytest.raises(ConfigError, match=r"d\.yaml: not valid YAML"):
+        DeploymentSpec.from_file(path)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("replicas", 2**31),  # the API server decodes these as int32
+        ("healthcheck.failureThreshold", 2**31),
+        ("healthcheck.periodSeconds", 1e12),
+        ("healthcheck.initialDelaySeconds", "1000000h"),
+        ("canary.steps", [{"weight": 10, "pause": 1e10}]),
+    ],
+)
+def test_counts_and_seconds_beyond_int32_are_refused(field: str, value: Any) -> None:
+    document = doc(strategy="canary" if field.startswith("canary") else "blue-green")
+    section, _, key = field.partition(".")
+    if key:
+        document["deployment"].setdefault(section, {})[key] = value
+    else:
+        document["deployment"][section] = value
+    assert "2147483647" in error(document)
+
+
+def test_a_toml_integer_beyond_int32_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "d.toml"
+    path.write_text(
+        "[deployment]\nreplicas = 99999999999999999999999\n[[deployment.containers]]\n"
+        'name = "m"\nimage = "m:1"\n'
+    )
+    with pytest.raises(ConfigError, match="replicas"):
+        DeploymentSpec.from_file(path)
+
+
+def test_numpy_numbers_are_kept_as_python_numbers() -> None:
+    # They passed the checks, then every writer refused them: the apply body, the dry-run
+    # YAML and to_dict's JSON.
+    import numpy as np
+
+    spec = DeploymentSpec(
+        containers=[Container(name="m", image="m:1", port=np.int32(9000))],
+        replicas=np.int64(2),
+        healthcheck=HealthCheck(period_seconds=np.float32(5), failure_threshold=np.int16(4)),
+        steps=[CanaryStep(np.int64(10), pause=np.float64(30))],
+        strategy="canary",
+    )
+    values = (
+        spec.replicas,
+        spec.containers[0].port,
+        spec.healthcheck.period_seconds,
+        spec.healthcheck.failure_threshold,
+        spec.steps[0].weight,
+        spec.steps[0].pause,
+    )
+    assert [type(v) for v in values] == [int, int, float, int, int, float]
+    assert DeploymentSpec.from_dict(json.loads(json.dumps(spec.to_dict()))) == spec
+
+
+def test_a_default_holding_a_reference_is_refused_not_half_read() -> None:
+    # ${A:-${B}} gave 'm:3}' (a stray brace) when A was set, '${B}' left as it was if not.
+    document = doc(containers=[{"name": "m", "image": "m:${VERSION:-${DEFAULT}}", "port": 1}])
+    with pytest.raises(ConfigError, match="holds a reference"):
+        DeploymentSpec.from_dict(document, variables={"VERSION": "3"})
+
+
+def test_to_dict_keeps_dollars_as_they_are() -> None:
+    # to_dict wrote '$' as it was, and from_dict substituted it again: '${HOME}' read from
+    # a file as $${HOME} came back as the home folder.
+    document = doc(containers=[{"name": "m", "image": "m:1", "port": 1, "env": {"T": "$${HOME}"}}])
+    spec = DeploymentSpec.from_dict(document, variables={"HOME": "/root"})
+    assert spec.containers[0].env["T"] == "${HOME}"
+    built = DeploymentSpec(
+        containers=[Container(name="m", image="m:1", port=9000, env={"P": "a$$b$"})],
+        healthcheck=HealthCheck(port=9000),
+    )
+    for original in (spec, built):
+        again = DeploymentSpec.from_dict(original.to_dict(), variables={"HOME": "/elsewhere"})
+        assert again == original
+
+
+@pytest.mark.parametrize(
+    ("ports", "says"),
+    [
+        ([{"containerPort": 8080}, {"containerPort": 9090}], "2 ports given"),
+        ([{"containerPort": 8080, "protocol": "UDP"}], "speaks HTTP over TCP"),
+        (["garbage"], "must be a mapping"),
+    ],
+)
+def test_ports_the_server_cannot_use_are_refused_not_dropped(ports: Any, says: str) -> None:
+    document = doc(containers=[{"name": "m", "image": "m:1", "ports": ports}])
+    assert says in error(document)
+
+
+def test_a_port_name_that_is_not_http_is_noted() -> None:
+    document = doc(
+        containers=[{"name": "m", "image": "m:1", "ports": [{"containerPort": 1, "name": "grpc"}]}]
+    )
+    notes = DeploymentSpec.from_dict(document).notes
+    assert any("'grpc' is rendered as 'http'" in note for note in notes)
+
+
+def test_substitution_into_aliased_text_is_bounded(tmp_path: Path) -> None:
+    # Aliases share one string, but each substitution copies it: 3,000 aliases of a
+    # 300 KB text held 860 MiB before the unknown-key error.
+    text = "x" * 100_000 + "${V}"
+    lines = [f"big: &big '{text}'", "more: [" + ", ".join(["*big"] * 100) + "]"]
+    path = tmp_path / "amplify.yaml"
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(ConfigError, match="substituting"):
+        DeploymentSpec.from_file(path, variables={"V": "1"})
+
+
+@pytest.mark.parametrize(
+    ("resources", "says"),
+    [
+        ({"limits": {"gpu": 1}}, "not a container resource"),
+        ({"limits": {"storage": "1Gi"}}, "not a container resource"),
+        ({"limits": {"kubernetes.io/thing": 1}}, "not a container resource"),
+        ({"limits": {"nvidia.com/gpu": "0.5"}}, "whole devices"),
+        ({"requests": {"nvidia.com/gpu": 1}}, "needs limits.nvidia.com/gpu equal to it"),
+        (
+            {"limits": {"nvidia.com/gpu": 2}, "requests": {"nvidia.com/gpu": 1}},
+            "does not overcommit",
+        ),
+        (
+            {
+                "limits": {"hugepages-2Mi": "4Mi", "memory": "1Gi"},
+                "requests": {"hugepages-2Mi": "2Mi"},
+            },
+            "does not overcommit",
+        ),
+        ({"limits": {"hugepages-2Mi": "4Mi"}}, "cpu or memory"),
+        ({"limits": {"hugepages-big": "4Mi", "cpu": 1}}, "huge page size"),
+    ],
+)
+def test_resources_the_api_server_refuses_are_refused(resources: Any, says: str) -> None:
+    with pytest.raises(ConfigError, match=says):
+        Resources(**resources)
+
+
+def test_resources_the_api_server_accepts_are_accepted() -> None:
+    Resources(limits={"nvidia.com/gpu": 1})  # the request follows the limit
+    Resources(limits={"nvidia.com/gpu": 2}, requests={"nvidia.com/gpu": 2, "cpu": "500m"})
+    Resources(limits={"hugepages-1Gi": "2Gi", "memory": "4Gi"}, requests={"hugepages-1Gi": "2Gi"})
+    Resources(limits={"ephemeral-storage": "10Gi", "cpu": "0.0001"})

@@ -11,6 +11,8 @@ import pytest
 import yaml
 from _crd_schemas import SCHEMAS, validate_custom
 from _kube_helpers import hpa, need
+from hypothesis import given
+from hypothesis import strategies as st
 
 from modelship.deploy import (
     Container,
@@ -346,3 +348,79 @@ def test_the_docs_list_exactly_the_labels_each_object_carries() -> None:
         assert set(obj["metadata"]["labels"]) == (slot if is_slot else shared), obj["kind"]
         if obj["kind"] == "Deployment":
             assert set(obj["spec"]["template"]["metadata"]["labels"]) == slot
+
+
+# --- hostile-review mends ----------------------------------------------------------------------
+
+
+def test_an_app_name_starting_with_a_digit_is_refused() -> None:
+    # It names the Services, and a Service's name is a DNS-1035 label: the API server
+    # refuses '9fraud' (kubernetes-validate does not check names).
+    with pytest.raises(ConfigError, match="app must start with a letter"):
+        render("m", "1", full_spec(), app="9fraud", registry_url="s3://m")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("service_port", "80", "service_port must be a whole number"),
+        ("service_port", True, "service_port must be a whole number"),
+        ("service_port", 80.5, "service_port must be a whole number"),
+        ("graceful_seconds", "30", "graceful_seconds must be a whole number"),
+        ("graceful_seconds", -100, "graceful_seconds must be a whole number"),
+        ("pod_monitor", "no", "pod_monitor must be True or False"),
+        ("scrape_annotations", 1, "scrape_annotations must be True or False"),
+        ("gateway_namespace", "Infra_NS", "gateway_namespace must be a DNS label"),
+        ("gateway", "has space", "gateway must name a Gateway"),
+        ("registry_url", 5, "registry_url must be a non-empty string"),
+        ("namespace", 5, "namespace must be a DNS label"),
+    ],
+)
+def test_options_of_the_wrong_type_are_config_errors(option: str, value: Any, says: str) -> None:
+    options: dict[str, Any] = {"app": "fraud", "registry_url": "s3://m", option: value}
+    if option.startswith("gateway"):
+        options = {"traffic": "httproute", "gateway": "public", **options}
+    with pytest.raises(ConfigError, match=says):
+        render("m", "1", full_spec(), **options)
+
+
+def test_a_model_name_that_is_not_text_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="cannot be a Kubernetes label value"):
+        render(5, "1", full_spec(), app="fraud", registry_url="s3://m")  # type: ignore[arg-type]
+
+
+def test_numpy_options_render_as_python_numbers() -> None:
+    import json
+
+    import numpy as np
+
+    objs = render(
+        "m", "1", full_spec(), app="fraud", registry_url="s3://m", service_port=np.int64(8080)
+    )
+    (service,) = [o for o in objs if o["kind"] == "Service" and o["metadata"]["name"] == "fraud"]
+    assert type(service["spec"]["ports"][0]["port"]) is int
+    json.dumps(objs)
+
+
+# What other YAML readers (kubectl's go-yaml, YAML 1.1 and 1.2) take for a boolean, a
+# number or null; PyYAML wrote most of them plain.
+DOUBTFUL = ["y", "n", "Y", "N", "yes", "off", "1e-3", "1E3", "0o17", "0x1F", ".5", "+1", "1_000"]
+DOUBTFUL += ["12:30", "~", "Null", "NULL", "True", ".inf", "-.inf", ".NaN", "0b101", "-", "1."]
+
+
+@pytest.mark.parametrize("text", DOUBTFUL)
+def test_to_yaml_quotes_text_another_reader_could_take_for_a_number_or_boolean(text: str) -> None:
+    objects = [{"apiVersion": "v1", "kind": "ConfigMap", "data": {"k": text}, "a": [text]}]
+    out = to_yaml(objects)
+    assert f"k: '{text}'" in out
+    assert yaml.safe_load(out) == objects[0]
+
+
+def test_to_yaml_writes_plain_what_no_reader_doubts() -> None:
+    out = to_yaml([{"apiVersion": "apps/v1", "image": "ai-model:3", "url": "s3://m/x"}])
+    assert out == "apiVersion: apps/v1\nimage: ai-model:3\nurl: s3://m/x\n"
+
+
+@given(st.dictionaries(st.text(max_size=8), st.text(max_size=12), max_size=4))
+def test_to_yaml_reads_back_as_written(data: dict[str, str]) -> None:
+    assert yaml.safe_load(to_yaml([data])) == data

@@ -190,7 +190,12 @@ def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
         return loader.construct_mapping(node, deep=deep)  # checks keys: flatten_mapping
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    loader = StrictLoader(text)  # a SafeLoader subclass: no objects
+    try:
+        # Reading starts here: bytes that are not UTF-8, a NUL or a control character
+        # are refused by PyYAML's reader while the loader is made.
+        loader = StrictLoader(text)  # a SafeLoader subclass: no objects
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{where}: not valid YAML: {_cut(str(exc))}") from None
     loader.checked = set()
     try:
         return loader.get_single_data()

@@ -39,6 +39,7 @@ import enum
 import importlib
 import json
 import math
+import numbers
 import os
 import re
 import reprlib
@@ -89,6 +90,10 @@ MAX_DEPTH = 32
 MAX_FILE_BYTES = 2**20
 """A deployment file larger than 1 MiB is refused before it is parsed."""
 
+MAX_SUBSTITUTED_BYTES = 8 * 2**20
+"""What ``${NAME}`` substitution may produce in all, in characters: eight times the
+largest file, though aliases let a small file ask for far more."""
+
 _RESOURCE_NAME = re.compile(
     r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
 )
@@ -120,9 +125,26 @@ class Strategy(enum.Enum):
 
 # --- what each field allows, declared once (see modelship._params) ---------------------------
 
-_SECONDS = Interval(float, 0, None)
-_POSITIVE_SECONDS = Interval(float, 0, None, closed="neither")
-_COUNT = Interval(int, 1, None)
+# Kubernetes' counts and probe seconds are int32: a larger value is refused by the API
+# server when it decodes the request, after every check here passed.
+_INT32 = 2**31 - 1
+_SECONDS = Interval(float, 0, _INT32)
+_POSITIVE_SECONDS = Interval(float, 0, _INT32, closed="neither")
+_COUNT = Interval(int, 1, _INT32)
+
+
+def _plain(value: Any) -> Any:
+    """A NumPy number as the Python number it is (JSON and YAML writers refuse NumPy's);
+    anything else unchanged (its check has already run)."""
+    if value is None or isinstance(value, bool) or type(value) in (int, float):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    return value
+
+
 _PORT = (None, Interval(int, 1, 65535))
 _DNS_NAME = Text(
     r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?",
@@ -154,8 +176,8 @@ class CanaryStep:
     }
     __attrs_pre_init__ = check_parameters
 
-    weight: int
-    pause: float = 0.0
+    weight: int = attrs.field(converter=_plain)
+    pause: float = attrs.field(default=0.0, converter=_plain)
 
 
 def _is_number(value: Any) -> bool:
@@ -168,6 +190,41 @@ def _nearest(word: str, known: Iterable[str]) -> str:
 
 
 # --- the records ------------------------------------------------------------------------------
+
+
+_NATIVE_RESOURCES = frozenset({"cpu", "memory", "ephemeral-storage"})
+
+
+def _overcommits(name: str) -> bool:
+    """Whether a request may be below its limit (native resources but hugepages)."""
+    return name in _NATIVE_RESOURCES
+
+
+def _check_resource(kind: str, name: str, amount: Quantity) -> None:
+    """The API server's rules for a container's resource name and amount: cpu, memory,
+    ephemeral-storage, ``hugepages-<size>``, or an extended resource named by a domain
+    outside kubernetes.io (``nvidia.com/gpu``), counted in whole units."""
+    if name in _NATIVE_RESOURCES:
+        return
+    if name.startswith("hugepages-"):
+        try:
+            parse_quantity(name.removeprefix("hugepages-"))
+        except ConfigError:
+            raise ConfigError(
+                f"{kind}.{name}: not a huge page size (hugepages-2Mi, hugepages-1Gi)"
+            ) from None
+        return
+    domain = name.partition("/")[0] if "/" in name else ""
+    if not domain or domain == "kubernetes.io" or domain.endswith(".kubernetes.io"):
+        raise ConfigError(
+            f"{kind}.{name}: not a container resource: cpu, memory, ephemeral-storage, "
+            "hugepages-<size>, or a device named by its vendor's domain (nvidia.com/gpu)"
+        )
+    if amount.nanos % 10**9:
+        raise ConfigError(
+            f"{kind}.{name}: {amount.text} is not a whole number; {name} is counted in whole "
+            "devices"
+        )
 
 
 def _quantities(value: Any) -> Mapping[str, Quantity]:
@@ -216,6 +273,7 @@ class Resources:
     def __attrs_post_init__(self) -> None:
         for kind, amounts in (("limits", self.limits), ("requests", self.requests)):
             for name, amount in amounts.items():
+                _check_resource(kind, name, amount)
                 if amount.nanos < 0:
                     raise ConfigError(f"{kind}.{name}: must not be negative, got {amount.text}")
                 if name == "memory" and amount.nanos % 10**9:
@@ -226,11 +284,24 @@ class Resources:
                     )
         for name, request in self.requests.items():
             limit = self.limits.get(name)
-            if limit is not None and request > limit:
+            if _overcommits(name):
+                if limit is not None and request > limit:
+                    raise ConfigError(
+                        f"requests.{name}: {request.text} is more than limits.{name} "
+                        f"({limit.text}); Kubernetes requires a request at most its limit"
+                    )
+            elif limit is None or request != limit:
                 raise ConfigError(
-                    f"requests.{name}: {request.text} is more than limits.{name} "
-                    f"({limit.text}); Kubernetes requires a request at most its limit"
+                    f"requests.{name}: {request.text} needs limits.{name} equal to it "
+                    f"(got {limit.text if limit is not None else 'none'}); Kubernetes does "
+                    f"not overcommit {name} (or give the limit alone: the request follows)"
                 )
+        given = {*self.limits, *self.requests}
+        if any(n.startswith("hugepages-") for n in given) and not given & {"cpu", "memory"}:
+            raise ConfigError(
+                "hugepages need a cpu or memory request or limit beside them (Kubernetes "
+                "requires one)"
+            )
 
 
 def _env(value: Any) -> Mapping[str, str]:
@@ -298,7 +369,7 @@ class Container:
 
     name: str = attrs.field(metadata={"key": "name"})
     image: str = attrs.field(metadata={"key": "image"})
-    port: int | None = attrs.field(metadata={"key": "port"}, default=None)
+    port: int | None = attrs.field(metadata={"key": "port"}, default=None, converter=_plain)
     resources: Resources = attrs.field(metadata={"key": "resources"}, factory=Resources)
     env: Mapping[str, str] = attrs.field(metadata={"key": "env"}, factory=dict, converter=_env)
     args: tuple[str, ...] = attrs.field(metadata={"key": "args"}, default=(), converter=_args)
@@ -336,11 +407,19 @@ class HealthCheck:
     __attrs_pre_init__ = check_parameters
 
     path: str = attrs.field(metadata={"key": "path"}, default="/health")
-    port: int | None = attrs.field(metadata={"key": "port"}, default=None)
-    initial_delay_seconds: float = attrs.field(metadata={"key": "initialDelaySeconds"}, default=0.0)
-    period_seconds: float = attrs.field(metadata={"key": "periodSeconds"}, default=10.0)
-    timeout_seconds: float = attrs.field(metadata={"key": "timeoutSeconds"}, default=1.0)
-    failure_threshold: int = attrs.field(metadata={"key": "failureThreshold"}, default=3)
+    port: int | None = attrs.field(metadata={"key": "port"}, default=None, converter=_plain)
+    initial_delay_seconds: float = attrs.field(
+        metadata={"key": "initialDelaySeconds"}, default=0.0, converter=_plain
+    )
+    period_seconds: float = attrs.field(
+        metadata={"key": "periodSeconds"}, default=10.0, converter=_plain
+    )
+    timeout_seconds: float = attrs.field(
+        metadata={"key": "timeoutSeconds"}, default=1.0, converter=_plain
+    )
+    failure_threshold: int = attrs.field(
+        metadata={"key": "failureThreshold"}, default=3, converter=_plain
+    )
 
 
 def _metrics(value: Any) -> tuple[str, ...]:
@@ -485,7 +564,7 @@ class DeploymentSpec:
     strategy: Strategy = attrs.field(
         metadata={"key": "strategy"}, default=Strategy.BLUE_GREEN, converter=_strategy
     )
-    replicas: int = attrs.field(metadata={"key": "replicas"}, default=1)
+    replicas: int = attrs.field(metadata={"key": "replicas"}, default=1, converter=_plain)
     healthcheck: HealthCheck = attrs.field(metadata={"key": "healthcheck"}, factory=HealthCheck)
     monitoring: Monitoring = attrs.field(metadata={"key": "monitoring"}, factory=Monitoring)
     steps: tuple[CanaryStep, ...] = attrs.field(
@@ -623,10 +702,20 @@ class DeploymentSpec:
             deployment["canary"] = {
                 "steps": [{"weight": s.weight, "pause": s.pause} for s in self.steps]
             }
-        return {"deployment": deployment}
+        # from_dict substitutes ${NAME} again: every $ is written as $$ to read back as $.
+        return {"deployment": _escape_dollars(deployment)}
 
 
 # --- ${VAR} substitution ----------------------------------------------------------------------
+
+
+def _escape_dollars(data: Any) -> Any:
+    """``data`` with each ``$`` in its text written ``$$``, which substitution reads as ``$``."""
+    if isinstance(data, dict):
+        return {k: _escape_dollars(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [_escape_dollars(v) for v in data]
+    return data.replace("$", "$$") if isinstance(data, str) else data
 
 
 # Any non-empty name: a copy of os.environ may hold names ${...} cannot spell; they are unused.
@@ -668,7 +757,7 @@ def substitute(data: Any, lookup: Callable[[str], str | None], path: str = "") -
     ...
     modelship.errors.ConfigError: image: ${TAG} is not set: pass it in variables=... or set ...
     """
-    return _substitute(data, lookup, path, [MAX_VALUES], 0)
+    return _substitute(data, lookup, path, [MAX_VALUES, MAX_SUBSTITUTED_BYTES], 0)
 
 
 def _substitute(
@@ -703,9 +792,16 @@ def _substitute(
                 f"{path}: {match.group(0)!r} in {data!r} is not a variable reference; write "
                 "${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $$ for a literal $"
             )
+        default = inner["default"]
+        if default is not None and "${" in default:
+            raise ConfigError(
+                f"{path}: the default in {match.group(0)!r} holds a reference; a default is "
+                "plain text (nested references such as ${A:-${B}} are not read): give B's "
+                "value as A in variables=..."
+            )
         value = lookup(inner["name"])
         if value is None:
-            value = inner["default"]
+            value = default
         if value is None:
             name = inner["name"]
             raise ConfigError(
@@ -714,7 +810,17 @@ def _substitute(
             )
         return value
 
-    return _VARIABLE.sub(replace, data)
+    result = _VARIABLE.sub(replace, data)
+    # A YAML alias shares one string, but each substitution makes a copy: 3,000 aliases
+    # of a 300 KB text held 860 MiB. What substitution produces is bounded as a whole.
+    budget[1] -= len(result)
+    if budget[1] < 0:
+        raise ConfigError(
+            f"{path}: substituting ${{...}} produced more than {MAX_SUBSTITUTED_BYTES} "
+            "characters in all (YAML aliases repeat a text each time); a deployment spec is "
+            "far smaller"
+        )
+    return result
 
 
 def _join(path: str, key: Any) -> str:
@@ -838,9 +944,21 @@ class _Reader:
     def _container_port(self, raw: Any, path: str) -> Any:
         if not isinstance(raw, list) or not raw:
             raise ConfigError(f"{path}: must be a list like [{{containerPort: 8080}}], got {raw!r}")
+        if len(raw) > 1:
+            raise ConfigError(
+                f"{path}: {len(raw)} ports given; the model server listens on one (give one "
+                "entry, or port: N)"
+            )
         first = self._mapping(raw[0], f"{path}[0]", {"containerPort", "name", "protocol"})
         if "containerPort" not in first:
             raise ConfigError(f"{path}[0].containerPort: missing")
+        if first.get("protocol", "TCP") != "TCP":
+            raise ConfigError(
+                f"{path}[0].protocol: {first['protocol']!r}; the model server speaks HTTP "
+                "over TCP (leave protocol out, or write TCP)"
+            )
+        if "name" in first and first["name"] != "http":
+            self.notes.append(f"{path}[0].name: {first['name']!r} is rendered as 'http'")
         return first["containerPort"]
 
     def _env(self, raw: Any, path: str) -> Any:

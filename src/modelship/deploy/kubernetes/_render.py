@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import numbers
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -49,6 +50,13 @@ ANNOTATION_REPLICAS = "modelship.io/replicas"
 ANNOTATION_WEIGHTS = "modelship.io/weights"
 
 _DNS_LABEL = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+# Text that every YAML reader reads back as text when written plain: a letter, '_' or '/'
+# first, then no space, quote or flow character, and not one of YAML 1.1's words.
+_PLAIN_TEXT = re.compile(r"[A-Za-z_/][A-Za-z0-9_./:-]*")
+_YAML_WORDS = frozenset(
+    {"y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf", ".nan", ".inf"}
+)
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
 TRAFFIC_MODES = ("service", "httproute")
 PRE_STOP_SECONDS = 5  # endpoint removal reaches kube-proxy and ingresses in a few seconds
@@ -65,7 +73,7 @@ def _dns_label(what: str, value: Any, limit: int = 63) -> str:
 
 def label_value(what: str, value: str) -> str:
     """``value`` if Kubernetes accepts it as a label value, else a ConfigError naming it."""
-    if len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
+    if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
         raise ConfigError(
             f"{what} {value!r} cannot be a Kubernetes label value (at most 63 letters, digits, "
             "'-', '_' or '.', starting and ending with a letter or digit); rename it"
@@ -110,14 +118,49 @@ class KubeOptions:
     def __attrs_post_init__(self) -> None:
         _dns_label("namespace", self.namespace)
         _dns_label("app", self.app, limit=50)
+        if not self.app[0].isalpha():
+            # Services are named <app> and <app>-<slot>, and a Service's name is a
+            # DNS-1035 label: the API server refuses one that starts with a digit.
+            raise ConfigError(
+                f"app must start with a letter (it names the Services), got {self.app!r}; "
+                f"pass app='m-{self.app}' or another name"
+            )
+        if self.gateway is not None and (
+            not isinstance(self.gateway, str)
+            or len(self.gateway) > 253
+            or not _DNS_SUBDOMAIN.fullmatch(self.gateway)
+        ):
+            raise ConfigError(
+                "gateway must name a Gateway (lower-case letters, digits, '-' and '.', at "
+                f"most 253 characters), got {self.gateway!r}"
+            )
+        for name in ("registry_url", "image"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, str) or not value.strip()):
+                raise ConfigError(f"{name} must be a non-empty string or None, got {value!r}")
+        if self.gateway_namespace is not None:
+            _dns_label("gateway_namespace", self.gateway_namespace)
+        for name in ("pod_monitor", "scrape_annotations"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
+        for name, low, high in (
+            ("service_port", 1, 65535),
+            ("graceful_seconds", 0, 2**31 - 1 - PRE_STOP_SECONDS - 5),  # an int32 in the pod
+        ):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, numbers.Integral)
+                or isinstance(value, bool)
+                or not low <= int(value) <= high
+            ):
+                raise ConfigError(f"{name} must be a whole number in {low}..{high}, got {value!r}")
+            object.__setattr__(self, name, int(value))  # a NumPy int as JSON can write it
         if self.traffic not in TRAFFIC_MODES:
             raise ConfigError(f"traffic must be one of {TRAFFIC_MODES}, got {self.traffic!r}")
         if self.traffic == "httproute" and not self.gateway:
             raise ConfigError(
                 "traffic='httproute' needs gateway=<name of the Gateway the route attaches to>"
             )
-        if not 1 <= self.service_port <= 65535:
-            raise ConfigError(f"service_port must be 1..65535, got {self.service_port!r}")
 
     def slot_name(self, slot: str) -> str:
         """The name of a slot's Deployment and Service: ``<app>-<slot>``."""
@@ -465,9 +508,18 @@ def to_yaml(objects: list[dict[str, Any]]) -> str:
         ) from exc
 
     class Dumper(yaml.SafeDumper):  # type: ignore[misc]
-        """A SafeDumper that writes a repeated value out again instead of an alias."""
+        """A SafeDumper that writes a repeated value out again instead of an alias, and
+        quotes every string another YAML reader could take for something else."""
 
         def ignore_aliases(self, data: Any) -> bool:
             return True
 
+    def text(dumper: Any, data: str) -> Any:
+        # PyYAML quotes what *its* YAML 1.1 resolver would not read back as text, but
+        # kubectl's reader (go-yaml) also takes y, n, 1e-3 and 0o17 for booleans and
+        # numbers: a plain scalar is kept only where no reader could doubt it.
+        plain = _PLAIN_TEXT.fullmatch(data) and data.lower() not in _YAML_WORDS
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=None if plain else "'")
+
+    Dumper.add_representer(str, text)
     return "---\n".join(yaml.dump(o, Dumper=Dumper, sort_keys=False) for o in objects)
