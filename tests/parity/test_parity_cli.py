@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -145,3 +146,92 @@ def test_requirements_of_a_file_that_is_not_a_pickle_exits_2(tmp_path: Path) -> 
     artifact = tmp_path / "model.onnx"
     artifact.write_bytes(b"\x08\x07\x12\x04onnx")
     assert main(["requirements", str(artifact)]) == 2
+
+
+# --- requirement files: read as pip reads them, or refused --------------------------------
+
+
+def requirements_check(tmp_path: Path, text: str | bytes) -> tuple[list[str], Path]:
+    """``parity check`` arguments comparing this environment with one whose numpy is
+    0.1.0, focused by a requirements file of ``text``."""
+    train = EnvironmentSnapshot.capture()
+    prod = attrs.evolve(train, packages={**train.packages, "numpy": "0.1.0"})
+    reqs = tmp_path / "requirements.txt"
+    if isinstance(text, bytes):
+        reqs.write_bytes(text)
+    else:
+        reqs.write_text(text, encoding="utf-8")
+    args = ["check", "--snapshot", write(tmp_path / "t.json", train)]
+    args += ["--against", write(tmp_path / "p.json", prod), "--requirements", str(reqs)]
+    return args, reqs
+
+
+NUMPY = EnvironmentSnapshot.capture().packages["numpy"]
+HASH = "--hash=sha256:" + "0" * 64
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f"numpy=={NUMPY} ; python_version >= '3.8'\n",
+        f"numpy=={NUMPY} \\\n    {HASH} \\\n    {HASH}\n",
+        f"numpy=={NUMPY} {HASH}\n",
+        f"numpy==={NUMPY}\n",
+        f"numpy[dev,test]=={NUMPY}  # via scikit-learn\n",
+        f'NumPy == {NUMPY}; sys_platform != "win32" and (os_name == "posix" or extra == "x")\n',
+    ],
+    ids=["marker", "continued-hashes", "inline-hash", "arbitrary-equality", "extras", "spaced"],
+)
+def test_a_pin_in_any_form_pip_reads_is_compared_at_its_version(
+    tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args, _ = requirements_check(tmp_path, text)
+    assert main(args) == 1  # numpy differs in production: the pin was read whole
+    assert f"numpy {NUMPY} in training, 0.1.0 in production" in capsys.readouterr().out
+
+
+def test_a_pin_whose_marker_is_false_in_production_is_left_out(tmp_path: Path) -> None:
+    args, _ = requirements_check(tmp_path, f"numpy=={NUMPY}; python_version < '3.0'\n")
+    assert main(args) == 0
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("numpy>=1.0\n", "line 1: 'numpy>=1.0' is not a name==version pin"),
+        ("# pins\nnumpy==1.*\n", "line 2: 'numpy==1.\\*' is not a name==version pin"),
+        ("-r other.txt\n", "line 1: '-r other.txt' is an option"),
+        ("numpy==1.0; python_version < 'x'\n", "line 1: cannot evaluate the marker"),
+        ("numpy==1.0; weird_var == '1'\n", "'weird_var' is not a marker variable"),
+        (
+            "numpy==1.0\nNumPy==2.0\n",
+            "line 2: NumPy is pinned to '2.0' here and to '1.0' on line 1",
+        ),
+    ],
+)
+def test_a_requirement_line_that_is_not_an_exact_pin_exits_2_naming_it(
+    tmp_path: Path, text: str, words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args, _ = requirements_check(tmp_path, text)
+    assert main(args) == 2
+    assert re.search(words, capsys.readouterr().out)
+
+
+def test_a_requirements_file_that_is_not_utf8_exits_2_saying_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args, reqs = requirements_check(tmp_path, b"numpy==1.0 # \xff\n")
+    assert main(args) == 2
+    assert f"{reqs} is not UTF-8 text" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("option", ["--snapshot", "--against"])
+def test_a_snapshot_that_is_not_utf8_exits_2_saying_so(
+    tmp_path: Path, option: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    good = write(tmp_path / "env.json", EnvironmentSnapshot.capture())
+    bad = tmp_path / "bad.json"
+    bad.write_bytes(b'{"python_version": "\xff"}')
+    paths = {"--snapshot": good, "--against": good, option: str(bad)}
+    assert main(["check", *(part for pair in paths.items() for part in pair)]) == 2
+    assert f"{bad} is not UTF-8 text" in capsys.readouterr().out

@@ -7,8 +7,10 @@ import datetime
 import decimal
 import fractions
 import io
+import os
 import pickle
 import pickletools
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -268,3 +270,72 @@ def test_a_joblib_scan_finds_exactly_the_globals_joblib_would_load(obj: Any, com
 def test_datetime_globals_are_found() -> None:
     data = pickle.dumps(datetime.datetime(2024, 1, 1), protocol=2)
     assert set(scan_artifact(data).globals) == globals_loaded(data)
+
+
+# --- crafted artifacts: refused with ArtifactScanError, never a crash --------------------
+
+_WRAPPER = b"cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81"  # GLOBAL, EMPTY_TUPLE, NEWOBJ
+
+
+def _binunicode(text: bytes) -> bytes:
+    return b"X" + len(text).to_bytes(4, "little") + text
+
+
+def test_a_deeply_nested_tuple_used_as_a_dict_key_does_not_crash_the_interpreter() -> None:
+    # EMPTY_DICT, EMPTY_TUPLE, TUPLE1 two million times, NONE, SETITEM, STOP: hashing the
+    # key recursed in C and killed the process (SIGSEGV).
+    data = b"\x80\x02})" + b"\x85" * 2_000_000 + b"Ns."
+    code = (
+        "import sys; from modelship.parity import scan_artifact; "
+        "print(scan_artifact(sys.stdin.buffer.read()).globals)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        input=data,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=False,
+    )
+    assert (done.returncode, done.stdout.strip()) == (0, b"()"), done.stderr[-500:]
+
+
+def test_the_globals_under_a_dict_with_tuple_keys_are_still_found() -> None:
+    data = pickle.dumps({(1, 2): fractions.Fraction(1, 3), "k": collections.OrderedDict()})
+    assert scan_artifact(data).globals == (
+        ("collections", "OrderedDict"),
+        ("fractions", "Fraction"),
+    )
+
+
+def test_a_joblib_shape_nested_too_deep_to_print_is_an_artifact_scan_error() -> None:
+    depth = 200_000
+    deep_list = b"]" * depth + b"a" * (depth - 1)  # EMPTY_LIST x depth, APPEND x (depth - 1)
+    data = b"\x80\x02" + _WRAPPER + b"}" + _binunicode(b"shape") + deep_list + b"sb."
+    with pytest.raises(ArtifactScanError, match="bad shape: a list"):
+        scan_artifact(data)
+
+
+def test_a_joblib_dtype_numpy_refuses_with_value_error_is_an_artifact_scan_error() -> None:
+    dtype = b"cnumpy\ndtype\n" + _binunicode(b"(1099511627776,)f8") + b"\x85R"
+    data = (
+        b"\x80\x02" + _WRAPPER + b"}" + _binunicode(b"shape") + b"K\x01\x85s"
+        + _binunicode(b"dtype") + dtype + b"sb."
+    )  # fmt: skip
+    with pytest.raises(ArtifactScanError, match="unknown dtype"):
+        scan_artifact(data)
+
+
+@pytest.mark.parametrize("claimed", [2**40, 2**62])
+def test_a_bytes_length_claimed_beyond_the_artifact_is_truncation_not_memory_error(
+    claimed: int, tmp_path: Path
+) -> None:
+    data = b"\x80\x04\x8e" + claimed.to_bytes(8, "little") + b"."  # BINBYTES8, STOP
+    (tmp_path / "claims.pkl").write_bytes(data)
+    for source in (data, tmp_path / "claims.pkl"):
+        with pytest.raises(ArtifactScanError, match="truncated"):
+            scan_artifact(source)
+
+
+def test_a_bytes_value_longer_than_a_read_chunk_is_read_past() -> None:
+    data = pickle.dumps((b"x" * (3 << 20) + b"y", fractions.Fraction(1, 3)), protocol=4)
+    assert scan_artifact(data).globals == (("fractions", "Fraction"),)

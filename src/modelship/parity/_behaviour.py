@@ -7,8 +7,11 @@ tolerance, naming the first rows that differ. Two scalers fitted on different da
 the same code, parameters and version, and only behaviour tells them apart.
 
 Values are stored exactly: floats as JSON numbers (Python's shortest repr round-trips
-every float64), non-finite floats as ``"nan"``/``"inf"``/``"-inf"``, dates as integers of
-their unit.
+every float64), non-finite floats as ``"nan"``/``"inf"``/``"-inf"`` (``{"float": "nan"}``
+in a column of objects, where ``"nan"`` is a string), dates as integers of their unit.
+A stored record is read back only as :meth:`BehaviourRecord.to_json` writes it: each
+value's type checked against its column's dtype, and no column larger than
+:data:`MAX_COLUMN_BYTES`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import importlib
 import json
 import math
+import reprlib
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -39,8 +43,13 @@ __all__ = [
     "record_behaviour",
 ]
 
-BEHAVIOUR_SCHEMA_VERSION = 1
-"""Version of the JSON layout written by :meth:`BehaviourRecord.to_json`."""
+BEHAVIOUR_SCHEMA_VERSION = 2
+"""Version of the JSON layout written by :meth:`BehaviourRecord.to_json`.
+
+Version 2 writes a non-finite float in an object column as ``{"float": "nan"}``, so that
+the string ``"nan"`` stays a string; version 1 wrote both as ``"nan"``, and is read with
+such strings as floats, as it was written.
+"""
 
 BEHAVIOUR_RTOL = 1e-6
 """Default relative tolerance: a float32 round trip (about 6e-8) passes, a refit does not."""
@@ -51,6 +60,12 @@ BEHAVIOUR_ATOL = 1e-9
 MAX_CANARY_ROWS = 1000
 """Rows kept from a canary sample: enough to exercise every branch, small to store."""
 
+MAX_COLUMN_BYTES = 64 * 2**20
+"""Largest canary column, in bytes of its numpy array (rows times item size): 1000 rows of
+strings of 16,000 characters. A stored record is read only within this bound, so a short
+document cannot claim gigabytes."""
+
+_MAX_DTYPE = 32  # characters of a dtype code: '<M8[ns]' is 7
 _SHOWN_ROWS = 5  # differing rows named in a finding
 
 Columns = dict[str, NDArray[Any]]
@@ -89,10 +104,14 @@ def _rows(columns: Columns, what: str) -> int:
 
 def _encode(name: str, col: NDArray[Any]) -> dict[str, Any]:
     kind = col.dtype.kind
-    if kind in "biuU":
+    if kind in "biu":
         values: list[Any] = col.tolist()
+    elif kind == "U":
+        values = col.tolist()
+        # Written as wide as its longest value: what _decode allocates, whatever was declared.
+        col = col.astype(f"{col.dtype.byteorder}U{max(map(len, values), default=1) or 1}")
     elif kind == "f":
-        values = [v if np.isfinite(v) else str(v) for v in col.astype(float).tolist()]
+        values = [v if math.isfinite(v) else str(v) for v in col.astype(float).tolist()]
     elif kind in "mM":
         values = col.view("int64").tolist()
     elif kind == "O":
@@ -103,34 +122,130 @@ def _encode(name: str, col: NDArray[Any]) -> dict[str, Any]:
                     f"column {name!r} holds a {type(v).__name__}; a canary sample holds "
                     "numbers, strings, booleans, dates or missing values"
                 )
-        values = [str(v) if isinstance(v, float) and not np.isfinite(v) else v for v in values]
+        # {"float": "nan"}: a bare "nan" in a column of strings is the string.
+        values = [{"float": str(v)} if _non_finite(v) else v for v in values]
     else:
         raise ConfigError(f"column {name!r} has dtype {col.dtype}, which a canary cannot store")
+    if len(values) * col.dtype.itemsize > MAX_COLUMN_BYTES:
+        raise ConfigError(
+            f"column {name!r} takes {len(values) * col.dtype.itemsize} bytes, more than the "
+            f"{MAX_COLUMN_BYTES} a canary column may: keep fewer rows (max_rows=) or "
+            "shorter strings"
+        )
     return {"dtype": col.dtype.str, "values": values}
 
 
-def _decode(name: str, document: Any, what: str) -> NDArray[Any]:
+def _non_finite(value: object) -> bool:
+    return isinstance(value, float) and not math.isfinite(value)
+
+
+_NON_FINITE = ("nan", "inf", "-inf")  # str() of the non-finite floats
+_CANARY_KINDS = "biufUmMO"  # the dtype kinds _encode writes
+_NAT = np.iinfo(np.int64).min  # NaT, as _encode writes a date column's integers
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _object_value(value: Any, schema_version: int) -> Any:
+    """One value of an object column, or raise ValueError."""
+    if isinstance(value, dict) and len(value) == 1 and value.get("float") in _NON_FINITE:
+        return float(value["float"])
+    if value is None or isinstance(value, (bool, int, float, str)):
+        if schema_version == 1 and value in _NON_FINITE:
+            return float(value)  # version 1 wrote non-finite floats as these strings
+        return value
+    raise ValueError(f"{reprlib.repr(value)} is not a number, string, boolean or null")
+
+
+def _column(dtype: np.dtype[Any], values: list[Any], schema_version: int) -> NDArray[Any]:
+    """The column ``values`` of ``dtype`` hold; ValueError or OverflowError when a value is
+    not one ``_encode`` writes for that dtype (nothing is coerced: ``"x"`` is no bool)."""
+    kind = dtype.kind
+    if kind == "O":
+        col = np.empty(len(values), dtype=object)
+        col[:] = [_object_value(v, schema_version) for v in values]
+        return col
+    if kind == "f":
+        if not all(_is_int(v) or isinstance(v, float) or v in _NON_FINITE for v in values):
+            raise ValueError("a value that is not a number")
+        with np.errstate(over="raise", invalid="raise"):
+            return np.array([float(v) for v in values], dtype=float).astype(dtype)
+    if kind == "b":
+        if not all(isinstance(v, bool) for v in values):
+            raise ValueError("a value that is not true or false")
+        return np.array(values, dtype=dtype).reshape(len(values))
+    if kind == "U":
+        if not all(isinstance(v, str) and len(v) <= dtype.itemsize // 4 for v in values):
+            raise ValueError(f"a value that is not a string of at most {dtype.itemsize // 4}")
+        # Allocated as wide as the longest value, not as declared: a document declaring
+        # <U25000000 for three letters would otherwise take 300 MB.
+        width = max(map(len, values), default=1) or 1
+        return np.array(values, dtype=f"{dtype.byteorder}U{width}").reshape(len(values))
+    # integers, and dates as integers of their unit
+    limits = np.iinfo(dtype if kind in "iu" else np.int64)
+    if not all(_is_int(v) and limits.min <= v <= limits.max for v in values):
+        raise ValueError(f"a value that is not an integer from {limits.min} to {limits.max}")
+    if kind in "mM":
+        if np.datetime_data(dtype)[0] == "generic" and any(v != _NAT for v in values):
+            raise ValueError("a date other than NaT in a column without a unit")
+        return np.array(values, dtype="int64").view(dtype)
+    return np.array(values, dtype=dtype).reshape(len(values))
+
+
+def _decode(name: str, document: Any, what: str, schema_version: int) -> NDArray[Any]:
     if not isinstance(document, dict) or not isinstance(document.get("values"), list):
         raise SnapshotError(f"{what}: column {name!r} must have a 'dtype' and a 'values' list")
+    unknown = sorted(str(key) for key in document if key not in ("dtype", "values"))
+    if unknown:
+        raise SnapshotError(f"{what}: column {name!r} has unknown field(s) {unknown[:5]}")
+    code = document.get("dtype")
     try:
-        dtype = np.dtype(str(document.get("dtype")))
-    except TypeError as exc:
-        raise SnapshotError(f"{what}: column {name!r} has an unknown dtype") from exc
+        dtype = np.dtype(code) if isinstance(code, str) and len(code) <= _MAX_DTYPE else None
+    except (TypeError, ValueError, OverflowError):
+        dtype = None
+    # Only what _encode writes (a dtype's own spelling, of a kind it stores): no structured
+    # or sub-array dtypes, no aliases.
+    if dtype is None or dtype.str != code or dtype.kind not in _CANARY_KINDS:
+        raise SnapshotError(
+            f"{what}: column {name!r} has dtype {reprlib.repr(code)}, which is not one a "
+            "behaviour record stores (numbers, booleans, strings, dates or objects, "
+            "spelled as numpy.dtype.str: '<f8', '|b1', '<U5', '<M8[ns]', '|O')"
+        )
     values = document["values"]
+    if len(values) * (4 if dtype.kind == "U" else dtype.itemsize) > MAX_COLUMN_BYTES:
+        raise SnapshotError(
+            f"{what}: column {name!r} has {len(values)} rows, more than a canary column holds"
+        )
     try:
-        if dtype.kind == "f":
-            return np.array([float(v) for v in values], dtype=dtype)
-        if dtype.kind in "mM":
-            return np.array(values, dtype="int64").view(dtype)
-        if dtype.kind == "O":
-            col = np.empty(len(values), dtype=object)
-            col[:] = [float(v) if v in ("nan", "inf", "-inf") else v for v in values]
-            return col
-        if dtype.kind in "biuU":
-            return np.array(values, dtype=dtype).reshape(len(values))
-    except (TypeError, ValueError) as exc:
-        raise SnapshotError(f"{what}: column {name!r} has values that are not {dtype}") from exc
-    raise SnapshotError(f"{what}: column {name!r} has dtype {dtype}, which a canary cannot hold")
+        col = _column(dtype, values, schema_version)
+    except (TypeError, ValueError, OverflowError, FloatingPointError) as exc:
+        raise SnapshotError(
+            f"{what}: column {name!r} has values that are not {dtype}: {str(exc)[:200]}"
+        ) from exc
+    if col.nbytes > MAX_COLUMN_BYTES:
+        raise SnapshotError(
+            f"{what}: column {name!r} takes {col.nbytes} bytes, more than the "
+            f"{MAX_COLUMN_BYTES} a canary column may"
+        )
+    return col
+
+
+def _layout_problem(kind: object, inputs: Columns, input_ndim: object) -> str | None:
+    """What makes a record's inputs impossible to replay, or None."""
+    if kind not in _KINDS:
+        return f"'kind' must be one of {', '.join(_KINDS)}, got {reprlib.repr(kind)}"
+    if not _is_int(input_ndim) or input_ndim not in (1, 2):
+        return f"'input_ndim' must be 1 or 2, got {reprlib.repr(input_ndim)}"
+    if kind == "array":
+        expected = {"0"} if input_ndim == 1 else {str(j) for j in range(max(len(inputs), 1))}
+        if set(inputs) != expected:
+            return (
+                f"the inputs of an array record are its columns '0', '1', ... (one, '0', "
+                f"when 'input_ndim' is 1); got {reprlib.repr(sorted(inputs))}"
+            )
+    return None
 
 
 @attrs.frozen(kw_only=True, eq=False)
@@ -151,6 +266,12 @@ class BehaviourRecord:
     input_ndim : int
         1 or 2, for ``"array"`` inputs.
 
+    Raises
+    ------
+    ConfigError
+        When ``kind`` is not one of those, ``input_ndim`` not 1 or 2, or the inputs of an
+        ``"array"`` record are not the columns ``"0"`` to ``"n-1"`` (only ``"0"`` in 1-D).
+
     Examples
     --------
     >>> import numpy as np
@@ -166,6 +287,11 @@ class BehaviourRecord:
     inputs: Columns
     outputs: Columns
     input_ndim: int = 2
+
+    def __attrs_post_init__(self) -> None:
+        problem = _layout_problem(self.kind, self.inputs, self.input_ndim)
+        if problem is not None:
+            raise ConfigError(f"BehaviourRecord: {problem}")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BehaviourRecord):
@@ -244,7 +370,7 @@ class BehaviourRecord:
         >>> import numpy as np
         >>> from modelship.parity import record_behaviour
         >>> record_behaviour(lambda x: x + 1, np.array([1, 2])).to_json()[:40]
-        '{"schema_version": 1, "kind": "array", "'
+        '{"schema_version": 2, "kind": "array", "'
         """
         return json.dumps(self.to_dict(), indent=indent, allow_nan=False)
 
@@ -255,12 +381,17 @@ class BehaviourRecord:
         Raises
         ------
         SnapshotError
-            When the text is not such a record.
+            When the text is not such a record: among others, a value whose type is not
+            its column's (``"x"`` in a column of booleans, ``1000`` in an ``int8`` one), a
+            dtype :meth:`to_json` does not write, a column larger than
+            :data:`MAX_COLUMN_BYTES`, or an array record whose inputs are not the
+            columns ``"0"``, ``"1"``, ... A version 1 document is read as it was written.
 
         Examples
         --------
         >>> from modelship.parity import BehaviourRecord
-        >>> BehaviourRecord.from_json('{"schema_version": 1, "kind": "sql", "inputs": {}}')
+        >>> BehaviourRecord.from_json('{"schema_version": 2, "kind": "sql", "inputs": {},'
+        ...                           ' "outputs": {}}')
         Traceback (most recent call last):
         ...
         modelship.parity.SnapshotError: behaviour record: 'kind' must be one of array, ...
@@ -268,20 +399,22 @@ class BehaviourRecord:
         what = "behaviour record"
         doc = JsonDocument.parse(text, what)
         doc.schema_version(BEHAVIOUR_SCHEMA_VERSION)
+        doc.only("schema_version", "kind", "input_ndim", "inputs", "outputs")
+        version = int(doc.doc["schema_version"])
         kind = doc.text("kind")
-        if kind not in _KINDS:
-            raise SnapshotError(f"{what}: 'kind' must be one of {', '.join(_KINDS)}")
         tables = {}
         for key in ("inputs", "outputs"):
             table = doc.doc.get(key)
             if not isinstance(table, dict):
                 raise SnapshotError(f"{what}: {key!r} must be an object of columns")
-            tables[key] = {name: _decode(name, col, what) for name, col in table.items()}
+            tables[key] = {name: _decode(name, col, what, version) for name, col in table.items()}
             if len({len(col) for col in tables[key].values()}) > 1:
                 raise SnapshotError(f"{what}: the {key} columns have different lengths")
-        ndim = doc.integer("input_ndim") or 2
-        if ndim not in (1, 2) or (kind == "array" and ndim == 1 and set(tables["inputs"]) != {"0"}):
-            raise SnapshotError(f"{what}: 'input_ndim' must be 1 (one column) or 2")
+        ndim = doc.integer("input_ndim")
+        ndim = 2 if ndim is None else ndim
+        problem = _layout_problem(kind, tables["inputs"], ndim)
+        if problem is not None:
+            raise SnapshotError(f"{what}: {problem}")
         return cls(kind=kind, inputs=tables["inputs"], outputs=tables["outputs"], input_ndim=ndim)
 
 
@@ -380,8 +513,18 @@ def compare_behaviour(
     Returns
     -------
     tuple of Finding
-        Empty when every output matches; a single finding when the transform raises or
-        its output has other columns or rows.
+        Empty when every output matches; a single finding when the transform raises, when
+        its output is not a table (a 3-D array, a scalar, ``None``), or when it has other
+        columns or rows.
+
+    Raises
+    ------
+    ConfigError
+        When ``record`` is not a :class:`BehaviourRecord`, ``transform`` is neither
+        callable nor has a ``transform`` method, or a tolerance is negative.
+    MissingDependency
+        When the canary inputs were a pandas or polars data frame and that library is
+        missing.
 
     Examples
     --------
@@ -398,11 +541,17 @@ def compare_behaviour(
     for label, value in (("rtol", rtol), ("atol", atol)):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
             raise ConfigError(f"{label} must be a non-negative number, got {value!r}")
+    if not isinstance(record, BehaviourRecord):
+        raise ConfigError(
+            "record must be a BehaviourRecord (record_behaviour() or "
+            f"BehaviourRecord.from_json()), got {type(record).__name__}"
+        )
     severity = Severity(severity)
     check = "preprocessing_behaviour"
+    function = _transform_function(transform)
+    inputs = record.replay_inputs()  # outside the try: a bad record is not production's fault
     try:
-        produced = _transform_function(transform)(record.replay_inputs())
-        _, outputs, _ = _as_columns(produced, "preprocessing output")
+        produced = function(inputs)
     except (MissingDependency, ConfigError):
         raise
     except Exception as exc:
@@ -412,6 +561,19 @@ def compare_behaviour(
                 severity=severity,
                 message=f"the production preprocessing raised {type(exc).__name__}: {exc} "
                 "on the recorded canary inputs",
+            ),
+        )
+    try:
+        _, outputs, _ = _as_columns(produced, "preprocessing output")
+        _rows(outputs, "production output")
+    except Exception as exc:  # a 3-D array, a scalar, None, ragged columns...
+        return (
+            Finding(
+                check=check,
+                severity=severity,
+                message="the production preprocessing returned what is not a table of "
+                f"columns on the recorded canary inputs ({type(produced).__name__}): {exc}",
+                prod=type(produced).__name__,
             ),
         )
     if list(outputs) != list(record.outputs):

@@ -18,6 +18,7 @@ from modelship.checks import CheckResult, SuiteResult
 from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
 from modelship.parity._findings import ParityReport
+from modelship.parity._pins import marker_environment, read_pins
 from modelship.parity._requirements import Requirements, requirements_txt, resolve_requirements
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._scan import scan_artifact
@@ -49,21 +50,22 @@ def _cmd_requirements(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_requirements(path: str) -> dict[str, str]:
+def _read_text(path: str, what: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}): give the {what} "
+            "as modelship or pip writes it, in UTF-8"
+        ) from None
 
-    text = Path(path).read_text(encoding="utf-8")
+
+def _read_requirements(path: str, prod: EnvironmentSnapshot | None) -> dict[str, str]:
+
+    text = _read_text(path, "requirements")
     if text.lstrip().startswith("{"):
         return dict(Requirements.from_json(text))
-    pins: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
-            continue
-        name, sep, version = line.partition("==")
-        if not sep or not name.strip() or not version.strip():
-            raise ConfigError(f"{path}, line {number}: {raw!r} is not a name==version pin")
-        pins[name.strip()] = version.strip()
-    return pins
+    return read_pins(text, path, marker_environment(prod))
 
 
 def _comparison(args: argparse.Namespace) -> ParityReport:
@@ -74,7 +76,7 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
     if args.snapshot:
         if args.target:
             raise ConfigError("give either --snapshot FILE or REGISTRY MODEL [REF], not both")
-        train = EnvironmentSnapshot.from_json(Path(args.snapshot).read_text(encoding="utf-8"))
+        train = EnvironmentSnapshot.from_json(_read_text(args.snapshot, "snapshot"))
     elif len(args.target) in (2, 3):
         url, model = args.target[0], args.target[1]
         ref = args.target[2] if len(args.target) == 3 else "latest"
@@ -93,13 +95,13 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
             model_size = version.artifact.size
     else:
         raise ConfigError("give --snapshot FILE, or REGISTRY MODEL [REF]")
-    if args.requirements:
-        requirements = _read_requirements(args.requirements)
     prod = (
-        EnvironmentSnapshot.from_json(Path(args.against).read_text(encoding="utf-8"))
+        EnvironmentSnapshot.from_json(_read_text(args.against, "snapshot"))
         if args.against
         else None
     )
+    if args.requirements:  # markers are evaluated where the model is to run
+        requirements = _read_requirements(args.requirements, prod)
     resources = None
     if args.memory is not None or args.cpus is not None or model_size is not None:
         resources = ResourceRequest(memory=args.memory, cpus=args.cpus, model_size=model_size)
@@ -180,7 +182,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     check.add_argument(
         "--requirements",
         metavar="FILE",
-        help="the model's requirements (JSON or name==version lines)",
+        help="the model's requirements (JSON, or name==version lines as pip freeze or "
+        "pip-compile write them; markers are evaluated for the production environment)",
     )
     check.add_argument("--memory", metavar="QTY", help="memory the deployment requests (2Gi)")
     check.add_argument("--cpus", metavar="QTY", help="CPUs the deployment requests (2, 500m)")

@@ -7,7 +7,11 @@ and data...) and collects them in a :class:`ParityReport`.
 
 from __future__ import annotations
 
+import inspect
+import math
+import re
 from collections.abc import Iterator, Mapping
+from fractions import Fraction
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
@@ -56,6 +60,8 @@ _EXPECTED = {
     "requirements": "a mapping of distribution to version (mv.requirements), or None",
     "resources": "a ResourceRequest, or None",
     "rules": "a ParityRules, or None for the defaults",
+    "fingerprint": "a PreprocessingFingerprint (fingerprint_preprocessing()), or None",
+    "behaviour": "a BehaviourRecord (record_behaviour() or BehaviourRecord.from_json()), or None",
 }
 
 
@@ -64,7 +70,11 @@ def _size(value: int | None) -> str:
         return "unknown"
     for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
         if value >= scale:
-            return f"{value / scale:.2f} {unit}"
+            # In integers, rounded half to even as "%.2f" would: value may be beyond any float.
+            hundredths, rest = divmod(value * 100, scale)
+            if 2 * rest > scale or (2 * rest == scale and hundredths % 2):
+                hundredths += 1
+            return f"{hundredths // 100}.{hundredths % 100:02d} {unit}"
     return f"{value} bytes"
 
 
@@ -245,14 +255,15 @@ def _resources(r: _Rules, prod: EnvironmentSnapshot, request: ResourceRequest) -
                 subject="cpus",
             )
     if request.model_size is not None:
-        needed = request.model_size * r.rules.model_memory_factor
+        # Exact: size times factor may be beyond any float (8 EiB times 1e300).
+        needed = math.ceil(request.model_size * Fraction(r.rules.model_memory_factor))
         limit = request.memory if request.memory is not None else offered_memory
         if limit is not None and needed > limit:
             yield from r.finding(
                 "resources",
                 f"the model's {_size(request.model_size)} artifact needs at least "
-                f"{_size(int(needed))} to load; the memory limit is {_size(limit)}",
-                train=int(needed),
+                f"{_size(needed)} to load; the memory limit is {_size(limit)}",
+                train=needed,
                 prod=limit,
                 subject="model_size",
             )
@@ -404,6 +415,8 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
         ("requirements", requirements, (Mapping, type(None))),
         ("resources", resources, (ResourceRequest, type(None))),
         ("rules", rules, (ParityRules, type(None))),
+        ("fingerprint", fingerprint, (PreprocessingFingerprint, type(None))),
+        ("behaviour", behaviour, (BehaviourRecord, type(None))),
     ):
         if not isinstance(value, kind):
             raise ConfigError(f"{label} must be {_EXPECTED[label]}, got {type(value).__name__}")
@@ -412,7 +425,10 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
     if (schema is None) != (data is None):
         raise ConfigError("the schema check needs both schema= and data= (production data)")
     if prod is None:
-        prod = EnvironmentSnapshot.capture(env_allowlist=[*DEFAULT_ENV_ALLOWLIST, *train.env])
+        # train.env's names are looked up exactly: as patterns, a forged "*" would record
+        # every production variable.
+        exactly = [re.sub(r"([*?[])", r"[\1]", name) for name in train.env]
+        prod = EnvironmentSnapshot.capture(env_allowlist=[*DEFAULT_ENV_ALLOWLIST, *exactly])
     r = _Rules(DEFAULT_RULES if rules is None else rules)
     findings: list[Finding] = [
         *_python(r, train, prod),
@@ -450,9 +466,28 @@ def validate_environment_parity(
     True
     >>> validate_environment_parity(train, attrs.evolve(train, os="Darwin"), strict=True)
     False
+
+    Raises
+    ------
+    ConfigError
+        When ``strict`` is not a bool, an option is not one of :func:`compare`'s, or
+        :func:`compare` refuses its arguments.
     """
+    if not isinstance(strict, bool):
+        raise ConfigError(
+            f"strict must be True or False, got {type(strict).__name__} {strict!r:.80}"
+        )
+    unknown = sorted(set(options) - _COMPARE_OPTIONS)
+    if unknown:
+        raise ConfigError(
+            f"validate_environment_parity has no option {', '.join(map(repr, unknown[:5]))}; "
+            f"its options are those of compare(): {', '.join(sorted(_COMPARE_OPTIONS))}"
+        )
     report = compare(train, prod, **options)
     return not report.findings if strict else report.passed
+
+
+_COMPARE_OPTIONS = frozenset(inspect.signature(compare).parameters) - {"train", "prod"}
 
 
 @attrs.frozen(kw_only=True)
@@ -492,7 +527,7 @@ class ParityCheck:
     preprocessing: Any = None
     rules: ParityRules | None = None
     name: str = "environment_parity"
-    severity: Severity = Severity.BLOCKING
+    severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
 
     def run(self) -> CheckResult:
         """Compare, and return the report as a :class:`~modelship.checks.CheckResult`.
@@ -518,4 +553,5 @@ class ParityCheck:
             preprocessing=self.preprocessing,
             rules=self.rules,
         )
-        return report.to_check_result(self.name)
+        # An advisory check reports the same findings without failing the suite.
+        return attrs.evolve(report.to_check_result(self.name), severity=self.severity)

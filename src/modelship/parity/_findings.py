@@ -66,6 +66,16 @@ def _plain(value: Any, depth: int) -> Any:
     return str(value)
 
 
+def _severity(value: Severity | str) -> Severity:
+    try:
+        return Severity(value)
+    except ValueError:
+        raise ConfigError(
+            f"a finding's severity must be one of {', '.join(_SEVERITIES)}, got "
+            f"{reprlib.repr(value)}"
+        ) from None
+
+
 @attrs.frozen(kw_only=True)
 class Finding:
     """One difference between the training and the production environment.
@@ -84,6 +94,14 @@ class Finding:
     subject : str, optional
         What differs, for machines: the package, column or variable name.
 
+    Raises
+    ------
+    ConfigError
+        When ``check`` or ``message`` is not a string, ``subject`` not a string or None,
+        ``severity`` not ``blocking`` or ``advisory``, or ``train`` or ``prod`` nests
+        deeper than :data:`MAX_VALUE_DEPTH`: what :meth:`from_dict` would refuse, so that
+        every finding written reads back.
+
     Examples
     --------
     >>> from modelship.parity import Finding
@@ -95,11 +113,23 @@ class Finding:
     """
 
     check: str
-    severity: Severity = attrs.field(converter=Severity)
+    severity: Severity = attrs.field(converter=_severity)
     message: str
     train: Any = attrs.field(default=None, converter=plain)
     prod: Any = attrs.field(default=None, converter=plain)
     subject: str | None = None
+
+    def __attrs_post_init__(self) -> None:
+        for name, value, optional in (
+            ("check", self.check, False),
+            ("message", self.message, False),
+            ("subject", self.subject, True),
+        ):
+            if not (isinstance(value, str) or (optional and value is None)):
+                raise ConfigError(
+                    f"a finding's {name} must be a string{' or None' if optional else ''}, "
+                    f"got {type(value).__name__} {reprlib.repr(value)}"
+                )
 
     @property
     def blocks(self) -> bool:
@@ -172,12 +202,26 @@ _SEVERITIES = tuple(severity.value for severity in Severity)
 
 
 def _findings(value: Iterable[Finding]) -> tuple[Finding, ...]:
-    return tuple(sorted(value, key=lambda finding: not finding.blocks))  # stable
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ConfigError(f"a parity report needs a list of Finding, got {type(value).__name__}")
+    findings = tuple(value)
+    for finding in findings:
+        if not isinstance(finding, Finding):
+            raise ConfigError(
+                f"a parity report holds Finding records, got {type(finding).__name__} "
+                f"{reprlib.repr(finding)}"
+            )
+    return tuple(sorted(findings, key=lambda finding: not finding.blocks))  # stable
 
 
 @attrs.frozen
 class ParityReport:
     """The findings of :func:`~modelship.parity.compare`, blocking ones first.
+
+    Raises
+    ------
+    ConfigError
+        When ``findings`` is not a list of :class:`Finding`.
 
     Examples
     --------

@@ -95,6 +95,24 @@ def normalize_name(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def pin_conflict(packages: Mapping[str, str], name: str) -> str | None:
+    """Two keys of ``packages`` that name one distribution (``Foo_Bar``, ``foo-bar``)
+    pinned to different versions, said as a message starting with ``name``; or None.
+
+    Keeping either pin would depend on the order of the keys.
+    """
+    seen: dict[str, tuple[str, str]] = {}
+    for package, version in packages.items():
+        first = seen.setdefault(normalize_name(package), (package, version))
+        if first[1] != version:
+            return (
+                f"{name} pins {reprlib.repr(first[0])} to {reprlib.repr(first[1])} and "
+                f"{reprlib.repr(package)} to {reprlib.repr(version)}: both name the "
+                f"distribution {normalize_name(package)!r} (PEP 503); keep one pin"
+            )
+    return None
+
+
 @until_path_changes
 def installed_packages() -> Mapping[str, str]:
     """Installed distribution (normalised name) to version; shared, do not mutate."""

@@ -15,7 +15,7 @@ import re
 import reprlib
 import sys
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import attrs
@@ -23,6 +23,7 @@ import attrs
 from modelship._params import Interval, validate_params
 from modelship.errors import ConfigError
 from modelship.parity._errors import (
+    ArtifactScanError,
     EnvironmentMismatch,
     EnvironmentMismatchWarning,
     SnapshotError,
@@ -32,6 +33,7 @@ from modelship.parity._installed import (
     installed_packages,
     module_distributions,
     normalize_name,
+    pin_conflict,
 )
 from modelship.parity._json import JsonDocument
 from modelship.parity._scan import ArtifactScan
@@ -81,6 +83,28 @@ def _requirements_problem(requirements: Mapping[Any, Any], name: str) -> str | N
                 f"(at most {MAX_TEXT} characters), got {type(version).__name__} "
                 f"{reprlib.repr(version)}"
             )
+    return pin_conflict(requirements, name)
+
+
+def _module_problem(value: object, name: str) -> str | None:
+    """What is wrong with ``value`` as a list of module names, or None.
+
+    A module name is dotted Python identifiers (``my_features.encoders``): nothing else
+    can be imported, and nothing else can break out of the comment
+    :func:`requirements_txt` writes it in (no line break is an identifier character).
+    """
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        return f"{name} must be a list of module names, got {type(value).__name__}"
+    for module in value:
+        if (
+            not isinstance(module, str)
+            or len(module) > MAX_TEXT
+            or not all(part.isidentifier() for part in module.split("."))
+        ):
+            return (
+                f"{name} has {reprlib.repr(module)}, which is not a module name (dotted "
+                "Python identifiers, as in 'my_features.encoders')"
+            )
     return None
 
 
@@ -89,8 +113,28 @@ def _sorted_packages(value: Mapping[str, str]) -> dict[str, str]:
     return {normalize_name(k): v for k, v in sorted(value.items())}
 
 
-def _sorted_tuple(value: Any) -> tuple[str, ...]:
-    return tuple(sorted({str(item) for item in value}))
+def _module_names(value: Iterable[str], field: str) -> tuple[str, ...]:
+    """``value`` sorted, each once, every name checked."""
+    problem = _module_problem(value, f"Requirements: {field}")
+    if problem is not None:
+        raise ConfigError(problem)
+    return tuple(sorted(set(value)))
+
+
+def _modules(value: Iterable[str]) -> tuple[str, ...]:
+    return _module_names(value, "modules")
+
+
+def _unresolved(value: Iterable[str]) -> tuple[str, ...]:
+    return _module_names(value, "unresolved")
+
+
+def _count(instance: Any, attribute: attrs.Attribute[Any], value: object) -> None:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ConfigError(
+            f"Requirements: {attribute.name} must be an integer >= 0, got "
+            f"{type(value).__name__} {reprlib.repr(value)}"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -127,13 +171,16 @@ class Requirements(Mapping[str, str]):
     ------
     ConfigError
         When ``packages`` is not a mapping of distribution name to version string (the
-        rule :func:`check_installed` applies when the model is loaded).
+        rule :func:`check_installed` applies when the model is loaded), or pins two
+        spellings of one name (``Foo_Bar``, ``foo-bar``) to different versions; when
+        ``modules`` or ``unresolved`` is not a list of module names (dotted Python
+        identifiers); when ``dynamic`` is not an integer >= 0.
     """
 
     packages: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted_packages)
-    modules: tuple[str, ...] = attrs.field(default=(), converter=_sorted_tuple)
-    unresolved: tuple[str, ...] = attrs.field(default=(), converter=_sorted_tuple)
-    dynamic: int = 0
+    modules: tuple[str, ...] = attrs.field(default=(), converter=_modules)
+    unresolved: tuple[str, ...] = attrs.field(default=(), converter=_unresolved)
+    dynamic: int = attrs.field(default=0, validator=_count)
 
     def __getitem__(self, name: str) -> str:
         return self.packages[normalize_name(name)]
@@ -182,7 +229,9 @@ class Requirements(Mapping[str, str]):
         SnapshotError
             When the text is not such a document: among others, when a package is not a
             distribution name (PEP 508) or its version is longer than 200 characters, as
-            :func:`check_installed` would refuse it.
+            :func:`check_installed` would refuse it, when two spellings of one name are
+            pinned to different versions, when a module is not a dotted Python identifier,
+            or when the document has a field :meth:`to_json` does not write.
 
         Examples
         --------
@@ -198,15 +247,21 @@ class Requirements(Mapping[str, str]):
         """
         doc = JsonDocument.parse(text, "requirements")
         doc.schema_version(REQUIREMENTS_SCHEMA_VERSION)
+        doc.only("schema_version", "packages", "modules", "unresolved", "dynamic")
         packages = doc.text_map("packages")
-        problem = _requirements_problem(packages, "requirements: packages")
+        modules, unresolved = doc.text_list("modules"), doc.text_list("unresolved")
+        problem = (
+            _requirements_problem(packages, "requirements: packages")
+            or _module_problem(modules, "requirements: modules")
+            or _module_problem(unresolved, "requirements: unresolved")
+        )
         if problem is not None:
             raise SnapshotError(problem)
         return cls(
             packages=packages,
-            modules=doc.text_list("modules"),
-            unresolved=doc.text_list("unresolved"),
-            dynamic=doc.integer("dynamic") or 0,
+            modules=modules,
+            unresolved=unresolved,
+            dynamic=doc.integer("dynamic", minimum=0) or 0,
         )
 
 
@@ -232,6 +287,12 @@ def resolve_requirements(
     >>> reqs = resolve_requirements(scan_artifact(buf.getvalue()))
     >>> sorted(reqs), reqs.modules
     (['joblib', 'numpy'], ('joblib', 'numpy'))
+
+    Raises
+    ------
+    ArtifactScanError
+        When a module of ``scan`` is not a dotted Python identifier: no import could load
+        it, so the artifact is damaged or was crafted.
     """
     if distributions is None:
         distributions = module_distributions()
@@ -239,6 +300,9 @@ def resolve_requirements(
     packages: dict[str, str] = {}
     modules: set[str] = set()
     unresolved: set[str] = set()
+    problem = _module_problem(scan.modules, "the artifact's modules")
+    if problem is not None:  # no import could load it: the artifact was crafted or damaged
+        raise ArtifactScanError(f"{problem}; the artifact is damaged or was crafted")
     for module in scan.modules:
         if module == "__main__":
             unresolved.add(module)
@@ -282,6 +346,9 @@ def requirements_txt(requirements: Mapping[str, str]) -> str:
             raise SnapshotError(f"{name}: {version!r} is not a version pip can pin")
         lines.append(f"{normalize_name(name)}=={version}")
     unresolved = requirements.unresolved if isinstance(requirements, Requirements) else ()
+    problem = _module_problem(unresolved, "requirements: unresolved")
+    if problem is not None:  # a comment line broken by a newline would be read by pip
+        raise SnapshotError(problem)
     if unresolved:
         lines.append(
             "# not from any installed distribution (ship this code with the model): "
@@ -486,7 +553,8 @@ def check_installed(
     mismatches = []
     for name, recorded in sorted(check_requirements(requirements).items()):
         installed = _installed_version(name)
-        if installed != recorded:
+        # As compare() judges it: "26.1" recorded and "26.1.0" installed are one release.
+        if installed is None or version_change(recorded, installed) is not None:
             mismatches.append(
                 PackageMismatch(
                     package=normalize_name(name), recorded=recorded, installed=installed

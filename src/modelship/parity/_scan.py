@@ -386,7 +386,7 @@ class _Scanner:
         if not isinstance(shape, tuple) or not all(
             isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in shape
         ):
-            raise ArtifactScanError(f"a joblib array wrapper with a bad shape: {shape!r}")
+            raise ArtifactScanError(f"a joblib array wrapper with a bad shape: {_describe(shape)}")
         itemsize, hasobject = _dtype_layout(dtype)
         if hasobject:
             self.scan(depth + 1)  # joblib pickles object arrays as a nested pickle
@@ -414,20 +414,30 @@ def _dtype_layout(dtype: Any) -> tuple[int, bool]:
     if elsize > 0 or hasobject:
         return max(elsize, 0), hasobject
     if not isinstance(spec, str):
-        raise ArtifactScanError(f"a joblib array with an unreadable dtype {spec!r}")
+        raise ArtifactScanError(f"a joblib array with an unreadable dtype {_describe(spec)}")
     import numpy as np  # parses a type code only: no code from the artifact runs
 
     try:
         return np.dtype(spec).itemsize, False
-    except TypeError as exc:
-        raise ArtifactScanError(f"a joblib array with an unknown dtype {spec!r}") from exc
+    except (TypeError, ValueError, OverflowError) as exc:  # numpy refuses the type code
+        raise ArtifactScanError(f"a joblib array with an unknown dtype {_describe(spec)}") from exc
 
 
-def _dict(pairs: Any) -> Any:
-    try:
-        return dict(pairs)
-    except TypeError:  # an unhashable symbolic key: the values are not needed
-        return _Unknown()
+def _describe(value: Any) -> str:
+    """``value`` for an error message: a string quoted (shortened), anything else by its
+    type, since the repr of a crafted symbolic value can recurse a million levels deep."""
+    if isinstance(value, str):
+        return repr(value[:80])
+    if isinstance(value, tuple) and all(isinstance(n, int) for n in value[:8]):
+        return repr(value[:8])
+    return f"a {type(value).__name__}"
+
+
+def _dict(pairs: Any) -> dict[str, Any]:
+    # Only string keys are ever looked up (a joblib wrapper's "shape" and "dtype"). Any
+    # other key is never stored: hashing a crafted symbolic tuple nested a million deep
+    # recurses in C and kills the interpreter.
+    return {key: value for key, value in pairs if isinstance(key, str)}
 
 
 def _extend(target: Any, items: list[Any]) -> None:
@@ -437,11 +447,7 @@ def _extend(target: Any, items: list[Any]) -> None:
 
 def _update(target: Any, pairs: list[tuple[Any, Any]]) -> None:
     if isinstance(target, dict):
-        for key, value in pairs:
-            try:
-                target[key] = value
-            except TypeError:
-                continue
+        target.update(_dict(pairs))
 
 
 _PUSH_ARG = frozenset(
@@ -476,8 +482,19 @@ class _ReadOnly:
     one, and a decompressing stream cannot always say where it is."""
 
     def __init__(self, stream: _Readable) -> None:
-        self.read = stream.read
+        self._stream = stream
         self.readline = stream.readline
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Up to ``size`` bytes, read a chunk at a time: a length claimed by an opcode
+        (``BINBYTES8`` may claim 2**62 bytes) is never allocated before the bytes exist."""
+        if size <= _CHUNK:
+            return self._stream.read(size)
+        held = io.BytesIO()  # getvalue() hands over its buffer without a copy
+        # Bound: each pass reads >= 1 byte of what is left, or stops at the end.
+        while (left := size - held.tell()) > 0 and (chunk := self._stream.read(min(left, _CHUNK))):
+            held.write(chunk)
+        return held.getvalue()
 
 
 def _genops(stream: _Readable) -> Iterator[tuple[Any, Any]]:

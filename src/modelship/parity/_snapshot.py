@@ -32,7 +32,12 @@ from typing import Any
 import attrs
 
 from modelship.parity._errors import SnapshotError
-from modelship.parity._installed import MAX_TEXT, installed_packages, normalize_name
+from modelship.parity._installed import (
+    MAX_TEXT,
+    installed_packages,
+    normalize_name,
+    pin_conflict,
+)
 from modelship.parity._json import JsonDocument
 from modelship.parity._secrets import is_secret
 
@@ -78,10 +83,11 @@ def _mapping(field: str, value: object) -> Mapping[Any, Any]:
 
 
 def _packages(value: Mapping[str, str]) -> dict[str, str]:
-    return {
-        normalize_name(str(name)): str(version)
-        for name, version in _mapping("packages", value).items()
-    }
+    packages = {str(name): str(version) for name, version in _mapping("packages", value).items()}
+    conflict = pin_conflict(packages, "EnvironmentSnapshot: 'packages'")
+    if conflict is not None:
+        raise SnapshotError(conflict)
+    return {normalize_name(name): version for name, version in packages.items()}
 
 
 def _env(value: Mapping[str, str]) -> dict[str, str]:
@@ -184,6 +190,8 @@ class EnvironmentSnapshot:
     locale, encoding, timezone : str, optional
     env : Mapping[str, str]
         Allow-listed environment variables; never a credential (see :func:`is_secret`).
+        Each name is a shell variable name (letters, digits and ``_``, not starting with a
+        digit).
     captured_at : str
         ISO-8601 UTC time of the capture.
 
@@ -192,7 +200,8 @@ class EnvironmentSnapshot:
     SnapshotError
         When a field breaks a rule :meth:`from_dict` applies to a stored snapshot
         (``cpu_count >= 1``, sizes ``>= 0``, ``captured_at`` with its UTC offset, a
-        Python version, versions of at most 200 characters...), so that every snapshot
+        Python version, versions of at most 200 characters, no two spellings of one
+        distribution at different versions, variable names in ``env``...), so that every snapshot
         :meth:`to_json` writes reads back.
 
     Examples
@@ -329,7 +338,8 @@ class EnvironmentSnapshot:
         env = {
             name: value
             for name, value in os.environ.items()
-            if any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+            if _VARIABLE_NAME.fullmatch(name)
+            and any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
         }
         meminfo, cgroups = _meminfo(), _Cgroups()
         return cls(
@@ -471,9 +481,25 @@ def _fields(doc: JsonDocument) -> dict[str, Any]:
         "locale": doc.opt_text("locale", required=True),
         "encoding": doc.opt_text("encoding", required=True),
         "timezone": doc.opt_text("timezone", required=True),
-        "env": doc.text_map("env", required=True),
+        "env": _env_names(doc),
         "captured_at": _captured_at(doc),
     }
+
+
+# A POSIX shell's variable names: the only names capture() records, and what compare()
+# looks up in production, exactly (never as a pattern: a stored "*" would record all).
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _env_names(doc: JsonDocument) -> dict[str, str]:
+    env = doc.text_map("env", required=True)
+    for name in env:
+        if not (isinstance(name, str) and len(name) <= MAX_TEXT and _VARIABLE_NAME.fullmatch(name)):
+            raise SnapshotError(
+                f"{doc.what}: 'env' has {reprlib.repr(name)}, which is not a variable name "
+                "(letters, digits and _, not starting with a digit, as in 'OMP_NUM_THREADS')"
+            )
+    return env
 
 
 def _python_version(doc: JsonDocument) -> str:
