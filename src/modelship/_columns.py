@@ -32,6 +32,7 @@ from modelship.errors import CheckInputError, ModelshipError
 __all__ = [
     "MISSING_TYPE_NAMES",
     "Encoded",
+    "check_same_index",
     "column_array",
     "encoded_column",
     "is_missing",
@@ -126,6 +127,52 @@ def column_array(value: Any, what: str = "a column") -> NDArray[Any]:
         raise
     except Exception as exc:  # the library's own error, of any type: named, and chained
         raise unreadable(what, exc) from exc
+
+
+def check_same_index(inputs: Mapping[str, Any]) -> None:
+    """Refuse pandas inputs whose row labels differ: rows are paired by position.
+
+    ``inputs`` maps what each input is called to its value; a mapping value (several
+    columns) is looked into. Among the pandas Series and DataFrames found, every index must
+    ``.equals()`` the first one's: pandas would pair such rows by label, the checks pair
+    them by position, and a shuffled or filtered index would silently pair the wrong rows.
+    Other inputs (arrays, lists, polars, arrow) have no row labels and are not compared.
+
+    Raises
+    ------
+    CheckInputError
+        Naming the two inputs whose indexes differ, and how to align them.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> check_same_index({"y_true": pd.Series([0, 1]), "y_pred": [1, 0]})
+    >>> check_same_index({"y_true": pd.Series([0, 1]), "y_pred": pd.Series([1, 0], index=[1, 0])})
+    Traceback (most recent call last):
+    ...
+    modelship.errors.CheckInputError: y_pred and y_true are pandas objects with different ...
+    """
+    first: tuple[str, Any] | None = None
+    for what, value in _pandas_objects(inputs):
+        if first is None:
+            first = (what, value.index)
+        elif not value.index.equals(first[1]):
+            raise CheckInputError(
+                f"{what} and {first[0]} are pandas objects with different indexes (their "
+                "rows would be paired by position, not by label); align them first "
+                "(`.reindex(other.index)`), or drop the labels on all of them "
+                "(`.reset_index(drop=True)`, or pass `.to_numpy()`)"
+            )
+
+
+def _pandas_objects(inputs: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    found = []
+    for what, value in inputs.items():
+        if isinstance(value, Mapping):
+            found += _pandas_objects({f"{what} {k!r}": v for k, v in value.items()})
+        elif type(value).__module__.startswith("pandas") and hasattr(value, "index"):
+            found.append((what, value))
+    return found
 
 
 def unreadable(what: str, exc: BaseException) -> CheckInputError:

@@ -154,3 +154,11 @@ def test_an_unwritable_report_path_exits_2_with_a_clean_message(
         f"modelship: ConfigError: cannot write {target}: {blocker} is a file, not a folder; "
         "choose a writable path\n"
     )
+
+
+def test_prediction_and_score_together_are_refused(holdout: Path, capsys: Any) -> None:
+    argv = ["check", "bias", "--data", holdout, "--label", "y", "--sensitive", "sex"]
+    with pytest.raises(SystemExit) as exited:
+        cli(*argv, "--prediction", "fair", "--score", "good")
+    assert exited.value.code == 2
+    assert "--score: not allowed with argument --prediction" in capsys.readouterr().err

@@ -15,10 +15,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import column_array, encoded_column
-from modelship._json import jsonable
+from modelship._columns import check_same_index, column_array, encoded_column
+from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
-from modelship.checks._records import finite_or_none, record_from_dict
+from modelship.checks._records import finite_or_none, object_field, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import RawColumn, raw_columns
 from modelship.checks.stats import _fairness as sf
@@ -59,9 +59,19 @@ _GROUP_RATES = (
     "accuracy",
 )
 
+# Groups with rows per feature set (a feature, or the intersection of several) beyond
+# which the check refuses: every group is a record of the result, and with more groups
+# than this a holdout of a million rows leaves fewer than 100 rows a group on average,
+# most of them under min_group_size. Counting is bounded by the rows either way.
+MAX_GROUPS = 10_000
+
 Task = Literal["classification", "regression"]
 SmallGroups = Literal["skip", "warn", "fail", "ignore"]
 Gate = Literal["estimate", "interval"]
+
+
+def _tuple(value: Sequence[str]) -> tuple[str, ...]:
+    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -82,7 +92,7 @@ class GroupMetrics:
     """
 
     label: str
-    feature_set: tuple[str, ...]
+    feature_set: tuple[str, ...] = attrs.field(converter=_tuple)
     count: int
     selection_rate: float | None = attrs.field(default=None, converter=finite_or_none)
     true_positive_rate: float | None = attrs.field(default=None, converter=finite_or_none)
@@ -116,7 +126,7 @@ class Disparity:
 
     name: str
     metric: str
-    feature_set: tuple[str, ...]
+    feature_set: tuple[str, ...] = attrs.field(converter=_tuple)
     value: float | None = attrs.field(converter=finite_or_none)
     ci_low: float | None = attrs.field(converter=finite_or_none)
     ci_high: float | None = attrs.field(converter=finite_or_none)
@@ -132,10 +142,6 @@ class Disparity:
     def is_ratio(self) -> bool:
         """Whether this is a ratio (1 at parity, smaller is worse)."""
         return self.metric in _RATIOS
-
-
-def _tuple(value: Sequence[str]) -> tuple[str, ...]:
-    return tuple(value)
 
 
 @attrs.frozen(kw_only=True)
@@ -155,6 +161,8 @@ class BiasResult(CheckResult):
     >>> BiasResult(name="bias", status="pass").disparities
     {}
     """
+
+    result_type: ClassVar[str] = "bias"
 
     disparities: Mapping[str, Disparity] = attrs.field(factory=dict)
     groups: Mapping[str, GroupMetrics] = attrs.field(factory=dict)
@@ -183,18 +191,22 @@ class BiasResult(CheckResult):
         >>> result = BiasResult(name="bias", status="pass")
         >>> BiasResult.from_dict(result.to_dict()) == result
         True
+
+        Raises
+        ------
+        ConfigError
+            When the document is malformed: a field missing, or of the wrong type or value.
         """
-        base = CheckResult.from_dict(data)
-        disparities = {
-            key: record_from_dict(Disparity, {**value, "feature_set": tuple(value["feature_set"])})
-            for key, value in data.get("disparities", {}).items()
-        }
-        groups = {
-            key: record_from_dict(
-                GroupMetrics, {**value, "feature_set": tuple(value["feature_set"])}
-            )
-            for key, value in data.get("groups", {}).items()
-        }
+        with malformed("bias result", "write it with BiasResult.to_dict"):
+            base = CheckResult.from_dict(data)
+            disparities = {
+                key: record_from_dict(Disparity, value)
+                for key, value in object_field(data, "disparities").items()
+            }
+            groups = {
+                key: record_from_dict(GroupMetrics, value)
+                for key, value in object_field(data, "groups").items()
+            }
         fields = {field.name: getattr(base, field.name) for field in attrs.fields(CheckResult)}
         return cls(**fields, disparities=disparities, groups=groups)
 
@@ -419,6 +431,9 @@ class Bias:
     # --- inputs ---
 
     def _inputs(self) -> tuple[Any, Any, dict[str, RawColumn]]:
+        check_same_index(
+            {"y_true": self.y_true, "y_pred": self.y_pred, "sensitive": self.sensitive}
+        )
         features = _features(self.sensitive)
         if self.task == "regression":
             y_true: Any = _real(self.y_true, "y_true")
@@ -467,57 +482,65 @@ class Bias:
                 f"feature; groups: {sorted({label for _, labels in coded for label in labels})}"
             )
         sizes = [len(labels) for _, labels in coded]
-        flat: npt.NDArray[Any]
+        regression = self.task == "regression"
         if fast is not None:
-            flat = fast[0]
+            flat, combos = fast[0], None
         else:
-            joint = sf.intersect([codes for codes, _ in coded], sizes)
-            n_joint = math.prod(sizes)
-            if self.task == "regression":
-                flat = sf.regression_table(joint, n_joint, y_true, y_pred)
-            else:
-                y_true = _labels(y_true, "y_true", check=True)
-                y_pred = _labels(y_pred, "y_pred", check=True)
-                flat = sf.confusion_table(joint, n_joint, y_true, y_pred)
-        cube = flat.reshape(*sizes, flat.shape[-1])
+            flat, combos = self._count([codes for codes, _ in coded], sizes, y_true, y_pred)
+        marginals = (
+            [flat]
+            if combos is None
+            else [sf.group_sums(combos[:, i], sizes[i], flat) for i in range(len(names))]
+        )
+
+        def rows(table: npt.NDArray[Any]) -> npt.NDArray[Any]:
+            return table[:, 0] if regression else table.sum(axis=1)
+
         for i, name in enumerate(names):
-            others = tuple(j for j in range(len(names)) if j != i)
-            marginal = cube.sum(axis=others).reshape(sizes[i], -1)
-            nonempty = np.flatnonzero(
-                marginal[:, 0] if self.task == "regression" else marginal.sum(axis=1)
-            )
+            nonempty = np.flatnonzero(rows(marginals[i]))
             if len(nonempty) < 2:
                 raise TooFewGroups(
                     f"sensitive feature {name!r} has a single group "
                     f"{coded[i][1][nonempty[0]]!r}: a disparity needs at least two groups"
                 )
-        subsets: list[tuple[int, ...]] = [(i,) for i in range(len(names))]
-        if self.intersections and len(names) > 1:
-            subsets.append(tuple(range(len(names))))
-        several = len(subsets) > 1
+        several = len(names) > 1
+        sets: list[tuple[tuple[int, ...], npt.NDArray[Any], npt.NDArray[np.intp]]] = [
+            ((i,), marginals[i], np.arange(sizes[i])[:, None]) for i in range(len(names))
+        ]
+        if combos is not None and self.intersections:
+            sets.append((tuple(range(len(names))), flat, combos))
         out = []
-        for subset in subsets:
-            others = tuple(i for i in range(len(names)) if i not in subset)
-            table = cube.sum(axis=others) if others else cube
-            table = table.reshape(-1, flat.shape[-1])
+        for subset, table, codes in sets:
+            keep = np.flatnonzero(rows(table) > 0)
+            _check_group_count(len(keep), [names[i] for i in subset])
             keys = [
                 "&".join(
                     f"{names[i]}={coded[i][1][j]}" if several else coded[i][1][j]
-                    for i, j in zip(subset, index, strict=True)
+                    for i, j in zip(subset, codes[k].tolist(), strict=True)
                 )
-                for index in np.ndindex(*(sizes[i] for i in subset))
+                for k in keep.tolist()
             ]
-            present = table[:, 0 if self.task == "regression" else slice(None)]
-            counts = present if self.task == "regression" else table.sum(axis=1)
-            keep = np.flatnonzero(counts > 0)
             out.append(
                 _FeatureSet(
-                    names=tuple(names[i] for i in subset),
-                    labels=tuple(keys[k] for k in keep),
-                    table=table[keep],
+                    names=tuple(names[i] for i in subset), labels=tuple(keys), table=table[keep]
                 )
             )
         return out
+
+    def _count(
+        self, codes: list[Any], sizes: list[int], y_true: Any, y_pred: Any
+    ) -> tuple[npt.NDArray[Any], npt.NDArray[np.intp] | None]:
+        """The count (or regression) table by group and, with several features, the
+        combination of feature codes of each of its rows (only those present)."""
+        joint, n_joint, combos = codes[0], sizes[0], None
+        if len(codes) > 1:
+            joint, combos = sf.combine_codes(codes, sizes)
+            n_joint = len(combos)
+        if self.task == "regression":
+            return sf.regression_table(joint, n_joint, y_true, y_pred), combos
+        y_true = _labels(y_true, "y_true", check=True)
+        y_pred = _labels(y_pred, "y_pred", check=True)
+        return sf.confusion_table(joint, n_joint, y_true, y_pred), combos
 
     # --- the engine ---
 
@@ -657,11 +680,8 @@ class Bias:
                         for g in np.flatnonzero(~np.isfinite(rates[rate]))
                     }
                 )
-                what = " and ".join(sf.RATES_USED[name]).replace("_", " ")
-                reason = (
-                    f"{name} is undefined: {what} has no value for group(s) {undefined} "
-                    "(no positives, no negatives or nothing predicted positive there)"
-                )
+                reference_label = None if reference is None else labels[reference]
+                reason = _undefined_reason(name, undefined, reference_label)
                 found[key] = self._error(key, name, fs, thresholds[name], reason)
                 continue
             found[key] = self._disparity(
@@ -703,7 +723,7 @@ class Bias:
         labels: Sequence[str],
     ) -> Disparity:
         ratio = metric in _RATIOS
-        rate = rates[sf.RATES_USED[metric][0]]
+        rate = _driving_rate(metric, rates)
         lowest, highest = labels[int(np.argmin(rate))], labels[int(np.argmax(rate))]
         interval = f"{estimate.value:.3g} [{estimate.ci_low:.3g}, {estimate.ci_high:.3g}]"
         if threshold is None:
@@ -794,8 +814,9 @@ class Bias:
         if skipped:
             note = f"{len(skipped)} groups under {self.min_group_size} rows skipped: {skipped[:5]}"
             reason += f"; {note}"
-            if self.small_groups == "fail" and status is Status.PASS:
+            if self.small_groups == "fail" and status in (Status.PASS, Status.WARN):
                 status = Status.FAIL
+                reason += " (small_groups='fail')"
             elif self.small_groups == "warn" and status is Status.PASS:
                 status = Status.WARN
         columns = [
@@ -834,4 +855,50 @@ class Bias:
             },
             disparities=dict(disparities),
             groups=dict(groups),
+        )
+
+
+def _driving_rate(metric: str, rates: Mapping[str, Any]) -> npt.NDArray[np.float64]:
+    """The group rate that sets ``metric``'s value, to name its lowest and highest groups.
+
+    Equalized odds reads two rates (TPR and FPR) and takes the larger gap (the smaller
+    ratio); the groups named are those of that rate. On a tie, the first rate (TPR).
+    """
+    used = [np.asarray(rates[name], dtype=np.float64) for name in sf.RATES_USED[metric]]
+    if len(used) == 1:
+        return used[0]
+
+    def gap(rate: npt.NDArray[np.float64]) -> float:
+        low, high = float(rate.min()), float(rate.max())
+        if metric in _RATIOS:
+            return -(1.0 if high == 0 else low / high)
+        return high - low
+
+    return max(used, key=gap)
+
+
+def _undefined_reason(metric: str, undefined: Sequence[str], reference: str | None) -> str:
+    """Why ``metric`` has no value: the groups without its rate, or a zero reference rate."""
+    what = " and ".join(sf.RATES_USED[metric]).replace("_", " ")
+    if undefined:
+        return (
+            f"{metric} is undefined: {what} has no value for group(s) {list(undefined)} "
+            "(no positives, no negatives or nothing predicted positive there)"
+        )
+    if reference is not None:  # every rate is there: a ratio to a zero rate
+        return (
+            f"{metric} is undefined: the reference group {reference!r} has {what} 0 while "
+            "other groups do not, so the ratio divides by zero; choose another "
+            "reference_group or drop it to compare min with max"
+        )
+    return f"{metric} is undefined on these groups' {what}"
+
+
+def _check_group_count(count: int, names: Sequence[str]) -> None:
+    if count > MAX_GROUPS:
+        raise CheckInputError(
+            f"feature set {'&'.join(names)!r} has {count:,} groups with rows, more than "
+            f"{MAX_GROUPS:,}: one record per group would be read by nobody, and almost all "
+            "would be too small to judge; pass fewer or coarser sensitive features (bin "
+            "ages, group regions)" + (", or intersections=False" if len(names) > 1 else "")
         )

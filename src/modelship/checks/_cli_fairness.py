@@ -154,8 +154,11 @@ def add_fairness_commands(
         "Exit 0 pass, 1 blocking failure (--strict: any warning), 2 error.",
     )
     _add_common(bias)
-    bias.add_argument("--prediction", metavar="COL", help="predicted labels (0/1)")
-    bias.add_argument("--score", metavar="COL", help="scores, turned into labels by --threshold")
+    predicted = bias.add_mutually_exclusive_group()  # one column holds the predictions
+    predicted.add_argument("--prediction", metavar="COL", help="predicted labels (0/1)")
+    predicted.add_argument(
+        "--score", metavar="COL", help="scores, turned into labels by --threshold"
+    )
     bias.add_argument("--threshold", type=float, default=0.5, help="score threshold (0.5)")
     bias.add_argument(
         "--sensitive", nargs="+", required=True, metavar="COL", help="sensitive feature columns"

@@ -22,10 +22,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import column_array
-from modelship._json import jsonable
+from modelship._columns import check_same_index, column_array
+from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
-from modelship.checks._records import finite_or_none, record_from_dict
+from modelship.checks._records import finite_or_none, object_field, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
 from modelship.checks.stats import _metrics as sm
@@ -149,6 +149,8 @@ class DegradationResult(CheckResult):
     {}
     """
 
+    result_type: ClassVar[str] = "degradation"
+
     metrics: Mapping[str, MetricComparison] = attrs.field(factory=dict)
     slices: Mapping[str, Mapping[str, MetricComparison]] = attrs.field(factory=dict)
     worst_segments: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
@@ -185,23 +187,42 @@ class DegradationResult(CheckResult):
         >>> result = DegradationResult(name="d", status="pass")
         >>> DegradationResult.from_dict(result.to_dict()) == result
         True
+
+        Raises
+        ------
+        ConfigError
+            When the document is malformed: a field missing, or of the wrong type or value.
         """
-        base = CheckResult.from_dict(data)
+        with malformed("degradation result", "write it with DegradationResult.to_dict"):
+            base = CheckResult.from_dict(data)
+            performance = data.get("performance")
+            worst = data.get("worst_segments", [])
+            if not isinstance(worst, list) or not all(isinstance(s, str) for s in worst):
+                raise TypeError(f"'worst_segments' must be a list of text, got {worst!r}")
+            metrics = {
+                k: record_from_dict(MetricComparison, v)
+                for k, v in object_field(data, "metrics").items()
+            }
+            all_slices = object_field(data, "slices")
+            slices = {
+                segment: {
+                    k: record_from_dict(MetricComparison, v)
+                    for k, v in object_field(all_slices, segment).items()
+                }
+                for segment in all_slices
+            }
+            performance_record = (
+                None
+                if performance is None
+                else record_from_dict(PerformanceComparison, performance)
+            )
         fields = {field.name: getattr(base, field.name) for field in attrs.fields(CheckResult)}
-        performance = data.get("performance")
         return cls(
             **fields,
-            metrics={
-                k: record_from_dict(MetricComparison, v) for k, v in data.get("metrics", {}).items()
-            },
-            slices={
-                segment: {k: record_from_dict(MetricComparison, v) for k, v in found.items()}
-                for segment, found in data.get("slices", {}).items()
-            },
-            worst_segments=data.get("worst_segments", ()),
-            performance=None
-            if performance is None
-            else record_from_dict(PerformanceComparison, performance),
+            metrics=metrics,
+            slices=slices,
+            worst_segments=worst,
+            performance=performance_record,
         )
 
 
@@ -418,7 +439,7 @@ class Degradation:
     relative : bool
         Read margins as a share of the baseline's value instead of metric units.
     confidence : float
-        Level of each one-sided bound (0.95).
+        Level of each one-sided bound (0.95), in (0.5, 1).
     inconclusive : {"fail", "warn", "pass"}
         What an inconclusive verdict does to the check (``fail``: hold the deployment).
     segments : optional
@@ -481,7 +502,9 @@ class Degradation:
         "margin": Interval(float, 0, None),
         "margins": (None, MappingOf(Interval(float, 0, None))),
         "relative": bool,
-        "confidence": Interval(float, 0, 1, closed="neither"),
+        # Each end is a one-sided bound at `confidence`: the two-sided level is
+        # 2 confidence - 1, which is a level only above 0.5.
+        "confidence": Interval(float, 0.5, 1, closed="neither"),
         "inconclusive": Options(("fail", "warn", "pass")),
         "segment_margin": (None, Interval(float, 0, None)),
         "segment_inconclusive": Options(("fail", "warn", "pass")),
@@ -601,6 +624,15 @@ class Degradation:
         ...             metrics=["accuracy"]).run().metrics["accuracy"].difference
         0.0
         """
+        check_same_index(
+            {
+                "y": self.y,
+                "X": self.X,
+                "candidate_scores": self.candidate_scores,
+                "baseline_scores": self.baseline_scores,
+                "segments": self.segments,
+            }
+        )
         y = _vector(self.y, "y")
         task = self.task or ("classification" if np.isin(y, (0.0, 1.0)).all() else "regression")
         candidate = _resolve(self.candidate, self.registry, "candidate")

@@ -357,6 +357,10 @@ class CheckResult:
     ('blocking', True)
     """
 
+    result_type: ClassVar[str | None] = None
+    """A subclass's tag in :meth:`to_dict` (``"result_type"``), read back by
+    :meth:`SuiteResult.from_dict` to rebuild the subclass; ``None`` for a plain result."""
+
     name: str
     status: Status = attrs.field(converter=Status)
     severity: Severity = attrs.field(default=Severity.BLOCKING, converter=Severity)
@@ -366,6 +370,12 @@ class CheckResult:
     p_value: float | None = attrs.field(default=None, converter=_optional_float)
     columns: Mapping[str, ColumnResult] = attrs.field(factory=dict, converter=_columns)
     details: Mapping[str, Any] = attrs.field(factory=dict, converter=_details)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        tag = cls.__dict__.get("result_type")
+        if tag is not None:  # attrs builds the class twice (slots): the last one is kept
+            _RESULT_TYPES[tag] = cls
 
     def __repr__(self) -> str:
         """One line: name, status, the start of the reason, and how many columns.
@@ -440,17 +450,21 @@ class CheckResult:
         >>> sorted(CheckResult(name="x", status="pass").to_dict())[:3]
         ['columns', 'details', 'name']
         """
-        return {
-            "name": self.name,
-            "status": self.status.value,
-            "severity": self.severity.value,
-            "reason": self.reason,
-            "statistic": _json.jsonable(self.statistic),
-            "threshold": _json.jsonable(self.threshold),
-            "p_value": _json.jsonable(self.p_value),
-            "columns": {name: column.to_dict() for name, column in self.columns.items()},
-            "details": _json.jsonable(self.details),
-        }
+        data: dict[str, Any] = {"result_type": self.result_type} if self.result_type else {}
+        data.update(
+            {
+                "name": self.name,
+                "status": self.status.value,
+                "severity": self.severity.value,
+                "reason": self.reason,
+                "statistic": _json.jsonable(self.statistic),
+                "threshold": _json.jsonable(self.threshold),
+                "p_value": _json.jsonable(self.p_value),
+                "columns": {name: column.to_dict() for name, column in self.columns.items()},
+                "details": _json.jsonable(self.details),
+            }
+        )
+        return data
 
     def to_section(self) -> Section:
         """This result and its columns as a section of a report (:mod:`modelship.report`).
@@ -774,7 +788,7 @@ class SuiteResult:
             raise ConfigError("malformed suite result: it has no 'results' list")
         # A missing field, or one of the wrong JSON type or outside its values.
         with _json.malformed("suite result", "write it with SuiteResult.to_json"):
-            return cls([CheckResult.from_dict(result) for result in results])
+            return cls([_result_class(result).from_dict(result) for result in results])
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the suite as JSON text, with a ``"schema_version"`` key.
@@ -877,6 +891,21 @@ class SuiteResult:
 
 SCHEMA_VERSION = 1
 """Version of the JSON layout written by :meth:`SuiteResult.to_json`."""
+
+# Subclasses of CheckResult by their ``result_type`` tag, filled as they are defined.
+_RESULT_TYPES: dict[str, type[CheckResult]] = {}
+
+
+def _result_class(data: Any) -> type[CheckResult]:
+    """The class that reads one result of a suite document, by its ``result_type`` tag.
+
+    Without a tag (documents written before it, plain results) or with a tag this
+    version does not know (a newer writer), the result is read as a plain CheckResult.
+    """
+    tag = data.get("result_type") if isinstance(data, Mapping) else None
+    if tag is not None and not isinstance(tag, str):
+        raise TypeError(f"'result_type' must be text, got {tag!r}")
+    return _RESULT_TYPES.get(tag, CheckResult) if tag else CheckResult
 
 
 @validate_params(n_jobs=N_JOBS)

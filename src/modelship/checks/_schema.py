@@ -19,6 +19,7 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
+from modelship.checks._records import check_field
 from modelship.checks._result import (
     CheckResult,
     ColumnResult,
@@ -224,19 +225,36 @@ class ColumnSchema:
         ...                    null_rate=0.0, minimum=0.0, maximum=1.0)
         >>> ColumnSchema.from_dict(col.to_dict()) == col
         True
+
+        Raises
+        ------
+        ConfigError
+            When a field is missing, of the wrong JSON type (``"false"`` for a boolean,
+            text for the list of categories), or out of range (a rate outside [0, 1], a
+            minimum above the maximum).
         """
         optional: dict[str, Any] = {"inf_rate": 0.0}
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
             raise ConfigError(f"malformed column schema {data!r}: 'name' must be a string")
         try:
-            return cls(
-                **{
-                    field.name: data[field.name] if field.name in data else optional[field.name]
-                    for field in attrs.fields(cls)
-                }
-            )
+            fields = {
+                field.name: data[field.name] if field.name in data else optional[field.name]
+                for field in attrs.fields(cls)
+            }
+            for field in attrs.fields(cls):
+                if isinstance(field.type, str):
+                    check_field(repr(field.name), field.type, fields[field.name])
+            for rate in ("null_rate", "inf_rate"):
+                if not 0 <= fields[rate] <= 1:
+                    raise ValueError(f"{rate!r} must be a share in [0, 1], got {fields[rate]!r}")
+            low, high = fields["minimum"], fields["maximum"]
+            if low is not None and high is not None and low > high:
+                raise ValueError(f"'minimum' {low!r} is above 'maximum' {high!r}")
+            return cls(**fields)
         except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"malformed column schema {dict(data)!r}: {exc}") from None
+            raise ConfigError(
+                f"malformed column schema {dict(data)!r}: {exc}; write it with Schema.to_json"
+            ) from None
 
 
 def _columns(value: Sequence[ColumnSchema]) -> tuple[ColumnSchema, ...]:
@@ -325,7 +343,16 @@ class Schema:
             kinds=parse_kinds(kinds),
             categorical_max_unique=categorical_max_unique,
         )
-        return cls.of_table(table, max_categories=max_categories)
+        schema = cls.of_table(table, max_categories=max_categories)
+        nullable = _nullable_dtypes(reference)
+        if not nullable:
+            return schema
+        return cls(
+            [
+                attrs.evolve(column, dtype=nullable.get(column.name, column.dtype))
+                for column in schema.columns
+            ]
+        )
 
     @classmethod
     @validate_params(max_categories=MAX_CATEGORIES)
@@ -533,6 +560,45 @@ class Schema:
         return cls.from_dict(_json.loads(text, "schema"))
 
 
+# polars dtypes (all nullable) by name, and the numpy dtype their values have without nulls.
+_POLARS_NUMPY = {
+    **{f"Int{bits}": f"int{bits}" for bits in (8, 16, 32, 64)},
+    **{f"UInt{bits}": f"uint{bits}" for bits in (8, 16, 32, 64)},
+    "Float32": "float32",
+    "Float64": "float64",
+    "Boolean": "bool",
+}
+
+
+def _nullable_dtypes(data: Any) -> dict[str, str]:
+    """Columns of nullable dtypes (pandas ``Int64``, ``boolean``, ``Float64``; polars), by
+    name, with the numpy dtype their values have when none is missing.
+
+    A missing value turns such a column into ``float64`` (integers) or ``object``
+    (booleans) when read as numpy, so the dtype read depends on whether a batch happens to
+    hold one; the schema records and compares this dtype instead.
+    """
+    module = type(data).__module__
+    if module.startswith("polars") and hasattr(data, "schema"):
+        return {
+            str(name): _POLARS_NUMPY[str(dtype)]
+            for name, dtype in data.schema.items()
+            if str(dtype) in _POLARS_NUMPY
+        }
+    if module.startswith("pandas") and hasattr(data, "dtypes"):
+        dtypes = list(data.dtypes.items())
+    elif isinstance(data, Mapping):
+        dtypes = [(name, getattr(column, "dtype", None)) for name, column in data.items()]
+    else:
+        return {}
+    out = {}
+    for name, dtype in dtypes:
+        numpy_dtype = getattr(dtype, "numpy_dtype", None)  # pandas' masked (nullable) dtypes
+        if numpy_dtype is not None and not isinstance(dtype, np.dtype):
+            out[str(name)] = str(np.dtype(numpy_dtype))
+    return out
+
+
 def _with_default_severities(value: Mapping[str, Severity | str] | None) -> dict[str, Severity]:
     return {
         **FINDINGS,
@@ -584,7 +650,8 @@ class SchemaCheck:
         'column is not in the schema'
         """
         raw = raw_columns(self.current, what="current", encode=True)
-        results = [self._column(expected, raw) for expected in self.schema.columns]
+        nullable = _nullable_dtypes(self.current)
+        results = [self._column(expected, raw, nullable) for expected in self.schema.columns]
         known = set(self.schema.names)
         for extra in (name for name in raw if name not in known):
             results.append(
@@ -635,7 +702,9 @@ class SchemaCheck:
             details=details,
         )
 
-    def _column(self, expected: ColumnSchema, raw: Mapping[str, RawColumn]) -> ColumnResult:
+    def _column(
+        self, expected: ColumnSchema, raw: Mapping[str, RawColumn], nullable: Mapping[str, str]
+    ) -> ColumnResult:
         name = expected.name
         if name not in raw:
             return self._result(name, [("missing_column", "column is missing")], {})
@@ -651,9 +720,10 @@ class SchemaCheck:
                 found, dtype = "datetime", str(raw_array(raw[name]).dtype)
             message = f"kind changed: {expected.kind.value} -> {found}"
             return self._result(name, [("kind_changed", message)], {"dtype": dtype})
-        details["dtype"] = column.dtype
-        if column.dtype != expected.dtype:
-            findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {column.dtype}"))
+        dtype = nullable.get(name, column.dtype)
+        details["dtype"] = dtype
+        if dtype != expected.dtype:
+            findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {dtype}"))
         infinite = 0
         if column.kind is ColumnKind.NUMERIC:
             missing, infinite = column.counts_of_special()

@@ -56,11 +56,13 @@ __all__ = [
     "bootstrap_regression",
     "binary_labels",
     "bootstrap_tables",
+    "combine_codes",
     "confusion_table",
     "disparities",
     "estimate_disparities",
     "factorize",
     "group_rates",
+    "group_sums",
     "intersect",
     "regression_disparities",
     "regression_means",
@@ -283,6 +285,64 @@ def intersect(codes: Sequence[npt.NDArray[np.intp]], sizes: Sequence[int]) -> np
         joint *= size
         joint += code
     return joint
+
+
+# Combinations of two features' codes counted with a dense presence table up to this
+# many cells (32 MB of int64); beyond, np.unique sorts the rows' keys instead.
+_DENSE_COMBINATIONS = 1 << 22
+
+
+def combine_codes(
+    codes: Sequence[npt.NDArray[np.intp]], sizes: Sequence[int]
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.intp]]:
+    """Code each row by its combination of feature codes, among the combinations present.
+
+    Returns ``(joint, combos)``: ``combos[joint[i]]`` is row ``i``'s code in each feature,
+    and ``combos`` lists the combinations that occur, in row-major order (that of
+    :func:`intersect`). Memory is bounded by the rows, not by the product of the features'
+    sizes: three features of 1,000 values make at most one combination per row, not 10^9.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.checks.stats._fairness import combine_codes
+    >>> joint, combos = combine_codes([np.array([1, 0, 1]), np.array([2, 0, 2])], [2, 3])
+    >>> joint.tolist(), combos.tolist()
+    ([1, 0, 1], [[0, 0], [1, 2]])
+    """
+    joint = np.asarray(codes[0], dtype=np.int64)
+    combos = np.arange(sizes[0], dtype=np.intp)[:, None]
+    count = sizes[0]
+    for code, size in zip(codes[1:], sizes[1:], strict=True):
+        key = joint * size + np.asarray(code, dtype=np.int64)  # < rows x size: no overflow
+        if count * size <= _DENSE_COMBINATIONS:
+            present = np.flatnonzero(np.bincount(key, minlength=count * size))
+            renumber = np.zeros(count * size, dtype=np.int64)
+            renumber[present] = np.arange(len(present))
+            joint = renumber[key]
+        else:
+            present, joint = np.unique(key, return_inverse=True)
+            joint = joint.reshape(-1)
+        combos = np.column_stack([combos[present // size], present % size])
+        count = len(present)
+    return joint.astype(np.intp, copy=False), combos.astype(np.intp, copy=False)
+
+
+def group_sums(
+    codes: npt.NDArray[np.intp], n_groups: int, table: npt.NDArray[Any]
+) -> npt.NDArray[Any]:
+    """Sum the rows of ``table`` by ``codes``: a finer table's marginal, ``(n_groups, C)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.checks.stats._fairness import group_sums
+    >>> group_sums(np.array([1, 0, 1]), 2, np.array([[1, 2], [3, 4], [5, 6]])).tolist()
+    [[3, 4], [6, 8]]
+    """
+    out = np.zeros((n_groups, table.shape[1]), dtype=table.dtype)
+    np.add.at(out, codes, table)
+    return out
 
 
 @validate_params(n_groups=Interval(int, 0, None))
@@ -601,28 +661,47 @@ def bootstrap_tables(table: npt.ArrayLike, n_resamples: int, rng: np.random.Gene
 def regression_table(
     codes: npt.NDArray[np.intp], n_groups: int, y_true: npt.ArrayLike, y_pred: npt.ArrayLike
 ) -> FloatArray:
-    """Per-group sums ``(G, 5)``: ``n, sum pred, sum pred^2, sum err, sum err^2``.
+    """Per-group sums ``(G, 7)``, additive over groups (marginals are sums of rows).
 
-    ``err = y_pred - y_true``.
+    Columns: ``n``, ``sum pred``, ``sum (pred - c)^2``, ``sum err``, ``sum (err - d)^2``,
+    ``n c``, ``n d``, with ``err = y_pred - y_true`` and ``c``, ``d`` the overall means of
+    ``pred`` and ``err``. The squares are taken about those centres because ``sum pred^2
+    - n mean^2`` cancels every digit of the spread when the values share a large offset
+    (prices in cents, epoch seconds); the centre times ``n`` keeps each row self-contained
+    for :func:`bootstrap_regression`.
 
     Examples
     --------
     >>> import numpy as np
     >>> from modelship.checks.stats._fairness import regression_table
-    >>> codes, y, pred = np.array([0, 0, 1]), np.array([1., 2., 3.]), np.array([1., 4., 3.])
+    >>> codes, y, pred = np.array([0, 0, 1]), np.array([0., 4., 2.]), np.array([1., 3., 2.])
     >>> regression_table(codes, 2, y, pred).tolist()
-    [[2.0, 5.0, 17.0, 2.0, 4.0], [1.0, 3.0, 9.0, 0.0, 0.0]]
+    [[2.0, 4.0, 2.0, 0.0, 2.0, 4.0, 0.0], [1.0, 2.0, 0.0, 0.0, 0.0, 2.0, 0.0]]
     """
     pred = np.asarray(y_pred, dtype=np.float64)
     err = pred - np.asarray(y_true, dtype=np.float64)
-    columns = [
-        np.bincount(codes, minlength=n_groups).astype(np.float64),
-        np.bincount(codes, weights=pred, minlength=n_groups),
-        np.bincount(codes, weights=pred * pred, minlength=n_groups),
-        np.bincount(codes, weights=err, minlength=n_groups),
-        np.bincount(codes, weights=err * err, minlength=n_groups),
-    ]
-    return np.column_stack(columns)
+    count = np.bincount(codes, minlength=n_groups).astype(np.float64)
+
+    def sums(values: FloatArray) -> tuple[FloatArray, FloatArray, float]:
+        centre = float(values.mean()) if len(values) else 0.0
+        deviation = values - centre
+        total = np.bincount(codes, weights=values, minlength=n_groups).astype(np.float64)
+        squares = np.bincount(codes, weights=deviation * deviation, minlength=n_groups)
+        return total, squares.astype(np.float64), centre
+
+    pred_sum, pred_squares, pred_centre = sums(pred)
+    err_sum, err_squares, err_centre = sums(err)
+    return np.column_stack(
+        [
+            count,
+            pred_sum,
+            pred_squares,
+            err_sum,
+            err_squares,
+            count * pred_centre,
+            count * err_centre,
+        ]
+    )
 
 
 def regression_means(table: npt.ArrayLike) -> dict[str, FloatArray]:
@@ -631,7 +710,7 @@ def regression_means(table: npt.ArrayLike) -> dict[str, FloatArray]:
     Examples
     --------
     >>> from modelship.checks.stats._fairness import regression_means
-    >>> regression_means([[2.0, 5.0, 17.0, 2.0, 4.0]])["mean_error"].tolist()
+    >>> regression_means([[2.0, 5.0, 4.5, 2.0, 4.0, 0.0, 0.0]])["mean_error"].tolist()
     [1.0]
     """
     t = np.asarray(table, dtype=np.float64)
@@ -670,7 +749,7 @@ def bootstrap_regression(
     --------
     >>> import numpy as np
     >>> from modelship.checks.stats._fairness import bootstrap_regression
-    >>> table = [[100.0, 50.0, 35.0, 0.0, 10.0]]
+    >>> table = [[100.0, 50.0, 35.0, 0.0, 10.0, 0.0, 0.0]]
     >>> draws = bootstrap_regression(table, 500, np.random.default_rng(0))
     >>> draws["mean_prediction"].shape
     (500, 1)
@@ -678,8 +757,9 @@ def bootstrap_regression(
     t = np.asarray(table, dtype=np.float64)
     n = t[:, 0]
     mean_p, mean_e = t[:, 1] / n, t[:, 3] / n
-    var_p = np.maximum(t[:, 2] / n - mean_p**2, 0.0) / n
-    var_e = np.maximum(t[:, 4] / n - mean_e**2, 0.0) / n
+    # Second moments about the table's centres (see regression_table): shift-invariant.
+    var_p = np.maximum(t[:, 2] / n - (mean_p - t[:, 5] / n) ** 2, 0.0) / n
+    var_e = np.maximum(t[:, 4] / n - (mean_e - t[:, 6] / n) ** 2, 0.0) / n
     # Each mean alone is what the disparities read, so the two are drawn independently.
     z = rng.standard_normal((2, n_resamples, len(n)))
     return {

@@ -39,6 +39,7 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any, Literal
 
@@ -315,12 +316,18 @@ def mae(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
 
 
 def _r2_from_sums(n: Any, s_y: Any, s_yy: Any, s_res: Any) -> Any:
-    """R^2 from sums; a constant ``y_true`` gives 1 for a perfect fit, else 0 (sklearn)."""
+    """R^2 from weighted sums of a centred ``y``; a constant ``y``: 1 for a perfect fit, else 0.
+
+    ``s_y`` and ``s_yy`` must be sums of ``y - mean(y)`` (any fixed centre near the mean):
+    with raw values of a large offset (1.7e9 for epoch seconds) ``s_yy - s_y**2 / n``
+    cancels every digit of the spread. The "constant" test is relative to ``s_yy`` so it
+    does not depend on the target's units.
+    """
     ss_tot = s_yy - s_y * s_y / n
     with np.errstate(divide="ignore", invalid="ignore"):
         value = 1.0 - s_res / ss_tot
-    tiny = ss_tot <= 1e-12 * np.maximum(s_yy, 1.0)
-    return np.where(tiny, np.where(s_res <= 1e-12 * np.maximum(s_yy, 1.0), 1.0, 0.0), value)
+    tiny = ss_tot <= 1e-12 * s_yy
+    return np.where(tiny, np.where(s_res <= 1e-12 * s_yy, 1.0, 0.0), value)
 
 
 def r2(y_true: npt.ArrayLike, y_pred: npt.ArrayLike) -> float:
@@ -412,7 +419,9 @@ class PairedInterval:
         Rows compared.
     n_resamples : int
         Bootstrap resamples (0 for analytic methods); ``n_undefined`` of them gave no value
-        (e.g. a resample without negatives for ROC AUC) and were left out.
+        (e.g. a resample without negatives for ROC AUC) and were left out; more than 10 %
+        undefined is refused. An infinite resampled difference is kept, as the most
+        extreme value.
 
     Examples
     --------
@@ -841,7 +850,8 @@ def _row_terms(metric: str, y: Any, pred: FloatArray) -> tuple[FloatArray, Calla
         return np.column_stack([(pred - y) ** 2, ones]), lambda s: np.sqrt(s[..., 0] / s[..., 1])
     if metric == "r2":
         y = np.asarray(y, dtype=np.float64)
-        terms = np.column_stack([ones, y, y * y, (y - pred) ** 2])
+        centred = y - y.mean()  # see _r2_from_sums: raw sums of a large offset cancel
+        terms = np.column_stack([ones, centred, centred * centred, (y - pred) ** 2])
         return terms, lambda s: _r2_from_sums(s[..., 0], s[..., 1], s[..., 2], s[..., 3])
     raise ConfigError(f"no weighted form for metric {metric!r}")
 
@@ -908,6 +918,10 @@ def paired_bootstrap(  # noqa: PLR0913 - public statistical function: the three 
     ------
     ConfigError
         For an unknown metric name, ``n_resamples < 1``, or an unknown ``weights``.
+    CheckInputError
+        For inputs a metric cannot take; for a callable ``metric`` that raises, returns
+        something other than one number, or gives a non-finite value on all rows; when
+        more than 10 % of the resamples give no value (NaN).
 
     Examples
     --------
@@ -998,7 +1012,8 @@ def _callable_bootstrap(  # noqa: PLR0913 - keyword-only inputs forwarded unchan
     )
     _same_length(("y_true", y), ("candidate", cand), ("baseline", base))
     n = len(y)
-    point_c, point_b = float(metric(y, cand)), float(metric(y, base))
+    point_c = _full_value(metric, y, cand, "candidate")
+    point_b = _full_value(metric, y, base, "baseline")
     diffs = np.empty(n_resamples)
     for i in range(n_resamples):  # a user's function sees rows, so rows are drawn
         if weights == "poisson":
@@ -1006,22 +1021,75 @@ def _callable_bootstrap(  # noqa: PLR0913 - keyword-only inputs forwarded unchan
         else:
             idx = rng.integers(0, n, n)
         try:
-            diffs[i] = float(metric(y[idx], cand[idx])) - float(metric(y[idx], base[idx]))
-        except (ValueError, ZeroDivisionError, CheckInputError):
+            diffs[i] = _metric_value(metric(y[idx], cand[idx])) - _metric_value(
+                metric(y[idx], base[idx])
+            )
+        except Exception:
             diffs[i] = np.nan
     return _percentile_interval(point_c, point_b, diffs, confidence, n)
+
+
+def _metric_value(value: Any) -> float:
+    """A callable metric's return as a float; anything but one real number is refused."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise CheckInputError(f"returned {type(value).__name__} {value!r}, not one number")
+    return float(value)
+
+
+def _full_value(
+    metric: Callable[[npt.NDArray[Any], npt.NDArray[Any]], float],
+    y: npt.NDArray[Any],
+    pred: npt.NDArray[Any],
+    side: str,
+) -> float:
+    """The metric of one model on all rows: a finite number, or a CheckInputError saying why not."""
+    try:
+        value = _metric_value(metric(y, pred))
+    except CheckInputError as exc:
+        raise CheckInputError(f"on the {side}'s predictions the metric {exc}") from exc
+    except Exception as exc:
+        raise CheckInputError(
+            f"the metric raised {type(exc).__name__} on the {side}'s predictions: {exc}"
+        ) from exc
+    if not math.isfinite(value):
+        # An infinite loss (a certain mistake) or NaN cannot be compared by a difference;
+        # dropping it would let the candidate pass on the rows that remain.
+        raise CheckInputError(
+            f"the metric is {value} for the {side} on the whole holdout, so the models "
+            "cannot be compared by a difference; make the metric finite (clip "
+            "probabilities, guard zero denominators)"
+        )
+    return value
+
+
+# More undefined (NaN) resamples than this share of all are refused: the interval would
+# describe only the resamples where the metric happens to be defined. 10 % is twice the
+# tail beyond each end of the default 90 % interval, so dropping them could move an end
+# past where the full set of resamples would put it.
+_MAX_UNDEFINED_SHARE = 0.1
 
 
 def _percentile_interval(
     point_c: float, point_b: float, diffs: FloatArray, confidence: float, n: int
 ) -> PairedInterval:
-    defined = diffs[np.isfinite(diffs)]
+    # NaN is a resample without a value (a class missing, a zero denominator, inf - inf);
+    # +-inf is a value, the most extreme one, and stays in the ranking.
+    defined = diffs[~np.isnan(diffs)]
     n_undefined = len(diffs) - len(defined)
+    if n_undefined > _MAX_UNDEFINED_SHARE * len(diffs):
+        raise CheckInputError(
+            f"{n_undefined} of {len(diffs)} bootstrap resamples gave no value (more than "
+            f"{_MAX_UNDEFINED_SHARE:.0%}), so the interval would describe only the others; "
+            "the holdout is too small or too unbalanced for this metric: add rows, or use "
+            "a metric defined on every resample"
+        )
     tail = (1 - confidence) / 2
-    if len(defined):
+    if np.isfinite(defined).all():
         low, high = np.quantile(defined, [tail, 1 - tail])
     else:
-        low = high = math.nan
+        low, high = _quantiles_with_infinities(np.sort(defined), (tail, 1 - tail))
     return PairedInterval(
         float(point_c),
         float(point_b),
@@ -1035,3 +1103,29 @@ def _percentile_interval(
         len(diffs),
         n_undefined,
     )
+
+
+def _quantiles_with_infinities(ordered: FloatArray, qs: tuple[float, ...]) -> list[float]:
+    """``np.quantile``'s linear interpolation where an infinite neighbour wins.
+
+    numpy interpolates ``inf - inf`` to NaN; here a quantile between a finite value and
+    an infinite one is that infinity (the limit of the interpolation), and one between
+    ``-inf`` and ``+inf`` is NaN (undefined).
+    """
+    out = []
+    last = len(ordered) - 1
+    for q in qs:
+        position = q * last
+        below = math.floor(position)
+        above = min(below + 1, last)
+        t = position - below
+        a, b = float(ordered[below]), float(ordered[above])
+        if t == 0 or a == b:
+            out.append(a)
+        elif math.isinf(a) and math.isinf(b):
+            out.append(math.nan)
+        elif math.isinf(a) or math.isinf(b):
+            out.append(a if math.isinf(a) else b)
+        else:
+            out.append(a + (b - a) * t)
+    return out
