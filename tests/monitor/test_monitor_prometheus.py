@@ -189,12 +189,16 @@ def test_prometheus_stopped_mid_run_gives_source_errors_and_the_error_limit_roll
 # --- against a scripted server ---------------------------------------------------------------
 
 
+#: When the scripted server's points are stamped; a fetch asks for the minute up to it.
+AT = 1700000000.5
+
+
 def _vector(*values: str, warnings: list[str] | None = None) -> dict[str, object]:
     body: dict[str, object] = {
         "status": "success",
         "data": {
             "resultType": "vector",
-            "result": [{"metric": {}, "value": [1700000000.5, v]} for v in values],
+            "result": [{"metric": {}, "value": [AT, v]} for v in values],
         },
     }
     if warnings:
@@ -204,7 +208,7 @@ def _vector(*values: str, warnings: list[str] | None = None) -> dict[str, object
 
 def _fetch(url: str, **kwargs: object) -> object:
     source = PrometheusSource(url, **kwargs)  # type: ignore[arg-type]
-    return source.fetch(LATENCY, slot="canary", stat="p95", start=0.0, end=60.0)
+    return source.fetch(LATENCY, slot="canary", stat="p95", start=AT - 60.0, end=AT)
 
 
 def test_the_query_is_posted_as_a_form_with_time_and_timeout(scripted: Scripted) -> None:
@@ -213,7 +217,7 @@ def test_the_query_is_posted_as_a_form_with_time_and_timeout(scripted: Scripted)
     request = scripted.seen[0]
     form = parse_qs(request["body"])
     assert request["path"] == "/api/v1/query"
-    assert form["time"] == ["60.0"]
+    assert form["time"] == ["1700000000.5"]
     assert form["timeout"] == ["3s"]
     assert 'slot="canary"' in form["query"][0]
 
@@ -299,14 +303,14 @@ def test_warnings_are_kept_with_the_samples(scripted: Scripted) -> None:
 def test_a_count_is_its_own_sample_size(scripted: Scripted) -> None:
     scripted.answer(_vector("250"))
     source = PrometheusSource(scripted.url)
-    out = source.fetch(LATENCY, slot="canary", stat="count", start=0.0, end=60.0)
+    out = source.fetch(LATENCY, slot="canary", stat="count", start=AT - 60.0, end=AT)
     assert isinstance(out, Samples)
     assert out.n == 250
     assert len(scripted.seen) == 1
 
 
 def test_a_scalar_result_is_a_value(scripted: Scripted) -> None:
-    scripted.answer({"status": "success", "data": {"resultType": "scalar", "result": [5, "0.5"]}})
+    scripted.answer({"status": "success", "data": {"resultType": "scalar", "result": [AT, "0.5"]}})
     out = _fetch(scripted.url)
     assert isinstance(out, Samples)
     assert out.values.tolist() == [0.5]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -449,3 +450,58 @@ def test_srm_weights_in_any_scale_give_the_same_result() -> None:
 def test_srm_bad_input_is_refused(observed: list[int], weights: list[float]) -> None:
     with pytest.raises(ms.CheckInputError):
         sample_ratio_mismatch(observed, weights)
+
+
+# --- edges found in review: overflow, and values that are not numbers ------------------------
+
+
+def test_samples_whose_differences_overflow_are_refused_not_left_to_a_runaway_selection() -> None:
+    with pytest.raises(ms.CheckInputError, match="overflow"):
+        mann_whitney(np.full(1100, 1e308), np.full(1000, -1e308))
+
+
+def test_the_median_of_two_differences_near_the_largest_float_is_finite() -> None:
+    # The two middle differences are 1e308 and 1.1e308: their sum overflows, not their mean.
+    assert hodges_lehmann([1e308], [0.0, -1e307]) == 1e308 / 2 + 1.1e308 / 2
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: mann_whitney(["a"], [1.0]),
+        lambda: hodges_lehmann([1.0], [object()]),
+        lambda: sample_ratio_mismatch(["a", 1], [1, 1]),
+        lambda: sample_ratio_mismatch([10.9, 1.9], [1, 1]),
+        lambda: sample_ratio_mismatch([True, 3], [1, 1]),
+        lambda: proportion_difference("5", 10, 3, 10),  # type: ignore[arg-type]
+        lambda: proportion_difference(2.5, 3.5, 1, 2),  # type: ignore[arg-type]
+        lambda: proportion_difference(0, math.inf, 1, 2),  # type: ignore[arg-type]
+        lambda: always_valid_p_values([math.nan], [1.0], tau=0.1),
+        lambda: always_valid_p_values([0.1], [math.inf], tau=0.1),
+        lambda: always_valid_p_values(["x"], [1.0], tau=0.1),
+    ],
+    ids=[
+        "mw-string",
+        "hl-object",
+        "srm-string",
+        "srm-float",
+        "srm-bool",
+        "proportion-string",
+        "proportion-float",
+        "proportion-inf",
+        "avp-nan",
+        "avp-inf-variance",
+        "avp-string",
+    ],
+)
+def test_values_that_are_not_what_a_statistic_takes_are_a_check_input_error(
+    call: Callable[[], object],
+) -> None:
+    with pytest.raises(ms.CheckInputError):
+        call()
+
+
+def test_a_count_beyond_int64_is_a_count() -> None:
+    result = sample_ratio_mismatch([2**70, 1], [1, 1])
+    assert result.observed == (2**70, 1)
+    assert result.mismatch

@@ -24,8 +24,11 @@ Grammar (whitespace between tokens is free)::
     NUMBER     := a decimal in ASCII digits, optionally signed for a threshold: 0.2, 1e-3, -4
 
 ``%`` after a fixed threshold is a fraction (``1%`` = 0.01); after ``baseline +/-`` it is
-relative to the baseline's value (``baseline - 5%`` = ``baseline * 0.95``); ``baseline *
-1.5`` is the same as ``baseline + 50%``. ``s`` and ``ms`` are seconds and milliseconds.
+relative to the size of the baseline's value: ``baseline - 5%`` is ``baseline - 0.05 *
+|baseline|``, always below the baseline (``baseline * 0.95`` for a positive baseline; for
+an r2 of -0.2, -0.21). ``baseline * 1.5`` is the same as ``baseline + 50%`` (above the
+baseline by half its size, whatever its sign). ``s`` and ``ms`` are seconds and
+milliseconds.
 
 Examples
 --------
@@ -191,7 +194,8 @@ class Condition:
     The condition *holds* when ``stat(metric)`` of the watched slot compares true with
     the limit: then the slot fails. The limit is ``threshold``, or, for a condition
     relative to the baseline slot, the baseline's value of the same statistic moved by
-    ``baseline_delta`` (absolute units, or percent of the baseline's value).
+    ``baseline_delta`` (absolute units, or percent of the size of the baseline's value:
+    ``-5`` is 5 % of ``|baseline|`` below the baseline, whatever its sign).
 
     Parameters
     ----------
@@ -268,7 +272,11 @@ class Condition:
             raise ConfigError(f"{self} is relative to the baseline; give the baseline's value")
         delta = float(self.baseline_delta or 0.0)
         if self.delta_unit == "percent":
-            return baseline_value * (1 + delta / 100)
+            # Of the baseline's size: ``baseline - 5%`` stays below a negative baseline too
+            # (baseline * 0.95 would be above it, and fail a canary better than it). Written
+            # as a product so a positive baseline's limit is bit for bit what logs recorded.
+            scale = 1 + delta / 100 if baseline_value >= 0 else 1 - delta / 100
+            return baseline_value * scale
         return baseline_value + delta
 
     def holds(self, value: float, limit: float) -> bool:

@@ -605,12 +605,13 @@ class RollbackPolicy:
         Raises
         ------
         ConfigError
-            If a condition is relative and no baseline is given, an argument is not what is
+            If a condition is relative and no baseline is given, the baseline is the
+            watched slot itself, an argument is not what is
             described above (the window not a positive number of seconds, ``at`` not a
             finite time), the source's clock returns something else than a time, or the
             source cannot be asked for a metric.
         """
-        check_baseline(self, baseline)
+        check_baseline(self, baseline, slot=slot)
         end = source_time(source) if at is None else float(at)
         start = end - float(window)
         if not math.isfinite(start):
@@ -801,9 +802,12 @@ class RollbackPolicy:
         return cls.from_dict(data)
 
 
-def check_baseline(policy: RollbackPolicy, baseline: str | None) -> None:
+def check_baseline(
+    policy: RollbackPolicy, baseline: str | None, *, slot: str | None = None
+) -> None:
     """Raise :class:`ConfigError` if ``policy`` has a relative condition and ``baseline`` is
-    None: what :meth:`RollbackPolicy.evaluate` refuses, checked before a watch starts.
+    None, or ``baseline`` is the watched ``slot``: what :meth:`RollbackPolicy.evaluate`
+    refuses, checked before a watch starts.
 
     Examples
     --------
@@ -811,10 +815,25 @@ def check_baseline(policy: RollbackPolicy, baseline: str | None) -> None:
     Traceback (most recent call last):
     ...
     modelship.errors.ConfigError: 'mean(x) < baseline' compares with the baseline: pass ...
+    >>> check_baseline(RollbackPolicy(conditions=["x > 1"]), "green", slot="green")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: baseline='green' is the watched slot itself: ...
     """
     if baseline is None and any(c.relative for c in policy.conditions):
         relative = next(str(c) for c in policy.conditions if c.relative)
         raise ConfigError(f"{relative!r} compares with the baseline: pass baseline=<slot>")
+    if baseline is not None and baseline == slot:
+        raise ConfigError(same_slot("baseline", baseline))
+
+
+def same_slot(name: str, slot: str) -> str:
+    """Why a slot compared with itself is refused (a typo, a previous slot reused)."""
+    return (
+        f"{name}={brief(slot)} is the watched slot itself: a slot never differs from "
+        "itself, so no comparison with it can fail; pass the slot of the version it is "
+        "compared with (the stable one)"
+    )
 
 
 def _too_few(n: int, condition: Condition) -> bool:
@@ -1000,6 +1019,13 @@ class PolicyTracker:
     * any ``hold`` at or past ``last_pass + deadline``: ``rollback``.
     * after a ``rollback``, every update answers ``rollback``.
 
+    Decisions are taken in the order they come, whatever their time. A clock that steps
+    back (an NTP correction, a restored VM, a source on another host) never moves
+    ``last_pass`` back: a pass dated before the last one leaves it where it is, and a
+    hold dated before it counts as held for 0 s. The deadline is measured on the
+    decisions' clock from the latest pass: a step back never rolls back early, and while
+    the clock is behind, the deadline waits for it to catch up.
+
     Examples
     --------
     >>> import modelship as ms
@@ -1049,7 +1075,9 @@ class PolicyTracker:
         reason: str
         if counted == "pass":
             self.consecutive_failures = 0
-            self.last_pass = decision.at
+            # A clock stepped back must not move the last pass back in time: after the
+            # correction, the next hold would be measured from there and roll back at once.
+            self.last_pass = max(self.last_pass, decision.at)
             action, reason = "continue", "passed"
         elif counted == "fail":
             self.failures += 1
@@ -1081,7 +1109,9 @@ class PolicyTracker:
         else:
             reason = counted
         if action == "hold" and policy.deadline is not None:
-            held = decision.at - self.last_pass
+            # Behind the last pass (a clock stepped back), nothing has been held yet: a
+            # negative time would move the deadline out by the size of the step.
+            held = max(0.0, decision.at - self.last_pass)
             if held >= policy.deadline:
                 action = "rollback"
                 reason = f"{reason} for {held:g} s without a pass (deadline {policy.deadline:g} s)"

@@ -159,6 +159,14 @@ def _bound(value: object) -> float:
     )
 
 
+def _floats(values: npt.ArrayLike, what: str) -> FloatArray:
+    """``values`` as a flat float64 array, or a ConfigError naming ``what`` (``'abc'``)."""
+    try:
+        return np.asarray(values, dtype=np.float64).ravel()
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(f"{what} must be a sequence of numbers; got {brief(values)}") from None
+
+
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
     return tuple(str(v) for v in values)
 
@@ -186,8 +194,9 @@ class Samples:
     ----------
     metric, slot : str
     values : numpy.ndarray
-        Read-only float64 values, NaN already dropped (see ``dropped``); ``+inf`` is kept
-        (a latency beyond the last histogram bucket is a real, bad value).
+        Read-only float64 values, never NaN: a missing value is dropped and counted in
+        ``dropped`` (a NaN is refused with :class:`~modelship.errors.ConfigError`);
+        ``+inf`` is kept (a latency beyond the last histogram bucket is a real, bad value).
     timestamps : numpy.ndarray
         Read-only, one per value, seconds since the epoch, ascending.
     start, end : float
@@ -243,6 +252,15 @@ class Samples:
             raise ConfigError(
                 f"samples of {brief(self.metric)} for {brief(self.slot)}: every timestamp must "
                 "be finite seconds since the epoch"
+            )
+        missing = int(np.count_nonzero(np.isnan(self.values)))
+        if missing:
+            # A NaN kept here would be dropped by the replay's InMemorySource: the replayed
+            # decision would differ from the recorded one.
+            raise ConfigError(
+                f"samples of {brief(self.metric)} for {brief(self.slot)} hold {missing} NaN "
+                "values; drop missing values and count them in dropped=, or answer NoData "
+                "when none is left"
             )
         require(f"{what}.count", self.count, None, COUNT)
         require(f"{what}.dropped", self.dropped, COUNT)
@@ -653,11 +671,12 @@ class InMemorySource:
     def _arrays(
         self, values: npt.ArrayLike, timestamps: npt.ArrayLike | None, what: str
     ) -> tuple[FloatArray, FloatArray]:
-        v = np.asarray(values, dtype=np.float64).ravel()
-        if timestamps is None:
-            t = np.full(v.size, self.now())
-        else:
-            t = np.asarray(timestamps, dtype=np.float64).ravel()
+        v = _floats(values, f"{what}: values")
+        t = (
+            np.full(v.size, self.now())
+            if timestamps is None
+            else _floats(timestamps, f"{what}: timestamps")
+        )
         if t.shape != v.shape:
             raise ConfigError(
                 f"{what}: {v.size} values but {t.size} timestamps; give one timestamp per value"
@@ -687,7 +706,8 @@ class InMemorySource:
         Raises
         ------
         ConfigError
-            If lengths differ or a timestamp is not finite.
+            If a value or timestamp is not a number, lengths differ or a timestamp is
+            not finite.
         """
         v, t = self._arrays(values, timestamps, f"{metric}/{slot}")
         self._raw.setdefault((metric, slot), _Series()).add(t, v, np.full(v.size, np.nan))
@@ -725,13 +745,20 @@ class InMemorySource:
         ...                 start=0.0, end=30.0)
         >>> out.stat, out.n
         ('p95', 400)
+
+        Raises
+        ------
+        ConfigError
+            If ``stat`` is not a statistic a condition reads, a value or timestamp is not
+            a number, lengths differ, a timestamp is not finite or a count is negative.
         """
+        require("stat", stat, STAT)
         v, t = self._arrays(values, timestamps, f"{stat}({metric})/{slot}")
         if counts is None:
             c = np.full(v.size, np.nan)
         else:
-            c = np.asarray(counts, dtype=np.float64).ravel()
-            if c.shape != v.shape or np.any(c < 0):
+            c = _floats(counts, f"{stat}({metric})/{slot}: counts")
+            if c.shape != v.shape or not np.all(c >= 0):
                 raise ConfigError(f"{stat}({metric})/{slot}: give one count >= 0 per value")
         self._points.setdefault((metric, slot, stat), _Series()).add(t, v, c)
 

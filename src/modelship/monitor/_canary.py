@@ -62,7 +62,7 @@ from modelship._rollback._constraints import (
     TIME,
     SequenceOf,
 )
-from modelship._rollback._policy import VERDICTS, Verdict
+from modelship._rollback._policy import VERDICTS, Verdict, same_slot
 from modelship._rollback._sources import (
     MetricSource,
     NoData,
@@ -72,7 +72,7 @@ from modelship._rollback._sources import (
     encode_float,
     source_time,
 )
-from modelship.errors import ConfigError
+from modelship.errors import CheckInputError, ConfigError
 from modelship.monitor._prometheus import SeriesSource
 from modelship.monitor._stats import MannWhitneyResult, mann_whitney, mann_whitney_min_p
 
@@ -204,7 +204,7 @@ def _fmt(value: float) -> str:
     return f"{value:.4g}"
 
 
-@validate_params(alpha=LEVEL)
+@validate_params(metric=CanaryMetric, alpha=LEVEL)
 def compare_metric(
     canary: npt.ArrayLike,
     baseline: npt.ArrayLike,
@@ -235,8 +235,13 @@ def compare_metric(
     >>> compare_metric([0.2, 0.3], [0.2, 0.25], CanaryMetric("latency")).verdict
     'inconclusive'
     """
-    c = np.asarray(canary, dtype=np.float64).ravel()
-    b = np.asarray(baseline, dtype=np.float64).ravel()
+    try:
+        c = np.asarray(canary, dtype=np.float64).ravel()
+        b = np.asarray(baseline, dtype=np.float64).ravel()
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CheckInputError(
+            f"the values of {metric.metric} must be numbers (NaN for missing): {exc}"
+        ) from None
     c, b = c[~np.isnan(c)], b[~np.isnan(b)]
 
     def judgement(
@@ -268,7 +273,10 @@ def compare_metric(
             f"n={c.size} vs {b.size}: the test cannot reach alpha={alpha:g} "
             f"(smallest p {min_p:.3g}) or is below min_samples={metric.min_samples}",
         )
-    test = mann_whitney(c, b, confidence=1 - alpha)
+    try:
+        test = mann_whitney(c, b, confidence=1 - alpha)
+    except CheckInputError as exc:  # differences beyond a float: as undefined as infinities
+        return judgement("error", str(exc))
     tol = metric.tolerance
     worse_up = metric.direction in ("increase", "either") and test.ci_low > tol
     worse_down = metric.direction in ("decrease", "either") and test.ci_high < -tol
@@ -454,8 +462,8 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
     Raises
     ------
     ConfigError
-        If there are no metrics, ``metrics`` is not a list of :class:`CanaryMetric`, or
-        the window, step or thresholds are invalid.
+        If there are no metrics, ``metrics`` is not a list of :class:`CanaryMetric`, the
+        baseline is the canary slot itself, or the window, step or thresholds are invalid.
 
     Examples
     --------
@@ -475,6 +483,8 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
     """
     if step is not None and step > window:
         raise ConfigError(f"step must be in (0, window], got {step!r}")
+    if canary == baseline:
+        raise ConfigError(same_slot("baseline", baseline))
     end = source_time(source) if at is None else float(at)
     start = end - float(window)
     judgements = []

@@ -13,7 +13,8 @@
   and prints them; exit 1 if any differs from the recorded one.
 
 Exit codes: 0 ok (no rollback; replay identical), 1 rolled back or a replay differs,
-2 an error. Machine-readable output is JSON on stdout; messages go to stderr.
+2 an error (a rollback the registry refused is one: ``watch`` prints an ``error`` event,
+not a ``rollback`` one). Machine-readable output is JSON on stdout; messages go to stderr.
 
 Examples
 --------
@@ -178,22 +179,16 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         window=window,
         interval=args.interval,
         duration=args.duration,
+        slot=slot,
     )
     rolled_back: list[Step] = []
+    # The rollback's event line, printed after the line of the step that rolled back.
+    events: list[dict[str, Any]] = []
 
     def on_rollback(step: Step) -> None:
         rolled_back.append(step)
         if args.registry is not None and args.model is not None:
-            from modelship.deploy._cli import _cmd_rollback
-
-            # The same alias move as `modelship deploy rollback`; its JSON becomes a line.
-            printed = io.StringIO()
-            with contextlib.redirect_stdout(printed):
-                code = _cmd_rollback(
-                    argparse.Namespace(registry=args.registry, model=args.model, alias=args.alias)
-                )
-            moved = json.loads(printed.getvalue()) if code == EXIT_OK else None
-            _line({"event": "rollback", "reason": step.reason, "alias": moved})
+            events.append(_move_alias_back(args, step))
 
     with PrometheusSource(args.url, labels=_labels(args.label), timeout=args.timeout) as source:
         log = DecisionLog(policy, started_at=source.now())
@@ -205,19 +200,50 @@ def _cmd_watch(args: argparse.Namespace) -> int:
                 writer.append(decision, step)
             _line(_entry(len(log.entries) - 1, decision, step))
 
-        run_policy(
-            source,
-            policy,
-            slot=slot,
-            baseline=args.baseline,
-            window=window,
-            interval=args.interval,
-            duration=args.duration,
-            on_rollback=on_rollback,
-            on_step=on_step,
-            log=log,
-        )
+        try:
+            run_policy(
+                source,
+                policy,
+                slot=slot,
+                baseline=args.baseline,
+                window=window,
+                interval=args.interval,
+                duration=args.duration,
+                on_rollback=on_rollback,
+                on_step=on_step,
+                log=log,
+            )
+        finally:
+            for event in events:
+                _line(event)
+    if any(event["event"] == "error" for event in events):
+        return EXIT_ERROR
     return EXIT_FAILED if rolled_back else EXIT_OK
+
+
+def _move_alias_back(args: argparse.Namespace, step: Step) -> dict[str, Any]:
+    """The same alias move as ``modelship deploy rollback``: its JSON as a ``rollback``
+    event, or an ``error`` event saying why the registry refused it."""
+    from modelship.deploy._cli import _cmd_rollback
+
+    printed, complaint = io.StringIO(), io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(complaint):
+            code = _cmd_rollback(
+                argparse.Namespace(registry=args.registry, model=args.model, alias=args.alias)
+            )
+    except ModelshipError as exc:
+        code, why = EXIT_ERROR, f"{type(exc).__name__}: {exc}"
+    else:
+        why = complaint.getvalue().strip()
+    if code == EXIT_OK:
+        return {"event": "rollback", "reason": step.reason, "alias": json.loads(printed.getvalue())}
+    message = (
+        f"the policy rolled back but the alias {args.alias} of {args.model} was not moved: "
+        f"{why or 'the registry refused'}; move it with `modelship deploy rollback` or by hand"
+    )
+    print(f"modelship monitor: {message}", file=sys.stderr)
+    return {"event": "error", "reason": step.reason, "message": message, "alias": None}
 
 
 def _run(func: Any) -> Any:

@@ -181,7 +181,7 @@ class CallableSource:
             values_in, stamps_in = answer
             values = np.asarray(values_in, dtype=np.float64).ravel()
             stamps = np.asarray(stamps_in, dtype=np.float64).ravel()
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, OverflowError) as exc:  # [10**400]: beyond a float
             return SourceError(
                 metric,
                 slot,

@@ -52,12 +52,15 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
 from modelship._params import Interval, Options, validate_params
 from modelship._rollback._conditions import check_stat, quantile_of
+from modelship._rollback._constraints import SLOT, require
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, as_clock
+from modelship._shown import brief
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
 from modelship.errors import ConfigError, EmptyData
 from modelship.monitor._timeindex import TimeIndex
@@ -120,6 +123,47 @@ def prediction_profile(
     )
 
 
+def _check_slots(slots: object) -> None:
+    if slots is None:
+        return
+    if not isinstance(slots, Mapping):
+        raise ConfigError(
+            f"slots={brief(slots)} is not allowed; slots must be a mapping of slot names to "
+            "the versions they serve ({'canary': '2'})"
+        )
+    for slot, version in slots.items():
+        require("a key of slots", slot, SLOT)
+        require(f"slots[{brief(slot)}]", version, SLOT)
+
+
+def _check_options(options: object) -> None:
+    """``options`` is what both drift checks accept: each window runs one or the other
+    with them, so an option only one of them knows would fail the other's windows."""
+    if options is None:
+        return
+    if not isinstance(options, Mapping):
+        raise ConfigError(
+            f"options={brief(options)} is not allowed; options must be a mapping of keyword "
+            "arguments of DataDrift and PredictionDrift ({'alpha': 0.01})"
+        )
+    known = (set(attrs.fields_dict(DataDrift)) & set(attrs.fields_dict(PredictionDrift))) - {
+        "reference",
+        "current",
+        "name",
+    }
+    unknown = sorted(str(name) for name in options if name not in known)
+    if unknown:
+        raise ConfigError(
+            f"options {unknown} are not keyword arguments of both DataDrift and "
+            f"PredictionDrift; give some of {sorted(known)}"
+        )
+    try:  # the checks' own validation, now rather than at the first window
+        for check in (DataDrift, PredictionDrift):
+            check(reference=None, current=None, **options)
+    except ConfigError as exc:
+        raise ConfigError(f"options: {exc}") from exc
+
+
 class _Rows:
     """One version's logged rows: inputs and outputs by position, with a time index."""
 
@@ -145,7 +189,13 @@ class DriftSource:
     options : mapping, optional
         Keyword arguments of :class:`~modelship.checks.DataDrift` and
         :class:`~modelship.checks.PredictionDrift` (``alpha``, ``drift_share``...), the
-        same as the pre-deployment check uses.
+        same as the pre-deployment check uses; only those both accept.
+
+    Raises
+    ------
+    ConfigError
+        If ``slots`` is not a mapping of names to versions, or ``options`` names a keyword
+        argument one of the checks does not take or gives a value it refuses.
 
     Examples
     --------
@@ -162,6 +212,8 @@ class DriftSource:
         now: float | Callable[[], float] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
+        _check_slots(slots)
+        _check_options(options)
         self.slots = dict(slots or {})
         self.options = dict(options or {})
         self._now = as_clock(now)

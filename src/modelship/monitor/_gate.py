@@ -179,10 +179,12 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
         The baseline slot (deploy it with the canary, at the same size); default: the
         slot the rollout replaces.
     step, alpha, pass_score, marginal_score :
-        As for :func:`canary_analysis`.
+        As for :func:`canary_analysis`; ``step`` at most ``window``.
     since_start : bool
         Look back no further than the rollout's start (default): a slot reused after an
-        aborted rollout still holds the aborted version's samples.
+        aborted rollout still holds the aborted version's samples. Until the rollout is
+        ``step`` seconds old the gate answers ``inconclusive`` (the window has no step
+        yet).
 
     Returns
     -------
@@ -193,7 +195,8 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     Raises
     ------
     ConfigError
-        If ``window`` is not a positive number or ``metrics`` is empty.
+        If ``window`` is not a positive number, ``step`` is longer than ``window``, or
+        ``metrics`` is empty.
 
     Examples
     --------
@@ -225,6 +228,11 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     window = float(window)
     if not metrics:
         raise ConfigError("canary_gate needs at least one CanaryMetric")
+    if step is not None and step > window:
+        raise ConfigError(
+            f"step={step!r} is longer than window={window!r}: every analysis would have no "
+            "step to compare; give a step of at most the window"
+        )
     chosen = tuple(metrics)
 
     def gate(rollout: Rollout) -> GateResult:
@@ -237,6 +245,12 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
         span = _span(rollout, window, since_start)
         if span is None:
             return GateResult(Verdict.INCONCLUSIVE, "the rollout has only just started")
+        if step is not None and span < step:
+            return GateResult(
+                Verdict.INCONCLUSIVE,
+                f"the rollout is {span:g} s old, less than one step of {step:g} s",
+                {"window": span},
+            )
         report = canary_analysis(
             source,
             chosen,

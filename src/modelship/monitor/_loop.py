@@ -64,9 +64,11 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     interval: float,
     duration: float,
     log: DecisionLog | None = None,
+    slot: str | None = None,
 ) -> int:
     """Refuse what :func:`run_policy` would refuse, before anything is done; the number of
-    evaluations the run makes at most.
+    evaluations the run makes at most (``slot``: the watched slot, which the baseline
+    must not be).
 
     :func:`~modelship.monitor.watch` and ``modelship monitor watch`` call it before they
     create a log file or record a history event, so a refused call leaves nothing behind.
@@ -93,7 +95,7 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
             f"evaluations; a run makes at most {MAX_EVALUATIONS}, each kept in memory in its "
             "decision log: raise the interval or shorten the duration"
         )
-    check_baseline(policy, baseline)
+    check_baseline(policy, baseline, slot=slot)
     if log is not None and log.policy != policy:
         raise ConfigError("the log was started for another policy; pass log=None or its policy")
     return math.ceil(evaluations) + 1
@@ -130,10 +132,11 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
 
     Each evaluation keeps its samples (so the log replays) and is recorded with the
     tracker's step. The loop ends at the first ``rollback`` (after calling
-    ``on_rollback`` once with that step) or when the source's clock has passed
-    ``duration`` since the start; it makes at most ``ceil(duration / interval) + 1``
-    evaluations whatever the clock does, and ``duration / interval`` may be at most
-    :data:`MAX_EVALUATIONS`.
+    ``on_rollback`` once with that step, *before* ``on_step``: a step that cannot be
+    recorded, on a full disk, never keeps the condemned version serving) or when the
+    source's clock has passed ``duration`` since the start; it makes at most
+    ``ceil(duration / interval) + 1`` evaluations whatever the clock does, and
+    ``duration / interval`` may be at most :data:`MAX_EVALUATIONS`.
 
     Parameters
     ----------
@@ -150,7 +153,8 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     on_rollback : callable, optional
         Called once with the step that rolled back (e.g. ``lambda step: rollout.rollback()``).
     on_step : callable, optional
-        Called with every step (progress, metrics export).
+        Called with every step (progress, metrics export); with the rollback step after
+        ``on_rollback``, and even when ``on_rollback`` raised.
     sleep : callable
         Waits between evaluations (``time.sleep``; a test passes one that moves a clock).
     log : DecisionLog, optional
@@ -182,20 +186,41 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     ['hold', 'hold', 'hold']
     """
     most = check_run(
-        policy, baseline=baseline, window=window, interval=interval, duration=duration, log=log
+        policy,
+        baseline=baseline,
+        window=window,
+        interval=interval,
+        duration=duration,
+        log=log,
+        slot=slot,
     )
     start = source_time(source)
     if log is None:
         log = DecisionLog(policy, started_at=start)
     for _ in range(most):  # bounded whatever the clock does
         step = log.evaluate(source, slot=slot, baseline=baseline, window=window)
+        if step.action == "rollback":
+            _roll_back(step, on_rollback, on_step)
+            break
         if on_step is not None:
             on_step(step)
-        if step.action == "rollback":
-            if on_rollback is not None:
-                on_rollback(step)
-            break
         if source_time(source) - start >= duration:
             break
         sleep(interval)
     return log
+
+
+def _roll_back(
+    step: Step,
+    on_rollback: Callable[[Step], object] | None,
+    on_step: Callable[[Step], object] | None,
+) -> None:
+    """Roll back, then record the step: a record that fails (a full disk, a store that is
+    down) comes after the rollback and cannot prevent it; a failed rollback is recorded
+    too."""
+    try:
+        if on_rollback is not None:
+            on_rollback(step)
+    finally:
+        if on_step is not None:
+            on_step(step)

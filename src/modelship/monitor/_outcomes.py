@@ -24,6 +24,13 @@ What the source promises (each rule is tested):
   prediction with a known key is ignored and counted, so loading a log twice is harmless.
 * **Missing values.** A prediction logged as ``null`` (NaN) is left out of every window
   and counted in ``dropped``; a NaN or infinite outcome is refused.
+* **Undefined metrics are never zeros.** A metric whose denominator is zero on the window
+  (recall without a positive outcome, precision without a predicted positive, f1 with
+  neither, r2 of constant outcomes, roc_auc of one class) has ``value`` NaN with the
+  reason, and a fetch answers :class:`~modelship.monitor.NoData`, where
+  :mod:`modelship.checks.stats` answers 0 as scikit-learn does. Likewise a bound that
+  cannot be estimated (a standard error of one pair; DeLong's with fewer than two
+  positives or negatives) is NaN, never clipped to 0, and a fetch of it is ``NoData``.
 
 Storage and crash safety: with ``path``, each :meth:`~OutcomeSource.record_outcomes` call
 is one line appended to a JSON-lines file (``<sha256 of payload> <payload>``), written
@@ -44,6 +51,7 @@ accuracy, precision, recall  Wilson score interval of the proportion
 f1                           percentile bootstrap of the 2x2 table (multinomial cell
                              counts, exactly the row bootstrap; seeded)
 roc_auc                      DeLong's variance (placement values), normal, clipped to [0, 1]
+                             (NaN, not clipped, with fewer than 2 positives or negatives)
 log_loss, brier, mae         normal interval of the mean of the per-row terms
 rmse                         normal interval of the mean squared error, square-rooted
 r2                           delta method on ``1 - mean(e^2) / mean((y - mean y)^2)``
@@ -80,10 +88,25 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from modelship._params import Constraints, Interval, check_parameters
+from modelship._params import (
+    Constraints,
+    Interval,
+    MappingOf,
+    Spec,
+    Text,
+    check_parameters,
+    validate_params,
+)
 from modelship._rollback._conditions import check_stat, quantile_of
-from modelship._rollback._constraints import LEVEL
-from modelship._rollback._sources import NoData, Outcome, Samples, as_clock
+from modelship._rollback._constraints import COUNT, LEVEL, TIME, read_fields
+from modelship._rollback._sources import (
+    ENCODED_FLOAT,
+    NoData,
+    Outcome,
+    Samples,
+    as_clock,
+    decode_float,
+)
 from modelship.checks import stats
 from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipError
 from modelship.monitor._timeindex import Column, TimeIndex
@@ -223,11 +246,33 @@ class WindowMetric:
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WindowMetric:
-        """Rebuild from :meth:`to_dict` output."""
-        fields = dict(data)
+        """Rebuild from :meth:`to_dict` output.
+
+        Raises
+        ------
+        ConfigError
+            If a field is missing, unknown, or not what :meth:`to_dict` writes.
+        """
+        fields = read_fields(data, "window metric", _WINDOW_FIELDS, _WINDOW_OPTIONAL)
         for name in ("value", "ci_low", "ci_high"):
-            fields[name] = float(fields[name])
+            fields[name] = decode_float(fields[name])
         return cls(**fields)
+
+
+_WINDOW_FIELDS: dict[str, Spec] = {
+    "metric": str,
+    "version": str,
+    "value": ENCODED_FLOAT,
+    "n": COUNT,
+    "ci_low": ENCODED_FLOAT,
+    "ci_high": ENCODED_FLOAT,
+    "confidence": LEVEL,
+    "method": str,
+    "start": TIME,
+    "end": TIME,
+    "as_of": TIME,
+}
+_WINDOW_OPTIONAL: dict[str, Spec] = {"dropped": COUNT, "reason": str}
 
 
 def _key(request_id: Any, row: int) -> Key:
@@ -321,6 +366,7 @@ class OutcomeSource:
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
+        "slots": (None, MappingOf(Text(), keys=Text())),
         "confidence": LEVEL,
         "seed": Interval(int, 0, None),
     }
@@ -334,7 +380,7 @@ class OutcomeSource:
         confidence: float = 0.95,
         seed: int = 0,
     ) -> None:
-        check_parameters(self, confidence=confidence, seed=seed)
+        check_parameters(self, slots=slots, confidence=confidence, seed=seed)
         self.slots = dict(slots or {})
         self.confidence = confidence
         self.seed = seed
@@ -385,6 +431,20 @@ class OutcomeSource:
             value = float(window.n)
         elif q is not None:
             value = self._quantile(metric, window, q)
+            if math.isnan(value):
+                needs = (
+                    "DeLong's variance needs two positives and two negatives"
+                    if metric == "roc_auc"
+                    else "its standard error needs two pairs or more"
+                )
+                return NoData(
+                    metric,
+                    slot,
+                    start=start,
+                    end=end,
+                    stat=stat,
+                    reason=f"the {stat} bound of {metric} is undefined (n={window.n}): {needs}",
+                )
         else:
             value = window.value
         return Samples(
@@ -696,6 +756,14 @@ class OutcomeSource:
 
     # --- evaluation --------------------------------------------------------------------
 
+    @validate_params(
+        metric=str,
+        version=str,
+        start=TIME,
+        end=TIME,
+        as_of=(None, TIME),
+        confidence=(None, LEVEL),
+    )
     def evaluate(  # noqa: PLR0913 - keyword-only version, window, as_of and confidence of one evaluation
         self,
         metric: str,
@@ -712,7 +780,9 @@ class OutcomeSource:
         Raises
         ------
         ConfigError
-            If ``metric`` is unknown or the predictions are not of the kind it takes.
+            If ``metric`` is unknown, the predictions are not of the kind it takes,
+            ``start`` or ``end`` is not a finite time, ``start > end``, or ``confidence``
+            is not in (0, 1).
 
         Examples
         --------
@@ -725,7 +795,11 @@ class OutcomeSource:
             raise ConfigError(
                 f"an OutcomeSource computes {', '.join(OUTCOME_METRICS)}; got {metric!r}"
             )
-        level = self.confidence if confidence is None else confidence
+        if start > end:
+            raise ConfigError(
+                f"start={start!r} is after end={end!r}; a window is (start, end] with start <= end"
+            )
+        level = self.confidence if confidence is None else float(confidence)
         as_of = self.now() if as_of is None else float(as_of)
         y, pred, dropped = self._pairs(version, start, end, as_of)
         kind, method = OUTCOME_METRICS[metric]
@@ -758,6 +832,9 @@ class OutcomeSource:
                 f"{metric} takes {kind} predictions; version {version}'s logged outputs or "
                 f"the recorded outcomes are not: {exc}"
             ) from exc
+        why = _zero_denominator(metric, y, pred)
+        if why:
+            return undefined(f"{metric} is undefined: {why}")
         window = WindowMetric(
             metric, version, value, int(y.size), nan, nan, level, method, **common
         )
@@ -838,6 +915,26 @@ def _verified(
 # --- intervals -----------------------------------------------------------------------------
 
 
+def _zero_denominator(metric: str, y: FloatArray, pred: FloatArray) -> str:
+    """Why ``metric`` is 0/0 on the window, or ``""``: the checks' convention answers 0
+    there (scikit-learn's), but a monitor must not read "nothing to measure" as "all wrong"."""
+    truth, guess = y == 1, pred == 1
+    if metric == "precision" and not guess.any():
+        return "the model predicted no positive in the window (tp + fp = 0)"
+    if metric == "recall" and not truth.any():
+        return "the window's outcomes hold no positive (tp + fn = 0)"
+    if metric == "f1" and not (truth.any() or guess.any()):
+        return "the window holds no positive, predicted or true (2tp + fp + fn = 0)"
+    if metric == "r2" and not np.any(y != y[0]):
+        return "the window's outcomes are constant (their variance is 0)"
+    return ""
+
+
+def _clip(value: float, low: float, high: float) -> float:
+    """``value`` clipped to ``[low, high]``; NaN stays NaN (``max(0.0, nan)`` is 0.0)."""
+    return value if math.isnan(value) else min(high, max(low, value))
+
+
 def _proportion_bound(metric: str, y: FloatArray, pred: FloatArray, z: float) -> float:
     truth, guess = y == 1, pred == 1
     if metric == "accuracy":
@@ -858,7 +955,7 @@ def _mean_bound(metric: str, y: FloatArray, pred: FloatArray, z: float) -> float
         p = np.clip(pred, 1e-15, 1 - 1e-15)
         terms = -(y * np.log(p) + (1 - y) * np.log1p(-p))
     bound = float(np.mean(terms)) + z * _se(terms)
-    return math.sqrt(max(0.0, bound)) if metric == "rmse" else bound
+    return math.sqrt(_clip(bound, 0.0, math.inf)) if metric == "rmse" else bound
 
 
 def _r2_bound(value: float, y: FloatArray, pred: FloatArray, z: float) -> float:
@@ -870,7 +967,7 @@ def _r2_bound(value: float, y: FloatArray, pred: FloatArray, z: float) -> float:
         return math.nan
     cov = np.cov(np.vstack([e2, d2]))
     var = (cov[0, 0] / b**2 - 2 * a * cov[0, 1] / b**3 + a**2 * cov[1, 1] / b**4) / y.size
-    return value + z * math.sqrt(max(0.0, float(var)))
+    return value + z * math.sqrt(_clip(float(var), 0.0, math.inf))
 
 
 def _bound(
@@ -887,7 +984,7 @@ def _bound(
     if method == "bootstrap":
         return _f1_bootstrap(y == 1, pred == 1, q, seed=seed)
     if method == "delong":
-        return min(1.0, max(0.0, value + z * _delong_se(y == 1, pred)))
+        return _clip(value + z * _delong_se(y == 1, pred), 0.0, 1.0)
     if method == "normal":
         return _mean_bound(metric, y, pred, z)
     return _r2_bound(value, y, pred, z)

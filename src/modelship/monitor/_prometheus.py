@@ -14,12 +14,17 @@ Every answer is read exactly as the API documents its envelope::
   is missing (``histogram_quantile`` over a slot without traffic is NaN, a rate of zero
   requests is 0/0), ``+Inf`` is kept (a latency above the last bucket);
 * an empty result, or only NaN, is :class:`NoData`, never zero;
-* a refused connection, a timeout, or a non-JSON body is a :class:`SourceError` too:
-  :meth:`PrometheusSource.fetch` never raises for a failure of Prometheus.
+* points outside the window asked for (a caching front end's stale answer) are left out,
+  with a warning; none left is :class:`NoData`;
+* a refused connection, a timeout, a redirect, an answer larger than
+  :data:`MAX_ANSWER_BYTES` or not complete within ``timeout`` seconds, or a non-JSON body
+  is a :class:`SourceError` too: :meth:`PrometheusSource.fetch` never raises for a
+  failure of Prometheus (only for a configuration Prometheus cannot be asked with).
 
 Queries are PromQL templates (:data:`DEFAULT_QUERIES`), keyed by ``(metric, stat)``, with
 ``$selector`` (the slot's label matcher and any extra labels), ``$window`` (the window as
-a PromQL duration) and ``$slot`` substituted. Add or replace templates with ``queries=``.
+a PromQL duration) and ``$slot`` (the slot's name, escaped for a double-quoted PromQL
+string: write ``"$slot"``) substituted. Add or replace templates with ``queries=``.
 
 Examples
 --------
@@ -33,6 +38,7 @@ histogram_quantile(0.95, sum by (le)
 
 from __future__ import annotations
 
+import json
 import math
 import string
 import time
@@ -42,14 +48,32 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import attrs
 import numpy as np
 import requests
+import urllib3
 
 from modelship._params import Constraint, Constraints, Text, check_parameters, validate_params
-from modelship._rollback._constraints import CALLABLE, SECONDS, SLOT, SequenceOf, require
+from modelship._rollback._constraints import (
+    CALLABLE,
+    SECONDS,
+    SLOT,
+    STAT,
+    TIME,
+    SequenceOf,
+    require,
+)
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, clock_reading
 from modelship._shown import brief
 from modelship.errors import ConfigError
 
-__all__ = ["DEFAULT_QUERIES", "PrometheusSource", "SeriesSource"]
+__all__ = ["DEFAULT_QUERIES", "MAX_ANSWER_BYTES", "PrometheusSource", "SeriesSource"]
+
+#: The largest answer read, in bytes after decompression. One series of a range query at
+#: Prometheus's own limit of 11,000 points is about 0.4 MB of JSON, and a metric query
+#: answers one series; an answer ten times that size is not a metric's, and reading
+#: whatever a server sends would cost the watcher its memory.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
+#: Bytes asked of the socket per read: a read returns what has arrived, so the deadline
+#: is checked between reads even when a server trickles its answer a byte at a time.
+_CHUNK = 64 * 1024
 
 _LATENCY = "inference_latency_seconds"
 _SERVER_LATENCY = "modelship_request_duration_seconds"
@@ -102,6 +126,21 @@ _LABEL_NAME = Text(r"[a-zA-Z_][a-zA-Z0-9_]*", "a Prometheus label name ([a-zA-Z_
 #: A matcher added on one of them would silently change what a query measures.
 OWN_LABELS = ("__name__", "le", "code")
 _QUERY_KEY = SequenceOf(Text())
+#: What an HTTP header carries (RFC 9110 field-value; latin-1 is what http.client sends):
+#: visible characters and spaces inside, no line break or control character, no space at
+#: either end. A token read from a file keeps its newline: refused here, it would
+#: otherwise make every request fail, as if Prometheus were down.
+_HEADER_VALUE = Text(
+    r"[\x21-\x7e\x80-\xff](?:[\t\x20-\x7e\x80-\xff]*[\x21-\x7e\x80-\xff])?",
+    "text an HTTP header can carry (latin-1 characters, no line break or control "
+    "character, no space at either end; strip a token read from a file)",
+    refuses=("s3cret\n", "t\u2026ken", "\ttoken"),
+)
+_HEADER_NAME = Text(
+    r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+",
+    "an HTTP header name (letters, digits and !#$%&'*+-.^_`|~)",
+    refuses=("Bad Name", "X-Team:"),
+)
 
 
 def _duration(seconds: float) -> str:
@@ -113,8 +152,47 @@ def _duration(seconds: float) -> str:
     return f"{max(1, round(seconds * 1000))}ms"
 
 
+def _escape(value: str) -> str:
+    """``value`` as the content of a double-quoted PromQL string."""
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
 def _quote(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    return '"' + _escape(value) + '"'
+
+
+def _check_utf8(name: str, value: str) -> None:
+    """Refuse text that cannot be sent: the query is sent as UTF-8, and a lone surrogate
+    (what ``os.fsdecode`` makes of bytes that are not UTF-8) has no UTF-8 encoding."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ConfigError(
+            f"{name}={brief(value)} is not allowed: {exc.object[exc.start : exc.end]!r} at "
+            f"position {exc.start} has no UTF-8 encoding (bytes decoded with "
+            "surrogateescape?); give text Prometheus can read"
+        ) from None
+
+
+def _check_window(start: float, end: float, *, allow_empty: bool = False) -> None:
+    if end < start or (end == start and not allow_empty):
+        raise ConfigError(f"the window ({start!r}, {end!r}] is empty: end must come after start")
+
+
+def _too_large(size: int) -> str:
+    return (
+        f"the answer is {size} bytes or more, above MAX_ANSWER_BYTES={MAX_ANSWER_BYTES}: "
+        "not one metric's; check that the query aggregates to one series"
+    )
+
+
+@attrs.frozen
+class _Failure:
+    """Why a request got no whole answer: a :class:`SourceError`'s type and message."""
+
+    kind: str
+    message: str
+    status: int | None = None
 
 
 def _counted(outcome: Samples, count: Samples | NoData, stat: str) -> Samples | SourceError:
@@ -175,11 +253,34 @@ def _check_strings(name: str, value: object) -> None:
         require(f"{name}[{brief(key)}]", item, str)
 
 
+def _check_headers(headers: object) -> None:
+    _check_strings("headers", headers)
+    assert headers is None or isinstance(headers, Mapping)
+    for name, value in (headers or {}).items():
+        require("a key of headers", name, _HEADER_NAME)
+        if value:  # an empty value is a header sent empty
+            require(f"headers[{brief(name)}]", value, _HEADER_VALUE)
+
+
+def _check_basic_auth(basic_auth: object) -> None:
+    require("basic_auth", basic_auth, None, _PAIR)
+    for part in basic_auth if isinstance(basic_auth, tuple | list) else ():
+        try:
+            part.encode("latin-1")
+        except UnicodeEncodeError:
+            raise ConfigError(
+                "basic_auth is not allowed: requests sends the user and the password as "
+                f"latin-1, and {brief(part)} has a character outside it; use "
+                "bearer_token or headers= for such credentials"
+            ) from None
+
+
 def _check_labels(labels: object, slot_label: str) -> None:
     _check_strings("labels", labels)
     assert labels is None or isinstance(labels, Mapping)
-    for name in labels or {}:
+    for name, value in (labels or {}).items():
         require("a key of labels", name, _LABEL_NAME)
+        _check_utf8(f"labels[{name!r}]", value)
         if name == slot_label or name in OWN_LABELS:
             raise ConfigError(
                 f"labels={{{name!r}: ...}} is not allowed: the source sets {name!r} itself "
@@ -203,7 +304,9 @@ def _check_queries(queries: object) -> None:
                 f"a key of queries is {brief(key)}; each key is a (metric, stat) pair of strings"
             )
         require("a key of queries", key, _QUERY_KEY)
+        require(f"the statistic of queries key {brief(key)}", key[1], STAT)
         require(f"queries[{brief(key)}]", template, Text())
+        _check_utf8(f"queries[{brief(key)}]", template)
 
 
 @runtime_checkable
@@ -245,10 +348,12 @@ class PrometheusSource:
     labels : mapping, optional
         Extra equality matchers added to every selector (``{"model": "fraud"}``).
     timeout : float
-        Seconds for connecting and for reading each response; also sent to Prometheus as
-        the query's own ``timeout``.
+        Seconds a request may take from sending to the end of the answer (a server that
+        trickles its answer is given up then); also each wait for the connection or for
+        a byte, and sent to Prometheus as the query's own ``timeout``.
     bearer_token : str, optional
-        Sent as ``Authorization: Bearer ...``.
+        Sent as ``Authorization: Bearer ...``; latin-1 text without a line break or a
+        space at either end (strip a token read from a file).
     basic_auth : (str, str), optional
         User and password for HTTP basic authentication.
     verify : bool or str
@@ -267,8 +372,10 @@ class PrometheusSource:
     ConfigError
         If both ``bearer_token`` and ``basic_auth`` are given, the URL is not http(s), a
         label name is invalid or one the source sets itself (the slot label,
-        :data:`OWN_LABELS`), a label value or a template is not a string, or a header or
-        the clock is not what is described above.
+        :data:`OWN_LABELS`), a label value or a template is not a string (or not UTF-8
+        text), a query's statistic is not one a condition reads, the token, a header
+        or the user and password cannot be sent in HTTP headers, or the clock is not
+        what is described above.
 
     Examples
     --------
@@ -283,7 +390,7 @@ class PrometheusSource:
         "url": Text(r"https?://\S+", "an http:// or https:// URL", refuses=("localhost:9090",)),
         "slot_label": Text(r"[a-zA-Z_][a-zA-Z0-9_]*", "a Prometheus label name"),
         "timeout": SECONDS,
-        "bearer_token": (None, Text()),
+        "bearer_token": (None, _HEADER_VALUE),
     }
 
     def __init__(  # noqa: PLR0913 - public constructor: keyword-only query, label, auth and TLS options of a Prometheus client
@@ -314,8 +421,8 @@ class PrometheusSource:
             )
         _check_labels(labels, slot_label)
         _check_queries(queries)
-        _check_strings("headers", headers)
-        require("basic_auth", basic_auth, None, _PAIR)
+        _check_headers(headers)
+        _check_basic_auth(basic_auth)
         require("verify", verify, bool, str)
         require("cert", cert, None, str, _PAIR)
         require("session", session, None, requests.Session)
@@ -358,7 +465,8 @@ class PrometheusSource:
         ------
         ConfigError
             If no template is known for ``(metric, stat)`` (the message lists the
-            statistics that are), or the window is not a positive number of seconds.
+            statistics that are), the window is not a positive number of seconds, or the
+            slot is not UTF-8 text.
         """
         template = self.queries.get((metric, stat))
         if template is None:
@@ -368,12 +476,15 @@ class PrometheusSource:
                 f"no PromQL template for {stat}({metric}) ({hint}); add one with "
                 f"PrometheusSource(queries={{({metric!r}, {stat!r}): '...'}})"
             )
+        _check_utf8("slot", slot)
         matchers = {self.slot_label: slot, **self.labels}
         selector = ",".join(f"{name}={_quote(value)}" for name, value in matchers.items())
         duration = _duration(window)  # its own error, not the template's
         try:
+            # $slot is escaped as $selector's values are: a quote in a slot's name ends
+            # no string, so it cannot add to the query.
             return string.Template(template).substitute(
-                selector=selector, window=duration, slot=slot
+                selector=selector, window=duration, slot=_escape(slot)
             )
         except (KeyError, ValueError) as exc:
             raise ConfigError(
@@ -383,8 +494,14 @@ class PrometheusSource:
 
     # --- the API -------------------------------------------------------------------------
 
+    @validate_params(promql=Text(), at=TIME)
     def query(self, promql: str, *, at: float) -> dict[str, Any] | SourceError:
         """Run an instant query; the envelope's ``data`` (plus ``warnings``) or an error.
+
+        Raises
+        ------
+        ConfigError
+            If ``at`` is not a finite time, or ``promql`` is empty or not UTF-8 text.
 
         Examples
         --------
@@ -397,10 +514,20 @@ class PrometheusSource:
             "/api/v1/query", {"query": promql, "time": repr(float(at))}, promql, at, at
         )
 
+    @validate_params(promql=Text(), start=TIME, end=TIME, step=SECONDS)
     def query_range(
         self, promql: str, *, start: float, end: float, step: float
     ) -> dict[str, Any] | SourceError:
-        """Run a range query; the envelope's ``data`` (plus ``warnings``) or an error."""
+        """Run a range query; the envelope's ``data`` (plus ``warnings``) or an error.
+
+        Raises
+        ------
+        ConfigError
+            If ``start`` or ``end`` is not a finite time, ``end`` is before ``start``,
+            ``step`` is not a positive number of seconds, or ``promql`` is empty or not
+            UTF-8 text.
+        """
+        _check_window(start, end, allow_empty=True)
         params = {
             "query": promql,
             "start": repr(float(start)),
@@ -409,7 +536,7 @@ class PrometheusSource:
         }
         return self._call("/api/v1/query_range", params, promql, start, end)
 
-    def _call(  # noqa: PLR0911 - one return per failure kind (timeout, TLS, connection, HTTP, JSON, envelope) so each gets its own error type
+    def _call(  # noqa: PLR0911 - one return per failure kind (HTTP, JSON, envelope) so each gets its own error type
         self, path: str, params: dict[str, str], promql: str, start: float, end: float
     ) -> dict[str, Any] | SourceError:
         def error(kind: str, message: str, status: int | None = None) -> SourceError:
@@ -423,61 +550,130 @@ class PrometheusSource:
                 status_code=status,
             )
 
-        params = {**params, "timeout": _duration(self.timeout)}
+        _check_utf8("the query", promql)
+        body = self._exchange(path, {**params, "timeout": _duration(self.timeout)})
+        if isinstance(body, _Failure):
+            return error(body.kind, body.message, body.status)
+        status, text = body
         try:
-            # POST with a form body: the API accepts it, and long queries fit.
-            response = self._session.post(
-                self.url + path,
-                data=params,
-                timeout=self.timeout,
-                verify=self._verify,
-                cert=self._cert,
-            )
-        except requests.Timeout as exc:
-            return error("timeout", f"no answer from {self.url} within {self.timeout:g} s: {exc}")
-        except requests.exceptions.SSLError as exc:
-            return error("tls", f"TLS with {self.url} failed (check verify=/cert=): {exc}")
-        except requests.ConnectionError as exc:
-            return error("connection", f"cannot reach Prometheus at {self.url}: {exc}")
-        except requests.RequestException as exc:
-            return error("connection", f"request to {self.url} failed: {exc}")
-        try:
-            envelope = response.json()
+            envelope = json.loads(text)
         except (ValueError, RecursionError):  # RecursionError: JSON nested beyond the stack
-            body = response.text[:200]
-            if response.status_code >= 400:
+            shown = text[:200].decode("utf-8", "replace")
+            if status >= 400:
                 return error(
-                    "http",
-                    f"HTTP {response.status_code} without a Prometheus answer: {body!r}",
-                    response.status_code,
+                    "http", f"HTTP {status} without a Prometheus answer: {shown!r}", status
                 )
-            return error("bad_response", f"not JSON: {body!r}", response.status_code)
+            return error("bad_response", f"not JSON: {shown!r}", status)
         if not isinstance(envelope, dict) or envelope.get("status") not in ("success", "error"):
             return error(
                 "bad_response",
                 f"no 'status' of success or error in the answer: {str(envelope)[:200]}",
-                response.status_code,
+                status,
             )
         if envelope["status"] == "error":
             return error(
                 str(envelope.get("errorType") or "unknown"),
                 str(envelope.get("error") or "Prometheus reported an error without a message"),
-                response.status_code,
+                status,
             )
         data = envelope.get("data")
         if not isinstance(data, dict) or "resultType" not in data or "result" not in data:
             return error(
                 "bad_response",
                 f"success without data.resultType/result: {str(envelope)[:200]}",
-                response.status_code,
+                status,
             )
         warnings = envelope.get("warnings") or []
         if not isinstance(warnings, list):
             warnings = [str(warnings)]
         return {**data, "warnings": [str(w) for w in warnings]}
 
+    def _exchange(self, path: str, form: dict[str, str]) -> tuple[int, bytes] | _Failure:
+        """POST ``form`` to ``path``: the status and the whole body, or what went wrong.
+
+        The answer must be complete within ``timeout`` seconds of sending and at most
+        :data:`MAX_ANSWER_BYTES` long; a redirect is not followed (requests would repeat
+        a POST as a GET without its form, and Prometheus would answer that the query is
+        empty).
+        """
+        deadline = time.monotonic() + self.timeout
+        try:
+            # POST with a form body: the API accepts it, and long queries fit.
+            response = self._session.post(
+                self.url + path,
+                data=form,
+                timeout=self.timeout,
+                verify=self._verify,
+                cert=self._cert,
+                stream=True,
+                allow_redirects=False,
+            )
+        except requests.Timeout as exc:
+            return _Failure(
+                "timeout", f"no answer from {self.url} within {self.timeout:g} s: {exc}"
+            )
+        except requests.exceptions.SSLError as exc:
+            return _Failure("tls", f"TLS with {self.url} failed (check verify=/cert=): {exc}")
+        except requests.ConnectionError as exc:
+            return _Failure("connection", f"cannot reach Prometheus at {self.url}: {exc}")
+        except (UnicodeError, requests.exceptions.InvalidHeader) as exc:
+            # What was configured cannot be sent: no outage, and no reason to roll back.
+            raise ConfigError(
+                f"the request to {self.url} cannot be sent: {exc}; check url=, headers=, "
+                "bearer_token= and basic_auth="
+            ) from exc
+        except requests.RequestException as exc:
+            return _Failure("connection", f"request to {self.url} failed: {exc}")
+        with response:  # returns the connection to the pool, or closes it
+            status = response.status_code
+            if 300 <= status < 400:  # the HTTP redirect range
+                where = response.headers.get("Location", "nowhere given")
+                return _Failure(
+                    "http",
+                    f"HTTP {status}: {self.url}{path} redirects to {where}; configure the "
+                    "final URL (a redirected POST loses its query)",
+                    status,
+                )
+            return self._read(response, deadline)
+
+    def _read(  # noqa: PLR0911 - one return per way an answer is cut short
+        self, response: requests.Response, deadline: float
+    ) -> tuple[int, bytes] | _Failure:
+        status = response.status_code
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+            return _Failure("bad_response", _too_large(int(declared)), status)
+        chunks: list[bytes] = []
+        size = 0
+        try:
+            while True:  # bounded by the deadline and the byte cap
+                if time.monotonic() > deadline:
+                    return _Failure(
+                        "timeout",
+                        f"the answer of {self.url} was not complete within "
+                        f"{self.timeout:g} s ({size} bytes read)",
+                        status,
+                    )
+                chunk = response.raw.read1(_CHUNK, decode_content=True)
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    return _Failure("bad_response", _too_large(size), status)
+                chunks.append(chunk)
+        except urllib3.exceptions.DecodeError as exc:
+            return _Failure("bad_response", f"the answer cannot be decoded: {exc}", status)
+        except (urllib3.exceptions.TimeoutError, TimeoutError) as exc:
+            return _Failure(
+                "timeout", f"no more of the answer within {self.timeout:g} s: {exc}", status
+            )
+        except (urllib3.exceptions.HTTPError, requests.RequestException, OSError) as exc:
+            return _Failure("connection", f"reading the answer of {self.url} failed: {exc}", status)
+        return status, b"".join(chunks)
+
     # --- MetricSource ----------------------------------------------------------------------
 
+    @validate_params(metric=Text(), slot=SLOT, start=TIME, end=TIME, stat=(None, Text()))
     def fetch(
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:
@@ -489,9 +685,12 @@ class PrometheusSource:
         Raises
         ------
         ConfigError
-            If there is no template for ``(metric, stat)``.
+            If there is no template for ``(metric, stat)``, ``start`` or ``end`` is not a
+            finite time or ``end`` is not after ``start``, or the request cannot be sent
+            as configured (a header, the slot).
         """
         stat = stat or "mean"
+        _check_window(start, end)
         window = float(end) - float(start)
         promql = self.render(metric, stat, slot=slot, window=window)
         answer = self.query(promql, at=end)
@@ -508,14 +707,30 @@ class PrometheusSource:
             return attrs.evolve(count, stat=stat)  # the answer for the statistic asked
         return _counted(outcome, count, stat)
 
+    @validate_params(metric=Text(), slot=SLOT, start=TIME, end=TIME, stat=Text(), step=SECONDS)
     def fetch_series(  # noqa: PLR0913 - implements the MetricSource protocol signature
         self, metric: str, *, slot: str, start: float, end: float, stat: str, step: float
     ) -> Outcome:
-        """Points of ``stat`` every ``step`` seconds, each over the last ``step`` seconds."""
+        """Points of ``stat`` every ``step`` seconds, each over the last ``step`` seconds.
+
+        Raises
+        ------
+        ConfigError
+            As :meth:`fetch`, or if ``step`` is not a positive number of seconds or is
+            longer than the window.
+        """
+        _check_window(start, end)
+        if end - start < step - 0.001:  # shorter by more than Prometheus's resolution
+            raise ConfigError(
+                f"the window ({start!r}, {end!r}] is shorter than step={step!r} s: it has no "
+                "point; ask for a longer window or a shorter step"
+            )
         promql = self.render(metric, stat, slot=slot, window=step)
         # Prometheus keeps times to the millisecond and rounds: floor them, so that no
-        # point lands after ``end``.
-        first, last = math.floor((start + step) * 1000) / 1000, math.floor(end * 1000) / 1000
+        # point lands after ``end``. A window of one step (``end - start`` a rounding
+        # error short of it) has its one point at ``last``.
+        last = math.floor(end * 1000) / 1000
+        first = min(math.floor((start + step) * 1000) / 1000, last)
         answer = self.query_range(promql, start=first, end=last, step=step)
         return self._outcome(answer, metric=metric, slot=slot, start=start, end=end, stat=stat)
 
@@ -590,6 +805,16 @@ class PrometheusSource:
             return error(f"malformed {kind} result: {exc!r}")
         if not np.isfinite(stamps).all():
             return error(f"a {kind} result has a timestamp that is not a finite time")
+        # A caching front end's stale answer, or a clock far off: points outside the
+        # window do not measure it.
+        inside = (stamps > start) & (stamps <= end)
+        outside = int(stamps.size - np.count_nonzero(inside))
+        if outside:
+            warnings += (
+                f"{outside} of {stamps.size} points of {stat}({metric}) on {slot} lie outside "
+                f"the window ({start:.3f}, {end:.3f}] asked for and are left out",
+            )
+            stamps, values = stamps[inside], values[inside]
         keep = ~np.isnan(values)
         dropped = int(values.size - np.count_nonzero(keep))
         if not keep.any():
@@ -600,7 +825,10 @@ class PrometheusSource:
                 end=end,
                 stat=stat,
                 warnings=warnings,
-                reason=f"{stat}({metric}) on {slot} is NaN (no traffic in the window?)",
+                reason=f"{stat}({metric}) on {slot} is NaN (no traffic in the window?)"
+                if values.size
+                else f"Prometheus answered {stat}({metric}) on {slot} only with points outside "
+                "the window asked for (a stale cache in front of it?)",
             )
         return Samples(
             metric,

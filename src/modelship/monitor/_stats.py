@@ -84,8 +84,16 @@ _SELECT_MAX_ROUNDS = 200
 _SELECT_BUILD_BELOW = 1 << 16
 
 
+def _numbers(values: npt.ArrayLike, name: str) -> FloatArray:
+    """``values`` as float64, or a CheckInputError that names them (``['a']``, ``[10**400]``)."""
+    try:
+        return np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CheckInputError(f"{name} must be numbers: {exc}") from None
+
+
 def _as_sample(values: npt.ArrayLike, name: str) -> FloatArray:
-    array = np.asarray(values, dtype=np.float64)
+    array = _numbers(values, name)
     if array.ndim != 1:
         raise CheckInputError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.size == 0:
@@ -389,6 +397,20 @@ def _successor(x: FloatArray, y: FloatArray, value: float, rank: int) -> float:
     return float(np.min(x[rows] - yr[past[rows]]))
 
 
+def _check_span(xs: FloatArray, ys: FloatArray) -> None:
+    """Refuse sorted samples whose differences ``x_i - y_j`` overflow a float: a
+    selection among infinite differences cannot converge, and a shift of ``inf`` is no
+    measurement."""
+    # Python floats: an overflow is inf, not a NumPy warning. Every difference lies
+    # between these two, so when both are finite no difference overflows.
+    widest = (float(xs[0]) - float(ys[-1]), float(xs[-1]) - float(ys[0]))
+    if not all(math.isfinite(d) for d in widest):
+        raise CheckInputError(
+            "the differences x_i - y_j overflow a float (the samples span more than "
+            f"{np.finfo(np.float64).max:.3g}); rescale the values (e.g. to other units)"
+        )
+
+
 def pairwise_difference_quantiles(
     x_sorted: FloatArray, y_sorted: FloatArray, ranks: Sequence[int]
 ) -> list[float]:
@@ -419,6 +441,7 @@ def pairwise_difference_quantiles(
     for rank in ranks:
         if not 0 <= rank < total:
             raise CheckInputError(f"rank {rank} is outside 0..{total - 1}")
+    _check_span(x_sorted, y_sorted)
     if total <= _MATERIALISE_MAX:
         differences = np.subtract.outer(x_sorted, y_sorted).ravel()
         chosen = np.partition(differences, list(ranks))
@@ -455,7 +478,9 @@ def _hl_median(xs: FloatArray, ys: FloatArray) -> float:
     if total % 2:
         return pairwise_difference_quantiles(xs, ys, [total // 2])[0]
     low, high = pairwise_difference_quantiles(xs, ys, [total // 2 - 1, total // 2])
-    return (low + high) / 2
+    middle = (low + high) / 2
+    # Two finite differences near the largest float: their sum overflows, their halves do not.
+    return middle if math.isfinite(middle) else low / 2 + high / 2
 
 
 @validate_params(confidence=_UNIT, use_continuity=bool)
@@ -496,7 +521,8 @@ def mann_whitney(
     EmptyData
         If a sample is empty.
     CheckInputError
-        If a sample is not one-dimensional or holds NaN or infinite values.
+        If a sample is not one-dimensional, holds something else than numbers, NaN or
+        infinite values, or its differences with the other overflow a float.
 
     Examples
     --------
@@ -510,6 +536,7 @@ def mann_whitney(
     confidence = float(confidence)
     xs = np.sort(_as_sample(x, "x"))
     ys = np.sort(_as_sample(y, "y"))
+    _check_span(xs, ys)
     n1, n2 = xs.size, ys.size
     u1 = _u_statistic(xs, ys)
     u_max = max(u1, n1 * n2 - u1)
@@ -701,6 +728,11 @@ def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
 
 
 def _check_counts(k: int, n: int, name: str) -> None:
+    for count, what in ((k, "events"), (n, "trials")):
+        if not _SIZE.is_satisfied_by(count):
+            raise CheckInputError(
+                f"{name} has {what}={count!r}; a count is an int >= 0 (not a float or a string)"
+            )
     if n < 1:
         raise EmptyData(f"{name} has no trials (n={n}); a rate needs at least one")
     if not 0 <= k <= n:
@@ -1070,12 +1102,16 @@ def always_valid_p_values(
     >>> always_valid_p_values([0.0, 0.5, 0.0], [0.01, 0.01, 0.01], tau=0.1).round(4).tolist()
     [1.0, 0.0027, 0.0027]
     """
-    d = np.asarray(differences, dtype=np.float64)
-    v = np.asarray(variances, dtype=np.float64)
+    d = _numbers(differences, "differences")
+    v = _numbers(variances, "variances")
     if d.shape != v.shape:
         raise CheckInputError(f"differences {d.shape} and variances {v.shape} differ in shape")
-    if not np.all(v > 0):
-        raise CheckInputError("every variance must be positive")
+    if not np.all(np.isfinite(d)):
+        raise CheckInputError(
+            "every difference must be a finite number; a look without an estimate is not a look"
+        )
+    if not np.all((v > 0) & np.isfinite(v)):
+        raise CheckInputError("every variance must be a positive, finite number")
     p = np.minimum(1.0, np.exp(-_log_lr(d, v, tau)))
     return np.asarray(np.minimum.accumulate(p, axis=-1), dtype=np.float64)
 
@@ -1239,20 +1275,26 @@ def sample_ratio_mismatch(
     >>> r.mismatch, r.p_value < 0.001
     (True, True)
     """
-    counts = np.asarray(observed, dtype=np.int64)
-    w = np.asarray(weights, dtype=np.float64)
-    if counts.ndim != 1 or counts.shape != w.shape or counts.size < 2:
+    groups = list(np.asarray(observed, dtype=object).ravel()) if np.ndim(observed) == 1 else []
+    w = _numbers(weights, "weights")
+    if np.ndim(observed) != 1 or w.shape != (len(groups),) or len(groups) < 2:
         raise CheckInputError(
             f"need one count per group and one weight per group, at least two groups; got "
-            f"{counts.size} counts and {w.size} weights"
+            f"{len(groups)} counts and {w.size} weights"
         )
-    if np.any(counts < 0):
-        raise CheckInputError("observed counts cannot be negative")
+    for i, count in enumerate(groups):  # one per group: a handful
+        if not _SIZE.is_satisfied_by(count):
+            raise CheckInputError(
+                f"observed[{i}]={count!r} is not a count; counts are ints >= 0 (a float is "
+                "refused, never truncated)"
+            )
     if not np.all((w > 0) & np.isfinite(w)):
         raise CheckInputError(f"weights must be positive numbers, got {list(weights)}")
-    total = int(counts.sum())
+    total = sum(int(c) for c in groups)
     if total == 0:
         raise EmptyData("no traffic observed; the split cannot be checked yet")
+    # As floats: a count beyond int64 (2**70) still has a statistic.
+    counts = np.array([float(c) for c in groups])
     expected = total * w / w.sum()
     statistic = float(np.sum((counts - expected) ** 2 / expected))
     df = counts.size - 1
@@ -1261,7 +1303,7 @@ def sample_ratio_mismatch(
         statistic=statistic,
         p_value=p_value,
         df=df,
-        observed=tuple(int(c) for c in counts),
+        observed=tuple(int(c) for c in groups),
         expected=tuple(float(e) for e in expected),
         mismatch=p_value < threshold,
         threshold=threshold,

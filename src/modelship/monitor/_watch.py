@@ -34,6 +34,7 @@ monitor green: fail -> rollback (1 failures > failure_limit=0)
 
 from __future__ import annotations
 
+import os
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -138,9 +139,42 @@ class _JsonlWriter:
             ) from exc
 
     def append(self, decision: Decision, step: Step) -> None:
-        line = log_entry_line(decision, step)
-        with self.path.open("a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        """Append one evaluation as one whole line, or nothing.
+
+        A write cut short (a full disk, a file size limit) is undone: a reader of the log
+        never meets a torn line, and the next evaluation starts on a line of its own.
+
+        Raises
+        ------
+        ConfigError
+            If the line cannot be written; the file is as it was before.
+        """
+        data = (log_entry_line(decision, step) + "\n").encode("utf-8")
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        except OSError as exc:
+            raise self._unwritable(exc) from exc
+        try:
+            size = os.fstat(fd).st_size
+            try:
+                written = 0
+                while written < len(data):  # bounded: each write adds bytes or raises
+                    count = os.write(fd, data[written:])
+                    if count <= 0:
+                        raise OSError(f"no byte of the line was written at byte {written}")
+                    written += count
+            except OSError as exc:
+                os.ftruncate(fd, size)
+                raise self._unwritable(exc) from exc
+        finally:
+            os.close(fd)
+
+    def _unwritable(self, exc: OSError) -> ConfigError:
+        return ConfigError(
+            f"cannot append to the decision log {self.path}: {exc.strerror or exc}; free "
+            "space or give another log_path (the file holds whole lines up to the last "
+            "evaluation written)"
+        )
 
 
 @validate_params(
@@ -170,9 +204,11 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     slot (and ``baseline`` for relative conditions), is recorded in the rollout's history
     (event kind ``monitor``, see :func:`evaluation_event`) and in the returned
     :class:`DecisionLog`. The first ``rollback`` step calls :meth:`Rollout.rollback` once
-    and ends the watch; otherwise it ends after ``duration`` seconds on the source's
-    clock (at most ``ceil(duration / interval) + 1`` evaluations). No data and too few
-    samples hold (by the policy's defaults) and roll back at the policy's deadline.
+    and ends the watch (the rollback comes before the step is recorded, so a failing
+    record never keeps the version serving); otherwise it ends after ``duration`` seconds
+    on the source's clock (at most ``ceil(duration / interval) + 1`` evaluations). No
+    data and too few samples hold (by the policy's defaults) and roll back at the
+    policy's deadline.
 
     Parameters
     ----------
@@ -191,7 +227,9 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         Waits between evaluations (``SystemClock``; tests pass a ``ManualClock``).
     log_path : str or Path, optional
         A new file to write the decision log to as JSON Lines, one line per evaluation
-        as it happens (``modelship monitor status|replay`` read it).
+        as it happens (``modelship monitor status|replay`` read it). A line that cannot
+        be written (a full disk) is not left torn: the file keeps the evaluations before
+        it, an ``error`` event says so, and the watch goes on without the file.
 
     Returns
     -------
@@ -236,7 +274,14 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         )
     window = interval if window is None else window
     # Everything run_policy would refuse, refused before the log file and the event exist.
-    check_run(policy, baseline=baseline, window=window, interval=interval, duration=duration)
+    check_run(
+        policy,
+        baseline=baseline,
+        window=window,
+        interval=interval,
+        duration=duration,
+        slot=rollout.slot,
+    )
     wait = clock if clock is not None else SystemClock()
     log = DecisionLog(policy, started_at=source_time(source))
     writer = _JsonlWriter(Path(log_path), log) if log_path is not None else None
@@ -252,9 +297,19 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     )
 
     def on_step(step: Step) -> None:
+        nonlocal writer
         decision, _ = log.entries[-1]
         if writer is not None:
-            writer.append(decision, step)
+            try:
+                writer.append(decision, step)
+            except ConfigError as exc:
+                # The watch goes on (it still rolls back); the file keeps whole lines.
+                writer = None
+                rollout.event(
+                    EventKind.ERROR,
+                    f"the decision log stops before evaluation {len(log.entries) - 1}: {exc}",
+                    log_path=str(log_path),
+                )
         message, data = evaluation_event(decision, step)
         rollout.event(EventKind.MONITOR, message, **data)
 
