@@ -4,6 +4,7 @@ a negative baseline; samples that are never NaN; sources fed bad values."""
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -96,6 +97,42 @@ def test_a_canary_analysis_refuses_a_baseline_that_is_the_canary() -> None:
         ms.monitor.canary_analysis(
             InMemorySource(now=60.0), metrics, canary="green", baseline="green", window=60.0
         )
+
+
+def test_a_watch_whose_baseline_is_its_slot_is_refused_before_it_records_anything(
+    tmp_path: Path,
+) -> None:
+    from modelship.deploy import BlueGreen
+    from modelship.testing import InMemoryDeployer
+
+    dep = InMemoryDeployer()
+    rollout = BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+    events = len(rollout.history)
+    policy = RollbackPolicy(conditions=["p95(latency) > baseline * 1.5"])
+    with pytest.raises(ConfigError, match="watched slot itself"):
+        ms.monitor.watch(
+            rollout,
+            InMemorySource(now=dep.clock.monotonic),
+            policy,
+            baseline=rollout.slot,
+            clock=dep.clock,
+            log_path=tmp_path / "decisions.jsonl",
+        )
+    assert len(rollout.history) == events  # no "watching" event
+    assert not (tmp_path / "decisions.jsonl").exists()
+
+
+def test_compare_metric_checks_its_metric_and_values() -> None:
+    with pytest.raises(ConfigError, match="metric"):
+        ms.monitor.compare_metric([1.0], [1.0], "latency")  # type: ignore[arg-type]
+    with pytest.raises(ms.errors.CheckInputError, match="must be numbers"):
+        ms.monitor.compare_metric(["a"], [1.0], ms.monitor.CanaryMetric("latency"))
+
+
+def test_compare_metric_judges_differences_beyond_a_float_an_error_not_a_raise() -> None:
+    huge = [1e308, -1e308] * 8
+    judgement = ms.monitor.compare_metric(huge, huge[::-1], ms.monitor.CanaryMetric("latency"))
+    assert judgement.verdict == "error"
 
 
 # --- a relative percent condition against a negative baseline --------------------------------
