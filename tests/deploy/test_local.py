@@ -222,3 +222,46 @@ def test_the_rollout_is_recorded_with_the_registry(dep: LocalDeployer) -> None:
     stored = ms.deploy.RegistryHistory(dep.registry).records("fraud")
     assert rollout.record() in stored
     assert rollout.status is RolloutStatus.SUCCEEDED
+
+
+def test_a_server_started_while_the_deployer_closes_is_stopped(
+    served_registry: Path,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # close() could not see a server still starting: it was added to the slots after
+    # close() returned, and nothing ever stopped it.
+    from modelship.deploy.local import _deployer
+
+    dep = LocalDeployer(registry=ms.open_registry(str(served_registry)))
+    started: list[int] = []
+    real_start = _deployer.ServerProcess.start
+
+    def start_while_closing(argv: list[str]) -> object:
+        closer = threading.Thread(target=dep.close)
+        closer.start()
+        time.sleep(0.5)  # close() is now waiting for this start
+        proc = real_start(argv)
+        started.append(proc.pid)
+        return proc
+
+    monkeypatch.setattr(_deployer.ServerProcess, "start", staticmethod(start_while_closing))
+    with pytest.raises(ms.deploy.DeployError, match="closed"):
+        dep.apply("blue", "fraud", "1")
+    deadline = time.monotonic() + 30
+    while alive(started[0]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(started[0])
+
+
+def test_a_deployer_dropped_without_close_closes_its_router(
+    served_registry: Path,  # noqa: F811
+) -> None:
+    import gc
+    import socket
+
+    dep = LocalDeployer(registry=ms.open_registry(str(served_registry)))
+    port = int(dep.endpoint.rsplit(":", 1)[1])
+    del dep
+    gc.collect()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()

@@ -128,12 +128,31 @@ def test_drain_waits_for_the_requests_in_flight(router: Router) -> None:
         fast.close()
 
 
-def test_a_pooled_connection_the_backend_closed_is_retried_fresh(router: Router) -> None:
+def test_a_pooled_connection_the_backend_closed_is_not_used(router: Router) -> None:
     stub = Stub("a", keep_alive=False)  # closes every connection after one answer
     try:
         router.set_backends({"a": (stub.port, 100)})
         conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=30)
-        assert [ask(router, conn) for _ in range(5)] == [(200, "a")] * 5
+        answers = []
+        for _ in range(5):
+            answers.append(ask(router, conn))
+            # As a keep-alive timeout closes it: some time after the answer, so the
+            # router has seen the close before it picks the connection again.
+            threading.Event().wait(0.2)
+        assert answers == [(200, "a")] * 5
+    finally:
+        stub.close()
+
+
+def test_a_get_on_a_pooled_connection_the_backend_closed_is_sent_again(router: Router) -> None:
+    stub = Stub("a", keep_alive=False)
+    try:
+        router.set_backends({"a": (stub.port, 100)})
+        conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=30)
+        for _ in range(5):  # no pause: the close may not have been seen yet
+            conn.request("GET", "/ready")
+            response = conn.getresponse()
+            assert (response.status, response.read()) == (200, b"a")
     finally:
         stub.close()
 
@@ -265,4 +284,63 @@ def test_a_body_at_the_limit_is_forwarded() -> None:
         assert (response.status, response.read()) == (200, b"a")
     finally:
         router.close()
+        stub.close()
+
+
+class Swallower(Stub):
+    """Reads each request whole, counts it, and closes without answering (a crash after
+    the request arrived)."""
+
+    received = 0
+
+    async def _client(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            for line in head.split(b"\r\n"):
+                if line.lower().startswith(b"content-length:"):
+                    await reader.readexactly(int(line.split(b":")[1]))
+            self.received += 1
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+
+def test_a_post_the_backend_received_is_not_sent_again(router: Router) -> None:
+    # It was: a backend that took the request and closed before answering got it twice
+    # (a prediction made, and logged, twice).
+    stub = Swallower("s")
+    try:
+        router.set_backends({"s": (stub.port, 100)})
+        status, _ = ask(router)
+        assert status == 502
+        assert stub.received == 1
+    finally:
+        stub.close()
+
+
+def test_a_get_the_backend_dropped_is_tried_once_more(router: Router) -> None:
+    stub = Swallower("s")
+    try:
+        router.set_backends({"s": (stub.port, 100)})
+        conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=30)
+        conn.request("GET", "/ready")
+        assert conn.getresponse().status == 502
+        assert stub.received == 1  # a fresh connection failing is not retried either
+    finally:
+        stub.close()
+
+
+def test_a_pooled_connection_idle_too_long_is_not_used(router: Router) -> None:
+    from modelship.deploy.local import _router
+
+    stub = Stub("a")
+    try:
+        router.set_backends({"a": (stub.port, 100)})
+        assert ask(router) == (200, "a")
+        assert len(router._backends["a"].idle) == 1
+        threading.Event().wait(_router._IDLE_SECONDS + 0.2)
+        assert ask(router) == (200, "a")  # on a new connection; the old one was closed
+        assert len(router._backends["a"].idle) == 1
+    finally:
         stub.close()

@@ -132,6 +132,10 @@ def _follow(
     which version serves.
     """
     serving = rollout.version
+    # What the alias named when this process last acted: only a *move* is followed. (If
+    # the rollout could not move it, it still names the old version, and that is no
+    # request to go back.)
+    seen = reg.aliases(args.model).get(args.alias) if args.alias is not None else None
     started = time.monotonic()
     for _ in range(10**9):  # bounded by --for (--poll is > 0), or by a signal
         waited = time.monotonic() - started
@@ -144,7 +148,10 @@ def _follow(
         if args.alias is None:
             continue
         wanted = reg.aliases(args.model).get(args.alias)
-        if wanted is None or wanted == serving:
+        if wanted is None or wanted == seen:
+            continue
+        seen = wanted
+        if wanted == serving:
             continue
         try:
             if wanted == rollout.previous_version and rollout.status is RolloutStatus.SUCCEEDED:
@@ -155,6 +162,7 @@ def _follow(
             print(f"modelship deploy: {exc}", file=sys.stderr)
             with contextlib.suppress(Conflict):  # someone moved it again: follow that next
                 reg.set_alias(args.model, args.alias, serving, expected=wanted)
+                seen = serving
             continue
         serving = wanted
         _event({"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted})

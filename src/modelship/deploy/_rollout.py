@@ -19,6 +19,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from modelship import _json
 from modelship.deploy._clock import Clock
 from modelship.deploy._errors import DeployError, RollbackUnavailable
 from modelship.deploy._lock import exclusive
@@ -49,6 +50,9 @@ __all__ = [
 
 _log = logging.getLogger("modelship.deploy")
 _T = TypeVar("_T")
+
+_ALIAS_ATTEMPTS = 3
+"""Tries to move the registry alias when the store fails (not when someone moved it)."""
 
 
 class Rollout:
@@ -161,16 +165,30 @@ class Rollout:
         return self.record().to_dict()
 
     def event(self, kind: EventKind, message: str, **data: Any) -> None:
-        """Append a decision to the history and save the record (strategies call this)."""
-        self._events.append(RolloutEvent(self._clock.wall(), kind, message, data))
+        """Append a decision to the history and save the record (strategies call this).
+
+        ``data`` is kept as JSON can hold it (a gate's NaN input is ``None``, a set its
+        text), as the stored record holds it: one event JSON cannot write would otherwise
+        fail every later save of the rollout.
+        """
+        self._events.append(RolloutEvent(self._clock.wall(), kind, message, _json.jsonable(data)))
         self.save()
 
     def save(self) -> None:
-        """Save the record; a storage failure is logged, and retried at the next event."""
+        """Save the record; a failure is logged, and retried at the next event.
+
+        A history is the user's code as often as ours: whatever it raises is logged, never
+        left to cut a rollout short half-way (traffic split, the alias not moved).
+        """
         try:
             self._history.save(self.record())
-        except (OSError, ModelshipError) as exc:
-            _log.warning("rollout %s: the deployment history could not be saved: %s", self.id, exc)
+        except Exception as exc:  # a user's history may raise anything; the rollout goes on
+            _log.warning(
+                "rollout %s: the deployment history could not be saved: %s: %s",
+                self.id,
+                type(exc).__name__,
+                exc,
+            )
 
     # --- guarded deployer calls ---------------------------------------------------------
 
@@ -229,35 +247,48 @@ class Rollout:
         registry = self._deployer.registry
         if self._alias is None or registry is None:
             return
-        try:
-            if registry.aliases(self.model).get(self._alias) == to:
+        for attempt in range(1, _ALIAS_ATTEMPTS + 1):  # bounded: a store that keeps failing
+            try:
+                if registry.aliases(self.model).get(self._alias) == to:
+                    self.event(
+                        EventKind.ALIAS,
+                        f"alias {self._alias!r} already points to {to}",
+                        alias=self._alias,
+                        to=to,
+                        rollout=self.id,
+                    )
+                    return
+                registry.set_alias(self.model, self._alias, to, expected=expected)
+                break
+            except Conflict as exc:  # someone else moved it: theirs stands, not retried
                 self.event(
-                    EventKind.ALIAS,
-                    f"alias {self._alias!r} already points to {to}",
+                    EventKind.ERROR,
+                    f"alias {self._alias!r} not moved: {exc}",
                     alias=self._alias,
                     to=to,
-                    rollout=self.id,
+                    expected=expected,
                 )
                 return
-            registry.set_alias(self.model, self._alias, to, expected=expected)
-        except Conflict as exc:
-            self.event(
-                EventKind.ERROR,
-                f"alias {self._alias!r} not moved: {exc}",
-                alias=self._alias,
-                to=to,
-                expected=expected,
-            )
-            return
-        except (OSError, ModelshipError) as exc:
-            self.event(
-                EventKind.ERROR,
-                f"alias {self._alias!r} not moved: {exc}",
-                alias=self._alias,
-                to=to,
-                expected=expected,
-            )
-            return
+            except (OSError, ModelshipError) as exc:  # the store failed: try again
+                self.event(
+                    EventKind.ERROR,
+                    f"alias {self._alias!r} not moved (attempt {attempt} of "
+                    f"{_ALIAS_ATTEMPTS}): {exc}",
+                    alias=self._alias,
+                    to=to,
+                    expected=expected,
+                    attempt=attempt,
+                )
+                if attempt == _ALIAS_ATTEMPTS:
+                    _log.warning(
+                        "rollout %s: %s serves but alias %r still names %s: %s",
+                        self.id,
+                        to,
+                        self._alias,
+                        expected,
+                        exc,
+                    )
+                    return
         self.event(
             EventKind.ALIAS,
             f"alias {self._alias!r} moved to {to} by rollout {self.id}",

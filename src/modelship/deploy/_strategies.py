@@ -13,6 +13,7 @@ starting the new one (for models that cannot run twice side by side), and says s
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import reprlib
 import sys
@@ -27,7 +28,7 @@ from modelship.deploy._clock import Clock, SystemClock
 from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, GateTally, Verdict
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
 from modelship.deploy._lock import exclusive
-from modelship.deploy._protocol import Deployer, SlotState
+from modelship.deploy._protocol import Deployer, SlotHealth, SlotState
 from modelship.deploy._rollout import EventKind, Rollout, RolloutAborted, RolloutStatus
 from modelship.deploy._spec import CanaryStep, DeploymentSpec
 from modelship.errors import ConfigError
@@ -148,6 +149,9 @@ class _Strategy:
         self.undo_window = float(undo_window)
         self.alias = alias
         self.clock: Clock = clock if clock is not None else SystemClock()
+        # The rollout this strategy started last (and the slot serving before), for the
+        # clean-up of a deploy cut short; see _guarded.
+        self._started: tuple[Rollout, SlotState | None] | None = None
         if history is None:
             registry = deployer.registry
             history = RegistryHistory(registry) if registry is not None else InMemoryHistory()
@@ -179,6 +183,7 @@ class _Strategy:
             progress_deadline=self.progress_deadline,
             redeploy=self.deploy,
         )
+        self._started = (rollout, stable)
         rollout.event(
             EventKind.STARTED,
             f"{self.name}: {model} {version} into {slot}"
@@ -229,7 +234,9 @@ class _Strategy:
         (a server that exited, a crash loop), and its health check then says why; only a
         wait as long as the deadline ran out of time."""
         ok, health = rollout.call(f"health({slot!r})", self.deployer.health, slot)
-        detail = health.detail if ok and health is not None and not health.healthy else ""
+        detail = (
+            health.detail if ok and isinstance(health, SlotHealth) and not health.healthy else ""
+        )
         why = f": {detail}" if detail else ""
         if waited < self.progress_deadline:
             return (
@@ -243,6 +250,13 @@ class _Strategy:
 
     def _check_health(self, rollout: Rollout, slot: str) -> str | None:
         ok, health = rollout.call(f"health({slot!r})", self.deployer.health, slot)
+        if ok and not isinstance(health, SlotHealth):
+            rollout.event(
+                EventKind.ERROR,
+                f"health({slot!r}) answered {type(health).__name__}, not a SlotHealth",
+                call=f"health({slot!r})",
+            )
+            ok = False
         if not ok or health is None:
             return f"the health check of {slot} failed"
         rollout.event(
@@ -324,17 +338,27 @@ class _Strategy:
         held = state.slot(target) if state is not None else None
         if held is not None and (held.model, held.version) == (rollout.model, rollout.version):
             rollout.scale_down(target, "abort")  # refused while it still has traffic
+        # What serves is read back, not assumed: sending traffic back may have failed.
+        final = rollout.observe()
+        now = final.serving() if final is not None else None
         rollout.status = RolloutStatus.ABORTED
-        rollout.event(EventKind.ABORTED, why, serving=None if stable is None else stable.version)
+        rollout.event(EventKind.ABORTED, why, serving=None if now is None else now.version)
+        if now is not None and stable is not None and now.slot != stable.slot:
+            after = (
+                f"traffic could not be sent back to {stable.version} in {stable.slot}: "
+                f"{now.version} is serving from {now.slot}"
+            )
+        elif now is not None:
+            after = f"{now.version} is serving from {now.slot}"
+        elif final is None:
+            after = "the deployer's state could not be read to tell what serves"
+        elif stable is not None:
+            after = f"nothing ready serves ({stable.version} in {stable.slot} is not ready)"
+        else:
+            after = "nothing was serving before"
         return RolloutAborted(
             f"{self.name} rollout {rollout.id} of {rollout.model} {rollout.version} aborted: "
-            f"{why}; "
-            + (
-                f"{stable.version} is serving from {stable.slot}"
-                if stable
-                else "nothing was serving before"
-            )
-            + "; see rollout.history",
+            f"{why}; {after}; see rollout.history",
             rollout,
         )
 
@@ -366,11 +390,20 @@ class _Strategy:
                 "use Recreate"
             )
 
-    @staticmethod
-    def _idle(serving: SlotState | None) -> str:
-        if serving is None:
-            return SLOTS[0]
-        return SLOTS[1] if serving.slot == SLOTS[0] else SLOTS[0]
+    def _idle(self, serving: SlotState | None) -> str:
+        if serving is not None:
+            return SLOTS[1] if serving.slot == SLOTS[0] else SLOTS[0]
+        # Nothing ready serves. A slot whose server died may still hold the traffic (the
+        # deployer refuses to replace it, SlotInUse): start in the other one, and the
+        # switch takes the traffic off the dead one.
+        dead = self._dead_with_traffic()
+        return SLOTS[1] if dead is not None and dead.slot == SLOTS[0] else SLOTS[0]
+
+    def _dead_with_traffic(self) -> SlotState | None:
+        """A slot that is not ready but still gets traffic (its server died), if any."""
+        state = self.deployer.state()  # failing here changes nothing: it raises
+        held = [s for s in state.slots if s.weight > 0 and not s.ready]
+        return max(held, key=lambda s: (s.weight, s.slot)) if held else None
 
     def _prepare(
         self, model: str, version: str | int
@@ -407,6 +440,26 @@ class _Strategy:
 
     def deploy(self, model: str, version: str | int) -> Rollout:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _deploy(self, model: str, version: str | int) -> Rollout:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _guarded(self, model: str, version: str | int) -> Rollout:
+        """``_deploy``, and if anything cuts it short (Ctrl-C in a canary's pause, a bug)
+        while its rollout is in progress, the rollout is aborted as a failure would be,
+        best effort, before the exception goes on: no traffic is left split."""
+        self._started = None
+        try:
+            return self._deploy(model, version)
+        except RolloutAborted:
+            raise
+        except BaseException as exc:
+            started, self._started = self._started, None
+            if started is not None and started[0].status is RolloutStatus.IN_PROGRESS:
+                rollout, stable = started
+                with contextlib.suppress(Exception):  # the first exception is the one to see
+                    self._abort(rollout, stable, f"interrupted: {type(exc).__name__}")
+            raise
 
     def _exclusive(self, model: str, version: str | int) -> AbstractContextManager[None]:
         """The deployer's rollout lock, if it has one, for a deploy of ``version``."""
@@ -448,7 +501,7 @@ class BlueGreen(_Strategy):
         the deployer's rollout lock (see :class:`LocksRollouts`).
         """
         with self._exclusive(model, version):
-            return self._deploy(model, version)
+            return self._guarded(model, version)
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
         self._two_slots()
@@ -535,7 +588,7 @@ class Canary(_Strategy):
         the deployer's rollout lock (see :class:`LocksRollouts`).
         """
         with self._exclusive(model, version):
-            return self._deploy(model, version)
+            return self._guarded(model, version)
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
         self._two_slots()
@@ -609,21 +662,25 @@ class Recreate(_Strategy):
         the deployer's rollout lock (see :class:`LocksRollouts`).
         """
         with self._exclusive(model, version):
-            return self._deploy(model, version)
+            return self._guarded(model, version)
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
         version, expected, stable, done = self._prepare(model, version)
         if done is not None:
             return done
-        slot = stable.slot if stable is not None else SLOTS[0]
+        # Nothing ready serves, but a slot whose server died may still hold the traffic:
+        # it is stopped first, as a serving version would be.
+        dead = self._dead_with_traffic() if stable is None else None
+        stopping = stable or dead
+        slot = stopping.slot if stopping is not None else SLOTS[0]
         rollout = self._new(model, version, slot, stable)
         why = None
-        if stable is not None:
+        if stopping is not None:
             ok, _ = rollout.call("set_traffic({})", self.deployer.set_traffic, {})
             if ok:
                 rollout.event(EventKind.TRAFFIC, "traffic stopped (recreate)", weights={})
-                ok = rollout.scale_down(slot, f"recreate: {stable.version} stops first")
-            why = None if ok else f"stopping {stable.version} failed"
+                ok = rollout.scale_down(slot, f"recreate: {stopping.version} stops first")
+            why = None if ok else f"stopping {stopping.version} failed"
         if why is None:
             why = self._start_slot(rollout, slot) or self._switch(rollout, None)
         if why is not None:

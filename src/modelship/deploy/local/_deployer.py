@@ -109,6 +109,15 @@ def _serve_config(url: str, server_args: Sequence[str]) -> ServeConfig:
         raise ConfigError(f"server_args {shown} would stop every server: {exc}") from None
 
 
+def _release(pids: list[int], router: Router) -> None:
+    """What a LocalDeployer dropped without ``close()`` leaves: its servers and its router
+    (thread, loop, listening socket). A finaliser: it never raises."""
+    kill_all(pids)
+    if threading.current_thread() is not router.thread:  # never join itself
+        with contextlib.suppress(Exception):
+            router.close()
+
+
 class LocalDeployer:
     """A :class:`~modelship.deploy.Deployer` of local server processes behind a router.
 
@@ -180,7 +189,7 @@ class LocalDeployer:
         self._spawner = concurrent.futures.ThreadPoolExecutor(1, "modelship-spawner")
         # The router holds each request whole, so it refuses what the servers would.
         self._router = Router(max_body=_serve_config(url, server_args).max_body_bytes)
-        self._finalizer = weakref.finalize(self, kill_all, self._pids)
+        self._finalizer = weakref.finalize(self, _release, self._pids, self._router)
         self._closed = False
         self._rollouts = ProcessRolloutLock(f"the LocalDeployer at {self._router.url}")
 
@@ -265,10 +274,22 @@ class LocalDeployer:
             slot,
             *self._server_args,
         ]
-        proc = self._spawner.submit(ServerProcess.start, argv).result()
+        try:
+            proc = self._spawner.submit(ServerProcess.start, argv).result()
+        except RuntimeError:  # the spawner was shut down: closed since the check above
+            self._check_open()
+            raise
         with self._lock:
-            self._pids.append(proc.pid)
-            self._slots[slot] = _Slot(model, str(version), proc)
+            closed = self._closed
+            if not closed:
+                self._pids.append(proc.pid)
+                self._slots[slot] = _Slot(model, str(version), proc)
+        if closed:
+            # close() ran while the server was starting, and could not see it: stop it
+            # here, or nothing would.
+            proc.stop(grace=0)
+            kill_all([proc.pid])
+            self._check_open()
 
     def wait_ready(self, slot: str, timeout: float) -> bool:
         """Poll the server's ``/ready`` until it answers 200, it exits, or ``timeout``."""
@@ -326,10 +347,12 @@ class LocalDeployer:
                     "its traffic before removing it"
                 )
             del self._slots[slot]
-        self._router.drain(slot, self._drain_timeout)
-        s.proc.stop(grace=self._graceful)
-        with self._lock, contextlib.suppress(ValueError):
-            self._pids.remove(s.proc.pid)
+        try:
+            self._router.drain(slot, self._drain_timeout)
+        finally:  # a router that failed (or was closed meanwhile) still stops the server
+            s.proc.stop(grace=self._graceful)
+            with self._lock, contextlib.suppress(ValueError):
+                self._pids.remove(s.proc.pid)
 
     def state(self) -> DeployerState:
         """Every slot: version, traffic share, and ready (answered ``/ready``, still alive)."""

@@ -7,9 +7,12 @@ pooled keep-alive connection. A weight change applies to the next request; reque
 flight finish where they started, and :meth:`Router.drain` waits for a backend's last
 one before its process is stopped, so a switch drops no request.
 
-A pooled connection the backend closed while idle (its keep-alive timeout) fails on
-first use; the request is then sent once more on a fresh connection, which is safe
-because no byte of a response had arrived.
+A pooled connection the backend closed while idle (its keep-alive timeout, 5 s for
+``modelship serve``) is not used: one the backend's close already reached, or idle for
+longer than ``_IDLE_SECONDS``, is dropped when picked. If a pooled connection still fails
+before any byte of an answer, only a ``GET`` or ``HEAD`` is sent again on a fresh one: the
+backend may have received and acted on anything else (a prediction would be made and
+logged twice), so that is answered ``502``.
 
 A request body is held whole before it is forwarded, so the router refuses one over
 ``max_body`` bytes itself (``413``, the connection closed), as the servers behind it
@@ -38,6 +41,7 @@ DEFAULT_MAX_BODY = 4 * 2**20
 _DISCARD_BYTES = 64 * 2**20
 _DISCARD_SECONDS = 2.0
 _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
+_IDLE_SECONDS = 2.0  # a pooled connection idle longer is closed, well before the server's 5 s
 _HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te")
 
 
@@ -56,7 +60,13 @@ def _with_length(first: bytes, headers: Mapping[bytes, bytes], body: bytes) -> b
 
 
 class _BackendGone(Exception):
-    """The backend failed before any byte of its response arrived."""
+    """The backend failed before any byte of its response arrived; ``before_sending``:
+    before any byte of the request was sent either (it cannot have acted on it)."""
+
+    def __init__(self, *, before_sending: bool = False, pooled: bool = False) -> None:
+        super().__init__()
+        self.before_sending = before_sending
+        self.pooled = pooled  # on a pooled connection: a fresh one may do better
 
 
 class _TooLarge(Exception):
@@ -74,7 +84,8 @@ class _Backend:
     weight: int = 0
     current: int = 0  # smooth weighted round-robin state
     inflight: int = 0
-    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = attrs.Factory(list)
+    # Pooled connections and when each was last put back (the loop's clock).
+    idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = attrs.Factory(list)
     drained: asyncio.Event | None = None
 
 
@@ -187,6 +198,11 @@ class Router:
         self.port: int = self._server.sockets[0].getsockname()[1]
         self.url: str = f"http://{host}:{self.port}"
 
+    @property
+    def thread(self) -> threading.Thread:
+        """The thread the router's event loop runs on."""
+        return self._thread
+
     @staticmethod
     def _new_loop() -> asyncio.AbstractEventLoop:
         try:
@@ -283,7 +299,7 @@ class Router:
 
     @staticmethod
     def _close_idle(b: _Backend) -> None:
-        for _, writer in b.idle:
+        for _, writer, _ in b.idle:
             writer.close()
         b.idle.clear()
 
@@ -398,12 +414,13 @@ class Router:
                 keep,
             )
         backend.inflight += 1
+        idempotent = request.startswith((b"GET ", b"HEAD "))
         try:
             for fresh in (False, True):
                 try:
                     return await self._exchange(backend, request, fresh, bodiless)
-                except _BackendGone:
-                    if fresh:
+                except _BackendGone as gone:
+                    if fresh or not gone.pooled or not (idempotent or gone.before_sending):
                         raise
             raise _BackendGone  # pragma: no cover - the loop returns or raises
         except (_BackendGone, OSError, asyncio.IncompleteReadError, ValueError) as exc:
@@ -422,22 +439,23 @@ class Router:
         self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool
     ) -> bytes:
         """Send ``request`` to ``backend``; the whole response, ready for the client."""
-        if backend.idle and not fresh:
-            reader, writer = backend.idle.pop()
+        pooled = None if fresh else self._pooled(backend)
+        if pooled is not None:
+            reader, writer = pooled
         else:
             try:
                 reader, writer = await asyncio.open_connection(
                     "127.0.0.1", backend.port, limit=_MAX_HEAD
                 )
             except OSError as exc:
-                raise _BackendGone from exc
+                raise _BackendGone(before_sending=True) from exc
         try:
             writer.write(request)
             await writer.drain()
             head = await reader.readuntil(b"\r\n\r\n")
         except (OSError, asyncio.IncompleteReadError) as exc:
             writer.close()
-            raise _BackendGone from exc
+            raise _BackendGone(pooled=pooled is not None) from exc
         try:
             low = head.lower()
             length = _header(low, b"content-length")
@@ -459,7 +477,21 @@ class Router:
             writer.close()
             raise
         if reusable and len(backend.idle) < _IDLE_PER_BACKEND:
-            backend.idle.append((reader, writer))
+            backend.idle.append((reader, writer, asyncio.get_running_loop().time()))
         else:
             writer.close()
         return answer
+
+    @staticmethod
+    def _pooled(
+        backend: _Backend,
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
+        """A pooled connection still worth using, or None; the others are closed. Bounded
+        by the pool's size."""
+        now = asyncio.get_running_loop().time()
+        while backend.idle:
+            reader, writer, since = backend.idle.pop()
+            if not reader.at_eof() and now - since < _IDLE_SECONDS:
+                return reader, writer
+            writer.close()
+        return None
