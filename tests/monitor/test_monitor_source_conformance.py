@@ -99,7 +99,7 @@ class TestDriftSource(MetricSourceConformance):
 
 
 def _orders(metric: str, slot: str, start: float, end: float) -> tuple[list[float], list[float]]:
-    if slot != "canary":
+    if (metric, slot) != ("orders", "canary"):
         return [], []
     stamps = [100.0, 200.0, 300.0]
     return [12.0, float("nan"), 15.0], stamps

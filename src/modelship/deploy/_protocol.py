@@ -206,7 +206,8 @@ class Deployer(Protocol):
     def set_traffic(self, weights: Mapping[str, int]) -> None:
         """Send each slot its percentage of requests (see :func:`check_weights`).
 
-        Slots not named get none. In-flight requests finish where they started.
+        Slots not named get none; ``{}`` sends none anywhere. In-flight requests finish
+        where they started. A refused call (bad weights, an unknown slot) changes nothing.
         """
 
     def health(self, slot: str) -> SlotHealth:

@@ -24,6 +24,7 @@ from modelship.deploy import (
     GatePolicy,
     InMemoryHistory,
     LocksRollouts,
+    Recreate,
     RolloutInProgress,
     RolloutStatus,
     SlotInUse,
@@ -83,6 +84,10 @@ class DeployerConformance:
         dep.apply(slot, model, version)
         assert dep.wait_ready(slot, timeout), f"{slot} ({version}) did not become ready"
 
+    @staticmethod
+    def traffic_of(dep: Deployer) -> dict[str, int]:
+        return {s.slot: s.weight for s in dep.state().slots}
+
     # --- the protocol -------------------------------------------------------------------
 
     def test_implements_the_protocol(self, deployer: Deployer) -> None:
@@ -132,7 +137,7 @@ class DeployerConformance:
         self.start(deployer, "blue", model, v1, ready_timeout)
         self.start(deployer, "green", model, v2, ready_timeout)
         deployer.set_traffic({"blue": 80, "green": 20})
-        shares = {s.slot: s.weight for s in deployer.state().slots}
+        shares = self.traffic_of(deployer)
         assert sum(shares.values()) == 100
         if exact_weights:
             assert shares == {"blue": 80, "green": 20}
@@ -149,7 +154,7 @@ class DeployerConformance:
         self.start(deployer, "green", model, v2, ready_timeout)
         deployer.set_traffic({"blue": 50, "green": 50})
         deployer.set_traffic({"green": 100})
-        assert {s.slot: s.weight for s in deployer.state().slots} == {"blue": 0, "green": 100}
+        assert self.traffic_of(deployer) == {"blue": 0, "green": 100}
 
     @pytest.mark.parametrize("weights", [{"blue": 90}, {"blue": 101}, {"blue": -1}])
     def test_a_split_that_is_not_whole_percentages_summing_to_100_is_refused(
@@ -164,9 +169,78 @@ class DeployerConformance:
         with pytest.raises(ConfigError):
             deployer.set_traffic(weights)
 
+    @pytest.mark.parametrize(
+        "weights",
+        [
+            {"blue": 100.0},
+            {"blue": "100"},
+            {"blue": 150, "green": -50},
+            {"blue": 50.5, "green": 49.5},
+            {"blue": True, "green": 99},
+        ],
+        ids=["a-float", "a-string", "out-of-range-summing-to-100", "floats", "a-bool"],
+    )
+    def test_a_weight_that_is_not_an_integer_from_0_to_100_is_refused_and_changes_nothing(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        weights: dict[str, Any],
+    ) -> None:
+        model, v1, v2 = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        if "green" in weights:
+            if deployer.capabilities.max_slots < 2:
+                pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+            self.start(deployer, "green", model, v2, ready_timeout)
+        deployer.set_traffic({"blue": 100})
+        before = self.traffic_of(deployer)
+        with pytest.raises(ConfigError):
+            deployer.set_traffic(weights)
+        assert self.traffic_of(deployer) == before, "a refused split moved traffic"
+
     def test_traffic_to_an_unknown_slot_raises_slot_not_found(self, deployer: Deployer) -> None:
         with pytest.raises(SlotNotFound):
             deployer.set_traffic({"nowhere": 100})
+
+    def test_a_split_naming_an_unknown_slot_is_refused_whole(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        deployer.set_traffic({"blue": 100})
+        for weights in ({"blue": 50, "nowhere": 50}, {"nowhere": 50, "blue": 50}):
+            with pytest.raises(SlotNotFound):
+                deployer.set_traffic(weights)
+            assert self.traffic_of(deployer) == {"blue": 100}, f"refusing {weights} moved traffic"
+
+    def test_an_empty_split_takes_all_traffic_away(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        deployer.set_traffic({"blue": 100})
+        deployer.set_traffic({})
+        assert self.traffic_of(deployer) == {"blue": 0}
+        assert deployer.state().serving() is None
+        deployer.remove("blue")  # no longer in use
+        assert deployer.state().slot("blue") is None
+
+    def test_starting_a_slot_leaves_the_traffic_of_the_others_unchanged(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        deployer.set_traffic({"blue": 100})
+        deployer.apply("green", model, v2)
+        assert self.traffic_of(deployer)["blue"] == 100, "starting green took traffic from blue"
+        assert deployer.wait_ready("green", ready_timeout)
+        assert self.traffic_of(deployer) == {"blue": 100, "green": 0}
+        serving = deployer.state().serving()
+        assert serving is not None
+        assert (serving.slot, serving.version) == ("blue", v1)
 
     def test_questions_about_an_unknown_slot_raise_slot_not_found(self, deployer: Deployer) -> None:
         with pytest.raises(SlotNotFound):
@@ -253,6 +327,18 @@ class DeployerConformance:
         assert serving is not None
         assert serving.version == v1
         assert rollout.status is RolloutStatus.ROLLED_BACK
+
+    def test_recreate_stops_the_serving_version_and_starts_the_next(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        model, v1, v2 = versions
+        kwargs = self._strategy_kwargs(ready_timeout)
+        Recreate(deployer, **kwargs).deploy(model, v1)
+        rollout = Recreate(deployer, **kwargs).deploy(model, v2)
+        assert rollout.status is RolloutStatus.SUCCEEDED, rollout.history[-1].message
+        serving = deployer.state().serving()
+        assert serving is not None
+        assert (serving.version, serving.weight) == (v2, 100)
 
     def test_a_canary_moves_traffic_in_steps(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float

@@ -15,6 +15,7 @@ import pytest
 
 import modelship as ms
 from modelship.registry._layout import (
+    GC_RUNS,
     alias_hint_key,
     alias_key,
     blob_key,
@@ -407,6 +408,8 @@ class RegistryConformance:
             reg.get("m", "2")
         reg.restore("m", "2")
         assert reg.get("m").version == "2"
+        assert [mv.version for mv in reg.versions("m")] == ["1", "2"]
+        assert [mv.version for mv in reg.versions("m", limit=10)] == ["1", "2"]
 
     def test_delete_of_aliased_version_raises_conflict(self, reg: ms.Registry) -> None:
         reg.register(model_name="m", model=b"x", serializer="bytes")
@@ -441,6 +444,18 @@ class RegistryConformance:
         assert report.dead_slots == ("models/m/slots/000000000002.json",)
         assert reg.register(model_name="m", model=b"y", serializer="bytes").version in {"2", "3"}
         assert reg.gc(grace_seconds=3600).removed == 0
+
+    def test_a_registration_is_not_committed_while_a_gc_runs(self, reg: ms.Registry) -> None:
+        # A running gc is a mark in the store, live while its modified() time is recent:
+        # a store whose times are not the times of its writes lets registrations reuse
+        # blobs the gc is removing.
+        run = f"{GC_RUNS}/{uuid.uuid4().hex}.json"
+        at = datetime.now(timezone.utc).isoformat()
+        reg.store.create(run, json.dumps({"at": at}).encode())
+        with pytest.raises(ms.Conflict, match="garbage collection"):
+            reg.register(model_name="m", model=b"x", serializer="bytes")
+        reg.store.delete(run)
+        assert reg.register(model_name="m", model=b"x", serializer="bytes").version
 
     def test_gc_leaves_artifacts_that_versions_use(self, reg: ms.Registry) -> None:
         mv = reg.register(model_name="m", model=b"x", serializer="bytes")

@@ -9,6 +9,7 @@ import attrs
 import numpy as np
 import pytest
 
+from modelship.errors import ConfigError
 from modelship.monitor import MetricSource, NoData, Samples, SourceError
 
 __all__ = ["MetricSourceConformance", "SourceCase"]
@@ -31,6 +32,8 @@ class SourceCase:
         The statistic to ask for (``None``: raw observations).
     empty_slot : str
         A slot the source holds nothing for.
+    unknown_metric : str
+        A metric the source holds nothing of, for any slot.
 
     Examples
     --------
@@ -49,6 +52,7 @@ class SourceCase:
     end: float = attrs.field(kw_only=True)
     stat: str | None = attrs.field(default=None, kw_only=True)
     empty_slot: str = attrs.field(default="conformance-empty-slot", kw_only=True)
+    unknown_metric: str = attrs.field(default="conformance-unknown-metric", kw_only=True)
 
 
 class MetricSourceConformance:
@@ -74,9 +78,16 @@ class MetricSourceConformance:
     def failing_case(self) -> SourceCase | None:
         return None
 
-    def _fetch(self, case: SourceCase, *, slot: str | None = None, back: float = 0.0) -> object:
+    def _fetch(
+        self,
+        case: SourceCase,
+        *,
+        slot: str | None = None,
+        back: float = 0.0,
+        metric: str | None = None,
+    ) -> object:
         return case.source.fetch(
-            case.metric,
+            case.metric if metric is None else metric,
             slot=case.slot if slot is None else slot,
             start=case.start - back,
             end=case.end - back,
@@ -162,6 +173,19 @@ class MetricSourceConformance:
     def test_a_window_before_any_value_is_no_data(self, source_case: SourceCase) -> None:
         out = self._fetch(source_case, back=_YEAR)
         assert isinstance(out, NoData), f"expected NoData a year before the data, got {out!r}"
+
+    def test_a_metric_the_source_does_not_hold_is_no_data_or_refused(
+        self, source_case: SourceCase
+    ) -> None:
+        # A typo in a metric's name must never read as another metric's values. The
+        # protocol lets a source refuse a question it cannot be asked (ConfigError).
+        metric = source_case.unknown_metric
+        try:
+            out = self._fetch(source_case, metric=metric)
+        except ConfigError:
+            return
+        assert isinstance(out, NoData), f"expected NoData for metric {metric!r}, got {out!r}"
+        assert out.metric == metric
 
     # --- failures -----------------------------------------------------------------------------
 

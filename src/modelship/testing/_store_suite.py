@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -12,6 +13,8 @@ from modelship.registry import AbortsUploads, KnowsLocation, LocalBlobs, Replace
 
 __all__ = ["StoreConformance"]
 
+_DAY = 24 * 3600.0
+
 
 class StoreConformance:
     """Behaviours every :class:`~modelship.registry.Store` must show. Subclass it.
@@ -19,7 +22,9 @@ class StoreConformance:
     Override ``make_store``: a factory of stores on fresh, empty locations. Capability
     fixtures say what to expect and default to what the store declares:
     ``exclusive_creates`` (the store's own attribute; when False, the race test is
-    skipped) and ``racers`` (how many threads race for one key).
+    skipped), ``racers`` (how many threads race for one key) and ``clock_resolution``
+    (the seconds between two distinct :meth:`~modelship.registry.Store.modified` times;
+    1.0 by default, as S3's object times have).
 
     Examples
     --------
@@ -55,6 +60,10 @@ class StoreConformance:
     @pytest.fixture
     def racers(self) -> int:
         return 8
+
+    @pytest.fixture
+    def clock_resolution(self) -> float:
+        return 1.0
 
     # --- documents ----------------------------------------------------------------------
 
@@ -118,6 +127,20 @@ class StoreConformance:
         assert store.read_many(["x/1", "x/2"]) == {"x/1": b"one"}
         assert store.read_many([]) == {}
 
+    def test_read_many_answers_every_key_of_a_batch_larger_than_any_page(
+        self, store: Store
+    ) -> None:
+        # gc reads a model's manifests with one read_many: a key left out of the answer
+        # reads as missing, and the blobs only it references are deleted. 1,500 keys is
+        # past the page sizes of object stores' batch calls (1,000 for S3).
+        written = {f"many/{i:04d}": str(i).encode() for i in range(2000) if i % 4}
+        for key, data in written.items():
+            store.create(key, data)
+        asked = [f"many/{i:04d}" for i in reversed(range(2000))]  # every fourth is missing
+        answer = store.read_many(asked)
+        assert len(answer) == len(written), f"{len(answer)} of {len(written)} keys answered"
+        assert answer == written
+
     def test_list_names_direct_children_sorted(self, store: Store) -> None:
         for key in ("f/b.json", "f/a.json", "f/sub/c.json"):
             store.create(key, b"1")
@@ -133,12 +156,38 @@ class StoreConformance:
         store.create("d", b"2")  # the key is free again
         assert store.read("d") == b"2"
 
+    def test_a_deleted_key_is_no_longer_listed(self, store: Store) -> None:
+        for key in ("l/a.json", "l/b.json"):
+            store.create(key, b"1")
+        assert store.list("l") == ["a.json", "b.json"]
+        store.delete("l/a.json")
+        assert store.list("l") == ["b.json"]
+        store.create("l/a.json", b"2")  # a restore lists it again
+        assert store.list("l") == ["a.json", "b.json"]
+
     def test_size_and_modified_of_a_key(self, store: Store) -> None:
         store.create("s", b"12345")
         assert store.size("s") == 5
         assert store.modified("s") > 0
         with pytest.raises(FileNotFoundError):
             store.modified("missing")
+
+    def test_modified_is_the_time_of_the_last_write(
+        self, store: Store, clock_resolution: float
+    ) -> None:
+        # gc compares modified() with time.time() for its grace period, and for whether
+        # another gc is running: a time that is not the write's makes both wrong.
+        store.create("t", b"1")
+        created = store.modified("t")
+        assert abs(created - time.time()) < _DAY, f"modified() gave {created!r}, not now"
+        deadline = time.monotonic() + 2 * clock_resolution + 1.0
+        rewritten = created
+        while rewritten <= created and time.monotonic() < deadline:
+            time.sleep(min(0.05, clock_resolution))
+            store.replace("t", b"2")
+            rewritten = store.modified("t")
+        assert rewritten > created, "a rewrite did not move modified() forward"
+        assert abs(rewritten - time.time()) < _DAY
 
     def test_a_key_under_a_document_is_created_or_refused_but_never_called_taken(
         self, store: Store
