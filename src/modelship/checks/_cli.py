@@ -18,6 +18,7 @@ from modelship.checks._cli_common import (
     add_output_options,
     read_bytes,
     read_table,
+    same_kinds,
 )
 from modelship.checks._cli_fairness import add_fairness_commands
 from modelship.checks._drift import CATEGORICAL_METHODS, NUMERIC_METHODS, DataDrift
@@ -25,7 +26,7 @@ from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult, run_suite
 from modelship.checks._schema import Schema
 from modelship.checks.stats._pvalues import P_VALUE_METHODS
-from modelship.errors import ModelshipError
+from modelship.errors import ConfigError, ModelshipError
 
 __all__ = ["add_commands", "read_bytes", "read_table"]
 
@@ -52,11 +53,21 @@ def _current(args: argparse.Namespace) -> Any:
 
 def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
     def drift() -> CheckResult:
-        reference = _reference(args)
+        reference, current = same_kinds(_reference(args), _current(args))
         is_profile = isinstance(reference, DriftProfile)
+        if is_profile and (
+            args.categorical or args.numeric or args.categorical_max_unique is not None
+        ):
+            # The profile fixed each column's kind when it was made; silently ignoring
+            # these would compare a column otherwise than asked.
+            raise ConfigError(
+                "--categorical, --numeric and --categorical-max-unique cannot change a "
+                "profile's columns: their kinds were fixed when the profile was made "
+                "(make it again with them)"
+            )
         return DataDrift(
             reference=reference,
-            current=_current(args),
+            current=current,
             method=args.method,
             categorical_method=args.categorical_method,
             alpha=args.alpha,

@@ -29,7 +29,14 @@ from modelship._endpoints import with_s3_endpoint
 from modelship.checks._result import CheckResult, SuiteResult
 from modelship.errors import ConfigError, MissingDependency
 
-__all__ = ["MISSING_MARKERS", "add_output_options", "read_bytes", "read_table"]
+__all__ = [
+    "MISSING_MARKERS",
+    "CsvTable",
+    "add_output_options",
+    "read_bytes",
+    "read_table",
+    "same_kinds",
+]
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 """CSV cells read as missing values (compared case-insensitively, after stripping)."""
@@ -90,7 +97,54 @@ def _read_csv(path: str, data: bytes) -> dict[str, NDArray[Any]]:
             raise ConfigError(
                 f"{path}, line {number}: {len(row)} fields, but the header has {len(header)}"
             )
-    return {name: _csv_column([row[j] for row in body]) for j, name in enumerate(header)}
+    table = CsvTable({name: _csv_column([row[j] for row in body]) for j, name in enumerate(header)})
+    table.text = {name: _csv_text([row[j] for row in body]) for j, name in enumerate(header)}
+    return table
+
+
+class CsvTable(dict[str, NDArray[Any]]):
+    """The typed columns of a CSV file, and (``text``) each column's cells as written.
+
+    A column is typed by its own file's cells, so one file's ``1.0`` may be a number and
+    another's (beside a word) text: :func:`same_kinds` reads such a column as text on
+    both sides, as written, so the two files' categories meet.
+    """
+
+    text: dict[str, NDArray[Any]]
+
+
+def _csv_text(cells: list[str]) -> NDArray[Any]:
+    stripped = [cell.strip() for cell in cells]
+    return np.array(
+        [None if cell.lower() in MISSING_MARKERS else cell for cell in stripped], dtype=object
+    )
+
+
+def same_kinds(reference: Any, current: Any) -> tuple[Any, Any]:
+    """``reference`` and ``current``, with each CSV column that one file typed as numbers
+    and the other as text read as text on both sides (the cells as written).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "a.csv").write_text("zip\\n007\\nnone given\\n")
+    >>> _ = (folder / "b.csv").write_text("zip\\n007\\n010\\n")
+    >>> a, b = same_kinds(read_table(folder / "a.csv"), read_table(folder / "b.csv"))
+    >>> a["zip"].tolist(), b["zip"].tolist()
+    (['007', 'none given'], ['007', '010'])
+    """
+    if not isinstance(reference, Mapping) or not isinstance(current, Mapping):
+        return reference, current
+    ref, cur = dict(reference), dict(current)
+    for name in ref.keys() & cur.keys():
+        text = [np.asarray(ref[name]).dtype.kind == "O", np.asarray(cur[name]).dtype.kind == "O"]
+        if text[0] == text[1]:
+            continue
+        for table, source in ((ref, reference), (cur, current)):
+            if isinstance(source, CsvTable) and np.asarray(table[name]).dtype.kind != "O":
+                table[name] = source.text[name]
+    return ref, cur
 
 
 def _is_url(path: str) -> bool:

@@ -664,6 +664,11 @@ class _DriftCheck:
             threshold = override if override is not None else DISTANCE_THRESHOLDS[effect]
             return _Rule(test, effect, self.alpha, threshold, None)
         if method in _TESTS:
+            if override is not None and not 0 < override < 1:
+                raise ConfigError(
+                    f"thresholds[{name!r}]={override!r} is the significance level of "
+                    f"{method!r} for this column: give a number in (0, 1), as for alpha"
+                )
             alpha = override if override is not None else self.alpha
             return _Rule(method, _AUTO_EFFECT[kind], alpha, None, None)
         threshold = override if override is not None else DISTANCE_THRESHOLDS[method]

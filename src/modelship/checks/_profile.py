@@ -63,6 +63,9 @@ def _std_bounds(summary: QuantileSummary) -> tuple[float, float]:
     hi = int(np.nonzero(at_least_above >= n / 4)[0][-1])
     share = min(float(ranks[lo]) / n, float(at_least_above[hi]) / n)
     lower = math.sqrt(share) * max(float(q[hi]) / 2 - float(q[lo]) / 2, 0.0)
+    # And whatever the quartiles: n values reaching both min and max have a variance of
+    # at least range^2 / (2n) (one at each end, the rest at the centre).
+    lower = max(lower, upper * math.sqrt(2.0 / n))
     return lower, upper
 
 
@@ -503,10 +506,13 @@ def _check_profile(profile: DriftProfile) -> None:
         if name in profile.numeric:
             column, kind = profile.numeric[name], ColumnKind.NUMERIC
             summary = profile.numeric[name].summary
-            if summary is not None and summary.quantiles.size > profile.summary_size:
+            kept = None if summary is None else max(2, min(profile.summary_size, summary.n))
+            if summary is not None and summary.quantiles.size != kept:
+                # Fewer quantiles than promised widen the summary's error far beyond the
+                # bound its summary_size stands for.
                 raise ConfigError(
-                    f"column {name!r} keeps {summary.quantiles.size} quantiles, more than the "
-                    f"profile's summary_size {profile.summary_size}"
+                    f"column {name!r} keeps {summary.quantiles.size} quantiles; a profile with "
+                    f"summary_size {profile.summary_size} keeps {kept} for {summary.n} values"
                 )
         else:
             column, kind = profile.categorical[name], ColumnKind.CATEGORICAL

@@ -122,7 +122,9 @@ def _object_class(name: str, values: NDArray[Any]) -> str:
 
 def _format_label(value: Any) -> str:
     """Canonical text of a category, so 3, 3.0 and "3" from different files agree."""
-    if isinstance(value, np.generic):
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        value = float(str(value))  # its shortest text, as float64 would write it
+    elif isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bytes):
         return str(value.decode("utf-8", errors="replace"))
@@ -293,7 +295,14 @@ class Column:
         if values.dtype.kind in "biufUS":
             present = values[~np.isnan(values)] if values.dtype.kind == "f" else values
             labels, numbers_ = np.unique(present, return_counts=True)
-            for label, count in zip(labels.tolist(), numbers_.tolist(), strict=True):
+            # A float32 (or float16) label as its own shortest text: 0.1 read from a
+            # Parquet file is the same category as 0.1 in a CSV, not 0.10000000149011612.
+            listed = (
+                [float(str(label)) for label in labels]
+                if labels.dtype.kind == "f" and labels.dtype.itemsize < 8
+                else labels.tolist()
+            )
+            for label, count in zip(listed, numbers_.tolist(), strict=True):
                 key = _format_label(label)
                 counts[key] = counts.get(key, 0) + int(count)
             missing = len(values) - len(present)

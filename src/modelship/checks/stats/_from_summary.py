@@ -40,9 +40,12 @@ def ks_from_summary(summary: QuantileSummary, b: npt.ArrayLike) -> tuple[float, 
 
     The statistic is ``max_x |F(x) - F_b(x)|`` with the summary's CDF estimate ``F``, so
     it differs from ``ks(a, b)`` by at most ``summary.cdf_error`` (< 1/(2(k-1)); 0.0005
-    for the default 1001 quantiles). The p-value is :func:`ks`'s for that statistic and
-    the true sizes ``summary.n`` and ``len(b)`` (in exact mode, for the nearest value
-    ``h / lcm(n, m)`` the statistic can take).
+    for the default 1001 quantiles). The p-value is :func:`ks`'s, for the true sizes
+    ``summary.n`` and ``len(b)``, of the smallest statistic the exact one can be
+    (``max(statistic - cdf_error, 0)``; in exact mode the nearest value ``h / lcm(n, m)``
+    it can take): at least the exact p-value, so a test against a profile never alarms
+    more often than its level. (Of the statistic itself it did: at 1M rows the error is a
+    quarter of the 5% critical value, and 11 of 40 samples of one distribution drifted.)
 
     Parameters
     ----------
@@ -79,7 +82,7 @@ def ks_from_summary(summary: QuantileSummary, b: npt.ArrayLike) -> tuple[float, 
     gap = np.abs(summary._cdf(points) - np.searchsorted(b, points, side="right") / b.size)
     statistic = float(gap.max())
     # The exact p-value needs an attainable statistic: it uses the nearest one.
-    _, p = ks_pvalue(statistic, summary.n, b.size)
+    _, p = ks_pvalue(max(statistic - summary.cdf_error, 0.0), summary.n, b.size)
     return statistic, p
 
 

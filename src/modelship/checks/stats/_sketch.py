@@ -64,6 +64,19 @@ def _check_summary(instance: QuantileSummary, attribute: Any, value: Any) -> Non
             "quantile summary is inconsistent: quantiles must be finite and sorted, and "
             "ranks[t] (values <= quantiles[t]) must exceed the stored index and end at n"
         )
+    # Ranks must also agree with the quantiles above them: the value stored at index
+    # idx[t+1] is quantiles[t+1], so where it is larger than quantiles[t] at most
+    # idx[t+1] values are <= quantiles[t], and where the two are equal so are the ranks.
+    # (Ranks rewritten to fit another distribution passed the checks above and hid drift.)
+    rising = q[1:] > q[:-1]
+    if bool(np.any(rising & (ranks[:-1] > expected_index[1:]))) or bool(
+        np.any(~rising & (ranks[:-1] != ranks[1:]))
+    ):
+        raise CheckInputError(
+            "quantile summary is inconsistent: its ranks contradict its quantiles (more "
+            "values at or below a quantile than the next stored quantile's index allows, or "
+            "different ranks for equal quantiles)"
+        )
 
 
 @attrs.frozen
