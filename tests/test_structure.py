@@ -202,7 +202,7 @@ LEAVES = {
     "modelship._shown": set(),
     "modelship.errors": {"modelship._shown"},
     "modelship._hashing": set(),
-    "modelship._plugins": set(),
+    "modelship._plugins": {"modelship.errors"},
     "modelship._json": {"modelship.errors"},
     "modelship._params": {"modelship.errors"},
     "modelship._columns": {"modelship.errors"},

@@ -11,8 +11,11 @@ the capability that owns the document, never imported here: by :func:`register_d
 in this process, or through the entry point group ``modelship.documents``
 (``profile = "my_pkg:MyProfile"``, or a :class:`DocumentKind` object such as
 ``modelship.checks._profile:PROFILE_DOCUMENT``). modelship's own kinds are declared the same
-way, in its ``pyproject.toml``, so the registry imports no capability. This module imports
-nothing from modelship but its errors and name rules.
+way, in its ``pyproject.toml``, so the registry imports no capability; an entry point of
+modelship's own distribution wins over another package's of the same name
+(:func:`~modelship._plugins.plugin`), so an installed package cannot replace them (only
+``register_document_kind(..., clobber=True)`` can, in its own process). This module
+imports nothing from modelship but its errors, name rules and plugin lookup.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Any, Protocol, TypeVar, runtime_checkable
 import attrs
 
 from modelship._names import check_role
-from modelship._plugins import plugin
+from modelship._plugins import load_plugin, plugin
 from modelship.errors import ConfigError, IntegrityError
 
 __all__ = [
@@ -106,6 +109,17 @@ _REGISTERED: dict[str, DocumentKind] = {}
 _FROM_ENTRY_POINTS: dict[str, DocumentKind | None] = {}
 
 
+def _as_kind(target: object, origin: str) -> DocumentKind:
+    """``target`` (a :class:`DocumentKind` or a document class) as a kind."""
+    if isinstance(target, DocumentKind):
+        return target
+    if isinstance(target, type):
+        return DocumentKind(target)
+    raise ConfigError(
+        f"entry point {origin} gives {target!r}, not a DocumentKind or a document class"
+    )
+
+
 def register_document_kind(
     role: str, cls: type[Document] | str | DocumentKind, *, clobber: bool = False
 ) -> None:
@@ -146,10 +160,7 @@ def _from_entry_point(role: str) -> DocumentKind | None:
     """The kind the ``modelship.documents`` entry point ``role`` declares, loaded once."""
     if role not in _FROM_ENTRY_POINTS:
         found = plugin("modelship.documents", role)
-        kind: DocumentKind | None = None
-        if found is not None:
-            target = found.load()
-            kind = target if isinstance(target, DocumentKind) else DocumentKind(target)
+        kind = None if found is None else _as_kind(load_plugin(found), repr(found.value))
         _FROM_ENTRY_POINTS[role] = kind
     return _FROM_ENTRY_POINTS[role]
 

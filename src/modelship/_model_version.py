@@ -14,9 +14,9 @@ import enum
 import json
 import math
 import re
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timezone
-from typing import Any, Protocol, TypeVar, overload, runtime_checkable
+from typing import Any, NoReturn, Protocol, TypeVar, overload, runtime_checkable
 
 import attrs
 
@@ -126,6 +126,72 @@ def missing_attachment(mv: ModelVersion, role: str) -> MissingAttachment:
     )
 
 
+def is_text(value: str) -> bool:
+    """Whether ``value`` can be stored and printed as UTF-8: it holds no lone surrogate.
+
+    JSON escapes a lone surrogate (``"\\ud800"``), so a manifest would store it, but no
+    terminal, file or other program reading UTF-8 can take it back.
+
+    Examples
+    --------
+    >>> is_text("précision"), is_text("bad" + chr(0xD800))
+    (True, False)
+    """
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _refuse(*args: object, **kwargs: object) -> NoReturn:
+    raise TypeError(
+        "a ModelVersion is frozen: its mappings and lists cannot change in place; make a "
+        "changed copy with attrs.evolve(mv, tags={**mv.tags, 'stage': 'prod'})"
+    )
+
+
+class _ReadOnlyDict(dict[str, Any]):
+    """A record's mapping: a dict (equal to one, written as one by ``json``) whose items
+    cannot change. Copied (``copy.copy``, ``dict(...)``, pickled alone), it is a plain dict."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __ior__ = _refuse
+    clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[dict[str, Any]]]:
+        return dict, (_thawed(self),)
+
+
+class _ReadOnlyList(list[Any]):
+    """A list inside a record's params that cannot change (see :class:`_ReadOnlyDict`)."""
+
+    __slots__ = ()
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+    append = extend = insert = remove = pop = clear = sort = reverse = _refuse
+
+    def __reduce__(self) -> tuple[type[list[Any]], tuple[list[Any]]]:
+        return list, (_thawed(self),)
+
+
+def _frozen(value: Any) -> Any:
+    """``value`` with every dict and list in it read-only (nested as deep as it is)."""
+    if isinstance(value, dict):
+        return _ReadOnlyDict({key: _frozen(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return _ReadOnlyList(_frozen(item) for item in value)
+    return value
+
+
+def _thawed(value: Any) -> Any:
+    """``value`` with every read-only dict and list in it a plain one again."""
+    if isinstance(value, dict):
+        return {key: _thawed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_thawed(item) for item in value]
+    return value
+
+
 def _metrics(value: Mapping[str, Any] | None) -> dict[str, float | int]:
     if value is None:
         return {}
@@ -135,8 +201,8 @@ def _metrics(value: Mapping[str, Any] | None) -> dict[str, float | int]:
         )
     out: dict[str, float | int] = {}
     for key, number in value.items():
-        if not isinstance(key, str) or not key:
-            raise ConfigError(f"metric names must be non-empty strings, got {key!r}")
+        if not isinstance(key, str) or not key or not is_text(key):
+            raise ConfigError(f"metric names must be non-empty UTF-8 text, got {key!r}")
         # NumPy scalars (and 0-d arrays) are fine: they convert exactly. An array of
         # several values, or of one value in some shape, is not one metric.
         scalar = getattr(number, "ndim", 0) == 0 and callable(getattr(number, "item", None))
@@ -151,7 +217,7 @@ def _metrics(value: Mapping[str, Any] | None) -> dict[str, float | int]:
                 f"metric {key!r} is {plain}; metrics must be finite (record the case in a tag)"
             )
         out[key] = plain
-    return out
+    return _ReadOnlyDict(out)
 
 
 def _str_map(what: str, value: Mapping[str, Any] | None) -> dict[str, str]:
@@ -162,6 +228,8 @@ def _str_map(what: str, value: Mapping[str, Any] | None) -> dict[str, str]:
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
             raise ConfigError(f"{what} must map strings to strings; {key!r}: {item!r} is not")
+        if not (is_text(key) and is_text(item)):
+            raise ConfigError(f"{what} must be UTF-8 text; {key!r}: {item!r} is not")
     return dict(value)
 
 
@@ -174,15 +242,33 @@ def _str_tuple(value: Iterable[str]) -> tuple[str, ...]:
 
 
 def _ref_map(value: Mapping[str, ArtifactRef]) -> dict[str, ArtifactRef]:
-    return dict(value)
+    return _ReadOnlyDict(value)
+
+
+def _strings(value: JSONValue) -> Iterator[str]:
+    """Every key and string in the JSON value ``value`` (nested at most as deep as
+    ``json_params`` allows)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            yield key
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
 
 
 def _params(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    return json_params(value)  # NumPy scalars and tuples converted; see _model_params
+    params = json_params(value)  # NumPy scalars and tuples converted; see _model_params
+    if not all(is_text(text) for text in _strings(params)):
+        raise ConfigError("params must be UTF-8 text: a key or value holds a lone surrogate")
+    frozen: dict[str, Any] = _frozen(params)
+    return frozen
 
 
 def _tags(value: Mapping[str, str] | None) -> dict[str, str]:
-    return _str_map("tags", value)
+    return _ReadOnlyDict(_str_map("tags", value))
 
 
 def _text(value: Any, field: str) -> str:
@@ -364,6 +450,10 @@ class Lineage:
         )
 
 
+_READ_ONLY = frozenset({"metrics", "params", "tags", "attachments"})
+"""The fields of a :class:`ModelVersion` that hold read-only mappings."""
+
+
 @attrs.frozen
 class ModelVersion:
     """One committed, immutable version of a model.
@@ -415,6 +505,21 @@ class ModelVersion:
     def __repr__(self) -> str:
         # One line, not the ~2,000 characters of every field (mv.to_dict() has them all).
         return version_repr(self)
+
+    # Pickled as its fields, the read-only mappings as plain dicts (pickles name no private
+    # class), made read-only again when read back.
+    def __getstate__(self) -> dict[str, Any]:
+        return {f.name: _thawed(getattr(self, f.name)) for f in attrs.fields(type(self))}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        for name, value in state.items():
+            frozen = _frozen(value) if name in _READ_ONLY else value
+            object.__setattr__(self, name, frozen)
+
+    def __hash__(self) -> int:
+        # The fields that name the version: equal records have them equal, so the hash
+        # agrees with ==, and none of them is a mapping (which has no hash).
+        return hash((self.name, self.version, self.sequence, self.registration))
 
     def _repr_html_(self) -> str:
         """A compact table for notebooks (user data escaped)."""
@@ -581,7 +686,7 @@ class ModelVersion:
             "created_at": self.created_at.isoformat(),
             "created_by": self.created_by,
             "metrics": dict(self.metrics),
-            "params": self.params,
+            "params": _thawed(self.params),
             "tags": dict(self.tags),
             "lineage": self.lineage.to_dict(),
             "description": self.description,

@@ -187,6 +187,124 @@ def test_an_oldest_first_listing_reaches_versions_registered_while_paging() -> N
     assert rest.next_cursor is None
 
 
+def _in_flight(registry: ms.Registry, seq: int) -> None:
+    """A writer claimed slot ``seq`` and has not committed its manifest (or died)."""
+    slot = {"version": str(seq), "registration": "r", "at": "2026-01-01T00:00:00+00:00"}
+    registry.store.create(f"models/m/slots/{seq:012d}.json", json.dumps(slot).encode())
+
+
+def test_an_oldest_first_walk_lists_a_version_that_commits_between_pages() -> None:
+    inner = MemoryStore()
+    other = ms.Registry(inner)
+    _register(other, 1)
+    pages: list[VersionPage] = []
+
+    def page_while_in_flight(key: str) -> None:
+        # Version "2" claimed slot 2; its manifest is created once this returns.
+        if key == "models/m/versions/2.json" and not pages:
+            _register(other, 4)  # slots 3..6, committed
+            pages.append(other.versions("m", limit=2))
+
+    writer = ms.Registry(HookStore(inner, before_create=page_while_in_flight))
+    _register(writer, 1)
+    assert _numbers(pages[0]) == ["1", "3"]
+    rest = _all_pages_from(other, 2, pages[0].next_cursor)
+    assert _numbers(pages[0]) + rest == ["1", "3", "2", "4", "5", "6"]
+
+
+def _all_pages_from(reg: ms.Registry, limit: int, cursor: str | None) -> list[str]:
+    found: list[str] = []
+    for _ in range(1000):  # a bound: pages move on, carried slots are at most 16
+        page = reg.versions("m", limit=limit, cursor=cursor)
+        found += _numbers(page)
+        cursor = page.next_cursor
+        if cursor is None:
+            return found
+    raise AssertionError("paging did not end")
+
+
+def test_carried_versions_beyond_the_limit_wait_for_the_next_page() -> None:
+    inner = MemoryStore()
+    other = ms.Registry(inner)
+    _register(other, 1)
+    pages: list[VersionPage] = []
+
+    def hold(key: str) -> None:
+        # "2" waits for "3" to claim its slot; "3" waits for the first page.
+        if key == "models/m/versions/2.json" and not pages:
+            _register(writer, 1)
+        elif key == "models/m/versions/3.json" and not pages:
+            _register(other, 2)  # "4" and "5"
+            pages.append(other.versions("m", limit=2))
+
+    writer = ms.Registry(HookStore(inner, before_create=hold))
+    _register(writer, 1)
+    assert _numbers(pages[0]) == ["1", "4"]
+    second = other.versions("m", limit=1, cursor=pages[0].next_cursor)
+    assert _numbers(second) == ["2"]
+    third = other.versions("m", limit=1, cursor=second.next_cursor)
+    assert _numbers(third) == ["3"]
+    assert _all_pages_from(other, 1, third.next_cursor) == ["5"]
+
+
+def test_an_oldest_first_walk_passes_slots_that_stay_in_flight_and_ends() -> None:
+    registry = ms.Registry(MemoryStore())
+    _register(registry, 2)
+    for seq in range(3, 3 + 20):  # more than a cursor carries
+        _in_flight(registry, seq)
+    registry.register(model_name="m", model=b"x", serializer="bytes", version="last")
+    assert _all_pages_from(registry, 1, None) == ["1", "2", "last"]
+    assert _all_pages_from(registry, 2, None) == ["1", "2", "last"]
+
+
+def test_a_cursor_carries_at_most_sixteen_slots_in_flight() -> None:
+    registry = ms.Registry(MemoryStore())
+    _register(registry, 1)
+    for seq in range(2, 2 + 20):
+        _in_flight(registry, seq)
+    _register(registry, 2)  # "22" and "23"
+    cursor = registry.versions("m", limit=2).next_cursor
+    assert cursor is not None
+    carried = json.loads(base64.urlsafe_b64decode(cursor.split(".")[0] + "==="))[4]
+    assert carried == list(range(6, 22))
+    assert len(cursor) <= 1024
+
+
+@pytest.mark.parametrize(
+    "made",
+    [
+        ["m", "newest", 9, "{query}", [3]],
+        ["m", "oldest", 9, "{query}", []],
+        ["m", "oldest", 9, "{query}", [4, 3]],
+        ["m", "oldest", 9, "{query}", [3, 3]],
+        ["m", "oldest", 9, "{query}", [0]],
+        ["m", "oldest", 9, "{query}", [10]],
+        ["m", "oldest", 9, "{query}", [True]],
+        ["m", "oldest", 9, "{query}", "3"],
+        ["m", "oldest", 40, "{query}", list(range(1, 18))],
+    ],
+    ids=[
+        "newest",
+        "empty",
+        "decreasing",
+        "repeated",
+        "zero",
+        "past-the-cursor",
+        "bool",
+        "not-a-list",
+        "too-many",
+    ],
+)
+def test_a_forged_cursor_carrying_impossible_slots_raises_invalid_cursor(
+    reg: ms.Registry, made: list[Any]
+) -> None:
+    cursor = reg.versions("m", limit=5, order=made[1]).next_cursor
+    assert cursor is not None
+    made[3] = json.loads(base64.urlsafe_b64decode(cursor.split(".")[0] + "==="))[3]
+    with pytest.raises(InvalidCursor, match="not one versions\\(\\) returned"):
+        reg.versions("m", limit=5, order=made[1], cursor=_forged(json.dumps(made).encode()))
+
+
 @pytest.mark.parametrize(
     "edit",
     [

@@ -316,7 +316,7 @@ def test_cli_tag_set_with_a_stale_expected_value_exits_2(
     url = str(tmp_path / "reg")
     ms.open_registry(url).register(model_name="m", model=b"x", serializer="bytes")
     assert main(["registry", "tag", "set", url, "m", "1", "stage", "prod"]) == 0
-    assert main(["registry", "tag", "set", url, "m", "1", "stage", "x", "--expected", "none"]) == 2
+    assert main(["registry", "tag", "set", url, "m", "1", "stage", "x", "--expected-unset"]) == 2
     assert "Conflict" in capsys.readouterr().err
 
 

@@ -14,7 +14,13 @@ from typing import Any
 from modelship import _json
 from modelship._cli_common import add_storage_options, storage_options
 from modelship.errors import ConfigError, IntegrityError
-from modelship.registry._cli_tags import add_listing_options, add_tag_commands, listing_arguments
+from modelship.registry._cli_tags import (
+    add_expected_options,
+    add_listing_options,
+    add_tag_commands,
+    expected_arguments,
+    listing_arguments,
+)
 from modelship.registry._copy import copy_registry
 from modelship.registry._open import open_registry
 from modelship.registry._registry import Registry
@@ -48,6 +54,13 @@ def _open(
 
 def _print_json(data: Any) -> None:
     sys.stdout.write(_json.pretty(data) + "\n")
+
+
+def _print_text(line: str) -> None:
+    """Print ``line``; what stdout's encoding cannot hold (a lone surrogate in a manifest
+    written before they were refused) is printed escaped, never a crash that exits 1."""
+    encoding = sys.stdout.encoding or "utf-8"
+    print(line.encode(encoding, "backslashreplace").decode(encoding))
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -94,7 +107,7 @@ def _cmd_versions(args: argparse.Namespace) -> int:
         marks = " ".join(
             (["archived"] if mv.version in archived else []) + sorted(aliases.get(mv.version, []))
         )
-        print(
+        _print_text(
             f"{mv.version}\t{mv.created_at:%Y-%m-%d %H:%M:%S}\t{mv.artifact.digest[:19]}\t"
             f"{metrics}\t{marks}".rstrip()
         )
@@ -109,10 +122,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 
 def _cmd_alias_set(args: argparse.Namespace) -> int:
     reg = _open(args)
-    kwargs: dict[str, Any] = {}
-    if args.expected is not None:
-        kwargs["expected"] = None if args.expected == "none" else args.expected
-    reg.set_alias(args.name, args.alias, args.version, **kwargs)
+    reg.set_alias(args.name, args.alias, args.version, **expected_arguments(args))
     print(f"{args.name}@{args.alias.lstrip('@')} -> {args.version}", file=sys.stderr)
     return EXIT_OK
 
@@ -147,6 +157,13 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
+    if args.output == "-":
+        # The file appears only once its digest matched; bytes written to a pipe could not
+        # be taken back from a tampered artifact.
+        raise ConfigError(
+            "download -o -: the artifact is written to a file only once it is verified, "
+            "which stdout cannot do; give a file path (./- for a file named '-')"
+        )
     mv = _open(args).download(
         args.name,
         args.ref,
@@ -284,9 +301,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p = command("alias", _cmd_alias_set, "point an alias at a version", "url", "name")
     p.add_argument("alias")
     p.add_argument("version")
-    p.add_argument(
-        "--expected", help="move only if the alias points here now ('none': only if unset)"
-    )
+    add_expected_options(p, "the alias's version")
     command("unalias", _cmd_alias_remove, "remove an alias", "url", "name", "alias")
     command("history", _cmd_history, "print the alias history as JSON", "url", "name")
     p = command("verify", _cmd_verify, "check artifacts against their digests", "url", "name")
@@ -301,7 +316,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     for arg in ("url", "name"):
         p.add_argument(arg)
     p.add_argument("ref", help="version, latest or @alias")
-    p.add_argument("-o", "--output", required=True, metavar="PATH", help="the file to write")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="PATH", help="the file to write (not '-')"
+    )
     p.add_argument("--force", action="store_true", help="replace PATH if it exists")
     p.add_argument("--role", default="model", help="an attachment to write instead of the model")
     p.add_argument("--include-archived", action="store_true", help="allow an archived version")

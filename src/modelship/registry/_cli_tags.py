@@ -17,7 +17,13 @@ from modelship import _json
 from modelship.errors import ConfigError, InvalidFilter
 from modelship.registry._registry import Registry
 
-__all__ = ["add_listing_options", "add_tag_commands", "listing_arguments"]
+__all__ = [
+    "add_expected_options",
+    "add_listing_options",
+    "add_tag_commands",
+    "expected_arguments",
+    "listing_arguments",
+]
 
 _CONDITION = re.compile(r"^\s*([^<>=!\s]+)\s*(==|!=|<=|>=|<|>|=)\s*(.*?)\s*$")
 
@@ -93,6 +99,36 @@ def add_listing_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cursor", help="continue from a page's cursor (with the same options)")
 
 
+def add_expected_options(p: argparse.ArgumentParser, what: str) -> None:
+    """Add ``--expected VALUE`` (taken literally) and ``--expected-unset`` to ``p``.
+
+    Examples
+    --------
+    >>> p = argparse.ArgumentParser()
+    >>> add_expected_options(p, "the alias")
+    >>> expected_arguments(p.parse_args(["--expected", "none"]))
+    {'expected': 'none'}
+    >>> expected_arguments(p.parse_args(["--expected-unset"]))
+    {'expected': None}
+    """
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--expected",
+        metavar="VALUE",
+        help=f"change only if {what} is VALUE now (literally: 'none' is the value 'none')",
+    )
+    group.add_argument(
+        "--expected-unset", action="store_true", help=f"change only if {what} is unset now"
+    )
+
+
+def expected_arguments(args: argparse.Namespace) -> dict[str, str | None]:
+    """The ``expected=`` keyword the ``--expected`` options ask for (none: no check)."""
+    if args.expected_unset:
+        return {"expected": None}
+    return {} if args.expected is None else {"expected": args.expected}
+
+
 def _print_json(data: Any) -> None:
     sys.stdout.write(_json.pretty(data) + "\n")
 
@@ -122,13 +158,12 @@ def add_tag_commands(
         return p
 
     def set_tag(args: argparse.Namespace) -> int:
-        kwargs = {} if args.expected is None else {"expected": _expected(args.expected)}
+        kwargs = expected_arguments(args)
         open_registry(args).set_tag(args.name, args.ref, args.key, args.value, **kwargs)
         return 0
 
     def remove_tag(args: argparse.Namespace) -> int:
-        kwargs = {} if args.expected is None else {"expected": _expected(args.expected)}
-        open_registry(args).remove_tag(args.name, args.ref, args.key, **kwargs)
+        open_registry(args).remove_tag(args.name, args.ref, args.key, **expected_arguments(args))
         return 0
 
     def show(args: argparse.Namespace) -> int:
@@ -140,16 +175,11 @@ def add_tag_commands(
         _print_json([change.to_dict() for change in changes])
         return 0
 
-    expected_help = "change only if the tag holds this value now ('none': only if unset)"
     p = action("set", "set a tag of a version (ref: version, latest or @alias)", "key", "value")
-    p.add_argument("--expected", help=expected_help)
+    add_expected_options(p, "the tag")
     p.set_defaults(func=set_tag)
     p = action("remove", "remove a tag of a version", "key")
-    p.add_argument("--expected", help=expected_help)
+    add_expected_options(p, "the tag")
     p.set_defaults(func=remove_tag)
     action("show", "print a version's current tags as JSON").set_defaults(func=show)
     action("history", "print a version's tag changes as JSON").set_defaults(func=history)
-
-
-def _expected(text: str) -> str | None:
-    return None if text == "none" else text

@@ -14,17 +14,27 @@ registration and sequence (manifests never change). A chunk is only written once
 slot in it is settled, by an exclusive create of the whole document, so it never goes
 stale and a crash leaves either no chunk (readers read the slots and write it) or a whole
 one. A chunk that is damaged, of another format, or not signed with the registry's key
-is ignored with a warning, read from the slots instead, and replaced. Slots still in
-flight (claimed, manifest not yet committed) keep their chunk unwritten and are skipped,
-as ``latest`` skips them.
+is ignored with a warning, read from the slots instead, and replaced.
+
+A slot still *in flight* (claimed, manifest not yet committed) keeps its chunk unwritten.
+It is not dead: its version may still commit, or its writer died and gc will declare it
+dead. ``latest`` and newest-first pages skip it (a version that commits below a
+newest-first cursor is one registered after the walk began). An oldest-first page carries
+it in its cursor instead, and the next page reads it again first: a version that commits
+between pages is listed then (ahead of the slots after the cursor), a slot that died is
+dropped, and a slot still in flight is carried on. A cursor carries at most
+:data:`_MAX_CARRIED` slots, so a page reads at most that many slots and manifests more;
+past it the slot carried longest is given up (skipped, as before), which takes that many
+registrations in flight at once, or crashed ones gc has not yet declared dead. The last
+page gives up the slots still in flight: the walk ends as ``latest`` would answer then.
 
 Archived and purged versions are hidden by listing the ``archived/`` and ``purged/``
 folders of the model (names only; one request per 1,000 markers on S3), and with a
 signing key the markers of the versions on the page are read and checked.
 
-A cursor names the last slot a page looked at, the model, the order and a digest of the
-filter; registering more versions does not move it, and a cursor that was edited, or made
-for another model, order or filter, raises :class:`InvalidCursor`.
+A cursor names the last slot a page looked at, the model, the order, a digest of the
+filter and the slots it carries; registering more versions does not move it, and a cursor
+that was edited, or made for another model, order or filter, raises :class:`InvalidCursor`.
 """
 
 from __future__ import annotations
@@ -32,6 +42,7 @@ from __future__ import annotations
 import base64
 import binascii
 import contextlib
+import enum
 import hashlib
 import hmac
 import json
@@ -84,10 +95,29 @@ one, then seven chunk documents."""
 _CHUNK_FORMAT = 1
 _HEAD_AFTER = 4
 """A reader rewrites the top chunk's head once it read this many settled slots past it."""
+_MAX_CARRIED = 16
+"""Slots in flight an oldest-first cursor carries to the next page. Registrations stay in
+flight for the few requests between claiming a slot and creating the manifest, so 16 at
+once in one model means crashed writers; each costs the next page one slot read and one
+manifest read (batched)."""
 # A public constant key: the cursor's check catches a cursor that was edited, truncated or
 # mistyped, not a forged one (anyone can compute it), so what it covers is still parsed
 # as untrusted input.
 _CURSOR_CHECK = b"modelship-cursor"
+
+
+class _InFlight(enum.Enum):
+    """A slot claimed by a registration that has not committed its manifest (or that
+    died, and gc has not declared the slot dead yet): unlike a dead slot, it may still
+    gain a version."""
+
+    SLOT = "in flight"
+
+
+_IN_FLIGHT = _InFlight.SLOT
+_Slot: TypeAlias = ModelVersion | Literal[_InFlight.SLOT] | None
+"""What a page finds at a slot: the version committed there, None for a dead slot (or one
+gc removed), or :data:`_IN_FLIGHT`."""
 
 
 @attrs.frozen
@@ -154,14 +184,18 @@ def _check(payload: bytes) -> str:
     return hashlib.blake2b(payload, digest_size=6, key=_CURSOR_CHECK).hexdigest()
 
 
-def _encode(name: str, order: Order, seq: int, query: str) -> str:
-    payload = json.dumps([name, order, seq, query], separators=(",", ":")).encode()
+def _encode(name: str, order: Order, seq: int, query: str, carried: Sequence[int]) -> str:
+    made: list[Any] = [name, order, seq, query]
+    if carried:
+        made.append(list(carried))
+    payload = json.dumps(made, separators=(",", ":")).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
     return f"{body}.{_check(payload)}"
 
 
-# Cursors made here are a model name (at most 128 ASCII characters), an order, a number
-# and a 12-digit filter digest: at most about 250 characters; one of 1 KiB was not made
+# Cursors made here are a model name (at most 128 ASCII characters), an order, a number,
+# a 12-digit filter digest and at most 16 carried slot numbers: at most about 250
+# characters, plus about 220 for 16 carried 12-digit numbers; one of 1 KiB was not made
 # here, and a bound this small also bounds how deeply a forged payload can nest.
 _MAX_CURSOR = 1 << 10
 
@@ -172,8 +206,13 @@ def _shown(cursor: object) -> str:
     return text if len(text) <= 60 else f"{text[:57]}..."
 
 
-def _decode(cursor: object, name: str, order: Order, query: str) -> int:
-    """The slot a cursor names, if it was made by a listing of ``name`` in ``order``."""
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _decode(cursor: object, name: str, order: Order, query: str) -> tuple[int, tuple[int, ...]]:
+    """The slot a cursor names and the slots it carries (in flight when the page was read),
+    if it was made by a listing of ``name`` in ``order``."""
     shown = _shown(cursor)
     bad = InvalidCursor(
         f"cursor {shown} is not one versions() returned (it is malformed or was edited); "
@@ -194,31 +233,43 @@ def _decode(cursor: object, name: str, order: Order, query: str) -> int:
         made = json.loads(payload)
     except (ValueError, RecursionError):  # not JSON (or not UTF-8), or nested too deep
         raise bad from None
-    if not isinstance(made, list) or len(made) != 4:
+    if not isinstance(made, list) or len(made) not in (4, 5):
         raise bad
-    made_name, made_order, seq, made_query = made
+    made_name, made_order, seq, made_query = made[:4]
+    carried = made[4] if len(made) == 5 else None
     if (made_name, made_order, made_query) != (name, order, query):
         raise InvalidCursor(
             f"cursor {shown} was made for another listing (model {made_name!r}, order "
             f"{made_order!r}, or another filter or include_archived); page with the same "
             "arguments as the first page, or start again without a cursor"
         )
-    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
+    if not _int(seq) or seq < 0:
         raise bad
-    return seq
+    if carried is None:
+        return seq, ()
+    # Carried slots: only oldest-first, 1 to _MAX_CARRIED of them, increasing, up to seq.
+    if (
+        not isinstance(carried, list)
+        or order != "oldest"
+        or not 1 <= len(carried) <= _MAX_CARRIED
+        or not all(_int(s) for s in carried)
+        or not all(a < b for a, b in zip([0, *carried], [*carried, seq + 1], strict=True))
+    ):
+        raise bad
+    return seq, tuple(carried)
 
 
 # --- chunks ---------------------------------------------------------------------------------
 
 
 def _from_slots(
-    reader: Reader, name: str, seqs: range
-) -> tuple[dict[int, ModelVersion | None], dict[int, Any], int]:
-    """Read ``seqs`` slot by slot: the versions (None: dead or in flight), the chunk
-    entries (manifest documents, None for dead slots) and how many slots from the first
-    are settled."""
+    reader: Reader, name: str, seqs: Sequence[int]
+) -> tuple[dict[int, _Slot], dict[int, Any], int]:
+    """Read ``seqs`` slot by slot: what each holds (see :data:`_Slot`), the chunk entries
+    (manifest documents, None for dead slots) and how many slots from the first are
+    settled."""
     slots = reader.store.read_many(slot_key(name, s) for s in seqs)
-    found: dict[int, ModelVersion | None] = {}
+    found: dict[int, _Slot] = {}
     entries: dict[int, Any] = {}
     owners: dict[str, tuple[int, str]] = {}
     for s in seqs:
@@ -229,6 +280,7 @@ def _from_slots(
         if slot.get("dead"):
             found[s], entries[s] = None, None
         else:
+            found[s] = _IN_FLIGHT  # until its manifest is read, committed by this claim
             owners[manifest_key(name, slot["version"])] = (s, slot["registration"])
     for key, data in reader.store.read_many(owners).items():
         s, registration = owners[key]
@@ -296,8 +348,8 @@ def _read(reader: Reader, key: str, prefetched: Mapping[str, bytes | None]) -> b
 
 def _chunk(
     reader: Reader, name: str, k: int, top: int, prefetched: Mapping[str, bytes | None]
-) -> dict[int, ModelVersion | None]:
-    """Versions of the slots of chunk ``k`` up to ``top`` (None: dead or in flight).
+) -> Mapping[int, _Slot]:
+    """What the slots of chunk ``k`` up to ``top`` hold (see :data:`_Slot`).
 
     A full chunk comes from its document; the top chunk from its head (the settled
     slots from its first, replaced as more settle) and then slot by slot. ``prefetched``
@@ -325,7 +377,8 @@ def _chunk(
         return cached
     start = first + min(len(raw), last - first + 1)  # a head holds settled slots only
     found, entries, settled = _from_slots(reader, name, range(start, last + 1))
-    versions = {s: cached[s] for s in range(first, start)} | found
+    versions: dict[int, _Slot] = {s: cached[s] for s in range(first, start)}
+    versions |= found
     known = [raw[s] for s in range(first, start)] + [
         entries[s] for s in range(start, start + settled)
     ]
@@ -427,7 +480,7 @@ def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
     order = check_order(order)
     conditions = parse_where(where)
     query = _query(name, conditions, include_archived)
-    after = None if cursor is None else _decode(cursor, name, order, query)
+    after, carried = (None, ()) if cursor is None else _decode(cursor, name, order, query)
     top = top_slot(reader.store, name)
     if top == 0:
         raise reader.not_found(name)
@@ -440,32 +493,49 @@ def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
     tags = _tags_of(reader, name, conditions)
     page: list[ModelVersion] = []
     hid: list[str] = []
-    chunk: dict[int, ModelVersion | None] = {}
+
+    def shown(slot: _Slot) -> ModelVersion | None:
+        """The version at ``slot`` if the page shows it (noting the markers that hide it)."""
+        if slot is None or slot is _IN_FLIGHT:
+            return None
+        if slot.version in hidden:
+            hid.append(hidden[slot.version])
+            return None
+        return slot if not conditions or match_all(conditions, slot.metrics, tags(slot)) else None
+
+    # Slots in flight when the last page passed them come first: they are older than
+    # every slot after the cursor. At most _MAX_CARRIED slots (the cursor's bound).
+    waiting: list[int] = []  # still in flight, or committed and the page is full
+    if carried:
+        now, _, _ = _from_slots(reader, name, carried)
+        for s in carried:
+            if now[s] is _IN_FLIGHT or (now[s] is not None and len(page) == limit):
+                waiting.append(s)
+            elif (mv := shown(now[s])) is not None:
+                page.append(mv)
+    chunk: Mapping[int, _Slot] = {}
     # The chunks the page needs if every version is shown; more are read one at a time.
     first = (seq - 1) // CHUNK
-    span = min(limit // CHUNK + 2, top // CHUNK + 1)  # never more chunks than there are
-    ahead = [first + step * i for i in range(span)] if 1 <= seq <= top else []
+    span = min((limit - len(page)) // CHUNK + 2, top // CHUNK + 1)  # never more than exist
+    ahead = [first + step * i for i in range(span)] if 1 <= seq <= top and len(page) < limit else []
     prefetched = _prefetch(reader, name, ahead, top)
     last = seq - step
     while 1 <= seq <= top and len(page) < limit:  # one slot a turn, towards 1 or the top
         if seq not in chunk:
             chunk = _chunk(reader, name, (seq - 1) // CHUNK, top, prefetched)
-        mv = chunk[seq]
+        if chunk[seq] is _IN_FLIGHT and order == "oldest":
+            waiting = [*waiting, seq][-_MAX_CARRIED:]  # past the bound, gives up the oldest
+        elif (mv := shown(chunk[seq])) is not None:
+            page.append(mv)
         last = seq
         seq += step
-        if mv is None:
-            continue
-        if mv.version in hidden:
-            hid.append(hidden[mv.version])
-            continue
-        if conditions and not match_all(conditions, mv.metrics, tags(mv)):
-            continue
-        page.append(mv)
     _check_markers(reader, hid)
-    more = 1 <= seq <= top
+    # A walk ends once no slot is left: carried slots still in flight are given up then,
+    # and only committed ones (left over by a full page) keep it going.
+    more = 1 <= seq <= top or (len(page) == limit and bool(waiting))
     return VersionPage(
         versions=tuple(page),
-        next_cursor=_encode(name, order, last, query) if more else None,
+        next_cursor=_encode(name, order, last, query, waiting) if more else None,
         archived=frozenset(mv.version for mv in page if mv.version in archived),
     )
 

@@ -32,6 +32,7 @@ from modelship._model_version import (
     ModelVersion,
     VersionState,
     held_roles,
+    is_text,
     missing_attachment,
 )
 from modelship._names import check_alias, check_model_name, check_version
@@ -1083,8 +1084,8 @@ class Registry:
         >>> reg.get("m").version
         '1'
         """
-        if not isinstance(reason, str):
-            raise ConfigError(f"reason must be text, got {type(reason).__name__}: {reason!r}")
+        if not isinstance(reason, str) or not is_text(reason):
+            raise ConfigError(f"reason must be UTF-8 text, got {type(reason).__name__}: {reason!r}")
         mv = self._get(name, version, include_archived=True)
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:

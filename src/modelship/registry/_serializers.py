@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import platform
+import re
 import sys
 from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
 from modelship._hashing import CHUNK
-from modelship._plugins import plugin, plugins
+from modelship._plugins import load_plugin, plugin, plugins
 from modelship.errors import ConfigError, SerializationError
 
 __all__ = [
@@ -174,15 +175,68 @@ class _Undeclared(Serializer):
         return self.inner.library_versions()
 
 
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A serializer's name: recorded in every manifest it writes and looked up by it on
+``load``, so it follows the alphabet and length of the names users choose
+(:mod:`modelship._names`): no lookalike letters, spaces or control characters."""
+
+
+def _check_shape(serializer: _Shape, what: str) -> None:
+    """Raise ConfigError unless ``serializer``'s name and media type can be recorded and
+    looked up again."""
+    name, media_type = serializer.name, serializer.media_type
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(
+            f"{what} has the name {name!r}; a serializer's name must be a string of 1 to 64 "
+            "ASCII letters, digits, '.', '_' and '-', starting with a letter or digit (it is "
+            "recorded in each manifest, and load looks the serializer up by it)"
+        )
+    printable = isinstance(media_type, str) and media_type.isascii() and media_type.isprintable()
+    if not printable or not media_type:
+        raise ConfigError(
+            f"serializer {name!r} has the media type {media_type!r}; it must be a non-empty "
+            "string of printable ASCII characters, such as 'application/octet-stream'"
+        )
+
+
 def _declared(serializer: object, what: str) -> Serializer:
-    """``serializer`` with ``reads_sequentially`` declared; ConfigError if it is none."""
-    if isinstance(serializer, Serializer):
-        return serializer
-    if isinstance(serializer, _Shape):
-        return _Undeclared(serializer)
-    raise ConfigError(
-        f"{what} is not a Serializer: it needs name, media_type, dump, load and library_versions"
-    )
+    """``serializer`` with ``reads_sequentially`` declared; ConfigError if it is none, or
+    its name or media type could not be recorded."""
+    if not isinstance(serializer, _Shape):
+        raise ConfigError(
+            f"{what} is not a Serializer: it needs name, media_type, dump, load and "
+            "library_versions"
+        )
+    _check_shape(serializer, what)
+    return serializer if isinstance(serializer, Serializer) else _Undeclared(serializer)
+
+
+def library_versions_of(serializer: Serializer) -> dict[str, str]:
+    """``serializer.library_versions()``, checked to be a ``dict[str, str]`` to record.
+
+    Anything it raises, or anything else it returns, is a
+    :class:`~modelship.SerializationError` naming the serializer.
+
+    Examples
+    --------
+    >>> library_versions_of(NumpySerializer()) == {"numpy": _version("numpy")}
+    True
+    """
+    try:
+        versions = serializer.library_versions()
+    except Exception as exc:
+        raise SerializationError(
+            f"serializer {serializer.name!r}: library_versions() raised {type(exc).__name__}: {exc}"
+        ) from exc
+    if not isinstance(versions, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in versions.items()
+    ):
+        raise SerializationError(
+            f"serializer {serializer.name!r}: library_versions() returned {versions!r:.200}; "
+            "it must return a dict of library names to version strings, such as "
+            "{'numpy': '2.1.0'} (or {} if the bytes depend on no library)"
+        )
+    return dict(versions)
 
 
 def _version(dist: str) -> str:
@@ -443,14 +497,29 @@ def get_serializer(name: str | Serializer) -> Serializer:
         return _REGISTERED[name]
     if name in _BUILTINS:
         return _BUILTINS[name]
-    ep = plugin(_GROUP, name)  # the group is read once, and again for a name it lacks
+    # Built-ins and registered ones came first: an entry point cannot replace them. The
+    # group is read once, and again for a name it lacks.
+    ep = plugin(_GROUP, name)
     if ep is None:
         raise ConfigError(
             f"no serializer named {name!r}; known: {', '.join(serializer_names())}. Add one "
             "with register_serializer() or the 'modelship.serializers' entry point group"
         )
-    loaded = ep.load()
-    serializer = loaded() if isinstance(loaded, type) else loaded
+    loaded = load_plugin(ep)
+    try:
+        serializer = loaded() if isinstance(loaded, type) else loaded
+    except Exception as exc:
+        raise ConfigError(
+            f"entry point {ep.value!r} for the serializer {name!r} failed to make one: "
+            f"{type(exc).__name__}: {exc}"
+        ) from exc
     if not isinstance(serializer, _Shape):
         raise ConfigError(f"entry point {ep.value!r} does not give a Serializer")
-    return _declared(serializer, ep.value)
+    declared = _declared(serializer, ep.value)
+    if declared.name != name:
+        raise ConfigError(
+            f"entry point {name!r} ({ep.value}) gives a serializer named {declared.name!r}; "
+            "versions record the serializer's name and load finds it by that name, so the "
+            "two must match"
+        )
+    return declared

@@ -28,6 +28,7 @@ from typing import Any
 
 import attrs
 
+from modelship._model_version import is_text
 from modelship._names import check_version
 from modelship.errors import Conflict, IntegrityError, InvalidName, InvalidTag
 from modelship.registry._integrity import parse_json
@@ -89,6 +90,8 @@ def check_tag_value(key: str, value: object) -> str:
             f"tag {key!r} must have a string value of at most {MAX_TAG_VALUE} characters, "
             f"got {type(value).__name__} {shown!r}; convert it with str()"
         )
+    if not is_text(value):
+        raise InvalidTag(f"tag {key!r} must be UTF-8 text; {value[:40]!r} holds a lone surrogate")
     return value
 
 

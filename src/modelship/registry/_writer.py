@@ -23,7 +23,7 @@ from modelship.registry._integrity import stored_damage
 from modelship.registry._layout import blob_key
 from modelship.registry._progress import make_callback
 from modelship.registry._protocols import ReplacesBlobs, Store
-from modelship.registry._serializers import Serializer
+from modelship.registry._serializers import Serializer, library_versions_of
 
 __all__ = ["HashingWriter", "store_blob"]
 
@@ -280,6 +280,7 @@ def _write_blob(  # noqa: PLR0913 - internal step of store_blob taking the same 
                 f"serializer {serializer.name!r} could not write {what}: "
                 f"{type(exc).__name__}: {exc}"
             ) from exc
+        versions = library_versions_of(serializer)  # before publishing: no blob is left
         key = blob_key(hashing.digest)
         if over is not None and hashing.digest == over and isinstance(writer, ReplacesBlobs):
             writer.publish_over(key)
@@ -301,7 +302,7 @@ def _write_blob(  # noqa: PLR0913 - internal step of store_blob taking the same 
         size=hashing.size,
         serializer=serializer.name,
         media_type=serializer.media_type,
-        library_versions=serializer.library_versions(),
+        library_versions=versions,
         checkpoint_every=every,
         checkpoints=tuple(hashing.checkpoints),
     )
