@@ -1084,8 +1084,10 @@ class Registry:
         >>> reg.get("m").version
         '1'
         """
-        if not isinstance(reason, str) or not is_text(reason):
-            raise ConfigError(f"reason must be UTF-8 text, got {type(reason).__name__}: {reason!r}")
+        if not isinstance(reason, str):
+            raise ConfigError(f"reason must be text, got {type(reason).__name__}: {reason!r}")
+        if not is_text(reason):
+            raise ConfigError(f"reason must be UTF-8 text (no lone surrogate), got {reason!r}")
         mv = self._get(name, version, include_archived=True)
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:
