@@ -140,7 +140,7 @@ def test_a_deployer_whose_apply_takes_traffic_from_the_other_slots_fails() -> No
 def test_a_deployer_that_only_checks_the_sum_fails(weights: dict[str, Any]) -> None:
     # refused with the suite's failure, or with an error that is not ConfigError
     with pytest.raises((pytest.fail.Exception, TypeError)):
-        suite.test_a_weight_that_is_not_an_integer_from_0_to_100_is_refused_and_changes_nothing(
+        suite.test_a_split_that_is_not_whole_percentages_summing_to_100_is_refused_unchanged(
             SumOnlyWeights(), VERSIONS, TIMEOUT, weights
         )
 
@@ -163,7 +163,7 @@ def test_a_deployer_that_refuses_the_empty_split_fails_it_and_recreate() -> None
 
 @pytest.mark.parametrize("weights", INVALID, ids=str)
 def test_the_conforming_deployer_passes_the_weight_checks(weights: dict[str, Any]) -> None:
-    suite.test_a_weight_that_is_not_an_integer_from_0_to_100_is_refused_and_changes_nothing(
+    suite.test_a_split_that_is_not_whole_percentages_summing_to_100_is_refused_unchanged(
         Conforming(), VERSIONS, TIMEOUT, weights
     )
 

@@ -156,31 +156,30 @@ class DeployerConformance:
         deployer.set_traffic({"green": 100})
         assert self.traffic_of(deployer) == {"blue": 0, "green": 100}
 
-    @pytest.mark.parametrize("weights", [{"blue": 90}, {"blue": 101}, {"blue": -1}])
-    def test_a_split_that_is_not_whole_percentages_summing_to_100_is_refused(
-        self,
-        deployer: Deployer,
-        versions: tuple[str, str, str],
-        ready_timeout: float,
-        weights: dict[str, int],
-    ) -> None:
-        model, v1, _ = versions
-        self.start(deployer, "blue", model, v1, ready_timeout)
-        with pytest.raises(ConfigError):
-            deployer.set_traffic(weights)
-
     @pytest.mark.parametrize(
         "weights",
         [
+            {"blue": 90},
+            {"blue": 101},
+            {"blue": -1},
             {"blue": 100.0},
             {"blue": "100"},
             {"blue": 150, "green": -50},
             {"blue": 50.5, "green": 49.5},
             {"blue": True, "green": 99},
         ],
-        ids=["a-float", "a-string", "out-of-range-summing-to-100", "floats", "a-bool"],
+        ids=[
+            "not-summing-to-100",
+            "over-100",
+            "negative",
+            "a-float",
+            "a-string",
+            "out-of-range-summing-to-100",
+            "floats",
+            "a-bool",
+        ],
     )
-    def test_a_weight_that_is_not_an_integer_from_0_to_100_is_refused_and_changes_nothing(
+    def test_a_split_that_is_not_whole_percentages_summing_to_100_is_refused_unchanged(
         self,
         deployer: Deployer,
         versions: tuple[str, str, str],
