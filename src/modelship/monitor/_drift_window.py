@@ -56,7 +56,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._params import Interval, Options, validate_params
+from modelship._params import Interval, MappingOf, Options, validate_params
 from modelship._rollback._conditions import check_stat, quantile_of
 from modelship._rollback._constraints import SLOT, require
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, as_clock
@@ -121,19 +121,6 @@ def prediction_profile(
     return DriftProfile.from_data(
         {"prediction": values}, kinds={"prediction": kind}, summary_size=summary_size
     )
-
-
-def _check_slots(slots: object) -> None:
-    if slots is None:
-        return
-    if not isinstance(slots, Mapping):
-        raise ConfigError(
-            f"slots={brief(slots)} is not allowed; slots must be a mapping of slot names to "
-            "the versions they serve ({'canary': '2'})"
-        )
-    for slot, version in slots.items():
-        require("a key of slots", slot, SLOT)
-        require(f"slots[{brief(slot)}]", version, SLOT)
 
 
 def _check_options(options: object) -> None:
@@ -212,7 +199,7 @@ class DriftSource:
         now: float | Callable[[], float] | None = None,
         options: Mapping[str, Any] | None = None,
     ) -> None:
-        _check_slots(slots)
+        require("slots", slots, None, MappingOf(SLOT, keys=SLOT))
         _check_options(options)
         self.slots = dict(slots or {})
         self.options = dict(options or {})
