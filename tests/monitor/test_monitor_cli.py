@@ -153,3 +153,21 @@ def test_watch_of_a_registry_rollout_watches_its_slot_and_moves_the_alias_back(
         "model": "fraud", "alias": "production", "from": "2", "to": "1", "rollout": second.id,
     }  # fmt: skip
     assert reg.aliases("fraud")["production"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--interval", "0"), ("--window", "nan"), ("--duration", "-5"), ("--timeout", "soon")],
+)
+def test_watch_refuses_a_wait_that_is_not_positive_seconds_naming_the_option(
+    capsys: pytest.CaptureFixture[str], option: str, value: str
+) -> None:
+    # '--interval 0' was reported as "window=0.0 is not allowed": the option the user gave
+    # was not the one named.
+    args = ["monitor", "watch", "http://127.0.0.1:9", "-c", "error_rate > 1%", option, value]
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2
+    assert f"argument {option}: {value!r} is not a number of seconds > 0" in (
+        capsys.readouterr().err
+    )

@@ -38,6 +38,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from modelship._cli_common import positive_seconds
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, ModelshipError
 from modelship.monitor._loop import check_run, run_policy
@@ -293,12 +294,19 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     watch.add_argument(
         "--label", action="append", default=[], help="extra series matcher NAME=VALUE"
     )
-    watch.add_argument("--interval", type=float, default=60.0, help="seconds between evaluations")
-    watch.add_argument("--duration", type=float, default=600.0, help="seconds to watch")
     watch.add_argument(
-        "--window", type=float, default=None, help="seconds of data per evaluation (--interval)"
+        "--interval", type=positive_seconds, default=60.0, help="seconds between evaluations"
     )
-    watch.add_argument("--timeout", type=float, default=5.0, help="Prometheus timeout, seconds")
+    watch.add_argument("--duration", type=positive_seconds, default=600.0, help="seconds to watch")
+    watch.add_argument(
+        "--window",
+        type=positive_seconds,
+        default=None,
+        help="seconds of data per evaluation (--interval)",
+    )
+    watch.add_argument(
+        "--timeout", type=positive_seconds, default=5.0, help="Prometheus timeout, seconds"
+    )
     watch.add_argument("--log", default=None, help="new file for the decision log (JSON Lines)")
     watch.add_argument("--registry", default=None, help="registry of the rollout to roll back")
     watch.add_argument("--model", default=None, help="model whose alias a rollback moves back")
