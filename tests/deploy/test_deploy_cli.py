@@ -50,7 +50,9 @@ def test_rollback_with_nothing_deployed_exits_1(
     registry: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["rollback", registry, "fraud"]) == 1
-    assert "nothing to roll back" in capsys.readouterr().err
+    # The alias is not set: the message says so, not "no rollout of fraud None".
+    err = capsys.readouterr().err
+    assert "the alias production of fraud names no version; nothing to roll back" in err
 
 
 def test_apply_of_a_missing_version_exits_2(

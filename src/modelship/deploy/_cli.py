@@ -45,7 +45,7 @@ from modelship.deploy._strategies import from_spec
 from modelship.deploy.local import LocalDeployer
 from modelship.errors import Conflict, ModelshipError
 
-__all__ = ["add_commands", "build_parser", "main"]
+__all__ = ["add_commands", "build_parser", "main", "roll_alias_back"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -206,35 +206,53 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_rollback(args: argparse.Namespace) -> int:
-    reg = ms.open_registry(args.registry)
-    current = reg.aliases(args.model).get(args.alias)
+def roll_alias_back(registry: str, model: str, alias: str) -> dict[str, Any] | str:
+    """Move ``alias`` of ``model`` back to the version its last succeeded rollout replaced.
+
+    What ``modelship deploy rollback`` and ``modelship monitor watch --registry`` do: the
+    move is a compare-and-swap from the version the alias names now, so an alias another
+    job moved meanwhile is left alone (:class:`~modelship.Conflict`).
+
+    Returns the move as JSON data (``model``, ``alias``, ``from``, ``to``, ``rollout``), or
+    the reason there is nothing to roll back to. Raises a
+    :class:`~modelship.ModelshipError` when the registry refuses.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> reg = ms.open_registry("memory://roll-alias-back-doc")
+    >>> _ = reg.register(model_name="fraud", model=b"w", serializer="bytes")
+    >>> print(roll_alias_back("memory://roll-alias-back-doc", "fraud", "production"))
+    the alias production of fraud names no version; nothing to roll back
+    """
+    reg = ms.open_registry(registry)
+    current = reg.aliases(model).get(alias)
+    if current is None:
+        return f"the alias {alias} of {model} names no version; nothing to roll back"
     done = [
         r
-        for r in RegistryHistory(reg).records(args.model)
+        for r in RegistryHistory(reg).records(model)
         if r.status is RolloutStatus.SUCCEEDED
         and r.version == current
         and r.previous_version is not None
     ]
     if not done:
-        print(
-            f"modelship deploy: no succeeded rollout of {args.model} {current} with a "
-            "previous version is recorded; nothing to roll back to",
-            file=sys.stderr,
+        return (
+            f"no succeeded rollout of {model} {current} with a previous version is "
+            "recorded; nothing to roll back to"
         )
-        return EXIT_FAILED
     target = done[-1].previous_version
     assert target is not None
-    reg.set_alias(args.model, args.alias, target, expected=current)
-    _print_json(
-        {
-            "model": args.model,
-            "alias": args.alias,
-            "from": current,
-            "to": target,
-            "rollout": done[-1].id,
-        }
-    )
+    reg.set_alias(model, alias, target, expected=current)
+    return {"model": model, "alias": alias, "from": current, "to": target, "rollout": done[-1].id}
+
+
+def _cmd_rollback(args: argparse.Namespace) -> int:
+    moved = roll_alias_back(args.registry, args.model, args.alias)
+    if isinstance(moved, str):
+        print(f"modelship deploy: {moved}", file=sys.stderr)
+        return EXIT_FAILED
+    _print_json(moved)
     return EXIT_OK
 
 

@@ -31,8 +31,6 @@ Examples
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
 import json
 import sys
 from pathlib import Path
@@ -225,23 +223,17 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 def _move_alias_back(args: argparse.Namespace, step: Step) -> dict[str, Any]:
     """The same alias move as ``modelship deploy rollback``: its JSON as a ``rollback``
     event, or an ``error`` event saying why the registry refused it."""
-    from modelship.deploy._cli import _cmd_rollback
+    from modelship.deploy._cli import roll_alias_back
 
-    printed, complaint = io.StringIO(), io.StringIO()
     try:
-        with contextlib.redirect_stdout(printed), contextlib.redirect_stderr(complaint):
-            code = _cmd_rollback(
-                argparse.Namespace(registry=args.registry, model=args.model, alias=args.alias)
-            )
+        moved = roll_alias_back(args.registry, args.model, args.alias)
     except ModelshipError as exc:
-        code, why = EXIT_ERROR, f"{type(exc).__name__}: {exc}"
-    else:
-        why = complaint.getvalue().strip()
-    if code == EXIT_OK:
-        return {"event": "rollback", "reason": step.reason, "alias": json.loads(printed.getvalue())}
+        moved = f"{type(exc).__name__}: {exc}"
+    if not isinstance(moved, str):
+        return {"event": "rollback", "reason": step.reason, "alias": moved}
     message = (
         f"the policy rolled back but the alias {args.alias} of {args.model} was not moved: "
-        f"{why or 'the registry refused'}; move it with `modelship deploy rollback` or by hand"
+        f"{moved}; move it with `modelship deploy rollback` or by hand"
     )
     print(f"modelship monitor: {message}", file=sys.stderr)
     return {"event": "error", "reason": step.reason, "message": message, "alias": None}
