@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pytest
 
 import modelship as ms
@@ -169,3 +170,53 @@ def test_a_health_answer_of_the_wrong_type_is_a_failed_check_not_a_crash() -> No
     with pytest.raises(RolloutAborted, match="the health check of blue failed"):
         BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
     assert dep.state().slots == ()
+
+
+class TextReady(InMemoryDeployer):
+    """A deployer whose wait_ready() answers text: "no" is truthy, and must not read as ready."""
+
+    def wait_ready(self, slot: str, timeout: float) -> Any:
+        return "no"
+
+
+def test_a_wait_ready_answer_that_is_not_a_bool_is_a_failed_wait_not_ready() -> None:
+    dep = TextReady()
+    with pytest.raises(RolloutAborted, match="waiting for blue to be ready failed") as caught:
+        BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+    assert "wait_ready('blue') answered str, not a bool" in [
+        e.message for e in caught.value.rollout.history
+    ]
+    assert dep.state().slots == ()
+
+
+class NumpyReady(InMemoryDeployer):
+    """NumPy's bool is a bool to a reader: accepted."""
+
+    def wait_ready(self, slot: str, timeout: float) -> Any:
+        return np.bool_(super().wait_ready(slot, timeout))
+
+
+def test_a_numpy_bool_from_wait_ready_is_read_as_a_bool() -> None:
+    dep = NumpyReady()
+    assert BlueGreen(dep, clock=dep.clock).deploy("fraud", "1").status is RolloutStatus.SUCCEEDED
+
+
+def test_a_rollback_does_not_read_a_text_from_wait_ready_as_ready() -> None:
+    class Flip(InMemoryDeployer):
+        text = False
+
+        def wait_ready(self, slot: str, timeout: float) -> Any:
+            return "no" if self.text else super().wait_ready(slot, timeout)
+
+    dep = Flip()
+    strategy = BlueGreen(dep, clock=dep.clock)
+    strategy.deploy("fraud", "1")
+    rollout = strategy.deploy("fraud", "2")
+    dep.text = True
+    with pytest.raises(RolloutAborted):
+        rollout.rollback()
+    assert any(
+        e.message == "previous slot blue is not ready and healthy; traffic stays where it is"
+        for e in rollout.history
+    )
+    assert weights(dep)["green"] == ("2", 100)  # traffic stayed on the version serving

@@ -19,11 +19,13 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
+
 from modelship import _json
 from modelship.deploy._clock import Clock
 from modelship.deploy._errors import DeployError, RollbackUnavailable
 from modelship.deploy._lock import exclusive
-from modelship.deploy._protocol import Deployer, DeployerState
+from modelship.deploy._protocol import Deployer, DeployerState, SlotHealth
 from modelship.deploy._record import (
     SCHEMA,
     EventKind,
@@ -367,12 +369,15 @@ class Rollout:
             f"wait_ready({prev!r})", self._deployer.wait_ready, prev, self._progress_deadline
         )
         ok_h, health = self.call(f"health({prev!r})", self._deployer.health, prev)
-        if not (ok and ready and ok_h and health is not None and health.healthy):
+        # Answers of another type (a truthy text, a dict) are failed checks, not a pass.
+        ready = ok and isinstance(ready, (bool, np.bool_)) and bool(ready)
+        health = health if ok_h and isinstance(health, SlotHealth) else None
+        if not (ready and health is not None and health.healthy):
             self.event(
                 EventKind.ROLLBACK,
                 f"previous slot {prev} is not ready and healthy; traffic stays where it is",
                 slot=prev,
-                ready=bool(ready),
+                ready=ready,
                 health=None if health is None else health.detail,
             )
             return False

@@ -22,6 +22,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 
 import attrs
+import numpy as np
 
 from modelship._params import Constraints, Interval, Text, check_parameters
 from modelship.deploy._clock import Clock, SystemClock
@@ -219,15 +220,26 @@ class _Strategy:
             return f"starting {version} in {slot} failed"
         rollout.event(EventKind.APPLIED, f"{version} started in {slot}", slot=slot, version=version)
         started = self.clock.monotonic()
-        ok, ready = rollout.call(
-            f"wait_ready({slot!r})", dep.wait_ready, slot, self.progress_deadline
-        )
+        ok, ready = self._wait_ready(rollout, slot)
         if not ok:
             return f"waiting for {slot} to be ready failed"
         if not ready:
             return self._not_ready(rollout, slot, self.clock.monotonic() - started)
         rollout.event(EventKind.READY, f"{slot} is ready", slot=slot)
         return self._check_health(rollout, slot)
+
+    def _wait_ready(self, rollout: Rollout, slot: str) -> tuple[bool, bool]:
+        """``wait_ready(slot)`` within the progress deadline: (the call succeeded, the slot
+        is ready). An answer that is not a boolean is a failed call (a truthy object, such
+        as a string or a mock, would read as ready)."""
+        call = f"wait_ready({slot!r})"
+        ok, ready = rollout.call(call, self.deployer.wait_ready, slot, self.progress_deadline)
+        if ok and not isinstance(ready, (bool, np.bool_)):
+            rollout.event(
+                EventKind.ERROR, f"{call} answered {type(ready).__name__}, not a bool", call=call
+            )
+            return False, False
+        return ok, bool(ready)
 
     def _not_ready(self, rollout: Rollout, slot: str, waited: float) -> str:
         """Why ``slot`` is not ready: a deployer answers at once for a slot that failed
@@ -315,12 +327,7 @@ class _Strategy:
                 # stable slot for a split leaves it serving but not rolled out. Wait for
                 # it as a rollback does (bounded by the progress deadline; a deployer
                 # answers at once for a slot that failed), then look again.
-                ok, ready = rollout.call(
-                    f"wait_ready({stable.slot!r})",
-                    self.deployer.wait_ready,
-                    stable.slot,
-                    self.progress_deadline,
-                )
+                ok, ready = self._wait_ready(rollout, stable.slot)
                 if ok and ready:
                     state = rollout.observe()
                     back = state.slot(stable.slot) if state is not None else None
