@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import reprlib
 
-__all__ = ["SHOWN", "brief"]
+__all__ = ["SHOWN", "brief", "printable"]
 
 #: Characters of a given value an error message shows: a message says what was wrong, it
 #: does not echo the input back (300 bytes of YAML aliases expand to megabytes).
@@ -43,3 +43,29 @@ def brief(value: object) -> str:
     except Exception:  # any repr may fail (an int past 4300 digits, a broken __repr__)
         text = f"<{type(value).__name__}>"
     return text if len(text) <= SHOWN else text[: SHOWN - 3] + "..."
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print on a terminal line: characters that are not printable are
+    written as Python escapes.
+
+    Control characters (an ESC that moves the cursor and overwrites a ``FAIL`` with a
+    ``PASS``, a tab or newline that forges columns and rows), format characters (a
+    right-to-left override), lone surrogates (which no encoder takes) and unassigned code
+    points come from data: names, reasons, versions. Letters of every script stay as they
+    are.
+
+    Examples
+    --------
+    >>> printable("ok")
+    'ok'
+    >>> print(printable("\\x1b[2KPASS\\tall good\\n"))
+    \\x1b[2KPASS\\tall good\\n
+    >>> printable("Straße ☃")
+    'Straße ☃'
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
+    )
