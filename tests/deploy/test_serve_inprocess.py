@@ -441,6 +441,8 @@ def _v2(client: Any, datatype: str, data: Any, **extra: Any) -> Any:
         ([["12.5", " 3 "]], "'12.5'"),  # was read as 12.5 and 3.0
         ([[True, False]], "True"),  # was read as 1.0 and 0.0
         ([[1.0, "2"]], "'2'"),
+        ([[0.5, 1.5], [2.5, True]], "instances[1][1] is"),  # among floats: read as 1.0
+        ([[7, False]], "False"),  # among integers: read as 0
     ],
 )
 def test_predict_refuses_cells_that_are_not_numbers(
@@ -456,6 +458,8 @@ def test_predict_refuses_cells_that_are_not_numbers(
     [
         ("FP64", ["7", "8"]),  # text: was read as numbers
         ("FP32", [True, False]),  # booleans are not numbers
+        ("FP64", [0.5, True]),  # one among numbers was read as 1.0
+        ("INT32", [3, False]),  # and as 0
         ("INT32", [1.9, -2.7]),  # fractions were truncated to 1 and -2
         ("UINT8", [255.9, 0.5]),
         ("UINT8", [300, 1]),  # out of range
@@ -478,6 +482,16 @@ def test_v2_reads_whole_floats_as_integers_and_integers_as_floats(
     fuzz_client: Any, datatype: str, data: Any
 ) -> None:
     answer = _v2(fuzz_client, datatype, data)
+    assert answer.status_code == 200, answer.text
+
+
+def test_the_words_true_and_false_elsewhere_in_a_body_do_not_refuse_numbers(
+    fuzz_client: Any,
+) -> None:
+    # The body holds "true" (in a parameter), so the cells are looked at: all numbers.
+    answer = _v2(fuzz_client, "FP64", [0.5, 1.0], parameters={"binary_data": True})
+    assert answer.status_code == 200, answer.text
+    answer = fuzz_client.post("/predict", json={"instances": [[0.5, 1.0]], "note": "true"})
     assert answer.status_code == 200, answer.text
 
 
@@ -504,3 +518,19 @@ def test_deeply_nested_json_gets_a_400_not_a_500(fuzz_client: Any, depth: int) -
         "/v2/models/fuzz/infer", content=v2, headers={"content-type": "application/json"}
     )
     assert answer.status_code == 400, answer.text
+
+
+@pytest.mark.parametrize(
+    ("body", "may"),
+    [
+        (b'{"instances": [[0.5, 1e-05]]}', False),  # no word: no pass over the cells
+        (b'{"instances": [[0.5, true]]}', True),
+        (b'{"instances": [[false, 1]]}', True),
+        (b'{"instances": [[1]], "note": "' + b"t" * 1000 + b'"}', True),  # bounded: assumed
+        (b'{"inputs": [{"name": "f", "datatype": "FP64", "data": [1]}]}', False),
+    ],
+)
+def test_a_body_may_hold_a_boolean_only_if_it_holds_the_word(body: bytes, may: bool) -> None:
+    from modelship.deploy.serve._app import _may_hold_bools
+
+    assert _may_hold_bools(body) is may
