@@ -912,29 +912,40 @@ class Degradation:
         everything = list(compared.values()) + [m for s in slices.values() for m in s.values()]
         worst = _worst_segments(slices)
         errors = [m for m in everything if m.status is Status.ERROR]
-        # Worse before inconclusive: the reason leads with what is known to be wrong.
-        failed = sorted(
-            (m for m in everything if m.status is Status.FAIL),
-            key=lambda m: m.verdict is not Verdict.WORSE,
-        )
+        failed = [m for m in everything if m.status is Status.FAIL]
+        worse = [m for m in failed if m.verdict is Verdict.WORSE]
+        untold = [m for m in failed if m.verdict is not Verdict.WORSE]  # inconclusive, by policy
         warned = [m for m in everything if m.status is Status.WARN]
         exceeded = list(performance.exceeded.values()) if performance is not None else []
 
         def label(m: MetricComparison) -> str:
             return m.name if m.segment is None else f"{m.name}[{m.segment}]"
 
+        def verdicts(group: list[MetricComparison]) -> str:
+            shown = group[:5]
+            return "; ".join(f"{label(m)}: {m.verdict.value if m.verdict else ''}" for m in shown)
+
         if errors:
             status = Status.ERROR
             reason = "; ".join(m.reason for m in errors[:3])
         elif failed or exceeded:
             status = Status.FAIL
-            parts = [f"{label(m)}: {m.verdict.value if m.verdict else ''}" for m in failed[:5]]
-            reason = "candidate is worse: " + "; ".join(parts + exceeded)
+            # What is known to be wrong first; then what could not be told either way,
+            # which fails only because the inconclusive policy says "fail".
+            said = []
+            if worse or exceeded:
+                said.append(
+                    "candidate is worse: " + "; ".join(filter(None, [verdicts(worse), *exceeded]))
+                )
+            if untold:
+                said.append(
+                    "could not tell whether the candidate is worse (inconclusive fails by "
+                    f"policy): {verdicts(untold)}"
+                )
+            reason = "; ".join(said)
         elif warned:
             status = Status.WARN
-            reason = "; ".join(
-                f"{label(m)}: {m.verdict.value if m.verdict else ''}" for m in warned[:5]
-            )
+            reason = verdicts(warned)
         else:
             status = Status.PASS
             reason = f"candidate not worse within tolerance on {len(compared)} metrics"

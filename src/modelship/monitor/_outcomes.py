@@ -24,6 +24,14 @@ What the source promises (each rule is tested):
   prediction with a known key is ignored and counted, so loading a log twice is harmless.
 * **Missing values.** A prediction logged as ``null`` (NaN) is left out of every window
   and counted in ``dropped``; a NaN or infinite outcome is refused.
+* **predict and predict_proba in one log.** One server answers both, so its log holds
+  scalar outputs (``predict``) and ``[p0, p1]`` pairs (``predict_proba`` of a binary
+  classifier). :meth:`OutcomeSource.load_prediction_log` keeps a pair as ``p1`` marked as
+  a probability; a metric reads the rows of the method it needs: labels and regression
+  metrics the scalar outputs, ``roc_auc``, ``log_loss`` and ``brier`` the probabilities
+  when the version logged any (its scalar outputs otherwise, as for a model whose
+  ``predict`` answers a score). A list that is not a pair of probabilities (a multi-class
+  or multi-output model) is refused with :class:`~modelship.errors.ConfigError`.
 * **Undefined metrics are never zeros.** A metric whose denominator is zero on the window
   (recall without a positive outcome, precision without a predicted positive, f1 with
   neither, r2 of constant outcomes, roc_auc of one class) has ``value`` NaN with the
@@ -107,6 +115,7 @@ from modelship._rollback._sources import (
     as_clock,
     decode_float,
 )
+from modelship._shown import brief
 from modelship.checks import stats
 from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipError
 from modelship.monitor._timeindex import Column, TimeIndex
@@ -155,6 +164,10 @@ _COMPUTE: Mapping[str, Callable[[npt.ArrayLike, npt.ArrayLike], float]] = {
 # of a percentile point; each resample is 4 cell counts, so the cost does not depend on n.
 _F1_RESAMPLES = 2000
 _LOG_VERSION = 1
+# How far p0 + p1 of a logged predict_proba pair may be from 1: float32 models (LightGBM,
+# XGBoost) sum to 1 within about 1e-7; a two-output regression is almost never this close.
+_PAIR_SUM_TOLERANCE = 1e-4
+_PROBABILITY_KINDS = frozenset({"scores", "probabilities"})
 _FIELDS = frozenset({"request_id", "timestamp", "version", "output"})
 
 
@@ -295,7 +308,10 @@ def _first_bad(rows: list[Any]) -> int:
 
 def _outputs(outputs: list[Any], keys: list[Key]) -> FloatArray:
     """Logged outputs as float64, null as NaN; anything but a scalar number is refused."""
-    array = np.asarray(outputs) if outputs else np.empty(0)
+    try:
+        array = np.asarray(outputs) if outputs else np.empty(0)
+    except ValueError:  # numbers and lists mixed: found, and named, row by row below
+        array = np.empty(0, dtype=object)
     if array.ndim == 1 and array.dtype.kind in "iufb":
         return array.astype(np.float64)
     return np.array(
@@ -313,6 +329,36 @@ def _number(value: Any, where: str) -> float:
         f"{where}: output {value!r} is not a number; an OutcomeSource joins scalar "
         "predictions (a label 0/1, a score or probability, a regression value)"
     )
+
+
+def _positive_probabilities(outputs: list[Any], keys: list[Key]) -> FloatArray:
+    """``p1`` of logged ``[p0, p1]`` pairs (a binary predict_proba answer); a pair holding
+    null is a missing prediction (NaN). Any other list is refused: no metric fits it."""
+    for i, pair in enumerate(outputs):
+        if len(pair) != 2 or not all(
+            p is None or (isinstance(p, (int, float)) and not isinstance(p, bool)) for p in pair
+        ):
+            raise ConfigError(
+                f"prediction {keys[i]!r}: output {brief(pair)} is a list but not a "
+                "predict_proba pair [p0, p1]; an OutcomeSource joins binary predictions "
+                "(predict's one number per row, or the two class probabilities of "
+                "predict_proba), not multi-class or multi-output answers"
+            )
+    pairs = np.array(outputs, dtype=np.float64).reshape(-1, 2)
+    complete = ~np.isnan(pairs).any(axis=1)
+    shown = pairs[complete]
+    fits = ((shown >= 0) & (shown <= 1)).all(axis=1) & (
+        np.abs(shown.sum(axis=1) - 1) <= _PAIR_SUM_TOLERANCE
+    )
+    if not fits.all():
+        bad = int(np.flatnonzero(complete)[np.flatnonzero(~fits)[0]])
+        raise ConfigError(
+            f"prediction {keys[bad]!r}: output {brief(outputs[bad])} is a pair but not two class "
+            "probabilities (each in [0, 1], summing to 1); an OutcomeSource reads a list "
+            "output as a binary predict_proba answer. Log one number per row for any "
+            "other model"
+        )
+    return np.where(complete, pairs[:, 1], math.nan)
 
 
 class OutcomeSource:
@@ -390,7 +436,8 @@ class OutcomeSource:
         self._pred_index: dict[Key, int] = {}
         self._pred_value = Column(np.float64)
         self._pred_outcome = Column(np.int64)  # position in the outcome columns, or -1
-        self._versions: dict[str, TimeIndex] = {}
+        self._versions: dict[str, TimeIndex] = {}  # scalar outputs (predict)
+        self._proba_versions: dict[str, TimeIndex] = {}  # p1 of predict_proba pairs
         # outcomes, by position
         self._outcome_index: dict[Key, int] = {}
         self._outcome_value = Column(np.float64)
@@ -481,30 +528,18 @@ class OutcomeSource:
         >>> src.add_predictions([row, row]), src.duplicate_predictions
         (1, 1)
         """
-        rows = list(rows)
-        try:  # column by column: one C-level pass per field
-            ids = [str(row["request_id"]) for row in rows]
-            numbers = [int(row.get("row", 0)) for row in rows]
-            stamps = np.array([row["timestamp"] for row in rows], dtype=np.float64)
-            versions = [str(row["version"]) for row in rows]
-            outputs = [row["output"] for row in rows]
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ConfigError(
-                f"prediction {_first_bad(rows)}: needs request_id, timestamp, version and "
-                f"output (as the prediction log writes them): {exc!r}"
-            ) from exc
-        if not np.all(np.isfinite(stamps)):
-            bad = int(np.flatnonzero(~np.isfinite(stamps))[0])
-            raise ConfigError(f"prediction {bad}: timestamp {stamps[bad]!r} is not finite")
-        keys: list[Key] = list(ids)
-        if any(numbers):
-            keys = [_key(rid, n) for rid, n in zip(ids, numbers, strict=True)]
+        keys, stamps, versions, outputs = _prediction_columns(list(rows))
         values = _outputs(outputs, keys)
         with self._lock:
-            return self._add_predictions(keys, stamps, values, versions)
+            return self._add_predictions(keys, stamps, values, versions, self._versions)
 
     def _add_predictions(
-        self, keys: list[Key], stamps: FloatArray, values: FloatArray, versions: list[str]
+        self,
+        keys: list[Key],
+        stamps: FloatArray,
+        values: FloatArray,
+        versions: list[str],
+        by_version: dict[str, TimeIndex],
     ) -> int:
         index = self._pred_index
         # Each key's first position in the batch: built from the end, the first one is
@@ -533,7 +568,7 @@ class OutcomeSource:
         version_array = np.array(versions, dtype=object)
         for version in dict.fromkeys(versions):
             mine = version_array == version
-            self._versions.setdefault(version, TimeIndex()).add(positions[mine], stamps[mine])
+            by_version.setdefault(version, TimeIndex()).add(positions[mine], stamps[mine])
         return take.size
 
     def load_prediction_log(
@@ -542,6 +577,18 @@ class OutcomeSource:
         """Read a prediction log (any URL the server writes to) and add what is new.
 
         Returns how many predictions were new; reading the same log again adds nothing.
+        The log may mix ``predict`` answers (one number per row) with ``predict_proba``
+        answers (``[p0, p1]`` per row), as a server answering both writes it: a pair is
+        kept as ``p1``, read by ``roc_auc``, ``log_loss`` and ``brier``; the numbers are
+        read by the other metrics (see the module's rules).
+
+        Raises
+        ------
+        ConfigError
+            If a row's output is neither a number, null, nor the two class probabilities
+            of a binary model (a multi-class or multi-output answer).
+        PredictionLogError
+            If a line of the log is not a logged prediction.
 
         Examples
         --------
@@ -551,7 +598,19 @@ class OutcomeSource:
         """
         from modelship.deploy.serve import read_prediction_log
 
-        return self.add_predictions(read_prediction_log(url, storage_options=storage_options))
+        rows = read_prediction_log(url, storage_options=storage_options)
+        keys, stamps, versions, outputs = _prediction_columns(rows)
+        pair = [type(o) is list for o in outputs]
+        parts = []
+        for pairs, by_version in ((False, self._versions), (True, self._proba_versions)):
+            take = [i for i, is_pair in enumerate(pair) if is_pair is pairs]
+            if take:
+                mine = [keys[i] for i in take]
+                read = _positive_probabilities if pairs else _outputs
+                values = read([outputs[i] for i in take], mine)
+                parts.append((mine, stamps[take], values, [versions[i] for i in take], by_version))
+        with self._lock:  # both parts or neither: a reader sees the whole log
+            return sum(self._add_predictions(*part) for part in parts)
 
     def record_outcomes(
         self,
@@ -801,7 +860,8 @@ class OutcomeSource:
             )
         level = self.confidence if confidence is None else float(confidence)
         as_of = self.now() if as_of is None else float(as_of)
-        y, pred, dropped = self._pairs(version, start, end, as_of)
+        probabilities = self._reads_probabilities(metric, version)
+        y, pred, dropped = self._pairs(version, start, end, as_of, probabilities=probabilities)
         kind, method = OUTCOME_METRICS[metric]
         common: dict[str, Any] = {
             "start": float(start),
@@ -818,9 +878,14 @@ class OutcomeSource:
             )
 
         if y.size == 0:
-            return undefined(
-                f"no predictions of version {version} with an outcome in ({start:g}, {end:g}]"
-            )
+            what = "predict_proba answers" if probabilities else "predictions"
+            reason = f"no {what} of version {version} with an outcome in ({start:g}, {end:g}]"
+            if kind not in _PROBABILITY_KINDS and version in self._proba_versions:
+                reason += (
+                    f"; {metric} reads the predict answers (one number per row), not the "
+                    "predict_proba pairs, which roc_auc, log_loss and brier read"
+                )
+            return undefined(reason)
         if kind == "scores" and np.unique(y).size < 2:
             return undefined(f"{metric} is undefined: the window's outcomes are of one class")
         try:
@@ -842,11 +907,17 @@ class OutcomeSource:
         high = self._quantile(metric, window, (1 + level) / 2, y=y, pred=pred)
         return attrs.evolve(window, ci_low=low, ci_high=high)
 
+    def _reads_probabilities(self, metric: str, version: str) -> bool:
+        """Whether ``metric`` of ``version`` reads the predict_proba rows (see the module's
+        rules): a score or probability metric of a version that logged any."""
+        return OUTCOME_METRICS[metric][0] in _PROBABILITY_KINDS and version in self._proba_versions
+
     def _pairs(
-        self, version: str, start: float, end: float, as_of: float
+        self, version: str, start: float, end: float, as_of: float, *, probabilities: bool
     ) -> tuple[FloatArray, FloatArray, int]:
         with self._lock:
-            index = self._versions.get(version)
+            by_version = self._proba_versions if probabilities else self._versions
+            index = by_version.get(version)
             if index is None:
                 empty = np.empty(0)
                 return empty, empty, 0
@@ -875,8 +946,38 @@ class OutcomeSource:
     ) -> float:
         """The one-sided confidence bound at level ``q`` of the window's metric."""
         if y is None or pred is None:
-            y, pred, _ = self._pairs(window.version, window.start, window.end, window.as_of)
+            y, pred, _ = self._pairs(
+                window.version,
+                window.start,
+                window.end,
+                window.as_of,
+                probabilities=self._reads_probabilities(metric, window.version),
+            )
         return _bound(metric, window.value, (y, pred), q, self.seed)
+
+
+def _prediction_columns(
+    rows: list[Any],
+) -> tuple[list[Key], FloatArray, list[str], list[Any]]:
+    """The keys, time stamps, versions and raw outputs of logged prediction rows."""
+    try:  # column by column: one C-level pass per field
+        ids = [str(row["request_id"]) for row in rows]
+        numbers = [int(row.get("row", 0)) for row in rows]
+        stamps = np.array([row["timestamp"] for row in rows], dtype=np.float64)
+        versions = [str(row["version"]) for row in rows]
+        outputs = [row["output"] for row in rows]
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ConfigError(
+            f"prediction {_first_bad(rows)}: needs request_id, timestamp, version and "
+            f"output (as the prediction log writes them): {exc!r}"
+        ) from exc
+    if not np.all(np.isfinite(stamps)):
+        bad = int(np.flatnonzero(~np.isfinite(stamps))[0])
+        raise ConfigError(f"prediction {bad}: timestamp {stamps[bad]!r} is not finite")
+    keys: list[Key] = list(ids)
+    if any(numbers):
+        keys = [_key(rid, n) for rid, n in zip(ids, numbers, strict=True)]
+    return keys, stamps, versions, outputs
 
 
 def _columns(table: Any) -> set[str]:

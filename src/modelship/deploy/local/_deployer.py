@@ -103,8 +103,9 @@ def _serve_config(url: str, server_args: Sequence[str]) -> ServeConfig:
 
     parser = Refusing(prog="modelship serve", add_help=False)
     add_arguments(parser)
+    args = parser.parse_args([url, "model", *server_args])  # Refusing names server_args
     try:
-        return config_from_args(parser.parse_args([url, "model", *server_args]))
+        return config_from_args(args)
     except ConfigError as exc:
         raise ConfigError(f"server_args {shown} would stop every server: {exc}") from None
 
