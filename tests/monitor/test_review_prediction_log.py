@@ -135,3 +135,28 @@ def test_add_predictions_mixing_numbers_and_lists_raises_config_error() -> None:
     ]
     with pytest.raises(ConfigError, match=r"'b'.*not a number"):
         OutcomeSource(now=1.0).add_predictions(rows)
+
+
+@pytest.mark.parametrize("answers", ["predict", "predict_proba"])
+def test_prediction_drift_of_a_mixed_log_compares_the_answers_of_the_profiles_shape(
+    tmp_path: Path, answers: str
+) -> None:
+    # It raised numpy's ValueError (numbers and lists in one array).
+    from modelship.checks import DriftProfile
+    from modelship.monitor import DriftSource, prediction_profile
+
+    _served_log(tmp_path / "log")
+    if answers == "predict":
+        profile = prediction_profile(_MODEL.predict(_X))
+    else:
+        proba = _MODEL.predict_proba(_X)
+        profile = DriftProfile.from_data({"class_0": proba[:, 0], "class_1": proba[:, 1]})
+    src = DriftSource(slots={"canary": "3"}, now=time.time() + 60)
+    src.set_profiles("3", predictions=profile)
+    assert src.load_prediction_log(str(tmp_path / "log")) == 40
+    result = src.check("predictions", version="3", start=0.0, end=time.time() + 1)
+    assert result is not None
+    expected = {"predict": ["prediction"], "predict_proba": ["class_0", "class_1"]}[answers]
+    assert sorted(result.columns) == expected
+    first = result.columns[expected[0]]
+    assert first.details["n_current"] == 20  # the rows of the one method only

@@ -385,12 +385,24 @@ class DriftSource:
             outputs = [store.outputs[i] for i in positions]
             inputs = [store.inputs[i] for i in positions] if kind == "features" else []
         if kind == "predictions":
-            check: PredictionDrift | DataDrift = PredictionDrift(
-                reference=profile, current=np.asarray(outputs), **self.options
-            )
-        else:
-            current = self._features(str(version), inputs)
-            check = DataDrift(reference=profile, current=current, **self.options)
+            # One server answers predict (a number a row) and predict_proba (a list a
+            # row): compared are the answers of the profile's shape, one "prediction"
+            # column for numbers, a column per class for lists.
+            lists = set(profile.numeric) | set(profile.categorical) != {"prediction"}
+            outputs = [o for o in outputs if isinstance(o, list) == lists]
+            if not outputs:
+                return None, 0
+            try:
+                answers = np.asarray(outputs)
+            except ValueError:  # lists of different lengths
+                raise ConfigError(
+                    f"version {version}: the logged outputs are lists of different lengths "
+                    f"({sorted({len(o) for o in outputs})[:5]}); one model answers one width"
+                ) from None
+            answered = PredictionDrift(reference=profile, current=answers, **self.options)
+            return answered.run(), len(outputs)
+        current = self._features(str(version), inputs)
+        check = DataDrift(reference=profile, current=current, **self.options)
         return check.run(), len(positions)
 
     def _features(self, version: str, inputs: list[Any]) -> dict[str, npt.NDArray[Any]]:
