@@ -128,3 +128,19 @@ def test_kinds_given_with_a_profile_are_refused_not_ignored(
     )
     assert code != 0
     assert "cannot change a profile's columns" in capsys.readouterr().out
+
+
+def test_a_profile_of_a_heavy_tail_decides_a_small_shift_as_its_data_would() -> None:
+    # A shift KS finds (p ~ 0) but of a hundredth of a standard deviation: too small to
+    # matter. From the data: no drift. From the profile, the Wasserstein estimate's last
+    # band (the tail's longest gap) made it 0.18 >= 0.1 and the column drifted.
+    rng = np.random.default_rng(1)
+    reference = {"amount": rng.lognormal(0.0, 2.0, 1_000_000)}
+    current = {"amount": rng.lognormal(0.05, 2.0, 500_000)}
+    from_data = DataDrift(reference=reference, current=current).run().columns["amount"]
+    profile = DriftProfile.from_data(reference)
+    from_profile = DataDrift(reference=profile, current=current).run().columns["amount"]
+    assert not from_data.drifted
+    assert not from_profile.drifted, from_profile.reason
+    assert "too small to matter" in from_profile.reason
+    assert from_profile.effect_size <= from_data.effect_size

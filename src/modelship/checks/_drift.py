@@ -213,7 +213,9 @@ def _figures_from_summary(
     assert summary is not None
     assert std is not None
     ks, ks_p = stats.ks_from_summary(summary, current)
-    wasserstein = stats.wasserstein_from_summary(summary, current)
+    # The smallest distance the profile allows, as the KS p-value is of the smallest
+    # statistic: a profile never makes a column drift that its data would not.
+    wasserstein = stats.wasserstein_from_summary(summary, current, lower=True)
     # The bins of psi_from_summary, counted once and shared by PSI and Jensen-Shannon.
     edges = stats.quantile_edges(summary.quantiles, bins)
     ref_counts = summary.bin_counts(edges)

@@ -86,12 +86,24 @@ def ks_from_summary(summary: QuantileSummary, b: npt.ArrayLike) -> tuple[float, 
     return statistic, p
 
 
-def wasserstein_from_summary(summary: QuantileSummary, b: npt.ArrayLike) -> float:
+def wasserstein_from_summary(
+    summary: QuantileSummary, b: npt.ArrayLike, *, lower: bool = False
+) -> float:
     """Wasserstein distance of a current sample to a reference known by its summary.
 
     The area between the summary's CDF estimate and ``F_b``; it differs from
     ``wasserstein(a, b)`` by at most ``summary.wasserstein_error``
     (<= ``cdf_error * (max - min)`` of the reference).
+
+    With ``lower``, the smallest distance any reference with this summary can be at: the
+    summary bounds ``F_a`` between two stored quantiles to a band, and only where ``F_b``
+    leaves the band is area counted. It is never above the exact distance (nor below it
+    by more than ``2 * wasserstein_error``). The drift check decides on it, as it decides
+    on the KS p-value of the smallest statistic: a profile never makes a column drift
+    that its data would not. On heavy tails the estimate is biased up (the last band
+    spans the longest gap): a lognormal of sigma 2 against itself at a million rows, as a
+    share of its standard deviation, estimated 0.20 (over the 0.1 effect threshold) where
+    the exact distance is 0.0019 and the lower one 0.0002.
 
     Parameters
     ----------
@@ -99,6 +111,8 @@ def wasserstein_from_summary(summary: QuantileSummary, b: npt.ArrayLike) -> floa
         The reference.
     b : array_like
         Current sample, sorted, finite, float64.
+    lower : bool, default False
+        Return the smallest distance the summary allows instead of the estimate.
 
     Returns
     -------
@@ -120,15 +134,23 @@ def wasserstein_from_summary(summary: QuantileSummary, b: npt.ArrayLike) -> floa
     >>> approx, exact = wasserstein_from_summary(s, cur), wasserstein(ref, cur)
     >>> round(approx, 2), round(exact, 2), round(s.wasserstein_error, 3)
     (49.99, 49.95, 4.491)
+    >>> round(wasserstein_from_summary(s, cur, lower=True), 2)
+    45.6
     """
     summary = _check_summary_type(summary)
     b = sorted_column(b, "b")
+    if not isinstance(lower, bool):
+        raise CheckInputError(f"lower must be True or False, got {type(lower).__name__}")
     points = np.sort(np.concatenate((summary.quantiles, b)))
     with np.errstate(over="ignore", invalid="ignore"):
         widths = np.diff(points)
-        gap = np.abs(
-            summary._cdf(points[:-1]) - np.searchsorted(b, points[:-1], side="right") / b.size
-        )
+        # Both CDFs are constant on each [points_i, points_i+1).
+        current = np.searchsorted(b, points[:-1], side="right") / b.size
+        if lower:
+            band_low, band_high = summary._cdf_band(points[:-1])
+            gap = np.maximum(np.maximum(band_low - current, current - band_high), 0.0)
+        else:
+            gap = np.abs(summary._cdf(points[:-1]) - current)
         distance = dot(gap, widths)
     if not math.isfinite(distance):
         raise overflow_error()

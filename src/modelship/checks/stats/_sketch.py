@@ -221,6 +221,13 @@ class QuantileSummary:
         middle = np.append(0.0, (low + high) / 2.0)
         return middle[np.searchsorted(self.quantiles, x, side="right")]
 
+    def _cdf_band(self, x: FloatArray) -> tuple[FloatArray, FloatArray]:
+        """Bounds on ``F_a(x)`` that every reference with this summary keeps: the band of
+        the interval ``[q_t, q_{t+1})`` where ``x`` falls (0 below the minimum)."""
+        low, high = self._count_band()
+        where = np.searchsorted(self.quantiles, x, side="right")
+        return np.append(0.0, low)[where] / self.n, np.append(0.0, high)[where] / self.n
+
     def _cdf(self, x: FloatArray) -> FloatArray:
         """The summary's estimate of ``F_a(x)``, within :attr:`cdf_error` of it for all x."""
         return self._count_estimate(x) / self.n
