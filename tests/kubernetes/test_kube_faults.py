@@ -352,9 +352,18 @@ def test_an_abort_while_the_stable_slot_is_still_scaling_waits_for_it_and_restor
         dep = make_deployer(server=fresh.url)
         strategy("canary", dep, spec).deploy("fraud", "1")  # in blue
         fresh.watch_serving(NS, "fraud")
-        # The first GET of the blue Deployment is the wait after growing it for 80/20:
-        # every attempt of it fails, so the step's traffic move fails and the rollout aborts.
-        fresh.inject(Fault("GET", "/deployments/fraud-blue$", times=ATTEMPTS, watch=False))
+        # The first read of the blue Deployment alone (a list by name) is the wait after
+        # growing it for 80/20: every attempt of it fails, so the step's traffic move fails
+        # and the rollout aborts.
+        fresh.inject(
+            Fault(
+                "GET",
+                "/deployments$",
+                query="metadata.name=fraud-blue",
+                times=ATTEMPTS,
+                watch=False,
+            )
+        )
         with pytest.raises(RolloutAborted) as aborted:
             strategy("canary", dep, spec).deploy("fraud", "2")
         assert not fresh.faults[0].times, "the fault never hit: the test proves nothing"

@@ -4,27 +4,39 @@ Configuration (kubeconfig contexts, client certificates, CA data, exec credentia
 plugins, token refresh, the in-cluster service account) is the official client's; this
 module only decides which loader to call, and does so at the first request, never at
 construction. Every request is retried with capped, jittered exponential backoff on 409
-(except field-manager conflicts and "already exists"), 429 (honouring ``Retry-After``),
-5xx, timeouts and dropped connections, a bounded number of times. A watch that answers
-410 Gone (as a status or as an ``ERROR`` event) raises :class:`Gone`, and callers relist.
-Errors carry the API's ``Status`` message, redacted; never the request's headers.
+(except field-manager conflicts and "already exists"), 429 and 5xx (honouring a
+``Retry-After`` that is a finite number of seconds >= 0, capped at the policy's ``cap``),
+timeouts and dropped connections, a bounded number of times, and never past a caller's
+deadline. A redirect (3xx) is final: it is reported, never followed. An answer must
+arrive whole within the request timeout and be at most :data:`MAX_ANSWER_BYTES`; a watch
+event line at most :data:`MAX_EVENT_BYTES`. A watch that answers 410 Gone (as a status
+or as an ``ERROR`` event) raises :class:`Gone`, and callers relist. Errors carry the
+API's ``Status`` message, redacted; never the request's headers.
+
+The client also keeps the API server's clock as its answers' ``Date`` headers tell it
+(:meth:`KubeClient.server_now`), so times written into objects other clients compare
+(a Lease's ``renewTime``) come from one clock, not from each machine's.
 """
 
 from __future__ import annotations
 
+import email.utils
 import json
 import logging
+import math
 import os
 import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 import attrs
 
+from modelship._params import Constraints, Interval, check_parameters
 from modelship.deploy._errors import DeployError
 from modelship.deploy.kubernetes._redact import (
     forget_secrets,
@@ -34,12 +46,26 @@ from modelship.deploy.kubernetes._redact import (
 )
 from modelship.errors import ConfigError, MissingDependency
 
-__all__ = ["Gone", "KubeClient", "KubernetesError", "Retry", "load_configuration"]
+__all__ = [
+    "MAX_ANSWER_BYTES",
+    "MAX_EVENT_BYTES",
+    "Gone",
+    "KubeClient",
+    "KubernetesError",
+    "Retry",
+    "load_configuration",
+]
 
 _log = logging.getLogger("modelship.deploy.kubernetes")
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 _RETRY_STATUS = frozenset({409, 429, 500, 502, 503, 504})
+#: The largest answer read (a list of every object of a kind in a namespace): 64 MiB, 32
+#: times the API server's default limit on one request body (3 MiB) and far above what a
+#: few slots' objects take; a larger answer is an error, not a slow out-of-memory.
+MAX_ANSWER_BYTES = 64 * 1024 * 1024
+#: The largest watch event line: one object, which etcd caps at 1.5 MiB by default.
+MAX_EVENT_BYTES = 16 * 1024 * 1024
 
 
 class KubernetesError(DeployError):
@@ -79,9 +105,20 @@ class Retry:
     --------
     >>> [round(Retry(base=0.1, cap=1.0).delay(n, jitter=1.0), 2) for n in range(6)]
     [0.1, 0.2, 0.4, 0.8, 1.0, 1.0]
+    >>> Retry(base=-1)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidParameter: base=-1 is not allowed; base must be a finite float >= 0
     """
 
-    attempts: int = attrs.field(default=6, validator=attrs.validators.ge(1))
+    _parameter_constraints: ClassVar[Constraints] = {
+        "attempts": Interval(int, 1, None),
+        "base": Interval(float, 0, None),
+        "cap": Interval(float, 0, None),
+    }
+    __attrs_pre_init__ = check_parameters
+
+    attempts: int = 6
     base: float = 0.1
     cap: float = 5.0
 
@@ -118,6 +155,12 @@ def load_configuration(  # noqa: PLR0913 - keyword-only sources of cluster crede
     rotates); else the default kubeconfig (``$KUBECONFIG`` or ``~/.kube/config``).
     """
     k8s = _client_module()
+    import yaml  # the official client's own dependency
+
+    # A kubeconfig that is not YAML, not text, or not shaped as one (``users: 5``) makes
+    # the official client raise whatever its parsing meets, not only ConfigException.
+    unusable = (k8s.config.ConfigException, OSError, yaml.YAMLError, ValueError, TypeError,
+                AttributeError, KeyError, IndexError)  # fmt: skip
     cfg = k8s.client.Configuration()
     if server is not None:
         cfg.host = server.rstrip("/")
@@ -134,11 +177,11 @@ def load_configuration(  # noqa: PLR0913 - keyword-only sources of cluster crede
             k8s.config.load_kube_config(
                 config_file=path, context=context, client_configuration=cfg, persist_config=False
             )
-        except (k8s.config.ConfigException, OSError) as exc:
+        except unusable as exc:
             raise ConfigError(
                 f"the kubeconfig {path}"
                 + (f" (context {context!r})" if context is not None else "")
-                + f" cannot be used: {redact(str(exc))}; fix it, or pick another with "
+                + f" cannot be used: {_config_problem(exc)}; fix it, or pick another with "
                 "kubeconfig= and context="
             ) from None
         return cfg
@@ -152,13 +195,22 @@ def load_configuration(  # noqa: PLR0913 - keyword-only sources of cluster crede
             k8s.config.load_kube_config(
                 config_file=_default_kubeconfig(), client_configuration=cfg, persist_config=False
             )
-        except (k8s.config.ConfigException, OSError) as exc:
+        except unusable as exc:
             raise ConfigError(
                 "no Kubernetes credentials found: not in a cluster "
-                f"({redact(str(in_cluster))}) and no usable kubeconfig ({redact(str(exc))}); "
+                f"({redact(str(in_cluster))}) and no usable kubeconfig ({_config_problem(exc)}); "
                 "pass server= and token=, or kubeconfig= and context="
             ) from None
     return cfg
+
+
+def _config_problem(exc: BaseException) -> str:
+    """What is wrong with a kubeconfig, redacted; the exception's type when its own
+    message would not say (``KeyError: 'name'``)."""
+    text = str(exc)
+    if not isinstance(exc, OSError) and type(exc).__name__ != "ConfigException":
+        text = f"{type(exc).__name__}: {text}"
+    return redact(text)
 
 
 def _default_kubeconfig() -> str:
@@ -188,6 +240,33 @@ class KubeClient:
         self._api: Any = None
         self._cfg: Any = None
         self._lock = threading.Lock()
+        # The latest answer's Date header and the monotonic time it arrived (one tuple,
+        # replaced whole, so threads sharing the client read a consistent pair).
+        self._server_clock: tuple[datetime, float] | None = None
+
+    def server_now(self) -> datetime | None:
+        """The API server's time now: the ``Date`` of its latest answer plus the time
+        elapsed since it arrived (None before any answer with a ``Date`` header).
+
+        ``Date`` has a resolution of one second, so this may be up to a second behind.
+        """
+        clock = self._server_clock
+        if clock is None:
+            return None
+        date, at = clock
+        return date + timedelta(seconds=time.monotonic() - at)
+
+    def _note_date(self, response: Any) -> None:
+        value = (response.headers or {}).get("Date")
+        if not value:
+            return
+        try:
+            date = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return
+        if date.tzinfo is None:  # an HTTP date is GMT by definition
+            date = date.replace(tzinfo=timezone.utc)
+        self._server_clock = (date, time.monotonic())
 
     def api(self) -> Any:
         """The ``ApiClient``, made at first use (nothing is contacted before)."""
@@ -231,13 +310,18 @@ class KubeClient:
         content_type: str | None = None,
         missing_ok: bool = False,
         attempts: int | None = None,
+        deadline: float | None = None,
     ) -> Any:
         """Send a request; the decoded JSON answer (None for a 404 when ``missing_ok``).
+
+        ``deadline`` (a :func:`time.monotonic` time) caps each attempt's timeout, the
+        backoff between attempts and so their number: no attempt starts after it.
 
         Raises
         ------
         KubernetesError
-            A non-retryable error, or the last retryable one after the attempts.
+            A non-retryable error (a redirect, an answer too large), the last retryable
+            one after the attempts, or none before the deadline.
         """
         headers = {"Accept": "application/json"}
         if content_type is not None:
@@ -245,40 +329,97 @@ class KubeClient:
         payload = None if body is None else json.dumps(body).encode()
         tries = attempts if attempts is not None else self.retry.attempts
         last: KubernetesError | None = None
+        sent = 0
         for attempt in range(tries):
+            timeout = self.timeout
+            if deadline is not None:
+                timeout = min(timeout, deadline - time.monotonic())
+                if timeout <= 0:
+                    break
             wait: float | None = None
+            sent += 1
             try:
                 response = self._send(
-                    method, path, query, headers, payload, timeout=self.timeout, preload=True
+                    method, path, query, headers, payload, timeout=timeout, preload=False
                 )
+                data = self._read(method, path, response, timeout)
+            except KubernetesError:
+                raise  # the answer is too large: the same request gets the same answer
             except Exception as exc:  # urllib3 timeouts, dropped connections, TLS
                 if not _transport_error(exc):
                     raise
-                error = KubernetesError(
-                    f"{method} {path}: no answer from the API server ({_describe(exc)})"
-                )
-                if _tls_failure(exc):
-                    raise error from None
+                error = _no_answer(method, path, exc)
             else:
                 if 200 <= response.status < 300:
-                    return _decode(method, path, response.data)
+                    return _decode(method, path, data)
                 if response.status == 404 and missing_ok:
                     return None
-                error = self._api_error(method, path, response)
-                if not self._retryable(response) or (method == "PUT" and response.status == 409):
-                    # A PUT carries the resourceVersion it was read at: after a 409 the same
-                    # body can never succeed, so the caller reads again instead.
-                    raise error from None
+                error = self._retryable_error(method, path, response, data)
                 wait = self._retry_after(response)
             last = error
             if attempt + 1 < tries:
                 delay = wait if wait is not None else self.retry.delay(attempt)
+                if deadline is not None and time.monotonic() + delay >= deadline:
+                    break  # the next attempt would start after the deadline
                 _log.info("%s; retry %d of %d in %.2f s", error, attempt + 1, tries - 1, delay)
                 self._sleep(delay)
-        assert last is not None
-        raise KubernetesError(
-            f"{last} (gave up after {tries} attempts)", last.status, last.reason
-        ) from None
+        raise _gave_up(method, path, last, sent, tries) from None
+
+    def _retryable_error(
+        self, method: str, path: str, response: Any, data: bytes
+    ) -> KubernetesError:
+        """The error of an answer that is not a success, if another attempt may succeed;
+        else it is raised."""
+        if 300 <= response.status < 400:
+            raise _redirect_error(method, path, response)
+        error = self._api_error(method, path, response, data)
+        if not self._retryable(response, data) or (method == "PUT" and response.status == 409):
+            # A PUT carries the resourceVersion it was read at: after a 409 the same body
+            # can never succeed, so the caller reads again instead.
+            raise error
+        return error
+
+    def _read(self, method: str, path: str, response: Any, timeout: float) -> bytes:
+        """The whole body of ``response``, within ``timeout`` seconds of now in total.
+
+        Raises ``TimeoutError`` (a transport failure, retried) when it trickles in slower,
+        and :class:`KubernetesError` when it is larger than :data:`MAX_ANSWER_BYTES`. The
+        connection goes back to the pool only after a whole answer.
+        """
+        until = time.monotonic() + timeout
+        too_slow = f"the answer took longer than {timeout:g} s to arrive"
+        chunks: list[bytes] = []
+        size = 0
+        whole = False
+        try:
+            self._note_date(response)
+            while True:
+                _shorten_read_timeout(response, until)
+                try:
+                    chunk = response.read1(65536, decode_content=True)
+                except Exception as exc:
+                    if _transport_error(exc) and time.monotonic() >= until:
+                        raise TimeoutError(too_slow) from None
+                    raise
+                if not chunk:
+                    break
+                size += len(chunk)
+                if size > MAX_ANSWER_BYTES:
+                    raise KubernetesError(
+                        f"{method} {path}: the answer is larger than {MAX_ANSWER_BYTES} bytes; "
+                        "list fewer objects (a label selector), or is the server URL an API "
+                        "server?",
+                        response.status,
+                    )
+                chunks.append(chunk)
+                if time.monotonic() > until:
+                    raise TimeoutError(too_slow)
+            whole = True
+        finally:
+            if not whole:
+                response.close()  # a half-read connection must not be reused
+            response.release_conn()
+        return b"".join(chunks)
 
     def _send(  # noqa: PLR0913 - one HTTP exchange: the request's parts and how to read the answer
         self,
@@ -318,29 +459,38 @@ class KubeClient:
             body=payload,
             headers=sent,
             preload_content=preload,
+            redirect=False,  # reported by the caller, never followed (with the token)
             timeout=urllib3.Timeout(connect=connect, read=read),
         )
 
     def _retry_after(self, response: Any) -> float | None:
-        value = (response.headers or {}).get("Retry-After") if response.status == 429 else None
+        """Seconds a 429 or 5xx asks to wait, capped at the policy's ``cap``; None (the
+        usual backoff) when absent or not a finite number of seconds >= 0 (an HTTP date
+        is not read: the API server sends seconds)."""
+        if response.status != 429 and response.status < 500:
+            return None
+        value = (response.headers or {}).get("Retry-After")
         try:
-            return min(float(value), self.retry.cap) if value is not None else None
+            seconds = float(value) if value is not None else math.nan
         except ValueError:
             return None
+        if not math.isfinite(seconds) or seconds < 0:
+            return None
+        return min(seconds, self.retry.cap)
 
     @staticmethod
-    def _status(response: Any) -> dict[str, Any]:
+    def _status(data: bytes) -> dict[str, Any]:
         try:
-            body = json.loads(response.data) if response.data else {}
+            body = json.loads(data) if data else {}
         except (TypeError, ValueError):
             return {}
         return body if isinstance(body, dict) else {}
 
-    def _retryable(self, response: Any) -> bool:
+    def _retryable(self, response: Any, data: bytes) -> bool:
         if response.status not in _RETRY_STATUS:
             return False
         if response.status == 409:
-            status = self._status(response)
+            status = self._status(data)
             causes = (status.get("details") or {}).get("causes") or []
             if status.get("reason") == "AlreadyExists" or any(
                 c.get("reason") == "FieldManagerConflict" for c in causes
@@ -348,8 +498,8 @@ class KubeClient:
                 return False
         return True
 
-    def _api_error(self, method: str, path: str, response: Any) -> KubernetesError:
-        status = self._status(response)
+    def _api_error(self, method: str, path: str, response: Any, data: bytes) -> KubernetesError:
+        status = self._status(data)
         message = status.get("message") or response.reason or "no message"
         reason = status.get("reason") or ""
         code = response.status
@@ -359,11 +509,20 @@ class KubeClient:
     # --- watch ----------------------------------------------------------------------------
 
     def watch(
-        self, path: str, *, query: Mapping[str, Any], resource_version: str, timeout: float
+        self,
+        path: str,
+        *,
+        query: Mapping[str, Any],
+        resource_version: str,
+        timeout: float,
+        deadline: float | None = None,
     ) -> Iterator[dict[str, Any]]:
         """The events of a watch from ``resource_version`` for up to ``timeout`` seconds.
 
-        Raises :class:`Gone` when the server answers 410 either way.
+        With ``deadline`` (a :func:`time.monotonic` time), waiting for the server never
+        outlasts it. Raises :class:`Gone` when the server answers 410 either way, and
+        :class:`KubernetesError` for a stream that is not JSON events or has a line longer
+        than :data:`MAX_EVENT_BYTES`.
         """
         params = {
             **query,
@@ -371,6 +530,10 @@ class KubeClient:
             "resourceVersion": resource_version,
             "timeoutSeconds": max(1, int(timeout)),
         }
+        connect, read = self.timeout, timeout + self.timeout
+        if deadline is not None:
+            remaining = max(0.001, deadline - time.monotonic())
+            connect, read = min(connect, remaining), min(read, remaining)
         try:
             response = self._send(
                 "GET",
@@ -378,7 +541,7 @@ class KubeClient:
                 params,
                 {"Accept": "application/json"},
                 None,
-                timeout=(self.timeout, timeout + self.timeout),
+                timeout=(connect, read),
                 preload=False,
             )
         except Exception as exc:
@@ -387,24 +550,19 @@ class KubeClient:
             raise KubernetesError(f"WATCH {path}: {_describe(exc)}") from None
         if not 200 <= response.status < 300:
             try:
-                response.read()
-            finally:
-                response.release_conn()
-            raise self._api_error("WATCH", path, response) from None
-        buffer = b""
+                data = self._read("WATCH", path, response, self.timeout)
+            except Exception as exc:
+                if not _transport_error(exc):
+                    raise
+                data = b""
+            if 300 <= response.status < 400:
+                raise _redirect_error("WATCH", path, response) from None
+            raise self._api_error("WATCH", path, response, data) from None
+        self._note_date(response)
+        whole = False
         try:
-            for chunk in response.stream(4096, decode_content=True):
-                buffer += chunk
-                while b"\n" in buffer:
-                    line, buffer = buffer.split(b"\n", 1)
-                    if line.strip():
-                        event = json.loads(line)
-                        obj = event.get("object") or {}
-                        if event.get("type") == "ERROR":
-                            code = obj.get("code", 0)
-                            cls = Gone if code == 410 else KubernetesError
-                            raise cls(f"WATCH {path}: {code}: {obj.get('message')}", code)
-                        yield event
+            yield from self._events(path, response)
+            whole = True
         except (KubernetesError, GeneratorExit):
             raise
         except Exception as exc:
@@ -412,7 +570,90 @@ class KubeClient:
                 raise
             raise KubernetesError(f"WATCH {path}: {_describe(exc)}") from None
         finally:
+            if not whole:
+                response.close()  # a stream left mid-way must not be reused
             response.release_conn()
+
+    @staticmethod
+    def _events(path: str, response: Any) -> Iterator[dict[str, Any]]:
+        buffer = b""
+        while True:
+            chunk = response.read1(65536, decode_content=True)
+            if not chunk:
+                return
+            buffer += chunk
+            lines = buffer.split(b"\n")
+            buffer = lines.pop()  # the part of a line still to come
+            for line in [*lines, buffer]:
+                if len(line) > MAX_EVENT_BYTES:
+                    raise KubernetesError(
+                        f"WATCH {path}: an event line is longer than {MAX_EVENT_BYTES} bytes; "
+                        "is the server URL an API server?"
+                    )
+            for line in lines:
+                if line.strip():
+                    yield _event(path, line)
+
+
+def _event(path: str, line: bytes) -> dict[str, Any]:
+    """One watch event, or the error it carries (:class:`Gone` for a 410)."""
+    try:
+        event = json.loads(line)
+    except ValueError:
+        event = None
+    if not isinstance(event, dict) or not isinstance(event.get("object") or {}, dict):
+        raise KubernetesError(
+            f"WATCH {path}: the API server sent something that is not a watch event "
+            f"({line[:80]!r}); is the server URL an API server, or a proxy in between?"
+        )
+    obj = event.get("object") or {}
+    if event.get("type") == "ERROR":
+        code = obj.get("code", 0)
+        cls = Gone if code == 410 else KubernetesError
+        raise cls(
+            f"WATCH {path}: {code}: {obj.get('message')}", code if isinstance(code, int) else 0
+        )
+    return event
+
+
+def _no_answer(method: str, path: str, exc: BaseException) -> KubernetesError:
+    """The error of an attempt that got no answer; raised at once for a TLS failure (the
+    certificate will not change on a retry)."""
+    error = KubernetesError(f"{method} {path}: no answer from the API server ({_describe(exc)})")
+    if _tls_failure(exc):
+        raise error from None
+    return error
+
+
+def _gave_up(
+    method: str, path: str, last: KubernetesError | None, sent: int, tries: int
+) -> KubernetesError:
+    if last is None:
+        return KubernetesError(
+            f"{method} {path}: not sent, its deadline had passed; allow the operation more time"
+        )
+    gave_up = f"gave up after {sent} attempts" + (": its deadline passed" if sent < tries else "")
+    return KubernetesError(f"{last} ({gave_up})", last.status, last.reason)
+
+
+def _redirect_error(method: str, path: str, response: Any) -> KubernetesError:
+    location = (response.headers or {}).get("Location") or "nowhere"
+    return KubernetesError(
+        f"{method} {path}: the API server answered {response.status} redirecting to "
+        f"{location}; redirects are not followed (the request carries credentials): set "
+        "server= (or the kubeconfig's server) to the URL the API server answers at",
+        response.status,
+    )
+
+
+def _shorten_read_timeout(response: Any, until: float) -> None:
+    """Make the socket's next read end by ``until`` at the latest: urllib3's read timeout
+    bounds each read, not a whole answer that trickles in."""
+    sock = getattr(response.connection, "sock", None) if response.connection else None
+    if sock is not None:
+        current = sock.gettimeout()
+        left = max(0.001, until - time.monotonic())
+        sock.settimeout(left if current is None else min(current, left))
 
 
 def _query_value(value: Any) -> str:

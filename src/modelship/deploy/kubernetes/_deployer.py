@@ -25,10 +25,11 @@ import math
 import os
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
+from modelship._params import Interval, validate_params
 from modelship.deploy._errors import SlotInUse, SlotNotFound
 from modelship.deploy._protocol import (
     DeployerCapabilities,
@@ -39,7 +40,6 @@ from modelship.deploy._protocol import (
 )
 from modelship.deploy.kubernetes._client import (
     SERVICE_ACCOUNT_DIR,
-    Gone,
     KubeClient,
     KubernetesError,
     Retry,
@@ -76,7 +76,14 @@ _log = logging.getLogger("modelship.deploy.kubernetes")
 APPLY = "application/apply-patch+yaml"
 MERGE = "application/merge-patch+json"
 HANDOVER_MANAGER = "modelship-handover"
+#: The largest replica count and Lease duration: the API server stores them as int32.
+INT32_MAX = 2**31 - 1
 _MAX_WAIT_ROUNDS = 100_000  # every wait also ends at its deadline; this bounds a busy loop
+# Pause after a watch that failed, doubling from 50 ms to 2 s: a server that answers every
+# watch with an error (410 Gone each time, a proxy's error page) is then asked about twice
+# a second, not in a loop.
+_WATCH_BACKOFF = 0.05
+_WATCH_BACKOFF_CAP = 2.0
 
 
 class KubernetesDeployer:
@@ -104,13 +111,16 @@ class KubernetesDeployer:
     pod_monitor, scrape_annotations
         Prometheus: a PodMonitor, and/or ``prometheus.io/*`` pod annotations.
     request_timeout, retry, max_split_replicas
-        Seconds per request; the retry policy; the most replicas a replica-ratio split
-        may scale a slot to.
+        Seconds per request attempt (> 0; the whole answer must arrive within it); the
+        retry policy; the most replicas a replica-ratio split may scale a slot to (an int
+        from 2 to 2147483647).
+    traffic_timeout
+        Seconds (> 0) :meth:`set_traffic` waits for a slot grown for a split.
     rollout_lease
         Seconds of the Lease ``<app>-rollout`` that keeps two rollouts of the service from
-        running at once (default 60; renewed while held, so a rollout may last longer; a
-        holder that died keeps others out this long). ``None``: no lock (the Role then
-        needs no access to leases).
+        running at once (an int from 3 to 2147483647, default 60; renewed while held, so
+        a rollout may last longer; a holder that died keeps others out this long).
+        ``None``: no lock (the Role then needs no access to leases).
 
     Nothing is contacted until an operation needs the cluster.
 
@@ -125,6 +135,13 @@ class KubernetesDeployer:
     False
     """
 
+    @validate_params(
+        request_timeout=Interval(float, 0, None, closed="neither"),
+        retry=(None, Retry),
+        max_split_replicas=Interval(int, 2, INT32_MAX),
+        traffic_timeout=Interval(float, 0, None, closed="neither"),
+        rollout_lease=(None, Interval(int, 3, INT32_MAX)),
+    )
     def __init__(  # noqa: PLR0913 - public constructor: connection settings plus documented keyword-only deployment options
         self,
         namespace: str = "default",
@@ -166,14 +183,6 @@ class KubernetesDeployer:
             pod_monitor=pod_monitor,
             scrape_annotations=scrape_annotations,
         )
-        if max_split_replicas < 2:
-            raise ConfigError(f"max_split_replicas must be >= 2, got {max_split_replicas!r}")
-        whole = isinstance(rollout_lease, int) and not isinstance(rollout_lease, bool)
-        if rollout_lease is not None and (not whole or rollout_lease < 3):
-            raise ConfigError(
-                f"rollout_lease must be the Lease's duration in whole seconds, at least 3, or "
-                f"None for no rollout lock; got {rollout_lease!r}"
-            )
         self.registry: Registry | None = registry
         self.capabilities = DeployerCapabilities(exact_weights=traffic == "httproute", max_slots=2)
         self._spec = spec
@@ -482,35 +491,58 @@ class KubernetesDeployer:
     def wait_ready(self, slot: str, timeout: float) -> bool:
         """Wait until the slot's rollout is complete and its Service has ready endpoints.
 
-        Returns False at the deadline, or at once when the Deployment reports
-        ``ProgressDeadlineExceeded``. Watches (relisting after 410 Gone) between checks.
+        Returns False at the deadline (``timeout`` seconds from now: no request outlasts
+        it, even when the API server stops answering), or at once when the Deployment
+        reports ``ProgressDeadlineExceeded``. Watches (relisting after 410 Gone, backing
+        off after a watch fails) between checks.
         """
         deadline = time.monotonic() + max(0.0, timeout)
         name = self.options.slot_name(slot)
-        if self._client.request("GET", self._path("deployments", name), missing_ok=True) is None:
+        try:
+            found = self._client.request(
+                "GET", self._path("deployments", name), missing_ok=True, deadline=deadline
+            )
+        except KubernetesError as exc:
+            if time.monotonic() < deadline:
+                raise
+            _log.info("%s: not ready in time: %s", name, exc)
+            return False
+        if found is None:
             raise SlotNotFound(
                 f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
             )
         return self._wait(name, deadline, endpoints=True)
 
     def _wait(self, name: str, deadline: float, *, endpoints: bool) -> bool:
+        """Whether Deployment ``name`` rolled out (and, with ``endpoints``, its Service has a
+        ready endpoint) before ``deadline``; requests that fail past it end the wait."""
+        try:
+            return self._wait_rounds(name, deadline, endpoints=endpoints)
+        except KubernetesError as exc:
+            if time.monotonic() < deadline:
+                raise
+            _log.info("%s: not ready in time: %s", name, exc)
+            return False
+
+    def _wait_rounds(self, name: str, deadline: float, *, endpoints: bool) -> bool:
+        failures = 0  # watches in a row that ended in an error: they back off
         for _ in range(_MAX_WAIT_ROUNDS):
-            dep = self._client.request("GET", self._path("deployments", name), missing_ok=True)
-            if dep is None:
+            # A list's resourceVersion, not the object's: the object's may be older than
+            # the watch history (compacted), when a list's is as new as the store.
+            path, query = self._path("deployments"), {"fieldSelector": f"metadata.name={name}"}
+            listed = self._client.request("GET", path, query=query, deadline=deadline)
+            items = listed.get("items") or []
+            if not items:
                 return False
-            progress = rollout_progress(dep)
+            progress = rollout_progress(items[0])
             if progress.failed:
                 _log.warning("%s", progress.message)
                 return False
             if progress.done and not endpoints:
                 return True
-            path, query, rv = (
-                self._path("deployments"),
-                {"fieldSelector": f"metadata.name={name}"},
-                dep["metadata"]["resourceVersion"],
-            )
+            rv = listed["metadata"]["resourceVersion"]
             if progress.done:
-                slices = self._slices(name)
+                slices = self._slices(name, deadline)
                 if ready_endpoints(slices.get("items", [])) > 0:
                     return True
                 path = self._path("endpointslices")
@@ -520,29 +552,37 @@ class KubernetesDeployer:
             if remaining <= 0:
                 _log.info("%s: not ready in time: %s", name, progress.message)
                 return False
-            self._next_event(path, query, rv, remaining)
+            failures = 0 if self._next_event(path, query, rv, deadline) else failures + 1
+            if failures:
+                time.sleep(min(_WATCH_BACKOFF_CAP, _WATCH_BACKOFF * 2 ** (failures - 1), remaining))
         return False
 
-    def _slices(self, service: str) -> dict[str, Any]:
+    def _slices(self, service: str, deadline: float | None = None) -> dict[str, Any]:
         answer: dict[str, Any] = self._client.request(
             "GET",
             self._path("endpointslices"),
             query={"labelSelector": f"kubernetes.io/service-name={service}"},
+            deadline=deadline,
         )
         return answer
 
-    def _next_event(self, path: str, query: Mapping[str, Any], rv: str, remaining: float) -> None:
-        """Return at the first change after ``rv`` (or after ``remaining`` seconds)."""
+    def _next_event(self, path: str, query: Mapping[str, Any], rv: str, deadline: float) -> bool:
+        """Return at the first change after ``rv`` (or at the watch's end): True, or False
+        when the watch failed (410 Gone included: the caller lists again, after a pause)."""
+        remaining = deadline - time.monotonic()
         try:
             for _event in self._client.watch(
-                path, query=query, resource_version=rv, timeout=min(remaining, 10.0)
+                path,
+                query=query,
+                resource_version=rv,
+                timeout=min(remaining, 10.0),
+                deadline=deadline,
             ):
-                return
-        except Gone:
-            return  # the caller relists
+                return True
         except KubernetesError as exc:
             _log.info("watch ended: %s; reading again", exc)
-            time.sleep(min(remaining, 0.1))
+            return False
+        return True
 
     # --- traffic --------------------------------------------------------------------------
 
@@ -591,13 +631,14 @@ class KubernetesDeployer:
             # hold up traffic moving away from it.
             grow = [slot for slot in plan if slot in live and plan[slot] > now[slot]]
             deadline = time.monotonic() + self._traffic_timeout
-            self._grow(grow, plan, now, deadline)
-            desired = app_service(self.options, full)
-            current = self._client.request(
-                "GET", self._path("services", self.options.app), missing_ok=True
-            )
-            if current is None or _differs(current, desired):
-                self._apply(desired)
+            with self._undo_growth(grow, now):
+                self._grow(grow, plan, deadline)
+                desired = app_service(self.options, full)
+                current = self._client.request(
+                    "GET", self._path("services", self.options.app), missing_ok=True
+                )
+                if current is None or _differs(current, desired):
+                    self._apply(desired)
             after = [slot for slot in plan if slot not in grow]
             for slot in after:
                 self._scale(slot, plan[slot])
@@ -655,37 +696,35 @@ class KubernetesDeployer:
             )
         return {slot: n for slot, n in changes.items() if slot not in scaled}
 
-    def _grow(
-        self,
-        grow: Sequence[str],
-        plan: Mapping[str, int],
-        now: Mapping[str, int],
-        deadline: float,
-    ) -> None:
-        """Scale ``grow`` to their plan and wait until available, or undo and raise.
+    @contextlib.contextmanager
+    def _undo_growth(self, grow: Sequence[str], now: Mapping[str, int]) -> Iterator[None]:
+        """If traffic does not move, scale ``grow`` back to the size each had (``now``).
 
-        If traffic cannot move, a slot grown for it goes back to the size it had: else
-        a slot that keeps all the traffic would stay at a split's size. The undo is best
-        effort (a failure of it is logged); the error that caused it is raised.
+        Covers every step from the first scale-up to the write that moves traffic: else a
+        slot that keeps all the traffic would stay at a split's size. The undo is best
+        effort (a failure of it is logged); the error that caused it is raised. Scaling a
+        slot back that was not grown yet is a no-op write.
         """
-        grown: list[str] = []
         try:
+            yield
+        except Exception:
             for slot in grow:
-                self._scale(slot, plan[slot])
-                grown.append(slot)
-            for slot in grow:
-                if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
-                    raise KubernetesError(
-                        f"slot {slot!r} did not reach {plan[slot]} available replicas in "
-                        f"{self._traffic_timeout:g} s; the selector was not changed"
-                    )
-        except KubernetesError:
-            for slot in grown:
                 try:
                     self._scale(slot, now[slot])
                 except KubernetesError as exc:
                     _log.warning("slot %s: could not scale back to %d: %s", slot, now[slot], exc)
             raise
+
+    def _grow(self, grow: Sequence[str], plan: Mapping[str, int], deadline: float) -> None:
+        """Scale ``grow`` to their plan and wait until available, or raise."""
+        for slot in grow:
+            self._scale(slot, plan[slot])
+        for slot in grow:
+            if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
+                raise KubernetesError(
+                    f"slot {slot!r} did not reach {plan[slot]} available replicas in "
+                    f"{self._traffic_timeout:g} s; the selector was not changed"
+                )
 
     def _scale(self, slot: str, replicas: int) -> None:
         self._client.request(

@@ -8,7 +8,7 @@ namespace, as the API server's own leader election uses them:
   create of one name) or replaces it with the resourceVersion it read (``PUT``: refused
   with 409 if anyone wrote it in between). A Lease held by another holder whose
   ``renewTime + leaseDurationSeconds`` has not passed refuses the rollout at once with
-  :class:`~modelship.deploy.RolloutInProgress`; an expired one is taken over. A write
+  :class:`~modelship.deploy.RolloutInProgress`; an expired one is taken over at once. A write
   refused with 409 is read again, at most :data:`_ATTEMPTS` times, so an answer lost after
   our own write succeeded (the retry then gets 409) finds the Lease ours.
 * **Holding it**: a thread renews it every third of its duration, so a canary's pauses
@@ -17,6 +17,20 @@ namespace, as the API server's own leader election uses them:
 * **Letting go** clears ``holderIdentity`` with the resourceVersion just read; it never
   raises (a failed release leaves a Lease that expires, and that this deployer may take
   again at once, as the holder is the deployer, not the call).
+
+**One clock, the API server's.** Holders run on different machines whose clocks differ;
+comparing a ``renewTime`` one machine wrote with another machine's clock would let a
+machine whose clock runs ahead take a Lease its holder still renews. So every time
+written into the Lease, and the "now" an expiry is judged against, is the API server's:
+the ``Date`` header of its latest answer (for an expiry, the answer that read the Lease)
+plus the time elapsed since on the local monotonic clock. ``Date`` has a resolution of one
+second, so an expiry may be seen up to a second late, and a renewal stamped up to a second
+early (a holder renews every third of the duration, at least a second, so this stays
+within the margin). Only when the server's answers carry no ``Date`` (a proxy that strips
+it) is the local clock used, and clocks must then agree to within the Lease's duration.
+(client-go's leader election instead times expiry locally from when it saw the record
+change; that needs no shared clock but makes a stale Lease wait a full duration, where
+this takes an expired Lease over at once.)
 
 The holder is one :class:`KubernetesDeployer` object; its threads are kept apart in the
 process (:class:`~modelship.deploy.ProcessRolloutLock`), and the thread holding the lock
@@ -120,7 +134,8 @@ class RolloutLease:
     """The Lease ``name`` in ``namespace`` as one deployer's rollout lock.
 
     ``seconds`` is the Lease's duration: how long a holder that stopped renewing (a
-    killed CI job) keeps others out. ``now`` is the clock the times are written with.
+    killed CI job) keeps others out. ``now`` is the local clock, used only when the API
+    server's answers carry no ``Date`` header (see the module doc).
     """
 
     def __init__(
@@ -142,6 +157,11 @@ class RolloutLease:
         self._stop: threading.Event | None = None
         self._renewer: threading.Thread | None = None
         self._lost: str | None = None  # who took the Lease from this holder, once seen
+
+    def _clock(self) -> datetime:
+        """The API server's time now (from its latest answer), else the local clock's."""
+        server = self._client.server_now()
+        return server if server is not None else self._now()
 
     @property
     def path(self) -> str:
@@ -170,7 +190,7 @@ class RolloutLease:
         collection = self.path.rsplit("/", 1)[0]
         for _ in range(_ATTEMPTS):  # bound: each pass ends in a write, a refusal or a 409
             live = self._request("GET", self.path, missing_ok=True)
-            now = self._now()
+            now = self._clock()
 
             def ours(**more: Any) -> dict[str, Any]:
                 return lease_body(
@@ -304,7 +324,7 @@ class RolloutLease:
             )
             _log.warning("the rollout Lease %s was taken by %s", self.path, self._lost)
             return False
-        spec = dict(spec, renewTime=_micro(self._now()))
+        spec = dict(spec, renewTime=_micro(self._clock()))
         self._write("PUT", self.path, _replacing(live, spec))  # a 409: renewed next time
         return True
 
@@ -324,7 +344,7 @@ class RolloutLease:
                 if live is None or spec.get("holderIdentity") != self.identity:
                     return  # not ours any more: nothing to let go
                 freed = {k: v for k, v in spec.items() if k != "holderIdentity"}
-                freed["renewTime"] = _micro(self._now())
+                freed["renewTime"] = _micro(self._clock())
                 if self._write("PUT", self.path, _replacing(live, freed)):
                     return
         except Exception as exc:

@@ -13,15 +13,19 @@ apply with field managers, shared ownership and conflicts (409 unless ``force``)
 with 410 Gone once the event log has moved past it, Deployments driven through a rollout
 (see :mod:`._controller`), EndpointSlices following pods, the services proxy
 (``/api/v1/namespaces/N/services/S:P/proxy/PATH``) answering from the simulated pods,
-bearer tokens and client certificates, and injectable faults.
+bearer tokens and client certificates, the ``status`` subresource (a write to
+``/status`` changes only the status; one to the object keeps the stored status), writes
+that change nothing keeping their resourceVersion, the validation of int32 counts
+(replicas, a Lease's duration and transitions) and of a Deployment's immutable selector
+(422), a ``Date`` header on every answer, and injectable faults.
 
-Not modelled (tests must not rely on them): admission and schema validation (use
-kubernetes-validate), defaulting beyond a few fields, RBAC (every authenticated caller
-may do everything), graceful pod termination (pods are deleted at once), the scheduler,
-node capacity and resource quotas, JSON patch, the ``scale`` and ``ephemeralContainers``
-subresources, the Gateway and PodMonitor controllers (HTTPRoutes and PodMonitors are only
-stored), list pagination (``limit``/``continue``), watch bookmarks, and the
-``/api`` and ``/apis`` discovery documents.
+Not modelled (tests must not rely on them): admission and schema validation beyond the
+fields above (use kubernetes-validate), defaulting beyond a few fields, RBAC (every
+authenticated caller may do everything), graceful pod termination (pods are deleted at
+once), the scheduler, node capacity and resource quotas, JSON patch, the ``scale`` and
+``ephemeralContainers`` subresources, the Gateway and PodMonitor controllers (HTTPRoutes
+and PodMonitors are only stored), list pagination (``limit``/``continue``), watch
+bookmarks, and the ``/api`` and ``/apis`` discovery documents.
 """
 
 from __future__ import annotations
@@ -68,7 +72,8 @@ _NAMESPACED = re.compile(
 class FaultKind(enum.Enum):
     """What an injected fault does to a matching request.
 
-    ``STATUS``: answer ``status`` with a ``Status`` body (429 adds ``Retry-After``).
+    ``STATUS``: answer ``status`` with a ``Status`` body (429 adds ``Retry-After``, as
+    does any status given the fault's ``retry_after``).
     ``TIMEOUT``: hold the request ``delay`` seconds, then close without answering.
     ``DROP``: close the connection at once, without answering.
     ``LOST``: carry the request out, then close the connection without answering (the
@@ -76,6 +81,8 @@ class FaultKind(enum.Enum):
     watch is dropped as with ``DROP``.
     ``GONE``: a watch gets an ``ERROR`` event carrying a 410 ``Status``; any other
     request a 410 answer.
+    ``SLOW``: carry the request out and answer, but send the answer's body (a watch's
+    stream too) one byte every ``delay`` seconds, as an overloaded server or proxy may.
 
     Examples
     --------
@@ -88,6 +95,7 @@ class FaultKind(enum.Enum):
     DROP = "drop"
     LOST = "lost"
     GONE = "gone"
+    SLOW = "slow"
 
 
 @attrs.define
@@ -97,8 +105,12 @@ class Fault:
     ``method`` and ``path`` are regular expressions (``"PATCH|DELETE"``). ``skip``: how
     many matching requests pass untouched first; ``times``: how many it then hits (None:
     all). ``watch``: only watch requests (True), only others (False), or both (None).
+    ``query``, a regular expression too, is searched in the request's decoded query
+    string (``fieldSelector=metadata.name=fraud-blue``).
     ``echo_authorization`` puts the request's ``Authorization`` header into the error
-    body (to test redaction).
+    body (to test redaction). ``retry_after`` is the ``Retry-After`` header a ``STATUS``
+    fault answers with (as the API server sends with 429 and 503); None: ``"1"`` on a 429,
+    none otherwise.
 
     Examples
     --------
@@ -115,13 +127,16 @@ class Fault:
     watch: bool | None = None
     echo_authorization: bool = False
     skip: int = 0
+    retry_after: str | None = None
+    query: str | None = None
 
-    def matches(self, method: str, path: str, watching: bool) -> bool:
+    def matches(self, method: str, path: str, watching: bool, query: str = "") -> bool:
         """Whether this fault applies to a request (before counting ``skip`` and ``times``)."""
         return (
             (self.times is None or self.times > 0)
             and (self.method is None or re.fullmatch(self.method, method) is not None)
             and (self.path is None or re.search(self.path, path) is not None)
+            and (self.query is None or re.search(self.query, query) is not None)
             and (self.watch is None or self.watch == watching)
         )
 
@@ -386,10 +401,10 @@ class FakeKube:
     def _is_unhealthy(self, labels: Mapping[str, str]) -> bool:
         return any(match_labels(labels, sel) for sel in self._unhealthy)
 
-    def _take_fault(self, method: str, path: str, watching: bool) -> Fault | None:
+    def _take_fault(self, method: str, path: str, watching: bool, query: str) -> Fault | None:
         with self.store.lock:
             for fault in self.faults:
-                if fault.matches(method, path, watching):
+                if fault.matches(method, path, watching, query):
                     if fault.skip > 0:
                         fault.skip -= 1
                         continue
@@ -501,6 +516,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     record: RecordedRequest | None = None
 
     _lose_answer = False
+    _trickle = 0.0  # a SLOW fault: seconds per byte of the body
+
+    def _write(self, data: bytes) -> None:
+        if not self._trickle:
+            self.wfile.write(data)
+            return
+        for i in range(len(data)):
+            self.wfile.write(data[i : i + 1])
+            self.wfile.flush()
+            if self.server.fake._stop.wait(self._trickle):
+                raise ConnectionResetError("the fake API server stopped")
 
     def _send(self, code: int, body: Any, headers: Mapping[str, str] | None = None) -> None:
         if self.record is not None:
@@ -514,10 +540,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         self.end_headers()
-        self.wfile.write(data)
+        self.wfile.flush()
+        self._write(data)
 
     def _chunk(self, data: bytes) -> None:
-        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self._write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
         self.wfile.flush()
 
     def _handle(self, method: str) -> None:
@@ -542,14 +569,19 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         try:
             if user is None:
                 raise ApiError(401, "Unauthorized", "Unauthorized")
-            fault = fake._take_fault(method, path, watching)
+            fault = fake._take_fault(method, path, watching, urllib.parse.unquote_plus(split.query))
+            if fault is not None and fault.kind is FaultKind.SLOW:
+                self._trickle = fault.delay
+                fault = None
             if fault is not None and not (fault.kind is FaultKind.LOST and not watching):
                 self._fault(fault, watching)
                 return
             self._lose_answer = fault is not None
             self._route(method, path, query=query, ctype=content_type, body=body, watching=watching)
         except ApiError as exc:
-            extra = {"Retry-After": "1"} if exc.code == 429 else None
+            extra = {"Retry-After": exc.retry_after} if exc.retry_after is not None else None
+            if exc.code == 429 and extra is None:
+                extra = {"Retry-After": "1"}
             self._send(exc.code, exc.body, extra)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
             pass  # the client went away (a watch it stopped reading)
@@ -582,7 +614,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         message = "injected fault"
         if fault.echo_authorization:
             message += f" (request had Authorization: {self.headers.get('Authorization')})"
-        raise ApiError(fault.status, _reason(fault.status), message)
+        error = ApiError(fault.status, _reason(fault.status), message)
+        error.retry_after = fault.retry_after
+        raise error
 
     def _start_stream(self) -> None:
         if self.record is not None:
@@ -617,7 +651,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         ns, name, sub = m["ns"], m["name"], m["sub"]
         if kind.plural == "services" and sub is not None and "proxy" in sub.split("/", 1)[0]:
             return self._proxy(ns, name.split(":")[0], sub.partition("/")[2])
-        if sub not in (None, "status"):
+        if sub not in (None, "status") or (sub == "status" and kind.plural not in _WITH_STATUS):
             raise ApiError(404, "NotFound", f"the subresource {sub!r} is not served by the fake")
         dry = query.get("dryRun") == "All"
         if name is None:
@@ -641,9 +675,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, obj)
             return 200
         if method == "PUT":
-            return self._replace(kind, ns, name=name, body=body, query=query, dry=dry)
+            return self._replace(kind, ns, name=name, body=body, query=query, dry=dry, sub=sub)
         if method == "PATCH":
-            return self._patch(kind, ns, name=name, body=body, query=query, ctype=ctype, dry=dry)
+            return self._patch(
+                kind, ns, name=name, body=body, query=query, ctype=ctype, dry=dry, sub=sub
+            )
         raise ApiError(405, "MethodNotAllowed", f"{method} is not allowed")
 
     def _check_body(self, kind: Kind, ns: str, name: str | None, body: Any) -> dict[str, Any]:
@@ -706,9 +742,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return selector(meta.get("labels", {})) and (only is None or meta["name"] == only)
 
         with store.lock:
-            if since not in ("", "0") and int(since) + 1 < store.oldest:
+            if since not in ("", "0") and int(since) < store.oldest:
                 gone = ApiError(
-                    410, "Expired", f"too old resource version: {since} ({store.oldest - 1})"
+                    410, "Expired", f"too old resource version: {since} ({store.oldest})"
                 )
                 events: list[tuple[int, str, dict[str, Any]]] = [(0, "ERROR", gone.body)]
                 last = -1
@@ -749,6 +785,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     {"name": obj["metadata"]["name"], "group": kind.group, "kind": kind.plural},
                 )
             obj.get("metadata", {}).pop("resourceVersion", None)
+            if kind.plural in _WITH_STATUS:
+                obj.pop("status", None)  # a create sets no status: its controller does
             _defaults(obj)
             out = store.put(obj, manager=query.get("fieldManager", "unknown"), dry_run=dry)
         self._send(201, out)
@@ -763,6 +801,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         body: Any,
         query: Mapping[str, str],
         dry: bool,
+        sub: str | None = None,
     ) -> int:
         store = self.server.fake.store
         obj = self._check_body(kind, ns, name, body)
@@ -780,6 +819,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 )
             if given != live["metadata"]["resourceVersion"]:
                 raise _conflict(kind, name)
+            obj = _endpoint_part(kind, sub, live, obj)
             _defaults(obj)
             out = store.put(obj, manager=query.get("fieldManager", "unknown"), dry_run=dry)
         self._send(200, out)
@@ -795,6 +835,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         query: Mapping[str, str],
         ctype: str,
         dry: bool,
+        sub: str | None = None,
     ) -> int:
         store = self.server.fake.store
         if ctype == "application/apply-patch+yaml":
@@ -804,6 +845,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     400, "BadRequest", "PATCH, application/apply-patch+yaml requires fieldManager"
                 )
             obj = self._check_body(kind, ns, name, body)
+            if sub == "status":
+                raise ApiError(415, "UnsupportedMediaType", "the fake does not apply to /status")
+            if kind.plural in _WITH_STATUS:
+                obj.pop("status", None)  # the main resource's writes keep the stored status
             force = _flag(query.get("force"))
             out, created = store.apply(obj, manager, force=force, dry_run=dry, defaults=_defaults)
             self._send(201 if created else 200, out)
@@ -821,6 +866,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 raise _conflict(kind, name)
             live["metadata"].pop("managedFields", None)
             merged = _merge_patch(live, body, strategic=ctype.startswith("application/strategic"))
+            merged = _endpoint_part(kind, sub, live, merged)
             _defaults(merged)
             out = store.put(merged, manager=query.get("fieldManager", "unknown"), dry_run=dry)
         self._send(200, out)
@@ -855,6 +901,35 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, {"ready": True})
             return 200
         raise ApiError(404, "NotFound", f"the fake's model server has no /{rest}")
+
+
+#: The kinds served with a ``status`` subresource: their main resource's writes keep the
+#: stored status, and ``/status`` writes change only the status.
+_WITH_STATUS = frozenset(
+    {"pods", "services", "deployments", "replicasets", "horizontalpodautoscalers", "httproutes"}
+)
+
+
+def _endpoint_part(
+    kind: Kind, sub: str | None, live: Mapping[str, Any], new: dict[str, Any]
+) -> dict[str, Any]:
+    """What a write to ``sub`` (None: the main resource) may change of ``live``: on
+    ``/status`` only the status, elsewhere everything but the status (kinds without a
+    status subresource: everything)."""
+    if kind.plural not in _WITH_STATUS:
+        return new
+    if sub == "status":
+        out = copy.deepcopy(dict(live))
+        out["metadata"].pop("managedFields", None)
+        out["status"] = copy.deepcopy(new.get("status"))
+        if out["status"] is None:
+            out.pop("status")
+        return out
+    out = dict(new)
+    out.pop("status", None)
+    if "status" in live:
+        out["status"] = copy.deepcopy(live["status"])
+    return out
 
 
 def _flag(value: str | None) -> bool:

@@ -1,9 +1,12 @@
 """The fake API server's object store: kinds, resourceVersions, writes, the watch log.
 
-Every write goes through :class:`Store` under one lock, gets the next resourceVersion,
-and is appended to a bounded event log that watches read from; a watch that asks for a
-resourceVersion older than the log's oldest entry is told 410 Gone, as etcd compaction
-makes a real API server do.
+Every write goes through :class:`Store` under one lock, is validated as the API server
+validates the few fields it models (int32 counts, a Deployment's immutable selector),
+gets the next resourceVersion, and is appended to a bounded event log that watches read
+from; a watch that asks for a resourceVersion older than the log's oldest entry is told
+410 Gone, as etcd compaction makes a real API server do. A write that changes nothing
+(the same object, the same field owners) is not stored again: it keeps its
+resourceVersion and sends no event, as on a real API server.
 """
 
 from __future__ import annotations
@@ -28,7 +31,16 @@ from modelship.testing.fake_kube._fields import (
     format_path,
 )
 
-__all__ = ["KINDS", "ApiError", "Kind", "Store", "match_labels", "now_iso", "status_body"]
+__all__ = [
+    "KINDS",
+    "ApiError",
+    "Kind",
+    "Store",
+    "match_labels",
+    "now_iso",
+    "status_body",
+    "validate",
+]
 
 
 @attrs.frozen
@@ -105,6 +117,7 @@ class ApiError(Exception):
         super().__init__(message)
         self.code = code
         self.body = status_body(code, reason, message, details)
+        self.retry_after: str | None = None  # the Retry-After header to answer with
 
 
 def match_labels(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool:
@@ -160,7 +173,7 @@ class Store:
         self.owners: dict[Key, dict[str, set[Path]]] = {}
         self.operations: dict[Key, dict[str, tuple[str, str]]] = {}
         self.log: collections.deque[_Event] = collections.deque(maxlen=watch_history)
-        self.oldest = 1  # the oldest resourceVersion a watch may resume from
+        self.oldest = 1  # the oldest resourceVersion a watch may resume from (older: 410)
         self.on_write: list[Callable[[], None]] = []
 
     # --- reads ------------------------------------------------------------------------------
@@ -227,6 +240,8 @@ class Store:
         self.rv += 1
         obj["metadata"]["resourceVersion"] = str(self.rv)
         if len(self.log) == self.log.maxlen:
+            # log[0] is dropped: a watch from its resourceVersion needs only later events,
+            # all still kept; one from before it would miss it.
             self.oldest = self.log[0].rv
         self.log.append(_Event(self.rv, key[0], key[1], kind, copy.deepcopy(obj)))
         self.changed.notify_all()
@@ -253,6 +268,7 @@ class Store:
         key = (kind.plural, meta["namespace"], meta["name"])
         with self.lock:
             old = self.objects.get(key)
+            validate(kind, old, obj)
             if old is None:
                 meta.setdefault("uid", str(uuid.uuid4()))
                 meta.setdefault("creationTimestamp", now_iso())
@@ -272,6 +288,8 @@ class Store:
                     owned.difference_update(changed)
                 new_owners.setdefault(manager, set()).update(changed)
             kept = {m: p for m, p in new_owners.items() if p}
+            if old is not None and _same(old, obj) and kept == self.owners.get(key, {}):
+                return self._out(key, old)  # a no-op: same resourceVersion, no event
             ops = dict(self.operations.get(key, {}))
             if manager is not None:
                 ops[manager] = (operation, now_iso())
@@ -359,7 +377,7 @@ class Store:
         """Forget the watch log: every watch from an older resourceVersion gets 410 Gone."""
         with self.lock:
             self.log.clear()
-            self.oldest = self.rv + 1
+            self.oldest = self.rv
 
     def events_after(
         self, rv: int, plural: str, namespace: str
@@ -371,6 +389,71 @@ class Store:
                 for e in self.log
                 if e.rv > rv and e.plural == plural and e.namespace == namespace
             ]  # fmt: skip
+
+
+#: The int32 fields the fake checks, by kind (the API server stores them as int32).
+_INT32_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Deployment": (("spec", "replicas"),),
+    "ReplicaSet": (("spec", "replicas"),),
+    "Lease": (("spec", "leaseDurationSeconds"), ("spec", "leaseTransitions")),
+}
+_INT32 = (-(2**31), 2**31 - 1)
+
+
+def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
+    """Refuse ``new`` (replacing ``old``) with 422 where the API server's validation would,
+    for the fields the fake models: int32 counts, and a Deployment's selector, which is
+    immutable once created.
+
+    Examples
+    --------
+    >>> lease = {"kind": "Lease", "metadata": {"name": "l"}, "spec": {"leaseTransitions": 2**40}}
+    >>> validate(KINDS["leases"], None, lease)
+    Traceback (most recent call last):
+    ...
+    modelship.testing.fake_kube._store.ApiError: Lease.coordination.k8s.io "l" is invalid: ...
+    """
+    name = f'{kind.kind}{"." + kind.group if kind.group else ""} "{new["metadata"]["name"]}"'
+    for section, field in _INT32_FIELDS.get(kind.kind, ()):
+        value = (new.get(section) or {}).get(field)
+        if value is None:
+            continue
+        whole = isinstance(value, int) and not isinstance(value, bool)
+        if not whole or not _INT32[0] <= value <= _INT32[1]:
+            raise ApiError(
+                422,
+                "Invalid",
+                f"{name} is invalid: {section}.{field}: Invalid value: {json.dumps(value)}: "
+                f"must be an int32 (from {_INT32[0]} to {_INT32[1]})",
+                {"name": new["metadata"]["name"], "group": kind.group, "kind": kind.plural},
+            )
+    if kind.kind == "Deployment" and old is not None:
+        before, after = (
+            (old.get("spec") or {}).get("selector"),
+            (new.get("spec") or {}).get("selector"),
+        )
+        if before != after:
+            raise ApiError(
+                422,
+                "Invalid",
+                f"{name} is invalid: spec.selector: Invalid value: {json.dumps(after)}: field "
+                "is immutable",
+                {"name": new["metadata"]["name"], "group": kind.group, "kind": kind.plural},
+            )
+
+
+def _same(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether storing ``new`` over ``old`` would change nothing a client can read."""
+
+    def content(obj: Mapping[str, Any]) -> dict[str, Any]:
+        meta = {
+            k: v
+            for k, v in (obj.get("metadata") or {}).items()
+            if k not in ("resourceVersion", "managedFields", "generation")
+        }
+        return {**obj, "metadata": meta}
+
+    return content(old) == content(new)
 
 
 def _plural_of(obj: Mapping[str, Any]) -> str:
