@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelship._json import number_text
+from modelship._shown import printable
 
 __all__ = ["version_html", "version_repr"]
 
@@ -22,7 +23,10 @@ _LONGEST = 60  # characters of one user-given value in a repr
 
 
 def _clip(text: str) -> str:
-    return text if len(text) <= _LONGEST else text[: _LONGEST - 3] + "..."
+    """A user-given value on one line: cut, and what is not printable (an ESC, a newline
+    in a metric's name) written as an escape."""
+    text = text if len(text) <= _LONGEST else text[: _LONGEST - 3] + "..."
+    return printable(text)
 
 
 def _metrics_text(metrics: Mapping[str, float | int]) -> str:
@@ -34,6 +38,8 @@ def _metrics_text(metrics: Mapping[str, float | int]) -> str:
 
 def version_repr(mv: Any) -> str:
     """A short, one-line repr of a model version: name, version, digest, metrics.
+
+    What is not printable in a user-given value (an ESC, a newline) is shown escaped.
 
     Examples
     --------

@@ -25,6 +25,7 @@ import contextlib
 import enum
 import json
 import math
+import reprlib
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -67,19 +68,43 @@ def canonical_json(obj: JSONValue) -> bytes:
         raise ConfigError(f"value is not JSON-serialisable without loss: {exc}") from exc
 
 
-def jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-convertible type, in priority order
+def jsonable(value: Any) -> Any:
     """Return ``value`` as plain JSON types for a report; non-finite floats become ``None``.
 
-    Enums become their values, NumPy scalars and arrays Python numbers and lists, and
-    anything else JSON has no type for (a set, a date) its ``str``: a report never fails
-    on an odd detail.
+    Enums become their values, NumPy scalars and arrays Python numbers and lists, sets
+    sorted lists (in the same order whatever the hash seed), and anything else JSON has no
+    type for (a date) its ``str``: a report does not fail on an odd detail. Mapping keys
+    become text as ``json`` writes them (``True`` as ``"true"``).
+
+    Raises
+    ------
+    ConfigError
+        When two keys of one mapping would be written as the same text (``1`` and
+        ``"1"``: one value would be lost), or when a value contains itself (or is nested
+        too deep to write).
 
     Examples
     --------
     >>> import numpy as np
-    >>> jsonable({"n": np.int64(3), "p": [0.5, float("inf")], 1: {2, 2}})
-    {'n': 3, 'p': [0.5, None], '1': '{2}'}
+    >>> jsonable({"n": np.int64(3), "p": [0.5, float("inf")], 1: {"b", "a"}})
+    {'n': 3, 'p': [0.5, None], '1': ['a', 'b']}
+    >>> jsonable({False: None})
+    {'false': None}
+    >>> jsonable({1: "int", "1": "text"})
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: two keys of one mapping, 1 and '1', are both written as ...
     """
+    try:
+        return _jsonable(value)
+    except RecursionError:
+        raise ConfigError(
+            "a value contains itself, or is nested too deep, to be written as JSON; give "
+            "the report plain figures and names"
+        ) from None
+
+
+def _jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-convertible type, in priority order
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, enum.Enum):
@@ -91,14 +116,56 @@ def jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-co
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(key): jsonable(item) for key, item in value.items()}
+        return _object(value)
     if isinstance(value, list | tuple | np.ndarray):
-        return [jsonable(item) for item in value]
+        return [_jsonable(item) for item in value]
+    if isinstance(value, set | frozenset):
+        return _sorted([_jsonable(item) for item in value])
     return str(value)
+
+
+def _object(mapping: Mapping[Any, Any]) -> dict[str, Any]:
+    """A mapping as a JSON object; refuses two keys written as the same text."""
+    out: dict[str, Any] = {}
+    for key, item in mapping.items():
+        text = key if type(key) is str else _key(key)
+        if text in out:
+            first = next(other for other in mapping if _key(other) == text)
+            raise ConfigError(
+                f"two keys of one mapping, {reprlib.repr(first)} and {reprlib.repr(key)}, "
+                f"are both written as {reprlib.repr(text)} in JSON, so one value would be "
+                "lost; give them distinct keys"
+            )
+        out[text] = _jsonable(item)
+    return out
+
+
+def _key(key: Any) -> str:
+    """A mapping key as ``json`` writes it: text as it is, ``True`` as ``"true"``."""
+    if isinstance(key, np.generic):
+        key = key.item()
+    if isinstance(key, enum.Enum):
+        key = key.value
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool) or key is None:
+        return json.dumps(key)
+    return str(key)
+
+
+def _sorted(items: list[Any]) -> list[Any]:
+    """The items of a set in one order whatever the hash seed: their own order when they
+    have one, else the order of their JSON text (a set of mixed types)."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
 
 
 def dumps(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
     """Return a document as strict JSON text (see :func:`jsonable`), keys in their order.
+
+    Raises :class:`~modelship.errors.ConfigError` where :func:`jsonable` does.
 
     Examples
     --------
@@ -112,7 +179,7 @@ def pretty(data: JSONValue) -> str:
     """Return JSON for people and pipes alike: indented, keys sorted, ASCII only.
 
     Strict JSON whatever the numbers: integers of any size are written exactly, and
-    non-finite floats as ``null`` (see :func:`jsonable`), so no value makes it fail.
+    non-finite floats as ``null`` (see :func:`jsonable`), so no number makes it fail.
 
     Examples
     --------

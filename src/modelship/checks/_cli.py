@@ -11,19 +11,20 @@ import argparse
 import sys
 from typing import Any
 
-from modelship._cli_common import STDOUT, add_storage_options, storage_options, write_output
+from modelship._cli_common import STDOUT, add_storage_options, storage_options
 from modelship.checks._cli_common import (
     _FileCheck,
-    _finish,
     add_output_options,
     read_bytes,
     read_table,
+    run_and_report,
     same_kinds,
+    write_report,
 )
 from modelship.checks._cli_fairness import add_fairness_commands
 from modelship.checks._drift import CATEGORICAL_METHODS, NUMERIC_METHODS, DataDrift
 from modelship.checks._profile import DriftProfile
-from modelship.checks._result import CheckResult, run_suite
+from modelship.checks._result import CheckResult
 from modelship.checks._schema import Schema
 from modelship.checks.stats._pvalues import P_VALUE_METHODS
 from modelship.errors import ConfigError, ModelshipError
@@ -101,7 +102,7 @@ def _schema(args: argparse.Namespace) -> Schema:
 
 
 def _run_drift(args: argparse.Namespace) -> int:
-    return _finish(run_suite(_drift_checks(args)), args)
+    return run_and_report(_drift_checks(args), args)
 
 
 def _run_schema(args: argparse.Namespace) -> int:
@@ -111,7 +112,7 @@ def _run_schema(args: argparse.Namespace) -> int:
         )
         return 2
     check = _FileCheck("schema", lambda: _schema(args).validate(_current(args)))
-    return _finish(run_suite([check]), args)
+    return run_and_report([check], args)
 
 
 def _run_profile(args: argparse.Namespace) -> int:
@@ -124,7 +125,7 @@ def _run_profile(args: argparse.Namespace) -> int:
             kinds=_kinds(args),
             categorical_max_unique=args.categorical_max_unique,
         )
-        write_output(args.output, profile.to_json() + "\n")
+        write_report(args.output, profile.to_json() + "\n")
     except (ModelshipError, OSError) as exc:
         print(f"modelship check profile: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ import csv
 import importlib
 import io
 import math
+import os
 import sys
 import tokenize
 from collections.abc import Callable, Mapping
@@ -24,10 +25,11 @@ import numpy as np
 from numpy.lib import format as npy_format
 from numpy.typing import NDArray
 
-from modelship._cli_common import STDOUT, add_storage_options, write_output
+from modelship._cli_common import STDOUT, add_storage_options
 from modelship._endpoints import with_s3_endpoint
-from modelship.checks._result import CheckResult, SuiteResult
+from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.errors import ConfigError, MissingDependency
+from modelship.report import write_text
 
 __all__ = [
     "MISSING_MARKERS",
@@ -35,7 +37,9 @@ __all__ = [
     "add_output_options",
     "read_bytes",
     "read_table",
+    "run_and_report",
     "same_kinds",
+    "write_report",
 ]
 
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
@@ -309,23 +313,83 @@ class _FileCheck:
         return self.build()
 
 
+_REPORTS = ("json", "junit", "markdown")  # the report options, by their attribute
+
+
+def run_and_report(checks: list[_FileCheck], args: argparse.Namespace) -> int:
+    """Run ``checks``, write the reports asked for, print the summary, return the exit code.
+
+    More than one report to standard output (``--json - --junit -``) would run together
+    there, unreadable: it is refused before any check runs, with exit code 2.
+    """
+    to_stdout = [f"--{name}" for name in _REPORTS if getattr(args, name) == STDOUT]
+    if len(to_stdout) > 1:
+        print(
+            f"modelship check {args.check_command}: {' and '.join(to_stdout)} each write to "
+            "standard output ('-'), where they would run together; send one report there "
+            "and the others to files",
+            file=sys.stderr,
+        )
+        return 2
+    return _finish(run_suite(checks), args)
+
+
 def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
     """Write the reports asked for, print the summary, return the exit code.
 
-    The summary goes to standard output, or to standard error when a report does (``-``).
+    With ``--strict`` every report gives the verdict of the run: a warning fails it. The
+    summary goes to standard output, or to standard error when a report does (``-``).
     """
-    code = suite.exit_code(strict=args.strict)
+    strict = args.strict
+    code = suite.exit_code(strict=strict)
     args.exit_code_so_far = code  # what main returns if a reader closes stdout early
     if args.json:
-        write_output(args.json, suite.to_json() + "\n")
+        write_report(args.json, suite.to_json(strict=strict) + "\n")
     if args.junit:
-        write_output(args.junit, suite.to_junit())
+        write_report(args.junit, suite.to_junit(strict=strict))
     if args.markdown:
-        append = args.markdown_mode == "append" and args.markdown != STDOUT
-        write_output(args.markdown, suite.to_markdown(), append=append)
+        append = args.markdown_mode == "append"
+        write_report(args.markdown, suite.to_markdown(strict=strict), append=append)
     to_stdout = STDOUT in (args.json, args.junit, args.markdown)
-    print(suite.summary(), file=sys.stderr if to_stdout else sys.stdout)
+    _print(suite.summary(strict=strict) + "\n", sys.stderr if to_stdout else sys.stdout)
     return code
+
+
+def write_report(target: str, text: str, *, append: bool = False) -> None:
+    """Write a report to the file ``target`` (``-``: standard output).
+
+    A file is replaced whole or not at all (:func:`~modelship.report.write_text`); one
+    appended to (``$GITHUB_STEP_SUMMARY``) is first ended with a blank line, so the
+    report's heading starts anew after whatever another step wrote.
+    """
+    if target == STDOUT:
+        _print(text, sys.stdout)
+    else:
+        write_text(target, _separator(target) + text if append else text, append=append)
+
+
+def _separator(target: str) -> str:
+    """What ends the file ``target`` with a blank line before a report is appended."""
+    if not os.path.isfile(target):  # no file yet, or a pipe that cannot be read back
+        return ""
+    try:
+        with open(target, "rb") as handle:
+            handle.seek(0, io.SEEK_END)
+            handle.seek(max(0, handle.tell() - 2))
+            tail = handle.read()
+    except OSError:  # one that cannot be read cannot be written either: write_text says why
+        return ""
+    if not tail or tail.endswith(b"\n\n"):
+        return ""
+    return "\n" if tail.endswith(b"\n") else "\n\n"
+
+
+def _print(text: str, stream: Any) -> None:
+    """Write ``text`` to ``stream``; what its encoding cannot hold (a check mark on an
+    ASCII terminal, a lone surrogate) is written escaped, never a crash that exits 1."""
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
+    stream.flush()
 
 
 def add_output_options(parser: argparse.ArgumentParser) -> None:

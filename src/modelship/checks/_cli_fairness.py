@@ -15,9 +15,14 @@ from typing import Any
 
 from modelship._cli_common import storage_options
 from modelship.checks._bias import Bias
-from modelship.checks._cli_common import _FileCheck, _finish, add_output_options, read_table
+from modelship.checks._cli_common import (
+    _FileCheck,
+    add_output_options,
+    read_table,
+    run_and_report,
+)
 from modelship.checks._degradation import Degradation
-from modelship.checks._result import CheckResult, run_suite
+from modelship.checks._result import CheckResult
 from modelship.errors import ConfigError
 
 __all__ = ["add_fairness_commands"]
@@ -107,11 +112,11 @@ def _degradation(args: argparse.Namespace) -> CheckResult:
 
 
 def _run_bias(args: argparse.Namespace) -> int:
-    return _finish(run_suite([_FileCheck("bias", lambda: _bias(args))]), args)
+    return run_and_report([_FileCheck("bias", lambda: _bias(args))], args)
 
 
 def _run_degradation(args: argparse.Namespace) -> int:
-    return _finish(run_suite([_FileCheck("degradation", lambda: _degradation(args))]), args)
+    return run_and_report([_FileCheck("degradation", lambda: _degradation(args))], args)
 
 
 def _add_common(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ from joblib import Parallel, delayed
 
 from modelship import _json
 from modelship._params import Interval, validate_params
+from modelship._shown import printable
 from modelship.errors import ConfigError, MissingDependency
 from modelship.report import (
     Entry,
@@ -380,6 +381,8 @@ class CheckResult:
     def __repr__(self) -> str:
         """One line: name, status, the start of the reason, and how many columns.
 
+        What in the reason is not printable (a newline, an ESC) is shown as an escape.
+
         Examples
         --------
         >>> from modelship.checks import CheckResult
@@ -387,7 +390,8 @@ class CheckResult:
         <CheckResult 'auc' fail: AUC 0.71 < 0.80>
         """
         columns = f" ({len(self.columns)} columns)" if self.columns else ""
-        return f"<CheckResult {self.name!r} {self.status.value}: {_short(self.reason)}{columns}>"
+        reason = printable(_short(self.reason))
+        return f"<CheckResult {self.name!r} {self.status.value}: {reason}{columns}>"
 
     def _repr_html_(self) -> str:
         """A compact HTML table for notebooks: the verdict and the columns that did not pass."""
@@ -466,10 +470,12 @@ class CheckResult:
         )
         return data
 
-    def to_section(self) -> Section:
+    def to_section(self, *, strict: bool = False) -> Section:
         """This result and its columns as a section of a report (:mod:`modelship.report`).
 
-        A ``fail`` in the section fails a CI run exactly when this result blocks.
+        A ``fail`` in the section fails a CI run exactly when this result blocks; with
+        ``strict=True`` (a ``--strict`` run) so does every verdict that is not a pass, when
+        this result is not a pass itself.
 
         Examples
         --------
@@ -477,6 +483,8 @@ class CheckResult:
         >>> section = CheckResult(name="x", status="fail", severity="advisory").to_section()
         >>> section.head.cells["severity"], section.blocking
         ('advisory', False)
+        >>> CheckResult(name="x", status="warn").to_section(strict=True).strict
+        True
         """
         extra: list[str] = []
         for column in self.columns.values():
@@ -504,6 +512,7 @@ class CheckResult:
             headings=("method", "statistic", "p-value", "threshold", *extra, "reason"),
             item="column",
             blocking=self.blocks() and self.status is Status.FAIL,
+            strict=strict and self.status not in (Status.PASS, Status.ERROR),
             properties={
                 "status": self.status.value,
                 "severity": self.severity.value,
@@ -707,7 +716,20 @@ class SuiteResult:
         >>> SuiteResult([CheckResult(name="a", status="error")]).passed
         False
         """
-        return not any(result.blocks() for result in self.results)
+        return self.passes()
+
+    def passes(self, *, strict: bool = False) -> bool:
+        """Whether the suite passes: no result blocks (see :meth:`CheckResult.blocks`);
+        with ``strict=True`` (a ``--strict`` run) every result must be a pass.
+
+        Examples
+        --------
+        >>> from modelship.checks import CheckResult, SuiteResult
+        >>> suite = SuiteResult([CheckResult(name="a", status="warn")])
+        >>> suite.passes(), suite.passes(strict=True)
+        (True, False)
+        """
+        return not any(result.blocks(strict=strict) for result in self.results)
 
     @property
     def status(self) -> Status:
@@ -745,18 +767,23 @@ class SuiteResult:
             return 2
         return int(any(result.blocks(strict=strict) for result in self.results))
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
         """Return the JSON-compatible form that :meth:`to_json` writes.
+
+        ``"passed"`` is :meth:`passes` with ``strict``: with ``strict=True`` (a
+        ``--strict`` run) a warning makes it false.
 
         Examples
         --------
-        >>> from modelship.checks import SuiteResult
+        >>> from modelship.checks import CheckResult, SuiteResult
         >>> SuiteResult([]).to_dict()["schema_version"]
         1
+        >>> SuiteResult([CheckResult(name="a", status="warn")]).to_dict(strict=True)["passed"]
+        False
         """
         return {
             "schema_version": SCHEMA_VERSION,
-            "passed": self.passed,
+            "passed": self.passes(strict=strict),
             "status": self.status.value,
             "counts": {
                 status.value: sum(result.status is status for result in self.results)
@@ -790,8 +817,10 @@ class SuiteResult:
         with _json.malformed("suite result", "write it with SuiteResult.to_json"):
             return cls([_result_class(result).from_dict(result) for result in results])
 
-    def to_json(self, *, indent: int | None = 2) -> str:
+    def to_json(self, *, indent: int | None = 2, strict: bool = False) -> str:
         """Return the suite as JSON text, with a ``"schema_version"`` key.
+
+        ``strict=True`` judges it as a ``--strict`` run does (see :meth:`to_dict`).
 
         The text is a pure function of the results: two runs on the same data give the
         same bytes (no timestamps, no durations).
@@ -804,7 +833,7 @@ class SuiteResult:
         >>> doc["schema_version"], doc["passed"], doc["results"][0]["name"]
         (1, True, 'a')
         """
-        return _json.dumps(self.to_dict(), indent=indent)
+        return _json.dumps(self.to_dict(strict=strict), indent=indent)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> SuiteResult:
@@ -819,14 +848,17 @@ class SuiteResult:
         """
         return cls.from_dict(_json.loads(text, "suite result"))
 
-    def to_junit(self, path: str | os.PathLike[str] | None = None) -> str:
+    def to_junit(self, path: str | os.PathLike[str] | None = None, *, strict: bool = False) -> str:
         """Return JUnit XML of the suite, writing it to ``path`` when one is given.
 
         Each check is a ``<testsuite>`` holding one ``<testcase>`` for the check itself and
         one per column (named ``check[column]``). A blocking ``fail`` is a ``<failure>`` and
         an ``error`` an ``<error>``, each carrying the reason; warnings and advisory
         failures pass and carry their reason in ``<system-out>``. So the XML shows a
-        failure exactly when the CI step should fail.
+        failure exactly when the CI step should fail: with ``strict=True`` (a ``--strict``
+        run) a warning is a ``<failure>`` too.
+
+        ``path`` is replaced whole or not at all (see :func:`~modelship.report.write_text`).
 
         Examples
         --------
@@ -835,16 +867,18 @@ class SuiteResult:
         >>> '<failure message="bad"' in xml
         True
         """
-        text = render_junit(self.to_report())
+        text = render_junit(self.to_report(strict=strict))
         if path is not None:
             write_text(path, text)
         return text
 
-    def to_markdown(self) -> str:
+    def to_markdown(self, *, strict: bool = False) -> str:
         """Return a Markdown summary fit for a pull-request comment or a job summary.
 
         One table row per check, then for each check with columns a collapsible table of
-        its columns. Write it to the file named by ``$GITHUB_STEP_SUMMARY`` on GitHub.
+        its columns (those that did not pass first, 50 at most). Write it to the file named
+        by ``$GITHUB_STEP_SUMMARY`` on GitHub. With ``strict=True`` (a ``--strict`` run) a
+        warning fails the verdict.
 
         Examples
         --------
@@ -853,10 +887,13 @@ class SuiteResult:
         >>> md.splitlines()[0]
         '### modelship checks: ✅ passed'
         """
-        return render_markdown(self.to_report())
+        return render_markdown(self.to_report(strict=strict))
 
-    def to_report(self) -> Report:
+    def to_report(self, *, strict: bool = False) -> Report:
         """The suite as a report: every format of :mod:`modelship.report` renders it.
+
+        With ``strict=True`` the report is that of a ``--strict`` run: it passes only when
+        every check passes, and a check's warning is a JUnit failure.
 
         Examples
         --------
@@ -868,16 +905,17 @@ class SuiteResult:
         """
         return Report(
             title="modelship checks",
-            passed=self.passed,
-            sections=[result.to_section() for result in self.results],
+            passed=self.passes(strict=strict),
+            sections=[result.to_section(strict=strict) for result in self.results],
             headings=("status", "severity", "statistic", "threshold", "reason"),
             item="check",
             package="modelship.checks",
-            document=self.to_dict(),
+            document=self.to_dict(strict=strict),
         )
 
-    def summary(self) -> str:
-        """Return a plain-text summary: one line per check, then the verdict.
+    def summary(self, *, strict: bool = False) -> str:
+        """Return a plain-text summary: one line per check, then the verdict (with
+        ``strict=True``, that of a ``--strict`` run).
 
         Examples
         --------
@@ -886,7 +924,7 @@ class SuiteResult:
         PASS  a: ok
         passed (1 check: 1 pass)
         """
-        return render_text(self.to_report())
+        return render_text(self.to_report(strict=strict))
 
 
 SCHEMA_VERSION = 1

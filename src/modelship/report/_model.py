@@ -3,6 +3,10 @@
 A capability (checks, environment parity, a rollout) turns its result into a
 :class:`Report` once; every format (JSON, JUnit XML, Markdown, plain text) is then a pure
 function of that report, so two runs on the same result render the same bytes.
+
+Each record checks its arguments when it is built (``InvalidParameter`` names the field,
+the value and what is allowed), so a renderer never meets a ``None`` name or a string
+where a list of headings belongs.
 """
 
 from __future__ import annotations
@@ -12,13 +16,34 @@ from typing import Any, ClassVar
 
 import attrs
 
-from modelship._params import Constraints, Options, check_parameters
+from modelship._params import Constraint, Constraints, Options, Text, check_parameters
 
 __all__ = ["STATUSES", "Entry", "Report", "Section"]
 
 STATUSES: tuple[str, ...] = ("pass", "skip", "warn", "fail", "error")
 """The verdicts a report knows, best to worst; ``skip`` means "could not be judged, and
 says why" (a constant column), ``error`` means "could not be computed"."""
+
+
+class _SequenceOf(Constraint):
+    """A list or tuple whose items are each an instance of ``kind``: never a bare string,
+    which ``tuple()`` would split into one-letter headings."""
+
+    def __init__(self, kind: type, noun: str) -> None:
+        self.kind = kind
+        self.noun = noun
+
+    def is_satisfied_by(self, value: object) -> bool:
+        return isinstance(value, list | tuple) and all(isinstance(v, self.kind) for v in value)
+
+    def __str__(self) -> str:
+        return f"a list or tuple of {self.noun}"
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return ("status", [object()])
+
+
+_MAPPING = (None, Mapping)  # converted to text by _text_map
 
 
 def _entries(value: Iterable[Entry]) -> tuple[Entry, ...]:
@@ -62,7 +87,13 @@ class Entry:
     {'method': 'ks'}
     """
 
-    _parameter_constraints: ClassVar[Constraints] = {"status": Options(STATUSES)}
+    _parameter_constraints: ClassVar[Constraints] = {
+        "name": str,
+        "status": Options(STATUSES),
+        "reason": str,
+        "cells": _MAPPING,
+        "facts": _MAPPING,
+    }
     __attrs_pre_init__ = check_parameters
 
     name: str
@@ -91,6 +122,10 @@ class Section:
     blocking : bool
         Whether a ``fail`` in this section fails the run (a JUnit ``<failure>``); when
         False a fail is reported but passes, as a warning does.
+    strict : bool
+        Whether every verdict in this section that is not a ``pass`` fails the run, as
+        ``--strict`` asks: a ``warn``, a ``skip`` or an advisory ``fail`` is then a JUnit
+        ``<failure>`` too.
     properties : Mapping[str, str]
         JUnit properties of the test suite; empty values are left out.
 
@@ -102,11 +137,23 @@ class Section:
     ()
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "head": Entry,
+        "entries": _SequenceOf(Entry, "Entry records"),
+        "headings": _SequenceOf(str, "strings"),
+        "item": Text(),
+        "blocking": bool,
+        "strict": bool,
+        "properties": _MAPPING,
+    }
+    __attrs_pre_init__ = check_parameters
+
     head: Entry
     entries: tuple[Entry, ...] = attrs.field(default=(), converter=_entries)
     headings: tuple[str, ...] = attrs.field(default=(), converter=_headings)
     item: str = "item"
     blocking: bool = True
+    strict: bool = False
     properties: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
 
 
@@ -119,7 +166,7 @@ class Report:
     title : str
         The report's headline ("modelship checks").
     passed : bool
-        The overall verdict.
+        The overall verdict (of a ``--strict`` run: a warning fails it too).
     sections : sequence of Section
         One per check (or environment, or rollout stage).
     headings : sequence of str
@@ -142,6 +189,17 @@ class Report:
     PASS  numpy: 2.1 == 2.1
     passed (1 difference: 1 pass)
     """
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        "title": Text(),
+        "passed": bool,
+        "sections": _SequenceOf(Section, "Section records"),
+        "headings": _SequenceOf(str, "strings"),
+        "item": Text(),
+        "package": Text(),
+        "document": Mapping,
+    }
+    __attrs_pre_init__ = check_parameters
 
     title: str
     passed: bool

@@ -6,14 +6,18 @@ Each renderer is a pure function of a :class:`~modelship.report.Report` returnin
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 import re
+import secrets
+import stat
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from modelship import _json
+from modelship._shown import printable
 from modelship.errors import ConfigError
 from modelship.report._model import Entry, Report, Section
 
@@ -40,10 +44,18 @@ def render_json(report: Report, *, indent: int | None = 2) -> str:
     return _json.dumps(report.document, indent=indent)
 
 
-def write_text(path: str | os.PathLike[str], text: str) -> None:
+def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False) -> None:
     """Write ``text`` as UTF-8 to ``path``, creating missing parent directories.
 
-    Raises :class:`~modelship.ConfigError` naming the path when it cannot be written.
+    The file is replaced whole or not at all: the text is encoded first (a lone surrogate,
+    as a file name that is not UTF-8 leaves in a reason, is written as ``\\udcff``), then
+    written to a new file beside ``path`` that takes its place. So a failure leaves the
+    previous report as it was, never an empty or half-written one; a symbolic link at
+    ``path`` is replaced, not followed. With ``append=True`` the text is added to the end
+    of the file instead (``$GITHUB_STEP_SUMMARY``), as it is to a device (``/dev/stdout``).
+
+    Raises :class:`~modelship.ConfigError` naming the path when it cannot be written, or
+    when it ends with a path separator (it names a folder, not a file).
 
     Examples
     --------
@@ -51,22 +63,65 @@ def write_text(path: str | os.PathLike[str], text: str) -> None:
     >>> from modelship.report import write_text
     >>> target = pathlib.Path(tempfile.mkdtemp()) / "reports" / "out.md"
     >>> write_text(target, "### ok\\n")
+    >>> write_text(target, "### more\\n", append=True)
     >>> target.read_text(encoding="utf-8")
-    '### ok\\n'
+    '### ok\\n### more\\n'
     """
-    target = Path(path)
+    name = os.fspath(path)
+    if name.endswith(("/", os.sep)):  # Path() would drop the separator and write a file
+        raise ConfigError(
+            f"cannot write {printable(name)}: it names a folder; give the path of a file"
+        )
+    target = Path(name)
+    data = text.encode("utf-8", "backslashreplace")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_text(text, encoding="utf-8")
-    except OSError as exc:  # a parent that is a file, no permission, a full disk
-        reason = (exc.strerror or str(exc)).rstrip(". ")
-        raise ConfigError(f"cannot write {target}: {reason}; choose a writable path") from exc
+        if append or (target.exists() and not target.is_file()):
+            # Added to, or a device or pipe (/dev/stdout) that cannot be replaced: in place.
+            with target.open("ab" if append else "wb") as handle:
+                handle.write(data)
+        else:
+            _replace(target, data)
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a name the file system cannot take
+        reason = _unwritable(target, exc)
+        raise ConfigError(
+            f"cannot write {printable(name)}: {reason}; choose a writable path"
+        ) from exc
+
+
+def _unwritable(target: Path, exc: OSError | UnicodeError) -> str:
+    """Why ``target`` could not be written, in words: a file where a folder must be, else
+    the system's reason (``Permission denied``, ``No space left on device``)."""
+    if isinstance(exc, UnicodeError):
+        return "the file system cannot take a character of its name"
+    for folder in reversed(target.parents):  # from the top down: the first in the way
+        if os.path.exists(folder) and not os.path.isdir(folder):
+            return f"{printable(str(folder))} is a file, not a folder"
+    return (exc.strerror or str(exc) or type(exc).__name__).rstrip(". ")
+
+
+def _replace(target: Path, data: bytes) -> None:
+    """Put ``data`` in place of ``target`` at once: a new file beside it, then a rename."""
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    # os.open applies the umask to 0o666, as open() does for a new report.
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+        with contextlib.suppress(OSError):  # keep an existing report's permissions
+            os.chmod(temporary, stat.S_IMODE(os.stat(target).st_mode))
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 # --- JUnit XML ---------------------------------------------------------------------------
 
-# XML 1.0 forbids most control characters even when escaped.
-_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+# XML 1.0 forbids most control characters even when escaped, and a lone surrogate (left
+# by a file name that is not UTF-8) cannot be encoded at all.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
 
 def _xml_text(text: str) -> str:
@@ -79,7 +134,7 @@ def _failure_body(entry: Entry) -> str:
 
 
 def _add_testcase(
-    parent: ET.Element, classname: str, name: str, entry: Entry, blocking: bool
+    parent: ET.Element, classname: str, name: str, entry: Entry, section: Section
 ) -> tuple[int, int, int]:
     """Append one ``<testcase>``; return how many (failures, errors, skipped) it adds."""
     case = ET.SubElement(parent, "testcase", classname=classname, name=_xml_text(name))
@@ -87,8 +142,12 @@ def _add_testcase(
     if entry.status == "error":
         ET.SubElement(case, "error", message=reason, type="error").text = _failure_body(entry)
         return 0, 1, 0
-    if entry.status == "fail" and blocking:
-        ET.SubElement(case, "failure", message=reason, type="fail").text = _failure_body(entry)
+    fails = (entry.status == "fail" and section.blocking) or (
+        section.strict and entry.status != "pass"
+    )
+    if fails:
+        failure = ET.SubElement(case, "failure", message=reason, type=entry.status)
+        failure.text = _failure_body(entry)
         return 1, 0, 0
     if entry.status == "skip":
         ET.SubElement(case, "skipped", message=reason)
@@ -104,9 +163,10 @@ _JUNIT_COUNTS = ("tests", "failures", "errors", "skipped")
 def render_junit(report: Report) -> str:
     """Return JUnit XML: a ``<testsuite>`` per section, a ``<testcase>`` per verdict in it.
 
-    An ``error`` is an ``<error>``, a ``fail`` in a blocking section a ``<failure>`` whose
-    body lists the facts behind it, a ``skip`` a ``<skipped>`` with its reason; anything
-    else passes, a warning with its reason in ``<system-out>``.
+    An ``error`` is an ``<error>``, a ``fail`` in a blocking section (and anything but a
+    ``pass`` in a strict one) a ``<failure>`` whose body lists the facts behind it, a
+    ``skip`` a ``<skipped>`` with its reason; anything else passes, a warning with its
+    reason in ``<system-out>``. Characters XML cannot carry become U+FFFD.
 
     Examples
     --------
@@ -124,12 +184,11 @@ def render_junit(report: Report) -> str:
         properties = ET.SubElement(testsuite, "properties")
         for key, value in section.properties.items():
             if value:
-                ET.SubElement(properties, "property", name=key, value=value)
-        classname = f"{report.package}.{name}"
-        blocking = section.blocking
-        counts = [1, *_add_testcase(testsuite, classname, name, section.head, blocking)]
+                ET.SubElement(properties, "property", name=_xml_text(key), value=_xml_text(value))
+        classname = _xml_text(f"{report.package}.{name}")
+        counts = [1, *_add_testcase(testsuite, classname, name, section.head, section)]
         for entry in section.entries:
-            added = _add_testcase(testsuite, classname, f"{name}[{entry.name}]", entry, blocking)
+            added = _add_testcase(testsuite, classname, f"{name}[{entry.name}]", entry, section)
             counts = [counts[0] + 1, *(a + b for a, b in zip(counts[1:], added, strict=True))]
         for key, count in zip(_JUNIT_COUNTS, counts, strict=True):
             testsuite.set(key, str(count))
@@ -146,12 +205,22 @@ def render_junit(report: Report) -> str:
 _ICONS = {"pass": "✅", "skip": "⏭️", "warn": "⚠️", "fail": "❌", "error": "💥"}
 
 
+# Markdown's own characters in data: a pipe ends a cell, a bracket opens a link or an image,
+# a backslash escapes what follows; &, < and > would start an entity or an HTML tag.
+_MARKDOWN_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "&": "&amp;", "<": "&lt;", ">": "&gt;"}
+)
+
+
+def _line(text: str) -> str:
+    """``text`` on one line: runs of white space (newlines too) as one space, and what is
+    not printable (an ESC, a lone surrogate) as Python escapes."""
+    return printable(" ".join(text.split()))
+
+
 def _cell(text: str) -> str:
-    """Make ``text`` safe inside a GitHub/GitLab Markdown table cell."""
-    text = " ".join(text.split())
-    for char, escaped in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|")):
-        text = text.replace(char, escaped)
-    return text
+    """Make ``text`` safe inside a GitHub/GitLab Markdown table cell or heading."""
+    return _line(text).translate(_MARKDOWN_ESCAPES)
 
 
 def _row(cells: list[str]) -> str:
@@ -164,7 +233,7 @@ def _value(entry: Entry, heading: str) -> str:
 
 
 def _table(item: str, headings: tuple[str, ...], entries: list[Entry]) -> list[str]:
-    lines = [_row(["", item, *headings]), _row(["---"] * (len(headings) + 2))]
+    lines = [_row(["", *map(_cell, (item, *headings))]), _row(["---"] * (len(headings) + 2))]
     for entry in entries:
         cells = [_cell(_value(entry, heading)) for heading in headings]
         lines.append(_row([_ICONS[entry.status], _cell(entry.name), *cells]))
@@ -175,21 +244,39 @@ def _plural(item: str, count: int) -> str:
     return item if count == 1 else f"{item}s"
 
 
+# Rows of a section's Markdown table. GitHub refuses a job summary over 1 MiB: a drift
+# check of 100,000 columns made 9.4 MiB of Markdown, and its 50 rows now make 10 KiB. The
+# entries that did not pass come first; the rest are counted.
+_MARKDOWN_ROWS = 50
+
+
 def _details(section: Section) -> list[str]:
     count = len(section.entries)
-    return [
+    entries = sorted(section.entries, key=lambda entry: entry.status == "pass")
+    shown = entries[:_MARKDOWN_ROWS]
+    summary = f"{_line(section.head.name)}: {count} {_plural(_line(section.item), count)}"
+    lines = [
         "",
         "<details>",
-        f"<summary>{_cell(section.head.name)}: {count} {_plural(section.item, count)}</summary>",
+        f"<summary>{_h(summary)}</summary>",
         "",
-        *_table(section.item, section.headings, list(section.entries)),
-        "",
-        "</details>",
+        *_table(section.item, section.headings, shown),
     ]
+    if len(entries) > len(shown):
+        rest = entries[len(shown) :]
+        failing = sum(entry.status != "pass" for entry in rest)
+        more = f"and {len(rest)} more" + (f" ({failing} not passing)" if failing else "")
+        lines.append(_row(["", more, *[""] * len(section.headings)]))
+    return [*lines, "", "</details>"]
 
 
 def render_markdown(report: Report) -> str:
     """Return Markdown: a table of the sections, then a collapsible table of each one's entries.
+
+    Text from the report is escaped (Markdown, HTML, characters that are not printable),
+    one line per cell. A section's table lists its entries that did not pass first, and
+    at most 50 rows (GitHub takes a job summary of 1 MiB at most); the rest are counted.
+    The text ends with a blank line, so a report appended after it starts anew.
 
     Examples
     --------
@@ -203,14 +290,15 @@ def render_markdown(report: Report) -> str:
     | --- | --- | --- | --- |
     | ✅ | schema | pass |  |
     <BLANKLINE>
+    <BLANKLINE>
     """
     verdict = "✅ passed" if report.passed else "❌ failed"
-    lines = [f"### {report.title}: {verdict}", ""]
+    lines = [f"### {_cell(report.title)}: {verdict}", ""]
     lines += _table(report.item, report.headings, [section.head for section in report.sections])
     for section in report.sections:
         if section.entries:
             lines += _details(section)
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n\n"
 
 
 # --- HTML (notebooks) ---------------------------------------------------------------------
@@ -234,7 +322,7 @@ def _html_section(section: Section) -> list[str]:
     shown = _not_passing(section)
     count = len(section.entries)
     summary = (
-        f"{_h(section.head.name)}: {len(shown)} of {count} {_plural(section.item, count)} "
+        f"{_h(section.head.name)}: {len(shown)} of {count} {_h(_plural(section.item, count))} "
         "not passing"
     )
     headings = [h for h in section.headings if h != "reason"]
@@ -305,6 +393,9 @@ def render_html(report: Report) -> str:
 def render_text(report: Report) -> str:
     """Return one line per section, then the verdict with counts by status.
 
+    What is not printable in names and reasons (an ESC that would rewrite the terminal, a
+    newline that would forge a line) is written as a Python escape.
+
     Examples
     --------
     >>> from modelship.report import Entry, Report, Section, render_text
@@ -314,13 +405,16 @@ def render_text(report: Report) -> str:
     FAILED (1 check: 1 fail)
     """
     heads = [section.head for section in report.sections]
-    lines = [f"{head.status.upper():5} {head.name}: {head.reason}" for head in heads]
+    lines = [
+        f"{head.status.upper():5} {printable(head.name)}: {printable(head.reason)}"
+        for head in heads
+    ]
     counts: dict[str, int] = {}
     for head in heads:
         counts[head.status] = counts.get(head.status, 0) + 1
     tally = ", ".join(f"{count} {status}" for status, count in counts.items())
     verdict = "passed" if report.passed else "FAILED"
-    noun = _plural(report.item, len(heads))
+    noun = printable(_plural(report.item, len(heads)))
     lines.append(f"{verdict} ({len(heads)} {noun}{': ' + tally if tally else ''})")
     return "\n".join(lines)
 
