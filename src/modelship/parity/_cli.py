@@ -13,8 +13,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from modelship._cli_common import add_storage_options, storage_options, write_output
+import attrs
+
+from modelship._cli_common import STDOUT, add_storage_options, storage_options, write_output
+from modelship._shown import printable
 from modelship.checks import CheckResult, SuiteResult
+from modelship.checks._cli_common import write_report
 from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
 from modelship.parity._findings import ParityReport
@@ -24,6 +28,7 @@ from modelship.parity._resources import ResourceRequest
 from modelship.parity._scan import scan_artifact
 from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot
 from modelship.registry import open_registry
+from modelship.report import Report, render_text
 
 __all__ = ["add_commands", "main"]
 
@@ -34,8 +39,11 @@ def _cmd_capture(args: argparse.Namespace) -> int:
     snapshot = EnvironmentSnapshot.capture(env_allowlist=allow)
     write_output(args.output, snapshot.to_json() + "\n")
     print(
-        f"wrote the environment snapshot ({snapshot.python_version}, {snapshot.machine}, "
-        f"{len(snapshot.packages)} distributions) to {args.output}"
+        printable(
+            f"wrote the environment snapshot ({snapshot.python_version}, {snapshot.machine}, "
+            f"{len(snapshot.packages)} distributions) to {args.output}"
+        ),
+        file=sys.stderr if args.output == STDOUT else sys.stdout,
     )
     return 0
 
@@ -108,26 +116,65 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
     return compare(train, prod, requirements=requirements, resources=resources)
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
+_OUTPUTS = ("json", "junit", "markdown", "report")
 
+
+def _refuse_shared_stdout(args: argparse.Namespace) -> None:
+    """Refuse two reports to standard output (``-``): the two would run into one stream."""
+    to_stdout = [f"--{name}" for name in _OUTPUTS if getattr(args, name) == STDOUT]
+    if len(to_stdout) > 1:
+        raise ConfigError(
+            f"{' and '.join(to_stdout)} each write to standard output ('-'), where they "
+            "would run together; send one report there and the others to files"
+        )
+
+
+def _shown(report: Report) -> Report:
+    """``report`` with the names and reasons of its sections fit for a terminal: a version
+    string or variable from a snapshot may carry escapes that would rewrite the line."""
+    sections = [
+        attrs.evolve(
+            section,
+            head=attrs.evolve(
+                section.head,
+                name=printable(section.head.name),
+                reason=printable(section.head.reason),
+            ),
+        )
+        for section in report.sections
+    ]
+    return attrs.evolve(report, sections=sections)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    """Compare, write the reports asked for (each the verdict of this run, ``--strict``
+    or not), print the summary, return the exit code."""
+    _refuse_shared_stdout(args)
     try:
         report = _comparison(args)
         result = report.to_check_result()
         if args.report:
-            write_output(args.report, report.to_json() + "\n")
+            write_report(args.report, report.to_json() + "\n")
     except (ModelshipError, OSError) as exc:
         result = CheckResult.from_exception("environment_parity", exc)
     suite = SuiteResult([result])
+    strict = args.strict
+    code = suite.exit_code(strict=strict)
+    args.exit_code_so_far = code  # what main returns if a reader closes stdout early
     if args.json:
-        write_output(args.json, suite.to_json() + "\n")
+        write_report(args.json, suite.to_json(strict=strict) + "\n")
     if args.junit:
-        suite.to_junit(args.junit)
+        write_report(args.junit, suite.to_junit(strict=strict))
     if args.markdown:
-        write_output(args.markdown, suite.to_markdown())
-    print(suite.summary())
+        append = args.markdown_mode == "append"
+        write_report(args.markdown, suite.to_markdown(strict=strict), append=append)
+    # The summary goes where no report does: standard error when one is on standard output.
+    out = sys.stderr if STDOUT in (getattr(args, name) for name in _OUTPUTS) else sys.stdout
+    print(render_text(_shown(suite.to_report(strict=strict))), file=out)
     for column in result.columns.values():
-        print(f"  {column.status.value.upper():<5} {column.name}: {column.reason}")
-    return suite.exit_code(strict=args.strict)
+        status = column.status.value.upper()
+        print(f"  {status:<5} {printable(column.name)}: {printable(column.reason)}", file=out)
+    return code
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -189,10 +236,24 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     check.add_argument("--cpus", metavar="QTY", help="CPUs the deployment requests (2, 500m)")
     check.add_argument("--model-size", metavar="QTY", help="the artifact's size (bytes, 300Mi)")
     add_storage_options(check, short=False)
-    check.add_argument("--junit", metavar="PATH", help="write JUnit XML here")
-    check.add_argument("--markdown", metavar="PATH", help="write a Markdown summary here")
-    check.add_argument("--json", metavar="PATH", help="write the suite result as JSON here")
-    check.add_argument("--report", metavar="PATH", help="write the parity report as JSON here")
+    check.add_argument("--junit", metavar="PATH", help="write JUnit XML here ('-': stdout)")
+    check.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="add a Markdown summary to this file (e.g. \"$GITHUB_STEP_SUMMARY\"; '-': stdout)",
+    )
+    check.add_argument(
+        "--markdown-mode",
+        choices=("append", "overwrite"),
+        default="append",
+        help="append to the --markdown file (default, as job summaries expect) or overwrite it",
+    )
+    check.add_argument(
+        "--json", metavar="PATH", help="write the suite result as JSON here ('-': stdout)"
+    )
+    check.add_argument(
+        "--report", metavar="PATH", help="write the parity report as JSON here ('-': stdout)"
+    )
     check.add_argument("--strict", action="store_true", help="advisory differences fail too")
     check.set_defaults(func=_cmd_check)
 
@@ -228,6 +289,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except (ModelshipError, OSError) as exc:
-        print(f"modelship parity: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(printable(f"modelship parity: {type(exc).__name__}: {exc}"), file=sys.stderr)
         return 2
     return code

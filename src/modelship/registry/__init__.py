@@ -33,7 +33,7 @@ from modelship.registry._serializers import (
 )
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import TagChange
-from modelship.registry._where import Where
+from modelship.registry._where import Op, Where
 
 __all__ = [
     "AbortsUploads",
@@ -51,6 +51,7 @@ __all__ = [
     "LoadsWithoutCode",
     "LocalBlobs",
     "NumpySerializer",
+    "Op",
     "Order",
     "RefusedSerializer",
     "Registry",

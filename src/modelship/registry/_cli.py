@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
+from typing import Any, TextIO
 
 from modelship import _json
 from modelship._cli_common import add_storage_options, storage_options
+from modelship._shown import printable
 from modelship.errors import ConfigError, IntegrityError
 from modelship.registry._cli_tags import (
     add_expected_options,
@@ -56,11 +57,15 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(_json.pretty(data) + "\n")
 
 
-def _print_text(line: str) -> None:
-    """Print ``line``; what stdout's encoding cannot hold (a lone surrogate in a manifest
-    written before they were refused) is printed escaped, never a crash that exits 1."""
-    encoding = sys.stdout.encoding or "utf-8"
-    print(line.encode(encoding, "backslashreplace").decode(encoding))
+def _print_text(*fields: str, file: TextIO | None = None) -> None:
+    """Print ``fields`` on one line, tab-separated, each shown escaped where it is not
+    printable: a name or version from a store may carry a terminal escape, a tab or a
+    newline that would rewrite the line or forge columns and rows. What the stream's
+    encoding cannot hold is escaped too, never a crash that exits 1."""
+    stream = sys.stdout if file is None else file
+    encoding = stream.encoding or "utf-8"
+    line = "\t".join(printable(field) for field in fields).rstrip()
+    print(line.encode(encoding, "backslashreplace").decode(encoding), file=stream)
 
 
 def _cmd_models(args: argparse.Namespace) -> int:
@@ -69,7 +74,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
         _print_json(models)
     else:
         for name in models:
-            print(name)
+            _print_text(name)
     return EXIT_OK
 
 
@@ -107,10 +112,8 @@ def _cmd_versions(args: argparse.Namespace) -> int:
         marks = " ".join(
             (["archived"] if mv.version in archived else []) + sorted(aliases.get(mv.version, []))
         )
-        _print_text(
-            f"{mv.version}\t{mv.created_at:%Y-%m-%d %H:%M:%S}\t{mv.artifact.digest[:19]}\t"
-            f"{metrics}\t{marks}".rstrip()
-        )
+        created = f"{mv.created_at:%Y-%m-%d %H:%M:%S}"
+        _print_text(mv.version, created, mv.artifact.digest[:19], metrics, marks)
     return EXIT_OK
 
 
@@ -123,7 +126,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_alias_set(args: argparse.Namespace) -> int:
     reg = _open(args)
     reg.set_alias(args.name, args.alias, args.version, **expected_arguments(args))
-    print(f"{args.name}@{args.alias.lstrip('@')} -> {args.version}", file=sys.stderr)
+    _print_text(f"{args.name}@{args.alias.lstrip('@')} -> {args.version}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -150,9 +153,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             mv = reg.verify(args.name, ref)
         except IntegrityError as exc:
             failed += 1
-            print(f"FAIL {args.name} {ref}: {exc}", file=sys.stderr)
+            _print_text(f"FAIL {args.name} {ref}: {exc}", file=sys.stderr)
         else:
-            print(f"ok   {mv.name} {mv.version} {mv.artifact.digest}")
+            _print_text(f"ok   {mv.name} {mv.version} {mv.artifact.digest}")
     return EXIT_FAILED if failed else EXIT_OK
 
 
@@ -176,7 +179,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
     art = mv.artifact if args.role == "model" else mv.attachments[args.role]
     # sha256sum's format on stdout, so `... > model.sha256; sha256sum -c model.sha256` works.
     print(f"{art.hexdigest}  {args.output}")
-    print(
+    _print_text(
         f"downloaded {mv.name} {mv.version} {args.role} ({art.size} bytes, {art.digest}) "
         f"to {args.output}",
         file=sys.stderr,

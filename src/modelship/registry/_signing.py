@@ -10,9 +10,9 @@ With a key, a registry signs and, when reading, checks:
 
 A document other than a manifest is signed together with the key it is stored at, so a
 signed entry copied to another key (an old alias entry replayed as the newest, a slot
-moved up) does not verify. Hints (``HEAD``, ``ALIASES``) and snapshots are not signed:
-hints only say where to start probing, and each manifest in a snapshot carries its own
-signature, checked like any other.
+moved up) does not verify. Hints (``hint-slots.json``, ``hint-aliases.json``) and
+snapshots are not signed: hints only say where to start probing, and each manifest in a
+snapshot carries its own signature, checked like any other.
 
 The signing policy is recorded with the registry at the first signed write, as a document
 created once and never replaced (:data:`~modelship.registry._layout.SIGNING_POLICY`). A
