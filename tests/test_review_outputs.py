@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tracemalloc
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,3 +125,27 @@ def test_a_check_result_repr_is_one_printable_line() -> None:
     shown = repr(CheckResult(name="c", status="fail", reason=HOSTILE))
     assert shown.isprintable()
     assert shown == "<CheckResult 'c' fail: auc\\x1b[2K\\x1b[1G9\\tFAKE\\nauc>"
+
+
+def test_write_output_encodes_before_it_replaces_a_file(tmp_path: Path) -> None:
+    # It opened the file for writing (emptying it), then failed to encode a lone
+    # surrogate with a bare UnicodeEncodeError: the old file lost, no clean error.
+    from modelship._cli_common import write_output
+
+    target = tmp_path / "snapshot.json"
+    target.write_text("old\n", encoding="utf-8")
+    write_output(str(target), "name \udcff\n")
+    assert target.read_text(encoding="utf-8") == "name \\udcff\n"
+
+
+def test_write_output_to_a_stdout_that_cannot_hold_a_character_escapes_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+
+    from modelship._cli_common import write_output
+
+    raw = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(raw, encoding="ascii"))
+    write_output("-", "passed ✅\n")
+    assert raw.getvalue() == b"passed \\u2705\n"

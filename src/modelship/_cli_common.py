@@ -8,13 +8,12 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from modelship.errors import ConfigError
+from modelship.report._render import write_text
 
 __all__ = ["add_storage_options", "positive_seconds", "seconds", "storage_options", "write_output"]
 
@@ -142,28 +141,11 @@ def write_output(target: str, text: str, *, append: bool = False) -> None:
     <BLANKLINE>
     """
     if target == STDOUT:
-        sys.stdout.write(text)
+        # In standard output's own encoding: a character it cannot take (cp1252 on a
+        # Windows runner) is written as an escape, not a UnicodeEncodeError.
+        encoding = sys.stdout.encoding or "utf-8"
+        sys.stdout.write(text.encode(encoding, "backslashreplace").decode(encoding))
         sys.stdout.flush()
         return
-    if target.endswith(("/", os.sep)):  # Path() would drop the slash and write the file
-        raise ConfigError(f"cannot write {target}: it names a folder; give the path of a file")
-    path = Path(target)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("a" if append else "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        reason = _write_failure(path, exc)
-        raise ConfigError(f"cannot write {target}: {reason}; choose a writable path") from exc
-
-
-def _write_failure(path: Path, exc: OSError) -> str:
-    """Why ``path`` could not be written, in words: a file where a folder must be, else
-    the system's reason (``Permission denied``, ``No space left on device``).
-
-    Never raises: a folder that cannot be looked at (no search permission) is not in the way
-    as far as can be told (``os.path.exists`` and ``isdir`` answer False, not raise)."""
-    for folder in reversed(path.parents):  # from the top down: the first that is in the way
-        if os.path.exists(folder) and not os.path.isdir(folder):
-            return f"{folder} is a file, not a folder"
-    return (exc.strerror or str(exc) or type(exc).__name__).rstrip(". ")
+    # Encoded first, then put in place whole: a failure leaves the old file as it was.
+    write_text(target, text, append=append)
