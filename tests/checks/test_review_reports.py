@@ -473,3 +473,32 @@ def test_markdown_of_20000_columns_fits_a_job_summary() -> None:
     ]
     suite = SuiteResult([CheckResult(name="drift", status="fail", columns=columns)])
     assert len(suite.to_markdown().encode("utf-8")) < 64 * 1024
+
+
+def test_schema_exclude_leaves_a_column_out_of_both_sides() -> None:
+    # --exclude was accepted by check schema and ignored: the excluded identifier
+    # still failed the schema.
+    from modelship.checks import Schema
+
+    reference = {"id": np.arange(100), "x": np.linspace(0.0, 1.0, 100)}
+    current = {"id": np.arange(1000, 1100), "x": np.linspace(0.0, 1.0, 100)}
+    schema = Schema.infer(reference)
+    assert schema.validate(current).status.value == "warn"  # id out of range
+    result = schema.validate(current, exclude=["id"])
+    assert result.status.value == "pass"
+    assert list(result.columns) == ["x"]
+    inferred = Schema.infer(reference, exclude=["id"])
+    assert inferred.names == ("x",)
+    assert inferred.validate(current, exclude=["id"]).status.value == "pass"  # not extra
+    assert inferred.validate(current).columns["id"].reason == "column is not in the schema"
+
+
+def test_check_schema_cli_honours_exclude(tmp_path: Path) -> None:
+    reference, current = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    reference.write_text("id,x\n" + "".join(f"{i},{i / 100}\n" for i in range(100)))
+    current.write_text("id,x\n" + "".join(f"{i + 5000},{i / 100}\n" for i in range(100)))
+    args = ["check", "schema", "--reference", str(reference), "--current", str(current)]
+    report = tmp_path / "report.json"
+    assert main([*args, "--strict", "--json", str(report)]) == 1
+    assert main([*args, "--strict", "--exclude", "id", "--json", str(report)]) == 0
+    assert list(json.loads(report.read_text())["results"][0]["columns"]) == ["x"]

@@ -83,8 +83,13 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
 
     checks = [_FileCheck("data_drift", drift)]
     if args.schema:
-        checks.append(_FileCheck("schema", lambda: _schema(args).validate(_current(args))))
+        checks.append(_FileCheck("schema", lambda: _validate_schema(args)))
     return checks
+
+
+def _validate_schema(args: argparse.Namespace) -> CheckResult:
+    """The current data against the schema; ``--exclude``'d columns on neither side."""
+    return _schema(args).validate(_current(args), exclude=args.exclude)
 
 
 def _schema(args: argparse.Namespace) -> Schema:
@@ -96,6 +101,7 @@ def _schema(args: argparse.Namespace) -> Schema:
     return Schema.infer(
         reference,
         columns=args.columns,
+        exclude=args.exclude,
         kinds=_kinds(args),
         categorical_max_unique=args.categorical_max_unique,
     )
@@ -111,7 +117,7 @@ def _run_schema(args: argparse.Namespace) -> int:
             "modelship check schema: give --reference, --profile or --schema-file", file=sys.stderr
         )
         return 2
-    check = _FileCheck("schema", lambda: _schema(args).validate(_current(args)))
+    check = _FileCheck("schema", lambda: _validate_schema(args))
     return run_and_report([check], args)
 
 

@@ -294,15 +294,17 @@ class Schema:
     @classmethod
     @validate_params(
         columns=(None, Names()),
+        exclude=(None, Names()),
         kinds=(None, KINDS),
         categorical_max_unique=(None, Interval(int, 1, None)),
         max_categories=MAX_CATEGORIES,
     )
-    def infer(
+    def infer(  # noqa: PLR0913 - keyword-only options of the public inference, each documented
         cls,
         reference: Any,
         *,
         columns: Sequence[str] | None = None,
+        exclude: Sequence[str] | None = None,
         kinds: Mapping[str, ColumnKind | str] | None = None,
         categorical_max_unique: int | None = None,
         max_categories: int = 1000,
@@ -316,6 +318,8 @@ class Schema:
             pandas or polars data frame.
         columns : sequence of str, optional
             For a plain array the names of its columns, else the columns to record.
+        exclude : sequence of str, optional
+            Columns left out (identifiers, timestamps), as :class:`DataDrift` leaves them.
         kinds : mapping, optional
             ``{column: "numeric" | "categorical"}`` overriding the kind implied by dtype.
         categorical_max_unique : int, optional
@@ -340,6 +344,7 @@ class Schema:
             reference,
             what="reference",
             columns=columns,
+            exclude=() if exclude is None else tuple(exclude),
             kinds=parse_kinds(kinds),
             categorical_max_unique=categorical_max_unique,
         )
@@ -413,6 +418,7 @@ class Schema:
         null_rate_tolerance: float = 0.05,
         max_missing_rate: float = MAX_MISSING_RATE,
         severities: Mapping[str, Severity | str] | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> SchemaCheck:
         """Return a check of ``current`` against this schema, to put in a suite.
 
@@ -433,6 +439,7 @@ class Schema:
             null_rate_tolerance=null_rate_tolerance,
             max_missing_rate=max_missing_rate,
             severities=severities,
+            exclude=exclude,
         )
 
     def validate(  # noqa: PLR0913 - keyword-only tolerances and severities of the public validation, each documented
@@ -444,6 +451,7 @@ class Schema:
         null_rate_tolerance: float = 0.05,
         max_missing_rate: float = MAX_MISSING_RATE,
         severities: Mapping[str, Severity | str] | None = None,
+        exclude: Sequence[str] | None = None,
     ) -> CheckResult:
         """Compare ``current`` with the schema.
 
@@ -469,6 +477,9 @@ class Schema:
             share; 1 turns it off.
         severities : mapping, optional
             Per finding, a severity replacing the default of :data:`FINDINGS`.
+        exclude : sequence of str, optional
+            Columns not checked, in the schema or in ``current`` (identifiers): neither
+            missing nor extra.
 
         Raises
         ------
@@ -495,6 +506,7 @@ class Schema:
             null_rate_tolerance=null_rate_tolerance,
             max_missing_rate=max_missing_rate,
             severities=severities,
+            exclude=exclude,
         ).run()
 
     def to_dict(self) -> dict[str, Any]:
@@ -606,6 +618,10 @@ def _with_default_severities(value: Mapping[str, Severity | str] | None) -> dict
     }
 
 
+def _excluded(value: Sequence[str] | None) -> frozenset[str]:
+    return frozenset() if value is None else frozenset(str(name) for name in value)
+
+
 @attrs.frozen(kw_only=True)
 class SchemaCheck:
     """A :class:`Schema` validation of ``current`` data, as a check for :func:`run_suite`.
@@ -627,6 +643,7 @@ class SchemaCheck:
         "max_missing_rate": Interval(float, 0, 1, closed="right"),
         "severities": (None, MappingOf(Options(Severity), keys=Options(tuple(FINDINGS)))),
         "name": str,
+        "exclude": (None, Names()),
     }
     __attrs_pre_init__ = check_parameters
 
@@ -637,6 +654,7 @@ class SchemaCheck:
     null_rate_tolerance: float = attrs.field(default=0.05, converter=float)
     max_missing_rate: float = attrs.field(default=MAX_MISSING_RATE, converter=float)
     severities: dict[str, Severity] = attrs.field(default=None, converter=_with_default_severities)
+    exclude: frozenset[str] = attrs.field(default=None, converter=_excluded)
     severity: Severity = attrs.field(default=Severity.BLOCKING, init=False)
 
     def run(self) -> CheckResult:
@@ -651,8 +669,12 @@ class SchemaCheck:
         """
         raw = raw_columns(self.current, what="current", encode=True)
         nullable = _nullable_dtypes(self.current)
-        results = [self._column(expected, raw, nullable) for expected in self.schema.columns]
-        known = set(self.schema.names)
+        results = [
+            self._column(expected, raw, nullable)
+            for expected in self.schema.columns
+            if expected.name not in self.exclude
+        ]
+        known = set(self.schema.names) | self.exclude
         for extra in (name for name in raw if name not in known):
             results.append(
                 self._result(extra, [("extra_column", "column is not in the schema")], {})
