@@ -164,7 +164,13 @@ class _LocalBlobWriter:
         self._started = 0  # write-back started for the bytes before this offset
         self._dropping = 0  # what lies before this offset is dropped from the page cache
 
-    def _write_behind(self) -> None:
+    def _open(self) -> IO[bytes]:
+        """The staged file; a :class:`StoreError` once published or discarded."""
+        if self._file is None:
+            raise _closed_writer()
+        return self._file
+
+    def _write_behind(self, file: IO[bytes]) -> None:
         """Start writing to disk what is written so far; drop what is on disk already.
 
         ``POSIX_FADV_DONTNEED`` on Linux starts write-back of a range's dirty pages
@@ -176,22 +182,21 @@ class _LocalBlobWriter:
         reclaims free memory), and the fsync at publish only waits for the last few MiB.
         Durability does not rest on this: :meth:`publish` fsyncs the whole file.
         """
-        assert self._file is not None
-        self._file.flush()
-        end = self._file.tell()
+        file.flush()
+        end = file.tell()
         with contextlib.suppress(OSError):
             os.posix_fadvise(
-                self._file.fileno(), self._dropping, end - self._dropping, os.POSIX_FADV_DONTNEED
+                file.fileno(), self._dropping, end - self._dropping, os.POSIX_FADV_DONTNEED
             )
         self._dropping, self._started, self._unstarted = self._started, end, 0
 
     def write(self, data: bytes | memoryview) -> int:
-        assert self._file is not None, "writer is closed"
+        file = self._open()
         with self._store._errors("writing a staged blob"):
-            n = self._file.write(data)
+            n = file.write(data)
             self._unstarted += n
             if self._unstarted >= _WRITE_BEHIND and hasattr(os, "posix_fadvise"):
-                self._write_behind()
+                self._write_behind(file)
         if self._callback is not None:
             self._callback.relative_update(n)
         return n
@@ -201,9 +206,12 @@ class _LocalBlobWriter:
             return self._publish(key)
 
     def _publish(self, key: str) -> bool:
-        assert self._file is not None, "writer is closed"
-        self._file.flush()
+        file = self._open()
         final = self._store._local(key)
+        if os.path.isdir(final):
+            self.discard()
+            raise self._store._folder_at(key)
+        file.flush()
         # Bytes with this digest are stored already (the usual case for an environment
         # document): these are discarded, so they need not reach the disk. The existing
         # blob is touched (made young, in case it is an orphan gc is about to collect);
@@ -215,8 +223,8 @@ class _LocalBlobWriter:
             os.utime(final)
             stored = True
         if not stored:
-            os.fsync(self._file.fileno())
-        self._file.close()
+            os.fsync(file.fileno())
+        file.close()
         self._file = None
         _make_folder(os.path.dirname(final))
         os.chmod(self._path, 0o444)
@@ -228,6 +236,8 @@ class _LocalBlobWriter:
                     # A dangling symbolic link holds the key: it stores nothing; replace it.
                     os.unlink(final)
                     created = _link(self._path, final)
+                if not created and os.path.isdir(final):  # made since the check above
+                    raise self._store._folder_at(key)
                 if not created:  # stored by another writer since the check: touch it too
                     with contextlib.suppress(FileNotFoundError):
                         os.utime(final)
@@ -245,11 +255,11 @@ class _LocalBlobWriter:
         reader that opened the old file keeps reading the old bytes; one that opens the key
         afterwards reads the new ones; none finds the key missing.
         """
-        assert self._file is not None, "writer is closed"
+        file = self._open()
         with self._store._errors(f"replacing {key}"):
-            self._file.flush()
-            os.fsync(self._file.fileno())
-            self._file.close()
+            file.flush()
+            os.fsync(file.fileno())
+            file.close()
             self._file = None
             final = self._store._local(key)
             _make_folder(os.path.dirname(final))
@@ -291,15 +301,22 @@ class _SpoolBlobWriter:
             self._file = tempfile.TemporaryFile(prefix="modelship-", suffix=".part")  # noqa: SIM115
             self._path = f"/proc/self/fd/{self._file.fileno()}"
 
+    def _open(self) -> IO[bytes]:
+        """The staged file; a :class:`StoreError` once published or discarded."""
+        if self._file is None:
+            raise _closed_writer()
+        return self._file
+
     def write(self, data: bytes | memoryview) -> int:
-        assert self._file is not None, "writer is closed"
-        return self._file.write(data)
+        file = self._open()
+        with self._store._errors("writing a staged blob"):
+            return file.write(data)
 
     def publish(self, key: str) -> bool:
-        assert self._file is not None, "writer is closed"
+        file = self._open()
         try:
             # Stays open: an unnamed file exists only while a descriptor refers to it.
-            self._file.flush()
+            file.flush()
             if self._store.exists(key):
                 return False
             try:
@@ -318,7 +335,7 @@ class _SpoolBlobWriter:
         On S3 that is the PUT or the CompleteMultipartUpload; ``mode`` is s3fs's
         ("create": only if no object is there; "overwrite").
         """
-        assert self._file is not None, "writer is closed"
+        file = self._open()
         if self._store.protocol == "memory":
             self._put_in_memory(key, mode)
             return
@@ -327,7 +344,7 @@ class _SpoolBlobWriter:
             kwargs["callback"] = self._callback
         if self._store.protocol in _S3_PROTOCOLS:
             kwargs.update(
-                chunksize=_upload_part_size(os.fstat(self._file.fileno()).st_size),
+                chunksize=_upload_part_size(os.fstat(file.fileno()).st_size),
                 max_concurrency=_UPLOAD_CONCURRENCY,
                 mode=mode,
             )
@@ -342,9 +359,9 @@ class _SpoolBlobWriter:
         ranges while it is replaced can get parts of both; it hashes what it read, so it
         reports damage, which is what the old bytes held anyway.
         """
-        assert self._file is not None, "writer is closed"
+        file = self._open()
         try:
-            self._file.flush()
+            file.flush()
             self._upload(key, "overwrite", f"replacing {key}")
         finally:
             self.discard()
@@ -357,7 +374,7 @@ class _SpoolBlobWriter:
         read 0 bytes and "repaired" it. :meth:`FsspecStore._put_in_memory` stores it
         whole, as it stores documents.
         """
-        assert self._file is not None, "writer is closed"
+        self._open()
         # Opened write-only; read back through its name (or /proc/self/fd path).
         with open(self._path, "rb") as staged:
             data = staged.read()
@@ -373,6 +390,12 @@ class _SpoolBlobWriter:
         if self._named:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path)
+
+
+def _closed_writer() -> StoreError:
+    return StoreError(
+        "this blob writer is closed (published or discarded); start another with blob_writer()"
+    )
 
 
 def _link(staged: str, final: str) -> bool:
@@ -454,6 +477,13 @@ class FsspecStore:
     S3 a conditional PUT (``If-None-Match: *``); in memory under a lock. Other fsspec
     backends are used with ``exclusive_creates=False`` unless the caller vouches for them.
 
+    A folder at a key holds no document, on every back end: reading it raises
+    :class:`FileNotFoundError` (:meth:`read_many` leaves it out) and :meth:`exists` is
+    False, as on S3, where a "folder" is only the common prefix of other keys. Creating a
+    document or publishing a blob where a folder is raises
+    :class:`~modelship.errors.StoreError` on local disk and in memory (never "taken"); S3
+    stores it beside the folder.
+
     The optional capabilities are declared per back end: on local disk the store is a
     :class:`~modelship.registry.LocalBlobs`, on S3 an
     :class:`~modelship.registry.AbortsUploads` (constructing an ``FsspecStore`` gives an
@@ -529,6 +559,17 @@ class FsspecStore:
         except Exception as exc:  # OSError, botocore's errors, aiohttp's ...
             raise StoreError(f"{what} failed on {self.url}: {type(exc).__name__}: {exc}") from exc
 
+    def _folder_at(self, key: str) -> StoreError:
+        """The error for a write of a document or blob where a folder is (never "taken").
+
+        "Taken" (:class:`FileExistsError`, or a publish answering False) would make a
+        writer move on to the next number forever, or trust a blob that is not there.
+        """
+        return StoreError(
+            f"cannot write {key} on {self.url}: a folder is where its file belongs. The "
+            "store was damaged or tampered with; move that folder away"
+        )
+
     # --- Store --------------------------------------------------------------------------
 
     @property
@@ -541,7 +582,7 @@ class FsspecStore:
     def read(self, key: str) -> bytes:
         data: bytes
         if self.is_local:
-            with self._errors(f"reading {key}"), open(self._local(key), "rb") as f:
+            with self._errors(f"reading {key}"), self._open_document(key) as f:
                 # A document is small; a key that is a device or a huge file is not one.
                 data = f.read(MAX_DOCUMENT + 1)
             if len(data) > MAX_DOCUMENT:
@@ -552,6 +593,17 @@ class FsspecStore:
         if len(data) > MAX_DOCUMENT:
             raise too_large(key)
         return data
+
+    def _open_document(self, key: str) -> IO[bytes]:
+        """The local file at ``key``; a folder there is no document (FileNotFoundError),
+        as on an object store, where a "folder" is only the common prefix of other keys."""
+        path = self._local(key)
+        try:
+            return open(path, "rb")
+        except OSError:
+            if os.path.isdir(path):
+                raise FileNotFoundError(errno.ENOENT, "a folder, not a document", path) from None
+            raise
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         keys = list(keys)
@@ -589,7 +641,8 @@ class FsspecStore:
             with self._errors(f"creating {key}"):
                 self._create_local(key, data)
         elif self.protocol == "memory":
-            self._put_in_memory(key, data, exclusive=True)
+            with self._errors(f"creating {key}"):
+                self._put_in_memory(key, data, exclusive=True)
         else:
             self._create_remote(key, data)
 
@@ -603,6 +656,8 @@ class FsspecStore:
         full = self._full(key)
         with _MEMORY_LOCK:
             if exclusive and self.fs.exists(full):
+                if self.fs.isdir(full):
+                    raise self._folder_at(key)
                 raise FileExistsError(key)
             try:
                 self.fs.pipe_file(full, data)
@@ -638,6 +693,8 @@ class FsspecStore:
             # Taken: the link below would fail after writing and fsyncing a copy for
             # nothing (a model's name claim, on every registration after its first). Only
             # an early answer: on a free key the exclusive link still decides.
+            if os.path.isdir(final):
+                raise self._folder_at(key)
             raise FileExistsError(key)
         tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
         try:
@@ -647,6 +704,8 @@ class FsspecStore:
                 os.fsync(f.fileno())
             # Atomic; fails if taken; only whole files become visible.
             if not _link(tmp, final):
+                if os.path.isdir(final):  # made since the check above
+                    raise self._folder_at(key)
                 raise FileExistsError(key)
         finally:
             with contextlib.suppress(FileNotFoundError):

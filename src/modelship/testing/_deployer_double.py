@@ -4,20 +4,29 @@ Use it to test code that deploys (a pipeline, a custom gate, a CLI) without proc
 and to prove that a strategy keeps its invariants when the platform misbehaves: every
 call is logged with the state before and after, and :meth:`InMemoryDeployer.violations`
 lists each call that broke one of the rules every strategy must keep.
+
+The double answers as the real deployers do where they agree: it refuses a slot past
+``max_slots`` (:class:`~modelship.errors.ConfigError`, as
+:class:`~modelship.deploy.kubernetes.KubernetesDeployer`), a version its registry does
+not have never becomes ready, a dead slot's ``wait_ready`` answers False at once, and
+after :meth:`InMemoryDeployer.close` it refuses to start or route anything, as
+:class:`~modelship.deploy.local.LocalDeployer` does.
 """
 
 from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
-from modelship.deploy._errors import SlotInUse, SlotNotFound
+from modelship._params import Constraints, Interval, Options, check, check_parameters
+from modelship.deploy._errors import DeployError, SlotInUse, SlotNotFound
 from modelship.deploy._lock import ProcessRolloutLock
 from modelship.deploy._protocol import (
     DeployerCapabilities,
@@ -26,7 +35,7 @@ from modelship.deploy._protocol import (
     SlotState,
     check_weights,
 )
-from modelship.errors import ModelshipError
+from modelship.errors import ConfigError, InvalidParameter, ModelshipError
 
 if TYPE_CHECKING:
     from modelship.deploy._spec import DeploymentSpec
@@ -42,10 +51,20 @@ __all__ = [
 ]
 
 OPS = ("apply", "wait_ready", "set_traffic", "health", "remove", "state")
+_REFUSED_WHEN_CLOSED = ("apply", "set_traffic")  # as LocalDeployer: the rest find no slot
+_SECONDS = Interval(float, None, None)
+# wait_ready sleeps a timeout in at most this many steps (and none shorter than
+# LocalDeployer's poll), the lock released in between: a slot killed or removed meanwhile
+# is seen within one step, and a test on a ManualClock takes a bounded number of them.
+_WAIT_STEPS = 64
+_SHORTEST_STEP = 0.05
+_T = TypeVar("_T")
 
 
-class InjectedFault(ModelshipError):
+class InjectedFault(DeployError):
     """Raised by :class:`InMemoryDeployer` where a :class:`Fault` said to raise.
+
+    A :class:`~modelship.deploy.DeployError`, as the errors of real deployers are.
 
     Examples
     --------
@@ -60,6 +79,10 @@ class InjectedFault(ModelshipError):
 class ManualClock:
     """A clock that only moves when slept on (or :meth:`advance`\\ d): tests take no time.
 
+    ``start`` is the wall-clock time at 0 s, a timezone-aware datetime as
+    :meth:`~modelship.deploy.SystemClock.wall` gives; anything else raises
+    :class:`~modelship.errors.ConfigError`, as do seconds that are not a finite number.
+
     Examples
     --------
     >>> clock = ManualClock()
@@ -67,9 +90,18 @@ class ManualClock:
     600.0
     >>> clock.wall().isoformat()
     '2026-01-01T00:10:00+00:00'
+    >>> from datetime import datetime
+    >>> ManualClock(datetime(2026, 1, 1))
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidParameter: start=datetime.datetime(2026, 1, 1, 0, 0) is not ...
     """
 
     def __init__(self, start: datetime = datetime(2026, 1, 1, tzinfo=timezone.utc)) -> None:
+        if not isinstance(start, datetime) or start.utcoffset() is None:
+            raise InvalidParameter(
+                "start", start, "a timezone-aware datetime, e.g. datetime(2026, 1, 1, tzinfo=UTC)"
+            )
         self._start = start
         self._now = 0.0
         self._lock = threading.Lock()
@@ -83,7 +115,9 @@ class ManualClock:
         self.advance(seconds)
 
     def advance(self, seconds: float) -> None:
-        """Move the clock forward by ``seconds`` (negative values are ignored)."""
+        """Move the clock forward by ``seconds`` (negative values are ignored, as
+        :meth:`~modelship.deploy.SystemClock.sleep` ignores them)."""
+        check("seconds", seconds, _SECONDS)
         with self._lock:
             self._now += max(0.0, float(seconds))
 
@@ -116,23 +150,57 @@ class FaultEffect(enum.Enum):
 class Fault:
     """A fault fired by a call: on ``op``, about ``slot`` and/or ``version`` if given.
 
-    Effects other than ``RAISE`` happen after the call completed, to the slot holding
-    ``version`` (or the slot named, or the slot the call is about). ``skip`` matching
-    calls pass first; then ``times`` calls fire it (None: every later matching call).
+    A call is about the slots it names; ``set_traffic`` also about each slot it takes
+    traffic from. Effects other than ``RAISE`` happen after the call completed, to the
+    slot holding ``version`` (or the slot named, or the slot the call is about); a call
+    that raises fires none of them, and they wait for the next matching call. ``skip``
+    matching calls pass first; then ``times`` calls fire it (None: every later matching
+    call). When several ``RAISE`` faults match a call, the first injected fires.
+    ``times`` must be None or an int >= 1 and ``skip`` an int >= 0
+    (:class:`~modelship.errors.ConfigError` otherwise).
 
     Examples
     --------
     >>> fault = Fault("set_traffic", FaultEffect.UNHEALTHY, version="2")
     >>> fault.effect, fault.times
     (<FaultEffect.UNHEALTHY: 'unhealthy'>, 1)
+    >>> Fault("state", times=-1)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidParameter: times=-1 is not allowed; times must be None or an int >= 1
     """
 
-    op: str = attrs.field(validator=attrs.validators.in_(OPS))
+    _parameter_constraints: ClassVar[Constraints] = {
+        "op": Options(OPS),
+        "effect": Options(FaultEffect),
+        "times": (None, Interval(int, 1, None)),
+        "skip": Interval(int, 0, None),
+    }
+    __attrs_pre_init__ = check_parameters
+
+    op: str
     effect: FaultEffect = attrs.field(default=FaultEffect.RAISE, converter=FaultEffect)
     slot: str | None = None
     version: str | None = None
     times: int | None = 1
     skip: int = 0
+
+
+@attrs.define
+class _Injected:
+    """An injected fault and what is left of it."""
+
+    fault: Fault
+    left: int | None
+    skip: int
+
+    def spend(self) -> bool:
+        """Use one firing; False if none is left (another call used the last meanwhile)."""
+        if self.left == 0:
+            return False
+        if self.left is not None:
+            self.left -= 1
+        return True
 
 
 @attrs.frozen
@@ -164,6 +232,7 @@ class _Slot:
     ready_at: float = 0.0
     never_ready: bool = False
     healthy: bool = True
+    dead: str | None = None  # why the slot's process is not running (None: it runs)
 
 
 class InMemoryDeployer:
@@ -172,14 +241,21 @@ class InMemoryDeployer:
     Parameters
     ----------
     registry
-        The registry versions are "served" from (None: no alias moves, history in memory).
+        The registry versions are "served" from: a version it cannot give (no such model
+        or version, archived) starts a slot that never becomes ready and whose health
+        says why, as a real server that exits at start. None: every version starts.
     clock
         Time for ``wait_ready`` (it sleeps on this clock); a :class:`ManualClock` by default.
     startup_seconds
-        How long a slot takes to become ready after ``apply``.
+        How long a slot takes to become ready after ``apply`` (a finite float >= 0).
     capabilities
-        What the double declares; with ``exact_weights=False`` traffic is split by
-        ``replicas`` replicas (weights rounded to multiples of ``100 / replicas``).
+        What the double declares, and keeps: ``apply`` of a slot beyond ``max_slots``
+        raises :class:`~modelship.errors.ConfigError`. With ``exact_weights=False``
+        traffic is split among ``replicas`` replicas (an int from 1 to 100): each slot
+        gets whole replicas by largest remainder; a slot given traffic but no replica
+        gets one from the slot with the most (as a canary on Kubernetes gets at least
+        one) where that leaves the larger share more replicas than the smaller; a
+        larger share never gets fewer replicas than a smaller one.
     faults
         Faults to inject (see :meth:`inject`).
 
@@ -195,6 +271,15 @@ class InMemoryDeployer:
     False
     >>> dep.violations()
     []
+
+    Closed (or left with ``with``), it stops every slot and refuses new work:
+
+    >>> with InMemoryDeployer() as dep:
+    ...     dep.apply("blue", "fraud", "1")
+    >>> dep.apply("blue", "fraud", "1")
+    Traceback (most recent call last):
+    ...
+    modelship.deploy.DeployError: this InMemoryDeployer is closed; create a new one
     """
 
     def __init__(  # noqa: PLR0913 - test double constructor: keyword-only clock, timing, capability and fault options
@@ -207,14 +292,17 @@ class InMemoryDeployer:
         replicas: int = 4,
         faults: tuple[Fault, ...] = (),
     ) -> None:
+        check("startup_seconds", startup_seconds, Interval(float, 0, None))
+        check("replicas", replicas, Interval(int, 1, 100))
         self.registry = registry
         self.clock = clock if clock is not None else ManualClock()
         self.startup_seconds = startup_seconds
         self.capabilities = capabilities if capabilities is not None else DeployerCapabilities()
         self.replicas = replicas
         self.calls: list[DeployerCall] = []
-        self._faults: list[list[Any]] = []
+        self._faults: list[_Injected] = []
         self._slots: dict[str, _Slot] = {}
+        self._closed = False
         self._lock = threading.RLock()
         self._rollouts = ProcessRolloutLock("this InMemoryDeployer")
         for fault in faults:
@@ -222,6 +310,25 @@ class InMemoryDeployer:
 
     def __repr__(self) -> str:
         return f"InMemoryDeployer({len(self._slots)} slots)"
+
+    def __enter__(self) -> InMemoryDeployer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every slot; ``apply`` and ``set_traffic`` then raise
+        :class:`~modelship.deploy.DeployError`, as after ``LocalDeployer.close()``.
+        Idempotent."""
+        with self._lock:
+            self._closed = True
+            self._slots.clear()
 
     def rollout_lock(self, holder: str) -> AbstractContextManager[None]:
         """One rollout at a time (:class:`~modelship.deploy.LocksRollouts`), per double."""
@@ -232,7 +339,7 @@ class InMemoryDeployer:
     def inject(self, fault: Fault) -> None:
         """Add ``fault``; it fires on matching calls until used ``fault.times`` times."""
         with self._lock:
-            self._faults.append([fault, fault.times, fault.skip])
+            self._faults.append(_Injected(fault, fault.times, fault.skip))
 
     def clear_faults(self) -> None:
         """Forget every injected fault that has not fired yet."""
@@ -240,34 +347,37 @@ class InMemoryDeployer:
             self._faults.clear()
 
     def kill(self, slot: str) -> None:
-        """Kill ``slot``'s process now: it turns not ready and unhealthy."""
-        with self._lock:
-            self._slots[slot].ready = False
-            self._slots[slot].healthy = False
+        """Kill ``slot``'s process now: it turns not ready and unhealthy.
 
-    def _matching(self, op: str, about: tuple[str, ...]) -> list[Fault]:
-        fired = []
+        Raises :class:`~modelship.deploy.SlotNotFound` if there is no such slot.
+        """
+        with self._lock:
+            self._die(self._get(slot), "injected: down")
+
+    def _matches(self, fault: Fault, op: str, about: tuple[str, ...]) -> bool:
+        if fault.op != op or (fault.slot is not None and fault.slot not in about):
+            return False
+        return (
+            fault.version is None
+            or any(s in self._slots and self._slots[s].version == fault.version for s in about)
+            or (op == "apply" and fault.version in about)
+        )
+
+    def _arm(self, op: str, about: tuple[str, ...]) -> tuple[_Injected | None, list[_Injected]]:
+        """The fault that makes this call raise (the first injected), and those whose
+        effects strike if it completes. Every matching fault counts it as a call to skip."""
+        raising: _Injected | None = None
+        effects: list[_Injected] = []
         for entry in self._faults:
-            fault, left, skip = entry
-            if fault.op != op or left == 0:
+            if entry.left == 0 or not self._matches(entry.fault, op, about):
                 continue
-            if fault.slot is not None and fault.slot not in about:
-                continue
-            if (
-                fault.version is not None
-                and not any(
-                    s in self._slots and self._slots[s].version == fault.version for s in about
-                )
-                and not (op == "apply" and fault.version in about)
-            ):
-                continue
-            if skip > 0:
-                entry[2] = skip - 1
-                continue
-            if left is not None:
-                entry[1] = left - 1
-            fired.append(fault)
-        return fired
+            if entry.skip > 0:
+                entry.skip -= 1
+            elif entry.fault.effect is not FaultEffect.RAISE:
+                effects.append(entry)
+            elif raising is None:
+                raising = entry
+        return raising, effects
 
     def _targets(self, fault: Fault, about: tuple[str, ...]) -> list[str]:
         if fault.version is not None:
@@ -276,29 +386,65 @@ class InMemoryDeployer:
             return [fault.slot] if fault.slot in self._slots else []
         return [n for n in about if n in self._slots]
 
-    def _run(self, op: str, args: tuple[Any, ...], about: tuple[str, ...], body: Any) -> Any:
+    def _run(  # noqa: PLR0913 - the call, its fault matching and how its body locks
+        self,
+        op: str,
+        args: tuple[Any, ...],
+        about: tuple[str, ...],
+        body: Callable[[], _T],
+        *,
+        targets: tuple[str, ...] | None = None,
+        locks_itself: bool = False,
+    ) -> _T:
+        """Run ``body`` as the call ``op``: faults, then the body, the log, the effects.
+
+        ``about`` decides which faults match; ``targets`` (default ``about``) which slots
+        a fault that names neither slot nor version strikes. The body runs with the lock
+        held unless it ``locks_itself`` (``wait_ready``, which must sleep without it).
+        """
         with self._lock:
             before = self._snapshot()
-            fired = self._matching(op, about)
-            if any(f.effect is FaultEffect.RAISE for f in fired):
+            if self._closed and op in _REFUSED_WHEN_CLOSED:
+                self.calls.append(DeployerCall(op, args, before, before, "DeployError"))
+                raise DeployError("this InMemoryDeployer is closed; create a new one")
+            raising, effects = self._arm(op, about)
+            if raising is not None:
+                raising.spend()
                 self.calls.append(DeployerCall(op, args, before, before, "InjectedFault"))
                 raise InjectedFault(f"injected fault: {op}{args} raised")
-            try:
-                result = body()
-            except Exception as exc:
+            strike = about if targets is None else targets
+            if not locks_itself:
+                return self._complete(op, args, before, body, effects=effects, targets=strike)
+        return self._complete(op, args, before, body, effects=effects, targets=strike)
+
+    def _complete(  # noqa: PLR0913 - the pieces of one call that _run gathered
+        self,
+        op: str,
+        args: tuple[Any, ...],
+        before: DeployerState,
+        body: Callable[[], _T],
+        *,
+        effects: list[_Injected],
+        targets: tuple[str, ...],
+    ) -> _T:
+        try:
+            result = body()
+        except Exception as exc:
+            with self._lock:
                 self.calls.append(
                     DeployerCall(op, args, before, self._snapshot(), type(exc).__name__)
                 )
-                raise
+            raise
+        with self._lock:
             self.calls.append(DeployerCall(op, args, before, self._snapshot()))
-            effects = [f for f in fired if f.effect is not FaultEffect.RAISE]
-            if effects:
+            fired = tuple(entry.fault for entry in effects if entry.spend())
+            if fired:
                 hit = self._snapshot()
-                for fault in effects:
-                    self._strike(fault, about)
+                for fault in fired:
+                    self._strike(fault, targets)
                 # Logged as its own entry: what a fault does is not the caller's doing.
-                self.calls.append(DeployerCall("fault", tuple(effects), hit, self._snapshot()))
-            return result
+                self.calls.append(DeployerCall("fault", fired, hit, self._snapshot()))
+        return result
 
     def _strike(self, fault: Fault, about: tuple[str, ...]) -> None:
         for name in self._targets(fault, about):
@@ -308,7 +454,7 @@ class InMemoryDeployer:
             elif fault.effect is FaultEffect.UNHEALTHY:
                 slot.healthy = False
             elif fault.effect is FaultEffect.KILL:
-                slot.ready, slot.healthy = False, False
+                self._die(slot, "injected: down")
 
     # --- the protocol -------------------------------------------------------------------
 
@@ -317,7 +463,8 @@ class InMemoryDeployer:
     ) -> None:
         """Start ``version`` in ``slot`` (ready after ``startup_seconds``), with no traffic.
 
-        Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic.
+        Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic, and
+        :class:`~modelship.errors.ConfigError` for a new slot beyond ``max_slots``.
         """
 
         def body() -> None:
@@ -327,34 +474,62 @@ class InMemoryDeployer:
                     f"slot {slot!r} receives {old.weight}% of traffic; move its "
                     "traffic before replacing its version"
                 )
-            self._slots[slot] = _Slot(
-                model,
-                str(version),
-                ready_at=self.clock.monotonic() + self.startup_seconds,
+            if old is None and len(self._slots) >= self.capabilities.max_slots:
+                raise ConfigError(
+                    f"this InMemoryDeployer already has slots {sorted(self._slots)}; remove "
+                    f"one before starting {slot!r} (at most {self.capabilities.max_slots})"
+                )
+            started = _Slot(
+                model, str(version), ready_at=self.clock.monotonic() + self.startup_seconds
             )
+            cannot = self._cannot_serve(model, str(version))
+            if cannot is not None:
+                self._die(started, cannot)
+            self._slots[slot] = started
             self._refresh()
 
         self._run("apply", (slot, model, version), (slot, str(version)), body)
 
+    def _cannot_serve(self, model: str, version: str) -> str | None:
+        """Why the registry cannot give ``version`` of ``model`` (None: it can, or no registry)."""
+        if self.registry is None:
+            return None
+        try:
+            self.registry.get(model, version)
+        except ModelshipError as exc:
+            return f"the server exited: {model} {version} is not in the registry: {exc}"
+        return None
+
     def wait_ready(self, slot: str, timeout: float) -> bool:
-        """Sleep on the clock until ``slot`` is ready or ``timeout`` passed."""
+        """Sleep on the clock until ``slot`` is ready or ``timeout`` passed.
+
+        A slot whose process is dead (killed, or its version not in the registry) answers
+        False at once. The lock is not held while sleeping.
+        """
+        check("timeout", timeout, _SECONDS)
 
         def body() -> bool:
-            s = self._get(slot)
-            if s.ready:
-                return True
-            if s.never_ready or not s.healthy:
-                self.clock.sleep(timeout)
-                return False
-            wait = s.ready_at - self.clock.monotonic()
-            if wait > timeout:
-                self.clock.sleep(timeout)
-                return False
-            self.clock.sleep(wait)
-            self._refresh()
-            return s.ready
+            with self._lock:
+                waited = self._get(slot)
+                deadline = self.clock.monotonic() + max(0.0, timeout)
+                step = max(_SHORTEST_STEP, timeout / _WAIT_STEPS)
+            for _ in range(2 * _WAIT_STEPS + 2):
+                with self._lock:
+                    self._refresh()
+                    if self._slots.get(slot) is not waited or waited.dead is not None:
+                        return False  # removed or replaced meanwhile, or its process died
+                    if waited.ready:
+                        return True
+                    now = self.clock.monotonic()
+                    if now >= deadline:
+                        return False
+                    pause = min(step, deadline - now)
+                    if not waited.never_ready and waited.healthy:
+                        pause = min(pause, waited.ready_at - now)
+                self.clock.sleep(pause)
+            return False
 
-        return bool(self._run("wait_ready", (slot, timeout), (slot,), body))
+        return self._run("wait_ready", (slot, timeout), (slot,), body, locks_itself=True)
 
     def set_traffic(self, weights: Mapping[str, int]) -> None:
         """Apply the split (rounded to whole replicas when weights are not exact)."""
@@ -367,26 +542,47 @@ class InMemoryDeployer:
             for name, s in self._slots.items():
                 s.weight = applied.get(name, 0)
 
-        about = tuple(n for n, w in checked.items() if w > 0)
-        self._run("set_traffic", (dict(checked),), about, body)
+        receiving = tuple(n for n, w in checked.items() if w > 0)
+        with self._lock:
+            drained = tuple(
+                n
+                for n in [*checked, *self._slots]
+                if n not in receiving and (n in checked or self._slots[n].weight > 0)
+            )
+            about = receiving + tuple(dict.fromkeys(drained))
+            self._run("set_traffic", (dict(checked),), about, body, targets=receiving)
 
     def _approximate(self, weights: dict[str, int]) -> dict[str, int]:
-        unit = 100 // self.replicas
-        out = {n: max(unit, round(w / unit) * unit) if w > 0 else 0 for n, w in weights.items()}
-        if out:
-            top = max(out, key=lambda n: out[n])
-            out[top] += 100 - sum(out.values())
+        """The split ``self.replicas`` replicas give ``weights`` (which sum to 100)."""
+        total = self.replicas
+        live = sorted((n for n, w in weights.items() if w > 0), key=lambda n: (-weights[n], n))
+        counts = {n: weights[n] * total // 100 for n in live}
+        by_remainder = sorted(live, key=lambda n: (-(weights[n] * total % 100), -weights[n], n))
+        for name in by_remainder[: total - sum(counts.values())]:
+            counts[name] += 1
+        for name in live:  # larger shares first: each share left without a replica
+            most = max(counts.values())
+            donor = [n for n in live if counts[n] == most][-1]  # the smallest such share
+            # gets one from the slot with the most, unless that left a larger share no
+            # more replicas than this one (5% of 2 replicas is none, never half)
+            if counts[name] == 0 and (most >= 3 or weights[donor] == weights[name]):
+                counts[donor] -= 1
+                counts[name] = 1
+        out = {n: counts.get(n, 0) * 100 // total for n in weights}
+        if live:
+            out[live[0]] += 100 - sum(out.values())
         return out
 
     def health(self, slot: str) -> SlotHealth:
-        """Healthy unless killed or made unhealthy by a fault."""
+        """Healthy unless killed, made unhealthy by a fault, or not in the registry."""
 
         def body() -> SlotHealth:
             s = self._get(slot)
+            if s.dead is not None:
+                return SlotHealth(False, s.dead)
             return SlotHealth(True, "ok") if s.healthy else SlotHealth(False, "injected: down")
 
-        result: SlotHealth = self._run("health", (slot,), (slot,), body)
-        return result
+        return self._run("health", (slot,), (slot,), body)
 
     def remove(self, slot: str) -> None:
         """Remove ``slot``; :class:`SlotInUse` if it still has traffic."""
@@ -404,8 +600,8 @@ class InMemoryDeployer:
 
     def state(self) -> DeployerState:
         """Every slot, ordered by name."""
-        result: DeployerState = self._run("state", (), tuple(self._slots), self._snapshot)
-        return result
+        with self._lock:
+            return self._run("state", (), tuple(self._slots), self._snapshot)
 
     # --- helpers ------------------------------------------------------------------------
 
@@ -415,10 +611,14 @@ class InMemoryDeployer:
         except KeyError:
             raise SlotNotFound(f"no slot {slot!r}; slots: {sorted(self._slots)}") from None
 
+    @staticmethod
+    def _die(slot: _Slot, why: str) -> None:
+        slot.ready, slot.healthy, slot.dead = False, False, why
+
     def _refresh(self) -> None:
         now = self.clock.monotonic()
         for s in self._slots.values():
-            if not s.never_ready and s.healthy and now >= s.ready_at:
+            if not s.never_ready and s.healthy and s.dead is None and now >= s.ready_at:
                 s.ready = True
 
     def _snapshot(self) -> DeployerState:

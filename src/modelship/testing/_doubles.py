@@ -3,8 +3,14 @@
 :class:`MemoryStore` is a plain in-memory :class:`~modelship.registry.Store` written only
 against the public protocol (the registry conformance suite runs on it, which proves the
 registry has no private back door into :class:`~modelship.registry.FsspecStore`).
-:class:`HookStore` wraps any store, runs a hook before chosen calls, and has exactly the
-optional capabilities of the store it wraps.
+:class:`CaseFoldingStore` adds the rules of a case-insensitive disk. :class:`HookStore`
+wraps any store, runs a hook before chosen calls, and has exactly the optional
+capabilities of the store it wraps.
+
+Each double answers as the real store it stands for: every check and the change it
+guards happen in one hold of the store's lock, so an exclusive create stays exclusive
+whatever the threads do, and misuse raises :class:`~modelship.errors.StoreError` as
+:class:`~modelship.registry.FsspecStore` does.
 """
 
 from __future__ import annotations
@@ -17,9 +23,35 @@ from collections.abc import Callable, Iterable
 from typing import IO, Any
 
 from modelship.errors import StoreError
-from modelship.registry import AbortsUploads, BlobWriter, KnowsLocation, LocalBlobs, Store
+from modelship.registry import (
+    AbortsUploads,
+    BlobWriter,
+    KnowsLocation,
+    LocalBlobs,
+    ReplacesBlobs,
+    Store,
+)
 
 __all__ = ["CaseFoldingStore", "HookStore", "MemoryStore"]
+
+
+def _as_bytes(data: Any, what: str) -> bytes:
+    """A copy of the bytes of ``data`` (any bytes-like object), or a :class:`StoreError`.
+
+    >>> _as_bytes(memoryview(b"ab"), "x")
+    b'ab'
+    >>> _as_bytes("text", "cannot create 'k'")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.StoreError: cannot create 'k': the data must be bytes-like ...
+    """
+    try:
+        return memoryview(data).tobytes()
+    except TypeError:
+        raise StoreError(
+            f"{what}: the data must be bytes-like (bytes, bytearray, memoryview), got "
+            f"{type(data).__name__}; encode text first"
+        ) from None
 
 
 class _MemoryBlobWriter:
@@ -30,19 +62,25 @@ class _MemoryBlobWriter:
         self._callback = callback
         self._buffer: bytearray | None = bytearray()
 
-    def write(self, data: bytes | memoryview) -> int:
+    def _staged(self) -> bytearray:
         if self._buffer is None:
-            raise StoreError("this blob writer is closed (published or discarded)")
-        self._buffer += data
-        n = len(memoryview(data).cast("B"))
+            raise StoreError(
+                "this blob writer is closed (published or discarded); start another with "
+                "blob_writer()"
+            )
+        return self._buffer
+
+    def write(self, data: bytes | memoryview) -> int:
+        buffer = self._staged()
+        chunk = _as_bytes(data, "cannot write to a blob writer")
+        buffer += chunk
         if self._callback is not None:
-            self._callback.relative_update(n)
-        return n
+            self._callback.relative_update(len(chunk))
+        return len(chunk)
 
     def publish(self, key: str) -> bool:
-        if self._buffer is None:
-            raise StoreError("this blob writer is closed (published or discarded)")
-        data, self._buffer = bytes(self._buffer), None
+        data = bytes(self._staged())
+        self._buffer = None
         try:
             self._store.create(key, data, allow_empty=True)
         except FileExistsError:
@@ -56,9 +94,16 @@ class _MemoryBlobWriter:
 class MemoryStore:
     """A :class:`~modelship.registry.Store` in a dict, for tests; safe across threads.
 
+    It stands for an object store (S3, ``memory://``): a key is taken exactly as it is
+    written, and a key may hold a document and be the folder of other keys at once
+    (``a`` and ``a/b``), which S3 allows and a disk refuses; :class:`CaseFoldingStore`
+    has the rules of a disk. :meth:`list` never names an empty child (``a//b`` is not
+    listed under ``a``), as :class:`~modelship.registry.FsspecStore` on an object store.
+
     Every operation holds one lock, so :meth:`create` is an honest exclusive create among
-    the threads of this process (``exclusive_creates`` is True). It has no optional
-    capabilities.
+    the threads of this process (``exclusive_creates`` is True). Data that is not
+    bytes-like, and a blob writer used after it was published or discarded, raise
+    :class:`~modelship.errors.StoreError`. It has no optional capabilities.
 
     Examples
     --------
@@ -68,6 +113,9 @@ class MemoryStore:
     '1'
     >>> reg.load("m")
     b'x'
+    >>> store = MemoryStore()
+    >>> store.create("a", b"1"); store.create("a/b", b"2"); store.list("")
+    ['a']
     """
 
     exclusive_creates = True
@@ -75,44 +123,95 @@ class MemoryStore:
     def __init__(self, url: str = "test-memory://") -> None:
         self.url = url
         self._lock = threading.Lock()
-        self._data: dict[str, tuple[bytes, float]] = {}
+        self._data: dict[str, tuple[bytes, float]] = {}  # key: its bytes, when written
+
+    # --- what a subclass changes; each runs with the lock held ---------------------------
+
+    def _fold(self, key: str) -> str:
+        """The name ``key`` is compared under: itself (an object store compares exactly).
+
+        A subclass may return another name, but one character for each character of
+        ``key``, so that a folder's name is cut from a key at the same place in both.
+        """
+        return key
+
+    def _find(self, key: str) -> str | None:
+        """The stored key that ``key`` names, or None."""
+        return key if key in self._data else None
+
+    def _folded(self) -> Iterable[tuple[str, str]]:
+        """Each stored key, as ``(its folded name, the key)``."""
+        return ((key, key) for key in self._data)
+
+    def _admit(self, key: str) -> None:
+        """Raise :class:`StoreError` where no new document may be written at ``key``.
+
+        An object store takes any key; a file system refuses a file where a folder is.
+        """
+
+    def _put(self, key: str, data: bytes) -> None:
+        self._data[key] = (data, time.time())
+
+    def _drop(self, key: str) -> None:
+        self._data.pop(key, None)
+
+    # --- Store ---------------------------------------------------------------------------
+
+    def _entry(self, key: str) -> tuple[bytes, float]:
+        stored = self._find(key)
+        if stored is None:
+            raise FileNotFoundError(key)
+        return self._data[stored]
 
     def read(self, key: str) -> bytes:
         with self._lock:
-            if key not in self._data:
-                raise FileNotFoundError(key)
-            return self._data[key][0]
+            return self._entry(key)[0]
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        wanted = builtins.list(keys)
         with self._lock:
-            return {k: self._data[k][0] for k in keys if k in self._data}
+            found = {key: self._find(key) for key in wanted}
+            return {k: self._data[s][0] for k, s in found.items() if s is not None}
 
     def create(self, key: str, data: bytes, *, allow_empty: bool = False) -> None:
         if not data and not allow_empty:
             raise StoreError(f"refusing to create {key!r} with no bytes")
+        stored = _as_bytes(data, f"cannot create {key!r}")
         with self._lock:
-            if key in self._data:
+            if self._find(key) is not None:
                 raise FileExistsError(key)
-            self._data[key] = (bytes(data), time.time())
+            self._admit(key)
+            self._put(key, stored)
 
     def replace(self, key: str, data: bytes) -> None:
+        stored = _as_bytes(data, f"cannot write {key!r}")
         with self._lock:
-            self._data[key] = (bytes(data), time.time())
+            old = self._find(key)
+            if old is None:
+                self._admit(key)
+            self._put(key if old is None else old, stored)
 
     def exists(self, key: str) -> bool:
         with self._lock:
-            return key in self._data
+            return self._find(key) is not None
 
     def list(self, prefix: str) -> builtins.list[str]:
         base = prefix.rstrip("/") + "/" if prefix else ""
+        names: dict[str, str] = {}
         with self._lock:
-            return sorted(
-                {k[len(base) :].split("/", 1)[0] for k in self._data if k.startswith(base)}
-            )
+            folded_base = self._fold(base)
+            for folded, key in self._folded():
+                if folded.startswith(folded_base):
+                    name = key[len(base) :].split("/", 1)[0]
+                    if name:
+                        names.setdefault(self._fold(name), name)
+        return sorted(names.values())
 
     def delete(self, key: str) -> None:
         with self._lock:
-            self._data.pop(key, None)
+            stored = self._find(key)
+            if stored is not None:
+                self._drop(stored)
 
     def blob_writer(self, callback: Any = None) -> BlobWriter:
         return _MemoryBlobWriter(self, callback)
@@ -125,9 +224,20 @@ class MemoryStore:
 
     def modified(self, key: str) -> float:
         with self._lock:
-            if key not in self._data:
-                raise FileNotFoundError(key)
-            return self._data[key][1]
+            return self._entry(key)[1]
+
+
+def _fold_case(text: str) -> str:
+    """``text`` upper-cased one character at a time, where that keeps it one character.
+
+    Case-insensitive file systems compare names so (NTFS through its table of upper
+    cases): ``ß`` and ``SS``, or ``ﬁ`` and ``FI``, are different names, and a name folds
+    to as many characters as it has.
+
+    >>> _fold_case("Straße/ﬁsh"), _fold_case("STRASSE")
+    ('STRAßE/ﬁSH', 'STRASSE')
+    """
+    return "".join(upper if len(upper := c.upper()) == 1 else c for c in text)
 
 
 class CaseFoldingStore(MemoryStore):
@@ -137,7 +247,10 @@ class CaseFoldingStore(MemoryStore):
     create, as macOS and Windows keep it), and a key cannot be both a document and a
     folder of other keys: creating ``a/B`` when ``a/b/c`` exists, or the other way round,
     raises :class:`~modelship.StoreError`, as a file system refuses a file where a folder
-    is. Use it to check that a layout has no two names that collide under case folding.
+    is. Cases are compared one character at a time (``ß`` is not ``SS``), as NTFS does.
+    The check and the create are one step: of two threads creating case twins, one gets
+    :class:`FileExistsError`. Use it to check that a layout has no two names that collide
+    under case folding.
 
     Examples
     --------
@@ -151,86 +264,86 @@ class CaseFoldingStore(MemoryStore):
     modelship.errors.StoreError: cannot create 'models/FRAUD': a folder of that name ...
     """
 
+    def __init__(self, url: str = "test-memory://") -> None:
+        super().__init__(url)
+        self._by_fold: dict[str, str] = {}  # the folded name of each stored key: the key
+
     def _fold(self, key: str) -> str:
-        folded = key.casefold()
-        for existing in self._data:
-            if existing.casefold() == folded:
-                return existing
-        return key
+        return _fold_case(key)
 
-    def _check_shape(self, key: str) -> None:
-        folded = key.casefold()
-        for existing in self._data:
-            other = existing.casefold()
+    def _find(self, key: str) -> str | None:
+        return self._by_fold.get(self._fold(key))
+
+    def _folded(self) -> Iterable[tuple[str, str]]:
+        return self._by_fold.items()
+
+    def _put(self, key: str, data: bytes) -> None:
+        super()._put(key, data)
+        self._by_fold[self._fold(key)] = key
+
+    def _drop(self, key: str) -> None:
+        super()._drop(key)
+        self._by_fold.pop(self._fold(key), None)
+
+    def _admit(self, key: str) -> None:
+        folded = self._fold(key)
+        for other, existing in self._by_fold.items():
             if other.startswith(folded + "/"):
-                raise StoreError(f"cannot create {key!r}: a folder of that name exists")
+                raise StoreError(
+                    f"cannot create {key!r}: a folder of that name exists (it holds "
+                    f"{existing!r}); a file system keeps a file and a folder apart by name"
+                )
             if folded.startswith(other + "/"):
-                raise StoreError(f"cannot create {key!r}: {existing!r} is a file, not a folder")
+                raise StoreError(
+                    f"cannot create {key!r}: {existing!r} is a file, not a folder; move "
+                    "that file away first"
+                )
 
-    def read(self, key: str) -> bytes:
-        with self._lock:
-            key = self._fold(key)
-        return super().read(key)
 
-    def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        out = {}
-        for key in keys:
-            try:
-                out[key] = self.read(key)
-            except FileNotFoundError:
-                continue
-        return out
+class _HookedBlobWriter:
+    """A blob writer of a :class:`HookStore`: ``publish`` runs the store's hooks first."""
 
-    def create(self, key: str, data: bytes, *, allow_empty: bool = False) -> None:
-        with self._lock:
-            folded = self._fold(key)
-            if folded in self._data:
-                raise FileExistsError(key)
-            self._check_shape(key)
-        super().create(key, data, allow_empty=allow_empty)
+    def __init__(self, store: HookStore, inner: BlobWriter) -> None:
+        self._store = store
+        self.inner = inner
 
-    def replace(self, key: str, data: bytes) -> None:
-        with self._lock:
-            key = self._fold(key)
-            if key not in self._data:
-                self._check_shape(key)
-        super().replace(key, data)
+    def write(self, data: bytes | memoryview) -> int:
+        return self.inner.write(data)
 
-    def exists(self, key: str) -> bool:
-        with self._lock:
-            return self._fold(key) in self._data
+    def publish(self, key: str) -> bool:
+        self._store._hook("publish", key)
+        return self.inner.publish(key)
 
-    def list(self, prefix: str) -> builtins.list[str]:
-        base = prefix.rstrip("/").casefold() + "/" if prefix else ""
-        with self._lock:
-            names: dict[str, str] = {}
-            for k in self._data:
-                if k.casefold().startswith(base):
-                    part = k[len(base) :].split("/", 1)[0]
-                    names.setdefault(part.casefold(), part)
-        return sorted(names.values())
+    def discard(self) -> None:
+        self.inner.discard()
 
-    def delete(self, key: str) -> None:
-        with self._lock:
-            key = self._fold(key)
-        super().delete(key)
 
-    def modified(self, key: str) -> float:
-        with self._lock:
-            key = self._fold(key)
-        return super().modified(key)
+class _HookedReplacingBlobWriter(_HookedBlobWriter):
+    """The writer of a :class:`HookStore` whose inner writer :class:`ReplacesBlobs`."""
+
+    inner: Any
+
+    def publish_over(self, key: str) -> None:
+        self._store._hook("publish_over", key)
+        self.inner.publish_over(key)
 
 
 class HookStore:
     """A :class:`~modelship.registry.Store` wrapper that runs a hook before chosen calls.
 
     ``before(operation, key)`` runs before every call (``operation`` is the method's name;
-    ``read_many`` runs it as ``"read"`` once per key, ``list`` with the prefix as key);
-    ``before_create(key)`` before each create only. Lets a test make two writers
-    interleave exactly (the hook of one runs the other), without sleeping or hoping for
-    a race. It has exactly the optional capabilities
+    ``read_many`` runs it as ``"read"`` once per key, ``list`` with the prefix as key,
+    ``blob_writer``, ``location_exists`` and ``incomplete_uploads`` with ``""``, and the
+    blob writers it hands out run it as ``"publish"`` or ``"publish_over"`` with the
+    key); ``before_create(key)`` before each create and each blob ``publish`` (both
+    create a key). Lets a test make two writers interleave exactly (the hook of one runs
+    the other), without sleeping or hoping for a race.
+
+    It has exactly the optional capabilities
     (:class:`~modelship.registry.LocalBlobs`, :class:`~modelship.registry.AbortsUploads`,
-    :class:`~modelship.registry.KnowsLocation`) of the store it wraps, and forwards them.
+    :class:`~modelship.registry.KnowsLocation`) of the store it wraps, and forwards them;
+    so does a subclass. Its blob writers are
+    :class:`~modelship.registry.ReplacesBlobs` exactly when the wrapped store's are.
 
     Examples
     --------
@@ -240,13 +353,16 @@ class HookStore:
     ...                   before_create=lambda key: seen.append(key))
     >>> store.create("k", b"1"); seen
     ['k']
+    >>> writer = store.blob_writer(); writer.write(b"blob")
+    4
+    >>> writer.publish("blobs/b"), seen
+    (True, ['k', 'blobs/b'])
     >>> isinstance(store, LocalBlobs)
     False
     """
 
     def __new__(cls, inner: Store, **hooks: Any) -> HookStore:
-        made = _with_capabilities_of(inner) if cls is HookStore else cls
-        return super().__new__(made)
+        return super().__new__(_with_capabilities_of(cls, inner))
 
     def __init__(
         self,
@@ -265,7 +381,7 @@ class HookStore:
         """Run ``before(operation, key)`` (every call) and ``before_create(key)``."""
         if self.before is not None:
             self.before(operation, key)
-        if operation == "create" and self.before_create is not None:
+        if operation in ("create", "publish") and self.before_create is not None:
             self.before_create(key)
 
     def create(self, key: str, data: bytes) -> None:
@@ -299,7 +415,11 @@ class HookStore:
         self.inner.delete(key)
 
     def blob_writer(self, callback: Any = None) -> BlobWriter:
-        return self.inner.blob_writer(callback)
+        self._hook("blob_writer", "")
+        inner = self.inner.blob_writer(callback)
+        if isinstance(inner, ReplacesBlobs):
+            return _HookedReplacingBlobWriter(self, inner)
+        return _HookedBlobWriter(self, inner)
 
     def open_blob(self, key: str) -> IO[bytes]:
         self._hook("open_blob", key)
@@ -318,6 +438,7 @@ class _ForwardsLocalBlobs(HookStore):
     inner: Any
 
     def local_path(self, key: str) -> str:
+        self._hook("local_path", key)
         path: str = self.inner.local_path(key)
         return path
 
@@ -326,10 +447,12 @@ class _ForwardsUploads(HookStore):
     inner: Any
 
     def incomplete_uploads(self, before: float) -> builtins.list[str]:
+        self._hook("incomplete_uploads", "")
         found: builtins.list[str] = self.inner.incomplete_uploads(before)
         return found
 
     def abort_upload(self, upload: str) -> None:
+        self._hook("abort_upload", upload)
         self.inner.abort_upload(upload)
 
 
@@ -347,13 +470,26 @@ _CAPABILITIES: tuple[tuple[type, type[HookStore]], ...] = (
     (KnowsLocation, _ForwardsLocation),
 )
 _CLASSES: dict[tuple[type[HookStore], ...], type[HookStore]] = {}
+_CLASSES_LOCK = threading.Lock()
 
 
-def _with_capabilities_of(inner: Store) -> type[HookStore]:
-    """The HookStore class with exactly the optional capabilities of ``inner``."""
+def _with_capabilities_of(cls: type[HookStore], inner: Store) -> type[HookStore]:
+    """``cls`` (HookStore or a subclass) with exactly the optional capabilities of ``inner``."""
+    cls = cls.__dict__.get("_made_from", cls)  # a class made here: start from its own
     mixins = tuple(fwd for protocol, fwd in _CAPABILITIES if isinstance(inner, protocol))
     if not mixins:
-        return HookStore
-    if mixins not in _CLASSES:
-        _CLASSES[mixins] = type("HookStore", mixins, {"__module__": HookStore.__module__})
-    return _CLASSES[mixins]
+        return cls
+    signature = (cls, *mixins)
+    with _CLASSES_LOCK:
+        made = _CLASSES.get(signature)
+        if made is None:
+            namespace = {
+                "__module__": cls.__module__,
+                "__qualname__": cls.__qualname__,
+                "_made_from": cls,
+            }
+            # A subclass comes first, so that its own methods win over the forwarders.
+            bases = mixins if cls is HookStore else (cls, *mixins)
+            made = type(cls.__name__, bases, namespace)
+            _CLASSES[signature] = made
+        return made

@@ -203,6 +203,29 @@ class StoreConformance:
             except StoreError:
                 pass
 
+    def test_a_document_over_a_folder_is_created_or_refused_but_never_called_taken(
+        self, store: Store
+    ) -> None:
+        # The other way round: a folder where a document belongs (S3 keeps both, a disk
+        # refuses). "Taken" would again send writers to the next number forever.
+        store.create("models/m/slots/000000000001.json", b"{}")
+        try:
+            store.create("models/m/slots", b"a stray file")
+        except FileExistsError:  # pragma: no cover - the failure being tested
+            pytest.fail("creating a document where a folder is raised FileExistsError")
+        except StoreError:
+            pass
+        assert store.read("models/m/slots/000000000001.json") == b"{}"
+
+    def test_a_folder_is_no_document(self, store: Store) -> None:
+        # gc reads the manifests it listed with one read_many: a folder among them is
+        # missing, as on S3, not a failure of the whole batch.
+        store.create("f/inside", b"1")
+        assert not store.exists("f")
+        with pytest.raises(FileNotFoundError):
+            store.read("f")
+        assert store.read_many(["f", "f/inside"]) == {"f/inside": b"1"}
+
     # --- blobs --------------------------------------------------------------------------
 
     def test_published_blob_reads_back_whole(self, store: Store) -> None:
@@ -223,6 +246,22 @@ class StoreConformance:
         second.write(b"same")
         assert second.publish("blobs/y") is False
         assert store.read("blobs/y") == b"same"
+
+    def test_a_blob_published_over_a_folder_is_never_called_already_stored(
+        self, store: Store
+    ) -> None:
+        # False means "these bytes are stored already": the registry would then commit a
+        # version whose artifact is a folder. Storing the blob, or a StoreError, are fine.
+        store.create("blobs/f/inside", b"1")
+        writer = store.blob_writer()
+        writer.write(b"blob")
+        try:
+            published = writer.publish("blobs/f")
+        except StoreError:
+            return
+        assert published is True, "publish answered 'already stored' where only a folder is"
+        with store.open_blob("blobs/f") as f:
+            assert f.read() == b"blob"
 
     def test_discarded_blob_leaves_nothing(self, store: Store) -> None:
         writer = store.blob_writer()
