@@ -257,3 +257,16 @@ def test_text_instead_of_bytes_is_a_store_error(any_store: Store) -> None:
         writer.write("text")  # type: ignore[arg-type]
     writer.discard()
     assert not any_store.exists("a")
+
+
+@pytest.mark.parametrize("key", ["../escape", "a/../../escape", "a/.."])
+def test_a_key_with_a_parent_segment_is_refused_not_written_outside_the_root(
+    tmp_path: Path, key: str
+) -> None:
+    # The local store joined it onto its root: ../escape was written beside the root.
+    store = FsspecStore.from_url(str(tmp_path / "root"))
+    with pytest.raises(StoreError, match=r"'\.\.' segment"):
+        store.create(key, b"x")
+    with pytest.raises(StoreError, match=r"'\.\.' segment"):
+        store.read(key)
+    assert not (tmp_path / "escape").exists()

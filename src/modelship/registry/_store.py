@@ -469,6 +469,14 @@ _MEMORY_LOCK = threading.Lock()
 _EXCLUSIVE_PROTOCOLS = {"file", "local", "memory", "s3", "s3a"}
 
 
+def _inside(key: str) -> None:
+    """Refuse a key with a ``..`` segment: on a file system it names a path outside the
+    root. The registry's own keys never hold one (names are validated); a caller of the
+    store's methods may pass anything."""
+    if "/../" in f"/{key}/":
+        raise StoreError(f"key {key!r} has a '..' segment: keys stay inside the store's root")
+
+
 class FsspecStore:
     """A :class:`Store` on any fsspec file system: local disk, memory, S3 and more.
 
@@ -534,9 +542,11 @@ class FsspecStore:
     # --- helpers ------------------------------------------------------------------------
 
     def _full(self, key: str) -> str:
+        _inside(key)
         return f"{self.root}/{key}" if key else self.root
 
     def _local(self, key: str) -> str:
+        _inside(key)
         return os.path.join(self.root, *key.split("/")) if key else self.root
 
     def _bucket_key(self, key: str) -> tuple[str, str]:
