@@ -14,6 +14,7 @@ import json
 import os
 import re
 import stat
+import subprocess
 import sys
 import threading
 import xml.etree.ElementTree as ET
@@ -41,6 +42,12 @@ from modelship.report import (
 )
 
 ESC = "\x1b]0;owned\x07\x1b[2K"
+
+
+def _env() -> dict[str, str]:
+    """This process's environment, with the source on the path of a child Python."""
+    source = str(Path(__file__).resolve().parents[2] / "src")
+    return {**os.environ, "PYTHONPATH": os.pathsep.join([source, os.environ.get("PYTHONPATH", "")])}
 
 
 def cli(*argv: str | Path) -> int:
@@ -224,17 +231,70 @@ def test_write_text_writes_into_a_pipe_in_place(tmp_path: Path) -> None:
     assert stat.S_ISFIFO(os.stat(pipe).st_mode)
 
 
-def test_write_text_replaces_a_symbolic_link_rather_than_the_file_it_names(
-    tmp_path: Path,
-) -> None:
-    victim = tmp_path / "important.txt"
-    victim.write_text("keep me", encoding="utf-8")
-    link = tmp_path / "junit.xml"
-    link.symlink_to(victim)
+def test_write_text_writes_through_a_symbolic_link_as_the_shell_does(tmp_path: Path) -> None:
+    # /dev/stdout is a link: replaced by a rename (as root), it became a plain file for
+    # every later process, and the report never reached the redirected output.
+    target = tmp_path / "out.txt"
+    target.write_text("old", encoding="utf-8")
+    link = tmp_path / "stdout"
+    link.symlink_to(target)
     write_text(link, "<report/>")
-    assert victim.read_text(encoding="utf-8") == "keep me"
-    assert not link.is_symlink()
-    assert link.read_text(encoding="utf-8") == "<report/>"
+    assert link.is_symlink()
+    assert target.read_text(encoding="utf-8") == "<report/>"
+
+
+def test_write_text_writes_to_proc_self_fd_in_place(tmp_path: Path) -> None:
+    out = tmp_path / "redirected.txt"
+    code = "from modelship.report import write_text; write_text('/proc/self/fd/1', 'report\\n')"
+    with out.open("w") as handle:
+        subprocess.run([sys.executable, "-c", code], stdout=handle, check=True, env=_env())
+    assert out.read_text(encoding="utf-8") == "report\n"
+
+
+def test_write_text_keeps_hard_links_and_refuses_a_read_only_file(tmp_path: Path) -> None:
+    report = tmp_path / "report.json"
+    report.write_text("old", encoding="utf-8")
+    alias = tmp_path / "alias.json"
+    os.link(report, alias)
+    write_text(report, "new")
+    assert alias.read_text(encoding="utf-8") == "new"  # one file, as open() writes it
+    if os.geteuid() != 0:  # root may write any file, as open() lets it
+        report.chmod(0o444)
+        with pytest.raises(ConfigError, match="Permission denied"):
+            write_text(report, "newer")
+
+
+def test_write_text_to_a_name_at_the_length_limit_is_written(tmp_path: Path) -> None:
+    # The temporary name beside it (.{name}.{hex}.tmp) was 14 characters longer than the
+    # file system allows: "File name too long" for a name the old code wrote.
+    target = tmp_path / ("r" * 250 + ".md")
+    write_text(target, "x")
+    assert target.read_text(encoding="utf-8") == "x"
+    write_text(target, "y")
+    assert target.read_text(encoding="utf-8") == "y"
+
+
+def test_markdown_shows_the_failing_column_first_past_the_cap() -> None:
+    # The cap sorted pass after the rest but kept skips before a fail: 60 skipped
+    # columns hid the one that drifted.
+    entries = [Entry(name=f"c{i:02d}", status="skip", reason="constant") for i in range(60)]
+    entries.append(Entry(name="zz_income", status="fail", reason="drifted"))
+    head = Entry(name="data_drift", status="fail", reason="1 of 61 drifted")
+    report = Report(
+        title="t", passed=False, item="check", sections=[Section(head=head, entries=entries)]
+    )
+    text = render_markdown(report)
+    rows = [line for line in text.splitlines() if line.startswith("| ") and "c0" in line]
+    assert "zz\\_income" in text.split("<details>")[1].split("c00")[0]
+    assert len(rows) < 60
+
+
+def test_markdown_escapes_emphasis_in_names() -> None:
+    head = Entry(name="__index_level_0__", status="pass", reason="a*b*c ~x~")
+    report = Report(title="t", passed=True, item="check", sections=[Section(head=head)])
+    text = render_markdown(report)
+    assert "\\_\\_index\\_level\\_0\\_\\_" in text
+    assert "a\\*b\\*c \\~x\\~" in text
 
 
 def test_a_report_path_ending_in_a_separator_is_refused_not_written_as_a_file(

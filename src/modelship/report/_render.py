@@ -7,6 +7,7 @@ Each renderer is a pure function of a :class:`~modelship.report.Report` returnin
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import os
 import re
@@ -50,9 +51,12 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
     The file is replaced whole or not at all: the text is encoded first (a lone surrogate,
     as a file name that is not UTF-8 leaves in a reason, is written as ``\\udcff``), then
     written to a new file beside ``path`` that takes its place. So a failure leaves the
-    previous report as it was, never an empty or half-written one; a symbolic link at
-    ``path`` is replaced, not followed. With ``append=True`` the text is added to the end
-    of the file instead (``$GITHUB_STEP_SUMMARY``), as it is to a device (``/dev/stdout``).
+    previous report as it was, never an empty or half-written one. What is not a plain
+    file of its own is written in place, as the shell's ``>`` writes it: a symbolic link
+    (``/dev/stdout``), a device or pipe, a file with other hard links, a file the caller
+    may not write (refused, as ``open`` refuses it), and a file in a folder where no new
+    file can be made. With ``append=True`` the text is added to the end of the file
+    (``$GITHUB_STEP_SUMMARY``).
 
     Raises :class:`~modelship.ConfigError` naming the path when it cannot be written, or
     when it ends with a path separator (it names a folder, not a file).
@@ -76,12 +80,9 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
     data = text.encode("utf-8", "backslashreplace")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if append or (target.exists() and not target.is_file()):
-            # Added to, or a device or pipe (/dev/stdout) that cannot be replaced: in place.
+        if append or not _replaceable(target) or not _replace(target, data):
             with target.open("ab" if append else "wb") as handle:
                 handle.write(data)
-        else:
-            _replace(target, data)
     except (OSError, UnicodeError) as exc:  # UnicodeError: a name the file system cannot take
         reason = _unwritable(target, exc)
         raise ConfigError(
@@ -100,11 +101,30 @@ def _unwritable(target: Path, exc: OSError | UnicodeError) -> str:
     return (exc.strerror or str(exc) or type(exc).__name__).rstrip(". ")
 
 
-def _replace(target: Path, data: bytes) -> None:
-    """Put ``data`` in place of ``target`` at once: a new file beside it, then a rename."""
-    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+def _replaceable(target: Path) -> bool:
+    """Whether ``target`` is missing or a plain file of its own the caller may write: only
+    those are replaced by a rename. A rename over a symbolic link (``/dev/stdout``, as root)
+    would replace the link; over a file with other hard links, split them; over a
+    read-only file, write what ``open`` refuses."""
+    try:
+        found = os.lstat(target)
+    except FileNotFoundError:
+        return True
+    return stat.S_ISREG(found.st_mode) and found.st_nlink == 1 and os.access(target, os.W_OK)
+
+
+def _replace(target: Path, data: bytes) -> bool:
+    """Put ``data`` in place of ``target`` at once: a new file beside it, then a rename.
+    False, with nothing written, when no new file can be made there (a folder the caller
+    may not write, a name at the file system's length limit)."""
+    temporary = target.with_name(f".{secrets.token_hex(6)}.tmp")
     # os.open applies the umask to 0o666, as open() does for a new report.
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except (PermissionError, OSError) as exc:
+        if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.ENAMETOOLONG):
+            return False
+        raise
     try:
         with os.fdopen(handle, "wb") as file:
             file.write(data)
@@ -115,6 +135,7 @@ def _replace(target: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+    return True
 
 
 # --- JUnit XML ---------------------------------------------------------------------------
@@ -208,7 +229,12 @@ _ICONS = {"pass": "✅", "skip": "⏭️", "warn": "⚠️", "fail": "❌", "err
 # Markdown's own characters in data: a pipe ends a cell, a bracket opens a link or an image,
 # a backslash escapes what follows; &, < and > would start an entity or an HTML tag.
 _MARKDOWN_ESCAPES = str.maketrans(
-    {"\\": "\\\\", "|": "\\|", "[": "\\[", "]": "\\]", "&": "&amp;", "<": "&lt;", ">": "&gt;"}
+    {
+        **{c: "\\" + c for c in "\\|[]*_`~"},  # tables, links, emphasis, code, strikethrough
+        "&": "&amp;",
+        "<": "&lt;",
+        ">": "&gt;",
+    }
 )
 
 
@@ -252,7 +278,7 @@ _MARKDOWN_ROWS = 50
 
 def _details(section: Section) -> list[str]:
     count = len(section.entries)
-    entries = sorted(section.entries, key=lambda entry: entry.status == "pass")
+    entries = _worst_first(section.entries)
     shown = entries[:_MARKDOWN_ROWS]
     summary = f"{_line(section.head.name)}: {count} {_plural(_line(section.item), count)}"
     lines = [
@@ -314,8 +340,17 @@ def _html_row(cells: list[str], tag: str = "td") -> str:
     return "<tr>" + "".join(f"<{tag}>{cell}</{tag}>" for cell in cells) + "</tr>"
 
 
+# The order a capped table shows entries in: what blocks first (sorted is stable, so
+# entries of one status keep their order).
+_SHOWN_FIRST = {"error": 0, "fail": 1, "warn": 2, "skip": 3, "pass": 4}
+
+
+def _worst_first(entries: tuple[Entry, ...]) -> list[Entry]:
+    return sorted(entries, key=lambda entry: _SHOWN_FIRST.get(entry.status, 0))
+
+
 def _not_passing(section: Section) -> list[Entry]:
-    return [entry for entry in section.entries if entry.status != "pass"]
+    return [entry for entry in _worst_first(section.entries) if entry.status != "pass"]
 
 
 def _html_section(section: Section) -> list[str]:
