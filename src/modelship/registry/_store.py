@@ -13,6 +13,7 @@ import contextlib
 import errno
 import io
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -805,7 +806,7 @@ class FsspecStore:
     def open_blob(self, key: str) -> IO[bytes]:
         if self.is_local:
             with self._errors(f"opening {key}"):
-                local = open(self._local(key), "rb")  # noqa: SIM115 - the caller closes it
+                local = self._open_document(key)
             if hasattr(os, "posix_fadvise"):
                 # Read front to back: a larger read-ahead when the blob is not cached.
                 with contextlib.suppress(OSError):
@@ -821,21 +822,41 @@ class FsspecStore:
         with self._errors(f"opening {key}"):
             # No read-ahead cache: the registry reads each CHUNK once, front to back.
             f: IO[bytes] = self.fs.open(self._full(key), "rb", block_size=CHUNK, cache_type="none")
-            return f
+        details = getattr(f, "details", None)  # s3fs read the key's info to open it
+        if isinstance(details, dict) and details.get("type") == "directory":
+            f.close()
+            raise FileNotFoundError(errno.ENOENT, "a folder, not a document", key)
+        return f
+
+    def _local_file(self, key: str) -> os.stat_result:
+        """The status of the local file at ``key``; a folder there is missing, as in
+        :meth:`_open_document`."""
+        found = os.stat(self._local(key))
+        if stat.S_ISDIR(found.st_mode):
+            raise FileNotFoundError(errno.ENOENT, "a folder, not a document", self._local(key))
+        return found
 
     def size(self, key: str) -> int:
         if self.is_local:
             with self._errors(f"sizing {key}"):
-                return os.path.getsize(self._local(key))
+                return self._local_file(key).st_size
         with self._errors(f"sizing {key}"):
-            return int(self.fs.size(self._full(key)))
+            info = self.fs.info(self._full(key))
+        if info.get("type") == "directory":  # a prefix of other keys, not an object
+            raise FileNotFoundError(errno.ENOENT, "a folder, not a document", key)
+        return int(info["size"])
 
     def modified(self, key: str) -> float:
         if self.is_local:
             with self._errors(f"reading the time of {key}"):
-                return os.path.getmtime(self._local(key))
-        with self._errors(f"reading the time of {key}"):
-            stamp = self.fs.modified(self._full(key))
+                return self._local_file(key).st_mtime
+        try:
+            with self._errors(f"reading the time of {key}"):
+                stamp = self.fs.modified(self._full(key))
+        except StoreError as exc:  # s3fs: a prefix of other keys has no time
+            if isinstance(exc.__cause__, IsADirectoryError):
+                raise FileNotFoundError(errno.ENOENT, "a folder, not a document", key) from None
+            raise
         return float(stamp.timestamp())
 
 

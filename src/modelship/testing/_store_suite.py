@@ -225,6 +225,10 @@ class StoreConformance:
         with pytest.raises(FileNotFoundError):
             store.read("f")
         assert store.read_many(["f", "f/inside"]) == {"f/inside": b"1"}
+        # Nor a blob: verify reports a folder where a blob was as damage, not a failure.
+        for call in (store.open_blob, store.size, store.modified):
+            with pytest.raises(FileNotFoundError):
+                call("f")
 
     # --- blobs --------------------------------------------------------------------------
 
