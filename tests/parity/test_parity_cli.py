@@ -67,7 +67,7 @@ def test_a_blocking_difference_exits_1_and_lands_in_every_report(
     assert main(args) == 1
     assert json.loads((tmp_path / "r.json").read_text())["results"][0]["status"] == "fail"
     assert ET.parse(tmp_path / "r.xml").getroot().find(".//failure") is not None
-    assert "python_minor" in (tmp_path / "r.md").read_text()
+    assert "python\\_minor" in (tmp_path / "r.md").read_text()  # Markdown escapes _
     assert json.loads((tmp_path / "parity.json").read_text())["passed"] is False
     assert "python_minor" in capsys.readouterr().out
 

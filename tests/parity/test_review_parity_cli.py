@@ -79,7 +79,7 @@ def test_markdown_appends_to_a_job_summary_by_default(same: list[str], tmp_path:
     assert main([*same, "--markdown", str(summary)]) == 0
     text = summary.read_text(encoding="utf-8")
     assert text.startswith("earlier step\n")
-    assert "environment_parity" in text
+    assert "environment\\_parity" in text  # Markdown escapes _
 
 
 def test_markdown_mode_overwrite_replaces_the_file(same: list[str], tmp_path: Path) -> None:
@@ -88,7 +88,7 @@ def test_markdown_mode_overwrite_replaces_the_file(same: list[str], tmp_path: Pa
     assert main([*same, "--markdown", str(summary), "--markdown-mode", "overwrite"]) == 0
     text = summary.read_text(encoding="utf-8")
     assert "old report" not in text
-    assert "environment_parity" in text
+    assert "environment\\_parity" in text
 
 
 def test_escapes_in_a_snapshot_reach_the_terminal_escaped(

@@ -395,6 +395,13 @@ def _print(text: str, stream: Any) -> None:
 def add_output_options(parser: argparse.ArgumentParser) -> None:
     """Storage options and the report options every check command takes."""
     add_storage_options(parser)
+    add_report_options(parser)
+    parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
+
+
+def add_report_options(parser: argparse.ArgumentParser, *, results: str = "the results") -> None:
+    """``--junit``, ``--markdown``, ``--markdown-mode`` and ``--json``, as every command
+    that writes a suite's reports takes them (the check commands, ``parity check``)."""
     parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here ('-': stdout)")
     parser.add_argument(
         "--markdown",
@@ -408,6 +415,5 @@ def add_output_options(parser: argparse.ArgumentParser) -> None:
         help="append to the --markdown file (default, as job summaries expect) or overwrite it",
     )
     parser.add_argument(
-        "--json", metavar="PATH", help="write the results as JSON here ('-': stdout)"
+        "--json", metavar="PATH", help=f"write {results} as JSON here ('-': stdout)"
     )
-    parser.add_argument("--strict", action="store_true", help="warnings fail the run too")

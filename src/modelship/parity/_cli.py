@@ -18,7 +18,7 @@ import attrs
 from modelship._cli_common import STDOUT, add_storage_options, storage_options, write_output
 from modelship._shown import printable
 from modelship.checks import CheckResult, SuiteResult
-from modelship.checks._cli_common import write_report
+from modelship.checks._cli_common import add_report_options, write_report
 from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
 from modelship.parity._findings import ParityReport
@@ -236,21 +236,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     check.add_argument("--cpus", metavar="QTY", help="CPUs the deployment requests (2, 500m)")
     check.add_argument("--model-size", metavar="QTY", help="the artifact's size (bytes, 300Mi)")
     add_storage_options(check, short=False)
-    check.add_argument("--junit", metavar="PATH", help="write JUnit XML here ('-': stdout)")
-    check.add_argument(
-        "--markdown",
-        metavar="PATH",
-        help="add a Markdown summary to this file (e.g. \"$GITHUB_STEP_SUMMARY\"; '-': stdout)",
-    )
-    check.add_argument(
-        "--markdown-mode",
-        choices=("append", "overwrite"),
-        default="append",
-        help="append to the --markdown file (default, as job summaries expect) or overwrite it",
-    )
-    check.add_argument(
-        "--json", metavar="PATH", help="write the suite result as JSON here ('-': stdout)"
-    )
+    add_report_options(check, results="the suite result")
     check.add_argument(
         "--report", metavar="PATH", help="write the parity report as JSON here ('-': stdout)"
     )
