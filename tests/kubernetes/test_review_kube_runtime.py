@@ -3,6 +3,7 @@ API server does: each test is one behaviour a review found missing."""
 
 from __future__ import annotations
 
+import email.utils
 import http.server
 import json
 import threading
@@ -18,7 +19,8 @@ import pytest
 from _kube_helpers import NS, fast_retry, write
 
 from modelship._params import declared_constraints, invalid_values
-from modelship.deploy import DeploymentSpec, KubernetesDeployer, RolloutInProgress
+from modelship.deploy import Container, DeploymentSpec, KubernetesDeployer, RolloutInProgress
+from modelship.deploy._errors import SlotNotFound
 from modelship.deploy.kubernetes import KubernetesError, Retry
 from modelship.deploy.kubernetes import _client as client_module
 from modelship.deploy.kubernetes._client import KubeClient, load_configuration
@@ -578,3 +580,224 @@ def test_a_redirect_is_reported_at_once_and_not_followed(tiny_server: Any) -> No
 def test_dry_run_with_a_deployer_refuses_options_it_would_ignore(make_deployer: Make) -> None:
     with pytest.raises(ConfigError, match=r"\['app'\]"):
         dry_run("fraud", "2", deployer=make_deployer(), app="other")
+
+
+# --- review 2: defects of the hostile-review mends ------------------------------------
+
+
+def test_a_service_write_whose_answer_is_lost_moves_traffic_and_keeps_the_grown_slot(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    spec = DeploymentSpec(
+        containers=[Container(name="model-server", image="ai-model:1", port=8080)], replicas=4
+    )
+    dep = make_deployer(retry=Retry(attempts=3, base=0.001, cap=0.005))
+    _two_ready_slots(dep, spec)
+    kube.inject(
+        Fault("PATCH", r"/services/fraud$", kind=FaultKind.LOST, times=1),
+        Fault("PATCH", r"/services/fraud$", status=503, times=None),
+    )
+    dep.set_traffic({"blue": 90, "green": 10})  # the write landed: traffic moved
+    kube.faults.clear()
+    assert [(s.slot, s.weight) for s in dep.state().slots] == [("blue", 90), ("green", 10)]
+
+
+def test_a_failed_service_write_that_cannot_be_read_again_is_not_undone(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    spec = DeploymentSpec(
+        containers=[Container(name="model-server", image="ai-model:1", port=8080)], replicas=4
+    )
+    dep = make_deployer(retry=Retry(attempts=3, base=0.001, cap=0.005))
+    _two_ready_slots(dep, spec)
+    kube.inject(
+        Fault("PATCH", r"/services/fraud$", kind=FaultKind.LOST, times=1),
+        Fault("PATCH", r"/services/fraud$", status=503, times=None),
+        Fault("GET", r"/services/fraud$", status=503, skip=1, times=None, watch=False),
+    )
+    with pytest.raises(KubernetesError, match="may have changed"):
+        dep.set_traffic({"blue": 90, "green": 10})
+    kube.faults.clear()
+    # The selector splits: blue keeps the size grown for the split (not 4, which is 50/50).
+    assert _replicas(kube, "blue") == 9
+    assert kube.get("services", NS, "fraud")["spec"]["selector"] == {
+        "app.kubernetes.io/instance": "fraud"
+    }
+
+
+@pytest.mark.parametrize("timeout", [0, 0.0005])
+def test_wait_ready_with_no_time_still_checks_once(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec, timeout: float
+) -> None:
+    dep = make_deployer()
+    dep.apply("blue", "fraud", "1", spec)
+    assert dep.wait_ready("blue", 10)
+    assert dep.wait_ready("blue", timeout) is True
+    with pytest.raises(SlotNotFound):
+        dep.wait_ready("nowhere", timeout)
+
+
+def test_wait_ready_ends_at_its_deadline_while_a_watch_trickles(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    dep = make_deployer(request_timeout=2.0, retry=Retry(attempts=4, base=0.01, cap=0.02))
+    kube.never_ready({"modelship.io/slot": "blue"})
+    dep.apply("blue", "fraud", "1", spec)
+    kube.inject(Fault(kind=FaultKind.SLOW, delay=0.01, times=None, watch=True))
+    stop = threading.Event()
+
+    def poke() -> None:  # the Deployment keeps changing: the watch has events to trickle
+        i = 0
+        while not stop.wait(0.2):
+            i += 1
+            d = kube.get("deployments", NS, "fraud-blue")
+            assert d is not None
+            d["metadata"].setdefault("annotations", {})["poke"] = str(i)
+            kube.store.put(d, manager="poker")
+
+    poker = threading.Thread(target=poke, daemon=True)
+    poker.start()
+    try:
+        started = time.monotonic()
+        assert dep.wait_ready("blue", 1.0) is False
+        assert time.monotonic() - started < 2.0
+    finally:
+        stop.set()
+        poker.join()
+
+
+def test_a_request_deadline_covers_the_body_after_late_headers(tiny_server: Any) -> None:
+    def behave(handler: Any) -> None:
+        time.sleep(0.9)
+        body = b'{"items": [], "metadata": {"resourceVersion": "1"}}'
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        for byte in body:
+            handler.wfile.write(bytes([byte]))
+            handler.wfile.flush()
+            time.sleep(0.05)
+
+    url, _ = tiny_server(behave)
+    client = _client(url, timeout=5.0, retry=Retry(attempts=3, base=0.01, cap=0.01))
+    client.api()  # configured before the clock starts
+    started = time.monotonic()
+    with pytest.raises(KubernetesError, match="deadline"):
+        client.request("GET", "/apis/apps/v1/namespaces/ns/deployments", deadline=started + 1.0)
+    assert time.monotonic() - started < 1.3  # was 0.9 s + another full second
+    client.close()
+
+
+def test_wait_ready_backs_off_when_every_watch_ends_at_once_without_events(
+    tiny_server: Any,
+) -> None:
+    deployment = {
+        "metadata": {"name": "fraud-blue", "generation": 1, "resourceVersion": "5"},
+        "spec": {"replicas": 2},
+        "status": {"observedGeneration": 1, "updatedReplicas": 0},
+    }
+
+    def behave(handler: Any) -> None:
+        if "watch=true" in handler.path:
+            _answer(handler, 200, b"")  # a server or proxy closing the watch at once
+        elif "fieldSelector" in handler.path:
+            listed = {"items": [deployment], "metadata": {"resourceVersion": "9"}}
+            _answer(handler, 200, json.dumps(listed).encode())
+        else:
+            _answer(handler, 200, json.dumps(deployment).encode())
+
+    url, seen = tiny_server(behave)
+    dep = KubernetesDeployer(
+        "ns", server=url, image="i:1", registry_url="s3://m", app="fraud", retry=fast_retry()
+    )
+    assert dep.wait_ready("blue", 1.0) is False
+    assert len(seen) < 30  # was over a thousand list-and-watch pairs
+    dep.close()
+
+
+def _dated(handler: Any, body: bytes, date: str) -> None:
+    """Answer 200 with ``body`` and ``date`` as the only Date header."""
+    handler.send_response_only(200)  # send_response would add a Date of its own
+    for key, value in (("Date", date), ("Content-Length", str(len(body)))):
+        handler.send_header(key, value)
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Jan 2026 99999999999 99:99:99 Jan 99999999999",
+        "Fri, 31 Dec 9999 23:59:59 GMT",
+        "Mon, 01 Jan 1900 00:00:00 GMT",
+    ],
+)
+def test_a_garbled_or_extreme_date_header_is_ignored(tiny_server: Any, date: str) -> None:
+    url, _ = tiny_server(lambda h: _dated(h, b'{"kind": "Lease"}', date))
+    client = _client(url)
+    assert client.request("GET", "/apis/coordination.k8s.io/v1/namespaces/x/leases/l") == {
+        "kind": "Lease"
+    }
+    assert client.server_now() is None
+    client.close()
+
+
+def test_a_date_relayed_by_the_services_proxy_is_not_the_api_servers_clock(
+    tiny_server: Any,
+) -> None:
+    def behave(handler: Any) -> None:
+        ahead = 3600 if "/proxy/" in handler.path else 0  # the pod's clock, an hour ahead
+        _dated(handler, b"{}", email.utils.formatdate(time.time() + ahead, usegmt=True))
+
+    url, _ = tiny_server(behave)
+    client = _client(url)
+    client.request("GET", "/apis/coordination.k8s.io/v1/namespaces/ns/leases/fraud-rollout")
+    client.request("GET", "/api/v1/namespaces/ns/services/fraud-blue:http/proxy/health")
+    now = client.server_now()
+    assert now is not None
+    assert abs(now - datetime.now(timezone.utc)) < timedelta(seconds=5)
+    client.close()
+
+
+def test_timeouts_and_attempts_too_large_for_the_timers_are_refused() -> None:
+    with pytest.raises(InvalidParameter, match="request_timeout"):
+        KubernetesDeployer(
+            NS, server="https://127.0.0.1:1", image="m:1", registry_url="s3://m",
+            request_timeout=1e10,
+        )  # fmt: skip
+    with pytest.raises(InvalidParameter, match="attempts"):
+        Retry(attempts=101)
+    with pytest.raises(InvalidParameter, match="base"):
+        Retry(base=1e10)
+    assert Retry(attempts=100).delay(5000, jitter=1.0) == Retry().cap
+
+
+def test_the_fake_takes_an_unchanged_selector_with_empty_match_expressions(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    make_deployer().apply("blue", "fraud", "1", spec)
+    path = f"/apis/apps/v1/namespaces/{NS}/deployments/fraud-blue"
+    code, live = _http(kube, "GET", path)
+    assert code == 200
+    live["metadata"].pop("managedFields", None)
+    live["spec"]["selector"]["matchExpressions"] = []
+    code, answer = _http(kube, "PUT", path, live)
+    assert code == 200, answer
+
+
+def test_a_long_watch_line_is_read_in_linear_time() -> None:
+    line = json.dumps({"type": "ADDED", "object": {"data": "x" * (15 << 20)}}).encode() + b"\n"
+
+    class Stream:  # an answer read 16 KiB at a time, as TLS records come
+        offset = 0
+
+        def read1(self, n: int, decode_content: bool = True) -> bytes:
+            chunk = line[self.offset : self.offset + 16384]
+            self.offset += len(chunk)
+            return chunk
+
+    started = time.monotonic()
+    events = list(KubeClient._events("/w", Stream(), time.monotonic() + 60))
+    assert len(events) == 1
+    assert time.monotonic() - started < 2.0  # quadratic: tens of seconds

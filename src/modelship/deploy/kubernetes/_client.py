@@ -28,7 +28,7 @@ import os
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, ClassVar
@@ -48,7 +48,9 @@ from modelship.errors import ConfigError, MissingDependency
 
 __all__ = [
     "MAX_ANSWER_BYTES",
+    "MAX_ATTEMPTS",
     "MAX_EVENT_BYTES",
+    "MAX_REQUEST_TIMEOUT",
     "Gone",
     "KubeClient",
     "KubernetesError",
@@ -66,6 +68,14 @@ _RETRY_STATUS = frozenset({409, 429, 500, 502, 503, 504})
 MAX_ANSWER_BYTES = 64 * 1024 * 1024
 #: The largest watch event line: one object, which etcd caps at 1.5 MiB by default.
 MAX_EVENT_BYTES = 16 * 1024 * 1024
+#: The longest request timeout (and backoff) allowed, in seconds: one day; longer ones
+#: overflow the platform's timers.
+MAX_REQUEST_TIMEOUT = 86400.0
+#: The most attempts a request may be given.
+MAX_ATTEMPTS = 100
+#: A ``Date`` header further than this from the local clock is ignored (garbled, or a
+#: clock so wrong that neither can be trusted).
+MAX_CLOCK_SKEW = timedelta(days=1)
 
 
 class KubernetesError(DeployError):
@@ -112,9 +122,9 @@ class Retry:
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
-        "attempts": Interval(int, 1, None),
-        "base": Interval(float, 0, None),
-        "cap": Interval(float, 0, None),
+        "attempts": Interval(int, 1, MAX_ATTEMPTS),
+        "base": Interval(float, 0, MAX_REQUEST_TIMEOUT),
+        "cap": Interval(float, 0, MAX_REQUEST_TIMEOUT),
     }
     __attrs_pre_init__ = check_parameters
 
@@ -125,7 +135,8 @@ class Retry:
     def delay(self, attempt: int, jitter: float | None = None) -> float:
         """Seconds to wait before retry ``attempt`` (0-based), jittered into [50%, 100%]."""
         j = jitter if jitter is not None else random.uniform(0.5, 1.0)
-        return float(min(self.cap, self.base * 2**attempt) * j)
+        # The exponent is capped: 2**64 times any base > 0 already passes any cap allowed.
+        return float(min(self.cap, self.base * 2 ** min(max(attempt, 0), 64)) * j)
 
 
 def _client_module() -> Any:
@@ -256,16 +267,30 @@ class KubeClient:
         date, at = clock
         return date + timedelta(seconds=time.monotonic() - at)
 
-    def _note_date(self, response: Any) -> None:
+    def _note_date(self, path: str, response: Any) -> None:
+        """Keep the answer's ``Date`` as the API server's clock. Not from an answer relayed
+        by a proxy (``/proxy/`` paths: the Date is the backend pod's), nor a Date that is
+        not one, nor one more than :data:`MAX_CLOCK_SKEW` from the local clock (logged)."""
+        if "/proxy/" in path:
+            return
         value = (response.headers or {}).get("Date")
         if not value:
             return
         try:
             date = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
+            if date.tzinfo is None:  # an HTTP date is GMT by definition
+                date = date.replace(tzinfo=timezone.utc)
+            skew = abs(date - datetime.now(timezone.utc))
+        except (TypeError, ValueError, OverflowError, IndexError):
             return
-        if date.tzinfo is None:  # an HTTP date is GMT by definition
-            date = date.replace(tzinfo=timezone.utc)
+        if skew > MAX_CLOCK_SKEW:
+            _log.warning(
+                "%s: the API server's Date header %r is %s from the local clock; ignored",
+                path,
+                str(value)[:80],
+                skew,
+            )
+            return
         self._server_clock = (date, time.monotonic())
 
     def api(self) -> Any:
@@ -338,11 +363,12 @@ class KubeClient:
                     break
             wait: float | None = None
             sent += 1
+            until = time.monotonic() + timeout  # the attempt's end, headers and body in all
             try:
                 response = self._send(
                     method, path, query, headers, payload, timeout=timeout, preload=False
                 )
-                data = self._read(method, path, response, timeout)
+                data = self._read(method, path, response, until, timeout)
             except KubernetesError:
                 raise  # the answer is too large: the same request gets the same answer
             except Exception as exc:  # urllib3 timeouts, dropped connections, TLS
@@ -379,20 +405,20 @@ class KubeClient:
             raise error
         return error
 
-    def _read(self, method: str, path: str, response: Any, timeout: float) -> bytes:
-        """The whole body of ``response``, within ``timeout`` seconds of now in total.
+    def _read(self, method: str, path: str, response: Any, until: float, timeout: float) -> bytes:
+        """The whole body of ``response``, by ``until`` (a :func:`time.monotonic` time: the
+        attempt's end, fixed before the request was sent; ``timeout`` is its length).
 
         Raises ``TimeoutError`` (a transport failure, retried) when it trickles in slower,
         and :class:`KubernetesError` when it is larger than :data:`MAX_ANSWER_BYTES`. The
         connection goes back to the pool only after a whole answer.
         """
-        until = time.monotonic() + timeout
         too_slow = f"the answer took longer than {timeout:g} s to arrive"
         chunks: list[bytes] = []
         size = 0
         whole = False
         try:
-            self._note_date(response)
+            self._note_date(path, response)
             while True:
                 _shorten_read_timeout(response, until)
                 try:
@@ -550,7 +576,9 @@ class KubeClient:
             raise KubernetesError(f"WATCH {path}: {_describe(exc)}") from None
         if not 200 <= response.status < 300:
             try:
-                data = self._read("WATCH", path, response, self.timeout)
+                data = self._read(
+                    "WATCH", path, response, time.monotonic() + self.timeout, self.timeout
+                )
             except Exception as exc:
                 if not _transport_error(exc):
                     raise
@@ -558,11 +586,12 @@ class KubeClient:
             if 300 <= response.status < 400:
                 raise _redirect_error("WATCH", path, response) from None
             raise self._api_error("WATCH", path, response, data) from None
-        self._note_date(response)
+        self._note_date(path, response)
+        # Each read waits at most until the watch should have ended, and the deadline.
+        until = min(time.monotonic() + timeout + self.timeout, deadline or math.inf)
         whole = False
         try:
-            yield from self._events(path, response)
-            whole = True
+            whole = yield from self._events(path, response, until)
         except (KubernetesError, GeneratorExit):
             raise
         except Exception as exc:
@@ -575,24 +604,45 @@ class KubeClient:
             response.release_conn()
 
     @staticmethod
-    def _events(path: str, response: Any) -> Iterator[dict[str, Any]]:
-        buffer = b""
+    def _events(path: str, response: Any, until: float) -> Generator[dict[str, Any], None, bool]:
+        """The events of a watch's stream until it ends (True) or ``until`` passes (False:
+        the stream is left mid-way). Each chunk is searched once for line ends, so a long
+        line costs time linear in its length."""
+        parts: list[bytes] = []  # the line still to come, in pieces
+        pending = 0
         while True:
-            chunk = response.read1(65536, decode_content=True)
+            if time.monotonic() >= until:
+                return False
+            _shorten_read_timeout(response, until)
+            try:
+                chunk = response.read1(65536, decode_content=True)
+            except Exception as exc:
+                if _transport_error(exc) and time.monotonic() >= until:
+                    return False
+                raise
             if not chunk:
-                return
-            buffer += chunk
-            lines = buffer.split(b"\n")
-            buffer = lines.pop()  # the part of a line still to come
-            for line in [*lines, buffer]:
-                if len(line) > MAX_EVENT_BYTES:
-                    raise KubernetesError(
-                        f"WATCH {path}: an event line is longer than {MAX_EVENT_BYTES} bytes; "
-                        "is the server URL an API server?"
-                    )
-            for line in lines:
+                return True
+            start = 0
+            while (end := chunk.find(b"\n", start)) >= 0:
+                parts.append(chunk[start:end])
+                line = b"".join(parts)
+                parts, pending = [], 0
+                start = end + 1
+                _check_event_size(path, len(line))
                 if line.strip():
                     yield _event(path, line)
+            if start < len(chunk):
+                parts.append(chunk[start:])
+                pending += len(chunk) - start
+                _check_event_size(path, pending)
+
+
+def _check_event_size(path: str, size: int) -> None:
+    if size > MAX_EVENT_BYTES:
+        raise KubernetesError(
+            f"WATCH {path}: an event line is longer than {MAX_EVENT_BYTES} bytes; "
+            "is the server URL an API server?"
+        )
 
 
 def _event(path: str, line: bytes) -> dict[str, Any]:
@@ -649,7 +699,8 @@ def _redirect_error(method: str, path: str, response: Any) -> KubernetesError:
 def _shorten_read_timeout(response: Any, until: float) -> None:
     """Make the socket's next read end by ``until`` at the latest: urllib3's read timeout
     bounds each read, not a whole answer that trickles in."""
-    sock = getattr(response.connection, "sock", None) if response.connection else None
+    connection = getattr(response, "connection", None)
+    sock = getattr(connection, "sock", None) if connection else None
     if sock is not None:
         current = sock.gettimeout()
         left = max(0.001, until - time.monotonic())

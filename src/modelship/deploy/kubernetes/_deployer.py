@@ -39,6 +39,7 @@ from modelship.deploy._protocol import (
     check_weights,
 )
 from modelship.deploy.kubernetes._client import (
+    MAX_REQUEST_TIMEOUT,
     SERVICE_ACCOUNT_DIR,
     KubeClient,
     KubernetesError,
@@ -136,7 +137,7 @@ class KubernetesDeployer:
     """
 
     @validate_params(
-        request_timeout=Interval(float, 0, None, closed="neither"),
+        request_timeout=Interval(float, 0, MAX_REQUEST_TIMEOUT, closed="right"),
         retry=(None, Retry),
         max_split_replicas=Interval(int, 2, INT32_MAX),
         traffic_timeout=Interval(float, 0, None, closed="neither"),
@@ -500,7 +501,10 @@ class KubernetesDeployer:
         name = self.options.slot_name(slot)
         try:
             found = self._client.request(
-                "GET", self._path("deployments", name), missing_ok=True, deadline=deadline
+                "GET",
+                self._path("deployments", name),
+                missing_ok=True,
+                deadline=self._first_check(deadline),
             )
         except KubernetesError as exc:
             if time.monotonic() < deadline:
@@ -524,13 +528,23 @@ class KubernetesDeployer:
             _log.info("%s: not ready in time: %s", name, exc)
             return False
 
+    def _first_check(self, deadline: float, *, at_least: float | None = None) -> float:
+        """The deadline of a wait's first check: at least ``at_least`` seconds (the request
+        timeout) from now, so that even ``timeout=0`` makes one attempt (a ready slot is
+        then ready)."""
+        floor = self._client.timeout if at_least is None else min(at_least, self._client.timeout)
+        return max(deadline, time.monotonic() + floor)
+
     def _wait_rounds(self, name: str, deadline: float, *, endpoints: bool) -> bool:
         failures = 0  # watches in a row that ended in an error: they back off
-        for _ in range(_MAX_WAIT_ROUNDS):
+        for round_ in range(_MAX_WAIT_ROUNDS):
             # A list's resourceVersion, not the object's: the object's may be older than
             # the watch history (compacted), when a list's is as new as the store.
             path, query = self._path("deployments"), {"fieldSelector": f"metadata.name={name}"}
-            listed = self._client.request("GET", path, query=query, deadline=deadline)
+            # The first list gets at least a second (or the request timeout) too; never
+            # much more, so a server that stops answering ends the wait near its deadline.
+            until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
+            listed = self._client.request("GET", path, query=query, deadline=until)
             items = listed.get("items") or []
             if not items:
                 return False
@@ -542,7 +556,7 @@ class KubernetesDeployer:
                 return True
             rv = listed["metadata"]["resourceVersion"]
             if progress.done:
-                slices = self._slices(name, deadline)
+                slices = self._slices(name, until)
                 if ready_endpoints(slices.get("items", [])) > 0:
                     return True
                 path = self._path("endpointslices")
@@ -568,19 +582,28 @@ class KubernetesDeployer:
 
     def _next_event(self, path: str, query: Mapping[str, Any], rv: str, deadline: float) -> bool:
         """Return at the first change after ``rv`` (or at the watch's end): True, or False
-        when the watch failed (410 Gone included: the caller lists again, after a pause)."""
-        remaining = deadline - time.monotonic()
+        when the watch failed (410 Gone included: the caller lists again, after a pause).
+
+        A watch that ends without an event well before its timeout (a server or proxy
+        closing it at once) counts as failed too, else list and watch would spin.
+        """
+        started = time.monotonic()
+        timeout = min(deadline - started, 10.0)
         try:
             for _event in self._client.watch(
                 path,
                 query=query,
                 resource_version=rv,
-                timeout=min(remaining, 10.0),
+                timeout=timeout,
                 deadline=deadline,
             ):
                 return True
         except KubernetesError as exc:
             _log.info("watch ended: %s; reading again", exc)
+            return False
+        if time.monotonic() - started < timeout / 2:
+            _log.info("watch ended after %.3f s without an event; reading again after a pause",
+                      time.monotonic() - started)  # fmt: skip
             return False
         return True
 
@@ -637,8 +660,8 @@ class KubernetesDeployer:
                 current = self._client.request(
                     "GET", self._path("services", self.options.app), missing_ok=True
                 )
-                if current is None or _differs(current, desired):
-                    self._apply(desired)
+            if current is None or _differs(current, desired):
+                self._write_service(desired, current, grow, now)
             after = [slot for slot in plan if slot not in grow]
             for slot in after:
                 self._scale(slot, plan[slot])
@@ -708,12 +731,60 @@ class KubernetesDeployer:
         try:
             yield
         except Exception:
-            for slot in grow:
-                try:
-                    self._scale(slot, now[slot])
-                except KubernetesError as exc:
-                    _log.warning("slot %s: could not scale back to %d: %s", slot, now[slot], exc)
+            self._scale_back(grow, now)
             raise
+
+    def _scale_back(self, grow: Sequence[str], now: Mapping[str, int]) -> None:
+        for slot in grow:
+            try:
+                self._scale(slot, now[slot])
+            except KubernetesError as exc:
+                _log.warning("slot %s: could not scale back to %d: %s", slot, now[slot], exc)
+
+    def _write_service(
+        self,
+        desired: Mapping[str, Any],
+        current: Mapping[str, Any] | None,
+        grow: Sequence[str],
+        now: Mapping[str, int],
+    ) -> None:
+        """Write the app Service. If that fails, it is read again: with the selector
+        written, the write landed (its answer was lost) and traffic moved; with the one it
+        had before, the write did not land and ``grow`` is scaled back; else (or when it
+        cannot be read) the error says the Service may have changed and nothing is undone,
+        since the grown slots may already serve the new split."""
+        try:
+            self._apply(desired)
+        except Exception as exc:
+            before = None if current is None else (current.get("spec") or {}).get("selector")
+            try:
+                again = self._client.request(
+                    "GET", self._path("services", self.options.app), missing_ok=True
+                )
+            except KubernetesError as read_error:
+                _log.warning(
+                    "Service %s: could not read it again: %s", self.options.app, read_error
+                )
+            else:
+                after = None if again is None else (again.get("spec") or {}).get("selector")
+                if again is not None and after == (desired.get("spec") or {}).get("selector"):
+                    _log.warning(
+                        "Service %s: its write failed (%s) but it was carried out",
+                        self.options.app,
+                        exc,
+                    )
+                    return  # the answer was lost, not the write
+                if (again is None) == (current is None) and after == before:
+                    self._scale_back(grow, now)  # the write did not land
+                    raise
+            raise KubernetesError(
+                f"Service {self.options.app}: the write that moves traffic failed, but the "
+                f"Service may have changed (its answer was lost, or it could not be read "
+                f"again); slots grown for the split were left at their size: check state() "
+                f"and call set_traffic again ({exc})",
+                getattr(exc, "status", 0),
+                getattr(exc, "reason", ""),
+            ) from exc
 
     def _grow(self, grow: Sequence[str], plan: Mapping[str, int], deadline: float) -> None:
         """Scale ``grow`` to their plan and wait until available, or raise."""

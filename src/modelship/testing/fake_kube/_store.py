@@ -432,7 +432,7 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
             (old.get("spec") or {}).get("selector"),
             (new.get("spec") or {}).get("selector"),
         )
-        if before != after:
+        if _selector(before) != _selector(after):
             raise ApiError(
                 422,
                 "Invalid",
@@ -440,6 +440,14 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
                 "is immutable",
                 {"name": new["metadata"]["name"], "group": kind.group, "kind": kind.plural},
             )
+
+
+def _selector(selector: Any) -> Any:
+    """A label selector without its empty (or null) parts, as the API server compares it:
+    ``matchExpressions: []`` selects what its absence does."""
+    if not isinstance(selector, Mapping):
+        return selector
+    return {k: v for k, v in selector.items() if v not in (None, [], {})}
 
 
 def _same(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
