@@ -283,7 +283,7 @@ def test_result_round_trips_through_json_and_renders() -> None:
     doc = json.loads(suite.to_json())
     assert doc["results"][0]["disparities"]["equalized_odds_difference"]["passed"] is False
     assert SuiteResult.from_json(suite.to_json()).exit_code() == 1
-    assert "equalized_odds_difference" in suite.to_markdown()
+    assert "equalized\\_odds\\_difference" in suite.to_markdown()  # Markdown escapes _
     assert "<failure" in suite.to_junit()
 
 

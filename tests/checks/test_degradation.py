@@ -470,4 +470,4 @@ def test_result_round_trips_through_json_and_renders() -> None:
     doc = json.loads(suite.to_json())
     assert doc["results"][0]["metrics"]["roc_auc"]["verdict"] == "worse"
     assert suite.exit_code() == 1
-    assert "roc_auc" in suite.to_markdown()
+    assert "roc\\_auc" in suite.to_markdown()  # Markdown escapes _

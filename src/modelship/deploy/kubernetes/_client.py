@@ -118,7 +118,7 @@ class Retry:
     >>> Retry(base=-1)
     Traceback (most recent call last):
     ...
-    modelship.errors.InvalidParameter: base=-1 is not allowed; base must be a finite float >= 0
+    modelship.errors.InvalidParameter: base=-1 is not allowed; base must be a float in [0, 86400]
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
