@@ -270,3 +270,42 @@ def test_a_key_with_a_parent_segment_is_refused_not_written_outside_the_root(
     with pytest.raises(StoreError, match=r"'\.\.' segment"):
         store.read(key)
     assert not (tmp_path / "escape").exists()
+
+
+def test_gc_collects_nothing_when_a_listed_manifest_is_a_folder(tmp_path: Path) -> None:
+    # Read as missing, the manifest's version passed for one that never committed: gc
+    # deleted its slot and artifact, and restoring the manifest from a backup found
+    # the artifact gone.
+    import shutil
+
+    import modelship as ms
+    from modelship.errors import IntegrityError
+
+    reg = ms.open_registry(str(tmp_path / "reg"))
+    reg.register(model_name="n", model={"w": 1})
+    reg.register(model_name="n", model={"w": 2})
+    manifest = tmp_path / "reg" / "models" / "n" / "versions" / "2.json"
+    kept = manifest.read_bytes()
+    manifest.unlink()
+    (manifest / "inside").mkdir(parents=True)
+    with pytest.raises(IntegrityError, match="listed but cannot be read"):
+        reg.gc(grace_seconds=0)
+    shutil.rmtree(manifest)
+    manifest.write_bytes(kept)
+    assert reg.load("n", "2") == {"w": 2}
+
+
+def test_a_stray_object_named_dot_dot_does_not_stop_gc() -> None:
+    # Listed as a child name, it made gc build keys such as models/../slots, which the
+    # store refuses: gc raised StoreError every time.
+    import uuid as _uuid
+
+    import fsspec
+
+    import modelship as ms
+
+    url = f"memory://dotdot-{_uuid.uuid4().hex}"
+    reg = ms.open_registry(url)
+    reg.register(model_name="m", model={"w": 1})
+    fsspec.filesystem("memory").pipe_file(url.removeprefix("memory://") + "/models/../x", b"j")
+    assert reg.gc(grace_seconds=0).dead_slots == ()

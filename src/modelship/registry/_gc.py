@@ -119,6 +119,21 @@ def _document(data: bytes, what: str) -> dict[str, Any]:
     return doc
 
 
+def _listed_manifests(store: Store, keys: list[str]) -> dict[str, bytes]:
+    """The manifests at ``keys``, every one of them: a manifest is never deleted, so one
+    listed but not read (a folder in its place) is damage, and gc, which would take its
+    version for one that never committed and collect its blobs, collects nothing."""
+    found = store.read_many(keys)
+    unread = [key for key in keys if key not in found]
+    if unread:
+        raise IntegrityError(
+            f"{unread[0]} is listed but cannot be read as a manifest (a folder in its "
+            f"place?){f' (and {len(unread) - 1} more)' if len(unread) > 1 else ''}: the "
+            "store was damaged; nothing is collected until it is repaired"
+        )
+    return found
+
+
 def referenced_digests(store: Store) -> set[str]:
     """Digests of every artifact and attachment a version that is not purged refers to."""
     used: set[str] = set()
@@ -130,7 +145,7 @@ def referenced_digests(store: Store) -> set[str]:
             for n in store.list(versions)
             if is_document(n) and number_of(n) not in purged
         ]
-        for key, data in store.read_many(keys).items():
+        for key, data in _listed_manifests(store, keys).items():
             doc = _document(data, key)
             try:
                 used.add(doc["artifact"]["digest"])
@@ -157,8 +172,8 @@ def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int],
         slots_folder, versions = folder(model, "slots"), folder(model, "versions")
         slot_names = [n for n in store.list(slots_folder) if is_numbered(n)]
         slots = store.read_many(f"{slots_folder}/{n}" for n in slot_names)
-        committed = store.read_many(
-            f"{versions}/{n}" for n in store.list(versions) if is_document(n)
+        committed = _listed_manifests(
+            store, [f"{versions}/{n}" for n in store.list(versions) if is_document(n)]
         )
         # Read as every reader reads them (a damaged one stops gc: IntegrityError), but
         # without checking signatures: gc decides nothing a signature protects.

@@ -786,7 +786,10 @@ class FsspecStore:
         names = []
         for entry in entries:
             name = str(entry).rstrip("/").rsplit("/", 1)[-1]
-            if str(entry).rstrip("/") != base and name:
+            # "." and "..": an object store keeps such segments as written, but no key
+            # may hold one (_inside): a stray object named so is not listed, so a caller
+            # building keys from the listing (gc) never builds a key it cannot use.
+            if str(entry).rstrip("/") != base and name and name not in (".", ".."):
                 names.append(name)
         return sorted(set(names))
 
