@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from modelship.errors import ConfigError
-from modelship.report._render import write_text
+from modelship.report import write_text
 
 __all__ = ["add_storage_options", "positive_seconds", "seconds", "storage_options", "write_output"]
 

@@ -16,7 +16,7 @@ import math
 import os
 import sys
 import tokenize
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -316,20 +316,36 @@ class _FileCheck:
 _REPORTS = ("json", "junit", "markdown")  # the report options, by their attribute
 
 
+def shared_stdout(args: argparse.Namespace, names: Sequence[str] = _REPORTS) -> str | None:
+    """Why the reports ``names`` (attributes of ``args``) cannot be written as asked: more
+    than one to standard output (``-``) would run together there. None when they can.
+
+    Examples
+    --------
+    >>> import argparse
+    >>> shared_stdout(argparse.Namespace(json="-", junit="-", markdown=None))[:24]
+    '--json and --junit each '
+    >>> shared_stdout(argparse.Namespace(json="-", junit="r.xml", markdown=None)) is None
+    True
+    """
+    to_stdout = [f"--{name}" for name in names if getattr(args, name) == STDOUT]
+    if len(to_stdout) < 2:
+        return None
+    return (
+        f"{' and '.join(to_stdout)} each write to standard output ('-'), where they would "
+        "run together; send one report there and the others to files"
+    )
+
+
 def run_and_report(checks: list[_FileCheck], args: argparse.Namespace) -> int:
     """Run ``checks``, write the reports asked for, print the summary, return the exit code.
 
     More than one report to standard output (``--json - --junit -``) would run together
     there, unreadable: it is refused before any check runs, with exit code 2.
     """
-    to_stdout = [f"--{name}" for name in _REPORTS if getattr(args, name) == STDOUT]
-    if len(to_stdout) > 1:
-        print(
-            f"modelship check {args.check_command}: {' and '.join(to_stdout)} each write to "
-            "standard output ('-'), where they would run together; send one report there "
-            "and the others to files",
-            file=sys.stderr,
-        )
+    refused = shared_stdout(args)
+    if refused is not None:
+        print(f"modelship check {args.check_command}: {refused}", file=sys.stderr)
         return 2
     return _finish(run_suite(checks), args)
 

@@ -18,7 +18,7 @@ import attrs
 from modelship._cli_common import STDOUT, add_storage_options, storage_options, write_output
 from modelship._shown import printable
 from modelship.checks import CheckResult, SuiteResult
-from modelship.checks._cli_common import add_report_options, write_report
+from modelship.checks._cli_common import add_report_options, shared_stdout, write_report
 from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
 from modelship.parity._findings import ParityReport
@@ -121,12 +121,9 @@ _OUTPUTS = ("json", "junit", "markdown", "report")
 
 def _refuse_shared_stdout(args: argparse.Namespace) -> None:
     """Refuse two reports to standard output (``-``): the two would run into one stream."""
-    to_stdout = [f"--{name}" for name in _OUTPUTS if getattr(args, name) == STDOUT]
-    if len(to_stdout) > 1:
-        raise ConfigError(
-            f"{' and '.join(to_stdout)} each write to standard output ('-'), where they "
-            "would run together; send one report there and the others to files"
-        )
+    refused = shared_stdout(args, _OUTPUTS)
+    if refused is not None:
+        raise ConfigError(refused)
 
 
 def _shown(report: Report) -> Report:

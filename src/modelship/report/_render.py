@@ -121,7 +121,7 @@ def _replace(target: Path, data: bytes) -> bool:
     # os.open applies the umask to 0o666, as open() does for a new report.
     try:
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except (PermissionError, OSError) as exc:
+    except OSError as exc:
         if isinstance(exc, PermissionError) or exc.errno in (errno.EROFS, errno.ENAMETOOLONG):
             return False
         raise
