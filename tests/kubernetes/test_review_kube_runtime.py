@@ -778,11 +778,14 @@ def test_the_fake_takes_an_unchanged_selector_with_empty_match_expressions(
 ) -> None:
     make_deployer().apply("blue", "fraud", "1", spec)
     path = f"/apis/apps/v1/namespaces/{NS}/deployments/fraud-blue"
-    code, live = _http(kube, "GET", path)
-    assert code == 200
-    live["metadata"].pop("managedFields", None)
-    live["spec"]["selector"]["matchExpressions"] = []
-    code, answer = _http(kube, "PUT", path, live)
+    for _ in range(50):  # bounded: the fake's controller updates the status meanwhile
+        code, live = _http(kube, "GET", path)
+        assert code == 200
+        live["metadata"].pop("managedFields", None)
+        live["spec"]["selector"]["matchExpressions"] = []
+        code, answer = _http(kube, "PUT", path, live)
+        if code != 409:  # 409: the resourceVersion read is stale; read it again
+            break
     assert code == 200, answer
 
 

@@ -170,7 +170,10 @@ def test_a_percent_moves_the_limit_by_that_share_of_the_baselines_size(
     above = Condition(metric="m", op=">", baseline_delta=delta, delta_unit="percent")
     below = Condition(metric="m", op="<", baseline_delta=-delta, delta_unit="percent")
     assert above.limit(baseline) > baseline > below.limit(baseline)
-    assert above.limit(baseline) == pytest.approx(baseline + abs(baseline) * delta / 100)
+    # The expected sum rounds too: at delta=100 it is zero give or take an ulp of the
+    # baseline (5.8e-11 for -335544.57), not within pytest's default 1e-12 of it.
+    expected = baseline + abs(baseline) * delta / 100
+    assert above.limit(baseline) == pytest.approx(expected, abs=4 * math.ulp(baseline))
 
 
 def test_a_percent_of_a_positive_baseline_is_the_product_it_always_was() -> None:
