@@ -261,6 +261,33 @@ def test_the_client_reads_the_api_servers_clock_from_its_answers(kube: FakeKube)
     assert abs(now - datetime.now(timezone.utc)) < timedelta(seconds=5)
 
 
+def test_the_servers_clock_never_steps_back_within_a_dates_second(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Date is cut to whole seconds: an answer at 10.0 s and one at 10.9 s both say 10 s.
+    # Taking the later one as "now" stepped the clock back 0.9 s (a renewTime written
+    # earlier than the one before it).
+    mono = [100.0]
+    monkeypatch.setattr(client_module.time, "monotonic", lambda: mono[0])
+    client = KubeClient(lambda: None, retry=Retry(), timeout=2.0)
+    second = datetime.now(timezone.utc).replace(microsecond=0)
+
+    class Answer:
+        def __init__(self, date: datetime) -> None:
+            self.headers = {"Date": email.utils.format_datetime(date, usegmt=True)}
+
+    client._note_date("/api/v1/namespaces/ns/pods", Answer(second))
+    mono[0] = 100.9
+    client._note_date("/api/v1/namespaces/ns/pods", Answer(second))
+    assert client.server_now() == second + timedelta(seconds=0.9)
+    mono[0] = 101.2
+    client._note_date("/api/v1/namespaces/ns/pods", Answer(second + timedelta(seconds=1)))
+    assert client.server_now() == second + timedelta(seconds=1.2)
+    # A Date more than a second behind is the server's clock set back: followed.
+    client._note_date("/api/v1/namespaces/ns/pods", Answer(second - timedelta(seconds=5)))
+    assert client.server_now() == second - timedelta(seconds=5)
+
+
 # --- 5, 6: Retry-After ------------------------------------------------------------------
 
 

@@ -76,6 +76,8 @@ MAX_ATTEMPTS = 100
 #: A ``Date`` header further than this from the local clock is ignored (garbled, or a
 #: clock so wrong that neither can be trusted).
 MAX_CLOCK_SKEW = timedelta(days=1)
+# An HTTP Date names a whole second.
+_DATE_RESOLUTION = timedelta(seconds=1)
 
 
 class KubernetesError(DeployError):
@@ -254,12 +256,15 @@ class KubeClient:
         # The latest answer's Date header and the monotonic time it arrived (one tuple,
         # replaced whole, so threads sharing the client read a consistent pair).
         self._server_clock: tuple[datetime, float] | None = None
+        self._clock_lock = threading.Lock()  # a read, compare and replace of _server_clock
 
     def server_now(self) -> datetime | None:
         """The API server's time now: the ``Date`` of its latest answer plus the time
         elapsed since it arrived (None before any answer with a ``Date`` header).
 
-        ``Date`` has a resolution of one second, so this may be up to a second behind.
+        ``Date`` has a resolution of one second, so this may be up to a second behind; it
+        never steps back because a later answer's ``Date`` was cut to a lower second (it
+        does follow a server clock set back by more than a second).
         """
         clock = self._server_clock
         if clock is None:
@@ -291,7 +296,18 @@ class KubeClient:
                 skew,
             )
             return
-        self._server_clock = (date, time.monotonic())
+        at = time.monotonic()
+        with self._clock_lock:
+            clock = self._server_clock
+            if clock is not None:
+                # Date is cut to whole seconds: an answer arriving at 10.9 s says 10 s, and
+                # one that arrived at 10.0 s, plus 0.9 s since, says 10.9 s. Keep the later
+                # reading, so the clock never steps back within that second; a Date more
+                # than a second behind is the server's clock set back, and is followed.
+                kept = clock[0] + timedelta(seconds=at - clock[1])
+                if timedelta(0) < kept - date <= _DATE_RESOLUTION:
+                    return
+            self._server_clock = (date, at)
 
     def api(self) -> Any:
         """The ``ApiClient``, made at first use (nothing is contacted before)."""

@@ -20,17 +20,17 @@ namespace, as the API server's own leader election uses them:
 
 **One clock, the API server's.** Holders run on different machines whose clocks differ;
 comparing a ``renewTime`` one machine wrote with another machine's clock would let a
-machine whose clock runs ahead take a Lease its holder still renews. So every time
-written into the Lease, and the "now" an expiry is judged against, is the API server's:
-the ``Date`` header of its latest answer (for an expiry, the answer that read the Lease)
-plus the time elapsed since on the local monotonic clock. ``Date`` has a resolution of one
-second, so an expiry may be seen up to a second late, and a renewal stamped up to a second
-early (a holder renews every third of the duration, at least a second, so this stays
-within the margin). Only when the server's answers carry no ``Date`` (a proxy that strips
-it) is the local clock used, and clocks must then agree to within the Lease's duration.
-(client-go's leader election instead times expiry locally from when it saw the record
-change; that needs no shared clock but makes a stale Lease wait a full duration, where
-this takes an expired Lease over at once.)
+machine whose clock runs ahead take a Lease its holder still renews. So every time written
+into the Lease, and the "now" an expiry is judged against, is the API server's: the
+``Date`` header of its answers (to the Lease's reads and any other request of the same
+client) plus the time elapsed since on the local monotonic clock, never stepping back.
+``Date`` has a resolution of one second, so an expiry may be seen up to a second late, and
+a renewal stamped up to a second early (a holder renews every third of the duration, at
+least a second, so this stays within the margin). Only when the server's answers carry no
+``Date`` (a proxy that strips it) is the local clock used, and clocks must then agree to
+within the Lease's duration. (client-go's leader election instead times expiry locally
+from when it saw the record change; that needs no shared clock but makes a stale Lease
+wait a full duration, where this takes an expired Lease over at once.)
 
 The holder is one :class:`KubernetesDeployer` object; its threads are kept apart in the
 process (:class:`~modelship.deploy.ProcessRolloutLock`), and the thread holding the lock
