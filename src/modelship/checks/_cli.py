@@ -11,8 +11,11 @@ import argparse
 import sys
 from typing import Any
 
+import attrs
+
 from modelship._cli_common import STDOUT, add_storage_options, storage_options
 from modelship.checks._cli_common import (
+    CsvTable,
     _FileCheck,
     add_output_options,
     read_bytes,
@@ -25,7 +28,8 @@ from modelship.checks._cli_fairness import add_fairness_commands
 from modelship.checks._drift import CATEGORICAL_METHODS, NUMERIC_METHODS, DataDrift
 from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult
-from modelship.checks._schema import Schema
+from modelship.checks._schema import Schema, with_nullable_dtypes
+from modelship.checks._tabular import ColumnKind
 from modelship.checks.stats._pvalues import P_VALUE_METHODS
 from modelship.errors import ConfigError, ModelshipError
 
@@ -52,6 +56,37 @@ def _current(args: argparse.Namespace) -> Any:
     return read_table(args.current, _options(args))
 
 
+_TEXT_DTYPES = frozenset({"str", "object"})  # the dtypes a schema records for text columns
+
+
+def _text_as_recorded(schema: Schema, current: Any) -> Any:
+    """``current``, with each CSV column that ``schema`` records as text but whose cells
+    all read as numbers read as text (``"007"``, not 7), as :func:`same_kinds` reads it
+    against a reference file; a column recorded from numbers keeps them, so its labels
+    are written as the schema's (``7``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "r.csv").write_text("zip\\n007\\nnone given\\n")
+    >>> _ = (folder / "c.csv").write_text("zip\\n007\\n010\\n")
+    >>> schema = Schema.infer(read_table(folder / "r.csv"))
+    >>> _text_as_recorded(schema, read_table(folder / "c.csv"))["zip"].tolist()
+    ['007', '010']
+    """
+    if not isinstance(current, CsvTable):
+        return current
+    return current.with_text(
+        column.name
+        for column in schema.columns
+        if column.kind is ColumnKind.CATEGORICAL
+        and column.dtype in _TEXT_DTYPES
+        and column.name in current
+        and current[column.name].dtype.kind != "O"
+    )
+
+
 def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
     def drift() -> CheckResult:
         reference, current = same_kinds(_reference(args), _current(args))
@@ -66,6 +101,8 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
                 "profile's columns: their kinds were fixed when the profile was made "
                 "(make it again with them)"
             )
+        if is_profile:
+            current = _text_as_recorded(reference.schema, current)
         return DataDrift(
             reference=reference,
             current=current,
@@ -89,7 +126,8 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
 
 def _validate_schema(args: argparse.Namespace) -> CheckResult:
     """The current data against the schema; ``--exclude``'d columns on neither side."""
-    return _schema(args).validate(_current(args), exclude=args.exclude)
+    schema = _schema(args)
+    return schema.validate(_text_as_recorded(schema, _current(args)), exclude=args.exclude)
 
 
 def _schema(args: argparse.Namespace) -> Schema:
@@ -123,14 +161,17 @@ def _run_schema(args: argparse.Namespace) -> int:
 
 def _run_profile(args: argparse.Namespace) -> int:
     try:
+        reference = read_table(args.reference, _options(args))
         profile = DriftProfile.from_data(
-            read_table(args.reference, _options(args)),
+            reference,
             summary_size=args.summary_size,
             columns=args.columns,
             exclude=args.exclude,
             kinds=_kinds(args),
             categorical_max_unique=args.categorical_max_unique,
         )
+        # As Schema.infer records it: an integer column with an empty cell is int64.
+        profile = attrs.evolve(profile, schema=with_nullable_dtypes(profile.schema, reference))
         write_report(args.output, profile.to_json() + "\n")
     except (ModelshipError, OSError) as exc:
         print(f"modelship check profile: {type(exc).__name__}: {exc}", file=sys.stderr)

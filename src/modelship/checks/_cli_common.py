@@ -16,7 +16,7 @@ import math
 import os
 import sys
 import tokenize
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,36 +46,51 @@ MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 """CSV cells read as missing values (compared case-insensitively, after stripping)."""
 
 
-def _csv_column(cells: list[str]) -> NDArray[Any]:
-    """Type one CSV column: int64, else float64 (missing as NaN), else strings (``None``)."""
+def _csv_text(cells: list[str]) -> NDArray[Any]:
+    """One CSV column's cells as text, stripped of surrounding spaces, ``None`` where missing.
+
+    The one reading of a cell: a column typed as numbers is parsed from this text, so a
+    file read as numbers and one read as text agree on every cell (``" 007"`` is ``"007"``).
+    """
     stripped = [cell.strip() for cell in cells]
-    missing = [cell.lower() in MISSING_MARKERS for cell in stripped]
-    present = [cell for cell, gone in zip(stripped, missing, strict=True) if not gone]
-    if not any(missing):
-        try:
-            return np.array([int(cell) for cell in present], dtype=np.int64)
-        except (ValueError, OverflowError):
-            pass
+    return np.array(
+        [None if cell.lower() in MISSING_MARKERS else cell for cell in stripped], dtype=object
+    )
+
+
+def _csv_column(text: NDArray[Any]) -> tuple[NDArray[Any], str | None]:
+    """Type one CSV column from its :func:`_csv_text`: int64, else float64 (missing as
+    NaN), else the text; and, for integers with missing cells (float64, NaN where
+    missing), ``"int64"``: the dtype they have without them."""
+    cells = text.tolist()
+    present = [cell for cell in cells if cell is not None]
+    integers = _integers(present)
+    if integers is not None and len(present) == len(cells):
+        return integers, None
     try:
-        return np.array(
-            [
-                math.nan if gone else float(cell)
-                for cell, gone in zip(stripped, missing, strict=True)
-            ],
-            dtype=np.float64,
+        values = np.array(
+            [math.nan if cell is None else float(cell) for cell in cells], dtype=np.float64
         )
     except ValueError:
-        return np.array(
-            [None if gone else cell for cell, gone in zip(cells, missing, strict=True)],
-            dtype=object,
-        )
+        return text, None
+    # One empty cell must not make an integer column float64 in one file and leave it
+    # int64 in the next: the schema would report a dtype change between them.
+    return values, "int64" if integers is not None and present else None
+
+
+def _integers(cells: list[str]) -> NDArray[np.int64] | None:
+    """``cells`` as int64, or ``None`` when one is not an integer or does not fit."""
+    try:
+        return np.array([int(cell) for cell in cells], dtype=np.int64)
+    except (ValueError, OverflowError):
+        return None
 
 
 def _check_header(path: str, header: list[str]) -> None:
     """Refuse a CSV header with an empty or a repeated column name: one column would be lost."""
     seen: set[str] = set()
     for number, name in enumerate(header, start=1):
-        if not name.strip():
+        if not name:
             raise ConfigError(
                 f"{path}: column {number} of the header has no name; name every column"
             )
@@ -86,42 +101,85 @@ def _check_header(path: str, header: list[str]) -> None:
         seen.add(name)
 
 
-def _read_csv(path: str, data: bytes) -> dict[str, NDArray[Any]]:
+def _read_csv(path: str, data: bytes) -> CsvTable:
     try:
-        text = data.decode("utf-8-sig")
+        content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text: {exc}") from exc
-    rows = list(csv.reader(io.StringIO(text, newline="")))
+    rows = list(csv.reader(io.StringIO(content, newline="")))
     if not rows:
         raise ConfigError(f"{path} is empty: a CSV file needs a header row")
-    header, body = rows[0], rows[1:]
+    # Names are stripped as cells are: "id, zip" names the columns "id" and "zip".
+    header, body = [name.strip() for name in rows[0]], rows[1:]
     _check_header(path, header)
     for number, row in enumerate(body, start=2):
         if len(row) != len(header):
             raise ConfigError(
                 f"{path}, line {number}: {len(row)} fields, but the header has {len(header)}"
             )
-    table = CsvTable({name: _csv_column([row[j] for row in body]) for j, name in enumerate(header)})
-    table.text = {name: _csv_text([row[j] for row in body]) for j, name in enumerate(header)}
-    return table
+    columns, text, nullable_dtypes = {}, {}, {}
+    for j, name in enumerate(header):
+        text[name] = _csv_text([row[j] for row in body])
+        columns[name], nullable = _csv_column(text[name])
+        if nullable is not None:
+            nullable_dtypes[name] = nullable
+    return CsvTable(columns, text=text, nullable_dtypes=nullable_dtypes)
 
 
 class CsvTable(dict[str, NDArray[Any]]):
-    """The typed columns of a CSV file, and (``text``) each column's cells as written.
+    """The typed columns of a CSV file, with each column's cells as text (``text``).
 
     A column is typed by its own file's cells, so one file's ``1.0`` may be a number and
     another's (beside a word) text: :func:`same_kinds` reads such a column as text on
-    both sides, as written, so the two files' categories meet.
+    both sides, as written, so the two files' categories meet. An integer column with an
+    empty cell is float64 (NaN there); :meth:`nullable_dtypes` tells
+    :class:`~modelship.checks.Schema` to record and compare it as ``int64``, as it does a
+    pandas ``Int64`` column.
     """
 
-    text: dict[str, NDArray[Any]]
+    def __init__(
+        self,
+        columns: Mapping[str, NDArray[Any]],
+        *,
+        text: Mapping[str, NDArray[Any]],
+        nullable_dtypes: Mapping[str, str],
+    ) -> None:
+        super().__init__(columns)
+        self.text = dict(text)
+        self._nullable_dtypes = dict(nullable_dtypes)
 
+    def nullable_dtypes(self) -> dict[str, str]:
+        """The integer columns with missing cells, by name, with their dtype without them.
 
-def _csv_text(cells: list[str]) -> NDArray[Any]:
-    stripped = [cell.strip() for cell in cells]
-    return np.array(
-        [None if cell.lower() in MISSING_MARKERS else cell for cell in stripped], dtype=object
-    )
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+        >>> _ = path.write_text("age,x\\n31,1\\n,2\\n")
+        >>> table = read_table(path)
+        >>> table["age"].dtype.name, table.nullable_dtypes()
+        ('float64', {'age': 'int64'})
+        """
+        return dict(self._nullable_dtypes)
+
+    def with_text(self, names: Iterable[str]) -> CsvTable:
+        """A copy with the columns ``names`` read as their cells' text (``"007"``, not 7).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+        >>> _ = path.write_text("zip,n\\n007,1\\n,2\\n")
+        >>> table = read_table(path)
+        >>> table["zip"].tolist(), table.with_text(["zip"])["zip"].tolist()
+        ([7.0, nan], ['007', None])
+        """
+        names = set(names)
+        columns = {name: self.text[name] if name in names else self[name] for name in self}
+        nullable = {
+            name: dtype for name, dtype in self._nullable_dtypes.items() if name not in names
+        }
+        return CsvTable(columns, text=self.text, nullable_dtypes=nullable)
 
 
 def same_kinds(reference: Any, current: Any) -> tuple[Any, Any]:
@@ -138,17 +196,14 @@ def same_kinds(reference: Any, current: Any) -> tuple[Any, Any]:
     >>> a["zip"].tolist(), b["zip"].tolist()
     (['007', 'none given'], ['007', '010'])
     """
-    if not isinstance(reference, Mapping) or not isinstance(current, Mapping):
+    if not isinstance(reference, CsvTable) or not isinstance(current, CsvTable):
         return reference, current
-    ref, cur = dict(reference), dict(current)
-    for name in ref.keys() & cur.keys():
-        text = [np.asarray(ref[name]).dtype.kind == "O", np.asarray(cur[name]).dtype.kind == "O"]
-        if text[0] == text[1]:
-            continue
-        for table, source in ((ref, reference), (cur, current)):
-            if isinstance(source, CsvTable) and np.asarray(table[name]).dtype.kind != "O":
-                table[name] = source.text[name]
-    return ref, cur
+    differ = {
+        name
+        for name in reference.keys() & current.keys()
+        if (reference[name].dtype.kind == "O") != (current[name].dtype.kind == "O")
+    }
+    return reference.with_text(differ), current.with_text(differ)
 
 
 def _is_url(path: str) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
@@ -348,16 +348,7 @@ class Schema:
             kinds=parse_kinds(kinds),
             categorical_max_unique=categorical_max_unique,
         )
-        schema = cls.of_table(table, max_categories=max_categories)
-        nullable = _nullable_dtypes(reference)
-        if not nullable:
-            return schema
-        return cls(
-            [
-                attrs.evolve(column, dtype=nullable.get(column.name, column.dtype))
-                for column in schema.columns
-            ]
-        )
+        return with_nullable_dtypes(cls.of_table(table, max_categories=max_categories), reference)
 
     @classmethod
     @validate_params(max_categories=MAX_CATEGORIES)
@@ -582,8 +573,47 @@ _POLARS_NUMPY = {
 }
 
 
+@runtime_checkable
+class KnowsNullableDtypes(Protocol):
+    """Tabular data that types its own columns and knows which of them a missing value
+    changed: a CSV file's integer column with an empty cell is float64, NaN there.
+
+    Optional: the schema reads numpy, pandas and polars dtypes itself.
+    """
+
+    def nullable_dtypes(self) -> Mapping[str, str]:
+        """By column name, the dtype its values have without the missing ones (``int64``)."""
+
+
+def with_nullable_dtypes(schema: Schema, data: Any) -> Schema:
+    """``schema``, with each column of a nullable dtype in ``data`` recorded as the dtype its
+    values have without missing values (see :func:`_nullable_dtypes`).
+
+    Examples
+    --------
+    >>> from modelship.checks import Schema
+    >>> class Batch(dict):  # a reader's table, as KnowsNullableDtypes describes it
+    ...     def nullable_dtypes(self):
+    ...         return {"age": "int64"}
+    >>> batch = Batch(age=[31.0, float("nan")])
+    >>> schema = Schema.of_table(as_table(batch))
+    >>> schema["age"].dtype, with_nullable_dtypes(schema, batch)["age"].dtype
+    ('float64', 'int64')
+    """
+    nullable = _nullable_dtypes(data)
+    if not nullable:
+        return schema
+    return Schema(
+        [
+            attrs.evolve(column, dtype=nullable.get(column.name, column.dtype))
+            for column in schema.columns
+        ]
+    )
+
+
 def _nullable_dtypes(data: Any) -> dict[str, str]:
-    """Columns of nullable dtypes (pandas ``Int64``, ``boolean``, ``Float64``; polars), by
+    """Columns of nullable dtypes (pandas ``Int64``, ``boolean``, ``Float64``; polars; the
+    integer columns with missing cells of a CSV file, :class:`KnowsNullableDtypes`), by
     name, with the numpy dtype their values have when none is missing.
 
     A missing value turns such a column into ``float64`` (integers) or ``object``
@@ -599,6 +629,8 @@ def _nullable_dtypes(data: Any) -> dict[str, str]:
         }
     if module.startswith("pandas") and hasattr(data, "dtypes"):
         dtypes = list(data.dtypes.items())
+    elif isinstance(data, KnowsNullableDtypes):  # after pandas: a column can be an attribute
+        return {str(name): str(dtype) for name, dtype in data.nullable_dtypes().items()}
     elif isinstance(data, Mapping):
         dtypes = [(name, getattr(column, "dtype", None)) for name, column in data.items()]
     else:
