@@ -11,8 +11,6 @@ import argparse
 import sys
 from typing import Any
 
-import attrs
-
 from modelship._cli_common import STDOUT, add_storage_options, storage_options
 from modelship.checks._cli_common import (
     CsvTable,
@@ -28,7 +26,7 @@ from modelship.checks._cli_fairness import add_fairness_commands
 from modelship.checks._drift import CATEGORICAL_METHODS, NUMERIC_METHODS, DataDrift
 from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult
-from modelship.checks._schema import Schema, with_nullable_dtypes
+from modelship.checks._schema import Schema
 from modelship.checks._tabular import ColumnKind
 from modelship.checks.stats._pvalues import P_VALUE_METHODS
 from modelship.errors import ConfigError, ModelshipError
@@ -170,8 +168,6 @@ def _run_profile(args: argparse.Namespace) -> int:
             kinds=_kinds(args),
             categorical_max_unique=args.categorical_max_unique,
         )
-        # As Schema.infer records it: an integer column with an empty cell is int64.
-        profile = attrs.evolve(profile, schema=with_nullable_dtypes(profile.schema, reference))
         write_report(args.output, profile.to_json() + "\n")
     except (ModelshipError, OSError) as exc:
         print(f"modelship check profile: {type(exc).__name__}: {exc}", file=sys.stderr)

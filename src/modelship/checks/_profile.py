@@ -13,7 +13,7 @@ from modelship import _json
 from modelship._documents import DocumentKind
 from modelship._params import Interval, Names, validate_params
 from modelship.checks import stats
-from modelship.checks._schema import MAX_CATEGORIES, ColumnSchema, Schema
+from modelship.checks._schema import MAX_CATEGORIES, ColumnSchema, Schema, with_nullable_dtypes
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
 from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
 from modelship.checks.stats import QuantileSummary
@@ -381,7 +381,9 @@ class DriftProfile:
                     )
                 )
         return cls(
-            schema=Schema(schemas),
+            # As Schema.infer records it: a pandas Int64 column with a missing value is
+            # int64, not the float64 its values become.
+            schema=with_nullable_dtypes(Schema(schemas), reference),
             numeric=numeric,
             categorical=categorical,
             summary_size=summary_size,
