@@ -114,6 +114,9 @@ class Rollout:
         self._progress_deadline = progress_deadline
         self._redeploy = redeploy
         self.replaced_by: Rollout | None = None
+        # (to, from) of an alias move begun by move_alias: an interruption can cut the
+        # move short after the store wrote it, so an abort must look (move_alias_back).
+        self._alias_begun: tuple[str, str | None] | None = None
 
     def __repr__(self) -> str:
         return (
@@ -260,6 +263,7 @@ class Rollout:
                         rollout=self.id,
                     )
                     return
+                self._alias_begun = (to, expected)
                 registry.set_alias(self.model, self._alias, to, expected=expected)
                 break
             except Conflict as exc:  # someone else moved it: theirs stands, not retried
@@ -300,6 +304,46 @@ class Rollout:
             rollout=self.id,
         )
 
+    def move_alias_back(self) -> None:
+        """Undo the alias move :meth:`move_alias` began, if it happened (an abort calls this).
+
+        A move cut short (Ctrl-C, an error the store was not expected to raise) may have
+        been written before it was cut: the alias goes back to what it named before if it
+        still names this rollout's version, as a compare-and-swap, so a move by anyone
+        else stands. A failure is recorded, not raised: the abort goes on.
+        """
+        begun, self._alias_begun = self._alias_begun, None
+        registry = self._deployer.registry
+        if begun is None or registry is None or self._alias is None:
+            return
+        to, before = begun
+        back = f"moved back to {before}" if before is not None else "removed (it named none before)"
+        try:
+            if registry.aliases(self.model).get(self._alias) != to:
+                return  # the move was never written, or someone moved it since: theirs stands
+            if before is None:
+                registry.remove_alias(self.model, self._alias, expected=to)
+            else:
+                registry.set_alias(self.model, self._alias, before, expected=to)
+        except Exception as exc:  # the abort goes on; the history says what the alias names
+            self.event(
+                EventKind.ERROR,
+                f"alias {self._alias!r} may still name {to}: it could not be {back}: "
+                f"{type(exc).__name__}: {exc}",
+                alias=self._alias,
+                to=before,
+                expected=to,
+            )
+            return
+        self.event(
+            EventKind.ALIAS,
+            f"alias {self._alias!r} {back} by rollout {self.id}, which did not promote",
+            alias=self._alias,
+            to=before,
+            expected=to,
+            rollout=self.id,
+        )
+
     def open_undo_window(self, seconds: float) -> None:
         """Start the undo window (strategies call this right after promotion)."""
         self._undo_deadline = self._clock.monotonic() + seconds
@@ -318,8 +362,9 @@ class Rollout:
         Raises
         ------
         RollbackUnavailable
-            The rollout did not promote, was already rolled back, or had no previous
-            version.
+            The rollout did not promote, was already rolled back, had no previous
+            version, or no longer serves (a later rollout replaced its version, so
+            undoing this one would undo that one); nothing was changed.
         RolloutInProgress
             Another rollout holds the deployer's rollout lock; nothing was changed.
         """
@@ -337,6 +382,12 @@ class Rollout:
                 f"rollout {self.id} was the first deployment of {self.model}: there is no "
                 "previous version; deploy the version you want instead"
             )
+        # Check, then act: safe because rollback() holds the deployer's rollout lock from
+        # this look at the state until the switch back or the redeploy is done (the
+        # redeploy takes it again as its holder), so no other rollout can replace the
+        # version between the two. A deployer without the lock is unserialised, as every
+        # rollout on it is.
+        self._check_still_serves()
         if self.undo_window_open and self._switch_back():
             return self
         self.event(
@@ -352,6 +403,37 @@ class Rollout:
             EventKind.ROLLBACK, f"rolled back by rollout {replacement.id}", rollout=replacement.id
         )
         return replacement
+
+    def _check_still_serves(self) -> None:
+        """Raise :class:`RollbackUnavailable` unless this rollout's slot still holds its
+        version and receives the traffic.
+
+        Its server may have died (that is when a rollback is needed most), so readiness is
+        not asked; traffic is. A slot that holds another version, or gets no traffic, was
+        replaced by a later rollout: rolling this one back would undo that one instead.
+        """
+        state = self._deployer.state()  # failing here changes nothing: it raises
+        held = state.slot(self.slot)
+        if held is not None and (held.model, held.version) == (self.model, self.version):
+            if held.weight > 0:
+                return
+            now = f"{self.slot} still holds {self.version} but receives no traffic"
+        elif held is None:
+            now = f"{self.slot} holds no version"
+        else:
+            now = f"{self.slot} holds {held.version}"
+        serving = state.serving()
+        where = (
+            f"{serving.version} serves from {serving.slot}"
+            if serving is not None
+            else "no ready slot serves"
+        )
+        raise RollbackUnavailable(
+            f"rollout {self.id} put {self.model} {self.version} into {self.slot}, but {now} "
+            f"({where}): a later rollout replaced it, and rolling this one back would undo "
+            "that one; nothing was changed. Roll back the rollout now serving, or deploy "
+            "the version you want"
+        )
 
     def _switch_back(self) -> bool:
         prev = self.previous_slot

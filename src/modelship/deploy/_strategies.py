@@ -320,8 +320,24 @@ class _Strategy:
         """Send traffic back to ``stable`` (untouched), remove the new slot if idle."""
         target = rollout.slot
         state = rollout.observe()
-        if stable is not None:
-            back = state.slot(stable.slot) if state is not None else None
+        back = state.slot(stable.slot) if state is not None and stable is not None else None
+        if (
+            stable is not None
+            and back is not None
+            and (back.model, back.version) != (stable.model, stable.version)
+        ):
+            # The slot that served holds another version now (changed behind this rollout):
+            # that version was never checked nor promoted, so no traffic goes to it; it
+            # stays where it is and the new slot is kept, as when the stable slot died.
+            rollout.event(
+                EventKind.ERROR,
+                f"{stable.slot} no longer holds {stable.version} (it holds {back.version}); "
+                "traffic is left where it is",
+                slot=stable.slot,
+                version=back.version,
+            )
+            state = None
+        elif stable is not None:
             if back is not None and not back.ready:
                 # Not ready is not dead: a traffic move that failed after growing the
                 # stable slot for a split leaves it serving but not rolled out. Wait for
@@ -345,22 +361,42 @@ class _Strategy:
         held = state.slot(target) if state is not None else None
         if held is not None and (held.model, held.version) == (rollout.model, rollout.version):
             rollout.scale_down(target, "abort")  # refused while it still has traffic
-        # What serves is read back, not assumed: sending traffic back may have failed.
+        return self._aborted(rollout, stable, why)
+
+    def _aborted(self, rollout: Rollout, stable: SlotState | None, why: str) -> RolloutAborted:
+        """Record the abort with what serves now, read back rather than assumed (sending
+        traffic back may have failed), and move back an alias the rollout had moved."""
         final = rollout.observe()
         now = final.serving() if final is not None else None
+        if now is None or (now.model, now.version) != (rollout.model, rollout.version):
+            # Only an interruption of the alias move gets here with the alias moved; the
+            # registry must not name a version that did not promote. If the new version
+            # does serve (traffic could not be sent back), the alias names it truly.
+            rollout.move_alias_back()
         rollout.status = RolloutStatus.ABORTED
         rollout.event(EventKind.ABORTED, why, serving=None if now is None else now.version)
-        if now is not None and stable is not None and now.slot != stable.slot:
+        elsewhere = (
+            now is not None
+            and stable is not None
+            and (now.slot, now.version) != (stable.slot, stable.version)
+        )
+        if final is None:
+            after = "the deployer's state could not be read to tell what serves"
+        elif now is not None and stable is not None and elsewhere:
             after = (
                 f"traffic could not be sent back to {stable.version} in {stable.slot}: "
                 f"{now.version} is serving from {now.slot}"
             )
         elif now is not None:
             after = f"{now.version} is serving from {now.slot}"
-        elif final is None:
-            after = "the deployer's state could not be read to tell what serves"
         elif stable is not None:
-            after = f"nothing ready serves ({stable.version} in {stable.slot} is not ready)"
+            back = final.slot(stable.slot)
+            if back is None:
+                after = f"nothing ready serves ({stable.slot} holds no version)"
+            elif back.version != stable.version:
+                after = f"nothing ready serves ({stable.slot} holds {back.version})"
+            else:
+                after = f"nothing ready serves ({stable.version} in {stable.slot} is not ready)"
         else:
             after = "nothing was serving before"
         return RolloutAborted(
@@ -370,13 +406,17 @@ class _Strategy:
         )
 
     def _promote(self, rollout: Rollout, stable: SlotState | None, expected: str | None) -> None:
-        """Record success, move the alias, open the undo window (or close it at once)."""
-        rollout.status = RolloutStatus.SUCCEEDED
+        """Move the alias, record success, open the undo window (or close it at once)."""
+        # The alias moves while the rollout is still in progress: if anything cuts the
+        # move short (Ctrl-C, an error the store was not expected to raise), _guarded
+        # aborts the rollout (traffic back, the alias back if it moved). Once it moved,
+        # success is recorded before any other call can be cut short.
         rollout.move_alias(rollout.version, expected)
         if stable is not None and stable.slot != rollout.slot:
             rollout.open_undo_window(self.undo_window)
-            if self.undo_window == 0:
-                rollout.finish()
+        rollout.status = RolloutStatus.SUCCEEDED
+        if stable is not None and stable.slot != rollout.slot and self.undo_window == 0:
+            rollout.finish()
         rollout.event(
             EventKind.SUCCEEDED,
             f"{rollout.version} serves from {rollout.slot}",
@@ -453,19 +493,31 @@ class _Strategy:
 
     def _guarded(self, model: str, version: str | int) -> Rollout:
         """``_deploy``, and if anything cuts it short (Ctrl-C in a canary's pause, a bug)
-        while its rollout is in progress, the rollout is aborted as a failure would be,
-        best effort, before the exception goes on: no traffic is left split."""
+        while its rollout is in progress, the rollout is aborted as a failure would be
+        (this strategy's abort), best effort, before the exception goes on: no traffic is
+        left split, and no alias names a version that did not promote. Cut short after it
+        succeeded, the rollout stands and its record is saved as it is."""
         self._started = None
         try:
             return self._deploy(model, version)
         except RolloutAborted:
             raise
         except BaseException as exc:
+            # BaseException: Ctrl-C (KeyboardInterrupt) and SystemExit are what cut a
+            # rollout short most often. The clean-up suppresses only Exception: a second
+            # Ctrl-C stops it (and goes on instead); otherwise the first is re-raised.
             started, self._started = self._started, None
-            if started is not None and started[0].status is RolloutStatus.IN_PROGRESS:
+            if started is not None:
                 rollout, stable = started
                 with contextlib.suppress(Exception):  # the first exception is the one to see
-                    self._abort(rollout, stable, f"interrupted: {type(exc).__name__}")
+                    if rollout.status is RolloutStatus.IN_PROGRESS:
+                        self._abort(rollout, stable, f"interrupted: {type(exc).__name__}")
+                    else:
+                        rollout.event(
+                            EventKind.ERROR,
+                            f"interrupted by {type(exc).__name__} after the rollout "
+                            f"{rollout.status.value}; it stands as recorded",
+                        )
             raise
 
     def _exclusive(self, model: str, version: str | int) -> AbstractContextManager[None]:
@@ -691,17 +743,23 @@ class Recreate(_Strategy):
         if why is None:
             why = self._start_slot(rollout, slot) or self._switch(rollout, None)
         if why is not None:
-            raise self._recreate_abort(rollout, stable, why)
-        rollout.status = RolloutStatus.SUCCEEDED
+            raise self._abort(rollout, stable, why)
+        # As _promote: success is recorded only once the alias moved, so a move cut short
+        # aborts the rollout (the previous version recreated, the alias moved back).
         rollout.move_alias(version, expected)
+        rollout.status = RolloutStatus.SUCCEEDED
         rollout.event(EventKind.SUCCEEDED, f"{version} serves from {slot}")
         return rollout
 
-    def _recreate_abort(
-        self, rollout: Rollout, stable: SlotState | None, why: str
-    ) -> RolloutAborted:
+    def _abort(self, rollout: Rollout, stable: SlotState | None, why: str) -> RolloutAborted:
+        """Start the previous version again in its slot and serve it.
+
+        The slot that served is the one recreated, so the shared abort, which sends
+        traffic back to that slot, would serve the version that failed; every abort of a
+        recreate, an interrupted one too (see ``_guarded``), comes here.
+        """
         if stable is None:
-            return self._abort(rollout, None, why)
+            return super()._abort(rollout, None, why)
         state = rollout.observe()
         held = state.slot(stable.slot) if state is not None else None
         if (
@@ -723,13 +781,7 @@ class Recreate(_Strategy):
                 why = f"{why}; restoring {stable.version} also failed: {failed}"
         elif held.weight != 100:
             rollout.route_all_to(stable.slot, f"recreate abort: {why}")
-        rollout.status = RolloutStatus.ABORTED
-        rollout.event(EventKind.ABORTED, why, serving=stable.version)
-        return RolloutAborted(
-            f"recreate rollout {rollout.id} of {rollout.model} {rollout.version} aborted: "
-            f"{why}; see rollout.history",
-            rollout,
-        )
+        return self._aborted(rollout, stable, why)
 
 
 def from_spec(
