@@ -272,3 +272,22 @@ def test_an_alias_an_interrupted_promotion_created_is_removed_again(
     stored = history.records("fraud")[-1]
     assert stored.status is RolloutStatus.ABORTED
     assert any("removed (it named none before)" in e.message for e in stored.events)
+
+
+def test_a_one_switch_rollback_whose_alias_move_is_cut_short_says_so_in_its_record(
+    reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The traffic is back on 1 (the safe side); the alias move was cut short, and the
+    # record said only "rolled back", leaving whoever follows the alias to find 2 there.
+    dep, history = InMemoryDeployer(registry=reg), InMemoryHistory()
+    BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "1")
+    r2 = BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "2")
+    interrupt_set_alias(monkeypatch, KeyboardInterrupt(), after_write=False)
+    with pytest.raises(KeyboardInterrupt):
+        r2.rollback()
+    assert dep.state().serving().version == "1"  # type: ignore[union-attr]
+    assert reg.aliases("fraud")["production"] == "2"
+    stored = history.records("fraud")[-1]
+    assert (stored.version, stored.status) == ("2", RolloutStatus.ROLLED_BACK)
+    cut = [e.message for e in stored.events if e.kind is EventKind.ERROR]
+    assert any("was cut short (KeyboardInterrupt): it may still name 2" in m for m in cut)

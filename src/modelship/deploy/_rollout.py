@@ -473,7 +473,22 @@ class Rollout:
             slot=prev,
             version=self.previous_version,
         )
-        self.move_alias(self.previous_version or "", expected=self.version)
+        try:
+            self.move_alias(self.previous_version or "", expected=self.version)
+        except BaseException as exc:
+            # The traffic is back (the safe side); the alias move was cut short (Ctrl-C, an
+            # error the store was not expected to raise). Say so in the record, which this
+            # event saves, so whoever follows the alias is not left guessing; then go on out.
+            self.event(
+                EventKind.ERROR,
+                f"rolled back to {self.previous_version}, but the move of alias "
+                f"{self._alias!r} back to it was cut short ({type(exc).__name__}): it may "
+                f"still name {self.version}; set it with `modelship registry alias`",
+                alias=self._alias,
+                to=self.previous_version,
+                expected=self.version,
+            )
+            raise
         self.scale_down(self.slot, f"{self.version} was rolled back")
         return True
 
