@@ -5,13 +5,28 @@ registration in flight keeps its staged files, its slot and its blob. A dead slo
 the highest slot taken becomes a tombstone rather than a hole, because readers probe slots
 forward and stop at the first hole.
 
-A blob that a registration reuses (it found the same bytes stored, perhaps as an old
-orphan) is protected by a handshake, not by timing. A gc run first creates its mark under
-``.gc/``, then lists slots, then manifests; a registration claims its slot, then looks for
-marks (:func:`refuse_during_gc`) before it commits. Each side writes before it reads the
-other's key, so at least one sees the other: either the registration sees the mark and
-gives up its slot without committing, or gc sees the registration's slot (in flight:
-gc then deletes no blob) or its manifest (the blob is referenced). A mark older than
+The blobs a registration refers to (those it stored, and those it found stored already,
+perhaps as an old orphan, and reuses) are protected by a handshake, not by timing. A gc
+run creates its mark under ``.gc/``, then lists slots, then manifests, then blobs, deletes,
+and removes its mark last. A registration stores its blobs and claims its slot, then
+(:func:`refuse_during_gc`) looks for marks and, finding none, checks that each of its
+blobs still exists, and only then creates its manifest. Of any gc run:
+
+- one whose mark is there when the registration looks makes it give up its slot
+  without committing;
+- one that creates its mark after the slot is claimed lists slots after that, finds the
+  slot in flight (or its manifest: the blobs are referenced) and deletes no blob;
+- any other one created its mark before the slot was claimed and removed it before the
+  registration looked, so every delete it made came before the existence check, which
+  sees it: the registration gives up its slot without committing.
+
+So no version commits a reference to a blob gc removed, and a registration that is
+refused loses nothing but its number (register again: the bytes are stored anew). The
+second case is why the blob check alone would not do (gc may delete just after it) and
+the third why the mark check alone would not: a gc that ran whole in the gap between
+finding a blob stored and claiming the slot leaves no mark behind. A slot counts as in
+flight while it is younger than the grace period; with ``grace_seconds=0`` nothing is in
+flight, so such a gc is safe only while no one registers. A mark older than
 ``_RUN_LIFETIME`` is from a gc that died and is ignored, then removed.
 """
 
@@ -20,7 +35,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -36,6 +51,7 @@ from modelship.registry._layout import (
     MODELS,
     PROBES,
     STAGING,
+    blob_key,
     folder,
     is_document,
     is_numbered,
@@ -98,11 +114,13 @@ def _runs(store: Store) -> list[tuple[str, bool]]:
     return found
 
 
-def refuse_during_gc(store: Store) -> None:
-    """Raise :class:`~modelship.Conflict` if a gc is running (a registration's last check).
+def refuse_during_gc(store: Store, digests: Iterable[str]) -> None:
+    """Raise :class:`~modelship.Conflict` if a gc is running, or removed one of ``digests``.
 
-    Called after the registration's slot is claimed and before its manifest is created;
-    see the module docstring for why this makes reusing a blob safe.
+    A registration's last check: called after its slot is claimed and before its
+    manifest is created, with the digests of every blob the manifest will refer to (one
+    ``exists`` call each). See the module docstring for why this makes reusing a blob
+    safe, and why the marks are looked at before the blobs.
     """
     if any(live for _, live in _runs(store)):
         raise Conflict(
@@ -110,6 +128,13 @@ def refuse_during_gc(store: Store) -> None:
             "committed (it could have reused a blob the collection removes). Register again "
             "when it ends"
         )
+    for digest in dict.fromkeys(digests):  # an attachment may share the artifact's blob
+        if not store.exists(blob_key(digest)):
+            raise Conflict(
+                f"a garbage collection (or a purge) on {store.url} removed the blob "
+                f"{digest} this registration stored or reused; the registration was not "
+                "committed. Register again: the bytes will be stored anew"
+            )
 
 
 def _document(data: bytes, what: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ copies of their small documents, read here (:meth:`Registry.get`): a record does
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -373,12 +374,15 @@ class Registry:
             for role, doc in docs.items()
         }
         complete = attrs.evolve(draft, lineage=lin, artifact=artifact, attachments=attached)
+        # Once the slot is claimed: no gc running, and none removed a blob this refers to
+        # (one that ran whole before the slot was claimed leaves no mark; see _gc).
+        digests = [artifact.digest, *(ref.digest for ref in attached.values())]
         committed = commit(
             self.store,
             complete,
             explicit,
             self._signer,
-            lambda: refuse_during_gc(self.store),
+            lambda: refuse_during_gc(self.store, digests),
         )
         # The documents just stored, as stored: the record holds its small ones (no read).
         return attrs.evolve(committed, documents={r: docs[r] for r in held_roles(committed)})
@@ -1117,6 +1121,9 @@ class Registry:
     def restore(self, name: str, version: str | int) -> None:
         """Bring back an archived (not purged) version.
 
+        A purged version raises :class:`~modelship.ArchivedVersion`, and so does one that
+        a :meth:`purge` running meanwhile purges (it stays purged).
+
         Examples
         --------
         >>> import modelship as ms
@@ -1127,14 +1134,32 @@ class Registry:
         """
         mv = self._get(name, version, include_archived=True)
         self.check_writable()
-        self.store.delete(state_key(mv.name, VersionState.ARCHIVED.value, mv.version))
+        key = state_key(mv.name, VersionState.ARCHIVED.value, mv.version)
+        try:
+            marker = self.store.read(key)
+        except FileNotFoundError:
+            marker = None  # live already, or another restore took the marker away
+        self.store.delete(key)
+        # purge() creates its marker, then reads this one again; this deleted it, then
+        # reads purge's: of the two racing, at least one sees the other. Seen here, the
+        # purge stands (it may have deleted bytes already), and the archive marker goes
+        # back as it was (signed for its key), since a purged version keeps one.
+        if self._state(mv.name, mv.version) is VersionState.PURGED:
+            if marker is not None:
+                with contextlib.suppress(FileExistsError):
+                    self.store.create(key, marker)
+            raise ArchivedVersion(
+                f"{mv.name} version {mv.version!r} was purged while it was being restored"
+            )
 
     def purge(self, name: str, version: str | int) -> None:
         """Remove an archived version for good: its artifact bytes are deleted.
 
         The version's number stays taken (its manifest remains as a tombstone), so a
         purged version number is never reused. An artifact that another version shares is
-        kept. Do not purge while registering the same artifact elsewhere.
+        kept. Do not purge while registering the same artifact elsewhere. A version that
+        a :meth:`restore` running meanwhile brings back is not purged: this raises
+        :class:`~modelship.Conflict` and deletes no byte.
 
         Examples
         --------
@@ -1155,10 +1180,24 @@ class Registry:
         self.check_writable()
         marker = {"by": self._user, "at": now().isoformat()}
         key = state_key(mv.name, VersionState.PURGED.value, mv.version)
-        if mark(self.store, key, marker, self._signer):
-            # Never delete the bytes an alias serves (set_alias reads the markers after it
-            # moves, so of the two racing, at least one sees the other).
-            self._refuse_aliased(mv, undo=key, doing="purging")
+        if not mark(self.store, key, marker, self._signer):
+            # Another purge created the marker and finishes the job: it deletes the bytes,
+            # or, seeing an alias or a restore, takes its marker back. This one cannot tell
+            # which yet, so it deletes nothing (if that purge dies, gc collects the bytes
+            # of a purged version).
+            return
+        # Never delete the bytes an alias serves (set_alias reads the markers after it
+        # moves, so of the two racing, at least one sees the other).
+        self._refuse_aliased(mv, undo=key, doing="purging")
+        # restore() deletes the archive marker, then reads this one: of the two racing, at
+        # least one sees the other. A restore seen here wins, before any byte is deleted.
+        if not self.store.exists(state_key(mv.name, VersionState.ARCHIVED.value, mv.version)):
+            self.store.delete(key)
+            raise Conflict(
+                f"{mv.name} version {mv.version} was restored while it was being purged; "
+                "nothing was purged and its bytes are kept. Archive it with delete() again "
+                "to purge it"
+            )
         used = referenced_digests(self.store)
         for art in [mv.artifact, *mv.attachments.values()]:
             if art.digest not in used:

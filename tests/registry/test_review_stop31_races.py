@@ -1,0 +1,393 @@
+"""Two races a review found, each closed and pinned by tests of its interleavings.
+
+1. A gc that runs whole between a registration finding its bytes stored and claiming its
+   slot removes the blob and leaves no mark: the registration must not commit.
+2. ``restore`` and ``purge`` of one version: of the two racing, at least one sees the
+   other, and no version is left live without its bytes.
+
+Interleavings are exact: the :class:`~modelship.testing.HookStore` hook of one side runs
+the other at the chosen call, or, where both must be stopped half-way, holds a worker
+thread at a :class:`_Pause` until the test lets it go on. Nothing sleeps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections.abc import Callable, Mapping
+
+import pytest
+
+import modelship as ms
+from modelship.registry import GcReport
+from modelship.registry._layout import blob_key, slot_key, state_key
+from modelship.testing import HookStore, MemoryStore
+
+_WAIT = 10.0  # seconds a step may take before the test calls the interleaving stuck
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _register(
+    reg: ms.Registry, model: bytes, attachments: Mapping[str, bytes] | None = None
+) -> ms.ModelVersion:
+    return reg.register(
+        model_name="m",
+        model=model,
+        serializer="bytes",
+        attachments=attachments,
+        capture_environment=False,
+    )
+
+
+# --- 1. gc between a registration's blob and its slot ----------------------------------------
+
+
+class _AgingStore(MemoryStore):
+    """A MemoryStore on which the keys in ``aged`` were written two hours ago.
+
+    Like S3 (and unlike a local disk, which touches a blob it finds stored), it leaves a
+    reused blob's time alone, so an old orphan stays old when a registration reuses it.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.aged: set[str] = set()
+
+    def modified(self, key: str) -> float:
+        return super().modified(key) - (7200 if key in self.aged else 0)
+
+
+def _orphan(store: _AgingStore, data: bytes) -> str:
+    """Store ``data`` as an old blob no manifest refers to (a dead registration's); its key."""
+    key = blob_key(_digest(data))
+    writer = store.blob_writer()
+    writer.write(data)
+    writer.publish(key)
+    store.aged.add(key)
+    return key
+
+
+def _gc_before_slot(
+    inner: _AgingStore, slot: str, grace_seconds: float = 3600.0
+) -> tuple[ms.Registry, list[GcReport]]:
+    """A registry whose registration runs a whole gc just before it claims ``slot``."""
+    collector = ms.Registry(inner)
+    reports: list[GcReport] = []
+
+    def gc_first(operation: str, key: str) -> None:
+        if operation == "create" and key == slot and not reports:
+            reports.append(collector.gc(grace_seconds=grace_seconds))
+
+    return ms.Registry(HookStore(inner, before=gc_first)), reports
+
+
+def test_a_reused_blob_gc_removed_before_the_slot_was_claimed_is_not_committed() -> None:
+    inner = _AgingStore()
+    reg = ms.Registry(inner)
+    _register(reg, b"one")
+    orphan = b"bytes a dead registration left"
+    key = _orphan(inner, orphan)
+    writer, reports = _gc_before_slot(inner, slot_key("m", 2))
+    with pytest.raises(ms.Conflict, match=r"removed the blob .* Register again"):
+        _register(writer, orphan)
+    assert reports[0].blobs == (key,), "gc did not run in the gap, or removed another blob"
+    assert [mv.version for mv in reg.versions("m", include_archived=True)] == ["1"]
+    with pytest.raises(ms.VersionNotFound):
+        reg.get("m", "2")
+    assert b'"dead"' in inner.read(slot_key("m", 2))
+    again = _register(reg, orphan)
+    assert reg.verify("m", again.version).version == again.version == "3"
+    assert reg.load("m", again.version) == orphan
+
+
+def test_a_reused_attachment_blob_gc_removed_before_the_slot_is_not_committed() -> None:
+    inner = _AgingStore()
+    reg = ms.Registry(inner)
+    _register(reg, b"one")
+    key = _orphan(inner, b"notes a dead registration left")
+    writer, reports = _gc_before_slot(inner, slot_key("m", 2))
+    with pytest.raises(ms.Conflict, match="removed the blob"):
+        _register(writer, b"fresh model", attachments={"notes": b"notes a dead registration left"})
+    assert reports[0].blobs == (key,), "only the old attachment blob is gc's to remove"
+    assert [mv.version for mv in reg.versions("m")] == ["1"]
+    again = _register(reg, b"fresh model", attachments={"notes": b"notes a dead registration left"})
+    assert reg.attachment("m", again.version, "notes") == b"notes a dead registration left"
+
+
+def test_a_fresh_blob_gc_with_no_grace_removed_before_the_slot_is_not_committed() -> None:
+    inner = _AgingStore()
+    reg = ms.Registry(inner)
+    _register(reg, b"one")
+    writer, reports = _gc_before_slot(inner, slot_key("m", 2), grace_seconds=0)
+    with pytest.raises(ms.Conflict, match="removed the blob"):
+        _register(writer, b"just stored")
+    assert reports[0].blobs == (blob_key(_digest(b"just stored")),)
+    assert [mv.version for mv in reg.versions("m")] == ["1"]
+    assert reg.load("m", _register(reg, b"just stored").version) == b"just stored"
+
+
+def test_a_gc_run_whole_after_the_slot_is_claimed_removes_nothing_and_it_commits() -> None:
+    inner = _AgingStore()
+    reg = ms.Registry(inner)
+    _register(reg, b"one")
+    orphan = b"bytes a dead registration left"
+    _orphan(inner, orphan)
+    collector = ms.Registry(inner)
+    reports: list[GcReport] = []
+
+    def gc_before_the_mark_check(operation: str, key: str) -> None:
+        # The slot is claimed; the registration is about to look for gc marks.
+        slot_claimed = inner.exists(slot_key("m", 2))
+        if operation == "list" and key == ".gc" and slot_claimed and not reports:
+            reports.append(collector.gc())
+
+    mv = _register(ms.Registry(HookStore(inner, before=gc_before_the_mark_check)), orphan)
+    assert reports[0].blobs == (), "gc removed a blob while a registration was in flight"
+    assert reg.verify("m", mv.version).version == "2"
+    assert reg.load("m", "2") == orphan
+
+
+# --- 2. restore and purge ---------------------------------------------------------------------
+
+
+class _Pause:
+    """A point where a worker thread waits until the test lets it go on."""
+
+    def __init__(self) -> None:
+        self._reached = threading.Event()
+        self._go = threading.Event()
+
+    def __call__(self) -> None:
+        self._reached.set()
+        if not self._go.wait(_WAIT):
+            raise TimeoutError("the test never let this worker go on")
+
+    def reached(self) -> None:
+        assert self._reached.wait(_WAIT), "the worker never got to this point"
+
+    def release(self) -> None:
+        self._go.set()
+
+
+class _Worker(threading.Thread):
+    """Runs ``call`` on its own thread; :meth:`outcome` is what it raised (None: returned)."""
+
+    def __init__(self, call: Callable[[], object]) -> None:
+        super().__init__(daemon=True)
+        self._call = call
+        self._error: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            self._call()
+        except BaseException as exc:  # handed to the test thread by outcome()
+            self._error = exc
+
+    def outcome(self) -> BaseException | None:
+        self.join(_WAIT)
+        assert not self.is_alive(), "the worker is stuck"
+        return self._error
+
+
+Hook = Callable[[str, str], None]
+ARCHIVED, PURGED = state_key("m", "archived", "1"), state_key("m", "purged", "1")
+KEPT = b"version one's bytes"
+
+
+def _archived_version() -> MemoryStore:
+    """A store holding ``m`` 1 (archived, bytes ``KEPT``) and 2 (live)."""
+    inner = MemoryStore()
+    reg = ms.Registry(inner)
+    _register(reg, KEPT)
+    _register(reg, b"version two's bytes")
+    reg.delete("m", "1")
+    return inner
+
+
+def _hooked(inner: MemoryStore, hook: Hook) -> ms.Registry:
+    return ms.Registry(HookStore(inner, before=hook))
+
+
+def _before(operation: str, key: str, pause: Callable[[], None]) -> Hook:
+    """A hook: ``pause()`` before each call ``operation`` on ``key``."""
+
+    def hook(called: str, on: str) -> None:
+        if (called, on) == (operation, key):
+            pause()
+
+    return hook
+
+
+def _both(*hooks: Hook) -> Hook:
+    def hook(operation: str, key: str) -> None:
+        for each in hooks:
+            each(operation, key)
+
+    return hook
+
+
+def _after_marking(pause: Callable[[], None]) -> Hook:
+    """A purger's hook: ``pause()`` at its first store call after it creates its marker."""
+    marked: list[bool] = []
+
+    def hook(operation: str, key: str) -> None:
+        if marked == [True]:
+            marked.append(True)
+            pause()
+        if operation == "create" and key == PURGED:
+            marked.append(True)
+
+    return hook
+
+
+def _go_on() -> None:
+    """No pause."""
+
+
+def _around_unarchiving(
+    inner: MemoryStore, *, before: Callable[[], None] = _go_on, after: Callable[[], None] = _go_on
+) -> Hook:
+    """A restorer's hook: ``before()`` its delete of the archive marker, ``after()`` it.
+
+    The delete is done here, between the two, so the call that follows finds nothing to
+    delete: the restorer stops just after its delete, whatever it calls next.
+    """
+
+    def hook(operation: str, key: str) -> None:
+        if operation == "delete" and key == ARCHIVED:
+            before()
+            inner.delete(key)
+            after()
+
+    return hook
+
+
+def _assert_live_with_its_bytes(inner: MemoryStore) -> None:
+    reg = ms.Registry(inner)
+    assert reg.get("m", "1").version == "1"
+    assert reg.load("m", "1") == KEPT
+    assert not inner.exists(PURGED)
+    assert [mv.version for mv in reg.versions("m")] == ["1", "2"]
+
+
+def _assert_purged_as_a_plain_purge_leaves_it(inner: MemoryStore) -> None:
+    reg = ms.Registry(inner)
+    with pytest.raises(ms.ArchivedVersion, match="was purged"):
+        reg.get("m", "1", include_archived=True)
+    assert not inner.exists(blob_key(_digest(KEPT)))
+    assert inner.exists(ARCHIVED)  # as purge() alone leaves it: archived, then purged
+    assert inner.exists(PURGED)
+    assert [mv.version for mv in reg.versions("m", include_archived=True)] == ["2"]
+
+
+def test_a_restore_before_purge_marks_makes_the_purge_give_up_and_keep_the_bytes() -> None:
+    inner = _archived_version()
+
+    def restore_first(operation: str, key: str) -> None:
+        if operation == "create" and key == PURGED:
+            ms.Registry(inner).restore("m", "1")
+
+    with pytest.raises(ms.Conflict, match="restored while it was being purged"):
+        _hooked(inner, restore_first).purge("m", "1")
+    _assert_live_with_its_bytes(inner)
+
+
+def test_a_restore_unarchiving_inside_the_purges_window_is_refused_and_it_stays_purged() -> None:
+    inner = _archived_version()
+    checked, marked = _Pause(), _Pause()
+    restorer = _Worker(
+        lambda: _hooked(inner, _around_unarchiving(inner, before=checked)).restore("m", "1")
+    )
+    checked.reached()  # the restore saw no purge; it deletes the archive marker next
+    purger = _Worker(lambda: _hooked(inner, _after_marking(marked)).purge("m", "1"))
+    marked.reached()  # the purge created its marker; it has not looked again
+    checked.release()
+    refused = restorer.outcome()
+    assert isinstance(refused, ms.ArchivedVersion)
+    assert "purged while it was being restored" in str(refused)
+    marked.release()
+    assert purger.outcome() is None
+    _assert_purged_as_a_plain_purge_leaves_it(inner)
+
+
+def test_a_purge_marking_inside_the_restores_window_gives_up_and_the_version_is_live() -> None:
+    inner = _archived_version()
+    checked, unarchived = _Pause(), _Pause()
+    purger = _Worker(lambda: _hooked(inner, _before("create", PURGED, checked)).purge("m", "1"))
+    checked.reached()  # the purge saw the version archived; it creates its marker next
+    restorer = _Worker(
+        lambda: _hooked(inner, _around_unarchiving(inner, after=unarchived)).restore("m", "1")
+    )
+    unarchived.reached()  # the archive marker is gone; the restore looks for a purge next
+    checked.release()
+    assert isinstance(purger.outcome(), ms.Conflict)
+    unarchived.release()
+    assert restorer.outcome() is None
+    _assert_live_with_its_bytes(inner)
+
+
+def test_a_purge_and_a_restore_that_see_each_other_both_give_up_and_leave_it_archived() -> None:
+    inner = _archived_version()
+    checked, unarchived, marked, giving_up = _Pause(), _Pause(), _Pause(), _Pause()
+    restorer = _Worker(
+        lambda: _hooked(
+            inner, _around_unarchiving(inner, before=checked, after=unarchived)
+        ).restore("m", "1")
+    )
+    checked.reached()  # the restore saw no purge; it deletes the archive marker next
+    purger = _Worker(
+        lambda: _hooked(
+            inner, _both(_after_marking(marked), _before("delete", PURGED, giving_up))
+        ).purge("m", "1")
+    )
+    marked.reached()
+    checked.release()
+    unarchived.reached()
+    marked.release()
+    giving_up.reached()  # the purge found the archive marker gone; it takes its own back next
+    unarchived.release()
+    assert isinstance(restorer.outcome(), ms.ArchivedVersion)  # it saw the purge marker
+    giving_up.release()
+    assert isinstance(purger.outcome(), ms.Conflict)
+    reg = ms.Registry(inner)
+    with pytest.raises(ms.ArchivedVersion, match="was archived"):
+        reg.get("m", "1")
+    assert reg.load("m", "1", include_archived=True) == KEPT
+    assert inner.exists(ARCHIVED)
+    assert not inner.exists(PURGED)
+
+
+def test_a_purge_that_finds_another_purges_marker_leaves_the_bytes_to_that_purge() -> None:
+    # Three at once: the other purge gives way to a restore, so the bytes must stay.
+    inner = _archived_version()
+    late_checked, checked, marked = _Pause(), _Pause(), _Pause()
+    restore_checked, unarchived = _Pause(), _Pause()
+    late = _Worker(lambda: _hooked(inner, _before("create", PURGED, late_checked)).purge("m", "1"))
+    late_checked.reached()
+    purger = _Worker(
+        lambda: _hooked(
+            inner, _both(_before("create", PURGED, checked), _after_marking(marked))
+        ).purge("m", "1")
+    )
+    checked.reached()
+    restorer = _Worker(
+        lambda: _hooked(
+            inner, _around_unarchiving(inner, before=restore_checked, after=unarchived)
+        ).restore("m", "1")
+    )
+    restore_checked.reached()
+    checked.release()
+    marked.reached()
+    late_checked.release()
+    assert late.outcome() is None  # the marker was there: another purge is under way
+    restore_checked.release()
+    unarchived.reached()
+    marked.release()
+    assert isinstance(purger.outcome(), ms.Conflict)
+    unarchived.release()
+    assert restorer.outcome() is None
+    _assert_live_with_its_bytes(inner)
