@@ -391,3 +391,29 @@ def test_a_purge_that_finds_another_purges_marker_leaves_the_bytes_to_that_purge
     unarchived.release()
     assert restorer.outcome() is None
     _assert_live_with_its_bytes(inner)
+
+
+def test_gc_keeps_the_bytes_of_a_version_whose_purge_gives_way_to_a_restore() -> None:
+    # gc took every purge marker for a done purge: one still deciding (it gives way to a
+    # restore or an alias, and takes its marker back) lost the version's bytes to gc.
+    inner = _AgingStore()
+    reg = ms.Registry(inner)
+    mv = _register(reg, b"old model")
+    inner.aged.add(blob_key(mv.artifact.digest))
+    reg.delete("m", "1")
+    archived = state_key("m", "archived", "1")
+    collector = ms.Registry(inner)
+    reports: list[GcReport] = []
+
+    def restore_then_gc(operation: str, key: str) -> None:
+        # purge created its marker and now asks whether the version is still archived: a
+        # restore deleted the archive marker just before, and a gc runs whole meanwhile.
+        if operation == "exists" and key == archived and not reports:
+            inner.delete(archived)
+            reports.append(collector.gc())
+
+    purging = ms.Registry(HookStore(inner, before=restore_then_gc))
+    with pytest.raises(ms.Conflict, match="restored while it was being purged"):
+        purging.purge("m", "1")
+    assert reports[0].blobs == ()
+    assert reg.load("m", "1") == b"old model"

@@ -159,11 +159,22 @@ def _listed_manifests(store: Store, keys: list[str]) -> dict[str, bytes]:
     return found
 
 
-def referenced_digests(store: Store) -> set[str]:
-    """Digests of every artifact and attachment a version that is not purged refers to."""
+def referenced_digests(store: Store, cutoff: float | None = None) -> set[str]:
+    """Digests of every artifact and attachment a version that is not purged refers to.
+
+    With ``cutoff`` (gc's), a purge marker modified at or after it does not count: its
+    purge may still give way to a restore or an alias and take the marker back, and the
+    version would be left without its bytes. A purge that goes on deletes them itself; one
+    that died is collected once its marker is older than the grace period.
+    """
     used: set[str] = set()
     for model in store.list(MODELS):
-        purged = {number_of(n) for n in store.list(folder(model, "purged"))}
+        markers = folder(model, "purged")
+        purged = {
+            number_of(n)
+            for n in store.list(markers)
+            if cutoff is None or _older(store, f"{markers}/{n}", cutoff)
+        }
         versions = folder(model, "versions")
         keys = [
             f"{versions}/{n}"
@@ -266,7 +277,7 @@ def _collect(
         if _older(store, key, cutoff)
     )
     dead, tops, in_flight = _dead_slots(store, cutoff)
-    used = referenced_digests(store)
+    used = referenced_digests(store, cutoff)
     blobs = []
     # A registration in flight may be about to commit a reference to any stored blob.
     for prefix in [] if in_flight else store.list(BLOBS):
