@@ -28,6 +28,7 @@ from modelship._params import Constraints, Interval, MappingOf, Names, Options, 
 from modelship.checks._records import finite_or_none, object_field, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
+from modelship.checks.stats import _fairness as sf
 from modelship.checks.stats import _metrics as sm
 from modelship.errors import CheckInputError, ConfigError, IntegrityError
 
@@ -431,7 +432,8 @@ class Degradation:
     lower_is_better : collection of str
         Names of the callables where a lower value is better.
     task : {"classification", "regression"}, optional
-        Default: classification when ``y`` holds only 0 and 1.
+        Default: classification when ``y`` holds only 0 and 1 or a classification metric
+        is asked for (labels other than 0 and 1 are then an error), else regression.
     threshold : float
         Scores at or above it are predicted positive (0.5).
     margin : float
@@ -444,7 +446,8 @@ class Degradation:
         What an inconclusive verdict does to the check (``fail``: hold the deployment).
     segments : optional
         A column name (or names) of ``X``, an array of segment labels, or a mapping
-        ``name -> boolean mask``: every metric is compared again on each segment.
+        ``name -> boolean mask``: every metric is compared again on each segment. Labels
+        are read as :class:`~modelship.checks.Bias` reads groups (``3.0`` reads ``"3"``).
     segment_margin : float, optional
         Allowed drop within a segment (default ``margin``).
     segment_inconclusive : {"fail", "warn", "pass"}
@@ -611,7 +614,9 @@ class Degradation:
         Raises
         ------
         CheckInputError
-            Lengths that differ, labels outside {0, 1}, non-finite predictions.
+            Lengths that differ, labels outside {0, 1} for classification (given, or asked
+            for by a classification metric), non-finite predictions, a missing segment
+            label or two that read alike as text (``1.0`` and ``"1"``).
         IntegrityError
             A ModelVersion whose artifact the registry does not hold.
 
@@ -634,7 +639,7 @@ class Degradation:
             }
         )
         y = _vector(self.y, "y")
-        task = self.task or ("classification" if np.isin(y, (0.0, 1.0)).all() else "regression")
+        task = self._task(y)
         candidate = _resolve(self.candidate, self.registry, "candidate")
         baseline = _resolve(self.baseline, self.registry, "baseline")
         cand = self._scores(candidate, self.candidate_scores, "candidate")
@@ -660,6 +665,34 @@ class Degradation:
         slices, skipped = self._slices(metrics, task, y, cand, base)
         performance = self._performance(candidate, baseline)
         return self._summarise(compared, slices, skipped, performance, len(y))
+
+    def _task(self, y: npt.NDArray[np.float64]) -> str:
+        """The task: as given, else classification when ``y`` holds only 0 and 1 or a
+        classification metric is asked for, else regression.
+
+        A classification metric with labels other than 0 and 1 (a stray 2, labels 1 and 2)
+        is a :class:`CheckInputError` naming them: read as a regression, the check would
+        only say that the metric is not a regression metric.
+        """
+        binary = bool(np.isin(y, (0.0, 1.0)).all())
+        wanted = [
+            name
+            for name, metric in self.metrics
+            if isinstance(metric, str) and sm.METRICS[metric].kind != "regression"
+        ]
+        if self.task == "regression" or (self.task is None and not binary and not wanted):
+            return "regression"
+        if not binary:
+            why = (
+                f"the classification metrics {wanted} need them"
+                if wanted
+                else "task='classification' needs them"
+            )
+            try:
+                sf.binary_labels(y, "y")
+            except CheckInputError as exc:
+                raise CheckInputError(f"{exc}: {why}") from None
+        return "classification"
 
     def _scores(self, model: _Model, given: Any, what: str) -> npt.NDArray[np.float64]:
         if given is not None:
@@ -1003,18 +1036,20 @@ _POLICY = {"fail": Status.FAIL, "warn": Status.WARN, "pass": Status.PASS}
 
 
 def _label_masks(values: npt.NDArray[Any], prefix: str) -> dict[str, npt.NDArray[np.bool_]]:
+    """One mask per segment label, labels read as :class:`~modelship.checks.Bias` reads
+    its groups (``3.0`` reads ``"3"``), and refused where it refuses them: a missing label
+    (``None``, NaN) or two that read alike (``1.0`` and ``"1"``) would be a segment
+    ``"nan"``, or one segment counted as two."""
+    what = f"segment column {prefix[:-1]!r}" if prefix else "`segments`"
     if values.dtype.kind == "O":
         odd = next((v for v in values.tolist() if isinstance(v, _NOT_A_LABEL)), None)
         if odd is not None:
-            what = f"segment column {prefix[:-1]!r}" if prefix else "`segments`"
             raise CheckInputError(
                 f"{what} must hold one label per row (text, a number or a boolean), got a "
                 f"{type(odd).__name__}"
             )
-    uniques, codes = np.unique(
-        values.astype(str) if values.dtype.kind == "O" else values, return_inverse=True
-    )
-    return {f"{prefix}{value}": codes.reshape(-1) == i for i, value in enumerate(uniques.tolist())}
+    codes, labels = sf.factorize(values, what=what)
+    return {f"{prefix}{label}": codes == i for i, label in enumerate(labels)}
 
 
 def _worst_segments(slices: Mapping[str, Mapping[str, MetricComparison]]) -> tuple[str, ...]:

@@ -39,6 +39,8 @@ from modelship.checks._tabular import (
     ColumnKind,
     RawColumn,
     dtype_kind,
+    nullable_dtype,
+    nullable_dtypes,
     parse_kinds,
     raw_columns,
     type_columns,
@@ -79,6 +81,10 @@ PSI_WARN_THRESHOLD = 0.1
 AUTO_SMALL_SAMPLE = 1000
 """The automatic rule tests a numeric column with Cramér-von Mises when either sample has
 fewer finite values than this, and with Kolmogorov-Smirnov from this size on."""
+
+CVM_MIN_VALUES = 2
+"""Fewest finite values a side for which the automatic rule picks Cramér-von Mises: its
+statistic needs two. With fewer (``min_values=1``) it picks Kolmogorov-Smirnov."""
 
 MIN_VALUES = 5
 """Default ``min_values``: a column with fewer finite (numeric) or present (categorical)
@@ -300,6 +306,12 @@ def _untestable(  # noqa: PLR0911, PLR0912 - one return per reason a column cann
         if low == high:
             if cur.extremes == (low, high):
                 return "skip", f"constant ({low:.6g}) in both samples"
+            if cur.extremes[0] == cur.extremes[1]:
+                return "caution", (
+                    f"both samples are constant, at different values (reference {low:.6g}, "
+                    f"current {cur.extremes[0]:.6g}): distances scaled by the reference's "
+                    "spread are undefined; declare the column categorical to test it"
+                )
             return "caution", (
                 f"reference is constant ({low:.6g}) but current is not (from "
                 f"{cur.extremes[0]:.6g} to {cur.extremes[1]:.6g}): distances scaled by the "
@@ -661,7 +673,10 @@ class _DriftCheck:
             effect = _AUTO_EFFECT[kind]
             test = "chi2"
             if isinstance(ref, NumericSide) and isinstance(cur, NumericSide):
-                small = min(ref.n_finite, cur.n_finite) < AUTO_SMALL_SAMPLE
+                fewest = min(ref.n_finite, cur.n_finite)
+                # Cramér-von Mises needs two values a side; KS takes one (as SciPy's
+                # ks_2samp does), which min_values=1 lets through.
+                small = CVM_MIN_VALUES <= fewest < AUTO_SMALL_SAMPLE
                 test = "cvm" if small and not from_profile else "ks"
             threshold = override if override is not None else DISTANCE_THRESHOLDS[effect]
             return _Rule(test, effect, self.alpha, threshold, None)
@@ -924,7 +939,8 @@ class DataDrift(_DriftCheck):
     Both must agree, so huge samples do not flag trivial shifts and small ones do not flag
     noise. A method given by name decides alone: a test by its corrected p-value, a distance
     by its threshold (``DISTANCE_THRESHOLDS``; PSI also warns from 0.1). Sizes count finite
-    values; a profile reference always uses KS.
+    values; a profile reference always uses KS, and so does a side with a single value
+    (``min_values=1``), as Cramér-von Mises needs two.
 
     Missing values and infinities are left out of the statistics and compared on their
     own: a change of the missing (or infinite) rate by at least ``missing_threshold`` with a
@@ -937,9 +953,10 @@ class DataDrift(_DriftCheck):
     A column that cannot be judged is ``skip``, with the reason: constant (the same single
     value) in both samples, no finite values on one side, or fewer than ``min_values``
     values on either side ("too few values to judge"). A numeric reference that is
-    constant while the current column is not is a ``warn`` (distances scaled by its spread
-    are undefined; declare it categorical to test it). The check's verdict comes from the
-    columns that could be tested; when none could, it is an ``error``.
+    constant while the current column is not, or is constant at another value, is a
+    ``warn`` (distances scaled by its spread are undefined; declare it categorical to test
+    it). The check's verdict comes from the columns that could be tested; when none could,
+    it is an ``error``.
 
     Categorical columns that look like identifiers (at least ``ID_DISTINCT_SHARE`` of 50
     or more reference values distinct) or hold date strings are not compared as
@@ -1082,7 +1099,8 @@ class PredictionDrift(_DriftCheck):
         reference predictions).
     kind : {None, "numeric", "categorical"}
         How to compare the outputs. ``None``: floating-point outputs are numeric, others
-        (integer, boolean, string labels) are classes.
+        (integer, boolean, string labels) are classes, as are integers of a nullable type
+        (pandas ``Int64``, polars, arrow) that NumPy reads as floats for a missing value.
     columns : sequence of str, optional
         Names of a 2-D array's columns, or the columns of named inputs to compare.
 
@@ -1115,10 +1133,7 @@ class PredictionDrift(_DriftCheck):
     name: str = "prediction_drift"
 
     def _raw(self, data: Any, what: str) -> dict[str, RawColumn]:
-        named = (
-            isinstance(data, Mapping) or hasattr(data, "columns") or hasattr(data, "column_names")
-        )
-        if not named:
+        if not _named(data):
             encoded = encoded_column(data)  # text or categories: read by their codes
             if encoded is not None and (self.columns is None or len(self.columns) == 1):
                 name = "prediction" if self.columns is None else self.columns[0]
@@ -1140,8 +1155,23 @@ class PredictionDrift(_DriftCheck):
         return self.kind is not None
 
     def _reference_kinds(self, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
-        return {
-            name: self.kind
-            or (ColumnKind.NUMERIC if dtype_kind(values) == "f" else ColumnKind.CATEGORICAL)
-            for name, values in raw.items()
-        }
+        if self.kind is not None:
+            return dict.fromkeys(raw, self.kind)
+        # Integer classes of a nullable type (pandas Int64, polars, arrow) read as float64
+        # when a value is missing: their own dtype, not NumPy's, says they are classes.
+        if _named(self.reference):
+            nullable = nullable_dtypes(self.reference)
+        else:
+            found = nullable_dtype(self.reference)
+            nullable = {} if found is None or len(raw) != 1 else dict.fromkeys(raw, found)
+        kinds = {}
+        for name, values in raw.items():
+            kind = nullable[name].kind if name in nullable else dtype_kind(values)
+            kinds[name] = ColumnKind.NUMERIC if kind == "f" else ColumnKind.CATEGORICAL
+        return kinds
+
+
+def _named(data: Any) -> bool:
+    """Whether predictions come as named columns (a mapping, a data frame, an arrow table);
+    anything else is one column of scores or classes, or a 2-D array of probabilities."""
+    return isinstance(data, Mapping) or hasattr(data, "columns") or hasattr(data, "column_names")

@@ -50,6 +50,8 @@ __all__ = [
     "as_table",
     "dtype_kind",
     "make_column",
+    "nullable_dtype",
+    "nullable_dtypes",
     "parse_kinds",
     "raw_array",
     "raw_columns",
@@ -364,9 +366,16 @@ def _unnamed(
     return list(zip(names, arrays, strict=True))
 
 
-def _datetimes(values: NDArray[Any]) -> NDArray[Any] | None:
+def _datetimes(values: NDArray[Any], what: str = "a column") -> NDArray[Any] | None:
     """``values`` as ``datetime64`` when it holds date-times (any unit, or objects such as
-    ``datetime.datetime`` and pandas ``Timestamp``), else ``None``."""
+    ``datetime.datetime`` and pandas ``Timestamp``), else ``None``.
+
+    Raises
+    ------
+    CheckInputError
+        Naming ``what``, for a date-time that its UTC offset moves outside the years 1 to
+        9999 that Python's ``datetime`` holds.
+    """
     if values.dtype.kind == "M":
         return values
     if values.dtype.kind != "O" or not len(values):
@@ -382,21 +391,75 @@ def _datetimes(values: NDArray[Any]) -> NDArray[Any] | None:
         found = True
     if not found:
         return None
-    stamps = [
-        None if is_missing(value) else value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
-        for value in values.tolist()
-    ]
+    try:
+        stamps = [
+            None if is_missing(value) else value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
+            for value in values.tolist()
+        ]
+    except OverflowError:  # 9999-12-31 23:00 at UTC-5 is in the year 10000 in UTC
+        raise CheckInputError(
+            f"{what} holds a date-time whose time in UTC is outside the years 1 to 9999"
+        ) from None
     return np.array(stamps, dtype="datetime64[us]")
 
 
 ZERO = datetime.timedelta(0)
 
+# Seconds in one tick of the datetime64 units a second long or more that have a fixed
+# length, and ticks per second of the shorter ones. Years and months are not of fixed
+# length: NumPy counts their days first.
+_SECONDS_PER_TICK = {"W": 7 * 86400, "D": 86400, "h": 3600, "m": 60, "s": 1}
+_TICKS_PER_SECOND = {
+    "ms": 10**3,
+    "us": 10**6,
+    "ns": 10**9,
+    "ps": 10**12,
+    "fs": 10**15,
+    "as": 10**18,
+}
+# Longest year and month in days: a count of years or months beyond int64's days / these
+# would wrap when NumPy turns it into days.
+_MOST_DAYS = {"Y": 366, "M": 31}
+_INT64_MAX = int(np.iinfo(np.int64).max)
 
-def _timestamps(values: NDArray[Any]) -> NDArray[np.float64]:
-    """Seconds since the epoch of a ``datetime64`` array, NaT as NaN."""
-    nanoseconds = values.astype("datetime64[ns]")
-    seconds = nanoseconds.astype(np.int64).astype(np.float64) / 1e9
-    seconds[np.isnat(nanoseconds)] = np.nan
+
+def _timestamps(values: NDArray[Any], what: str = "a column") -> NDArray[np.float64]:
+    """Seconds since the epoch of a ``datetime64`` array, NaT as NaN.
+
+    The seconds are counted from the array's own unit: the usual route through
+    ``datetime64[ns]`` wraps around outside 1677-09-21 to 2262-04-11 (9999-12-31 became
+    -4,852,202,632 s). The ticks are scaled to seconds in float64: exact for units of a
+    second or longer (within 285 million years of 1970); shorter ticks are divided by the
+    ticks in a second, which in range is never further from the exact value than the
+    route through nanoseconds (microseconds: one rounding instead of two).
+
+    Raises
+    ------
+    CheckInputError
+        Naming ``what``, for a count of years or months too large to be days in int64
+        (beyond some 10**16 years).
+    """
+    unit, count = np.datetime_data(values.dtype)
+    missing = np.isnat(values)
+    if unit in _MOST_DAYS:
+        ticks = values.view(np.int64)[~missing]
+        limit = _INT64_MAX // (_MOST_DAYS[unit] * count)
+        if ticks.size and (int(ticks.min()) < -limit or int(ticks.max()) > limit):
+            raise CheckInputError(
+                f"{what} holds a date of dtype {values.dtype} too far from 1970 to count "
+                "in days (int64), so it has no time stamp in seconds"
+            )
+        values, unit, count = values.astype("datetime64[D]"), "D", 1
+    seconds = values.view(np.int64).astype(np.float64)
+    if unit in _SECONDS_PER_TICK:
+        if _SECONDS_PER_TICK[unit] * count != 1:
+            seconds *= _SECONDS_PER_TICK[unit] * count
+    elif unit in _TICKS_PER_SECOND:
+        if count != 1:
+            seconds *= count
+        seconds /= _TICKS_PER_SECOND[unit]
+    # Any other unit is NumPy's generic one, which holds only NaT.
+    seconds[missing] = np.nan
     return seconds
 
 
@@ -440,6 +503,83 @@ def dtype_kind(raw: RawColumn) -> str:
             return "O"
         return raw.array().dtype.kind
     return raw.dtype.kind
+
+
+# A column of a nullable type, by its type's name: polars dtypes (every one nullable) and
+# arrow types of numbers and booleans, with the NumPy dtype of their values when none is
+# missing.
+_POLARS_NUMPY = {
+    **{f"Int{bits}": f"int{bits}" for bits in (8, 16, 32, 64)},
+    **{f"UInt{bits}": f"uint{bits}" for bits in (8, 16, 32, 64)},
+    "Float32": "float32",
+    "Float64": "float64",
+    "Boolean": "bool",
+}
+_ARROW_NUMPY = {
+    **{f"{sign}int{bits}": f"{sign}int{bits}" for sign in ("", "u") for bits in (8, 16, 32, 64)},
+    "halffloat": "float16",
+    "float": "float32",
+    "double": "float64",
+    "bool": "bool",
+}
+
+
+def nullable_dtype(column: Any) -> np.dtype[Any] | None:
+    """The NumPy dtype of a pandas, polars or arrow column of numbers or booleans when none
+    of its values is missing, or ``None`` for any other column.
+
+    Read as NumPy, one missing value turns such a column of integers into ``float64`` and
+    one of booleans into ``object``: this is the dtype it has whether a missing value
+    happens to be there or not (pandas ``Int64`` and ``boolean``, polars ``Int64``, arrow
+    ``int64``, ...).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> nullable_dtype(pd.Series([1, None], dtype="Int64"))
+    dtype('int64')
+    >>> nullable_dtype(np.array([1.0, np.nan])) is None
+    True
+    """
+    module = type(column).__module__
+    name: str | None = None
+    if module.startswith("polars"):
+        name = _POLARS_NUMPY.get(str(getattr(column, "dtype", "")))
+    elif module.startswith("pyarrow"):
+        name = _ARROW_NUMPY.get(str(getattr(column, "type", "")))
+    elif module.startswith("pandas"):
+        dtype = getattr(column, "dtype", None)
+        numpy_dtype = getattr(dtype, "numpy_dtype", None)  # masked and arrow-backed dtypes
+        if numpy_dtype is not None and not isinstance(dtype, np.dtype):
+            name = str(np.dtype(numpy_dtype))
+    if name is None:
+        return None
+    found = np.dtype(name)
+    return found if found.kind in "biuf" else None
+
+
+def nullable_dtypes(data: Any) -> dict[str, np.dtype[Any]]:
+    """``{name: dtype}`` of the columns of named ``data`` (a data frame, an arrow table, a
+    mapping) that :func:`nullable_dtype` finds a dtype for; ``{}`` for unnamed data.
+
+    A polars LazyFrame is read by its schema: its query does not run.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> frame = pd.DataFrame({"n": pd.array([1, None], dtype="Int64"), "x": [0.5, 1.5]})
+    >>> nullable_dtypes(frame)
+    {'n': dtype('int64')}
+    """
+    if type(data).__name__ == "LazyFrame":
+        # Before polars 1.0 a LazyFrame had .schema alone; from 1.0 that warns, and
+        # collect_schema() is the way.
+        schema = data.collect_schema() if hasattr(data, "collect_schema") else data.schema
+        found = {str(name): _POLARS_NUMPY.get(str(dtype)) for name, dtype in schema.items()}
+        return {name: np.dtype(dtype) for name, dtype in found.items() if dtype is not None}
+    items = named_items(data) or []
+    pairs = ((name, nullable_dtype(column)) for name, column in items)
+    return {name: dtype for name, dtype in pairs if dtype is not None}
 
 
 def _raw_column(what: str, name: str, value: Any, encode: bool) -> RawColumn:
@@ -554,14 +694,15 @@ def make_column(
                 counts=counts,
             )
         values = values.array(f"column {name!r}")
-    stamps = _datetimes(values)
+    stamps = _datetimes(values, f"column {name!r}")
     if stamps is not None:
         if kind is not ColumnKind.NUMERIC:
             raise LeftOut(
                 f"datetime column left out; declare kinds={{{name!r}: 'numeric'}} to compare "
                 "it as time stamps (seconds since the epoch)"
             )
-        return Column(name=name, kind=kind, dtype=str(stamps.dtype), values=_timestamps(stamps))
+        seconds = _timestamps(stamps, f"column {name!r}")
+        return Column(name=name, kind=kind, dtype=str(stamps.dtype), values=seconds)
     dtype_kind = values.dtype.kind
     if dtype_kind in "mcV":
         raise CheckInputError(

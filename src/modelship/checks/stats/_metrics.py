@@ -654,6 +654,13 @@ def delong(
     mean of ``V10``, and the difference of two AUCs is normal with variance
     ``var(V10_c - V10_b) / m + var(V01_c - V01_b) / n`` (sample variances, paired by row).
 
+    Raises
+    ------
+    CheckInputError
+        When ``y_true`` has fewer than two positive or two negative rows: a sample
+        variance needs two values, and one row of a class would give an interval of no
+        width, a certain verdict from a single row.
+
     Examples
     --------
     >>> import numpy as np
@@ -672,6 +679,11 @@ def delong(
     y8 = y.view(np.uint8)
     m = int(np.count_nonzero(y))
     n = len(y) - m
+    if min(m, n) < 2:
+        raise CheckInputError(
+            f"ROC AUC needs at least 2 positive and 2 negative rows, got {m} positive and "
+            f"{n} negative: DeLong's variance of a class of one row is not defined"
+        )
     twice_c = _twice_below_in_rows(y8, cand)
     twice_b = _twice_below_in_rows(y8, base)
     # Paired by row: d = 2 n (V10_c - V10_b) on positives and -2 m (V01_c - V01_b) on
@@ -695,9 +707,8 @@ def delong(
 
 
 def _sample_var(total: float, squares: float, count: int) -> float:
-    """Sample variance (``ddof=1``) from a sum and a sum of squares; 0 for one value."""
-    if count < 2:
-        return 0.0
+    """Sample variance (``ddof=1``) from a sum and a sum of squares of ``count >= 2``
+    values (:func:`delong` refuses fewer)."""
     return max(squares - total * total / count, 0.0) / (count - 1)
 
 
