@@ -37,6 +37,7 @@ from modelship.checks._tabular import (
     Table,
     as_table,
     make_column,
+    nullable_dtypes,
     parse_kinds,
     raw_array,
     raw_columns,
@@ -564,13 +565,6 @@ class Schema:
 
 
 # polars dtypes (all nullable) by name, and the numpy dtype their values have without nulls.
-_POLARS_NUMPY = {
-    **{f"Int{bits}": f"int{bits}" for bits in (8, 16, 32, 64)},
-    **{f"UInt{bits}": f"uint{bits}" for bits in (8, 16, 32, 64)},
-    "Float32": "float32",
-    "Float64": "float64",
-    "Boolean": "bool",
-}
 
 
 @runtime_checkable
@@ -612,35 +606,20 @@ def with_nullable_dtypes(schema: Schema, data: Any) -> Schema:
 
 
 def _nullable_dtypes(data: Any) -> dict[str, str]:
-    """Columns of nullable dtypes (pandas ``Int64``, ``boolean``, ``Float64``; polars; the
-    integer columns with missing cells of a CSV file, :class:`KnowsNullableDtypes`), by
-    name, with the numpy dtype their values have when none is missing.
+    """Columns of nullable dtypes (pandas ``Int64``, ``boolean``, ``Float64``; polars and
+    arrow columns of numbers; the integer columns with missing cells of a CSV file,
+    :class:`KnowsNullableDtypes`), by name, with the numpy dtype their values have when
+    none is missing.
 
     A missing value turns such a column into ``float64`` (integers) or ``object``
     (booleans) when read as numpy, so the dtype read depends on whether a batch happens to
     hold one; the schema records and compares this dtype instead.
     """
-    module = type(data).__module__
-    if module.startswith("polars") and hasattr(data, "schema"):
-        return {
-            str(name): _POLARS_NUMPY[str(dtype)]
-            for name, dtype in data.schema.items()
-            if str(dtype) in _POLARS_NUMPY
-        }
-    if module.startswith("pandas") and hasattr(data, "dtypes"):
-        dtypes = list(data.dtypes.items())
-    elif isinstance(data, KnowsNullableDtypes):  # after pandas: a column can be an attribute
+    # A data frame first: a column that happens to be named nullable_dtypes is an attribute.
+    frame = type(data).__module__.startswith(("pandas", "polars", "pyarrow"))
+    if not frame and isinstance(data, KnowsNullableDtypes):
         return {str(name): str(dtype) for name, dtype in data.nullable_dtypes().items()}
-    elif isinstance(data, Mapping):
-        dtypes = [(name, getattr(column, "dtype", None)) for name, column in data.items()]
-    else:
-        return {}
-    out = {}
-    for name, dtype in dtypes:
-        numpy_dtype = getattr(dtype, "numpy_dtype", None)  # pandas' masked (nullable) dtypes
-        if numpy_dtype is not None and not isinstance(dtype, np.dtype):
-            out[str(name)] = str(np.dtype(numpy_dtype))
-    return out
+    return {name: str(dtype) for name, dtype in nullable_dtypes(data).items()}
 
 
 def _with_default_severities(value: Mapping[str, Severity | str] | None) -> dict[str, Severity]:
