@@ -4,8 +4,9 @@ A hint (``hint-slots.json``, ``hint-aliases.json``) is a small document that may
 behind what exists; it is overwritten best effort and never trusted. Readers start from
 it and probe forward (and back, if it ran ahead of a copied or cleaned registry), so the
 answer is always what the store holds. Probing doubles then halves its step
-(:func:`highest_present`), so a hint that is wrong by ``k`` costs O(log k) probes,
-however far it ran ahead.
+(:func:`highest_present`), so a hint that is wrong by ``k`` costs O(log k) probes, and
+one that is no number of a key (``2**70``, ``-1``, ``"3"``) is read as no hint, which
+costs O(log top).
 """
 
 from __future__ import annotations
@@ -16,7 +17,13 @@ from collections.abc import Callable
 from modelship._json import canonical_json
 from modelship.errors import IntegrityError
 from modelship.registry._integrity import parse_json
-from modelship.registry._layout import alias_hint_key, alias_key, head_key, slot_key
+from modelship.registry._layout import (
+    MAX_NUMBER,
+    alias_hint_key,
+    alias_key,
+    head_key,
+    slot_key,
+)
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
 
@@ -31,13 +38,38 @@ __all__ = [
 ]
 
 
+def _usable(value: object) -> int:
+    """``value`` if a hint may hold it (a number of a key, 1 to :data:`MAX_NUMBER`), else 0.
+
+    A hint is unsigned and may be damaged or written by anyone: a bool, a negative number
+    or one past every key (``2**70``) is no hint at all.
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_NUMBER:
+        return value
+    return 0
+
+
 def read_hint(store: Store, key: str) -> int:
-    """The number a hint holds; 0 if it is missing or unreadable (it is only a hint)."""
+    """The number a hint holds; 0 if it is missing, unreadable or out of range.
+
+    Examples
+    --------
+    >>> from modelship.testing import MemoryStore
+    >>> store = MemoryStore()
+    >>> store.create("h.json", b'{"n": 1180591620717411303424}')  # 2**70: past every key
+    >>> read_hint(store, "h.json")
+    0
+    """
     try:
-        value = parse_json(store.read(key), f"hint {key}")["n"]
-    except (FileNotFoundError, IntegrityError, KeyError, TypeError):
+        doc = parse_json(store.read(key), f"hint {key}")
+    except (FileNotFoundError, IntegrityError):
         return 0
-    return value if isinstance(value, int) and value >= 0 else 0
+    return _usable(doc.get("n")) if isinstance(doc, dict) else 0
+
+
+def _write_hint(store: Store, key: str, n: int) -> None:
+    with contextlib.suppress(Exception):  # best effort: a hint only saves probes
+        store.replace(key, canonical_json({"n": n}))
 
 
 def bump_hint(store: Store, key: str, n: int) -> None:
@@ -45,19 +77,19 @@ def bump_hint(store: Store, key: str, n: int) -> None:
     # A lost race leaves the hint low, which costs readers a probe.
     with contextlib.suppress(Exception):
         if read_hint(store, key) < n:
-            store.replace(key, canonical_json({"n": n}))
+            _write_hint(store, key, n)
 
 
-_MAX_DOUBLINGS = 64  # 2**64 keys: no store holds more, so a search never goes further
-
-
-def highest_present(exists: Callable[[int], bool], hint: int) -> int:
+def highest_present(exists: Callable[[int], bool], hint: object) -> int:
     """The highest ``n >= 1`` with ``exists(n)`` (0 if none), in O(log n) probes from ``hint``.
 
     Keys are numbered without holes (slots and alias entries are never left missing
-    below the top), so the present numbers are ``1..top``. Probing doubles its step away
-    from the hint until it brackets the top, then halves the bracket: a hint that lags
-    by ``k`` or runs ahead by ``k`` costs about ``2 log2 k`` probes, never ``k``.
+    below the top), so the present numbers are ``1..top``, and none is above
+    :data:`~._layout.MAX_NUMBER`. Probing doubles its step away from the hint until it
+    brackets the top, then halves the bracket: a hint that lags by ``k`` or runs ahead
+    by ``k`` costs about ``2 log2 k`` probes, never ``k``. A hint that is no number of a
+    key (negative, past :data:`~._layout.MAX_NUMBER`, not an int) is taken as 0, so no
+    hint costs more than about ``2 log2 MAX_NUMBER`` (80) probes.
 
     Examples
     --------
@@ -65,23 +97,27 @@ def highest_present(exists: Callable[[int], bool], hint: int) -> int:
     5
     >>> highest_present(lambda n: n <= 5, 0), highest_present(lambda n: False, 3)
     (5, 0)
+    >>> highest_present(lambda n: n <= 5, 2**70), highest_present(lambda n: n <= 5, -1)
+    (5, 5)
     """
-    step = 1
-    if hint > 0 and not exists(hint):
-        high = hint  # the hint ran ahead (a copied or cleaned registry, or a hostile one)
-        for _ in range(_MAX_DOUBLINGS):
-            low = max(hint - step, 0)
-            if low == 0 or exists(low):
-                break
+    start = _usable(hint)
+    # Every loop below doubles its step or halves its bracket, and every number probed is
+    # in 1..MAX_NUMBER, so each runs at most log2(MAX_NUMBER) + 1 = 41 times.
+    if start and not exists(start):
+        # The hint ran ahead (a copied or cleaned registry, or a damaged one): step down
+        # by 1, 2, 4, ... until a number exists or 0 is reached.
+        high, step, low = start, 1, start - 1
+        while low > 0 and not exists(low):
             high, step = low, step * 2
+            low = max(start - step, 0)
     else:
-        low = hint
-        for _ in range(_MAX_DOUBLINGS):
-            if not exists(low + step):
-                break
+        # The hint exists (or there is none): step up by 1, 2, 4, ... until a number is
+        # missing; past MAX_NUMBER nothing is looked for, as no key is numbered so.
+        low, step = start, 1
+        while low + step <= MAX_NUMBER and exists(low + step):
             low, step = low + step, step * 2
-        high = low + step
-    while high - low > 1:  # low exists (or is 0), high does not: halves each time
+        high = min(low + step, MAX_NUMBER + 1)
+    while high - low > 1:  # low exists (or is 0), high does not (or is past MAX_NUMBER)
         middle = (low + high) // 2
         if exists(middle):
             low = middle
@@ -91,11 +127,19 @@ def highest_present(exists: Callable[[int], bool], hint: int) -> int:
 
 
 def probe_forward(store: Store, hint_key: str, key_of: Callable[[int], str]) -> int:
-    """The highest ``n`` whose ``key_of(n)`` exists, starting from the hint at ``hint_key``."""
+    """The highest ``n`` whose ``key_of(n)`` exists, starting from the hint at ``hint_key``.
+
+    A hint found behind is raised, and one found ahead (or unusable) is set to the top,
+    so that the next reader starts right.
+    """
     hint = read_hint(store, hint_key)
     top = highest_present(lambda n: store.exists(key_of(n)), hint)
     if top > hint:
         bump_hint(store, hint_key, top)
+    elif top < hint:
+        # Lowered without re-reading: a writer racing may have just raised it, and then
+        # the hint lags, which costs the next reader a few probes and nothing else.
+        _write_hint(store, hint_key, top)
     return top
 
 

@@ -42,9 +42,12 @@ never escapes its folder.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
     "BLOBS",
     "GC_RUNS",
+    "MAX_NUMBER",
     "MODELS",
     "MODEL_PARTS",
     "NAMES",
@@ -62,6 +65,7 @@ __all__ = [
     "listing_key",
     "manifest_key",
     "name_claim_key",
+    "number_in",
     "number_of",
     "slot_key",
     "snapshot_key",
@@ -78,6 +82,13 @@ GC_RUNS = ".gc"
 NAMES = "names"
 MODEL_PARTS = ("slots", "versions", "archived", "purged", "aliases")
 """The folders of a model that hold its history (everything but hints and snapshots)."""
+MAX_NUMBER = 10**12 - 1
+"""The highest number of a numbered document (a slot, an alias or tag log entry).
+
+Numbered keys have 12 digits so that sorting keys sorts numbers; a model would need a
+trillion registrations, or alias or tag moves, to go past it. Readers take no number
+above it from a name or a hint, which bounds every search for the newest one."""
+_NUMBERED = re.compile(r"[0-9]{12}\.json")  # ASCII digits only: "²".isdigit() is True
 
 
 def blob_key(digest: str) -> str:
@@ -218,15 +229,34 @@ def is_document(name: str) -> bool:
     return name.endswith(".json") and not name.startswith(".")
 
 
+def number_in(key_or_name: str) -> int | None:
+    """The number of a numbered document (a slot, an alias or tag log entry), or None if
+    ``key_or_name`` does not name one.
+
+    Only the names the layout makes count: 12 ASCII digits (``str.isdigit`` also takes
+    ``"²"``, which ``int`` refuses, and ``"١٣"``, which ``int`` reads as 13) naming a
+    number from 1. Anything else is a stray file, which readers skip.
+
+    Examples
+    --------
+    >>> number_in("000000000003.json"), number_in("3.json"), number_in("00000000000².json")
+    (3, None, None)
+    """
+    name = key_or_name.rsplit("/", 1)[-1]
+    if not _NUMBERED.fullmatch(name):
+        return None
+    return int(name[: -len(".json")]) or None  # numbering starts at 1
+
+
 def is_numbered(name: str) -> bool:
-    """Whether a listed name is a numbered document (a slot or an alias log entry).
+    """Whether a listed name is a numbered document (see :func:`number_in`).
 
     Examples
     --------
     >>> is_numbered("000000000003.json"), is_numbered("notes.json")
     (True, False)
     """
-    return is_document(name) and name[: -len(".json")].isdigit()
+    return number_in(name) is not None
 
 
 def number_of(key_or_name: str) -> str:

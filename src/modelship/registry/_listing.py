@@ -271,7 +271,11 @@ def _from_slots(
     slots = reader.store.read_many(slot_key(name, s) for s in seqs)
     found: dict[int, _Slot] = {}
     entries: dict[int, Any] = {}
-    owners: dict[str, tuple[int, str]] = {}
+    # Several slots may name one version: an explicit version="4" and an automatic
+    # number that came out as "4" too, or a registration that claimed a slot, lost the
+    # manifest's create and died. Only the claim the manifest names (its sequence and
+    # registration) committed it; every other one stays in flight until gc kills it.
+    claims: dict[str, list[tuple[int, str]]] = {}
     for s in seqs:
         key = slot_key(name, s)
         if key not in slots:
@@ -281,15 +285,16 @@ def _from_slots(
             found[s], entries[s] = None, None
         else:
             found[s] = _IN_FLIGHT  # until its manifest is read, committed by this claim
-            owners[manifest_key(name, slot["version"])] = (s, slot["registration"])
-    for key, data in reader.store.read_many(owners).items():
-        s, registration = owners[key]
+            claims.setdefault(manifest_key(name, slot["version"]), []).append(
+                (s, slot["registration"])
+            )
+    for key, data in reader.store.read_many(claims).items():
         document = parse_json(data, f"manifest {key}")
         if not isinstance(document, dict):
             raise IntegrityError(f"manifest at {key} is not a JSON object: it was damaged")
         mv = reader.parse(key, document)
-        if mv.sequence == s and mv.registration == registration:
-            found[s], entries[s] = mv, document
+        if (mv.sequence, mv.registration) in claims[key]:
+            found[mv.sequence], entries[mv.sequence] = mv, document
     settled = next((i for i, s in enumerate(seqs) if s not in entries), len(seqs))
     return {s: found.get(s) for s in seqs}, entries, settled
 

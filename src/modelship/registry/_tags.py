@@ -14,9 +14,11 @@ two writers that read ``rev``, one creates ``rev + 1``; the other gets
 ``FileExistsError``, re-reads, and applies its change on top of the winner's state, so no
 update is lost. If the winner changed the same key, the loser raises
 :class:`~modelship.Conflict` instead of overwriting what it never saw. Every entry read
-back is checked: its signature (with a key), its revision against its key, and every tag
-key and value but those carried over unchanged from the registration (accepted when
-written, perhaps by a version that did not check them).
+back is checked: its signature (with a key), its revision against its key, who and when
+(the alias log's rules, :func:`~._aliases.stored_by`), and every tag key and value but
+those carried over unchanged from the registration (accepted when written, perhaps by a
+version that did not check them). Entries are never deleted, so one listed and then not
+readable (a folder where the document belongs) is damage, not a race.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ import attrs
 
 from modelship._model_version import is_text
 from modelship._names import check_version
+from modelship._shown import brief
 from modelship.errors import Conflict, IntegrityError, InvalidName, InvalidTag
+from modelship.registry._aliases import check_all_read, stored_at, stored_by, unreadable_entry
 from modelship.registry._integrity import parse_json
-from modelship.registry._layout import folder, is_numbered, number_of
+from modelship.registry._layout import folder, is_numbered, number_in
 from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
@@ -185,8 +189,8 @@ def _entry(
     tags, change, revision = doc.get("tags"), doc.get("change"), doc.get("revision")
     if not isinstance(tags, dict) or not isinstance(change, dict):
         raise _damaged(key, "no 'tags' object or no 'change'")
-    if not isinstance(revision, int) or revision != int(number_of(key)):
-        raise _damaged(key, f"revision {revision!r} is not the one its key names")
+    if isinstance(revision, bool) or not isinstance(revision, int) or revision != number_in(key):
+        raise _damaged(key, f"revision {brief(revision)} is not the one its key names")
     try:
         state = {
             k: v if k in base and base[k] == v else check_tag_value(check_tag_key(k), v)
@@ -195,18 +199,16 @@ def _entry(
         changed = change.get("key")
         if not (isinstance(changed, str) and changed in base):
             changed = check_tag_key(changed)  # a registration's key may be removed as it is
-        by, at = change.get("by"), datetime.fromisoformat(change.get("at", ""))
-    except (InvalidTag, TypeError, ValueError) as exc:
+    except InvalidTag as exc:
         raise _damaged(key, str(exc)) from None
-    if not isinstance(by, str):
-        raise _damaged(key, "no 'by'")
+    where = f"tag log entry {key}"
     move = TagChange(
         revision=revision,
         key=changed,
         from_value=_optional(change.get("from"), changed, key),
         to_value=_optional(change.get("to"), changed, key),
-        by=by,
-        at=at,
+        by=stored_by(change.get("by"), where),
+        at=stored_at(change.get("at"), where),
     )
     if state.get(changed) != move.to_value:
         raise _damaged(key, f"its state does not hold the change of {changed!r}")
@@ -219,8 +221,7 @@ def _top(store: Store, name: str, version: str) -> int:
     Entries are only ever created, one revision after the other, so the highest listed
     number is the newest; a listing that lags only makes the next create fail and retry.
     """
-    numbers = [int(number_of(n)) for n in store.list(_log(name, version)) if is_numbered(n)]
-    return max(numbers, default=0)
+    return max(filter(None, map(number_in, store.list(_log(name, version)))), default=0)
 
 
 def _state(
@@ -230,7 +231,11 @@ def _state(
     if rev == 0:
         return 0, dict(base)
     key = tag_log_key(name, version, rev)
-    return rev, _entry(store.read(key), key, signer, base)[0]
+    try:
+        data = store.read(key)
+    except FileNotFoundError:
+        raise unreadable_entry(key, "tag log") from None  # listed just now, never deleted
+    return rev, _entry(data, key, signer, base)[0]
 
 
 def current_tags(
@@ -300,8 +305,9 @@ def tag_history(
     ``base`` is the registration's tags, as for :func:`current_tags`."""
     folder = _log(name, version)
     keys = [f"{folder}/{n}" for n in store.list(folder) if is_numbered(n)]
-    entries = sorted(store.read_many(keys).items())
-    return [_entry(data, key, signer, base)[1] for key, data in entries]
+    read = store.read_many(keys)
+    check_all_read(keys, read, "tag log")
+    return [_entry(data, key, signer, base)[1] for key, data in sorted(read.items())]
 
 
 def tag_log_keys(store: Store, name: str) -> list[str]:
