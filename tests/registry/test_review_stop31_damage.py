@@ -442,3 +442,17 @@ def test_removing_an_alias_that_is_not_set_writes_nothing() -> None:
     with pytest.raises(ms.VersionNotFound):
         move_alias(store, "m", "staging", None, expected=ANY, user="u", signer=Signer(None))
     assert store.list("models/m/aliases") == ["000000000001.json"]
+
+
+def test_the_default_user_is_one_readers_accept_whatever_the_environment_holds(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    # The user name comes from LOGNAME/USER; a control character or a long value was
+    # written into log entries that readers then refused as damage.
+    monkeypatch.setenv("LOGNAME", "ana\x1b[31m" + "x" * 300)
+    reg = ms.open_registry(str(tmp_path / "reg"))
+    reg.register(model_name="m", model=b"w", serializer="bytes")
+    reg.set_alias("m", "prod", "1")
+    reg.set_tag("m", "1", "stage", "ok")
+    assert reg.history("m")[-1].by.startswith("ana?[31m")
+    assert reg.tags("m", "1") == {"stage": "ok"}

@@ -31,12 +31,24 @@ def now() -> datetime:
 
 
 def default_user() -> str:
-    """``user@host`` of this process, recorded as who registered or moved something."""
+    """``user@host`` of this process, recorded as who registered or moved something.
+
+    Always what readers accept (1 to 256 printable characters): the user name comes from
+    environment variables (``LOGNAME``, ``USER``), which may hold anything, and a value
+    readers refuse would make this machine's own log entries read as damage.
+
+    Examples
+    --------
+    >>> user = default_user()
+    >>> "@" in user and 0 < len(user) <= 256 and user.isprintable()
+    True
+    """
     try:
         user = getpass.getuser()
     except Exception:  # getuser raises several types when no name is known
         user = "unknown"
-    return f"{user}@{socket.gethostname()}"
+    text = f"{user}@{socket.gethostname()}"
+    return "".join(c if c.isprintable() else "?" for c in text)[:256]
 
 
 def git_lineage(cwd: str | None = None) -> tuple[str | None, bool | None]:
