@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from modelship._shown import brief
 from modelship.errors import IntegrityError, InvalidName
 
 __all__ = ["check_alias", "check_model_name", "check_role", "check_stored", "check_version"]
@@ -121,9 +122,15 @@ def check_stored(check: Callable[[object], str], value: object, where: str) -> s
     modelship.errors.IntegrityError: models/m/slots/000000000001.json holds a name that ...
     """
     try:
-        return check(value)
+        checked = check(value)
     except InvalidName as exc:
         raise IntegrityError(
             f"{where} holds a name that would not be accepted as input ({exc}): the registry "
             "was tampered with or damaged"
         ) from exc
+    if checked != value:  # a number 3 for "3": the registry writes the text it checked
+        raise IntegrityError(
+            f"{where} holds {brief(value)}, not a name as the registry writes it "
+            f"({checked!r}): the registry was tampered with or damaged"
+        )
+    return checked

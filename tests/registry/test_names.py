@@ -8,6 +8,7 @@ kind of name, what was wrong and what is allowed. Written after mutation testing
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 
@@ -165,5 +166,15 @@ def test_a_stored_name_that_would_be_refused_as_input_is_an_integrity_error() ->
 
 
 def test_a_stored_name_that_is_valid_is_returned_as_the_check_returns_it() -> None:
-    assert check_stored(check_alias, "@prod", "aliases/m/prod.json") == "prod"
-    assert check_stored(check_version, 7, "models/m/slots/1.json") == "7"
+    assert check_stored(check_alias, "prod", "aliases/m/prod.json") == "prod"
+    assert check_stored(check_version, "7", "models/m/slots/1.json") == "7"
+
+
+@pytest.mark.parametrize(("check", "value"), [(check_alias, "@prod"), (check_version, 7)])
+def test_a_stored_name_not_as_the_registry_writes_it_is_damage(
+    check: Callable[[object], str], value: object
+) -> None:
+    # The registry writes the text it checked: "@prod" or the number 7 read back were not
+    # written by it, and were taken for "prod" and "7".
+    with pytest.raises(IntegrityError, match="not a name as the registry writes it"):
+        check_stored(check, value, "models/m/slots/1.json")
