@@ -5,7 +5,9 @@ it deploys the version, prints the endpoint as a JSON line, then keeps serving a
 *follows the registry alias*: when the alias moves (``modelship deploy rollback``, or
 ``modelship registry alias set``) it rolls back (one traffic switch, within the undo
 window) or deploys the version the alias now names. The registry is thus the one place
-that says what should serve, and every rollout is recorded there (``history``).
+that says what should serve, and every rollout is recorded there (``history``). Once it
+serves, ``apply`` never stops for the registry: a poll that fails is reported on stderr
+and the next one tries again.
 
 Exit codes: 0 success, 1 a rollout aborted (or nothing to roll back), 2 an error.
 Machine-readable output is JSON on stdout; messages go to stderr.
@@ -24,7 +26,6 @@ Examples
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import signal
 import sys
@@ -118,6 +119,140 @@ def _cmd_apply(args: argparse.Namespace) -> int:
             signal.signal(s, handler)
 
 
+#: While the registry keeps failing, one line a minute says so (with the count), not one a
+#: poll: ``apply`` is a server that runs for days, and a store down for an hour would
+#: otherwise print 3,600 lines at the default ``--poll`` of 1 s.
+_FAILURE_REPORT_SECONDS = 60.0
+
+
+class _RegistryFailures:
+    """Failed polls of the registry while ``apply`` follows the alias, reported on stderr.
+
+    The first failure of a run is reported at once, then one line a minute while they go
+    on, and one line when the registry answers again.
+    """
+
+    def __init__(self, poll: float) -> None:
+        self._poll = poll
+        self._in_a_row = 0
+        self._reported_at: float | None = None
+
+    def failed(self, what: str, exc: BaseException, serving: str) -> None:
+        self._in_a_row += 1
+        now = time.monotonic()
+        if self._reported_at is not None and now - self._reported_at < _FAILURE_REPORT_SECONDS:
+            return
+        self._reported_at = now
+        count = f" ({self._in_a_row} times in a row)" if self._in_a_row > 1 else ""
+        print(
+            f"modelship deploy: {what} failed{count}: {type(exc).__name__}: {exc}; "
+            f"{serving} keeps serving, trying again every {self._poll:g} s",
+            file=sys.stderr,
+        )
+
+    def answered(self) -> None:
+        if self._in_a_row:
+            failures = "1 failure" if self._in_a_row == 1 else f"{self._in_a_row} failures"
+            print(f"modelship deploy: the registry answers again after {failures}", file=sys.stderr)
+        self._in_a_row = 0
+        self._reported_at = None
+
+
+class _AliasFollower:
+    """What ``apply`` knows of the alias it follows, and one poll of it.
+
+    A poll that cannot read the registry (or move the alias back) changes nothing: the
+    version serving keeps serving, and the next poll tries again. Every registry call of
+    a poll is in one ``try``, so a store that is down costs one failed call per poll.
+    """
+
+    def __init__(
+        self, args: argparse.Namespace, reg: ms.Registry, strategy: Any, rollout: Rollout
+    ) -> None:
+        self._args = args
+        self._reg = reg
+        self._strategy = strategy
+        self._rollout = rollout
+        self._serving = rollout.version
+        # What the alias named when this process last acted: only a *move* is followed. (If
+        # the rollout could not move it, it still names the old version, and that is no
+        # request to go back.) Until the first read succeeds it is unknown, and that first
+        # read is taken as it is, for the same reason.
+        self._seen: str | None = None
+        self._known = False
+        # A version whose rollout aborted and which the alias still names: the alias is
+        # moved back from it to the version serving, again at each poll until it is.
+        self._undo: str | None = None
+        self._failures = _RegistryFailures(args.poll)
+
+    def poll(self) -> None:
+        args = self._args
+        try:
+            if self._undo is not None:
+                self._move_back()
+            wanted = self._reg.aliases(args.model).get(args.alias)
+        except (OSError, ModelshipError) as exc:
+            self._failed(exc)
+            return
+        self._failures.answered()
+        if not self._known:
+            self._seen, self._known = wanted, True
+            return
+        if wanted is None or wanted == self._seen:
+            return
+        self._seen = wanted
+        if wanted != self._serving:
+            self._go_to(wanted)
+
+    def _go_to(self, wanted: str) -> None:
+        args, rollout = self._args, self._rollout
+        try:
+            if wanted == rollout.previous_version and rollout.status is RolloutStatus.SUCCEEDED:
+                rollout = rollout.rollback()
+            else:
+                rollout = self._strategy.deploy(args.model, wanted)
+        except RolloutAborted as exc:
+            print(f"modelship deploy: {exc}", file=sys.stderr)
+            self._give_up(wanted)
+            return
+        except (OSError, ModelshipError) as exc:
+            # Cut short (a registry read that failed, say): a strategy aborts a rollout cut
+            # short as it would a failure, so the previous version serves, and stopping the
+            # process would stop it too.
+            print(
+                f"modelship deploy: following the alias {args.alias} to {wanted} failed: "
+                f"{type(exc).__name__}: {exc}; {self._serving} keeps serving",
+                file=sys.stderr,
+            )
+            self._give_up(wanted)
+            return
+        self._rollout, self._serving = rollout, wanted
+        _event({"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted})
+
+    def _give_up(self, wanted: str) -> None:
+        """Not retried until the alias moves again; the alias is moved back to the version
+        serving, so the registry keeps telling which version serves."""
+        self._undo = wanted
+        try:
+            self._move_back()
+        except (OSError, ModelshipError) as exc:
+            self._failed(exc)
+
+    def _failed(self, exc: BaseException) -> None:
+        alias = f"the alias {self._args.alias} of {self._args.model}"
+        what = f"moving {alias} back" if self._undo is not None else f"reading {alias}"
+        self._failures.failed(what, exc, self._serving)
+
+    def _move_back(self) -> None:
+        args = self._args
+        try:
+            self._reg.set_alias(args.model, args.alias, self._serving, expected=self._undo)
+        except Conflict:  # someone moved it again: follow that next
+            self._undo = None
+            return
+        self._seen, self._undo = self._serving, None
+
+
 def _follow(
     args: argparse.Namespace,
     reg: ms.Registry,
@@ -129,13 +264,13 @@ def _follow(
 
     A version whose rollout aborts is not retried until the alias moves again; the
     alias is moved back to the version still serving, so the registry keeps telling
-    which version serves.
+    which version serves. A registry that fails never stops the service: each failed
+    poll is reported (see :class:`_RegistryFailures`) and the next one tries again, so
+    the retries are one per ``--poll`` seconds, until ``--for`` or a signal ends it.
     """
-    serving = rollout.version
-    # What the alias named when this process last acted: only a *move* is followed. (If
-    # the rollout could not move it, it still names the old version, and that is no
-    # request to go back.)
-    seen = reg.aliases(args.model).get(args.alias) if args.alias is not None else None
+    follower = _AliasFollower(args, reg, strategy, rollout) if args.alias is not None else None
+    if follower is not None:
+        follower.poll()
     started = time.monotonic()
     for _ in range(10**9):  # bounded by --for (--poll is > 0), or by a signal
         waited = time.monotonic() - started
@@ -145,27 +280,8 @@ def _follow(
             args.poll if args.for_seconds is None else min(args.poll, args.for_seconds - waited)
         ):
             break
-        if args.alias is None:
-            continue
-        wanted = reg.aliases(args.model).get(args.alias)
-        if wanted is None or wanted == seen:
-            continue
-        seen = wanted
-        if wanted == serving:
-            continue
-        try:
-            if wanted == rollout.previous_version and rollout.status is RolloutStatus.SUCCEEDED:
-                rollout = rollout.rollback()
-            else:
-                rollout = strategy.deploy(args.model, wanted)
-        except RolloutAborted as exc:
-            print(f"modelship deploy: {exc}", file=sys.stderr)
-            with contextlib.suppress(Conflict):  # someone moved it again: follow that next
-                reg.set_alias(args.model, args.alias, serving, expected=wanted)
-                seen = serving
-            continue
-        serving = wanted
-        _event({"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted})
+        if follower is not None:
+            follower.poll()
     return EXIT_OK
 
 

@@ -14,7 +14,9 @@
 
 Exit codes: 0 ok (no rollback; replay identical), 1 rolled back or a replay differs,
 2 an error (a rollback the registry refused is one: ``watch`` prints an ``error`` event,
-not a ``rollback`` one). Machine-readable output is JSON on stdout; messages go to stderr.
+not a ``rollback`` one; so is a ``watch`` in which no evaluation passed or failed, which
+checked nothing: it ends with an ``error`` event too). Machine-readable output is JSON on
+stdout; messages go to stderr.
 
 Examples
 --------
@@ -217,7 +219,44 @@ def _cmd_watch(args: argparse.Namespace) -> int:
                 _line(event)
     if any(event["event"] == "error" for event in events):
         return EXIT_ERROR
-    return EXIT_FAILED if rolled_back else EXIT_OK
+    if rolled_back:
+        return EXIT_FAILED
+    unjudged = _nothing_judged(log, slot)
+    if unjudged is not None:
+        # A run that checked nothing (Prometheus unreachable, a slot without series, too
+        # few samples) is no "ok": a CI gate would pass a release nobody looked at.
+        print(f"modelship monitor: {unjudged}", file=sys.stderr)
+        reason = log.entries[-1][1].reason if log.entries else ""
+        _line({"event": "error", "reason": reason, "message": unjudged, "alias": None})
+        return EXIT_ERROR
+    return EXIT_OK
+
+
+def _nothing_judged(log: DecisionLog, slot: str) -> str | None:
+    """Why no evaluation of the run judged ``slot`` (none passed or failed), or None."""
+    verdicts = [decision.verdict for decision, _ in log.entries]
+    if any(verdict in ("pass", "fail") for verdict in verdicts):
+        return None
+    count = {v: verdicts.count(v) for v in ("error", "no_data", "inconclusive")}
+    told = f"{count['error']} error{'' if count['error'] == 1 else 's'}, "
+    told += f"{count['no_data']} without data"
+    if count["inconclusive"]:
+        told += f", {count['inconclusive']} with too few samples"
+    last_error = next(
+        (
+            f"{c.condition}: {c.reason}"
+            for decision, _ in reversed(log.entries)
+            for c in decision.conditions
+            if c.verdict == "error"
+        ),
+        None,
+    )
+    if last_error is not None:
+        told += f"; last error: {last_error}"
+    return (
+        f"no evaluation judged the slot {slot}: {told}; nothing was checked: fix the source "
+        "(the URL, --slot, --label) or send the slot traffic, then watch again"
+    )
 
 
 def _move_alias_back(args: argparse.Namespace, step: Step) -> dict[str, Any]:
@@ -265,7 +304,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     monitor = subparsers.add_parser(
         "monitor",
         help="watch a slot with a rollback policy; show or replay a decision log",
-        description="Exit 0 ok, 1 rolled back or a replay differs, 2 error.",
+        description="Exit 0 ok, 1 rolled back or a replay differs, 2 error (or a watch in "
+        "which no evaluation judged the slot).",
     )
     commands = monitor.add_subparsers(dest="monitor_command", required=True, metavar="ACTION")
 

@@ -60,6 +60,18 @@ _MANAGED_FLAGS = {
 
 
 @attrs.define(eq=False)
+class _Spawn:
+    """One server start handed to the spawner thread, and whether its caller still waits.
+
+    Both threads change it under the deployer's lock, so the server is either tracked
+    (its pid kept for ``close()``) or stopped, whenever the caller is interrupted.
+    """
+
+    proc: ServerProcess | None = None
+    abandoned: bool = False
+
+
+@attrs.define(eq=False)
 class _Slot:
     model: str
     version: str
@@ -108,6 +120,13 @@ def _serve_config(url: str, server_args: Sequence[str]) -> ServeConfig:
         return config_from_args(args)
     except ConfigError as exc:
         raise ConfigError(f"server_args {shown} would stop every server: {exc}") from None
+
+
+def _stop_at_once(proc: ServerProcess) -> None:
+    """Stop a server no slot holds, with no grace: nothing was sent to it. Never raises."""
+    with contextlib.suppress(Exception):
+        proc.stop(grace=0)
+    kill_all([proc.pid])
 
 
 def _release(pids: list[int], router: Router) -> None:
@@ -188,6 +207,10 @@ class LocalDeployer:
         self._lock = threading.RLock()
         self._pids: list[int] = []
         self._spawner = concurrent.futures.ThreadPoolExecutor(1, "modelship-spawner")
+        # Its thread starts now, not at the first apply(): a Ctrl-C while submit() waits
+        # for it to start leaves the pool without it, and the next submit() would start
+        # a second spawner running beside the first.
+        self._spawner.submit(int).result()
         # The router holds each request whole, so it refuses what the servers would.
         self._router = Router(max_body=_serve_config(url, server_args).max_body_bytes)
         self._finalizer = weakref.finalize(self, _release, self._pids, self._router)
@@ -275,22 +298,52 @@ class LocalDeployer:
             slot,
             *self._server_args,
         ]
+        spawn = _Spawn()
         try:
-            proc = self._spawner.submit(ServerProcess.start, argv).result()
-        except RuntimeError:  # the spawner was shut down: closed since the check above
-            self._check_open()
+            try:
+                started = self._spawner.submit(self._start, spawn, argv)
+            except RuntimeError:  # the spawner was shut down: closed since the check above
+                self._check_open()
+                raise
+            proc = started.result()
+            with self._lock:
+                closed = self._closed
+                if not closed:
+                    self._slots[slot] = _Slot(model, str(version), proc)
+        except BaseException:
+            # Ctrl-C (or any exception raised in this thread), wherever it came: the
+            # spawner thread may still start the server, and no slot would hold it.
+            self._abandon(spawn)
             raise
-        with self._lock:
-            closed = self._closed
-            if not closed:
-                self._pids.append(proc.pid)
-                self._slots[slot] = _Slot(model, str(version), proc)
         if closed:
             # close() ran while the server was starting, and could not see it: stop it
             # here, or nothing would.
-            proc.stop(grace=0)
-            kill_all([proc.pid])
+            self._abandon(spawn)
             self._check_open()
+
+    def _start(self, spawn: _Spawn, argv: list[str]) -> ServerProcess:
+        """Start a server (on the spawner thread): tracked from its first moment, or
+        stopped at once if the :meth:`apply` that asked for it has given up."""
+        proc = ServerProcess.start(argv)
+        with self._lock:
+            if not spawn.abandoned:
+                spawn.proc = proc
+                self._pids.append(proc.pid)
+                return proc
+        _stop_at_once(proc)
+        return proc
+
+    def _abandon(self, spawn: _Spawn) -> None:
+        """Stop the server of an :meth:`apply` cut short, unless a slot holds it; one not
+        started yet is stopped by :meth:`_start` when it is."""
+        with self._lock:
+            spawn.abandoned = True
+            proc = spawn.proc
+            if proc is None or any(s.proc is proc for s in self._slots.values()):
+                return
+            with contextlib.suppress(ValueError):
+                self._pids.remove(proc.pid)
+        _stop_at_once(proc)
 
     def wait_ready(self, slot: str, timeout: float) -> bool:
         """Poll the server's ``/ready`` until it answers 200, it exits, or ``timeout``."""

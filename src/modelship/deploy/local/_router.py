@@ -17,7 +17,9 @@ logged twice), so that is answered ``502``.
 A request body is held whole before it is forwarded, so the router refuses one over
 ``max_body`` bytes itself (``413``, the connection closed), as the servers behind it
 would: a declared length is refused before a byte of the body is read, a chunked body as
-soon as it passes the limit.
+soon as it passes the limit. A request it cannot read (a Content-Length that is not
+digits, a chunk-size line that is not hexadecimal, a chunk longer than it says) is
+answered ``400``, as the servers answer it, and the connection closed.
 """
 
 from __future__ import annotations
@@ -69,6 +71,12 @@ class _BackendGone(Exception):
         self.pooled = pooled  # on a pooled connection: a fresh one may do better
 
 
+class _BadRequest(ValueError):
+    """A request the router cannot read (a length that is no number, a bad chunk): it is
+    answered ``400``, as the servers would, and the connection closed. A ValueError, so a
+    backend's answer framed so is a ``502`` where the router forwards."""
+
+
 class _TooLarge(Exception):
     """A request body over the router's limit; ``size`` bytes or more were seen."""
 
@@ -109,6 +117,37 @@ def _header(low_head: bytes, name: bytes) -> bytes | None:
     return low_head[at + len(name) + 3 : end].strip()
 
 
+def _content_length(value: bytes) -> int:
+    """A Content-Length: ASCII digits only, as HTTP has it (``int`` would take ``-5``,
+    ``+5`` or ``1_0``)."""
+    if not value.isdigit():
+        raise _BadRequest(f"Content-Length {_shown(value)} is not a number of bytes")
+    return int(value)
+
+
+def _chunk_size(line: bytes) -> int:
+    """The size of a chunk from its size line (extensions after ``;`` ignored): hex digits
+    only (``int(..., 16)`` would take ``-5``, ``0x5`` or ``1_0``)."""
+    digits = line.split(b";")[0].strip()
+    if not digits or digits.strip(b"0123456789abcdefABCDEF"):
+        raise _BadRequest(f"chunk size {_shown(digits)} is not a hexadecimal number")
+    return int(digits, 16)
+
+
+def _shown(value: bytes) -> str:
+    """``value`` for a message: quoted, and short."""
+    text = value[:40].decode("latin-1")
+    return repr(text + "..." if len(value) > 40 else text)
+
+
+async def _line(reader: asyncio.StreamReader) -> bytes:
+    """One line of a chunked body, up to the 64 KiB a line may take."""
+    try:
+        return await reader.readuntil(b"\r\n")
+    except asyncio.LimitOverrunError:
+        raise _BadRequest("a line of the chunked body is over 64 KiB") from None
+
+
 async def _read_body(
     reader: asyncio.StreamReader, headers: Mapping[bytes, bytes], limit: int | None = None
 ) -> bytes:
@@ -120,21 +159,21 @@ async def _read_body(
     if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
         out = bytearray()
         for _ in range(1_000_000):  # bound: a million chunks
-            size_line = await reader.readuntil(b"\r\n")
-            size = int(size_line.split(b";")[0].strip(), 16)
+            size = _chunk_size(await _line(reader))
             if size == 0:
                 for _ in range(10_000):  # trailers, each under the 64 KiB line limit
-                    if await reader.readuntil(b"\r\n") == b"\r\n":
+                    if await _line(reader) == b"\r\n":
                         return bytes(out)
-                raise ValueError("too many trailer lines")
+                raise _BadRequest("more than 10,000 trailer lines")
             if limit is not None and len(out) + size > limit:
                 raise _TooLarge(len(out) + size)
             out += await reader.readexactly(size)
-            await reader.readexactly(2)
-        raise ValueError("too many chunks")
+            if await reader.readexactly(2) != b"\r\n":
+                raise _BadRequest(f"a chunk of {size} bytes is longer than its size line says")
+        raise _BadRequest("more than 1,000,000 chunks")
     length = headers.get(b"content-length")
     if length is not None:
-        size = int(length)
+        size = _content_length(length)
         if limit is not None and size > limit:
             raise _TooLarge(size)
         return await reader.readexactly(size)
@@ -157,6 +196,19 @@ async def _discard(reader: asyncio.StreamReader, bound: int, seconds: float) -> 
         if not chunk:
             return
         seen += len(chunk)
+
+
+async def _refuse(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, answer: bytes
+) -> None:
+    """Send ``answer`` to a request the router will not forward; the caller then closes."""
+    writer.write(answer)
+    if writer.can_write_eof():
+        writer.write_eof()  # the answer is whole: the client may close
+    await writer.drain()
+    # Closing with the request still arriving would reset the connection, which can lose
+    # the answer at the client: read some of it away first.
+    await _discard(reader, _DISCARD_BYTES, _DISCARD_SECONDS)
 
 
 def _response(status: int, reason: str, doc: Mapping[str, Any], keep: bool) -> bytes:
@@ -346,16 +398,10 @@ class Router:
                 )
                 try:
                     request = await self._read_request(reader, writer, head, low)
-                except (asyncio.IncompleteReadError, ValueError):
+                except asyncio.IncompleteReadError:  # the client left half-way
                     return
-                except _TooLarge as big:
-                    writer.write(self._too_large(big.size))
-                    if writer.can_write_eof():
-                        writer.write_eof()  # the answer is whole: the client may close
-                    await writer.drain()
-                    # Closing with the body still arriving would reset the connection,
-                    # which can lose the answer at the client: read some of it away first.
-                    await _discard(reader, _DISCARD_BYTES, _DISCARD_SECONDS)
+                except (_BadRequest, _TooLarge) as refused:
+                    await _refuse(reader, writer, self._refusal(refused))
                     return
                 writer.write(await self._forward(request, head.startswith(b"HEAD "), keep))
                 await writer.drain()
@@ -377,27 +423,30 @@ class Router:
         if _header(low, b"transfer-encoding") is None and _header(low, b"expect") is None:
             # The common request: a Content-Length body, forwarded with its head as is.
             length = _header(low, b"content-length")
-            if not length:
+            if length is None:
                 return head
-            size = int(length)
+            size = _content_length(length)
             if size > self._max_body:
                 raise _TooLarge(size)
             return head + await reader.readexactly(size)
         first, headers = _parse_head(head)
         if headers.pop(b"expect", b"").lower() == b"100-continue":
-            declared = int(headers.get(b"content-length", b"0"))
+            declared = _content_length(headers.get(b"content-length", b"0"))
             if declared > self._max_body:
                 raise _TooLarge(declared)  # refused before the client sends it
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
         body = await _read_body(reader, headers, self._max_body)
         return _with_length(first, headers, body)
 
-    def _too_large(self, size: int) -> bytes:
+    def _refusal(self, refused: _BadRequest | _TooLarge) -> bytes:
+        """The answer to a request the router will not forward: ``413`` or ``400``."""
+        if isinstance(refused, _BadRequest):
+            return _response(400, "Bad Request", {"error": f"malformed request: {refused}"}, False)
         return _response(
             413,
             "Content Too Large",
             {
-                "error": f"request body of {size} bytes or more is over the limit of "
+                "error": f"request body of {refused.size} bytes or more is over the limit of "
                 f"{self._max_body} bytes; send fewer rows per request, or raise "
                 "--max-body-bytes in the LocalDeployer's server_args"
             },
