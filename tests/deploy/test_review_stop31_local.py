@@ -426,3 +426,37 @@ def test_the_router_still_forwards_after_refusing_a_request(
 
     assert answer.startswith(b"HTTP/1.1 200 ")
     assert backend.requests == 1
+
+
+def test_apply_follows_a_new_move_while_moving_the_alias_back_keeps_failing(
+    memory_registry: str,
+    served_by_double: list[Fault],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The move back was tried before the alias was read, and a poll ended when it failed:
+    # with a registry this process may only read, a later move by the operator was never
+    # seen, and the version it named never deployed.
+    served_by_double.append(Fault("apply", FaultEffect.NEVER_READY, version="3"))
+    store = Store(monkeypatch, memory_registry)
+    tries: list[str] = []
+
+    def operator_moves_to_3(n: int) -> None:
+        if n == 2:
+            store.move("3", expected="1")
+
+    def moving_back_is_refused(to: str, expected: str | None) -> None:
+        if (to, expected) == ("1", "3"):
+            tries.append(to)
+            if len(tries) == 2:
+                store.move("2", expected="3")  # the operator moves on meanwhile
+            raise PermissionError("the registry is read-only for this process")
+
+    store.on_read = operator_moves_to_3
+    store.on_move = moving_back_is_refused
+
+    code, events = apply(monkeypatch, store, memory_registry, 2.5)
+
+    assert code == 0
+    assert len(tries) >= 2
+    assert [e["version"] for e in events] == ["1", "2"]  # 3 never served; 2 followed
+    assert store.alias() == "2"

@@ -188,12 +188,24 @@ class _AliasFollower:
     def poll(self) -> None:
         args = self._args
         try:
-            if self._undo is not None:
-                self._move_back()
             wanted = self._reg.aliases(args.model).get(args.alias)
         except (OSError, ModelshipError) as exc:
-            self._failed(exc)
+            self._failed(exc, moving_back=False)
             return
+        if self._undo is not None:
+            if wanted != self._undo:
+                # Someone moved the alias since the move back first failed: theirs is
+                # followed (the alias is read first, so a move back that keeps failing
+                # never stops the following).
+                self._undo = None
+            else:
+                try:
+                    self._move_back()
+                except (OSError, ModelshipError) as exc:
+                    self._failed(exc, moving_back=True)
+                    return
+                self._failures.answered()
+                return
         self._failures.answered()
         if not self._known:
             self._seen, self._known = wanted, True
@@ -236,11 +248,11 @@ class _AliasFollower:
         try:
             self._move_back()
         except (OSError, ModelshipError) as exc:
-            self._failed(exc)
+            self._failed(exc, moving_back=True)
 
-    def _failed(self, exc: BaseException) -> None:
+    def _failed(self, exc: BaseException, *, moving_back: bool) -> None:
         alias = f"the alias {self._args.alias} of {self._args.model}"
-        what = f"moving {alias} back" if self._undo is not None else f"reading {alias}"
+        what = f"moving {alias} back" if moving_back else f"reading {alias}"
         self._failures.failed(what, exc, self._serving)
 
     def _move_back(self) -> None:
