@@ -27,3 +27,27 @@ def test_an_arrow_integer_column_with_a_null_is_int64_for_the_schema() -> None:
     assert Schema.infer(with_null)["age"].dtype == "int64"
     assert Schema.infer(with_null).validate(without).status.value == "pass"
     assert DriftProfile.from_data(with_null).schema["age"].dtype == "int64"
+
+
+def test_big_endian_datetimes_get_the_seconds_native_ones_get() -> None:
+    # The ticks were read through an int64 view, which ignores byte order: 2024 became
+    # about -9.2e18 s (np.load of big-endian data, FITS and HDF5 tables).
+    import numpy as np
+
+    native = np.array(["2024-01-01", "2024-06-01", "NaT"], dtype="datetime64[s]")
+    swapped = native.astype(native.dtype.newbyteorder(">"))
+    assert not swapped.dtype.isnative
+    ours = DriftProfile.from_data({"t": swapped}, kinds={"t": "numeric"})
+    theirs = DriftProfile.from_data({"t": native}, kinds={"t": "numeric"})
+    assert ours.to_dict()["numeric"] == theirs.to_dict()["numeric"]
+    assert ours.numeric["t"].summary.quantiles[0] == 1704067200.0  # type: ignore[union-attr]
+
+
+def test_an_arrow_timestamp_column_keeps_its_unit_in_the_schema() -> None:
+    # The schema used to record pandas' arrow timestamps at their own unit; read through
+    # the numbers-only nullable reader they fell to objects and came out in microseconds,
+    # so a schema saved before said "dtype changed" of the same data.
+    pa = pytest.importorskip("pyarrow")
+    stamps = pd.to_datetime(["2024-01-01", "2024-01-02"]).tz_localize("UTC")
+    frame = pd.DataFrame({"t": pd.array(stamps, dtype=pd.ArrowDtype(pa.timestamp("ns", "UTC")))})
+    assert Schema.infer(frame, kinds={"t": "numeric"})["t"].dtype == "datetime64[ns]"

@@ -619,7 +619,17 @@ def _nullable_dtypes(data: Any) -> dict[str, str]:
     frame = type(data).__module__.startswith(("pandas", "polars", "pyarrow"))
     if not frame and isinstance(data, KnowsNullableDtypes):
         return {str(name): str(dtype) for name, dtype in data.nullable_dtypes().items()}
-    return {name: str(dtype) for name, dtype in nullable_dtypes(data).items()}
+    found = {name: str(dtype) for name, dtype in nullable_dtypes(data).items()}
+    if type(data).__module__.startswith("pandas") and hasattr(data, "dtypes"):
+        # Dates and durations of an extension dtype (arrow timestamps, with a time zone
+        # or not) are recorded at their own unit, as schemas have recorded them; read as
+        # objects they would come out in microseconds.
+        for name, dtype in data.dtypes.items():
+            numpy_dtype = getattr(dtype, "numpy_dtype", None)
+            extension = numpy_dtype is not None and not isinstance(dtype, np.dtype)
+            if extension and np.dtype(numpy_dtype).kind in "mM":
+                found[str(name)] = str(np.dtype(numpy_dtype))
+    return found
 
 
 def _with_default_severities(value: Mapping[str, Severity | str] | None) -> dict[str, Severity]:

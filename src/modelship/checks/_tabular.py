@@ -439,6 +439,10 @@ def _timestamps(values: NDArray[Any], what: str = "a column") -> NDArray[np.floa
         Naming ``what``, for a count of years or months too large to be days in int64
         (beyond some 10**16 years).
     """
+    if not values.dtype.isnative:
+        # The ticks are read below through an int64 view, which ignores byte order: a
+        # big-endian array (np.load of one, a FITS or HDF5 table) is swapped first.
+        values = values.astype(values.dtype.newbyteorder("="))
     unit, count = np.datetime_data(values.dtype)
     missing = np.isnat(values)
     if unit in _MOST_DAYS:
