@@ -51,3 +51,26 @@ def test_an_arrow_timestamp_column_keeps_its_unit_in_the_schema() -> None:
     stamps = pd.to_datetime(["2024-01-01", "2024-01-02"]).tz_localize("UTC")
     frame = pd.DataFrame({"t": pd.array(stamps, dtype=pd.ArrowDtype(pa.timestamp("ns", "UTC")))})
     assert Schema.infer(frame, kinds={"t": "numeric"})["t"].dtype == "datetime64[ns]"
+
+
+def test_a_segment_too_small_for_roc_auc_is_inconclusive_not_an_error() -> None:
+    # One positive row in a segment made the whole check an error, whatever the other
+    # segments and the whole holdout said.
+    import numpy as np
+
+    from modelship.checks import Degradation
+
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.4).astype(int)
+    y[200:] = 0
+    y[250] = 1
+    region = np.array(["north"] * 200 + ["south"] * 200, dtype=object)
+    cand = np.clip(y * 0.3 + rng.random(400) * 0.7, 0, 1)
+    base = np.clip(y * 0.3 + rng.random(400) * 0.7, 0, 1)
+    result = Degradation(
+        y=y, candidate_scores=cand, baseline_scores=base, metrics=["roc_auc"], segments=region
+    ).run()
+    south = result.columns["roc_auc[south]"]
+    assert south.status.value == "warn"  # segment_inconclusive's default
+    assert "2 positive and 2 negative rows" in south.reason
+    assert result.status.value != "error"

@@ -759,6 +759,12 @@ class Degradation:
                 method = interval.method
         except (CheckInputError, ConfigError, ValueError, ZeroDivisionError) as exc:
             where = f" in segment {segment!r}" if segment is not None else ""
+            # A segment whose rows cannot give the metric (no positive row, or a single one,
+            # for ROC AUC) is a segment too small to tell, as one under min_segment_size is:
+            # inconclusive, judged by segment_inconclusive. It made the whole check an
+            # error, whatever the other segments and the whole holdout said. The whole
+            # holdout's own metric failing stays an error.
+            small = segment is not None and isinstance(exc, CheckInputError)
             return MetricComparison(
                 name=name,
                 candidate=None,
@@ -768,8 +774,8 @@ class Degradation:
                 ci_high=None,
                 margin=None,
                 method="",
-                verdict=None,
-                status=Status.ERROR,
+                verdict=Verdict.INCONCLUSIVE if small else None,
+                status=_POLICY[policy] if small else Status.ERROR,
                 higher_is_better=higher,
                 n=len(y),
                 segment=segment,
