@@ -1,9 +1,9 @@
 """Garbage collection: what writers that died left behind, and what purges leave unused.
 
 Nothing committed is ever touched. Each candidate must be older than a grace period, so a
-registration in flight keeps its staged files, its slot and its blob. A dead slot below
-the highest slot taken becomes a tombstone rather than a hole, because readers probe slots
-forward and stop at the first hole.
+registration in flight keeps its staged files, its slot and its blob. A dead slot becomes a
+tombstone, never a hole, because readers probe slots forward and stop at the first hole:
+even the highest slot, as a registration may claim the one above it at any moment.
 
 The blobs a registration refers to (those it stored, and those it found stored already,
 perhaps as an old orphan, and reuses) are protected by a handshake, not by timing. A gc
@@ -28,6 +28,10 @@ finding a blob stored and claiming the slot leaves no mark behind. A slot counts
 flight while it is younger than the grace period; with ``grace_seconds=0`` nothing is in
 flight, so such a gc is safe only while no one registers. A mark older than
 ``_RUN_LIFETIME`` is from a gc that died and is ignored, then removed.
+
+A purge takes no part in this handshake: a purge of a version whose bytes a registration
+reuses, run after the registration's blob check, leaves it committed without them (hence
+"do not purge while registering the same artifact elsewhere", :meth:`Registry.purge`).
 """
 
 from __future__ import annotations
@@ -131,9 +135,11 @@ def refuse_during_gc(store: Store, digests: Iterable[str]) -> None:
     for digest in dict.fromkeys(digests):  # an attachment may share the artifact's blob
         if not store.exists(blob_key(digest)):
             raise Conflict(
-                f"a garbage collection (or a purge) on {store.url} removed the blob "
-                f"{digest} this registration stored or reused; the registration was not "
-                "committed. Register again: the bytes will be stored anew"
+                f"a garbage collection on {store.url} removed the blob {digest} this "
+                "registration stored or reused (or a purge of a version with the same bytes "
+                "did: purges are not coordinated with registrations, see Registry.purge); "
+                "the registration was not committed. Register again: the bytes will be "
+                "stored anew"
             )
 
 
@@ -159,27 +165,38 @@ def _listed_manifests(store: Store, keys: list[str]) -> dict[str, bytes]:
     return found
 
 
-def referenced_digests(store: Store, cutoff: float | None = None) -> set[str]:
-    """Digests of every artifact and attachment a version that is not purged refers to.
+def referenced_digests(
+    store: Store, *, purged_before: float | None, leaving_out: str | None = None
+) -> set[str]:
+    """Digests of every artifact and attachment the committed versions refer to.
 
-    With ``cutoff`` (gc's), a purge marker modified at or after it does not count: its
-    purge may still give way to a restore or an alias and take the marker back, and the
-    version would be left without its bytes. A purge that goes on deletes them itself; one
-    that died is collected once its marker is older than the grace period.
+    A version purged for good refers to nothing: one whose purge marker was modified
+    before ``purged_before`` (gc's cutoff). A younger marker does not count, as its purge
+    may still give way to a restore or an alias and take the marker back, and the version
+    would be left without its bytes; a purge that goes on deletes them itself, and one
+    that died is collected once its marker is older than the grace period. With
+    ``purged_before=None`` (a purge's view, which cannot tell a purge that is done from one
+    that will give way) no marker counts: bytes only purged versions share are gc's to
+    collect. ``leaving_out`` is the manifest key of a version whose references do not
+    count (the one being purged).
     """
     used: set[str] = set()
     for model in store.list(MODELS):
         markers = folder(model, "purged")
-        purged = {
-            number_of(n)
-            for n in store.list(markers)
-            if cutoff is None or _older(store, f"{markers}/{n}", cutoff)
-        }
+        purged = (
+            set()
+            if purged_before is None
+            else {
+                number_of(n)
+                for n in store.list(markers)
+                if _older(store, f"{markers}/{n}", purged_before)
+            }
+        )
         versions = folder(model, "versions")
         keys = [
-            f"{versions}/{n}"
-            for n in store.list(versions)
-            if is_document(n) and number_of(n) not in purged
+            key
+            for key in (f"{versions}/{n}" for n in store.list(versions) if is_document(n))
+            if number_of(key) not in purged and key != leaving_out
         ]
         for key, data in _listed_manifests(store, keys).items():
             doc = _document(data, key)
@@ -194,15 +211,14 @@ def referenced_digests(store: Store, cutoff: float | None = None) -> set[str]:
     return used
 
 
-def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int], int]:
-    """Slots of registrations that never committed, older than ``cutoff``; top slot by
-    model; how many registrations are in flight (slot younger than ``cutoff``, no manifest).
+def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], int]:
+    """Slots of registrations that never committed, older than ``cutoff``; how many
+    registrations are in flight (slot younger than ``cutoff``, no manifest).
 
     Slots are read before manifests, so a registration seen in neither had not claimed
     its slot when this began.
     """
     dead: list[str] = []
-    tops: dict[str, int] = {}
     in_flight = 0
     for model in store.list(MODELS):
         slots_folder, versions = folder(model, "slots"), folder(model, "versions")
@@ -214,9 +230,6 @@ def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int],
         # Read as every reader reads them (a damaged one stops gc: IntegrityError), but
         # without checking signatures: gc decides nothing a signature protects.
         owners = {parse_manifest(k, v, UNCHECKED).registration for k, v in committed.items()}
-        # The highest slot taken, committed or still in flight: a dead slot below it
-        # must stay as a tombstone, or readers probing forward would stop at the hole.
-        tops[model] = max((int(number_of(n)) for n in slot_names), default=0)
         for key, data in slots.items():
             slot = check_slot(data, key, UNCHECKED)
             if slot.get("dead") or slot.get("registration") in owners:
@@ -231,7 +244,7 @@ def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], dict[str, int],
                 dead.append(key)
             else:
                 in_flight += 1
-    return dead, tops, in_flight
+    return dead, in_flight
 
 
 def collect(
@@ -276,8 +289,8 @@ def _collect(
         for key in (f"{top}/{n}" for n in store.list(top))
         if _older(store, key, cutoff)
     )
-    dead, tops, in_flight = _dead_slots(store, cutoff)
-    used = referenced_digests(store, cutoff)
+    dead, in_flight = _dead_slots(store, cutoff)
+    used = referenced_digests(store, purged_before=cutoff)
     blobs = []
     # A registration in flight may be about to commit a reference to any stored blob.
     for prefix in [] if in_flight else store.list(BLOBS):
@@ -300,10 +313,13 @@ def _collect(
     if isinstance(store, AbortsUploads):
         for upload in uploads:
             store.abort_upload(upload)
+    # Every dead slot becomes a tombstone; none is deleted, not even the highest one this
+    # listed: a registration may have found it since (probing forward) and claimed the
+    # slot above it, and deleting it would leave a hole below that version, where readers
+    # probing forward from a lagging hint stop (latest and pages lose the version, and the
+    # next registration is numbered below it). A slot key, once created, is never removed,
+    # and a registration creates slot n only once n - 1 exists, so slots have no holes; the
+    # tombstone only costs its number, which no version will have.
     for key in dead:
-        model, seq = key.split("/")[1], int(number_of(key))
-        if seq >= tops.get(model, 0):
-            store.delete(key)
-        else:
-            store.replace(key, dead_slot() if dead_slot_at is None else dead_slot_at(key))
+        store.replace(key, dead_slot() if dead_slot_at is None else dead_slot_at(key))
     return report

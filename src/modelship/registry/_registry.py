@@ -16,7 +16,6 @@ copies of their small documents, read here (:meth:`Registry.get`): a record does
 
 from __future__ import annotations
 
-import contextlib
 import os
 import time
 from collections.abc import Callable, Mapping
@@ -1121,8 +1120,12 @@ class Registry:
     def restore(self, name: str, version: str | int) -> None:
         """Bring back an archived (not purged) version.
 
-        A purged version raises :class:`~modelship.ArchivedVersion`, and so does one that
-        a :meth:`purge` running meanwhile purges (it stays purged).
+        A purged version raises :class:`~modelship.ArchivedVersion`. While a :meth:`purge`
+        of the version runs, this raises :class:`~modelship.Conflict`: the version ends
+        purged if that purge had found it still archived, or live with its bytes if the
+        purge gives way (it raises ``Conflict`` too). Which one, ``get`` with
+        ``include_archived=True`` tells once the purge has ended. A restore that returns
+        leaves the version live with its bytes.
 
         Examples
         --------
@@ -1134,32 +1137,38 @@ class Registry:
         """
         mv = self._get(name, version, include_archived=True)
         self.check_writable()
-        key = state_key(mv.name, VersionState.ARCHIVED.value, mv.version)
-        try:
-            marker = self.store.read(key)
-        except FileNotFoundError:
-            marker = None  # live already, or another restore took the marker away
-        self.store.delete(key)
-        # purge() creates its marker, then reads this one again; this deleted it, then
-        # reads purge's: of the two racing, at least one sees the other. Seen here, the
-        # purge stands (it may have deleted bytes already), and the archive marker goes
-        # back as it was (signed for its key), since a purged version keeps one.
+        self.store.delete(state_key(mv.name, VersionState.ARCHIVED.value, mv.version))
+        # purge() creates its marker, then reads this one; this deleted it, then reads
+        # purge's. A purge that goes on to delete bytes found this marker before the delete
+        # (only delete() creates one: after it, a purge finds one only if the version was
+        # archived again, after this restore), created its own before that, and never
+        # takes its own back once it has found this one (it does so only to give way,
+        # before any byte): so it is seen here. Finding none, this returns with the version
+        # live and its bytes kept; a purge looking after the delete gives way.
+        # The archive marker is never put back: a copy read before the delete may be
+        # stale (another restore returned meanwhile, the version live), and a purge that
+        # read it again would delete the bytes of a version restored. A purge marker alone
+        # says "purged" to every reader.
         if self._state(mv.name, mv.version) is VersionState.PURGED:
-            if marker is not None:
-                with contextlib.suppress(FileExistsError):
-                    self.store.create(key, marker)
-            raise ArchivedVersion(
-                f"{mv.name} version {mv.version!r} was purged while it was being restored"
+            ref = f"{mv.name!r}, {mv.version!r}"
+            raise Conflict(
+                f"a purge of {mv.name} version {mv.version} was under way while it was being "
+                "restored: the version ends purged if that purge had found it still "
+                "archived, or live with its bytes if the purge gives way (it then raises "
+                f"Conflict). Check get({ref}, include_archived=True) once the purge has "
+                "ended"
             )
 
     def purge(self, name: str, version: str | int) -> None:
         """Remove an archived version for good: its artifact bytes are deleted.
 
         The version's number stays taken (its manifest remains as a tombstone), so a
-        purged version number is never reused. An artifact that another version shares is
-        kept. Do not purge while registering the same artifact elsewhere. A version that
-        a :meth:`restore` running meanwhile brings back is not purged: this raises
-        :class:`~modelship.Conflict` and deletes no byte.
+        purged version number is never reused. An artifact that another version shares,
+        live, archived or purged, is kept: once every version sharing it is purged,
+        :meth:`gc` removes it. Do not purge while registering the same artifact elsewhere.
+        A version that a :meth:`restore` running meanwhile brings back is not purged: this
+        raises :class:`~modelship.Conflict` and deletes no byte. So does a second purge of
+        a version another purge is purging: only that one may delete its bytes.
 
         Examples
         --------
@@ -1181,16 +1190,20 @@ class Registry:
         marker = {"by": self._user, "at": now().isoformat()}
         key = state_key(mv.name, VersionState.PURGED.value, mv.version)
         if not mark(self.store, key, marker, self._signer):
-            # Another purge created the marker and finishes the job: it deletes the bytes,
-            # or, seeing an alias or a restore, takes its marker back. This one cannot tell
-            # which yet, so it deletes nothing (if that purge dies, gc collects the bytes
-            # of a purged version).
-            return
+            # Another purge created the marker: it deletes the bytes, or gives way to an
+            # alias or a restore and takes its marker back. This one cannot tell which, so
+            # it deletes nothing and says so, rather than report a purge that may not be.
+            raise Conflict(
+                f"another purge of {mv.name} version {mv.version} is under way; nothing was "
+                f"done by this one: check get({mv.name!r}, {mv.version!r}, "
+                "include_archived=True) once it ends"
+            )
         # Never delete the bytes an alias serves (set_alias reads the markers after it
         # moves, so of the two racing, at least one sees the other).
         self._refuse_aliased(mv, undo=key, doing="purging")
         # restore() deletes the archive marker, then reads this one: of the two racing, at
-        # least one sees the other. A restore seen here wins, before any byte is deleted.
+        # least one sees the other. A restore seen here wins, before any byte is deleted;
+        # past this point the marker stays, which is what restore() relies on.
         if not self.store.exists(state_key(mv.name, VersionState.ARCHIVED.value, mv.version)):
             self.store.delete(key)
             raise Conflict(
@@ -1198,7 +1211,14 @@ class Registry:
                 "nothing was purged and its bytes are kept. Archive it with delete() again "
                 "to purge it"
             )
-        used = referenced_digests(self.store)
+        # Every other version's references count, purged or not: another purge's marker
+        # may yet be taken back (that purge gives way to a restore or an alias), and the
+        # bytes this one shares with it would be gone from a version left live. Bytes
+        # shared only with purged versions are gc's, which counts a purge marker as done
+        # once it is older than its grace period.
+        used = referenced_digests(
+            self.store, purged_before=None, leaving_out=manifest_key(mv.name, mv.version)
+        )
         for art in [mv.artifact, *mv.attachments.values()]:
             if art.digest not in used:
                 self.store.delete(blob_key(art.digest))
