@@ -36,7 +36,7 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 import fsspec.spec
@@ -50,6 +50,7 @@ from modelship.registry._protocols import Store
 
 __all__ = [
     "MAX_DOCUMENT",
+    "GuardedFile",
     "VerifiedStream",
     "check_document",
     "checked_stream",
@@ -70,6 +71,52 @@ Manifests are at most ~40 KiB (1,024 checkpoints) and snapshots grow by one mani
 version; anything larger is damage (a key replaced by a link to ``/dev/zero`` would
 otherwise be read until memory runs out)."""
 _POOL = 3  # one piece being read, one being hashed, one handed over: memory 3 x interval
+
+
+class GuardedFile(io.RawIOBase):
+    """A store's open file whose read failures come out of ``guard``: as StoreErrors.
+
+    A connection cut while s3fs reads an object's body raises aiohttp's
+    ``ClientPayloadError``, which is neither an ``OSError`` nor a ``ModelshipError``:
+    unwrapped, it escaped download, load, verify and copy as a traceback. ``guard`` is
+    the store's context manager that turns any failure into a
+    :class:`~modelship.errors.StoreError` naming the store and key. ``file`` is the file
+    read, for what only it can tell (an fsspec file's size).
+    """
+
+    def __init__(
+        self, file: IO[bytes], guard: Callable[[], contextlib.AbstractContextManager[Any]]
+    ):
+        super().__init__()
+        self.file = file
+        self._guard = guard
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return bool(self.file.seekable())
+
+    def read(self, size: int | None = -1) -> bytes:
+        with self._guard():  # the file's own read: one request for all that is asked
+            return self.file.read(-1 if size is None else size)
+
+    def readinto(self, buffer: Any) -> int:
+        with self._guard():
+            return read_into(self.file, memoryview(buffer).cast("B"))
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        with self._guard():
+            return int(self.file.seek(offset, whence))
+
+    def tell(self) -> int:
+        return int(self.file.tell())
+
+    def close(self) -> None:
+        if not self.closed:
+            with contextlib.suppress(Exception):  # nothing is left to read, or to lose
+                self.file.close()
+        super().close()
 
 
 def _fileno(src: IO[bytes]) -> int | None:
@@ -284,6 +331,8 @@ def _stored_size(store: Store, key: str, src: IO[bytes]) -> int:
     S3, the HEAD before the GET), so asking the store again would cost one more request
     for the same answer. Any other file object: the store is asked.
     """
+    if isinstance(src, GuardedFile):
+        src = src.file
     fd = _fileno(src) if hasattr(os, "fstat") else None
     if fd is not None:
         return os.fstat(fd).st_size

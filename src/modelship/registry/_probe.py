@@ -13,6 +13,7 @@ import contextlib
 import uuid
 
 from modelship._json import canonical_json
+from modelship.errors import StoreError
 from modelship.registry._layout import PROBES, REGISTRY_MARKER
 from modelship.registry._protocols import Store
 
@@ -36,16 +37,42 @@ def honours_exclusive_creates(store: Store) -> bool:
     """
     if not store.exclusive_creates:
         return False
-    probe = f"{PROBES}/{uuid.uuid4().hex}"
-    honoured = False
-    store.create(probe, b"1")
+    token = uuid.uuid4().hex
+    probe = f"{PROBES}/{token}"
     try:
-        store.create(probe, b"2")
-    except FileExistsError:
-        honoured = True
+        honoured = _refuses_second_create(store, probe, token)
     finally:
         store.delete(probe)
     if honoured:
         with contextlib.suppress(FileExistsError):  # made by another writer: kept as it is
             store.create(REGISTRY_MARKER, canonical_json({"format": REGISTRY_FORMAT}))
     return honoured
+
+
+def _refuses_second_create(store: Store, probe: str, token: str) -> bool:
+    """Create ``probe``, then whether a second create of it, with other bytes, is refused."""
+    first = f"first {token}".encode()
+    try:
+        store.create(probe, first)
+    except FileExistsError:
+        # Nobody else writes this key (its name is new), so a refusal holding these
+        # bytes is this create's own, carried out but its reply lost and its retry
+        # refused; other bytes there mean the store cannot be trusted to decide.
+        if _read(store, probe) != first:
+            raise StoreError(
+                f"the store at {store.url} refused to create the new key {probe} and holds "
+                "other bytes there: it does not create keys exclusively as it claims"
+            ) from None
+    try:
+        store.create(probe, f"second {token}".encode())
+    except FileExistsError:
+        return True
+    return False
+
+
+def _read(store: Store, key: str) -> bytes | None:
+    """The bytes at ``key``; None if it is missing."""
+    try:
+        return store.read(key)
+    except FileNotFoundError:
+        return None

@@ -443,7 +443,8 @@ class Registry:
         ):
             raise RegistryNotFound(
                 f"there is no registry at {self.url}: the location does not exist (a typo, or "
-                "a bucket that is gone). Check the URL; registering creates a registry there"
+                "a bucket that is gone). Check the URL; registering creates a registry in a "
+                "folder, or in a bucket that exists (buckets are never created)"
             )
 
     def _parse(self, key: str, data: bytes | Mapping[str, Any]) -> ModelVersion:

@@ -18,8 +18,8 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from typing import IO, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import IO, Any, cast
 
 from modelship._endpoints import with_s3_endpoint
 from modelship._hashing import CHUNK
@@ -30,7 +30,8 @@ from modelship.errors import (
     StoreError,
     UnsupportedStorage,
 )
-from modelship.registry._integrity import MAX_DOCUMENT, too_large
+from modelship.registry._integrity import MAX_DOCUMENT, GuardedFile, too_large
+from modelship.registry._layout import BLOBS
 from modelship.registry._protocols import BlobWriter
 
 __all__ = ["FsspecStore", "filesystem_for", "scheme_of"]
@@ -88,10 +89,12 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
     if "::" in url:
         raise UnsupportedStorage(f"chained URLs ({url!r}) are not supported for registries")
     options = with_s3_endpoint(url, storage_options)  # explicit, then the environment's
-    if scheme in ("s3", "s3a"):
+    retries = S3_RETRIES
+    if scheme in _S3_PROTOCOLS:
         # Listings must be fresh: a cached listing would hide a version another writer
         # just committed.
         options.setdefault("use_listings_cache", False)
+        retries = _bound_s3_failures(options)
     try:
         fsspec.get_filesystem_class(scheme)
     except ValueError as exc:
@@ -110,7 +113,45 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         raise MissingDependency(f"the {scheme!r} registry needs an extra package: {hint}") from exc
     if scheme == "file":
         root = os.path.abspath(expand_home(root, "registry path"))
+    if scheme in _S3_PROTOCOLS:
+        fs.retries = retries  # s3fs takes it as an attribute only
     return fs, root
+
+
+S3_RETRIES = 1
+"""Tries s3fs makes of each request (its default: 5); botocore's tries are inside each."""
+S3_CONFIG: dict[str, Any] = {
+    "connect_timeout": 5,
+    "read_timeout": 15,
+    "retries": {"mode": "standard", "total_max_attempts": 3},
+}
+"""botocore's settings (``config_kwargs``) unless given: seconds to connect, seconds a
+reply may stay silent, and tries per request, the first included."""
+
+
+def _bound_s3_failures(options: dict[str, Any]) -> int:
+    """Give up on a failing S3 request within about a minute, unless told otherwise.
+
+    s3fs retries each request 5 times, twice over (a read's retries wrap the request's),
+    and each try is botocore's (legacy mode: 5 tries; 15 s of silence each): a server
+    that accepts connections and never answers held one call for over 10 minutes, and
+    connection resets cost 250 requests for one ``get``. botocore alone retries here
+    (3 tries, with backoff, of timeouts, resets, 5xx and throttling): a silent server
+    costs 3 x 15 s. What only s3fs would retry, a body cut after the reply began, is a
+    :class:`~modelship.errors.StoreError` at once. Storage options given win, key by
+    key (``retries`` for s3fs's tries); the ``AWS_MAX_ATTEMPTS`` and
+    ``AWS_RETRY_MODE`` variables win over the default retries. s3fs takes no
+    ``retries`` option (it is an attribute): it is taken out of ``options`` and
+    returned.
+    """
+    retries = options.pop("retries", S3_RETRIES)
+    if not isinstance(retries, int) or isinstance(retries, bool) or retries < 1:
+        raise ConfigError(f"retries must be a whole number of tries, 1 or more; got {retries!r}")
+    config = dict(S3_CONFIG)
+    if os.environ.get("AWS_MAX_ATTEMPTS") or os.environ.get("AWS_RETRY_MODE"):
+        del config["retries"]
+    options["config_kwargs"] = {**config, **(options.get("config_kwargs") or {})}
+    return retries
 
 
 def expand_home(path: str, what: str) -> str:
@@ -322,8 +363,9 @@ class _SpoolBlobWriter:
                 return False
             try:
                 # Never replace a blob another writer published meanwhile: a reader may be
-                # checking it (If-None-Match on the PUT or the completion).
-                self._upload(key, "create", f"upload of {key}")
+                # checking it (If-None-Match on the PUT or the completion). S3 answers 409
+                # while another writer uploads the same artifact at that moment.
+                _until_decided(lambda: self._upload(key, "create", f"upload of {key}"))
             except FileExistsError:
                 return False
             return True
@@ -349,7 +391,7 @@ class _SpoolBlobWriter:
                 max_concurrency=_UPLOAD_CONCURRENCY,
                 mode=mode,
             )
-        with self._store._errors(what):
+        with self._store._writing(what):
             self._store.fs.put_file(self._path, self._store._full(key), **kwargs)
 
     def publish_over(self, key: str) -> None:
@@ -416,18 +458,44 @@ def _link(staged: str, final: str) -> bool:
     return True
 
 
+def _until_decided(create: Callable[[], None]) -> None:
+    """Run the conditional write ``create`` again while S3 answers 409.
+
+    Real S3 answers a conditional write racing another one with 409
+    ConditionalRequestConflict ("try again"): the race is still undecided, so calling the
+    key taken (or the write failed) could leave a hole. Retried until it lands or meets
+    412 (taken: :class:`FileExistsError`), a few times.
+    """
+    for attempt in range(_CONFLICT_RETRIES + 1):
+        try:
+            create()
+            return
+        except StoreError as exc:
+            if attempt == _CONFLICT_RETRIES or not _is_conditional_conflict(exc):
+                raise
+            time.sleep(0.05 * 2**attempt)
+
+
 def _is_conditional_conflict(exc: BaseException) -> bool:
     """Whether an S3 error is 409 ConditionalRequestConflict, anywhere in its chain."""
+    return _has_s3_code(exc, ("ConditionalRequestConflict", "OperationAborted"))
+
+
+def _has_s3_code(exc: BaseException, codes: tuple[str, ...]) -> bool:
+    """Whether S3's error code is one of ``codes``, anywhere in the chain of ``exc``.
+
+    botocore's errors carry the code in their response; s3fs translates them into
+    Python's (FileNotFoundError ...), chaining the original, or only names the code in
+    its message.
+    """
     seen: BaseException | None = exc
     for _ in range(_CHAIN_DEPTH):  # a chain can loop back on itself
         if seen is None:
             return False
         response = getattr(seen, "response", None)
-        if isinstance(response, dict):
-            code = response.get("Error", {}).get("Code")
-            if code in ("ConditionalRequestConflict", "OperationAborted"):
-                return True
-        if "ConditionalRequestConflict" in str(seen):
+        if isinstance(response, dict) and response.get("Error", {}).get("Code") in codes:
+            return True
+        if any(code in str(seen) for code in codes):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -466,6 +534,8 @@ def _protocols_of(fs: Any) -> tuple[Any, ...]:
     return tuple(fs.protocol) if isinstance(fs.protocol, (tuple, list)) else (fs.protocol,)
 
 
+_DOCUMENT_RANGE = MAX_DOCUMENT + 1
+"""The end of the byte range read of a document: one byte past the largest one read."""
 _MEMORY_LOCK = threading.Lock()
 _EXCLUSIVE_PROTOCOLS = {"file", "local", "memory", "s3", "s3a"}
 
@@ -570,6 +640,27 @@ class FsspecStore:
         except Exception as exc:  # OSError, botocore's errors, aiohttp's ...
             raise StoreError(f"{what} failed on {self.url}: {type(exc).__name__}: {exc}") from exc
 
+    @contextlib.contextmanager
+    def _writing(self, what: str) -> Iterator[None]:
+        """:meth:`_errors` for a write to an object store, where "missing" is a failure.
+
+        A PUT answers 404 only when the bucket does not exist (or an upload was aborted
+        under it): passed on as it is, that "missing" reached users as a raw
+        ``FileNotFoundError``, or read as an answer by callers that expect "taken" or
+        nothing from a write.
+        """
+        try:
+            with self._errors(what):
+                yield
+        except FileNotFoundError as exc:
+            if _has_s3_code(exc, ("NoSuchBucket",)):
+                bucket, _ = self._bucket_key("")
+                raise StoreError(
+                    f"{what} failed on {self.url}: the bucket {bucket!r} does not exist. "
+                    "Writing to a registry does not create buckets: create it, or check the URL"
+                ) from exc
+            raise StoreError(f"{what} failed on {self.url}: not found: {exc}") from exc
+
     def _folder_at(self, key: str) -> StoreError:
         """The error for a write of a document or blob where a folder is (never "taken").
 
@@ -583,13 +674,6 @@ class FsspecStore:
 
     # --- Store --------------------------------------------------------------------------
 
-    @property
-    def _whole_read(self) -> dict[str, Any]:
-        # s3fs asks for an object's size (a HEAD) before each GET in order to split big
-        # reads into parallel ranges; the documents read here are small, and one GET
-        # is half the requests.
-        return {"max_concurrency": 1} if self.protocol in _S3_PROTOCOLS else {}
-
     def read(self, key: str) -> bytes:
         data: bytes
         if self.is_local:
@@ -599,11 +683,25 @@ class FsspecStore:
             if len(data) > MAX_DOCUMENT:
                 raise too_large(key)
             return data
-        with self._errors(f"reading {key}"):
-            data = self.fs.cat_file(self._full(key), **self._whole_read)
+        try:
+            # A document is small; one byte past the cap tells a larger object, which is
+            # never read whole (a 400 MiB object cost 696 MiB read whole). One ranged
+            # GET, and no HEAD (s3fs sizes an unranged read first, to split it).
+            data = self.fs.cat_file(self._full(key), start=0, end=_DOCUMENT_RANGE)
+        except Exception as exc:
+            data = self._failed_read(key, exc)
         if len(data) > MAX_DOCUMENT:
             raise too_large(key)
         return data
+
+    def _failed_read(self, key: str, failure: BaseException) -> bytes:
+        """The document ``key`` whose ranged read raised ``failure``: empty, if S3 refused
+        the range (416 InvalidRange, which a range from 0 gets only from an empty object);
+        else ``failure`` is raised as :meth:`_errors` raises it."""
+        with self._errors(f"reading {key}"):
+            if not _has_s3_code(failure, ("InvalidRange",)):
+                raise failure
+        return b""
 
     def _open_document(self, key: str) -> IO[bytes]:
         """The local file at ``key``; a folder there is no document (FileNotFoundError),
@@ -626,21 +724,23 @@ class FsspecStore:
                 with contextlib.suppress(FileNotFoundError):
                     out[key] = self.read(key)
             return out
-        full = {self._full(k): k for k in keys}
+        keys = list(dict.fromkeys(keys))
+        # Ranged reads of exactly these keys: ``cat`` of a list expands each path as a
+        # pattern, so a registry under a prefix holding "*" or "[" found none of them.
         with self._errors("reading many keys"):
-            got = self.fs.cat(list(full), on_error="return", **self._whole_read)
+            got = self.fs.cat_ranges(
+                [self._full(k) for k in keys], 0, _DOCUMENT_RANGE, on_error="return"
+            )
         out = {}
-        for path, data in got.items():
-            if isinstance(data, FileNotFoundError):
+        for key, result in zip(keys, got, strict=True):
+            if isinstance(result, FileNotFoundError):
                 continue  # missing: left out, as the protocol says
-            if isinstance(data, BaseException):
-                # Any other failure (a timeout, a refused request) is not "missing": a
-                # listing of alias moves or versions that silently lost one would lie.
-                with self._errors(f"reading {full[path]}"):
-                    raise data
+            # Any other failure (a timeout, a refused request) is not "missing": a
+            # listing of alias moves or versions that silently lost one would lie.
+            data = self._failed_read(key, result) if isinstance(result, BaseException) else result
             if len(data) > MAX_DOCUMENT:
-                raise too_large(full[path])
-            out[full[path]] = data
+                raise too_large(key)
+            out[key] = data
         return out
 
     def create(self, key: str, data: bytes) -> None:
@@ -679,20 +779,36 @@ class FsspecStore:
                 ) from exc
 
     def _create_remote(self, key: str, data: bytes) -> None:
-        # Real S3 answers a conditional PUT racing another one with 409
-        # ConditionalRequestConflict ("try again"): the race is still undecided, so calling
-        # the key taken could leave a hole. Retry until it lands or meets 412 (taken).
-        for attempt in range(_CONFLICT_RETRIES + 1):
-            try:
-                with self._errors(f"creating {key}"):
-                    self.fs.pipe_file(self._full(key), data, mode="create")
+        def put() -> None:
+            with self._writing(f"creating {key}"):
+                self.fs.pipe_file(self._full(key), data, mode="create")
+
+        try:
+            _until_decided(put)
+        except FileExistsError:
+            if self._holds(key, data):
                 return
-            except FileExistsError:
-                raise FileExistsError(key) from None
-            except StoreError as exc:
-                if attempt == _CONFLICT_RETRIES or not _is_conditional_conflict(exc):
-                    raise
-                time.sleep(0.05 * 2**attempt)
+            raise FileExistsError(key) from None
+
+    def _holds(self, key: str, data: bytes) -> bool:
+        """Whether the key a create was refused holds exactly ``data``: this writer's own.
+
+        When the reply to a conditional PUT that S3 carried out is lost (a 500, a dropped
+        connection), botocore and s3fs send it again, and the retry meets 412: the key is
+        taken, by the first attempt. Believing "taken" there commits a version twice,
+        refuses an explicit version that was committed, reports a conflict for an alias
+        move that landed. Equal bytes are this writer's: every document whose create
+        decides a race (slot claims, manifests) holds a registration id of its own, and
+        alias and tag log entries their revision, author and time to the microsecond;
+        documents that two writers may write alike (the registry marker, a name claim, a
+        copied document) mean the same change, made once, whoever made it.
+        """
+        try:
+            return self.read(key) == data
+        except FileNotFoundError:  # deleted since: it was not this writer's to keep
+            return False
+        except StoreError:  # unreadable: S3's own answer, "taken", stands
+            return False
 
     def _create_local(self, key: str, data: bytes) -> None:
         final = self._local(key)
@@ -728,7 +844,7 @@ class FsspecStore:
             with self._errors(f"writing {key}"):
                 self._replace_local(key, data)
             return
-        with self._errors(f"writing {key}"):
+        with self._writing(f"writing {key}"):
             self.fs.pipe_file(self._full(key), data)
 
     def _replace_local(self, key: str, data: bytes) -> None:
@@ -829,7 +945,8 @@ class FsspecStore:
         if isinstance(details, dict) and details.get("type") == "directory":
             f.close()
             raise FileNotFoundError(errno.ENOENT, "a folder, not a document", key)
-        return f
+        # Each read is a request that can fail in ways of the network library's own.
+        return cast(IO[bytes], GuardedFile(f, lambda: self._errors(f"reading {key}")))
 
     def _local_file(self, key: str) -> os.stat_result:
         """The status of the local file at ``key``; a folder there is missing, as in
@@ -877,6 +994,9 @@ class _S3FsspecStore(FsspecStore):
     def incomplete_uploads(self, before: float) -> builtins.list[str]:
         """Multipart uploads under this store's root, begun before ``before``, still open.
 
+        At a bucket's root, only those under ``blobs/sha256/``: the bucket's other keys
+        are not the registry's.
+
         A writer killed while uploading a large artifact to S3 leaves one behind: its
         parts are invisible to reads and listings but stored (and billed) until the
         upload is aborted. Each is named ``<key>?uploadId=<id>``, ``key`` relative to the
@@ -884,7 +1004,11 @@ class _S3FsspecStore(FsspecStore):
         timestamp compared with the time S3 reports the upload was begun.
         """
         bucket, root = self._bucket_key("")
-        prefix = f"{root}/" if root else ""
+        # A registry's prefix is its own. A registry at a bucket's root shares the bucket
+        # with whatever else is stored there, so only the keys it uploads in parts (its
+        # artifacts) are its uploads: gc aborted another application's upload there.
+        base = f"{root}/" if root else ""
+        prefix = base or f"{BLOBS}/"
         found = []
         markers: dict[str, str] = {}
         with self._errors("listing incomplete uploads"):
@@ -894,7 +1018,7 @@ class _S3FsspecStore(FsspecStore):
                 )
                 for upload in page.get("Uploads", []):
                     if upload["Initiated"].timestamp() < before:
-                        key = upload["Key"].removeprefix(prefix)
+                        key = upload["Key"].removeprefix(base)
                         found.append(f"{key}?uploadId={upload['UploadId']}")
                 if not page.get("IsTruncated"):
                     return found
