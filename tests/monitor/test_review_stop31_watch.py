@@ -8,14 +8,14 @@ evaluation is enough for the usual exit codes.
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs
+import time
+import uuid
 
 import pytest
+from monitor_support import Prometheus, Target, wait_for
 
 from modelship.cli import main
+from modelship.monitor import PrometheusSource, Samples
 
 ERROR_RATE = "error_rate > 1%"
 SHORT = ["--interval", "0.1", "--duration", "0.3", "--timeout", "2"]
@@ -23,66 +23,6 @@ SHORT = ["--interval", "0.1", "--duration", "0.3", "--timeout", "2"]
 
 def lines(out: str) -> list[dict[str, object]]:
     return [json.loads(line) for line in out.splitlines() if line.strip()]
-
-
-#: Answers a Prometheus query (the form's ``query`` and ``time``): status and JSON body.
-Answer = Callable[[str, float], tuple[int, dict[str, object]]]
-
-
-class FakePrometheus:
-    """``/api/v1/query`` on 127.0.0.1, answering each query as ``answer`` says."""
-
-    def __init__(self) -> None:
-        self.answers: list[Answer] = []
-        self.queries = 0
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                form = parse_qs(self.rfile.read(int(self.headers["Content-Length"])).decode())
-                answer = fake.answers[min(fake.queries, len(fake.answers) - 1)]
-                fake.queries += 1
-                status, doc = answer(form["query"][0], float(form["time"][0]))
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(10)
-
-
-@pytest.fixture
-def prometheus() -> Iterator[FakePrometheus]:
-    fake = FakePrometheus()
-    yield fake
-    fake.close()
-
-
-def unavailable(query: str, at: float) -> tuple[int, dict[str, object]]:
-    return 503, {"status": "error", "errorType": "unavailable", "error": "down for upgrade"}
-
-
-def no_series(query: str, at: float) -> tuple[int, dict[str, object]]:
-    return 200, {"status": "success", "data": {"resultType": "vector", "result": []}}
-
-
-def no_errors_in_100_requests(query: str, at: float) -> tuple[int, dict[str, object]]:
-    value = "100" if query.startswith("sum(increase(") else "0"  # the request count, the rate
-    result = [{"metric": {}, "value": [at, value]}]
-    return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
 
 
 def test_watch_of_a_prometheus_never_reached_exits_2_saying_nothing_was_judged(
@@ -111,11 +51,11 @@ def test_watch_of_a_prometheus_never_reached_exits_2_saying_nothing_was_judged(
 
 
 def test_watch_of_a_slot_without_series_exits_2(
-    prometheus: FakePrometheus, capsys: pytest.CaptureFixture[str]
+    prometheus: Prometheus, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    prometheus.answers = [no_series]
+    slot = f"nosuch-{uuid.uuid4().hex[:6]}"  # a slot the real Prometheus never scraped
 
-    code = main(["monitor", "watch", prometheus.url, "--slot", "nosuch", "-c", ERROR_RATE, *SHORT])
+    code = main(["monitor", "watch", prometheus.url, "--slot", slot, "-c", ERROR_RATE, *SHORT])
 
     printed = lines(capsys.readouterr().out)
     assert code == 2
@@ -123,20 +63,38 @@ def test_watch_of_a_slot_without_series_exits_2(
     assert printed[-1]["event"] == "error"
     message = str(printed[-1]["message"])
     assert message.startswith(
-        f"no evaluation judged the slot nosuch: 0 errors, {len(printed) - 1} without data;"
+        f"no evaluation judged the slot {slot}: 0 errors, {len(printed) - 1} without data;"
     )
     assert "last error" not in message
 
 
-def test_watch_with_one_judged_evaluation_exits_0_after_earlier_errors(
-    prometheus: FakePrometheus, capsys: pytest.CaptureFixture[str]
+def test_watch_with_a_judged_evaluation_exits_0(
+    prometheus: Prometheus, metrics_target: Target, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    prometheus.answers = [unavailable, no_errors_in_100_requests]
+    slot = f"green-{uuid.uuid4().hex[:6]}"
+    metrics_target.open_slot(slot)
+    source = PrometheusSource(prometheus.url)
 
-    code = main(["monitor", "watch", prometheus.url, "--slot", "green", "-c", ERROR_RATE, *SHORT])
+    def scraped() -> bool:
+        answer = source.query(
+            f'modelship_request_duration_seconds_count{{slot="{slot}"}}', at=time.time()
+        )
+        return isinstance(answer, dict) and bool(answer["result"])
+
+    wait_for(scraped, what=f"a scrape of {slot}")
+    metrics_target.serve(slot, 0.01, 100)
+
+    def counted() -> bool:
+        now = time.time()
+        out = source.fetch("error_rate", slot=slot, stat="mean", start=now - 300, end=now)
+        return isinstance(out, Samples) and (out.count or 0) >= 90
+
+    wait_for(counted, what=f"the requests of {slot} in Prometheus")
+
+    watch = ["monitor", "watch", prometheus.url, "--slot", slot, "-c", ERROR_RATE, *SHORT]
+    code = main([*watch, "--window", "300"])  # the window holds the requests served
 
     printed = lines(capsys.readouterr().out)
     assert code == 0
-    assert printed[0]["verdict"] == "error"
     assert "pass" in {p["verdict"] for p in printed}
     assert not any("event" in p for p in printed)
