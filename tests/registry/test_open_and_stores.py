@@ -351,8 +351,12 @@ class _RacingS3:
             )
             raise OSError(22, "A conflicting conditional operation is in progress") from error
         if self.then_taken:
+            self.stored.setdefault(path, b"another writer's")
             raise FileExistsError(path)
         self.stored[path] = data
+
+    def cat_file(self, path: str, start: int | None = None, end: int | None = None) -> bytes:
+        return self.stored[path][start:end]  # the read-back of a create answered "taken"
 
 
 def test_s3_conditional_conflict_is_retried_until_it_lands() -> None:

@@ -383,3 +383,100 @@ def test_docs_state_the_s3_defaults_the_code_has() -> None:
     for key in ("connect_timeout", "read_timeout"):
         assert f'| `config_kwargs["{key}"]` | `{_store.S3_CONFIG[key]}` |' in text
     assert f'| `config_kwargs["retries"]` | `{json.dumps(_store.S3_CONFIG["retries"])}` |' in text
+
+
+# --- second look ----------------------------------------------------------------------
+
+
+def test_s3_create_whose_reply_is_lost_and_cannot_be_read_back_is_not_called_taken(
+    proxy: FaultProxy, s3_bucket: dict[str, Any]
+) -> None:
+    # The read-back failing counted as "taken": register() went on to the next number and
+    # committed the same model twice. Neither answer is known: the caller is told so.
+    reg = _through(proxy, s3_bucket)
+    reg.register(model_name="m", model=b"one", serializer="bytes")
+    armed = {"on": False}
+
+    def create_manifest(method: str, path: str, headers: Any) -> bool:
+        hit = _create_of("/versions/")(method, path, headers)
+        armed["on"] = armed["on"] or hit
+        return bool(hit)
+
+    def read_manifest(method: str, path: str, headers: Any) -> bool:
+        return armed["on"] and method == "GET" and "/versions/2.json" in path
+
+    proxy.rules.append(once(create_manifest, "500-after"))
+    proxy.rules.append(always(read_manifest, "status:503"))
+    with pytest.raises(StoreError, match="reading it back failed"):
+        reg.register(model_name="m", model=b"two", serializer="bytes")
+    proxy.rules.clear()
+    assert [v.version for v in _direct(s3_bucket).versions("m")] == ["1", "2"]
+
+
+def test_s3_error_codes_are_not_read_from_a_key_in_a_message(
+    proxy: FaultProxy, s3_bucket: dict[str, Any]
+) -> None:
+    # botocore's network errors name the URL: a model named InvalidRange made a dropped
+    # connection an empty document (the 416 rule), so get() called the registry damaged.
+    _direct(s3_bucket).register(model_name="InvalidRange", model=b"x", serializer="bytes")
+    reg = _through(proxy, s3_bucket)
+    proxy.rules.append(
+        always(lambda m, p, h: m == "GET" and "/versions/1.json" in p, "drop-before")
+    )
+    with pytest.raises(StoreError, match="Connection"):
+        reg.store.read("models/InvalidRange/versions/1.json")
+
+
+def test_s3_two_markers_alike_are_not_both_their_writers(s3_bucket: dict[str, Any]) -> None:
+    # "Equal bytes are this writer's" told two purges by one user in one microsecond that
+    # each had made the purge marker; each marker now holds a nonce of its own.
+    from modelship.registry._layout import state_key
+    from modelship.registry._signing import Signer
+    from modelship.registry._states import mark
+
+    store = _direct(s3_bucket).store
+    key = state_key("m", "purged", "1")
+    assert [mark(store, key, {"by": "ana", "at": "t"}, Signer(None)) for _ in range(2)] == [
+        True,
+        False,
+    ]
+
+
+def test_s3_tries_are_the_stores_own_and_survive_pickling(s3_bucket: dict[str, Any]) -> None:
+    # s3fs takes its tries as an attribute, set on fsspec's shared instance: a second
+    # registry with other tries changed the first's, and a pickled store came back with
+    # s3fs's 5.
+    import pickle
+
+    first = FsspecStore.from_url(s3_bucket["url"], **s3_bucket["options"], retries=4)
+    second = FsspecStore.from_url(s3_bucket["url"], **s3_bucket["options"])
+    assert (first.fs.retries, second.fs.retries) == (4, 1)
+    assert pickle.loads(pickle.dumps(first)).fs.retries == 4
+
+
+def test_s3_copy_of_a_blob_deleted_while_it_is_read_is_an_integrity_error(
+    s3_bucket: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A gc or purge of the source deleting the blob mid-read let s3fs's raw
+    # FileNotFoundError out of copy_registry.
+    from modelship._hashing import CHUNK
+    from modelship.registry import copy_registry
+    from modelship.registry._integrity import GuardedFile
+
+    source = ms.open_registry(s3_bucket["url"] + "/src", **s3_bucket["options"])
+    target = ms.open_registry(s3_bucket["url"] + "/dst", **s3_bucket["options"])
+    source.register(model_name="m", model=os.urandom(3 * CHUNK + 1), serializer="bytes")
+    client, bucket, reads = s3_bucket["client"], s3_bucket["bucket"], [0]
+    read = GuardedFile.readinto
+
+    def deleted_after_the_first_piece(self: GuardedFile, buffer: Any) -> int:
+        reads[0] += 1
+        if reads[0] == 2:
+            for item in client.list_objects_v2(Bucket=bucket).get("Contents", []):
+                if "/src/blobs/" in "/" + item["Key"]:
+                    client.delete_object(Bucket=bucket, Key=item["Key"])
+        return read(self, buffer)
+
+    monkeypatch.setattr(GuardedFile, "readinto", deleted_after_the_first_piece)
+    with pytest.raises(IntegrityError, match="deleted from the source"):
+        copy_registry(source, target)

@@ -74,7 +74,14 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
     try:
         with source as f:
             limit = None if size is None else size + 1
-            hexdigest, copied = hash_stream(f, sink=writer.write, limit=limit)
+            try:
+                hexdigest, copied = hash_stream(f, sink=writer.write, limit=limit)
+            except FileNotFoundError:
+                # Deleted while it was read (a gc or purge of the source meanwhile).
+                raise IntegrityError(
+                    f"blob {digest} was deleted from the source {src.url} while it was "
+                    "copied (a gc or purge there); copy again once it has ended"
+                ) from None
         if "sha256:" + hexdigest != digest:
             raise IntegrityError(
                 f"blob {digest} in the source does not match its digest; not copied"

@@ -8,6 +8,7 @@ version with neither marker is live. Purged wins over archived.
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from modelship._model_version import VersionState
@@ -75,8 +76,12 @@ def mark(store: Store, key: str, doc: dict[str, Any], signer: Signer) -> bool:
     >>> [mark(store, key, {}, Signer(None)) for _ in range(2)]
     [True, False]
     """
+    # A nonce makes each writer's marker its own: a store that takes a create answered
+    # "exists" for its own when the key holds equal bytes (S3, after a lost reply) would
+    # otherwise tell two purges by one user in one microsecond that each made the marker.
+    sealed = signer.seal_bytes({**doc, "nonce": uuid.uuid4().hex}, key)
     try:
-        store.create(key, signer.seal_bytes(doc, key))
+        store.create(key, sealed)
     except FileExistsError:
         return False
     return True

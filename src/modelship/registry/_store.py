@@ -95,6 +95,10 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         # just committed.
         options.setdefault("use_listings_cache", False)
         retries = _bound_s3_failures(options)
+        # An instance of its own: its tries are set on it below (s3fs takes them as an
+        # attribute only), which on fsspec's shared instance would change another
+        # registry's, or the caller's own s3fs, with the same options.
+        options["skip_instance_cache"] = True
     try:
         fsspec.get_filesystem_class(scheme)
     except ValueError as exc:
@@ -495,7 +499,11 @@ def _has_s3_code(exc: BaseException, codes: tuple[str, ...]) -> bool:
         response = getattr(seen, "response", None)
         if isinstance(response, dict) and response.get("Error", {}).get("Code") in codes:
             return True
-        if any(code in str(seen) for code in codes):
+        # s3fs may only name the code, as botocore writes it: "An error occurred (Code)
+        # when calling ...". Only that form counts: a message also holds the request's URL,
+        # and a key naming a model "InvalidRange" made a dropped connection an empty read.
+        text = str(seen)
+        if any(f"({code})" in text for code in codes):
             return True
         seen = seen.__cause__ or seen.__context__
     return False
@@ -603,6 +611,21 @@ class FsspecStore:
         self.is_local = self.protocol in ("file", "local")
         known = any(p in _EXCLUSIVE_PROTOCOLS for p in protocols)
         self.exclusive_creates = known if exclusive_creates is None else exclusive_creates
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # An fsspec file system is pickled as its options; s3fs's tries are an attribute
+        # (set by filesystem_for), so they are set again, or it would come back with
+        # s3fs's 5, retried inside botocore's.
+        tries = state.pop("_s3_tries", None)
+        self.__dict__.update(state)
+        if tries is not None:
+            self.fs.retries = tries
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        if not self.is_local and hasattr(self.fs, "retries"):
+            state["_s3_tries"] = self.fs.retries
+        return state
 
     @classmethod
     def from_url(cls, url: str, **storage_options: Any) -> FsspecStore:
@@ -807,8 +830,15 @@ class FsspecStore:
             return self.read(key) == data
         except FileNotFoundError:  # deleted since: it was not this writer's to keep
             return False
-        except StoreError:  # unreadable: S3's own answer, "taken", stands
-            return False
+        except StoreError as exc:
+            # Neither answer can be given: "taken" would commit a version twice (the
+            # write may be this one's), "created" may be false. The caller is told so.
+            raise StoreError(
+                f"creating {key} on {self.url}: S3 answered that the key exists after a "
+                f"reply was lost, and reading it back failed ({exc}); it may hold this "
+                "write or another's. Check the registry (versions, aliases) before trying "
+                "again"
+            ) from exc
 
     def _create_local(self, key: str, data: bytes) -> None:
         final = self._local(key)
