@@ -415,9 +415,13 @@ def test_a_purge_that_finds_another_purges_marker_raises_and_leaves_the_bytes_to
     _assert_live_with_its_bytes(inner)
 
 
-def test_gc_keeps_the_bytes_of_a_version_whose_purge_gives_way_to_a_restore() -> None:
+@pytest.mark.parametrize("grace", [3600.0, 0.0])
+def test_gc_keeps_the_bytes_of_a_version_whose_purge_gives_way_to_a_restore(
+    grace: float,
+) -> None:
     # gc took every purge marker for a done purge: one still deciding (it gives way to a
-    # restore or an alias, and takes its marker back) lost the version's bytes to gc.
+    # restore or an alias, and takes its marker back) lost the version's bytes to gc. With
+    # grace_seconds=0 any marker was old enough: purge markers now settle for an hour.
     inner = _AgingStore()
     reg = ms.Registry(inner)
     mv = _register(reg, b"old model")
@@ -432,7 +436,7 @@ def test_gc_keeps_the_bytes_of_a_version_whose_purge_gives_way_to_a_restore() ->
         # restore deleted the archive marker just before, and a gc runs whole meanwhile.
         if operation == "exists" and key == archived and not reports:
             inner.delete(archived)
-            reports.append(collector.gc())
+            reports.append(collector.gc(grace_seconds=grace))
 
     purging = ms.Registry(HookStore(inner, before=restore_then_gc))
     with pytest.raises(ms.Conflict, match="restored while it was being purged"):
@@ -601,3 +605,68 @@ def test_a_registration_refused_for_a_removed_blob_is_not_told_purges_are_guarde
     told = str(refused.value)
     assert told.startswith(f"a garbage collection on {inner.url} removed the blob")
     assert "purges are not coordinated with registrations, see Registry.purge" in told
+
+
+def test_a_delete_that_gives_way_to_an_alias_says_so_when_a_purge_went_on_meanwhile() -> None:
+    # delete() raised Conflict ("move the aliases first": nothing done), yet a purge had
+    # acted on its archive marker before it was taken back: the version ended purged.
+    # set_alias(m, prod, 1) pauses before its move; delete(m, 1) creates its marker and
+    # pauses before reading the aliases; a purge runs whole; the move lands; delete sees
+    # the alias and gives way; set_alias sees "purged" and undoes its move.
+    inner = MemoryStore()
+    plain = ms.Registry(inner)
+    for model in (b"one", b"two"):
+        _register(plain, model)
+    plain.set_alias("m", "prod", "2")
+    archived, purged = state_key("m", "archived", "1"), state_key("m", "purged", "1")
+    at = {k: threading.Event() for k in ("move", "state", "aliases")}
+    go = {k: threading.Event() for k in ("move", "state", "aliases")}
+    moved: list[int] = []
+    marked: list[int] = []
+    out: dict[str, str] = {}
+
+    def mover(operation: str, key: str) -> None:
+        if operation == "create" and "/aliases/" in key and not moved:
+            moved.append(1)
+            at["move"].set()
+            go["move"].wait(_WAIT)
+        elif operation == "read" and key == purged and moved == [1]:
+            moved.append(2)
+            at["state"].set()
+            go["state"].wait(_WAIT)
+
+    def deleter(operation: str, key: str) -> None:
+        if operation == "create" and key == archived:
+            marked.append(1)
+        elif marked == [1] and operation == "read" and key.endswith("hint-aliases.json"):
+            marked.append(2)
+            at["aliases"].set()
+            go["aliases"].wait(_WAIT)
+
+    def run(name: str, call: Callable[[], object]) -> None:
+        try:
+            call()
+            out[name] = "returned"
+        except ms.ModelshipError as exc:
+            out[name] = type(exc).__name__
+
+    mover_reg = ms.Registry(HookStore(inner, before=mover))
+    deleter_reg = ms.Registry(HookStore(inner, before=deleter))
+    moving = threading.Thread(
+        target=run, args=("set_alias", lambda: mover_reg.set_alias("m", "prod", "1"))
+    )
+    moving.start()
+    assert at["move"].wait(_WAIT)
+    deleting = threading.Thread(target=run, args=("delete", lambda: deleter_reg.delete("m", "1")))
+    deleting.start()
+    assert at["aliases"].wait(_WAIT)
+    run("purge", lambda: plain.purge("m", "1"))
+    go["move"].set()
+    assert at["state"].wait(_WAIT)
+    go["aliases"].set()
+    deleting.join(_WAIT)
+    go["state"].set()
+    moving.join(_WAIT)
+    assert out == {"purge": "returned", "delete": "ArchivedVersion", "set_alias": "ArchivedVersion"}
+    assert inner.exists(purged)
+    assert plain.aliases("m") == {"prod": "2"}

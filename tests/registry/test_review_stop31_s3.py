@@ -480,3 +480,16 @@ def test_s3_copy_of_a_blob_deleted_while_it_is_read_is_an_integrity_error(
     monkeypatch.setattr(GuardedFile, "readinto", deleted_after_the_first_piece)
     with pytest.raises(IntegrityError, match="deleted from the source"):
         copy_registry(source, target)
+
+
+@pytest.mark.parametrize("inside", ["", "/models"])
+def test_s3_registry_is_not_copied_into_itself(s3_bucket: dict[str, Any], inside: str) -> None:
+    # With an s3fs object per registry, "one place" was told by object identity and
+    # never matched: an S3 registry was copied into its own models/ folder.
+    from modelship.registry import copy_registry
+
+    source = _direct(s3_bucket)
+    source.register(model_name="m", model=b"one", serializer="bytes")
+    target = ms.open_registry(s3_bucket["url"] + inside, **s3_bucket["options"])
+    with pytest.raises(ms.ConfigError, match="one registry lies inside the other"):
+        copy_registry(source, target)

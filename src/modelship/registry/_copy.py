@@ -118,9 +118,10 @@ def _not_nested(src: Store, dst: Store) -> None:
     copying into a folder of the source would make that folder part of the source."""
     if not (isinstance(src, FsspecStore) and isinstance(dst, FsspecStore)):
         return
-    # Beyond the local disk, one place needs one filesystem object (fsspec makes one per
-    # set of options): two S3 endpoints may hold buckets of the same name.
-    if src.protocol != dst.protocol or not (src.is_local or src.fs is dst.fs):
+    # Beyond the local disk, one place needs one endpoint: two S3 endpoints may hold
+    # buckets of the same name. (Each S3 registry has an s3fs object of its own, so the
+    # objects cannot tell: an S3 registry was copied into itself.)
+    if src.protocol != dst.protocol or not (src.is_local or _one_endpoint(src, dst)):
         return
     a, b = (os.path.realpath(s.root) if s.is_local else s.root for s in (src, dst))
     if a == b or b.startswith(a.rstrip("/") + "/") or a.startswith(b.rstrip("/") + "/"):
@@ -128,6 +129,22 @@ def _not_nested(src: Store, dst: Store) -> None:
             f"cannot copy {src.url} to {dst.url}: one registry lies inside the other; copy "
             "to a location outside the source"
         )
+
+
+def _one_endpoint(src: FsspecStore, dst: FsspecStore) -> bool:
+    """Whether two stores of one protocol reach one endpoint: one filesystem object, or,
+    for S3, the same ``endpoint_url`` (none: AWS's own)."""
+    if src.fs is dst.fs:
+        return True
+    if src.protocol not in ("s3", "s3a"):
+        return False
+
+    def endpoint(store: FsspecStore) -> object:
+        options = getattr(store.fs, "storage_options", None) or {}
+        client = options.get("client_kwargs") or {}
+        return options.get("endpoint_url") or client.get("endpoint_url")
+
+    return endpoint(src) == endpoint(dst)
 
 
 def copy_registry(

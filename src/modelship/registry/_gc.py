@@ -70,6 +70,10 @@ from modelship.registry._slots import check_slot
 __all__ = ["GcReport", "collect", "referenced_digests", "refuse_during_gc"]
 
 _RUN_LIFETIME = 24 * 3600.0
+PURGE_SETTLE = 3600.0
+"""Seconds a purge marker must be old before gc takes its purge for done. A purge decides
+within a few store calls; one stalled longer than this while a restore overtakes it can
+still lose its version's bytes to a gc (see :meth:`Registry.purge`)."""
 """Seconds after which a gc mark is taken to be left by a gc that died."""
 
 
@@ -290,7 +294,10 @@ def _collect(
         if _older(store, key, cutoff)
     )
     dead, in_flight = _dead_slots(store, cutoff)
-    used = referenced_digests(store, purged_before=cutoff)
+    # A purge marker counts as a purge done once it is older than the grace period, and
+    # never younger than PURGE_SETTLE whatever the grace (grace_seconds=0 took a purge
+    # still deciding, about to give way to a restore, for done, and its bytes went).
+    used = referenced_digests(store, purged_before=min(cutoff, time.time() - PURGE_SETTLE))
     blobs = []
     # A registration in flight may be about to commit a reference to any stored blob.
     for prefix in [] if in_flight else store.list(BLOBS):

@@ -1113,6 +1113,15 @@ class Registry:
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:
             self.store.delete(undo)
+            purged = state_key(mv.name, VersionState.PURGED.value, mv.version)
+            if doing == "deleting" and self.store.exists(purged):
+                # A purge found this delete's marker before it was taken back, and went
+                # on: the version is purged, whatever this delete now gives way to.
+                raise ArchivedVersion(
+                    f"{mv.name} version {mv.version} was purged while it was being deleted "
+                    f"(a purge found it archived before this gave way to the aliases "
+                    f"{', '.join(holders)})"
+                )
             raise Conflict(
                 f"{mv.name} version {mv.version} is aliased as {', '.join(holders)}; move or "
                 f"remove those aliases before {doing} it"
