@@ -466,3 +466,20 @@ def test_the_default_user_is_one_readers_accept_whatever_the_environment_holds(
     reg.set_tag("m", "1", "stage", "ok")
     assert reg.history("m")[-1].by.startswith("ana?[31m")
     assert reg.tags("m", "1") == {"stage": "ok"}
+
+
+def test_copying_again_after_a_restore_in_the_source_is_refused_until_restored_there() -> None:
+    # Archive marks are copied, never taken back: the copy kept version 2 hidden while the
+    # source served it, and an alias copied later named a version archived there.
+    a = ms.open_registry(f"memory://stop31-copy-a-{os.getpid()}")
+    b = ms.open_registry(f"memory://stop31-copy-b-{os.getpid()}")
+    for model in (b"1", b"2"):
+        a.register(model_name="m", model=model, serializer="bytes", capture_environment=False)
+    a.delete("m", "2")
+    ms.copy_registry(a, b)
+    a.restore("m", "2")
+    with pytest.raises(ms.Conflict, match=r"archived in .* but not in .*restored there"):
+        ms.copy_registry(a, b)
+    b.restore("m", "2")
+    ms.copy_registry(a, b)
+    assert b.get("m").version == a.get("m").version == "2"

@@ -147,6 +147,28 @@ def _one_endpoint(src: FsspecStore, dst: FsspecStore) -> bool:
     return endpoint(src) == endpoint(dst)
 
 
+def _refuse_restored_since(
+    src: Registry, dst: Registry, name: str, archived: list[str], purged: set[str]
+) -> None:
+    """Refuse a copy of ``name`` if the destination holds an archive mark the source no
+    longer does: the version was restored in the source since the last copy. Archive
+    marks are only copied, never taken back, so the destination would keep it hidden while
+    the source's aliases name it; its history differs, refused before anything is written.
+    """
+    there = [n for n in dst.store.list(folder(name, "archived")) if is_document(n)]
+    restored = sorted(
+        n.removesuffix(".json")
+        for n in set(there) - set(archived)
+        if n.removesuffix(".json") not in purged
+    )
+    if restored:
+        raise Conflict(
+            f"{name} version {restored[0]} is archived in {dst.url} but not in {src.url} "
+            "(restored there since the last copy); nothing of it was copied. Restore it "
+            f"in the destination (restore({name!r}, {restored[0]!r})), then copy again"
+        )
+
+
 def copy_registry(
     src: Registry, dst: Registry, *, models: Iterable[str] | None = None
 ) -> CopyReport:
@@ -197,6 +219,7 @@ def copy_registry(
             for part, entries in folders.items()
         }
         purged = {n.removesuffix(".json") for n in folders["purged"]}
+        _refuse_restored_since(src, dst, name, folders["archived"], purged)
         for key, data in sorted(docs["versions"].items()):
             # Checked as any reader checks a manifest (a damaged one, or one copied to
             # another key, is an IntegrityError), but not its signature: its bytes are
