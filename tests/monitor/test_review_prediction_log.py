@@ -32,6 +32,14 @@ def _served_log(folder: Path) -> None:
         config=ServeConfig(prediction_log=str(folder), log_flush_seconds=3600.0),
     )
     with TestClient(app) as client:  # leaving the block shuts the server down: it flushes
+        # The app loads the model in the background and answers 503 until then; a loaded
+        # machine may take seconds (bounded at 60 s).
+        for _ in range(600):
+            if client.get("/ready").status_code == 200:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError(f"not ready after 60 s: {client.get('/ready').text}")
         for i, row in enumerate(_X.tolist()):
             method = "predict" if i < 20 else "predict_proba"
             answer = client.post(
