@@ -196,6 +196,9 @@ def _register_once(reg: Any, config: dict[str, Any]) -> None:
 
         warm = ms.open_registry(config["warm_up"])
         warm.register(model_name="warm-up", model=b"warm", serializer="bytes", lineage={})
+    upload_at: list[float] = []
+    if config.get("announce_upload"):
+        _announce_uploads(attempt, upload_at)
     _emit(ready=attempt, digest=sha256(payload))
     _wait_for_go()
     if config.get("announce"):
@@ -203,6 +206,7 @@ def _register_once(reg: Any, config: dict[str, Any]) -> None:
         # take longer to wake this process than register itself takes.
         _emit(started=attempt)
     started = time.perf_counter()
+    upload_at.append(started)
     mv = reg.register(
         model_name=config["name"],
         model=payload,
@@ -210,7 +214,30 @@ def _register_once(reg: Any, config: dict[str, Any]) -> None:
         tags={"attempt": str(attempt)},
         lineage={},
     )
-    _emit(attempt=attempt, version=mv.version, seconds=time.perf_counter() - started)
+    done = {"attempt": attempt, "version": mv.version, "seconds": time.perf_counter() - started}
+    if len(upload_at) > 1:
+        done["upload_at"] = upload_at[1] - started  # seconds from register's start
+    _emit(**done)
+
+
+def _announce_uploads(attempt: int, upload_at: list[float]) -> None:
+    """Print ``{"uploading": attempt}`` once S3 has opened the artifact's multipart upload.
+
+    The parent can then time a kill from the upload's start, where the call's other steps
+    (hashing, staging, documents) take a share of the call that a loaded machine changes.
+    """
+    import s3fs
+
+    call_s3 = s3fs.S3FileSystem._call_s3
+
+    async def announcing_call_s3(self: Any, method: str, *args: Any, **kwargs: Any) -> Any:
+        out = await call_s3(self, method, *args, **kwargs)
+        if method == "create_multipart_upload" and len(upload_at) == 1:
+            upload_at.append(time.perf_counter())
+            _emit(uploading=attempt)  # once: the only upload of a register-once worker
+        return out
+
+    s3fs.S3FileSystem._call_s3 = announcing_call_s3
 
 
 JOBS = {"register": _register, "alias": _alias, "register-once": _register_once}

@@ -37,14 +37,18 @@ def _start(
     seed: int | None = None,
     env: dict[str, str] | None = None,
     announce: bool = False,
+    announce_upload: bool = False,
     warm_up: Path | None = None,
 ) -> Worker:
     """A ``register-once`` worker, ready and waiting for ``go``.
 
     Its temporary files go to ``tmp``, so that what a killed process leaves on the local
     disk stays inside the test. With ``announce``, it prints ``{"started": attempt}`` once
-    released, right before it calls register. With ``warm_up``, it first registers once in
-    a registry of its own at that path, so that its own register is not a first call.
+    released, right before it calls register; with ``announce_upload``, it prints
+    ``{"uploading": attempt}`` once S3 has opened the artifact's multipart upload, and its last
+    line says when that was (``upload_at``, seconds from register's start). With
+    ``warm_up``, it first registers once in a registry of its own at that path, so that its
+    own register is not a first call.
     """
     tmp.mkdir(exist_ok=True)
     config = {
@@ -55,6 +59,7 @@ def _start(
         "seed": attempt if seed is None else seed,
         "size": size,
         "announce": announce,
+        "announce_upload": announce_upload,
         "warm_up": None if warm_up is None else str(warm_up),
     }
     worker = Worker("register-once", config, env={"TMPDIR": str(tmp), **(env or {})})
@@ -220,8 +225,16 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
 
     # Time a few undisturbed calls, so the kills can spread over a whole call. The workers
     # are warm and announce their start, so that kills land in register's own steps.
-    timed: dict[str, Any] = {"announce": True, "warm_up": tmp_path / "warm"}
-    durations = []
+    # On S3, every other kill is timed from the start of the artifact's multipart upload
+    # instead, over the upload's calibrated length: the upload is the step a kill must hit
+    # to leave one open, and its share of the call shrinks or grows with the machine's load.
+    on_s3 = storage["kind"] == "s3"
+    timed: dict[str, Any] = {
+        "announce": True,
+        "announce_upload": on_s3,
+        "warm_up": tmp_path / "warm",
+    }
+    durations, uploads = [], []
     for attempt in range(3):
         worker = _start(storage, tmp_path / "tmp", attempt, size=size, **timed)
         digests[attempt] = worker.ready["digest"]
@@ -230,7 +243,11 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
         code, lines, err = worker.finish()
         assert code == 0, err
         durations.append(lines[-1]["seconds"])
+        if on_s3:
+            assert lines[0] == {"uploading": attempt}, lines
+            uploads.append(lines[-1]["seconds"] - lines[-1]["upload_at"])
     duration = statistics.median(durations)
+    upload = statistics.median(uploads) if on_s3 else 0.0
 
     rng = random.Random(20260)
     outcomes = {"killed": 0, "finished": 0}
@@ -243,9 +260,17 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
         worker.go()
         # Kills are timed from the worker's start of register, as the calibration was.
         assert worker.read() == {"started": attempt}
+        early: list[dict[str, Any]] = []
+        if on_s3 and attempt % 2 == 0:
+            # The first of a pair has bytes no attempt stored before (a retry may find them
+            # stored and upload nothing: then it ends without this line).
+            early.append(worker.read())
+            if "uploading" in early[-1]:
+                delay = rng.uniform(0, upload)
         time.sleep(delay)  # the random moment of the kill, not a synchronisation
         worker.kill()
         code, lines, err = worker.finish()
+        lines = early + lines
         _settle(reg, storage)
         outcomes["killed" if code != 0 else "finished"] += 1
         if code == 0:
