@@ -394,7 +394,7 @@ def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpe
     from modelship.deploy.kubernetes import KubernetesDeployer, dry_run
 
     options: dict[str, Any] = {
-        "app": args.model,
+        "app": args.app if args.app is not None else args.model,
         "namespace": args.namespace,
         "registry_url": args.registry,
         "image": args.image,
@@ -512,6 +512,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--image",
         default=None,
         help="with --dry-run and no --spec: the model-server image to run",
+    )
+    apply.add_argument(
+        "--app",
+        default=None,
+        help="with --dry-run: the app, which names the Service clients call and prefixes "
+        "every object (default: the model name)",
     )
 
     status = command("status", _cmd_status, "the version the alias names and the last rollout")

@@ -74,7 +74,8 @@ MAX_REQUEST_TIMEOUT = 86400.0
 #: The most attempts a request may be given.
 MAX_ATTEMPTS = 100
 #: A ``Date`` header further than this from the local clock is ignored (garbled, or a
-#: clock so wrong that neither can be trusted).
+#: clock so wrong that neither can be trusted); the client remembers that it saw one
+#: (:meth:`KubeClient.refused_clock_offset`), so nothing falls back to the local clock.
 MAX_CLOCK_SKEW = timedelta(days=1)
 # An HTTP Date names a whole second.
 _DATE_RESOLUTION = timedelta(seconds=1)
@@ -257,6 +258,8 @@ class KubeClient:
         # replaced whole, so threads sharing the client read a consistent pair).
         self._server_clock: tuple[datetime, float] | None = None
         self._clock_lock = threading.Lock()  # a read, compare and replace of _server_clock
+        # How far the latest Date refused as too far from the local clock was from it.
+        self._refused_offset: timedelta | None = None
 
     def server_now(self) -> datetime | None:
         """The API server's time now: the ``Date`` of its latest answer plus the time
@@ -272,10 +275,18 @@ class KubeClient:
         date, at = clock
         return date + timedelta(seconds=time.monotonic() - at)
 
+    def refused_clock_offset(self) -> timedelta | None:
+        """How far the API server's clock (an answer's ``Date``) was from the local one,
+        when a ``Date`` was refused for being more than :data:`MAX_CLOCK_SKEW` off; None
+        if none was. Then neither clock can be trusted for times others compare: the
+        local clock must not stand in for the server's (see ``_lease``)."""
+        return self._refused_offset
+
     def _note_date(self, path: str, response: Any) -> None:
         """Keep the answer's ``Date`` as the API server's clock. Not from an answer relayed
         by a proxy (``/proxy/`` paths: the Date is the backend pod's), nor a Date that is
-        not one, nor one more than :data:`MAX_CLOCK_SKEW` from the local clock (logged)."""
+        not one, nor one more than :data:`MAX_CLOCK_SKEW` from the local clock (logged, and
+        remembered: see :meth:`refused_clock_offset`)."""
         if "/proxy/" in path:
             return
         value = (response.headers or {}).get("Date")
@@ -295,6 +306,7 @@ class KubeClient:
                 str(value)[:80],
                 skew,
             )
+            self._refused_offset = date - datetime.now(timezone.utc)
             return
         at = time.monotonic()
         with self._clock_lock:

@@ -22,9 +22,11 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import numbers
 import os
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -53,11 +55,16 @@ from modelship.deploy.kubernetes._render import (
     ANNOTATION_MODEL,
     ANNOTATION_REPLICAS,
     ANNOTATION_VERSION,
+    ANNOTATION_WEIGHTS,
+    LABEL_INSTANCE,
     LABEL_SLOT,
     LABEL_TRAFFIC_OFF,
     MANAGER,
+    SLOTS,
     KubeOptions,
     app_service,
+    check_spec,
+    check_version,
     default_spec,
     http_route,
     slot_objects,
@@ -95,8 +102,10 @@ class KubernetesDeployer:
     namespace
         Where every object goes.
     server, token
-        An API server URL and a bearer token (with ``ca_cert``). Without ``server`` and
+        An API server URL (``http://`` or ``https://`` with a host) and a bearer token
+        (with ``ca_cert``, the path of an existing CA file). Without ``server`` and
         ``kubeconfig``: the in-cluster service account, then the default kubeconfig.
+        A password in the URL is redacted in ``repr`` and messages.
     kubeconfig, context
         A kubeconfig file and context (client certificates, exec plugins and token
         refresh work as in ``kubectl``: the official client handles them).
@@ -104,7 +113,8 @@ class KubernetesDeployer:
         The registry rollouts record history in, and the URL pods load models from
         (default: the registry's URL).
     app, image, spec
-        The name of the Service clients call (and prefix of every object), the image of
+        The name of the Service clients call (and prefix of every object; it may not end
+        in ``-blue`` or ``-green``, which name the slots' objects), the image of
         ``modelship serve`` used when :meth:`apply` gets no spec, or a default spec.
     traffic, gateway, gateway_namespace
         ``"service"`` (a Service's selector; splits by replica ratio, approximate) or
@@ -123,7 +133,9 @@ class KubernetesDeployer:
         a rollout may last longer; a holder that died keeps others out this long).
         ``None``: no lock (the Role then needs no access to leases).
 
-    Nothing is contacted until an operation needs the cluster.
+    Nothing is contacted until an operation needs the cluster. Settings no request could
+    use (a server that is not a URL, a missing CA file, a token that is not text) are a
+    :class:`~modelship.errors.ConfigError` naming the setting, raised here.
 
     Examples
     --------
@@ -170,8 +182,11 @@ class KubernetesDeployer:
         traffic_timeout: float = 300.0,
         rollout_lease: int | None = 60,
     ) -> None:
+        _check_connection(server, token, ca_cert, verify_ssl)
         if token is not None and server is None:
             raise ConfigError("token= needs server= (the API server the token is for)")
+        if spec is not None:
+            check_spec(spec)
         url = registry_url if registry_url is not None else (registry.url if registry else None)
         self.options = KubeOptions(
             namespace=namespace,
@@ -213,7 +228,9 @@ class KubernetesDeployer:
         )
 
     def __repr__(self) -> str:
-        where = self._server if self._server is not None else "from kubeconfig or in-cluster"
+        where = (
+            redact(self._server) if self._server is not None else "from kubeconfig or in-cluster"
+        )
         return (
             f"KubernetesDeployer(namespace={self.options.namespace!r}, app={self.options.app!r}, "
             f"server={where!r})"
@@ -226,9 +243,23 @@ class KubernetesDeployer:
         Raises :class:`~modelship.deploy.RolloutInProgress` at once while another holds
         it and it has not expired; nothing to hold with ``rollout_lease=None``.
         """
+        if not isinstance(holder, str) or not holder.strip():
+            raise ConfigError(
+                f"holder must be a non-empty string saying what the rollout does (shown to "
+                f"whoever it keeps out), got {holder!r}"
+            )
         if self._lease is None:
             return contextlib.nullcontext()
         return self._lease.hold(holder)
+
+    def _existing(self, slot: str) -> str:
+        """The name of ``slot``'s objects; a text naming no slot of an app (only blue and
+        green are) is a slot that does not exist."""
+        if isinstance(slot, str) and slot not in SLOTS:
+            raise SlotNotFound(
+                f"no slot {slot!r} in {self.options.app!r}: its slots are {', '.join(SLOTS)}"
+            )
+        return self.options.slot_name(slot)
 
     def _check_lease(self) -> None:
         """Before a write: refuse it if this rollout's Lease was taken by another."""
@@ -301,7 +332,7 @@ class KubernetesDeployer:
         out = {}
         for dep in answer.get("items", []):
             slot = dep["metadata"].get("labels", {}).get(LABEL_SLOT)
-            if slot:
+            if slot in SLOTS:  # another slot label is none of ours: it is left alone
                 out[slot] = dep
         return out
 
@@ -372,10 +403,16 @@ class KubernetesDeployer:
         self, model: str, version: str, spec: DeploymentSpec | None = None, slot: str = "blue"
     ) -> list[dict[str, Any]]:
         """The slot's objects :meth:`apply` would send (replicas as for a fresh slot)."""
-        chosen = spec if spec is not None else (self._spec or default_spec(self.options))
+        chosen = self._chosen(spec)
         return slot_objects(
-            model, str(version), chosen, slot, self.options, replicas=chosen.replicas
+            model, check_version(version), chosen, slot, self.options, replicas=chosen.replicas
         )
+
+    def _chosen(self, spec: DeploymentSpec | None) -> DeploymentSpec:
+        """The spec to deploy: ``spec``, else the deployer's, else one of ``image``."""
+        if spec is not None:
+            return check_spec(spec)
+        return self._spec or default_spec(self.options)
 
     def server_dry_run(
         self, model: str, version: str, spec: DeploymentSpec | None = None, slot: str = "blue"
@@ -401,8 +438,10 @@ class KubernetesDeployer:
             The API server refused, or could not be reached after the retries.
         """
         self._check_lease()
+        version = check_version(version)
+        name = self.options.slot_name(slot)
         with self._lock:
-            chosen = spec if spec is not None else (self._spec or default_spec(self.options))
+            chosen = self._chosen(spec)
             deployments = self._deployments()
             weights = self._weights(deployments)
             if weights.get(slot, 0) > 0:
@@ -418,23 +457,40 @@ class KubernetesDeployer:
             live = deployments.get(slot)
             # A first apply has no managedFields to read, but an HPA may already target
             # the name: sending replicas then would fight it from the start.
-            autoscaled = (
-                self._autoscaled(live)
-                if live is not None
-                else self._hpa_targets(self.options.slot_name(slot))
-            )
+            autoscaled = self._autoscaled(live) if live is not None else self._hpa_targets(name)
             objects = slot_objects(
                 model,
-                str(version),
+                version,
                 chosen,
                 slot,
                 self.options,
                 replicas=None if autoscaled else chosen.replicas,
             )
+            if live is None:
+                # A slot's first write: refuse to take over another app's objects of
+                # that name (forced applies would, without a word).
+                for kind in ("deployments", "services"):
+                    self._check_owner(
+                        self._client.request("GET", self._path(kind, name), missing_ok=True)
+                    )
             if autoscaled and live is not None:
                 self._hand_over_replicas(live)
             for obj in objects:
                 self._apply(obj)
+
+    def _check_owner(self, found: Mapping[str, Any] | None) -> None:
+        """Refuse to write over ``found`` if its instance label names another app."""
+        if found is None:
+            return
+        meta = found.get("metadata") or {}
+        owner = (meta.get("labels") or {}).get(LABEL_INSTANCE)
+        if owner is not None and owner != self.options.app:
+            raise ConfigError(
+                f"{found.get('kind', 'object')} {meta.get('name')!r} in "
+                f"{self.options.namespace!r} belongs to app {owner!r} (label "
+                f"{LABEL_INSTANCE}), not to app {self.options.app!r}; nothing was written: "
+                "give one of the apps another name, or delete the object if it is stale"
+            )
 
     def _autoscaled(self, deployment: Mapping[str, Any]) -> bool:
         """Whether an autoscaler (an HPA, or another field manager) owns ``spec.replicas``."""
@@ -497,14 +553,22 @@ class KubernetesDeployer:
         reports ``ProgressDeadlineExceeded``. Watches (relisting after 410 Gone, backing
         off after a watch fails) between checks.
         """
-        deadline = time.monotonic() + max(0.0, timeout)
-        name = self.options.slot_name(slot)
+        if (
+            not isinstance(timeout, numbers.Real)
+            or isinstance(timeout, bool)
+            or math.isnan(timeout)
+        ):
+            raise ConfigError(f"timeout must be a number of seconds, got {timeout!r}")
+        deadline = time.monotonic() + max(0.0, float(timeout))
+        name = self._existing(slot)
         try:
             found = self._client.request(
                 "GET",
                 self._path("deployments", name),
                 missing_ok=True,
-                deadline=self._first_check(deadline),
+                # Like every other request of the wait, bounded by its deadline (at least
+                # a second, so that timeout=0 makes one attempt).
+                deadline=self._first_check(deadline, at_least=1.0),
             )
         except KubernetesError as exc:
             if time.monotonic() < deadline:
@@ -660,6 +724,7 @@ class KubernetesDeployer:
                 current = self._client.request(
                     "GET", self._path("services", self.options.app), missing_ok=True
                 )
+                self._check_owner(current)
             if current is None or _differs(current, desired):
                 self._write_service(desired, current, grow, now)
             after = [slot for slot in plan if slot not in grow]
@@ -706,9 +771,13 @@ class KubernetesDeployer:
         plan = {slot: base(slot) for slot in deployments}
         if len(live) >= 2:
             big, small = sorted(live, key=lambda s: (-live[s], s))
-            big_n = min(self._max_split, max(base(big), math.ceil(live[big] / live[small])))
-            small_n = max(1, min(self._max_split, round(big_n * live[small] / live[big])))
-            plan.update({big: big_n, small: small_n})
+            plan.update(
+                zip(
+                    (big, small),
+                    _split(live[big], live[small], base(big), self._max_split),
+                    strict=True,
+                )
+            )
         changes = {slot: n for slot, n in plan.items() if n != _replicas(deployments[slot])}
         scaled = {slot for slot in changes if self._autoscaled(deployments[slot])}
         if len(live) >= 2 and scaled & set(live):
@@ -756,7 +825,7 @@ class KubernetesDeployer:
         try:
             self._apply(desired)
         except Exception as exc:
-            before = None if current is None else (current.get("spec") or {}).get("selector")
+            before = None if current is None else _written(current)
             try:
                 again = self._client.request(
                     "GET", self._path("services", self.options.app), missing_ok=True
@@ -766,8 +835,10 @@ class KubernetesDeployer:
                     "Service %s: could not read it again: %s", self.options.app, read_error
                 )
             else:
-                after = None if again is None else (again.get("spec") or {}).get("selector")
-                if again is not None and after == (desired.get("spec") or {}).get("selector"):
+                after = None if again is None else _written(again)
+                # The selector and the weights asked for: two splits share a selector, so
+                # the selector alone cannot tell whether this write landed.
+                if again is not None and after == _written(desired):
                     _log.warning(
                         "Service %s: its write failed (%s) but it was carried out",
                         self.options.app,
@@ -810,7 +881,7 @@ class KubernetesDeployer:
 
     def health(self, slot: str) -> SlotHealth:
         """GET the slot's ``/health`` through the API server's services proxy."""
-        name = self.options.slot_name(slot)
+        name = self._existing(slot)
         if self._client.request("GET", self._path("deployments", name), missing_ok=True) is None:
             raise SlotNotFound(
                 f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
@@ -824,6 +895,8 @@ class KubernetesDeployer:
 
     def remove(self, slot: str) -> None:
         """Delete the slot's Deployment and Service; refuses a slot with traffic."""
+        if isinstance(slot, str) and slot not in SLOTS:
+            return  # no such slot: nothing to delete
         self._check_lease()
         with self._lock:
             deployments = self._deployments()
@@ -855,6 +928,30 @@ def _replicas(deployment: Mapping[str, Any]) -> int:
     return int((deployment.get("spec") or {}).get("replicas", 1))
 
 
+def _split(big: int, small: int, floor: int, most: int) -> tuple[int, int]:
+    """Replica counts for a split of weights ``big`` >= ``small`` > 0: the larger share
+    keeps at least ``floor`` (its spec's count) and is scaled up, to at most ``most``, only
+    as far as brings the ratio closer to the one asked; the other gets its proportion, at
+    least one. Of equally close splits, the fewest replicas.
+
+    Weights are percentages, so an exact ratio recurs every ``big / gcd`` replicas: no
+    more than 100 counts above ``floor`` need trying.
+
+    Examples
+    --------
+    >>> _split(90, 10, 2, 20), _split(90, 10, 6, 4), _split(50, 50, 2, 20)
+    ((9, 1), (6, 1), (2, 2))
+    """
+    best: tuple[float, int, int] | None = None
+    for n in range(floor, max(floor, min(most, floor + 100)) + 1):
+        m = max(1, round(n * small / big))
+        error = abs(m / (n + m) - small / (big + small))
+        if best is None or error < best[0] - 1e-12:
+            best = (error, n, m)
+    assert best is not None  # the range holds floor at least
+    return best[1], best[2]
+
+
 def _percentages(counts: Mapping[str, int]) -> dict[str, int]:
     """Integer percentages proportional to ``counts`` that sum to 100 (or all 0)."""
     total = sum(counts.values())
@@ -864,6 +961,42 @@ def _percentages(counts: Mapping[str, int]) -> dict[str, int]:
     top = max(sorted(out), key=lambda s: counts[s])
     out[top] += 100 - sum(out.values())
     return out
+
+
+def _written(service: Mapping[str, Any]) -> tuple[Any, Any]:
+    """What a write of the app Service sets: its selector and the weights annotation."""
+    notes = (service.get("metadata") or {}).get("annotations") or {}
+    return (service.get("spec") or {}).get("selector"), notes.get(ANNOTATION_WEIGHTS)
+
+
+def _check_connection(server: object, token: object, ca_cert: object, verify_ssl: object) -> None:
+    """Refuse connection settings that no request could use, naming the setting."""
+    if server is not None:
+        text = server if isinstance(server, str) else None
+        parts = urllib.parse.urlsplit(text) if text is not None and " " not in text else None
+        try:
+            host = parts.hostname if parts is not None else None
+        except ValueError:
+            host = None
+        if parts is None or parts.scheme not in ("http", "https") or not host:
+            raise ConfigError(
+                f"server must be the API server's URL, such as 'https://10.0.0.1:6443', got "
+                f"{redact(repr(server))}"
+            )
+    if token is not None and (not isinstance(token, str) or not token.strip()):
+        raise ConfigError(
+            f"token must be a non-empty string (a bearer token), got {type(token).__name__}"
+        )
+    if ca_cert is not None:
+        if not isinstance(ca_cert, (str, os.PathLike)):
+            raise ConfigError(f"ca_cert must be the path of a CA certificate file, got {ca_cert!r}")
+        if not os.path.isfile(ca_cert):
+            raise ConfigError(
+                f"ca_cert {os.fspath(ca_cert)!r} is not a file; pass the path of the API "
+                "server's CA certificate (PEM)"
+            )
+    if not isinstance(verify_ssl, bool):
+        raise ConfigError(f"verify_ssl must be True or False, got {verify_ssl!r}")
 
 
 def _differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:

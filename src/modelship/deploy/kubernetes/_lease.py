@@ -28,9 +28,15 @@ client) plus the time elapsed since on the local monotonic clock, never stepping
 a renewal stamped up to a second early (a holder renews every third of the duration, at
 least a second, so this stays within the margin). Only when the server's answers carry no
 ``Date`` (a proxy that strips it) is the local clock used, and clocks must then agree to
-within the Lease's duration. (client-go's leader election instead times expiry locally
-from when it saw the record change; that needs no shared clock but makes a stale Lease
-wait a full duration, where this takes an expired Lease over at once.)
+within the Lease's duration. When the answers' ``Date`` is more than a day from the local
+clock, the client ignores it (it may be garbled) and the local clock is known to disagree
+with the server's, so it is not used either: taking, renewing or letting go of the Lease
+raises :class:`KubernetesError` saying how far the clocks are apart. (Stamping with the
+local clock would be wrong: a machine two days behind writes a ``renewTime`` that other
+jobs read as long expired, and they take the lock while it is held.) (client-go's
+leader election instead times expiry locally from when it saw the record change; that
+needs no shared clock but makes a stale Lease wait a full duration, where this takes an
+expired Lease over at once.)
 
 The holder is one :class:`KubernetesDeployer` object; its threads are kept apart in the
 process (:class:`~modelship.deploy.ProcessRolloutLock`), and the thread holding the lock
@@ -159,9 +165,24 @@ class RolloutLease:
         self._lost: str | None = None  # who took the Lease from this holder, once seen
 
     def _clock(self) -> datetime:
-        """The API server's time now (from its latest answer), else the local clock's."""
+        """The API server's time now (from its latest answer), else the local clock's;
+        never a local clock its answers showed wrong (see the module doc)."""
         server = self._client.server_now()
-        return server if server is not None else self._now()
+        if server is not None:
+            return server
+        offset = self._client.refused_clock_offset()
+        if offset is not None:
+            # Refusing is the only safe answer: the server's time is not known, and the
+            # local clock is a day or more off it (or its Date is garbled).
+            hours = abs(offset.total_seconds()) / 3600
+            way = "ahead of" if offset > timedelta(0) else "behind"
+            raise KubernetesError(
+                f"the API server's clock (its answers' Date header) is {hours:.1f} hours "
+                f"{way} this machine's clock, so the rollout Lease {self._namespace}/{self._name} "
+                "cannot be stamped with a time the other holders share; fix this machine's "
+                "clock (NTP), or the proxy rewriting Date, then deploy again"
+            )
+        return self._now()
 
     @property
     def path(self) -> str:

@@ -2,7 +2,8 @@
 
 Every error the adapter raises and every line it logs passes through :func:`redact`;
 the secrets of live clients are registered, and patterns catch what was never
-registered (a refreshed token, a bearer header echoed by a proxy, a PEM block).
+registered (a refreshed token, a bearer header echoed by a proxy, a PEM block, the
+password of a URL's ``user:password@``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ _PATTERNS = (
         r"(?i)((?:token|password|client-key-data|client-certificate-data|authorization)"
         r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',})]+"
     ),
+    # The password of a URL's userinfo (scheme://user:password@host): kept up to the
+    # last '@' before the host, as URL parsers read it.
+    re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:'\"]*:)[^/\s'\"]*@"),
 )
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -51,6 +55,8 @@ def redact(text: str) -> str:
     'token=<redacted>, user=ann'
     >>> redact("key: -----BEGIN EC PRIVATE KEY-----\\nMHcCAQEE\\n-----END EC PRIVATE KEY-----")
     'key: <redacted>'
+    >>> redact("no answer from https://ci:S3cret@10.0.0.1:6443/api")
+    'no answer from https://ci:<redacted>@10.0.0.1:6443/api'
     """
     with _lock:
         known = sorted(_secrets, key=len, reverse=True)
@@ -62,6 +68,7 @@ def redact(text: str) -> str:
             text = text.replace(secret, MASK)
     for pattern in _PATTERNS[:3]:
         text = pattern.sub(MASK, text)
+    text = _PATTERNS[4].sub(lambda m: m.group(1) + MASK + "@", text)
     return _PATTERNS[3].sub(lambda m: m.group(1) + MASK, text)
 
 

@@ -16,6 +16,7 @@ import json
 import math
 import numbers
 import re
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -25,10 +26,12 @@ from modelship.deploy._spec import Container, DeploymentSpec
 from modelship.errors import ConfigError, MissingDependency
 
 __all__ = [
+    "LABEL_INSTANCE",
     "LABEL_MODEL",
     "LABEL_SLOT",
     "LABEL_VERSION",
     "MANAGER",
+    "SLOTS",
     "KubeOptions",
     "app_service",
     "http_route",
@@ -40,6 +43,8 @@ __all__ = [
 MANAGER = "modelship"
 """The field manager of every server-side apply the adapter sends."""
 
+LABEL_INSTANCE = "app.kubernetes.io/instance"
+"""The label naming the app an object belongs to (checked before a write takes one over)."""
 LABEL_MODEL = "modelship.io/model"
 LABEL_VERSION = "modelship.io/version"
 LABEL_SLOT = "modelship.io/slot"
@@ -59,6 +64,11 @@ _YAML_WORDS = frozenset(
 _DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?")
 _LABEL_VALUE = re.compile(r"([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?")
 TRAFFIC_MODES = ("service", "httproute")
+SLOTS = ("blue", "green")
+"""The slots a Kubernetes app has. Their names are appended to the app's (``<app>-blue``),
+so the set is suffix-free ("-blue" and "-green": neither ends the other) and an app name
+may end in neither: then no object name of one app can be an object name of another
+(``<A>-blue`` equals ``<B>-blue`` only if A is B, and ``<A>`` is never ``<B>-blue``)."""
 PRE_STOP_SECONDS = 5  # endpoint removal reaches kube-proxy and ingresses in a few seconds
 
 
@@ -69,6 +79,32 @@ def _dns_label(what: str, value: Any, limit: int = 63) -> str:
             f"characters, starting and ending with a letter or digit), got {value!r}"
         )
     return value
+
+
+def _check_app(app: str) -> None:
+    """Refuse an app name that would name an invalid object or another app's objects."""
+    try:
+        _dns_label("app", app, limit=50)
+    except ConfigError as exc:
+        raise ConfigError(f"{exc} (--app on the command line)") from None
+    if not app[0].isalpha():
+        # Services are named <app> and <app>-<slot>, and a Service's name is a
+        # DNS-1035 label: the API server refuses one that starts with a digit.
+        raise ConfigError(
+            f"app must start with a letter (it names the Services), got {app!r}; "
+            f"pass app='m-{app}' or another name (--app on the command line)"
+        )
+    for slot in SLOTS:
+        if app.endswith(f"-{slot}"):
+            # <app>-<slot> names the slots' objects: app "fraud-blue" would be the
+            # name of app "fraud"'s blue slot, and a forced apply would take it over.
+            raise ConfigError(
+                f"app {app!r} ends in '-{slot}', the suffix of a slot's objects: "
+                f"app {app[: -len(slot) - 1]!r} names its {slot} slot "
+                f"{app!r}, so the two apps' objects would collide; pick an app name "
+                f"that ends in none of {[f'-{x}' for x in SLOTS]} (--app on the "
+                "command line)"
+            )
 
 
 def label_value(what: str, value: str) -> str:
@@ -86,7 +122,9 @@ class KubeOptions:
     """How the adapter lays a deployment out in a cluster (shared by render and apply).
 
     ``app``: names the Service clients call and prefixes every object (at most 50
-    characters); ``registry_url``: where pods load models from (passed to
+    characters, starting with a letter, and ending in neither ``-blue`` nor ``-green``:
+    those name the slots' objects, so app ``fraud-blue`` would collide with app
+    ``fraud``); ``registry_url``: where pods load models from (passed to
     ``modelship serve``); ``image``: used when no spec is given; ``traffic``:
     ``"service"`` (switch a Service's selector; a split is approximated by the ratio of
     replicas) or ``"httproute"`` (exact weights on a Gateway API HTTPRoute attached to
@@ -117,14 +155,7 @@ class KubeOptions:
 
     def __attrs_post_init__(self) -> None:
         _dns_label("namespace", self.namespace)
-        _dns_label("app", self.app, limit=50)
-        if not self.app[0].isalpha():
-            # Services are named <app> and <app>-<slot>, and a Service's name is a
-            # DNS-1035 label: the API server refuses one that starts with a digit.
-            raise ConfigError(
-                f"app must start with a letter (it names the Services), got {self.app!r}; "
-                f"pass app='m-{self.app}' or another name"
-            )
+        _check_app(self.app)
         if self.gateway is not None and (
             not isinstance(self.gateway, str)
             or len(self.gateway) > 253
@@ -163,20 +194,35 @@ class KubeOptions:
             )
 
     def slot_name(self, slot: str) -> str:
-        """The name of a slot's Deployment and Service: ``<app>-<slot>``."""
-        return f"{self.app}-{_dns_label('slot', slot, limit=12)}"
+        """The name of a slot's Deployment and Service: ``<app>-<slot>``.
+
+        Raises
+        ------
+        ConfigError
+            ``slot`` is not one of :data:`SLOTS`.
+
+        Examples
+        --------
+        >>> KubeOptions(app="fraud").slot_name("green")
+        'fraud-green'
+        """
+        if slot not in SLOTS:
+            raise ConfigError(
+                f"slot must be one of {SLOTS} (a Kubernetes app has these two), got {slot!r}"
+            )
+        return f"{self.app}-{slot}"
 
     def common_labels(self) -> dict[str, str]:
         """Labels on every object of this app."""
         return {
-            "app.kubernetes.io/instance": self.app,
+            LABEL_INSTANCE: self.app,
             "app.kubernetes.io/managed-by": MANAGER,
             "app.kubernetes.io/component": "model-server",
         }
 
     def slot_selector(self, slot: str) -> dict[str, str]:
         """The (immutable) selector of a slot's Deployment."""
-        return {"app.kubernetes.io/instance": self.app, LABEL_SLOT: slot}
+        return {LABEL_INSTANCE: self.app, LABEL_SLOT: slot}
 
 
 def default_spec(options: KubeOptions) -> DeploymentSpec:
@@ -199,6 +245,48 @@ def _probe(path: str, port: int, spec: DeploymentSpec, initial: bool) -> dict[st
         "failureThreshold": hc.failure_threshold,
         "successThreshold": 1,
     }
+
+
+def _env_name(container: str, name: str) -> str:
+    """``name`` if Kubernetes accepts it as an environment variable's (``IsEnvVarName``:
+    the spec's pattern, and neither ``.``, ``..`` nor a name starting with ``..``)."""
+    if name in (".", "..") or name.startswith(".."):
+        raise ConfigError(
+            f"container {container!r}: env {name!r} is not a name Kubernetes accepts (it may "
+            "not be '.' or '..' nor start with '..'); rename the variable"
+        )
+    return name
+
+
+def check_spec(spec: object) -> DeploymentSpec:
+    """``spec`` if it is a :class:`~modelship.deploy.DeploymentSpec`, else a ConfigError."""
+    if not isinstance(spec, DeploymentSpec):
+        raise ConfigError(
+            f"spec must be a DeploymentSpec (DeploymentSpec.from_file('deploy.yaml')) or None, "
+            f"got {type(spec).__name__} {reprlib.repr(spec)}"
+        )
+    return spec
+
+
+def check_version(version: object) -> str:
+    """The version as text: a non-empty string, or a whole number; else a ConfigError."""
+    if isinstance(version, numbers.Integral) and not isinstance(version, bool):
+        return str(int(version))
+    if not isinstance(version, str) or not version.strip():
+        raise ConfigError(
+            f"version must be a registered version as a non-empty string (such as '3'), got "
+            f"{reprlib.repr(version)}"
+        )
+    return version
+
+
+def options_from(options: Mapping[str, Any]) -> KubeOptions:
+    """:class:`KubeOptions` from keyword options; an unknown name is a ConfigError."""
+    known = [a.name for a in attrs.fields(KubeOptions)]
+    unknown = sorted(set(options) - set(known))
+    if unknown:
+        raise ConfigError(f"unknown option(s) {unknown}; the options are {known}")
+    return KubeOptions(**options)
 
 
 def _resources(container: Container) -> dict[str, Any]:
@@ -243,7 +331,9 @@ def _container(  # noqa: PLR0913 - keyword-only fields rendered into one contain
         if c.port is not None:
             out["ports"] = [{"name": f"p{c.port}", "containerPort": c.port, "protocol": "TCP"}]
     if c.env:
-        out["env"] = [{"name": k, "value": v} for k, v in sorted(c.env.items())]
+        # In the spec's order: Kubernetes expands $(NAME) in a value only from the
+        # variables listed before it.
+        out["env"] = [{"name": _env_name(c.name, k), "value": v} for k, v in c.env.items()]
     resources = _resources(c)
     if resources:
         out["resources"] = resources
@@ -361,7 +451,7 @@ def pod_monitor(options: KubeOptions) -> dict[str, Any]:
             "labels": options.common_labels(),
         },
         "spec": {
-            "selector": {"matchLabels": {"app.kubernetes.io/instance": options.app}},
+            "selector": {"matchLabels": {LABEL_INSTANCE: options.app}},
             "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
             "podTargetLabels": [LABEL_MODEL, LABEL_VERSION, LABEL_SLOT],
         },
@@ -375,7 +465,7 @@ def app_service(options: KubeOptions, weights: Mapping[str, int]) -> dict[str, A
     the ratio of their replicas). None: a selector no pod matches.
     """
     live = sorted(slot for slot, weight in weights.items() if weight > 0)
-    selector: dict[str, str] = {"app.kubernetes.io/instance": options.app}
+    selector: dict[str, str] = {LABEL_INSTANCE: options.app}
     if len(live) == 1:
         selector[LABEL_SLOT] = live[0]
     elif not live:
@@ -458,7 +548,8 @@ def render(
     Raises
     ------
     ConfigError
-        An option, name or label value Kubernetes would refuse.
+        An unknown option, a spec that is not a DeploymentSpec, a version that is not
+        text, or an option, name or label value Kubernetes would refuse.
 
     Examples
     --------
@@ -470,9 +561,9 @@ def render(
     >>> objs[0]["spec"]["template"]["spec"]["containers"][0]["args"][:4]
     ['serve', 's3://models', 'fraud', '3']
     """
-    opts = KubeOptions(**options)
-    version = str(version)
-    chosen = spec if spec is not None else default_spec(opts)
+    opts = options_from(options)
+    version = check_version(version)
+    chosen = check_spec(spec) if spec is not None else default_spec(opts)
     objects = slot_objects(model_name, version, chosen, slot, opts, replicas=chosen.replicas)
     monitor = objects[2:]
     route = (

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import logging
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -25,6 +26,8 @@ from typing import Any
 import attrs
 
 from modelship.testing.fake_kube._store import Store, canonical, match_labels, now_iso
+
+_log = logging.getLogger("modelship.testing.fake_kube")
 
 __all__ = ["Controller", "Timings"]
 
@@ -133,6 +136,7 @@ class Controller:
         self._progress: dict[str, tuple[str, float]] = {}
         self._ready_seen: dict[str, int] = {}
         self._ip = 0
+        self._skipped: set[tuple[str, str, str]] = set()  # (plural, name, rv), logged once
 
     def pending(self) -> bool:
         """Whether a timer runs: a pod not yet Running, or a rollout not yet complete."""
@@ -149,19 +153,30 @@ class Controller:
             )  # fmt: skip
 
     def reconcile(self) -> None:
-        """One pass over every kind the fake drives."""
+        """One pass over every kind the fake drives.
+
+        An object the pass cannot handle (one a test wrote straight into the store, in a
+        shape the API server would have refused) is logged and skipped: the controller
+        keeps driving every other object, as a real one does.
+        """
         with self.store.lock:
             self._collect_garbage()
-            for dep in self.store.raw("deployments"):
-                self._deployment(dep)
-            for rs in self.store.raw("replicasets"):
-                self._replicaset(rs)
-            for pod in self.store.raw("pods"):
-                self._pod(pod)
-            for dep in self.store.raw("deployments"):
-                self._deployment_status(dep)
-            for svc in self.store.raw("services"):
-                self._endpoints(svc)
+            for plural, step in (
+                ("deployments", self._deployment),
+                ("replicasets", self._replicaset),
+                ("pods", self._pod),
+                ("deployments", self._deployment_status),
+                ("services", self._endpoints),
+            ):
+                for obj in self.store.raw(plural):
+                    try:
+                        step(obj)
+                    except Exception:  # one bad object must not stop the controller
+                        meta = obj.get("metadata") or {}
+                        seen = (plural, str(meta.get("name")), str(meta.get("resourceVersion")))
+                        if seen not in self._skipped:
+                            self._skipped.add(seen)
+                            _log.exception("fake controller: skipped %s %s", plural, seen[1])
 
     # --- deployments ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import collections
 import copy
 import datetime
 import json
+import re
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -402,8 +403,9 @@ _INT32 = (-(2**31), 2**31 - 1)
 
 def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
     """Refuse ``new`` (replacing ``old``) with 422 where the API server's validation would,
-    for the fields the fake models: int32 counts, and a Deployment's selector, which is
-    immutable once created.
+    for the fields the fake models: a new object's name (a DNS-1035 label for a Service,
+    a DNS-1123 subdomain for the other kinds), int32 counts, a Deployment's selector and
+    pod template (both required) and its selector, which is immutable once created.
 
     Examples
     --------
@@ -414,6 +416,24 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
     modelship.testing.fake_kube._store.ApiError: Lease.coordination.k8s.io "l" is invalid: ...
     """
     name = f'{kind.kind}{"." + kind.group if kind.group else ""} "{new["metadata"]["name"]}"'
+    details = {"name": new["metadata"]["name"], "group": kind.group, "kind": kind.plural}
+    if old is None:
+        _validate_name(kind, name, new["metadata"]["name"], details)
+    if kind.kind == "Deployment":
+        spec = new.get("spec") or {}
+        missing = [
+            f"{field}: Required value"
+            for field, value in (
+                ("spec.selector", spec.get("selector")),
+                (
+                    "spec.template.spec.containers",
+                    ((spec.get("template") or {}).get("spec") or {}).get("containers"),
+                ),
+            )
+            if not value
+        ]
+        if missing:
+            raise ApiError(422, "Invalid", f"{name} is invalid: [{', '.join(missing)}]", details)
     for section, field in _INT32_FIELDS.get(kind.kind, ()):
         value = (new.get(section) or {}).get(field)
         if value is None:
@@ -440,6 +460,48 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
                 "is immutable",
                 {"name": new["metadata"]["name"], "group": kind.group, "kind": kind.plural},
             )
+
+
+# The API server's name rules (k8s.io/apimachinery/pkg/util/validation): a Service's
+# name is a DNS-1035 label, every other kind the fake serves a DNS-1123 subdomain.
+_DNS_1035_LABEL = re.compile(r"[a-z]([-a-z0-9]*[a-z0-9])?")
+_DNS_1123_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+
+
+def _validate_name(kind: Kind, name: str, value: Any, details: Mapping[str, Any]) -> None:
+    """Refuse a new object's name as the API server does (422 Invalid, FieldValueInvalid)."""
+    if kind.kind == "Service":
+        pattern, limit, rule = (
+            _DNS_1035_LABEL,
+            63,
+            "a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+            "start with an alphabetic character, and end with an alphanumeric character",
+        )
+    else:
+        pattern, limit, rule = (
+            _DNS_1123_SUBDOMAIN,
+            253,
+            "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+            "characters, '-' or '.', and must start and end with an alphanumeric character",
+        )
+    problem = None
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        problem = f"{rule} (regex used for validation is '{pattern.pattern}')"
+    elif len(value) > limit:
+        problem = f"must be no more than {limit} characters"
+    if problem is not None:
+        message = f"Invalid value: {json.dumps(value)}: {problem}"
+        raise ApiError(
+            422,
+            "Invalid",
+            f"{name} is invalid: metadata.name: {message}",
+            {
+                **details,
+                "causes": [
+                    {"reason": "FieldValueInvalid", "message": message, "field": "metadata.name"}
+                ],
+            },
+        )
 
 
 def _selector(selector: Any) -> Any:
