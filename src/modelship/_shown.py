@@ -13,9 +13,10 @@ Examples
 
 from __future__ import annotations
 
+import re
 import reprlib
 
-__all__ = ["SHOWN", "brief", "printable"]
+__all__ = ["SHOWN", "brief", "hide_credentials", "printable"]
 
 #: Characters of a given value an error message shows: a message says what was wrong, it
 #: does not echo the input back (300 bytes of YAML aliases expand to megabytes).
@@ -90,3 +91,28 @@ def printable(text: str) -> str:
     return "".join(
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
     )
+
+
+# The user information of a URL: ``user:password@`` (a password may hold a raw "/", as
+# people write them) or a lone ``token@`` (a GitHub token is given as the user name). A
+# path's "@" (``s3://bucket/models@v2``) follows a "/" with no ":" before it: not matched.
+_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s@/]*:[^\s@]*|[^\s@/:]+)@")
+
+
+def hide_credentials(text: str) -> str:
+    """``text`` with the user information of every URL in it replaced by ``***``.
+
+    Registry URLs reach error messages, ``repr`` and CI logs; a password or token given in
+    one (``https://ci:s3cret@host/models``) must not. The URL itself keeps working: only what
+    is shown changes.
+
+    Examples
+    --------
+    >>> hide_credentials("reading failed on https://ci-user:Pa55/w0rd@models.example.com/r")
+    'reading failed on https://***@models.example.com/r'
+    >>> hide_credentials("https://ghp_abc123@github.com/org/repo and s3://bucket/models@v2")
+    'https://***@github.com/org/repo and s3://bucket/models@v2'
+    >>> hide_credentials("file:///tmp/a:b@c")
+    'file:///tmp/a:b@c'
+    """
+    return _CREDENTIALS.sub(r"\1***@", text)

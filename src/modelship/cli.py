@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 import modelship as ms
 from modelship._plugins import plugins
+from modelship._shown import hide_credentials
 from modelship.errors import ConfigError, IntegrityError, ModelshipError
 
 __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "main"]
@@ -145,9 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         _silence_stdout()
         return int(getattr(args, "exit_code_so_far", EXIT_OK))
     except IntegrityError as exc:
-        print(f"modelship: integrity check failed: {exc}", file=sys.stderr)
+        print(f"modelship: integrity check failed: {hide_credentials(str(exc))}", file=sys.stderr)
         return EXIT_FAILED
     except ModelshipError as exc:
-        print(f"modelship: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"modelship: {type(exc).__name__}: {hide_credentials(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
     return code

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from modelship import _json
 from modelship._names import check_model_name
+from modelship._shown import hide_credentials
 from modelship.deploy._errors import HistoryError
 from modelship.deploy._record import RolloutRecord
 from modelship.errors import IntegrityError, ModelNotFound, SignatureError
@@ -132,7 +133,8 @@ class RegistryHistory:
                 self.registry.versions(model, include_archived=True, limit=1)
             except SignatureError:  # a keyless reader of a signed registry: no hint
                 raise ModelNotFound(
-                    f"no model named {model!r} in {store.url}; check the model name"
+                    f"no model named {model!r} in "
+                    f"{hide_credentials(store.url)}; check the model name"
                 ) from None
         found = store.read_many(f"{folder}/{n}" for n in names)
         out = []
@@ -142,7 +144,7 @@ class RegistryHistory:
             except (ValueError, RecursionError, IntegrityError) as exc:
                 raise HistoryError(
                     f"deployment record {key} is not JSON ({exc}); it was damaged in "
-                    f"{self.registry.store.url}: remove it to list the others"
+                    f"{hide_credentials(self.registry.store.url)}: remove it to list the others"
                 ) from exc
             record = RolloutRecord.from_dict(doc, where=key)
             # A record is trusted no more than its key: one copied from another model's
@@ -151,7 +153,8 @@ class RegistryHistory:
                 raise HistoryError(
                     f"deployment record {key} is of model {record.model!r}, rollout id "
                     f"{record.id!r}, but is stored as {model!r}'s {key.rsplit('/', 1)[-1]}: it "
-                    f"was copied or renamed in {store.url}; remove it to list the others"
+                    "was copied or renamed in "
+                    f"{hide_credentials(store.url)}; remove it to list the others"
                 )
             out.append(record)
         return sorted(out, key=lambda r: (r.started_at, r.id))

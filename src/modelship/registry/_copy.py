@@ -10,6 +10,7 @@ import attrs
 
 from modelship._hashing import hash_stream
 from modelship._names import check_model_name
+from modelship._shown import hide_credentials
 from modelship.errors import ConfigError, Conflict, IntegrityError
 from modelship.registry._hints import top_alias, top_slot
 from modelship.registry._integrity import stored_damage
@@ -66,7 +67,8 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
         source = src.open_blob(key)
     except FileNotFoundError:
         raise IntegrityError(
-            f"blob {digest} is missing from the source {src.url}, though a version there "
+            f"blob {digest} is missing from the source "
+            f"{hide_credentials(src.url)}, though a version there "
             "names it: the source registry is damaged. Restore the blob, or copy only other "
             "models"
         ) from None
@@ -79,7 +81,8 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
             except FileNotFoundError:
                 # Deleted while it was read (a gc or purge of the source meanwhile).
                 raise IntegrityError(
-                    f"blob {digest} was deleted from the source {src.url} while it was "
+                    f"blob {digest} was deleted from the source "
+                    f"{hide_credentials(src.url)} while it was "
                     "copied (a gc or purge there); copy again once it has ended"
                 ) from None
         if "sha256:" + hexdigest != digest:
@@ -126,8 +129,8 @@ def _not_nested(src: Store, dst: Store) -> None:
     a, b = (os.path.realpath(s.root) if s.is_local else s.root for s in (src, dst))
     if a == b or b.startswith(a.rstrip("/") + "/") or a.startswith(b.rstrip("/") + "/"):
         raise ConfigError(
-            f"cannot copy {src.url} to {dst.url}: one registry lies inside the other; copy "
-            "to a location outside the source"
+            f"cannot copy {hide_credentials(src.url)} to {hide_credentials(dst.url)}: one "
+            "registry lies inside the other; copy to a location outside the source"
         )
 
 
@@ -163,7 +166,8 @@ def _refuse_restored_since(
     )
     if restored:
         raise Conflict(
-            f"{name} version {restored[0]} is archived in {dst.url} but not in {src.url} "
+            f"{name} version {restored[0]} is archived in "
+            f"{hide_credentials(dst.url)} but not in {hide_credentials(src.url)} "
             "(restored there since the last copy); nothing of it was copied. Restore it "
             f"in the destination (restore({name!r}, {restored[0]!r})), then copy again"
         )

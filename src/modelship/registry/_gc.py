@@ -46,6 +46,7 @@ from typing import Any
 import attrs
 
 from modelship._json import canonical_json
+from modelship._shown import hide_credentials
 from modelship.errors import Conflict, IntegrityError
 from modelship.registry._hints import dead_slot
 from modelship.registry._integrity import parse_json
@@ -132,14 +133,16 @@ def refuse_during_gc(store: Store, digests: Iterable[str]) -> None:
     """
     if any(live for _, live in _runs(store)):
         raise Conflict(
-            f"a garbage collection is running on {store.url}; this registration was not "
+            "a garbage collection is running on "
+            f"{hide_credentials(store.url)}; this registration was not "
             "committed (it could have reused a blob the collection removes). Register again "
             "when it ends"
         )
     for digest in dict.fromkeys(digests):  # an attachment may share the artifact's blob
         if not store.exists(blob_key(digest)):
             raise Conflict(
-                f"a garbage collection on {store.url} removed the blob {digest} this "
+                "a garbage collection on "
+                f"{hide_credentials(store.url)} removed the blob {digest} this "
                 "registration stored or reused (or a purge of a version with the same bytes "
                 "did: purges are not coordinated with registrations, see Registry.purge); "
                 "the registration was not committed. Register again: the bytes will be "

@@ -13,6 +13,7 @@ import contextlib
 import uuid
 
 from modelship._json import canonical_json
+from modelship._shown import hide_credentials
 from modelship.errors import StoreError
 from modelship.registry._layout import PROBES, REGISTRY_MARKER
 from modelship.registry._protocols import Store
@@ -60,7 +61,8 @@ def _refuses_second_create(store: Store, probe: str, token: str) -> bool:
         # refused; other bytes there mean the store cannot be trusted to decide.
         if _read(store, probe) != first:
             raise StoreError(
-                f"the store at {store.url} refused to create the new key {probe} and holds "
+                "the store at "
+                f"{hide_credentials(store.url)} refused to create the new key {probe} and holds "
                 "other bytes there: it does not create keys exclusively as it claims"
             ) from None
     try:

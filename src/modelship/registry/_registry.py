@@ -36,6 +36,7 @@ from modelship._model_version import (
     missing_attachment,
 )
 from modelship._names import check_alias, check_model_name, check_version
+from modelship._shown import hide_credentials
 from modelship.errors import (
     ArchivedVersion,
     ConfigError,
@@ -231,7 +232,7 @@ class Registry:
     _MAX_CHECKPOINTS = 1024
 
     def __repr__(self) -> str:
-        return f"Registry({self.store.url!r})"
+        return f"Registry({hide_credentials(self.store.url)!r})"
 
     @property
     def url(self) -> str:
@@ -257,7 +258,8 @@ class Registry:
             self._writable = honours_exclusive_creates(self.store)
         if not self._writable and not self._single_writer:
             raise UnsafeStore(
-                f"the store at {self.store.url} does not guarantee exclusive creates, so two "
+                "the store at "
+                f"{hide_credentials(self.store.url)} does not guarantee exclusive creates, so two "
                 "processes writing at once could overwrite each other. Open it with "
                 "single_writer=True if only this process writes, or use a store that "
                 "supports it (local disk, S3 with conditional writes)"
@@ -442,7 +444,8 @@ class Registry:
             and not store.exists(REGISTRY_MARKER)
         ):
             raise RegistryNotFound(
-                f"there is no registry at {self.url}: the location does not exist (a typo, or "
+                "there is no registry at "
+                f"{hide_credentials(self.url)}: the location does not exist (a typo, or "
                 "a bucket that is gone). Check the URL; registering creates a registry in a "
                 "folder, or in a bucket that exists (buckets are never created)"
             )
@@ -459,7 +462,7 @@ class Registry:
             hint = (
                 f"; models here: {', '.join(known[:10])}" if known else " (the registry is empty)"
             )
-            return ModelNotFound(f"no model named {name!r} in {self.url}{hint}")
+            return ModelNotFound(f"no model named {name!r} in {hide_credentials(self.url)}{hint}")
         return VersionNotFound(f"{name} has no {what}; see versions({name!r})")
 
     def _check_model(self, name: str) -> None:

@@ -33,6 +33,7 @@ import attrs
 
 from modelship._json import canonical_json
 from modelship._model_version import ModelVersion
+from modelship._shown import hide_credentials
 from modelship.errors import ConfigError, SignatureError
 from modelship.registry._layout import SIGNING_POLICY
 from modelship.registry._protocols import Store
@@ -180,8 +181,9 @@ class Signer:
                 return
             self._signed_registry = True
         raise SignatureError(
-            f"the registry at {store.url} signs its versions ({SIGNING_POLICY}); it is not "
-            f"read or written without the key: {_how_to_read(repr(store.url))}"
+            "the registry at "
+            f"{hide_credentials(store.url)} signs its versions ({SIGNING_POLICY}); it is not "
+            f"read or written without the key: {_how_to_read(repr(hide_credentials(store.url)))}"
         )
 
     def record_policy(self, store: Store, at: str) -> None:

@@ -23,6 +23,7 @@ from typing import IO, Any, cast
 
 from modelship._endpoints import with_s3_endpoint
 from modelship._hashing import CHUNK
+from modelship._shown import hide_credentials
 from modelship.errors import (
     ConfigError,
     MissingDependency,
@@ -612,6 +613,11 @@ class FsspecStore:
         known = any(p in _EXCLUSIVE_PROTOCOLS for p in protocols)
         self.exclusive_creates = known if exclusive_creates is None else exclusive_creates
 
+    @property
+    def _shown_url(self) -> str:
+        """:attr:`url` as messages show it: a password or token in it is ``***``."""
+        return hide_credentials(self.url)
+
     def __setstate__(self, state: dict[str, Any]) -> None:
         # An fsspec file system is pickled as its options; s3fs's tries are an attribute
         # (set by filesystem_for), so they are set again, or it would come back with
@@ -661,7 +667,9 @@ class FsspecStore:
         except (FileNotFoundError, FileExistsError, ModelshipError):
             raise
         except Exception as exc:  # OSError, botocore's errors, aiohttp's ...
-            raise StoreError(f"{what} failed on {self.url}: {type(exc).__name__}: {exc}") from exc
+            raise StoreError(
+                hide_credentials(f"{what} failed on {self.url}: {type(exc).__name__}: {exc}")
+            ) from exc
 
     @contextlib.contextmanager
     def _writing(self, what: str) -> Iterator[None]:
@@ -679,10 +687,12 @@ class FsspecStore:
             if _has_s3_code(exc, ("NoSuchBucket",)):
                 bucket, _ = self._bucket_key("")
                 raise StoreError(
-                    f"{what} failed on {self.url}: the bucket {bucket!r} does not exist. "
+                    f"{what} failed on {self._shown_url}: the bucket {bucket!r} does not exist. "
                     "Writing to a registry does not create buckets: create it, or check the URL"
                 ) from exc
-            raise StoreError(f"{what} failed on {self.url}: not found: {exc}") from exc
+            raise StoreError(
+                hide_credentials(f"{what} failed on {self.url}: not found: {exc}")
+            ) from exc
 
     def _folder_at(self, key: str) -> StoreError:
         """The error for a write of a document or blob where a folder is (never "taken").
@@ -691,7 +701,7 @@ class FsspecStore:
         writer move on to the next number forever, or trust a blob that is not there.
         """
         return StoreError(
-            f"cannot write {key} on {self.url}: a folder is where its file belongs. The "
+            f"cannot write {key} on {self._shown_url}: a folder is where its file belongs. The "
             "store was damaged or tampered with; move that folder away"
         )
 
@@ -797,7 +807,7 @@ class FsspecStore:
                 self.fs.pipe_file(full, data)
             except FileExistsError as exc:  # the key is free: a parent is a document
                 raise StoreError(
-                    f"cannot create {key} on {self.url}: a file is where a folder belongs "
+                    f"cannot create {key} on {self._shown_url}: a file is where a folder belongs "
                     f"({exc}). The store was damaged or tampered with; move that file away"
                 ) from exc
 
@@ -834,7 +844,7 @@ class FsspecStore:
             # Neither answer can be given: "taken" would commit a version twice (the
             # write may be this one's), "created" may be false. The caller is told so.
             raise StoreError(
-                f"creating {key} on {self.url}: S3 answered that the key exists after a "
+                f"creating {key} on {self._shown_url}: S3 answered that the key exists after a "
                 f"reply was lost, and reading it back failed ({exc}); it may hold this "
                 "write or another's. Check the registry (versions, aliases) before trying "
                 "again"
@@ -1060,7 +1070,7 @@ class _S3FsspecStore(FsspecStore):
                     break
                 markers = after
         raise StoreError(
-            f"listing incomplete uploads on {self.url} did not end (more than "
+            f"listing incomplete uploads on {self._shown_url} did not end (more than "
             f"{_MAX_UPLOAD_PAGES} pages, or a page that repeats); abort them with a bucket "
             "lifecycle rule instead"
         )
@@ -1075,7 +1085,7 @@ class _S3FsspecStore(FsspecStore):
         key, sep, upload_id = upload.rpartition("?uploadId=")
         if not sep or not key or not upload_id:
             raise StoreError(
-                f"cannot abort {upload!r} on {self.url}: it is not an upload that "
+                f"cannot abort {upload!r} on {self._shown_url}: it is not an upload that "
                 "incomplete_uploads() of this store returned (<key>?uploadId=<id>)"
             )
         bucket, path = self._bucket_key(key)

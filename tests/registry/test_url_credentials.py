@@ -1,0 +1,48 @@
+"""A password or token in a registry URL never reaches a message, ``repr`` or the CLI's
+error line: CI logs keep them. The URL itself is used as given."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+import modelship as ms
+from modelship.cli import main
+from modelship.errors import StoreError
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(params=["ci-user:Pa55w0rd-xyz", "ci-user:Pa55/w0rd-xyz", "Pa55token"])
+def url(request: pytest.FixtureRequest) -> str:
+    # Nothing listens there: every read fails (a "/" in the password, written raw as people
+    # do, makes the URL itself invalid to aiohttp: that message names it too).
+    return f"https://{request.param}@127.0.0.1:{_closed_port()}/registry"
+
+
+def test_a_failed_read_does_not_show_the_password(url: str) -> None:
+    reg = ms.open_registry(url)
+    with pytest.raises(StoreError) as caught:
+        reg.versions("fraud")
+    assert "Pa55" not in str(caught.value)
+    assert "https://***@127.0.0.1:" in str(caught.value)
+
+
+def test_repr_of_the_registry_does_not_show_the_password(url: str) -> None:
+    reg = ms.open_registry(url)
+    assert "Pa55" not in repr(reg)
+    assert reg.url == url  # what the deployers hand their servers: used as given
+
+
+def test_the_cli_error_line_does_not_show_the_password(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["registry", "versions", url, "fraud"]) == 2
+    err = capsys.readouterr().err
+    assert "Pa55" not in err
+    assert "StoreError" in err
