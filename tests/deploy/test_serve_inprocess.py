@@ -256,9 +256,9 @@ def test_text_labels_are_answered_as_strings_and_v2_bytes() -> None:
         answer = client.post("/predict", json={"instances": [[0.0], [3.0]]}).json()
         assert answer["predictions"] == clf.predict(np.array([[0.0], [3.0]])).tolist()
         tensor = {"name": "x", "shape": [2, 1], "datatype": "FP64", "data": [0.0, 3.0]}
-        (output,) = client.post("/v2/models/labels/infer", json={"inputs": [tensor]}).json()[
-            "outputs"
-        ]
+        outputs = client.post("/v2/models/labels/infer", json={"inputs": [tensor]}).json()
+        # No outputs named: every output the metadata lists (predict, predict_proba).
+        (output,) = [o for o in outputs["outputs"] if o["name"] == "predict"]
     assert output["datatype"] == "BYTES"
     assert output["data"] == answer["predictions"]
 

@@ -7,14 +7,16 @@ Invariants the app keeps:
   and answered a warm-up prediction. Until then inference requests get ``503``.
 - Bad input never reaches the model and never gets a 500: malformed JSON, a wrong shape,
   non-numeric or missing cells (text such as ``"12.5"``, booleans, a fraction or an
-  out-of-range value for a v2 integer type), too many features, or a body over the limit
+  out-of-range value for a v2 type, an integer float64 cannot hold exactly), v2 data
+  nested other than its declared shape, too many features, or a body over the limit
   each get a 4xx JSON error naming the problem. (A boolean *among* numbers is read as 0
   or 1, as numpy reads it: finding it would cost a pass in Python over every cell.) The
   body limit is enforced while reading, so an oversized body is never buffered whole.
 - A model that raises gets a 500 JSON answer carrying the request id, and is counted in
   ``modelship_request_errors_total{kind="model"}``.
 
-The request path does no registry work and converts the request to numpy once. Models
+The request path does no registry work and converts the request to numpy once: one
+float64 array, whatever the v2 datatype (the model sees what the docs promise). Models
 whose predictions take under ``offload_seconds`` are called inline on the event loop
 (a thread hop would cost more than the prediction); slower ones run on a single worker
 thread, so probes, metrics and SIGTERM handling stay responsive while they compute.
@@ -26,17 +28,19 @@ import asyncio
 import collections
 import contextlib
 import enum
+import functools
 import itertools
 import logging
 import math
 import os
+import queue
 import reprlib
 import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from concurrent.futures import Executor, Future
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
@@ -59,7 +63,14 @@ except ImportError as _exc:  # pragma: no cover - the serve extra installs them
         "pip install 'modelship[serve]'"
     ) from _exc
 
-__all__ = ["MAX_DRAIN_BYTES", "OFFLOAD_WINDOW", "ModelServer", "ServerState", "create_app"]
+__all__ = [
+    "MAX_DRAIN_BYTES",
+    "OFFLOAD_WINDOW",
+    "ModelServer",
+    "ServerState",
+    "create_app",
+    "retry_delay",
+]
 
 logger = logging.getLogger("modelship.serve")
 
@@ -68,6 +79,41 @@ MAX_DRAIN_BYTES = 64 * 2**20
 to this many bytes, so an ordinary client that sends its whole body before reading the
 answer gets the 413 on a live connection; beyond it the connection is closed."""
 
+LOG_RETRY_FIRST_SECONDS = 1.0
+"""After a failed prediction-log write, the first retry waits this long (or
+``flush_seconds`` if shorter); each further failure doubles the wait."""
+
+LOG_RETRY_MAX_SECONDS = 30.0
+"""The longest wait between retries of a failing prediction-log store (or
+``flush_seconds`` if longer): a store back up is written to within half a minute."""
+
+LOG_ERROR_EVERY_SECONDS = 60.0
+"""While the prediction-log store keeps failing, one ERROR line per minute says so."""
+
+LONG_INLINE_CALLS = 50
+"""An inline call that took this many times ``offload_seconds`` (0.5 s at the default)
+moves the model to the worker thread for good: it held the event loop, and probes with
+it, that long, and the next such call would again."""
+
+
+def retry_delay(failures: int, flush_seconds: float) -> float:
+    """Seconds to wait before retrying a prediction-log store after ``failures`` failed
+    writes in a row: doubling from 1 s, at most 30 s (bounds moved to ``flush_seconds``
+    when it lies outside them).
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve._app import retry_delay
+    >>> [retry_delay(n, 5.0) for n in (1, 2, 3, 5, 6, 20)]
+    [1.0, 2.0, 4.0, 16.0, 30.0, 30.0]
+    >>> retry_delay(1, 0.2), retry_delay(9, 60.0)
+    (0.2, 60.0)
+    """
+    first = min(LOG_RETRY_FIRST_SECONDS, flush_seconds)
+    most = max(LOG_RETRY_MAX_SECONDS, flush_seconds)
+    return float(min(most, first * 2 ** min(failures - 1, 64)))
+
+
 OFFLOAD_WINDOW = 16
 """Inline calls whose median time per row decides whether the model moves to a thread."""
 
@@ -75,6 +121,8 @@ WARMUP_CALLS = 3
 """Timed warm-up predictions after the first (whose one-time costs are not counted); the
 fastest sets the first estimate, so one call slowed by a busy machine does not count."""
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 _JSON = "application/json"
 _NUMPY = orjson.OPT_SERIALIZE_NUMPY
 _V2_TYPES = {
@@ -92,6 +140,9 @@ _V2_TYPES = {
     "FP64": np.float64,
 }
 _V2_OUTPUTS = ("predict", "predict_proba")
+_SHUTTING_DOWN = (
+    "the server is shutting down: the prediction did not finish within its grace period"
+)
 
 
 def v2_datatype(dtype: np.dtype[Any]) -> str:
@@ -109,6 +160,59 @@ def v2_datatype(dtype: np.dtype[Any]) -> str:
         if dtype == np.dtype(kind):
             return name
     return "BYTES"
+
+
+class _ModelThread(Executor):
+    """One daemon thread running the model's calls in order (load, warm-up, predictions).
+
+    ``ThreadPoolExecutor``'s threads are joined when the interpreter exits, so a model
+    call that hangs kept the process alive past its grace period; this thread is a
+    daemon, and :meth:`shutdown` need not wait for it."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._queue: queue.SimpleQueue[tuple[Future[Any], Callable[[], Any]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def submit(self, fn: Callable[_P, _T], /, *args: _P.args, **kwargs: _P.kwargs) -> Future[_T]:
+        future: Future[_T] = Future()
+        with self._lock:
+            if self._closed:
+                raise RuntimeError("cannot run a call after shutdown")
+            self._queue.put((future, functools.partial(fn, *args, **kwargs)))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name=self._name, daemon=True)
+                self._thread.start()
+        return future
+
+    def _work(self) -> None:
+        while (item := self._queue.get()) is not None:
+            future, call = item
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                result = call()
+            except BaseException as exc:  # as ThreadPoolExecutor: the caller gets it
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                if cancel_futures:
+                    with contextlib.suppress(queue.Empty):
+                        while (item := self._queue.get_nowait()) is not None:
+                            item[0].cancel()
+                self._queue.put(None)
+            thread = self._thread
+        if wait and thread is not None:
+            thread.join()
 
 
 class ServerState(enum.Enum):
@@ -231,7 +335,7 @@ class ModelServer:
         self._seconds_per_row = 0.0
         self._on_thread = 0  # calls queued on or running on the worker thread (loop only)
         self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="modelship-predict")
+        self._executor = _ModelThread("modelship-predict")
         self._ids = itertools.count(1)
         self._id_prefix = f"{os.getpid():x}{secrets.token_hex(3)}"
         self._log = (
@@ -241,6 +345,7 @@ class ModelServer:
                 batch_rows=self.config.log_batch_rows,
                 flush_seconds=self.config.log_flush_seconds,
                 max_pending_rows=max(100_000, self.config.log_batch_rows),
+                max_pending_bytes=self.config.log_max_pending_bytes,
                 storage_options=self.config.log_storage_options,
             )
             if self.config.prediction_log
@@ -248,6 +353,8 @@ class ModelServer:
         )
         self._log_wakeup: asyncio.Event | None = None
         self._flush_lock = threading.Lock()
+        self._log_failures = 0
+        self._log_error_at: float | None = None
         self.app = self._build()
 
     # --- start-up -------------------------------------------------------------------
@@ -315,7 +422,10 @@ class ModelServer:
                 f"the warm-up gave {out.shape} predictions for {len(x)} rows; a model must "
                 "return one prediction per row"
             )
-        self._output_dtype = v2_datatype(out.dtype)
+        try:
+            self._output_dtype = _v2_data("predict", out)[0]
+        except _BadAnswer:  # a NaN among the warm-up's answers: its dtype says enough
+            self._output_dtype = v2_datatype(out.dtype)
         if self._proba is not None:
             proba = np.asarray(self._proba(x))
             if proba.ndim == 2:
@@ -337,46 +447,104 @@ class ModelServer:
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
+            # A load still running past the grace period is left to its daemon thread.
             with contextlib.suppress(Exception):
-                await loading
+                await asyncio.wait_for(asyncio.shield(loading), self.config.graceful_seconds)
             self.close()
 
     def close(self) -> None:
-        """Flush the prediction log and stop the worker thread (idempotent)."""
-        self.flush_log()
-        self._executor.shutdown(wait=True)
+        """Flush the prediction log and stop the worker thread (idempotent).
+
+        Does not wait for a model call still running: the server gave it its grace period
+        already (``graceful_seconds``), and the thread is a daemon, so a hung model cannot
+        keep the process from exiting."""
+        if self._flush() is None:
+            assert self._log is not None
+            logger.error(
+                "prediction log %s: %d rows could not be written before shutdown and are lost",
+                self._log.url,
+                self._log.pending_rows,
+            )
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     # --- prediction log ---------------------------------------------------------------
 
     def flush_log(self) -> int:
         """Write pending prediction-log rows now; returns how many were written."""
+        return self._flush() or 0
+
+    def _flush(self) -> int | None:
+        """Write pending rows: how many, or None when the store failed (rows kept)."""
         if self._log is None:
             return 0
         with self._flush_lock:
             try:
-                return self._log.flush()
+                written = self._log.flush()
             except UnwritableBatch as exc:
                 logger.error("prediction log %s: rows dropped: %s", self._log.url, exc)
                 self.metrics.log_dropped.inc(exc.rows)
                 return 0
             except Exception as exc:
-                logger.error("prediction log %s: write failed: %s", self._log.url, exc)
-                return 0
+                self._log_failed(exc)
+                return None
+            if self._log_failures:
+                logger.warning(
+                    "prediction log %s: written again after %d failed attempts",
+                    self._log.url,
+                    self._log_failures,
+                )
+                self._log_failures, self._log_error_at = 0, None
+            return written
+
+    def _log_failed(self, exc: Exception) -> None:
+        # One ERROR line per LOG_ERROR_EVERY_SECONDS while the store keeps failing: a
+        # failing store must not flood the server's own log as well.
+        assert self._log is not None
+        self._log_failures += 1
+        now = time.monotonic()
+        if self._log_error_at is None or now - self._log_error_at >= LOG_ERROR_EVERY_SECONDS:
+            logger.error(
+                "prediction log %s: write failed (%d attempts so far; %d rows kept for "
+                "the next attempt): %s",
+                self._log.url,
+                self._log_failures,
+                self._log.pending_rows,
+                exc,
+            )
+            self._log_error_at = now
 
     async def _flush_loop(self) -> None:
         assert self._log is not None
         assert self._log_wakeup is not None
         loop = asyncio.get_running_loop()
+        failures = 0
         while True:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._log_wakeup.wait(), self._log.flush_seconds)
+            if failures:
+                # Backing off: a full batch does not wake the loop until the delay ends.
+                await asyncio.sleep(retry_delay(failures, self._log.flush_seconds))
+            else:
+                with contextlib.suppress(asyncio.TimeoutError):
+                    await asyncio.wait_for(self._log_wakeup.wait(), self._log.flush_seconds)
             self._log_wakeup.clear()
-            await loop.run_in_executor(None, self.flush_log)
+            written = await loop.run_in_executor(None, self._flush)
+            failures = failures + 1 if written is None else 0
 
-    def _log_prediction(self, request_id: str, x: Any, out: Any, seconds: float) -> None:
+    def _log_prediction(
+        self, request_id: str, x: NDArray[Any], outputs: list[tuple[str, Any]], seconds: float
+    ) -> None:
         assert self._log is not None
+        # The row's "output" is predict's answer when it was asked for (what outcomes are
+        # compared with), else the one method's; several methods are all in "outputs".
+        method, out = next(((m, o) for m, o in outputs if m == "predict"), outputs[0])
         if not self._log.add(
-            request_id, x, out, latency_seconds=seconds, model=self.name, version=self.version
+            request_id,
+            x,
+            out,
+            latency_seconds=seconds,
+            model=self.name,
+            version=self.version,
+            method=method,
+            outputs_by_method=dict(outputs) if len(outputs) > 1 else None,
         ):
             self.metrics.log_dropped.inc(len(x))
         elif self._log.pending_rows >= self._log.batch_rows and self._log_wakeup is not None:
@@ -462,12 +630,13 @@ class ModelServer:
                 f"each row must have {self._n_features} features (the model was trained on "
                 f"{self._n_features}), got {x.shape[1]}",
             )
-        if not self.config.allow_nan and x.dtype.kind == "f" and not np.isfinite(x).all():
-            i, j = (int(k[0]) for k in np.nonzero(~np.isfinite(x)))
+        # Only a null can be NaN here: JSON has no infinity, and a value beyond a type's
+        # range was refused as such.
+        if not self.config.allow_nan and np.isnan(x).any():
+            i, j = (int(k[0]) for k in np.nonzero(np.isnan(x)))
             raise _BadRequest(
                 400,
-                f"{where}[{i}][{j}] is missing or not finite; this server was started "
-                "without --allow-nan",
+                f"{where}[{i}][{j}] is missing (null); this server was started without --allow-nan",
             )
         return x
 
@@ -490,7 +659,14 @@ class ModelServer:
             # scheduler does not flip the choice.
             recent = self._recent
             recent.append(seconds / rows)
-            if len(recent) == OFFLOAD_WINDOW:
+            if seconds > LONG_INLINE_CALLS * self.config.offload_seconds:
+                self._seconds_per_row = math.inf
+                logger.warning(
+                    "a prediction took %.2f s on the event loop; the model runs on the worker "
+                    "thread from now on",
+                    seconds,
+                )
+            elif len(recent) == OFFLOAD_WINDOW:
                 self._seconds_per_row = sorted(recent)[OFFLOAD_WINDOW // 2]
                 recent.clear()
         if not isinstance(out, np.ndarray):
@@ -532,8 +708,11 @@ class ModelServer:
                 # looked at one by one only when one may be there.
                 bools = _may_hold_bools(body)
                 x, methods, given_id = parse(payload, request, bools)
-                if given_id is not None:
+                # A v2 "id" may be any text; it names the request in the header, the log
+                # and errors too when it can be a header value, and is echoed either way.
+                if given_id is not None and _usable_id(given_id):
                     request_id = given_id
+                echoed = request_id if given_id is None else given_id
             except _BadRequest as bad:
                 kind = "not_ready" if bad.status == 503 else "client"
                 metrics.error(endpoint, kind)
@@ -544,14 +723,24 @@ class ModelServer:
                 return _response(
                     bad.status, {"error": bad.message, "request_id": request_id}, headers
                 )
+            # A model may change its input in place (StandardScaler(copy=False) in a
+            # pipeline): the log keeps, and a second method gets, the rows as received.
+            # Copying one request's array costs about 0.3 us for 20 features.
+            received = x.copy() if self._log is not None or len(methods) > 1 else x
             try:
-                outputs = []
-                for method in methods:
-                    fn = self._predict if method == "predict" else self._proba
-                    assert fn is not None
-                    outputs.append((method, await self._call(fn, x)))
-                response = _response(200, answer(outputs, request_id), {"x-request-id": request_id})
-            except (asyncio.CancelledError, GeneratorExit):
+                outputs = await self._outputs(x, received, methods)
+                response = _response(200, answer(outputs, echoed), {"x-request-id": request_id})
+            except asyncio.CancelledError:
+                # The server cancels what is still running at the end of its grace period
+                # (--graceful-seconds): the client is told so in JSON, not a bare 500.
+                metrics.error(endpoint, "not_ready")
+                metrics.observe(endpoint, 503, time.perf_counter() - began)
+                return _response(
+                    503,
+                    {"error": _SHUTTING_DOWN, "request_id": request_id},
+                    {"x-request-id": request_id, "connection": "close"},
+                )
+            except GeneratorExit:
                 raise
             except BaseException as exc:  # a model's SystemExit too: answered and counted
                 # The model raised, or answered something that is not one prediction per
@@ -576,10 +765,22 @@ class ModelServer:
             seconds = time.perf_counter() - began
             metrics.observe(endpoint, 200, seconds, rows=len(x))
             if self._log is not None:
-                self._log_prediction(request_id, x, outputs[0][1], seconds)
+                self._log_prediction(request_id, received, outputs, seconds)
             return response
         finally:
             metrics.in_flight.dec()
+
+    async def _outputs(
+        self, x: NDArray[Any], received: NDArray[Any], methods: list[str]
+    ) -> list[tuple[str, Any]]:
+        """Each method's answer; the first method is given ``x``, later ones a copy of
+        the rows as received."""
+        outputs = []
+        for i, method in enumerate(methods):
+            fn = self._predict if method == "predict" else self._proba
+            assert fn is not None
+            outputs.append((method, await self._call(fn, x if i == 0 else received.copy())))
+        return outputs
 
     def _method(self, payload: dict[str, Any], request: Request) -> str:
         method = payload.get("method")
@@ -616,17 +817,15 @@ class ModelServer:
         if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
             raise _BadRequest(400, 'an inference request needs "inputs": a list of tensors')
         given_id = payload.get("id")
-        if given_id is not None and not _usable_id(given_id):
-            raise _BadRequest(
-                400, f'"id" must be printable ASCII of 1 to 128 characters, got {_kind(given_id)}'
-            )
+        if given_id is not None and not isinstance(given_id, str):
+            raise _BadRequest(400, f'"id" must be a string, got {_kind(given_id)}')
         inputs = payload["inputs"]
         if len(inputs) != 1:
             raise _BadRequest(400, f"this model takes exactly one input tensor, got {len(inputs)}")
         x = self._tensor(inputs[0], bools)
         wanted = payload.get("outputs")
-        if wanted is None:
-            methods = ["predict"]
+        if wanted is None:  # the protocol: all outputs, as the metadata lists them
+            methods = ["predict"] if self._proba is None else ["predict", "predict_proba"]
         else:
             if not isinstance(wanted, list) or not wanted:
                 raise _BadRequest(400, '"outputs" must be a non-empty list of {"name": ...}')
@@ -665,12 +864,21 @@ class ModelServer:
             )
         if not isinstance(data, list):
             raise _BadRequest(400, f'"data" must be a list, got {_kind(data)}')
-        flat = _numbers(data, np.dtype(dtype), "data", datatype, bools=bools)
-        if flat.size != shape[0] * shape[1]:
+        x = _numbers(data, np.dtype(dtype), "data", datatype, bools=bools)
+        if x.ndim == 1:
+            if x.size != shape[0] * shape[1]:
+                raise _BadRequest(
+                    400,
+                    f"data holds {x.size} values but shape {shape} needs {shape[0] * shape[1]}",
+                )
+            x = x.reshape(shape)
+        elif list(x.shape) != shape:
+            # Nested data is the tensor's shape as the client meant it: re-cutting 3 rows
+            # of 2 into 2 rows of 3 would answer for rows nobody sent.
             raise _BadRequest(
-                400, f"data holds {flat.size} values but shape {shape} needs {shape[0] * shape[1]}"
+                400, f"data is nested as {list(x.shape)}, but the tensor's shape is {shape}"
             )
-        return self._checked(flat.reshape(shape), "data")
+        return self._checked(x, "data")
 
     def _check_v2_target(self, params: dict[str, Any]) -> None:
         if params.get("name") != self.name:
@@ -687,13 +895,9 @@ class ModelServer:
     def _answer_v2(self, outputs: list[tuple[str, Any]], request_id: str) -> Any:
         tensors = []
         for method, out in outputs:
+            datatype, data = _v2_data(method, out)
             tensors.append(
-                {
-                    "name": method,
-                    "shape": list(out.shape),
-                    "datatype": v2_datatype(out.dtype),
-                    "data": out.reshape(-1),
-                }
+                {"name": method, "shape": list(out.shape), "datatype": datatype, "data": data}
             )
         return {
             "model_name": self.name,
@@ -810,6 +1014,35 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return _response(500, {"error": f"internal error: {type(exc).__name__}"})
 
 
+def _v2_data(name: str, out: NDArray[Any]) -> tuple[str, Any]:
+    """An answer as a valid v2 tensor: its datatype and flat data. Numbers keep their
+    type; an object array is read again (all integers are ``INT64``, all numbers ``FP64``,
+    all booleans ``BOOL``); anything else is ``BYTES``, each element as text. JSON has no
+    NaN or infinity, so a float answer holding one is a :class:`_BadAnswer` (a 500
+    saying so), not a ``null`` no v2 client reads as a number."""
+    flat = out.reshape(-1)
+    kind = flat.dtype.kind
+    if kind == "O":
+        try:
+            again = np.asarray(flat.tolist())
+        except (ValueError, TypeError, OverflowError):
+            again = flat
+        if again.ndim == 1 and again.dtype.kind in "biufU":
+            flat, kind = again, again.dtype.kind
+    if kind in "biuf":
+        if kind == "f" and not np.isfinite(flat).all():
+            raise _BadAnswer(
+                f"output {name!r} holds NaN or infinity, which a v2 tensor cannot carry in "
+                "JSON (/predict answers it as null)"
+            )
+        return v2_datatype(flat.dtype), flat
+    if kind == "U":
+        return "BYTES", flat.tolist()
+    if kind == "S":
+        return "BYTES", [cell.decode("utf-8", "backslashreplace") for cell in flat.tolist()]
+    return "BYTES", [cell if isinstance(cell, str) else str(cell) for cell in flat.tolist()]
+
+
 def _timed(fn: Callable[[Any], Any], x: Any) -> tuple[Any, float]:
     began = time.perf_counter()
     out = fn(x)
@@ -838,6 +1071,9 @@ def _kind(value: Any) -> str:
 #: JSON has no integer type of its own, so a float that is whole is an integer.
 _ACCEPTS = {"b": "b", "i": "iuf", "u": "iuf", "f": "iuf"}
 
+#: Integers up to this magnitude are exact in float64; beyond it, not all of them are.
+_EXACT = 2**53
+
 
 def _numbers(
     data: list[Any],
@@ -846,11 +1082,14 @@ def _numbers(
     datatype: str = "a number",
     *,
     bools: bool = True,
-) -> NDArray[Any]:
-    """``data`` (nested lists from JSON) as an array of ``dtype``, or a 400 naming the first
-    cell that is not a number of that kind: text (``"12.5"``), a boolean where a number
-    is wanted (or a number where a boolean is), a fraction for an integer type, or a
-    value out of the type's range. ``None`` is a missing value (NaN) in a float array.
+) -> NDArray[np.float64]:
+    """``data`` (nested lists from JSON) checked as values of ``dtype`` and given as
+    float64 (what the model sees, whatever the wire type), or a 400 naming the first cell
+    that is not a number of that kind: text (``"12.5"``), a boolean where a number is
+    wanted (or a number where a boolean is), a fraction for an integer type, a value out
+    of the type's range (an FP16 or FP32 value beyond its largest finite one too), or an
+    integer that float64 cannot hold exactly (beyond 2**53: refused, never rounded).
+    ``None`` is a missing value (NaN) in a float array.
 
     NumPy reads a boolean among numbers as 0 or 1; ``bools`` says one may be there (the
     body holds ``true`` or ``false``), and the cells are then looked at one by one."""
@@ -861,21 +1100,38 @@ def _numbers(
     kind = found.dtype.kind
     if kind == "O":  # None among numbers, or an integer beyond 64 bits
         return _object_numbers(found, dtype, where, datatype)
+    if kind == "f" and dtype.kind in "iu" and found.size and not (np.abs(found) < _EXACT).all():
+        # An integer among floats was read as a float64, perhaps rounded: the cells as
+        # JSON gave them decide.
+        return _object_numbers(np.asarray(data, dtype=object), dtype, where, datatype)
     if kind not in _ACCEPTS[dtype.kind] or (
         bools and kind != "b" and _holds_bool(data, found.ndim)
     ):
         raise _BadRequest(400, _shape_problem(data, where, datatype, strict=True))
-    if dtype.kind in "iu":
+    if found.size and dtype.kind in "iu":
         if kind == "f" and not np.array_equal(found, np.trunc(found)):
             raise _BadRequest(400, f"{where} holds a fraction, not {datatype} (a whole number)")
         info = np.iinfo(dtype)
-        if found.size and (found.min() < info.min or found.max() > info.max):
+        low, high = int(found.min()), int(found.max())
+        if low < info.min or high > info.max:
             raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
-    try:
-        with np.errstate(over="ignore"):  # FP16/FP32 overflow: inf, refused as not finite
-            return found.astype(dtype, copy=False)
-    except (ValueError, TypeError, OverflowError):
-        raise _BadRequest(400, _shape_problem(data, where, datatype)) from None
+        if kind in "iu" and (low < -_EXACT or high > _EXACT):
+            for value in found[(found < -_EXACT) | (found > _EXACT)].tolist():
+                _exact(value, where, datatype)
+    elif found.size and dtype.kind == "f" and dtype != np.float64:
+        largest = float(np.finfo(dtype).max)
+        if float(found.min()) < -largest or float(found.max()) > largest:
+            raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+    return found.astype(np.float64)
+
+
+def _exact(value: int, where: str, datatype: str) -> None:
+    if float(value) != value:
+        raise _BadRequest(
+            400,
+            f"{where} holds {value}, which the model cannot be given exactly: requests are "
+            f"converted to float64, which holds integers exactly only up to 2**53",
+        )
 
 
 def _may_hold_bools(body: bytes, looks: int = 64) -> bool:
@@ -907,21 +1163,34 @@ def _holds_bool(data: list[Any], depth: int) -> bool:
 
 def _object_numbers(
     found: NDArray[Any], dtype: np.dtype[Any], where: str, datatype: str
-) -> NDArray[Any]:
-    """The slow path of :func:`_numbers`, cell by cell (bounded by the body limit)."""
+) -> NDArray[np.float64]:
+    """The slow path of :func:`_numbers`, cell by cell in Python numbers, exactly (bounded
+    by the body limit)."""
+    integer = dtype.kind in "iu"
+    low, high = (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)) if integer else (0, 0)
+    largest = float(np.finfo(dtype).max) if dtype.kind == "f" else 0.0
+    values: list[float] = []
     for cell in found.flat:
-        ok = cell is None if dtype.kind == "f" else False
-        ok = (
-            ok
-            or (type(cell) is int and dtype.kind != "b")
-            or (type(cell) is float and dtype.kind == "f")
-        )
-        if not ok:
+        if cell is None and dtype.kind == "f":
+            values.append(math.nan)
+            continue
+        if type(cell) is bool and dtype.kind == "b":
+            values.append(float(cell))
+            continue
+        if dtype.kind == "b" or (type(cell) is not int and type(cell) is not float):
+            if isinstance(cell, list):
+                raise _BadRequest(400, _shape_problem(found.tolist(), where, datatype))
             raise _BadRequest(400, f"{where} holds {_kind(cell)}, not {datatype}")
-    try:
-        return np.asarray(found.tolist(), dtype=dtype)
-    except (ValueError, TypeError, OverflowError):
-        raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range") from None
+        if integer:
+            if type(cell) is float and not cell.is_integer():
+                raise _BadRequest(400, f"{where} holds a fraction, not {datatype} (a whole number)")
+            if not low <= int(cell) <= high:
+                raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+            _exact(int(cell), where, datatype)
+        elif abs(cell) > largest:
+            raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+        values.append(float(cell))
+    return np.array(values, dtype=np.float64).reshape(found.shape)
 
 
 def _shape_problem(
@@ -975,7 +1244,12 @@ def create_app(  # noqa: PLR0913 - public factory: in-memory model or registry r
     >>> from modelship.deploy.serve import ServeConfig, create_app
     >>> app = create_app(functools.partial(np.sum, axis=1), name="adder", version="1",
     ...                  config=ServeConfig(warmup=[[0.0, 0.0]]))
-    >>> with TestClient(app) as client:
+    >>> import time
+    >>> with TestClient(app) as client:  # the app loads in the background: 503 until ready
+    ...     waits = 0
+    ...     while client.get("/ready").status_code != 200 and waits < 6000:
+    ...         waits += 1
+    ...         time.sleep(0.01)
     ...     client.post("/predict", json={"instances": [[1, 2], [3, 4]]}).json()
     {'predictions': [3.0, 7.0], 'model': 'adder', 'version': '1'}
     """

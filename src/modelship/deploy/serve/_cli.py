@@ -21,7 +21,11 @@ from typing import Any
 
 from modelship._cli_common import add_storage_options, storage_options
 from modelship._endpoints import with_s3_endpoint
-from modelship.deploy.serve._config import DEFAULT_MAX_BODY_BYTES, ServeConfig
+from modelship.deploy.serve._config import (
+    DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_PENDING_BYTES,
+    ServeConfig,
+)
 from modelship.errors import ConfigError, ModelshipError
 
 __all__ = [
@@ -116,6 +120,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--log-flush-seconds", type=float, default=5.0, help="write a batch at least this often"
     )
     parser.add_argument(
+        "--log-max-pending-bytes",
+        type=int,
+        default=DEFAULT_MAX_PENDING_BYTES,
+        help="bytes of logged rows that may wait to be written; past it rows are dropped "
+        f"and counted (default {DEFAULT_MAX_PENDING_BYTES})",
+    )
+    parser.add_argument(
         "--graceful-seconds",
         type=float,
         default=30.0,
@@ -193,6 +204,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         log_inputs=args.log_inputs,
         log_batch_rows=args.log_batch_rows,
         log_flush_seconds=args.log_flush_seconds,
+        log_max_pending_bytes=args.log_max_pending_bytes,
         graceful_seconds=args.graceful_seconds,
         slot=args.slot,
     )

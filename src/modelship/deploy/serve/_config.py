@@ -8,9 +8,10 @@ from typing import Any, Literal
 
 import attrs
 
+from modelship.deploy.serve._log import DEFAULT_MAX_PENDING_BYTES
 from modelship.errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "OFFLOAD_SECONDS", "ServeConfig"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_PENDING_BYTES", "OFFLOAD_SECONDS", "ServeConfig"]
 
 DEFAULT_MAX_BODY_BYTES = 4 * 2**20
 """4 MiB: about 10,000 rows of 20 features as JSON, far above one online request, small
@@ -98,6 +99,9 @@ class ServeConfig:
         fsspec options for the prediction log's store (credentials, endpoint).
     log_batch_rows, log_flush_seconds : int, float
         A batch is written when this many rows wait, or this often.
+    log_max_pending_bytes : int
+        At most this many bytes of logged inputs and outputs wait to be written (64 MiB
+        by default); past it, and past 100,000 rows, rows are dropped and counted.
     graceful_seconds : float
         On SIGTERM, how long in-flight requests may take to finish before they are
         cancelled (Kubernetes' default grace period is 30 s).
@@ -128,6 +132,9 @@ class ServeConfig:
     log_storage_options: dict[str, Any] = attrs.field(factory=dict, hash=False)
     log_batch_rows: int = attrs.field(default=1000, validator=_positive_int)
     log_flush_seconds: float = attrs.field(default=5.0, validator=_positive_float)
+    log_max_pending_bytes: int = attrs.field(
+        default=DEFAULT_MAX_PENDING_BYTES, validator=_positive_int
+    )
     graceful_seconds: float = attrs.field(default=30.0, validator=_positive_float)
     slot: str | None = attrs.field(default=None)
 
