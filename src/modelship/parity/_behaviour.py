@@ -269,8 +269,9 @@ class BehaviourRecord:
     Raises
     ------
     ConfigError
-        When ``kind`` is not one of those, ``input_ndim`` not 1 or 2, or the inputs of an
-        ``"array"`` record are not the columns ``"0"`` to ``"n-1"`` (only ``"0"`` in 1-D).
+        When ``kind`` is not one of those, ``input_ndim`` not 1 or 2, the inputs of an
+        ``"array"`` record are not the columns ``"0"`` to ``"n-1"`` (only ``"0"`` in 1-D),
+        or the inputs' (or the outputs') columns have different lengths.
 
     Examples
     --------
@@ -292,6 +293,9 @@ class BehaviourRecord:
         problem = _layout_problem(self.kind, self.inputs, self.input_ndim)
         if problem is not None:
             raise ConfigError(f"BehaviourRecord: {problem}")
+        # as from_json refuses them, so that every record written reads back
+        _rows(self.inputs, "BehaviourRecord: inputs")
+        _rows(self.outputs, "BehaviourRecord: outputs")
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, BehaviourRecord):
@@ -449,7 +453,8 @@ def record_behaviour(
     ------
     ConfigError
         When the sample or the outputs are not tables of numbers, strings, booleans or
-        dates, or ``max_rows`` is not positive.
+        dates (a mapping whose columns have different lengths is not one), or
+        ``max_rows`` is not positive.
 
     Examples
     --------
@@ -463,11 +468,13 @@ def record_behaviour(
     """
     function = _transform_function(transform)
     kind, columns, ndim = _as_columns(sample, "canary sample")
+    _rows(columns, "canary sample")  # ragged before the cut, though max_rows may even it
     columns = {name: col[:max_rows] for name, col in columns.items()}
     for name, col in columns.items():
         _encode(name, col)  # refuse what cannot be stored before running anything
     record = BehaviourRecord(kind=kind, inputs=columns, outputs={}, input_ndim=ndim)
     _, outputs, _ = _as_columns(function(record.replay_inputs()), "preprocessing output")
+    _rows(outputs, "preprocessing output")
     for name, col in outputs.items():
         _encode(name, col)
     return attrs.evolve(record, outputs=outputs)

@@ -70,7 +70,7 @@ def _read_text(path: str, what: str) -> str:
 
 def _read_requirements(path: str, prod: EnvironmentSnapshot | None) -> dict[str, str]:
 
-    text = _read_text(path, "requirements")
+    text = _read_text(path, "requirements").removeprefix("\ufeff")  # a BOM, as pip drops it
     if text.lstrip().startswith("{"):
         return dict(Requirements.from_json(text))
     return read_pins(text, path, marker_environment(prod))

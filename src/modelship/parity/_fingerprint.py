@@ -19,6 +19,7 @@ import enum
 import hashlib
 import json
 import math
+import reprlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -116,7 +117,7 @@ class _Canon:
         if _is_estimator(value):
             return {
                 "estimator": _qualname(type(value)),
-                "params": self(dict(value.get_params(deep=False)), depth),
+                "params": self(_params(value), depth),
                 "fitted": self(_fitted(value), depth),
             }
         raise ConfigError(
@@ -125,19 +126,36 @@ class _Canon:
         )
 
 
+def _params(obj: Any) -> dict[str, Any]:
+    """``obj.get_params(deep=False)``, checked: scikit-learn's are keyword names."""
+    params = obj.get_params(deep=False)
+    if not isinstance(params, Mapping) or not all(isinstance(key, str) for key in params):
+        shown = list(params) if isinstance(params, Mapping) else params
+        raise ConfigError(
+            f"cannot fingerprint a {_qualname(type(obj))}: its get_params() must return a "
+            f"mapping of parameter names (strings) to values, got {reprlib.repr(shown)}"
+        )
+    return dict(params)
+
+
 def _parts(obj: Any) -> tuple[str, dict[str, str]]:
     canon = _Canon()
     if _is_estimator(obj):
         parts = {
-            f"params.{name}": _sha256(canon(value))
-            for name, value in sorted(obj.get_params(deep=False).items())
+            f"params.{name}": _sha256(canon(value)) for name, value in sorted(_params(obj).items())
         }
         parts.update(
             {f"fitted.{name}": _sha256(canon(value)) for name, value in _fitted(obj).items()}
         )
         return _qualname(type(obj)), parts
     if isinstance(obj, Mapping):
-        return "mapping", {f"config.{key}": _sha256(canon(value)) for key, value in obj.items()}
+        parts = {f"config.{key}": _sha256(canon(value)) for key, value in obj.items()}
+        if len(parts) != len(obj):  # 0 and "0" would be one part, and one value ignored
+            raise ConfigError(
+                f"cannot fingerprint a mapping whose keys {reprlib.repr(list(obj))} name one "
+                "part twice (as 0 and '0'); use distinct keys"
+            )
+        return "mapping", parts
     return _qualname(type(obj)), {"value": _sha256(canon(obj))}
 
 
@@ -242,7 +260,9 @@ def fingerprint_preprocessing(obj: Any) -> PreprocessingFingerprint:
     Raises
     ------
     ConfigError
-        For a value with no stable description (an open file, a lock...), naming its type.
+        For a value with no stable description (an open file, a lock...), naming its type;
+        for an object whose ``get_params()`` is not a mapping of parameter names (strings),
+        or a mapping with two keys written alike (``0`` and ``"0"``).
 
     Examples
     --------

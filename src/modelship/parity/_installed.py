@@ -30,6 +30,7 @@ __all__ = [
     "module_distributions",
     "normalize_name",
     "path_state",
+    "unicode_text",
     "until_path_changes",
 ]
 
@@ -113,16 +114,62 @@ def pin_conflict(packages: Mapping[str, str], name: str) -> str | None:
     return None
 
 
+def unicode_text(text: str) -> str:
+    """``text`` with what is not Unicode escaped: the bytes of a non-UTF-8 environment
+    variable or file name (which Python holds as lone surrogates) as ``\\xNN``, as
+    ``backslashreplace`` writes them, any other lone surrogate as ``\\udNNN``.
+
+    Examples
+    --------
+    >>> from modelship.parity._installed import unicode_text
+    >>> unicode_text("4\\udcff"), unicode_text("plain")
+    ('4\\\\xff', 'plain')
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a surrogate no byte was escaped to
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
+def _name_and_version(dist: importlib.metadata.Distribution) -> tuple[str, str] | None:
+    """A distribution's name and version, or None when its metadata cannot say them: no
+    name or version, one longer than :data:`MAX_TEXT` (no real one is), or unreadable."""
+    try:
+        metadata = dist.metadata
+        # get_all, not [...]: a missing field is None, a warning or a KeyError by version
+        names, versions = metadata.get_all("Name", []), metadata.get_all("Version", [])
+    except (OSError, ValueError):  # an unreadable or non-UTF-8 METADATA file
+        return None
+    name, version = (names or [None])[0], (versions or [None])[0]
+    if not isinstance(name, str) or not isinstance(version, str):
+        return None
+    name, version = unicode_text(name), unicode_text(version)
+    if not name.strip() or not version or len(name) > MAX_TEXT or len(version) > MAX_TEXT:
+        return None
+    return name, version
+
+
 @until_path_changes
 def installed_packages() -> Mapping[str, str]:
-    """Installed distribution (normalised name) to version; shared, do not mutate."""
+    """Installed distribution (normalised name) to version; shared, do not mutate.
+
+    A distribution whose metadata has no name or version, or one longer than
+    :data:`MAX_TEXT`, is left out: it is broken (pip could not reinstall it), and a
+    snapshot cannot hold it.
+    """
     packages: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
-        if not name:
-            continue  # a broken install without metadata
+        found = _name_and_version(dist)
+        if found is None:
+            continue
         # The first on sys.path is the one `import` finds; later copies are shadowed.
-        packages.setdefault(normalize_name(name), dist.version)
+        packages.setdefault(normalize_name(found[0]), found[1])
     return packages
 
 

@@ -16,9 +16,19 @@ import attrs
 from modelship import _json
 from modelship.parity._errors import SnapshotError
 
-__all__ = ["JsonDocument"]
+__all__ = ["JsonDocument", "is_unicode_text"]
 
 _REQUIRED: Any = object()
+
+
+def is_unicode_text(text: str) -> bool:
+    """Whether ``text`` is Unicode text (no lone surrogate, such as JSON's ``"\\ud800"``),
+    which every document must be to be written as UTF-8."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 @attrs.frozen
@@ -61,6 +71,15 @@ class JsonDocument:
             raise SnapshotError(f"{self.what}: {key!r} is missing")
         return default
 
+    def _unicode(self, key: str, *texts: object) -> None:
+        """Refuse a lone surrogate: it cannot be written as UTF-8 again."""
+        for text in texts:
+            if isinstance(text, str) and not is_unicode_text(text):
+                raise SnapshotError(
+                    f"{self.what}: {key!r} has {reprlib.repr(text)}, which holds a lone surrogate "
+                    "(not Unicode text: it cannot be written as UTF-8)"
+                )
+
     def only(self, *keys: str) -> None:
         """Refuse a document with keys other than ``keys`` (a typo, or another layout)."""
         unknown = sorted(str(key) for key in self.doc if key not in keys)
@@ -90,12 +109,14 @@ class JsonDocument:
         value = self._get(key, _REQUIRED if default is None else default)
         if not isinstance(value, str):
             raise self._bad(key, "a string")
+        self._unicode(key, value)
         return value
 
     def opt_text(self, key: str, *, required: bool = False) -> str | None:
         value = self._get(key, _REQUIRED if required else None)
         if value is not None and not isinstance(value, str):
             raise self._bad(key, "a string or null")
+        self._unicode(key, value)
         return value
 
     def integer(
@@ -128,12 +149,15 @@ class JsonDocument:
         value = self._get(key, _REQUIRED if required else {})
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise self._bad(key, "an object of strings")
+        for name, text in value.items():
+            self._unicode(key, name, text)
         return value
 
     def text_list(self, key: str) -> list[str]:
         value = self._get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self._bad(key, "a list of strings")
+        self._unicode(key, *value)
         return value
 
     def records(self, key: str, *, required: bool = False) -> list[JsonDocument]:

@@ -1,13 +1,23 @@
 """Reading ``name==version`` pins from a pip requirements file, without ``packaging``.
 
 Invariant: a line is either read exactly as pip would install it, or refused with its line
-number; nothing is guessed. Read: comments (``#`` at the start or after a space), lines
-continued with a backslash, extras (``name[extra]==1.0``), ``==`` and ``===`` pins, per-line
-``--hash`` options (``pip-compile --generate-hashes``), and PEP 508 environment markers
-(``; python_version < "3.12"``), evaluated against the production environment: a pin whose
-marker is false does not apply there and is left out. Refused: any other specifier
-(``>=``, ``==1.*``), URLs, options (``-r``, ``-e``...), and a marker this reader cannot
-evaluate (an unknown variable, an ordering of values that are not version numbers).
+number; nothing is guessed. Lines are read in pip's order (its ``preprocess``): a leading
+UTF-8 byte order mark is dropped, lines ending in a backslash are joined (unless the line
+is a comment), then comments (``#`` at the start or after whitespace) are removed, so a
+comment ending in a backslash swallows the next line as it does in pip. A line is split
+where pip splits it, at the first space-separated word starting with ``-``: before it
+the requirement and its ``; marker``, after it ``--hash`` options (as ``pip-compile
+--generate-hashes`` writes them, also on continued lines); words after the options that
+are not options (a marker written after ``--hash``) are ignored, as pip ignores them.
+Read: extras (``name[extra]==1.0``), ``==`` and ``===`` pins, and PEP 508 environment
+markers (``; python_version < "3.12"``), evaluated against the production environment
+as ``packaging`` evaluates them (PEP 440 comparison, ``==3.*`` wildcards included, for
+the version-valued variables): a pin whose marker is false does not apply there and is
+left out. Refused: any other specifier (``>=``, ``==1.*``), URLs, options other than
+``--hash`` (``-r``, ``-e``...), ``${VARIABLE}`` references, and a marker this reader
+cannot evaluate (an unknown variable, an ordering of values that are not versions, a
+comparison that is not a PEP 440 specifier where one is needed, such as ``~= "3"``,
+parentheses nested more than :data:`MAX_MARKER_NESTING` deep).
 """
 
 from __future__ import annotations
@@ -16,17 +26,18 @@ import os
 import platform
 import re
 import reprlib
+import shlex
 import sys
 from collections.abc import Mapping
 
 from modelship.errors import ConfigError
 from modelship.parity._installed import normalize_name
+from modelship.parity._pep440 import Version, parse_version, specifier_contains
 from modelship.parity._snapshot import EnvironmentSnapshot
 
 __all__ = ["marker_environment", "read_pins"]
 
-_COMMENT = re.compile(r"(^|\s+)#.*$")
-_HASH = re.compile(r"\s--hash(?:=|\s+)\S+")
+_ENV_VARIABLE = re.compile(r"\$\{[A-Z0-9_]+\}")  # what pip replaces (its ENV_VAR_RE)
 _PIN = re.compile(
     r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
     r"(?:\[\s*[A-Za-z0-9._-]+(?:\s*,\s*[A-Za-z0-9._-]+)*\s*\])?\s*"
@@ -39,7 +50,8 @@ _TOKEN = re.compile(
 _VERSION_VARIABLES = frozenset(
     {"python_version", "python_full_version", "implementation_version", "platform_release"}
 )
-_RELEASE = re.compile(r"[0-9]+(?:\.[0-9]+)*")
+_SPACE_TO_END = re.compile(r"\s*\Z")
+_ARBITRARY = re.compile(r"\s*[^\s;)]*\s*")  # what may follow === (PEP 440)
 
 
 def marker_environment(snapshot: EnvironmentSnapshot | None = None) -> dict[str, str]:
@@ -101,24 +113,84 @@ def read_pins(text: str, where: str, environment: Mapping[str, str]) -> dict[str
     return {name: version for name, (version, _) in pins.items()}
 
 
+def _comment_start(line: str) -> int | None:
+    """Where the comment of ``line`` starts (a ``#`` at the start or after whitespace,
+    pip's ``(^|\\s+)#``), or None; in linear time, where that regex takes quadratic."""
+    at = line.find("#")
+    while at != -1:
+        if at == 0 or line[at - 1].isspace():
+            return at
+        at = line.find("#", at + 1)
+    return None
+
+
 def _logical_lines(text: str) -> list[tuple[int, str]]:
-    """Lines without comments, joined where a line ends with a backslash, numbered by
-    where each starts; blank ones left out."""
-    lines: list[tuple[int, str]] = []
-    pending: tuple[int, str] | None = None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = _COMMENT.sub("", raw)
-        start, before = pending if pending is not None else (number, "")
-        if line.endswith("\\"):
-            pending = (start, before + line[:-1] + " ")
+    """The lines pip reads from ``text``, numbered by where each starts: as pip's
+    ``preprocess`` does, lines ending in a backslash are joined first (unless the line is
+    only a comment), then comments are removed; blank lines are left out."""
+    if text.startswith("\ufeff"):  # a UTF-8 byte order mark, as pip's decoding drops it
+        text = text[1:]
+    joined: list[tuple[int, str]] = []
+    pending: list[str] = []
+    start = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        comment_only = line.lstrip().startswith("#")
+        if line.endswith("\\") and not comment_only:
+            if not pending:
+                start = number
+            pending.append(line.strip("\\"))
             continue
-        pending = None
-        joined = (before + line).strip()
-        if joined:
-            lines.append((start, joined))
-    if pending is not None and pending[1].strip():
-        lines.append((pending[0], pending[1].strip()))
+        # a comment line gets a space first, so that its comment is removed once joined
+        whole = " " + line if comment_only else line
+        if pending:
+            joined.append((start, "".join([*pending, whole])))
+            pending = []
+        else:
+            joined.append((number, whole))
+    if pending:
+        joined.append((start, "".join(pending)))
+    lines = []
+    for number, line in joined:
+        cut = _comment_start(line)
+        kept = (line if cut is None else line[:cut]).strip()
+        if kept:
+            lines.append((number, kept))
     return lines
+
+
+def _split_options(line: str) -> tuple[str, list[str]]:
+    """The requirement and the options of a line, split where pip splits them: at the
+    first space-separated token starting with ``-`` (so a marker before the options is
+    part of the requirement, and text after them is not)."""
+    tokens = line.split(" ")
+    for index, token in enumerate(tokens):
+        if token.startswith("-"):
+            options = " ".join(tokens[index:])
+            try:
+                return " ".join(tokens[:index]), shlex.split(options)
+            except ValueError:
+                raise ConfigError(
+                    f"cannot split the options {reprlib.repr(options)} (an unclosed quote?)"
+                ) from None
+    return line, []
+
+
+def _check_options(line: str, options: list[str]) -> None:
+    """Refuse any option but ``--hash``; pip ignores words that are not options."""
+    at = 0
+    while at < len(options):
+        option = options[at]
+        if option.startswith("--hash="):
+            at += 1
+        elif option == "--hash" and at + 1 < len(options):
+            at += 2
+        elif option.startswith("-"):
+            raise ConfigError(
+                f"{reprlib.repr(line)} has the option {reprlib.repr(option)}; only --hash "
+                "options are read with a name==version pin"
+            )
+        else:
+            at += 1  # pip's option parser leaves it, and pip ignores it (even a marker)
 
 
 def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
@@ -127,17 +199,28 @@ def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
             f"{reprlib.repr(line)} is an option, not a name==version pin: list the pins "
             "themselves (pip freeze or pip-compile output)"
         )
-    requirement, _, marker = line.partition(";")
-    requirement = _HASH.sub(" ", f" {requirement}").strip()
-    match = _PIN.fullmatch(requirement)
+    if _ENV_VARIABLE.search(line):
+        raise ConfigError(
+            f"{reprlib.repr(line)} names an environment variable (${{NAME}}), which pip "
+            "replaces when it installs; write the pin with its value"
+        )
+    requirement_text, options = _split_options(line)
+    _check_options(line, options)
+    requirement, _, marker = requirement_text.partition(";")
+    match = _PIN.fullmatch(requirement.strip())
     if match is None:
         raise ConfigError(
             f"{reprlib.repr(line)} is not a name==version pin (an exact version, with "
-            "optional [extras], --hash options and ; marker)"
+            "optional [extras], ; marker and --hash options)"
         )
     if marker.strip() and not _Marker(marker, environment).evaluate():
         return None  # the pin is for another environment
     return match["name"], match["version"]
+
+
+MAX_MARKER_NESTING = 100
+"""Deepest nesting of parentheses a marker may have; no real one has more than a few, and
+the evaluator recurses once per level."""
 
 
 class _Marker:
@@ -148,9 +231,7 @@ class _Marker:
         self.environment = environment
         self.tokens: list[tuple[str, str]] = []
         position = 0
-        while position < len(text):
-            if not text[position:].strip():
-                break
+        while not _SPACE_TO_END.match(text, position):
             match = _TOKEN.match(text, position)
             if match is None or match.end() == position:
                 raise self._unreadable()
@@ -158,6 +239,7 @@ class _Marker:
             self.tokens.append((kind, " ".join(match[kind].split())))
             position = match.end()
         self.at = 0
+        self.depth = 0
 
     def _unreadable(self, why: str = "") -> ConfigError:
         return ConfigError(
@@ -196,54 +278,63 @@ class _Marker:
 
     def _atom(self) -> bool:
         if self._peek("("):
+            self.depth += 1
+            if self.depth > MAX_MARKER_NESTING:
+                raise self._unreadable(
+                    f": it nests parentheses more than {MAX_MARKER_NESTING} levels deep"
+                )
             self.at += 1
             result = self._or()
             if self._next("paren")[1] != ")":
                 raise self._unreadable()
+            self.depth -= 1
             return result
         left, variable_l = self._value()
         op = self._next("op")[1]
         right, variable_r = self._value()
-        return self._compare(left, op, right, variable_l or variable_r)
+        if (variable_l is None) == (variable_r is None):
+            raise self._unreadable(
+                f": {left!r} {op} {right!r} must compare one marker variable with a quoted value"
+            )
+        return self._compare(left, op, right, variable_l or variable_r or "")
 
     def _value(self) -> tuple[str, str | None]:
         kind, token = self._next()
         if kind == "string":
             return token[1:-1], None
         if kind == "name" and token in self.environment:
-            return self.environment[token], token
+            value = self.environment[token]
+            if token == "python_full_version" and value.endswith("+"):
+                value += "local"  # an untagged build's "3.13.0+", read as packaging reads it
+            return value, token
         raise self._unreadable(f": {token!r} is not a marker variable this reader knows")
 
-    def _compare(self, left: str, op: str, right: str, variable: str | None) -> bool:
+    def _compare(self, left: str, op: str, right: str, variable: str) -> bool:
+        """``left op right`` as PEP 508 evaluates it (as ``packaging`` does): for a
+        version-valued variable, by PEP 440 when ``op right`` is a version specifier, else
+        as Python compares the strings; an ordering of strings, whose answer depends on
+        the ``packaging`` release, and a comparison none answers, are refused."""
         if op == "in":
             return left in right
         if op == "not in":
             return left not in right
-        if op == "===":
-            return left == right
-        if (
-            variable in _VERSION_VARIABLES
-            and _RELEASE.fullmatch(left)
-            and _RELEASE.fullmatch(right)
-        ):
-            return _compare_releases(left, op, right)
+        if op == "===" and _ARBITRARY.fullmatch(right):  # arbitrary equality (PEP 440)
+            return left.lower() == right.strip().lower()
+        if variable in _VERSION_VARIABLES:
+            candidate = parse_version(left)
+            if candidate is not None:
+                result = specifier_contains(op, right, candidate)
+                if result is not None:
+                    return result
+            elif _is_specifier(op, right):
+                raise self._unreadable(
+                    f": {left!r} is not a PEP 440 version to compare with {op} {right!r}"
+                )
         if op in ("==", "!="):
             return (left == right) == (op == "==")
         raise self._unreadable(f": {left!r} {op} {right!r} compares values that are not versions")
 
 
-def _compare_releases(left: str, op: str, right: str) -> bool:
-    a = [int(part) for part in left.split(".")]
-    b = [int(part) for part in right.split(".")]
-    if op == "~=":  # compatible release: >= right, and the same but for its last part
-        return len(b) > 1 and a[: len(b) - 1] == b[:-1] and _compare_releases(left, ">=", right)
-    width = max(len(a), len(b))
-    a, b = a + [0] * (width - len(a)), b + [0] * (width - len(b))
-    return {
-        "==": a == b,
-        "!=": a != b,
-        "<": a < b,
-        "<=": a <= b,
-        ">": a > b,
-        ">=": a >= b,
-    }[op]
+def _is_specifier(op: str, version: str) -> bool:
+    """Whether ``op version`` is a PEP 440 version specifier."""
+    return specifier_contains(op, version, Version(0, (0,), None, None, None, None)) is not None

@@ -36,6 +36,7 @@ from modelship.parity._installed import (
     pin_conflict,
 )
 from modelship.parity._json import JsonDocument
+from modelship.parity._pep440 import parse_version
 from modelship.parity._scan import ArtifactScan
 
 __all__ = [
@@ -378,7 +379,10 @@ def version_change(recorded: str, installed: str) -> str | None:
     """Return how far apart two versions are: ``"major"``, ``"minor"``, ``"patch"``,
     ``"unknown"`` or ``None``.
 
-    The release numbers decide (``1.4.2`` to ``1.5.0`` is ``"minor"``); an epoch change
+    Versions PEP 440 calls equal are the same (``None``): ``1.0RC1`` and ``1.0rc1``,
+    ``1.0a1`` and ``1.0alpha1``, ``1.0-1`` and ``1.0.post1``, ``1.0.dev`` and
+    ``1.0.dev0``, ``2.1.0+CPU`` and ``2.1.0+cpu``, ``v1.0`` and ``1.0``. The release numbers
+    decide (``1.4.2`` to ``1.5.0`` is ``"minor"``); an epoch change
     (``1!2.0``) is ``"major"``; versions with the same release that still differ
     (``2.1.0+cpu`` and ``2.1.0+cu121``, ``1.0rc1`` and ``1.0``) are ``"patch"``. Versions
     that differ when one has no release number (``"abc"``, ``""``), or one too long to
@@ -398,6 +402,8 @@ def version_change(recorded: str, installed: str) -> str | None:
     ('minor', 'patch')
     >>> version_change("2.0", "2.0.0"), version_change("1.9", "2.0"), version_change("1.0", "abc")
     (None, 'major', 'unknown')
+    >>> version_change("1.0c1", "1.0-rc.1"), version_change("1.0", "1.0rc1")
+    (None, 'patch')
     """
     for name, value in (("recorded", recorded), ("installed", installed)):
         if not isinstance(value, str):
@@ -407,21 +413,37 @@ def version_change(recorded: str, installed: str) -> str | None:
             )
     if recorded == installed:
         return None
+    pep440_a, pep440_b = parse_version(recorded), parse_version(installed)
+    if pep440_a is not None and pep440_b is not None:
+        change = _release_change(
+            [pep440_a.epoch, *pep440_a.release], [pep440_b.epoch, *pep440_b.release]
+        )
+        # the same release: equal, or apart by a pre-, post-, dev- or local label
+        same = pep440_a.key() == pep440_b.key()
+        return change or (None if same else "patch")
     a, b = _release(recorded), _release(installed)
     if a is None or b is None:
         return "unknown"
     (ra, end_a), (rb, end_b) = a, b
-    width = max(len(ra), len(rb), 4)
-    ra += [0] * (width - len(ra))
-    rb += [0] * (width - len(rb))
-    if ra[:2] != rb[:2]:
-        return "major"
-    if ra[2] != rb[2]:
-        return "minor"
-    if ra != rb:
-        return "patch"
+    change = _release_change(ra, rb)
+    if change is not None:
+        return change
     rest_a, rest_b = recorded[end_a:], installed[end_b:]
     return None if rest_a == rest_b else "patch"
+
+
+def _release_change(a: list[int], b: list[int]) -> str | None:
+    """How far apart two ``[epoch, *release]`` lists are, zero-padded; None if equal."""
+    width = max(len(a), len(b), 4)
+    a = a + [0] * (width - len(a))
+    b = b + [0] * (width - len(b))
+    if a[:2] != b[:2]:
+        return "major"
+    if a[2] != b[2]:
+        return "minor"
+    if a != b:
+        return "patch"
+    return None
 
 
 def check_requirements(requirements: object, name: str = "requirements") -> Mapping[str, str]:
@@ -501,10 +523,13 @@ class PackageMismatch:
 
 
 def _installed_version(name: str) -> str | None:
+    """The installed version of ``name``; None when it is not installed, or its metadata
+    has no version (as :func:`installed_packages` leaves such a distribution out)."""
     try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
+        version = importlib.metadata.version(name)
+    except (importlib.metadata.PackageNotFoundError, KeyError, OSError, ValueError):
         return None
+    return version if isinstance(version, str) else None
 
 
 @validate_params(strict=bool, what=str, stacklevel=Interval(int, 1, None))

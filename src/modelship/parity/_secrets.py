@@ -2,9 +2,12 @@
 
 A snapshot is written to registries, CI logs and pull-request comments, so it must never
 carry a credential. A variable is refused, allow-listed or not, when its *name* looks like
-a credential or its *value* is a URL with a password in it. Refused variables are dropped
-entirely (name and value): a redacted entry would still tell a reader which secrets a
-machine holds, and nothing in a comparison needs them.
+a credential, or its *value* holds a URL with user information (``scheme://user:pw@``,
+``https://TOKEN@host``) or a ``key=value`` setting whose key looks like a credential
+(``password=``, ``AccountKey=``, ``SharedAccessSignature=``, ``sig=``). Refused variables
+are dropped entirely (name and value): a redacted entry would still tell a reader which
+secrets a machine holds, and nothing in a comparison needs them. The rule errs on the side
+of dropping: a harmless variable that looks like a credential is left out too.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ SECRET_NAME_PARTS = (
     "KEY",
     "SECRET",
     "TOKEN",
+    "PASS",
     "PASSWORD",
     "PASSWD",
     "PASSPHRASE",
@@ -35,14 +39,49 @@ SECRET_NAME_PARTS = (
 )
 """Substrings of a variable's upper-cased name that mark it as a credential."""
 
-# scheme://user:password@host, the shape of a DSN or connection string with credentials.
-_URL_WITH_PASSWORD = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@")
+# The working directory and the previous one: shell variables, not passwords.
+_NOT_SECRET = frozenset({"PWD", "OLDPWD"})
+# Keys of a credential in a setting written as key=value inside a value, beyond those with
+# a SECRET_NAME_PARTS part: the signature of an Azure SAS token ("...&sig=...").
+_SECRET_KEYS = frozenset({"SIG"})
+# What separates the settings of a connection string (libpq "host=db password=x", Azure
+# "AccountName=a;AccountKey=k", ODBC "UID=u;PWD=p", a query "?sv=1&sig=s").
+_SETTINGS = re.compile(r"[\s;&?,]+")
+
+
+def _secret_name(upper: str) -> bool:
+    return any(part in upper for part in SECRET_NAME_PARTS)
+
+
+def _secret_value(value: str) -> bool:
+    """Whether ``value`` holds user information in a URL or a credential setting; linear
+    in its length (a value is up to 128 KiB)."""
+    for word in value.split():
+        scheme = word.find("://")
+        # user information: the password of scheme://user:pw@host may hold "/", and a
+        # token may be the user (https://ghp_...@github.com); any "@" after "://" counts
+        if scheme != -1 and "@" in word[scheme:]:
+            return True
+    settings = _SETTINGS.split(value)
+    for index, setting in enumerate(settings):
+        key, equals, _ = setting.partition("=")
+        if equals and not key and index:  # libpq allows "password = x"
+            key = settings[index - 1]
+        key = key.upper()
+        if equals and key and (key in _SECRET_KEYS or _secret_name(key)):
+            return True
+    return False
 
 
 def is_secret(name: str, value: str = "") -> bool:
     """Return whether the variable ``name`` (holding ``value``) may hold a credential.
 
-    ``PWD`` alone is the working directory, not a password, and is not refused.
+    A name is refused when, upper-cased, it contains a part of :data:`SECRET_NAME_PARTS`
+    (``PWD`` and ``OLDPWD`` themselves are working directories, and are not refused); a
+    value, when it holds a URL with user information (any ``@`` after ``://`` in one
+    whitespace-separated word) or a ``key=value`` setting (separated by whitespace, ``;``,
+    ``&``, ``?`` or ``,``; spaces around ``=`` allowed) whose key contains such a part or
+    is ``sig``.
 
     Examples
     --------
@@ -51,8 +90,12 @@ def is_secret(name: str, value: str = "") -> bool:
     (True, True, False)
     >>> is_secret("DATABASE_URL", "postgres://app:hunter2@db:5432/prod")
     True
-    >>> is_secret("PWD", "/home/me")
-    False
+    >>> is_secret("PWD", "/home/me"), is_secret("DB_PASS")
+    (False, True)
+    >>> is_secret("DB_CONN", "host=db user=app password=hunter2")
+    True
+    >>> is_secret("GIT_REMOTE", "https://ghp_abc@github.com/org/repo.git")
+    True
 
     Raises
     ------
@@ -66,6 +109,6 @@ def is_secret(name: str, value: str = "") -> bool:
                 f"{type(text).__name__} {reprlib.repr(text)}"
             )
     upper = name.upper()
-    if upper != "PWD" and any(part in upper for part in SECRET_NAME_PARTS):
+    if upper not in _NOT_SECRET and _secret_name(upper):
         return True
-    return bool(_URL_WITH_PASSWORD.search(value))
+    return _secret_value(value)

@@ -7,7 +7,9 @@ document written elsewhere cannot bring one into a report either.
 
 Capture never fails on a machine that lacks a source: a missing ``/proc``, cgroup,
 ``nvidia-smi`` or BLAS probe leaves that field ``None`` (or empty), and every probe of an
-outside program has a timeout.
+outside program has a timeout. Nor does it fail on what is not text: bytes that are not
+UTF-8 (in an environment variable, a file name, a probe's output) are escaped, and a
+distribution whose metadata has no usable name or version is left out.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from modelship.parity._installed import (
     installed_packages,
     normalize_name,
     pin_conflict,
+    unicode_text,
 )
 from modelship.parity._json import JsonDocument
 from modelship.parity._secrets import is_secret
@@ -201,8 +204,8 @@ class EnvironmentSnapshot:
         When a field breaks a rule :meth:`from_dict` applies to a stored snapshot
         (``cpu_count >= 1``, sizes ``>= 0``, ``captured_at`` with its UTC offset, a
         Python version, versions of at most 200 characters, no two spellings of one
-        distribution at different versions, variable names in ``env``...), so that every snapshot
-        :meth:`to_json` writes reads back.
+        distribution at different versions, variable names in ``env``, text without a lone
+        surrogate...), so that every snapshot :meth:`to_json` writes reads back.
 
     Examples
     --------
@@ -311,8 +314,10 @@ class EnvironmentSnapshot:
             are allowed. ``None`` records :data:`DEFAULT_ENV_ALLOWLIST`. A single string is
             refused (iterated, ``"OMP_*"`` would be the patterns ``O``, ``M``, ``P``, ``_``
             and ``*``, and ``*`` records every variable): write ``["OMP_*"]``. A variable whose
-            name looks like a credential (``AWS_SECRET_ACCESS_KEY``, ``GITHUB_TOKEN``...) or
-            whose value is a URL with a password is never recorded, allow-listed or not.
+            name looks like a credential (``AWS_SECRET_ACCESS_KEY``, ``DB_PASS``...) or
+            whose value holds one (a URL with user information, ``password=...``; see
+            :func:`is_secret`) is never recorded, allow-listed or not. A value holding
+            bytes that are not UTF-8 is recorded with them escaped (``\\xff``).
 
         Examples
         --------
@@ -336,7 +341,7 @@ class EnvironmentSnapshot:
         """
         patterns = _allowlist(env_allowlist)
         env = {
-            name: value
+            name: unicode_text(value)
             for name, value in os.environ.items()
             if _VARIABLE_NAME.fullmatch(name)
             and any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
@@ -345,9 +350,9 @@ class EnvironmentSnapshot:
         return cls(
             python_version=platform.python_version(),
             python_implementation=platform.python_implementation(),
-            os=platform.system(),
-            os_release=platform.release(),
-            machine=platform.machine(),
+            os=unicode_text(platform.system()),
+            os_release=unicode_text(platform.release()),
+            machine=unicode_text(platform.machine()),
             packages=installed_packages(),
             cpu_count=_cpu_count(),
             cpu_model=_cpu_model(),
@@ -608,7 +613,7 @@ def _cpu_model() -> str | None:
             key, sep, value = line.partition(":")
             if sep and key.strip() in ("model name", "Model", "cpu model"):
                 return value.strip() or None
-    return platform.processor() or None
+    return unicode_text(platform.processor()) or None
 
 
 def _meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
@@ -706,6 +711,7 @@ def _gpus() -> tuple[Gpu, ...]:
             ],
             capture_output=True,
             text=True,
+            errors="replace",  # a driver's bytes that are not text must not fail a capture
             timeout=NVIDIA_SMI_TIMEOUT,
             check=True,
         ).stdout
@@ -742,7 +748,7 @@ def _blas() -> tuple[BlasLibrary, ...]:
         return _numpy_config_blas()
     return tuple(
         BlasLibrary(
-            name=str(info.get("internal_api")),
+            name=unicode_text(str(info.get("internal_api"))),
             version=_text_or_none(info.get("version")),
             threading_layer=_text_or_none(info.get("threading_layer")),
             num_threads=_count_or_none(info.get("num_threads")),
@@ -755,7 +761,7 @@ def _blas() -> tuple[BlasLibrary, ...]:
 
 # A native library's report is not trusted to be well-typed; what it says wrong is unknown.
 def _text_or_none(value: object) -> str | None:
-    return value if isinstance(value, str) else None
+    return unicode_text(value) if isinstance(value, str) else None
 
 
 def _count_or_none(value: object) -> int | None:
@@ -770,7 +776,11 @@ def _numpy_config_blas() -> tuple[BlasLibrary, ...]:
         blas = config["Build Dependencies"]["blas"]
     except Exception:  # numpy < 1.25 has no structured configuration
         return ()
-    return (BlasLibrary(name=str(blas.get("name")), version=_text_or_none(blas.get("version"))),)
+    return (
+        BlasLibrary(
+            name=unicode_text(str(blas.get("name"))), version=_text_or_none(blas.get("version"))
+        ),
+    )
 
 
 def _locale() -> str | None:
@@ -780,10 +790,15 @@ def _locale() -> str | None:
         return None
     if language is None:
         return None
-    return f"{language}.{encoding}" if encoding else language
+    return unicode_text(f"{language}.{encoding}" if encoding else language)
 
 
 def _timezone() -> str | None:
+    zone = _zone()
+    return None if zone is None else unicode_text(zone)
+
+
+def _zone() -> str | None:
     tz = os.environ.get("TZ")
     if tz:
         return tz.lstrip(":")
