@@ -239,7 +239,11 @@ def test_a_server_started_while_the_deployer_closes_is_stopped(
     def start_while_closing(argv: list[str]) -> object:
         closer = threading.Thread(target=dep.close)
         closer.start()
-        time.sleep(0.5)  # close() is now waiting for this start
+        # Once close() has marked the deployer closed, it goes on to wait for this start.
+        deadline = time.monotonic() + 30
+        while not dep._closed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert dep._closed, "close() did not begin within 30 s"
         proc = real_start(argv)
         started.append(proc.pid)
         return proc

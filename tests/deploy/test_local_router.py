@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import http.client
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 
@@ -18,6 +20,8 @@ class Stub:
 
     def __init__(self, name: str, delay: float = 0.0, keep_alive: bool = True) -> None:
         self.name, self.delay, self.keep_alive = name, delay, keep_alive
+        self.closed = 0  # connections this stub has closed, counted once closed
+        self._closed_changed = threading.Condition()
         self.loop = asyncio.new_event_loop()
         self.started = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -54,6 +58,17 @@ class Stub:
             pass
         finally:
             writer.close()
+            with contextlib.suppress(ConnectionError, asyncio.CancelledError):
+                await writer.wait_closed()
+            with self._closed_changed:
+                self.closed += 1
+                self._closed_changed.notify_all()
+
+    def wait_closed(self, count: int, timeout: float = 30) -> None:
+        """Block until this stub has closed ``count`` connections (bounded by ``timeout``)."""
+        with self._closed_changed:
+            if not self._closed_changed.wait_for(lambda: self.closed >= count, timeout):
+                raise AssertionError(f"the stub closed {self.closed} of {count} connections")
 
     async def _shutdown(self) -> None:
         self.server.close()
@@ -114,9 +129,9 @@ def test_drain_waits_for_the_requests_in_flight(router: Router) -> None:
         answers: list[tuple[int, str]] = []
         client = threading.Thread(target=lambda: answers.append(ask(router)))
         client.start()
-        for _ in range(200):
-            if router.inflight("slow"):
-                break
+        deadline = time.monotonic() + 30
+        while not router.inflight("slow"):
+            assert time.monotonic() < deadline, "the request never reached the router"
             threading.Event().wait(0.005)
         router.set_backends({"fast": (fast.port, 100)})
         assert router.drain("slow", timeout=10)
@@ -134,11 +149,11 @@ def test_a_pooled_connection_the_backend_closed_is_not_used(router: Router) -> N
         router.set_backends({"a": (stub.port, 100)})
         conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=30)
         answers = []
-        for _ in range(5):
+        for i in range(5):
             answers.append(ask(router, conn))
             # As a keep-alive timeout closes it: some time after the answer, so the
             # router has seen the close before it picks the connection again.
-            threading.Event().wait(0.2)
+            stub.wait_closed(i + 1)
         assert answers == [(200, "a")] * 5
     finally:
         stub.close()
