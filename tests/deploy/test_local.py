@@ -74,6 +74,15 @@ class Traffic:
             except (OSError, urllib.error.HTTPError) as exc:
                 self.failures.append(repr(exc))
 
+    def wait_for(self, version: str, count: int = 1, timeout: float = 30) -> None:
+        """Block until ``count`` answers from ``version`` arrive after this call."""
+        start = len(self.versions)
+        deadline = time.monotonic() + timeout
+        while sum(v == version for _, v in self.versions[start:]) < count:
+            assert time.monotonic() < deadline, f"no {count} answers from version {version}"
+            assert not self.failures, self.failures
+            time.sleep(0.01)
+
     def __enter__(self) -> Traffic:
         for t in self._threads:
             t.start()
@@ -90,11 +99,11 @@ def test_blue_green_switch_and_rollback_under_traffic_fail_no_request(
 ) -> None:
     blue_green(dep).deploy("fraud", "1")
     with Traffic(dep.endpoint) as traffic:
-        time.sleep(0.3)
+        traffic.wait_for("1", count=8)
         rollout = blue_green(dep).deploy("fraud", "2")
-        time.sleep(0.3)
+        traffic.wait_for("2", count=8)
         rollout.rollback()
-        time.sleep(0.3)
+        traffic.wait_for("1", count=8)
     assert traffic.failures == []
     seen = [v for _, v in traffic.versions]
     assert {"1", "2"} <= set(seen)

@@ -130,7 +130,9 @@ def registry(
     clf = LogisticRegression().fit(*training)
     reg.register(model_name="clf", model=clf)
     reg.register(model_name="adder", model=functools.partial(np.sum, axis=1))
-    reg.register(model_name="slow", model=served_models.SlowModel(delay=1.5))
+    # Its warm-up (one predict) holds readiness back 3 s: long enough that a loaded machine
+    # still finds the server live but not ready.
+    reg.register(model_name="slow", model=served_models.SlowModel(delay=3.0))
     reg.register(model_name="raising", model=served_models.RaisingModel())
     reg.register(model_name="scalar", model=functools.partial(np.sum, axis=None))
     reg.register(model_name="reentry", model=served_models.ReentryProbe())
