@@ -474,7 +474,9 @@ def test_outcomes_recorded_to_a_file_are_there_after_reopening(tmp_path: Path) -
     second.add_predictions(_rows(3, outputs=[1, 1, 1]))
     window = second.evaluate("accuracy", version="2", start=-1, end=10)
     assert (window.n, window.value) == (3, 1.0)
-    assert second.evaluate("accuracy", version="2", start=-1, end=10, as_of=15.0).n == 2
+    # As of 15, r1 held the outcome recorded at 10 (0): the correction at 20 is not seen.
+    as_of = second.evaluate("accuracy", version="2", start=-1, end=10, as_of=15.0)
+    assert (as_of.n, as_of.value) == (3, 2 / 3)
 
 
 def test_a_torn_last_line_is_dropped_and_reported(tmp_path: Path) -> None:

@@ -510,7 +510,10 @@ class RollbackPolicy:
         600). ``None``: hold forever (for watching a promoted version, where a quiet
         night is no reason to roll back).
     enabled : bool
-        The deployment YAML's ``monitoring.enabled``.
+        The deployment YAML's ``monitoring.enabled``. A disabled policy is not watched:
+        :func:`~modelship.monitor.run_policy` and :func:`~modelship.monitor.watch` make
+        no evaluation and ``modelship monitor watch`` exits 0 at once, saying so;
+        :meth:`evaluate` itself always evaluates.
     metrics : tuple of str
         The deployment YAML's ``monitoring.metrics``: what is watched and recorded.
 

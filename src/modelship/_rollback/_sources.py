@@ -499,6 +499,41 @@ class MetricSource(Protocol):
         ...
 
 
+@runtime_checkable
+class QuestionCheck(Protocol):
+    """An optional ability of a source: refuse, before any fetch, a question it can never
+    answer (a metric without a query template, a range with too many points).
+
+    :func:`~modelship.monitor.watch` and ``modelship monitor watch`` ask it about every
+    condition before they create a log file or record an event, and
+    :func:`~modelship.monitor.canary_gate` when it is made, so such a mistake is refused
+    at once and leaves nothing behind, rather than at the first evaluation.
+
+    Examples
+    --------
+    >>> from modelship.monitor import InMemorySource, PrometheusSource
+    >>> from modelship._rollback._sources import QuestionCheck
+    >>> isinstance(PrometheusSource("http://127.0.0.1:9"), QuestionCheck)
+    True
+    >>> isinstance(InMemorySource(), QuestionCheck)   # any question; no data is NoData
+    False
+    """
+
+    def check_question(
+        self,
+        metric: str,
+        *,
+        slot: str | None,
+        stat: str | None,
+        window: float,
+        step: float | None = None,
+    ) -> None:
+        """Raise :class:`~modelship.errors.ConfigError` if ``fetch`` (or, with
+        ``step``, ``fetch_series``) of this question would (``slot`` None: any slot,
+        for a question asked before the slot is known)."""
+        ...
+
+
 class _Series:
     """Time-ordered values in arrays that grow by doubling: appends in time order cost
     O(batch) amortised, so a long history does not slow recording down.

@@ -4,13 +4,18 @@
   ``--duration`` seconds, prints one JSON line per evaluation, and writes the decision
   log (``--log``). With ``--registry`` and ``--model`` it watches the slot of the
   succeeded rollout of the version the alias names (the LocalDeployer of ``modelship
-  deploy apply`` labels each slot's series with it) and, when the policy says
+  deploy apply`` labels each slot's series with it), reads no sample from before that
+  rollout's start (``--since`` gives that time otherwise, in seconds since the epoch;
+  with ``--slot`` and no ``--since`` every window is whole), and, when the policy says
   rollback, moves the alias back as
   ``modelship deploy rollback`` does; a running ``modelship deploy apply`` follows the
   alias and switches traffic back.
 * ``status LOG`` prints the latest decision of a decision log.
 * ``replay LOG`` re-runs every decision of a log offline through the in-memory source
   and prints them; exit 1 if any differs from the recorded one.
+
+A ``watch`` of a disabled policy (``monitoring.enabled: false``) evaluates nothing: it
+prints one ``"event": "disabled"`` line and exits 0.
 
 Exit codes: 0 ok (no rollback; replay identical), 1 rolled back or a replay differs,
 2 an error (a rollback the registry refused is one: ``watch`` prints an ``error`` event,
@@ -34,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,6 +80,12 @@ def _read_log(path: str) -> DecisionLog:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"cannot read the decision log {path}: {exc}") from exc
+    except UnicodeDecodeError as exc:  # a decision log is UTF-8 JSON Lines, written whole
+        line = exc.object[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path} is not a decision log: line {line} is not UTF-8 text (byte "
+            f"{exc.object[exc.start : exc.start + 1]!r} at offset {exc.start})"
+        ) from None
     try:
         return DecisionLog.from_jsonl(text)
     except ConfigError as exc:  # says what is wrong, and where
@@ -145,9 +157,12 @@ def _policy(args: argparse.Namespace) -> RollbackPolicy:
     return RollbackPolicy(conditions=args.condition)
 
 
-def _watched_slot(args: argparse.Namespace) -> str:
+def _watched_slot(args: argparse.Namespace) -> tuple[str, float | None]:
+    """The slot to watch and the time (seconds since the epoch, Prometheus's clock)
+    before which no evaluation looks: ``--since``, else the start of the rollout
+    ``--registry``/``--model`` name, else None (whole windows)."""
     if args.slot is not None:
-        return str(args.slot)
+        return str(args.slot), args.since
     if args.registry is None or args.model is None:
         raise ConfigError("give --slot, or --registry and --model to watch the last rollout's slot")
     import modelship as ms
@@ -166,40 +181,59 @@ def _watched_slot(args: argparse.Namespace) -> str:
             f"no succeeded rollout of {args.model} {current} (alias {args.alias}) is "
             "recorded; give --slot"
         )
-    return done[-1].slot
+    since = done[-1].started_at.timestamp() if args.since is None else args.since
+    return done[-1].slot, since
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
     policy = _policy(args)
-    slot = _watched_slot(args)
+    slot, since = _watched_slot(args)
     window = args.window if args.window is not None else args.interval
-    # Refused before the log file is created: a refused call leaves nothing behind.
-    check_run(
-        policy,
-        baseline=args.baseline,
-        window=window,
-        interval=args.interval,
-        duration=args.duration,
-        slot=slot,
-    )
-    rolled_back: list[Step] = []
-    # The rollback's event line, printed after the line of the step that rolled back.
-    events: list[dict[str, Any]] = []
-
-    def on_rollback(step: Step) -> None:
-        rolled_back.append(step)
-        if args.registry is not None and args.model is not None:
-            events.append(_move_alias_back(args, step))
-
     with PrometheusSource(args.url, labels=_labels(args.label), timeout=args.timeout) as source:
+        # Refused before the log file is created (a condition without a query template too):
+        # a refused call leaves nothing behind.
+        check_run(
+            policy,
+            baseline=args.baseline,
+            window=window,
+            interval=args.interval,
+            duration=args.duration,
+            slot=slot,
+            source=source,
+        )
+        if not policy.enabled:
+            # Switched off on purpose: nothing to judge, and no Prometheus to ask.
+            message = f"not watching {slot}: the policy is disabled (monitoring.enabled: false)"
+            print(f"modelship monitor: {message}", file=sys.stderr)
+            _line({"event": "disabled", "slot": slot, "message": message})
+            return EXIT_OK
+        rolled_back: list[Step] = []
+        # The rollback's event line, printed after the line of the step that rolled back.
+        events: list[dict[str, Any]] = []
+
+        def on_rollback(step: Step) -> None:
+            rolled_back.append(step)
+            if args.registry is not None and args.model is not None:
+                events.append(_move_alias_back(args, step))
+
         log = DecisionLog(policy, started_at=source.now())
         writer = _JsonlWriter(Path(args.log), log) if args.log is not None else None
 
         def on_step(step: Step) -> None:
+            nonlocal writer
             decision, _ = log.entries[-1]
+            index = len(log.entries) - 1
             if writer is not None:
-                writer.append(decision, step)
-            _line(_entry(len(log.entries) - 1, decision, step))
+                try:
+                    writer.append(decision, step)
+                except ConfigError as exc:
+                    # As watch(): the watch goes on (it still rolls back); the file keeps
+                    # whole lines up to the evaluation before this one.
+                    writer = None
+                    message = f"the decision log stops before evaluation {index}: {exc}"
+                    print(f"modelship monitor: {message}", file=sys.stderr)
+                    _line({"event": "log_error", "log": args.log, "message": message})
+            _line(_entry(index, decision, step))
 
         try:
             run_policy(
@@ -213,6 +247,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
                 on_rollback=on_rollback,
                 on_step=on_step,
                 log=log,
+                since=since,
             )
         finally:
             for event in events:
@@ -278,6 +313,19 @@ def _move_alias_back(args: argparse.Namespace, step: Step) -> dict[str, Any]:
     return {"event": "error", "reason": step.reason, "message": message, "alias": None}
 
 
+def _epoch_seconds(text: str) -> float:
+    """``--since``: a finite number of seconds since the epoch."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a time: give seconds since the epoch (e.g. 1767225600)"
+        )
+    return value
+
+
 def _run(func: Any) -> Any:
     def handler(args: argparse.Namespace) -> int:
         try:
@@ -338,6 +386,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     watch.add_argument(
         "--timeout", type=positive_seconds, default=5.0, help="Prometheus timeout, seconds"
+    )
+    watch.add_argument(
+        "--since",
+        type=_epoch_seconds,
+        default=None,
+        help="look at no sample before this time, seconds since the epoch (default: the "
+        "start of the --registry/--model rollout; with --slot, whole windows)",
     )
     watch.add_argument("--log", default=None, help="new file for the decision log (JSON Lines)")
     watch.add_argument("--registry", default=None, help="registry of the rollout to roll back")

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -32,6 +33,7 @@ from modelship._rollback._sources import (
     MetricSource,
     NoData,
     Outcome,
+    QuestionCheck,
     Samples,
     SourceError,
     as_clock,
@@ -39,6 +41,7 @@ from modelship._rollback._sources import (
 )
 from modelship._shown import brief
 from modelship.errors import ConfigError, ModelshipError
+from modelship.monitor._prometheus import SeriesSource
 
 __all__ = ["CallableSource", "RoutedSource"]
 
@@ -111,13 +114,68 @@ class RoutedSource:
         ConfigError
             If the metric has no route and there is no default.
         """
+        return self._route(metric).fetch(metric, slot=slot, start=start, end=end, stat=stat)
+
+    def fetch_series(  # noqa: PLR0913 - SeriesSource protocol signature, fixed by the interface
+        self, metric: str, *, slot: str, start: float, end: float, stat: str, step: float
+    ) -> Outcome:
+        """Points of ``stat`` every ``step`` seconds from ``metric``'s route (see
+        :class:`~modelship.monitor.SeriesSource`); a route without that ability answers
+        its :meth:`fetch`, as canary analysis would ask it directly.
+
+        Raises
+        ------
+        ConfigError
+            If the metric has no route and there is no default.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> prom = ms.monitor.PrometheusSource("http://127.0.0.1:9")
+        >>> routed = ms.monitor.RoutedSource({"accuracy": ms.monitor.InMemorySource()},
+        ...                                  default=prom)
+        >>> isinstance(routed, ms.monitor.SeriesSource)
+        True
+        """
+        source = self._route(metric)
+        if isinstance(source, SeriesSource):
+            return source.fetch_series(
+                metric, slot=slot, start=start, end=end, stat=stat, step=step
+            )
+        return source.fetch(metric, slot=slot, start=start, end=end, stat=stat)
+
+    def check_question(
+        self,
+        metric: str,
+        *,
+        slot: str | None,
+        stat: str | None,
+        window: float,
+        step: float | None = None,
+    ) -> None:
+        """Refuse a metric without a route, and ask the route about the rest when it
+        can tell (see :class:`~modelship._rollback._sources.QuestionCheck`).
+
+        Raises
+        ------
+        ConfigError
+            If the metric has no route and there is no default, or its route refuses
+            the question.
+        """
+        source = self._route(metric)
+        if isinstance(source, QuestionCheck):
+            if step is not None and not isinstance(source, SeriesSource):
+                step = None  # the route is asked with fetch
+            source.check_question(metric, slot=slot, stat=stat, window=window, step=step)
+
+    def _route(self, metric: str) -> MetricSource:
         source = self.routes.get(metric, self.default)
         if source is None:
             raise ConfigError(
                 f"no source for metric {metric!r}; routed: {sorted(self.routes)}. "
                 "Add a route or a default source"
             )
-        return source.fetch(metric, slot=slot, start=start, end=end, stat=stat)
+        return source
 
 
 class CallableSource:
@@ -131,7 +189,13 @@ class CallableSource:
         :class:`NoData`, :class:`SourceError`) of its own. NaN values are dropped as
         missing; no values is :class:`NoData`; an exception is :class:`SourceError`
         (``error_type="callable"``), except a :class:`~modelship.errors.ModelshipError`,
-        which is a bug to see, not an outage to count.
+        which is a bug to see, not an outage to count. An outcome of its own is checked
+        like a tuple: one of another metric or slot, or :class:`Samples` of another
+        statistic than the one asked for, is a :class:`SourceError`
+        (``error_type="bad_response"``: a cache or a mix-up must not be judged as the
+        watched slot); values outside the window are left out (and a ``count`` with
+        them, which no longer describes what is left), none left is :class:`NoData`;
+        the answer is stamped with the window asked for.
     now : float or callable, optional
         The clock (the wall clock by default).
 
@@ -176,7 +240,7 @@ class CallableSource:
                 message=f"{type(exc).__name__}: {exc}",
             )
         if isinstance(answer, (Samples, NoData, SourceError)):
-            return answer
+            return _checked(answer, metric=metric, slot=slot, start=start, end=end, stat=stat)
         try:
             values_in, stamps_in = answer
             values = np.asarray(values_in, dtype=np.float64).ravel()
@@ -218,3 +282,48 @@ class CallableSource:
             end=end,
             dropped=dropped,
         )
+
+
+def _checked(  # noqa: PLR0913 - the question an answer is checked against, keyword-only
+    answer: Outcome, *, metric: str, slot: str, start: float, end: float, stat: str | None
+) -> Outcome:
+    """A function's own outcome, held to the question it answers (see CallableSource)."""
+    asked = f"{metric!r} of slot {slot!r}"
+    wrong = None
+    if (answer.metric, answer.slot) != (metric, slot):
+        wrong = f"the function answered {answer.metric!r} of slot {answer.slot!r}, asked {asked}"
+    elif isinstance(answer, Samples) and answer.stat not in (None, stat):
+        wrong = f"the function answered the statistic {answer.stat!r} of {asked}, asked {stat!r}"
+    if wrong is not None:
+        return SourceError(
+            metric,
+            slot,
+            start=start,
+            end=end,
+            stat=stat,
+            error_type="bad_response",
+            message=wrong,
+        )
+    if not isinstance(answer, Samples):
+        return attrs.evolve(answer, start=start, end=end, stat=stat)
+    inside = (answer.timestamps > start) & (answer.timestamps <= end)
+    if not inside.any():
+        return NoData(
+            metric,
+            slot,
+            start=start,
+            end=end,
+            stat=stat,
+            reason=f"the function's {answer.values.size} values are all outside "
+            f"({start:g}, {end:g}]",
+        )
+    if inside.all():
+        return attrs.evolve(answer, start=start, end=end)
+    return attrs.evolve(
+        answer,
+        values=answer.values[inside],
+        timestamps=answer.timestamps[inside],
+        start=start,
+        end=end,
+        count=None,
+    )

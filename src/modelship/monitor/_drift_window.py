@@ -24,6 +24,15 @@ the sample size, so a condition's ``min_samples`` applies):
 ``prediction_drift:prediction``         the same for the prediction column
 ======================================  ==================================================
 
+One server answers ``predict`` and ``predict_proba``, so its log mixes labels, numbers and
+``[p0, p1]`` pairs. A prediction profile is compared with the answers of its kind only (the
+row's ``method`` says which method answered when the log has it, the output's shape
+otherwise): a numeric profile (``prediction_profile(model.predict_proba(X)[:, 1])``, or of
+scores) with ``p1`` of the predict_proba pairs if the version logged any, else with the
+numbers that are no labels; a profile of labels with predict's labels; a profile of
+several columns with the list answers. A window without answers of that kind is
+:class:`NoData` saying so, never a drift of labels from probabilities.
+
 Features are matched to the logged ``inputs`` by position: the i-th input is the i-th
 column of ``feature_names``, by default the profile's own column order (the order of the
 training data, which is the order the model reads).
@@ -63,6 +72,7 @@ from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, 
 from modelship._shown import brief
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
 from modelship.errors import ConfigError, EmptyData
+from modelship.monitor._outcomes import PAIR_SUM_TOLERANCE
 from modelship.monitor._timeindex import TimeIndex
 
 __all__ = ["DRIFT_METRICS", "PREDICTION_PROFILE", "DriftSource", "prediction_profile"]
@@ -123,6 +133,60 @@ def prediction_profile(
     )
 
 
+def _answers(
+    profile: DriftProfile, outputs: list[Any], kinds: list[str], any_probability: bool
+) -> tuple[npt.NDArray[Any] | None, str]:
+    """The window's outputs a prediction profile is compared with, or None and why.
+
+    One server answers predict and predict_proba, so a log mixes labels, numbers and
+    ``[p0, p1]`` pairs; each profile is compared with the answers of its kind only:
+
+    * a profile of several columns (class probabilities profiled whole): the list
+      outputs, whole;
+    * a numeric profile (``prediction_profile`` of probabilities or scores): ``p1`` of
+      the predict_proba pairs if the version logged any, else the numbers that are no
+      labels; never labels, which would drift from any probability profile;
+    * a categorical profile (of labels): the labels and numbers, never probabilities.
+    """
+    columns = set(profile.numeric) | set(profile.categorical)
+    if columns != {"prediction"}:
+        chosen = [o for o, k in zip(outputs, kinds, strict=True) if k in (LIST, PROBABILITY)]
+        if not chosen:
+            return None, (
+                f"none of its {len(outputs)} logged outputs is a list, and the prediction "
+                f"profile has the columns {sorted(columns)}: compared are list answers"
+            )
+        try:
+            return np.asarray(chosen), ""
+        except ValueError:  # lists of different lengths
+            raise ConfigError(
+                f"the logged outputs are lists of different lengths "
+                f"({sorted({len(o) for o in chosen})[:5]}); one model answers one width"
+            ) from None
+    if "prediction" in profile.numeric:
+        wanted = PROBABILITY if any_probability else VALUE
+        chosen = [o for o, k in zip(outputs, kinds, strict=True) if k == wanted]
+        if wanted == PROBABILITY:
+            chosen = [math.nan if o[1] is None else float(o[1]) for o in chosen]
+        if not chosen:
+            return None, (
+                f"its {len(outputs)} logged outputs are {' and '.join(sorted(set(kinds)))} "
+                "answers; the prediction profile is numeric (probabilities or scores), "
+                "compared with p1 of predict_proba answers or with numbers that are no "
+                "labels, never with labels: let the server answer predict_proba, or store "
+                "prediction_profile(model.predict(X)) to watch the labels"
+            )
+        return np.asarray(chosen, dtype=np.float64), ""
+    chosen = [o for o, k in zip(outputs, kinds, strict=True) if k in (LABEL, VALUE)]
+    if not chosen:
+        return None, (
+            f"its {len(outputs)} logged outputs are predict_proba or list answers: the "
+            "prediction profile is of labels (categorical) and is compared with predict's "
+            "answers; for probabilities store prediction_profile(model.predict_proba(X)[:, 1])"
+        )
+    return np.asarray(chosen), ""
+
+
 def _check_options(options: object) -> None:
     """``options`` is what both drift checks accept: each window runs one or the other
     with them, so an option only one of them knows would fail the other's windows."""
@@ -152,12 +216,48 @@ def _check_options(options: object) -> None:
 
 
 class _Rows:
-    """One version's logged rows: inputs and outputs by position, with a time index."""
+    """One version's logged rows: inputs, outputs and what each output is (see
+    :func:`_answer_kind`) by position, with a time index."""
 
     def __init__(self) -> None:
         self.inputs: list[Any] = []
         self.outputs: list[Any] = []
+        self.kinds: list[str] = []
         self.index = TimeIndex()
+
+
+#: What a logged output is, for comparing it with a prediction profile: the positive
+#: class's probability of a binary predict_proba answer ``[p0, p1]``; a label (an
+#: integer, a boolean or a string: what predict answers for a classifier); a number that
+#: is no label (a score, a regression value); any other list (a multi-class predict_proba
+#: answer, a multi-output prediction).
+PROBABILITY, LABEL, VALUE, LIST = "probability", "label", "value", "list"
+
+
+def _is_probability_pair(output: list[Any]) -> bool:
+    """Whether ``output`` is two class probabilities (null allowed: a missing one)."""
+    if len(output) != 2:
+        return False
+    if not all(
+        p is None or (isinstance(p, (int, float)) and not isinstance(p, bool)) for p in output
+    ):
+        return False
+    shown = [float(p) for p in output if p is not None]
+    if not all(0.0 <= p <= 1.0 for p in shown):
+        return False
+    return len(shown) < 2 or abs(sum(shown) - 1.0) <= PAIR_SUM_TOLERANCE  # OutcomeSource's
+
+
+def _answer_kind(output: Any, method: object) -> str:
+    """What ``output`` is (:data:`PROBABILITY`, :data:`LABEL`, :data:`VALUE` or
+    :data:`LIST`): the row's ``method`` says when the log has it (rows written before
+    it was logged do not), the output's shape otherwise."""
+    if isinstance(output, list):
+        answered_proba = method is None or method == "predict_proba"
+        return PROBABILITY if answered_proba and _is_probability_pair(output) else LIST
+    if isinstance(output, (float, np.floating)):
+        return VALUE
+    return LABEL
 
 
 class DriftSource:
@@ -208,7 +308,7 @@ class DriftSource:
         self._profiles: dict[str, tuple[DriftProfile | None, DriftProfile | None]] = {}
         self._names: dict[str, tuple[str, ...]] = {}
         self._rows: dict[str, _Rows] = {}
-        self._seen: set[tuple[str, int]] = set()
+        self._seen: set[tuple[str, int, str, str | None]] = set()
 
     def now(self) -> float:
         """The source's clock."""
@@ -299,7 +399,7 @@ class DriftSource:
             If a row lacks ``request_id``, ``timestamp``, ``version`` or ``output``, or its
             timestamp is not finite; then no row of the call is kept.
         """
-        parsed: list[tuple[tuple[str, int], float, str, Any, Any]] = []
+        parsed: list[tuple[tuple[str, int, str, str | None], float, str, Any, Any, str]] = []
         for number, row in enumerate(rows):  # bounded by the rows given; validate them all first
             try:
                 key = (str(row["request_id"]), int(row.get("row", 0)))
@@ -314,20 +414,26 @@ class DriftSource:
             if not math.isfinite(stamp):
                 raise ConfigError(f"prediction {number}: timestamp {stamp!r} is not finite")
             output = math.nan if output is None else output
-            parsed.append((key, stamp, version, row.get("inputs"), output))
+            method = row.get("method")
+            kind = _answer_kind(output, method)
+            # One request id answered by two versions (a retried client id) or by two
+            # methods is two rows: keyed by the id alone, the second would be dropped.
+            seen = (*key, version, None if method is None else str(method))
+            parsed.append((seen, stamp, version, row.get("inputs"), output, kind))
         added = 0
         with self._lock:  # rows and their time index change together
             fresh: dict[str, tuple[list[int], list[float]]] = {}
-            for key, stamp, version, inputs, output in parsed:
-                if key in self._seen:
+            for seen, stamp, version, inputs, output, kind in parsed:
+                if seen in self._seen:
                     continue
-                self._seen.add(key)
+                self._seen.add(seen)
                 store = self._rows.setdefault(version, _Rows())
                 positions, stamps = fresh.setdefault(version, ([], []))
                 positions.append(len(store.outputs))
                 stamps.append(stamp)
                 store.inputs.append(inputs)
                 store.outputs.append(output)
+                store.kinds.append(kind)
                 added += 1
             for version, (positions, stamps) in fresh.items():
                 self._rows[version].index.add(
@@ -354,7 +460,9 @@ class DriftSource:
 
     def check(self, kind: str, *, version: str, start: float, end: float) -> CheckResult | None:
         """Run the drift check of ``kind`` (``"features"`` or ``"predictions"``) on the
-        window's rows against ``version``'s profile; ``None`` when the window is empty.
+        window's rows against ``version``'s profile; ``None`` when the window has no row
+        to compare (see :meth:`fetch` for which rows a prediction profile is compared
+        with).
 
         Raises
         ------
@@ -366,7 +474,8 @@ class DriftSource:
 
     def _check(
         self, kind: str, *, version: str, start: float, end: float
-    ) -> tuple[CheckResult | None, int]:
+    ) -> tuple[CheckResult | None, int, str]:
+        """The check's result, the rows it compared, and why there is no result."""
         if kind not in ("features", "predictions"):
             raise ConfigError(f"kind must be 'features' or 'predictions', got {kind!r}")
         profiles = self._profiles.get(str(version))
@@ -375,35 +484,27 @@ class DriftSource:
             raise ConfigError(
                 f"version {version} has no {kind} profile; add it with set_profiles or use_version"
             )
+        empty = f"no logged rows of version {version} in ({start:g}, {end:g}]"
         with self._lock:
             store = self._rows.get(str(version))
             if store is None:
-                return None, 0
+                return None, 0, empty
             positions = store.index.window(float(start), float(end)).tolist()
             if not positions:
-                return None, 0
+                return None, 0, empty
             outputs = [store.outputs[i] for i in positions]
+            kinds = [store.kinds[i] for i in positions]
             inputs = [store.inputs[i] for i in positions] if kind == "features" else []
+            any_probability = PROBABILITY in store.kinds
         if kind == "predictions":
-            # One server answers predict (a number a row) and predict_proba (a list a
-            # row): compared are the answers of the profile's shape, one "prediction"
-            # column for numbers, a column per class for lists.
-            lists = set(profile.numeric) | set(profile.categorical) != {"prediction"}
-            outputs = [o for o in outputs if isinstance(o, list) == lists]
-            if not outputs:
-                return None, 0
-            try:
-                answers = np.asarray(outputs)
-            except ValueError:  # lists of different lengths
-                raise ConfigError(
-                    f"version {version}: the logged outputs are lists of different lengths "
-                    f"({sorted({len(o) for o in outputs})[:5]}); one model answers one width"
-                ) from None
+            answers, why = _answers(profile, outputs, kinds, any_probability)
+            if answers is None:
+                return None, 0, f"version {version}, ({start:g}, {end:g}]: {why}"
             answered = PredictionDrift(reference=profile, current=answers, **self.options)
-            return answered.run(), len(outputs)
+            return answered.run(), len(answers), ""
         current = self._features(str(version), inputs)
         check = DataDrift(reference=profile, current=current, **self.options)
-        return check.run(), len(positions)
+        return check.run(), len(positions), ""
 
     def _features(self, version: str, inputs: list[Any]) -> dict[str, npt.NDArray[Any]]:
         names = self._names[version]
@@ -456,11 +557,9 @@ class DriftSource:
                 reason=f"no profiles for version {version}",
             )
         try:
-            result, rows = self._check(kind, version=version, start=start, end=end)
+            result, rows, why = self._check(kind, version=version, start=start, end=end)
         except EmptyData as exc:
             result, rows, why = None, 0, str(exc)
-        else:
-            why = f"no logged rows of version {version} in ({start:g}, {end:g}]"
         if result is None:
             return NoData(metric, slot, start=start, end=end, stat=stat, reason=why)
         if result.status is Status.ERROR:

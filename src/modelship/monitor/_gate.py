@@ -43,9 +43,10 @@ import attrs
 from modelship._params import validate_params
 from modelship._rollback._constraints import CANARY_ANALYSIS, SECONDS, SLOT, SequenceOf
 from modelship._rollback._policy import RollbackPolicy
-from modelship._rollback._sources import MetricSource
+from modelship._rollback._sources import MetricSource, QuestionCheck
 from modelship.errors import ConfigError
 from modelship.monitor._canary import MARGINAL_SCORE, PASS_SCORE, CanaryMetric, canary_analysis
+from modelship.monitor._prometheus import SeriesSource
 
 if TYPE_CHECKING:
     from modelship.deploy._gates import GateResult
@@ -195,8 +196,10 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     Raises
     ------
     ConfigError
-        If ``window`` is not a positive number, ``step`` is longer than ``window``, or
-        ``metrics`` is empty.
+        If ``window`` is not a positive number, ``step`` is longer than ``window``,
+        ``metrics`` is empty, or the source refuses a metric's question (a
+        :class:`~modelship.monitor.PrometheusSource` without its template, or a
+        ``window / step`` of more points than Prometheus answers).
 
     Examples
     --------
@@ -234,6 +237,16 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
             "step to compare; give a step of at most the window"
         )
     chosen = tuple(metrics)
+    if isinstance(source, QuestionCheck):  # refused now, not at every analysis
+        asked_step = step if isinstance(source, SeriesSource) else None
+        for metric in chosen:
+            source.check_question(
+                metric.metric,
+                slot=baseline,
+                stat=metric.stat or "mean",
+                window=window,
+                step=asked_step,
+            )
 
     def gate(rollout: Rollout) -> GateResult:
         against = baseline if baseline is not None else rollout.previous_slot

@@ -33,9 +33,15 @@ import time
 from collections.abc import Callable
 
 from modelship._params import validate_params
-from modelship._rollback._constraints import CALLABLE, SECONDS, SLOT
+from modelship._rollback._constraints import CALLABLE, SECONDS, SLOT, TIME
 from modelship._rollback._policy import DecisionLog, RollbackPolicy, Step, check_baseline
-from modelship._rollback._sources import MetricSource, source_time
+from modelship._rollback._sources import (
+    MetricSource,
+    NoData,
+    Outcome,
+    QuestionCheck,
+    source_time,
+)
 from modelship.errors import ConfigError
 
 __all__ = ["MAX_EVALUATIONS", "check_run", "run_policy"]
@@ -47,6 +53,13 @@ __all__ = ["MAX_EVALUATIONS", "check_run", "run_policy"]
 #: around the bound.
 MAX_EVALUATIONS = 1_000_000
 
+#: Seconds before ``since`` a window still reaches (run_policy): a sample stamped at the
+#: instant the version started belongs to it (a test clock stamps the start and the
+#: first requests alike), and a window's start is exclusive. A millisecond is below the
+#: agreement of any deployer's and metrics system's clocks, so no earlier version's
+#: sample it lets in is one a real clock would have told apart.
+START_SLACK = 1e-3
+
 
 @validate_params(
     policy=RollbackPolicy,
@@ -55,6 +68,7 @@ MAX_EVALUATIONS = 1_000_000
     interval=SECONDS,
     duration=SECONDS,
     log=(None, DecisionLog),
+    source=(None, MetricSource),
 )
 def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it checks
     policy: RollbackPolicy,
@@ -65,10 +79,16 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     duration: float,
     log: DecisionLog | None = None,
     slot: str | None = None,
+    source: MetricSource | None = None,
 ) -> int:
     """Refuse what :func:`run_policy` would refuse, before anything is done; the number of
     evaluations the run makes at most (``slot``: the watched slot, which the baseline
     must not be).
+
+    With ``source`` (and ``slot``), a source that can tell (a
+    :class:`~modelship._rollback._sources.QuestionCheck`, such as
+    :class:`~modelship.monitor.PrometheusSource`) is asked about every condition: a
+    metric without a query template is refused here, not at the first evaluation.
 
     :func:`~modelship.monitor.watch` and ``modelship monitor watch`` call it before they
     create a log file or record a history event, so a refused call leaves nothing behind.
@@ -78,7 +98,8 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     ConfigError
         If an argument is not what :func:`run_policy` takes, ``duration / interval`` is
         more than :data:`MAX_EVALUATIONS`, a condition is relative and ``baseline`` is
-        None, or ``log`` belongs to another policy.
+        None, ``log`` belongs to another policy, or ``source`` refuses a condition's
+        question.
 
     Examples
     --------
@@ -98,6 +119,13 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     check_baseline(policy, baseline, slot=slot)
     if log is not None and log.policy != policy:
         raise ConfigError("the log was started for another policy; pass log=None or its policy")
+    if isinstance(source, QuestionCheck) and slot is not None:
+        for condition in policy.conditions:
+            for which in (slot, baseline) if condition.relative else (slot,):
+                if which is not None:
+                    source.check_question(
+                        condition.metric, slot=which, stat=condition.stat, window=window
+                    )
     return math.ceil(evaluations) + 1
 
 
@@ -113,6 +141,7 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     on_step=(None, CALLABLE),
     sleep=CALLABLE,
     log=(None, DecisionLog),
+    since=(None, TIME),
 )
 def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback options, keyword-only and documented
     source: MetricSource,
@@ -127,6 +156,7 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     on_step: Callable[[Step], object] | None = None,
     sleep: Callable[[float], object] = time.sleep,
     log: DecisionLog | None = None,
+    since: float | None = None,
 ) -> DecisionLog:
     """Evaluate ``policy`` every ``interval`` seconds for ``duration`` seconds.
 
@@ -136,7 +166,9 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     recorded, on a full disk, never keeps the condemned version serving) or when the
     source's clock has passed ``duration`` since the start; it makes at most
     ``ceil(duration / interval) + 1`` evaluations whatever the clock does, and
-    ``duration / interval`` may be at most :data:`MAX_EVALUATIONS`.
+    ``duration / interval`` may be at most :data:`MAX_EVALUATIONS`. A disabled policy
+    (``enabled=False``, ``monitoring.enabled: false``) is not watched: the arguments are
+    checked, and the log is returned at once without an evaluation.
 
     Parameters
     ----------
@@ -161,6 +193,15 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
         Continue this log (its tracker keeps counting); a new one starts at the source's
         current time otherwise. The log keeps every evaluation in memory: continuing one
         run after another makes it grow.
+    since : float, optional
+        A time on the source's clock before which no evaluation looks (the start of the
+        version under watch): each window is ``(max(at - window, since - START_SLACK),
+        at]`` (``START_SLACK`` is a millisecond, so a sample stamped at ``since``
+        counts), and a slot reused after a rollback is not judged on the previous
+        version's samples; a decision records the shortened window, and replays. An
+        evaluation before ``since`` (a source clock behind) has nothing to look at: every
+        condition is ``no_data``, without asking the source. ``None``: every window is
+        ``window`` seconds long.
 
     Returns
     -------
@@ -193,12 +234,15 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
         duration=duration,
         log=log,
         slot=slot,
+        source=source,
     )
     start = source_time(source)
     if log is None:
         log = DecisionLog(policy, started_at=start)
+    if not policy.enabled:
+        return log
     for _ in range(most):  # bounded whatever the clock does
-        step = log.evaluate(source, slot=slot, baseline=baseline, window=window)
+        step = _evaluate(log, source, slot=slot, baseline=baseline, window=window, since=since)
         if step.action == "rollback":
             _roll_back(step, on_rollback, on_step)
             break
@@ -208,6 +252,46 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
             break
         sleep(interval)
     return log
+
+
+def _evaluate(  # noqa: PLR0913 - run_policy's evaluation options, keyword-only
+    log: DecisionLog,
+    source: MetricSource,
+    *,
+    slot: str,
+    baseline: str | None,
+    window: float,
+    since: float | None,
+) -> Step:
+    """One evaluation over the last ``window`` seconds, none of them before ``since``."""
+    if since is None:
+        return log.evaluate(source, slot=slot, baseline=baseline, window=window)
+    at = source_time(source)
+    span = min(window, at - since + START_SLACK)
+    if span > 0:
+        return log.evaluate(source, slot=slot, baseline=baseline, window=span, at=at)
+    return log.evaluate(_NothingSince(at, since), slot=slot, baseline=baseline, window=window)
+
+
+class _NothingSince:
+    """The source of an evaluation at (or before) the watched version's start: nothing
+    of it can have been measured yet, and older samples belong to another version."""
+
+    def __init__(self, at: float, since: float) -> None:
+        self._at = at
+        self._since = since
+
+    def now(self) -> float:
+        return self._at
+
+    def fetch(
+        self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
+    ) -> Outcome:
+        reason = (
+            f"the watched version started at {self._since:g}; no time has passed since "
+            "(older samples belong to the version before it)"
+        )
+        return NoData(metric, slot, start=start, end=end, stat=stat, reason=reason)
 
 
 def _roll_back(

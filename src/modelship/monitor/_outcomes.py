@@ -11,7 +11,10 @@ What the source promises (each rule is tested):
 * **Window.** A window ``(start, end]`` of a version holds the predictions the version
   made in it (the log's ``timestamp``) whose outcome was recorded at or before ``as_of``
   (by default the source's clock when asked). Its sample size is the number of such
-  pairs.
+  pairs the metric rests on (:attr:`WindowMetric.support`): all of them, but for a
+  proportion its denominator (recall: the positive outcomes; precision: the predicted
+  positives; f1: ``tp + fp + fn``) and for roc_auc the smaller class, so that
+  ``min_samples`` never lets 2 positives among 1,000 pairs judge a recall.
 * **Late outcomes.** An outcome may arrive any time after its prediction: it counts in
   every evaluation made after it was recorded, including of windows already evaluated
   (a window is not frozen; each decision keeps what it saw, with its ``n``). Pass
@@ -20,7 +23,9 @@ What the source promises (each rule is tested):
   joined when the prediction arrives (the log is written in batches, so labels can come
   first); :attr:`OutcomeSource.unmatched` counts them.
 * **Duplicates.** A second outcome for the same key replaces the first (a correction),
-  with its own recorded time; :class:`RecordSummary` counts replacements. A second
+  with its own recorded time; :class:`RecordSummary` counts replacements. The value it
+  replaced is kept with its time, so ``as_of`` before the correction still sees the
+  value known then. A second
   prediction with a known key is ignored and counted, so loading a log twice is harmless.
 * **Missing values.** A prediction logged as ``null`` (NaN) is left out of every window
   and counted in ``dropped``; a NaN or infinite outcome is refused.
@@ -45,8 +50,11 @@ is one line appended to a JSON-lines file (``<sha256 of payload> <payload>``), w
 with a single ``write`` on a file opened with ``O_APPEND`` and ``fsync``-ed *before* the
 outcomes are applied in memory: a call that returned is on disk. A crash during the write
 leaves at most a torn last line, which reopening detects (its checksum fails or it has no
-newline) and drops with a warning in :attr:`OutcomeSource.recovered`; a bad line anywhere
-else is corruption and raises :class:`OutcomeLogError`. One process writes a file.
+newline), drops with a warning in :attr:`OutcomeSource.recovered` and cuts off the file,
+so the next batch starts a line of its own (a write that fails is cut off the same way
+before the call raises); a bad line anywhere else is corruption and raises
+:class:`OutcomeLogError`. One process writes a file, and the source that opens it is
+that process (opening cuts a torn line).
 
 Threads: one lock serialises recording (the file append and the in-memory update, as one
 step) and the reading of a window, so a window sees a call's outcomes all or none.
@@ -81,6 +89,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -166,7 +175,7 @@ _F1_RESAMPLES = 2000
 _LOG_VERSION = 1
 # How far p0 + p1 of a logged predict_proba pair may be from 1: float32 models (LightGBM,
 # XGBoost) sum to 1 within about 1e-7; a two-output regression is almost never this close.
-_PAIR_SUM_TOLERANCE = 1e-4
+PAIR_SUM_TOLERANCE = 1e-4
 _PROBABILITY_KINDS = frozenset({"scores", "probabilities"})
 _FIELDS = frozenset({"request_id", "timestamp", "version", "output"})
 
@@ -216,6 +225,12 @@ class WindowMetric:
         undefined there (``reason`` says why).
     n : int
         Joined pairs (prediction with an outcome) in the window.
+    support : int or None
+        The pairs the value rests on, which a fetch answers as the sample size (so a
+        condition's ``min_samples`` counts them): the metric's denominator for a
+        proportion (recall: true positives; precision: predicted positives; f1:
+        ``tp + fp + fn``), the smaller class for roc_auc, ``n`` for the others.
+        ``None`` (a metric from before it was recorded): ``n``.
     ci_low, ci_high : float
         Two-sided ``confidence`` interval (see the module's table of methods).
     confidence : float
@@ -248,6 +263,7 @@ class WindowMetric:
     as_of: float = attrs.field(kw_only=True)
     dropped: int = attrs.field(default=0, kw_only=True)
     reason: str = attrs.field(default="", kw_only=True)
+    support: int | None = attrs.field(default=None, kw_only=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form (NaN as ``"NaN"``)."""
@@ -285,7 +301,7 @@ _WINDOW_FIELDS: dict[str, Spec] = {
     "end": TIME,
     "as_of": TIME,
 }
-_WINDOW_OPTIONAL: dict[str, Spec] = {"dropped": COUNT, "reason": str}
+_WINDOW_OPTIONAL: dict[str, Spec] = {"dropped": COUNT, "reason": str, "support": (None, COUNT)}
 
 
 def _key(request_id: Any, row: int) -> Key:
@@ -313,18 +329,65 @@ def _outputs(outputs: list[Any], keys: list[Key]) -> FloatArray:
     except ValueError:  # numbers and lists mixed: found, and named, row by row below
         array = np.empty(0, dtype=object)
     if array.ndim == 1 and array.dtype.kind in "iufb":
-        return array.astype(np.float64)
+        numbers = array.astype(np.float64)
+        infinite = np.flatnonzero(np.isinf(numbers))
+        if infinite.size:
+            _number(
+                outputs[int(infinite[0])],
+                f"prediction {int(infinite[0])} ({keys[int(infinite[0])]!r})",
+            )
+        return numbers
     return np.array(
         [_number(o, f"prediction {i} ({keys[i]!r})") for i, o in enumerate(outputs)],
         dtype=np.float64,
     )
 
 
+def _request_ids(request_ids: object) -> list[str]:
+    """The ids of :meth:`OutcomeSource.record_outcomes` as text; None, one string or a
+    null id is refused (``str(None)`` would be an id ``"None"`` that joins nothing)."""
+    if request_ids is None or isinstance(request_ids, (str, bytes)):
+        raise ConfigError(
+            f"request_ids={brief(request_ids)} is not allowed; give a sequence of request "
+            "ids, one per outcome (['q1', 'q2'])"
+        )
+    try:
+        ids = np.asarray(request_ids, dtype=object).ravel().tolist()
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"request_ids must be a sequence of request ids: {exc}") from exc
+    for i, rid in enumerate(ids):
+        if rid is None or (isinstance(rid, float) and math.isnan(rid)):
+            raise ConfigError(f"request id {i} is missing ({rid!r}); record known requests only")
+    return [str(r) for r in ids]
+
+
+def _row_numbers(rows: object) -> npt.NDArray[np.int64]:
+    """Rows within requests: whole numbers in ``[0, 2**63)`` (1.0 is row 1; 1.7, -1,
+    ``"x"`` and 1e30 are refused rather than truncated, wrapped or raised raw)."""
+    values = np.asarray(rows, dtype=object).ravel().tolist()
+    for i, row in enumerate(values):
+        whole = isinstance(row, (int, np.integer)) and not isinstance(row, (bool, np.bool_))
+        if isinstance(row, (float, np.floating)) and math.isfinite(row) and row == int(row):
+            whole = True
+        if not whole or not 0 <= row < 2**63:
+            raise ConfigError(
+                f"rows[{i}]={brief(row)} is not allowed; a row is the position of a prediction "
+                "within its request: a whole number >= 0"
+            )
+    return np.array([int(r) for r in values], dtype=np.int64)
+
+
 def _number(value: Any, where: str) -> float:
     if value is None:
         return math.nan  # the log writes a NaN output as null: a missing prediction
     if isinstance(value, (bool, int, float, np.number)):
-        return float(value)
+        number = float(value)
+        if math.isinf(number):
+            raise ConfigError(
+                f"{where}: output {value!r} is infinite; a prediction is a finite number "
+                "(null for a missing one)"
+            )
+        return number
     raise ConfigError(
         f"{where}: output {value!r} is not a number; an OutcomeSource joins scalar "
         "predictions (a label 0/1, a score or probability, a regression value)"
@@ -348,7 +411,7 @@ def _positive_probabilities(outputs: list[Any], keys: list[Key]) -> FloatArray:
     complete = ~np.isnan(pairs).any(axis=1)
     shown = pairs[complete]
     fits = ((shown >= 0) & (shown <= 1)).all(axis=1) & (
-        np.abs(shown.sum(axis=1) - 1) <= _PAIR_SUM_TOLERANCE
+        np.abs(shown.sum(axis=1) - 1) <= PAIR_SUM_TOLERANCE
     )
     if not fits.all():
         bad = int(np.flatnonzero(complete)[np.flatnonzero(~fits)[0]])
@@ -395,7 +458,8 @@ class OutcomeSource:
     Raises
     ------
     OutcomeLogError
-        If ``path`` holds a corrupted line other than a torn last one.
+        If ``path`` holds a corrupted line other than a torn last one, or a torn last
+        line that cannot be cut off (a read-only file).
 
     Examples
     --------
@@ -433,15 +497,22 @@ class OutcomeSource:
         self._now = as_clock(now)
         self._lock = threading.RLock()
         # predictions, by global position
-        self._pred_index: dict[Key, int] = {}
+        self._pred_index: dict[Key, int] = {}  # each key's first prediction
         self._pred_value = Column(np.float64)
         self._pred_outcome = Column(np.int64)  # position in the outcome columns, or -1
+        # Who answered each prediction, as a code of (version, predict_proba or not):
+        # one request id answered by two versions (or methods) is two predictions.
+        self._pred_tag = Column(np.int64)
+        self._tags: dict[tuple[str, bool], int] = {}
+        self._pred_more: dict[Key, list[int]] = {}  # a key's other predictions (rare)
         self._versions: dict[str, TimeIndex] = {}  # scalar outputs (predict)
         self._proba_versions: dict[str, TimeIndex] = {}  # p1 of predict_proba pairs
         # outcomes, by position
         self._outcome_index: dict[Key, int] = {}
         self._outcome_value = Column(np.float64)
         self._outcome_at = Column(np.float64)
+        # (recorded at, value) of each outcome's values before its latest correction.
+        self._earlier: dict[int, list[tuple[float, float]]] = {}
         self._matched_outcomes = 0
         self.duplicate_predictions = 0
         self.recovered: tuple[str, ...] = ()
@@ -455,6 +526,7 @@ class OutcomeSource:
         """The source's clock."""
         return float(self._now())
 
+    @validate_params(start=TIME, end=TIME)
     def fetch(
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:
@@ -464,8 +536,9 @@ class OutcomeSource:
         Raises
         ------
         ConfigError
-            If ``metric`` is not one of :data:`OUTCOME_METRICS`, ``stat`` is unknown, or
-            the logged predictions are not of the kind the metric takes.
+            If ``metric`` is not one of :data:`OUTCOME_METRICS`, ``stat`` is unknown,
+            ``start`` or ``end`` is not a finite time, or the logged predictions are not
+            of the kind the metric takes.
         """
         if stat is not None:
             check_stat(stat)
@@ -473,9 +546,12 @@ class OutcomeSource:
         window = self.evaluate(metric, version=self.slots.get(slot, slot), start=start, end=end)
         if window.n == 0 or math.isnan(window.value):
             return NoData(metric, slot, start=start, end=end, stat=stat, reason=window.reason)
+        # The sample size is what the value rests on: recall of 2 positives among 1,000
+        # pairs is a proportion of 2, and min_samples must see 2.
+        size = window.n if window.support is None else window.support
         q = None if stat is None else quantile_of(stat)
         if stat == "count":
-            value = float(window.n)
+            value = float(size)
         elif q is not None:
             value = self._quantile(metric, window, q)
             if math.isnan(value):
@@ -502,7 +578,7 @@ class OutcomeSource:
             start=start,
             end=end,
             stat=stat or "value",
-            count=window.n,
+            count=size,
             dropped=window.dropped,
         )
 
@@ -512,8 +588,11 @@ class OutcomeSource:
         """Add logged predictions (dicts as :func:`~modelship.deploy.serve.read_prediction_log`
         returns them: ``request_id``, ``row``, ``timestamp``, ``version``, ``output``).
 
-        Returns how many were new; a key seen before is ignored and counted in
-        :attr:`duplicate_predictions`.
+        Returns how many were new; a prediction seen before (the same request id and
+        row, answered by the same version and method) is ignored and counted in
+        :attr:`duplicate_predictions`. One request id answered by two versions (a
+        client's ``X-Request-ID`` retried on the other slot) or by predict and
+        predict_proba is two predictions, each joined with the request's outcome.
 
         Raises
         ------
@@ -541,35 +620,83 @@ class OutcomeSource:
         versions: list[str],
         by_version: dict[str, TimeIndex],
     ) -> int:
-        index = self._pred_index
-        # Each key's first position in the batch: built from the end, the first one is
-        # written last and stays (dict() keeps the last value of a key).
-        n = len(keys)
-        first = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
-        known = np.fromiter(map(index.__contains__, first), dtype=np.bool_, count=len(first))
-        take = np.fromiter(first.values(), dtype=np.int64, count=len(first))[~known]
-        take.sort()  # arrival order
+        proba = by_version is self._proba_versions
+        tags = self._tags
+        code = {v: tags.setdefault((v, proba), len(tags)) for v in dict.fromkeys(versions)}
+        codes = np.fromiter(map(code.__getitem__, versions), dtype=np.int64, count=len(versions))
+        take, first = self._new_predictions(keys, codes)
         self.duplicate_predictions += len(keys) - take.size
         if take.size == 0:
             return 0
         if take.size < len(keys):
             keys = [keys[i] for i in take.tolist()]
             versions = [versions[i] for i in take.tolist()]
-            stamps, values = stamps[take], values[take]
+            stamps, values, codes = stamps[take], values[take], codes[take]
         base = self._pred_value.size
         positions = np.arange(base, base + take.size, dtype=np.int64)
-        index.update(zip(keys, positions.tolist(), strict=True))
+        for key, position, is_first in zip(keys, positions.tolist(), first.tolist(), strict=True):
+            if not is_first:  # another version's (or method's) answer to a known request
+                self._pred_more.setdefault(key, []).append(position)
+        self._pred_index.update(
+            (key, position)
+            for key, position, is_first in zip(
+                keys, positions.tolist(), first.tolist(), strict=True
+            )
+            if is_first
+        )
         links = np.fromiter(
             map(self._outcome_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
         )
-        self._matched_outcomes += int(np.count_nonzero(links >= 0))
+        # An outcome is matched once, by the first prediction of its key.
+        self._matched_outcomes += int(np.count_nonzero((links >= 0) & first))
         self._pred_value.extend(values)
         self._pred_outcome.extend(links)
+        self._pred_tag.extend(codes)
         version_array = np.array(versions, dtype=object)
         for version in dict.fromkeys(versions):
             mine = version_array == version
             by_version.setdefault(version, TimeIndex()).add(positions[mine], stamps[mine])
         return take.size
+
+    def _new_predictions(
+        self, keys: list[Key], codes: npt.NDArray[np.int64]
+    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
+        """The batch's rows not seen before (a prediction is its key and who answered
+        it), in arrival order, and which of them is its key's first prediction."""
+        n = len(keys)
+        first_of_key = dict(zip(reversed(keys), range(n - 1, -1, -1), strict=True))
+        unique = len(first_of_key) == n
+        if unique:  # the common case: no key twice in the batch
+            rows = np.arange(n, dtype=np.int64)
+        else:
+            pairs = list(zip(keys, codes.tolist(), strict=True))
+            first_of_pair = dict(zip(reversed(pairs), range(n - 1, -1, -1), strict=True))
+            rows = np.fromiter(first_of_pair.values(), dtype=np.int64, count=len(first_of_pair))
+            rows.sort()
+        index = self._pred_index
+        asked = keys if rows.size == n else [keys[i] for i in rows.tolist()]
+        known = np.fromiter(map(index.get, asked, repeat(-1)), dtype=np.int64, count=rows.size)
+        seen = known >= 0
+        # A known key answered by the same version and method as its first prediction is
+        # a prediction loaded again (vectorised: reloading a whole log is common).
+        same = np.zeros(rows.size, dtype=np.bool_)
+        same[seen] = self._pred_tag.view()[known[seen]] == codes[rows[seen]]
+        for j in np.flatnonzero(seen & ~same).tolist():
+            key = keys[int(rows[j])]
+            others = self._pred_more.get(key, ())
+            same[j] = bool(others) and bool(
+                np.any(self._pred_tag.view()[np.asarray(others)] == codes[rows[j]])
+            )
+        take = rows[~same]
+        if unique:  # no key twice in the batch: the unknown keys are first
+            return take, ~seen[~same]
+        # A key's first prediction: unknown before, and its first row in this batch.
+        first = np.fromiter(
+            (keys[i] not in index and first_of_key[keys[i]] == i for i in take.tolist()),
+            dtype=np.bool_,
+            count=take.size,
+        )
+        return take, first
 
     def load_prediction_log(
         self, url: str, *, storage_options: dict[str, Any] | None = None
@@ -612,6 +739,7 @@ class OutcomeSource:
         with self._lock:  # both parts or neither: a reader sees the whole log
             return sum(self._add_predictions(*part) for part in parts)
 
+    @validate_params(at=(None, TIME))
     def record_outcomes(
         self,
         request_ids: Sequence[Any] | npt.ArrayLike,
@@ -640,7 +768,10 @@ class OutcomeSource:
         Raises
         ------
         ConfigError
-            If lengths differ, or a value is not a finite number.
+            If lengths differ, ``request_ids`` is not a sequence of ids (None, one
+            string, a null id), an outcome is not a finite number, a row is not a whole
+            number in ``[0, 2**63)``, or ``at`` is not a finite time
+            (:class:`~modelship.errors.InvalidParameter`); nothing is recorded then.
 
         Examples
         --------
@@ -651,16 +782,12 @@ class OutcomeSource:
         >>> src.unmatched
         1
         """
-        ids = [str(r) for r in np.asarray(request_ids, dtype=object).ravel().tolist()]
+        ids = _request_ids(request_ids)
         try:
             y = np.asarray(y_true, dtype=np.float64).ravel()
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"y_true must be numbers: {exc}") from exc
-        row = (
-            np.zeros(len(ids), dtype=np.int64)
-            if rows is None
-            else np.asarray(rows, dtype=np.int64).ravel()
-        )
+        row = np.zeros(len(ids), dtype=np.int64) if rows is None else _row_numbers(rows)
         if not (y.size == len(ids) == row.size):
             raise ConfigError(
                 f"{len(ids)} request ids, {y.size} outcomes and {row.size} rows: give one "
@@ -672,13 +799,12 @@ class OutcomeSource:
                 "record only outcomes that are known"
             )
         stamp = self.now() if at is None else float(at)
-        if not math.isfinite(stamp):
-            raise ConfigError(f"at must be a finite time, got {at!r}")
         with self._lock:
             if self.path is not None:
                 self._append(ids, row, y, stamp)
             return self._apply(ids, row, y, stamp)
 
+    @validate_params(at=(None, TIME))
     def record_table(
         self,
         table: Any,
@@ -695,7 +821,8 @@ class OutcomeSource:
         Raises
         ------
         ConfigError
-            If the id or outcome column is missing.
+            If the id or outcome column is missing, or a value is not what
+            :meth:`record_outcomes` takes (the message names the column's row).
 
         Examples
         --------
@@ -733,6 +860,15 @@ class OutcomeSource:
         fresh = old < 0
         if not fresh.all():  # corrections of outcomes recorded before
             again = ~fresh
+            # What was known before, so that as_of= before the correction still sees it.
+            replaced = old[again]
+            for position, at, value in zip(
+                replaced.tolist(),
+                self._outcome_at.view()[replaced].tolist(),
+                self._outcome_value.view()[replaced].tolist(),
+                strict=True,
+            ):
+                self._earlier.setdefault(position, []).append((at, value))
             self._outcome_value.view()[old[again]] = y[again]
             self._outcome_at.view()[old[again]] = stamp
             keys = [keys[i] for i in np.flatnonzero(fresh).tolist()]
@@ -747,6 +883,16 @@ class OutcomeSource:
         )
         linked = predictions >= 0
         self._pred_outcome.view()[predictions[linked]] = positions[linked]
+        if self._pred_more:  # the key's answers by other versions or methods, joined too
+            links = self._pred_outcome.view()
+            if len(self._pred_more) < len(keys):  # loop over the fewer: relinking is harmless
+                for key, others in self._pred_more.items():
+                    position = self._outcome_index.get(key)
+                    if position is not None:
+                        links[others] = position
+            else:
+                for key, position in zip(keys, positions.tolist(), strict=True):
+                    links[self._pred_more.get(key, [])] = position
         matched = int(np.count_nonzero(linked))
         self._matched_outcomes += matched
         return RecordSummary(
@@ -781,10 +927,18 @@ class OutcomeSource:
         line = hashlib.sha256(payload).hexdigest().encode() + b" " + payload + b"\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            written = os.write(fd, line)
-            if written != len(line):  # a short write to a regular file: disk full
-                raise OSError(f"wrote {written} of {len(line)} bytes to {self.path}")
-            os.fsync(fd)
+            size = os.fstat(fd).st_size  # one process writes the file: the line goes here
+            try:
+                written = os.write(fd, line)
+                if written != len(line):  # a short write to a regular file: disk full
+                    raise OSError(f"wrote {written} of {len(line)} bytes to {self.path}")
+                os.fsync(fd)
+            except OSError:
+                # Undo the part written: the next call's line must start on a line of its
+                # own, or it would be read as part of this torn one and lost.
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)
+                raise
         finally:
             os.close(fd)
 
@@ -798,11 +952,13 @@ class OutcomeSource:
         notes: list[str] = []
         if torn:
             notes.append(f"{path}: dropped a torn last line of {len(torn)} bytes")
+        whole = len(data) - len(torn)  # bytes of the verified lines
         for number, line in enumerate(lines, start=1):
             batch = _verified(line, f"{path}, line {number}")
             if batch is None:
                 if number == len(lines) and not torn:
                     notes.append(f"{path}: dropped a last line that fails its checksum")
+                    whole -= len(line) + 1
                     continue
                 raise OutcomeLogError(
                     f"{path}, line {number}: not a verified batch of outcomes (checksum or "
@@ -811,7 +967,37 @@ class OutcomeSource:
                 )
             ids, rows, y, stamp = batch
             self._apply(ids, rows, y, stamp)
+        if whole < len(data):
+            self._cut(path, whole)
         self.recovered = tuple(notes)
+
+    @staticmethod
+    def _cut(path: Path, size: int) -> None:
+        """Cut the dropped last line off the file, so the next append starts a line.
+
+        Left in place, the next batch would be appended to the torn bytes, fail its
+        checksum as part of that line and be lost at the next reopen (and one batch more
+        would make the file look corrupted). ``truncate`` changes the file's size in one
+        step: a crash during it leaves the file either as it was (the next reopen drops
+        the same line and cuts it again) or cut; no verified line is touched.
+
+        Raises
+        ------
+        OutcomeLogError
+            If the file cannot be cut (read-only): appending after the torn line would
+            lose the next batch.
+        """
+        try:
+            with path.open("r+b") as f:
+                f.truncate(size)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as exc:
+            raise OutcomeLogError(
+                f"{path}: cannot cut the torn last line off ({exc.strerror or exc}); a batch "
+                "appended after it would be lost. Make the file writable, or cut it to "
+                f"{size} bytes by hand"
+            ) from exc
 
     # --- evaluation --------------------------------------------------------------------
 
@@ -901,7 +1087,16 @@ class OutcomeSource:
         if why:
             return undefined(f"{metric} is undefined: {why}")
         window = WindowMetric(
-            metric, version, value, int(y.size), nan, nan, level, method, **common
+            metric,
+            version,
+            value,
+            int(y.size),
+            nan,
+            nan,
+            level,
+            method,
+            support=_support(metric, y, pred),
+            **common,
         )
         low = self._quantile(metric, window, (1 - level) / 2, y=y, pred=pred)
         high = self._quantile(metric, window, (1 + level) / 2, y=y, pred=pred)
@@ -926,14 +1121,30 @@ class OutcomeSource:
             joined = links >= 0
             positions, links = positions[joined], links[joined]
             recorded = self._outcome_at.view()[links] <= as_of
-            positions, links = positions[recorded], links[recorded]
-            pred = self._pred_value.view()[positions]
             y = self._outcome_value.view()[links]
+            if self._earlier and not recorded.all():
+                y = y.copy()
+                recorded = recorded.copy()
+                for i in np.flatnonzero(~recorded).tolist():
+                    known = self._known(int(links[i]), as_of)
+                    if known is not None:
+                        y[i], recorded[i] = known, True
+            positions, y = positions[recorded], y[recorded]
+            pred = self._pred_value.view()[positions]
         present = ~np.isnan(pred)
         dropped = int(pred.size - np.count_nonzero(present))
         if dropped:
             y, pred = y[present], pred[present]
         return y, pred, dropped
+
+    def _known(self, position: int, as_of: float) -> float | None:
+        """The value an outcome corrected after ``as_of`` had then (the latest recorded
+        by ``as_of``), or None if it was not recorded yet."""
+        best: tuple[float, float] | None = None
+        for at, value in self._earlier.get(position, ()):  # in the order recorded
+            if at <= as_of and (best is None or at >= best[0]):
+                best = (at, value)
+        return None if best is None else best[1]
 
     def _quantile(
         self,
@@ -1014,6 +1225,21 @@ def _verified(
 
 
 # --- intervals -----------------------------------------------------------------------------
+
+
+def _support(metric: str, y: FloatArray, pred: FloatArray) -> int:
+    """The pairs ``metric``'s value rests on (:attr:`WindowMetric.support`)."""
+    truth, guess = y == 1, pred == 1
+    if metric == "recall":
+        return int(np.count_nonzero(truth))
+    if metric == "precision":
+        return int(np.count_nonzero(guess))
+    if metric == "f1":
+        return int(np.count_nonzero(truth | guess))
+    if metric == "roc_auc":  # DeLong's variance is driven by the smaller class
+        positives = int(np.count_nonzero(truth))
+        return min(positives, int(y.size) - positives)
+    return int(y.size)
 
 
 def _zero_denominator(metric: str, y: FloatArray, pred: FloatArray) -> str:

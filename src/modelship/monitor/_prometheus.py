@@ -179,6 +179,23 @@ def _check_window(start: float, end: float, *, allow_empty: bool = False) -> Non
         raise ConfigError(f"the window ({start!r}, {end!r}] is empty: end must come after start")
 
 
+#: Points Prometheus returns at most per series of a range query (its
+#: ``query_range`` refuses more: "exceeded maximum resolution of 11,000 points per
+#: timeseries"); a question over more is one it can never answer.
+MAX_POINTS = 11_000
+
+
+def _check_points(window: float, step: float) -> None:
+    """Refuse a range of more points than Prometheus answers (:data:`MAX_POINTS`)."""
+    points = window / step
+    if points > MAX_POINTS:
+        raise ConfigError(
+            f"a window of {window:g} s at step={step:g} s is {math.ceil(points)} points per "
+            f"series; Prometheus answers at most {MAX_POINTS}: raise the step to at least "
+            f"{window / MAX_POINTS:.3g} s or shorten the window"
+        )
+
+
 def _too_large(size: int) -> str:
     return (
         f"the answer is {size} bytes or more, above MAX_ANSWER_BYTES={MAX_ANSWER_BYTES}: "
@@ -492,6 +509,45 @@ class PrometheusSource:
                 f"$window and $slot ({exc}); write a literal $ as $$"
             ) from exc
 
+    def check_question(
+        self,
+        metric: str,
+        *,
+        slot: str | None,
+        stat: str | None,
+        window: float,
+        step: float | None = None,
+    ) -> None:
+        """Raise what :meth:`fetch` (or, with ``step``, :meth:`fetch_series`) of this
+        question would raise before asking Prometheus (see
+        :class:`~modelship._rollback._sources.QuestionCheck`).
+
+        Raises
+        ------
+        ConfigError
+            If there is no template for ``(metric, stat)`` (or the template or the slot
+            is unusable), or ``window / step`` is more than :data:`MAX_POINTS`.
+
+        Examples
+        --------
+        >>> from modelship.monitor import PrometheusSource
+        >>> PrometheusSource("http://127.0.0.1:9").check_question(
+        ...     "inference_latency_seconds", slot="green", stat="p75", window=60.0)
+        Traceback (most recent call last):
+        ...
+        modelship.errors.ConfigError: no PromQL template for p75(inference_latency_seconds) ...
+        """
+        stat = stat or "mean"
+        if slot is None:  # not known yet: any name renders the template the same way
+            slot = "any"
+        if step is None:
+            self.render(metric, stat, slot=slot, window=window)
+            if stat != "count" and (metric, "count") in self.queries:
+                self.render(metric, "count", slot=slot, window=window)
+            return
+        self.render(metric, stat, slot=slot, window=step)
+        _check_points(window, step)
+
     # --- the API -------------------------------------------------------------------------
 
     @validate_params(promql=Text(), at=TIME)
@@ -725,6 +781,7 @@ class PrometheusSource:
                 f"the window ({start!r}, {end!r}] is shorter than step={step!r} s: it has no "
                 "point; ask for a longer window or a shorter step"
             )
+        _check_points(end - start, step)
         promql = self.render(metric, stat, slot=slot, window=step)
         # Prometheus keeps times to the millisecond and rounds: floor them, so that no
         # point lands after ``end``. A window of one step (``end - start`` a rounding

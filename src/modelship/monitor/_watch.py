@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from modelship._params import Text, validate_params
-from modelship._rollback._constraints import SECONDS, SLOT, require
+from modelship._rollback._constraints import SECONDS, SLOT, TIME, require
 from modelship._rollback._policy import (
     Decision,
     DecisionLog,
@@ -73,6 +73,8 @@ class WatchResult:
         Whether the watch called :meth:`Rollout.rollback` and it completed.
     last : Step or None
         The last step (``None`` if nothing was evaluated).
+    watched : bool
+        False when the policy is disabled (``enabled=False``): nothing was evaluated.
 
     Examples
     --------
@@ -86,6 +88,7 @@ class WatchResult:
     log: DecisionLog
     rolled_back: bool
     last: Step | None
+    watched: bool = True
 
 
 def evaluation_event(decision: Decision, step: Step) -> tuple[str, dict[str, Any]]:
@@ -185,6 +188,7 @@ class _JsonlWriter:
     window=(None, SECONDS),
     baseline=(None, SLOT),
     log_path=(None, Text(), PurePath),
+    since=(None, TIME),
 )
 def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus documented keyword-only timing and logging options
     rollout: Rollout,
@@ -197,11 +201,15 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     baseline: str | None = None,
     clock: Clock | None = None,
     log_path: str | Path | None = None,
+    since: float | None = None,
 ) -> WatchResult:
     """Evaluate ``policy`` on ``rollout``'s slot every ``interval`` s; roll back if it says so.
 
     Each evaluation reads the last ``window`` seconds of ``source`` for the rollout's
-    slot (and ``baseline`` for relative conditions), is recorded in the rollout's history
+    slot (and ``baseline`` for relative conditions), but nothing before the rollout's
+    start (``since``): a slot reused after an earlier rollback still holds the previous
+    version's samples, and the version under watch is never judged on them. It is
+    recorded in the rollout's history
     (event kind ``monitor``, see :func:`evaluation_event`) and in the returned
     :class:`DecisionLog`. The first ``rollback`` step calls :meth:`Rollout.rollback` once
     and ends the watch (the rollback comes before the step is recorded, so a failing
@@ -209,6 +217,11 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     on the source's clock (at most ``ceil(duration / interval) + 1`` evaluations). No
     data and too few samples hold (by the policy's defaults) and roll back at the
     policy's deadline.
+
+    A disabled policy (``enabled=False``; ``monitoring.enabled: false`` in the YAML) is
+    not watched: once the arguments are checked, one ``monitor`` event records that the
+    slot is not watched, and the result (``watched=False``, an empty log) comes back at
+    once; no log file is created.
 
     Parameters
     ----------
@@ -230,6 +243,13 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         as it happens (``modelship monitor status|replay`` read it). A line that cannot
         be written (a full disk) is not left torn: the file keeps the evaluations before
         it, an ``error`` event says so, and the watch goes on without the file.
+    since : float, optional
+        The time, on the source's clock, before which no evaluation looks (see
+        :func:`~modelship.monitor.run_policy`). Default: the rollout's start,
+        ``source.now() - rollout.elapsed`` when the watch begins (the source's clock and
+        the rollout's are assumed to tick alike; a source on another scale, such as a
+        fixed test clock, needs an explicit ``since``). To read whole windows whatever
+        came before, pass an early time (``since=0.0``).
 
     Returns
     -------
@@ -243,7 +263,9 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         (``interval``/``duration``/``window`` not a positive number, ``clock`` not a
         :class:`~modelship.deploy.Clock`, ``duration / interval`` more than
         :data:`~modelship.monitor.MAX_EVALUATIONS`, a relative condition without
-        ``baseline``), or ``log_path`` exists; nothing is written or recorded then.
+        ``baseline``, ``since`` after the source's current time, a condition the source
+        refuses, such as a metric without a PromQL template), or ``log_path`` exists;
+        nothing is written or recorded then.
     modelship.deploy.RollbackUnavailable
         If the policy rolled back but the rollout could not be (recorded as an
         ``error`` event first).
@@ -281,9 +303,26 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         interval=interval,
         duration=duration,
         slot=rollout.slot,
+        source=source,
     )
     wait = clock if clock is not None else SystemClock()
-    log = DecisionLog(policy, started_at=source_time(source))
+    now = source_time(source)
+    if since is None:
+        since = now - rollout.elapsed
+    elif since > now:
+        raise ConfigError(
+            f"since={since:g} is after the source's current time {now:g}: no evaluation "
+            "would see a sample; give the version's start on the source's clock"
+        )
+    log = DecisionLog(policy, started_at=now)
+    if not policy.enabled:
+        rollout.event(
+            EventKind.MONITOR,
+            f"not watching {rollout.slot}: the policy is disabled (enabled: false)",
+            policy=policy.to_dict(),
+            slot=rollout.slot,
+        )
+        return WatchResult(log, rolled_back=False, last=None, watched=False)
     writer = _JsonlWriter(Path(log_path), log) if log_path is not None else None
     rollout.event(
         EventKind.MONITOR,
@@ -294,6 +333,7 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         interval=interval,
         duration=duration,
         window=window,
+        since=since,
     )
 
     def on_step(step: Step) -> None:
@@ -338,6 +378,7 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         on_step=on_step,
         sleep=wait.sleep,
         log=log,
+        since=since,
     )
     last = log.entries[-1][1] if log.entries else None
     return WatchResult(log, rolled_back, last)
