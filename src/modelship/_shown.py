@@ -96,23 +96,30 @@ def printable(text: str) -> str:
 # The user information of a URL: ``user:password@`` (a password may hold a raw "/", as
 # people write them) or a lone ``token@`` (a GitHub token is given as the user name). A
 # path's "@" (``s3://bucket/models@v2``) follows a "/" with no ":" before it: not matched.
-_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^\s@/]*:[^\s@]*|[^\s@/:]+)@")
+_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:([^\s@/:]*):[^\s@]*|[^\s@/:]+)@")
 
 
-def hide_credentials(text: str) -> str:
-    """``text`` with the user information of every URL in it replaced by ``***``.
+def hide_credentials(text: str, mask: str = "***") -> str:
+    """``text`` with the password, or the lone token, of every URL in it replaced by ``mask``.
 
-    Registry URLs reach error messages, ``repr`` and CI logs; a password or token given in
-    one (``https://ci:s3cret@host/models``) must not. The URL itself keeps working: only what
-    is shown changes.
+    Registry and API server URLs reach error messages, ``repr`` and CI logs; a password or
+    token given in one (``https://ci:s3cret@host/models``) must not. The user name of a
+    ``user:password`` pair stays, to tell accounts apart; a lone name before ``@`` is
+    masked, as it is often a token. The URL itself keeps working: only what is shown
+    changes.
 
     Examples
     --------
     >>> hide_credentials("reading failed on https://ci-user:Pa55/w0rd@models.example.com/r")
-    'reading failed on https://***@models.example.com/r'
+    'reading failed on https://ci-user:***@models.example.com/r'
     >>> hide_credentials("https://ghp_abc123@github.com/org/repo and s3://bucket/models@v2")
     'https://***@github.com/org/repo and s3://bucket/models@v2'
     >>> hide_credentials("file:///tmp/a:b@c")
     'file:///tmp/a:b@c'
     """
-    return _CREDENTIALS.sub(r"\1***@", text)
+
+    def masked(match: re.Match[str]) -> str:
+        user = match.group(2)
+        return f"{match.group(1)}{mask}@" if user is None else f"{match.group(1)}{user}:{mask}@"
+
+    return _CREDENTIALS.sub(masked, text)

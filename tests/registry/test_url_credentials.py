@@ -30,7 +30,7 @@ def test_a_failed_read_does_not_show_the_password(url: str) -> None:
     with pytest.raises(StoreError) as caught:
         reg.versions("fraud")
     assert "Pa55" not in str(caught.value)
-    assert "https://***@127.0.0.1:" in str(caught.value)
+    assert "***@127.0.0.1:" in str(caught.value)
 
 
 def test_repr_of_the_registry_does_not_show_the_password(url: str) -> None:

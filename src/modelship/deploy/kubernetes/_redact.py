@@ -13,6 +13,8 @@ import re
 import threading
 from collections.abc import Iterable
 
+from modelship._shown import hide_credentials
+
 __all__ = ["RedactingFilter", "forget_secrets", "redact", "remember_secrets"]
 
 _PATTERNS = (
@@ -23,9 +25,6 @@ _PATTERNS = (
         r"(?i)((?:token|password|client-key-data|client-certificate-data|authorization)"
         r"[\"']?\s*[:=]\s*[\"']?)[^\s\"',})]+"
     ),
-    # The password of a URL's userinfo (scheme://user:password@host): kept up to the
-    # last '@' before the host, as URL parsers read it.
-    re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://[^/@\s:'\"]*:)[^/\s'\"]*@"),
 )
 _secrets: set[str] = set()
 _lock = threading.Lock()
@@ -68,7 +67,7 @@ def redact(text: str) -> str:
             text = text.replace(secret, MASK)
     for pattern in _PATTERNS[:3]:
         text = pattern.sub(MASK, text)
-    text = _PATTERNS[4].sub(lambda m: m.group(1) + MASK + "@", text)
+    text = hide_credentials(text, MASK)  # a URL's password, or a token as its user name
     return _PATTERNS[3].sub(lambda m: m.group(1) + MASK, text)
 
 
