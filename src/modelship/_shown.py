@@ -93,33 +93,69 @@ def printable(text: str) -> str:
     )
 
 
-# The user information of a URL: ``user:password@`` (a password may hold a raw "/", as
-# people write them) or a lone ``token@`` (a GitHub token is given as the user name). A
-# path's "@" (``s3://bucket/models@v2``) follows a "/" with no ":" before it: not matched.
-_CREDENTIALS = re.compile(r"\b([a-zA-Z][a-zA-Z0-9+.-]*://)(?:([^\s@/:]*):[^\s@]*|[^\s@/:]+)@")
+# Where a URL starts: a scheme at the start of a run of scheme characters (the lookbehind
+# keeps "a.a.a.a" from starting a search at every dot: one search per run, linear).
+_SCHEME = re.compile(r"(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*://")
+# What ends a URL in a message: white space, quotes, brackets and list separators.
+_URL_END = re.compile(r"[\s'\"<>(){},;|`]")
+# An authority without user information: a host and a port of digits.
+_HOST_PORT = re.compile(r"[^:@]*:[0-9]*")
+
+
+def _userinfo_end(url: str) -> int:
+    """Where the user information of ``url`` (the text after ``scheme://``) ends: the index
+    of its ``@``, or -1 when it has none.
+
+    ``user:pass@host``: the last ``@`` before the first ``/`` (a password may hold ``@``:
+    URL parsers split at the last one). ``user:pa/ss@host``: a raw ``/`` in a password, as
+    people write them: the first ``@`` when the text before the first ``/`` has a ``:``
+    that is not a port. Anything else (``host:8443/models@v2``, ``[::1]:5000/a@b``,
+    ``bucket/models@v2``) has none.
+    """
+    slash = len(url)
+    for stop in "/?#":
+        found = url.find(stop)
+        if found != -1:
+            slash = min(slash, found)
+    head = url[:slash]
+    at = head.rfind("@")
+    if at != -1:
+        return at
+    if ":" in head and not head.startswith("[") and not _HOST_PORT.fullmatch(head):
+        return url.find("@", slash)
+    return -1
 
 
 def hide_credentials(text: str, mask: str = "***") -> str:
-    """``text`` with the password, or the lone token, of every URL in it replaced by ``mask``.
+    """``text`` with the user information of every URL in it replaced by ``mask``.
 
     Registry and API server URLs reach error messages, ``repr`` and CI logs; a password or
-    token given in one (``https://ci:s3cret@host/models``) must not. The user name of a
-    ``user:password`` pair stays, to tell accounts apart; a lone name before ``@`` is
-    masked, as it is often a token. The URL itself keeps working: only what is shown
-    changes.
+    token given in one (``https://ci:s3cret@host/models``) must not. The whole user
+    information goes, name included: a token is often the user name
+    (``https://TOKEN:x-oauth-basic@github.com``). The URL itself keeps working: only what
+    is shown changes. Linear in the length of ``text``.
 
     Examples
     --------
     >>> hide_credentials("reading failed on https://ci-user:Pa55/w0rd@models.example.com/r")
-    'reading failed on https://ci-user:***@models.example.com/r'
+    'reading failed on https://***@models.example.com/r'
     >>> hide_credentials("https://ghp_abc123@github.com/org/repo and s3://bucket/models@v2")
     'https://***@github.com/org/repo and s3://bucket/models@v2'
-    >>> hide_credentials("file:///tmp/a:b@c")
-    'file:///tmp/a:b@c'
+    >>> hide_credentials("https://ci:p@ss@host/r, https://host:8443/models/fraud@v2")
+    'https://***@host/r, https://host:8443/models/fraud@v2'
     """
-
-    def masked(match: re.Match[str]) -> str:
-        user = match.group(2)
-        return f"{match.group(1)}{mask}@" if user is None else f"{match.group(1)}{user}:{mask}@"
-
-    return _CREDENTIALS.sub(masked, text)
+    out: list[str] = []
+    position = 0
+    while (scheme := _SCHEME.search(text, position)) is not None:
+        start = scheme.end()
+        end_match = _URL_END.search(text, start)
+        end = len(text) if end_match is None else end_match.start()
+        at = _userinfo_end(text[start:end])
+        out.append(text[position:start])
+        if at != -1:
+            out.append(mask)
+            start += at
+        out.append(text[start:end])
+        position = end  # the next URL starts after this one ends: each character read once
+    out.append(text[position:])
+    return "".join(out)

@@ -127,12 +127,12 @@ def test_dry_run_masks_the_password_of_the_registry_url() -> None:
         registry_url="https://ci-user:Pa55w0rd-xyz@models.example.com/reg",
     )
     assert "Pa55w0rd-xyz" not in text
-    assert "https://ci-user:<redacted>@models.example.com/reg" in text
+    assert "https://<redacted>@models.example.com/reg" in text
 
 
 def test_redact_masks_the_password_of_a_url() -> None:
     assert redact("GET https://ci:S3cretPass@10.0.0.1:6443/api failed") == (
-        "GET https://ci:<redacted>@10.0.0.1:6443/api failed"
+        "GET https://<redacted>@10.0.0.1:6443/api failed"
     )
 
 

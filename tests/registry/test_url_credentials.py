@@ -46,3 +46,41 @@ def test_the_cli_error_line_does_not_show_the_password(
     err = capsys.readouterr().err
     assert "Pa55" not in err
     assert "StoreError" in err
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        # A token as the user name, GitHub's documented form: the whole user information.
+        ("https://ghp_T0KEN:x-oauth-basic@github.com/o/r", "https://***@github.com/o/r"),
+        ("s3://AKIAEXAMPLE:s3cret@bucket/models", "s3://***@bucket/models"),
+        # A password holding "@" (URL parsers split at the last one) or a raw "/".
+        ("https://ci:Pa55@w0rd@models.example.com/r", "https://***@models.example.com/r"),
+        ("https://ci:Pa55/w0rd@models.example.com/r", "https://***@models.example.com/r"),
+        # No credentials: a port, an IPv6 host, a path with "@", an scp-like git remote.
+        (
+            "https://registry.example.com:8443/m/fraud@v2",
+            "https://registry.example.com:8443/m/fraud@v2",
+        ),
+        ("https://[::1]:5000/models@v2", "https://[::1]:5000/models@v2"),
+        ("s3://bucket/models@v2", "s3://bucket/models@v2"),
+        ("git@github.com:org/repo", "git@github.com:org/repo"),
+        # Two URLs in one list.
+        ("https://a.com/x,https://u:p@b.com/y", "https://a.com/x,https://***@b.com/y"),
+    ],
+)
+def test_hide_credentials_hides_the_user_information_and_nothing_else(
+    shown: str, expected: str
+) -> None:
+    from modelship._shown import hide_credentials
+
+    assert hide_credentials(shown) == expected
+
+
+@pytest.mark.timeout(120)  # not a timed test: a quadratic scan would hang on these
+@pytest.mark.parametrize("piece", ["a://b:", "a.", "a://b@", "://@", "x://[", "a://b:8/@"])
+def test_hide_credentials_reads_each_character_once(piece: str) -> None:
+    from modelship._shown import hide_credentials
+
+    text = piece * 400_000
+    assert "Pa55" not in hide_credentials(text + " https://u:Pa55@h/x")

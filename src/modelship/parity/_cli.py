@@ -9,6 +9,7 @@ shows why.
 from __future__ import annotations
 
 import argparse
+import codecs
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +32,17 @@ from modelship.registry import open_registry
 from modelship.report import Report, render_text
 
 __all__ = ["add_commands", "main"]
+
+# A requirements file's byte order mark names its encoding, as pip reads it (its
+# auto_decode): PowerShell's `pip freeze > requirements.txt` writes UTF-16 with one. UTF-32's
+# come first, as UTF-32-LE's begins with UTF-16-LE's.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32-le"),
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
 
 
 def _cmd_capture(args: argparse.Namespace) -> int:
@@ -58,19 +70,28 @@ def _cmd_requirements(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_text(path: str, what: str) -> str:
+def _read_text(path: str, what: str, *, boms: bool = False) -> str:
+    """The text of ``path``: UTF-8, or (with ``boms``) in the encoding its byte order mark
+    names, the mark dropped; ConfigError when it is not text in that encoding."""
+    data = Path(path).read_bytes()
+    encoding, skip = "utf-8", 0
+    for bom, name in _BOMS if boms else ():
+        if data.startswith(bom):
+            encoding, skip = name, len(bom)
+            break
     try:
-        return Path(path).read_text(encoding="utf-8")
+        text = data[skip:].decode(encoding)
     except UnicodeDecodeError as exc:
         raise ConfigError(
-            f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start}): give the {what} "
-            "as modelship or pip writes it, in UTF-8"
+            f"{path} is not {encoding.upper()} text ({exc.reason} at byte {skip + exc.start}): "
+            f"give the {what} as modelship or pip writes it, in UTF-8"
         ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
 
 
 def _read_requirements(path: str, prod: EnvironmentSnapshot | None) -> dict[str, str]:
 
-    text = _read_text(path, "requirements").removeprefix("\ufeff")  # a BOM, as pip drops it
+    text = _read_text(path, "requirements", boms=True)
     if text.lstrip().startswith("{"):
         return dict(Requirements.from_json(text))
     return read_pins(text, path, marker_environment(prod))

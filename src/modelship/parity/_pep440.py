@@ -153,21 +153,21 @@ def _equal(candidate: Version, version: Version, wildcard: bool) -> bool:
 
 
 def _less(candidate: Version, version: Version) -> bool:
-    # not a pre-release of the very version excluded (PEP 440)
-    return candidate.key() < version.key() and not (
-        not version.is_prerelease
-        and candidate.is_prerelease
-        and candidate.base.key() == version.base.key()
-    )
+    # PEP 440: "<V MUST NOT allow a pre-release of the specified version unless the
+    # specified version is itself a pre-release": below V.dev0, the earliest of them.
+    # (V is then a final or post release: 2.0rc1 < 2.0.post1, but not 2.0.post1.dev0.)
+    bound = version if version.is_prerelease else version._replace(dev=0)
+    return candidate.key() < bound.key()
 
 
 def _greater(candidate: Version, version: Version) -> bool:
-    # nor a post-release or a local version of it
-    same_base = candidate.base.key() == version.base.key()
-    return (
-        candidate.key() > version.key()
-        and not (version.post is None and candidate.post is not None and same_base)
-        and not (candidate.local is not None and same_base)
+    # PEP 440: ">V MUST NOT allow a post-release of the given version unless V itself is a
+    # post release", nor a local version of it. Of V exactly: 1.0.post1 > 1.0rc1, as the
+    # post-releases of 1.0rc1 are 1.0rc1.postN. (A dev release has none: 1.0.dev0.post1 is
+    # not a version.)
+    same = candidate.base.key() == version.base.key() and candidate.pre == version.pre
+    return candidate.public.key() > version.key() and not (
+        version.post is None and version.dev is None and same
     )
 
 

@@ -3,8 +3,9 @@
 A snapshot is written to registries, CI logs and pull-request comments, so it must never
 carry a credential. A variable is refused, allow-listed or not, when its *name* looks like
 a credential, or its *value* holds a URL with user information (``scheme://user:pw@``,
-``https://TOKEN@host``) or a ``key=value`` setting whose key looks like a credential
-(``password=``, ``AccountKey=``, ``SharedAccessSignature=``, ``sig=``). Refused variables
+``https://TOKEN@host``; the rule of :func:`modelship._shown.hide_credentials`) or a
+``key=value`` setting whose key names a credential (``password=``, ``AccountKey=``,
+``SharedAccessSignature=``, ``sig=``). Refused variables
 are dropped entirely (name and value): a redacted entry would still tell a reader which
 secrets a machine holds, and nothing in a comparison needs them. The rule errs on the side
 of dropping: a harmless variable that looks like a credential is left out too.
@@ -12,9 +13,11 @@ of dropping: a harmless variable that looks like a credential is left out too.
 
 from __future__ import annotations
 
+import itertools
 import re
 import reprlib
 
+from modelship._shown import hide_credentials
 from modelship.errors import ConfigError
 
 __all__ = ["SECRET_NAME_PARTS", "is_secret"]
@@ -23,7 +26,6 @@ SECRET_NAME_PARTS = (
     "KEY",
     "SECRET",
     "TOKEN",
-    "PASS",
     "PASSWORD",
     "PASSWD",
     "PASSPHRASE",
@@ -37,38 +39,62 @@ SECRET_NAME_PARTS = (
     "SIGNATURE",
     "CERT",
 )
-"""Substrings of a variable's upper-cased name that mark it as a credential."""
+"""Substrings of a variable's upper-cased name that mark it as a credential (and ``PASS``
+as a whole part of the name between underscores, or its end: ``DB_PASS``, ``SMTPPASS``;
+``PASSENGER_APP_ENV`` is no credential)."""
 
 # The working directory and the previous one: shell variables, not passwords.
 _NOT_SECRET = frozenset({"PWD", "OLDPWD"})
-# Keys of a credential in a setting written as key=value inside a value, beyond those with
-# a SECRET_NAME_PARTS part: the signature of an Azure SAS token ("...&sig=...").
-_SECRET_KEYS = frozenset({"SIG"})
+# Words of a key in a key=value setting inside a value that name a credential, alone or
+# two side by side ("AccountKey", "fs.s3a.access.key", "api_key"): connection strings
+# (libpq, ODBC, Azure), SAS tokens ("&sig=..."), the usual names of keys and tokens. Words,
+# not substrings: "StrictHostKeyChecking=no", "--xla_disable_hlo_passes=...",
+# "spark.sql.session.timeZone=UTC" are settings, not credentials.
+_SECRET_WORDS = frozenset(
+    {
+        "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "sig",
+        "signature", "credential", "credentials", "cookie", "authorization", "apikey",
+        "accesskey", "secretkey", "privatekey", "accountkey", "sharedaccesskey",
+    }
+)  # fmt: skip
+# A key that is only this word is a credential too ("?key=AIza...").
+_SECRET_KEYS = frozenset({"key"})
+# The words of a key: camelCase and ACRONYMS split, separators dropped.
+_WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _secret_key(key: str) -> bool:
+    words = [word.lower() for word in _WORDS.findall(key)]
+    if "".join(words) in _SECRET_KEYS:
+        return True
+    pairs = (a + b for a, b in itertools.pairwise(words))
+    return any(word in _SECRET_WORDS for word in words) or any(
+        pair in _SECRET_WORDS for pair in pairs
+    )
+
+
 # What separates the settings of a connection string (libpq "host=db password=x", Azure
 # "AccountName=a;AccountKey=k", ODBC "UID=u;PWD=p", a query "?sv=1&sig=s").
 _SETTINGS = re.compile(r"[\s;&?,]+")
 
 
 def _secret_name(upper: str) -> bool:
-    return any(part in upper for part in SECRET_NAME_PARTS)
+    if any(part in upper for part in SECRET_NAME_PARTS):
+        return True
+    return any(part.endswith("PASS") for part in upper.split("_"))
 
 
 def _secret_value(value: str) -> bool:
     """Whether ``value`` holds user information in a URL or a credential setting; linear
     in its length (a value is up to 128 KiB)."""
-    for word in value.split():
-        scheme = word.find("://")
-        # user information: the password of scheme://user:pw@host may hold "/", and a
-        # token may be the user (https://ghp_...@github.com); any "@" after "://" counts
-        if scheme != -1 and "@" in word[scheme:]:
-            return True
+    if hide_credentials(value) != value:  # a URL's user information: a password, a token
+        return True
     settings = _SETTINGS.split(value)
     for index, setting in enumerate(settings):
         key, equals, _ = setting.partition("=")
         if equals and not key and index:  # libpq allows "password = x"
             key = settings[index - 1]
-        key = key.upper()
-        if equals and key and (key in _SECRET_KEYS or _secret_name(key)):
+        if equals and _secret_key(key):
             return True
     return False
 
@@ -78,10 +104,11 @@ def is_secret(name: str, value: str = "") -> bool:
 
     A name is refused when, upper-cased, it contains a part of :data:`SECRET_NAME_PARTS`
     (``PWD`` and ``OLDPWD`` themselves are working directories, and are not refused); a
-    value, when it holds a URL with user information (any ``@`` after ``://`` in one
-    whitespace-separated word) or a ``key=value`` setting (separated by whitespace, ``;``,
-    ``&``, ``?`` or ``,``; spaces around ``=`` allowed) whose key contains such a part or
-    is ``sig``.
+    value, when it holds a URL with user information (``scheme://user:pw@host``,
+    ``https://TOKEN@host``; not ``s3://bucket/models@v2``) or a ``key=value`` setting
+    (separated by whitespace, ``;``, ``&``, ``?`` or ``,``; spaces around ``=`` allowed)
+    whose whole key names a credential (``password``, ``PWD``, ``AccountKey``,
+    ``SharedAccessSignature``, ``sig``, ``api_key``, ``token``, ...).
 
     Examples
     --------

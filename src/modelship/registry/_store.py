@@ -88,7 +88,9 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         raise UnsupportedStorage("registry URL is empty; give a folder path or an fsspec URL")
     scheme = scheme_of(url)
     if "::" in url:
-        raise UnsupportedStorage(f"chained URLs ({url!r}) are not supported for registries")
+        raise UnsupportedStorage(
+            f"chained URLs ({hide_credentials(url)!r}) are not supported for registries"
+        )
     options = with_s3_endpoint(url, storage_options)  # explicit, then the environment's
     retries = S3_RETRIES
     if scheme in _S3_PROTOCOLS:
@@ -104,7 +106,8 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         fsspec.get_filesystem_class(scheme)
     except ValueError as exc:
         raise UnsupportedStorage(
-            f"no storage is known for the scheme {scheme!r} in {url!r}: neither fsspec nor the "
+            f"no storage is known for the scheme {scheme!r} in {hide_credentials(url)!r}: neither "
+            "fsspec nor the "
             "'modelship.registries' entry point group has it. Use a folder path, file://, "
             "memory://, s3://bucket/prefix, or install the package providing it"
         ) from exc

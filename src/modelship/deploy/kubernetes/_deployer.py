@@ -29,6 +29,7 @@ import time
 import urllib.parse
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from modelship._params import Interval, validate_params
@@ -774,7 +775,7 @@ class KubernetesDeployer:
             plan.update(
                 zip(
                     (big, small),
-                    _split(live[big], live[small], base(big), self._max_split),
+                    _split(live[big], live[small], base(big), self._max_split, base(small)),
                     strict=True,
                 )
             )
@@ -928,27 +929,38 @@ def _replicas(deployment: Mapping[str, Any]) -> int:
     return int((deployment.get("spec") or {}).get("replicas", 1))
 
 
-def _split(big: int, small: int, floor: int, most: int) -> tuple[int, int]:
-    """Replica counts for a split of weights ``big`` >= ``small`` > 0: the larger share
-    keeps at least ``floor`` (its spec's count) and is scaled up, to at most ``most``, only
-    as far as brings the ratio closer to the one asked; the other gets its proportion, at
-    least one. Of equally close splits, the fewest replicas.
+def _split(big: int, small: int, floor: int, most: int, small_spec: int) -> tuple[int, int]:
+    """Replica counts ``(n, m)`` for a split of weights ``big`` >= ``small`` > 0 whose share
+    ``m / (n + m)`` (the Service splits by replica count) is the closest to the share asked
+    that these bounds allow: the larger share's slot keeps at least ``floor`` (its spec's
+    count, at least one), the smaller's gets at least one, and neither is scaled above
+    ``most`` (max_split_replicas) or its own spec's count (``floor``, ``small_spec``),
+    whichever is larger. Of equally close splits, the one with the fewest replicas.
 
-    Weights are percentages, so an exact ratio recurs every ``big / gcd`` replicas: no
-    more than 100 counts above ``floor`` need trying.
+    For each ``n`` the closest share is at one of the two counts next to ``n * small /
+    big``. ``n`` is tried only up to the first multiple of ``big / gcd(big, small)`` (at
+    most 99 counts, as weights are percentages): there the ratio is exact, or the smaller
+    slot is at its most and a larger ``n`` only moves the share further away.
 
     Examples
     --------
-    >>> _split(90, 10, 2, 20), _split(90, 10, 6, 4), _split(50, 50, 2, 20)
+    >>> _split(90, 10, 2, 20, 2), _split(90, 10, 6, 4, 6), _split(50, 50, 2, 20, 2)
     ((9, 1), (6, 1), (2, 2))
+    >>> _split(50, 50, 30, 20, 5), _split(58, 42, 2, 2, 2)  # 40% and 50%: the closest
+    ((30, 20), (2, 2))
     """
-    best: tuple[float, int, int] | None = None
-    for n in range(floor, max(floor, min(most, floor + 100)) + 1):
-        m = max(1, round(n * small / big))
-        error = abs(m / (n + m) - small / (big + small))
-        if best is None or error < best[0] - 1e-12:
-            best = (error, n, m)
-    assert best is not None  # the range holds floor at least
+    lowest = max(floor, 1)
+    period = big // math.gcd(big, small)
+    exact = -(-lowest // period) * period  # the first n with an exact ratio, if m may follow
+    ceiling = max(small_spec, most)
+    best: tuple[Fraction, int, int] | None = None
+    for n in range(lowest, min(max(floor, most), exact) + 1):
+        for m in sorted({min(max(1, n * small // big + up), ceiling) for up in (0, 1)}):
+            # |m / (n + m) - small / (big + small)| times the constant (big + small)
+            error = Fraction(abs(m * big - n * small), n + m)
+            if best is None or (error, n + m) < (best[0], best[1] + best[2]):
+                best = (error, n, m)
+    assert best is not None  # the range holds lowest at least
     return best[1], best[2]
 
 

@@ -55,7 +55,7 @@ def redact(text: str) -> str:
     >>> redact("key: -----BEGIN EC PRIVATE KEY-----\\nMHcCAQEE\\n-----END EC PRIVATE KEY-----")
     'key: <redacted>'
     >>> redact("no answer from https://ci:S3cret@10.0.0.1:6443/api")
-    'no answer from https://ci:<redacted>@10.0.0.1:6443/api'
+    'no answer from https://<redacted>@10.0.0.1:6443/api'
     """
     with _lock:
         known = sorted(_secrets, key=len, reverse=True)
