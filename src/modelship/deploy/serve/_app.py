@@ -45,7 +45,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
-from modelship.deploy.serve._config import ServeConfig
+from modelship.deploy.serve._config import V2_OUTPUTS, ServeConfig
 from modelship.deploy.serve._log import PredictionLog, UnwritableBatch
 from modelship.deploy.serve._metrics import ServerMetrics
 from modelship.errors import ConfigError, MissingDependency
@@ -139,7 +139,6 @@ _V2_TYPES = {
     "FP32": np.float32,
     "FP64": np.float64,
 }
-_V2_OUTPUTS = ("predict", "predict_proba")
 _SHUTTING_DOWN = (
     "the server is shutting down: the prediction did not finish within its grace period"
 )
@@ -329,6 +328,7 @@ class ModelServer:
         self._on_failure = on_failure
         self._predict: Callable[[Any], Any] | None = None
         self._proba: Callable[[Any], Any] | None = None
+        self._default_outputs: list[str] = ["predict"]
         self._n_features: int | None = None
         self._output_dtype = "FP64"
         self._proba_classes: int | None = None
@@ -372,6 +372,7 @@ class ModelServer:
             predict, proba = _model_callables(model)
             self._predict, self._proba = predict, proba
             self._n_features = _n_features(model)
+            self._default_outputs = self._v2_defaults()
             self._warm_up()
         except BaseException as exc:
             self.state = ServerState.FAILED
@@ -387,6 +388,18 @@ class ModelServer:
         self.state = ServerState.READY
         self.metrics.ready.set(1)
         logger.info("model %s version %s is ready", self.name, self.version)
+
+    def _v2_defaults(self) -> list[str]:
+        """The methods a v2 request naming no outputs runs (checked against the model)."""
+        names = self.config.v2_default_outputs
+        if names is None:  # the protocol: all outputs, as the metadata lists them
+            return ["predict"] if self._proba is None else list(V2_OUTPUTS)
+        if "predict_proba" in names and self._proba is None:
+            raise ConfigError(
+                f"v2_default_outputs names 'predict_proba', but model {self.name!r} has no "
+                "predict_proba method"
+            )
+        return list(names)
 
     def _warm_up(self) -> None:
         warmup = self.config.warmup
@@ -824,16 +837,16 @@ class ModelServer:
             raise _BadRequest(400, f"this model takes exactly one input tensor, got {len(inputs)}")
         x = self._tensor(inputs[0], bools)
         wanted = payload.get("outputs")
-        if wanted is None:  # the protocol: all outputs, as the metadata lists them
-            methods = ["predict"] if self._proba is None else ["predict", "predict_proba"]
+        if wanted is None:  # every output, unless the server was told otherwise
+            methods = self._default_outputs
         else:
             if not isinstance(wanted, list) or not wanted:
                 raise _BadRequest(400, '"outputs" must be a non-empty list of {"name": ...}')
             methods = []
             for item in wanted:
                 name = item.get("name") if isinstance(item, dict) else None
-                if name not in _V2_OUTPUTS or (name == "predict_proba" and self._proba is None):
-                    known = [m for m in _V2_OUTPUTS if m == "predict" or self._proba is not None]
+                if name not in V2_OUTPUTS or (name == "predict_proba" and self._proba is None):
+                    known = [m for m in V2_OUTPUTS if m == "predict" or self._proba is not None]
                     raise _BadRequest(400, f"unknown output {name!r}; this model has {known}")
                 if name in methods:
                     # Each entry would run the model again and answer it again: a small
@@ -1015,32 +1028,70 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 
 
 def _v2_data(name: str, out: NDArray[Any]) -> tuple[str, Any]:
-    """An answer as a valid v2 tensor: its datatype and flat data. Numbers keep their
-    type; an object array is read again (all integers are ``INT64``, all numbers ``FP64``,
-    all booleans ``BOOL``); anything else is ``BYTES``, each element as text. JSON has no
-    NaN or infinity, so a float answer holding one is a :class:`_BadAnswer` (a 500
-    saying so), not a ``null`` no v2 client reads as a number."""
+    """An answer as a valid v2 tensor holding the model's values: its datatype and flat
+    data. Numbers keep their type; an object array is read cell by cell
+    (:func:`_object_data`); text is ``BYTES``. JSON has no NaN or infinity, so a float
+    answer holding one is a :class:`_BadAnswer` (a 500 saying so), not a ``null`` no v2
+    client reads as a number."""
     flat = out.reshape(-1)
     kind = flat.dtype.kind
     if kind == "O":
-        try:
-            again = np.asarray(flat.tolist())
-        except (ValueError, TypeError, OverflowError):
-            again = flat
-        if again.ndim == 1 and again.dtype.kind in "biufU":
-            flat, kind = again, again.dtype.kind
+        return _object_data(name, flat.tolist())
     if kind in "biuf":
-        if kind == "f" and not np.isfinite(flat).all():
-            raise _BadAnswer(
-                f"output {name!r} holds NaN or infinity, which a v2 tensor cannot carry in "
-                "JSON (/predict answers it as null)"
-            )
-        return v2_datatype(flat.dtype), flat
+        return v2_datatype(flat.dtype), _finite(name, flat)
     if kind == "U":
         return "BYTES", flat.tolist()
     if kind == "S":
         return "BYTES", [cell.decode("utf-8", "backslashreplace") for cell in flat.tolist()]
-    return "BYTES", [cell if isinstance(cell, str) else str(cell) for cell in flat.tolist()]
+    return "BYTES", [str(cell) for cell in flat.tolist()]
+
+
+def _finite(name: str, flat: NDArray[Any]) -> NDArray[Any]:
+    if flat.dtype.kind == "f" and not np.isfinite(flat).all():
+        raise _BadAnswer(
+            f"output {name!r} holds NaN or infinity, which a v2 tensor cannot carry in "
+            "JSON (/predict answers it as null)"
+        )
+    return flat
+
+
+def _object_data(name: str, cells: list[Any]) -> tuple[str, Any]:
+    """An object answer's tensor, values unchanged: all booleans are ``BOOL``; all
+    integers ``INT64``, or ``UINT64`` when one is beyond ``INT64`` but all fit it, or
+    else ``BYTES`` (each as exact decimal text); numbers ``FP64`` when float64 holds
+    each integer among them exactly, else ``BYTES``; anything else, booleans among
+    numbers too, ``BYTES``, each element as text. A ``None`` is a missing value, which
+    a v2 tensor cannot carry: a :class:`_BadAnswer`, as NaN is."""
+    if not cells:
+        return "FP64", cells
+    if any(cell is None for cell in cells):
+        raise _BadAnswer(
+            f"output {name!r} holds a missing value (None), which a v2 tensor cannot carry "
+            "(/predict answers it as null)"
+        )
+    bools = sum(isinstance(cell, (bool, np.bool_)) for cell in cells)
+    if bools == len(cells):
+        return "BOOL", [bool(cell) for cell in cells]
+    if not bools and all(isinstance(cell, (int, np.integer)) for cell in cells):
+        return _integer_data([int(cell) for cell in cells])
+    if not bools and all(
+        isinstance(cell, (float, np.floating))
+        or (isinstance(cell, (int, np.integer)) and abs(int(cell)) <= _EXACT)
+        for cell in cells
+    ):
+        return "FP64", _finite(name, np.array(cells, dtype=np.float64))
+    return "BYTES", [cell if isinstance(cell, str) else str(cell) for cell in cells]
+
+
+def _integer_data(ints: list[int]) -> tuple[str, list[Any]]:
+    """Integers as the narrowest of ``INT64`` and ``UINT64`` holding them all, else as
+    ``BYTES`` of exact decimal text."""
+    low, high = min(ints), max(ints)
+    if low >= -(2**63) and high < 2**63:
+        return "INT64", ints
+    if low >= 0 and high < 2**64:
+        return "UINT64", ints
+    return "BYTES", [str(value) for value in ints]
 
 
 def _timed(fn: Callable[[Any], Any], x: Any) -> tuple[Any, float]:
@@ -1088,7 +1139,10 @@ def _numbers(
     that is not a number of that kind: text (``"12.5"``), a boolean where a number is
     wanted (or a number where a boolean is), a fraction for an integer type, a value out
     of the type's range (an FP16 or FP32 value beyond its largest finite one too), or an
-    integer that float64 cannot hold exactly (beyond 2**53: refused, never rounded).
+    integer that float64 cannot hold exactly (beyond 2**53: refused, never rounded). For
+    an integer type, a float literal (``1.0``, ``1e3``) is read as float64 first, so one
+    of magnitude 2**53 or more is refused (its exact value is lost in parsing) and a
+    fraction below float64's precision (``1.0000000000000001``) reads as a whole number.
     ``None`` is a missing value (NaN) in a float array.
 
     NumPy reads a boolean among numbers as 0 or 1; ``bools`` says one may be there (the
@@ -1186,6 +1240,16 @@ def _object_numbers(
                 raise _BadRequest(400, f"{where} holds a fraction, not {datatype} (a whole number)")
             if not low <= int(cell) <= high:
                 raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+            if type(cell) is float and abs(cell) >= _EXACT:
+                # The JSON parser made this literal a float64 already: 9007199254740993.0
+                # arrives as ...992.0, so what the client wrote cannot be known.
+                raise _BadRequest(
+                    400,
+                    f"{where} holds a float literal of magnitude 2**53 or more for "
+                    f"{datatype} (parsed as {cell!r}): float64 cannot hold it exactly, so "
+                    "its value is not known; send integers as integer literals "
+                    "(9007199254740993, not 9007199254740993.0 or 9.007199254740993e15)",
+                )
             _exact(int(cell), where, datatype)
         elif abs(cell) > largest:
             raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")

@@ -94,6 +94,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {ServeConfig().offload_seconds:g})",
     )
     parser.add_argument(
+        "--v2-default-outputs",
+        default=None,
+        metavar="NAMES",
+        help="outputs a v2 request naming none gets, e.g. 'predict' or "
+        "'predict,predict_proba' (default: every output, as the protocol says)",
+    )
+    parser.add_argument(
         "--prediction-log",
         default=None,
         metavar="URL",
@@ -188,6 +195,9 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
             warmup = json.loads(args.warmup)
         except ValueError as exc:
             raise ConfigError(f"--warmup {args.warmup!r} is not JSON: {exc}") from exc
+    default_outputs = None
+    if args.v2_default_outputs is not None:
+        default_outputs = [name.strip() for name in args.v2_default_outputs.split(",")]
     log_url = args.prediction_log or ""
     same_store = bool(log_url) and _scheme(log_url) == _scheme(args.registry)
     if args.log_option or not same_store:
@@ -206,6 +216,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         log_flush_seconds=args.log_flush_seconds,
         log_max_pending_bytes=args.log_max_pending_bytes,
         graceful_seconds=args.graceful_seconds,
+        v2_default_outputs=default_outputs,
         slot=args.slot,
     )
 

@@ -11,7 +11,13 @@ import attrs
 from modelship.deploy.serve._log import DEFAULT_MAX_PENDING_BYTES
 from modelship.errors import ConfigError
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_PENDING_BYTES", "OFFLOAD_SECONDS", "ServeConfig"]
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_PENDING_BYTES",
+    "OFFLOAD_SECONDS",
+    "V2_OUTPUTS",
+    "ServeConfig",
+]
 
 DEFAULT_MAX_BODY_BYTES = 4 * 2**20
 """4 MiB: about 10,000 rows of 20 features as JSON, far above one online request, small
@@ -63,6 +69,30 @@ def _warmup(value: Any) -> Any:
     return tuple(rows)
 
 
+V2_OUTPUTS = ("predict", "predict_proba")
+"""The outputs a v2 request may name: each is one model method."""
+
+
+def _v2_default_outputs(value: Any) -> Any:
+    """Accept None (every output) or a non-empty list of distinct output names (a tuple)."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
+        raise ConfigError(
+            f"v2_default_outputs must be None or a non-empty list of output names "
+            f"(e.g. ['predict']), got {value!r}"
+        )
+    names = tuple(value)
+    for name in names:
+        if name not in V2_OUTPUTS:
+            raise ConfigError(
+                f"v2_default_outputs: unknown output {name!r}; outputs are {list(V2_OUTPUTS)}"
+            )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"v2_default_outputs names an output more than once: {list(names)}")
+    return names
+
+
 def _log_inputs(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value not in ("full", "fingerprint"):
         raise ConfigError(f"log_inputs must be 'full' or 'fingerprint', got {value!r}")
@@ -105,6 +135,13 @@ class ServeConfig:
     graceful_seconds : float
         On SIGTERM, how long in-flight requests may take to finish before they are
         cancelled (Kubernetes' default grace period is 30 s).
+    v2_default_outputs : list of str or None
+        The outputs a v2 inference request that names no ``outputs`` gets. ``None``
+        (default) is the protocol's rule: every output the metadata lists, so a
+        classifier with ``predict_proba`` runs both methods on each such request (measured:
+        1.7 to 1.9 times the cost of ``predict`` alone). ``["predict"]`` answers such
+        requests with ``predict`` only; a request naming its outputs gets what it names.
+        A name the model has no method for fails the start-up (``ConfigError``).
     slot : str or None
         The deployment slot this server fills (``"stable"``, ``"canary"``...); when set,
         every metric series carries a ``slot`` label, which the monitor's queries select
@@ -136,6 +173,9 @@ class ServeConfig:
         default=DEFAULT_MAX_PENDING_BYTES, validator=_positive_int
     )
     graceful_seconds: float = attrs.field(default=30.0, validator=_positive_float)
+    v2_default_outputs: tuple[str, ...] | None = attrs.field(
+        default=None, converter=_v2_default_outputs
+    )
     slot: str | None = attrs.field(default=None)
 
     @slot.validator
