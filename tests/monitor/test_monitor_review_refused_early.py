@@ -59,7 +59,9 @@ def test_cli_watch_refuses_a_condition_without_a_template_before_creating_the_lo
 def test_a_canary_gate_over_more_points_than_prometheus_answers_is_refused_when_made() -> None:
     metric = CanaryMetric("error_rate", stat="mean", tolerance=0.01)
 
-    with pytest.raises(ConfigError, match=r"17280 points per series; Prometheus answers at most"):
+    with pytest.raises(
+        ConfigError, match=r"17279 steps per series .*Prometheus refuses more than 11000"
+    ):
         ms.monitor.canary_gate(PrometheusSource(NOBODY), [metric], window=86400.0, step=5.0)
 
 

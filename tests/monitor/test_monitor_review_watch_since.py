@@ -96,7 +96,10 @@ def test_watch_refuses_a_since_after_the_sources_time_and_leaves_nothing_behind(
 
 
 def test_run_policy_before_since_answers_no_data_without_asking_the_source() -> None:
-    src = InMemorySource(now=10.0)
+    # A since after the source's clock is refused when the run starts; a clock that then
+    # falls behind it (stepped back) has nothing to look at.
+    readings = iter([20.0, 20.0])
+    src = InMemorySource(now=lambda: next(readings, 10.0))
     src.add("error_rate", slot="canary", values=[1.0] * 50, timestamps=[9.0] * 50)
 
     log = ms.monitor.run_policy(

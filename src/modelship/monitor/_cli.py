@@ -200,6 +200,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
             duration=args.duration,
             slot=slot,
             source=source,
+            since=since,
         )
         if not policy.enabled:
             # Switched off on purpose: nothing to judge, and no Prometheus to ask.

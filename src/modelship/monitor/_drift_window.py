@@ -25,13 +25,22 @@ the sample size, so a condition's ``min_samples`` applies):
 ======================================  ==================================================
 
 One server answers ``predict`` and ``predict_proba``, so its log mixes labels, numbers and
-``[p0, p1]`` pairs. A prediction profile is compared with the answers of its kind only (the
-row's ``method`` says which method answered when the log has it, the output's shape
-otherwise): a numeric profile (``prediction_profile(model.predict_proba(X)[:, 1])``, or of
-scores) with ``p1`` of the predict_proba pairs if the version logged any, else with the
-numbers that are no labels; a profile of labels with predict's labels; a profile of
-several columns with the list answers. A window without answers of that kind is
-:class:`NoData` saying so, never a drift of labels from probabilities.
+``[p0, p1]`` pairs. A prediction profile describes the answers of one method, which the
+user states (``set_profiles(..., answers=...)``; by default ``"predict"`` for a profile of
+one column, ``"predict_proba"`` for one of several), and a window
+compares it with that method's answers only, never a mix:
+
+* ``answers="predict"``: each row's predict answer (``output`` of a row whose ``method`` is
+  ``predict``, or ``outputs["predict"]`` of a row answered by several methods);
+* ``answers="predict_proba"``: ``p1`` of each ``[p0, p1]`` answer of predict_proba
+  (``output`` of a row whose ``method`` is ``predict_proba``, or
+  ``outputs["predict_proba"]``), or the whole lists for a profile of several columns.
+
+A row written before the log carried ``method`` is predict_proba's when its output is a
+pair, predict's otherwise. A window without answers of that method is :class:`NoData`
+saying so; so is a numeric profile against labels (integers, booleans, strings), which
+would drift from any probability profile. Feature drift counts each request row of a
+version once, however many methods answered it.
 
 Features are matched to the logged ``inputs`` by position: the i-th input is the i-th
 column of ``feature_names``, by default the profile's own column order (the order of the
@@ -134,57 +143,64 @@ def prediction_profile(
 
 
 def _answers(
-    profile: DriftProfile, outputs: list[Any], kinds: list[str], any_probability: bool
+    profile: DriftProfile, method: str, chosen: list[Any], logged: int
 ) -> tuple[npt.NDArray[Any] | None, str]:
-    """The window's outputs a prediction profile is compared with, or None and why.
+    """The window's answers of ``method`` as the profile reads them, or None and why.
 
-    One server answers predict and predict_proba, so a log mixes labels, numbers and
-    ``[p0, p1]`` pairs; each profile is compared with the answers of its kind only:
+    ``chosen`` are the window's answers of ``method`` (out of ``logged`` rows): ``p1`` of
+    the pairs for a one-column profile of predict_proba, the lists whole for a profile of
+    several columns, the answers themselves for a one-column profile of predict.
 
-    * a profile of several columns (class probabilities profiled whole): the list
-      outputs, whole;
-    * a numeric profile (``prediction_profile`` of probabilities or scores): ``p1`` of
-      the predict_proba pairs if the version logged any, else the numbers that are no
-      labels; never labels, which would drift from any probability profile;
-    * a categorical profile (of labels): the labels and numbers, never probabilities.
+    Raises
+    ------
+    ConfigError
+        If the answers do not fit the profile (lists against a one-column profile of
+        predict, lists of different lengths, a predict_proba answer that is not a pair
+        against a one-column profile).
     """
+    if not chosen:
+        return None, (
+            f"none of its {logged} logged rows has a {method} answer, and the prediction "
+            f"profile describes {method}'s answers (set_profiles(..., answers=...))"
+        )
     columns = set(profile.numeric) | set(profile.categorical)
     if columns != {"prediction"}:
-        chosen = [o for o, k in zip(outputs, kinds, strict=True) if k in (LIST, PROBABILITY)]
-        if not chosen:
-            return None, (
-                f"none of its {len(outputs)} logged outputs is a list, and the prediction "
-                f"profile has the columns {sorted(columns)}: compared are list answers"
-            )
         try:
             return np.asarray(chosen), ""
         except ValueError:  # lists of different lengths
             raise ConfigError(
-                f"the logged outputs are lists of different lengths "
-                f"({sorted({len(o) for o in chosen})[:5]}); one model answers one width"
+                f"the logged {method} answers are lists of different lengths "
+                f"({sorted({len(o) if isinstance(o, list) else 1 for o in chosen})[:5]}); "
+                "one model answers one width"
             ) from None
-    if "prediction" in profile.numeric:
-        wanted = PROBABILITY if any_probability else VALUE
-        chosen = [o for o, k in zip(outputs, kinds, strict=True) if k == wanted]
-        if wanted == PROBABILITY:
-            chosen = [math.nan if o[1] is None else float(o[1]) for o in chosen]
-        if not chosen:
-            return None, (
-                f"its {len(outputs)} logged outputs are {' and '.join(sorted(set(kinds)))} "
-                "answers; the prediction profile is numeric (probabilities or scores), "
-                "compared with p1 of predict_proba answers or with numbers that are no "
-                "labels, never with labels: let the server answer predict_proba, or store "
-                "prediction_profile(model.predict(X)) to watch the labels"
-            )
-        return np.asarray(chosen, dtype=np.float64), ""
-    chosen = [o for o, k in zip(outputs, kinds, strict=True) if k in (LABEL, VALUE)]
-    if not chosen:
+    odd = next((o for o in chosen if isinstance(o, list) != (method == "predict_proba")), None)
+    if odd is not None or (method == "predict_proba" and any(len(o) != 2 for o in chosen)):
+        shown = odd if odd is not None else next(o for o in chosen if len(o) != 2)
+        raise ConfigError(
+            f"the prediction profile has one column, compared with "
+            f"{'p1 of the [p0, p1] pairs' if method == 'predict_proba' else 'one value'} of "
+            f"{method}'s answers, but one is {brief(shown)}; profile several columns with "
+            "DriftProfile.from_data"
+        )
+    if method == "predict_proba":
+        return np.asarray(
+            [math.nan if o[1] is None else float(o[1]) for o in chosen], dtype=np.float64
+        ), ""
+    if "prediction" in profile.numeric and any(_is_label(o) for o in chosen):
         return None, (
-            f"its {len(outputs)} logged outputs are predict_proba or list answers: the "
-            "prediction profile is of labels (categorical) and is compared with predict's "
-            "answers; for probabilities store prediction_profile(model.predict_proba(X)[:, 1])"
+            "its predict answers are labels and the prediction profile is numeric: a "
+            "profile of probabilities is compared with predict_proba's answers "
+            "(set_profiles(..., answers='predict_proba')); a profile of labels is "
+            "prediction_profile(model.predict(X))"
         )
     return np.asarray(chosen), ""
+
+
+def _is_label(output: Any) -> bool:
+    """Whether ``output`` is a class label (integer, boolean, string), not a number."""
+    return isinstance(output, (bool, int, str, np.integer, np.bool_)) and not isinstance(
+        output, float
+    )
 
 
 def _check_options(options: object) -> None:
@@ -216,22 +232,21 @@ def _check_options(options: object) -> None:
 
 
 class _Rows:
-    """One version's logged rows: inputs, outputs and what each output is (see
-    :func:`_answer_kind`) by position, with a time index."""
+    """One version's logged rows by position, with a time index: the inputs (None for a
+    request row already kept for another method), and each method's answer (``_NONE``
+    when the row has none)."""
 
     def __init__(self) -> None:
         self.inputs: list[Any] = []
-        self.outputs: list[Any] = []
-        self.kinds: list[str] = []
+        self.answers: dict[str, list[Any]] = {"predict": [], "predict_proba": []}
         self.index = TimeIndex()
 
 
-#: What a logged output is, for comparing it with a prediction profile: the positive
-#: class's probability of a binary predict_proba answer ``[p0, p1]``; a label (an
-#: integer, a boolean or a string: what predict answers for a classifier); a number that
-#: is no label (a score, a regression value); any other list (a multi-class predict_proba
-#: answer, a multi-output prediction).
-PROBABILITY, LABEL, VALUE, LIST = "probability", "label", "value", "list"
+#: A row without an answer of a method.
+_NONE: Any = object()
+
+#: The methods a prediction profile may describe.
+ANSWERS = ("predict", "predict_proba")
 
 
 def _is_probability_pair(output: list[Any]) -> bool:
@@ -248,16 +263,24 @@ def _is_probability_pair(output: list[Any]) -> bool:
     return len(shown) < 2 or abs(sum(shown) - 1.0) <= PAIR_SUM_TOLERANCE  # OutcomeSource's
 
 
-def _answer_kind(output: Any, method: object) -> str:
-    """What ``output`` is (:data:`PROBABILITY`, :data:`LABEL`, :data:`VALUE` or
-    :data:`LIST`): the row's ``method`` says when the log has it (rows written before
-    it was logged do not), the output's shape otherwise."""
-    if isinstance(output, list):
-        answered_proba = method is None or method == "predict_proba"
-        return PROBABILITY if answered_proba and _is_probability_pair(output) else LIST
-    if isinstance(output, (float, np.floating)):
-        return VALUE
-    return LABEL
+def _row_answers(output: Any, method: object, outputs: object) -> dict[str, Any]:
+    """predict's and predict_proba's answers in a logged row (``_NONE`` where none).
+
+    ``output`` is the answer of the row's ``method``; a row answered by several methods
+    (a v2 request naming no outputs) has each in ``outputs``. A row without ``method``
+    (written before the log carried it) is predict_proba's if its output is a pair.
+    """
+    found = {"predict": _NONE, "predict_proba": _NONE}
+    if method is None:
+        pair = isinstance(output, list) and _is_probability_pair(output)
+        found["predict_proba" if pair else "predict"] = output
+    elif method in found:
+        found[str(method)] = output
+    if isinstance(outputs, Mapping):
+        for name in ANSWERS:
+            if name in outputs:
+                found[name] = math.nan if outputs[name] is None else outputs[name]
+    return found
 
 
 class DriftSource:
@@ -265,7 +288,8 @@ class DriftSource:
 
     A :class:`~modelship.monitor.MetricSource`; see the module's table of metrics. A
     statistic other than ``count`` (the window's rows) reads the window's value; a
-    percentile is refused (drift has no interval here).
+    percentile is refused (drift has no interval here). A prediction profile is compared
+    with the answers of the method it describes (``answers=`` of :meth:`set_profiles`).
 
     Parameters
     ----------
@@ -307,8 +331,10 @@ class DriftSource:
         self._lock = threading.Lock()
         self._profiles: dict[str, tuple[DriftProfile | None, DriftProfile | None]] = {}
         self._names: dict[str, tuple[str, ...]] = {}
+        self._answers: dict[str, str] = {}  # the method each prediction profile describes
         self._rows: dict[str, _Rows] = {}
         self._seen: set[tuple[str, int, str, str | None]] = set()
+        self._inputs_seen: set[tuple[str, int, str]] = set()  # request rows, once each
 
     def now(self) -> float:
         """The source's clock."""
@@ -323,18 +349,33 @@ class DriftSource:
         features: DriftProfile | None = None,
         predictions: DriftProfile | None = None,
         feature_names: Sequence[str] | None = None,
+        answers: str | None = None,
     ) -> None:
         """Use these profiles as the reference of ``version``.
 
         ``feature_names`` names the logged inputs by position; by default the feature
-        profile's columns in their order.
+        profile's columns in their order. ``answers`` is the method whose answers the
+        prediction profile describes: ``"predict"``
+        (``prediction_profile(model.predict(X))``) or ``"predict_proba"``
+        (``prediction_profile(model.predict_proba(X)[:, 1])``, compared with ``p1``; or
+        the whole matrix profiled with ``DriftProfile.from_data``). By default
+        ``"predict"`` for a profile of one column, ``"predict_proba"`` for a profile of
+        several (class probabilities profiled whole); the logged data never decides.
 
         Raises
         ------
         ConfigError
-            If neither profile is given, or ``feature_names`` is not a list of the
-            feature profile's columns.
+            If neither profile is given, ``feature_names`` is not a list of the feature
+            profile's columns, or ``answers`` is not a method named above.
         """
+        if answers is None:
+            several = predictions is not None and len(predictions.schema.columns) > 1
+            answers = "predict_proba" if several else "predict"
+        if answers not in ANSWERS:
+            raise ConfigError(
+                f"answers={brief(answers)} is not allowed; answers must be one of "
+                f"{list(ANSWERS)}: the method whose answers the prediction profile describes"
+            )
         if features is None and predictions is None:
             raise ConfigError(f"version {version}: give a feature or a prediction profile")
         names: tuple[str, ...] = ()
@@ -349,12 +390,20 @@ class DriftSource:
                 )
         self._profiles[str(version)] = (features, predictions)
         self._names[str(version)] = names
+        self._answers[str(version)] = answers
 
-    def use_version(self, mv: Any, *, feature_names: Sequence[str] | None = None) -> None:
+    def use_version(
+        self,
+        mv: Any,
+        *,
+        feature_names: Sequence[str] | None = None,
+        answers: str | None = None,
+    ) -> None:
         """Use the profiles stored with a registered version (``reg.get(name, ref)``).
 
         The feature profile is ``mv.profile`` (``register(..., profile=...)``); the
-        prediction profile the attachment :data:`PREDICTION_PROFILE`. Either may be
+        prediction profile the attachment :data:`PREDICTION_PROFILE`, describing the
+        answers of the method ``answers`` (see :meth:`set_profiles`). Either may be
         missing, not both.
 
         Raises
@@ -384,7 +433,11 @@ class DriftSource:
                 f"and attachments={{{PREDICTION_PROFILE!r}: prediction_profile(...)}}"
             )
         self.set_profiles(
-            mv.version, features=features, predictions=predictions, feature_names=feature_names
+            mv.version,
+            features=features,
+            predictions=predictions,
+            feature_names=feature_names,
+            answers=answers,
         )
 
     # --- data ---------------------------------------------------------------------------
@@ -399,7 +452,7 @@ class DriftSource:
             If a row lacks ``request_id``, ``timestamp``, ``version`` or ``output``, or its
             timestamp is not finite; then no row of the call is kept.
         """
-        parsed: list[tuple[tuple[str, int, str, str | None], float, str, Any, Any, str]] = []
+        parsed: list[tuple[tuple[str, int, str, str | None], float, str, Any, dict[str, Any]]] = []
         for number, row in enumerate(rows):  # bounded by the rows given; validate them all first
             try:
                 key = (str(row["request_id"]), int(row.get("row", 0)))
@@ -415,25 +468,30 @@ class DriftSource:
                 raise ConfigError(f"prediction {number}: timestamp {stamp!r} is not finite")
             output = math.nan if output is None else output
             method = row.get("method")
-            kind = _answer_kind(output, method)
+            answers = _row_answers(output, method, row.get("outputs"))
             # One request id answered by two versions (a retried client id) or by two
             # methods is two rows: keyed by the id alone, the second would be dropped.
             seen = (*key, version, None if method is None else str(method))
-            parsed.append((seen, stamp, version, row.get("inputs"), output, kind))
+            parsed.append((seen, stamp, version, row.get("inputs"), answers))
         added = 0
         with self._lock:  # rows and their time index change together
             fresh: dict[str, tuple[list[int], list[float]]] = {}
-            for seen, stamp, version, inputs, output, kind in parsed:
+            for seen, stamp, version, inputs, answers in parsed:
                 if seen in self._seen:
                     continue
                 self._seen.add(seen)
+                # A request row answered by two methods was one input: its features count
+                # once in a window (the first row kept carries them).
+                request_row = seen[:3]
+                first = request_row not in self._inputs_seen
+                self._inputs_seen.add(request_row)
                 store = self._rows.setdefault(version, _Rows())
                 positions, stamps = fresh.setdefault(version, ([], []))
-                positions.append(len(store.outputs))
+                positions.append(len(store.inputs))
                 stamps.append(stamp)
-                store.inputs.append(inputs)
-                store.outputs.append(output)
-                store.kinds.append(kind)
+                store.inputs.append(inputs if first else _NONE)
+                for name, answer in answers.items():
+                    store.answers[name].append(answer)
                 added += 1
             for version, (positions, stamps) in fresh.items():
                 self._rows[version].index.add(
@@ -485,6 +543,7 @@ class DriftSource:
                 f"version {version} has no {kind} profile; add it with set_profiles or use_version"
             )
         empty = f"no logged rows of version {version} in ({start:g}, {end:g}]"
+        method = self._answers[str(version)]
         with self._lock:
             store = self._rows.get(str(version))
             if store is None:
@@ -492,19 +551,18 @@ class DriftSource:
             positions = store.index.window(float(start), float(end)).tolist()
             if not positions:
                 return None, 0, empty
-            outputs = [store.outputs[i] for i in positions]
-            kinds = [store.kinds[i] for i in positions]
-            inputs = [store.inputs[i] for i in positions] if kind == "features" else []
-            any_probability = PROBABILITY in store.kinds
+            column = store.answers[method]
+            chosen = [column[i] for i in positions if column[i] is not _NONE]
+            inputs = [store.inputs[i] for i in positions if store.inputs[i] is not _NONE]
         if kind == "predictions":
-            answers, why = _answers(profile, outputs, kinds, any_probability)
+            answers, why = _answers(profile, method, chosen, len(positions))
             if answers is None:
                 return None, 0, f"version {version}, ({start:g}, {end:g}]: {why}"
             answered = PredictionDrift(reference=profile, current=answers, **self.options)
             return answered.run(), len(answers), ""
         current = self._features(str(version), inputs)
         check = DataDrift(reference=profile, current=current, **self.options)
-        return check.run(), len(positions), ""
+        return check.run(), len(inputs), ""
 
     def _features(self, version: str, inputs: list[Any]) -> dict[str, npt.NDArray[Any]]:
         names = self._names[version]

@@ -80,6 +80,7 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     log: DecisionLog | None = None,
     slot: str | None = None,
     source: MetricSource | None = None,
+    since: float | None = None,
 ) -> int:
     """Refuse what :func:`run_policy` would refuse, before anything is done; the number of
     evaluations the run makes at most (``slot``: the watched slot, which the baseline
@@ -87,8 +88,12 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
 
     With ``source`` (and ``slot``), a source that can tell (a
     :class:`~modelship._rollback._sources.QuestionCheck`, such as
-    :class:`~modelship.monitor.PrometheusSource`) is asked about every condition: a
-    metric without a query template is refused here, not at the first evaluation.
+    :class:`~modelship.monitor.PrometheusSource`) is asked about every condition of an
+    enabled policy: a metric without a query template is refused here, not at the first
+    evaluation (a disabled policy is never evaluated, so its conditions are not asked
+    about). With ``source`` and ``since``, a ``since`` after the source's current time is
+    refused: no window would hold a sample, and the deadline would roll back a version
+    never looked at.
 
     :func:`~modelship.monitor.watch` and ``modelship monitor watch`` call it before they
     create a log file or record a history event, so a refused call leaves nothing behind.
@@ -98,8 +103,8 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     ConfigError
         If an argument is not what :func:`run_policy` takes, ``duration / interval`` is
         more than :data:`MAX_EVALUATIONS`, a condition is relative and ``baseline`` is
-        None, ``log`` belongs to another policy, or ``source`` refuses a condition's
-        question.
+        None, ``log`` belongs to another policy, ``source`` refuses a condition's
+        question, or ``since`` is after the source's current time.
 
     Examples
     --------
@@ -119,7 +124,9 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     check_baseline(policy, baseline, slot=slot)
     if log is not None and log.policy != policy:
         raise ConfigError("the log was started for another policy; pass log=None or its policy")
-    if isinstance(source, QuestionCheck) and slot is not None:
+    if source is not None and since is not None:
+        check_since(since, source_time(source))
+    if policy.enabled and isinstance(source, QuestionCheck) and slot is not None:
         for condition in policy.conditions:
             for which in (slot, baseline) if condition.relative else (slot,):
                 if which is not None:
@@ -127,6 +134,39 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
                         condition.metric, slot=which, stat=condition.stat, window=window
                     )
     return math.ceil(evaluations) + 1
+
+
+# How far a since= beyond the source's clock is read as milliseconds typed for seconds: a
+# time in ms is 1000 times one in seconds; anything within a factor of 3 of that says so.
+_MILLISECONDS = (1000.0 / 3.0, 1000.0 * 3.0)
+
+
+def check_since(since: float, now: float) -> None:
+    """Refuse a ``since`` after ``now`` (the source's current time).
+
+    Raises
+    ------
+    ConfigError
+        If ``since > now``, naming both (and saying when ``since`` looks like
+        milliseconds, about 1000 times ``now``).
+
+    Examples
+    --------
+    >>> from modelship.monitor._loop import check_since
+    >>> check_since(1_700_000_000_000.0, 1_700_000_000.0)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: since=1.7e+12 is after the source's current time 1.7e+09 ...
+    """
+    if since <= now:
+        return
+    hint = ""
+    if now > 0 and _MILLISECONDS[0] <= since / now <= _MILLISECONDS[1]:
+        hint = f" (it looks like milliseconds: {since / 1000.0:g} seconds?)"
+    raise ConfigError(
+        f"since={since:g} is after the source's current time {now:g}{hint}: no evaluation "
+        "would see a sample; give the version's start on the source's clock, in seconds"
+    )
 
 
 @validate_params(
@@ -213,8 +253,9 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
         If an argument is not what is described above (``interval`` or ``duration`` not
         a positive number, ``duration / interval`` more than :data:`MAX_EVALUATIONS`, a
         callback not callable), a condition is relative and ``baseline`` is None, ``log``
-        belongs to another policy, or the source's clock returns something else than a
-        time.
+        belongs to another policy, ``since`` is after the source's current time (no
+        window would hold a sample, and the deadline would roll back on no data), or the
+        source's clock returns something else than a time.
 
     Examples
     --------
@@ -235,6 +276,7 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
         log=log,
         slot=slot,
         source=source,
+        since=since,
     )
     start = source_time(source)
     if log is None:

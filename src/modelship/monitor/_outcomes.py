@@ -25,7 +25,8 @@ What the source promises (each rule is tested):
 * **Duplicates.** A second outcome for the same key replaces the first (a correction),
   with its own recorded time; :class:`RecordSummary` counts replacements. The value it
   replaced is kept with its time, so ``as_of`` before the correction still sees the
-  value known then. A second
+  value known then: memory grows by one entry per correction, and only then (the same
+  value recorded again keeps its first time and adds nothing). A second
   prediction with a known key is ignored and counted, so loading a log twice is harmless.
 * **Missing values.** A prediction logged as ``null`` (NaN) is left out of every window
   and counted in ``dropped``; a NaN or infinite outcome is refused.
@@ -50,11 +51,13 @@ is one line appended to a JSON-lines file (``<sha256 of payload> <payload>``), w
 with a single ``write`` on a file opened with ``O_APPEND`` and ``fsync``-ed *before* the
 outcomes are applied in memory: a call that returned is on disk. A crash during the write
 leaves at most a torn last line, which reopening detects (its checksum fails or it has no
-newline), drops with a warning in :attr:`OutcomeSource.recovered` and cuts off the file,
-so the next batch starts a line of its own (a write that fails is cut off the same way
-before the call raises); a bad line anywhere else is corruption and raises
-:class:`OutcomeLogError`. One process writes a file, and the source that opens it is
-that process (opening cuts a torn line).
+newline) and drops with a warning in :attr:`OutcomeSource.recovered`; a bad line anywhere
+else is corruption and raises :class:`OutcomeLogError`. Each append holds an exclusive
+``flock`` on the file until it is ``fsync``-ed; an opener that gets the lock at once
+copies the torn bytes to ``<name>.cut-<unix time>-<pid>`` and cuts them off the file (so
+the next batch starts a line of its own), and one that does not (another process is
+appending) drops them in memory only. POSIX only; advisory locks may not hold on NFS
+(there, one process per file). A write that fails is cut off before the call raises.
 
 Threads: one lock serialises recording (the file append and the in-memory update, as one
 step) and the reading of a window, so a window sees a call's outcomes all or none.
@@ -94,7 +97,9 @@ import hashlib
 import json
 import math
 import os
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import repeat
 from pathlib import Path
@@ -128,6 +133,9 @@ from modelship._shown import brief
 from modelship.checks import stats
 from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipError
 from modelship.monitor._timeindex import Column, TimeIndex
+
+if sys.platform != "win32":
+    import fcntl
 
 __all__ = [
     "OUTCOME_METRICS",
@@ -197,8 +205,8 @@ class RecordSummary:
     unmatched : int
         New outcomes kept until their prediction is loaded.
     replaced : int
-        Outcomes that replaced an earlier one for the same key (a correction, or a
-        repeat of the key within the call: the last one wins).
+        Outcomes given for a key recorded before (a correction, or the same value
+        again, which changes nothing) or repeated within the call (the last one wins).
 
     Examples
     --------
@@ -226,11 +234,13 @@ class WindowMetric:
     n : int
         Joined pairs (prediction with an outcome) in the window.
     support : int or None
-        The pairs the value rests on, which a fetch answers as the sample size (so a
-        condition's ``min_samples`` counts them): the metric's denominator for a
-        proportion (recall: true positives; precision: predicted positives; f1:
+        The pairs the value rests on, which a fetch answers as the sample size
+        (:attr:`Samples.count`, so a condition's ``min_samples`` counts them): the
+        metric's denominator for a proportion (recall: the positive outcomes,
+        ``tp + fn``; precision: the predicted positives, ``tp + fp``; f1:
         ``tp + fp + fn``), the smaller class for roc_auc, ``n`` for the others.
-        ``None`` (a metric from before it was recorded): ``n``.
+        ``None`` (a metric from before it was recorded): ``n``. The statistic ``count``
+        reads ``n``, not this.
     ci_low, ci_high : float
         Two-sided ``confidence`` interval (see the module's table of methods).
     confidence : float
@@ -356,9 +366,25 @@ def _request_ids(request_ids: object) -> list[str]:
     except (TypeError, ValueError) as exc:
         raise ConfigError(f"request_ids must be a sequence of request ids: {exc}") from exc
     for i, rid in enumerate(ids):
-        if rid is None or (isinstance(rid, float) and math.isnan(rid)):
-            raise ConfigError(f"request id {i} is missing ({rid!r}); record known requests only")
+        if _missing(rid):
+            raise ConfigError(
+                f"request id {i} is missing ({brief(rid)}); record known requests only"
+            )
     return [str(r) for r in ids]
+
+
+# The types of pandas' missing values (pd.NA of nullable columns, pd.NaT), known by name
+# so that pandas is not needed: str() of them would be an id "<NA>" that joins nothing.
+_MISSING_TYPES = frozenset({"NAType", "NaTType"})
+
+
+def _missing(value: object) -> bool:
+    """Whether ``value`` is a missing value: None, NaN, or pandas' NA or NaT."""
+    if value is None:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return math.isnan(value)
+    return type(value).__name__ in _MISSING_TYPES
 
 
 def _row_numbers(rows: object) -> npt.NDArray[np.int64]:
@@ -430,13 +456,14 @@ class OutcomeSource:
     A :class:`~modelship.monitor.MetricSource` whose metric names are those of
     :data:`OUTCOME_METRICS` (``accuracy``, ``roc_auc``, ``rmse``...). A fetch answers one
     point per window: the metric's value, with :attr:`Samples.count` the window's sample
-    size, so a condition's ``min_samples`` makes a small window ``inconclusive``. The
-    condition's statistic picks what the point is: ``mean``, ``median``, ``last``,
-    ``min``, ``max`` and ``sum`` the estimate itself (every statistic of one value is
-    that value); ``count`` the sample size; a percentile ``pNN`` the one-sided confidence
-    bound at level NN % (``p5`` is the lower 95 % bound, ``p97.5`` the upper end of the
-    two-sided 95 % interval), so ``p95(accuracy) < 0.9`` fails only when the canary is
-    *confidently* below 0.9. Without a statistic the point is the estimate.
+    size (:attr:`WindowMetric.support`), so a condition's ``min_samples`` makes a small
+    window ``inconclusive``. The condition's statistic picks what the point is: ``mean``,
+    ``median``, ``last``, ``min``, ``max`` and ``sum`` the estimate itself (every
+    statistic of one value is that value); ``count`` the joined pairs ``n``; a percentile
+    ``pNN`` the one-sided confidence bound at level NN % (``p5`` is the lower 95 % bound,
+    ``p97.5`` the upper end of the two-sided 95 % interval), so ``p95(accuracy) < 0.9``
+    fails only when the canary is *confidently* below 0.9. Without a statistic the point
+    is the estimate.
 
     Parameters
     ----------
@@ -459,7 +486,7 @@ class OutcomeSource:
     ------
     OutcomeLogError
         If ``path`` holds a corrupted line other than a torn last one, or a torn last
-        line that cannot be cut off (a read-only file).
+        line that cannot be copied aside and cut off (a read-only file or directory).
 
     Examples
     --------
@@ -550,8 +577,8 @@ class OutcomeSource:
         # pairs is a proportion of 2, and min_samples must see 2.
         size = window.n if window.support is None else window.support
         q = None if stat is None else quantile_of(stat)
-        if stat == "count":
-            value = float(size)
+        if stat == "count":  # the joined pairs, as documented; the support is min_samples'
+            value = float(window.n)
         elif q is not None:
             value = self._quantile(metric, window, q)
             if math.isnan(value):
@@ -858,10 +885,14 @@ class OutcomeSource:
             map(self._outcome_index.get, keys, repeat(-1)), dtype=np.int64, count=len(keys)
         )
         fresh = old < 0
-        if not fresh.all():  # corrections of outcomes recorded before
+        if not fresh.all():  # outcomes recorded before: corrections, or the same again
             again = ~fresh
+            # Only a changed value is a correction: the same value recorded again (an
+            # idempotent re-upload) keeps its first time and grows nothing.
+            changed = again.copy()
+            changed[again] = self._outcome_value.view()[old[again]] != y[again]
             # What was known before, so that as_of= before the correction still sees it.
-            replaced = old[again]
+            replaced = old[changed]
             for position, at, value in zip(
                 replaced.tolist(),
                 self._outcome_at.view()[replaced].tolist(),
@@ -869,8 +900,8 @@ class OutcomeSource:
                 strict=True,
             ):
                 self._earlier.setdefault(position, []).append((at, value))
-            self._outcome_value.view()[old[again]] = y[again]
-            self._outcome_at.view()[old[again]] = stamp
+            self._outcome_value.view()[replaced] = y[changed]
+            self._outcome_at.view()[replaced] = stamp
             keys = [keys[i] for i in np.flatnonzero(fresh).tolist()]
             y = y[fresh]
         base = self._outcome_value.size
@@ -927,7 +958,9 @@ class OutcomeSource:
         line = hashlib.sha256(payload).hexdigest().encode() + b" " + payload + b"\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         try:
-            size = os.fstat(fd).st_size  # one process writes the file: the line goes here
+            # Held until the line is on disk, so no opener cuts it as torn meanwhile.
+            _lock(fd, wait=True)
+            size = os.fstat(fd).st_size  # the lock keeps other writers out: the line goes here
             try:
                 written = os.write(fd, line)
                 if written != len(line):  # a short write to a regular file: disk full
@@ -940,13 +973,35 @@ class OutcomeSource:
                     os.ftruncate(fd, size)
                 raise
         finally:
-            os.close(fd)
+            os.close(fd)  # releases the lock
 
     def _replay(self, path: Path) -> None:
         try:
-            data = path.read_bytes()
+            fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             return
+        try:
+            # Without the lock a writer may be appending: its line looks torn, and is only
+            # dropped in memory; with it, no cooperating writer is, so a torn tail is a
+            # crash's and is cut off (after copying it aside).
+            locked = _lock(fd, wait=False)
+            with os.fdopen(os.dup(fd), "rb") as f:
+                data = f.read()
+            whole, notes = self._replay_lines(path, data)
+            if whole < len(data):
+                if locked:
+                    notes.append(self._cut(path, data, whole))
+                else:
+                    notes.append(
+                        f"{path}: left the last {len(data) - whole} bytes on disk (the "
+                        "file's lock is held: another process may be writing them)"
+                    )
+        finally:
+            os.close(fd)  # releases the lock
+        self.recovered = tuple(notes)
+
+    def _replay_lines(self, path: Path, data: bytes) -> tuple[int, list[str]]:
+        """Apply the verified lines of ``data``; answer their size and notes on the rest."""
         lines = data.split(b"\n")
         torn = lines.pop()  # after the last newline: empty, unless the last write was torn
         notes: list[str] = []
@@ -967,37 +1022,44 @@ class OutcomeSource:
                 )
             ids, rows, y, stamp = batch
             self._apply(ids, rows, y, stamp)
-        if whole < len(data):
-            self._cut(path, whole)
-        self.recovered = tuple(notes)
+        return whole, notes
 
     @staticmethod
-    def _cut(path: Path, size: int) -> None:
-        """Cut the dropped last line off the file, so the next append starts a line.
+    def _cut(path: Path, data: bytes, size: int) -> str:
+        """Move the dropped last line off the file, so the next append starts a line.
 
         Left in place, the next batch would be appended to the torn bytes, fail its
         checksum as part of that line and be lost at the next reopen (and one batch more
-        would make the file look corrupted). ``truncate`` changes the file's size in one
-        step: a crash during it leaves the file either as it was (the next reopen drops
-        the same line and cuts it again) or cut; no verified line is touched.
+        would make the file look corrupted). The caller holds the file's lock, so no
+        cooperating writer is appending. The bytes cut are first copied, ``fsync``-ed, to
+        ``<name>.cut-<unix time>-<pid>`` next to the file, then ``truncate`` changes the
+        file's size in one step: a crash before the truncation leaves the file as it was
+        (the next reopen copies and cuts the same bytes again), a crash during it leaves
+        the file as it was or cut; no verified line is touched and no byte is destroyed.
 
         Raises
         ------
         OutcomeLogError
-            If the file cannot be cut (read-only): appending after the torn line would
-            lose the next batch.
+            If the bytes cannot be copied aside or the file cannot be cut (read-only):
+            appending after the torn line would lose the next batch.
         """
+        side = path.with_name(f"{path.name}.cut-{int(time.time())}-{os.getpid()}")
         try:
-            with path.open("r+b") as f:
-                f.truncate(size)
-                f.flush()
-                os.fsync(f.fileno())
+            with path.open("r+b") as log:  # writable, before anything is copied
+                with side.open("xb") as f:
+                    f.write(data[size:])
+                    f.flush()
+                    os.fsync(f.fileno())
+                log.truncate(size)
+                log.flush()
+                os.fsync(log.fileno())
         except OSError as exc:
             raise OutcomeLogError(
                 f"{path}: cannot cut the torn last line off ({exc.strerror or exc}); a batch "
-                "appended after it would be lost. Make the file writable, or cut it to "
-                f"{size} bytes by hand"
+                "appended after it would be lost. Make the file and its directory writable, "
+                f"or move the bytes after the first {size} out by hand"
             ) from exc
+        return f"{path}: moved the last {len(data) - size} bytes to {side}"
 
     # --- evaluation --------------------------------------------------------------------
 
@@ -1201,6 +1263,25 @@ def _columns(table: Any) -> set[str]:
             f"got {type(table).__name__}"
         )
     return {str(c) for c in names}
+
+
+def _lock(fd: int, *, wait: bool) -> bool:
+    """Take the exclusive advisory lock of an open file; without ``wait``, answer False if
+    it cannot be taken at once.
+
+    ``flock`` (POSIX): released when the file is closed or the process dies. Elsewhere
+    there is no lock and one process is assumed (True).
+    """
+    if sys.platform == "win32":
+        return True
+    if wait:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by another, or no locks here (some NFS): cut nothing
+        return False
+    return True
 
 
 def _verified(

@@ -179,20 +179,54 @@ def _check_window(start: float, end: float, *, allow_empty: bool = False) -> Non
         raise ConfigError(f"the window ({start!r}, {end!r}] is empty: end must come after start")
 
 
-#: Points Prometheus returns at most per series of a range query (its
-#: ``query_range`` refuses more: "exceeded maximum resolution of 11,000 points per
-#: timeseries"); a question over more is one it can never answer.
+#: Steps Prometheus answers at most per series of a range query: its ``query_range``
+#: refuses a range whose ``(end - start) / step`` is more ("exceeded maximum resolution
+#: of 11,000 points per timeseries"), which is up to 11,001 points; a question over more
+#: is one it can never answer.
 MAX_POINTS = 11_000
 
 
-def _check_points(window: float, step: float) -> None:
-    """Refuse a range of more points than Prometheus answers (:data:`MAX_POINTS`)."""
-    points = window / step
-    if points > MAX_POINTS:
+def _go_time_ns(t: float) -> int:
+    """``t`` as Prometheus parses a time given in seconds (``parseTime``): the fraction
+    rounded (half away from zero) to the millisecond, in nanoseconds."""
+    whole, fraction = math.modf(t)
+    milliseconds = math.copysign(math.floor(abs(fraction) * 1000 + 0.5), fraction)
+    return int(whole) * 1_000_000_000 + int(milliseconds / 1000 * 1e9)
+
+
+def _steps(first: float, last: float, step: float) -> int | None:
+    """``(end - start) / step`` exactly as Prometheus computes it (``end.Sub(start) / step``
+    of Go durations: integer nanoseconds, the step truncated, the quotient truncated);
+    None for a step Prometheus reads as zero."""
+    step_ns = int(step * 1e9)  # Go's time.Duration(float64): truncated
+    if step_ns <= 0:
+        return None
+    return (_go_time_ns(last) - _go_time_ns(first)) // step_ns
+
+
+def _range(start: float, end: float, step: float) -> tuple[float, float]:
+    """The times :meth:`PrometheusSource.fetch_series` sends for the window.
+
+    Prometheus keeps times to the millisecond and rounds: they are floored, so that no
+    point lands after ``end``. A window of one step (``end - start`` a rounding error
+    short of it) has its one point at ``last``.
+    """
+    last = math.floor(end * 1000) / 1000
+    first = min(math.floor((start + step) * 1000) / 1000, last)
+    return first, last
+
+
+def _check_points(start: float, end: float, step: float) -> None:
+    """Refuse a range Prometheus refuses: ``(end - start) / step`` of the times sent over
+    :data:`MAX_POINTS`."""
+    steps = _steps(*_range(start, end, step), step)
+    if steps is None or steps > MAX_POINTS:
+        shown = "a step under a nanosecond" if steps is None else f"{steps} steps"
         raise ConfigError(
-            f"a window of {window:g} s at step={step:g} s is {math.ceil(points)} points per "
-            f"series; Prometheus answers at most {MAX_POINTS}: raise the step to at least "
-            f"{window / MAX_POINTS:.3g} s or shorten the window"
+            f"a window of {end - start:g} s at step={step:g} s is a range of {shown} per "
+            f"series ((end - start) / step of the times sent, the first a step after the "
+            f"window's start); Prometheus refuses more than {MAX_POINTS}: raise the step to "
+            f"at least {(end - start) / (MAX_POINTS + 1):.3g} s or shorten the window"
         )
 
 
@@ -526,7 +560,8 @@ class PrometheusSource:
         ------
         ConfigError
             If there is no template for ``(metric, stat)`` (or the template or the slot
-            is unusable), or ``window / step`` is more than :data:`MAX_POINTS`.
+            is unusable), or the range :meth:`fetch_series` would send for a window starting
+            at 0 has ``(end - start) / step`` over :data:`MAX_POINTS`.
 
         Examples
         --------
@@ -546,7 +581,7 @@ class PrometheusSource:
                 self.render(metric, "count", slot=slot, window=window)
             return
         self.render(metric, stat, slot=slot, window=step)
-        _check_points(window, step)
+        _check_points(0.0, window, step)
 
     # --- the API -------------------------------------------------------------------------
 
@@ -781,13 +816,9 @@ class PrometheusSource:
                 f"the window ({start!r}, {end!r}] is shorter than step={step!r} s: it has no "
                 "point; ask for a longer window or a shorter step"
             )
-        _check_points(end - start, step)
+        _check_points(start, end, step)
         promql = self.render(metric, stat, slot=slot, window=step)
-        # Prometheus keeps times to the millisecond and rounds: floor them, so that no
-        # point lands after ``end``. A window of one step (``end - start`` a rounding
-        # error short of it) has its one point at ``last``.
-        last = math.floor(end * 1000) / 1000
-        first = min(math.floor((start + step) * 1000) / 1000, last)
+        first, last = _range(start, end, step)
         answer = self.query_range(promql, start=first, end=last, step=step)
         return self._outcome(answer, metric=metric, slot=slot, start=start, end=end, stat=stat)
 

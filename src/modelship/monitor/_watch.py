@@ -304,16 +304,12 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         duration=duration,
         slot=rollout.slot,
         source=source,
+        since=since,
     )
     wait = clock if clock is not None else SystemClock()
     now = source_time(source)
     if since is None:
         since = now - rollout.elapsed
-    elif since > now:
-        raise ConfigError(
-            f"since={since:g} is after the source's current time {now:g}: no evaluation "
-            "would see a sample; give the version's start on the source's clock"
-        )
     log = DecisionLog(policy, started_at=now)
     if not policy.enabled:
         rollout.event(
