@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import re
 import reprlib
 
@@ -96,34 +97,10 @@ def printable(text: str) -> str:
 # Where a URL starts: a scheme at the start of a run of scheme characters (the lookbehind
 # keeps "a.a.a.a" from starting a search at every dot: one search per run, linear).
 _SCHEME = re.compile(r"(?<![a-zA-Z0-9+.-])[a-zA-Z][a-zA-Z0-9+.-]*://")
-# What ends a URL in a message: white space, quotes, brackets and list separators.
-_URL_END = re.compile(r"[\s'\"<>(){},;|`]")
-# An authority without user information: a host and a port of digits.
-_HOST_PORT = re.compile(r"[^:@]*:[0-9]*")
-
-
-def _userinfo_end(url: str) -> int:
-    """Where the user information of ``url`` (the text after ``scheme://``) ends: the index
-    of its ``@``, or -1 when it has none.
-
-    ``user:pass@host``: the last ``@`` before the first ``/`` (a password may hold ``@``:
-    URL parsers split at the last one). ``user:pa/ss@host``: a raw ``/`` in a password, as
-    people write them: the first ``@`` when the text before the first ``/`` has a ``:``
-    that is not a port. Anything else (``host:8443/models@v2``, ``[::1]:5000/a@b``,
-    ``bucket/models@v2``) has none.
-    """
-    slash = len(url)
-    for stop in "/?#":
-        found = url.find(stop)
-        if found != -1:
-            slash = min(slash, found)
-    head = url[:slash]
-    at = head.rfind("@")
-    if at != -1:
-        return at
-    if ":" in head and not head.startswith("[") and not _HOST_PORT.fullmatch(head):
-        return url.find("@", slash)
-    return -1
+# Where the authority after "scheme://" ends (a password may hold any other character).
+_AUTHORITY_END = re.compile(r"[/?#\s]")
+# "name@sha256:..." after "scheme://" is an image digest, not user information.
+_DIGESTS = ("sha256:", "sha384:", "sha512:")
 
 
 def hide_credentials(text: str, mask: str = "***") -> str:
@@ -132,8 +109,14 @@ def hide_credentials(text: str, mask: str = "***") -> str:
     Registry and API server URLs reach error messages, ``repr`` and CI logs; a password or
     token given in one (``https://ci:s3cret@host/models``) must not. The whole user
     information goes, name included: a token is often the user name
-    (``https://TOKEN:x-oauth-basic@github.com``). The URL itself keeps working: only what
-    is shown changes. Linear in the length of ``text``.
+    (``https://TOKEN:x-oauth-basic@github.com``). Read as URL parsers read it, the user
+    information ends at the last ``@`` before the first ``/``, ``?``, ``#`` or space, so a
+    password may hold any other character; a raw ``/`` in a password, as people write
+    them (``user:pa/ss@host``), is caught too when a ``:`` comes before it and the ``@``
+    follows in the same path segment (``https://host:8443/fraud@v2`` is shown as
+    ``https://***@v2`` for that reason; ``host:8443/models/fraud@v2``, an IPv6 host, and
+    ``s3://bucket/models@v2`` are left alone). URLs inside URLs are read too. The URL
+    itself keeps working: only what is shown changes. Linear in the length of ``text``.
 
     Examples
     --------
@@ -141,21 +124,44 @@ def hide_credentials(text: str, mask: str = "***") -> str:
     'reading failed on https://***@models.example.com/r'
     >>> hide_credentials("https://ghp_abc123@github.com/org/repo and s3://bucket/models@v2")
     'https://***@github.com/org/repo and s3://bucket/models@v2'
-    >>> hide_credentials("https://ci:p@ss@host/r, https://host:8443/models/fraud@v2")
-    'https://***@host/r, https://host:8443/models/fraud@v2'
+    >>> hide_credentials("postgres://app:ab;c,d@db/prod, https://host:8443/models/fraud@v2")
+    'postgres://***@db/prod, https://host:8443/models/fraud@v2'
     """
+    # Positions of "@", "/" and white space, found once: each URL then looks up the next
+    # one in O(log n), so the text is read a bounded number of times whatever it holds.
+    ats = [m.start() for m in re.finditer("@", text)]
+    if not ats:
+        return text
+    slashes = [m.start() for m in re.finditer("/", text)]
+    spaces = [m.start() for m in re.finditer(r"\s", text)]
+
+    def next_of(positions: list[int], at_or_after: int) -> int:
+        index = bisect.bisect_left(positions, at_or_after)
+        return positions[index] if index < len(positions) else len(text)
+
     out: list[str] = []
-    position = 0
+    copied = position = 0
     while (scheme := _SCHEME.search(text, position)) is not None:
         start = scheme.end()
-        end_match = _URL_END.search(text, start)
-        end = len(text) if end_match is None else end_match.start()
-        at = _userinfo_end(text[start:end])
-        out.append(text[position:start])
+        found = _AUTHORITY_END.search(text, start)
+        end = len(text) if found is None else found.start()
+        head = text[start:end]
+        cut = -1
+        at = head.rfind("@")
         if at != -1:
-            out.append(mask)
-            start += at
-        out.append(text[start:end])
-        position = end  # the next URL starts after this one ends: each character read once
-    out.append(text[position:])
+            if not head[at + 1 :].startswith(_DIGESTS):
+                cut = start + at
+        elif ":" in head and not head.startswith("[") and end < len(text) and text[end] == "/":
+            # user:pa/ss@host: the next "@" in this word, before any other "/".
+            nxt = next_of(ats, end)
+            digest = text.startswith(_DIGESTS, nxt + 1)  # registry:5000/img@sha256:...
+            if nxt < next_of(spaces, end) and nxt < next_of(slashes, end + 1) and not digest:
+                cut = nxt
+        if cut == -1:
+            position = start  # a URL inside this one's path or query is read too
+            continue
+        out.append(text[copied:start])
+        out.append(mask)
+        copied = position = cut
+    out.append(text[copied:])
     return "".join(out)

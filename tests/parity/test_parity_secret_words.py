@@ -18,7 +18,8 @@ from modelship.parity import is_secret
         ("MODEL_URI", "s3://bucket/models@v2"),
         ("PIP_REQUIREMENT", "git+https://github.com/org/repo.git@v1.2.0"),
         ("MODEL_SERVER", "https://registry.example.com:8443/models/fraud@v2"),
-        ("PASSENGER_APP_ENV", "production"),
+        ("IMAGE", "docker://ubuntu@sha256:abc"),
+        ("GIT_CONFIG_PARAMETERS", "user.author=me"),
     ],
 )
 def test_a_setting_that_only_looks_like_a_credential_is_kept(name: str, value: str) -> None:
@@ -40,6 +41,15 @@ def test_a_setting_that_only_looks_like_a_credential_is_kept(name: str, value: s
         ("OPTS", "client-secret=abc api_key=def"),
         ("GIT_REMOTE", "https://ghp_T0KEN:x-oauth-basic@github.com/org/repo"),
         ("DATABASE_URL", "postgresql://app:Pa55@w0rd@db:5432/prod"),
+        # The third look: what the first word rule let through.
+        ("DATABASE_URL", "postgres://app:ab;cd@db/prod"),
+        ("PG", "PGPASSWORD=hunter2"),
+        ("APP", "clientsecret=x mysqlpassword=y"),
+        ("DOOR", "passcode=1234"),
+        ("API", "auth=abc"),
+        ("VAULT_PASSCODE", "x"),
+        ("DB_PASS2", "x"),
+        ("PASSENGER_APP_ENV", "production"),  # a name errs on the side of dropping
     ],
 )
 def test_a_credential_is_still_dropped(name: str, value: str) -> None:

@@ -84,3 +84,26 @@ def test_hide_credentials_reads_each_character_once(piece: str) -> None:
 
     text = piece * 400_000
     assert "Pa55" not in hide_credentials(text + " https://u:Pa55@h/x")
+
+
+@pytest.mark.parametrize(
+    ("shown", "expected"),
+    [
+        # The third look: passwords holding characters that end words in messages, a
+        # URL inside another URL's query, a password starting with digits and a "/".
+        ("postgres://app:ab;cd@db:5432/prod", "postgres://***@db:5432/prod"),
+        ("https://u:p,w(1)@host/r", "https://***@host/r"),
+        (
+            "https://p.example/f?url=https://ci:s3cret@host/x",
+            "https://p.example/f?url=https://***@host/x",
+        ),
+        ("https://u:1234/5678@host/r", "https://***@host/r"),
+        # Image digests are not user information.
+        ("docker://ubuntu@sha256:abc", "docker://ubuntu@sha256:abc"),
+        ("docker://registry:5000/img@sha256:abc", "docker://registry:5000/img@sha256:abc"),
+    ],
+)
+def test_hide_credentials_reads_passwords_as_url_parsers_do(shown: str, expected: str) -> None:
+    from modelship._shown import hide_credentials
+
+    assert hide_credentials(shown) == expected

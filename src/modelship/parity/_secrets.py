@@ -26,6 +26,7 @@ SECRET_NAME_PARTS = (
     "KEY",
     "SECRET",
     "TOKEN",
+    "PASS",
     "PASSWORD",
     "PASSWD",
     "PASSPHRASE",
@@ -39,27 +40,26 @@ SECRET_NAME_PARTS = (
     "SIGNATURE",
     "CERT",
 )
-"""Substrings of a variable's upper-cased name that mark it as a credential (and ``PASS``
-as a whole part of the name between underscores, or its end: ``DB_PASS``, ``SMTPPASS``;
-``PASSENGER_APP_ENV`` is no credential)."""
+"""Substrings of a variable's upper-cased name that mark it as a credential (``PASS`` drops
+``PASSENGER_APP_ENV`` too: a name errs on the side of dropping)."""
 
 # The working directory and the previous one: shell variables, not passwords.
 _NOT_SECRET = frozenset({"PWD", "OLDPWD"})
-# Words of a key in a key=value setting inside a value that name a credential, alone or
-# two side by side ("AccountKey", "fs.s3a.access.key", "api_key"): connection strings
-# (libpq, ODBC, Azure), SAS tokens ("&sig=..."), the usual names of keys and tokens. Words,
-# not substrings: "StrictHostKeyChecking=no", "--xla_disable_hlo_passes=...",
-# "spark.sql.session.timeZone=UTC" are settings, not credentials.
-_SECRET_WORDS = frozenset(
-    {
-        "password", "passwd", "pwd", "pass", "passphrase", "secret", "token", "sig",
-        "signature", "credential", "credentials", "cookie", "authorization", "apikey",
-        "accesskey", "secretkey", "privatekey", "accountkey", "sharedaccesskey",
-    }
+# What marks the key of a key=value setting inside a value as a credential. Its words
+# (camelCase and ACRONYMS split, separators dropped, lower-cased) are read, not the whole
+# key: "StrictHostKeyChecking=no", "--xla_disable_hlo_passes=...",
+# "spark.sql.session.timeZone=UTC" are settings. A word *containing* one of these is a
+# credential ("PGPASSWORD", "clientsecret", "passcode"):
+_SECRET_PARTS = (
+    "password", "passwd", "passcode", "passphrase", "secret", "token", "credential",
+    "signature", "cookie", "authorization", "apikey", "accesskey", "privatekey",
+    "accountkey",
 )  # fmt: skip
-# A key that is only this word is a credential too ("?key=AIza...").
+# a word that *is* one of these ("pass", "pwd", "sig", "auth"; "password" in "DB_PASS2"):
+_SECRET_WORDS = frozenset({"pass", "pwd", "sig", "auth"})
+# two words side by side that make one of the parts ("api"+"key", "access"+"key");
+# and a key that is only "key" ("?key=AIza...").
 _SECRET_KEYS = frozenset({"key"})
-# The words of a key: camelCase and ACRONYMS split, separators dropped.
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 
 
@@ -67,9 +67,9 @@ def _secret_key(key: str) -> bool:
     words = [word.lower() for word in _WORDS.findall(key)]
     if "".join(words) in _SECRET_KEYS:
         return True
-    pairs = (a + b for a, b in itertools.pairwise(words))
+    joined = (*words, *(a + b for a, b in itertools.pairwise(words)))
     return any(word in _SECRET_WORDS for word in words) or any(
-        pair in _SECRET_WORDS for pair in pairs
+        part in word for word in joined for part in _SECRET_PARTS
     )
 
 
@@ -79,9 +79,7 @@ _SETTINGS = re.compile(r"[\s;&?,]+")
 
 
 def _secret_name(upper: str) -> bool:
-    if any(part in upper for part in SECRET_NAME_PARTS):
-        return True
-    return any(part.endswith("PASS") for part in upper.split("_"))
+    return any(part in upper for part in SECRET_NAME_PARTS)
 
 
 def _secret_value(value: str) -> bool:
@@ -107,7 +105,7 @@ def is_secret(name: str, value: str = "") -> bool:
     value, when it holds a URL with user information (``scheme://user:pw@host``,
     ``https://TOKEN@host``; not ``s3://bucket/models@v2``) or a ``key=value`` setting
     (separated by whitespace, ``;``, ``&``, ``?`` or ``,``; spaces around ``=`` allowed)
-    whose whole key names a credential (``password``, ``PWD``, ``AccountKey``,
+    whose key has a word naming a credential (``password``, ``PWD``, ``AccountKey``,
     ``SharedAccessSignature``, ``sig``, ``api_key``, ``token``, ...).
 
     Examples
