@@ -53,11 +53,14 @@ outcomes are applied in memory: a call that returned is on disk. A crash during 
 leaves at most a torn last line, which reopening detects (its checksum fails or it has no
 newline) and drops with a warning in :attr:`OutcomeSource.recovered`; a bad line anywhere
 else is corruption and raises :class:`OutcomeLogError`. Each append holds an exclusive
-``flock`` on the file until it is ``fsync``-ed; an opener that gets the lock at once
-copies the torn bytes to ``<name>.cut-<unix time>-<pid>`` and cuts them off the file (so
-the next batch starts a line of its own), and one that does not (another process is
-appending) drops them in memory only. POSIX only; advisory locks may not hold on NFS
-(there, one process per file). A write that fails is cut off before the call raises.
+``flock`` on the file until it is ``fsync``-ed; an opener takes it only to read the file
+and cut a torn tail (it parses the bytes read after releasing it). An opener that gets
+the lock at once copies the torn bytes to ``<name>.cut-<unix time in ns>-<pid>-<n>`` and
+cuts them off the file (so the next batch starts a line of its own), and one that does
+not (another process is appending) drops them in memory only; the next append, under the
+lock, finds a file that does not end with a newline and moves the torn bytes aside the
+same way before writing. POSIX only; advisory locks may not hold on NFS (there, one
+process per file). A write that fails is cut off before the call raises.
 
 Threads: one lock serialises recording (the file append and the in-memory update, as one
 step) and the reading of a window, so a window sees a call's outcomes all or none.
@@ -101,7 +104,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from itertools import repeat
+from itertools import count, repeat
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -486,7 +489,8 @@ class OutcomeSource:
     ------
     OutcomeLogError
         If ``path`` holds a corrupted line other than a torn last one, or a torn last
-        line that cannot be copied aside and cut off (a read-only file or directory).
+        line that cannot be copied aside and cut off (a read-only file or directory,
+        or every side file name tried taken).
 
     Examples
     --------
@@ -799,6 +803,9 @@ class OutcomeSource:
             string, a null id), an outcome is not a finite number, a row is not a whole
             number in ``[0, 2**63)``, or ``at`` is not a finite time
             (:class:`~modelship.errors.InvalidParameter`); nothing is recorded then.
+        OutcomeLogError
+            If the file ends with torn bytes (a crash's, left by an opener that could
+            not cut them) that cannot be copied aside and cut off; nothing is recorded.
 
         Examples
         --------
@@ -956,11 +963,23 @@ class OutcomeSource:
             allow_nan=False,
         ).encode()
         line = hashlib.sha256(payload).hexdigest().encode() + b" " + payload + b"\n"
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             # Held until the line is on disk, so no opener cuts it as torn meanwhile.
             _lock(fd, wait=True)
             size = os.fstat(fd).st_size  # the lock keeps other writers out: the line goes here
+            # Under the lock a file not ending with a newline ends with a crash's torn
+            # bytes, left by an opener that could not take the lock: appended to, they
+            # would take this line down with them. One 1-byte pread per append (a page
+            # cache hit) tells; finding the line's start costs more only then.
+            if size and _read_at(fd, 1, size - 1) != b"\n":
+                start = _last_line_start(fd, size)
+                self.recovered = (
+                    *self.recovered,
+                    f"{self.path}: found a torn last line of {size - start} bytes before appending",
+                    self._cut(self.path, _read_at(fd, size - start, start), start),
+                )
+                size = start
             try:
                 written = os.write(fd, line)
                 if written != len(line):  # a short write to a regular file: disk full
@@ -983,14 +1002,17 @@ class OutcomeSource:
         try:
             # Without the lock a writer may be appending: its line looks torn, and is only
             # dropped in memory; with it, no cooperating writer is, so a torn tail is a
-            # crash's and is cut off (after copying it aside).
+            # crash's and is cut off (after copying it aside). The lock is held to read
+            # and to cut only: the lines are parsed and applied after, from the bytes
+            # read, so appends elsewhere wait for a read, not for a replay (3.5 s of a
+            # 50 MB log).
             locked = _lock(fd, wait=False)
             with os.fdopen(os.dup(fd), "rb") as f:
                 data = f.read()
-            whole, notes = self._replay_lines(path, data)
+            whole, notes = _replayable(path, data)
             if whole < len(data):
                 if locked:
-                    notes.append(self._cut(path, data, whole))
+                    notes.append(self._cut(path, data[whole:], whole))
                 else:
                     notes.append(
                         f"{path}: left the last {len(data) - whole} bytes on disk (the "
@@ -998,23 +1020,16 @@ class OutcomeSource:
                     )
         finally:
             os.close(fd)  # releases the lock
+        self._replay_lines(path, data, whole)
         self.recovered = tuple(notes)
 
-    def _replay_lines(self, path: Path, data: bytes) -> tuple[int, list[str]]:
-        """Apply the verified lines of ``data``; answer their size and notes on the rest."""
-        lines = data.split(b"\n")
-        torn = lines.pop()  # after the last newline: empty, unless the last write was torn
-        notes: list[str] = []
-        if torn:
-            notes.append(f"{path}: dropped a torn last line of {len(torn)} bytes")
-        whole = len(data) - len(torn)  # bytes of the verified lines
+    def _replay_lines(self, path: Path, data: bytes, whole: int) -> None:
+        """Apply the lines in the first ``whole`` bytes of ``data``, each verified."""
+        lines = data.split(b"\n", data.count(b"\n", 0, whole))
+        lines.pop()  # the bytes after them, dropped (see _replayable)
         for number, line in enumerate(lines, start=1):
-            batch = _verified(line, f"{path}, line {number}")
+            batch = _verified(line)
             if batch is None:
-                if number == len(lines) and not torn:
-                    notes.append(f"{path}: dropped a last line that fails its checksum")
-                    whole -= len(line) + 1
-                    continue
                 raise OutcomeLogError(
                     f"{path}, line {number}: not a verified batch of outcomes (checksum or "
                     "format); the file is corrupted. Restore it from a backup, or move the "
@@ -1022,44 +1037,50 @@ class OutcomeSource:
                 )
             ids, rows, y, stamp = batch
             self._apply(ids, rows, y, stamp)
-        return whole, notes
 
     @staticmethod
-    def _cut(path: Path, data: bytes, size: int) -> str:
-        """Move the dropped last line off the file, so the next append starts a line.
+    def _cut(path: Path, tail: bytes, size: int) -> str:
+        """Move ``tail``, the file's bytes after its first ``size``, off the file, so the
+        next append starts a line; answer a note saying where they went.
 
         Left in place, the next batch would be appended to the torn bytes, fail its
         checksum as part of that line and be lost at the next reopen (and one batch more
         would make the file look corrupted). The caller holds the file's lock, so no
         cooperating writer is appending. The bytes cut are first copied, ``fsync``-ed, to
-        ``<name>.cut-<unix time>-<pid>`` next to the file, then ``truncate`` changes the
+        a side file next to the file (:func:`_side_file`), then ``truncate`` changes the
         file's size in one step: a crash before the truncation leaves the file as it was
-        (the next reopen copies and cuts the same bytes again), a crash during it leaves
-        the file as it was or cut; no verified line is touched and no byte is destroyed.
+        (the next opener or append copies and cuts the same bytes again), a crash during
+        it leaves the file as it was or cut; no verified line is touched and no byte is
+        destroyed.
 
         Raises
         ------
         OutcomeLogError
-            If the bytes cannot be copied aside or the file cannot be cut (read-only):
-            appending after the torn line would lose the next batch.
+            If the bytes cannot be copied aside (a read-only directory, every side file
+            name tried taken) or the file cannot be cut (read-only): appending after the
+            torn line would lose the next batch.
         """
-        side = path.with_name(f"{path.name}.cut-{int(time.time())}-{os.getpid()}")
         try:
             with path.open("r+b") as log:  # writable, before anything is copied
-                with side.open("xb") as f:
-                    f.write(data[size:])
-                    f.flush()
-                    os.fsync(f.fileno())
+                side = _side_file(path, tail)
                 log.truncate(size)
                 log.flush()
                 os.fsync(log.fileno())
+        except FileExistsError as exc:
+            raise OutcomeLogError(
+                f"{path}: cannot cut the torn last line off: its bytes are copied to a new "
+                f"side file first, and the {_SIDE_NAMES} names tried all exist (the last: "
+                f"{exc.filename}); a batch appended after it would be lost. Move the side "
+                f"files away, or move the bytes after the first {size} out by hand"
+            ) from exc
         except OSError as exc:
             raise OutcomeLogError(
-                f"{path}: cannot cut the torn last line off ({exc.strerror or exc}); a batch "
-                "appended after it would be lost. Make the file and its directory writable, "
-                f"or move the bytes after the first {size} out by hand"
+                f"{path}: cannot cut the torn last line off ({exc.strerror or exc}: "
+                f"{exc.filename or path}); a batch appended after it would be lost. Make the "
+                f"file and its directory writable, or move the bytes after the first {size} "
+                "out by hand"
             ) from exc
-        return f"{path}: moved the last {len(data) - size} bytes to {side}"
+        return f"{path}: moved the last {len(tail)} bytes to {side}"
 
     # --- evaluation --------------------------------------------------------------------
 
@@ -1284,9 +1305,89 @@ def _lock(fd: int, *, wait: bool) -> bool:
     return True
 
 
-def _verified(
-    line: bytes, where: str
-) -> tuple[list[str], npt.NDArray[np.int64], FloatArray, float] | None:
+def _replayable(path: Path, data: bytes) -> tuple[int, list[str]]:
+    """The size of the lines of a log's ``data`` to replay, and notes on what is dropped.
+
+    Dropped: the bytes after the last newline (a write torn by a crash) or, when there
+    are none, a last line that fails its checksum. Only the last line is checked here
+    (the opener holds the file's lock meanwhile); a bad line before it is corruption,
+    found by the replay.
+    """
+    whole = data.rfind(b"\n") + 1
+    if whole < len(data):
+        return whole, [f"{path}: dropped a torn last line of {len(data) - whole} bytes"]
+    if whole:
+        start = data.rfind(b"\n", 0, whole - 1) + 1
+        if _verified(data[start : whole - 1]) is None:
+            return start, [f"{path}: dropped a last line that fails its checksum"]
+    return whole, []
+
+
+# Bytes read at a time, backwards, to find where a torn last line starts (a batch's line
+# can be megabytes; this is read only when the file does not end with a newline).
+_BACKWARDS = 1 << 16
+
+
+def _last_line_start(fd: int, size: int) -> int:
+    """Where the last line of an open file of ``size`` bytes starts: after its last
+    newline, or at 0."""
+    end = size
+    while end > 0:
+        begin = max(0, end - _BACKWARDS)
+        newline = _read_at(fd, end - begin, begin).rfind(b"\n")
+        if newline >= 0:
+            return begin + newline + 1
+        end = begin
+    return 0
+
+
+def _read_at(fd: int, n: int, offset: int) -> bytes:
+    """``n`` bytes of an open file from ``offset`` (fewer at its end)."""
+    if sys.platform == "win32":  # no pread: the appends' O_APPEND ignores the position
+        os.lseek(fd, offset, os.SEEK_SET)
+        return os.read(fd, n)
+    return os.pread(fd, n, offset)
+
+
+# Side file names tried before giving up; one is enough unless side files are made by
+# something else under modelship's names.
+_SIDE_NAMES = 8
+_side_count = count()  # this process's side files (next() is atomic under the GIL)
+
+
+def _side_file(path: Path, data: bytes) -> Path:
+    """Write ``data`` (``fsync``-ed) to a new file next to ``path`` and answer it.
+
+    Its name is ``<name>.cut-<unix time in ns>-<pid>-<n>``, ``n`` counting the process's
+    side files: two cuts never share one, not even within one clock tick by one pid (pid
+    1 of a container restarting in a loop gets the same pid every time). A name that
+    exists all the same is never overwritten: the next one is tried.
+
+    Raises
+    ------
+    FileExistsError
+        If the :data:`_SIDE_NAMES` names tried all exist.
+    OSError
+        If the file cannot be written (a read-only directory, a full disk).
+    """
+    tried = 0
+    while True:
+        side = path.with_name(f"{path.name}.cut-{time.time_ns()}-{os.getpid()}-{next(_side_count)}")
+        tried += 1
+        try:
+            f = side.open("xb")
+        except FileExistsError:
+            if tried == _SIDE_NAMES:
+                raise
+            continue
+        with f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        return side
+
+
+def _verified(line: bytes) -> tuple[list[str], npt.NDArray[np.int64], FloatArray, float] | None:
     """The batch a line holds, or ``None`` when its checksum or format is wrong."""
     digest, _, payload = line.partition(b" ")
     if hashlib.sha256(payload).hexdigest().encode() != digest:
