@@ -98,6 +98,10 @@ _WATCH_BACKOFF_CAP = 2.0
 class KubernetesDeployer:
     """A :class:`~modelship.deploy.Deployer` whose slots are Deployments in a namespace.
 
+    Nothing is contacted until an operation needs the cluster. Settings no request could
+    use (a server that is not a URL, a missing CA file, a token that is not text) are a
+    :class:`~modelship.errors.ConfigError` naming the setting, raised here.
+
     Parameters
     ----------
     namespace
@@ -133,10 +137,6 @@ class KubernetesDeployer:
         running at once (an int from 3 to 2147483647, default 60; renewed while held, so
         a rollout may last longer; a holder that died keeps others out this long).
         ``None``: no lock (the Role then needs no access to leases).
-
-    Nothing is contacted until an operation needs the cluster. Settings no request could
-    use (a server that is not a URL, a missing CA file, a token that is not text) are a
-    :class:`~modelship.errors.ConfigError` naming the setting, raised here.
 
     Examples
     --------
