@@ -3,7 +3,8 @@
 What is printed is redacted (CI logs keep it): the value of every environment variable
 whose name or value looks like a credential (:func:`modelship.parity.is_secret`: ``*_TOKEN``,
 ``*_KEY``, ``*PASSWORD*``, a URL with a password ...) is ``<redacted>``, and so is the
-password of any ``scheme://user:password@host`` URL (the registry URL in the pods' args).
+user information of any ``scheme://user:password@host`` URL (the registry URL in the
+pods' args; see :func:`modelship._shown.hide_credentials`).
 """
 
 from __future__ import annotations

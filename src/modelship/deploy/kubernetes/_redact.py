@@ -3,7 +3,7 @@
 Every error the adapter raises and every line it logs passes through :func:`redact`;
 the secrets of live clients are registered, and patterns catch what was never
 registered (a refreshed token, a bearer header echoed by a proxy, a PEM block, the
-password of a URL's ``user:password@``).
+user information of a URL, ``user:password@`` or ``TOKEN@``).
 """
 
 from __future__ import annotations

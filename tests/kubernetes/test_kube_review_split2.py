@@ -4,58 +4,25 @@ closest the bounds allow (the smaller count rounded as a count, not as a share).
 
 from __future__ import annotations
 
-import importlib
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from fractions import Fraction
-from typing import Any
 
 import pytest
+from _kube_helpers import NS
 from hypothesis import given
 from hypothesis import strategies as st
 
 from modelship.deploy import Container, DeploymentSpec, KubernetesDeployer
-from modelship.deploy.kubernetes import Retry
 from modelship.deploy.kubernetes._deployer import _split
-from modelship.testing.fake_kube import FakeKube, Timings
+from modelship.testing.fake_kube import FakeKube
 
-if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-    importlib.import_module("kubernetes")  # missing under CI: an error, never a skip
-else:
-    pytest.importorskip("kubernetes", reason="the kubernetes extra is not installed")
-
-FAST = Timings(tick=0.003, pod_ready=0.01, deadline_scale=0.02)
-NS = "models"
 Make = Callable[..., KubernetesDeployer]
 
 
 @pytest.fixture
-def kube() -> Iterator[FakeKube]:
-    with FakeKube(timings=FAST) as fake:
-        yield fake
-
-
-@pytest.fixture
-def make(kube: FakeKube) -> Iterator[Make]:
-    made: list[KubernetesDeployer] = []
-
-    def make(**kwargs: Any) -> KubernetesDeployer:
-        dep = KubernetesDeployer(
-            NS,
-            server=kube.url,
-            image="ai-model:1",
-            registry_url="s3://models",
-            app="fraud",
-            retry=Retry(attempts=4, base=0.001, cap=0.005),
-            request_timeout=2.0,
-            **kwargs,
-        )
-        made.append(dep)
-        return dep
-
-    yield make
-    for dep in made:
-        dep.close()
+def make(make_deployer: Make) -> Make:
+    """The conftest's deployers (fraud, s3://models, fast retries, 2 s requests)."""
+    return make_deployer
 
 
 def spec(replicas: int) -> DeploymentSpec:

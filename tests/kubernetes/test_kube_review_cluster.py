@@ -5,66 +5,35 @@ reprs, and a fake that accepted what an API server refuses."""
 
 from __future__ import annotations
 
-import importlib
 import json
-import os
 import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from _kube_helpers import NS
 
 from modelship.deploy import (
     Container,
     DeploymentSpec,
     KubernetesDeployer,
 )
-from modelship.deploy.kubernetes import KubernetesError, Retry
+from modelship.deploy.kubernetes import KubernetesError
 from modelship.errors import ConfigError
-from modelship.testing.fake_kube import FakeKube, Fault, FaultKind, Timings
+from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
 
-if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
-    importlib.import_module("kubernetes")  # missing under CI: an error, never a skip
-else:
-    pytest.importorskip("kubernetes", reason="the kubernetes extra is not installed")
-
-FAST = Timings(tick=0.003, pod_ready=0.01, deadline_scale=0.02)
-NS = "models"
 Make = Callable[..., KubernetesDeployer]
 
 
 @pytest.fixture
-def kube() -> Iterator[FakeKube]:
-    with FakeKube(timings=FAST) as fake:
-        yield fake
-
-
-@pytest.fixture
-def make(kube: FakeKube) -> Iterator[Make]:
-    made: list[KubernetesDeployer] = []
-
-    def make(**kwargs: Any) -> KubernetesDeployer:
-        options: dict[str, Any] = {
-            "server": kube.url,
-            "image": "ai-model:1",
-            "registry_url": "s3://models",
-            "app": "fraud",
-            "retry": Retry(attempts=4, base=0.001, cap=0.005),
-            "request_timeout": 2.0,
-            **kwargs,
-        }
-        dep = KubernetesDeployer(NS, **options)
-        made.append(dep)
-        return dep
-
-    yield make
-    for dep in made:
-        dep.close()
+def make(make_deployer: Make) -> Make:
+    """The conftest's deployers (fraud, s3://models, fast retries, 2 s requests)."""
+    return make_deployer
 
 
 def spec(replicas: int = 2) -> DeploymentSpec:
