@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from _inprocess_serve import wait_ready as _wait_ready
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -231,16 +231,6 @@ def test_an_object_that_cannot_predict_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="predict"):
         create_app({"weights": [1.0]})
-
-
-def _wait_ready(client: Any) -> Any:
-    """The client once the app has loaded and warmed up (it answers 503 until then; a
-    loaded machine may take seconds): bounded at 60 s."""
-    for _ in range(600):
-        if client.get("/ready").status_code == 200:
-            return client
-        time.sleep(0.1)
-    raise AssertionError(f"not ready after 60 s: {client.get('/ready').text}")
 
 
 def test_text_labels_are_answered_as_strings_and_v2_bytes() -> None:

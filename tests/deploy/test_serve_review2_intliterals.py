@@ -3,22 +3,13 @@ rounded (the JSON parser has already made them float64)."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
 import pytest
+from _inprocess_serve import wait_ready as _wait_ready
 
 from modelship.deploy.serve import ServeConfig, create_app
-
-
-def _wait_ready(client: Any) -> Any:
-    """The client once the app has loaded and warmed up (it answers 503 until then)."""
-    for _ in range(600):
-        if client.get("/ready").status_code == 200:
-            return client
-        time.sleep(0.1)
-    raise AssertionError(f"not ready after 60 s: {client.get('/ready').text}")
 
 
 @pytest.fixture(scope="module")

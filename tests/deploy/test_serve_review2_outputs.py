@@ -5,25 +5,21 @@ booleans read as numbers."""
 from __future__ import annotations
 
 import argparse
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
+from _inprocess_serve import serving
 
-from modelship.deploy.serve import ModelServer, ServeConfig, create_app
+from modelship.deploy.serve import ModelServer, ServeConfig
 from modelship.deploy.serve._cli import add_arguments, config_from_args
 from modelship.errors import ConfigError
 
 
-def _wait_ready(client: Any) -> Any:
-    """The client once the app has loaded and warmed up (it answers 503 until then)."""
-    for _ in range(600):
-        if client.get("/ready").status_code == 200:
-            return client
-        time.sleep(0.1)
-    raise AssertionError(f"not ready after 60 s: {client.get('/ready').text}")
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Any]]:
+    yield from serving()
 
 
 class _Classifier:
@@ -39,25 +35,6 @@ class _Classifier:
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         self.calls["predict_proba"] += 1
         return np.c_[np.zeros(len(x)), np.ones(len(x))]
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., Any]]:
-    from starlette.testclient import TestClient
-
-    clients: list[Any] = []
-
-    def _serve(model: Any, **config: Any) -> Any:
-        config.setdefault("warmup", [[0.0, 0.0]])
-        app = create_app(model, name="m", version="1", config=ServeConfig(**config))
-        client = TestClient(app, raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
-        return _wait_ready(client)
-
-    yield _serve
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 def _infer(client: Any, **extra: Any) -> Any:

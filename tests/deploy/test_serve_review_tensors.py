@@ -3,23 +3,17 @@ nested data against its shape, answers valid for their datatype, ids and default
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 import pytest
+from _inprocess_serve import serving
 
-from modelship.deploy.serve import ServeConfig, create_app
 
-
-def _wait_ready(client: Any) -> Any:
-    """The client once the app has loaded and warmed up (it answers 503 until then)."""
-    for _ in range(600):
-        if client.get("/ready").status_code == 200:
-            return client
-        time.sleep(0.1)
-    raise AssertionError(f"not ready after 60 s: {client.get('/ready').text}")
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Any]]:
+    yield from serving()
 
 
 class _Recorder:
@@ -34,25 +28,6 @@ class _Recorder:
 
     def predict_proba(self, x: np.ndarray) -> np.ndarray:
         return np.c_[np.zeros(len(x)), np.ones(len(x))]
-
-
-@pytest.fixture
-def serve() -> Iterator[Callable[..., Any]]:
-    from starlette.testclient import TestClient
-
-    clients: list[Any] = []
-
-    def _serve(model: Any, **config: Any) -> Any:
-        config.setdefault("warmup", [[0.0, 0.0]])
-        app = create_app(model, name="m", version="1", config=ServeConfig(**config))
-        client = TestClient(app, raise_server_exceptions=False)
-        client.__enter__()
-        clients.append(client)
-        return _wait_ready(client)
-
-    yield _serve
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 def _infer(client: Any, datatype: str, data: Any, shape: Any = (1, 2), **extra: Any) -> Any:
