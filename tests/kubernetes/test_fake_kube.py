@@ -168,8 +168,8 @@ def test_a_deployment_rolls_out_and_endpoint_slices_follow_its_pods(api: Any) ->
     for event in w.stream(
         apps.list_namespaced_deployment, NS, field_selector="metadata.name=web", timeout_seconds=10
     ):
-        status = event["object"].status
-        if status.available_replicas == 3 and status.updated_replicas == 3:
+        status = event["object"].status  # None until the fake's controller has run once
+        if status is not None and status.available_replicas == status.updated_replicas == 3:
             w.stop()
     pods = core.list_namespaced_pod(NS, label_selector="app=web").items
     assert len(pods) == 3
