@@ -76,6 +76,44 @@ def test_typed_objects_round_trip_through_create_and_read(api: Any) -> None:
     assert read.metadata.uid == created.metadata.uid
 
 
+def test_a_created_object_answers_with_the_status_the_api_server_starts_it_with(
+    api: Any,
+) -> None:
+    # The real API server answers a create with an empty status struct (``status: {}`` for
+    # a Deployment), not without one: code that reads the answer must cope with both.
+    apps, core = client.AppsV1Api(api), client.CoreV1Api(api)
+    answer = apps.create_namespaced_deployment(NS, deployment(), _preload_content=False)
+    assert json.loads(answer.data)["status"] == {}
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "web"},
+        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}},  # ignored on create
+    }
+    answer = core.create_namespaced_service(NS, service, _preload_content=False)
+    assert json.loads(answer.data)["status"] == {"loadBalancer": {}}
+    applied = apps.patch_namespaced_deployment(
+        "applied",
+        NS,
+        deployment("applied"),
+        field_manager="t",
+        _content_type="application/apply-patch+yaml",
+        _preload_content=False,
+    )
+    assert (applied.status, json.loads(applied.data)["status"]) == (201, {})
+    route = {
+        "apiVersion": "gateway.networking.k8s.io/v1",
+        "kind": "HTTPRoute",
+        "metadata": {"name": "r"},
+        "spec": {"rules": [{"backendRefs": [{"name": "a", "port": 80, "weight": 1}]}]},
+    }
+    created = client.CustomObjectsApi(api).create_namespaced_custom_object(
+        "gateway.networking.k8s.io", "v1", NS, "httproutes", route
+    )
+    assert "status" not in created  # a custom resource with a status subresource gets none
+
+
 def test_creating_twice_is_409_already_exists(api: Any) -> None:
     apps = client.AppsV1Api(api)
     apps.create_namespaced_deployment(NS, deployment())

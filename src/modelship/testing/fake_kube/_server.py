@@ -455,8 +455,23 @@ class _Server(http.server.ThreadingHTTPServer):
         return sock, addr
 
 
-def _defaults(obj: dict[str, Any]) -> None:
-    """The few defaults the fake fills in, as the API server's defaulting does."""
+# The status the API server gives an object it creates (each strategy's PrepareForCreate
+# writes an empty status struct; its JSON keeps the fields without omitempty). A custom
+# resource with a status subresource, such as an HTTPRoute, gets none.
+_CREATED_STATUS: Mapping[str, dict[str, Any]] = {
+    "Deployment": {},
+    "ReplicaSet": {"replicas": 0},
+    "Service": {"loadBalancer": {}},
+    "HorizontalPodAutoscaler": {"desiredReplicas": 0},
+}
+
+
+def _defaults(obj: dict[str, Any], *, created: bool = False) -> None:
+    """The few defaults the fake fills in, as the API server's defaulting does; a created
+    object also gets the status the API server starts it with."""
+    initial = _CREATED_STATUS.get(obj.get("kind", "")) if created else None
+    if initial is not None:
+        obj["status"] = copy.deepcopy(initial)
     spec = obj.setdefault("spec", {}) if obj.get("kind") in ("Deployment", "Service") else None
     if obj.get("kind") == "Deployment" and spec is not None:
         spec.setdefault("replicas", 1)
@@ -787,7 +802,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             obj.get("metadata", {}).pop("resourceVersion", None)
             if kind.plural in _WITH_STATUS:
                 obj.pop("status", None)  # a create sets no status: its controller does
-            _defaults(obj)
+            _defaults(obj, created=True)
             out = store.put(obj, manager=query.get("fieldManager", "unknown"), dry_run=dry)
         self._send(201, out)
         return 201

@@ -333,7 +333,7 @@ class Store:
         *,
         force: bool,
         dry_run: bool,
-        defaults: Callable[[dict[str, Any]], None],
+        defaults: Callable[..., None],
     ) -> tuple[dict[str, Any], bool]:
         """Server-side apply; returns (object, created). Raises :class:`ApiError` 409."""
         kind = KINDS[_plural_of(applied)]
@@ -368,7 +368,7 @@ class Store:
                         ],
                     },
                 ) from None
-            defaults(merged)
+            defaults(merged, created=live is None)
             out = self.put(
                 merged, manager=manager, operation="Apply", owners=owners, dry_run=dry_run
             )
