@@ -20,6 +20,11 @@ from modelship.parity import is_secret
         ("MODEL_SERVER", "https://registry.example.com:8443/models/fraud@v2"),
         ("IMAGE", "docker://ubuntu@sha256:abc"),
         ("GIT_CONFIG_PARAMETERS", "user.author=me"),
+        # Flags without a credential's word, or with no value after them, are settings:
+        ("PYTEST_ADDOPTS", "-k passes --log-level debug -p no:cacheprovider"),
+        ("XLA_FLAGS", "--xla_gpu_autotune_level 2"),
+        ("APP_ARGS", "--no-password --workers 4"),
+        ("NOTE", "Bearer of good news"),  # "Bearer" needs a token of 8 or more after it
     ],
 )
 def test_a_setting_that_only_looks_like_a_credential_is_kept(name: str, value: str) -> None:
@@ -50,6 +55,14 @@ def test_a_setting_that_only_looks_like_a_credential_is_kept(name: str, value: s
         ("VAULT_PASSCODE", "x"),
         ("DB_PASS2", "x"),
         ("PASSENGER_APP_ENV", "production"),  # a name errs on the side of dropping
+        # A flag or a header before its value, and a bearer token (stop 33):
+        ("APP_ARGS", "--db-password hunter2 --workers 4"),
+        ("JAVA_ARGS", "-Djavax.net.ssl.keyStorePassword changeit"),
+        ("CURL_OPTS", "-H 'Authorization: Basic dXNlcjpwdw=='"),
+        ("CURL_OPTS", '-H "X-Api-Key: abcdef"'),
+        ("HEADERS", "Accept: json; Authorization: Bearer eyJhbGciOiJIUzI1NiJ9"),
+        ("TOKEN_HINT", "x"),
+        ("CLI", "bearer ghp_0123456789abcdef"),
     ],
 )
 def test_a_credential_is_still_dropped(name: str, value: str) -> None:

@@ -5,7 +5,8 @@ carry a credential. A variable is refused, allow-listed or not, when its *name* 
 a credential, or its *value* holds a URL with user information (``scheme://user:pw@``,
 ``https://TOKEN@host``; the rule of :func:`modelship._shown.hide_credentials`) or a
 ``key=value`` setting whose key names a credential (``password=``, ``AccountKey=``,
-``SharedAccessSignature=``, ``sig=``). Refused variables
+``SharedAccessSignature=``, ``sig=``), a flag or header naming one before its value
+(``--password x``, ``Authorization: Basic ...``), or a ``Bearer`` token. Refused variables
 are dropped entirely (name and value): a redacted entry would still tell a reader which
 secrets a machine holds, and nothing in a comparison needs them. The rule errs on the side
 of dropping: a harmless variable that looks like a credential is left out too.
@@ -94,7 +95,25 @@ def _secret_value(value: str) -> bool:
             key = settings[index - 1]
         if equals and _secret_key(key):
             return True
+        following = settings[index + 1] if index + 1 < len(settings) else ""
+        if not equals and following and _secret_before(setting, following):
+            return True
     return False
+
+
+# A setting whose next one is its value: a command-line flag ("--password hunter2",
+# "-Dtoken x") or a header ("Authorization: Basic ...", "X-Api-Key: ..."), quotes aside.
+_QUOTES = "'\""
+
+
+def _secret_before(setting: str, following: str) -> bool:
+    """Whether ``setting`` names a credential that ``following`` holds: a flag or header
+    whose words name one (see :func:`_secret_key`), or the scheme ``Bearer`` of a token."""
+    bare = setting.strip(_QUOTES)
+    if bare.lower() == "bearer":
+        return len(following.strip(_QUOTES)) >= 8
+    flag = bare.startswith("-") and not following.startswith("-")
+    return (flag or bare.endswith(":")) and _secret_key(bare)
 
 
 def is_secret(name: str, value: str = "") -> bool:
@@ -106,7 +125,9 @@ def is_secret(name: str, value: str = "") -> bool:
     ``https://TOKEN@host``; not ``s3://bucket/models@v2``) or a ``key=value`` setting
     (separated by whitespace, ``;``, ``&``, ``?`` or ``,``; spaces around ``=`` allowed)
     whose key has a word naming a credential (``password``, ``PWD``, ``AccountKey``,
-    ``SharedAccessSignature``, ``sig``, ``api_key``, ``token``, ...).
+    ``SharedAccessSignature``, ``sig``, ``api_key``, ``token``, ...), the same words as a
+    command-line flag or a header before its value (``--password hunter2``,
+    ``Authorization: Basic dXNlcjpwdw==``), or a ``Bearer`` token.
 
     Examples
     --------
@@ -120,6 +141,10 @@ def is_secret(name: str, value: str = "") -> bool:
     >>> is_secret("DB_CONN", "host=db user=app password=hunter2")
     True
     >>> is_secret("GIT_REMOTE", "https://ghp_abc@github.com/org/repo.git")
+    True
+    >>> is_secret("CURL_OPTS", "-H 'Authorization: Bearer eyJhbGciOi'")
+    True
+    >>> is_secret("APP_ARGS", "--db-password hunter2 --workers 4")
     True
 
     Raises
