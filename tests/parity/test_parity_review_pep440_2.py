@@ -164,3 +164,21 @@ def test_a_requirements_file_cut_inside_a_utf16_character_exits_2_saying_so(
     assert main(args) == 2
     # the last character's first byte, counted in the file (the mark's 2 bytes included)
     assert "req.txt is not UTF-16-LE text (truncated data at byte 58)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", ["1.0\u00a0", "\u20031.0", "1.0\x85", "\u30001.0a1\u2003"])
+def test_unicode_whitespace_around_a_version_is_stripped_as_packaging_strips_it(
+    text: str,
+) -> None:
+    # A third review: ASCII-only \s made "1.0\xa0" no version at all, and version_change
+    # then called 1.0 -> "1.0\xa0" a patch change.
+    from modelship.parity import version_change
+
+    parsed = parse_version(text)
+    assert parsed is not None
+    assert parsed == parse_version(text.strip())
+    assert packaging_version.Version(text) == packaging_version.Version(text.strip())
+    assert version_change(text.strip(), text) is None
+    candidate = parse_version(text.strip())
+    assert candidate is not None
+    assert specifier_contains("==", text, candidate) is True

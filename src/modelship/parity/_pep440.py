@@ -27,12 +27,15 @@ _VERSION_BODY = r"""
 """
 _LOCAL = r"(?:\+(?P<local>[a-z0-9]+(?:[-_.][a-z0-9]+)*))?"
 _FLAGS = re.VERBOSE | re.IGNORECASE | re.ASCII
-_VERSION = re.compile(rf"\s*{_VERSION_BODY}{_LOCAL}\s*", _FLAGS)
+# The whitespace around a version is any Unicode whitespace, as packaging strips it
+# ("1.0\xa0" is 1.0).
+_SPACE = r"(?u:\s*)"
+_VERSION = re.compile(rf"{_SPACE}{_VERSION_BODY}{_LOCAL}{_SPACE}", _FLAGS)
 # A specifier's version, per operator (PEP 440, "Version specifiers"): a prefix ending in
 # ".*" only for == and !=, a local label only for == and !=, and ~= needs two release
 # numbers.
-_WILDCARD = re.compile(r"\s*v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*\.\*\s*", _FLAGS)
-_PUBLIC = re.compile(rf"\s*{_VERSION_BODY}\s*", _FLAGS)
+_WILDCARD = re.compile(rf"{_SPACE}v?(?:[0-9]+!)?[0-9]+(?:\.[0-9]+)*\.\*{_SPACE}", _FLAGS)
+_PUBLIC = re.compile(rf"{_SPACE}{_VERSION_BODY}{_SPACE}", _FLAGS)
 _PRE_LABELS = {"a": 0, "alpha": 0, "b": 1, "beta": 1, "c": 2, "rc": 2, "pre": 2, "preview": 2}
 _MAX_DIGITS = 100  # no real version number is longer; int() refuses 4300 digits anyway
 
