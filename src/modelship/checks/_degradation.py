@@ -22,7 +22,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import check_same_index, column_array
+from modelship._columns import check_same_index, column_array, named_items
 from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
 from modelship.checks._records import finite_or_none, object_field, record_from_dict
@@ -30,7 +30,7 @@ from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
 from modelship.checks.stats import _fairness as sf
 from modelship.checks.stats import _metrics as sm
-from modelship.errors import CheckInputError, ConfigError, IntegrityError
+from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, IntegrityError
 
 __all__ = [
     "Degradation",
@@ -384,6 +384,11 @@ _DEFAULT_METRICS = {
 }
 
 
+def _default_metrics(task: str) -> tuple[tuple[str, MetricLike], ...]:
+    """The metrics compared when ``metrics`` is not given, as ``(name, metric)`` pairs."""
+    return tuple((name, name) for name in _DEFAULT_METRICS[task])
+
+
 @attrs.frozen(kw_only=True)
 class Degradation:
     """Is the candidate worse than the model in production, beyond what is allowed?
@@ -429,15 +434,21 @@ class Degradation:
         ``metric(y_true, y_pred) -> float`` (given scores, or regression predictions;
         named by ``__name__`` or by the mapping's key). Default: ``roc_auc``,
         ``accuracy``, ``f1`` for classification; ``rmse``, ``mae``, ``r2`` for regression.
+        Every name must be distinct: two lambdas are both ``"<lambda>"``, so name
+        callables with a mapping ``{name: callable}``.
     lower_is_better : collection of str
-        Names of the callables where a lower value is better.
+        Names of the callables where a lower value is better, as compared (the mapping's
+        key, else ``__name__``). A name that is not a compared metric, or a built-in
+        metric where higher is better, is a ``ConfigError``: it would leave a loss judged
+        as a score.
     task : {"classification", "regression"}, optional
         Default: classification when ``y`` holds only 0 and 1 or a classification metric
         is asked for (labels other than 0 and 1 are then an error), else regression.
     threshold : float
         Scores at or above it are predicted positive (0.5).
     margin : float
-        Allowed drop (0.01); ``margins`` overrides it per metric.
+        Allowed drop (0.01); ``margins`` overrides it per metric, by the names compared
+        (a name that is not compared is a ``ConfigError``).
     relative : bool
         Read margins as a share of the baseline's value instead of metric units.
     confidence : float
@@ -445,9 +456,12 @@ class Degradation:
     inconclusive : {"fail", "warn", "pass"}
         What an inconclusive verdict does to the check (``fail``: hold the deployment).
     segments : optional
-        A column name (or names) of ``X``, an array of segment labels, or a mapping
-        ``name -> boolean mask``: every metric is compared again on each segment. Labels
-        are read as :class:`~modelship.checks.Bias` reads groups (``3.0`` reads ``"3"``).
+        A column name (or names) of ``X``, segment labels (one per row: an array, a
+        Series, or a list), or a mapping ``name -> boolean mask``: every metric is
+        compared again on each segment. A list of text names columns when every value is
+        a column name of ``X`` or it does not hold one value per row, and is per-row
+        labels otherwise (``list(df.region)``). Labels are read as
+        :class:`~modelship.checks.Bias` reads groups (``3.0`` reads ``"3"``).
     segment_margin : float, optional
         Allowed drop within a segment (default ``margin``).
     segment_inconclusive : {"fail", "warn", "pass"}
@@ -478,7 +492,9 @@ class Degradation:
     Raises
     ------
     ConfigError
-        At construction, for a setting outside what is allowed.
+        At construction, for a setting outside what is allowed: among them a metric name
+        given twice, or ``margins`` or ``lower_is_better`` naming a metric not compared
+        (checked by :meth:`run` when the metrics are the defaults of a task not given).
 
     Examples
     --------
@@ -497,6 +513,16 @@ class Degradation:
     ...                     metrics=["roc_auc"]).run()
     >>> worse.status.value, worse.metrics["roc_auc"].verdict.value
     ('fail', 'worse')
+
+    A loss is named by the mapping's key, and ``lower_is_better`` must use that name:
+
+    >>> def miss_rate(y_true, score):
+    ...     return float(((score >= 0.5) != y_true).mean())
+    >>> Degradation(y=y, candidate_scores=candidate, baseline_scores=baseline,
+    ...             metrics={"miss": miss_rate}, lower_is_better={"miss_rate"})
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: `lower_is_better` names ['miss_rate'], which are not ...
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
@@ -587,7 +613,6 @@ class Degradation:
                 raise ConfigError(f"give exactly one of `{side}` and `{side}_scores`")
             if model is not None and self.X is None:
                 raise ConfigError(f"`{side}` is a model, so `X` (the holdout) is required")
-        names = {name for name, _ in self.metrics}
         unknown = sorted(
             name
             for name, metric in self.metrics
@@ -595,9 +620,20 @@ class Degradation:
         )
         if unknown:
             raise ConfigError(f"unknown metrics {unknown}; known: {sorted(sm.METRICS)}")
-        extra = sorted(set(self.margins) - names) if self.metrics else []
-        if extra:
-            raise ConfigError(f"`margins` names metrics not compared: {extra}")
+        names = [name for name, _ in self.metrics]
+        repeated = sorted({name for name in names if names.count(name) > 1})
+        if repeated:
+            # The result holds one comparison per name: a repeat would replace the other.
+            raise ConfigError(
+                f"`metrics` names {repeated} more than once; each metric needs its own name: "
+                "drop the repeat, or name callables with a mapping {name: callable} (a "
+                "callable is otherwise named by its __name__, and every lambda is '<lambda>')"
+            )
+        # Known now when given, or when the task is; else checked by run() once it is.
+        if self.metrics:
+            self._check_names(self.metrics)
+        elif self.task is not None:
+            self._check_names(_default_metrics(self.task))
 
     # --- running ---
 
@@ -613,6 +649,9 @@ class Degradation:
 
         Raises
         ------
+        ConfigError
+            ``margins`` or ``lower_is_better`` naming a metric not among the task's
+            default metrics (when ``metrics`` and ``task`` were not given).
         CheckInputError
             Lengths that differ, labels outside {0, 1} for classification (given, or asked
             for by a classification metric), non-finite predictions, a missing segment
@@ -640,6 +679,8 @@ class Degradation:
         )
         y = _vector(self.y, "y")
         task = self._task(y)
+        metrics = self.metrics or _default_metrics(task)
+        self._check_names(metrics)
         candidate = _resolve(self.candidate, self.registry, "candidate")
         baseline = _resolve(self.baseline, self.registry, "baseline")
         cand = self._scores(candidate, self.candidate_scores, "candidate")
@@ -647,7 +688,6 @@ class Degradation:
         for what, values in (("candidate predictions", cand), ("baseline predictions", base)):
             if len(values) != len(y):
                 raise CheckInputError(f"{what} have {len(values)} rows but y has {len(y)}")
-        metrics = self.metrics or tuple((m, m) for m in _DEFAULT_METRICS[task])
         compared = {
             name: self._compare(
                 name,
@@ -665,6 +705,41 @@ class Degradation:
         slices, skipped = self._slices(metrics, task, y, cand, base)
         performance = self._performance(candidate, baseline)
         return self._summarise(compared, slices, skipped, performance, len(y))
+
+    def _check_names(self, metrics: Sequence[tuple[str, MetricLike]]) -> None:
+        """Refuse ``margins`` and ``lower_is_better`` names that are not compared metrics.
+
+        A name that matches nothing would be ignored: a misspelled margin left the default
+        in force, and a loss named wrong (a typo, a lambda's ``'<lambda>'``, a function
+        keyed otherwise in a mapping) was judged higher-is-better, so a loss that doubled
+        passed.
+        """
+        names = [name for name, _ in metrics]
+        compared = f"compared: {names}"
+        if not self.metrics:
+            compared += " (the default metrics of the task; name metrics to compare others)"
+        extra = sorted(set(self.margins) - set(names))
+        if extra:
+            raise ConfigError(f"`margins` names metrics not compared: {extra}; {compared}")
+        stray = sorted(self.lower_is_better - set(names))
+        if stray:
+            raise ConfigError(
+                f"`lower_is_better` names {stray}, which are not compared metrics; {compared}. "
+                "A callable is named by its __name__ ('<lambda>' for every lambda): to name "
+                "it yourself, pass metrics as a mapping {name: callable} and use that name"
+            )
+        fixed = sorted(
+            name
+            for name, metric in metrics
+            if name in self.lower_is_better
+            and isinstance(metric, str)
+            and sm.METRICS[metric].higher_is_better
+        )
+        if fixed:
+            raise ConfigError(
+                f"`lower_is_better` names {fixed}, built-in metrics where higher is better; "
+                "a built-in metric's direction is fixed: lower_is_better is for callables"
+            )
 
     def _task(self, y: npt.NDArray[np.float64]) -> str:
         """The task: as given, else classification when ``y`` holds only 0 and 1 or a
@@ -835,15 +910,8 @@ class Degradation:
                     )
                 masks[str(label)] = array
             return masks
-        if isinstance(segments, str) or (
-            isinstance(segments, Sequence)
-            and segments
-            and all(isinstance(s, str) for s in segments)
-            and not isinstance(segments, np.ndarray)
-        ):
-            names = [segments] if isinstance(segments, str) else list(segments)
-            if self.X is None:
-                raise ConfigError("`segments` names columns, so `X` is required")
+        names = self._segment_columns(segments, n)
+        if names is not None:
             columns = raw_columns(self.X, what="X", columns=names)
             out: dict[str, npt.NDArray[np.bool_]] = {}
             for name, values in columns.items():
@@ -853,6 +921,51 @@ class Degradation:
         if values.shape != (n,):
             raise CheckInputError(f"`segments` has shape {values.shape}, the holdout {n} rows")
         return _label_masks(values, "")
+
+    def _segment_columns(self, segments: Any, n: int) -> list[str] | None:
+        """The columns of ``X`` that ``segments`` names, or ``None`` when it holds labels.
+
+        A list or tuple of text is read as column names when every value names a column
+        of ``X``, or when it does not hold one value per row; otherwise it holds per-row
+        labels (``list(df.region)``), as an array of text always does.
+        """
+        if isinstance(segments, str):
+            names, listed = [segments], False
+        elif (
+            isinstance(segments, Sequence)
+            and not isinstance(segments, np.ndarray)
+            and segments
+            and all(isinstance(s, str) for s in segments)
+        ):
+            names, listed = list(segments), True
+        else:
+            return None
+        items = None if self.X is None else named_items(self.X)
+        available = [] if items is None else [name for name, _ in items]
+        known = set(available)
+        absent = list(dict.fromkeys(name for name in names if name not in known))
+        if items is not None and not absent:
+            return names
+        if listed and len(names) == n:
+            return None
+        # Column names, then; the messages stay short even for a list of a million labels.
+        hint = (
+            f"; a list of text is read as per-row labels only when it has one per row "
+            f"({n} rows, {len(names)} given)"
+            if listed
+            else ""
+        )
+        if self.X is None:
+            raise ConfigError(f"`segments` names columns, so `X` is required{hint}")
+        if items is None:  # a plain array: raw_columns gives its columns these names
+            return names
+        shown = ", ".join(repr(name) for name in absent[:5])
+        more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
+        columns = f"{available[:20]}{' ...' if len(available) > 20 else ''}"
+        raise ColumnMismatch(
+            f"X has no column{'s' if len(absent) > 1 else ''} {shown}{more} named by "
+            f"`segments`; X's columns: {columns}{hint}"
+        )
 
     def _slices(
         self,
