@@ -8,6 +8,7 @@ every bootstrap resample is a redrawn table (see :mod:`modelship.checks.stats._f
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -58,6 +59,16 @@ _GROUP_RATES = (
     "precision",
     "accuracy",
 )
+
+# The gate's allowance for rounding, relative to the magnitude of the rates compared. A
+# rate is one rounded division, a difference or ratio of rates one more operation, an
+# interval bound two more (the percentile's interpolation): under 2 units in the last
+# place in all, and 8 leave room. So a difference of exactly 1/10, computed as
+# 0.10000000000000003, passes 0.1, and a ratio of exactly 4/5 (0.7999999999999999)
+# passes the four-fifths rule, as the rules read. It is far below what counts can show:
+# a difference of rates of groups under a million rows that is not exactly a threshold
+# of two decimals is at least 1e-14 away from it.
+ROUNDING_TOLERANCE = 8 * sys.float_info.epsilon
 
 # Groups with rows per feature set (a feature, or the intersection of several) beyond
 # which the check refuses: every group is a record of the result, and with more groups
@@ -110,9 +121,11 @@ class Disparity:
     """One disparity of one feature set: estimate, interval, threshold and verdict.
 
     Differences are 0 at parity and must stay at or below ``threshold``; ratios are 1 at
-    parity and must stay at or above it. ``passed`` is ``None`` when the disparity is not
-    gated (no threshold) or could not be computed (``status`` is then ``error`` and
-    ``reason`` names the group).
+    parity and must stay at or above it, up to rounding (8 units in the last place of the
+    rates' magnitude, 1.8e-15 at 1: a difference of exactly 1/10 passes 0.1). ``passed``
+    is ``None`` when the disparity is not gated (no threshold) or could not be computed
+    (``reason`` names the group; ``status`` is then ``error`` for a gated disparity,
+    ``skip`` for one not gated, which leaves the check's verdict alone).
 
     Examples
     --------
@@ -152,8 +165,13 @@ class BiasResult(CheckResult):
     there is one feature set. With several, each is ``"<feature set>:<metric>"`` with the
     feature set's names joined by ``&`` (``"sex:equalized_odds_difference"``,
     ``"sex&age:equalized_odds_difference"``), and the plain metric name holds the worst
-    feature set's disparity. Keys of ``groups`` are the group's label (``"F"``) for one
-    feature set, ``"sex=F"`` and ``"sex=F&age=young"`` for several.
+    feature set's disparity: the one of worst ``status`` (error, fail, warn, skip, pass),
+    among those the one furthest from parity in the quantity the gate judges (the
+    estimate; with ``gate="interval"`` the upper bound of a difference, the lower bound
+    of a ratio; one that cannot be computed first). So it fails whenever a feature set
+    fails that metric; its ``feature_set`` says which. Keys of ``groups`` are the group's
+    label (``"F"``) for one feature set, ``"sex=F"`` and ``"sex=F&age=young"`` for
+    several.
 
     Examples
     --------
@@ -280,15 +298,19 @@ class Bias:
     Computes per-group metrics for every sensitive feature alone and, with several, for
     their intersection (``sex x age band``), then each disparity between the groups with a
     seeded, group-stratified bootstrap interval (the count table of each group is redrawn,
-    1,000 times by default, in one vectorised call). Definitions follow Fairlearn (and
-    AIF360 for ``disparate_impact``); the docs page *Bias and degradation* gives each
-    formula.
+    1,000 times by default, in vectorised calls whose memory is bounded whatever the
+    number of groups). Definitions follow Fairlearn (and AIF360 for ``disparate_impact``);
+    the docs page *Bias and degradation* gives each formula.
 
     A disparity passes when its estimate is within its threshold (difference at or below,
     ratio at or above), or with ``gate="interval"`` when the whole interval is: the upper
-    bound of a difference, the lower bound of a ratio. The check fails when a gated
-    disparity fails, and is an ``error`` when a gated disparity cannot be computed (a group
-    without positives has no true positive rate): the reason names the group.
+    bound of a difference, the lower bound of a ratio. Both allow for rounding (8 units
+    in the last place of the rates' magnitude, 1.8e-15 at 1): a difference of exactly
+    1/10 passes 0.1, a ratio of exactly 4/5 passes the four-fifths rule. The check fails
+    when a gated disparity fails, and is an ``error`` when a gated disparity cannot be
+    computed (a group without positives has no true positive rate): the reason names the
+    group. A disparity without a threshold that cannot be computed is reported (``skip``,
+    with the reason) and changes nothing.
 
     Parameters
     ----------
@@ -312,7 +334,8 @@ class Bias:
         default: it is a legal screen for selection procedures, not a statistical test.
     reference_group : str, optional
         The group ``disparate_impact`` divides by (AIF360's privileged group); default
-        the group with the highest selection rate (a min/max ratio).
+        the group with the highest selection rate (a min/max ratio). It must be a group
+        with rows of a sensitive feature, else :meth:`run` raises ``ConfigError``.
     intersections : bool
         With several features, also judge their intersection (default ``True``).
     gate : {"estimate", "interval"}
@@ -474,13 +497,6 @@ class Bias:
                 sf.factorize(features[name], what=f"sensitive feature {name!r}", dense=True)
                 for name in names
             ]
-        if self.reference_group is not None and not any(
-            self.reference_group in labels for _, labels in coded
-        ):
-            raise ConfigError(
-                f"`reference_group` {self.reference_group!r} is not a group of any sensitive "
-                f"feature; groups: {sorted({label for _, labels in coded for label in labels})}"
-            )
         sizes = [len(labels) for _, labels in coded]
         regression = self.task == "regression"
         if fast is not None:
@@ -496,12 +512,23 @@ class Bias:
         def rows(table: npt.NDArray[Any]) -> npt.NDArray[Any]:
             return table[:, 0] if regression else table.sum(axis=1)
 
-        for i, name in enumerate(names):
-            nonempty = np.flatnonzero(rows(marginals[i]))
-            if len(nonempty) < 2:
+        # Labels with rows: dense integer codes also label the values between them.
+        present = [
+            [coded[i][1][j] for j in np.flatnonzero(rows(marginals[i])).tolist()]
+            for i in range(len(names))
+        ]
+        if self.reference_group is not None and not any(
+            self.reference_group in labels for labels in present
+        ):
+            raise ConfigError(
+                f"`reference_group` {self.reference_group!r} is not a group of any sensitive "
+                f"feature; groups: {sorted({label for labels in present for label in labels})}"
+            )
+        for name, labels in zip(names, present, strict=True):
+            if len(labels) < 2:
                 raise TooFewGroups(
                     f"sensitive feature {name!r} has a single group "
-                    f"{coded[i][1][nonempty[0]]!r}: a disparity needs at least two groups"
+                    f"{labels[0]!r}: a disparity needs at least two groups"
                 )
         several = len(names) > 1
         sets: list[tuple[tuple[int, ...], npt.NDArray[Any], npt.NDArray[np.intp]]] = [
@@ -552,14 +579,21 @@ class Bias:
         BiasResult
             ``fail`` when a gated disparity fails (or a small group with
             ``small_groups="fail"``), ``error`` when a gated disparity cannot be computed,
-            ``warn`` for small groups with ``small_groups="warn"``, else ``pass``.
+            ``warn`` for small groups with ``small_groups="warn"``, else ``pass`` (a
+            disparity without a threshold that cannot be computed is named in the reason
+            and changes nothing).
 
         Raises
         ------
         CheckInputError
-            Labels outside {0, 1}, lengths that differ, a missing sensitive value.
+            Labels outside {0, 1}, lengths that differ, a missing sensitive value
+            (``None``, NaN, NaT, a ``StringDType``'s NA).
         TooFewGroups
             A sensitive feature with a single group.
+        ConfigError
+            A ``reference_group`` that is no group with rows of any sensitive feature
+            (the message lists those groups), or that has fewer than ``min_group_size``
+            rows.
 
         Examples
         --------
@@ -659,14 +693,11 @@ class Bias:
         if regression:
             rates = sf.regression_means(table)
             point = sf.regression_disparities(rates)
-            resampled = sf.regression_disparities(
-                sf.bootstrap_regression(table, self.n_resamples, rng)
-            )
+            resampled = sf.bootstrap_regression_disparities(table, self.n_resamples, rng)
         else:
             rates = point_rates if len(kept) == len(fs.table) else sf.group_rates(table)
             point = sf.disparities(rates, reference=reference)
-            boot_rates = sf.group_rates(sf.bootstrap_tables(table, self.n_resamples, rng))
-            resampled = sf.disparities(boot_rates, reference=reference)
+            resampled = sf.bootstrap_disparities(table, self.n_resamples, rng, reference=reference)
         estimates = sf.estimate_disparities(point, resampled, confidence=self.confidence)
         found = {}
         for name in names:
@@ -707,7 +738,8 @@ class Bias:
             ci_high=None,
             threshold=threshold,
             passed=None,
-            status=Status.ERROR if threshold is not None else Status.WARN,
+            # Not gated: reported as not judged, and the check's verdict is left alone.
+            status=Status.ERROR if threshold is not None else Status.SKIP,
             reason=reason,
         )
 
@@ -738,10 +770,14 @@ class Bias:
                 passed, status = None, Status.ERROR
                 reason = f"{interval}: no bootstrap resample gave a value, so the {what} is unknown"
             else:
-                passed = judged >= threshold if ratio else judged <= threshold
+                # Rates of the kept groups: all finite, since the estimate is.
+                scale = max(abs(judged), threshold, float(np.abs(rate).max(initial=0.0)))
+                slack = ROUNDING_TOLERANCE * scale
+                passed = judged >= threshold - slack if ratio else judged <= threshold + slack
                 status = Status.PASS if passed else Status.FAIL
                 sign = (">=" if passed else "<") if ratio else ("<=" if passed else ">")
-                reason = f"{interval}: {what} {judged:.3g} {sign} {threshold:.3g}"
+                shown, limit = _shown(judged, threshold, passed=passed, ratio=ratio)
+                reason = f"{interval}: {what} {shown} {sign} {limit}"
         if rate.size and not passed and passed is not None:
             reason += f"; lowest {lowest!r}, highest {highest!r}"
         if estimate.n_undefined:
@@ -765,18 +801,21 @@ class Bias:
     def _worst(
         self, found: Mapping[str, Disparity], thresholds: Mapping[str, float | None]
     ) -> dict[str, Disparity]:
-        """The plain metric name: the worst feature set (an error is worst of all)."""
+        """The plain metric name: the worst feature set, by status (error, fail, warn,
+        skip, pass), then by the quantity the gate judges (an unknown one is worst)."""
+
+        def badness(d: Disparity) -> tuple[int, float]:
+            ratio = d.metric in _RATIOS
+            judged = d.value if self.gate == "estimate" else d.ci_low if ratio else d.ci_high
+            if judged is None:
+                return (d.status.rank(), math.inf)
+            return (d.status.rank(), -judged if ratio else judged)
+
         out = {}
         for metric in thresholds:
             candidates = [d for d in found.values() if d.metric == metric]
             if not candidates:
                 continue
-
-            def badness(d: Disparity) -> tuple[int, float]:
-                if d.value is None:
-                    return (1, math.inf)
-                return (0, -d.value if d.metric in _RATIOS else d.value)
-
             worst = max(candidates, key=badness)
             out[metric] = attrs.evolve(
                 worst,
@@ -807,7 +846,7 @@ class Bias:
                 f"{d.name} {d.reason}" for d in failed[:3]
             )
         else:
-            status = Status.WARN if undefined else Status.PASS
+            status = Status.PASS
             reason = f"{len(gated)} gated disparities within their thresholds"
             if undefined:
                 reason += f"; undefined (not gated): {[d.name for d in undefined]}"
@@ -856,6 +895,25 @@ class Bias:
             disparities=dict(disparities),
             groups=dict(groups),
         )
+
+
+def _shown(judged: float, threshold: float, *, passed: bool, ratio: bool) -> tuple[str, str]:
+    """``judged`` and ``threshold`` as text, with 3 significant digits or as many more as
+    it takes for the texts to compare as the gate decided (never "0.1 > 0.1").
+
+    Examples
+    --------
+    >>> _shown(0.10000000000000003, 0.1, passed=True, ratio=False)
+    ('0.1', '0.1')
+    >>> _shown(0.1000004, 0.1, passed=False, ratio=False)
+    ('0.1000004', '0.1')
+    """
+    for digits in range(3, 18):  # bounded: 17 significant digits tell any two floats apart
+        shown, limit = f"{judged:.{digits}g}", f"{threshold:.{digits}g}"
+        low, high = (limit, shown) if ratio else (shown, limit)
+        if (float(low) <= float(high)) == passed:
+            return shown, limit
+    return repr(judged), repr(threshold)
 
 
 def _driving_rate(metric: str, rates: Mapping[str, Any]) -> npt.NDArray[np.float64]:
