@@ -12,10 +12,12 @@ import sys
 from typing import Any
 
 from modelship._cli_common import STDOUT, add_storage_options, storage_options
+from modelship._shown import hide_credentials
 from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
     add_output_options,
+    print_text,
     read_bytes,
     read_table,
     run_and_report,
@@ -170,23 +172,32 @@ def _run_profile(args: argparse.Namespace) -> int:
         )
         write_report(args.output, profile.to_json() + "\n")
     except (ModelshipError, OSError) as exc:
-        print(f"modelship check profile: {type(exc).__name__}: {exc}", file=sys.stderr)
+        message = hide_credentials(f"{type(exc).__name__}: {exc}")
+        print_text(f"modelship check profile: {message}\n", sys.stderr)
         return 2
-    print(
-        f"wrote the profile of {len(profile.schema.names)} columns to {args.output}",
-        file=sys.stderr if args.output == STDOUT else sys.stdout,
+    # print_text: a path the terminal's encoding cannot hold (数据.json on cp1252) is written
+    # escaped; print would raise after the profile was written, and exit 1.
+    print_text(
+        f"wrote the profile of {len(profile.schema.names)} columns to {args.output}\n",
+        sys.stderr if args.output == STDOUT else sys.stdout,
     )
     return 0
 
 
-def _add_data_options(parser: argparse.ArgumentParser, *, reference_required: bool) -> None:
-    source = parser.add_mutually_exclusive_group(required=reference_required)
+def _add_data_options(parser: argparse.ArgumentParser, *, schema_file: bool = False) -> None:
+    """The options naming the reference and its columns: one of ``--reference`` and
+    ``--profile`` (with ``schema_file``, for ``check schema``: or ``--schema-file``, and
+    the command itself says when none is given); two is a usage error, never one of them
+    silently ignored."""
+    source = parser.add_mutually_exclusive_group(required=not schema_file)
     source.add_argument(
         "--reference", metavar="PATH", help="reference data: .npy, .csv, .parquet (path or URL)"
     )
     source.add_argument(
         "--profile", metavar="PATH", help="a drift profile JSON written by `check profile`"
     )
+    if schema_file:
+        source.add_argument("--schema-file", metavar="PATH", help="a schema JSON (Schema.to_json)")
     parser.add_argument("--columns", nargs="+", metavar="COL", help="compare only these columns")
     parser.add_argument(
         "--exclude", nargs="+", metavar="COL", help="leave these columns out (identifiers)"
@@ -237,7 +248,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     drift = commands.add_parser(
         "drift", help="compare current data with reference data (or a profile) column by column"
     )
-    _add_data_options(drift, reference_required=True)
+    _add_data_options(drift)
     _add_report_options(drift)
     drift.add_argument("--method", choices=NUMERIC_METHODS, help="numeric method (default: auto)")
     drift.add_argument(
@@ -263,8 +274,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     drift.set_defaults(func=_run_drift)
 
     schema = commands.add_parser("schema", help="validate current data against a schema")
-    _add_data_options(schema, reference_required=False)
-    schema.add_argument("--schema-file", metavar="PATH", help="a schema JSON (Schema.to_json)")
+    _add_data_options(schema, schema_file=True)
     _add_report_options(schema)
     schema.set_defaults(func=_run_schema)
 
