@@ -1,7 +1,10 @@
 """``modelship …`` and ``python -m modelship …``: a thin shell over the public API for CI.
 
 Exit codes: 0 success, 1 a verification or check failed, 2 an error (bad input, missing
-version, storage failure). Machine-readable output is JSON on stdout; messages go to stderr.
+version, storage failure), 130 interrupted (Ctrl-C: one line on stderr, no traceback).
+Machine-readable output is JSON on stdout; messages go to stderr. A reader that closes
+stdout early ends the command quietly with the verdict it had reached: a command that
+found a failure sets ``args.exit_code_so_far``, which is then the exit code.
 
 Each capability brings its own commands through one hook, listed in :data:`COMMANDS`
 (``registry``, ``check``, ``parity``, ``deploy``, ``serve``, ``monitor``), and other
@@ -33,6 +36,7 @@ __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "main"]
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT: a script tells Ctrl-C from a failure
 
 
 #: The built-in commands: the top-level command each capability adds, and its hook.
@@ -119,14 +123,23 @@ def _silence_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 failed, 2 error).
+    """Run the command line; return the exit code (0 ok, 1 failed, 2 error, 130 interrupted).
 
     Examples
     --------
     >>> main(["registry", "versions", "memory://cli-main-doc", "nobody"])
     2
     """
-    tokens = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        # Ctrl-C is the user's choice, not a bug: one line, no traceback. A file a command
+        # was writing is a temporary until it is complete, removed on the way out.
+        print("modelship: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+
+
+def _run(tokens: list[str]) -> int:
     chosen = tokens[0] if tokens else ""
     # A built-in command needs its own hook only: the others import what it does not use
     # (`check` and `monitor` import SciPy, 1.5 s of a 2 s `modelship registry ...`).
@@ -142,7 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         # The reader stopped reading (``modelship registry versions --json | head``): not
         # an error of ours. Point stdout at nothing so the interpreter's final flush is
-        # quiet too; the command's own verdict, if it had one, is the exit code.
+        # quiet too. A failure the command had found (a check's verdict, an artifact
+        # `registry verify` found changed) is the exit code: never a success by default.
         _silence_stdout()
         return int(getattr(args, "exit_code_so_far", EXIT_OK))
     except IntegrityError as exc:

@@ -2,11 +2,18 @@
 
 Exit codes: 0 success, 1 a verification failed, 2 an error (bad input, missing version,
 storage failure). Machine-readable output is JSON on stdout; messages go to stderr.
+
+A command that finds a failure records it in ``args.exit_code_so_far`` before printing, so
+a reader that closes stdout early (``verify --all | head -1``) never turns it into a
+success; ``verify`` goes on checking every version it was asked for after the reader has
+gone. ``delete``, ``restore`` and ``purge`` take a version, never a reference: ``latest``
+or an alias moves, and a retried step would act on another version.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import sys
 from typing import Any, TextIO
@@ -147,16 +154,25 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         if args.all
         else [args.ref]
     )
-    failed = 0
+    code = EXIT_OK
+    reader_gone: BrokenPipeError | None = None
     for ref in refs:
         try:
             mv = reg.verify(args.name, ref)
         except IntegrityError as exc:
-            failed += 1
+            code = args.exit_code_so_far = EXIT_FAILED  # main's code if the reader has gone
             _print_text(f"FAIL {args.name} {ref}: {exc}", file=sys.stderr)
-        else:
-            _print_text(f"ok   {mv.name} {mv.version} {mv.artifact.digest}")
-    return EXIT_FAILED if failed else EXIT_OK
+            continue
+        if reader_gone is None:
+            try:
+                _print_text(f"ok   {mv.name} {mv.version} {mv.artifact.digest}")
+            except BrokenPipeError as exc:
+                # `verify --all | head -1`: the reader has what it wanted, the exit code
+                # still answers for every version asked for, so the checking goes on.
+                reader_gone = exc
+    if reader_gone is not None:
+        raise reader_gone  # main silences stdout and returns exit_code_so_far
+    return code
 
 
 def _cmd_download(args: argparse.Namespace) -> int:
@@ -178,7 +194,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
     )
     art = mv.artifact if args.role == "model" else mv.attachments[args.role]
     # sha256sum's format on stdout, so `... > model.sha256; sha256sum -c model.sha256` works.
-    print(f"{art.hexdigest}  {args.output}")
+    _write_bytes(_checksum_line(art.hexdigest, args.output))
     _print_text(
         f"downloaded {mv.name} {mv.version} {args.role} ({art.size} bytes, {art.digest}) "
         f"to {args.output}",
@@ -187,18 +203,71 @@ def _cmd_download(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _checksum_line(hexdigest: str, path: str) -> bytes:
+    """The line ``sha256sum`` writes for ``path``, as bytes: ``sha256sum -c`` finds the file
+    whatever its name.
+
+    The name is the bytes the file system holds (``os.fsencode`` undoes the decoding of a
+    name that is not UTF-8, which no text encoding could print). As GNU ``sha256sum``
+    writes it, a backslash, newline or carriage return in the name is escaped and the line
+    then starts with a backslash; every other byte is written as it is.
+
+    Examples
+    --------
+    >>> _checksum_line("ab12", "build/model.bin")
+    b'ab12  build/model.bin\\n'
+    >>> _checksum_line("ab12", "a\\nb")
+    b'\\\\ab12  a\\\\nb\\n'
+    """
+    name = os.fsencode(path)
+    escaped = name.replace(b"\\", b"\\\\").replace(b"\n", b"\\n").replace(b"\r", b"\\r")
+    prefix = b"\\" if escaped != name else b""
+    return prefix + hexdigest.encode("ascii") + b"  " + escaped + b"\n"
+
+
+def _write_bytes(data: bytes) -> None:
+    """Write ``data`` to stdout as bytes, after any text written before it."""
+    stream = sys.stdout
+    if not isinstance(stream, io.TextIOWrapper):  # text only (io.StringIO): decoded leniently
+        stream.write(data.decode("utf-8", "backslashreplace"))
+        return
+    stream.flush()
+    stream.buffer.write(data)
+
+
+def _version(args: argparse.Namespace) -> str:
+    """The VERSION argument of delete, restore and purge; a reference is a ConfigError."""
+    version: str = args.version
+    if version == "latest" or version.startswith("@"):
+        # Registry.delete() resolves references; here a retried CI step would archive one
+        # more version on each try, so the command line asks for the version itself.
+        raise ConfigError(
+            f"registry {args.registry_command} takes a version, not the reference "
+            f"{printable(version)!r}, which moves as versions are registered and aliases "
+            "move: give the version itself (such as 3), as `modelship registry versions` "
+            "lists it"
+        )
+    return version
+
+
 def _cmd_delete(args: argparse.Namespace) -> int:
-    _open(args).delete(args.name, args.version, reason=args.reason)
+    version = _version(args)
+    _open(args).delete(args.name, version, reason=args.reason)
+    _print_text(f"archived {args.name} version {version}", file=sys.stderr)
     return EXIT_OK
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
-    _open(args).restore(args.name, args.version)
+    version = _version(args)
+    _open(args).restore(args.name, version)
+    _print_text(f"restored {args.name} version {version}", file=sys.stderr)
     return EXIT_OK
 
 
 def _cmd_purge(args: argparse.Namespace) -> int:
-    _open(args).purge(args.name, args.version)
+    version = _version(args)
+    _open(args).purge(args.name, version)
+    _print_text(f"purged {args.name} version {version}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -326,10 +395,15 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p.add_argument("--role", default="model", help="an attachment to write instead of the model")
     p.add_argument("--include-archived", action="store_true", help="allow an archived version")
     p.set_defaults(func=_cmd_download)
-    p = command("delete", _cmd_delete, "archive a version (soft delete)", "url", "name", "version")
-    p.add_argument("--reason", default="")
-    command("restore", _cmd_restore, "bring back an archived version", "url", "name", "version")
-    command("purge", _cmd_purge, "remove an archived version's bytes", "url", "name", "version")
+    for name, func, help in (
+        ("delete", _cmd_delete, "archive a version (soft delete)"),
+        ("restore", _cmd_restore, "bring back an archived version"),
+        ("purge", _cmd_purge, "remove an archived version's bytes"),
+    ):
+        p = command(name, func, help, "url", "name")
+        p.add_argument("version", help="the version itself (such as 3): not latest or @alias")
+        if name == "delete":
+            p.add_argument("--reason", default="")
     p = command(
         "copy",
         _cmd_copy,

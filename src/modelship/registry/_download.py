@@ -52,8 +52,18 @@ def _exists(path: Path) -> DestinationExists:
 
 def _destination(path: object) -> Path:
     """The absolute path to write, from a ``str`` or path-like; anything else, a path the
-    file system cannot encode (a lone surrogate), or a ``~user`` that cannot be expanded
-    (no such user, or no home folder), is a :class:`ConfigError`."""
+    file system cannot encode (a lone surrogate), a path that names a folder by its form
+    (``models/``, ``.``, ``..``: ``Path`` would drop the separator and write a file named
+    ``models``), or a ``~user`` that cannot be expanded (no such user, or no home folder),
+    is a :class:`ConfigError`.
+
+    Examples
+    --------
+    >>> _destination("models/")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: cannot write 'models/': it names a folder; give the path of a file
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise ConfigError(f"path must be a str or a pathlib.Path, got {type(path).__name__}")
     text = os.fspath(path)
@@ -63,6 +73,8 @@ def _destination(path: object) -> Path:
         os.fsencode(text)
     except UnicodeEncodeError as exc:
         raise ConfigError(f"path {text!r} cannot be encoded for the file system: {exc}") from None
+    if os.path.basename(text) in ("", ".", ".."):  # on Windows, either separator ends it
+        raise ConfigError(f"cannot write {text!r}: it names a folder; give the path of a file")
     return Path(expand_home(text, "path")).absolute()
 
 
@@ -136,7 +148,9 @@ def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two d
         raise ConfigError(f"cannot write {destination}: {exc.strerror or exc}") from exc
     if found is not None:
         if stat.S_ISDIR(found.st_mode):
-            raise ConfigError(f"{destination} is a folder; give the path of the file to write")
+            raise ConfigError(
+                f"cannot write {destination}: it is a folder; give the path of a file"
+            )
         if not overwrite:
             raise _exists(destination)  # early, before any byte is read; the link decides
         if not stat.S_ISREG(found.st_mode):
@@ -154,7 +168,10 @@ def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two d
     temporary = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.part"
     callback = make_callback(progress, desc=f"download {what}", total=ref.size)
     try:
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0))
+        # 0o666 less the umask, as open() and the shell's `>` create a file (0644 under
+        # umask 022); os.open's default, 0o777, would publish an executable model file.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+        fd = os.open(temporary, flags, 0o666)
         with os.fdopen(fd, "wb") as out, open_blob(store, ref, what) as src:
             # One byte past the recorded size finds a blob that grew.
             hexdigest, size = hash_stream(src, callback, out.write, limit=ref.size + 1)
