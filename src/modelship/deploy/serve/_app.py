@@ -13,7 +13,10 @@ Invariants the app keeps:
   or 1, as numpy reads it: finding it would cost a pass in Python over every cell.) The
   body limit is enforced while reading, so an oversized body is never buffered whole.
 - A model that raises gets a 500 JSON answer carrying the request id, and is counted in
-  ``modelship_request_errors_total{kind="model"}``.
+  ``modelship_request_errors_total{kind="model"}``. So does one whose answer is not one
+  per input row (a multi-output classifier's list of per-target ``predict_proba`` arrays
+  is first made one ``(rows, targets, classes)`` array) or holds complex numbers: an
+  answer is never served with rows that may be other inputs' answers.
 
 The request path does no registry work and converts the request to numpy once: one
 float64 array, whatever the v2 datatype (the model sees what the docs promise). Models
@@ -30,6 +33,7 @@ import contextlib
 import enum
 import functools
 import itertools
+import json
 import logging
 import math
 import os
@@ -241,8 +245,16 @@ class _BadAnswer(ValueError):
 def _json_default(value: Any) -> Any:
     # orjson serialises numeric C-contiguous arrays itself and falls back here for the
     # rest (object or string arrays, non-contiguous views, numpy scalars of other kinds).
-    if isinstance(value, (np.ndarray, np.generic)):
+    if isinstance(value, np.ndarray):
         return value.tolist()
+    if isinstance(value, np.generic):
+        item = value.item()
+        if not isinstance(item, np.generic):
+            return item
+        if isinstance(item, np.floating):
+            # long double: no Python type holds it (item() is itself, and returning it
+            # recursed until orjson gave up); float64 is the widest number JSON carries.
+            return float(item)
     raise TypeError(f"cannot serialise {type(value).__name__} as JSON")
 
 
@@ -330,8 +342,10 @@ class ModelServer:
         self._proba: Callable[[Any], Any] | None = None
         self._default_outputs: list[str] = ["predict"]
         self._n_features: int | None = None
-        self._output_dtype = "FP64"
-        self._proba_classes: int | None = None
+        # What the metadata says of each output: the warm-up's answers, when there was one.
+        self._output_dtype, self._output_shape = "FP64", [-1]
+        self._proba_dtype, self._proba_shape = "FP64", [-1, -1]
+        self._proba_unserved: str | None = None  # why predict_proba is not served
         self._seconds_per_row = 0.0
         self._on_thread = 0  # calls queued on or running on the worker thread (loop only)
         self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
@@ -428,21 +442,44 @@ class ModelServer:
                 break  # a slow model: one more call is measurement enough
             out, seconds = _timed(self._predict, x)
             timings.append(seconds)
-        out = np.asarray(out)
         self._seconds_per_row = (min(timings) if timings else first) / len(x)
-        if out.ndim == 0 or len(out) != len(x):
-            raise ConfigError(
-                f"the warm-up gave {out.shape} predictions for {len(x)} rows; a model must "
-                "return one prediction per row"
-            )
         try:
-            self._output_dtype = _v2_data("predict", out)[0]
-        except _BadAnswer:  # a NaN among the warm-up's answers: its dtype says enough
-            self._output_dtype = v2_datatype(out.dtype)
+            out = _served("predict", out, len(x))
+        except _BadAnswer as exc:
+            raise ConfigError(f"the warm-up's prediction cannot be served: {exc}") from None
+        self._output_dtype, self._output_shape = _described("predict", out)
         if self._proba is not None:
-            proba = np.asarray(self._proba(x))
-            if proba.ndim == 2:
-                self._proba_classes = int(proba.shape[1])
+            try:
+                proba = _served("predict_proba", self._proba(x), len(x))
+            except _BadAnswer as exc:
+                self._leave_out_proba(str(exc))
+            else:
+                self._proba_dtype, self._proba_shape = _described("predict_proba", proba)
+
+    def _leave_out_proba(self, reason: str) -> None:
+        """The warm-up's ``predict_proba`` answer cannot be served (``reason``): the method
+        is left out of the metadata and the default outputs, and a request naming it gets
+        a 500 saying why, never an answer whose rows may be other rows' (an answer of
+        shape ``(targets, rows, classes)`` has one "row" per input row when they are as
+        many)."""
+        named = self.config.v2_default_outputs
+        if named is not None and "predict_proba" in named:
+            raise ConfigError(
+                f"v2_default_outputs names 'predict_proba', but predict_proba of model "
+                f"{self.name!r} cannot be served: {reason}"
+            )
+        self._proba_unserved = (
+            f"predict_proba of model {self.name!r} is not served: its warm-up answer could not "
+            f"be ({reason})"
+        )
+        self._default_outputs = [m for m in self._default_outputs if m != "predict_proba"]
+        logger.warning(
+            "model %s version %s: predict_proba is left out of the v2 metadata and default "
+            "outputs, and a request for it gets a 500: its warm-up answer cannot be served: %s",
+            self.name,
+            self.version,
+            reason,
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
@@ -625,10 +662,17 @@ class ModelServer:
                 return True
         return False
 
-    def _matrix(self, rows: Any, where: str, bools: bool) -> NDArray[Any]:
+    def _matrix(self, rows: Any, body: bytes) -> NDArray[Any]:
         if not isinstance(rows, list) or not rows:
-            raise _BadRequest(400, f"{where} must be a non-empty list of rows, got {_kind(rows)}")
-        return self._checked(_numbers(rows, np.dtype(np.float64), where, bools=bools), where)
+            raise _BadRequest(400, f"instances must be a non-empty list of rows, got {_kind(rows)}")
+        x = _numbers(
+            rows,
+            np.dtype(np.float64),
+            "instances",
+            bools=_may_hold_bools(body),
+            written=lambda: _reread(body, "instances"),
+        )
+        return self._checked(x, "instances")
 
     def _checked(self, x: NDArray[Any], where: str) -> NDArray[Any]:
         if x.ndim != 2 or x.shape[1] == 0:
@@ -682,13 +726,6 @@ class ModelServer:
             elif len(recent) == OFFLOAD_WINDOW:
                 self._seconds_per_row = sorted(recent)[OFFLOAD_WINDOW // 2]
                 recent.clear()
-        if not isinstance(out, np.ndarray):
-            out = np.asarray(out)
-        if out.ndim == 0 or len(out) != rows:
-            raise _BadAnswer(
-                f"the model returned {list(out.shape)} predictions for {rows} rows; it must "
-                "return one per row"
-            )
         return out
 
     def _not_ready(self) -> _BadRequest:
@@ -700,7 +737,7 @@ class ModelServer:
         self,
         request: Request,
         endpoint: str,
-        parse: Callable[[Any, Request, bool], tuple[NDArray[Any], list[str], str | None]],
+        parse: Callable[[Any, Request, bytes], tuple[NDArray[Any], list[str], str | None]],
         answer: Callable[[list[tuple[str, Any]], str], Any],
     ) -> Response:
         """The shared inference path: read, parse, predict, answer, count, time, log."""
@@ -717,10 +754,7 @@ class ModelServer:
                     payload = orjson.loads(body)
                 except orjson.JSONDecodeError as exc:
                     raise _BadRequest(400, f"the body is not valid JSON: {exc}") from None
-                # A body without the words cannot hold a JSON boolean: the cells are
-                # looked at one by one only when one may be there.
-                bools = _may_hold_bools(body)
-                x, methods, given_id = parse(payload, request, bools)
+                x, methods, given_id = parse(payload, request, body)
                 # A v2 "id" may be any text; it names the request in the header, the log
                 # and errors too when it can be a header value, and is echoed either way.
                 if given_id is not None and _usable_id(given_id):
@@ -786,13 +820,16 @@ class ModelServer:
     async def _outputs(
         self, x: NDArray[Any], received: NDArray[Any], methods: list[str]
     ) -> list[tuple[str, Any]]:
-        """Each method's answer; the first method is given ``x``, later ones a copy of
-        the rows as received."""
+        """Each method's answer (as :func:`_served` gives it); the first method is given
+        ``x``, later ones a copy of the rows as received."""
+        if self._proba_unserved is not None and "predict_proba" in methods:
+            raise _BadAnswer(self._proba_unserved)
         outputs = []
         for i, method in enumerate(methods):
             fn = self._predict if method == "predict" else self._proba
             assert fn is not None
-            outputs.append((method, await self._call(fn, x if i == 0 else received.copy())))
+            out = await self._call(fn, x if i == 0 else received.copy())
+            outputs.append((method, _served(method, out, len(x))))
         return outputs
 
     def _method(self, payload: dict[str, Any], request: Request) -> str:
@@ -810,20 +847,20 @@ class ModelServer:
         raise _BadRequest(400, f"method must be 'predict' or 'predict_proba', got {method!r}")
 
     def _parse_predict(
-        self, payload: Any, request: Request, bools: bool
+        self, payload: Any, request: Request, body: bytes
     ) -> tuple[NDArray[Any], list[str], str | None]:
         if not isinstance(payload, dict) or "instances" not in payload:
             raise _BadRequest(
                 400, 'the body must be a JSON object {"instances": [[...], ...]}; no "instances"'
             )
-        x = self._matrix(payload["instances"], "instances", bools)
+        x = self._matrix(payload["instances"], body)
         return x, [self._method(payload, request)], None
 
     def _answer_predict(self, outputs: list[tuple[str, Any]], request_id: str) -> Any:
         return {"predictions": outputs[0][1], "model": self.name, "version": self.version}
 
     def _parse_v2(
-        self, payload: Any, request: Request, bools: bool
+        self, payload: Any, request: Request, body: bytes
     ) -> tuple[NDArray[Any], list[str], str | None]:
         params = request.path_params
         self._check_v2_target(params)
@@ -835,7 +872,7 @@ class ModelServer:
         inputs = payload["inputs"]
         if len(inputs) != 1:
             raise _BadRequest(400, f"this model takes exactly one input tensor, got {len(inputs)}")
-        x = self._tensor(inputs[0], bools)
+        x = self._tensor(inputs[0], body)
         wanted = payload.get("outputs")
         if wanted is None:  # every output, unless the server was told otherwise
             methods = self._default_outputs
@@ -855,7 +892,7 @@ class ModelServer:
                 methods.append(name)
         return x, methods, given_id
 
-    def _tensor(self, tensor: Any, bools: bool) -> NDArray[Any]:
+    def _tensor(self, tensor: Any, body: bytes) -> NDArray[Any]:
         if not isinstance(tensor, dict):
             raise _BadRequest(400, f"an input tensor must be an object, got {_kind(tensor)}")
         missing = [k for k in ("name", "shape", "datatype", "data") if k not in tensor]
@@ -877,7 +914,14 @@ class ModelServer:
             )
         if not isinstance(data, list):
             raise _BadRequest(400, f'"data" must be a list, got {_kind(data)}')
-        x = _numbers(data, np.dtype(dtype), "data", datatype, bools=bools)
+        x = _numbers(
+            data,
+            np.dtype(dtype),
+            "data",
+            datatype,
+            bools=_may_hold_bools(body),
+            written=lambda: _reread(body, "inputs", 0, "data"),
+        )
         if x.ndim == 1:
             if x.size != shape[0] * shape[1]:
                 raise _BadRequest(
@@ -963,10 +1007,11 @@ class ModelServer:
         except _BadRequest as bad:
             return _response(bad.status, {"error": bad.message})
         features = self._n_features if self._n_features is not None else -1
-        outputs = [{"name": "predict", "datatype": self._output_dtype, "shape": [-1]}]
-        if self._proba is not None:
-            classes = self._proba_classes if self._proba_classes is not None else -1
-            outputs.append({"name": "predict_proba", "datatype": "FP64", "shape": [-1, classes]})
+        outputs = [{"name": "predict", "datatype": self._output_dtype, "shape": self._output_shape}]
+        if self._proba is not None and self._proba_unserved is None:
+            outputs.append(
+                {"name": "predict_proba", "datatype": self._proba_dtype, "shape": self._proba_shape}
+            )
         metadata: dict[str, Any] = {
             "name": self.name,
             "versions": [self.version],
@@ -1025,6 +1070,78 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 async def _server_error(request: Request, exc: Exception) -> Response:
     logger.exception("unexpected error answering %s", request.url.path)
     return _response(500, {"error": f"internal error: {type(exc).__name__}"})
+
+
+def _served(method: str, out: Any, rows: int) -> NDArray[Any]:
+    """``method``'s answer for ``rows`` rows as the array the server answers with, or a
+    :class:`_BadAnswer` saying why it cannot be served (not one answer per row, complex
+    numbers).
+
+    A multi-output classifier's ``predict_proba`` (scikit-learn's: a list of one
+    ``(rows, classes)`` array per target) becomes one ``(rows, targets, classes)`` array
+    when the targets have as many classes each (:func:`_per_target`). Numbers in the
+    other byte order are put in the machine's, and long double becomes float64: neither
+    has a v2 datatype, nor a JSON writer."""
+    if isinstance(out, np.ndarray):
+        answer: NDArray[Any] = out
+    elif method == "predict_proba" and isinstance(out, (list, tuple)):
+        answer = np.asarray(_per_target(out, rows))
+    else:
+        answer = np.asarray(out)
+    dtype = answer.dtype
+    if not dtype.isnative or dtype.kind == "c" or (dtype.kind == "f" and dtype.itemsize > 8):
+        answer = _plain_numbers(method, answer)
+    if answer.ndim == 0 or len(answer) != rows:
+        raise _BadAnswer(
+            f"the model's {method} returned {list(answer.shape)} predictions for {rows} rows; "
+            "it must return one per row"
+        )
+    return answer
+
+
+def _per_target(answers: list[Any] | tuple[Any, ...], rows: int) -> Any:
+    """One ``(rows, targets, classes)`` array from a list of per-target ``(rows,
+    classes)`` arrays (``np.asarray`` would give ``(targets, rows, classes)``: row ``i``
+    of it is target ``i``); anything else unchanged. Targets with different numbers of
+    classes cannot be one tensor: a :class:`_BadAnswer`."""
+    if not answers or not all(
+        isinstance(a, np.ndarray) and a.ndim == 2 and len(a) == rows for a in answers
+    ):
+        return answers
+    classes = [a.shape[1] for a in answers]
+    if len(set(classes)) > 1:
+        raise _BadAnswer(
+            f"predict_proba answered {len(answers)} targets with different numbers of "
+            f"classes ({classes[:10]}), which one tensor of (rows, targets, classes) cannot "
+            "hold; serve one model per target, or predict only"
+        )
+    return np.stack(answers, axis=1)
+
+
+def _plain_numbers(method: str, out: NDArray[Any]) -> NDArray[Any]:
+    """``out`` in the machine's byte order, long double as float64; complex numbers,
+    which neither a v2 tensor nor JSON carries, are a :class:`_BadAnswer`."""
+    kind = out.dtype.kind
+    if kind == "c":
+        raise _BadAnswer(
+            f"output {method!r} holds complex numbers ({out.dtype}), which neither a v2 "
+            "tensor nor JSON can carry"
+        )
+    if kind == "f" and out.dtype.itemsize > 8:
+        narrow = out.astype(np.float64)
+        if not np.array_equal(np.isfinite(narrow), np.isfinite(out)):
+            raise _BadAnswer(f"output {method!r} holds long doubles beyond float64's range")
+        return narrow
+    return out.astype(out.dtype.newbyteorder("="))
+
+
+def _described(name: str, out: NDArray[Any]) -> tuple[str, list[int]]:
+    """An output's metadata from one answer: its v2 datatype and shape (rows as -1)."""
+    try:
+        datatype = _v2_data(name, out)[0]
+    except _BadAnswer:  # a NaN among the warm-up's answers: its dtype says enough
+        datatype = v2_datatype(out.dtype)
+    return datatype, [-1, *(int(n) for n in out.shape[1:])]
 
 
 def _v2_data(name: str, out: NDArray[Any]) -> tuple[str, Any]:
@@ -1125,35 +1242,44 @@ _ACCEPTS = {"b": "b", "i": "iuf", "u": "iuf", "f": "iuf"}
 #: Integers up to this magnitude are exact in float64; beyond it, not all of them are.
 _EXACT = 2**53
 
+#: orjson parses an integer literal of this magnitude or more as a float (rounded), but
+#: for one that fits UINT64: a float this large may have been an integer literal.
+_ORJSON_FLOATS = 2**63
 
-def _numbers(
+
+def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and what the body says (booleans, exact integers)
     data: list[Any],
     dtype: np.dtype[Any],
     where: str,
     datatype: str = "a number",
     *,
     bools: bool = True,
+    written: Callable[[], Any] | None = None,
 ) -> NDArray[np.float64]:
     """``data`` (nested lists from JSON) checked as values of ``dtype`` and given as
     float64 (what the model sees, whatever the wire type), or a 400 naming the first cell
     that is not a number of that kind: text (``"12.5"``), a boolean where a number is
     wanted (or a number where a boolean is), a fraction for an integer type, a value out
     of the type's range (an FP16 or FP32 value beyond its largest finite one too), or an
-    integer that float64 cannot hold exactly (beyond 2**53: refused, never rounded). For
-    an integer type, a float literal (``1.0``, ``1e3``) is read as float64 first, so one
-    of magnitude 2**53 or more is refused (its exact value is lost in parsing) and a
-    fraction below float64's precision (``1.0000000000000001``) reads as a whole number.
-    ``None`` is a missing value (NaN) in a float array.
+    integer literal that float64 cannot hold exactly (beyond 2**53, for every type, the
+    float ones too: refused, never rounded). For an integer type, a float literal
+    (``1.0``, ``1e3``) is read as float64 first, so one of magnitude 2**53 or more is
+    refused (its exact value is lost in parsing) and a fraction below float64's precision
+    (``1.0000000000000001``) reads as a whole number. ``None`` is a missing value (NaN)
+    in a float array.
 
     NumPy reads a boolean among numbers as 0 or 1; ``bools`` says one may be there (the
-    body holds ``true`` or ``false``), and the cells are then looked at one by one."""
+    body holds ``true`` or ``false``), and the cells are then looked at one by one.
+    orjson parses an integer literal beyond 64 bits as a float, rounded: ``written``
+    gives the cells as the body wrote them (:func:`_reread`), for the rare request
+    holding a number that may have been one."""
     try:
         found = np.asarray(data)
     except (ValueError, TypeError, OverflowError):
         raise _BadRequest(400, _shape_problem(data, where, datatype)) from None
     kind = found.dtype.kind
-    if kind == "O":  # None among numbers, or an integer beyond 64 bits
-        return _object_numbers(found, dtype, where, datatype)
+    if kind == "O":  # None among numbers, or integers beyond int64 and uint64 together
+        return _object_numbers(found, dtype, where, datatype, written)
     if kind == "f" and dtype.kind in "iu" and found.size and not (np.abs(found) < _EXACT).all():
         # An integer among floats was read as a float64, perhaps rounded: the cells as
         # JSON gave them decide.
@@ -1169,23 +1295,71 @@ def _numbers(
         low, high = int(found.min()), int(found.max())
         if low < info.min or high > info.max:
             raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
-        if kind in "iu" and (low < -_EXACT or high > _EXACT):
-            for value in found[(found < -_EXACT) | (found > _EXACT)].tolist():
-                _exact(value, where, datatype)
-    elif found.size and dtype.kind == "f" and dtype != np.float64:
+        if kind in "iu" and (low <= -_EXACT or high >= _EXACT):
+            _exact_cells(data, found, where)
+    elif found.size and dtype.kind == "f":
+        low, high = _float_bounds(found, dtype, where, datatype)
+        if written is not None and (low <= -_ORJSON_FLOATS or high >= _ORJSON_FLOATS):
+            return _numbers(written(), dtype, where, datatype, bools=bools)
+        if low <= -_EXACT or high >= _EXACT:
+            _exact_cells(data, found, where)
+    # found is np.asarray's new array, no one else's: a float64 one need not be copied.
+    return found.astype(np.float64, copy=False)
+
+
+def _float_bounds(
+    found: NDArray[Any], dtype: np.dtype[Any], where: str, datatype: str
+) -> tuple[Any, Any]:
+    """``found``'s least and greatest values, or a 400 when one is beyond the range of
+    ``dtype`` (a float type)."""
+    # The ufuncs, not found.min() and found.max(), whose Python wrappers cost a one-row
+    # request a microsecond more: 1.3 us for 20 cells, 4.5 us for 20,000 (measured).
+    low = np.minimum.reduce(found, axis=None)
+    high = np.maximum.reduce(found, axis=None)
+    if dtype != np.float64:
         largest = float(np.finfo(dtype).max)
-        if float(found.min()) < -largest or float(found.max()) > largest:
+        if low < -largest or high > largest:
             raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
-    return found.astype(np.float64)
+    return low, high
 
 
-def _exact(value: int, where: str, datatype: str) -> None:
-    if float(value) != value:
-        raise _BadRequest(
-            400,
-            f"{where} holds {value}, which the model cannot be given exactly: requests are "
-            f"converted to float64, which holds integers exactly only up to 2**53",
-        )
+def _exact_cells(data: list[Any], found: NDArray[Any], where: str) -> None:
+    """A 400 for the first integer literal among the cells of magnitude 2**53 or more
+    that float64 cannot hold exactly. In a float array (integers among floats in the
+    JSON) a cell's value is already rounded: the JSON's cell says whether it was an
+    integer, and which."""
+    rounded = found.dtype.kind == "f"
+    for index in zip(*np.nonzero((found <= -_EXACT) | (found >= _EXACT)), strict=True):
+        if rounded:
+            cell: Any = data
+            for i in index:
+                cell = cell[i]
+        else:
+            cell = found[index].item()
+        if type(cell) is int and float(cell) != cell:
+            raise _not_exact(cell, _cell_name(where, index))
+
+
+def _cell_name(where: str, index: Iterable[Any]) -> str:
+    return where + "".join(f"[{int(i)}]" for i in index)
+
+
+def _not_exact(value: int, where: str) -> _BadRequest:
+    return _BadRequest(
+        400,
+        f"{where} holds {value}, which the model cannot be given exactly: requests are "
+        f"converted to float64, which holds integers exactly only up to 2**53",
+    )
+
+
+def _reread(body: bytes, *path: Any) -> Any:
+    """What ``body`` holds at ``path``, read by the standard library's parser, which
+    keeps an integer literal beyond 64 bits exact where orjson made it a float (bounded
+    by the body limit; only for a request holding a number of such magnitude)."""
+    value = json.loads(body)
+    for key in path:
+        value = value[key]
+    return value
 
 
 def _may_hold_bools(body: bytes, looks: int = 64) -> bool:
@@ -1216,15 +1390,20 @@ def _holds_bool(data: list[Any], depth: int) -> bool:
 
 
 def _object_numbers(
-    found: NDArray[Any], dtype: np.dtype[Any], where: str, datatype: str
+    found: NDArray[Any],
+    dtype: np.dtype[Any],
+    where: str,
+    datatype: str,
+    written: Callable[[], Any] | None = None,
 ) -> NDArray[np.float64]:
     """The slow path of :func:`_numbers`, cell by cell in Python numbers, exactly (bounded
-    by the body limit)."""
+    by the body limit); a float orjson may have made of an integer literal beyond 64 bits
+    sends it over the cells as ``written`` gives them."""
     integer = dtype.kind in "iu"
     low, high = (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)) if integer else (0, 0)
     largest = float(np.finfo(dtype).max) if dtype.kind == "f" else 0.0
     values: list[float] = []
-    for cell in found.flat:
+    for at, cell in enumerate(found.flat):
         if cell is None and dtype.kind == "f":
             values.append(math.nan)
             continue
@@ -1250,9 +1429,12 @@ def _object_numbers(
                     "its value is not known; send integers as integer literals "
                     "(9007199254740993, not 9007199254740993.0 or 9.007199254740993e15)",
                 )
-            _exact(int(cell), where, datatype)
         elif abs(cell) > largest:
             raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+        elif written is not None and type(cell) is float and abs(cell) >= _ORJSON_FLOATS:
+            return _object_numbers(np.asarray(written(), dtype=object), dtype, where, datatype)
+        if type(cell) is int and float(cell) != cell:
+            raise _not_exact(cell, _cell_name(where, np.unravel_index(at, found.shape)))
         values.append(float(cell))
     return np.array(values, dtype=np.float64).reshape(found.shape)
 
