@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +16,14 @@ from typing import Any
 from modelship.errors import ConfigError
 from modelship.report import write_text
 
-__all__ = ["add_storage_options", "positive_seconds", "seconds", "storage_options", "write_output"]
+__all__ = [
+    "add_storage_options",
+    "positive_seconds",
+    "seconds",
+    "silence_stdout",
+    "storage_options",
+    "write_output",
+]
 
 STDOUT = "-"
 """The file name that means standard output (``--json -``)."""
@@ -149,3 +157,18 @@ def write_output(target: str, text: str, *, append: bool = False) -> None:
         return
     # Encoded first, then put in place whole: a failure leaves the old file as it was.
     write_text(target, text, append=append)
+
+
+def silence_stdout() -> None:
+    """Point standard output at nothing: the reader has gone (``... | head``), so what is
+    still written, and the interpreter's final flush, go nowhere instead of failing.
+
+    Examples
+    --------
+    >>> silence_stdout()  # under a test's capture there is no descriptor: nothing to do
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's capture)
+        pass

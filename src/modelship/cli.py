@@ -22,11 +22,11 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
-import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import modelship as ms
+from modelship._cli_common import silence_stdout
 from modelship._plugins import plugins
 from modelship._shown import hide_credentials
 from modelship.errors import ConfigError, IntegrityError, ModelshipError
@@ -114,14 +114,6 @@ def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentP
     return parser
 
 
-def _silence_stdout() -> None:
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real file descriptor (a test's capture): nothing to do
-        pass
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failed, 2 error, 130 interrupted).
 
@@ -157,7 +149,7 @@ def _run(tokens: list[str]) -> int:
         # an error of ours. Point stdout at nothing so the interpreter's final flush is
         # quiet too. A failure the command had found (a check's verdict, an artifact
         # `registry verify` found changed) is the exit code: never a success by default.
-        _silence_stdout()
+        silence_stdout()
         return int(getattr(args, "exit_code_so_far", EXIT_OK))
     except IntegrityError as exc:
         print(f"modelship: integrity check failed: {hide_credentials(str(exc))}", file=sys.stderr)

@@ -44,7 +44,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from modelship._cli_common import positive_seconds
+from modelship._cli_common import positive_seconds, silence_stdout
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, ModelshipError
 from modelship.monitor._loop import check_run, run_policy
@@ -61,6 +61,16 @@ EXIT_ERROR = 2
 def _line(data: Any) -> None:
     sys.stdout.write(json.dumps(data, sort_keys=True, allow_nan=False) + "\n")
     sys.stdout.flush()
+
+
+def _watch_line(data: Any) -> None:
+    """:func:`_line` for a watch: a reader that has gone (``watch ... | head``, a log
+    shipper restarted) must not stop the watch, which still rolls back a bad version and
+    answers for it in its exit code; what it would print then goes nowhere."""
+    try:
+        _line(data)
+    except BrokenPipeError:
+        silence_stdout()
 
 
 def _entry(index: int, decision: Decision, step: Step) -> dict[str, Any]:
@@ -113,16 +123,19 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     log = _read_log(args.log)
     result = replay(log)
-    differ = 0
-    for index, ((recorded, recorded_step), again, step) in enumerate(
-        zip(log.entries, result.decisions, result.steps, strict=True)
-    ):
-        same = again.to_json() == recorded.to_json() and step == recorded_step
-        differ += not same
+    rows = list(enumerate(zip(log.entries, result.decisions, result.steps, strict=True)))
+    same = [
+        again.to_json() == recorded.to_json() and step == recorded_step
+        for _, ((recorded, recorded_step), again, step) in rows
+    ]
+    differ = same.count(False)
+    # Known before the first line: main's exit code if the reader goes early (`| head`).
+    args.exit_code_so_far = EXIT_FAILED if differ else EXIT_OK
+    for index, ((recorded, recorded_step), again, step) in rows:
         entry = _entry(index, again, step)
         entry["recorded_verdict"] = recorded.verdict
         entry["recorded_action"] = recorded_step.action
-        entry["same"] = same
+        entry["same"] = same[index]
         _line(entry)
     if differ:
         print(
@@ -206,7 +219,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
             # Switched off on purpose: nothing to judge, and no Prometheus to ask.
             message = f"not watching {slot}: the policy is disabled (monitoring.enabled: false)"
             print(f"modelship monitor: {message}", file=sys.stderr)
-            _line({"event": "disabled", "slot": slot, "message": message})
+            _watch_line({"event": "disabled", "slot": slot, "message": message})
             return EXIT_OK
         rolled_back: list[Step] = []
         # The rollback's event line, printed after the line of the step that rolled back.
@@ -233,8 +246,8 @@ def _cmd_watch(args: argparse.Namespace) -> int:
                     writer = None
                     message = f"the decision log stops before evaluation {index}: {exc}"
                     print(f"modelship monitor: {message}", file=sys.stderr)
-                    _line({"event": "log_error", "log": args.log, "message": message})
-            _line(_entry(index, decision, step))
+                    _watch_line({"event": "log_error", "log": args.log, "message": message})
+            _watch_line(_entry(index, decision, step))
 
         try:
             run_policy(
@@ -252,7 +265,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
             )
         finally:
             for event in events:
-                _line(event)
+                _watch_line(event)
     if any(event["event"] == "error" for event in events):
         return EXIT_ERROR
     if rolled_back:
@@ -263,7 +276,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         # few samples) is no "ok": a CI gate would pass a release nobody looked at.
         print(f"modelship monitor: {unjudged}", file=sys.stderr)
         reason = log.entries[-1][1].reason if log.entries else ""
-        _line({"event": "error", "reason": reason, "message": unjudged, "alias": None})
+        _watch_line({"event": "error", "reason": reason, "message": unjudged, "alias": None})
         return EXIT_ERROR
     return EXIT_OK
 
