@@ -64,6 +64,36 @@ def _true_upload_times() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _atomic_conditional_writes() -> Iterator[None]:
+    """Make moto's conditional writes atomic, as S3's are.
+
+    moto checks ``If-None-Match: *`` and ``If-Match`` on a PUT (and on a multipart
+    completion) by reading the key, then writes it (moto/s3/responses.py, ``put_object``,
+    ``_key_response_post``): two requests on two server threads can both pass the check,
+    so two processes racing to create one key both won now and then (seen in 1 of 24
+    runs of the conformance suite's process race). S3 decides a conditional write
+    atomically; here the object writes of the server are serialised.
+    """
+    from moto.s3 import responses
+
+    lock = threading.Lock()
+
+    def serialised(method: Callable[..., Any]) -> Callable[..., Any]:
+        def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                return method(self, *args, **kwargs)
+
+        return locked
+
+    with pytest.MonkeyPatch.context() as patch:
+        for name in ("put_object", "_key_response_post"):
+            patch.setattr(
+                responses.S3Response, name, serialised(getattr(responses.S3Response, name))
+            )
+        yield
+
+
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[dict[str, Any]]:
     """moto's S3 server on a free loopback port; yields the s3fs storage options."""
@@ -74,7 +104,7 @@ def s3_server() -> Iterator[dict[str, Any]]:
         require("moto[server] and s3fs", str(exc))
     # moto's server logs every request; captured by pytest that costs seconds per test.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with _true_upload_times():
+    with _true_upload_times(), _atomic_conditional_writes():
         port = _free_port()
         server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
         server.start()

@@ -27,7 +27,23 @@ In your own ``test_my_store.py``::
         @pytest.fixture
         def make_registry(self, tmp_path):
             counter = iter(range(10**6))
-            return lambda **kw: ms.open_registry(f"mystore://{tmp_path}/{next(counter)}", **kw)
+            where = []
+
+            def make(same=False, **options):
+                # a fresh location for each call; same=True: the last one again
+                if not same or not where:
+                    where.append(f"{tmp_path}/{next(counter)}")
+                return ms.Registry(MyStore(where[-1]), **options)
+
+            return make
+
+``make_store`` gives a store on a fresh, empty location at each call.
+``make_registry(**options)`` gives a registry on a fresh, empty location, and
+``make_registry(same=True, **options)`` another handle on the last one; ``same`` is
+the suite's, never the store's, and the other options are :class:`~modelship.Registry`'s.
+A store registered under a URL scheme may be opened with ``ms.open_registry(url,
+**options)`` instead (see docs/extending.md). Each suite's docstring lists its
+capability fixtures.
 
 The suites need pytest (``pip install 'modelship[test]'``).
 """

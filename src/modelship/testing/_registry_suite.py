@@ -43,12 +43,13 @@ def _racing(base: ms.Registry, rival: Callable[[], None]) -> ms.Registry:
 class RegistryConformance:
     """Behaviours every registry back end must show. Subclass it and provide a fixture.
 
-    ``make_registry(**options)`` must return a fresh registry on an empty location each
-    time it is called without options... except that calls within one test must reach
-    the *same* location when passed ``same=True`` (to open a second handle on it). Other
-    options are :class:`~modelship.Registry`'s keyword arguments, passed on: the suite
-    uses ``checkpoint_every`` (to make many checkpoints of a small artifact) and
-    ``signing_key``.
+    ``make_registry(**options)`` must return a registry on a fresh, empty location each
+    time it is called without ``same``; ``make_registry(same=True, **options)`` must
+    reach the location of the last call (to open a second handle on it). ``same`` is the
+    suite's own and is never passed to the store; the other options are
+    :class:`~modelship.Registry`'s keyword arguments, passed on: the suite uses
+    ``checkpoint_every`` (to make many checkpoints of a small artifact),
+    ``signing_key`` and ``verify_signatures``.
 
     Examples
     --------
@@ -61,8 +62,13 @@ class RegistryConformance:
         class TestRegistryOnMyStore(RegistryConformance):
             @pytest.fixture
             def make_registry(self, tmp_path):
+                made = []
+
                 def make(same=False, **options):
-                    return ms.Registry(MyStore(tmp_path / "reg"), **options)
+                    if not same or not made:
+                        made.append(tmp_path / f"reg{len(made)}")
+                    return ms.Registry(MyStore(made[-1]), **options)
+
                 return make
 
     Needs pytest (``pip install 'modelship[test]'``).
