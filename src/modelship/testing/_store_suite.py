@@ -189,7 +189,11 @@ class StoreConformance:
       skipped. When True, :meth:`~modelship.registry.Store.create` must be atomic
       against other processes: racers are forked processes sharing the store (skipped
       where the ``fork`` start method is missing, and for a store whose keys another
-      process cannot see, such as one in this process's memory), and threads.
+      process cannot see, such as one in this process's memory), and threads. A store
+      tested against moto's S3 server may fail it now and then: moto checks
+      ``If-None-Match`` and then writes, so two racers can both win (S3 decides
+      atomically); this project's tests serialise moto's object writes
+      (``tests/conftest.py``).
     - ``racers``: how many threads, and processes, race for one key (8).
     - ``clock_resolution``: the seconds between two distinct
       :meth:`~modelship.registry.Store.modified` times; 1.0 by default, as S3's object
