@@ -36,11 +36,15 @@ class InProcessDeployer:
             raise md.SlotNotFound(f"no slot {slot!r}")
         return self._slots[slot]
 
-    def apply(self, slot: str, model: str, version: str, spec: Any = None) -> None:
+    def _check_idle(self, slot: str) -> None:
         if self._weights.get(slot, 0) > 0:
             raise md.SlotInUse(f"slot {slot!r} receives traffic; move it first")
+
+    def apply(self, slot: str, model: str, version: str, spec: Any = None) -> None:
+        self._check_idle(slot)  # fail fast, before a slow load
         loaded = self._registry.load(model, version)  # verified, then deserialised
         with self._lock:
+            self._check_idle(slot)  # again, with the swap: traffic may have moved meanwhile
             self._slots[slot] = (model, version, loaded)
             self._weights[slot] = 0
 
@@ -61,8 +65,7 @@ class InProcessDeployer:
 
     def remove(self, slot: str) -> None:
         with self._lock:
-            if self._weights.get(slot, 0) > 0:
-                raise md.SlotInUse(f"slot {slot!r} receives traffic; move it first")
+            self._check_idle(slot)
             self._slots.pop(slot, None)
             self._weights.pop(slot, None)
 

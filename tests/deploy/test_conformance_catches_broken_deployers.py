@@ -39,9 +39,9 @@ class Conforming:
         return self.slots[slot]
 
     def apply(self, slot: str, model: str, version: str, spec: Any = None) -> None:
-        if self.traffic.get(slot, 0) > 0:
-            raise md.SlotInUse(f"slot {slot!r} receives traffic; move it first")
-        with self.lock:
+        with self.lock:  # the check and the swap at once: traffic cannot move between
+            if self.traffic.get(slot, 0) > 0:
+                raise md.SlotInUse(f"slot {slot!r} receives traffic; move it first")
             self.slots[slot] = (model, version)
             self.traffic[slot] = 0
 

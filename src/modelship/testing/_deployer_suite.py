@@ -2,14 +2,16 @@
 
 Shaped like fsspec's abstract tests: subclass :class:`DeployerConformance` in your test
 module and override the ``deployer`` fixture (a fresh deployer, closed afterwards);
-``versions`` names a model and two versions it can start, and optional abilities are
-capability fixtures whose defaults come from the deployer's declared capabilities.
+``versions`` names a model and two versions it can start, ``never_ready`` a version it
+starts that never becomes ready, and optional abilities are capability fixtures whose
+defaults come from the deployer's declared capabilities.
 """
 
 from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -25,6 +27,7 @@ from modelship.deploy import (
     InMemoryHistory,
     LocksRollouts,
     Recreate,
+    RolloutAborted,
     RolloutInProgress,
     RolloutStatus,
     SlotInUse,
@@ -35,13 +38,26 @@ from modelship.errors import ConfigError
 
 __all__ = ["DeployerConformance"]
 
+# How long the suite lets a never-ready slot try, and how far past it wait_ready may
+# answer: a readiness poll or an API request in flight at the deadline may finish
+# (LocalDeployer's /ready request times out at 2 s). KubernetesDeployer on the fake API
+# server answered in 1.00-1.03 s under a load average of 15 on 2 cores, LocalDeployer as
+# soon as the crashed server exited; 10 s is room for a slower platform.
+_NOT_READY_WAIT = 1.0
+_NOT_READY_OVERRUN = 10.0
+_NO_NEVER_READY = "no version that never becomes ready given (never_ready fixture)"
+
 
 class DeployerConformance:
     """Behaviours every :class:`~modelship.deploy.Deployer` must have.
 
     Override ``deployer``; override ``versions`` if your deployer can only start versions
     that exist somewhere (a registry), and ``ready_timeout`` if starting takes longer
-    than 60 s. ``exact_weights`` defaults to the deployer's declared capability.
+    than 60 s. Override ``never_ready`` with a version of the ``versions`` model that
+    your deployer starts but whose server crashes at start, every time (a model it cannot
+    load, an image that exits): the checks that ``wait_ready``, ``health`` and ``state``
+    tell the truth about such a slot, and that ``BlueGreen`` aborts on it, are skipped
+    without one. ``exact_weights`` defaults to the deployer's declared capability.
 
     Examples
     --------
@@ -75,6 +91,13 @@ class DeployerConformance:
         return 60.0
 
     @pytest.fixture
+    def never_ready(self) -> str | None:
+        """A version of the ``versions`` model the deployer starts but whose server crashes
+        at start (never ready, never healthy), or None (the default) to skip the checks
+        that need one."""
+        return None
+
+    @pytest.fixture
     def exact_weights(self, deployer: Deployer) -> bool:
         """Whether traffic weights are honoured exactly (capability; default: declared)."""
         return deployer.capabilities.exact_weights
@@ -87,6 +110,27 @@ class DeployerConformance:
     @staticmethod
     def traffic_of(dep: Deployer) -> dict[str, int]:
         return {s.slot: s.weight for s in dep.state().slots}
+
+    @staticmethod
+    def start_never_ready(dep: Deployer, slot: str, model: str, version: str | None) -> bool:
+        """Apply the never-ready ``version`` in ``slot``; wait_ready's answer after
+        ``_NOT_READY_WAIT`` seconds (the test fails if it raised or overran)."""
+        if version is None:
+            pytest.skip(_NO_NEVER_READY)
+        dep.apply(slot, model, version)
+        began = time.monotonic()
+        try:
+            ready = dep.wait_ready(slot, _NOT_READY_WAIT)
+        except Exception as exc:  # any exception is the failure reported
+            pytest.fail(
+                f"wait_ready({slot!r}, {_NOT_READY_WAIT}) raised {type(exc).__name__}: {exc}; "
+                "a slot not ready in time must answer False"
+            )
+        took = time.monotonic() - began
+        assert took <= _NOT_READY_WAIT + _NOT_READY_OVERRUN, (
+            f"wait_ready({slot!r}, {_NOT_READY_WAIT}) took {took:.1f} s"
+        )
+        return ready
 
     # --- the protocol -------------------------------------------------------------------
 
@@ -291,6 +335,50 @@ class DeployerConformance:
         assert slot is not None
         assert slot.version == v2
 
+    def test_the_state_lists_slots_ordered_by_name(
+        self, deployer: Deployer, versions: tuple[str, str, str]
+    ) -> None:
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        deployer.apply("green", model, v2)  # started first, listed last
+        deployer.apply("blue", model, v1)
+        names = [s.slot for s in deployer.state().slots]
+        assert names == ["blue", "green"], f"state() lists slots {names}, not ordered by name"
+
+    # --- a version that never becomes ready --------------------------------------------
+
+    def test_wait_ready_answers_false_in_time_for_a_version_that_never_becomes_ready(
+        self, deployer: Deployer, versions: tuple[str, str, str], never_ready: str | None
+    ) -> None:
+        model = versions[0]
+        ready = self.start_never_ready(deployer, "blue", model, never_ready)
+        assert ready is False, f"wait_ready answered {ready!r} for a slot that is not ready"
+
+    def test_a_version_that_never_becomes_ready_is_not_healthy(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        never_ready: str | None,
+    ) -> None:
+        self.start_never_ready(deployer, "blue", versions[0], never_ready)
+        # Its server may still be starting (alive) when wait_ready gives up; it must be
+        # reported unhealthy once it has crashed, within the time a start may take.
+        deadline = time.monotonic() + ready_timeout
+        while (health := deployer.health("blue")).healthy and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not health.healthy, f"a slot that never became ready is healthy: {health}"
+
+    def test_a_version_that_never_becomes_ready_is_not_ready_in_the_state(
+        self, deployer: Deployer, versions: tuple[str, str, str], never_ready: str | None
+    ) -> None:
+        self.start_never_ready(deployer, "blue", versions[0], never_ready)
+        slot = deployer.state().slot("blue")
+        assert slot is not None
+        assert slot.version == never_ready
+        assert slot.ready is False, f"state() says blue ({never_ready}) is ready; it never was"
+
     def test_the_state_is_json_serialisable(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
     ) -> None:
@@ -326,6 +414,27 @@ class DeployerConformance:
         assert serving is not None
         assert serving.version == v1
         assert rollout.status is RolloutStatus.ROLLED_BACK
+
+    def test_blue_green_to_a_version_that_never_becomes_ready_aborts_and_keeps_serving(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        never_ready: str | None,
+    ) -> None:
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        if never_ready is None:
+            pytest.skip(_NO_NEVER_READY)
+        model, v1, _ = versions
+        kwargs = self._strategy_kwargs(ready_timeout)
+        BlueGreen(deployer, **kwargs).deploy(model, v1)
+        kwargs["progress_deadline"] = _NOT_READY_WAIT
+        with pytest.raises(RolloutAborted):
+            BlueGreen(deployer, **kwargs).deploy(model, never_ready)
+        serving = deployer.state().serving()
+        assert serving is not None, "no slot serves after the aborted rollout"
+        assert (serving.version, serving.weight) == (v1, 100), f"serving after abort: {serving}"
 
     def test_recreate_stops_the_serving_version_and_starts_the_next(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float

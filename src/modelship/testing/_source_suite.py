@@ -4,17 +4,21 @@ source of live metrics."""
 from __future__ import annotations
 
 import math
+import time
+from typing import ClassVar
 
 import attrs
 import numpy as np
 import pytest
 
+from modelship._params import Constraints, Interval, check_parameters
 from modelship.errors import ConfigError
 from modelship.monitor import MetricSource, NoData, Samples, SourceError
 
 __all__ = ["MetricSourceConformance", "SourceCase"]
 
 _YEAR = 366 * 24 * 3600.0
+_DAY = 24 * 3600.0
 
 
 @attrs.frozen
@@ -29,11 +33,22 @@ class SourceCase:
     start, end : float
         A window in the source's past (answers about it no longer change).
     stat : str or None
-        The statistic to ask for (``None``: raw observations).
+        The statistic to ask for (``None``: raw observations; the check that the answer
+        is of the statistic asked for is then skipped).
     empty_slot : str
         A slot the source holds nothing for.
     unknown_metric : str
         A metric the source holds nothing of, for any slot.
+    missing : int or None
+        How many missing (NaN) values the source holds of ``metric`` for ``slot`` in the
+        window: the answer must count exactly these in ``Samples.dropped``. ``None``
+        skips that check (give a case with missing values if your source can hold them).
+    real_clock : bool or None
+        ``True``: the source's ``now()`` reads the wall clock, and must be within a day of
+        :func:`time.time`. ``False``: it keeps its own clock (a replay, a simulation, a
+        fixed ``now=``), which must be at or after the window's ``end``. ``None`` (the
+        default): at or after ``end``, and at most a day ahead of the wall clock (seconds
+        since the epoch; a clock in milliseconds reads millennia ahead).
 
     Examples
     --------
@@ -45,6 +60,12 @@ class SourceCase:
     'conformance-empty-slot'
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {
+        "missing": (None, Interval(int, 0, None)),
+        "real_clock": (None, bool),
+    }
+    __attrs_pre_init__ = check_parameters
+
     source: MetricSource
     metric: str
     slot: str
@@ -53,6 +74,8 @@ class SourceCase:
     stat: str | None = attrs.field(default=None, kw_only=True)
     empty_slot: str = attrs.field(default="conformance-empty-slot", kw_only=True)
     unknown_metric: str = attrs.field(default="conformance-unknown-metric", kw_only=True)
+    missing: int | None = attrs.field(default=None, kw_only=True)
+    real_clock: bool | None = attrs.field(default=None, kw_only=True)
 
 
 class MetricSourceConformance:
@@ -78,19 +101,21 @@ class MetricSourceConformance:
     def failing_case(self) -> SourceCase | None:
         return None
 
-    def _fetch(
+    def _fetch(  # noqa: PLR0913 - the case, and each part of its question to change
         self,
         case: SourceCase,
         *,
         slot: str | None = None,
         back: float = 0.0,
         metric: str | None = None,
+        start: float | None = None,
+        end: float | None = None,
     ) -> object:
         return case.source.fetch(
             case.metric if metric is None else metric,
             slot=case.slot if slot is None else slot,
-            start=case.start - back,
-            end=case.end - back,
+            start=(case.start if start is None else start) - back,
+            end=(case.end if end is None else end) - back,
             stat=case.stat,
         )
 
@@ -104,10 +129,24 @@ class MetricSourceConformance:
     def test_source_implements_the_protocol(self, source_case: SourceCase) -> None:
         assert isinstance(source_case.source, MetricSource)
 
-    def test_now_is_a_finite_time(self, source_case: SourceCase) -> None:
-        now = source_case.source.now()
+    def test_now_is_seconds_since_the_epoch(self, source_case: SourceCase) -> None:
+        now, wall = source_case.source.now(), time.time()
         assert isinstance(now, float)
         assert math.isfinite(now)
+        if source_case.real_clock:
+            assert abs(now - wall) <= _DAY, (
+                f"now() is {now}, the wall clock {wall}: not seconds since the epoch (or set "
+                "SourceCase(real_clock=False) for a source with a clock of its own)"
+            )
+            return
+        assert now >= source_case.end, (
+            f"now() is {now}, before the end of the past window {source_case.end}"
+        )
+        if source_case.real_clock is None:
+            assert now <= wall + _DAY, (
+                f"now() is {now}, the wall clock {wall}: not seconds since the epoch (or set "
+                "SourceCase(real_clock=False) for a source whose clock runs ahead)"
+            )
 
     # --- samples --------------------------------------------------------------------------
 
@@ -118,18 +157,14 @@ class MetricSourceConformance:
         assert (out.metric, out.slot) == (source_case.metric, source_case.slot)
         assert (out.start, out.end) == (source_case.start, source_case.end)
 
-    def test_values_are_read_only_float64_one_per_timestamp(self, source_case: SourceCase) -> None:
+    def test_missing_values_are_counted_in_dropped(self, source_case: SourceCase) -> None:
+        if source_case.missing is None:
+            pytest.skip("the case holds no known missing values (SourceCase(missing=...))")
         out = self._samples(source_case)
-        for array in (out.values, out.timestamps):
-            assert array.dtype == np.float64
-            assert array.ndim == 1
-            assert not array.flags.writeable
-        assert out.values.shape == out.timestamps.shape
-
-    def test_missing_values_are_dropped_never_kept_as_nan(self, source_case: SourceCase) -> None:
-        out = self._samples(source_case)
-        assert not np.isnan(out.values).any()
-        assert out.dropped >= 0
+        assert out.dropped == source_case.missing, (
+            f"the source holds {source_case.missing} missing values in the window; "
+            f"the answer counts {out.dropped} dropped"
+        )
 
     def test_timestamps_are_ascending_and_inside_the_window(self, source_case: SourceCase) -> None:
         out = self._samples(source_case)
@@ -137,21 +172,35 @@ class MetricSourceConformance:
         assert np.all(out.timestamps > out.start)
         assert np.all(out.timestamps <= out.end)
 
-    def test_the_sample_size_is_at_least_the_number_of_values_or_the_count(
+    def test_a_window_holds_values_after_its_start_up_to_its_end(
         self, source_case: SourceCase
     ) -> None:
-        out = self._samples(source_case)
-        assert out.values.size >= 1
-        assert out.n >= 1
-        if out.count is None:
-            assert out.n == out.values.size
+        stamps = self._samples(source_case).timestamps
+        inner = stamps[stamps < source_case.end]
+        if not inner.size:
+            pytest.skip(
+                "the source answers one point at the window's end (a statistic over the "
+                "window): no time stamp to split the window at"
+            )
+        t = float(inner[inner.size // 2])
+        upto = self._fetch(source_case, end=t)
+        assert isinstance(upto, Samples), f"expected Samples for (start, {t}], got {upto!r}"
+        assert t in upto.timestamps, f"(start, {t}] left out the value at its end {t}"
+        after = self._fetch(source_case, start=t)
+        if isinstance(after, Samples):
+            assert t not in after.timestamps, f"({t}, end] holds the value at its start {t}"
+        else:
+            assert isinstance(after, NoData), f"expected Samples or NoData, got {after!r}"
 
     def test_a_statistic_computed_by_the_source_is_the_one_asked_for(
         self, source_case: SourceCase
     ) -> None:
+        if source_case.stat is None:
+            pytest.skip("the case asks for no statistic (SourceCase(stat=...))")
         out = self._samples(source_case)
-        if source_case.stat is not None:
-            assert out.stat in (None, source_case.stat)
+        assert out.stat in (None, source_case.stat), (
+            f"asked for {source_case.stat!r}, the source answered points of {out.stat!r}"
+        )
 
     def test_the_answer_round_trips_through_its_dict(self, source_case: SourceCase) -> None:
         out = self._samples(source_case)
@@ -169,6 +218,16 @@ class MetricSourceConformance:
         out = self._fetch(source_case, slot=source_case.empty_slot)
         assert isinstance(out, NoData), f"expected NoData for an empty slot, got {out!r}"
         assert out.reason
+
+    def test_no_data_for_an_empty_slot_names_the_question_asked(
+        self, source_case: SourceCase
+    ) -> None:
+        out = self._fetch(source_case, slot=source_case.empty_slot)
+        assert isinstance(out, NoData), f"expected NoData for an empty slot, got {out!r}"
+        asked = (source_case.metric, source_case.empty_slot, source_case.start, source_case.end)
+        assert (out.metric, out.slot, out.start, out.end) == asked, (
+            f"NoData answers {(out.metric, out.slot, out.start, out.end)}, asked {asked}"
+        )
 
     def test_a_window_before_any_value_is_no_data(self, source_case: SourceCase) -> None:
         out = self._fetch(source_case, back=_YEAR)
