@@ -9,12 +9,11 @@ every promise and passes the same checks.
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from test_conformance_catches_broken_deployers import Conforming
 
 from modelship import deploy as md
 from modelship.testing import DeployerConformance
@@ -25,52 +24,18 @@ TIMEOUT = 5.0
 suite = DeployerConformance()
 
 
-class Honest:
+class Honest(Conforming):
     """Slots start at once, except version ``bad``, which crash-loops."""
-
-    capabilities = md.DeployerCapabilities(exact_weights=True, max_slots=2)
-    registry = None
-
-    def __init__(self) -> None:
-        self.slots: dict[str, tuple[str, str]] = {}
-        self.traffic: dict[str, int] = {}
-        self.lock = threading.Lock()
-
-    def get(self, slot: str) -> tuple[str, str]:
-        if slot not in self.slots:
-            raise md.SlotNotFound(f"no slot {slot!r}")
-        return self.slots[slot]
 
     def ready(self, slot: str) -> bool:
         return self.get(slot)[1] != CRASHES
 
-    def apply(self, slot: str, model: str, version: str, spec: Any = None) -> None:
-        with self.lock:
-            if self.traffic.get(slot, 0) > 0:
-                raise md.SlotInUse(f"slot {slot!r} receives traffic; move it first")
-            self.slots[slot] = (model, version)
-            self.traffic[slot] = 0
-
     def wait_ready(self, slot: str, timeout: float) -> bool:
         return self.ready(slot)  # a crashed server is not waited for
-
-    def set_traffic(self, weights: Mapping[str, int]) -> None:
-        checked = md.check_weights(weights)
-        with self.lock:
-            for slot in checked:
-                self.get(slot)
-            self.traffic = {slot: checked.get(slot, 0) for slot in self.slots}
 
     def health(self, slot: str) -> md.SlotHealth:
         ok = self.ready(slot)
         return md.SlotHealth(ok, "ok" if ok else "CrashLoopBackOff")
-
-    def remove(self, slot: str) -> None:
-        with self.lock:
-            if self.traffic.get(slot, 0) > 0:
-                raise md.SlotInUse(f"slot {slot!r} receives traffic; move it first")
-            self.slots.pop(slot, None)
-            self.traffic.pop(slot, None)
 
     def names(self) -> list[str]:
         return sorted(self.slots)
