@@ -121,3 +121,14 @@ class TestS3Store(StoreConformance):
     def make_store(self, s3_bucket: dict[str, Any]) -> Callable[[], Store]:
         options = s3_bucket["options"]
         return lambda: FsspecStore.from_url(f"{s3_bucket['url']}{next(_counter)}", **options)
+
+    @pytest.fixture
+    def begin_upload(self, store: Store, s3_bucket: dict[str, Any]) -> Callable[[str], None]:
+        """A multipart upload of ``key`` under the store's root, begun and left open."""
+        assert isinstance(store, FsspecStore)
+        bucket, _, prefix = store.root.partition("/")
+
+        def begin(key: str) -> None:
+            s3_bucket["client"].create_multipart_upload(Bucket=bucket, Key=f"{prefix}/{key}")
+
+        return begin
