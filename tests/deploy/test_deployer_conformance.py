@@ -1,38 +1,84 @@
-"""The Deployer conformance suite passes on the in-memory double and the LocalDeployer."""
+"""The Deployer conformance suite passes on the in-memory double, the LocalDeployer and
+the example deployer. Version 3 of each never becomes ready: the doubles kill its server
+as it starts, the LocalDeployer's servers cannot load its model (the example's apply
+raises on it, so its never-ready checks skip)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from _local_fixtures import served_registry  # noqa: F401 - a fixture
+from numpy_models import Threshold
 
+import modelship as ms
 from modelship.deploy import DeployerCapabilities
+from modelship.testing import Fault, FaultEffect
 from modelship.testing._deployer_double import InMemoryDeployer
 from modelship.testing._deployer_suite import DeployerConformance
 
+NEVER = "3"
 
-class TestInMemoryDeployer(DeployerConformance):
+
+class _NeverReady(DeployerConformance):
+    @pytest.fixture
+    def never_ready(self) -> str:
+        return NEVER
+
+
+def _double(**kwargs: Any) -> InMemoryDeployer:
+    # KILL, not NEVER_READY: the double's never-ready slot still answers health checks
+    # (a pod failing readiness alone); the suite's never-ready version crashes at start.
+    return InMemoryDeployer(
+        faults=(Fault("apply", FaultEffect.KILL, version=NEVER, times=None),), **kwargs
+    )
+
+
+class TestInMemoryDeployer(_NeverReady):
     @pytest.fixture
     def deployer(self) -> InMemoryDeployer:
-        return InMemoryDeployer(startup_seconds=1.0)
+        return _double(startup_seconds=1.0)
 
 
-class TestReplicaWeightedDouble(DeployerConformance):
+class TestReplicaWeightedDouble(_NeverReady):
     @pytest.fixture
     def deployer(self) -> InMemoryDeployer:
-        return InMemoryDeployer(capabilities=DeployerCapabilities(exact_weights=False))
+        return _double(capabilities=DeployerCapabilities(exact_weights=False))
+
+
+class FailsToStart:
+    """A model servers cannot start: its class is defined in this test module, which the
+    servers cannot import (numpy_models' classes they can), so unpickling it fails."""
+
+    n_features_in_ = 4
+
+    def predict(self, x: Any) -> Any:  # pragma: no cover - never loaded by a server
+        raise RuntimeError("never called")
+
+
+@pytest.fixture(scope="module")
+def never_ready_registry(
+    tmp_path_factory: pytest.TempPathFactory,
+    served_registry: Path,  # noqa: F811 - its session makes numpy_models importable
+) -> Path:
+    """``fraud`` 1 and 2 that servers start (as in served_registry), and 3 that they
+    cannot load."""
+    root = tmp_path_factory.mktemp("never-ready-registry")
+    reg = ms.open_registry(str(root))
+    for model in (Threshold(False), Threshold(True), FailsToStart()):
+        reg.register(model_name="fraud", model=model)
+    return root
 
 
 @pytest.mark.slow
-class TestLocalDeployer(DeployerConformance):
+class TestLocalDeployer(_NeverReady):
     @pytest.fixture
-    def deployer(self, served_registry: Path) -> Iterator[object]:  # noqa: F811
-        import modelship as ms
+    def deployer(self, never_ready_registry: Path) -> Iterator[object]:
         from modelship.deploy.local import LocalDeployer
 
-        with LocalDeployer(registry=ms.open_registry(str(served_registry))) as dep:
+        with LocalDeployer(registry=ms.open_registry(str(never_ready_registry))) as dep:
             yield dep
 
 
@@ -53,6 +99,4 @@ def _example_deployer() -> type:
 class TestExampleDeployer(DeployerConformance):
     @pytest.fixture
     def deployer(self, served_registry: Path) -> object:  # noqa: F811
-        import modelship as ms
-
         return _example_deployer()(ms.open_registry(str(served_registry)))

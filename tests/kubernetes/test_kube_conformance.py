@@ -8,30 +8,36 @@ import pytest
 
 from modelship.deploy import KubernetesDeployer
 from modelship.testing._deployer_suite import DeployerConformance
+from modelship.testing.fake_kube import FakeKube
+
+NEVER = "3"  # the version whose pods the fake never makes Ready
 
 
-class TestKubernetesDeployerWithServiceSelector(DeployerConformance):
+class _OnTheFake(DeployerConformance):
+    @pytest.fixture
+    def ready_timeout(self) -> float:
+        return 10.0
+
+    @pytest.fixture
+    def never_ready(self, kube: FakeKube) -> str:
+        kube.never_ready({"modelship.io/version": NEVER})
+        return NEVER
+
+
+class TestKubernetesDeployerWithServiceSelector(_OnTheFake):
     @pytest.fixture
     def deployer(
         self, make_deployer: Callable[..., KubernetesDeployer]
     ) -> Iterator[KubernetesDeployer]:
         return make_deployer()
 
-    @pytest.fixture
-    def ready_timeout(self) -> float:
-        return 10.0
 
-
-class TestKubernetesDeployerWithHTTPRoute(DeployerConformance):
+class TestKubernetesDeployerWithHTTPRoute(_OnTheFake):
     @pytest.fixture
     def deployer(
         self, make_deployer: Callable[..., KubernetesDeployer]
     ) -> Iterator[KubernetesDeployer]:
         return make_deployer(traffic="httproute", gateway="public")
-
-    @pytest.fixture
-    def ready_timeout(self) -> float:
-        return 10.0
 
     def test_declares_exact_weights(self, deployer: KubernetesDeployer) -> None:
         assert deployer.capabilities.exact_weights
