@@ -113,6 +113,39 @@ def test_apply_serves_follows_a_rollback_and_records_every_rollout(
     assert (status["version"], status["last_rollout"]["version"]) == ("1", "3")
 
 
+@pytest.mark.slow
+def test_apply_keeps_serving_and_following_when_its_reader_leaves(registry: str) -> None:
+    # A supervisor's log reader that goes away (``apply ... | head -1``) used to stop the
+    # deployment with exit 0 at its next event: serving ended and nothing said why.
+    code = "import sys; from modelship.deploy._cli import main; sys.exit(main(sys.argv[1:]))"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    apply = subprocess.Popen(
+        [sys.executable, "-c", code, "apply", registry, "fraud", "1", "--poll", "0.2"],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert apply.stdout is not None
+        endpoint = json.loads(apply.stdout.readline())["endpoint"]
+        apply.stdout.close()  # the reader leaves; the next event meets a broken pipe
+        ms.open_registry(registry).set_alias("fraud", "production", "2", expected="1")
+        for _ in range(1200):  # bounded: 120 s
+            if apply.poll() is not None or version_served(endpoint) == "2":
+                break
+            time.sleep(0.1)
+        assert apply.poll() is None, "apply stopped when its reader left"
+        assert version_served(endpoint) == "2"
+        time.sleep(0.5)  # a few more polls, each free to print
+        assert apply.poll() is None
+        apply.send_signal(signal.SIGTERM)
+        assert apply.wait(60) == 0
+    finally:
+        if apply.poll() is None:
+            apply.kill()
+            apply.wait(60)
+
+
 def test_apply_dry_run_prints_the_kubernetes_objects_and_starts_nothing(
     registry: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

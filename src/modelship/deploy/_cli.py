@@ -38,7 +38,7 @@ from typing import Any
 import attrs
 
 import modelship as ms
-from modelship._cli_common import positive_seconds, seconds
+from modelship._cli_common import positive_seconds, seconds, silence_stdout
 from modelship.deploy._history import RegistryHistory
 from modelship.deploy._rollout import Rollout, RolloutAborted, RolloutRecord, RolloutStatus
 from modelship.deploy._spec import DeploymentSpec, Strategy
@@ -73,9 +73,17 @@ def _spec(args: argparse.Namespace, version: str) -> DeploymentSpec:
 
 
 def _event(data: dict[str, Any]) -> None:
-    """One JSON line on stdout (for a supervisor reading the foreground process)."""
-    sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
-    sys.stdout.flush()
+    """One JSON line on stdout (for a supervisor reading the foreground process).
+
+    A reader that has gone (``deploy apply ... | head -1``, a log shipper restarted) does
+    not stop the deployment: ``apply`` is a server, and it goes on serving and following
+    its alias; what it would print then goes nowhere.
+    """
+    try:
+        sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
