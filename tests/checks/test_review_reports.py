@@ -218,6 +218,35 @@ def test_write_text_appends_without_truncating(tmp_path: Path) -> None:
     assert target.read_text(encoding="utf-8") == "one\ntwo\n"
 
 
+@pytest.mark.parametrize("fault", [OSError(28, "No space left on device"), KeyboardInterrupt()])
+def test_an_append_cut_short_leaves_the_summary_as_it_was(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fault: BaseException
+) -> None:
+    # The disk fills (or Ctrl-C comes) after part of the report reached the job summary:
+    # half a Markdown table used to stay in $GITHUB_STEP_SUMMARY.
+    import modelship.report._render as render
+
+    target = tmp_path / "summary.md"
+    target.write_text("earlier step\n", encoding="utf-8")
+    real_write = os.write
+    calls = []
+
+    def write_part_then_fail(fd: int, data: Any) -> int:
+        calls.append(len(data))
+        if len(calls) == 1:
+            return real_write(fd, bytes(data)[:5])
+        raise fault
+
+    monkeypatch.setattr(render.os, "write", write_part_then_fail)
+    with pytest.raises((ConfigError, KeyboardInterrupt)):
+        write_text(target, "### this report\n| a | b |\n", append=True)
+    monkeypatch.undo()
+    assert len(calls) == 2  # the first write did take its part
+    assert target.read_text(encoding="utf-8") == "earlier step\n"
+    write_text(target, "next\n", append=True)
+    assert target.read_text(encoding="utf-8") == "earlier step\nnext\n"
+
+
 def test_write_text_writes_into_a_pipe_in_place(tmp_path: Path) -> None:
     # /dev/stdout is one: it cannot be replaced by a file beside it.
     pipe = tmp_path / "pipe"

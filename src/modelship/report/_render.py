@@ -56,7 +56,8 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
     (``/dev/stdout``), a device or pipe, a file with other hard links, a file the caller
     may not write (refused, as ``open`` refuses it), and a file in a folder where no new
     file can be made. With ``append=True`` the text is added to the end of the file
-    (``$GITHUB_STEP_SUMMARY``).
+    (``$GITHUB_STEP_SUMMARY``); a write that fails part way (a full disk, Ctrl-C) cuts a
+    plain file back to its old end, so no half report is left behind.
 
     Raises :class:`~modelship.ConfigError` naming the path when it cannot be written, or
     when it ends with a path separator (it names a folder, not a file).
@@ -80,8 +81,10 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
     data = text.encode("utf-8", "backslashreplace")
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        if append or not _replaceable(target) or not _replace(target, data):
-            with target.open("ab" if append else "wb") as handle:
+        if append:
+            _append(target, data)
+        elif not _replaceable(target) or not _replace(target, data):
+            with target.open("wb") as handle:
                 handle.write(data)
     except (OSError, UnicodeError) as exc:  # UnicodeError: a name the file system cannot take
         reason = _unwritable(target, exc)
@@ -111,6 +114,32 @@ def _replaceable(target: Path) -> bool:
     except FileNotFoundError:
         return True
     return stat.S_ISREG(found.st_mode) and found.st_nlink == 1 and os.access(target, os.W_OK)
+
+
+def _append(target: Path, data: bytes) -> None:
+    """Add ``data`` to the end of ``target``, all of it or (for a plain file) none of it.
+
+    A write that fails part way cuts a plain file back to the size it had; a device or a
+    pipe cannot be cut, and keeps what reached it.
+    """
+    # os.open applies the umask to 0o666, as open() does for a new report.
+    handle = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o666)
+    try:
+        start = os.fstat(handle).st_size
+        rest = memoryview(data)
+        try:
+            while rest:  # bounded: each turn writes at least one byte, or raises
+                written = os.write(handle, rest)
+                if written <= 0:
+                    raise OSError(errno.EIO, "the file took no more bytes")
+                rest = rest[written:]
+        except BaseException:
+            if stat.S_ISREG(os.fstat(handle).st_mode):
+                with contextlib.suppress(OSError):
+                    os.ftruncate(handle, start)
+            raise
+    finally:
+        os.close(handle)
 
 
 def _replace(target: Path, data: bytes) -> bool:
