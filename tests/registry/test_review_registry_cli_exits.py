@@ -153,6 +153,26 @@ def test_download_line_escapes_a_backslash_and_a_newline_as_sha256sum_does(
         assert check.returncode == 0
 
 
+def test_download_line_names_the_expanded_home_path(
+    reg: ms.Registry,
+    work: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A quoted '~/model.bin' is written under the home folder; the line used to say
+    # '~/model.bin', a name `sha256sum -c` looks for literally in the working folder.
+    home = work / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    assert main(["registry", "download", reg.url, "fraud", "1", "-o", "~/model.bin"]) == 0
+    out = capsys.readouterr().out
+    hexdigest = hashlib.sha256(MODELS[0]).hexdigest()
+    assert out == f"{hexdigest}  {home / 'model.bin'}\n"
+    if shutil.which("sha256sum"):
+        check = subprocess.run(["sha256sum", "-c"], input=out.encode(), cwd=work, timeout=60)
+        assert check.returncode == 0
+
+
 # --- 3: delete, restore and purge take a version, never a reference ------------------------
 
 

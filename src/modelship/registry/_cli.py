@@ -32,7 +32,7 @@ from modelship.registry._cli_tags import (
 from modelship.registry._copy import copy_registry
 from modelship.registry._open import open_registry
 from modelship.registry._registry import Registry
-from modelship.registry._store import scheme_of
+from modelship.registry._store import expand_home, scheme_of
 
 __all__ = ["add_commands"]
 
@@ -193,8 +193,9 @@ def _cmd_download(args: argparse.Namespace) -> int:
         progress=False,
     )
     art = mv.artifact if args.role == "model" else mv.attachments[args.role]
-    # sha256sum's format on stdout, so `... > model.sha256; sha256sum -c model.sha256` works.
-    _write_bytes(_checksum_line(art.hexdigest, args.output))
+    # sha256sum's format on stdout, so `... > model.sha256; sha256sum -c model.sha256` works:
+    # the name the file was written under (a quoted '~/x' was expanded, as sha256sum won't).
+    _write_bytes(_checksum_line(art.hexdigest, expand_home(args.output, "output")))
     _print_text(
         f"downloaded {mv.name} {mv.version} {args.role} ({art.size} bytes, {art.digest}) "
         f"to {args.output}",
