@@ -21,6 +21,7 @@ from modelship.errors import (
     InvalidCursor,
     InvalidFilter,
     InvalidName,
+    InvalidReference,
     InvalidTag,
     ModelNotFound,
     RegistryNotFound,
@@ -131,6 +132,22 @@ def test_a_delete_reason_is_text(reg: ms.Registry) -> None:
     with pytest.raises(ConfigError, match="reason must be text"):
         reg.delete("m", "1", reason=5)  # type: ignore[arg-type]
     assert reg.get("m", "1").version == "1"  # nothing was deleted
+
+
+@pytest.mark.parametrize("method", ["delete", "restore", "purge"])
+@pytest.mark.parametrize("ref", ["latest", "@production"])
+def test_delete_restore_and_purge_take_a_version_not_a_reference(
+    reg: ms.Registry, method: str, ref: str
+) -> None:
+    # A retried reg.delete("m", "latest") archived one more version on each try.
+    for _ in range(3):
+        register(reg)
+    reg.set_alias("m", "production", "1")
+    reg.delete("m", "2")
+    with pytest.raises(InvalidReference, match=rf"{method}\(\) takes a version, not the"):
+        getattr(reg, method)("m", ref)
+    assert [mv.version for mv in reg.versions("m")] == ["1", "3"]
+    assert reg.get("m", "2", include_archived=True).version == "2"  # not purged
 
 
 # --- attachments -----------------------------------------------------------------------

@@ -240,8 +240,7 @@ def _version(args: argparse.Namespace) -> str:
     """The VERSION argument of delete, restore and purge; a reference is a ConfigError."""
     version: str = args.version
     if version == "latest" or version.startswith("@"):
-        # Registry.delete() resolves references; here a retried CI step would archive one
-        # more version on each try, so the command line asks for the version itself.
+        # The library refuses it too; this message names the command and its listing.
         raise ConfigError(
             f"registry {args.registry_command} takes a version, not the reference "
             f"{printable(version)!r}, which moves as versions are registered and aliases "

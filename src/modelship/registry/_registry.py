@@ -1077,7 +1077,10 @@ class Registry:
     def delete(self, name: str, version: str | int, *, reason: str = "") -> None:
         """Archive a version (a soft delete): it disappears from ``latest`` and listings.
 
-        A version an alias points to cannot be archived; move the alias first. Archived
+        ``version`` is the version itself (``"3"``, ``3``), never ``"latest"`` or
+        ``"@alias"`` (:class:`~modelship.InvalidReference`): a reference moves, so a retried
+        delete would archive one more version each time. A version an alias points to
+        cannot be archived; move the alias first. Archived
         versions can be read with ``include_archived=True``, brought back with
         :meth:`restore`, and removed for good with :meth:`purge`.
 
@@ -1095,7 +1098,7 @@ class Registry:
             raise ConfigError(f"reason must be text, got {type(reason).__name__}: {reason!r}")
         if not is_text(reason):
             raise ConfigError(f"reason must be UTF-8 text (no lone surrogate), got {reason!r}")
-        mv = self._get(name, version, include_archived=True)
+        mv = self._get(name, _version_only(version, "delete"), include_archived=True)
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:
             raise Conflict(
@@ -1131,7 +1134,8 @@ class Registry:
             )
 
     def restore(self, name: str, version: str | int) -> None:
-        """Bring back an archived (not purged) version.
+        """Bring back an archived (not purged) version (the version itself, never a
+        reference: see :meth:`delete`).
 
         A purged version raises :class:`~modelship.ArchivedVersion`. While a :meth:`purge`
         of the version runs, this raises :class:`~modelship.Conflict`: the version ends
@@ -1148,7 +1152,7 @@ class Registry:
         >>> reg.delete("m", "1"); reg.restore("m", "1"); reg.get("m").version
         '1'
         """
-        mv = self._get(name, version, include_archived=True)
+        mv = self._get(name, _version_only(version, "restore"), include_archived=True)
         self.check_writable()
         self.store.delete(state_key(mv.name, VersionState.ARCHIVED.value, mv.version))
         # purge() creates its marker, then reads this one; this deleted it, then reads
@@ -1173,7 +1177,8 @@ class Registry:
             )
 
     def purge(self, name: str, version: str | int) -> None:
-        """Remove an archived version for good: its artifact bytes are deleted.
+        """Remove an archived version for good: its artifact bytes are deleted (the version
+        itself, never a reference: see :meth:`delete`).
 
         The version's number stays taken (its manifest remains as a tombstone), so a
         purged version number is never reused. An artifact that another version shares,
@@ -1194,7 +1199,7 @@ class Registry:
         ...
         modelship.errors.ArchivedVersion: m version '1' was purged
         """
-        mv = self._get(name, version, include_archived=True)
+        mv = self._get(name, _version_only(version, "purge"), include_archived=True)
         if self._state(mv.name, mv.version) is not VersionState.ARCHIVED:
             raise Conflict(
                 f"{mv.name} version {mv.version} is live; archive it with delete() before purge()"
@@ -1275,3 +1280,16 @@ class Registry:
             check_writable=self.check_writable,
             dead_slot_at=lambda key: dead_slot(self._signer, key),
         )
+
+
+def _version_only(version: str | int, doing: str) -> str | int:
+    """``version`` if it names a version; ``"latest"`` or ``"@alias"`` is an
+    :class:`InvalidReference`: what they name moves, and ``doing`` must not follow it
+    (a retried ``delete("m", "latest")`` archived one more version on each try)."""
+    if isinstance(version, str) and (version == "latest" or version.startswith("@")):
+        raise InvalidReference(
+            f"{doing}() takes a version, not the reference {version!r}, which moves as "
+            "versions are registered and aliases move: give the version itself (such as "
+            "'3'), as versions() or get() name it"
+        )
+    return version
