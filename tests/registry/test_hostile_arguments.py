@@ -150,6 +150,14 @@ def test_delete_restore_and_purge_take_a_version_not_a_reference(
     assert reg.get("m", "2", include_archived=True).version == "2"  # not purged
 
 
+@pytest.mark.parametrize("ref", ["@", "@@x", "@production/../x", "@1abc"])
+def test_a_malformed_alias_reference_is_invalid_reference(reg: ms.Registry, ref: str) -> None:
+    # registry.md: "a malformed reference raises InvalidReference"; '@...' raised InvalidName.
+    register(reg)
+    with pytest.raises(InvalidReference, match="is not a valid '@alias'"):
+        reg.get("m", ref)
+
+
 # --- attachments -----------------------------------------------------------------------
 
 

@@ -537,7 +537,10 @@ class Registry:
         if ref == "latest":
             return self._latest(name)
         if ref.startswith("@"):
-            alias = check_alias(ref)
+            try:
+                alias = check_alias(ref)
+            except InvalidName as exc:  # a malformed reference, as the version branch says
+                raise InvalidReference(f"reference {ref!r} is not a valid '@alias': {exc}") from exc
             target = self.aliases(name).get(alias)
             if target is None:
                 raise self._not_found(name, f"alias {alias!r}")
