@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -505,3 +506,39 @@ def test_a_count_beyond_int64_is_a_count() -> None:
     result = sample_ratio_mismatch([2**70, 1], [1, 1])
     assert result.observed == (2**70, 1)
     assert result.mismatch
+
+
+# --- stop 34: no inverted interval, no silent overflow -------------------------------------
+
+
+def test_a_sequential_tests_intervals_that_stop_overlapping_give_nan_and_one_warning() -> None:
+    # The running intersection of [0.63.., 1.36..] and [-1.36.., -0.63..] is empty: it was
+    # returned inverted (ci_low 0.634 > ci_high -0.634), which reads as an interval.
+    test = SequentialTest(tau=0.1)
+    first = test.look_summary(difference=1.0, variance=0.01)
+    assert first.ci_low < 1.0 < first.ci_high
+    with pytest.warns(ms.ModelshipWarning, match="no longer overlap"):
+        second = test.look_summary(difference=-1.0, variance=0.01)
+    assert math.isnan(second.ci_low)
+    assert math.isnan(second.ci_high)
+    assert second.reject  # the p-value is still the running minimum
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # said once, not at every look
+        third = test.look_summary(difference=0.0, variance=0.01)
+    assert math.isnan(third.ci_low)
+    assert math.isnan(third.ci_high)
+
+
+def test_welch_refuses_variances_that_overflow() -> None:
+    # It answered p = 1.0 with df NaN and a NaN interval.
+    with pytest.raises(ms.CheckInputError, match="overflow a float"):
+        welch([1e200, 1e200 + 1e185, 1e200 - 1e185], [0.0, 1.0, 2.0])
+
+
+def test_sample_ratio_mismatch_takes_huge_weights_by_their_ratio() -> None:
+    # Their sum overflowed: p NaN and mismatch False for a 90/10 split expected 50/50.
+    huge = sample_ratio_mismatch([9000, 1000], [1e308, 1e308])
+    plain = sample_ratio_mismatch([9000, 1000], [1.0, 1.0])
+    assert huge.mismatch
+    assert huge.p_value == plain.p_value
+    assert huge.expected == plain.expected

@@ -34,6 +34,7 @@ Examples
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from typing import ClassVar, Literal
 
@@ -44,7 +45,7 @@ from scipy import special
 from scipy import stats as _sps
 
 from modelship._params import Constraints, Interval, check_parameters, validate_params
-from modelship.errors import CheckInputError, ConfigError, EmptyData
+from modelship.errors import CheckInputError, ConfigError, EmptyData, ModelshipWarning
 
 __all__ = [
     "MannWhitneyResult",
@@ -652,8 +653,9 @@ def welch(x: npt.ArrayLike, y: npt.ArrayLike, *, confidence: float = 0.95) -> We
     ys = _as_sample(y, "y")
     if xs.size < 2 or ys.size < 2:
         raise EmptyData(f"Welch's test needs two values per sample, got {xs.size} and {ys.size}")
-    vx = float(np.var(xs, ddof=1)) / xs.size
-    vy = float(np.var(ys, ddof=1)) / ys.size
+    with np.errstate(over="ignore", invalid="ignore"):  # an overflow is refused below
+        vx = float(np.var(xs, ddof=1)) / xs.size
+        vy = float(np.var(ys, ddof=1)) / ys.size
     if vx + vy == 0:
         raise CheckInputError("both samples are constant: the t statistic is undefined")
     mean_x, mean_y = float(np.mean(xs)), float(np.mean(ys))
@@ -661,6 +663,12 @@ def welch(x: npt.ArrayLike, y: npt.ArrayLike, *, confidence: float = 0.95) -> We
     difference = mean_x - mean_y
     t = difference / se
     df = (vx + vy) ** 2 / (vx**2 / (xs.size - 1) + vy**2 / (ys.size - 1))
+    if not all(math.isfinite(v) for v in (vx, vy, mean_x, mean_y, difference, df)):
+        # Squares of values past ~1e154 overflow: the answer would be p = 1 with df NaN.
+        raise CheckInputError(
+            "the samples' variances overflow a float (values beyond about 1e150): Welch's "
+            "test cannot be computed; rescale the metric (other units) first"
+        )
     p_value = float(min(1.0, 2 * _sps.t.sf(abs(t), df)))
     half = float(_sps.t.ppf(0.5 + confidence / 2, df)) * se
     return WelchResult(
@@ -1122,7 +1130,9 @@ class SequentialTest:
     Each :meth:`look` takes the samples seen so far (or their summary) and returns the
     always-valid p-value (the running minimum) and confidence sequence (the running
     intersection). The state is three numbers, so a look costs the same after a
-    thousand looks as after one.
+    thousand looks as after one. If the looks' intervals stop overlapping (the effect
+    moved between looks), there is no interval left: ``ci_low`` and ``ci_high`` are NaN
+    from then on, with one :class:`~modelship.ModelshipWarning`; start a new test.
 
     Parameters
     ----------
@@ -1153,6 +1163,7 @@ class SequentialTest:
         self._p = 1.0
         self._low = -math.inf
         self._high = math.inf
+        self._emptied = False
 
     def look(self, x: npt.ArrayLike, y: npt.ArrayLike) -> SequentialResult:
         """Look at all samples so far: ``x`` (treatment) against ``y`` (control).
@@ -1199,8 +1210,24 @@ class SequentialTest:
         self._p = min(self._p, one.p_value)
         self._low = max(self._low, one.ci_low)
         self._high = min(self._high, one.ci_high)
+        low, high = self._low, self._high
+        if low > high:
+            # The looks' intervals share no value: no constant effect fits them all (the
+            # effect moved between looks, or the alpha-probability miss happened). An
+            # inverted interval would read as an answer; there is none, so NaN, said once.
+            if not self._emptied:
+                warnings.warn(
+                    f"the confidence sequence's intervals no longer overlap (running "
+                    f"intersection [{low:.6g}, {high:.6g}] is empty): the effect is not the "
+                    "same across looks, so there is no interval to give (ci_low and ci_high "
+                    "are NaN); start a new SequentialTest for the new effect",
+                    ModelshipWarning,
+                    stacklevel=2,
+                )
+            self._emptied = True
+            low = high = math.nan
         return attrs.evolve(
-            one, p_value=self._p, ci_low=self._low, ci_high=self._high, reject=self._p <= self.alpha
+            one, p_value=self._p, ci_low=low, ci_high=high, reject=self._p <= self.alpha
         )
 
 
@@ -1295,6 +1322,10 @@ def sample_ratio_mismatch(
         raise EmptyData("no traffic observed; the split cannot be checked yet")
     # As floats: a count beyond int64 (2**70) still has a statistic.
     counts = np.array([float(c) for c in groups])
+    with np.errstate(over="ignore"):
+        overflows = not math.isfinite(float(w.sum()))
+    if overflows:  # huge weights: only their ratios matter
+        w = w / w.max()
     expected = total * w / w.sum()
     statistic = float(np.sum((counts - expected) ** 2 / expected))
     df = counts.size - 1
