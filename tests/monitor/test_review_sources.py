@@ -279,7 +279,9 @@ def test_a_slot_with_quotes_cannot_add_to_the_query(prometheus: Prometheus) -> N
     assert isinstance(out, NoData)  # no series has that deployment; never 42
 
 
-@pytest.mark.parametrize("slot", [INJECTION, 'can"ary', "c\\d", "a\\nb", "a\nb", "\\"], ids=repr)
+@pytest.mark.parametrize(
+    "slot", [INJECTION, 'can"ary', "c\\d", "a\\nb", "a\nb", "\\", "a\ufffdb"], ids=repr
+)
 def test_prometheus_reads_back_exactly_the_slot_substituted_for_dollar_slot(
     prometheus: Prometheus, slot: str
 ) -> None:

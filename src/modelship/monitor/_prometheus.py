@@ -153,8 +153,18 @@ def _duration(seconds: float) -> str:
 
 
 def _escape(value: str) -> str:
-    """``value`` as the content of a double-quoted PromQL string."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    """``value`` as the content of a double-quoted PromQL string.
+
+    U+FFFD is written as ``\\ufffd``: Prometheus's lexer takes a literal one for a bad
+    UTF-8 byte and refuses the whole query (``invalid UTF-8 rune``), which would read as
+    an outage at every evaluation.
+    """
+    return (
+        value.replace("\\", "\\\\")
+        .replace('"', '\\"')
+        .replace("\n", "\\n")
+        .replace("\ufffd", "\\ufffd")
+    )
 
 
 def _quote(value: str) -> str:
