@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -78,7 +79,7 @@ from modelship._rollback._sources import (
 )
 from modelship._rollback._yaml import read_yaml
 from modelship._shown import brief
-from modelship.errors import ConfigError
+from modelship.errors import ConfigError, RepairWarning
 
 __all__ = [
     "DECISION_SCHEMA",
@@ -1254,15 +1255,33 @@ class DecisionLog:
     def from_jsonl(cls, text: str) -> DecisionLog:
         """Read a log written by :meth:`to_jsonl` (decisions as recorded, not re-run).
 
+        The log continues where it stopped: its tracker is restored from the last step
+        (its counters, and the rollback once there was one), so :meth:`evaluate` and
+        ``run_policy(log=...)`` go on counting. A last line without its newline that is not
+        JSON (a writer stopped mid-line) is left out with a
+        :class:`~modelship.RepairWarning`.
+
         Raises
         ------
         ConfigError
-            If a line is not JSON, the schema is unknown, or a line is not what
-            :meth:`to_jsonl` writes (the message names the line).
+            If a line is not JSON, the schema is unknown, a line is not what
+            :meth:`to_jsonl` writes, or the steps' counters contradict each other (the
+            message names the line).
         """
         if not isinstance(text, str):
             raise ConfigError(f"a decision log is JSON Lines text, got {type(text).__name__}")
         lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) > 1 and not text.endswith(("\n", "\r")):
+            try:
+                _json_object(lines[-1], "decision log's last line")
+            except ConfigError:
+                warnings.warn(
+                    f"decision log line {len(lines)} has no newline and is not JSON: a "
+                    "writer stopped mid-line; that line is left out",
+                    RepairWarning,
+                    stacklevel=2,
+                )
+                lines.pop()
         if not lines:
             raise ConfigError("an empty decision log has no policy line")
         head = _json_object(lines[0], "decision log's first line")
@@ -1287,7 +1306,30 @@ class DecisionLog:
             except ConfigError as exc:
                 raise ConfigError(f"{what}: {exc}") from None
             log.entries.append(entry)
+        if log.entries:
+            log._tracker = _resumed_tracker(log.policy, log.entries, len(lines))
         return log
+
+
+def _resumed_tracker(
+    policy: RollbackPolicy, entries: Sequence[tuple[Decision, Step]], last_line: int
+) -> PolicyTracker:
+    """The tracker as it stood after ``entries``: the last step's counters, and the first
+    rollback (every later step answers ``rollback``)."""
+    last = entries[-1][1]
+    rolled_back = next((step for _, step in entries if step.action == "rollback"), None)
+    state = {
+        "evaluations": last.evaluations,
+        "failures": last.failures,
+        "consecutive_failures": last.consecutive_failures,
+        "consecutive_errors": last.consecutive_errors,
+        "last_pass": last.last_pass,
+        "rolled_back": None if rolled_back is None else rolled_back.to_dict(),
+    }
+    try:
+        return PolicyTracker.from_dict(policy, state)
+    except ConfigError as exc:
+        raise ConfigError(f"decision log line {last_line}: {exc}") from None
 
 
 @attrs.frozen
