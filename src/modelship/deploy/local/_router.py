@@ -20,6 +20,14 @@ would: a declared length is refused before a byte of the body is read, a chunked
 soon as it passes the limit. A request it cannot read (a Content-Length that is not
 digits, a chunk-size line that is not hexadecimal, a chunk longer than it says) is
 answered ``400``, as the servers answer it, and the connection closed.
+
+So is a request whose framing a server could read differently from the router (RFC
+9112), as part of it could then reach a backend as a request of its own, unchecked: a
+Transfer-Encoding that does not end in ``chunked`` (another coding before ``chunked`` is
+``501``), a Content-Length given twice, whitespace before a field's colon, a folded line,
+a bare CR or LF. A request with both Transfer-Encoding and Content-Length is read by its
+chunks, and its connection closed after the answer. ``Connection`` is a list: one
+naming ``close`` among others closes too.
 """
 
 from __future__ import annotations
@@ -28,8 +36,9 @@ import asyncio
 import concurrent.futures
 import contextlib
 import json
+import re
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import attrs
@@ -45,17 +54,18 @@ _DISCARD_SECONDS = 2.0
 _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
 _IDLE_SECONDS = 2.0  # a pooled connection idle longer is closed, well before the server's 5 s
 _HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te")
+_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a field name (RFC 9110 5.1)
+
+#: A message head's fields in order, names lower-cased: a list, as a field may repeat
+#: (two Set-Cookie are two cookies).
+_Fields = list[tuple[bytes, bytes]]
 
 
-def _with_length(first: bytes, headers: Mapping[bytes, bytes], body: bytes) -> bytes:
+def _with_length(first: bytes, fields: Iterable[tuple[bytes, bytes]], body: bytes) -> bytes:
     """A whole HTTP message: the first line, the end-to-end headers, a content-length."""
     lines = [
         first,
-        *(
-            k + b": " + v
-            for k, v in headers.items()
-            if k not in _HOP_BY_HOP and k != b"content-length"
-        ),
+        *(k + b": " + v for k, v in fields if k not in _HOP_BY_HOP and k != b"content-length"),
     ]
     lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
     return b"\r\n".join(lines) + body
@@ -77,6 +87,11 @@ class _BadRequest(ValueError):
     backend's answer framed so is a ``502`` where the router forwards."""
 
 
+class _Unsupported(_BadRequest):
+    """A request with a transfer coding the router cannot undo (``gzip, chunked``): it is
+    answered ``501``, as RFC 9112 6.1 says, and the connection closed."""
+
+
 class _TooLarge(Exception):
     """A request body over the router's limit; ``size`` bytes or more were seen."""
 
@@ -94,27 +109,64 @@ class _Backend:
     inflight: int = 0
     # Pooled connections and when each was last put back (the loop's clock).
     idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = attrs.Factory(list)
+    # Set once a drain began: the backend gets no new request and pools no connection,
+    # and a set_backends naming it again makes a new _Backend rather than revive it.
     drained: asyncio.Event | None = None
 
 
-def _parse_head(head: bytes) -> tuple[bytes, dict[bytes, bytes]]:
+def _parse_head(head: bytes) -> tuple[bytes, _Fields]:
+    """The first line of a message head and its fields.
+
+    A head parsers could read two ways is refused (:class:`_BadRequest`), as RFC 9112
+    allows: the router forwards most heads as they came, so a field the backend reads and
+    the router does not (after a bare LF, which the servers take as a line end; a name
+    with whitespace before its colon; a folded line) could change the length of the body
+    and smuggle a request past the router's checks.
+    """
+    crlf = head.count(b"\r\n")
+    if b"\0" in head or head.count(b"\r") != crlf or head.count(b"\n") != crlf:
+        raise _BadRequest("a bare CR, a bare LF or a NUL in the head")
     lines = head.split(b"\r\n")
-    headers: dict[bytes, bytes] = {}
-    for line in lines[1:]:
+    fields: _Fields = []
+    for line in lines[1:]:  # bounded by the head's 64 KiB
         if not line:
-            continue
-        key, _, value = line.partition(b":")
-        headers[key.strip().lower()] = value.strip()
-    return lines[0], headers
+            continue  # the blank line ending the head
+        if line[:1] in (b" ", b"\t"):
+            raise _BadRequest(f"obsolete line folding: {_shown(line)}")
+        name, colon, value = line.partition(b":")
+        if not colon or _TOKEN.fullmatch(name) is None:
+            raise _BadRequest(f"header line {_shown(line)} is not 'name: value'")
+        fields.append((name.lower(), value.strip(b" \t")))
+    return lines[0], fields
 
 
-def _header(low_head: bytes, name: bytes) -> bytes | None:
-    """The value of header ``name`` in a lower-cased message head, or None."""
-    at = low_head.find(b"\r\n" + name + b":")
-    if at < 0:
-        return None
-    end = low_head.find(b"\r\n", at + 2)
-    return low_head[at + len(name) + 3 : end].strip()
+def _tokens(fields: _Fields, name: bytes) -> list[bytes]:
+    """The comma-separated items of every ``name`` field, lower-cased, in order
+    (``Connection: close, x-foo`` closes)."""
+    items = [item for key, value in fields if key == name for item in value.split(b",")]
+    return [low for low in (item.strip(b" \t").lower() for item in items) if low]
+
+
+def _declared_length(fields: _Fields) -> int | None:
+    """The Content-Length, or None. One given twice is refused even with the same value
+    twice, which RFC 9112 6.3 lets a recipient collapse: no HTTP client sends it, and
+    one refusal is simpler to trust than a rule for which copy counts."""
+    values = [value for key, value in fields if key == b"content-length"]
+    if len(values) > 1:
+        raise _BadRequest(f"Content-Length given {len(values)} times")
+    return _content_length(values[0]) if values else None
+
+
+def _check_transfer_encoding(fields: _Fields, http10: bool) -> None:
+    """Refuse a request's Transfer-Encoding unless it is ``chunked`` alone."""
+    codings = _tokens(fields, b"transfer-encoding")
+    if http10:  # RFC 9112 6.1: the framing of such a message is faulty
+        raise _BadRequest("Transfer-Encoding in an HTTP/1.0 request")
+    if not codings or codings[-1] != b"chunked":  # RFC 9112 6.3: no length can be known
+        shown = _shown(b", ".join(codings))
+        raise _BadRequest(f"Transfer-Encoding {shown} does not end in chunked")
+    if len(codings) > 1:
+        raise _Unsupported(f"Transfer-Encoding {_shown(b', '.join(codings))}: only chunked")
 
 
 def _content_length(value: bytes) -> int:
@@ -148,36 +200,26 @@ async def _line(reader: asyncio.StreamReader) -> bytes:
         raise _BadRequest("a line of the chunked body is over 64 KiB") from None
 
 
-async def _read_body(
-    reader: asyncio.StreamReader, headers: Mapping[bytes, bytes], limit: int | None = None
-) -> bytes:
-    """The message body after a head: by Content-Length, chunked, or (responses) to EOF.
+async def _read_chunked(reader: asyncio.StreamReader, limit: int | None = None) -> bytes:
+    """A chunked message body, de-chunked.
 
     With ``limit``, a body over it raises :class:`_TooLarge` before more than the limit is
     held (a request's; a response comes from our own server and is not limited).
     """
-    if b"chunked" in headers.get(b"transfer-encoding", b"").lower():
-        out = bytearray()
-        for _ in range(1_000_000):  # bound: a million chunks
-            size = _chunk_size(await _line(reader))
-            if size == 0:
-                for _ in range(10_000):  # trailers, each under the 64 KiB line limit
-                    if await _line(reader) == b"\r\n":
-                        return bytes(out)
-                raise _BadRequest("more than 10,000 trailer lines")
-            if limit is not None and len(out) + size > limit:
-                raise _TooLarge(len(out) + size)
-            out += await reader.readexactly(size)
-            if await reader.readexactly(2) != b"\r\n":
-                raise _BadRequest(f"a chunk of {size} bytes is longer than its size line says")
-        raise _BadRequest("more than 1,000,000 chunks")
-    length = headers.get(b"content-length")
-    if length is not None:
-        size = _content_length(length)
-        if limit is not None and size > limit:
-            raise _TooLarge(size)
-        return await reader.readexactly(size)
-    return b""
+    out = bytearray()
+    for _ in range(1_000_000):  # bound: a million chunks
+        size = _chunk_size(await _line(reader))
+        if size == 0:
+            for _ in range(10_000):  # trailers, each under the 64 KiB line limit
+                if await _line(reader) == b"\r\n":
+                    return bytes(out)
+            raise _BadRequest("more than 10,000 trailer lines")
+        if limit is not None and len(out) + size > limit:
+            raise _TooLarge(len(out) + size)
+        out += await reader.readexactly(size)
+        if await reader.readexactly(2) != b"\r\n":
+            raise _BadRequest(f"a chunk of {size} bytes is longer than its size line says")
+    raise _BadRequest("more than 1,000,000 chunks")
 
 
 async def _discard(reader: asyncio.StreamReader, bound: int, seconds: float) -> None:
@@ -289,8 +331,10 @@ class Router:
     async def _set(self, backends: dict[str, tuple[int, int]]) -> None:
         for name, (port, weight) in backends.items():
             b = self._backends.get(name)
-            if b is None or b.port != port:
-                if b is not None:
+            # One being drained is left to its drain, even on the same port: its requests
+            # still in flight are not counted as the new one's, nor is it given traffic.
+            if b is None or b.port != port or b.drained is not None:
+                if b is not None and b.drained is None:
                     self._close_idle(b)
                 b = self._backends[name] = _Backend(name, port)
             b.weight = weight
@@ -299,14 +343,15 @@ class Router:
                 b.weight = 0
 
     def inflight(self, name: str) -> int:
-        """Requests now being forwarded to backend ``name``."""
+        """Requests now being forwarded to backend ``name`` (the one set last under it)."""
         b = self._backends.get(name)
         return 0 if b is None else b.inflight
 
     def drain(self, name: str, timeout: float) -> bool:
         """Stop routing to ``name``, wait (up to ``timeout`` s) for its in-flight requests.
 
-        Its pooled connections are closed; whether every request finished in time.
+        Its pooled connections are closed; whether every request finished in time. A
+        backend set under the same name while this waits is a new one: it stays.
         """
         result: bool = self._call(self._drain(name, timeout), timeout=timeout + 5)
         return result
@@ -316,15 +361,20 @@ class Router:
         if b is None:
             return True
         b.weight = 0
-        done = True
-        if b.inflight:
+        if b.drained is None:  # a second drain of it waits on the same event
             b.drained = asyncio.Event()
-            try:
+        done = True
+        try:
+            if b.inflight:
                 await asyncio.wait_for(b.drained.wait(), timeout)
-            except asyncio.TimeoutError:
-                done = False
-        self._close_idle(b)
-        del self._backends[name]
+        except asyncio.TimeoutError:
+            done = False
+        finally:  # also when the router's shutdown cancels the wait
+            self._close_idle(b)
+            # The name may mean a new backend by now (the slot was applied again while
+            # this waited): only the one drained here leaves.
+            if self._backends.get(name) is b:
+                del self._backends[name]
         return done
 
     def close(self) -> None:
@@ -392,12 +442,13 @@ class Router:
                         )
                     )
                     return
-                low = head.lower()
-                keep = _header(low, b"connection") != b"close" and not low.startswith(
-                    b"http/1.0", low.find(b" http/") + 1
-                )
+                # Empty lines before a request line are ignored (RFC 9112 2.2): some
+                # clients end a body with an extra CRLF.
+                head = head.lstrip(b"\r\n")
+                if not head:
+                    continue
                 try:
-                    request = await self._read_request(reader, writer, head, low)
+                    request, keep = await self._read_request(reader, writer, head)
                 except asyncio.IncompleteReadError:  # the client left half-way
                     return
                 except (_BadRequest, _TooLarge) as refused:
@@ -413,33 +464,43 @@ class Router:
             writer.close()
 
     async def _read_request(
-        self,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
-        head: bytes,
-        low: bytes,
-    ) -> bytes:
-        """The whole request after ``head`` (``low``: the head lower-cased), to forward."""
-        if _header(low, b"transfer-encoding") is None and _header(low, b"expect") is None:
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes
+    ) -> tuple[bytes, bool]:
+        """The whole request after ``head``, to forward; whether the client's connection
+        may carry another."""
+        first, fields = _parse_head(head)
+        http10 = first.endswith(b" HTTP/1.0")
+        keep = not http10 and b"close" not in _tokens(fields, b"connection")
+        length = _declared_length(fields)
+        chunked = any(key == b"transfer-encoding" for key, _ in fields)
+        if chunked:
+            _check_transfer_encoding(fields, http10)
+            # With a Content-Length too, the chunks say the length and the Content-Length
+            # is dropped; such a request may be an attempt at smuggling, so its connection
+            # is closed after the answer (RFC 9112 6.1).
+            keep = keep and length is None
+        if not chunked and length is not None and length > self._max_body:
+            raise _TooLarge(length)  # before a byte of the body is read, or asked for
+        expect = [value.lower() for key, value in fields if key == b"expect"]
+        if not chunked and not expect:
             # The common request: a Content-Length body, forwarded with its head as is.
-            length = _header(low, b"content-length")
             if length is None:
-                return head
-            size = _content_length(length)
-            if size > self._max_body:
-                raise _TooLarge(size)
-            return head + await reader.readexactly(size)
-        first, headers = _parse_head(head)
-        if headers.pop(b"expect", b"").lower() == b"100-continue":
-            declared = _content_length(headers.get(b"content-length", b"0"))
-            if declared > self._max_body:
-                raise _TooLarge(declared)  # refused before the client sends it
+                return head, keep
+            return head + await reader.readexactly(length), keep
+        if b"100-continue" in expect:
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
-        body = await _read_body(reader, headers, self._max_body)
-        return _with_length(first, headers, body)
+        if chunked:
+            body = await _read_chunked(reader, self._max_body)
+        else:
+            body = await reader.readexactly(length or 0)
+        rest = [(key, value) for key, value in fields if key != b"expect"]
+        return _with_length(first, rest, body), keep
 
     def _refusal(self, refused: _BadRequest | _TooLarge) -> bytes:
-        """The answer to a request the router will not forward: ``413`` or ``400``."""
+        """The answer to a request the router will not forward: ``413``, ``501`` or
+        ``400``."""
+        if isinstance(refused, _Unsupported):
+            return _response(501, "Not Implemented", {"error": f"{refused}"}, False)
         if isinstance(refused, _BadRequest):
             return _response(400, "Bad Request", {"error": f"malformed request: {refused}"}, False)
         return _response(
@@ -506,26 +567,27 @@ class Router:
             writer.close()
             raise _BackendGone(pooled=pooled is not None) from exc
         try:
-            low = head.lower()
-            length = _header(low, b"content-length")
-            chunked = b"chunked" in (_header(low, b"transfer-encoding") or b"")
-            status = head[9:12]
-            reusable = _header(low, b"connection") != b"close"
+            # A head or length the router cannot read is a ValueError: a 502.
+            first, fields = _parse_head(head)
+            length = _declared_length(fields)
+            chunked = b"chunked" in _tokens(fields, b"transfer-encoding")
+            status = first[9:12]
+            reusable = b"close" not in _tokens(fields, b"connection")
             if bodiless or status in (b"204", b"304"):
                 answer = head  # a HEAD answer has a length but no body
             elif length is not None and not chunked:
-                answer = head + await reader.readexactly(int(length))  # as the backend sent it
+                answer = head + await reader.readexactly(length)  # as the backend sent it
             else:  # chunked or close-delimited: re-framed with a length
-                first, headers = _parse_head(head)
                 if chunked:
-                    body = await _read_body(reader, headers)
+                    body = await _read_chunked(reader)
                 else:
                     body, reusable = await reader.read(-1), False
-                answer = _with_length(first, headers, body)
+                answer = _with_length(first, fields, body)
         except BaseException:
             writer.close()
             raise
-        if reusable and len(backend.idle) < _IDLE_PER_BACKEND:
+        # A backend being drained is about to stop: its connections are not kept.
+        if reusable and backend.drained is None and len(backend.idle) < _IDLE_PER_BACKEND:
             backend.idle.append((reader, writer, asyncio.get_running_loop().time()))
         else:
             writer.close()
