@@ -2,7 +2,11 @@
 
 Per metric, the canary's values are compared with the baseline's by a Mann-Whitney U test
 and the Hodges-Lehmann shift (canary minus baseline) with its confidence interval at
-``1 - alpha``. A metric is judged:
+``1 - alpha``. A 0/1 metric (every value 0 or 1 on both sides, e.g. one error flag or one
+correctness flag per request; or ``kind="binary"``) is judged on the difference of its
+rates instead, with Newcombe's interval (:func:`~modelship.monitor.proportion_difference`):
+the Hodges-Lehmann interval of 0/1 values collapses onto 0 or 1 and cannot show a
+difference of rates. A metric is judged:
 
 * ``inconclusive`` when the test cannot reach ``alpha`` at these sample sizes (without
   ties the smallest two-sided p-value is ``2 / C(n + m, n)``; 4 values each for
@@ -10,6 +14,10 @@ and the Hodges-Lehmann shift (canary minus baseline) with its confidence interva
 * ``fail`` (worse) only when the whole interval lies beyond the tolerance in the bad
   direction: ``ci_low > tolerance`` for a metric where higher is worse (latency, errors),
   ``ci_high < -tolerance`` where lower is worse (accuracy);
+* ``inconclusive`` when the test rejects (``p < alpha``) in the bad direction but the
+  shift interval still contains 0: with tied values the interval can collapse (to
+  ``[0, 0]``) and no longer shows the difference the test sees, so it cannot say "not
+  worse" (without ties the two always agree);
 * ``pass`` otherwise;
 * ``no_data`` and ``error`` when the source had nothing or failed: missing values are
   never zeros, and NaN values are dropped before the test.
@@ -74,7 +82,13 @@ from modelship._rollback._sources import (
 )
 from modelship.errors import CheckInputError, ConfigError
 from modelship.monitor._prometheus import SeriesSource
-from modelship.monitor._stats import MannWhitneyResult, mann_whitney, mann_whitney_min_p
+from modelship.monitor._stats import (
+    MannWhitneyResult,
+    ProportionDifference,
+    mann_whitney,
+    mann_whitney_min_p,
+    proportion_difference,
+)
 
 __all__ = [
     "MARGINAL_SCORE",
@@ -117,6 +131,13 @@ class CanaryMetric:
     stat : str, optional
         For a source that cannot return raw observations (Prometheus), the statistic
         whose series is compared (``p95``: one point per step).
+    kind : {"auto", "continuous", "binary"}
+        ``binary``: every value is 0 or 1 (an error flag, a per-request correctness), and
+        the metric is judged on the difference of the two rates with Newcombe's interval
+        (the tolerance is then a difference of rates: 0.02 is two percentage points); a
+        value other than 0 or 1 makes the metric ``error``. ``continuous``: the
+        Hodges-Lehmann shift and its interval, whatever the values. ``auto`` (default):
+        ``binary`` when every value of both slots is 0 or 1, else ``continuous``.
 
     Examples
     --------
@@ -133,6 +154,7 @@ class CanaryMetric:
         "critical": bool,
         "min_samples": Interval(int, 0, None),
         "stat": (None, STAT),
+        "kind": Options(("auto", "continuous", "binary")),
     }
     __attrs_pre_init__ = check_parameters
 
@@ -143,6 +165,7 @@ class CanaryMetric:
     critical: bool = False
     min_samples: int = 0
     stat: str | None = None
+    kind: Literal["auto", "continuous", "binary"] = "auto"
 
 
 @attrs.frozen
@@ -158,6 +181,10 @@ class MetricJudgement:
     n_canary, n_baseline : int
     weight : float
     critical : bool
+    proportions : ProportionDifference or None
+        For a 0/1 metric, the difference of the rates (canary minus baseline) with its
+        interval, on which the verdict rests; ``test`` then still holds the Mann-Whitney
+        test. None for a continuous metric.
 
     Examples
     --------
@@ -174,6 +201,7 @@ class MetricJudgement:
     n_baseline: int
     weight: float
     critical: bool
+    proportions: ProportionDifference | None = None
 
     @property
     def judged(self) -> bool:
@@ -182,12 +210,15 @@ class MetricJudgement:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form (infinite interval ends as ``"+Inf"``/``"-Inf"``)."""
-        test = None
-        if self.test is not None:
-            test = {
+        test, proportions = (
+            None
+            if result is None
+            else {
                 k: encode_float(v) if isinstance(v, float) else v
-                for k, v in attrs.asdict(self.test).items()
+                for k, v in attrs.asdict(result).items()
             }
+            for result in (self.test, self.proportions)
+        )
         return {
             "metric": self.metric,
             "verdict": self.verdict,
@@ -197,6 +228,7 @@ class MetricJudgement:
             "n_baseline": self.n_baseline,
             "weight": self.weight,
             "critical": self.critical,
+            "proportions": proportions,
         }
 
 
@@ -215,7 +247,8 @@ def compare_metric(
     """Judge one metric from the canary's and the baseline's values.
 
     NaN values are dropped (missing); infinite values make the metric ``error`` (the
-    shift is undefined). See the module docstring for the rule.
+    shift is undefined). A 0/1 metric (``metric.kind``) is judged on the difference of
+    its rates. See the module docstring for the rule.
 
     Parameters
     ----------
@@ -234,6 +267,10 @@ def compare_metric(
     >>> from modelship.monitor import CanaryMetric, compare_metric
     >>> compare_metric([0.2, 0.3], [0.2, 0.25], CanaryMetric("latency")).verdict
     'inconclusive'
+    >>> errors = compare_metric([1.0] * 30 + [0.0] * 70, [1.0] * 2 + [0.0] * 98,
+    ...                         CanaryMetric("error"))  # 30 % of requests fail, not 2 %
+    >>> errors.verdict, errors.reason.split(":")[0]
+    ('fail', 'worse')
     """
     try:
         c = np.asarray(canary, dtype=np.float64).ravel()
@@ -245,7 +282,10 @@ def compare_metric(
     c, b = c[~np.isnan(c)], b[~np.isnan(b)]
 
     def judgement(
-        verdict: Verdict, reason: str, test: MannWhitneyResult | None = None
+        verdict: Verdict,
+        reason: str,
+        test: MannWhitneyResult | None = None,
+        proportions: ProportionDifference | None = None,
     ) -> MetricJudgement:
         return MetricJudgement(
             metric.metric,
@@ -256,6 +296,7 @@ def compare_metric(
             int(b.size),
             metric.weight,
             metric.critical,
+            proportions,
         )
 
     if c.size == 0 or b.size == 0:
@@ -265,6 +306,15 @@ def compare_metric(
         return judgement(
             "error", "infinite values: the shift is undefined; widen the histogram's buckets"
         )
+    flags = bool(np.isin(c, (0.0, 1.0)).all() and np.isin(b, (0.0, 1.0)).all())
+    if metric.kind == "binary" and not flags:
+        both = np.concatenate([c, b])
+        other = float(both[~np.isin(both, (0.0, 1.0))][0])
+        return judgement(
+            "error",
+            f"kind='binary' needs values 0 or 1 (one flag per request), got {_fmt(other)}",
+        )
+    binary = metric.kind == "binary" or (metric.kind == "auto" and flags)
     floor = max(metric.min_samples, 1)
     min_p = mann_whitney_min_p(int(c.size), int(b.size))
     if min_p > alpha or c.size < floor or b.size < floor:
@@ -277,16 +327,56 @@ def compare_metric(
         test = mann_whitney(c, b, confidence=1 - alpha)
     except CheckInputError as exc:  # differences beyond a float: as undefined as infinities
         return judgement("error", str(exc))
+    rates = None
+    if binary:
+        rates = proportion_difference(
+            int(c.sum()), int(c.size), int(b.sum()), int(b.size), confidence=1 - alpha
+        )
+    verdict, reason = _judge(metric, test, rates, alpha=alpha)
+    return judgement(verdict, reason, test, rates)
+
+
+def _judge(
+    metric: CanaryMetric,
+    test: MannWhitneyResult,
+    rates: ProportionDifference | None,
+    *,
+    alpha: float,
+) -> tuple[Verdict, str]:
+    """The verdict of :func:`compare_metric` once the test is made: from the difference
+    of the rates for a 0/1 metric (``rates``), else from the shift interval (module
+    docstring)."""
     tol = metric.tolerance
-    worse_up = metric.direction in ("increase", "either") and test.ci_low > tol
-    worse_down = metric.direction in ("decrease", "either") and test.ci_high < -tol
-    interval = f"shift {_fmt(test.shift)} [{_fmt(test.ci_low)}, {_fmt(test.ci_high)}]"
+    up = metric.direction in ("increase", "either")
+    down = metric.direction in ("decrease", "either")
+    if rates is not None:
+        low, high, p_value = rates.ci_low, rates.ci_high, rates.p_value
+        interval = (
+            f"rate {_fmt(rates.rate_x)} vs {_fmt(rates.rate_y)}, difference "
+            f"{_fmt(rates.difference)} [{_fmt(low)}, {_fmt(high)}]"
+        )
+    else:
+        low, high, p_value = test.ci_low, test.ci_high, test.p_value
+        interval = f"shift {_fmt(test.shift)} [{_fmt(low)}, {_fmt(high)}]"
+    worse_up = up and low > tol
+    worse_down = down and high < -tol
     if worse_up or worse_down:
         bound = f"> {_fmt(tol)}" if worse_up else f"< {_fmt(-tol)}"
-        return judgement("fail", f"worse: {interval} entirely {bound} (p={test.p_value:.3g})", test)
-    return judgement(
-        "pass", f"not worse beyond tolerance {_fmt(tol)}: {interval} (p={test.p_value:.3g})", test
+        return "fail", f"worse: {interval} entirely {bound} (p={p_value:.3g})"
+    half = test.n_x * test.n_y / 2
+    rejects_bad = p_value < alpha and (
+        (up and test.statistic > half) or (down and test.statistic < half)
     )
+    if rates is None and rejects_bad and low <= 0 <= high:
+        # Only with tied values (heavily discrete data): the interval collapsed onto the
+        # lattice of differences and no longer shows what the test sees. Not a pass.
+        reason = (
+            f"the test rejects (p={p_value:.3g}) with the canary worse, but the interval "
+            f"({interval}) contains 0: tied values, which a shift does not describe; "
+            "compare a continuous statistic (stat=), or kind='binary' for 0/1 values"
+        )
+        return "inconclusive", reason
+    return "pass", f"not worse beyond tolerance {_fmt(tol)}: {interval} (p={p_value:.3g})"
 
 
 @attrs.frozen

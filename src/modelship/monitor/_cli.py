@@ -7,9 +7,11 @@
   deploy apply`` labels each slot's series with it), reads no sample from before that
   rollout's start (``--since`` gives that time otherwise, in seconds since the epoch;
   with ``--slot`` and no ``--since`` every window is whole), and, when the policy says
-  rollback, moves the alias back as
-  ``modelship deploy rollback`` does; a running ``modelship deploy apply`` follows the
-  alias and switches traffic back.
+  rollback, moves the alias back as ``modelship deploy rollback`` does, but from the
+  version it named when the watch started, and only if it still names it (an alias
+  another job moved meanwhile is left alone: an ``error`` event, exit 2); a running
+  ``modelship deploy apply`` follows the alias and switches traffic back. ``--slot`` with
+  ``--registry`` must be the slot the alias's version was rolled out to (ConfigError).
 * ``status LOG`` prints the latest decision of a decision log.
 * ``replay LOG`` re-runs every decision of a log offline through the in-memory source
   and prints them; exit 1 if any differs from the recorded one.
@@ -18,10 +20,10 @@ A ``watch`` of a disabled policy (``monitoring.enabled: false``) evaluates nothi
 prints one ``"event": "disabled"`` line and exits 0.
 
 Exit codes: 0 ok (no rollback; replay identical), 1 rolled back or a replay differs,
-2 an error (a rollback the registry refused is one: ``watch`` prints an ``error`` event,
-not a ``rollback`` one; so is a ``watch`` in which no evaluation passed or failed, which
-checked nothing: it ends with an ``error`` event too). Machine-readable output is JSON on
-stdout; messages go to stderr.
+2 an error (a rollback the registry refused, or an alias that moved since the watch
+started, is one: ``watch`` prints an ``error`` event, not a ``rollback`` one; so is a
+``watch`` in which no evaluation passed or failed, which checked nothing: it ends with an
+``error`` event too). Machine-readable output is JSON on stdout; messages go to stderr.
 
 Examples
 --------
@@ -42,14 +44,19 @@ import json
 import math
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import attrs
 
 from modelship._cli_common import positive_seconds, silence_stdout
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
-from modelship.errors import ConfigError, ModelshipError
+from modelship.errors import ConfigError, Conflict, ModelshipError
 from modelship.monitor._loop import check_run, run_policy
 from modelship.monitor._prometheus import PrometheusSource
 from modelship.monitor._watch import _JsonlWriter
+
+if TYPE_CHECKING:
+    from modelship.deploy._record import RolloutRecord
 
 __all__ = ["add_commands"]
 
@@ -170,37 +177,73 @@ def _policy(args: argparse.Namespace) -> RollbackPolicy:
     return RollbackPolicy(conditions=args.condition)
 
 
-def _watched_slot(args: argparse.Namespace) -> tuple[str, float | None]:
+@attrs.frozen
+class _Watched:
+    """What a watch judges: the slot, the time before which no window looks, and, with
+    ``--registry``/``--model``, the version the alias named when the watch started and the
+    succeeded rollout that put it there (None if none is recorded): a rollback moves the
+    alias from that very version to that rollout's previous one, or not at all."""
+
+    slot: str
+    since: float | None
+    version: str | None = None
+    rollout: RolloutRecord | None = None
+
+
+def _watched(args: argparse.Namespace) -> _Watched:
     """The slot to watch and the time (seconds since the epoch, Prometheus's clock)
     before which no evaluation looks: ``--since``, else the start of the rollout
-    ``--registry``/``--model`` name, else None (whole windows)."""
-    if args.slot is not None:
-        return str(args.slot), args.since
+    ``--registry``/``--model`` name, else None (whole windows); with a registry, the
+    version watched and its rollout, read once, now."""
     if args.registry is None or args.model is None:
-        raise ConfigError("give --slot, or --registry and --model to watch the last rollout's slot")
+        if args.slot is None:
+            raise ConfigError(
+                "give --slot, or --registry and --model to watch the last rollout's slot"
+            )
+        return _Watched(str(args.slot), args.since)
     import modelship as ms
     from modelship.deploy._history import RegistryHistory
     from modelship.deploy._rollout import RolloutStatus
 
     reg = ms.open_registry(args.registry)
     current = reg.aliases(args.model).get(args.alias)
-    done = [
-        r
-        for r in RegistryHistory(reg).records(args.model)
-        if r.status is RolloutStatus.SUCCEEDED and r.version == current
+    succeeded = [
+        r for r in RegistryHistory(reg).records(args.model) if r.status is RolloutStatus.SUCCEEDED
     ]
-    if not done:
+    done = [r for r in succeeded if r.version == current]
+    if args.slot is None:
+        if not done:
+            raise ConfigError(
+                f"no succeeded rollout of {args.model} {current} (alias {args.alias}) is "
+                "recorded; give --slot"
+            )
+        since = done[-1].started_at.timestamp() if args.since is None else args.since
+        return _Watched(done[-1].slot, since, current, done[-1])
+    slot = str(args.slot)
+    into_slot = [r for r in succeeded if r.slot == slot]
+    if into_slot and into_slot[-1].version != current:
         raise ConfigError(
-            f"no succeeded rollout of {args.model} {current} (alias {args.alias}) is "
-            "recorded; give --slot"
+            f"--slot {slot} does not serve the version watched: its last succeeded rollout "
+            f"({into_slot[-1].id}) put {args.model} {into_slot[-1].version} there, and the "
+            f"alias {args.alias} names {current}; a rollback would move the alias back from "
+            f"{current} on the evidence of another version. Leave out --slot to watch the "
+            "slot of the alias's version"
         )
-    since = done[-1].started_at.timestamp() if args.since is None else args.since
-    return done[-1].slot, since
+    if not into_slot and done:
+        raise ConfigError(
+            f"--slot {slot} does not serve the version watched: the succeeded rollout "
+            f"{done[-1].id} put {args.model} {current} (alias {args.alias}) into "
+            f"{done[-1].slot}. Leave out --slot to watch that slot"
+        )
+    # No succeeded rollout of the version into any slot is recorded: nothing tells which
+    # slot serves it, and a rollback has no previous version to move the alias to.
+    return _Watched(slot, args.since, current, into_slot[-1] if into_slot else None)
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
     policy = _policy(args)
-    slot, since = _watched_slot(args)
+    watched = _watched(args)
+    slot, since = watched.slot, watched.since
     window = args.window if args.window is not None else args.interval
     with PrometheusSource(args.url, labels=_labels(args.label), timeout=args.timeout) as source:
         # Refused before the log file is created (a condition without a query template too):
@@ -228,7 +271,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
         def on_rollback(step: Step) -> None:
             rolled_back.append(step)
             if args.registry is not None and args.model is not None:
-                events.append(_move_alias_back(args, step))
+                events.append(_move_alias_back(args, watched, step))
 
         log = DecisionLog(policy, started_at=source.now())
         writer = _JsonlWriter(Path(args.log), log) if args.log is not None else None
@@ -308,20 +351,57 @@ def _nothing_judged(log: DecisionLog, slot: str) -> str | None:
     )
 
 
-def _move_alias_back(args: argparse.Namespace, step: Step) -> dict[str, Any]:
-    """The same alias move as ``modelship deploy rollback``: its JSON as a ``rollback``
-    event, or an ``error`` event saying why the registry refused it."""
-    from modelship.deploy._cli import roll_alias_back
+def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) -> dict[str, Any]:
+    """Move the alias back from the version watched to the previous version of the
+    rollout that put it there, as ``modelship deploy rollback`` does, but only if the alias
+    still names the version watched (a compare-and-swap): its JSON as a ``rollback``
+    event, or an ``error`` event saying why nothing moved.
 
-    try:
-        moved = roll_alias_back(args.registry, args.model, args.alias)
-    except ModelshipError as exc:
-        moved = f"{type(exc).__name__}: {exc}"
-    if not isinstance(moved, str):
-        return {"event": "rollback", "reason": step.reason, "alias": moved}
+    The alias may have moved since the watch started (another job promoted a newer
+    version): the policy judged the version watched, not that one, and moving the alias
+    "back" from it would undo that job's rollout, possibly onto the very version the
+    policy condemned."""
+    import modelship as ms
+
+    model, alias, version, rollout = args.model, args.alias, watched.version, watched.rollout
+    if version is None:
+        why = f"the alias {alias} of {model} named no version when the watch started"
+    elif rollout is None or rollout.previous_version is None:
+        why = (
+            f"no succeeded rollout of {model} {version} with a previous version is "
+            "recorded; nothing to roll back to"
+        )
+    else:
+        reg = ms.open_registry(args.registry)
+        try:
+            reg.set_alias(model, alias, rollout.previous_version, expected=version)
+        except Conflict as exc:
+            try:
+                now = f"it names {reg.aliases(model).get(alias)}, not {version}"
+            except ModelshipError:
+                now = str(exc)
+            message = (
+                f"the policy rolled back {model} {version} but the alias {alias} was not "
+                f"moved: the alias moved since the watch started: {now}; nothing moved back "
+                "(the version it names now was not watched: watch it, or roll it back with "
+                "`modelship deploy rollback` if it is bad too)"
+            )
+            print(f"modelship monitor: {message}", file=sys.stderr)
+            return {"event": "error", "reason": step.reason, "message": message, "alias": None}
+        except ModelshipError as exc:
+            why = f"{type(exc).__name__}: {exc}"
+        else:
+            moved = {
+                "model": model,
+                "alias": alias,
+                "from": version,
+                "to": rollout.previous_version,
+                "rollout": rollout.id,
+            }
+            return {"event": "rollback", "reason": step.reason, "alias": moved}
     message = (
-        f"the policy rolled back but the alias {args.alias} of {args.model} was not moved: "
-        f"{moved}; move it with `modelship deploy rollback` or by hand"
+        f"the policy rolled back but the alias {alias} of {model} was not moved: "
+        f"{why}; move it with `modelship deploy rollback` or by hand"
     )
     print(f"modelship monitor: {message}", file=sys.stderr)
     return {"event": "error", "reason": step.reason, "message": message, "alias": None}
