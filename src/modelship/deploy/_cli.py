@@ -7,9 +7,14 @@ it deploys the version, prints the endpoint as a JSON line, then keeps serving a
 window) or deploys the version the alias now names. The registry is thus the one place
 that says what should serve, and every rollout is recorded there (``history``). Once it
 serves, ``apply`` never stops for the registry: a poll that fails is reported on stderr
-and the next one tries again.
+and the next one tries again. Once a rollout's undo window has closed, the previous
+version's server is stopped (:meth:`Rollout.finish`).
 
-Exit codes: 0 success, 1 a rollout aborted (or nothing to roll back), 2 an error.
+SIGINT or SIGTERM between rollouts stops serving, exit 0; during a rollout it cuts that
+rollout short: the strategy aborts it as it would a failure, and ``apply`` exits 1.
+
+Exit codes: 0 success, 1 a rollout aborted or cut short by a signal (or nothing to roll
+back), 2 an error.
 Machine-readable output is JSON on stdout; messages go to stderr.
 
 Examples
@@ -31,9 +36,9 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -42,7 +47,7 @@ from modelship._cli_common import positive_seconds, seconds, silence_stdout
 from modelship.deploy._history import RegistryHistory
 from modelship.deploy._rollout import Rollout, RolloutAborted, RolloutRecord, RolloutStatus
 from modelship.deploy._spec import DeploymentSpec, Strategy
-from modelship.deploy._strategies import from_spec
+from modelship.deploy._strategies import Canary, from_spec
 from modelship.deploy.local import LocalDeployer
 from modelship.errors import Conflict, ModelshipError
 
@@ -52,6 +57,8 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ERROR = 2
 
+_T = TypeVar("_T")
+
 
 def _print_json(data: Any) -> None:
     json.dump(data, sys.stdout, indent=2, sort_keys=True)
@@ -60,16 +67,38 @@ def _print_json(data: Any) -> None:
 
 
 def _spec(args: argparse.Namespace, version: str) -> DeploymentSpec:
-    """The spec file (``${VERSION}`` filled in), or a default one; ``--strategy`` wins."""
+    """The spec file (``${VERSION}`` filled in), or a default one; ``--strategy`` wins.
+
+    Overridden to canary, a spec without canary steps gets the library's default ones
+    (:attr:`Canary.DEFAULT_STEPS`); overridden away from canary, the spec's steps are
+    left out. Either is said on stderr: neither is in the file.
+    """
     if args.spec is not None:
         spec = DeploymentSpec.from_file(args.spec, variables={"VERSION": version})
     else:
         spec = DeploymentSpec.from_dict(
             {"deployment": {"containers": [{"name": "model-service", "image": "modelship"}]}}
         )
-    if args.strategy is not None:
-        spec = attrs.evolve(spec, strategy=Strategy(args.strategy))
-    return spec
+    if args.strategy is None or Strategy(args.strategy) is spec.strategy:
+        return spec
+    strategy = Strategy(args.strategy)
+    steps = spec.steps
+    if strategy is Strategy.CANARY and not steps:
+        steps = Canary.DEFAULT_STEPS
+        shown = ", ".join(f"{s.weight}% for {s.pause:g} s" for s in steps)
+        print(
+            f"modelship deploy: --strategy canary: no canary steps given; using the default "
+            f"steps ({shown}); set canary.steps in a --spec file for others",
+            file=sys.stderr,
+        )
+    elif strategy is not Strategy.CANARY and steps:
+        steps = ()
+        print(
+            f"modelship deploy: --strategy {strategy.value}: the canary steps of the spec "
+            "are not used",
+            file=sys.stderr,
+        )
+    return attrs.evolve(spec, strategy=strategy, steps=steps)
 
 
 def _event(data: dict[str, Any]) -> None:
@@ -86,18 +115,116 @@ def _event(data: dict[str, Any]) -> None:
         silence_stdout()
 
 
+class _Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM during a rollout of ``apply``: raised by :class:`_Signals`.
+
+    A :class:`KeyboardInterrupt`, so that SIGTERM cuts a rollout short exactly as Ctrl-C
+    does (a strategy aborts a deploy cut short by any exception, and nothing that records
+    a deployer call's ``Exception`` takes it for a failed call). ``started`` is False when
+    the signal came before the rollout began: nothing was started then.
+    """
+
+    def __init__(self, signum: int, *, started: bool = True) -> None:
+        super().__init__(_signal_name(signum))
+        self.signum = signum
+        self.started = started
+
+
+# Named after the signal: a strategy records a deploy cut short as "interrupted: <the
+# exception's class name>", so its record says which signal it was.
+class SIGINT(_Interrupted):
+    """Ctrl-C (SIGINT) during a rollout of ``apply``."""
+
+
+class SIGTERM(_Interrupted):
+    """SIGTERM during a rollout of ``apply``."""
+
+
+def _interrupted(signum: int, *, started: bool = True) -> _Interrupted:
+    return (SIGTERM if signum == signal.SIGTERM else SIGINT)(signum, started=started)
+
+
+def _signal_name(signum: int | None) -> str:
+    if signum is None:
+        return "a signal"
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+class _Signals:
+    """SIGINT and SIGTERM while ``apply`` runs.
+
+    Between rollouts a signal only sets :attr:`stop`, and ``apply`` stops serving at its
+    next look (exit 0). While a rollout runs (:meth:`during`: a deploy, or a rollback the
+    follower does), it raises :class:`_Interrupted` in it, so the rollout is cut short at
+    once (a canary's pause, a wait for readiness) and its strategy aborts it, leaving the
+    previous version serving; it used to run on to the end, and a canary was promoted
+    minutes after the Ctrl-C. A second signal during that abort cuts the abort short too.
+    """
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()
+        self.first: int | None = None
+        self.rolling_out = False
+
+    def handle(self, signum: int, frame: FrameType | None) -> None:
+        if self.first is None:
+            self.first = signum
+        self.stop.set()
+        if self.rolling_out:
+            raise _interrupted(signum)
+
+    def during(self, rollout: Callable[[], _T]) -> _T:
+        """``rollout()``, which a signal cuts short (:class:`_Interrupted`, ``started``
+        False if the signal came before it began)."""
+        try:
+            self.rolling_out = True  # set inside the try: it is always unset again
+            if self.stop.is_set():
+                raise _interrupted(self.first or signal.SIGINT, started=False)
+            return rollout()
+        finally:
+            self.rolling_out = False
+
+
+def _cut_short(
+    dep: LocalDeployer, signals: _Signals, model: str, version: str, what: str = "rollout"
+) -> int:
+    """Say what a signal during the ``what`` of ``model`` ``version`` left serving; the
+    exit code: 1, unless the version had already taken all traffic (the signal came as
+    the rollout ended), 0."""
+    name = _signal_name(signals.first)
+    try:
+        now = dep.state().serving()
+    except Exception:  # only said; apply stops either way
+        now = None
+    if now is not None and (now.model, now.version) == (model, version) and now.weight == 100:
+        print(
+            f"modelship deploy: {name} came as the {what} of {model} {version} ended: "
+            "it serves; stopping",
+            file=sys.stderr,
+        )
+        return EXIT_OK
+    where = f"{now.version} was serving" if now is not None else "nothing ready was serving"
+    # A deploy cut short is aborted by its strategy; a rollback's switch back just stops.
+    outcome = "it was aborted" if what == "rollout" else "it did not complete"
+    print(
+        f"modelship deploy: {name} cut the {what} of {model} {version} short: {outcome} "
+        f"({where}); stopping. `modelship deploy history` has its record",
+        file=sys.stderr,
+    )
+    return EXIT_FAILED
+
+
 def _cmd_apply(args: argparse.Namespace) -> int:
     reg = ms.open_registry(args.registry)
     version = reg.get(args.model, args.ref).version
     spec = _spec(args, version)
     if args.dry_run:
         return _print_manifests(args, version, spec)
-    stop = threading.Event()
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    signals = _Signals()
+    previous = {s: signal.signal(s, signals.handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with LocalDeployer(registry=reg) as dep:
             strategy = from_spec(
@@ -108,10 +235,19 @@ def _cmd_apply(args: argparse.Namespace) -> int:
                 progress_deadline=args.progress_deadline,
             )
             try:
-                rollout = strategy.deploy(args.model, version)
+                rollout = signals.during(lambda: strategy.deploy(args.model, version))
             except RolloutAborted as exc:
                 print(f"modelship deploy: {exc}", file=sys.stderr)
                 return EXIT_FAILED
+            except _Interrupted as exc:
+                if not exc.started:
+                    print(
+                        f"modelship deploy: {_signal_name(signals.first)} before the rollout "
+                        f"of {args.model} {version} began: nothing was deployed",
+                        file=sys.stderr,
+                    )
+                    return EXIT_FAILED
+                return _cut_short(dep, signals, args.model, version)
             _event(
                 {
                     "event": "serving",
@@ -121,7 +257,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
                     "version": rollout.version,
                 }
             )
-            return _follow(args, reg, strategy, rollout, stop)
+            return _follow(args, reg, strategy, rollout, dep=dep, signals=signals)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -174,13 +310,22 @@ class _AliasFollower:
     a poll is in one ``try``, so a store that is down costs one failed call per poll.
     """
 
-    def __init__(
-        self, args: argparse.Namespace, reg: ms.Registry, strategy: Any, rollout: Rollout
+    def __init__(  # noqa: PLR0913 - the parts of apply a poll uses, each needed
+        self,
+        args: argparse.Namespace,
+        reg: ms.Registry,
+        strategy: Any,
+        rollout: Rollout,
+        *,
+        dep: LocalDeployer,
+        signals: _Signals,
     ) -> None:
         self._args = args
         self._reg = reg
         self._strategy = strategy
         self._rollout = rollout
+        self._dep = dep
+        self._signals = signals
         self._serving = rollout.version
         # What the alias named when this process last acted: only a *move* is followed. (If
         # the rollout could not move it, it still names the old version, and that is no
@@ -193,48 +338,63 @@ class _AliasFollower:
         self._undo: str | None = None
         self._failures = _RegistryFailures(args.poll)
 
-    def poll(self) -> None:
+    @property
+    def rollout(self) -> Rollout:
+        """The rollout of the version serving."""
+        return self._rollout
+
+    def poll(self) -> int | None:
+        """One look at the alias, and the rollout it asks for; None, or the exit code when
+        a signal cut that rollout short (``apply`` stops then)."""
         args = self._args
         try:
             wanted = self._reg.aliases(args.model).get(args.alias)
         except (OSError, ModelshipError) as exc:
             self._failed(exc, moving_back=False)
-            return
-        if self._undo is not None:
-            if wanted != self._undo:
-                # Someone moved the alias since the move back first failed: theirs is
-                # followed (the alias is read first, so a move back that keeps failing
-                # never stops the following).
-                self._undo = None
-            else:
-                try:
-                    self._move_back()
-                except (OSError, ModelshipError) as exc:
-                    self._failed(exc, moving_back=True)
-                    return
-                self._failures.answered()
-                return
+            return None
+        if self._undo is not None and wanted == self._undo:
+            try:
+                self._move_back()
+            except (OSError, ModelshipError) as exc:
+                self._failed(exc, moving_back=True)
+                return None
+            self._failures.answered()
+            return None
+        # Someone moved the alias since a move back first failed: theirs is followed
+        # (the alias is read first, so a move back that keeps failing never stops the
+        # following).
+        self._undo = None
         self._failures.answered()
         if not self._known:
             self._seen, self._known = wanted, True
-            return
-        if wanted is None or wanted == self._seen:
-            return
-        self._seen = wanted
-        if wanted != self._serving:
-            self._go_to(wanted)
+        elif wanted is not None and wanted != self._seen:
+            self._seen = wanted
+            if wanted != self._serving:
+                return self._go_to(wanted)
+        return None
 
-    def _go_to(self, wanted: str) -> None:
+    def _go_to(self, wanted: str) -> int | None:
         args, rollout = self._args, self._rollout
+        rolling_back = (
+            wanted == rollout.previous_version and rollout.status is RolloutStatus.SUCCEEDED
+        )
         try:
-            if wanted == rollout.previous_version and rollout.status is RolloutStatus.SUCCEEDED:
-                rollout = rollout.rollback()
+            if rolling_back:
+                rollout = self._signals.during(rollout.rollback)
             else:
-                rollout = self._strategy.deploy(args.model, wanted)
+                rollout = self._signals.during(lambda: self._strategy.deploy(args.model, wanted))
+        except _Interrupted as exc:
+            # Stopped: the alias is left as it is (a stop is no verdict on that version;
+            # the next `apply @alias` deploys it). Before the rollout began, nothing was
+            # cut short: a stop between rollouts.
+            if not exc.started:
+                return EXIT_OK
+            what = "rollback" if rolling_back else "rollout"
+            return _cut_short(self._dep, self._signals, args.model, wanted, what)
         except RolloutAborted as exc:
             print(f"modelship deploy: {exc}", file=sys.stderr)
             self._give_up(wanted)
-            return
+            return None
         except (OSError, ModelshipError) as exc:
             # Cut short (a registry read that failed, say): a strategy aborts a rollout cut
             # short as it would a failure, so the previous version serves, and stopping the
@@ -245,9 +405,10 @@ class _AliasFollower:
                 file=sys.stderr,
             )
             self._give_up(wanted)
-            return
+            return None
         self._rollout, self._serving = rollout, wanted
         _event({"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted})
+        return None
 
     def _give_up(self, wanted: str) -> None:
         """Not retried until the alias moves again; the alias is moved back to the version
@@ -273,12 +434,55 @@ class _AliasFollower:
         self._seen, self._undo = self._serving, None
 
 
-def _follow(
+class _UndoWindow:
+    """Closes the undo window of the rollout serving once it is due (:meth:`Rollout.finish`).
+
+    ``--undo-window`` is how long the previous version's server stays at full size, so a
+    rollback is one switch; after it, that server is stopped (it used to run until the
+    next deploy, two model servers for good) and a rollback redeploys the version.
+    """
+
+    def __init__(self) -> None:
+        self._closed: Rollout | None = None
+        self._reported: Rollout | None = None
+
+    def close_if_due(self, rollout: Rollout) -> None:
+        if (
+            rollout is self._closed
+            or rollout.status is not RolloutStatus.SUCCEEDED
+            or rollout.undo_until is None
+            or rollout.previous_version is None
+            or rollout.undo_window_open
+        ):
+            return
+        try:
+            rollout.finish()
+        except (OSError, ModelshipError) as exc:
+            if self._reported is not rollout:  # said once; tried again at each poll
+                self._reported = rollout
+                print(
+                    f"modelship deploy: closing the undo window of {rollout.model} "
+                    f"{rollout.version} failed: {type(exc).__name__}: {exc}; trying again",
+                    file=sys.stderr,
+                )
+            return
+        self._closed = rollout
+        print(
+            f"modelship deploy: the undo window of {rollout.model} {rollout.version} closed: "
+            f"{rollout.previous_version} in {rollout.previous_slot} is stopped, and a "
+            "rollback now redeploys it",
+            file=sys.stderr,
+        )
+
+
+def _follow(  # noqa: PLR0913 - apply's parts, each needed
     args: argparse.Namespace,
     reg: ms.Registry,
     strategy: Any,
     rollout: Rollout,
-    stop: threading.Event,
+    *,
+    dep: LocalDeployer,
+    signals: _Signals,
 ) -> int:
     """Serve until stopped (or ``--for`` seconds), following the registry alias.
 
@@ -287,21 +491,34 @@ def _follow(
     which version serves. A registry that fails never stops the service: each failed
     poll is reported (see :class:`_RegistryFailures`) and the next one tries again, so
     the retries are one per ``--poll`` seconds, until ``--for`` or a signal ends it.
+    The undo window of the rollout serving is closed at the first look after its end.
+    A signal between rollouts ends the loop (exit 0); one during a rollout cuts it short
+    (see :class:`_Signals`), and its exit code is returned.
     """
-    follower = _AliasFollower(args, reg, strategy, rollout) if args.alias is not None else None
-    if follower is not None:
-        follower.poll()
+    follower = (
+        _AliasFollower(args, reg, strategy, rollout, dep=dep, signals=signals)
+        if args.alias is not None
+        else None
+    )
+    window = _UndoWindow()
     started = time.monotonic()
-    for _ in range(10**9):  # bounded by --for (--poll is > 0), or by a signal
-        waited = time.monotonic() - started
-        if args.for_seconds is not None and waited >= args.for_seconds:
-            break
-        if stop.wait(
-            args.poll if args.for_seconds is None else min(args.poll, args.for_seconds - waited)
-        ):
-            break
+    for n in range(10**9):  # bounded by --for (--poll is > 0), or by a signal
+        if n > 0:
+            waited = time.monotonic() - started
+            if args.for_seconds is not None and waited >= args.for_seconds:
+                break
+            if signals.stop.wait(
+                args.poll if args.for_seconds is None else min(args.poll, args.for_seconds - waited)
+            ):
+                break
         if follower is not None:
-            follower.poll()
+            code = follower.poll()
+            if code is not None:
+                return code
+            rollout = follower.rollout
+        if signals.stop.is_set():
+            break
+        window.close_if_due(rollout)
     return EXIT_OK
 
 
@@ -435,7 +652,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "deploy",
         help="deploy a registered model locally, roll back, show rollouts",
         description="Deploy with the embedded LocalDeployer. Exit 0 ok, 1 a rollout "
-        "aborted or nothing to roll back, 2 error.",
+        "aborted (also one cut short by SIGINT/SIGTERM) or nothing to roll back, 2 error.",
     )
     commands = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
 
@@ -459,7 +676,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--strategy",
         choices=[s.value for s in Strategy],
         default=None,
-        help="overrides the spec's strategy (default blue-green)",
+        help="overrides the spec's strategy (default blue-green); canary without "
+        "canary.steps uses the default steps (10, 25, 50%%, 60 s pauses)",
     )
     apply.add_argument(
         "--alias",
@@ -470,7 +688,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--undo-window",
         type=float,
         default=600.0,
-        help="seconds the previous slot stays at full size (default 600)",
+        help="seconds the previous slot stays at full size, for a rollback by one "
+        "switch; then it is stopped (default 600)",
     )
     apply.add_argument(
         "--progress-deadline",
@@ -483,7 +702,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         dest="for_seconds",
         type=seconds,
         default=None,
-        help="stop after this many seconds (default: until SIGINT/SIGTERM)",
+        help="stop after this many seconds (default: until SIGINT/SIGTERM; a signal "
+        "during a rollout aborts it, exit 1)",
     )
     apply.add_argument(
         "--poll",
