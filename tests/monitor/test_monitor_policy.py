@@ -181,7 +181,8 @@ def test_points_of_a_statistic_from_the_source_are_used_as_they_are() -> None:
     decision = RollbackPolicy(conditions=[P95]).evaluate(src, slot="canary", window=60)
     assert decision.verdict == "fail"
     assert decision.conditions[0].value == 0.25
-    assert decision.conditions[0].n == 200
+    # The sample size is the judged (last) point's count, not the sum over the points.
+    assert decision.conditions[0].n == 100
 
 
 def test_an_infinite_latency_is_kept_and_fails_the_threshold() -> None:

@@ -68,3 +68,26 @@ def test_a_bad_line_that_ends_with_its_newline_is_still_refused() -> None:
     log.evaluate(src, slot="canary", window=60.0)
     with pytest.raises(ms.ConfigError, match="line 3"):
         ms.monitor.DecisionLog.from_jsonl(log.to_jsonl() + "{not json\n")
+
+
+def test_points_are_judged_with_the_count_behind_the_last_point() -> None:
+    # A p95 of 2 requests was judged as if 2,002 stood behind it (the sum over the points).
+    src = ms.monitor.InMemorySource(now=60.0)
+    src.add_points(
+        "inference_latency_seconds",
+        slot="canary",
+        stat="p95",
+        values=[0.10, 0.10, 0.90],
+        timestamps=[20.0, 40.0, 59.0],
+        counts=[1000, 1000, 2],
+    )
+    policy = ms.monitor.RollbackPolicy(
+        conditions=["p95(inference_latency_seconds) > 0.5 min_samples=100"]
+    )
+    decision = policy.evaluate(src, slot="canary", window=60.0, keep_samples=True)
+    assert decision.verdict == "inconclusive"
+    assert decision.conditions[0].n == 2
+    # and a log of it replays exactly: the count goes back on the last point
+    log = ms.monitor.DecisionLog(policy, started_at=0.0)
+    log.record(decision)
+    assert ms.monitor.replay(ms.monitor.DecisionLog.from_jsonl(log.to_jsonl())).identical

@@ -97,6 +97,23 @@ __all__ = [
 ]
 
 Verdict = Literal["pass", "fail", "inconclusive", "no_data", "error"]
+"""What a condition, or a whole evaluation, concludes (a type alias of the five strings):
+``Decision.verdict`` and ``ConditionResult.verdict`` are one of them; ``VERDICTS`` lists
+them worst first.
+
+Examples
+--------
+>>> from typing import get_args
+>>> import modelship as ms
+>>> from modelship.monitor import VERDICTS, Verdict
+>>> sorted(get_args(Verdict)) == sorted(VERDICTS)
+True
+>>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+>>> verdict: Verdict = policy.evaluate(
+...     ms.monitor.InMemorySource(now=10.0), slot="canary", window=10.0).verdict
+>>> verdict
+'no_data'
+"""
 #: The gate outcomes, worst first: the order in which a decision's verdict is chosen.
 VERDICTS: tuple[Verdict, ...] = ("fail", "error", "no_data", "inconclusive", "pass")
 Action = Literal["continue", "hold", "rollback"]

@@ -442,6 +442,27 @@ class SourceError:
 
 
 Outcome = Samples | NoData | SourceError
+"""What a metric source answers for one metric, slot and window (a type alias):
+``Samples`` (values), ``NoData`` (nothing in the window, with the reason) or
+``SourceError`` (the source failed). ``MetricSource.fetch`` returns one, and a decision
+keeps them as its inputs.
+
+Examples
+--------
+>>> from modelship.monitor import InMemorySource, NoData, Outcome, Samples, SourceError
+>>> src = InMemorySource(now=60.0)
+>>> src.add("error_rate", slot="canary", values=[0.0, 0.01], timestamps=[10.0, 20.0])
+>>> def describe(outcome: Outcome) -> str:
+...     if isinstance(outcome, Samples):
+...         return f"{outcome.n} values"
+...     if isinstance(outcome, NoData):
+...         return f"no data: {outcome.reason}"
+...     return f"source failed: {outcome.message}"
+>>> describe(src.fetch("error_rate", slot="canary", start=0.0, end=60.0))
+'2 values'
+>>> isinstance(src.fetch("error_rate", slot="stable", start=0.0, end=60.0), Outcome)
+True
+"""
 
 
 def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
@@ -767,8 +788,8 @@ class InMemorySource:
         metric, slot, stat : str
         values, timestamps : array_like
         counts : array_like, optional
-            Observations behind each point; the fetched sample size is their sum in the
-            window. Unknown when omitted.
+            Observations behind each point; the fetched sample size is the last point's
+            in the window (the point a condition judges). Unknown when omitted.
 
         Examples
         --------
@@ -870,8 +891,11 @@ class InMemorySource:
             )
         dropped += self._dropped.get((metric, slot, point_stat), 0)
         count = None
-        if point_stat is not None and not np.isnan(c).any():
-            count = int(c.sum())
+        if point_stat is not None and not np.isnan(c[-1]):
+            # A condition judges the last point: its sample size is that point's count, as
+            # for Prometheus (the count at the window's end), never the sum over the points
+            # (a p95 of 2 requests judged as if 2,002 stood behind it).
+            count = int(c[-1])
         return Samples(
             metric,
             slot,
@@ -931,9 +955,10 @@ class InMemorySource:
                     continue
                 counts = None
                 if outcome.count is not None:
-                    # The whole count on the first point: the window's sum is the same.
+                    # The count on the last point, the one a condition judges and whose
+                    # count a fetch answers.
                     counts = np.zeros(values.size)
-                    counts[0] = outcome.count
+                    counts[-1] = outcome.count
                 source.add_points(
                     outcome.metric,
                     slot=outcome.slot,
