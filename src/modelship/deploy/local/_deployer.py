@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
+import json
 import reprlib
 import sys
 import threading
@@ -23,7 +24,7 @@ from typing import TYPE_CHECKING, ClassVar, NoReturn
 
 import attrs
 
-from modelship._params import Constraints, Interval, check_parameters
+from modelship._params import Constraints, Interval, check, check_parameters
 from modelship.deploy._errors import DeployError, SlotInUse, SlotNotFound
 from modelship.deploy._lock import ProcessRolloutLock
 from modelship.deploy._protocol import (
@@ -33,6 +34,7 @@ from modelship.deploy._protocol import (
     SlotState,
     check_weights,
 )
+from modelship.deploy._spec import DeploymentSpec
 from modelship.deploy.local._process import ServerProcess, kill_all
 from modelship.deploy.local._router import Router
 from modelship.deploy.serve._config import ServeConfig
@@ -42,11 +44,17 @@ from modelship.registry import Registry
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from modelship.deploy._spec import DeploymentSpec
-
 __all__ = ["LocalDeployer"]
 
 _POLL = 0.05  # seconds between readiness probes: a server turns ready in ~1 s
+_TIMEOUT = Interval(float, None, None)  # wait_ready's, as the InMemoryDeployer's: finite
+
+# Run as ``python -c _WITH_ENV ENV_JSON ARGV...``: adds a spec's env to the environment the
+# server inherits, then becomes ARGV (the same process, so PR_SET_PDEATHSIG still holds).
+_WITH_ENV = (
+    "import json, os, sys; os.environ.update(json.loads(sys.argv[1])); "
+    "os.execv(sys.argv[2], sys.argv[2:])"
+)
 
 # The flags the deployer passes to every server itself, with what to use instead. argparse
 # reads any unambiguous prefix of a flag as the flag, so "--sl" is refused as "--slot" is.
@@ -78,15 +86,16 @@ class _Slot:
     proc: ServerProcess
     weight: int = 0
     ready: bool = False
+    health_path: str | None = None  # the spec's healthcheck.path; None: no spec given
 
 
-def _check_server_arg(i: int, arg: object) -> None:
+def _check_server_arg(i: int, arg: object, what: str = "server_args") -> None:
     """Refuse what ``modelship serve`` cannot be given, before any server starts."""
     if not isinstance(arg, str):
-        raise ConfigError(f"server_args[{i}] must be a string, got {type(arg).__name__} (quote it)")
+        raise ConfigError(f"{what}[{i}] must be a string, got {type(arg).__name__} (quote it)")
     if "\x00" in arg:
         raise ConfigError(
-            f"server_args[{i}] {reprlib.repr(arg)} holds a NUL character, which no process "
+            f"{what}[{i}] {reprlib.repr(arg)} holds a NUL character, which no process "
             "argument can carry; remove it"
         )
     flag = arg.partition("=")[0]
@@ -94,13 +103,15 @@ def _check_server_arg(i: int, arg: object) -> None:
         for managed, instead in _MANAGED_FLAGS.items():
             if managed.startswith(flag):
                 raise ConfigError(
-                    f"server_args[{i}] {reprlib.repr(arg)} sets {managed}, which the "
+                    f"{what}[{i}] {reprlib.repr(arg)} sets {managed}, which the "
                     f"LocalDeployer sets for every server itself: {instead}"
                 )
 
 
-def _serve_config(url: str, server_args: Sequence[str]) -> ServeConfig:
-    """What every server will run with, read from ``server_args`` as ``modelship serve``
+def _serve_config(
+    url: str, server_args: Sequence[str], what: str = "server_args", stops: str = "every server"
+) -> ServeConfig:
+    """What a server will run with, read from ``server_args`` as ``modelship serve``
     reads them; anything it would refuse is refused here, before any server starts."""
     from modelship.deploy.serve._cli import add_arguments, config_from_args
 
@@ -109,17 +120,49 @@ def _serve_config(url: str, server_args: Sequence[str]) -> ServeConfig:
     class Refusing(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:
             raise ConfigError(
-                f"server_args {shown} would stop every server: modelship serve says "
+                f"{what} {shown} would stop {stops}: modelship serve says "
                 f"{message}; see `modelship serve --help`"
             )
 
     parser = Refusing(prog="modelship serve", add_help=False)
     add_arguments(parser)
-    args = parser.parse_args([url, "model", *server_args])  # Refusing names server_args
+    # With the version the deployer gives every server: a stray positional is refused.
+    args = parser.parse_args([url, "model", "1", *server_args])  # Refusing names them
     try:
         return config_from_args(args)
     except ConfigError as exc:
-        raise ConfigError(f"server_args {shown} would stop every server: {exc}") from None
+        raise ConfigError(f"{what} {shown} would stop {stops}: {exc}") from None
+
+
+def _spec_argv(
+    spec: object, url: str, server_args: Sequence[str], max_body: int
+) -> tuple[list[str], dict[str, str]]:
+    """The first container's ``args`` and ``env`` of ``spec``, checked as ``server_args``
+    are, before any server starts: what the LocalDeployer cannot honour is refused."""
+    if not isinstance(spec, DeploymentSpec):
+        raise ConfigError(
+            f"spec must be a DeploymentSpec (DeploymentSpec.from_file('deploy.yaml')) or None, "
+            f"got {type(spec).__name__} {reprlib.repr(spec)}"
+        )
+    container = spec.containers[0]  # the model server; other containers are Kubernetes'
+    what = "deployment.containers[0].args"
+    for i, arg in enumerate(container.args):
+        _check_server_arg(i, arg, what)
+    # Read after server_args, as the server reads them: a flag given in both takes the spec's.
+    config = _serve_config(url, [*server_args, *container.args], what, "the server")
+    if config.max_body_bytes > max_body:
+        raise ConfigError(
+            f"{what} set --max-body-bytes {config.max_body_bytes}, over the "
+            f"{max_body} bytes the LocalDeployer's router holds for every slot; raise it "
+            "for the router too: LocalDeployer(server_args=['--max-body-bytes', ...])"
+        )
+    for name, value in container.env.items():
+        if "\x00" in value:
+            raise ConfigError(
+                f"deployment.containers[0].env.{name} holds a NUL character, which no "
+                "environment variable can carry; remove it"
+            )
+    return list(container.args), dict(container.env)
 
 
 def _stop_at_once(proc: ServerProcess) -> None:
@@ -212,7 +255,8 @@ class LocalDeployer:
         # a second spawner running beside the first.
         self._spawner.submit(int).result()
         # The router holds each request whole, so it refuses what the servers would.
-        self._router = Router(max_body=_serve_config(url, server_args).max_body_bytes)
+        self._max_body = _serve_config(url, server_args).max_body_bytes
+        self._router = Router(max_body=self._max_body)
         self._finalizer = weakref.finalize(self, _release, self._pids, self._router)
         self._closed = False
         self._rollouts = ProcessRolloutLock(f"the LocalDeployer at {self._router.url}")
@@ -237,19 +281,38 @@ class LocalDeployer:
         self.close()
 
     def close(self) -> None:
-        """Stop routing, then stop every server (each drains first); idempotent."""
-        with self._lock:
-            if self._closed:
+        """Stop routing new requests, let those in flight finish (up to ``drain_timeout``),
+        stop every server (each drains first), then close the router; idempotent.
+
+        Requests arriving meanwhile are answered ``503`` by the router.
+        """
+        with self._lock:  # marking closed and taking the slots are one step: no call
+            if self._closed:  # installs or routes to a slot close() does not stop
                 return
             self._closed = True
             slots, self._slots = dict(self._slots), {}
-        self._router.close()
-        for slot in slots.values():
-            slot.proc.stop(grace=min(self._graceful, 5.0))
-        kill_all(self._pids)  # anything still there (a stop that timed out)
-        self._pids.clear()
-        self._spawner.shutdown(wait=True)
-        self._finalizer.detach()
+        try:
+            with contextlib.suppress(Exception):  # a router that failed: stop them all the same
+                self._drain_all(slots)
+        finally:  # a Ctrl-C in the drain still stops every server
+            for slot in slots.values():
+                slot.proc.stop(grace=min(self._graceful, 5.0))
+            kill_all(self._pids)  # anything still there (a stop that timed out)
+            self._pids.clear()
+            self._router.close()  # its client connections are closed only now
+            self._spawner.shutdown(wait=True)
+            self._finalizer.detach()
+
+    def _drain_all(self, slots: Mapping[str, _Slot]) -> None:
+        """No new request goes to any slot, and those in flight finish, within
+        ``drain_timeout`` for all the slots together."""
+        if not slots:
+            return
+        # Every slot stops getting requests at once, so they drain side by side.
+        self._router.set_backends({n: (s.proc.port, 0) for n, s in slots.items()})
+        deadline = time.monotonic() + self._drain_timeout
+        for name in slots:  # bounded: one wait per slot, all within the one deadline
+            self._router.drain(name, max(0.0, deadline - time.monotonic()))
 
     def rollout_lock(self, holder: str) -> AbstractContextManager[None]:
         """One rollout at a time (:class:`~modelship.deploy.LocksRollouts`): its servers
@@ -273,9 +336,20 @@ class LocalDeployer:
     ) -> None:
         """Start a server for ``version`` in ``slot`` (the slot's old server stops first).
 
-        Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic.
+        Of ``spec``, the first container's ``args`` are added to the server's flags (checked
+        as ``server_args`` are) and its ``env`` to its environment; ``healthcheck.path``
+        must answer 200 for the slot to be ready, and is what :meth:`health` probes. The
+        rest (image, ports, resources, replicas, other containers, probe timings) is for
+        Kubernetes and has no local meaning.
+
+        Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic, or if
+        another ``apply`` filled it while this one started its server.
         """
         self._check_open()
+        spec_args: list[str] = []
+        env: dict[str, str] = {}
+        if spec is not None:  # refused before any server stops or starts
+            spec_args, env = _spec_argv(spec, self._url, self._server_args, self._max_body)
         with self._lock:
             old = self._slots.get(slot)
             if old is not None and old.weight > 0:
@@ -297,7 +371,11 @@ class LocalDeployer:
             "--slot",
             slot,
             *self._server_args,
+            *spec_args,  # after server_args: a flag given in both takes the spec's
         ]
+        if env:
+            argv = [sys.executable, "-c", _WITH_ENV, json.dumps(env), *argv]
+        health_path = spec.healthcheck.path if spec is not None else None
         spawn = _Spawn()
         try:
             try:
@@ -306,10 +384,11 @@ class LocalDeployer:
                 self._check_open()
                 raise
             proc = started.result()
-            with self._lock:
+            with self._lock:  # the install and both checks are one lock hold
                 closed = self._closed
-                if not closed:
-                    self._slots[slot] = _Slot(model, str(version), proc)
+                other = self._slots.get(slot)
+                if not closed and other is None:
+                    self._slots[slot] = _Slot(model, str(version), proc, health_path=health_path)
         except BaseException:
             # Ctrl-C (or any exception raised in this thread), wherever it came: the
             # spawner thread may still start the server, and no slot would hold it.
@@ -320,6 +399,14 @@ class LocalDeployer:
             # here, or nothing would.
             self._abandon(spawn)
             self._check_open()
+        if other is not None:
+            # Another apply() to this slot passed the idle check beside this one and
+            # installed first: replacing its server would leave it running in no slot.
+            self._abandon(spawn)
+            raise SlotInUse(
+                f"slot {slot!r} was filled with {other.model} {other.version} by another "
+                "apply() while this one started its server; apply to an idle slot"
+            )
 
     def _start(self, spawn: _Spawn, argv: list[str]) -> ServerProcess:
         """Start a server (on the spawner thread): tracked from its first moment, or
@@ -346,14 +433,21 @@ class LocalDeployer:
         _stop_at_once(proc)
 
     def wait_ready(self, slot: str, timeout: float) -> bool:
-        """Poll the server's ``/ready`` until it answers 200, it exits, or ``timeout``."""
+        """Poll the server's ``/ready`` (and the spec's ``healthcheck.path``) until both
+        answer 200, it exits, or ``timeout`` seconds (a finite number; below 0 is 0)."""
+        check("timeout", timeout, _TIMEOUT)
         s = self._get(slot)
+        timeout = max(0.0, float(timeout))
         deadline = time.monotonic() + timeout
         bound = int(timeout / _POLL) + 2
         for _ in range(bound):
             if not s.proc.alive():
                 return False
-            if s.proc.get("/ready", timeout=max(0.1, min(2.0, deadline - time.monotonic()))) == 200:
+            if all(
+                s.proc.get(path, timeout=max(0.1, min(2.0, deadline - time.monotonic()))) == 200
+                for path in ("/ready", s.health_path)
+                if path is not None
+            ):
                 s.ready = True
                 return True
             if time.monotonic() >= deadline:
@@ -362,30 +456,48 @@ class LocalDeployer:
         return False
 
     def set_traffic(self, weights: Mapping[str, int]) -> None:
-        """Route each slot its percentage; applied to the next request when this returns."""
-        self._check_open()
+        """Route each slot its percentage; applied to the next request when this returns.
+
+        If it raises, nothing changed (the router routes as :meth:`state` says).
+        """
         checked = check_weights(weights)
-        with self._lock:
+        with self._lock:  # close() takes the slots under it: checked and changed at once
+            self._check_open()
             for name in checked:
                 self._get(name)
-            self._router.set_backends(
-                {n: (s.proc.port, checked.get(n, 0)) for n, s in self._slots.items()}
-            )
+            try:
+                self._router.set_backends(
+                    {n: (s.proc.port, checked.get(n, 0)) for n, s in self._slots.items()}
+                )
+            except BaseException:
+                self._restore_routes()
+                raise
             for name, s in self._slots.items():
                 s.weight = checked.get(name, 0)
 
+    def _restore_routes(self) -> None:
+        """After a ``set_backends`` cut short (Ctrl-C, the router's 30 s timeout): the change
+        may be applied on the router's loop still. The loop runs changes in the order they
+        were sent, so sending the recorded weights again makes them its last word, and
+        waiting for that (bounded by the router's timeout) waits for the change before it.
+        Holding the lock, so no other change comes between."""
+        with contextlib.suppress(Exception):  # a second Ctrl-C goes on; the restore is sent
+            self._router.set_backends({n: (s.proc.port, s.weight) for n, s in self._slots.items()})
+
     def health(self, slot: str) -> SlotHealth:
-        """``GET /health`` on the slot's server (2 s timeout)."""
+        """``GET /health`` (or the spec's ``healthcheck.path``) on the slot's server (2 s
+        timeout)."""
         s = self._get(slot)
         if not s.proc.alive():
             return SlotHealth(
                 False,
                 f"process {s.proc.pid} exited with {s.proc.popen.returncode}: {s.proc.tail()}",
             )
-        status = s.proc.get("/health", timeout=2.0)
+        path = s.health_path or "/health"
+        status = s.proc.get(path, timeout=2.0)
         if status == 200:
-            return SlotHealth(True, "GET /health: 200")
-        return SlotHealth(False, f"GET /health: {status or 'no answer'}")
+            return SlotHealth(True, f"GET {path}: 200")
+        return SlotHealth(False, f"GET {path}: {status or 'no answer'}")
 
     def remove(self, slot: str) -> None:
         """Drain the slot's in-flight requests, then stop its server."""
