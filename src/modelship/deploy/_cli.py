@@ -562,9 +562,11 @@ def _cmd_status(args: argparse.Namespace) -> int:
 def roll_alias_back(registry: str, model: str, alias: str) -> dict[str, Any] | str:
     """Move ``alias`` of ``model`` back to the version its last succeeded rollout replaced.
 
-    What ``modelship deploy rollback`` and ``modelship monitor watch --registry`` do: the
-    move is a compare-and-swap from the version the alias names now, so an alias another
-    job moved meanwhile is left alone (:class:`~modelship.Conflict`).
+    What ``modelship deploy rollback`` does: it rolls back whatever the alias names now.
+    The move is a compare-and-swap from the version read here, so an alias another job
+    moved between that read and the move is left alone (:class:`~modelship.Conflict`).
+    (``monitor watch --registry`` moves back only from the version it watched, read when
+    the watch started.)
 
     Returns the move as JSON data (``model``, ``alias``, ``from``, ``to``, ``rollout``), or
     the reason there is nothing to roll back to. Raises a
