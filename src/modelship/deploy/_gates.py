@@ -12,11 +12,14 @@ models through each gap:
   4), then aborts; any other answer resets that count.
 * ``fail`` aborts at once, unless a failure limit is set; a total limit counts every
   failure of the rollout (over all its canary steps), so later passes never mask
-  earlier failures; a consecutive limit counts failures with no other answer between
-  them (errors excepted).
+  earlier failures; a consecutive limit counts failures with no ``pass``, ``no_data`` or
+  ``inconclusive`` between them. An ``error`` between two failures neither counts nor
+  breaks the run: it is the gate failing to judge, which says nothing about the version,
+  and a flaky metric source must not mask a version that fails every time it is judged.
 * only ``pass`` promotes.
 
-Every evaluation is bounded: the deadline aborts any analysis that never passes.
+Every evaluation is bounded: the deadline aborts any analysis that never passes, and an
+``interval`` longer than the time left waits only until the deadline.
 """
 
 from __future__ import annotations
@@ -96,7 +99,23 @@ class GateResult:
 
 
 Gate = Callable[["Rollout"], GateResult | Verdict]
-"""A gate: called with the rollout, answers a :class:`Verdict` or a :class:`GateResult`."""
+"""A gate: called with the rollout, answers a :class:`Verdict` or a :class:`GateResult`.
+
+A type alias: any callable of that shape is a gate, given to a strategy as ``gate=``
+(``Canary(deployer, steps=[...], gate=latency_gate)``); ``GatePolicy`` says what each
+answer does.
+
+Examples
+--------
+>>> from modelship.deploy import Gate, GateResult, Verdict
+>>> def latency_gate(rollout) -> GateResult:
+...     p99 = 0.41  # read from your metric source for rollout.slot
+...     verdict = Verdict.PASS if p99 < 0.2 else Verdict.FAIL
+...     return GateResult(verdict, f"p99 {p99:.2f} s", {"p99": p99, "threshold": 0.2})
+>>> gate: Gate = latency_gate
+>>> gate(None).verdict  # a strategy passes its Rollout
+<Verdict.FAIL: 'fail'>
+"""
 
 
 _SECONDS = Interval(float, 0, None, closed="neither")
@@ -110,7 +129,8 @@ class GatePolicy:
     Parameters
     ----------
     interval
-        Seconds between evaluations while the analysis holds (default 30).
+        Seconds between evaluations while the analysis holds (default 30); never past the
+        deadline: with less time left, the next evaluation comes at the deadline.
     deadline
         Seconds an analysis may hold without a pass before it aborts (default 600).
     max_consecutive_errors
@@ -119,7 +139,9 @@ class GatePolicy:
         Total ``fail`` answers that abort. With ``consecutive_failure_limit`` also None
         (the default), the first failure aborts.
     consecutive_failure_limit
-        ``fail`` answers in a row that abort (None: not checked).
+        ``fail`` answers in a row that abort (None: not checked). A ``pass``, ``no_data``
+        or ``inconclusive`` answer ends the run; an ``error`` does not (the gate could not
+        judge, which says nothing about the version).
 
     Examples
     --------
@@ -198,6 +220,10 @@ class GateTally:
         """
         self.started = now
 
+    def time_left(self, now: float) -> float:
+        """Seconds from monotonic time ``now`` to this analysis' deadline (negative: past)."""
+        return self.started + self.policy.deadline - now
+
     def record(self, verdict: Verdict, now: float) -> tuple[Decision, str]:  # noqa: PLR0911 - one return per gate decision; the order of the limit checks decides which reason is given
         """Count ``verdict`` (answered at monotonic time ``now``); the decision and why."""
         policy = self.policy
@@ -212,7 +238,10 @@ class GateTally:
         else:
             self.consecutive_errors = 0
         if verdict not in (Verdict.FAIL, Verdict.ERROR):
-            self.consecutive_failures = 0  # an error says nothing about the version
+            # An error is the gate failing to judge: it says nothing about the version, so
+            # it neither counts nor breaks a run of failures (a flaky metric source must
+            # not mask a version that fails whenever it is judged).
+            self.consecutive_failures = 0
         if verdict is Verdict.PASS:
             return Decision.PROMOTE, "the gate passed"
         if verdict is Verdict.FAIL:
@@ -232,7 +261,7 @@ class GateTally:
                     f"{self.consecutive_failures} failures in a row reached "
                     f"consecutive_failure_limit={policy.consecutive_failure_limit}"
                 )
-        left = self.started + policy.deadline - now
+        left = self.time_left(now)
         if left <= 0:
             return Decision.ABORT, (
                 f"no pass within the analysis deadline of {policy.deadline:g} s "

@@ -56,6 +56,14 @@ _T = TypeVar("_T")
 _ALIAS_ATTEMPTS = 3
 """Tries to move the registry alias when the store fails (not when someone moved it)."""
 
+_SAVE_ATTEMPTS = 3
+"""Tries to save the record of a settled rollout (succeeded, aborted, rolled back): no
+later event may come to retry it, and a record left "in progress" hides the rollout from
+``deploy rollback``. A rollout in progress tries once: its next event retries."""
+
+_SAVE_BACKOFF = 1.0
+"""Seconds (on the rollout's clock) before the second save attempt; doubled after each."""
+
 
 class Rollout:
     """One rollout of ``model`` ``version`` into ``slot``: its state, history and undo.
@@ -114,6 +122,8 @@ class Rollout:
         self._progress_deadline = progress_deadline
         self._redeploy = redeploy
         self.replaced_by: Rollout | None = None
+        # Whether the stored record is this rollout's record as it stands (see save()).
+        self._saved = False
         # (to, from) of an alias move begun by move_alias: an interruption can cut the
         # move short after the store wrote it, so an abort must look (move_alias_back).
         self._alias_begun: tuple[str, str | None] | None = None
@@ -179,21 +189,56 @@ class Rollout:
         self._events.append(RolloutEvent(self._clock.wall(), kind, message, _json.jsonable(data)))
         self.save()
 
-    def save(self) -> None:
-        """Save the record; a failure is logged, and retried at the next event.
+    @property
+    def saved(self) -> bool:
+        """Whether the deployment history holds this rollout's record as it stands.
+
+        False after a save that failed (even after its retries): the stored record lags
+        behind, for example still "in progress" after the rollout succeeded. The next
+        event, :meth:`save` and :meth:`finish` try again.
+        """
+        return self._saved
+
+    def save(self) -> bool:
+        """Save the record; whether it was stored. A failure is logged, never raised.
 
         A history is the user's code as often as ours: whatever it raises is logged, never
-        left to cut a rollout short half-way (traffic split, the alias not moved).
+        left to cut a rollout short half-way (traffic split, the alias not moved). In
+        progress, a failed save is retried at the next event. Once the rollout settled
+        (succeeded, aborted, rolled back) there may be no next event, so the save is tried
+        :data:`_SAVE_ATTEMPTS` times, sleeping :data:`_SAVE_BACKOFF` s (doubled each time)
+        on the rollout's clock between; if it still fails, :attr:`saved` stays False and
+        :meth:`finish` (or a call of :meth:`save`) tries again.
         """
-        try:
-            self._history.save(self.record())
-        except Exception as exc:  # a user's history may raise anything; the rollout goes on
-            _log.warning(
-                "rollout %s: the deployment history could not be saved: %s: %s",
+        settled = self.status is not RolloutStatus.IN_PROGRESS
+        attempts = _SAVE_ATTEMPTS if settled else 1
+        for attempt in range(1, attempts + 1):  # bounded: a store that keeps failing
+            try:
+                self._history.save(self.record())
+            except Exception as exc:  # a user's history may raise anything; the rollout goes on
+                _log.warning(
+                    "rollout %s: the deployment history could not be saved (attempt %d of "
+                    "%d): %s: %s",
+                    self.id,
+                    attempt,
+                    attempts,
+                    type(exc).__name__,
+                    exc,
+                )
+                if attempt < attempts:
+                    self._clock.sleep(_SAVE_BACKOFF * 2 ** (attempt - 1))
+            else:
+                self._saved = True
+                return True
+        self._saved = False
+        if settled:
+            _log.error(
+                "rollout %s %s, but its stored record still lags behind (rollout.saved is "
+                "False); rollout.save() or rollout.finish() tries again",
                 self.id,
-                type(exc).__name__,
-                exc,
+                self.status.value,
             )
+        return False
 
     # --- guarded deployer calls ---------------------------------------------------------
 
@@ -247,11 +292,17 @@ class Rollout:
             self.event(EventKind.SCALED_DOWN, f"{slot} removed: {why}", slot=slot)
         return ok
 
-    def move_alias(self, to: str, expected: str | None) -> None:
-        """Point the registry alias at ``to`` if it still points at ``expected``."""
+    def move_alias(self, to: str, expected: str | None) -> str | None:
+        """Point the registry alias at ``to`` if it still points at ``expected``.
+
+        Returns None once the alias names ``to`` (or there is no alias to move), else why
+        it could not be moved: someone else moved it (:class:`Conflict`, not retried: theirs
+        stands), or the store failed :data:`_ALIAS_ATTEMPTS` times. A promotion aborts on
+        that answer, since the registry must tell which version serves.
+        """
         registry = self._deployer.registry
         if self._alias is None or registry is None:
-            return
+            return None
         for attempt in range(1, _ALIAS_ATTEMPTS + 1):  # bounded: a store that keeps failing
             try:
                 if registry.aliases(self.model).get(self._alias) == to:
@@ -262,11 +313,12 @@ class Rollout:
                         to=to,
                         rollout=self.id,
                     )
-                    return
+                    return None
                 self._alias_begun = (to, expected)
                 registry.set_alias(self.model, self._alias, to, expected=expected)
                 break
             except Conflict as exc:  # someone else moved it: theirs stands, not retried
+                self._alias_begun = None  # a compare-and-swap that failed wrote nothing
                 self.event(
                     EventKind.ERROR,
                     f"alias {self._alias!r} not moved: {exc}",
@@ -274,7 +326,10 @@ class Rollout:
                     to=to,
                     expected=expected,
                 )
-                return
+                return (
+                    f"alias {self._alias!r} was not moved to {to}: it no longer names "
+                    f"{expected} (someone else moved it during the rollout): {exc}"
+                )
             except (OSError, ModelshipError) as exc:  # the store failed: try again
                 self.event(
                     EventKind.ERROR,
@@ -286,15 +341,10 @@ class Rollout:
                     attempt=attempt,
                 )
                 if attempt == _ALIAS_ATTEMPTS:
-                    _log.warning(
-                        "rollout %s: %s serves but alias %r still names %s: %s",
-                        self.id,
-                        to,
-                        self._alias,
-                        expected,
-                        exc,
+                    return (
+                        f"alias {self._alias!r} could not be moved to {to} in "
+                        f"{_ALIAS_ATTEMPTS} attempts: {type(exc).__name__}: {exc}"
                     )
-                    return
         self.event(
             EventKind.ALIAS,
             f"alias {self._alias!r} moved to {to} by rollout {self.id}",
@@ -303,6 +353,7 @@ class Rollout:
             expected=expected,
             rollout=self.id,
         )
+        return None
 
     def move_alias_back(self) -> None:
         """Undo the alias move :meth:`move_alias` began, if it happened (an abort calls this).
@@ -348,6 +399,19 @@ class Rollout:
         """Start the undo window (strategies call this right after promotion)."""
         self._undo_deadline = self._clock.monotonic() + seconds
         self.undo_until = self._clock.wall() + timedelta(seconds=seconds)
+
+    def _close_undo_window(self) -> bool:
+        """End the undo window now; whether :attr:`undo_until` changed (then it needs saving).
+
+        The record keeps when the window closed, not when it would have: a reader of the
+        history must not take a rollback for one switch once the previous slot is gone.
+        """
+        self._undo_deadline = None
+        now = self._clock.wall()
+        if self.undo_until is None or self.undo_until <= now:
+            return False
+        self.undo_until = now
+        return True
 
     # --- undo ---------------------------------------------------------------------------
 
@@ -398,6 +462,7 @@ class Rollout:
         )
         replacement = self._redeploy(self.model, self.previous_version)
         self.status = RolloutStatus.ROLLED_BACK
+        self._close_undo_window()  # saved with the next event
         self.replaced_by = replacement
         self.event(
             EventKind.ROLLBACK, f"rolled back by rollout {replacement.id}", rollout=replacement.id
@@ -466,7 +531,7 @@ class Rollout:
         if not self.route_all_to(prev, f"rollback of {self.version} to {self.previous_version}"):
             return False
         self.status = RolloutStatus.ROLLED_BACK
-        self._undo_deadline = None
+        self._close_undo_window()  # saved with the next event
         self.event(
             EventKind.ROLLBACK,
             f"rolled back to {self.previous_version} in {prev} by one traffic switch",
@@ -474,7 +539,7 @@ class Rollout:
             version=self.previous_version,
         )
         try:
-            self.move_alias(self.previous_version or "", expected=self.version)
+            not_moved = self.move_alias(self.previous_version or "", expected=self.version)
         except BaseException as exc:
             # The traffic is back (the safe side); the alias move was cut short (Ctrl-C, an
             # error the store was not expected to raise). Say so in the record, which this
@@ -489,28 +554,48 @@ class Rollout:
                 expected=self.version,
             )
             raise
+        if not_moved is not None:
+            # The traffic is back, which is what a rollback is for; the registry lags
+            # behind and says so nowhere else than here.
+            self.event(
+                EventKind.ERROR,
+                f"rolled back to {self.previous_version}, but {not_moved}; set it with "
+                "`modelship registry alias`",
+                alias=self._alias,
+                to=self.previous_version,
+                expected=self.version,
+            )
         self.scale_down(self.slot, f"{self.version} was rolled back")
         return True
 
     def finish(self) -> None:
         """Close the undo window now: the previous slot is scaled down.
 
-        After this, :meth:`rollback` redeploys the previous version instead of switching.
-        Does nothing if there is no previous slot or the rollout did not succeed. Raises
+        After this, :meth:`rollback` redeploys the previous version instead of switching,
+        and the record's ``undo_until`` is the time the window closed. Does nothing to the
+        deployer if there is no previous slot or the rollout did not succeed. A record
+        whose last save failed (:attr:`saved` False) is saved again. Raises
         :class:`RolloutInProgress`, changing nothing, while another rollout holds the
         deployer's rollout lock.
         """
-        if self.status is not RolloutStatus.SUCCEEDED or self.previous_slot is None:
-            return
-        with exclusive(self._deployer, f"end of the undo window of {self.model} {self.version}"):
-            self._undo_deadline = None
-            state = self.observe()
-            held = state.slot(self.previous_slot) if state is not None else None
-            if held is not None and (held.model, held.version) == (
-                self.model,
-                self.previous_version,
+        unsaved = not self._saved
+        if self.status is RolloutStatus.SUCCEEDED and self.previous_slot is not None:
+            with exclusive(
+                self._deployer, f"end of the undo window of {self.model} {self.version}"
             ):
-                self.scale_down(self.previous_slot, "undo window closed")
+                unsaved = self._close_undo_window() or unsaved
+                events = len(self._events)
+                state = self.observe()
+                held = state.slot(self.previous_slot) if state is not None else None
+                if held is not None and (held.model, held.version) == (
+                    self.model,
+                    self.previous_version,
+                ):
+                    self.scale_down(self.previous_slot, "undo window closed")
+                if len(self._events) > events:  # that event saved (or retried) the record
+                    unsaved = False
+        if unsaved:
+            self.save()
 
     def finish_when_due(self) -> None:
         """Wait for the undo window to end (sleeping on the strategy's clock), then finish."""

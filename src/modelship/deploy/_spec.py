@@ -844,11 +844,19 @@ def parse_duration(value: Any) -> float:
     modelship.errors.ConfigError: '5 minutes' is not a duration: ...
     """
     if _is_number(value):
-        if not math.isfinite(value) or value < 0:
-            raise ConfigError(f"{value!r} is not a duration: seconds must be finite and >= 0")
-        return float(value)
+        shown = reprlib.repr(value)  # a 400-digit number is not echoed whole
+        try:
+            seconds = float(value)
+        except OverflowError:  # an int too large for a float: a ConfigError, not a crash
+            raise ConfigError(f"{shown} is not a duration: too large a number") from None
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ConfigError(f"{shown} is not a duration: seconds must be finite and >= 0")
+        return seconds
     if isinstance(value, str) and _DURATION.fullmatch(value):
-        return sum(float(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_PART.findall(value))
+        total = sum(float(n) * _DURATION_UNITS[unit] for n, unit in _DURATION_PART.findall(value))
+        if not math.isfinite(total):  # "999...9s": float() reads it as infinity
+            raise ConfigError(f"{reprlib.repr(value)} is not a duration: too large a number")
+        return total
     raise ConfigError(
         f"{value!r} is not a duration: give seconds as a number, or a text like 30s, 5m, "
         "1h30m, 250ms"

@@ -5,7 +5,9 @@ to a slot before the deployer reports it ready, nothing is scaled down before th
 that replaces it is ready and serving, and an abort sends all traffic back to the slot
 that was serving before (still at full size, never touched). Every decision is recorded
 in the :class:`Rollout`'s history; the registry alias moves only after the switch
-succeeded and the new slot answered a health check behind it.
+succeeded and the new slot answered a health check behind it, and a rollout succeeds only
+once it moved (an alias the store refuses to move aborts the rollout). Every strategy runs
+its ``gate`` before promotion: only a pass promotes.
 
 :class:`Recreate` is the one exception by design: it stops the serving version before
 starting the new one (for models that cannot run twice side by side), and says so.
@@ -43,6 +45,14 @@ if TYPE_CHECKING:
 __all__ = ["BlueGreen", "Canary", "CanaryStep", "Recreate", "from_spec"]
 
 SLOTS = ("blue", "green")
+
+_MAX_EVALUATIONS = 1e9
+"""The most evaluations one analysis is bounded by (a clock that never advances)."""
+
+_MAX_SECONDS = 2**31 - 1
+"""The longest ``undo_window`` and ``progress_deadline``, in seconds (about 68 years, as the
+spec's durations): longer is a slip, and the record must hold the end of the undo window
+as a date (a window of 1e12 s passed the check, then failed after the switch)."""
 
 
 class StrategyOptions(TypedDict, total=False):
@@ -113,8 +123,8 @@ class _Strategy:
     """What every strategy shares: its parameters, the gate loop, abort and promotion."""
 
     _parameter_constraints: ClassVar[Constraints] = {
-        "progress_deadline": Interval(float, 0, None, closed="neither"),
-        "undo_window": Interval(float, 0, None),
+        "progress_deadline": Interval(float, 0, _MAX_SECONDS, closed="neither"),
+        "undo_window": Interval(float, 0, _MAX_SECONDS),
         "alias": (None, Text()),
     }
 
@@ -293,8 +303,9 @@ class _Strategy:
             tally = GateTally(policy, started=self.clock.monotonic())
         tally.restart(self.clock.monotonic())
         # The deadline ends every analysis; this bound only guards against a clock that
-        # does not advance while sleeping.
-        rounds = int(policy.deadline / policy.interval) + policy.max_consecutive_errors + 2
+        # does not advance while sleeping (capped: deadline / interval may overflow an int).
+        evaluations = min(policy.deadline / policy.interval, _MAX_EVALUATIONS)
+        rounds = int(evaluations) + policy.max_consecutive_errors + 2
         for _ in range(rounds):
             try:
                 answer = self.gate(rollout)
@@ -313,7 +324,10 @@ class _Strategy:
                 return None
             if decision is Decision.ABORT:
                 return f"analysis at {step}: {why}"
-            self.clock.sleep(policy.interval)
+            # An interval longer than the time left would overshoot the deadline: the last
+            # evaluation comes at the deadline instead.
+            left = tally.time_left(self.clock.monotonic())
+            self.clock.sleep(max(0.0, min(policy.interval, left)))
         return f"analysis at {step} gave no decision in {rounds} evaluations"
 
     def _abort(self, rollout: Rollout, stable: SlotState | None, why: str) -> RolloutAborted:
@@ -406,12 +420,19 @@ class _Strategy:
         )
 
     def _promote(self, rollout: Rollout, stable: SlotState | None, expected: str | None) -> None:
-        """Move the alias, record success, open the undo window (or close it at once)."""
+        """Move the alias, record success, open the undo window (or close it at once).
+
+        Raises :class:`RolloutAborted` (traffic back, as any abort) if the alias could not
+        be moved: the registry must tell which version serves.
+        """
         # The alias moves while the rollout is still in progress: if anything cuts the
         # move short (Ctrl-C, an error the store was not expected to raise), _guarded
-        # aborts the rollout (traffic back, the alias back if it moved). Once it moved,
-        # success is recorded before any other call can be cut short.
-        rollout.move_alias(rollout.version, expected)
+        # aborts the rollout (traffic back, the alias back if it moved); if the store
+        # refuses it (someone else moved it, or it failed every attempt), so does this.
+        # Once it moved, success is recorded before any other call can be cut short.
+        not_moved = rollout.move_alias(rollout.version, expected)
+        if not_moved is not None:
+            raise self._abort(rollout, stable, not_moved)
         if stable is not None and stable.slot != rollout.slot:
             rollout.open_undo_window(self.undo_window)
         rollout.status = RolloutStatus.SUCCEEDED
@@ -583,7 +604,9 @@ class Canary(_Strategy):
     ``steps`` (default 10, 25, 50 percent, 60 s pauses) must increase; after the last
     one all traffic moves. After each step's pause the new slot is health-checked and the
     ``gate`` runs under :class:`GatePolicy` (only a pass goes on; no gate: a healthy slot
-    goes on). An abort at any point sends all traffic back to the stable slot. Then as
+    goes on). With nothing serving (a first deploy) there is no traffic to split: the
+    gate runs once before the switch, as :class:`BlueGreen`'s pre-promotion analysis. An
+    abort at any point sends all traffic back to the stable slot. Then as
     :class:`BlueGreen`: alias, undo window, rollback.
 
     When the deployer's weights are approximate (``capabilities.exact_weights`` False),
@@ -658,6 +681,10 @@ class Canary(_Strategy):
         why = self._start_slot(rollout, rollout.slot)
         if why is None and stable is not None:
             why = self._steps(rollout, stable)
+        elif why is None:
+            # Nothing serves to split traffic with: the gate still decides, before the
+            # switch, as blue-green's pre-promotion analysis (promotion needs a pass).
+            why = self._analyse(rollout, "pre-promotion")
         if why is None:
             why = self._switch(rollout, stable)
         if why is not None:
@@ -696,10 +723,13 @@ class Recreate(_Strategy):
     """Stop the serving version, then start the new one in its slot (downtime by design).
 
     For models that cannot run twice side by side (memory, a GPU, an exclusive resource).
-    Requests fail between the stop and the new slot's readiness. If the new version does
-    not become ready and healthy, the previous version is started again in the same
-    slot and the rollout aborts. There is no undo window: :meth:`Rollout.rollback`
-    recreates the previous version.
+    Requests fail between the stop and the new slot's readiness. Once the new slot is
+    ready, it takes all the traffic, is health-checked behind it, and the ``gate`` runs
+    under :class:`GatePolicy` (only a pass promotes): nothing else could serve meanwhile,
+    so an analysis before the switch would only lengthen the downtime. If the new version
+    does not become ready and healthy, its gate does not pass, or the alias cannot be
+    moved, the previous version is started again in the same slot and the rollout aborts.
+    There is no undo window: :meth:`Rollout.rollback` recreates the previous version.
 
     Examples
     --------
@@ -741,12 +771,22 @@ class Recreate(_Strategy):
                 ok = rollout.scale_down(slot, f"recreate: {stopping.version} stops first")
             why = None if ok else f"stopping {stopping.version} failed"
         if why is None:
-            why = self._start_slot(rollout, slot) or self._switch(rollout, None)
+            # The gate judges the new version behind all the traffic: nothing else can
+            # serve meanwhile, so analysing it before the switch would only lengthen the
+            # downtime (which ends when the new slot is ready) and leave a metric gate
+            # no requests to judge. A failure recreates the previous version.
+            why = (
+                self._start_slot(rollout, slot)
+                or self._switch(rollout, None)
+                or self._analyse(rollout, "pre-promotion")
+            )
+        if why is None:
+            # As _promote: success is recorded only once the alias moved, so a move cut
+            # short, or refused, aborts the rollout (the previous version recreated, the
+            # alias moved back).
+            why = rollout.move_alias(version, expected)
         if why is not None:
             raise self._abort(rollout, stable, why)
-        # As _promote: success is recorded only once the alias moved, so a move cut short
-        # aborts the rollout (the previous version recreated, the alias moved back).
-        rollout.move_alias(version, expected)
         rollout.status = RolloutStatus.SUCCEEDED
         rollout.event(EventKind.SUCCEEDED, f"{version} serves from {slot}")
         return rollout
