@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import pickle
 import subprocess
 import sys
+import types
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,6 +137,136 @@ DOCUMENTED = [
 @pytest.mark.parametrize(("package", "name"), [_needs_examples(*item) for item in DOCUMENTED])
 def test_every_exported_class_and_function_has_examples(package: str, name: str) -> None:
     assert "Examples" in (inspect.getdoc(_object((package, name))) or "")
+
+
+# Type aliases (``Verdict = Literal[...]``) have no docstring at run time: their __doc__ is
+# the origin's (Mapping's, UnionType's) or None, and a ``#:`` comment is invisible to
+# mkdocstrings (griffe renders a string literal right after the assignment, the attribute
+# docstring). So their documentation is read from the source: the assignment that defines
+# the name, found by following the package's imports, must be followed by a docstring
+# with an Examples section, whose examples run here (doctest does not collect them).
+def _is_type_alias(obj: Any) -> bool:
+    return not inspect.isclass(obj) and (
+        typing.get_origin(obj) is not None or isinstance(obj, types.UnionType)
+    )
+
+
+TYPE_ALIASES = [item for item in PUBLIC_NAMES if _is_type_alias(_object(item))]
+
+
+def _statements(body: list[ast.stmt]) -> Iterator[list[ast.stmt]]:
+    """``body`` and the statement lists of the module-level ``if``/``try`` blocks in it."""
+    yield body
+    for node in body:
+        if isinstance(node, ast.If):
+            yield from _statements(node.body)
+            yield from _statements(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody):
+                yield from _statements(block)
+            for handler in node.handlers:
+                yield from _statements(handler.body)
+
+
+def _assigned(node: ast.stmt, name: str) -> bool:
+    if isinstance(node, ast.Assign):
+        return any(isinstance(t, ast.Name) and t.id == name for t in node.targets)
+    if isinstance(node, ast.AnnAssign):
+        return isinstance(node.target, ast.Name) and node.target.id == name
+    return (
+        sys.version_info >= (3, 12) and isinstance(node, ast.TypeAlias) and (node.name.id == name)
+    )
+
+
+def _imported_from(node: ast.stmt, name: str, module: str, path: Path) -> str | None:
+    """The module ``node`` imports ``name`` from, if it does."""
+    if not isinstance(node, ast.ImportFrom):
+        return None
+    if not any((alias.asname or alias.name) == name for alias in node.names):
+        return None
+    if node.level == 0:
+        assert node.module is not None
+        return node.module
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    for _ in range(node.level - 1):
+        package = package.rpartition(".")[0]
+    return f"{package}.{node.module}" if node.module else package
+
+
+def alias_docstring(source: str, name: str) -> str | None:
+    """The attribute docstring of the module-level assignment of ``name`` in ``source``
+    (the string literal statement right after it), or None."""
+    for body in _statements(ast.parse(source).body):
+        for i, node in enumerate(body):
+            if _assigned(node, name):
+                after = body[i + 1] if i + 1 < len(body) else None
+                if (
+                    isinstance(after, ast.Expr)
+                    and isinstance(after.value, ast.Constant)
+                    and isinstance(after.value.value, str)
+                ):
+                    return inspect.cleandoc(after.value.value)
+                return None
+    return None
+
+
+def _definition(package: str, name: str) -> Path:
+    """The file of the module whose module-level assignment defines ``name``, found by
+    following ``from ... import name`` from ``package``."""
+    module = package
+    for _ in range(10):
+        spec = importlib.util.find_spec(module)
+        assert spec is not None, module
+        assert spec.origin is not None, module
+        path = Path(spec.origin)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found = None
+        for body in _statements(tree.body):
+            for node in body:
+                if _assigned(node, name):
+                    return path
+                found = found or _imported_from(node, name, module, path)
+        assert found is not None, f"{module} neither defines nor imports {name}"
+        module = found
+    raise AssertionError(f"{package}.{name}: import chain too long")
+
+
+@pytest.mark.parametrize(("package", "name"), TYPE_ALIASES, ids=[_id(a) for a in TYPE_ALIASES])
+def test_every_exported_type_alias_documents_itself_with_examples_that_run(
+    package: str, name: str
+) -> None:
+    import doctest
+
+    path = _definition(package, name)
+    doc = alias_docstring(path.read_text(encoding="utf-8"), name)
+    assert doc, (
+        f"{package}.{name}: the assignment in {path.name} has no docstring after it "
+        '(write """...""" on the next line: mkdocstrings shows that, not a #: comment)'
+    )
+    assert "Examples\n--------\n" in doc, f"{package}.{name}: no Examples section"
+    test = doctest.DocTestParser().get_doctest(doc, {}, f"{package}.{name}", str(path), 0)
+    assert test.examples, f"{package}.{name}: the Examples section has no >>> example"
+    runner = doctest.DocTestRunner(
+        optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE, verbose=False
+    )
+    report: list[str] = []
+    runner.run(test, out=report.append)
+    assert runner.failures == 0, "".join(report)
+
+
+def test_the_type_aliases_are_found_and_the_check_catches_a_bare_one() -> None:
+    assert {
+        ("modelship.deploy", "Gate"),
+        ("modelship.monitor", "Outcome"),
+        ("modelship.monitor", "Verdict"),
+        ("modelship.registry", "Op"),
+        ("modelship.registry", "Order"),
+        ("modelship.registry", "Where"),
+    } <= set(TYPE_ALIASES)
+    bare = "Op = Literal['<', '>']\n#: a comment mkdocstrings does not show\nX = 1\n"
+    assert alias_docstring(bare, "Op") is None
+    assert alias_docstring("#: before\nOp: TypeAlias = int\n", "Op") is None
+    assert alias_docstring('Op = int\n"""An int."""\n', "Op") == "An int."
 
 
 def test_a_check_result_pickles_by_its_public_name() -> None:

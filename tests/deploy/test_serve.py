@@ -395,7 +395,9 @@ def test_a_declared_body_far_over_the_limit_is_refused_before_it_is_sent(
 
 
 def test_unknown_paths_and_methods_get_json_errors(clf_server: Server) -> None:
-    assert clf_server.get("/nowhere").json() == {"error": "Not Found"}
+    missing = clf_server.get("/nowhere")
+    request_id = missing.headers["x-request-id"]
+    assert missing.json() == {"error": "Not Found", "request_id": request_id}
     wrong_method = clf_server.get("/predict")
     assert wrong_method.status_code == 405
     assert wrong_method.json()["error"]

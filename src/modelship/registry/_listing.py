@@ -87,7 +87,20 @@ __all__ = [
 ]
 
 Order: TypeAlias = Literal["oldest", "newest"]
-"""Registration order (``"oldest"`` first) or its reverse."""
+"""The order of ``Registry.versions(name, order=...)`` (a type alias): ``"oldest"``,
+registration order (the default), or ``"newest"``, its reverse.
+
+Examples
+--------
+>>> import modelship as ms
+>>> from modelship.registry import Order
+>>> reg = ms.open_registry("memory://order-alias-doc")
+>>> for _ in range(3):
+...     _ = reg.register(model_name="m", model=b"x", serializer="bytes")
+>>> newest_first: Order = "newest"
+>>> [mv.version for mv in reg.versions("m", order=newest_first)]
+['3', '2', '1']
+"""
 CHUNK = 16
 """Slots per listing chunk. Small, because the top chunk (not settled yet, or not full) is
 read slot by slot: a page of the newest 100 reads at most 15 slots and 15 manifests one by

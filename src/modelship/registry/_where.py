@@ -35,9 +35,36 @@ from modelship.errors import InvalidFilter
 __all__ = ["Condition", "Op", "Where", "match_all", "parse_where"]
 
 Op: TypeAlias = Literal["==", "!=", "<", "<=", ">", ">="]
-"""A comparison in a filter condition."""
+"""A comparison in a filter condition (a type alias of the six operator strings): tags
+compare with ``"=="`` and ``"!="``, metrics with all six.
+
+Examples
+--------
+>>> from typing import get_args
+>>> from modelship.registry import Op, Where
+>>> get_args(Op)
+('==', '!=', '<', '<=', '>', '>=')
+>>> at_least: Op = ">="
+>>> where: Where = {"metrics.auc": (at_least, 0.9), "tags.owner": ("!=", "bot")}
+"""
 Where: TypeAlias = Mapping[str, "str | int | float | tuple[Op, str | int | float] | None"]
-"""A filter: field (``"tags.stage"``, ``"metrics.auc"``) to a value or ``(op, value)``."""
+"""A filter for ``Registry.versions(name, where=...)`` (a type alias): a mapping from a
+field (``"tags.<key>"``, ``"metrics.<name>"``) to a value (equal to it), ``None`` (the tag
+is not set) or an ``(op, value)`` pair (see ``Op``); a version matches when every
+condition holds.
+
+Examples
+--------
+>>> import modelship as ms
+>>> from modelship.registry import Where
+>>> reg = ms.open_registry("memory://where-alias-doc")
+>>> for auc in [0.8, 0.95]:
+...     _ = reg.register(model_name="m", model=b"x", serializer="bytes", metrics={"auc": auc})
+>>> reg.set_tag("m", "1", "stage", "prod")
+>>> good: Where = {"metrics.auc": (">=", 0.9), "tags.stage": None}
+>>> [mv.version for mv in reg.versions("m", where=good)]
+['2']
+"""
 
 _OPS: dict[str, Callable[[Any, Any], bool]] = {
     "==": operator.eq,

@@ -235,7 +235,39 @@ def default_spec(options: KubeOptions) -> DeploymentSpec:
     return DeploymentSpec(containers=(Container(name="model-server", image=options.image),))
 
 
+LIVENESS_PATH = "/health"
+"""What the liveness probe asks when the spec's health path is a readiness path: the
+server answers it from the moment it listens, before and while the model loads."""
+READINESS_PATH = "/ready"
+"""What the readiness probe asks unless the spec's health path is itself a readiness path."""
+_READINESS_PATH = re.compile(r"/ready|/v2/health/ready|/v2/models/[^/]+(/versions/[^/]+)?/ready")
+
+
+def probe_paths(path: str) -> tuple[str, str]:
+    """The readiness and liveness probes' paths for a spec's ``healthcheck.path``.
+
+    A path of the server's that answers 503 until the model is loaded and warmed up
+    (``/ready``, ``/v2/health/ready``, ``/v2/models/<name>[/versions/<v>]/ready``) is
+    the readiness probe's, and liveness asks ``/health``: a liveness probe on it would
+    have the kubelet restart every pod whose model takes longer to load than the probe
+    tolerates, forever. Any other path (``/health``, ``/v2/health/live``, one of your
+    own) is the liveness probe's, and readiness asks ``/ready``.
+
+    Examples
+    --------
+    >>> probe_paths("/ready")
+    ('/ready', '/health')
+    >>> probe_paths("/v2/health/live")
+    ('/ready', '/v2/health/live')
+    """
+    if _READINESS_PATH.fullmatch(path.split("?", 1)[0]):
+        return path, LIVENESS_PATH
+    return READINESS_PATH, path
+
+
 def _probe(path: str, port: int, spec: DeploymentSpec, initial: bool) -> dict[str, Any]:
+    # Readiness starts at once (initial=False): a failing readiness probe only keeps
+    # the pod out of its Services, so a delay would only hold back a ready pod.
     hc = spec.healthcheck
     return {
         "httpGet": {"path": path, "port": port, "scheme": "HTTP"},
@@ -320,8 +352,9 @@ def _container(  # noqa: PLR0913 - keyword-only fields rendered into one contain
             "--graceful-seconds", str(graceful), *c.args,
         ]  # fmt: skip
         out["ports"] = [{"name": "http", "containerPort": port, "protocol": "TCP"}]
-        out["readinessProbe"] = _probe("/ready", hc_port, spec, initial=False)
-        out["livenessProbe"] = _probe(spec.healthcheck.path, hc_port, spec, initial=True)
+        ready_path, live_path = probe_paths(spec.healthcheck.path)
+        out["readinessProbe"] = _probe(ready_path, hc_port, spec, initial=False)
+        out["livenessProbe"] = _probe(live_path, hc_port, spec, initial=True)
         # Endpoints are removed while SIGTERM is delivered; waiting a little first lets
         # every proxy stop sending before the server stops accepting.
         out["lifecycle"] = {"preStop": {"sleep": {"seconds": PRE_STOP_SECONDS}}}

@@ -973,9 +973,17 @@ class ModelServer:
         """``POST /v2/models/{name}[/versions/{version}]/infer``."""
         return await self._infer(request, "infer", self._parse_v2, self._answer_v2)
 
+    def _answer(self, request: Request, status: int, content: dict[str, Any]) -> Response:
+        """A JSON answer carrying the request id: in the ``X-Request-ID`` header always,
+        and in the body too when the status is an error's."""
+        request_id = self._request_id(request.scope)
+        if status >= 400:
+            content = {**content, "request_id": request_id}
+        return _response(status, content, {"x-request-id": request_id})
+
     async def health(self, request: Request) -> Response:
         """``GET /health`` and ``/v2/health/live``: the process answers (liveness)."""
-        return _response(200, {"live": True})
+        return self._answer(request, 200, {"live": True})
 
     async def readiness(self, request: Request) -> Response:
         """``GET /ready`` and ``/v2/health/ready``: 200 once warmed up, else 503."""
@@ -987,17 +995,16 @@ class ModelServer:
         }
         if self.error is not None:
             body["error"] = self.error
-        return _response(200 if self.ready else 503, body)
+        return self._answer(request, 200 if self.ready else 503, body)
 
     async def v2_model_ready(self, request: Request) -> Response:
         """``GET /v2/models/{name}[/versions/{version}]/ready``."""
         try:
             self._check_v2_target(request.path_params)
         except _BadRequest as bad:
-            return _response(bad.status, {"error": bad.message})
-        return _response(
-            200 if self.ready else 503,
-            {"name": self.name, "ready": self.ready},
+            return self._answer(request, bad.status, {"error": bad.message})
+        return self._answer(
+            request, 200 if self.ready else 503, {"name": self.name, "ready": self.ready}
         )
 
     async def v2_model_metadata(self, request: Request) -> Response:
@@ -1005,7 +1012,7 @@ class ModelServer:
         try:
             self._check_v2_target(request.path_params)
         except _BadRequest as bad:
-            return _response(bad.status, {"error": bad.message})
+            return self._answer(request, bad.status, {"error": bad.message})
         features = self._n_features if self._n_features is not None else -1
         outputs = [{"name": "predict", "datatype": self._output_dtype, "shape": self._output_shape}]
         if self._proba is not None and self._proba_unserved is None:
@@ -1021,19 +1028,25 @@ class ModelServer:
         }
         if self.digest is not None:
             metadata["parameters"] = {"digest": self.digest}
-        return _response(200, metadata)
+        return self._answer(request, 200, metadata)
 
     async def v2_server_metadata(self, request: Request) -> Response:
         """``GET /v2``: the server's name, version and protocol extensions."""
         from modelship import __version__
 
-        return _response(200, {"name": "modelship", "version": __version__, "extensions": []})
+        return self._answer(
+            request, 200, {"name": "modelship", "version": __version__, "extensions": []}
+        )
 
     async def metrics_endpoint(self, request: Request) -> Response:
         """``GET /metrics``: Prometheus text exposition of this server's registry."""
         from prometheus_client import CONTENT_TYPE_LATEST
 
-        return Response(self.metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+        return Response(
+            self.metrics.exposition(),
+            media_type=CONTENT_TYPE_LATEST,
+            headers={"x-request-id": self._request_id(request.scope)},
+        )
 
     def _build(self) -> Starlette:
         model = "/v2/models/{name}"
@@ -1056,20 +1069,28 @@ class ModelServer:
         app = Starlette(
             routes=routes,
             lifespan=self.lifespan,
-            exception_handlers={HTTPException: _http_error, Exception: _server_error},
+            exception_handlers={HTTPException: self._http_error, Exception: self._server_error},
         )
         app.state.server = self
         return app
 
+    async def _http_error(self, request: Request, exc: Exception) -> Response:
+        """Starlette's own refusals (404 unknown path, 405 wrong method) as our errors."""
+        assert isinstance(exc, HTTPException)
+        answer = self._answer(request, exc.status_code, {"error": exc.detail})
+        for name, value in (exc.headers or {}).items():  # a 405's Allow
+            answer.headers.setdefault(name, value)
+        return answer
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return _response(exc.status_code, {"error": exc.detail}, dict(exc.headers or {}))
-
-
-async def _server_error(request: Request, exc: Exception) -> Response:
-    logger.exception("unexpected error answering %s", request.url.path)
-    return _response(500, {"error": f"internal error: {type(exc).__name__}"})
+    async def _server_error(self, request: Request, exc: Exception) -> Response:
+        """An unexpected exception outside the inference path: a 500 naming its type."""
+        request_id = self._request_id(request.scope)
+        logger.exception("request %s: unexpected error answering %s", request_id, request.url.path)
+        return _response(
+            500,
+            {"error": f"internal error: {type(exc).__name__}", "request_id": request_id},
+            {"x-request-id": request_id},
+        )
 
 
 def _served(method: str, out: Any, rows: int) -> NDArray[Any]:
