@@ -59,6 +59,7 @@ __all__ = [
     "OPERATORS",
     "PERCENTILE_DECIMALS",
     "STATS",
+    "TRAFFIC_METRICS",
     "Condition",
     "check_stat",
     "quantile_of",
@@ -79,6 +80,11 @@ OPERATORS: Mapping[str, Callable[[float, float], bool]] = {
 #: 30 is the usual floor for a normal-theory summary; raise it for high percentiles (a
 #: p99 from 30 values is the largest value or close to it).
 DEFAULT_MIN_SAMPLES = 30
+
+#: Metrics that measure the amount of traffic itself (requests per second): a condition
+#: on one of them, like one on ``count(...)``, has no minimum sample size (see
+#: :attr:`Condition.measures_traffic`).
+TRAFFIC_METRICS = ("request_rate",)
 
 #: The largest ``min_samples``: a trillion observations in one window (a million requests a
 #: second for eleven days). Beyond it no window is ever conclusive, and an int of thousands
@@ -213,7 +219,8 @@ class Condition:
     delta_unit : {"absolute", "percent"}
     min_samples : int
         Sample size below which the condition is inconclusive (for the watched slot and,
-        when relative, for the baseline); default :data:`DEFAULT_MIN_SAMPLES`.
+        when relative, for the baseline); default :data:`DEFAULT_MIN_SAMPLES`. It does
+        not apply to a condition on the amount of traffic (:attr:`measures_traffic`).
 
     Raises
     ------
@@ -257,6 +264,30 @@ class Condition:
     def relative(self) -> bool:
         """Whether the limit comes from the baseline slot."""
         return self.baseline_delta is not None
+
+    @property
+    def measures_traffic(self) -> bool:
+        """Whether the condition is on the amount of traffic: ``count(...)`` of any
+        metric, or any statistic of a metric of :data:`TRAFFIC_METRICS`
+        (``request_rate``).
+
+        Such a condition is judged on the window, whatever number of events it counted:
+        its sample size is the very traffic it measures (Prometheus's sample size of
+        ``request_rate`` is the number of requests), so a minimum would make
+        ``request_rate < 1`` or ``count(x) < 10`` inconclusive exactly when they hold.
+        ``min_samples`` does not apply to it.
+
+        Examples
+        --------
+        >>> from modelship.monitor import Condition
+        >>> Condition.parse("request_rate < 1").measures_traffic
+        True
+        >>> Condition.parse("count(inference_latency_seconds) < 100").measures_traffic
+        True
+        >>> Condition.parse("error_rate > 1%").measures_traffic
+        False
+        """
+        return self.stat == "count" or self.metric in TRAFFIC_METRICS
 
     def limit(self, baseline_value: float | None = None) -> float:
         """The limit the statistic is compared with.

@@ -9,10 +9,14 @@ gate uses::
     pass | fail | inconclusive | no_data | error
 
 Per condition: ``error`` if the source failed; ``no_data`` if it had nothing;
-``inconclusive`` below the condition's minimum sample size; ``fail`` if the condition
-holds; otherwise ``pass``. Over conditions the worst wins, in the order
-``fail > error > no_data > inconclusive > pass``: a condition that is proven to hold is
-evidence enough, whatever the others could not tell.
+``inconclusive`` below the condition's minimum sample size (a condition on the amount of
+traffic, ``request_rate`` or ``count(...)``, has none: it judges the window); ``fail`` if
+the condition holds; otherwise ``pass``. Each answer is first held to its question
+(metric, slot, statistic and window: another one's is a ``bad_response`` error, values
+stamped outside the window are left out), so that a decision records what it judged.
+Over conditions the worst wins, in the order ``fail > error > no_data > inconclusive >
+pass``: a condition that is proven to hold is evidence enough, whatever the others could
+not tell.
 
 A :class:`PolicyTracker` turns a sequence of decisions into actions with O(1) state
 (a few counters), whatever the length of the history; a :class:`DecisionLog` keeps the
@@ -73,6 +77,7 @@ from modelship._rollback._sources import (
     Outcome,
     Samples,
     SourceError,
+    answer_to,
     encode_float,
     outcome_from_dict,
     source_time,
@@ -629,8 +634,21 @@ class RollbackPolicy:
             If a condition is relative and no baseline is given, the baseline is the
             watched slot itself, an argument is not what is
             described above (the window not a positive number of seconds, ``at`` not a
-            finite time), the source's clock returns something else than a time, or the
-            source cannot be asked for a metric.
+            finite time), the source's clock returns something else than a time, the
+            source cannot be asked for a metric, or it answers something else than an
+            outcome (:class:`Samples`, :class:`NoData`, :class:`SourceError`).
+
+        Notes
+        -----
+        Each answer is held to its question before it is judged, as
+        :class:`~modelship.monitor.CallableSource` holds a function's own outcome: an
+        answer for another metric or slot, or :class:`Samples` of another statistic than
+        the one asked for, is a :class:`SourceError` (``bad_response``); values stamped
+        outside ``(at - window, at]`` are left out with a warning (and a ``count`` with
+        them), none left is :class:`NoData`; values are put in time order, and the answer
+        is stamped with the window (a :class:`NoData` or :class:`SourceError` also with
+        the statistic) asked for. :attr:`Decision.inputs` are these checked answers, so
+        :func:`replay` gives back every decision bit for bit.
         """
         check_baseline(self, baseline, slot=slot)
         end = source_time(source) if at is None else float(at)
@@ -640,13 +658,19 @@ class RollbackPolicy:
                 f"window={float(window):g} s before {end:g} is before any time a float can "
                 "hold; give a shorter window"
             )
-        fetched: dict[tuple[str, str, str], Outcome] = {}
-
-        def fetch(metric: str, which: str, stat: str) -> Outcome:
-            key = (metric, which, stat)
-            if key not in fetched:
-                fetched[key] = source.fetch(metric, slot=which, start=start, end=end, stat=stat)
-            return fetched[key]
+        # Every answer is held to its question (metric, slot, statistic, window) before
+        # it is judged or recorded: a log then holds what was judged, and replays.
+        fetched = {
+            (metric, which, stat): answer_to(
+                source.fetch(metric, slot=which, start=start, end=end, stat=stat),
+                metric=metric,
+                slot=which,
+                start=start,
+                end=end,
+                stat=stat,
+            )
+            for metric, which, stat in questions(self, slot=slot, baseline=baseline)
+        }
 
         # Each window is sorted once, however many conditions read it: answers for two
         # statistics of one metric and slot are often views of the same values.
@@ -661,10 +685,10 @@ class RollbackPolicy:
 
         results = []
         for condition in self.conditions:
-            canary = fetch(condition.metric, slot, condition.stat)
+            canary = fetched[(condition.metric, slot, condition.stat)]
             reference = None
             if condition.relative and baseline is not None:
-                reference = fetch(condition.metric, baseline, condition.stat)
+                reference = fetched[(condition.metric, baseline, condition.stat)]
             results.append(
                 _judge(
                     condition,
@@ -823,6 +847,27 @@ class RollbackPolicy:
         return cls.from_dict(data)
 
 
+def questions(
+    policy: RollbackPolicy, *, slot: str, baseline: str | None
+) -> tuple[tuple[str, str, str], ...]:
+    """What :meth:`RollbackPolicy.evaluate` asks its source, in the order it asks:
+    ``(metric, slot, stat)`` per condition, then the baseline's for a relative one, each
+    once. A decision's ``inputs`` are the answers in this order.
+
+    Examples
+    --------
+    >>> policy = RollbackPolicy(conditions=["p95(lat) > 0.2", "lat > baseline"])
+    >>> questions(policy, slot="canary", baseline="stable")
+    (('lat', 'canary', 'p95'), ('lat', 'canary', 'mean'), ('lat', 'stable', 'mean'))
+    """
+    asked: dict[tuple[str, str, str], None] = {}
+    for condition in policy.conditions:
+        asked[(condition.metric, slot, condition.stat)] = None
+        if condition.relative and baseline is not None:
+            asked[(condition.metric, baseline, condition.stat)] = None
+    return tuple(asked)
+
+
 def check_baseline(
     policy: RollbackPolicy, baseline: str | None, *, slot: str | None = None
 ) -> None:
@@ -858,7 +903,9 @@ def same_slot(name: str, slot: str) -> str:
 
 
 def _too_few(n: int, condition: Condition) -> bool:
-    return n < condition.min_samples
+    # A condition on the amount of traffic judges the window, whatever it counted: its
+    # sample size is what it measures (3 requests, or none, is the traffic drop itself).
+    return not condition.measures_traffic and n < condition.min_samples
 
 
 def _judge(  # noqa: PLR0913 - keyword-only outcomes of both slots needed to judge one condition
@@ -1410,7 +1457,14 @@ def replay(log: DecisionLog) -> ReplayResult:
                 f"decision {index} was recorded without its inputs; evaluate with "
                 "keep_samples=True (DecisionLog.evaluate does) to replay it"
             )
-        source = InMemorySource.from_outcomes(recorded.inputs, now=recorded.at)
+        asked = questions(log.policy, slot=recorded.slot, baseline=recorded.baseline)
+        source = InMemorySource.from_outcomes(
+            recorded.inputs,
+            now=recorded.at,
+            # Each answer back to its own question, when the log's inputs are the
+            # policy's questions' answers (a log this version writes always is).
+            questions=asked if _answers_questions(recorded.inputs, asked) else None,
+        )
         again = log.policy.evaluate(
             source,
             slot=recorded.slot,
@@ -1426,6 +1480,14 @@ def replay(log: DecisionLog) -> ReplayResult:
         decisions.append(again)
         steps.append(step)
     return ReplayResult(tuple(decisions), tuple(steps), first is None, first)
+
+
+def _answers_questions(inputs: Sequence[Outcome], asked: Sequence[tuple[str, str, str]]) -> bool:
+    """Whether ``inputs`` are one answer per question of ``asked``, in order."""
+    return len(inputs) == len(asked) and all(
+        (i.metric, i.slot) == (metric, slot)
+        for i, (metric, slot, _) in zip(inputs, asked, strict=True)
+    )
 
 
 #: What a log's policy may list in ``metrics``: any names. Logs of schema 1 were written

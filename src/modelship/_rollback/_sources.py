@@ -488,6 +488,95 @@ def outcome_from_dict(data: Mapping[str, Any]) -> Outcome:
     )
 
 
+def answer_to(  # noqa: PLR0913 - the question an answer is held to, keyword-only
+    answer: object, *, metric: str, slot: str, start: float, end: float, stat: str | None
+) -> Outcome:
+    """A source's ``answer`` held to the question it was asked, as a decision records it.
+
+    What :class:`~modelship.monitor.CallableSource` does with a function's own outcome:
+    an answer for another metric or slot, or :class:`Samples` of another statistic than
+    the one asked for, is a :class:`SourceError` (``bad_response``: a cache or a mix-up
+    must not be judged as the watched slot); values stamped outside ``(start, end]`` are
+    left out with a warning (and a ``count`` with them, which no longer describes what is
+    left), none left is :class:`NoData`; values are put in time order (stable), and the
+    answer is stamped with the window, and a :class:`NoData` or :class:`SourceError` with
+    the statistic, asked for. What is returned is what a replay of it gives back.
+
+    Raises
+    ------
+    ConfigError
+        If ``answer`` is not an outcome (:class:`Samples`, :class:`NoData`,
+        :class:`SourceError`): a source that answers anything else is a bug to fix, not an
+        outage to count.
+
+    Examples
+    --------
+    >>> from modelship._rollback._sources import Samples, answer_to
+    >>> stale = Samples("m", "c", [9.0, 1.0], [0.0, 30.0], start=0.0, end=60.0)
+    >>> out = answer_to(stale, metric="m", slot="c", start=0.0, end=60.0, stat="mean")
+    >>> out.values.tolist(), out.warnings[0][:40]
+    ([1.0], '1 of 2 values of m on c lie outside the ')
+    """
+    if not isinstance(answer, Samples | NoData | SourceError):
+        raise ConfigError(
+            f"the source answered {brief(answer)} for {stat}({metric}) of slot {slot!r}; a "
+            "MetricSource answers Samples, NoData or SourceError"
+        )
+    asked = f"{metric!r} of slot {slot!r}"
+    wrong = None
+    if (answer.metric, answer.slot) != (metric, slot):
+        wrong = f"the source answered {answer.metric!r} of slot {answer.slot!r}, asked {asked}"
+    elif isinstance(answer, Samples) and answer.stat not in (None, stat):
+        wrong = f"the source answered the statistic {answer.stat!r} of {asked}, asked {stat!r}"
+    if wrong is not None:
+        return SourceError(
+            metric,
+            slot,
+            start=start,
+            end=end,
+            stat=stat,
+            error_type="bad_response",
+            message=wrong,
+        )
+    if not isinstance(answer, Samples):
+        return attrs.evolve(answer, start=start, end=end, stat=stat)
+    stamps = answer.timestamps
+    inside = (stamps > start) & (stamps <= end)
+    if not inside.any():
+        return NoData(
+            metric,
+            slot,
+            start=start,
+            end=end,
+            stat=stat,
+            warnings=answer.warnings,
+            reason=f"the source's {answer.values.size} values are all outside ({start:g}, {end:g}]",
+        )
+    values, count, warnings = answer.values, answer.count, answer.warnings
+    if not inside.all():
+        outside = int(stamps.size - np.count_nonzero(inside))
+        warnings += (
+            f"{outside} of {stamps.size} values of {metric} on {slot} lie outside the window "
+            f"({start:.3f}, {end:.3f}] asked for and are left out",
+        )
+        values, stamps, count = values[inside], stamps[inside], None
+    if stamps.size > 1 and not bool(np.all(stamps[1:] >= stamps[:-1])):
+        # A replay puts the values back in time order (stable): so does the record.
+        order = np.argsort(stamps, kind="stable")
+        values, stamps = values[order], stamps[order]
+    if values is answer.values and (answer.start, answer.end) == (start, end):
+        return answer
+    return attrs.evolve(
+        answer,
+        values=values,
+        timestamps=stamps,
+        start=start,
+        end=end,
+        count=count,
+        warnings=warnings,
+    )
+
+
 @runtime_checkable
 class MetricSource(Protocol):
     """Where live metrics come from.
@@ -677,6 +766,33 @@ def source_time(source: MetricSource) -> float:
     return clock_reading(source.now(), "source.now")
 
 
+def _rewindowed(answer: Outcome, *, start: float, end: float, stat: str | None) -> Outcome:
+    """A recorded answer given back for the window ``(start, end]``: its values in it
+    (with its count if all of them are), or :class:`NoData` when none is."""
+    if not isinstance(answer, Samples):
+        return attrs.evolve(answer, start=start, end=end)
+    inside = (answer.timestamps > start) & (answer.timestamps <= end)
+    if inside.all():
+        return attrs.evolve(answer, start=start, end=end)
+    if not inside.any():
+        return NoData(
+            answer.metric,
+            answer.slot,
+            start=start,
+            end=end,
+            stat=stat,
+            reason=f"no values in ({start:g}, {end:g}]",
+        )
+    return attrs.evolve(
+        answer,
+        values=answer.values[inside],
+        timestamps=answer.timestamps[inside],
+        start=start,
+        end=end,
+        count=None,
+    )
+
+
 class InMemorySource:
     """A metric source held in memory: for tests, simulations and offline replay.
 
@@ -715,6 +831,11 @@ class InMemorySource:
         # NaN values a replayed answer dropped: counted, never expanded into an array (a
         # log may say a billion were dropped).
         self._dropped: dict[tuple[str, str, str | None], int] = {}
+        # The count of a replayed answer of raw observations, with the number of values
+        # it came with: a window holding all of them is the answer, and has its count.
+        self._counts: dict[tuple[str, str], tuple[int, int]] = {}
+        # Replayed answers given back to exactly the question they answered.
+        self._answers: dict[tuple[str, str, str | None], Outcome] = {}
 
     def now(self) -> float:
         """The source's clock."""
@@ -843,6 +964,9 @@ class InMemorySource:
     ) -> Outcome:
         """Values of ``metric`` for ``slot`` in ``(start, end]``; see :class:`MetricSource`."""
         start, end = float(start), float(end)
+        answer = self._answers.get((metric, slot, stat))
+        if answer is not None:  # a replayed answer, to exactly its question
+            return _rewindowed(answer, start=start, end=end, stat=stat)
         error = self._errors.get((metric, slot, stat)) or self._errors.get((metric, slot, None))
         if error is not None:
             error_type, message, status = error
@@ -856,7 +980,9 @@ class InMemorySource:
                 status_code=status,
                 stat=stat,
             )
-        recorded = self._no_data.get((metric, slot, stat))
+        recorded = self._no_data.get((metric, slot, stat)) or self._no_data.get(
+            (metric, slot, None)
+        )
         if recorded is not None:
             return attrs.evolve(recorded, start=start, end=end)
         series: _Series | None = None
@@ -896,6 +1022,10 @@ class InMemorySource:
             # for Prometheus (the count at the window's end), never the sum over the points
             # (a p95 of 2 requests judged as if 2,002 stood behind it).
             count = int(c[-1])
+        elif point_stat is None and (metric, slot) in self._counts:
+            replayed, size = self._counts[(metric, slot)]
+            if v.size == size:  # the whole replayed answer: its count describes it
+                count = replayed
         return Samples(
             metric,
             slot,
@@ -910,15 +1040,33 @@ class InMemorySource:
         )
 
     @classmethod
-    def from_outcomes(cls, outcomes: Sequence[Outcome], *, now: float) -> InMemorySource:
+    def from_outcomes(
+        cls,
+        outcomes: Sequence[Outcome],
+        *,
+        now: float,
+        questions: Sequence[tuple[str, str, str | None]] | None = None,
+    ) -> InMemorySource:
         """A source that answers exactly the recorded ``outcomes`` at time ``now``.
 
         This is how a decision log is replayed offline: each recorded answer is put back
-        (raw observations through :meth:`add`, points through :meth:`add_points`, the
-        count of missing values as a count, never as that many NaN: a log may say a
-        billion were dropped; no-data answers and errors as they were) and the clock is
-        set to the time of the evaluation. Raw samples of one metric and slot recorded
-        twice (asked for two statistics) are added once.
+        (raw observations through :meth:`add`, with their ``count`` when they had one;
+        points through :meth:`add_points`, the count of missing values as a count, never
+        as that many NaN: a log may say a billion were dropped; no-data answers and
+        errors as they were, for the statistic they name, a no-data answer naming none
+        for any) and the clock is set to the time of the evaluation. Raw samples of one
+        metric and slot recorded twice (asked for two statistics) are added once.
+
+        ``questions``, one ``(metric, slot, stat)`` per outcome in order, names the
+        question each answered (as :func:`~modelship.monitor.replay` knows it from the
+        policy): a fetch of that question then gets its own answer back whole, even
+        when a source answered two statistics of one metric and slot with two different
+        sets of raw observations (a reservoir sampled per question).
+
+        Raises
+        ------
+        ConfigError
+            If ``questions`` is not one distinct ``(metric, slot, stat)`` per outcome.
 
         Examples
         --------
@@ -929,6 +1077,27 @@ class InMemorySource:
         'no traffic'
         """
         source = cls(now=now)
+        if questions is not None:
+            asked: list[tuple[str, str, str | None]] = []
+            for question in questions:
+                if not (
+                    isinstance(question, tuple | list)
+                    and len(question) == 3
+                    and isinstance(question[0], str)
+                    and isinstance(question[1], str)
+                    and (question[2] is None or isinstance(question[2], str))
+                ):
+                    raise ConfigError(
+                        f"a question is a (metric, slot, stat) tuple, got {brief(question)}"
+                    )
+                asked.append((question[0], question[1], question[2]))
+            if len(asked) != len(outcomes) or len(set(asked)) != len(asked):
+                raise ConfigError(
+                    "questions must name one distinct (metric, slot, stat) per outcome: "
+                    f"{len(asked)} questions ({len(set(asked))} distinct) for "
+                    f"{len(outcomes)} outcomes"
+                )
+            source._answers.update(zip(asked, outcomes, strict=True))
         seen: set[tuple[str, str, str | None]] = set()
         for outcome in outcomes:
             if isinstance(outcome, SourceError):
@@ -952,6 +1121,11 @@ class InMemorySource:
                 source._dropped[key] = outcome.dropped
                 if outcome.stat is None:
                     source.add(outcome.metric, slot=outcome.slot, values=values, timestamps=stamps)
+                    if outcome.count is not None:
+                        source._counts[(outcome.metric, outcome.slot)] = (
+                            outcome.count,
+                            int(values.size),
+                        )
                     continue
                 counts = None
                 if outcome.count is not None:

@@ -96,7 +96,11 @@ def _quantile(q: str) -> str:
 #: over endpoints and selected by the ``slot`` label that ``modelship serve --slot``
 #: adds (the LocalDeployer passes it; on a platform that runs the plain server, add the
 #: label at scrape time with a ``relabel_configs`` rule). A ``"count"`` template gives
-#: the sample size behind the other statistics of its metric. ``error_rate`` counts
+#: the sample size behind the other statistics of its metric (for ``request_rate``, the
+#: requests it measures: a condition on the amount of traffic, ``request_rate`` or
+#: ``count(...)``, is judged without ``min_samples``; a slot without any series is
+#: NoData for it too, not zero traffic: Prometheus cannot see the slot, which may be
+#: gone, unscraped or mislabelled). ``error_rate`` counts
 #: answers with a 5xx status (the model raised, or the server was not ready) among all
 #: answered inference requests; 4xx answers are the caller's mistakes. Errors use ``or
 #: vector(0)``: a slot that served requests but never failed has no 5xx series yet.
