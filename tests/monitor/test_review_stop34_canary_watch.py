@@ -251,3 +251,19 @@ def test_a_continuous_metric_is_judged_on_its_shift_as_before() -> None:
 def test_an_unknown_kind_is_a_config_error() -> None:
     with pytest.raises(ms.ConfigError):
         CanaryMetric("error", kind="flags")  # type: ignore[arg-type]
+
+
+def test_tied_latencies_whose_interval_has_a_width_are_judged_against_the_tolerance() -> None:
+    # Whole-millisecond latencies: the test rejects (p ~ 5e-13) and the interval [0, 1]
+    # contains 0, but it rules out any shift beyond the 5 ms tolerance: a pass, as before
+    # the collapsed-interval rule (which made it inconclusive until the gate's deadline).
+    rng = np.random.default_rng(1)
+    baseline = rng.choice([20.0, 21.0, 22.0], size=400, p=[0.5, 0.3, 0.2])
+    canary = rng.choice([20.0, 21.0, 22.0], size=400, p=[0.3, 0.4, 0.3])
+    judged = compare_metric(
+        canary, baseline, CanaryMetric("latency_ms", direction="increase", tolerance=5.0)
+    )
+    assert judged.test is not None
+    assert judged.test.p_value < 1e-6
+    assert (judged.test.ci_low, judged.test.ci_high) == (0.0, 1.0)
+    assert judged.verdict == "pass"

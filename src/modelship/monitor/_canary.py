@@ -15,9 +15,10 @@ difference of rates. A metric is judged:
   direction: ``ci_low > tolerance`` for a metric where higher is worse (latency, errors),
   ``ci_high < -tolerance`` where lower is worse (accuracy);
 * ``inconclusive`` when the test rejects (``p < alpha``) in the bad direction but the
-  shift interval still contains 0: with tied values the interval can collapse (to
-  ``[0, 0]``) and no longer shows the difference the test sees, so it cannot say "not
-  worse" (without ties the two always agree);
+  shift interval has collapsed to ``[0, 0]``: with tied values it no longer shows the
+  difference the test sees, so it cannot say "not worse" (without ties the two always
+  agree; an interval with a width, such as ``[0, 1]`` for whole milliseconds, is judged
+  against the tolerance as usual);
 * ``pass`` otherwise;
 * ``no_data`` and ``error`` when the source had nothing or failed: missing values are
   never zeros, and NaN values are dropped before the test.
@@ -367,9 +368,11 @@ def _judge(
     rejects_bad = p_value < alpha and (
         (up and test.statistic > half) or (down and test.statistic < half)
     )
-    if rates is None and rejects_bad and low <= 0 <= high:
+    if rates is None and rejects_bad and low == high == 0:
         # Only with tied values (heavily discrete data): the interval collapsed onto the
-        # lattice of differences and no longer shows what the test sees. Not a pass.
+        # one difference 0 and no longer shows what the test sees. Not a pass. An interval
+        # with a width (whole milliseconds: [0, 1]) still bounds the shift, and is judged
+        # against the tolerance as any other.
         reason = (
             f"the test rejects (p={p_value:.3g}) with the canary worse, but the interval "
             f"({interval}) contains 0: tied values, which a shift does not describe; "
