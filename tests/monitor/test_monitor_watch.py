@@ -77,7 +77,7 @@ def test_a_breached_condition_rolls_the_rollout_back() -> None:
     assert [s.action for _, s in result.log] == ["hold", "continue", "continue", "rollback"]
 
 
-def test_every_evaluation_is_in_the_rollout_history_with_its_numbers() -> None:
+def test_every_change_of_verdict_or_action_is_in_the_rollout_history_with_its_numbers() -> None:
     dep = InMemoryDeployer()
     rollout = promoted(dep)
     traffic = Traffic(dep, rollout.slot, latency=lambda minute: 0.1 if minute < 3 else 0.5)
@@ -92,8 +92,16 @@ def test_every_evaluation_is_in_the_rollout_history_with_its_numbers() -> None:
     )
 
     events = monitor_events(rollout)
-    assert [e["verdict"] for e in events] == [d.verdict for d, _ in result.log]
-    assert [e["action"] for e in events] == [s.action for _, s in result.log]
+    # Each evaluation that changes the verdict or the action, with its index in the
+    # decision log (which keeps every evaluation); one like the one before is counted by
+    # the end event, not recorded (an event rewrites the whole stored record).
+    answers = [(d.verdict, s.action) for d, s in result.log]
+    changes = [i for i, a in enumerate(answers) if i == 0 or a != answers[i - 1]]
+    assert [e["evaluation"] for e in events] == changes
+    assert [(e["verdict"], e["action"]) for e in events] == [answers[i] for i in changes]
+    assert len(changes) < len(answers)  # the test holds repeats to leave out
+    (end,) = [e.data for e in rollout.history if e.kind is EventKind.MONITOR and "ended" in e.data]
+    assert end["evaluations"] == len(answers)
     last = events[-1]["decision"]
     assert isinstance(last, dict)
     assert last["conditions"][0]["value"] == 0.5

@@ -3,7 +3,11 @@
 Every decision (a step, a gate's answer with its inputs, an abort, a rollback) is
 appended to the rollout's history with its time and saved to the deployment history
 (see :mod:`modelship.deploy._history`) as it happens, so a rollout that dies half-way
-can still be explained.
+can still be explained. Each event saves the whole record (one document per rollout,
+replaced whole, so a reader never sees half of one): a caller that may record without
+end keeps its events few, as :func:`~modelship.monitor.watch` does (it records the
+evaluations that change something and a count of the others, whose every evaluation is
+in its decision log).
 
 Rollback never scales the good version down: within the undo window it is one traffic
 switch back to the previous slot (still at full size, and checked ready and healthy
@@ -181,6 +185,10 @@ class Rollout:
 
     def event(self, kind: EventKind, message: str, **data: Any) -> None:
         """Append a decision to the history and save the record (strategies call this).
+
+        The save writes the whole record, every event so far: its cost grows with the
+        history, so a caller recording on a schedule (a watch) records what changes, not
+        every repetition, lest a long run grow quadratic.
 
         ``data`` is kept as JSON can hold it (a gate's NaN input is ``None``, a set its
         text), as the stored record holds it: one event JSON cannot write would otherwise

@@ -2,12 +2,21 @@
 
 :func:`watch` wraps :func:`~modelship.monitor.run_policy` around a
 :class:`~modelship.deploy.Rollout`: the slot under watch is the rollout's slot, a
-rollback step calls :meth:`Rollout.rollback`, and every evaluation is recorded in the
-rollout's history as a ``monitor`` event (the verdict, the tracker's action and
-counters, one reason per condition, and each condition's numbers and sample summaries;
-the raw samples stay in the :class:`~modelship.monitor.DecisionLog`, which
-``log_path=`` writes as JSON Lines one evaluation at a time, and which
-:func:`~modelship.monitor.replay` re-runs offline).
+rollback step calls :meth:`Rollout.rollback`, and the rollout's history records what
+the watch decided as ``monitor`` events: its start, each evaluation that changes the
+verdict or the tracker's action (the first one, and the rollback, included; with the
+tracker's counters, one reason per condition, and each condition's numbers and sample
+summaries), and its end with a count of every evaluation. Every evaluation, with its
+raw samples, is in the :class:`~modelship.monitor.DecisionLog`, which ``log_path=``
+writes as JSON Lines one evaluation at a time, and which
+:func:`~modelship.monitor.replay` re-runs offline.
+
+The history records changes, not every evaluation, because each event rewrites the
+rollout's whole record (one document per rollout, replaced whole, see
+:mod:`modelship.deploy._history`): an event per evaluation made each evaluation cost
+more than the one before, and a watch quadratic in its length (a day at one evaluation
+a second is 86,400). What a watch writes to the history is bounded by
+:data:`HISTORY_CHANGES`, whatever its length.
 
 Examples
 --------
@@ -30,6 +39,7 @@ Examples
 ...         print(event.message)
 watching green every 60 s for 600 s
 monitor green: fail -> rollback (1 failures > failure_limit=0)
+monitor green: watch ended (rolled back) after 1 evaluation: 1 rollback; 1 recorded here
 """
 
 from __future__ import annotations
@@ -58,7 +68,15 @@ if TYPE_CHECKING:
     from modelship.deploy._clock import Clock
     from modelship.deploy._rollout import Rollout
 
-__all__ = ["WatchResult", "evaluation_event", "watch"]
+__all__ = ["HISTORY_CHANGES", "WatchResult", "evaluation_event", "watch"]
+
+#: Evaluations one :func:`watch` records in the rollout's history at most, besides the
+#: rollback: those that change the verdict or the action (the first one included). A
+#: watch whose verdict keeps flapping records this many, then one event saying that it
+#: stops, then only the rollback (if any) and the end of the watch, whose count covers
+#: every evaluation; the decision log keeps them all. Each history event rewrites the
+#: rollout's record, so this bounds both the record and the cost of an evaluation.
+HISTORY_CHANGES = 100
 
 
 @attrs.frozen
@@ -180,6 +198,89 @@ class _JsonlWriter:
         )
 
 
+class _HistoryRecorder:
+    """Records a watch's evaluations in the rollout's history: the changes, then a count.
+
+    An evaluation is recorded (see :func:`evaluation_event`, with its index in the
+    decision log as ``evaluation``) when its verdict or action differs from the one
+    before (the first always does), up to :data:`HISTORY_CHANGES` of them, and always
+    when it rolls back; the others are counted, and :meth:`end` records the counts. The
+    rollout saves its whole record at each event, so an evaluation costs at most one
+    save of a record that does not grow with the watch, and most cost none. A record
+    whose last save failed (:attr:`Rollout.saved` False) is saved again at the next
+    evaluation, so a change is not left out of the store until the next change.
+    """
+
+    def __init__(self, rollout: Rollout, log_path: str | Path | None) -> None:
+        self.rollout = rollout
+        self.log_path = None if log_path is None else str(log_path)
+        self.evaluations = 0
+        self.actions: dict[str, int] = {}
+        self.verdicts: dict[str, int] = {}
+        self.recorded = 0
+        self.unrecorded_changes = 0
+        self.last: Step | None = None
+        self._previous: tuple[str, str] | None = None
+
+    def step(self, index: int, decision: Decision, step: Step) -> None:
+        """Count one evaluation; record it if it changes the verdict or the action."""
+        from modelship.deploy._rollout import EventKind
+
+        self.evaluations += 1
+        self.actions[step.action] = self.actions.get(step.action, 0) + 1
+        self.verdicts[decision.verdict] = self.verdicts.get(decision.verdict, 0) + 1
+        self.last = step
+        key = (decision.verdict, step.action)
+        changed, self._previous = key != self._previous, key
+        rollback = step.action == "rollback"
+        if not rollback and not (changed and self.recorded < HISTORY_CHANGES):
+            if changed:
+                self.unrecorded_changes += 1
+            if not self.rollout.saved:  # a change whose save failed: try it again now
+                self.rollout.save()
+            return
+        message, data = evaluation_event(decision, step)
+        self.recorded += 1
+        self.rollout.event(EventKind.MONITOR, message, evaluation=index, **data)
+        if self.recorded == HISTORY_CHANGES and not rollback:
+            self.rollout.event(
+                EventKind.MONITOR,
+                f"monitor {decision.slot}: {HISTORY_CHANGES} evaluations that changed the "
+                "verdict or the action are recorded; later changes are only counted here "
+                "(the decision log has every evaluation), the rollback is still recorded",
+                recorded=self.recorded,
+                evaluation=index,
+            )
+
+    def end(self, slot: str, rolled_back: bool, error: BaseException | None) -> None:
+        """Record the end of the watch with the count of every evaluation."""
+        from modelship.deploy._rollout import EventKind
+
+        if error is not None:
+            how, ended = f"cut short by {type(error).__name__}", "error"
+        elif rolled_back:
+            how, ended = "rolled back", "rollback"
+        else:
+            how, ended = "duration over", "duration"
+        n = self.evaluations
+        counts = ", ".join(f"{count} {action}" for action, count in self.actions.items())
+        self.rollout.event(
+            EventKind.MONITOR,
+            f"monitor {slot}: watch ended ({how}) after {n} evaluation{'' if n == 1 else 's'}"
+            f"{': ' + counts if counts else ''}; {self.recorded} recorded here",
+            ended=ended,
+            error=None if error is None else f"{type(error).__name__}: {error}",
+            rolled_back=rolled_back,
+            evaluations=n,
+            actions=dict(self.actions),
+            verdicts=dict(self.verdicts),
+            recorded=self.recorded,
+            unrecorded_changes=self.unrecorded_changes,
+            last=None if self.last is None else self.last.to_dict(),
+            log_path=self.log_path,
+        )
+
+
 @validate_params(
     source=MetricSource,
     policy=RollbackPolicy,
@@ -208,15 +309,27 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     Each evaluation reads the last ``window`` seconds of ``source`` for the rollout's
     slot (and ``baseline`` for relative conditions), but nothing before the rollout's
     start (``since``): a slot reused after an earlier rollback still holds the previous
-    version's samples, and the version under watch is never judged on them. It is
-    recorded in the rollout's history
-    (event kind ``monitor``, see :func:`evaluation_event`) and in the returned
-    :class:`DecisionLog`. The first ``rollback`` step calls :meth:`Rollout.rollback` once
-    and ends the watch (the rollback comes before the step is recorded, so a failing
-    record never keeps the version serving); otherwise it ends after ``duration`` seconds
-    on the source's clock (at most ``ceil(duration / interval) + 1`` evaluations). No
-    data and too few samples hold (by the policy's defaults) and roll back at the
-    policy's deadline.
+    version's samples, and the version under watch is never judged on them. Every
+    evaluation is in the returned :class:`DecisionLog` (and in ``log_path``). The first
+    ``rollback`` step calls :meth:`Rollout.rollback` once and ends the watch (the
+    rollback comes before the step is recorded, so a failing record never keeps the
+    version serving); otherwise it ends after ``duration`` seconds on the source's clock
+    (at most ``ceil(duration / interval) + 1`` evaluations). No data and too few samples
+    hold (by the policy's defaults) and roll back at the policy's deadline.
+
+    The rollout's history (saved to the deployment history at each event) records what
+    the watch decided, as events of kind ``monitor``: the start; each evaluation whose
+    verdict or action differs from the one before (the first, and the rollback,
+    included), as :func:`evaluation_event` with its index in the log as ``evaluation``,
+    saved as it happens; and the end (also when an exception ends the watch), whose data
+    counts every evaluation by action and verdict (``evaluations``, ``actions``,
+    ``verdicts``), with the ``last`` step, how it ``ended`` and how many were
+    ``recorded``. An evaluation like the one before is only counted: each event rewrites
+    the rollout's whole record, so recording every evaluation would make each one cost
+    more than the one before. At most :data:`HISTORY_CHANGES` changes are recorded (a
+    flapping verdict), then only the rollback and the end; so what a watch writes to the
+    history, and the cost of an evaluation, do not grow with its length. A record whose
+    save failed is saved again at the next evaluation.
 
     A disabled policy (``enabled=False``; ``monitoring.enabled: false`` in the YAML) is
     not watched: once the arguments are checked, one ``monitor`` event records that the
@@ -332,6 +445,8 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         since=since,
     )
 
+    recorder = _HistoryRecorder(rollout, log_path)
+
     def on_step(step: Step) -> None:
         nonlocal writer
         decision, _ = log.entries[-1]
@@ -346,8 +461,7 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
                     f"the decision log stops before evaluation {len(log.entries) - 1}: {exc}",
                     log_path=str(log_path),
                 )
-        message, data = evaluation_event(decision, step)
-        rollout.event(EventKind.MONITOR, message, **data)
+        recorder.step(len(log.entries) - 1, decision, step)
 
     rolled_back = False
 
@@ -362,19 +476,24 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
             raise
         rolled_back = True
 
-    run_policy(
-        source,
-        policy,
-        slot=rollout.slot,
-        baseline=baseline,
-        window=window,
-        interval=interval,
-        duration=duration,
-        on_rollback=on_rollback,
-        on_step=on_step,
-        sleep=wait.sleep,
-        log=log,
-        since=since,
-    )
+    try:
+        run_policy(
+            source,
+            policy,
+            slot=rollout.slot,
+            baseline=baseline,
+            window=window,
+            interval=interval,
+            duration=duration,
+            on_rollback=on_rollback,
+            on_step=on_step,
+            sleep=wait.sleep,
+            log=log,
+            since=since,
+        )
+    except BaseException as exc:  # Ctrl-C, a failed rollback: the end is recorded, then raised
+        recorder.end(rollout.slot, rolled_back, exc)
+        raise
+    recorder.end(rollout.slot, rolled_back, None)
     last = log.entries[-1][1] if log.entries else None
     return WatchResult(log, rolled_back, last)
