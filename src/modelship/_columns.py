@@ -96,7 +96,9 @@ def named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - o
             return None
         return [(name, data[name]) for name in data.dtype.names]
     if hasattr(data, "column_names") and hasattr(data, "column"):  # pyarrow.Table
-        return [(str(name), data.column(name)) for name in data.column_names]
+        # By position: arrow refuses a name held by two columns (a KeyError), and the
+        # callers refuse duplicated names as they do for a pandas frame.
+        return [(str(name), data.column(i)) for i, name in enumerate(data.column_names)]
     if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # pandas, polars
         return [(str(name), data[name]) for name in list(data.columns)]
     return None

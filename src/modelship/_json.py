@@ -238,14 +238,65 @@ def loads(
     Traceback (most recent call last):
     ...
     modelship.errors.StoreError: the manifest is not valid JSON: Expecting ...
+
+    ``NaN``, ``Infinity`` and ``-Infinity``, which Python's ``json`` reads but strict JSON
+    does not have, are refused: no document modelship writes holds them (:func:`dumps`
+    writes a non-finite number as ``null``), and read as numbers they would turn a
+    check off (a ``NaN`` bound that no value is outside).
+
+    >>> loads('{"columns": [{"minimum": NaN}]}', "schema")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: the schema holds NaN at columns[0].minimum, which is ...
     """
+    constants: list[str] = []
+
+    def non_finite(name: str) -> _NonFinite:
+        constants.append(name)
+        return _NonFinite(name)
+
     try:
-        document = json.loads(text)
+        document = json.loads(text, parse_constant=non_finite)
     except (ValueError, RecursionError) as exc:  # deep nesting: not a document of ours
         raise error(f"the {what} is not valid JSON: {exc}") from exc
+    if constants:  # looked for only when there is one: no walk over every document
+        try:
+            where = _non_finite_path(document) or "?"
+        except RecursionError:  # nested about as deep as the parser allows
+            where = "a deeply nested field"
+        raise error(
+            f"the {what} holds {constants[0]} at {where}, which is not a JSON number: "
+            "documents hold no NaN or infinity; write a finite number there (or null "
+            "where the field allows it), or write the document again with its to_json"
+        )
     if not isinstance(document, dict):
         raise error(f"the {what} must be a JSON object, got {type(document).__name__}")
     return document
+
+
+class _NonFinite:
+    """Where the parser met ``NaN``, ``Infinity`` or ``-Infinity``: found, then refused."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+def _non_finite_path(value: Any, path: str = "") -> str | None:
+    """The path (``columns[0].minimum``) of the first :class:`_NonFinite` in ``value``."""
+    if isinstance(value, _NonFinite):
+        return path or "the top level"
+    items: Any = ()
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}" if path else str(key), item) for key, item in value.items())
+    elif isinstance(value, list):
+        items = ((f"{path}[{index}]", item) for index, item in enumerate(value))
+    for where, item in items:
+        found = _non_finite_path(item, where)
+        if found is not None:
+            return found
+    return None
 
 
 @contextlib.contextmanager

@@ -11,6 +11,8 @@ import argparse
 import sys
 from typing import Any
 
+import attrs
+
 from modelship._cli_common import STDOUT, add_storage_options, storage_options
 from modelship._shown import hide_credentials
 from modelship.checks._cli_common import (
@@ -135,7 +137,10 @@ def _schema(args: argparse.Namespace) -> Schema:
         return Schema.from_json(read_bytes(args.schema_file, _options(args)))
     reference = _reference(args)
     if isinstance(reference, DriftProfile):
-        return reference.schema
+        # The columns the profile left out (--exclude'd, datetimes) are neither missing
+        # nor extra in the data checked against its schema.
+        left_out = {**reference.left_out, **reference.schema.left_out}
+        return attrs.evolve(reference.schema, left_out=left_out)
     return Schema.infer(
         reference,
         columns=args.columns,

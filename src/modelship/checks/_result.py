@@ -15,6 +15,7 @@ from joblib import Parallel, delayed
 from modelship import _json
 from modelship._params import Interval, validate_params
 from modelship._shown import printable
+from modelship.checks._records import check_field, object_field
 from modelship.errors import ConfigError, MissingDependency
 from modelship.report import (
     Entry,
@@ -258,16 +259,29 @@ class ColumnResult:
     def from_dict(cls, data: Mapping[str, Any]) -> ColumnResult:
         """Rebuild a result from :meth:`to_dict` output, as the subclass that wrote it.
 
+        Each field's JSON type is checked; a key no result class has (written by a newer
+        modelship) is ignored, and the subclass is the one whose fields hold the others.
+
+        Raises
+        ------
+        ConfigError
+            When a field is of the wrong JSON type (``"drifted": "false"``, a text
+            ``statistic``), or ``name`` or ``status`` is missing.
+
         Examples
         --------
         >>> from modelship.checks import ColumnResult
         >>> col = ColumnResult(name="x", status="warn", statistic=0.3)
         >>> ColumnResult.from_dict(col.to_dict()) == col
         True
+        >>> ColumnResult.from_dict({**col.to_dict(), "added_later": 1}) == col
+        True
         """
-        target = _variant(cls, data)
-        fields: dict[str, Any] = {f.name: data.get(f.name) for f in attrs.fields(target)}
-        return target(**fields)
+        with _json.malformed("column result", "write it with SuiteResult.to_json"):
+            if not isinstance(data, Mapping):
+                raise TypeError(f"a column result must be an object, got {type(data).__name__}")
+            target = _variant(cls, data, ignore_unknown=True)
+            return target(**_typed_fields(target, data, "column result"))
 
     def to_entry(self) -> Entry:
         """This result as a row of a report (:mod:`modelship.report`).
@@ -302,16 +316,50 @@ class ColumnResult:
 _BASE_FIELDS = frozenset(field.name for field in attrs.fields(ColumnResult))
 
 
-def _variant(cls: type[ColumnResult], fields: Mapping[str, Any]) -> type[ColumnResult]:
+def _variant(
+    cls: type[ColumnResult], fields: Mapping[str, Any], *, ignore_unknown: bool = False
+) -> type[ColumnResult]:
     """The subclass of ``cls`` whose fields hold every name in ``fields``: ``cls`` itself
-    when they are its own; when none does, ``cls`` (and attrs names the stray field)."""
+    when they are its own; when none does, ``cls`` (and attrs names the stray field).
+
+    With ``ignore_unknown`` (reading a document), names that no subclass has are left
+    out of the choice: a key a newer modelship added does not demote a drift column to
+    a plain :class:`ColumnResult`."""
+    variants = [variant for variant in _VARIANTS.values() if issubclass(variant, cls)]
+    names = set(fields)
+    if ignore_unknown:
+        known = {field.name for field in attrs.fields(cls)}
+        for variant in variants:
+            known |= {field.name for field in attrs.fields(variant)}
+        names &= known
     own = {field.name for field in attrs.fields(cls)}
-    if set(fields) <= own:
+    if names <= own:
         return cls
-    for variant in _VARIANTS.values():
-        if issubclass(variant, cls) and set(fields) <= {f.name for f in attrs.fields(variant)}:
+    for variant in variants:
+        if names <= {f.name for f in attrs.fields(variant)}:
             return variant
     return cls
+
+
+def _typed_fields(target: type, data: Mapping[str, Any], what: str) -> dict[str, Any]:
+    """The values in ``data`` of the attrs class ``target``'s fields, each checked against
+    its declared type (a ``TypeError`` naming the field, for :func:`_json.malformed`);
+    absent fields are left to their defaults, and a ``details`` of ``null`` is empty."""
+    fields: dict[str, Any] = {}
+    for field in attrs.fields(target):
+        if field.name not in data or (field.name == "details" and data["details"] is None):
+            continue
+        value = data[field.name]
+        if field.type == "Mapping[str, Any]":  # details: any JSON inside, null included
+            if not isinstance(value, Mapping):
+                raise TypeError(
+                    f"{what} field {field.name!r} must be an object, got {type(value).__name__}"
+                )
+        elif isinstance(field.type, str):
+            check_field(f"{what} field {field.name!r}", field.type, value)
+        fields[field.name] = value
+    # Types only: what a result holds (any finite p_value a custom check set) reads back.
+    return fields
 
 
 def _columns(value: Mapping[str, ColumnResult] | Iterable[ColumnResult]) -> dict[str, ColumnResult]:
@@ -526,6 +574,15 @@ class CheckResult:
     def from_dict(cls, data: Mapping[str, Any]) -> CheckResult:
         """Rebuild a result from :meth:`to_dict` output.
 
+        Each field's JSON type is checked (as for its columns, see
+        :meth:`ColumnResult.from_dict`); keys it does not know are ignored.
+
+        Raises
+        ------
+        ConfigError
+            When a field is of the wrong JSON type (a text ``statistic``, a number for
+            ``name``), or ``name`` or ``status`` is missing.
+
         Examples
         --------
         >>> from modelship.checks import CheckResult
@@ -533,18 +590,18 @@ class CheckResult:
         >>> CheckResult.from_dict(result.to_dict()) == result
         True
         """
-        columns = [ColumnResult.from_dict(column) for column in data.get("columns", {}).values()]
-        return cls(
-            name=data["name"],
-            status=data["status"],
-            severity=data.get("severity", Severity.BLOCKING.value),
-            reason=data.get("reason", ""),
-            statistic=data.get("statistic"),
-            threshold=data.get("threshold"),
-            p_value=data.get("p_value"),
-            columns=columns,
-            details=data.get("details"),
-        )
+        with _json.malformed("check result", "write it with SuiteResult.to_json"):
+            if not isinstance(data, Mapping):
+                raise TypeError(f"a check result must be an object, got {type(data).__name__}")
+            columns = [
+                ColumnResult.from_dict(column) for column in object_field(data, "columns").values()
+            ]
+            base = {
+                name: value
+                for name, value in _typed_fields(CheckResult, data, "check result").items()
+                if name != "columns"
+            }
+            return cls(**base, columns=columns)
 
 
 @runtime_checkable
@@ -814,8 +871,16 @@ class SuiteResult:
         if not isinstance(results, list):
             raise ConfigError("malformed suite result: it has no 'results' list")
         # A missing field, or one of the wrong JSON type or outside its values.
+        read = []
         with _json.malformed("suite result", "write it with SuiteResult.to_json"):
-            return cls([_result_class(result).from_dict(result) for result in results])
+            for index, result in enumerate(results):
+                try:
+                    read.append(_result_class(result).from_dict(result))
+                except ConfigError as exc:  # said by the result's reader: where, then what
+                    raise ConfigError(
+                        f"malformed suite result: in results[{index}]: {exc}"
+                    ) from exc
+        return cls(read)
 
     def to_json(self, *, indent: int | None = 2, strict: bool = False) -> str:
         """Return the suite as JSON text, with a ``"schema_version"`` key.

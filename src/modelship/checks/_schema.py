@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
+from numpy.typing import NDArray
 
 from modelship import _json
+from modelship._columns import series_name
 from modelship._documents import DocumentKind
 from modelship._params import (
     Constraints,
@@ -79,11 +83,58 @@ had none.
 MAX_MISSING_RATE = 0.5
 """Default ``max_missing_rate`` of :meth:`Schema.validate` and :class:`DataDrift`."""
 
+EXCLUDED = "excluded"
+"""Why a column in :attr:`Schema.left_out` is there when the user left it out."""
+
+# The allowance for rounding when a difference of two shares is compared with a limit,
+# relative to the shares (as the bias gate's ROUNDING_TOLERANCE): a share is one rounded
+# division, their difference one more operation, so an exact change of 5 points is 5
+# points whatever the starting rate (0.4 - 0.35 is 0.05000000000000004, 0.7 - 0.45 is
+# 0.24999999999999994). Far below what counts can show: two shares of columns under a
+# million rows that differ by more than a limit of two decimals differ by 1e-12 more.
+ROUNDING_TOLERANCE = 8 * sys.float_info.epsilon
+
+
+def _slack(before: float, after: float, limit: float) -> float:
+    return ROUNDING_TOLERANCE * max(abs(before), abs(after), abs(limit))
+
+
+def rate_increase_reaches(before: float, after: float, limit: float) -> bool:
+    """Whether the share ``after`` is at least ``limit`` above ``before``, as the shares
+    read (an exact difference of ``limit`` reaches it, whatever the starting share).
+
+    Examples
+    --------
+    >>> from modelship.checks._schema import rate_increase_reaches
+    >>> 0.7 - 0.45 >= 0.25, rate_increase_reaches(0.45, 0.7, 0.25)
+    (False, True)
+    >>> rate_increase_reaches(0.45, 0.69, 0.25)
+    False
+    """
+    return after - before >= limit - _slack(before, after, limit)
+
+
+def rate_increase_exceeds(before: float, after: float, limit: float) -> bool:
+    """Whether the share ``after`` is more than ``limit`` above ``before``, as the shares
+    read (an exact difference of ``limit`` does not exceed it, whatever the start).
+
+    Examples
+    --------
+    >>> from modelship.checks._schema import rate_increase_exceeds
+    >>> 0.4 - 0.35 > 0.05, rate_increase_exceeds(0.35, 0.4, 0.05)
+    (True, False)
+    >>> rate_increase_exceeds(0.35, 0.41, 0.05)
+    True
+    """
+    return after - before > limit + _slack(before, after, limit)
+
 
 def missing_rate_finding(before: float, after: float, limit: float) -> str | None:
     """Why a share of missing or non-finite values went too far, or ``None``.
 
-    Too far: above ``limit``, and at least ``limit / 2`` above the reference's share.
+    Too far: above ``limit``, and at least ``limit / 2`` above the reference's share (an
+    exact difference of ``limit / 2`` is enough, whatever the starting share: see
+    :func:`rate_increase_reaches`). Shared by :class:`SchemaCheck` and :class:`DataDrift`.
 
     Examples
     --------
@@ -92,8 +143,10 @@ def missing_rate_finding(before: float, after: float, limit: float) -> str | Non
     'missing or non-finite rate 0.0% -> 90.0%, above max_missing_rate 50.0%'
     >>> missing_rate_finding(0.45, 0.6, 0.5) is None
     True
+    >>> missing_rate_finding(0.45, 0.7, 0.5) is None
+    False
     """
-    if after > limit and after - before >= limit / 2:
+    if after > limit and rate_increase_reaches(before, after, limit / 2):
         shown_before, shown_after = shares(before, after)
         return (
             f"missing or non-finite rate {shown_before} -> {shown_after}, above "
@@ -107,6 +160,55 @@ _MAX_LISTED = 20  # new categories named in a result's details
 
 def _optional_labels(value: Sequence[str] | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(value)
+
+
+# Floating-point dtypes narrower than float64, by name: a range recorded from such a column
+# is the number written (0.1), not its binary value (0.10000000149011612), and values are
+# compared with it at the narrower precision of the schema's dtype and the data's.
+_NARROW_FLOATS: Mapping[str, type[np.floating[Any]]] = {
+    "float16": np.float16,
+    "float32": np.float32,
+}
+
+
+def _decimal_bound(value: float | None, dtype: str) -> float | None:
+    """A bound of a ``float16`` or ``float32`` column as the shortest decimal that reads
+    back as the same value at that precision; any other bound unchanged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> float(np.float32(0.1)), _decimal_bound(float(np.float32(0.1)), "float32")
+    (0.10000000149011612, 0.1)
+    >>> _decimal_bound(0.10000000149011612, "float64")
+    0.10000000149011612
+    """
+    narrow = _NARROW_FLOATS.get(dtype)
+    if value is None or narrow is None:
+        return value
+    with np.errstate(over="ignore"):
+        at_precision = narrow(value)
+    if not np.isfinite(at_precision):  # beyond the dtype's range: not one of its values
+        return value
+    return float(str(at_precision))
+
+
+def _at_dtype(column: ColumnSchema, dtype: str) -> ColumnSchema:
+    """``column`` recorded as of ``dtype``, its range at that dtype's precision."""
+    return attrs.evolve(
+        column,
+        dtype=dtype,
+        minimum=_decimal_bound(column.minimum, dtype),
+        maximum=_decimal_bound(column.maximum, dtype),
+    )
+
+
+def _finite_bound(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
+    if value is not None and not math.isfinite(value):
+        raise ConfigError(
+            f"the column schema's {attribute.name!r} must be a finite number or None, got "
+            f"{value!r}: the range check compares values with it; infer the schema again"
+        )
 
 
 @attrs.frozen(kw_only=True)
@@ -125,7 +227,10 @@ class ColumnSchema:
     null_rate : float
         The reference's share of missing values.
     minimum, maximum : float, optional
-        The finite range of a numeric column (``None`` when it had no finite value).
+        The finite range of a numeric column (``None`` when it had no finite value); a
+        non-finite bound is a ``ConfigError``. A ``float32`` or ``float16`` column's range
+        is recorded as the shortest decimal that reads back as the same value at that
+        precision (``0.1``, not ``0.10000000149011612``).
     inf_rate : float
         The reference's share of infinite values (0 for categorical columns; schemas
         written before it was recorded read as 0).
@@ -147,8 +252,12 @@ class ColumnSchema:
     dtype: str
     nullable: bool
     null_rate: float = attrs.field(converter=float)
-    minimum: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
-    maximum: float | None = attrs.field(default=None, converter=attrs.converters.optional(float))
+    minimum: float | None = attrs.field(
+        default=None, converter=attrs.converters.optional(float), validator=_finite_bound
+    )
+    maximum: float | None = attrs.field(
+        default=None, converter=attrs.converters.optional(float), validator=_finite_bound
+    )
     categories: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_labels)
     inf_rate: float = attrs.field(default=0.0, converter=float)
 
@@ -184,8 +293,8 @@ class ColumnSchema:
                 dtype=column.dtype,
                 nullable=missing > 0,
                 null_rate=missing / n,
-                minimum=low,
-                maximum=high,
+                minimum=_decimal_bound(low, column.dtype),
+                maximum=_decimal_bound(high, column.dtype),
                 inf_rate=infinite / n,
             )
         category_counts, missing = counts if counts is not None else column.category_counts()
@@ -232,7 +341,7 @@ class ColumnSchema:
         ConfigError
             When a field is missing, of the wrong JSON type (``"false"`` for a boolean,
             text for the list of categories), or out of range (a rate outside [0, 1], a
-            minimum above the maximum).
+            minimum above the maximum, a non-finite minimum or maximum).
         """
         optional: dict[str, Any] = {"inf_rate": 0.0}
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
@@ -266,12 +375,20 @@ def _columns(value: Sequence[ColumnSchema]) -> tuple[ColumnSchema, ...]:
     return columns
 
 
+def _left_out(value: Mapping[str, str] | None) -> dict[str, str]:
+    return {} if value is None else {str(name): str(why) for name, why in value.items()}
+
+
 @attrs.frozen
 class Schema:
     """Column names, kinds, dtypes, nullability, ranges and category sets of a data set.
 
     Build it with :meth:`infer` from the reference data, store it with :meth:`to_json`, and
     check new data with :meth:`validate` (or put :meth:`check` in a suite).
+
+    ``left_out`` names the reference's columns not recorded and why (``"excluded"`` by
+    the user, or the reason a datetime column was left out): validation finds them
+    neither missing nor extra. Schemas written before it was recorded read with none.
 
     Examples
     --------
@@ -291,6 +408,18 @@ class Schema:
     """
 
     columns: tuple[ColumnSchema, ...] = attrs.field(converter=_columns)
+    # Not hashed (a dict): equal schemas still hash alike, by their columns.
+    left_out: Mapping[str, str] = attrs.field(
+        factory=dict, converter=_left_out, kw_only=True, hash=False
+    )
+
+    def __attrs_post_init__(self) -> None:
+        both = sorted(set(self.names) & set(self.left_out))
+        if both:
+            raise ConfigError(
+                f"a schema both records and leaves out the column(s) {both}; a column is "
+                "one or the other (infer the schema again)"
+            )
 
     @classmethod
     @validate_params(
@@ -320,7 +449,9 @@ class Schema:
         columns : sequence of str, optional
             For a plain array the names of its columns, else the columns to record.
         exclude : sequence of str, optional
-            Columns left out (identifiers, timestamps), as :class:`DataDrift` leaves them.
+            Columns left out (identifiers, timestamps), as :class:`DataDrift` leaves them;
+            recorded in :attr:`left_out` with the datetime columns left out, so that
+            validation finds them neither missing nor extra.
         kinds : mapping, optional
             ``{column: "numeric" | "categorical"}`` overriding the kind implied by dtype.
         categorical_max_unique : int, optional
@@ -341,20 +472,27 @@ class Schema:
         >>> Schema.infer(np.zeros((3, 2)), columns=["a", "b"]).names
         ('a', 'b')
         """
+        excluded = () if exclude is None else tuple(str(name) for name in exclude)
         table = as_table(
             reference,
             what="reference",
             columns=columns,
-            exclude=() if exclude is None else tuple(exclude),
+            exclude=excluded,
             kinds=parse_kinds(kinds),
             categorical_max_unique=categorical_max_unique,
         )
-        return with_nullable_dtypes(cls.of_table(table, max_categories=max_categories), reference)
+        schema = cls.of_table(table, max_categories=max_categories)
+        if excluded:
+            schema = attrs.evolve(
+                schema, left_out={**dict.fromkeys(excluded, EXCLUDED), **schema.left_out}
+            )
+        return with_nullable_dtypes(schema, reference)
 
     @classmethod
     @validate_params(max_categories=MAX_CATEGORIES)
     def of_table(cls, table: Table, *, max_categories: int = 1000) -> Schema:
-        """Record the schema of a parsed table (see :meth:`infer`).
+        """Record the schema of a parsed table (see :meth:`infer`), with the columns the
+        table left out (datetimes not declared numeric) in :attr:`left_out`.
 
         Examples
         --------
@@ -367,7 +505,8 @@ class Schema:
             [
                 ColumnSchema.of(column, max_categories=max_categories)
                 for column in table.columns.values()
-            ]
+            ],
+            left_out=table.left_out,
         )
 
     @property
@@ -471,7 +610,8 @@ class Schema:
             Per finding, a severity replacing the default of :data:`FINDINGS`.
         exclude : sequence of str, optional
             Columns not checked, in the schema or in ``current`` (identifiers): neither
-            missing nor extra.
+            missing nor extra. The schema's own :attr:`left_out` columns are neither
+            either.
 
         Raises
         ------
@@ -510,10 +650,13 @@ class Schema:
         >>> Schema.infer({"x": [1.0]}).to_dict()["columns"][0]["name"]
         'x'
         """
-        return {
+        document: dict[str, Any] = {
             "schema_version": SCHEMA_VERSION,
             "columns": [column.to_dict() for column in self.columns],
         }
+        if self.left_out:  # written only when there is one: older readers ignore the key
+            document["left_out"] = dict(self.left_out)
+        return document
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Schema:
@@ -537,7 +680,10 @@ class Schema:
             raise ConfigError("the schema has no 'columns' list")
         # A field of the wrong JSON type (a number where a list of categories goes).
         with _json.malformed("schema", "write it with Schema.to_json"):
-            return cls([ColumnSchema.from_dict(column) for column in columns])
+            # Absent from schemas written before it was recorded: nothing left out.
+            left_out = data.get("left_out", {})
+            check_field("'left_out'", "Mapping[str, str]", left_out)
+            return cls([ColumnSchema.from_dict(column) for column in columns], left_out=left_out)
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the schema as JSON text.
@@ -597,11 +743,11 @@ def with_nullable_dtypes(schema: Schema, data: Any) -> Schema:
     nullable = _nullable_dtypes(data)
     if not nullable:
         return schema
-    return Schema(
-        [
-            attrs.evolve(column, dtype=nullable.get(column.name, column.dtype))
-            for column in schema.columns
-        ]
+    return attrs.evolve(
+        schema,
+        columns=[
+            _at_dtype(column, nullable.get(column.name, column.dtype)) for column in schema.columns
+        ],
     )
 
 
@@ -620,11 +766,18 @@ def _nullable_dtypes(data: Any) -> dict[str, str]:
     if not frame and isinstance(data, KnowsNullableDtypes):
         return {str(name): str(dtype) for name, dtype in data.nullable_dtypes().items()}
     found = {name: str(dtype) for name, dtype in nullable_dtypes(data).items()}
-    if type(data).__module__.startswith("pandas") and hasattr(data, "dtypes"):
+    if type(data).__module__.startswith("pandas"):
         # Dates and durations of an extension dtype (arrow timestamps, with a time zone
         # or not) are recorded at their own unit, as schemas have recorded them; read as
-        # objects they would come out in microseconds.
-        for name, dtype in data.dtypes.items():
+        # objects they would come out in microseconds. A named Series is one column of
+        # that name; an unnamed one is a plain array, whose column takes no such dtype.
+        series = series_name(data)
+        dtypes: list[tuple[Any, Any]] = []
+        if series is not None:
+            dtypes = [(series, data.dtype)]
+        elif hasattr(data, "columns") and hasattr(data, "dtypes"):
+            dtypes = list(data.dtypes.items())
+        for name, dtype in dtypes:
             numpy_dtype = getattr(dtype, "numpy_dtype", None)
             extension = numpy_dtype is not None and not isinstance(dtype, np.dtype)
             if extension and np.dtype(numpy_dtype).kind in "mM":
@@ -695,7 +848,8 @@ class SchemaCheck:
             for expected in self.schema.columns
             if expected.name not in self.exclude
         ]
-        known = set(self.schema.names) | self.exclude
+        # Columns the schema left out (an excluded identifier, a datetime) are not extra.
+        known = set(self.schema.names) | self.exclude | set(self.schema.left_out)
         for extra in (name for name in raw if name not in known):
             results.append(
                 self._result(extra, [("extra_column", "column is not in the schema")], {})
@@ -773,10 +927,8 @@ class SchemaCheck:
             finite = len(column) - missing - infinite
             if expected.minimum is not None and expected.maximum is not None and finite:
                 # Finite values only: infinities are a signal of their own (DataDrift).
-                values = column.values
-                outside = int(
-                    np.count_nonzero((values < expected.minimum) | (values > expected.maximum))
-                )
+                values, low, high = _comparable(column.values, expected, dtype)
+                outside = int(np.count_nonzero((values < low) | (values > high)))
                 share = (outside - infinite) / finite
                 details["out_of_range_share"] = share
                 if share > self.range_tolerance:
@@ -799,8 +951,9 @@ class SchemaCheck:
                     findings.append(("new_categories", f"new categories: {shown}{more}"))
         null_rate = missing / len(column)
         details["null_rate"] = null_rate
-        if (not expected.nullable and missing) or (
-            null_rate - expected.null_rate > self.null_rate_tolerance
+        # "Up by more than the tolerance": an exact rise of 5 points is not more than 5.
+        if (not expected.nullable and missing) or rate_increase_exceeds(
+            expected.null_rate, null_rate, self.null_rate_tolerance
         ):
             before, after = shares(expected.null_rate, null_rate)
             findings.append(("null_rate", f"null rate {before} -> {after}"))
@@ -811,6 +964,28 @@ class SchemaCheck:
         if limit_reason is not None:
             findings.append(("missing_rate", limit_reason))
         return self._result(name, findings, details)
+
+
+def _comparable(
+    values: NDArray[Any], expected: ColumnSchema, dtype: str
+) -> tuple[NDArray[Any], Any, Any]:
+    """``values`` and the schema's bounds at the narrower precision of the schema's dtype
+    and the data's ``dtype``: ``float32`` data, or a ``float32`` schema, are compared in
+    ``float32``, so 0.1 read as ``float64`` is not below a minimum of ``float32`` 0.1, nor
+    ``float32`` 0.9 below a minimum written 0.9. Two ``float64`` sides compare exactly."""
+    low, high = expected.minimum, expected.maximum
+    narrow = _NARROW_FLOATS.get(expected.dtype)
+    mine = _NARROW_FLOATS.get(dtype)
+    if mine is not None and (narrow is None or np.finfo(mine).bits < np.finfo(narrow).bits):
+        narrow = mine
+    if narrow is None or values.dtype.kind != "f":
+        return values, low, high
+    with np.errstate(over="ignore"):
+        low_at, high_at = narrow(low), narrow(high)
+        if not (np.isfinite(low_at) and np.isfinite(high_at)):
+            return values, low, high  # a bound beyond the dtype's range: exactly, then
+        # A finite value beyond the dtype's range becomes infinite: outside, as it is.
+        return values.astype(narrow, copy=False), low_at, high_at
 
 
 #: How the registry reads and builds ``schema`` documents (declared as the

@@ -23,6 +23,7 @@ from modelship.checks.stats._columns import (
     float_values,
     sorted_column,
 )
+from modelship.checks.stats._proportions import check_count
 from modelship.errors import CheckInputError, EmptyData
 
 #: The number of bins of a binned statistic: at least two.
@@ -233,6 +234,8 @@ def psi_critical_value(n: int, m: int, bins: int, q: float = 0.95) -> float:
     ------
     EmptyData
         If ``n`` or ``m`` is below 1.
+    CheckInputError
+        If ``n`` or ``m`` is not an int >= 0 (a float, NaN, text, a bool).
     ConfigError
         If ``bins`` < 2 or ``q`` is not in (0, 1).
 
@@ -241,6 +244,7 @@ def psi_critical_value(n: int, m: int, bins: int, q: float = 0.95) -> float:
     >>> round(psi_critical_value(10_000, 10_000, 10), 6)
     0.003384
     """
+    n, m = check_count("n", n), check_count("m", m)
     if n < 1 or m < 1:
         raise EmptyData(f"sample sizes must be at least 1, got n={n} and m={m}")
     return chi2_critical(n, m, bins, q)

@@ -3,12 +3,41 @@
 from __future__ import annotations
 
 import math
+import reprlib
+from typing import Any
 
 from scipy import special
 
+from modelship._params import Interval
 from modelship.errors import CheckInputError, EmptyData
 
 __all__ = ["two_proportion"]
+
+# What a count is: an integer (NumPy's too, never a bool) >= 0 within float range.
+_COUNT = Interval(int, 0, None)
+
+
+def check_count(name: str, value: Any) -> int:
+    """``value`` as a Python int when it is a count, else a :class:`CheckInputError`.
+
+    Counts are data (observed events and trials), refused as data are: a float (1.5,
+    ``inf``), a bool, text, an array or an integer beyond float's range is not one.
+
+    Examples
+    --------
+    >>> check_count("n1", 10)
+    10
+    >>> check_count("n1", 1.5)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.CheckInputError: n1=1.5 is not a count: a count is an int >= 0 ...
+    """
+    if not _COUNT.is_satisfied_by(value):
+        raise CheckInputError(
+            f"{name}={reprlib.repr(value)} is not a count: a count is an int >= 0 (not a "
+            "float, a bool, text or an array) within float's range"
+        )
+    return int(value)
 
 
 def two_proportion(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
@@ -38,7 +67,8 @@ def two_proportion(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
     EmptyData
         If ``n1`` or ``n2`` is below 1.
     CheckInputError
-        If a count is negative or exceeds its number of trials.
+        If a count is not an int >= 0 (a float, a bool, text, an array, an integer
+        beyond float's range) or exceeds its number of trials.
 
     Examples
     --------
@@ -46,6 +76,8 @@ def two_proportion(k1: int, n1: int, k2: int, n2: int) -> tuple[float, float]:
     >>> round(z, 4), round(p, 4)
     (-2.1909, 0.0285)
     """
+    k1, n1 = check_count("k1", k1), check_count("n1", n1)
+    k2, n2 = check_count("k2", k2), check_count("n2", n2)
     if n1 < 1 or n2 < 1:
         raise EmptyData(f"both samples need at least one trial, got n1={n1} and n2={n2}")
     for name, k, n in (("k1", k1, n1), ("k2", k2, n2)):

@@ -106,7 +106,7 @@ def wasserstein_and_std(a: FloatArray, b: FloatArray) -> tuple[float, float]:
     """
     scale = max(abs(a[0]), abs(a[-1]))
     if a.size != b.size or not 2.0**-300 < scale < 2.0**300:
-        return wasserstein_sorted(a, b), population_std(a)
+        return wasserstein_sorted(a, b), _population_std(a)
     n = a.size
     centre = float(a[n // 2])  # population_std's centre, its exponent being 0
     block = 1 << 18  # wasserstein_sorted's block, a multiple of population_std's
@@ -172,10 +172,22 @@ def wasserstein(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
     return wasserstein_sorted(sorted_column(a, "a"), sorted_column(b, "b"))
 
 
-def population_std(a: FloatArray) -> float:
+def population_std(a: npt.ArrayLike) -> float:
     """``np.std(a)`` (ddof=0) of a sorted sample, safe from overflow and underflow.
 
     Wasserstein distances are divided by it (for data and for drift profiles alike).
+
+    Parameters
+    ----------
+    a : array_like
+        A sample, sorted, finite, float64 (see :func:`sorted_finite`).
+
+    Raises
+    ------
+    EmptyData
+        If the sample is empty.
+    CheckInputError
+        If it is not sorted or not finite, or cannot be read as numbers.
 
     One pass over blocks that stay in cache: sums of ``x - c`` and ``(x - c)^2`` about the
     median ``c``, which is within one standard deviation of the mean, so subtracting the
@@ -190,6 +202,12 @@ def population_std(a: FloatArray) -> float:
     >>> population_std(sorted_finite([1e300, 1e300]))
     0.0
     """
+    # Free for the output of sorted_finite (vouched for), one pass over anything else.
+    return _population_std(sorted_column(a, "a"))
+
+
+def _population_std(a: FloatArray) -> float:
+    """:func:`population_std` of a sample already checked."""
     scale = max(abs(a[0]), abs(a[-1]))
     if scale == 0.0:
         return 0.0
