@@ -7,6 +7,7 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 
 from __future__ import annotations
 
+import heapq
 import math
 import os
 import threading
@@ -28,10 +29,11 @@ from modelship._params import (
     check_parameters,
 )
 from modelship.checks import stats
+from modelship.checks._bias import ROUNDING_TOLERANCE
 from modelship.checks._drift_result import DriftColumnResult
 from modelship.checks._profile import EXCLUDED, DriftProfile, profile_side
 from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, percent, shares
-from modelship.checks._schema import MAX_MISSING_RATE, missing_rate_finding
+from modelship.checks._schema import MAX_MISSING_RATE
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import (
     KINDS,
@@ -46,6 +48,7 @@ from modelship.checks._tabular import (
     type_columns,
 )
 from modelship.checks.stats._binned import BINS, EPS, chi2_counts, chi2_critical, psi_and_js
+from modelship.checks.stats._columns import sorted_finite_counts
 from modelship.checks.stats._numeric import numeric_figures
 from modelship.checks.stats._pvalues import P_VALUE_METHODS, PValueMethod
 from modelship.errors import ColumnMismatch, ConfigError
@@ -182,6 +185,67 @@ def _p(p: float) -> str:
     return f"{p:.2g}"
 
 
+_MAX_DIGITS = 17  # enough for any two different floats to print differently
+
+
+def _compared(
+    value: float, thresholds: Sequence[float], digits: int = 3, threshold_digits: int = 3
+) -> tuple[str, list[str]]:
+    """``value`` and ``thresholds`` as printed in a reason: ``digits`` and
+    ``threshold_digits`` significant digits, widened together until each printed value
+    compares with each printed threshold as the numbers do (never "p=0.05 < 0.05" for
+    p = 0.0497, nor "0.1 < 0.1" for 0.09996). ``digits`` is at least 2.
+
+    Examples
+    --------
+    >>> _compared(0.049742, [0.05], digits=2)
+    ('0.0497', ['0.05'])
+    >>> _compared(0.05, [0.05], digits=2)
+    ('0.05', ['0.05'])
+    """
+    for t in thresholds:
+        if abs(value - t) <= 0.1 * max(abs(value), abs(t)):
+            return _widened(value, thresholds, digits, threshold_digits)
+    # Two significant digits or more move a number by at most 5%: 10% apart, the printed
+    # order is the true one (the common case, formatted once).
+    return f"{value:.{digits}g}", [f"{t:.{threshold_digits}g}" for t in thresholds]
+
+
+def _widened(
+    value: float, thresholds: Sequence[float], digits: int, threshold_digits: int
+) -> tuple[str, list[str]]:
+    """:func:`_compared` for a value close to a threshold: digits added until the printed
+    comparisons are the true ones."""
+    for extra in range(_MAX_DIGITS):
+        shown = f"{value:.{min(digits + extra, _MAX_DIGITS)}g}"
+        limits = [f"{t:.{min(threshold_digits + extra, _MAX_DIGITS)}g}" for t in thresholds]
+        if all(
+            (float(shown) >= float(limit)) == (value >= t)
+            for limit, t in zip(limits, thresholds, strict=True)
+        ):
+            return shown, limits
+    return repr(value), [repr(t) for t in thresholds]
+
+
+def _percents(share: float, threshold: float) -> tuple[str, str]:
+    """``share`` and ``threshold`` as whole percents, with decimals added until the printed
+    comparison is the true one (49.75% is not "50% < 50%")."""
+    for decimals in range(_MAX_DIGITS):
+        a, b = f"{share:.{decimals}%}", f"{threshold:.{decimals}%}"
+        if (float(a[:-1]) >= float(b[:-1])) == (share >= threshold):
+            return a, b
+    return f"{share!r}", f"{threshold!r}"
+
+
+def _at_least(difference: float, threshold: float, *scale: float) -> bool:
+    """``difference >= threshold`` for a difference of shares (of counts): allowing the
+    rounding of the divisions and the subtraction, as the bias check does
+    (``ROUNDING_TOLERANCE``, 8 units in the last place relative to the largest figure),
+    so a change of exactly one point reaches a threshold of 0.01 wherever it starts."""
+    slack = ROUNDING_TOLERANCE * max(abs(difference), abs(threshold), *map(abs, scale))
+    return difference >= threshold - slack
+
+
 # --- column computations -----------------------------------------------------------------
 
 
@@ -237,6 +301,11 @@ def _figures_from_summary(
     }
 
 
+_UNSEEN_LISTED = 20
+"""Unseen categories named in a column's details (the most frequent in the current data),
+as the schema check names at most 20 new categories; ``n_unseen_categories`` counts all."""
+
+
 def _categorical_figures(
     ref: CategoricalSide, cur: CategoricalSide, eps: float
 ) -> tuple[dict[str, float], dict[str, Any]]:
@@ -250,7 +319,14 @@ def _categorical_figures(
         cur_counts.append(sum(unseen.values()))
     details: dict[str, Any] = {"categories": len(labels)}
     if unseen:
-        details["unseen_categories"] = dict(sorted(unseen.items(), key=lambda kv: (-kv[1], kv[0])))
+        # The most frequent few by name (a free-text column has as many as rows), and
+        # how many there are and how much of the current data they hold.
+        top = heapq.nsmallest(_UNSEEN_LISTED, unseen.items(), key=lambda kv: (-kv[1], kv[0]))
+        total = cur_counts[-1]
+        details["unseen_categories"] = dict(top)
+        details["n_unseen_categories"] = len(unseen)
+        details["unseen_count"] = total
+        details["unseen_share"] = total / sum(cur_counts)
     # Counts of present values, each side's at least min_values (>= 1) in all: nothing to
     # validate again, so the statistics' unchecked forms (the same arithmetic).
     a = np.asarray(ref_counts, dtype=np.float64)
@@ -416,10 +492,13 @@ def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:  #
     assert partial.statistic is not None
     assert partial.effect_size is not None
     label, effect_label = _LABELS[rule.method], _LABELS[rule.effect_method]
+    # Each figure printed beside a threshold with the digits that keep the printed
+    # comparison true (see _compared).
     if rule.method in _TESTS:
         assert p is not None
         significant = p < rule.threshold
-        test = f"{label} p={_p(p)} {'<' if significant else '>='} {_fmt(rule.threshold)}"
+        shown_p, (shown_alpha,) = _compared(p, [rule.threshold], digits=2)
+        test = f"{label} p={shown_p} {'<' if significant else '>='} {shown_alpha}"
         if rule.effect_threshold is None:
             return (
                 significant,
@@ -430,31 +509,31 @@ def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:  #
                 ),
             )
         large = partial.effect_size >= rule.effect_threshold
-        effect = (
-            f"{effect_label} {_fmt(partial.effect_size)} {'>=' if large else '<'} "
-            f"{_fmt(rule.effect_threshold)}"
-        )
+        shown_effect, (shown_limit,) = _compared(partial.effect_size, [rule.effect_threshold])
+        effect = f"{effect_label} {shown_effect} {'>=' if large else '<'} {shown_limit}"
         if significant and large:
             return True, Status.FAIL, f"drifted: {test} and {effect}"
         if significant:
             return False, Status.PASS, f"no drift: {test} but {effect}, too small to matter"
         return False, Status.PASS, f"no drift: {test} ({effect})"
     drifted = partial.statistic >= rule.threshold
-    distance = f"{label} {_fmt(partial.statistic)}"
+    limits = [rule.threshold] + ([rule.warn_threshold] if rule.warn_threshold is not None else [])
+    shown, shown_limits = _compared(partial.statistic, limits)
+    distance = f"{label} {shown}"
     critical = partial.details.get("psi_critical") if rule.method == "psi" else None
     note = f" (no-drift critical value {_fmt(critical)})" if critical is not None else ""
     if drifted:
-        return True, Status.FAIL, f"drifted: {distance} >= {_fmt(rule.threshold)}{note}"
+        return True, Status.FAIL, f"drifted: {distance} >= {shown_limits[0]}{note}"
     if rule.warn_threshold is not None and partial.statistic >= rule.warn_threshold:
         return (
             False,
             Status.WARN,
             (
-                f"moderate shift: {distance} >= {_fmt(rule.warn_threshold)}, below the drift "
-                f"threshold {_fmt(rule.threshold)}{note}"
+                f"moderate shift: {distance} >= {shown_limits[1]}, below the drift "
+                f"threshold {shown_limits[0]}{note}"
             ),
         )
-    return False, Status.PASS, f"no drift: {distance} < {_fmt(rule.threshold)}{note}"
+    return False, Status.PASS, f"no drift: {distance} < {shown_limits[0]}{note}"
 
 
 def _adjusted(values: list[float | None], correction: PValueMethod) -> list[float | None]:
@@ -555,9 +634,19 @@ class _DriftCheck:
     def _profile_names(self, profile: DriftProfile) -> list[str]:
         return list(profile.schema.names)
 
+    def _excluded(self) -> tuple[str, ...]:
+        """Columns the user left out of both samples (``exclude=``)."""
+        return ()
+
     def _declared(self, name: str) -> bool:
         """Whether the user declared the column's kind (no identifier or date-text warning)."""
         return False
+
+    def _declared_or_profiled(self, name: str) -> bool:
+        """Declared here, or when the reference profile was made (``kinds=``)."""
+        if isinstance(self.reference, DriftProfile) and name in self.reference.declared_kinds:
+            return True
+        return self._declared(name)
 
     # --- the engine ---
 
@@ -589,37 +678,62 @@ class _DriftCheck:
         no column could be tested: 'x': too few values to judge: 6 in the reference, 2 in ...
         """
         current_raw = self._raw(self.current, "current")
-        references: Mapping[str, Column | Side]
-        if isinstance(self.reference, DriftProfile):
-            left_out = dict(self.reference.left_out)
+        references: dict[str, Column | Side]
+        # The column sets are compared once the columns drift leaves out either way are
+        # dropped (exclude=, and datetimes not declared numeric), on both paths: a current
+        # batch needs neither, and may hold them.
+        profile = self.reference if isinstance(self.reference, DriftProfile) else None
+        if profile is not None:
+            excluded = set(self._excluded())
+            left_out = {k: v for k, v in profile.left_out.items() if k not in excluded}
             current_raw = {k: v for k, v in current_raw.items() if k not in left_out}
-            names = self._profile_names(self.reference)
+            names = [name for name in self._profile_names(profile) if name not in excluded]
             _same_columns(names, list(current_raw))
-            references = {name: profile_side(self.reference, name) for name in names}
-            kinds = {name: self.reference.schema[name].kind for name in names}
+            kinds = {name: profile.schema[name].kind for name in names}
+            reference_dtypes = {name: profile.schema[name].dtype for name in names}
+            references = {}
         else:
             reference_raw = self._raw(self.reference, "reference")
-            _same_columns(list(reference_raw), list(current_raw))
             table = type_columns(
                 reference_raw,
                 what="reference",
                 kinds=self._reference_kinds(reference_raw),
                 categorical_max_unique=self._max_unique(),
             )
-            references, kinds, left_out = table.columns, table.kinds, table.left_out
+            references, kinds, left_out = dict(table.columns), table.kinds, table.left_out
             current_raw = {k: v for k, v in current_raw.items() if k not in left_out}
+            _same_columns(
+                [name for name in reference_raw if name not in left_out], list(current_raw)
+            )
+            reference_dtypes = {name: column.dtype for name, column in table.columns.items()}
         current = type_columns(current_raw, what="current", kinds=kinds)
         unknown = sorted((set(self.column_methods) | set(self.thresholds)) - set(kinds))
         if unknown:
             raise ConfigError(f"column_methods or thresholds name unknown column(s) {unknown}")
-        jobs = [(name, references[name], current.columns[name]) for name in kinds]
+        # Numbers held as float32 (or float16) on one side are compared at that precision:
+        # the other side's values (or the profile's quantiles) are rounded to it.
+        precisions = {
+            name: _precision(reference_dtypes[name], current.columns[name].dtype)
+            for name, kind in kinds.items()
+            if kind is ColumnKind.NUMERIC
+        }
+        if profile is not None:
+            for name in kinds:
+                narrow = precisions.get(name)
+                rounded = narrow is not None and reference_dtypes[name] != narrow.name
+                references[name] = profile_side(profile, name, narrow if rounded else None)
+        jobs = [
+            (name, references[name], current.columns[name], precisions.get(name)) for name in kinds
+        ]
         buffers = _SortBuffers(
             max((len(c) for c in references.values() if isinstance(c, Column)), default=0),
             current.n_rows,
         )
         workers = _workers(self.n_jobs, len(jobs))
 
-        def column(job: tuple[str, Column | Side, Column]) -> _Partial:
+        def column(
+            job: tuple[str, Column | Side, Column, np.dtype[Any] | None],
+        ) -> _Partial:
             return self._column(*job, buffers)
 
         if workers == 1:
@@ -634,10 +748,15 @@ class _DriftCheck:
         return self._result(partials, notes)
 
     def _column(
-        self, name: str, reference: Column | Side, current: Column, buffers: _SortBuffers
+        self,
+        name: str,
+        reference: Column | Side,
+        current: Column,
+        precision: np.dtype[Any] | None,
+        buffers: _SortBuffers,
     ) -> _Partial:
-        ref = buffers.side(reference, 0) if isinstance(reference, Column) else reference
-        cur = buffers.side(current, 1)
+        ref = buffers.side(reference, 0, precision) if isinstance(reference, Column) else reference
+        cur = buffers.side(current, 1, precision)
         # The sides' sorted values live in this thread's buffers: the figures computed
         # below are plain numbers, so nothing refers to them once this returns.
         return _compute_column(
@@ -648,7 +767,7 @@ class _DriftCheck:
             bins=self.bins,
             eps=self.eps,
             min_values=self.min_values,
-            declared=self._declared(name),
+            declared=self._declared_or_profiled(name),
         )
 
     def _rule(self, name: str, ref: Side, cur: Side) -> _Rule:
@@ -715,7 +834,8 @@ class _DriftCheck:
                 details[f"{signal}_rate"] = [ref_rate, cur_rate]
                 details[f"{signal}_p_value"] = p
                 unusable = [unusable[0] + ref_rate, unusable[1] + cur_rate]
-                if p < self.alpha and abs(cur_rate - ref_rate) >= self.missing_threshold:
+                change = abs(cur_rate - ref_rate)
+                if p < self.alpha and _at_least(change, self.missing_threshold, ref_rate, cur_rate):
                     before, after = shares(ref_rate, cur_rate)
                     notes.append(f"{signal} rate {before} -> {after} (p={_p(p)})")
             limit = self._missing_limit(*unusable)
@@ -729,8 +849,18 @@ class _DriftCheck:
         return self._summarise(columns)
 
     def _missing_limit(self, before: float, after: float) -> str | None:
-        """The reason a column fails on its missing or non-finite share, if it does."""
-        return missing_rate_finding(before, after, self.max_missing_rate)
+        """The reason a column fails on its missing or non-finite share, if it does: above
+        ``max_missing_rate`` and at least half of it above the reference's share (the
+        rule of ``checks._schema.missing_rate_finding``, with the difference of shares
+        compared allowing its rounding: 45% -> 70% is 25 points, not 0.24999999999999994)."""
+        limit = self.max_missing_rate
+        if after > limit and _at_least(after - before, limit / 2, before, after):
+            shown_before, shown_after = shares(before, after)
+            return (
+                f"missing or non-finite rate {shown_before} -> {shown_after}, above "
+                f"max_missing_rate {percent(limit)}"
+            )
+        return None
 
     def _column_result(
         self,
@@ -773,7 +903,8 @@ class _DriftCheck:
         unseen = details.get("unseen_categories")
         if unseen:
             shown = ", ".join(repr(label) for label in list(unseen)[:5])
-            more = f" and {len(unseen) - 5} more" if len(unseen) > 5 else ""
+            n_unseen = details.get("n_unseen_categories", len(unseen))
+            more = f" and {n_unseen - 5} more" if n_unseen > 5 else ""
             notes.insert(0, f"unseen categories: {shown}{more}")
         return DriftColumnResult(
             status=status,
@@ -800,8 +931,9 @@ class _DriftCheck:
         share = len(drifted) / len(computed) if computed else None
         drift_text = f"{len(drifted)} of {len(computed)} columns drifted"
         if share is not None:
-            drift_text += f" ({share:.0%} {'>=' if share >= self.drift_share else '<'} "
-            drift_text += f"{self.drift_share:.0%})"
+            shown_share, shown_limit = _percents(share, self.drift_share)
+            drift_text += f" ({shown_share} {'>=' if share >= self.drift_share else '<'} "
+            drift_text += f"{shown_limit})"
         if drifted:
             drift_text += f": {_names(drifted)}"
         if errors:
@@ -881,13 +1013,46 @@ class _SortBuffers:
             self._local.pair = found
         return found
 
-    def side(self, column: Column, which: int) -> Side:
+    def side(self, column: Column, which: int, precision: np.dtype[Any] | None = None) -> Side:
         """The side of ``column``; a numeric one is sorted into this thread's reference
         (``which=0``) or current (1) buffer, so a table without numeric columns allocates
-        none."""
+        none. ``precision`` (float32, float16) rounds a wider column's values to it first;
+        a column of that dtype already is left as it is."""
         if column.kind is ColumnKind.NUMERIC:
-            return NumericSide.of(column, self.pair()[which])
+            if precision is None or column.dtype == precision.name:
+                return NumericSide.of(column, self.pair()[which])
+            values, n_missing, n_inf = sorted_finite_counts(
+                column.values, self.pair()[which], precision=precision
+            )
+            return NumericSide(n_rows=len(column), n_missing=n_missing, n_inf=n_inf, values=values)
         return side_of(column)
+
+
+_NARROW_FLOATS: dict[str, np.dtype[Any]] = {
+    "float16": np.dtype(np.float16),
+    "float32": np.dtype(np.float32),
+}
+
+
+def _precision(reference: str, current: str) -> np.dtype[Any] | None:
+    """The precision two numeric columns of these dtypes are compared at: the narrowest
+    float dtype of the two when one is float32 or float16 and they differ, else ``None``
+    (full float64). 0.1 read as float32 (a Parquet file) is 0.10000000149011612, as
+    float64 (a CSV file) 0.1: rounded to float32 both are the same number.
+
+    Examples
+    --------
+    >>> _precision("float32", "float64")
+    dtype('float32')
+    >>> _precision("float64", "float64") is None, _precision("float32", "float32") is None
+    (True, True)
+    """
+    if reference == current:
+        return None
+    narrow = [_NARROW_FLOATS[dtype] for dtype in (reference, current) if dtype in _NARROW_FLOATS]
+    if not narrow:
+        return None
+    return min(narrow, key=lambda dtype: int(dtype.itemsize))
 
 
 def _workers(n_jobs: int | None, n_columns: int) -> int:
@@ -1059,6 +1224,9 @@ class DataDrift(_DriftCheck):
     def _declared(self, name: str) -> bool:
         return name in self.kinds
 
+    def _excluded(self) -> tuple[str, ...]:
+        return self.exclude
+
     def _reference_kinds(self, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
         unknown = sorted(set(self.kinds) - set(raw))
         if unknown:
@@ -1069,11 +1237,28 @@ class DataDrift(_DriftCheck):
         return self.categorical_max_unique
 
     def _profile_names(self, profile: DriftProfile) -> list[str]:
-        if self.kinds or self.categorical_max_unique is not None:
+        if self.categorical_max_unique is not None:
             raise ConfigError(
                 "a profile fixed the kinds of its columns when it was made; pass kinds= and "
                 "categorical_max_unique= to DriftProfile.from_data instead"
             )
+        # kinds= that the profile agrees with declares them (as DriftProfile.from_data's
+        # kinds= does); one it contradicts cannot be honoured.
+        for name, kind in self.kinds.items():
+            if name not in profile.schema.names:
+                raise ConfigError(
+                    f"kinds names column {name!r}, which the profile does not compare"
+                    + (f" (left out: {profile.left_out[name]})" if name in profile.left_out else "")
+                    + "; a profile fixed the kinds of its columns when it was made: pass "
+                    "kinds= to DriftProfile.from_data instead"
+                )
+            recorded = profile.schema[name].kind
+            if recorded is not kind:
+                raise ConfigError(
+                    f"a profile fixed the kinds of its columns when it was made: {name!r} is "
+                    f"{recorded.value} there, not {kind.value}; pass kinds= to "
+                    "DriftProfile.from_data instead"
+                )
         if self.columns is None:
             return list(profile.schema.names)
         absent = [name for name in self.columns if name not in profile.schema.names]
@@ -1136,39 +1321,98 @@ class PredictionDrift(_DriftCheck):
         if not _named(data):
             encoded = encoded_column(data)  # text or categories: read by their codes
             if encoded is not None and (self.columns is None or len(self.columns) == 1):
-                name = "prediction" if self.columns is None else self.columns[0]
+                (name,) = self._unnamed_names(1, 1, what)
                 return raw_columns({name: encoded}, what=f"{what} predictions", encode=True)
             array = column_array(data)
             if array.dtype.names is None and array.ndim in (1, 2):
-                names = self.columns
-                if names is None:
-                    width = 1 if array.ndim == 1 else array.shape[1]
-                    names = (
-                        ("prediction",)
-                        if array.ndim == 1
-                        else tuple(f"class_{j}" for j in range(width))
-                    )
+                width = 1 if array.ndim == 1 else array.shape[1]
+                names = self._unnamed_names(width, array.ndim, what)
                 return raw_columns(array, what=f"{what} predictions", columns=names, encode=True)
         return raw_columns(data, what=f"{what} predictions", columns=self.columns, encode=True)
+
+    def _unnamed_names(self, width: int, ndim: int, what: str) -> tuple[str, ...]:
+        """The names of unnamed predictions (an array, a series): ``columns=``; else, for
+        the current data against a profile, the profile's columns in order (one output:
+        whatever the profile calls it, "prediction" or DriftProfile.from_data's "0");
+        else ``"prediction"`` for one output, ``"class_0"``, ... for a 2-D array."""
+        if self.columns is not None:
+            return self.columns
+        profile = self.reference
+        if what == "current" and isinstance(profile, DriftProfile):
+            names = tuple(profile.schema.names)
+            if len(names) == width and not profile.left_out:
+                return names
+            raise ColumnMismatch(
+                f"the profile compares {len(names)} column(s) {list(names)}"
+                + (f" and left out {sorted(profile.left_out)}" if profile.left_out else "")
+                + f", but the current predictions are unnamed with {width} column(s): make "
+                "a profile of one output per row with ms.monitor.prediction_profile("
+                "predictions), or name the current columns (columns=[...])"
+            )
+        if ndim == 1:
+            return ("prediction",)
+        return tuple(f"class_{j}" for j in range(width))
 
     def _declared(self, name: str) -> bool:
         return self.kind is not None
 
+    def _profile_names(self, profile: DriftProfile) -> list[str]:
+        names = list(profile.schema.names)
+        if self.kind is not None:
+            # kind= cannot change what a profile recorded: a numeric quantile summary
+            # cannot be read as class counts, nor counts as a summary.
+            other = [name for name in names if profile.schema[name].kind is not self.kind]
+            if other:
+                recorded = profile.schema[other[0]].kind.value
+                raise ConfigError(
+                    f"kind={self.kind.value!r} contradicts the profile, which recorded "
+                    f"{other[0]!r} as {recorded}: make the profile with that kind, "
+                    "ms.monitor.prediction_profile(predictions, "
+                    f"kind={self.kind.value!r}), or leave kind= out"
+                )
+        return names
+
     def _reference_kinds(self, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
         if self.kind is not None:
             return dict.fromkeys(raw, self.kind)
-        # Integer classes of a nullable type (pandas Int64, polars, arrow) read as float64
-        # when a value is missing: their own dtype, not NumPy's, says they are classes.
-        if _named(self.reference):
-            nullable = nullable_dtypes(self.reference)
-        else:
-            found = nullable_dtype(self.reference)
-            nullable = {} if found is None or len(raw) != 1 else dict.fromkeys(raw, found)
-        kinds = {}
-        for name, values in raw.items():
-            kind = nullable[name].kind if name in nullable else dtype_kind(values)
-            kinds[name] = ColumnKind.NUMERIC if kind == "f" else ColumnKind.CATEGORICAL
-        return kinds
+        return prediction_kinds(self.reference, raw)
+
+
+def prediction_kinds(reference: Any, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
+    """The kinds :class:`PredictionDrift` (without ``kind=``) gives the columns ``raw`` of
+    ``reference`` predictions: floating point is numeric, anything else classes.
+
+    Integer classes of a nullable type (pandas Int64, polars, arrow) read as float64 when
+    a value is missing: their own dtype, not NumPy's, says they are classes.
+    ``ms.monitor.prediction_profile`` decides by this too, so a profile of predictions
+    is compared as the predictions themselves would be.
+    """
+    if _named(reference):
+        nullable = nullable_dtypes(reference)
+    else:
+        found = nullable_dtype(reference)
+        nullable = {} if found is None or len(raw) != 1 else dict.fromkeys(raw, found)
+    kinds = {}
+    for name, values in raw.items():
+        kind = nullable[name].kind if name in nullable else dtype_kind(values)
+        kinds[name] = ColumnKind.NUMERIC if kind == "f" else ColumnKind.CATEGORICAL
+    return kinds
+
+
+def prediction_kind(predictions: Any) -> ColumnKind:
+    """The kind :class:`PredictionDrift` (without ``kind=``) gives one column of
+    ``predictions`` (see :func:`prediction_kinds`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> prediction_kind(pd.Series([1, None, 2], dtype="Int64")).value
+    'categorical'
+    >>> prediction_kind([0.25, 0.5]).value
+    'numeric'
+    """
+    raw = raw_columns({"prediction": predictions}, what="predictions", encode=True)
+    return prediction_kinds(predictions, raw)["prediction"]
 
 
 def _named(data: Any) -> bool:

@@ -17,6 +17,7 @@ from modelship.checks._schema import MAX_CATEGORIES, ColumnSchema, Schema, with_
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
 from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
 from modelship.checks.stats import QuantileSummary
+from modelship.checks.stats._columns import round_to
 from modelship.errors import ConfigError
 
 __all__ = ["CategoricalProfile", "DriftProfile", "NumericProfile"]
@@ -71,6 +72,10 @@ def _std_bounds(summary: QuantileSummary) -> tuple[float, float]:
 
 def _text_map(value: Mapping[str, str]) -> dict[str, str]:
     return {str(name): str(why) for name, why in value.items()}
+
+
+def _kind_map(value: Mapping[str, ColumnKind | str]) -> dict[str, ColumnKind]:
+    return parse_kinds(value)
 
 
 def _check_numeric(column: NumericProfile) -> None:
@@ -257,7 +262,10 @@ class DriftProfile:
 
     ``left_out`` names the reference columns not profiled and why (``"excluded"`` by the
     user, or a datetime column not declared numeric); drift checks against the profile
-    leave them out of the current data too. Every field is checked against the others when
+    leave them out of the current data too. ``declared_kinds`` holds the kinds the user
+    declared (``kinds=``) for profiled columns: a drift check against the profile treats
+    them as declared, as it would on the data (no identifier or date-text warning).
+    Every field is checked against the others when
     a profile is built or read (counts, spreads, kinds), so a damaged profile raises
     :class:`~modelship.errors.ConfigError` on read, never a wrong verdict later.
 
@@ -281,6 +289,7 @@ class DriftProfile:
     categorical: Mapping[str, CategoricalProfile]
     summary_size: int
     left_out: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
+    declared_kinds: Mapping[str, ColumnKind] = attrs.field(factory=dict, converter=_kind_map)
 
     @classmethod
     @validate_params(
@@ -313,7 +322,9 @@ class DriftProfile:
         columns, kinds, categorical_max_unique
             As for :class:`DataDrift`. ``kinds={"signup": "numeric"}`` profiles a datetime
             column as time stamps; datetime columns not declared so are left out, and
-            :attr:`left_out` says why.
+            :attr:`left_out` says why. The profile keeps the declared kinds
+            (:attr:`declared_kinds`), so a column declared categorical to test it despite
+            its identifier-like values is tested against the profile too.
         exclude : sequence of str, optional
             Columns to leave out (identifiers, free text). The profile remembers them, so
             drift checks against it leave them out of the current data too.
@@ -338,11 +349,12 @@ class DriftProfile:
         {'id': 'excluded'}
         """
         excluded = [str(name) for name in exclude or ()]
+        declared = parse_kinds(kinds)
         table = as_table(
             reference,
             what="reference",
             columns=columns,
-            kinds=parse_kinds(kinds),
+            kinds=declared,
             categorical_max_unique=categorical_max_unique,
             exclude=excluded,
         )
@@ -388,10 +400,15 @@ class DriftProfile:
             categorical=categorical,
             summary_size=summary_size,
             left_out={**dict.fromkeys(excluded, EXCLUDED), **table.left_out},
+            declared_kinds={name: kind for name, kind in declared.items() if name in table.columns},
         )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-compatible dict with a ``"schema_version"`` key.
+
+        ``"declared_kinds"`` is written only when a kind was declared: a profile without
+        declarations reads the same as before they were recorded (and an older reader
+        ignores the key).
 
         Examples
         --------
@@ -399,7 +416,7 @@ class DriftProfile:
         >>> sorted(DriftProfile.from_data({"x": [1.0, 2.0]}).to_dict())
         ['categorical', 'left_out', 'numeric', 'schema', 'schema_version', 'summary_size']
         """
-        return {
+        document = {
             "schema_version": SCHEMA_VERSION,
             "summary_size": self.summary_size,
             "schema": self.schema.to_dict(),
@@ -407,6 +424,11 @@ class DriftProfile:
             "categorical": {name: column.to_dict() for name, column in self.categorical.items()},
             "left_out": dict(self.left_out),
         }
+        if self.declared_kinds:
+            document["declared_kinds"] = {
+                name: kind.value for name, kind in self.declared_kinds.items()
+            }
+        return document
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> DriftProfile:
@@ -438,6 +460,13 @@ class DriftProfile:
             summary_size = _count(data, "summary_size")
             # Written since exclusions were recorded; older profiles left nothing out.
             left_out = {str(name): str(why) for name, why in data.get("left_out", {}).items()}
+            # Written since declared kinds were recorded; older profiles declared none.
+            declared = data.get("declared_kinds", {})
+            if not isinstance(declared, Mapping):
+                raise ConfigError(
+                    f"'declared_kinds' must be an object, got {type(declared).__name__}"
+                )
+            declared_kinds = {str(name): ColumnKind(kind) for name, kind in declared.items()}
         except ConfigError as exc:
             raise ConfigError(f"malformed drift profile: {exc}") from None
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
@@ -455,6 +484,7 @@ class DriftProfile:
                 categorical=categorical,
                 summary_size=summary_size,
                 left_out=left_out,
+                declared_kinds=declared_kinds,
             )
         except ConfigError as exc:
             raise ConfigError(f"malformed drift profile: {exc}") from None
@@ -502,6 +532,13 @@ def _check_profile(profile: DriftProfile) -> None:
         raise ConfigError(
             f"columns {sorted(profiled)} do not match the schema's {sorted(profile.schema.names)}"
         )
+    undeclarable = sorted(
+        name
+        for name, kind in profile.declared_kinds.items()
+        if name not in profiled or profile.schema[name].kind is not kind
+    )
+    if undeclarable:
+        raise ConfigError(f"declared kinds of columns not profiled with that kind: {undeclarable}")
     rows = set()
     for name, column_schema in zip(profile.schema.names, profile.schema.columns, strict=True):
         column: NumericProfile | CategoricalProfile
@@ -533,15 +570,42 @@ def _check_profile(profile: DriftProfile) -> None:
         raise ConfigError(f"the columns of one profile must have as many rows, got {sorted(rows)}")
 
 
-def profile_side(profile: DriftProfile, name: str) -> Side:
-    """The side of column ``name`` that drift checks compare, read from ``profile``."""
+def rounded_summary(summary: QuantileSummary, precision: np.dtype[Any]) -> QuantileSummary:
+    """``summary`` with its quantiles rounded to ``precision`` (float32, float16), as the
+    values it summarises would be.
+
+    Rounding keeps the quantiles in order. Quantiles that become equal keep one rank, the
+    largest (that of the last): ``#{rounded values <= x}`` stays within the band the
+    summary states between stored points (rounding is monotone), so the statistics keep
+    their error bounds; at a merged point the rank may be low by at most that band.
+
+    Examples
+    --------
+    >>> s = QuantileSummary.from_sorted([0.1, 0.1 + 1e-12, 0.2], size=3)
+    >>> r = rounded_summary(s, np.dtype(np.float32))
+    >>> r.quantiles.tolist(), r.ranks.tolist()
+    ([0.10000000149011612, 0.10000000149011612, 0.20000000298023224], [2, 2, 3])
+    """
+    quantiles = np.array(summary.quantiles, dtype=np.float64)
+    round_to(quantiles, precision)
+    last = np.searchsorted(quantiles, quantiles, side="right") - 1
+    return QuantileSummary(n=summary.n, quantiles=quantiles, ranks=summary.ranks[last])
+
+
+def profile_side(profile: DriftProfile, name: str, precision: np.dtype[Any] | None = None) -> Side:
+    """The side of column ``name`` that drift checks compare, read from ``profile``; a
+    numeric column's quantiles rounded to ``precision`` when given (see
+    :func:`rounded_summary`)."""
     if name in profile.numeric:
         column = profile.numeric[name]
+        summary = column.summary
+        if precision is not None and summary is not None:
+            summary = rounded_summary(summary, precision)
         return NumericSide(
             n_rows=column.n_rows,
             n_missing=column.n_missing,
             n_inf=column.n_inf,
-            summary=column.summary,
+            summary=summary,
             std=column.std,
         )
     counts = profile.categorical[name]

@@ -110,7 +110,12 @@ def prediction_profile(
     predictions : array_like
         One output per reference row: scores or probabilities (numeric), or labels.
     kind : {None, "numeric", "categorical"}
-        How the output is compared; ``None``: floating point is numeric, else classes.
+        How the output is compared; ``None``: as :class:`~modelship.checks.PredictionDrift`
+        decides on the predictions themselves: floating point is numeric, anything else
+        classes, integers of a nullable type (pandas ``Int64``, polars, arrow) with
+        missing values included. A kind given here is recorded as declared, as
+        ``PredictionDrift(kind=...)`` declares it; ``PredictionDrift`` against the profile
+        refuses a different ``kind=``.
     summary_size : int
         Quantiles kept for a numeric output (see :class:`~modelship.checks.DriftProfile`).
 
@@ -129,17 +134,24 @@ def prediction_profile(
     >>> list(stored.numeric)
     ['prediction']
     """
-    values = np.asarray(predictions)
-    if values.ndim != 1:
+    # Imported here: the helper lives with PredictionDrift, whose inference it shares.
+    from modelship.checks._drift import prediction_kind
+
+    shape = np.shape(predictions)
+    if len(shape) != 1:
         raise ConfigError(
-            f"predictions must be one output per row (1-D), got shape {values.shape}; "
+            f"predictions must be one output per row (1-D), got shape {shape}; "
             "profile class probabilities with DriftProfile.from_data instead"
         )
-    if kind is None:
-        kind = "numeric" if values.dtype.kind == "f" else "categorical"
-    return DriftProfile.from_data(
-        {"prediction": values}, kinds={"prediction": kind}, summary_size=summary_size
+    # The predictions as given (not np.asarray of them): a nullable integer column keeps
+    # its dtype, which says it holds classes, in the inference and in the schema.
+    chosen = prediction_kind(predictions).value if kind is None else kind
+    profile = DriftProfile.from_data(
+        {"prediction": predictions}, kinds={"prediction": chosen}, summary_size=summary_size
     )
+    # An inferred kind is not a declaration (PredictionDrift without kind= warns about an
+    # identifier-like output); one given is.
+    return profile if kind is not None else attrs.evolve(profile, declared_kinds={})
 
 
 def _answers(
