@@ -8,7 +8,6 @@ every bootstrap resample is a redrawn table (see :mod:`modelship.checks.stats._f
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Literal
 
@@ -19,7 +18,12 @@ import numpy.typing as npt
 from modelship._columns import check_same_index, column_array, encoded_column
 from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
-from modelship.checks._records import finite_or_none, object_field, record_from_dict
+from modelship.checks._records import (
+    ROUNDING_TOLERANCE,
+    finite_or_none,
+    object_field,
+    record_from_dict,
+)
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import RawColumn, raw_columns
 from modelship.checks.stats import _fairness as sf
@@ -60,15 +64,6 @@ _GROUP_RATES = (
     "accuracy",
 )
 
-# The gate's allowance for rounding, relative to the magnitude of the rates compared. A
-# rate is one rounded division, a difference or ratio of rates one more operation, an
-# interval bound two more (the percentile's interpolation): under 2 units in the last
-# place in all, and 8 leave room. So a difference of exactly 1/10, computed as
-# 0.10000000000000003, passes 0.1, and a ratio of exactly 4/5 (0.7999999999999999)
-# passes the four-fifths rule, as the rules read. It is far below what counts can show:
-# a difference of rates of groups under a million rows that is not exactly a threshold
-# of two decimals is at least 1e-14 away from it.
-ROUNDING_TOLERANCE = 8 * sys.float_info.epsilon
 
 # Groups with rows per feature set (a feature, or the intersection of several) beyond
 # which the check refuses: every group is a record of the result, and with more groups

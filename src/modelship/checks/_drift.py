@@ -29,11 +29,10 @@ from modelship._params import (
     check_parameters,
 )
 from modelship.checks import stats
-from modelship.checks._bias import ROUNDING_TOLERANCE
 from modelship.checks._drift_result import DriftColumnResult
 from modelship.checks._profile import EXCLUDED, DriftProfile, profile_side
 from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, percent, shares
-from modelship.checks._schema import MAX_MISSING_RATE
+from modelship.checks._schema import MAX_MISSING_RATE, missing_rate_finding, rate_increase_reaches
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import (
     KINDS,
@@ -235,15 +234,6 @@ def _percents(share: float, threshold: float) -> tuple[str, str]:
         if (float(a[:-1]) >= float(b[:-1])) == (share >= threshold):
             return a, b
     return f"{share!r}", f"{threshold!r}"
-
-
-def _at_least(difference: float, threshold: float, *scale: float) -> bool:
-    """``difference >= threshold`` for a difference of shares (of counts): allowing the
-    rounding of the divisions and the subtraction, as the bias check does
-    (``ROUNDING_TOLERANCE``, 8 units in the last place relative to the largest figure),
-    so a change of exactly one point reaches a threshold of 0.01 wherever it starts."""
-    slack = ROUNDING_TOLERANCE * max(abs(difference), abs(threshold), *map(abs, scale))
-    return difference >= threshold - slack
 
 
 # --- column computations -----------------------------------------------------------------
@@ -834,11 +824,11 @@ class _DriftCheck:
                 details[f"{signal}_rate"] = [ref_rate, cur_rate]
                 details[f"{signal}_p_value"] = p
                 unusable = [unusable[0] + ref_rate, unusable[1] + cur_rate]
-                change = abs(cur_rate - ref_rate)
-                if p < self.alpha and _at_least(change, self.missing_threshold, ref_rate, cur_rate):
+                low, high = sorted((ref_rate, cur_rate))
+                if p < self.alpha and rate_increase_reaches(low, high, self.missing_threshold):
                     before, after = shares(ref_rate, cur_rate)
                     notes.append(f"{signal} rate {before} -> {after} (p={_p(p)})")
-            limit = self._missing_limit(*unusable)
+            limit = missing_rate_finding(unusable[0], unusable[1], self.max_missing_rate)
             columns.append(self._column_result(partial, p_values[i], details, notes, limit))
         for name, why in left_out.items():
             columns.append(
@@ -847,20 +837,6 @@ class _DriftCheck:
                 )
             )
         return self._summarise(columns)
-
-    def _missing_limit(self, before: float, after: float) -> str | None:
-        """The reason a column fails on its missing or non-finite share, if it does: above
-        ``max_missing_rate`` and at least half of it above the reference's share (the
-        rule of ``checks._schema.missing_rate_finding``, with the difference of shares
-        compared allowing its rounding: 45% -> 70% is 25 points, not 0.24999999999999994)."""
-        limit = self.max_missing_rate
-        if after > limit and _at_least(after - before, limit / 2, before, after):
-            shown_before, shown_after = shares(before, after)
-            return (
-                f"missing or non-finite rate {shown_before} -> {shown_after}, above "
-                f"max_missing_rate {percent(limit)}"
-            )
-        return None
 
     def _column_result(
         self,

@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import attrs
 
-__all__ = ["check_field", "finite_or_none", "object_field", "record_from_dict"]
+__all__ = [
+    "ROUNDING_TOLERANCE",
+    "check_field",
+    "finite_or_none",
+    "object_field",
+    "record_from_dict",
+]
+
+#: The allowance for rounding when a figure computed from counts (a rate, a share, their
+#: difference or ratio, an interval bound) is compared with a threshold, relative to the
+#: figures' magnitude. A rate is one rounded division, a difference or ratio one more
+#: operation, an interval bound two more: under 2 units in the last place in all, and 8
+#: leave room. So a difference of exactly 1/10 (computed as 0.10000000000000003) passes
+#: 0.1, a ratio of exactly 4/5 (0.7999999999999999) passes the four-fifths rule, and a
+#: change of exactly 25 points (0.7 - 0.45 = 0.24999999999999994) reaches 0.25, as the
+#: rules read. Far below what counts can show: figures of columns under a million rows
+#: that differ from a threshold of two decimals differ from it by more than 1e-12.
+ROUNDING_TOLERANCE = 8 * sys.float_info.epsilon
 
 T = TypeVar("T")
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -23,7 +22,7 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
-from modelship.checks._records import check_field
+from modelship.checks._records import ROUNDING_TOLERANCE, check_field
 from modelship.checks._result import (
     CheckResult,
     ColumnResult,
@@ -85,14 +84,6 @@ MAX_MISSING_RATE = 0.5
 
 EXCLUDED = "excluded"
 """Why a column in :attr:`Schema.left_out` is there when the user left it out."""
-
-# The allowance for rounding when a difference of two shares is compared with a limit,
-# relative to the shares (as the bias gate's ROUNDING_TOLERANCE): a share is one rounded
-# division, their difference one more operation, so an exact change of 5 points is 5
-# points whatever the starting rate (0.4 - 0.35 is 0.05000000000000004, 0.7 - 0.45 is
-# 0.24999999999999994). Far below what counts can show: two shares of columns under a
-# million rows that differ by more than a limit of two decimals differ by 1e-12 more.
-ROUNDING_TOLERANCE = 8 * sys.float_info.epsilon
 
 
 def _slack(before: float, after: float, limit: float) -> float:
