@@ -232,3 +232,35 @@ def test_a_row_with_a_timestamp_that_is_not_finite_is_refused() -> None:
     with pytest.raises(ConfigError, match="prediction 1: timestamp inf"):
         src.add_predictions(rows)
     assert src.add_predictions(rows[:1]) == 1  # nothing of the refused call was kept
+
+
+def test_null_predictions_are_no_sample_of_the_models_output() -> None:
+    # 195 of 200 logged predictions were null: n was 200 (dropped 0), so a policy with
+    # min_samples=100 judged the prediction drift of 5 real values.
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(2000, 2))
+    src = ms.monitor.DriftSource(now=100.0)
+    src.set_profiles(
+        "1",
+        features=ms.checks.DriftProfile.from_data(train),
+        predictions=ms.monitor.prediction_profile(train.sum(axis=1)),
+    )
+    rows = []
+    for i in range(200):
+        x = rng.normal(size=2)
+        rows.append(
+            {
+                "request_id": str(i),
+                "row": 0,
+                "timestamp": 50.0,
+                "version": "1",
+                "inputs": x.tolist(),
+                "output": float(x.sum()) if i < 5 else None,
+            }
+        )
+    src.add_predictions(rows)
+    out = src.fetch("prediction_drift", slot="1", start=0.0, end=100.0, stat="mean")
+    assert isinstance(out, ms.monitor.Samples)
+    assert (out.n, out.dropped) == (5, 195)
+    policy = ms.monitor.RollbackPolicy(conditions=["prediction_drift > 0.5 min_samples=100"])
+    assert policy.evaluate(src, slot="1", window=100.0).verdict == "inconclusive"

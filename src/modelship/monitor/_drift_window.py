@@ -154,6 +154,22 @@ def prediction_profile(
     return profile if kind is not None else attrs.evolve(profile, declared_kinds={})
 
 
+def _missing(answers: npt.NDArray[Any]) -> int:
+    """Answers the check reads as missing (a null or NaN prediction; a list holding one):
+    they are no sample of the model's output, so they are not counted in ``n``."""
+    if answers.dtype.kind == "f":
+        absent = np.isnan(answers)
+    elif answers.dtype.kind == "O":
+        absent = np.frompyfunc(
+            lambda v: v is None or (isinstance(v, float) and math.isnan(v)), 1, 1
+        )(answers).astype(bool)
+    else:
+        return 0
+    if absent.ndim > 1:
+        absent = absent.reshape(len(absent), -1).any(axis=1)
+    return int(np.count_nonzero(absent))
+
+
 def _answers(
     profile: DriftProfile, method: str, chosen: list[Any], logged: int
 ) -> tuple[npt.NDArray[Any] | None, str]:
@@ -544,8 +560,9 @@ class DriftSource:
 
     def _check(
         self, kind: str, *, version: str, start: float, end: float
-    ) -> tuple[CheckResult | None, int, str]:
-        """The check's result, the rows it compared, and why there is no result."""
+    ) -> tuple[CheckResult | None, int, str, int]:
+        """The check's result, the rows it compared, why there is no result, and the rows
+        left out as missing (null predictions)."""
         if kind not in ("features", "predictions"):
             raise ConfigError(f"kind must be 'features' or 'predictions', got {kind!r}")
         profiles = self._profiles.get(str(version))
@@ -559,22 +576,23 @@ class DriftSource:
         with self._lock:
             store = self._rows.get(str(version))
             if store is None:
-                return None, 0, empty
+                return None, 0, empty, 0
             positions = store.index.window(float(start), float(end)).tolist()
             if not positions:
-                return None, 0, empty
+                return None, 0, empty, 0
             column = store.answers[method]
             chosen = [column[i] for i in positions if column[i] is not _NONE]
             inputs = [store.inputs[i] for i in positions if store.inputs[i] is not _NONE]
         if kind == "predictions":
             answers, why = _answers(profile, method, chosen, len(positions))
             if answers is None:
-                return None, 0, f"version {version}, ({start:g}, {end:g}]: {why}"
+                return None, 0, f"version {version}, ({start:g}, {end:g}]: {why}", 0
             answered = PredictionDrift(reference=profile, current=answers, **self.options)
-            return answered.run(), len(answers), ""
+            missing = _missing(answers)
+            return answered.run(), len(answers) - missing, "", missing
         current = self._features(str(version), inputs)
         check = DataDrift(reference=profile, current=current, **self.options)
-        return check.run(), len(inputs), ""
+        return check.run(), len(inputs), "", 0
 
     def _features(self, version: str, inputs: list[Any]) -> dict[str, npt.NDArray[Any]]:
         names = self._names[version]
@@ -627,9 +645,9 @@ class DriftSource:
                 reason=f"no profiles for version {version}",
             )
         try:
-            result, rows, why = self._check(kind, version=version, start=start, end=end)
+            result, rows, why, missing = self._check(kind, version=version, start=start, end=end)
         except EmptyData as exc:
-            result, rows, why = None, 0, str(exc)
+            result, rows, why, missing = None, 0, str(exc), 0
         if result is None:
             return NoData(metric, slot, start=start, end=end, stat=stat, reason=why)
         if result.status is Status.ERROR:
@@ -666,4 +684,5 @@ class DriftSource:
             end=end,
             stat=stat or "value",
             count=rows,
+            dropped=missing,
         )
