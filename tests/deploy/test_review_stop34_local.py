@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import subprocess
@@ -384,3 +385,273 @@ def test_wait_ready_refuses_a_timeout_that_is_no_finite_number(
             assert dep.wait_ready("blue", -1.0)  # below 0 is 0: one probe
     finally:
         backend.close()
+
+
+# --- review E: a drain takes the removed server only; set_traffic cut on any line ---------------
+
+
+def stub_servers(monkeypatch: pytest.MonkeyPatch, *backends: HeldBackend) -> list[list[str]]:
+    """``ServerProcess.start`` hands out ``backends`` in order (one per server started);
+    the argv each start was given, in order."""
+    queue = list(backends)
+    argvs: list[list[str]] = []
+
+    def start(argv: list[str], **kw: Any) -> ServerProcess:
+        argvs.append(list(argv))
+        return queue.pop(0).process(argv, **kw)
+
+    monkeypatch.setattr(_deployer.ServerProcess, "start", staticmethod(start))
+    return argvs
+
+
+class HookAfterRelease:
+    """A stand-in for a deployer's lock that runs ``hook`` once, in the thread that armed
+    it, right after the first lock hold (outermost) after which ``ready()`` is true."""
+
+    def __init__(self, lock: Any, ready: Any, hook: Any) -> None:
+        self.lock, self.ready, self.hook = lock, ready, hook
+        self.armed: int | None = None
+        self.fired = False
+        self.depth = threading.local()
+
+    def __enter__(self) -> None:
+        self.lock.acquire()
+        self.depth.n = getattr(self.depth, "n", 0) + 1
+
+    def __exit__(self, *exc: object) -> None:
+        self.depth.n -= 1
+        self.lock.release()
+        mine = threading.get_ident() == self.armed
+        if mine and self.depth.n == 0 and not self.fired and self.ready():
+            self.fired = True
+            self.hook()
+
+
+def test_a_slot_applied_again_before_its_removal_drains_is_not_drained(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # remove() takes the slot out of its table, then drains it on the router, which keys
+    # backends by name: another thread applying the slot again and giving it traffic
+    # right after the table let go must not have its new server drained (every request a
+    # 503 while state() says the slot takes 100 %). The other thread runs exactly there.
+    blue, old_green, new_green = HeldBackend(), HeldBackend(), HeldBackend()
+    for backend in (blue, old_green, new_green):
+        backend.release.set()  # nothing is held here
+    stub_servers(monkeypatch, blue, old_green, new_green)
+    dep = LocalDeployer(registry=ms.open_registry(str(tmp_path)))
+    reapplied: list[str] = []
+
+    def apply_green_again() -> None:
+        dep.apply("green", "fraud", "2")
+        assert dep.wait_ready("green", 30)
+        dep.set_traffic({"green": 100})
+        reapplied.append("green")
+
+    def in_another_thread() -> None:
+        other = threading.Thread(target=apply_green_again)
+        other.start()
+        other.join(60)  # the lock is free: a deployer that held it here would hang
+        assert not other.is_alive(), "apply() waited for remove()"
+
+    try:
+        dep.apply("blue", "fraud", "1")
+        dep.apply("green", "fraud", "1")
+        assert dep.wait_ready("blue", 30)
+        assert dep.wait_ready("green", 30)
+        dep.set_traffic({"blue": 100})
+        old_proc = dep._slots["green"].proc
+        lock = HookAfterRelease(dep._lock, lambda: "green" not in dep._slots, in_another_thread)
+        monkeypatch.setattr(dep, "_lock", lock)
+        lock.armed = threading.get_ident()
+        dep.remove("green")
+        assert lock.fired
+        assert reapplied == ["green"]
+        assert [(s.slot, s.version, s.weight) for s in dep.state().slots] == [
+            ("blue", "1", 0),
+            ("green", "2", 100),
+        ]
+        assert [send(dep.endpoint)[0] for _ in range(3)] == [200] * 3
+        assert (old_green.posts, new_green.posts, blue.posts) == (0, 3, 0)
+        assert old_proc.popen.poll() is not None, "the removed server still runs"
+        assert dep._slots["green"].proc.alive()
+    finally:
+        dep.close()
+        for backend in (blue, old_green, new_green):
+            backend.close()
+
+
+def test_begin_drain_drains_the_backend_it_took_not_a_later_one_of_that_name() -> None:
+    from modelship.deploy.local._router import Router
+
+    router = Router()
+    try:
+        router.set_backends({"green": (1, 100)})
+        draining = router.begin_drain("green")
+        assert router._backends["green"].weight == 0  # no new request once it returns
+        router.set_backends({"green": (2, 100)})  # the slot, applied again meanwhile
+        assert draining.wait(5)
+        assert {n: (b.port, b.weight) for n, b in router._backends.items()} == {"green": (2, 100)}
+        assert router.begin_drain("none").wait(0)  # nothing to drain: done at once
+    finally:
+        router.close()
+
+
+def interrupt_on_line(k: int, call: Any, *args: Any) -> int | None:
+    """``call(*args)``, a KeyboardInterrupt raised on its ``k``-th line event (as the
+    signal handler of ``deploy apply`` raises one, between any two lines): the line it
+    was raised on, or None if ``call`` ended first."""
+    code = call.__func__.__code__
+    seen: list[int] = []
+
+    def local(frame: Any, event: str, arg: object) -> Any:
+        if event == "line":
+            seen.append(frame.f_lineno)
+            if len(seen) == k:
+                raise KeyboardInterrupt
+        return local
+
+    def tracer(frame: Any, event: str, arg: object) -> Any:
+        return local if frame.f_code is code else None
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        call(*args)
+    except KeyboardInterrupt:
+        return seen[-1]
+    finally:
+        sys.settrace(previous)
+    return None
+
+
+def test_a_set_traffic_interrupted_on_any_of_its_lines_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # "If it raises, nothing changed": the router routes as state() says, both as before,
+    # wherever the Ctrl-C lands (the copy of the weights into the slots too). The one
+    # exception is the lock's release once all is done (the `with` line, left): as a
+    # Ctrl-C just after the call returned, the change is whole there, in both.
+    blue, green = HeldBackend(), HeldBackend()
+    stub_servers(monkeypatch, blue, green)
+    source, first = inspect.getsourcelines(LocalDeployer.set_traffic)
+    with_line = first + next(i for i, line in enumerate(source) if "with self._lock" in line)
+    try:
+        with LocalDeployer(registry=ms.open_registry(str(tmp_path))) as dep:
+            dep.apply("blue", "fraud", "1")
+            dep.apply("green", "fraud", "2")
+            dep.set_traffic({"blue": 100})
+            before = {"blue": 100, "green": 0}
+            after = {"blue": 0, "green": 100}
+            router = dep._router
+            landed: list[int] = []
+            for k in range(1, 200):  # bounded: set_traffic runs far fewer lines
+                line = interrupt_on_line(k, dep.set_traffic, {"green": 100})
+                state = {s.slot: s.weight for s in dep.state().slots}
+                routed = {n: b.weight for n, b in router._backends.items()}
+                ports = {n: b.port for n, b in router._backends.items()}
+                assert ports == {"blue": blue.port, "green": green.port}
+                if line is None:
+                    assert state == routed == after
+                    break
+                landed.append(line)
+                if state == after and line == with_line and landed.count(line) == 2:
+                    assert routed == after  # the release after the whole change
+                    dep.set_traffic({"blue": 100})
+                    continue
+                assert state == routed == before, f"interrupted on line {line} (event {k})"
+            else:
+                pytest.fail("set_traffic never ran to its end")
+            # It landed on every line, each turn of the copy into the slots included.
+            copy_line = first + next(
+                i for i, line in enumerate(source) if "s.weight = checked.get(" in line
+            )
+            assert landed.count(copy_line) == 2, landed
+    finally:
+        blue.close()
+        green.close()
+
+
+# --- review E: $(NAME) in the spec's env and args, as the kubelet expands it --------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("$(A)/x", "a/x"),
+        ("$(A)$(A)", "aa"),
+        ("$(UNSET)", "$(UNSET)"),  # an undefined name is left as written
+        ("$$(A)", "$(A)"),  # $$ is a literal $: an escaped reference is never expanded
+        ("$$$(A)", "$a"),
+        ("a$$b", "a$b"),
+        ("$x $ $", "$x $ $"),  # a $ before anything else, or at the end, stays
+        ("$(A", "$(A"),  # never closed
+        ("$(A $(A)", "$(A $(A)"),  # the name runs to the first ')': "A $(A" is unset
+        ("$()", "$()"),
+        ("no reference", "no reference"),
+    ],
+)
+def test_expand_follows_the_kubelet(text: str, expected: str) -> None:
+    assert _deployer._expand(text, {"A": "a"}) == expected
+
+
+def test_the_spec_env_and_args_are_expanded_as_the_kubelet_expands_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    backend = HeldBackend()
+    argvs = stub_servers(monkeypatch, backend)
+    env = {
+        "EARLY": "$(ROOT)/early",  # ROOT is listed after it: left as written
+        "ROOT": "/srv/logs",
+        "LOG_DIR": "$(ROOT)/fraud",
+        "CHAINED": "$(EARLY)+$(LOG_DIR)",
+        # The document's own ${NAME} substitution reads $$ as $ first (as for the
+        # Kubernetes adapter): this is "$$(ROOT) costs $$5" in the spec.
+        "ESCAPED": "$$$$(ROOT) costs $$$$5",
+        "SELF": "$(SELF)",
+        "HOME_REF": "$(HOME)",  # not in the spec's env: the deployer's own is not read
+    }
+    args = ["--prediction-log", "$(LOG_DIR)", "--log-flush-seconds", "$(UNSET)0.5"]
+    try:
+        with LocalDeployer(registry=ms.open_registry(str(tmp_path))) as dep:
+            with pytest.raises(ConfigError, match="log-flush-seconds"):  # "$(UNSET)0.5"
+                dep.apply("blue", "fraud", "1", spec(env=env, args=args))
+            assert argvs == []  # refused before any server started
+            args[-1] = "0.5"
+            dep.apply("blue", "fraud", "1", spec(env=env, args=args))
+    finally:
+        backend.close()
+    [argv] = argvs
+    assert argv[1:3] == ["-c", _deployer._WITH_ENV]
+    assert json.loads(argv[3]) == {
+        "EARLY": "$(ROOT)/early",
+        "ROOT": "/srv/logs",
+        "LOG_DIR": "/srv/logs/fraud",
+        "CHAINED": "$(ROOT)/early+/srv/logs/fraud",
+        "ESCAPED": "$(ROOT) costs $5",
+        "SELF": "$(SELF)",
+        "HOME_REF": "$(HOME)",
+    }
+    assert argv[-4:] == ["--prediction-log", "/srv/logs/fraud", "--log-flush-seconds", "0.5"]
+
+
+def test_a_flag_the_deployer_sets_is_refused_when_a_variable_spells_it(tmp_path: Path) -> None:
+    with LocalDeployer(registry=ms.open_registry(str(tmp_path))) as dep:
+        with pytest.raises(ConfigError, match="sets --port, which the LocalDeployer sets"):
+            dep.apply("blue", "fraud", "1", spec(env={"F": "--port"}, args=["$(F)", "9000"]))
+        assert dep._pids == []
+
+
+def test_the_slot_server_gets_the_expanded_env_and_args(dep: LocalDeployer, tmp_path: Path) -> None:
+    root = tmp_path / "logs"
+    env = {"LOG_ROOT": str(root), "LOG_DIR": "$(LOG_ROOT)/fraud", "KEPT": "$$$$(LOG_ROOT)"}
+    dep.apply("blue", "fraud", "1", spec(env=env, args=["--prediction-log", "$(LOG_DIR)"]))
+    assert dep.wait_ready("blue", 60)
+    pid = dep.pids()["blue"]
+    with open(f"/proc/{pid}/environ", "rb") as f:
+        environ = f.read().split(b"\0")
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        cmdline = f.read().split(b"\0")
+    assert f"LOG_DIR={root}/fraud".encode() in environ
+    assert b"KEPT=$(LOG_ROOT)" in environ
+    at = cmdline.index(b"--prediction-log")
+    assert cmdline[at + 1] == f"{root}/fraud".encode()

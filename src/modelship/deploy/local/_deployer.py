@@ -134,35 +134,96 @@ def _serve_config(
         raise ConfigError(f"{what} {shown} would stop {stops}: {exc}") from None
 
 
+def _expand(text: str, variables: Mapping[str, str]) -> str:
+    """``text`` with each ``$(NAME)`` replaced by ``variables[NAME]``, as the kubelet
+    expands a container's ``env`` values and ``args``.
+
+    Its rules (``third_party/forked/golang/expansion``): a name not in ``variables`` leaves
+    the reference as written; ``$$`` is a literal ``$`` (so ``$$(NAME)`` is the text
+    ``$(NAME)``); a ``$`` before anything else, or a ``$(`` never closed, stays as it is.
+
+    Examples
+    --------
+    >>> _expand("$(A)/b $(NONE) $$(A) $$ $x $(", {"A": "a"})
+    'a/b $(NONE) $(A) $ $x $('
+    """
+    if "$" not in text:
+        return text
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:  # bounded: every turn moves i forward
+        dollar = text.find("$", i)
+        if dollar < 0 or dollar + 1 >= n:  # no $ left, or one at the very end: as is
+            out.append(text[i:])
+            break
+        out.append(text[i:dollar])
+        after = text[dollar + 1]
+        if after == "$":
+            out.append("$")
+            i = dollar + 2
+        elif after == "(":
+            close = text.find(")", dollar + 2)
+            if close < 0:  # never closed: "$(" as is, the rest read on
+                out.append("$(")
+                i = dollar + 2
+            else:
+                name = text[dollar + 2 : close]
+                out.append(variables.get(name, f"$({name})"))
+                i = close + 1
+        else:  # "$x": both as they are
+            out.append("$" + after)
+            i = dollar + 2
+    return "".join(out)
+
+
+def _expand_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` with ``$(NAME)`` expanded in each value from the variables listed before it,
+    in order, as the kubelet does (a later one, or the name itself, is left as written)."""
+    expanded: dict[str, str] = {}
+    for name, value in env.items():
+        expanded[name] = _expand(value, expanded)
+    return expanded
+
+
 def _spec_argv(
     spec: object, url: str, server_args: Sequence[str], max_body: int
 ) -> tuple[list[str], dict[str, str]]:
-    """The first container's ``args`` and ``env`` of ``spec``, checked as ``server_args``
-    are, before any server starts: what the LocalDeployer cannot honour is refused."""
+    """The first container's ``args`` and ``env`` of ``spec``, ``$(NAME)`` expanded as the
+    kubelet expands them and checked as ``server_args`` are, before any server starts: what
+    the LocalDeployer cannot honour is refused."""
     if not isinstance(spec, DeploymentSpec):
         raise ConfigError(
             f"spec must be a DeploymentSpec (DeploymentSpec.from_file('deploy.yaml')) or None, "
             f"got {type(spec).__name__} {reprlib.repr(spec)}"
         )
     container = spec.containers[0]  # the model server; other containers are Kubernetes'
-    what = "deployment.containers[0].args"
-    for i, arg in enumerate(container.args):
-        _check_server_arg(i, arg, what)
-    # Read after server_args, as the server reads them: a flag given in both takes the spec's.
-    config = _serve_config(url, [*server_args, *container.args], what, "the server")
-    if config.max_body_bytes > max_body:
-        raise ConfigError(
-            f"{what} set --max-body-bytes {config.max_body_bytes}, over the "
-            f"{max_body} bytes the LocalDeployer's router holds for every slot; raise it "
-            "for the router too: LocalDeployer(server_args=['--max-body-bytes', ...])"
-        )
     for name, value in container.env.items():
         if "\x00" in value:
             raise ConfigError(
                 f"deployment.containers[0].env.{name} holds a NUL character, which no "
                 "environment variable can carry; remove it"
             )
-    return list(container.args), dict(container.env)
+    # As on Kubernetes: a value sees the variables listed before it, the args all of them
+    # (the container's env only: the kubelet does not read the node's environment).
+    env = _expand_env(container.env)
+    args: list[str] = []
+    what = "deployment.containers[0].args"
+    for i, arg in enumerate(container.args):
+        if not isinstance(arg, str):
+            _check_server_arg(i, arg, what)  # refused: no string to expand
+        # Checked expanded: a flag the deployer sets can come from a variable.
+        args.append(_expand(arg, env))
+        _check_server_arg(i, args[-1], what)
+    # Read after server_args, as the server reads them: a flag given in both takes the spec's.
+    config = _serve_config(url, [*server_args, *args], what, "the server")
+    if config.max_body_bytes > max_body:
+        raise ConfigError(
+            f"{what} set --max-body-bytes {config.max_body_bytes}, over the "
+            f"{max_body} bytes the LocalDeployer's router holds for every slot; raise it "
+            "for the router too: LocalDeployer(server_args=['--max-body-bytes', ...])"
+        )
+    return args, env
 
 
 def _stop_at_once(proc: ServerProcess) -> None:
@@ -337,7 +398,10 @@ class LocalDeployer:
         """Start a server for ``version`` in ``slot`` (the slot's old server stops first).
 
         Of ``spec``, the first container's ``args`` are added to the server's flags (checked
-        as ``server_args`` are) and its ``env`` to its environment; ``healthcheck.path``
+        as ``server_args`` are) and its ``env`` to its environment, ``$(NAME)`` expanded in
+        both as the kubelet expands it (an ``env`` value from the variables listed before
+        it, ``args`` from the whole ``env``; an unknown name is left as written, ``$$`` is
+        ``$``); ``healthcheck.path``
         must answer 200 for the slot to be ready, and is what :meth:`health` probes. The
         rest (image, ports, resources, replicas, other containers, probe timings) is for
         Kubernetes and has no local meaning.
@@ -465,15 +529,20 @@ class LocalDeployer:
             self._check_open()
             for name in checked:
                 self._get(name)
+            before = {name: s.weight for name, s in self._slots.items()}
             try:
                 self._router.set_backends(
                     {n: (s.proc.port, checked.get(n, 0)) for n, s in self._slots.items()}
                 )
+                for name, s in self._slots.items():
+                    s.weight = checked.get(name, 0)
             except BaseException:
+                # Wherever it came (a Ctrl-C raised between two lines of the copy above
+                # too), the slots get their weights back and the router is told them.
+                for name, s in self._slots.items():
+                    s.weight = before[name]
                 self._restore_routes()
                 raise
-            for name, s in self._slots.items():
-                s.weight = checked.get(name, 0)
 
     def _restore_routes(self) -> None:
         """After a ``set_backends`` cut short (Ctrl-C, the router's 30 s timeout): the change
@@ -501,24 +570,31 @@ class LocalDeployer:
 
     def remove(self, slot: str) -> None:
         """Drain the slot's in-flight requests, then stop its server."""
-        # The weight check and taking the slot out of the table are one lock hold, so no
-        # set_traffic can give it traffic in between (it would then raise SlotNotFound).
-        with self._lock:
-            s = self._slots.get(slot)
-            if s is None:
-                return
-            if s.weight > 0:
-                raise SlotInUse(
-                    f"slot {slot!r} still receives {s.weight}% of traffic; move "
-                    "its traffic before removing it"
-                )
-            del self._slots[slot]
+        removed: _Slot | None = None
         try:
-            self._router.drain(slot, self._drain_timeout)
+            # The weight check, taking the slot out of the table and taking its backend
+            # off the router are one lock hold: no set_traffic can give it traffic in
+            # between (it would raise SlotNotFound), and the drain waits on exactly this
+            # backend, never on one an apply() sets under the same name once the lock is
+            # free (the router keys backends by name).
+            with self._lock:
+                s = self._slots.get(slot)
+                if s is None:
+                    return
+                if s.weight > 0:
+                    raise SlotInUse(
+                        f"slot {slot!r} still receives {s.weight}% of traffic; move "
+                        "its traffic before removing it"
+                    )
+                del self._slots[slot]
+                removed = s
+                draining = self._router.begin_drain(slot)
+            draining.wait(self._drain_timeout)
         finally:  # a router that failed (or was closed meanwhile) still stops the server
-            s.proc.stop(grace=self._graceful)
-            with self._lock, contextlib.suppress(ValueError):
-                self._pids.remove(s.proc.pid)
+            if removed is not None:
+                removed.proc.stop(grace=self._graceful)
+                with self._lock, contextlib.suppress(ValueError):
+                    self._pids.remove(removed.proc.pid)
 
     def state(self) -> DeployerState:
         """Every slot: version, traffic share, and ready (answered ``/ready``, still alive)."""

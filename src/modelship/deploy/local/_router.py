@@ -43,7 +43,7 @@ from typing import Any
 
 import attrs
 
-__all__ = ["Router"]
+__all__ = ["Draining", "Router"]
 
 _MAX_HEAD = 64 * 1024
 #: The largest request body a Router holds unless told otherwise: the servers' default.
@@ -262,6 +262,25 @@ def _response(status: int, reason: str, doc: Mapping[str, Any], keep: bool) -> b
     ).encode() + body
 
 
+class Draining:
+    """One backend no longer routed to (:meth:`Router.begin_drain`), whose in-flight
+    requests :meth:`wait` waits for; ``None`` inside: there was no backend to drain."""
+
+    def __init__(self, router: Router, backend: _Backend | None) -> None:
+        self._router = router
+        self._backend = backend
+
+    def wait(self, timeout: float) -> bool:
+        """Wait (up to ``timeout`` s) for the backend's in-flight requests, close its
+        pooled connections and forget it (unless another is set under its name since);
+        whether every request finished in time."""
+        if self._backend is None:
+            return True
+        router = self._router
+        result: bool = router._call(router._drain(self._backend, timeout), timeout=timeout + 5)
+        return result
+
+
 class Router:
     """A weighted HTTP router on 127.0.0.1, run on its own thread.
 
@@ -353,19 +372,31 @@ class Router:
         Its pooled connections are closed; whether every request finished in time. A
         backend set under the same name while this waits is a new one: it stays.
         """
-        result: bool = self._call(self._drain(name, timeout), timeout=timeout + 5)
-        return result
+        return self.begin_drain(name).wait(timeout)
 
-    async def _drain(self, name: str, timeout: float) -> bool:
+    def begin_drain(self, name: str) -> Draining:
+        """Stop routing to the backend now set under ``name`` (applied before this
+        returns); :meth:`Draining.wait` then waits for that backend's in-flight requests.
+
+        The two steps apart let a caller take the backend while it holds its own lock:
+        the wait drains exactly that backend, never one set under the same name later.
+        """
+        backend: _Backend | None = self._call(self._begin_drain(name))
+        return Draining(self, backend)
+
+    async def _begin_drain(self, name: str) -> _Backend | None:
         b = self._backends.get(name)
         if b is None:
-            return True
+            return None
         b.weight = 0
         if b.drained is None:  # a second drain of it waits on the same event
             b.drained = asyncio.Event()
+        return b
+
+    async def _drain(self, b: _Backend, timeout: float) -> bool:
         done = True
         try:
-            if b.inflight:
+            if b.inflight and b.drained is not None:  # drained: set by _begin_drain
                 await asyncio.wait_for(b.drained.wait(), timeout)
         except asyncio.TimeoutError:
             done = False
@@ -373,8 +404,8 @@ class Router:
             self._close_idle(b)
             # The name may mean a new backend by now (the slot was applied again while
             # this waited): only the one drained here leaves.
-            if self._backends.get(name) is b:
-                del self._backends[name]
+            if self._backends.get(b.name) is b:
+                del self._backends[b.name]
         return done
 
     def close(self) -> None:
