@@ -463,3 +463,19 @@ def test_population_std_reads_a_sorted_list() -> None:
 def test_population_std_of_nothing_is_empty_data() -> None:
     with pytest.raises(EmptyData):
         stats.population_std(np.array([]))
+
+
+def test_a_profiles_schema_knows_what_the_profile_left_out() -> None:
+    # DriftProfile.from_data(df, exclude=["id"]).schema.validate(df) warned "'id': column
+    # is not in the schema"; a profile written before schemas kept left_out reads so too.
+    from modelship.checks import DriftProfile
+
+    data = {"id": np.arange(100), "x": np.linspace(0.0, 1.0, 100)}
+    profile = DriftProfile.from_data(data, exclude=["id"])
+    assert profile.schema.left_out == {"id": "excluded"}
+    assert profile.schema.validate(data).status.value == "pass"
+    older = profile.to_dict()
+    del older["schema"]["left_out"]
+    again = DriftProfile.from_dict(older)
+    assert again.schema.left_out == {"id": "excluded"}
+    assert again.schema.validate(data).status.value == "pass"

@@ -11,8 +11,6 @@ import argparse
 import sys
 from typing import Any
 
-import attrs
-
 from modelship._cli_common import STDOUT, add_storage_options, storage_options
 from modelship._shown import hide_credentials
 from modelship.checks._cli_common import (
@@ -137,10 +135,9 @@ def _schema(args: argparse.Namespace) -> Schema:
         return Schema.from_json(read_bytes(args.schema_file, _options(args)))
     reference = _reference(args)
     if isinstance(reference, DriftProfile):
-        # The columns the profile left out (--exclude'd, datetimes) are neither missing
-        # nor extra in the data checked against its schema.
-        left_out = {**reference.left_out, **reference.schema.left_out}
-        return attrs.evolve(reference.schema, left_out=left_out)
+        # Its schema knows the columns the profile left out (--exclude'd, datetimes):
+        # neither missing nor extra in the data checked against it.
+        return reference.schema
     return Schema.infer(
         reference,
         columns=args.columns,

@@ -30,9 +30,14 @@ from modelship._params import (
 )
 from modelship.checks import stats
 from modelship.checks._drift_result import DriftColumnResult
-from modelship.checks._profile import EXCLUDED, DriftProfile, profile_side
+from modelship.checks._profile import DriftProfile, profile_side
 from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, percent, shares
-from modelship.checks._schema import MAX_MISSING_RATE, missing_rate_finding, rate_increase_reaches
+from modelship.checks._schema import (
+    EXCLUDED,
+    MAX_MISSING_RATE,
+    missing_rate_finding,
+    rate_increase_reaches,
+)
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import (
     KINDS,

@@ -13,7 +13,13 @@ from modelship import _json
 from modelship._documents import DocumentKind
 from modelship._params import Interval, Names, validate_params
 from modelship.checks import stats
-from modelship.checks._schema import MAX_CATEGORIES, ColumnSchema, Schema, with_nullable_dtypes
+from modelship.checks._schema import (
+    EXCLUDED,
+    MAX_CATEGORIES,
+    ColumnSchema,
+    Schema,
+    with_nullable_dtypes,
+)
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
 from modelship.checks._tabular import KINDS, ColumnKind, as_table, parse_kinds
 from modelship.checks.stats import QuantileSummary
@@ -24,8 +30,6 @@ __all__ = ["CategoricalProfile", "DriftProfile", "NumericProfile"]
 
 SCHEMA_VERSION = 1
 
-EXCLUDED = "excluded"
-"""Why a column in :attr:`DriftProfile.left_out` is there when the user left it out."""
 
 # Relative slack for the spread bounds below: the bounds are exact for the sample, so the
 # slack only absorbs the rounding of a standard deviation computed in float64.
@@ -392,14 +396,16 @@ class DriftProfile:
                         column, max_categories=max_categories, counts=(counts, n_missing)
                     )
                 )
+        left_out = {**dict.fromkeys(excluded, EXCLUDED), **table.left_out}
         return cls(
             # As Schema.infer records it: a pandas Int64 column with a missing value is
-            # int64, not the float64 its values become.
-            schema=with_nullable_dtypes(Schema(schemas), reference),
+            # int64, not the float64 its values become. The schema knows what was left
+            # out, so validating the reference itself warns about none of it.
+            schema=with_nullable_dtypes(Schema(schemas, left_out=left_out), reference),
             numeric=numeric,
             categorical=categorical,
             summary_size=summary_size,
-            left_out={**dict.fromkeys(excluded, EXCLUDED), **table.left_out},
+            left_out=left_out,
             declared_kinds={name: kind for name, kind in declared.items() if name in table.columns},
         )
 
@@ -477,6 +483,8 @@ class DriftProfile:
                 f"malformed drift profile: columns {sorted(profiled)} do not match the "
                 f"schema's {sorted(schema.names)}"
             )
+        if left_out and not schema.left_out:  # a profile written before schemas kept it
+            schema = attrs.evolve(schema, left_out=left_out)
         try:
             return cls(
                 schema=schema,
