@@ -35,7 +35,7 @@ from modelship.deploy._record import RolloutRecord
 from modelship.deploy._spec import parse_duration
 from modelship.errors import ConfigError
 from modelship.registry import Registry
-from modelship.testing._deployer_double import InMemoryDeployer
+from modelship.testing._deployer_double import Fault, FaultEffect, InMemoryDeployer
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 
@@ -64,23 +64,148 @@ class Judged:
         return self.answers.pop(0)
 
 
-def test_a_first_canary_deploy_runs_its_gate_before_the_switch(dep: InMemoryDeployer) -> None:
-    # Nothing served, so the canary had no step to run and promoted without a gate call.
+def skipped(rollout: Any) -> list[dict[str, Any]]:
+    """The data of the rollout's gate events that record a skipped analysis."""
+    return [
+        e.data
+        for e in rollout.history
+        if e.kind is EventKind.GATE and e.data.get("decision") == "skipped"
+    ]
+
+
+def test_a_first_canary_deploy_is_promoted_without_calling_its_gate(
+    dep: InMemoryDeployer,
+) -> None:
+    # Replaces test_a_first_canary_deploy_runs_its_gate_before_the_switch: 1e2404e ran the
+    # gate before the switch, which no gate comparing with a stable version (or judging the
+    # canary's traffic) can pass. As Argo Rollouts' initial deployment: no steps, no gate.
+    history = InMemoryHistory()
+    gate = Judged(dep, Verdict.FAIL)
+    rollout = make("canary", dep, gate=gate, history=history).deploy("fraud", "1")
+    assert rollout.succeeded
+    assert gate.seen == []  # never called
+    assert weights(dep) == {"blue": ("1", 100)}
+    # straight to 100 %: no canary step's weight was ever set
+    assert [c.args[0] for c in dep.calls if c.op == "set_traffic"] == [{"blue": 100}]
+    kinds = [e.kind for e in rollout.history]
+    assert EventKind.PAUSE not in kinds
+    # the record says the gate was skipped, and why, before the traffic moved
+    (event,) = skipped(rollout)
+    assert event["step"] == "initial deploy"
+    assert event["verdict"] is None
+    assert "nothing to compare with, no traffic to judge" in event["reason"]
+    (message,) = [e.message for e in rollout.history if e.data.get("decision") == "skipped"]
+    assert "the canary steps and the gate are skipped" in message
+    assert kinds.index(EventKind.GATE) < kinds.index(EventKind.TRAFFIC)
+    # and so does the stored record
+    assert [
+        e.data.get("decision") for e in stored(history, rollout).events if e.kind is EventKind.GATE
+    ] == ["skipped"]
+
+
+def test_a_first_canary_deploy_without_a_gate_says_it_skipped_its_steps(
+    dep: InMemoryDeployer,
+) -> None:
+    rollout = make("canary", dep).deploy("fraud", "1")
+    (message,) = [e.message for e in rollout.history if e.data.get("decision") == "skipped"]
+    assert "the canary steps are skipped" in message
+    assert "gate" not in message.split(":", 1)[0]
+
+
+def test_a_first_canary_deploy_still_needs_a_healthy_slot_behind_traffic(
+    dep: InMemoryDeployer,
+) -> None:
+    # Replaces test_a_first_canary_deploy_promotes_on_a_pass_only: with no gate to ask, the
+    # health checks (before and behind traffic) are what a first deploy must pass.
+    dep.inject(Fault("set_traffic", FaultEffect.UNHEALTHY, version="1", times=None))
+    gate = Judged(dep)
+    with pytest.raises(RolloutAborted, match="blue is unhealthy") as info:
+        make("canary", dep, gate=gate).deploy("fraud", "1")
+    assert gate.seen == []
+    assert info.value.rollout.status is RolloutStatus.ABORTED
+    assert EventKind.SUCCEEDED not in [e.kind for e in info.value.rollout.history]
+
+
+def test_a_first_canary_with_steps_given_skips_them_and_its_gate(dep: InMemoryDeployer) -> None:
+    # Replaces test_a_first_canary_with_steps_given_still_gates.
+    canary = Canary(
+        dep, steps=[CanaryStep(10, pause=30)], clock=dep.clock, gate=lambda r: Verdict.FAIL
+    )
+    started = dep.clock.monotonic()
+    rollout = canary.deploy("fraud", "1")
+    assert rollout.succeeded
+    assert dep.clock.monotonic() == started  # no pause either
+    assert [e.data["decision"] for e in rollout.history if e.kind is EventKind.GATE] == ["skipped"]
+
+
+@pytest.mark.parametrize("which", ["canary_gate", "policy_gate"])
+def test_a_first_canary_with_the_library_gates_succeeds_and_the_second_is_gated(
+    which: str,
+) -> None:
+    # 1e2404e: canary_gate had no baseline (inconclusive), policy_gate judged a slot with 0 %
+    # traffic (no_data): every first deploy held 600 s, then aborted.
+    dep = InMemoryDeployer()
+    source = ms.monitor.InMemorySource(now=dep.clock.monotonic)
+    if which == "canary_gate":
+        metric = ms.monitor.CanaryMetric("inference_latency_seconds", tolerance=0.01)
+        real = ms.monitor.canary_gate(source, [metric], window=3600.0)
+    else:
+        policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+        real = ms.monitor.policy_gate(source, policy, window=3600.0)
+    calls: list[str] = []
+
+    def gate(rollout: Any) -> Any:
+        calls.append(rollout.version)
+        return real(rollout)
+
+    canary = Canary(
+        dep,
+        steps=[CanaryStep(50, pause=1)],
+        gate=gate,
+        clock=dep.clock,
+        policy=GatePolicy(deadline=600, interval=30),
+    )
+    started = dep.clock.monotonic()
+    first = canary.deploy("fraud", "1")
+    assert first.succeeded
+    assert dep.clock.monotonic() == started  # no hold: promoted at once
+    assert calls == []
+    assert len(skipped(first)) == 1
+    # The second deploy has a stable version: its steps and its gate run (here with no
+    # data for either slot, it holds to the deadline and aborts, version 1 serving on).
+    with pytest.raises(RolloutAborted, match="analysis at step 1"):
+        canary.deploy("fraud", "2")
+    assert calls
+    assert set(calls) == {"2"}
+    assert serving(dep) == "1"
+
+
+def test_a_second_canary_deploy_runs_its_gate_on_every_step(dep: InMemoryDeployer) -> None:
+    make("canary", dep).deploy("fraud", "1")
+    gate = Judged(dep, Verdict.PASS, Verdict.FAIL)
+    with pytest.raises(RolloutAborted, match="analysis at step 2: the gate failed") as info:
+        make("canary", dep, gate=gate).deploy("fraud", "2")
+    assert len(gate.seen) == 2
+    assert skipped(info.value.rollout) == []
+    assert serving(dep) == "1"
+    gate = Judged(dep, Verdict.PASS, Verdict.PASS)
+    rollout = make("canary", dep, gate=gate).deploy("fraud", "2")
+    assert rollout.succeeded
+    assert skipped(rollout) == []
+    assert [e.data["verdict"] for e in rollout.history if e.kind is EventKind.GATE] == [
+        "pass",
+        "pass",
+    ]
+
+
+@pytest.mark.parametrize("kind", ["blue-green", "recreate"])
+def test_a_first_blue_green_or_recreate_deploy_still_runs_its_gate(
+    dep: InMemoryDeployer, kind: str
+) -> None:
     gate = Judged(dep, Verdict.FAIL)
     with pytest.raises(RolloutAborted, match="analysis at pre-promotion: the gate failed"):
-        make("canary", dep, gate=gate).deploy("fraud", "1")
-    assert gate.seen == [{"blue": ("1", 0)}]  # judged before any traffic moved
-    assert [c for c in dep.calls if c.op == "set_traffic"] == []
-    assert dep.state().slots == ()  # the slot that failed is removed, as a blue-green's
-
-
-def test_a_first_canary_deploy_promotes_on_a_pass_only(dep: InMemoryDeployer) -> None:
-    gate = Judged(dep, Verdict.NO_DATA, Verdict.PASS)
-    rollout = make("canary", dep, gate=gate).deploy("fraud", "1")
-    assert rollout.succeeded
-    assert serving(dep) == "1"
-    steps = [e.data["step"] for e in rollout.history if e.kind is EventKind.GATE]
-    assert steps == ["pre-promotion", "pre-promotion"]
+        make(kind, dep, gate=gate).deploy("fraud", "1")
+    assert len(gate.seen) == 1
 
 
 def test_recreate_runs_its_gate_behind_traffic_and_a_failure_recreates_the_previous_one(
@@ -322,8 +447,42 @@ def test_an_interval_longer_than_the_deadline_aborts_at_the_deadline(
     assert serving(dep) == "1"
 
 
+@pytest.mark.parametrize("option", ["interval", "deadline"])
+@pytest.mark.parametrize("value", [2**31, 1e10, 1e300])
+def test_a_gate_interval_or_deadline_no_clock_can_wait_is_refused_when_made(
+    option: str, value: float
+) -> None:
+    # GatePolicy(interval=1e10, deadline=1e10) was accepted, then time.sleep raised
+    # OverflowError in the middle of a canary step, after traffic had moved.
+    with pytest.raises(ms.errors.InvalidParameter, match=rf"{option}=.* is not allowed") as info:
+        GatePolicy(**{option: value})
+    assert isinstance(info.value, ConfigError)
+    assert "2147483647" in str(info.value)
+
+
+@pytest.mark.parametrize("option", ["interval", "deadline"])
+def test_the_longest_gate_interval_and_deadline_allowed_are_accepted(option: str) -> None:
+    assert getattr(GatePolicy(**{option: 2**31 - 1}), option) == 2**31 - 1
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_longest_progress_deadline_allowed_is_accepted(kind: str) -> None:
+    # deploy.md refuses a progress_deadline "over 2147483647 s"; 2147483647 itself was refused.
+    dep = InMemoryDeployer()
+    assert KINDS[kind](dep, progress_deadline=2**31 - 1).progress_deadline == 2**31 - 1
+
+
+def test_the_docs_bound_the_gate_policy_durations() -> None:
+    doc = (DOCS / "deploy.md").read_text()
+    section = doc.split("## Analysis gates", 1)[1].split("\n## ", 1)[0]
+    (no_data_row,) = [line for line in section.splitlines() if line.startswith("| `no_data` |")]
+    assert "at most 2147483647 s" in no_data_row
+    assert "2147483647" in " ".join((GatePolicy.__doc__ or "").split())
+
+
 def test_a_deadline_over_a_tiny_interval_does_not_overflow(dep: InMemoryDeployer) -> None:
-    policy = GatePolicy(deadline=1e300, interval=1e-300)  # deadline / interval: infinity
+    # deadline / interval: beyond any int (deadline was 1e300 before it was bounded)
+    policy = GatePolicy(deadline=2**31 - 1, interval=1e-300)
     rollout = make("blue-green", dep, gate=lambda r: Verdict.PASS, policy=policy).deploy(
         "fraud", "1"
     )
@@ -362,11 +521,3 @@ def test_the_docs_say_an_error_neither_counts_nor_breaks_a_run_of_failures() -> 
     assert re.search(r"an `error` between two failures neither counts nor breaks the run", fail_row)
     policy_doc = " ".join((GatePolicy.__doc__ or "").split())
     assert "an ``error`` does not" in policy_doc
-
-
-def test_a_first_canary_with_steps_given_still_gates(dep: InMemoryDeployer) -> None:
-    canary = Canary(
-        dep, steps=[CanaryStep(10, pause=30)], clock=dep.clock, gate=lambda r: Verdict.FAIL
-    )
-    with pytest.raises(RolloutAborted, match="pre-promotion"):
-        canary.deploy("fraud", "1")

@@ -118,7 +118,15 @@ Examples
 """
 
 
-_SECONDS = Interval(float, 0, None, closed="neither")
+MAX_SECONDS = 2**31 - 1
+"""The longest duration a strategy or a gate policy takes, in seconds (2147483647, about 68
+years, as the deployment spec's durations): longer is a slip, and one that passed the
+check failed later, after traffic moved (``time.sleep`` raises ``OverflowError`` past
+about 9.2e9 s; the record must hold the end of an undo window as a date)."""
+
+POSITIVE_SECONDS = Interval(float, 0, MAX_SECONDS, closed="right")
+"""A duration that must be positive: up to :data:`MAX_SECONDS` inclusive."""
+
 _COUNT = Interval(int, 1, None)
 
 
@@ -133,6 +141,11 @@ class GatePolicy:
         deadline: with less time left, the next evaluation comes at the deadline.
     deadline
         Seconds an analysis may hold without a pass before it aborts (default 600).
+
+        Both are finite and above 0, and at most 2147483647 s (about 68 years, the bound
+        on every duration of a strategy and of the deployment spec): a longer one is an
+        ``InvalidParameter`` (a ``ConfigError``) here, not an ``OverflowError`` from the
+        clock once traffic has moved.
     max_consecutive_errors
         ``error`` answers in a row that abort (default 4).
     failure_limit
@@ -151,12 +164,16 @@ class GatePolicy:
     >>> GatePolicy(interval=0)
     Traceback (most recent call last):
     ...
-    modelship.errors.InvalidParameter: interval=0 is not allowed; interval must be a finite ...
+    modelship.errors.InvalidParameter: interval=0 is not allowed; interval must be a float in ...
+    >>> GatePolicy(deadline=100 * 365 * 86400)  # 100 years: a slip
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidParameter: deadline=3153600000 is not allowed; ... (0, 2147483647]
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
-        "interval": _SECONDS,
-        "deadline": _SECONDS,
+        "interval": POSITIVE_SECONDS,
+        "deadline": POSITIVE_SECONDS,
         "max_consecutive_errors": _COUNT,
         "failure_limit": (None, _COUNT),
         "consecutive_failure_limit": (None, _COUNT),

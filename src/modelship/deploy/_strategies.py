@@ -7,7 +7,9 @@ that was serving before (still at full size, never touched). Every decision is r
 in the :class:`Rollout`'s history; the registry alias moves only after the switch
 succeeded and the new slot answered a health check behind it, and a rollout succeeds only
 once it moved (an alias the store refuses to move aborts the rollout). Every strategy runs
-its ``gate`` before promotion: only a pass promotes.
+its ``gate`` before promotion: only a pass promotes. A :class:`Canary`'s first deploy
+(nothing serving) is the exception: with no traffic to split and nothing to compare with,
+it skips its steps and its gate, and its history says so.
 
 :class:`Recreate` is the one exception by design: it stops the serving version before
 starting the new one (for models that cannot run twice side by side), and says so.
@@ -28,7 +30,16 @@ import numpy as np
 
 from modelship._params import Constraints, Interval, Text, check_parameters
 from modelship.deploy._clock import Clock, SystemClock
-from modelship.deploy._gates import Decision, Gate, GatePolicy, GateResult, GateTally, Verdict
+from modelship.deploy._gates import (
+    MAX_SECONDS,
+    POSITIVE_SECONDS,
+    Decision,
+    Gate,
+    GatePolicy,
+    GateResult,
+    GateTally,
+    Verdict,
+)
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
 from modelship.deploy._lock import exclusive
 from modelship.deploy._protocol import Deployer, SlotHealth, SlotState
@@ -48,11 +59,6 @@ SLOTS = ("blue", "green")
 
 _MAX_EVALUATIONS = 1e9
 """The most evaluations one analysis is bounded by (a clock that never advances)."""
-
-_MAX_SECONDS = 2**31 - 1
-"""The longest ``undo_window`` and ``progress_deadline``, in seconds (about 68 years, as the
-spec's durations): longer is a slip, and the record must hold the end of the undo window
-as a date (a window of 1e12 s passed the check, then failed after the switch)."""
 
 
 class StrategyOptions(TypedDict, total=False):
@@ -123,8 +129,10 @@ class _Strategy:
     """What every strategy shares: its parameters, the gate loop, abort and promotion."""
 
     _parameter_constraints: ClassVar[Constraints] = {
-        "progress_deadline": Interval(float, 0, _MAX_SECONDS, closed="neither"),
-        "undo_window": Interval(float, 0, _MAX_SECONDS),
+        # As GatePolicy's durations: at most MAX_SECONDS (a window of 1e12 s passed the
+        # check, then failed after the switch, the record holding its end as a date).
+        "progress_deadline": POSITIVE_SECONDS,
+        "undo_window": Interval(float, 0, MAX_SECONDS),
         "alias": (None, Text()),
     }
 
@@ -604,10 +612,18 @@ class Canary(_Strategy):
     ``steps`` (default 10, 25, 50 percent, 60 s pauses) must increase; after the last
     one all traffic moves. After each step's pause the new slot is health-checked and the
     ``gate`` runs under :class:`GatePolicy` (only a pass goes on; no gate: a healthy slot
-    goes on). With nothing serving (a first deploy) there is no traffic to split: the
-    gate runs once before the switch, as :class:`BlueGreen`'s pre-promotion analysis. An
-    abort at any point sends all traffic back to the stable slot. Then as
+    goes on). An abort at any point sends all traffic back to the stable slot. Then as
     :class:`BlueGreen`: alias, undo window, rollback.
+
+    A first deploy (nothing serving) skips the steps and the gate, as Argo Rollouts does
+    with a rollout's initial deployment: the new version takes all traffic once ready,
+    and is promoted once healthy behind it, without calling the gate. There is no traffic
+    to split, no stable version to compare with and no traffic to judge, so an analysis
+    could never pass (``ms.monitor.canary_gate`` has no baseline slot, a traffic-based
+    ``ms.monitor.policy_gate`` sees no requests) and would abort every first deploy at its
+    deadline. The rollout's history says so (a ``gate`` event whose ``decision`` is
+    "skipped", ``verdict`` None). Every deploy made while a version serves runs the steps
+    and the gate.
 
     When the deployer's weights are approximate (``capabilities.exact_weights`` False),
     the share actually applied is recorded next to the one asked for.
@@ -682,15 +698,36 @@ class Canary(_Strategy):
         if why is None and stable is not None:
             why = self._steps(rollout, stable)
         elif why is None:
-            # Nothing serves to split traffic with: the gate still decides, before the
-            # switch, as blue-green's pre-promotion analysis (promotion needs a pass).
-            why = self._analyse(rollout, "pre-promotion")
+            self._initial(rollout)
         if why is None:
             why = self._switch(rollout, stable)
         if why is not None:
             raise self._abort(rollout, stable, why)
         self._promote(rollout, stable, expected)
         return rollout
+
+    def _initial(self, rollout: Rollout) -> None:
+        """Record why a first deploy skips the steps and the gate (as Argo Rollouts does).
+
+        Nothing serves: there is no traffic to split and no stable version to compare with,
+        so a canary analysis could not judge anything (a comparing gate has no baseline, a
+        traffic gate sees a slot without requests) and would hold to its deadline, then
+        abort every first deploy. The new version takes all traffic once ready and healthy
+        behind it, as an upgrade's last step does.
+        """
+        skipped = "the canary steps and the gate" if self.gate is not None else "the canary steps"
+        rollout.event(
+            EventKind.GATE,
+            f"initial deploy: {skipped} are skipped and all traffic moves to {rollout.slot} "
+            f"at once: no version serves, so there is no traffic to split, no stable version "
+            f"to compare with and no traffic to judge",
+            step="initial deploy",
+            decision="skipped",
+            verdict=None,
+            reason="no version serves: nothing to compare with, no traffic to judge",
+            inputs={},
+            gate=self.gate is not None,
+        )
 
     def _steps(self, rollout: Rollout, stable: SlotState) -> str | None:
         target = rollout.slot
