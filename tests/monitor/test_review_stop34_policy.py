@@ -87,15 +87,29 @@ def test_a_slot_that_lost_all_its_traffic_fails_a_traffic_drop_condition(conditi
     assert decision.conditions[0].n == 0
 
 
-def test_a_count_below_its_limit_fails_whatever_min_samples_says() -> None:
-    src = InMemorySource(now=60.0)
-    src.add("inference_latency_seconds", slot="green", values=[0.1] * 3, timestamps=[10, 20, 30])
-    policy = RollbackPolicy(conditions=["count(inference_latency_seconds) < 10 min_samples=50"])
-
-    decision = policy.evaluate(src, slot="green", window=60.0)
-
-    assert decision.verdict == "fail"
-    assert "green count = 3 < 10 (n=3)" in decision.reasons[0]
+def test_a_count_keeps_min_samples_so_a_watchs_cut_first_window_rolls_nothing_back() -> None:
+    # A healthy slot (5 requests a second) counts 10 in the first 2 s of a watch, whose
+    # first window is cut at the version's start: judged without min_samples, the count
+    # condition rolled it back at its first evaluation.
+    rng = np.random.default_rng(0)
+    src = InMemorySource(now=1002.0)
+    stamps = np.arange(1000.0, 1002.0, 0.2) + 0.01
+    values = rng.uniform(0.01, 0.05, stamps.size)
+    src.add("inference_latency_seconds", slot="canary", values=values, timestamps=stamps)
+    policy = RollbackPolicy(conditions=["count(inference_latency_seconds) < 50"])
+    log = ms.monitor.run_policy(
+        src,
+        policy,
+        slot="canary",
+        window=60.0,
+        interval=60.0,
+        duration=1.0,
+        since=1000.0,
+        sleep=lambda s: None,
+    )
+    decision, step = log.entries[0]
+    assert (decision.verdict, step.action) == ("inconclusive", "hold")
+    assert not ms.monitor.Condition.parse("count(inference_latency_seconds) < 50").measures_traffic
 
 
 def test_a_relative_traffic_condition_judges_both_thin_windows() -> None:
@@ -149,7 +163,8 @@ def test_which_conditions_are_on_the_amount_of_traffic() -> None:
     parse = ms.monitor.Condition.parse
     assert parse("request_rate < 1").measures_traffic
     assert parse("last(request_rate) < baseline - 50%").measures_traffic
-    assert parse("count(accuracy) < 100").measures_traffic
+    assert not parse("count(accuracy) < 100").measures_traffic  # a count: window-long
+    assert not parse("count(request_rate) < 100").measures_traffic
     assert not parse("error_rate > 1%").measures_traffic
     assert not parse("sum(orders) < 10").measures_traffic
 

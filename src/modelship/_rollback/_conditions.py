@@ -267,15 +267,17 @@ class Condition:
 
     @property
     def measures_traffic(self) -> bool:
-        """Whether the condition is on the amount of traffic: ``count(...)`` of any
-        metric, or any statistic of a metric of :data:`TRAFFIC_METRICS`
-        (``request_rate``).
+        """Whether the condition is on the rate of traffic: any statistic but ``count`` of
+        a metric of :data:`TRAFFIC_METRICS` (``request_rate``).
 
         Such a condition is judged on the window, whatever number of events it counted:
         its sample size is the very traffic it measures (Prometheus's sample size of
         ``request_rate`` is the number of requests), so a minimum would make
-        ``request_rate < 1`` or ``count(x) < 10`` inconclusive exactly when they hold.
-        ``min_samples`` does not apply to it.
+        ``request_rate < 1`` inconclusive exactly when it holds. ``min_samples`` does not
+        apply to it. A ``count(...)`` keeps its ``min_samples``: a count depends on the
+        window's length, and a watch's first windows are cut short at the version's
+        start, so a healthy slot's first count is small for no fault of its own; a rate is
+        not.
 
         Examples
         --------
@@ -283,11 +285,11 @@ class Condition:
         >>> Condition.parse("request_rate < 1").measures_traffic
         True
         >>> Condition.parse("count(inference_latency_seconds) < 100").measures_traffic
-        True
+        False
         >>> Condition.parse("error_rate > 1%").measures_traffic
         False
         """
-        return self.stat == "count" or self.metric in TRAFFIC_METRICS
+        return self.metric in TRAFFIC_METRICS and self.stat != "count"
 
     def limit(self, baseline_value: float | None = None) -> float:
         """The limit the statistic is compared with.
