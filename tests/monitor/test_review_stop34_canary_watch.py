@@ -267,3 +267,22 @@ def test_tied_latencies_whose_interval_has_a_width_are_judged_against_the_tolera
     assert judged.test.p_value < 1e-6
     assert (judged.test.ci_low, judged.test.ci_high) == (0.0, 1.0)
     assert judged.verdict == "pass"
+
+
+def test_auto_fails_zero_one_values_whose_shift_lies_beyond_the_tolerance() -> None:
+    # Whole-second latencies that happen to be 0 or 1: read as rates, 0.7 vs 0.1 was
+    # "not worse beyond tolerance 0.5" (a difference of rates), while the median rose 1 s.
+    canary = [1.0] * 21 + [0.0] * 9
+    baseline = [1.0] * 3 + [0.0] * 27
+    auto = compare_metric(canary, baseline, CanaryMetric("latency_seconds", tolerance=0.5))
+    assert auto.verdict == "fail"
+    assert auto.reason.startswith("worse: shift 1")
+    assert auto.proportions is not None  # both readings are kept
+    flags = compare_metric(
+        canary, baseline, CanaryMetric("latency_seconds", tolerance=0.5, kind="binary")
+    )
+    assert flags.verdict == "pass"  # declared flags: judged on the rates alone
+    # points of a statistic are never flags
+    points = compare_metric(canary, baseline, CanaryMetric("latency", tolerance=0.5, stat="p95"))
+    assert points.proportions is None
+    assert points.verdict == "fail"

@@ -2,11 +2,13 @@
 
 Per metric, the canary's values are compared with the baseline's by a Mann-Whitney U test
 and the Hodges-Lehmann shift (canary minus baseline) with its confidence interval at
-``1 - alpha``. A 0/1 metric (every value 0 or 1 on both sides, e.g. one error flag or one
-correctness flag per request; or ``kind="binary"``) is judged on the difference of its
-rates instead, with Newcombe's interval (:func:`~modelship.monitor.proportion_difference`):
-the Hodges-Lehmann interval of 0/1 values collapses onto 0 or 1 and cannot show a
-difference of rates. A metric is judged:
+``1 - alpha``. A 0/1 metric (``kind="binary"``: one error flag or one correctness flag
+per request) is judged on the difference of its rates instead, with Newcombe's interval
+(:func:`~modelship.monitor.proportion_difference`): the Hodges-Lehmann interval of 0/1
+values collapses onto 0 or 1 and cannot show a difference of rates. Under the default
+``kind="auto"``, values that are all 0 or 1 are judged on their rates, and fail too when
+their shift lies beyond the tolerance (they may be flags, or whole numbers of a
+continuous metric). A metric is judged:
 
 * ``inconclusive`` when the test cannot reach ``alpha`` at these sample sizes (without
   ties the smallest two-sided p-value is ``2 / C(n + m, n)``; 4 values each for
@@ -138,7 +140,11 @@ class CanaryMetric:
         (the tolerance is then a difference of rates: 0.02 is two percentage points); a
         value other than 0 or 1 makes the metric ``error``. ``continuous``: the
         Hodges-Lehmann shift and its interval, whatever the values. ``auto`` (default):
-        ``binary`` when every value of both slots is 0 or 1, else ``continuous``.
+        when every value of both slots is 0 or 1 (and no ``stat`` is given), judged on
+        the rates, and failed too when the shift lies beyond the tolerance: 0/1 values
+        may be flags or whole numbers of a continuous metric (latencies of 0 or 1 s),
+        and a tolerance can be meant on either scale; otherwise ``continuous``. Declare
+        the kind to judge one way.
 
     Examples
     --------
@@ -315,7 +321,10 @@ def compare_metric(
             "error",
             f"kind='binary' needs values 0 or 1 (one flag per request), got {_fmt(other)}",
         )
-    binary = metric.kind == "binary" or (metric.kind == "auto" and flags)
+    # Points of a statistic (stat=) are never flags; under "auto", values that are all 0 or
+    # 1 may be flags (errors, correct answers) or whole numbers of a continuous metric
+    # (latencies of 0 or 1 s): a shift beyond the tolerance fails them too (below).
+    binary = metric.kind == "binary" or (metric.kind == "auto" and flags and metric.stat is None)
     floor = max(metric.min_samples, 1)
     min_p = mann_whitney_min_p(int(c.size), int(b.size))
     if min_p > alpha or c.size < floor or b.size < floor:
@@ -334,6 +343,14 @@ def compare_metric(
             int(c.sum()), int(c.size), int(b.sum()), int(b.size), confidence=1 - alpha
         )
     verdict, reason = _judge(metric, test, rates, alpha=alpha)
+    if rates is not None and metric.kind == "auto" and verdict != "fail":
+        # Read as a shift too: whole numbers of a continuous metric whose shift lies
+        # beyond the tolerance fail, whatever the rates say. (The shift reading's
+        # collapsed-interval "inconclusive" is no verdict here: the rates describe
+        # such data.)
+        as_shift = _judge(metric, test, None, alpha=alpha)
+        if as_shift[0] == "fail":
+            verdict, reason = as_shift
     return judgement(verdict, reason, test, rates)
 
 
