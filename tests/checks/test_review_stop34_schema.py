@@ -479,3 +479,17 @@ def test_a_profiles_schema_knows_what_the_profile_left_out() -> None:
     again = DriftProfile.from_dict(older)
     assert again.schema.left_out == {"id": "excluded"}
     assert again.schema.validate(data).status.value == "pass"
+
+
+def test_a_float_holding_a_whole_number_is_a_count() -> None:
+    # y.sum() of float 0/1 labels (read from a CSV) is np.float64(30.0): it was refused.
+    y_ref = np.array([1.0] * 30 + [0.0] * 70)
+    y_cur = np.array([1.0] * 45 + [0.0] * 55)
+    assert stats.two_proportion(y_ref.sum(), y_ref.size, y_cur.sum(), y_cur.size) == (
+        stats.two_proportion(30, 100, 45, 100)
+    )
+    assert stats.psi_critical_value(10_000.0, 10_000, 10) == stats.psi_critical_value(
+        10_000, 10_000, 10
+    )
+    with pytest.raises(CheckInputError, match="not a count"):
+        stats.two_proportion(np.float64(-2.0), 10, 1, 10)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import math
 import reprlib
+import sys
 from typing import Any
 
+import numpy as np
 from scipy import special
 
 from modelship._params import Interval
@@ -20,22 +22,33 @@ _COUNT = Interval(int, 0, None)
 def check_count(name: str, value: Any) -> int:
     """``value`` as a Python int when it is a count, else a :class:`CheckInputError`.
 
-    Counts are data (observed events and trials), refused as data are: a float (1.5,
-    ``inf``), a bool, text, an array or an integer beyond float's range is not one.
+    Counts are data (observed events and trials), refused as data are: a fraction (1.5),
+    ``inf`` or NaN, a bool, text, an array or an integer beyond float's range is not one.
+    A float holding a whole number is (``y.sum()`` of float 0/1 labels, as read from a
+    CSV, is ``np.float64(30.0)``).
 
     Examples
     --------
     >>> check_count("n1", 10)
     10
+    >>> check_count("k1", np.float64(30.0))
+    30
     >>> check_count("n1", 1.5)
     Traceback (most recent call last):
     ...
-    modelship.errors.CheckInputError: n1=1.5 is not a count: a count is an int >= 0 ...
+    modelship.errors.CheckInputError: n1=1.5 is not a count: a count is a whole number >= 0 ...
     """
+    if (
+        isinstance(value, (float, np.floating))
+        and math.isfinite(value)
+        and float(value).is_integer()
+        and 0 <= value <= sys.float_info.max
+    ):
+        value = int(value)
     if not _COUNT.is_satisfied_by(value):
         raise CheckInputError(
-            f"{name}={reprlib.repr(value)} is not a count: a count is an int >= 0 (not a "
-            "float, a bool, text or an array) within float's range"
+            f"{name}={reprlib.repr(value)} is not a count: a count is a whole number >= 0 "
+            "(not a fraction, a bool, text or an array) within float's range"
         )
     return int(value)
 
