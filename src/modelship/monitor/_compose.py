@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-import attrs
 import numpy as np
 import numpy.typing as npt
 
@@ -36,6 +35,7 @@ from modelship._rollback._sources import (
     QuestionCheck,
     Samples,
     SourceError,
+    answer_to,
     as_clock,
     source_time,
 )
@@ -240,7 +240,7 @@ class CallableSource:
                 message=f"{type(exc).__name__}: {exc}",
             )
         if isinstance(answer, (Samples, NoData, SourceError)):
-            return _checked(answer, metric=metric, slot=slot, start=start, end=end, stat=stat)
+            return answer_to(answer, metric=metric, slot=slot, start=start, end=end, stat=stat)
         try:
             values_in, stamps_in = answer
             values = np.asarray(values_in, dtype=np.float64).ravel()
@@ -282,48 +282,3 @@ class CallableSource:
             end=end,
             dropped=dropped,
         )
-
-
-def _checked(  # noqa: PLR0913 - the question an answer is checked against, keyword-only
-    answer: Outcome, *, metric: str, slot: str, start: float, end: float, stat: str | None
-) -> Outcome:
-    """A function's own outcome, held to the question it answers (see CallableSource)."""
-    asked = f"{metric!r} of slot {slot!r}"
-    wrong = None
-    if (answer.metric, answer.slot) != (metric, slot):
-        wrong = f"the function answered {answer.metric!r} of slot {answer.slot!r}, asked {asked}"
-    elif isinstance(answer, Samples) and answer.stat not in (None, stat):
-        wrong = f"the function answered the statistic {answer.stat!r} of {asked}, asked {stat!r}"
-    if wrong is not None:
-        return SourceError(
-            metric,
-            slot,
-            start=start,
-            end=end,
-            stat=stat,
-            error_type="bad_response",
-            message=wrong,
-        )
-    if not isinstance(answer, Samples):
-        return attrs.evolve(answer, start=start, end=end, stat=stat)
-    inside = (answer.timestamps > start) & (answer.timestamps <= end)
-    if not inside.any():
-        return NoData(
-            metric,
-            slot,
-            start=start,
-            end=end,
-            stat=stat,
-            reason=f"the function's {answer.values.size} values are all outside "
-            f"({start:g}, {end:g}]",
-        )
-    if inside.all():
-        return attrs.evolve(answer, start=start, end=end)
-    return attrs.evolve(
-        answer,
-        values=answer.values[inside],
-        timestamps=answer.timestamps[inside],
-        start=start,
-        end=end,
-        count=None,
-    )
