@@ -345,7 +345,8 @@ class LocalDeployer:
         """Stop routing new requests, let those in flight finish (up to ``drain_timeout``),
         stop every server (each drains first), then close the router; idempotent.
 
-        Requests arriving meanwhile are answered ``503`` by the router.
+        Requests arriving meanwhile are answered ``503`` by the router, saying the
+        deployment is shutting down.
         """
         with self._lock:  # marking closed and taking the slots are one step: no call
             if self._closed:  # installs or routes to a slot close() does not stop
@@ -367,10 +368,8 @@ class LocalDeployer:
     def _drain_all(self, slots: Mapping[str, _Slot]) -> None:
         """No new request goes to any slot, and those in flight finish, within
         ``drain_timeout`` for all the slots together."""
-        if not slots:
-            return
         # Every slot stops getting requests at once, so they drain side by side.
-        self._router.set_backends({n: (s.proc.port, 0) for n, s in slots.items()})
+        self._router.stop_routing()
         deadline = time.monotonic() + self._drain_timeout
         for name in slots:  # bounded: one wait per slot, all within the one deadline
             self._router.drain(name, max(0.0, deadline - time.monotonic()))

@@ -38,7 +38,7 @@ import contextlib
 import json
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import attrs
@@ -53,7 +53,11 @@ _DISCARD_BYTES = 64 * 2**20
 _DISCARD_SECONDS = 2.0
 _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
 _IDLE_SECONDS = 2.0  # a pooled connection idle longer is closed, well before the server's 5 s
-_HOP_BY_HOP = (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te")
+#: The fields that end at the router (RFC 9110 7.6.1), never passed on; so do those the
+#: Connection field names. ``upgrade``: the router switches no protocol.
+_HOP_BY_HOP = frozenset(
+    (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te", b"upgrade")
+)
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a field name (RFC 9110 5.1)
 
 #: A message head's fields in order, names lower-cased: a list, as a field may repeat
@@ -61,13 +65,27 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a field name (RFC 9110 
 _Fields = list[tuple[bytes, bytes]]
 
 
-def _with_length(first: bytes, fields: Iterable[tuple[bytes, bytes]], body: bytes) -> bytes:
-    """A whole HTTP message: the first line, the end-to-end headers, a content-length."""
+def _hop_by_hop(fields: _Fields) -> bool:
+    """Whether a message head holds a field that ends at the router."""
+    return any(key in _HOP_BY_HOP for key, _ in fields)
+
+
+def _message(
+    first: bytes, fields: _Fields, body: bytes, *, length: bytes | None, close: bool = False
+) -> bytes:
+    """A whole HTTP message for the next hop: the first line, the end-to-end fields (those
+    that end at the router and those ``Connection`` names left out), ``length`` as the
+    content-length (None: none), ``connection: close`` when ``close``, and the body."""
+    ends_here = _HOP_BY_HOP.union(_tokens(fields, b"connection"))
     lines = [
         first,
-        *(k + b": " + v for k, v in fields if k not in _HOP_BY_HOP and k != b"content-length"),
+        *(k + b": " + v for k, v in fields if k not in ends_here and k != b"content-length"),
     ]
-    lines += [b"content-length: " + str(len(body)).encode(), b"", b""]
+    if length is not None:
+        lines.append(b"content-length: " + length)
+    if close:
+        lines.append(b"connection: close")
+    lines += [b"", b""]
     return b"\r\n".join(lines) + body
 
 
@@ -253,6 +271,33 @@ async def _refuse(
     await _discard(reader, _DISCARD_BYTES, _DISCARD_SECONDS)
 
 
+async def _read_answer(
+    reader: asyncio.StreamReader, head: bytes, bodiless: bool, keep: bool
+) -> tuple[bytes, bool]:
+    """A backend's whole answer after its ``head``, ready for a client whose connection
+    stays open (``keep``) or closes after it; whether the backend's connection can carry
+    another request. A head or length the router cannot read is a ValueError (a 502)."""
+    first, fields = _parse_head(head)
+    length = _declared_length(fields)
+    chunked = b"chunked" in _tokens(fields, b"transfer-encoding")
+    reusable = b"close" not in _tokens(fields, b"connection")
+    if bodiless or first[9:12] in (b"204", b"304"):
+        body, framed = b"", True  # a HEAD answer has a length but no body
+    elif length is not None and not chunked:
+        body, framed = await reader.readexactly(length), True
+    elif chunked:  # re-framed with a length
+        body, framed = await _read_chunked(reader), False
+    else:  # close-delimited: re-framed with a length
+        body, framed, reusable = await reader.read(-1), False, False
+    if framed and keep and not _hop_by_hop(fields):
+        return head + body, reusable  # as the backend sent it: the common answer
+    # The backend's hop-by-hop fields (its own Connection: close) are not the client's:
+    # the client hears close only when its own connection closes.
+    declared = None if length is None else str(length).encode()
+    size = declared if framed else str(len(body)).encode()
+    return _message(first, fields, body, length=size, close=not keep), reusable
+
+
 def _response(status: int, reason: str, doc: Mapping[str, Any], keep: bool) -> bytes:
     body = json.dumps(doc).encode()
     return (
@@ -301,6 +346,7 @@ class Router:
     ) -> None:
         self._backends: dict[str, _Backend] = {}
         self._max_body = max_body
+        self._stopping = False  # set by stop_routing: the 503 then says why, and closes
         self._loop = self._new_loop()
         self._ready = threading.Event()
         self._server: asyncio.base_events.Server | None = None
@@ -360,6 +406,18 @@ class Router:
         for name, b in self._backends.items():
             if name not in backends:
                 b.weight = 0
+
+    def stop_routing(self) -> None:
+        """Route no new request to any backend, for good (before a shutdown); applied
+        before this returns. Requests in flight finish; :meth:`drain` waits for them.
+        A request arriving after is answered ``503`` saying the deployment is shutting
+        down, and its connection closed."""
+        self._call(self._stop_routing())
+
+    async def _stop_routing(self) -> None:
+        self._stopping = True
+        for b in self._backends.values():
+            b.weight = 0
 
     def inflight(self, name: str) -> int:
         """Requests now being forwarded to backend ``name`` (the one set last under it)."""
@@ -485,7 +543,8 @@ class Router:
                 except (_BadRequest, _TooLarge) as refused:
                     await _refuse(reader, writer, self._refusal(refused))
                     return
-                writer.write(await self._forward(request, head.startswith(b"HEAD "), keep))
+                answer, keep = await self._forward(request, head.startswith(b"HEAD "), keep)
+                writer.write(answer)
                 await writer.drain()
                 if not keep:
                     return
@@ -514,10 +573,14 @@ class Router:
             raise _TooLarge(length)  # before a byte of the body is read, or asked for
         expect = [value.lower() for key, value in fields if key == b"expect"]
         if not chunked and not expect:
-            # The common request: a Content-Length body, forwarded with its head as is.
-            if length is None:
-                return head, keep
-            return head + await reader.readexactly(length), keep
+            # The common request: a Content-Length body, forwarded with its head as is
+            # unless it holds a field that ends here (a client's Connection: close would
+            # close the pooled connection to the backend after its answer).
+            body = b"" if length is None else await reader.readexactly(length)
+            if not _hop_by_hop(fields):
+                return head + body, keep
+            declared = None if length is None else str(length).encode()
+            return _message(first, fields, body, length=declared), keep
         if b"100-continue" in expect:
             writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")  # curl waits for it
         if chunked:
@@ -525,7 +588,7 @@ class Router:
         else:
             body = await reader.readexactly(length or 0)
         rest = [(key, value) for key, value in fields if key != b"expect"]
-        return _with_length(first, rest, body), keep
+        return _message(first, rest, body, length=str(len(body)).encode()), keep
 
     def _refusal(self, refused: _BadRequest | _TooLarge) -> bytes:
         """The answer to a request the router will not forward: ``413``, ``501`` or
@@ -545,41 +608,39 @@ class Router:
             False,
         )
 
-    async def _forward(self, request: bytes, bodiless: bool, keep: bool) -> bytes:
+    async def _forward(self, request: bytes, bodiless: bool, keep: bool) -> tuple[bytes, bool]:
+        """The answer to ``request``; whether the client's connection stays open after it
+        (not once the router is stopping)."""
+        if self._stopping:
+            error = "this deployment is shutting down; send the request to its new endpoint"
+            return _response(503, "Service Unavailable", {"error": error}, False), False
         backend = self._pick()
         if backend is None:
-            return _response(
-                503,
-                "Service Unavailable",
-                {"error": "no slot receives traffic; deploy a version first"},
-                keep,
-            )
+            error = "no slot receives traffic; deploy a version first"
+            return _response(503, "Service Unavailable", {"error": error}, keep), keep
         backend.inflight += 1
         idempotent = request.startswith((b"GET ", b"HEAD "))
         try:
             for fresh in (False, True):
                 try:
-                    return await self._exchange(backend, request, fresh, bodiless)
+                    return await self._exchange(backend, request, fresh, bodiless, keep), keep
                 except _BackendGone as gone:
                     if fresh or not gone.pooled or not (idempotent or gone.before_sending):
                         raise
             raise _BackendGone  # pragma: no cover - the loop returns or raises
         except (_BackendGone, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            return _response(
-                502,
-                "Bad Gateway",
-                {"error": f"slot {backend.name} failed: {type(exc).__name__}"},
-                keep,
-            )
+            error = f"slot {backend.name} failed: {type(exc).__name__}"
+            return _response(502, "Bad Gateway", {"error": error}, keep), keep
         finally:
             backend.inflight -= 1
             if backend.inflight == 0 and backend.drained is not None:
                 backend.drained.set()
 
     async def _exchange(
-        self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool
+        self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool, keep: bool
     ) -> bytes:
-        """Send ``request`` to ``backend``; the whole response, ready for the client."""
+        """Send ``request`` to ``backend``; the whole response, ready for a client whose
+        connection stays open (``keep``) or closes after it."""
         pooled = None if fresh else self._pooled(backend)
         if pooled is not None:
             reader, writer = pooled
@@ -598,22 +659,7 @@ class Router:
             writer.close()
             raise _BackendGone(pooled=pooled is not None) from exc
         try:
-            # A head or length the router cannot read is a ValueError: a 502.
-            first, fields = _parse_head(head)
-            length = _declared_length(fields)
-            chunked = b"chunked" in _tokens(fields, b"transfer-encoding")
-            status = first[9:12]
-            reusable = b"close" not in _tokens(fields, b"connection")
-            if bodiless or status in (b"204", b"304"):
-                answer = head  # a HEAD answer has a length but no body
-            elif length is not None and not chunked:
-                answer = head + await reader.readexactly(length)  # as the backend sent it
-            else:  # chunked or close-delimited: re-framed with a length
-                if chunked:
-                    body = await _read_chunked(reader)
-                else:
-                    body, reusable = await reader.read(-1), False
-                answer = _with_length(first, fields, body)
+            answer, reusable = await _read_answer(reader, head, bodiless, keep)
         except BaseException:
             writer.close()
             raise

@@ -1,0 +1,123 @@
+"""Fields that end at the router (RFC 9110 7.6.1), and its answer once it stops routing."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+from test_review_stop34_router import RawBackend, _exchange
+
+from modelship.deploy.local import Router
+
+
+@pytest.fixture
+def router() -> Iterator[Router]:
+    r = Router()
+    yield r
+    r.close()
+
+
+def _fields(head: bytes) -> list[bytes]:
+    return [line.split(b":")[0].lower() for line in head.split(b"\r\n")[1:] if line]
+
+
+def test_a_clients_hop_by_hop_fields_do_not_reach_the_backend(router: Router) -> None:
+    # They did, on a Content-Length request: the head went as it came, so a client's
+    # Connection: close closed the router's pooled connection to the backend after every
+    # answer, and a field Connection names as the client's own reached the backend.
+    backend = RawBackend()
+    try:
+        router.set_backends({"a": (backend.port, 100)})
+        request = (
+            b"POST /predict HTTP/1.1\r\nhost: x\r\nconnection: close, x-hop\r\n"
+            b"x-hop: secret\r\nkeep-alive: timeout=5\r\nupgrade: websocket\r\n"
+            b"te: trailers\r\nx-end: kept\r\ncontent-length: 2\r\n\r\n{}"
+        )
+        answer = _exchange(router, request)
+        assert answer.startswith(b"HTTP/1.1 200 ")
+        [forwarded] = backend.requests
+        head, _, body = forwarded.partition(b"\r\n\r\n")
+        assert body == b"{}"
+        assert _fields(head) == [b"host", b"x-end", b"content-length"]
+        assert b"content-length: 2" in head
+    finally:
+        backend.close()
+
+
+def test_a_plain_request_is_forwarded_byte_for_byte(router: Router) -> None:
+    backend = RawBackend()
+    try:
+        router.set_backends({"a": (backend.port, 100)})
+        request = b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Case: Kept\r\nContent-Length: 2\r\n\r\n{}"
+        _exchange(router, request + b"GET /end HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        assert backend.requests[0] == request
+    finally:
+        backend.close()
+
+
+def test_the_backends_connection_close_is_not_the_clients(router: Router) -> None:
+    # The backend closing its own connection said "connection: close" to a client whose
+    # connection the router kept open; the client then dropped a good connection.
+    backend = RawBackend()  # it answers "connection: close" and closes
+    try:
+        router.set_backends({"a": (backend.port, 100)})
+        with socket.create_connection(("127.0.0.1", router.port), timeout=30) as sock:
+            sock.sendall(b"GET /a HTTP/1.1\r\nhost: x\r\n\r\n")
+            first = b""
+            while not first.endswith(b"ok"):
+                chunk = sock.recv(65536)
+                assert chunk, first
+                first += chunk
+            head = first.partition(b"\r\n\r\n")[0]
+            assert b"connection" not in _fields(head), head
+            assert b"content-length: 2" in head
+            # The client's connection is still open: a second request is answered on it.
+            sock.sendall(b"GET /b HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+            second = b""
+            while chunk := sock.recv(65536):
+                second += chunk
+        assert second.startswith(b"HTTP/1.1 200 ")
+        # The router closes this one after the answer, and says so.
+        assert b"connection: close" in second.partition(b"\r\n\r\n")[0]
+        assert [r.split(b" ")[1] for r in backend.requests] == [b"/a", b"/b"]
+    finally:
+        backend.close()
+
+
+def test_a_head_answer_re_framed_keeps_the_length_of_the_body_it_describes(
+    router: Router,
+) -> None:
+    backend = RawBackend(b"HTTP/1.1 200 OK\r\ncontent-length: 1234\r\nconnection: close\r\n\r\n")
+    try:
+        router.set_backends({"a": (backend.port, 100)})
+        answer = _exchange(router, b"HEAD /a HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert b"content-length: 1234" in head
+        assert b"connection: close" in head
+        assert body == b""
+    finally:
+        backend.close()
+
+
+def test_once_stopped_the_router_says_it_is_shutting_down_and_closes(router: Router) -> None:
+    # During LocalDeployer.close() it said "no slot receives traffic; deploy a version
+    # first" and kept the connection, as if nothing had been deployed yet.
+    backend = RawBackend()
+    try:
+        router.set_backends({"a": (backend.port, 100)})
+        router.stop_routing()
+        # The connection is closed after the answer: the second request is not read.
+        answer = _exchange(
+            router,
+            b"GET /a HTTP/1.1\r\nhost: x\r\n\r\nGET /b HTTP/1.1\r\nhost: x\r\n\r\n",
+        )
+        assert answer.count(b"HTTP/1.1 503 ") == 1, answer
+        assert b"shutting down" in answer
+        assert b"connection: close" in answer
+        assert backend.requests == []
+        # Setting backends again does not route anew: the stop is for good.
+        router.set_backends({"a": (backend.port, 100)})
+        assert b"shutting down" in _exchange(router, b"GET /c HTTP/1.1\r\nhost: x\r\n\r\n")
+    finally:
+        backend.close()
