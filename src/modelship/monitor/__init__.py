@@ -109,12 +109,13 @@ from modelship.monitor._stats import (
     sample_size_proportions,
     welch,
 )
-from modelship.monitor._watch import WatchResult, evaluation_event, watch
+from modelship.monitor._watch import HISTORY_CHANGES, WatchResult, evaluation_event, watch
 
 __all__ = [
     "DECISION_SCHEMA",
     "DEFAULT_MIN_SAMPLES",
     "DEFAULT_QUERIES",
+    "HISTORY_CHANGES",
     "DRIFT_METRICS",
     "MARGINAL_SCORE",
     "OPERATORS",
