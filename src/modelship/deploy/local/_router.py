@@ -28,6 +28,12 @@ Transfer-Encoding that does not end in ``chunked`` (another coding before ``chun
 a bare CR or LF. A request with both Transfer-Encoding and Content-Length is read by its
 chunks, and its connection closed after the answer. ``Connection`` is a list: one
 naming ``close`` among others closes too.
+
+Fields that end at the router (RFC 9110 7.6.1: ``Connection``, those it names,
+``Keep-Alive``, ``TE``, ``Transfer-Encoding``, ``Upgrade``) are not passed on, either way:
+a client's ``Connection: close`` does not close the pooled connection to the backend, and
+a backend's does not reach a client whose connection stays open. A message without them
+goes as it came, byte for byte.
 """
 
 from __future__ import annotations
