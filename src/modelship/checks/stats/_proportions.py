@@ -38,6 +38,8 @@ def check_count(name: str, value: Any) -> int:
     ...
     modelship.errors.CheckInputError: n1=1.5 is not a count: a count is a whole number >= 0 ...
     """
+    if type(value) is int and 0 <= value <= sys.float_info.max:
+        return value  # the common case, at the cost of one check (twenty columns call it 80 times)
     if (
         isinstance(value, (float, np.floating))
         and math.isfinite(value)
