@@ -18,8 +18,9 @@ ready.
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -128,6 +129,7 @@ class Rollout:
         self.replaced_by: Rollout | None = None
         # Whether the stored record is this rollout's record as it stands (see save()).
         self._saved = False
+        self._deferring = 0  # open deferred_saves() blocks: a save is tried once
         # (to, from) of an alias move begun by move_alias: an interruption can cut the
         # move short after the store wrote it, so an abort must look (move_alias_back).
         self._alias_begun: tuple[str, str | None] | None = None
@@ -219,7 +221,7 @@ class Rollout:
         :meth:`finish` (or a call of :meth:`save`) tries again.
         """
         settled = self.status is not RolloutStatus.IN_PROGRESS
-        attempts = _SAVE_ATTEMPTS if settled else 1
+        attempts = _SAVE_ATTEMPTS if settled and not self._deferring else 1
         for attempt in range(1, attempts + 1):  # bounded: a store that keeps failing
             try:
                 self._history.save(self.record())
@@ -247,6 +249,33 @@ class Rollout:
                 self.status.value,
             )
         return False
+
+    @contextlib.contextmanager
+    def deferred_saves(self) -> Iterator[None]:
+        """Within this block a failed save is tried once, even once the rollout settled.
+
+        For a caller that records another event after the block (whose save tries again,
+        with the retries), such as :func:`~modelship.monitor.watch`: with the history's
+        store down, each event of a settled rollout would otherwise sleep through the
+        retries (1 s, then 2 s), delaying the next evaluation and a rollback with it.
+
+        Examples
+        --------
+        >>> from modelship.deploy import BlueGreen, EventKind
+        >>> from modelship.testing import InMemoryDeployer
+        >>> dep = InMemoryDeployer()
+        >>> rollout = BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+        >>> with rollout.deferred_saves():
+        ...     rollout.event(EventKind.MONITOR, "checked")
+        >>> rollout.event(EventKind.MONITOR, "done")  # saved, retried if need be
+        >>> rollout.saved
+        True
+        """
+        self._deferring += 1
+        try:
+            yield
+        finally:
+            self._deferring -= 1
 
     # --- guarded deployer calls ---------------------------------------------------------
 

@@ -477,20 +477,23 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         rolled_back = True
 
     try:
-        run_policy(
-            source,
-            policy,
-            slot=rollout.slot,
-            baseline=baseline,
-            window=window,
-            interval=interval,
-            duration=duration,
-            on_rollback=on_rollback,
-            on_step=on_step,
-            sleep=wait.sleep,
-            log=log,
-            since=since,
-        )
+        # The end event comes after every evaluation, so saves until then are tried once:
+        # a store outage must not delay evaluations (and a rollback) by save retries.
+        with rollout.deferred_saves():
+            run_policy(
+                source,
+                policy,
+                slot=rollout.slot,
+                baseline=baseline,
+                window=window,
+                interval=interval,
+                duration=duration,
+                on_rollback=on_rollback,
+                on_step=on_step,
+                sleep=wait.sleep,
+                log=log,
+                since=since,
+            )
     except BaseException as exc:  # Ctrl-C, a failed rollback: the end is recorded, then raised
         recorder.end(rollout.slot, rolled_back, exc)
         raise
