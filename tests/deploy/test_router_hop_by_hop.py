@@ -121,3 +121,79 @@ def test_once_stopped_the_router_says_it_is_shutting_down_and_closes(router: Rou
         assert b"shutting down" in _exchange(router, b"GET /c HTTP/1.1\r\nhost: x\r\n\r\n")
     finally:
         backend.close()
+
+
+# --- connections that never finish a request, and an answer head too long -----------------
+
+
+def _closed_within(router: Router, data: bytes, seconds: float) -> bytes:
+    """Send ``data`` and nothing more; what the router sends before it closes, which it
+    must do within ``seconds``."""
+    with socket.create_connection(("127.0.0.1", router.port), timeout=seconds) as sock:
+        sock.sendall(data)
+        out = b""
+        while chunk := sock.recv(65536):  # a recv timing out fails the test
+            out += chunk
+    return out
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"",  # a connection opened and left idle
+        b"GET / HTTP/1.1\r\nhost: x\r\n",  # a head that stops half-way
+        b"GET / HTTP/1.1\nhost: x\n\n",  # a head of bare LFs, never taken as a head
+        b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 10\r\n\r\n{}",  # a body cut short
+    ],
+    ids=["idle", "half-head", "bare-lf", "short-body"],
+)
+def test_a_request_that_never_finishes_is_cut_off(
+    router: Router, monkeypatch: pytest.MonkeyPatch, data: bytes
+) -> None:
+    # They held the connection and its task for good: nothing timed out.
+    from modelship.deploy.local import _router
+
+    monkeypatch.setattr(_router, "_HEAD_SECONDS", 0.3, raising=False)
+    monkeypatch.setattr(_router, "_BODY_SECONDS", 0.3, raising=False)
+    backend = RawBackend()
+    try:
+        router.set_backends({"a": (backend.port, 100)})
+        assert _closed_within(router, data, 10.0) == b""
+        assert backend.requests == []
+    finally:
+        backend.close()
+
+
+def test_a_kept_connection_serves_requests_spaced_within_the_timeout(
+    router: Router, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelship.deploy.local import _router
+
+    monkeypatch.setattr(_router, "_HEAD_SECONDS", 5.0)
+    backend = RawBackend()
+    try:
+        router.set_backends({"a": (backend.port, 100)})
+        with socket.create_connection(("127.0.0.1", router.port), timeout=30) as sock:
+            for path in (b"/a", b"/b"):
+                sock.sendall(b"GET " + path + b" HTTP/1.1\r\nhost: x\r\n\r\n")
+                got = b""
+                while not got.endswith(b"ok"):
+                    chunk = sock.recv(65536)
+                    assert chunk, got
+                    got += chunk
+                assert got.startswith(b"HTTP/1.1 200 ")
+    finally:
+        backend.close()
+
+
+def test_an_answer_head_over_64_kib_is_a_502(router: Router) -> None:
+    # The client got nothing (a LimitOverrunError escaped the handler) and the backend's
+    # connection was left open.
+    backend = RawBackend(b"HTTP/1.1 200 OK\r\nx-big: " + b"a" * 70_000 + b"\r\n\r\n")
+    try:
+        router.set_backends({"a": (backend.port, 100)})
+        answer = _exchange(router, b"POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 2\r\n\r\n{}")
+        assert answer.startswith(b"HTTP/1.1 502 "), answer[:200]
+        assert b"slot a failed" in answer
+    finally:
+        backend.close()

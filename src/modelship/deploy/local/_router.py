@@ -34,6 +34,11 @@ Fields that end at the router (RFC 9110 7.6.1: ``Connection``, those it names,
 a client's ``Connection: close`` does not close the pooled connection to the backend, and
 a backend's does not reach a client whose connection stays open. A message without them
 goes as it came, byte for byte.
+
+A client connection is closed when no whole head arrives within ``_HEAD_SECONDS`` (5 s,
+uvicorn's keep-alive timeout: idle between requests, a head trickled in, a head ending in
+bare LFs, which the router does not take as a head's end) or its body within
+``_BODY_SECONDS`` (60 s). A backend answer whose head is over 64 KiB is a ``502``.
 """
 
 from __future__ import annotations
@@ -57,6 +62,11 @@ DEFAULT_MAX_BODY = 4 * 2**20
 #: What is read away from a client after refusing its body, so that the answer arrives.
 _DISCARD_BYTES = 64 * 2**20
 _DISCARD_SECONDS = 2.0
+#: A client connection is cut off when no whole request head arrives within this many
+#: seconds (between requests too: uvicorn's keep-alive timeout), and when the body does
+#: not follow within _BODY_SECONDS.
+_HEAD_SECONDS = 5.0
+_BODY_SECONDS = 60.0
 _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
 _IDLE_SECONDS = 2.0  # a pooled connection idle longer is closed, well before the server's 5 s
 #: The fields that end at the router (RFC 9110 7.6.1), never passed on; so do those the
@@ -275,6 +285,22 @@ async def _refuse(
     # Closing with the request still arriving would reset the connection, which can lose
     # the answer at the client: read some of it away first.
     await _discard(reader, _DISCARD_BYTES, _DISCARD_SECONDS)
+
+
+async def _read_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes | None:
+    """The next request's head; empty for empty lines alone; None when the connection is
+    to close (the client left, or its head is over 64 KiB: answered ``431``)."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    except asyncio.LimitOverrunError:
+        error = {"error": "request head over 64 KiB"}
+        writer.write(_response(431, "Request Header Fields Too Large", error, False))
+        return None
+    # Empty lines before a request line are ignored (RFC 9112 2.2): some clients end a
+    # body with an extra CRLF.
+    return head.lstrip(b"\r\n")
 
 
 async def _read_answer(
@@ -521,34 +547,31 @@ class Router:
     async def _serve_client(
         self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
+        loop = asyncio.get_running_loop()
         try:
             for _ in range(10_000_000):  # requests per client connection (keep-alive)
+                # A connection with no whole head within _HEAD_SECONDS (idle between
+                # requests, a head trickled in, or one ending in bare LFs, which is not
+                # taken as a head's end) or no whole body within _BODY_SECONDS after it is
+                # cut off: each would hold a connection and its task for good.
+                timer = loop.call_later(_HEAD_SECONDS, writer.transport.abort)
                 try:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                except (asyncio.IncompleteReadError, ConnectionError):
-                    return
-                except asyncio.LimitOverrunError:
-                    writer.write(
-                        _response(
-                            431,
-                            "Request Header Fields Too Large",
-                            {"error": "request head over 64 KiB"},
-                            False,
-                        )
-                    )
-                    return
-                # Empty lines before a request line are ignored (RFC 9112 2.2): some
-                # clients end a body with an extra CRLF.
-                head = head.lstrip(b"\r\n")
-                if not head:
-                    continue
-                try:
+                    head = await _read_head(reader, writer)
+                    if head is None:
+                        return
+                    if not head:
+                        continue
+                    timer.cancel()
+                    timer = loop.call_later(_BODY_SECONDS, writer.transport.abort)
                     request, keep = await self._read_request(reader, writer, head)
-                except asyncio.IncompleteReadError:  # the client left half-way
+                except asyncio.IncompleteReadError:  # the client left half-way, or was cut off
                     return
                 except (_BadRequest, _TooLarge) as refused:
+                    timer.cancel()
                     await _refuse(reader, writer, self._refusal(refused))
                     return
+                finally:
+                    timer.cancel()
                 answer, keep = await self._forward(request, head.startswith(b"HEAD "), keep)
                 writer.write(answer)
                 await writer.drain()
@@ -664,6 +687,9 @@ class Router:
         except (OSError, asyncio.IncompleteReadError) as exc:
             writer.close()
             raise _BackendGone(pooled=pooled is not None) from exc
+        except asyncio.LimitOverrunError as exc:  # answered 502, as an unreadable head is
+            writer.close()
+            raise ValueError("the answer's head is over 64 KiB") from exc
         try:
             answer, reusable = await _read_answer(reader, head, bodiless, keep)
         except BaseException:
