@@ -10,8 +10,11 @@ timeouts and dropped connections, a bounded number of times, and never past a ca
 deadline. A redirect (3xx) is final: it is reported, never followed. An answer must
 arrive whole within the request timeout and be at most :data:`MAX_ANSWER_BYTES`; a watch
 event line at most :data:`MAX_EVENT_BYTES`. A watch that answers 410 Gone (as a status
-or as an ``ERROR`` event) raises :class:`Gone`, and callers relist. Errors carry the
-API's ``Status`` message, redacted; never the request's headers.
+or as an ``ERROR`` event) raises :class:`Gone`, and callers relist. A successful answer
+must be shaped as the API server's (a JSON object; a list with ``items`` and
+``metadata.resourceVersion``), or it is an error, not retried: a URL that answers JSON but
+is no API server fails at the request, not as a ``KeyError`` in a caller. Errors carry
+the API's ``Status`` message, redacted; never the request's headers.
 
 The client also keeps the API server's clock as its answers' ``Date`` headers tell it
 (:meth:`KubeClient.server_now`), so times written into objects other clients compare
@@ -373,8 +376,9 @@ class KubeClient:
         Raises
         ------
         KubernetesError
-            A non-retryable error (a redirect, an answer too large), the last retryable
-            one after the attempts, or none before the deadline.
+            A non-retryable error (a redirect, an answer too large, or not shaped as the
+            API server's: see :func:`_checked`), the last retryable one after the
+            attempts, or none before the deadline.
         """
         headers = {"Accept": "application/json"}
         if content_type is not None:
@@ -405,7 +409,7 @@ class KubeClient:
                 error = _no_answer(method, path, exc)
             else:
                 if 200 <= response.status < 300:
-                    return _decode(method, path, data)
+                    return _checked(method, path, _decode(method, path, data))
                 if response.status == 404 and missing_ok:
                     return None
                 error = self._retryable_error(method, path, response, data)
@@ -751,6 +755,84 @@ def _decode(method: str, path: str, data: bytes) -> Any:
             f"{method} {path}: the API server answered with something that is not JSON "
             f"({data[:80]!r}); is the server URL an API server?"
         ) from None
+
+
+def _resource_parts(path: str) -> list[str] | None:
+    """The parts of a resource path after its group and version (and namespace), or
+    None for a path that names no resource (``/version``, discovery at ``/api/v1``).
+
+    One part is a collection (``deployments``); more, one object or its subresource
+    (``deployments/x``, ``deployments/x/status``; ``namespaces/ns`` is a Namespace).
+
+    Examples
+    --------
+    >>> _resource_parts("/apis/apps/v1/namespaces/ns/deployments")
+    ['deployments']
+    >>> _resource_parts("/api/v1/namespaces/ns/services/fraud"), _resource_parts("/version")
+    (['services', 'fraud'], None)
+    """
+    parts = [part for part in path.split("?", 1)[0].split("/") if part]
+    if parts[:1] == ["api"]:
+        rest = parts[2:]
+    elif parts[:1] == ["apis"]:
+        rest = parts[3:]
+    else:
+        return None
+    if len(rest) > 2 and rest[0] == "namespaces":  # "namespaces", its name
+        rest = rest[2:]
+    return rest or None
+
+
+def _checked(method: str, path: str, answer: Any) -> Any:
+    """``answer`` if it is shaped as the API server's answer to ``method`` ``path``: a JSON
+    object; for a list (a ``GET`` of a collection, or a ``kind`` ending in ``List``),
+    ``items`` a list of objects that each have ``metadata``, and ``metadata`` an object
+    with a ``resourceVersion`` (what a watch starts from); an object's ``metadata``, when
+    present, an object; and no list for one object. Else a JSON answer from something
+    that is not an API server (a proxy's health page, an ingress's default backend) would
+    surface as a ``KeyError`` far from the request: it is a :class:`KubernetesError`.
+
+    What the services proxy relays (``/proxy/`` paths) is the pod's own answer: any JSON.
+    """
+    problem = _shape_problem(method, path, answer)
+    if problem is not None:
+        raise KubernetesError(
+            f"{method} {path}: the server answered {problem}; is the server URL an API server?"
+        )
+    return answer
+
+
+def _shape_problem(method: str, path: str, answer: Any) -> str | None:
+    """What is wrong with ``answer`` (see :func:`_checked`), or None."""
+    if "/proxy/" in path:
+        return None
+    if not isinstance(answer, dict):
+        shown = "nothing" if answer is None else f"a JSON {type(answer).__name__}"
+        return f"{shown}, not an object"
+    parts = _resource_parts(path) or []
+    kind = answer.get("kind")
+    listed = bool(parts) and (
+        (isinstance(kind, str) and kind.endswith("List")) or "items" in answer
+    )
+    if listed or (len(parts) == 1 and method == "GET"):
+        return _list_problem(answer, one_object=len(parts) > 1)
+    if not isinstance(answer.get("metadata", {}), dict):
+        return "an object whose metadata is not an object"
+    return None
+
+
+def _list_problem(answer: Mapping[str, Any], *, one_object: bool) -> str | None:
+    """What is wrong with a list answer, or None."""
+    items, meta = answer.get("items"), answer.get("metadata")
+    if one_object:
+        return "a list for one object"
+    if not isinstance(items, list) or not isinstance(meta, dict):
+        return "a list without items and metadata"
+    if not isinstance(meta.get("resourceVersion"), str):
+        return "a list without a resourceVersion"
+    if not all(isinstance(i, dict) and isinstance(i.get("metadata"), dict) for i in items):
+        return "a list whose items are not objects with metadata"
+    return None
 
 
 def _transport_error(exc: BaseException) -> bool:

@@ -4,7 +4,10 @@ What is printed is redacted (CI logs keep it): the value of every environment va
 whose name or value looks like a credential (:func:`modelship.parity.is_secret`: ``*_TOKEN``,
 ``*_KEY``, ``*PASSWORD*``, a URL with a password ...) is ``<redacted>``, and so is the
 user information of any ``scheme://user:password@host`` URL (the registry URL in the
-pods' args; see :func:`modelship._shown.hide_credentials`).
+pods' args; see :func:`modelship._shown.hide_credentials`). A container's ``command`` and
+``args`` are read by the same rule: the value after a flag that names a credential
+(``--db-password hunter2``, ``Bearer TOKEN``), the value of ``--api-key=...`` and any
+argument that is itself a credential (``Authorization: Bearer ...``) are ``<redacted>``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from modelship._shown import hide_credentials
 from modelship.deploy.kubernetes._redact import MASK, redact
 from modelship.deploy.kubernetes._render import render, to_yaml
 from modelship.errors import ConfigError
@@ -75,7 +79,8 @@ def dry_run(  # noqa: PLR0913 - public helper mirroring deploy()'s model, versio
 
 def _printable(objects: list[dict[str, Any]]) -> str:
     """The objects as YAML with credentials masked: env values that look like secrets,
-    then anything :func:`redact` catches in the text (URL passwords, tokens)."""
+    the credentials in containers' command and args, then anything :func:`redact`
+    catches in the text (URL passwords, tokens)."""
     shown = copy.deepcopy(objects)
     for obj in shown:
         pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
@@ -84,4 +89,64 @@ def _printable(objects: list[dict[str, Any]]) -> str:
                 value = env.get("value")
                 if isinstance(value, str) and is_secret(str(env.get("name", "")), value):
                     env["value"] = MASK
+            _mask_command_line(container)
     return redact(to_yaml(shown))
+
+
+# A value standing in for a flag's own one: is_secret() then says whether the flag (or
+# the key before "=") names a credential, whatever the value given.
+_VALUE = "x" * 8
+# Marks where a URL's user information was, so it can be cut out (not masked) and the
+# rest of an argument judged alone: a private-use character, in no argument.
+_CUT = "\ue000"
+
+
+def _mask_command_line(container: dict[str, Any]) -> None:
+    """Mask the credentials in ``container``'s ``command`` and ``args``, in place.
+
+    The two are read as one command line (Kubernetes runs ``args`` after ``command``), so
+    a flag ending ``command`` masks the first of ``args``. The rule is
+    :func:`modelship.parity.is_secret`'s, which errs on the side of masking
+    (``--max-tokens 512`` is masked too).
+    """
+    command, args = container.get("command"), container.get("args")
+    parts = [part if isinstance(part, list) else [] for part in (command, args)]
+    line: list[Any] = [*parts[0], *parts[1]]
+    if not line:
+        return
+    masked = [_shown_arg(arg) if isinstance(arg, str) else arg for arg in line]
+    for index in range(1, len(line)):
+        before, arg = line[index - 1], line[index]
+        if isinstance(before, str) and isinstance(arg, str) and _names_credential(before, arg):
+            masked[index] = MASK
+    if isinstance(command, list):
+        container["command"] = masked[: len(command)]
+    if isinstance(args, list):
+        container["args"] = masked[len(parts[0]) :]
+
+
+def _names_credential(before: str, arg: str) -> bool:
+    """Whether ``before`` ends with a flag, header or scheme naming a credential that
+    ``arg`` is the value of (``--db-password`` ``hunter2``; ``Authorization: Bearer``
+    ``TOKEN``)."""
+    words = before.split()
+    last = words[-1] if words else ""
+    return (
+        bool(last)
+        and not is_secret("", last)
+        and is_secret("", f"{last} {_VALUE}")
+        and is_secret("", f"{last} {arg}")
+    )
+
+
+def _shown_arg(arg: str) -> str:
+    """One argument as shown: a URL's user information masked; the value of a
+    ``--key=value`` or ``key=value`` whose key names a credential masked; the whole
+    argument masked when anything else in it is a credential."""
+    rest = hide_credentials(arg, _CUT).replace(_CUT + "@", "")
+    if not is_secret("", rest):
+        return hide_credentials(arg, MASK)
+    key, equals, _ = arg.partition("=")
+    if equals and not is_secret("", key) and is_secret("", f"{key}={_VALUE}"):
+        return f"{key}={MASK}"
+    return MASK
