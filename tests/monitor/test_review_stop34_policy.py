@@ -566,3 +566,32 @@ def test_modelship_monitor_replay_agrees_with_a_log_of_odd_answers(
     code = main(["monitor", "replay", str(path)])
 
     assert code == 0, capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("last", "n"),
+    [(lambda start, end: end, 5000), (lambda start, end: end + 1.0, 1)],
+    ids=["last point kept: its count", "last point left out: no count"],
+)
+def test_a_statistics_count_stays_while_its_last_point_does(
+    last: Callable[[float, float], float], n: int
+) -> None:
+    # A point of a statistic stamped at the window's (excluded) start was left out, and
+    # the count behind the last point, which stayed, went with it: n became the number
+    # of points, and the condition was inconclusive until the deadline rolled back.
+    def points(metric: str, slot: str, stat: str, start: float, end: float) -> Samples:
+        return Samples(
+            metric,
+            slot,
+            [0.1, 0.1, 0.1],
+            [start, start + 30.0, last(start, end)],
+            start=start,
+            end=end,
+            stat=stat,
+            count=5000,
+        )
+
+    log, again = _replayed(_Answers(points), [P95])
+
+    assert log.entries[0][0].conditions[0].n == n
+    assert again.identical, again.first_difference

@@ -498,7 +498,8 @@ def answer_to(  # noqa: PLR0913 - the question an answer is held to, keyword-onl
     the one asked for, is a :class:`SourceError` (``bad_response``: a cache or a mix-up
     must not be judged as the watched slot); values stamped outside ``(start, end]`` are
     left out with a warning (and a ``count`` with them, which no longer describes what is
-    left), none left is :class:`NoData`; values are put in time order (stable), and the
+    left, unless it is a statistic's count and its last point is kept), none left is
+    :class:`NoData`; values are put in time order (stable), and the
     answer is stamped with the window, and a :class:`NoData` or :class:`SourceError` with
     the statistic, asked for. What is returned is what a replay of it gives back.
 
@@ -559,7 +560,11 @@ def answer_to(  # noqa: PLR0913 - the question an answer is held to, keyword-onl
             f"{outside} of {stamps.size} values of {metric} on {slot} lie outside the window "
             f"({start:.3f}, {end:.3f}] asked for and are left out",
         )
-        values, stamps, count = values[inside], stamps[inside], None
+        # A statistic's count is the one behind its last point: kept while that point
+        # is; a count of raw observations no longer describes what is left.
+        last_kept = answer.stat is not None and bool(inside[int(np.argmax(stamps))])
+        values, stamps = values[inside], stamps[inside]
+        count = count if last_kept else None
     if stamps.size > 1 and not bool(np.all(stamps[1:] >= stamps[:-1])):
         # A replay puts the values back in time order (stable): so does the record.
         order = np.argsort(stamps, kind="stable")
