@@ -14,9 +14,10 @@ Invariants the app keeps:
   body limit is enforced while reading, so an oversized body is never buffered whole.
 - A model that raises gets a 500 JSON answer carrying the request id, and is counted in
   ``modelship_request_errors_total{kind="model"}``. So does one whose answer is not one
-  per input row (a multi-output classifier's list of per-target ``predict_proba`` arrays
-  is first made one ``(rows, targets, classes)`` array) or holds complex numbers: an
-  answer is never served with rows that may be other inputs' answers.
+  per input row (a list of one array per output, each with one answer per row, as a
+  multi-output classifier's ``predict_proba`` or a Keras model's ``[out0, out1]``, is
+  first stacked into one array with rows first) or holds complex numbers: an answer is
+  never served with rows that may be other inputs' answers.
 
 The request path does no registry work and converts the request to numpy once: one
 float64 array, whatever the v2 datatype (the model sees what the docs promise). Models
@@ -367,6 +368,11 @@ class ModelServer:
         )
         self._log_wakeup: asyncio.Event | None = None
         self._flush_lock = threading.Lock()
+        # Writes run on a daemon thread of their own, not the loop's default executor,
+        # whose threads are joined at exit: a store write that hangs (an unreachable
+        # S3 or NFS) must not keep the process alive past its grace period.
+        self._log_thread = _ModelThread("modelship-log")
+        self._closed = False
         self._log_failures = 0
         self._log_error_at: float | None = None
         self.app = self._build()
@@ -493,6 +499,7 @@ class ModelServer:
         try:
             yield
         finally:
+            deadline = time.monotonic() + self.config.graceful_seconds
             if flusher is not None:
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -500,22 +507,55 @@ class ModelServer:
             # A load still running past the grace period is left to its daemon thread.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(loading), self.config.graceful_seconds)
-            self.close()
+            # The final flush gets what is left of the grace period.
+            self.close(max(0.0, deadline - time.monotonic()))
 
-    def close(self) -> None:
-        """Flush the prediction log and stop the worker thread (idempotent).
+    def close(self, timeout: float | None = None) -> None:
+        """Flush the prediction log and stop the worker threads (idempotent).
 
-        Does not wait for a model call still running: the server gave it its grace period
-        already (``graceful_seconds``), and the thread is a daemon, so a hung model cannot
-        keep the process from exiting."""
-        if self._flush() is None:
-            assert self._log is not None
-            logger.error(
-                "prediction log %s: %d rows could not be written before shutdown and are lost",
-                self._log.url,
-                self._log.pending_rows,
-            )
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        The final flush, waiting for one under way included, takes at most ``timeout``
+        seconds (default ``graceful_seconds``): rows not written by then, a write that
+        hangs in the store included, are counted as dropped and logged as lost. Does
+        not wait for a model call still running either: the server gave it its grace
+        period already, and both threads are daemons, so neither a hung model nor a hung
+        store can keep the process from exiting."""
+        if self._closed:
+            return
+        self._closed = True
+        if timeout is None:
+            timeout = self.config.graceful_seconds
+        try:
+            if self._log is not None and not self._final_flush(timeout):
+                lost = self._log.pending_rows
+                self.metrics.log_dropped.inc(lost)
+                logger.error(
+                    "prediction log %s: %d rows could not be written before shutdown and are lost",
+                    self._log.url,
+                    lost,
+                )
+        finally:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._log_thread.shutdown(wait=False)
+
+    def _final_flush(self, timeout: float) -> bool:
+        """Flush within ``timeout`` seconds: True if every pending row was written."""
+        assert self._log is not None
+        if not self._log.pending_rows:
+            return True
+        done = threading.Event()
+        outcome: list[int | None] = []
+
+        def final() -> None:
+            try:
+                outcome.append(self._flush(timeout))
+            finally:
+                done.set()
+
+        # On a daemon thread of its own: the log thread may be the one hung in a write.
+        threading.Thread(target=final, name="modelship-log-final", daemon=True).start()
+        if not done.wait(timeout) or not outcome or outcome[0] is None:
+            return False
+        return not self._log.pending_rows
 
     # --- prediction log ---------------------------------------------------------------
 
@@ -523,17 +563,20 @@ class ModelServer:
         """Write pending prediction-log rows now; returns how many were written."""
         return self._flush() or 0
 
-    def _flush(self) -> int | None:
-        """Write pending rows: how many, or None when the store failed (rows kept)."""
+    def _flush(self, timeout: float | None = None) -> int | None:
+        """Write pending rows: how many, or None when the store failed (rows kept) or a
+        flush under way did not end within ``timeout`` seconds."""
         if self._log is None:
             return 0
-        with self._flush_lock:
+        if not self._flush_lock.acquire(timeout=-1 if timeout is None else timeout):
+            return None
+        try:
             try:
                 written = self._log.flush()
             except UnwritableBatch as exc:
                 logger.error("prediction log %s: rows dropped: %s", self._log.url, exc)
                 self.metrics.log_dropped.inc(exc.rows)
-                return 0
+                written = exc.written
             except Exception as exc:
                 self._log_failed(exc)
                 return None
@@ -545,6 +588,8 @@ class ModelServer:
                 )
                 self._log_failures, self._log_error_at = 0, None
             return written
+        finally:
+            self._flush_lock.release()
 
     def _log_failed(self, exc: Exception) -> None:
         # One ERROR line per LOG_ERROR_EVERY_SECONDS while the store keeps failing: a
@@ -576,7 +621,7 @@ class ModelServer:
                 with contextlib.suppress(asyncio.TimeoutError):
                     await asyncio.wait_for(self._log_wakeup.wait(), self._log.flush_seconds)
             self._log_wakeup.clear()
-            written = await loop.run_in_executor(None, self._flush)
+            written = await loop.run_in_executor(self._log_thread, self._flush)
             failures = failures + 1 if written is None else 0
 
     def _log_prediction(
@@ -620,7 +665,11 @@ class ModelServer:
                 except ValueError:
                     raise _BadRequest(400, "Content-Length is not a number") from None
                 if declared > limit:
-                    close = declared > limit + MAX_DRAIN_BYTES
+                    # A client that sent "Expect: 100-continue" waits for a 100 before
+                    # sending the body, which reading it would make uvicorn send: it gets
+                    # the 413 at once instead, and the connection is closed (the body it
+                    # may still send is never read).
+                    close = declared > limit + MAX_DRAIN_BYTES or _expects_continue(request.scope)
                     if not close:
                         await self._drain(request, declared)
                     raise _BadRequest(413, self._too_large(declared), close=close)
@@ -762,14 +811,15 @@ class ModelServer:
                 echoed = request_id if given_id is None else given_id
             except _BadRequest as bad:
                 kind = "not_ready" if bad.status == 503 else "client"
-                metrics.error(endpoint, kind)
-                metrics.observe(endpoint, bad.status, time.perf_counter() - began)
-                headers = {"x-request-id": request_id}
-                if bad.close:
-                    headers["connection"] = "close"
-                return _response(
-                    bad.status, {"error": bad.message, "request_id": request_id}, headers
+                return self._failed(
+                    endpoint, began, request_id, bad.status, kind, bad.message, close=bad.close
                 )
+            except Exception as exc:
+                # A fault of the server's own reading of the request: answered, and counted
+                # (an exception escaping here was a 500 no metric saw).
+                logger.exception("request %s: reading the request failed", request_id)
+                error = f"internal error: {type(exc).__name__}"
+                return self._failed(endpoint, began, request_id, 500, "server", error)
             # A model may change its input in place (StandardScaler(copy=False) in a
             # pipeline): the log keeps, and a second method gets, the rows as received.
             # Copying one request's array costs about 0.3 us for 20 features.
@@ -780,12 +830,8 @@ class ModelServer:
             except asyncio.CancelledError:
                 # The server cancels what is still running at the end of its grace period
                 # (--graceful-seconds): the client is told so in JSON, not a bare 500.
-                metrics.error(endpoint, "not_ready")
-                metrics.observe(endpoint, 503, time.perf_counter() - began)
-                return _response(
-                    503,
-                    {"error": _SHUTTING_DOWN, "request_id": request_id},
-                    {"x-request-id": request_id, "connection": "close"},
+                return self._failed(
+                    endpoint, began, request_id, 503, "not_ready", _SHUTTING_DOWN, close=True
                 )
             except GeneratorExit:
                 raise
@@ -794,21 +840,13 @@ class ModelServer:
                 # row or cannot be written as JSON: the model's fault, not the client's.
                 # Its message stays in the server's log: it may name paths or data.
                 logger.exception("request %s: the model failed", request_id)
-                metrics.error(endpoint, "model")
-                metrics.observe(endpoint, 500, time.perf_counter() - began)
                 said = (
                     f": {exc}"
                     if isinstance(exc, (_BadAnswer, orjson.JSONEncodeError))
                     else " (the server's log has the details under this request id)"
                 )
-                return _response(
-                    500,
-                    {
-                        "error": f"the model failed: {type(exc).__name__}{said}",
-                        "request_id": request_id,
-                    },
-                    {"x-request-id": request_id},
-                )
+                error = f"the model failed: {type(exc).__name__}{said}"
+                return self._failed(endpoint, began, request_id, 500, "model", error)
             seconds = time.perf_counter() - began
             metrics.observe(endpoint, 200, seconds, rows=len(x))
             if self._log is not None:
@@ -816,6 +854,25 @@ class ModelServer:
             return response
         finally:
             metrics.in_flight.dec()
+
+    def _failed(  # noqa: PLR0913, PLR0917 - what one failed request's answer and count are made of
+        self,
+        endpoint: str,
+        began: float,
+        request_id: str,
+        status: int,
+        kind: str,
+        error: str,
+        *,
+        close: bool = False,
+    ) -> Response:
+        """A failed inference request: counted (``kind``), timed, answered in JSON."""
+        self.metrics.error(endpoint, kind)
+        self.metrics.observe(endpoint, status, time.perf_counter() - began)
+        headers = {"x-request-id": request_id}
+        if close:
+            headers["connection"] = "close"
+        return _response(status, {"error": error, "request_id": request_id}, headers)
 
     async def _outputs(
         self, x: NDArray[Any], received: NDArray[Any], methods: list[str]
@@ -1098,15 +1155,17 @@ def _served(method: str, out: Any, rows: int) -> NDArray[Any]:
     :class:`_BadAnswer` saying why it cannot be served (not one answer per row, complex
     numbers).
 
-    A multi-output classifier's ``predict_proba`` (scikit-learn's: a list of one
-    ``(rows, classes)`` array per target) becomes one ``(rows, targets, classes)`` array
-    when the targets have as many classes each (:func:`_per_target`). Numbers in the
+    A list of one array per output, each with one answer per row (a multi-output
+    classifier's ``predict_proba``, scikit-learn's list of ``(rows, classes)`` arrays
+    per target, or a Keras model's ``[out0, out1]``), is stacked along axis 1: ``(rows,
+    outputs)`` from 1-D pieces, ``(rows, targets, classes)`` from 2-D ones of as many
+    classes each (:func:`_per_target`). Numbers in the
     other byte order are put in the machine's, and long double becomes float64: neither
     has a v2 datatype, nor a JSON writer."""
     if isinstance(out, np.ndarray):
         answer: NDArray[Any] = out
-    elif method == "predict_proba" and isinstance(out, (list, tuple)):
-        answer = np.asarray(_per_target(out, rows))
+    elif isinstance(out, (list, tuple)):
+        answer = np.asarray(_per_target(method, out, rows))
     else:
         answer = np.asarray(out)
     dtype = answer.dtype
@@ -1120,21 +1179,39 @@ def _served(method: str, out: Any, rows: int) -> NDArray[Any]:
     return answer
 
 
-def _per_target(answers: list[Any] | tuple[Any, ...], rows: int) -> Any:
-    """One ``(rows, targets, classes)`` array from a list of per-target ``(rows,
-    classes)`` arrays (``np.asarray`` would give ``(targets, rows, classes)``: row ``i``
-    of it is target ``i``); anything else unchanged. Targets with different numbers of
-    classes cannot be one tensor: a :class:`_BadAnswer`."""
+def _per_target(method: str, answers: list[Any] | tuple[Any, ...], rows: int) -> Any:
+    """One array with rows first from a list of per-output arrays of one answer per row
+    each: 1-D pieces become the columns of ``(rows, outputs)``, per-target ``(rows,
+    classes)`` arrays one ``(rows, targets, classes)`` array (``np.asarray`` would give
+    ``(outputs, rows, ...)``: row ``i`` of it is output ``i``); anything else unchanged
+    (a list of rows). Pieces of different shapes cannot be one tensor: a
+    :class:`_BadAnswer`."""
     if not answers or not all(
-        isinstance(a, np.ndarray) and a.ndim == 2 and len(a) == rows for a in answers
+        isinstance(a, np.ndarray) and a.ndim >= 1 and len(a) == rows for a in answers
     ):
         return answers
-    classes = [a.shape[1] for a in answers]
-    if len(set(classes)) > 1:
+    shapes = [a.shape[1:] for a in answers]
+    if len(answers) == rows and rows > 1 and all(shape == () for shape in shapes):
+        # As many 1-D arrays as rows, of one value per row each: one array per row (a
+        # list of rows) or one per output cannot be told apart, and either reading may
+        # serve a row another input's answer.
         raise _BadAnswer(
-            f"predict_proba answered {len(answers)} targets with different numbers of "
-            f"classes ({classes[:10]}), which one tensor of (rows, targets, classes) cannot "
-            "hold; serve one model per target, or predict only"
+            f"the model's {method} answered a list of {rows} arrays of {rows} values for "
+            f"{rows} rows: one array per row and one per output cannot be told apart; "
+            "answer one array with rows first (np.column_stack of the outputs)"
+        )
+    if len(set(shapes)) > 1:
+        if method == "predict_proba" and all(len(shape) == 1 for shape in shapes):
+            classes = [shape[0] for shape in shapes]
+            raise _BadAnswer(
+                f"predict_proba answered {len(answers)} targets with different numbers of "
+                f"classes ({classes[:10]}), which one tensor of (rows, targets, classes) "
+                "cannot hold; serve one model per target, or predict only"
+            )
+        raise _BadAnswer(
+            f"the model's {method} answered {len(answers)} outputs of different shapes "
+            f"({[[rows, *shape] for shape in shapes[:10]]}), which one tensor with rows "
+            "first cannot hold; serve one model per output"
         )
     return np.stack(answers, axis=1)
 
@@ -1198,7 +1275,8 @@ def _object_data(name: str, cells: list[Any]) -> tuple[str, Any]:
     integers ``INT64``, or ``UINT64`` when one is beyond ``INT64`` but all fit it, or
     else ``BYTES`` (each as exact decimal text); numbers ``FP64`` when float64 holds
     each integer among them exactly, else ``BYTES``; anything else, booleans among
-    numbers too, ``BYTES``, each element as text. A ``None`` is a missing value, which
+    numbers too, ``BYTES``, each element as text (bytes decoded as UTF-8). A ``None`` is
+    a missing value, which
     a v2 tensor cannot carry: a :class:`_BadAnswer`, as NaN is."""
     if not cells:
         return "FP64", cells
@@ -1218,7 +1296,18 @@ def _object_data(name: str, cells: list[Any]) -> tuple[str, Any]:
         for cell in cells
     ):
         return "FP64", _finite(name, np.array(cells, dtype=np.float64))
-    return "BYTES", [cell if isinstance(cell, str) else str(cell) for cell in cells]
+    return "BYTES", [_text(cell) for cell in cells]
+
+
+def _text(cell: Any) -> str:
+    """One cell of a ``BYTES`` answer: text as it is, bytes decoded as UTF-8 (an
+    undecodable byte as a backslash escape, as for a bytes array), anything else as its
+    text."""
+    if isinstance(cell, str):
+        return cell
+    if isinstance(cell, (bytes, bytearray)):
+        return bytes(cell).decode("utf-8", "backslashreplace")
+    return str(cell)
 
 
 def _integer_data(ints: list[int]) -> tuple[str, list[Any]]:
@@ -1230,6 +1319,14 @@ def _integer_data(ints: list[int]) -> tuple[str, list[Any]]:
     if low >= 0 and high < 2**64:
         return "UINT64", ints
     return "BYTES", [str(value) for value in ints]
+
+
+def _expects_continue(scope: Any) -> bool:
+    """Whether the request carries ``Expect: 100-continue``."""
+    return any(
+        key == b"expect" and value.strip().lower() == b"100-continue"
+        for key, value in scope["headers"]
+    )
 
 
 def _timed(fn: Callable[[Any], Any], x: Any) -> tuple[Any, float]:
@@ -1281,7 +1378,7 @@ def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and wh
     float64 (what the model sees, whatever the wire type), or a 400 naming the first cell
     that is not a number of that kind: text (``"12.5"``), a boolean where a number is
     wanted (or a number where a boolean is), a fraction for an integer type, a value out
-    of the type's range (an FP16 or FP32 value beyond its largest finite one too), or an
+    of the type's range (an FP16 or FP32 value that rounds to infinity in it too), or an
     integer literal that float64 cannot hold exactly (beyond 2**53, for every type, the
     float ones too: refused, never rounded). For an integer type, a float literal
     (``1.0``, ``1e3``) is read as float64 first, so one of magnitude 2**53 or more is
@@ -1337,11 +1434,23 @@ def _float_bounds(
     # request a microsecond more: 1.3 us for 20 cells, 4.5 us for 20,000 (measured).
     low = np.minimum.reduce(found, axis=None)
     high = np.maximum.reduce(found, axis=None)
-    if dtype != np.float64:
-        largest = float(np.finfo(dtype).max)
-        if low < -largest or high > largest:
-            raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+    if dtype != np.float64 and (_rounds_to_inf(low, dtype) or _rounds_to_inf(high, dtype)):
+        raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
     return low, high
+
+
+def _rounds_to_inf(value: Any, dtype: np.dtype[Any]) -> bool:
+    """Whether a finite ``value`` becomes infinity in the float type ``dtype``: a value a
+    little beyond its largest finite one that rounds to it (FP32's largest as float32
+    writers print it, ``3.4028235e+38``) is that value, not out of range."""
+    try:
+        source = float(value)
+    except OverflowError:  # an integer beyond float64's range
+        return True
+    if not math.isfinite(source):
+        return False
+    with np.errstate(over="ignore"):
+        return bool(np.isinf(dtype.type(source)))
 
 
 def _exact_cells(data: list[Any], found: NDArray[Any], where: str) -> None:
@@ -1377,7 +1486,17 @@ def _reread(body: bytes, *path: Any) -> Any:
     """What ``body`` holds at ``path``, read by the standard library's parser, which
     keeps an integer literal beyond 64 bits exact where orjson made it a float (bounded
     by the body limit; only for a request holding a number of such magnitude)."""
-    value = json.loads(body)
+    try:
+        value = json.loads(body)
+    except RecursionError:
+        # orjson parsed it (it allows deeper nesting than the standard library does).
+        raise _BadRequest(
+            400,
+            "the body nests arrays or objects too deeply to be read exactly where it holds "
+            "a number of magnitude 2**63 or more; nest less",
+        ) from None
+    except ValueError as exc:
+        raise _BadRequest(400, f"the body is not valid JSON: {exc}") from None
     for key in path:
         value = value[key]
     return value
@@ -1450,7 +1569,7 @@ def _object_numbers(
                     "its value is not known; send integers as integer literals "
                     "(9007199254740993, not 9007199254740993.0 or 9.007199254740993e15)",
                 )
-        elif abs(cell) > largest:
+        elif abs(cell) > largest and _rounds_to_inf(cell, dtype):
             raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
         elif written is not None and type(cell) is float and abs(cell) >= _ORJSON_FLOATS:
             return _object_numbers(np.asarray(written(), dtype=object), dtype, where, datatype)

@@ -28,6 +28,7 @@ stored can still be joined on.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import math
@@ -36,7 +37,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -95,15 +96,37 @@ def _finite_or_none(value: Any) -> Any:
     return value
 
 
+def _keyed_by_text(value: Any) -> Any:
+    """``value`` with every dict key JSON cannot take (a numpy integer, a tuple) as its
+    text, in dicts and lists at any depth; a tuple becomes a list."""
+    if isinstance(value, dict):
+        return {
+            (k if k is None or isinstance(k, (str, int, float, bool)) else str(k)): (
+                _keyed_by_text(v)
+            )
+            for k, v in value.items()
+        }
+    if isinstance(value, (list, tuple)):
+        return [_keyed_by_text(v) for v in value]
+    return value
+
+
 def _json_line(line: dict[str, Any]) -> str:
     """One line of strict JSON: NaN and infinities (never valid JSON) are written as null,
-    and a value JSON has no type for (a date, a UUID, a decimal: what the answer wrote as
-    text) as its text, so no row can keep a batch from being written."""
+    a value JSON has no type for (a date, a UUID, a decimal: what the answer wrote as
+    text) as its text, and so is a dict key JSON cannot take (a numpy integer)."""
     try:
         return json.dumps(line, separators=(",", ":"), allow_nan=False, default=str)
     except ValueError:
         return json.dumps(
             _finite_or_none(line), separators=(",", ":"), allow_nan=False, default=str
+        )
+    except TypeError:  # "keys must be str, int, float, bool or None"
+        return json.dumps(
+            _finite_or_none(_keyed_by_text(line)),
+            separators=(",", ":"),
+            allow_nan=False,
+            default=str,
         )
 
 
@@ -186,9 +209,10 @@ class UnwritableBatch(ValueError):
     '3 rows cannot be written as JSON: ValueError: Circular reference detected'
     """
 
-    def __init__(self, rows: int, cause: BaseException) -> None:
+    def __init__(self, rows: int, cause: BaseException, *, written: int = 0) -> None:
         super().__init__(f"{rows} rows cannot be written as JSON: {type(cause).__name__}: {cause}")
         self.rows = rows
+        self.written = written  # the rows of the other requests of the batch, written
 
 
 def row_fingerprint(row: NDArray[Any]) -> str:
@@ -359,42 +383,56 @@ class PredictionLog:
             self._pending_bytes += size
         return True
 
-    def _lines(self, batch: list[_Pending]) -> bytes:
+    def _request_lines(self, p: _Pending) -> bytes:
+        """One request's lines, encoded."""
+        values = _values(p.outputs)
+        every = (
+            {m: _values(v) for m, v in p.outputs_by_method.items()} if p.outputs_by_method else None
+        )
         out: list[str] = []
-        for p in batch:
-            values = _values(p.outputs)
-            every = (
-                {m: _values(v) for m, v in p.outputs_by_method.items()}
-                if p.outputs_by_method
-                else None
-            )
-            for i, row in enumerate(p.inputs):
-                line: dict[str, Any] = {
-                    "request_id": p.request_id,
-                    "row": i,
-                    "timestamp": p.stamp,
-                    "model": p.model,
-                    "version": p.version,
-                    "latency_seconds": p.latency,
-                }
-                if self.inputs == "full":
-                    line["inputs"] = row.tolist()
-                else:
-                    line["input_fingerprint"] = row_fingerprint(row)
-                line["output"] = values[i] if i < len(values) else None
-                line["method"] = p.method
-                if every is not None:
-                    line["outputs"] = {m: v[i] if i < len(v) else None for m, v in every.items()}
-                out.append(_json_line(line))
-        return ("\n".join(out) + "\n").encode()
+        for i, row in enumerate(p.inputs):
+            line: dict[str, Any] = {
+                "request_id": p.request_id,
+                "row": i,
+                "timestamp": p.stamp,
+                "model": p.model,
+                "version": p.version,
+                "latency_seconds": p.latency,
+            }
+            if self.inputs == "full":
+                line["inputs"] = row.tolist()
+            else:
+                line["input_fingerprint"] = row_fingerprint(row)
+            line["output"] = values[i] if i < len(values) else None
+            line["method"] = p.method
+            if every is not None:
+                line["outputs"] = {m: v[i] if i < len(v) else None for m, v in every.items()}
+            out.append(_json_line(line))
+            out.append("\n")
+        return "".join(out).encode()
+
+    def _chunks(self, batch: list[_Pending], bad: dict[int, BaseException]) -> Iterator[bytes]:
+        """Each request's lines in turn (one request's text in memory at a time, never the
+        batch's); a request whose lines cannot be written as JSON at all (an output that
+        refers to itself) is left out and recorded in ``bad`` by its index, so it cannot
+        keep the other requests' rows from being written."""
+        for index, p in enumerate(batch):
+            try:
+                data = self._request_lines(p)
+            except Exception as exc:
+                bad[index] = exc
+                continue
+            yield data
 
     def flush(self) -> int:
         """Write every pending row as one new file; returns how many rows were written.
 
         Writes are serialised (one flush at a time) so batches keep their order. If the
         store fails, the rows are put back in front of the queue and the error propagates;
-        the next flush tries again. A batch that cannot be written as JSON at all is
-        dropped and counted in ``dropped_rows`` instead (it would fail again).
+        the next flush tries again. A request whose rows cannot be written as JSON at all
+        is dropped and counted in ``dropped_rows`` instead (it would fail again), and
+        :class:`UnwritableBatch` says so once the batch's other rows are written
+        (``written``).
         """
         with self._write_lock:
             # The rows being written still count against the bounds until they are
@@ -404,22 +442,24 @@ class PredictionLog:
                 batch, self._pending = self._pending, []
             if not batch:
                 return 0
-            rows = sum(len(p.inputs) for p in batch)
-            size = sum(p.size for p in batch)
+            bad: dict[int, BaseException] = {}
             try:
-                data = self._lines(batch)
-            except Exception as exc:
-                # Not the store's fault: trying again would fail the same way, and keep
-                # every later row behind it. The batch is dropped, and counted.
-                self._done(rows, size, dropped=True)
-                raise UnwritableBatch(rows, exc) from exc
-            try:
-                self._write(data)
+                self._write(self._chunks(batch, bad))
             except BaseException:
                 with self._lock:
                     self._pending[:0] = batch
                 raise
-            self._done(rows, size, dropped=False)
+            dropped = [p for i, p in enumerate(batch) if i in bad]
+            rows = sum(len(p.inputs) for p in batch)
+            size = sum(p.size for p in batch)
+            lost = sum(len(p.inputs) for p in dropped)
+            lost_size = sum(p.size for p in dropped)
+            self._done(rows - lost, size - lost_size, dropped=False)
+            if dropped:
+                # Not the store's fault: trying again would fail the same way, and keep
+                # every later row behind it. The request is dropped, and counted.
+                self._done(lost, lost_size, dropped=True)
+                raise UnwritableBatch(lost, next(iter(bad.values())), written=rows - lost)
             return rows
 
     def _done(self, rows: int, size: int, *, dropped: bool) -> None:
@@ -431,7 +471,10 @@ class PredictionLog:
             else:
                 self.written_rows += rows
 
-    def _write(self, data: bytes) -> None:
+    def _write(self, chunks: Iterable[bytes]) -> None:
+        """Publish ``chunks`` as one new file (none when they are empty). On a local disk
+        they are written one by one to a hidden temporary file, removed if anything
+        fails; an object store's one put gets them as one buffer, built once."""
         self._sequence += 1
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         name = f"{stamp}-{self._tag}-{self._sequence:08d}{SUFFIX}"
@@ -439,13 +482,27 @@ class PredictionLog:
         if self._local:
             os.makedirs(self._root, exist_ok=True)
             temp = f"{self._root}/.{name}.tmp"
-            with open(temp, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temp, path)
+            try:
+                with open(temp, "wb") as handle:
+                    written = 0
+                    for chunk in chunks:
+                        written += handle.write(chunk)
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                if written:
+                    os.replace(temp, path)
+                else:
+                    os.unlink(temp)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp)
+                raise
         else:
-            self._fs.pipe_file(path, data)
+            data = bytearray()
+            for chunk in chunks:
+                data += chunk
+            if data:
+                self._fs.pipe_file(path, data)
 
 
 def _validated(line: bytes, where: str) -> dict[str, Any]:

@@ -83,7 +83,8 @@ class ServerMetrics:
         self._errors = Counter(
             "modelship_request_errors",
             "Inference requests that failed: kind is client (4xx), model (the model "
-            "raised) or not_ready (503 before the warm-up answered).",
+            "raised), not_ready (503 before the warm-up answered or at shutdown) or server "
+            "(the server failed reading the request).",
             (*ids, "endpoint", "kind"),
             registry=self.registry,
         )
@@ -123,14 +124,16 @@ class ServerMetrics:
         self._request_children: dict[tuple[str, int], Any] = {}
         self._error_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
-        # The /predict series exist at zero from the start: Prometheus measures no
-        # increase for a counter whose first scraped value is already 1, so a slot's first
-        # requests (or first 5xx) would otherwise be invisible to rate() and increase().
-        for code in (200, 500):
-            self._request_children[("predict", code)] = self._requests.labels(
-                *self._ids, "predict", str(code)
-            )
-        self._latency_children["predict"] = self._latency.labels(*self._ids, "predict")
+        # The series of both inference endpoints (/predict and the v2 infer) exist at
+        # zero from the start: Prometheus measures no increase for a counter whose first
+        # scraped value is already 1, so a slot's first requests (or first 5xx) would
+        # otherwise be invisible to rate() and increase().
+        for endpoint in ("predict", "infer"):
+            for code in (200, 500):
+                self._request_children[(endpoint, code)] = self._requests.labels(
+                    *self._ids, endpoint, str(code)
+                )
+            self._latency_children[endpoint] = self._latency.labels(*self._ids, endpoint)
 
     def observe(self, endpoint: str, code: int, seconds: float, rows: int = 0) -> None:
         """Count one answered inference request and time it."""
