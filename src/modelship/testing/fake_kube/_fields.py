@@ -1,13 +1,20 @@
 """Server-side apply for the fake API server: field sets, merges, ownership, conflicts.
 
-A much smaller cousin of Kubernetes' structured-merge-diff. A field is a path of steps:
-``("f", key)`` into a map, ``("k", name)`` into a list of maps keyed by ``name`` (the
-fake treats every list whose items all have a ``name`` as such an associative list;
-every other list is atomic, owned and replaced whole). Each manager owns a set of leaf
-paths. An apply conflicts when it sets a field another manager owns to a different value
-(unless forced, which takes the field over); a field the applier owned before and no
-longer sends is removed unless someone else owns it too; an update takes every field it
-changed away from the other managers. Values set by defaulting belong to nobody.
+A much smaller cousin of Kubernetes' structured-merge-diff, driven by the same schema
+annotations the API server's is. A field is a path of steps: ``("f", key)`` into a map,
+``("k", key)`` into an associative list (``x-kubernetes-list-type: map``; ``key`` is the
+item's ``x-kubernetes-list-map-keys`` as compact JSON, ``{"name":"a"}``), ``("v", value)``
+into a set (``x-kubernetes-list-type: set``; ``value`` as JSON). Every other list is
+atomic, as is every map annotated ``x-kubernetes-map-type: atomic`` (a Service's
+``spec.selector``, a ``LabelSelector``): owned and replaced whole, never merged. The
+annotations of the built-in kinds the fake serves are in :data:`SCHEMA_RULES`; a custom
+resource's lists are atomic (the fake has no CRD schemas to read annotations from).
+
+Each manager owns a set of leaf paths. An apply conflicts when it sets a field another
+manager owns to a different value (unless forced, which takes the field over); a field the
+applier owned before and no longer sends is removed unless someone else owns it too; an
+update takes every field it changed away from the other managers. Values set by
+defaulting belong to nobody.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "SCHEMA_RULES",
     "Path",
     "apply_merge",
     "changed_paths",
@@ -30,8 +38,182 @@ __all__ = [
 
 Step = tuple[str, str]
 Path = tuple[Step, ...]
+#: A schema annotation: ("atomic", ()) for x-kubernetes-map-type or -list-type atomic,
+#: ("set", ()) and ("map", keys) for x-kubernetes-list-type set / map with its
+#: x-kubernetes-list-map-keys.
+Rule = tuple[str, tuple[str, ...]]
+SchemaPath = tuple[str, ...]  # field names, "[]" for a list's items
 
 _MISSING = object()
+_ATOMIC: Rule = ("atomic", ())
+_SET: Rule = ("set", ())
+
+
+def _keyed(*keys: str) -> Rule:
+    return ("map", keys)
+
+
+# The x-kubernetes-map-type, -list-type and -list-map-keys annotations of the built-in
+# kinds the fake serves, copied from the Kubernetes 1.33 OpenAPI schemas (kubernetes-validate
+# ships them: kubernetes_validate/kubernetes-json-schema/v1.33.0-local/_definitions.json;
+# tests/kubernetes/test_fake_kube_fidelity.py checks this table against that file). They
+# are written out here because modelship.testing must work where only the ``kubernetes``
+# extra is installed, and kubernetes-validate is a test dependency only. Paths are
+# relative to the prefix each table is used at; "[]" steps into a list's items.
+_OBJECT_META: dict[str, Rule] = {
+    "finalizers": _SET,
+    "managedFields": _ATOMIC,
+    "ownerReferences": _keyed("uid"),
+    "ownerReferences[]": _ATOMIC,
+}
+_PROBE = {"exec.command": _ATOMIC, "httpGet.httpHeaders": _ATOMIC}
+_CONTAINER: dict[str, Rule] = {
+    "args": _ATOMIC,
+    "command": _ATOMIC,
+    "env": _keyed("name"),
+    "env[].valueFrom.configMapKeyRef": _ATOMIC,
+    "env[].valueFrom.fieldRef": _ATOMIC,
+    "env[].valueFrom.resourceFieldRef": _ATOMIC,
+    "env[].valueFrom.secretKeyRef": _ATOMIC,
+    "envFrom": _ATOMIC,
+    **{
+        f"{probe}.{path}": rule
+        for probe in (
+            "lifecycle.postStart",
+            "lifecycle.preStop",
+            "livenessProbe",
+            "readinessProbe",
+            "startupProbe",
+        )
+        for path, rule in _PROBE.items()
+    },
+    "ports": _keyed("containerPort", "protocol"),
+    "resizePolicy": _ATOMIC,
+    "resources.claims": _keyed("name"),
+    "securityContext.capabilities.add": _ATOMIC,
+    "securityContext.capabilities.drop": _ATOMIC,
+    "volumeDevices": _keyed("devicePath"),
+    "volumeMounts": _keyed("mountPath"),
+}
+_POD_SPEC: dict[str, Rule] = {
+    "affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution": _ATOMIC,
+    "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution": _ATOMIC,
+    "affinity.podAffinity.preferredDuringSchedulingIgnoredDuringExecution": _ATOMIC,
+    "affinity.podAffinity.requiredDuringSchedulingIgnoredDuringExecution": _ATOMIC,
+    "affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution": _ATOMIC,
+    "affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution": _ATOMIC,
+    **{field: _keyed("name") for field in ("containers", "initContainers", "ephemeralContainers")},
+    **{
+        f"{field}[].{path}": rule
+        for field in ("containers", "initContainers", "ephemeralContainers")
+        for path, rule in _CONTAINER.items()
+    },
+    "dnsConfig.nameservers": _ATOMIC,
+    "dnsConfig.options": _ATOMIC,
+    "dnsConfig.searches": _ATOMIC,
+    "hostAliases": _keyed("ip"),
+    "hostAliases[].hostnames": _ATOMIC,
+    "imagePullSecrets": _keyed("name"),
+    "imagePullSecrets[]": _ATOMIC,
+    "nodeSelector": _ATOMIC,
+    "readinessGates": _ATOMIC,
+    "resourceClaims": _keyed("name"),
+    "resources.claims": _keyed("name"),
+    "schedulingGates": _keyed("name"),
+    "securityContext.supplementalGroups": _ATOMIC,
+    "securityContext.sysctls": _ATOMIC,
+    "tolerations": _ATOMIC,
+    "topologySpreadConstraints": _keyed("topologyKey", "whenUnsatisfiable"),
+    "topologySpreadConstraints[].labelSelector": _ATOMIC,
+    "topologySpreadConstraints[].matchLabelKeys": _ATOMIC,
+    "volumes": _keyed("name"),
+    **{
+        f"volumes[].{path}": _ATOMIC
+        for path in (
+            "cephfs.monitors",
+            "cephfs.secretRef",
+            "cinder.secretRef",
+            "configMap.items",
+            "csi.nodePublishSecretRef",
+            "downwardAPI.items",
+            "ephemeral.volumeClaimTemplate.spec.accessModes",
+            "ephemeral.volumeClaimTemplate.spec.dataSource",
+            "ephemeral.volumeClaimTemplate.spec.selector",
+            "fc.targetWWNs",
+            "fc.wwids",
+            "flexVolume.secretRef",
+            "iscsi.portals",
+            "iscsi.secretRef",
+            "projected.sources",
+            "rbd.monitors",
+            "rbd.secretRef",
+            "scaleIO.secretRef",
+            "secret.items",
+            "storageos.secretRef",
+        )
+    },
+    **{f"volumes[].ephemeral.volumeClaimTemplate.metadata.{p}": r for p, r in _OBJECT_META.items()},
+}
+_POD_TEMPLATE: dict[str, Rule] = {
+    **{f"metadata.{p}": r for p, r in _OBJECT_META.items()},
+    **{f"spec.{p}": r for p, r in _POD_SPEC.items()},
+}
+
+
+def _table(*parts: tuple[str, Mapping[str, Rule]]) -> dict[SchemaPath, Rule]:
+    out: dict[SchemaPath, Rule] = {}
+    for prefix, rules in (("metadata", _OBJECT_META), *parts):
+        for dotted, rule in rules.items():
+            steps: list[str] = []
+            for name in f"{prefix}.{dotted}".strip(".").split("."):
+                steps.append(name.removesuffix("[]"))
+                if name.endswith("[]"):
+                    steps.append("[]")
+            out[tuple(steps)] = rule
+    return out
+
+
+#: The schema annotations by kind (``Pod``, ``Service``, ...): a path's rule, or none
+#: (a map of fields merged field by field, or a list that is atomic). Custom resources
+#: (HTTPRoute, PodMonitor) have their ``metadata`` rules only, and the ``LabelSelector``
+#: of a PodMonitor, atomic as controller-gen marks every ``metav1.LabelSelector``.
+SCHEMA_RULES: dict[str, dict[SchemaPath, Rule]] = {
+    "Pod": _table(("spec", _POD_SPEC)),
+    "Service": _table(
+        (
+            "spec",
+            {
+                "clusterIPs": _ATOMIC,
+                "externalIPs": _ATOMIC,
+                "ipFamilies": _ATOMIC,
+                "loadBalancerSourceRanges": _ATOMIC,
+                "ports": _keyed("port", "protocol"),
+                "selector": _ATOMIC,
+            },
+        )
+    ),
+    "ConfigMap": _table(),
+    "Deployment": _table(("spec", {"selector": _ATOMIC}), ("spec.template", _POD_TEMPLATE)),
+    "ReplicaSet": _table(("spec", {"selector": _ATOMIC}), ("spec.template", _POD_TEMPLATE)),
+    "EndpointSlice": _table(("", {"endpoints": _ATOMIC, "ports": _ATOMIC})),
+    "HorizontalPodAutoscaler": _table(
+        (
+            "spec",
+            {
+                "behavior.scaleDown.policies": _ATOMIC,
+                "behavior.scaleUp.policies": _ATOMIC,
+                "metrics": _ATOMIC,
+            },
+        )
+    ),
+    "Lease": _table(),
+    "HTTPRoute": _table(),
+    "PodMonitor": _table(("spec", {"selector": _ATOMIC})),
+}
+
+# A list-map key the API server defaults before merging (``protocol`` of a Service's and
+# a container's ports is ``TCP`` when not given, the schemas' ``default``).
+_KEY_DEFAULTS: dict[str, Any] = {"protocol": "TCP"}
 
 # Fields that are the object's identity or the server's bookkeeping, never owned.
 _UNOWNED: frozenset[Path] = frozenset(
@@ -44,45 +226,79 @@ _UNOWNED: frozenset[Path] = frozenset(
         (("f", "metadata"), ("f", "uid")),
         (("f", "metadata"), ("f", "generation")),
         (("f", "metadata"), ("f", "creationTimestamp")),
+        (("f", "metadata"), ("f", "deletionTimestamp")),
+        (("f", "metadata"), ("f", "deletionGracePeriodSeconds")),
         (("f", "metadata"), ("f", "managedFields")),
     }
 )
 
 
-def _associative(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and bool(value)
-        and all(isinstance(item, Mapping) and isinstance(item.get("name"), str) for item in value)
-    )
+def _rule(kind: Any, spath: SchemaPath) -> Rule | None:
+    return SCHEMA_RULES.get(kind, {}).get(spath) if isinstance(kind, str) else None
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def _item_key(item: Any, keys: tuple[str, ...]) -> str:
+    """An associative list item's key, as the JSON of its key fields (sorted by name)."""
+    fields = item if isinstance(item, Mapping) else {}
+    return _json({k: fields.get(k, _KEY_DEFAULTS.get(k)) for k in keys})
+
+
+def _step_of(rule: Rule, item: Any) -> Step:
+    if rule[0] == "set":
+        return ("v", _json(item))
+    return ("k", _item_key(item, rule[1]))
+
+
+def _matches(step: Step, item: Any) -> bool:
+    kind, key = step
+    if kind == "v":
+        return _json(item) == key
+    return _item_key(item, tuple(json.loads(key))) == key
+
+
+def _granular_list(rule: Rule | None, value: Any) -> bool:
+    granular = rule is not None and rule[0] in ("map", "set")
+    return granular and isinstance(value, list) and bool(value)
 
 
 def leaves(obj: Mapping[str, Any]) -> dict[Path, Any]:
     """Every owned leaf of ``obj`` (``status`` and identity fields excluded) and its value.
 
+    The object's ``kind`` picks the schema rules (:data:`SCHEMA_RULES`).
+
     Examples
     --------
-    >>> for path in sorted(leaves({"spec": {"replicas": 2, "c": [{"name": "a", "image": "x"}]}})):
+    >>> svc = {"kind": "Service", "spec": {"selector": {"app": "a"}, "ports": [{"port": 80}]}}
+    >>> for path in sorted(leaves(svc)):
     ...     print(path)
-    (('f', 'spec'), ('f', 'c'), ('k', 'a'), ('f', 'image'))
-    (('f', 'spec'), ('f', 'c'), ('k', 'a'), ('f', 'name'))
-    (('f', 'spec'), ('f', 'replicas'))
+    (('f', 'spec'), ('f', 'ports'), ('k', '{"port":80,"protocol":"TCP"}'), ('f', 'port'))
+    (('f', 'spec'), ('f', 'selector'))
     """
     out: dict[Path, Any] = {}
+    kind = obj.get("kind")
 
-    def walk(value: Any, path: Path) -> None:
+    def walk(value: Any, path: Path, spath: SchemaPath) -> None:
         if path in _UNOWNED or path == (("f", "status"),):
             return
-        if isinstance(value, Mapping) and value:
+        rule = _rule(kind, spath)
+        if isinstance(value, Mapping) and value and rule != _ATOMIC:
             for key, inner in value.items():
-                walk(inner, (*path, ("f", str(key))))
-        elif _associative(value):
+                walk(inner, (*path, ("f", str(key))), (*spath, str(key)))
+        elif rule is not None and _granular_list(rule, value):
             for item in value:
-                walk(item, (*path, ("k", item["name"])))
+                inner_path = (*path, _step_of(rule, item))
+                if rule[0] == "set":
+                    out[inner_path] = copy.deepcopy(item)
+                else:
+                    walk(item, inner_path, (*spath, "[]"))
         else:
             out[path] = copy.deepcopy(value)
 
-    walk(obj, ())
+    walk(obj, (), ())
     return out
 
 
@@ -97,7 +313,7 @@ def get_path(obj: Any, path: Path) -> Any:
         else:
             if not isinstance(node, list):
                 return _MISSING
-            found = [item for item in node if isinstance(item, Mapping) and item.get("name") == key]
+            found = [item for item in node if _matches((kind, key), item)]
             if not found:
                 return _MISSING
             node = found[0]
@@ -112,25 +328,32 @@ def delete_path(obj: dict[str, Any], path: Path) -> None:
     kind, key = path[-1]
     if kind == "f" and isinstance(parent, dict):
         parent.pop(key, None)
-    elif kind == "k" and isinstance(parent, list):
-        parent[:] = [i for i in parent if not (isinstance(i, Mapping) and i.get("name") == key)]
+    elif kind in ("k", "v") and isinstance(parent, list):
+        parent[:] = [i for i in parent if not _matches((kind, key), i)]
     else:
         return
     if not parent and len(path) > 1:
         delete_path(obj, path[:-1])
 
 
-def _merge(live: Any, applied: Any) -> Any:
-    if isinstance(live, dict) and isinstance(applied, Mapping):
+def _merge(live: Any, applied: Any, kind: Any, spath: SchemaPath) -> Any:
+    rule = _rule(kind, spath)
+    if isinstance(live, dict) and isinstance(applied, Mapping) and rule != _ATOMIC:
         out = dict(live)
         for key, value in applied.items():
-            out[key] = _merge(live.get(key, _MISSING), value)
+            out[key] = _merge(live.get(key, _MISSING), value, kind, (*spath, str(key)))
         return out
-    if _associative(applied) and _associative(live):
-        by_name = {item["name"]: item for item in live}
-        merged = [_merge(by_name.get(item["name"], _MISSING), item) for item in applied]
-        sent = {item["name"] for item in applied}
-        return merged + [item for item in live if item["name"] not in sent]
+    if rule is not None and isinstance(live, list) and _granular_list(rule, applied):
+        steps = [_step_of(rule, item) for item in applied]
+        by_step: dict[Step, Any] = {}
+        for item in live:
+            by_step.setdefault(_step_of(rule, item), item)
+        merged = [
+            _merge(by_step.get(step, _MISSING), item, kind, (*spath, "[]"))
+            for step, item in zip(steps, applied, strict=True)
+        ]
+        sent = set(steps)
+        return merged + [item for item in live if _step_of(rule, item) not in sent]
     return copy.deepcopy(applied)
 
 
@@ -184,7 +407,7 @@ def apply_merge(
     shared = set().union(*(p for m, p in owners.items() if m != manager))
     for path in sorted(owners.get(manager, set()) - sent.keys() - shared, reverse=True):
         delete_path(base, path)
-    merged: dict[str, Any] = _merge(base, applied)
+    merged: dict[str, Any] = _merge(base, applied, applied.get("kind"), ())
     owners[manager] = set(sent)
     return merged
 
@@ -199,7 +422,12 @@ def format_path(path: Path) -> str:
     """A path as Kubernetes prints it in conflict messages: ``.spec.replicas``."""
     out = ""
     for kind, key in path:
-        out += f".{key}" if kind == "f" else f"[name={json.dumps(key)}]"
+        if kind == "f":
+            out += f".{key}"
+        elif kind == "v":
+            out += f"[={key}]"
+        else:
+            out += "[" + ",".join(f"{k}={json.dumps(v)}" for k, v in json.loads(key).items()) + "]"
     return out
 
 
@@ -214,9 +442,8 @@ def fields_v1(paths: Iterable[Path]) -> dict[str, Any]:
     root: dict[str, Any] = {}
     for path in paths:
         node = root
-        for kind, key in path:
-            name = f"f:{key}" if kind == "f" else "k:" + json.dumps({"name": key})
-            node = node.setdefault(name, {})
-            if kind == "k":
-                node.setdefault(".", {})
+        for i, (kind, key) in enumerate(path):
+            node = node.setdefault(f"{kind}:{key}", {})
+            if kind == "k" and i < len(path) - 1:
+                node.setdefault(".", {})  # the item itself, as well as some of its fields
     return root

@@ -7,17 +7,24 @@ path runs: configuration, authentication, TLS, (de)serialisation, retries.
 
 Modelled: create, get, list (label and ``metadata.name`` field selectors), replace with
 optimistic concurrency (409 on a stale resourceVersion), JSON merge patch, strategic
-merge patch (as a merge patch whose lists of named items merge by name), server-side
-apply with field managers, shared ownership and conflicts (409 unless ``force``),
-``dryRun=All``, delete with garbage collection by owner, watch from a resourceVersion
-with 410 Gone once the event log has moved past it, Deployments driven through a rollout
-(see :mod:`._controller`), EndpointSlices following pods, the services proxy
-(``/api/v1/namespaces/N/services/S:P/proxy/PATH``) answering from the simulated pods,
-bearer tokens and client certificates, the ``status`` subresource (a write to
-``/status`` changes only the status; one to the object keeps the stored status), writes
-that change nothing keeping their resourceVersion, the validation of int32 counts
-(replicas, a Lease's duration and transitions) and of a Deployment's immutable selector
-(422), a ``Date`` header on every answer, and injectable faults.
+merge patch of the built-in kinds (as a merge patch whose lists of named items merge by
+name; 415 for the custom resources, which have no patch strategies), server-side apply
+with field managers, shared ownership and conflicts (409 unless ``force``; a
+resourceVersion in the applied object is a precondition) that merges as the schemas'
+``x-kubernetes-map-type``/``list-type``/``list-map-keys`` say (see :mod:`._fields`),
+``dryRun=All``, delete with garbage collection by owner and finalizers (an object with
+finalizers gets a ``deletionTimestamp`` and goes when its last finalizer does), watch
+from a resourceVersion with 410 Gone once the event log has moved past it, Deployments
+driven through a rollout (see :mod:`._controller`), EndpointSlices following pods, the
+services proxy (``/api/v1/namespaces/N/services/S:P/proxy/PATH``) answering from the
+simulated pods, bearer tokens and client certificates, the ``status`` subresource (a
+write to ``/status`` changes only the status; one to the object keeps the stored
+status), writes that change nothing keeping their resourceVersion, a generation bumped
+by spec changes (and a Deployment's annotations), the validation (422) of names, label
+keys and values (metadata, selectors, pod templates), int32 counts, a Lease's duration
+(above 0) and transitions (at least 0), a Deployment's immutable selector, and the
+decoding of a Lease's MicroTimes (400 unless six fractional digits; stored in UTC), a
+``Date`` header on every answer, and injectable faults.
 
 Not modelled (tests must not rely on them): admission and schema validation beyond the
 fields above (use kubernetes-validate), defaulting beyond a few fields, RBAC (every
@@ -52,6 +59,8 @@ from modelship.testing.fake_kube._store import (
     ApiError,
     Kind,
     Store,
+    conflict,
+    decode_times,
     match_labels,
     parse_selector,
 )
@@ -684,8 +693,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, obj)
             return 200
         if method == "DELETE":
-            obj = fake.store.get(kind.plural, ns, name)
-            if obj is None or not fake.store.delete(kind.plural, ns, name, dry_run=dry):
+            obj = fake.store.delete(kind.plural, ns, name, dry_run=dry)
+            if obj is None:
                 raise _not_found(kind, name)
             self._send(200, obj)
             return 200
@@ -868,7 +877,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             out, created = store.apply(obj, manager, force=force, dry_run=dry, defaults=_defaults)
             self._send(201 if created else 200, out)
             return 201 if created else 200
-        if ctype not in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+        strategic = ctype == "application/strategic-merge-patch+json"
+        if strategic and kind.group in _CUSTOM_GROUPS:
+            # A custom resource has no patch strategies: the API server refuses the type.
+            raise ApiError(
+                415,
+                "UnsupportedMediaType",
+                "the body of the request was in an unknown format - accepted media types "
+                "include: application/json-patch+json, application/merge-patch+json, "
+                "application/apply-patch+yaml",
+            )
+        if ctype != "application/merge-patch+json" and not strategic:
             raise ApiError(415, "UnsupportedMediaType", f"the fake does not serve {ctype} patches")
         if not isinstance(body, dict):
             raise ApiError(400, "BadRequest", "a merge patch is a JSON object")
@@ -880,8 +899,22 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if given is not None and given != live["metadata"]["resourceVersion"]:
                 raise _conflict(kind, name)
             live["metadata"].pop("managedFields", None)
-            merged = _merge_patch(live, body, strategic=ctype.startswith("application/strategic"))
+            merged = _merge_patch(live, body, strategic=strategic)
             merged = _endpoint_part(kind, sub, live, merged)
+            try:
+                decode_times(kind, merged)
+            except ApiError as exc:  # the patched object does not decode: 422 on "patch"
+                message = f"Invalid value: {json.dumps(json.dumps(merged))}: {exc}"
+                raise ApiError(
+                    422,
+                    "Invalid",
+                    f' "" is invalid: patch: {message}',
+                    {
+                        "causes": [
+                            {"reason": "FieldValueInvalid", "message": message, "field": "patch"}
+                        ]
+                    },
+                ) from None
             _defaults(merged)
             out = store.put(merged, manager=query.get("fieldManager", "unknown"), dry_run=dry)
         self._send(200, out)
@@ -917,6 +950,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return 200
         raise ApiError(404, "NotFound", f"the fake's model server has no /{rest}")
 
+
+#: The API groups of the custom resources the fake serves (HTTPRoute, PodMonitor).
+_CUSTOM_GROUPS = frozenset({"gateway.networking.k8s.io", "monitoring.coreos.com"})
 
 #: The kinds served with a ``status`` subresource: their main resource's writes keep the
 #: stored status, and ``/status`` writes change only the status.
@@ -961,14 +997,7 @@ def _not_found(kind: Kind, name: str) -> ApiError:
     )
 
 
-def _conflict(kind: Kind, name: str) -> ApiError:
-    return ApiError(
-        409,
-        "Conflict",
-        f'Operation cannot be fulfilled on {kind.qualified} "{name}": the object has been '
-        "modified; please apply your changes to the latest version and try again",
-        {"name": name, "group": kind.group, "kind": kind.plural},
-    )
+_conflict = conflict
 
 
 def _merge_patch(live: Any, patch: Any, *, strategic: bool) -> Any:

@@ -1,7 +1,8 @@
 """The fake API server's object store: kinds, resourceVersions, writes, the watch log.
 
 Every write goes through :class:`Store` under one lock, is validated as the API server
-validates the few fields it models (int32 counts, a Deployment's immutable selector),
+validates the few fields it models (names, labels, int32 counts, a Lease's counts and
+times, a Deployment's immutable selector),
 gets the next resourceVersion, and is appended to a bounded event log that watches read
 from; a watch that asks for a resourceVersion older than the log's oldest entry is told
 410 Gone, as etcd compaction makes a real API server do. A write that changes nothing
@@ -37,6 +38,8 @@ __all__ = [
     "ApiError",
     "Kind",
     "Store",
+    "conflict",
+    "decode_times",
     "match_labels",
     "now_iso",
     "status_body",
@@ -151,7 +154,56 @@ def parse_selector(text: str) -> Callable[[Mapping[str, str]], bool]:
     return lambda labels: all(one(labels, *test) for test in tests)
 
 
+def conflict(kind: Kind, name: str) -> ApiError:
+    """409 Conflict: a write's resourceVersion precondition failed."""
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {kind.qualified} "{name}": the object has been '
+        "modified; please apply your changes to the latest version and try again",
+        {"name": name, "group": kind.group, "kind": kind.plural},
+    )
+
+
 Key = tuple[str, str, str]  # plural, namespace, name
+
+# Set by a DELETE of an object with finalizers; no write can change them.
+_DELETION = ("deletionTimestamp", "deletionGracePeriodSeconds")
+
+
+def _server_fields(kind: Kind, old: Mapping[str, Any] | None, obj: dict[str, Any]) -> None:
+    """Set the metadata the server owns on ``obj`` (replacing ``old``): uid, creation and
+    deletion timestamps, generation; an update without a status keeps the stored one."""
+    meta = obj["metadata"]
+    if old is None:
+        meta.setdefault("uid", str(uuid.uuid4()))
+        meta.setdefault("creationTimestamp", now_iso())
+        meta["generation"] = 1
+        for field in _DELETION:  # only a DELETE sets them
+            meta.pop(field, None)
+        return
+    for field in ("uid", "creationTimestamp", *_DELETION):
+        if field in old["metadata"]:
+            meta[field] = old["metadata"][field]
+        else:
+            meta.pop(field, None)
+    bump = _bumps_generation(kind, old, obj)
+    meta["generation"] = old["metadata"].get("generation", 1) + int(bump)
+    if "status" not in obj and "status" in old:
+        obj["status"] = old["status"]
+
+
+def _bumps_generation(kind: Kind, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether an update moves ``metadata.generation`` on: a change of the spec, and for a
+    Deployment of its annotations too (the apps/v1 Deployment strategy's PrepareForUpdate:
+    "annotation updates bump the generation"; nil and empty compare equal)."""
+    if old.get("spec") != new.get("spec"):
+        return True
+    if kind.kind == "Deployment":
+        before = (old.get("metadata") or {}).get("annotations") or {}
+        after = (new.get("metadata") or {}).get("annotations") or {}
+        return bool(before != after)
+    return False
 
 
 @attrs.define
@@ -269,18 +321,9 @@ class Store:
         key = (kind.plural, meta["namespace"], meta["name"])
         with self.lock:
             old = self.objects.get(key)
+            decode_times(kind, obj)
             validate(kind, old, obj)
-            if old is None:
-                meta.setdefault("uid", str(uuid.uuid4()))
-                meta.setdefault("creationTimestamp", now_iso())
-                meta["generation"] = 1
-            else:
-                for field in ("uid", "creationTimestamp"):
-                    meta[field] = old["metadata"][field]
-                spec_changed = old.get("spec") != obj.get("spec")
-                meta["generation"] = old["metadata"].get("generation", 1) + int(spec_changed)
-                if "status" not in obj and "status" in old:
-                    obj["status"] = old["status"]
+            _server_fields(kind, old, obj)
             meta.pop("managedFields", None)
             new_owners = owners if owners is not None else copy.deepcopy(self.owners.get(key, {}))
             if manager is not None and owners is None:
@@ -297,6 +340,9 @@ class Store:
             if dry_run:  # what would be stored, managedFields and all; nothing changes
                 meta["resourceVersion"] = str(self.rv)
                 return self._out(key, obj, kept, ops)
+            if "deletionTimestamp" in meta and not meta.get("finalizers"):
+                # The last finalizer of an object being deleted is gone: so is the object.
+                return self._remove(key, obj, self._out(key, obj, kept, ops))
             self.objects[key] = obj
             self.owners[key] = kept
             self.operations[key] = ops
@@ -312,19 +358,43 @@ class Store:
             obj["status"] = copy.deepcopy(status)
             self._bump(key, obj, "MODIFIED")
 
-    def delete(self, plural: str, namespace: str, name: str, *, dry_run: bool = False) -> bool:
+    def delete(
+        self, plural: str, namespace: str, name: str, *, dry_run: bool = False
+    ) -> dict[str, Any] | None:
+        """Delete an object; what a client reads back, or None if there is none.
+
+        An object with finalizers is not removed: it gets ``metadata.deletionTimestamp``
+        (and ``deletionGracePeriodSeconds``: 0) and stays until a write removes its last
+        finalizer, as on a real API server. Deleting it again changes nothing.
+        """
         key = (plural, namespace, name)
         with self.lock:
             obj = self.objects.get(key)
             if obj is None:
-                return False
+                return None
+            meta = obj["metadata"]
+            if meta.get("finalizers"):
+                if "deletionTimestamp" in meta:
+                    return self._out(key, obj)  # already being deleted
+                marked = copy.deepcopy(obj)
+                marked["metadata"]["deletionTimestamp"] = now_iso()
+                marked["metadata"]["deletionGracePeriodSeconds"] = 0
+                if dry_run:
+                    return self._out(key, marked)
+                self.objects[key] = marked
+                return self._bump(key, marked, "MODIFIED")
             if dry_run:
-                return True
-            del self.objects[key]
-            self.owners.pop(key, None)
-            self.operations.pop(key, None)
-            self._bump(key, obj, "DELETED")
-            return True
+                return self._out(key, obj)
+            return self._remove(key, obj, self._out(key, obj))
+
+    def _remove(self, key: Key, obj: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        """Remove the object at ``key`` (``obj``, read back as ``out``): a DELETED event."""
+        del self.objects[key]
+        self.owners.pop(key, None)
+        self.operations.pop(key, None)
+        self._bump(key, obj, "DELETED")
+        out["metadata"]["resourceVersion"] = obj["metadata"]["resourceVersion"]
+        return out
 
     def apply(
         self,
@@ -341,6 +411,10 @@ class Store:
         key = (kind.plural, meta["namespace"], meta["name"])
         with self.lock:
             live = copy.deepcopy(self.objects.get(key))
+            given = meta.get("resourceVersion")
+            if given and live is not None and given != live["metadata"]["resourceVersion"]:
+                # An applied resourceVersion is a precondition, as in any update.
+                raise conflict(kind, meta["name"])
             owners = copy.deepcopy(self.owners.get(key, {}))
             try:
                 merged = apply_merge(live, applied, manager, owners, force=force)
@@ -405,7 +479,9 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
     """Refuse ``new`` (replacing ``old``) with 422 where the API server's validation would,
     for the fields the fake models: a new object's name (a DNS-1035 label for a Service,
     a DNS-1123 subdomain for the other kinds), int32 counts, a Deployment's selector and
-    pod template (both required) and its selector, which is immutable once created.
+    pod template (both required) and its selector, which is immutable once created, label
+    keys and values, a Lease's duration and transitions, and no finalizer added to an
+    object being deleted.
 
     Examples
     --------
@@ -447,6 +523,42 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
                 f"must be an int32 (from {_INT32[0]} to {_INT32[1]})",
                 {"name": new["metadata"]["name"], "group": kind.group, "kind": kind.plural},
             )
+    errors = _label_errors(kind, new) + _lease_errors(kind, new)
+    if old is not None and "deletionTimestamp" in old["metadata"]:
+        added = [
+            f
+            for f in new["metadata"].get("finalizers") or []
+            if f not in (old["metadata"].get("finalizers") or [])
+        ]
+        if added:
+            listed = ", ".join(json.dumps(f) for f in added)
+            errors.append(
+                (
+                    "metadata.finalizers",
+                    "Forbidden: no new finalizers can be added if the object is being deleted, "
+                    f"found new finalizers []string{{{listed}}}",
+                )
+            )
+    if errors:
+        texts = [f"{field}: {message}" for field, message in errors]
+        raise ApiError(
+            422,
+            "Invalid",
+            f"{name} is invalid: " + (texts[0] if len(texts) == 1 else f"[{', '.join(texts)}]"),
+            {
+                **details,
+                "causes": [
+                    {
+                        "reason": "FieldValueForbidden"
+                        if message.startswith("Forbidden")
+                        else "FieldValueInvalid",
+                        "message": message,
+                        "field": field,
+                    }
+                    for field, message in errors
+                ],
+            },
+        )
     if kind.kind == "Deployment" and old is not None:
         before, after = (
             (old.get("spec") or {}).get("selector"),
@@ -502,6 +614,162 @@ def _validate_name(kind: Kind, name: str, value: Any, details: Mapping[str, Any]
                 ],
             },
         )
+
+
+# Label keys and values (k8s.io/apimachinery/pkg/util/validation: IsQualifiedName and
+# IsValidLabelValue), checked where the API server checks them: every object's
+# metadata.labels, a Deployment's or ReplicaSet's selector and pod template labels, and a
+# Service's selector.
+_QUALIFIED_NAME = re.compile(r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]")
+_LABEL_VALUE = re.compile(r"(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?")
+_QUALIFIED_NAME_RULE = (
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with "
+    "an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "
+    f"validation is '{_QUALIFIED_NAME.pattern}')"
+)
+_LABEL_VALUE_RULE = (
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+    f"'my_value',  or '12345', regex used for validation is '{_LABEL_VALUE.pattern}')"
+)
+_DNS_1123_SUBDOMAIN_RULE = (
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' "
+    "or '.', and must start and end with an alphanumeric character (e.g. 'example.com', "
+    f"regex used for validation is '{_DNS_1123_SUBDOMAIN.pattern}')"
+)
+
+
+def _qualified_name_problems(key: str) -> list[str]:
+    parts = key.split("/")
+    if len(parts) > 2:
+        return [
+            f"a qualified name {_QUALIFIED_NAME_RULE} with an optional DNS subdomain prefix "
+            "and '/' (e.g. 'example.com/MyName')"
+        ]
+    problems = []
+    if len(parts) == 2:
+        prefix = parts[0]
+        if not prefix:
+            problems.append("prefix part must be non-empty")
+        else:
+            if len(prefix) > 253:
+                problems.append("prefix part must be no more than 253 characters")
+            if not _DNS_1123_SUBDOMAIN.fullmatch(prefix):
+                problems.append(f"prefix part {_DNS_1123_SUBDOMAIN_RULE}")
+    part = parts[-1]
+    if not part:
+        problems.append("name part must be non-empty")
+    elif len(part) > 63:
+        problems.append("name part must be no more than 63 characters")
+    if not _QUALIFIED_NAME.fullmatch(part):
+        problems.append(f"name part {_QUALIFIED_NAME_RULE}")
+    return problems
+
+
+def _labels_problems(labels: Any, field: str) -> list[tuple[str, str]]:
+    if not isinstance(labels, Mapping):
+        return []
+    errors = []
+    for key in sorted(labels, key=str):
+        value = labels[key]
+        errors += [
+            (field, f"Invalid value: {json.dumps(key)}: {problem}")
+            for problem in _qualified_name_problems(str(key))
+        ]
+        if not isinstance(value, str):
+            continue
+        if len(value) > 63:
+            errors.append(
+                (field, f"Invalid value: {json.dumps(value)}: must be no more than 63 characters")
+            )
+        if not _LABEL_VALUE.fullmatch(value):
+            errors.append((field, f"Invalid value: {json.dumps(value)}: {_LABEL_VALUE_RULE}"))
+    return errors
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _label_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(field, message) for every label key or value the API server would refuse."""
+    spec = _map(obj.get("spec"))
+    places: list[tuple[Any, str]] = [((obj.get("metadata") or {}).get("labels"), "metadata.labels")]
+    if kind.kind in ("Deployment", "ReplicaSet"):
+        selector = _map(spec.get("selector"))
+        template = _map(spec.get("template"))
+        places += [
+            (selector.get("matchLabels"), "spec.selector.matchLabels"),
+            (_map(template.get("metadata")).get("labels"), "spec.template.metadata.labels"),
+        ]
+    if kind.kind == "Service":
+        places.append((spec.get("selector"), "spec.selector"))
+    return [error for labels, field in places for error in _labels_problems(labels, field)]
+
+
+def _lease_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A Lease's spec as ValidateLeaseSpec checks it (coordination/validation)."""
+    if kind.kind != "Lease":
+        return []
+    spec = _map(obj.get("spec"))
+    errors = []
+    duration = spec.get("leaseDurationSeconds")
+    if isinstance(duration, int) and duration <= 0:
+        errors.append(
+            ("spec.leaseDurationSeconds", f"Invalid value: {duration}: must be greater than 0")
+        )
+    transitions = spec.get("leaseTransitions")
+    if isinstance(transitions, int) and transitions < 0:
+        errors.append(
+            (
+                "spec.leaseTransitions",
+                f"Invalid value: {transitions}: must be greater than or equal to 0",
+            )
+        )
+    return errors
+
+
+# A MicroTime (a Lease's acquireTime and renewTime) as metav1.MicroTime decodes it: Go's
+# time.Parse with RFC3339Micro, which takes exactly six fractional digits and a "Z" or
+# "+hh:mm" offset; anything else fails the decoding (400) before validation runs.
+_MICRO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})")
+_MICRO_LAYOUT = "2006-01-02T15:04:05.000000Z07:00"
+_MICRO_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "Lease": (("spec", "acquireTime"), ("spec", "renewTime")),
+}
+
+
+def decode_times(kind: Kind, obj: dict[str, Any]) -> None:
+    """Decode ``obj``'s MicroTime fields as the API server does, in place: stored in UTC
+    (``2026-12-05T11:00:00.500000Z``), or 400 BadRequest for a text that does not parse.
+
+    Examples
+    --------
+    >>> lease = {"spec": {"renewTime": "2026-12-05T12:00:00.500000+01:00"}}
+    >>> decode_times(KINDS["leases"], lease)
+    >>> lease["spec"]["renewTime"]
+    '2026-12-05T11:00:00.500000Z'
+    """
+    for section, field in _MICRO_FIELDS.get(kind.kind, ()):
+        part = obj.get(section)
+        if not isinstance(part, dict) or part.get(field) is None:
+            continue
+        value = part[field]
+        when = None
+        if isinstance(value, str) and _MICRO_TIME.fullmatch(value):
+            try:
+                when = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                when = None
+        if when is None:
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+                f"parsing time {json.dumps(value)} as {json.dumps(_MICRO_LAYOUT)}: "
+                f"{section}.{field} is not a MicroTime",
+            )
+        part[field] = when.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def _selector(selector: Any) -> Any:
