@@ -648,7 +648,9 @@ def test_a_failed_service_write_that_cannot_be_read_again_is_not_undone(
     # The selector splits: blue keeps the size grown for the split (not 4, which is 50/50).
     assert _replicas(kube, "blue") == 9
     assert kube.get("services", NS, "fraud")["spec"]["selector"] == {
-        "app.kubernetes.io/instance": "fraud"
+        "app.kubernetes.io/instance": "fraud",
+        "app.kubernetes.io/managed-by": "modelship",
+        "app.kubernetes.io/component": "model-server",
     }
 
 

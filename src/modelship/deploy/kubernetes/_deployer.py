@@ -5,8 +5,9 @@ slot can take traffic; the Service clients call has its selector switched betwee
 (blue-green), or selects both slots while their replica counts set the split (canary);
 with ``traffic="httproute"`` a Gateway API HTTPRoute's backend weights split it exactly.
 
-Invariant: traffic never moves to a slot whose Service lists no ready endpoint (checked
-just before the write that moves it); replica counts of slots taking traffic that rise
+Invariant: traffic never moves to a slot whose Service lists no ready endpoint, nor to
+one whose Deployment still runs pods of the version it replaces (both checked just
+before the write that moves it); replica counts of slots taking traffic that rise
 are waited for before the selector changes, and every other count changes after it (a
 slot left without traffic goes back to its spec's count, so the previous version of a
 canary waits at full size through the undo window and a rollback is one write of the
@@ -58,6 +59,7 @@ from modelship.deploy.kubernetes._render import (
     ANNOTATION_VERSION,
     ANNOTATION_WEIGHTS,
     LABEL_INSTANCE,
+    LABEL_MANAGED_BY,
     LABEL_SLOT,
     LABEL_TRAFFIC_OFF,
     MANAGER,
@@ -131,7 +133,8 @@ class KubernetesDeployer:
         retry policy; the most replicas a replica-ratio split may scale a slot to (an int
         from 2 to 2147483647).
     traffic_timeout
-        Seconds (> 0) :meth:`set_traffic` waits for a slot grown for a split.
+        Seconds (> 0) :meth:`set_traffic` waits for a slot grown for a split (and for
+        the controller to see the latest spec of a slot to take traffic).
     rollout_lease
         Seconds of the Lease ``<app>-rollout`` that keeps two rollouts of the service from
         running at once (an int from 3 to 2147483647, default 60; renewed while held, so
@@ -338,9 +341,13 @@ class KubernetesDeployer:
         return out
 
     def _weights(self, deployments: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+        """Each slot's share as applied. A Service or HTTPRoute of the app's name that is
+        not the app's (another app's, a Helm release's) sends it none: its selector or
+        backends say nothing about this app's slots (and writing it is refused)."""
         weights = dict.fromkeys(deployments, 0)
         if self.options.traffic == "httproute":
-            refs = self._route_backends()
+            route = self._route()
+            refs = _backends(route) if self._not_ours(route) is None else []
             by_name = {self.options.slot_name(s): s for s in deployments}
             raw = {  # an absent weight is 1 in the Gateway API
                 by_name[r["name"]]: int(r.get("weight", 1))
@@ -349,9 +356,9 @@ class KubernetesDeployer:
             }
             return {**weights, **_percentages(raw)}
         svc = self._client.request("GET", self._path("services", self.options.app), missing_ok=True)
-        if svc is None:
+        if svc is None or self._not_ours(svc) is not None:
             return weights
-        selector = svc["spec"].get("selector") or {}
+        selector = (svc.get("spec") or {}).get("selector") or {}
         if LABEL_TRAFFIC_OFF in selector:
             return weights
         if LABEL_SLOT in selector:
@@ -360,13 +367,18 @@ class KubernetesDeployer:
         replicas = {s: _replicas(d) for s, d in deployments.items()}
         return {**weights, **_percentages(replicas)}
 
-    def _route_backends(self) -> list[dict[str, Any]]:
-        """The backendRefs of the HTTPRoute's (only) rule; none if there is no route."""
-        route = self._client.request(
+    def _route(self) -> dict[str, Any] | None:
+        """The HTTPRoute ``<app>`` as stored, or None."""
+        found: dict[str, Any] | None = self._client.request(
             "GET", self._path("httproutes", self.options.app), missing_ok=True
         )
-        rules = [] if route is None else (route.get("spec") or {}).get("rules") or []
-        return [ref for rule in rules[:1] for ref in rule.get("backendRefs") or []]
+        return found
+
+    def _apply_route(self, weights: Mapping[str, int], found: Mapping[str, Any] | None) -> None:
+        """Apply the HTTPRoute for ``weights``, unless ``found`` (the route as read) is
+        another app's or not modelship's."""
+        self._check_owner(found)
+        self._apply(http_route(self.options, weights))
 
     def state(self) -> DeployerState:
         """Every slot: version, traffic share (as applied) and readiness (rollout complete).
@@ -474,24 +486,50 @@ class KubernetesDeployer:
                     self._check_owner(
                         self._client.request("GET", self._path(kind, name), missing_ok=True)
                     )
+            if self.options.pod_monitor:
+                # Shared by the slots and applied with each: checked at every apply, as
+                # the app Service is at every write of it.
+                self._check_owner(
+                    self._client.request(
+                        "GET", self._path("podmonitors", self.options.app), missing_ok=True
+                    )
+                )
             if autoscaled and live is not None:
                 self._hand_over_replicas(live)
             for obj in objects:
                 self._apply(obj)
 
     def _check_owner(self, found: Mapping[str, Any] | None) -> None:
-        """Refuse to write over ``found`` if its instance label names another app."""
-        if found is None:
-            return
-        meta = found.get("metadata") or {}
-        owner = (meta.get("labels") or {}).get(LABEL_INSTANCE)
-        if owner is not None and owner != self.options.app:
+        """Refuse to write over ``found`` (an object as read; None: there is none) unless
+        it is this app's: its instance label names this app and its managed-by label is
+        ``modelship`` (every object modelship writes carries both). The instance label
+        alone is not enough: Helm puts it on every object of a release named like the app.
+        """
+        why = self._not_ours(found)
+        if why is not None:
             raise ConfigError(
-                f"{found.get('kind', 'object')} {meta.get('name')!r} in "
-                f"{self.options.namespace!r} belongs to app {owner!r} (label "
-                f"{LABEL_INSTANCE}), not to app {self.options.app!r}; nothing was written: "
-                "give one of the apps another name, or delete the object if it is stale"
+                f"{why}; nothing was written: give one of the apps another name, or delete "
+                "the object if it is stale"
             )
+
+    def _not_ours(self, found: Mapping[str, Any] | None) -> str | None:
+        """Why ``found`` is not this app's object (None: it is, or there is none)."""
+        if found is None:
+            return None
+        meta = found.get("metadata") or {}
+        labels = meta.get("labels") or {}
+        owner = labels.get(LABEL_INSTANCE)
+        what = f"{found.get('kind', 'object')} {meta.get('name')!r} in {self.options.namespace!r}"
+        if owner != self.options.app:
+            whose = f"belongs to app {owner!r}" if owner is not None else "names no app"
+            return f"{what} {whose} (label {LABEL_INSTANCE}), not to app {self.options.app!r}"
+        manager = labels.get(LABEL_MANAGED_BY)
+        if manager != MANAGER:
+            return (
+                f"{what} belongs to app {owner!r} managed by {manager!r} (label "
+                f"{LABEL_MANAGED_BY}), not to modelship's app {self.options.app!r}"
+            )
+        return None
 
     def _autoscaled(self, deployment: Mapping[str, Any]) -> bool:
         """Whether an autoscaler (an HPA, or another field manager) owns ``spec.replicas``."""
@@ -513,7 +551,7 @@ class KubernetesDeployer:
             raise
         return any(
             (h.get("spec") or {}).get("scaleTargetRef", {}).get("kind") == "Deployment"
-            and h["spec"]["scaleTargetRef"].get("name") == name
+            and ((h.get("spec") or {}).get("scaleTargetRef") or {}).get("name") == name
             for h in hpas.get("items", [])
         )
 
@@ -539,7 +577,7 @@ class KubernetesDeployer:
                     "name": deployment["metadata"]["name"],
                     "namespace": self.options.namespace,
                 },
-                "spec": {"replicas": deployment["spec"].get("replicas", 1)},
+                "spec": {"replicas": (deployment.get("spec") or {}).get("replicas", 1)},
             },
             manager=HANDOVER_MANAGER,
         )
@@ -675,7 +713,8 @@ class KubernetesDeployer:
     # --- traffic --------------------------------------------------------------------------
 
     def set_traffic(self, weights: Mapping[str, int]) -> None:
-        """Move traffic; each slot with a share must have ready endpoints first.
+        """Move traffic; each slot with a share must have rolled out its version (no pod
+        of the version it replaced left) and have ready endpoints first.
 
         With ``traffic="service"`` one slot takes all (the Service selects it) or two
         split by replica ratio (state() reports the share applied), and a slot left
@@ -687,9 +726,11 @@ class KubernetesDeployer:
         SlotNotFound
             A weight names a slot that does not exist.
         KubernetesError
-            A slot to receive traffic has no ready endpoint (nothing moved), or the API
-            server failed. A slot grown for a split that then failed is scaled back to
-            the size it had (best effort: a failure of that is logged).
+            A slot to receive traffic is still rolling out a version (old replicas left,
+            or its latest spec not observed yet: wait_ready it first) or has no ready
+            endpoint (nothing moved), or the API server failed. A slot grown for a split
+            that then failed is scaled back to the size it had (best effort: a failure of
+            that is logged).
         """
         self._check_lease()
         weights = check_weights(weights)
@@ -701,8 +742,17 @@ class KubernetesDeployer:
                         f"no slot {slot!r} in {self.options.app!r}; slots: {sorted(deployments)}"
                     )
             live = {slot: w for slot, w in weights.items() if w > 0}
+            deadline = time.monotonic() + self._traffic_timeout
             for slot in live:
                 name = self.options.slot_name(slot)
+                deployments[slot] = self._observed(slot, deployments[slot], deadline)
+                rolling = _rolling_out(deployments[slot])
+                if rolling is not None:
+                    raise KubernetesError(
+                        f"slot {slot!r}: Deployment {name} is still rolling out ({rolling}); "
+                        "pods of the version it replaces would take traffic: wait_ready"
+                        f"({slot!r}) first; traffic was not moved"
+                    )
                 if ready_endpoints(self._slices(name).get("items", [])) == 0:
                     raise KubernetesError(
                         f"slot {slot!r}: Service {name} lists no ready endpoint; traffic was "
@@ -710,7 +760,7 @@ class KubernetesDeployer:
                     )
             full = {slot: weights.get(slot, 0) for slot in deployments}
             if self.options.traffic == "httproute":
-                self._apply(http_route(self.options, full))
+                self._apply_route(full, self._route())
                 return
             plan = self._replica_plan(live, deployments)
             now = {slot: _replicas(deployments[slot]) for slot in plan}
@@ -718,7 +768,6 @@ class KubernetesDeployer:
             # left without traffic is resized after the switch, so a broken one can never
             # hold up traffic moving away from it.
             grow = [slot for slot in plan if slot in live and plan[slot] > now[slot]]
-            deadline = time.monotonic() + self._traffic_timeout
             with self._undo_growth(grow, now):
                 self._grow(grow, plan, deadline)
                 desired = app_service(self.options, full)
@@ -741,6 +790,30 @@ class KubernetesDeployer:
                     and not self._wait(self.options.slot_name(slot), deadline, endpoints=False)
                 ):
                     _log.warning("slot %s: scaling down to %d not observed yet", slot, plan[slot])
+
+    def _observed(self, slot: str, deployment: dict[str, Any], deadline: float) -> dict[str, Any]:
+        """``deployment`` once its controller has seen its latest spec (read again every
+        50 ms to 1 s until ``deadline``; as it was if it never is).
+
+        Any change of a Deployment's spec or annotations (a scale, ``kubectl annotate``)
+        moves its generation on, and a controller sees it within moments: until then its
+        status says nothing of the new spec, and traffic would be refused for that.
+        """
+        pause = 0.05
+        while _unobserved(deployment) and time.monotonic() < deadline:
+            time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
+            pause = min(2 * pause, 1.0)
+            name = self.options.slot_name(slot)
+            found = self._client.request(
+                "GET", self._path("deployments", name), missing_ok=True, deadline=deadline
+            )
+            if found is None:
+                raise SlotNotFound(
+                    f"no slot {slot!r}: Deployment {name} was deleted meanwhile; traffic was "
+                    "not moved"
+                )
+            deployment = found
+        return deployment
 
     def _replica_plan(
         self, live: Mapping[str, int], deployments: Mapping[str, Mapping[str, Any]]
@@ -909,12 +982,10 @@ class KubernetesDeployer:
             name = self.options.slot_name(slot)
             # First drop a reference to the slot's Service (one left by an older release,
             # with weight 0), so the route never names a deleted Service.
-            if self.options.traffic == "httproute" and any(
-                ref.get("name") == name for ref in self._route_backends()
-            ):
-                self._apply(
-                    http_route(self.options, {s: w for s, w in weights.items() if s != slot})
-                )
+            if self.options.traffic == "httproute":
+                route = self._route()
+                if any(ref.get("name") == name for ref in _backends(route)):
+                    self._apply_route({s: w for s, w in weights.items() if s != slot}, route)
             for kind in ("deployments", "services"):
                 self._client.request(
                     "DELETE",
@@ -922,6 +993,38 @@ class KubernetesDeployer:
                     query={"propagationPolicy": "Background"},
                     missing_ok=True,
                 )
+
+
+def _rolling_out(deployment: Mapping[str, Any]) -> str | None:
+    """Why traffic may not go to ``deployment``'s pods yet (kubectl's rollout message), or
+    None.
+
+    The client Service selects a slot's pods whatever their version, so pods of the
+    replaced version must be gone first: traffic waits while the controller has not seen
+    the latest spec (a new version may just have been applied) or old replicas remain. A
+    slot only scaling (an autoscaler's, or a split's, pods still starting), all of one
+    version, may take traffic: only its ready pods get it, and a refusal would fail canary
+    steps under load and hold up an abort to a stable slot an autoscaler is scaling.
+    """
+    progress = rollout_progress(deployment)
+    if progress.done:
+        return None
+    status = deployment.get("status") or {}
+    old = (status.get("replicas") or 0) > (status.get("updatedReplicas") or 0)
+    return progress.message if _unobserved(deployment) or old else None
+
+
+def _unobserved(deployment: Mapping[str, Any]) -> bool:
+    """Whether the Deployment's controller has not seen its latest spec yet."""
+    meta = deployment.get("metadata") or {}
+    status = deployment.get("status") or {}
+    return bool(meta.get("generation", 0) > status.get("observedGeneration", 0))
+
+
+def _backends(route: Mapping[str, Any] | None) -> list[dict[str, Any]]:
+    """The backendRefs of an HTTPRoute's (only) rule; none if there is no route."""
+    rules = [] if route is None else (route.get("spec") or {}).get("rules") or []
+    return [ref for rule in rules[:1] for ref in rule.get("backendRefs") or []]
 
 
 def _replicas(deployment: Mapping[str, Any]) -> int:

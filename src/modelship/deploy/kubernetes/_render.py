@@ -45,6 +45,12 @@ MANAGER = "modelship"
 
 LABEL_INSTANCE = "app.kubernetes.io/instance"
 """The label naming the app an object belongs to (checked before a write takes one over)."""
+LABEL_MANAGED_BY = "app.kubernetes.io/managed-by"
+"""The label naming the tool that manages an object: :data:`MANAGER` on every object of
+ours. Helm (and others) also label their objects ``app.kubernetes.io/instance=<release>``,
+so the instance label alone does not make an object, or a pod, modelship's."""
+LABEL_COMPONENT = "app.kubernetes.io/component"
+COMPONENT = "model-server"
 LABEL_MODEL = "modelship.io/model"
 LABEL_VERSION = "modelship.io/version"
 LABEL_SLOT = "modelship.io/slot"
@@ -216,12 +222,21 @@ class KubeOptions:
         """Labels on every object of this app."""
         return {
             LABEL_INSTANCE: self.app,
-            "app.kubernetes.io/managed-by": MANAGER,
-            "app.kubernetes.io/component": "model-server",
+            LABEL_MANAGED_BY: MANAGER,
+            LABEL_COMPONENT: COMPONENT,
         }
 
+    def pods_selector(self) -> dict[str, str]:
+        """Every pod of this app's slots: the app labels, all three (the instance label
+        alone would also select, say, the pods of a Helm release named like the app)."""
+        return self.common_labels()
+
     def slot_selector(self, slot: str) -> dict[str, str]:
-        """The (immutable) selector of a slot's Deployment."""
+        """The (immutable) selector of a slot's Deployment.
+
+        Left as it always was (a Deployment's selector cannot change: an apply changing it
+        would be refused on every existing slot); the slot label is modelship's own.
+        """
         return {LABEL_INSTANCE: self.app, LABEL_SLOT: slot}
 
 
@@ -484,7 +499,7 @@ def pod_monitor(options: KubeOptions) -> dict[str, Any]:
             "labels": options.common_labels(),
         },
         "spec": {
-            "selector": {"matchLabels": {LABEL_INSTANCE: options.app}},
+            "selector": {"matchLabels": options.pods_selector()},
             "podMetricsEndpoints": [{"port": "http", "path": "/metrics"}],
             "podTargetLabels": [LABEL_MODEL, LABEL_VERSION, LABEL_SLOT],
         },
@@ -494,8 +509,8 @@ def pod_monitor(options: KubeOptions) -> dict[str, Any]:
 def app_service(options: KubeOptions, weights: Mapping[str, int]) -> dict[str, Any]:
     """The Service clients call, selecting the slots that ``weights`` send traffic to.
 
-    One slot with traffic: its pods only. Two: the pods of both (the split then follows
-    the ratio of their replicas). None: a selector no pod matches.
+    One slot with traffic: its pods only. Two: the pods of both, by the three app labels
+    (the split then follows the ratio of their replicas). None: a selector no pod matches.
     """
     live = sorted(slot for slot, weight in weights.items() if weight > 0)
     selector: dict[str, str] = {LABEL_INSTANCE: options.app}
@@ -503,6 +518,10 @@ def app_service(options: KubeOptions, weights: Mapping[str, int]) -> dict[str, A
         selector[LABEL_SLOT] = live[0]
     elif not live:
         selector[LABEL_TRAFFIC_OFF] = "true"
+    else:
+        # No modelship.io label is on both slots' pods: the managed-by and component
+        # labels keep out other pods with the app's instance label (a Helm release's).
+        selector = options.pods_selector()
     return {
         "apiVersion": "v1",
         "kind": "Service",
