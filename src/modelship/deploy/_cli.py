@@ -7,8 +7,10 @@ it deploys the version, prints the endpoint as a JSON line, then keeps serving a
 window) or deploys the version the alias now names. The registry is thus the one place
 that says what should serve, and every rollout is recorded there (``history``). Once it
 serves, ``apply`` never stops for the registry: a poll that fails is reported on stderr
-and the next one tries again. Once a rollout's undo window has closed, the previous
-version's server is stopped (:meth:`Rollout.finish`).
+and the next one tries again. Following starts from the version the first rollout
+deployed: an alias moved after that rollout promoted it, even before the first poll, is
+followed. Once a rollout's undo window has closed, the previous version's server is
+stopped (:meth:`Rollout.finish`).
 
 SIGINT or SIGTERM between rollouts stops serving, exit 0; during a rollout it cuts that
 rollout short: the strategy aborts it as it would a failure, and ``apply`` exits 1.
@@ -31,7 +33,9 @@ Examples
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import signal
 import sys
 import threading
@@ -104,15 +108,47 @@ def _spec(args: argparse.Namespace, version: str) -> DeploymentSpec:
 def _event(data: dict[str, Any]) -> None:
     """One JSON line on stdout (for a supervisor reading the foreground process).
 
-    A reader that has gone (``deploy apply ... | head -1``, a log shipper restarted) does
-    not stop the deployment: ``apply`` is a server, and it goes on serving and following
-    its alias; what it would print then goes nowhere.
+    A reader that has gone (``deploy apply ... | head -1``, a log shipper restarted), a
+    write that fails otherwise, or no standard output at all (``>&-``) does not stop the
+    deployment: ``apply`` is a server, and it goes on serving and following its alias;
+    what it would print then goes nowhere.
     """
+    out = sys.stdout
+    if out is None:  # started without a standard output (``>&-``): nothing reads it
+        return
     try:
-        sys.stdout.write(json.dumps(data, sort_keys=True) + "\n")
-        sys.stdout.flush()
-    except BrokenPipeError:
+        out.write(json.dumps(data, sort_keys=True) + "\n")
+        out.flush()
+    except (OSError, ValueError):  # BrokenPipeError, any failed write, a closed stream
         silence_stdout()
+
+
+def _reopen_closed_stdio() -> None:
+    """Open :data:`os.devnull` on whichever of the descriptors 0, 1 and 2 is closed.
+
+    A daemon started without them (``deploy apply ... >&-``) otherwise lends the number
+    to the next file or socket opened: the router's event loop then owns descriptor 1
+    (uvloop, which the ``serve`` extra installs, aborts the process with SIGABRT when it
+    closes it), and a write meant for standard output would go into that socket. A
+    stream Python left as None for a closed descriptor is pointed at the null device
+    too, so that messages for stderr do not go to stdout (``print(file=None)``).
+    """
+    streams = {1: "stdout", 2: "stderr"}
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError as exc:
+            if exc.errno != errno.EBADF:
+                continue
+        null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if null != fd:  # the lowest free number: fd itself, unless a lower one is closed too
+            os.dup2(null, fd)
+            os.close(null)
+        os.set_inheritable(fd, True)  # as a standard descriptor is
+        name = streams.get(fd)
+        if name is not None and getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", buffering=1, closefd=False))  # noqa: SIM115
 
 
 class _Interrupted(KeyboardInterrupt):
@@ -218,6 +254,7 @@ def _cut_short(
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
+    _reopen_closed_stdio()  # before any file or socket (the router's) takes 0, 1 or 2
     reg = ms.open_registry(args.registry)
     version = reg.get(args.model, args.ref).version
     spec = _spec(args, version)
@@ -327,12 +364,12 @@ class _AliasFollower:
         self._dep = dep
         self._signals = signals
         self._serving = rollout.version
-        # What the alias named when this process last acted: only a *move* is followed. (If
-        # the rollout could not move it, it still names the old version, and that is no
-        # request to go back.) Until the first read succeeds it is unknown, and that first
-        # read is taken as it is, for the same reason.
-        self._seen: str | None = None
-        self._known = False
+        # What the alias named when this process last acted: only a *move* is followed. It
+        # starts as the version serving: the rollout moved the alias to it (a rollout whose
+        # alias cannot be moved aborts, and apply exits then), so a first read naming
+        # another version is a move made since the promotion, and it is followed. A first
+        # read that fails is a failed read like any other: the next poll compares again.
+        self._seen: str | None = rollout.version
         # A version whose rollout aborted and which the alias still names: the alias is
         # moved back from it to the version serving, again at each poll until it is.
         self._undo: str | None = None
@@ -365,9 +402,7 @@ class _AliasFollower:
         # following).
         self._undo = None
         self._failures.answered()
-        if not self._known:
-            self._seen, self._known = wanted, True
-        elif wanted is not None and wanted != self._seen:
+        if wanted is not None and wanted != self._seen:
             self._seen = wanted
             if wanted != self._serving:
                 return self._go_to(wanted)

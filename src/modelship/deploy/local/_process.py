@@ -20,10 +20,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 from collections.abc import Sequence
 from typing import IO
 
 __all__ = ["ServerProcess", "kill_all"]
+
+#: What a probe's path keeps unencoded: the characters a URL path and query may hold
+#: (RFC 3986 ``pchar``, ``/`` and ``?``), ``%`` (so an encoded path is not encoded
+#: twice) and ``#``; the rest (spaces, control characters, non-ASCII) is percent-encoded.
+_PATH_SAFE = "/?#%:@!$&'()*+,;=~"
 
 
 class ServerProcess:
@@ -78,14 +84,20 @@ class ServerProcess:
         return self.popen.poll() is None
 
     def get(self, path: str, timeout: float) -> int | None:
-        """The status of ``GET path`` on the server, or None if it did not answer."""
+        """The status of ``GET path`` on the server, or None if it did not answer.
+
+        The path is sent percent-encoded, as the kubelet sends an ``httpGet`` probe's
+        (``/santé`` as ``/sant%C3%A9``; what is already encoded stays as it is): HTTP
+        sends ASCII only. Any failure of the probe is an answer of None (unhealthy),
+        never an exception for ``health()`` or ``wait_ready()`` to raise.
+        """
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
         try:
-            conn.request("GET", path)
+            conn.request("GET", urllib.parse.quote(path, safe=_PATH_SAFE))
             response = conn.getresponse()
             response.read()
             return response.status
-        except (OSError, http.client.HTTPException):
+        except Exception:  # a probe that fails, however, says "not healthy"
             return None
         finally:
             conn.close()
