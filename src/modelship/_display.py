@@ -20,6 +20,11 @@ __all__ = ["version_html", "version_repr"]
 _SHOWN = 3  # metrics in a repr; the rest are counted
 _DIGEST = 12  # hex digits of the digest in a repr, as git shortens commits
 _LONGEST = 60  # characters of one user-given value in a repr
+# The notebook table shows more, but not without bound: a version with 20,000 metrics or
+# a description of a megabyte would otherwise put megabytes of HTML into the notebook.
+_HTML_ITEMS = 20  # metrics, tags or attachments in the table; the rest are counted
+_HTML_VALUE = 200  # characters of one name or value in the table
+_HTML_DESCRIPTION = 1000  # characters of the description in the table
 
 
 def _clip(text: str) -> str:
@@ -67,8 +72,25 @@ def _row(label: str, value: str, title: str = "") -> str:
     )
 
 
-def _mapping_text(mapping: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={number_text(v) if _is_number(v) else v}" for k, v in mapping.items())
+def _cut(text: str, limit: int = _HTML_VALUE) -> str:
+    """``text``, cut to ``limit`` characters (the last an ellipsis) for the notebook table."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _more(shown: str, count: int, where: str) -> str:
+    """``shown``, and how many of ``count`` items it leaves out and where they are."""
+    if count <= _HTML_ITEMS:
+        return shown
+    return f"{shown}, +{count - _HTML_ITEMS} more ({where})"
+
+
+def _mapping_text(mapping: Mapping[str, Any], where: str) -> str:
+    items = sorted(mapping.items())
+    shown = ", ".join(
+        f"{_cut(k)}={number_text(v) if _is_number(v) else _cut(str(v))}"
+        for k, v in items[:_HTML_ITEMS]
+    )
+    return _more(shown, len(items), where)
 
 
 def _is_number(value: object) -> bool:
@@ -77,6 +99,9 @@ def _is_number(value: object) -> bool:
 
 def version_html(mv: Any) -> str:
     """A compact HTML table of a model version, for notebooks; all user data escaped.
+
+    Its size is bounded: at most 20 metrics, tags and attachments (the rest counted, as
+    ``+N more``), names and values cut to 200 characters, the description to 1,000.
 
     Examples
     --------
@@ -88,22 +113,24 @@ def version_html(mv: Any) -> str:
     (False, True)
     """
     rows = [
-        _row("version", f"{mv.name} {mv.version}"),
+        _row("version", f"{_cut(mv.name)} {_cut(mv.version)}"),
         _row("digest", mv.artifact.digest[: 7 + _DIGEST], title=mv.artifact.digest),
         _row("size", f"{mv.artifact.size:,} bytes ({mv.artifact.serializer})"),
-        _row("created", f"{mv.created_at:%Y-%m-%d %H:%M:%S} UTC by {mv.created_by or '?'}"),
+        _row("created", f"{mv.created_at:%Y-%m-%d %H:%M:%S} UTC by {_cut(mv.created_by or '?')}"),
     ]
     if mv.metrics:
-        rows.append(_row("metrics", _mapping_text(dict(sorted(mv.metrics.items())))))
+        rows.append(_row("metrics", _mapping_text(mv.metrics, "mv.metrics")))
     if mv.tags:
-        rows.append(_row("tags", _mapping_text(dict(sorted(mv.tags.items())))))
+        rows.append(_row("tags", _mapping_text(mv.tags, "mv.tags")))
     if mv.params:
         rows.append(_row("params", f"{len(mv.params)} (mv.params)"))
     if mv.lineage.git_commit:
         dirty = " (dirty)" if mv.lineage.git_dirty else ""
-        rows.append(_row("git", f"{mv.lineage.git_commit[:12]}{dirty}"))
+        rows.append(_row("git", f"{_cut(mv.lineage.git_commit[:12])}{dirty}"))
     if mv.attachments:
-        rows.append(_row("attachments", ", ".join(sorted(mv.attachments))))
+        roles = sorted(mv.attachments)
+        shown = ", ".join(_cut(role) for role in roles[:_HTML_ITEMS])
+        rows.append(_row("attachments", _more(shown, len(roles), "mv.attachments")))
     if mv.description:
-        rows.append(_row("description", mv.description))
+        rows.append(_row("description", _cut(mv.description, _HTML_DESCRIPTION)))
     return "<table class='modelship-version'>" + "".join(rows) + "</table>"

@@ -102,6 +102,11 @@ class DocumentKind:
             return self.cls
         module, _, name = self.cls.partition(":")
         found: type[Document] = getattr(importlib.import_module(module), name)
+        if not _is_document_class(found):
+            raise ConfigError(
+                f"the document class {self.cls!r} gives {found!r}, which is not a document "
+                "class (one with to_json() and a from_json() class method)"
+            )
         return found
 
 
@@ -109,15 +114,30 @@ _REGISTERED: dict[str, DocumentKind] = {}
 _FROM_ENTRY_POINTS: dict[str, DocumentKind | None] = {}
 
 
-def _as_kind(target: object, origin: str) -> DocumentKind:
-    """``target`` (a :class:`DocumentKind` or a document class) as a kind."""
-    if isinstance(target, DocumentKind):
-        return target
-    if isinstance(target, type):
-        return DocumentKind(target)
-    raise ConfigError(
-        f"entry point {origin} gives {target!r}, not a DocumentKind or a document class"
+def _is_document_class(cls: object) -> bool:
+    """Whether ``cls`` is a class with ``to_json`` and ``from_json``, as a document's is."""
+    return isinstance(cls, type) and all(
+        callable(getattr(cls, method, None)) for method in ("to_json", "from_json")
     )
+
+
+def _as_kind(target: object, origin: str) -> DocumentKind:
+    """``target`` (a :class:`DocumentKind` or a document class) as a kind.
+
+    A class is checked now, not when a document is first read: a class without
+    ``from_json`` would otherwise fail there as an ``AttributeError``.
+    """
+    kind = target if isinstance(target, DocumentKind) else None
+    if kind is None and isinstance(target, type):
+        kind = DocumentKind(target)
+    if kind is None:
+        raise ConfigError(f"{origin} gives {target!r}, not a DocumentKind or a document class")
+    if not isinstance(kind.cls, str) and not _is_document_class(kind.cls):
+        raise ConfigError(
+            f"{origin} gives {kind.cls!r}, which is not a document class (one with to_json() "
+            "and a from_json() class method); fix or uninstall that package"
+        )
+    return kind
 
 
 def register_document_kind(
@@ -160,7 +180,13 @@ def _from_entry_point(role: str) -> DocumentKind | None:
     """The kind the ``modelship.documents`` entry point ``role`` declares, loaded once."""
     if role not in _FROM_ENTRY_POINTS:
         found = plugin("modelship.documents", role)
-        kind = None if found is None else _as_kind(load_plugin(found), repr(found.value))
+        kind = None
+        if found is not None:
+            package = found.dist.name if found.dist is not None else "an unknown distribution"
+            origin = (
+                f"the 'modelship.documents' entry point {role!r} ({found.value!r} from {package})"
+            )
+            kind = _as_kind(load_plugin(found), origin)
         _FROM_ENTRY_POINTS[role] = kind
     return _FROM_ENTRY_POINTS[role]
 

@@ -1,7 +1,9 @@
 """``modelship …`` and ``python -m modelship …``: a thin shell over the public API for CI.
 
 Exit codes: 0 success, 1 a verification or check failed, 2 an error (bad input, missing
-version, storage failure), 130 interrupted (Ctrl-C: one line on stderr, no traceback).
+version, storage failure, and any unexpected exception: a bug here or in a plugin, one
+line on stderr; ``MODELSHIP_TRACEBACK=1`` raises it with its traceback instead), 130
+interrupted (Ctrl-C: one line on stderr, no traceback).
 Machine-readable output is JSON on stdout; messages go to stderr. A reader that closes
 stdout early ends the command quietly with the verdict it had reached: a command that
 found a failure sets ``args.exit_code_so_far``, which is then the exit code.
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import importlib.metadata
+import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
 
@@ -57,6 +60,7 @@ COMMANDS: Mapping[str, str] = {
 ENTRY_POINT_GROUP = "modelship.cli"
 """Entry-point group through which other packages add ``modelship`` commands."""
 
+_PROG = "modelship"
 _SubParsers = argparse._SubParsersAction  # the type argparse gives add_subparsers()
 CommandHook = Callable[["_SubParsers[argparse.ArgumentParser]"], None]
 
@@ -70,9 +74,22 @@ def _load_hook(target: str) -> CommandHook:
 def _add_command(
     sub: _SubParsers[argparse.ArgumentParser], name: str, hook: CommandHook, origin: str
 ) -> None:
-    hook(sub)
-    if name not in sub.choices:
+    """Add the command ``name`` that ``hook`` makes, and nothing else it makes.
+
+    The hook runs against a scratch parser: a hook that is refused (it did not add
+    ``name``) adds nothing, and one that adds other commands besides (or replaces one)
+    cannot reach the command line.
+    """
+    scratch = argparse.ArgumentParser(prog=_PROG).add_subparsers(dest="command")
+    hook(scratch)
+    if name not in scratch.choices:
         raise ConfigError(f"{origin} did not add the command {name!r} it is registered for")
+    others = sorted(set(scratch.choices) - {name})
+    if others:
+        print(f"modelship: ignoring the commands {others} {origin} also added", file=sys.stderr)
+    sub.choices[name] = scratch.choices[name]
+    # The line of `modelship --help` that names the command and its help text.
+    sub._choices_actions.extend(a for a in scratch._choices_actions if a.dest == name)
 
 
 def _plugin_commands() -> list[importlib.metadata.EntryPoint]:
@@ -92,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="modelship", description="Carry trained models to production safely."
+        prog=_PROG, description="Carry trained models to production safely."
     )
     parser.add_argument("--version", action="version", version=f"modelship {ms.__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -129,6 +146,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         # was writing is a temporary until it is complete, removed on the way out.
         print("modelship: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except ModelshipError as exc:  # outside a command: a built-in hook or plugin refused
+        print(f"modelship: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        # A bug, here or in a plugin: exit 1 would read as a verdict ("an artifact was
+        # changed"), so it is an error, exit 2, in one line.
+        if os.environ.get("MODELSHIP_TRACEBACK", "") not in ("", "0"):
+            raise
+        print(
+            f"modelship: unexpected error: {type(exc).__name__}: {_one_line(exc)} (a bug in "
+            "modelship or in a plugin; MODELSHIP_TRACEBACK=1 shows its traceback)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def _one_line(exc: BaseException) -> str:
+    """The message of ``exc`` on one line, credentials in URLs hidden."""
+    return " ".join(hide_credentials(str(exc)).split())
 
 
 def _run(tokens: list[str]) -> int:

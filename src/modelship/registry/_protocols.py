@@ -4,7 +4,9 @@ A store maps '/'-separated keys to bytes. Small documents are written with an ex
 create (the one atomic primitive the registry is built on) or overwritten (only for hints
 that may lag); artifacts stream in through a :class:`BlobWriter` that publishes them whole
 or not at all. Missing keys raise :class:`FileNotFoundError`; an exclusive create of a key
-that exists raises :class:`FileExistsError`, exactly as Python's own ``open(..., "x")``.
+that exists raises :class:`FileExistsError`, as Python's own ``open(..., "x")`` does. Unlike
+a file opened that way, a created key is never seen half written: a reader finds no key, or
+the whole value (write it aside, then move or link it into place).
 
 What a store may offer beyond that is declared, each ability as its own protocol
 (:class:`LocalBlobs`, :class:`AbortsUploads`, :class:`KnowsLocation`, and
@@ -122,7 +124,11 @@ class Store(Protocol):
         """The bytes at each key that exists (missing keys are left out)."""
 
     def create(self, key: str, data: bytes) -> None:
-        """Write ``data`` at ``key`` only if no key is there; else :class:`FileExistsError`."""
+        """Write ``data`` at ``key`` only if no key is there; else :class:`FileExistsError`.
+
+        All at once: a reader sees no key, or the whole of ``data``; never a key that is
+        there with part of its bytes (as ``open(path, "x")`` followed by writes shows).
+        """
 
     def replace(self, key: str, data: bytes) -> None:
         """Write ``data`` at ``key`` whole (readers see old or new, never a mix)."""
@@ -131,7 +137,12 @@ class Store(Protocol):
         """Whether ``key`` holds bytes."""
 
     def list(self, prefix: str) -> list[str]:
-        """Names of the direct children of the folder ``prefix`` (files and folders)."""
+        """Names of the direct children of the folder ``prefix`` (files and folders), sorted.
+
+        Each name once, however many keys lie under a folder, and all of them, however
+        many pages the back end answers a listing in. Sorted as Python sorts strings;
+        a folder that does not exist lists as ``[]``.
+        """
 
     def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""

@@ -424,13 +424,15 @@ class Registry:
         self._signer.check_policy(self.store)
         # A folder whose name is not a valid model name was not made by a registry (and
         # could point elsewhere, such as ".."): it is not listed as a model. Stray files
-        # (editor backups, ".DS_Store") in a versions folder are not versions.
-        found = [
+        # (editor backups, ".DS_Store") in a versions folder are not versions. Sorted here
+        # too: Store.list promises sorted names, and a store that breaks that promise
+        # must not reorder what this documents as sorted.
+        found = sorted(
             n
             for n in self.store.list(MODELS)
             if _valid_model_name(n)
             and any(is_document(v) for v in self.store.list(folder(n, "versions")))
-        ]
+        )
         if not found:
             self._check_located()
         return found

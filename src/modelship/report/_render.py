@@ -359,9 +359,14 @@ def render_markdown(report: Report) -> str:
 # --- HTML (notebooks) ---------------------------------------------------------------------
 
 _HTML_ROWS = 20  # entries shown per section; the rest are counted
+_HTML_TEXT = 500  # characters of one name, reason or cell shown; a longer one is cut
 
 
 def _h(text: str) -> str:
+    """``text`` escaped for HTML, cut to :data:`_HTML_TEXT` characters first (a reason of
+    megabytes would otherwise be megabytes of HTML in a notebook)."""
+    if len(text) > _HTML_TEXT:
+        text = text[: _HTML_TEXT - 1] + "…"
     return html.escape(text, quote=True)
 
 
@@ -414,7 +419,8 @@ def render_html(report: Report) -> str:
     """Return a compact HTML table for notebooks: each section's status, name, reason and
     the entries that did not pass; then, per section, a collapsible table of those entries.
 
-    Text is HTML-escaped; a section lists at most 20 entries and counts the rest.
+    Text is HTML-escaped; a section lists at most 20 entries and counts the rest, and a
+    name, reason or cell longer than 500 characters is cut (ending in "…").
 
     Examples
     --------
@@ -437,11 +443,11 @@ def render_html(report: Report) -> str:
     for section in report.sections:
         head = section.head
         names = [entry.name for entry in _not_passing(section)]
-        listed = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+        listed = ", ".join(map(_h, names[:5])) + (
+            f" and {len(names) - 5} more" if len(names) > 5 else ""
+        )
         lines.append(
-            _html_row(
-                [_ICONS[head.status], _h(head.name), head.status, _h(head.reason), _h(listed)]
-            )
+            _html_row([_ICONS[head.status], _h(head.name), head.status, _h(head.reason), listed])
         )
     lines.append("</table>")
     for section in report.sections:

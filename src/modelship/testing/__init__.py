@@ -51,10 +51,32 @@ The suites need pytest (``pip install 'modelship[test]'``).
 from __future__ import annotations
 
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 from modelship._public import publish
-from modelship.testing._deployer_double import (
+
+
+def _rewrite_suite_asserts() -> None:
+    """Have pytest show the values of a failing suite assert, not a bare AssertionError.
+
+    pytest rewrites asserts only in test modules and in the modules named to
+    :func:`pytest.register_assert_rewrite` before they are imported; the suites are
+    imported from here, so they are named here. Only where pytest is running already:
+    this package never imports pytest itself.
+    """
+    pytest: Any = sys.modules.get("pytest")
+    if pytest is None or not hasattr(pytest, "register_assert_rewrite"):
+        return
+    names = [f"{__name__}.{module}" for module in _SUITE_MODULES]
+    if fresh := [name for name in names if name not in sys.modules]:
+        pytest.register_assert_rewrite(*fresh)
+
+
+_SUITE_MODULES = ("suites", "_store_suite", "_registry_suite", "_source_suite", "_deployer_suite")
+_rewrite_suite_asserts()
+
+from modelship.testing._deployer_double import (  # noqa: E402 - after the rewrite is asked for
     DeployerCall,
     Fault,
     FaultEffect,
@@ -62,7 +84,7 @@ from modelship.testing._deployer_double import (
     InMemoryDeployer,
     ManualClock,
 )
-from modelship.testing._doubles import CaseFoldingStore, HookStore, MemoryStore
+from modelship.testing._doubles import CaseFoldingStore, HookStore, MemoryStore  # noqa: E402
 
 if TYPE_CHECKING:
     from modelship.testing.suites import (

@@ -183,12 +183,27 @@ class MetricSourceConformance:
                 "window): no time stamp to split the window at"
             )
         t = float(inner[inner.size // 2])
+        start, end = source_case.start, source_case.end
         upto = self._fetch(source_case, end=t)
         assert isinstance(upto, Samples), f"expected Samples for (start, {t}], got {upto!r}"
+        # The answer is about the window asked: a source that caches answers by their
+        # start alone answers a sub-window with the whole window's values.
+        assert (upto.start, upto.end) == (start, t), (
+            f"asked ({start}, {t}], the answer is about ({upto.start}, {upto.end}]"
+        )
         assert t in upto.timestamps, f"(start, {t}] left out the value at its end {t}"
+        late = upto.timestamps[upto.timestamps > t]
+        assert not late.size, f"(start, {t}] holds values after its end, at {late.tolist()}"
         after = self._fetch(source_case, start=t)
         if isinstance(after, Samples):
+            assert (after.start, after.end) == (t, end), (
+                f"asked ({t}, {end}], the answer is about ({after.start}, {after.end}]"
+            )
             assert t not in after.timestamps, f"({t}, end] holds the value at its start {t}"
+            early = after.timestamps[after.timestamps <= t]
+            assert not early.size, f"({t}, end] holds values at or before {t}: {early.tolist()}"
+            late = after.timestamps[after.timestamps > end]
+            assert not late.size, f"({t}, {end}] holds values after its end, at {late.tolist()}"
         else:
             assert isinstance(after, NoData), f"expected Samples or NoData, got {after!r}"
 

@@ -1,15 +1,17 @@
 """The Store conformance suite: what the registry relies on from any storage back end.
 
-Most checks are exact. Those of "readers see old or new, never a mix" are races: a
-thread reads a key of several MiB over and over while the test writes it, and fails on
-any read that is neither whole value. They cannot prove a store atomic, but a store
-that writes in place, copies into place or deletes before it writes is caught in nearly
-every run (each leaves a window of milliseconds in every write), and an atomic store
-never fails them. Each is bounded by a count of writes and a deadline.
+Most checks are exact. Those of "readers see old or new, never a mix" (and of "no key
+or the whole value" for a create) are races: a thread reads a key of several MiB over and
+over while the test writes it, and fails on any read that is neither whole value. They
+cannot prove a store atomic, but a store that writes in place, copies into place or
+deletes before it writes is caught in nearly every run (each leaves a window of
+milliseconds in every write), and an atomic store never fails them. Each is bounded by a
+count of writes and a deadline.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import multiprocessing
 import pickle
@@ -49,6 +51,18 @@ _BIG = 4 * 1024 * 1024
 _WRITES = 40  # writes raced against the reader in one test, at most
 _RACE_SECONDS = 3.0  # and no longer than this, on a slow store
 _SWITCH = 1e-4  # seconds between thread switches while racing (Python's default is 5 ms)
+
+
+# Children of one folder listed at once: more than any page of a listing (S3's: 1,000).
+_PAGED_CHILDREN = 1010
+_CREATE_THREADS = 8  # keys of that test created at once (the network's latency, not the store's)
+
+
+def _create_all(store: Store, keys: list[str]) -> None:
+    """Create each of ``keys`` holding ``b"1"`` (a few at once, for a store over a network)."""
+    with concurrent.futures.ThreadPoolExecutor(_CREATE_THREADS) as pool:
+        for done in pool.map(lambda key: store.create(key, b"1"), keys):
+            del done
 
 
 def _value(letter: bytes) -> bytes:
@@ -332,6 +346,23 @@ class StoreConformance:
         )
         assert store.read("race/processes") == str(winners[0]).encode()
 
+    def test_a_reader_sees_a_created_document_missing_or_whole_never_part(
+        self, store: Store
+    ) -> None:
+        # Every sequence slot, manifest and claim is written by create, and read by other
+        # processes as soon as it is there: a create that opens the key exclusively and
+        # then writes into it (open(path, "x"), then write) lets a reader find it with
+        # part of its bytes, and the registry reports the document damaged.
+        value = _value(b"c")
+        current = ["created/0"]
+        reader = _Reader(lambda: store.read(current[0]), value, missing_ok=True)
+        with reader.running():
+            for i in reader.rounds():
+                current[0] = key = f"created/{i}"
+                store.create(key, value)
+                store.delete(key)
+        assert not reader.wrong, reader.verdict("create is not all at once")
+
     def test_replace_overwrites_whole(self, store: Store) -> None:
         store.replace("hint", b"1")
         store.replace("hint", b"22")
@@ -397,23 +428,46 @@ class StoreConformance:
         assert answer == written
 
     def test_list_names_direct_children_sorted(self, store: Store) -> None:
+        # Store.list promises its names sorted (the registry shows and walks them in that
+        # order); the names are checked first, then their order.
         for key in ("f/b.json", "f/a.json", "f/sub/c.json"):
             store.create(key, b"1")
-        assert store.list("f") == ["a.json", "b.json", "sub"]
+        names = store.list("f")
+        assert sorted(names) == ["a.json", "b.json", "sub"], (
+            f"list('f') named {names}; its children are 'a.json', 'b.json' and the folder 'sub'"
+        )
+        assert _listing(store, "f") == ["a.json", "b.json", "sub"]
         assert store.list("f/sub") == ["c.json"]
         assert store.list("no/such/folder") == []
+
+    def test_list_names_every_child_of_a_folder_larger_than_any_page(self, store: Store) -> None:
+        # Object stores answer a listing in pages (S3: 1,000 names a page); a store that
+        # forgets the continuation token lists the first page only, and the registry
+        # loses every model or version after it. 1,010 children, some of them folders.
+        expected = [f"{i:04d}" for i in range(_PAGED_CHILDREN)]
+        folders = {name for i, name in enumerate(expected) if i % 101 == 100}
+        _create_all(store, [f"paged/{n}/x" if n in folders else f"paged/{n}" for n in expected])
+        names = store.list("paged")
+        missing = sorted(set(expected) - set(names))
+        assert not missing, (
+            f"list() named {len(set(names))} of {len(expected)} children; the first missing: "
+            f"{missing[:3]} (a listing answered in pages, only the first read?)"
+        )
+        twice = sorted({name for name in names if names.count(name) > 1})
+        assert not twice, f"list() named these children more than once: {twice[:3]}"
+        assert len(names) == len(expected), f"list() named {len(names)} of {len(expected)}"
 
     def test_list_names_each_child_once(self, store: Store) -> None:
         for key in ("once/sub/a", "once/sub/b", "once/sub/deeper/c", "once/x"):
             store.create(key, b"1")
-        assert store.list("once") == ["sub", "x"]
+        assert _listing(store, "once") == ["sub", "x"]
 
     def test_list_of_a_folder_leaves_out_names_that_only_begin_with_it(self, store: Store) -> None:
         # "a/b" is a folder, not the start of a name: "a/bc" and "a/b.json" are not in it.
         for key in ("a/b/x", "a/bc/y", "a/b.json", "a/b2"):
             store.create(key, b"1")
         assert store.list("a/b") == ["x"]
-        assert store.list("a") == ["b", "b.json", "b2", "bc"]
+        assert _listing(store, "a") == ["b", "b.json", "b2", "bc"]
 
     def test_delete_removes_and_a_missing_key_is_not_an_error(self, store: Store) -> None:
         store.create("d", b"1")
@@ -426,11 +480,11 @@ class StoreConformance:
     def test_a_deleted_key_is_no_longer_listed(self, store: Store) -> None:
         for key in ("l/a.json", "l/b.json"):
             store.create(key, b"1")
-        assert store.list("l") == ["a.json", "b.json"]
+        assert _listing(store, "l") == ["a.json", "b.json"]
         store.delete("l/a.json")
         assert store.list("l") == ["b.json"]
         store.create("l/a.json", b"2")  # a restore lists it again
-        assert store.list("l") == ["a.json", "b.json"]
+        assert _listing(store, "l") == ["a.json", "b.json"]
 
     def test_size_and_modified_of_a_key(self, store: Store) -> None:
         store.create("s", b"12345")
@@ -462,6 +516,25 @@ class StoreConformance:
         assert rewritten > created, "a rewrite did not move modified() forward"
         assert abs(rewritten - written) < _SKEW + clock_resolution, (
             f"modified() gave {rewritten!r} after a rewrite at {written!r}, not now"
+        )
+
+    def test_modified_stays_put_while_nothing_writes_the_key(
+        self, store: Store, clock_resolution: float
+    ) -> None:
+        # gc marks itself running with a document and lets the mark age out by its
+        # modified(): a store that answers the time of the call (or of the last read)
+        # keeps the mark young forever, and every registration is refused as racing gc.
+        store.create("still", b"1")
+        first = store.modified("still")
+        time.sleep(clock_resolution * 1.1)  # past the next tick of the store's clock
+        assert store.read("still") == b"1"
+        assert store.exists("still")
+        assert store.read_many(["still"]) == {"still": b"1"}
+        assert store.size("still") == 1
+        again = store.modified("still")
+        assert again == first, (
+            f"modified() moved from {first!r} to {again!r} ({again - first:+.3f} s) with no "
+            "write in between: it must be the time of the last write, not of the call"
         )
 
     def test_a_key_under_a_document_is_created_or_refused_but_never_called_taken(
@@ -680,6 +753,16 @@ class StoreConformance:
         assert store.location_exists() is False, "reading the store created its location"
         store.create("k", b"1")
         assert store.location_exists() is True
+
+
+def _listing(store: Store, prefix: str) -> list[str]:
+    """``store.list(prefix)``, failing the test if its names are not sorted."""
+    names = store.list(prefix)
+    assert names == sorted(names), (
+        f"list({prefix!r}) named {names}, not sorted: Store.list answers its names sorted "
+        "(the registry shows and walks them in that order)"
+    )
+    return names
 
 
 def _uploads_of(
