@@ -1,30 +1,64 @@
-"""``copy_registry``: move models between registries with everything intact."""
+"""``copy_registry``: move models between registries with everything intact.
+
+A copy reads a model's history in the reverse of the order writers create it (alias and
+tag logs and markers, then manifests, then slots), so each document it read names only
+documents created before it, which it read too: an alias never names a version the copy
+did not take (checked again before anything is written). It writes in the order a
+registration does, and takes part in gc's handshake as one (:func:`~._gc.copying`): the
+blobs first; then, holding a copy mark, it checks that no gc is running and its blobs are
+all there, and creates the markers and manifests (the commit points); then the slots,
+alias and tag logs. A gc of the destination meanwhile finds the copy mark and deletes no
+blob, and never finds a copied slot without its manifest, so it declares none dead.
+
+A slot claimed in the source by a registration that has not committed (in flight, or
+died and not yet declared dead by the source's gc) is not copied: above the model's last
+settled slot it is left for a later copy; below one, the copy raises
+:class:`~modelship.Conflict` (a dead slot is never revived, and the destination's gc
+would declare that one dead before the source commits it).
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
 
 import attrs
 
 from modelship._hashing import hash_stream
+from modelship._model_version import ModelVersion
 from modelship._names import check_model_name
 from modelship._shown import hide_credentials
-from modelship.errors import ConfigError, Conflict, IntegrityError
+from modelship.errors import (
+    ConfigError,
+    Conflict,
+    IntegrityError,
+    InvalidName,
+    ModelshipError,
+    StoreError,
+)
+from modelship.registry._claims import claim_name
+from modelship.registry._gc import copying, refuse_during_gc
 from modelship.registry._hints import top_alias, top_slot
-from modelship.registry._integrity import stored_damage
+from modelship.registry._integrity import parse_json, stored_damage
 from modelship.registry._layout import (
-    MODEL_PARTS,
+    MODELS,
     SIGNING_POLICY,
     blob_key,
     folder,
     is_document,
+    manifest_key,
+    name_claim_key,
+    number_in,
 )
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._registry import Registry
 from modelship.registry._signing import UNCHECKED
+from modelship.registry._slots import check_slot
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import tag_log_keys
 
@@ -55,8 +89,23 @@ def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[i
 
     A blob ``dst`` already holds is trusted only once its size and digest are checked; a
     damaged one is copied again over it: in one step by a writer that
-    :class:`~modelship.registry.ReplacesBlobs`, else deleted once the copy is staged.
+    :class:`~modelship.registry.ReplacesBlobs`, else deleted once the copy is staged. A
+    store's failure to read or write it (an ``OSError``) is a
+    :class:`~modelship.StoreError` naming the blob and the store.
     """
+    try:
+        return _stream_blob(src, dst, digest, size)
+    except ModelshipError:
+        raise
+    except OSError as exc:
+        raise StoreError(
+            f"could not copy blob {digest} from {hide_credentials(src.url)} to "
+            f"{hide_credentials(dst.url)}: {exc}"
+        ) from exc
+
+
+def _stream_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[int, bool]:
+    """:func:`_copy_blob`, letting a store's ``OSError`` through."""
     key = blob_key(digest)
     repaired = False
     if dst.exists(key):
@@ -173,6 +222,291 @@ def _refuse_restored_since(
         )
 
 
+def _signed(store: Store) -> bool:
+    return store.exists(SIGNING_POLICY)
+
+
+def _refuse_other_signing(src: Registry, dst: Registry) -> None:
+    """Refuse, before anything is written, a copy whose documents the destination could
+    not read back: signed ones into a registry of unsigned models (its policy would make
+    them unreadable without a key, and them unreadable with one), or unsigned ones into a
+    signing registry (they have no signatures to check)."""
+    signed, signing = _signed(src.store), _signed(dst.store)
+    if signed == signing:
+        return
+    s, d = hide_credentials(src.url), hide_credentials(dst.url)
+    if signed and not dst.store.list(MODELS):
+        return  # the policy is copied with the first model: the copy signs from then on
+    if signed:
+        raise ConfigError(
+            f"{s} signs its versions ({SIGNING_POLICY}) and {d} holds unsigned models; "
+            "copying would record a signing policy there, and its own models could be read "
+            "neither without a key nor with one. Copy into an empty registry, or into one "
+            "that signs with the same key"
+        )
+    raise ConfigError(
+        f"{d} signs its versions ({SIGNING_POLICY}) and {s} does not; the copied versions "
+        "would carry no signatures and could not be read there. Copy into a registry that "
+        "does not sign (an empty one), or register the models into the signing one"
+    )
+
+
+def _other_spelling(dst: Store, name: str, listed: Mapping[str, str]) -> str | None:
+    """The model of ``dst`` whose name differs from ``name`` only in case, if any."""
+    other = listed.get(name.casefold())
+    if other is not None and other != name:
+        return other
+    try:
+        doc = parse_json(dst.read(name_claim_key(name)), name_claim_key(name))
+    except FileNotFoundError:
+        return None
+    holder = doc.get("name") if isinstance(doc, dict) else None
+    return holder if isinstance(holder, str) and holder != name else None
+
+
+def _spelling_taken(name: str, other: str, dst: Registry) -> InvalidName:
+    return InvalidName(
+        f"cannot copy model {name!r}: {hide_credentials(dst.url)} holds the model "
+        f"{other!r}, whose name differs only in case (on case-insensitive storage they "
+        "would share one folder); nothing of it was copied. Rename one of them, or copy "
+        "only other models"
+    )
+
+
+def _refuse_other_spellings(dst: Registry, names: list[str]) -> None:
+    """Refuse, before anything is written, a model whose name another spelling holds in
+    the destination (or that is copied twice under two spellings)."""
+    listed = {m.casefold(): m for m in dst.store.list(MODELS)}
+    seen: dict[str, str] = {}
+    for name in names:
+        other = seen.get(name.casefold()) or _other_spelling(dst.store, name, listed)
+        if other is not None and other != name:
+            raise _spelling_taken(name, other, dst)
+        seen[name.casefold()] = name
+
+
+@attrs.frozen
+class _History:
+    """One model's documents as read from the source, by folder (``tags`` for tag logs)."""
+
+    docs: dict[str, dict[str, bytes]]
+    manifests: dict[str, ModelVersion]
+    """Each manifest's key to its version record (:func:`parse_manifest`)."""
+    purged: set[str]
+    archived: list[str]
+
+
+_LISTINGS = 3
+"""Readings of a model's history before a copy gives up finding one consistent. Listing in
+the reverse of the write order makes the first consistent; the check after it guards
+against a store whose listings lag, for which reading again is the remedy."""
+
+
+def _read_history(src: Registry, dst: Registry, name: str) -> _History:
+    """The history of ``name`` in ``src``, listed so that every alias and tag log entry and
+    every marker names a version whose manifest was listed (or that ``dst`` holds)."""
+    s = src.store
+    missing: list[str] = []
+    for _ in range(_LISTINGS):
+        # The reverse of the order writers create them: an alias or tag log entry or a
+        # marker is created after the manifest it names, a manifest after its slot.
+        listed = {
+            part: [
+                f"{folder(name, part)}/{n}" for n in s.list(folder(name, part)) if is_document(n)
+            ]
+            for part in ("aliases", "archived", "purged", "versions", "slots")
+        }
+        listed["tags"] = tag_log_keys(s, name)
+        if not listed["versions"]:
+            src.versions(name)  # raises ModelNotFound, naming the models there are
+        docs = {part: s.read_many(keys) for part, keys in listed.items()}
+        # Checked as any reader checks a manifest (a damaged one, or one copied to another
+        # key, is an IntegrityError), but not its signature: its bytes are copied as they
+        # are, so a signature travels with them to be checked there.
+        manifests = {k: parse_manifest(k, v, UNCHECKED) for k, v in docs["versions"].items()}
+        have = {mv.version for mv in manifests.values()}
+        named = _named_versions(docs)
+        missing = sorted(v for v in named - have if not dst.store.exists(manifest_key(name, v)))
+        if not missing:
+            archived = [k.rpartition("/")[2] for k in listed["archived"]]
+            purged = {k.rpartition("/")[2].removesuffix(".json") for k in listed["purged"]}
+            return _History(docs, manifests, purged, archived)
+    raise Conflict(
+        f"{name} in {hide_credentials(src.url)}: its aliases, tags or markers name version "
+        f"{missing[0]}, whose manifest is in neither registry (read {_LISTINGS} times); "
+        "nothing of it was copied. The source's listings lag or it is damaged: copy again "
+        f"later, or check it (verify {name!r} {missing[0]!r} there)"
+    )
+
+
+def _named_versions(docs: Mapping[str, Mapping[str, bytes]]) -> set[str]:
+    """The versions named by the alias log entries, tag logs and markers in ``docs``."""
+    named: set[str] = set()
+    for key, data in docs["aliases"].items():
+        try:
+            doc = parse_json(data, key)
+        except IntegrityError:
+            continue  # damaged: copied as it is, and refused by its readers there
+        aliases = doc.get("aliases") if isinstance(doc, dict) else None
+        if isinstance(aliases, dict):
+            named.update(v for v in aliases.values() if isinstance(v, str))
+    for part in ("archived", "purged"):
+        named.update(k.rpartition("/")[2].removesuffix(".json") for k in docs[part])
+    named.update(k.split("/")[3] for k in docs["tags"])  # models/<name>/tags/<v>/<rev>
+    return named
+
+
+def _slots_to_copy(name: str, history: _History) -> dict[str, bytes]:
+    """The settled slots of ``history`` (dead, or naming a listed manifest's registration).
+
+    A slot in flight above the last settled one is left for a later copy; one below it
+    raises :class:`~modelship.Conflict`: copied, the destination's gc would declare it dead
+    (its time is the source's) and the version could never follow it there; left out, it
+    would be a hole, where readers probing slots forward stop.
+    """
+    owners = {mv.registration for mv in history.manifests.values()}
+    settled: dict[str, bytes] = {}
+    in_flight: list[str] = []
+    for key, data in sorted(history.docs["slots"].items()):
+        slot = check_slot(data, key, UNCHECKED)
+        if slot.get("dead") or slot.get("registration") in owners:
+            settled[key] = data
+        else:
+            in_flight.append(key)
+    top = max(settled, default="")
+    below = [key for key in in_flight if key < top]
+    if below:
+        raise Conflict(
+            f"{name}: slot {number_in(below[0])} in the source is claimed by a registration "
+            "that has not committed (in flight, or died), below a committed version; nothing "
+            "of the model was copied. Copy again once it has committed, or once gc on the "
+            "source has declared it dead (gc() there, after its grace period)"
+        )
+    return settled
+
+
+def _copy_slot(dst: Store, key: str, data: bytes, name: str) -> None:
+    """Create slot ``key`` in ``dst``, or accept the one there if the slots agree.
+
+    A slot only changes from in flight to dead (gc), so a slot ``dst`` holds in flight
+    (written by an older copy) whose source slot is dead now takes the dead one, once it
+    is older than gc's default grace period; a slot dead in both says the same thing
+    whatever its time. Any other difference is a diverged history.
+    """
+    try:
+        dst.create(key, data)
+        return
+    except FileExistsError:
+        there = dst.read(key)
+    if there == data:
+        return
+    ours, theirs = check_slot(data, key, UNCHECKED), check_slot(there, key, UNCHECKED)
+    if ours.get("dead") and theirs.get("dead"):
+        return
+    if ours.get("dead") and not _committed(dst, name, theirs):
+        if not _claimed_before(theirs, time.time() - _IN_FLIGHT_FOR):
+            raise Conflict(
+                f"{key} is dead in the source and claimed in {hide_credentials(dst.url)} "
+                f"by a registration that has not committed, less than {_IN_FLIGHT_FOR:.0f} "
+                "s ago (one there, or a copy by an older modelship); it is not taken for "
+                "dead yet. Copy again later, or after gc on the destination"
+            )
+        dst.replace(key, data)  # gc's own transition, made in the source
+        return
+    if theirs.get("dead"):
+        raise Conflict(
+            f"{key} is dead in {hide_credentials(dst.url)} but holds version "
+            f"{ours.get('version')!r} in the source (a gc there declared dead a slot an "
+            "interrupted copy by an older modelship had left without its manifest); a dead "
+            "slot is never revived, so the model cannot be copied on top. Copy it into an "
+            "empty registry"
+        )
+    raise Conflict(
+        f"{key} exists in the destination with other content; the registries have "
+        "diverged, so copying would overwrite history. Copy into an empty registry, "
+        "or copy only other models"
+    )
+
+
+_IN_FLIGHT_FOR = 3600.0
+"""Seconds after which a slot the destination holds in flight, whose source slot is dead,
+takes the source's tombstone: gc's default grace period. A younger one may be a
+registration in the destination still on its way to commit (its history diverged)."""
+
+
+def _claimed_before(slot: Mapping[str, Any], cutoff: float) -> bool:
+    """Whether ``slot`` was claimed before ``cutoff`` (False if its time is not valid)."""
+    try:
+        return datetime.fromisoformat(slot["at"]).timestamp() < cutoff
+    except (KeyError, TypeError, ValueError):
+        return False
+
+
+def _committed(dst: Store, name: str, slot: Mapping[str, Any]) -> bool:
+    """Whether ``dst`` holds the manifest of the registration that claimed ``slot``."""
+    version = slot.get("version")
+    if not isinstance(version, str):
+        return False
+    key = manifest_key(name, version)
+    try:
+        data = dst.read(key)
+    except FileNotFoundError:
+        return False
+    return parse_manifest(key, data, UNCHECKED).registration == slot.get("registration")
+
+
+def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int, int, int]:
+    """Copy one model: (versions, blobs copied, blobs skipped, bytes copied, repaired)."""
+    s, d = src.store, dst.store
+    history = _read_history(src, dst, name)
+    _refuse_restored_since(src, dst, name, history.archived, history.purged)
+    slots = _slots_to_copy(name, history)
+    try:
+        claim_name(d, name)
+    except InvalidName as exc:
+        raise InvalidName(
+            f"cannot copy model {name!r} into {hide_credentials(d.url)}: {exc}"
+        ) from None
+    copied = skipped = nbytes = repaired = 0
+    digests: list[str] = []
+    for manifest in sorted(history.manifests.values(), key=lambda mv: mv.sequence):
+        if manifest.version in history.purged:
+            continue
+        for ref in [manifest.artifact, *manifest.attachments.values()]:
+            n, fixed = _copy_blob(s, d, ref.digest, ref.size)
+            copied += n > 0 or fixed
+            skipped += n == 0 and not fixed
+            repaired += fixed
+            nbytes += n
+            digests.append(ref.digest)
+    docs = history.docs
+    with copying(d):
+        try:
+            refuse_during_gc(d, digests)
+        except Conflict as exc:
+            raise Conflict(
+                f"{name} was not copied: a garbage collection on {hide_credentials(d.url)} "
+                "is running, or removed a blob the copy stored or reuses. Copy again when "
+                "it has ended: the copy resumes"
+            ) from exc
+        # Deletion markers, then manifests (the commit points), as a registration commits:
+        # a version is never seen live before its markers, nor before its bytes; the slots
+        # after them, so the destination's gc never finds a copied slot without its
+        # manifest and declares it dead.
+        for part in ("archived", "purged", "versions"):
+            for key, data in sorted(docs[part].items()):
+                _copy_doc(s, d, key, data)
+    for key, data in sorted(slots.items()):
+        _copy_slot(d, key, data, name)
+    for part in ("aliases", "tags"):  # tag logs: after the versions they annotate
+        for key, data in sorted(docs[part].items()):
+            _copy_doc(s, d, key, data)
+    # Reading the top slot and the alias state probes forward and moves both hints.
+    top_slot(d, name)
+    top_alias(d, name)
+    return len(docs["versions"]), copied, skipped, nbytes, repaired
+
+
 def copy_registry(
     src: Registry, dst: Registry, *, models: Iterable[str] | None = None
 ) -> CopyReport:
@@ -180,9 +514,21 @@ def copy_registry(
 
     Artifacts already in ``dst`` (by digest) are not uploaded again once their size and
     digest check out there (a damaged one is replaced and counted in ``blobs_repaired``);
-    every copied artifact is verified against its digest. Copying again is a no-op; a
-    destination whose history
-    differs raises :class:`~modelship.Conflict` rather than rewrite it.
+    every copied artifact is verified against its digest. Copying again is a no-op, and a
+    copy that was interrupted resumes; a destination whose history differs raises
+    :class:`~modelship.Conflict` rather than rewrite it.
+
+    A copy may run while the source registers and moves aliases (it copies a consistent
+    state of each model; a registration not yet committed is left for the next copy) and
+    while ``dst`` runs :meth:`~Registry.gc`: a gc running when a model's versions are about
+    to be committed makes the copy raise :class:`~modelship.Conflict` (copy again when it
+    has ended), and one that starts later collects nothing the copy uses.
+
+    Raises :class:`~modelship.ConfigError` before anything is written if one registry
+    signs its versions and the other does not (unless ``dst`` holds no models and
+    ``src`` signs: the copy signs then), and :class:`~modelship.InvalidName` if ``dst``
+    holds a model whose name differs only in case from one copied. A store's failure to
+    read or write a blob is a :class:`~modelship.StoreError`.
 
     Examples
     --------
@@ -206,46 +552,15 @@ def copy_registry(
     _not_nested(src.store, dst.store)
     names = list(src.models()) if models is None else [check_model_name(m) for m in models]
     dst.check_writable()
+    _refuse_other_signing(src, dst)
+    _refuse_other_spellings(dst, names)
     s, d = src.store, dst.store
-    if s.exists(SIGNING_POLICY):
+    if _signed(s):
         # A copy of a signed registry stays one: keyless readers refuse it there too.
         with contextlib.suppress(FileExistsError):
             d.create(SIGNING_POLICY, s.read(SIGNING_POLICY))
-    copied = skipped = nbytes = nversions = repaired = 0
+    counts = [0] * 5  # versions, blobs copied, skipped, bytes, repaired
     for name in names:
-        folders = {
-            part: [n for n in s.list(folder(name, part)) if is_document(n)] for part in MODEL_PARTS
-        }
-        if not folders["versions"]:
-            src.versions(name)  # raises ModelNotFound, naming the models there are
-        docs = {
-            part: s.read_many(f"{folder(name, part)}/{n}" for n in entries)
-            for part, entries in folders.items()
-        }
-        purged = {n.removesuffix(".json") for n in folders["purged"]}
-        _refuse_restored_since(src, dst, name, folders["archived"], purged)
-        for key, data in sorted(docs["versions"].items()):
-            # Checked as any reader checks a manifest (a damaged one, or one copied to
-            # another key, is an IntegrityError), but not its signature: its bytes are
-            # copied as they are, so a signature travels with them to be checked there.
-            manifest = parse_manifest(key, data, UNCHECKED)
-            if manifest.version in purged:
-                continue
-            for ref in [manifest.artifact, *manifest.attachments.values()]:
-                n, fixed = _copy_blob(s, d, ref.digest, ref.size)
-                copied += n > 0 or fixed
-                skipped += n == 0 and not fixed
-                repaired += fixed
-                nbytes += n
-        # Slots and deletion markers first, manifests (the commit points) after them, then
-        # the alias log: a crash mid-copy never shows a version before its bytes are there.
-        for part in ("slots", "archived", "purged", "versions", "aliases"):
-            for key, data in sorted(docs[part].items()):
-                _copy_doc(s, d, key, data)
-        for key, data in sorted(s.read_many(tag_log_keys(s, name)).items()):
-            _copy_doc(s, d, key, data)  # tag logs: after the versions they annotate
-        nversions += len(docs["versions"])
-        # Reading the top slot and the alias state probes forward and moves both hints.
-        top_slot(d, name)
-        top_alias(d, name)
-    return CopyReport(tuple(names), nversions, copied, skipped, nbytes, repaired)
+        for i, n in enumerate(_copy_model(src, dst, name)):
+            counts[i] += n
+    return CopyReport(tuple(names), *counts)

@@ -29,6 +29,12 @@ flight while it is younger than the grace period; with ``grace_seconds=0`` nothi
 flight, so such a gc is safe only while no one registers. A mark older than
 ``_RUN_LIFETIME`` is from a gc that died and is ignored, then removed.
 
+A copy (:func:`~modelship.registry.copy_registry`) takes part as a registration does: it
+creates a copy mark (:func:`copying`) where a registration claims its slot, then looks for
+gc marks and blobs, then creates its manifests, and removes the mark. A gc counts a copy
+mark younger than its grace period as a registration in flight, so the same three cases
+hold with "copy mark" for "slot".
+
 A purge takes no part in this handshake: a purge of a version whose bytes a registration
 reuses, run after the registration's blob check, leaves it committed without them (hence
 "do not purge while registering the same artifact elsewhere", :meth:`Registry.purge`).
@@ -39,7 +45,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -68,7 +74,7 @@ from modelship.registry._protocols import AbortsUploads, Store
 from modelship.registry._signing import UNCHECKED
 from modelship.registry._slots import check_slot
 
-__all__ = ["GcReport", "collect", "referenced_digests", "refuse_during_gc"]
+__all__ = ["GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
 
 _RUN_LIFETIME = 24 * 3600.0
 PURGE_SETTLE = 3600.0
@@ -76,6 +82,9 @@ PURGE_SETTLE = 3600.0
 within a few store calls; one stalled longer than this while a restore overtakes it can
 still lose its version's bytes to a gc (see :meth:`Registry.purge`)."""
 """Seconds after which a gc mark is taken to be left by a gc that died."""
+_COPY_MARK = "copy-"
+"""How the name of a copy mark starts (under ``.staging/``, so gc removes one left by a
+copy that died, once it is older than the grace period, as it removes staged files)."""
 
 
 @attrs.frozen
@@ -148,6 +157,28 @@ def refuse_during_gc(store: Store, digests: Iterable[str]) -> None:
                 "the registration was not committed. Register again: the bytes will be "
                 "stored anew"
             )
+
+
+@contextlib.contextmanager
+def copying(store: Store) -> Iterator[None]:
+    """Hold a copy mark in ``store`` while a copy commits manifests that reuse its blobs.
+
+    Created before the copy's :func:`refuse_during_gc` and removed once its manifests are
+    created; a gc that finds it (younger than the grace period) deletes no blob, as for a
+    registration in flight. See the module docstring.
+    """
+    mark = f"{STAGING}/{_COPY_MARK}{uuid.uuid4().hex}.json"
+    store.create(mark, canonical_json({"at": now().isoformat()}))
+    try:
+        yield
+    finally:
+        store.delete(mark)
+
+
+def _copies_in_flight(store: Store, cutoff: float) -> int:
+    """How many copy marks younger than ``cutoff`` the store holds."""
+    marks = [f"{STAGING}/{n}" for n in store.list(STAGING) if n.startswith(_COPY_MARK)]
+    return sum(not _older(store, key, cutoff) for key in marks)
 
 
 def _document(data: bytes, what: str) -> dict[str, Any]:
@@ -297,6 +328,7 @@ def _collect(
         if _older(store, key, cutoff)
     )
     dead, in_flight = _dead_slots(store, cutoff)
+    in_flight += _copies_in_flight(store, cutoff)
     # A purge marker counts as a purge done once it is older than the grace period, and
     # never younger than PURGE_SETTLE whatever the grace (grace_seconds=0 took a purge
     # still deciding, about to give way to a restore, for done, and its bytes went).
