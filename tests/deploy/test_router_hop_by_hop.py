@@ -49,7 +49,9 @@ def test_a_plain_request_is_forwarded_byte_for_byte(router: Router) -> None:
     backend = RawBackend()
     try:
         router.set_backends({"a": (backend.port, 100)})
-        request = b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Case: Kept\r\nContent-Length: 2\r\n\r\n{}"
+        request = (
+            b"POST /predict HTTP/1.1\r\nHost: x\r\nX-Case: Kept\r\nContent-Length: 2\r\n\r\n{}"
+        )
         _exchange(router, request + b"GET /end HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
         assert backend.requests[0] == request
     finally:
