@@ -554,3 +554,87 @@ def test_a_local_flush_does_not_hold_the_batch_as_text(tmp_path: Path) -> None:
     assert peak < pending, (peak, pending)
     (name,) = os.listdir(tmp_path / "log")
     assert (tmp_path / "log" / name).read_bytes().count(b"\n") == 10_000
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        {np.int64(1): float("nan"), np.int64(2): 0.25},  # a NaN before the key's TypeError
+        (float("nan"), 1.0),  # a NaN in a tuple
+    ],
+    ids=["nan-and-numpy-key", "nan-in-tuple"],
+)
+def test_a_line_with_a_nan_and_another_fault_is_still_written(output: Any) -> None:
+    from modelship.deploy.serve._log import _json_line
+
+    line = json.loads(_json_line({"request_id": "r", "output": output}))
+    assert line["request_id"] == "r"
+    assert None in (list(line["output"].values()) if isinstance(output, dict) else line["output"])
+
+
+class PerRowMatrices:
+    """Answers a list of one 2-D array per row (an outer product)."""
+
+    def predict(self, x: Any) -> Any:
+        return [np.outer(row, row) for row in x]
+
+
+def test_the_warm_up_tells_how_a_square_list_reads(serve: Any) -> None:
+    # Without the warm-up's one row, two arrays of two answers for two rows read both
+    # ways; a 2-D answer per row was stacked as outputs, serving row 0 row 1's data.
+    rows = [[1.0, 2.0], [3.0, 4.0]]
+    outputs = serve(PerOutputList())  # warmed up on one row: one array per output
+    assert outputs.post("/predict", json={"instances": rows}).json()["predictions"] == [
+        [10.0, 200.0],
+        [30.0, 400.0],
+    ]
+    matrices = serve(PerRowMatrices())  # one row: one array per row
+    assert matrices.post("/predict", json={"instances": rows}).json()["predictions"] == [
+        [[1.0, 2.0], [2.0, 4.0]],
+        [[9.0, 12.0], [12.0, 16.0]],
+    ]
+    vectors = serve(PerRowList(), warmup=[[1.0, 2.0]])
+    answer = vectors.post("/predict", json={"instances": [[1.0, 2.0]] * 3}).json()
+    assert answer["predictions"] == [[1.0, 2.0, 3.0]] * 3
+    unwarmed = serve(PerRowMatrices(), warmup=False)
+    refused = unwarmed.post("/predict", json={"instances": rows})
+    assert refused.status_code == 500
+    assert "cannot be told apart" in refused.json()["error"]
+
+
+def test_rows_counted_lost_at_shutdown_are_never_published(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A final flush that ran out of time counted its rows as dropped while its write
+    # went on: they landed in the log anyway (or left a .tmp behind when the process
+    # exited first).
+    from modelship.deploy.serve import PredictionLog
+    from modelship.deploy.serve import _log as log_module
+
+    started, release = threading.Event(), threading.Event()
+    real_fsync = os.fsync
+
+    def slow_fsync(fd: int) -> None:
+        started.set()
+        release.wait(30)
+        real_fsync(fd)
+
+    monkeypatch.setattr(log_module.os, "fsync", slow_fsync)
+    log = PredictionLog(str(tmp_path / "log"))
+    _log_add(log, "r", np.array([1.0]))
+    outcome: list[BaseException] = []
+
+    def flush() -> None:
+        try:
+            log.flush()
+        except BaseException as exc:
+            outcome.append(exc)
+
+    flusher = threading.Thread(target=flush)
+    flusher.start()
+    assert started.wait(30)
+    assert log.abandon() == 1  # the shutdown counts the row as lost ...
+    release.set()
+    flusher.join(30)
+    assert [type(exc).__name__ for exc in outcome] == ["LogAbandoned"]
+    assert os.listdir(tmp_path / "log") == []  # ... and it is never published

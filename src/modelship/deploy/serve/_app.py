@@ -51,7 +51,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship.deploy.serve._config import V2_OUTPUTS, ServeConfig
-from modelship.deploy.serve._log import PredictionLog, UnwritableBatch
+from modelship.deploy.serve._log import LogAbandoned, PredictionLog, UnwritableBatch
 from modelship.deploy.serve._metrics import ServerMetrics
 from modelship.errors import ConfigError, MissingDependency
 
@@ -123,6 +123,10 @@ OFFLOAD_WINDOW = 16
 """Inline calls whose median time per row decides whether the model moves to a thread."""
 
 WARMUP_CALLS = 3
+#: Seconds the prediction log's final flush may take at shutdown, after the requests'
+#: grace period (at most ``graceful_seconds`` too): the process exits within
+#: ``graceful_seconds`` + 5 s of SIGTERM, inside a Kubernetes pod's termination grace.
+FINAL_FLUSH_SECONDS = 5.0
 """Timed warm-up predictions after the first (whose one-time costs are not counted); the
 fastest sets the first estimate, so one call slowed by a busy machine does not count."""
 
@@ -368,6 +372,9 @@ class ModelServer:
         )
         self._log_wakeup: asyncio.Event | None = None
         self._flush_lock = threading.Lock()
+        # How each method's list answers read when they could be told apart (per row or
+        # per output): the reading of those that cannot (see _per_target).
+        self._readings: dict[str, str] = {}
         # Writes run on a daemon thread of their own, not the loop's default executor,
         # whose threads are joined at exit: a store write that hangs (an unreachable
         # S3 or NFS) must not keep the process alive past its grace period.
@@ -450,13 +457,13 @@ class ModelServer:
             timings.append(seconds)
         self._seconds_per_row = (min(timings) if timings else first) / len(x)
         try:
-            out = _served("predict", out, len(x))
+            out = _served("predict", out, len(x), self._readings)
         except _BadAnswer as exc:
             raise ConfigError(f"the warm-up's prediction cannot be served: {exc}") from None
         self._output_dtype, self._output_shape = _described("predict", out)
         if self._proba is not None:
             try:
-                proba = _served("predict_proba", self._proba(x), len(x))
+                proba = _served("predict_proba", self._proba(x), len(x), self._readings)
             except _BadAnswer as exc:
                 self._leave_out_proba(str(exc))
             else:
@@ -499,7 +506,10 @@ class ModelServer:
         try:
             yield
         finally:
-            deadline = time.monotonic() + self.config.graceful_seconds
+            # Requests had their grace period (uvicorn's, before this runs): the final
+            # flush gets at most FINAL_FLUSH_SECONDS more, what a Kubernetes pod has left
+            # (terminationGracePeriodSeconds is the grace period + the preStop's 5 s + 5).
+            deadline = time.monotonic() + min(self.config.graceful_seconds, FINAL_FLUSH_SECONDS)
             if flusher is not None:
                 flusher.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -507,7 +517,6 @@ class ModelServer:
             # A load still running past the grace period is left to its daemon thread.
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(loading), self.config.graceful_seconds)
-            # The final flush gets what is left of the grace period.
             self.close(max(0.0, deadline - time.monotonic()))
 
     def close(self, timeout: float | None = None) -> None:
@@ -515,7 +524,8 @@ class ModelServer:
 
         The final flush, waiting for one under way included, takes at most ``timeout``
         seconds (default ``graceful_seconds``): rows not written by then, a write that
-        hangs in the store included, are counted as dropped and logged as lost. Does
+        hangs in the store included, are counted as dropped and logged as lost, and the
+        log publishes nothing more (:meth:`PredictionLog.abandon`). Does
         not wait for a model call still running either: the server gave it its grace
         period already, and both threads are daemons, so neither a hung model nor a hung
         store can keep the process from exiting."""
@@ -526,7 +536,7 @@ class ModelServer:
             timeout = self.config.graceful_seconds
         try:
             if self._log is not None and not self._final_flush(timeout):
-                lost = self._log.pending_rows
+                lost = self._log.abandon()
                 self.metrics.log_dropped.inc(lost)
                 logger.error(
                     "prediction log %s: %d rows could not be written before shutdown and are lost",
@@ -577,6 +587,8 @@ class ModelServer:
                 logger.error("prediction log %s: rows dropped: %s", self._log.url, exc)
                 self.metrics.log_dropped.inc(exc.rows)
                 written = exc.written
+            except LogAbandoned:  # shutdown gave up on it: its rows are counted as lost
+                return None
             except Exception as exc:
                 self._log_failed(exc)
                 return None
@@ -886,7 +898,7 @@ class ModelServer:
             fn = self._predict if method == "predict" else self._proba
             assert fn is not None
             out = await self._call(fn, x if i == 0 else received.copy())
-            outputs.append((method, _served(method, out, len(x))))
+            outputs.append((method, _served(method, out, len(x), self._readings)))
         return outputs
 
     def _method(self, payload: dict[str, Any], request: Request) -> str:
@@ -1150,7 +1162,9 @@ class ModelServer:
         )
 
 
-def _served(method: str, out: Any, rows: int) -> NDArray[Any]:
+def _served(
+    method: str, out: Any, rows: int, readings: dict[str, str] | None = None
+) -> NDArray[Any]:
     """``method``'s answer for ``rows`` rows as the array the server answers with, or a
     :class:`_BadAnswer` saying why it cannot be served (not one answer per row, complex
     numbers).
@@ -1159,13 +1173,14 @@ def _served(method: str, out: Any, rows: int) -> NDArray[Any]:
     classifier's ``predict_proba``, scikit-learn's list of ``(rows, classes)`` arrays
     per target, or a Keras model's ``[out0, out1]``), is stacked along axis 1: ``(rows,
     outputs)`` from 1-D pieces, ``(rows, targets, classes)`` from 2-D ones of as many
-    classes each (:func:`_per_target`). Numbers in the
-    other byte order are put in the machine's, and long double becomes float64: neither
-    has a v2 datatype, nor a JSON writer."""
+    classes each (:func:`_per_target`; ``readings`` keeps how each method's list was
+    read when it could be told). Numbers in the other byte order are put in the
+    machine's, and long double becomes float64: neither has a v2 datatype, nor a JSON
+    writer."""
     if isinstance(out, np.ndarray):
         answer: NDArray[Any] = out
     elif isinstance(out, (list, tuple)):
-        answer = np.asarray(_per_target(method, out, rows))
+        answer = np.asarray(_per_target(method, out, rows, {} if readings is None else readings))
     else:
         answer = np.asarray(out)
     dtype = answer.dtype
@@ -1179,27 +1194,29 @@ def _served(method: str, out: Any, rows: int) -> NDArray[Any]:
     return answer
 
 
-def _per_target(method: str, answers: list[Any] | tuple[Any, ...], rows: int) -> Any:
+def _per_target(
+    method: str, answers: list[Any] | tuple[Any, ...], rows: int, readings: dict[str, str]
+) -> Any:
     """One array with rows first from a list of per-output arrays of one answer per row
     each: 1-D pieces become the columns of ``(rows, outputs)``, per-target ``(rows,
     classes)`` arrays one ``(rows, targets, classes)`` array (``np.asarray`` would give
     ``(outputs, rows, ...)``: row ``i`` of it is output ``i``); anything else unchanged
     (a list of rows). Pieces of different shapes cannot be one tensor: a
-    :class:`_BadAnswer`."""
+    :class:`_BadAnswer`.
+
+    A list of as many arrays as rows, each with one answer per row, reads both ways: it
+    is read as the method's answers were when they could be told apart (``readings``,
+    kept per method: the one-row warm-up tells), else as per-target for a
+    ``predict_proba`` of 2-D pieces (scikit-learn's), else it is a :class:`_BadAnswer`:
+    either reading may serve a row another input's answer."""
+    per_row = len(answers) == rows
     if not answers or not all(
         isinstance(a, np.ndarray) and a.ndim >= 1 and len(a) == rows for a in answers
     ):
+        if per_row:
+            readings[method] = "rows"
         return answers
     shapes = [a.shape[1:] for a in answers]
-    if len(answers) == rows and rows > 1 and all(shape == () for shape in shapes):
-        # As many 1-D arrays as rows, of one value per row each: one array per row (a
-        # list of rows) or one per output cannot be told apart, and either reading may
-        # serve a row another input's answer.
-        raise _BadAnswer(
-            f"the model's {method} answered a list of {rows} arrays of {rows} values for "
-            f"{rows} rows: one array per row and one per output cannot be told apart; "
-            "answer one array with rows first (np.column_stack of the outputs)"
-        )
     if len(set(shapes)) > 1:
         if method == "predict_proba" and all(len(shape) == 1 for shape in shapes):
             classes = [shape[0] for shape in shapes]
@@ -1213,6 +1230,20 @@ def _per_target(method: str, answers: list[Any] | tuple[Any, ...], rows: int) ->
             f"({[[rows, *shape] for shape in shapes[:10]]}), which one tensor with rows "
             "first cannot hold; serve one model per output"
         )
+    if not per_row:
+        readings[method] = "outputs"
+    elif rows > 1:
+        reading = readings.get(method)
+        if reading == "rows":
+            return answers
+        sklearn = method == "predict_proba" and all(len(shape) == 1 for shape in shapes)
+        if reading is None and not sklearn:
+            raise _BadAnswer(
+                f"the model's {method} answered a list of {rows} arrays of {rows} answers "
+                f"each for {rows} rows: one array per row and one per output cannot be told "
+                "apart; answer one array with rows first, or warm the server up (one row "
+                "tells which)"
+            )
     return np.stack(answers, axis=1)
 
 

@@ -89,7 +89,7 @@ def _is_local(fs: Any) -> bool:
 def _finite_or_none(value: Any) -> Any:
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         return [_finite_or_none(v) for v in value]
     if isinstance(value, dict):
         return {k: _finite_or_none(v) for k, v in value.items()}
@@ -117,11 +117,7 @@ def _json_line(line: dict[str, Any]) -> str:
     text) as its text, and so is a dict key JSON cannot take (a numpy integer)."""
     try:
         return json.dumps(line, separators=(",", ":"), allow_nan=False, default=str)
-    except ValueError:
-        return json.dumps(
-            _finite_or_none(line), separators=(",", ":"), allow_nan=False, default=str
-        )
-    except TypeError:  # "keys must be str, int, float, bool or None"
+    except (ValueError, TypeError):  # a NaN, or "keys must be str, int, float, bool or None"
         return json.dumps(
             _finite_or_none(_keyed_by_text(line)),
             separators=(",", ":"),
@@ -197,6 +193,11 @@ def _check_folder(root: str, url: str) -> None:
         ) from None
     if not os.access(root, os.W_OK | os.X_OK):
         raise ConfigError(f"prediction log folder {url!r} is not writable by this process")
+
+
+class LogAbandoned(RuntimeError):
+    """A flush that found the log abandoned (:meth:`PredictionLog.abandon`) before it
+    published its file: the rows stay pending, counted as lost by the shutdown."""
 
 
 class UnwritableBatch(ValueError):
@@ -322,10 +323,25 @@ class PredictionLog:
         self._pending_bytes = 0
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()
+        self._abandoned = False  # set by abandon(): nothing more is published
         self._sequence = 0
         self._tag = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.dropped_rows = 0
         self.written_rows = 0
+
+    def abandon(self) -> int:
+        """Publish nothing more (a flush under way stops before it publishes its file,
+        which it removes); the rows pending, now lost. For a shutdown whose final flush
+        ran out of time: those rows are then truly unwritten, not counted as dropped
+        while the write goes on and lands (unless the store's own put was under way and
+        lands after)."""
+        self._abandoned = True
+        return self.pending_rows
+
+    @property
+    def abandoned(self) -> bool:
+        """Whether :meth:`abandon` was called."""
+        return self._abandoned
 
     @property
     def pending_rows(self) -> int:
@@ -490,6 +506,7 @@ class PredictionLog:
                     handle.flush()
                     os.fsync(handle.fileno())
                 if written:
+                    self._check_not_abandoned()
                     os.replace(temp, path)
                 else:
                     os.unlink(temp)
@@ -502,7 +519,12 @@ class PredictionLog:
             for chunk in chunks:
                 data += chunk
             if data:
+                self._check_not_abandoned()
                 self._fs.pipe_file(path, data)
+
+    def _check_not_abandoned(self) -> None:
+        if self._abandoned:
+            raise LogAbandoned("the prediction log was abandoned at shutdown; nothing published")
 
 
 def _validated(line: bytes, where: str) -> dict[str, Any]:
