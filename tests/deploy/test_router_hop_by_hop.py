@@ -199,3 +199,45 @@ def test_an_answer_head_over_64_kib_is_a_502(router: Router) -> None:
         assert b"slot a failed" in answer
     finally:
         backend.close()
+
+
+def test_a_connection_still_writing_an_answer_is_not_cut_off() -> None:
+    # The wait for the next head began once the answer was handed to the transport, and
+    # aborted the connection with the end of a large answer still queued for a client
+    # reading slowly: the client got a truncated answer. Until the transport's buffer is
+    # empty, the wait starts again.
+    import asyncio
+
+    from modelship.deploy.local._router import _CutOff
+
+    class Transport:
+        def __init__(self) -> None:
+            self.queued = [100, 10, 0]  # bytes queued at each look
+            self.aborted_with: int | None = None
+
+        def get_write_buffer_size(self) -> int:
+            return self.queued[0]
+
+        def abort(self) -> None:
+            self.aborted_with = self.queued[0]
+
+    async def run() -> tuple[Transport, int]:
+        transport = Transport()
+        looks = 0
+
+        def drained() -> None:
+            nonlocal looks
+            looks += 1
+            transport.queued.pop(0)
+
+        loop = asyncio.get_running_loop()
+        _CutOff(loop, transport, 0.01)  # type: ignore[arg-type]
+        for _ in range(2):  # the client reads some between two looks
+            await asyncio.sleep(0.015)
+            drained()
+        await asyncio.sleep(0.05)
+        return transport, looks
+
+    transport, looks = asyncio.run(run())
+    assert looks == 2
+    assert transport.aborted_with == 0  # aborted only once nothing was left to send

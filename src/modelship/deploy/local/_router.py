@@ -287,6 +287,27 @@ async def _refuse(
     await _discard(reader, _DISCARD_BYTES, _DISCARD_SECONDS)
 
 
+class _CutOff:
+    """Aborts a client connection ``seconds`` from now unless cancelled. While an answer
+    is still being written to it (a client reading slowly), it waits that long again:
+    an abort would throw the rest of that answer away."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, transport: asyncio.WriteTransport, seconds: float
+    ) -> None:
+        self._loop, self._transport, self._seconds = loop, transport, seconds
+        self._handle = loop.call_later(seconds, self._fire)
+
+    def _fire(self) -> None:
+        if self._transport.get_write_buffer_size():
+            self._handle = self._loop.call_later(self._seconds, self._fire)
+        else:
+            self._transport.abort()
+
+    def cancel(self) -> None:
+        self._handle.cancel()
+
+
 async def _read_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes | None:
     """The next request's head; empty for empty lines alone; None when the connection is
     to close (the client left, or its head is over 64 KiB: answered ``431``)."""
@@ -554,7 +575,7 @@ class Router:
                 # requests, a head trickled in, or one ending in bare LFs, which is not
                 # taken as a head's end) or no whole body within _BODY_SECONDS after it is
                 # cut off: each would hold a connection and its task for good.
-                timer = loop.call_later(_HEAD_SECONDS, writer.transport.abort)
+                timer = _CutOff(loop, writer.transport, _HEAD_SECONDS)
                 try:
                     head = await _read_head(reader, writer)
                     if head is None:
@@ -562,7 +583,7 @@ class Router:
                     if not head:
                         continue
                     timer.cancel()
-                    timer = loop.call_later(_BODY_SECONDS, writer.transport.abort)
+                    timer = _CutOff(loop, writer.transport, _BODY_SECONDS)
                     request, keep = await self._read_request(reader, writer, head)
                 except asyncio.IncompleteReadError:  # the client left half-way, or was cut off
                     return
