@@ -320,3 +320,33 @@ def test_the_fakes_answers_pass_the_clients_checks(
     (slot,) = dep.state().slots
     assert (slot.slot, slot.weight, slot.ready) == ("blue", 100, True)
     assert dep.health("blue").healthy
+
+
+def test_dry_run_masks_a_credential_in_the_value_of_a_flag_equals() -> None:
+    # Only the flag of --flag=value was judged, so a credential in its value was shown,
+    # while the same value given apart was masked.
+    spec = DeploymentSpec(
+        containers=[
+            Container(
+                name="model-server",
+                image="m:1",
+                port=8080,
+                args=(
+                    "--header=X-API-Key: abc123tok",
+                    '--config={"api_key": "sk-live-123"}',
+                    "--cache=s3://reader:pw@bucket/cache",
+                    "--workers=4",
+                ),
+            )
+        ]
+    )
+    text = dry_run("fraud", "1", spec, app="fraud", registry_url="s3://m")
+    assert "abc123tok" not in text
+    assert "sk-live-123" not in text
+    (container,) = _pod(text)["containers"]
+    assert container["args"][-4:] == [
+        f"--header={MASK}",
+        f"--config={MASK}",
+        f"--cache=s3://{MASK}@bucket/cache",  # the URL's host stays readable
+        "--workers=4",
+    ]

@@ -426,17 +426,92 @@ def test_set_traffic_refuses_a_slot_still_replacing_its_version(
         _hold_back(kube, second)
         until(lambda: ready_pods_behind(kube, "fraud-green"))  # a version 2 pod is ready
         until(lambda: _pods(kube, "green", "1"))
+        if traffic == "httproute":
+            # Behind the route, the slot's Service selects its version's pods only: the
+            # old pod gets no traffic, so nothing is refused (once a version 2 pod is
+            # ready as the deployer reads it).
+            refusals: list[str] = []
+
+            def moved() -> bool:
+                try:
+                    dep.set_traffic({"blue": 90, "green": 10})
+                except KubernetesError as exc:  # no ready endpoint yet, as the fake has it
+                    refusals.append(str(exc))
+                    return False
+                return True
+
+            until(moved)
+            assert not [r for r in refusals if "still rolling out" in r]
+            versions = {
+                p["metadata"]["labels"]["modelship.io/version"]
+                for p in _pods(kube, "green")
+                if p["metadata"]["name"] in ready_pods_behind(kube, "fraud-green")
+            }
+            assert versions == {"2"}
+            dep.set_traffic({"blue": 100})
+            return
         with pytest.raises(KubernetesError, match=r"fraud-green is still rolling out"):
             dep.set_traffic({"green": 100})
         with pytest.raises(KubernetesError, match=r"wait_ready\('green'\) first"):
             dep.set_traffic({"blue": 90, "green": 10})
         assert [(s.slot, s.weight) for s in dep.state().slots] == [("blue", 100), ("green", 0)]
-        if traffic == "service":
-            svc = kube.get("services", NS, "fraud")
-            assert svc is not None
-            assert svc["spec"]["selector"]["modelship.io/slot"] == "blue"
+        svc = kube.get("services", NS, "fraud")
+        assert svc is not None
+        assert svc["spec"]["selector"]["modelship.io/slot"] == "blue"
         # Traffic may still go back to (or stay on) the slot that serves.
         dep.set_traffic({"blue": 100})
+
+
+@pytest.mark.parametrize("traffic", ["service", "httproute"])
+def test_an_abort_goes_to_a_serving_slot_that_restarts_at_its_own_version(
+    slow_kube: FakeKube, traffic: str
+) -> None:
+    # `kubectl rollout restart` (or a Secret rotation) of the stable slot during a canary
+    # leaves old replicas, of the same version, for as long as the new pods load: the
+    # abort back to it was refused, and the broken canary kept its share.
+    kube = slow_kube
+    kube.never_ready({"hold": "1"})
+    options = {"traffic": traffic, "gateway": "public"} if traffic == "httproute" else {}
+    with _deployer(kube, traffic_timeout=5, **options) as dep:
+        dep.apply("blue", "fraud", "1", spec())
+        assert dep.wait_ready("blue", 10)
+        dep.set_traffic({"blue": 100})
+        dep.apply("green", "fraud", "2", spec())
+        assert dep.wait_ready("green", 10)
+        dep.set_traffic({"blue": 90, "green": 10})
+        before = {p["metadata"]["name"] for p in _pods(kube, "blue")}
+        restart = {"kubectl.kubernetes.io/restartedAt": "2026-12-05T13:00:00Z"}
+        live = kube.get("deployments", NS, "fraud-blue")
+        assert live is not None
+        template = live["spec"]["template"]
+        template["metadata"] = {
+            **template["metadata"],
+            "annotations": {**(template["metadata"].get("annotations") or {}), **restart},
+        }
+        kube.create(live, manager="kubectl-rollout")
+        fresh = until(
+            lambda: next(
+                (
+                    p
+                    for p in _pods(kube, "blue")
+                    if p["metadata"]["name"] not in before and not _is_ready(p)
+                ),
+                None,
+            )
+        )
+        _hold_back(kube, fresh)  # the restarted pod is slow to load its model
+        until(
+            lambda: (
+                (kube.get("deployments", NS, "fraud-blue") or {})
+                .get("status", {})
+                .get("replicas", 0)
+                > (kube.get("deployments", NS, "fraud-blue") or {})
+                .get("status", {})
+                .get("updatedReplicas", 0)
+            )
+        )
+        dep.set_traffic({"blue": 100})
+        assert [(s.slot, s.weight) for s in dep.state().slots] == [("blue", 100), ("green", 0)]
 
 
 def test_set_traffic_accepts_a_slot_that_is_only_scaling_up(slow_kube: FakeKube) -> None:

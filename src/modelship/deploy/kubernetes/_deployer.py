@@ -743,10 +743,21 @@ class KubernetesDeployer:
                     )
             live = {slot: w for slot, w in weights.items() if w > 0}
             deadline = time.monotonic() + self._traffic_timeout
+            # Only the client Service selects a slot's pods whatever their version (a slot
+            # Service, behind an HTTPRoute, selects its version's), and only a slot with no
+            # traffic yet can be rolling out a version (apply refuses one with traffic): a
+            # slot serving may be restarting, at its own version, and an abort to it must
+            # go through.
+            serving: dict[str, int] | None = None  # read only for a slot rolling out
             for slot in live:
                 name = self.options.slot_name(slot)
-                deployments[slot] = self._observed(slot, deployments[slot], deadline)
-                rolling = _rolling_out(deployments[slot])
+                rolling = None
+                if self.options.traffic == "service":
+                    deployments[slot] = self._observed(slot, deployments[slot], deadline)
+                    rolling = _rolling_out(deployments[slot])
+                    if rolling is not None:
+                        serving = self._weights(deployments) if serving is None else serving
+                        rolling = None if serving.get(slot) else rolling
                 if rolling is not None:
                     raise KubernetesError(
                         f"slot {slot!r}: Deployment {name} is still rolling out ({rolling}); "

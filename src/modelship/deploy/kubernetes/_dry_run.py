@@ -143,10 +143,18 @@ def _shown_arg(arg: str) -> str:
     """One argument as shown: a URL's user information masked; the value of a
     ``--key=value`` or ``key=value`` whose key names a credential masked; the whole
     argument masked when anything else in it is a credential."""
-    rest = hide_credentials(arg, _CUT).replace(_CUT + "@", "")
-    if not is_secret("", rest):
+    rest = _without_user_info(arg)
+    key, equals, value = arg.partition("=")
+    # The value of --flag=value is judged alone too, as it would be given apart
+    # (--header=X-API-Key: ..., --config={"api_key": ...}).
+    value_secret = bool(equals) and is_secret("", _without_user_info(value))
+    if not is_secret("", rest) and not value_secret:
         return hide_credentials(arg, MASK)
-    key, equals, _ = arg.partition("=")
-    if equals and not is_secret("", key) and is_secret("", f"{key}={_VALUE}"):
+    if equals and not is_secret("", key) and (value_secret or is_secret("", f"{key}={_VALUE}")):
         return f"{key}={MASK}"
     return MASK
+
+
+def _without_user_info(text: str) -> str:
+    """``text`` with every URL's user information cut out, to judge the rest alone."""
+    return hide_credentials(text, _CUT).replace(_CUT + "@", "")
