@@ -34,8 +34,11 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     ``s3://bucket/prefix`` (``pip install 'modelship[s3]'``). A scheme registered under the
     ``modelship.registries`` entry point group is looked up first; its object is called
     with ``(url, **storage_options)`` and may return a :class:`Registry` or a
-    :class:`Store`. The group is read once per process: a plugin installed later is found
-    for a scheme fsspec does not know, and needs a new process to replace one it does.
+    :class:`Store`. A plugin's :class:`Registry` comes configured: for one,
+    ``signing_key``, ``verify_signatures``, ``single_writer``, ``user`` and
+    ``checkpoint_every`` are refused (:class:`~modelship.ConfigError`), never dropped.
+    The group is read once per process: a plugin installed later is found for a scheme
+    fsspec does not know, and needs a new process to replace one it does.
     ``storage_options`` go to fsspec (for S3: ``key``, ``secret``, ``client_kwargs`` ...),
     as keywords or, as pandas takes them, in one mapping:
     ``storage_options={"client_kwargs": {"endpoint_url": ...}}``.
@@ -82,6 +85,15 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     if ep is not None:
         made = ep.load()(url, **storage_options)
         if isinstance(made, Registry):
+            _refuse_options_for_plugin_registry(
+                scheme,
+                ep.value,
+                signing_key=signing_key is not None,
+                verify_signatures=verify_signatures is not True,
+                single_writer=single_writer is not False,
+                user=user is not None,
+                checkpoint_every=checkpoint_every != CHUNK,
+            )
             return made
         if isinstance(made, Store):
             return Registry(
@@ -106,6 +118,20 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
         verify_signatures=verify_signatures,
         checkpoint_every=checkpoint_every,
     )
+
+
+def _refuse_options_for_plugin_registry(scheme: str, plugin_value: str, **given: bool) -> None:
+    """Refuse the options given (``given[option]`` true) to a plugin that returned a whole
+    :class:`Registry`: it was built by the plugin, so they could not reach it, and a caller
+    who asked for signing would get unsigned writes without a word."""
+    names = [option for option, was_given in given.items() if was_given]
+    if names:
+        raise ConfigError(
+            f"the 'modelship.registries' plugin {plugin_value!r} for {scheme!r} returns a "
+            f"ready Registry, which cannot take open_registry's {', '.join(names)}; "
+            "configure them in the plugin's own Registry(...), or have "
+            "the plugin return a Store, which open_registry then opens with them"
+        )
 
 
 def _fsspec_knows(scheme: str) -> bool:
