@@ -323,3 +323,178 @@ def test_a_read_error_of_a_source_blob_is_a_store_error_naming_the_blob() -> Non
         ms.copy_registry(
             ms.Registry(HookStore(inner, before=failing_disk)), ms.Registry(MemoryStore())
         )
+
+
+# --- second review: slots before manifests, signing keys, purges, tag logs ---------------
+
+
+def test_a_registration_in_the_destination_between_the_copys_slots_and_manifests_takes_the_next_number(  # noqa: E501
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _registered_two_hours_ago(monkeypatch)
+    src = ms.Registry(MemoryStore())
+    src.register(model_name="m", model=b"src1", serializer="bytes")
+    src.register(model_name="m", model=b"src2", serializer="bytes")
+    src.set_alias("m", "production", "2")
+    inner = MemoryStore()
+    mine: list[str] = []
+
+    def register_meanwhile(op: str, key: str) -> None:
+        # The copy is about to create its first manifest: a registration of the same model.
+        if op == "create" and "/versions/" in key and not mine:
+            mine.append(
+                ms.Registry(inner)
+                .register(model_name="m", model=b"dst", serializer="bytes")
+                .version
+            )
+
+    ms.copy_registry(src, ms.Registry(HookStore(inner, before=register_meanwhile)))
+    assert mine == ["3"]
+    dst = ms.Registry(inner)
+    assert [(mv.version, dst.load("m", mv.version)) for mv in dst.versions("m", limit=10)] == [
+        ("1", b"src1"),
+        ("2", b"src2"),
+        ("3", b"dst"),
+    ]
+    assert dst.aliases("m") == {"production": "2"}
+    assert not [
+        n for n in inner.list("models/m/slots") if b'"dead"' in inner.read(f"models/m/slots/{n}")
+    ]
+    ms.copy_registry(src, dst)  # and copying again is a no-op, not a Conflict
+
+
+def test_gc_of_the_destination_between_the_copys_slots_and_manifests_declares_none_dead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The copied slots carry the source's time (two hours back, older than the grace).
+    _registered_two_hours_ago(monkeypatch)
+    src = ms.Registry(MemoryStore())
+    src.register(model_name="m", model=b"w1", serializer="bytes")
+    src.register(model_name="m", model=b"w2", serializer="bytes")
+    inner = MemoryStore()
+    reports: list[ms.registry.GcReport] = []
+
+    def gc_meanwhile(op: str, key: str) -> None:
+        if op == "create" and "/versions/" in key and not reports:
+            assert inner.exists(slot_key("m", 2))  # the slots are there, the manifests not
+            reports.append(ms.Registry(inner).gc(grace_seconds=60))
+
+    ms.copy_registry(src, ms.Registry(HookStore(inner, before=gc_meanwhile)))
+    assert reports
+    assert reports[0].dead_slots == (), reports[0]
+    assert reports[0].blobs == (), reports[0]
+    dst = ms.Registry(inner)
+    assert [mv.version for mv in dst.versions("m", limit=10)] == ["1", "2"]
+    assert dst.load("m", "latest") == b"w2"
+
+
+def test_a_copy_killed_between_its_slots_and_manifests_resumes_after_gc_within_the_grace(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _registered_two_hours_ago(monkeypatch)
+    src = ms.Registry(MemoryStore())
+    src.register(model_name="m", model=b"w1", serializer="bytes")
+    src.register(model_name="m", model=b"w2", serializer="bytes")
+    inner = MemoryStore()
+    with pytest.raises(Killed):
+        ms.copy_registry(src, ms.Registry(HookStore(inner, before=_killed_at_manifest)))
+    assert inner.exists(slot_key("m", 1))
+    assert not inner.exists(manifest_key("m", "1"))
+    left = [n for n in inner.list(".staging") if n.startswith("copy-")]
+    assert left, "the killed copy's mark went"
+    dst = ms.Registry(inner)
+    assert dst.gc(grace_seconds=60).dead_slots == ()
+    ms.copy_registry(src, dst)
+    assert [mv.version for mv in dst.versions("m", limit=10)] == ["1", "2"]
+    # The resumed copy removed its own mark; gc removes the killed one's after the grace.
+    assert [n for n in inner.list(".staging") if n.startswith("copy-")] == left
+
+
+@pytest.mark.parametrize("destination", ["holds models", "empty"])
+def test_copy_between_registries_signed_with_different_keys_is_refused(destination: str) -> None:
+    src = ms.open_registry(_memory_url("key-a"), signing_key=secrets.token_bytes(32))
+    src.register(model_name="m", model=b"w", serializer="bytes")
+    src.set_alias("m", "production", "1")
+    dst = ms.open_registry(_memory_url("key-b"), signing_key=secrets.token_bytes(32))
+    if destination == "holds models":
+        dst.register(model_name="other", model=b"x", serializer="bytes")
+    before = {k: dst.store.read(k) for k in _all_keys(dst.store)}
+    with pytest.raises(
+        ms.ConfigError, match=r"copy-review-key-a.*copy-review-key-b.*different keys"
+    ):
+        ms.copy_registry(src, dst)
+    assert {k: dst.store.read(k) for k in _all_keys(dst.store)} == before
+
+
+def test_copy_into_a_registry_whose_policy_another_key_signed_is_refused_by_the_sources_key() -> (
+    None
+):
+    key = secrets.token_bytes(32)
+    src = ms.open_registry(_memory_url("key-a"), signing_key=key)
+    src.register(model_name="m", model=b"w", serializer="bytes")
+    dst_url = _memory_url("key-b")
+    ms.open_registry(dst_url, signing_key=secrets.token_bytes(32)).register(
+        model_name="other", model=b"x", serializer="bytes"
+    )
+    # The destination opened without a key (unchecked): the source's key tells.
+    dst = ms.open_registry(dst_url, verify_signatures=False)
+    with pytest.raises(ms.ConfigError, match="different keys"):
+        ms.copy_registry(src, dst)
+    assert dst.models() == ["other"]
+
+
+def test_copy_between_registries_signed_with_one_key_goes_ahead() -> None:
+    key = secrets.token_bytes(32)
+    src = ms.open_registry(_memory_url("key-a"), signing_key=key)
+    src.register(model_name="m", model=b"w", serializer="bytes")
+    dst = ms.open_registry(_memory_url("key-a2"), signing_key=key)
+    dst.register(model_name="other", model=b"x", serializer="bytes")
+    ms.copy_registry(src, dst)
+    assert dst.load("m", "latest") == b"w"
+
+
+def test_a_purge_in_the_source_during_the_copy_is_a_conflict_not_damage() -> None:
+    inner = MemoryStore()
+    writer = ms.Registry(inner)
+    writer.register(model_name="m", model=b"v1", serializer="bytes")
+    mv = writer.register(model_name="m", model=b"v2-only-here", serializer="bytes")
+    writer.delete("m", "2")
+    purged: list[int] = []
+
+    def purge_meanwhile(op: str, key: str) -> None:
+        if op == "open_blob" and key == blob_key(mv.artifact.digest) and not purged:
+            purged.append(1)
+            writer.purge("m", "2")
+
+    dst = ms.Registry(MemoryStore())
+    with pytest.raises(ms.Conflict, match=r"version 2 was purged .* during the copy"):
+        ms.copy_registry(ms.Registry(HookStore(inner, before=purge_meanwhile)), dst)
+    assert purged
+    ms.copy_registry(writer, dst)  # copying again takes the purge
+    assert [v.version for v in dst.versions("m", include_archived=True)] == [
+        v.version for v in writer.versions("m", include_archived=True)
+    ]
+
+
+def test_tag_logs_are_listed_before_the_versions_they_annotate() -> None:
+    inner = MemoryStore()
+    writer = ms.Registry(inner)
+    writer.register(model_name="m", model=b"v1", serializer="bytes")
+    writer.set_tag("m", "1", "stage", "ok")
+    made: list[str] = []
+
+    def register_and_tag(op: str, key: str) -> None:
+        # Writers register and tag between each of the copy's listings of versions and
+        # slots (tag logs listed after the versions named versions not copied).
+        if op == "list" and key == "models/m/slots":
+            mv = writer.register(model_name="m", model=f"x{len(made)}".encode(), serializer="bytes")
+            writer.set_tag("m", mv.version, "stage", "ok")
+            made.append(mv.version)
+
+    dst = ms.Registry(MemoryStore())
+    ms.copy_registry(ms.Registry(HookStore(inner, before=register_and_tag)), dst)
+    assert made
+    copied = [mv.version for mv in dst.versions("m", limit=10)]
+    for key in _all_keys(dst.store, "models/m/tags"):
+        assert key.split("/")[3] in copied, key
+    assert dst.tags("m", "1") == {"stage": "ok"}

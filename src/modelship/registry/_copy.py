@@ -1,14 +1,32 @@
 """``copy_registry``: move models between registries with everything intact.
 
-A copy reads a model's history in the reverse of the order writers create it (alias and
-tag logs and markers, then manifests, then slots), so each document it read names only
+A copy reads a model's history in the reverse of the order writers create it (alias logs
+and markers, then tag logs, then manifests, then slots), so each document it read names only
 documents created before it, which it read too: an alias never names a version the copy
 did not take (checked again before anything is written). It writes in the order a
 registration does, and takes part in gc's handshake as one (:func:`~._gc.copying`): the
 blobs first; then, holding a copy mark, it checks that no gc is running and its blobs are
-all there, and creates the markers and manifests (the commit points); then the slots,
-alias and tag logs. A gc of the destination meanwhile finds the copy mark and deletes no
-blob, and never finds a copied slot without its manifest, so it declares none dead.
+all there, and creates the slots, then the markers and manifests (the commit points); then
+it removes the mark and creates the alias and tag logs. Each case is atomic because:
+
+- registration vs copy, in the destination: a slot is created exclusively, so each
+  number has one owner. A registration that finds a copied slot takes the next number; a
+  copy that finds a registration's slot raises :class:`~modelship.Conflict` (diverged)
+  before it creates any manifest. No one ever meets the other's manifest at a slot it
+  owns.
+- gc vs copy, in the destination: a gc lists copy marks after creating its own mark and
+  before slots and blobs. One that sees the copy mark deletes no blob and declares no slot
+  dead (a copied slot carries the source's time, older than any grace period, and has no
+  manifest until the copy creates it). One that does not see it listed copy marks, so
+  created its own, before the copy created its mark and checked for gc marks: the copy
+  raises ``Conflict`` if that gc mark is still there; if it is gone, that gc listed slots
+  before the copy created any, and made every delete before the copy checked its blobs,
+  which sees them.
+- copy killed, then gc: a copy that stops between its first slot and its last manifest
+  leaves its mark, so a gc within the grace period declares none of its slots dead and
+  copying again resumes. After the grace period, gc removes the mark and declares those
+  slots dead; a dead slot is never revived, so the model can then only be copied into
+  an empty registry. Copy again soon after a copy fails.
 
 A slot claimed in the source by a registration that has not committed (in flight, or
 died and not yet declared dead by the source's gc) is not copied: above the model's last
@@ -38,6 +56,7 @@ from modelship.errors import (
     IntegrityError,
     InvalidName,
     ModelshipError,
+    SignatureError,
     StoreError,
 )
 from modelship.registry._claims import claim_name
@@ -53,11 +72,12 @@ from modelship.registry._layout import (
     manifest_key,
     name_claim_key,
     number_in,
+    state_key,
 )
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._registry import Registry
-from modelship.registry._signing import UNCHECKED
+from modelship.registry._signing import UNCHECKED, Signer
 from modelship.registry._slots import check_slot
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import tag_log_keys
@@ -82,6 +102,10 @@ class CopyReport:
     bytes_copied: int = 0
     blobs_repaired: int = 0
     """Blobs the destination held damaged (wrong size or digest), replaced by good copies."""
+
+
+class _MissingInSource(IntegrityError):
+    """A blob a version of the source names is not there (or went while it was read)."""
 
 
 def _copy_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple[int, bool]:
@@ -115,7 +139,7 @@ def _stream_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple
     try:
         source = src.open_blob(key)
     except FileNotFoundError:
-        raise IntegrityError(
+        raise _MissingInSource(
             f"blob {digest} is missing from the source "
             f"{hide_credentials(src.url)}, though a version there "
             "names it: the source registry is damaged. Restore the blob, or copy only other "
@@ -129,7 +153,7 @@ def _stream_blob(src: Store, dst: Store, digest: str, size: int | None) -> tuple
                 hexdigest, copied = hash_stream(f, sink=writer.write, limit=limit)
             except FileNotFoundError:
                 # Deleted while it was read (a gc or purge of the source meanwhile).
-                raise IntegrityError(
+                raise _MissingInSource(
                     f"blob {digest} was deleted from the source "
                     f"{hide_credentials(src.url)} while it was "
                     "copied (a gc or purge there); copy again once it has ended"
@@ -226,6 +250,49 @@ def _signed(store: Store) -> bool:
     return store.exists(SIGNING_POLICY)
 
 
+def _refuse_other_key(src: Registry, dst: Registry) -> None:
+    """Refuse, before anything is written (before ``dst`` records its own policy), a copy
+    of a signed registry into one that signs with another key: its readers could not
+    read the copied versions (and the source's policy would not be recorded there)."""
+    if not _signed(src.store) or not _other_key(src, dst):
+        return
+    raise ConfigError(
+        f"{hide_credentials(src.url)} and {hide_credentials(dst.url)} sign with different "
+        f"keys: the destination's key does not accept the source's signatures "
+        f"({SIGNING_POLICY}), so the copied versions could not be read there; nothing was "
+        "copied. Copy into a registry that signs with the same key, or into an empty one "
+        "opened without a key or with the source's"
+    )
+
+
+def _other_key(src: Registry, dst: Registry) -> bool:
+    """Whether ``dst`` signs with another key than signed ``src``, as far as a key held
+    by either handle tells: the source's policy checked with the destination's key, or
+    the destination's policy with the source's. (A policy is signed with its registry's
+    key; neither handle holding one, the policies themselves cannot tell.)"""
+    policy = src.store.read(SIGNING_POLICY)
+    try:
+        theirs: bytes | None = dst.store.read(SIGNING_POLICY)
+    except FileNotFoundError:
+        theirs = None
+    checks = [(dst._signer.key, policy), (src._signer.key, theirs)]
+    return any(
+        key is not None and doc is not None and not _signed_with(key, doc) for key, doc in checks
+    )
+
+
+def _signed_with(key: bytes, policy: bytes) -> bool:
+    """Whether the signing policy ``policy`` carries a signature ``key`` made."""
+    try:
+        doc = parse_json(policy, SIGNING_POLICY)
+        if not isinstance(doc, dict):
+            return False
+        Signer(key).check_doc(doc, SIGNING_POLICY, SIGNING_POLICY)
+    except (IntegrityError, SignatureError):
+        return False
+    return True
+
+
 def _refuse_other_signing(src: Registry, dst: Registry) -> None:
     """Refuse, before anything is written, a copy whose documents the destination could
     not read back: signed ones into a registry of unsigned models (its policy would make
@@ -310,13 +377,17 @@ def _read_history(src: Registry, dst: Registry, name: str) -> _History:
     for _ in range(_LISTINGS):
         # The reverse of the order writers create them: an alias or tag log entry or a
         # marker is created after the manifest it names, a manifest after its slot.
-        listed = {
-            part: [
-                f"{folder(name, part)}/{n}" for n in s.list(folder(name, part)) if is_document(n)
-            ]
-            for part in ("aliases", "archived", "purged", "versions", "slots")
-        }
-        listed["tags"] = tag_log_keys(s, name)
+        listed: dict[str, list[str]] = {}
+        for part in ("aliases", "archived", "purged", "tags", "versions", "slots"):
+            listed[part] = (
+                tag_log_keys(s, name)
+                if part == "tags"
+                else [
+                    f"{folder(name, part)}/{n}"
+                    for n in s.list(folder(name, part))
+                    if is_document(n)
+                ]
+            )
         if not listed["versions"]:
             src.versions(name)  # raises ModelNotFound, naming the models there are
         docs = {part: s.read_many(keys) for part, keys in listed.items()}
@@ -473,14 +544,24 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
         if manifest.version in history.purged:
             continue
         for ref in [manifest.artifact, *manifest.attachments.values()]:
-            n, fixed = _copy_blob(s, d, ref.digest, ref.size)
+            try:
+                n, fixed = _copy_blob(s, d, ref.digest, ref.size)
+            except _MissingInSource:
+                if s.exists(state_key(name, "purged", manifest.version)):
+                    raise Conflict(
+                        f"{name} version {manifest.version} was purged in "
+                        f"{hide_credentials(s.url)} during the copy (its blob "
+                        f"{ref.digest} went); the source changed while it was copied. "
+                        "Copy again: the copy resumes"
+                    ) from None
+                raise
             copied += n > 0 or fixed
             skipped += n == 0 and not fixed
             repaired += fixed
             nbytes += n
             digests.append(ref.digest)
     docs = history.docs
-    with copying(d):
+    with copying(d) as mark:
         try:
             refuse_during_gc(d, digests)
         except Conflict as exc:
@@ -489,15 +570,20 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
                 "is running, or removed a blob the copy stored or reuses. Copy again when "
                 "it has ended: the copy resumes"
             ) from exc
-        # Deletion markers, then manifests (the commit points), as a registration commits:
-        # a version is never seen live before its markers, nor before its bytes; the slots
-        # after them, so the destination's gc never finds a copied slot without its
-        # manifest and declares it dead.
+        # The slots first, as a registration claims its slot before it commits: a
+        # registration in the destination meanwhile finds each copied slot taken and takes
+        # the next number, and never meets a copied manifest at the slot it claimed. Then
+        # deletion markers, then manifests (the commit points): a version is never seen
+        # live before its markers, nor before its bytes. Until the last manifest, the mark
+        # keeps the destination's gc from declaring a copied slot dead (it carries the
+        # source's time), and stays if the copy stops here.
+        mark.keep = True
+        for key, data in sorted(slots.items()):
+            _copy_slot(d, key, data, name)
         for part in ("archived", "purged", "versions"):
             for key, data in sorted(docs[part].items()):
                 _copy_doc(s, d, key, data)
-    for key, data in sorted(slots.items()):
-        _copy_slot(d, key, data, name)
+        mark.keep = False
     for part in ("aliases", "tags"):  # tag logs: after the versions they annotate
         for key, data in sorted(docs[part].items()):
             _copy_doc(s, d, key, data)
@@ -522,11 +608,15 @@ def copy_registry(
     state of each model; a registration not yet committed is left for the next copy) and
     while ``dst`` runs :meth:`~Registry.gc`: a gc running when a model's versions are about
     to be committed makes the copy raise :class:`~modelship.Conflict` (copy again when it
-    has ended), and one that starts later collects nothing the copy uses.
+    has ended), and one that starts later collects nothing the copy uses. A version purged
+    in ``src`` during the copy makes it raise :class:`~modelship.Conflict` (copy again). A
+    copy that stops between a model's slots and manifests resumes if copied again within
+    ``dst``'s gc grace period (see the module docstring).
 
     Raises :class:`~modelship.ConfigError` before anything is written if one registry
     signs its versions and the other does not (unless ``dst`` holds no models and
-    ``src`` signs: the copy signs then), and :class:`~modelship.InvalidName` if ``dst``
+    ``src`` signs: the copy signs then) or the two sign with different keys (as far as
+    the key either handle was opened with tells), and :class:`~modelship.InvalidName` if ``dst``
     holds a model whose name differs only in case from one copied. A store's failure to
     read or write a blob is a :class:`~modelship.StoreError`.
 
@@ -551,6 +641,7 @@ def copy_registry(
         raise ConfigError(f"models must be a list of model names, got the string {models!r}")
     _not_nested(src.store, dst.store)
     names = list(src.models()) if models is None else [check_model_name(m) for m in models]
+    _refuse_other_key(src, dst)
     dst.check_writable()
     _refuse_other_signing(src, dst)
     _refuse_other_spellings(dst, names)

@@ -31,9 +31,16 @@ flight, so such a gc is safe only while no one registers. A mark older than
 
 A copy (:func:`~modelship.registry.copy_registry`) takes part as a registration does: it
 creates a copy mark (:func:`copying`) where a registration claims its slot, then looks for
-gc marks and blobs, then creates its manifests, and removes the mark. A gc counts a copy
-mark younger than its grace period as a registration in flight, so the same three cases
-hold with "copy mark" for "slot".
+gc marks and blobs, then creates its slots, markers and manifests, and removes the mark. A
+gc counts a copy mark younger than its grace period as a registration in flight, so the
+same three cases hold with "copy mark" for "slot". A copied slot carries the source's
+time, so it may be older than the grace period before its manifest is there: while a copy
+mark younger than the grace period exists, gc declares no slot dead. A gc lists copy marks
+after creating its own mark and before listing slots, so a copied slot it lists was
+created after the copy's :func:`refuse_during_gc` found no gc mark, so after the copy mark,
+which that listing therefore sees. A copy that stops between its first slot and its last
+manifest leaves its mark (:attr:`CopyMark.keep`), so copying again within the grace period
+resumes; after it, gc removes the mark and declares those slots dead.
 
 A purge takes no part in this handshake: a purge of a version whose bytes a registration
 reuses, run after the registration's blob check, leaves it committed without them (hence
@@ -74,7 +81,7 @@ from modelship.registry._protocols import AbortsUploads, Store
 from modelship.registry._signing import UNCHECKED
 from modelship.registry._slots import check_slot
 
-__all__ = ["GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
+__all__ = ["CopyMark", "GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
 
 _RUN_LIFETIME = 24 * 3600.0
 PURGE_SETTLE = 3600.0
@@ -159,20 +166,33 @@ def refuse_during_gc(store: Store, digests: Iterable[str]) -> None:
             )
 
 
+@attrs.define
+class CopyMark:
+    """A copy mark held by :func:`copying`."""
+
+    key: str
+    keep: bool = False
+    """Whether the mark stays if the copy stops here: set while the copy has created slots
+    whose manifests are not all created yet (gc then declares none of them dead until the
+    mark is older than its grace period, so copying again within it resumes)."""
+
+
 @contextlib.contextmanager
-def copying(store: Store) -> Iterator[None]:
-    """Hold a copy mark in ``store`` while a copy commits manifests that reuse its blobs.
+def copying(store: Store) -> Iterator[CopyMark]:
+    """Hold a copy mark in ``store`` while a copy commits slots and manifests.
 
     Created before the copy's :func:`refuse_during_gc` and removed once its manifests are
-    created; a gc that finds it (younger than the grace period) deletes no blob, as for a
-    registration in flight. See the module docstring.
+    created (or when the copy stops, unless :attr:`CopyMark.keep`); a gc that finds it
+    (younger than the grace period) deletes no blob, as for a registration in flight, and
+    declares no slot dead. See the module docstring.
     """
-    mark = f"{STAGING}/{_COPY_MARK}{uuid.uuid4().hex}.json"
-    store.create(mark, canonical_json({"at": now().isoformat()}))
+    mark = CopyMark(f"{STAGING}/{_COPY_MARK}{uuid.uuid4().hex}.json")
+    store.create(mark.key, canonical_json({"at": now().isoformat()}))
     try:
-        yield
+        yield mark
     finally:
-        store.delete(mark)
+        if not mark.keep:
+            store.delete(mark.key)
 
 
 def _copies_in_flight(store: Store, cutoff: float) -> int:
@@ -249,12 +269,14 @@ def referenced_digests(
     return used
 
 
-def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], int]:
+def _dead_slots(store: Store, cutoff: float, *, copying: bool = False) -> tuple[list[str], int]:
     """Slots of registrations that never committed, older than ``cutoff``; how many
     registrations are in flight (slot younger than ``cutoff``, no manifest).
 
     Slots are read before manifests, so a registration seen in neither had not claimed
-    its slot when this began.
+    its slot when this began. With ``copying`` (a copy mark younger than ``cutoff`` was
+    listed before the slots) no slot is dead: a copied slot carries the source's time and
+    its manifest may be on its way.
     """
     dead: list[str] = []
     in_flight = 0
@@ -278,7 +300,7 @@ def _dead_slots(store: Store, cutoff: float) -> tuple[list[str], int]:
                 raise IntegrityError(
                     f"{key} has no valid time ({exc!r}); the store was damaged"
                 ) from exc
-            if at < cutoff:
+            if at < cutoff and not copying:
                 dead.append(key)
             else:
                 in_flight += 1
@@ -327,8 +349,10 @@ def _collect(
         for key in (f"{top}/{n}" for n in store.list(top))
         if _older(store, key, cutoff)
     )
-    dead, in_flight = _dead_slots(store, cutoff)
-    in_flight += _copies_in_flight(store, cutoff)
+    # Copy marks before slots (see the module docstring).
+    copies = _copies_in_flight(store, cutoff)
+    dead, in_flight = _dead_slots(store, cutoff, copying=copies > 0)
+    in_flight += copies
     # A purge marker counts as a purge done once it is older than the grace period, and
     # never younger than PURGE_SETTLE whatever the grace (grace_seconds=0 took a purge
     # still deciding, about to give way to a restore, for done, and its bytes went).
