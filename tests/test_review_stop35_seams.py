@@ -489,6 +489,22 @@ def test_a_kept_plugin_command_is_listed_in_help(
     assert "usage: modelship hello" in capsys.readouterr().out
 
 
+def test_a_kept_plugin_commands_aliases_work(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # An alias was taken for another command and dropped: `--help` named it, the command
+    # line refused it.
+    def hook(subparsers: Any) -> None:
+        hello = subparsers.add_parser("hello", aliases=["hi"], help="say hello")
+        hello.set_defaults(func=lambda args: print("HELLO") or 0)
+
+    _with_plugins(monkeypatch, _EntryPoint("hello", hook))
+    assert cli.main(["hi"]) == 0
+    captured = capsys.readouterr()
+    assert "HELLO" in captured.out
+    assert "ignoring" not in captured.err
+
+
 # --- 9. notebook HTML of a bounded size ---------------------------------------------------
 
 

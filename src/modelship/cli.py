@@ -84,10 +84,14 @@ def _add_command(
     hook(scratch)
     if name not in scratch.choices:
         raise ConfigError(f"{origin} did not add the command {name!r} it is registered for")
-    others = sorted(set(scratch.choices) - {name})
+    command = scratch.choices[name]
+    # The command's aliases (add_parser(name, aliases=[...])) are names of the same parser.
+    own = [choice for choice, parser in scratch.choices.items() if parser is command]
+    others = sorted(set(scratch.choices) - set(own))
     if others:
         print(f"modelship: ignoring the commands {others} {origin} also added", file=sys.stderr)
-    sub.choices[name] = scratch.choices[name]
+    for choice in own:
+        sub.choices[choice] = command
     # The line of `modelship --help` that names the command and its help text.
     sub._choices_actions.extend(a for a in scratch._choices_actions if a.dest == name)
 
