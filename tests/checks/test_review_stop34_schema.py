@@ -493,3 +493,23 @@ def test_a_float_holding_a_whole_number_is_a_count() -> None:
     )
     with pytest.raises(CheckInputError, match="not a count"):
         stats.two_proportion(np.float64(-2.0), 10, 1, 10)
+
+
+def test_integers_against_a_narrow_schema_are_compared_with_the_values_its_bounds_stand_for() -> (
+    None
+):
+    # float32 123456792 and float16 65504 are written as their shortest decimals
+    # (123456790, 65500), which lie inside the column's range: the same numbers read as
+    # integers were half "out of range".
+    schema = Schema.infer(
+        {
+            "amount": np.array([0, 123456792], dtype=np.float32),
+            "h": np.array([0, 65504], dtype=np.float16),
+        }
+    )
+    same = schema.validate({"amount": np.array([0, 123456792]), "h": np.array([0, 65504])})
+    assert same.columns["amount"].details["out_of_range_share"] == 0.0
+    assert same.columns["h"].details["out_of_range_share"] == 0.0
+    past = schema.validate({"amount": np.array([0, 123456793]), "h": np.array([0, 65505])})
+    assert past.columns["amount"].details["out_of_range_share"] == 0.5
+    assert past.columns["h"].details["out_of_range_share"] == 0.5

@@ -969,8 +969,17 @@ def _comparable(
     mine = _NARROW_FLOATS.get(dtype)
     if mine is not None and (narrow is None or np.finfo(mine).bits < np.finfo(narrow).bits):
         narrow = mine
-    if narrow is None or values.dtype.kind != "f":
+    if narrow is None or values.dtype.kind not in "fiu":
         return values, low, high
+    if values.dtype.kind != "f":
+        # Integers against a narrow schema: its bounds are the decimals written for its
+        # values (float32 123456792 is written 123456790), so they are compared as the
+        # values they stand for, and the integers exactly.
+        with np.errstate(over="ignore", invalid="ignore"):
+            low_at, high_at = narrow(low), narrow(high)
+        if not (np.isfinite(low_at) and np.isfinite(high_at)):
+            return values, low, high
+        return values, float(low_at), float(high_at)
     with np.errstate(over="ignore"):
         low_at, high_at = narrow(low), narrow(high)
         if not (np.isfinite(low_at) and np.isfinite(high_at)):
