@@ -63,6 +63,10 @@ signed = ms.open_registry("storeonly://b", signing_key=key, user="ana@ci")
 mv = signed.register(model_name="m", model=b"w", serializer="bytes")
 out["store_signed"] = mv.signature is not None
 out["store_user"] = mv.created_by
+try:
+    ms.open_registry("brokenplug://c")
+except ms.ConfigError as exc:
+    out["broken"] = str(exc)
 print(json.dumps(out))
 """
 
@@ -78,6 +82,7 @@ def _run_with_plugin(tmp_path: Path) -> dict[str, object]:
         "[modelship.registries]\n"
         "readyreg = review_open_plug:ready_registry\n"
         "storeonly = review_open_plug:store_only\n"
+        "brokenplug = review_no_such_module:opener\n"
     )
     src = Path(__file__).resolve().parents[2] / "src"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
@@ -114,6 +119,12 @@ def test_a_plugin_registry_refuses_the_options_it_cannot_take(tmp_path: Path) ->
     # A plugin that returns a Store gets them all.
     assert out["store_signed"] is True
     assert out["store_user"] == "ana@ci"
+    # A plugin that cannot be imported is a ConfigError naming it (it was the bare
+    # ModuleNotFoundError of the plugin's import).
+    broken = out["broken"]
+    assert isinstance(broken, str)
+    assert "'brokenplug'" in broken
+    assert "review-open-plug" in broken or "review_open_plug" in broken
 
 
 # -- B. claims of a model registered without one -----------------------------------------

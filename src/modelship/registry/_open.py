@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelship._hashing import CHUNK
-from modelship._plugins import plugin
+from modelship._plugins import load_plugin, plugin
 from modelship.errors import ConfigError, UnsupportedStorage
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
@@ -83,7 +83,7 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     # other is looked up in a fresh read before it is refused.
     ep = plugin("modelship.registries", scheme, rescan=not _fsspec_knows(scheme))
     if ep is not None:
-        made = ep.load()(url, **storage_options)
+        made = load_plugin(ep)(url, **storage_options)
         if isinstance(made, Registry):
             _refuse_options_for_plugin_registry(
                 scheme,
