@@ -76,7 +76,7 @@ from modelship.registry._layout import (
 )
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import ReplacesBlobs, Store
-from modelship.registry._registry import Registry
+from modelship.registry._registry import Registry, signing_key_of
 from modelship.registry._signing import UNCHECKED, Signer
 from modelship.registry._slots import check_slot
 from modelship.registry._store import FsspecStore
@@ -275,7 +275,7 @@ def _other_key(src: Registry, dst: Registry) -> bool:
         theirs: bytes | None = dst.store.read(SIGNING_POLICY)
     except FileNotFoundError:
         theirs = None
-    checks = [(dst._signer.key, policy), (src._signer.key, theirs)]
+    checks = [(signing_key_of(dst), policy), (signing_key_of(src), theirs)]
     return any(
         key is not None and doc is not None and not _signed_with(key, doc) for key, doc in checks
     )

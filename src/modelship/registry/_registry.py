@@ -100,7 +100,7 @@ from modelship.registry._tags import (
 from modelship.registry._where import Where
 from modelship.registry._writer import store_blob
 
-__all__ = ["AliasMove", "GcReport", "Registry"]
+__all__ = ["AliasMove", "GcReport", "Registry", "signing_key_of"]
 
 D = TypeVar("D", bound=Document)
 
@@ -1285,6 +1285,12 @@ class Registry:
             check_writable=self.check_writable,
             dead_slot_at=lambda key: dead_slot(self._signer, key),
         )
+
+
+def signing_key_of(registry: Registry) -> bytes | None:
+    """The key ``registry`` signs and checks with, or None (opened without one): for the
+    registry's own modules (a copy compares two registries' keys), never shown."""
+    return registry._signer.key
 
 
 def _version_only(version: str | int, doing: str) -> str | int:
