@@ -50,6 +50,7 @@ asks = {
     "single_writer": {"single_writer": True},
     "user": {"user": "ana@ci"},
     "checkpoint_every": {"checkpoint_every": 1024},
+    "exclusive_creates": {"exclusive_creates": True},
     "two": {"signing_key": key, "user": "ana@ci"},
 }
 for label, options in asks.items():
@@ -63,6 +64,13 @@ signed = ms.open_registry("storeonly://b", signing_key=key, user="ana@ci")
 mv = signed.register(model_name="m", model=b"w", serializer="bytes")
 out["store_signed"] = mv.signature is not None
 out["store_user"] = mv.created_by
+for vouch in (True, False):
+    try:
+        ms.open_registry("storeonly://b", exclusive_creates=vouch)
+    except ms.ConfigError as exc:
+        out[f"store_exclusive_{vouch}"] = str(exc)
+    else:
+        out[f"store_exclusive_{vouch}"] = None
 try:
     ms.open_registry("brokenplug://c")
 except ms.ConfigError as exc:
@@ -99,7 +107,13 @@ def test_a_plugin_registry_refuses_the_options_it_cannot_take(tmp_path: Path) ->
     out = _run_with_plugin(tmp_path)
     # Without options, the plugin's registry is returned as it is.
     assert out["plain"] == "1"
-    for option in ("signing_key", "verify_signatures", "single_writer", "user"):
+    for option in (
+        "signing_key",
+        "verify_signatures",
+        "single_writer",
+        "user",
+        "exclusive_creates",
+    ):
         message = out[option]
         assert isinstance(message, str), f"{option} was dropped without a word"
         assert option in message
@@ -119,6 +133,13 @@ def test_a_plugin_registry_refuses_the_options_it_cannot_take(tmp_path: Path) ->
     # A plugin that returns a Store gets them all.
     assert out["store_signed"] is True
     assert out["store_user"] == "ana@ci"
+    # A plugin's Store declares its own exclusive_creates: a caller's vouching, either
+    # way, was dropped without a word; it is refused, naming the store's own claim.
+    for vouch in (True, False):
+        message = out[f"store_exclusive_{vouch}"]
+        assert isinstance(message, str), f"exclusive_creates={vouch} was dropped"
+        assert "declares its own exclusive_creates (True)" in message
+        assert "review_open_plug:store_only" in message
     # A plugin that cannot be imported is a ConfigError naming it (it was the bare
     # ModuleNotFoundError of the plugin's import).
     broken = out["broken"]

@@ -35,8 +35,10 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     ``modelship.registries`` entry point group is looked up first; its object is called
     with ``(url, **storage_options)`` and may return a :class:`Registry` or a
     :class:`Store`. A plugin's :class:`Registry` comes configured: for one,
-    ``signing_key``, ``verify_signatures``, ``single_writer``, ``user`` and
-    ``checkpoint_every`` are refused (:class:`~modelship.ConfigError`), never dropped.
+    ``signing_key``, ``verify_signatures``, ``single_writer``, ``user``,
+    ``checkpoint_every`` and ``exclusive_creates`` are refused
+    (:class:`~modelship.ConfigError`), never dropped; a plugin's :class:`Store` declares
+    its own ``exclusive_creates``, so that option is refused for one too.
     The group is read once per process: a plugin installed later is found for a scheme
     fsspec does not know, and needs a new process to replace one it does.
     ``storage_options`` go to fsspec (for S3: ``key``, ``secret``, ``client_kwargs`` ...),
@@ -93,9 +95,18 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
                 single_writer=single_writer is not False,
                 user=user is not None,
                 checkpoint_every=checkpoint_every != CHUNK,
+                exclusive_creates=exclusive_creates is not None,
             )
             return made
         if isinstance(made, Store):
+            if exclusive_creates is not None:
+                raise ConfigError(
+                    f"the 'modelship.registries' plugin {ep.value!r} for {scheme!r} returns a "
+                    "Store, which declares its own exclusive_creates "
+                    f"({getattr(made, 'exclusive_creates', None)!r}); open_registry's "
+                    "exclusive_creates vouches only for fsspec back ends: leave it out, or "
+                    "set it in the plugin's Store"
+                )
             return Registry(
                 made,
                 signing_key=signing_key,
