@@ -431,9 +431,11 @@ class KubeClient:
         if 300 <= response.status < 400:
             raise _redirect_error(method, path, response)
         error = self._api_error(method, path, response, data)
-        if not self._retryable(response, data) or (method == "PUT" and response.status == 409):
-            # A PUT carries the resourceVersion it was read at: after a 409 the same body
-            # can never succeed, so the caller reads again instead.
+        if not self._retryable(response, data) or (
+            method in ("PUT", "DELETE") and response.status == 409
+        ):
+            # A PUT carries the resourceVersion it was read at, a DELETE its preconditions:
+            # after a 409 the same request can never succeed, so the caller reads again.
             raise error
         return error
 

@@ -998,12 +998,45 @@ class KubernetesDeployer:
                 if any(ref.get("name") == name for ref in _backends(route)):
                     self._apply_route({s: w for s, w in weights.items() if s != slot}, route)
             for kind in ("deployments", "services"):
-                self._client.request(
-                    "DELETE",
-                    self._path(kind, name),
-                    query={"propagationPolicy": "Background"},
-                    missing_ok=True,
-                )
+                self._delete_own(kind, name)
+
+    def _delete_own(self, kind: str, name: str) -> None:
+        """Delete ``kind`` ``name`` if it is this app's (:meth:`_check_owner` else).
+
+        Read, checked, then deleted with the read's ``uid`` and ``resourceVersion`` as
+        preconditions, so the API server refuses (409) a delete of an object replaced or
+        changed since the check: the check and the delete act on the same object. A
+        changed object is read and checked again, at most three times.
+        """
+        path = self._path(kind, name)
+        for _ in range(3):
+            found = self._client.request("GET", path, missing_ok=True)
+            if found is None:
+                return
+            self._check_owner(found)
+            meta = found.get("metadata") or {}
+            options = {
+                "apiVersion": "v1",
+                "kind": "DeleteOptions",
+                "propagationPolicy": "Background",
+                "preconditions": {
+                    "uid": meta.get("uid"),
+                    "resourceVersion": meta.get("resourceVersion"),
+                },
+            }
+            try:
+                self._client.request("DELETE", path, body=options, missing_ok=True)
+            except KubernetesError as exc:
+                if exc.status != 409:
+                    raise
+                continue  # changed since the read: read and check again
+            return
+        raise KubernetesError(
+            f"{kind} {name!r} in {self.options.namespace!r} kept changing while it was being "
+            "deleted (3 tries); remove the slot again",
+            409,
+            "Conflict",
+        )
 
 
 def _rolling_out(deployment: Mapping[str, Any]) -> str | None:

@@ -693,7 +693,11 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self._send(200, obj)
             return 200
         if method == "DELETE":
-            obj = fake.store.delete(kind.plural, ns, name, dry_run=dry)
+            options = body if isinstance(body, dict) else {}
+            preconditions = options.get("preconditions")
+            if preconditions is not None and not isinstance(preconditions, dict):
+                raise ApiError(400, "BadRequest", "DeleteOptions.preconditions is not an object")
+            obj = fake.store.delete(kind.plural, ns, name, dry_run=dry, preconditions=preconditions)
             if obj is None:
                 raise _not_found(kind, name)
             self._send(200, obj)

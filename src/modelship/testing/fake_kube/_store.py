@@ -359,13 +359,22 @@ class Store:
             self._bump(key, obj, "MODIFIED")
 
     def delete(
-        self, plural: str, namespace: str, name: str, *, dry_run: bool = False
+        self,
+        plural: str,
+        namespace: str,
+        name: str,
+        *,
+        dry_run: bool = False,
+        preconditions: Mapping[str, Any] | None = None,
     ) -> dict[str, Any] | None:
         """Delete an object; what a client reads back, or None if there is none.
 
         An object with finalizers is not removed: it gets ``metadata.deletionTimestamp``
         (and ``deletionGracePeriodSeconds``: 0) and stays until a write removes its last
         finalizer, as on a real API server. Deleting it again changes nothing.
+        ``preconditions`` (DeleteOptions' ``uid`` and ``resourceVersion``) that the object
+        no longer meets are a 409 Conflict, checked under the store's lock as the API
+        server checks them in its storage transaction.
         """
         key = (plural, namespace, name)
         with self.lock:
@@ -373,6 +382,18 @@ class Store:
             if obj is None:
                 return None
             meta = obj["metadata"]
+            for field, label in (("uid", "UID"), ("resourceVersion", "ResourceVersion")):
+                wanted = (preconditions or {}).get(field)
+                if wanted is not None and wanted != meta.get(field):
+                    kind = KINDS[plural]
+                    raise ApiError(
+                        409,
+                        "Conflict",
+                        f'Operation cannot be fulfilled on {kind.qualified} "{name}": '
+                        f"Precondition failed: {label} in precondition: {wanted}, {label} in "
+                        f"object meta: {meta.get(field)}",
+                        {"name": name, "group": kind.group, "kind": kind.plural},
+                    )
             if meta.get("finalizers"):
                 if "deletionTimestamp" in meta:
                     return self._out(key, obj)  # already being deleted
