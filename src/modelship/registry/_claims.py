@@ -9,6 +9,8 @@ Models registered before claims existed have no claim: the first registration of
 spelling creates one, finds the listed model and deletes its claim again. A writer of the
 listed spelling meanwhile may find that passing claim, or find it gone between its create
 and its read; it tries again rather than refusing a name nobody holds (:func:`claim_name`).
+A writer of the passing claim's own spelling cannot tell it from a claim that stays: it
+checks the listing as the claim's creator does, and is refused as that creator is.
 
 Claims are not signed: a claim never decides what a name or alias resolves to (it can
 only refuse a registration under another spelling), so a forged one denies a write, it
@@ -46,13 +48,15 @@ _CLAIM_TRIES = 10
 def claim_name(store: Store, name: str) -> None:
     """Make sure ``name`` owns its case-folded spelling, claiming it if nobody does.
 
-    Raises :class:`~modelship.InvalidName` if a model of another spelling owns it.
+    Raises :class:`~modelship.InvalidName` if a model of another spelling owns it, or is
+    listed while the claim names ``name`` (a claim another writer of ``name`` created and
+    will delete, having found that model, or one such a writer left behind).
 
     A claim held by another spelling that is not a model, while ``name`` is one, is a
     registration of that spelling on its way to being refused (``name`` is listed): it is
     waited out for a few tries, and after them ``name``, the listed model, goes on without
-    a claim, as a model registered before claims does. A claim that keeps going and coming
-    back between the create and the read raises :class:`~modelship.Conflict`.
+    a claim, as a model registered before claims does. A claim found gone between the
+    create and the read at every try raises :class:`~modelship.Conflict`.
 
     Examples
     --------
@@ -65,29 +69,38 @@ def claim_name(store: Store, name: str) -> None:
     modelship.errors.InvalidName: model name 'fraud' differs only in case from the model ...
     """
     key = name_claim_key(name)
-    holder: str | None = None
+    gone = 0  # tries that found the claim deleted between their create and their read
     for _ in range(_CLAIM_TRIES):
         holder = _claim_or_holder(store, key, name)
         if holder == name:
             return
-        if holder is not None:
-            models = store.list(MODELS)
-            if holder in models or name not in models:
-                raise _taken(name, holder)
-            # The holder is no model and this spelling is: its writer is refusing it now.
-    if holder is None:  # every try found the claim gone between its create and its read
+        if holder is None:
+            gone += 1
+            continue
+        models = store.list(MODELS)
+        if holder in models or name not in models:
+            raise _taken(name, holder)
+        # The holder is no model and this spelling is: its writer is refusing it now.
+    if gone == _CLAIM_TRIES:
         raise Conflict(
             f"the claim {key} of model name {name!r} kept being created and deleted by "
             f"writers of other spellings under {_CLAIM_TRIES} tries; retry"
         )
-    # Otherwise the claim of a spelling that is no model outlasted every try: a writer of it
-    # stopped before deleting it. This spelling is the listed model, and goes on unclaimed.
+    # Otherwise a try found the claim of a spelling that is no model while this one is
+    # listed (listings only grow): a writer of that spelling is refusing it, or stopped
+    # before deleting its claim. Found gone at later tries or not, the claim held this
+    # spelling off only while it stood; this spelling, the listed model, goes on
+    # unclaimed as a model registered before claims does, and still owns its name: a
+    # registration of another spelling finds it listed and is refused.
 
 
 def _claim_or_holder(store: Store, key: str, name: str) -> str | None:
     """Claim ``name``: the spelling that holds the claim once this create or an earlier one
     made it (``name`` itself) or another writer's did, or None if the claim was deleted
-    between the create that found it and the read."""
+    between the create that found it and the read.
+
+    Raises :class:`~modelship.InvalidName` if a model of another spelling is listed while
+    the claim names ``name``, whichever writer created it (only its creator deletes it)."""
     try:
         store.create(key, canonical_json({"name": name}))
     except FileExistsError:
@@ -99,10 +112,55 @@ def _claim_or_holder(store: Store, key: str, name: str) -> str | None:
         holder = doc.get("name") if isinstance(doc, dict) else None
         if not isinstance(holder, str) or holder.casefold() != name.casefold():
             raise IntegrityError(f"{key} is damaged: it does not name a model") from None
-        return holder
+        if holder != name:
+            return holder
+        # The claim names this spelling, but another writer created it (or this one did
+        # at an earlier registration) and it may yet be refused: its creator lists the
+        # models after its create and deletes it if another spelling is listed (a model
+        # registered before claims). This writer cannot tell, so it lists as the creator
+        # does, and is refused as the creator is; it does not delete the claim, which is
+        # the creator's to delete (a writer deletes only the claim it created, so a
+        # delete never takes another writer's claim with it).
+        #
+        # Why this is atomic. The create is exclusive: while the claim of ``name`` stands
+        # no writer of another spelling creates one, and a spelling becomes listed only
+        # once its writer got past this function, with its own claim or (the wait in
+        # claim_name) already listed. So no spelling becomes newly listed while the claim
+        # stands, and listings only grow. The creator A made the claim before this
+        # writer's failed create, B read it after, and B lists after that read: every
+        # other spelling A's listing finds was listed before A's create, so B's listing
+        # finds it too, and B is refused exactly when A is, whichever of the two lists
+        # first. If B finds none, neither does A, which keeps its claim: no other
+        # spelling can be listed beside ``name`` thereafter. If A deletes its claim
+        # before B reads it, B finds it gone and tries again, creating the claim itself
+        # and listing as its creator.
+        #
+        # No legitimate writer is refused: B is refused only when a model of another
+        # spelling is listed, when every registration of ``name`` is. Two writers of
+        # ``name`` with no other spelling listed both go on, and so does a writer finding
+        # the claim of ``name`` left by a writer that stopped before its listing.
+        #
+        # A model ``name`` already listed needs no listing of every model (the common
+        # case: its claim stands for good): only its own folder, a few children, is read.
+        # Its writers went on as before, with a claim or (registered before claims)
+        # without, so another spelling listed beside it is none of this writer's doing.
+        if store.list(f"{MODELS}/{name}"):
+            return name
+        other = _other_spelling(store, name)
+        if other is not None:
+            raise _taken(name, other) from None
+        return name
     # Registries written before claims: a model of another spelling may be listed already.
+    other = _other_spelling(store, name)
+    if other is not None:
+        store.delete(key)
+        raise _taken(name, other)
+    return name
+
+
+def _other_spelling(store: Store, name: str) -> str | None:
+    """A listed model whose name differs from ``name`` only in case, or None."""
     for other in store.list(MODELS):
         if other != name and other.casefold() == name.casefold():
-            store.delete(key)
-            raise _taken(name, other)
-    return name
+            return other
+    return None
