@@ -45,3 +45,11 @@ def test_a_parameter_error_shows_at_most_a_hundred_characters_of_the_value(value
         check("n", value, Interval(int, 1, 10))
     assert len(str(raised.value)) < 200
     assert raised.value.value is value  # the value itself stays on the error
+
+
+@pytest.mark.parametrize("name", ["x" * 2_000_000, b"y" * 2_000_000])
+def test_an_unknown_serializer_name_is_shown_not_echoed(name: object) -> None:
+    reg = ms.open_registry("memory://bounded-serializer-name")
+    with pytest.raises(ConfigError) as err:
+        reg.register(model_name="m", model=b"x", serializer=name)  # type: ignore[arg-type]
+    assert len(str(err.value)) < 400

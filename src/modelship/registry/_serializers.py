@@ -20,6 +20,7 @@ from typing import IO, Any, ClassVar, Protocol, runtime_checkable
 
 from modelship._hashing import CHUNK
 from modelship._plugins import load_plugin, plugin, plugins
+from modelship._shown import brief
 from modelship.errors import ConfigError, SerializationError
 
 __all__ = [
@@ -492,7 +493,7 @@ def get_serializer(name: str | Serializer) -> Serializer:
     if not isinstance(name, str):
         if isinstance(name, _Shape):
             return _declared(name, repr(name))
-        raise ConfigError(f"serializer must be a name or a Serializer, got {name!r}")
+        raise ConfigError(f"serializer must be a name or a Serializer, got {brief(name)}")
     if name in _REGISTERED:
         return _REGISTERED[name]
     if name in _BUILTINS:
@@ -502,7 +503,7 @@ def get_serializer(name: str | Serializer) -> Serializer:
     ep = plugin(_GROUP, name)
     if ep is None:
         raise ConfigError(
-            f"no serializer named {name!r}; known: {', '.join(serializer_names())}. Add one "
+            f"no serializer named {brief(name)}; known: {', '.join(serializer_names())}. Add one "
             "with register_serializer() or the 'modelship.serializers' entry point group"
         )
     loaded = load_plugin(ep)
