@@ -344,17 +344,62 @@ def _merge(live: Any, applied: Any, kind: Any, spath: SchemaPath) -> Any:
             out[key] = _merge(live.get(key, _MISSING), value, kind, (*spath, str(key)))
         return out
     if rule is not None and isinstance(live, list) and _granular_list(rule, applied):
-        steps = [_step_of(rule, item) for item in applied]
-        by_step: dict[Step, Any] = {}
-        for item in live:
-            by_step.setdefault(_step_of(rule, item), item)
-        merged = [
-            _merge(by_step.get(step, _MISSING), item, kind, (*spath, "[]"))
-            for step, item in zip(steps, applied, strict=True)
-        ]
-        sent = set(steps)
-        return merged + [item for item in live if _step_of(rule, item) not in sent]
+        return _merge_items(live, applied, rule, kind, (*spath, "[]"))
     return copy.deepcopy(applied)
+
+
+def _merge_items(
+    live: list[Any], applied: list[Any], rule: Rule, kind: Any, item_path: SchemaPath
+) -> list[Any]:
+    """Merge an associative list in structured-merge-diff's order (``visitListItems``):
+    live items the apply does not name stay where they were, items both name follow the
+    applied order, new applied items come at their place in it. A re-apply that changes
+    nothing then leaves the order as it was (no new generation, no rollout).
+
+    Each turn of the loop moves past one live item or one applied item, so it ends after
+    at most ``len(live) + len(applied)`` turns.
+    """
+    lhs = _indexed(live, rule)
+    rhs = _indexed(applied, rule)
+    shared = iter([step for step in rhs if step in lhs])
+    next_shared = next(shared, None)
+    out: list[Any] = []
+    lsteps, rsteps = list(lhs), list(rhs)
+    li = ri = 0
+    while li < len(lsteps) or ri < len(rsteps):
+        if li < len(lsteps) and ri < len(rsteps):
+            step = lsteps[li]
+            if step == rsteps[ri]:  # the same item next in both: merged
+                out.append(_merge(lhs[step], rhs[step], kind, item_path))
+                li += 1
+                ri += 1
+                next_shared = next(shared, None)
+                continue
+            if step in rhs and next_shared is not None and step != next_shared:
+                li += 1  # shared, merged when the applied order reaches it
+                continue
+        if li < len(lsteps) and lsteps[li] not in rhs:
+            out.append(copy.deepcopy(lhs[lsteps[li]]))  # live only: kept in place
+            li += 1
+            continue
+        if ri < len(rsteps):
+            step = rsteps[ri]
+            out.append(_merge(lhs.get(step, _MISSING), rhs[step], kind, item_path))
+            ri += 1
+            if step == next_shared:
+                next_shared = next(shared, None)
+            continue
+        li += 1  # a live item already merged through the applied order
+    return out
+
+
+def _indexed(items: list[Any], rule: Rule) -> dict[Step, Any]:
+    """``items`` by their list step, in order; a repeated key keeps its first item (the
+    API server reports duplicates and leaves the later ones out of the merge)."""
+    out: dict[Step, Any] = {}
+    for item in items:
+        out.setdefault(_step_of(rule, item), item)
+    return out
 
 
 class ApplyConflict(Exception):

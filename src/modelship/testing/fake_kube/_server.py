@@ -60,6 +60,7 @@ from modelship.testing.fake_kube._store import (
     Kind,
     Store,
     conflict,
+    decode_strings,
     decode_times,
     match_labels,
     parse_selector,
@@ -847,6 +848,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 )
             if given != live["metadata"]["resourceVersion"]:
                 raise _conflict(kind, name)
+            uid = obj["metadata"].get("uid")
+            if uid and uid != live["metadata"].get("uid"):
+                # An update's own uid is a precondition (rest.DefaultUpdatedObjectInfo).
+                raise ApiError(
+                    409,
+                    "Conflict",
+                    f'Operation cannot be fulfilled on {kind.qualified} "{name}": StorageError: '
+                    f"invalid object, Code: 4, Key: /registry/{kind.plural}/{ns}/{name}, "
+                    "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
+                    f"precondition: {uid}, UID in object meta: {live['metadata'].get('uid')}",
+                    {"name": name, "group": kind.group, "kind": kind.plural},
+                )
             obj = _endpoint_part(kind, sub, live, obj)
             _defaults(obj)
             out = store.put(obj, manager=query.get("fieldManager", "unknown"), dry_run=dry)
@@ -906,6 +919,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             merged = _merge_patch(live, body, strategic=strategic)
             merged = _endpoint_part(kind, sub, live, merged)
             try:
+                decode_strings(kind, merged)
                 decode_times(kind, merged)
             except ApiError as exc:  # the patched object does not decode: 422 on "patch"
                 message = f"Invalid value: {json.dumps(json.dumps(merged))}: {exc}"

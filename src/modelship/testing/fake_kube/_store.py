@@ -39,6 +39,7 @@ __all__ = [
     "Kind",
     "Store",
     "conflict",
+    "decode_strings",
     "decode_times",
     "match_labels",
     "now_iso",
@@ -321,6 +322,7 @@ class Store:
         key = (kind.plural, meta["namespace"], meta["name"])
         with self.lock:
             old = self.objects.get(key)
+            decode_strings(kind, obj)
             decode_times(kind, obj)
             validate(kind, old, obj)
             _server_fields(kind, old, obj)
@@ -400,6 +402,9 @@ class Store:
                 marked = copy.deepcopy(obj)
                 marked["metadata"]["deletionTimestamp"] = now_iso()
                 marked["metadata"]["deletionGracePeriodSeconds"] = 0
+                if marked["metadata"].get("generation", 0) > 0:
+                    # The registry store's markAsDeleting: the spec's meaning changed.
+                    marked["metadata"]["generation"] += 1
                 if dry_run:
                     return self._out(key, marked)
                 self.objects[key] = marked
@@ -544,7 +549,12 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
                 f"must be an int32 (from {_INT32[0]} to {_INT32[1]})",
                 {"name": new["metadata"]["name"], "group": kind.group, "kind": kind.plural},
             )
-    errors = _label_errors(kind, new) + _lease_errors(kind, new)
+    errors = _label_errors(kind, new) + _lease_errors(kind, new) + _finalizer_errors(new)
+    uid = new["metadata"].get("uid")
+    if old is not None and uid and uid != old["metadata"].get("uid"):
+        # ValidateObjectMetaUpdate (a patch or an apply naming another uid; a PUT's uid is
+        # a precondition, refused with 409 before this).
+        errors.append(("metadata.uid", f"Invalid value: {json.dumps(uid)}: field is immutable"))
     if old is not None and "deletionTimestamp" in old["metadata"]:
         added = [
             f
@@ -706,6 +716,69 @@ def _labels_problems(labels: Any, field: str) -> list[tuple[str, str]]:
         if not _LABEL_VALUE.fullmatch(value):
             errors.append((field, f"Invalid value: {json.dumps(value)}: {_LABEL_VALUE_RULE}"))
     return errors
+
+
+def _finalizer_errors(obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Finalizer names as ValidateFinalizerName checks them: qualified names."""
+    finalizers = (obj.get("metadata") or {}).get("finalizers")
+    if not isinstance(finalizers, list):
+        return []
+    return [
+        ("metadata.finalizers", f"Invalid value: {json.dumps(name)}: {problem}")
+        for name in finalizers
+        for problem in _qualified_name_problems(str(name))
+    ]
+
+
+def decode_strings(kind: Kind, obj: Mapping[str, Any]) -> None:
+    """Refuse (400 BadRequest, as decoding into ``map[string]string`` fails before any
+    validation) labels or annotations whose values are not text; a null value is decoded
+    as ``""``, in place, as Go's decoder does.
+
+    Examples
+    --------
+    >>> decode_strings(KINDS["configmaps"], {"metadata": {"labels": {"app": 5}}})
+    Traceback (most recent call last):
+    ...
+    modelship.testing.fake_kube._store.ApiError: ConfigMap in version "v1" cannot be handled ...
+    """
+    meta = _map(obj.get("metadata"))
+    for field in ("labels", "annotations"):
+        values = meta.get(field)
+        if values is None:
+            continue
+        if isinstance(values, dict):
+            for key, value in values.items():
+                if value is None:  # Go decodes a null into a string as ""
+                    values[key] = ""
+        bad = (
+            [values]
+            if not isinstance(values, Mapping)
+            else [v for v in values.values() if not isinstance(v, str)]
+        )
+        if bad:
+            got = "object" if isinstance(values, Mapping) else "value"
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+                f"json: cannot unmarshal {_json_type(bad[0])} into Go struct field "
+                f"ObjectMeta.metadata.{field} of type "
+                f"{'string' if got == 'object' else 'map[string]string'}",
+            )
+
+
+def _json_type(value: Any) -> str:
+    """The JSON type name Go's decoder names in an unmarshal error."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return "string"
 
 
 def _map(value: Any) -> Mapping[str, Any]:
