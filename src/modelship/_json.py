@@ -71,10 +71,11 @@ def canonical_json(obj: JSONValue) -> bytes:
 def jsonable(value: Any) -> Any:
     """Return ``value`` as plain JSON types for a report; non-finite floats become ``None``.
 
-    Enums become their values, NumPy scalars and arrays Python numbers and lists, sets
-    sorted lists (in the same order whatever the hash seed), and anything else JSON has no
-    type for (a date) its ``str``: a report does not fail on an odd detail. Mapping keys
-    become text as ``json`` writes them (``True`` as ``"true"``).
+    Enums become their values, NumPy scalars and arrays the Python values and lists they
+    stand for (``np.False_`` is ``false``, not the text ``"False"``; ``NaT`` is ``null``),
+    sets sorted lists (in the same order whatever the hash seed), and anything else JSON
+    has no type for (a date) its ``str``: a report does not fail on an odd detail. Mapping
+    keys become text as ``json`` writes them (``True`` as ``"true"``).
 
     Raises
     ------
@@ -90,6 +91,8 @@ def jsonable(value: Any) -> Any:
     {'n': 3, 'p': [0.5, None], '1': ['a', 'b']}
     >>> jsonable({False: None})
     {'false': None}
+    >>> jsonable({"breached": np.float64(0.3) < 0.05})
+    {'breached': False}
     >>> jsonable({1: "int", "1": "text"})
     Traceback (most recent call last):
     ...
@@ -105,12 +108,16 @@ def jsonable(value: Any) -> Any:
 
 
 def _jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-convertible type, in priority order
+    if isinstance(value, np.ndarray) and value.ndim == 0:  # np.array(True): no items
+        value = value[()]
+    # Before the checks below: np.True_ is no bool, nor np.datetime64("NaT") None, until
+    # converted (else written as the text "True", which reads back as true even if False).
+    if isinstance(value, np.generic):
+        value = _scalar(value)
     if value is None or isinstance(value, bool | str):
         return value
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, np.generic):
-        value = value.item()
     if isinstance(value, int) and not isinstance(value, bool):
         return int(value)
     if isinstance(value, float):
@@ -140,10 +147,24 @@ def _object(mapping: Mapping[Any, Any]) -> dict[str, Any]:
     return out
 
 
+def _scalar(value: np.generic) -> Any:
+    """A NumPy scalar as the Python value it stands for: ``item()`` (``np.True_`` as
+    ``True``, ``NaT`` as ``None``), but for what ``item()`` keeps a number of: a
+    ``np.longdouble`` (itself: a float here), and a ``np.datetime64`` or ``np.timedelta64``
+    in nanoseconds or finer, or out of the range of Python's dates (a count of its unit:
+    its text here, as a date's)."""
+    if isinstance(value, np.floating):
+        return float(value)
+    item = value.item()
+    if isinstance(value, np.datetime64 | np.timedelta64) and isinstance(item, int):
+        return str(value)
+    return item
+
+
 def _key(key: Any) -> str:
     """A mapping key as ``json`` writes it: text as it is, ``True`` as ``"true"``."""
     if isinstance(key, np.generic):
-        key = key.item()
+        key = _scalar(key)
     if isinstance(key, enum.Enum):
         key = key.value
     if isinstance(key, str):

@@ -120,11 +120,11 @@ def test_the_router_splits_requests_by_weight(dep: LocalDeployer) -> None:
 
 
 def test_each_slot_server_labels_its_metrics_with_its_slot(dep: LocalDeployer) -> None:
-    dep.apply("canary", "fraud", "2")
-    assert dep.wait_ready("canary", 60)
-    with urllib.request.urlopen(dep.slot_url("canary") + "/metrics", timeout=30) as response:
+    dep.apply("green", "fraud", "2")
+    assert dep.wait_ready("green", 60)
+    with urllib.request.urlopen(dep.slot_url("green") + "/metrics", timeout=30) as response:
         text = response.read().decode()
-    assert 'modelship_ready{model="fraud",slot="canary",version="2"} 1.0' in text
+    assert 'modelship_ready{model="fraud",slot="green",version="2"} 1.0' in text
 
 
 def test_the_router_answers_503_when_no_slot_receives_traffic(dep: LocalDeployer) -> None:

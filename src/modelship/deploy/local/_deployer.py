@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["LocalDeployer"]
 
+_SLOTS = ("blue", "green")  # one service, as a Kubernetes app: max_slots=2 by name
 _POLL = 0.05  # seconds between readiness probes: a server turns ready in ~1 s
 _TIMEOUT = Interval(float, None, None)  # wait_ready's, as the InMemoryDeployer's: finite
 
@@ -384,10 +385,13 @@ class LocalDeployer:
             raise DeployError("this LocalDeployer is closed; create a new one")
 
     def _get(self, slot: str) -> _Slot:
-        try:
-            return self._slots[slot]
-        except KeyError:
-            raise SlotNotFound(f"no slot {slot!r}; slots: {sorted(self._slots)}") from None
+        found = self._slots.get(slot) if isinstance(slot, str) else None
+        if found is not None:
+            return found
+        # A name apply() refuses is never a slot: say which names are.
+        named = isinstance(slot, str) and slot in _SLOTS
+        known = "" if named else f" (a LocalDeployer's slots are {' and '.join(_SLOTS)})"
+        raise SlotNotFound(f"no slot {slot!r}; slots: {sorted(self._slots)}{known}")
 
     # --- the protocol -------------------------------------------------------------------
 
@@ -406,9 +410,16 @@ class LocalDeployer:
         Kubernetes and has no local meaning.
 
         Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic, or if
-        another ``apply`` filled it while this one started its server.
+        another ``apply`` filled it while this one started its server, and
+        :class:`~modelship.errors.ConfigError` for a slot other than ``"blue"`` and
+        ``"green"`` (a LocalDeployer is one service of two slots: ``max_slots=2``).
         """
         self._check_open()
+        if not isinstance(slot, str) or slot not in _SLOTS:  # before any server stops
+            raise ConfigError(
+                f"slot must be one of {_SLOTS} (a LocalDeployer is one service with these "
+                f"two), got {slot!r}"
+            )
         spec_args: list[str] = []
         env: dict[str, str] = {}
         if spec is not None:  # refused before any server stops or starts
