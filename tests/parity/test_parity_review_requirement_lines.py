@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from modelship.errors import ConfigError
@@ -83,6 +83,8 @@ def test_a_long_marker_is_tokenised_in_linear_time() -> None:
     assert read_pins(f"numpy==2.1.0 ; {marker}\n", "req.txt", HERE) == {"numpy": "2.1.0"}
 
 
+# No deadline: the first example imports pip, which takes longer than hypothesis's 200 ms.
+@settings(deadline=None)
 @given(st.lists(st.sampled_from(["a", " ", "\t", "#", "\\", "\n", "b c"]), max_size=30))
 def test_lines_are_joined_and_stripped_of_comments_as_pip_does(pieces: list[str]) -> None:
     from pip._internal.req import req_file  # pip's own reader: the reference

@@ -21,6 +21,7 @@ import json
 import math
 import reprlib
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any
 
 import attrs
@@ -480,9 +481,40 @@ def record_behaviour(
     return attrs.evolve(record, outputs=outputs)
 
 
+def _integral(recorded: NDArray[Any], produced: NDArray[Any]) -> bool:
+    """Whether both columns hold integers (or booleans), compared exactly: as floats,
+    int64 values beyond 2**53 would lose the digits that differ."""
+    return recorded.dtype.kind in "biu" and produced.dtype.kind in "biu"
+
+
+def _gaps(recorded: NDArray[Any], produced: NDArray[Any]) -> list[int]:
+    """``|prod - train|`` of integer columns, row by row, exactly (in Python integers)."""
+    return [
+        abs(int(now) - int(then))
+        for then, now in zip(recorded.tolist(), produced.tolist(), strict=True)
+    ]
+
+
+def _within(gap: int, recorded: int, rtol: float, atol: float) -> bool:
+    """``gap <= atol + rtol * |recorded|``, exactly (an infinite tolerance allows all)."""
+    if gap == 0 or math.isinf(atol) or (math.isinf(rtol) and recorded != 0):
+        return True
+    relative = Fraction(rtol) * abs(recorded) if recorded else Fraction(0)
+    return gap <= Fraction(atol) + relative
+
+
 def _differs(
     recorded: NDArray[Any], produced: NDArray[Any], rtol: float, atol: float
 ) -> NDArray[np.bool_]:
+    if _integral(recorded, produced):
+        gaps = _gaps(recorded, produced)
+        return np.array(
+            [
+                not _within(gap, int(then), rtol, atol)
+                for gap, then in zip(gaps, recorded.tolist(), strict=True)
+            ],
+            dtype=bool,
+        )
     if recorded.dtype.kind in "biuf" and produced.dtype.kind in "biuf":
         close: NDArray[np.bool_] = np.isclose(
             produced.astype(float), recorded.astype(float), rtol=rtol, atol=atol, equal_nan=True
@@ -514,7 +546,9 @@ def compare_behaviour(
     """Replay ``record``'s inputs through the production ``transform``; report what differs.
 
     Numeric columns are compared with :func:`numpy.isclose` (``|prod - train| <= atol +
-    rtol * |train|``, NaN equal to NaN); other columns exactly. Each differing column is
+    rtol * |train|``, NaN equal to NaN), columns of integers (or booleans) on both sides
+    by the same rule in exact arithmetic (as floats, ``int64`` values beyond ``2**53``
+    would lose the digits that differ); other columns exactly. Each differing column is
     one finding naming the first rows that differ and the largest difference.
 
     Returns
@@ -617,7 +651,11 @@ def compare_behaviour(
             f"output column {name!r}: {bad.size} of {rows} rows differ beyond rtol={rtol:g}, "
             f"atol={atol:g} (first rows {', '.join(str(i) for i in shown)})"
         )
-        if recorded.dtype.kind in "biuf" and now.dtype.kind in "biuf":
+        if _integral(recorded, now):
+            exact = _gaps(recorded[bad], now[bad])
+            worst = max(range(len(exact)), key=exact.__getitem__)  # the first of the largest
+            message += f"; largest difference {exact[worst]} at row {bad[worst]}"
+        elif recorded.dtype.kind in "biuf" and now.dtype.kind in "biuf":
             gap = np.abs(now[bad].astype(float) - recorded[bad].astype(float))
             gap = np.where(np.isnan(gap), np.inf, gap)
             worst = int(np.argmax(gap))

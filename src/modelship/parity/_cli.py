@@ -3,13 +3,15 @@
 Exit codes, as for ``modelship check``: 0 pass, 1 a blocking difference (with
 ``--strict``, any difference), 2 the comparison could not be made (a missing file, a
 version without a stored snapshot). Reports are written even on an error, so the CI page
-shows why.
+shows why: ``--report`` then holds one blocking finding, ``comparison``, saying why. A
+``--report`` file that cannot be written is removed, so none of an earlier run remains.
 """
 
 from __future__ import annotations
 
 import argparse
 import codecs
+import contextlib
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,11 +20,11 @@ import attrs
 
 from modelship._cli_common import STDOUT, add_storage_options, storage_options, write_output
 from modelship._shown import printable
-from modelship.checks import CheckResult, SuiteResult
+from modelship.checks import CheckResult, Severity, Status, SuiteResult
 from modelship.checks._cli_common import add_report_options, shared_stdout, write_report
 from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
-from modelship.parity._findings import ParityReport
+from modelship.parity._findings import Finding, ParityReport
 from modelship.parity._pins import marker_environment, read_pins
 from modelship.parity._requirements import Requirements, requirements_txt, resolve_requirements
 from modelship.parity._resources import ResourceRequest
@@ -164,17 +166,46 @@ def _shown(report: Report) -> Report:
     return attrs.evolve(report, sections=sections)
 
 
+def _error_report(exc: BaseException) -> ParityReport:
+    """The parity report of a comparison that could not be made: one blocking finding
+    saying why, so that ``--report`` is written (and fails) on an error too."""
+    reason = CheckResult.from_exception("environment_parity", exc).reason
+    return ParityReport(
+        [
+            Finding(
+                check="comparison",
+                severity=Severity.BLOCKING,
+                message=f"the comparison could not be made: {reason}",
+            )
+        ]
+    )
+
+
+def _remove_stale(target: str) -> None:
+    """Remove the report file ``target`` that could not be written, if it is there."""
+    if target != STDOUT:
+        with contextlib.suppress(OSError):  # the run fails already, saying why
+            Path(target).unlink(missing_ok=True)
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     """Compare, write the reports asked for (each the verdict of this run, ``--strict``
     or not), print the summary, return the exit code."""
     _refuse_shared_stdout(args)
     try:
         report = _comparison(args)
-        result = report.to_check_result()
-        if args.report:
-            write_report(args.report, report.to_json() + "\n")
     except (ModelshipError, OSError) as exc:
         result = CheckResult.from_exception("environment_parity", exc)
+        report = _error_report(exc)
+    else:
+        result = report.to_check_result()
+    if args.report:
+        try:
+            write_report(args.report, report.to_json() + "\n")
+        except (ModelshipError, OSError) as exc:
+            _remove_stale(args.report)  # a report of an earlier run must not remain
+            if result.status is not Status.ERROR:
+                result = CheckResult.from_exception("environment_parity", exc)
     suite = SuiteResult([result])
     strict = args.strict
     code = suite.exit_code(strict=strict)

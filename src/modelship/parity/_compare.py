@@ -7,6 +7,7 @@ and data...) and collects them in a :class:`ParityReport`.
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 import math
 import re
@@ -26,7 +27,7 @@ from modelship.parity._installed import normalize_name
 from modelship.parity._requirements import check_requirements, version_change
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._rules import DEFAULT_RULES, ParityRules
-from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot
+from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot, zone_name
 
 __all__ = ["ParityCheck", "SchemaLike", "compare", "validate_environment_parity"]
 
@@ -186,24 +187,71 @@ def _platform(
             train=[list(g) for g in train_gpus],
             prod=[list(g) for g in prod_gpus],
         )
-    for rule, a, b in (
-        ("locale", train.locale, prod.locale),
-        ("timezone", train.timezone, prod.timezone),
-    ):
-        if a != b:
-            yield from r.finding(
-                rule, f"{rule} {a} in training, {b} in production", train=a, prod=b
-            )
+    if train.locale != prod.locale:
+        yield from r.finding(
+            "locale",
+            f"locale {train.locale} in training, {prod.locale} in production",
+            train=train.locale,
+            prod=prod.locale,
+        )
+    if _zone(train.timezone) != _zone(prod.timezone):
+        yield from r.finding(
+            "timezone",
+            f"timezone {train.timezone} in training, {prod.timezone} in production",
+            train=train.timezone,
+            prod=prod.timezone,
+        )
+    yield from _env(r, train, prod)
+
+
+# The names tzdata links to Etc/UTC: one zone (offset 0, abbreviation "UTC", never a
+# change). Etc/GMT, GMT0 and Greenwich are another zone (abbreviated "GMT"), and are not
+# in it.
+_UTC_ALIASES = frozenset(
+    {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu"}
+)
+
+
+def _zone(zone: str | None) -> str | None:
+    """The zone a snapshot's ``timezone`` names, UTC's aliases read as ``UTC``."""
+    if zone is None:
+        return None
+    name = zone_name(zone)
+    return "UTC" if name in _UTC_ALIASES else name
+
+
+def _recorded(snapshot: EnvironmentSnapshot, name: str) -> bool | None:
+    """Whether ``snapshot`` would have recorded the variable ``name`` had it been set
+    (its allow-list covers the name); None when the snapshot does not say which it
+    recorded (one written before modelship kept its allow-list)."""
+    if name in snapshot.env:
+        return True
+    if snapshot.env_allowlist is None:
+        return None
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in snapshot.env_allowlist)
+
+
+def _env(r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot) -> Iterator[Finding]:
+    """The variables that differ, of those both snapshots recorded (or could have: a
+    variable its allow-list covers but that it does not have was unset there). A
+    variable one side's allow-list does not cover is not compared: nothing says what it
+    was there. A snapshot without its allow-list cannot say whether a variable it lacks
+    was unset or not recorded, and the finding says so: a difference that cannot be
+    ruled out is reported, never passed over."""
     for name in sorted(set(train.env) | set(prod.env)):
         a, b = train.env.get(name), prod.env.get(name)
-        if a != b:
-            yield from r.finding(
-                "env",
-                f"${name} is {_shown(a)} in training, {_shown(b)} in production",
-                train=a,
-                prod=b,
-                subject=name,
-            )
+        if a == b:
+            continue
+        in_train, in_prod = _recorded(train, name), _recorded(prod, name)
+        if in_train is False or in_prod is False:
+            continue  # one side did not record it: nothing to compare
+        yield from r.finding(
+            "env",
+            f"${name} is {_shown(a, in_train)} in training, {_shown(b, in_prod)} in production",
+            train=a,
+            prod=b,
+            subject=name,
+        )
 
 
 def _blas(libs: list[tuple[str, str]]) -> str:
@@ -216,8 +264,10 @@ def _gpus(gpus: list[tuple[str, str | None]]) -> str:
     return ", ".join(f"{name} (driver {driver or '?'})" for name, driver in gpus)
 
 
-def _shown(value: str | None) -> str:
-    return "unset" if value is None else repr(value)
+def _shown(value: str | None, recorded: bool | None) -> str:
+    if value is not None:
+        return repr(value)
+    return "unset" if recorded else "unset or not recorded"
 
 
 def _resources(r: _Rules, prod: EnvironmentSnapshot, request: ResourceRequest) -> Iterator[Finding]:
@@ -367,7 +417,13 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
         Where the model was trained (``mv.environment``).
     prod : EnvironmentSnapshot, optional
         Where it is about to run; ``None`` captures this process's environment, recording
-        the variables the training snapshot recorded.
+        the variables of :data:`DEFAULT_ENV_ALLOWLIST` and those the training snapshot
+        has (by exact name: a stored snapshot is never a source of patterns).
+        Environment variables are compared where both snapshots' allow-lists
+        (:attr:`EnvironmentSnapshot.env_allowlist`) cover the name; a variable one did
+        not record is not compared. Against a snapshot that does not say what it recorded
+        (written before modelship kept its allow-list), a variable it lacks is reported as
+        "unset or not recorded".
     requirements : Mapping[str, str], optional
         The distributions the model needs (``mv.requirements``) and their training
         versions. Without it, every distribution of ``train`` counts as needed.

@@ -41,8 +41,10 @@ _ENV_VARIABLE = re.compile(r"\$\{[A-Z0-9_]+\}")  # what pip replaces (its ENV_VA
 _PIN = re.compile(
     r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
     r"(?:\[\s*[A-Za-z0-9._-]+(?:\s*,\s*[A-Za-z0-9._-]+)*\s*\])?\s*"
-    r"(?P<op>===|==)\s*(?P<version>[^\s;,*]+)"
+    r"(?P<op>===|==)\s*(?P<version>\S+)"
 )
+# What packaging reads after === (any text but whitespace, ";", "," and ")").
+_ARBITRARY_VERSION = re.compile(r"[^\s;,)]+")
 _TOKEN = re.compile(
     r"\s*(?:(?P<paren>[()])|(?P<op>===|==|!=|<=|>=|~=|<|>|not\s+in\b|in\b)"
     r"|(?P<logic>and\b|or\b)|(?P<string>'[^']*'|\"[^\"]*\")|(?P<name>[A-Za-z_][A-Za-z0-9_]*))"
@@ -54,9 +56,56 @@ _SPACE_TO_END = re.compile(r"\s*\Z")
 _ARBITRARY = re.compile(r"\s*[^\s;)]*\s*")  # what may follow === (PEP 440)
 
 
+def _full_version(major: int, minor: int, micro: int, releaselevel: str, serial: int) -> str:
+    """A version as PEP 508's ``implementation_version`` writes it (``3.13.0c1``)."""
+    version = f"{major}.{minor}.{micro}"
+    return version if releaselevel == "final" else f"{version}{releaselevel[0]}{serial}"
+
+
+# What platform.python_version() writes: "3.11.7", "3.13.0rc1", "3.12.0a7+" (a build
+# after that tag, whose implementation version is the tag's).
+_CPYTHON_VERSION = re.compile(
+    r"(?P<major>[0-9]+)\.(?P<minor>[0-9]+)\.(?P<micro>[0-9]+)"
+    r"(?:(?P<level>a|b|rc)(?P<serial>[0-9]+))?\+?"
+)
+_LEVELS = {"a": "alpha", "b": "beta", "rc": "candidate", None: "final"}
+
+
+def _implementation_version(snapshot: EnvironmentSnapshot) -> dict[str, str]:
+    """``implementation_version`` of ``snapshot``'s interpreter, where it can be known:
+    CPython's is its Python version; another implementation's is its own, which a
+    snapshot does not record (a marker naming it is then refused)."""
+    match = _CPYTHON_VERSION.fullmatch(snapshot.python_version)
+    if snapshot.python_implementation != "CPython" or match is None:
+        return {}
+    version = _full_version(
+        int(match["major"]),
+        int(match["minor"]),
+        int(match["micro"]),
+        _LEVELS[match["level"]],
+        int(match["serial"] or 0),
+    )
+    return {"implementation_version": version}
+
+
 def marker_environment(snapshot: EnvironmentSnapshot | None = None) -> dict[str, str]:
-    """The PEP 508 marker variables of ``snapshot``'s environment, or of this interpreter."""
+    """The PEP 508 marker variables of ``snapshot``'s environment, or of this interpreter.
+
+    ``implementation_version`` is known for this interpreter, and for a snapshot of
+    CPython (its Python version); for a snapshot of another implementation it is left out,
+    and a marker naming it cannot be evaluated.
+
+    Examples
+    --------
+    >>> from modelship.parity import EnvironmentSnapshot
+    >>> from modelship.parity._pins import marker_environment
+    >>> snap = EnvironmentSnapshot(python_version="3.13.0rc1", python_implementation="CPython",
+    ...                            os="Linux", machine="x86_64")
+    >>> marker_environment(snap)["implementation_version"]
+    '3.13.0c1'
+    """
     if snapshot is None:
+        info = sys.implementation.version
         return {
             "os_name": os.name,
             "sys_platform": sys.platform,
@@ -67,6 +116,9 @@ def marker_environment(snapshot: EnvironmentSnapshot | None = None) -> dict[str,
             "python_version": ".".join(platform.python_version_tuple()[:2]),
             "python_full_version": platform.python_version(),
             "implementation_name": sys.implementation.name,
+            "implementation_version": _full_version(
+                info.major, info.minor, info.micro, info.releaselevel, info.serial
+            ),
             "extra": "",
         }
     system = snapshot.os
@@ -80,6 +132,7 @@ def marker_environment(snapshot: EnvironmentSnapshot | None = None) -> dict[str,
         "python_version": snapshot.python_minor,
         "python_full_version": snapshot.python_version,
         "implementation_name": snapshot.python_implementation.lower(),
+        **_implementation_version(snapshot),
         "extra": "",
     }
 
@@ -206,16 +259,46 @@ def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
         )
     requirement_text, options = _split_options(line)
     _check_options(line, options)
-    requirement, _, marker = requirement_text.partition(";")
+    requirement, semicolon, marker = requirement_text.partition(";")
     match = _PIN.fullmatch(requirement.strip())
     if match is None:
         raise ConfigError(
             f"{reprlib.repr(line)} is not a name==version pin (an exact version, with "
             "optional [extras], ; marker and --hash options)"
         )
+    _check_version(line, match["op"], match["version"])
+    if semicolon and not marker.strip():
+        raise ConfigError(
+            f"{reprlib.repr(line)} has a ';' with no marker after it, which pip refuses: "
+            "write the marker, or the pin without the ';'"
+        )
     if marker.strip() and not _Marker(marker, environment).evaluate():
         return None  # the pin is for another environment
     return match["name"], match["version"]
+
+
+def _check_version(line: str, op: str, version: str) -> None:
+    """Refuse a pin's version pip refuses: after ``==`` a PEP 440 version (a ``.*``
+    prefix, which pip reads, is not one version, and is refused too); after ``===`` any
+    text packaging reads as one."""
+    if op == "===":
+        if not _ARBITRARY_VERSION.fullmatch(version):
+            raise ConfigError(
+                f"{reprlib.repr(line)} pins {reprlib.repr(version)} with ===, which pip does "
+                "not read as one version (it ends at ',' or ')')"
+            )
+        return
+    if not _is_specifier("==", version):
+        hint = " (a comment needs a space before its #)" if "#" in version else ""
+        raise ConfigError(
+            f"{reprlib.repr(line)} pins {reprlib.repr(version)}, which is not a PEP 440 "
+            f"version as pip requires after =={hint}"
+        )
+    if version.endswith(".*"):
+        raise ConfigError(
+            f"{reprlib.repr(line)} is not a name==version pin: it pins the prefix "
+            f"{reprlib.repr(version)}, not one version; give the exact version installed"
+        )
 
 
 MAX_MARKER_NESTING = 100

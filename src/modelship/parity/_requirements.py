@@ -267,7 +267,9 @@ class Requirements(Mapping[str, str]):
 
 
 def resolve_requirements(
-    scan: ArtifactScan, *, distributions: Mapping[str, list[str]] | None = None
+    scan: ArtifactScan,
+    *,
+    distributions: Mapping[str, list[str] | tuple[str, ...]] | None = None,
 ) -> Requirements:
     """Map the modules of ``scan`` to installed distributions and pin their versions.
 
@@ -275,7 +277,7 @@ def resolve_requirements(
     ----------
     scan : ArtifactScan
         From :func:`~modelship.parity.scan_artifact`.
-    distributions : Mapping[str, list[str]], optional
+    distributions : Mapping[str, list[str] | tuple[str, ...]], optional
         Top-level module to distribution names; defaults to
         :func:`importlib.metadata.packages_distributions` of this environment.
 
@@ -291,12 +293,23 @@ def resolve_requirements(
 
     Raises
     ------
+    ConfigError
+        When ``scan`` is not an :class:`~modelship.parity.ArtifactScan`, or
+        ``distributions`` is not a mapping of module name to a list (or tuple) of
+        distribution names.
     ArtifactScanError
         When a module of ``scan`` is not a dotted Python identifier: no import could load
         it, so the artifact is damaged or was crafted.
     """
+    if not isinstance(scan, ArtifactScan):
+        raise ConfigError(
+            "scan must be an ArtifactScan (scan_artifact(path or bytes)), got "
+            f"{type(scan).__name__}"
+        )
     if distributions is None:
         distributions = module_distributions()
+    else:
+        _check_distributions(distributions)
     installed = installed_packages()
     packages: dict[str, str] = {}
     modules: set[str] = set()
@@ -323,6 +336,27 @@ def resolve_requirements(
     return Requirements(
         packages=packages, modules=modules, unresolved=unresolved, dynamic=scan.dynamic
     )
+
+
+def _check_distributions(distributions: object) -> None:
+    """Refuse ``distributions`` that is not a mapping of module to distribution names: a
+    string of names would be read one character at a time."""
+    if not isinstance(distributions, Mapping):
+        raise ConfigError(
+            "distributions must be a mapping of module name to a list of distribution "
+            f"names ({{'sklearn': ['scikit-learn']}}), got {type(distributions).__name__}"
+        )
+    for module, names in distributions.items():
+        if not (
+            isinstance(module, str)
+            and isinstance(names, (list, tuple))
+            and all(isinstance(name, str) for name in names)
+        ):
+            raise ConfigError(
+                "distributions must map each module name to a list of distribution names "
+                f"({{'sklearn': ['scikit-learn']}}), got {reprlib.repr(module)}: "
+                f"{reprlib.repr(names)}"
+            )
 
 
 def requirements_txt(requirements: Mapping[str, str]) -> str:

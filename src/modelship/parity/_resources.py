@@ -118,12 +118,17 @@ def parse_memory(value: int | float | str) -> int:
     ...
     modelship.errors.ConfigError: memory '500m' is not a whole number of bytes...
     """
+    return _bytes(value, "memory")
+
+
+def _bytes(value: int | float | str, field: str) -> int:
+    """:func:`parse_memory`, its errors naming ``field`` (``"model_size"``)."""
     suffix = ""
     if isinstance(value, str):
         parsed = _exact(value)
         if parsed is None:
             raise ConfigError(
-                f"memory {_shown(value)} is not a quantity: give bytes or a number with a "
+                f"{field} {_shown(value)} is not a quantity: give bytes or a number with a "
                 f"suffix such as 512Mi or 2G ({_UNITS_HELP})"
             )
         size, suffix = parsed
@@ -131,12 +136,12 @@ def parse_memory(value: int | float | str) -> int:
         number = _number(value)
         if number is None:
             raise ConfigError(
-                f"memory must be a finite number of bytes or a quantity like '512Mi', got "
+                f"{field} must be a finite number of bytes or a quantity like '512Mi', got "
                 f"{_shown(value)} ({type(value).__name__})"
             )
         size = number
     if size < 0:
-        raise ConfigError(f"memory must not be negative, got {_shown(value)}")
+        raise ConfigError(f"{field} must not be negative, got {_shown(value)}")
     if size.denominator != 1:
         hint = ""
         if suffix == "m":
@@ -146,12 +151,12 @@ def parse_memory(value: int | float | str) -> int:
                 f"or {digits}Mi (2**20)?"
             )
         raise ConfigError(
-            f"memory {_shown(value)} is not a whole number of bytes; memory is counted in "
+            f"{field} {_shown(value)} is not a whole number of bytes; memory is counted in "
             f"bytes, as a deployment spec counts it{hint or '.'}"
         )
     if size > MAX_BYTES:
         raise ConfigError(
-            f"memory {_shown(value)} is {number_text(int(size))} bytes, more than the "
+            f"{field} {_shown(value)} is {number_text(int(size))} bytes, more than the "
             f"{MAX_BYTES} Kubernetes can count"
         )
     return int(size)
@@ -222,6 +227,10 @@ def _memory(value: Any) -> int | None:
     return None if value is None else parse_memory(value)
 
 
+def _model_size(value: Any) -> int | None:
+    return None if value is None else _bytes(value, "model_size")
+
+
 def _cpus(value: Any) -> float | None:
     return None if value is None else parse_cpus(value)
 
@@ -259,7 +268,7 @@ class ResourceRequest:
 
     memory: int | None = attrs.field(default=None, converter=_memory)
     cpus: float | None = attrs.field(default=None, converter=_cpus)
-    model_size: int | None = attrs.field(default=None, converter=_memory)
+    model_size: int | None = attrs.field(default=None, converter=_model_size)
 
     @classmethod
     @validate_params(container=(None, Text()))

@@ -4,9 +4,12 @@ A snapshot is written to registries, CI logs and pull-request comments, so it mu
 carry a credential. A variable is refused, allow-listed or not, when its *name* looks like
 a credential, or its *value* holds a URL with user information (``scheme://user:pw@``,
 ``https://TOKEN@host``; the rule of :func:`modelship._shown.hide_credentials`) or a
-``key=value`` setting whose key names a credential (``password=``, ``AccountKey=``,
-``SharedAccessSignature=``, ``sig=``), a flag or header naming one before its value
-(``--password x``, ``Authorization: Basic ...``), or a ``Bearer`` token. Refused variables
+``key=value`` setting where any key names a credential (``password=``, ``AccountKey=``,
+``SharedAccessSignature=``, ``sig=``, ``--conf=spark.hadoop.fs.s3a.secret.key=``), a flag
+or header naming one before its value (``--password x``, ``Authorization: Basic ...``,
+``--pw x``, ``--signing-key x``), a header or compact JSON naming one with no space after
+the ``:`` (``X-Api-Key:...``, ``{"api_key":"..."}``), curl's ``-u user:password``,
+mysql's ``-uUSER -pPASSWORD``, or a ``Bearer`` token. Refused variables
 are dropped entirely (name and value): a redacted entry would still tell a reader which
 secrets a machine holds, and nothing in a comparison needs them. The rule errs on the side
 of dropping: a harmless variable that looks like a credential is left out too.
@@ -54,24 +57,36 @@ _NOT_SECRET = frozenset({"PWD", "OLDPWD"})
 _SECRET_PARTS = (
     "password", "passwd", "passcode", "passphrase", "secret", "token", "credential",
     "signature", "cookie", "authorization", "apikey", "accesskey", "privatekey",
-    "accountkey",
+    "accountkey", "signingkey", "encryptionkey", "masterkey", "hmackey", "sshkey",
+    "clientkey", "licensekey",
 )  # fmt: skip
-# a word that *is* one of these ("pass", "pwd", "sig", "auth"; "password" in "DB_PASS2"):
-_SECRET_WORDS = frozenset({"pass", "pwd", "sig", "auth"})
+# a word that *is* one of these ("pass", "pwd", "pw", "sig", "auth"; "password" in
+# "DB_PASS2"):
+_SECRET_WORDS = frozenset({"pass", "pwd", "pw", "sig", "auth"})
 # two words side by side that make one of the parts ("api"+"key", "access"+"key");
 # and a key that is only "key" ("?key=AIza...").
 _SECRET_KEYS = frozenset({"key"})
 _WORDS = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+_PARTS = re.compile("|".join(_SECRET_PARTS))
+# What every key naming a credential holds once its letters and digits alone are read,
+# lower-cased (each part, word and key above contains one): a text without any holds no
+# such key, so a setting of many keys is read key by key only when it has one.
+_MAY_NAME = re.compile("pass|pw|sig|auth|secret|token|credential|cookie|key")
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]+")
+
+
+def _may_name_secret(text: str) -> bool:
+    return _MAY_NAME.search(_NOT_ALNUM.sub("", text).lower()) is not None
 
 
 def _secret_key(key: str) -> bool:
+    """Whether the words of ``key`` name a credential (see the rules above)."""
     words = [word.lower() for word in _WORDS.findall(key)]
-    if "".join(words) in _SECRET_KEYS:
+    if "".join(words) in _SECRET_KEYS or not _SECRET_WORDS.isdisjoint(words):
         return True
-    joined = (*words, *(a + b for a, b in itertools.pairwise(words)))
-    return any(word in _SECRET_WORDS for word in words) or any(
-        part in word for word in joined for part in _SECRET_PARTS
-    )
+    # Each word and each two side by side, apart: a part is looked for in one of them.
+    joined = " ".join((*words, *(a + b for a, b in itertools.pairwise(words))))
+    return _PARTS.search(joined) is not None
 
 
 # What separates the settings of a connection string (libpq "host=db password=x", Azure
@@ -89,16 +104,138 @@ def _secret_value(value: str) -> bool:
     if hide_credentials(value) != value:  # a URL's user information: a password, a token
         return True
     settings = _SETTINGS.split(value)
+    user_given: bool | None = None  # whether a -u/--user flag is in the value, once asked
+    seen: set[tuple[str, str, str]] = set()  # a setting repeated is read once
     for index, setting in enumerate(settings):
-        key, equals, _ = setting.partition("=")
-        if equals and not key and index:  # libpq allows "password = x"
-            key = settings[index - 1]
-        if equals and _secret_key(key):
-            return True
         following = settings[index + 1] if index + 1 < len(settings) else ""
-        if not equals and following and _secret_before(setting, following):
+        before = settings[index - 1] if index and setting.startswith("=") else ""
+        if (setting, following, before) in seen:
+            continue
+        seen.add((setting, following, before))
+        if _secret_at(setting, following, before):
             return True
+        if setting.startswith(("-p", "'-p", '"-p')) and _glued_password(setting):
+            if user_given is None:
+                user_given = any(_user_flag(other) for other in settings)
+            if user_given:
+                return True
     return False
+
+
+def _secret_at(setting: str, following: str, before: str) -> bool:
+    """Whether ``setting``, ``following`` after it, names or holds a credential: a
+    ``key=value`` (``before`` is the key of ``= value``), a flag or a header before its
+    value, a ``name:value``, or a user flag giving ``user:password``."""
+    if "=" in setting:
+        if _secret_setting(setting, before):
+            return True
+    elif following and _secret_before(setting, following):
+        return True
+    if ":" in setting and _secret_pair(setting):
+        return True
+    flag = setting[:2] in _FLAG_HEADS or setting.startswith(("'", '"'))
+    return flag and _user_password(setting, following)
+
+
+def _secret_setting(setting: str, before: str) -> bool:
+    """Whether the ``key=value`` ``setting`` names a credential: its key, or any key of a
+    nested setting (``--conf=spark.hadoop.fs.s3a.secret.key=...``, ``--set=db.password=...``)
+    followed by a value. ``before`` is the setting before it: libpq allows
+    ``password = x``, where the key stands apart."""
+    keys = setting.split("=")
+    key = keys[0] or before
+    if _secret_key(key):
+        return True
+    if len(keys) < 3 or not _may_name_secret(setting):
+        return False
+    # Every key but the first that a value follows (not base64 padding: "abc==").
+    nested = {keys[i] for i in range(1, len(keys) - 1) if keys[i + 1]}
+    return any(_secret_key(nested_key) for nested_key in nested)
+
+
+# What a header or a JSON object puts around a name and its value ({"api_key":"..."}).
+_JSON = "{}[]\"',"
+
+
+def _secret_pair(setting: str) -> bool:
+    """Whether ``setting`` holds ``name:value`` with no space after the ``:`` and a name
+    naming a credential: a header (``X-Api-Key:...``, ``Authorization:Bearer``) or compact
+    JSON (``{"api_key":"..."}``, nested keys too). Each ``=``-separated part is read apart
+    (``--header=X-Api-Key:...``). The first name of a part is read, then only quoted
+    ones (JSON keys), so a ``:``-separated list (``core:auth:billing``) is read by its
+    first entry; a name holding ``/`` is a path (``PATH``'s entries), and a value starting
+    ``//`` is a URL's (``https://host:8443/``)."""
+    if not _may_name_secret(setting):
+        return False
+    names: set[str] = set()
+    for part in setting.split("="):
+        pieces = part.split(":")
+        for index in range(len(pieces) - 1):
+            name, following = pieces[index], pieces[index + 1]
+            if index and not name.endswith(("'", '"')):
+                continue
+            if following.strip(_JSON) and not following.startswith("//"):
+                names.add(name.strip(_JSON))
+    return any("/" not in name and _secret_key(name) for name in names)
+
+
+# How a flag read by _user_password starts.
+_FLAG_HEADS = frozenset({"-u", "-U", "--"})
+# Flags that give a user name, and with it curl's password: -u user:password.
+_USER_FLAGS = frozenset({"-u", "--user", "--proxy-user", "-U"})
+_USER_EQUALS = ("--user=", "--proxy-user=")
+
+
+def _user_password(setting: str, following: str) -> bool:
+    """Whether ``setting`` is a user flag giving ``user:password`` (curl's ``-u``,
+    ``--user``, ``--proxy-user``, ``-U``; glued ``-uuser:password`` or ``--user=...``);
+    not ``uid:gid`` (``docker -u 1000:1000``), nor a URL (``-u https://host``)."""
+    bare = setting.strip(_QUOTES)
+    if bare in _USER_FLAGS:
+        credentials = following.strip(_QUOTES)
+    elif bare.startswith(_USER_EQUALS):
+        credentials = bare.partition("=")[2]
+    elif bare[:2] in ("-u", "-U") and len(bare) > 2 and bare[2] != "-" and "=" not in bare:
+        credentials = bare[2:]
+    else:
+        return False
+    user, colon, password = credentials.partition(":")
+    return (
+        bool(colon and password)
+        and not credentials.startswith("-")
+        and not password.startswith("//")
+        and not (user.isdigit() and password.isdigit())
+    )
+
+
+# A compiler's flags that start with -p (CFLAGS, LDFLAGS), not a glued password.
+_P_FLAGS = frozenset({"-pthread", "-pthreads", "-pg", "-pie", "-pipe", "-pedantic"})
+
+
+def _glued_password(setting: str) -> bool:
+    """Whether ``setting`` is mysql's glued password (``-pHunter2``): ``-p`` and a value
+    that is not a port (``-p8080``), a flag or a compiler's (``-pthread``). It is one only
+    with a user flag in the same value (see :func:`_user_flag`)."""
+    bare = setting.strip(_QUOTES)
+    return (
+        bare.startswith("-p")
+        and len(bare) > 2
+        and not bare[2].isdigit()
+        and bare[2] not in "-="
+        and bare not in _P_FLAGS
+        and not bare.startswith("-pedantic")
+    )
+
+
+def _user_flag(setting: str) -> bool:
+    """Whether ``setting`` gives a user name: ``-u``, ``--user``, ``-uroot``, ``--user=root``
+    (not find's ``-user``)."""
+    bare = setting.strip(_QUOTES)
+    return (
+        bare in ("-u", "--user")
+        or bare.startswith("--user=")
+        or (bare.startswith("-u") and len(bare) > 2 and bare != "-user")
+    )
 
 
 # A setting whose next one is its value: a command-line flag ("--password hunter2",
@@ -124,10 +261,13 @@ def is_secret(name: str, value: str = "") -> bool:
     value, when it holds a URL with user information (``scheme://user:pw@host``,
     ``https://TOKEN@host``; not ``s3://bucket/models@v2``) or a ``key=value`` setting
     (separated by whitespace, ``;``, ``&``, ``?`` or ``,``; spaces around ``=`` allowed)
-    whose key has a word naming a credential (``password``, ``PWD``, ``AccountKey``,
-    ``SharedAccessSignature``, ``sig``, ``api_key``, ``token``, ...), the same words as a
-    command-line flag or a header before its value (``--password hunter2``,
-    ``Authorization: Basic dXNlcjpwdw==``), or a ``Bearer`` token.
+    where a key (any of ``--conf=a.secret.key=v``) has a word naming a credential
+    (``password``, ``PWD``, ``pw``, ``AccountKey``, ``SharedAccessSignature``, ``sig``,
+    ``api_key``, ``token``, ``signing_key``, ...), the same words as a command-line flag or
+    a header before its value (``--password hunter2``, ``Authorization: Basic dXNl...``) or
+    as a name before ``:`` and a value (``X-Api-Key:abc``, ``{"api_key":"abc"}``), a user
+    flag giving ``user:password`` (``-u admin:hunter2``, not ``-u 1000:1000``), a glued
+    ``-pPASSWORD`` beside a user flag (``-uroot -pHunter2``), or a ``Bearer`` token.
 
     Examples
     --------
@@ -146,6 +286,12 @@ def is_secret(name: str, value: str = "") -> bool:
     True
     >>> is_secret("APP_ARGS", "--db-password hunter2 --workers 4")
     True
+    >>> is_secret("SPARK_ARGS", "--conf=spark.hadoop.fs.s3a.secret.key=AKIA...")
+    True
+    >>> is_secret("HPS", '{"api_key":"sk-live-abc","epochs":3}'), is_secret("HPS", '{"epochs":3}')
+    (True, False)
+    >>> is_secret("CURL_ARGS", "-u admin:hunter2 https://x"), is_secret("ARGS", "-u 1000 -p 8080")
+    (True, False)
 
     Raises
     ------

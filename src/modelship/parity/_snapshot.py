@@ -101,6 +101,25 @@ def _env(value: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _allowlist_field(value: Iterable[str] | None) -> tuple[str, ...] | None:
+    """The recorded allow-list as a tuple (checked with the other fields), or None.
+
+    A pattern with a credential's name in it (``AWS_SECRET_ACCESS_KEY``, ``DB_PASS*``) is
+    left out, as ``env`` leaves out such a variable, name and all (the variables it
+    matches are such names too, never recorded); :func:`compare` still compares a
+    variable the snapshot has."""
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise SnapshotError(
+            "EnvironmentSnapshot: 'env_allowlist' must be a list of variable names or "
+            f"patterns, or None, got {type(value).__name__}"
+        )
+    return tuple(
+        pattern for pattern in value if not (isinstance(pattern, str) and is_secret(pattern))
+    )
+
+
 def _records(field: str, kind: type[Any], value: Iterable[Any]) -> tuple[Any, ...]:
     """``value`` as a tuple of ``kind`` records, refusing anything else by name."""
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
@@ -195,6 +214,14 @@ class EnvironmentSnapshot:
         Allow-listed environment variables; never a credential (see :func:`is_secret`).
         Each name is a shell variable name (letters, digits and ``_``, not starting with a
         digit).
+    env_allowlist : tuple of str, optional
+        The names and patterns ``env`` was recorded with (:meth:`capture` sets it), so
+        that :func:`compare` compares only the variables both sides recorded; ``None``
+        when unknown (a snapshot written before modelship recorded it, or built by hand).
+        A pattern naming a credential (``AWS_SECRET_ACCESS_KEY``) is left out, as ``env``
+        leaves out such a variable.
+        At most 1000 entries, each of letters, digits, ``_`` and the pattern characters
+        ``*?[]!-`` (nothing else can match a variable name).
     captured_at : str
         ISO-8601 UTC time of the capture.
 
@@ -204,8 +231,9 @@ class EnvironmentSnapshot:
         When a field breaks a rule :meth:`from_dict` applies to a stored snapshot
         (``cpu_count >= 1``, sizes ``>= 0``, ``captured_at`` with its UTC offset, a
         Python version, versions of at most 200 characters, no two spellings of one
-        distribution at different versions, variable names in ``env``, text without a lone
-        surrogate...), so that every snapshot :meth:`to_json` writes reads back.
+        distribution at different versions, variable names in ``env``, patterns in
+        ``env_allowlist``, text without a lone surrogate...), so that every snapshot
+        :meth:`to_json` writes reads back.
 
     Examples
     --------
@@ -235,6 +263,7 @@ class EnvironmentSnapshot:
     encoding: str | None = None
     timezone: str | None = None
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_env)
+    env_allowlist: tuple[str, ...] | None = attrs.field(default=None, converter=_allowlist_field)
     captured_at: str = ""
 
     def __attrs_post_init__(self) -> None:
@@ -317,7 +346,9 @@ class EnvironmentSnapshot:
             name looks like a credential (``AWS_SECRET_ACCESS_KEY``, ``DB_PASS``...) or
             whose value holds one (a URL with user information, ``password=...``; see
             :func:`is_secret`) is never recorded, allow-listed or not. A value holding
-            bytes that are not UTF-8 is recorded with them escaped (``\\xff``).
+            bytes that are not UTF-8 is recorded with them escaped (``\\xff``). The
+            patterns are kept as :attr:`env_allowlist`, for :func:`compare` to compare only
+            the variables both snapshots recorded.
 
         Examples
         --------
@@ -336,8 +367,9 @@ class EnvironmentSnapshot:
         Raises
         ------
         SnapshotError
-            When ``env_allowlist`` is a single string, not an iterable, or holds an entry
-            that is not a non-empty string.
+            When ``env_allowlist`` is a single string, not an iterable, has more than 1000
+            entries, or holds an entry that is not a name or pattern (a non-empty string of
+            at most 200 letters, digits, ``_`` and ``*?[]!-``).
         """
         patterns = _allowlist(env_allowlist)
         env = {
@@ -366,6 +398,7 @@ class EnvironmentSnapshot:
             encoding=locale.getpreferredencoding(False),
             timezone=_timezone(),
             env=env,
+            env_allowlist=patterns,
             captured_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         )
 
@@ -375,6 +408,8 @@ class EnvironmentSnapshot:
         """Return the JSON-compatible form :meth:`to_json` writes.
 
         It holds JSON types only (lists, not tuples), so :meth:`from_dict` reads it back.
+        ``env_allowlist`` is written only when known, so a snapshot built without it reads
+        as one written before modelship recorded it.
 
         Examples
         --------
@@ -390,6 +425,10 @@ class EnvironmentSnapshot:
         document["env"] = dict(sorted(self.env.items()))
         document["gpus"] = [attrs.asdict(gpu) for gpu in self.gpus]
         document["blas"] = [attrs.asdict(library) for library in self.blas]
+        if self.env_allowlist is None:
+            del document["env_allowlist"]
+        else:
+            document["env_allowlist"] = list(self.env_allowlist)
         return {"schema_version": SNAPSHOT_SCHEMA_VERSION, **document}
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -410,10 +449,13 @@ class EnvironmentSnapshot:
         """Rebuild a snapshot from :meth:`to_dict` output, validating every field.
 
         Every field :meth:`to_dict` writes must be there (``null`` where the machine did
-        not say), and no other. Counts and sizes must be possible (``cpu_count >= 1``,
-        sizes ``>= 0``, ``cpu_limit > 0``), ``python_version`` a Python version
-        (``"3.11.7"``, ``"3.13.0rc1"``) and ``captured_at`` an ISO-8601 time with its UTC
-        offset, or ``""`` for a snapshot built without one.
+        not say), and no other; ``env_allowlist`` alone may be missing (a snapshot written
+        before modelship recorded it), read as ``None``. Counts and sizes must be possible
+        (``cpu_count >= 1``, sizes ``>= 0``, ``cpu_limit > 0``), ``python_version`` a
+        Python version (``"3.11.7"``, ``"3.13.0rc1"``), ``captured_at`` an ISO-8601 time
+        with its UTC offset, or ``""`` for a snapshot built without one, and
+        ``env_allowlist`` a list of at most 1000 variable names or patterns (letters,
+        digits, ``_`` and ``*?[]!-``).
 
         Raises
         ------
@@ -487,6 +529,7 @@ def _fields(doc: JsonDocument) -> dict[str, Any]:
         "encoding": doc.opt_text("encoding", required=True),
         "timezone": doc.opt_text("timezone", required=True),
         "env": _env_names(doc),
+        "env_allowlist": _allowlist_patterns(doc),
         "captured_at": _captured_at(doc),
     }
 
@@ -505,6 +548,37 @@ def _env_names(doc: JsonDocument) -> dict[str, str]:
                 "(letters, digits and _, not starting with a digit, as in 'OMP_NUM_THREADS')"
             )
     return env
+
+
+MAX_ALLOWLIST = 1000
+"""Most entries a snapshot's ``env_allowlist`` may have; no real allow-list is that long."""
+
+# What a pattern matching a variable name is made of: name characters and fnmatch's
+# "*", "?", "[...]", "[!...]" and ranges. Nothing else can match a name, and a stored
+# pattern of these characters cannot hold a credential (no ":", "/", "@" or "=").
+_PATTERN = re.compile(r"[A-Za-z0-9_*?\[\]!-]+")
+
+
+def _allowlist_patterns(doc: JsonDocument) -> tuple[str, ...] | None:
+    """A stored ``env_allowlist``: None when missing (an older snapshot) or null."""
+    value = doc.doc.get("env_allowlist")
+    if value is None:
+        return None
+    if not isinstance(value, list) or len(value) > MAX_ALLOWLIST:
+        raise SnapshotError(
+            f"{doc.what}: 'env_allowlist' must be a list of at most {MAX_ALLOWLIST} variable "
+            f"names or patterns, or null, got {type(value).__name__} {reprlib.repr(value)}"
+        )
+    for pattern in value:
+        if not (
+            isinstance(pattern, str) and len(pattern) <= MAX_TEXT and _PATTERN.fullmatch(pattern)
+        ):
+            raise SnapshotError(
+                f"{doc.what}: 'env_allowlist' has {reprlib.repr(pattern)}, which is not a "
+                "variable name or pattern (letters, digits, _ and the pattern characters "
+                f"*?[]!-, at most {MAX_TEXT} of them, as in 'OMP_*')"
+            )
+    return tuple(value)
 
 
 def _python_version(doc: JsonDocument) -> str:
@@ -579,11 +653,18 @@ def _allowlist(env_allowlist: object) -> tuple[str, ...]:
             + (f": write [{reprlib.repr(env_allowlist)}] for that one pattern" if single else "")
         )
     patterns = tuple(env_allowlist)
+    if len(patterns) > MAX_ALLOWLIST:
+        raise SnapshotError(
+            f"env_allowlist has {len(patterns)} entries; at most {MAX_ALLOWLIST} are recorded"
+        )
     for pattern in patterns:
-        if not isinstance(pattern, str) or not pattern:
+        if not (
+            isinstance(pattern, str) and len(pattern) <= MAX_TEXT and _PATTERN.fullmatch(pattern)
+        ):
             raise SnapshotError(
                 "env_allowlist entries must be variable names or patterns (non-empty "
-                f"strings), got {type(pattern).__name__} {reprlib.repr(pattern)}"
+                f"strings of letters, digits, _ and *?[]!-, at most {MAX_TEXT} characters), "
+                f"got {type(pattern).__name__} {reprlib.repr(pattern)}"
             )
     return patterns
 
@@ -798,10 +879,26 @@ def _timezone() -> str | None:
     return None if zone is None else unicode_text(zone)
 
 
+def zone_name(zone: str) -> str:
+    """The zone a ``TZ`` value or zoneinfo path names: ``":/usr/share/zoneinfo/Etc/UTC"``
+    is ``Etc/UTC``; anything else (``"Europe/Paris"``, ``"EST5EDT"``) is itself.
+
+    Examples
+    --------
+    >>> from modelship.parity._snapshot import zone_name
+    >>> zone_name(":/usr/share/zoneinfo/Etc/UTC"), zone_name("Europe/Paris")
+    ('Etc/UTC', 'Europe/Paris')
+    """
+    zone = zone.lstrip(":")
+    _, found, name = zone.partition("zoneinfo/")
+    return name if found and name else zone
+
+
 def _zone() -> str | None:
     tz = os.environ.get("TZ")
     if tz:
-        return tz.lstrip(":")
+        # ":/usr/share/zoneinfo/Etc/UTC" names the zone Etc/UTC, as /etc/localtime's target does
+        return zone_name(tz)
     try:
         target = os.readlink("/etc/localtime")
     except OSError:

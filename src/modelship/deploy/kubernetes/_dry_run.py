@@ -117,8 +117,16 @@ def _mask_command_line(container: dict[str, Any]) -> None:
     masked = [_shown_arg(arg) if isinstance(arg, str) else arg for arg in line]
     for index in range(1, len(line)):
         before, arg = line[index - 1], line[index]
-        if isinstance(before, str) and isinstance(arg, str) and _names_credential(before, arg):
+        if not (isinstance(before, str) and isinstance(arg, str)):
+            continue
+        if _names_credential(before, arg):
             masked[index] = MASK
+        elif _secret_together(before, arg):
+            # Only the two together say which is a credential (curl's ``-u``
+            # ``admin:hunter2``; mysql's ``-uroot`` ``-pHunter2``): both are masked.
+            masked[index - 1] = masked[index] = MASK
+        elif index >= 2 and _secret_after_pair(line[index - 2], before, arg):
+            masked[index] = MASK  # mysql's ``-u`` ``root`` ``-pHunter2``
     if isinstance(command, list):
         container["command"] = masked[: len(command)]
     if isinstance(args, list):
@@ -136,6 +144,24 @@ def _names_credential(before: str, arg: str) -> bool:
         and not is_secret("", last)
         and is_secret("", f"{last} {_VALUE}")
         and is_secret("", f"{last} {arg}")
+    )
+
+
+def _secret_together(before: str, arg: str) -> bool:
+    """Whether two neighbouring arguments hold a credential only as a pair: neither is
+    one alone, the pair is (``-u admin:hunter2``, ``-uroot -pHunter2``)."""
+    return is_secret("", f"{before} {arg}") and not is_secret("", before) and not is_secret("", arg)
+
+
+def _secret_after_pair(first: Any, second: str, arg: str) -> bool:
+    """Whether ``arg`` is a credential only after the two arguments before it (a user
+    flag and its value, then a glued ``-p`` password): the three are one, no two are."""
+    return (
+        isinstance(first, str)
+        and is_secret("", f"{first} {second} {arg}")
+        and not is_secret("", f"{first} {second}")
+        and not _secret_together(second, arg)
+        and not is_secret("", arg)
     )
 
 
