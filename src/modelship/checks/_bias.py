@@ -280,6 +280,7 @@ class _FeatureSet:
     names: tuple[str, ...]
     labels: tuple[str, ...]  # group keys as shown in results
     table: npt.NDArray[Any]  # (G, 4) counts or (G, 5) regression sums, empty groups dropped
+    reference: str | None = None  # the reference group's key, in the feature set it is of
 
     @property
     def key(self) -> str:
@@ -329,8 +330,13 @@ class Bias:
         default: it is a legal screen for selection procedures, not a statistical test.
     reference_group : str, optional
         The group ``disparate_impact`` divides by (AIF360's privileged group); default
-        the group with the highest selection rate (a min/max ratio). It must be a group
-        with rows of a sensitive feature, else :meth:`run` raises ``ConfigError``.
+        the group with the highest selection rate (a min/max ratio). Name it as a group
+        key ``"feature=value"`` (``"sex=F"``), used for that feature only, or by its bare
+        value (``"F"``) when that is a group of exactly one sensitive feature. It must be a
+        group with rows, else :meth:`run` raises ``ConfigError``, as it does for a bare
+        value that is a group of several features (the message lists their keys). With a
+        reference, ``disparate_impact``'s ``lowest_group`` is the group of the lowest ratio
+        and its ``highest_group`` the reference: the pair the ratio reads.
     intersections : bool
         With several features, also judge their intersection (default ``True``).
     gate : {"estimate", "interval"}
@@ -421,6 +427,12 @@ class Bias:
             )
         if self.threshold is not None and self.task == "regression":
             raise ConfigError("`threshold` turns scores into labels; regression has no labels")
+        if self.four_fifths and self.task == "regression":
+            raise ConfigError(
+                "`four_fifths` gates disparate_impact, a ratio of selection rates; regression "
+                "has no selection: gate mean_prediction_difference or mean_error_difference "
+                "with `thresholds`"
+            )
         if not any(value is not None for value in self.gated_thresholds().values()):
             raise ConfigError(
                 "no disparity has a threshold, so the check could never fail; give "
@@ -512,13 +524,7 @@ class Bias:
             [coded[i][1][j] for j in np.flatnonzero(rows(marginals[i])).tolist()]
             for i in range(len(names))
         ]
-        if self.reference_group is not None and not any(
-            self.reference_group in labels for labels in present
-        ):
-            raise ConfigError(
-                f"`reference_group` {self.reference_group!r} is not a group of any sensitive "
-                f"feature; groups: {sorted({label for labels in present for label in labels})}"
-            )
+        reference = self._reference(names, present)
         for name, labels in zip(names, present, strict=True):
             if len(labels) < 2:
                 raise TooFewGroups(
@@ -542,12 +548,61 @@ class Bias:
                 )
                 for k in keep.tolist()
             ]
+            ref_key = None
+            if reference is not None and subset == (reference[0],):
+                ref_key = f"{names[reference[0]]}={reference[1]}" if several else reference[1]
             out.append(
                 _FeatureSet(
-                    names=tuple(names[i] for i in subset), labels=tuple(keys), table=table[keep]
+                    names=tuple(names[i] for i in subset),
+                    labels=tuple(keys),
+                    table=table[keep],
+                    reference=ref_key,
                 )
             )
         return out
+
+    def _reference(
+        self, names: Sequence[str], present: Sequence[Sequence[str]]
+    ) -> tuple[int, str] | None:
+        """The feature (by index) and group that ``reference_group`` names: a group key
+        ``"feature=value"``, or a bare value that is a group of exactly one feature.
+
+        Raises
+        ------
+        ConfigError
+            A group of no feature (the message lists the groups), or a bare value that is
+            a group of several features (the message lists their ``feature=value`` keys).
+        """
+        wanted = self.reference_group
+        if wanted is None:
+            return None
+        qualified = [
+            (i, label)
+            for i, (name, labels) in enumerate(zip(names, present, strict=True))
+            for label in labels
+            if wanted == f"{name}={label}"
+        ]
+        bare = [
+            (i, label)
+            for i, labels in enumerate(present)
+            for label in labels
+            if wanted == label and (i, label) not in qualified
+        ]
+        found = qualified or bare
+        if len(found) == 1:
+            return found[0]
+        if found:
+            keys = [f"{names[i]}={label}" for i, label in found]
+            raise ConfigError(
+                f"`reference_group` {wanted!r} is a group of several sensitive features: "
+                f"{keys}; name the one meant as feature=value (reference_group={keys[0]!r})"
+            )
+        groups = sorted({label for labels in present for label in labels})
+        shown = f"{groups[:50]}" + (f" and {len(groups) - 50:,} more" if len(groups) > 50 else "")
+        raise ConfigError(
+            f"`reference_group` {wanted!r} is not a group of any sensitive feature (name a "
+            f"group by its value, or as feature=value with several features); groups: {shown}"
+        )
 
     def _count(
         self, codes: list[Any], sizes: list[int], y_true: Any, y_pred: Any
@@ -587,8 +642,9 @@ class Bias:
             A sensitive feature with a single group.
         ConfigError
             A ``reference_group`` that is no group with rows of any sensitive feature
-            (the message lists those groups), or that has fewer than ``min_group_size``
-            rows.
+            (the message lists those groups), a bare value that is a group of several
+            features (name one as ``"feature=value"``), or a group with fewer than
+            ``min_group_size`` rows.
 
         Examples
         --------
@@ -658,10 +714,12 @@ class Bias:
         prefix = f"{fs.key}:" if several else ""
         names = sf.REGRESSION_DISPARITIES if regression else sf.CLASSIFICATION_DISPARITIES
         if len(kept) < 2:
-            left_out = [fs.labels[g] for g in np.flatnonzero(leave_out)]
+            left_out = np.flatnonzero(leave_out)
+            shown = [fs.labels[g] for g in left_out[:5].tolist()]
+            more = f" and {len(left_out) - 5:,} more" if len(left_out) > 5 else ""
             reason = (
                 f"feature set {fs.key!r} has {len(kept)} group(s) of at least "
-                f"{self.min_group_size} rows (skipped: {left_out}); "
+                f"{self.min_group_size} rows ({len(left_out):,} skipped: {shown}{more}); "
                 "a disparity needs two: lower min_group_size or collect more data"
             )
             return (
@@ -675,12 +733,10 @@ class Bias:
         table = fs.table[kept]
         labels = [fs.labels[g] for g in kept]
         reference = None
-        if self.reference_group is not None and len(fs.names) == 1 and not regression:
-            wanted = {self.reference_group, f"{fs.names[0]}={self.reference_group}"}
-            matches = [i for i, label in enumerate(labels) if label in wanted]
-            if matches:
-                reference = matches[0]
-            elif any(label in wanted for label in fs.labels):
+        if fs.reference is not None and not regression:
+            if fs.reference in labels:
+                reference = labels.index(fs.reference)
+            else:
                 raise ConfigError(
                     f"`reference_group` {self.reference_group!r} has fewer than "
                     f"min_group_size={self.min_group_size} rows, so it cannot be the reference"
@@ -718,6 +774,7 @@ class Bias:
                 threshold=thresholds[name],
                 rates=rates,
                 labels=labels,
+                reference=reference,
             )
         return found, groups, skipped
 
@@ -748,10 +805,16 @@ class Bias:
         threshold: float | None,
         rates: Mapping[str, Any],
         labels: Sequence[str],
+        reference: int | None = None,
     ) -> Disparity:
         ratio = metric in _RATIOS
         rate = _driving_rate(metric, rates)
         lowest, highest = labels[int(np.argmin(rate))], labels[int(np.argmax(rate))]
+        if reference is not None and metric == "disparate_impact":
+            # The ratio reads the lowest of the other groups' rates over the reference's.
+            others = np.delete(np.arange(len(labels)), reference)
+            lowest = labels[int(others[np.argmin(rate[others])])]
+            highest = labels[reference]
         interval = f"{estimate.value:.3g} [{estimate.ci_low:.3g}, {estimate.ci_high:.3g}]"
         if threshold is None:
             passed, status, reason = None, Status.PASS, f"{interval}; not gated (no threshold)"
@@ -774,7 +837,9 @@ class Bias:
                 shown, limit = _shown(judged, threshold, passed=passed, ratio=ratio)
                 reason = f"{interval}: {what} {shown} {sign} {limit}"
         if rate.size and not passed and passed is not None:
-            reason += f"; lowest {lowest!r}, highest {highest!r}"
+            referenced = reference is not None and metric == "disparate_impact"
+            top = "reference" if referenced else "highest"
+            reason += f"; lowest {lowest!r}, {top} {highest!r}"
         if estimate.n_undefined:
             reason += f"; {estimate.n_undefined} resamples undefined"
         return Disparity(

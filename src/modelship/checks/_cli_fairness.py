@@ -11,7 +11,7 @@ Wiring: :func:`add_fairness_commands` takes the sub-command group of ``modelship
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import Any, Literal
 
 from modelship._cli_common import storage_options
 from modelship.checks._bias import Bias
@@ -23,7 +23,8 @@ from modelship.checks._cli_common import (
 )
 from modelship.checks._degradation import Degradation
 from modelship.checks._result import CheckResult
-from modelship.errors import ConfigError
+from modelship.checks.stats._fairness import binary_labels
+from modelship.errors import CheckInputError, ConfigError
 
 __all__ = ["add_fairness_commands"]
 
@@ -62,18 +63,55 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, float | None]:
     return out
 
 
+def _score_threshold(args: argparse.Namespace, task: str) -> float | None:
+    """The threshold turning ``--score`` into labels: ``--threshold`` (0.5), for
+    classification only; ``--threshold`` is refused where nothing would read it."""
+    if args.score is None:
+        if args.threshold is not None:
+            raise ConfigError(
+                "--threshold turns the scores of --score into labels, and there is no "
+                "--score: pass --score COL --threshold T for scores, or drop --threshold "
+                "for the labels of --prediction"
+            )
+        return None
+    if task == "regression":
+        if args.threshold is not None:
+            raise ConfigError(
+                "--threshold turns --score into labels; --task regression has no labels: "
+                "drop --threshold (the column is read as predictions)"
+            )
+        return None
+    return 0.5 if args.threshold is None else args.threshold
+
+
 def _bias(args: argparse.Namespace) -> CheckResult:
+    task: Literal["classification", "regression"] = args.task or "classification"
+    threshold = _score_threshold(args, task)
+    if args.four_fifths and task == "regression":
+        raise ConfigError(
+            "--four-fifths gates disparate_impact, a ratio of selection rates; --task "
+            "regression has no selection: use --limit mean_error_difference=VALUE"
+        )
     table = read_table(args.data, storage_options(args.option))
     predicted = args.score or args.prediction
     if predicted is None:
         raise ConfigError("give --prediction (labels) or --score with --threshold")
     cols = _columns(table, [args.label, predicted, *args.sensitive], str(args.data))
+    y_pred = cols[predicted]
+    if args.prediction is not None and task == "classification":
+        try:
+            y_pred = binary_labels(y_pred, f"--prediction column {predicted!r}")
+        except CheckInputError as exc:
+            raise CheckInputError(
+                f"{exc}; for scores, pass the column as --score {predicted} (with "
+                "--threshold, 0.5 by default)"
+            ) from None
     return Bias(
         y_true=cols[args.label],
-        y_pred=cols[predicted],
+        y_pred=y_pred,
         sensitive={name: cols[name] for name in args.sensitive},
-        threshold=args.threshold if args.score else None,
-        task=args.task or "classification",
+        threshold=threshold,
+        task=task,
         thresholds=_pairs(args.limit, "--limit"),
         four_fifths=args.four_fifths,
         reference_group=args.reference_group,
@@ -164,7 +202,12 @@ def add_fairness_commands(
     predicted.add_argument(
         "--score", metavar="COL", help="scores, turned into labels by --threshold"
     )
-    bias.add_argument("--threshold", type=float, default=0.5, help="score threshold (0.5)")
+    bias.add_argument(
+        "--threshold",
+        type=float,
+        default=None,
+        help="labels are --score >= this (0.5); only with --score, for classification",
+    )
     bias.add_argument(
         "--sensitive", nargs="+", required=True, metavar="COL", help="sensitive feature columns"
     )
@@ -177,7 +220,11 @@ def add_fairness_commands(
     bias.add_argument(
         "--four-fifths", action="store_true", help="gate disparate_impact at 0.8 (US employment)"
     )
-    bias.add_argument("--reference-group", help="disparate impact divides by this group")
+    bias.add_argument(
+        "--reference-group",
+        metavar="GROUP",
+        help="disparate impact divides by this group: FEATURE=VALUE, or a VALUE of one feature",
+    )
     bias.add_argument(
         "--gate",
         choices=("estimate", "interval"),

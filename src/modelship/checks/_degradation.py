@@ -25,6 +25,7 @@ import numpy.typing as npt
 from modelship._columns import check_same_index, column_array, named_items
 from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
+from modelship.checks._bias import MAX_GROUPS
 from modelship.checks._records import finite_or_none, object_field, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
@@ -458,16 +459,24 @@ class Degradation:
     segments : optional
         A column name (or names) of ``X``, segment labels (one per row: an array, a
         Series, or a list), or a mapping ``name -> boolean mask``: every metric is
-        compared again on each segment. A list of text names columns when every value is
-        a column name of ``X`` or it does not hold one value per row, and is per-row
-        labels otherwise (``list(df.region)``). Labels are read as
-        :class:`~modelship.checks.Bias` reads groups (``3.0`` reads ``"3"``).
+        compared again on each segment. A single value names a column: text, or any
+        other column label of a data frame or mapping (``0`` for ``pd.DataFrame(array)``);
+        a plain 2-D array has no names, so its column is named by its integer position
+        (``segments=0``). A list of text names columns when every value is a column name
+        of ``X`` or it does not hold one value per row, and is per-row labels otherwise
+        (``list(df.region)``); a list of other values names columns only when it does not
+        hold one value per row. Labels are read as :class:`~modelship.checks.Bias` reads
+        groups (``3.0`` reads ``"3"``); a column of more than 10,000 distinct labels (a
+        continuous feature) is refused, as Bias refuses more groups.
     segment_margin : float, optional
-        Allowed drop within a segment (default ``margin``).
+        Allowed drop within a segment, for every metric: when given it wins over
+        ``margins``; otherwise a segment is judged with the metric's ``margins`` entry,
+        else ``margin``, as the whole holdout is.
     segment_inconclusive : {"fail", "warn", "pass"}
         What an inconclusive segment does (``warn``: segments are small).
     min_segment_size : int
-        Segments with fewer rows are listed in ``details`` and not compared (30).
+        Segments with fewer rows are not compared (30); ``details["skipped_segments"]``
+        lists the first 20 with their sizes, ``details["n_skipped_segments"]`` counts them.
     n_resamples, seed, bootstrap_weights
         The paired bootstrap: 1000 resamples, seed 0, ``"multinomial"`` or ``"poisson"``.
     latency_budget : float, optional
@@ -480,8 +489,11 @@ class Degradation:
     measure_performance : bool
         Measure latency, size and memory without budgets (for the report).
     batch_size, n_batches, warmup : int
-        Latency batches: rows per batch (256), batches timed per model (50, alternating
-        candidate and baseline on the same batch), untimed warm-up calls (3).
+        Latency batches: rows per batch (256; all of ``X`` when it has fewer rows),
+        batches timed per model (50, alternating candidate and baseline on the same
+        batch; when ``X`` holds fewer batches, its batches are timed again in turn,
+        wrapping around to the first, until ``n_batches`` are timed), untimed warm-up
+        calls (3).
     clock : callable
         Seconds as a float, read before and after each timed batch
         (``time.perf_counter``). A simulation or a test passes its own, whose time moves
@@ -696,7 +708,7 @@ class Degradation:
                 y=y,
                 cand=cand,
                 base=base,
-                margin=self.margin,
+                margin=self.margins.get(name, self.margin),
                 policy=self.inconclusive,
                 segment=None,
             )
@@ -775,9 +787,17 @@ class Degradation:
         assert model.predict is not None
         return _vector(model.predict(self.X), f"{what} predictions")
 
-    def _margin_for(self, name: str, default: float, baseline_value: float) -> float:
-        margin = self.margins.get(name, default)
+    def _allowed(self, margin: float, baseline_value: float) -> float:
+        """The allowed drop: ``margin`` in the metric's units, or a share of the baseline's
+        value with ``relative``."""
         return margin * abs(baseline_value) if self.relative else margin
+
+    def _segment_margin(self, name: str) -> float:
+        """A segment's margin for metric ``name``: ``segment_margin`` when given (it wins
+        over ``margins``), else the metric's ``margins`` entry, else ``margin``."""
+        if self.segment_margin is not None:
+            return self.segment_margin
+        return self.margins.get(name, self.margin)
 
     def _compare(  # noqa: PLR0913 - keyword-only per-metric inputs (labels, both predictions, margin, policy, segment) of one comparison
         self,
@@ -856,7 +876,7 @@ class Degradation:
                 segment=segment,
                 reason=f"{name}{where} could not be computed: {exc}",
             )
-        allowed = self._margin_for(name, margin, interval.baseline)
+        allowed = self._allowed(margin, interval.baseline)
         # Gain: positive when the candidate is better, whatever the metric's direction.
         low, high = (
             (interval.ci_low, interval.ci_high) if higher else (-interval.ci_high, -interval.ci_low)
@@ -895,12 +915,21 @@ class Degradation:
 
     # --- segments ---
 
-    def _segment_masks(self, n: int) -> dict[str, npt.NDArray[np.bool_]]:
+    def _segment_rows(self, n: int) -> tuple[dict[str, npt.NDArray[Any]], dict[str, int]]:
+        """The rows of every segment of at least ``min_segment_size`` rows (a boolean mask
+        given by the caller, else the segment's row positions), and the size of every
+        smaller one.
+
+        Labelled segments are counted first, and only those compared get their rows: n
+        positions in all, whatever the number of labels (one n-row mask per label took
+        n bytes a label: 400 MB for a column of 20,000 distinct numbers).
+        """
         segments = self.segments
         if segments is None:
-            return {}
+            return {}, {}
         if isinstance(segments, Mapping):
-            masks = {}
+            kept: dict[str, npt.NDArray[Any]] = {}
+            small: dict[str, int] = {}
             for label, mask in segments.items():
                 array = column_array(mask, f"segment {label!r}")
                 if array.dtype != np.bool_ or array.shape != (n,):
@@ -908,63 +937,115 @@ class Degradation:
                         f"segment {label!r} must be a boolean mask of {n} rows, got dtype "
                         f"{array.dtype} and shape {array.shape}"
                     )
-                masks[str(label)] = array
-            return masks
-        names = self._segment_columns(segments, n)
-        if names is not None:
-            columns = raw_columns(self.X, what="X", columns=names)
-            out: dict[str, npt.NDArray[np.bool_]] = {}
-            for name, values in columns.items():
-                out.update(_label_masks(values, f"{name}="))
-            return out
-        values = column_array(segments, "`segments`")
-        if values.shape != (n,):
-            raise CheckInputError(f"`segments` has shape {values.shape}, the holdout {n} rows")
-        return _label_masks(values, "")
+                size = int(array.sum())
+                if size < self.min_segment_size:
+                    small[str(label)] = size
+                else:
+                    kept[str(label)] = array
+            return kept, small
+        columns = self._segment_columns(segments, n)
+        if columns is None:
+            values = column_array(segments, "`segments`")
+            if values.shape != (n,):
+                raise CheckInputError(f"`segments` has shape {values.shape}, the holdout {n} rows")
+            return _label_rows(values, "", self.min_segment_size)
+        kept, small = {}, {}
+        for name, column in columns.items():
+            found, too_small = _label_rows(column, f"{name}=", self.min_segment_size)
+            kept.update(found)
+            small.update(too_small)
+        return kept, small
 
-    def _segment_columns(self, segments: Any, n: int) -> list[str] | None:
-        """The columns of ``X`` that ``segments`` names, or ``None`` when it holds labels.
+    def _segment_columns(self, segments: Any, n: int) -> dict[str, npt.NDArray[Any]] | None:
+        """The columns of ``X`` that ``segments`` names, by name, or ``None`` when it holds
+        per-row labels.
 
-        A list or tuple of text is read as column names when every value names a column
-        of ``X``, or when it does not hold one value per row; otherwise it holds per-row
-        labels (``list(df.region)``), as an array of text always does.
+        A single value names a column: text, or any other column label of a data frame or
+        mapping (``0`` for ``pd.DataFrame(array)``); for a plain 2-D array, which has no
+        names, an integer position. A list or tuple of text names columns when every
+        value is a column name of ``X``, or when it does not hold one value per row; a
+        list of other values (``[0, 2]``) names columns when every value is a column label
+        (a position) and it does not hold one value per row. Otherwise it holds per-row
+        labels (``list(df.region)``), as an array always does.
         """
-        if isinstance(segments, str):
+        if isinstance(segments, str) or _is_key(segments):
             names, listed = [segments], False
         elif (
             isinstance(segments, Sequence)
             and not isinstance(segments, np.ndarray)
             and segments
-            and all(isinstance(s, str) for s in segments)
+            and all(isinstance(s, str) or _is_key(s) for s in segments)
         ):
             names, listed = list(segments), True
         else:
             return None
-        items = None if self.X is None else named_items(self.X)
-        available = [] if items is None else [name for name, _ in items]
-        known = set(available)
-        absent = list(dict.fromkeys(name for name in names if name not in known))
-        if items is not None and not absent:
-            return names
-        if listed and len(names) == n:
-            return None
-        # Column names, then; the messages stay short even for a list of a million labels.
+        text = all(isinstance(name, str) for name in names)
+        per_row = listed and len(names) == n
+        if per_row and not text:
+            return None  # a list of numbers, one a row: labels
         hint = (
-            f"; a list of text is read as per-row labels only when it has one per row "
+            f"; a list is read as per-row labels only when it has one per row "
             f"({n} rows, {len(names)} given)"
             if listed
             else ""
         )
         if self.X is None:
+            if per_row:
+                return None
             raise ConfigError(f"`segments` names columns, so `X` is required{hint}")
-        if items is None:  # a plain array: raw_columns gives its columns these names
-            return names
-        shown = ", ".join(repr(name) for name in absent[:5])
+        items = named_items(self.X)
+        if items is None:
+            return self._array_columns(names, per_row=per_row, hint=hint)
+        available = [name for name, _ in items]
+        known = set(available)
+        labels = _column_labels(self.X)
+        resolved = [
+            name if isinstance(name, str) else str(name) if _has_label(labels, name) else None
+            for name in names
+        ]
+        absent = list(
+            dict.fromkeys(
+                repr(name)
+                for name, found in zip(names, resolved, strict=True)
+                if found is None or found not in known
+            )
+        )
+        if not absent:
+            return raw_columns(self.X, what="X", columns=[str(name) for name in resolved])
+        if per_row:
+            return None
+        # Column names, then; the messages stay short even for a list of a million labels.
+        shown = ", ".join(absent[:5])
         more = f" and {len(absent) - 5} more" if len(absent) > 5 else ""
         columns = f"{available[:20]}{' ...' if len(available) > 20 else ''}"
         raise ColumnMismatch(
             f"X has no column{'s' if len(absent) > 1 else ''} {shown}{more} named by "
             f"`segments`; X's columns: {columns}{hint}"
+        )
+
+    def _array_columns(
+        self, names: list[Any], *, per_row: bool, hint: str
+    ) -> dict[str, npt.NDArray[Any]] | None:
+        """Columns of a plain array ``X`` named by position (``segments=0``)."""
+        array = column_array(self.X, "X")
+        width = array.shape[1] if array.ndim == 2 else 0
+        positions = all(
+            isinstance(name, (int, np.integer)) and not isinstance(name, (bool, np.bool_))
+            for name in names
+        )
+        if positions and all(0 <= int(name) < width for name in names):
+            return {str(int(name)): array[:, int(name)] for name in names}
+        if per_row:
+            return None
+        shape = f"a plain array of shape {array.shape}, without column names"
+        if positions:
+            raise ColumnMismatch(
+                f"`segments` names column positions {names[:5]} of X, {shape}: positions "
+                f"0 to {width - 1} exist{hint}"
+            )
+        raise ConfigError(
+            f"`segments` names columns {names[:5]!r}, but X is {shape}: name a column by "
+            f"its position (segments=0), or pass the labels themselves (segments=X[:, 0]){hint}"
         )
 
     def _slices(
@@ -975,24 +1056,18 @@ class Degradation:
         cand: npt.NDArray[np.float64],
         base: npt.NDArray[np.float64],
     ) -> tuple[dict[str, dict[str, MetricComparison]], dict[str, int]]:
-        masks = self._segment_masks(len(y))
-        margin = self.margin if self.segment_margin is None else self.segment_margin
+        rows, skipped = self._segment_rows(len(y))
         slices: dict[str, dict[str, MetricComparison]] = {}
-        skipped: dict[str, int] = {}
-        for label, mask in masks.items():
-            size = int(mask.sum())
-            if size < self.min_segment_size:
-                skipped[label] = size
-                continue
+        for label, selected in rows.items():  # bounded: MAX_GROUPS labels a column
             slices[label] = {
                 name: self._compare(
                     name,
                     metric,
                     task=task,
-                    y=y[mask],
-                    cand=cand[mask],
-                    base=base[mask],
-                    margin=margin,
+                    y=y[selected],
+                    cand=cand[selected],
+                    base=base[selected],
+                    margin=self._segment_margin(name),
                     policy=self.segment_inconclusive,
                     segment=label,
                 )
@@ -1022,7 +1097,7 @@ class Degradation:
                 "latency, size and memory need both models, not precomputed scores; drop the "
                 "budgets or pass candidate= and baseline="
             )
-        lat_c, lat_b, n_batches = _latencies(
+        lat_c, lat_b, batch_size = _latencies(
             candidate.predict,
             baseline.predict,
             self.X,
@@ -1047,8 +1122,8 @@ class Degradation:
             baseline=figures["baseline"],
             budgets=budgets,
             exceeded=exceeded,
-            batch_size=self.batch_size,
-            n_batches=n_batches,
+            batch_size=batch_size,
+            n_batches=self.n_batches,
         )
 
     # --- verdict ---
@@ -1137,7 +1212,9 @@ class Degradation:
                 "confidence": self.confidence,
                 "inconclusive": self.inconclusive,
                 "segment_inconclusive": self.segment_inconclusive,
-                "skipped_segments": dict(skipped),
+                # The first few (a column of distinct numbers would list thousands).
+                "skipped_segments": dict(list(skipped.items())[:_SHOWN_SKIPPED]),
+                "n_skipped_segments": len(skipped),
                 "n_resamples": self.n_resamples,
                 "seed": self.seed,
             },
@@ -1154,11 +1231,55 @@ _NOT_A_LABEL = (list, tuple, dict, set, frozenset, np.ndarray)
 _POLICY = {"fail": Status.FAIL, "warn": Status.WARN, "pass": Status.PASS}
 
 
-def _label_masks(values: npt.NDArray[Any], prefix: str) -> dict[str, npt.NDArray[np.bool_]]:
-    """One mask per segment label, labels read as :class:`~modelship.checks.Bias` reads
-    its groups (``3.0`` reads ``"3"``), and refused where it refuses them: a missing label
+def _is_key(value: Any) -> bool:
+    """Whether ``value`` is one number or boolean, which can name a column of ``X``."""
+    return isinstance(value, (int, float, np.integer, np.floating, np.bool_))
+
+
+def _column_labels(x: Any) -> list[Any]:
+    """The column labels of a data frame or the keys of a mapping, as they are (``0``
+    for ``pd.DataFrame(array)``); empty for other inputs, whose names are text."""
+    if isinstance(x, Mapping):
+        return list(x)
+    columns = getattr(x, "columns", None)
+    if columns is None or hasattr(x, "column_names"):
+        return []
+    try:
+        return list(columns)
+    except TypeError:
+        return []
+
+
+def _has_label(labels: Sequence[Any], value: Any) -> bool:
+    """Whether ``value`` is one of ``labels``; a boolean matches only a boolean (``0`` is
+    not ``False``)."""
+    is_bool = isinstance(value, (bool, np.bool_))
+    return any(
+        isinstance(label, (bool, np.bool_)) == is_bool and bool(label == value) for label in labels
+    )
+
+
+# Skipped segments listed in a result's details; the count says how many there were.
+_SHOWN_SKIPPED = 20
+
+
+def _label_rows(
+    values: npt.NDArray[Any], prefix: str, min_size: int
+) -> tuple[dict[str, npt.NDArray[np.intp]], dict[str, int]]:
+    """The row positions of every labelled segment of at least ``min_size`` rows, and the
+    size of every smaller one; labels read as :class:`~modelship.checks.Bias` reads its
+    groups (``3.0`` reads ``"3"``), and refused where it refuses them: a missing label
     (``None``, NaN) or two that read alike (``1.0`` and ``"1"``) would be a segment
-    ``"nan"``, or one segment counted as two."""
+    ``"nan"``, or one segment counted as two; and more than ``MAX_GROUPS`` labels, as
+    Bias refuses more groups.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rows, small = _label_rows(np.array(["a", "b", "a", "c", "a"]), "region=", 2)
+    >>> {k: v.tolist() for k, v in rows.items()}, small
+    ({'region=a': [0, 2, 4]}, {'region=b': 1, 'region=c': 1})
+    """
     what = f"segment column {prefix[:-1]!r}" if prefix else "`segments`"
     if values.dtype.kind == "O":
         odd = next((v for v in values.tolist() if isinstance(v, _NOT_A_LABEL)), None)
@@ -1168,7 +1289,30 @@ def _label_masks(values: npt.NDArray[Any], prefix: str) -> dict[str, npt.NDArray
                 f"{type(odd).__name__}"
             )
     codes, labels = sf.factorize(values, what=what)
-    return {f"{prefix}{label}": codes == i for i, label in enumerate(labels)}
+    if len(labels) > MAX_GROUPS:
+        raise CheckInputError(
+            f"{what} has {len(labels):,} distinct labels, more than {MAX_GROUPS:,}: one "
+            "comparison per segment would be read by nobody, and almost all segments would "
+            "be too small to judge; pass a column of fewer or coarser labels (bin a number, "
+            "group regions)"
+        )
+    codes = np.asarray(codes, dtype=np.intp)
+    counts = np.bincount(codes, minlength=len(labels))
+    compared = np.flatnonzero(counts >= min_size)
+    kept: dict[str, npt.NDArray[np.intp]] = {}
+    if len(compared):
+        # Stable: each segment's rows in their order, as a mask would select them.
+        order = np.argsort(codes, kind="stable")
+        ends = np.cumsum(counts)
+        for i in compared.tolist():  # bounded: MAX_GROUPS labels
+            kept[f"{prefix}{labels[i]}"] = order[ends[i] - counts[i] : ends[i]]
+    sizes = counts.tolist()
+    small = {
+        f"{prefix}{labels[i]}": int(sizes[i])
+        for i in np.flatnonzero(counts < min_size).tolist()
+        if sizes[i] > 0
+    }
+    return kept, small
 
 
 def _worst_segments(slices: Mapping[str, Mapping[str, MetricComparison]]) -> tuple[str, ...]:
@@ -1196,22 +1340,30 @@ def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size,
     warmup: int,
     clock: Callable[[], float],
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], int]:
-    """Seconds per batch for each model on the same batches, alternating who goes first."""
+    """Seconds per batch for each model on the same batches, alternating who goes first,
+    and the rows per batch.
+
+    ``n_batches`` batches of ``min(batch_size, rows)`` rows are timed: when ``x`` holds
+    fewer whole batches, they are timed again in turn (wrapping around to the first), so
+    a p95 is read from ``n_batches`` timings, not from the one or two a small holdout has.
+    """
     rows = _n_rows(x)
-    starts = list(range(0, max(rows - batch_size, 0) + 1, batch_size))[:n_batches]
-    batches = [_rows(x, s, min(s + batch_size, rows)) for s in starts]
+    size = min(batch_size, rows)
+    distinct = max(rows // size, 1) if size else 1
+    batches = [_rows(x, i * size, (i + 1) * size) for i in range(min(distinct, n_batches))]
     for _ in range(warmup):
         cand(batches[0])
         base(batches[0])
-    timings = np.empty((2, len(batches)))
-    for i, batch in enumerate(batches):  # bounded by n_batches
+    timings = np.empty((2, n_batches))
+    for i in range(n_batches):  # bounded by n_batches
+        batch = batches[i % len(batches)]
         order = (0, 1) if i % 2 == 0 else (1, 0)
         for side in order:
             model = cand if side == 0 else base
             start = clock()
             model(batch)
             timings[side, i] = clock() - start
-    return timings[0], timings[1], len(batches)
+    return timings[0], timings[1], size
 
 
 def _peak_memory(predict: Callable[[Any], Any], x: Any) -> int:

@@ -867,6 +867,28 @@ def _row_terms(metric: str, y: Any, pred: FloatArray) -> tuple[FloatArray, Calla
     raise ConfigError(f"no weighted form for metric {metric!r}")
 
 
+def _finite_row_terms(
+    metric: str, y: Any, pred: FloatArray, side: str
+) -> tuple[FloatArray, Callable[[Any], Any]]:
+    """:func:`_row_terms`, refused with a :class:`CheckInputError` when a row's term or a
+    column's sum is not a finite float64 (squared errors of predictions near 1e155 or
+    beyond): the metric then has no value, whatever the number of rows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        terms, finish = _row_terms(metric, y, pred)
+        sums = terms.sum(axis=0)
+        finite_rows = np.isfinite(terms).all(axis=1)
+        if finite_rows.all() and np.isfinite(sums).all():
+            return terms, finish
+        gap = float(np.max(np.abs(np.asarray(pred, dtype=np.float64) - y)))
+    bad = int((~finite_rows).sum())
+    where = f"{bad} rows' terms" if bad else "the sum of the rows' terms"
+    raise CheckInputError(
+        f"{metric} of the {side} overflows float64 ({where}; the largest |prediction - "
+        f"target| is {gap:.3g}): it has no value, with any number of rows; predictions "
+        "this far from the targets come from a diverged model or a unit error"
+    )
+
+
 def _weight_chunks(n: int, rng: np.random.Generator, n_resamples: int, weights: Weights) -> Any:
     """Yield ``(chunk, n)`` row-weight matrices, ``n_resamples`` rows in all."""
     per_chunk = max(1, _CHUNK_ELEMENTS // n)
@@ -993,9 +1015,11 @@ def paired_bootstrap(  # noqa: PLR0913 - public statistical function: the three 
             cand = _real(candidate, "candidate predictions")
             base = _real(baseline, "baseline predictions")
         _same_length(("y_true", y), ("candidate", cand), ("baseline", base))
+        # Checked before anything is computed: an overflow made an infinite metric, read
+        # as "inconclusive: holdout too small to tell", with numpy's RuntimeWarnings.
+        terms_c, finish = _finite_row_terms(metric, y, cand, "candidate")
+        terms_b, _ = _finite_row_terms(metric, y, base, "baseline")
         point_c, point_b = spec.compute(y, cand), spec.compute(y, base)
-        terms_c, finish = _row_terms(metric, y, cand)
-        terms_b, _ = _row_terms(metric, y, base)
         terms = np.hstack([terms_c, terms_b])
         k = terms_c.shape[1]
         sums = np.vstack([w @ terms for w in _weight_chunks(len(y), rng, n_resamples, weights)])
