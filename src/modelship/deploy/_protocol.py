@@ -107,7 +107,12 @@ class DeployerState:
         return next((s for s in self.slots if s.slot == name), None)
 
     def serving(self) -> SlotState | None:
-        """The ready slot with the largest traffic share, or None if none gets traffic."""
+        """The ready slot with the largest traffic share, or None if none gets traffic.
+
+        With traffic on two slots (a split) that is the larger share, which may be a canary
+        that never promoted: the strategies take the stable slot of a split from the
+        registry alias instead, and refuse to deploy without one.
+        """
         live = [s for s in self.slots if s.ready and s.weight > 0]
         return max(live, key=lambda s: (s.weight, s.slot)) if live else None
 

@@ -39,7 +39,7 @@ from modelship.deploy._record import (
     RolloutStatus,
     new_rollout_id,
 )
-from modelship.errors import Conflict, ModelshipError
+from modelship.errors import ArchivedVersion, Conflict, ModelshipError, VersionNotFound
 
 if TYPE_CHECKING:
     from modelship.deploy._history import DeploymentHistory
@@ -53,6 +53,7 @@ __all__ = [
     "RolloutRecord",
     "RolloutStatus",
     "new_rollout_id",
+    "read_state",
 ]
 
 _log = logging.getLogger("modelship.deploy")
@@ -68,6 +69,22 @@ later event may come to retry it, and a record left "in progress" hides the roll
 
 _SAVE_BACKOFF = 1.0
 """Seconds (on the rollout's clock) before the second save attempt; doubled after each."""
+
+
+def read_state(deployer: Deployer) -> DeployerState:
+    """``deployer.state()``, which must answer a :class:`DeployerState`.
+
+    An answer of another type (a dict, None) raises :class:`DeployError` naming the
+    deployer's class, as a failed call does: read as a state, it would fail later with an
+    ``AttributeError`` in the middle of a rollout. What ``state()`` raises goes on.
+    """
+    state = deployer.state()
+    if not isinstance(state, DeployerState):
+        raise DeployError(
+            f"{type(deployer).__name__}.state() answered {type(state).__name__}, not a "
+            "DeployerState; nothing was changed"
+        )
+    return state
 
 
 class Rollout:
@@ -293,8 +310,20 @@ class Rollout:
             return False, None
 
     def observe(self) -> DeployerState | None:
-        """The deployer's state, or None (recorded) if it could not be read."""
+        """The deployer's state, or None (recorded) if it could not be read.
+
+        An answer that is not a :class:`DeployerState` (a dict, None) is a failed call,
+        recorded as one: read as a state it would fail half-way through an abort.
+        """
         ok, state = self.call("state()", self._deployer.state)
+        if ok and not isinstance(state, DeployerState):
+            self.event(
+                EventKind.ERROR,
+                f"state() answered {type(state).__name__}, not a DeployerState",
+                call="state()",
+                error="TypeError",
+            )
+            return None
         return state if ok else None
 
     def route_all_to(self, slot: str, why: str, attempts: int = 3) -> bool:
@@ -437,6 +466,26 @@ class Rollout:
         self._undo_deadline = self._clock.monotonic() + seconds
         self.undo_until = self._clock.wall() + timedelta(seconds=seconds)
 
+    def _slot_replaced(self, by: str) -> bool:
+        """The previous slot is about to be replaced (by rollout ``by``): close the undo
+        window and save the record; whether the stored record now says so.
+
+        The save is tried once (as in :meth:`deferred_saves`): the deploy that replaces the
+        slot must not sleep through retries, and it records a failure itself. A record
+        whose save failed keeps :attr:`saved` False, and :meth:`finish` tries again.
+        """
+        if self.status is not RolloutStatus.SUCCEEDED or not self._close_undo_window():
+            return True
+        _log.info(
+            "rollout %s: the undo window closed: rollout %s replaces %s in %s",
+            self.id,
+            by,
+            self.previous_version,
+            self.previous_slot,
+        )
+        with self.deferred_saves():
+            return self.save()
+
     def _close_undo_window(self) -> bool:
         """End the undo window now; whether :attr:`undo_until` changed (then it needs saving).
 
@@ -465,7 +514,10 @@ class Rollout:
         RollbackUnavailable
             The rollout did not promote, was already rolled back, had no previous
             version, or no longer serves (a later rollout replaced its version, so
-            undoing this one would undo that one); nothing was changed.
+            undoing this one would undo that one); or, after the undo window, its previous
+            version was archived or purged from the registry (restore it first). Nothing
+            was changed; the last reason is also recorded in the history (an ``error``
+            event).
         RolloutInProgress
             Another rollout holds the deployer's rollout lock; nothing was changed.
         """
@@ -497,7 +549,40 @@ class Rollout:
             f"{self.strategy} path (undo window closed or previous slot unusable)",
             version=self.previous_version,
         )
-        replacement = self._redeploy(self.model, self.previous_version)
+        try:
+            replacement = self._redeploy(self.model, self.previous_version)
+        except VersionNotFound as exc:  # archived or purged: the redeploy changed nothing
+            self.event(
+                EventKind.ERROR,
+                f"rollback failed: {self.previous_version} cannot be redeployed: "
+                f"{type(exc).__name__}: {exc}",
+                version=self.previous_version,
+                error=type(exc).__name__,
+            )
+            if isinstance(exc, ArchivedVersion):
+                gone = "was archived"
+                then = (
+                    f"restore it first (registry.restore({self.model!r}, "
+                    f"{self.previous_version!r}) or `modelship registry restore`), then roll "
+                    "back again, or deploy the version you want"
+                )
+            else:
+                gone = "is no longer in the registry (purged)"
+                then = "register it again, or deploy the version you want"
+            raise RollbackUnavailable(
+                f"rollout {self.id} cannot be rolled back: its previous version {self.model} "
+                f"{self.previous_version} {gone}, and a rollback after the undo window "
+                f"redeploys it; nothing was changed: {then}"
+            ) from exc
+        except Exception as exc:  # the redeploy's own error goes on, recorded here too
+            self.event(
+                EventKind.ERROR,
+                f"rollback failed: redeploying {self.previous_version} raised "
+                f"{type(exc).__name__}: {exc}",
+                version=self.previous_version,
+                error=type(exc).__name__,
+            )
+            raise
         self.status = RolloutStatus.ROLLED_BACK
         self._close_undo_window()  # saved with the next event
         self.replaced_by = replacement
@@ -514,7 +599,7 @@ class Rollout:
         not asked; traffic is. A slot that holds another version, or gets no traffic, was
         replaced by a later rollout: rolling this one back would undo that one instead.
         """
-        state = self._deployer.state()  # failing here changes nothing: it raises
+        state = read_state(self._deployer)  # failing here changes nothing: it raises
         held = state.slot(self.slot)
         if held is not None and (held.model, held.version) == (self.model, self.version):
             if held.weight > 0:

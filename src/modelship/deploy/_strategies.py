@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import logging
 import reprlib
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +31,7 @@ import numpy as np
 
 from modelship._params import Constraints, Interval, Text, check_parameters
 from modelship.deploy._clock import Clock, SystemClock
+from modelship.deploy._errors import DeployError
 from modelship.deploy._gates import (
     MAX_SECONDS,
     POSITIVE_SECONDS,
@@ -42,10 +44,17 @@ from modelship.deploy._gates import (
 )
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
 from modelship.deploy._lock import exclusive
-from modelship.deploy._protocol import Deployer, SlotHealth, SlotState
-from modelship.deploy._rollout import EventKind, Rollout, RolloutAborted, RolloutStatus
+from modelship.deploy._protocol import Deployer, DeployerCapabilities, SlotHealth, SlotState
+from modelship.deploy._rollout import (
+    EventKind,
+    Rollout,
+    RolloutAborted,
+    RolloutStatus,
+    read_state,
+)
 from modelship.deploy._spec import CanaryStep, DeploymentSpec
 from modelship.errors import ConfigError
+from modelship.registry import Registry
 
 if TYPE_CHECKING:
     if sys.version_info >= (3, 11):
@@ -56,6 +65,12 @@ if TYPE_CHECKING:
 __all__ = ["BlueGreen", "Canary", "CanaryStep", "Recreate", "from_spec"]
 
 SLOTS = ("blue", "green")
+
+_log = logging.getLogger("modelship.deploy")
+
+_MAX_WINDOWS_CLOSED = 8
+"""The most stored undo windows one deploy closes on the slot it reuses (normally one:
+the rollout serving, whose previous version that slot holds)."""
 
 _MAX_EVALUATIONS = 1e9
 """The most evaluations one analysis is bounded by (a clock that never advances)."""
@@ -109,6 +124,24 @@ def _check_options(*, spec: Any, gate: Any, policy: Any, history: Any, clock: An
         )
 
 
+def _check_deployer_attributes(deployer: Deployer) -> None:
+    """Refuse a deployer whose two attributes are not what strategies read, before any
+    deploy (a dict of capabilities would fail half-way through the first one)."""
+    name = type(deployer).__name__
+    capabilities = getattr(deployer, "capabilities", None)
+    if not isinstance(capabilities, DeployerCapabilities):
+        raise ConfigError(
+            f"deployer: {name}.capabilities must be a DeployerCapabilities (for example "
+            f"DeployerCapabilities(max_slots=2)), got {type(capabilities).__name__}"
+        )
+    registry = getattr(deployer, "registry", None)
+    if registry is not None and not isinstance(registry, Registry):
+        raise ConfigError(
+            f"deployer: {name}.registry must be a Registry (ms.open_registry(url)) or None, "
+            f"got {type(registry).__name__}"
+        )
+
+
 def _canary_steps(steps: object) -> tuple[CanaryStep, ...]:
     if isinstance(steps, (str, bytes, Mapping)) or not isinstance(steps, Iterable):
         raise ConfigError(
@@ -156,6 +189,7 @@ class _Strategy:
                 f"deployer: {type(deployer).__name__} does not implement the Deployer protocol "
                 "(apply, wait_ready, set_traffic, health, remove, state, capabilities, registry)"
             )
+        _check_deployer_attributes(deployer)
         check_parameters(
             self, progress_deadline=progress_deadline, undo_window=undo_window, alias=alias
         )
@@ -171,6 +205,9 @@ class _Strategy:
         # The rollout this strategy started last (and the slot serving before), for the
         # clean-up of a deploy cut short; see _guarded.
         self._started: tuple[Rollout, SlotState | None] | None = None
+        # The last rollout this strategy promoted: a later deploy that reuses its previous
+        # slot closes its undo window (see _close_undo_windows).
+        self._last: Rollout | None = None
         if history is None:
             registry = deployer.registry
             history = RegistryHistory(registry) if registry is not None else InMemoryHistory()
@@ -214,15 +251,53 @@ class _Strategy:
         )
         return rollout
 
-    def _serving(self, model: str) -> SlotState | None:
-        """The slot serving now; a deployer serves one model (its slots are one service)."""
-        stable = self.deployer.state().serving()  # failing here changes nothing: it raises
-        if stable is not None and stable.model != model:
-            raise ConfigError(
-                f"{self.deployer!r} serves model {stable.model!r}; a deployer is one service, "
-                f"so {model!r} needs a deployer of its own"
-            )
-        return stable
+    def _serving(
+        self, model: str, expected: str | None
+    ) -> tuple[SlotState | None, tuple[SlotState, ...]]:
+        """The slot serving now (the stable one), and the other slots that still get traffic.
+
+        A deployer serves one model (its slots are one service). Traffic on two slots is a
+        split left behind (a canary cut short where the deployer outlives the process, an
+        abort whose switch back failed): the slot with the larger share may hold a version
+        that never promoted, so the stable slot is the one holding the version the alias
+        names (``expected``), else the deploy is refused (:class:`DeployError`), changing
+        nothing. Failing here changes nothing: it raises.
+        """
+        state = read_state(self.deployer)
+        live = [s for s in state.slots if s.weight > 0]
+        serving = state.serving()
+        for held in live if len(live) > 1 else [serving] if serving is not None else []:
+            if held.model != model:
+                raise ConfigError(
+                    f"{self.deployer!r} serves model {held.model!r}; a deployer is one "
+                    f"service, so {model!r} needs a deployer of its own"
+                )
+        if len(live) < 2:
+            return serving, ()
+        stable = self._stable_of_split(live, expected)
+        return stable, tuple(s for s in live if s.slot != stable.slot)
+
+    def _stable_of_split(self, live: Sequence[SlotState], expected: str | None) -> SlotState:
+        named = [s for s in live if s.ready and s.version == expected] if expected else []
+        if named:
+            return max(named, key=lambda s: (s.weight, s.slot))
+        split = ", ".join(
+            f"{s.version} in {s.slot} {s.weight}%" + ("" if s.ready else " (not ready)")
+            for s in live
+        )
+        if self.alias is None or self.deployer.registry is None:
+            whose = "this deploy moves no registry alias that would tell which one promoted"
+        elif expected is None:
+            whose = f"the alias {self.alias!r} names no version"
+        else:
+            whose = f"the alias {self.alias!r} names {expected}, held by no ready slot with traffic"
+        raise DeployError(
+            f"{self.deployer!r} splits traffic between {split}: a rollout was cut short, or "
+            f"an abort could not send the traffic back, and {whose}, so which slot is the "
+            f"stable one is unknown; nothing was changed. Send all traffic to the version "
+            f"that should serve first, with deployer.set_traffic({{{live[0].slot!r}: 100}}) "
+            f"(its slot), then deploy again"
+        )
 
     def _start_slot(
         self, rollout: Rollout, slot: str, what: tuple[str, str] | None = None
@@ -233,6 +308,8 @@ class _Strategy:
         """
         dep = self.deployer
         model, version = what if what is not None else (rollout.model, rollout.version)
+        if what is None:
+            self._close_undo_windows(rollout, slot)
         ok, _ = rollout.call(f"apply({slot!r})", dep.apply, slot, model, version, self.spec)
         if not ok:
             return f"starting {version} in {slot} failed"
@@ -245,6 +322,72 @@ class _Strategy:
             return self._not_ready(rollout, slot, self.clock.monotonic() - started)
         rollout.event(EventKind.READY, f"{slot} is ready", slot=slot)
         return self._check_health(rollout, slot)
+
+    def _close_undo_windows(self, rollout: Rollout, slot: str) -> None:
+        """Before ``slot`` is applied over: an earlier rollout whose undo window promises a
+        switch back to the version that slot holds loses that promise, and its record is
+        saved so (``undo_until`` the time it closed), as :meth:`Rollout.finish` does.
+
+        The rollout this strategy promoted last is closed in memory too; the records of
+        the others (another process's) are read from the history, at most
+        :data:`_MAX_WINDOWS_CLOSED` of them. Each save is tried once; a failure is recorded
+        in this rollout's history, never raised: this deploy goes on.
+        """
+        now = self.clock.wall()
+        done = set()
+        last = self._last
+        if last is not None and last.model == rollout.model and last.previous_slot == slot:
+            done.add(last.id)
+            if not last._slot_replaced(rollout.id):
+                rollout.event(
+                    EventKind.ERROR,
+                    f"the undo window of rollout {last.id} closed ({slot} is reused), but its "
+                    "record could not be saved; rollout.finish() tries again",
+                    rollout=last.id,
+                    slot=slot,
+                )
+        try:
+            records = self.history.records(rollout.model)
+        except Exception as exc:  # a user's history may raise anything; the deploy goes on
+            rollout.event(
+                EventKind.ERROR,
+                f"the deployment history could not be read to close the undo window of an "
+                f"earlier rollout whose previous slot was {slot}: {type(exc).__name__}: {exc}",
+                slot=slot,
+                error=type(exc).__name__,
+            )
+            return
+        stale = [
+            r
+            for r in records
+            if r.id not in done
+            and r.id != rollout.id
+            and r.status is RolloutStatus.SUCCEEDED
+            and r.previous_slot == slot
+            and r.undo_until is not None
+            and r.undo_until > now
+        ]
+        for record in stale[-_MAX_WINDOWS_CLOSED:]:
+            try:
+                self.history.save(attrs.evolve(record, undo_until=now))
+            except Exception as exc:  # as Rollout.save: logged and recorded, never raised
+                _log.warning(
+                    "rollout %s: the undo window of rollout %s could not be closed in the "
+                    "deployment history: %s: %s",
+                    rollout.id,
+                    record.id,
+                    type(exc).__name__,
+                    exc,
+                )
+                rollout.event(
+                    EventKind.ERROR,
+                    f"the undo window of rollout {record.id} ({record.previous_version} in "
+                    f"{slot}) could not be closed in the deployment history: "
+                    f"{type(exc).__name__}: {exc}",
+                    rollout=record.id,
+                    slot=slot,
+                    error=type(exc).__name__,
+                )
 
     def _wait_ready(self, rollout: Rollout, slot: str) -> tuple[bool, bool]:
         """``wait_ready(slot)`` within the progress deadline: (the call succeeded, the slot
@@ -444,6 +587,7 @@ class _Strategy:
         if stable is not None and stable.slot != rollout.slot:
             rollout.open_undo_window(self.undo_window)
         rollout.status = RolloutStatus.SUCCEEDED
+        self._last = rollout
         if stable is not None and stable.slot != rollout.slot and self.undo_window == 0:
             rollout.finish()
         rollout.event(
@@ -477,31 +621,113 @@ class _Strategy:
 
     def _dead_with_traffic(self) -> SlotState | None:
         """A slot that is not ready but still gets traffic (its server died), if any."""
-        state = self.deployer.state()  # failing here changes nothing: it raises
+        state = read_state(self.deployer)  # failing here changes nothing: it raises
         held = [s for s in state.slots if s.weight > 0 and not s.ready]
         return max(held, key=lambda s: (s.weight, s.slot)) if held else None
 
     def _prepare(
         self, model: str, version: str | int
-    ) -> tuple[str, str | None, SlotState | None, Rollout | None]:
+    ) -> tuple[str, str | None, SlotState | None, tuple[SlotState, ...], Rollout | None]:
         """What every deploy starts from: the resolved version, the alias as it stands, the
-        slot serving now, and a finished rollout if that version already serves."""
+        stable slot (see :meth:`_serving`), the other slots a leftover split still sends
+        traffic to, and a finished rollout if that version already serves, promoted.
+
+        Check, then act: the deploy holds the deployer's rollout lock from this look until
+        it is done, so no other rollout changes the slots between the two.
+        """
         resolved = self._resolve(model, version)
         expected = self._alias_now(model)
-        stable = self._serving(model)
-        if stable is not None and (stable.model, stable.version) == (model, resolved):
-            return resolved, expected, stable, self._unchanged(model, resolved, stable)
-        return resolved, expected, stable, None
+        stable, others = self._serving(model, expected)
+        same = stable is not None and (stable.model, stable.version) == (model, resolved)
+        if stable is not None and same and not others:
+            found = self._promoted(model, resolved, stable, expected)
+            if found is not None:
+                return resolved, expected, stable, others, self._unchanged(stable, *found)
+        return resolved, expected, stable, others, None
 
-    def _unchanged(self, model: str, version: str, serving: SlotState) -> Rollout:
-        rollout = self._new(model, version, serving.slot, None)
+    def _promoted(
+        self, model: str, version: str, serving: SlotState, expected: str | None
+    ) -> tuple[str, SlotHealth] | None:
+        """Whether ``version``, which serves, needs no deploy: why, and its health, or None.
+
+        Serving is not promoted: a first deploy that failed its gate or its health check
+        behind traffic aborts with all the traffic (nothing to send it back to), and a
+        leftover split serves a version that never promoted. So the version must hold all
+        the traffic and answer healthy now, and be known promoted: by the alias, when this
+        deploy moves one (the alias moves only once a rollout promoted), else by the
+        deployment history, whose latest rollout of that version must have succeeded in
+        that slot. Anything else goes the normal way (health checks, the gate, the alias).
+        """
+        if serving.weight != 100:
+            return None
+        why = self._promoted_by(model, version, serving, expected)
+        if why is None:
+            return None
+        try:
+            health = self.deployer.health(serving.slot)
+        except Exception:  # the normal path checks (and records) it again
+            return None
+        if not isinstance(health, SlotHealth) or not health.healthy:
+            return None
+        return why, health
+
+    def _promoted_by(
+        self, model: str, version: str, serving: SlotState, expected: str | None
+    ) -> str | None:
+        """What tells ``version`` in ``serving`` promoted (see :meth:`_promoted`), or None."""
+        if self.alias is not None and self.deployer.registry is not None:
+            return f"alias {self.alias!r} names it" if expected == version else None
+        try:
+            records = self.history.records(model)
+        except Exception as exc:  # a user's history may raise anything: not confirmed
+            _log.warning(
+                "the deployment history of %s could not be read (%s: %s): %s is deployed "
+                "again rather than taken as promoted",
+                model,
+                type(exc).__name__,
+                exc,
+                version,
+            )
+            return None
+        last = next((r for r in reversed(records) if r.version == version), None)
+        if last is None or last.status is not RolloutStatus.SUCCEEDED or last.slot != serving.slot:
+            return None
+        return f"rollout {last.id} promoted it"
+
+    def _unchanged(self, serving: SlotState, why: str, health: SlotHealth) -> Rollout:
+        slot, version = serving.slot, serving.version
+        rollout = self._new(serving.model, version, slot, None)
+        rollout.event(
+            EventKind.HEALTH,
+            f"{slot} healthy" + (f": {health.detail}" if health.detail else ""),
+            slot=slot,
+            healthy=True,
+            detail=health.detail,
+        )
         rollout.status = RolloutStatus.SUCCEEDED
         rollout.event(
             EventKind.SUCCEEDED,
-            f"{version} already serves from {serving.slot}; nothing changed",
-            slot=serving.slot,
+            f"{version} already serves from {slot} with all the traffic, healthy, and {why}; "
+            "nothing changed",
+            slot=slot,
         )
         return rollout
+
+    def _unsplit(
+        self, rollout: Rollout, stable: SlotState | None, others: Sequence[SlotState]
+    ) -> str | None:
+        """End a leftover split before anything starts: all traffic back to the stable slot
+        (ready, holding the version the alias names); None on success, else why not."""
+        if stable is None or not others:
+            return None
+        left = ", ".join(f"{s.version} in {s.slot} {s.weight}%" for s in others)
+        if rollout.route_all_to(
+            stable.slot,
+            f"a leftover split ({left}) ends: {stable.version}, which alias {self.alias!r} "
+            f"names, is the stable version",
+        ):
+            return None
+        return f"sending the traffic of a leftover split ({left}) back to {stable.slot} failed"
 
     def _switch(self, rollout: Rollout, stable: SlotState | None) -> str | None:
         """Send all traffic to the new slot, then check it behind traffic."""
@@ -593,11 +819,15 @@ class BlueGreen(_Strategy):
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
         self._two_slots()
-        version, expected, stable, done = self._prepare(model, version)
+        version, expected, stable, others, done = self._prepare(model, version)
         if done is not None:
             return done
         rollout = self._new(model, version, self._idle(stable), stable)
-        why = self._start_slot(rollout, rollout.slot) or self._analyse(rollout, "pre-promotion")
+        why = (
+            self._unsplit(rollout, stable, others)
+            or self._start_slot(rollout, rollout.slot)
+            or self._analyse(rollout, "pre-promotion")
+        )
         if why is None:
             why = self._switch(rollout, stable)
         if why is not None:
@@ -690,11 +920,11 @@ class Canary(_Strategy):
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
         self._two_slots()
-        version, expected, stable, done = self._prepare(model, version)
+        version, expected, stable, others, done = self._prepare(model, version)
         if done is not None:
             return done
         rollout = self._new(model, version, self._idle(stable), stable)
-        why = self._start_slot(rollout, rollout.slot)
+        why = self._unsplit(rollout, stable, others) or self._start_slot(rollout, rollout.slot)
         if why is None and stable is not None:
             why = self._steps(rollout, stable)
         elif why is None:
@@ -791,7 +1021,8 @@ class Recreate(_Strategy):
             return self._guarded(model, version)
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
-        version, expected, stable, done = self._prepare(model, version)
+        # A leftover split needs no ending first: the serving version's traffic stops.
+        version, expected, stable, _, done = self._prepare(model, version)
         if done is not None:
             return done
         # Nothing ready serves, but a slot whose server died may still hold the traffic:
