@@ -15,6 +15,7 @@ import io
 import math
 import os
 import sys
+import threading
 import tokenize
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -131,6 +132,61 @@ def _blank(row: list[str]) -> bool:
     return not row or (len(row) == 1 and row[0] != "" and not row[0].strip())
 
 
+# csv.field_size_limit is one setting for the whole process: _csv_rows raises it for
+# the time it reads, under this lock, and puts back what it found.
+_FIELD_LIMIT_LOCK = threading.Lock()
+
+
+def _csv_rows(path: str, content: str) -> list[list[str]]:
+    """The rows of the CSV text ``content``; ``path`` names the file in error messages.
+
+    Read strictly: a quote that opens a cell and is never closed would otherwise take the
+    rest of the file into that one cell, silently (pandas refuses such a file too). A cell
+    may be as long as the file (the csv module's default limit is 131,072 characters,
+    which pandas does not have): the process-wide ``csv.field_size_limit`` is raised for
+    the read and restored after, unless something else changed it meanwhile.
+
+    Raises
+    ------
+    ConfigError
+        For text that is not valid CSV; the message names the file and the line.
+    """
+    with _FIELD_LIMIT_LOCK:
+        # Capped at 2**31 - 1: the setting is a C long, 32 bits on Windows.
+        limit = max(min(len(content) + 1, 2**31 - 1), csv.field_size_limit())
+        found = csv.field_size_limit(limit)
+        try:
+            return list(csv.reader(io.StringIO(content, newline=""), strict=True))
+        except csv.Error as exc:
+            raise _csv_error(path, content, exc) from exc
+        finally:
+            if csv.field_size_limit() == limit:
+                csv.field_size_limit(found)
+
+
+def _csv_error(path: str, content: str, exc: csv.Error) -> ConfigError:
+    """``exc``, the error reading the CSV text ``content``, as a ``ConfigError`` naming the
+    file and the line: where the fault is, or for a quote never closed, where the row
+    with that quote starts (found by reading again, row by row: only for a faulty file).
+    """
+    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    start = line = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error:
+        line = reader.line_num
+    reason = str(exc)
+    if reason == "unexpected end of data":
+        line = start
+        reason = (
+            "a quote opens a cell and no quote closes it, so the rest of the file "
+            "would be that one cell; a quote inside a cell must be doubled, "
+            "and the cell quoted"
+        )
+    return ConfigError(f"{path}, line {line}: not valid CSV: {reason}")
+
+
 def _read_csv(path: str, data: bytes) -> CsvTable:
     """The table in the CSV file ``data``; ``path`` names the file in error messages.
 
@@ -141,7 +197,7 @@ def _read_csv(path: str, data: bytes) -> CsvTable:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path} is not UTF-8 text: {exc}") from exc
-    rows = list(csv.reader(io.StringIO(content, newline="")))
+    rows = _csv_rows(path, content)
     numbers = None  # each row's line number, once blank lines are dropped
     widths = set(map(len, rows))
     # Rows all of one width, two or more, hold no blank line and no ragged row: that is
@@ -350,7 +406,8 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
         For an unknown file type, a file that cannot be read, a damaged ``.npy`` (one
         whose header declares more data than it holds, or object arrays) or Parquet
         file, or a malformed CSV file (ragged rows, an empty or repeated column
-        name); the message names the file.
+        name, a quote never closed or followed by more text in its cell); the message
+        names the file.
 
     Examples
     --------

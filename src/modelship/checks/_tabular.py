@@ -368,13 +368,15 @@ def _unnamed(
 
 def _datetimes(values: NDArray[Any], what: str = "a column") -> NDArray[Any] | None:
     """``values`` as ``datetime64`` when it holds date-times (any unit, or objects such as
-    ``datetime.datetime`` and pandas ``Timestamp``), else ``None``.
+    ``datetime.datetime``, pandas ``Timestamp`` and ``np.datetime64``, NumPy's ``NaT``
+    being a missing value), else ``None``.
 
     Raises
     ------
     CheckInputError
         Naming ``what``, for a date-time that its UTC offset moves outside the years 1 to
-        9999 that Python's ``datetime`` holds.
+        9999 that Python's ``datetime`` holds, or a ``np.datetime64`` object that
+        ``datetime64[us]`` cannot hold.
     """
     if values.dtype.kind == "M":
         return values
@@ -384,18 +386,15 @@ def _datetimes(values: NDArray[Any], what: str = "a column") -> NDArray[Any] | N
     # its first value, not by a look at every row (3 s at 1,000,000 x 20 columns).
     found = False
     for value in values:  # an object array yields its objects: nothing read beyond the answer
-        if is_missing(value):
+        if is_missing(value) or (isinstance(value, np.datetime64) and np.isnat(value)):
             continue
-        if not isinstance(value, datetime.datetime):
+        if not isinstance(value, (datetime.datetime, np.datetime64)):
             return None
         found = True
     if not found:
         return None
     try:
-        stamps = [
-            None if is_missing(value) else value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
-            for value in values.tolist()
-        ]
+        stamps = [_utc_stamp(value, what) for value in values.tolist()]
     except OverflowError:  # 9999-12-31 23:00 at UTC-5 is in the year 10000 in UTC
         raise CheckInputError(
             f"{what} holds a date-time whose time in UTC is outside the years 1 to 9999"
@@ -404,6 +403,40 @@ def _datetimes(values: NDArray[Any], what: str = "a column") -> NDArray[Any] | N
 
 
 ZERO = datetime.timedelta(0)
+
+# The datetime64 units whose ticks become microseconds by a division, which cannot wrap.
+_FINER_THAN_US = {("ns", 1), ("ps", 1), ("fs", 1), ("as", 1)}
+
+
+def _utc_stamp(value: Any, what: str) -> Any:
+    """One value of an object column of date-times: ``None`` when missing (``NaT`` of
+    NumPy included), a ``np.datetime64`` item in microseconds, and a ``datetime`` (or
+    pandas ``Timestamp``) as the naive date-time in UTC.
+
+    Raises
+    ------
+    CheckInputError
+        Naming ``what``, for a ``np.datetime64`` item that microseconds cannot hold.
+    """
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            return None
+        stamp = value.astype("datetime64[us]")
+        # A coarser unit is multiplied into microseconds, which wraps beyond some 290,000
+        # years from 1970 (and the way back then differs): refused, never a wrong date.
+        if (
+            np.datetime_data(value.dtype) not in _FINER_THAN_US
+            and stamp.astype(value.dtype) != value
+        ):
+            raise CheckInputError(
+                f"{what} holds the date-time {value} (dtype {value.dtype.name}), which "
+                "datetime64[us] cannot hold; convert the column to one datetime64 dtype"
+            )
+        return stamp
+    if is_missing(value):
+        return None
+    return value.replace(tzinfo=None) - (value.utcoffset() or ZERO)
+
 
 # Seconds in one tick of the datetime64 units a second long or more that have a fixed
 # length, and ticks per second of the shorter ones. Years and months are not of fixed
@@ -594,7 +627,8 @@ def _raw_column(what: str, name: str, value: Any, encode: bool) -> RawColumn:
 
 
 def _no_duplicates(what: str, names: list[str]) -> None:
-    duplicated = sorted({name for name in names if names.count(name) > 1})
+    # Counted once (not names.count per name: quadratic, 6 s for 20,000 columns).
+    duplicated = sorted(name for name, count in Counter(names).items() if count > 1)
     if duplicated:
         raise CheckInputError(f"{what} has duplicated column names: {duplicated}")
 
@@ -658,7 +692,8 @@ def raw_columns(
             items = [(str(name), lookup[str(name)]) for name in columns]
         pairs = [(name, _raw_column(what, name, value, encode)) for name, value in items]
     if exclude:
-        pairs = [(name, raw) for name, raw in pairs if name not in set(exclude)]
+        excluded = set(exclude)
+        pairs = [(name, raw) for name, raw in pairs if name not in excluded]
     if not pairs:
         raise EmptyData(f"{what} has no columns")
     _no_duplicates(what, [name for name, _ in pairs])
@@ -706,7 +741,8 @@ def make_column(
                 "it as time stamps (seconds since the epoch)"
             )
         seconds = _timestamps(stamps, f"column {name!r}")
-        return Column(name=name, kind=kind, dtype=str(stamps.dtype), values=seconds)
+        # The dtype's name, as for other dtypes: str() would write ">M8[D]" for big-endian.
+        return Column(name=name, kind=kind, dtype=_dtype_name(stamps), values=seconds)
     dtype_kind = values.dtype.kind
     if dtype_kind in "mcV":
         raise CheckInputError(

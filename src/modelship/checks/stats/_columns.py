@@ -93,6 +93,7 @@ def sorted_finite_counts(
     buffer: FloatArray | None = None,
     *,
     precision: np.dtype[Any] | None = None,
+    vouch: bool = True,
 ) -> tuple[FloatArray, int, int]:
     """:func:`sorted_finite` of ``x``, and how many NaN and how many ±inf it dropped.
 
@@ -112,6 +113,10 @@ def sorted_finite_counts(
     would otherwise sit ~1e-9 from its float64 twin, on the other side of every bin edge
     and KS step. A value beyond the narrow type's range is kept as it is, not made
     infinite. ``None`` (the default) costs nothing.
+
+    ``vouch=False`` leaves the result out of the record that lets :func:`sorted_column`
+    trust it without a pass: for a caller that hands it to no public statistic (the drift
+    check's own path), which saves a weak reference per column.
 
     Examples
     --------
@@ -148,8 +153,32 @@ def sorted_finite_counts(
         hi = int(np.searchsorted(values, np.inf, side="left"))
         nan_start = int(np.searchsorted(values, np.nan, side="left"))
     finite = values[lo:hi]
-    _VOUCHED[id(finite)] = finite
+    _check_distinct_kept(x, finite)
+    if vouch:
+        _VOUCHED[id(finite)] = finite
     return finite, values.size - nan_start, lo + (nan_start - hi)
+
+
+def _check_distinct_kept(x: Any, finite: FloatArray) -> None:
+    """Refuse integers that float64 made one number: beyond 2**53 distinct integers can
+    round to the same float (2**62 + 0 ... 2**62 + 199 all become 2**62), and the sample
+    would be called constant though it is not. Looked at only when the sorted floats are
+    one number that large, so no other column pays a pass."""
+    if (
+        finite.size < 2
+        or finite[0] != finite[-1]
+        or abs(finite[0]) < 2.0**53
+        or not isinstance(x, np.ndarray)
+        or x.dtype.kind not in "iu"
+    ):
+        return
+    low, high = int(x.min()), int(x.max())
+    if low != high:
+        raise CheckInputError(
+            f"the integers from {low} to {high} all read as {finite[0]:.17g} in float64, "
+            "whose precision ends at 2**53: the values would seem constant; subtract a "
+            "common offset (the smallest value of both samples) from the column first"
+        )
 
 
 def round_to(values: FloatArray, precision: np.dtype[Any]) -> None:

@@ -75,7 +75,7 @@ def wasserstein_sorted(a: FloatArray, b: FloatArray) -> float:
             part = gaps[: stop - start]
             if coupling is None:  # equal sizes: the quantile steps line up
                 np.subtract(big[start:stop], small[start:stop], out=part)
-                total += float(np.abs(part, out=part).sum()) / big.size
+                total += _mean_share(np.abs(part, out=part), big.size)
                 continue
             pair = np.take(small, coupling.take[start : stop + 1], out=matched[: part.size + 1])
             np.subtract(big[start:stop], pair[:-1], out=part)
@@ -90,6 +90,20 @@ def wasserstein_sorted(a: FloatArray, b: FloatArray) -> float:
     if not math.isfinite(total):
         raise overflow_error()
     return total
+
+
+def _mean_share(gaps: FloatArray, n: int) -> float:
+    """``sum(gaps) / n``, the share of a block of ``n`` equal-weight gaps (``gaps`` >= 0).
+
+    Gaps well inside float64 can sum past its largest value (300 gaps of ~1e307) though
+    their mean does not: only then is each gap divided by ``n`` first (in place), which
+    changes the last bits, so every other sum stays bit for bit what it was. A gap that
+    itself overflowed stays infinite, and the caller reports it.
+    """
+    total = float(gaps.sum())
+    if total != math.inf:
+        return total / n
+    return float(np.divide(gaps, n, out=gaps).sum())
 
 
 _STD_BLOCK = 1 << 16
@@ -125,7 +139,7 @@ def wasserstein_and_std(a: FloatArray, b: FloatArray) -> tuple[float, float]:
                 squares += dot(centred, centred)
                 gap = part[low - start : high - start]
                 np.abs(np.subtract(a[low:high], b[low:high], out=gap), out=gap)
-            distance += float(part.sum()) / n
+            distance += _mean_share(part, n)
     if not math.isfinite(distance):
         raise overflow_error()
     mean = total / n
