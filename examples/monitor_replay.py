@@ -5,7 +5,7 @@ the ``stable`` and the ``canary`` slot. From minute 5 the canary gets slower. A 
 policy written as the deployment YAML's ``monitoring:`` section is evaluated once a
 minute; its decision log is written as JSON Lines, read back, and replayed offline: the
 same decisions, bit for bit. A canary analysis (Mann-Whitney and the Hodges-Lehmann
-shift) of the last ten minutes explains the rollback.
+shift) of the last 5 minutes explains the rollback.
 
     python examples/monitor_replay.py [--log decisions.jsonl]
 """

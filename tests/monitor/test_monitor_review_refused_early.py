@@ -71,7 +71,7 @@ def test_a_range_of_more_points_than_prometheus_answers_is_a_config_error_not_an
     source = PrometheusSource(prometheus.url)
     end = time.time()
 
-    with pytest.raises(ConfigError, match=r"raise the step to at least 7\.85 s"):
+    with pytest.raises(ConfigError, match=r"raise the step to at least 7\.86 s"):
         source.fetch_series(
             "error_rate", slot="green", start=end - 86400, end=end, stat="mean", step=5.0
         )

@@ -50,7 +50,9 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from fractions import Fraction
 from typing import Any, ClassVar, Literal
 
 import attrs
@@ -408,6 +410,10 @@ class CanaryReport:
     verdict : {"pass", "marginal", "fail", "inconclusive", "no_data", "error"}
     score : float or None
         ``100 * passed weight / judged weight``; ``None`` when nothing was judged.
+        Computed exactly, on the weights as written (their shortest decimal form:
+        ``0.2`` is 1/5), then rounded to the nearest float; the verdict compares the
+        exact score with the thresholds, so weights in the same ratios (0.2/0.7/0.3 and
+        2/7/3) give the same score and verdict.
     score_low, score_high : float
         The score if every unjudged metric failed, or passed.
     metrics : tuple of MetricJudgement
@@ -451,6 +457,15 @@ class CanaryReport:
         }
 
 
+def _exact(name: str, value: float) -> Fraction:
+    """``value`` as the decimal it is written as (``repr``): ``0.2`` is exactly 1/5, so
+    weights 0.2, 0.7 and 0.3 score as 2, 7 and 3 do."""
+    number = float(value)
+    if not (math.isfinite(number) and number >= 0):
+        raise ConfigError(f"{name} must be a finite number >= 0, got {value!r}")
+    return Fraction(repr(number))
+
+
 def combine(
     judgements: Sequence[MetricJudgement],
     *,
@@ -480,29 +495,36 @@ def combine(
         raise ConfigError(
             f"need 0 <= marginal_score <= pass_score <= 100, got {marginal_score} and {pass_score}"
         )
-    total = sum(j.weight for j in judgements)
-    passed = sum(j.weight for j in judgements if j.verdict == "pass")
-    judged = sum(j.weight for j in judgements if j.judged)
+    weights = [_exact("a metric's weight", j.weight) for j in judgements]
+    total = sum(weights, Fraction(0))
+    pairs = list(zip(weights, judgements, strict=True))
+    passed = sum((w for w, j in pairs if j.verdict == "pass"), Fraction(0))
+    judged = sum((w for w, j in pairs if j.judged), Fraction(0))
     unjudged = total - judged
-    score = 100 * passed / judged if judged else None
-    low, high = 100 * passed / total, 100 * (passed + unjudged) / total
+    # Exact: the weights as written (0.2 is 1/5), so the same ratios score the same.
+    exact = 100 * passed / judged if judged else None
+    exact_high = 100 * (passed + unjudged) / total
+    least_pass, least_marginal = (
+        _exact("pass_score", pass_score),
+        _exact("marginal_score", marginal_score),
+    )
     verdict: CanaryVerdict
     if any(j.critical and j.verdict == "fail" for j in judgements):
         verdict = "fail"
     elif unjudged == 0:
-        assert score is not None
+        assert exact is not None
         verdict = (
-            "pass" if score >= pass_score else "marginal" if score >= marginal_score else "fail"
+            "pass" if exact >= least_pass else "marginal" if exact >= least_marginal else "fail"
         )
-    elif high < marginal_score:
+    elif exact_high < least_marginal:
         verdict = "fail"
     else:
         verdict = next(v for v in VERDICTS[1:4] if any(j.verdict == v for j in judgements))
     return CanaryReport(
         verdict=verdict,
-        score=score,
-        score_low=low,
-        score_high=high,
+        score=None if exact is None else float(exact),
+        score_low=float(100 * passed / total),
+        score_high=float(exact_high),
         metrics=tuple(judgements),
         reasons=tuple(f"{j.verdict}: {j.metric}: {j.reason}" for j in judgements),
         pass_score=pass_score,

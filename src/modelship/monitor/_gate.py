@@ -104,7 +104,9 @@ def policy_gate(
     Raises
     ------
     ConfigError
-        If ``window`` is not a positive number.
+        If ``window`` is not a positive number, or the source refuses a question of the
+        policy's conditions (a :class:`~modelship.monitor.PrometheusSource`
+        without its template): refused now, not at every analysis of a rollout.
 
     Examples
     --------
@@ -124,6 +126,14 @@ def policy_gate(
     from modelship.deploy._gates import GateResult, Verdict
 
     window = float(window)
+    # The gate evaluates the policy whether or not it is enabled (evaluate always does).
+    if isinstance(source, QuestionCheck):  # refused now, not at every analysis
+        for condition in policy.conditions:
+            # The rollout's slot is not known yet; the baseline is, when given.
+            for which in dict.fromkeys((None, baseline) if condition.relative else (None,)):
+                source.check_question(
+                    condition.metric, slot=which, stat=condition.stat, window=window
+                )
 
     def gate(rollout: Rollout) -> GateResult:
         span = _span(rollout, window, since_start)

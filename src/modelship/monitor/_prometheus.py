@@ -40,9 +40,11 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import string
 import time
 from collections.abc import Callable, Mapping
+from decimal import ROUND_CEILING, Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
@@ -72,7 +74,8 @@ __all__ = ["DEFAULT_QUERIES", "MAX_ANSWER_BYTES", "PrometheusSource", "SeriesSou
 #: whatever a server sends would cost the watcher its memory.
 MAX_ANSWER_BYTES = 4 * 1024 * 1024
 #: Bytes asked of the socket per read: a read returns what has arrived, so the deadline
-#: is checked between reads even when a server trickles its answer a byte at a time.
+#: is checked between reads even when a server trickles its answer a byte at a time, and
+#: each read waits at most what is left before it.
 _CHUNK = 64 * 1024
 
 _LATENCY = "inference_latency_seconds"
@@ -200,12 +203,27 @@ def _check_window(start: float, end: float, *, allow_empty: bool = False) -> Non
 MAX_POINTS = 11_000
 
 
+def _go_round(x: float) -> float:
+    """Go's ``math.Round``: to the nearest integer, half away from zero (exact: the
+    fractional part of a float is exact, so no addition of 0.5 rounds it up early)."""
+    whole = math.trunc(x)
+    if abs(x - whole) >= 0.5:
+        whole += 1 if x > 0 else -1
+    return float(whole)
+
+
 def _go_time_ns(t: float) -> int:
-    """``t`` as Prometheus parses a time given in seconds (``parseTime``): the fraction
-    rounded (half away from zero) to the millisecond, in nanoseconds."""
-    whole, fraction = math.modf(t)
-    milliseconds = math.copysign(math.floor(abs(fraction) * 1000 + 0.5), fraction)
-    return int(whole) * 1_000_000_000 + int(milliseconds / 1000 * 1e9)
+    """``t`` as Prometheus parses a time given in seconds (``parseTime``), in nanoseconds.
+
+    The same IEEE double operations as its Go source, so the same result bit for bit::
+
+        s, ns := math.Modf(t)                  // whole seconds, fraction
+        ns = math.Round(ns*1000) / 1000        // to the millisecond, half away from zero
+        time.Unix(int64(s), int64(ns*float64(time.Second)))   // truncated to an integer
+    """
+    fraction, whole = math.modf(t)  # Python's modf answers (fraction, whole), Go's the reverse
+    fraction = _go_round(fraction * 1000) / 1000
+    return int(whole) * 1_000_000_000 + int(fraction * 1e9)
 
 
 def _steps(first: float, last: float, step: float) -> int | None:
@@ -230,17 +248,52 @@ def _range(start: float, end: float, step: float) -> tuple[float, float]:
     return first, last
 
 
-def _check_points(start: float, end: float, step: float) -> None:
+def _steps_any_start(window: float, step: float) -> int | None:
+    """The most steps :func:`_steps` counts for a window of ``window`` seconds, whatever
+    its start: the times sent are floored to the millisecond, so the span between them
+    is ``window - step`` to within a millisecond either way, and at worst rounded up."""
+    step_ns = int(step * 1e9)
+    if step_ns <= 0:
+        return None
+    # round(): the float error of the subtraction must not add a millisecond of its own.
+    span_ms = max(0, math.ceil(round((window - step) * 1000, 6)))
+    return span_ms * 1_000_000 // step_ns
+
+
+def _least_step(start: float, end: float, counted: Callable[[float], int | None]) -> float:
+    """The smallest step of three significant digits whose range for the window
+    Prometheus answers: the one the refusal suggests, so that following it works."""
+    need = Decimal(repr((end - start) / (MAX_POINTS + 1)))
+    unit = Decimal(1).scaleb(need.adjusted() - 2)  # one in the third significant digit
+    candidate = (need / unit).to_integral_value(rounding=ROUND_CEILING) * unit
+    for _ in range(1000):  # bounded: a few units more at most (the milliseconds sent)
+        steps = counted(float(candidate))
+        if steps is not None and steps <= MAX_POINTS:
+            break
+        candidate += unit
+    return float(candidate)
+
+
+def _check_points(start: float, end: float, step: float, *, any_start: bool = False) -> None:
     """Refuse a range Prometheus refuses: ``(end - start) / step`` of the times sent over
-    :data:`MAX_POINTS`."""
-    steps = _steps(*_range(start, end, step), step)
+    :data:`MAX_POINTS` (``any_start``: for a window of ``end - start`` seconds starting
+    anywhere, as a question checked before its times are known is)."""
+
+    def counted(step: float) -> int | None:
+        if any_start:
+            return _steps_any_start(end - start, step)
+        return _steps(*_range(start, end, step), step)
+
+    steps = counted(step)
     if steps is None or steps > MAX_POINTS:
         shown = "a step under a nanosecond" if steps is None else f"{steps} steps"
+        where = " (at the least favourable start: times are sent to the millisecond)"
         raise ConfigError(
             f"a window of {end - start:g} s at step={step:g} s is a range of {shown} per "
             f"series ((end - start) / step of the times sent, the first a step after the "
-            f"window's start); Prometheus refuses more than {MAX_POINTS}: raise the step to "
-            f"at least {(end - start) / (MAX_POINTS + 1):.3g} s or shorten the window"
+            f"window's start{where if any_start else ''}); Prometheus refuses more than "
+            f"{MAX_POINTS}: raise the step to at least {_least_step(start, end, counted):g} s "
+            "or shorten the window"
         )
 
 
@@ -374,6 +427,60 @@ def _check_queries(queries: object) -> None:
         _check_utf8(f"queries[{brief(key)}]", template)
 
 
+def _check_url(url: str) -> None:
+    """Refuse a URL requests cannot send to, or would send elsewhere than meant: one that
+    does not parse (a port out of range), without a host, or with a query or a fragment
+    (the API path is appended to the URL, and would land inside them)."""
+    try:
+        parsed = urllib3.util.parse_url(url)
+        requests.Request("POST", url + "/api/v1/query").prepare()
+    except (ValueError, UnicodeError, requests.exceptions.RequestException) as exc:
+        raise ConfigError(f"url={brief(url)} is not a URL requests can send to: {exc}") from None
+    if not parsed.host:
+        raise ConfigError(f"url={brief(url)} has no host; give http://host:port")
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise ConfigError(f"url={brief(url)} has port {parsed.port}, outside 1-65535")
+    if parsed.query is not None or parsed.fragment is not None:
+        raise ConfigError(
+            f"url={brief(url)} has a query or a fragment ('?' or '#'); give the base URL of "
+            "Prometheus (with its path prefix, if any): the API path is appended to it"
+        )
+
+
+def _check_path(name: str, path: object) -> None:
+    """A TLS file given by path: a non-empty string naming something that exists
+    (requests would otherwise raise a bare OSError at every request; an empty string
+    would turn verification off)."""
+    if not isinstance(path, str) or not path:
+        raise ConfigError(
+            f"{name}={brief(path)} is not allowed; give the path of a file (an empty string "
+            "would turn TLS verification off: pass verify=False to mean that)"
+        )
+    if not os.path.exists(path):
+        raise ConfigError(f"{name}={brief(path)} is not allowed: no such file or directory")
+
+
+def _check_tls(verify: object, cert: object) -> None:
+    require("verify", verify, bool, str)
+    require("cert", cert, None, str, _PAIR)
+    if isinstance(verify, str):
+        _check_path("verify", verify)  # a CA bundle file, or a directory of CA files
+    if isinstance(cert, str):
+        _check_path("cert", cert)
+    elif cert is not None:
+        assert isinstance(cert, tuple | list)
+        _check_path("cert[0]", cert[0])
+        _check_path("cert[1]", cert[1])
+
+
+class _OwnAuthorization(requests.auth.AuthBase):
+    """Leaves the request's ``Authorization`` header (the source's own) as it is, so that
+    neither the session's ``auth`` nor a ``.netrc`` entry replaces it."""
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        return request
+
+
 @runtime_checkable
 class SeriesSource(Protocol):
     """An optional ability: points of a statistic over a window at a fixed step.
@@ -413,30 +520,41 @@ class PrometheusSource:
     labels : mapping, optional
         Extra equality matchers added to every selector (``{"model": "fraud"}``).
     timeout : float
-        Seconds a request may take from sending to the end of the answer (a server that
-        trickles its answer is given up then); also each wait for the connection or for
-        a byte, and sent to Prometheus as the query's own ``timeout``.
+        Seconds a request may take from connecting to the end of the answer (a server
+        that trickles its answer is given up then): the connection and the wait for
+        the answer's headers share it, and each read of the body waits on the socket
+        at most what is left of it when the read begins. (A read of a chunked or
+        compressed answer may wait more than once, each time up to that: a server
+        that trickles the chunk sizes or the gzip header a byte at a time can stretch
+        that one read.) Also sent to Prometheus as the query's own ``timeout``.
     bearer_token : str, optional
         Sent as ``Authorization: Bearer ...``; latin-1 text without a line break or a
         space at either end (strip a token read from a file).
     basic_auth : (str, str), optional
         User and password for HTTP basic authentication.
     verify : bool or str
-        TLS verification: ``True``, ``False``, or the path of a CA bundle.
+        TLS verification: ``True``, ``False``, or the path of a CA bundle (a file or a
+        directory, which must exist; an empty string is refused, not read as False).
     cert : str or (str, str), optional
-        Client certificate (and key) for mutual TLS.
+        Client certificate (and key) for mutual TLS: paths of existing files.
     headers : mapping, optional
         Extra headers (e.g. ``X-Scope-OrgID`` for a multi-tenant front end).
     session : requests.Session, optional
-        A session to use (connection pooling, proxies); one is created otherwise.
+        A session to use (connection pooling, proxies); one is created otherwise. The
+        source never changes it: its token, user and password and ``headers`` are sent
+        with each of its own requests only, so neither other requests made with the
+        session nor other sources sharing it carry them; :meth:`close` closes only a
+        session the source created.
     clock : callable, optional
         The source's clock (``time.time``).
 
     Raises
     ------
     ConfigError
-        If both ``bearer_token`` and ``basic_auth`` are given, the URL is not http(s), a
-        label name is invalid or one the source sets itself (the slot label,
+        If both ``bearer_token`` and ``basic_auth`` are given, the URL is not http(s),
+        does not parse (a port outside 1-65535), has no host or has a query or a
+        fragment, ``verify`` or ``cert`` names no existing file (or is empty), a label
+        name is invalid or one the source sets itself (the slot label,
         :data:`OWN_LABELS`), a label value or a template is not a string (or not UTF-8
         text), a query's statistic is not one a condition reads, the token, a header
         or the user and password cannot be sent in HTTP headers, or the clock is not
@@ -445,8 +563,9 @@ class PrometheusSource:
     Examples
     --------
     >>> from modelship.monitor import PrometheusSource
+    >>> import certifi                                  # a CA bundle that exists
     >>> src = PrometheusSource("https://prom.example:9090", bearer_token="t0k3n",
-    ...                        verify="/etc/ssl/ca.pem", timeout=2.0)
+    ...                        verify=certifi.where(), timeout=2.0)
     >>> src.url
     'https://prom.example:9090'
     """
@@ -488,33 +607,44 @@ class PrometheusSource:
         _check_queries(queries)
         _check_headers(headers)
         _check_basic_auth(basic_auth)
-        require("verify", verify, bool, str)
-        require("cert", cert, None, str, _PAIR)
+        _check_tls(verify, cert)
         require("session", session, None, requests.Session)
         require("clock", clock, CALLABLE)
+        _check_url(url)
         self.url = url.rstrip("/")
         self.queries: dict[tuple[str, str], str] = {**DEFAULT_QUERIES, **(queries or {})}
         self.slot_label = slot_label
         self.labels = dict(labels or {})
         self.timeout = float(timeout)
         self._clock = clock
-        self._session = session or requests.Session()
-        # Passed with every request: a session's own verify loses to REQUESTS_CA_BUNDLE.
+        self._owns_session = session is None
+        self._session = requests.Session() if session is None else session
+        # All passed with every request, never set on the session: the caller's session
+        # must not carry the source's credentials to other requests (or to another source
+        # sharing it), and a session's own verify loses to REQUESTS_CA_BUNDLE.
         self._verify = verify
-        self._cert = cert
-        if basic_auth is not None:
-            self._session.auth = basic_auth
+        self._cert = tuple(cert) if isinstance(cert, list) else cert
+        self._headers: requests.structures.CaseInsensitiveDict[str] = (
+            requests.structures.CaseInsensitiveDict()
+        )
         if bearer_token is not None:
-            self._session.headers["Authorization"] = f"Bearer {bearer_token}"
-        self._session.headers.update(headers or {})
+            self._headers["Authorization"] = f"Bearer {bearer_token}"
+        self._headers.update(headers or {})
+        self._auth: tuple[str, str] | requests.auth.AuthBase | None = None
+        if basic_auth is not None:
+            self._auth = (basic_auth[0], basic_auth[1])
+        elif "Authorization" in self._headers:
+            self._auth = _OwnAuthorization()
 
     def now(self) -> float:
         """The source's clock."""
         return clock_reading(self._clock(), "clock")
 
     def close(self) -> None:
-        """Close the HTTP session."""
-        self._session.close()
+        """Close the HTTP session if the source created it (a ``session=`` given stays
+        open: it is the caller's)."""
+        if self._owns_session:
+            self._session.close()
 
     def __enter__(self) -> PrometheusSource:
         return self
@@ -574,8 +704,9 @@ class PrometheusSource:
         ------
         ConfigError
             If there is no template for ``(metric, stat)`` (or the template or the slot
-            is unusable), or the range :meth:`fetch_series` would send for a window starting
-            at 0 has ``(end - start) / step`` over :data:`MAX_POINTS`.
+            is unusable), or a range :meth:`fetch_series` would send for a window of
+            ``window`` seconds (starting at any time: the times are sent to the
+            millisecond) has ``(end - start) / step`` over :data:`MAX_POINTS`.
 
         Examples
         --------
@@ -595,7 +726,7 @@ class PrometheusSource:
                 self.render(metric, "count", slot=slot, window=window)
             return
         self.render(metric, stat, slot=slot, window=step)
-        _check_points(0.0, window, step)
+        _check_points(0.0, window, step, any_start=True)
 
     # --- the API -------------------------------------------------------------------------
 
@@ -696,18 +827,22 @@ class PrometheusSource:
     def _exchange(self, path: str, form: dict[str, str]) -> tuple[int, bytes] | _Failure:
         """POST ``form`` to ``path``: the status and the whole body, or what went wrong.
 
-        The answer must be complete within ``timeout`` seconds of sending and at most
+        The answer must be complete within ``timeout`` seconds of connecting and at most
         :data:`MAX_ANSWER_BYTES` long; a redirect is not followed (requests would repeat
         a POST as a GET without its form, and Prometheus would answer that the query is
         empty).
         """
         deadline = time.monotonic() + self.timeout
         try:
-            # POST with a form body: the API accepts it, and long queries fit.
+            # POST with a form body: the API accepts it, and long queries fit. A urllib3
+            # Timeout(total=) (requests' HTTPAdapter.send takes one as it is): the wait for
+            # the answer's headers gets only what the connection left of the timeout.
             response = self._session.post(
                 self.url + path,
                 data=form,
-                timeout=self.timeout,
+                headers=self._headers,
+                auth=self._auth,
+                timeout=urllib3.util.Timeout(total=self.timeout),  # type: ignore[arg-type]
                 verify=self._verify,
                 cert=self._cert,
                 stream=True,
@@ -721,14 +856,24 @@ class PrometheusSource:
             return _Failure("tls", f"TLS with {self.url} failed (check verify=/cert=): {exc}")
         except requests.ConnectionError as exc:
             return _Failure("connection", f"cannot reach Prometheus at {self.url}: {exc}")
-        except (UnicodeError, requests.exceptions.InvalidHeader) as exc:
+        except (
+            UnicodeError,
+            requests.exceptions.InvalidHeader,
+            requests.exceptions.InvalidURL,
+        ) as exc:
             # What was configured cannot be sent: no outage, and no reason to roll back.
             raise ConfigError(
                 f"the request to {self.url} cannot be sent: {exc}; check url=, headers=, "
-                "bearer_token= and basic_auth="
+                "bearer_token=, basic_auth= and the proxies of a session="
             ) from exc
         except requests.RequestException as exc:
             return _Failure("connection", f"request to {self.url} failed: {exc}")
+        except OSError as exc:  # after RequestException, itself an OSError
+            # requests' own check of verify= and cert= paths (a file removed since the
+            # source was made): a configuration to mend, not an outage.
+            raise ConfigError(
+                f"the request to {self.url} cannot be sent: {exc}; check verify= and cert="
+            ) from exc
         with response:  # returns the connection to the pool, or closes it
             status = response.status_code
             if 300 <= status < 400:  # the HTTP redirect range
@@ -752,13 +897,20 @@ class PrometheusSource:
         size = 0
         try:
             while True:  # bounded by the deadline and the byte cap
-                if time.monotonic() > deadline:
+                left = deadline - time.monotonic()
+                if left <= 0:
                     return _Failure(
                         "timeout",
                         f"the answer of {self.url} was not complete within "
                         f"{self.timeout:g} s ({size} bytes read)",
                         status,
                     )
+                # This read may wait only what is left. The connection is asked for each
+                # time: once the answer is whole it is back in the pool (None here), and
+                # another request's socket is not ours to change.
+                sock = getattr(getattr(response.raw, "connection", None), "sock", None)
+                if sock is not None:
+                    sock.settimeout(left)
                 chunk = response.raw.read1(_CHUNK, decode_content=True)
                 if not chunk:
                     break

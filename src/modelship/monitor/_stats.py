@@ -34,8 +34,9 @@ Examples
 from __future__ import annotations
 
 import math
+import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import ClassVar, Literal
 
 import attrs
@@ -113,7 +114,10 @@ _POSITIVE = Interval(float, 0, None, closed="neither")
 _FINITE = Interval(float, None, None)
 _SIZE = Interval(int, 0, None)
 #: mSPRT mixture standard deviation: the effect size you care about, in the metric's units.
-_TAU = _POSITIVE
+#: Its square, the mixture's variance, must be a positive finite float: a tau whose square
+#: underflows to 0 or overflows to inf leaves no likelihood ratio to compute (a division by
+#: zero, a NaN).
+_TAU = Interval(float, math.sqrt(sys.float_info.min), math.sqrt(sys.float_info.max))
 
 
 # --- Mann-Whitney U and Hodges-Lehmann ----------------------------------------------------
@@ -843,6 +847,26 @@ def _planning_inputs(alpha: float, power: float, ratio: float) -> tuple[float, f
     return float(special.ndtri(1 - alpha / 2)), float(special.ndtri(power))
 
 
+def _sample_size(
+    formula: Callable[[], float], ratio: float, effect: float, alpha: float, power: float
+) -> SampleSize:
+    """The sample sizes of ``formula()`` (``n_x`` before rounding up), or a ConfigError if
+    it is no finite number (an effect too small for the spread: the formula overflows)."""
+    sizes: tuple[int, int] | None
+    try:
+        n_x = math.ceil(formula())
+        sizes = n_x, math.ceil(ratio * n_x)
+    except (OverflowError, ZeroDivisionError, ValueError):  # x**2, 1 / 0.0, ceil(inf or nan)
+        sizes = None
+    if sizes is None:
+        raise ConfigError(
+            f"the effect {effect!r} is too small relative to the spread for a sample size: "
+            "the number of samples needed is beyond any float (check the units of the "
+            "effect and of the standard deviation or rate)"
+        )
+    return SampleSize(*sizes, effect, alpha, power, ratio)
+
+
 @validate_params(sd=_POSITIVE, mde=_FINITE, alpha=_UNIT, power=_UNIT, ratio=_POSITIVE)
 def sample_size_means(
     *, sd: float, mde: float, alpha: float = 0.05, power: float = 0.8, ratio: float = 1.0
@@ -870,7 +894,8 @@ def sample_size_means(
     Raises
     ------
     ConfigError
-        If a parameter is out of range.
+        If a parameter is out of range, or the effect is so small relative to ``sd``
+        that the sample size is beyond any float.
 
     Examples
     --------
@@ -882,8 +907,13 @@ def sample_size_means(
     z_a, z_b = _planning_inputs(alpha, power, ratio)
     if mde == 0:
         raise ConfigError(f"mde must be a non-zero number, got {mde!r}")
-    n_x = math.ceil((z_a + z_b) ** 2 * sd**2 * (1 + 1 / ratio) / mde**2)
-    return SampleSize(n_x, math.ceil(ratio * n_x), abs(mde), alpha, power, ratio)
+    return _sample_size(
+        lambda: (z_a + z_b) ** 2 * sd**2 * (1 + 1 / ratio) / mde**2,
+        ratio,
+        abs(mde),
+        alpha,
+        power,
+    )
 
 
 @validate_params(
@@ -923,7 +953,8 @@ def sample_size_proportions(  # noqa: PLR0913 - keyword-only inputs of the stand
     Raises
     ------
     ConfigError
-        If a parameter is out of range or the changed rate leaves (0, 1).
+        If a parameter is out of range, the changed rate leaves (0, 1), or the change
+        is so small that the sample size is beyond any float.
 
     Examples
     --------
@@ -943,8 +974,7 @@ def sample_size_proportions(  # noqa: PLR0913 - keyword-only inputs of the stand
     root = z_a * math.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio)) + z_b * math.sqrt(
         p_x * (1 - p_x) + p_y * (1 - p_y) / ratio
     )
-    n_x = math.ceil(root**2 / d**2)
-    return SampleSize(n_x, math.ceil(ratio * n_x), abs(d), alpha, power, ratio)
+    return _sample_size(lambda: root**2 / d**2, ratio, abs(d), alpha, power)
 
 
 # --- always-valid sequential test ---------------------------------------------------------------
@@ -1043,7 +1073,8 @@ def msprt(  # noqa: PLR0913 - keyword-only inputs of the mSPRT formula (estimate
     tau : float
         Standard deviation of the mixture: the size of effect you care about, in the
         metric's units (e.g. the minimum detectable effect). Power is best for effects
-        near ``tau``; the false-positive guarantee holds for any ``tau``.
+        near ``tau``; the false-positive guarantee holds for any ``tau``. Its square
+        must be a positive finite float: ``tau`` in about ``[1.5e-154, 1.3e154]``.
     alpha : float
         Significance level.
     n_x, n_y : int
