@@ -8,6 +8,7 @@ writer runs the other (or does the other's store call), so no test sleeps or hop
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
@@ -135,20 +136,64 @@ def test_a_claim_deleted_once_at_the_last_try_does_not_raise_conflict(tmp_path: 
     assert inner.read(CLAIM) == b'{"name":"fraud"}'
 
 
+def _copy_model(source: FsspecStore, target: FsspecStore, prefix: str) -> None:
+    """Copy every key under ``prefix`` (a model's folder) from ``source`` to ``target``."""
+    for child in source.list(prefix):
+        key = f"{prefix}/{child}"
+        if source.list(key):
+            _copy_model(source, target, key)
+        else:
+            target.create(key, source.read(key))
+
+
+def _fraud_and(tmp_path: Path, *, committed: bool) -> FsspecStore:
+    """'fraud' registered, no claim; and a 'Fraud' made beside it before claims existed
+    (in a scratch registry, its folder copied over): committed, or crashed before its
+    manifest (only its sequence slot left)."""
+    inner = _unclaimed_fraud(tmp_path)
+    scratch = FsspecStore.from_url(str(tmp_path / "scratch"))
+
+    def crash(op: str, key: str) -> None:
+        if op == "create" and "/versions/" in key and not committed:
+            raise OSError("crashed before the manifest")
+
+    with contextlib.suppress(OSError):
+        _register(HookStore(scratch, before=crash), "Fraud")
+    _copy_model(scratch, inner, "models/Fraud")
+    return inner
+
+
 def test_a_listed_model_whose_claim_stands_is_not_refused_for_a_legacy_twin(
     tmp_path: Path,
 ) -> None:
-    """A registry written before claims may list two spellings ('Fraud' and 'fraud'). The
-    one whose claim stands goes on registering, as it did, reading only its own folder
-    (not the listing of every model) to know it is a model."""
-    inner = FsspecStore.from_url(str(tmp_path / "reg"))
-    ms.Registry(inner).register(model_name="fraud", model=b"v1", serializer="bytes")
-    inner.delete(CLAIM)
-    # 'Fraud' registered when neither held a claim (as before claims), then claimed.
-    inner.create("models/Fraud/.legacy", b"x")
+    """A registry written before claims may hold two spellings ('Fraud' and 'fraud'). The
+    one whose claim stands goes on registering, as it did, reading its first slot and
+    manifest (not the listing of every model) to know it is a model."""
+    inner = _fraud_and(tmp_path, committed=True)
     inner.create(CLAIM, b'{"name":"Fraud"}')
     listed: list[str] = []
     store = HookStore(inner, before=lambda op, key: listed.append(key) if op == "list" else None)
-    assert _register(store, "Fraud") == "1"
+    assert _register(store, "Fraud") == "2"
     assert "models" not in listed
     assert inner.read(CLAIM) == b'{"name":"Fraud"}'
+
+
+def test_a_crashed_registration_of_a_spelling_does_not_make_it_a_model_for_a_racer(
+    tmp_path: Path,
+) -> None:
+    """'Fraud' left only a sequence slot (a crash before its manifest) beside a committed
+    'fraud'. A ('Fraud') creates the claim; before A lists the models, B ('Fraud') runs:
+    the folder is not empty, yet 'Fraud' is no model, so B lists as A does and is refused
+    as A is (a shortcut on the folder let B register a second spelling)."""
+    inner = _fraud_and(tmp_path, committed=False)
+    assert inner.list("models/Fraud") == ["slots"]
+    seen: dict[str, object] = {}
+
+    def a_hook(op: str, key: str) -> None:
+        if op == "list" and key == "models" and "b" not in seen:
+            seen["b"] = _outcome(inner, "Fraud")
+
+    a = _outcome(HookStore(inner, before=a_hook), "Fraud")
+    _refused_beside(a, "Fraud", "fraud")
+    _refused_beside(seen["b"], "Fraud", "fraud")
+    assert ms.Registry(inner).models() == ["fraud"]

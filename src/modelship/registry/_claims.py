@@ -22,7 +22,7 @@ from __future__ import annotations
 from modelship._json import canonical_json
 from modelship.errors import Conflict, IntegrityError, InvalidName
 from modelship.registry._integrity import parse_json
-from modelship.registry._layout import MODELS, name_claim_key
+from modelship.registry._layout import MODELS, manifest_key, name_claim_key, slot_key
 from modelship.registry._protocols import Store
 
 __all__ = ["claim_name"]
@@ -140,11 +140,13 @@ def _claim_or_holder(store: Store, key: str, name: str) -> str | None:
         # ``name`` with no other spelling listed both go on, and so does a writer finding
         # the claim of ``name`` left by a writer that stopped before its listing.
         #
-        # A model ``name`` already listed needs no listing of every model (the common
-        # case: its claim stands for good): only its own folder, a few children, is read.
-        # Its writers went on as before, with a claim or (registered before claims)
-        # without, so another spelling listed beside it is none of this writer's doing.
-        if store.list(f"{MODELS}/{name}"):
+        # A model ``name`` with a committed first registration needs no listing of every
+        # model (the common case: its claim stands for good): two small reads. Its
+        # writers went on as before, with a claim or (registered before claims) without,
+        # so another spelling listed beside it is none of this writer's doing. A folder
+        # holding only what a crashed registration left (a slot, no manifest) is no
+        # model: that writer lists as the claim's creator does.
+        if _committed(store, name):
             return name
         other = _other_spelling(store, name)
         if other is not None:
@@ -156,6 +158,24 @@ def _claim_or_holder(store: Store, key: str, name: str) -> str | None:
         store.delete(key)
         raise _taken(name, other)
     return name
+
+
+def _committed(store: Store, name: str) -> bool:
+    """Whether ``name``'s first sequence slot names a version whose manifest exists (a
+    committed first registration). Read to skip a listing, never trusted further: an
+    unreadable or damaged slot, a dead one, or none, is False (the listing decides)."""
+    try:
+        data = store.read(slot_key(name, 1))
+    except FileNotFoundError:
+        return False
+    try:
+        slot = parse_json(data, f"sequence slot {slot_key(name, 1)}")
+    except IntegrityError:
+        return False
+    version = slot.get("version") if isinstance(slot, dict) and not slot.get("dead") else None
+    if not isinstance(version, str) or "/" in version or version in ("", ".", ".."):
+        return False
+    return store.exists(manifest_key(name, version))
 
 
 def _other_spelling(store: Store, name: str) -> str | None:
