@@ -130,3 +130,32 @@ def test_the_fake_refuses_a_delete_whose_preconditions_fail(
     preconditions = {"uid": meta["uid"], "resourceVersion": meta["resourceVersion"]}
     dep._client.request("DELETE", path, body={"preconditions": preconditions})
     assert kube.get("deployments", NS, "fraud-blue") is None
+
+
+def test_remove_outlasts_a_controller_writing_the_status_between_check_and_delete(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = make_deployer()
+    dep.apply("blue", "fraud", "1", spec())
+    assert dep.wait_ready("blue", 10)
+    real = dep._client.request
+    writes: list[int] = []
+
+    def request(method: str, path: str, **kwargs: Any) -> Any:
+        answer = real(method, path, **kwargs)
+        if method == "GET" and path.endswith("/deployments/fraud-blue") and len(writes) < 4:
+            # A status write after each of the first four owner checks: each delete
+            # that follows carries a stale resourceVersion and is refused (409).
+            found = kube.get("deployments", NS, "fraud-blue")
+            assert found is not None
+            status = dict(found.get("status") or {})
+            status["observedGeneration"] = len(writes) + 100
+            kube.store.write_status("deployments", NS, "fraud-blue", status)
+            writes.append(1)
+        return answer
+
+    dep._client.request = request  # type: ignore[method-assign]
+    dep.remove("blue")
+    assert len(writes) == 4
+    assert kube.get("deployments", NS, "fraud-blue") is None
+    assert kube.get("services", NS, "fraud-blue") is None

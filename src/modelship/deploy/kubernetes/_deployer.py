@@ -95,6 +95,9 @@ _MAX_WAIT_ROUNDS = 100_000  # every wait also ends at its deadline; this bounds 
 # a second, not in a loop.
 _WATCH_BACKOFF = 0.05
 _WATCH_BACKOFF_CAP = 2.0
+# remove(): a slot object changed between its owner check and its delete (a status write)
+# is read and checked again, up to this many times in all (0.05 s, then doubling, between).
+_DELETE_TRIES = 6
 
 
 class KubernetesDeployer:
@@ -1006,10 +1009,13 @@ class KubernetesDeployer:
         Read, checked, then deleted with the read's ``uid`` and ``resourceVersion`` as
         preconditions, so the API server refuses (409) a delete of an object replaced or
         changed since the check: the check and the delete act on the same object. A
-        changed object is read and checked again, at most three times.
+        changed object (a controller writing its status) is read and checked again, at
+        most :data:`_DELETE_TRIES` times, waiting 0.05 s, then twice as long, between tries.
         """
         path = self._path(kind, name)
-        for _ in range(3):
+        for attempt in range(_DELETE_TRIES):
+            if attempt:
+                time.sleep(0.05 * 2 ** (attempt - 1))
             found = self._client.request("GET", path, missing_ok=True)
             if found is None:
                 return
@@ -1033,7 +1039,7 @@ class KubernetesDeployer:
             return
         raise KubernetesError(
             f"{kind} {name!r} in {self.options.namespace!r} kept changing while it was being "
-            "deleted (3 tries); remove the slot again",
+            f"deleted ({_DELETE_TRIES} tries); remove the slot again",
             409,
             "Conflict",
         )
