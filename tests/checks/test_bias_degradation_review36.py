@@ -338,3 +338,34 @@ def test_squared_errors_that_overflow_are_an_error_saying_so_without_warnings() 
     rmse = result.metrics["rmse"]
     assert "overflows float64 (5 rows' terms" in rmse.reason
     assert "holdout" not in rmse.reason
+
+
+def test_segments_zero_names_a_column_labelled_zero_point_zero() -> None:
+    rng = np.random.default_rng(3)
+    n = 240
+    y = rng.integers(0, 2, n)
+    X = pd.DataFrame({0.0: rng.integers(0, 2, n), 1.0: rng.normal(size=n)})
+    result = Degradation(
+        X=X,
+        segments=0,
+        y=y,
+        candidate_scores=y + rng.normal(0, 1, n),
+        baseline_scores=y + rng.normal(0, 1, n),
+        metrics=["accuracy"],
+        n_resamples=20,
+        min_segment_size=20,
+    ).run()
+    assert sorted(result.slices) == ["0.0=0", "0.0=1"]
+
+
+def test_a_bootstrap_resample_that_overflows_is_an_error_saying_so() -> None:
+    from modelship.checks.stats import paired_bootstrap
+    from modelship.errors import CheckInputError
+
+    y = np.zeros(10)
+    candidate = np.zeros(10)
+    candidate[0] = 1e308
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(CheckInputError, match="overflows float64 in the bootstrap"):
+            paired_bootstrap(y, candidate, np.zeros(10), "mae", n_resamples=200)

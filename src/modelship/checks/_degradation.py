@@ -1000,8 +1000,7 @@ class Degradation:
         known = set(available)
         labels = _column_labels(self.X)
         resolved = [
-            name if isinstance(name, str) else str(name) if _has_label(labels, name) else None
-            for name in names
+            name if isinstance(name, str) else _label_text(labels, name) for name in names
         ]
         absent = list(
             dict.fromkeys(
@@ -1250,13 +1249,15 @@ def _column_labels(x: Any) -> list[Any]:
         return []
 
 
-def _has_label(labels: Sequence[Any], value: Any) -> bool:
-    """Whether ``value`` is one of ``labels``; a boolean matches only a boolean (``0`` is
-    not ``False``)."""
+def _label_text(labels: Sequence[Any], value: Any) -> str | None:
+    """The name (as text) of the column label ``value`` is, or None; a boolean matches
+    only a boolean (``0`` is not ``False``), and the label found names the column (``0``
+    finds the column labelled ``0.0``, named ``"0.0"``)."""
     is_bool = isinstance(value, (bool, np.bool_))
-    return any(
-        isinstance(label, (bool, np.bool_)) == is_bool and bool(label == value) for label in labels
-    )
+    for label in labels:
+        if isinstance(label, (bool, np.bool_)) == is_bool and bool(label == value):
+            return str(label)
+    return None
 
 
 # Skipped segments listed in a result's details; the count says how many there were.

@@ -1022,7 +1022,18 @@ def paired_bootstrap(  # noqa: PLR0913 - public statistical function: the three 
         point_c, point_b = spec.compute(y, cand), spec.compute(y, base)
         terms = np.hstack([terms_c, terms_b])
         k = terms_c.shape[1]
-        sums = np.vstack([w @ terms for w in _weight_chunks(len(y), rng, n_resamples, weights)])
+        with np.errstate(over="ignore", invalid="ignore"):
+            chunks = _weight_chunks(len(y), rng, n_resamples, weights)
+            sums = np.vstack([w @ terms for w in chunks])
+        if not np.isfinite(sums).all():
+            # A resample weighting a large term several times overflows, though the
+            # holdout's own sums did not: the interval would reach infinity.
+            side = "candidate" if not np.isfinite(sums[:, :k]).all() else "baseline"
+            raise CheckInputError(
+                f"{metric} of the {side} overflows float64 in the bootstrap's resamples (a "
+                "row drawn several times): its terms are too large to resample; predictions "
+                "this far from the targets come from a diverged model or a unit error"
+            )
         res_c, res_b = finish(sums[:, :k]), finish(sums[:, k:])
     return _percentile_interval(
         point_c, point_b, np.asarray(res_c) - np.asarray(res_b), confidence, len(y)
