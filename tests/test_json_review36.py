@@ -139,3 +139,14 @@ def test_the_rest_is_written_as_before(value: Any, expected: Any) -> None:
     got = _json.jsonable(value)
     assert got == expected
     assert type(got) is type(expected)
+
+
+def test_pandas_missing_values_are_null() -> None:
+    pd = pytest.importorskip("pandas")
+    from modelship._json import jsonable
+
+    assert jsonable({"t": pd.NaT, "n": pd.NA, "x": [pd.NaT, 1]}) == {
+        "t": None,
+        "n": None,
+        "x": [None, 1],
+    }

@@ -128,7 +128,13 @@ def _jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-c
         return [_jsonable(item) for item in value]
     if isinstance(value, set | frozenset):
         return _sorted([_jsonable(item) for item in value])
+    if type(value).__name__ in _MISSING_TYPES:  # pandas' NaT and NA (pandas not imported)
+        return None
     return str(value)
+
+
+# The types of pandas' missing values, written as null as NumPy's NaT is.
+_MISSING_TYPES = frozenset({"NaTType", "NAType"})
 
 
 def _object(mapping: Mapping[Any, Any]) -> dict[str, Any]:

@@ -245,3 +245,15 @@ def test_an_update_naming_another_uid_is_refused() -> None:
         code, answer = call(kube, "PUT", f"{CONFIGMAPS}/c", same)
         assert code == 200
         assert answer["data"] == {"a": "4"}
+
+
+def test_finalizers_that_are_not_text_are_refused() -> None:
+    with FakeKube() as kube:
+        body = {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "c", "finalizers": [5]},
+        }
+        code, out = call(kube, "POST", CONFIGMAPS, body)
+        assert code == 400
+        assert "ObjectMeta.metadata.finalizers of type string" in out["message"]

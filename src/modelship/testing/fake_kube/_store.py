@@ -743,6 +743,17 @@ def decode_strings(kind: Kind, obj: Mapping[str, Any]) -> None:
     modelship.testing.fake_kube._store.ApiError: ConfigMap in version "v1" cannot be handled ...
     """
     meta = _map(obj.get("metadata"))
+    finalizers = meta.get("finalizers")
+    if isinstance(finalizers, list):
+        odd = [f for f in finalizers if not isinstance(f, str)]
+        if odd:
+            raise ApiError(
+                400,
+                "BadRequest",
+                f'{kind.kind} in version "{kind.version}" cannot be handled as a {kind.kind}: '
+                f"json: cannot unmarshal {_json_type(odd[0])} into Go struct field "
+                "ObjectMeta.metadata.finalizers of type string",
+            )
     for field in ("labels", "annotations"):
         values = meta.get(field)
         if values is None:
