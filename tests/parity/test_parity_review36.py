@@ -294,9 +294,6 @@ def test_a_zoneinfo_path_in_tz_is_recorded_as_its_zone(monkeypatch: pytest.Monke
     "line",
     [
         "numpy==2.1.0#pinned",
-        "numpy==2.1.0;",
-        "numpy==2.1.0 ;",
-        "numpy==2.1.0 ; --hash=sha256:ab",
         "numpy==abc",
         "numpy==1.0)",
         "numpy==1.0]",
@@ -321,6 +318,11 @@ def test_a_pin_pip_refuses_is_refused_naming_file_and_line(line: str) -> None:
         ("numpy===1.0#x", "1.0#x"),
         ("numpy===1.0]", "1.0]"),
         ("numpy==1.0 # pinned", "1.0"),
+        # A blank marker is none, as pip reads it (second look: these were refused).
+        ("numpy==1.0;", "1.0"),
+        ("numpy==1.0 ;", "1.0"),
+        ("numpy==1.0; ", "1.0"),
+        ("numpy==1.0 ; --hash=sha256:ab", "1.0"),
     ],
 )
 def test_a_pin_pip_reads_is_read_as_pip_reads_it(line: str, version: str) -> None:

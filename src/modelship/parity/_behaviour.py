@@ -487,12 +487,53 @@ def _integral(recorded: NDArray[Any], produced: NDArray[Any]) -> bool:
     return recorded.dtype.kind in "biu" and produced.dtype.kind in "biu"
 
 
+# Integers up to this size are exact as float64, and so is the difference of two.
+_EXACT_FLOAT = 2**52
+
+
+def _small(*columns: NDArray[Any]) -> bool:
+    """Whether every value of the integer ``columns`` is within ``±2**52``."""
+    return all(
+        col.size == 0 or (int(col.min()) >= -_EXACT_FLOAT and int(col.max()) <= _EXACT_FLOAT)
+        for col in columns
+    )
+
+
 def _gaps(recorded: NDArray[Any], produced: NDArray[Any]) -> list[int]:
-    """``|prod - train|`` of integer columns, row by row, exactly (in Python integers)."""
-    return [
-        abs(int(now) - int(then))
-        for then, now in zip(recorded.tolist(), produced.tolist(), strict=True)
-    ]
+    """``|prod - train|`` of integer columns, row by row, exactly: in float64 where that
+    is exact, else in Python integers."""
+    if _small(recorded, produced):
+        gap = np.abs(produced.astype(np.float64) - recorded.astype(np.float64))
+        return [int(value) for value in gap.astype(np.int64).tolist()]
+    exact = np.abs(produced.astype(object) - recorded.astype(object))
+    return [int(value) for value in exact.tolist()]
+
+
+def _differs_integral(
+    recorded: NDArray[Any], produced: NDArray[Any], rtol: float, atol: float
+) -> NDArray[np.bool_]:
+    """Which rows of two integer columns differ beyond the tolerances, exactly: decided
+    in float64 where its rounding cannot change the answer, and in exact arithmetic
+    (:func:`_within`) for the rows near the bound only."""
+    then, now = recorded.astype(np.float64), produced.astype(np.float64)
+    gap = np.abs(now - then)
+    allowed = atol + rtol * np.abs(then)
+    eps = float(np.finfo(np.float64).eps)
+    if _small(recorded, produced):  # the gap is exact; only the bound is rounded
+        band = 4 * eps * allowed
+        same = gap == 0
+    else:  # both rounded: a margin for each, and equality only where it is exact
+        band = 4 * eps * (np.abs(then) + np.abs(now) + allowed) + 1.0
+        same = (
+            np.asarray(recorded == produced, dtype=bool)
+            if recorded.dtype == produced.dtype
+            else np.zeros(gap.shape, dtype=bool)
+        )
+    differs: NDArray[np.bool_] = (gap > allowed + band) & ~same
+    for row in np.flatnonzero(~same & ~differs & (gap >= allowed - band)).tolist():
+        first, second = int(recorded[row]), int(produced[row])
+        differs[row] = not _within(abs(second - first), first, rtol, atol)
+    return differs
 
 
 def _within(gap: int, recorded: int, rtol: float, atol: float) -> bool:
@@ -507,14 +548,7 @@ def _differs(
     recorded: NDArray[Any], produced: NDArray[Any], rtol: float, atol: float
 ) -> NDArray[np.bool_]:
     if _integral(recorded, produced):
-        gaps = _gaps(recorded, produced)
-        return np.array(
-            [
-                not _within(gap, int(then), rtol, atol)
-                for gap, then in zip(gaps, recorded.tolist(), strict=True)
-            ],
-            dtype=bool,
-        )
+        return _differs_integral(recorded, produced, rtol, atol)
     if recorded.dtype.kind in "biuf" and produced.dtype.kind in "biuf":
         close: NDArray[np.bool_] = np.isclose(
             produced.astype(float), recorded.astype(float), rtol=rtol, atol=atol, equal_nan=True

@@ -4,7 +4,11 @@ Exit codes, as for ``modelship check``: 0 pass, 1 a blocking difference (with
 ``--strict``, any difference), 2 the comparison could not be made (a missing file, a
 version without a stored snapshot). Reports are written even on an error, so the CI page
 shows why: ``--report`` then holds one blocking finding, ``comparison``, saying why. A
-``--report`` file that cannot be written is removed, so none of an earlier run remains.
+``--report`` that cannot be written is removed, so none of an earlier run remains, only
+when it is a regular file (not a symbolic link) this run may write; anything else (a
+link, a device such as ``/dev/stdout``, a read-only file) is left as it is, and the exit
+code says the run failed. A report path that is the same file as an input (``--snapshot``,
+``--against``, ``--requirements``) is refused before anything is read or written.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from __future__ import annotations
 import argparse
 import codecs
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +24,7 @@ from pathlib import Path
 import attrs
 
 from modelship._cli_common import STDOUT, add_storage_options, storage_options, write_output
-from modelship._shown import printable
+from modelship._shown import hide_credentials, printable
 from modelship.checks import CheckResult, Severity, Status, SuiteResult
 from modelship.checks._cli_common import add_report_options, shared_stdout, write_report
 from modelship.errors import ConfigError, ModelshipError
@@ -166,10 +171,18 @@ def _shown(report: Report) -> Report:
     return attrs.evolve(report, sections=sections)
 
 
+def _failed(exc: BaseException) -> CheckResult:
+    """The ``error`` result of ``exc``, the user information of any URL in its reason
+    hidden: a requirements line's index URL (``-i https://user:token@host``) may carry a
+    credential, and the reason reaches the reports and the console."""
+    result = CheckResult.from_exception("environment_parity", exc)
+    return attrs.evolve(result, reason=hide_credentials(result.reason))
+
+
 def _error_report(exc: BaseException) -> ParityReport:
     """The parity report of a comparison that could not be made: one blocking finding
     saying why, so that ``--report`` is written (and fails) on an error too."""
-    reason = CheckResult.from_exception("environment_parity", exc).reason
+    reason = _failed(exc).reason
     return ParityReport(
         [
             Finding(
@@ -182,20 +195,56 @@ def _error_report(exc: BaseException) -> ParityReport:
 
 
 def _remove_stale(target: str) -> None:
-    """Remove the report file ``target`` that could not be written, if it is there."""
-    if target != STDOUT:
-        with contextlib.suppress(OSError):  # the run fails already, saying why
-            Path(target).unlink(missing_ok=True)
+    """Remove the report file ``target`` that could not be written, if it is a regular
+    file (not a symbolic link) this run may write: a link (to a volume not mounted yet),
+    a device (``/dev/stdout``) or a read-only file is not this run's to delete, and the
+    run fails already, saying why."""
+    if target == STDOUT:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        if os.path.isfile(target) and not os.path.islink(target) and os.access(target, os.W_OK):
+            Path(target).unlink()
+
+
+_INPUTS = ("snapshot", "against", "requirements")
+
+
+def _same_file(first: str, second: str) -> bool:
+    """Whether the paths ``first`` and ``second`` name one file (the same file when both
+    exist, else the same resolved path)."""
+    try:
+        if os.path.exists(first) and os.path.exists(second):
+            return os.path.samefile(first, second)
+        return os.path.realpath(first) == os.path.realpath(second)
+    except (OSError, ValueError):
+        return False
+
+
+def _refuse_output_over_input(args: argparse.Namespace) -> None:
+    """Refuse a report written over an input: on an error the input would be replaced by
+    the report saying so."""
+    for output in _OUTPUTS:
+        target = getattr(args, output, None)
+        if not target or target == STDOUT:
+            continue
+        for source in _INPUTS:
+            given = getattr(args, source, None)
+            if given and given != STDOUT and _same_file(target, given):
+                raise ConfigError(
+                    f"--{output} {target} is the same file as --{source} {given}: a report "
+                    "written there would replace the input; write the report elsewhere"
+                )
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """Compare, write the reports asked for (each the verdict of this run, ``--strict``
     or not), print the summary, return the exit code."""
     _refuse_shared_stdout(args)
+    _refuse_output_over_input(args)
     try:
         report = _comparison(args)
     except (ModelshipError, OSError) as exc:
-        result = CheckResult.from_exception("environment_parity", exc)
+        result = _failed(exc)
         report = _error_report(exc)
     else:
         result = report.to_check_result()
@@ -205,7 +254,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         except (ModelshipError, OSError) as exc:
             _remove_stale(args.report)  # a report of an earlier run must not remain
             if result.status is not Status.ERROR:
-                result = CheckResult.from_exception("environment_parity", exc)
+                result = _failed(exc)
     suite = SuiteResult([result])
     strict = args.strict
     code = suite.exit_code(strict=strict)
@@ -324,6 +373,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except (ModelshipError, OSError) as exc:
-        print(printable(f"modelship parity: {type(exc).__name__}: {exc}"), file=sys.stderr)
+        print(
+            printable(hide_credentials(f"modelship parity: {type(exc).__name__}: {exc}")),
+            file=sys.stderr,
+        )
         return 2
     return code

@@ -207,8 +207,10 @@ def _platform(
 # The names tzdata links to Etc/UTC: one zone (offset 0, abbreviation "UTC", never a
 # change). Etc/GMT, GMT0 and Greenwich are another zone (abbreviated "GMT"), and are not
 # in it.
+# Read without regard to case (a TZ of "utc" is UTC too), as is the POSIX rule "UTC0"
+# (offset 0), and under tzdata's "posix/" tree (not "right/": leap seconds counted).
 _UTC_ALIASES = frozenset(
-    {"UTC", "Etc/UTC", "Etc/Universal", "Universal", "Etc/UCT", "UCT", "Etc/Zulu", "Zulu"}
+    {"UTC", "ETC/UTC", "ETC/UNIVERSAL", "UNIVERSAL", "ETC/UCT", "UCT", "ETC/ZULU", "ZULU", "UTC0"}
 )
 
 
@@ -217,7 +219,8 @@ def _zone(zone: str | None) -> str | None:
     if zone is None:
         return None
     name = zone_name(zone)
-    return "UTC" if name in _UTC_ALIASES else name
+    bare = name.removeprefix("posix/")
+    return "UTC" if bare.upper() in _UTC_ALIASES else name
 
 
 def _recorded(snapshot: EnvironmentSnapshot, name: str) -> bool | None:
@@ -484,7 +487,7 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
         # train.env's names are looked up exactly: as patterns, a forged "*" would record
         # every production variable.
         exactly = [re.sub(r"([*?[])", r"[\1]", name) for name in train.env]
-        prod = EnvironmentSnapshot.capture(env_allowlist=[*DEFAULT_ENV_ALLOWLIST, *exactly])
+        prod = EnvironmentSnapshot._captured((*DEFAULT_ENV_ALLOWLIST, *exactly))
     r = _Rules(DEFAULT_RULES if rules is None else rules)
     findings: list[Finding] = [
         *_python(r, train, prod),

@@ -259,7 +259,7 @@ def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
         )
     requirement_text, options = _split_options(line)
     _check_options(line, options)
-    requirement, semicolon, marker = requirement_text.partition(";")
+    requirement, _, marker = requirement_text.partition(";")
     match = _PIN.fullmatch(requirement.strip())
     if match is None:
         raise ConfigError(
@@ -267,11 +267,7 @@ def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
             "optional [extras], ; marker and --hash options)"
         )
     _check_version(line, match["op"], match["version"])
-    if semicolon and not marker.strip():
-        raise ConfigError(
-            f"{reprlib.repr(line)} has a ';' with no marker after it, which pip refuses: "
-            "write the marker, or the pin without the ';'"
-        )
+    # A ';' with nothing after it is no marker, as pip reads it (parse_req_from_line).
     if marker.strip() and not _Marker(marker, environment).evaluate():
         return None  # the pin is for another environment
     return match["name"], match["version"]

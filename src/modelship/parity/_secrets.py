@@ -7,9 +7,10 @@ a credential, or its *value* holds a URL with user information (``scheme://user:
 ``key=value`` setting where any key names a credential (``password=``, ``AccountKey=``,
 ``SharedAccessSignature=``, ``sig=``, ``--conf=spark.hadoop.fs.s3a.secret.key=``), a flag
 or header naming one before its value (``--password x``, ``Authorization: Basic ...``,
-``--pw x``, ``--signing-key x``), a header or compact JSON naming one with no space after
-the ``:`` (``X-Api-Key:...``, ``{"api_key":"..."}``), curl's ``-u user:password``,
-mysql's ``-uUSER -pPASSWORD``, or a ``Bearer`` token. Refused variables
+``--pw x``, ``--signing-key x``), a header or compact JSON naming one strongly with no
+space after the ``:`` (``X-Api-Key:...``, ``{"api_key":"..."}``; not ``auth-service:8080``
+nor ``auth.main:app``), curl's ``-u user:password``, mysql's ``-uUSER -pPASSWORD`` (a user
+given), or a ``Bearer`` token. Refused variables
 are dropped entirely (name and value): a redacted entry would still tell a reader which
 secrets a machine holds, and nothing in a comparison needs them. The rule errs on the side
 of dropping: a harmless variable that looks like a credential is left out too.
@@ -104,7 +105,7 @@ def _secret_value(value: str) -> bool:
     if hide_credentials(value) != value:  # a URL's user information: a password, a token
         return True
     settings = _SETTINGS.split(value)
-    user_given: bool | None = None  # whether a -u/--user flag is in the value, once asked
+    user: bool | None = None  # whether a -u/--user flag gives a user in the value, once asked
     seen: set[tuple[str, str, str]] = set()  # a setting repeated is read once
     for index, setting in enumerate(settings):
         following = settings[index + 1] if index + 1 < len(settings) else ""
@@ -115,9 +116,9 @@ def _secret_value(value: str) -> bool:
         if _secret_at(setting, following, before):
             return True
         if setting.startswith(("-p", "'-p", '"-p')) and _glued_password(setting):
-            if user_given is None:
-                user_given = any(_user_flag(other) for other in settings)
-            if user_given:
+            if user is None:
+                user = _user_given(value)
+            if user:
                 return True
     return False
 
@@ -148,35 +149,77 @@ def _secret_setting(setting: str, before: str) -> bool:
         return True
     if len(keys) < 3 or not _may_name_secret(setting):
         return False
-    # Every key but the first that a value follows (not base64 padding: "abc==").
-    nested = {keys[i] for i in range(1, len(keys) - 1) if keys[i + 1]}
+    # Every key but the first that a value follows (not base64 padding: "abc=="), but
+    # one naming where a credential is kept, not the credential
+    # ("spark.authenticate.secret.file", "...aws.credentials.provider").
+    nested = {
+        keys[i]
+        for i in range(1, len(keys) - 1)
+        if keys[i + 1] and keys[i].rpartition(".")[2].lower() not in _REFERENCES
+    }
     return any(_secret_key(nested_key) for nested_key in nested)
+
+
+# The last segment of a nested key naming a reference to a credential, not one.
+_REFERENCES = frozenset({"file", "path", "provider", "dir", "location"})
 
 
 # What a header or a JSON object puts around a name and its value ({"api_key":"..."}).
 _JSON = "{}[]\"',"
+# The names that mark a name:value as a credential: a word that is one of these, or two
+# words side by side that make one ("api"+"key", "access"+"key"). Not the weaker words a
+# key=value or a flag is read by ("auth", "pass", "pw", "sig", "key", "signature",
+# "cookie"), nor a word merely containing one ("tokenizer", "max_new_tokens"): a
+# host:port ("auth-service:8080"), a module:attribute ("auth.main:app") and a label
+# ("auth:on") are written the same way.
+_STRONG_NAMES = frozenset({
+    "password", "passwd", "passphrase", "passcode", "secret", "token", "credential",
+    "credentials", "authorization", "apikey", "accesskey", "privatekey", "accountkey",
+    "signingkey", "encryptionkey", "masterkey", "hmackey", "sshkey", "clientkey",
+    "licensekey",
+})  # fmt: skip
+
+
+def _strong_name(name: str) -> bool:
+    """Whether a word of ``name``, or two side by side, is one of :data:`_STRONG_NAMES`."""
+    words = [word.lower() for word in _WORDS.findall(name)]
+    return not _STRONG_NAMES.isdisjoint(words) or any(
+        a + b in _STRONG_NAMES for a, b in itertools.pairwise(words)
+    )
 
 
 def _secret_pair(setting: str) -> bool:
     """Whether ``setting`` holds ``name:value`` with no space after the ``:`` and a name
-    naming a credential: a header (``X-Api-Key:...``, ``Authorization:Bearer``) or compact
-    JSON (``{"api_key":"..."}``, nested keys too). Each ``=``-separated part is read apart
+    naming a credential strongly (see :data:`_STRONG_NAMES`): a header
+    (``X-Api-Key:...``, ``Authorization:Bearer``, ``X-Auth-Token:abc``) or compact JSON
+    (``{"api_key":"..."}``, nested keys too). Each ``=``-separated part is read apart
     (``--header=X-Api-Key:...``). The first name of a part is read, then only quoted
     ones (JSON keys), so a ``:``-separated list (``core:auth:billing``) is read by its
-    first entry; a name holding ``/`` is a path (``PATH``'s entries), and a value starting
-    ``//`` is a URL's (``https://host:8443/``)."""
+    first entry. Not a credential: a name holding ``/`` (a path, ``PATH``'s entries) or,
+    unquoted, ``.`` (``auth.main:app``); a value starting ``//`` (a URL's,
+    ``https://host:8443/``); an unquoted value of digits only (a port: so
+    ``password:123456`` is not caught); a quoted name whose value is not a quoted
+    string (``{"token":3}``)."""
     if not _may_name_secret(setting):
         return False
-    names: set[str] = set()
     for part in setting.split("="):
         pieces = part.split(":")
         for index in range(len(pieces) - 1):
             name, following = pieces[index], pieces[index + 1]
-            if index and not name.endswith(("'", '"')):
+            quoted = name.endswith(("'", '"'))
+            if index and not quoted:
                 continue
-            if following.strip(_JSON) and not following.startswith("//"):
-                names.add(name.strip(_JSON))
-    return any("/" not in name and _secret_key(name) for name in names)
+            bare = name.strip(_JSON)
+            if "/" in bare or following.startswith("//") or not following.strip(_JSON):
+                continue
+            if quoted:
+                if not following.startswith(('"', "'")):
+                    continue
+            elif "." in bare or following.strip(_JSON).isdigit():
+                continue
+            if _strong_name(bare):
+                return True
+    return False
 
 
 # How a flag read by _user_password starts.
@@ -214,28 +257,42 @@ _P_FLAGS = frozenset({"-pthread", "-pthreads", "-pg", "-pie", "-pipe", "-pedanti
 
 def _glued_password(setting: str) -> bool:
     """Whether ``setting`` is mysql's glued password (``-pHunter2``): ``-p`` and a value
-    that is not a port (``-p8080``), a flag or a compiler's (``-pthread``). It is one only
-    with a user flag in the same value (see :func:`_user_flag`)."""
+    that is not a port (``-p8080``), a flag, a compiler's (``-pthread``), nor holds ``=``,
+    ``:`` or ``/`` (``-project=churn``, ``-pno:cacheprovider``). It is one only with a
+    user flag giving a user in the same value (see :func:`_user_given`)."""
     bare = setting.strip(_QUOTES)
     return (
         bare.startswith("-p")
         and len(bare) > 2
         and not bare[2].isdigit()
         and bare[2] not in "-="
+        and not any(mark in bare for mark in "=:/")
         and bare not in _P_FLAGS
         and not bare.startswith("-pedantic")
     )
 
 
-def _user_flag(setting: str) -> bool:
-    """Whether ``setting`` gives a user name: ``-u``, ``--user``, ``-uroot``, ``--user=root``
-    (not find's ``-user``)."""
-    bare = setting.strip(_QUOTES)
-    return (
-        bare in ("-u", "--user")
-        or bare.startswith("--user=")
-        or (bare.startswith("-u") and len(bare) > 2 and bare != "-user")
-    )
+def _user_value(user: str) -> bool:
+    """Whether ``user``, given after ``-u``, is a user name: not a flag, not the end of
+    a shell command (``set -u;``), not a file (``python -u train.py``)."""
+    return bool(user) and not user.startswith("-") and not any(c in user for c in ";./|&")
+
+
+def _user_given(text: str) -> bool:
+    """Whether the command line ``text`` has a user flag with a user: glued ``-uroot``,
+    ``--user=root``, or ``-u root`` / ``--user root`` (not ``-u`` before another flag,
+    ``set -u;``, ``python -u train.py``, nor find's ``-user``)."""
+    words = [word.strip(_QUOTES) for word in text.split()]
+    for index, word in enumerate(words):
+        if word in ("-u", "--user"):
+            if index + 1 < len(words) and _user_value(words[index + 1]):
+                return True
+        elif word.startswith("--user="):
+            if _user_value(word[len("--user=") :]):
+                return True
+        elif word.startswith("-u") and word != "-user" and _user_value(word[2:]):
+            return True
+    return False
 
 
 # A setting whose next one is its value: a command-line flag ("--password hunter2",
@@ -265,9 +322,11 @@ def is_secret(name: str, value: str = "") -> bool:
     (``password``, ``PWD``, ``pw``, ``AccountKey``, ``SharedAccessSignature``, ``sig``,
     ``api_key``, ``token``, ``signing_key``, ...), the same words as a command-line flag or
     a header before its value (``--password hunter2``, ``Authorization: Basic dXNl...``) or
-    as a name before ``:`` and a value (``X-Api-Key:abc``, ``{"api_key":"abc"}``), a user
-    flag giving ``user:password`` (``-u admin:hunter2``, not ``-u 1000:1000``), a glued
-    ``-pPASSWORD`` beside a user flag (``-uroot -pHunter2``), or a ``Bearer`` token.
+    strongly (``password``, ``token``, ``api_key``..., not ``auth`` or ``tokenizer``) as a
+    name before ``:`` and a value that is not a port (``X-Api-Key:abc``,
+    ``{"api_key":"abc"}``), a user flag giving ``user:password`` (``-u admin:hunter2``, not
+    ``-u 1000:1000``), a glued ``-pPASSWORD`` with a user flag giving a user
+    (``-uroot -pHunter2``; not ``tar -u -pf``), or a ``Bearer`` token.
 
     Examples
     --------

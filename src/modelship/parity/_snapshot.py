@@ -371,7 +371,14 @@ class EnvironmentSnapshot:
             entries, or holds an entry that is not a name or pattern (a non-empty string of
             at most 200 letters, digits, ``_`` and ``*?[]!-``).
         """
-        patterns = _allowlist(env_allowlist)
+        return cls._captured(_without_values(_allowlist(env_allowlist)))
+
+    @classmethod
+    def _captured(cls, patterns: tuple[str, ...]) -> EnvironmentSnapshot:
+        """:meth:`capture` with ``patterns`` already checked: :func:`compare` builds its
+        own allow-list (the defaults and every name training recorded), which the limit
+        on a caller's allow-list does not bound: past that limit the allow-list is not
+        recorded (None, as in an older snapshot), the variables are."""
         env = {
             name: unicode_text(value)
             for name, value in os.environ.items()
@@ -398,7 +405,7 @@ class EnvironmentSnapshot:
             encoding=locale.getpreferredencoding(False),
             timezone=_timezone(),
             env=env,
-            env_allowlist=patterns,
+            env_allowlist=patterns if len(patterns) <= MAX_ALLOWLIST else None,
             captured_at=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         )
 
@@ -667,6 +674,21 @@ def _allowlist(env_allowlist: object) -> tuple[str, ...]:
                 f"got {type(pattern).__name__} {reprlib.repr(pattern)}"
             )
     return patterns
+
+
+def _without_values(patterns: tuple[str, ...]) -> tuple[str, ...]:
+    """``patterns`` without an entry that is a credential rather than a name: one equal to
+    the value of a set environment variable (and not itself a set variable's name:
+    ``--allow-env "$GITHUB_TOKEN"`` for ``--allow-env GITHUB_TOKEN``), or one
+    :func:`is_secret` judges a credential as a value. It would be stored as the snapshot's
+    allow-list; it is left out silently, as a variable whose name looks like a
+    credential is."""
+    values = {value for name, value in os.environ.items() if value and name != value}
+    return tuple(
+        pattern
+        for pattern in patterns
+        if not (pattern in values and pattern not in os.environ) and not is_secret("", pattern)
+    )
 
 
 # --- probes: each returns None (or empty) where the machine does not say -------------

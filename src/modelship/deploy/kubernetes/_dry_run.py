@@ -7,7 +7,9 @@ user information of any ``scheme://user:password@host`` URL (the registry URL in
 pods' args; see :func:`modelship._shown.hide_credentials`). A container's ``command`` and
 ``args`` are read by the same rule: the value after a flag that names a credential
 (``--db-password hunter2``, ``Bearer TOKEN``), the value of ``--api-key=...`` and any
-argument that is itself a credential (``Authorization: Bearer ...``) are ``<redacted>``.
+argument that is itself a credential (``Authorization: Bearer ...``) are ``<redacted>``;
+so is every mysql glued password (``-pHunter2``) on a command line with a user flag giving
+a user anywhere on it (``-u root -h db -pHunter2``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from modelship.deploy.kubernetes._redact import MASK, redact
 from modelship.deploy.kubernetes._render import render, to_yaml
 from modelship.errors import ConfigError
 from modelship.parity import is_secret
+from modelship.parity._secrets import _glued_password, _user_given
 
 if TYPE_CHECKING:
     from modelship.deploy._spec import DeploymentSpec
@@ -127,6 +130,12 @@ def _mask_command_line(container: dict[str, Any]) -> None:
             masked[index - 1] = masked[index] = MASK
         elif index >= 2 and _secret_after_pair(line[index - 2], before, arg):
             masked[index] = MASK  # mysql's ``-u`` ``root`` ``-pHunter2``
+    # mysql's glued ``-pPASSWORD`` is one wherever it stands, with a user flag giving a
+    # user anywhere on the line (``-u root -h db -pHunter2``, ``-pHunter2 -h db -uroot``).
+    if _user_given(" ".join(arg for arg in line if isinstance(arg, str))):
+        for index, arg in enumerate(line):
+            if isinstance(arg, str) and _glued_password(arg):
+                masked[index] = MASK
     if isinstance(command, list):
         container["command"] = masked[: len(command)]
     if isinstance(args, list):
