@@ -50,6 +50,22 @@ def test_text_after_a_closing_quote_is_refused_naming_its_line(tmp_path: Path) -
         read_table(path)
 
 
+@pytest.mark.parametrize("pad", [" ", "  ", "\t"])
+def test_blanks_after_a_closing_quote_are_read_as_pandas_reads_them(
+    tmp_path: Path, pad: str
+) -> None:
+    """A padded export (``"x" ,``): strict reading refused it, though pandas and modelship
+    before read it. The blanks stay outside the structure; a stray quote is still refused."""
+    path = tmp_path / "a.csv"
+    path.write_text(f'"a"{pad},b\n"1"{pad},"x"{pad}\n2,y\n')
+    table = read_table(path)
+    assert table["b"].tolist() == ["x", "y"]
+    stray = tmp_path / "stray.csv"
+    stray.write_text(f'a,b\n1,"x"{pad}\n2,"lyon\n3,z\n')
+    with pytest.raises(ConfigError, match=r"stray\.csv, line 3: not valid CSV: a quote opens"):
+        read_table(stray)
+
+
 def test_a_quoted_cell_over_several_lines_is_still_one_cell(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text('a,b\n1,"two\nlines, and a ""quote"""\n2,plain\n')

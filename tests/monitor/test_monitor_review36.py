@@ -468,3 +468,11 @@ def test_a_tau_at_the_ends_of_its_range_gives_numbers() -> None:
         result = SequentialTest(tau=tau).look(x, y)
         assert result.log_lr == result.log_lr  # not NaN
         assert 0.0 <= result.p_value <= 1.0
+
+
+@pytest.mark.parametrize("scale", [1e-200, 1.0, 1e200])
+def test_a_sample_size_depends_on_the_ratio_of_sd_to_mde_only(scale: float) -> None:
+    from modelship.monitor import sample_size_means
+
+    plan = sample_size_means(sd=0.05 * scale, mde=0.01 * scale, power=0.9)
+    assert (plan.n_x, plan.n_y) == (526, 526)

@@ -14,6 +14,7 @@ import importlib
 import io
 import math
 import os
+import re
 import sys
 import threading
 import tokenize
@@ -158,10 +159,27 @@ def _csv_rows(path: str, content: str) -> list[list[str]]:
         try:
             return list(csv.reader(io.StringIO(content, newline=""), strict=True))
         except csv.Error as exc:
-            raise _csv_error(path, content, exc) from exc
+            # Spaces or tabs after a closing quote (a padded export) are no fault: pandas
+            # and the csv module's default reading keep them in the cell. Judged on a copy
+            # without them (same lines); any other fault is reported from it.
+            stripped = _BLANKS_AFTER_QUOTE.sub('"', content)
+            if stripped == content:
+                raise _csv_error(path, content, exc) from exc
+            try:
+                for _ in csv.reader(io.StringIO(stripped, newline=""), strict=True):
+                    pass
+            except csv.Error as fault:
+                raise _csv_error(path, stripped, fault) from fault
+            return list(csv.reader(io.StringIO(content, newline="")))
         finally:
             if csv.field_size_limit() == limit:
                 csv.field_size_limit(found)
+
+
+# A closing quote's trailing spaces or tabs, up to the comma or the line's end. Removing
+# them inside a quoted cell (after an escaped "") moves no cell boundary: the copy without
+# them is only read to judge the structure, never for its cells.
+_BLANKS_AFTER_QUOTE = re.compile(r'"[ \t]+(?=,|\r|\n|$)')
 
 
 def _csv_error(path: str, content: str, exc: csv.Error) -> ConfigError:

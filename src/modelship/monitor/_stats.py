@@ -908,7 +908,8 @@ def sample_size_means(
     if mde == 0:
         raise ConfigError(f"mde must be a non-zero number, got {mde!r}")
     return _sample_size(
-        lambda: (z_a + z_b) ** 2 * sd**2 * (1 + 1 / ratio) / mde**2,
+        # The ratio first: sd and mde of one huge or tiny scale (1e200) square out of range.
+        lambda: (z_a + z_b) ** 2 * (sd / mde) ** 2 * (1 + 1 / ratio),
         ratio,
         abs(mde),
         alpha,
