@@ -325,6 +325,10 @@ def _variant(
     With ``ignore_unknown`` (reading a document), names that no subclass has are left
     out of the choice: a key a newer modelship added does not demote a drift column to
     a plain :class:`ColumnResult`."""
+    if _field_names(cls).issuperset(fields):
+        # The common case, every result a check builds: the fields are the class's own
+        # (with ignore_unknown too, as the names kept are then fewer still).
+        return cls
     variants = [variant for variant in _VARIANTS.values() if issubclass(variant, cls)]
     names = set(fields)
     if ignore_unknown:
@@ -339,6 +343,20 @@ def _variant(
         if names <= {f.name for f in attrs.fields(variant)}:
             return variant
     return cls
+
+
+# The field names of each result class, by class: read once (a class's fields never
+# change), as every result built asks for them.
+_FIELD_NAMES: dict[type[ColumnResult], frozenset[str]] = {}
+
+
+def _field_names(cls: type[ColumnResult]) -> frozenset[str]:
+    """The names of an attrs result class's fields (two threads that race here store
+    equal sets)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = frozenset(field.name for field in attrs.fields(cls))
+    return names
 
 
 def _typed_fields(target: type, data: Mapping[str, Any], what: str) -> dict[str, Any]:

@@ -56,16 +56,16 @@ def ks_numerator(a: FloatArray, b: FloatArray, grid_keys: int = 768) -> int:
     best = max(0, int(rise.max()), int(fall.max()))
     if step == 1:
         return best
-    inner = np.diff(grid) - 1
-    kept = np.flatnonzero(np.maximum(rise[:-1], fall[1:]) + inner * m > best)
+    # Every grid interval but the last has step - 1 inner indices, the last as many or
+    # fewer: bounding all by step - 1 keeps every interval the exact bound would (and
+    # perhaps the last one more), with one comparison against a constant. The intervals'
+    # own sizes are taken for those kept. (Fewer NumPy calls on these small arrays: at
+    # 10,000 rows their overhead, not the searches, is most of the statistic's time.)
+    kept = (np.maximum(rise[:-1], fall[1:]) > best - (step - 1) * m).nonzero()[0]
+    after = kept + 1
     # Open intervals: evaluated indices lo < hi of a, rise at lo and fall at hi.
-    lo, hi, rise_lo, fall_hi, inner = (
-        grid[kept],
-        grid[kept + 1],
-        rise[kept],
-        fall[kept + 1],
-        inner[kept],
-    )
+    lo, hi, rise_lo, fall_hi = grid[kept], grid[after], rise[kept], fall[after]
+    inner = hi - lo - 1
     while True:
         total = int(inner.sum())
         if total <= 0:  # n <= 2: both ends were all there was
@@ -110,7 +110,7 @@ def ks_numerator(a: FloatArray, b: FloatArray, grid_keys: int = 768) -> int:
         sub_hi[inside], sub_fall[inside] = index, fall
         inner = sub_hi - sub_lo - 1
         bound = np.maximum(sub_rise, sub_fall) + inner * m
-        kept = np.flatnonzero((bound > best) & (inner > 0))
+        kept = ((bound > best) & (inner > 0)).nonzero()[0]
         lo, hi, rise_lo, fall_hi, inner = (
             v[kept] for v in (sub_lo, sub_hi, sub_rise, sub_fall, inner)
         )
@@ -142,13 +142,18 @@ def _rise_and_fall(a: FloatArray, b: FloatArray, index: Index) -> tuple[Index, I
     keys = a[index]
     at_or_below: Index = b.searchsorted(keys, "right")
     # at_or_below == 0 reads b[-1], which is above the key: never a false hit.
-    hit = np.flatnonzero(b[at_or_below - 1] == keys)
+    tie = b[at_or_below - 1] == keys
     below = at_or_below
-    if hit.size:
+    if tie.any():  # rare for continuous data: asked before the hits are listed
+        hit = tie.nonzero()[0]
         below = at_or_below.copy()
         below[hit] = b.searchsorted(keys[hit], "left")
     steps = index * m
-    return steps + (m - at_or_below * n), below * n - steps
+    rise = steps + m
+    rise -= at_or_below * n
+    fall = below * n
+    fall -= steps
+    return rise, fall
 
 
 def ks(a: npt.ArrayLike, b: npt.ArrayLike) -> tuple[float, float]:
@@ -347,7 +352,10 @@ def _ks_exact_sf_equal(n: int, h: int) -> float:
 @functools.lru_cache(maxsize=8)
 def _alternating(n: int) -> FloatArray:
     """``1, -1, 1, ...``, ``n`` of them."""
-    signs = np.where(np.arange(n) % 2 == 0, 1.0, -1.0)
+    # Filled, not computed from a parity test: the same numbers at a tenth of the cost of
+    # np.where over np.arange(n) % 2, which a first drift check in a process pays.
+    signs = np.ones(n)
+    signs[1::2] = -1.0
     signs.flags.writeable = False
     return signs
 

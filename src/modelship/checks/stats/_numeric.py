@@ -6,7 +6,6 @@ import math
 from typing import NamedTuple
 
 import attrs
-import numpy as np
 import numpy.typing as npt
 
 from modelship._params import validate_params
@@ -150,17 +149,8 @@ def numeric_figures(
 ) -> NumericFigures:
     """:func:`numeric_drift` of two samples already known to be sorted, finite, float64 and
     non-empty, with ``bins`` and ``eps`` already checked: nothing is validated again."""
-    n, m = a.size, b.size
-    numerator = ks_numerator(a, b)
-    d, d_p = ks_pvalue(numerator / (n * m), n, m)
-    distance, spread = wasserstein_and_std(a, b)
-    if spread > 0.0:
-        with np.errstate(over="ignore"):
-            normalised = float(np.float64(distance) / np.float64(spread))
-    else:
-        normalised = math.inf if numerator > 0 else 0.0
-    edges = quantile_edges_sorted(a, bins)
-    psi, js = psi_and_js(binned_counts_float(a, edges), binned_counts_float(b, edges), eps)
+    d, d_p, distance, normalised = ks_and_wasserstein(a, b)
+    psi, js, psi_critical, edges = binned_figures(a, b, bins, eps)
     cvm_stat, cvm_p = cramervonmises_sorted(a, b) if cvm else (None, None)
     return NumericFigures(
         ks=d,
@@ -171,6 +161,42 @@ def numeric_figures(
         cvm_p=cvm_p,
         psi=psi,
         js=js,
-        psi_critical=chi2_critical(n, m, edges.size + 1),
+        psi_critical=psi_critical,
         edges=edges,
     )
+
+
+def ks_and_wasserstein(a: FloatArray, b: FloatArray) -> tuple[float, float, float, float]:
+    """``(ks, ks_p, wasserstein, wasserstein_norm)`` of :func:`numeric_figures`, for the
+    same samples (checked already); a drift check asks for these of every numeric column.
+
+    Raises
+    ------
+    CheckInputError
+        When the Wasserstein distance overflows float64.
+    """
+    n, m = a.size, b.size
+    numerator = ks_numerator(a, b)
+    d, d_p = ks_pvalue(numerator / (n * m), n, m)
+    distance, spread = wasserstein_and_std(a, b)
+    # Python's float division is the same IEEE division as NumPy's, and it too gives inf
+    # on overflow (no error, no warning to silence): the same number, without the errstate
+    # and the two NumPy scalars it took per column. A constant reference has no spread.
+    if spread > 0.0:
+        return d, d_p, distance, distance / spread
+    return d, d_p, distance, math.inf if numerator > 0 else 0.0
+
+
+def binned_figures(
+    a: FloatArray, b: FloatArray, bins: int, eps: float
+) -> tuple[float, float, float, FloatArray]:
+    """``(psi, js, psi_critical, edges)`` of :func:`numeric_figures`, for the same samples
+    and settings (checked already).
+
+    Kept apart because a drift check needs them only when PSI or Jensen-Shannon decides a
+    column or is its effect size; nothing here can raise on such samples, so leaving them
+    out changes no other figure and no error.
+    """
+    edges = quantile_edges_sorted(a, bins)
+    psi, js = psi_and_js(binned_counts_float(a, edges), binned_counts_float(b, edges), eps)
+    return psi, js, chi2_critical(a.size, b.size, edges.size + 1), edges

@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import math
 import typing
+from collections.abc import Sequence
 from typing import Literal
 
 import numpy as np
@@ -16,7 +18,7 @@ from modelship._params import Options, validate_params
 from modelship.checks.stats._columns import FloatArray, float_values
 from modelship.errors import CheckInputError
 
-__all__ = ["P_VALUE_METHODS", "PValueMethod", "adjust_p_values"]
+__all__ = ["P_VALUE_METHODS", "PValueMethod", "adjust_p_values", "adjusted_list"]
 
 PValueMethod = Literal["bh", "holm", "bonferroni", "none"]
 #: The p-value adjustments :func:`adjust_p_values` knows, in the order documented.
@@ -82,3 +84,49 @@ def adjust_p_values(p: npt.ArrayLike, method: PValueMethod) -> FloatArray:
         adjusted = np.maximum.accumulate(scaled)
     flat[present[order]] = np.minimum(adjusted, 1.0)
     return values
+
+
+#: The largest family :func:`adjusted_list` corrects in Python; a larger one goes to NumPy.
+_SMALL_FAMILY = 256
+
+
+def adjusted_list(p: Sequence[float], method: PValueMethod) -> list[float]:
+    """:func:`adjust_p_values` of a short list of p-values, as a list of floats.
+
+    A drift check corrects a family of a few p-values (one per column) three times a run:
+    NumPy's fixed cost per call (and on the first call in a process, the set-up of the
+    sorts and accumulations it has not used yet) is most of the time then. For a family of
+    Python floats in (0, 1], at most a few hundred, the same operations are done on
+    floats one by one: the same IEEE products, quotients, minima and maxima in the same
+    order, so the same numbers bit for bit. Anything else (NaN, 0 with its sign, a value
+    out of range, a longer family, ``method`` not one of the four) goes to
+    :func:`adjust_p_values`, which decides as it always has.
+    """
+    values = list(p)
+    size = len(values)
+    if (
+        size > _SMALL_FAMILY
+        or method not in P_VALUE_METHODS
+        or not all(type(v) is float and 0.0 < v <= 1.0 for v in values)
+    ):
+        return [float(v) for v in adjust_p_values(np.asarray(values, dtype=np.float64), method)]
+    if method == "none":
+        return values
+    if method == "bonferroni":
+        return [min(v * size, 1.0) for v in values]
+    # The ranks of a stable sort, as np.argsort(kind="stable").
+    order = sorted(range(size), key=values.__getitem__)
+    out = [0.0] * size
+    if method == "bh":
+        # scaled[k] = p_(k) * size / (k + 1); a running minimum from the largest down.
+        running = math.inf
+        for rank in range(size - 1, -1, -1):
+            index = order[rank]
+            running = min(running, values[index] * size / (rank + 1))
+            out[index] = min(running, 1.0)
+    else:  # holm: scaled[k] = p_(k) * (size - k); a running maximum from the smallest up
+        running = -math.inf
+        for rank, index in enumerate(order):
+            running = max(running, values[index] * (size - rank))
+            out[index] = min(running, 1.0)
+    return out
