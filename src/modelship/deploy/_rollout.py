@@ -39,7 +39,13 @@ from modelship.deploy._record import (
     RolloutStatus,
     new_rollout_id,
 )
-from modelship.errors import ArchivedVersion, Conflict, ModelshipError, VersionNotFound
+from modelship.errors import (
+    ArchivedVersion,
+    Conflict,
+    ModelNotFound,
+    ModelshipError,
+    VersionNotFound,
+)
 
 if TYPE_CHECKING:
     from modelship.deploy._history import DeploymentHistory
@@ -520,6 +526,9 @@ class Rollout:
             event).
         RolloutInProgress
             Another rollout holds the deployer's rollout lock; nothing was changed.
+
+        Anything else the redeploy raises (a registry that is gone: ``ModelNotFound``,
+        ``RegistryNotFound``) goes on unchanged, recorded as an ``error`` event.
         """
         with exclusive(self._deployer, f"rollback of {self.model} {self.version}"):
             return self._rollback()
@@ -551,7 +560,11 @@ class Rollout:
         )
         try:
             replacement = self._redeploy(self.model, self.previous_version)
-        except VersionNotFound as exc:  # archived or purged: the redeploy changed nothing
+        except VersionNotFound as exc:
+            if isinstance(exc, ModelNotFound):  # no such model, or no registry there at all
+                self._redeploy_failed(exc)  # (the store unmounted): not a purged version
+                raise
+            # Archived or purged: the redeploy changed nothing.
             self.event(
                 EventKind.ERROR,
                 f"rollback failed: {self.previous_version} cannot be redeployed: "
@@ -575,13 +588,7 @@ class Rollout:
                 f"redeploys it; nothing was changed: {then}"
             ) from exc
         except Exception as exc:  # the redeploy's own error goes on, recorded here too
-            self.event(
-                EventKind.ERROR,
-                f"rollback failed: redeploying {self.previous_version} raised "
-                f"{type(exc).__name__}: {exc}",
-                version=self.previous_version,
-                error=type(exc).__name__,
-            )
+            self._redeploy_failed(exc)
             raise
         self.status = RolloutStatus.ROLLED_BACK
         self._close_undo_window()  # saved with the next event
@@ -590,6 +597,16 @@ class Rollout:
             EventKind.ROLLBACK, f"rolled back by rollout {replacement.id}", rollout=replacement.id
         )
         return replacement
+
+    def _redeploy_failed(self, exc: Exception) -> None:
+        """Record that the rollback's redeploy raised ``exc`` (which goes on unchanged)."""
+        self.event(
+            EventKind.ERROR,
+            f"rollback failed: redeploying {self.previous_version} raised "
+            f"{type(exc).__name__}: {exc}",
+            version=self.previous_version,
+            error=type(exc).__name__,
+        )
 
     def _check_still_serves(self) -> None:
         """Raise :class:`RollbackUnavailable` unless this rollout's slot still holds its

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import logging
 import reprlib
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -30,6 +29,7 @@ import attrs
 import numpy as np
 
 from modelship._params import Constraints, Interval, Text, check_parameters
+from modelship._shown import brief
 from modelship.deploy._clock import Clock, SystemClock
 from modelship.deploy._errors import DeployError
 from modelship.deploy._gates import (
@@ -66,11 +66,14 @@ __all__ = ["BlueGreen", "Canary", "CanaryStep", "Recreate", "from_spec"]
 
 SLOTS = ("blue", "green")
 
-_log = logging.getLogger("modelship.deploy")
 
-_MAX_WINDOWS_CLOSED = 8
-"""The most stored undo windows one deploy closes on the slot it reuses (normally one:
-the rollout serving, whose previous version that slot holds)."""
+def _split(live: Iterable[SlotState]) -> str:
+    """The slots a split sends traffic to, for a message (versions cut to a bounded size)."""
+    return ", ".join(
+        f"{brief(s.version)} in {s.slot} {s.weight}%" + ("" if s.ready else " (not ready)")
+        for s in live
+    )
+
 
 _MAX_EVALUATIONS = 1e9
 """The most evaluations one analysis is bounded by (a clock that never advances)."""
@@ -206,7 +209,7 @@ class _Strategy:
         # clean-up of a deploy cut short; see _guarded.
         self._started: tuple[Rollout, SlotState | None] | None = None
         # The last rollout this strategy promoted: a later deploy that reuses its previous
-        # slot closes its undo window (see _close_undo_windows).
+        # slot closes its undo window (see _close_undo_window).
         self._last: Rollout | None = None
         if history is None:
             registry = deployer.registry
@@ -281,23 +284,58 @@ class _Strategy:
         named = [s for s in live if s.ready and s.version == expected] if expected else []
         if named:
             return max(named, key=lambda s: (s.weight, s.slot))
-        split = ", ".join(
-            f"{s.version} in {s.slot} {s.weight}%" + ("" if s.ready else " (not ready)")
-            for s in live
-        )
         if self.alias is None or self.deployer.registry is None:
             whose = "this deploy moves no registry alias that would tell which one promoted"
         elif expected is None:
-            whose = f"the alias {self.alias!r} names no version"
+            whose = f"the alias {brief(self.alias)} names no version"
         else:
-            whose = f"the alias {self.alias!r} names {expected}, held by no ready slot with traffic"
+            whose = (
+                f"the alias {brief(self.alias)} names {brief(expected)}, held by no ready "
+                "slot with traffic"
+            )
         raise DeployError(
-            f"{self.deployer!r} splits traffic between {split}: a rollout was cut short, or "
-            f"an abort could not send the traffic back, and {whose}, so which slot is the "
-            f"stable one is unknown; nothing was changed. Send all traffic to the version "
-            f"that should serve first, with deployer.set_traffic({{{live[0].slot!r}: 100}}) "
-            f"(its slot), then deploy again"
+            f"{self.deployer!r} splits traffic between {_split(live)}: a rollout was cut "
+            f"short, or an abort could not send the traffic back, and {whose}, so which slot "
+            f"is the stable one is unknown; nothing was changed. Send all traffic to the "
+            f"version that should serve first, with deployer.set_traffic({{'<slot of the "
+            f"version that should serve>': 100}}), then deploy again"
         )
+
+    def _check_stable_of_split(self, stable: SlotState | None, others: Sequence[SlotState]) -> None:
+        """Before a leftover split ends (all traffic back to ``stable``, see
+        :meth:`_unsplit`): ``stable`` must answer healthy, else :class:`DeployError`,
+        changing nothing (an abort would then leave all the traffic on a slot that does
+        not answer)."""
+        if stable is None or not others:
+            return
+        split = _split((stable, *others))
+        where = f"{brief(stable.version)} in {stable.slot}, which alias {brief(self.alias)} names"
+        then = (
+            f"nothing was changed. Make {stable.slot} healthy, or send all traffic to the "
+            "version that should serve with deployer.set_traffic({'<slot of the version "
+            "that should serve>': 100}), then deploy again"
+        )
+        try:
+            health = self.deployer.health(stable.slot)
+        except Exception as exc:
+            raise DeployError(
+                f"{self.deployer!r} splits traffic between {split}, and the health check of "
+                f"{where} (the stable slot all traffic would go back to first) failed: "
+                f"{type(exc).__name__}: {brief(str(exc))}; {then}"
+            ) from exc
+        if not isinstance(health, SlotHealth):
+            raise DeployError(
+                f"{self.deployer!r} splits traffic between {split}, and the health check of "
+                f"{where} (the stable slot all traffic would go back to first) answered "
+                f"{type(health).__name__}, not a SlotHealth; {then}"
+            )
+        if not health.healthy:
+            raise DeployError(
+                f"{self.deployer!r} splits traffic between {split}, and {where} (the stable "
+                f"slot all traffic would go back to first) answers unhealthy"
+                + (f" ({brief(health.detail)})" if health.detail else "")
+                + f"; {then}"
+            )
 
     def _start_slot(
         self, rollout: Rollout, slot: str, what: tuple[str, str] | None = None
@@ -308,11 +346,11 @@ class _Strategy:
         """
         dep = self.deployer
         model, version = what if what is not None else (rollout.model, rollout.version)
-        if what is None:
-            self._close_undo_windows(rollout, slot)
         ok, _ = rollout.call(f"apply({slot!r})", dep.apply, slot, model, version, self.spec)
         if not ok:
             return f"starting {version} in {slot} failed"
+        if what is None:
+            self._close_undo_window(rollout, slot)
         rollout.event(EventKind.APPLIED, f"{version} started in {slot}", slot=slot, version=version)
         started = self.clock.monotonic()
         ok, ready = self._wait_ready(rollout, slot)
@@ -323,71 +361,32 @@ class _Strategy:
         rollout.event(EventKind.READY, f"{slot} is ready", slot=slot)
         return self._check_health(rollout, slot)
 
-    def _close_undo_windows(self, rollout: Rollout, slot: str) -> None:
-        """Before ``slot`` is applied over: an earlier rollout whose undo window promises a
-        switch back to the version that slot holds loses that promise, and its record is
-        saved so (``undo_until`` the time it closed), as :meth:`Rollout.finish` does.
+    def _close_undo_window(self, rollout: Rollout, slot: str) -> None:
+        """Once ``slot`` was applied over: the rollout this strategy promoted last, whose
+        undo window promised a switch back to the version that slot held, loses that
+        promise, and its record is saved so (``undo_until`` the time it closed), as
+        :meth:`Rollout.finish` does. Called only after ``apply`` succeeded: a deploy
+        refused there replaced nothing, and the window stays open.
 
-        The rollout this strategy promoted last is closed in memory too; the records of
-        the others (another process's) are read from the history, at most
-        :data:`_MAX_WINDOWS_CLOSED` of them. Each save is tried once; a failure is recorded
-        in this rollout's history, never raised: this deploy goes on.
+        Only that rollout, held in memory, is closed: the deployment history is not read.
+        A rollout promoted by another strategy object or process keeps its stored
+        ``undo_until`` until its own :meth:`Rollout.finish` or rollback, which look at the
+        slots first (once a later rollout serves, the rollback raises
+        :class:`RollbackUnavailable`, changing nothing). The save is tried once; a failure
+        is recorded in this rollout's history, never raised: this deploy goes on.
         """
-        now = self.clock.wall()
-        done = set()
         last = self._last
-        if last is not None and last.model == rollout.model and last.previous_slot == slot:
-            done.add(last.id)
-            if not last._slot_replaced(rollout.id):
-                rollout.event(
-                    EventKind.ERROR,
-                    f"the undo window of rollout {last.id} closed ({slot} is reused), but its "
-                    "record could not be saved; rollout.finish() tries again",
-                    rollout=last.id,
-                    slot=slot,
-                )
-        try:
-            records = self.history.records(rollout.model)
-        except Exception as exc:  # a user's history may raise anything; the deploy goes on
+        if last is None or last.model != rollout.model or last.previous_slot != slot:
+            return
+        self._last = None  # closed once: a later deploy does not look at it again
+        if not last._slot_replaced(rollout.id):
             rollout.event(
                 EventKind.ERROR,
-                f"the deployment history could not be read to close the undo window of an "
-                f"earlier rollout whose previous slot was {slot}: {type(exc).__name__}: {exc}",
+                f"the undo window of rollout {last.id} closed ({slot} is reused), but its "
+                "record could not be saved; rollout.finish() tries again",
+                rollout=last.id,
                 slot=slot,
-                error=type(exc).__name__,
             )
-            return
-        stale = [
-            r
-            for r in records
-            if r.id not in done
-            and r.id != rollout.id
-            and r.status is RolloutStatus.SUCCEEDED
-            and r.previous_slot == slot
-            and r.undo_until is not None
-            and r.undo_until > now
-        ]
-        for record in stale[-_MAX_WINDOWS_CLOSED:]:
-            try:
-                self.history.save(attrs.evolve(record, undo_until=now))
-            except Exception as exc:  # as Rollout.save: logged and recorded, never raised
-                _log.warning(
-                    "rollout %s: the undo window of rollout %s could not be closed in the "
-                    "deployment history: %s: %s",
-                    rollout.id,
-                    record.id,
-                    type(exc).__name__,
-                    exc,
-                )
-                rollout.event(
-                    EventKind.ERROR,
-                    f"the undo window of rollout {record.id} ({record.previous_version} in "
-                    f"{slot}) could not be closed in the deployment history: "
-                    f"{type(exc).__name__}: {exc}",
-                    rollout=record.id,
-                    slot=slot,
-                    error=type(exc).__name__,
-                )
 
     def _wait_ready(self, rollout: Rollout, slot: str) -> tuple[bool, bool]:
         """``wait_ready(slot)`` within the progress deadline: (the call succeeded, the slot
@@ -630,7 +629,8 @@ class _Strategy:
     ) -> tuple[str, str | None, SlotState | None, tuple[SlotState, ...], Rollout | None]:
         """What every deploy starts from: the resolved version, the alias as it stands, the
         stable slot (see :meth:`_serving`), the other slots a leftover split still sends
-        traffic to, and a finished rollout if that version already serves, promoted.
+        traffic to, and a finished rollout if that version already serves (see
+        :meth:`_promoted`).
 
         Check, then act: the deploy holds the deployer's rollout lock from this look until
         it is done, so no other rollout changes the slots between the two.
@@ -640,27 +640,29 @@ class _Strategy:
         stable, others = self._serving(model, expected)
         same = stable is not None and (stable.model, stable.version) == (model, resolved)
         if stable is not None and same and not others:
-            found = self._promoted(model, resolved, stable, expected)
+            found = self._promoted(resolved, stable, expected)
             if found is not None:
                 return resolved, expected, stable, others, self._unchanged(stable, *found)
         return resolved, expected, stable, others, None
 
     def _promoted(
-        self, model: str, version: str, serving: SlotState, expected: str | None
+        self, version: str, serving: SlotState, expected: str | None
     ) -> tuple[str, SlotHealth] | None:
         """Whether ``version``, which serves, needs no deploy: why, and its health, or None.
 
-        Serving is not promoted: a first deploy that failed its gate or its health check
-        behind traffic aborts with all the traffic (nothing to send it back to), and a
-        leftover split serves a version that never promoted. So the version must hold all
-        the traffic and answer healthy now, and be known promoted: by the alias, when this
-        deploy moves one (the alias moves only once a rollout promoted), else by the
-        deployment history, whose latest rollout of that version must have succeeded in
-        that slot. Anything else goes the normal way (health checks, the gate, the alias).
+        The version must hold all the traffic and answer healthy now (a first deploy that
+        failed its health check behind the traffic aborts keeping it: nothing to send it
+        back to), and, when this deploy moves an alias in the deployer's registry, the
+        alias must name it (the alias moves only once a rollout promoted: a first deploy
+        that failed its gate does not move it). Without an alias or a registry nothing
+        else tells: the deployment history is not read, and the healthy version holding
+        all the traffic is left as it is. A leftover split never gets here (see
+        :meth:`_prepare`). Anything else goes the normal way (health checks, the gate, the
+        alias).
         """
         if serving.weight != 100:
             return None
-        why = self._promoted_by(model, version, serving, expected)
+        why = self._promoted_by(version, expected)
         if why is None:
             return None
         try:
@@ -671,28 +673,12 @@ class _Strategy:
             return None
         return why, health
 
-    def _promoted_by(
-        self, model: str, version: str, serving: SlotState, expected: str | None
-    ) -> str | None:
-        """What tells ``version`` in ``serving`` promoted (see :meth:`_promoted`), or None."""
+    def _promoted_by(self, version: str, expected: str | None) -> str | None:
+        """What tells ``version`` needs no deploy besides its health (see :meth:`_promoted`):
+        the alias this deploy moves, if any; None if that alias names another version."""
         if self.alias is not None and self.deployer.registry is not None:
-            return f"alias {self.alias!r} names it" if expected == version else None
-        try:
-            records = self.history.records(model)
-        except Exception as exc:  # a user's history may raise anything: not confirmed
-            _log.warning(
-                "the deployment history of %s could not be read (%s: %s): %s is deployed "
-                "again rather than taken as promoted",
-                model,
-                type(exc).__name__,
-                exc,
-                version,
-            )
-            return None
-        last = next((r for r in reversed(records) if r.version == version), None)
-        if last is None or last.status is not RolloutStatus.SUCCEEDED or last.slot != serving.slot:
-            return None
-        return f"rollout {last.id} promoted it"
+            return f", and alias {self.alias!r} names it" if expected == version else None
+        return ""
 
     def _unchanged(self, serving: SlotState, why: str, health: SlotHealth) -> Rollout:
         slot, version = serving.slot, serving.version
@@ -707,7 +693,7 @@ class _Strategy:
         rollout.status = RolloutStatus.SUCCEEDED
         rollout.event(
             EventKind.SUCCEEDED,
-            f"{version} already serves from {slot} with all the traffic, healthy, and {why}; "
+            f"{version} already serves from {slot} with all the traffic, healthy{why}; "
             "nothing changed",
             slot=slot,
         )
@@ -717,14 +703,15 @@ class _Strategy:
         self, rollout: Rollout, stable: SlotState | None, others: Sequence[SlotState]
     ) -> str | None:
         """End a leftover split before anything starts: all traffic back to the stable slot
-        (ready, holding the version the alias names); None on success, else why not."""
+        (ready, holding the version the alias names, healthy: see
+        :meth:`_check_stable_of_split`); None on success, else why not."""
         if stable is None or not others:
             return None
-        left = ", ".join(f"{s.version} in {s.slot} {s.weight}%" for s in others)
+        left = _split(others)
         if rollout.route_all_to(
             stable.slot,
-            f"a leftover split ({left}) ends: {stable.version}, which alias {self.alias!r} "
-            f"names, is the stable version",
+            f"a leftover split ({left}) ends: {brief(stable.version)}, which alias "
+            f"{brief(self.alias)} names, is the stable version",
         ):
             return None
         return f"sending the traffic of a leftover split ({left}) back to {stable.slot} failed"
@@ -822,6 +809,7 @@ class BlueGreen(_Strategy):
         version, expected, stable, others, done = self._prepare(model, version)
         if done is not None:
             return done
+        self._check_stable_of_split(stable, others)
         rollout = self._new(model, version, self._idle(stable), stable)
         why = (
             self._unsplit(rollout, stable, others)
@@ -923,6 +911,7 @@ class Canary(_Strategy):
         version, expected, stable, others, done = self._prepare(model, version)
         if done is not None:
             return done
+        self._check_stable_of_split(stable, others)
         rollout = self._new(model, version, self._idle(stable), stable)
         why = self._unsplit(rollout, stable, others) or self._start_slot(rollout, rollout.slot)
         if why is None and stable is not None:
