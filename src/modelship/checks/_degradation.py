@@ -999,9 +999,7 @@ class Degradation:
         available = [name for name, _ in items]
         known = set(available)
         labels = _column_labels(self.X)
-        resolved = [
-            name if isinstance(name, str) else _label_text(labels, name) for name in names
-        ]
+        resolved = [name if isinstance(name, str) else _label_text(labels, name) for name in names]
         absent = list(
             dict.fromkeys(
                 repr(name)
