@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from typing import Any
@@ -76,6 +77,14 @@ def test_apply_keeps_live_list_items_in_place_and_unchanged_reapplies_are_no_ops
         assert code == 200
         assert names(out) == ["model", "sidecar"]
         generation = out["metadata"]["generation"]
+        end = time.monotonic() + 10
+        while True:  # the controller makes the new template's ReplicaSet once it sees it
+            found = kube.get("deployments", NS, "w")
+            assert found is not None
+            if (found.get("status") or {}).get("observedGeneration") == generation:
+                break
+            assert time.monotonic() < end, found.get("status")
+            time.sleep(0.01)
         replica_sets = len(kube.list("replicasets", NS))
         for manager, containers, full in (
             ("modelship", MODEL, True),
