@@ -20,7 +20,7 @@ cannot redirect a read. Documents that decide a resolution go through ``Signer``
 from __future__ import annotations
 
 from modelship._json import canonical_json
-from modelship.errors import Conflict, IntegrityError, InvalidName
+from modelship.errors import Conflict, IntegrityError, InvalidName, StoreError
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import MODELS, manifest_key, name_claim_key, slot_key
 from modelship.registry._protocols import Store
@@ -166,8 +166,8 @@ def _committed(store: Store, name: str) -> bool:
     unreadable or damaged slot, a dead one, or none, is False (the listing decides)."""
     try:
         data = store.read(slot_key(name, 1))
-    except FileNotFoundError:
-        return False
+    except (FileNotFoundError, StoreError):
+        return False  # the listing decides, and reports a store's fault as it finds it
     try:
         slot = parse_json(data, f"sequence slot {slot_key(name, 1)}")
     except IntegrityError:
