@@ -517,20 +517,26 @@ def _differs_integral(
     (:func:`_within`) for the rows near the bound only."""
     then, now = recorded.astype(np.float64), produced.astype(np.float64)
     gap = np.abs(now - then)
-    allowed = atol + rtol * np.abs(then)
     eps = float(np.finfo(np.float64).eps)
-    if _small(recorded, produced):  # the gap is exact; only the bound is rounded
-        band = 4 * eps * allowed
-        same = gap == 0
-    else:  # both rounded: a margin for each, and equality only where it is exact
-        band = 4 * eps * (np.abs(then) + np.abs(now) + allowed) + 1.0
-        same = (
-            np.asarray(recorded == produced, dtype=bool)
-            if recorded.dtype == produced.dtype
-            else np.zeros(gap.shape, dtype=bool)
-        )
-    differs: NDArray[np.bool_] = (gap > allowed + band) & ~same
-    for row in np.flatnonzero(~same & ~differs & (gap >= allowed - band)).tolist():
+    # A tolerance beyond float64 (rtol=1e300) overflows to inf, and inf - inf is NaN: no
+    # warning (an error under -W error); a bound of inf allows every gap of two integers,
+    # and a NaN one is decided exactly.
+    with np.errstate(over="ignore", invalid="ignore"):
+        allowed = atol + np.where(then == 0, 0.0, rtol * np.abs(then))
+        unbounded = np.isposinf(allowed)
+        if _small(recorded, produced):  # the gap is exact; only the bound is rounded
+            band = 4 * eps * allowed
+            same = gap == 0
+        else:  # both rounded: a margin for each, and equality only where it is exact
+            band = 4 * eps * (np.abs(then) + np.abs(now) + allowed) + 1.0
+            same = (
+                np.asarray(recorded == produced, dtype=bool)
+                if recorded.dtype == produced.dtype
+                else np.zeros(gap.shape, dtype=bool)
+            )
+        differs: NDArray[np.bool_] = (gap > allowed + band) & ~same & ~unbounded
+        near = ~same & ~differs & ~unbounded & ~(gap < allowed - band)
+    for row in np.flatnonzero(near).tolist():
         first, second = int(recorded[row]), int(produced[row])
         differs[row] = not _within(abs(second - first), first, rtol, atol)
     return differs

@@ -18,7 +18,7 @@ import codecs
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import attrs
@@ -220,35 +220,109 @@ def _same_file(first: str, second: str) -> bool:
         return False
 
 
-def _refuse_output_over_input(args: argparse.Namespace) -> None:
-    """Refuse a report written over an input: on an error the input would be replaced by
-    the report saying so."""
-    for output in _OUTPUTS:
-        target = getattr(args, output, None)
-        if not target or target == STDOUT:
-            continue
+def _refused_outputs(args: argparse.Namespace) -> dict[str, str]:
+    """The reports that cannot be written as asked, each with why: one that is the same
+    file as an input (on an error the input would be replaced by the report saying so),
+    or as another report (one would replace the other)."""
+    refused: dict[str, str] = {}
+    given = [
+        (output, target)
+        for output in _OUTPUTS
+        if (target := getattr(args, output, None)) and target != STDOUT
+    ]
+    for output, target in given:
         for source in _INPUTS:
-            given = getattr(args, source, None)
-            if given and given != STDOUT and _same_file(target, given):
-                raise ConfigError(
-                    f"--{output} {target} is the same file as --{source} {given}: a report "
+            path = getattr(args, source, None)
+            if path and path != STDOUT and _same_file(target, path):
+                refused[output] = (
+                    f"--{output} {target} is the same file as --{source} {path}: a report "
                     "written there would replace the input; write the report elsewhere"
                 )
+                break
+    for index, (output, target) in enumerate(given):
+        for other, other_target in given[index + 1 :]:
+            if _same_file(target, other_target):
+                why = (
+                    f"--{output} {target} and --{other} {other_target} are the same file: "
+                    "one report would replace the other; write each to its own file"
+                )
+                refused.setdefault(output, why)
+                refused.setdefault(other, why)
+    return refused
+
+
+def _over_input(args: argparse.Namespace, output: str) -> bool:
+    """Whether the report ``output`` names an input (never removed, never written)."""
+    target = getattr(args, output)
+    return any(
+        (path := getattr(args, source, None)) and path != STDOUT and _same_file(target, path)
+        for source in _INPUTS
+    )
+
+
+def _remove_refused(args: argparse.Namespace, refused: dict[str, str]) -> None:
+    """Remove the refused reports an earlier run left (see :func:`_remove_stale`), but an
+    input or the file a ``--markdown`` summary is appended to: not this run's to remove."""
+    append = args.markdown_mode == "append"
+    for output in refused:
+        target = getattr(args, output)
+        summary = append and bool(args.markdown) and _same_file(target, args.markdown)
+        if not (_over_input(args, output) or summary):
+            _remove_stale(target)
+
+
+def _write_suite(
+    args: argparse.Namespace, suite: SuiteResult, refused: dict[str, str]
+) -> list[BaseException]:
+    """Write the suite's reports asked for and not refused, each apart: one that cannot
+    be written is removed (see :func:`_remove_stale`; not a summary appended to) and why
+    is returned, the others are still written."""
+    strict = args.strict
+    append = args.markdown_mode == "append"
+    texts: dict[str, Callable[[], str]] = {
+        "json": lambda: suite.to_json(strict=strict) + "\n",
+        "junit": lambda: suite.to_junit(strict=strict),
+        "markdown": lambda: suite.to_markdown(strict=strict),
+    }
+    failures: list[BaseException] = []
+    for output, text in texts.items():
+        target = getattr(args, output)
+        if not target or output in refused:
+            continue
+        appended = output == "markdown" and append
+        try:
+            write_report(target, text(), append=appended)
+        except (ModelshipError, OSError) as exc:
+            if not appended:  # what other steps wrote to a summary is not ours
+                _remove_stale(target)
+            failures.append(exc)
+    return failures
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
     """Compare, write the reports asked for (each the verdict of this run, ``--strict``
-    or not), print the summary, return the exit code."""
+    or not), print the summary, return the exit code.
+
+    A report that is the same file as an input or as another report is refused (exit 2):
+    the others are written saying so, and a refused one that is not an input is removed
+    as one that cannot be written is, so none of an earlier run remains. Each report is
+    written apart: one that cannot be written is removed (see :func:`_remove_stale`),
+    the others are written, and the run then exits 2 saying why."""
     _refuse_shared_stdout(args)
-    _refuse_output_over_input(args)
-    try:
-        report = _comparison(args)
-    except (ModelshipError, OSError) as exc:
-        result = _failed(exc)
-        report = _error_report(exc)
+    refused = _refused_outputs(args)
+    refusal = ConfigError(next(iter(refused.values()))) if refused else None
+    if refusal is not None:
+        result, report = _failed(refusal), _error_report(refusal)
     else:
-        result = report.to_check_result()
-    if args.report:
+        try:
+            report = _comparison(args)
+        except (ModelshipError, OSError) as exc:
+            result = _failed(exc)
+            report = _error_report(exc)
+        else:
+            result = report.to_check_result()
+    _remove_refused(args, refused)
+    if args.report and "report" not in refused:
         try:
             write_report(args.report, report.to_json() + "\n")
         except (ModelshipError, OSError) as exc:
@@ -259,13 +333,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
     strict = args.strict
     code = suite.exit_code(strict=strict)
     args.exit_code_so_far = code  # what main returns if a reader closes stdout early
-    if args.json:
-        write_report(args.json, suite.to_json(strict=strict) + "\n")
-    if args.junit:
-        write_report(args.junit, suite.to_junit(strict=strict))
-    if args.markdown:
-        append = args.markdown_mode == "append"
-        write_report(args.markdown, suite.to_markdown(strict=strict), append=append)
+    failures = _write_suite(args, suite, refused)
+    if refusal is not None:
+        raise refusal
+    if failures:
+        raise failures[0]
     # The summary goes where no report does: standard error when one is on standard output.
     out = sys.stderr if STDOUT in (getattr(args, name) for name in _OUTPUTS) else sys.stdout
     print(render_text(_shown(suite.to_report(strict=strict))), file=out)

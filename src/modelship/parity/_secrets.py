@@ -8,9 +8,11 @@ a credential, or its *value* holds a URL with user information (``scheme://user:
 ``SharedAccessSignature=``, ``sig=``, ``--conf=spark.hadoop.fs.s3a.secret.key=``), a flag
 or header naming one before its value (``--password x``, ``Authorization: Basic ...``,
 ``--pw x``, ``--signing-key x``), a header or compact JSON naming one strongly with no
-space after the ``:`` (``X-Api-Key:...``, ``{"api_key":"..."}``; not ``auth-service:8080``
-nor ``auth.main:app``), curl's ``-u user:password``, mysql's ``-uUSER -pPASSWORD`` (a user
-given), or a ``Bearer`` token. Refused variables
+space after the ``:`` (``X-Api-Key:...``; not ``auth-service:8080`` nor ``auth.main:app``),
+a quoted JSON name by the whole vocabulary of a ``key=value`` before a quoted string
+(``{"api_key":"..."}``, ``{"pwd":"..."}``, escaped quotes too; not ``tokenizer``),
+curl's ``-u user:password``, mysql's ``-uUSER -pPASSWORD`` (a user given; not a
+single-dash long flag such as ``-profile prod``), or a ``Bearer`` token. Refused variables
 are dropped entirely (name and value): a redacted entry would still tell a reader which
 secrets a machine holds, and nothing in a comparison needs them. The rule errs on the side
 of dropping: a harmless variable that looks like a credential is left out too.
@@ -106,21 +108,31 @@ def _secret_value(value: str) -> bool:
         return True
     settings = _SETTINGS.split(value)
     user: bool | None = None  # whether a -u/--user flag gives a user in the value, once asked
-    seen: set[tuple[str, str, str]] = set()  # a setting repeated is read once
+    seen: set[tuple[str, str, str, str]] = set()  # a setting repeated is read once
     for index, setting in enumerate(settings):
         following = settings[index + 1] if index + 1 < len(settings) else ""
         before = settings[index - 1] if index and setting.startswith("=") else ""
-        if (setting, following, before) in seen:
+        # a JSON name written with a space before its ":" ({"password" : "x"})
+        spaced = following == ":" and setting.endswith(("'", '"')) and index + 2 < len(settings)
+        after = settings[index + 2] if spaced else ""
+        if (setting, following, before, after) in seen:
             continue
-        seen.add((setting, following, before))
+        seen.add((setting, following, before, after))
         if _secret_at(setting, following, before):
             return True
-        if setting.startswith(("-p", "'-p", '"-p')) and _glued_password(setting):
+        if spaced and _secret_quoted(_last_name(setting), after):
+            return True
+        if setting.startswith(("-p", "'-p", '"-p')) and _glued_password(setting, following):
             if user is None:
                 user = _user_given(value)
             if user:
                 return True
     return False
+
+
+def _last_name(setting: str) -> str:
+    """The last JSON name of ``setting``, quotes aside (``password`` of ``{"db":{"password"``)."""
+    return setting.replace("{", ":").rpartition(":")[2].strip(_JSON)
 
 
 def _secret_at(setting: str, following: str, before: str) -> bool:
@@ -199,9 +211,12 @@ def _secret_pair(setting: str) -> bool:
     unquoted, ``.`` (``auth.main:app``); a value starting ``//`` (a URL's,
     ``https://host:8443/``); an unquoted value of digits only (a port: so
     ``password:123456`` is not caught); a quoted name whose value is not a quoted
-    string (``{"token":3}``)."""
+    string (``{"token":3}``). A quoted name before a quoted string is read by
+    :func:`_secret_quoted` (``{"pwd":"x"}``); quotes escaped with backslashes count."""
     if not _may_name_secret(setting):
         return False
+    # Quotes escaped in a shell or a JSON string ({\"api_key\":\"...\"}) read as quotes.
+    setting = _ESCAPED_QUOTE.sub(r"\1", setting)
     for part in setting.split("="):
         pieces = part.split(":")
         for index in range(len(pieces) - 1):
@@ -213,13 +228,30 @@ def _secret_pair(setting: str) -> bool:
             if "/" in bare or following.startswith("//") or not following.strip(_JSON):
                 continue
             if quoted:
-                if not following.startswith(('"', "'")):
-                    continue
-            elif "." in bare or following.strip(_JSON).isdigit():
+                if _secret_quoted(bare, following):
+                    return True
+                continue
+            if "." in bare or following.strip(_JSON).isdigit():
                 continue
             if _strong_name(bare):
                 return True
     return False
+
+
+# Backslashes before a quote: an escaped quote (\" in a shell, \\\" in a JSON string).
+_ESCAPED_QUOTE = re.compile(r"\\+([\"'])")
+# Words holding "token" that name no credential, in a quoted JSON name.
+_TOKENIZER = re.compile("tokenizers?", re.IGNORECASE)
+
+
+def _secret_quoted(name: str, value: str) -> bool:
+    """Whether the quoted JSON name ``name`` (quotes stripped) and ``value`` after its
+    ``:`` are a credential: ``value`` is a quoted string and ``name`` names a credential by
+    the whole vocabulary of a ``key=value`` (:func:`_secret_key`: ``pwd``, ``pass``,
+    ``auth``, ``sig``, ``key``, ``signature``, ``pad_token``...; but not ``tokenizer``)."""
+    if not value.lstrip("\\").startswith(('"', "'")) or not _may_name_secret(name):
+        return False
+    return _secret_key(_TOKENIZER.sub("", name))
 
 
 # How a flag read by _user_password starts.
@@ -253,44 +285,74 @@ def _user_password(setting: str, following: str) -> bool:
 
 # A compiler's flags that start with -p (CFLAGS, LDFLAGS), not a glued password.
 _P_FLAGS = frozenset({"-pthread", "-pthreads", "-pg", "-pie", "-pipe", "-pedantic"})
+# A single-dash long flag (Go's flag package, ffmpeg, consul): lower-case letters, "_"
+# and "-" after the dash, its value apart; or also digits, then "=" or ":" and its value.
+_LONG_FLAG = re.compile(r"-[a-z][a-z_-]*")
+_LONG_FLAG_SET = re.compile(r"-[a-z][a-z0-9_-]*[=:]")
 
 
-def _glued_password(setting: str) -> bool:
+def _value_argument(following: str) -> bool:
+    """Whether ``following``, the argument after a flag, is a value (not another flag)."""
+    bare = following.strip(_QUOTES)
+    return bool(bare) and not bare.startswith("-")
+
+
+def _glued_password(setting: str, following: str = "") -> bool:
     """Whether ``setting`` is mysql's glued password (``-pHunter2``): ``-p`` and a value
-    that is not a port (``-p8080``), a flag, a compiler's (``-pthread``), nor holds ``=``,
-    ``:`` or ``/`` (``-project=churn``, ``-pno:cacheprovider``). It is one only with a
-    user flag giving a user in the same value (see :func:`_user_given`)."""
+    that is not a port (``-p8080``), a flag, a compiler's (``-pthread``), a path
+    (``-p/data``), nor a single-dash long flag: lower-case letters then ``=`` or ``:``
+    (``-project=churn``, ``-pno:cacheprovider``; a password holding them later is one:
+    ``-pq8Xz/abc+Def=``, ``-pAbC=dEf``), or lower-case letters alone before a value
+    (``-profile prod``, ``-port 8080``, ``-pix_fmt yuv420p``; ``following`` is the
+    argument after it). It is one only with a user flag giving a user in the same value
+    (see :func:`_user_given`)."""
     bare = setting.strip(_QUOTES)
     return (
         bare.startswith("-p")
         and len(bare) > 2
         and not bare[2].isdigit()
-        and bare[2] not in "-="
-        and not any(mark in bare for mark in "=:/")
+        and bare[2] not in "-=/"
+        and _LONG_FLAG_SET.match(bare) is None
+        and not (_LONG_FLAG.fullmatch(bare) and _value_argument(following))
         and bare not in _P_FLAGS
         and not bare.startswith("-pedantic")
     )
 
 
-def _user_value(user: str) -> bool:
-    """Whether ``user``, given after ``-u``, is a user name: not a flag, not the end of
-    a shell command (``set -u;``), not a file (``python -u train.py``)."""
-    return bool(user) and not user.startswith("-") and not any(c in user for c in ";./|&")
+# What a script or a path after python's -u looks like (python -u train.py), not a user.
+_SCRIPTS = (".py", ".pyc", ".pyz", ".sh", ".bash", ".zsh", ".pl", ".rb", ".js", ".jar", ".ipynb")
+
+
+def _user_value(user: str, *, apart: bool) -> bool:
+    """Whether ``user``, given after ``-u`` or ``--user``, is a user name: not a flag, not
+    the end of a shell command (``set -u;``); given ``apart`` (``-u train.py``), not a file
+    either (a script ``*.py``, ``*.sh``..., a path holding ``/``). ``john.doe`` is one."""
+    if not user or user.startswith("-") or any(c in user for c in ";|&"):
+        return False
+    return not (apart and ("/" in user or user.lower().endswith(_SCRIPTS)))
 
 
 def _user_given(text: str) -> bool:
     """Whether the command line ``text`` has a user flag with a user: glued ``-uroot``,
     ``--user=root``, or ``-u root`` / ``--user root`` (not ``-u`` before another flag,
-    ``set -u;``, ``python -u train.py``, nor find's ``-user``)."""
+    ``set -u;``, ``python -u train.py``, nor find's ``-user``). A glued ``-uNAME`` before an
+    argument that is not a flag is a single-dash long flag and its value
+    (``-update-interval 5m``, ``-user_agent x``, ``-use_wallclock_as_timestamps 1``)."""
     words = [word.strip(_QUOTES) for word in text.split()]
     for index, word in enumerate(words):
+        following = words[index + 1] if index + 1 < len(words) else ""
         if word in ("-u", "--user"):
-            if index + 1 < len(words) and _user_value(words[index + 1]):
+            if _user_value(following, apart=True):
                 return True
         elif word.startswith("--user="):
-            if _user_value(word[len("--user=") :]):
+            if _user_value(word[len("--user=") :], apart=False):
                 return True
-        elif word.startswith("-u") and word != "-user" and _user_value(word[2:]):
+        elif (
+            word.startswith("-u")
+            and word != "-user"
+            and not (_LONG_FLAG.fullmatch(word) and _value_argument(following))
+            and _user_value(word[2:], apart=False)
+        ):
             return True
     return False
 
@@ -322,11 +384,13 @@ def is_secret(name: str, value: str = "") -> bool:
     (``password``, ``PWD``, ``pw``, ``AccountKey``, ``SharedAccessSignature``, ``sig``,
     ``api_key``, ``token``, ``signing_key``, ...), the same words as a command-line flag or
     a header before its value (``--password hunter2``, ``Authorization: Basic dXNl...``) or
-    strongly (``password``, ``token``, ``api_key``..., not ``auth`` or ``tokenizer``) as a
-    name before ``:`` and a value that is not a port (``X-Api-Key:abc``,
-    ``{"api_key":"abc"}``), a user flag giving ``user:password`` (``-u admin:hunter2``, not
-    ``-u 1000:1000``), a glued ``-pPASSWORD`` with a user flag giving a user
-    (``-uroot -pHunter2``; not ``tar -u -pf``), or a ``Bearer`` token.
+    strongly (``password``, ``token``, ``api_key``..., not ``auth`` or ``tokenizer``) as an
+    unquoted name before ``:`` and a value that is not a port (``X-Api-Key:abc``), any of
+    them but ``tokenizer`` as a quoted JSON name before a quoted string
+    (``{"api_key":"abc"}``, ``{"pwd":"x"}``, escaped quotes too), a user flag giving
+    ``user:password`` (``-u admin:hunter2``, not ``-u 1000:1000``), a glued ``-pPASSWORD``
+    with a user flag giving a user (``-uroot -pHunter2``; not ``tar -u -pf``, nor a
+    single-dash long flag: ``-u app -- srv -port 8080``), or a ``Bearer`` token.
 
     Examples
     --------

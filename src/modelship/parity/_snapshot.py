@@ -679,15 +679,21 @@ def _allowlist(env_allowlist: object) -> tuple[str, ...]:
 def _without_values(patterns: tuple[str, ...]) -> tuple[str, ...]:
     """``patterns`` without an entry that is a credential rather than a name: one equal to
     the value of a set environment variable (and not itself a set variable's name:
-    ``--allow-env "$GITHUB_TOKEN"`` for ``--allow-env GITHUB_TOKEN``), or one
+    ``--allow-env "$GITHUB_TOKEN"`` for ``--allow-env GITHUB_TOKEN``) when that variable
+    is a credential by :func:`is_secret` (its name or its value) or the entry is not
+    written as variable names are, in upper case (``ghp_16C7e...``); or one
     :func:`is_secret` judges a credential as a value. It would be stored as the snapshot's
-    allow-list; it is left out silently, as a variable whose name looks like a
-    credential is."""
-    values = {value for name, value in os.environ.items() if value and name != value}
+    allow-list; it is left out silently, as a variable whose name looks like a credential
+    is. An upper-case entry equal to an ordinary variable's value is a name (``DEBUG``
+    beside ``LOG_LEVEL=DEBUG``), kept."""
+    wanted = {pattern for pattern in patterns if pattern not in os.environ}
+    values = {
+        value
+        for name, value in os.environ.items()
+        if value in wanted and (not value.isupper() or is_secret(name, value))
+    }
     return tuple(
-        pattern
-        for pattern in patterns
-        if not (pattern in values and pattern not in os.environ) and not is_secret("", pattern)
+        pattern for pattern in patterns if pattern not in values and not is_secret("", pattern)
     )
 
 

@@ -132,9 +132,13 @@ def _mask_command_line(container: dict[str, Any]) -> None:
             masked[index] = MASK  # mysql's ``-u`` ``root`` ``-pHunter2``
     # mysql's glued ``-pPASSWORD`` is one wherever it stands, with a user flag giving a
     # user anywhere on the line (``-u root -h db -pHunter2``, ``-pHunter2 -h db -uroot``).
+    # A single-dash long flag before its value is not one (``-profile prod``, ``-port 8080``).
     if _user_given(" ".join(arg for arg in line if isinstance(arg, str))):
         for index, arg in enumerate(line):
-            if isinstance(arg, str) and _glued_password(arg):
+            following = line[index + 1] if index + 1 < len(line) else ""
+            if isinstance(arg, str) and _glued_password(
+                arg, following if isinstance(following, str) else ""
+            ):
                 masked[index] = MASK
     if isinstance(command, list):
         container["command"] = masked[: len(command)]
