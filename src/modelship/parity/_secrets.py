@@ -27,7 +27,7 @@ import reprlib
 from modelship._shown import hide_credentials
 from modelship.errors import ConfigError
 
-__all__ = ["SECRET_NAME_PARTS", "is_secret"]
+__all__ = ["SECRET_NAME_PARTS", "glued_password", "is_secret", "user_given"]
 
 SECRET_NAME_PARTS = (
     "KEY",
@@ -122,9 +122,9 @@ def _secret_value(value: str) -> bool:
             return True
         if spaced and _secret_quoted(_last_name(setting), after):
             return True
-        if setting.startswith(("-p", "'-p", '"-p')) and _glued_password(setting, following):
+        if setting.startswith(("-p", "'-p", '"-p')) and glued_password(setting, following):
             if user is None:
-                user = _user_given(value)
+                user = user_given(value)
             if user:
                 return True
     return False
@@ -297,7 +297,7 @@ def _value_argument(following: str) -> bool:
     return bool(bare) and not bare.startswith("-")
 
 
-def _glued_password(setting: str, following: str = "") -> bool:
+def glued_password(setting: str, following: str = "") -> bool:
     """Whether ``setting`` is mysql's glued password (``-pHunter2``): ``-p`` and a value
     that is not a port (``-p8080``), a flag, a compiler's (``-pthread``), a path
     (``-p/data``), nor a single-dash long flag: lower-case letters then ``=`` or ``:``
@@ -305,7 +305,7 @@ def _glued_password(setting: str, following: str = "") -> bool:
     ``-pq8Xz/abc+Def=``, ``-pAbC=dEf``), or lower-case letters alone before a value
     (``-profile prod``, ``-port 8080``, ``-pix_fmt yuv420p``; ``following`` is the
     argument after it). It is one only with a user flag giving a user in the same value
-    (see :func:`_user_given`)."""
+    (see :func:`user_given`)."""
     bare = setting.strip(_QUOTES)
     return (
         bare.startswith("-p")
@@ -332,7 +332,7 @@ def _user_value(user: str, *, apart: bool) -> bool:
     return not (apart and ("/" in user or user.lower().endswith(_SCRIPTS)))
 
 
-def _user_given(text: str) -> bool:
+def user_given(text: str) -> bool:
     """Whether the command line ``text`` has a user flag with a user: glued ``-uroot``,
     ``--user=root``, or ``-u root`` / ``--user root`` (not ``-u`` before another flag,
     ``set -u;``, ``python -u train.py``, nor find's ``-user``). A glued ``-uNAME`` before an

@@ -22,7 +22,7 @@ from modelship.deploy.kubernetes._redact import MASK, redact
 from modelship.deploy.kubernetes._render import render, to_yaml
 from modelship.errors import ConfigError
 from modelship.parity import is_secret
-from modelship.parity._secrets import _glued_password, _user_given
+from modelship.parity._secrets import glued_password, user_given
 
 if TYPE_CHECKING:
     from modelship.deploy._spec import DeploymentSpec
@@ -133,10 +133,10 @@ def _mask_command_line(container: dict[str, Any]) -> None:
     # mysql's glued ``-pPASSWORD`` is one wherever it stands, with a user flag giving a
     # user anywhere on the line (``-u root -h db -pHunter2``, ``-pHunter2 -h db -uroot``).
     # A single-dash long flag before its value is not one (``-profile prod``, ``-port 8080``).
-    if _user_given(" ".join(arg for arg in line if isinstance(arg, str))):
+    if user_given(" ".join(arg for arg in line if isinstance(arg, str))):
         for index, arg in enumerate(line):
             following = line[index + 1] if index + 1 < len(line) else ""
-            if isinstance(arg, str) and _glued_password(
+            if isinstance(arg, str) and glued_password(
                 arg, following if isinstance(following, str) else ""
             ):
                 masked[index] = MASK
