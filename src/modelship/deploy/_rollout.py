@@ -58,6 +58,7 @@ __all__ = [
     "RolloutEvent",
     "RolloutRecord",
     "RolloutStatus",
+    "close_replaced_window",
     "new_rollout_id",
     "read_state",
 ]
@@ -75,6 +76,13 @@ later event may come to retry it, and a record left "in progress" hides the roll
 
 _SAVE_BACKOFF = 1.0
 """Seconds (on the rollout's clock) before the second save attempt; doubled after each."""
+
+
+def close_replaced_window(rollout: Rollout, by: str) -> bool:
+    """Close ``rollout``'s undo window because rollout ``by`` applied over its previous
+    slot, and save its record once; whether the stored record now says so (a strategy's
+    helper: see :meth:`Rollout._slot_replaced`)."""
+    return rollout._slot_replaced(by)
 
 
 def read_state(deployer: Deployer) -> DeployerState:
@@ -473,8 +481,8 @@ class Rollout:
         self.undo_until = self._clock.wall() + timedelta(seconds=seconds)
 
     def _slot_replaced(self, by: str) -> bool:
-        """The previous slot is about to be replaced (by rollout ``by``): close the undo
-        window and save the record; whether the stored record now says so.
+        """The previous slot was applied over (by rollout ``by``): close the undo window
+        and save the record; whether the stored record now says so.
 
         The save is tried once (as in :meth:`deferred_saves`): the deploy that replaces the
         slot must not sleep through retries, and it records a failure itself. A record

@@ -50,6 +50,7 @@ from modelship.deploy._rollout import (
     Rollout,
     RolloutAborted,
     RolloutStatus,
+    close_replaced_window,
     read_state,
 )
 from modelship.deploy._spec import CanaryStep, DeploymentSpec
@@ -315,27 +316,24 @@ class _Strategy:
             "version that should serve with deployer.set_traffic({'<slot of the version "
             "that should serve>': 100}), then deploy again"
         )
+        cause: Exception | None = None
         try:
             health = self.deployer.health(stable.slot)
         except Exception as exc:
-            raise DeployError(
-                f"{self.deployer!r} splits traffic between {split}, and the health check of "
-                f"{where} (the stable slot all traffic would go back to first) failed: "
-                f"{type(exc).__name__}: {brief(str(exc))}; {then}"
-            ) from exc
-        if not isinstance(health, SlotHealth):
-            raise DeployError(
-                f"{self.deployer!r} splits traffic between {split}, and the health check of "
-                f"{where} (the stable slot all traffic would go back to first) answered "
-                f"{type(health).__name__}, not a SlotHealth; {then}"
-            )
-        if not health.healthy:
-            raise DeployError(
-                f"{self.deployer!r} splits traffic between {split}, and {where} (the stable "
-                f"slot all traffic would go back to first) answers unhealthy"
-                + (f" ({brief(health.detail)})" if health.detail else "")
-                + f"; {then}"
-            )
+            cause = exc
+            answer = f"failed: {type(exc).__name__}: {brief(str(exc))}"
+        else:
+            if not isinstance(health, SlotHealth):
+                answer = f"answered {type(health).__name__}, not a SlotHealth"
+            elif not health.healthy:
+                detail = f" ({brief(health.detail)})" if health.detail else ""
+                answer = f"answered unhealthy{detail}"
+            else:
+                return
+        raise DeployError(
+            f"{self.deployer!r} splits traffic between {split}, and the health check of "
+            f"{where} (the stable slot all traffic would go back to first) {answer}; {then}"
+        ) from cause
 
     def _start_slot(
         self, rollout: Rollout, slot: str, what: tuple[str, str] | None = None
@@ -379,7 +377,7 @@ class _Strategy:
         if last is None or last.model != rollout.model or last.previous_slot != slot:
             return
         self._last = None  # closed once: a later deploy does not look at it again
-        if not last._slot_replaced(rollout.id):
+        if not close_replaced_window(last, rollout.id):
             rollout.event(
                 EventKind.ERROR,
                 f"the undo window of rollout {last.id} closed ({slot} is reused), but its "
