@@ -220,6 +220,16 @@ def _same_file(first: str, second: str) -> bool:
         return False
 
 
+def _input_named(args: argparse.Namespace, target: str) -> str | None:
+    """The input option (``snapshot``, ``against``, ``requirements``) whose file is
+    ``target``, or None."""
+    for source in _INPUTS:
+        path = getattr(args, source, None)
+        if path and path != STDOUT and _same_file(target, path):
+            return source
+    return None
+
+
 def _refused_outputs(args: argparse.Namespace) -> dict[str, str]:
     """The reports that cannot be written as asked, each with why: one that is the same
     file as an input (on an error the input would be replaced by the report saying so),
@@ -231,14 +241,13 @@ def _refused_outputs(args: argparse.Namespace) -> dict[str, str]:
         if (target := getattr(args, output, None)) and target != STDOUT
     ]
     for output, target in given:
-        for source in _INPUTS:
-            path = getattr(args, source, None)
-            if path and path != STDOUT and _same_file(target, path):
-                refused[output] = (
-                    f"--{output} {target} is the same file as --{source} {path}: a report "
-                    "written there would replace the input; write the report elsewhere"
-                )
-                break
+        source = _input_named(args, target)
+        if source is not None:
+            refused[output] = (
+                f"--{output} {target} is the same file as --{source} "
+                f"{getattr(args, source)}: a report written there would replace the input; "
+                "write the report elsewhere"
+            )
     for index, (output, target) in enumerate(given):
         for other, other_target in given[index + 1 :]:
             if _same_file(target, other_target):
@@ -251,15 +260,6 @@ def _refused_outputs(args: argparse.Namespace) -> dict[str, str]:
     return refused
 
 
-def _over_input(args: argparse.Namespace, output: str) -> bool:
-    """Whether the report ``output`` names an input (never removed, never written)."""
-    target = getattr(args, output)
-    return any(
-        (path := getattr(args, source, None)) and path != STDOUT and _same_file(target, path)
-        for source in _INPUTS
-    )
-
-
 def _remove_refused(args: argparse.Namespace, refused: dict[str, str]) -> None:
     """Remove the refused reports an earlier run left (see :func:`_remove_stale`), but an
     input or the file a ``--markdown`` summary is appended to: not this run's to remove."""
@@ -267,7 +267,7 @@ def _remove_refused(args: argparse.Namespace, refused: dict[str, str]) -> None:
     for output in refused:
         target = getattr(args, output)
         summary = append and bool(args.markdown) and _same_file(target, args.markdown)
-        if not (_over_input(args, output) or summary):
+        if not (_input_named(args, target) is not None or summary):
             _remove_stale(target)
 
 
