@@ -477,7 +477,8 @@ def combine(
     Raises
     ------
     ConfigError
-        If there are no metrics, or the thresholds are not ``0 <= marginal <= pass <= 100``.
+        If there are no metrics, a weight is negative or not finite, the weights sum to
+        0, or the thresholds are not ``0 <= marginal <= pass <= 100``.
 
     Examples
     --------
@@ -497,6 +498,11 @@ def combine(
         )
     weights = [_exact("a metric's weight", j.weight) for j in judgements]
     total = sum(weights, Fraction(0))
+    if total == 0:
+        raise ConfigError(
+            f"the {len(judgements)} metrics' weights sum to 0: a score is a share of the "
+            "weight, so give at least one metric a weight > 0"
+        )
     pairs = list(zip(weights, judgements, strict=True))
     passed = sum((w for w, j in pairs if j.verdict == "pass"), Fraction(0))
     judged = sum((w for w, j in pairs if j.judged), Fraction(0))

@@ -59,6 +59,7 @@ from modelship._rollback._constraints import (
     SLOT,
     STAT,
     TIME,
+    FiniteInterval,
     SequenceOf,
     require,
 )
@@ -504,6 +505,11 @@ class SeriesSource(Protocol):
         ...
 
 
+#: A request's time limit: positive, and at most 2**31 - 1 seconds (68 years). A longer one
+#: overflows the socket's time limit (``OverflowError`` from ``settimeout`` at ~9.2e9 s).
+_TIMEOUT = FiniteInterval(float, 0, 2**31 - 1, closed="right")
+
+
 class PrometheusSource:
     """Metrics from Prometheus's HTTP API.
 
@@ -573,7 +579,7 @@ class PrometheusSource:
     _parameter_constraints: ClassVar[Constraints] = {
         "url": Text(r"https?://\S+", "an http:// or https:// URL", refuses=("localhost:9090",)),
         "slot_label": Text(r"[a-zA-Z_][a-zA-Z0-9_]*", "a Prometheus label name"),
-        "timeout": SECONDS,
+        "timeout": _TIMEOUT,
         "bearer_token": (None, _HEADER_VALUE),
     }
 
