@@ -34,3 +34,37 @@ def test_a_timeout_longer_than_a_socket_takes_is_refused_when_the_source_is_made
 
 def test_the_longest_timeout_allowed_is_accepted() -> None:
     assert PrometheusSource("http://127.0.0.1:9", timeout=2**31 - 1).timeout == 2**31 - 1
+
+
+def _unused_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_a_password_in_the_url_is_not_shown_in_a_source_error() -> None:
+    # requests sends a URL's user information as basic auth: a supported setup, whose
+    # password reached every SourceError (and from there gate reasons and histories).
+    src = PrometheusSource(f"http://admin:hunter2@127.0.0.1:{_unused_port()}", timeout=2)
+    out = src.query("up", at=1.0)
+    assert out.error_type == "connection"  # type: ignore[union-attr]
+    assert "hunter2" not in out.message  # type: ignore[union-attr]
+    assert "127.0.0.1" in out.message  # type: ignore[union-attr]
+
+
+def test_a_password_in_a_refused_url_is_not_shown() -> None:
+    with pytest.raises(ConfigError, match="port 0") as err:
+        PrometheusSource("http://admin:hunter2@127.0.0.1:0")
+    assert "hunter2" not in str(err.value)
+
+
+def test_a_client_certificate_that_is_a_folder_is_refused_when_made(tmp_path: object) -> None:
+    # Accepted before, then every query failed as a "connection" outage.
+    with pytest.raises(ConfigError, match="not a file"):
+        PrometheusSource("http://127.0.0.1:9", cert=str(tmp_path))
+
+
+def test_a_ca_folder_is_still_accepted_for_verify(tmp_path: object) -> None:
+    assert PrometheusSource("https://127.0.0.1:9", verify=str(tmp_path)).url

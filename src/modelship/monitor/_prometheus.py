@@ -64,7 +64,7 @@ from modelship._rollback._constraints import (
     require,
 )
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, clock_reading
-from modelship._shown import brief
+from modelship._shown import brief, hide_credentials
 from modelship.errors import ConfigError
 
 __all__ = ["DEFAULT_QUERIES", "MAX_ANSWER_BYTES", "PrometheusSource", "SeriesSource"]
@@ -307,10 +307,12 @@ def _too_large(size: int) -> str:
 
 @attrs.frozen
 class _Failure:
-    """Why a request got no whole answer: a :class:`SourceError`'s type and message."""
+    """Why a request got no whole answer: a :class:`SourceError`'s type and message (the
+    user information of any URL in it hidden: a message names the URL, and the URL may
+    carry the basic-auth password requests sends, ``http://admin:pw@prom:9090``)."""
 
     kind: str
-    message: str
+    message: str = attrs.field(converter=hide_credentials)
     status: int | None = None
 
 
@@ -431,27 +433,32 @@ def _check_queries(queries: object) -> None:
 def _check_url(url: str) -> None:
     """Refuse a URL requests cannot send to, or would send elsewhere than meant: one that
     does not parse (a port out of range), without a host, or with a query or a fragment
-    (the API path is appended to the URL, and would land inside them)."""
+    (the API path is appended to the URL, and would land inside them). Messages show
+    the URL without its user information (a password)."""
+    shown = brief(hide_credentials(url))
     try:
         parsed = urllib3.util.parse_url(url)
         requests.Request("POST", url + "/api/v1/query").prepare()
     except (ValueError, UnicodeError, requests.exceptions.RequestException) as exc:
-        raise ConfigError(f"url={brief(url)} is not a URL requests can send to: {exc}") from None
+        raise ConfigError(
+            f"url={shown} is not a URL requests can send to: {hide_credentials(str(exc))}"
+        ) from None
     if not parsed.host:
-        raise ConfigError(f"url={brief(url)} has no host; give http://host:port")
+        raise ConfigError(f"url={shown} has no host; give http://host:port")
     if parsed.port is not None and not 0 < parsed.port < 65536:
-        raise ConfigError(f"url={brief(url)} has port {parsed.port}, outside 1-65535")
+        raise ConfigError(f"url={shown} has port {parsed.port}, outside 1-65535")
     if parsed.query is not None or parsed.fragment is not None:
         raise ConfigError(
-            f"url={brief(url)} has a query or a fragment ('?' or '#'); give the base URL of "
+            f"url={shown} has a query or a fragment ('?' or '#'); give the base URL of "
             "Prometheus (with its path prefix, if any): the API path is appended to it"
         )
 
 
-def _check_path(name: str, path: object) -> None:
-    """A TLS file given by path: a non-empty string naming something that exists
-    (requests would otherwise raise a bare OSError at every request; an empty string
-    would turn verification off)."""
+def _check_path(name: str, path: object, *, folder: bool = False) -> None:
+    """A TLS file given by path: a non-empty string naming a file (or, with ``folder``,
+    a folder: ``verify`` may name a folder of CA files) that exists; requests would
+    otherwise fail at every request, which reads as an outage rather than a mistake,
+    and an empty string would turn verification off."""
     if not isinstance(path, str) or not path:
         raise ConfigError(
             f"{name}={brief(path)} is not allowed; give the path of a file (an empty string "
@@ -459,13 +466,15 @@ def _check_path(name: str, path: object) -> None:
         )
     if not os.path.exists(path):
         raise ConfigError(f"{name}={brief(path)} is not allowed: no such file or directory")
+    if not folder and not os.path.isfile(path):
+        raise ConfigError(f"{name}={brief(path)} is not allowed: it is not a file")
 
 
 def _check_tls(verify: object, cert: object) -> None:
     require("verify", verify, bool, str)
     require("cert", cert, None, str, _PAIR)
     if isinstance(verify, str):
-        _check_path("verify", verify)  # a CA bundle file, or a directory of CA files
+        _check_path("verify", verify, folder=True)  # a CA bundle, or a folder of CA files
     if isinstance(cert, str):
         _check_path("cert", cert)
     elif cert is not None:
