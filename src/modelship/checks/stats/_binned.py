@@ -334,7 +334,8 @@ def chi2(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike) -> tuple[float, f
     EmptyData
         If a side has no observations.
     CheckInputError
-        If the counts are negative, non-finite or not aligned.
+        If the counts are negative, non-finite or not aligned, or so large (near
+        float64's limit) that the statistic overflows.
 
     Examples
     --------
@@ -353,10 +354,19 @@ def chi2_counts(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
     dof = observed.shape[1] - 1
     if dof == 0:
         return 0.0, 1.0
-    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
-    if dof == 1:
-        # Yates: move each cell up to 0.5 towards its expectation, never past it.
-        gap = expected - observed
-        observed = observed + np.minimum(0.5, np.abs(gap)) * np.sign(gap)
-    statistic = float(np.sum((observed - expected) ** 2 / expected))
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused below
+        expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+        if dof == 1:
+            # Yates: move each cell up to 0.5 towards its expectation, never past it.
+            gap = expected - observed
+            observed = observed + np.minimum(0.5, np.abs(gap)) * np.sign(gap)
+        statistic = float(np.sum((observed - expected) ** 2 / expected))
+    if not math.isfinite(statistic):
+        # Counts near float64's limit (1e300 in a cell) overflow the expected counts or
+        # the squares: the statistic is not a number, which must not read as a verdict.
+        raise CheckInputError(
+            f"the chi-squared statistic of these counts is not finite (the largest count "
+            f"is {float(observed.max()):g}; the expected counts or their squared gaps "
+            "overflow float64): give counts, not values near float64's limit"
+        )
     return statistic, float(special.chdtrc(dof, statistic))
