@@ -14,7 +14,6 @@ Documents read back are validated (schema number and fields) before they are tru
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
@@ -140,8 +139,10 @@ class RegistryHistory:
         out = []
         for key in found:
             try:
-                doc = json.loads(check_document(found[key], key))
-            except (ValueError, RecursionError, IntegrityError) as exc:
+                # Strict JSON: a NaN edited into a record is refused, not passed on to
+                # `deploy history` (whose output must be JSON) or to a decision.
+                doc = _json.loads(check_document(found[key], key), key, error=HistoryError)
+            except (HistoryError, IntegrityError) as exc:
                 raise HistoryError(
                     f"deployment record {key} is not JSON ({exc}); it was damaged in "
                     f"{hide_credentials(self.registry.store.url)}: remove it to list the others"

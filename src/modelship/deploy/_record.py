@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -20,7 +21,7 @@ import attrs
 from modelship._shown import brief
 from modelship.deploy._clock import Clock
 from modelship.deploy._errors import HistoryError
-from modelship.errors import ConfigError
+from modelship.errors import ConfigError, ModelshipError
 
 __all__ = [
     "SCHEMA",
@@ -203,7 +204,7 @@ class RolloutRecord:
     True
     """
 
-    id: str
+    id: str = attrs.field(validator=lambda _, __, value: _check_id(value))
     model: str
     version: str
     strategy: str
@@ -247,7 +248,7 @@ class RolloutRecord:
         if not isinstance(events, list | tuple):
             raise _wrong(at, "events", events, "a list of events")
         return cls(
-            id=_read_text(doc, "id", at),
+            id=_check_id(_read_text(doc, "id", at), error=HistoryError, where=at),
             model=_read_text(doc, "model", at),
             version=_read_text(doc, "version", at),
             strategy=_read_text(doc, "strategy", at),
@@ -265,6 +266,23 @@ class RolloutRecord:
     def to_json(self) -> str:
         """This record as a JSON text."""
         return json.dumps(self.to_dict(), indent=2)
+
+
+#: A rollout id: a record is stored as ``deployments/<model>/<id>.json``, so an id is one
+#: plain file name (``new_rollout_id``'s ids, or a user's own such as ``r1``).
+_ROLLOUT_ID = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,127}")
+
+
+def _check_id(value: object, *, error: type[ModelshipError] = ConfigError, where: str = "") -> str:
+    """``value`` if it is a rollout id; else ``error`` (a record saved under another id,
+    such as ``a/b`` or ``''``, could not be read back, or made every read fail)."""
+    if isinstance(value, str) and _ROLLOUT_ID.fullmatch(value):
+        return value
+    raise error(
+        f"{where + ': ' if where else ''}rollout id {brief(value)} is not allowed: an id is "
+        "1-128 letters, digits, '.', '_' or '-', starting with a letter or a digit "
+        "(records are stored under deployments/<model>/<id>.json)"
+    )
 
 
 def new_rollout_id(clock: Clock) -> str:
