@@ -13,7 +13,17 @@ namespace, as the API server's own leader election uses them:
   our own write succeeded (the retry then gets 409) finds the Lease ours.
 * **Holding it**: a thread renews it every third of its duration, so a canary's pauses
   may last longer than the duration; a process that dies stops renewing, and the Lease
-  expires.
+  expires. Each renewal's requests end within that third, so a hung one never delays the
+  next.
+* **Trusting it** (as client-go's leader election does): the holder notes, on its local
+  monotonic clock, when it stamped the last take or renewal that succeeded (when it was
+  sent, not answered: a slow answer does not extend it). Other holders may see the Lease
+  expire from that stamp's ``renewTime`` plus the duration, up to a second early (``Date``
+  has a resolution of one second); so :meth:`RolloutLease.check_held`, which the deployer
+  calls before each write, refuses once :func:`renew_deadline` seconds have passed since,
+  whether or not the renewer has yet seen another holder take the Lease (renewals that
+  fail or hang, as when the network to the API server is cut, let it expire unseen). A
+  later renewal that finds the Lease still its own trusts it again.
 * **Letting go** clears ``holderIdentity`` with the resourceVersion just read; it never
   raises (a failed release leaves a Lease that expires, and that this deployer may take
   again at once, as the holder is the deployer, not the call).
@@ -48,6 +58,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
@@ -57,7 +68,7 @@ from modelship.deploy._errors import RolloutInProgress
 from modelship.deploy._lock import ProcessRolloutLock
 from modelship.deploy.kubernetes._client import KubeClient, KubernetesError
 
-__all__ = ["ANNOTATION_ROLLOUT", "RolloutLease", "lease_body"]
+__all__ = ["ANNOTATION_ROLLOUT", "RolloutLease", "lease_body", "renew_deadline"]
 
 _log = logging.getLogger("modelship.deploy.kubernetes")
 
@@ -66,6 +77,25 @@ ANNOTATION_ROLLOUT = "modelship.io/rollout"
 #: Reads and writes tried when each write is refused with 409 (another writer moved).
 _ATTEMPTS = 4
 _MICRO = "%Y-%m-%dT%H:%M:%S.%fZ"  # MicroTime, as Kubernetes writes it
+#: Seconds other holders may see a Lease expire early: a ``renewTime`` is stamped with the
+#: API server's ``Date``, whose resolution is one second.
+_DATE_RESOLUTION = 1.0
+#: The share of the Lease's duration kept back besides: the latest answer's transit, the
+#: drift between the machines' monotonic clocks, and the time from the check before a
+#: write to the write reaching the API server.
+_MARGIN_SHARE = 0.05
+
+
+def renew_deadline(seconds: int) -> float:
+    """Seconds after a take or renewal of a Lease of ``seconds`` was sent that its holder
+    may still write: the duration less what others may see of it early.
+
+    Examples
+    --------
+    >>> renew_deadline(60), renew_deadline(3)
+    (56.0, 1.85)
+    """
+    return round(seconds - _DATE_RESOLUTION - seconds * _MARGIN_SHARE, 6)
 
 
 def _micro(when: datetime) -> str:
@@ -141,28 +171,36 @@ class RolloutLease:
 
     ``seconds`` is the Lease's duration: how long a holder that stopped renewing (a
     killed CI job) keeps others out. ``now`` is the local clock, used only when the API
-    server's answers carry no ``Date`` header (see the module doc).
+    server's answers carry no ``Date`` header (see the module doc). ``monotonic`` is the
+    local clock that times how long a take or renewal is trusted (a seam for tests).
     """
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the Lease, then the clocks (seams for tests)
         self,
         client: KubeClient,
         namespace: str,
         name: str,
         seconds: int,
+        *,
         now: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
         self._namespace = namespace
         self._name = name
         self.seconds = seconds
         self._now = now
+        self._monotonic = monotonic
         self.identity = f"modelship-{uuid.uuid4().hex}"
         self._local = ProcessRolloutLock(f"the Lease {namespace}/{name} (in this process)")
         self._depth = 0  # changed only by the thread holding _local
         self._stop: threading.Event | None = None
         self._renewer: threading.Thread | None = None
         self._lost: str | None = None  # who took the Lease from this holder, once seen
+        # When (on _monotonic) the last take or renewal that succeeded was stamped, and why
+        # the latest renewal failed (None: it did not). Each replaced whole by one thread.
+        self._stamped = -float("inf")
+        self._failure: str | None = None
 
     def _clock(self) -> datetime:
         """The API server's time now (from its latest answer), else the local clock's;
@@ -195,8 +233,8 @@ class RolloutLease:
         with self._local.hold(holder):
             outer = self._depth == 0
             if outer:
+                self._lost = self._failure = None
                 self._take(holder)
-                self._lost = None
             self._depth += 1
             try:
                 yield
@@ -211,6 +249,7 @@ class RolloutLease:
         collection = self.path.rsplit("/", 1)[0]
         for _ in range(_ATTEMPTS):  # bound: each pass ends in a write, a refusal or a 409
             live = self._request("GET", self.path, missing_ok=True)
+            stamped = self._monotonic()  # before the stamp: never later than it
             now = self._clock()
 
             def ours(**more: Any) -> dict[str, Any]:
@@ -226,6 +265,7 @@ class RolloutLease:
 
             if live is None:
                 if self._write("POST", collection, ours()):
+                    self._stamped = stamped
                     self._start_renewing()
                     return
                 continue
@@ -245,6 +285,7 @@ class RolloutLease:
                 resource_version=str(live.get("metadata", {}).get("resourceVersion", "")),
             )
             if self._write("PUT", self.path, body):
+                self._stamped = stamped
                 if taken_over:
                     _log.warning("took over the expired rollout Lease %s from %s", self.path, owner)
                 self._start_renewing()
@@ -278,10 +319,12 @@ class RolloutLease:
             "wait for it to finish, then deploy again"
         )
 
-    def _write(self, method: str, path: str, body: Mapping[str, Any]) -> bool:
+    def _write(
+        self, method: str, path: str, body: Mapping[str, Any], deadline: float | None = None
+    ) -> bool:
         """Send the write; False when refused with 409 (someone wrote first: read again)."""
         try:
-            self._request(method, path, body=body)
+            self._request(method, path, body=body, deadline=deadline)
         except KubernetesError as exc:
             if exc.status == 409:
                 return False
@@ -304,16 +347,33 @@ class RolloutLease:
             raise
 
     def check_held(self) -> None:
-        """Raise :class:`RolloutInProgress` if the renewer saw the Lease taken from this
-        holder (after it expired: a process stalled longer than the Lease lasts); the
-        deployer calls it before each write of a rollout, so it stops changing a service
-        another rollout now owns. Outside a hold it does nothing."""
+        """Raise :class:`RolloutInProgress` if this holder can no longer trust that it holds
+        the Lease: the renewer saw another holder take it, or :func:`renew_deadline` seconds
+        passed since the last take or renewal that succeeded was sent (others may see it
+        expired and take it). The deployer calls it before each write of a rollout, so it
+        stops changing a service another rollout may now own. Outside a hold it does
+        nothing."""
+        if self._depth == 0:
+            return
         lost = self._lost
-        if lost is not None and self._depth > 0:
+        if lost is not None:
             raise RolloutInProgress(
                 f"the Lease {self._namespace}/{self._name} was taken by {lost} after this "
                 "rollout's expired; it changes nothing more, and the other rollout decides "
                 "what serves"
+            )
+        since = self._monotonic() - self._stamped
+        trusted = renew_deadline(self.seconds)
+        if since > trusted:
+            failure = self._failure
+            why = f" (the latest renewal failed: {failure})" if failure else ""
+            where = f"{self._namespace}/{self._name}"
+            raise RolloutInProgress(
+                f"this rollout last took or renewed the Lease {where} {since:.1f} s ago{why}, "
+                f"and a Lease of {self.seconds} s is trusted for only {trusted:g} s after a "
+                "renewal: another rollout may have taken it over, so this one changes "
+                "nothing more. Check the network to the API server, see who holds the Lease "
+                f"(kubectl get lease {self._name} -n {self._namespace}), then deploy again"
             )
 
     # --- holding and letting go -----------------------------------------------------------
@@ -326,27 +386,42 @@ class RolloutLease:
         self._renewer.start()
 
     def _renew_until(self, stop: threading.Event) -> None:
-        # Bounded by the holder: it sets stop when it lets go (or the process ends).
-        while not stop.wait(self.seconds / 3):
+        # Bounded by the holder: it sets stop when it lets go (or the process ends). Renewals
+        # are due every third of the duration from the take, not from the previous one's end,
+        # and each ends within its third, so one that hangs never pushes the next back.
+        period = self.seconds / 3
+        due = time.monotonic() + period
+        while not stop.wait(max(0.0, due - time.monotonic())):
             try:
-                if not self._renew():
+                if not self._renew(deadline=time.monotonic() + period):
                     return  # no longer ours: nothing to renew
-            except Exception as exc:  # a renewal that fails is tried again next time
+            except Exception as exc:  # a renewal that fails is tried again when next due
                 _log.warning("renewing the rollout Lease %s failed: %s", self.path, exc)
+            due = max(due + period, time.monotonic())
 
-    def _renew(self) -> bool:
-        """Write a new renewTime if the Lease is still ours; whether it was."""
-        live = self._client.request("GET", self.path, missing_ok=True)
-        spec = (live or {}).get("spec") or {}
-        if live is None or spec.get("holderIdentity") != self.identity:
-            annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
-            self._lost = str(
-                annotations.get(ANNOTATION_ROLLOUT) or spec.get("holderIdentity") or "nobody"
-            )
-            _log.warning("the rollout Lease %s was taken by %s", self.path, self._lost)
-            return False
-        spec = dict(spec, renewTime=_micro(self._clock()))
-        self._write("PUT", self.path, _replacing(live, spec))  # a 409: renewed next time
+    def _renew(self, deadline: float | None = None) -> bool:
+        """Write a new renewTime if the Lease is still ours; whether it was. ``deadline`` (a
+        :func:`time.monotonic` time) ends its requests; a write refused with 409 (someone
+        wrote it in between) is not a renewal, and is looked at again next time. Why it
+        failed is kept for :meth:`check_held`'s refusal."""
+        try:
+            live = self._client.request("GET", self.path, missing_ok=True, deadline=deadline)
+            spec = (live or {}).get("spec") or {}
+            if live is None or spec.get("holderIdentity") != self.identity:
+                annotations = ((live or {}).get("metadata") or {}).get("annotations") or {}
+                self._lost = str(
+                    annotations.get(ANNOTATION_ROLLOUT) or spec.get("holderIdentity") or "nobody"
+                )
+                _log.warning("the rollout Lease %s was taken by %s", self.path, self._lost)
+                return False
+            stamped = self._monotonic()  # before the stamp: never later than it
+            spec = dict(spec, renewTime=_micro(self._clock()))
+            if self._write("PUT", self.path, _replacing(live, spec), deadline=deadline):
+                self._stamped = stamped
+        except Exception as exc:
+            self._failure = str(exc)
+            raise
+        self._failure = None
         return True
 
     def _let_go(self) -> None:
@@ -354,8 +429,9 @@ class RolloutLease:
         if self._stop is not None:
             self._stop.set()
         if self._renewer is not None:
-            # A renewal in flight ends within its request's retries; not waited for longer
-            # than the Lease lasts (a renewal landing after the let-go meets a 409).
+            # A renewal in flight ends within a third of the Lease (its requests' deadline);
+            # not waited for longer than the Lease lasts (one landing after the let-go meets
+            # a 409).
             self._renewer.join(self.seconds)
         self._stop = self._renewer = None
         try:

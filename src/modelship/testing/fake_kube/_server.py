@@ -14,7 +14,8 @@ resourceVersion in the applied object is a precondition) that merges as the sche
 ``x-kubernetes-map-type``/``list-type``/``list-map-keys`` say (see :mod:`._fields`),
 ``dryRun=All``, delete with garbage collection by owner and finalizers (an object with
 finalizers gets a ``deletionTimestamp`` and goes when its last finalizer does), watch
-from a resourceVersion with 410 Gone once the event log has moved past it, Deployments
+from a resourceVersion with 410 Gone once the event log has moved past it (an object
+that starts or stops matching the watch's label selector is ADDED or DELETED), Deployments
 driven through a rollout (see :mod:`._controller`), EndpointSlices following pods, the
 services proxy (``/api/v1/namespaces/N/services/S:P/proxy/PATH``) answering from the
 simulated pods, bearer tokens and client certificates, the ``status`` subresource (a
@@ -37,6 +38,7 @@ bookmarks, and the ``/api`` and ``/apis`` discovery documents.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import copy
 import enum
@@ -223,6 +225,8 @@ class FakeKube:
         self.tokens: set[str] = set(tokens)
         self.timings = timings if timings is not None else Timings()
         self.store = Store(watch_history)
+        self._previous = _PreviousObjects(self.store)
+        self.store.on_write.insert(0, self._previous.note)  # first: before any hook's writes
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
         self._never_ready: list[dict[str, str]] = []
@@ -441,6 +445,50 @@ class FakeKube:
         if not self.tokens and self.pki is None:
             return ""
         return None
+
+
+#: Logged events for a watch: (resourceVersion, type, object, the object before it).
+_Logged = list[tuple[int, str, dict[str, Any], dict[str, Any] | None]]
+
+
+class _PreviousObjects:
+    """What the object of each event in the store's watch log was before it (None: it did
+    not exist), as the API server's watch cache keeps with each event (``PrevObject``): a
+    watch with a label selector tells from it whether an object started or stopped
+    matching. Fed by a :attr:`Store.on_write` hook, which runs under the store's lock after
+    each logged write; it keeps what the log still holds, and each object's latest state."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._latest: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._before: collections.OrderedDict[int, dict[str, Any] | None] = (
+            collections.OrderedDict()
+        )
+        self._noted = 0  # the resourceVersion of the newest event noted
+
+    def note(self) -> None:
+        """Note the events logged since the last call (a write in a hook logs another)."""
+        log = self._store.log
+        new = []
+        for event in reversed(log):  # bound: the log's length; stops at the last one noted
+            if event.rv <= self._noted:
+                break
+            new.append(event)
+        for event in reversed(new):
+            key = (event.plural, event.namespace, event.obj["metadata"]["name"])
+            self._before[event.rv] = self._latest.get(key)
+            if event.type == "DELETED":
+                self._latest.pop(key, None)
+            else:
+                self._latest[key] = event.obj  # the log's copy: never changed
+            self._noted = event.rv
+        oldest = log[0].rv if log else self._noted + 1
+        while self._before and next(iter(self._before)) < oldest:  # bound: entries kept
+            self._before.popitem(last=False)
+
+    def before(self, rv: int) -> dict[str, Any] | None:
+        """The object as it was before the event at ``rv`` (call under the store's lock)."""
+        return self._before.get(rv)
 
 
 def _ready(pod: Mapping[str, Any]) -> bool:
@@ -770,16 +818,39 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             meta = obj["metadata"]
             return selector(meta.get("labels", {})) and (only is None or meta["name"] == only)
 
+        def seen(
+            rv: int, kind_: str, obj: dict[str, Any], before: dict[str, Any] | None
+        ) -> tuple[str, dict[str, Any]] | None:
+            """The event this watch sends for a logged one, as the API server's watch cache
+            does (cacheWatcher.convertToWatchEvent): an object that starts matching the
+            selector is ADDED, one that stops matching DELETED (as it was, at the event's
+            resourceVersion), one that matches before and after MODIFIED; else none."""
+            if kind_ in ("ERROR", "DELETED"):
+                return (kind_, obj) if kind_ == "ERROR" or wanted(obj) else None
+            if wanted(obj):
+                return ("MODIFIED" if before is not None and wanted(before) else "ADDED", obj)
+            if before is None or not wanted(before):
+                return None
+            gone = copy.deepcopy(before)
+            gone["metadata"]["resourceVersion"] = str(rv)
+            return ("DELETED", gone)
+
+        def logged_after(rv: int) -> _Logged:  # under the store's lock
+            return [
+                (at, kind_, obj, fake._previous.before(at))
+                for at, kind_, obj in store.events_after(rv, kind.plural, ns)
+            ]
+
         with store.lock:
             if since not in ("", "0") and int(since) < store.oldest:
                 gone = ApiError(
                     410, "Expired", f"too old resource version: {since} ({store.oldest})"
                 )
-                events: list[tuple[int, str, dict[str, Any]]] = [(0, "ERROR", gone.body)]
+                events: _Logged = [(0, "ERROR", gone.body, None)]
                 last = -1
             elif since in ("", "0"):
                 events = [
-                    (store.rv, "ADDED", o) for o in store.select(kind.plural, ns) if wanted(o)
+                    (store.rv, "ADDED", o, None) for o in store.select(kind.plural, ns) if wanted(o)
                 ]
                 last = store.rv
             else:
@@ -788,17 +859,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._start_stream()
         end = time.monotonic() + timeout
         while True:
-            for rv, kind_, obj in events:
-                if kind_ == "ERROR" or wanted(obj):
-                    self._chunk(json.dumps({"type": kind_, "object": obj}).encode() + b"\n")
+            for rv, kind_, obj, before in events:
+                sent = seen(rv, kind_, obj, before)
+                if sent is not None:
+                    self._chunk(json.dumps({"type": sent[0], "object": sent[1]}).encode() + b"\n")
                 last = max(last, rv)
             if last < 0 or fake._stop.is_set() or time.monotonic() >= end:
                 break
             with store.lock:
-                events = list(store.events_after(last, kind.plural, ns))
+                events = logged_after(last)
                 if not events:
                     store.changed.wait(min(0.5, max(0.0, end - time.monotonic())))
-                    events = list(store.events_after(last, kind.plural, ns))
+                    events = logged_after(last)
         self._chunk(b"")
         return 200
 
