@@ -287,10 +287,16 @@ def main() -> None:
         f"{'baseline (first / warm)':>33} {'ratio first':>17} {'ratio warm':>17}  "
         f"{'target':<9} met?"
     )
+    if args.only:
+        known = [f"{case[0]}:{case[1]}" for case in cases] + ["jobs"]
+        unknown = sorted(set(args.only) - set(known))
+        if unknown:  # an empty table with exit 0 reads as "nothing to measure"
+            parser.error(
+                f"--only {', '.join(unknown)}: no such row; the rows are {', '.join(known)}"
+            )
+        cases = [case for case in cases if f"{case[0]}:{case[1]}" in args.only]
     print(header)
     print("-" * len(header))
-    if args.only:
-        cases = [case for case in cases if f"{case[0]}:{case[1]}" in args.only]
     for index, (kind, rows, columns, ratio_target, absolute) in enumerate(cases):
         warm, warm_base = warm_calls(
             task(kind, rows, columns, True), task(kind, rows, columns, False), repeat

@@ -51,3 +51,17 @@ def test_registry_benchmark_quick_run_exits_zero_and_prints_its_tables(tmp_path:
     assert targets
     assert all(t.rstrip().endswith(")") and (": PASS" in t or ": MISS" in t) for t in targets)
     assert list(tmp_path.iterdir()) == [], "the benchmark left files behind"
+
+
+def test_drift_benchmark_refuses_a_row_it_does_not_have() -> None:
+    # An empty table with exit 0 read as "nothing to measure" (stop 37's review).
+    done = subprocess.run(
+        [sys.executable, str(BENCH.with_name("bench_drift.py")), "--quick", "--only", "numeric:7"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 2, done.stdout
+    assert "no such row" in done.stderr
+    assert "numeric:1000" in done.stderr
