@@ -224,6 +224,23 @@ def test_a_broken_plugin_leaves_the_other_commands_working(
     assert "ignoring entry point 'broken'" in capsys.readouterr().err
 
 
+def _exits(*_: Any) -> None:
+    sys.exit(3)
+
+
+def test_a_plugin_that_exits_while_it_loads_leaves_help_working(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # SystemExit is no Exception: it ended `modelship --help` with exit 3 and no output.
+    _with_plugins(monkeypatch, _FakeEntryPoint("boom", _exits))
+    with pytest.raises(SystemExit) as done:
+        main(["--help"])
+    assert done.value.code == 0
+    out, err = capsys.readouterr()
+    assert "registry" in out
+    assert "ignoring entry point 'boom'" in err
+
+
 def test_a_built_in_command_imports_only_its_own_capability(registry: str) -> None:
     # `check` and `monitor` import SciPy (1.5 s of a 2 s start on this machine); a CI script
     # calling `modelship registry ...` or `modelship deploy ...` should not pay for it.

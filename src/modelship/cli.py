@@ -130,7 +130,9 @@ def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentP
             continue
         try:
             _add_command(sub, entry_point.name, entry_point.load(), origin)
-        except Exception as exc:  # a broken plugin must not break the other commands
+        # A broken plugin must not break the other commands: SystemExit too (a plugin
+        # calling sys.exit() while it loads ended `modelship --help` with no output).
+        except (Exception, SystemExit) as exc:
             print(f"modelship: ignoring {origin}: {type(exc).__name__}: {exc}", file=sys.stderr)
     return parser
 
