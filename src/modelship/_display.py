@@ -65,10 +65,12 @@ def version_repr(mv: Any) -> str:
 
 
 def _row(label: str, value: str, title: str = "") -> str:
-    attribute = f' title="{html.escape(title)}"' if title else ""
+    # printable(): a lone surrogate (a non-UTF-8 file name) made the HTML unsendable, and
+    # a right-to-left override reorders what a reader sees.
+    attribute = f' title="{html.escape(printable(title))}"' if title else ""
     return (
-        f"<tr><th style='text-align:left'>{html.escape(label)}</th>"
-        f"<td style='text-align:left'{attribute}>{html.escape(value)}</td></tr>"
+        f"<tr><th style='text-align:left'>{html.escape(printable(label))}</th>"
+        f"<td style='text-align:left'{attribute}>{html.escape(printable(value))}</td></tr>"
     )
 
 

@@ -364,10 +364,13 @@ _HTML_TEXT = 500  # characters of one name, reason or cell shown; a longer one i
 
 def _h(text: str) -> str:
     """``text`` escaped for HTML, cut to :data:`_HTML_TEXT` characters first (a reason of
-    megabytes would otherwise be megabytes of HTML in a notebook)."""
+    megabytes would otherwise be megabytes of HTML in a notebook), its characters that
+    are not printable written as escapes (:func:`printable`): a lone surrogate from a
+    file name no UTF-8 encoder takes (the notebook could not send the HTML), and a
+    right-to-left override reorders what a reader sees."""
     if len(text) > _HTML_TEXT:
         text = text[: _HTML_TEXT - 1] + "…"
-    return html.escape(text, quote=True)
+    return html.escape(printable(text), quote=True)
 
 
 def _html_row(cells: list[str], tag: str = "td") -> str:
