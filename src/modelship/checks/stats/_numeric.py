@@ -52,6 +52,12 @@ class NumericDrift:
         :func:`psi_critical_value` at q = 0.95 for these sizes and the bins used.
     edges : numpy.ndarray
         The inner bin edges (:func:`quantile_edges`); not compared by ``==``.
+
+    Examples
+    --------
+    >>> d = numeric_drift([1.0, 2.0, 3.0, 4.0], [1.5, 2.5, 3.5], bins=2)
+    >>> type(d).__name__, round(d.ks, 4), d.cvm is None
+    ('NumericDrift', 0.25, True)
     """
 
     ks: float
