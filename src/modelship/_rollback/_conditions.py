@@ -42,6 +42,7 @@ Examples
 
 from __future__ import annotations
 
+import decimal
 import math
 import operator
 import re
@@ -416,6 +417,20 @@ _TOKEN = re.compile(
 )
 
 
+def _scaled(written: str, power: int) -> float:
+    """The double nearest to the decimal ``written`` times ``10**power``.
+
+    ``float(written) / 100`` rounds twice: ``0.7%`` would be 0.006999999999999999, and
+    an error rate of exactly 7 in 1000 would fail ``error_rate > 0.7%``. Shifting the
+    exponent of the exact decimal is exact (the precision holds every digit written;
+    the exponent range is the widest), so only the final conversion rounds.
+    """
+    context = decimal.Context(
+        prec=len(written) + 2, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[]
+    )
+    return float(decimal.Decimal(written).scaleb(power, context))
+
+
 class _Parser:
     """A recursive-descent parser over a token list; every error names its position."""
 
@@ -524,13 +539,14 @@ class _Parser:
 
     def threshold_rhs(self) -> float:
         value = self.number("or 'baseline' after the comparison", signed=True)
+        written = self.tokens[self.index - 1][1]
         kind, unit, _ = self.peek()
         if unit == "%":
             self.take()
-            return value / 100
+            return math.copysign(_scaled(written, -2), value)
         if kind == "name" and unit in ("s", "ms"):
             self.take()
-            return value / 1000 if unit == "ms" else value
+            return math.copysign(_scaled(written, -3), value) if unit == "ms" else value
         return value
 
     def baseline_rhs(self) -> dict[str, Any]:

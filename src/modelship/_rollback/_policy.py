@@ -390,6 +390,25 @@ class Decision:
     at: float
     inputs: tuple[Outcome, ...] = ()
 
+    def __attrs_post_init__(self) -> None:
+        # What from_dict checks, checked when made: a decision that is recorded can be
+        # written (a NaN time made the whole log's to_jsonl fail) and read back.
+        what = "decision"
+        require(f"{what}.verdict", self.verdict, _VERDICT)
+        require(f"{what}.reasons", self.reasons, SequenceOf(str))
+        require(f"{what}.conditions", self.conditions, SequenceOf(ConditionResult))
+        require(f"{what}.slot", self.slot, SLOT)
+        require(f"{what}.baseline", self.baseline, None, SLOT)
+        require(f"{what}.window", self.window, SECONDS)
+        require(f"{what}.at", self.at, TIME)
+        require(f"{what}.inputs", self.inputs, SequenceOf(object))
+        for position, outcome in enumerate(self.inputs):  # bounded by the inputs given
+            if not isinstance(outcome, Outcome):
+                raise ConfigError(
+                    f"{what}.inputs[{position}]={brief(outcome)} is not allowed; an input is "
+                    "what a source answered: Samples, NoData or SourceError"
+                )
+
     @property
     def start(self) -> float:
         """Start of the window (exclusive): ``at - window``."""
@@ -518,9 +537,11 @@ class RollbackPolicy:
         Failing evaluations tolerated in total; one more rolls back. Default 0: the
         first failure rolls back. ``None``: no total limit.
     consecutive_failure_limit : int or None
-        Failing evaluations in a row tolerated; one more rolls back. Default ``None``.
-        Set ``failure_limit=None, consecutive_failure_limit=2`` for a flaky metric:
-        isolated failures are survived, three in a row are not.
+        Failing evaluations since the last pass tolerated; one more rolls back. Default
+        ``None``. Only a pass resets the count: ``no_data``, ``inconclusive`` and
+        ``error`` between two failures do not (fail, no_data, fail counts 2). Set
+        ``failure_limit=None, consecutive_failure_limit=2`` for a flaky metric: a failure
+        between passes is survived, a third without a pass between is not.
     error_limit : int
         Evaluations in a row whose source failed that are tolerated (default 4, the fifth
         rolls back). Any answer from the source resets the count.
@@ -956,7 +977,14 @@ def _judge(  # noqa: PLR0913 - keyword-only outcomes of both slots needed to jud
         )
     limit = condition.limit(base_value)
     if math.isnan(value) or math.isnan(limit):
-        return ConditionResult(text, "no_data", f"{slot} {stat} is NaN", **common)
+        # Name the slot whose statistic is NaN: the baseline's, not the watched slot's,
+        # when only the baseline's is (+inf and -inf in its values).
+        nan = [f"{slot} {stat} is NaN"] if math.isnan(value) else []
+        if base_value is not None and math.isnan(base_value):
+            nan.append(f"the baseline {baseline} {stat} is NaN")
+        elif math.isnan(limit):
+            nan.append(f"the limit from the baseline {baseline} {stat} ({base_value}) is NaN")
+        return ConditionResult(text, "no_data", " and ".join(nan), **common)
     holds = condition.holds(value, limit)
     shown = condition.op if holds else _NEGATED[condition.op]
     if base_value is None:
@@ -1069,6 +1097,24 @@ def _check_counters(fields: Mapping[str, Any], what: str) -> None:
         )
 
 
+def _check_rolled_back(step: Step, fields: Mapping[str, Any]) -> None:
+    """What a tracker's ``rolled_back`` step is: the step that rolled back (a ``continue``
+    step there would answer ``rollback`` to every later pass), taken no later than the
+    state it is saved with (the counters only grow after it)."""
+    if step.action != "rollback":
+        raise ConfigError(
+            f"the tracker state's rolled_back step has action {step.action!r}; it is the "
+            "step that rolled back, whose action is 'rollback' (or null if none did)"
+        )
+    for name in _COUNTERS:  # bounded: four counters and the last pass
+        if getattr(step, name) > fields[name]:
+            raise ConfigError(
+                f"the tracker state's rolled_back step has {name}={getattr(step, name)!r} > "
+                f"the tracker's {name}={fields[name]!r}; the step is taken before the state "
+                "is saved, and the counters never go down"
+            )
+
+
 class PolicyTracker:
     """Applies a policy's limits to a sequence of decisions, in O(1) per decision.
 
@@ -1079,8 +1125,9 @@ class PolicyTracker:
     Rules, per decision (after ``on_no_data``/``on_inconclusive``):
 
     * ``pass``: consecutive counts reset, the deadline restarts; ``continue``.
-    * ``fail``: failures and consecutive failures count up; ``rollback`` when one
-      exceeds its limit, else ``hold`` (a tolerated failure never promotes).
+    * ``fail``: failures and consecutive failures (failures since the last pass: only a
+      pass resets them) count up; ``rollback`` when one exceeds its limit, else
+      ``hold`` (a tolerated failure never promotes).
     * ``error``: consecutive errors count up; ``rollback`` past ``error_limit``, else
       ``hold``. Any other verdict resets the error count.
     * ``no_data``/``inconclusive`` held: ``hold``.
@@ -1156,13 +1203,13 @@ class PolicyTracker:
             elif in_row is not None and self.consecutive_failures > in_row:
                 action = "rollback"
                 reason = (
-                    f"{self.consecutive_failures} failures in a row > "
+                    f"{self.consecutive_failures} failures since the last pass > "
                     f"consecutive_failure_limit={in_row}"
                 )
             else:
                 reason = (
                     f"failure tolerated ({self.failures} in total, "
-                    f"{self.consecutive_failures} in a row)"
+                    f"{self.consecutive_failures} since the last pass)"
                 )
         elif counted == "error":
             self.consecutive_errors += 1
@@ -1232,6 +1279,8 @@ class PolicyTracker:
         tracker.consecutive_errors = int(data["consecutive_errors"])
         rolled_back = data.get("rolled_back")
         tracker.rolled_back = None if rolled_back is None else Step.from_dict(rolled_back)
+        if tracker.rolled_back is not None:
+            _check_rolled_back(tracker.rolled_back, data)
         return tracker
 
     def _step(

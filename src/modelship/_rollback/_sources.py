@@ -38,9 +38,10 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._params import Constraint, Options, Spec
+from modelship._params import Constraint, Options, Spec, Text, validate_params
 from modelship._rollback._constraints import (
     COUNT,
+    SLOT,
     STAT,
     TIME,
     FiniteInterval,
@@ -73,8 +74,19 @@ def encode_float(value: float) -> float | str:
     >>> from modelship.monitor import encode_float
     >>> encode_float(0.5), encode_float(float("inf")), encode_float(float("nan"))
     (0.5, '+Inf', 'NaN')
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is not a number a float can hold.
     """
-    if math.isfinite(value):
+    try:
+        finite = math.isfinite(value)
+    except (TypeError, OverflowError):
+        raise ConfigError(
+            f"encode_float takes a number a float can hold, got {brief(value)}"
+        ) from None
+    if finite:
         return float(value)
     if math.isnan(value):
         return "NaN"
@@ -89,8 +101,19 @@ def decode_float(value: float | int | str) -> float:
     >>> from modelship.monitor import decode_float
     >>> decode_float("0.25"), decode_float("+Inf"), decode_float(3)
     (0.25, inf, 3.0)
+
+    Raises
+    ------
+    ConfigError
+        If ``value`` is neither a number nor the text of one.
     """
-    return float(value)  # float() reads "NaN", "+Inf", "-Inf", "1e-3" exactly
+    try:
+        return float(value)  # float() reads "NaN", "+Inf", "-Inf", "1e-3" exactly
+    except (TypeError, ValueError, OverflowError):
+        raise ConfigError(
+            f"{brief(value)} is not a number: give a number, or its text ('0.25', 'NaN', "
+            "'+Inf', '-Inf')"
+        ) from None
 
 
 _NON_FINITE = ("NaN", "+Inf", "-Inf")
@@ -168,6 +191,10 @@ def _floats(values: npt.ArrayLike, what: str) -> FloatArray:
 
 
 def _strings(values: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(values, str | bytes) or not isinstance(values, Iterable):
+        raise ConfigError(
+            f"warnings={brief(values)} is not allowed; warnings must be a list of strings"
+        )
     return tuple(str(v) for v in values)
 
 
@@ -867,6 +894,7 @@ class InMemorySource:
             raise ConfigError(f"{what}: timestamps must be finite seconds since the epoch")
         return v, t
 
+    @validate_params(metric=Text(), slot=SLOT)
     def add(
         self,
         metric: str,
@@ -894,6 +922,7 @@ class InMemorySource:
         v, t = self._arrays(values, timestamps, f"{metric}/{slot}")
         self._raw.setdefault((metric, slot), _Series()).add(t, v, np.full(v.size, np.nan))
 
+    @validate_params(metric=Text(), slot=SLOT)
     def add_points(  # noqa: PLR0913 - test double: keyword-only slot, stat and the series arrays to record
         self,
         metric: str,
@@ -932,7 +961,8 @@ class InMemorySource:
         ------
         ConfigError
             If ``stat`` is not a statistic a condition reads, a value or timestamp is not
-            a number, lengths differ, a timestamp is not finite or a count is negative.
+            a number, lengths differ, a timestamp is not finite or a count is not a whole
+            finite number >= 0.
         """
         require("stat", stat, STAT)
         v, t = self._arrays(values, timestamps, f"{stat}({metric})/{slot}")
@@ -940,8 +970,20 @@ class InMemorySource:
             c = np.full(v.size, np.nan)
         else:
             c = _floats(counts, f"{stat}({metric})/{slot}: counts")
-            if c.shape != v.shape or not np.all(c >= 0):
-                raise ConfigError(f"{stat}({metric})/{slot}: give one count >= 0 per value")
+            if c.shape != v.shape:
+                raise ConfigError(
+                    f"{stat}({metric})/{slot}: give one count per value, got {c.size} counts "
+                    f"for {v.size} values"
+                )
+            # A count is a number of observations: whole and finite (an infinite one made
+            # the fetch's int() raise OverflowError, 29.9 was judged as 29).
+            bad = ~(np.isfinite(c) & (c >= 0) & (c == np.floor(c)))
+            if bad.any():
+                raise ConfigError(
+                    f"{stat}({metric})/{slot}: a count is a whole number of observations "
+                    f">= 0, got {brief(c[int(np.argmax(bad))].item())} at position "
+                    f"{int(np.argmax(bad))}; give one such count per value"
+                )
         self._points.setdefault((metric, slot, stat), _Series()).add(t, v, c)
 
     def set_error(  # noqa: PLR0913 - test double: keyword-only fields of the injected SourceError
@@ -964,10 +1006,18 @@ class InMemorySource:
         """Undo :meth:`set_error`."""
         self._errors.pop((metric, slot, stat), None)
 
+    @validate_params(metric=Text(), slot=SLOT, start=TIME, end=TIME)
     def fetch(
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:
-        """Values of ``metric`` for ``slot`` in ``(start, end]``; see :class:`MetricSource`."""
+        """Values of ``metric`` for ``slot`` in ``(start, end]``; see :class:`MetricSource`.
+
+        Raises
+        ------
+        ConfigError
+            If ``metric`` or ``slot`` is not a non-empty string, or ``start`` or ``end``
+            is not a finite time (:class:`~modelship.errors.InvalidParameter`).
+        """
         start, end = float(start), float(end)
         answer = self._answers.get((metric, slot, stat))
         if answer is not None:  # a replayed answer, to exactly its question

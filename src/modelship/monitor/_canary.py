@@ -80,8 +80,8 @@ from modelship._rollback._sources import (
     MetricSource,
     NoData,
     Outcome,
-    Samples,
     SourceError,
+    answer_to,
     encode_float,
     source_time,
 )
@@ -543,7 +543,6 @@ def _values(outcome: Outcome) -> tuple[npt.NDArray[np.float64] | None, Verdict |
         return None, "error", f"{outcome.error_type}: {outcome.message}"
     if isinstance(outcome, NoData):
         return None, "no_data", outcome.reason
-    assert isinstance(outcome, Samples)
     return np.asarray(outcome.values), None, ""
 
 
@@ -601,7 +600,11 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
     ------
     ConfigError
         If there are no metrics, ``metrics`` is not a list of :class:`CanaryMetric`, the
-        baseline is the canary slot itself, or the window, step or thresholds are invalid.
+        baseline is the canary slot itself, or the window, step or thresholds are invalid;
+        or if the source answers something other than :class:`Samples`, :class:`NoData`
+        or :class:`SourceError` (a bug in the source, as for
+        :meth:`RollbackPolicy.evaluate`). An answer about another metric, slot or
+        statistic than asked is no error raised: that metric's verdict is ``error``.
 
     Examples
     --------
@@ -631,12 +634,17 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
         outcomes = []
         for slot in (canary, baseline):
             if step is not None and isinstance(source, SeriesSource):
-                outcome = source.fetch_series(
+                answer: object = source.fetch_series(
                     metric.metric, slot=slot, start=start, end=end, stat=stat, step=step
                 )
             else:
-                outcome = source.fetch(metric.metric, slot=slot, start=start, end=end, stat=stat)
-            outcomes.append(outcome)
+                answer = source.fetch(metric.metric, slot=slot, start=start, end=end, stat=stat)
+            # Held to its question as RollbackPolicy.evaluate holds it: an answer about
+            # another slot (the baseline's for the canary) or metric is an error, values
+            # outside the window are left out, and a non-outcome is a ConfigError.
+            outcomes.append(
+                answer_to(answer, metric=metric.metric, slot=slot, start=start, end=end, stat=stat)
+            )
         (c, c_bad, c_why), (b, b_bad, b_why) = (_values(o) for o in outcomes)
         if c is None or b is None:
             worst: Verdict = "error" if "error" in (c_bad, b_bad) else "no_data"

@@ -57,6 +57,7 @@ from modelship.monitor._watch import _JsonlWriter
 
 if TYPE_CHECKING:
     from modelship.deploy._record import RolloutRecord
+    from modelship.registry._registry import Registry
 
 __all__ = ["add_commands"]
 
@@ -195,6 +196,15 @@ def _watched(args: argparse.Namespace) -> _Watched:
     before which no evaluation looks: ``--since``, else the start of the rollout
     ``--registry``/``--model`` name, else None (whole windows); with a registry, the
     version watched and its rollout, read once, now."""
+    if (args.registry is None) != (args.model is None):
+        given, missing = (
+            ("--registry", "--model") if args.model is None else ("--model", "--registry")
+        )
+        raise ConfigError(
+            f"--registry and --model go together: {given} was given without {missing}, and "
+            f"a rollback would move no alias; give both (the alias {args.alias} of that "
+            "model is moved back on a rollback), or neither to only watch --slot"
+        )
     if args.registry is None or args.model is None:
         if args.slot is None:
             raise ConfigError(
@@ -374,6 +384,19 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     else:
         reg = ms.open_registry(args.registry)
         try:
+            condemned = _rolled_back_since_success(reg, model, rollout.previous_version)
+            if condemned is not None:
+                message = (
+                    f"the policy rolled back {model} {version} but the alias {alias} was not "
+                    f"moved: the version before it, {rollout.previous_version}, was itself "
+                    f"rolled back (rollout {condemned.id}) and has not succeeded since; "
+                    f"moving the alias there would serve a version already condemned. Choose "
+                    f"a good version and point the alias at it: `modelship registry alias "
+                    f"{args.registry} {model} {alias} VERSION --expected {version}`"
+                )
+                print(f"modelship monitor: {message}", file=sys.stderr)
+                return {"event": "error", "reason": step.reason, "message": message, "alias": None}
+            # A compare-and-swap: the alias moves only if it still names the version watched.
             reg.set_alias(model, alias, rollout.previous_version, expected=version)
         except Conflict as exc:
             try:
@@ -405,6 +428,28 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     )
     print(f"modelship monitor: {message}", file=sys.stderr)
     return {"event": "error", "reason": step.reason, "message": message, "alias": None}
+
+
+def _rolled_back_since_success(reg: Registry, model: str, version: str) -> RolloutRecord | None:
+    """The rollout that rolled ``version`` back, if its latest settled rollout (succeeded
+    or rolled back; an aborted or unfinished one says nothing) was rolled back, else None.
+
+    Read just before the alias moves, so not atomic with the move; but a rollout of
+    ``version`` can only be rolled back while the alias names it, and the move is a
+    compare-and-swap from the version watched, so a rollback recorded in between finds the
+    alias elsewhere and the move is refused."""
+    from modelship.deploy._history import RegistryHistory
+    from modelship.deploy._rollout import RolloutStatus
+
+    settled = (RolloutStatus.SUCCEEDED, RolloutStatus.ROLLED_BACK)
+    last = [
+        r
+        for r in RegistryHistory(reg).records(model)
+        if r.version == version and r.status in settled
+    ]
+    if last and last[-1].status is RolloutStatus.ROLLED_BACK:
+        return last[-1]
+    return None
 
 
 def _epoch_seconds(text: str) -> float:

@@ -63,6 +63,22 @@ def _span(rollout: Rollout, window: float, since_start: bool) -> float | None:
     return min(window, elapsed) if elapsed > 0 else None
 
 
+def _no_baseline(what: str, rollout: Rollout, against: str | None) -> str:
+    """Why ``what`` (a relative condition, a canary analysis) cannot judge ``rollout``."""
+    if against is None:
+        why = f"no baseline slot to compare {rollout.slot} with (no previous slot)"
+    else:
+        why = (
+            f"the baseline slot {against} is the rollout's own slot (a rollout in place, "
+            "such as Recreate, replaces the version it would be compared with)"
+        )
+    return (
+        f"{what} needs a baseline and cannot be judged: {why}; pass baseline= the slot of "
+        "a stable version that serves alongside, or judge this strategy with fixed "
+        "thresholds only"
+    )
+
+
 @validate_params(
     source=MetricSource,
     policy=RollbackPolicy,
@@ -90,7 +106,10 @@ def policy_gate(
         Seconds of data per evaluation.
     baseline : str, optional
         The slot relative conditions compare with; default: the slot the rollout
-        replaces (``rollout.previous_slot``).
+        replaces (``rollout.previous_slot``). With no such slot, or when it is the
+        rollout's own (a rollout in place, such as ``Recreate``), a policy with a
+        relative condition answers ``inconclusive`` at every analysis, saying why (the
+        rollout's slot is not known when the gate is made); fixed thresholds are judged.
     since_start : bool
         Look back no further than the rollout's start (default), so that a slot reused
         after an aborted rollout is not judged on the aborted version's requests. With
@@ -135,16 +154,24 @@ def policy_gate(
                     condition.metric, slot=which, stat=condition.stat, window=window
                 )
 
+    relative = next((str(c) for c in policy.conditions if c.relative), None)
+
     def gate(rollout: Rollout) -> GateResult:
+        against = baseline if baseline is not None else rollout.previous_slot
+        if against == rollout.slot:
+            # A rollout in place (Recreate) replaces its own slot: there is no other slot
+            # to compare with. Fixed thresholds need none; a relative condition cannot be
+            # judged, and says so at every analysis rather than raising (a ConfigError
+            # counted as gate errors aborted the rollout as if the source were down).
+            if relative is not None:
+                return GateResult(Verdict.INCONCLUSIVE, _no_baseline(relative, rollout, against))
+            against = None
+        elif against is None and relative is not None:
+            return GateResult(Verdict.INCONCLUSIVE, _no_baseline(relative, rollout, against))
         span = _span(rollout, window, since_start)
         if span is None:
             return GateResult(Verdict.INCONCLUSIVE, "the rollout has only just started")
-        decision = policy.evaluate(
-            source,
-            slot=rollout.slot,
-            baseline=baseline if baseline is not None else rollout.previous_slot,
-            window=span,
-        )
+        decision = policy.evaluate(source, slot=rollout.slot, baseline=against, window=span)
         verdict = decision.verdict
         if (verdict == "no_data" and policy.on_no_data == "fail") or (
             verdict == "inconclusive" and policy.on_inconclusive == "fail"
@@ -188,7 +215,9 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
         Seconds of data per analysis.
     baseline : str, optional
         The baseline slot (deploy it with the canary, at the same size); default: the
-        slot the rollout replaces.
+        slot the rollout replaces. With no such slot, or when it is the rollout's own (a
+        rollout in place, such as ``Recreate``), every analysis answers ``inconclusive``,
+        saying why.
     step, alpha, pass_score, marginal_score :
         As for :func:`canary_analysis`; ``step`` at most ``window``.
     since_start : bool
@@ -260,10 +289,9 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
 
     def gate(rollout: Rollout) -> GateResult:
         against = baseline if baseline is not None else rollout.previous_slot
-        if against is None:
+        if against is None or against == rollout.slot:
             return GateResult(
-                Verdict.INCONCLUSIVE,
-                f"no baseline slot to compare {rollout.slot} with; pass baseline=",
+                Verdict.INCONCLUSIVE, _no_baseline("a canary analysis", rollout, against)
             )
         span = _span(rollout, window, since_start)
         if span is None:

@@ -44,7 +44,7 @@ from modelship._rollback._sources import (
 )
 from modelship.errors import ConfigError
 
-__all__ = ["MAX_EVALUATIONS", "check_run", "run_policy"]
+__all__ = ["MAX_EVALUATIONS", "check_run", "run_checked", "run_policy"]
 
 #: Evaluations one run may make (``duration / interval``): every evaluation is kept in
 #: the decision log in memory with its samples, so a run is bounded by what it can keep
@@ -278,6 +278,47 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
         source=source,
         since=since,
     )
+    return run_checked(
+        source,
+        policy,
+        most=most,
+        slot=slot,
+        baseline=baseline,
+        window=window,
+        interval=interval,
+        duration=duration,
+        on_rollback=on_rollback,
+        on_step=on_step,
+        sleep=sleep,
+        log=log,
+        since=since,
+    )
+
+
+def run_checked(  # noqa: PLR0913 - run_policy's keyword-only arguments, plus what check_run answered
+    source: MetricSource,
+    policy: RollbackPolicy,
+    *,
+    most: int,
+    slot: str,
+    baseline: str | None,
+    window: float,
+    interval: float,
+    duration: float,
+    on_rollback: Callable[[Step], object] | None,
+    on_step: Callable[[Step], object] | None,
+    sleep: Callable[[float], object],
+    log: DecisionLog | None,
+    since: float | None,
+) -> DecisionLog:
+    """:func:`run_policy` with arguments :func:`check_run` accepted already (``most`` is
+    its answer), for a caller that checked them before writing anything.
+
+    Nothing is checked again: in particular ``since`` is not held to a second reading of
+    the source's clock, which may read earlier than the first (``time.time()`` is not
+    monotonic) and refuse a watch whose file and start event exist. A ``since`` after an
+    evaluation's time is no error: that evaluation has nothing to look at (``no_data``).
+    """
     start = source_time(source)
     if log is None:
         log = DecisionLog(policy, started_at=start)

@@ -123,7 +123,7 @@ from modelship._params import (
     validate_params,
 )
 from modelship._rollback._conditions import check_stat, quantile_of
-from modelship._rollback._constraints import COUNT, LEVEL, TIME, read_fields
+from modelship._rollback._constraints import COUNT, LEVEL, SLOT, TIME, read_fields
 from modelship._rollback._sources import (
     ENCODED_FLOAT,
     NoData,
@@ -193,6 +193,13 @@ _FIELDS = frozenset({"request_id", "timestamp", "version", "output"})
 
 class OutcomeLogError(ModelshipError):
     """An outcomes file holds a line that is not a verified batch (other than a torn last line)."""
+
+
+def _unreadable(path: Path, exc: OSError) -> ConfigError:
+    return ConfigError(
+        f"path={str(path)!r} cannot be read as an outcomes file ({exc.strerror or exc}); give "
+        "the path of a file (a missing one is created when an outcome is recorded)"
+    )
 
 
 @attrs.frozen
@@ -330,7 +337,7 @@ def _first_bad(rows: list[Any]) -> int:
         try:
             int(row.get("row", 0))
             float(row["timestamp"])
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return number
     return 0
 
@@ -406,11 +413,27 @@ def _row_numbers(rows: object) -> npt.NDArray[np.int64]:
     return np.array([int(r) for r in values], dtype=np.int64)
 
 
+def _beyond_float(values: object) -> str:
+    """``y_true[i]=value`` of the first of ``values`` beyond the float range (error path)."""
+    flat = np.asarray(values, dtype=object).ravel().tolist()
+    for i, value in enumerate(flat):  # bounded by the values given
+        try:
+            float(value)
+        except OverflowError:
+            return f"y_true[{i}]={brief(value)}"
+        except (TypeError, ValueError):
+            continue
+    return "a value of y_true"
+
+
 def _number(value: Any, where: str) -> float:
     if value is None:
         return math.nan  # the log writes a NaN output as null: a missing prediction
     if isinstance(value, (bool, int, float, np.number)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond any float (JSON allows one)
+            number = math.inf
         if math.isinf(number):
             raise ConfigError(
                 f"{where}: output {value!r} is infinite; a prediction is a finite number "
@@ -487,6 +510,9 @@ class OutcomeSource:
 
     Raises
     ------
+    ConfigError
+        If ``path`` names something that cannot be read as a file (a directory, a file
+        this process may not read).
     OutcomeLogError
         If ``path`` holds a corrupted line other than a torn last one, or a torn last
         line that cannot be copied aside and cut off (a read-only file or directory,
@@ -557,7 +583,7 @@ class OutcomeSource:
         """The source's clock."""
         return float(self._now())
 
-    @validate_params(start=TIME, end=TIME)
+    @validate_params(metric=Text(), slot=SLOT, start=TIME, end=TIME)
     def fetch(
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:
@@ -628,7 +654,8 @@ class OutcomeSource:
         Raises
         ------
         ConfigError
-            If a row lacks a field, or its output is not a scalar number (or null).
+            If ``rows`` is not an iterable, a row lacks a field, its timestamp is not a
+            finite time, or its output is not a scalar number (or null).
 
         Examples
         --------
@@ -638,7 +665,13 @@ class OutcomeSource:
         >>> src.add_predictions([row, row]), src.duplicate_predictions
         (1, 1)
         """
-        keys, stamps, versions, outputs = _prediction_columns(list(rows))
+        try:
+            listed = list(rows)
+        except TypeError as exc:
+            raise ConfigError(
+                f"rows must be an iterable of logged predictions (dicts), got {brief(rows)}"
+            ) from exc
+        keys, stamps, versions, outputs = _prediction_columns(listed)
         values = _outputs(outputs, keys)
         with self._lock:
             return self._add_predictions(keys, stamps, values, versions, self._versions)
@@ -819,6 +852,11 @@ class OutcomeSource:
         ids = _request_ids(request_ids)
         try:
             y = np.asarray(y_true, dtype=np.float64).ravel()
+        except OverflowError as exc:  # an int beyond any float
+            raise ConfigError(
+                f"{_beyond_float(y_true)} is beyond the range of a float; an outcome "
+                "is a finite number (a label 0/1 or a regression target)"
+            ) from exc
         except (TypeError, ValueError) as exc:
             raise ConfigError(f"y_true must be numbers: {exc}") from exc
         row = np.zeros(len(ids), dtype=np.int64) if rows is None else _row_numbers(rows)
@@ -999,6 +1037,8 @@ class OutcomeSource:
             fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
             return
+        except OSError as exc:
+            raise _unreadable(path, exc) from exc
         try:
             # Without the lock a writer may be appending: its line looks torn, and is only
             # dropped in memory; with it, no cooperating writer is, so a torn tail is a
@@ -1007,8 +1047,11 @@ class OutcomeSource:
             # read, so appends elsewhere wait for a read, not for a replay (3.5 s of a
             # 50 MB log).
             locked = _lock(fd, wait=False)
-            with os.fdopen(os.dup(fd), "rb") as f:
-                data = f.read()
+            try:
+                with os.fdopen(os.dup(fd), "rb") as f:
+                    data = f.read()
+            except OSError as exc:  # a directory opens, but does not read
+                raise _unreadable(path, exc) from exc
             whole, notes = _replayable(path, data)
             if whole < len(data):
                 if locked:
@@ -1260,6 +1303,13 @@ def _prediction_columns(
         stamps = np.array([row["timestamp"] for row in rows], dtype=np.float64)
         versions = [str(row["version"]) for row in rows]
         outputs = [row["output"] for row in rows]
+    except OverflowError as exc:  # a JSON integer beyond any float: strict JSON allows it
+        bad = _first_bad(rows)
+        raise ConfigError(
+            f"prediction {bad} ({brief(rows[bad].get('request_id'))}): timestamp "
+            f"{brief(rows[bad]['timestamp'])} is beyond the range of a float; a timestamp is "
+            "finite seconds since the epoch"
+        ) from exc
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ConfigError(
             f"prediction {_first_bad(rows)}: needs request_id, timestamp, version and "

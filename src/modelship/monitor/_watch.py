@@ -62,7 +62,7 @@ from modelship._rollback._policy import (
 )
 from modelship._rollback._sources import MetricSource, source_time
 from modelship.errors import ConfigError, ModelshipError
-from modelship.monitor._loop import check_run, run_policy
+from modelship.monitor._loop import check_run, run_checked
 
 if TYPE_CHECKING:
     from modelship.deploy._clock import Clock
@@ -408,8 +408,9 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
             "(during a canary, use ms.monitor.policy_gate as the Canary's gate)"
         )
     window = interval if window is None else window
-    # Everything run_policy would refuse, refused before the log file and the event exist.
-    check_run(
+    # Everything run_policy would refuse, refused before the log file and the event exist
+    # (a since given, against the source's clock); not re-checked after (run_checked).
+    most = check_run(
         policy,
         baseline=baseline,
         window=window,
@@ -422,6 +423,7 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     wait = clock if clock is not None else SystemClock()
     now = source_time(source)
     if since is None:
+        # Not after now by construction (elapsed >= 0), whatever a later reading says.
         since = now - rollout.elapsed
     log = DecisionLog(policy, started_at=now)
     if not policy.enabled:
@@ -480,9 +482,10 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
         # The end event comes after every evaluation, so saves until then are tried once:
         # a store outage must not delay evaluations (and a rollback) by save retries.
         with rollout.deferred_saves():
-            run_policy(
+            run_checked(
                 source,
                 policy,
+                most=most,
                 slot=rollout.slot,
                 baseline=baseline,
                 window=window,
