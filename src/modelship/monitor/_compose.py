@@ -26,8 +26,8 @@ from collections.abc import Callable, Mapping
 import numpy as np
 import numpy.typing as npt
 
-from modelship._params import Text
-from modelship._rollback._constraints import require
+from modelship._params import Text, validate_params
+from modelship._rollback._constraints import SLOT, TIME, require
 from modelship._rollback._sources import (
     MetricSource,
     NoData,
@@ -104,6 +104,7 @@ class RoutedSource:
         """The clock of ``clock`` (or the default source, or the first route)."""
         return source_time(self._clock)
 
+    @validate_params(metric=Text(), slot=SLOT, start=TIME, end=TIME)
     def fetch(
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:
@@ -220,6 +221,7 @@ class CallableSource:
         """The source's clock."""
         return float(self._now())
 
+    @validate_params(metric=Text(), slot=SLOT, start=TIME, end=TIME)
     def fetch(
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:

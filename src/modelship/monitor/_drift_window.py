@@ -487,7 +487,7 @@ class DriftSource:
                 stamp = float(row["timestamp"])
                 version = str(row["version"])
                 output = row["output"]
-            except (KeyError, TypeError, ValueError) as exc:
+            except (KeyError, TypeError, ValueError, OverflowError) as exc:  # 10**400
                 raise ConfigError(
                     f"prediction {number}: needs request_id, timestamp, version and "
                     f"output (as the prediction log writes them): {exc!r}"
