@@ -11,13 +11,18 @@ import math
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from modelship.errors import ConfigError
 from modelship.report import write_text
 
+if TYPE_CHECKING:
+    from modelship.registry import Registry
+
 __all__ = [
+    "SIGNING_KEY_ENV",
     "add_storage_options",
+    "open_cli_registry",
     "positive_seconds",
     "seconds",
     "silence_stdout",
@@ -27,6 +32,31 @@ __all__ = [
 
 STDOUT = "-"
 """The file name that means standard output (``--json -``)."""
+
+SIGNING_KEY_ENV = "MODELSHIP_SIGNING_KEY"
+"""The environment variable the command line reads a registry's signing key from."""
+
+
+def open_cli_registry(url: str, **options: Any) -> Registry:
+    """The registry at ``url`` as every command opens it: a signed one with the key in
+    :data:`SIGNING_KEY_ENV` when that is set (its bytes as the system holds them, so any
+    bytes serve as a key), as ``modelship registry`` and ``modelship serve`` read it.
+    ``deploy``, ``monitor watch`` and ``parity check`` opened a signed registry without
+    it, so it could not be deployed, watched or checked from the command line at all.
+    An explicit ``signing_key`` in ``options`` (``-o signing_key=...``) wins.
+
+    Examples
+    --------
+    >>> open_cli_registry("memory://cli-common-open-doc").store.url
+    'memory://cli-common-open-doc'
+    """
+    from modelship.registry import open_registry
+
+    key = os.environ.get(SIGNING_KEY_ENV)
+    if key and "signing_key" not in options:
+        options["signing_key"] = os.fsencode(key)
+    registry: Registry = open_registry(url, **options)
+    return registry
 
 
 def add_storage_options(parser: argparse.ArgumentParser, *, short: bool = True) -> None:

@@ -47,7 +47,7 @@ from typing import Any, TypeVar
 import attrs
 
 import modelship as ms
-from modelship._cli_common import positive_seconds, seconds, silence_stdout
+from modelship._cli_common import open_cli_registry, positive_seconds, seconds, silence_stdout
 from modelship.deploy._history import RegistryHistory
 from modelship.deploy._rollout import Rollout, RolloutAborted, RolloutRecord, RolloutStatus
 from modelship.deploy._spec import DeploymentSpec, Strategy
@@ -255,7 +255,7 @@ def _cut_short(
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     _reopen_closed_stdio()  # before any file or socket (the router's) takes 0, 1 or 2
-    reg = ms.open_registry(args.registry)
+    reg = open_cli_registry(args.registry)
     version = reg.get(args.model, args.ref).version
     spec = _spec(args, version)
     if args.dry_run:
@@ -558,7 +558,7 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
 
 
 def _records(args: argparse.Namespace) -> list[RolloutRecord]:
-    return RegistryHistory(ms.open_registry(args.registry)).records(args.model)
+    return RegistryHistory(open_cli_registry(args.registry)).records(args.model)
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
@@ -581,7 +581,7 @@ def _summary(record: RolloutRecord) -> dict[str, Any]:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    reg = ms.open_registry(args.registry)
+    reg = open_cli_registry(args.registry)
     records = RegistryHistory(reg).records(args.model)
     _print_json(
         {
@@ -615,7 +615,7 @@ def roll_alias_back(registry: str, model: str, alias: str) -> dict[str, Any] | s
     >>> print(roll_alias_back("memory://roll-alias-back-doc", "fraud", "production"))
     the alias production of fraud names no version; nothing to roll back
     """
-    reg = ms.open_registry(registry)
+    reg = open_cli_registry(registry)
     current = reg.aliases(model).get(alias)
     if current is None:
         return f"the alias {alias} of {model} names no version; nothing to roll back"

@@ -48,7 +48,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from modelship._cli_common import positive_seconds, silence_stdout
+from modelship._cli_common import open_cli_registry, positive_seconds, silence_stdout
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, Conflict, ModelshipError
 from modelship.monitor._loop import check_run, run_policy
@@ -211,11 +211,10 @@ def _watched(args: argparse.Namespace) -> _Watched:
                 "give --slot, or --registry and --model to watch the last rollout's slot"
             )
         return _Watched(str(args.slot), args.since)
-    import modelship as ms
     from modelship.deploy._history import RegistryHistory
     from modelship.deploy._rollout import RolloutStatus
 
-    reg = ms.open_registry(args.registry)
+    reg = open_cli_registry(args.registry)
     current = reg.aliases(args.model).get(args.alias)
     succeeded = [
         r for r in RegistryHistory(reg).records(args.model) if r.status is RolloutStatus.SUCCEEDED
@@ -371,7 +370,6 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     version): the policy judged the version watched, not that one, and moving the alias
     "back" from it would undo that job's rollout, possibly onto the very version the
     policy condemned."""
-    import modelship as ms
 
     model, alias, version, rollout = args.model, args.alias, watched.version, watched.rollout
     if version is None:
@@ -382,7 +380,7 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
             "recorded; nothing to roll back to"
         )
     else:
-        reg = ms.open_registry(args.registry)
+        reg = open_cli_registry(args.registry)
         try:
             condemned = _rolled_back_since_success(reg, model, rollout.previous_version)
             if condemned is not None:

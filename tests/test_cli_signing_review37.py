@@ -1,0 +1,50 @@
+"""Stop 37: every command that opens a registry reads MODELSHIP_SIGNING_KEY (deploy and
+monitor watch opened a signed registry without it, so it could not be used from them)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import modelship as ms
+from modelship.deploy._cli import main as deploy_main
+from modelship.deploy._cli import roll_alias_back
+
+KEY = "k" * 32
+
+
+@pytest.fixture
+def signed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    root = str(tmp_path / "signed")
+    ms.open_registry(root, signing_key=KEY).register(
+        model_name="fraud", model=b"w", serializer="bytes"
+    )
+    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY)
+    return root
+
+
+def test_deploy_status_reads_a_signed_registry_with_the_key_in_the_environment(
+    signed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy_main(["status", signed, "fraud"]) == 0, capsys.readouterr().err
+
+
+def test_deploy_history_reads_a_signed_registry_with_the_key_in_the_environment(
+    signed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy_main(["history", signed, "fraud"]) == 0, capsys.readouterr().err
+
+
+def test_roll_alias_back_reads_a_signed_registry_with_the_key_in_the_environment(
+    signed: str,
+) -> None:
+    assert "names no version" in roll_alias_back(signed, "fraud", "production")
+
+
+def test_without_the_key_a_signed_registry_is_still_refused(
+    signed: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("MODELSHIP_SIGNING_KEY")
+    assert deploy_main(["status", signed, "fraud"]) != 0
+    assert "key" in capsys.readouterr().err
