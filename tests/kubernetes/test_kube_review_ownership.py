@@ -427,27 +427,19 @@ def test_set_traffic_refuses_a_slot_still_replacing_its_version(
         until(lambda: ready_pods_behind(kube, "fraud-green"))  # a version 2 pod is ready
         until(lambda: _pods(kube, "green", "1"))
         if traffic == "httproute":
-            # Behind the route, the slot's Service selects its version's pods only: the
-            # old pod gets no traffic, so nothing is refused (once a version 2 pod is
-            # ready as the deployer reads it).
-            refusals: list[str] = []
-
-            def moved() -> bool:
-                try:
-                    dep.set_traffic({"blue": 90, "green": 10})
-                except KubernetesError as exc:  # no ready endpoint yet, as the fake has it
-                    refusals.append(str(exc))
-                    return False
-                return True
-
-            until(moved)
-            assert not [r for r in refusals if "still rolling out" in r]
-            versions = {
-                p["metadata"]["labels"]["modelship.io/version"]
-                for p in _pods(kube, "green")
-                if p["metadata"]["name"] in ready_pods_behind(kube, "fraud-green")
-            }
-            assert versions == {"2"}
+            # Behind the route the slot's Service selects its version's pods only, but its
+            # EndpointSlices, written by a controller that lags behind a selector change,
+            # may still list the replaced version's ready pods: until the Deployment has
+            # replaced them, traffic does not move to the slot, as with the Service (stop
+            # 37: this branch expected the move to go through once a version 2 pod was
+            # ready, which a lagging EndpointSlice controller turns into v1 traffic).
+            route = kube.get("httproutes", NS, "fraud")
+            assert route is not None
+            with pytest.raises(KubernetesError, match=r"fraud-green is still rolling out"):
+                dep.set_traffic({"blue": 90, "green": 10})
+            after = kube.get("httproutes", NS, "fraud")
+            assert after is not None
+            assert after["spec"] == route["spec"]
             dep.set_traffic({"blue": 100})
             return
         with pytest.raises(KubernetesError, match=r"fraud-green is still rolling out"):

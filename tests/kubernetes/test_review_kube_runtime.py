@@ -640,7 +640,9 @@ def test_a_failed_service_write_that_cannot_be_read_again_is_not_undone(
     kube.inject(
         Fault("PATCH", r"/services/fraud$", kind=FaultKind.LOST, times=1),
         Fault("PATCH", r"/services/fraud$", status=503, times=None),
-        Fault("GET", r"/services/fraud$", status=503, skip=1, times=None, watch=False),
+        # skip=2: the Service is read (and its owner checked) before any slot is scaled,
+        # then again right before the write; the read failing is the one after the write.
+        Fault("GET", r"/services/fraud$", status=503, skip=2, times=None, watch=False),
     )
     with pytest.raises(KubernetesError, match="may have changed"):
         dep.set_traffic({"blue": 90, "green": 10})

@@ -7,9 +7,10 @@ construction. Every request is retried with capped, jittered exponential backoff
 (except field-manager conflicts and "already exists"), 429 and 5xx (honouring a
 ``Retry-After`` that is a finite number of seconds >= 0, capped at the policy's ``cap``),
 timeouts and dropped connections, a bounded number of times, and never past a caller's
-deadline. A redirect (3xx) is final: it is reported, never followed. An answer must
-arrive whole within the request timeout and be at most :data:`MAX_ANSWER_BYTES`; a watch
-event line at most :data:`MAX_EVENT_BYTES`. A watch that answers 410 Gone (as a status
+deadline (a request stopped by it raises :class:`OutOfTime`). A redirect (3xx) is
+final: it is reported, never followed. An answer must arrive whole within the request
+timeout and be at most :data:`MAX_ANSWER_BYTES`; a watch event line at most
+:data:`MAX_EVENT_BYTES`. A watch that answers 410 Gone (as a status
 or as an ``ERROR`` event) raises :class:`Gone`, and callers relist. A successful answer
 must be shaped as the API server's (a JSON object; a list with ``items`` and
 ``metadata.resourceVersion``), or it is an error, not retried: a URL that answers JSON but
@@ -57,6 +58,7 @@ __all__ = [
     "Gone",
     "KubeClient",
     "KubernetesError",
+    "OutOfTime",
     "Retry",
     "load_configuration",
 ]
@@ -109,6 +111,20 @@ class Gone(KubernetesError):
     Examples
     --------
     >>> isinstance(Gone("WATCH /pods: 410: too old resource version", 410), KubernetesError)
+    True
+    """
+
+
+class OutOfTime(KubernetesError):
+    """A request stopped at its deadline: the deadline had passed, or the next attempt
+    (after the backoff, or the ``Retry-After`` the server asked for) would start after it.
+
+    Not an answer from the API server: a caller waiting until that deadline treats it as
+    "not done in time", not as a failure.
+
+    Examples
+    --------
+    >>> isinstance(OutOfTime("GET /api: 429 (gave up after 1 attempts)", 429), KubernetesError)
     True
     """
 
@@ -375,10 +391,14 @@ class KubeClient:
 
         Raises
         ------
+        OutOfTime
+            The deadline passed, or the next attempt would start after it (the backoff,
+            or the ``Retry-After`` the server asked for, is longer than the time left);
+            it carries the last attempt's error, if one was sent.
         KubernetesError
             A non-retryable error (a redirect, an answer too large, or not shaped as the
-            API server's: see :func:`_checked`), the last retryable one after the
-            attempts, or none before the deadline.
+            API server's: see :func:`_checked`), or the last retryable one after the
+            attempts.
         """
         headers = {"Accept": "application/json"}
         if content_type is not None:
@@ -392,7 +412,7 @@ class KubeClient:
             if deadline is not None:
                 timeout = min(timeout, deadline - time.monotonic())
                 if timeout <= 0:
-                    break
+                    raise _out_of_time(method, path, last, sent) from None
             wait: float | None = None
             sent += 1
             until = time.monotonic() + timeout  # the attempt's end, headers and body in all
@@ -417,11 +437,14 @@ class KubeClient:
             last = error
             if attempt + 1 < tries:
                 delay = wait if wait is not None else self.retry.delay(attempt)
-                if deadline is not None and time.monotonic() + delay >= deadline:
-                    break  # the next attempt would start after the deadline
+                left = math.inf if deadline is None else deadline - time.monotonic()
+                if delay >= left:  # the next attempt would start after the deadline
+                    raise _out_of_time(
+                        method, path, error, sent, (delay, left, wait is not None)
+                    ) from None
                 _log.info("%s; retry %d of %d in %.2f s", error, attempt + 1, tries - 1, delay)
                 self._sleep(delay)
-        raise _gave_up(method, path, last, sent, tries) from None
+        raise _gave_up(method, path, last, sent) from None
 
     def _retryable_error(
         self, method: str, path: str, response: Any, data: bytes
@@ -709,15 +732,38 @@ def _no_answer(method: str, path: str, exc: BaseException) -> KubernetesError:
     return error
 
 
-def _gave_up(
-    method: str, path: str, last: KubernetesError | None, sent: int, tries: int
-) -> KubernetesError:
+def _gave_up(method: str, path: str, last: KubernetesError | None, sent: int) -> KubernetesError:
+    """The error of a request whose every attempt failed (``last`` is None only when
+    none was allowed: ``attempts=0``)."""
     if last is None:
-        return KubernetesError(
+        return KubernetesError(f"{method} {path}: not sent (no attempt allowed)")
+    return KubernetesError(f"{last} (gave up after {sent} attempts)", last.status, last.reason)
+
+
+def _out_of_time(
+    method: str,
+    path: str,
+    last: KubernetesError | None,
+    sent: int,
+    next_retry: tuple[float, float, bool] | None = None,
+) -> OutOfTime:
+    """The error of a request stopped at its deadline: it had passed (``next_retry``
+    None), or the next retry, ``(delay, time left, whether the server asked for the
+    delay)``, would start after it."""
+    if last is None:
+        return OutOfTime(
             f"{method} {path}: not sent, its deadline had passed; allow the operation more time"
         )
-    gave_up = f"gave up after {sent} attempts" + (": its deadline passed" if sent < tries else "")
-    return KubernetesError(f"{last} ({gave_up})", last.status, last.reason)
+    if next_retry is None:
+        why = "its deadline passed"
+    else:
+        delay, left, asked = next_retry
+        how = "as the server asked (Retry-After)" if asked else "after the backoff"
+        why = (
+            f"{max(left, 0.0):.2f} s before its deadline passed: the next retry, {delay:.2f} s "
+            f"from now {how}, would start after it"
+        )
+    return OutOfTime(f"{last} (gave up after {sent} attempts, {why})", last.status, last.reason)
 
 
 def _redirect_error(method: str, path: str, response: Any) -> KubernetesError:

@@ -47,6 +47,7 @@ from modelship.deploy.kubernetes._client import (
     SERVICE_ACCOUNT_DIR,
     KubeClient,
     KubernetesError,
+    OutOfTime,
     Retry,
     load_configuration,
 )
@@ -190,6 +191,7 @@ class KubernetesDeployer:
         rollout_lease: int | None = 60,
     ) -> None:
         _check_connection(server, token, ca_cert, verify_ssl)
+        _check_kubeconfig(kubeconfig, context)
         if token is not None and server is None:
             raise ConfigError("token= needs server= (the API server the token is for)")
         if spec is not None:
@@ -591,9 +593,10 @@ class KubernetesDeployer:
         """Wait until the slot's rollout is complete and its Service has ready endpoints.
 
         Returns False at the deadline (``timeout`` seconds from now: no request outlasts
-        it, even when the API server stops answering), or at once when the Deployment
-        reports ``ProgressDeadlineExceeded``. Watches (relisting after 410 Gone, backing
-        off after a watch fails) between checks.
+        it, even when the API server stops answering, or asks to be asked again only
+        after it: then the wait sleeps until the deadline), or at once when the
+        Deployment reports ``ProgressDeadlineExceeded``. Watches (relisting after 410
+        Gone, backing off after a watch fails) between checks.
         """
         if (
             not isinstance(timeout, numbers.Real)
@@ -613,10 +616,9 @@ class KubernetesDeployer:
                 deadline=self._first_check(deadline, at_least=1.0),
             )
         except KubernetesError as exc:
-            if time.monotonic() < deadline:
+            if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
-            _log.info("%s: not ready in time: %s", name, exc)
-            return False
+            return _not_ready_in_time(name, deadline, exc)
         if found is None:
             raise SlotNotFound(
                 f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
@@ -625,14 +627,14 @@ class KubernetesDeployer:
 
     def _wait(self, name: str, deadline: float, *, endpoints: bool) -> bool:
         """Whether Deployment ``name`` rolled out (and, with ``endpoints``, its Service has a
-        ready endpoint) before ``deadline``; requests that fail past it end the wait."""
+        ready endpoint) before ``deadline``; requests that fail past it, or that the
+        server asks to send again only after it, end the wait (at the deadline)."""
         try:
             return self._wait_rounds(name, deadline, endpoints=endpoints)
         except KubernetesError as exc:
-            if time.monotonic() < deadline:
+            if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
-            _log.info("%s: not ready in time: %s", name, exc)
-            return False
+            return _not_ready_in_time(name, deadline, exc)
 
     def _first_check(self, deadline: float, *, at_least: float | None = None) -> float:
         """The deadline of a wait's first check: at least ``at_least`` seconds (the request
@@ -744,23 +746,31 @@ class KubernetesDeployer:
                     raise SlotNotFound(
                         f"no slot {slot!r} in {self.options.app!r}; slots: {sorted(deployments)}"
                     )
+            if self.options.traffic == "service":
+                # Refused before anything is written (a split scales slots first); read
+                # again, and checked again, right before the write that moves traffic.
+                self._check_owner(
+                    self._client.request(
+                        "GET", self._path("services", self.options.app), missing_ok=True
+                    )
+                )
             live = {slot: w for slot, w in weights.items() if w > 0}
             deadline = time.monotonic() + self._traffic_timeout
-            # Only the client Service selects a slot's pods whatever their version (a slot
-            # Service, behind an HTTPRoute, selects its version's), and only a slot with no
-            # traffic yet can be rolling out a version (apply refuses one with traffic): a
-            # slot serving may be restarting, at its own version, and an abort to it must
-            # go through.
+            # Checked in both modes. The client Service selects a slot's pods whatever
+            # their version; a slot Service, behind an HTTPRoute, selects its version's,
+            # but its EndpointSlices are written by a controller that lags behind: just
+            # after an apply they still list the replaced version's ready pods. Only a slot
+            # with no traffic yet can be rolling out a version (apply refuses one with
+            # traffic): a slot serving may be restarting, at its own version, and an abort
+            # to it must go through.
             serving: dict[str, int] | None = None  # read only for a slot rolling out
             for slot in live:
                 name = self.options.slot_name(slot)
-                rolling = None
-                if self.options.traffic == "service":
-                    deployments[slot] = self._observed(slot, deployments[slot], deadline)
-                    rolling = _rolling_out(deployments[slot])
-                    if rolling is not None:
-                        serving = self._weights(deployments) if serving is None else serving
-                        rolling = None if serving.get(slot) else rolling
+                deployments[slot] = self._observed(slot, deployments[slot], deadline)
+                rolling = _rolling_out(deployments[slot])
+                if rolling is not None:
+                    serving = self._weights(deployments) if serving is None else serving
+                    rolling = None if serving.get(slot) else rolling
                 if rolling is not None:
                     raise KubernetesError(
                         f"slot {slot!r}: Deployment {name} is still rolling out ({rolling}); "
@@ -982,9 +992,21 @@ class KubernetesDeployer:
         return SlotHealth(True, f"GET /health via Service {name}: 200")
 
     def remove(self, slot: str) -> None:
-        """Delete the slot's Deployment and Service; refuses a slot with traffic."""
+        """Delete the slot's Deployment and Service; refuses a slot with traffic.
+
+        Raises
+        ------
+        SlotInUse
+            The slot receives traffic; move it first.
+        ConfigError
+            ``slot`` is not text, or its Deployment or Service is not this app's (both
+            are checked before either is deleted: nothing was deleted).
+        KubernetesError
+            The API server refused, or could not be reached after the retries.
+        """
         if isinstance(slot, str) and slot not in SLOTS:
             return  # no such slot: nothing to delete
+        name = self.options.slot_name(slot)  # a slot that is not text: ConfigError
         self._check_lease()
         with self._lock:
             deployments = self._deployments()
@@ -993,33 +1015,54 @@ class KubernetesDeployer:
                 raise SlotInUse(
                     f"slot {slot!r} receives {weights[slot]}% of the traffic; move it first"
                 )
-            name = self.options.slot_name(slot)
+            # Both read and checked before anything is written, so another app's Service
+            # of the slot's name refuses the removal before our Deployment is deleted.
+            found = {
+                kind: self._client.request("GET", self._path(kind, name), missing_ok=True)
+                for kind in ("deployments", "services")
+            }
+            for obj in found.values():
+                self._check_owner(obj)
             # First drop a reference to the slot's Service (one left by an older release,
             # with weight 0), so the route never names a deleted Service.
             if self.options.traffic == "httproute":
                 route = self._route()
                 if any(ref.get("name") == name for ref in _backends(route)):
                     self._apply_route({s: w for s, w in weights.items() if s != slot}, route)
-            for kind in ("deployments", "services"):
-                self._delete_own(kind, name)
+            deleted: list[str] = []
+            for kind, obj in found.items():
+                self._delete_own(kind, name, obj, deleted)
+                if obj is not None:
+                    deleted.append(f"{obj.get('kind', kind)} {name!r}")
 
-    def _delete_own(self, kind: str, name: str) -> None:
-        """Delete ``kind`` ``name`` if it is this app's (:meth:`_check_owner` else).
+    def _delete_own(
+        self, kind: str, name: str, found: Mapping[str, Any] | None, deleted: Sequence[str]
+    ) -> None:
+        """Delete ``found``, ``kind`` ``name`` as read and checked to be this app's.
 
-        Read, checked, then deleted with the read's ``uid`` and ``resourceVersion`` as
-        preconditions, so the API server refuses (409) a delete of an object replaced or
-        changed since the check: the check and the delete act on the same object. A
-        changed object (a controller writing its status) is read and checked again, at
-        most :data:`_DELETE_TRIES` times, waiting 0.05 s, then twice as long, between tries.
+        Deleted with the read's ``uid`` and ``resourceVersion`` as preconditions, so the
+        API server refuses (409) a delete of an object replaced or changed since the
+        check: the check and the delete act on the same object. A changed object (a
+        controller writing its status) is read and checked again, at most
+        :data:`_DELETE_TRIES` tries in all, waiting 0.05 s, then twice as long, between
+        them; one that is no longer this app's then is a :class:`ConfigError` saying what
+        was ``deleted`` already.
         """
         path = self._path(kind, name)
         for attempt in range(_DELETE_TRIES):
             if attempt:
                 time.sleep(0.05 * 2 ** (attempt - 1))
-            found = self._client.request("GET", path, missing_ok=True)
+                found = self._client.request("GET", path, missing_ok=True)
+                why = self._not_ours(found)
+                if why is not None:
+                    done = ", ".join(deleted) if deleted else "nothing"
+                    raise ConfigError(
+                        f"{why}: it was replaced while it was being deleted, and was left "
+                        f"alone ({done} deleted); give one of the apps another name, or "
+                        "delete the object if it is stale"
+                    )
             if found is None:
                 return
-            self._check_owner(found)
             meta = found.get("metadata") or {}
             options = {
                 "apiVersion": "v1",
@@ -1045,12 +1088,24 @@ class KubernetesDeployer:
         )
 
 
+def _not_ready_in_time(name: str, deadline: float, exc: KubernetesError) -> bool:
+    """False, at ``deadline``: a wait's request stopped because its next attempt would
+    start after the deadline (:class:`OutOfTime`: the server asked to be asked again only
+    later), or failed past it. The wait sleeps out the time left (one sleep, ending at the
+    deadline), so that it returns at its deadline, as documented, and a caller waiting
+    again in a loop does not ask before the server said to."""
+    time.sleep(max(0.0, deadline - time.monotonic()))
+    _log.info("%s: not ready in time: %s", name, exc)
+    return False
+
+
 def _rolling_out(deployment: Mapping[str, Any]) -> str | None:
     """Why traffic may not go to ``deployment``'s pods yet (kubectl's rollout message), or
     None.
 
-    The client Service selects a slot's pods whatever their version, so pods of the
-    replaced version must be gone first: traffic waits while the controller has not seen
+    The client Service selects a slot's pods whatever their version, and a slot Service's
+    EndpointSlices (behind an HTTPRoute) may still list the replaced version's pods, so
+    they must be gone first: traffic waits while the controller has not seen
     the latest spec (a new version may just have been applied) or old replicas remain. A
     slot only scaling (an autoscaler's, or a split's, pods still starting), all of one
     version, may take traffic: only its ready pods get it, and a refusal would fail canary
@@ -1162,6 +1217,21 @@ def _check_connection(server: object, token: object, ca_cert: object, verify_ssl
             )
     if not isinstance(verify_ssl, bool):
         raise ConfigError(f"verify_ssl must be True or False, got {verify_ssl!r}")
+
+
+def _check_kubeconfig(kubeconfig: object, context: object) -> None:
+    """Refuse a kubeconfig that is not a path, or a context that is not a name, when the
+    deployer is made (they are read only at the first request)."""
+    if kubeconfig is not None and not isinstance(kubeconfig, (str, os.PathLike)):
+        raise ConfigError(
+            f"kubeconfig must be the path of a kubeconfig file (a str or os.PathLike), got "
+            f"{type(kubeconfig).__name__} {redact(repr(kubeconfig))}"
+        )
+    if context is not None and not isinstance(context, str):
+        raise ConfigError(
+            f"context must be the name of a context in the kubeconfig (a str), got "
+            f"{type(context).__name__} {redact(repr(context))}"
+        )
 
 
 def _differs(current: Mapping[str, Any], desired: Mapping[str, Any]) -> bool:
