@@ -11,12 +11,14 @@ import hashlib
 import math
 import os
 from typing import Any
+from urllib.parse import unquote
 
 import numpy as np
 
 from modelship._columns import column_array, named_items
 from modelship._endpoints import with_s3_endpoint
 from modelship._hashing import CHUNK, hash_stream
+from modelship._shown import hide_credentials
 from modelship.errors import ConfigError, MissingDependency, ModelshipError, StoreError
 
 __all__ = ["fingerprint"]
@@ -71,27 +73,70 @@ def _file_digest(fs: Any, path: str) -> str:
         return hash_stream(f)[0]
 
 
+def _credentials_of(location: str) -> list[str]:
+    """The secrets in ``location``'s user information (the whole of it, the password,
+    each also percent-decoded), longest first; none for a location without any. Read as
+    :func:`hide_credentials` reads a URL, so what it masks in the URL is what is masked
+    in the text of an error about it."""
+    shown = hide_credentials(location)
+    start = location.find("://") + 3
+    if shown == location or start < 3 or shown[start : start + 3] != "***":
+        return []
+    end = len(location) - (len(shown) - start - 3)
+    userinfo = location[start:end]
+    pieces = [userinfo]
+    if ":" in userinfo:
+        pieces.append(userinfo.split(":", 1)[1])
+    pieces += [unquote(piece) for piece in pieces]
+    return sorted({piece for piece in pieces if piece}, key=len, reverse=True)
+
+
+def _shown_without_credentials(text: str, location: str) -> str:
+    """``text`` (an error's, which may repeat ``location`` or parts of it, such as
+    ``user:password@host`` without the scheme) with the credentials of ``location``
+    masked, and those of every URL in it."""
+    text = hide_credentials(text)
+    for secret in _credentials_of(location):
+        text = text.replace(secret, "***")
+    return text
+
+
 def _path_fingerprint(location: str) -> str:
     """The fingerprint of the file or folder at ``location``; a storage failure (no
-    credentials, an unreachable endpoint) is a :class:`StoreError` naming it."""
+    credentials, an unreachable endpoint) is a :class:`StoreError` naming it.
+
+    No error shows the password or token of a URL, neither in the URL nor in the text of
+    the storage library's exception it wraps; for a URL with credentials, that exception
+    is neither its cause nor its context (a traceback would print its text)."""
+    shown = hide_credentials(location)
+    error: ModelshipError
+    cause: Exception
     try:
-        return _read_fingerprint(location)
+        return _read_fingerprint(location, shown)
     except (ModelshipError, MemoryError):
         raise
     except ImportError as exc:
-        raise MissingDependency(
-            f"fingerprinting {location!r} needs the package for its storage ({exc}); for "
-            "s3:// install modelship[s3]"
-        ) from exc
+        cause = exc
+        error = MissingDependency(
+            f"fingerprinting {shown!r} needs the package for its storage "
+            f"({_shown_without_credentials(str(exc), location)}); for s3:// install "
+            "modelship[s3]"
+        )
     except Exception as exc:  # OSError, botocore's and aiohttp's errors, ...
-        text = " ".join(str(exc).split())[:300]
-        raise StoreError(
-            f"cannot fingerprint {location!r}: {type(exc).__name__}: {text}; check the path, "
+        cause = exc
+        text = " ".join(_shown_without_credentials(str(exc), location).split())[:300]
+        error = StoreError(
+            f"cannot fingerprint {shown!r}: {type(exc).__name__}: {text}; check the path, "
             "the credentials and the endpoint"
-        ) from exc
+        )
+    # Raised here, past the except clauses, so that the storage library's exception is
+    # not chained as its context either.
+    if _credentials_of(location):
+        raise error
+    raise error from cause
 
 
-def _read_fingerprint(location: str) -> str:
+def _read_fingerprint(location: str, shown: str) -> str:
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(location, **with_s3_endpoint(location, {}))
@@ -104,7 +149,7 @@ def _read_fingerprint(location: str) -> str:
             rel = file[len(base) :].lstrip("/")
             h.update(rel.encode() + b"\x00" + _file_digest(fs, file).encode() + b"\n")
         return "sha256:" + h.hexdigest()
-    raise ConfigError(f"cannot fingerprint {location!r}: no file or folder is there")
+    raise ConfigError(f"cannot fingerprint {shown!r}: no file or folder is there")
 
 
 def fingerprint(data: Any) -> str:

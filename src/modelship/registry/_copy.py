@@ -613,6 +613,9 @@ def copy_registry(
     copy that stops between a model's slots and manifests resumes if copied again within
     ``dst``'s gc grace period (see the module docstring).
 
+    ``models`` names the models to copy (all of ``src``'s by default); a name given
+    twice is copied once.
+
     Raises :class:`~modelship.ConfigError` before anything is written if one registry
     signs its versions and the other does not (unless ``dst`` holds no models and
     ``src`` signs: the copy signs then) or the two sign with different keys (as far as
@@ -640,7 +643,12 @@ def copy_registry(
     if isinstance(models, (str, bytes)):
         raise ConfigError(f"models must be a list of model names, got the string {models!r}")
     _not_nested(src.store, dst.store)
-    names = list(src.models()) if models is None else [check_model_name(m) for m in models]
+    # A name given twice is copied (and counted in the report) once: in order, first kept.
+    names = (
+        list(src.models())
+        if models is None
+        else list(dict.fromkeys(check_model_name(m) for m in models))
+    )
     _refuse_other_key(src, dst)
     dst.check_writable()
     _refuse_other_signing(src, dst)

@@ -36,7 +36,7 @@ from modelship._model_version import (
     missing_attachment,
 )
 from modelship._names import check_alias, check_model_name, check_version
-from modelship._shown import hide_credentials
+from modelship._shown import brief, hide_credentials
 from modelship.errors import (
     ArchivedVersion,
     ConfigError,
@@ -120,6 +120,10 @@ def _flag(name: str, value: object) -> None:
 
 
 _MAX_USER = 256
+# A delete's reason is stored in the archive marker, which every listing and read of the
+# version checks; a marker past MAX_DOCUMENT would read as damage for good. Bounded as a
+# tag value is: a sentence or a ticket, not a file.
+_MAX_REASON = 4096
 
 
 def _checked_user(user: object) -> str:
@@ -676,11 +680,14 @@ class Registry:
         names = [n for n in self.store.list(folder(name, "versions")) if is_document(n)]
         if not names:
             raise self._not_found(name, "versions")
-        found, one_by_one, snapshots = committed_versions(self.store, name, names, self._signer)
-        if self._snapshots and one_by_one >= self._SNAPSHOT_AFTER:
-            # Having read many manifests one by one: a snapshot for the next reader.
+        found, one_by_one, snapshots, damaged = committed_versions(
+            self.store, name, names, self._signer
+        )
+        if self._snapshots and (one_by_one >= self._SNAPSHOT_AFTER or damaged):
+            # Having read many manifests one by one, or found the newest snapshot damaged
+            # (read and warned about by every listing until replaced): one for the next.
             self._snapshots = write_snapshot(
-                self.store, name, found, snapshots, self.check_writable
+                self.store, name, found, snapshots, self.check_writable, damaged=damaged
             )
         found.sort(key=lambda mv: mv.sequence)
         hidden = hidden_versions(self.store, name, self._signer, include_archived=include_archived)
@@ -937,22 +944,53 @@ class Registry:
         )
         # delete() creates its marker, then reads the aliases; this moved the alias, then
         # reads the marker: of a delete and a move racing, at least one sees the other.
-        # The undo is one more (signed) alias log entry, like any move.
         state = self._state(name, target)
         if state is not VersionState.LIVE:
+            undone = self._undo_move(name, alias, target, before)
+            raise ArchivedVersion(
+                f"{name} version {target!r} was {state.value} while {alias!r} was being moved "
+                f"to it; {undone}"
+            )
+
+    def _undo_move(self, name: str, alias: str, moved_to: str, before: str | None) -> str:
+        """Take back a move of ``alias`` to ``moved_to``, found archived: point it at
+        ``before`` again if that is still live, else remove it. Returns what was done.
+
+        Each step is one more (signed) alias log entry, an exclusive create of the next
+        revision made only if the alias still points where the previous step left it
+        (``expected``): another writer's move in between makes it raise Conflict.
+        """
+
+        def move(to: str | None, expected: str) -> None:
             move_alias(
                 self.store,
                 name,
                 alias,
-                before,
-                expected=target,
+                to,
+                expected=expected,
                 user=self._user,
                 signer=self._signer,
             )
-            raise ArchivedVersion(
-                f"{name} version {target!r} was {state.value} while {alias!r} was being moved "
-                f"to it; the move was undone (the alias points to {before!r} again)"
-            )
+
+        if before is None:
+            move(None, moved_to)
+            return "the move was undone (the alias is unset again)"
+        state = self._state(name, before)
+        if state is VersionState.LIVE:
+            move(before, moved_to)
+            # As for the move itself: a delete or purge of ``before`` creates its marker,
+            # then reads the aliases (and gives way if one points there); this moved the
+            # alias back, then reads the markers. Of the two racing, at least one sees the
+            # other, so an alias is never left on a version archived or purged meanwhile.
+            state = self._state(name, before)
+            if state is VersionState.LIVE:
+                return f"the move was undone (the alias points to {before!r} again)"
+            moved_to = before
+        move(None, moved_to)
+        return (
+            f"the move was taken back, but {before!r}, where the alias pointed before, was "
+            f"{state.value} meanwhile: the alias was removed, set it again with set_alias()"
+        )
 
     def remove_alias(self, name: str, alias: str, *, expected: str | None = ANY) -> None:
         """Remove ``alias``; the removal is recorded in :meth:`history`.
@@ -1087,7 +1125,8 @@ class Registry:
         delete would archive one more version each time. A version an alias points to
         cannot be archived; move the alias first. Archived
         versions can be read with ``include_archived=True``, brought back with
-        :meth:`restore`, and removed for good with :meth:`purge`.
+        :meth:`restore`, and removed for good with :meth:`purge`. ``reason`` is recorded
+        with the archive; more than 4096 characters is a :class:`~modelship.ConfigError`.
 
         Examples
         --------
@@ -1100,9 +1139,14 @@ class Registry:
         '1'
         """
         if not isinstance(reason, str):
-            raise ConfigError(f"reason must be text, got {type(reason).__name__}: {reason!r}")
+            raise ConfigError(f"reason must be text, got {type(reason).__name__}: {brief(reason)}")
+        if len(reason) > _MAX_REASON:
+            raise ConfigError(
+                f"reason must be at most {_MAX_REASON} characters, got {len(reason)} "
+                f"({brief(reason)}); give a short reason, and link to a longer account"
+            )
         if not is_text(reason):
-            raise ConfigError(f"reason must be UTF-8 text (no lone surrogate), got {reason!r}")
+            raise ConfigError(f"reason must be UTF-8 text (no lone surrogate), got {brief(reason)}")
         mv = self._get(name, _version_only(version, "delete"), include_archived=True)
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:

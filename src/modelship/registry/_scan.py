@@ -13,7 +13,7 @@ import functools
 
 from modelship._model_version import ModelVersion, VersionState
 from modelship._names import check_stored, check_version
-from modelship.registry._layout import folder, number_of
+from modelship.registry._layout import folder, is_document, number_of
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
@@ -25,33 +25,33 @@ __all__ = ["committed_versions", "hidden_versions"]
 
 def committed_versions(
     store: Store, name: str, names: list[str], signer: Signer
-) -> tuple[list[ModelVersion], int, list[str]]:
+) -> tuple[list[ModelVersion], int, list[str], bool]:
     """The versions whose manifests are ``names`` (a listing of ``versions/``), checked.
 
     Returns them (in no order), how many manifests were read one by one (the rest came
-    from a snapshot) and the keys of the snapshots there are, for the caller to decide
-    whether to write a new one.
+    from a snapshot), the keys of the snapshots there are and whether the newest is
+    damaged, for the caller to decide whether to write a new one.
 
     Examples
     --------
     >>> import modelship as ms
     >>> reg = ms.open_registry("memory://committed-versions-doc")
     >>> _ = reg.register(model_name="m", model=b"x", serializer="bytes")
-    >>> found, one_by_one, snapshots = committed_versions(
+    >>> found, one_by_one, snapshots, damaged = committed_versions(
     ...     reg.store, "m", reg.store.list("models/m/versions"), Signer(None))
-    >>> [mv.version for mv in found], one_by_one, snapshots
-    (['1'], 1, [])
+    >>> [mv.version for mv in found], one_by_one, snapshots, damaged
+    (['1'], 1, [], False)
     """
     versions = folder(name, "versions")
     listed = {n for n in names if n.endswith(".json")}
     for n in listed:
         check_stored(check_version, number_of(n), f"{versions}/{n}")
     parse = functools.partial(parse_manifest, signer=signer)
-    cached, snapshots = read_snapshot(store, name, listed, parse)
+    cached, snapshots, damaged = read_snapshot(store, name, listed, parse)
     missing = [f"{versions}/{n}" for n in sorted(listed - cached.keys())]
     found = list(cached.values())
     found += [parse(k, d) for k, d in store.read_many(missing).items()]
-    return found, len(missing), snapshots
+    return found, len(missing), snapshots, damaged
 
 
 def hidden_versions(store: Store, name: str, signer: Signer, *, include_archived: bool) -> set[str]:
@@ -73,6 +73,7 @@ def hidden_versions(store: Store, name: str, signer: Signer, *, include_archived
         f"{folder(name, state.value)}/{n}"
         for state in states
         for n in store.list(folder(name, state.value))
+        if is_document(n)  # a stray file (.DS_Store, notes.txt) is skipped, as pages skip it
     ]
     if signer.key is not None:
         for key, data in store.read_many(markers).items():
