@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import os
 
+import attrs
 import numpy as np
+import pytest
 
 import modelship as ms
 from modelship.checks import Schema, run_suite
@@ -40,10 +42,23 @@ def test_a_right_to_left_override_is_shown_escaped_in_html() -> None:
 
 def test_a_model_versions_notebook_table_escapes_a_surrogate(tmp_path: object) -> None:
     registry = ms.open_registry(str(tmp_path))
-    description = "trained on " + os.fsdecode(b"batch-\xff.csv")
-    mv = registry.register(
-        model_name="fraud", model=b"w", serializer="bytes", description=description
-    )
+    mv = registry.register(model_name="fraud", model=b"w", serializer="bytes")
+    # A document written by another tool (or an older modelship) may hold one.
+    mv = attrs.evolve(mv, description="trained on " + os.fsdecode(b"batch-\xff.csv"))
     html = mv._repr_html_()
     html.encode("utf-8")  # raised UnicodeEncodeError
     assert "batch-\\udcff.csv" in html
+
+
+def test_a_description_with_a_lone_surrogate_is_refused_as_tags_are(tmp_path: object) -> None:
+    from modelship.errors import ConfigError
+
+    registry = ms.open_registry(str(tmp_path))
+    with pytest.raises(ConfigError, match="UTF-8"):
+        registry.register(
+            model_name="fraud",
+            model=b"w",
+            serializer="bytes",
+            description="trained on " + os.fsdecode(b"batch-\xff.csv"),
+        )
+    assert registry.models() == []

@@ -347,6 +347,12 @@ class Registry:
         )
         if not isinstance(description, str):
             raise ConfigError("description must be a string")
+        if not is_text(description):  # as tags, params and metric names: read back as UTF-8
+            raise ConfigError(
+                f"description must be UTF-8 text (no lone surrogate, as a file name that is "
+                f"not UTF-8 decodes to), got {brief(description)}; decode such a name with "
+                "errors='replace' first"
+            )
         # The rules set_tag() applies: a tag given here is read back by the same reader.
         for key, value in draft.tags.items():
             check_tag_value(check_tag_key(key), value)
