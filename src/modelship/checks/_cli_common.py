@@ -15,6 +15,7 @@ import io
 import math
 import os
 import re
+import stat
 import sys
 import threading
 import tokenize
@@ -29,7 +30,7 @@ from numpy.typing import NDArray
 
 from modelship._cli_common import STDOUT, add_storage_options
 from modelship._endpoints import with_s3_endpoint
-from modelship._shown import hide_credentials
+from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.errors import ConfigError, MissingDependency, ModelshipError
 from modelship.report import write_text
@@ -541,19 +542,54 @@ class _FileCheck:
 _REPORTS = ("json", "junit", "markdown")  # the report options, by their attribute
 
 
+# Standard output named as a path: a report written there goes where one given as "-" does.
+_STDOUT_PATHS = frozenset({"/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"})
+
+
+def on_stdout(target: str | None) -> bool:
+    """Whether a report written to ``target`` goes to standard output: ``-``, a name of it
+    (``/dev/stdout``, ``/dev/fd/1``, ``/proc/self/fd/1``), or the file standard output is
+    redirected to (``> out.json``).
+
+    Examples
+    --------
+    >>> on_stdout("-"), on_stdout("/dev/stdout"), on_stdout("report.json"), on_stdout(None)
+    (True, True, False, False)
+    """
+    if not target:
+        return False
+    if target == STDOUT or os.path.normpath(target) in _STDOUT_PATHS:
+        return True
+    try:
+        out = os.fstat(sys.stdout.fileno())
+        if not stat.S_ISREG(out.st_mode):  # a terminal, a pipe, /dev/null: named above
+            return False
+        found = os.stat(target)
+    except (OSError, ValueError, AttributeError):  # no such file; no descriptor (a capture)
+        return False
+    return (found.st_dev, found.st_ino) == (out.st_dev, out.st_ino)
+
+
 def shared_stdout(args: argparse.Namespace, names: Sequence[str] = _REPORTS) -> str | None:
     """Why the reports ``names`` (attributes of ``args``) cannot be written as asked: more
-    than one to standard output (``-``) would run together there. None when they can.
+    than one to standard output (``-``, or a path naming it: see :func:`on_stdout`) would
+    run together there. None when they can.
 
     Examples
     --------
     >>> import argparse
     >>> shared_stdout(argparse.Namespace(json="-", junit="-", markdown=None))[:24]
     '--json and --junit each '
+    >>> shared_stdout(argparse.Namespace(json="-", junit="/dev/stdout", markdown=None))[:45]
+    '--json and --junit /dev/stdout each write to '
     >>> shared_stdout(argparse.Namespace(json="-", junit="r.xml", markdown=None)) is None
     True
     """
-    to_stdout = [f"--{name}" for name in names if getattr(args, name) == STDOUT]
+    to_stdout = [
+        f"--{name}" if target == STDOUT else f"--{name} {printable(target)}"
+        for name in names
+        if on_stdout(target := getattr(args, name))
+    ]
     if len(to_stdout) < 2:
         return None
     return (
@@ -591,7 +627,7 @@ def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
     if args.markdown:
         append = args.markdown_mode == "append"
         write_report(args.markdown, suite.to_markdown(strict=strict), append=append)
-    to_stdout = STDOUT in (args.json, args.junit, args.markdown)
+    to_stdout = any(on_stdout(target) for target in (args.json, args.junit, args.markdown))
     print_text(suite.summary(strict=strict) + "\n", sys.stderr if to_stdout else sys.stdout)
     return code
 

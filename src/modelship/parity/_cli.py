@@ -26,7 +26,12 @@ import attrs
 from modelship._cli_common import STDOUT, add_storage_options, storage_options, write_output
 from modelship._shown import hide_credentials, printable
 from modelship.checks import CheckResult, Severity, Status, SuiteResult
-from modelship.checks._cli_common import add_report_options, shared_stdout, write_report
+from modelship.checks._cli_common import (
+    add_report_options,
+    on_stdout,
+    shared_stdout,
+    write_report,
+)
 from modelship.errors import ConfigError, ModelshipError
 from modelship.parity._compare import compare
 from modelship.parity._findings import Finding, ParityReport
@@ -148,7 +153,9 @@ _OUTPUTS = ("json", "junit", "markdown", "report")
 
 
 def _refuse_shared_stdout(args: argparse.Namespace) -> None:
-    """Refuse two reports to standard output (``-``): the two would run into one stream."""
+    """Refuse two reports to standard output (``-``, ``/dev/stdout``, the file it is
+    redirected to: see :func:`~modelship.checks._cli_common.on_stdout`): the two would run
+    into one stream."""
     refused = shared_stdout(args, _OUTPUTS)
     if refused is not None:
         raise ConfigError(refused)
@@ -339,7 +346,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if failures:
         raise failures[0]
     # The summary goes where no report does: standard error when one is on standard output.
-    out = sys.stderr if STDOUT in (getattr(args, name) for name in _OUTPUTS) else sys.stdout
+    out = sys.stderr if any(on_stdout(getattr(args, name)) for name in _OUTPUTS) else sys.stdout
     print(render_text(_shown(suite.to_report(strict=strict))), file=out)
     for column in result.columns.values():
         status = column.status.value.upper()

@@ -12,10 +12,13 @@ space after the ``:`` (``X-Api-Key:...``; not ``auth-service:8080`` nor ``auth.m
 a quoted JSON name by the whole vocabulary of a ``key=value`` before a quoted string
 (``{"api_key":"..."}``, ``{"pwd":"..."}``, escaped quotes too; not ``tokenizer``),
 curl's ``-u user:password``, mysql's ``-uUSER -pPASSWORD`` (a user given; not a
-single-dash long flag such as ``-profile prod``), or a ``Bearer`` token. Refused variables
-are dropped entirely (name and value): a redacted entry would still tell a reader which
-secrets a machine holds, and nothing in a comparison needs them. The rule errs on the side
-of dropping: a harmless variable that looks like a credential is left out too.
+single-dash long flag such as ``-profile prod``, nor short flags such as ``cp -pR`` when
+only ``sudo -u app`` gives a user), or a ``Bearer`` token; what a ``--flag=`` gives is
+read as if given alone (``--header=X-Api-Key: ...``, ``--config={"api_key": "..."}``).
+Refused variables are dropped entirely (name and value): a redacted entry would still tell
+a reader which secrets a machine holds, and nothing in a comparison needs them. The rule
+errs on the side of dropping: a harmless variable that looks like a credential is left out
+too.
 """
 
 from __future__ import annotations
@@ -140,7 +143,12 @@ def _secret_at(setting: str, following: str, before: str) -> bool:
     ``key=value`` (``before`` is the key of ``= value``), a flag or a header before its
     value, a ``name:value``, or a user flag giving ``user:password``."""
     if "=" in setting:
-        if _secret_setting(setting, before):
+        if _secret_setting(setting, before, following):
+            return True
+        # What a --flag= gives, read as the setting after it holding its value (one
+        # holding "=" again is read by its nested keys above).
+        rest = setting.partition("=")[2]
+        if following and "=" not in rest and _secret_given(rest, following):
             return True
     elif following and _secret_before(setting, following):
         return True
@@ -150,24 +158,40 @@ def _secret_at(setting: str, following: str, before: str) -> bool:
     return flag and _user_password(setting, following)
 
 
-def _secret_setting(setting: str, before: str) -> bool:
+def _secret_given(given: str, following: str) -> bool:
+    """Whether ``given``, what a ``--flag=`` gives, names a credential that ``following``
+    holds: a header or a flag, as :func:`_secret_before` reads one given alone
+    (``--header=X-Api-Key: ...``, ``-H="PRIVATE-TOKEN: ..."``); a quoted JSON name, as
+    :func:`_secret_quoted` reads one, before a quoted string (``--config={"api_key": "..."}``;
+    not ``{"max_new_tokens": 128}``, nor ``{"tokenizer": "bert"}``)."""
+    unescaped = _ESCAPED_QUOTE.sub(r"\1", given) if "\\" in given else given
+    if unescaped.endswith(('":', "':")):
+        return _secret_quoted(_last_name(unescaped[:-1]), following)
+    return _secret_before(given, following)
+
+
+def _secret_setting(setting: str, before: str, following: str) -> bool:
     """Whether the ``key=value`` ``setting`` names a credential: its key, or any key of a
     nested setting (``--conf=spark.hadoop.fs.s3a.secret.key=...``, ``--set=db.password=...``)
-    followed by a value. ``before`` is the setting before it: libpq allows
-    ``password = x``, where the key stands apart."""
+    followed by a value. ``before`` is the setting before it and ``following`` the one
+    after it: libpq allows ``password = x``, where the key or the value stands apart
+    (``--conf=spark.x.password= hunter2``)."""
     keys = setting.split("=")
     key = keys[0] or before
     if _secret_key(key):
         return True
     if len(keys) < 3 or not _may_name_secret(setting):
         return False
-    # Every key but the first that a value follows (not base64 padding: "abc=="), but
-    # one naming where a credential is kept, not the credential
-    # ("spark.authenticate.secret.file", "...aws.credentials.provider").
+    # Every key but the first that a value follows (not base64 padding: "abc=="; the
+    # last key's value may stand apart, in the setting after it), but one naming where
+    # a credential is kept, not the credential ("spark.authenticate.secret.file",
+    # "...aws.credentials.provider").
+    last = len(keys) - 2
     nested = {
         keys[i]
         for i in range(1, len(keys) - 1)
-        if keys[i + 1] and keys[i].rpartition(".")[2].lower() not in _REFERENCES
+        if (keys[i + 1] or (i == last and following))
+        and keys[i].rpartition(".")[2].lower() not in _REFERENCES
     }
     return any(_secret_key(nested_key) for nested_key in nested)
 
@@ -305,7 +329,7 @@ def glued_password(setting: str, following: str = "") -> bool:
     ``-pq8Xz/abc+Def=``, ``-pAbC=dEf``), or lower-case letters alone before a value
     (``-profile prod``, ``-port 8080``, ``-pix_fmt yuv420p``; ``following`` is the
     argument after it). It is one only with a user flag giving a user in the same value
-    (see :func:`user_given`)."""
+    (see :func:`user_given`: ``sudo -u app`` alone gives none to ``cp -pR``)."""
     bare = setting.strip(_QUOTES)
     return (
         bare.startswith("-p")
@@ -332,29 +356,61 @@ def _user_value(user: str, *, apart: bool) -> bool:
     return not (apart and ("/" in user or user.lower().endswith(_SCRIPTS)))
 
 
+# Commands that run another as a user (``sudo -u app CMD``, ``docker exec -u app CTR CMD``):
+# the user they are given is the account CMD runs as, not a user flag of CMD's.
+_RUNNERS = frozenset({"sudo", "su", "runuser", "doas", "exec", "run"})
+# The commands of mysql's family (mysql, mysqldump, mysqladmin, mariadb, mariadb-dump...):
+# run as a user, they log in as that user, so a runner's user is theirs.
+_MYSQL = ("mysql", "mariadb")
+# A glued -p of one to four letters: short flags after -p (cp -pR, perl -pi, ls -pla,
+# install -pD) once a runner gave the only user.
+_FLAG_CLUSTER = re.compile(r"-p[A-Za-z]{1,4}")
+
+
+def _gives_user(word: str, following: str) -> bool:
+    """Whether ``word`` (``following`` after it) is a user flag giving a user."""
+    if word in ("-u", "--user"):
+        return _user_value(following, apart=True)
+    if word.startswith("--user="):
+        return _user_value(word[len("--user=") :], apart=False)
+    return (
+        word.startswith("-u")
+        and word != "-user"
+        and not (_LONG_FLAG.fullmatch(word) and _value_argument(following))
+        and _user_value(word[2:], apart=False)
+    )
+
+
 def user_given(text: str) -> bool:
     """Whether the command line ``text`` has a user flag with a user: glued ``-uroot``,
     ``--user=root``, or ``-u root`` / ``--user root`` (not ``-u`` before another flag,
     ``set -u;``, ``python -u train.py``, nor find's ``-user``). A glued ``-uNAME`` before an
     argument that is not a flag is a single-dash long flag and its value
-    (``-update-interval 5m``, ``-user_agent x``, ``-use_wallclock_as_timestamps 1``)."""
+    (``-update-interval 5m``, ``-user_agent x``, ``-use_wallclock_as_timestamps 1``).
+
+    A user given to a command that runs another (``sudo``, ``su``, ``runuser``, ``doas``,
+    ``docker exec``/``run``) counts only when a command of mysql's family is on the line
+    (it logs in as that user: ``sudo -u app mysql -pHunter2``) or a glued ``-p`` on it is
+    more than one to four letters (``sudo -u app tool -pHunter2``): after ``sudo -u app``,
+    ``cp -pR``, ``perl -pi``, ``ls -pla`` and ``install -pD`` are short flags."""
     words = [word.strip(_QUOTES) for word in text.split()]
+    command = ""  # the last word that is not a flag: the command a flag after it is given to
+    by_runner = False
     for index, word in enumerate(words):
         following = words[index + 1] if index + 1 < len(words) else ""
-        if word in ("-u", "--user"):
-            if _user_value(following, apart=True):
+        if _gives_user(word, following):
+            if command.rpartition("/")[2] not in _RUNNERS:
                 return True
-        elif word.startswith("--user="):
-            if _user_value(word[len("--user=") :], apart=False):
-                return True
-        elif (
-            word.startswith("-u")
-            and word != "-user"
-            and not (_LONG_FLAG.fullmatch(word) and _value_argument(following))
-            and _user_value(word[2:], apart=False)
-        ):
-            return True
-    return False
+            by_runner = True
+        elif word and not word.startswith("-"):
+            command = word
+    if not by_runner:
+        return False
+    return any(word.rpartition("/")[2].startswith(_MYSQL) for word in words) or any(
+        glued_password(word, words[index + 1] if index + 1 < len(words) else "")
+        and _FLAG_CLUSTER.fullmatch(word) is None
+        for index, word in enumerate(words)
+    )
 
 
 # A setting whose next one is its value: a command-line flag ("--password hunter2",
@@ -390,7 +446,10 @@ def is_secret(name: str, value: str = "") -> bool:
     (``{"api_key":"abc"}``, ``{"pwd":"x"}``, escaped quotes too), a user flag giving
     ``user:password`` (``-u admin:hunter2``, not ``-u 1000:1000``), a glued ``-pPASSWORD``
     with a user flag giving a user (``-uroot -pHunter2``; not ``tar -u -pf``, nor a
-    single-dash long flag: ``-u app -- srv -port 8080``), or a ``Bearer`` token.
+    single-dash long flag: ``-u app -- srv -port 8080``, nor one to four letters when only
+    a command runner gives a user: ``sudo -u app cp -pR``), or a ``Bearer`` token. What a
+    ``--flag=`` gives is read as if given alone: ``--header=X-Api-Key: abc``,
+    ``--config={"api_key": "abc"}`` and ``--conf=a.password= x`` are refused.
 
     Examples
     --------
