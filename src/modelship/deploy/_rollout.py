@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -28,7 +28,7 @@ import numpy as np
 
 from modelship import _json
 from modelship.deploy._clock import Clock
-from modelship.deploy._errors import DeployError, RollbackUnavailable
+from modelship.deploy._errors import DeployError, HistoryError, RollbackUnavailable
 from modelship.deploy._lock import exclusive
 from modelship.deploy._protocol import Deployer, DeployerState, SlotHealth
 from modelship.deploy._record import (
@@ -59,8 +59,10 @@ __all__ = [
     "RolloutRecord",
     "RolloutStatus",
     "close_replaced_window",
+    "condemning_rollout",
     "new_rollout_id",
     "read_state",
+    "stored_records",
 ]
 
 _log = logging.getLogger("modelship.deploy")
@@ -83,6 +85,64 @@ def close_replaced_window(rollout: Rollout, by: str) -> bool:
     slot, and save its record once; whether the stored record now says so (a strategy's
     helper: see :meth:`Rollout._slot_replaced`)."""
     return rollout._slot_replaced(by)
+
+
+def stored_records(history: DeploymentHistory, model: str) -> list[RolloutRecord]:
+    """``history.records(model)``, oldest first, each a :class:`RolloutRecord`.
+
+    A user's history may keep what :meth:`RolloutRecord.to_dict` gives (a JSON object):
+    it is read back as a record. Anything else, or a record of another model, raises
+    :class:`HistoryError`; what ``records`` raises goes on.
+    """
+    out = []
+    for i, item in enumerate(history.records(model)):  # bounded: the history's own list
+        record = (
+            RolloutRecord.from_dict(item, where=f"{model}'s record {i}")
+            if isinstance(item, Mapping)
+            else item
+        )
+        if not isinstance(record, RolloutRecord) or record.model != model:
+            raise HistoryError(
+                f"{type(history).__name__}.records({model!r}) answered "
+                f"{type(item).__name__} at {i}, not a RolloutRecord of {model!r}"
+            )
+        out.append(record)
+    return out
+
+
+def condemning_rollout(records: Sequence[RolloutRecord], version: str) -> RolloutRecord | None:
+    """The rollout that condemns ``version``: its latest rollout that served (succeeded or
+    rolled back), if that one was rolled back; None if ``version`` may serve again.
+
+    ``records`` is a model's history, oldest first (see :func:`stored_records`). Rollouts
+    that never served (aborted, in progress) say nothing about a version. A later
+    succeeded rollout of ``version`` (someone deployed it again) clears it. A rolled-back
+    rollout whose previous version was its own (a spec change undone) condemns that spec,
+    not the version, and is passed over. A rollback must not move to a condemned version:
+    after a rollback that redeployed the previous version, the new rollout's previous
+    version is the one just rolled back.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> def rec(n, version, status, previous):
+    ...     return RolloutRecord(id=f"r{n}", model="fraud", version=version,
+    ...         strategy="blue-green", status=status, slot="blue", previous_version=previous,
+    ...         previous_slot=None, started_at=datetime(2026, 1, 1, n, tzinfo=timezone.utc))
+    >>> records = [rec(1, "1", RolloutStatus.SUCCEEDED, None),
+    ...            rec(2, "2", RolloutStatus.ROLLED_BACK, "1"),
+    ...            rec(3, "1", RolloutStatus.SUCCEEDED, "2")]
+    >>> condemning_rollout(records, "2").id, condemning_rollout(records, "1")
+    ('r2', None)
+    """
+    for record in reversed(records):  # bounded: the records given
+        if record.version != version:
+            continue
+        if record.status is RolloutStatus.SUCCEEDED:
+            return None
+        if record.status is RolloutStatus.ROLLED_BACK and record.previous_version != version:
+            return record
+    return None
 
 
 def read_state(deployer: Deployer) -> DeployerState:
@@ -528,10 +588,12 @@ class Rollout:
         RollbackUnavailable
             The rollout did not promote, was already rolled back, had no previous
             version, or no longer serves (a later rollout replaced its version, so
-            undoing this one would undo that one); or, after the undo window, its previous
-            version was archived or purged from the registry (restore it first). Nothing
-            was changed; the last reason is also recorded in the history (an ``error``
-            event).
+            undoing this one would undo that one); its previous version was itself rolled
+            back since it last succeeded (see :func:`condemning_rollout`: a rollback after
+            the undo window makes the version rolled back the new rollout's previous one);
+            or, after the undo window, its previous version was archived or purged from
+            the registry (restore it first). Nothing was changed; the last reason is also
+            recorded in the history (an ``error`` event).
         RolloutInProgress
             Another rollout holds the deployer's rollout lock; nothing was changed.
 
@@ -558,6 +620,7 @@ class Rollout:
         # version between the two. A deployer without the lock is unserialised, as every
         # rollout on it is.
         self._check_still_serves()
+        self._check_previous_not_condemned()
         if self.undo_window_open and self._switch_back():
             return self
         self.event(
@@ -605,6 +668,41 @@ class Rollout:
             EventKind.ROLLBACK, f"rolled back by rollout {replacement.id}", rollout=replacement.id
         )
         return replacement
+
+    def _check_previous_not_condemned(self) -> None:
+        """Raise :class:`RollbackUnavailable` if the previous version was itself rolled
+        back since it last succeeded (see :func:`condemning_rollout`).
+
+        A rollback after the undo window redeploys the previous version as a new rollout,
+        whose own previous version is the one just rolled back: rolling that one back
+        would serve the condemned version again. A history that cannot be read does not
+        stop a rollback (it is what restores service): the rollback goes on to the
+        previous version, as it did before this check, and an ``error`` event says the
+        check could not be made.
+        """
+        previous = self.previous_version
+        assert previous is not None  # checked by _rollback()
+        try:
+            condemned = condemning_rollout(stored_records(self._history, self.model), previous)
+        except Exception as exc:  # a user's history may raise anything; service comes first
+            self.event(
+                EventKind.ERROR,
+                f"whether {previous} was itself rolled back could not be checked: the "
+                f"deployment history could not be read ({type(exc).__name__}: {exc}); "
+                f"rolling back to it",
+                version=previous,
+                error=type(exc).__name__,
+            )
+            return
+        if condemned is None:
+            return
+        raise RollbackUnavailable(
+            f"rollout {self.id} cannot be rolled back: its previous version {self.model} "
+            f"{previous} was itself rolled back (its rollout {condemned.id} is "
+            f"{condemned.status.value}) and no rollout of {previous} succeeded since: rolling "
+            f"back would serve it again. Nothing was changed; deploy the version you want "
+            f"instead ({previous} too, once it is fixed)"
+        )
 
     def _redeploy_failed(self, exc: Exception) -> None:
         """Record that the rollback's redeploy raised ``exc`` (which goes on unchanged)."""

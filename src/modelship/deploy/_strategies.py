@@ -18,6 +18,7 @@ starting the new one (for models that cannot run twice side by side), and says s
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import reprlib
 import sys
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
 import attrs
 import numpy as np
 
+from modelship._json import canonical_json
 from modelship._params import Constraints, Interval, Text, check_parameters
 from modelship._shown import brief
 from modelship.deploy._clock import Clock, SystemClock
@@ -49,9 +51,12 @@ from modelship.deploy._rollout import (
     EventKind,
     Rollout,
     RolloutAborted,
+    RolloutEvent,
+    RolloutRecord,
     RolloutStatus,
     close_replaced_window,
     read_state,
+    stored_records,
 )
 from modelship.deploy._spec import CanaryStep, DeploymentSpec
 from modelship.errors import ConfigError
@@ -90,6 +95,57 @@ class StrategyOptions(TypedDict, total=False):
     alias: str | None
     history: DeploymentHistory | None
     clock: Clock | None
+
+
+def spec_digest(spec: DeploymentSpec | None) -> str | None:
+    """The digest of ``spec`` a rollout records with each ``apply`` (None for no spec).
+
+    It covers what runs in a slot: what :meth:`DeploymentSpec.to_dict` writes but the
+    strategy and the canary steps (how a version is rolled out, not what runs; the
+    ``notes`` are not written either). A version serving healthy is left as it is by a
+    deploy given a spec only if its slot's last recorded apply had that spec's digest.
+
+    Examples
+    --------
+    >>> from modelship.deploy import Container, DeploymentSpec
+    >>> one = DeploymentSpec(containers=[Container(name="m", image="m:1", env={"T": "1"})])
+    >>> two = DeploymentSpec(containers=[Container(name="m", image="m:1", env={"T": "2"})])
+    >>> canary = attrs.evolve(one, strategy="canary", steps=[CanaryStep(10, pause=60)])
+    >>> spec_digest(one) == spec_digest(canary), spec_digest(one) == spec_digest(two)
+    (True, False)
+    >>> spec_digest(one)[:7], spec_digest(None)
+    ('sha256:', None)
+    """
+    if spec is None:
+        return None
+    deployment = spec.to_dict()["deployment"]
+    runs = {key: value for key, value in deployment.items() if key not in ("strategy", "canary")}
+    return "sha256:" + hashlib.sha256(canonical_json(runs)).hexdigest()
+
+
+def _short(digest: object) -> str:
+    """A spec digest cut for a message (the event's data keeps it whole)."""
+    return brief(digest[:19] + "..." if isinstance(digest, str) and len(digest) > 19 else digest)
+
+
+def _last_change_of(
+    records: Sequence[RolloutRecord], slot: str
+) -> tuple[RolloutRecord, RolloutEvent] | None:
+    """The last recorded event that changed what runs in ``slot`` (an apply, an apply that
+    failed, a removal) and its rollout, or None if there is none.
+
+    Newest first: bounded by the records given and their events.
+    """
+    failed_apply = f"apply({slot!r})"
+    for record in reversed(records):
+        for event in reversed(record.events):
+            data = event.data
+            if (event.kind is EventKind.ERROR and data.get("call") == failed_apply) or (
+                event.kind in (EventKind.APPLIED, EventKind.SCALED_DOWN)
+                and data.get("slot") == slot
+            ):
+                return record, event
+    return None
 
 
 def _check_spec(spec: object) -> None:
@@ -228,7 +284,9 @@ class _Strategy:
             return str(version)
         return registry.get(model, version).version  # "latest", "@staging" -> a version
 
-    def _new(self, model: str, version: str, slot: str, stable: SlotState | None) -> Rollout:
+    def _new(
+        self, model: str, version: str, slot: str, stable: SlotState | None, note: str = ""
+    ) -> Rollout:
         previous = (stable.slot, stable.version) if stable is not None else None
         rollout = Rollout(
             deployer=self.deployer,
@@ -247,7 +305,8 @@ class _Strategy:
         rollout.event(
             EventKind.STARTED,
             f"{self.name}: {model} {version} into {slot}"
-            + (f", {stable.version} serving from {stable.slot}" if stable else ", nothing serving"),
+            + (f", {stable.version} serving from {stable.slot}" if stable else ", nothing serving")
+            + (f"; {note}" if note else ""),
             policy=self.policy.to_dict(),
             progress_deadline=self.progress_deadline,
             undo_window=self.undo_window,
@@ -349,7 +408,13 @@ class _Strategy:
             return f"starting {version} in {slot} failed"
         if what is None:
             self._close_undo_window(rollout, slot)
-        rollout.event(EventKind.APPLIED, f"{version} started in {slot}", slot=slot, version=version)
+        rollout.event(
+            EventKind.APPLIED,
+            f"{version} started in {slot}",
+            slot=slot,
+            version=version,
+            spec_digest=spec_digest(self.spec),
+        )
         started = self.clock.monotonic()
         ok, ready = self._wait_ready(rollout, slot)
         if not ok:
@@ -624,24 +689,75 @@ class _Strategy:
 
     def _prepare(
         self, model: str, version: str | int
-    ) -> tuple[str, str | None, SlotState | None, tuple[SlotState, ...], Rollout | None]:
+    ) -> tuple[str, str | None, SlotState | None, tuple[SlotState, ...], Rollout | None, str]:
         """What every deploy starts from: the resolved version, the alias as it stands, the
         stable slot (see :meth:`_serving`), the other slots a leftover split still sends
-        traffic to, and a finished rollout if that version already serves (see
-        :meth:`_promoted`).
+        traffic to, a finished rollout if that version already serves (see
+        :meth:`_promoted`), and why it is deployed again although it serves promoted and
+        healthy ("" if it is not: see :meth:`_spec_changed`).
 
         Check, then act: the deploy holds the deployer's rollout lock from this look until
-        it is done, so no other rollout changes the slots between the two.
+        it is done, so no other rollout changes the slots (nor, on this deployer, the
+        records read) between the two.
         """
         resolved = self._resolve(model, version)
         expected = self._alias_now(model)
         stable, others = self._serving(model, expected)
         same = stable is not None and (stable.model, stable.version) == (model, resolved)
+        note = ""
         if stable is not None and same and not others:
             found = self._promoted(resolved, stable, expected)
             if found is not None:
-                return resolved, expected, stable, others, self._unchanged(stable, *found)
-        return resolved, expected, stable, others, None
+                changed = self._spec_changed(model, stable)
+                if changed is None:
+                    done = self._unchanged(stable, *found)
+                    return resolved, expected, stable, others, done, note
+                note = (
+                    f"{resolved} serves healthy from {stable.slot}, but is deployed again "
+                    f"with this deploy's spec ({_short(spec_digest(self.spec))}): {changed}"
+                )
+        return resolved, expected, stable, others, None, note
+
+    def _spec_changed(self, model: str, serving: SlotState) -> str | None:
+        """Why ``serving`` (promoted, healthy) must be applied again with this deploy's
+        spec, or None if it need not.
+
+        No spec given: None (nothing asked of the spec, and the history is not read). A
+        spec given: None only if the last apply into the serving slot recorded in the
+        deployment history (see :func:`spec_digest`) was of this version with this spec's
+        digest. Another digest, an apply of that slot that failed or a removal of it
+        since, no recorded apply, a record from before digests were recorded, or a history
+        that cannot be read: the spec the version runs with is not known to be this one,
+        so it is deployed again (for :class:`Recreate`, a restart).
+        """
+        if self.spec is None:
+            return None
+        given, slot = spec_digest(self.spec), serving.slot
+        try:
+            records = stored_records(self.history, model)
+        except Exception as exc:  # a user's history may raise anything: the spec is unknown
+            return (
+                f"the deployment history could not be read to tell which spec it runs with "
+                f"({type(exc).__name__}: {brief(str(exc))})"
+            )
+        found = _last_change_of(records, slot)
+        if found is None:
+            return f"no apply of it into {slot} is recorded in the deployment history"
+        record, event = found
+        data, by = event.data, f"rollout {record.id}"
+        if event.kind is EventKind.ERROR:
+            why = f"an apply into {slot} failed after it ({by})"
+        elif event.kind is EventKind.SCALED_DOWN:
+            why = f"{slot} was removed after it was applied ({by})"
+        elif data.get("version") != serving.version:
+            why = f"the last apply into {slot} ({by}) was of {brief(data.get('version'))}"
+        elif "spec_digest" not in data:
+            why = f"its apply into {slot} ({by}) recorded no spec"
+        elif data["spec_digest"] != given:
+            why = f"{by} applied it with another spec ({_short(data['spec_digest'])})"
+        else:
+            why = None
+        return why
 
     def _promoted(
         self, version: str, serving: SlotState, expected: str | None
@@ -653,10 +769,11 @@ class _Strategy:
         back to), and, when this deploy moves an alias in the deployer's registry, the
         alias must name it (the alias moves only once a rollout promoted: a first deploy
         that failed its gate does not move it). Without an alias or a registry nothing
-        else tells: the deployment history is not read, and the healthy version holding
-        all the traffic is left as it is. A leftover split never gets here (see
-        :meth:`_prepare`). Anything else goes the normal way (health checks, the gate, the
-        alias).
+        else tells: the deployment history is not read for this, and the healthy version
+        holding all the traffic is left as it is. A deploy given a spec also needs the
+        version to run with that spec (see :meth:`_spec_changed`, checked after this). A
+        leftover split never gets here (see :meth:`_prepare`). Anything else goes the
+        normal way (health checks, the gate, the alias).
         """
         if serving.weight != 100:
             return None
@@ -689,11 +806,13 @@ class _Strategy:
             detail=health.detail,
         )
         rollout.status = RolloutStatus.SUCCEEDED
+        spec = ", and was last applied with this deploy's spec" if self.spec is not None else ""
         rollout.event(
             EventKind.SUCCEEDED,
-            f"{version} already serves from {slot} with all the traffic, healthy{why}; "
+            f"{version} already serves from {slot} with all the traffic, healthy{why}{spec}; "
             "nothing changed",
             slot=slot,
+            spec_digest=spec_digest(self.spec),
         )
         return rollout
 
@@ -804,11 +923,11 @@ class BlueGreen(_Strategy):
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
         self._two_slots()
-        version, expected, stable, others, done = self._prepare(model, version)
+        version, expected, stable, others, done, note = self._prepare(model, version)
         if done is not None:
             return done
         self._check_stable_of_split(stable, others)
-        rollout = self._new(model, version, self._idle(stable), stable)
+        rollout = self._new(model, version, self._idle(stable), stable, note)
         why = (
             self._unsplit(rollout, stable, others)
             or self._start_slot(rollout, rollout.slot)
@@ -906,11 +1025,11 @@ class Canary(_Strategy):
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
         self._two_slots()
-        version, expected, stable, others, done = self._prepare(model, version)
+        version, expected, stable, others, done, note = self._prepare(model, version)
         if done is not None:
             return done
         self._check_stable_of_split(stable, others)
-        rollout = self._new(model, version, self._idle(stable), stable)
+        rollout = self._new(model, version, self._idle(stable), stable, note)
         why = self._unsplit(rollout, stable, others) or self._start_slot(rollout, rollout.slot)
         if why is None and stable is not None:
             why = self._steps(rollout, stable)
@@ -1009,7 +1128,7 @@ class Recreate(_Strategy):
 
     def _deploy(self, model: str, version: str | int) -> Rollout:
         # A leftover split needs no ending first: the serving version's traffic stops.
-        version, expected, stable, _, done = self._prepare(model, version)
+        version, expected, stable, _, done, note = self._prepare(model, version)
         if done is not None:
             return done
         # Nothing ready serves, but a slot whose server died may still hold the traffic:
@@ -1017,7 +1136,7 @@ class Recreate(_Strategy):
         dead = self._dead_with_traffic() if stable is None else None
         stopping = stable or dead
         slot = stopping.slot if stopping is not None else SLOTS[0]
-        rollout = self._new(model, version, slot, stable)
+        rollout = self._new(model, version, slot, stable, note)
         why = None
         if stopping is not None:
             ok, _ = rollout.call("set_traffic({})", self.deployer.set_traffic, {})

@@ -69,6 +69,10 @@ _HEAD_SECONDS = 5.0
 _BODY_SECONDS = 60.0
 _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
 _IDLE_SECONDS = 2.0  # a pooled connection idle longer is closed, well before the server's 5 s
+#: Interim (1xx) answer heads read and dropped before a backend's final answer; more is a
+#: 502. ``modelship serve`` sends none; RFC 9110 15.2 lets a server send several unasked
+#: (103 Early Hints), and a handful is all any server sends.
+_MAX_INTERIM = 8
 #: The fields that end at the router (RFC 9110 7.6.1), never passed on; so do those the
 #: Connection field names. ``upgrade``: the router switches no protocol.
 _HOP_BY_HOP = frozenset(
@@ -324,12 +328,50 @@ async def _read_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
     return head.lstrip(b"\r\n")
 
 
+def _unread(reader: asyncio.StreamReader) -> int:
+    """How many bytes ``reader`` holds that no read took yet.
+
+    StreamReader has no public way to ask: its buffer is read directly (the same
+    attribute in every Python the library supports, and under uvloop, whose streams are
+    asyncio's).
+    """
+    buffer: bytearray = reader._buffer  # type: ignore[attr-defined]
+    return len(buffer)
+
+
+async def _final_head(reader: asyncio.StreamReader, head: bytes) -> bytes:
+    """The head of a backend's final answer, ``head`` or one after it.
+
+    Interim answers (1xx, RFC 9110 15.2: a server may send ``103 Early Hints`` unasked,
+    or a ``100 Continue`` the router did not ask for, having answered the client's
+    ``Expect`` itself) are read and dropped, at most :data:`_MAX_INTERIM` of them; a
+    ``101 Switching Protocols`` (the router passes no ``Upgrade`` on, so switches no
+    protocol), more interim heads, or one over 64 KiB is a ValueError (a 502).
+    """
+    for n in range(_MAX_INTERIM + 1):  # bounded: _MAX_INTERIM interim heads at most
+        status = head[9:12]
+        if not status.startswith(b"1"):
+            return head
+        if status == b"101":
+            raise ValueError("the backend switched protocols (101), which the router does not")
+        if n == _MAX_INTERIM:
+            break
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+        except asyncio.LimitOverrunError as exc:
+            raise ValueError("the answer's head is over 64 KiB") from exc
+    raise ValueError(f"more than {_MAX_INTERIM} interim (1xx) answers before the final one")
+
+
 async def _read_answer(
     reader: asyncio.StreamReader, head: bytes, bodiless: bool, keep: bool
 ) -> tuple[bytes, bool]:
-    """A backend's whole answer after its ``head``, ready for a client whose connection
-    stays open (``keep``) or closes after it; whether the backend's connection can carry
-    another request. A head or length the router cannot read is a ValueError (a 502)."""
+    """A backend's whole answer after its ``head`` (interim 1xx answers dropped, see
+    :func:`_final_head`), ready for a client whose connection stays open (``keep``) or
+    closes after it; whether the backend's connection can carry another request (not if
+    the backend sent more than the answer: see :meth:`Router._exchange`). A head or
+    length the router cannot read is a ValueError (a 502)."""
+    head = await _final_head(reader, head)
     first, fields = _parse_head(head)
     length = _declared_length(fields)
     chunked = b"chunked" in _tokens(fields, b"transfer-encoding")
@@ -716,8 +758,16 @@ class Router:
         except BaseException:
             writer.close()
             raise
-        # A backend being drained is about to stop: its connections are not kept.
-        if reusable and backend.drained is None and len(backend.idle) < _IDLE_PER_BACKEND:
+        # A backend being drained is about to stop: its connections are not kept. Nor is
+        # one holding bytes past the answer (a backend that sent more than its
+        # Content-Length, or an answer nobody asked for): the next request on it would
+        # be answered with them, another client's answer shifted by one.
+        if (
+            reusable
+            and not _unread(reader)
+            and backend.drained is None
+            and len(backend.idle) < _IDLE_PER_BACKEND
+        ):
             backend.idle.append((reader, writer, asyncio.get_running_loop().time()))
         else:
             writer.close()
@@ -727,12 +777,13 @@ class Router:
     def _pooled(
         backend: _Backend,
     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter] | None:
-        """A pooled connection still worth using, or None; the others are closed. Bounded
-        by the pool's size."""
+        """A pooled connection still worth using, or None; the others are closed (one
+        the backend sent bytes on while it was idle, unasked, too). Bounded by the pool's
+        size."""
         now = asyncio.get_running_loop().time()
         while backend.idle:
             reader, writer, since = backend.idle.pop()
-            if not reader.at_eof() and now - since < _IDLE_SECONDS:
+            if not reader.at_eof() and not _unread(reader) and now - since < _IDLE_SECONDS:
                 return reader, writer
             writer.close()
         return None
