@@ -49,7 +49,13 @@ import attrs
 import modelship as ms
 from modelship._cli_common import open_cli_registry, positive_seconds, seconds, silence_stdout
 from modelship.deploy._history import RegistryHistory
-from modelship.deploy._rollout import Rollout, RolloutAborted, RolloutRecord, RolloutStatus
+from modelship.deploy._rollout import (
+    Rollout,
+    RolloutAborted,
+    RolloutRecord,
+    RolloutStatus,
+    condemning_rollout,
+)
 from modelship.deploy._spec import DeploymentSpec, Strategy
 from modelship.deploy._strategies import Canary, from_spec
 from modelship.deploy.local import LocalDeployer
@@ -619,9 +625,10 @@ def roll_alias_back(registry: str, model: str, alias: str) -> dict[str, Any] | s
     current = reg.aliases(model).get(alias)
     if current is None:
         return f"the alias {alias} of {model} names no version; nothing to roll back"
+    records = RegistryHistory(reg).records(model)
     done = [
         r
-        for r in RegistryHistory(reg).records(model)
+        for r in records
         if r.status is RolloutStatus.SUCCEEDED
         and r.version == current
         and r.previous_version is not None
@@ -633,6 +640,16 @@ def roll_alias_back(registry: str, model: str, alias: str) -> dict[str, Any] | s
         )
     target = done[-1].previous_version
     assert target is not None
+    # A rollback after the undo window redeploys the previous version as a new rollout,
+    # whose previous version is the one just rolled back: never move back onto it.
+    condemned = condemning_rollout(records, target)
+    if condemned is not None:
+        return (
+            f"{model} {target}, where the alias {alias} would go back to, was rolled back "
+            f"by rollout {condemned.id} and has not been deployed successfully since; "
+            f"nothing moved: point the alias at a good version with `modelship registry "
+            f"alias` (the alias names {current})"
+        )
     reg.set_alias(model, alias, target, expected=current)
     return {"model": model, "alias": alias, "from": current, "to": target, "rollout": done[-1].id}
 
