@@ -68,3 +68,58 @@ def test_a_client_certificate_that_is_a_folder_is_refused_when_made(tmp_path: ob
 
 def test_a_ca_folder_is_still_accepted_for_verify(tmp_path: object) -> None:
     assert PrometheusSource("https://127.0.0.1:9", verify=str(tmp_path)).url
+
+
+def test_watch_and_deploy_rollback_agree_that_an_undone_spec_change_condemns_no_version() -> None:
+    # A rolled-back spec change of version 1 (its previous version was 1 too) condemns
+    # the spec, not the version: `monitor watch --registry` refused to move the alias back
+    # to the healthy version 1, where `deploy rollback` moved it.
+    from datetime import datetime, timezone
+
+    import modelship as ms
+    from modelship.deploy._history import RegistryHistory
+    from modelship.deploy._record import RolloutRecord
+    from modelship.deploy._rollout import RolloutStatus, condemning_rollout
+    from modelship.monitor._cli import _rolled_back_since_success
+
+    reg = ms.open_registry("memory://review37-watch-condemned")
+    v1 = reg.register(model_name="fraud", model=b"w1", serializer="bytes").version
+    v2 = reg.register(model_name="fraud", model=b"w2", serializer="bytes").version
+    history = RegistryHistory(reg)
+    for n, version, status, previous in [
+        (1, v1, RolloutStatus.SUCCEEDED, None),
+        (2, v1, RolloutStatus.ROLLED_BACK, v1),
+        (3, v2, RolloutStatus.SUCCEEDED, v1),
+    ]:
+        history.save(
+            RolloutRecord(
+                id=f"r{n}",
+                model="fraud",
+                version=version,
+                strategy="blue-green",
+                status=status,
+                slot="blue",
+                previous_version=previous,
+                previous_slot="green",
+                started_at=datetime(2026, 1, 1, n, tzinfo=timezone.utc),
+            )
+        )
+    assert condemning_rollout(history.records("fraud"), v1) is None
+    assert _rolled_back_since_success(reg, "fraud", v1) is None
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        {"url": "http://admin:s3cret@prom:9090/ x"},
+        {"url": "ftp://admin:s3cret@prom:9090"},
+        {"url": "http://p:9090", "bearer_token": "s3cret-token\n"},
+        {"url": "http://p:9090", "headers": {"X-Api-Key": "s3cret\n"}},
+        {"url": "http://p:9090", "basic_auth": ("u", "s3cret\u2026")},
+    ],
+)
+def test_a_refused_credential_is_never_shown(given: dict[str, object]) -> None:
+    # validate_params echoed the URL with its password, and the token or header value.
+    with pytest.raises(ConfigError) as err:
+        PrometheusSource(**given)  # type: ignore[arg-type]
+    assert "s3cret" not in str(err.value)

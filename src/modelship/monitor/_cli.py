@@ -429,25 +429,19 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
 
 
 def _rolled_back_since_success(reg: Registry, model: str, version: str) -> RolloutRecord | None:
-    """The rollout that rolled ``version`` back, if its latest settled rollout (succeeded
-    or rolled back; an aborted or unfinished one says nothing) was rolled back, else None.
+    """The rollout that condemns ``version`` (:func:`~modelship.deploy._rollout.
+    condemning_rollout`, the rule ``deploy rollback`` and ``Rollout.rollback()`` follow:
+    its latest settled rollout was rolled back, a rolled-back spec change of the same
+    version aside), else None.
 
     Read just before the alias moves, so not atomic with the move; but a rollout of
     ``version`` can only be rolled back while the alias names it, and the move is a
     compare-and-swap from the version watched, so a rollback recorded in between finds the
     alias elsewhere and the move is refused."""
     from modelship.deploy._history import RegistryHistory
-    from modelship.deploy._rollout import RolloutStatus
+    from modelship.deploy._rollout import condemning_rollout
 
-    settled = (RolloutStatus.SUCCEEDED, RolloutStatus.ROLLED_BACK)
-    last = [
-        r
-        for r in RegistryHistory(reg).records(model)
-        if r.version == version and r.status in settled
-    ]
-    if last and last[-1].status is RolloutStatus.ROLLED_BACK:
-        return last[-1]
-    return None
+    return condemning_rollout(RegistryHistory(reg).records(model), version)
 
 
 def _epoch_seconds(text: str) -> float:

@@ -65,7 +65,7 @@ from modelship._rollback._constraints import (
 )
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, clock_reading
 from modelship._shown import brief, hide_credentials
-from modelship.errors import ConfigError
+from modelship.errors import ConfigError, InvalidParameter
 
 __all__ = ["DEFAULT_QUERIES", "MAX_ANSWER_BYTES", "PrometheusSource", "SeriesSource"]
 
@@ -374,13 +374,27 @@ def _check_strings(name: str, value: object) -> None:
         require(f"{name}[{brief(key)}]", item, str)
 
 
+class _NotShown:
+    """Stands for a refused value that may be a credential, in an error's message."""
+
+    def __repr__(self) -> str:
+        return "<not shown: it may be a credential>"
+
+
+def _check_secret_header(name: str, value: object) -> None:
+    """``value`` is text an HTTP header can carry; the refusal never shows it (a token, an
+    API key: the error reaches logs and CI output)."""
+    if not (isinstance(value, str) and _HEADER_VALUE.is_satisfied_by(value)):
+        raise InvalidParameter(name, _NotShown(), str(_HEADER_VALUE))
+
+
 def _check_headers(headers: object) -> None:
     _check_strings("headers", headers)
     assert headers is None or isinstance(headers, Mapping)
     for name, value in (headers or {}).items():
         require("a key of headers", name, _HEADER_NAME)
         if value:  # an empty value is a header sent empty
-            require(f"headers[{brief(name)}]", value, _HEADER_VALUE)
+            _check_secret_header(f"headers[{brief(name)}]", value)
 
 
 def _check_basic_auth(basic_auth: object) -> None:
@@ -391,7 +405,7 @@ def _check_basic_auth(basic_auth: object) -> None:
         except UnicodeEncodeError:
             raise ConfigError(
                 "basic_auth is not allowed: requests sends the user and the password as "
-                f"latin-1, and {brief(part)} has a character outside it; use "
+                "latin-1, and one of them (not shown) has a character outside it; use "
                 "bearer_token or headers= for such credentials"
             ) from None
 
@@ -589,7 +603,6 @@ class PrometheusSource:
         "url": Text(r"https?://\S+", "an http:// or https:// URL", refuses=("localhost:9090",)),
         "slot_label": Text(r"[a-zA-Z_][a-zA-Z0-9_]*", "a Prometheus label name"),
         "timeout": _TIMEOUT,
-        "bearer_token": (None, _HEADER_VALUE),
     }
 
     def __init__(  # noqa: PLR0913 - public constructor: keyword-only query, label, auth and TLS options of a Prometheus client
@@ -608,9 +621,14 @@ class PrometheusSource:
         session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        check_parameters(
-            self, url=url, slot_label=slot_label, timeout=timeout, bearer_token=bearer_token
-        )
+        try:
+            check_parameters(self, url=url, slot_label=slot_label, timeout=timeout)
+        except InvalidParameter as exc:  # a URL's password (requests sends it) is not shown
+            if exc.parameter != "url" or not isinstance(url, str):
+                raise
+            raise InvalidParameter("url", hide_credentials(url), exc.allowed) from None
+        if bearer_token is not None:
+            _check_secret_header("bearer_token", bearer_token)
         if bearer_token is not None and basic_auth is not None:
             raise ConfigError("give bearer_token or basic_auth, not both")
         if slot_label in OWN_LABELS:
