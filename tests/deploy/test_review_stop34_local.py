@@ -390,14 +390,18 @@ def test_wait_ready_refuses_a_timeout_that_is_no_finite_number(
 # --- review E: a drain takes the removed server only; set_traffic cut on any line ---------------
 
 
-def stub_servers(monkeypatch: pytest.MonkeyPatch, *backends: HeldBackend) -> list[list[str]]:
+def stub_servers(
+    monkeypatch: pytest.MonkeyPatch, *backends: HeldBackend, kws: list[dict[str, Any]] | None = None
+) -> list[list[str]]:
     """``ServerProcess.start`` hands out ``backends`` in order (one per server started);
-    the argv each start was given, in order."""
+    the argv each start was given, in order (and, into ``kws``, its keyword arguments)."""
     queue = list(backends)
     argvs: list[list[str]] = []
 
     def start(argv: list[str], **kw: Any) -> ServerProcess:
         argvs.append(list(argv))
+        if kws is not None:
+            kws.append(dict(kw))
         return queue.pop(0).process(argv, **kw)
 
     monkeypatch.setattr(_deployer.ServerProcess, "start", staticmethod(start))
@@ -598,7 +602,8 @@ def test_the_spec_env_and_args_are_expanded_as_the_kubelet_expands_them(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     backend = HeldBackend()
-    argvs = stub_servers(monkeypatch, backend)
+    kws: list[dict[str, Any]] = []
+    argvs = stub_servers(monkeypatch, backend, kws=kws)
     env = {
         "EARLY": "$(ROOT)/early",  # ROOT is listed after it: left as written
         "ROOT": "/srv/logs",
@@ -621,8 +626,14 @@ def test_the_spec_env_and_args_are_expanded_as_the_kubelet_expands_them(
     finally:
         backend.close()
     [argv] = argvs
-    assert argv[1:3] == ["-c", _deployer._WITH_ENV]
-    assert json.loads(argv[3]) == {
+    # The env goes to the server's environment, not its command line (stop 37: every
+    # local user can read a command line, and the env may hold a secret).
+    [kw] = kws
+    given = {
+        (k.decode() if isinstance(k, bytes) else k): (v.decode() if isinstance(v, bytes) else v)
+        for k, v in kw["env"].items()
+    }
+    assert {k: given[k] for k in env} == {
         "EARLY": "$(ROOT)/early",
         "ROOT": "/srv/logs",
         "LOG_DIR": "/srv/logs/fraud",

@@ -5,6 +5,12 @@ stops every server, a finaliser kills them if the deployer is dropped unclosed, 
 kernel kills them if the Python process dies (``PR_SET_PDEATHSIG``; Linux). Processes are
 started from one long-lived thread of the deployer, because the kernel ties that signal
 to the thread that forked the child, not to the process.
+
+No secret is put on a server's command line, which every local user can read in
+``/proc/PID/cmdline``: the registry URL is shown there with its credentials as ``***``
+and given whole in the server's environment (``MODELSHIP_REGISTRY_URL``), as is a spec's
+``env``; the registry's signing key is read by the server from a pipe (any bytes, which
+an environment variable, ending at a NUL byte, could not carry).
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import contextlib
-import json
+import os
 import reprlib
 import sys
 import threading
@@ -20,11 +26,14 @@ import time
 import weakref
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, ClassVar, NoReturn
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 import attrs
 
+from modelship._cli_common import storage_options
+from modelship._names import check_model_name, check_version
 from modelship._params import Constraints, Interval, check, check_parameters
+from modelship._shown import hide_credentials
 from modelship.deploy._errors import DeployError, SlotInUse, SlotNotFound
 from modelship.deploy._lock import ProcessRolloutLock
 from modelship.deploy._protocol import (
@@ -35,11 +44,13 @@ from modelship.deploy._protocol import (
     check_weights,
 )
 from modelship.deploy._spec import DeploymentSpec
-from modelship.deploy.local._process import ServerProcess, kill_all
+from modelship.deploy.local._process import MAX_KEY, ServerProcess, kill_all
 from modelship.deploy.local._router import Router
+from modelship.deploy.serve._cli import REGISTRY_URL_ENV
 from modelship.deploy.serve._config import ServeConfig
-from modelship.errors import ConfigError
-from modelship.registry import Registry
+from modelship.errors import ConfigError, ModelshipError
+from modelship.registry import FsspecStore, Registry
+from modelship.registry._registry import signing_key_of
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -50,13 +61,6 @@ _SLOTS = ("blue", "green")  # one service, as a Kubernetes app: max_slots=2 by n
 _POLL = 0.05  # seconds between readiness probes: a server turns ready in ~1 s
 _TIMEOUT = Interval(float, None, None)  # wait_ready's, as the InMemoryDeployer's: finite
 
-# Run as ``python -c _WITH_ENV ENV_JSON ARGV...``: adds a spec's env to the environment the
-# server inherits, then becomes ARGV (the same process, so PR_SET_PDEATHSIG still holds).
-_WITH_ENV = (
-    "import json, os, sys; os.environ.update(json.loads(sys.argv[1])); "
-    "os.execv(sys.argv[2], sys.argv[2:])"
-)
-
 # The flags the deployer passes to every server itself, with what to use instead. argparse
 # reads any unambiguous prefix of a flag as the flag, so "--sl" is refused as "--slot" is.
 _MANAGED_FLAGS = {
@@ -65,6 +69,7 @@ _MANAGED_FLAGS = {
     "--fd": "the deployer hands each server its socket",
     "--slot": "the deployer names each server's slot in apply()",
     "--graceful-seconds": "pass LocalDeployer(graceful_seconds=...)",
+    "--signing-key-fd": "the deployer hands each server the key the registry was opened with",
 }
 
 
@@ -90,14 +95,26 @@ class _Slot:
     health_path: str | None = None  # the spec's healthcheck.path; None: no spec given
 
 
+def _carried(text: str) -> bool:
+    """Whether a process argument or environment variable can carry ``text`` (no NUL, and
+    encodable as the system encodes them: a lone surrogate such as ``'\\ud800'`` is not)."""
+    if "\x00" in text:
+        return False
+    try:
+        os.fsencode(text)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _check_server_arg(i: int, arg: object, what: str = "server_args") -> None:
     """Refuse what ``modelship serve`` cannot be given, before any server starts."""
     if not isinstance(arg, str):
         raise ConfigError(f"{what}[{i}] must be a string, got {type(arg).__name__} (quote it)")
-    if "\x00" in arg:
+    if not _carried(arg):
         raise ConfigError(
-            f"{what}[{i}] {reprlib.repr(arg)} holds a NUL character, which no process "
-            "argument can carry; remove it"
+            f"{what}[{i}] {reprlib.repr(arg)} holds a NUL character or text that cannot be "
+            "encoded, which no process argument can carry; remove it"
         )
     flag = arg.partition("=")[0]
     if flag.startswith("--") and len(flag) > 2:
@@ -109,11 +126,12 @@ def _check_server_arg(i: int, arg: object, what: str = "server_args") -> None:
                 )
 
 
-def _serve_config(
+def _serve_args(
     url: str, server_args: Sequence[str], what: str = "server_args", stops: str = "every server"
-) -> ServeConfig:
+) -> tuple[argparse.Namespace, ServeConfig]:
     """What a server will run with, read from ``server_args`` as ``modelship serve``
-    reads them; anything it would refuse is refused here, before any server starts."""
+    reads them: its parsed arguments and its configuration; anything it would refuse is
+    refused here, before any server starts."""
     from modelship.deploy.serve._cli import add_arguments, config_from_args
 
     shown = reprlib.repr(list(server_args))
@@ -130,7 +148,7 @@ def _serve_config(
     # With the version the deployer gives every server: a stray positional is refused.
     args = parser.parse_args([url, "model", "1", *server_args])  # Refusing names them
     try:
-        return config_from_args(args)
+        return args, config_from_args(args)
     except ConfigError as exc:
         raise ConfigError(f"{what} {shown} would stop {stops}: {exc}") from None
 
@@ -200,10 +218,10 @@ def _spec_argv(
         )
     container = spec.containers[0]  # the model server; other containers are Kubernetes'
     for name, value in container.env.items():
-        if "\x00" in value:
+        if not _carried(value):
             raise ConfigError(
-                f"deployment.containers[0].env.{name} holds a NUL character, which no "
-                "environment variable can carry; remove it"
+                f"deployment.containers[0].env.{name} holds a NUL character or text that "
+                "cannot be encoded, which no environment variable can carry; remove it"
             )
     # As on Kubernetes: a value sees the variables listed before it, the args all of them
     # (the container's env only: the kubelet does not read the node's environment).
@@ -217,7 +235,7 @@ def _spec_argv(
         args.append(_expand(arg, env))
         _check_server_arg(i, args[-1], what)
     # Read after server_args, as the server reads them: a flag given in both takes the spec's.
-    config = _serve_config(url, [*server_args, *args], what, "the server")
+    _, config = _serve_args(url, [*server_args, *args], what, "the server")
     if config.max_body_bytes > max_body:
         raise ConfigError(
             f"{what} set --max-body-bytes {config.max_body_bytes}, over the "
@@ -227,17 +245,59 @@ def _spec_argv(
     return args, env
 
 
+def _check_storage_options(registry: Registry, url: str, server_options: Sequence[str]) -> None:
+    """Refuse a registry opened with storage options its servers would not open it with.
+
+    A server opens the registry from its URL and its environment alone; options given to
+    ``open_registry`` (``key=``, ``secret=``, ``endpoint_url=``) could reach it only on its
+    command line, where every local user can read them; those of ``server_options``
+    (``server_args``' ``--option NAME=VALUE``) are on it already. Only names are shown.
+    """
+    store = registry.store
+    if not isinstance(store, FsspecStore):
+        return
+    given = dict(store.fs.storage_options)
+    if not given:  # the usual case: nothing to compare, nothing opened
+        return
+    # What the server will get: the same URL opened with its --option's (the
+    # environment's S3 endpoint and modelship's own defaults are added there as here).
+    try:
+        served = dict(
+            FsspecStore.from_url(url, **storage_options(server_options)).fs.storage_options
+        )
+    except ModelshipError:
+        raise
+    except Exception as exc:  # an fsspec back end refusing an option: a TypeError, say
+        raise ConfigError(
+            f"server_args' --option {list(server_options)} cannot open the registry as its "
+            f"servers would: {type(exc).__name__}: {exc}"
+        ) from None
+    dropped = sorted(
+        name for name in given.keys() | served.keys() if given.get(name) != served.get(name)
+    )
+    if dropped:
+        raise ConfigError(
+            f"the registry was opened with storage options {dropped}, which the "
+            "LocalDeployer's servers cannot be given (only on their command line, which "
+            "every local user can read); open the registry without them and set them in "
+            "the environment the servers inherit instead (for S3: AWS_ACCESS_KEY_ID, "
+            "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_ENDPOINT_URL or "
+            "MODELSHIP_S3_ENDPOINT_URL), or, for an option that is no secret, pass it as "
+            "server_args=['--option', 'NAME=VALUE']"
+        )
+
+
 def _stop_at_once(proc: ServerProcess) -> None:
     """Stop a server no slot holds, with no grace: nothing was sent to it. Never raises."""
     with contextlib.suppress(Exception):
         proc.stop(grace=0)
-    kill_all([proc.pid])
+    kill_all([proc])  # one whose stop timed out; a reaped one is not signalled again
 
 
-def _release(pids: list[int], router: Router) -> None:
+def _release(procs: list[ServerProcess], router: Router) -> None:
     """What a LocalDeployer dropped without ``close()`` leaves: its servers and its router
     (thread, loop, listening socket). A finaliser: it never raises."""
-    kill_all(pids)
+    kill_all(procs)
     if threading.current_thread() is not router.thread:  # never join itself
         with contextlib.suppress(Exception):
             router.close()
@@ -302,29 +362,45 @@ class LocalDeployer:
                 "the LocalDeployer's servers are other processes and cannot see a memory:// "
                 "registry; open the registry on a folder, file:// or s3:// URL"
             )
+        args, config = _serve_args(url, server_args)
+        _check_storage_options(registry, url, args.option)
         self.registry: Registry | None = registry
         self.capabilities = DeployerCapabilities(exact_weights=True, max_slots=2)
         self._url = url
+        self._signing_key = signing_key_of(registry)
+        if self._signing_key is not None and len(self._signing_key) > MAX_KEY:
+            raise ConfigError(
+                f"the registry's signing key is {len(self._signing_key)} bytes, over the "
+                f"{MAX_KEY} the LocalDeployer can hand its servers; use a shorter key "
+                "(secrets.token_bytes(32))"
+            )
         self._drain_timeout = drain_timeout
         self._graceful = graceful_seconds
         self._server_args = [*server_args, "--graceful-seconds", str(graceful_seconds)]
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.RLock()
-        self._pids: list[int] = []
+        # Every server started and not yet reaped: what close() and the finaliser kill.
+        self._procs: list[ServerProcess] = []
         self._spawner = concurrent.futures.ThreadPoolExecutor(1, "modelship-spawner")
         # Its thread starts now, not at the first apply(): a Ctrl-C while submit() waits
         # for it to start leaves the pool without it, and the next submit() would start
         # a second spawner running beside the first.
         self._spawner.submit(int).result()
         # The router holds each request whole, so it refuses what the servers would.
-        self._max_body = _serve_config(url, server_args).max_body_bytes
+        self._max_body = config.max_body_bytes
         self._router = Router(max_body=self._max_body)
-        self._finalizer = weakref.finalize(self, _release, self._pids, self._router)
+        self._finalizer = weakref.finalize(self, _release, self._procs, self._router)
         self._closed = False
         self._rollouts = ProcessRolloutLock(f"the LocalDeployer at {self._router.url}")
 
     def __repr__(self) -> str:
-        return f"LocalDeployer({self._url!r}, endpoint={self.endpoint!r})"
+        return f"LocalDeployer({hide_credentials(self._url)!r}, endpoint={self.endpoint!r})"
+
+    @property
+    def _pids(self) -> list[int]:
+        """The process ids of the servers not reaped yet (for tests)."""
+        with self._lock:
+            return [proc.pid for proc in self._procs]
 
     @property
     def endpoint(self) -> str:
@@ -360,8 +436,10 @@ class LocalDeployer:
         finally:  # a Ctrl-C in the drain still stops every server
             for slot in slots.values():
                 slot.proc.stop(grace=min(self._graceful, 5.0))
-            kill_all(self._pids)  # anything still there (a stop that timed out)
-            self._pids.clear()
+            # Anything still there (a stop that timed out, a server being abandoned): only
+            # groups whose server is not reaped are signalled (no process id reused).
+            kill_all(self._procs)
+            self._procs.clear()
             self._router.close()  # its client connections are closed only now
             self._spawner.shutdown(wait=True)
             self._finalizer.detach()
@@ -420,6 +498,9 @@ class LocalDeployer:
                 f"slot must be one of {_SLOTS} (a LocalDeployer is one service with these "
                 f"two), got {slot!r}"
             )
+        # As the registry names them (InvalidName otherwise), before any server stops.
+        model = check_model_name(model)
+        version = check_version(version)
         spec_args: list[str] = []
         env: dict[str, str] = {}
         if spec is not None:  # refused before any server stops or starts
@@ -437,9 +518,9 @@ class LocalDeployer:
             sys.executable,
             "-m",
             "modelship.deploy.serve",
-            self._url,
+            hide_credentials(self._url),  # the server reads it whole from its environment
             model,
-            str(version),
+            version,
             "--host",
             "127.0.0.1",
             "--slot",
@@ -447,13 +528,12 @@ class LocalDeployer:
             *self._server_args,
             *spec_args,  # after server_args: a flag given in both takes the spec's
         ]
-        if env:
-            argv = [sys.executable, "-c", _WITH_ENV, json.dumps(env), *argv]
+        secrets = self._secrets(env)
         health_path = spec.healthcheck.path if spec is not None else None
         spawn = _Spawn()
         try:
             try:
-                started = self._spawner.submit(self._start, spawn, argv)
+                started = self._spawner.submit(self._start, spawn, argv, secrets)
             except RuntimeError:  # the spawner was shut down: closed since the check above
                 self._check_open()
                 raise
@@ -462,7 +542,7 @@ class LocalDeployer:
                 closed = self._closed
                 other = self._slots.get(slot)
                 if not closed and other is None:
-                    self._slots[slot] = _Slot(model, str(version), proc, health_path=health_path)
+                    self._slots[slot] = _Slot(model, version, proc, health_path=health_path)
         except BaseException:
             # Ctrl-C (or any exception raised in this thread), wherever it came: the
             # spawner thread may still start the server, and no slot would hold it.
@@ -482,14 +562,31 @@ class LocalDeployer:
                 "apply() while this one started its server; apply to an idle slot"
             )
 
-    def _start(self, spawn: _Spawn, argv: list[str]) -> ServerProcess:
+    def _secrets(self, spec_env: Mapping[str, str]) -> dict[str, Any]:
+        """What a server is handed besides its command line (never on it), as keywords of
+        :meth:`ServerProcess.start`: its environment (this process's, the spec's ``env``
+        over it, then the whole registry URL if the command line shows it with ``***``)
+        and the registry's signing key. Nothing when there is nothing to hand over."""
+        handed: dict[str, Any] = {}
+        hidden = hide_credentials(self._url) != self._url
+        if spec_env or hidden:
+            env = dict(os.environb)
+            env.update((os.fsencode(k), os.fsencode(v)) for k, v in spec_env.items())
+            if hidden:
+                env[os.fsencode(REGISTRY_URL_ENV)] = os.fsencode(self._url)
+            handed["env"] = env
+        if self._signing_key is not None:
+            handed["signing_key"] = self._signing_key
+        return handed
+
+    def _start(self, spawn: _Spawn, argv: list[str], secrets: dict[str, Any]) -> ServerProcess:
         """Start a server (on the spawner thread): tracked from its first moment, or
         stopped at once if the :meth:`apply` that asked for it has given up."""
-        proc = ServerProcess.start(argv)
+        proc = ServerProcess.start(argv, **secrets)
         with self._lock:
             if not spawn.abandoned:
                 spawn.proc = proc
-                self._pids.append(proc.pid)
+                self._procs.append(proc)
                 return proc
         _stop_at_once(proc)
         return proc
@@ -503,7 +600,7 @@ class LocalDeployer:
             if proc is None or any(s.proc is proc for s in self._slots.values()):
                 return
             with contextlib.suppress(ValueError):
-                self._pids.remove(proc.pid)
+                self._procs.remove(proc)
         _stop_at_once(proc)
 
     def wait_ready(self, slot: str, timeout: float) -> bool:
@@ -570,7 +667,7 @@ class LocalDeployer:
         if not s.proc.alive():
             return SlotHealth(
                 False,
-                f"process {s.proc.pid} exited with {s.proc.popen.returncode}: {s.proc.tail()}",
+                f"process {s.proc.pid} exited with {s.proc.exit_status()}: {s.proc.tail()}",
             )
         path = s.health_path or "/health"
         status = s.proc.get(path, timeout=2.0)
@@ -603,8 +700,10 @@ class LocalDeployer:
         finally:  # a router that failed (or was closed meanwhile) still stops the server
             if removed is not None:
                 removed.proc.stop(grace=self._graceful)
-                with self._lock, contextlib.suppress(ValueError):
-                    self._pids.remove(removed.proc.pid)
+                # Kept for close() if it is not reaped (a stop that timed out).
+                if removed.proc.reaped:
+                    with self._lock, contextlib.suppress(ValueError):
+                        self._procs.remove(removed.proc)
 
     def state(self) -> DeployerState:
         """Every slot: version, traffic share, and ready (answered ``/ready``, still alive)."""

@@ -3,10 +3,19 @@
 Each server runs in its own process group (so it and anything it starts stop
 together), is killed by the kernel if its parent dies (see ``_child``), and is listed
 in a finaliser that kills what is left when the deployer is garbage-collected or the
-interpreter exits. Servers listen on a socket the parent bound to a free port and hands
-over (``--fd``), so no port is ever guessed or raced for. A server's output goes to a
-temporary file that has no name (``tempfile.TemporaryFile``): the parent reads it for error
-messages, and it is gone when both have closed it, even if both were killed.
+interpreter exits.
+
+A group is signalled only while its leader (the server) is not reaped: until then its
+process id, which is the group's id, cannot be given to another process, so a signal
+never reaches a group that reused the number. Only :meth:`ServerProcess.stop` (and
+:func:`kill_all`) reap a server, once its group was sent SIGKILL, under the lock it
+signals under; asking whether it is alive does not reap it (so a server that crashed
+still holds its group id until then, and what it started is stopped with it).
+
+Servers listen on a socket the parent bound to a free port and hands over (``--fd``), so
+no port is ever guessed or raced for. A server's output goes to a temporary file that has
+no name (``tempfile.TemporaryFile``): the parent reads it for error messages, and it is
+gone when both have closed it, even if both were killed.
 """
 
 from __future__ import annotations
@@ -14,22 +23,30 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import IO
 
-__all__ = ["ServerProcess", "kill_all"]
+__all__ = ["MAX_KEY", "ServerProcess", "kill_all"]
 
 #: What a probe's path keeps unencoded: the characters a URL path and query may hold
 #: (RFC 3986 ``pchar``, ``/`` and ``?``), ``%`` (so an encoded path is not encoded
 #: twice) and ``#``; the rest (spaces, control characters, non-ASCII) is percent-encoded.
 _PATH_SAFE = "/?#%:@!$&'()*+,;=~"
+_EXIT_POLL = 0.01  # seconds between looks at whether a stopping server has exited
+_KILLED_WAIT = 10.0  # seconds a SIGKILLed server may take to exit (a disk it waits on)
+_LOOKS_WITHOUT_REAPING = hasattr(os, "waitid")  # POSIX; macOS from Python 3.13
+# Bytes of a signing key handed over a pipe: PIPE_BUF, written at once (4096 on Linux;
+# POSIX's least, 512, where it is not known, so that importing never fails).
+MAX_KEY: int = getattr(select, "PIPE_BUF", 512)
 
 
 class ServerProcess:
@@ -50,25 +67,48 @@ class ServerProcess:
         self.port = port
         self.log = log
         self.pid = popen.pid
+        # Held while the server is reaped (poll, wait) and while its group is signalled:
+        # a group is signalled only if its leader is not reaped yet (see the module).
+        self._reaping = threading.RLock()  # a finaliser may run in its holder
 
     @classmethod
-    def start(cls, argv: Sequence[str], *, extra: Sequence[str] = ()) -> ServerProcess:
-        """Start ``argv`` with ``--fd N`` (a socket listening on a free loopback port)."""
+    def start(
+        cls,
+        argv: Sequence[str],
+        *,
+        extra: Sequence[str] = (),
+        env: Mapping[bytes, bytes] | None = None,
+        signing_key: bytes | None = None,
+    ) -> ServerProcess:
+        """Start ``argv`` with ``--fd N`` (a socket listening on a free loopback port).
+
+        ``env`` is its whole environment (None: this process's), and ``signing_key`` (at
+        most :data:`MAX_KEY` bytes) is read by the server from a pipe (``--signing-key-fd
+        N``): secrets go there, never in ``argv``, which every local user can read in
+        ``/proc/PID/cmdline``.
+        """
         sock = socket.create_server(("127.0.0.1", 0), backlog=2048)
         port = sock.getsockname()[1]
+        fds = [sock.fileno()]
+        given = ["--fd", str(sock.fileno())]
         # No name, so nothing is left in the temporary folder whoever dies first; the child
         # writes through its own descriptor, the parent reads with pread (the offset they
         # share never moves under the child). stop() closes it.
         log = tempfile.TemporaryFile(prefix="modelship-slot-", suffix=".log")  # noqa: SIM115
+        key_fd = None
         try:
+            if signing_key is not None:
+                key_fd = _pipe_holding(signing_key)
+                fds.append(key_fd)
+                given += ["--signing-key-fd", str(key_fd)]
             launcher = [sys.executable, "-m", "modelship.deploy.local._child", str(os.getpid())]
-            cmd = [*launcher, *argv, "--fd", str(sock.fileno()), *extra]
             popen = subprocess.Popen(
-                cmd,
+                [*launcher, *argv, *given, *extra],
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=log,
-                pass_fds=(sock.fileno(),),
+                pass_fds=fds,
+                env=env,
                 start_new_session=True,  # its own process group: stopped as one
                 close_fds=True,
             )
@@ -76,12 +116,62 @@ class ServerProcess:
             log.close()
             raise
         finally:
-            sock.close()  # the child holds its own copy
+            sock.close()  # the child holds its own copies
+            if key_fd is not None:
+                os.close(key_fd)
         return cls(popen, port, log)
 
     def alive(self) -> bool:
-        """Whether the process is still running."""
-        return self.popen.poll() is None
+        """Whether the process is still running (it is not reaped: see the module)."""
+        return self.exit_status() is None
+
+    def exit_status(self) -> int | None:
+        """How the server exited, as :attr:`subprocess.Popen.returncode` says it (``-N``:
+        killed by signal N), or None while it runs; looked at without reaping it."""
+        if self.popen.returncode is not None:  # reaped (set once)
+            return self.popen.returncode
+        if _LOOKS_WITHOUT_REAPING:
+            try:  # WNOWAIT: only looks, and leaves the zombie to _reap() (None: running)
+                info = os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT)
+            except ChildProcessError:  # reaped by someone else: poll() says what it can
+                info = None
+            else:
+                if info is None:
+                    return None
+                return info.si_status if info.si_code == os.CLD_EXITED else -info.si_status
+        with self._reaping:  # no waitid (macOS before Python 3.13): reaped, to be seen
+            return self.popen.poll()
+
+    @property
+    def reaped(self) -> bool:
+        """Whether the server was reaped (its process id is free for another process)."""
+        return self.popen.returncode is not None
+
+    def kill_group(self, sig: int = signal.SIGKILL) -> None:
+        """Send ``sig`` to the server's process group, unless the server was reaped.
+
+        Atomic: the server is reaped only under the lock held here, and until it is, its
+        process id (the group's id) is not free for the kernel to hand out again.
+        """
+        with self._reaping:
+            if self.popen.returncode is None:  # not reaped: alive, or a zombie
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(self.pid, sig)
+
+    def _wait_exit(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the server to exit, without reaping it (its
+        group id stays reserved); whether it exited."""
+        deadline = time.monotonic() + timeout
+        while self.alive():  # bounded by the deadline: every turn sleeps or returns
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(_EXIT_POLL, left))
+        return True
+
+    def _reap(self) -> None:
+        with self._reaping:
+            self.popen.poll()
 
     def get(self, path: str, timeout: float) -> int | None:
         """The status of ``GET path`` on the server, or None if it did not answer.
@@ -114,29 +204,48 @@ class ServerProcess:
         return " | ".join(text.strip().splitlines()[-lines:])
 
     def stop(self, grace: float) -> None:
-        """SIGTERM the group (the server drains), SIGKILL it after ``grace`` seconds."""
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.pid, sig)
-            try:
-                self.popen.wait(wait)
-                break
-            except subprocess.TimeoutExpired:
-                continue
+        """SIGTERM the group (the server drains), then SIGKILL what is left of it: after
+        ``grace`` seconds, or as soon as the server exits (what it started and left
+        running, even if it ignores SIGTERM, is stopped with it). Then reap the server.
+
+        The SIGKILL goes while the server is not reaped, so its group id is still its
+        own (see the module).
+        """
+        self.kill_group(signal.SIGTERM)
+        self._wait_exit(grace)
+        self.kill_group(signal.SIGKILL)
+        self._wait_exit(_KILLED_WAIT)  # bounded; past it, kill_all() tries again
+        self._reap()
         self.log.close()
 
 
-def kill_all(pids: Sequence[int]) -> None:
-    """SIGKILL every process group in ``pids`` (a finaliser: must not raise)."""
-    for pid in list(pids):
-        with contextlib.suppress(ProcessLookupError, PermissionError, OSError):
-            os.killpg(pid, signal.SIGKILL)
+def _pipe_holding(data: bytes) -> int:
+    """The read end of a pipe holding ``data`` and then its end (the write end is closed).
+
+    ``data`` is at most :data:`MAX_KEY` bytes, which a pipe takes whole in one write that
+    never blocks (``PIPE_BUF``: atomic; no pipe holds less).
+    """
+    if len(data) > MAX_KEY:
+        raise ValueError(f"{len(data)} bytes do not fit a pipe at once; at most {MAX_KEY}")
+    read, write = os.pipe()
+    try:
+        os.write(write, data)
+    except BaseException:
+        os.close(read)
+        raise
+    finally:
+        os.close(write)
+    return read
+
+
+def kill_all(procs: Sequence[ServerProcess]) -> None:
+    """SIGKILL the process group of every server in ``procs`` not reaped yet, then reap
+    them (a finaliser: must not raise)."""
+    for proc in list(procs):
+        with contextlib.suppress(Exception):
+            proc.kill_group(signal.SIGKILL)
     deadline = time.monotonic() + 5
-    for pid in list(pids):
-        while time.monotonic() < deadline:
-            try:
-                if os.waitpid(pid, os.WNOHANG) != (0, 0):
-                    break
-            except ChildProcessError:
-                break
-            time.sleep(0.01)
+    for proc in list(procs):  # bounded: one wait per server, all within the deadline
+        with contextlib.suppress(Exception):
+            proc._wait_exit(max(0.0, deadline - time.monotonic()))
+            proc._reap()

@@ -37,7 +37,6 @@ import itertools
 import json
 import logging
 import math
-import os
 import queue
 import reprlib
 import secrets
@@ -50,6 +49,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._shown import brief, hide_credentials
 from modelship.deploy.serve._config import V2_OUTPUTS, ServeConfig
 from modelship.deploy.serve._log import LogAbandoned, PredictionLog, UnwritableBatch
 from modelship.deploy.serve._metrics import ServerMetrics
@@ -356,20 +356,12 @@ class ModelServer:
         self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
         self._executor = _ModelThread("modelship-predict")
         self._ids = itertools.count(1)
-        self._id_prefix = f"{os.getpid():x}{secrets.token_hex(3)}"
-        self._log = (
-            PredictionLog(
-                self.config.prediction_log,
-                inputs=self.config.log_inputs,
-                batch_rows=self.config.log_batch_rows,
-                flush_seconds=self.config.log_flush_seconds,
-                max_pending_rows=max(100_000, self.config.log_batch_rows),
-                max_pending_bytes=self.config.log_max_pending_bytes,
-                storage_options=self.config.log_storage_options,
-            )
-            if self.config.prediction_log
-            else None
-        )
+        # 64 random bits and no process id, which is 1 in every container: replicas of a
+        # version, whose prediction logs are read together, must not make the same ids
+        # (24 random bits did: 30,000 servers made 33 ids twice). A thousand servers share a
+        # prefix with a chance of 3e-14.
+        self._id_prefix = secrets.token_hex(8)
+        self._log = self._open_log()
         self._log_wakeup: asyncio.Event | None = None
         self._flush_lock = threading.Lock()
         # How each method's list answers read when they could be told apart (per row or
@@ -383,6 +375,31 @@ class ModelServer:
         self._log_failures = 0
         self._log_error_at: float | None = None
         self.app = self._build()
+
+    def _open_log(self) -> PredictionLog | None:
+        if not self.config.prediction_log:
+            return None
+        return PredictionLog(
+            self.config.prediction_log,
+            inputs=self.config.log_inputs,
+            batch_rows=self.config.log_batch_rows,
+            flush_seconds=self.config.log_flush_seconds,
+            max_pending_rows=max(100_000, self.config.log_batch_rows),
+            max_pending_bytes=self.config.log_max_pending_bytes,
+            storage_options=self.config.log_storage_options,
+        )
+
+    def _reopen(self) -> None:
+        """Make a closed server serve again, for its app's next lifespan (an app run
+        twice, a test client entered twice): new worker threads, the failure count reset,
+        and a log abandoned at the last shutdown opened afresh (its rows were counted as
+        lost then). The model, once loaded, stays loaded."""
+        self._executor = _ModelThread("modelship-predict")
+        self._log_thread = _ModelThread("modelship-log")
+        if self._log is not None and self._log.abandoned:
+            self._log = self._open_log()
+        self._log_failures, self._log_error_at = 0, None
+        self._closed = False
 
     # --- start-up -------------------------------------------------------------------
 
@@ -496,9 +513,17 @@ class ModelServer:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Any) -> AsyncIterator[None]:
-        """Starlette lifespan: load in the background, flush the log at the end."""
+        """Starlette lifespan: load in the background, flush the log at the end.
+
+        An app may live through several lifespans: each after the first serves the model
+        loaded by the first (a load that failed is tried again; one still under way on
+        the last lifespan's thread is left to finish there)."""
+        if self._closed:
+            self._reopen()
         loop = asyncio.get_running_loop()
-        loading = loop.run_in_executor(self._executor, self.start)
+        loading: asyncio.Future[None] | None = None
+        if self.state in (ServerState.STARTING, ServerState.FAILED):
+            loading = loop.run_in_executor(self._executor, self.start)
         flusher = None
         if self._log is not None:
             self._log_wakeup = asyncio.Event()
@@ -515,8 +540,9 @@ class ModelServer:
                 with contextlib.suppress(asyncio.CancelledError):
                     await flusher
             # A load still running past the grace period is left to its daemon thread.
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(asyncio.shield(loading), self.config.graceful_seconds)
+            if loading is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(asyncio.shield(loading), self.config.graceful_seconds)
             self.close(max(0.0, deadline - time.monotonic()))
 
     def close(self, timeout: float | None = None) -> None:
@@ -540,7 +566,7 @@ class ModelServer:
                 self.metrics.log_dropped.inc(lost)
                 logger.error(
                     "prediction log %s: %d rows could not be written before shutdown and are lost",
-                    self._log.url,
+                    self._log.shown_url,
                     lost,
                 )
         finally:
@@ -584,7 +610,11 @@ class ModelServer:
             try:
                 written = self._log.flush()
             except UnwritableBatch as exc:
-                logger.error("prediction log %s: rows dropped: %s", self._log.url, exc)
+                logger.error(
+                    "prediction log %s: rows dropped: %s",
+                    self._log.shown_url,
+                    hide_credentials(str(exc)),
+                )
                 self.metrics.log_dropped.inc(exc.rows)
                 written = exc.written
             except LogAbandoned:  # shutdown gave up on it: its rows are counted as lost
@@ -595,7 +625,7 @@ class ModelServer:
             if self._log_failures:
                 logger.warning(
                     "prediction log %s: written again after %d failed attempts",
-                    self._log.url,
+                    self._log.shown_url,
                     self._log_failures,
                 )
                 self._log_failures, self._log_error_at = 0, None
@@ -613,10 +643,11 @@ class ModelServer:
             logger.error(
                 "prediction log %s: write failed (%d attempts so far; %d rows kept for "
                 "the next attempt): %s",
-                self._log.url,
+                self._log.shown_url,
                 self._log_failures,
                 self._log.pending_rows,
-                exc,
+                # The store's own words may hold the URL, credentials included.
+                hide_credentials(str(exc)),
             )
             self._log_error_at = now
 
@@ -913,7 +944,7 @@ class ModelServer:
             if self._proba is None:
                 raise _BadRequest(400, f"model {self.name!r} has no predict_proba")
             return method
-        raise _BadRequest(400, f"method must be 'predict' or 'predict_proba', got {method!r}")
+        raise _BadRequest(400, f"method must be 'predict' or 'predict_proba', got {brief(method)}")
 
     def _parse_predict(
         self, payload: Any, request: Request, body: bytes
@@ -953,7 +984,7 @@ class ModelServer:
                 name = item.get("name") if isinstance(item, dict) else None
                 if name not in V2_OUTPUTS or (name == "predict_proba" and self._proba is None):
                     known = [m for m in V2_OUTPUTS if m == "predict" or self._proba is not None]
-                    raise _BadRequest(400, f"unknown output {name!r}; this model has {known}")
+                    raise _BadRequest(400, f"unknown output {brief(name)}; this model has {known}")
                 if name in methods:
                     # Each entry would run the model again and answer it again: a small
                     # request could ask for gigabytes.
@@ -974,12 +1005,15 @@ class ModelServer:
             or not all(isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape)
         ):
             raise _BadRequest(
-                400, f"the input shape must be [rows, features] of positive integers, got {shape!r}"
+                400,
+                "the input shape must be [rows, features] of positive integers, got "
+                f"{brief(shape)}",
             )
         dtype = _V2_TYPES.get(datatype) if isinstance(datatype, str) else None
         if dtype is None:
             raise _BadRequest(
-                400, f"datatype {datatype!r} is not a numeric tensor type ({sorted(_V2_TYPES)})"
+                400,
+                f"datatype {brief(datatype)} is not a numeric tensor type ({sorted(_V2_TYPES)})",
             )
         if not isinstance(data, list):
             raise _BadRequest(400, f'"data" must be a list, got {_kind(data)}')
@@ -1009,13 +1043,14 @@ class ModelServer:
     def _check_v2_target(self, params: dict[str, Any]) -> None:
         if params.get("name") != self.name:
             raise _BadRequest(
-                404, f"no model {params.get('name')!r}; this server serves {self.name!r}"
+                404, f"no model {brief(params.get('name'))}; this server serves {self.name!r}"
             )
         version = params.get("version")
         if version is not None and version != self.version:
             raise _BadRequest(
                 404,
-                f"model {self.name!r} has no version {version!r} here; it serves {self.version!r}",
+                f"model {self.name!r} has no version {brief(version)} here; "
+                f"it serves {self.version!r}",
             )
 
     def _answer_v2(self, outputs: list[tuple[str, Any]], request_id: str) -> Any:
@@ -1574,6 +1609,10 @@ def _object_numbers(
     low, high = (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)) if integer else (0, 0)
     largest = float(np.finfo(dtype).max) if dtype.kind == "f" else 0.0
     values: list[float] = []
+
+    def name(at: int) -> str:  # a cell's name, as the fast path's errors give it: x[0][3]
+        return _cell_name(where, np.unravel_index(at, found.shape))
+
     for at, cell in enumerate(found.flat):
         if cell is None and dtype.kind == "f":
             values.append(math.nan)
@@ -1584,28 +1623,30 @@ def _object_numbers(
         if dtype.kind == "b" or (type(cell) is not int and type(cell) is not float):
             if isinstance(cell, list):
                 raise _BadRequest(400, _shape_problem(found.tolist(), where, datatype))
-            raise _BadRequest(400, f"{where} holds {_kind(cell)}, not {datatype}")
+            raise _BadRequest(400, f"{name(at)} is {_kind(cell)}, not {datatype}")
         if integer:
             if type(cell) is float and not cell.is_integer():
-                raise _BadRequest(400, f"{where} holds a fraction, not {datatype} (a whole number)")
+                raise _BadRequest(
+                    400, f"{name(at)} holds a fraction, not {datatype} (a whole number)"
+                )
             if not low <= int(cell) <= high:
-                raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+                raise _BadRequest(400, f"{name(at)} holds a value outside {datatype}'s range")
             if type(cell) is float and abs(cell) >= _EXACT:
                 # The JSON parser made this literal a float64 already: 9007199254740993.0
                 # arrives as ...992.0, so what the client wrote cannot be known.
                 raise _BadRequest(
                     400,
-                    f"{where} holds a float literal of magnitude 2**53 or more for "
+                    f"{name(at)} holds a float literal of magnitude 2**53 or more for "
                     f"{datatype} (parsed as {cell!r}): float64 cannot hold it exactly, so "
                     "its value is not known; send integers as integer literals "
                     "(9007199254740993, not 9007199254740993.0 or 9.007199254740993e15)",
                 )
         elif abs(cell) > largest and _rounds_to_inf(cell, dtype):
-            raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
+            raise _BadRequest(400, f"{name(at)} holds a value outside {datatype}'s range")
         elif written is not None and type(cell) is float and abs(cell) >= _ORJSON_FLOATS:
             return _object_numbers(np.asarray(written(), dtype=object), dtype, where, datatype)
         if type(cell) is int and float(cell) != cell:
-            raise _not_exact(cell, _cell_name(where, np.unravel_index(at, found.shape)))
+            raise _not_exact(cell, name(at))
         values.append(float(cell))
     return np.array(values, dtype=np.float64).reshape(found.shape)
 

@@ -3,6 +3,11 @@
 Exit codes: 0 after a graceful stop (SIGTERM or SIGINT), 2 when the server cannot start
 or its model cannot be loaded, verified or warmed up (the message says why).
 
+A registry URL given with its credentials shown as ``***`` (``https://***@host/models``)
+is read whole from ``MODELSHIP_REGISTRY_URL`` when that variable holds it: so a parent
+(the LocalDeployer) keeps the password off the command line, which every local user can
+read, and a server run by hand takes its URL as given.
+
 Examples
 --------
 >>> from modelship.deploy.serve._cli import main
@@ -21,14 +26,17 @@ from typing import Any
 
 from modelship._cli_common import add_storage_options, storage_options
 from modelship._endpoints import with_s3_endpoint
+from modelship._shown import hide_credentials
 from modelship.deploy.serve._config import (
     DEFAULT_MAX_BODY_BYTES,
     DEFAULT_MAX_PENDING_BYTES,
     ServeConfig,
 )
 from modelship.errors import ConfigError, ModelshipError
+from modelship.registry._open import _OWN_OPTIONS, _unnest
 
 __all__ = [
+    "REGISTRY_URL_ENV",
     "add_arguments",
     "add_commands",
     "build_parser",
@@ -39,6 +47,9 @@ __all__ = [
 
 EXIT_OK = 0
 EXIT_ERROR = 2
+
+REGISTRY_URL_ENV = "MODELSHIP_REGISTRY_URL"
+"""Where the whole registry URL is read from when REGISTRY is given with ``***`` in it."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     >>> parser.parse_args(["./models", "fraud", "@production", "--port", "0"]).port
     0
     """
-    parser.add_argument("registry", help="registry folder or fsspec URL")
+    parser.add_argument(
+        "registry",
+        help=f"registry folder or fsspec URL (one shown as scheme://***@host/... is read "
+        f"whole from {REGISTRY_URL_ENV})",
+    )
     parser.add_argument("model", help="model name")
     parser.add_argument(
         "ref", nargs="?", default="latest", help="version, 'latest' or '@alias' (default latest)"
@@ -151,6 +166,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="VAR",
         help="environment variable holding the signing key (default MODELSHIP_SIGNING_KEY)",
     )
+    parser.add_argument(
+        "--signing-key-fd",
+        type=int,
+        default=None,
+        metavar="N",
+        help="read the signing key from this inherited descriptor (a pipe, read to its end) "
+        "instead: how a parent process hands over a key of any bytes",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -169,6 +192,53 @@ def _options(pairs: Sequence[str], url: str) -> dict[str, Any]:
     # (MODELSHIP_S3_ENDPOINT_URL, AWS_ENDPOINT_URL_S3, AWS_ENDPOINT_URL), so a container
     # image needs no extra arguments to reach MinIO or moto.
     return with_s3_endpoint(url, storage_options(pairs))
+
+
+def registry_url(given: str) -> str:
+    """The registry URL to open: ``given``, or the URL in ``MODELSHIP_REGISTRY_URL`` when
+    ``given`` is that URL with its credentials shown as ``***``.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ[REGISTRY_URL_ENV] = "https://ci:s3cret@models.example.com/r"
+    >>> registry_url("https://***@models.example.com/r")
+    'https://ci:s3cret@models.example.com/r'
+    >>> registry_url("https://***@elsewhere.example.com/r")  # another URL: as given
+    'https://***@elsewhere.example.com/r'
+    >>> del os.environ[REGISTRY_URL_ENV]
+    """
+    whole = os.environ.get(REGISTRY_URL_ENV)
+    if whole and hide_credentials(whole) == given:
+        return whole
+    return given
+
+
+_MAX_KEY_READ = 1 << 16  # bytes read from --signing-key-fd at most: a key is 32
+
+
+def _signing_key(args: argparse.Namespace) -> bytes | None:
+    """The signing key from ``--signing-key-fd``, else from ``--signing-key-env``'s variable
+    (its bytes as the system holds them: os.fsencode undoes the lenient decoding of bytes
+    that are not UTF-8, as ``modelship registry`` reads it), else None."""
+    if args.signing_key_fd is not None:
+        fd = args.signing_key_fd
+        try:
+            with os.fdopen(fd, "rb") as pipe:
+                key = pipe.read(_MAX_KEY_READ + 1)  # to its end, or one byte too many
+        except OSError as exc:
+            raise ConfigError(
+                f"--signing-key-fd {fd} cannot be read ({exc.strerror}); pass the descriptor "
+                "of a pipe this process inherited, or leave --signing-key-fd out"
+            ) from None
+        if len(key) > _MAX_KEY_READ:
+            raise ConfigError(f"--signing-key-fd {fd} holds over {_MAX_KEY_READ} bytes; not a key")
+        return key
+    key_var = args.signing_key_env
+    key_text = os.environ.get(key_var) if key_var else None
+    if key_var != "MODELSHIP_SIGNING_KEY" and key_text is None:
+        raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
+    return None if key_text is None else os.fsencode(key_text)
 
 
 def _scheme(url: str) -> str:
@@ -203,7 +273,13 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
     if args.log_option or not same_store:
         log_options = _options(args.log_option, log_url)
     else:
-        log_options = _options(args.option, log_url)
+        # The registry's storage options only: open_registry's own (single_writer, user,
+        # signing_key...) would reach fsspec, which fails on them at every write, and a
+        # signing key must not reach a store's client.
+        inherited = _unnest(storage_options(args.option))
+        log_options = with_s3_endpoint(
+            log_url, {k: v for k, v in inherited.items() if k not in _OWN_OPTIONS}
+        )
     return ServeConfig(
         log_storage_options=log_options,
         max_body_bytes=args.max_body_bytes,
@@ -226,25 +302,23 @@ def run_from_args(args: argparse.Namespace) -> int:
     from modelship.deploy.serve._run import run
 
     try:
-        key_var = args.signing_key_env
-        key = os.environ.get(key_var) if key_var else None
-        if key_var != "MODELSHIP_SIGNING_KEY" and key is None:
-            raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
+        signing_key = _signing_key(args)
+        registry = registry_url(args.registry)
         return run(
-            args.registry,
+            registry,
             args.model,
             args.ref,
             host=args.host,
             port=args.port,
             fd=args.fd,
             config=config_from_args(args),
-            storage_options=_options(args.option, args.registry),
-            signing_key=key,
+            storage_options=_options(args.option, registry),
+            signing_key=signing_key,
             log_level=args.log_level,
             announce=sys.stdout,
         )
     except ModelshipError as exc:
-        print(f"modelship serve: error: {exc}", file=sys.stderr)
+        print(f"modelship serve: error: {hide_credentials(str(exc))}", file=sys.stderr)
         return EXIT_ERROR
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 import attrs
 
+from modelship._shown import brief, hide_credentials
 from modelship.deploy.serve._log import DEFAULT_MAX_PENDING_BYTES
 from modelship.errors import ConfigError
 
@@ -54,16 +55,24 @@ def _warmup(value: Any) -> Any:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence) or not value:
         raise ConfigError(
             f"warmup must be a non-empty list of rows (e.g. [[0.0, 1.5]]), None or False, "
-            f"got {value!r}"
+            f"got {brief(value)}"
         )
     rows = []
     for i, row in enumerate(value):
         if isinstance(row, (str, bytes)) or not isinstance(row, Sequence) or not row:
-            raise ConfigError(f"warmup[{i}] must be a non-empty list of numbers, got {row!r}")
+            raise ConfigError(f"warmup[{i}] must be a non-empty list of numbers, got {brief(row)}")
+        cells = []
         for j, cell in enumerate(row):
             if isinstance(cell, bool) or not isinstance(cell, (int, float)):
-                raise ConfigError(f"warmup[{i}][{j}] must be a number, got {cell!r}")
-        rows.append(tuple(float(cell) for cell in row))
+                raise ConfigError(f"warmup[{i}][{j}] must be a number, got {brief(cell)}")
+            try:
+                cells.append(float(cell))
+            except OverflowError:  # an integer past float64's range (about 1.8e308)
+                raise ConfigError(
+                    f"warmup[{i}][{j}] is {brief(cell)}, too large for a float64 (at most "
+                    "about 1.8e308); give warm-up rows of numbers within that range"
+                ) from None
+        rows.append(tuple(cells))
     if len({len(row) for row in rows}) != 1:
         raise ConfigError("warmup rows must all have the same number of features")
     return tuple(rows)
@@ -91,6 +100,19 @@ def _v2_default_outputs(value: Any) -> Any:
     if len(set(names)) != len(names):
         raise ConfigError(f"v2_default_outputs names an output more than once: {list(names)}")
     return names
+
+
+def _shown_url(value: Any) -> str:
+    """``repr`` of the prediction log URL, its credentials shown as ``***``."""
+    return repr(hide_credentials(value)) if isinstance(value, str) else repr(value)
+
+
+def _masked_options(value: Any) -> str:
+    """``repr`` of storage options naming each option, never its value: a key, secret or
+    token may be any of them (``client_kwargs={"aws_secret_access_key": ...}``)."""
+    if not isinstance(value, dict):
+        return repr(value)
+    return "{" + ", ".join(f"{brief(key)}: '***'" for key in value) + "}"
 
 
 def _log_inputs(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
@@ -164,9 +186,11 @@ class ServeConfig:
     )
     allow_nan: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
     offload_seconds: float = attrs.field(default=OFFLOAD_SECONDS, validator=_positive_float)
-    prediction_log: str | None = attrs.field(default=None)
+    prediction_log: str | None = attrs.field(default=None, repr=_shown_url)
     log_inputs: Literal["full", "fingerprint"] = attrs.field(default="full", validator=_log_inputs)
-    log_storage_options: dict[str, Any] = attrs.field(factory=dict, hash=False)
+    log_storage_options: dict[str, Any] = attrs.field(
+        factory=dict, hash=False, repr=_masked_options
+    )
     log_batch_rows: int = attrs.field(default=1000, validator=_positive_int)
     log_flush_seconds: float = attrs.field(default=5.0, validator=_positive_float)
     log_max_pending_bytes: int = attrs.field(

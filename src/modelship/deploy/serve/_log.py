@@ -43,8 +43,9 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from modelship._shown import brief
+from modelship._shown import brief, hide_credentials
 from modelship.errors import ConfigError, ModelshipError
+from modelship.registry._open import _unnest
 
 __all__ = [
     "DEFAULT_MAX_PENDING_BYTES",
@@ -73,11 +74,25 @@ def _filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
     from fsspec.core import url_to_fs
 
     if not isinstance(url, str) or not url:
-        raise ConfigError(f"prediction log URL must be a non-empty string, got {url!r}")
+        raise ConfigError(f"prediction log URL must be a non-empty string, got {brief(url)}")
+    shown = hide_credentials(url)
+    if not all(isinstance(key, str) for key in storage_options):
+        raise ConfigError(
+            f"prediction log storage options must be keyed by option names (text), got the "
+            f"keys {brief(list(storage_options))}"
+        )
+    storage_options = _unnest(storage_options)
     try:
         fs, root = url_to_fs(url, **storage_options)
-    except (ImportError, ValueError) as exc:
-        raise ConfigError(f"prediction log URL {url!r} cannot be opened: {exc}") from exc
+    except Exception as exc:
+        # Any back end's own error: an unknown protocol, a missing package, a server that
+        # refuses the connection (ftp:// connects here), a missing archive (zip://...),
+        # an option it does not take, a NUL in a path.
+        raise ConfigError(
+            f"prediction log URL {shown!r} cannot be opened: "
+            f"{hide_credentials(f'{type(exc).__name__}: {exc}')}; check the URL and the "
+            "log's storage options"
+        ) from None
     return fs, str(root).rstrip("/")
 
 
@@ -111,18 +126,45 @@ def _keyed_by_text(value: Any) -> Any:
     return value
 
 
+def _json_value(value: Any) -> Any:
+    """What JSON has no type for, as the log writes it: a numpy scalar (in an object
+    answer) as the number or truth value it holds, as ``/predict`` answered it (a NaN or
+    infinite one as null), a numpy array as a list; anything else (a date, a UUID, a
+    decimal: what the answer wrote as text) as its text.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [_json_value(v) for v in (np.int64(1), np.bool_(True), np.float32(0.5))]
+    [1, True, 0.5]
+    >>> _json_value(np.float32("nan")) is None
+    True
+    """
+    if isinstance(value, np.ndarray):
+        return _finite_or_none(value.tolist())
+    if isinstance(value, np.generic):
+        item = value.item()
+        if isinstance(item, np.floating):
+            item = float(item)  # a long double: no Python type holds it
+        if isinstance(item, float) and not math.isfinite(item):
+            return None
+        if not isinstance(item, np.generic):
+            return item
+    return str(value)
+
+
 def _json_line(line: dict[str, Any]) -> str:
     """One line of strict JSON: NaN and infinities (never valid JSON) are written as null,
-    a value JSON has no type for (a date, a UUID, a decimal: what the answer wrote as
-    text) as its text, and so is a dict key JSON cannot take (a numpy integer)."""
+    a numpy scalar as the value it holds, a value JSON has no type for as its text (see
+    :func:`_json_value`), and so is a dict key JSON cannot take (a numpy integer)."""
     try:
-        return json.dumps(line, separators=(",", ":"), allow_nan=False, default=str)
+        return json.dumps(line, separators=(",", ":"), allow_nan=False, default=_json_value)
     except (ValueError, TypeError):  # a NaN, or "keys must be str, int, float, bool or None"
         return json.dumps(
             _finite_or_none(_keyed_by_text(line)),
             separators=(",", ":"),
             allow_nan=False,
-            default=str,
+            default=_json_value,
         )
 
 
@@ -187,11 +229,11 @@ def _check_folder(root: str, url: str) -> None:
     """Create a local log folder now, so an unusable path is refused at startup."""
     try:
         os.makedirs(root, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"prediction log folder {url!r} cannot be created: {exc.strerror or exc}"
-        ) from None
-    if not os.access(root, os.W_OK | os.X_OK):
+        writable = os.access(root, os.W_OK | os.X_OK)
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError(f"prediction log folder {url!r} cannot be created: {reason}") from None
+    if not writable:
         raise ConfigError(f"prediction log folder {url!r} is not writable by this process")
 
 
@@ -262,8 +304,11 @@ class PredictionLog:
     Raises
     ------
     ConfigError
-        A bad setting, or a local folder that cannot be created or written to (it is
-        created here, so an unusable path fails at startup, not at the first flush).
+        A bad setting, a URL or storage options the store cannot be opened with (an
+        unknown protocol, a server that refuses the connection), or a local folder that
+        cannot be created or written to (it is created here, so an unusable path fails at
+        startup, not at the first flush). Messages show the URL with its credentials as
+        ``***`` (as the attribute ``shown_url`` holds it).
 
     Examples
     --------
@@ -314,10 +359,12 @@ class PredictionLog:
         self.flush_seconds = float(flush_seconds)
         self.max_pending_rows = max_pending_rows
         self._fs, self._root = _filesystem(url, dict(storage_options or {}))
+        # What messages name: the URL with its credentials (user information) as "***".
+        self.shown_url = hide_credentials(url)
         self.max_pending_bytes = max_pending_bytes
         self._local = _is_local(self._fs)
         if self._local:
-            _check_folder(self._root, url)
+            _check_folder(self._root, self.shown_url)
         self._pending: list[_Pending] = []
         self._pending_rows = 0
         self._pending_bytes = 0

@@ -30,14 +30,24 @@ def _listening_socket(host: str, port: int, fd: int | None) -> socket.socket:
     if fd is not None:
         try:
             sock = socket.socket(fileno=fd)
-        except OSError as exc:
+        except (OSError, ValueError, OverflowError) as exc:  # -1; past the C int range
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
             raise ConfigError(
-                f"--fd {fd} is not an open socket ({exc.strerror}); pass the descriptor of a "
+                f"--fd {fd} is not an open socket ({reason}); pass the descriptor of a "
                 "listening socket this process inherited, or leave --fd out"
             ) from None
         if sock.type != socket.SOCK_STREAM:
             sock.detach()
             raise ConfigError(f"--fd {fd} is not a stream socket")
+        family = sock.family
+        if family not in (socket.AF_INET, socket.AF_INET6):
+            # A Unix socket has no host and port to announce or to reach the server at.
+            sock.detach()
+            name = family.name if isinstance(family, socket.AddressFamily) else family
+            raise ConfigError(
+                f"--fd {fd} is an {name} socket; the server needs a TCP socket "
+                "(AF_INET or AF_INET6) bound to a host and port"
+            )
         try:
             sock.listen(BACKLOG)
         except OSError as exc:
@@ -153,7 +163,9 @@ def run(  # noqa: PLR0913 - public entry point of the serve command: one keyword
         lifespan="on",
         access_log=False,
         log_level=log_level,
-        timeout_graceful_shutdown=max(1, round(config.graceful_seconds)),
+        # uvicorn's annotation says int, but it waits with asyncio.timeout, which takes
+        # seconds as a float: 0.2 s stays 0.2 s, 2.5 s is not cut to 2.
+        timeout_graceful_shutdown=config.graceful_seconds,  # type: ignore[arg-type]
     )
     uv_server = uvicorn.Server(uv_config)
     if announce is not None:
