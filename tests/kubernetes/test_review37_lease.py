@@ -156,3 +156,40 @@ def test_the_renewer_bounds_each_renewal_by_its_period(make_deployer: Make) -> N
     sent, deadline = seen[0]
     assert deadline is not None, "the renewal's requests have no deadline"
     assert deadline <= sent + 1.0  # the period of a 3 s Lease
+
+
+class _Stop:
+    """A stop event that records each wait asked for and stops after ``turns`` of them."""
+
+    def __init__(self, turns: int) -> None:
+        self.waits: list[float] = []
+        self.turns = turns
+
+    def wait(self, timeout: float) -> bool:
+        self.waits.append(timeout)
+        return len(self.waits) > self.turns
+
+
+def test_a_renewal_that_did_not_land_is_tried_again_soon_not_a_third_later() -> None:
+    # A 3 s Lease is trusted 1.85 s after a renewal, renewed every 1 s: one renewal
+    # answered 429 (API Priority and Fairness) and retried a third later ended a healthy
+    # rollout (second look of stop 37).
+    from modelship.deploy.kubernetes._lease import RolloutLease
+
+    lease = RolloutLease(object(), NS, "fraud-rollout", 3)  # type: ignore[arg-type]
+    answers = iter([KubernetesError("429 TooManyRequests", 429), True, True])
+
+    def renew(deadline: float | None = None) -> bool:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        lease._renewals += 1
+        return answer
+
+    lease._renew = renew  # type: ignore[method-assign]
+    stop = _Stop(turns=3)
+    lease._renew_until(stop)  # type: ignore[arg-type]
+    first, after_failure, after_success = stop.waits[:3]
+    assert 0.5 < first <= 1.0  # the first renewal is due a third of the Lease after the take
+    assert after_failure <= 0.25  # the failed one is tried again soon
+    assert after_success > 0.5  # then back to a third of the Lease

@@ -84,6 +84,9 @@ _DATE_RESOLUTION = 1.0
 #: drift between the machines' monotonic clocks, and the time from the check before a
 #: write to the write reaching the API server.
 _MARGIN_SHARE = 0.05
+#: Seconds before a renewal that did not land is tried again (a quarter of the period at
+#: most): short against any Lease's trust, long against a busy API server.
+_RETRY_SOON = 0.25
 
 
 def renew_deadline(seconds: int) -> float:
@@ -201,6 +204,7 @@ class RolloutLease:
         # the latest renewal failed (None: it did not). Each replaced whole by one thread.
         self._stamped = -float("inf")
         self._failure: str | None = None
+        self._renewals = 0  # renewals that landed (the renewer's thread alone counts them)
 
     def _clock(self) -> datetime:
         """The API server's time now (from its latest answer), else the local clock's;
@@ -389,15 +393,22 @@ class RolloutLease:
         # Bounded by the holder: it sets stop when it lets go (or the process ends). Renewals
         # are due every third of the duration from the take, not from the previous one's end,
         # and each ends within its third, so one that hangs never pushes the next back.
+        # A renewal that did not land (failed, or refused with 409) is tried again soon,
+        # not a third later: trust ends renew_deadline() after the last one that landed,
+        # which for a short Lease is before the next third (a 3 s Lease: 1.85 s, renewals
+        # due every 1 s), so one throttled answer (429) would otherwise end the rollout.
         period = self.seconds / 3
+        soon = min(period / 4, _RETRY_SOON)
         due = time.monotonic() + period
         while not stop.wait(max(0.0, due - time.monotonic())):
+            landed = self._renewals
             try:
                 if not self._renew(deadline=time.monotonic() + period):
                     return  # no longer ours: nothing to renew
-            except Exception as exc:  # a renewal that fails is tried again when next due
+            except Exception as exc:  # a renewal that fails is tried again soon
                 _log.warning("renewing the rollout Lease %s failed: %s", self.path, exc)
-            due = max(due + period, time.monotonic())
+            now = time.monotonic()
+            due = max(due + period, now) if self._renewals != landed else now + soon
 
     def _renew(self, deadline: float | None = None) -> bool:
         """Write a new renewTime if the Lease is still ours; whether it was. ``deadline`` (a
@@ -418,6 +429,7 @@ class RolloutLease:
             spec = dict(spec, renewTime=_micro(self._clock()))
             if self._write("PUT", self.path, _replacing(live, spec), deadline=deadline):
                 self._stamped = stamped
+                self._renewals += 1
         except Exception as exc:
             self._failure = str(exc)
             raise
