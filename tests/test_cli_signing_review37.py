@@ -48,3 +48,26 @@ def test_without_the_key_a_signed_registry_is_still_refused(
     monkeypatch.delenv("MODELSHIP_SIGNING_KEY")
     assert deploy_main(["status", signed, "fraud"]) != 0
     assert "key" in capsys.readouterr().err
+
+
+def test_an_unsigned_registry_is_read_with_signing_key_env_empty_while_the_key_is_set(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The variable set for another registry made an unsigned one unusable from deploy and
+    # monitor (second look): --signing-key-env '' reads no key, as `registry` allows.
+    root = str(tmp_path / "plain")
+    plain = ms.open_registry(root)
+    plain.register(model_name="fraud", model=b"w", serializer="bytes")
+    plain.set_alias("fraud", "production", "1")
+    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY)
+    assert deploy_main(["rollback", root, "fraud"]) == 2  # the alias log is not signed
+    assert "not signed" in capsys.readouterr().err
+    assert deploy_main(["rollback", root, "fraud", "--signing-key-env", ""]) == 1  # read
+    assert "nothing to roll back" in capsys.readouterr().err
+
+
+def test_a_signing_key_env_that_is_not_set_is_refused(
+    signed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert deploy_main(["status", signed, "fraud", "--signing-key-env", "NO_SUCH_VAR_37"]) == 2
+    assert "NO_SUCH_VAR_37" in capsys.readouterr().err

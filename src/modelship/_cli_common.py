@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "SIGNING_KEY_ENV",
+    "add_signing_key_option",
     "add_storage_options",
     "open_cli_registry",
     "positive_seconds",
@@ -37,12 +38,35 @@ SIGNING_KEY_ENV = "MODELSHIP_SIGNING_KEY"
 """The environment variable the command line reads a registry's signing key from."""
 
 
-def open_cli_registry(url: str, **options: Any) -> Registry:
+def add_signing_key_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--signing-key-env VAR``: where :func:`open_cli_registry` reads the key.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser()
+    >>> add_signing_key_option(parser)
+    >>> parser.parse_args([]).signing_key_env
+    'MODELSHIP_SIGNING_KEY'
+    >>> parser.parse_args(["--signing-key-env", ""]).signing_key_env
+    ''
+    """
+    parser.add_argument(
+        "--signing-key-env",
+        default=SIGNING_KEY_ENV,
+        metavar="VAR",
+        help=f"environment variable holding the registry's signing key (default "
+        f"{SIGNING_KEY_ENV}; '' reads none, for an unsigned registry while it is set)",
+    )
+
+
+def open_cli_registry(url: str, *, key_env: str = SIGNING_KEY_ENV, **options: Any) -> Registry:
     """The registry at ``url`` as every command opens it: a signed one with the key in
     :data:`SIGNING_KEY_ENV` when that is set (its bytes as the system holds them, so any
     bytes serve as a key), as ``modelship registry`` and ``modelship serve`` read it.
     ``deploy``, ``monitor watch`` and ``parity check`` opened a signed registry without
     it, so it could not be deployed, watched or checked from the command line at all.
+    ``key_env`` names another variable (``--signing-key-env``), which must then be set;
+    ``""`` reads none (an unsigned registry while the variable is set for another one).
     An explicit ``signing_key`` in ``options`` (``-o signing_key=...``) wins.
 
     Examples
@@ -52,7 +76,9 @@ def open_cli_registry(url: str, **options: Any) -> Registry:
     """
     from modelship.registry import open_registry
 
-    key = os.environ.get(SIGNING_KEY_ENV)
+    key = os.environ.get(key_env) if key_env else None
+    if key_env and key_env != SIGNING_KEY_ENV and key is None:
+        raise ConfigError(f"--signing-key-env {key_env}: that environment variable is not set")
     if key and "signing_key" not in options:
         options["signing_key"] = os.fsencode(key)
     registry: Registry = open_registry(url, **options)

@@ -47,7 +47,14 @@ from typing import Any, TypeVar
 import attrs
 
 import modelship as ms
-from modelship._cli_common import open_cli_registry, positive_seconds, seconds, silence_stdout
+from modelship._cli_common import (
+    SIGNING_KEY_ENV,
+    add_signing_key_option,
+    open_cli_registry,
+    positive_seconds,
+    seconds,
+    silence_stdout,
+)
 from modelship.deploy._history import RegistryHistory
 from modelship.deploy._rollout import (
     Rollout,
@@ -261,7 +268,7 @@ def _cut_short(
 
 def _cmd_apply(args: argparse.Namespace) -> int:
     _reopen_closed_stdio()  # before any file or socket (the router's) takes 0, 1 or 2
-    reg = open_cli_registry(args.registry)
+    reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
     version = reg.get(args.model, args.ref).version
     spec = _spec(args, version)
     if args.dry_run:
@@ -564,7 +571,9 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
 
 
 def _records(args: argparse.Namespace) -> list[RolloutRecord]:
-    return RegistryHistory(open_cli_registry(args.registry)).records(args.model)
+    return RegistryHistory(open_cli_registry(args.registry, key_env=args.signing_key_env)).records(
+        args.model
+    )
 
 
 def _cmd_history(args: argparse.Namespace) -> int:
@@ -587,7 +596,7 @@ def _summary(record: RolloutRecord) -> dict[str, Any]:
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
-    reg = open_cli_registry(args.registry)
+    reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
     records = RegistryHistory(reg).records(args.model)
     _print_json(
         {
@@ -600,7 +609,9 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def roll_alias_back(registry: str, model: str, alias: str) -> dict[str, Any] | str:
+def roll_alias_back(
+    registry: str, model: str, alias: str, *, key_env: str = SIGNING_KEY_ENV
+) -> dict[str, Any] | str:
     """Move ``alias`` of ``model`` back to the version its last succeeded rollout replaced.
 
     What ``modelship deploy rollback`` does: it rolls back whatever the alias names now.
@@ -621,7 +632,7 @@ def roll_alias_back(registry: str, model: str, alias: str) -> dict[str, Any] | s
     >>> print(roll_alias_back("memory://roll-alias-back-doc", "fraud", "production"))
     the alias production of fraud names no version; nothing to roll back
     """
-    reg = open_cli_registry(registry)
+    reg = open_cli_registry(registry, key_env=key_env)
     current = reg.aliases(model).get(alias)
     if current is None:
         return f"the alias {alias} of {model} names no version; nothing to roll back"
@@ -655,7 +666,7 @@ def roll_alias_back(registry: str, model: str, alias: str) -> dict[str, Any] | s
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
-    moved = roll_alias_back(args.registry, args.model, args.alias)
+    moved = roll_alias_back(args.registry, args.model, args.alias, key_env=args.signing_key_env)
     if isinstance(moved, str):
         print(f"modelship deploy: {moved}", file=sys.stderr)
         return EXIT_FAILED
@@ -714,6 +725,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         p = commands.add_parser(name, help=help, description=help)
         p.add_argument("registry", help="registry folder or fsspec URL")
         p.add_argument("model", help="model name")
+        add_signing_key_option(p)
         p.set_defaults(func=func)
         return p
 

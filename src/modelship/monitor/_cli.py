@@ -48,7 +48,12 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from modelship._cli_common import open_cli_registry, positive_seconds, silence_stdout
+from modelship._cli_common import (
+    add_signing_key_option,
+    open_cli_registry,
+    positive_seconds,
+    silence_stdout,
+)
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, Conflict, ModelshipError
 from modelship.monitor._loop import check_run, run_policy
@@ -214,7 +219,7 @@ def _watched(args: argparse.Namespace) -> _Watched:
     from modelship.deploy._history import RegistryHistory
     from modelship.deploy._rollout import RolloutStatus
 
-    reg = open_cli_registry(args.registry)
+    reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
     current = reg.aliases(args.model).get(args.alias)
     succeeded = [
         r for r in RegistryHistory(reg).records(args.model) if r.status is RolloutStatus.SUCCEEDED
@@ -380,7 +385,7 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
             "recorded; nothing to roll back to"
         )
     else:
-        reg = open_cli_registry(args.registry)
+        reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
         try:
             condemned = _rolled_back_since_success(reg, model, rollout.previous_version)
             if condemned is not None:
@@ -527,6 +532,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     watch.add_argument("--log", default=None, help="new file for the decision log (JSON Lines)")
     watch.add_argument("--registry", default=None, help="registry of the rollout to roll back")
+    add_signing_key_option(watch)
     watch.add_argument("--model", default=None, help="model whose alias a rollback moves back")
     watch.add_argument("--alias", default="production", help="alias to move back")
     watch.set_defaults(func=_run(_cmd_watch))
