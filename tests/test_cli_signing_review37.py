@@ -71,3 +71,16 @@ def test_a_signing_key_env_that_is_not_set_is_refused(
 ) -> None:
     assert deploy_main(["status", signed, "fraud", "--signing-key-env", "NO_SUCH_VAR_37"]) == 2
     assert "NO_SUCH_VAR_37" in capsys.readouterr().err
+
+
+def test_parity_check_reads_a_signed_registry_with_the_key_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelship.parity._cli import main as parity_main
+
+    root = str(tmp_path / "signed-env")
+    ms.open_registry(root, signing_key=KEY).register(
+        model_name="fraud", model=b"w", serializer="bytes", capture_environment=True
+    )
+    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY)
+    assert parity_main(["check", root, "fraud"]) == 0, capsys.readouterr().out

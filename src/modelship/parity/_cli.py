@@ -23,7 +23,13 @@ from pathlib import Path
 
 import attrs
 
-from modelship._cli_common import STDOUT, add_storage_options, storage_options, write_output
+from modelship._cli_common import (
+    STDOUT,
+    add_storage_options,
+    open_cli_registry,
+    storage_options,
+    write_output,
+)
 from modelship._shown import hide_credentials, printable
 from modelship.checks import CheckResult, Severity, Status, SuiteResult
 from modelship.checks._cli_common import (
@@ -40,7 +46,6 @@ from modelship.parity._requirements import Requirements, requirements_txt, resol
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._scan import scan_artifact
 from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot
-from modelship.registry import open_registry
 from modelship.report import Report, render_text
 
 __all__ = ["add_commands", "main"]
@@ -121,7 +126,7 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
     elif len(args.target) in (2, 3):
         url, model = args.target[0], args.target[1]
         ref = args.target[2] if len(args.target) == 3 else "latest"
-        registry = open_registry(url, **storage_options(args.option))
+        registry = open_cli_registry(url, **storage_options(args.option))
         version = registry.get(model, ref)
         stored = version.environment
         if stored is None:
