@@ -224,7 +224,16 @@ class _ModelThread(Executor):
 
 
 class ServerState(enum.Enum):
-    """Where a server is on its way to serving: readiness is ``READY`` only."""
+    """Where a server is on its way to serving: readiness is ``READY`` only.
+
+    ``/ready`` answers the state's value (``"state": "loading"`` with a 503 while the model loads).
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve import ServerState
+    >>> ServerState("ready") is ServerState.READY, [s.value for s in ServerState]
+    (True, ['starting', 'loading', 'ready', 'failed'])
+    """
 
     STARTING = "starting"
     LOADING = "loading"

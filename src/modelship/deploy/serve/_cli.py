@@ -342,5 +342,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``modelship serve``'s entry point; returns the exit status."""
+    """``modelship serve``'s entry point; returns the exit status (0 after a graceful
+    stop, 2 when the server cannot start: the message says why).
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve import main
+    >>> main(["memory://serve-main-doc", "fraud", "--port", "99999"])
+    2
+    """
     return run_from_args(build_parser().parse_args(argv))
