@@ -406,11 +406,24 @@ def _read_exactly(src: IO[bytes], n: int) -> bytes:
 def checked_stream(
     store: Store, ref: ArtifactRef, what: str, progress: Any
 ) -> Iterator[VerifiedStream]:
-    """A :class:`VerifiedStream` over the blob of ``ref``; its worker ends on exit."""
+    """A :class:`VerifiedStream` over the blob of ``ref``; its worker ends on exit.
+
+    The stored size is compared with the manifest's first: the stream's buffers are as
+    large as a checkpoint interval, up to the artifact's size, and a damaged manifest may
+    claim any size (2**40 bytes made a ``MemoryError``). Nothing is allocated for more
+    than the blob holds. A blob longer than its manifest says costs no more than the
+    manifest's size: the stream finds it, as it finds every other damage.
+    """
     callback = make_callback(progress, desc=f"load {what}", total=ref.size)
     src = open_blob(store, ref, what)
     stream: VerifiedStream | None = None
     try:
+        try:
+            found = _stored_size(store, blob_key(ref.digest), src)
+        except OSError as exc:
+            raise StoreError(f"could not size the artifact of {what}: {exc}") from exc
+        if found < ref.size:  # worded as the stream words a short blob
+            raise mismatch(what, ref, f"found {found} bytes")
         stream = VerifiedStream(src, ref, what, callback)
         yield stream
     finally:

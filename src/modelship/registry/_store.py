@@ -91,6 +91,9 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         raise UnsupportedStorage(
             f"chained URLs ({hide_credentials(url)!r}) are not supported for registries"
         )
+    if "://" in url:
+        # Schemes are case-insensitive (RFC 3986); fsspec knows them in lower case only.
+        url = scheme + url[url.index("://") :]
     options = with_s3_endpoint(url, storage_options)  # explicit, then the environment's
     retries = S3_RETRIES
     if scheme in _S3_PROTOCOLS:
@@ -119,6 +122,16 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
     except ImportError as exc:
         hint = _EXTRAS.get(scheme, f"install the fsspec implementation for {scheme!r}")
         raise MissingDependency(f"the {scheme!r} registry needs an extra package: {hint}") from exc
+    except ModelshipError:
+        raise
+    except Exception as exc:  # the file system's constructor refused the URL or options
+        raise UnsupportedStorage(
+            hide_credentials(
+                f"cannot open a registry at {url!r}: fsspec's {scheme!r} file system could not "
+                f"be made for it ({type(exc).__name__}: {exc}). Check the URL and the "
+                "storage options it needs"
+            )
+        ) from exc
     if scheme == "file":
         root = os.path.abspath(expand_home(root, "registry path"))
     if scheme in _S3_PROTOCOLS:
@@ -258,7 +271,7 @@ class _LocalBlobWriter:
     def _publish(self, key: str) -> bool:
         file = self._open()
         final = self._store._local(key)
-        if os.path.isdir(final):
+        if _no_document_at(final):
             self.discard()
             raise self._store._folder_at(key)
         file.flush()
@@ -286,7 +299,7 @@ class _LocalBlobWriter:
                     # A dangling symbolic link holds the key: it stores nothing; replace it.
                     os.unlink(final)
                     created = _link(self._path, final)
-                if not created and os.path.isdir(final):  # made since the check above
+                if not created and _no_document_at(final):  # made since the check above
                     raise self._store._folder_at(key)
                 if not created:  # stored by another writer since the check: touch it too
                     with contextlib.suppress(FileNotFoundError):
@@ -530,6 +543,39 @@ def _make_folder(path: str) -> None:
             f"cannot create the folder {path}: a file is where a folder belongs ({exc}). The "
             "store was damaged or tampered with; move that file away"
         ) from exc
+    except FileNotFoundError as exc:  # not "missing" (an answer): the write failed
+        raise StoreError(
+            f"cannot create the folder {path!r}: {exc}. A folder on its path is missing "
+            "(removed while it was being created?); check the registry's location and try again"
+        ) from exc
+
+
+def _holds_documents(mode: int) -> bool:
+    """Whether a local file of this mode can hold a document: a regular file, or a device.
+
+    A folder, a named pipe (FIFO) or a socket holds none: it is no document, as a folder
+    is on every back end. A device is read as a file, up to the size limit of what is
+    read (a key replaced by a link to ``/dev/zero`` is "too large", not missing).
+    """
+    return stat.S_ISREG(mode) or stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+
+
+def _no_document_at(path: str) -> bool:
+    """Whether something that holds no document (a folder, a FIFO, a socket) is at ``path``."""
+    try:
+        return not _holds_documents(os.stat(path).st_mode)
+    except (OSError, ValueError):  # as os.path.isdir: nothing there (or no such path)
+        return False
+
+
+def _not_a_document(path: str) -> FileNotFoundError:
+    return FileNotFoundError(errno.ENOENT, "a folder, FIFO or socket, not a document", path)
+
+
+# Opening a named pipe for reading blocks until a writer opens it, and a device may block
+# too: opened without blocking, the file is then checked before anything waits on it.
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+_OPEN_FLAGS = os.O_RDONLY | _NONBLOCK | getattr(os, "O_NOCTTY", 0)
 
 
 def _fsync_dir(path: str) -> None:
@@ -608,7 +654,9 @@ class FsspecStore:
 
     def __init__(self, fs: Any, root: str, *, url: str, exclusive_creates: bool | None = None):
         self.fs = fs
-        self.root = root.rstrip("/")
+        # "/" stays "/": stripped to "", every key would be a path relative to the
+        # current folder. An empty root (memory://) stays empty.
+        self.root = root.rstrip("/") or root[:1]
         self.url = url
         protocols = _protocols_of(fs)
         self.protocol = str(protocols[0])
@@ -646,7 +694,7 @@ class FsspecStore:
 
     def _full(self, key: str) -> str:
         _inside(key)
-        return f"{self.root}/{key}" if key else self.root
+        return f"{self.root.rstrip('/')}/{key}" if key else self.root
 
     def _local(self, key: str) -> str:
         _inside(key)
@@ -704,8 +752,8 @@ class FsspecStore:
         writer move on to the next number forever, or trust a blob that is not there.
         """
         return StoreError(
-            f"cannot write {key} on {self._shown_url}: a folder is where its file belongs. The "
-            "store was damaged or tampered with; move that folder away"
+            f"cannot write {key} on {self._shown_url}: a folder (or a named pipe or socket) is "
+            "where its file belongs. The store was damaged or tampered with; move it away"
         )
 
     # --- Store --------------------------------------------------------------------------
@@ -741,14 +789,28 @@ class FsspecStore:
 
     def _open_document(self, key: str) -> IO[bytes]:
         """The local file at ``key``; a folder there is no document (FileNotFoundError),
-        as on an object store, where a "folder" is only the common prefix of other keys."""
+        as on an object store, where a "folder" is only the common prefix of other keys.
+
+        Nor is a named pipe or a socket, which is never waited on: it is opened without
+        blocking, and what was opened is checked (``fstat`` of the descriptor, so a file
+        swapped in meanwhile is not what is checked) before a read could block.
+        """
         path = self._local(key)
         try:
-            return open(path, "rb")
+            fd = os.open(path, _OPEN_FLAGS)
         except OSError:
-            if os.path.isdir(path):
-                raise FileNotFoundError(errno.ENOENT, "a folder, not a document", path) from None
+            if _no_document_at(path):  # a socket cannot be opened (ENXIO)
+                raise _not_a_document(path) from None
             raise
+        try:
+            if not _holds_documents(os.fstat(fd).st_mode):
+                raise _not_a_document(path)
+            if _NONBLOCK:
+                os.set_blocking(fd, True)  # reads as before (no EAGAIN from a device)
+        except BaseException:
+            os.close(fd)
+            raise
+        return os.fdopen(fd, "rb")
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
         keys = list(keys)
@@ -863,7 +925,7 @@ class FsspecStore:
             # Taken: the link below would fail after writing and fsyncing a copy for
             # nothing (a model's name claim, on every registration after its first). Only
             # an early answer: on a free key the exclusive link still decides.
-            if os.path.isdir(final):
+            if _no_document_at(final):
                 raise self._folder_at(key)
             raise FileExistsError(key)
         tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
@@ -874,7 +936,7 @@ class FsspecStore:
                 os.fsync(f.fileno())
             # Atomic; fails if taken; only whole files become visible.
             if not _link(tmp, final):
-                if os.path.isdir(final):  # made since the check above
+                if _no_document_at(final):  # made since the check above
                     raise self._folder_at(key)
                 raise FileExistsError(key)
         finally:
@@ -992,11 +1054,11 @@ class FsspecStore:
         return cast(IO[bytes], GuardedFile(f, lambda: self._errors(f"reading {key}")))
 
     def _local_file(self, key: str) -> os.stat_result:
-        """The status of the local file at ``key``; a folder there is missing, as in
-        :meth:`_open_document`."""
+        """The status of the local file at ``key``; a folder (a FIFO, a socket) there is
+        missing, as in :meth:`_open_document`."""
         found = os.stat(self._local(key))
-        if stat.S_ISDIR(found.st_mode):
-            raise FileNotFoundError(errno.ENOENT, "a folder, not a document", self._local(key))
+        if not _holds_documents(found.st_mode):
+            raise _not_a_document(self._local(key))
         return found
 
     def size(self, key: str) -> int:
