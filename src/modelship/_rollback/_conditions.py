@@ -47,6 +47,7 @@ import math
 import operator
 import re
 from collections.abc import Callable, Mapping
+from fractions import Fraction
 from typing import Any, Literal
 
 import attrs
@@ -189,6 +190,39 @@ def _keys(keys: set[Any]) -> str:
     return "[" + ", ".join(shown[:5]) + (", ..." if len(shown) > 5 else "") + "]"
 
 
+def _written(value: float) -> Fraction:
+    """The decimal ``value`` was written as, exactly: the shortest that reads back as it.
+
+    ``repr`` gives back any decimal of up to 15 significant digits as written (13.0 for
+    ``13``, 0.05 for ``0.05``): a stored ``baseline_delta`` is a float, and its decimal is
+    what the condition's text says.
+    """
+    return Fraction(repr(value))
+
+
+def _nearest_limit(baseline: float, delta: float, *, percent: bool, rounded: float) -> float:
+    """The double nearest to the exact limit of a finite ``baseline`` moved by ``delta``.
+
+    ``baseline * (1 + delta / 100)`` rounds twice (the scale, then the product):
+    ``baseline + 13%`` of 0.007 was 0.007909999999999999, and a canary at exactly 13 %
+    above (791 errors in 100,000) failed ``error_rate > baseline + 13%``. The baseline is
+    a double (a rational, exactly) and the delta the decimal written, so the exact limit
+    is a rational: only its conversion rounds. An exact zero keeps the sign the float
+    arithmetic gives it (``rounded``), as logs recorded it.
+    """
+    exact = Fraction(baseline)
+    if percent:
+        exact += abs(exact) * _written(delta) / 100
+    else:
+        exact += _written(delta)
+    if exact == 0:
+        return rounded
+    try:
+        return float(exact)
+    except OverflowError:  # beyond the largest double: the nearest is infinite
+        return math.inf if exact > 0 else -math.inf
+
+
 def _number_text(value: float) -> str:
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") and "e" not in text else text
@@ -305,13 +339,17 @@ class Condition:
         if baseline_value is None:
             raise ConfigError(f"{self} is relative to the baseline; give the baseline's value")
         delta = float(self.baseline_delta or 0.0)
-        if self.delta_unit == "percent":
+        percent = self.delta_unit == "percent"
+        if percent:
             # Of the baseline's size: ``baseline - 5%`` stays below a negative baseline too
-            # (baseline * 0.95 would be above it, and fail a canary better than it). Written
-            # as a product so a positive baseline's limit is bit for bit what logs recorded.
+            # (baseline * 0.95 would be above it, and fail a canary better than it).
             scale = 1 + delta / 100 if baseline_value >= 0 else 1 - delta / 100
-            return baseline_value * scale
-        return baseline_value + delta
+            rounded = baseline_value * scale
+        else:
+            rounded = baseline_value + delta
+        if not math.isfinite(baseline_value):
+            return rounded  # inf stays inf, NaN stays NaN (judged as no data)
+        return _nearest_limit(baseline_value, delta, percent=percent, rounded=rounded)
 
     def holds(self, value: float, limit: float) -> bool:
         """Whether ``value op limit`` is true (the condition triggers)."""
@@ -429,6 +467,19 @@ def _scaled(written: str, power: int) -> float:
         prec=len(written) + 2, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[]
     )
     return float(decimal.Decimal(written).scaleb(power, context))
+
+
+def _percent_above(factor: str) -> float:
+    """The double nearest to ``(factor - 1) * 100``: the percent ``baseline * factor`` is
+    above the baseline, for the decimal ``factor`` written.
+
+    A factor below 1e-39 is -100 % to far less than half an ulp of 100 (and its exact
+    value, of an exponent of up to a billion digits, is not computed).
+    """
+    value = decimal.Decimal(factor)
+    if value.adjusted() < -40:
+        return -100.0
+    return float((Fraction(value) - 1) * 100)
 
 
 class _Parser:
@@ -555,10 +606,11 @@ class _Parser:
             return {"baseline_delta": 0.0}
         if sign == "*":
             self.take()
-            factor = self.number("after 'baseline *'")
-            # baseline * f == baseline + (f - 1) * 100 %; rounded so that * 0.8 is - 20%,
-            # not - 19.999999999999996%
-            return {"baseline_delta": round((factor - 1) * 100, 9), "delta_unit": "percent"}
+            self.number("after 'baseline *'")
+            # baseline * f == baseline + (f - 1) * 100 %, from the decimal written: * 0.8
+            # is - 20%, not - 19.999999999999996%, and * 1.13 the limit of + 13%.
+            written = self.tokens[self.index - 1][1]
+            return {"baseline_delta": _percent_above(written), "delta_unit": "percent"}
         if sign not in ("+", "-"):
             self.fail(sign_at, f"expected '+', '-' or '*' after 'baseline', found {brief(sign)}")
         self.take()

@@ -64,7 +64,8 @@ def _span(rollout: Rollout, window: float, since_start: bool) -> float | None:
 
 
 def _no_baseline(what: str, rollout: Rollout, against: str | None) -> str:
-    """Why ``what`` (a relative condition, a canary analysis) cannot judge ``rollout``."""
+    """Why ``what`` (``"a canary analysis needs"``, ``"the relative condition ... needs"``)
+    cannot judge ``rollout``."""
     if against is None:
         why = f"no baseline slot to compare {rollout.slot} with (no previous slot)"
     else:
@@ -73,7 +74,7 @@ def _no_baseline(what: str, rollout: Rollout, against: str | None) -> str:
             "such as Recreate, replaces the version it would be compared with)"
         )
     return (
-        f"{what} needs a baseline and cannot be judged: {why}; pass baseline= the slot of "
+        f"{what} a baseline and cannot be judged: {why}; pass baseline= the slot of "
         "a stable version that serves alongside, or judge this strategy with fixed "
         "thresholds only"
     )
@@ -107,9 +108,11 @@ def policy_gate(
     baseline : str, optional
         The slot relative conditions compare with; default: the slot the rollout
         replaces (``rollout.previous_slot``). With no such slot, or when it is the
-        rollout's own (a rollout in place, such as ``Recreate``), a policy with a
-        relative condition answers ``inconclusive`` at every analysis, saying why (the
-        rollout's slot is not known when the gate is made); fixed thresholds are judged.
+        rollout's own (a rollout in place, such as ``Recreate``), the relative
+        conditions cannot be judged (the rollout's slot is not known when the gate is
+        made): the fixed thresholds are, and a failure of one fails the gate at once;
+        otherwise the gate answers ``inconclusive``, naming the relative conditions not
+        judged (with none but relative conditions, at every analysis).
     since_start : bool
         Look back no further than the rollout's start (default), so that a slot reused
         after an aborted rollout is not judged on the aborted version's requests. With
@@ -154,34 +157,50 @@ def policy_gate(
                     condition.metric, slot=which, stat=condition.stat, window=window
                 )
 
-    relative = next((str(c) for c in policy.conditions if c.relative), None)
+    relative = [str(c) for c in policy.conditions if c.relative]
+    fixed = [c for c in policy.conditions if not c.relative]
+    # Without a baseline the fixed thresholds are still judged, with the policy's limits
+    # (its metrics, what a watch records, are not evaluated, and a policy read back from
+    # an old log may name metrics the constructor now refuses).
+    alone = attrs.evolve(policy, conditions=fixed, metrics=()) if relative and fixed else None
+    unjudged = (
+        f"the relative condition {relative[0]!r} needs"
+        if len(relative) == 1
+        else "the relative conditions " + ", ".join(map(repr, relative)) + " need"
+    )
 
     def gate(rollout: Rollout) -> GateResult:
-        against = baseline if baseline is not None else rollout.previous_slot
-        if against == rollout.slot:
-            # A rollout in place (Recreate) replaces its own slot: there is no other slot
-            # to compare with. Fixed thresholds need none; a relative condition cannot be
-            # judged, and says so at every analysis rather than raising (a ConfigError
-            # counted as gate errors aborted the rollout as if the source were down).
-            if relative is not None:
-                return GateResult(Verdict.INCONCLUSIVE, _no_baseline(relative, rollout, against))
-            against = None
-        elif against is None and relative is not None:
-            return GateResult(Verdict.INCONCLUSIVE, _no_baseline(relative, rollout, against))
+        named = baseline if baseline is not None else rollout.previous_slot
+        # A rollout in place (Recreate) replaces its own slot: there is no other slot to
+        # compare with (the policy would refuse a slot compared with itself).
+        against = None if named == rollout.slot else named
+        judged = policy
+        if against is None and relative:
+            # A relative condition cannot be judged, and says so at every analysis rather
+            # than raising (a ConfigError counted as gate errors aborted the rollout as if
+            # the source were down). The fixed thresholds need no baseline: a version
+            # failing one fails now, not at the deadline.
+            if alone is None:
+                return GateResult(Verdict.INCONCLUSIVE, _no_baseline(unjudged, rollout, named))
+            judged = alone
         span = _span(rollout, window, since_start)
         if span is None:
             return GateResult(Verdict.INCONCLUSIVE, "the rollout has only just started")
-        decision = policy.evaluate(source, slot=rollout.slot, baseline=against, window=span)
+        decision = judged.evaluate(source, slot=rollout.slot, baseline=against, window=span)
         verdict = decision.verdict
         if (verdict == "no_data" and policy.on_no_data == "fail") or (
             verdict == "inconclusive" and policy.on_inconclusive == "fail"
         ):
             verdict = "fail"
-        return GateResult(
-            Verdict(verdict),
-            "; ".join(decision.reasons),
-            {"decision": attrs.evolve(decision, inputs=()).to_dict(), "window": span},
-        )
+        reasons = list(decision.reasons)
+        inputs = {"decision": attrs.evolve(decision, inputs=()).to_dict(), "window": span}
+        if judged is not policy:
+            # Only the fixed thresholds were judged: their pass is no pass of the policy.
+            if verdict == "pass":
+                verdict = "inconclusive"
+            reasons.append(_no_baseline(unjudged, rollout, named))
+            inputs["not_judged"] = relative
+        return GateResult(Verdict(verdict), "; ".join(reasons), inputs)
 
     return gate
 
@@ -291,7 +310,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
         against = baseline if baseline is not None else rollout.previous_slot
         if against is None or against == rollout.slot:
             return GateResult(
-                Verdict.INCONCLUSIVE, _no_baseline("a canary analysis", rollout, against)
+                Verdict.INCONCLUSIVE, _no_baseline("a canary analysis needs", rollout, against)
             )
         span = _span(rollout, window, since_start)
         if span is None:
