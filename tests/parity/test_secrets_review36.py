@@ -260,6 +260,10 @@ HOSTILE = {
     "flags": "-x " * (N // 3),
     "distinct flags": " ".join(f"-a{i}" for i in range(N // 7))[:N],
     "paths": ":".join(f"/opt/p{i}/bin" for i in range(N // 14))[:N],
+    # A run of backslashes (stop 37's second look: 80 s each, the escaped-quote pattern
+    # restarting at every backslash of the run).
+    "backslashes after a flag": "--a=" + "\\" * (N - 6) + " x",
+    "backslashes after a name": "key:" + "\\" * (N - 6) + " x",
 }
 
 
