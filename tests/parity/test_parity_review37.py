@@ -240,3 +240,22 @@ def test_parity_check_with_only_the_report_on_dev_stdout_prints_the_summary_to_s
     captured = capsys.readouterr()
     assert "environment_parity" not in captured.out
     assert "environment_parity" in captured.err
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "--sort=key: asc",
+        "--order-by=key: desc",
+        "--group-by=key: value",
+        "--index=key: id",
+        "--log-format=auth: %(message)s",
+        "--labels=auth: enabled",
+        "--set=auth.enabled= true",
+        "--set=key= v2",
+    ],
+)
+def test_ordinary_name_value_settings_after_a_flag_are_kept(value: str) -> None:
+    # The --flag= reading took every "word:" for a header (second look of stop 37): only
+    # a name naming a credential strongly counts there, as for an unquoted name:value.
+    assert not is_secret("ARGS", value)

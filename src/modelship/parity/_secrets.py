@@ -167,7 +167,13 @@ def _secret_given(given: str, following: str) -> bool:
     unescaped = _ESCAPED_QUOTE.sub(r"\1", given) if "\\" in given else given
     if unescaped.endswith(('":', "':")):
         return _secret_quoted(_last_name(unescaped[:-1]), following)
-    return _secret_before(given, following)
+    # A header or flag after "=" names a credential strongly (X-Api-Key, Authorization,
+    # PRIVATE-TOKEN), as an unquoted name:value does: what a flag gives is often a
+    # "name: value" of ordinary settings (--sort=key: asc, --labels=auth: enabled).
+    bare = given.strip(_QUOTES)
+    if bare.lower() == "bearer" or _strong_name(bare.rstrip(":").lstrip("-")):
+        return _secret_before(given, following)
+    return False
 
 
 def _secret_setting(setting: str, before: str, following: str) -> bool:
@@ -190,10 +196,18 @@ def _secret_setting(setting: str, before: str, following: str) -> bool:
     nested = {
         keys[i]
         for i in range(1, len(keys) - 1)
-        if (keys[i + 1] or (i == last and following))
-        and keys[i].rpartition(".")[2].lower() not in _REFERENCES
+        if keys[i + 1] and keys[i].rpartition(".")[2].lower() not in _REFERENCES
     }
-    return any(_secret_key(nested_key) for nested_key in nested)
+    if any(_secret_key(nested_key) for nested_key in nested):
+        return True
+    # The last key's value standing apart (--conf=spark.x.password= hunter2) counts for a
+    # key naming a credential strongly only: "--set=key= v2" sets a key, not a password.
+    detached = keys[last] if last >= 1 and not keys[-1] and following else ""
+    return (
+        bool(detached)
+        and detached.rpartition(".")[2].lower() not in _REFERENCES
+        and (_strong_name(detached))
+    )
 
 
 # The last segment of a nested key naming a reference to a credential, not one.
