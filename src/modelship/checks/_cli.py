@@ -17,9 +17,11 @@ from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
     add_output_options,
+    given,
     print_text,
     read_bytes,
     read_table,
+    refusal,
     run_and_report,
     same_kinds,
     write_report,
@@ -162,6 +164,10 @@ def _run_schema(args: argparse.Namespace) -> int:
 
 
 def _run_profile(args: argparse.Namespace) -> int:
+    # Before the reference is read: an --output over it would replace the data profiled.
+    refused = refusal("check profile", given(args, ["reference"]), given(args, ["output"]))
+    if refused is not None:
+        return refused
     try:
         reference = read_table(args.reference, _options(args))
         profile = DriftProfile.from_data(

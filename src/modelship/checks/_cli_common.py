@@ -39,10 +39,14 @@ __all__ = [
     "MISSING_MARKERS",
     "CsvTable",
     "add_output_options",
+    "given",
     "print_text",
     "read_bytes",
     "read_table",
+    "refusal",
+    "refused_paths",
     "run_and_report",
+    "same_file",
     "same_kinds",
     "write_report",
 ]
@@ -598,16 +602,130 @@ def shared_stdout(args: argparse.Namespace, names: Sequence[str] = _REPORTS) -> 
     )
 
 
+def same_file(first: str, second: str) -> bool:
+    """Whether the paths ``first`` and ``second`` name one file: the same file when both
+    exist (another spelling, a symbolic or hard link), else the same resolved path.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> folder = tempfile.mkdtemp()
+    >>> path = os.path.join(folder, "a.csv")
+    >>> _ = open(path, "w").close()
+    >>> same_file(path, os.path.join(folder, ".", "a.csv")), same_file(path, "b.csv")
+    (True, False)
+    >>> same_file(os.path.join(folder, "new.json"), os.path.join(folder, "x", "..", "new.json"))
+    True
+    """
+    try:
+        if os.path.exists(first) and os.path.exists(second):
+            return os.path.samefile(first, second)
+        return os.path.realpath(first) == os.path.realpath(second)
+    except (OSError, ValueError):  # a name the system refuses (a NUL byte in it)
+        return False
+
+
+def given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, str | None]:
+    """The paths of the options ``names`` (attributes of ``args``), by their flag
+    (``schema_file``: ``--schema-file``), ``None`` where not given: for :func:`refused_paths`.
+
+    Examples
+    --------
+    >>> given(argparse.Namespace(schema_file="s.json"), ["schema_file", "current"])
+    {'--schema-file': 's.json', '--current': None}
+    """
+    return {f"--{name.replace('_', '-')}": getattr(args, name, None) for name in names}
+
+
+def refused_paths(
+    inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]
+) -> dict[str, str]:
+    """The ``outputs`` that cannot be written as asked, by how the command line names
+    them, each with why: an empty path (``--json ''``, an unset variable), one that is
+    the same file as one of the ``inputs`` (:func:`same_file`: writing it would replace
+    the input), or as another output (one would replace the other).
+
+    ``inputs`` and ``outputs`` map a name (``--reference``, ``the artifact``) to its path,
+    ``None`` when not given. An output to standard output (``-``, ``/dev/stdout``: see
+    :func:`on_stdout`) replaces no file: two of them are :func:`shared_stdout`'s to refuse.
+    An input ``-`` is no file; a ``file://`` URL is its path.
+
+    Examples
+    --------
+    >>> refused_paths({"--reference": "a.csv"}, {"--json": "./a.csv"})["--json"].split(":")[0]
+    '--json ./a.csv is the same file as --reference a.csv'
+    >>> refused_paths({}, {"--json": "r.out", "--junit": "r.out"})["--junit"][-45:]
+    'replace the other; write each to its own file'
+    >>> refused_paths({}, {"--json": ""})
+    {'--json': '--json: an empty path; give a file, or - for standard output'}
+    >>> refused_paths({"--current": "b.csv"}, {"--json": "-", "--junit": "r.xml"})
+    {}
+    """
+    refused: dict[str, str] = {}
+    files: list[tuple[str, str]] = []
+    for output, target in outputs.items():
+        if target == "":
+            refused[output] = f"{output}: an empty path; give a file, or - for standard output"
+        elif target is not None and not on_stdout(target):
+            files.append((output, target))
+    sources = [
+        (source, path, path[len("file://") :] if path.startswith("file://") else path)
+        for source, path in inputs.items()
+        if path and path != STDOUT
+    ]
+    for output, target in files:
+        for source, path, local in sources:
+            if same_file(target, local):
+                refused[output] = (
+                    f"{output} {target} is the same file as {source} {path}: writing it "
+                    "there would replace the input; write it elsewhere"
+                )
+                break
+    for index, (output, target) in enumerate(files):
+        for other, other_target in files[index + 1 :]:
+            if same_file(target, other_target):
+                why = (
+                    f"{output} {target} and {other} {other_target} are the same file: "
+                    "one report would replace the other; write each to its own file"
+                )
+                refused.setdefault(output, why)
+                refused.setdefault(other, why)
+    return refused
+
+
+def refusal(
+    command: str, inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]
+) -> int | None:
+    """Exit code 2, having said why on standard error (``modelship COMMAND: ...``), when
+    an output cannot be written as asked (:func:`refused_paths`); None when all can."""
+    refused = refused_paths(inputs, outputs)
+    if not refused:
+        return None
+    why = next(iter(refused.values()))
+    print_text(f"modelship {command}: {printable(hide_credentials(why))}\n", sys.stderr)
+    return 2
+
+
+# The options of the check commands naming a file that is read.
+_INPUTS = ("reference", "profile", "schema_file", "current", "data")
+
+
 def run_and_report(checks: list[_FileCheck], args: argparse.Namespace) -> int:
     """Run ``checks``, write the reports asked for, print the summary, return the exit code.
 
-    More than one report to standard output (``--json - --junit -``) would run together
-    there, unreadable: it is refused before any check runs, with exit code 2.
+    Refused before any file is read or written, with exit code 2: more than one report to
+    standard output (``--json - --junit -``), which would run together there, unreadable;
+    a report with an empty path, or that is the same file as an input (``--current``) or
+    as another report (:func:`refused_paths`), which would be lost or replace it.
     """
+    command = f"check {args.check_command}"
     refused = shared_stdout(args)
     if refused is not None:
-        print(f"modelship check {args.check_command}: {refused}", file=sys.stderr)
+        print_text(f"modelship {command}: {refused}\n", sys.stderr)
         return 2
+    code = refusal(command, given(args, _INPUTS), given(args, _REPORTS))
+    if code is not None:
+        return code
     return _finish(run_suite(checks), args)
 
 
@@ -620,11 +738,11 @@ def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
     strict = args.strict
     code = suite.exit_code(strict=strict)
     args.exit_code_so_far = code  # what main returns if a reader closes stdout early
-    if args.json:
+    if args.json is not None:  # "" is refused before: never silently no report
         write_report(args.json, suite.to_json(strict=strict) + "\n")
-    if args.junit:
+    if args.junit is not None:
         write_report(args.junit, suite.to_junit(strict=strict))
-    if args.markdown:
+    if args.markdown is not None:
         append = args.markdown_mode == "append"
         write_report(args.markdown, suite.to_markdown(strict=strict), append=append)
     to_stdout = any(on_stdout(target) for target in (args.json, args.junit, args.markdown))

@@ -34,7 +34,11 @@ from modelship._shown import hide_credentials, printable
 from modelship.checks import CheckResult, Severity, Status, SuiteResult
 from modelship.checks._cli_common import (
     add_report_options,
+    given,
     on_stdout,
+    print_text,
+    refused_paths,
+    same_file,
     shared_stdout,
     write_report,
 )
@@ -62,28 +66,39 @@ _BOMS = (
 )
 
 
+def _refuse_paths(inputs: dict[str, str | None], outputs: dict[str, str | None]) -> None:
+    """Raise ConfigError for an output that cannot be written as asked (an empty path, the
+    same file as an input: see :func:`~modelship.checks._cli_common.refused_paths`)."""
+    refused = refused_paths(inputs, outputs)
+    if refused:
+        raise ConfigError(next(iter(refused.values())))
+
+
 def _cmd_capture(args: argparse.Namespace) -> int:
 
+    _refuse_paths({}, {"--output": args.output})
     allow = [*DEFAULT_ENV_ALLOWLIST, *(args.allow_env or ())]
     snapshot = EnvironmentSnapshot.capture(env_allowlist=allow)
     write_output(args.output, snapshot.to_json() + "\n")
-    print(
+    # print_text: a path the console's encoding cannot hold (数据.json on cp1252) is
+    # written escaped; print would raise after the snapshot was written, and exit 2.
+    print_text(
         printable(
             f"wrote the environment snapshot ({snapshot.python_version}, {snapshot.machine}, "
             f"{len(snapshot.packages)} distributions) to {args.output}"
-        ),
-        file=sys.stderr if args.output == STDOUT else sys.stdout,
+        )
+        + "\n",
+        sys.stderr if args.output == STDOUT else sys.stdout,
     )
     return 0
 
 
 def _cmd_requirements(args: argparse.Namespace) -> int:
 
+    # Before the artifact is read: -o over it would replace the model with its requirements.
+    _refuse_paths({"the artifact": args.artifact}, {"--output": args.output})
     text = requirements_txt(resolve_requirements(scan_artifact(args.artifact)))
-    if args.output:
-        write_output(args.output, text)
-    else:
-        sys.stdout.write(text)
+    write_output(STDOUT if args.output is None else args.output, text)
     return 0
 
 
@@ -221,55 +236,23 @@ def _remove_stale(target: str) -> None:
 _INPUTS = ("snapshot", "against", "requirements")
 
 
-def _same_file(first: str, second: str) -> bool:
-    """Whether the paths ``first`` and ``second`` name one file (the same file when both
-    exist, else the same resolved path)."""
-    try:
-        if os.path.exists(first) and os.path.exists(second):
-            return os.path.samefile(first, second)
-        return os.path.realpath(first) == os.path.realpath(second)
-    except (OSError, ValueError):
-        return False
-
-
 def _input_named(args: argparse.Namespace, target: str) -> str | None:
     """The input option (``snapshot``, ``against``, ``requirements``) whose file is
     ``target``, or None."""
     for source in _INPUTS:
         path = getattr(args, source, None)
-        if path and path != STDOUT and _same_file(target, path):
+        if path and path != STDOUT and same_file(target, path):
             return source
     return None
 
 
 def _refused_outputs(args: argparse.Namespace) -> dict[str, str]:
-    """The reports that cannot be written as asked, each with why: one that is the same
-    file as an input (on an error the input would be replaced by the report saying so),
-    or as another report (one would replace the other)."""
-    refused: dict[str, str] = {}
-    given = [
-        (output, target)
-        for output in _OUTPUTS
-        if (target := getattr(args, output, None)) and target != STDOUT
-    ]
-    for output, target in given:
-        source = _input_named(args, target)
-        if source is not None:
-            refused[output] = (
-                f"--{output} {target} is the same file as --{source} "
-                f"{getattr(args, source)}: a report written there would replace the input; "
-                "write the report elsewhere"
-            )
-    for index, (output, target) in enumerate(given):
-        for other, other_target in given[index + 1 :]:
-            if _same_file(target, other_target):
-                why = (
-                    f"--{output} {target} and --{other} {other_target} are the same file: "
-                    "one report would replace the other; write each to its own file"
-                )
-                refused.setdefault(output, why)
-                refused.setdefault(other, why)
-    return refused
+    """The reports (by attribute) that cannot be written as asked, each with why: an
+    empty path, one that is the same file as an input (on an error the input would be
+    replaced by the report saying so), or as another report (one would replace the other);
+    see :func:`~modelship.checks._cli_common.refused_paths`."""
+    refused = refused_paths(given(args, _INPUTS), given(args, _OUTPUTS))
+    return {output: why for output in _OUTPUTS if (why := refused.get(f"--{output}"))}
 
 
 def _remove_refused(args: argparse.Namespace, refused: dict[str, str]) -> None:
@@ -278,7 +261,7 @@ def _remove_refused(args: argparse.Namespace, refused: dict[str, str]) -> None:
     append = args.markdown_mode == "append"
     for output in refused:
         target = getattr(args, output)
-        summary = append and bool(args.markdown) and _same_file(target, args.markdown)
+        summary = append and bool(args.markdown) and same_file(target, args.markdown)
         if not (_input_named(args, target) is not None or summary):
             _remove_stale(target)
 
@@ -352,10 +335,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise failures[0]
     # The summary goes where no report does: standard error when one is on standard output.
     out = sys.stderr if any(on_stdout(getattr(args, name)) for name in _OUTPUTS) else sys.stdout
-    print(render_text(_shown(suite.to_report(strict=strict))), file=out)
+    # print_text: what the console's encoding cannot hold (a path, a name) is written
+    # escaped, never a UnicodeEncodeError after the reports are written.
+    lines = [render_text(_shown(suite.to_report(strict=strict)))]
     for column in result.columns.values():
         status = column.status.value.upper()
-        print(f"  {status:<5} {printable(column.name)}: {printable(column.reason)}", file=out)
+        lines.append(f"  {status:<5} {printable(column.name)}: {printable(column.reason)}")
+    print_text("\n".join(lines) + "\n", out)
     return code
 
 
