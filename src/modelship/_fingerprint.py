@@ -97,8 +97,17 @@ def _shown_without_credentials(text: str, location: str) -> str:
     masked, and those of every URL in it."""
     text = hide_credentials(text)
     for secret in _credentials_of(location):
-        text = text.replace(secret, "***")
+        # A short one (a password "e") would mask letters all over the message ("Cannot
+        # conn***ct"): masked only where a URL's user information ends, before "@".
+        if len(secret) >= _MASK_ANYWHERE:
+            text = text.replace(secret, "***")
+        else:
+            text = text.replace(secret + "@", "***@")
     return text
+
+
+# Secrets at least this long are masked wherever an error's text repeats them.
+_MASK_ANYWHERE = 4
 
 
 def _path_fingerprint(location: str) -> str:

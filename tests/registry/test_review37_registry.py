@@ -288,3 +288,14 @@ def test_copy_registry_copies_and_counts_a_model_named_twice_once() -> None:
     assert report.models == ("m",)
     assert report.versions == 3
     assert len(b.versions("m")) == 3
+
+
+def test_a_short_password_is_masked_in_urls_only_not_all_over_the_message() -> None:
+    # A one-letter password "e" was masked wherever the letter was ("Cannot conn***ct").
+    from modelship._fingerprint import _shown_without_credentials
+
+    url = "http://user:e@127.0.0.1:9/data/train.csv"
+    text = "Cannot connect to host 127.0.0.1:9 ssl:default, via user:e@127.0.0.1:9"
+    shown = _shown_without_credentials(text, url)
+    assert shown.startswith("Cannot connect to host")
+    assert "user:e@" not in shown
