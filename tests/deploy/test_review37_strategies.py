@@ -30,9 +30,10 @@ from modelship.deploy import (
     RolloutStatus,
     from_spec,
 )
+from modelship.deploy._history import RegistryHistory
 from modelship.deploy._record import RolloutRecord
 from modelship.deploy.local import Router
-from modelship.testing._deployer_double import InMemoryDeployer
+from modelship.testing._deployer_double import InMemoryDeployer, ManualClock
 
 STEPS = [CanaryStep(10, pause=30), CanaryStep(50, pause=30)]
 KINDS: dict[str, Callable[..., Any]] = {
@@ -124,11 +125,11 @@ def test_the_serving_version_deployed_with_its_own_spec_again_is_unchanged(kind:
 
 
 def test_a_spec_changed_back_and_forth_is_applied_each_time_and_only_then() -> None:
-    dep, history = SpecDeployer(), InMemoryHistory()  # no registry, no alias
+    # (Second look: with a registry alias. Without one nothing tells this service's
+    # records from another's, and the version is left as it is: see below.)
+    dep = SpecDeployer(registry=registry("back-and-forth", 1))
     for threads in ("1", "8", "8", "1", "1"):
-        BlueGreen(dep, spec(threads), clock=dep.clock, alias=None, history=history).deploy(
-            "fraud", "1"
-        )
+        BlueGreen(dep, spec(threads), clock=dep.clock).deploy("fraud", "1")
         dep.clock.sleep(1)
     assert dep.applied == [("1", "1"), ("1", "8"), ("1", "1")]
 
@@ -145,17 +146,18 @@ def test_a_spec_changing_only_how_versions_roll_out_leaves_the_serving_version()
     assert dep.applied == [("1", "1")]
 
 
-def test_a_spec_whose_apply_is_not_in_the_history_is_applied() -> None:
-    # Nothing tells which spec the serving version runs with (a history that cannot be
-    # read): it is deployed again with the spec given, and its history says why.
+def test_a_spec_the_history_cannot_tell_leaves_the_serving_version_and_says_so() -> None:
+    # (Second look: it was deployed again, a restart for Recreate, on every re-run with
+    # the history down.) Unknown is not a change: the version is left as it is.
     reg = registry("respec-unreadable", 1)
     dep = SpecDeployer(registry=reg)
     BlueGreen(dep, spec("1"), clock=dep.clock).deploy("fraud", "1")
-    rollout = BlueGreen(dep, spec("1"), clock=dep.clock, history=UnreadableHistory()).deploy(
+    rollout = BlueGreen(dep, spec("8"), clock=dep.clock, history=UnreadableHistory()).deploy(
         "fraud", "1"
     )
-    assert dep.applied == [("1", "1"), ("1", "1")]
-    assert "could not be read" in rollout.history[0].message
+    assert dep.applied == [("1", "1")]
+    assert "could not be read" in rollout.history[-1].message
+    assert "nothing changed" in rollout.history[-1].message
 
 
 def test_an_apply_records_the_digest_of_its_spec() -> None:
@@ -384,3 +386,231 @@ def test_too_many_interim_answers_or_a_protocol_switch_is_a_502(
         assert b"slot blue failed" in body
     finally:
         backend.close()
+
+
+# --- 4. second look: unknown is no change, environments apart, a spec change's rollback ----
+
+
+def _no_op(dep: SpecDeployer, rollout: Any, before: int) -> bool:
+    """Whether ``rollout`` left the serving version as it was (no apply, no traffic move)."""
+    ops = [c.op for c in dep.calls[before:] if c.op != "state"]
+    return ops == ["health"] and "nothing changed" in rollout.history[-1].message
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+@pytest.mark.parametrize("where", ["no registry", "a history of its own"])
+def test_an_unchanged_re_run_without_the_first_runs_records_changes_nothing(
+    kind: str, where: str
+) -> None:
+    # A second CI job or script run: a fresh strategy and history. It found no record of
+    # the apply and deployed again (Recreate: a restart of a healthy service).
+    reg = registry(f"rerun-{kind}-{where}", 1) if where != "no registry" else None
+    dep = deployer(kind, registry=reg)
+    KINDS[kind](dep, spec("1"), history=InMemoryHistory()).deploy("fraud", "1")
+    dep.clock.sleep(1)
+    before = len(dep.calls)
+    rollout = KINDS[kind](dep, spec("1"), history=InMemoryHistory()).deploy("fraud", "1")
+    assert _no_op(dep, rollout, before)
+    assert dep.applied == [("1", "1")]
+
+
+def _as_written_before_digests(reg: ms.Registry) -> None:
+    """Rewrite the stored records of fraud as the release before spec digests wrote them:
+    no ``spec_digest``, and no alias in the started event."""
+    history = RegistryHistory(reg)
+    for record in history.records("fraud"):
+        events = tuple(
+            attrs.evolve(
+                e,
+                data={
+                    k: v
+                    for k, v in e.data.items()
+                    if k != "spec_digest" and not (e.kind is EventKind.STARTED and k == "alias")
+                },
+            )
+            for e in record.events
+        )
+        history.save(attrs.evolve(record, events=events))
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_records_written_before_spec_digests_leave_the_serving_version(kind: str) -> None:
+    # The first unchanged re-run after an upgrade restarted every Recreate service.
+    reg = registry(f"upgrade-{kind}", 1)
+    dep = deployer(kind, registry=reg)
+    KINDS[kind](dep, spec("1")).deploy("fraud", "1")
+    dep.clock.sleep(1)
+    _as_written_before_digests(reg)
+    before = len(dep.calls)
+    rollout = KINDS[kind](dep, spec("1")).deploy("fraud", "1")
+    assert _no_op(dep, rollout, before)
+    assert "not known" in rollout.history[-1].message
+    assert dep.applied == [("1", "1")]
+
+
+def test_the_spec_of_a_deploy_that_changed_nothing_is_the_slots_spec_for_the_next() -> None:
+    # Once a re-run left the version (its spec not recorded), its own record holds the
+    # spec's digest: a changed spec after it is applied, the same one again is not.
+    reg = registry("upgrade-then-change", 1)
+    dep = deployer("recreate", registry=reg)
+    Recreate(dep, spec("1"), clock=dep.clock).deploy("fraud", "1")
+    dep.clock.sleep(1)
+    _as_written_before_digests(reg)
+    for threads in ("1", "1", "8", "8"):
+        Recreate(dep, spec(threads), clock=dep.clock).deploy("fraud", "1")
+        dep.clock.sleep(1)
+    assert dep.applied == [("1", "1"), ("1", "8")]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_deploy_that_moves_no_alias_leaves_the_serving_version_whatever_its_spec(
+    kind: str,
+) -> None:
+    # Without an alias, nothing tells this service's records from another's in a shared
+    # history: as before spec digests, the healthy version is left, and the record says so.
+    dep, history = deployer(kind), InMemoryHistory()
+    KINDS[kind](dep, spec("1"), alias=None, history=history).deploy("fraud", "1")
+    dep.clock.sleep(1)
+    before = len(dep.calls)
+    rollout = KINDS[kind](dep, spec("8"), alias=None, history=history).deploy("fraud", "1")
+    assert _no_op(dep, rollout, before)
+    assert "moves no registry alias" in rollout.history[-1].message
+    assert dep.applied == [("1", "1")]
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_staging_and_production_sharing_a_registry_re_run_without_restarts(kind: str) -> None:
+    # Each environment's re-run read the other's apply (another spec) as its own and
+    # deployed again, restarting the other's service at its next run, without end.
+    reg, clock = registry(f"two-envs-{kind}", 1), ManualClock()
+    envs = [
+        (deployer(kind, registry=reg, clock=clock), spec("8"), "production"),
+        (deployer(kind, registry=reg, clock=clock), spec("1"), "staging"),
+    ]
+    for dep, given, alias in envs:
+        KINDS[kind](dep, given, alias=alias).deploy("fraud", "1")
+        clock.sleep(1)
+    for dep, given, alias in envs * 2:
+        before = len(dep.calls)
+        rollout = KINDS[kind](dep, given, alias=alias).deploy("fraud", "1")
+        clock.sleep(1)
+        assert _no_op(dep, rollout, before), alias
+    assert [dep.applied for dep, _, _ in envs] == [[("1", "8")], [("1", "1")]]
+
+
+def test_a_spec_change_in_one_environment_is_applied_there_only() -> None:
+    reg, clock = registry("two-envs-change", 1), ManualClock()
+    prod, staging = (SpecDeployer(registry=reg, clock=clock) for _ in "ps")
+    BlueGreen(prod, spec("1"), clock=clock, alias="production").deploy("fraud", "1")
+    BlueGreen(staging, spec("1"), clock=clock, alias="staging").deploy("fraud", "1")
+    clock.sleep(1)
+    BlueGreen(staging, spec("8"), clock=clock, alias="staging").deploy("fraud", "1")
+    clock.sleep(1)
+    BlueGreen(prod, spec("1"), clock=clock, alias="production").deploy("fraud", "1")
+    assert (prod.applied, staging.applied) == ([("1", "1")], [("1", "1"), ("1", "8")])
+
+
+def test_a_change_of_the_monitoring_policy_only_does_not_restart_the_service() -> None:
+    # The rollback policy's conditions are judged by a watch, not run in the slot.
+    def watched(threshold: int) -> DeploymentSpec:
+        return DeploymentSpec.from_dict(
+            {
+                "deployment": {
+                    "strategy": "recreate",
+                    "containers": [{"name": "m", "image": "m:1", "env": {"THREADS": "1"}}],
+                    "monitoring": {
+                        "enabled": True,
+                        "metrics": ["error_rate"],
+                        "conditions": [f"error_rate > {threshold}%"],
+                    },
+                }
+            }
+        )
+
+    dep = deployer("recreate", registry=registry("monitoring-only", 1))
+    Recreate(dep, watched(5), clock=dep.clock).deploy("fraud", "1")
+    dep.clock.sleep(1)
+    before = len(dep.calls)
+    rollout = Recreate(dep, watched(4), clock=dep.clock).deploy("fraud", "1")
+    assert _no_op(dep, rollout, before)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_spec_change_is_not_rolled_back_without_its_switch_back(kind: str) -> None:
+    # The rollback redeployed the version with the new spec, found it unchanged, and
+    # reported the rollout rolled back: the old spec was not restored.
+    reg = registry(f"respec-rollback-{kind}", 1)
+    dep = deployer(kind, registry=reg)
+    KINDS[kind](dep, spec("1"), undo_window=0).deploy("fraud", "1")
+    dep.clock.sleep(1)
+    respec = KINDS[kind](dep, spec("8"), undo_window=0).deploy("fraud", "1")
+    dep.clock.sleep(1)
+    served, calls = weights(dep), len(dep.calls)
+    with pytest.raises(RollbackUnavailable, match="its previous version is its own"):
+        respec.rollback()
+    assert respec.status is RolloutStatus.SUCCEEDED
+    assert weights(dep) == served
+    assert {c.op for c in dep.calls[calls:]} <= {"state"}
+    assert dep.applied == [("1", "1"), ("1", "8")]
+    assert respec.history[-1].kind is EventKind.ERROR
+
+
+def _staging_rolled_back_2(name: str) -> tuple[ms.Registry, SpecDeployer, Any]:
+    """Production ran 1 then 2 fine; staging rolled 2 back (one switch); production then
+    deployed 3: its rollout, whose previous version is 2."""
+    reg, clock = registry(name, 3), ManualClock()
+    prod, staging = (SpecDeployer(registry=reg, clock=clock) for _ in "ps")
+    for version in ("1", "2"):
+        BlueGreen(prod, clock=clock, alias="production").deploy("fraud", version)
+        clock.sleep(10)
+    BlueGreen(staging, clock=clock, alias="staging").deploy("fraud", "1")
+    clock.sleep(10)
+    BlueGreen(staging, clock=clock, alias="staging").deploy("fraud", "2").rollback()
+    clock.sleep(10)
+    third = BlueGreen(prod, clock=clock, alias="production").deploy("fraud", "3")
+    assert reg.aliases("fraud") == {"production": "3", "staging": "1"}
+    return reg, prod, third
+
+
+def test_a_rollback_in_another_environment_does_not_block_this_ones() -> None:
+    reg, prod, third = _staging_rolled_back_2("rollback-envs")
+    assert third.rollback() is third
+    assert prod.state().serving().version == "2"
+    assert reg.aliases("fraud") == {"production": "2", "staging": "1"}
+
+
+def test_deploy_rollback_is_not_blocked_by_another_environments_rollback() -> None:
+    from modelship.deploy._cli import roll_alias_back
+
+    reg, _, third = _staging_rolled_back_2("rollback-envs-cli")
+    moved = roll_alias_back("memory://review37-strategies-rollback-envs-cli", "fraud", "production")
+    assert moved == {
+        "model": "fraud",
+        "alias": "production",
+        "from": "3",
+        "to": "2",
+        "rollout": third.id,
+    }
+    assert reg.aliases("fraud") == {"production": "2", "staging": "1"}
+
+
+def test_monitor_watch_judges_a_version_condemned_only_by_its_own_alias() -> None:
+    from modelship.monitor._cli import _rolled_back_since_success
+
+    reg, _, _ = _staging_rolled_back_2("rollback-envs-watch")
+    assert _rolled_back_since_success(reg, "fraud", "2", alias="production") is None
+    condemned = _rolled_back_since_success(reg, "fraud", "2", alias="staging")
+    assert condemned is not None
+    assert condemned.status is RolloutStatus.ROLLED_BACK
+
+
+def test_a_record_that_names_no_alias_condemns_nothing_where_an_alias_moves() -> None:
+    from modelship.deploy._rollout import condemning_rollout
+
+    history = InMemoryHistory()
+    dep = InMemoryDeployer()  # no registry: its records move no alias
+    BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "1")
+    BlueGreen(dep, clock=dep.clock, history=history).deploy("fraud", "2").rollback()
+    records = history.records("fraud")
+    assert condemning_rollout(records, "2") is records[1]  # no alias: every record counts
+    assert condemning_rollout(records, "2", alias="production") is None

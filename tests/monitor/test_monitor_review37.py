@@ -105,7 +105,7 @@ def test_watch_and_deploy_rollback_agree_that_an_undone_spec_change_condemns_no_
             )
         )
     assert condemning_rollout(history.records("fraud"), v1) is None
-    assert _rolled_back_since_success(reg, "fraud", v1) is None
+    assert _rolled_back_since_success(reg, "fraud", v1, alias="production") is None
 
 
 @pytest.mark.parametrize(

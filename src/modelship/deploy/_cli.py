@@ -652,8 +652,9 @@ def roll_alias_back(
     target = done[-1].previous_version
     assert target is not None
     # A rollback after the undo window redeploys the previous version as a new rollout,
-    # whose previous version is the one just rolled back: never move back onto it.
-    condemned = condemning_rollout(records, target)
+    # whose previous version is the one just rolled back: never move back onto it. Only
+    # this alias's rollbacks count: another environment's must not block this one's.
+    condemned = condemning_rollout(records, target, alias=alias)
     if condemned is not None:
         return (
             f"{model} {target}, where the alias {alias} would go back to, was rolled back "

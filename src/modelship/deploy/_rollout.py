@@ -62,6 +62,7 @@ __all__ = [
     "condemning_rollout",
     "new_rollout_id",
     "read_state",
+    "same_alias",
     "stored_records",
 ]
 
@@ -110,7 +111,42 @@ def stored_records(history: DeploymentHistory, model: str) -> list[RolloutRecord
     return out
 
 
-def condemning_rollout(records: Sequence[RolloutRecord], version: str) -> RolloutRecord | None:
+def same_alias(record: RolloutRecord, alias: str | None) -> bool | None:
+    """Whether ``record``'s rollout moved ``alias`` (None: it moved no alias), or None if
+    the record does not say.
+
+    A rollout records the alias it moves in its ``started`` event (``alias``, None when it
+    moves none, as without a registry). A record written before it did says so only in the
+    events of an alias move (``alias`` and ``error`` events), which a rollout that never
+    got to move its alias does not have. Environments deploying one model from one
+    registry (aliases ``staging`` and ``production``) share its deployment history: the
+    alias tells their records apart.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> def rec(*events):
+    ...     return RolloutRecord(id="r1", model="fraud", version="1", strategy="blue-green",
+    ...         status=RolloutStatus.SUCCEEDED, slot="blue", previous_version=None,
+    ...         previous_slot=None, started_at=when, events=events)
+    >>> staging = rec(RolloutEvent(when, EventKind.STARTED, "started", {"alias": "staging"}))
+    >>> same_alias(staging, "staging"), same_alias(staging, "production"), same_alias(rec(), "x")
+    (True, False, None)
+    """
+    for event in record.events:  # bounded: the record's events
+        if event.kind is EventKind.STARTED and "alias" in event.data:
+            return bool(event.data["alias"] == alias)
+    for event in record.events:
+        named = event.data.get("alias")
+        if event.kind in (EventKind.ALIAS, EventKind.ERROR) and isinstance(named, str):
+            return named == alias
+    return None
+
+
+def condemning_rollout(
+    records: Sequence[RolloutRecord], version: str, *, alias: str | None = None
+) -> RolloutRecord | None:
     """The rollout that condemns ``version``: its latest rollout that served (succeeded or
     rolled back), if that one was rolled back; None if ``version`` may serve again.
 
@@ -121,6 +157,12 @@ def condemning_rollout(records: Sequence[RolloutRecord], version: str) -> Rollou
     not the version, and is passed over. A rollback must not move to a condemned version:
     after a rollback that redeployed the previous version, the new rollout's previous
     version is the one just rolled back.
+
+    ``alias``: the alias the rollback moves (its environment). Given, only the rollouts of
+    that alias condemn (see :func:`same_alias`): those of another alias are passed over (a
+    version rolled back in staging may still serve production), and a record that does not
+    say which alias it moved condemns nothing (a rollback restores service: it is not
+    blocked on a guess) but clears as a succeeded rollout does. None: every record counts.
 
     Examples
     --------
@@ -134,13 +176,22 @@ def condemning_rollout(records: Sequence[RolloutRecord], version: str) -> Rollou
     ...            rec(3, "1", RolloutStatus.SUCCEEDED, "2")]
     >>> condemning_rollout(records, "2").id, condemning_rollout(records, "1")
     ('r2', None)
+    >>> print(condemning_rollout(records, "2", alias="production"))  # r2 names no alias
+    None
     """
     for record in reversed(records):  # bounded: the records given
         if record.version != version:
             continue
+        same = True if alias is None else same_alias(record, alias)
+        if same is False:
+            continue  # another environment's rollout
         if record.status is RolloutStatus.SUCCEEDED:
             return None
-        if record.status is RolloutStatus.ROLLED_BACK and record.previous_version != version:
+        if (
+            same
+            and record.status is RolloutStatus.ROLLED_BACK
+            and record.previous_version != version
+        ):
             return record
     return None
 
@@ -589,11 +640,14 @@ class Rollout:
             The rollout did not promote, was already rolled back, had no previous
             version, or no longer serves (a later rollout replaced its version, so
             undoing this one would undo that one); its previous version was itself rolled
-            back since it last succeeded (see :func:`condemning_rollout`: a rollback after
-            the undo window makes the version rolled back the new rollout's previous one);
-            or, after the undo window, its previous version was archived or purged from
-            the registry (restore it first). Nothing was changed; the last reason is also
-            recorded in the history (an ``error`` event).
+            back since it last succeeded in the environment of the alias it moved (see
+            :func:`condemning_rollout`: a rollback after the undo window makes the version
+            rolled back the new rollout's previous one); or, after the undo window (or with
+            the previous slot unusable), its previous version was its own (a spec change:
+            the spec it ran with before is not recorded, deploy the version with the spec
+            you want), or was archived or purged from the registry (restore it first).
+            Nothing was changed; the last two reasons are also recorded in the history (an
+            ``error`` event).
         RolloutInProgress
             Another rollout holds the deployer's rollout lock; nothing was changed.
 
@@ -623,6 +677,7 @@ class Rollout:
         self._check_previous_not_condemned()
         if self.undo_window_open and self._switch_back():
             return self
+        self._check_previous_is_another_version()
         self.event(
             EventKind.ROLLBACK,
             f"redeploying {self.previous_version} through the "
@@ -671,7 +726,8 @@ class Rollout:
 
     def _check_previous_not_condemned(self) -> None:
         """Raise :class:`RollbackUnavailable` if the previous version was itself rolled
-        back since it last succeeded (see :func:`condemning_rollout`).
+        back since it last succeeded (see :func:`condemning_rollout`; only the rollouts of
+        the alias this one moved count, every rollout if it moved none).
 
         A rollback after the undo window redeploys the previous version as a new rollout,
         whose own previous version is the one just rolled back: rolling that one back
@@ -682,8 +738,12 @@ class Rollout:
         """
         previous = self.previous_version
         assert previous is not None  # checked by _rollback()
+        # The alias it moved (none without a registry), as its started event records it: a
+        # rollback in another environment sharing the history must not block this one.
+        alias = self._alias if self._deployer.registry is not None else None
         try:
-            condemned = condemning_rollout(stored_records(self._history, self.model), previous)
+            records = stored_records(self._history, self.model)
+            condemned = condemning_rollout(records, previous, alias=alias)
         except Exception as exc:  # a user's history may raise anything; service comes first
             self.event(
                 EventKind.ERROR,
@@ -702,6 +762,31 @@ class Rollout:
             f"{condemned.status.value}) and no rollout of {previous} succeeded since: rolling "
             f"back would serve it again. Nothing was changed; deploy the version you want "
             f"instead ({previous} too, once it is fixed)"
+        )
+
+    def _check_previous_is_another_version(self) -> None:
+        """Raise :class:`RollbackUnavailable` (recorded) if the previous version is this
+        rollout's own, once the switch back is not possible.
+
+        Such a rollout deployed the serving version again (with another spec, or over an
+        unhealthy one). Without the switch back, a rollback redeploys the previous version
+        through the strategy, with this rollout's spec: the version serves already, so
+        nothing would change but the rollout would be reported rolled back. The spec it
+        ran with before is not recorded (only its digest), so it cannot be redeployed.
+        """
+        if self.previous_version != self.version:
+            return
+        why = (
+            f"its previous version is its own ({self.model} {self.version}, run with "
+            f"another spec or deployed again over itself), and without the switch back "
+            f"(undo window closed, or the previous slot unusable) a rollback redeploys the "
+            f"previous version with this rollout's spec: the spec it ran with before is not "
+            f"recorded and cannot be redeployed from here"
+        )
+        self.event(EventKind.ERROR, f"rollback refused: {why}", version=self.previous_version)
+        raise RollbackUnavailable(
+            f"rollout {self.id} cannot be rolled back: {why}. Nothing was changed; deploy "
+            f"{self.version} with the spec you want"
         )
 
     def _redeploy_failed(self, exc: Exception) -> None:

@@ -56,6 +56,7 @@ from modelship.deploy._rollout import (
     RolloutStatus,
     close_replaced_window,
     read_state,
+    same_alias,
     stored_records,
 )
 from modelship.deploy._spec import CanaryStep, DeploymentSpec
@@ -97,29 +98,38 @@ class StrategyOptions(TypedDict, total=False):
     clock: Clock | None
 
 
+_NOT_IN_SLOT = ("strategy", "canary", "monitoring")
+"""The keys of a spec's ``deployment`` section that no deployer reads (see :func:`spec_digest`)."""
+
+
 def spec_digest(spec: DeploymentSpec | None) -> str | None:
     """The digest of ``spec`` a rollout records with each ``apply`` (None for no spec).
 
-    It covers what runs in a slot: what :meth:`DeploymentSpec.to_dict` writes but the
-    strategy and the canary steps (how a version is rolled out, not what runs; the
-    ``notes`` are not written either). A version serving healthy is left as it is by a
-    deploy given a spec only if its slot's last recorded apply had that spec's digest.
+    It covers what runs in a slot: what :meth:`DeploymentSpec.to_dict` writes (the
+    containers, the replicas, the health check) but the strategy and the canary steps (how
+    a version is rolled out) and ``monitoring`` (the rollback policy a watch judges the
+    slot by, which no deployer reads); the ``notes`` are not written either. A version
+    serving healthy is deployed again by a deploy given a spec only if its slot's last
+    recorded apply had another digest (see :meth:`_Strategy._spec_changed`).
 
     Examples
     --------
-    >>> from modelship.deploy import Container, DeploymentSpec
+    >>> from modelship.deploy import Container, DeploymentSpec, Monitoring
     >>> one = DeploymentSpec(containers=[Container(name="m", image="m:1", env={"T": "1"})])
     >>> two = DeploymentSpec(containers=[Container(name="m", image="m:1", env={"T": "2"})])
     >>> canary = attrs.evolve(one, strategy="canary", steps=[CanaryStep(10, pause=60)])
-    >>> spec_digest(one) == spec_digest(canary), spec_digest(one) == spec_digest(two)
-    (True, False)
+    >>> watched = attrs.evolve(one, monitoring=Monitoring(enabled=True, metrics=["error_rate"]))
+    >>> spec_digest(one) == spec_digest(canary) == spec_digest(watched)
+    True
+    >>> spec_digest(one) == spec_digest(two)
+    False
     >>> spec_digest(one)[:7], spec_digest(None)
     ('sha256:', None)
     """
     if spec is None:
         return None
     deployment = spec.to_dict()["deployment"]
-    runs = {key: value for key, value in deployment.items() if key not in ("strategy", "canary")}
+    runs = {key: value for key, value in deployment.items() if key not in _NOT_IN_SLOT}
     return "sha256:" + hashlib.sha256(canonical_json(runs)).hexdigest()
 
 
@@ -128,24 +138,62 @@ def _short(digest: object) -> str:
     return brief(digest[:19] + "..." if isinstance(digest, str) and len(digest) > 19 else digest)
 
 
-def _last_change_of(
-    records: Sequence[RolloutRecord], slot: str
+def _last_spec_of(
+    records: Sequence[RolloutRecord], slot: str, alias: str
 ) -> tuple[RolloutRecord, RolloutEvent] | None:
-    """The last recorded event that changed what runs in ``slot`` (an apply, an apply that
-    failed, a removal) and its rollout, or None if there is none.
+    """The last recorded event that changed or confirmed what runs in ``slot`` (an apply,
+    an apply that failed, a removal, a deploy that found it unchanged) among the rollouts
+    that moved ``alias`` or do not say which alias they moved (see :func:`same_alias`),
+    and its rollout; None if there is none. Another alias's rollouts (another environment
+    sharing the history, with slots of its own) are passed over.
 
     Newest first: bounded by the records given and their events.
     """
     failed_apply = f"apply({slot!r})"
     for record in reversed(records):
+        if same_alias(record, alias) is False:
+            continue
         for event in reversed(record.events):
-            data = event.data
-            if (event.kind is EventKind.ERROR and data.get("call") == failed_apply) or (
-                event.kind in (EventKind.APPLIED, EventKind.SCALED_DOWN)
-                and data.get("slot") == slot
+            kind, data = event.kind, event.data
+            if (
+                (kind is EventKind.ERROR and data.get("call") == failed_apply)
+                or (kind in (EventKind.APPLIED, EventKind.SCALED_DOWN) and data.get("slot") == slot)
+                or (
+                    kind is EventKind.SUCCEEDED
+                    and data.get("slot") == slot
+                    and isinstance(data.get("spec_digest"), str)
+                )
             ):
                 return record, event
     return None
+
+
+def _recorded_digest(
+    found: tuple[RolloutRecord, RolloutEvent] | None, serving: SlotState, alias: str
+) -> tuple[str | None, str]:
+    """The spec digest that ``found`` (see :func:`_last_spec_of`) records for ``serving``,
+    and the rollout that recorded it; or None and why it tells none: no record of the slot,
+    a record that does not say its alias, an apply that failed or a removal since, another
+    version's apply, or an apply recorded before digests were."""
+    slot = serving.slot
+    if found is None:
+        return None, f"no apply into {slot} by a rollout of alias {alias!r} is recorded"
+    record, event = found
+    data, by = event.data, f"rollout {record.id}"
+    version = record.version if event.kind is EventKind.SUCCEEDED else data.get("version")
+    recorded = data.get("spec_digest")
+    why = None
+    if same_alias(record, alias) is None:
+        why = f"{by}, the last to change {slot}, does not record which alias it moved"
+    elif event.kind is EventKind.ERROR:
+        why = f"an apply into {slot} failed since ({by})"
+    elif event.kind is EventKind.SCALED_DOWN:
+        why = f"{slot} was removed since ({by})"
+    elif version != serving.version:
+        why = f"the last apply into {slot} ({by}) was of {brief(version)}"
+    elif not isinstance(recorded, str):
+        why = f"{by} recorded no spec digest (it was written before they were)"
+    return (None, why) if why is not None else (recorded, by)
 
 
 def _check_spec(spec: object) -> None:
@@ -311,8 +359,14 @@ class _Strategy:
             progress_deadline=self.progress_deadline,
             undo_window=self.undo_window,
             capabilities=attrs.asdict(self.deployer.capabilities),
+            alias=self._moved_alias(),  # which environment's rollout it is: see same_alias
         )
         return rollout
+
+    def _moved_alias(self) -> str | None:
+        """The registry alias this strategy's rollouts move: None without an alias or a
+        registry."""
+        return self.alias if self.deployer.registry is not None else None
 
     def _serving(
         self, model: str, expected: str | None
@@ -708,9 +762,9 @@ class _Strategy:
         if stable is not None and same and not others:
             found = self._promoted(resolved, stable, expected)
             if found is not None:
-                changed = self._spec_changed(model, stable)
+                changed, spec_note = self._spec_changed(model, stable)
                 if changed is None:
-                    done = self._unchanged(stable, *found)
+                    done = self._unchanged(stable, *found, spec_note)
                     return resolved, expected, stable, others, done, note
                 note = (
                     f"{resolved} serves healthy from {stable.slot}, but is deployed again "
@@ -718,46 +772,41 @@ class _Strategy:
                 )
         return resolved, expected, stable, others, None, note
 
-    def _spec_changed(self, model: str, serving: SlotState) -> str | None:
+    def _spec_changed(self, model: str, serving: SlotState) -> tuple[str | None, str]:
         """Why ``serving`` (promoted, healthy) must be applied again with this deploy's
-        spec, or None if it need not.
+        spec, or None if it need not; and, if not, what the deploy that leaves it says of
+        its spec ("" with no spec given).
 
-        No spec given: None (nothing asked of the spec, and the history is not read). A
-        spec given: None only if the last apply into the serving slot recorded in the
-        deployment history (see :func:`spec_digest`) was of this version with this spec's
-        digest. Another digest, an apply of that slot that failed or a removal of it
-        since, no recorded apply, a record from before digests were recorded, or a history
-        that cannot be read: the spec the version runs with is not known to be this one,
-        so it is deployed again (for :class:`Recreate`, a restart).
+        Only a spec digest recorded for the serving slot that differs from this spec's
+        (see :func:`spec_digest`) deploys it again (for :class:`Recreate`, a restart): the
+        last apply into the slot, or the last deploy that found it unchanged, among the
+        rollouts of the alias this deploy moves (see :func:`_last_spec_of`). Whatever
+        leaves the spec unknown leaves the version as it is, as a re-run of an unchanged
+        deploy must: no spec given, no alias moved (nothing tells this service's records
+        from another's in a shared history: the history is not read), a history that
+        cannot be read, or no digest recorded for the slot (see :func:`_recorded_digest`).
+        The deploy that leaves it records this spec's digest, which is then the slot's
+        spec for the next deploy.
         """
         if self.spec is None:
-            return None
-        given, slot = spec_digest(self.spec), serving.slot
+            return None, ""
+        alias = self._moved_alias()
+        if alias is None:
+            return None, "; this deploy moves no registry alias, so its spec was not checked"
         try:
             records = stored_records(self.history, model)
         except Exception as exc:  # a user's history may raise anything: the spec is unknown
-            return (
-                f"the deployment history could not be read to tell which spec it runs with "
-                f"({type(exc).__name__}: {brief(str(exc))})"
-            )
-        found = _last_change_of(records, slot)
-        if found is None:
-            return f"no apply of it into {slot} is recorded in the deployment history"
-        record, event = found
-        data, by = event.data, f"rollout {record.id}"
-        if event.kind is EventKind.ERROR:
-            why = f"an apply into {slot} failed after it ({by})"
-        elif event.kind is EventKind.SCALED_DOWN:
-            why = f"{slot} was removed after it was applied ({by})"
-        elif data.get("version") != serving.version:
-            why = f"the last apply into {slot} ({by}) was of {brief(data.get('version'))}"
-        elif "spec_digest" not in data:
-            why = f"its apply into {slot} ({by}) recorded no spec"
-        elif data["spec_digest"] != given:
-            why = f"{by} applied it with another spec ({_short(data['spec_digest'])})"
+            recorded = None
+            failed = f"{type(exc).__name__}: {brief(str(exc))}"
+            by = f"the deployment history could not be read ({failed})"
         else:
-            why = None
-        return why
+            found = _last_spec_of(records, serving.slot, alias)
+            recorded, by = _recorded_digest(found, serving, alias)
+        if recorded is None:
+            return None, f"; the spec it runs with is not known ({by}): taken to be this deploy's"
+        if recorded == spec_digest(self.spec):
+            return None, ", and was last applied with this deploy's spec"
+        return f"{by} applied it with another spec ({_short(recorded)})", ""
 
     def _promoted(
         self, version: str, serving: SlotState, expected: str | None
@@ -771,9 +820,9 @@ class _Strategy:
         that failed its gate does not move it). Without an alias or a registry nothing
         else tells: the deployment history is not read for this, and the healthy version
         holding all the traffic is left as it is. A deploy given a spec also needs the
-        version to run with that spec (see :meth:`_spec_changed`, checked after this). A
-        leftover split never gets here (see :meth:`_prepare`). Anything else goes the
-        normal way (health checks, the gate, the alias).
+        version not to run with another recorded spec (see :meth:`_spec_changed`, checked
+        after this). A leftover split never gets here (see :meth:`_prepare`). Anything
+        else goes the normal way (health checks, the gate, the alias).
         """
         if serving.weight != 100:
             return None
@@ -795,7 +844,9 @@ class _Strategy:
             return f", and alias {self.alias!r} names it" if expected == version else None
         return ""
 
-    def _unchanged(self, serving: SlotState, why: str, health: SlotHealth) -> Rollout:
+    def _unchanged(
+        self, serving: SlotState, why: str, health: SlotHealth, spec_note: str
+    ) -> Rollout:
         slot, version = serving.slot, serving.version
         rollout = self._new(serving.model, version, slot, None)
         rollout.event(
@@ -806,11 +857,10 @@ class _Strategy:
             detail=health.detail,
         )
         rollout.status = RolloutStatus.SUCCEEDED
-        spec = ", and was last applied with this deploy's spec" if self.spec is not None else ""
         rollout.event(
             EventKind.SUCCEEDED,
-            f"{version} already serves from {slot} with all the traffic, healthy{why}{spec}; "
-            "nothing changed",
+            f"{version} already serves from {slot} with all the traffic, healthy{why}"
+            f"{spec_note}; nothing changed",
             slot=slot,
             spec_digest=spec_digest(self.spec),
         )

@@ -387,7 +387,9 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     else:
         reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
         try:
-            condemned = _rolled_back_since_success(reg, model, rollout.previous_version)
+            condemned = _rolled_back_since_success(
+                reg, model, rollout.previous_version, alias=alias
+            )
             if condemned is not None:
                 message = (
                     f"the policy rolled back {model} {version} but the alias {alias} was not "
@@ -433,11 +435,14 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     return {"event": "error", "reason": step.reason, "message": message, "alias": None}
 
 
-def _rolled_back_since_success(reg: Registry, model: str, version: str) -> RolloutRecord | None:
-    """The rollout that condemns ``version`` (:func:`~modelship.deploy._rollout.
-    condemning_rollout`, the rule ``deploy rollback`` and ``Rollout.rollback()`` follow:
-    its latest settled rollout was rolled back, a rolled-back spec change of the same
-    version aside), else None.
+def _rolled_back_since_success(
+    reg: Registry, model: str, version: str, *, alias: str
+) -> RolloutRecord | None:
+    """The rollout that condemns ``version`` where ``alias`` moves (:func:`~modelship.
+    deploy._rollout.condemning_rollout`, the rule ``deploy rollback`` and
+    ``Rollout.rollback()`` follow: its latest settled rollout of that alias was rolled
+    back, a rolled-back spec change of the same version aside; another environment's
+    rollbacks do not count), else None.
 
     Read just before the alias moves, so not atomic with the move; but a rollout of
     ``version`` can only be rolled back while the alias names it, and the move is a
@@ -446,7 +451,7 @@ def _rolled_back_since_success(reg: Registry, model: str, version: str) -> Rollo
     from modelship.deploy._history import RegistryHistory
     from modelship.deploy._rollout import condemning_rollout
 
-    return condemning_rollout(RegistryHistory(reg).records(model), version)
+    return condemning_rollout(RegistryHistory(reg).records(model), version, alias=alias)
 
 
 def _epoch_seconds(text: str) -> float:
