@@ -614,3 +614,23 @@ def test_a_record_that_names_no_alias_condemns_nothing_where_an_alias_moves() ->
     records = history.records("fraud")
     assert condemning_rollout(records, "2") is records[1]  # no alias: every record counts
     assert condemning_rollout(records, "2", alias="production") is None
+
+
+def test_deploy_rollback_goes_back_to_what_this_alias_served_not_another_environments() -> None:
+    # Production ran 1 then 3; staging later ran 2 then 3 (its 3 replaced 2). The alias
+    # production must go back to 1: the last succeeded rollout of 3 is staging's.
+    reg, clock = registry("rollback-target-envs", 3), ManualClock()
+    prod, staging = (SpecDeployer(registry=reg, clock=clock) for _ in "ps")
+    for version in ("1", "3"):
+        BlueGreen(prod, clock=clock, alias="production").deploy("fraud", version)
+        clock.sleep(10)
+    for version in ("2", "3"):
+        BlueGreen(staging, clock=clock, alias="staging").deploy("fraud", version)
+        clock.sleep(10)
+    assert reg.aliases("fraud") == {"production": "3", "staging": "3"}
+    from modelship.deploy._cli import roll_alias_back
+
+    moved = roll_alias_back(reg.store.url, "fraud", "production")
+    assert isinstance(moved, dict)
+    assert moved["to"] == "1"
+    assert reg.aliases("fraud") == {"production": "1", "staging": "3"}

@@ -62,6 +62,7 @@ from modelship.deploy._rollout import (
     RolloutRecord,
     RolloutStatus,
     condemning_rollout,
+    same_alias,
 )
 from modelship.deploy._spec import DeploymentSpec, Strategy
 from modelship.deploy._strategies import Canary, from_spec
@@ -637,12 +638,17 @@ def roll_alias_back(
     if current is None:
         return f"the alias {alias} of {model} names no version; nothing to roll back"
     records = RegistryHistory(reg).records(model)
+    # Another environment's rollout of the same version (staging's, on a registry shared
+    # with production) says nothing of what this alias served before: only rollouts of
+    # this alias, or records that do not say which alias they moved (written before
+    # rollouts recorded it), are read.
     done = [
         r
         for r in records
         if r.status is RolloutStatus.SUCCEEDED
         and r.version == current
         and r.previous_version is not None
+        and same_alias(r, alias) is not False
     ]
     if not done:
         return (
