@@ -634,3 +634,32 @@ def test_deploy_rollback_goes_back_to_what_this_alias_served_not_another_environ
     assert isinstance(moved, dict)
     assert moved["to"] == "1"
     assert reg.aliases("fraud") == {"production": "1", "staging": "3"}
+
+
+def test_monitor_watch_judges_the_rollout_of_its_own_alias_not_another_environments() -> None:
+    # Production ran 1 then 3 into blue; staging later ran 2 then 3 into another slot.
+    # A watch of production must watch production's rollout (its slot, and 1 to go back
+    # to), not staging's later one.
+    import argparse
+
+    from modelship.monitor._cli import _watched
+
+    reg, clock = registry("watch-target-envs", 3), ManualClock()
+    prod, staging = (SpecDeployer(registry=reg, clock=clock) for _ in "ps")
+    for version in ("1", "3"):
+        BlueGreen(prod, clock=clock, alias="production").deploy("fraud", version)
+        clock.sleep(10)
+    for version in ("2", "3"):
+        BlueGreen(staging, clock=clock, alias="staging").deploy("fraud", version)
+        clock.sleep(10)
+    args = argparse.Namespace(
+        registry=reg.store.url,
+        model="fraud",
+        alias="production",
+        slot=None,
+        since=None,
+        signing_key_env="",
+    )
+    watched = _watched(args)
+    assert watched.rollout is not None
+    assert watched.rollout.previous_version == "1"

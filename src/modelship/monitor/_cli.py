@@ -217,12 +217,17 @@ def _watched(args: argparse.Namespace) -> _Watched:
             )
         return _Watched(str(args.slot), args.since)
     from modelship.deploy._history import RegistryHistory
-    from modelship.deploy._rollout import RolloutStatus
+    from modelship.deploy._rollout import RolloutStatus, same_alias
 
     reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
     current = reg.aliases(args.model).get(args.alias)
+    # Only this alias's rollouts (or records that do not say which alias they moved):
+    # another environment's rollout of the same version, on a registry they share, is in
+    # another slot of another deployment, and its previous version is not this alias's.
     succeeded = [
-        r for r in RegistryHistory(reg).records(args.model) if r.status is RolloutStatus.SUCCEEDED
+        r
+        for r in RegistryHistory(reg).records(args.model)
+        if r.status is RolloutStatus.SUCCEEDED and same_alias(r, args.alias) is not False
     ]
     done = [r for r in succeeded if r.version == current]
     if args.slot is None:
