@@ -50,6 +50,7 @@ from modelship.deploy.serve._cli import REGISTRY_URL_ENV
 from modelship.deploy.serve._config import ServeConfig
 from modelship.errors import ConfigError, ModelshipError
 from modelship.registry import FsspecStore, Registry
+from modelship.registry._open import _OWN_OPTIONS, _unnest
 from modelship.registry._registry import signing_key_of
 
 if TYPE_CHECKING:
@@ -245,26 +246,57 @@ def _spec_argv(
     return args, env
 
 
+def _effective(options: Mapping[str, Any]) -> dict[str, Any]:
+    """``options`` as a file system takes them, told apart only where it would: an S3
+    endpoint given at the top level (``endpoint_url=``, which s3fs puts first) or in
+    ``client_kwargs`` (where the environment's goes) is one endpoint, kept at the top.
+
+    Examples
+    --------
+    >>> _effective({"client_kwargs": {"endpoint_url": "http://s3:1"}})
+    {'endpoint_url': 'http://s3:1'}
+    >>> _effective({"endpoint_url": "http://s3:1", "client_kwargs": {"region_name": "x"}})
+    {'endpoint_url': 'http://s3:1', 'client_kwargs': {'region_name': 'x'}}
+    """
+    out = dict(options)
+    client = out.get("client_kwargs")
+    if isinstance(client, Mapping) and "endpoint_url" in client:
+        client = dict(client)
+        nested = client.pop("endpoint_url")
+        if out.get("endpoint_url") is None:
+            out["endpoint_url"] = nested
+        if client:
+            out["client_kwargs"] = client
+        else:
+            del out["client_kwargs"]
+    return out
+
+
 def _check_storage_options(registry: Registry, url: str, server_options: Sequence[str]) -> None:
     """Refuse a registry opened with storage options its servers would not open it with.
 
-    A server opens the registry from its URL and its environment alone; options given to
+    A server opens the registry from its URL, its environment and ``server_options``
+    (``server_args``' ``--option NAME=VALUE``) alone; other options given to
     ``open_registry`` (``key=``, ``secret=``, ``endpoint_url=``) could reach it only on its
-    command line, where every local user can read them; those of ``server_options``
-    (``server_args``' ``--option NAME=VALUE``) are on it already. Only names are shown.
+    command line, where every local user can read them. Only names are shown.
     """
     store = registry.store
     if not isinstance(store, FsspecStore):
         return
-    given = dict(store.fs.storage_options)
+    given = _effective(store.fs.storage_options)
     if not given:  # the usual case: nothing to compare, nothing opened
         return
-    # What the server will get: the same URL opened with its --option's (the
-    # environment's S3 endpoint and modelship's own defaults are added there as here).
+    # What the server will get: the same URL opened with its --option's, but for those
+    # open_registry keeps for the Registry (single_writer, user, ...), which never reach
+    # the file system (the environment's S3 endpoint and modelship's own defaults are
+    # added there as here).
+    options = {
+        name: value
+        for name, value in _unnest(storage_options(server_options)).items()
+        if name not in _OWN_OPTIONS
+    }
     try:
-        served = dict(
-            FsspecStore.from_url(url, **storage_options(server_options)).fs.storage_options
-        )
+        served = _effective(FsspecStore.from_url(url, **options).fs.storage_options)
     except ModelshipError:
         raise
     except Exception as exc:  # an fsspec back end refusing an option: a TypeError, say
@@ -272,18 +304,20 @@ def _check_storage_options(registry: Registry, url: str, server_options: Sequenc
             f"server_args' --option {list(server_options)} cannot open the registry as its "
             f"servers would: {type(exc).__name__}: {exc}"
         ) from None
-    dropped = sorted(
+    differ = sorted(
         name for name in given.keys() | served.keys() if given.get(name) != served.get(name)
     )
-    if dropped:
+    if differ:
         raise ConfigError(
-            f"the registry was opened with storage options {dropped}, which the "
-            "LocalDeployer's servers cannot be given (only on their command line, which "
-            "every local user can read); open the registry without them and set them in "
-            "the environment the servers inherit instead (for S3: AWS_ACCESS_KEY_ID, "
+            f"the registry was opened with storage options {differ} that its servers would "
+            "not be opened with: a server opens the registry from its URL, the environment "
+            "it inherits and server_args' --option NAME=VALUE only, and no secret goes on "
+            "its command line, which every local user can read. Set a secret one in the "
+            "environment the servers inherit instead (for S3: AWS_ACCESS_KEY_ID, "
             "AWS_SECRET_ACCESS_KEY, AWS_PROFILE, AWS_ENDPOINT_URL or "
-            "MODELSHIP_S3_ENDPOINT_URL), or, for an option that is no secret, pass it as "
-            "server_args=['--option', 'NAME=VALUE']"
+            "MODELSHIP_S3_ENDPOINT_URL) and open the registry without it; pass one that is "
+            "no secret to the servers too, as server_args=['--option', 'NAME=VALUE'], with "
+            "the value it was opened with"
         )
 
 

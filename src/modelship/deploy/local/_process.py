@@ -12,6 +12,11 @@ never reaches a group that reused the number. Only :meth:`ServerProcess.stop` (a
 signals under; asking whether it is alive does not reap it (so a server that crashed
 still holds its group id until then, and what it started is stopped with it).
 
+Stopping a server gives its whole group the grace period: SIGTERM goes to every process
+in it, and SIGKILL to what is left when the grace period is over, or sooner once every
+process of it has exited (on Linux, where ``/proc`` lists a group's members; elsewhere,
+once the server has exited).
+
 Servers listen on a socket the parent bound to a free port and hands over (``--fd``), so
 no port is ever guessed or raced for. A server's output goes to a temporary file that has
 no name (``tempfile.TemporaryFile``): the parent reads it for error messages, and it is
@@ -35,6 +40,8 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import IO
 
+from modelship.deploy.serve._cli import MAX_SIGNING_KEY
+
 __all__ = ["MAX_KEY", "ServerProcess", "kill_all"]
 
 #: What a probe's path keeps unencoded: the characters a URL path and query may hold
@@ -43,10 +50,15 @@ __all__ = ["MAX_KEY", "ServerProcess", "kill_all"]
 _PATH_SAFE = "/?#%:@!$&'()*+,;=~"
 _EXIT_POLL = 0.01  # seconds between looks at whether a stopping server has exited
 _KILLED_WAIT = 10.0  # seconds a SIGKILLed server may take to exit (a disk it waits on)
+_GROUP_POLL = 0.02  # seconds between looks at a stopping group's members (a /proc scan)
 _LOOKS_WITHOUT_REAPING = hasattr(os, "waitid")  # POSIX; macOS from Python 3.13
-# Bytes of a signing key handed over a pipe: PIPE_BUF, written at once (4096 on Linux;
-# POSIX's least, 512, where it is not known, so that importing never fails).
-MAX_KEY: int = getattr(select, "PIPE_BUF", 512)
+_PROC = "/proc"  # where Linux lists processes, and each one's group (see _group_members)
+#: Bytes of a signing key handed over a pipe at most: what ``modelship serve`` reads
+#: from ``--signing-key-fd``.
+MAX_KEY: int = MAX_SIGNING_KEY
+# Written at once, never blocking, up to PIPE_BUF (4096 on Linux; POSIX's least, 512,
+# where it is not known, so that importing never fails); a longer key from a thread.
+_ATOMIC_WRITE: int = getattr(select, "PIPE_BUF", 512)
 
 
 class ServerProcess:
@@ -203,31 +215,102 @@ class ServerProcess:
             return ""
         return " | ".join(text.strip().splitlines()[-lines:])
 
+    def _wait_group(self, deadline: float) -> None:
+        """Once the server exited (not reaped: its group id stays reserved), wait until
+        the deadline (``time.monotonic()``) for the rest of its group to exit too, so what
+        it started finishes its own SIGTERM clean-up. Where ``/proc`` does not list the
+        members (not Linux), nothing is waited for."""
+        while time.monotonic() < deadline:  # bounded by the deadline: every turn sleeps
+            if self.reaped or not _group_members(self.pid, self.pid):
+                return
+            time.sleep(min(_GROUP_POLL, max(0.0, deadline - time.monotonic())))
+
     def stop(self, grace: float) -> None:
-        """SIGTERM the group (the server drains), then SIGKILL what is left of it: after
-        ``grace`` seconds, or as soon as the server exits (what it started and left
-        running, even if it ignores SIGTERM, is stopped with it). Then reap the server.
+        """SIGTERM the group (the server drains, and what it started cleans up), then
+        SIGKILL what is left of it after ``grace`` seconds, or sooner once none of it is
+        left running (where ``/proc`` does not list a group's members, as soon as the
+        server exits). What the server started and left running, even a process that
+        ignores SIGTERM, is stopped with it. Then reap the server.
 
         The SIGKILL goes while the server is not reaped, so its group id is still its
         own (see the module).
         """
+        deadline = time.monotonic() + grace
         self.kill_group(signal.SIGTERM)
-        self._wait_exit(grace)
+        if self._wait_exit(grace):
+            self._wait_group(deadline)
         self.kill_group(signal.SIGKILL)
         self._wait_exit(_KILLED_WAIT)  # bounded; past it, kill_all() tries again
         self._reap()
         self.log.close()
 
 
-def _pipe_holding(data: bytes) -> int:
-    """The read end of a pipe holding ``data`` and then its end (the write end is closed).
+def _group_members(pgid: int, leader: int) -> list[int]:
+    """The processes of group ``pgid`` still running, but ``leader`` (from ``/proc``:
+    Linux; empty where it lists no processes). Zombies have exited: they are not counted.
 
-    ``data`` is at most :data:`MAX_KEY` bytes, which a pipe takes whole in one write that
-    never blocks (``PIPE_BUF``: atomic; no pipe holds less).
+    Examples
+    --------
+    >>> os.getpid() in _group_members(os.getpgrp(), -1) or not os.path.isdir(_PROC)
+    True
+    >>> os.getpid() in _group_members(os.getpgrp(), os.getpid())
+    False
+    """
+    try:
+        names = os.listdir(_PROC)
+    except OSError:
+        return []
+    members = []
+    for name in names:  # bounded: one read per process listed
+        if not name.isdigit() or int(name) == leader:
+            continue
+        try:
+            with open(f"{_PROC}/{name}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:  # gone meanwhile, or not ours to read
+            continue
+        # After "(comm)", which may hold spaces and parentheses: state, ppid, pgrp, ...
+        fields = stat.rpartition(b")")[2].split()
+        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and fields[2] == b"%d" % pgid:
+            members.append(int(name))
+    return members
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """Write ``data`` to the pipe ``fd``, then close it; a reader gone (the server died
+    before reading its key) ends it early. Never raises: it runs on a thread of its own."""
+    try:
+        view = memoryview(data)
+        while view:  # bounded: every turn writes at least one byte, or raises
+            view = view[os.write(fd, view) :]
+    except OSError:  # EPIPE: nothing reads any more
+        pass
+    finally:
+        os.close(fd)
+
+
+def _pipe_holding(data: bytes) -> int:
+    """The read end of a pipe holding ``data`` and then its end (the write end closed once
+    ``data`` is written).
+
+    ``data`` is at most :data:`MAX_KEY` bytes. Up to ``PIPE_BUF`` bytes a pipe takes whole
+    in one write that never blocks (no pipe holds less); a longer ``data`` is written by a
+    thread, which ends when the reader has read it all or is gone (the read end it is
+    handed to is closed here once the server holds its copy, so the server's exit ends it).
     """
     if len(data) > MAX_KEY:
-        raise ValueError(f"{len(data)} bytes do not fit a pipe at once; at most {MAX_KEY}")
+        raise ValueError(f"{len(data)} bytes are not a key; at most {MAX_KEY}")
     read, write = os.pipe()
+    if len(data) > _ATOMIC_WRITE:
+        try:
+            threading.Thread(
+                target=_write_all, args=(write, data), name="modelship-key-writer", daemon=True
+            ).start()
+        except BaseException:
+            os.close(read)
+            os.close(write)
+            raise
+        return read
     try:
         os.write(write, data)
     except BaseException:

@@ -418,8 +418,10 @@ class ModelServer:
         return self.state is ServerState.READY
 
     def start(self) -> None:
-        """Load the model and warm it up (blocking); on failure, the state is ``FAILED``."""
+        """Load the model and warm it up (blocking); on failure, the state is ``FAILED``
+        and :attr:`error` says why (until a later start, in another lifespan, succeeds)."""
         self.state = ServerState.LOADING
+        self.error = None  # a failure of an earlier lifespan is not this load's
         try:
             model = self._load()
             predict, proba = _model_callables(model)

@@ -36,6 +36,7 @@ from modelship.errors import ConfigError, ModelshipError
 from modelship.registry._open import _OWN_OPTIONS, _unnest
 
 __all__ = [
+    "MAX_SIGNING_KEY",
     "REGISTRY_URL_ENV",
     "add_arguments",
     "add_commands",
@@ -214,7 +215,9 @@ def registry_url(given: str) -> str:
     return given
 
 
-_MAX_KEY_READ = 1 << 16  # bytes read from --signing-key-fd at most: a key is 32
+MAX_SIGNING_KEY = 1 << 16
+"""Bytes read from ``--signing-key-fd`` at most (a key is 32): more is refused."""
+_MAX_FD = 1 << 31  # descriptors are C ints: 0 to 2**31 - 1
 
 
 def _signing_key(args: argparse.Namespace) -> bytes | None:
@@ -223,16 +226,23 @@ def _signing_key(args: argparse.Namespace) -> bytes | None:
     that are not UTF-8, as ``modelship registry`` reads it), else None."""
     if args.signing_key_fd is not None:
         fd = args.signing_key_fd
+        if not 0 <= fd < _MAX_FD:  # os.fdopen raises ValueError, OverflowError for these
+            raise ConfigError(
+                f"--signing-key-fd {fd} is no file descriptor (0 to {_MAX_FD - 1}); pass the "
+                "descriptor of a pipe this process inherited, or leave --signing-key-fd out"
+            )
         try:
             with os.fdopen(fd, "rb") as pipe:
-                key = pipe.read(_MAX_KEY_READ + 1)  # to its end, or one byte too many
+                key = pipe.read(MAX_SIGNING_KEY + 1)  # to its end, or one byte too many
         except OSError as exc:
             raise ConfigError(
                 f"--signing-key-fd {fd} cannot be read ({exc.strerror}); pass the descriptor "
                 "of a pipe this process inherited, or leave --signing-key-fd out"
             ) from None
-        if len(key) > _MAX_KEY_READ:
-            raise ConfigError(f"--signing-key-fd {fd} holds over {_MAX_KEY_READ} bytes; not a key")
+        if len(key) > MAX_SIGNING_KEY:
+            raise ConfigError(
+                f"--signing-key-fd {fd} holds over {MAX_SIGNING_KEY} bytes; not a key"
+            )
         return key
     key_var = args.signing_key_env
     key_text = os.environ.get(key_var) if key_var else None
