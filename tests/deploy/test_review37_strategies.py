@@ -663,3 +663,56 @@ def test_monitor_watch_judges_the_rollout_of_its_own_alias_not_another_environme
     watched = _watched(args)
     assert watched.rollout is not None
     assert watched.rollout.previous_version == "1"
+
+
+def _watch_args(reg: ms.Registry) -> Any:
+    import argparse
+
+    return argparse.Namespace(
+        registry=reg.store.url,
+        model="fraud",
+        alias="production",
+        slot=None,
+        since=None,
+        signing_key_env="",
+    )
+
+
+def test_after_a_spec_change_rollbacks_go_back_to_the_version_before_not_from_2_to_2() -> None:
+    # deploy rollback and monitor watch took the spec change (2 -> 2) as the rollout to undo
+    # and "moved" the alias from 2 to 2, reporting success (third look of stop 37).
+    from modelship.deploy._cli import roll_alias_back
+    from modelship.monitor._cli import _watched
+
+    reg = registry("spec-change-then-rollback", 2)
+    dep = deployer("blue-green", registry=reg)
+    BlueGreen(dep, spec("1"), clock=dep.clock).deploy("fraud", "1")
+    dep.clock.sleep(10)
+    BlueGreen(dep, spec("1"), clock=dep.clock).deploy("fraud", "2")
+    dep.clock.sleep(10)
+    BlueGreen(dep, spec("8"), clock=dep.clock).deploy("fraud", "2")
+    dep.clock.sleep(10)
+    watched = _watched(_watch_args(reg))
+    assert watched.rollout is not None
+    assert watched.rollout.previous_version == "1"
+    moved = roll_alias_back(reg.store.url, "fraud", "production")
+    assert isinstance(moved, dict)
+    assert (moved["from"], moved["to"]) == ("2", "1")
+
+
+def test_after_an_unchanged_re_run_watch_still_knows_the_version_before() -> None:
+    # The re-run's rollout changed nothing and has no previous version: the watch took it,
+    # had nothing to roll back to, and judged only traffic after the re-run.
+    from modelship.monitor._cli import _watched
+
+    reg = registry("rerun-then-watch", 2)
+    dep = deployer("blue-green", registry=reg)
+    BlueGreen(dep, spec("1"), clock=dep.clock).deploy("fraud", "1")
+    dep.clock.sleep(10)
+    second = BlueGreen(dep, spec("1"), clock=dep.clock).deploy("fraud", "2")
+    dep.clock.sleep(10)
+    BlueGreen(dep, spec("1"), clock=dep.clock).deploy("fraud", "2")
+    watched = _watched(_watch_args(reg))
+    assert watched.rollout is not None
+    assert watched.rollout.previous_version == "1"
+    assert watched.since == second.started_at.timestamp()

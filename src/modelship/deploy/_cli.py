@@ -647,7 +647,7 @@ def roll_alias_back(
         for r in records
         if r.status is RolloutStatus.SUCCEEDED
         and r.version == current
-        and r.previous_version is not None
+        and r.previous_version not in (None, r.version)  # a spec change moved no alias
         and same_alias(r, alias) is not False
     ]
     if not done:
@@ -657,6 +657,7 @@ def roll_alias_back(
         )
     target = done[-1].previous_version
     assert target is not None
+    assert target != current
     # A rollback after the undo window redeploys the previous version as a new rollout,
     # whose previous version is the one just rolled back: never move back onto it. Only
     # this alias's rollbacks count: another environment's must not block this one's.

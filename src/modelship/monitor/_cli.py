@@ -236,8 +236,14 @@ def _watched(args: argparse.Namespace) -> _Watched:
                 f"no succeeded rollout of {args.model} {current} (alias {args.alias}) is "
                 "recorded; give --slot"
             )
-        since = done[-1].started_at.timestamp() if args.since is None else args.since
-        return _Watched(done[-1].slot, since, current, done[-1])
+        # The slot and the first time to judge: the last rollout that applied the version
+        # (a re-run that changed nothing applied none: judging from it would look at the
+        # version's traffic late). The version to go back to: the last rollout that moved
+        # the alias from another version (a spec change of the same version, or such a
+        # re-run, has none: the alias moved "back" from 2 to 2).
+        placed = [r for r in done if _applied(r)] or done
+        since = placed[-1].started_at.timestamp() if args.since is None else args.since
+        return _Watched(placed[-1].slot, since, current, _moved_from_another(done) or placed[-1])
     slot = str(args.slot)
     into_slot = [r for r in succeeded if r.slot == slot]
     if into_slot and into_slot[-1].version != current:
@@ -256,7 +262,25 @@ def _watched(args: argparse.Namespace) -> _Watched:
         )
     # No succeeded rollout of the version into any slot is recorded: nothing tells which
     # slot serves it, and a rollback has no previous version to move the alias to.
-    return _Watched(slot, args.since, current, into_slot[-1] if into_slot else None)
+    return _Watched(
+        slot,
+        args.since,
+        current,
+        (_moved_from_another(into_slot) or into_slot[-1]) if into_slot else None,
+    )
+
+
+def _applied(record: RolloutRecord) -> bool:
+    """Whether the rollout applied its version (a deploy that changed nothing did not)."""
+    from modelship.deploy._record import EventKind
+
+    return any(e.kind is EventKind.APPLIED for e in record.events)  # bounded: its events
+
+
+def _moved_from_another(records: list[RolloutRecord]) -> RolloutRecord | None:
+    """The last of ``records`` whose previous version is another version, or None."""
+    moved = [r for r in records if r.previous_version not in (None, r.version)]
+    return moved[-1] if moved else None
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
