@@ -255,7 +255,7 @@ def _effective(options: Mapping[str, Any]) -> dict[str, Any]:
     --------
     >>> _effective({"client_kwargs": {"endpoint_url": "http://s3:1"}})
     {'endpoint_url': 'http://s3:1'}
-    >>> _effective({"endpoint_url": "http://s3:1", "client_kwargs": {"region_name": "x"}})
+    >>> _effective({"endpoint_url": "http://s3:1/", "client_kwargs": {"region_name": "x"}})
     {'endpoint_url': 'http://s3:1', 'client_kwargs': {'region_name': 'x'}}
     """
     out = dict(options)
@@ -269,6 +269,9 @@ def _effective(options: Mapping[str, Any]) -> dict[str, Any]:
             out["client_kwargs"] = client
         else:
             del out["client_kwargs"]
+    endpoint = out.get("endpoint_url")
+    if isinstance(endpoint, str):  # http://s3:9000/ and http://s3:9000 are one endpoint
+        out["endpoint_url"] = endpoint.rstrip("/")
     return out
 
 
