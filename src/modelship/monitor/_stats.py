@@ -223,19 +223,31 @@ def mann_whitney_min_p(n_x: int, n_y: int) -> float:
     -------
     float
 
+    Raises
+    ------
+    CheckInputError
+        If a size is not an int.
+    EmptyData
+        If a size is below 1.
+
     Examples
     --------
     >>> from modelship.monitor import mann_whitney_min_p
     >>> round(mann_whitney_min_p(3, 3), 3), round(mann_whitney_min_p(4, 4), 4)
     (0.1, 0.0286)
     """
+    for size, name in ((n_x, "n_x"), (n_y, "n_y")):
+        if not _SIZE.is_satisfied_by(size):
+            raise CheckInputError(
+                f"{name}={size!r} is not a sample size; a sample size is an int >= 1"
+            )
     if n_x < 1 or n_y < 1:
         raise EmptyData(f"both samples need at least one value, got {n_x} and {n_y}")
     if n_x + n_y <= 1000:  # exact big-integer arithmetic while it is cheap
         return min(1.0, 2 / math.comb(n_x + n_y, n_x))
-    log_splits = (
-        special.gammaln(n_x + n_y + 1) - special.gammaln(n_x + 1) - special.gammaln(n_y + 1)
-    )
+    # Floats, as NumPy would convert them, also for sizes past int64.
+    big, nx, ny = float(n_x + n_y + 1), float(n_x + 1), float(n_y + 1)
+    log_splits = special.gammaln(big) - special.gammaln(nx) - special.gammaln(ny)
     return float(min(1.0, math.exp(math.log(2) - log_splits)))
 
 
@@ -268,11 +280,30 @@ def mann_whitney_min_size(alpha: float = 0.05, other: int | None = None) -> int:
     (4, 5, 39)
     """
     alpha = float(alpha)
-    # 2 / C(n + m, n) <= alpha holds by n = 2 / alpha against one value; bounded loop.
-    for n in range(1, int(2 / alpha) + 2):
-        if mann_whitney_min_p(n, other if other is not None else n) <= alpha:
-            return n
-    raise ConfigError(f"no sample size reaches alpha={alpha} against {other} values")
+
+    def reaches(n: int) -> bool:
+        return mann_whitney_min_p(n, other if other is not None else n) <= alpha
+
+    # 2 / C(n + m, n) falls as n grows (C(n + m, n) = C(n - 1 + m, n - 1) * (n + m) / n),
+    # so the sizes that reach alpha are all those from the answer on: doubling brackets
+    # it and bisection finds it, O(log(1 / alpha)) evaluations where a scan of every size
+    # took ~2 / alpha. Mathematically 2 / C(n + m, n) <= 2 / (n + 1) < alpha once
+    # n > 2 / alpha; a size past that (or past what a float holds) that still does not
+    # reach alpha has met the rounding of the log-gamma arithmetic, and none will. (Past
+    # ~1e7 against one value that rounding is as large as one step's change; the answer
+    # is then still a size that reaches alpha right after one that does not.)
+    low, high = 0, 1  # low does not reach alpha (there is no size 0); high is a candidate
+    while not reaches(high):
+        if high > min(2 / alpha, 1e300):
+            raise ConfigError(f"no sample size reaches alpha={alpha} against {other} values")
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        if reaches(mid):
+            high = mid
+        else:
+            low = mid
+    return high
 
 
 def _exact_mwu(n1: int, n2: int, u_max: float) -> float:
@@ -302,21 +333,32 @@ def _count_less(
     """Per row ``i``, the index of the first ``j`` in ``[lo_i, hi_i)`` with ``x_i - yr_j >= p``.
 
     Row ``i`` of the implicit matrix ``x_i - yr_j`` is non-decreasing in ``j`` (``yr`` is
-    ``y`` reversed) because rounding is monotone. A binary search of ``x_i - p`` in ``y``
-    finds each boundary up to rounding; the boundaries are then moved, one step at a time,
-    until the very differences a full materialisation would compute agree with them.
+    ``y`` reversed) because rounding is monotone, so that index is unique and a binary
+    search over the very differences a full materialisation would compute finds it. A
+    search of ``x_i - p`` in ``y`` guesses each boundary up to rounding; rows where the
+    guess is right (almost all, on continuous data) are settled with one look at its two
+    neighbours, and the rest are bisected over their remaining range: at most
+    ``2 + ceil(log2(m + 1))`` passes over the rows, however many ``y`` values tie (a tie
+    block moves a wrong guess across the whole block, which one step per pass walked).
     """
     m = yr.size
     # #{k: y_k <= x_i - p} differences are >= p (up to rounding): the last ones in the row.
     guess = m - np.searchsorted(yr[::-1], x - p, side="right")
     j = np.clip(guess, lo, hi)
-    for _ in range(m + 1):  # each round moves every unsettled boundary one step: bounded
-        step_down = (j > lo) & ((x - yr[np.maximum(j - 1, 0)]) >= p)
-        step_up = (j < hi) & ((x - yr[np.minimum(j, m - 1)]) < p)
-        if not (step_down.any() or step_up.any()):
-            break
-        j = j - step_down + step_up
-    return np.asarray(j, dtype=np.int64)
+    # The boundary is in [low, high]: below j if the difference before j already reaches p,
+    # above j if the one at j does not, else it is j.
+    too_high = (j > lo) & ((x - yr[np.maximum(j - 1, 0)]) >= p)
+    too_low = (j < hi) & ((x - yr[np.minimum(j, m - 1)]) < p)
+    low = np.where(too_low, j + 1, np.where(too_high, lo, j))
+    high = np.where(too_high, j - 1, np.where(too_low, hi, j))
+    rows = np.flatnonzero(low < high)
+    while rows.size:
+        mid = (low[rows] + high[rows]) // 2  # < high <= m: a valid column
+        reaches = (x[rows] - yr[mid]) >= p
+        high[rows] = np.where(reaches, mid, high[rows])
+        low[rows] = np.where(reaches, low[rows], mid + 1)
+        rows = rows[low[rows] < high[rows]]
+    return np.asarray(low, dtype=np.int64)
 
 
 def _count_at_most(
@@ -416,8 +458,15 @@ def _check_span(xs: FloatArray, ys: FloatArray) -> None:
         )
 
 
+def _as_sorted_sample(values: npt.ArrayLike, name: str) -> FloatArray:
+    array = _as_sample(values, name)
+    if np.any(array[1:] < array[:-1]):
+        raise CheckInputError(f"{name} must be sorted ascending (numpy.sort it first)")
+    return array
+
+
 def pairwise_difference_quantiles(
-    x_sorted: FloatArray, y_sorted: FloatArray, ranks: Sequence[int]
+    x_sorted: npt.ArrayLike, y_sorted: npt.ArrayLike, ranks: Sequence[int]
 ) -> list[float]:
     """Order statistics of all differences ``x_i - y_j`` at 0-based ``ranks``.
 
@@ -426,14 +475,22 @@ def pairwise_difference_quantiles(
 
     Parameters
     ----------
-    x_sorted, y_sorted : numpy.ndarray
-        Finite float64 samples, sorted ascending.
+    x_sorted, y_sorted : array_like
+        Finite samples, sorted ascending (one-dimensional, at least one value each).
     ranks : sequence of int
         0-based ranks among the ``n * m`` differences.
 
     Returns
     -------
     list of float
+
+    Raises
+    ------
+    EmptyData
+        If a sample has no values.
+    CheckInputError
+        If a sample is not numbers, not finite, not one-dimensional or not sorted, a rank
+        is not an int in ``0..n * m - 1``, or the differences overflow a float.
 
     Examples
     --------
@@ -442,22 +499,24 @@ def pairwise_difference_quantiles(
     >>> pairwise_difference_quantiles(np.array([1.0, 5.0]), np.array([0.0, 2.0]), [0, 3])
     [-1.0, 5.0]
     """
-    total = x_sorted.size * y_sorted.size
+    xs = _as_sorted_sample(x_sorted, "x_sorted")
+    ys = _as_sorted_sample(y_sorted, "y_sorted")
+    total = xs.size * ys.size
     for rank in ranks:
-        if not 0 <= rank < total:
-            raise CheckInputError(f"rank {rank} is outside 0..{total - 1}")
-    _check_span(x_sorted, y_sorted)
+        if not _SIZE.is_satisfied_by(rank) or not rank < total:
+            raise CheckInputError(f"rank {rank!r} is not an int in 0..{total - 1}")
+    _check_span(xs, ys)
     if total <= _MATERIALISE_MAX:
-        differences = np.subtract.outer(x_sorted, y_sorted).ravel()
+        differences = np.subtract.outer(xs, ys).ravel()
         chosen = np.partition(differences, list(ranks))
         return [float(chosen[rank]) for rank in ranks]
     found: dict[int, float] = {}
     for rank in ranks:
         if rank not in found:
             if rank - 1 in found:  # the median's second middle: one count, not a selection
-                found[rank] = _successor(x_sorted, y_sorted, found[rank - 1], rank - 1)
+                found[rank] = _successor(xs, ys, found[rank - 1], rank - 1)
             else:
-                found[rank] = _select_difference(x_sorted, y_sorted, rank)
+                found[rank] = _select_difference(xs, ys, rank)
     return [found[rank] for rank in ranks]
 
 
@@ -787,13 +846,18 @@ def proportion_difference(
     confidence = float(confidence)
     _check_counts(k_x, n_x, "the first group")
     _check_counts(k_y, n_y, "the second group")
+    # Python ints: NumPy's int64 would wrap around in the products below (n * n, k * N).
+    k_x, n_x, k_y, n_y = int(k_x), int(n_x), int(k_y), int(n_y)
     z = float(special.ndtri(0.5 + confidence / 2))
     rate_x, rate_y = k_x / n_x, k_y / n_y
     l_x, u_x = _wilson(k_x, n_x, z)
     l_y, u_y = _wilson(k_y, n_y, z)
     difference = rate_x - rate_y
-    pooled = (k_x + k_y) / (n_x + n_y)
-    variance = pooled * (1 - pooled) * (1 / n_x + 1 / n_y)
+    # The pooled rate's p * (1 - p) * (1/n_x + 1/n_y) = k (N - k) / (N n_x n_y) with
+    # k = k_x + k_y, N = n_x + n_y: one division of exact integers, so a pooled rate that
+    # rounds to 1.0 (counts past 2**53) cannot zero the variance of a real difference.
+    events, trials = k_x + k_y, n_x + n_y
+    variance = events * (trials - events) / (trials * n_x * n_y)
     if variance > 0:
         statistic = difference / math.sqrt(variance)
         p_value = float(2 * special.ndtr(-abs(statistic)))
@@ -1136,6 +1200,13 @@ def always_valid_p_values(
     numpy.ndarray
         Non-increasing along the last axis.
 
+    Raises
+    ------
+    CheckInputError
+        If the inputs are not numbers, differ in shape, are single numbers (not a
+        sequence of looks), or hold a non-finite difference or a variance that is not a
+        positive finite number.
+
     Examples
     --------
     >>> from modelship.monitor import always_valid_p_values
@@ -1146,6 +1217,11 @@ def always_valid_p_values(
     v = _numbers(variances, "variances")
     if d.shape != v.shape:
         raise CheckInputError(f"differences {d.shape} and variances {v.shape} differ in shape")
+    if d.ndim == 0:
+        raise CheckInputError(
+            "differences and variances are sequences of looks, got single numbers; "
+            "wrap one look in a list, or use msprt for it"
+        )
     if not np.all(np.isfinite(d)):
         raise CheckInputError(
             "every difference must be a finite number; a look without an estimate is not a look"
@@ -1200,21 +1276,60 @@ class SequentialTest:
     def look(self, x: npt.ArrayLike, y: npt.ArrayLike) -> SequentialResult:
         """Look at all samples so far: ``x`` (treatment) against ``y`` (control).
 
+        A look whose estimate has no variance (each group constant so far, as a
+        conversion metric is before its first conversion, or values so small that their
+        variance underflows to 0) carries no information about the effect: it returns the
+        running state unchanged (the p-value and interval of the looks before, ``log_lr``
+        0, no new rejection), so a ``while True: test.look(...)`` loop keeps going.
+
         Raises
         ------
         EmptyData
             If a group has fewer than two values.
+        CheckInputError
+            If the samples' mean difference or variance overflows a float.
+
+        Examples
+        --------
+        >>> from modelship.monitor import SequentialTest
+        >>> test = SequentialTest(tau=0.01)
+        >>> r = test.look([0.0] * 200, [0.0] * 200)   # no conversion yet in either arm
+        >>> r.p_value, r.reject, r.log_lr
+        (1.0, False, 0.0)
         """
         xs = _as_sample(x, "x")
         ys = _as_sample(y, "y")
         if xs.size < 2 or ys.size < 2:
             raise EmptyData(f"a look needs two values per group, got {xs.size} and {ys.size}")
-        variance = float(np.var(xs, ddof=1)) / xs.size + float(np.var(ys, ddof=1)) / ys.size
+        with np.errstate(over="ignore"):  # an overflow is refused just below, by name
+            difference = float(np.mean(xs)) - float(np.mean(ys))
+            variance = float(np.var(xs, ddof=1)) / xs.size + float(np.var(ys, ddof=1)) / ys.size
+        if not (math.isfinite(difference) and math.isfinite(variance)):
+            raise CheckInputError(
+                "the samples' mean difference or variance overflows a float; rescale the "
+                "values (e.g. to other units)"
+            )
+        if variance == 0.0:
+            return self._no_information(difference, n_x=int(xs.size), n_y=int(ys.size))
         return self.look_summary(
-            difference=float(np.mean(xs) - np.mean(ys)),
-            variance=variance,
-            n_x=int(xs.size),
-            n_y=int(ys.size),
+            difference=difference, variance=variance, n_x=int(xs.size), n_y=int(ys.size)
+        )
+
+    def _no_information(self, difference: float, *, n_x: int, n_y: int) -> SequentialResult:
+        """The running state, unchanged by a look without variance (likelihood ratio 1)."""
+        low, high = (math.nan, math.nan) if self._emptied else (self._low, self._high)
+        return SequentialResult(
+            difference=difference,
+            variance=0.0,
+            log_lr=0.0,
+            p_value=self._p,
+            ci_low=low,
+            ci_high=high,
+            reject=self._p <= self.alpha,
+            alpha=self.alpha,
+            tau=self.tau,
+            n_x=n_x,
+            n_y=n_y,
         )
 
     def look_summary(
