@@ -13,11 +13,13 @@ from modelship import _json
 from modelship._documents import DocumentKind
 from modelship._params import Interval, Names, validate_params
 from modelship.checks import stats
+from modelship.checks._records import check_field
 from modelship.checks._schema import (
     EXCLUDED,
     MAX_CATEGORIES,
     ColumnSchema,
     Schema,
+    decimal_bound,
     with_nullable_dtypes,
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side
@@ -465,7 +467,8 @@ class DriftProfile:
             }
             summary_size = _count(data, "summary_size")
             # Written since exclusions were recorded; older profiles left nothing out.
-            left_out = {str(name): str(why) for name, why in data.get("left_out", {}).items()}
+            left_out = data.get("left_out", {})
+            check_field("'left_out'", "Mapping[str, str]", left_out)
             # Written since declared kinds were recorded; older profiles declared none.
             declared = data.get("declared_kinds", {})
             if not isinstance(declared, Mapping):
@@ -573,9 +576,51 @@ def _check_profile(profile: DriftProfile) -> None:
                 f"column {name!r}: the schema's null rate {column_schema.null_rate!r} is not "
                 f"n_missing / n_rows = {column.n_missing}/{column.n_rows}"
             )
+        _check_schema_fields(name, column_schema, column)
         rows.add(column.n_rows)
     if len(rows) > 1:
         raise ConfigError(f"the columns of one profile must have as many rows, got {sorted(rows)}")
+
+
+def _check_schema_fields(
+    name: str, schema: ColumnSchema, column: NumericProfile | CategoricalProfile
+) -> None:
+    """Refuse a column schema that says other than the profiled column, field by field, as
+    :meth:`DriftProfile.from_data` writes both: else the schema check against the profile
+    would pass what the drift check on the same profile fails."""
+    expected: dict[str, Any] = {"nullable": column.n_missing > 0}
+    if isinstance(column, NumericProfile):
+        summary = column.summary
+        ends = (None, None) if summary is None else (summary.quantiles[0], summary.quantiles[-1])
+        expected.update(
+            # The range recorded at the column's precision (see decimal_bound).
+            minimum=None if ends[0] is None else decimal_bound(float(ends[0]), schema.dtype),
+            maximum=None if ends[1] is None else decimal_bound(float(ends[1]), schema.dtype),
+            categories=None,
+        )
+        inf_rate = column.n_inf / column.n_rows
+        if not math.isclose(schema.inf_rate, inf_rate):
+            raise ConfigError(
+                f"column {name!r}: the schema's 'inf_rate' {schema.inf_rate!r} is not "
+                f"n_inf / n_rows = {column.n_inf}/{column.n_rows}"
+            )
+    else:
+        expected.update(minimum=None, maximum=None, inf_rate=0.0)
+        # None when the column had more categories than Schema.infer's max_categories.
+        if schema.categories is not None and (
+            len(schema.categories) != len(column.counts)
+            or set(schema.categories) != set(column.counts)
+        ):
+            raise ConfigError(
+                f"column {name!r}: the schema's 'categories' {list(schema.categories)!r} are "
+                f"not the profiled categories {sorted(column.counts)!r}"
+            )
+    for field, value in expected.items():
+        if getattr(schema, field) != value:
+            raise ConfigError(
+                f"column {name!r}: the schema's {field!r} {getattr(schema, field)!r} is not "
+                f"what the profiled column says ({value!r})"
+            )
 
 
 def rounded_summary(summary: QuantileSummary, precision: np.dtype[Any]) -> QuantileSummary:

@@ -11,6 +11,7 @@ from typing import Any, ClassVar, Protocol, Union, runtime_checkable
 
 import attrs
 from joblib import Parallel, delayed
+from joblib.externals.loky.backend import reduction as loky_reduction
 
 from modelship import _json
 from modelship._params import Interval, validate_params
@@ -280,6 +281,7 @@ class ColumnResult:
         with _json.malformed("column result", "write it with SuiteResult.to_json"):
             if not isinstance(data, Mapping):
                 raise TypeError(f"a column result must be an object, got {type(data).__name__}")
+            _refuse_non_finite(data, "column result")
             target = _variant(cls, data, ignore_unknown=True)
             return target(**_typed_fields(target, data, "column result"))
 
@@ -375,15 +377,51 @@ def _typed_fields(target: type, data: Mapping[str, Any], what: str) -> dict[str,
                 )
         elif isinstance(field.type, str):
             check_field(f"{what} field {field.name!r}", field.type, value)
+            if field.type == "float | None" and isinstance(value, int):
+                try:
+                    float(value)
+                except OverflowError:  # 10**400 would read as infinity
+                    raise ValueError(
+                        f"{what} field {field.name!r} is an integer beyond a float's range"
+                    ) from None
         fields[field.name] = value
     # Types only: what a result holds (any finite p_value a custom check set) reads back.
     return fields
 
 
+def _refuse_non_finite(data: Mapping[str, Any], what: str) -> None:
+    """A ``ValueError`` naming where ``data`` holds a non-finite float: none is ever written
+    (:func:`~modelship._json.jsonable` writes ``null``), but ``1e400`` reads as infinity."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ValueError(
+                f"{what} holds {value!r} at {path}: documents hold finite numbers only "
+                "(a non-finite figure is written null)"
+            )
+        if isinstance(value, Mapping):
+            items = [(f"{path}.{key}" if path else str(key), item) for key, item in value.items()]
+        elif isinstance(value, list):
+            items = [(f"{path}[{index}]", item) for index, item in enumerate(value)]
+        else:
+            continue
+        stack.extend(reversed(items))
+
+
 def _columns(value: Mapping[str, ColumnResult] | Iterable[ColumnResult]) -> dict[str, ColumnResult]:
+    """Column results by name; two of one name would hide one from every report."""
     if isinstance(value, Mapping):
         return dict(value)
-    return {column.name: column for column in value}
+    columns: dict[str, ColumnResult] = {}
+    for column in value:
+        if column.name in columns:
+            raise ConfigError(
+                f"two column results are named {column.name!r}: each part of the data is "
+                "judged once (name them apart, such as by group)"
+            )
+        columns[column.name] = column
+    return columns
 
 
 _REPR_REASON = 80  # characters of a reason a repr shows
@@ -482,7 +520,7 @@ class CheckResult:
         >>> CheckResult.from_exception("drift", ValueError("no rows")).reason
         'ValueError: no rows'
         """
-        message = " ".join(str(exc).split())
+        message = " ".join(_exception_text(exc).split())
         reason = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
         return cls(
             name=name,
@@ -611,9 +649,16 @@ class CheckResult:
         with _json.malformed("check result", "write it with SuiteResult.to_json"):
             if not isinstance(data, Mapping):
                 raise TypeError(f"a check result must be an object, got {type(data).__name__}")
-            columns = [
-                ColumnResult.from_dict(column) for column in object_field(data, "columns").values()
-            ]
+            _refuse_non_finite(data, "check result")
+            columns = []
+            for key, column in object_field(data, "columns").items():
+                read = ColumnResult.from_dict(column)
+                if read.name != key:
+                    raise ValueError(
+                        f"check result field 'columns' holds under {key!r} the result of "
+                        f"{read.name!r}: each column result is kept under its own name"
+                    )
+                columns.append(read)
             base = {
                 name: value
                 for name, value in _typed_fields(CheckResult, data, "check result").items()
@@ -658,24 +703,46 @@ class Check(Protocol):
 CheckLike = Union[Check, Callable[[], CheckResult]]  # noqa: UP007 (a runtime alias on 3.10)
 
 
+def _exception_text(exc: BaseException) -> str:
+    """``str(exc)``, or its ``repr`` when its ``__str__`` raises (then empty: the type is
+    enough to name it)."""
+    for text in (str, repr):
+        try:
+            return text(exc)
+        except Exception:  # an exception's own __str__ may raise anything
+            continue
+    return ""
+
+
 def _check_name(check: object) -> str:
-    name = getattr(check, "name", None)
-    if isinstance(name, str) and name:
-        return name
-    name = getattr(check, "__name__", None)
-    if isinstance(name, str) and name:
-        return name
+    """The check's ``name`` or ``__name__``, else its type's name (also when reading them
+    raises: a check's properties are its own code)."""
+    for attribute in ("name", "__name__"):
+        try:
+            name = getattr(check, attribute, None)
+        except Exception:  # a property of a user's check may raise anything
+            continue
+        if isinstance(name, str) and name:
+            return name
     return type(check).__name__
+
+
+def _check_severity(check: object) -> Severity:
+    """The check's ``severity`` (a :class:`Severity` or its value), else ``BLOCKING``."""
+    try:
+        return Severity(getattr(check, "severity", Severity.BLOCKING))
+    except Exception:  # a property of a user's check may raise anything
+        return Severity.BLOCKING
 
 
 def _run_one(check: CheckLike) -> CheckResult:
     name = _check_name(check)
-    severity = getattr(check, "severity", Severity.BLOCKING)
-    if not isinstance(severity, Severity):
-        severity = Severity.BLOCKING
+    severity = _check_severity(check)
     try:
         result = check.run() if isinstance(check, Check) else check()
-    except Exception as exc:  # a check that cannot be computed is an error, never a pass
+    # A check that cannot be computed is an error, never a pass: also one that calls
+    # sys.exit (a command-line tool wrapped as a check), which must not end the suite.
+    except (Exception, SystemExit) as exc:
         return CheckResult.from_exception(name, exc, severity)
     if not isinstance(result, CheckResult):
         return CheckResult(
@@ -1045,7 +1112,9 @@ def run_suite(checks: Iterable[CheckLike], *, n_jobs: int | None = None) -> Suit
     n_jobs : int, optional
         Number of joblib workers; ``None`` means one unless a ``joblib.parallel_config``
         context says otherwise (so a dask or ray backend set there is used), ``-1`` all
-        cores. Checks are sent to workers by pickling (cloudpickle), so lambdas work.
+        cores. Checks are sent to workers by pickling (cloudpickle), so lambdas work; a
+        check that cannot be pickled (it holds a lock) runs in this process instead, and
+        one whose result cannot be sent back is an ``error``.
 
     Returns
     -------
@@ -1067,5 +1136,50 @@ def run_suite(checks: Iterable[CheckLike], *, n_jobs: int | None = None) -> Suit
     checks = list(checks)
     if len(checks) <= 1:
         return SuiteResult([_run_one(check) for check in checks])
-    results = Parallel(n_jobs=n_jobs)(delayed(_run_one)(check) for check in checks)
-    return SuiteResult(results)
+    # A check that cannot be pickled (it holds a lock, a connection) would stop joblib
+    # before any check ran: it runs here instead, in this process, as with n_jobs=1.
+    sendable = [_picklable(check) for check in checks]
+    sent = Parallel(n_jobs=n_jobs)(
+        delayed(_run_sent)(check) for check, ok in zip(checks, sendable, strict=True) if ok
+    )
+    results = iter(sent)
+    return SuiteResult(
+        [
+            next(results) if ok else _run_one(check)
+            for check, ok in zip(checks, sendable, strict=True)
+        ]
+    )
+
+
+class _Discard:
+    """A file that keeps nothing: pickling into it only tells whether pickling works."""
+
+    def write(self, data: Any) -> int:
+        return len(data)
+
+
+def _picklable(value: object) -> bool:
+    """Whether joblib's workers can be sent ``value``: pickled by the pickler joblib's
+    default backend (loky) sends tasks with, cloudpickle, into a file that keeps nothing
+    (large buffers are written through, not copied)."""
+    try:
+        loky_reduction.dump(value, _Discard())
+    except Exception:  # pickling runs the value's own __reduce__
+        return False
+    return True
+
+
+def _run_sent(check: CheckLike) -> CheckResult:
+    """:func:`_run_one` in a worker: a result that cannot be sent back is an ``error``."""
+    result = _run_one(check)
+    if _picklable(result):
+        return result
+    return CheckResult(
+        name=_check_name(check),
+        status=Status.ERROR,
+        severity=_check_severity(check),
+        reason=(
+            "the check's result cannot be sent back from a worker (it cannot be pickled); "
+            "give it plain figures and names, or run the suite with n_jobs=1"
+        ),
+    )

@@ -162,16 +162,16 @@ _NARROW_FLOATS: Mapping[str, type[np.floating[Any]]] = {
 }
 
 
-def _decimal_bound(value: float | None, dtype: str) -> float | None:
+def decimal_bound(value: float | None, dtype: str) -> float | None:
     """A bound of a ``float16`` or ``float32`` column as the shortest decimal that reads
     back as the same value at that precision; any other bound unchanged.
 
     Examples
     --------
     >>> import numpy as np
-    >>> float(np.float32(0.1)), _decimal_bound(float(np.float32(0.1)), "float32")
+    >>> float(np.float32(0.1)), decimal_bound(float(np.float32(0.1)), "float32")
     (0.10000000149011612, 0.1)
-    >>> _decimal_bound(0.10000000149011612, "float64")
+    >>> decimal_bound(0.10000000149011612, "float64")
     0.10000000149011612
     """
     narrow = _NARROW_FLOATS.get(dtype)
@@ -189,8 +189,8 @@ def _at_dtype(column: ColumnSchema, dtype: str) -> ColumnSchema:
     return attrs.evolve(
         column,
         dtype=dtype,
-        minimum=_decimal_bound(column.minimum, dtype),
-        maximum=_decimal_bound(column.maximum, dtype),
+        minimum=decimal_bound(column.minimum, dtype),
+        maximum=decimal_bound(column.maximum, dtype),
     )
 
 
@@ -252,6 +252,23 @@ class ColumnSchema:
     categories: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_labels)
     inf_rate: float = attrs.field(default=0.0, converter=float)
 
+    def __attrs_post_init__(self) -> None:
+        # What :meth:`of` records can never contradict itself: nullable is "a missing value
+        # was seen", null_rate their share, and missing and infinite values are disjoint.
+        if self.nullable != (self.null_rate > 0):
+            raise ConfigError(
+                f"column {self.name!r}: 'nullable' {self.nullable} contradicts 'null_rate' "
+                f"{self.null_rate!r} (nullable is whether the reference had missing values, "
+                "so it is true exactly when the null rate is above 0); infer the schema again"
+            )
+        total = self.null_rate + self.inf_rate
+        if total > 1 + _slack(self.null_rate, self.inf_rate, 1.0):
+            raise ConfigError(
+                f"column {self.name!r}: 'null_rate' {self.null_rate!r} plus 'inf_rate' "
+                f"{self.inf_rate!r} exceed 1 (a value is missing or infinite, not both); "
+                "infer the schema again"
+            )
+
     @classmethod
     @validate_params(max_categories=MAX_CATEGORIES)
     def of(
@@ -284,8 +301,8 @@ class ColumnSchema:
                 dtype=column.dtype,
                 nullable=missing > 0,
                 null_rate=missing / n,
-                minimum=_decimal_bound(low, column.dtype),
-                maximum=_decimal_bound(high, column.dtype),
+                minimum=decimal_bound(low, column.dtype),
+                maximum=decimal_bound(high, column.dtype),
                 inf_rate=infinite / n,
             )
         category_counts, missing = counts if counts is not None else column.category_counts()

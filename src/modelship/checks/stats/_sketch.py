@@ -38,6 +38,16 @@ def _readonly_ints(x: npt.ArrayLike) -> IntArray:
     return array
 
 
+def _json_numbers(what: str, values: Any, types: tuple[type, ...]) -> None:
+    """A ``TypeError`` unless ``values`` is a list of numbers of ``types`` (not bools)."""
+    if not isinstance(values, list | tuple):
+        raise TypeError(f"{what} must be a list of numbers, got {type(values).__name__}")
+    for value in values:
+        if isinstance(value, bool) or not isinstance(value, types):
+            kind = "integers" if types == (int,) else "numbers"
+            raise TypeError(f"{what} must hold JSON {kind}, got {value!r}")
+
+
 def _array_eq(x: npt.NDArray[Any], y: npt.NDArray[Any]) -> bool:
     return bool(np.array_equal(x, y))
 
@@ -202,8 +212,14 @@ class QuantileSummary:
         2
         """
         try:
-            return cls(n=data["n"], quantiles=data["quantiles"], ranks=data["ranks"])
-        except (KeyError, TypeError, ValueError) as exc:
+            n, quantiles, ranks = data["n"], data["quantiles"], data["ranks"]
+            # JSON numbers only: "-2.9" or true would be read as a number by NumPy.
+            if isinstance(n, bool) or not isinstance(n, int):
+                raise TypeError(f"'n' must be a JSON integer, got {n!r}")
+            _json_numbers("'quantiles'", quantiles, (int, float))
+            _json_numbers("'ranks'", ranks, (int,))
+            return cls(n=n, quantiles=quantiles, ranks=ranks)
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:
             raise CheckInputError(f"not a quantile summary: {exc!r}") from None
 
     def _count_band(self) -> tuple[FloatArray, FloatArray]:
