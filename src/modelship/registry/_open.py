@@ -14,7 +14,7 @@ from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
 from modelship.registry._store import FsspecStore, filesystem_for, scheme_of
 
-__all__ = ["open_registry"]
+__all__ = ["open_registry", "storage_options_only", "unnest_storage_options"]
 
 
 def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locking and verification options, each documented
@@ -162,6 +162,34 @@ _OWN_OPTIONS = (
 )
 # The options fsspec's local file system takes; a folder registry needs no others.
 _LOCAL_OPTIONS = frozenset({"auto_mkdir"})
+
+
+def unnest_storage_options(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with those given as pandas takes them (``storage_options={...}``)
+    brought to the top, as :func:`open_registry` reads them (a ``ConfigError`` for one
+    given both ways).
+
+    Examples
+    --------
+    >>> unnest_storage_options({"storage_options": {"anon": True}})
+    {'anon': True}
+    """
+    return _unnest(options)
+
+
+def storage_options_only(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` given to :func:`open_registry` as a file system takes them: unnested
+    (``storage_options={...}``) and without ``open_registry``'s own (``single_writer``,
+    ``user``, ``signing_key``...), which never reach the file system. For another store
+    opened beside a registry (a prediction log) and for telling what a server given these
+    options opens.
+
+    Examples
+    --------
+    >>> storage_options_only({"single_writer": True, "storage_options": {"anon": True}})
+    {'anon': True}
+    """
+    return {k: v for k, v in _unnest(options).items() if k not in _OWN_OPTIONS}
 
 
 def _unnest(options: dict[str, Any]) -> dict[str, Any]:

@@ -50,7 +50,7 @@ from modelship.deploy.serve._cli import REGISTRY_URL_ENV
 from modelship.deploy.serve._config import ServeConfig
 from modelship.errors import ConfigError, ModelshipError
 from modelship.registry import FsspecStore, Registry
-from modelship.registry._open import _OWN_OPTIONS, _unnest
+from modelship.registry._open import storage_options_only
 from modelship.registry._registry import signing_key_of
 
 if TYPE_CHECKING:
@@ -293,11 +293,7 @@ def _check_storage_options(registry: Registry, url: str, server_options: Sequenc
     # open_registry keeps for the Registry (single_writer, user, ...), which never reach
     # the file system (the environment's S3 endpoint and modelship's own defaults are
     # added there as here).
-    options = {
-        name: value
-        for name, value in _unnest(storage_options(server_options)).items()
-        if name not in _OWN_OPTIONS
-    }
+    options = storage_options_only(storage_options(server_options))
     try:
         served = _effective(FsspecStore.from_url(url, **options).fs.storage_options)
     except ModelshipError:

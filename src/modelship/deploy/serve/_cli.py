@@ -33,7 +33,7 @@ from modelship.deploy.serve._config import (
     ServeConfig,
 )
 from modelship.errors import ConfigError, ModelshipError
-from modelship.registry._open import _OWN_OPTIONS, _unnest
+from modelship.registry._open import storage_options_only
 
 __all__ = [
     "MAX_SIGNING_KEY",
@@ -286,10 +286,7 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
         # The registry's storage options only: open_registry's own (single_writer, user,
         # signing_key...) would reach fsspec, which fails on them at every write, and a
         # signing key must not reach a store's client.
-        inherited = _unnest(storage_options(args.option))
-        log_options = with_s3_endpoint(
-            log_url, {k: v for k, v in inherited.items() if k not in _OWN_OPTIONS}
-        )
+        log_options = with_s3_endpoint(log_url, storage_options_only(storage_options(args.option)))
     return ServeConfig(
         log_storage_options=log_options,
         max_body_bytes=args.max_body_bytes,

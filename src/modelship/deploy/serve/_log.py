@@ -45,7 +45,7 @@ from numpy.typing import NDArray
 
 from modelship._shown import brief, hide_credentials
 from modelship.errors import ConfigError, ModelshipError
-from modelship.registry._open import _unnest
+from modelship.registry._open import unnest_storage_options
 
 __all__ = [
     "DEFAULT_MAX_PENDING_BYTES",
@@ -81,7 +81,7 @@ def _filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
             f"prediction log storage options must be keyed by option names (text), got the "
             f"keys {brief(list(storage_options))}"
         )
-    storage_options = _unnest(storage_options)
+    storage_options = unnest_storage_options(storage_options)
     try:
         fs, root = url_to_fs(url, **storage_options)
     except Exception as exc:
