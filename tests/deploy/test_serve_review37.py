@@ -462,3 +462,19 @@ def test_generated_request_ids_carry_64_random_bits_and_no_pid(
     for rid in ids:
         assert re.fullmatch(r"[0-9a-f]{16}-1", rid), rid
     assert len(set(ids)) == 3
+
+
+def test_a_log_row_with_a_timestamp_beyond_a_float_is_a_prediction_log_error(
+    tmp_path: Path,
+) -> None:
+    # math.isfinite(10**400) raised OverflowError out of the log's reader (stop 37).
+    from modelship.deploy.serve import PredictionLogError, read_prediction_log
+
+    big = "1" + "0" * 400
+    row = (
+        '{"request_id": "r2", "row": 0, "timestamp": BIG, "model": "fraud", "version": "1", '
+        '"latency_seconds": 0.001, "inputs": [1.0], "output": 1, "method": "predict"}\n'
+    )
+    (tmp_path / "batch.jsonl").write_text(row.replace("BIG", big))
+    with pytest.raises(PredictionLogError, match="timestamp"):
+        read_prediction_log(str(tmp_path))

@@ -601,7 +601,12 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def _number(value: Any) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond a float (strict JSON allows 10**400)
+        return False
 
 
 #: What a logged line's fields hold, as PredictionLog writes them (checked on reading):
