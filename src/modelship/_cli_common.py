@@ -63,8 +63,6 @@ def open_cli_registry(url: str, *, key_env: str = SIGNING_KEY_ENV, **options: An
     """The registry at ``url`` as every command opens it: a signed one with the key in
     :data:`SIGNING_KEY_ENV` when that is set (its bytes as the system holds them, so any
     bytes serve as a key), as ``modelship registry`` and ``modelship serve`` read it.
-    ``deploy``, ``monitor watch`` and ``parity check`` opened a signed registry without
-    it, so it could not be deployed, watched or checked from the command line at all.
     ``key_env`` names another variable (``--signing-key-env``), which must then be set;
     ``""`` reads none (an unsigned registry while the variable is set for another one).
     An explicit ``signing_key`` in ``options`` (``-o signing_key=...``) wins.

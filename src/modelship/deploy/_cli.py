@@ -62,6 +62,7 @@ from modelship.deploy._rollout import (
     RolloutRecord,
     RolloutStatus,
     condemning_rollout,
+    moved_from_another,
     same_alias,
 )
 from modelship.deploy._spec import DeploymentSpec, Strategy
@@ -642,20 +643,21 @@ def roll_alias_back(
     # with production) says nothing of what this alias served before: only rollouts of
     # this alias, or records that do not say which alias they moved (written before
     # rollouts recorded it), are read.
-    done = [
-        r
-        for r in records
-        if r.status is RolloutStatus.SUCCEEDED
-        and r.version == current
-        and r.previous_version not in (None, r.version)  # a spec change moved no alias
-        and same_alias(r, alias) is not False
-    ]
-    if not done:
+    last = moved_from_another(
+        [
+            r
+            for r in records
+            if r.status is RolloutStatus.SUCCEEDED
+            and r.version == current
+            and same_alias(r, alias) is not False
+        ]
+    )
+    if last is None:
         return (
             f"no succeeded rollout of {model} {current} with a previous version is "
             "recorded; nothing to roll back to"
         )
-    target = done[-1].previous_version
+    target = last.previous_version
     assert target is not None
     assert target != current
     # A rollback after the undo window redeploys the previous version as a new rollout,
@@ -670,7 +672,7 @@ def roll_alias_back(
             f"alias` (the alias names {current})"
         )
     reg.set_alias(model, alias, target, expected=current)
-    return {"model": model, "alias": alias, "from": current, "to": target, "rollout": done[-1].id}
+    return {"model": model, "alias": alias, "from": current, "to": target, "rollout": last.id}
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:

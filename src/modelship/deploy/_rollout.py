@@ -62,6 +62,7 @@ __all__ = [
     "condemning_rollout",
     "new_rollout_id",
     "read_state",
+    "moved_from_another",
     "same_alias",
     "stored_records",
 ]
@@ -109,6 +110,26 @@ def stored_records(history: DeploymentHistory, model: str) -> list[RolloutRecord
             )
         out.append(record)
     return out
+
+
+def moved_from_another(records: Sequence[RolloutRecord]) -> RolloutRecord | None:
+    """The last of ``records`` whose previous version is another version, or None: the
+    rollout a rollback of the alias undoes (a spec change of the same version, or a
+    deploy that changed nothing, moved the alias from no other version).
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> def rec(n, version, previous):
+    ...     return RolloutRecord(id=f"r{n}", model="fraud", version=version,
+    ...         strategy="blue-green", status=RolloutStatus.SUCCEEDED, slot="blue",
+    ...         previous_version=previous, previous_slot=None,
+    ...         started_at=datetime(2026, 1, 1, n, tzinfo=timezone.utc))
+    >>> moved_from_another([rec(1, "2", "1"), rec(2, "2", "2"), rec(3, "2", None)]).id
+    'r1'
+    """
+    moved = [r for r in records if r.previous_version not in (None, r.version)]
+    return moved[-1] if moved else None
 
 
 def same_alias(record: RolloutRecord, alias: str | None) -> bool | None:
@@ -287,6 +308,13 @@ class Rollout:
     def history(self) -> tuple[RolloutEvent, ...]:
         """Every decision so far, oldest first."""
         return tuple(self._events)
+
+    @property
+    def moved_alias(self) -> str | None:
+        """The registry alias this rollout moves: None without an alias or a registry (the
+        one its ``started`` event records, which tells environments sharing a history
+        apart: see :func:`same_alias`)."""
+        return self._alias if self._deployer.registry is not None else None
 
     @property
     def elapsed(self) -> float:
@@ -733,14 +761,13 @@ class Rollout:
         whose own previous version is the one just rolled back: rolling that one back
         would serve the condemned version again. A history that cannot be read does not
         stop a rollback (it is what restores service): the rollback goes on to the
-        previous version, as it did before this check, and an ``error`` event says the
-        check could not be made.
+        previous version, and an ``error`` event says the check could not be made.
         """
         previous = self.previous_version
         assert previous is not None  # checked by _rollback()
-        # The alias it moved (none without a registry), as its started event records it: a
-        # rollback in another environment sharing the history must not block this one.
-        alias = self._alias if self._deployer.registry is not None else None
+        # The alias it moves, the one its started event records: a rollback in another
+        # environment sharing the history must not block this one.
+        alias = self.moved_alias
         try:
             records = stored_records(self._history, self.model)
             condemned = condemning_rollout(records, previous, alias=alias)

@@ -217,7 +217,7 @@ def _watched(args: argparse.Namespace) -> _Watched:
             )
         return _Watched(str(args.slot), args.since)
     from modelship.deploy._history import RegistryHistory
-    from modelship.deploy._rollout import RolloutStatus, same_alias
+    from modelship.deploy._rollout import RolloutStatus, moved_from_another, same_alias
 
     reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
     current = reg.aliases(args.model).get(args.alias)
@@ -243,7 +243,7 @@ def _watched(args: argparse.Namespace) -> _Watched:
         # re-run, has none: the alias moved "back" from 2 to 2).
         placed = [r for r in done if _applied(r)] or done
         since = placed[-1].started_at.timestamp() if args.since is None else args.since
-        return _Watched(placed[-1].slot, since, current, _moved_from_another(done) or placed[-1])
+        return _Watched(placed[-1].slot, since, current, moved_from_another(done) or placed[-1])
     slot = str(args.slot)
     into_slot = [r for r in succeeded if r.slot == slot]
     if into_slot and into_slot[-1].version != current:
@@ -266,7 +266,7 @@ def _watched(args: argparse.Namespace) -> _Watched:
         slot,
         args.since,
         current,
-        (_moved_from_another(into_slot) or into_slot[-1]) if into_slot else None,
+        (moved_from_another(into_slot) or into_slot[-1]) if into_slot else None,
     )
 
 
@@ -275,12 +275,6 @@ def _applied(record: RolloutRecord) -> bool:
     from modelship.deploy._record import EventKind
 
     return any(e.kind is EventKind.APPLIED for e in record.events)  # bounded: its events
-
-
-def _moved_from_another(records: list[RolloutRecord]) -> RolloutRecord | None:
-    """The last of ``records`` whose previous version is another version, or None."""
-    moved = [r for r in records if r.previous_version not in (None, r.version)]
-    return moved[-1] if moved else None
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:

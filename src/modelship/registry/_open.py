@@ -79,7 +79,7 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     if not isinstance(url, str):
         raise ConfigError(f"url must be text, not {type(url).__name__}: decode it first")
     scheme = scheme_of(url)
-    storage_options = _unnest(storage_options)
+    storage_options = unnest_storage_options(storage_options)
     _check_storage_options(url, scheme, storage_options)
     # A scheme fsspec knows is looked up among the plugins read once per process; any
     # other is looked up in a fresh read before it is refused.
@@ -164,19 +164,6 @@ _OWN_OPTIONS = (
 _LOCAL_OPTIONS = frozenset({"auto_mkdir"})
 
 
-def unnest_storage_options(options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` with those given as pandas takes them (``storage_options={...}``)
-    brought to the top, as :func:`open_registry` reads them (a ``ConfigError`` for one
-    given both ways).
-
-    Examples
-    --------
-    >>> unnest_storage_options({"storage_options": {"anon": True}})
-    {'anon': True}
-    """
-    return _unnest(options)
-
-
 def storage_options_only(options: dict[str, Any]) -> dict[str, Any]:
     """``options`` given to :func:`open_registry` as a file system takes them: unnested
     (``storage_options={...}``) and without ``open_registry``'s own (``single_writer``,
@@ -189,14 +176,21 @@ def storage_options_only(options: dict[str, Any]) -> dict[str, Any]:
     >>> storage_options_only({"single_writer": True, "storage_options": {"anon": True}})
     {'anon': True}
     """
-    return {k: v for k, v in _unnest(options).items() if k not in _OWN_OPTIONS}
+    return {k: v for k, v in unnest_storage_options(options).items() if k not in _OWN_OPTIONS}
 
 
-def _unnest(options: dict[str, Any]) -> dict[str, Any]:
-    """The storage options, with those given as pandas takes them (``storage_options={...}``).
+def unnest_storage_options(options: dict[str, Any]) -> dict[str, Any]:
+    """The storage options, with those given as pandas takes them (``storage_options={...}``)
+    brought to the top, as :func:`open_registry` reads them (a ``ConfigError`` for one
+    given both ways).
 
     fsspec itself would take ``storage_options`` for an option of the back end and fail
     only at the first request, with the back end's own error.
+
+    Examples
+    --------
+    >>> unnest_storage_options({"storage_options": {"anon": True}})
+    {'anon': True}
     """
     if "storage_options" not in options:
         return options

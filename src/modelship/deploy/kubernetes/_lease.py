@@ -413,8 +413,8 @@ class RolloutLease:
     def _renew(self, deadline: float | None = None) -> bool:
         """Write a new renewTime if the Lease is still ours; whether it was. ``deadline`` (a
         :func:`time.monotonic` time) ends its requests; a write refused with 409 (someone
-        wrote it in between) is not a renewal, and is looked at again next time. Why it
-        failed is kept for :meth:`check_held`'s refusal."""
+        wrote it in between) is not a renewal: the renewer tries again soon (see
+        :meth:`_renew_until`). Why it failed is kept for :meth:`check_held`'s refusal."""
         try:
             live = self._client.request("GET", self.path, missing_ok=True, deadline=deadline)
             spec = (live or {}).get("spec") or {}

@@ -24,7 +24,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from modelship._cli_common import add_storage_options, storage_options
+from modelship._cli_common import SIGNING_KEY_ENV, add_storage_options, storage_options
 from modelship._endpoints import with_s3_endpoint
 from modelship._shown import hide_credentials
 from modelship.deploy.serve._config import (
@@ -163,9 +163,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_storage_options(parser)
     parser.add_argument(
         "--signing-key-env",
-        default="MODELSHIP_SIGNING_KEY",
+        default=SIGNING_KEY_ENV,
         metavar="VAR",
-        help="environment variable holding the signing key (default MODELSHIP_SIGNING_KEY)",
+        help=f"environment variable holding the signing key (default {SIGNING_KEY_ENV})",
     )
     parser.add_argument(
         "--signing-key-fd",
@@ -246,7 +246,7 @@ def _signing_key(args: argparse.Namespace) -> bytes | None:
         return key
     key_var = args.signing_key_env
     key_text = os.environ.get(key_var) if key_var else None
-    if key_var != "MODELSHIP_SIGNING_KEY" and key_text is None:
+    if key_var != SIGNING_KEY_ENV and key_text is None:
         raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
     return None if key_text is None else os.fsencode(key_text)
 
