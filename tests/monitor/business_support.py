@@ -3,6 +3,7 @@ by a prometheus_client server on 127.0.0.1 and scraped by Debian's Prometheus.""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -60,9 +61,12 @@ def orders_window(shop: Shop, slot: str, per_scrape: int) -> tuple[float, float,
 
     def rate_seen() -> tuple[float, float, Samples] | None:
         shop.order(slot, per_scrape)
-        # Scrapes every second: older points are all ingested. The end is not on a whole
-        # millisecond on purpose: the point must still lie within the window.
-        end = time.time() - 2.0 + 0.0004
+        # Scrapes every second: older points are all ingested. The end is 0.4 ms past a
+        # whole millisecond on purpose: Prometheus rounds a query's time to the nearest
+        # millisecond, down here, so its point lies inside the window, before its end (the
+        # suite's sub-window test splits the window there). A time 0.5 ms or more past
+        # would round up, past the end, and that test skipped on half the runs.
+        end = math.floor((time.time() - 2.0) * 1000) / 1000 + 0.0004
         out = source.fetch("orders_per_second", slot=slot, start=end - 30.0, end=end, stat="mean")
         if isinstance(out, Samples) and float(out.values[-1]) > 0:
             return end - 30.0, end, out
