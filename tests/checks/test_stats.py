@@ -11,6 +11,7 @@ import statistics
 import subprocess
 import sys
 import warnings
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +21,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import stats as sps
 from scipy.spatial.distance import jensenshannon
+from scipy.stats._hypotests import _pval_cvm_2samp_exact  # SciPy's exact table (private)
 
 from modelship.checks import stats
-from modelship.checks.stats import _binned, _ks, _wasserstein
+from modelship.checks.stats import _binned, _cvm, _ks, _wasserstein
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 
 FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -365,16 +367,53 @@ small_floats = st.lists(st.floats(-1e3, 1e3, allow_nan=False), min_size=2, max_s
 )
 
 
+def cvm_by_definition(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> tuple[float, float]:
+    """Anderson's T from the distribution functions at every pooled value, and its U."""
+    n, m = a.size, b.size
+    pool = np.concatenate((a, b))
+    gaps = np.searchsorted(a, pool, side="right") * m - np.searchsorted(b, pool, side="right") * n
+    total = int(np.sum(gaps.astype(object) ** 2))  # exact: (nm (F - G))^2 summed
+    u = Fraction(total, n + m) + Fraction(n * m * (4 * n * m - 1), 6)
+    return total / (n * m * (n + m) ** 2), float(u)
+
+
+def assert_cvm_is_anderson_with_scipys_exact_table(
+    a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]
+) -> None:
+    """With ties, SciPy's rank formula is not Anderson's statistic (it inflates it), so
+    the statistic is checked against the definition and the p-value against SciPy's
+    exact table at that statistic."""
+    t, p = stats.cramervonmises(a, b)
+    expected_t, u = cvm_by_definition(a, b)
+    assert close(t, expected_t), (t, expected_t)
+    # U is a multiple of 1/N here, not exact in a float: SciPy floors a function of it,
+    # and a float a hair below the exact value floors one step too low (we use the exact
+    # fraction). A nudge far below the table's steps gives SciPy the exact floor.
+    expected_p = float(_pval_cvm_2samp_exact(np.asarray(u * (1 + 1e-12)), a.size, b.size))
+    assert p_close(p, expected_p), (p, expected_p)
+
+
+def has_ties(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any]) -> bool:
+    pool = np.concatenate((a, b))
+    return bool(np.unique(pool).size < pool.size)
+
+
 @FAST
 @given(small_ties, small_ties)
-def test_cramervonmises_matches_scipy_exact_mode_on_ties(a: Any, b: Any) -> None:
-    assert_cvm_matches_scipy(a, b)
+def test_cramervonmises_on_ties_is_andersons_statistic(a: Any, b: Any) -> None:
+    if has_ties(a, b):
+        assert_cvm_is_anderson_with_scipys_exact_table(a, b)
+    else:
+        assert_cvm_matches_scipy(a, b)
 
 
 @FAST
 @given(small_floats, small_floats)
 def test_cramervonmises_matches_scipy_exact_mode_on_unequal_sizes(a: Any, b: Any) -> None:
-    assert_cvm_matches_scipy(a, b)
+    if has_ties(a, b):  # drawn floats repeat now and then
+        assert_cvm_is_anderson_with_scipys_exact_table(a, b)
+    else:
+        assert_cvm_matches_scipy(a, b)
 
 
 @FAST
@@ -383,9 +422,25 @@ def test_cramervonmises_matches_scipy_asymptotic_mode(
     n: int, m: int, shift: float, seed: int
 ) -> None:
     rng = np.random.default_rng(seed)
+    a = np.sort(rng.normal(size=n))
+    b = np.sort(rng.normal(shift, 1, size=m))
+    assume(not has_ties(a, b))
+    assert_cvm_matches_scipy(a, b)
+
+
+@FAST
+@given(st.integers(2, 300), st.integers(21, 300), st.floats(0, 1), st.integers(0, 2**32 - 1))
+def test_cramervonmises_on_ties_beyond_20_values_is_andersons_statistic(
+    n: int, m: int, shift: float, seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
     a = np.sort(rng.normal(size=n).round(1))  # rounding adds ties
     b = np.sort(rng.normal(shift, 1, size=m).round(1))
-    assert_cvm_matches_scipy(a, b)
+    t, p = stats.cramervonmises(a, b)
+    expected_t, _ = cvm_by_definition(a, b)
+    assert close(t, expected_t), (t, expected_t)
+    # The limiting law at that statistic (the test above pins it against SciPy's).
+    assert p == _cvm._cvm_asymptotic_sf(t, n, m)
 
 
 def test_cramervonmises_rejects_a_single_value_sample() -> None:

@@ -9,7 +9,11 @@ every statistic reuses that order. Functions check that promise (one cheap pass)
 The figures agree with SciPy's reference implementations (``ks_2samp``,
 ``wasserstein_distance``, ``cramervonmises_2samp``, ``chi2_contingency``,
 ``scipy.spatial.distance.jensenshannon``), including their choice between exact and
-asymptotic p-values, but are computed without a merged sort of the two samples:
+asymptotic p-values, but are computed without a merged sort of the two samples. One
+deliberate difference: with tied values, Cramér-von Mises is Anderson's statistic by its
+definition (the distribution functions' squared gap over the pooled values); SciPy's
+rank formula inflates it when the sample sizes differ.
+
 
 * the KS statistic is found by bounding :math:`|F_a - F_b|` on a coarse grid and refining
   only the intervals that could still hold the maximum, in exact integer arithmetic;

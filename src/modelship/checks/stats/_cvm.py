@@ -23,7 +23,12 @@ def cramervonmises(a: npt.ArrayLike, b: npt.ArrayLike) -> tuple[float, float]:
 
     Equals ``scipy.stats.cramervonmises_2samp(a, b)`` with ``method="auto"``: the exact
     permutation p-value when both samples have at most 20 values, else Anderson's (1962)
-    normalised statistic referred to the limiting distribution. Ties get mid-ranks.
+    normalised statistic referred to the limiting distribution, when no value occurs
+    twice. With ties the statistic is Anderson's definition, ``nm/N^2`` times the sum over
+    the pooled values of the squared difference of the two empirical distribution
+    functions; SciPy's rank formula inflates it when the sample sizes differ (samples of
+    a few distinct values from one distribution were judged different most of the time).
+    Its p-value is then the one of the null distribution without ties, an approximation.
 
     Parameters
     ----------
@@ -60,13 +65,53 @@ def cramervonmises_sorted(a: FloatArray, b: FloatArray) -> tuple[float, float]:
         raise CheckInputError(
             f"the Cramér-von Mises test needs at least two values in each sample, got {nx} and {ny}"
         )
-    # Anderson's U from the mid-ranks of each sample in the pooled one (1-based):
-    # a value with L pooled values below it and R at or below it has mid-rank (L+R+1)/2.
-    u = nx * _squared_rank_gaps(a, b) + ny * _squared_rank_gaps(b, a)
     k, big_n = nx * ny, nx + ny
+    if _has_ties(a, b):
+        return _cramervonmises_tied(a, b)
+    # Anderson's U from the ranks of each sample in the pooled one (1-based): without
+    # ties a value with L pooled values below it and R at or below it has rank
+    # (L+R+1)/2, and U is the statistic SciPy computes.
+    u = nx * _squared_rank_gaps(a, b) + ny * _squared_rank_gaps(b, a)
     t = float(u / (k * big_n) - (4 * k - 1) / (6 * big_n))
     if max(nx, ny) <= _CVM_EXACT_MAX_N:
-        return t, _cvm_exact_sf(float(u), nx, ny)
+        return t, _cvm_exact_sf(u, nx, ny)
+    return t, _cvm_asymptotic_sf(t, nx, ny)
+
+
+def _has_ties(a: FloatArray, b: FloatArray) -> bool:
+    """Whether a value occurs twice in the pool of the sorted samples ``a`` and ``b``."""
+    if np.any(a[1:] == a[:-1]) or np.any(b[1:] == b[:-1]):
+        return True
+    return bool(np.any(np.searchsorted(b, a, side="left") != np.searchsorted(b, a, side="right")))
+
+
+def _cramervonmises_tied(a: FloatArray, b: FloatArray) -> tuple[float, float]:
+    """Anderson's T from its definition, ``nm/N^2 sum over the pool of (F_n - G_m)^2``.
+
+    SciPy's rank formula (each value's mid-rank in the pool against its position in
+    its own sample) equals this only without ties: with ties and unequal sample sizes
+    it adds about ``sum(tie size^3)/12`` to U, and samples of few distinct values drawn
+    from one distribution were judged different most of the time (61 of 100 at 600
+    against 60 values of 0, 1, 2). The p-value is that of the statistic's null
+    distribution without ties (exact up to 20 values a sample, Anderson's limit beyond);
+    with ties it is an approximation, as it is for SciPy.
+    """
+    nx, ny = a.size, b.size
+    k, big_n = nx * ny, nx + ny
+    values, counts = np.unique(np.concatenate((a, b)), return_counts=True)
+    # n*m*(F_n - G_m) at each distinct value, an integer; exact in float64 below 2**53.
+    gaps = np.searchsorted(a, values, side="right") * float(ny) - np.searchsorted(
+        b, values, side="right"
+    ) * float(nx)
+    total = float(np.sum(counts * (gaps * gaps)))  # sum over the pool of (nm (F - G))^2
+    t = total / (k * float(big_n) ** 2)
+    if max(nx, ny) <= _CVM_EXACT_MAX_N:
+        # U = sum / N + k(4k-1)/6, exactly: the exact p-value floors a function of it.
+        exact = sum(
+            int(c) * int(g) ** 2 for c, g in zip(counts.tolist(), gaps.tolist(), strict=True)
+        )
+        u = Fraction(exact, big_n) + Fraction(k * (4 * k - 1), 6)
+        return t, _cvm_exact_sf(u, nx, ny)
     return t, _cvm_asymptotic_sf(t, nx, ny)
 
 
@@ -85,7 +130,7 @@ def _squared_rank_gaps(x: FloatArray, other: FloatArray) -> float:
     return float(np.sum(gaps * gaps))
 
 
-def _cvm_exact_sf(u: float, nx: int, ny: int) -> float:
+def _cvm_exact_sf(u: float | Fraction, nx: int, ny: int) -> float:
     """Exact ``P(U' >= U)`` over the ``C(nx+ny, nx)`` equally likely orderings.
 
     With ``L = lcm(nx, ny)``, a pooled ordering is a lattice path and
