@@ -77,6 +77,19 @@ def _module(obj: Any) -> str:
     return type(obj).__module__.split(".", 1)[0]
 
 
+def _array(values: Any, what: str) -> NDArray[Any]:
+    """``np.asarray(values)``; a ConfigError naming ``what`` when numpy cannot make one
+    array of it (rows of different lengths: ``[[1, 2], [3]]``)."""
+    try:
+        return np.asarray(values)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(
+            f"the {what} cannot be read as an array ({str(exc)[:200]}): give a table, a "
+            "mapping of 1-D columns of one length, or a 1-D or 2-D array whose rows have "
+            "one length"
+        ) from exc
+
+
 def _as_columns(data: Any, what: str) -> tuple[str, Columns, int]:
     """``(kind, columns, ndim)`` of a table: data frame, mapping of columns, or array."""
     if _module(data) in ("pandas", "polars") and hasattr(data, "columns"):
@@ -84,11 +97,14 @@ def _as_columns(data: Any, what: str) -> tuple[str, Columns, int]:
     if _module(data) == "pandas" and hasattr(data, "to_numpy"):  # a Series
         return "array", {"0": np.asarray(data.to_numpy())}, 1
     if isinstance(data, Mapping):
-        columns = {str(name): np.asarray(values) for name, values in data.items()}
+        columns = {
+            str(name): _array(values, f"{what} column {str(name)!r}")
+            for name, values in data.items()
+        }
         if any(col.ndim != 1 for col in columns.values()):
             raise ConfigError(f"the {what} mapping must hold 1-D columns")
         return "mapping", columns, 2
-    array = data.toarray() if _module(data) == "scipy" else np.asarray(data)
+    array = data.toarray() if _module(data) == "scipy" else _array(data, what)
     if array.ndim == 1:
         return "array", {"0": array}, 1
     if array.ndim == 2:
@@ -249,6 +265,32 @@ def _layout_problem(kind: object, inputs: Columns, input_ndim: object) -> str | 
     return None
 
 
+def _check_table(table: object, label: str) -> None:
+    """Refuse, as a ConfigError, a table a record could hold but not write: anything but
+    a mapping of column name to a 1-D numpy array :func:`_encode` stores."""
+    if not isinstance(table, Mapping):
+        raise ConfigError(
+            f"BehaviourRecord: {label} must be a mapping of column name to 1-D numpy array "
+            f"(record_behaviour() builds one), got {type(table).__name__}"
+        )
+    for name, col in table.items():
+        if not isinstance(name, str):
+            raise ConfigError(
+                f"BehaviourRecord: {label} has the column name {reprlib.repr(name)}; column "
+                "names are strings ('0', 'amount')"
+            )
+        if not isinstance(col, np.ndarray) or col.ndim != 1:
+            shape = f"a {col.ndim}-D array" if isinstance(col, np.ndarray) else type(col).__name__
+            raise ConfigError(
+                f"BehaviourRecord: {label} column {name!r} must be a 1-D numpy array, got "
+                f"{shape}: wrap a list in numpy.asarray(), split a 2-D array into columns"
+            )
+        try:
+            _encode(name, col)
+        except ConfigError as exc:
+            raise ConfigError(f"BehaviourRecord: {label} {exc}") from None
+
+
 @attrs.frozen(kw_only=True, eq=False)
 class BehaviourRecord:
     """Canary inputs of a preprocessing step and the outputs it gave at training time.
@@ -270,9 +312,12 @@ class BehaviourRecord:
     Raises
     ------
     ConfigError
-        When ``kind`` is not one of those, ``input_ndim`` not 1 or 2, the inputs of an
-        ``"array"`` record are not the columns ``"0"`` to ``"n-1"`` (only ``"0"`` in 1-D),
-        or the inputs' (or the outputs') columns have different lengths.
+        When ``inputs`` or ``outputs`` is not a mapping of column name (a string) to a 1-D
+        numpy array of numbers, booleans, strings, dates or objects that are such values
+        (what :meth:`to_json` can write), ``kind`` is not one of those, ``input_ndim`` not
+        1 or 2, the inputs of an ``"array"`` record are not the columns ``"0"`` to
+        ``"n-1"`` (only ``"0"`` in 1-D), or the inputs' (or the outputs') columns have
+        different lengths.
 
     Examples
     --------
@@ -291,6 +336,8 @@ class BehaviourRecord:
     input_ndim: int = 2
 
     def __attrs_post_init__(self) -> None:
+        for label, table in (("inputs", self.inputs), ("outputs", self.outputs)):
+            _check_table(table, label)
         problem = _layout_problem(self.kind, self.inputs, self.input_ndim)
         if problem is not None:
             raise ConfigError(f"BehaviourRecord: {problem}")
@@ -542,11 +589,11 @@ def _differs_integral(
     return differs
 
 
-def _within(gap: int, recorded: int, rtol: float, atol: float) -> bool:
+def _within(gap: int | Fraction, recorded: int | Fraction, rtol: float, atol: float) -> bool:
     """``gap <= atol + rtol * |recorded|``, exactly (an infinite tolerance allows all)."""
     if gap == 0 or math.isinf(atol) or (math.isinf(rtol) and recorded != 0):
         return True
-    relative = Fraction(rtol) * abs(recorded) if recorded else Fraction(0)
+    relative = Fraction(rtol) * abs(Fraction(recorded)) if recorded else Fraction(0)
     return gap <= Fraction(atol) + relative
 
 
@@ -560,16 +607,58 @@ def _differs(
             produced.astype(float), recorded.astype(float), rtol=rtol, atol=atol, equal_nan=True
         )
         return ~close
+    kinds = recorded.dtype.kind + produced.dtype.kind
+    if ("m" in kinds or "M" in kinds) and kinds[0] != kinds[1]:
+        # A date is not a duration nor a number, even where both read as one integer
+        # (tolist() of '<M8[ns]' and of '<m8[ns]'), nor is one's NaT the other's.
+        return np.ones(len(recorded), dtype=bool)
+    if kinds in ("mm", "MM"):
+        # The same instants in another unit (pandas 2 gives ns, pandas 3 us), compared as
+        # integers of the finer unit: tolist() gives ints for ns, datetimes for us. NaT is
+        # the smallest int64 in every unit, so NaT equals NaT.
+        unit = np.promote_types(recorded.dtype, produced.dtype)
+        then = recorded.astype(unit).view(np.int64)
+        now = produced.astype(unit).view(np.int64)
+        return np.asarray(then != now, dtype=bool)
     return np.array(
-        [not _same(a, b) for a, b in zip(recorded.tolist(), produced.tolist(), strict=True)],
+        [
+            not _same(a, b, rtol, atol)
+            for a, b in zip(recorded.tolist(), produced.tolist(), strict=True)
+        ],
         dtype=bool,
     )
 
 
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True  # both NaN
+def _real(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _same(a: Any, b: Any, rtol: float, atol: float) -> bool:
+    """Whether two values of a column of objects match: numbers (a numpy scalar as the
+    Python number it holds) within the tolerances, anything else equal and of one type."""
+    a = a.item() if isinstance(a, np.generic) else a
+    b = b.item() if isinstance(b, np.generic) else b
+    if _real(a) and _real(b):
+        if a == b or (_non_finite(a) and _non_finite(b) and math.isnan(a) and math.isnan(b)):
+            return True  # equal, infinities of one sign, or both NaN
+        if _non_finite(a) or _non_finite(b):
+            return False
+        # Exactly, as for integer columns: an int beyond 2**53 (or 1e308) stays itself.
+        return _within(abs(Fraction(b) - Fraction(a)), Fraction(a), rtol, atol)
     return bool(a == b) and type(a) is type(b)
+
+
+def _other_columns(recorded: list[str], produced: list[str]) -> str:
+    """Say how production's output columns differ from the recorded ones."""
+    if sorted(recorded) == sorted(produced):
+        return (
+            f"the output columns are in another order: {reprlib.repr(recorded)} in training, "
+            f"{reprlib.repr(produced)} in production"
+        )
+    return (
+        f"the outputs have {len(recorded)} columns in training and {len(produced)} in "
+        f"production: {reprlib.repr(recorded)} and {reprlib.repr(produced)}"
+    )
 
 
 @validate_params(
@@ -588,8 +677,13 @@ def compare_behaviour(
     Numeric columns are compared with :func:`numpy.isclose` (``|prod - train| <= atol +
     rtol * |train|``, NaN equal to NaN), columns of integers (or booleans) on both sides
     by the same rule in exact arithmetic (as floats, ``int64`` values beyond ``2**53``
-    would lose the digits that differ); other columns exactly. Each differing column is
-    one finding naming the first rows that differ and the largest difference.
+    would lose the digits that differ); dates (or durations) as the instants they are,
+    whatever their unit (``datetime64[ns]`` and ``[us]``), NaT equal to NaT, and never
+    equal to a duration or a number; in columns
+    of objects, numbers (numpy scalars too, not booleans) by the same rule, other values
+    exactly, type and all; other columns exactly. Each differing column is one finding
+    naming the first rows that differ and the largest difference. Columns in another
+    order are one finding, showing both orders.
 
     Returns
     -------
@@ -662,8 +756,7 @@ def compare_behaviour(
             Finding(
                 check=check,
                 severity=severity,
-                message=f"the outputs have {len(record.outputs)} columns in training and "
-                f"{len(outputs)} in production",
+                message=_other_columns(list(record.outputs), list(outputs)),
                 train=list(record.outputs),
                 prod=list(outputs),
             ),

@@ -319,7 +319,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     _remove_refused(args, refused)
     if args.report and "report" not in refused:
         try:
-            write_report(args.report, report.to_json() + "\n")
+            write_report(args.report, report.to_json(strict=args.strict) + "\n")
         except (ModelshipError, OSError) as exc:
             _remove_stale(args.report)  # a report of an earlier run must not remain
             if result.status is not Status.ERROR:

@@ -311,7 +311,19 @@ def _resources(r: _Rules, prod: EnvironmentSnapshot, request: ResourceRequest) -
         # Exact: size times factor may be beyond any float (8 EiB times 1e300).
         needed = math.ceil(request.model_size * Fraction(r.rules.model_memory_factor))
         limit = request.memory if request.memory is not None else offered_memory
-        if limit is not None and needed > limit:
+        if limit is None:
+            # As a memory request that cannot be checked: never passed over in silence.
+            yield from r.finding(
+                "resources",
+                f"the model's {_size(request.model_size)} artifact needs at least "
+                f"{_size(needed)} to load; no memory is requested and the target does not "
+                "say how much it has, so the model size cannot be checked: request memory "
+                "(ResourceRequest memory=, --memory) or compare with a snapshot that "
+                "records the target's memory",
+                train=needed,
+                subject="model_size",
+            )
+        elif needed > limit:
             yield from r.finding(
                 "resources",
                 f"the model's {_size(request.model_size)} artifact needs at least "
@@ -420,8 +432,10 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
         Where the model was trained (``mv.environment``).
     prod : EnvironmentSnapshot, optional
         Where it is about to run; ``None`` captures this process's environment, recording
-        the variables of :data:`DEFAULT_ENV_ALLOWLIST` and those the training snapshot
-        has (by exact name: a stored snapshot is never a source of patterns).
+        the variables of :data:`DEFAULT_ENV_ALLOWLIST`, those the training snapshot
+        has, and the plain names (no ``*``, ``?`` or ``[``) of its allow-list, so that
+        a variable unset in training and set here is found (each by exact name: a stored
+        snapshot is never a source of patterns).
         Environment variables are compared where both snapshots' allow-lists
         (:attr:`EnvironmentSnapshot.env_allowlist`) cover the name; a variable one did
         not record is not compared. Against a snapshot that does not say what it recorded
@@ -487,7 +501,10 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
         # train.env's names are looked up exactly: as patterns, a forged "*" would record
         # every production variable.
         exactly = [re.sub(r"([*?[])", r"[\1]", name) for name in train.env]
-        prod = EnvironmentSnapshot._captured((*DEFAULT_ENV_ALLOWLIST, *exactly))
+        # And the plain names of its allow-list: a variable training recorded as unset
+        # (MY_FLAG, listed but not set) is compared with production's value.
+        plain = [name for name in train.env_allowlist or () if not re.search(r"[*?[]", name)]
+        prod = EnvironmentSnapshot._captured((*DEFAULT_ENV_ALLOWLIST, *exactly, *plain))
     r = _Rules(DEFAULT_RULES if rules is None else rules)
     findings: list[Finding] = [
         *_python(r, train, prod),

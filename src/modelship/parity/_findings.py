@@ -338,23 +338,54 @@ class ParityReport:
             details={"blocking": len(self.blocking), "advisory": len(self.advisory)},
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        """Return the JSON-compatible form :meth:`to_json` writes.
+    def passes(self, *, strict: bool = False) -> bool:
+        """Whether the report passes: no blocking finding, or with ``strict=True`` (a
+        ``--strict`` run) no finding at all.
+
+        Raises
+        ------
+        ConfigError
+            When ``strict`` is not a bool.
 
         Examples
         --------
-        >>> from modelship.parity import ParityReport
+        >>> from modelship.parity import Finding, ParityReport
+        >>> report = ParityReport([Finding(check="os", severity="advisory", message="m")])
+        >>> report.passes(), report.passes(strict=True)
+        (True, False)
+        """
+        if not isinstance(strict, bool):
+            raise ConfigError(
+                f"strict must be True or False, got {type(strict).__name__} {strict!r:.80}"
+            )
+        return not self.findings if strict else self.passed
+
+    def to_dict(self, *, strict: bool = False) -> dict[str, Any]:
+        """Return the JSON-compatible form :meth:`to_json` writes.
+
+        ``"passed"`` is :meth:`passes` with ``strict``; with ``strict=True`` the document
+        also says ``"strict": true``, so a reader knows an advisory finding failed it.
+
+        Examples
+        --------
+        >>> from modelship.parity import Finding, ParityReport
         >>> ParityReport([]).to_dict()
         {'schema_version': 1, 'passed': True, 'findings': []}
+        >>> report = ParityReport([Finding(check="os", severity="advisory", message="m")])
+        >>> {k: v for k, v in report.to_dict(strict=True).items() if k != "findings"}
+        {'schema_version': 1, 'passed': False, 'strict': True}
         """
-        return {
+        document: dict[str, Any] = {
             "schema_version": REPORT_SCHEMA_VERSION,
-            "passed": self.passed,
-            "findings": [finding.to_dict() for finding in self.findings],
+            "passed": self.passes(strict=strict),
         }
+        if strict:  # left out otherwise: a report written before reads the same
+            document["strict"] = True
+        document["findings"] = [finding.to_dict() for finding in self.findings]
+        return document
 
-    def to_json(self, *, indent: int | None = 2) -> str:
-        """Return the report as JSON text.
+    def to_json(self, *, indent: int | None = 2, strict: bool = False) -> str:
+        """Return the report as JSON text; ``strict`` as for :meth:`to_dict`.
 
         Examples
         --------
@@ -362,8 +393,10 @@ class ParityReport:
         >>> report = ParityReport([Finding(check="os", severity="advisory", message="m")])
         >>> ParityReport.from_json(report.to_json()) == report
         True
+        >>> ParityReport.from_json(report.to_json(strict=True)) == report
+        True
         """
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+        return json.dumps(self.to_dict(strict=strict), indent=indent, ensure_ascii=False)
 
     @classmethod
     def from_json(cls, text: str | bytes) -> ParityReport:
@@ -373,8 +406,10 @@ class ParityReport:
         ------
         SnapshotError
             When the text is not JSON text, or not such a report: no integer
-            ``schema_version`` (or a newer one), an unknown field, a malformed finding, or
-            a ``passed`` its findings contradict.
+            ``schema_version`` (or a newer one), an unknown field, a malformed finding, a
+            ``strict`` that is not ``true`` or ``false``, or a ``passed`` its findings
+            contradict (judged with ``strict``: a report without it, as every report
+            written before modelship wrote it, was not strict).
 
         Examples
         --------
@@ -384,13 +419,19 @@ class ParityReport:
         """
         doc = JsonDocument.parse(text, "parity report")
         doc.schema_version(REPORT_SCHEMA_VERSION)
-        doc.only("schema_version", "passed", "findings")
+        doc.only("schema_version", "passed", "strict", "findings")
         report = cls([Finding.from_dict(f.doc) for f in doc.records("findings", required=True)])
-        passed = doc.doc.get("passed", report.passed)
-        if passed is not report.passed:
+        strict = doc.doc.get("strict", False)
+        if not isinstance(strict, bool):
+            raise SnapshotError(
+                f"parity report: 'strict' must be true or false, got {reprlib.repr(strict)}"
+            )
+        expected = report.passes(strict=strict)
+        passed = doc.doc.get("passed", expected)
+        if passed is not expected:
             raise SnapshotError(
                 f"parity report: 'passed' is {reprlib.repr(passed)}, but its findings say "
-                f"{report.passed}"
+                f"{expected}{' (strict)' if strict else ''}"
             )
         return report
 

@@ -105,6 +105,10 @@ class _Canon:
                     "object_array": list(value.shape),
                     "items": [self(item, depth) for item in value.ravel(order="C")],
                 }
+            if not value.dtype.isnative:
+                # The same values stored big-endian ('>f8') are the same values: as the
+                # native array, whose fingerprint (that of every native array) is unchanged.
+                value = value.astype(value.dtype.newbyteorder("="))
             return {"array": fingerprint(value)}
         if isinstance(value, (list, tuple)):
             return {type(value).__name__: [self(item, depth) for item in value]}
@@ -255,7 +259,8 @@ def fingerprint_preprocessing(obj: Any) -> PreprocessingFingerprint:
     obj : object
         A scikit-learn-like transformer or pipeline (anything with ``get_params()``), a
         mapping of configuration values, or a plain value (numbers, strings, arrays and
-        lists or mappings of them).
+        lists or mappings of them). An array in another byte order (``>f8``) is hashed
+        as the native array of its values.
 
     Raises
     ------

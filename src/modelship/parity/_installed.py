@@ -12,7 +12,9 @@ edit does that.)
 
 from __future__ import annotations
 
+import csv
 import functools
+import importlib.machinery
 import importlib.metadata
 import os
 import re
@@ -28,6 +30,7 @@ __all__ = [
     "MAX_TEXT",
     "installed_packages",
     "module_distributions",
+    "module_providers",
     "normalize_name",
     "path_state",
     "unicode_text",
@@ -177,3 +180,68 @@ module_distributions: Callable[[], Mapping[str, list[str]]] = until_path_changes
     importlib.metadata.packages_distributions
 )
 """Top-level module to the distributions providing it; shared, do not mutate."""
+
+
+# The longest first: ".cpython-311-x86_64-linux-gnu.so" before ".so".
+_MODULE_SUFFIXES = tuple(sorted(importlib.machinery.all_suffixes(), key=len, reverse=True))
+
+
+def _module_of(parts: tuple[str, ...]) -> str | None:
+    """The dotted module a file installed at ``parts`` (relative to its site directory)
+    is: ``acme/models/__init__.py`` is ``acme.models``, ``numpy/_core/_umath.cpython-311-
+    x86_64-linux-gnu.so`` is ``numpy._core._umath``; None for a file that is no module
+    (data, metadata, a script in ``../../bin``)."""
+    if not parts or "__pycache__" in parts:
+        return None
+    suffix = next((suffix for suffix in _MODULE_SUFFIXES if parts[-1].endswith(suffix)), None)
+    if suffix is None:
+        return None
+    stem = parts[-1][: -len(suffix)]
+    names = [*parts[:-1]] if stem == "__init__" else [*parts[:-1], stem]
+    if not names or not all(name.isidentifier() for name in names):
+        return None
+    return ".".join(names)
+
+
+def _record_modules(record: str) -> set[str]:
+    """The modules a ``RECORD`` file lists; what a damaged one holds up to the damage."""
+    modules: set[str] = set()
+    try:
+        for row in csv.reader(record.splitlines()):
+            # RECORD paths are "/"-separated, relative to the site directory (PEP 376).
+            module = (
+                _module_of(tuple(p for p in row[0].split("/") if p not in ("", ".")))
+                if row
+                else None
+            )
+            if module is not None:
+                modules.add(module)
+    except csv.Error:  # a NUL byte, an unclosed quote: the rows read so far stand
+        pass
+    return modules
+
+
+def _providers() -> Mapping[str, tuple[str, ...]]:
+    providers: dict[str, set[str]] = {}
+    for dist in importlib.metadata.distributions():
+        found = _name_and_version(dist)
+        try:
+            # RECORD only: an egg's SOURCES.txt lists the project's tree (src/, tests/,
+            # setup.py), not what was installed.
+            record = dist.read_text("RECORD")
+        except (OSError, ValueError):  # unreadable, or not UTF-8: as without a RECORD
+            record = None
+        if found is None or not record:
+            continue
+        for module in _record_modules(record):
+            providers.setdefault(module, set()).add(found[0])
+    return {module: tuple(sorted(names)) for module, names in providers.items()}
+
+
+module_providers: Callable[[], Mapping[str, tuple[str, ...]]] = until_path_changes(_providers)
+"""Dotted module (``acme.models``, ``sklearn.linear_model._logistic``) to the
+distributions whose installed files (``RECORD``) are that module; shared, do not mutate.
+
+A package is its ``__init__`` file, so a namespace package (``acme``, ``google``), which
+has none, is provided by no distribution here: each of its subpackages is provided by
+its own."""

@@ -1,8 +1,10 @@
 """What a model needs: the distributions behind the modules its artifact references.
 
-:func:`resolve_requirements` maps the top-level modules found by
-:func:`~modelship.parity.scan_artifact` to the installed distributions that provide them
-(``sklearn`` to ``scikit-learn``), leaving out the standard library. The result pins the
+:func:`resolve_requirements` maps the modules found by
+:func:`~modelship.parity.scan_artifact` to the installed distributions whose files they
+are (``sklearn.svm._classes`` to ``scikit-learn``; ``acme.models`` to the one
+distribution under the namespace package ``acme`` that installed it), leaving out the
+standard library. The result pins the
 versions installed when it was built, so a later :func:`check_installed` can say what
 changed.
 """
@@ -15,7 +17,7 @@ import re
 import reprlib
 import sys
 import warnings
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import attrs
@@ -32,6 +34,7 @@ from modelship.parity._installed import (
     MAX_TEXT,
     installed_packages,
     module_distributions,
+    module_providers,
     normalize_name,
     pin_conflict,
 )
@@ -278,8 +281,16 @@ def resolve_requirements(
     scan : ArtifactScan
         From :func:`~modelship.parity.scan_artifact`.
     distributions : Mapping[str, list[str] | tuple[str, ...]], optional
-        Top-level module to distribution names; defaults to
-        :func:`importlib.metadata.packages_distributions` of this environment.
+        Module (top-level, ``"sklearn"``, or dotted, ``"acme.models"``) to distribution
+        names; a referenced module is looked up by its full name, then by each enclosing
+        package's, the longest one with an entry deciding. By default, this
+        environment's: the distributions whose installed files (their ``RECORD``) are
+        the module or its nearest enclosing package, so a class of ``acme.models`` pins
+        the distribution that installed ``acme/models/`` and not every distribution
+        under the namespace package ``acme``. A module no ``RECORD`` lists (installed
+        as an egg, or editable through a path hook) is looked up by its top-level name in
+        :func:`importlib.metadata.packages_distributions`, which pins every
+        distribution providing that name.
 
     Examples
     --------
@@ -306,36 +317,60 @@ def resolve_requirements(
             "scan must be an ArtifactScan (scan_artifact(path or bytes)), got "
             f"{type(scan).__name__}"
         )
-    if distributions is None:
-        distributions = module_distributions()
-    else:
+    if distributions is not None:
         _check_distributions(distributions)
     installed = installed_packages()
-    packages: dict[str, str] = {}
-    modules: set[str] = set()
-    unresolved: set[str] = set()
     problem = _module_problem(scan.modules, "the artifact's modules")
     if problem is not None:  # no import could load it: the artifact was crafted or damaged
         raise ArtifactScanError(f"{problem}; the artifact is damaged or was crafted")
-    for module in scan.modules:
-        if module == "__main__":
-            unresolved.add(module)
+    packages: dict[str, str] = {}
+    modules: set[str] = set()
+    resolved: set[str] = set()  # top-level modules some referenced module was found under
+    for dotted in sorted({module for module, _ in scan.globals}):
+        top = dotted.split(".", 1)[0]
+        if top == "__main__" or _is_stdlib(top) or top in _STDLIB_ALIASES:
             continue
-        if _is_stdlib(module) or module in _STDLIB_ALIASES:
-            continue
-        modules.add(module)
-        names = distributions.get(module, [])
-        found = False
-        for name in names:
-            version = installed.get(normalize_name(name))
-            if version is not None:
-                packages[normalize_name(name)] = version
-                found = True
-        if not found:
-            unresolved.add(module)
+        modules.add(top)
+        if distributions is not None:
+            found = _pin(_longest_prefix(dotted, distributions), installed, packages)
+        else:
+            # The distributions whose files are the module or its nearest package: of a
+            # namespace package (acme.models, acme.unrelated), only the one referenced.
+            # When no RECORD lists it (an egg, an editable install), the top-level name's.
+            found = _pin(_longest_prefix(dotted, module_providers()), installed, packages) or (
+                _pin(module_distributions().get(top, []), installed, packages)
+            )
+        if found:
+            resolved.add(top)
+    unresolved = modules - resolved
+    if "__main__" in scan.modules:
+        unresolved.add("__main__")
     return Requirements(
         packages=packages, modules=modules, unresolved=unresolved, dynamic=scan.dynamic
     )
+
+
+def _longest_prefix(module: str, providers: Mapping[str, Sequence[str]]) -> Sequence[str]:
+    """The distributions ``providers`` names for ``module`` or, when it has no entry,
+    for its nearest enclosing package that has one (``sklearn`` for
+    ``sklearn.linear_model._logistic`` in a mapping of top-level modules)."""
+    parts = module.split(".")
+    for end in range(len(parts), 0, -1):
+        names = providers.get(".".join(parts[:end]))
+        if names:
+            return names
+    return ()
+
+
+def _pin(names: Iterable[str], installed: Mapping[str, str], packages: dict[str, str]) -> bool:
+    """Pin in ``packages`` each of ``names`` that is installed; whether one was."""
+    found = False
+    for name in names:
+        version = installed.get(normalize_name(name))
+        if version is not None:
+            packages[normalize_name(name)] = version
+            found = True
+    return found
 
 
 def _check_distributions(distributions: object) -> None:
