@@ -28,7 +28,11 @@ def _feed_array(h: Any, arr: np.ndarray[Any, Any]) -> None:
     if arr.dtype.hasobject:
         h.update(b"object")
         h.update(repr(arr.shape).encode())
-        for item in arr.ravel(order="C"):
+        for cell in arr.ravel(order="C"):
+            # A NumPy scalar is hashed as the Python value it holds: its repr is
+            # "np.float64(1.5)" under NumPy 2 and "1.5" under 1.26, and a column filled
+            # from NumPy values holds the same data as one typed in.
+            item = cell.item() if isinstance(cell, np.generic) else cell
             if item is None or (isinstance(item, float) and math.isnan(item)):
                 h.update(b"\x00N")
                 continue

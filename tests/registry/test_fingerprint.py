@@ -124,3 +124,20 @@ def test_fingerprint_of_a_missing_path_raises_config_error(tmp_path: Path) -> No
 def test_fingerprint_of_an_unsupported_object_raises_config_error() -> None:
     with pytest.raises(ms.ConfigError, match="cannot fingerprint"):
         ms.fingerprint(object())
+
+
+#: Of [1.5, "a", 3, True, None, nan] as Python objects, by the code before NumPy scalars
+#: were unwrapped (so stored fingerprints of Python objects did not change).
+PYTHON_OBJECTS = "sha256:ceefb94de336022ef9896f9f91b239a149baa9c884d63673d77b932110727e21"
+
+
+def test_numpy_scalars_in_an_object_column_hash_as_the_python_values_they_hold() -> None:
+    typed = np.array([1.5, "a", 3, True, None, float("nan")], dtype=object)
+    filled = np.array(
+        [np.float64(1.5), np.str_("a"), np.int64(3), np.bool_(True), None, np.float64("nan")],
+        dtype=object,
+    )
+    # repr(np.float64(1.5)) is "np.float64(1.5)" under NumPy 2 and "1.5" under 1.26: the
+    # same data hashed differently by NumPy version, and np.int64 was refused.
+    assert ms.fingerprint(typed) == PYTHON_OBJECTS
+    assert ms.fingerprint(filled) == PYTHON_OBJECTS

@@ -609,8 +609,12 @@ class _Parser:
             self.number("after 'baseline *'")
             # baseline * f == baseline + (f - 1) * 100 %, from the decimal written: * 0.8
             # is - 20%, not - 19.999999999999996%, and * 1.13 the limit of + 13%.
-            written = self.tokens[self.index - 1][1]
-            return {"baseline_delta": _percent_above(written), "delta_unit": "percent"}
+            _, written, at = self.tokens[self.index - 1]
+            try:
+                delta = _percent_above(written)
+            except OverflowError:  # (f - 1) * 100 beyond a double, for f below 1.8e308
+                self.fail(at, f"{brief(written)} is too large a factor")
+            return {"baseline_delta": delta, "delta_unit": "percent"}
         if sign not in ("+", "-"):
             self.fail(sign_at, f"expected '+', '-' or '*' after 'baseline', found {brief(sign)}")
         self.take()
