@@ -16,6 +16,7 @@ from typing import Any, Literal
 from modelship._cli_common import storage_options
 from modelship.checks._bias import Bias
 from modelship.checks._cli_common import (
+    CsvTable,
     _FileCheck,
     add_output_options,
     read_table,
@@ -50,7 +51,18 @@ def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
     return out
 
 
+def _groups(table: Any, names: list[str], cols: dict[str, Any]) -> dict[str, Any]:
+    """The group columns ``names`` (from ``cols``, see :func:`_columns`), a CSV file's as
+    their cells' text: typed as numbers, codes such as ``"01"`` and ``"1"`` (or ``"1.0"``)
+    would both be 1 and their rows one group, where the Python API keeps them apart."""
+    if isinstance(table, CsvTable):
+        return {name: table.text[name] for name in names}
+    return {name: cols[name] for name in names}
+
+
 def _pairs(items: list[str] | None, what: str) -> dict[str, float | None]:
+    """``NAME=VALUE`` items as ``{name: value}``; ``none`` is ``None`` (``--limit``: the
+    disparity is not gated)."""
     out: dict[str, float | None] = {}
     for item in items or ():
         name, sep, value = item.partition("=")
@@ -60,6 +72,20 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, float | None]:
             out[name] = None if value.lower() == "none" else float(value)
         except ValueError:
             raise ConfigError(f"{what} {item!r}: {value!r} is not a number or 'none'") from None
+    return out
+
+
+def _margins(items: list[str] | None) -> dict[str, float]:
+    """``--metric-margin`` items as ``{metric: margin}``; every metric is gated, so a margin
+    of ``none`` (which ``--limit`` takes) is refused rather than left to the default."""
+    out: dict[str, float] = {}
+    for name, value in _pairs(items, "--metric-margin").items():
+        if value is None:
+            raise ConfigError(
+                f"--metric-margin {name}=none: every compared metric is gated, so it needs "
+                "a number (the allowed drop, e.g. 0.02); drop the item to use --margin"
+            )
+        out[name] = value
     return out
 
 
@@ -109,7 +135,7 @@ def _bias(args: argparse.Namespace) -> CheckResult:
     return Bias(
         y_true=cols[args.label],
         y_pred=y_pred,
-        sensitive={name: cols[name] for name in args.sensitive},
+        sensitive=_groups(table, args.sensitive, cols),
         threshold=threshold,
         task=task,
         thresholds=_pairs(args.limit, "--limit"),
@@ -128,17 +154,16 @@ def _degradation(args: argparse.Namespace) -> CheckResult:
     table = read_table(args.data, storage_options(args.option))
     names = [args.label, args.candidate, args.baseline, *(args.segment or [])]
     cols = _columns(table, names, str(args.data))
-    margins = _pairs(args.metric_margin, "--metric-margin")
     return Degradation(
         y=cols[args.label],
         candidate_scores=cols[args.candidate],
         baseline_scores=cols[args.baseline],
-        X={name: cols[name] for name in args.segment or []} or None,
+        X=_groups(table, args.segment or [], cols) or None,
         metrics=args.metrics,
         task=args.task,
         threshold=args.threshold,
         margin=args.margin,
-        margins={k: v for k, v in margins.items() if v is not None},
+        margins=_margins(args.metric_margin),
         relative=args.relative,
         confidence=args.confidence,
         inconclusive=args.inconclusive,

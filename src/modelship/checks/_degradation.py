@@ -360,6 +360,16 @@ def _metric_list(value: Sequence[MetricLike] | Mapping[str, MetricLike] | None) 
     if value is None:
         return ()
     if isinstance(value, Mapping):
+        # Checked here as list items are: an unchecked value (3, None, a list) surfaced
+        # only in run(), as a KeyError or TypeError that named neither the metric nor a fix.
+        for name, metric in value.items():
+            if not isinstance(name, str):
+                raise ConfigError(f"`metrics` mapping keys must be names (str), got {name!r}")
+            if not isinstance(metric, str) and not callable(metric):
+                raise ConfigError(
+                    f"`metrics` mapping values must be metric names or callables "
+                    f"metric(y_true, y_pred) -> float; {name!r} maps to {metric!r}"
+                )
         return tuple(value.items())
     if isinstance(value, str):
         return ((value, value),)
@@ -443,8 +453,12 @@ class Degradation:
         metric where higher is better, is a ``ConfigError``: it would leave a loss judged
         as a score.
     task : {"classification", "regression"}, optional
-        Default: classification when ``y`` holds only 0 and 1 or a classification metric
-        is asked for (labels other than 0 and 1 are then an error), else regression.
+        Default: regression when the built-in metrics asked for are all regression
+        metrics (``rmse``, ``mae``, ``r2``), even on a ``y`` of only 0 and 1; else
+        classification when ``y`` holds only 0 and 1 or a classification metric is asked
+        for (labels other than 0 and 1 are then an error); else regression. A regression
+        metric asked for beside classification metrics on a 0/1 ``y`` is an error result
+        that says to pass ``task="regression"``.
     threshold : float
         Scores at or above it are predicted positive (0.5).
     margin : float
@@ -754,13 +768,19 @@ class Degradation:
             )
 
     def _task(self, y: npt.NDArray[np.float64]) -> str:
-        """The task: as given, else classification when ``y`` holds only 0 and 1 or a
+        """The task: as given, else regression when every built-in metric asked for is a
+        regression metric, else classification when ``y`` holds only 0 and 1 or a
         classification metric is asked for, else regression.
 
-        A classification metric with labels other than 0 and 1 (a stray 2, labels 1 and 2)
-        is a :class:`CheckInputError` naming them: read as a regression, the check would
-        only say that the metric is not a regression metric.
+        Metrics that are only regression metrics settle the task even on a 0/1 ``y`` (a
+        count target that is 0 or 1 in this holdout): read as classification, each would
+        be an error. A classification metric with labels other than 0 and 1 (a stray 2,
+        labels 1 and 2) is a :class:`CheckInputError` naming them: read as a regression,
+        the check would only say that the metric is not a regression metric.
         """
+        kinds = {sm.METRICS[metric].kind for _, metric in self.metrics if isinstance(metric, str)}
+        if self.task is None and kinds == {"regression"}:
+            return "regression"
         binary = bool(np.isin(y, (0.0, 1.0)).all())
         wanted = [
             name
@@ -799,6 +819,19 @@ class Degradation:
             return self.segment_margin
         return self.margins.get(name, self.margin)
 
+    def _wrong_task(self, metric: str, task: str) -> str:
+        """Why built-in ``metric`` cannot be compared in ``task``, and what to do."""
+        why = f"metric {metric!r} is not a {task} metric"
+        if self.task is None and task == "classification":
+            # Inferred from a 0/1 y and the classification metrics asked for beside it
+            # (regression metrics alone infer regression): only the user can say which.
+            why += (
+                " (the task was inferred as classification from the 0/1 labels and the "
+                "classification metrics asked for); to compare regression metrics, pass "
+                "task='regression' (--task regression)"
+            )
+        return why
+
     def _compare(  # noqa: PLR0913 - keyword-only per-metric inputs (labels, both predictions, margin, policy, segment) of one comparison
         self,
         name: str,
@@ -831,7 +864,7 @@ class Degradation:
                 spec = sm.METRICS[metric]
                 higher = spec.higher_is_better
                 if (spec.kind == "regression") != (task == "regression"):
-                    raise ConfigError(f"metric {metric!r} is not a {task} metric")
+                    raise ConfigError(self._wrong_task(metric, task))
                 a: npt.NDArray[Any] = cand
                 b: npt.NDArray[Any] = base
                 if spec.kind == "labels":

@@ -49,7 +49,7 @@ import numpy.typing as npt
 
 from modelship._columns import Encoded, column_array, is_missing
 from modelship._params import Interval, validate_params
-from modelship.errors import CheckInputError
+from modelship.errors import CheckInputError, ConfigError
 
 __all__ = [
     "CLASSIFICATION_DISPARITIES",
@@ -383,12 +383,16 @@ def confusion_table(
 
     Column ``2 y + p``: true negatives, false positives, false negatives, true positives.
     ``codes`` must lie in ``[0, n_groups)``; ``y_true`` and ``y_pred`` must be booleans or
-    0/1 (see :func:`binary_labels`). One ``np.bincount`` pass counts everything.
+    0/1 (see :func:`binary_labels`), one per code. One ``np.bincount`` pass counts
+    everything.
 
     Raises
     ------
     CheckInputError
-        For a code outside ``[0, n_groups)``.
+        For a code outside ``[0, n_groups)``; for labels other than 0 and 1 (a ``-1``, a
+        ``2``, a score such as ``0.7``: counted, they would land in another group's cells
+        or be truncated); for ``codes``, ``y_true`` and ``y_pred`` not all 1-D arrays of
+        the same length.
 
     Examples
     --------
@@ -397,10 +401,18 @@ def confusion_table(
     >>> confusion_table(np.array([0, 0, 1]), 2, np.array([1, 0, 1]), np.array([1, 1, 0])).tolist()
     [[0, 1, 0, 1], [0, 0, 1, 0]]
     """
-    codes = np.asarray(codes)
-    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    codes = column_array(codes, "group codes")
     if codes.dtype.kind not in "iu":
         raise CheckInputError(f"group codes must be integers, got dtype {codes.dtype}")
+    if codes.ndim != 1:
+        raise CheckInputError(f"group codes must be 1-D, got shape {codes.shape}")
+    labels = [_counted_labels(y_true, "y_true"), _counted_labels(y_pred, "y_pred")]
+    for (array, _), what in zip(labels, ("y_true", "y_pred"), strict=True):
+        if len(array) != len(codes):
+            raise CheckInputError(
+                f"{what} has {len(array)} rows but there are {len(codes)} group codes; "
+                "give one label per row"
+            )
     counter = _CellCounter()
     for start in range(0, len(codes), _CHUNK_ROWS):  # bounded: len(codes) / _CHUNK_ROWS steps
         stop = min(start + _CHUNK_ROWS, len(codes))
@@ -411,8 +423,21 @@ def confusion_table(
                 f"group codes must lie in [0, {n_groups}), got values from "
                 f"{int(codes.min())} to {int(codes.max())}; code the groups with factorize()"
             )
-        counter.add(chunk, n_groups, y_true[start:stop], y_pred[start:stop])
+        for (array, unchecked), what in zip(labels, ("y_true", "y_pred"), strict=True):
+            if unchecked and int(_unsigned(array[start:stop]).max()) > 1:
+                binary_labels(array, what)  # raises, naming the values other than 0 and 1
+        counter.add(chunk, n_groups, labels[0][0][start:stop], labels[1][0][start:stop])
     return counter.counts(4 * n_groups).reshape(n_groups, 4)
+
+
+def _counted_labels(values: Any, what: str) -> tuple[npt.NDArray[Any], bool]:
+    """``values`` as 0/1 labels for :func:`confusion_table`, and whether they still need
+    checking: 1-D integers are checked there chunk by chunk, while each chunk is in cache
+    (read once, not twice); any other input is checked (and floats converted) here."""
+    array = column_array(values, what)
+    if array.ndim == 1 and array.dtype.kind in "iu":
+        return array, True
+    return binary_labels(array, what), False
 
 
 def value_confusion_table(
@@ -543,6 +568,15 @@ class _CellCounter:
         return out
 
 
+def _numbers(values: Any, what: str) -> FloatArray:
+    """``values`` as float64, or a :class:`CheckInputError` naming ``what`` (NumPy's own
+    ValueError or TypeError said neither which argument nor what to do)."""
+    array = column_array(values, what)
+    if array.dtype.kind not in "iufb":
+        raise CheckInputError(f"{what} must hold numbers, got dtype {array.dtype}")
+    return array.astype(np.float64, copy=False)
+
+
 def _divide(num: Any, den: Any) -> Any:
     """``num / den``, NaN where ``den`` is not positive (dividing by NaN warns of nothing)."""
     den = np.asarray(den, dtype=np.float64)
@@ -556,6 +590,12 @@ def group_rates(table: npt.ArrayLike) -> dict[str, FloatArray]:
     ``true_positive_rate`` (TP / (TP + FN)), ``false_positive_rate`` (FP / (FP + TN)),
     ``precision`` (TP / (TP + FP)), ``accuracy`` ((TP + TN) / n).
 
+    Raises
+    ------
+    CheckInputError
+        When ``table`` is not numbers of shape ``(..., G, 4)`` (ragged rows, text, a
+        column more or less).
+
     Examples
     --------
     >>> from modelship.checks.stats._fairness import group_rates
@@ -563,7 +603,13 @@ def group_rates(table: npt.ArrayLike) -> dict[str, FloatArray]:
     >>> rates["true_positive_rate"].tolist(), rates["false_positive_rate"].tolist()
     ([1.0], [0.5])
     """
-    t = np.asarray(table, dtype=np.float64)
+    t = _numbers(table, "table")
+    if t.ndim < 2 or t.shape[-1] != 4:
+        raise CheckInputError(
+            f"table must be counts of shape (..., G, 4) (true negatives, false positives, "
+            f"false negatives, true positives per group), got shape {t.shape}; build it "
+            "with confusion_table()"
+        )
     tn, fp, fn, tp = t[..., 0], t[..., 1], t[..., 2], t[..., 3]
     n = tn + fp + fn + tp
     return {
@@ -637,6 +683,15 @@ def disparities(
     A ratio whose denominator is 0 is 1 when the numerator is 0 too (nobody selected in
     any group), else NaN; any NaN rate makes the disparities that read it NaN.
 
+    Raises
+    ------
+    CheckInputError
+        When ``rates`` lacks one of ``selection_rate``, ``true_positive_rate``,
+        ``false_positive_rate``, ``precision``, or they are not numbers of one shape
+        ``(..., G)``.
+    ConfigError
+        When ``reference`` is not the index of one of the ``G`` groups.
+
     Examples
     --------
     >>> from modelship.checks.stats._fairness import disparities, group_rates
@@ -644,8 +699,23 @@ def disparities(
     >>> round(float(d["demographic_parity_difference"]), 3), float(d["equalized_odds_difference"])
     (0.25, 0.4)
     """
-    sr = rates["selection_rate"]
-    tpr, fpr = rates["true_positive_rate"], rates["false_positive_rate"]
+    needed = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
+    missing = [name for name in needed if name not in rates]
+    if missing:
+        raise CheckInputError(
+            f"rates lacks {missing}; pass the output of group_rates() (it has {list(needed)})"
+        )
+    sr, tpr, fpr, ppv = (_numbers(rates[name], f"rates[{name!r}]") for name in needed)
+    if sr.ndim < 1 or any(rate.shape != sr.shape for rate in (tpr, fpr, ppv)):
+        shapes = {name: np.shape(rates[name]) for name in needed}
+        raise CheckInputError(
+            f"rates must hold one rate per group, all of one shape (..., G); got {shapes}"
+        )
+    if reference is not None and reference >= sr.shape[-1]:
+        raise ConfigError(
+            f"reference={reference} is not a group: there are {sr.shape[-1]} groups, "
+            f"indexed 0 to {sr.shape[-1] - 1}"
+        )
     if reference is None:
         impact = _ratio(sr)
     else:
@@ -662,7 +732,7 @@ def disparities(
         "equalized_odds_difference": np.maximum(_spread(tpr), _spread(fpr)),
         "equalized_odds_ratio": np.minimum(_ratio(tpr), _ratio(fpr)),
         "equal_opportunity_difference": _spread(tpr),
-        "predictive_parity_difference": _spread(rates["precision"]),
+        "predictive_parity_difference": _spread(ppv),
         "disparate_impact": np.asarray(impact),
     }
 
@@ -926,6 +996,12 @@ def estimate_disparities(
 ) -> dict[str, DisparityEstimate]:
     """Pair each point disparity with the percentile interval of its resamples.
 
+    Raises
+    ------
+    CheckInputError
+        When ``point`` and ``resampled`` do not name the same disparities, a point value
+        is not one number, or a resampled value is not numbers.
+
     Examples
     --------
     >>> import numpy as np
@@ -941,9 +1017,23 @@ def estimate_disparities(
     """
     tail = (1.0 - confidence) / 2.0
     names = list(point)
+    if set(names) != set(resampled):
+        raise CheckInputError(
+            f"point and resampled must name the same disparities; only in point: "
+            f"{sorted(set(names) - set(resampled))}, only in resampled: "
+            f"{sorted(set(resampled) - set(names))}"
+        )
+    values = {name: _numbers(point[name], f"point[{name!r}]") for name in names}
+    for name, given in values.items():
+        if given.size != 1:
+            raise CheckInputError(f"point[{name!r}] must be one number, got shape {given.shape}")
     # All disparities at once: sort each one's draws (NaN, an undefined draw, sorts last)
     # and interpolate linearly between order statistics, as np.quantile does.
-    draws = np.stack([np.asarray(resampled[name], dtype=np.float64).reshape(-1) for name in names])
+    resamples = [_numbers(resampled[name], f"resampled[{name!r}]").reshape(-1) for name in names]
+    if len({len(draws) for draws in resamples}) > 1:
+        counts = {name: len(draws) for name, draws in zip(names, resamples, strict=True)}
+        raise CheckInputError(f"resampled must hold as many draws of each disparity: {counts}")
+    draws = np.stack(resamples) if resamples else np.empty((0, 0))
     draws[~np.isfinite(draws)] = np.nan
     ordered = np.sort(draws, axis=1)
     n_defined = np.count_nonzero(~np.isnan(draws), axis=1)
@@ -957,7 +1047,7 @@ def estimate_disparities(
         bounds[rows, j] = low_value + (high_value - low_value) * (position - below)
     out = {}
     for i, name in enumerate(names):
-        value = float(np.asarray(point[name]))
+        value = float(values[name].reshape(-1)[0])
         low, high = float(bounds[i, 0]), float(bounds[i, 1])
         if math.isfinite(value) and n_defined[i]:
             # Near parity the resampled max - min sits above the estimate (the spread of

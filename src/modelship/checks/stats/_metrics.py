@@ -950,7 +950,8 @@ def paired_bootstrap(  # noqa: PLR0913 - public statistical function: the three 
     Raises
     ------
     ConfigError
-        For an unknown metric name, ``n_resamples < 1``, or an unknown ``weights``.
+        For an unknown metric name, a ``metric`` neither a name nor a callable,
+        ``n_resamples < 1``, or an unknown ``weights``.
     CheckInputError
         For inputs a metric cannot take; for a callable ``metric`` that raises, returns
         something other than one number, or gives a non-finite value on all rows; when
@@ -980,6 +981,11 @@ def paired_bootstrap(  # noqa: PLR0913 - public statistical function: the three 
             confidence=confidence,
             rng=rng,
             weights=weights,
+        )
+    if not isinstance(metric, str):  # a list or a number is not a key of METRICS
+        raise ConfigError(
+            f"metric must be a name from METRICS or a callable metric(y_true, y_pred) -> "
+            f"float, got {metric!r}; known names: {sorted(METRICS)}"
         )
     spec = METRICS.get(metric)
     if spec is None:
