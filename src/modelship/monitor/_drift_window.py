@@ -11,7 +11,9 @@ with the stored profile as the reference: the engine of the pre-deployment check
 its per-column methods, multiple-testing correction and drift share.
 
 Metrics a :class:`DriftSource` answers (one point per window; the window's row count is
-the sample size, so a condition's ``min_samples`` applies):
+the sample size, so a condition's ``min_samples`` applies; a window whose columns have
+too few values to judge, fewer than the checks' ``min_values`` in each, is
+:class:`NoData`, as a window without rows is):
 
 ======================================  ==================================================
 ``feature_drift``                       share of feature columns that drifted (0 to 1; the
@@ -44,7 +46,9 @@ version once, however many methods answered it.
 
 Features are matched to the logged ``inputs`` by position: the i-th input is the i-th
 column of ``feature_names``, by default the profile's own column order (the order of the
-training data, which is the order the model reads).
+training data, which is the order the model reads). A null input or answer is a missing
+value of its column (counted in its missing rate; a null prediction in ``dropped``), not
+a category or a number.
 
 Examples
 --------
@@ -67,6 +71,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
@@ -80,7 +85,8 @@ from modelship._rollback._constraints import SLOT, require
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, as_clock
 from modelship._shown import brief
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
-from modelship.errors import ConfigError, EmptyData
+from modelship.checks._drift import MIN_VALUES
+from modelship.errors import CheckInputError, ConfigError, EmptyData
 from modelship.monitor._outcomes import PAIR_SUM_TOLERANCE
 from modelship.monitor._timeindex import TimeIndex
 
@@ -170,7 +176,59 @@ def _missing(answers: npt.NDArray[Any]) -> int:
     return int(np.count_nonzero(absent))
 
 
-def _answers(
+def _null(value: Any) -> bool:
+    """Whether a logged value is missing: JSON null, or a NaN."""
+    return value is None or (isinstance(value, (float, np.floating)) and math.isnan(value))
+
+
+def _column(values: Sequence[Any]) -> npt.NDArray[Any]:
+    """One logged column (a feature, or one answer per row) as the drift engine reads it.
+
+    The values present are read as ``np.asarray`` reads them, whether the window has a
+    null or not; a null is missing whatever the column holds. Read with the others,
+    ``np.asarray`` would make it the text ``'nan'`` in a column of text (an unseen
+    category) and turn booleans into the numbers 1.0 and 0.0 (labels ``'1'``/``'0'``, not
+    the profile's ``'True'``/``'False'``). So numbers with nulls are float64 with NaN, and
+    anything else stays Python objects with None, which the engine counts as missing, as
+    it does for a data frame's column of objects. A value that is not a scalar (a list)
+    stays one object, for the check to refuse, rather than a second dimension.
+    """
+    absent = np.fromiter((_null(v) for v in values), dtype=bool, count=len(values))
+    if not absent.any():
+        try:
+            array = np.asarray(values)
+        except ValueError:  # lists of different lengths
+            return np.fromiter(values, dtype=object, count=len(values))
+        if array.ndim != 1:  # lists of one length
+            return np.fromiter(values, dtype=object, count=len(values))
+        return array
+    typed = _column([v for v, null in zip(values, absent, strict=True) if not null])
+    if typed.dtype.kind == "f":
+        floats = np.full(len(values), math.nan)
+        floats[~absent] = typed
+        return floats
+    objects = np.full(len(values), None, dtype=object)
+    objects[~absent] = np.fromiter(typed.tolist(), dtype=object, count=len(typed))
+    return objects
+
+
+def _present(values: npt.NDArray[Any]) -> int:
+    """The most values any column of ``values`` (one column, or one per row of 2-D
+    answers) has for the check to judge: not missing, and finite for numbers."""
+    if values.ndim == 2:
+        return max((_present(values[:, j]) for j in range(values.shape[1])), default=0)
+    if values.dtype.kind in "fc":
+        return int(np.count_nonzero(np.isfinite(values)))
+    if values.dtype.kind == "O":
+        return sum(
+            1
+            for v in values.tolist()
+            if not _null(v) and not (isinstance(v, float) and math.isinf(v))
+        )
+    return len(values)
+
+
+def _answers(  # noqa: PLR0911 - one return per way the answers are read, or why they are not
     profile: DriftProfile, method: str, chosen: list[Any], logged: int
 ) -> tuple[npt.NDArray[Any] | None, str]:
     """The window's answers of ``method`` as the profile reads them, or None and why.
@@ -192,18 +250,25 @@ def _answers(
             f"profile describes {method}'s answers (set_profiles(..., answers=...))"
         )
     columns = set(profile.numeric) | set(profile.categorical)
+    given = [o for o in chosen if not _null(o)]  # a null answer is missing, of any shape
     if columns != {"prediction"}:
-        try:
-            return np.asarray(chosen), ""
-        except ValueError:  # lists of different lengths
+        if not all(isinstance(o, list) for o in given):
+            return _column(chosen), ""  # not lists: the check says what does not fit
+        widths = sorted({len(o) for o in given})
+        if len(widths) > 1:
             raise ConfigError(
-                f"the logged {method} answers are lists of different lengths "
-                f"({sorted({len(o) if isinstance(o, list) else 1 for o in chosen})[:5]}); "
+                f"the logged {method} answers are lists of different lengths ({widths[:5]}); "
                 "one model answers one width"
-            ) from None
-    odd = next((o for o in chosen if isinstance(o, list) != (method == "predict_proba")), None)
-    if odd is not None or (method == "predict_proba" and any(len(o) != 2 for o in chosen)):
-        shown = odd if odd is not None else next(o for o in chosen if len(o) != 2)
+            )
+        # A null answer is a row of missing values, as wide as the others.
+        width = widths[0] if widths else len(columns)
+        rows = [[None] * width if _null(o) else o for o in chosen]
+        if width == 0 or not any(_null(v) for row in rows for v in row):
+            return np.asarray(rows), ""
+        return np.column_stack([_column([row[j] for row in rows]) for j in range(width)]), ""
+    odd = next((o for o in given if isinstance(o, list) != (method == "predict_proba")), None)
+    if odd is not None or (method == "predict_proba" and any(len(o) != 2 for o in given)):
+        shown = odd if odd is not None else next(o for o in given if len(o) != 2)
         raise ConfigError(
             f"the prediction profile has one column, compared with "
             f"{'p1 of the [p0, p1] pairs' if method == 'predict_proba' else 'one value'} of "
@@ -212,7 +277,8 @@ def _answers(
         )
     if method == "predict_proba":
         return np.asarray(
-            [math.nan if o[1] is None else float(o[1]) for o in chosen], dtype=np.float64
+            [math.nan if _null(o) or o[1] is None else float(o[1]) for o in chosen],
+            dtype=np.float64,
         ), ""
     if "prediction" in profile.numeric and any(_is_label(o) for o in chosen):
         return None, (
@@ -221,7 +287,7 @@ def _answers(
             "(set_profiles(..., answers='predict_proba')); a profile of labels is "
             "prediction_profile(model.predict(X))"
         )
-    return np.asarray(chosen), ""
+    return _column(chosen), ""
 
 
 def _is_label(output: Any) -> bool:
@@ -229,6 +295,23 @@ def _is_label(output: Any) -> bool:
     return isinstance(output, (bool, int, str, np.integer, np.bool_)) and not isinstance(
         output, float
     )
+
+
+def _feature_names(value: object) -> tuple[str, ...]:
+    """``feature_names`` as a tuple of names, or a ConfigError saying what it must be."""
+    # Any iterable of names (a list, a data frame's columns), but not one name.
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ConfigError(
+            f"feature_names={brief(value)} is not allowed; give a list of column names, one "
+            "per logged input, in input order"
+        )
+    names = list(value)
+    odd = next((name for name in names if not isinstance(name, str)), None)
+    if odd is not None:
+        raise ConfigError(
+            f"feature_names holds {brief(odd)}, not a column name; give the names as strings"
+        )
+    return tuple(str(name) for name in names)
 
 
 def _check_options(options: object) -> None:
@@ -307,8 +390,21 @@ def _row_answers(output: Any, method: object, outputs: object) -> dict[str, Any]
     if isinstance(outputs, Mapping):
         for name in ANSWERS:
             if name in outputs:
-                found[name] = math.nan if outputs[name] is None else outputs[name]
+                found[name] = outputs[name]  # a null is missing (see _column)
     return found
+
+
+@attrs.frozen
+class _Window:
+    """A window's drift check: its result (None when there was nothing to compare, and
+    ``why``), the rows it compared, the rows left out as missing (null predictions), and
+    the most values any column had to judge."""
+
+    result: CheckResult | None
+    rows: int
+    why: str
+    missing: int = 0
+    present: int = 0
 
 
 class DriftSource:
@@ -381,10 +477,11 @@ class DriftSource:
     ) -> None:
         """Use these profiles as the reference of ``version``.
 
-        ``feature_names`` names the logged inputs by position; by default the feature
-        profile's columns in their order. ``answers`` is the method whose answers the
-        prediction profile describes: ``"predict"``
-        (``prediction_profile(model.predict(X))``) or ``"predict_proba"``
+        ``feature_names`` names the logged inputs by position: each of the feature
+        profile's columns once, in any order, and the columns it left out (not compared)
+        if the model reads them; by default the feature profile's columns in their order.
+        ``answers`` is the method whose answers the prediction profile describes:
+        ``"predict"`` (``prediction_profile(model.predict(X))``) or ``"predict_proba"``
         (``prediction_profile(model.predict_proba(X)[:, 1])``, compared with ``p1``; or
         the whole matrix profiled with ``DriftProfile.from_data``). By default
         ``"predict"`` for a profile of one column, ``"predict_proba"`` for a profile of
@@ -393,8 +490,9 @@ class DriftSource:
         Raises
         ------
         ConfigError
-            If neither profile is given, ``feature_names`` is not a list of the feature
-            profile's columns, or ``answers`` is not a method named above.
+            If neither profile is given, ``feature_names`` does not name each of the
+            feature profile's columns exactly once (a column the profile left out may be
+            named too), or ``answers`` is not a method named above.
         """
         if answers is None:
             several = predictions is not None and len(predictions.schema.columns) > 1
@@ -409,12 +507,32 @@ class DriftSource:
         names: tuple[str, ...] = ()
         if features is not None:
             profiled = tuple(c.name for c in features.schema.columns)
-            names = profiled if feature_names is None else tuple(feature_names)
-            unknown = sorted(set(names) - set(profiled))
+            names = profiled if feature_names is None else _feature_names(feature_names)
+            # Each logged input is one column, so every profiled column must be named once
+            # (a column left unnamed would make every window fail to compare, a repeated
+            # name would overwrite another input); a column the profile left out may be
+            # named too, as the model reads it, and is not compared.
+            left_out = set(features.left_out)
+            unknown = sorted(set(names) - set(profiled) - left_out)
             if unknown:
                 raise ConfigError(
                     f"version {version}: feature_names {unknown} are not in the profile, "
                     f"whose columns are {list(profiled)}"
+                    + (f" (and left out {sorted(left_out)})" if left_out else "")
+                )
+            repeated = sorted(name for name, count in Counter(names).items() if count > 1)
+            if repeated:
+                raise ConfigError(
+                    f"version {version}: feature_names names {repeated} more than once; name "
+                    "each logged input once, in input order"
+                )
+            named = set(names)
+            unnamed = [name for name in profiled if name not in named]
+            if unnamed:
+                raise ConfigError(
+                    f"version {version}: feature_names lacks the profile's column(s) "
+                    f"{unnamed}; name every logged input, in input order: the profile's "
+                    f"columns are {list(profiled)}"
                 )
         self._profiles[str(version)] = (features, predictions)
         self._names[str(version)] = names
@@ -494,7 +612,6 @@ class DriftSource:
                 ) from exc
             if not math.isfinite(stamp):
                 raise ConfigError(f"prediction {number}: timestamp {stamp!r} is not finite")
-            output = math.nan if output is None else output
             method = row.get("method")
             answers = _row_answers(output, method, row.get("outputs"))
             # One request id answered by two versions (a retried client id) or by two
@@ -556,13 +673,10 @@ class DriftSource:
             If ``version`` has no profile of that kind, or the logged rows do not fit it
             (no inputs logged, a different number of features).
         """
-        return self._check(kind, version=version, start=start, end=end)[0]
+        return self._check(kind, version=version, start=start, end=end).result
 
-    def _check(
-        self, kind: str, *, version: str, start: float, end: float
-    ) -> tuple[CheckResult | None, int, str, int]:
-        """The check's result, the rows it compared, why there is no result, and the rows
-        left out as missing (null predictions)."""
+    def _check(self, kind: str, *, version: str, start: float, end: float) -> _Window:
+        """The check of the window (see :class:`_Window`)."""
         if kind not in ("features", "predictions"):
             raise ConfigError(f"kind must be 'features' or 'predictions', got {kind!r}")
         profiles = self._profiles.get(str(version))
@@ -576,23 +690,27 @@ class DriftSource:
         with self._lock:
             store = self._rows.get(str(version))
             if store is None:
-                return None, 0, empty, 0
+                return _Window(None, 0, empty)
             positions = store.index.window(float(start), float(end)).tolist()
             if not positions:
-                return None, 0, empty, 0
+                return _Window(None, 0, empty)
             column = store.answers[method]
             chosen = [column[i] for i in positions if column[i] is not _NONE]
             inputs = [store.inputs[i] for i in positions if store.inputs[i] is not _NONE]
         if kind == "predictions":
             answers, why = _answers(profile, method, chosen, len(positions))
             if answers is None:
-                return None, 0, f"version {version}, ({start:g}, {end:g}]: {why}", 0
+                return _Window(None, 0, f"version {version}, ({start:g}, {end:g}]: {why}")
             answered = PredictionDrift(reference=profile, current=answers, **self.options)
             missing = _missing(answers)
-            return answered.run(), len(answers) - missing, "", missing
+            return _Window(answered.run(), len(answers) - missing, "", missing, _present(answers))
         current = self._features(str(version), inputs)
+        if self.options.get("columns") is not None:  # options columns=...: only those are judged
+            tested = {str(name) for name in self.options["columns"]}
+            current = {name: values for name, values in current.items() if name in tested}
         check = DataDrift(reference=profile, current=current, **self.options)
-        return check.run(), len(inputs), "", 0
+        present = max((_present(values) for values in current.values()), default=0)
+        return _Window(check.run(), len(inputs), "", 0, present)
 
     def _features(self, version: str, inputs: list[Any]) -> dict[str, npt.NDArray[Any]]:
         names = self._names[version]
@@ -608,21 +726,24 @@ class DriftSource:
                 f"profile's features are {list(names)}; pass feature_names in input order"
             )
         columns = list(zip(*inputs, strict=True))
-        return {
-            name: np.asarray([math.nan if v is None else v for v in column])
-            for name, column in zip(names, columns, strict=True)
-        }
+        return {name: _column(column) for name, column in zip(names, columns, strict=True)}
 
-    def fetch(
+    def fetch(  # noqa: PLR0911 - one return per outcome: no data, quiet, error, a point
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:
         """The window's drift metric as one point; see :class:`DriftSource`.
 
+        Logged values the check cannot compare (lists, mappings) are a
+        :class:`SourceError` (``drift_data``); a window with too few values to judge any
+        column is :class:`NoData`.
+
         Raises
         ------
         ConfigError
-            If ``metric`` is not a drift metric, ``stat`` is a percentile, or the version
-            has no profile of that kind.
+            If ``metric`` is not a drift metric, ``stat`` is a percentile, the version
+            has no profile of that kind, or the logged rows do not fit it (no inputs
+            logged, a different number of inputs than ``feature_names``, answers of
+            another shape than the prediction profile's).
         """
         start, end = float(start), float(end)
         base, _, column = metric.partition(":")
@@ -645,11 +766,41 @@ class DriftSource:
                 reason=f"no profiles for version {version}",
             )
         try:
-            result, rows, why, missing = self._check(kind, version=version, start=start, end=end)
+            window = self._check(kind, version=version, start=start, end=end)
         except EmptyData as exc:
-            result, rows, why, missing = None, 0, str(exc), 0
+            window = _Window(None, 0, str(exc))
+        except CheckInputError as exc:
+            # Values of the window the check refuses (lists, mappings): the source could
+            # not answer for this window, which the policy counts as an error.
+            return SourceError(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                error_type="drift_data",
+                message=f"version {version}, ({start:g}, {end:g}]: {exc}",
+            )
+        result, rows, missing = window.result, window.rows, window.missing
         if result is None:
-            return NoData(metric, slot, start=start, end=end, stat=stat, reason=why)
+            return NoData(metric, slot, start=start, end=end, stat=stat, reason=window.why)
+        least = int(self.options.get("min_values", MIN_VALUES))
+        if window.present < least:
+            # A quiet window: no column has the values to be judged, which is too little
+            # data, as a window without rows is, not a failure of the source (repeated
+            # source errors would roll back a version nobody is using).
+            return NoData(
+                metric,
+                slot,
+                start=start,
+                end=end,
+                stat=stat,
+                reason=(
+                    f"version {version}, ({start:g}, {end:g}]: too few values to judge in "
+                    f"{len(result.columns)} column(s) of {rows + missing} logged row(s) (fewer "
+                    f"than min_values={least} in each): {result.reason}"
+                ),
+            )
         if result.status is Status.ERROR:
             return SourceError(
                 metric,

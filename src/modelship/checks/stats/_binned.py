@@ -351,6 +351,9 @@ def chi2_counts(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
     """:func:`chi2` of float64 counts already checked."""
     seen = (ref > 0) | (cur > 0)
     observed = np.vstack((ref[seen], cur[seen]))
+    # Taken before Yates' correction, which turns overflowing cells into NaN: the message
+    # names the count the user gave, not a NaN.
+    largest = float(observed.max())
     dof = observed.shape[1] - 1
     if dof == 0:
         return 0.0, 1.0
@@ -366,7 +369,7 @@ def chi2_counts(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
         # the squares: the statistic is not a number, which must not read as a verdict.
         raise CheckInputError(
             f"the chi-squared statistic of these counts is not finite (the largest count "
-            f"is {float(observed.max()):g}; the expected counts or their squared gaps "
+            f"is {largest:g}; the expected counts or their squared gaps "
             "overflow float64): give counts, not values near float64's limit"
         )
     return statistic, float(special.chdtrc(dof, statistic))

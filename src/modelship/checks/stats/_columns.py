@@ -238,7 +238,9 @@ def as_counts(x: npt.ArrayLike, name: str) -> FloatArray:
         raise CheckInputError(f"{name} must be one-dimensional, got shape {counts.shape}")
     if not bool(np.all(np.isfinite(counts))) or bool(np.any(counts < 0)):
         raise CheckInputError(f"{name} must hold finite, non-negative counts")
-    if counts.size == 0 or not counts.sum() > 0:
+    with np.errstate(over="ignore"):  # counts near 1e308 sum to inf: still positive
+        positive = counts.size > 0 and counts.sum() > 0
+    if not positive:
         raise EmptyData(f"{name} has no observations (its counts sum to zero)")
     return counts
 
