@@ -205,9 +205,13 @@ def test_an_unfilled_variable_names_itself_and_its_field() -> None:
 
 
 def test_a_default_fills_an_unset_variable_and_dollar_dollar_is_a_dollar() -> None:
-    document = doc(containers=[{"name": "m", "image": "m:${TAG:-latest}$$", "port": 1}])
+    # (An image reference cannot hold a "$": the dollar goes in an env value.)
+    document = doc(
+        containers=[{"name": "m", "image": "m:${TAG:-latest}", "port": 1, "env": {"PRICE": "$$5"}}]
+    )
     spec = DeploymentSpec.from_dict(document, environ=False)
-    assert spec.containers[0].image == "m:latest$"
+    assert spec.containers[0].image == "m:latest"
+    assert spec.containers[0].env["PRICE"] == "$5"
 
 
 @pytest.mark.parametrize("text", ["${1X}", "${}", "${A B}", "a ${unclosed"])

@@ -27,6 +27,7 @@ Three corner cases of the Go scanner are deliberately not followed: it reads ``"
 from __future__ import annotations
 
 import functools
+import numbers
 import re
 from fractions import Fraction
 from typing import Any
@@ -76,8 +77,11 @@ class Quantity:
     """A Kubernetes resource quantity: an exact value, the suffix style, the text given.
 
     Equality, ordering and hashing are by value (``Quantity`` compares with ``Quantity``
-    or with a string to parse); ``str()`` is the canonical form Kubernetes writes back
-    (``1.5`` becomes ``1500m``, ``1.5Gi`` becomes ``1536Mi``).
+    or with a string to parse; a string that is no quantity is unequal, and ordering
+    against it raises :class:`~modelship.ConfigError`); ``str()`` is the canonical form
+    Kubernetes writes back (``1.5`` becomes ``1500m``, ``1.5Gi`` becomes ``1536Mi``).
+    The hash is of the value, not of any text: a set or dict of quantities does not find
+    one by a string (``"1Gi" in {q}`` is False); look up ``Quantity.parse("1Gi")``.
 
     Attributes
     ----------
@@ -197,7 +201,12 @@ class Quantity:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, (Quantity, str)):
             return NotImplemented
-        return self.nanos == self._key(other)
+        try:
+            return self.nanos == self._key(other)
+        except ConfigError:
+            # Text that is no quantity ("unlimited") equals none; == never raises, so
+            # `q in ["unlimited", "1Gi"]` and comparisons in containers work.
+            return False
 
     def __lt__(self, other: Any) -> bool:
         if not isinstance(other, (Quantity, str)):
@@ -245,11 +254,12 @@ def _why_not(text: str) -> str:
     )
 
 
-def parse_quantity(text: str | int | float) -> Quantity:
+def parse_quantity(text: str | float | numbers.Real) -> Quantity:
     """Parse a quantity as written in YAML: a string, or a number YAML read as one.
 
     A number is turned into its shortest decimal text first (``0.5`` becomes ``"0.5"``),
-    as Kubernetes' YAML reading does; ``True``/``False`` are refused.
+    as Kubernetes' YAML reading does; so is a NumPy number (``np.int64(2)``,
+    ``np.float32(0.5)``); ``True``/``False`` are refused.
 
     Examples
     --------
@@ -261,8 +271,23 @@ def parse_quantity(text: str | int | float) -> Quantity:
     """
     if isinstance(text, bool):
         raise _malformed(text, "a quantity is a number or a string, not a boolean")
-    if isinstance(text, int):
-        text = str(text)
+    if isinstance(text, numbers.Integral):
+        text = str(int(text))
     elif isinstance(text, float):
-        text = repr(text)
+        # float() first: a NumPy float64 is a float whose repr() is "np.float64(0.5)".
+        text = repr(float(text))
+    elif isinstance(text, numbers.Real):
+        text = _real_text(text)
     return Quantity.parse(text)
+
+
+def _real_text(number: numbers.Real) -> str:
+    """A number that is neither int nor float (``np.float32``, ``Decimal``) as text: its
+    own shortest form when that is a quantity (``np.float32(0.1)`` is ``"0.1"``, where
+    ``float()`` would give 0.10000000149011612), else its value as a float."""
+    own = str(number)
+    try:
+        Quantity.parse(own)
+    except ConfigError:
+        return repr(float(number))
+    return own

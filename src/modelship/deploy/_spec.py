@@ -94,9 +94,16 @@ MAX_SUBSTITUTED_BYTES = 8 * 2**20
 """What ``${NAME}`` substitution may produce in all, in characters: eight times the
 largest file, though aliases let a small file ask for far more."""
 
-_RESOURCE_NAME = re.compile(
-    r"([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?"
-)
+# A resource name is a Kubernetes qualified name (IsQualifiedName in apimachinery's
+# validation): an optional DNS-1123 subdomain prefix of at most 253 characters and '/',
+# then a name of at most 63.
+_QUALIFIED_NAME = re.compile(r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?")
+_DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
+_MAX_QUALIFIED_NAME = 63
+_MAX_SUBDOMAIN = 253
+# Kubernetes checks an extended resource's name also as its quota's, "requests.<name>"
+# (IsExtendedResourceName), so the prefix has 9 characters fewer to use.
+_QUOTA_PREFIX = "requests."
 _DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h))+")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -152,7 +159,43 @@ _DNS_NAME = Text(
     "with a letter or digit)",
     refuses=("Model_Service", "-model", "m" * 64),
 )
-_IMAGE = Text(r"\S+", "a container image reference without spaces", refuses=("ai model:3",))
+
+# The image reference grammar of github.com/distribution/reference (regexp.go), which
+# container runtimes parse: [domain[:port]/]path[:tag][@digest]. The domain may have
+# upper case or be an IPv6 address in brackets; path components are lower case.
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_HOST = rf"(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])"
+_IMAGE_NAME = rf"(?:{_HOST}(?::[0-9]+)?/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
+_IMAGE_TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
+# The digest algorithms a runtime knows, each with its exact length of lower-case hex
+# (github.com/opencontainers/go-digest refuses others).
+_IMAGE_DIGEST = r"(?:sha256:[a-f0-9]{64}|sha384:[a-f0-9]{96}|sha512:[a-f0-9]{128})"
+MAX_IMAGE_NAME = 255
+"""Characters an image's name (before ``:tag`` and ``@digest``) may have."""
+
+
+class _ImageReference(Text):
+    """A container image reference the runtime can parse; its name at most 255 long."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            rf"(?P<name>{_IMAGE_NAME})(?::{_IMAGE_TAG})?(?:@{_IMAGE_DIGEST})?",
+            "a container image reference: [registry[:port]/]lower-case/path[:tag]"
+            "[@sha256:<64 hex digits>], as in ghcr.io/org/model:3 or python:3.11-slim",
+            refuses=("ai model:3", "AI-Model:3", "ai-model:", "ai-model:3:4", "x@sha256:abc"),
+        )
+
+    def is_satisfied_by(self, value: object) -> bool:
+        # A longer one is refused before the pattern runs: the longest valid reference
+        # (name, tag and a sha512 digest) is well under 1000 characters.
+        if not isinstance(value, str) or len(value) > 1000 or not super().is_satisfied_by(value):
+            return False
+        match = self.pattern.fullmatch(value) if self.pattern is not None else None
+        return match is not None and len(match["name"]) <= MAX_IMAGE_NAME
+
+
+_IMAGE = _ImageReference()
 _PROBE_PATH = Text(r"/\S*", "a path starting with '/', without spaces", refuses=("health",))
 
 
@@ -208,17 +251,33 @@ def _check_resource(kind: str, name: str, amount: Quantity) -> None:
         return
     if name.startswith("hugepages-"):
         try:
-            parse_quantity(name.removeprefix("hugepages-"))
+            size = parse_quantity(name.removeprefix("hugepages-"))
         except ConfigError:
+            size = None
+        if size is None or size.nanos <= 0:
             raise ConfigError(
-                f"{kind}.{name}: not a huge page size (hugepages-2Mi, hugepages-1Gi)"
-            ) from None
+                f"{kind}.{name}: not a huge page size; the size is a positive quantity "
+                "(hugepages-2Mi, hugepages-1Gi)"
+            )
         return
     domain = name.partition("/")[0] if "/" in name else ""
     if not domain or domain == "kubernetes.io" or domain.endswith(".kubernetes.io"):
         raise ConfigError(
             f"{kind}.{name}: not a container resource: cpu, memory, ephemeral-storage, "
             "hugepages-<size>, or a device named by its vendor's domain (nvidia.com/gpu)"
+        )
+    if name.startswith(_QUOTA_PREFIX):
+        raise ConfigError(
+            f"{kind}.{name}: an extended resource's name may not start with "
+            f"{_QUOTA_PREFIX!r} (Kubernetes keeps it for quotas); name the device by its "
+            "vendor's domain (nvidia.com/gpu)"
+        )
+    if len(_QUOTA_PREFIX + domain) > _MAX_SUBDOMAIN:
+        raise ConfigError(
+            f"{kind}.{name[:40]}...: the domain {domain[:40]!r}... has {len(domain)} "
+            f"characters; an extended resource's has at most "
+            f"{_MAX_SUBDOMAIN - len(_QUOTA_PREFIX)} (Kubernetes checks "
+            f"'{_QUOTA_PREFIX}<name>' too)"
         )
     if amount.nanos % 10**9:
         raise ConfigError(
@@ -227,15 +286,37 @@ def _check_resource(kind: str, name: str, amount: Quantity) -> None:
         )
 
 
+def _not_qualified(name: object) -> str | None:
+    """Why ``name`` is not a Kubernetes qualified name (None: it is one)."""
+    if not isinstance(name, str):
+        return f"a resource name is a string, got {type(name).__name__}"
+    prefix, slash, rest = name.rpartition("/")
+    if slash and (
+        not prefix or len(prefix) > _MAX_SUBDOMAIN or not _DNS_SUBDOMAIN.fullmatch(prefix)
+    ):
+        return (
+            f"the part before '/' must be a domain (lower-case letters, digits, '-' and '.', "
+            f"at most {_MAX_SUBDOMAIN} characters)"
+        )
+    if len(rest) > _MAX_QUALIFIED_NAME or not _QUALIFIED_NAME.fullmatch(rest):
+        return (
+            f"the name{' after the domain' if slash else ''} must be at most "
+            f"{_MAX_QUALIFIED_NAME} letters, digits, '-', '_' or '.', starting and ending "
+            "with a letter or digit"
+        )
+    return None
+
+
 def _quantities(value: Any) -> Mapping[str, Quantity]:
     if not isinstance(value, Mapping):
         raise ConfigError(f"must be a mapping of resource name to quantity, got {value!r}")
     out = {}
     for name, amount in value.items():
-        if not isinstance(name, str) or not _RESOURCE_NAME.fullmatch(name):
+        why = _not_qualified(name)
+        if why is not None:
             raise ConfigError(
-                f"{name!r} is not a resource name (cpu, memory, ephemeral-storage, "
-                "nvidia.com/gpu, ...)"
+                f"{reprlib.repr(name)} is not a resource name: {why} (cpu, memory, "
+                "ephemeral-storage, nvidia.com/gpu, ...)"
             )
         try:
             out[name] = amount if isinstance(amount, Quantity) else parse_quantity(amount)
@@ -661,7 +742,9 @@ class DeploymentSpec:
             raise ConfigError(f"{path}: {exc}") from None
 
     def to_dict(self) -> dict[str, Any]:
-        """The spec as a JSON-serialisable document that :meth:`from_dict` reads back.
+        """The spec as a JSON-serialisable document that :meth:`from_dict` reads back
+        equal (a container's port is written even when None, as ``null``: left out, the
+        reader would give the first container 8080).
 
         Examples
         --------
@@ -678,7 +761,9 @@ class DeploymentSpec:
                 {
                     "name": c.name,
                     "image": c.image,
-                    **({"port": c.port} if c.port is not None else {}),
+                    # Written even when None (null): from_dict gives a first container
+                    # without the key DEFAULT_PORT, which would not read back equal.
+                    "port": c.port,
                     "resources": {
                         "limits": {k: q.text for k, q in c.resources.limits.items()},
                         "requests": {k: q.text for k, q in c.resources.requests.items()},
@@ -890,7 +975,8 @@ class _Reader:
                 f"{path}.containers: must be a non-empty list of containers, got {raw_containers!r}"
             )
         containers = [
-            self.container(c, f"{path}.containers[{i}]") for i, c in enumerate(raw_containers)
+            self.container(c, f"{path}.containers[{i}]", first=i == 0)
+            for i, c in enumerate(raw_containers)
         ]
         if "strategy" not in d:
             self.notes.append(f"{path}.strategy: not given; using blue-green")
@@ -906,7 +992,7 @@ class _Reader:
         if kwargs["healthcheck"].port is None:
             self.notes.append(
                 f"{path}.healthcheck.port: not given; using the first container's port, "
-                f"{containers[0].port}"
+                f"{containers[0].port if containers[0].port is not None else DEFAULT_PORT}"
             )
         if "monitoring" in d:
             kwargs["monitoring"] = self.monitoring(d["monitoring"], f"{path}.monitoring")
@@ -927,7 +1013,7 @@ class _Reader:
             Monitoring, path, enabled=policy.enabled, metrics=policy.metrics, policy=policy
         )
 
-    def container(self, raw: Any, path: str) -> Container:
+    def container(self, raw: Any, path: str, *, first: bool) -> Container:
         keys = {"name", "image", "port", "ports", "resources", "env", "args"}
         c = self._mapping(raw, path, keys)
         for required in ("name", "image"):
@@ -938,7 +1024,9 @@ class _Reader:
             if "port" in c:
                 raise ConfigError(f"{path}: give port or ports, not both")
             kwargs["port"] = self._container_port(c["ports"], f"{path}.ports")
-        if "port" not in kwargs:
+        if "port" not in kwargs and first:
+            # Only the first container runs modelship serve; a sidecar without a port
+            # has none (it is rendered without ports).
             kwargs["port"] = DEFAULT_PORT
             self.notes.append(
                 f"{path}.port: not given; using {DEFAULT_PORT}, where modelship serve listens"

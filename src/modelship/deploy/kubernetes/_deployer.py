@@ -438,8 +438,22 @@ class KubernetesDeployer:
         """Send :meth:`render`'s objects with ``dryRun=All``: what the server would store.
 
         Admission, validation and defaulting run in the cluster; nothing is persisted.
+        ``spec.replicas`` is sent as :meth:`apply` would send it: left out when an
+        autoscaler owns the slot's replicas, so the answer shows the replicas it keeps.
         """
-        return [self._apply(obj, dry_run=True) for obj in self.render(model, version, spec, slot)]
+        version = check_version(version)
+        chosen = self._chosen(spec)
+        live = self._deployments().get(slot)
+        name = self.options.slot_name(slot)
+        autoscaled = self._autoscaled(live) if live is not None else self._hpa_targets(name)
+        replicas: int | None = None if autoscaled else chosen.replicas
+        if autoscaled and live is not None and self._owns_replicas(live):
+            # apply() first hands the field over, keeping its value, then leaves it out;
+            # a dry-run cannot persist that hand-over, and leaving the field out while
+            # modelship still owns it would show it reset to 1: send the kept value.
+            replicas = _replicas(live)
+        objects = slot_objects(model, version, chosen, slot, self.options, replicas=replicas)
+        return [self._apply(obj, dry_run=True) for obj in objects]
 
     def apply(
         self, slot: str, model: str, version: str, spec: DeploymentSpec | None = None
@@ -560,6 +574,15 @@ class KubernetesDeployer:
             for h in hpas.get("items", [])
         )
 
+    @staticmethod
+    def _owns_replicas(deployment: Mapping[str, Any]) -> bool:
+        """Whether modelship's own apply owns the Deployment's ``spec.replicas``."""
+        return any(
+            e.get("manager") == MANAGER
+            and "f:replicas" in (e.get("fieldsV1") or {}).get("f:spec", {})
+            for e in deployment["metadata"].get("managedFields") or []
+        )
+
     def _hand_over_replicas(self, deployment: Mapping[str, Any]) -> None:
         """Let go of ``spec.replicas`` without resetting it (the documented SSA hand-over).
 
@@ -567,12 +590,7 @@ class KubernetesDeployer:
         first co-owns the current value, then our apply without the field drops only
         our claim.
         """
-        owned = any(
-            e.get("manager") == MANAGER
-            and "f:replicas" in (e.get("fieldsV1") or {}).get("f:spec", {})
-            for e in deployment["metadata"].get("managedFields") or []
-        )
-        if not owned:
+        if not self._owns_replicas(deployment):
             return
         self._apply(
             {

@@ -9,12 +9,19 @@ pods' args; see :func:`modelship._shown.hide_credentials`). A container's ``comm
 (``--db-password hunter2``, ``Bearer TOKEN``), the value of ``--api-key=...`` and any
 argument that is itself a credential (``Authorization: Bearer ...``) are ``<redacted>``;
 so is every mysql glued password (``-pHunter2``) on a command line with a user flag giving
-a user anywhere on it (``-u root -h db -pHunter2``).
+a user anywhere on it (``-u root -h db -pHunter2``). kubectl's
+``kubectl.kubernetes.io/last-applied-configuration`` annotation (a JSON copy of a live
+object, env values included; seen in a server-side dry-run) is left out, replaced by a
+short note; another annotation holding JSON is masked as the objects are.
+
+Masking is done value by value on the objects before they are written as YAML, so the
+text printed parses, and reads back as what is applied but for the masked values.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 from typing import TYPE_CHECKING, Any
 
 from modelship._shown import hide_credentials
@@ -80,20 +87,99 @@ def dry_run(  # noqa: PLR0913 - public helper mirroring deploy()'s model, versio
     return _printable(deployer.render(model, version, spec, slot))
 
 
+# kubectl's copy of the whole object as last applied (JSON): it holds every env value,
+# so it is left out of the printout rather than masked field by field.
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+LEFT_OUT = "<left out: kubectl's JSON copy of the object, which can hold credentials>"
+
+
 def _printable(objects: list[dict[str, Any]]) -> str:
     """The objects as YAML with credentials masked: env values that look like secrets,
-    the credentials in containers' command and args, then anything :func:`redact`
-    catches in the text (URL passwords, tokens)."""
+    the credentials in containers' command and args, kubectl's last-applied copy left
+    out, annotations holding JSON masked alike, then anything :func:`redact` catches
+    (URL passwords, tokens) in each string value.
+
+    Masking is done on the objects, one value at a time, before they are dumped: a
+    pattern run over the dumped text could reach across lines into the next key.
+    """
     shown = copy.deepcopy(objects)
-    for obj in shown:
-        pod = ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}
-        for container in [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]:
-            for env in container.get("env") or []:
-                value = env.get("value")
-                if isinstance(value, str) and is_secret(str(env.get("name", "")), value):
-                    env["value"] = MASK
-            _mask_command_line(container)
-    return redact(to_yaml(shown))
+    _mask_tree(shown)
+    return to_yaml(_redacted(shown))
+
+
+def _mask_tree(node: Any) -> None:
+    """Mask, in place, every pod's containers and every annotation anywhere in ``node``."""
+    if isinstance(node, list):
+        for item in node:
+            _mask_tree(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for key in ("initContainers", "containers"):
+        for container in node.get(key) or []:
+            if isinstance(container, dict):
+                _mask_container(container)
+    annotations = node.get("annotations")
+    if isinstance(annotations, dict):
+        for name, value in annotations.items():
+            if isinstance(value, str):
+                annotations[name] = _shown_annotation(name, value)
+    for value in node.values():
+        _mask_tree(value)
+
+
+def _mask_container(container: dict[str, Any]) -> None:
+    """Mask ``container``'s secret-looking env values and command-line credentials."""
+    for env in container.get("env") or []:
+        if not isinstance(env, dict):
+            continue
+        value = env.get("value")
+        if isinstance(value, str) and is_secret(str(env.get("name", "")), value):
+            env["value"] = MASK
+    _mask_command_line(container)
+
+
+def _shown_annotation(name: str, value: str) -> str:
+    """An annotation as shown: kubectl's last-applied copy left out; one holding a JSON
+    object or list masked as the objects are (``{"api_key": ...}`` too), and written
+    back only if anything was masked, so that an unchanged one is shown as it is."""
+    if name == LAST_APPLIED:
+        return LEFT_OUT
+    if not value.lstrip().startswith(("{", "[")):
+        return value
+    try:
+        parsed = json.loads(value)
+        masked = copy.deepcopy(parsed)
+        _mask_tree(masked)
+        masked = _masked_settings(masked)
+    except (ValueError, RecursionError):
+        # Not JSON, or nested beyond Python's recursion (an annotation may hold 256 KiB of
+        # brackets): its text is redacted like any other string.
+        return value
+    return value if masked == parsed else json.dumps(masked)
+
+
+def _masked_settings(node: Any) -> Any:
+    """``node`` (parsed JSON) with every string whose key names a credential masked."""
+    if isinstance(node, list):
+        return [_masked_settings(item) for item in node]
+    if isinstance(node, dict):
+        return {
+            key: MASK
+            if isinstance(value, str) and isinstance(key, str) and is_secret(key, value)
+            else _masked_settings(value)
+            for key, value in node.items()
+        }
+    return node
+
+
+def _redacted(node: Any) -> Any:
+    """``node`` with :func:`redact` applied to each string value, one at a time."""
+    if isinstance(node, list):
+        return [_redacted(item) for item in node]
+    if isinstance(node, dict):
+        return {key: _redacted(value) for key, value in node.items()}
+    return redact(node) if isinstance(node, str) else node
 
 
 # A value standing in for a flag's own one: is_secret() then says whether the flag (or

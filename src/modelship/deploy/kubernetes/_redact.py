@@ -19,7 +19,9 @@ __all__ = ["RedactingFilter", "forget_secrets", "redact", "remember_secrets"]
 
 _PATTERNS = (
     re.compile(r"-----BEGIN [A-Z ]+-----.*?-----END [A-Z ]+-----", re.S),
-    re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=:-]+"),
+    # Spaces or tabs only: text given here can be several lines (a manifest, a body), and
+    # a line that is just the word (an env value "basic") must not mask the next line.
+    re.compile(r"(?i)\b(bearer|basic)[ \t]+[A-Za-z0-9._~+/=:-]+"),
     re.compile(r"\beyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]*"),
     re.compile(
         r"(?i)((?:token|password|client-key-data|client-certificate-data|authorization)"

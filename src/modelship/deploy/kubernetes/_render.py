@@ -22,8 +22,9 @@ from typing import Any
 
 import attrs
 
+from modelship._names import check_model_name
 from modelship.deploy._spec import Container, DeploymentSpec
-from modelship.errors import ConfigError, MissingDependency
+from modelship.errors import ConfigError, InvalidName, MissingDependency
 
 __all__ = [
     "LABEL_INSTANCE",
@@ -113,7 +114,7 @@ def _check_app(app: str) -> None:
             )
 
 
-def label_value(what: str, value: str) -> str:
+def label_value(what: str, value: object) -> str:
     """``value`` if Kubernetes accepts it as a label value, else a ConfigError naming it."""
     if not isinstance(value, str) or len(value) > 63 or not _LABEL_VALUE.fullmatch(value):
         raise ConfigError(
@@ -305,6 +306,21 @@ def _env_name(container: str, name: str) -> str:
     return name
 
 
+def check_model(model: object) -> str:
+    """``model`` if a label value can hold it and the registry accepts it as a model name
+    (:func:`modelship._names.check_model_name`: not empty, no ``..``, ...); else a
+    ConfigError. The pods load the model by this name, so one the registry refuses (an
+    empty one: ``modelship serve URL '' 3``) would only fail in the cluster."""
+    label_value("model name", model)  # refuses non-text too
+    try:
+        return check_model_name(model)
+    except InvalidName as exc:
+        raise ConfigError(
+            f"{exc}; the pods load the model from the registry by this name: pass the name "
+            "it was registered under"
+        ) from None
+
+
 def check_spec(spec: object) -> DeploymentSpec:
     """``spec`` if it is a :class:`~modelship.deploy.DeploymentSpec`, else a ConfigError."""
     if not isinstance(spec, DeploymentSpec):
@@ -407,10 +423,11 @@ def slot_objects(  # noqa: PLR0913 - identity of a slot (model, version, spec, s
             "from (e.g. registry_url='s3://models'); a Kubernetes deployer cannot serve "
             "from a registry only this process can see"
         )
+    model = check_model(model)
     name = options.slot_name(slot)
     labels = {
         **options.common_labels(),
-        "app.kubernetes.io/name": label_value("model name", model),
+        "app.kubernetes.io/name": model,
         "app.kubernetes.io/version": label_value("version", version),
         LABEL_MODEL: model,
         LABEL_VERSION: version,
@@ -601,7 +618,8 @@ def render(
     ------
     ConfigError
         An unknown option, a spec that is not a DeploymentSpec, a version that is not
-        text, or an option, name or label value Kubernetes would refuse.
+        text, a model name the registry would refuse (an empty one), or an option, name
+        or label value Kubernetes would refuse.
 
     Examples
     --------
