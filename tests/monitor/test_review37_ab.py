@@ -88,7 +88,8 @@ def test_hodges_lehmann_on_tied_data_equals_brute_force(decimals: int) -> None:
 
 def test_a_look_without_variance_returns_the_running_state() -> None:
     test = SequentialTest(tau=0.002, alpha=0.05)
-    for x, y in (([0.0] * 200, [0.0] * 200), ([1.0] * 50, [0.0] * 50), ([1e-200] * 9, [0.0] * 9)):
+    # (Two constant arms at different values reject: test_monitor_review38.)
+    for x, y in (([0.0] * 200, [0.0] * 200), ([3.0] * 50, [3.0] * 50)):
         result = test.look(x, y)
         assert (result.p_value, result.reject, result.log_lr) == (1.0, False, 0.0)
         assert (result.ci_low, result.ci_high) == (-math.inf, math.inf)

@@ -410,11 +410,31 @@ def _refuse_non_finite(data: Mapping[str, Any], what: str) -> None:
 
 
 def _columns(value: Mapping[str, ColumnResult] | Iterable[ColumnResult]) -> dict[str, ColumnResult]:
-    """Column results by name; two of one name would hide one from every report."""
+    """Column results by name; two of one name would hide one from every report.
+
+    A mapping must key each result by its own name: reports show the key, the result's
+    JSON keeps the name, and :meth:`CheckResult.from_dict` refuses a key that differs."""
     if isinstance(value, Mapping):
+        for key, column in value.items():  # bounded: the result's columns
+            if not isinstance(column, ColumnResult):
+                raise ConfigError(
+                    f"columns holds under {key!r} a {type(column).__name__}, not a "
+                    "ColumnResult; build each column's verdict with ColumnResult(...)"
+                )
+            if key != column.name:
+                raise ConfigError(
+                    f"columns holds under {key!r} the result of {column.name!r}: each column "
+                    f"result is kept under its own name; key it by its name "
+                    f"({column.name!r}), or pass a list of column results"
+                )
         return dict(value)
     columns: dict[str, ColumnResult] = {}
     for column in value:
+        if not isinstance(column, ColumnResult):
+            raise ConfigError(
+                f"columns holds a {type(column).__name__}, not a ColumnResult; build each "
+                "column's verdict with ColumnResult(...)"
+            )
         if column.name in columns:
             raise ConfigError(
                 f"two column results are named {column.name!r}: each part of the data is "
@@ -449,7 +469,8 @@ class CheckResult:
         The check-level statistic (for drift: the share of drifted columns), what it was
         compared with, and a p-value where there is one.
     columns : Mapping[str, ColumnResult] or Iterable[ColumnResult]
-        Per-column verdicts, by column name.
+        Per-column verdicts, by column name: a mapping keys each result by its own
+        ``name`` (a ``ConfigError`` otherwise, as for two results of one name).
     details : Mapping[str, Any]
         Anything else, JSON-compatible.
 

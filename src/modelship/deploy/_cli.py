@@ -41,6 +41,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import datetime, timezone
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -57,8 +58,10 @@ from modelship._cli_common import (
 )
 from modelship.deploy._history import RegistryHistory
 from modelship.deploy._rollout import (
+    EventKind,
     Rollout,
     RolloutAborted,
+    RolloutEvent,
     RolloutRecord,
     RolloutStatus,
     condemning_rollout,
@@ -622,6 +625,15 @@ def roll_alias_back(
     (``monitor watch --registry`` moves back only from the version it watched, read when
     the watch started.)
 
+    The rollback is recorded as :meth:`Rollout.rollback() <modelship.deploy.Rollout.
+    rollback>` records its own: the alias's succeeded rollouts of the version moved away
+    from (the one that put it there and any later one, such as a spec change) are saved
+    as rolled back, with a ``rollback`` and an ``alias`` event. So that version is
+    condemned for this alias (see :func:`~modelship.deploy._rollout.condemning_rollout`)
+    until a rollout of it succeeds again: a second rollback does not move the alias back
+    onto it. If that record cannot be saved, the alias has still moved (service first)
+    and the move's JSON says why under ``not_recorded``.
+
     Returns the move as JSON data (``model``, ``alias``, ``from``, ``to``, ``rollout``), or
     the reason there is nothing to roll back to. Raises a
     :class:`~modelship.ModelshipError` when the registry refuses.
@@ -672,7 +684,99 @@ def roll_alias_back(
             f"alias` (the alias names {current})"
         )
     reg.set_alias(model, alias, target, expected=current)
-    return {"model": model, "alias": alias, "from": current, "to": target, "rollout": last.id}
+    moved: dict[str, Any] = {
+        "model": model,
+        "alias": alias,
+        "from": current,
+        "to": target,
+        "rollout": last.id,
+    }
+    not_recorded = record_alias_rollback(
+        reg, records, last, alias=alias, by="`modelship deploy rollback`"
+    )
+    if not_recorded is not None:
+        moved["not_recorded"] = not_recorded
+    return moved
+
+
+def record_alias_rollback(
+    reg: ms.Registry,
+    records: Sequence[RolloutRecord],
+    undone: RolloutRecord,
+    *,
+    alias: str,
+    by: str,
+) -> str | None:
+    """Record that ``alias`` was moved back from ``undone``'s version to its previous one
+    (by the command ``by``), as :meth:`Rollout.rollback() <modelship.deploy.Rollout.rollback>`
+    records a rollback: ``undone`` and every later succeeded rollout of its version for
+    that alias in ``records`` (the model's history, oldest first) are saved as rolled back.
+
+    Only then is the version condemned for the alias (see
+    :func:`~modelship.deploy._rollout.condemning_rollout`) until a rollout of it succeeds
+    again. Called after the alias moved: the answer is None, or why the history could not
+    be saved (the alias has moved all the same; service comes first).
+    """
+    to = undone.previous_version
+    assert to is not None  # the callers moved the alias to it
+    ids = [r.id for r in records]
+    if undone.id not in ids:
+        return (
+            f"the rollback was not recorded in the deployment history: its rollout "
+            f"{undone.id} is no longer there; a later rollback may move the alias back onto "
+            f"{undone.version}"
+        )
+    # From the rollout undone on: a later succeeded rollout of the same version (a spec
+    # change) left as succeeded would clear the condemnation (condemning_rollout reads the
+    # latest rollout of the version).
+    marked = [
+        r
+        for r in records[ids.index(undone.id) :]
+        if r.status is RolloutStatus.SUCCEEDED
+        and r.version == undone.version
+        and same_alias(r, alias) is not False
+    ]
+    try:
+        for record in marked:  # bounded: the alias's rollouts of one version
+            RegistryHistory(reg).save(_rolled_back(record, alias=alias, to=to, by=by))
+    except (OSError, ModelshipError) as exc:
+        return (
+            f"the rollback was not recorded in the deployment history ({type(exc).__name__}: "
+            f"{exc}): a later rollback may move the alias back onto {undone.version}"
+        )
+    return None
+
+
+def _rolled_back(record: RolloutRecord, *, alias: str, to: str, by: str) -> RolloutRecord:
+    """``record`` as :meth:`Rollout.rollback` leaves a rollout it undoes: rolled back, its
+    undo window closed, with the rollback and the alias move as its last events.
+
+    The ``alias`` event names the alias even in a record written before rollouts recorded
+    it in their ``started`` event: else that record would condemn nothing for the alias
+    (see :func:`~modelship.deploy._rollout.same_alias`).
+    """
+    now = datetime.now(timezone.utc)
+    how = f"by {by}"
+    return attrs.evolve(
+        record,
+        status=RolloutStatus.ROLLED_BACK,
+        undo_until=None if record.undo_until is None else min(record.undo_until, now),
+        events=(
+            *record.events,
+            RolloutEvent(
+                now,
+                EventKind.ROLLBACK,
+                f"rolled back to {to} {how} (the alias moved; slots were left as they were)",
+                {"version": to},
+            ),
+            RolloutEvent(
+                now,
+                EventKind.ALIAS,
+                f"alias {alias!r} moved back to {to} {how}",
+                {"alias": alias, "to": to, "expected": record.version},
+            ),
+        ),
+    )
 
 
 def _cmd_rollback(args: argparse.Namespace) -> int:
@@ -680,6 +784,8 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     if isinstance(moved, str):
         print(f"modelship deploy: {moved}", file=sys.stderr)
         return EXIT_FAILED
+    if "not_recorded" in moved:
+        print(f"modelship deploy: {moved['not_recorded']}", file=sys.stderr)
     _print_json(moved)
     return EXIT_OK
 

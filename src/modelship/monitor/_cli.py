@@ -7,7 +7,9 @@
   deploy apply`` labels each slot's series with it), reads no sample from before that
   rollout's start (``--since`` gives that time otherwise, in seconds since the epoch;
   with ``--slot`` and no ``--since`` every window is whole), and, when the policy says
-  rollback, moves the alias back as ``modelship deploy rollback`` does, but from the
+  rollback, moves the alias back as ``modelship deploy rollback`` does (and records the
+  rollback in the deployment history as it does, so no later rollback moves the alias
+  back onto that version until it succeeds again), but from the
   version it named when the watch started, and only if it still names it (an alias
   another job moved meanwhile is left alone: an ``error`` event, exit 2); a running
   ``modelship deploy apply`` follows the alias and switches traffic back. ``--slot`` with
@@ -261,12 +263,16 @@ def _watched(args: argparse.Namespace) -> _Watched:
             f"{done[-1].slot}. Leave out --slot to watch that slot"
         )
     # No succeeded rollout of the version into any slot is recorded: nothing tells which
-    # slot serves it, and a rollback has no previous version to move the alias to.
+    # slot serves it, and a rollback has no previous version to move the alias to. The
+    # version to go back to is the one without --slot: the last rollout of the version
+    # watched that moved the alias from another version, in whichever slot (a spec change
+    # of that version into this slot moved it from no other). Rollouts of other versions
+    # into this slot are not searched: undoing one would skip the version in between.
     return _Watched(
         slot,
         args.since,
         current,
-        (moved_from_another(into_slot) or into_slot[-1]) if into_slot else None,
+        (moved_from_another(done) or into_slot[-1]) if into_slot else None,
     )
 
 
@@ -402,10 +408,12 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     model, alias, version, rollout = args.model, args.alias, watched.version, watched.rollout
     if version is None:
         why = f"the alias {alias} of {model} named no version when the watch started"
-    elif rollout is None or rollout.previous_version is None:
+    elif rollout is None or rollout.previous_version in (None, version):
+        # A rollout whose previous version is the version itself (a spec change, or a
+        # re-run) moved the alias from no other version: "back" would be where it is.
         why = (
-            f"no succeeded rollout of {model} {version} with a previous version is "
-            "recorded; nothing to roll back to"
+            f"no succeeded rollout that moved the alias {alias} of {model} from another "
+            f"version to {version} is recorded; nothing to roll back to"
         )
     else:
         reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
@@ -442,13 +450,20 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
         except ModelshipError as exc:
             why = f"{type(exc).__name__}: {exc}"
         else:
-            moved = {
+            moved: dict[str, Any] = {
                 "model": model,
                 "alias": alias,
                 "from": version,
                 "to": rollout.previous_version,
                 "rollout": rollout.id,
             }
+            # Recorded as `deploy rollback` records it: else the version rolled back is not
+            # condemned, and a later rollback (of the version moved to) would move the
+            # alias back onto it.
+            not_recorded = _record_rollback(reg, rollout, alias=alias)
+            if not_recorded is not None:
+                print(f"modelship monitor: {not_recorded}", file=sys.stderr)
+                moved["not_recorded"] = not_recorded
             return {"event": "rollback", "reason": step.reason, "alias": moved}
     message = (
         f"the policy rolled back but the alias {alias} of {model} was not moved: "
@@ -456,6 +471,23 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     )
     print(f"modelship monitor: {message}", file=sys.stderr)
     return {"event": "error", "reason": step.reason, "message": message, "alias": None}
+
+
+def _record_rollback(reg: Registry, rollout: RolloutRecord, *, alias: str) -> str | None:
+    """Record in the deployment history that the watch moved ``alias`` back from
+    ``rollout``'s version (see :func:`~modelship.deploy._cli.record_alias_rollback`): None,
+    or why it could not be recorded (the alias has moved all the same)."""
+    from modelship.deploy._cli import record_alias_rollback
+    from modelship.deploy._history import RegistryHistory
+
+    try:
+        records = RegistryHistory(reg).records(rollout.model)
+    except (OSError, ModelshipError) as exc:
+        return (
+            f"the rollback was not recorded in the deployment history ({type(exc).__name__}: "
+            f"{exc}): a later rollback may move the alias back onto {rollout.version}"
+        )
+    return record_alias_rollback(reg, records, rollout, alias=alias, by="`modelship monitor watch`")
 
 
 def _rolled_back_since_success(

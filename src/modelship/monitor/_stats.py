@@ -1276,11 +1276,18 @@ class SequentialTest:
     def look(self, x: npt.ArrayLike, y: npt.ArrayLike) -> SequentialResult:
         """Look at all samples so far: ``x`` (treatment) against ``y`` (control).
 
-        A look whose estimate has no variance (each group constant so far, as a
-        conversion metric is before its first conversion, or values so small that their
-        variance underflows to 0) carries no information about the effect: it returns the
-        running state unchanged (the p-value and interval of the looks before, ``log_lr``
-        0, no new rejection), so a ``while True: test.look(...)`` loop keeps going.
+        A look whose estimate has no variance and no difference (both groups constant at
+        the same value so far, as a conversion metric is before its first conversion), or
+        whose variance underflows to 0 although the values vary, carries no information
+        about the effect: it returns the running state unchanged (the p-value and interval
+        of the looks before, ``log_lr`` 0, no new rejection), so a
+        ``while True: test.look(...)`` loop keeps going.
+
+        Two groups each constant at a different value (every treatment user converted, no
+        control user did) are the limit of the mSPRT as the variance goes to 0 with the
+        difference fixed: the evidence is conclusive. The look rejects with ``p_value`` 0,
+        ``log_lr`` infinite and the interval ``[difference, difference]`` (intersected with
+        the looks before, NaN if it falls outside them, as for any look).
 
         Raises
         ------
@@ -1296,6 +1303,9 @@ class SequentialTest:
         >>> r = test.look([0.0] * 200, [0.0] * 200)   # no conversion yet in either arm
         >>> r.p_value, r.reject, r.log_lr
         (1.0, False, 0.0)
+        >>> r = test.look([1.0] * 200, [0.0] * 200)   # every B converted, no A did
+        >>> r.p_value, r.reject, r.ci_low, r.ci_high
+        (0.0, True, 1.0, 1.0)
         """
         xs = _as_sample(x, "x")
         ys = _as_sample(y, "y")
@@ -1310,10 +1320,37 @@ class SequentialTest:
                 "values (e.g. to other units)"
             )
         if variance == 0.0:
+            # Constant groups (not merely a variance that underflows: values that vary say
+            # nothing certain) with different values: Lambda grows without bound as the
+            # variance goes to 0, and the interval shrinks to the difference.
+            constant = xs.min() == xs.max() and ys.min() == ys.max()
+            if constant and difference != 0.0:
+                return self._record(
+                    SequentialResult(
+                        difference=difference,
+                        variance=0.0,
+                        log_lr=math.inf,
+                        p_value=0.0,
+                        ci_low=difference,
+                        ci_high=difference,
+                        reject=True,
+                        alpha=self.alpha,
+                        tau=self.tau,
+                        n_x=int(xs.size),
+                        n_y=int(ys.size),
+                    ),
+                    stacklevel=3,
+                )
             return self._no_information(difference, n_x=int(xs.size), n_y=int(ys.size))
-        return self.look_summary(
-            difference=difference, variance=variance, n_x=int(xs.size), n_y=int(ys.size)
+        one = msprt(
+            difference=difference,
+            variance=variance,
+            tau=self.tau,
+            alpha=self.alpha,
+            n_x=int(xs.size),
+            n_y=int(ys.size),
         )
+        return self._record(one, stacklevel=3)
 
     def _no_information(self, difference: float, *, n_x: int, n_y: int) -> SequentialResult:
         """The running state, unchanged by a look without variance (likelihood ratio 1)."""
@@ -1354,6 +1391,12 @@ class SequentialTest:
             n_x=n_x,
             n_y=n_y,
         )
+        return self._record(one, stacklevel=3)
+
+    def _record(self, one: SequentialResult, *, stacklevel: int) -> SequentialResult:
+        """Fold one look into the running state: its result with the running p-value and
+        interval (``stacklevel`` points the warning of an emptied interval at the caller of
+        the public method)."""
         self._p = min(self._p, one.p_value)
         self._low = max(self._low, one.ci_low)
         self._high = min(self._high, one.ci_high)
@@ -1369,7 +1412,7 @@ class SequentialTest:
                     "same across looks, so there is no interval to give (ci_low and ci_high "
                     "are NaN); start a new SequentialTest for the new effect",
                     ModelshipWarning,
-                    stacklevel=2,
+                    stacklevel=stacklevel,
                 )
             self._emptied = True
             low = high = math.nan
