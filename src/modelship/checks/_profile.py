@@ -95,7 +95,7 @@ def _check_numeric(column: NumericProfile) -> None:
         raise ConfigError(
             f"n_missing {column.n_missing} + n_inf {column.n_inf} exceed n_rows {column.n_rows}"
         )
-    std = column.std
+    std = _real({"std": column.std}, "std")
     if not math.isfinite(std) or std < 0:
         raise ConfigError(f"'std' must be a finite number >= 0, got {std!r}")
     summary = column.summary
@@ -124,6 +124,13 @@ def _check_categorical(column: CategoricalProfile) -> None:
     n_missing = _count({"n_missing": column.n_missing}, "n_missing")
     if n_rows == 0:
         raise ConfigError("'n_rows' must be positive: a profile column has at least one row")
+    if not isinstance(column.counts, Mapping):
+        raise ConfigError(
+            f"'counts' must map each category to its count, got {type(column.counts).__name__}"
+        )
+    odd = next((label for label in column.counts if not isinstance(label, str)), None)
+    if odd is not None:
+        raise ConfigError(f"'counts' keys are category labels (str), got {odd!r}")
     total = sum(_count(column.counts, label) for label in column.counts)
     if total + n_missing != n_rows:
         raise ConfigError(

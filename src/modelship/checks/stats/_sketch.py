@@ -30,12 +30,36 @@ __all__ = ["QuantileSummary"]
 
 
 def _readonly_ints(x: npt.ArrayLike) -> IntArray:
-    given = np.asarray(x)
+    try:
+        given = np.asarray(x)
+    except (TypeError, ValueError) as exc:  # ragged lists
+        raise CheckInputError(f"ranks must be an array of integers: {exc}") from None
     if given.dtype.kind not in "iu":
-        raise TypeError(f"ranks must be integers, got {given.dtype}")
+        # Python ints beyond int64 make an object array: no count of values is that big.
+        raise CheckInputError(f"ranks must be integers within int64, got {given.dtype}")
+    if given.dtype.kind == "u" and given.size and int(given.max()) > np.iinfo(np.int64).max:
+        raise CheckInputError("ranks must be integers within int64")
     array = np.array(given, dtype=np.int64)
     array.flags.writeable = False
     return array
+
+
+def _readonly_floats(x: npt.ArrayLike) -> FloatArray:
+    try:
+        return readonly_copy(x)
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise CheckInputError(f"quantiles must be numbers: {exc}") from None
+
+
+def _sample_size(n: object) -> int:
+    if isinstance(n, bool):
+        raise CheckInputError(f"n must be an integer count of values, got {n!r}")
+    try:
+        return operator.index(n)  # type: ignore[arg-type]
+    except TypeError:
+        raise CheckInputError(
+            f"n must be an integer count of values, got {type(n).__name__} {n!r:.80}"
+        ) from None
 
 
 def _json_numbers(what: str, values: Any, types: tuple[type, ...]) -> None:
@@ -125,9 +149,9 @@ class QuantileSummary:
     True
     """
 
-    n: int = attrs.field(converter=operator.index)
+    n: int = attrs.field(converter=_sample_size)
     quantiles: FloatArray = attrs.field(
-        converter=readonly_copy, eq=attrs.cmp_using(eq=_array_eq), hash=False
+        converter=_readonly_floats, eq=attrs.cmp_using(eq=_array_eq), hash=False
     )
     ranks: IntArray = attrs.field(
         converter=_readonly_ints,

@@ -1,0 +1,41 @@
+"""Profile and quantile-summary constructors refuse bad fields with typed errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from modelship.checks import stats
+from modelship.checks._profile import CategoricalProfile, NumericProfile
+from modelship.errors import CheckInputError, ConfigError
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"n": 3, "quantiles": [1.0, 2.0, 3.0], "ranks": [1.0, 2.0, 3.0]},
+        {"n": "3", "quantiles": [1.0, 2.0, 3.0], "ranks": [1, 2, 3]},
+        {"n": 3.0, "quantiles": [1.0, 2.0, 3.0], "ranks": [1, 2, 3]},
+        {"n": True, "quantiles": [1.0, 2.0], "ranks": [1, 1]},
+        {"n": 3, "quantiles": ["a", "b", "c"], "ranks": [1, 2, 3]},
+        {"n": 3, "quantiles": [1.0, 2.0, 3.0], "ranks": [1, 2, 2**70]},
+        {"n": 3, "quantiles": [1.0, 2.0, 3.0], "ranks": [[1], [2, 3]]},
+    ],
+)
+def test_a_quantile_summary_with_fields_of_the_wrong_kind_is_a_check_input_error(
+    fields: dict[str, Any],
+) -> None:
+    with pytest.raises(CheckInputError):
+        stats.QuantileSummary(**fields)
+
+
+def test_a_numeric_profile_with_a_std_that_is_no_number_is_a_config_error() -> None:
+    with pytest.raises(ConfigError, match="'std' must be a number"):
+        NumericProfile(n_rows=2, n_missing=2, n_inf=0, std="x", summary=None)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("counts", [[1, 2], {1: 2}])
+def test_categorical_counts_must_map_labels_to_counts(counts: Any) -> None:
+    with pytest.raises(ConfigError, match="'counts'"):
+        CategoricalProfile(n_rows=3, n_missing=0, counts=counts)
