@@ -39,3 +39,22 @@ def test_a_numeric_profile_with_a_std_that_is_no_number_is_a_config_error() -> N
 def test_categorical_counts_must_map_labels_to_counts(counts: Any) -> None:
     with pytest.raises(ConfigError, match="'counts'"):
         CategoricalProfile(n_rows=3, n_missing=0, counts=counts)
+
+
+def test_a_profile_whose_std_rounds_to_zero_is_judged_as_its_data_is() -> None:
+    import numpy as np
+
+    from modelship.checks import DataDrift, DriftProfile
+
+    # Not constant, but its float64 std is 0.0: the raw-data path treats no spread as
+    # "any distance is infinitely far"; the profile path divided by zero (an error).
+    data = {"x": np.array([0.0, 5e-324, 0.0, 5e-324, 5e-324])}
+    profile = DriftProfile.from_data(data)
+    assert profile.numeric["x"].std == 0.0
+    raw = DataDrift(reference=data, current=data).run().columns["x"]
+    stored = DataDrift(reference=profile, current=data).run().columns["x"]
+    assert (stored.status, stored.drifted) == (raw.status, raw.drifted)
+    shifted = {"x": data["x"] + 1.0}
+    raw = DataDrift(reference=data, current=shifted).run().columns["x"]
+    stored = DataDrift(reference=profile, current=shifted).run().columns["x"]
+    assert (stored.status, stored.reason) == (raw.status, raw.reason)

@@ -298,7 +298,9 @@ def _figures_from_summary(
     return {
         "ks": ks,
         "ks_p": ks_p,
-        "wasserstein": wasserstein / std,
+        # As for raw data: a reference without spread makes any distance infinitely far
+        # (std 0.0 is stored for values too close for their std to show).
+        "wasserstein": wasserstein / std if std > 0 else (math.inf if wasserstein > 0 else 0.0),
         "wasserstein_raw": wasserstein,
         "psi": stats.psi(ref_counts, cur_counts, eps),
         "psi_critical": stats.psi_critical_value(summary.n, len(current), len(edges) + 1),
