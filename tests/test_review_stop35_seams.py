@@ -359,12 +359,15 @@ def test_an_unexpected_exception_is_exit_2_in_one_line(
 
 
 def test_the_traceback_of_an_unexpected_exception_can_be_asked_for(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("MODELSHIP_TRACEBACK", "1")
     _with_plugins(monkeypatch, _EntryPoint("kaboom", _kaboom_hook))
-    with pytest.raises(RuntimeError, match="plugin handler failed"):
-        cli.main(["kaboom"])
+    # The traceback on stderr, and still exit 2 (an error), never 1 (a verdict).
+    assert cli.main(["kaboom"]) == cli.EXIT_ERROR
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err
+    assert "RuntimeError: plugin handler failed" in err
 
 
 def test_a_broken_registries_plugin_is_not_exit_1_for_verify(tmp_path: Path) -> None:

@@ -2,8 +2,8 @@
 
 Exit codes: 0 success, 1 a verification or check failed, 2 an error (bad input, missing
 version, storage failure, and any unexpected exception: a bug here or in a plugin, one
-line on stderr; ``MODELSHIP_TRACEBACK=1`` raises it with its traceback instead), 130
-interrupted (Ctrl-C: one line on stderr, no traceback).
+line on stderr; ``MODELSHIP_TRACEBACK=1`` prints its traceback on stderr instead, still
+exit 2), 130 interrupted (Ctrl-C: one line on stderr, no traceback).
 Machine-readable output is JSON on stdout; messages go to stderr. A reader that closes
 stdout early ends the command quietly with the verdict it had reached: a command that
 found a failure sets ``args.exit_code_so_far``, which is then the exit code.
@@ -26,6 +26,7 @@ import importlib
 import importlib.metadata
 import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 
 import modelship as ms
@@ -157,9 +158,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except Exception as exc:
         # A bug, here or in a plugin: exit 1 would read as a verdict ("an artifact was
-        # changed"), so it is an error, exit 2, in one line.
+        # changed"), so it is an error, exit 2, in one line. Asking for the traceback must
+        # not change that code: re-raising would let the interpreter exit 1.
         if os.environ.get("MODELSHIP_TRACEBACK", "") not in ("", "0"):
-            raise
+            traceback.print_exc(file=sys.stderr)
+            return EXIT_ERROR
         print(
             f"modelship: unexpected error: {type(exc).__name__}: {_one_line(exc)} (a bug in "
             "modelship or in a plugin; MODELSHIP_TRACEBACK=1 shows its traceback)",

@@ -27,7 +27,8 @@ SLOT = "models/m/slots/000000000001.json"
 HOW_TO_READ = (
     "open it with its key (open_registry({url}, signing_key=...), or set "
     "MODELSHIP_SIGNING_KEY for the command line), or pass verify_signatures=False to read "
-    "it unchecked if you trust everyone who can write to this store"
+    "it unchecked if you trust everyone who can write to this store "
+    "(--no-verify-signatures on the command line)"
 )
 
 

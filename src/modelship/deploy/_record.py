@@ -3,7 +3,8 @@
 These are plain data, written to the deployment history (:mod:`modelship.deploy._history`)
 and read back by :class:`~modelship.deploy.Rollout`, the history, and the CLI; this module
 imports nothing else from :mod:`modelship.deploy` but its errors and clock, so both the
-rollout and the history can use it.
+rollout and the history can use it. A record renders as every report does
+(:meth:`RolloutRecord.to_report`, :mod:`modelship.report`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from modelship._shown import brief
 from modelship.deploy._clock import Clock
 from modelship.deploy._errors import HistoryError
 from modelship.errors import ConfigError, ModelshipError
+from modelship.report import Entry, Report, Section, render_html, render_markdown
 
 __all__ = [
     "SCHEMA",
@@ -266,6 +268,143 @@ class RolloutRecord:
     def to_json(self) -> str:
         """This record as a JSON text."""
         return json.dumps(self.to_dict(), indent=2)
+
+    @property
+    def alias(self) -> str | None:
+        """The registry alias this rollout moved or was to move, None when it names none.
+
+        Read from the events: the ``started`` event records it (None without an alias or
+        a registry); a record written before it did names it in its alias moves.
+
+        Examples
+        --------
+        >>> from datetime import datetime, timezone
+        >>> when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> started = RolloutEvent(when, EventKind.STARTED, "started", {"alias": "production"})
+        >>> RolloutRecord(id="r1", model="fraud", version="2", strategy="blue-green",
+        ...     status="succeeded", slot="green", previous_version=None, previous_slot=None,
+        ...     started_at=when, events=(started,)).alias
+        'production'
+        """
+        for event in self.events:
+            if event.kind is EventKind.STARTED and "alias" in event.data:
+                named = event.data["alias"]
+                return named if isinstance(named, str) else None
+        for event in self.events:
+            named = event.data.get("alias")
+            if event.kind in (EventKind.ALIAS, EventKind.ERROR) and isinstance(named, str):
+                return named
+        return None
+
+    def to_report(self) -> Report:
+        """The rollout as a report: every format of :mod:`modelship.report` renders it.
+
+        The title names the rollout's id, model, version, strategy and slot, the alias it
+        moves and its outcome; each event is a section, in order, named by its time and
+        kind, with its slot, its traffic weights and its message as the reason. The report
+        passes only when the rollout succeeded (one in progress has not passed yet), and
+        its JSON document is :meth:`to_dict`.
+
+        An event's status says how it went: ``error`` for an error event, ``fail`` for an
+        abort, an unhealthy slot or a gate deciding to abort, ``warn`` for a rollback and a
+        gate holding on an answer that was not a pass, ``skip`` for a gate skipped (an
+        initial deploy), ``pass`` otherwise.
+
+        Examples
+        --------
+        >>> from datetime import datetime, timezone
+        >>> from modelship.report import render_text
+        >>> when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        >>> record = RolloutRecord(id="r1", model="fraud", version="2", strategy="blue-green",
+        ...     status="succeeded", slot="green", previous_version="1", previous_slot="blue",
+        ...     started_at=when, events=(
+        ...         RolloutEvent(when, EventKind.TRAFFIC, "all traffic to green",
+        ...                      {"weights": {"green": 100}}),
+        ...         RolloutEvent(when, EventKind.SUCCEEDED, "2 serves from green")))
+        >>> report = record.to_report()
+        >>> report.title
+        'rollout r1: fraud 2 by blue-green into green (was 1 in blue), succeeded'
+        >>> print(render_text(report))
+        PASS  2026-01-01 00:00:00+00:00 traffic: all traffic to green
+        PASS  2026-01-01 00:00:00+00:00 succeeded: 2 serves from green
+        passed (2 events: 2 pass)
+        >>> report.sections[0].head.cells["weight"]
+        'green 100'
+        """
+        was = (
+            f" (was {self.previous_version} in {self.previous_slot})"
+            if self.previous_version is not None
+            else ""
+        )
+        alias = self.alias
+        moves = f", alias {alias!r}" if alias is not None else ""
+        outcome = self.status.value.replace("_", " ")
+        return Report(
+            title=(
+                f"rollout {self.id}: {self.model} {self.version} by {self.strategy} "
+                f"into {self.slot}{was}{moves}, {outcome}"
+            ),
+            passed=self.status is RolloutStatus.SUCCEEDED,
+            sections=[Section(head=_event_entry(event)) for event in self.events],
+            headings=("status", "slot", "weight", "reason"),
+            item="event",
+            package="modelship.deploy",
+            document=self.to_dict(),
+        )
+
+    def _repr_html_(self) -> str:
+        """The report's HTML table, for notebooks (see :meth:`to_report`)."""
+        return render_html(self.to_report())
+
+    def _repr_markdown_(self) -> str:
+        """The report's Markdown, for notebooks that show Markdown (see :meth:`to_report`)."""
+        return render_markdown(self.to_report())
+
+
+#: The verdict an event of each kind shows in a report, when its data does not say more.
+_KIND_STATUS = {EventKind.ERROR: "error", EventKind.ABORTED: "fail", EventKind.ROLLBACK: "warn"}
+
+#: The verdict a gate event shows, by the decision it records.
+_GATE_STATUS = {"abort": "fail", "skipped": "skip"}
+
+
+def _event_status(event: RolloutEvent) -> str:
+    """The verdict an event shows in a report (see :meth:`RolloutRecord.to_report`)."""
+    data = event.data
+    if event.kind is EventKind.HEALTH and data.get("healthy") is False:
+        return "fail"
+    if event.kind is EventKind.GATE:
+        decision = _GATE_STATUS.get(str(data.get("decision")))
+        # A gate that went on despite an answer that was not a pass (a hold) is a warning.
+        return decision or ("pass" if data.get("verdict", "pass") == "pass" else "warn")
+    return _KIND_STATUS.get(event.kind, "pass")
+
+
+def _weights(data: Mapping[str, Any]) -> str:
+    """The traffic weights of an event, ``blue 90, green 10``; empty when it sets none."""
+    weights = data.get("weights")
+    if not isinstance(weights, Mapping):
+        return ""
+    if not weights:  # a recreate stops traffic before the new version starts
+        return "no traffic"
+    return ", ".join(f"{slot} {weight}" for slot, weight in weights.items())
+
+
+def _event_entry(event: RolloutEvent) -> Entry:
+    at = event.at.isoformat(sep=" ", timespec="seconds")
+    slot = event.data.get("slot")
+    return Entry(
+        # The time makes the name unique: a JUnit test case per event, none repeated.
+        name=f"{at} {event.kind.value}",
+        status=_event_status(event),
+        reason=event.message,
+        cells={
+            "time": at,
+            "event": event.kind.value,
+            "slot": slot if isinstance(slot, str) else "",
+            "weight": _weights(event.data),
+        },
+    )
 
 
 #: A rollout id: a record is stored as ``deployments/<model>/<id>.json``, so an id is one

@@ -499,7 +499,11 @@ class Registry:
                 + (
                     ""
                     if state is VersionState.PURGED
-                    else "; pass include_archived=True (get, load, download), or restore() it"
+                    # The same message reaches the command line, which has flags
+                    # where the library has keywords.
+                    else "; pass include_archived=True (get, load, download; "
+                    "--include-archived on `modelship registry download`), or restore() it "
+                    "(`modelship registry restore`)"
                 )
             )
         return mv

@@ -50,7 +50,9 @@ def _how_to_read(url: str = "...") -> str:
     return (
         f"open it with its key (open_registry({url}, signing_key=...), or set "
         f"{KEY_ENV} for the command line), or pass verify_signatures=False to read it "
-        "unchecked if you trust everyone who can write to this store"
+        "unchecked if you trust everyone who can write to this store "
+        # The same message reaches the command line, which has a flag for the keyword.
+        "(--no-verify-signatures on the command line)"
     )
 
 

@@ -1,7 +1,14 @@
 """The formats: JSON for machines, JUnit XML for CI pages, Markdown for pull requests, text.
 
 Each renderer is a pure function of a :class:`~modelship.report.Report` returning text;
-:data:`RENDERERS` names them for command lines (``--format junit``).
+:data:`RENDERERS` names them, for a caller that picks a format by name. No command
+has a ``--format`` option: each format has its own, ``--json PATH``, ``--junit PATH``
+and ``--markdown PATH`` on the ``modelship check`` commands and on
+``modelship parity check`` (which also writes its parity report with ``--report PATH``);
+HTML is for notebooks (``_repr_html_``), and plain text is what those commands print.
+
+A renderer given anything but a report (a result not yet turned into one by its
+``to_report()``) raises :class:`~modelship.ConfigError` saying so.
 """
 
 from __future__ import annotations
@@ -33,6 +40,19 @@ __all__ = [
 ]
 
 
+def _check_report(report: object, renderer: str) -> None:
+    """Refuse what is not a :class:`Report`, saying what to pass instead: the attribute
+    error a renderer would meet names a field, not the mistake."""
+    if isinstance(report, Report):
+        return
+    kind = type(report).__name__
+    if callable(getattr(report, "to_report", None)):
+        hint = f"pass its report: {renderer}(result.to_report())"
+    else:
+        hint = "build a modelship.report.Report, or pass a result's to_report()"
+    raise ConfigError(f"{renderer} renders a modelship.report.Report, not a {kind}; {hint}")
+
+
 def render_json(report: Report, *, indent: int | None = 2) -> str:
     """Return the report's document as strict JSON (non-finite numbers as ``null``).
 
@@ -42,6 +62,7 @@ def render_json(report: Report, *, indent: int | None = 2) -> str:
     >>> render_json(Report(title="t", passed=True, document={"schema_version": 1}), indent=None)
     '{"schema_version": 1}'
     """
+    _check_report(report, "render_json")
     return _json.dumps(report.document, indent=indent)
 
 
@@ -60,7 +81,8 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
     plain file back to its old end, so no half report is left behind.
 
     Raises :class:`~modelship.ConfigError` naming the path when it cannot be written, or
-    when it ends with a path separator (it names a folder, not a file).
+    when it ends with a path separator (it names a folder, not a file); and when ``path``
+    is not a path or ``text`` not a ``str`` (a report must be rendered first).
 
     Examples
     --------
@@ -72,6 +94,18 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
     >>> target.read_text(encoding="utf-8")
     '### ok\\n### more\\n'
     """
+    if not isinstance(path, str | os.PathLike):
+        raise ConfigError(
+            f"write_text writes to a path (str or os.PathLike), not a {type(path).__name__}; "
+            "give the path of the file"
+        )
+    if not isinstance(text, str):
+        hint = (
+            "; render the report first, e.g. with render_markdown(report)"
+            if isinstance(text, Report) or callable(getattr(text, "to_report", None))
+            else ""
+        )
+        raise ConfigError(f"write_text writes a str, not a {type(text).__name__}{hint}")
     name = os.fspath(path)
     if name.endswith(("/", os.sep)):  # Path() would drop the separator and write a file
         raise ConfigError(
@@ -226,6 +260,7 @@ def render_junit(report: Report) -> str:
     >>> '<failure message="0.71 &lt; 0.80" type="fail">0.71 &lt; 0.80' in xml
     True
     """
+    _check_report(report, "render_junit")
     root = ET.Element("testsuites", name="modelship")
     totals = [0, 0, 0, 0]
     for section in report.sections:
@@ -347,6 +382,7 @@ def render_markdown(report: Report) -> str:
     <BLANKLINE>
     <BLANKLINE>
     """
+    _check_report(report, "render_markdown")
     verdict = "✅ passed" if report.passed else "❌ failed"
     lines = [f"### {_cell(report.title)}: {verdict}", ""]
     lines += _table(report.item, report.headings, [section.head for section in report.sections])
@@ -435,6 +471,7 @@ def render_html(report: Report) -> str:
     >>> "&lt;age&gt;" in text, "<age>" in text
     (True, False)
     """
+    _check_report(report, "render_html")
     verdict = "✅ passed" if report.passed else "❌ failed"
     failing = "not passing"
     lines = [
@@ -477,6 +514,7 @@ def render_text(report: Report) -> str:
     FAIL  drift: 2 of 3 columns drifted
     FAILED (1 check: 1 fail)
     """
+    _check_report(report, "render_text")
     heads = [section.head for section in report.sections]
     lines = [
         f"{head.status.upper():5} {printable(head.name)}: {printable(head.reason)}"
@@ -499,4 +537,12 @@ RENDERERS: Mapping[str, Callable[[Report], str]] = {
     "markdown": render_markdown,
     "text": render_text,
 }
-"""Every format by name, for a command line's ``--format``."""
+"""Every format by name (``"html"``, ``"json"``, ``"junit"``, ``"markdown"``,
+``"text"``), for a caller that picks the format by name.
+
+Examples
+--------
+>>> from modelship.report import RENDERERS, Report
+>>> RENDERERS["json"](Report(title="t", passed=True, document={"ok": True}))
+'{\n  "ok": true\n}'
+"""
