@@ -300,7 +300,8 @@ def _figures_from_summary(
         "ks_p": ks_p,
         # As for raw data: a reference without spread makes any distance infinitely far
         # (std 0.0 is stored for values too close for their std to show).
-        "wasserstein": wasserstein / std if std > 0 else (math.inf if wasserstein > 0 else 0.0),
+        # (A negative std, only from a forged profile, stays negative: an error, not "far".)
+        "wasserstein": wasserstein / std if std != 0 else (math.inf if wasserstein > 0 else 0.0),
         "wasserstein_raw": wasserstein,
         "psi": stats.psi(ref_counts, cur_counts, eps),
         "psi_critical": stats.psi_critical_value(summary.n, len(current), len(edges) + 1),
