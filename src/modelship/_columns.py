@@ -199,7 +199,38 @@ def _to_array(value: Any) -> NDArray[Any]:
             # Chunk by chunk: arrow cannot join dictionaries that hold a null.
             return np.concatenate([chunk.to_numpy(zero_copy_only=False) for chunk in chunks])
         return np.asarray(value.to_numpy(zero_copy_only=False))
+    if isinstance(value, np.ma.MaskedArray):
+        return _unmasked(value)
     return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value)
+
+
+def _unmasked(value: np.ma.MaskedArray[Any, Any]) -> NDArray[Any]:
+    """A masked array's data with its masked entries missing: NaN in floats, NaT in
+    date-times, ``None`` in any other dtype (then of dtype object, as a list with ``None``
+    would be). ``np.asarray`` alone would keep the values under the mask (a ``-999``
+    sentinel) as if they were data.
+
+    Examples
+    --------
+    >>> _unmasked(np.ma.masked_array([1.0, -999.0], mask=[0, 1])).tolist()
+    [1.0, nan]
+    >>> _unmasked(np.ma.masked_array([1, -999], mask=[0, 1])).tolist()
+    [1, None]
+    """
+    data = np.ma.getdata(value)
+    mask = np.ma.getmaskarray(value)
+    if not mask.any():
+        return np.asarray(data)
+    if data.dtype.kind in "fc":
+        out = data.copy()
+        out[mask] = np.nan
+    elif data.dtype.kind in "mM":
+        out = data.copy()
+        out[mask] = np.datetime64("NaT") if data.dtype.kind == "M" else np.timedelta64("NaT")
+    else:
+        out = data.astype(object)
+        out[mask] = None
+    return np.asarray(out)
 
 
 class Encoded:

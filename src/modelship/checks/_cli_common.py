@@ -12,6 +12,7 @@ import argparse
 import csv
 import importlib
 import io
+import json
 import math
 import os
 import re
@@ -419,7 +420,10 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     ``storage_options``. A ``.npy`` file holds a structured array (named columns) or a 1-D
     or 2-D array (columns ``"0"``, ``"1"``, ...). A CSV file has a header row; a column
     whose cells are all integers is int64, all numbers float64, otherwise text; the cells
-    in ``MISSING_MARKERS`` are missing values.
+    in ``MISSING_MARKERS`` are missing values. A Parquet file written by pandas keeps
+    its data columns only: the row labels pandas stores as columns of their own
+    (``__index_level_0__`` for a shuffled or filtered index) are dropped, as pandas
+    reading it back would make them the index.
 
     Raises
     ------
@@ -480,9 +484,35 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     memoryview(buffer).cast("B")[:] = data
     del data
     try:
-        return pq.read_table(pa.BufferReader(buffer))
+        table = pq.read_table(pa.BufferReader(buffer))
     except arrow_errors as exc:
         raise _unreadable(name, exc, "check that it is a complete Parquet file") from exc
+    index = _pandas_index_columns(table)
+    return table.drop_columns(index) if index else table
+
+
+def _pandas_index_columns(table: Any) -> list[str]:
+    """The columns of an arrow table that hold a pandas index, as its ``pandas`` metadata
+    names them, or ``[]``.
+
+    pandas writes a range index as metadata only, and any other index (that of a sample,
+    a filtered frame) as a column, ``__index_level_0__`` when unnamed: the same data
+    would otherwise read with a column more or less depending on its row labels.
+    Metadata that is not what pandas writes is ignored: the table is then read as is.
+    """
+    metadata = getattr(table.schema, "metadata", None) or {}
+    text = metadata.get(b"pandas")
+    if text is None:
+        return []
+    try:
+        index = json.loads(text).get("index_columns", [])
+    except (ValueError, AttributeError):  # not JSON, or not an object
+        return []
+    names = set(table.column_names)
+    # A range index is a dict ({"kind": "range", ...}), stored in no column.
+    if not isinstance(index, list):
+        return []
+    return [name for name in index if isinstance(name, str) and name in names]
 
 
 def _check_npy_size(data: bytes) -> None:

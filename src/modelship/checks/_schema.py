@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import attrs
@@ -22,6 +23,7 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
+from modelship._shown import brief
 from modelship.checks._records import ROUNDING_TOLERANCE, check_field
 from modelship.checks._result import (
     CheckResult,
@@ -39,6 +41,7 @@ from modelship.checks._tabular import (
     RawColumn,
     Table,
     as_table,
+    dtype_kind,
     make_column,
     nullable_dtypes,
     parse_kinds,
@@ -149,10 +152,6 @@ def missing_rate_finding(before: float, after: float, limit: float) -> str | Non
 _MAX_LISTED = 20  # new categories named in a result's details
 
 
-def _optional_labels(value: Sequence[str] | None) -> tuple[str, ...] | None:
-    return None if value is None else tuple(value)
-
-
 # Floating-point dtypes narrower than float64, by name: a range recorded from such a column
 # is the number written (0.1), not its binary value (0.10000000149011612), and values are
 # compared with it at the narrower precision of the schema's dtype and the data's.
@@ -164,7 +163,8 @@ _NARROW_FLOATS: Mapping[str, type[np.floating[Any]]] = {
 
 def decimal_bound(value: float | None, dtype: str) -> float | None:
     """A bound of a ``float16`` or ``float32`` column as the shortest decimal that reads
-    back as the same value at that precision; any other bound unchanged.
+    back as the same value at that precision; an integer bound as the float64 nearest it
+    (what a float64 summary of the column holds); any other bound unchanged.
 
     Examples
     --------
@@ -173,7 +173,11 @@ def decimal_bound(value: float | None, dtype: str) -> float | None:
     (0.10000000149011612, 0.1)
     >>> decimal_bound(0.10000000149011612, "float64")
     0.10000000149011612
+    >>> decimal_bound(2**53 + 1, "int64")
+    9007199254740992.0
     """
+    if isinstance(value, int):
+        return float(value)
     narrow = _NARROW_FLOATS.get(dtype)
     if value is None or narrow is None:
         return value
@@ -184,14 +188,110 @@ def decimal_bound(value: float | None, dtype: str) -> float | None:
     return float(str(at_precision))
 
 
+def _integer_dtype(dtype: str) -> bool:
+    """Whether ``dtype`` names a NumPy integer dtype (``"int64"``, ``"uint8"``)."""
+    try:
+        return np.dtype(dtype).kind in "iu"
+    except TypeError:  # "str", or a name NumPy does not know
+        return False
+
+
+def _range_bound(value: float | None, dtype: str) -> float | None:
+    """A bound recorded for a column of ``dtype``: an integer column's as the integer it
+    is (exact in JSON, where a float64 is not beyond 2**53), a float16 or float32
+    column's as its shortest decimal (see :func:`decimal_bound`), any other unchanged."""
+    if value is None:
+        return None
+    if _integer_dtype(dtype):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        return value
+    return decimal_bound(value, dtype)
+
+
 def _at_dtype(column: ColumnSchema, dtype: str) -> ColumnSchema:
     """``column`` recorded as of ``dtype``, its range at that dtype's precision."""
     return attrs.evolve(
         column,
         dtype=dtype,
-        minimum=decimal_bound(column.minimum, dtype),
-        maximum=decimal_bound(column.maximum, dtype),
+        minimum=_range_bound(column.minimum, dtype),
+        maximum=_range_bound(column.maximum, dtype),
     )
+
+
+#: Integer bounds a schema holds: those of NumPy's 64-bit integers, signed or not.
+_INTEGER_BOUNDS = (-(2**63), 2**64 - 1)
+
+
+def _as_number(field: str, value: Any, *, integers: bool) -> float:
+    """``value`` as a float, or with ``integers`` an integer as itself; a
+    :class:`ConfigError` naming ``field`` for anything else."""
+    if integers and isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        number = int(value)
+        if not _INTEGER_BOUNDS[0] <= number <= _INTEGER_BOUNDS[1]:
+            raise ConfigError(
+                f"the column schema's {field!r} {brief(number)} is beyond the 64-bit "
+                "integers a column holds; infer the schema again"
+            )
+        return number
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an int of 10**400
+        raise ConfigError(
+            f"the column schema's {field!r} must be a number, got {brief(value)}; infer "
+            "the schema again"
+        ) from None
+
+
+# One named converter per field (mypy's attrs plugin takes no factory's), each naming it.
+def _null_rate(value: Any) -> float:
+    return _as_number("null_rate", value, integers=False)
+
+
+def _inf_rate(value: Any) -> float:
+    return _as_number("inf_rate", value, integers=False)
+
+
+def _minimum(value: Any) -> float | None:
+    return None if value is None else _as_number("minimum", value, integers=True)
+
+
+def _maximum(value: Any) -> float | None:
+    return None if value is None else _as_number("maximum", value, integers=True)
+
+
+def _kind(value: Any) -> ColumnKind:
+    try:
+        return ColumnKind(value)
+    except ValueError:
+        raise ConfigError(
+            f"the column schema's 'kind' must be one of {[kind.value for kind in ColumnKind]}, "
+            f"got {brief(value)}"
+        ) from None
+
+
+def _labels(value: Any) -> tuple[str, ...] | None:
+    if value is None:
+        return None
+    if isinstance(value, (str, bytes)) or not isinstance(value, Sequence | np.ndarray):
+        raise ConfigError(
+            f"the column schema's 'categories' must be a list of strings or None, got "
+            f"{brief(value)}"
+        )
+    labels = tuple(value)
+    odd = [label for label in labels if not isinstance(label, str)]
+    if odd:
+        raise ConfigError(
+            f"the column schema's 'categories' must be strings (categories are compared as "
+            f"text), got {brief(odd[0])}"
+        )
+    repeated = sorted(label for label, count in Counter(labels).items() if count > 1)
+    if repeated:
+        raise ConfigError(
+            f"the column schema's 'categories' list {brief(repeated)} more than once; "
+            "infer the schema again"
+        )
+    return labels
 
 
 def _finite_bound(_: Any, attribute: attrs.Attribute[Any], value: float | None) -> None:
@@ -217,18 +317,27 @@ class ColumnSchema:
         Whether the reference had missing values in this column.
     null_rate : float
         The reference's share of missing values.
-    minimum, maximum : float, optional
-        The finite range of a numeric column (``None`` when it had no finite value); a
-        non-finite bound is a ``ConfigError``. A ``float32`` or ``float16`` column's range
-        is recorded as the shortest decimal that reads back as the same value at that
-        precision (``0.1``, not ``0.10000000149011612``).
+    minimum, maximum : int or float, optional
+        The finite range of a numeric column (``None`` when it had no finite value, and
+        for a categorical column); a non-finite bound is a ``ConfigError``. An integer
+        column's range is recorded as integers, exactly (schemas written before hold
+        floats, which compare as they did); a ``float32`` or ``float16`` column's as the
+        shortest decimal that reads back as the same value at that precision (``0.1``,
+        not ``0.10000000149011612``).
     inf_rate : float
         The reference's share of infinite values (0 for categorical columns; schemas
         written before it was recorded read as 0).
     categories : tuple of str, optional
-        The categories of a categorical column; ``None`` when there were more than the
-        ``max_categories`` given to :meth:`Schema.infer` (then new categories are not
-        looked for).
+        The categories of a categorical column, each once; ``None`` when there were
+        more than the ``max_categories`` given to :meth:`Schema.infer` (then new
+        categories are not looked for), and for a numeric column.
+
+    Raises
+    ------
+    ConfigError
+        For a field of the wrong type or out of range (an unknown kind, a rate outside
+        [0, 1], a minimum above the maximum), or one that does not fit the kind
+        (categories of a numeric column, a range of a categorical one).
 
     Examples
     --------
@@ -239,20 +348,19 @@ class ColumnSchema:
     """
 
     name: str
-    kind: ColumnKind = attrs.field(converter=ColumnKind)
+    kind: ColumnKind = attrs.field(converter=_kind)
     dtype: str
     nullable: bool
-    null_rate: float = attrs.field(converter=float)
-    minimum: float | None = attrs.field(
-        default=None, converter=attrs.converters.optional(float), validator=_finite_bound
-    )
-    maximum: float | None = attrs.field(
-        default=None, converter=attrs.converters.optional(float), validator=_finite_bound
-    )
-    categories: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_labels)
-    inf_rate: float = attrs.field(default=0.0, converter=float)
+    null_rate: float = attrs.field(converter=_null_rate)
+    # An int for an integer column (float annotates both, as typing has it).
+    minimum: float | None = attrs.field(default=None, converter=_minimum, validator=_finite_bound)
+    maximum: float | None = attrs.field(default=None, converter=_maximum, validator=_finite_bound)
+    categories: tuple[str, ...] | None = attrs.field(default=None, converter=_labels)
+    inf_rate: float = attrs.field(default=0.0, converter=_inf_rate)
 
     def __attrs_post_init__(self) -> None:
+        self._check_types()
+        self._check_kind_fields()
         # What :meth:`of` records can never contradict itself: nullable is "a missing value
         # was seen", null_rate their share, and missing and infinite values are disjoint.
         if self.nullable != (self.null_rate > 0):
@@ -267,6 +375,40 @@ class ColumnSchema:
                 f"column {self.name!r}: 'null_rate' {self.null_rate!r} plus 'inf_rate' "
                 f"{self.inf_rate!r} exceed 1 (a value is missing or infinite, not both); "
                 "infer the schema again"
+            )
+
+    def _check_types(self) -> None:
+        for field, expected in (("name", str), ("dtype", str), ("nullable", bool)):
+            value = getattr(self, field)
+            if not isinstance(value, expected):
+                raise ConfigError(
+                    f"the column schema's {field!r} must be {expected.__name__}, got "
+                    f"{type(value).__name__} {brief(value)}"
+                )
+        for rate in ("null_rate", "inf_rate"):
+            value = getattr(self, rate)
+            if not 0 <= value <= 1:
+                raise ConfigError(
+                    f"column {self.name!r}: {rate!r} must be a share in [0, 1], got {value!r}"
+                )
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ConfigError(
+                f"column {self.name!r}: 'minimum' {self.minimum!r} is above 'maximum' "
+                f"{self.maximum!r}; infer the schema again"
+            )
+
+    def _check_kind_fields(self) -> None:
+        # What :meth:`of` records of each kind: a field of the other kind would never be
+        # looked at, so a document that has one was not written by it.
+        if self.kind is ColumnKind.NUMERIC:
+            odd = ["categories"] if self.categories is not None else []
+        else:
+            odd = [field for field in ("minimum", "maximum") if getattr(self, field) is not None]
+            odd += ["inf_rate"] if self.inf_rate else []
+        if odd:
+            raise ConfigError(
+                f"column {self.name!r} is {self.kind.value} but has {odd} (fields of the "
+                "other kind); infer the schema again"
             )
 
     @classmethod
@@ -294,15 +436,20 @@ class ColumnSchema:
             missing, infinite = column.counts_of_special()
             values = column.values
             finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
-            low, high = (float(finite.min()), float(finite.max())) if len(finite) else (None, None)
+            low: float | None = None
+            high: float | None = None
+            if len(finite) and values.dtype.kind in "iu":
+                low, high = int(finite.min()), int(finite.max())  # exactly, beyond 2**53
+            elif len(finite):
+                low, high = float(finite.min()), float(finite.max())
             return cls(
                 name=column.name,
                 kind=column.kind,
                 dtype=column.dtype,
                 nullable=missing > 0,
                 null_rate=missing / n,
-                minimum=decimal_bound(low, column.dtype),
-                maximum=decimal_bound(high, column.dtype),
+                minimum=_range_bound(low, column.dtype),
+                maximum=_range_bound(high, column.dtype),
                 inf_rate=infinite / n,
             )
         category_counts, missing = counts if counts is not None else column.category_counts()
@@ -348,8 +495,10 @@ class ColumnSchema:
         ------
         ConfigError
             When a field is missing, of the wrong JSON type (``"false"`` for a boolean,
-            text for the list of categories), or out of range (a rate outside [0, 1], a
-            minimum above the maximum, a non-finite minimum or maximum).
+            text for the list of categories), out of range (a rate outside [0, 1], a
+            minimum above the maximum, a non-finite minimum or maximum, a number too large
+            for its field) or of the other kind (categories of a numeric column, a range
+            of a categorical one, a category listed twice).
         """
         optional: dict[str, Any] = {"inf_rate": 0.0}
         if not isinstance(data, Mapping) or not isinstance(data.get("name"), str):
@@ -362,12 +511,8 @@ class ColumnSchema:
             for field in attrs.fields(cls):
                 if isinstance(field.type, str):
                     check_field(repr(field.name), field.type, fields[field.name])
-            for rate in ("null_rate", "inf_rate"):
-                if not 0 <= fields[rate] <= 1:
-                    raise ValueError(f"{rate!r} must be a share in [0, 1], got {fields[rate]!r}")
-            low, high = fields["minimum"], fields["maximum"]
-            if low is not None and high is not None and low > high:
-                raise ValueError(f"'minimum' {low!r} is above 'maximum' {high!r}")
+            # Ranges, rates and fields that do not fit the kind: the constructor refuses
+            # them, naming the field (a ConfigError, which is a ValueError).
             return cls(**fields)
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(
@@ -376,7 +521,17 @@ class ColumnSchema:
 
 
 def _columns(value: Sequence[ColumnSchema]) -> tuple[ColumnSchema, ...]:
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ConfigError(
+            f"a schema's columns must be a list of ColumnSchema, got {type(value).__name__}"
+        )
     columns = tuple(value)
+    odd = [column for column in columns if not isinstance(column, ColumnSchema)]
+    if odd:
+        raise ConfigError(
+            f"a schema's columns must be ColumnSchema objects, got {type(odd[0]).__name__} "
+            f"{brief(odd[0])}; read a schema document with Schema.from_dict"
+        )
     names = [column.name for column in columns]
     if len(set(names)) != len(names):
         raise ConfigError(f"a schema lists a column twice: {names}")
@@ -406,7 +561,7 @@ class Schema:
     ...              "plan": np.array(["basic", "pro", "basic", "pro"])}
     >>> schema = Schema.infer(reference)
     >>> schema["age"].minimum, schema["plan"].categories
-    (23.0, ('basic', 'pro'))
+    (23, ('basic', 'pro'))
     >>> current = {"age": np.array([30, 99]), "plan": np.array(["basic", "enterprise"])}
     >>> result = schema.validate(current)
     >>> result.status.value, result.columns["plan"].reason
@@ -558,6 +713,7 @@ class Schema:
         max_missing_rate: float = MAX_MISSING_RATE,
         severities: Mapping[str, Severity | str] | None = None,
         exclude: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> SchemaCheck:
         """Return a check of ``current`` against this schema, to put in a suite.
 
@@ -579,6 +735,7 @@ class Schema:
             max_missing_rate=max_missing_rate,
             severities=severities,
             exclude=exclude,
+            columns=columns,
         )
 
     def validate(  # noqa: PLR0913 - keyword-only tolerances and severities of the public validation, each documented
@@ -591,6 +748,7 @@ class Schema:
         max_missing_rate: float = MAX_MISSING_RATE,
         severities: Mapping[str, Severity | str] | None = None,
         exclude: Sequence[str] | None = None,
+        columns: Sequence[str] | None = None,
     ) -> CheckResult:
         """Compare ``current`` with the schema.
 
@@ -620,6 +778,10 @@ class Schema:
             Columns not checked, in the schema or in ``current`` (identifiers): neither
             missing nor extra. The schema's own :attr:`left_out` columns are neither
             either.
+        columns : sequence of str, optional
+            As for :meth:`infer`: for a plain array (2-D numpy) the names of its columns,
+            else the columns of ``current`` to check (the others are not read, nor
+            reported as extra).
 
         Raises
         ------
@@ -627,6 +789,9 @@ class Schema:
             When ``current`` has no rows or a column holds values no check can read.
         ConfigError
             For an unknown finding in ``severities`` or a tolerance outside [0, 1].
+        ColumnMismatch
+            When ``columns`` names more or fewer columns than a plain array has, or a
+            column named data lacks.
 
         Examples
         --------
@@ -638,6 +803,10 @@ class Schema:
         >>> relaxed = {"missing_column": "advisory"}
         >>> schema.validate({"x": [1.5, 1.0]}, severities=relaxed).status.value
         'warn'
+        >>> import numpy as np
+        >>> X = np.array([[1.0, 2.0], [3.0, 4.0]])
+        >>> Schema.infer(X, columns=["a", "b"]).validate(X, columns=["a", "b"]).status.value
+        'pass'
         """
         return self.check(
             current,
@@ -647,6 +816,7 @@ class Schema:
             max_missing_rate=max_missing_rate,
             severities=severities,
             exclude=exclude,
+            columns=columns,
         ).run()
 
     def to_dict(self) -> dict[str, Any]:
@@ -682,6 +852,11 @@ class Schema:
         >>> Schema.from_dict(schema.to_dict()) == schema
         True
         """
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"the schema must be a mapping (a JSON object), got {type(data).__name__}; "
+                "write it with Schema.to_json"
+            )
         _json.check_schema_version(data, SCHEMA_VERSION, "schema")
         columns = data.get("columns")
         if not isinstance(columns, list):
@@ -769,9 +944,16 @@ def _nullable_dtypes(data: Any) -> dict[str, str]:
     (booleans) when read as numpy, so the dtype read depends on whether a batch happens to
     hold one; the schema records and compares this dtype instead.
     """
-    # A data frame first: a column that happens to be named nullable_dtypes is an attribute.
-    frame = type(data).__module__.startswith(("pandas", "polars", "pyarrow"))
-    if not frame and isinstance(data, KnowsNullableDtypes):
+    # A data frame or array first: a column or field that happens to be named
+    # nullable_dtypes is an attribute (a recarray's field), not the method.
+    frame = isinstance(data, np.ndarray) or type(data).__module__.startswith(
+        ("pandas", "polars", "pyarrow")
+    )
+    if (
+        not frame
+        and isinstance(data, KnowsNullableDtypes)
+        and callable(getattr(data, "nullable_dtypes", None))
+    ):
         return {str(name): str(dtype) for name, dtype in data.nullable_dtypes().items()}
     found = {name: str(dtype) for name, dtype in nullable_dtypes(data).items()}
     if type(data).__module__.startswith("pandas"):
@@ -804,6 +986,10 @@ def _excluded(value: Sequence[str] | None) -> frozenset[str]:
     return frozenset() if value is None else frozenset(str(name) for name in value)
 
 
+def _optional_names(value: Sequence[str] | None) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(name) for name in value)
+
+
 @attrs.frozen(kw_only=True)
 class SchemaCheck:
     """A :class:`Schema` validation of ``current`` data, as a check for :func:`run_suite`.
@@ -826,6 +1012,7 @@ class SchemaCheck:
         "severities": (None, MappingOf(Options(Severity), keys=Options(tuple(FINDINGS)))),
         "name": str,
         "exclude": (None, Names()),
+        "columns": (None, Names()),
     }
     __attrs_pre_init__ = check_parameters
 
@@ -837,6 +1024,7 @@ class SchemaCheck:
     max_missing_rate: float = attrs.field(default=MAX_MISSING_RATE, converter=float)
     severities: dict[str, Severity] = attrs.field(default=None, converter=_with_default_severities)
     exclude: frozenset[str] = attrs.field(default=None, converter=_excluded)
+    columns: tuple[str, ...] | None = attrs.field(default=None, converter=_optional_names)
     severity: Severity = attrs.field(default=Severity.BLOCKING, init=False)
 
     def run(self) -> CheckResult:
@@ -849,7 +1037,14 @@ class SchemaCheck:
         >>> check.run().columns["y"].reason
         'column is not in the schema'
         """
-        raw = raw_columns(self.current, what="current", encode=True)
+        # Excluded columns are not read: one no check can read (a struct) is left out too.
+        raw = raw_columns(
+            self.current,
+            what="current",
+            columns=self.columns,
+            exclude=tuple(self.exclude),
+            encode=True,
+        )
         nullable = _nullable_dtypes(self.current)
         results = [
             self._column(expected, raw, nullable)
@@ -915,19 +1110,17 @@ class SchemaCheck:
             return self._result(name, [("missing_column", "column is missing")], {})
         findings: list[tuple[str, str]] = []
         details: dict[str, Any] = {}
-        try:
-            column = make_column(name, raw[name], expected.kind)
-        except CheckInputError:
-            try:
-                natural = make_column(name, raw[name])
-                found, dtype = natural.kind.value, natural.dtype
-            except LeftOut:
-                found, dtype = "datetime", str(raw_array(raw[name]).dtype)
+        column = _as_kind(expected, raw[name])
+        if not isinstance(column, Column):
+            found, dtype = column
             message = f"kind changed: {expected.kind.value} -> {found}"
             return self._result(name, [("kind_changed", message)], {"dtype": dtype})
         dtype = nullable.get(name, column.dtype)
         details["dtype"] = dtype
-        if dtype != expected.dtype:
+        # The dtype as read counts too: a schema written before object columns of numbers
+        # were recorded by their values' dtype says "object" for [1, None, 3] read now as
+        # int64; the same data is no dtype change.
+        if expected.dtype not in (dtype, column.read_dtype):
             findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {dtype}"))
         infinite = 0
         if column.kind is ColumnKind.NUMERIC:
@@ -935,18 +1128,11 @@ class SchemaCheck:
             finite = len(column) - missing - infinite
             if expected.minimum is not None and expected.maximum is not None and finite:
                 # Finite values only: infinities are a signal of their own (DataDrift).
-                values, low, high = _comparable(column.values, expected, dtype)
-                outside = int(np.count_nonzero((values < low) | (values > high)))
+                outside = int(np.count_nonzero(_outside(column.values, expected, dtype)))
                 share = (outside - infinite) / finite
                 details["out_of_range_share"] = share
                 if share > self.range_tolerance:
-                    findings.append(
-                        (
-                            "out_of_range",
-                            f"{share:.1%} of values outside [{expected.minimum:.6g}, "
-                            f"{expected.maximum:.6g}] (tolerance {self.range_tolerance:.1%})",
-                        )
-                    )
+                    findings.append(("out_of_range", self._range_message(share, expected)))
         else:
             counts, missing = column.category_counts()
             if expected.categories is not None:
@@ -972,6 +1158,111 @@ class SchemaCheck:
         if limit_reason is not None:
             findings.append(("missing_rate", limit_reason))
         return self._result(name, findings, details)
+
+    def _range_message(self, share: float, expected: ColumnSchema) -> str:
+        return (
+            f"{share:.1%} of values outside [{_shown_bound(expected.minimum)}, "
+            f"{_shown_bound(expected.maximum)}] (tolerance {self.range_tolerance:.1%})"
+        )
+
+
+def _as_kind(expected: ColumnSchema, raw: RawColumn) -> Column | tuple[str, str]:
+    """The column typed as the schema's kind, or ``(what it holds, its dtype)`` when it
+    can no longer be read as that kind (a ``kind_changed`` finding)."""
+    name = expected.name
+    try:
+        column = make_column(name, raw, expected.kind)
+    except CheckInputError:
+        try:
+            natural = make_column(name, raw)
+        except LeftOut:
+            return "datetime", str(raw_array(raw).dtype)
+        return natural.kind.value, natural.dtype
+    if expected.kind is ColumnKind.NUMERIC and dtype_kind(raw) not in "iuf":
+        changed = _changed_nature(name, raw, expected.dtype)
+        if changed is not None:
+            return changed
+    return column
+
+
+# What a numeric column's values are, by the dtype a schema recorded: a column declared
+# numeric that holds date-times, booleans or text is compared as numbers, but the same
+# column holding another of these (dates where numbers were) is no longer that column.
+_NATURES = {"bool": "bool", "str": "text"}
+
+
+def _recorded_nature(dtype: str) -> str | None:
+    """``"datetime"``, ``"bool"``, ``"text"`` or ``"number"`` for a numeric column's
+    recorded ``dtype``; ``None`` for ``"object"``, which any of them may have been."""
+    if dtype.startswith("datetime64"):
+        return "datetime"
+    if dtype == "object":
+        return None
+    return _NATURES.get(dtype, "number")
+
+
+def _changed_nature(name: str, raw: RawColumn, recorded: str) -> tuple[str, str] | None:
+    """``(what the column holds, its dtype)`` when a column of a numeric schema column
+    holds date-times, booleans or text where the schema recorded another of these (or
+    numbers), else ``None``: ``"25"`` in a column of numbers is text, even though it
+    converts to one."""
+    expected = _recorded_nature(recorded)
+    if expected is None:
+        return None
+    try:
+        natural = make_column(name, raw)
+    except LeftOut:
+        found, shown, dtype = "datetime", "datetime", str(raw_array(raw).dtype)
+    except CheckInputError:  # values of no kind: the numeric reading decides
+        return None
+    else:
+        if natural.kind is ColumnKind.NUMERIC:
+            return None
+        found = "bool" if natural.dtype == "bool" else "text"
+        shown = f"categorical ({'booleans' if found == 'bool' else 'text'})"
+        dtype = natural.dtype
+    return None if found == expected else (shown, dtype)
+
+
+def _shown_bound(value: float | None) -> str:
+    """A range bound in a message, every digit it has (``.6g`` would show 9007199254740993
+    and 9007199254740992 alike), an integral float without its ``.0``."""
+    text = repr(value)
+    return text.removesuffix(".0") if isinstance(value, float) else text
+
+
+def _outside(values: NDArray[Any], expected: ColumnSchema, dtype: str) -> NDArray[np.bool_]:
+    """Which ``values`` lie outside the schema's range (NaN does not; infinities do).
+
+    Integers are compared exactly, with integer bounds as they are and float bounds
+    (schemas written before integer bounds were) as the integers they admit; floats
+    wider than float64 (``longdouble``) at float64, the precision bounds are recorded at;
+    float32 and float16 as :func:`_comparable` says.
+    """
+    if values.dtype.kind == "f" and values.dtype.itemsize > 8:
+        values = values.astype(np.float64)
+    values, low, high = _comparable(values, expected, dtype)
+    if values.dtype.kind in "iu":
+        return _outside_integers(values, low, high)
+    outside: NDArray[np.bool_] = (values < low) | (values > high)
+    return outside
+
+
+def _outside_integers(values: NDArray[Any], low: float, high: float) -> NDArray[np.bool_]:
+    """Integers outside [low, high], exactly: NumPy would compare int64 with a float
+    bound in float64, where 2**53 + 1 equals 2**53."""
+    info = np.iinfo(values.dtype)
+    # The integers the range admits; bounds are finite (ColumnSchema refuses others).
+    least, most = math.ceil(low), math.floor(high)
+    if least > info.max or most < info.min or least > most:
+        return np.ones(len(values), dtype=bool)
+    outside = np.zeros(len(values), dtype=bool)
+    # A bound beyond the dtype's range leaves no value beyond it (and would not convert).
+    if least > info.min:
+        outside |= values < values.dtype.type(least)
+    if most < info.max:
+        outside |= values > values.dtype.type(most)
+    return outside
 
 
 def _comparable(

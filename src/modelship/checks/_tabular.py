@@ -39,7 +39,7 @@ from modelship._columns import (
 )
 from modelship._params import MappingOf, Options
 from modelship._shown import brief
-from modelship.errors import CheckInputError, ColumnMismatch, EmptyData
+from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, EmptyData
 
 __all__ = [
     "Column",
@@ -239,7 +239,10 @@ class Column:
     ``values`` is a real-valued numpy array for numeric columns (any integer or float
     dtype, possibly a view of the caller's data; NaN marks a missing value), and the raw
     values for categorical ones (``None`` or NaN mark a missing value). ``dtype`` is the
-    column's type as given: a numpy dtype name, ``"str"`` or ``"object"``.
+    column's type as given: a numpy dtype name, ``"str"`` or ``"object"``; for an object
+    column of numbers or booleans, the dtype its values have without the missing ones
+    (``int64`` for ``[1, None, 3]``, as for ``[1, 2, 3]``), the object dtype being kept in
+    ``read_dtype``.
 
     A categorical column of text from pandas, polars or arrow is made from its codes
     (``encoded``), with its category counts taken once by ``np.bincount``; its ``values``
@@ -250,6 +253,10 @@ class Column:
     kind: ColumnKind
     dtype: str
     _values: NDArray[Any] | None = attrs.field(default=None, alias="values", repr=False)
+    #: The dtype as read, when ``dtype`` is that of the values instead: ``"object"`` for
+    #: a column of Python numbers or booleans (a list holding ``None``, an object array),
+    #: whose ``dtype`` is the one its values have without the missing ones (``int64``).
+    read_dtype: str | None = attrs.field(default=None, kw_only=True)
     _encoded: Encoded | None = attrs.field(default=None, alias="encoded", kw_only=True, repr=False)
     _counts: tuple[dict[str, int], int] | None = attrs.field(
         default=None, alias="counts", kw_only=True, repr=False
@@ -356,6 +363,12 @@ def _unnamed(
         arrays = [array[:, j] for j in range(array.shape[1])]
     else:
         raise CheckInputError(f"{what} must be a 1-D or 2-D array, got {array.ndim} dimensions")
+    return _named(arrays, what, columns)
+
+
+def _named(
+    arrays: list[NDArray[Any]], what: str, columns: Sequence[str] | None
+) -> list[tuple[str, NDArray[Any]]]:
     if columns is None:
         return [(str(j), column) for j, column in enumerate(arrays)]
     names = [str(name) for name in columns]
@@ -364,6 +377,39 @@ def _unnamed(
             f"{what} has {len(arrays)} columns but {len(names)} names were given: {names}"
         )
     return list(zip(names, arrays, strict=True))
+
+
+def _row_columns(data: Any, what: str) -> list[NDArray[Any]] | None:
+    """The columns of a list (or tuple) of rows that are lists or tuples, each an object
+    array typed on its own, or ``None`` for any other input.
+
+    Read whole, NumPy gives such rows one dtype: ``[(25, "basic")]`` would become text in
+    every column. Column by column, ``[(25, "basic"), (40, "pro")]`` has a column of
+    numbers and one of text, as the same rows in an object array have.
+
+    Raises
+    ------
+    CheckInputError
+        For rows of different lengths.
+    """
+    if not isinstance(data, (list, tuple)) or not data:
+        return None
+    if not all(isinstance(row, (list, tuple)) for row in data):
+        return None
+    widths = {len(row) for row in data}
+    if len(widths) > 1:
+        raise CheckInputError(
+            f"{what} has rows of different lengths ({sorted(widths)[:5]} values); give "
+            "every row one value per column"
+        )
+    (width,) = widths
+    columns = []
+    for j in range(width):
+        column = np.empty(len(data), dtype=object)
+        for i, row in enumerate(data):  # one by one: a value may itself be a sequence
+            column[i] = row[j]
+        columns.append(column)
+    return columns
 
 
 def _datetimes(values: NDArray[Any], what: str = "a column") -> NDArray[Any] | None:
@@ -502,10 +548,17 @@ def _timestamps(values: NDArray[Any], what: str = "a column") -> NDArray[np.floa
 
 def _as_1d(what: str, name: str, value: Any) -> NDArray[Any]:
     array = column_array(value, f"column {name!r} of {what}")
-    if array.ndim != 1:
+    if array.ndim == 0:
         raise CheckInputError(
-            f"column {name!r} of {what} must be 1-D, got shape {array.shape}"
-            + (" (is the column name duplicated?)" if array.ndim == 2 else "")
+            f"column {name!r} of {what} is a single value ({brief(value)}), not a column; "
+            "give a list or array with one value per row"
+        )
+    if array.ndim != 1:
+        # Duplicated names are refused before any column is read: a 2-D column holds
+        # several values per row (a list, array or struct column).
+        raise CheckInputError(
+            f"column {name!r} of {what} must be 1-D (one value per row), got shape "
+            f"{array.shape}; convert it to numbers or strings, or leave it out (exclude=)"
         )
     return array
 
@@ -568,7 +621,8 @@ def nullable_dtype(column: Any) -> np.dtype[Any] | None:
     Read as NumPy, one missing value turns such a column of integers into ``float64`` and
     one of booleans into ``object``: this is the dtype it has whether a missing value
     happens to be there or not (pandas ``Int64`` and ``boolean``, polars ``Int64``, arrow
-    ``int64``, ...).
+    ``int64``, ...). A pandas categorical or an arrow dictionary of numbers has the dtype
+    of its categories.
 
     Examples
     --------
@@ -583,12 +637,21 @@ def nullable_dtype(column: Any) -> np.dtype[Any] | None:
     if module.startswith("polars"):
         name = _POLARS_NUMPY.get(str(getattr(column, "dtype", "")))
     elif module.startswith("pyarrow"):
-        name = _ARROW_NUMPY.get(str(getattr(column, "type", "")))
+        kind = getattr(column, "type", None)
+        # A dictionary of numbers: the type of its values (a null among them reads as NaN).
+        kind = getattr(kind, "value_type", kind)
+        name = _ARROW_NUMPY.get(str(kind))
     elif module.startswith("pandas"):
         dtype = getattr(column, "dtype", None)
         numpy_dtype = getattr(dtype, "numpy_dtype", None)  # masked and arrow-backed dtypes
         if numpy_dtype is not None and not isinstance(dtype, np.dtype):
             name = str(np.dtype(numpy_dtype))
+        elif str(getattr(dtype, "name", "")) == "category":
+            # A categorical of numbers: that of its categories (a missing value reads
+            # as NaN, which makes integer categories float64).
+            categories = getattr(getattr(dtype, "categories", None), "dtype", None)
+            if isinstance(categories, np.dtype):
+                name = str(categories)
     if name is None:
         return None
     found = np.dtype(name)
@@ -671,17 +734,30 @@ def raw_columns(
     :func:`make_column`), which saves reading every value as a Python object.
     """
     items = named_items(data)
+    excluded = set(exclude)
     pairs: list[tuple[str, RawColumn]]
     if items is None:
-        array = column_array(data, what)
-        if (
-            array.dtype.kind == "O"
-            and array.ndim == 1
-            and len(array)
-            and isinstance(array[0], (list, tuple, np.ndarray))
-        ):
-            raise CheckInputError(f"{what} has rows of different lengths")
-        pairs = list(_unnamed(array, what, columns))
+        rows = _row_columns(data, what)
+        if rows is not None:
+            pairs = [
+                (name, column)
+                for name, column in _named(rows, what, columns)
+                if name not in excluded
+            ]
+        else:
+            array = column_array(data, what)
+            if (
+                array.dtype.kind == "O"
+                and array.ndim == 1
+                and len(array)
+                and isinstance(array[0], (list, tuple, np.ndarray))
+            ):
+                raise CheckInputError(f"{what} has rows of different lengths")
+            pairs = [
+                (name, column)
+                for name, column in _unnamed(array, what, columns)
+                if name not in excluded
+            ]
     else:
         _no_duplicates(what, [name for name, _ in items])
         if columns is not None:
@@ -690,10 +766,13 @@ def raw_columns(
             if absent:
                 raise ColumnMismatch(f"{what} has no column {absent[0]!r} (asked for {absent})")
             items = [(str(name), lookup[str(name)]) for name in columns]
-        pairs = [(name, _raw_column(what, name, value, encode)) for name, value in items]
-    if exclude:
-        excluded = set(exclude)
-        pairs = [(name, raw) for name, raw in pairs if name not in excluded]
+        # Left out before any column is read: a column no check can read (a struct, a
+        # list per row) is what exclude= is for.
+        pairs = [
+            (name, _raw_column(what, name, value, encode))
+            for name, value in items
+            if name not in excluded
+        ]
     if not pairs:
         raise EmptyData(f"{what} has no columns")
     _no_duplicates(what, [name for name, _ in pairs])
@@ -750,25 +829,57 @@ def make_column(
             "convert it to numbers or strings, or leave it out (columns=)"
         )
     dtype = _dtype_name(values)
+    read_dtype = None
     if dtype_kind == "O":
-        cls = _object_class(name, values)
-        if cls == "str":
-            dtype = "str"
-        natural = ColumnKind.NUMERIC if cls in ("real", "empty") else ColumnKind.CATEGORICAL
+        values, dtype, natural = _typed_objects(name, values)
+        read_dtype = None if dtype in ("str", "object") else "object"
+        dtype_kind = values.dtype.kind
     else:
         natural = ColumnKind.NUMERIC if dtype_kind in "iuf" else ColumnKind.CATEGORICAL
+    numbers_ = values if dtype_kind in "iuf" else None
     if kind is None:
         kind = natural
-        if (
-            kind is ColumnKind.NUMERIC
-            and categorical_max_unique is not None
-            and dtype_kind != "O"
-            and len(np.unique(values[np.isfinite(values)])) <= categorical_max_unique
-        ):
-            kind = ColumnKind.CATEGORICAL
+        if kind is ColumnKind.NUMERIC and categorical_max_unique is not None:
+            # Python numbers (a list holding None) by their values, as an array of them
+            # would be: the same data is the same kind whichever form it came in.
+            numbers_ = _to_float(name, values) if numbers_ is None else numbers_
+            present = numbers_[np.isfinite(numbers_)] if numbers_.dtype.kind == "f" else numbers_
+            # A column with no number at all (only missing values) stays numeric.
+            if len(present) and len(np.unique(present)) <= categorical_max_unique:
+                kind = ColumnKind.CATEGORICAL
     if kind is ColumnKind.NUMERIC and (dtype_kind not in "iuf"):
-        values = _to_float(name, values)
-    return Column(name=name, kind=kind, dtype=dtype, values=values)
+        values = _to_float(name, values) if numbers_ is None else numbers_
+    return Column(name=name, kind=kind, dtype=dtype, values=values, read_dtype=read_dtype)
+
+
+def _typed_objects(name: str, values: NDArray[Any]) -> tuple[NDArray[Any], str, ColumnKind]:
+    """An object column's values, dtype and natural kind (see :func:`_object_values`)."""
+    cls = _object_class(name, values)
+    dtype = "str" if cls == "str" else "object"
+    if cls in ("real", "bool"):
+        values, dtype = _object_values(values)
+    natural = ColumnKind.NUMERIC if cls in ("real", "empty") else ColumnKind.CATEGORICAL
+    return values, dtype, natural
+
+
+def _object_values(values: NDArray[Any]) -> tuple[NDArray[Any], str]:
+    """An object column of numbers or of booleans (``None`` or NaN among them) as the
+    array its values make, and the dtype they have without the missing ones.
+
+    Without a missing value the column becomes that array (``int64``, ``bool``), so it
+    is read as the same values in an array would be; with one it stays as it is (NumPy
+    has no integer or boolean missing value), recorded under the dtype of its present
+    values, as a pandas ``Int64`` or polars column is. Python integers beyond 64 bits
+    stay objects.
+    """
+    listed = values.tolist()
+    present = [value for value in listed if not is_missing(value)]
+    as_array = np.asarray(present)
+    if as_array.dtype.kind not in "biuf":  # beyond int64 / uint64: kept as objects
+        return values, "object"
+    if len(present) == len(listed):
+        return as_array, _dtype_name(as_array)
+    return values, _dtype_name(as_array)
 
 
 def as_table(  # noqa: PLR0913 - keyword-only column selection and kind options shared by every check's input
@@ -803,8 +914,18 @@ def as_table(  # noqa: PLR0913 - keyword-only column selection and kind options 
     ------
     ColumnMismatch, EmptyData, CheckInputError
         With a message naming the data and the column.
+    ConfigError
+        When ``kinds`` names a column the data does not have (or that is excluded): a
+        misspelled name would otherwise leave its column at the kind it was meant to
+        change.
     """
     raw = raw_columns(data, what=what, columns=columns, exclude=exclude, encode=True)
+    unknown = sorted(set(kinds or {}) - set(raw))
+    if unknown:
+        raise ConfigError(
+            f"kinds names unknown column(s) {unknown}; the {what} has the columns "
+            f"{brief(list(raw))}: correct the names, or remove them from kinds"
+        )
     return type_columns(raw, what=what, kinds=kinds, categorical_max_unique=categorical_max_unique)
 
 
