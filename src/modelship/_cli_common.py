@@ -6,23 +6,27 @@ A leaf for command-line hooks: it imports nothing from modelship but the excepti
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from modelship.errors import ConfigError
+from modelship._shown import hide_credentials
+from modelship.errors import ConfigError, SigningKeyRequired
 from modelship.report import write_text
 
 if TYPE_CHECKING:
     from modelship.registry import Registry
 
 __all__ = [
+    "EXIT_KEY_REQUIRED",
     "SIGNING_KEY_ENV",
     "add_signing_key_option",
     "add_storage_options",
+    "exit_2_without_key",
     "open_cli_registry",
     "positive_seconds",
     "seconds",
@@ -36,6 +40,59 @@ STDOUT = "-"
 
 SIGNING_KEY_ENV = "MODELSHIP_SIGNING_KEY"
 """The environment variable the command line reads a registry's signing key from."""
+
+EXIT_KEY_REQUIRED = 2
+"""The exit code of every command that opens a signed registry without its key: an error
+(a configuration to fix), never 1, which means a verification failed (``registry
+verify``) or, for ``deploy``, a rollout aborted or nothing to roll back."""
+
+_Handler = Callable[[argparse.Namespace], int]
+
+
+def exit_2_without_key(parser: argparse.ArgumentParser) -> None:
+    """Make each command handler under ``parser`` exit 2 when it opens a signed registry
+    without its key (:class:`~modelship.errors.SigningKeyRequired`), saying so on stderr.
+
+    ``modelship``'s main reads any other :class:`~modelship.IntegrityError` as a
+    verification that failed (exit 1); a missing key is not one. The handlers are the
+    ``func`` defaults of ``parser`` and of its subcommands, at any depth, wrapped once.
+
+    Examples
+    --------
+    >>> parser = argparse.ArgumentParser(prog="modelship")
+    >>> sub = parser.add_subparsers()
+    >>> def refused(args: argparse.Namespace) -> int:
+    ...     raise SigningKeyRequired("the registry at /srv/models signs its versions")
+    >>> sub.add_parser("look").set_defaults(func=refused)
+    >>> exit_2_without_key(parser)
+    >>> args = parser.parse_args(["look"])
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     code = args.func(args)
+    >>> code, err.getvalue()
+    (2, 'modelship: SigningKeyRequired: the registry at /srv/models signs its versions\\n')
+    """
+    func = parser.get_default("func")
+    if callable(func) and not getattr(func, "_exits_2_without_key", False):
+        parser.set_defaults(func=_exiting_2_without_key(func))
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():  # an alias's parser: wrapped once
+                exit_2_without_key(child)
+
+
+def _exiting_2_without_key(handler: _Handler) -> _Handler:
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except SigningKeyRequired as exc:
+            message = " ".join(hide_credentials(str(exc)).split())
+            print(f"modelship: {type(exc).__name__}: {message}", file=sys.stderr)
+            return EXIT_KEY_REQUIRED
+
+    run._exits_2_without_key = True  # type: ignore[attr-defined]
+    return run
 
 
 def add_signing_key_option(parser: argparse.ArgumentParser) -> None:

@@ -33,7 +33,7 @@ import modelship as ms
 from modelship._cli_common import silence_stdout
 from modelship._plugins import plugins
 from modelship._shown import hide_credentials
-from modelship.errors import ConfigError, IntegrityError, ModelshipError
+from modelship.errors import ConfigError, IntegrityError, ModelshipError, SigningKeyRequired
 
 __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "main"]
 
@@ -196,6 +196,9 @@ def _run(tokens: list[str]) -> int:
         # `registry verify` found changed) is the exit code: never a success by default.
         silence_stdout()
         return int(getattr(args, "exit_code_so_far", EXIT_OK))
+    except SigningKeyRequired as exc:  # no key is a configuration error, not a verdict
+        print(f"modelship: {type(exc).__name__}: {hide_credentials(str(exc))}", file=sys.stderr)
+        return EXIT_ERROR
     except IntegrityError as exc:
         print(f"modelship: integrity check failed: {hide_credentials(str(exc))}", file=sys.stderr)
         return EXIT_FAILED

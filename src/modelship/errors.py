@@ -44,6 +44,7 @@ __all__ = [
     "RepairWarning",
     "SerializationError",
     "SignatureError",
+    "SigningKeyRequired",
     "StoreError",
     "TooFewGroups",
     "UnsafeStore",
@@ -206,6 +207,28 @@ class IntegrityError(RegistryError):
 
 class SignatureError(IntegrityError):
     """A version is unsigned, or signed with another key, and a signing key was given."""
+
+
+class SigningKeyRequired(SignatureError):
+    """A signed registry (or a signed document) was read without the signing key.
+
+    Nothing failed to verify: this reader holds no key to check a signature with. Pass
+    the key (``open_registry(url, signing_key=...)``; ``MODELSHIP_SIGNING_KEY`` for the
+    command line, where it is an error, exit 2, as a bad configuration is: exit 1 stays
+    for a signature or digest that does not match). A :class:`SignatureError`, so code
+    that catches that one catches this too.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> signed = ms.open_registry("memory://key-required-doc", signing_key=b"k" * 32)
+    >>> _ = signed.register(model_name="fraud", model=b"w", serializer="bytes")
+    >>> try:
+    ...     ms.open_registry("memory://key-required-doc").get("fraud", "latest")
+    ... except SigningKeyRequired as exc:
+    ...     print(type(exc).__name__, isinstance(exc, ms.SignatureError))
+    SigningKeyRequired True
+    """
 
 
 class SerializationError(RegistryError):

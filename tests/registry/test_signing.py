@@ -132,7 +132,8 @@ def test_cli_without_signing_key_refuses_a_signed_registry(
     signed: ms.Registry, url: str, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
     monkeypatch.delenv("MODELSHIP_SIGNING_KEY", raising=False)
-    assert main(["registry", "verify", url, "m", "1"]) == 1
+    # No key is a configuration error (2), not a verification that failed (1).
+    assert main(["registry", "verify", url, "m", "1"]) == 2
     assert "MODELSHIP_SIGNING_KEY" in capsys.readouterr().err
     assert main(["registry", "verify", url, "m", "1", "--no-verify-signatures"]) == 0
     monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY.decode())

@@ -51,6 +51,7 @@ import modelship as ms
 from modelship._cli_common import (
     SIGNING_KEY_ENV,
     add_signing_key_option,
+    exit_2_without_key,
     open_cli_registry,
     positive_seconds,
     seconds,
@@ -833,7 +834,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "deploy",
         help="deploy a registered model locally, roll back, show rollouts",
         description="Deploy with the embedded LocalDeployer. Exit 0 ok, 1 a rollout "
-        "aborted (also one cut short by SIGINT/SIGTERM) or nothing to roll back, 2 error.",
+        "aborted (also one cut short by SIGINT/SIGTERM) or nothing to roll back, 2 error "
+        "(also a signed registry without its key).",
     )
     commands = deploy.add_subparsers(dest="deploy_command", required=True, metavar="ACTION")
 
@@ -940,6 +942,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     rollback.add_argument("--alias", default="production")
     history = command("history", _cmd_history, "every recorded rollout, oldest first")
     history.add_argument("--events", action="store_true", help="print every decision too")
+    # Without the key of a signed registry: exit 2 (an error), never 1, which here means
+    # a rollout aborted or nothing to roll back.
+    exit_2_without_key(deploy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """``modelship registry ...``: inspect and manage a model registry from a shell or a CI job.
 
 Exit codes: 0 success, 1 a verification failed, 2 an error (bad input, missing version,
-storage failure). Machine-readable output is JSON on stdout; messages go to stderr.
+storage failure, a signed registry opened without its key). Machine-readable output is
+JSON on stdout; messages go to stderr.
 
 A command that finds a failure records it in ``args.exit_code_so_far`` before printing, so
 a reader that closes stdout early (``verify --all | head -1``) never turns it into a
@@ -19,9 +20,9 @@ import sys
 from typing import Any, TextIO
 
 from modelship import _json
-from modelship._cli_common import add_storage_options, storage_options
+from modelship._cli_common import add_storage_options, exit_2_without_key, storage_options
 from modelship._shown import printable
-from modelship.errors import ConfigError, IntegrityError
+from modelship.errors import ConfigError, IntegrityError, SigningKeyRequired
 from modelship.registry._cli_tags import (
     add_expected_options,
     add_listing_options,
@@ -159,6 +160,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     for ref in refs:
         try:
             mv = reg.verify(args.name, ref)
+        except SigningKeyRequired:
+            raise  # no key to check with: an error (exit 2), not a version that failed
         except IntegrityError as exc:
             code = args.exit_code_so_far = EXIT_FAILED  # main's code if the reader has gone
             _print_text(f"FAIL {args.name} {ref}: {exc}", file=sys.stderr)
@@ -415,3 +418,6 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     p = command("gc", _cmd_gc, "remove what crashed writers left", "url")
     p.add_argument("--grace-seconds", type=float, default=3600.0)
     p.add_argument("--dry-run", action="store_true")
+    # A signed registry opened without its key is an error (exit 2) in every command, not a
+    # failed verification (exit 1, which main gives any other IntegrityError).
+    exit_2_without_key(reg)

@@ -34,7 +34,7 @@ import attrs
 from modelship._json import canonical_json
 from modelship._model_version import ModelVersion
 from modelship._shown import hide_credentials
-from modelship.errors import ConfigError, SignatureError
+from modelship.errors import ConfigError, SignatureError, SigningKeyRequired
 from modelship.registry._layout import SIGNING_POLICY
 from modelship.registry._protocols import Store
 
@@ -134,7 +134,8 @@ class Signer:
         """Raise :class:`~modelship.SignatureError` unless ``mv`` may be trusted here.
 
         With a key: unless it is signed with it. Without one: if it is signed at all
-        (a signed version is never read unchecked by accident).
+        (a signed version is never read unchecked by accident), with
+        :class:`~modelship.errors.SigningKeyRequired`.
         """
         self._check(mv.signature, lambda: self._mac(mv), f"{mv.name} version {mv.version}")
 
@@ -148,7 +149,7 @@ class Signer:
             return
         if self.key is None:
             if signature:
-                raise SignatureError(
+                raise SigningKeyRequired(
                     f"{what} is signed, and this registry was opened without a signing key; "
                     f"refusing to read it unchecked: {_how_to_read()}"
                 )
@@ -169,7 +170,8 @@ class Signer:
     # --- the registry's signing policy ---------------------------------------------------
 
     def check_policy(self, store: Store) -> None:
-        """Refuse a keyless reader of a registry that records a signing policy.
+        """Refuse a keyless reader of a registry that records a signing policy
+        (:class:`~modelship.errors.SigningKeyRequired`).
 
         A policy once seen is remembered by this handle; until then each call reads it
         again (one small read), so a registry that starts signing is noticed.
@@ -182,7 +184,7 @@ class Signer:
             except FileNotFoundError:
                 return
             self._signed_registry = True
-        raise SignatureError(
+        raise SigningKeyRequired(
             "the registry at "
             f"{hide_credentials(store.url)} signs its versions ({SIGNING_POLICY}); it is not "
             f"read or written without the key: {_how_to_read(repr(hide_credentials(store.url)))}"

@@ -165,7 +165,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--signing-key-env",
         default=SIGNING_KEY_ENV,
         metavar="VAR",
-        help=f"environment variable holding the signing key (default {SIGNING_KEY_ENV})",
+        help=f"environment variable holding the signing key (default {SIGNING_KEY_ENV}; '' "
+        "reads none, for an unsigned registry while it is set)",
     )
     parser.add_argument(
         "--signing-key-fd",
@@ -246,7 +247,7 @@ def _signing_key(args: argparse.Namespace) -> bytes | None:
         return key
     key_var = args.signing_key_env
     key_text = os.environ.get(key_var) if key_var else None
-    if key_var != SIGNING_KEY_ENV and key_text is None:
+    if key_var and key_var != SIGNING_KEY_ENV and key_text is None:  # '': read none
         raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
     return None if key_text is None else os.fsencode(key_text)
 
