@@ -130,6 +130,13 @@ def spec_digest(spec: DeploymentSpec | None) -> str | None:
         return None
     deployment = spec.to_dict()["deployment"]
     runs = {key: value for key, value in deployment.items() if key not in _NOT_IN_SLOT}
+    # to_dict writes a container without a port as "port": null (so that it reads back
+    # equal); the digest leaves it out, as to_dict did before, so the digests histories
+    # recorded then still match the same spec (a changed digest redeploys).
+    runs["containers"] = [
+        {key: value for key, value in container.items() if not (key == "port" and value is None)}
+        for container in runs.get("containers", [])
+    ]
     return "sha256:" + hashlib.sha256(canonical_json(runs)).hexdigest()
 
 

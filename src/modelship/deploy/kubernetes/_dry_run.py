@@ -124,6 +124,11 @@ def _mask_tree(node: Any) -> None:
         for name, value in annotations.items():
             if isinstance(value, str):
                 annotations[name] = _shown_annotation(name, value)
+                # Another tool's annotation named as a credential (a Vault injector's
+                # token, a CI tool's password) is masked whole, as an env value would be:
+                # its value alone, redacted below, does not look like one.
+                if annotations[name] == value and is_secret(str(name), value):
+                    annotations[name] = MASK
     for value in node.values():
         _mask_tree(value)
 
