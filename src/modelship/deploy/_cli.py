@@ -735,7 +735,11 @@ def record_alias_rollback(
         for r in records[ids.index(undone.id) :]
         if r.status is RolloutStatus.SUCCEEDED
         and r.version == undone.version
-        and same_alias(r, alias) is not False
+        # Only a record that says it moved this alias: one that does not say (written
+        # before rollouts recorded their alias) may be another alias's, and marking it
+        # would block that alias's own rollback (staging's rollback condemned
+        # production's version). Such old records are left as they are.
+        and same_alias(r, alias) is True
     ]
     try:
         for record in marked:  # bounded: the alias's rollouts of one version
