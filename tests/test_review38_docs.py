@@ -102,9 +102,12 @@ def test_a_rollout_record_is_a_report_of_its_events() -> None:
     assert built.item == "event"
     assert built.document == record.to_dict()
     heads = [section.head for section in built.sections]
+    # Numbered: events in one second (all of these) must not share a JUnit name.
     assert [h.name for h in heads] == [
-        f"2026-01-01 12:00:00+00:00 {kind}"
-        for kind in ("started", "traffic", "gate", "health", "rollback", "error")
+        f"{number:03d} 2026-01-01 12:00:00+00:00 {kind}"
+        for number, kind in enumerate(
+            ("started", "traffic", "gate", "health", "rollback", "error"), start=1
+        )
     ]
     assert [h.status for h in heads] == ["pass", "pass", "fail", "fail", "warn", "error"]
     assert heads[1].cells["weight"] == "blue 90, green 10"

@@ -345,7 +345,10 @@ class RolloutRecord:
                 f"into {self.slot}{was}{moves}, {outcome}"
             ),
             passed=self.status is RolloutStatus.SUCCEEDED,
-            sections=[Section(head=_event_entry(event)) for event in self.events],
+            sections=[
+                Section(head=_event_entry(number, event))
+                for number, event in enumerate(self.events, start=1)
+            ],
             headings=("status", "slot", "weight", "reason"),
             item="event",
             package="modelship.deploy",
@@ -390,12 +393,13 @@ def _weights(data: Mapping[str, Any]) -> str:
     return ", ".join(f"{slot} {weight}" for slot, weight in weights.items())
 
 
-def _event_entry(event: RolloutEvent) -> Entry:
+def _event_entry(number: int, event: RolloutEvent) -> Entry:
     at = event.at.isoformat(sep=" ", timespec="seconds")
     slot = event.data.get("slot")
     return Entry(
-        # The time makes the name unique: a JUnit test case per event, none repeated.
-        name=f"{at} {event.kind.value}",
+        # The event's number makes the name unique (two events can share a second): a
+        # JUnit test case per event, none repeated, as CI pages merge repeated names.
+        name=f"{number:03d} {at} {event.kind.value}",
         status=_event_status(event),
         reason=event.message,
         cells={
