@@ -123,3 +123,29 @@ def test_estimate_disparities_refuses_point_and_resamples_that_differ() -> None:
         stats.estimate_disparities(
             {"a": np.array([0.1, 0.2])}, {"a": np.array([0.1, 0.2])}, confidence=0.9
         )
+
+
+@pytest.mark.parametrize("reference", ["1", "region=1", "1.0", "region=1.0"])
+def test_cli_reference_group_given_as_the_number_of_cells_written_as_floats(
+    tmp_path: Path, reference: str
+) -> None:
+    # pandas writes a float column's 1 as "1.0": groups are the cells as written, and
+    # --reference-group 1 still names that group (second look: it was exit 2).
+    region = ["0.0"] * 60 + ["1.0"] * 60
+    pred = [i % 2 for i in range(120)]
+    y = [i % 2 for i in range(120)]
+    data = _write_csv(tmp_path / "f.csv", {"y": y, "pred": pred, "region": region})
+    argv = ["check", "bias", "--data", str(data), "--label", "y", "--prediction", "pred"]
+    code = main([*argv, "--sensitive", "region", "--reference-group", reference])
+    assert code == 0
+
+
+def test_cli_reference_group_that_is_the_number_of_two_groups_is_still_refused(
+    tmp_path: Path,
+) -> None:
+    region = ["01"] * 60 + ["1"] * 60 + ["2"] * 60
+    pred = [i % 2 for i in range(180)]
+    data = _write_csv(tmp_path / "a.csv", {"y": pred, "pred": pred, "region": region})
+    argv = ["check", "bias", "--data", str(data), "--label", "y", "--prediction", "pred"]
+    # "1.0" is the number of both "01" and "1": which is meant only the user can say.
+    assert main([*argv, "--sensitive", "region", "--reference-group", "1.0"]) == 2

@@ -11,6 +11,7 @@ Wiring: :func:`add_fairness_commands` takes the sub-command group of ``modelship
 from __future__ import annotations
 
 import argparse
+import math
 from typing import Any, Literal
 
 from modelship._cli_common import storage_options
@@ -58,6 +59,40 @@ def _groups(table: Any, names: list[str], cols: dict[str, Any]) -> dict[str, Any
     if isinstance(table, CsvTable):
         return {name: table.text[name] for name in names}
     return {name: cols[name] for name in names}
+
+
+def _reference_group(wanted: str | None, groups: dict[str, Any]) -> str | None:
+    """``--reference-group`` as the group it names in ``groups`` (the cells as written).
+
+    A value no cell is written as, but that is the number of exactly one group's cells
+    (``1`` for cells written ``1.0``, as pandas writes a float column), names that group:
+    the cells are kept as written only so that codes such as ``01`` and ``1`` stay apart.
+    """
+    if wanted is None:
+        return None
+    feature, sep, value = wanted.rpartition("=")
+    if sep and feature in groups:  # FEATURE=VALUE
+        names, prefix = [feature], f"{feature}="
+    else:  # a VALUE of one feature (a value may hold "=" itself)
+        names, prefix, value = list(groups), "", wanted
+    try:
+        number = float(value)
+    except ValueError:
+        return wanted
+    labels = {str(v) for name in names for v in groups[name] if v is not None}
+    if value in labels or not math.isfinite(number):
+        return wanted
+    same = sorted(label for label in labels if _number(label) == number)
+    if len(same) != 1:
+        return wanted  # none, or ambiguous (01 and 1): Bias names the groups there are
+    return prefix + same[0]
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, float | None]:
@@ -132,15 +167,16 @@ def _bias(args: argparse.Namespace) -> CheckResult:
                 f"{exc}; for scores, pass the column as --score {predicted} (with "
                 "--threshold, 0.5 by default)"
             ) from None
+    sensitive = _groups(table, args.sensitive, cols)
     return Bias(
         y_true=cols[args.label],
         y_pred=y_pred,
-        sensitive=_groups(table, args.sensitive, cols),
+        sensitive=sensitive,
         threshold=threshold,
         task=task,
         thresholds=_pairs(args.limit, "--limit"),
         four_fifths=args.four_fifths,
-        reference_group=args.reference_group,
+        reference_group=_reference_group(args.reference_group, sensitive),
         gate=args.gate,
         confidence=args.confidence,
         n_resamples=args.n_resamples,
