@@ -330,3 +330,32 @@ def test_native_fingerprints_are_those_older_versions_recorded() -> None:
     assert fingerprint_preprocessing(value).digest == (
         "sha256:ba238ad32658c1ed64b37e23b0b1a83479f54f3b37589fb69703541554f257c1"
     )
+
+
+def test_an_editable_subpackage_of_a_namespace_with_an_init_is_pinned_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # acme40-core installs acme40/__init__.py (a pkgutil-style namespace) from a wheel;
+    # acme40-models is an editable install: its RECORD lists only its .pth and finder,
+    # its top_level.txt names acme40. The longest RECORD match, acme40, is only an
+    # enclosing package: the editable distribution was left out, unwarned (second look).
+    root = tmp_path / "site"
+    root.mkdir()
+    _dist(root, "acme40-core", "1.0", ["acme40/__init__.py", "acme40/core.py"])
+    folder = root / "acme40_models-2.0.dist-info"
+    folder.mkdir()
+    (folder / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: acme40-models\nVersion: 2.0\n", encoding="utf-8"
+    )
+    (folder / "RECORD").write_text(
+        "__editable__.acme40_models-2.0.pth,,\nacme40_models-2.0.dist-info/METADATA,,\n",
+        encoding="utf-8",
+    )
+    (folder / "top_level.txt").write_text("acme40\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(root))
+    reqs = resolve_requirements(ArtifactScan(globals=[("acme40.models.churn", "ChurnModel")]))
+    assert dict(reqs) == {"acme40-core": "1.0", "acme40-models": "2.0"}
+    # A module a RECORD lists (or its package) is still pinned alone.
+    assert dict(resolve_requirements(ArtifactScan(globals=[("acme40.core", "A")]))) == {
+        "acme40-core": "1.0"
+    }

@@ -287,10 +287,11 @@ def resolve_requirements(
         environment's: the distributions whose installed files (their ``RECORD``) are
         the module or its nearest enclosing package, so a class of ``acme.models`` pins
         the distribution that installed ``acme/models/`` and not every distribution
-        under the namespace package ``acme``. A module no ``RECORD`` lists (installed
-        as an egg, or editable through a path hook) is looked up by its top-level name in
-        :func:`importlib.metadata.packages_distributions`, which pins every
-        distribution providing that name.
+        under the namespace package ``acme``. A module no ``RECORD`` lists, nor its
+        package (installed as an egg, or editable through a path hook, perhaps inside a
+        package another distribution's ``RECORD`` lists), is also looked up by its
+        top-level name in :func:`importlib.metadata.packages_distributions`, which pins
+        every distribution providing that name.
 
     Examples
     --------
@@ -337,9 +338,15 @@ def resolve_requirements(
             # The distributions whose files are the module or its nearest package: of a
             # namespace package (acme.models, acme.unrelated), only the one referenced.
             # When no RECORD lists it (an egg, an editable install), the top-level name's.
-            found = _pin(_longest_prefix(dotted, module_providers()), installed, packages) or (
-                _pin(module_distributions().get(top, []), installed, packages)
-            )
+            providers = module_providers()
+            found = _pin(_longest_prefix(dotted, providers), installed, packages)
+            # No RECORD lists the module nor its package (only an enclosing one, such as a
+            # namespace's __init__ from another distribution): an editable install or an
+            # egg provides it, so its top-level name's distributions are pinned too
+            # (second look: acme.models installed editable was left out, unwarned).
+            package = dotted.rpartition(".")[0] or dotted
+            if not found or not (providers.get(dotted) or providers.get(package)):
+                found = _pin(module_distributions().get(top, []), installed, packages) or found
         if found:
             resolved.add(top)
     unresolved = modules - resolved
