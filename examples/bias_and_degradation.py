@@ -14,12 +14,14 @@ Reports (JUnit XML, Markdown, JSON) go to ``--out``.
 :func:`stop_a_biased_candidate` is the bias step of ``demo.py``: a candidate whose
 selection rate is lower for one age band is stopped by the bias check, a fair one ships.
 
-Run: ``python examples/bias_and_degradation.py [--out DIR]`` (default: a new temporary folder).
+Run: ``python examples/bias_and_degradation.py [--out DIR]``: the registry and the reports
+are kept in ``DIR``; by default they go to a temporary folder removed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 from pathlib import Path
 
@@ -143,7 +145,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="where reports are written")
     args = parser.parse_args()
-    out = args.out or Path(tempfile.mkdtemp(prefix="modelship-bias-"))
+    if args.out is not None:
+        run(args.out)
+        return
+    with tempfile.TemporaryDirectory(prefix="modelship-bias-") as folder:
+        run(Path(folder))
+        print("(a temporary folder, removed now; --out DIR keeps the registry and reports)")
+
+
+def run(out: Path) -> None:
+    """Register production in ``out``, judge both candidates, write the reports there."""
     out.mkdir(parents=True, exist_ok=True)
 
     rng = np.random.default_rng(7)
@@ -162,4 +173,9 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    # Run as the module, not as __main__: the registered ChurnModel is then pickled as
+    # bias_and_degradation.ChurnModel, which a model server could import too.
+    import bias_and_degradation
+
+    bias_and_degradation.main()

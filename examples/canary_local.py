@@ -8,11 +8,13 @@ in an in-memory metric source (a production setup reads the servers' ``/metrics`
 through Prometheus instead: ``ms.monitor.PrometheusSource``). The gate fails version 2,
 traffic returns to version 1, and not one user request fails. Needs the ``serve`` extra.
 
-Run: ``python examples/canary_local.py``.
+Run: ``python examples/canary_local.py [REGISTRY]``: the registry goes to ``REGISTRY`` (a
+folder or URL, kept), by default to a temporary folder removed at the end.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -54,11 +56,22 @@ def ask(endpoint: str) -> str:
 
 
 def main(url: str | None = None) -> None:
-    """Register a fast and a slow version in ``url`` (default: a new folder), canary the slow."""
+    """Register a fast and a slow version in ``url``, canary the slow; without ``url``, in a
+    temporary folder removed at the end (nothing is left behind)."""
+    if url is not None:
+        run(url)
+        return
+    with tempfile.TemporaryDirectory(prefix="modelship-canary-") as folder:
+        print(f"registry: {folder} (temporary, removed at the end; pass a path to keep it)")
+        run(folder)
+
+
+def run(url: str) -> None:
+    """Register a fast and a slow version in ``url`` and canary the slow one under traffic."""
     # The servers are other processes: they unpickle Model from this module, so they need
     # this folder on their path (and Model must not come from __main__; see the bottom).
     os.environ["PYTHONPATH"] = os.pathsep.join([str(HERE), os.environ.get("PYTHONPATH", "")])
-    reg = ms.open_registry(url or tempfile.mkdtemp(prefix="modelship-canary-"))
+    reg = ms.open_registry(url)
     for delay in (0.0, 0.2):
         reg.register(model_name="scorer", model=Model(delay))
 
@@ -118,4 +131,8 @@ if __name__ == "__main__":
     sys.path.insert(0, str(HERE))
     import canary_local  # pickle Model as canary_local.Model, which the servers can import
 
-    canary_local.main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "registry", nargs="?", help="registry folder or URL, kept (default: a temporary folder)"
+    )
+    canary_local.main(parser.parse_args().registry)

@@ -12,7 +12,9 @@ scikit-learn, which ``nox -s demo`` installs). Last, a version that is 200 ms sl
 canaried under traffic and rolled back by its latency policy with no request failing
 (``canary_local.py``).
 
-Run: ``python examples/demo.py [--registry PATH]`` (default: a new temporary folder).
+Run: ``python examples/demo.py [--registry PATH]`` (default: a new temporary folder). The
+registry is kept, for you to look at afterwards: its path is printed first and last, with
+the command that lists its versions; remove the folder when done.
 """
 
 from __future__ import annotations
@@ -138,7 +140,11 @@ def main(argv: list[str] | None = None) -> int:
     import canary_local  # beside this script
 
     canary_local.main(url)
-    print(f"inspect it: python -m modelship registry versions {url} churn")
+    # Kept on purpose (the last line says how to look at it): the demo's point is a
+    # registry one can inspect. Only a folder the demo made itself is for the user to remove.
+    made = "" if args.registry else "; remove the folder when done"
+    command = f"python -m modelship registry versions {url} churn"
+    print(f"registry kept in {url}; inspect it: {command}{made}")
     return 0
 
 

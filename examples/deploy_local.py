@@ -2,11 +2,14 @@
 
 Everything runs on the embedded defaults: a folder registry and the LocalDeployer
 (``modelship serve`` processes on 127.0.0.1 behind a router). Needs the ``serve`` extra
-and scikit-learn. Run: ``python examples/deploy_local.py``.
+and scikit-learn. Run: ``python examples/deploy_local.py [REGISTRY]``: the registry goes
+to ``REGISTRY`` (a folder or URL, kept), by default to a temporary folder removed at the
+end.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 import threading
@@ -31,8 +34,19 @@ def ask(endpoint: str, row: list[float]) -> str:
 
 
 def main(url: str | None = None) -> None:
-    """Register two fraud models in ``url`` (default: a new folder) and roll them out."""
-    reg = ms.open_registry(url or tempfile.mkdtemp(prefix="modelship-demo-"))
+    """Register two fraud models in ``url`` and roll them out; without ``url``, in a
+    temporary folder removed at the end (nothing is left behind)."""
+    if url is not None:
+        run(url)
+        return
+    with tempfile.TemporaryDirectory(prefix="modelship-deploy-") as folder:
+        print(f"registry: {folder} (temporary, removed at the end; pass a path to keep it)")
+        run(folder)
+
+
+def run(url: str) -> None:
+    """Register two fraud models in ``url`` and roll them out under traffic."""
+    reg = ms.open_registry(url)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(500, 4))
     for c in (1.0, 0.01):  # two versions of a fraud model
@@ -72,4 +86,8 @@ def main(url: str | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "registry", nargs="?", help="registry folder or URL, kept (default: a temporary folder)"
+    )
+    main(parser.parse_args().registry)

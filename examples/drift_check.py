@@ -8,7 +8,8 @@ What it shows: one drifted column of four is a warning, not data-set drift; the 
 statistically significant but too small to matter (and the schema check names it); the
 model's scores drift, which this suite treats as advisory. So the suite passes, exit 0.
 
-Run: ``python examples/drift_check.py [--out DIR]`` (default: a new temporary folder).
+Run: ``python examples/drift_check.py [--out DIR]``: the profile and the reports are kept in
+``DIR``; by default they go to a temporary folder removed at the end.
 """
 
 from __future__ import annotations
@@ -43,9 +44,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="where to write the reports")
     args = parser.parse_args()
-    out = args.out or Path(tempfile.mkdtemp(prefix="modelship-checks-"))
-    out.mkdir(parents=True, exist_ok=True)
+    if args.out is not None:
+        return run(args.out)
+    with tempfile.TemporaryDirectory(prefix="modelship-checks-") as folder:
+        code = run(Path(folder))
+        print("(the reports were in a temporary folder, removed now; --out DIR keeps them)")
+        return code
 
+
+def run(out: Path) -> int:
+    """Profile, check, write the reports into ``out``; the suite's exit code."""
+    out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
     train = make_data(rng, 20_000)
     batch = make_data(rng, 5_000, shift=0.8)

@@ -8,11 +8,14 @@ same decisions, bit for bit. A canary analysis (Mann-Whitney and the Hodges-Lehm
 shift) of the last 5 minutes explains the rollback.
 
     python examples/monitor_replay.py [--log decisions.jsonl]
+
+The log is kept at ``--log``; by default it goes to a temporary folder removed at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -47,9 +50,20 @@ def simulate_minute(src: ms.monitor.InMemorySource, minute: int, rng: np.random.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--log", type=Path, default=Path("decisions.jsonl"))
+    parser.add_argument(
+        "--log", type=Path, default=None, help="where to keep the log (default: a temporary file)"
+    )
     args = parser.parse_args()
+    if args.log is not None:
+        run(args.log)
+        return
+    with tempfile.TemporaryDirectory(prefix="modelship-replay-") as folder:
+        run(Path(folder) / "decisions.jsonl")
+        print("(the log was in a temporary folder, removed now; --log PATH keeps it)")
 
+
+def run(log_path: Path) -> None:
+    """Watch the simulated canary, write the log to ``log_path``, replay it, explain it."""
     policy = ms.monitor.RollbackPolicy.from_yaml(MONITORING)
     log = ms.monitor.DecisionLog(policy, started_at=0.0)
     src = ms.monitor.InMemorySource(now=0.0)
@@ -67,11 +81,11 @@ def main() -> None:
             print(f"rolled back at minute {minute}: {step.reason}")
             break
 
-    args.log.write_text(log.to_jsonl(), encoding="utf-8")
-    replayed = ms.monitor.replay(ms.monitor.DecisionLog.from_jsonl(args.log.read_text()))
+    log_path.write_text(log.to_jsonl(), encoding="utf-8")
+    replayed = ms.monitor.replay(ms.monitor.DecisionLog.from_jsonl(log_path.read_text()))
     print(
-        f"\nreplayed {len(replayed.decisions)} decisions from {args.log} "
-        f"({args.log.stat().st_size:,} bytes): identical={replayed.identical}"
+        f"\nreplayed {len(replayed.decisions)} decisions from {log_path} "
+        f"({log_path.stat().st_size:,} bytes): identical={replayed.identical}"
     )
     assert replayed.identical
 

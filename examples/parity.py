@@ -10,7 +10,8 @@ and its behaviour on a small canary sample. Then plays the deploy step twice:
    check both stop it, naming the columns and first rows whose outputs differ;
 2. the serving code uses the scaler that was trained: parity passes.
 
-Run: ``python examples/parity.py [--out DIR]`` (default: a new temporary folder).
+Run: ``python examples/parity.py [--out DIR]``: the registry and the reports are kept in
+``DIR``; by default they go to a temporary folder removed at the end.
 ``examples/demo.py`` runs :func:`behaviour_check`, the first case on its own registry.
 """
 
@@ -110,7 +111,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=None, help="where to write the reports")
     args = parser.parse_args()
-    out = args.out or Path(tempfile.mkdtemp(prefix="modelship-parity-"))
+    if args.out is not None:
+        run(args.out)
+        return
+    with tempfile.TemporaryDirectory(prefix="modelship-parity-") as folder:
+        run(Path(folder))
+        print("(a temporary folder, removed now; --out DIR keeps the registry and reports)")
+
+
+def run(out: Path) -> None:
+    """Train and register in ``out``, then check both scalers, writing the reports there."""
     out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(7)
 

@@ -257,7 +257,7 @@ class CategoricalProfile:
         )
 
 
-@attrs.frozen(kw_only=True)
+@attrs.frozen(kw_only=True, repr=False)
 class DriftProfile:
     """What drift checks need of the reference data, small enough to keep with a model.
 
@@ -511,6 +511,27 @@ class DriftProfile:
 
     def __attrs_post_init__(self) -> None:
         _check_profile(self)
+
+    def __repr__(self) -> str:
+        """One line: how many columns of each kind, the summary size, and how many left out.
+
+        Not the fields: the stored quantiles alone are tens of kilobytes
+        (:meth:`to_dict` has them all).
+
+        Examples
+        --------
+        >>> from modelship.checks import DriftProfile
+        >>> DriftProfile.from_data({"age": [30.0, 41.0, 52.0], "income": [1.0, 2.0, 3.0],
+        ...                         "plan": ["a", "b", "a"]})
+        <DriftProfile 3 columns (2 numeric, 1 categorical), 1001 quantiles per numeric column>
+        """
+        counts = f"{len(self.numeric)} numeric, {len(self.categorical)} categorical"
+        columns = len(self.numeric) + len(self.categorical)
+        left_out = f", {len(self.left_out)} left out" if self.left_out else ""
+        return (
+            f"<DriftProfile {columns} columns ({counts}), {self.summary_size} quantiles per "
+            f"numeric column{left_out}>"
+        )
 
     def to_json(self, *, indent: int | None = None) -> str:
         """Return the profile as JSON text (compact by default: it holds many numbers).

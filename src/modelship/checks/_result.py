@@ -15,7 +15,7 @@ from joblib.externals.loky.backend import reduction as loky_reduction
 
 from modelship import _json
 from modelship._params import Interval, validate_params
-from modelship._shown import printable
+from modelship._shown import brief, printable
 from modelship.checks._records import check_field, object_field
 from modelship.errors import ConfigError, MissingDependency
 from modelship.report import (
@@ -775,6 +775,67 @@ def _run_one(check: CheckLike) -> CheckResult:
     return result
 
 
+def _is_check(value: object) -> bool:
+    """Whether ``value`` has a ``name`` and a ``run`` (a :class:`Check`), or cannot tell.
+
+    On Python 3.10 and 3.11 ``isinstance`` against the protocol reads the attributes, so
+    a property of a user's check runs here and may raise: such an object is taken as a
+    check, and its own error is recorded when the suite runs it.
+    """
+    try:
+        return isinstance(value, Check)
+    except Exception:  # a property of a user's check may raise anything
+        return True
+
+
+_CHECK_HINT = (
+    "a check is an object with a name and a run() method (DataDrift(...), "
+    "schema.check(...)) or a callable taking no argument that returns a CheckResult"
+)
+
+
+def _suite_checks(checks: object) -> list[CheckLike]:
+    """``checks`` as a list, refused with a :class:`~modelship.errors.ConfigError` when it
+    is not an iterable of checks, before any check runs.
+
+    Refused rather than recorded as ``error`` results: a result passed in place of its
+    check (``check.run()``) would mix a result computed elsewhere into the suite, and an
+    item that is no check at all is a mistake in the calling code, not a check that
+    failed to compute (exit code 2 would send the reader to the data).
+    """
+    if isinstance(checks, CheckResult):
+        raise ConfigError(
+            f"run_suite() takes a list of checks, got the result {checks.name!r} of a check's "
+            "run(): pass the check itself, not its result (drop the .run()), in a list: "
+            "run_suite([check])"
+        )
+    # A text or a mapping is iterable, but over characters or keys: never checks.
+    if not isinstance(checks, str | bytes | Mapping) and (_is_check(checks) or callable(checks)):
+        raise ConfigError(
+            f"run_suite() takes a list of checks, got one {type(checks).__name__} "
+            f"{brief(checks)}: pass a list, run_suite([check]), even for a single check"
+        )
+    if isinstance(checks, str | bytes | Mapping) or not isinstance(checks, Iterable):
+        raise ConfigError(
+            f"run_suite() takes a list of checks, got {type(checks).__name__} "
+            f"{brief(checks)}: pass a list, run_suite([check, ...]); {_CHECK_HINT}"
+        )
+    items = list(checks)
+    for index, item in enumerate(items):
+        if isinstance(item, CheckResult):
+            raise ConfigError(
+                f"checks[{index}] is the result {item.name!r} of a check's run(), not a "
+                "check: pass the check, not its result (drop the .run()), so that "
+                "run_suite runs it with the others"
+            )
+        if not (callable(item) or _is_check(item)):
+            raise ConfigError(
+                f"checks[{index}] is {type(item).__name__} {brief(item)}, not a check; "
+                f"{_CHECK_HINT}"
+            )
+    return items
+
+
 def _results(value: Iterable[CheckResult]) -> tuple[CheckResult, ...]:
     return tuple(value)
 
@@ -1141,6 +1202,14 @@ def run_suite(checks: Iterable[CheckLike], *, n_jobs: int | None = None) -> Suit
     -------
     SuiteResult
 
+    Raises
+    ------
+    ConfigError
+        Before any check runs, when ``checks`` is not an iterable (one check alone: pass
+        ``[check]``), or one of its items is neither a check nor a callable: a
+        :class:`CheckResult` (pass the check, not the result of its ``run()``), a name, or
+        ``None``.
+
     Examples
     --------
     >>> from modelship.checks import CheckResult, run_suite
@@ -1153,8 +1222,15 @@ def run_suite(checks: Iterable[CheckLike], *, n_jobs: int | None = None) -> Suit
     [('always_fails', 'fail'), ('broken', 'error')]
     >>> suite.passed, suite.exit_code()
     (False, 2)
+
+    A check's result is refused: the suite runs the checks itself.
+
+    >>> run_suite([always_fails()])
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: checks[0] is the result 'always_fails' of a check's run(), ...
     """
-    checks = list(checks)
+    checks = _suite_checks(checks)
     if len(checks) <= 1:
         return SuiteResult([_run_one(check) for check in checks])
     # A check that cannot be pickled (it holds a lock, a connection) would stop joblib

@@ -34,11 +34,13 @@ Examples
 ...                           clock=dep.clock)
 >>> result.rolled_back, rollout.status.value, dep.state().serving().version
 (True, 'rolled_back', '1')
+>>> result.reason
+'1 failures > failure_limit=0: green mean = 0.2 > 0.01 (n=50)'
 >>> for event in rollout.history:
 ...     if event.kind.value == "monitor":
 ...         print(event.message)
 watching green every 60 s for 600 s
-monitor green: fail -> rollback (1 failures > failure_limit=0)
+monitor green: fail -> rollback (1 failures > failure_limit=0: green mean = 0.2 > 0.01 (n=50))
 monitor green: watch ended (rolled back) after 1 evaluation: 1 rollback; 1 recorded here
 """
 
@@ -90,7 +92,9 @@ class WatchResult:
     rolled_back : bool
         Whether the watch called :meth:`Rollout.rollback` and it completed.
     last : Step or None
-        The last step (``None`` if nothing was evaluated).
+        The last step (``None`` if nothing was evaluated). Its ``reason`` is the
+        tracker's (``"1 failures > failure_limit=0"``); :attr:`reason` adds the
+        conditions' own.
     watched : bool
         False when the policy is disabled (``enabled=False``): nothing was evaluated.
 
@@ -107,6 +111,79 @@ class WatchResult:
     rolled_back: bool
     last: Step | None
     watched: bool = True
+
+    @property
+    def last_decision(self) -> Decision | None:
+        """The decision of the last evaluation, with each condition's verdict, reason and
+        numbers (``None`` if nothing was evaluated).
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+        >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+        >>> src = ms.monitor.InMemorySource(now=60.0)
+        >>> src.add("error_rate", slot="green", values=[0.2] * 50, timestamps=range(50))
+        >>> step = log.evaluate(src, slot="green", window=60.0)
+        >>> result = ms.monitor.WatchResult(log, rolled_back=False, last=step)
+        >>> result.last_decision.reasons
+        ('fail: error_rate > 1%: green mean = 0.2 > 0.01 (n=50)',)
+        """
+        return self.log.entries[-1][0] if self.log.entries else None
+
+    @property
+    def reason(self) -> str:
+        """Why the watch ended as it did: the last step's reason and, when its verdict was
+        not a pass, the reasons of the conditions that gave that verdict.
+
+        The step's own reason (:attr:`last`) names the policy's limit only; the
+        conditions' reasons, with their numbers, are in the decision
+        (:attr:`last_decision`). Both are kept as recorded, so a decision log replays as
+        it was written: this joins them for reading.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+        >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+        >>> src = ms.monitor.InMemorySource(now=60.0)
+        >>> src.add("error_rate", slot="green", values=[0.2] * 50, timestamps=range(50))
+        >>> step = log.evaluate(src, slot="green", window=60.0)
+        >>> result = ms.monitor.WatchResult(log, rolled_back=True, last=step)
+        >>> result.last.reason
+        '1 failures > failure_limit=0'
+        >>> result.reason
+        '1 failures > failure_limit=0: green mean = 0.2 > 0.01 (n=50)'
+        """
+        if not self.watched:
+            return "not watched: the policy is disabled (enabled: false)"
+        if not self.log.entries:
+            return "nothing was evaluated"
+        return explained(*self.log.entries[-1])
+
+
+def explained(decision: Decision, step: Step) -> str:
+    """``step``'s reason followed by the reasons of ``decision``'s conditions that gave
+    its verdict (none for a pass: nothing needs explaining).
+
+    The tracker's reason is left as it is: a decision log's replay compares the steps it
+    recomputes with those recorded, so a changed reason would make every old log differ.
+
+    Examples
+    --------
+    >>> import modelship as ms
+    >>> from modelship.monitor._watch import explained
+    >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
+    >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+    >>> src = ms.monitor.InMemorySource(now=60.0)
+    >>> _ = log.evaluate(src, slot="green", window=60.0)
+    >>> explained(*log.entries[0])
+    'no_data, held 60 s of 600 s deadline: green: error_rate was never recorded for green'
+    """
+    if decision.verdict == "pass":
+        return step.reason
+    causes = [c.reason for c in decision.conditions if c.verdict == decision.verdict]
+    return f"{step.reason}: {'; '.join(causes)}" if causes else step.reason
 
 
 def evaluation_event(decision: Decision, step: Step) -> tuple[str, dict[str, Any]]:
@@ -130,7 +207,9 @@ def evaluation_event(decision: Decision, step: Step) -> tuple[str, dict[str, Any
     >>> sorted(data)
     ['action', 'decision', 'reasons', 'step', 'verdict']
     """
-    message = f"monitor {decision.slot}: {decision.verdict} -> {step.action} ({step.reason})"
+    # With the conditions' reasons: the tracker's alone names a limit, not what broke it.
+    why = explained(decision, step)
+    message = f"monitor {decision.slot}: {decision.verdict} -> {step.action} ({why})"
     data = {
         "verdict": decision.verdict,
         "action": step.action,

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar, overload
 
@@ -35,7 +36,7 @@ from modelship._model_version import (
     is_text,
     missing_attachment,
 )
-from modelship._names import check_alias, check_model_name, check_version
+from modelship._names import RESERVED_REFS, check_alias, check_model_name, check_version
 from modelship._shown import brief, hide_credentials
 from modelship.errors import (
     ArchivedVersion,
@@ -45,11 +46,14 @@ from modelship.errors import (
     InvalidReference,
     ModelNotFound,
     ModelshipError,
+    ModelshipWarning,
     RegistryNotFound,
     UnsafeStore,
     VersionNotFound,
 )
+from modelship.parity._errors import ArtifactScanError
 from modelship.parity._registration import REQUIREMENTS_ROLE
+from modelship.parity._scan import StreamingScan
 from modelship.parity._stored import RegistrationCapture, check_before_load
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
 from modelship.registry._claims import claim_name
@@ -171,6 +175,38 @@ _COMMIT_ROOM = 64 * 2**10
 
 # gc's longest grace: a century of seconds, far below where time arithmetic overflows.
 _MAX_GRACE = 100 * 365.25 * 86400.0
+
+
+#: How many of the names a model takes from ``__main__`` its warning lists.
+_MAIN_NAMES_SHOWN = 5
+
+
+def _warn_main_references(scan: StreamingScan, what: str) -> None:
+    """Warn when the artifact just stored refers to ``__main__`` (a class defined in the
+    notebook or script that registered it).
+
+    It loads in that process only: a model server's ``__main__`` is the server, so every
+    deploy of the version would fail to load it. Registering is not refused, as the
+    version still loads where it was made (an experiment in a notebook).
+    """
+    try:
+        found = scan.result()
+    except ArtifactScanError:  # not a pickle the scanner reads: nothing known to warn of
+        return
+    names = sorted({name for module, name in found.globals if module.split(".")[0] == "__main__"})
+    if not names:
+        return
+    shown = ", ".join(names[:_MAIN_NAMES_SHOWN])
+    if len(names) > _MAIN_NAMES_SHOWN:
+        shown += f" and {len(names) - _MAIN_NAMES_SHOWN} more"
+    warnings.warn(
+        f"{what}: the model refers to classes or functions defined in __main__ ({shown}), "
+        "the notebook or script that registered it: a model server cannot import them, so "
+        "deploying this version fails. Move them into a module importable on the servers' "
+        "PYTHONPATH, import them from there and register again",
+        ModelshipWarning,
+        stacklevel=3,  # the caller of register()
+    )
 
 
 class Registry:
@@ -310,7 +346,10 @@ class Registry:
         artifact references with their installed versions (``mv.requirements``, found by
         scanning the stored bytes, never unpickling them), which :meth:`load` checks.
         ``False`` stores neither; an ``environment`` or ``requirements`` attachment given
-        by the caller is stored as given (see ``docs/parity.md``).
+        by the caller is stored as given (see ``docs/parity.md``). When that scan finds
+        classes or functions of ``__main__`` (defined in the notebook or script that
+        registers), the version is stored and a :class:`~modelship.ModelshipWarning` names
+        them: no model server can import them, so the version would not deploy.
 
         The artifact streams to storage while it is hashed; identical artifacts are
         stored once. Concurrent registrations from many processes each get their own
@@ -395,6 +434,8 @@ class Registry:
             self._signer,
             lambda: refuse_during_gc(self.store, digests),
         )
+        if scan is not None:
+            _warn_main_references(scan, f"{name} {committed.version}")
         # The documents just stored, as stored: the record holds its small ones (no read).
         return attrs.evolve(committed, documents={r: docs[r] for r in held_roles(committed)})
 
@@ -468,14 +509,14 @@ class Registry:
     def _state(self, name: str, version: str) -> VersionState:
         return version_state(self.store, name, version, self._signer)
 
-    def _not_found(self, name: str, what: str) -> VersionNotFound:
+    def _not_found(self, name: str, what: str, listing: str = "versions") -> VersionNotFound:
         if not self.store.list(folder(name, "versions")):
             known = self.models()  # raises RegistryNotFound where there is no registry
             hint = (
                 f"; models here: {', '.join(known[:10])}" if known else " (the registry is empty)"
             )
             return ModelNotFound(f"no model named {name!r} in {hide_credentials(self.url)}{hint}")
-        return VersionNotFound(f"{name} has no {what}; see versions({name!r})")
+        return VersionNotFound(f"{name} has no {what}; see {listing}({name!r})")
 
     def _check_model(self, name: str) -> None:
         """Raise ModelNotFound (or RegistryNotFound) unless ``name`` has a version: an empty
@@ -557,9 +598,13 @@ class Registry:
                 alias = check_alias(ref)
             except InvalidName as exc:  # a malformed reference, as the version branch says
                 raise InvalidReference(f"reference {ref!r} is not a valid '@alias': {exc}") from exc
-            target = self.aliases(name).get(alias)
+            known = self.aliases(name)
+            target = known.get(alias)
             if target is None:
-                raise self._not_found(name, f"alias {alias!r}")
+                # The aliases it has, not its versions: the usual slip is the alias's
+                # spelling ('Production' for 'production'; aliases are case-sensitive).
+                shown = ", ".join(sorted(known)[:10]) or "none"
+                raise self._not_found(name, f"alias {alias!r} (its aliases: {shown})", "aliases")
             return self._get_version(name, target, include_archived)
         try:
             version = check_version(ref)
@@ -924,7 +969,9 @@ class Registry:
         The move is a compare-and-swap: if another writer moves the same alias at the same
         time, one of the two wins and the other raises :class:`~modelship.Conflict`. With
         ``expected``, the move happens only if the alias now points there (``None``: only
-        if it is unset). Every move is recorded in :meth:`history`.
+        if it is unset). Every move is recorded in :meth:`history`. ``version`` is a version
+        number: the reference ``"latest"`` raises :class:`~modelship.InvalidName` (pass
+        ``reg.get(name, "latest").version``).
 
         Examples
         --------
@@ -941,6 +988,13 @@ class Registry:
         """
         name = check_model_name(name)
         alias = check_alias(alias)
+        if isinstance(version, str) and version.lower() in RESERVED_REFS:
+            # 'latest' names a version only when read: an alias points at a fixed number.
+            raise InvalidName(
+                f"an alias points at a version number (such as '3'), not at the reference "
+                f"{version!r}: to point {alias!r} at the newest version, pass its number, "
+                f"reg.get({name!r}, 'latest').version"
+            )
         target = self._get(name, check_version(version)).version
         self.check_writable()
         before = move_alias(

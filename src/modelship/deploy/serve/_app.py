@@ -295,6 +295,32 @@ def _model_callables(
     )
 
 
+_MAIN_HINT = (
+    ". The model refers to a class or function defined in __main__, the notebook or "
+    "script that registered it: a server cannot import it. Move it into a module "
+    "importable on the servers' PYTHONPATH, import it from there and register the model "
+    "again"
+)
+
+
+def _main_hint(exc: BaseException) -> str:
+    """:data:`_MAIN_HINT` when loading failed on a name of ``__main__``, else ``""``.
+
+    Unpickling looks such a name up in this process's ``__main__``, the server, and fails
+    with an ``AttributeError`` (or ``ModuleNotFoundError``) that names the server's
+    module: the cause is in the process that registered the model, which only a hint
+    can say. The error may be wrapped (a ``SerializationError``), so its chain is read.
+    """
+    seen: set[int] = set()
+    cause: BaseException | None = exc
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, AttributeError | ModuleNotFoundError) and "__main__" in str(cause):
+            return _MAIN_HINT
+        cause = cause.__cause__ or cause.__context__
+    return ""
+
+
 def _n_features(model: Any) -> int | None:
     n = getattr(model, "n_features_in_", None)
     if isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n > 0:
@@ -431,7 +457,7 @@ class ModelServer:
             self._warm_up()
         except BaseException as exc:
             self.state = ServerState.FAILED
-            self.error = f"{type(exc).__name__}: {exc}"
+            self.error = f"{type(exc).__name__}: {exc}{_main_hint(exc)}"
             logger.error(
                 "model %s version %s failed to start: %s", self.name, self.version, self.error
             )
