@@ -3,6 +3,7 @@ names every profiled column once, and fetch answers (never raises) for bad logge
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -279,3 +280,106 @@ def test_fetch_answers_a_source_error_for_logged_values_it_cannot_compare(
     assert isinstance(answer, SourceError), answer
     assert answer.error_type == "drift_data"
     assert answer.message.startswith("version 1, (0, 100]: current: column 's' " + shown)
+
+
+# --- second look: a column the check fails for its missing values is drifted ----------------
+
+
+def _two_features(inputs: Sequence[Any], outputs: Sequence[Any]) -> DriftSource:
+    """A source for version 1 with features age (numeric) and plan (text) and a profile
+    of numeric predictions, holding the rows ``inputs``/``outputs`` at t=50."""
+    rng = np.random.default_rng(0)
+    src = DriftSource(now=1000.0)
+    src.set_profiles(
+        "1",
+        features=DriftProfile.from_data(
+            {"age": rng.normal(40.0, 10.0, 2000), "plan": rng.choice(["a", "b"], 2000)}
+        ),
+        predictions=ms.monitor.prediction_profile(rng.random(2000)),
+    )
+    src.add_predictions(_log("1", inputs, outputs))
+    return src
+
+
+@pytest.mark.parametrize("broken", ["age", "plan"])
+def test_a_mostly_null_feature_counts_as_drifted_as_the_check_fails_it(broken: str) -> None:
+    # An upstream bug: three rows in five arrive with the feature null. The values left
+    # match the reference, so the test alone finds no drift; feature_drift read 0 (and
+    # the column its small statistic) while the check failed it for max_missing_rate.
+    rng = np.random.default_rng(1)
+    ages, plans = rng.normal(40.0, 10.0, 500).tolist(), rng.choice(["a", "b"], 500).tolist()
+    gone = [i % 5 < 3 for i in range(500)]
+    inputs = [
+        [
+            None if broken == "age" and gone[i] else ages[i],
+            None if broken == "plan" and gone[i] else plans[i],
+        ]
+        for i in range(500)
+    ]
+    src = _two_features(inputs, rng.random(500).tolist())
+
+    result = src.check("features", version="1", start=0.0, end=100.0)
+    assert result is not None
+    assert result.status is Status.FAIL
+    assert result.details["missing_rate_columns"] == [broken]
+    share = src.fetch("feature_drift", slot="1", start=0.0, end=100.0)
+    assert isinstance(share, Samples), share
+    assert (share.values.tolist(), share.count) == ([0.5], 500)  # 1 of 2 columns
+    column = src.fetch(f"feature_drift:{broken}", slot="1", start=0.0, end=100.0)
+    assert isinstance(column, Samples), column
+    assert column.values.tolist() == [math.inf]
+    other = "plan" if broken == "age" else "age"
+    fine = src.fetch(f"feature_drift:{other}", slot="1", start=0.0, end=100.0)
+    assert isinstance(fine, Samples)
+    assert fine.values.tolist() == [result.columns[other].statistic]
+
+    for condition in ("feature_drift > 0.3 min_samples=200", f"feature_drift:{broken} > 0.3"):
+        policy = ms.monitor.RollbackPolicy(conditions=[condition])
+        decision = policy.evaluate(src, slot="1", window=1000.0, at=1000.0)
+        assert decision.verdict == "fail", (condition, decision)
+
+
+def test_a_window_of_null_features_and_answers_fails_and_is_no_quiet_window() -> None:
+    # A total logging outage: 500 rows, every feature and every answer null. It read
+    # no_data ("too few values to judge") while check() failed it.
+    src = _two_features([[None, None]] * 500, [None] * 500)
+    for kind in ("features", "predictions"):
+        result = src.check(kind, version="1", start=0.0, end=100.0)
+        assert result is not None
+        assert result.status is Status.FAIL, result.reason
+        assert "above max_missing_rate" in result.reason
+
+    features = src.fetch("feature_drift", slot="1", start=0.0, end=100.0)
+    assert isinstance(features, Samples), features
+    assert (features.values.tolist(), features.count) == ([1.0], 500)
+    for name in ("age", "plan"):
+        column = src.fetch(f"feature_drift:{name}", slot="1", start=0.0, end=100.0)
+        assert isinstance(column, Samples), column
+        assert column.values.tolist() == [math.inf]
+    answers = src.fetch("prediction_drift", slot="1", start=0.0, end=100.0)
+    assert isinstance(answers, Samples), answers
+    # Null predictions are no sample of the model's output: dropped, not counted.
+    assert (answers.values.tolist(), answers.count, answers.dropped) == ([1.0], 0, 500)
+
+    policy = ms.monitor.RollbackPolicy(conditions=["feature_drift > 0.3 min_samples=200"])
+    assert policy.evaluate(src, slot="1", window=1000.0, at=1000.0).verdict == "fail"
+
+
+def test_a_window_of_null_features_with_answers_present_fails_its_features_only() -> None:
+    rng = np.random.default_rng(2)
+    src = _two_features([[None, None]] * 500, rng.random(500).tolist())
+    features = src.fetch("feature_drift", slot="1", start=0.0, end=100.0)
+    assert isinstance(features, Samples), features
+    assert features.values.tolist() == [1.0]
+    answers = src.fetch("prediction_drift", slot="1", start=0.0, end=100.0)
+    assert isinstance(answers, Samples), answers
+    assert answers.values.tolist() == [0.0]
+
+
+def test_fewer_rows_than_min_values_all_null_are_still_a_quiet_window() -> None:
+    # Three rows cannot say a feature is broken: no data, as a window without rows.
+    src = _two_features([[None, None]] * 3, [None] * 3)
+    for metric in ("feature_drift", "prediction_drift", "feature_drift:age"):
+        answer = src.fetch(metric, slot="1", start=0.0, end=100.0)
+        assert isinstance(answer, NoData), (metric, answer)
+        assert "of 3 logged row(s) (fewer rows than min_values=5)" in answer.reason

@@ -646,7 +646,8 @@ class _DriftCheck:
 
     # --- what subclasses say: how inputs become columns, and their kinds ---
 
-    def _raw(self, data: Any, what: str) -> dict[str, RawColumn]:
+    def _raw(self, data: Any, what: str, skip: Sequence[str] = ()) -> dict[str, RawColumn]:
+        """``data``'s columns, leaving out ``skip`` (a profile's left-out columns) unread."""
         raise NotImplementedError
 
     def _reference_kinds(self, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
@@ -701,12 +702,16 @@ class _DriftCheck:
         >>> print(DataDrift(reference=reference, current={"x": [2.0, 3.0]}).run().reason)
         no column could be tested: 'x': too few values to judge: 6 in the reference, 2 in ...
         """
-        current_raw = self._raw(self.current, "current")
         references: dict[str, Column | Side]
         # The column sets are compared once the columns drift leaves out either way are
         # dropped (exclude=, and datetimes not declared numeric), on both paths: a current
         # batch needs neither, and may hold them.
         profile = self.reference if isinstance(self.reference, DriftProfile) else None
+        # A column the profile left out is not read from the current data either: it may
+        # be one no check can read (a struct left out with exclude= when profiling), and
+        # reading it would refuse data the profile was made to accept.
+        skip = () if profile is None else tuple(profile.left_out)
+        current_raw = self._raw(self.current, "current", skip)
         if profile is not None:
             excluded = set(self._excluded())
             left_out = {k: v for k, v in profile.left_out.items() if k not in excluded}
@@ -1242,8 +1247,12 @@ class DataDrift(_DriftCheck):
     categorical_max_unique: int | None = None
     name: str = "data_drift"
 
-    def _raw(self, data: Any, what: str) -> dict[str, RawColumn]:
-        return raw_columns(data, what=what, columns=self.columns, exclude=self.exclude, encode=True)
+    def _raw(self, data: Any, what: str, skip: Sequence[str] = ()) -> dict[str, RawColumn]:
+        # A left-out column asked for by name (columns=) is read, for the profile's own
+        # error to name it ("the profile has no column"), not "current has no columns".
+        asked = set(self.columns or ())
+        exclude = (*self.exclude, *(name for name in skip if name not in asked))
+        return raw_columns(data, what=what, columns=self.columns, exclude=exclude, encode=True)
 
     def _declared(self, name: str) -> bool:
         return name in self.kinds
@@ -1341,7 +1350,7 @@ class PredictionDrift(_DriftCheck):
     kind: ColumnKind | None = attrs.field(default=None, converter=_optional_kind)
     name: str = "prediction_drift"
 
-    def _raw(self, data: Any, what: str) -> dict[str, RawColumn]:
+    def _raw(self, data: Any, what: str, skip: Sequence[str] = ()) -> dict[str, RawColumn]:
         if not _named(data):
             encoded = encoded_column(data)  # text or categories: read by their codes
             if encoded is not None and (self.columns is None or len(self.columns) == 1):
@@ -1352,7 +1361,9 @@ class PredictionDrift(_DriftCheck):
                 width = 1 if array.ndim == 1 else array.shape[1]
                 names = self._unnamed_names(width, array.ndim, what)
                 return raw_columns(array, what=f"{what} predictions", columns=names, encode=True)
-        return raw_columns(data, what=f"{what} predictions", columns=self.columns, encode=True)
+        return raw_columns(
+            data, what=f"{what} predictions", columns=self.columns, exclude=skip, encode=True
+        )
 
     def _unnamed_names(self, width: int, ndim: int, what: str) -> tuple[str, ...]:
         """The names of unnamed predictions (an array, a series): ``columns=``; else, for

@@ -11,18 +11,24 @@ with the stored profile as the reference: the engine of the pre-deployment check
 its per-column methods, multiple-testing correction and drift share.
 
 Metrics a :class:`DriftSource` answers (one point per window; the window's row count is
-the sample size, so a condition's ``min_samples`` applies; a window whose columns have
-too few values to judge, fewer than the checks' ``min_values`` in each, is
-:class:`NoData`, as a window without rows is):
+the sample size, so a condition's ``min_samples`` applies). A window with fewer logged
+rows than the checks' ``min_values``, or whose columns have too few values to judge
+(fewer than ``min_values`` in each) while none is above ``max_missing_rate``, is
+:class:`NoData`, as a window without rows is; many rows whose values are missing fail
+the check, and the metric counts them as drifted:
 
 ======================================  ==================================================
-``feature_drift``                       share of feature columns that drifted (0 to 1; the
-                                        :class:`~modelship.checks.DataDrift` statistic)
-``prediction_drift``                    share of prediction columns that drifted (0 or 1
-                                        for a single output)
+``feature_drift``                       share of feature columns that drifted (0 to 1):
+                                        the :class:`~modelship.checks.DataDrift`
+                                        statistic, except that a column the check fails
+                                        for its missing values (above
+                                        ``max_missing_rate``) counts as drifted
+``prediction_drift``                    share of prediction columns that drifted, the same
+                                        way (0 or 1 for a single output)
 ``feature_drift:<column>``              the column's test statistic (KS D against a
                                         profile for a numeric column, chi-square for a
-                                        categorical one)
+                                        categorical one); ``+inf``, beyond any threshold,
+                                        for a column above ``max_missing_rate``
 ``prediction_drift:prediction``         the same for the prediction column
 ======================================  ==================================================
 
@@ -394,6 +400,37 @@ def _row_answers(output: Any, method: object, outputs: object) -> dict[str, Any]
     return found
 
 
+def _above_missing_rate(result: CheckResult) -> set[str]:
+    """The columns ``result`` fails for their missing or non-finite values
+    (``max_missing_rate``), tested or not."""
+    return {
+        name
+        for name, column in result.columns.items()
+        if column.details.get("max_missing_rate_exceeded")
+    }
+
+
+def _drift_share(result: CheckResult, broken: set[str]) -> float | None:
+    """The share of drifted columns, a column above ``max_missing_rate`` counted as drifted.
+
+    The check's own statistic counts only the columns its test judged drifted, so a
+    feature gone mostly null (an upstream outage) read as 0 while the check failed: the
+    metric counts the columns the check fails, as the check does. Without such a column
+    it is the check's statistic.
+    """
+    if not broken:
+        return result.statistic
+    judged = [
+        name
+        for name, column in result.columns.items()
+        if name in broken or getattr(column, "drifted", None) is not None
+    ]
+    drifted = [
+        name for name in judged if name in broken or getattr(result.columns[name], "drifted", None)
+    ]
+    return len(drifted) / len(judged)
+
+
 @attrs.frozen
 class _Window:
     """A window's drift check: its result (None when there was nothing to compare, and
@@ -734,8 +771,10 @@ class DriftSource:
         """The window's drift metric as one point; see :class:`DriftSource`.
 
         Logged values the check cannot compare (lists, mappings) are a
-        :class:`SourceError` (``drift_data``); a window with too few values to judge any
-        column is :class:`NoData`.
+        :class:`SourceError` (``drift_data``); a window with fewer logged rows than
+        ``min_values``, or too few values to judge any column and no column above
+        ``max_missing_rate``, is :class:`NoData`. A column above ``max_missing_rate``
+        counts as drifted, and reads ``+inf`` as ``<metric>:<column>``.
 
         Raises
         ------
@@ -785,10 +824,20 @@ class DriftSource:
         if result is None:
             return NoData(metric, slot, start=start, end=end, stat=stat, reason=window.why)
         least = int(self.options.get("min_values", MIN_VALUES))
-        if window.present < least:
-            # A quiet window: no column has the values to be judged, which is too little
-            # data, as a window without rows is, not a failure of the source (repeated
-            # source errors would roll back a version nobody is using).
+        logged = rows + missing
+        broken = _above_missing_rate(result)
+        if logged < least or (window.present < least and not broken):
+            # A quiet window: too few rows, or columns with too few values to judge and a
+            # missing rate in line with the reference's. That is too little data, as a
+            # window without rows is, not a failure of the source (repeated source errors
+            # would roll back a version nobody is using). Many rows whose values are
+            # missing are not quiet: the check fails them (max_missing_rate), and so does
+            # the metric below.
+            why = (
+                f"fewer rows than min_values={least}"
+                if logged < least
+                else f"fewer than min_values={least} in each, none above max_missing_rate"
+            )
             return NoData(
                 metric,
                 slot,
@@ -797,8 +846,8 @@ class DriftSource:
                 stat=stat,
                 reason=(
                     f"version {version}, ({start:g}, {end:g}]: too few values to judge in "
-                    f"{len(result.columns)} column(s) of {rows + missing} logged row(s) (fewer "
-                    f"than min_values={least} in each): {result.reason}"
+                    f"{len(result.columns)} column(s) of {logged} logged row(s) ({why}): "
+                    f"{result.reason}"
                 ),
             )
         if result.status is Status.ERROR:
@@ -811,11 +860,15 @@ class DriftSource:
                 error_type="drift_check",
                 message=result.reason,
             )
-        value = result.statistic
+        value = _drift_share(result, broken)
         if column:
             if column not in result.columns:
                 raise ConfigError(f"{metric}: no column {column!r}; have {list(result.columns)}")
-            value = result.columns[column].statistic
+            # A column the check fails for its missing values has no statistic that says
+            # so (its present values may match the reference): +inf is beyond every
+            # threshold of every statistic (chi-square and PSI have no upper bound), so a
+            # condition on the column fires as the check fails.
+            value = math.inf if column in broken else result.columns[column].statistic
         if value is None or math.isnan(value):
             return NoData(
                 metric,
