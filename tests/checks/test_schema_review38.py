@@ -354,3 +354,204 @@ def test_huge_numbers_name_their_field(field: str) -> None:
     # Named by the reason, not only in the document the message quotes.
     assert f"the column schema's '{field}'" in message
     assert "OverflowError" not in message
+
+
+# == Second look =============================================================================
+#
+# -- S1. Parquet: a named index is a data column; an old profile's unnamed one is kept ------
+
+
+def _cli(*argv: Any) -> int:
+    from modelship.cli import main
+
+    return main([str(a) for a in argv])
+
+
+def test_parquet_named_index_is_a_data_column(tmp_path: Any) -> None:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    from modelship.checks._cli_common import read_table
+
+    frame = pd.DataFrame({"store": [3, 1, 2], "age": [30.0, 40.0, 50.0]})
+    frame.set_index("store").to_parquet(tmp_path / "t.parquet")
+    # polars and pyarrow read it as a column, and profiles made before name it.
+    assert sorted(read_table(tmp_path / "t.parquet").column_names) == ["age", "store"]
+
+
+def _sampled_parquet(tmp_path: Any) -> tuple[Any, Any]:
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"x": rng.normal(size=400), "plan": rng.choice(["a", "b"], 400)})
+    frame.sample(frac=1.0, random_state=1).to_parquet(tmp_path / "ref.parquet")
+    frame.sample(frac=0.5, random_state=2).to_parquet(tmp_path / "cur.parquet")
+    return tmp_path / "ref.parquet", tmp_path / "cur.parquet"
+
+
+def test_profile_naming_an_unnamed_index_keeps_reading(tmp_path: Any) -> None:
+    pq = pytest.importorskip("pyarrow.parquet")
+    reference, current = _sampled_parquet(tmp_path)
+    # As versions before read the file: '__index_level_0__' a column like any other.
+    old = DriftProfile.from_data(pq.read_table(reference))
+    assert "__index_level_0__" in old.schema.names
+    (tmp_path / "old.json").write_text(old.to_json())
+    (tmp_path / "old_schema.json").write_text(old.schema.to_json())
+    assert _cli("check", "drift", "--profile", tmp_path / "old.json", "--current", current) == 0
+    schema_file = tmp_path / "old_schema.json"
+    assert _cli("check", "schema", "--schema-file", schema_file, "--current", current) == 0
+
+
+def test_columns_can_ask_for_an_unnamed_index(tmp_path: Any) -> None:
+    reference, current = _sampled_parquet(tmp_path)
+    asked = ["--columns", "__index_level_0__", "x"]
+    out = tmp_path / "r.json"
+    code = _cli(
+        "check", "drift", "--reference", reference, "--current", current, *asked, "--json", out
+    )
+    assert code == 0
+    assert list(json.loads(out.read_text())["results"][0]["columns"]) == asked[1:]
+
+
+# -- S2. float bounds of schemas written before compare in float64, as they did -------------
+
+
+def test_float_bounds_beyond_2_53_admit_the_reference() -> None:
+    ids = np.array([0, 2**62 + 1, 5, 2**62 - 3], dtype=np.int64)
+    document = Schema.infer({"id": ids}).to_dict()
+    # As older versions wrote it: float64 bounds, 2**62 + 1 rounded down to 2**62.
+    document["columns"][0].update(minimum=float(ids.min()), maximum=float(ids.max()))
+    schema = Schema.from_dict(document)
+    assert schema["id"].maximum < int(ids.max())
+    result = schema.validate({"id": ids})
+    assert result.status.value == "pass", result.reason
+    assert result.columns["id"].details["out_of_range_share"] == 0.0
+
+
+def test_integer_bounds_stay_exact_next_to_a_float_one() -> None:
+    document = Schema.infer({"id": np.array([0, 2**53], dtype=np.int64)}).to_dict()
+    document["columns"][0].update(minimum=0.0)  # a float bound beside an integer one
+    result = Schema.from_dict(document).validate({"id": np.array([2**53 + 1] * 4)})
+    assert result.columns["id"].details["out_of_range_share"] == 1.0
+
+
+# -- S3. validate(columns=) of named data checks only those columns -------------------------
+
+
+def test_validate_columns_of_named_data_checks_only_those() -> None:
+    data = {"a": np.arange(10.0), "b": np.arange(10.0), "c": np.array(["x", "y"] * 5)}
+    schema = Schema.infer(data)
+    result = schema.validate(data, columns=["a", "b"])
+    assert result.status.value == "pass", result.reason
+    assert set(result.columns) == {"a", "b"}
+    assert set(schema.validate(data, columns=["a", "b"], exclude=["a"]).columns) == {"b"}
+    # A plain array's columns= names its columns: a schema column not among them is missing.
+    X = np.column_stack([np.arange(10.0), np.arange(10.0)])
+    three = Schema.infer({"a": X[:, 0], "b": X[:, 1], "c": X[:, 0]})
+    missing = three.validate(X, columns=["a", "b"]).columns["c"].reason
+    assert missing == "column is missing"
+
+
+# -- S4. a column schema built from pandas or NumPy statistics -------------------------------
+
+
+def test_column_schema_takes_numpy_scalars_and_dtypes() -> None:
+    x = np.array([1.0, np.nan, 3.0])
+    column = ColumnSchema(
+        name=np.str_("x"),
+        kind="numeric",
+        dtype=x.dtype,
+        nullable=np.isnan(x).any(),
+        null_rate=np.isnan(x).mean(),
+        minimum=np.nanmin(x),
+        maximum=np.nanmax(x),
+    )
+    assert (column.dtype, column.nullable, type(column.nullable)) == ("float64", True, bool)
+    assert type(column.name) is str
+    assert ColumnSchema(**{**_NUMERIC, "dtype": np.int64}).dtype == "int64"
+    assert Schema([column]).validate({"x": x}).status.value == "pass"
+    assert Schema.from_json(Schema([column]).to_json()) == Schema([column])
+
+
+def test_column_schema_names_numpy_types_in_its_messages() -> None:
+    with pytest.raises(ConfigError, match=r"'nullable' must be bool, got numpy\.int64"):
+        ColumnSchema(**{**_NUMERIC, "nullable": np.int64(1)})
+
+
+# -- S5. rows and object columns read without a pass per value (results unchanged) ----------
+
+
+def test_numeric_rows_are_read_as_arrays() -> None:
+    from modelship.checks._tabular import _row_columns
+
+    rows = [(1.5, 2, True, None), (2.5, 3, False, 1.0)]
+    columns = _row_columns(rows, "rows")
+    assert columns is not None
+    assert [column.dtype.kind for column in columns] == ["f", "i", "b", "O"]
+    schema = Schema.infer(rows)
+    assert [c.dtype for c in schema.columns] == ["float64", "int64", "bool", "float64"]
+
+
+def test_object_numbers_without_missing_values_skip_the_scan(monkeypatch: Any) -> None:
+    from modelship.checks import _tabular
+
+    calls: list[Any] = []
+
+    def counted(value: Any) -> bool:
+        calls.append(value)
+        return False
+
+    monkeypatch.setattr(_tabular, "is_missing", counted)
+    values, dtype = _tabular._object_values(np.array([1, 2, 3], dtype=object))
+    assert (values.tolist(), dtype, calls) == ([1, 2, 3], "int64", [])
+
+
+def test_an_object_column_is_typed_once_in_validate(monkeypatch: Any) -> None:
+    from modelship.checks import _schema
+
+    data = {"a": np.array([1, 2, 3], dtype=object)}
+    schema = Schema.infer(data)
+    calls: list[str] = []
+    typed = _schema.make_column
+
+    def counted(name: str, *args: Any, **kwargs: Any) -> Any:
+        calls.append(name)
+        return typed(name, *args, **kwargs)
+
+    monkeypatch.setattr(_schema, "make_column", counted)
+    assert schema.validate(data).status.value == "pass"
+    assert calls == ["a"]
+
+
+# -- S6. check schema --columns ---------------------------------------------------------------
+
+
+def test_cli_schema_columns_chooses_the_columns(tmp_path: Any) -> None:
+    (tmp_path / "ref.csv").write_text("a,b,c\n1,2,x\n2,3,y\n3,4,x\n4,5,y\n")
+    (tmp_path / "cur.csv").write_text("a,b,c,extra\n1,2,x,9\n2,3,y,9\n3,4,x,9\n4,5,y,9\n")
+    from modelship.checks._cli_common import read_table
+
+    (tmp_path / "s.json").write_text(Schema.infer(read_table(tmp_path / "ref.csv")).to_json())
+    out = tmp_path / "r.json"
+    argv = ["--current", tmp_path / "cur.csv", "--columns", "a", "b", "--json", out, "--strict"]
+    assert _cli("check", "schema", "--schema-file", tmp_path / "s.json", *argv) == 0
+    assert list(json.loads(out.read_text())["results"][0]["columns"]) == ["a", "b"]
+
+
+# -- S7. schemas of row lists written before rows were typed column by column ---------------
+
+
+@pytest.mark.parametrize(
+    ("rows", "recorded"),
+    [
+        ([(1.5, 2, 3.0), (2.5, 3, 2.0), (0.5, 4, 1.0)], "float64"),  # read whole: float64
+        ([(True, 2), (False, 4), (True, 6)], "int64"),  # booleans among ints: int64
+        ([(1.5, 2, None), (2.5, 3, 2.0), (0.5, 4, 1.0)], "object"),  # a None: all object
+    ],
+)
+def test_row_schema_written_before_still_matches(rows: list[Any], recorded: str) -> None:
+    # As older versions read the rows: np.asarray(rows), one dtype for every column.
+    document = Schema.infer(np.asarray(rows, dtype=float)).to_dict()
+    for column in document["columns"]:
+        column["dtype"] = recorded
+    result = Schema.from_dict(document).validate(rows)
+    assert result.status.value == "pass", result.reason

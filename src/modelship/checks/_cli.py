@@ -51,11 +51,19 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def _reference(args: argparse.Namespace) -> Any:
     if args.profile:
         return DriftProfile.from_json(read_bytes(args.profile, _options(args)))
-    return read_table(args.reference, _options(args))
+    return read_table(args.reference, _options(args), keep=args.columns or ())
 
 
-def _current(args: argparse.Namespace) -> Any:
-    return read_table(args.current, _options(args))
+def _current(args: argparse.Namespace, reference: Any = None) -> Any:
+    """The current data; a Parquet file's unnamed pandas index column is kept when asked
+    for by ``--columns`` or named by the ``reference`` profile or schema (one made by an
+    older version, which read it as a column: dropping it would make it missing)."""
+    keep = set(args.columns or ())
+    schema = reference.schema if isinstance(reference, DriftProfile) else reference
+    if isinstance(schema, Schema):
+        keep.update(schema.names)
+        keep.update(schema.left_out)
+    return read_table(args.current, _options(args), keep=keep)
 
 
 _TEXT_DTYPES = frozenset({"str", "object"})  # the dtypes a schema records for text columns
@@ -91,7 +99,8 @@ def _text_as_recorded(schema: Schema, current: Any) -> Any:
 
 def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
     def drift() -> CheckResult:
-        reference, current = same_kinds(_reference(args), _current(args))
+        reference = _reference(args)
+        reference, current = same_kinds(reference, _current(args, reference))
         is_profile = isinstance(reference, DriftProfile)
         if is_profile and (
             args.categorical or args.numeric or args.categorical_max_unique is not None
@@ -127,9 +136,11 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
 
 
 def _validate_schema(args: argparse.Namespace) -> CheckResult:
-    """The current data against the schema; ``--exclude``'d columns on neither side."""
+    """The current data against the schema: only the ``--columns`` (when given), the
+    ``--exclude``'d columns on neither side."""
     schema = _schema(args)
-    return schema.validate(_text_as_recorded(schema, _current(args)), exclude=args.exclude)
+    current = _text_as_recorded(schema, _current(args, schema))
+    return schema.validate(current, exclude=args.exclude, columns=args.columns)
 
 
 def _schema(args: argparse.Namespace) -> Schema:
@@ -169,7 +180,7 @@ def _run_profile(args: argparse.Namespace) -> int:
     if refused is not None:
         return refused
     try:
-        reference = read_table(args.reference, _options(args))
+        reference = read_table(args.reference, _options(args), keep=args.columns or ())
         profile = DriftProfile.from_data(
             reference,
             summary_size=args.summary_size,

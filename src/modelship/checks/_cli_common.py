@@ -413,17 +413,23 @@ def _reason(path: str, exc: Exception) -> str:
     return "" if named in (path, path.partition("://")[2]) else reason
 
 
-def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = None) -> Any:
+def read_table(
+    path: str | Path,
+    storage_options: Mapping[str, Any] | None = None,
+    *,
+    keep: Iterable[str] = (),
+) -> Any:
     """Read tabular data from ``.npy``, ``.csv`` or ``.parquet`` (Parquet needs pyarrow).
 
     ``path`` is a local path or any fsspec URL (``s3://bucket/batch.parquet``), read with
     ``storage_options``. A ``.npy`` file holds a structured array (named columns) or a 1-D
     or 2-D array (columns ``"0"``, ``"1"``, ...). A CSV file has a header row; a column
     whose cells are all integers is int64, all numbers float64, otherwise text; the cells
-    in ``MISSING_MARKERS`` are missing values. A Parquet file written by pandas keeps
-    its data columns only: the row labels pandas stores as columns of their own
-    (``__index_level_0__`` for a shuffled or filtered index) are dropped, as pandas
-    reading it back would make them the index.
+    in ``MISSING_MARKERS`` are missing values. A Parquet file written by pandas drops
+    the unnamed row labels pandas stores as columns of their own (``__index_level_0__``
+    for a shuffled or filtered index: labels, not data), unless ``keep`` names them (a
+    profile or schema made by an older version, which read them as a column); a named
+    index (``set_index("store")``) is a column of data and stays.
 
     Raises
     ------
@@ -487,18 +493,25 @@ def read_table(path: str | Path, storage_options: Mapping[str, Any] | None = Non
         table = pq.read_table(pa.BufferReader(buffer))
     except arrow_errors as exc:
         raise _unreadable(name, exc, "check that it is a complete Parquet file") from exc
-    index = _pandas_index_columns(table)
+    kept = set(keep)
+    index = [column for column in _pandas_index_columns(table) if column not in kept]
     return table.drop_columns(index) if index else table
 
 
+#: The name pandas gives the column of an unnamed index level it writes to Parquet.
+_UNNAMED_INDEX = re.compile(r"__index_level_\d+__")
+
+
 def _pandas_index_columns(table: Any) -> list[str]:
-    """The columns of an arrow table that hold a pandas index, as its ``pandas`` metadata
-    names them, or ``[]``.
+    """The columns of an arrow table that hold an unnamed pandas index, as its ``pandas``
+    metadata names them (``__index_level_0__``), or ``[]``.
 
     pandas writes a range index as metadata only, and any other index (that of a sample,
-    a filtered frame) as a column, ``__index_level_0__`` when unnamed: the same data
-    would otherwise read with a column more or less depending on its row labels.
-    Metadata that is not what pandas writes is ignored: the table is then read as is.
+    a filtered frame) as a column: the same data would otherwise read with a column more
+    or less depending on its row labels. A named index (``set_index("store")``) is left
+    out of this list: it was a data column, which polars and pyarrow read as one and
+    which profiles made before name. Metadata that is not what pandas writes is
+    ignored: the table is then read as is.
     """
     metadata = getattr(table.schema, "metadata", None) or {}
     text = metadata.get(b"pandas")
@@ -512,7 +525,11 @@ def _pandas_index_columns(table: Any) -> list[str]:
     # A range index is a dict ({"kind": "range", ...}), stored in no column.
     if not isinstance(index, list):
         return []
-    return [name for name in index if isinstance(name, str) and name in names]
+    return [
+        name
+        for name in index
+        if isinstance(name, str) and name in names and _UNNAMED_INDEX.fullmatch(name)
+    ]
 
 
 def _check_npy_size(data: bytes) -> None:

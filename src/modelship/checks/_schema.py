@@ -12,7 +12,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship import _json
-from modelship._columns import series_name
+from modelship._columns import named_items, series_name
 from modelship._documents import DocumentKind
 from modelship._params import (
     Constraints,
@@ -47,6 +47,7 @@ from modelship.checks._tabular import (
     parse_kinds,
     raw_array,
     raw_columns,
+    rows_dtype,
 )
 from modelship.errors import CheckInputError, ConfigError
 
@@ -260,6 +261,32 @@ def _maximum(value: Any) -> float | None:
     return None if value is None else _as_number("maximum", value, integers=True)
 
 
+# A column schema built by hand from pandas or NumPy statistics holds NumPy scalars
+# (``df.x.isna().any()`` is ``np.True_``, ``df.x.dtype`` a ``np.dtype``): taken as the
+# Python values they stand for. Anything else is left as given, for _check_types to refuse.
+def _text(value: Any) -> Any:
+    return str(value) if isinstance(value, str) else value
+
+
+def _dtype(value: Any) -> Any:
+    if isinstance(value, np.dtype):
+        return str(value)
+    if isinstance(value, type) and issubclass(value, np.generic):  # np.float64
+        return str(np.dtype(value))
+    return _text(value)
+
+
+def _boolean(value: Any) -> Any:
+    return bool(value) if isinstance(value, (bool, np.bool_)) else value
+
+
+def _type_name(value: Any) -> str:
+    """The type of ``value`` as a message names it: NumPy's ``bool`` as ``numpy.bool``,
+    never as Python's ``bool`` it is not."""
+    kind = type(value)
+    return kind.__name__ if kind.__module__ == "builtins" else f"{kind.__module__}.{kind.__name__}"
+
+
 def _kind(value: Any) -> ColumnKind:
     try:
         return ColumnKind(value)
@@ -278,7 +305,7 @@ def _labels(value: Any) -> tuple[str, ...] | None:
             f"the column schema's 'categories' must be a list of strings or None, got "
             f"{brief(value)}"
         )
-    labels = tuple(value)
+    labels = tuple(str(label) if isinstance(label, str) else label for label in value)
     odd = [label for label in labels if not isinstance(label, str)]
     if odd:
         raise ConfigError(
@@ -312,9 +339,11 @@ class ColumnSchema:
     kind : ColumnKind or str
         ``numeric`` or ``categorical``.
     dtype : str
-        The dtype as given (``"int64"``, ``"float32"``, ``"bool"``, ``"str"``...).
+        The dtype as given (``"int64"``, ``"float32"``, ``"bool"``, ``"str"``...); a
+        NumPy dtype (``df.x.dtype``) is taken by its name.
     nullable : bool
-        Whether the reference had missing values in this column.
+        Whether the reference had missing values in this column (a NumPy boolean,
+        ``df.x.isna().any()``, too).
     null_rate : float
         The reference's share of missing values.
     minimum, maximum : int or float, optional
@@ -347,10 +376,10 @@ class ColumnSchema:
     'numeric'
     """
 
-    name: str
+    name: str = attrs.field(converter=_text)
     kind: ColumnKind = attrs.field(converter=_kind)
-    dtype: str
-    nullable: bool
+    dtype: str = attrs.field(converter=_dtype)
+    nullable: bool = attrs.field(converter=_boolean)
     null_rate: float = attrs.field(converter=_null_rate)
     # An int for an integer column (float annotates both, as typing has it).
     minimum: float | None = attrs.field(default=None, converter=_minimum, validator=_finite_bound)
@@ -383,7 +412,7 @@ class ColumnSchema:
             if not isinstance(value, expected):
                 raise ConfigError(
                     f"the column schema's {field!r} must be {expected.__name__}, got "
-                    f"{type(value).__name__} {brief(value)}"
+                    f"{_type_name(value)} {brief(value)}"
                 )
         for rate in ("null_rate", "inf_rate"):
             value = getattr(self, rate)
@@ -780,8 +809,8 @@ class Schema:
             either.
         columns : sequence of str, optional
             As for :meth:`infer`: for a plain array (2-D numpy) the names of its columns,
-            else the columns of ``current`` to check (the others are not read, nor
-            reported as extra).
+            else the columns to check: the others, in ``current`` or in the schema, are
+            not read nor reported missing or extra (as with ``exclude``).
 
         Raises
         ------
@@ -986,6 +1015,14 @@ def _excluded(value: Sequence[str] | None) -> frozenset[str]:
     return frozenset() if value is None else frozenset(str(name) for name in value)
 
 
+def _is_named(data: Any) -> bool:
+    """Whether ``data`` has named columns (a mapping, a data frame, a structured array),
+    not a plain array whose columns ``columns=`` names."""
+    if type(data).__name__ == "LazyFrame":  # polars: named, and collected only once
+        return True
+    return named_items(data) is not None
+
+
 def _optional_names(value: Sequence[str] | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(str(name) for name in value)
 
@@ -1046,10 +1083,17 @@ class SchemaCheck:
             encode=True,
         )
         nullable = _nullable_dtypes(self.current)
+        whole = rows_dtype(self.current)
+        # columns= of named data chooses the columns checked, as exclude= leaves some out:
+        # the schema's others are not missing (those of a plain array name its columns,
+        # so a schema column not among them is).
+        skipped = set(self.exclude)
+        if self.columns is not None and _is_named(self.current):
+            skipped |= set(self.schema.names) - set(self.columns)
         results = [
-            self._column(expected, raw, nullable)
+            self._column(expected, raw, nullable, whole)
             for expected in self.schema.columns
-            if expected.name not in self.exclude
+            if expected.name not in skipped
         ]
         # Columns the schema left out (an excluded identifier, a datetime) are not extra.
         known = set(self.schema.names) | self.exclude | set(self.schema.left_out)
@@ -1103,14 +1147,22 @@ class SchemaCheck:
         )
 
     def _column(
-        self, expected: ColumnSchema, raw: Mapping[str, RawColumn], nullable: Mapping[str, str]
+        self,
+        expected: ColumnSchema,
+        raw: Mapping[str, RawColumn],
+        nullable: Mapping[str, str],
+        whole: str | None,
     ) -> ColumnResult:
+        """One column's findings; ``whole`` is the dtype a list of rows reads as whole
+        (see :func:`rows_dtype`), which a schema written before recorded for it."""
         name = expected.name
         if name not in raw:
             return self._result(name, [("missing_column", "column is missing")], {})
         findings: list[tuple[str, str]] = []
         details: dict[str, Any] = {}
-        column = _as_kind(expected, raw[name])
+        # Rows whose whole reading is the recorded dtype (booleans among integers read
+        # as int64) are the numbers that schema saw, not of another nature.
+        column = _as_kind(expected, raw[name], same_as_recorded=whole == expected.dtype)
         if not isinstance(column, Column):
             found, dtype = column
             message = f"kind changed: {expected.kind.value} -> {found}"
@@ -1120,7 +1172,7 @@ class SchemaCheck:
         # The dtype as read counts too: a schema written before object columns of numbers
         # were recorded by their values' dtype says "object" for [1, None, 3] read now as
         # int64; the same data is no dtype change.
-        if expected.dtype not in (dtype, column.read_dtype):
+        if expected.dtype not in (dtype, column.read_dtype, whole):
             findings.append(("dtype_changed", f"dtype changed: {expected.dtype} -> {dtype}"))
         infinite = 0
         if column.kind is ColumnKind.NUMERIC:
@@ -1166,10 +1218,25 @@ class SchemaCheck:
         )
 
 
-def _as_kind(expected: ColumnSchema, raw: RawColumn) -> Column | tuple[str, str]:
+def _as_kind(
+    expected: ColumnSchema, raw: RawColumn, *, same_as_recorded: bool = False
+) -> Column | tuple[str, str]:
     """The column typed as the schema's kind, or ``(what it holds, its dtype)`` when it
-    can no longer be read as that kind (a ``kind_changed`` finding)."""
+    can no longer be read as that kind (a ``kind_changed`` finding); with
+    ``same_as_recorded`` (the data reads as the schema's dtype) a numeric column is
+    never of another nature."""
     name = expected.name
+    if expected.kind is ColumnKind.NUMERIC and dtype_kind(raw) not in "iuf":
+        # Typed once: a column that reads as numbers by itself (an object column of
+        # them) is the numeric column, and no change of nature; typing an object column
+        # is a pass over every value, which the checks below would make twice.
+        try:
+            natural = make_column(name, raw)
+        except CheckInputError:  # a LeftOut too: the readings below say what it is
+            pass
+        else:
+            if natural.kind is ColumnKind.NUMERIC:
+                return natural
     try:
         column = make_column(name, raw, expected.kind)
     except CheckInputError:
@@ -1178,7 +1245,11 @@ def _as_kind(expected: ColumnSchema, raw: RawColumn) -> Column | tuple[str, str]
         except LeftOut:
             return "datetime", str(raw_array(raw).dtype)
         return natural.kind.value, natural.dtype
-    if expected.kind is ColumnKind.NUMERIC and dtype_kind(raw) not in "iuf":
+    if (
+        expected.kind is ColumnKind.NUMERIC
+        and dtype_kind(raw) not in "iuf"
+        and not same_as_recorded
+    ):
         changed = _changed_nature(name, raw, expected.dtype)
         if changed is not None:
             return changed
@@ -1234,35 +1305,52 @@ def _shown_bound(value: float | None) -> str:
 def _outside(values: NDArray[Any], expected: ColumnSchema, dtype: str) -> NDArray[np.bool_]:
     """Which ``values`` lie outside the schema's range (NaN does not; infinities do).
 
-    Integers are compared exactly, with integer bounds as they are and float bounds
-    (schemas written before integer bounds were) as the integers they admit; floats
-    wider than float64 (``longdouble``) at float64, the precision bounds are recorded at;
-    float32 and float16 as :func:`_comparable` says.
+    Integers are compared exactly with integer bounds (what an integer column's schema
+    records), and in float64 with float bounds, as NumPy compares them: a schema written
+    before integer bounds were holds its int64 column's range as float64, rounded
+    (9221555293448421376 for 9221555293448421123), and compared exactly its own largest
+    values would be out of range. Floats wider than float64 (``longdouble``) are
+    compared at float64, the precision bounds are recorded at; float32 and float16 as
+    :func:`_comparable` says.
     """
     if values.dtype.kind == "f" and values.dtype.itemsize > 8:
         values = values.astype(np.float64)
     values, low, high = _comparable(values, expected, dtype)
     if values.dtype.kind in "iu":
-        return _outside_integers(values, low, high)
+        return _below(values, low) | _above(values, high)
     outside: NDArray[np.bool_] = (values < low) | (values > high)
     return outside
 
 
-def _outside_integers(values: NDArray[Any], low: float, high: float) -> NDArray[np.bool_]:
-    """Integers outside [low, high], exactly: NumPy would compare int64 with a float
-    bound in float64, where 2**53 + 1 equals 2**53."""
+def _below(values: NDArray[Any], low: float) -> NDArray[np.bool_]:
+    """Integers below ``low``: exactly for an integer bound (NumPy would compare in
+    float64, where 2**53 + 1 equals 2**53), in float64 for a float one (see
+    :func:`_outside`)."""
+    if not isinstance(low, int):
+        below: NDArray[np.bool_] = values < low
+        return below
     info = np.iinfo(values.dtype)
-    # The integers the range admits; bounds are finite (ColumnSchema refuses others).
-    least, most = math.ceil(low), math.floor(high)
-    if least > info.max or most < info.min or least > most:
+    if low > info.max:
         return np.ones(len(values), dtype=bool)
-    outside = np.zeros(len(values), dtype=bool)
-    # A bound beyond the dtype's range leaves no value beyond it (and would not convert).
-    if least > info.min:
-        outside |= values < values.dtype.type(least)
-    if most < info.max:
-        outside |= values > values.dtype.type(most)
-    return outside
+    # A bound below the dtype's range leaves no value below it (and would not convert).
+    if low <= info.min:
+        return np.zeros(len(values), dtype=bool)
+    exact: NDArray[np.bool_] = values < values.dtype.type(low)
+    return exact
+
+
+def _above(values: NDArray[Any], high: float) -> NDArray[np.bool_]:
+    """Integers above ``high``, as :func:`_below` compares them."""
+    if not isinstance(high, int):
+        above: NDArray[np.bool_] = values > high
+        return above
+    info = np.iinfo(values.dtype)
+    if high < info.min:
+        return np.ones(len(values), dtype=bool)
+    if high >= info.max:
+        return np.zeros(len(values), dtype=bool)
+    exact: NDArray[np.bool_] = values > values.dtype.type(high)
+    return exact
 
 
 def _comparable(
