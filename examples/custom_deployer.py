@@ -36,15 +36,17 @@ class InProcessDeployer:
             raise md.SlotNotFound(f"no slot {slot!r}")
         return self._slots[slot]
 
-    def _check_idle(self, slot: str) -> None:
+    def _check_idle(self, slot: str, starting: bool = False) -> None:
         if self._weights.get(slot, 0) > 0:
             raise md.SlotInUse(f"slot {slot!r} receives traffic; move it first")
+        if starting and slot not in self._slots and len(self._slots) >= self.capabilities.max_slots:
+            raise ms.ConfigError(f"slots {sorted(self._slots)} run; remove one to start {slot!r}")
 
     def apply(self, slot: str, model: str, version: str, spec: Any = None) -> None:
-        self._check_idle(slot)  # fail fast, before a slow load
+        self._check_idle(slot, starting=True)  # fail fast, before a slow load
         loaded = self._registry.load(model, version)  # verified, then deserialised
         with self._lock:
-            self._check_idle(slot)  # again, with the swap: traffic may have moved meanwhile
+            self._check_idle(slot, starting=True)  # again, with the swap: traffic may have moved
             self._slots[slot] = (model, version, loaded)
             self._weights[slot] = 0
 

@@ -23,7 +23,7 @@ from typing import Any
 
 from modelship.errors import ConfigError
 
-__all__ = ["load_plugin", "plugin", "plugins"]
+__all__ = ["declared", "load_plugin", "origin", "plugin", "plugins"]
 
 EntryPoint = importlib.metadata.EntryPoint
 _GROUPS: dict[str, dict[str, tuple[EntryPoint, ...]]] = {}
@@ -55,7 +55,14 @@ def _dist(ep: EntryPoint) -> str | None:
     return None if ep.dist is None else ep.dist.name
 
 
-def _origin(ep: EntryPoint) -> str:
+def origin(ep: EntryPoint) -> str:
+    """What ``ep`` names and the distribution declaring it, for messages.
+
+    Examples
+    --------
+    >>> origin(importlib.metadata.EntryPoint("x", "pkg.mod:make", "g"))
+    "'pkg.mod:make' from an unknown distribution"
+    """
     return f"{ep.value!r} from {_dist(ep) or 'an unknown distribution'}"
 
 
@@ -86,10 +93,25 @@ def plugin(group: str, name: str, *, rescan: bool = True) -> EntryPoint | None:
     if len({ep.value for ep in eps}) > 1:
         raise ConfigError(
             f"the {group!r} entry point {name!r} is declared by more than one package: "
-            f"{' and '.join(_origin(ep) for ep in eps)}; uninstall one of them (modelship "
+            f"{' and '.join(origin(ep) for ep in eps)}; uninstall one of them (modelship "
             "does not choose by the order of sys.path)"
         )
     return eps[0] if eps else None
+
+
+def declared(group: str, name: str) -> tuple[EntryPoint, ...]:
+    """Every entry point named ``name`` in ``group`` as read once per process (none, one,
+    or several packages'), for telling who declares a name that is not looked up.
+
+    Examples
+    --------
+    >>> declared("modelship.registries", "nosuch")
+    ()
+    """
+    kept = _GROUPS.get(group)
+    if kept is None:
+        kept = _read(group)
+    return kept.get(name, ())
 
 
 def load_plugin(ep: EntryPoint) -> Any:
@@ -107,6 +129,6 @@ def load_plugin(ep: EntryPoint) -> Any:
         return ep.load()
     except Exception as exc:  # whatever the plugin's import raised
         raise ConfigError(
-            f"the {ep.group!r} entry point {ep.name!r} ({_origin(ep)}) could not be "
+            f"the {ep.group!r} entry point {ep.name!r} ({origin(ep)}) could not be "
             f"loaded: {type(exc).__name__}: {exc}; reinstall or uninstall that package"
         ) from exc

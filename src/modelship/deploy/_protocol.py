@@ -203,6 +203,8 @@ class Deployer(Protocol):
         """Start ``version`` of ``model`` in ``slot`` (replacing what it held) with no traffic.
 
         Returns once the start is under way; readiness is :meth:`wait_ready`'s business.
+        Raises :class:`~modelship.errors.ConfigError` for a new slot when
+        ``capabilities.max_slots`` slots run already; nothing is started.
         """
 
     def wait_ready(self, slot: str, timeout: float) -> bool:

@@ -4,17 +4,32 @@ from __future__ import annotations
 
 import difflib
 import os
+import warnings
 from collections.abc import Mapping
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from modelship._hashing import CHUNK
-from modelship._plugins import load_plugin, plugin
-from modelship.errors import ConfigError, UnsupportedStorage
+from modelship._plugins import declared, load_plugin, origin, plugin
+from modelship._shown import hide_credentials
+from modelship.errors import (
+    ConfigError,
+    ModelshipError,
+    ModelshipWarning,
+    StoreError,
+    UnsupportedStorage,
+)
 from modelship.registry._protocols import Store
 from modelship.registry._registry import Registry
 from modelship.registry._store import FsspecStore, filesystem_for, scheme_of
 
 __all__ = ["open_registry", "storage_options_only", "unnest_storage_options"]
+
+_GROUP = "modelship.registries"
+# The schemes modelship opens itself (a folder, memory, S3 with its own settings): never
+# looked up among plugins, so an installed package cannot take over every registry on
+# the local disk or in memory (an entry point claiming one is ignored, with a warning).
+_OWN_SCHEMES = frozenset({"file", "local", "memory", "s3", "s3a"})
 
 
 def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locking and verification options, each documented
@@ -34,7 +49,12 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     ``s3://bucket/prefix`` (``pip install 'modelship[s3]'``). A scheme registered under the
     ``modelship.registries`` entry point group is looked up first; its object is called
     with ``(url, **storage_options)`` and may return a :class:`Registry` or a
-    :class:`Store`. A plugin's :class:`Registry` comes configured: for one,
+    :class:`Store`. modelship's own schemes (a folder path, ``file``, ``local``,
+    ``memory``, ``s3``, ``s3a``) are never looked up: an entry point naming one is ignored
+    with a :class:`~modelship.errors.ModelshipWarning` naming its package. A plugin that
+    raises is a :class:`~modelship.ConfigError` naming the entry point, its package and the
+    cause (a :class:`~modelship.StoreError` if the cause is an ``OSError``; a modelship
+    error it raises passes unchanged). A plugin's :class:`Registry` comes configured: for one,
     ``signing_key``, ``verify_signatures``, ``single_writer``, ``user``,
     ``checkpoint_every`` and ``exclusive_creates`` are refused
     (:class:`~modelship.ConfigError`), never dropped; a plugin's :class:`Store` declares
@@ -81,11 +101,15 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     scheme = scheme_of(url)
     storage_options = unnest_storage_options(storage_options)
     _check_storage_options(url, scheme, storage_options)
-    # A scheme fsspec knows is looked up among the plugins read once per process; any
-    # other is looked up in a fresh read before it is refused.
-    ep = plugin("modelship.registries", scheme, rescan=not _fsspec_knows(scheme))
+    if scheme in _OWN_SCHEMES:
+        _warn_of_claims(scheme)
+        ep = None
+    else:
+        # A scheme fsspec knows is looked up among the plugins read once per process; any
+        # other is looked up in a fresh read before it is refused.
+        ep = plugin(_GROUP, scheme, rescan=not _fsspec_knows(scheme))
     if ep is not None:
-        made = load_plugin(ep)(url, **storage_options)
+        made = _call_plugin(ep, scheme, url, storage_options)
         if isinstance(made, Registry):
             _refuse_options_for_plugin_registry(
                 scheme,
@@ -116,8 +140,8 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
                 checkpoint_every=checkpoint_every,
             )
         raise UnsupportedStorage(
-            f"entry point {ep.value!r} for {scheme!r} returned {type(made).__name__}, "
-            "not a Registry or a Store"
+            f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)}) returned "
+            f"{type(made).__name__}, not a Registry or a Store; fix or uninstall that package"
         )
     fs, root = filesystem_for(url, storage_options)
     store = FsspecStore(fs, root, url=url, exclusive_creates=exclusive_creates)
@@ -129,6 +153,39 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
         verify_signatures=verify_signatures,
         checkpoint_every=checkpoint_every,
     )
+
+
+def _warn_of_claims(scheme: str) -> None:
+    """Warn that the entry points naming one of modelship's own schemes are ignored."""
+    claims = declared(_GROUP, scheme)
+    if claims:
+        warnings.warn(
+            f"the {_GROUP!r} entry point {scheme!r} ({' and '.join(origin(ep) for ep in claims)}) "
+            f"is ignored: modelship opens {scheme!r} registries itself, and a package cannot "
+            "replace that; give the plugin a scheme of its own, or uninstall the package",
+            ModelshipWarning,
+            stacklevel=3,
+        )
+
+
+def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any]) -> object:
+    """The plugin's object for ``url``; what it raises is named as the plugin's."""
+    factory = load_plugin(ep)
+    try:
+        return factory(url, **options)
+    except ModelshipError:
+        raise  # the plugin's own word on what is wrong, already a modelship error
+    except OSError as exc:
+        raise StoreError(
+            f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)}) could not open "
+            f"{hide_credentials(url)}: {type(exc).__name__}: {exc}"
+        ) from exc
+    except Exception as exc:  # whatever the plugin raised: named as the plugin's failure
+        raise ConfigError(
+            f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)}) failed to open "
+            f"{hide_credentials(url)}: {type(exc).__name__}: {exc}; check the URL and "
+            "options for that package, or fix or uninstall it"
+        ) from exc
 
 
 def _refuse_options_for_plugin_registry(scheme: str, plugin_value: str, **given: bool) -> None:

@@ -43,7 +43,12 @@ class BlobWriter(Protocol):
     """
 
     def write(self, data: bytes | memoryview) -> int:
-        """Append bytes; return how many."""
+        """Append bytes; return how many.
+
+        ``data`` is valid only during the call: the registry passes views of one buffer
+        that it refills with the next chunk once ``write`` returns, so a writer must
+        copy (or write out) the bytes before returning, never keep ``data`` itself.
+        """
 
     def publish(self, key: str) -> bool:
         """Make the bytes visible under ``key`` at once; False if ``key`` already existed.
@@ -121,7 +126,10 @@ class Store(Protocol):
         """The bytes at ``key``; :class:`FileNotFoundError` if none."""
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        """The bytes at each key that exists (missing keys are left out)."""
+        """The bytes at each key that exists (missing keys are left out).
+
+        ``keys`` may be a generator (the registry passes some): walk it once.
+        """
 
     def create(self, key: str, data: bytes) -> None:
         """Write ``data`` at ``key`` only if no key is there; else :class:`FileExistsError`.

@@ -46,6 +46,8 @@ __all__ = ["DeployerConformance"]
 _NOT_READY_WAIT = 1.0
 _NOT_READY_OVERRUN = 10.0
 _NO_NEVER_READY = "no version that never becomes ready given (never_ready fixture)"
+# More slots than this are not started to check max_slots (each may be a server).
+_MAX_SLOTS_TRIED = 8
 
 
 class DeployerConformance:
@@ -346,6 +348,25 @@ class DeployerConformance:
         names = [s.slot for s in deployer.state().slots]
         assert names == ["blue", "green"], f"state() lists slots {names}, not ordered by name"
 
+    def test_a_slot_beyond_max_slots_is_refused_with_a_config_error(
+        self, deployer: Deployer, versions: tuple[str, str, str]
+    ) -> None:
+        # Strategies plan on the declared max_slots; a deployer that starts more leaks
+        # them (nothing removes a slot no strategy knows of).
+        limit = deployer.capabilities.max_slots
+        if limit > _MAX_SLOTS_TRIED:
+            pytest.skip(f"declares max_slots={limit}; the check starts at most {_MAX_SLOTS_TRIED}")
+        model, v1, _ = versions
+        names = ["blue", "green", *(f"slot-{i}" for i in range(2, limit))][:limit]
+        for name in names:
+            deployer.apply(name, model, v1)
+        with pytest.raises(ConfigError):
+            deployer.apply("one-too-many", model, v1)
+        started = [s.slot for s in deployer.state().slots]
+        assert started == sorted(names), (
+            f"declares max_slots={limit}, runs slots {started} after a refused apply"
+        )
+
     # --- a version that never becomes ready --------------------------------------------
 
     def test_wait_ready_answers_false_in_time_for_a_version_that_never_becomes_ready(
@@ -378,6 +399,38 @@ class DeployerConformance:
         assert slot is not None
         assert slot.version == never_ready
         assert slot.ready is False, f"state() says blue ({never_ready}) is ready; it never was"
+
+    def test_a_version_that_never_becomes_ready_over_a_ready_one_is_not_ready(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        never_ready: str | None,
+    ) -> None:
+        # A slot that served a ready version keeps nothing of its readiness: a deployer
+        # that reads "ready" as "some server of the slot is ready" (the old version's,
+        # still up during an in-place rolling update) would let BlueGreen send all
+        # traffic to a version that crashed.
+        if never_ready is None:
+            pytest.skip(_NO_NEVER_READY)
+        model, v1, _ = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        ready = self.start_never_ready(deployer, "blue", model, never_ready)
+        assert ready is False, (
+            f"wait_ready answered {ready!r} for blue ({never_ready}), which never became "
+            f"ready; the readiness of the version it replaced ({v1}) carried over"
+        )
+        slot = deployer.state().slot("blue")
+        assert slot is not None
+        assert (slot.version, slot.ready) == (never_ready, False), (
+            f"state() says {slot} after {never_ready} replaced ready {v1}; it never was ready"
+        )
+        deadline = time.monotonic() + ready_timeout
+        while (health := deployer.health("blue")).healthy and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not health.healthy, (
+            f"blue ({never_ready}) is healthy after replacing ready {v1}: {health}"
+        )
 
     def test_the_state_is_json_serialisable(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
@@ -435,6 +488,30 @@ class DeployerConformance:
         serving = deployer.state().serving()
         assert serving is not None, "no slot serves after the aborted rollout"
         assert (serving.version, serving.weight) == (v1, 100), f"serving after abort: {serving}"
+
+    def test_blue_green_into_an_idle_slot_that_was_ready_aborts_on_a_never_ready_version(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        never_ready: str | None,
+    ) -> None:
+        # The third rollout goes into blue, idle but still holding ready v1: the abort
+        # must come from the new version's readiness, not the slot's past.
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        if never_ready is None:
+            pytest.skip(_NO_NEVER_READY)
+        model, v1, v2 = versions
+        kwargs = self._strategy_kwargs(ready_timeout)
+        BlueGreen(deployer, **kwargs).deploy(model, v1)
+        BlueGreen(deployer, **kwargs).deploy(model, v2)
+        kwargs["progress_deadline"] = _NOT_READY_WAIT
+        with pytest.raises(RolloutAborted):
+            BlueGreen(deployer, **kwargs).deploy(model, never_ready)
+        serving = deployer.state().serving()
+        assert serving is not None, "no slot serves after the aborted rollout"
+        assert (serving.version, serving.weight) == (v2, 100), f"serving after abort: {serving}"
 
     def test_recreate_stops_the_serving_version_and_starts_the_next(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import modelship as ms
+from modelship._hashing import CHUNK
 from modelship.registry._layout import (
     GC_RUNS,
     alias_hint_key,
@@ -582,6 +583,23 @@ class RegistryConformance:
         assert reg.load("m") == good
 
     # --- copying ------------------------------------------------------------------------
+
+    def test_copy_registry_stores_each_chunk_of_a_large_artifact(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        # copy_registry streams a blob through one buffer refilled chunk by chunk: a
+        # blob writer that keeps the buffers it is handed stores the last chunk's bytes
+        # over the earlier ones. A chunk and a part of one are enough to show it.
+        size = CHUNK + CHUNK // 3
+        artifact = (bytes(range(251)) * (size // 251 + 1))[:size]  # no chunk repeats
+        src = ms.open_registry(f"memory://copy-chunks-{uuid.uuid4().hex}")
+        src.register(model_name="big", model=artifact, serializer="bytes")
+        dst = make_registry()
+        try:
+            ms.copy_registry(src, dst)
+        except ms.IntegrityError as exc:
+            pytest.fail(f"copying an artifact of {size} bytes into the store failed: {exc}")
+        assert dst.load("big") == artifact
 
     def test_copy_registry_round_trip_keeps_everything(
         self, make_registry: Callable[..., ms.Registry]

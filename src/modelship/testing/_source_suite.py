@@ -207,6 +207,41 @@ class MetricSourceConformance:
         else:
             assert isinstance(after, NoData), f"expected Samples or NoData, got {after!r}"
 
+    def test_a_longer_window_with_the_same_start_holds_the_values_after_the_shorter(
+        self, source_case: SourceCase
+    ) -> None:
+        # Gates ask (start, now] again and again as a rollout goes on: a source that
+        # caches its first answer by the window's start and cuts it to each later end
+        # never sees a value that came after the first question. The shorter window is
+        # asked first, from a start no earlier question used (the case's own start was):
+        # halfway to the first value, so both windows hold it.
+        whole = self._samples(source_case)
+        stamps = np.unique(whole.timestamps)
+        if stamps.size < 2:
+            pytest.skip(
+                "the source answers one point in the case's window (a statistic over the "
+                "window): no value after a shorter window's end to look for"
+            )
+        t = (source_case.start + float(stamps[0])) / 2
+        mid, end = float(stamps[-2]), source_case.end
+        shorter = self._fetch(source_case, start=t, end=mid)
+        assert isinstance(shorter, Samples), f"expected Samples for ({t}, {mid}], got {shorter!r}"
+        longer = self._fetch(source_case, start=t)
+        assert isinstance(longer, Samples), f"expected Samples for ({t}, {end}], got {longer!r}"
+        assert (longer.start, longer.end) == (t, end), (
+            f"asked ({t}, {end}], the answer is about ({longer.start}, {longer.end}]"
+        )
+        after = longer.timestamps[longer.timestamps > mid]
+        expected = whole.timestamps[whole.timestamps > mid]
+        assert after.size, (
+            f"({t}, {end}] asked after ({t}, {mid}] holds no value after {mid}, though "
+            f"(start, {end}] holds {expected.size}: the answer to the shorter window was "
+            "reused (a cache keyed by the window's start?)"
+        )
+        if source_case.stat is None:  # raw observations: the very same ones
+            missed = sorted(set(expected.tolist()) - set(after.tolist()))
+            assert not missed, f"({t}, {end}] left out the values at {missed[:5]}"
+
     def test_a_statistic_computed_by_the_source_is_the_one_asked_for(
         self, source_case: SourceCase
     ) -> None:
@@ -243,6 +278,31 @@ class MetricSourceConformance:
         assert (out.metric, out.slot, out.start, out.end) == asked, (
             f"NoData answers {(out.metric, out.slot, out.start, out.end)}, asked {asked}"
         )
+
+    def test_after_the_cases_answer_an_empty_slot_and_an_unknown_metric_are_still_no_data(
+        self, source_case: SourceCase
+    ) -> None:
+        # Asked right after the case's own question, with the same window: a source that
+        # caches answers without the slot (or the metric) in the key answers the case's
+        # values for the other slot, and canary analysis compares a slot with itself.
+        self._samples(source_case)
+        empty = self._fetch(source_case, slot=source_case.empty_slot)
+        assert isinstance(empty, NoData), (
+            f"expected NoData for the empty slot {source_case.empty_slot!r} asked after "
+            f"{source_case.slot!r} with the same window, got {empty!r}: is the slot left "
+            "out of a cache's key?"
+        )
+        assert empty.slot == source_case.empty_slot
+        metric = source_case.unknown_metric
+        try:
+            unknown = self._fetch(source_case, metric=metric)
+        except ConfigError:
+            return
+        assert isinstance(unknown, NoData), (
+            f"expected NoData for metric {metric!r} asked after {source_case.metric!r} with "
+            f"the same window, got {unknown!r}: is the metric left out of a cache's key?"
+        )
+        assert unknown.metric == metric
 
     def test_a_window_before_any_value_is_no_data(self, source_case: SourceCase) -> None:
         out = self._fetch(source_case, back=_YEAR)
