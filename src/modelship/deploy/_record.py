@@ -325,8 +325,8 @@ class RolloutRecord:
         >>> report.title
         'rollout r1: fraud 2 by blue-green into green (was 1 in blue), succeeded'
         >>> print(render_text(report))
-        PASS  2026-01-01 00:00:00+00:00 traffic: all traffic to green
-        PASS  2026-01-01 00:00:00+00:00 succeeded: 2 serves from green
+        PASS  001 2026-01-01 00:00:00+00:00 traffic: all traffic to green
+        PASS  002 2026-01-01 00:00:00+00:00 succeeded: 2 serves from green
         passed (2 events: 2 pass)
         >>> report.sections[0].head.cells["weight"]
         'green 100'

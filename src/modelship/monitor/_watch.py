@@ -123,11 +123,11 @@ class WatchResult:
         >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
         >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
         >>> src = ms.monitor.InMemorySource(now=60.0)
-        >>> src.add("error_rate", slot="green", values=[0.2] * 50, timestamps=range(50))
+        >>> src.add("error_rate", slot="green", values=[0.2] * 50, timestamps=range(1, 51))
         >>> step = log.evaluate(src, slot="green", window=60.0)
         >>> result = ms.monitor.WatchResult(log, rolled_back=False, last=step)
         >>> result.last_decision.reasons
-        ('fail: error_rate > 1%: green mean = 0.2 > 0.01 (n=50)',)
+        ('fail: mean(error_rate) > 0.01: green mean = 0.2 > 0.01 (n=50)',)
         """
         return self.log.entries[-1][0] if self.log.entries else None
 
@@ -147,7 +147,7 @@ class WatchResult:
         >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1%"])
         >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
         >>> src = ms.monitor.InMemorySource(now=60.0)
-        >>> src.add("error_rate", slot="green", values=[0.2] * 50, timestamps=range(50))
+        >>> src.add("error_rate", slot="green", values=[0.2] * 50, timestamps=range(1, 51))
         >>> step = log.evaluate(src, slot="green", window=60.0)
         >>> result = ms.monitor.WatchResult(log, rolled_back=True, last=step)
         >>> result.last.reason
