@@ -491,7 +491,7 @@ _MODULE = """
         return MemoryStore("hijacked://" + url)
 
     def raises_value_error(url, **options):
-        raise ValueError("cannot parse " + url)
+        raise ValueError("cannot parse " + url + " (tried https://svc:hunter2@api.example)")
 
     def raises_os_error(url, **options):
         raise PermissionError(13, "Permission denied", url)
@@ -538,6 +538,9 @@ def test_a_plugin_that_raises_is_an_error_naming_it(tmp_path: Path) -> None:
         "('review38_mod:raises_value_error' from review38plug) failed to open boom://x"
     )
     assert "cannot parse boom://x" in lines["boom://x"]
+    # The plugin's own text goes through the same masking as the URL: no password shown.
+    assert "hunter2" not in lines["boom://x"]
+    assert "https://***@api.example" in lines["boom://x"]
     assert lines["diskfail://x"].startswith("StoreError PermissionError | ")
     assert "'diskfail' ('review38_mod:raises_os_error' from review38plug)" in lines["diskfail://x"]
     assert "Permission denied" in lines["diskfail://x"]

@@ -178,12 +178,13 @@ def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any])
     except OSError as exc:
         raise StoreError(
             f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)}) could not open "
-            f"{hide_credentials(url)}: {type(exc).__name__}: {exc}"
+            f"{hide_credentials(url)}: {type(exc).__name__}: {hide_credentials(str(exc))}"
         ) from exc
     except Exception as exc:  # whatever the plugin raised: named as the plugin's failure
         raise ConfigError(
             f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)}) failed to open "
-            f"{hide_credentials(url)}: {type(exc).__name__}: {exc}; check the URL and "
+            f"{hide_credentials(url)}: {type(exc).__name__}: {hide_credentials(str(exc))}; "
+            "check the URL and "
             "options for that package, or fix or uninstall it"
         ) from exc
 
