@@ -13,7 +13,7 @@ import enum
 import json
 import re
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -286,15 +286,8 @@ class RolloutRecord:
         ...     started_at=when, events=(started,)).alias
         'production'
         """
-        for event in self.events:
-            if event.kind is EventKind.STARTED and "alias" in event.data:
-                named = event.data["alias"]
-                return named if isinstance(named, str) else None
-        for event in self.events:
-            named = event.data.get("alias")
-            if event.kind in (EventKind.ALIAS, EventKind.ERROR) and isinstance(named, str):
-                return named
-        return None
+        named = stated_alias(self.events)[1]
+        return named if isinstance(named, str) else None
 
     def to_report(self) -> Report:
         """The rollout as a report: every format of :mod:`modelship.report` renders it.
@@ -431,3 +424,33 @@ def _check_id(value: object, *, error: type[ModelshipError] = ConfigError, where
 def new_rollout_id(clock: Clock) -> str:
     """A rollout id that sorts by start time: ``20260101T120000123456Z-1a2b3c4d``."""
     return clock.wall().strftime("%Y%m%dT%H%M%S%fZ") + "-" + secrets.token_hex(4)
+
+
+def stated_alias(events: Sequence[RolloutEvent]) -> tuple[bool, object]:
+    """Whether a rollout's ``events`` say which alias it moved, and the alias they name.
+
+    The ``started`` event says it (its ``alias``, None when the rollout moves none); a
+    record written before it did says it only in the events of an alias move (``alias``
+    and ``error`` events), which a rollout that never got to move its alias does not have.
+    The value is as stored (the ``started`` event's may be None). Bounded: two passes over
+    the events.
+
+    Examples
+    --------
+    >>> from datetime import datetime, timezone
+    >>> when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    >>> stated_alias([RolloutEvent(when, EventKind.STARTED, "started", {"alias": None})])
+    (True, None)
+    >>> stated_alias([RolloutEvent(when, EventKind.ALIAS, "moved", {"alias": "staging"})])
+    (True, 'staging')
+    >>> stated_alias([])
+    (False, None)
+    """
+    for event in events:
+        if event.kind is EventKind.STARTED and "alias" in event.data:
+            return True, event.data["alias"]
+    for event in events:
+        named = event.data.get("alias")
+        if event.kind in (EventKind.ALIAS, EventKind.ERROR) and isinstance(named, str):
+            return True, named
+    return False, None

@@ -38,6 +38,7 @@ from modelship.deploy._record import (
     RolloutRecord,
     RolloutStatus,
     new_rollout_id,
+    stated_alias,
 )
 from modelship.errors import (
     ArchivedVersion,
@@ -155,14 +156,8 @@ def same_alias(record: RolloutRecord, alias: str | None) -> bool | None:
     >>> same_alias(staging, "staging"), same_alias(staging, "production"), same_alias(rec(), "x")
     (True, False, None)
     """
-    for event in record.events:  # bounded: the record's events
-        if event.kind is EventKind.STARTED and "alias" in event.data:
-            return bool(event.data["alias"] == alias)
-    for event in record.events:
-        named = event.data.get("alias")
-        if event.kind in (EventKind.ALIAS, EventKind.ERROR) and isinstance(named, str):
-            return named == alias
-    return None
+    said, named = stated_alias(record.events)
+    return bool(named == alias) if said else None
 
 
 def condemning_rollout(
