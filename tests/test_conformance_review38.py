@@ -147,14 +147,12 @@ def test_a_never_ready_version_over_a_ready_one_fails_a_deployer_whose_readiness
 def test_blue_green_into_a_slot_that_was_ready_fails_a_deployer_whose_readiness_carries_over() -> (
     None
 ):
-    check = (
-        deployers.test_blue_green_into_an_idle_slot_that_was_ready_aborts_on_a_never_ready_version
-    )
+    check = deployers.test_blue_green_to_a_version_that_never_becomes_ready_aborts_and_keeps_serving
     with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"):
-        check(StaleReadiness(), VERSIONS, 5.0, NEVER)
-    check(Honest(), VERSIONS, 5.0, NEVER)
+        check(StaleReadiness(), VERSIONS, 5.0, NEVER, 2)
+    check(Honest(), VERSIONS, 5.0, NEVER, 2)
     with pytest.raises(pytest.skip.Exception, match="never_ready fixture"):
-        check(Honest(), VERSIONS, 5.0, None)
+        check(Honest(), VERSIONS, 5.0, None, 2)
 
 
 def test_a_slot_beyond_max_slots_fails_a_deployer_that_starts_it() -> None:

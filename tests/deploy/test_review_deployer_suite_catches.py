@@ -134,7 +134,7 @@ def test_blue_green_on_a_deployer_whose_status_lies_fails() -> None:
     # BlueGreen promotes the crash-looping version: the suite's check sees no abort.
     with pytest.raises(pytest.fail.Exception, match="DID NOT RAISE"):
         suite.test_blue_green_to_a_version_that_never_becomes_ready_aborts_and_keeps_serving(
-            StatusLies(), VERSIONS, TIMEOUT, CRASHES
+            StatusLies(), VERSIONS, TIMEOUT, CRASHES, 1
         )
 
 
@@ -179,16 +179,16 @@ def test_health_may_turn_unhealthy_once_the_server_has_crashed() -> None:
     )
     with pytest.raises(pytest.skip.Exception, match="never_ready fixture"):
         suite.test_a_version_that_never_becomes_ready_is_not_healthy(
-            StatusLies(), VERSIONS, TIMEOUT, None
+            StatusLies(), VERSIONS, TIMEOUT, None, 1
         )
 
 
 def test_the_honest_deployer_passes_blue_green_and_the_order_of_its_state() -> None:
     suite.test_blue_green_to_a_version_that_never_becomes_ready_aborts_and_keeps_serving(
-        Honest(), VERSIONS, TIMEOUT, CRASHES
+        Honest(), VERSIONS, TIMEOUT, CRASHES, 1
     )
     with pytest.raises(pytest.skip.Exception, match="never_ready fixture"):
         suite.test_blue_green_to_a_version_that_never_becomes_ready_aborts_and_keeps_serving(
-            StatusLies(), VERSIONS, TIMEOUT, None
+            StatusLies(), VERSIONS, TIMEOUT, None, 1
         )
     suite.test_the_state_lists_slots_ordered_by_name(Honest(), VERSIONS)

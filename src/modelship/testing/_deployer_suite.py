@@ -468,50 +468,32 @@ class DeployerConformance:
         assert serving.version == v1
         assert rollout.status is RolloutStatus.ROLLED_BACK
 
+    @pytest.mark.parametrize("earlier", [1, 2], ids=["after-one-rollout", "into-a-slot-once-ready"])
     def test_blue_green_to_a_version_that_never_becomes_ready_aborts_and_keeps_serving(
         self,
         deployer: Deployer,
         versions: tuple[str, str, str],
         ready_timeout: float,
         never_ready: str | None,
+        earlier: int,
     ) -> None:
+        # After two rollouts the third goes into blue, idle but still holding ready v1:
+        # the abort must come from the new version's readiness, not the slot's past.
         if deployer.capabilities.max_slots < 2:
             pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
         if never_ready is None:
             pytest.skip(_NO_NEVER_READY)
-        model, v1, _ = versions
+        model, *deployed = versions
         kwargs = self._strategy_kwargs(ready_timeout)
-        BlueGreen(deployer, **kwargs).deploy(model, v1)
+        for version in deployed[:earlier]:
+            BlueGreen(deployer, **kwargs).deploy(model, version)
         kwargs["progress_deadline"] = _NOT_READY_WAIT
         with pytest.raises(RolloutAborted):
             BlueGreen(deployer, **kwargs).deploy(model, never_ready)
         serving = deployer.state().serving()
         assert serving is not None, "no slot serves after the aborted rollout"
-        assert (serving.version, serving.weight) == (v1, 100), f"serving after abort: {serving}"
-
-    def test_blue_green_into_an_idle_slot_that_was_ready_aborts_on_a_never_ready_version(
-        self,
-        deployer: Deployer,
-        versions: tuple[str, str, str],
-        ready_timeout: float,
-        never_ready: str | None,
-    ) -> None:
-        # The third rollout goes into blue, idle but still holding ready v1: the abort
-        # must come from the new version's readiness, not the slot's past.
-        if deployer.capabilities.max_slots < 2:
-            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
-        if never_ready is None:
-            pytest.skip(_NO_NEVER_READY)
-        model, v1, v2 = versions
-        kwargs = self._strategy_kwargs(ready_timeout)
-        BlueGreen(deployer, **kwargs).deploy(model, v1)
-        BlueGreen(deployer, **kwargs).deploy(model, v2)
-        kwargs["progress_deadline"] = _NOT_READY_WAIT
-        with pytest.raises(RolloutAborted):
-            BlueGreen(deployer, **kwargs).deploy(model, never_ready)
-        serving = deployer.state().serving()
-        assert serving is not None, "no slot serves after the aborted rollout"
-        assert (serving.version, serving.weight) == (v2, 100), f"serving after abort: {serving}"
+        stable = deployed[earlier - 1]
+        assert (serving.version, serving.weight) == (stable, 100), f"serving after abort: {serving}"
 
     def test_recreate_stops_the_serving_version_and_starts_the_next(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
