@@ -15,7 +15,10 @@ Service or HTTPRoute); :meth:`remove` refuses a slot with traffic. Every write i
 server-side apply (field manager ``modelship``, forced: these objects are ours) or, for
 a replica count, a merge patch; a check-then-act against the cluster is not atomic, so
 each write is one the API server makes atomic on its own, and the state is read again
-after every failure rather than assumed.
+after every failure rather than assumed. Every write (dry runs aside) checks the rollout
+Lease just before it is sent, in one place (``_write``): a rollout may wait minutes
+between writes, and one whose Lease went to another meanwhile sends nothing more, not even
+the undo of a slot it grew.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-import numbers
 import os
 import threading
 import time
@@ -34,7 +36,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from modelship._params import Interval, validate_params
-from modelship.deploy._errors import SlotInUse, SlotNotFound
+from modelship.deploy._errors import RolloutInProgress, SlotInUse, SlotNotFound
 from modelship.deploy._protocol import (
     DeployerCapabilities,
     DeployerState,
@@ -52,7 +54,7 @@ from modelship.deploy.kubernetes._client import (
     load_configuration,
 )
 from modelship.deploy.kubernetes._lease import RolloutLease
-from modelship.deploy.kubernetes._ready import ready_endpoints, rollout_progress
+from modelship.deploy.kubernetes._ready import Progress, ready_endpoints, rollout_progress
 from modelship.deploy.kubernetes._redact import redact
 from modelship.deploy.kubernetes._render import (
     ANNOTATION_MODEL,
@@ -99,6 +101,17 @@ _WATCH_BACKOFF_CAP = 2.0
 # remove(): a slot object changed between its owner check and its delete (a status write)
 # is read and checked again, up to this many times in all (0.05 s, then doubling, between).
 _DELETE_TRIES = 6
+
+
+class _Seconds(Interval):
+    """:meth:`KubernetesDeployer.wait_ready`'s timeout: any finite number (below 0 is 0),
+    refused with the one message shape of :mod:`modelship._params`."""
+
+    def __str__(self) -> str:
+        return "a number of seconds (a finite float; below 0 is 0)"
+
+
+_TIMEOUT = _Seconds(float, None, None)  # as LocalDeployer's and InMemoryDeployer's: finite
 
 
 class KubernetesDeployer:
@@ -271,9 +284,22 @@ class KubernetesDeployer:
         return self.options.slot_name(slot)
 
     def _check_lease(self) -> None:
-        """Before a write: refuse it if this rollout's Lease was taken by another."""
+        """Refuse to go on if this rollout's Lease was taken by another, or can no longer
+        be trusted (see :meth:`RolloutLease.check_held`)."""
         if self._lease is not None:
             self._lease.check_held()
+
+    def _write(self, method: str, path: str, **kwargs: Any) -> Any:
+        """Send one write of a rollout, the Lease checked right before it.
+
+        Every write of the cluster goes through here: a rollout may have waited minutes
+        before it (a slot growing for a split, a controller catching up, a delete tried
+        again), and meanwhile its Lease may have expired and gone to another rollout,
+        which then owns the service; :class:`RolloutInProgress` is raised and nothing is
+        sent.
+        """
+        self._check_lease()
+        return self._client.request(method, path, **kwargs)
 
     def close(self) -> None:
         """Release the client's connections (slots keep running in the cluster)."""
@@ -321,7 +347,9 @@ class KubernetesDeployer:
         query: dict[str, Any] = {"fieldManager": manager, "force": "true"}
         if dry_run:
             query["dryRun"] = "All"
-        return self._client.request(
+        # A dry run stores nothing: it needs no Lease.
+        send = self._client.request if dry_run else self._write
+        return send(
             "PATCH",
             self._path(self._plural(obj), obj["metadata"]["name"]),
             query=query,
@@ -466,6 +494,9 @@ class KubernetesDeployer:
             The slot receives traffic; move it first.
         ConfigError
             A third slot, or names Kubernetes would refuse.
+        RolloutInProgress
+            The rollout Lease went to another rollout (or can no longer be trusted)
+            before a write: nothing more is written.
         KubernetesError
             The API server refused, or could not be reached after the retries.
         """
@@ -607,6 +638,7 @@ class KubernetesDeployer:
 
     # --- readiness ------------------------------------------------------------------------
 
+    @validate_params(timeout=_TIMEOUT)
     def wait_ready(self, slot: str, timeout: float) -> bool:
         """Wait until the slot's rollout is complete and its Service has ready endpoints.
 
@@ -615,13 +647,25 @@ class KubernetesDeployer:
         after it: then the wait sleeps until the deadline), or at once when the
         Deployment reports ``ProgressDeadlineExceeded``. Watches (relisting after 410
         Gone, backing off after a watch fails) between checks.
+
+        Raises
+        ------
+        InvalidParameter
+            ``timeout`` is not a finite number (a string, None, NaN, infinity, an int
+            too large for a float).
+        SlotNotFound
+            The slot has no Deployment.
+
+        Examples
+        --------
+        >>> dep = KubernetesDeployer("models", server="https://127.0.0.1:1", token="t0ken-x",
+        ...                          image="ai-model:1", registry_url="s3://models")
+        >>> dep.wait_ready("blue", float("inf"))  # refused before the cluster is contacted
+        Traceback (most recent call last):
+        ...
+        modelship.errors.InvalidParameter: timeout=inf is not allowed; timeout must be a number
+        of seconds (a finite float; below 0 is 0)
         """
-        if (
-            not isinstance(timeout, numbers.Real)
-            or isinstance(timeout, bool)
-            or math.isnan(timeout)
-        ):
-            raise ConfigError(f"timeout must be a number of seconds, got {timeout!r}")
         deadline = time.monotonic() + max(0.0, float(timeout))
         name = self._existing(slot)
         try:
@@ -636,17 +680,19 @@ class KubernetesDeployer:
         except KubernetesError as exc:
             if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
-            return _not_ready_in_time(name, deadline, exc)
+            return _not_ready_in_time(name, deadline, exc).done
         if found is None:
             raise SlotNotFound(
                 f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
             )
-        return self._wait(name, deadline, endpoints=True)
+        return self._wait(name, deadline, endpoints=True).done
 
-    def _wait(self, name: str, deadline: float, *, endpoints: bool) -> bool:
-        """Whether Deployment ``name`` rolled out (and, with ``endpoints``, its Service has a
-        ready endpoint) before ``deadline``; requests that fail past it, or that the
-        server asks to send again only after it, end the wait (at the deadline)."""
+    def _wait(self, name: str, deadline: float, *, endpoints: bool) -> Progress:
+        """Wait until Deployment ``name`` rolled out (and, with ``endpoints``, its Service
+        has a ready endpoint): ``done``; ``failed`` when it never will (its rollout failed,
+        or it was deleted), at once; neither at ``deadline``, with what was last seen.
+        Requests that fail past the deadline, or that the server asks to send again only
+        after it, end the wait (at the deadline)."""
         try:
             return self._wait_rounds(name, deadline, endpoints=endpoints)
         except KubernetesError as exc:
@@ -661,8 +707,9 @@ class KubernetesDeployer:
         floor = self._client.timeout if at_least is None else min(at_least, self._client.timeout)
         return max(deadline, time.monotonic() + floor)
 
-    def _wait_rounds(self, name: str, deadline: float, *, endpoints: bool) -> bool:
+    def _wait_rounds(self, name: str, deadline: float, *, endpoints: bool) -> Progress:
         failures = 0  # watches in a row that ended in an error: they back off
+        progress = Progress(False, False, f"Deployment {name} was never read")
         for round_ in range(_MAX_WAIT_ROUNDS):
             # A list's resourceVersion, not the object's: the object's may be older than
             # the watch history (compacted), when a list's is as new as the store.
@@ -673,29 +720,32 @@ class KubernetesDeployer:
             listed = self._client.request("GET", path, query=query, deadline=until)
             items = listed.get("items") or []
             if not items:
-                return False
+                return Progress(False, True, f"Deployment {name} was deleted")
             progress = rollout_progress(items[0])
             if progress.failed:
                 _log.warning("%s", progress.message)
-                return False
+                return progress
             if progress.done and not endpoints:
-                return True
+                return progress
             rv = listed["metadata"]["resourceVersion"]
             if progress.done:
                 slices = self._slices(name, until)
                 if ready_endpoints(slices.get("items", [])) > 0:
-                    return True
+                    return progress
+                progress = Progress(
+                    False, False, f"{progress.message}, but Service {name} lists no ready endpoint"
+                )
                 path = self._path("endpointslices")
                 query = {"labelSelector": f"kubernetes.io/service-name={name}"}
                 rv = slices["metadata"]["resourceVersion"]
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 _log.info("%s: not ready in time: %s", name, progress.message)
-                return False
+                return progress
             failures = 0 if self._next_event(path, query, rv, deadline) else failures + 1
             if failures:
                 time.sleep(min(_WATCH_BACKOFF_CAP, _WATCH_BACKOFF * 2 ** (failures - 1), remaining))
-        return False
+        return progress
 
     def _slices(self, service: str, deadline: float | None = None) -> dict[str, Any]:
         answer: dict[str, Any] = self._client.request(
@@ -754,6 +804,11 @@ class KubernetesDeployer:
             endpoint (nothing moved), or the API server failed. A slot grown for a split
             that then failed is scaled back to the size it had (best effort: a failure of
             that is logged).
+        RolloutInProgress
+            The rollout Lease went to another rollout (or can no longer be trusted)
+            before a write, as when a wait outlasted it: nothing more is written, not even
+            the scale-back of a slot grown for the split (it is logged; the rollout holding
+            the Lease decides what serves).
         """
         self._check_lease()
         weights = check_weights(weights)
@@ -829,7 +884,7 @@ class KubernetesDeployer:
                 if (
                     slot in live
                     and plan[slot] < now[slot]
-                    and not self._wait(self.options.slot_name(slot), deadline, endpoints=False)
+                    and not self._wait(self.options.slot_name(slot), deadline, endpoints=False).done
                 ):
                     _log.warning("slot %s: scaling down to %d not observed yet", slot, plan[slot])
 
@@ -920,9 +975,16 @@ class KubernetesDeployer:
             raise
 
     def _scale_back(self, grow: Sequence[str], now: Mapping[str, int]) -> None:
+        """Scale ``grow`` back to ``now``, best effort; never once this rollout's Lease is
+        another's (that rollout owns the service now and sizes its slots): the slots are
+        left as they are, and logged."""
         for slot in grow:
             try:
                 self._scale(slot, now[slot])
+            except RolloutInProgress as exc:
+                _log.warning(
+                    "slot %s: left as it is, not scaled back to %d: %s", slot, now[slot], exc
+                )
             except KubernetesError as exc:
                 _log.warning("slot %s: could not scale back to %d: %s", slot, now[slot], exc)
 
@@ -940,6 +1002,10 @@ class KubernetesDeployer:
         since the grown slots may already serve the new split."""
         try:
             self._apply(desired)
+        except RolloutInProgress:
+            # Refused before it was sent (the Lease is another's): nothing to read again.
+            self._scale_back(grow, now)  # logs only: scaling back is refused too
+            raise
         except Exception as exc:
             before = None if current is None else _written(current)
             try:
@@ -974,18 +1040,27 @@ class KubernetesDeployer:
             ) from exc
 
     def _grow(self, grow: Sequence[str], plan: Mapping[str, int], deadline: float) -> None:
-        """Scale ``grow`` to their plan and wait until available, or raise."""
+        """Scale ``grow`` to their plan and wait until available, or raise saying why not
+        (a rollout that failed at once, or traffic_timeout reached)."""
         for slot in grow:
             self._scale(slot, plan[slot])
         for slot in grow:
-            if not self._wait(self.options.slot_name(slot), deadline, endpoints=False):
-                raise KubernetesError(
-                    f"slot {slot!r} did not reach {plan[slot]} available replicas in "
-                    f"{self._traffic_timeout:g} s; the selector was not changed"
-                )
+            progress = self._wait(self.options.slot_name(slot), deadline, endpoints=False)
+            if progress.done:
+                continue
+            why = (
+                progress.message  # it failed: not waited for any longer
+                if progress.failed
+                else f"not within traffic_timeout ({self._traffic_timeout:g} s; last seen: "
+                f"{progress.message})"
+            )
+            raise KubernetesError(
+                f"slot {slot!r} did not reach {plan[slot]} available replicas: {why}; the "
+                "selector was not changed"
+            )
 
     def _scale(self, slot: str, replicas: int) -> None:
-        self._client.request(
+        self._write(
             "PATCH",
             self._path("deployments", self.options.slot_name(slot)),
             query={"fieldManager": "modelship-traffic"},
@@ -1019,6 +1094,9 @@ class KubernetesDeployer:
         ConfigError
             ``slot`` is not text, or its Deployment or Service is not this app's (both
             are checked before either is deleted: nothing was deleted).
+        RolloutInProgress
+            The rollout Lease went to another rollout (or can no longer be trusted)
+            before a write: nothing more is written.
         KubernetesError
             The API server refused, or could not be reached after the retries.
         """
@@ -1092,7 +1170,7 @@ class KubernetesDeployer:
                 },
             }
             try:
-                self._client.request("DELETE", path, body=options, missing_ok=True)
+                self._write("DELETE", path, body=options, missing_ok=True)
             except KubernetesError as exc:
                 if exc.status != 409:
                     raise
@@ -1106,15 +1184,15 @@ class KubernetesDeployer:
         )
 
 
-def _not_ready_in_time(name: str, deadline: float, exc: KubernetesError) -> bool:
-    """False, at ``deadline``: a wait's request stopped because its next attempt would
+def _not_ready_in_time(name: str, deadline: float, exc: KubernetesError) -> Progress:
+    """Not done, at ``deadline``: a wait's request stopped because its next attempt would
     start after the deadline (:class:`OutOfTime`: the server asked to be asked again only
     later), or failed past it. The wait sleeps out the time left (one sleep, ending at the
     deadline), so that it returns at its deadline, as documented, and a caller waiting
     again in a loop does not ask before the server said to."""
     time.sleep(max(0.0, deadline - time.monotonic()))
     _log.info("%s: not ready in time: %s", name, exc)
-    return False
+    return Progress(False, False, f"the API server did not answer in time: {exc}")
 
 
 def _rolling_out(deployment: Mapping[str, Any]) -> str | None:

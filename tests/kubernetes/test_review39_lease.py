@@ -1,0 +1,240 @@
+"""A rollout whose Lease went to another rollout while it waited writes nothing more
+(review 39), and two smaller answers of that review: ``wait_ready`` refuses a timeout no
+clock can hold with :class:`InvalidParameter`, and a slot grown for a split that fails at
+once is reported as failed, not as waited for.
+
+The holder's trust in its Lease is timed on a fake monotonic clock (the Lease's seam), so
+nothing here sleeps: the clock jumps past the Lease, and the other rollout takes it, from
+a double of the holder's client, when the answer of the request that starts the wait
+arrives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from _kube_helpers import NS
+
+from modelship.deploy import DeploymentSpec, KubernetesDeployer, RolloutInProgress
+from modelship.deploy.kubernetes import KubernetesError
+from modelship.errors import InvalidParameter
+from modelship.testing.fake_kube import FakeKube
+
+Make = Callable[..., KubernetesDeployer]
+LEASE = 60  # seconds; the renewer's first renewal (20 s on) never comes within a test
+LAPSED = LEASE + 1  # past the Lease: others see it expired
+REFUSED = r"may have taken it over|was taken by"
+
+
+class FakeClock:
+    """A monotonic clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Client:
+    """A double of a deployer's ``client.request`` that records the writes it sends and,
+    once, runs ``then`` when the answer of the first request ``when`` picks arrives."""
+
+    def __init__(self, dep: KubernetesDeployer) -> None:
+        self.sent: list[tuple[str, str]] = []  # writes, Lease's aside, from the trigger on
+        self.triggered = False
+        self.when: Callable[[str, str], bool] = lambda method, path: False
+        self.then: Callable[[], None] = lambda: None
+        self._real = dep._client.request
+        dep._client.request = self  # type: ignore[method-assign]
+
+    def __call__(self, method: str, path: str, **kw: Any) -> Any:
+        if self.triggered and method != "GET" and "/leases/" not in path:
+            self.sent.append((method, path))
+        answer = self._real(method, path, **kw)
+        if not self.triggered and self.when(method, path):
+            self.triggered = True
+            self.then()
+        return answer
+
+
+def _ready(dep: KubernetesDeployer, slot: str, version: str, spec: DeploymentSpec) -> None:
+    dep.apply(slot, "fraud", version, spec)
+    assert dep.wait_ready(slot, 10)
+
+
+def _blue_serves_green_ready(dep: KubernetesDeployer, spec: DeploymentSpec) -> None:
+    _ready(dep, "blue", "1", spec)
+    dep.set_traffic({"blue": 100})
+    _ready(dep, "green", "2", spec)
+
+
+def _holder(dep: KubernetesDeployer) -> FakeClock:
+    """Time ``dep``'s trust in its Lease on a fake clock."""
+    assert dep._lease is not None
+    clock = FakeClock()
+    dep._lease._monotonic = clock
+    return clock
+
+
+def _replicas(kube: FakeKube, name: str) -> int:
+    found = kube.get("deployments", NS, name)
+    assert found is not None
+    return int(found["spec"]["replicas"])
+
+
+def test_set_traffic_writes_nothing_once_another_rollout_took_its_lease_while_a_slot_grew(
+    make_deployer: Make,
+    kube: FakeKube,
+    spec: DeploymentSpec,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The review's scenario: job A splits 90/10, growing blue; the wait outlasts A's
+    Lease, job B takes it and puts all traffic on blue; A then neither re-splits the
+    Service nor scales green down, nor scales blue back: B decides what serves."""
+    a, b = make_deployer(rollout_lease=LEASE), make_deployer(rollout_lease=LEASE)
+    clock = _holder(a)
+    client = Client(a)
+    _blue_serves_green_ready(a, spec)
+    grown = f"/apis/apps/v1/namespaces/{NS}/deployments/fraud-blue"
+    with contextlib.ExitStack() as job_b, a.rollout_lock("canary of fraud 2 (job A)"):
+
+        def b_takes_over() -> None:
+            clock.now += LAPSED  # A's wait for blue to grow outlasts its Lease
+            real_now = b._client.server_now  # B judges expiry on the API server's clock
+
+            def later() -> datetime:
+                return (real_now() or datetime.now(timezone.utc)) + timedelta(seconds=LAPSED)
+
+            monkeypatch.setattr(b._client, "server_now", later)
+            job_b.enter_context(b.rollout_lock("blue-green of fraud 3 (job B)"))
+            b.set_traffic({"blue": 100})
+
+        client.when = lambda method, path: method == "PATCH" and path == grown
+        client.then = b_takes_over
+        with (
+            caplog.at_level(logging.WARNING, "modelship.deploy.kubernetes"),
+            pytest.raises(RolloutInProgress, match=REFUSED),
+        ):
+            a.set_traffic({"blue": 90, "green": 10})
+        assert client.triggered, "blue was never grown: the scenario did not happen"
+        assert b._lease is not None
+        held = kube.get("leases", NS, "fraud-rollout")
+        assert held is not None
+        assert held["spec"]["holderIdentity"] == b._lease.identity
+        service = kube.get("services", NS, "fraud")
+        assert service is not None
+        assert service["spec"]["selector"].get("modelship.io/slot") == "blue", "A re-split"
+        assert _replicas(kube, "fraud-green") == 2, "A scaled green down"
+        assert client.sent == [], f"A wrote after B took the Lease: {client.sent}"
+        assert "left as it is, not scaled back" in caplog.text
+
+
+def test_set_traffic_does_not_grow_a_slot_once_its_lease_lapsed_during_the_checks(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    """The checks before a split (waiting for the controller, reading endpoints) may
+    outlast the Lease too: the first scale is refused, and its undo is not sent."""
+    a = make_deployer(rollout_lease=LEASE)
+    clock = _holder(a)
+    client = Client(a)
+    _blue_serves_green_ready(a, spec)
+    with a.rollout_lock("canary of fraud 2"):
+
+        def lapse() -> None:
+            clock.now += LAPSED
+
+        client.when = lambda method, path: method == "GET" and "/endpointslices" in path
+        client.then = lapse
+        with pytest.raises(RolloutInProgress, match=REFUSED):
+            a.set_traffic({"blue": 90, "green": 10})
+        assert client.triggered
+        assert client.sent == [], f"A wrote after its Lease lapsed: {client.sent}"
+        assert _replicas(kube, "fraud-blue") == 2
+
+
+def test_set_traffic_does_not_scale_down_once_its_lease_lapsed_after_the_switch(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    """Every write is checked, the scale-downs after the Service's write too."""
+    a = make_deployer(rollout_lease=LEASE)
+    clock = _holder(a)
+    client = Client(a)
+    _blue_serves_green_ready(a, spec)
+    with a.rollout_lock("canary of fraud 2"):
+
+        def lapse() -> None:
+            clock.now += LAPSED
+
+        service = f"/api/v1/namespaces/{NS}/services/fraud"
+        client.when = lambda method, path: method == "PATCH" and path == service
+        client.then = lapse
+        with pytest.raises(RolloutInProgress, match=REFUSED):
+            a.set_traffic({"blue": 90, "green": 10})
+        assert client.triggered
+        assert client.sent == [], f"A wrote after its Lease lapsed: {client.sent}"
+        assert _replicas(kube, "fraud-green") == 2, "green was scaled down"
+
+
+def test_remove_deletes_nothing_more_once_its_lease_lapsed(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    a = make_deployer(rollout_lease=LEASE)
+    clock = _holder(a)
+    client = Client(a)
+    _blue_serves_green_ready(a, spec)
+    with a.rollout_lock("clean-up of fraud 2"):
+
+        def lapse() -> None:
+            clock.now += LAPSED
+
+        client.when = lambda method, path: method == "DELETE"
+        client.then = lapse
+        with pytest.raises(RolloutInProgress, match=REFUSED):
+            a.remove("green")
+        assert client.triggered
+        assert client.sent == [], f"A deleted after its Lease lapsed: {client.sent}"
+        assert kube.get("services", NS, "fraud-green") is not None
+
+
+def test_a_server_dry_run_needs_no_lease(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    """A dry run stores nothing, so a lapsed Lease does not refuse it."""
+    a = make_deployer(rollout_lease=LEASE)
+    clock = _holder(a)
+    with a.rollout_lock("canary of fraud 2"):
+        clock.now += LAPSED
+        kinds = [obj["kind"] for obj in a.server_dry_run("fraud", "2", spec, slot="green")]
+    assert "Deployment" in kinds
+    assert kube.get("deployments", NS, "fraud-green") is None
+
+
+@pytest.mark.parametrize(
+    "timeout",
+    [10**400, -(10**400), float("inf"), float("-inf")],
+    ids=["10**400", "-10**400", "inf", "-inf"],
+)
+def test_wait_ready_refuses_a_timeout_no_clock_can_hold(make_deployer: Make, timeout: Any) -> None:
+    with pytest.raises(InvalidParameter, match=r"timeout must be a number of seconds"):
+        make_deployer().wait_ready("blue", timeout)
+
+
+def test_a_slot_grown_for_a_split_that_fails_at_once_is_reported_as_failed(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    dep = make_deployer(traffic_timeout=300)
+    _blue_serves_green_ready(dep, spec)
+    kube.exceed_progress_deadline(NS, "fraud-blue")
+    with pytest.raises(KubernetesError) as failed:
+        dep.set_traffic({"blue": 90, "green": 10})
+    message = str(failed.value)
+    assert "exceeded its progress deadline" in message
+    assert "300" not in message, "it says it waited the whole traffic_timeout"
+    assert _replicas(kube, "fraud-blue") == 2, "the grown slot was not scaled back"
