@@ -179,7 +179,7 @@ def test_health_may_turn_unhealthy_once_the_server_has_crashed() -> None:
     )
     with pytest.raises(pytest.skip.Exception, match="never_ready fixture"):
         suite.test_a_version_that_never_becomes_ready_is_not_healthy(
-            StatusLies(), VERSIONS, TIMEOUT, None, 1
+            StatusLies(), VERSIONS, TIMEOUT, None
         )
 
 
