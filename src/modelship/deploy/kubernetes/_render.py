@@ -24,6 +24,7 @@ import attrs
 
 from modelship._names import check_model_name
 from modelship.deploy._spec import Container, DeploymentSpec
+from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS
 from modelship.errors import ConfigError, InvalidName, MissingDependency
 
 __all__ = [
@@ -183,7 +184,11 @@ class KubeOptions:
                 raise ConfigError(f"{name} must be True or False, got {getattr(self, name)!r}")
         for name, low, high in (
             ("service_port", 1, 65535),
-            ("graceful_seconds", 0, 2**31 - 1 - PRE_STOP_SECONDS - 5),  # an int32 in the pod
+            (
+                "graceful_seconds",
+                0,
+                2**31 - 1 - PRE_STOP_SECONDS - math.ceil(FINAL_FLUSH_SECONDS),
+            ),  # an int32 in the pod
         ):
             value = getattr(self, name)
             if (
@@ -461,7 +466,9 @@ def slot_objects(  # noqa: PLR0913 - identity of a slot (model, version, spec, s
             "metadata": {"labels": labels, "annotations": pod_annotations},
             "spec": {
                 "containers": containers,
-                "terminationGracePeriodSeconds": options.graceful_seconds + PRE_STOP_SECONDS + 5,
+                "terminationGracePeriodSeconds": (
+                    options.graceful_seconds + PRE_STOP_SECONDS + math.ceil(FINAL_FLUSH_SECONDS)
+                ),
             },
         },
     }

@@ -44,10 +44,10 @@ from modelship.deploy._protocol import (
     check_weights,
 )
 from modelship.deploy._spec import DeploymentSpec
-from modelship.deploy.local._process import MAX_KEY, ServerProcess, kill_all
+from modelship.deploy.local._process import MAX_KEY, ServerProcess, kill_all, stop_all
 from modelship.deploy.local._router import Router
 from modelship.deploy.serve._cli import REGISTRY_URL_ENV
-from modelship.deploy.serve._config import ServeConfig
+from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, ServeConfig
 from modelship.errors import ConfigError, ModelshipError
 from modelship.registry import FsspecStore, Registry
 from modelship.registry._open import storage_options_only
@@ -61,6 +61,10 @@ __all__ = ["LocalDeployer"]
 _SLOTS = ("blue", "green")  # one service, as a Kubernetes app: max_slots=2 by name
 _POLL = 0.05  # seconds between readiness probes: a server turns ready in ~1 s
 _TIMEOUT = Interval(float, None, None)  # wait_ready's, as the InMemoryDeployer's: finite
+#: Seconds a server takes to exit once its shutdown is done (uvicorn's last steps, the
+#: interpreter's teardown): 0.4 to 0.7 s here for an idle one; 3 s leaves a loaded
+#: machine four times that before the SIGKILL.
+_EXIT_SECONDS = 3.0
 
 # The flags the deployer passes to every server itself, with what to use instead. argparse
 # reads any unambiguous prefix of a flag as the flag, so "--sl" is refused as "--slot" is.
@@ -320,6 +324,13 @@ def _check_storage_options(registry: Registry, url: str, server_options: Sequenc
         )
 
 
+def _server_grace(graceful_seconds: float) -> float:
+    """Seconds from a server's SIGTERM to its SIGKILL: what ``modelship serve
+    --graceful-seconds graceful_seconds`` may take to stop by itself (its requests' grace
+    period, then the prediction log's final flush) and :data:`_EXIT_SECONDS` to exit."""
+    return graceful_seconds + min(graceful_seconds, FINAL_FLUSH_SECONDS) + _EXIT_SECONDS
+
+
 def _stop_at_once(proc: ServerProcess) -> None:
     """Stop a server no slot holds, with no grace: nothing was sent to it. Never raises."""
     with contextlib.suppress(Exception):
@@ -347,7 +358,9 @@ class LocalDeployer:
     drain_timeout
         Seconds a removed slot's in-flight requests may take before it is stopped.
     graceful_seconds
-        Seconds a server may take to finish its requests after SIGTERM (then SIGKILL).
+        Seconds a server may take to finish its requests after SIGTERM (its
+        ``--graceful-seconds``). It is sent SIGKILL only once it has had them, the 5 s
+        (at most) of its prediction log's final flush and 3 s to exit.
     server_args
         Extra arguments for every ``modelship serve`` process (``["--no-warmup"]``).
         The flags the deployer sets itself (``--host``, ``--port``, ``--fd``, ``--slot``,
@@ -408,10 +421,14 @@ class LocalDeployer:
                 "(secrets.token_bytes(32))"
             )
         self._drain_timeout = drain_timeout
-        self._graceful = graceful_seconds
+        self._stop_grace = _server_grace(graceful_seconds)
         self._server_args = [*server_args, "--graceful-seconds", str(graceful_seconds)]
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.RLock()
+        # The servers of slots a remove() is draining and stopping, out of the table by
+        # then, each with the event set once remove() is done with it: close() waits
+        # for them rather than kill them mid-drain.
+        self._removing: dict[ServerProcess, threading.Event] = {}
         # Every server started and not yet reaped: what close() and the finaliser kill.
         self._procs: list[ServerProcess] = []
         self._spawner = concurrent.futures.ThreadPoolExecutor(1, "modelship-spawner")
@@ -456,19 +473,30 @@ class LocalDeployer:
         stop every server (each drains first), then close the router; idempotent.
 
         Requests arriving meanwhile are answered ``503`` by the router, saying the
-        deployment is shutting down.
+        deployment is shutting down. The servers stop side by side, as :meth:`remove`
+        stops one: SIGKILL only after ``graceful_seconds`` and the server's own final
+        flush, so a request that outlived the drain is answered ``503`` by its server and
+        the predictions answered are logged. A slot a :meth:`remove` in another thread is
+        still draining is waited for within the same time (and stopped by it).
+        So it takes at most ``drain_timeout`` + ``graceful_seconds`` + 8 s, and as long
+        only when a request outlives the drain: idle servers exit in under a second.
+        A Ctrl-C meanwhile SIGKILLs every server at once.
         """
         with self._lock:  # marking closed and taking the slots are one step: no call
             if self._closed:  # installs or routes to a slot close() does not stop
                 return
             self._closed = True
             slots, self._slots = dict(self._slots), {}
+            removing = list(self._removing.values())
+        # remove() drains one slot within drain_timeout of its start, earlier than now.
+        drained_by = time.monotonic() + self._drain_timeout
         try:
             with contextlib.suppress(Exception):  # a router that failed: stop them all the same
-                self._drain_all(slots)
-        finally:  # a Ctrl-C in the drain still stops every server
-            for slot in slots.values():
-                slot.proc.stop(grace=min(self._graceful, 5.0))
+                self._drain_all(slots, drained_by)
+            stop_all([slot.proc for slot in slots.values()], self._stop_grace)
+            for done in removing:  # bounded: one wait each, all within the one deadline
+                done.wait(max(0.0, drained_by + self._stop_grace - time.monotonic()))
+        finally:  # a Ctrl-C in the drain or a stop still stops every server
             # Anything still there (a stop that timed out, a server being abandoned): only
             # groups whose server is not reaped are signalled (no process id reused).
             kill_all(self._procs)
@@ -477,12 +505,11 @@ class LocalDeployer:
             self._spawner.shutdown(wait=True)
             self._finalizer.detach()
 
-    def _drain_all(self, slots: Mapping[str, _Slot]) -> None:
-        """No new request goes to any slot, and those in flight finish, within
-        ``drain_timeout`` for all the slots together."""
+    def _drain_all(self, slots: Mapping[str, _Slot], deadline: float) -> None:
+        """No new request goes to any slot, and those in flight finish, by ``deadline``
+        (``time.monotonic()``) for all the slots together."""
         # Every slot stops getting requests at once, so they drain side by side.
         self._router.stop_routing()
-        deadline = time.monotonic() + self._drain_timeout
         for name in slots:  # bounded: one wait per slot, all within the one deadline
             self._router.drain(name, max(0.0, deadline - time.monotonic()))
 
@@ -499,10 +526,13 @@ class LocalDeployer:
         found = self._slots.get(slot) if isinstance(slot, str) else None
         if found is not None:
             return found
+        raise self._not_found(slot)
+
+    def _not_found(self, slot: object) -> SlotNotFound:
         # A name apply() refuses is never a slot: say which names are.
         named = isinstance(slot, str) and slot in _SLOTS
         known = "" if named else f" (a LocalDeployer's slots are {' and '.join(_SLOTS)})"
-        raise SlotNotFound(f"no slot {slot!r}; slots: {sorted(self._slots)}{known}")
+        return SlotNotFound(f"no slot {reprlib.repr(slot)}; slots: {sorted(self._slots)}{known}")
 
     # --- the protocol -------------------------------------------------------------------
 
@@ -709,7 +739,16 @@ class LocalDeployer:
         return SlotHealth(False, f"GET {path}: {status or 'no answer'}")
 
     def remove(self, slot: str) -> None:
-        """Drain the slot's in-flight requests, then stop its server."""
+        """Drain the slot's in-flight requests (up to ``drain_timeout``), then stop its
+        server: SIGTERM, and SIGKILL only once it had ``graceful_seconds`` to finish its
+        requests, 5 s (at most) to flush its prediction log and 3 s to exit.
+
+        A slot that does not exist is not an error; ``slot`` not being text is a
+        :class:`~modelship.deploy.SlotNotFound`, and one with traffic a
+        :class:`~modelship.deploy.SlotInUse`.
+        """
+        if not isinstance(slot, str):
+            raise self._not_found(slot)
         removed: _Slot | None = None
         try:
             # The weight check, taking the slot out of the table and taking its backend
@@ -728,15 +767,20 @@ class LocalDeployer:
                     )
                 del self._slots[slot]
                 removed = s
+                self._removing[s.proc] = threading.Event()
                 draining = self._router.begin_drain(slot)
             draining.wait(self._drain_timeout)
         finally:  # a router that failed (or was closed meanwhile) still stops the server
             if removed is not None:
-                removed.proc.stop(grace=self._graceful)
-                # Kept for close() if it is not reaped (a stop that timed out).
-                if removed.proc.reaped:
-                    with self._lock, contextlib.suppress(ValueError):
-                        self._procs.remove(removed.proc)
+                try:
+                    removed.proc.stop(grace=self._stop_grace)
+                finally:
+                    with self._lock:
+                        self._removing.pop(removed.proc).set()
+                        # Kept for close() if it is not reaped (a stop that timed out).
+                        if removed.proc.reaped:
+                            with contextlib.suppress(ValueError):
+                                self._procs.remove(removed.proc)
 
     def state(self) -> DeployerState:
         """Every slot: version, traffic share, and ready (answered ``/ready``, still alive)."""

@@ -42,7 +42,7 @@ from typing import IO
 
 from modelship.deploy.serve._cli import MAX_SIGNING_KEY
 
-__all__ = ["MAX_KEY", "ServerProcess", "kill_all"]
+__all__ = ["MAX_KEY", "ServerProcess", "kill_all", "stop_all"]
 
 #: What a probe's path keeps unencoded: the characters a URL path and query may hold
 #: (RFC 3986 ``pchar``, ``/`` and ``?``), ``%`` (so an encoded path is not encoded
@@ -235,9 +235,12 @@ class ServerProcess:
         The SIGKILL goes while the server is not reaped, so its group id is still its
         own (see the module).
         """
-        deadline = time.monotonic() + grace
-        self.kill_group(signal.SIGTERM)
-        if self._wait_exit(grace):
+        stop_all([self], grace)
+
+    def _finish_stop(self, deadline: float) -> None:
+        """After SIGTERM: wait for the group until ``deadline`` (``time.monotonic()``),
+        SIGKILL what is left of it, reap the server."""
+        if self._wait_exit(deadline - time.monotonic()):
             self._wait_group(deadline)
         self.kill_group(signal.SIGKILL)
         self._wait_exit(_KILLED_WAIT)  # bounded; past it, kill_all() tries again
@@ -319,6 +322,26 @@ def _pipe_holding(data: bytes) -> int:
     finally:
         os.close(write)
     return read
+
+
+def stop_all(procs: Sequence[ServerProcess], grace: float) -> None:
+    """Stop every server in ``procs`` as :meth:`ServerProcess.stop` stops one, side by
+    side: each gets SIGTERM at once, and the same ``grace`` seconds from then (stopping
+    them one after the other would give the last one to stop every other's grace too).
+
+    Examples
+    --------
+    >>> import sys
+    >>> procs = [ServerProcess.start([sys.executable, "-c", "import time; time.sleep(30)"])
+    ...          for _ in range(2)]
+    >>> stop_all(procs, grace=5.0); [proc.alive() for proc in procs]
+    [False, False]
+    """
+    deadline = time.monotonic() + grace
+    for proc in procs:
+        proc.kill_group(signal.SIGTERM)
+    for proc in procs:  # bounded: one wait per server, all within the one deadline
+        proc._finish_stop(deadline)
 
 
 def kill_all(procs: Sequence[ServerProcess]) -> None:

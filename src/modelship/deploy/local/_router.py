@@ -393,6 +393,30 @@ async def _read_answer(
     return _message(first, fields, body, length=size, close=not keep), reusable
 
 
+def _what_failed(exc: Exception) -> str:
+    """What went wrong with a backend, in words, for a ``502``'s ``error``.
+
+    Examples
+    --------
+    >>> _what_failed(_BackendGone())
+    'its server closed the connection before answering (it may have stopped or crashed); ...'
+    >>> print(_what_failed(ValueError("the answer's head is over 64 KiB")))
+    its server's answer could not be read: the answer's head is over 64 KiB
+    """
+    if isinstance(exc, _BackendGone) and exc.before_sending:
+        return "its server refused the connection (it may have stopped or crashed)"
+    if isinstance(exc, _BackendGone):
+        return (
+            "its server closed the connection before answering (it may have stopped or "
+            "crashed); the request may have reached it, so it was not sent again"
+        )
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return "its server closed the connection in the middle of its answer"
+    if isinstance(exc, OSError):
+        return f"the connection to its server failed: {exc.strerror or type(exc).__name__}"
+    return f"its server's answer could not be read: {exc}"  # a ValueError: our own words
+
+
 def _response(status: int, reason: str, doc: Mapping[str, Any], keep: bool) -> bytes:
     body = json.dumps(doc).encode()
     return (
@@ -721,7 +745,7 @@ class Router:
                         raise
             raise _BackendGone  # pragma: no cover - the loop returns or raises
         except (_BackendGone, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            error = f"slot {backend.name} failed: {type(exc).__name__}"
+            error = f"slot {backend.name} failed: {_what_failed(exc)}"
             return _response(502, "Bad Gateway", {"error": error}, keep), keep
         finally:
             backend.inflight -= 1

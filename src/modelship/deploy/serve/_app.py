@@ -50,7 +50,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship._shown import brief, hide_credentials
-from modelship.deploy.serve._config import V2_OUTPUTS, ServeConfig
+from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, V2_OUTPUTS, ServeConfig
 from modelship.deploy.serve._log import LogAbandoned, PredictionLog, UnwritableBatch
 from modelship.deploy.serve._metrics import ServerMetrics
 from modelship.errors import ConfigError, MissingDependency
@@ -123,10 +123,6 @@ OFFLOAD_WINDOW = 16
 """Inline calls whose median time per row decides whether the model moves to a thread."""
 
 WARMUP_CALLS = 3
-#: Seconds the prediction log's final flush may take at shutdown, after the requests'
-#: grace period (at most ``graceful_seconds`` too): the process exits within
-#: ``graceful_seconds`` + 5 s of SIGTERM, inside a Kubernetes pod's termination grace.
-FINAL_FLUSH_SECONDS = 5.0
 """Timed warm-up predictions after the first (whose one-time costs are not counted); the
 fastest sets the first estimate, so one call slowed by a busy machine does not count."""
 
@@ -1149,11 +1145,26 @@ class ModelServer:
         )
 
     async def v2_model_metadata(self, request: Request) -> Response:
-        """``GET /v2/models/{name}[/versions/{version}]``: inputs, outputs, versions."""
+        """``GET /v2/models/{name}[/versions/{version}]``: inputs, outputs, versions.
+
+        ``503`` until the server is ready (``state`` says where it is): the outputs are
+        described as the warm-up answered them, so none is described before (with
+        ``--no-warmup`` the server is ready, with default outputs, once loaded)."""
         try:
             self._check_v2_target(request.path_params)
         except _BadRequest as bad:
             return self._answer(request, bad.status, {"error": bad.message})
+        if not self.ready:
+            return self._answer(
+                request,
+                503,
+                {
+                    "error": self._not_ready().message,
+                    "name": self.name,
+                    "ready": False,
+                    "state": self.state.value,
+                },
+            )
         features = self._n_features if self._n_features is not None else -1
         outputs = [{"name": "predict", "datatype": self._output_dtype, "shape": self._output_shape}]
         if self._proba is not None and self._proba_unserved is None:

@@ -12,6 +12,12 @@ from modelship._shown import brief, hide_credentials
 from modelship.deploy.serve._log import DEFAULT_MAX_PENDING_BYTES
 from modelship.errors import ConfigError
 
+FINAL_FLUSH_SECONDS = 5.0
+"""Seconds the prediction log's final flush may take at shutdown, after the requests'
+grace period (at most ``graceful_seconds`` too): the process exits within
+``graceful_seconds`` + 5 s of SIGTERM, inside a Kubernetes pod's termination grace and
+before the LocalDeployer's SIGKILL, which both count it."""
+
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
     "DEFAULT_MAX_PENDING_BYTES",
