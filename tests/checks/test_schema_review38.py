@@ -551,6 +551,7 @@ def test_cli_schema_columns_chooses_the_columns(tmp_path: Any) -> None:
 def test_row_schema_written_before_still_matches(rows: list[Any], recorded: str) -> None:
     # As older versions read the rows: np.asarray(rows), one dtype for every column.
     document = Schema.infer(np.asarray(rows, dtype=float)).to_dict()
+    del document["row_lists"]  # written before: such documents have no key
     for column in document["columns"]:
         column["dtype"] = recorded
     result = Schema.from_dict(document).validate(rows)

@@ -49,11 +49,14 @@ from modelship.checks._tabular import (
     raw_columns,
     rows_dtype,
 )
-from modelship.errors import CheckInputError, ConfigError
+from modelship.errors import CheckInputError, ColumnMismatch, ConfigError
 
 __all__ = ["FINDINGS", "ColumnSchema", "Schema", "SchemaCheck"]
 
 SCHEMA_VERSION = 1
+# The document key saying lists of rows were typed column by column when it was written.
+_ROW_LISTS = "row_lists"
+_BY_COLUMN = "by_column"
 
 #: What ``max_categories`` allows: 0 records no category list at all.
 MAX_CATEGORIES = Interval(int, 0, None)
@@ -567,6 +570,14 @@ def _columns(value: Sequence[ColumnSchema]) -> tuple[ColumnSchema, ...]:
     return columns
 
 
+def _is_boolean(_: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(
+            f"a schema's {attribute.name!r} must be True or False, got {_type_name(value)} "
+            f"{brief(value)}"
+        )
+
+
 def _left_out(value: Mapping[str, str] | None) -> dict[str, str]:
     return {} if value is None else {str(name): str(why) for name, why in value.items()}
 
@@ -581,6 +592,12 @@ class Schema:
     ``left_out`` names the reference's columns not recorded and why (``"excluded"`` by
     the user, or the reason a datetime column was left out): validation finds them
     neither missing nor extra. Schemas written before it was recorded read with none.
+
+    ``rows_read_whole`` is true for a schema read from a document written before lists
+    of rows were typed column by column (one without ``"row_lists": "by_column"``): such
+    a version gave every column of ``[(True, 5), (False, 7)]`` the dtype NumPy gives the
+    rows read whole (``int64``), and the same rows still match it. Any other schema
+    judges a list of rows column by column, as the same columns in a dict.
 
     Examples
     --------
@@ -597,12 +614,18 @@ class Schema:
     ('warn', "new categories: 'enterprise'")
     >>> Schema.from_json(schema.to_json()) == schema
     True
+    >>> written_before = {"schema_version": 1, "columns": []}  # no "row_lists"
+    >>> schema.rows_read_whole, Schema.from_dict(written_before).rows_read_whole
+    (False, True)
     """
 
     columns: tuple[ColumnSchema, ...] = attrs.field(converter=_columns)
     # Not hashed (a dict): equal schemas still hash alike, by their columns.
     left_out: Mapping[str, str] = attrs.field(
         factory=dict, converter=_left_out, kw_only=True, hash=False
+    )
+    rows_read_whole: bool = attrs.field(
+        default=False, kw_only=True, converter=_boolean, validator=_is_boolean
     )
 
     def __attrs_post_init__(self) -> None:
@@ -819,8 +842,9 @@ class Schema:
         ConfigError
             For an unknown finding in ``severities`` or a tolerance outside [0, 1].
         ColumnMismatch
-            When ``columns`` names more or fewer columns than a plain array has, or a
-            column named data lacks.
+            When ``columns`` names more or fewer columns than a plain array has, a
+            column named data lacks, or only columns the schema (or ``exclude``) left
+            out: nothing would be checked.
 
         Examples
         --------
@@ -863,6 +887,8 @@ class Schema:
         }
         if self.left_out:  # written only when there is one: older readers ignore the key
             document["left_out"] = dict(self.left_out)
+        if not self.rows_read_whole:  # its absence marks a schema written before
+            document[_ROW_LISTS] = _BY_COLUMN
         return document
 
     @classmethod
@@ -890,12 +916,23 @@ class Schema:
         columns = data.get("columns")
         if not isinstance(columns, list):
             raise ConfigError("the schema has no 'columns' list")
+        # Absent from schemas written when rows were read whole (see rows_read_whole).
+        rows = data.get(_ROW_LISTS)
+        if rows is not None and rows != _BY_COLUMN:
+            raise ConfigError(
+                f"malformed schema: {_ROW_LISTS!r} must be {_BY_COLUMN!r} or absent, got "
+                f"{brief(rows)}; write it with Schema.to_json"
+            )
         # A field of the wrong JSON type (a number where a list of categories goes).
         with _json.malformed("schema", "write it with Schema.to_json"):
             # Absent from schemas written before it was recorded: nothing left out.
             left_out = data.get("left_out", {})
             check_field("'left_out'", "Mapping[str, str]", left_out)
-            return cls([ColumnSchema.from_dict(column) for column in columns], left_out=left_out)
+            return cls(
+                [ColumnSchema.from_dict(column) for column in columns],
+                left_out=left_out,
+                rows_read_whole=rows is None,
+            )
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the schema as JSON text.
@@ -1083,13 +1120,16 @@ class SchemaCheck:
             encode=True,
         )
         nullable = _nullable_dtypes(self.current)
-        whole = rows_dtype(self.current)
+        # The dtype a version reading rows whole gave every column; no other schema's.
+        whole = rows_dtype(self.current) if self.schema.rows_read_whole else None
         # columns= of named data chooses the columns checked, as exclude= leaves some out:
         # the schema's others are not missing (those of a plain array name its columns,
         # so a schema column not among them is).
         skipped = set(self.exclude)
         if self.columns is not None and _is_named(self.current):
             skipped |= set(self.schema.names) - set(self.columns)
+        if self.columns is not None:
+            self._check_some_column_checked(skipped)
         results = [
             self._column(expected, raw, nullable, whole)
             for expected in self.schema.columns
@@ -1126,6 +1166,24 @@ class SchemaCheck:
             },
         )
 
+    def _check_some_column_checked(self, skipped: set[str]) -> None:
+        """Refuse ``columns=`` naming only columns left out (by the schema or by
+        ``exclude=``): validating nothing would pass."""
+        if set(self.schema.names) - skipped:
+            return
+        asked = self.columns or ()
+        why = {**dict.fromkeys(self.exclude, "in this check's exclude="), **self.schema.left_out}
+        if not all(name in why for name in asked):
+            return  # a column the schema does not know is reported extra
+        shown = "; ".join(f"{name!r}: {brief(why[name])}" for name in asked[:3])
+        raise ColumnMismatch(
+            f"none of the columns asked for ({brief(list(asked))}) is checked by the "
+            f"schema, which left them out ({shown}{'; ...' if len(asked) > 3 else ''}); "
+            f"name columns it records ({brief(list(self.schema.names))}), or infer the "
+            "schema again with them (not in exclude=; a datetime column declared numeric "
+            "with kinds=)"
+        )
+
     def _result(
         self, name: str, findings: list[tuple[str, str]], details: dict[str, Any]
     ) -> ColumnResult:
@@ -1154,7 +1212,9 @@ class SchemaCheck:
         whole: str | None,
     ) -> ColumnResult:
         """One column's findings; ``whole`` is the dtype a list of rows reads as whole
-        (see :func:`rows_dtype`), which a schema written before recorded for it."""
+        (see :func:`rows_dtype`), which a schema written before recorded for it, and
+        ``None`` for any other schema (see :attr:`Schema.rows_read_whole`): it types
+        each column from its own cells, as a dict's."""
         name = expected.name
         if name not in raw:
             return self._result(name, [("missing_column", "column is missing")], {})
