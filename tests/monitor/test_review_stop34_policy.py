@@ -523,7 +523,7 @@ def test_replay_of_any_log_the_policy_wrote_is_identical() -> None:
     conditions = [
         "p95(latency) > 0.2 min_samples=5",
         "mean(latency) > baseline * 1.5 min_samples=3",
-        "count(latency) < 10",
+        "count(latency) < 10 min_samples=5",
         "last(request_rate) < 1",
         "max(errors) > 0.5 min_samples=1",
     ]

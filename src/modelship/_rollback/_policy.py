@@ -38,6 +38,7 @@ fail: p95(inference_latency_seconds) > 0.2: canary p95 = 0.25 > 0.2 (n=40)
 
 from __future__ import annotations
 
+import contextvars
 import math
 import os
 import warnings
@@ -514,6 +515,45 @@ def _conditions(value: Iterable[Condition | str | Mapping[str, Any]]) -> tuple[C
     return tuple(out)
 
 
+#: Set while a decision log's policy is read: logs written before conditions that can
+#: never hold were refused (``count(m) < N`` with ``N`` at most its ``min_samples``) keep
+#: reading, so their decisions replay.
+_READING_LOG: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "modelship_reading_log", default=False
+)
+
+
+def _refuse_unreachable_count(condition: Condition) -> None:
+    """Refuse ``count(m) < N`` (or ``<=``) that no window can make hold.
+
+    A count is its own sample size (raw observations: their number; Prometheus: the
+    count answers its own ``n``), and a condition whose sample size is below its
+    ``min_samples`` is inconclusive. A count under ``N <= min_samples`` is therefore
+    never judged: a traffic drop written that way would hold a rollout until its deadline
+    and never roll back a promoted version. A relative count, or ``>``, can hold.
+    """
+    if condition.stat != "count" or condition.threshold is None or condition.op not in ("<", "<="):
+        return
+    # The smallest count judged is min_samples: it must be able to compare true.
+    if condition.holds(float(condition.min_samples), condition.threshold):
+        return
+    limit = f"{condition.op} {condition.threshold:g}"
+    # min_samples is at least 1: a lower one helps only if a count of 1 compares true.
+    lower = (
+        f", or a min_samples the count can be judged at (a count {limit} needs "
+        f"min_samples {limit}: append e.g. 'min_samples=1')"
+        if condition.holds(1.0, condition.threshold)
+        else ""
+    )
+    raise ConfigError(
+        f"{str(condition)!r} can never hold: a count is its own sample size, and a count "
+        f"below min_samples={condition.min_samples} is inconclusive, so no count {limit} "
+        "is ever judged. To catch a traffic drop, write it on the rate, which has no "
+        "minimum sample size: 'request_rate < 1' (requests per second); or give a "
+        f"threshold above min_samples={condition.min_samples}{lower}"
+    )
+
+
 _LIMIT = (None, COUNT)
 _HOLD = Options(("hold", "fail"))
 #: What ``metrics`` may name: the metrics the deployment spec's ``monitoring.metrics``
@@ -564,8 +604,11 @@ class RollbackPolicy:
     Raises
     ------
     ConfigError
-        If a value is out of range, a condition does not parse, or both failure limits
-        are ``None`` (failures would never roll back).
+        If a value is out of range, a condition does not parse, both failure limits
+        are ``None`` (failures would never roll back), or a condition can never hold:
+        ``count(m) < N`` (or ``<=``) with ``N`` at most its ``min_samples`` (a count is
+        its own sample size, so every count below ``N`` is inconclusive; write a
+        traffic drop as ``request_rate < 1``).
 
     Examples
     --------
@@ -602,6 +645,9 @@ class RollbackPolicy:
     def __attrs_post_init__(self) -> None:
         if not self.conditions:
             raise ConfigError("a rollback policy needs at least one condition")
+        if not _READING_LOG.get():  # a log written before the rule is still read
+            for condition in self.conditions:
+                _refuse_unreachable_count(condition)
         if self.failure_limit is None and self.consecutive_failure_limit is None:
             raise ConfigError(
                 "failure_limit and consecutive_failure_limit are both None: failures would "
@@ -1546,10 +1592,15 @@ _RECORDED_METRICS = SequenceOf(Text(), description="a list of metric names")
 
 def _recorded_policy(data: Mapping[str, Any]) -> RollbackPolicy:
     """The policy of a log's first line: as :meth:`RollbackPolicy.from_dict` reads it, but
-    ``metrics`` may name any metric, as the writers of schema 1 allowed."""
+    ``metrics`` may name any metric, as the writers of schema 1 allowed, and a count
+    condition that can never hold, as writers before it was refused allowed."""
     metrics = data.get("metrics", [])
     require("monitoring.metrics", metrics, _RECORDED_METRICS)
-    policy = RollbackPolicy.from_dict({**data, "metrics": []})
+    reading = _READING_LOG.set(True)
+    try:
+        policy = RollbackPolicy.from_dict({**data, "metrics": []})
+    finally:
+        _READING_LOG.reset(reading)
     # The one field the constructor would refuse; the policy is otherwise checked whole.
     object.__setattr__(policy, "metrics", tuple(metrics))
     return policy

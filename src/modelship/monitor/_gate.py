@@ -45,7 +45,13 @@ from modelship._rollback._constraints import CANARY_ANALYSIS, SECONDS, SLOT, Seq
 from modelship._rollback._policy import RollbackPolicy
 from modelship._rollback._sources import MetricSource, QuestionCheck
 from modelship.errors import ConfigError
-from modelship.monitor._canary import MARGINAL_SCORE, PASS_SCORE, CanaryMetric, canary_analysis
+from modelship.monitor._canary import (
+    MARGINAL_SCORE,
+    PASS_SCORE,
+    CanaryMetric,
+    canary_analysis,
+    require_step,
+)
 from modelship.monitor._prometheus import SeriesSource
 
 if TYPE_CHECKING:
@@ -238,7 +244,9 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
         rollout in place, such as ``Recreate``), every analysis answers ``inconclusive``,
         saying why.
     step, alpha, pass_score, marginal_score :
-        As for :func:`canary_analysis`; ``step`` at most ``window``.
+        As for :func:`canary_analysis`; ``step`` at most ``window``, and required over a
+        :class:`~modelship.monitor.SeriesSource` such as
+        :class:`~modelship.monitor.PrometheusSource`.
     since_start : bool
         Look back no further than the rollout's start (default): a slot reused after an
         aborted rollout still holds the aborted version's samples. Until the rollout is
@@ -255,7 +263,9 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     ------
     ConfigError
         If ``window`` is not a positive number, ``step`` is longer than ``window``,
-        ``metrics`` is empty, or the source refuses a metric's question (a
+        ``metrics`` is empty, ``step`` is missing for a metric a
+        :class:`~modelship.monitor.SeriesSource` answers (each analysis would compare one
+        point with one and never judge), or the source refuses a metric's question (a
         :class:`~modelship.monitor.PrometheusSource` without its template, or a
         ``window / step`` of more points than Prometheus answers).
 
@@ -295,6 +305,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
             "step to compare; give a step of at most the window"
         )
     chosen = tuple(metrics)
+    require_step(source, chosen, step, "canary_gate")
     if isinstance(source, QuestionCheck):  # refused now, not at every analysis
         asked_step = step if isinstance(source, SeriesSource) else None
         for metric in chosen:

@@ -995,25 +995,37 @@ def sample_size_proportions(  # noqa: PLR0913 - keyword-only inputs of the stand
 ) -> SampleSize:
     """Samples per group for a two-sided test of two rates to detect a change ``mde``.
 
-    With ``p_x = baseline_rate``, ``p_y = p_x + mde`` (or ``p_x * (1 + mde)`` when
-    ``relative``), ``pbar = (p_x + ratio p_y) / (1 + ratio)`` and ``d = p_y - p_x``:
+    The groups are named as in :func:`proportion_difference`: ``x`` is the new version
+    (the canary), whose rate is planned to move by ``mde``; ``y`` is the current version
+    (stable), which keeps ``baseline_rate``. So ``ratio = n_y / n_x`` is 9 for a 10 %
+    canary against 90 % stable. With ``p_y = baseline_rate``, ``p_x = p_y + mde`` (or
+    ``p_y * (1 + mde)`` when ``relative``), ``pbar = (p_x + ratio p_y) / (1 + ratio)``
+    and ``d = p_x - p_y``:
     ``n_x = (z_{1-alpha/2} sqrt(pbar (1 - pbar) (1 + 1/ratio))
     + z_{power} sqrt(p_x (1 - p_x) + p_y (1 - p_y) / ratio))**2 / d**2``.
+
+    With unequal groups it matters which one changes, as a rate's variance depends on
+    the rate: planning a 10 % canary's drop from 10 % to 5 % as a change of the 90 %
+    stable instead gives a power of about 0.7 where 0.8 was asked.
 
     Parameters
     ----------
     baseline_rate : float
-        The current rate, in (0, 1).
+        The current rate, in (0, 1): that of ``y``, the current version.
     mde : float
-        Minimum detectable change of the rate: absolute (0.01 = one point) or, with
-        ``relative=True``, a fraction of the baseline (0.05 = 5 %).
+        Minimum detectable change of the new version's rate: absolute (0.01 = one
+        point) or, with ``relative=True``, a fraction of the baseline (0.05 = 5 %).
     relative : bool
-    alpha, power, ratio : float
-        As in :func:`sample_size_means`.
+    alpha, power : float
+        Two-sided significance level and the power wanted.
+    ratio : float
+        ``n_y / n_x``: the current version's samples per sample of the new version, e.g.
+        9 for a 10 % canary against 90 % stable traffic.
 
     Returns
     -------
     SampleSize
+        ``n_x`` for the new version (the canary), ``n_y`` for the current one.
 
     Raises
     ------
@@ -1026,16 +1038,26 @@ def sample_size_proportions(  # noqa: PLR0913 - keyword-only inputs of the stand
     >>> from modelship.monitor import sample_size_proportions
     >>> sample_size_proportions(baseline_rate=0.10, mde=0.02).n_x
     3841
+
+    A 10 % canary whose error rate may drop from 10 % to 5 %, against 90 % stable:
+
+    >>> plan = sample_size_proportions(baseline_rate=0.10, mde=-0.05, ratio=9)
+    >>> plan.n_x, plan.n_y   # canary, stable
+    (261, 2349)
     """
     z_a, z_b = _planning_inputs(alpha, power, ratio)
-    p_x = baseline_rate
-    p_y = p_x * (1 + mde) if relative else p_x + mde
-    if not (0.0 < p_y < 1.0) or p_y == p_x:
+    # y is the current version at the baseline, x the new one that changes (as the first
+    # group of proportion_difference): with unequal groups the two are not interchangeable.
+    p_y = baseline_rate
+    p_x = p_y * (1 + mde) if relative else p_y + mde
+    if not (0.0 < p_x < 1.0) or p_x == p_y:
         raise ConfigError(
-            f"the changed rate must differ from the baseline and lie in (0, 1), got {p_y!r}"
+            f"the changed rate must differ from the baseline and lie in (0, 1), got {p_x!r}; "
+            "choose an mde that keeps baseline_rate + mde (or baseline_rate * (1 + mde) "
+            "when relative) strictly between 0 and 1"
         )
     pbar = (p_x + ratio * p_y) / (1 + ratio)
-    d = p_y - p_x
+    d = p_x - p_y
     root = z_a * math.sqrt(pbar * (1 - pbar) * (1 + 1 / ratio)) + z_b * math.sqrt(
         p_x * (1 - p_x) + p_y * (1 - p_y) / ratio
     )
