@@ -480,6 +480,7 @@ _PLUGINS = """
     boom = review38_mod:raises_value_error
     diskfail = review38_mod:raises_os_error
     refuses = review38_mod:raises_config_error
+    echo = review38_mod:echoes_options
 """
 _MODULE = """
     import modelship as ms
@@ -496,6 +497,9 @@ _MODULE = """
 
     def raises_config_error(url, **options):
         raise ms.ConfigError("the plugin's own message")
+
+    def echoes_options(url, **options):
+        raise ValueError(f"login refused for {options}")
 """
 
 
@@ -523,16 +527,19 @@ def test_a_plugin_that_raises_is_an_error_naming_it(tmp_path: Path) -> None:
         _MODULE,
         """
         import modelship as ms
-        for url in ("boom://x", "diskfail://x", "refuses://x"):
+        for url in ("boom://x", "diskfail://x", "refuses://x", "echo://x"):
             try:
-                ms.open_registry(url)
+                options = {"password": "hunter2", "client_kwargs": {"token": "s3cr3t-t0k"}}
+                ms.open_registry(url, **(options if url == "echo://x" else {}))
             except Exception as exc:
                 print(url, "|", type(exc).__name__, type(exc.__cause__).__name__, "|", exc)
         """,
     )
     lines = dict(line.split(" | ", 1) for line in out.splitlines() if " | " in line)
+    # The plugin's exception held a credential, so it is not chained (a traceback would
+    # print it): the message names its type.
     assert lines["boom://x"].startswith(
-        "ConfigError ValueError | the 'modelship.registries' entry point 'boom' "
+        "ConfigError NoneType | the 'modelship.registries' entry point 'boom' "
         "('review38_mod:raises_value_error' from review38plug) failed to open boom://x"
     )
     assert "cannot parse boom://x" in lines["boom://x"]
@@ -544,3 +551,8 @@ def test_a_plugin_that_raises_is_an_error_naming_it(tmp_path: Path) -> None:
     assert "Permission denied" in lines["diskfail://x"]
     # A modelship error the plugin raises is its own word: passed unchanged.
     assert lines["refuses://x"] == "ConfigError NoneType | the plugin's own message"
+    # Option values the plugin echoes are masked too, nested ones (client_kwargs) included;
+    # a cause that hid nothing stays chained.
+    assert "hunter2" not in lines["echo://x"] and "s3cr3t-t0k" not in lines["echo://x"]
+    assert "ValueError: login refused for {'password': '***'" in lines["echo://x"]
+    assert lines["diskfail://x"].startswith("StoreError PermissionError | ")

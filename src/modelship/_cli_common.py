@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from modelship._shown import hide_credentials
+from modelship._shown import hide_credentials, printable
 from modelship.errors import ConfigError, SigningKeyRequired
 from modelship.report import write_text
 
@@ -87,7 +87,7 @@ def _exiting_2_without_key(handler: _Handler) -> _Handler:
         try:
             return handler(args)
         except SigningKeyRequired as exc:
-            message = " ".join(hide_credentials(str(exc)).split())
+            message = printable(" ".join(hide_credentials(str(exc)).split()))
             print(f"modelship: {type(exc).__name__}: {message}", file=sys.stderr)
             return EXIT_KEY_REQUIRED
 

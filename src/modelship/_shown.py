@@ -113,10 +113,13 @@ def hide_credentials(text: str, mask: str = "***") -> str:
     information ends at the last ``@`` before the first ``/``, ``?``, ``#`` or space, so a
     password may hold any other character; a raw ``/`` in a password, as people write
     them (``user:pa/ss@host``), is caught too when a ``:`` comes before it and the ``@``
-    follows in the same path segment (``https://host:8443/fraud@v2`` is shown as
+    follows in the same word: in the same path segment when only digits (a port) come
+    between the ``:`` and the ``/`` (``https://host:8443/fraud@v2`` is shown as
     ``https://***@v2`` for that reason; ``host:8443/models/fraud@v2``, an IPv6 host, and
-    ``s3://bucket/models@v2`` are left alone). URLs inside URLs are read too. The URL
-    itself keeps working: only what is shown changes. Linear in the length of ``text``.
+    ``s3://bucket/models@v2`` are left alone), after any number of ``/`` otherwise (an AWS
+    secret key: ``s3://AKIA:wJal/K7MD/bPxR@bucket`` is shown as ``s3://***@bucket``).
+    URLs inside URLs are read too. The URL itself keeps working: only what is shown
+    changes. Linear in the length of ``text``.
 
     Examples
     --------
@@ -126,6 +129,8 @@ def hide_credentials(text: str, mask: str = "***") -> str:
     'https://***@github.com/org/repo and s3://bucket/models@v2'
     >>> hide_credentials("postgres://app:ab;c,d@db/prod, https://host:8443/models/fraud@v2")
     'postgres://***@db/prod, https://host:8443/models/fraud@v2'
+    >>> hide_credentials("s3://AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@bucket/r")
+    's3://***@bucket/r'
     """
     # Positions of "@", "/" and white space, found once: each URL then looks up the next
     # one in O(log n), so the text is read a bounded number of times whatever it holds.
@@ -155,7 +160,12 @@ def hide_credentials(text: str, mask: str = "***") -> str:
             # user:pa/ss@host: the next "@" in this word, before any other "/".
             nxt = next_of(ats, end)
             digest = text.startswith(_DIGESTS, nxt + 1)  # registry:5000/img@sha256:...
-            if nxt < next_of(spaces, end) and nxt < next_of(slashes, end + 1) and not digest:
+            # After the ":" a port (digits) may be followed by a path with an "@" in it,
+            # so only its first segment is taken for a password; anything else cannot be
+            # a port, so the "@" may come after several "/" (an AWS secret key has some).
+            one_segment = head.rpartition(":")[2].isdigit()
+            within = not one_segment or nxt < next_of(slashes, end + 1)
+            if nxt < next_of(spaces, end) and within and not digest:
                 cut = nxt
         if cut == -1:
             position = start  # a URL inside this one's path or query is read too

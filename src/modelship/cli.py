@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 import modelship as ms
 from modelship._cli_common import silence_stdout
 from modelship._plugins import plugins
-from modelship._shown import hide_credentials
+from modelship._shown import hide_credentials, printable
 from modelship.errors import ConfigError, IntegrityError, ModelshipError, SigningKeyRequired
 
 __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "main"]
@@ -172,8 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _one_line(exc: BaseException) -> str:
-    """The message of ``exc`` on one line, credentials in URLs hidden."""
-    return " ".join(hide_credentials(str(exc)).split())
+    """The message of ``exc`` on one line, credentials in URLs hidden, and what is not
+    printable (a terminal escape in a store's key) escaped."""
+    return printable(" ".join(hide_credentials(str(exc)).split()))
 
 
 def _run(tokens: list[str]) -> int:
@@ -197,12 +198,12 @@ def _run(tokens: list[str]) -> int:
         silence_stdout()
         return int(getattr(args, "exit_code_so_far", EXIT_OK))
     except SigningKeyRequired as exc:  # no key is a configuration error, not a verdict
-        print(f"modelship: {type(exc).__name__}: {hide_credentials(str(exc))}", file=sys.stderr)
+        print(f"modelship: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     except IntegrityError as exc:
-        print(f"modelship: integrity check failed: {hide_credentials(str(exc))}", file=sys.stderr)
+        print(f"modelship: integrity check failed: {_one_line(exc)}", file=sys.stderr)
         return EXIT_FAILED
     except ModelshipError as exc:
-        print(f"modelship: {type(exc).__name__}: {hide_credentials(str(exc))}", file=sys.stderr)
+        print(f"modelship: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
         return EXIT_ERROR
     return code

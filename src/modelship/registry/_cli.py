@@ -20,7 +20,13 @@ import sys
 from typing import Any, TextIO
 
 from modelship import _json
-from modelship._cli_common import add_storage_options, exit_2_without_key, storage_options
+from modelship._cli_common import (
+    SIGNING_KEY_ENV,
+    add_storage_options,
+    exit_2_without_key,
+    open_cli_registry,
+    storage_options,
+)
 from modelship._shown import printable
 from modelship.errors import ConfigError, IntegrityError, SigningKeyRequired
 from modelship.registry._cli_tags import (
@@ -31,7 +37,7 @@ from modelship.registry._cli_tags import (
     listing_arguments,
 )
 from modelship.registry._copy import copy_registry
-from modelship.registry._open import open_registry
+from modelship.registry._open import storage_options_only
 from modelship.registry._registry import Registry
 from modelship.registry._store import expand_home, scheme_of
 
@@ -44,21 +50,24 @@ EXIT_FAILED = 1
 def _open(
     args: argparse.Namespace, url: str | None = None, options: dict[str, Any] | None = None
 ) -> Registry:
-    key_var = args.signing_key_env
-    key = os.environ.get(key_var) if key_var else None
-    if key_var and args.signing_key_env != "MODELSHIP_SIGNING_KEY" and key is None:
-        raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
+    """The registry at ``url`` (``args.url``) as every command opens it (see
+    :func:`~modelship._cli_common.open_cli_registry`): an explicit ``-o signing_key=...``
+    or ``-o verify_signatures=...`` wins over the environment, and one that contradicts
+    ``--signing-key-env VAR`` or ``--no-verify-signatures`` is a ConfigError."""
+    given = storage_options(args.option) if options is None else dict(options)
+    if "signing_key" in given and args.signing_key_env not in (SIGNING_KEY_ENV, ""):
+        raise ConfigError(
+            f"-o signing_key=... and --signing-key-env {args.signing_key_env} both give the "
+            "signing key; give one"
+        )
     # Without a key, a signed registry is refused (never read unchecked) unless the
-    # caller opts out with --no-verify-signatures. The key is the variable's bytes as the
-    # system holds them (os.fsencode undoes the lenient decoding of bytes that are not
-    # UTF-8), so any bytes serve as a key.
-    registry: Registry = open_registry(
-        url or args.url,
-        signing_key=os.fsencode(key) if key else None,
-        verify_signatures=args.verify_signatures,
-        **(storage_options(args.option) if options is None else options),
-    )
-    return registry
+    # caller opts out with --no-verify-signatures (which reads; it never writes).
+    if not args.verify_signatures and given.setdefault("verify_signatures", False) is not False:
+        raise ConfigError(
+            f"--no-verify-signatures and -o verify_signatures={given['verify_signatures']!r} "
+            "contradict each other; give one"
+        )
+    return open_cli_registry(url or args.url, key_env=args.signing_key_env, **given)
 
 
 def _print_json(data: Any) -> None:
@@ -277,15 +286,18 @@ def _cmd_purge(args: argparse.Namespace) -> int:
 def _cmd_copy(args: argparse.Namespace) -> int:
     # The -o options are for the store that is not a local folder (copying /srv/models to
     # s3://...); a folder takes none, so they go to each remote side and only there.
-    options = storage_options(args.option)
+    # open_registry's own options (-o signing_key=..., -o single_writer=true) go to both.
+    given = storage_options(args.option)
+    options = storage_options_only(given)
+    own = {k: v for k, v in given.items() if k not in options}
     src_remote, dst_remote = (scheme_of(url) != "file" for url in (args.src, args.dst))
     if options and not (src_remote or dst_remote):
         raise ConfigError(
             f"storage option(s) {sorted(options)} apply to neither side: {args.src} and "
             f"{args.dst} are both local folders; drop the -o options"
         )
-    src = _open(args, args.src, options if src_remote else {})
-    dst = _open(args, args.dst, options if dst_remote else {})
+    src = _open(args, args.src, {**own, **(options if src_remote else {})})
+    dst = _open(args, args.dst, {**own, **(options if dst_remote else {})})
     report = copy_registry(src, dst, models=args.model or None)
     _print_json(
         {
@@ -343,7 +355,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
             "--no-verify-signatures",
             dest="verify_signatures",
             action="store_false",
-            help="read a signed registry without its key, checking no signature (trust the store)",
+            help="read a signed registry without its key, checking no signature (trust the "
+            "store); a command that writes still needs the key",
         )
         return common
 

@@ -41,6 +41,21 @@ def _split(text: str, what: str) -> tuple[str, str, str]:
     return key, "==" if op == "=" else op, value
 
 
+def _number(text: str, value: str) -> int | float:
+    """``value`` of ``--metric text`` as a number: an integer exactly (a float carries 53
+    bits, so 1764979200123456789 would become another integer), else a float, integral
+    ones as integers (``1e3`` is 1000)."""
+    try:
+        return int(value)
+    except ValueError:
+        pass
+    try:
+        number = float(value)
+    except ValueError:
+        raise InvalidFilter(f"--metric {text!r}: {value!r} is not a number") from None
+    return int(number) if number.is_integer() else number
+
+
 def listing_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The ``order`` and ``where`` of ``Registry.versions`` that the parsed options ask for.
 
@@ -57,11 +72,7 @@ def listing_arguments(args: argparse.Namespace) -> dict[str, Any]:
         where[f"tags.{key}"] = (op, value)
     for text in args.metric or []:
         key, op, value = _split(text, "metric")
-        try:
-            number = float(value)
-        except ValueError:
-            raise InvalidFilter(f"--metric {text!r}: {value!r} is not a number") from None
-        where[f"metrics.{key}"] = (op, int(number) if number.is_integer() else number)
+        where[f"metrics.{key}"] = (op, _number(text, value))
     if args.limit is None and args.cursor is not None:
         raise ConfigError("--cursor continues a page: pass --limit with it")
     return {"order": "newest" if args.newest else "oldest", "where": where or None}

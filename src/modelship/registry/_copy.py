@@ -40,7 +40,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -56,7 +56,6 @@ from modelship.errors import (
     IntegrityError,
     InvalidName,
     ModelshipError,
-    SignatureError,
     StoreError,
 )
 from modelship.registry._claims import claim_name
@@ -266,6 +265,15 @@ def _signed(store: Store) -> bool:
     return store.exists(SIGNING_POLICY)
 
 
+def _refuse_missing(src: Registry, names: Sequence[str]) -> None:
+    """Raise :class:`~modelship.errors.ModelNotFound` for a model given by name that the
+    source has no version of, before anything is written (as :func:`_copy_model` would,
+    after the destination was made)."""
+    for name in names:  # bounded: the names given
+        if not any(is_document(n) for n in src.store.list(folder(name, "versions"))):
+            src.versions(name)  # raises ModelNotFound, naming the models there are
+
+
 def _refuse_other_key(src: Registry, dst: Registry) -> None:
     """Refuse, before anything is written (before ``dst`` records its own policy), a copy
     of a signed registry into one that signs with another key: its readers could not
@@ -293,20 +301,9 @@ def _other_key(src: Registry, dst: Registry) -> bool:
         theirs = None
     checks = [(signing_key_of(dst), policy), (signing_key_of(src), theirs)]
     return any(
-        key is not None and doc is not None and not _signed_with(key, doc) for key, doc in checks
+        key is not None and doc is not None and not Signer(key).signs_policy(doc)
+        for key, doc in checks
     )
-
-
-def _signed_with(key: bytes, policy: bytes) -> bool:
-    """Whether the signing policy ``policy`` carries a signature ``key`` made."""
-    try:
-        doc = parse_json(policy, SIGNING_POLICY)
-        if not isinstance(doc, dict):
-            return False
-        Signer(key).check_doc(doc, SIGNING_POLICY, SIGNING_POLICY)
-    except (IntegrityError, SignatureError):
-        return False
-    return True
 
 
 def _refuse_other_signing(src: Registry, dst: Registry) -> None:
@@ -668,6 +665,8 @@ def copy_registry(
         if models is None
         else list(dict.fromkeys(check_model_name(m) for m in models))
     )
+    if models is not None:  # before the destination is written (check_writable probes it)
+        _refuse_missing(src, names)
     _refuse_other_key(src, dst)
     dst.check_writable()
     _refuse_other_signing(src, dst)

@@ -50,6 +50,7 @@ reuses, run after the registration's blob check, leaves it committed without the
 from __future__ import annotations
 
 import contextlib
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -335,6 +336,17 @@ def collect(
         store.delete(run)
 
 
+_HEX_DIGEST = re.compile(r"[0-9a-f]{64}")
+
+
+def _is_blob(prefix: str, name: str) -> bool:
+    """Whether ``name`` in ``blobs/sha256/<prefix>/`` is where the registry stores a blob:
+    a sha256 digest in hex, in the folder of its first two characters (as ``blob_key``
+    puts it). Anything else there (``.DS_Store``, a README) is not the registry's, and gc
+    leaves it alone."""
+    return _HEX_DIGEST.fullmatch(name) is not None and name[:2] == prefix
+
+
 def _collect(
     store: Store,
     cutoff: float,
@@ -362,7 +374,11 @@ def _collect(
     for prefix in [] if in_flight else store.list(BLOBS):
         for hexdigest in store.list(f"{BLOBS}/{prefix}"):
             key = f"{BLOBS}/{prefix}/{hexdigest}"
-            if f"sha256:{hexdigest}" not in used and _older(store, key, cutoff):
+            if (
+                _is_blob(prefix, hexdigest)
+                and f"sha256:{hexdigest}" not in used
+                and _older(store, key, cutoff)
+            ):
                 blobs.append(key)
     uploads = store.incomplete_uploads(cutoff) if isinstance(store, AbortsUploads) else []
     report = GcReport(

@@ -13,8 +13,12 @@ slots that are not dead), or when the manifest it names is committed with its
 registration and sequence (manifests never change). A chunk is only written once every
 slot in it is settled, by an exclusive create of the whole document, so it never goes
 stale and a crash leaves either no chunk (readers read the slots and write it) or a whole
-one. A chunk that is damaged, of another format, or not signed with the registry's key
-is ignored with a warning, read from the slots instead, and replaced.
+one. A chunk that is damaged, of another format, not signed with the registry's key, or
+whose entries do not match their slots (a null entry needs a dead slot, a manifest the
+claim of its slot) is ignored with a warning, read from the slots instead, and replaced. A
+registry handle checks a chunk against its slots the first time it reads it (its slots
+are read in one batch, with those of the page's other chunks) and remembers the digest of
+the bytes it checked, so its later pages read no slots for it (:data:`_CHECKED`).
 
 A slot still *in flight* (claimed, manifest not yet committed) keeps its chunk unwritten.
 It is not dead: its version may still commit, or its writer died and gc will declare it
@@ -47,7 +51,8 @@ import hashlib
 import hmac
 import json
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, Literal, TypeAlias, overload
 
 import attrs
@@ -276,12 +281,15 @@ def _decode(cursor: object, name: str, order: Order, query: str) -> tuple[int, t
 
 
 def _from_slots(
-    reader: Reader, name: str, seqs: Sequence[int]
+    reader: Reader,
+    name: str,
+    seqs: Sequence[int],
+    prefetched: Mapping[str, bytes | None] | None = None,
 ) -> tuple[dict[int, _Slot], dict[int, Any], int]:
     """Read ``seqs`` slot by slot: what each holds (see :data:`_Slot`), the chunk entries
     (manifest documents, None for dead slots) and how many slots from the first are
-    settled."""
-    slots = reader.store.read_many(slot_key(name, s) for s in seqs)
+    settled. Slots in ``prefetched`` (read ahead by this page) are not read again."""
+    slots = _read_slots(reader, name, seqs, prefetched or {})
     found: dict[int, _Slot] = {}
     entries: dict[int, Any] = {}
     # Several slots may name one version: an explicit version="4" and an automatic
@@ -344,10 +352,72 @@ def _from_doc(
     return versions, raw
 
 
+def _read_slots(
+    reader: Reader, name: str, seqs: Iterable[int], prefetched: Mapping[str, bytes | None]
+) -> dict[str, bytes]:
+    """The stored slots ``seqs`` by key (missing ones left out), read in one batch but for
+    those in ``prefetched``."""
+    keys = [slot_key(name, s) for s in seqs]
+    got = reader.store.read_many(key for key in keys if key not in prefetched)
+    for key in keys:
+        if (data := prefetched.get(key)) is not None:
+            got[key] = data
+    return got
+
+
+def _against_slots(
+    reader: Reader,
+    name: str,
+    key: str,
+    cached: Mapping[int, ModelVersion | None],
+    slots: Mapping[str, bytes],
+) -> None:
+    """Check the entries of the chunk (or head) at ``key`` against their slots: a null
+    entry needs a dead slot, a manifest the slot's claim (its version and registration).
+
+    A chunk is a cache of the slots, trusted for what it says of them only once they
+    agree: an entry edited to null would hide a committed version from every page, and
+    one naming another registration would list a version the slot never committed.
+    ``slots`` holds the stored slots by key; raises :class:`IntegrityError` naming the
+    first entry that disagrees (or a damaged slot).
+    """
+    for s, mv in cached.items():
+        where = slot_key(name, s)
+        if where not in slots:
+            raise IntegrityError(f"listing chunk {key}: entry {s} has no slot")
+        slot = check_slot(slots[where], where, reader.signer)
+        if mv is None and not slot.get("dead"):
+            raise IntegrityError(
+                f"listing chunk {key}: entry {s} is null, but its slot is not dead "
+                f"(it names version {slot['version']!r})"
+            )
+        if mv is not None and (
+            slot.get("dead")
+            or (slot["version"], slot["registration"]) != (mv.version, mv.registration)
+        ):
+            raise IntegrityError(
+                f"listing chunk {key}: entry {s} (version {mv.version!r}) is not the "
+                "registration its slot names"
+            )
+
+
+def _ignoring(key: str, exc: BaseException) -> bool:
+    """Warn that the listing chunk (or head) at ``key`` is ignored because of ``exc``; True."""
+    warnings.warn(
+        f"ignoring the damaged listing chunk {key} ({exc}); its slots are read one by "
+        "one instead, and it is rewritten",
+        RepairWarning,
+        stacklevel=6,
+    )
+    return True
+
+
 def _write(reader: Reader, key: str, first: int, entries: list[Any], *, create: bool) -> None:
-    """Store a chunk document at ``key`` (best effort: it is a cache)."""
+    """Store a chunk document at ``key`` (best effort: it is a cache). Its entries were
+    read from their slots: this handle need not check them again (:data:`_CHECKED`)."""
     doc = {"format": _CHUNK_FORMAT, "first": first, "entries": entries}
     data = reader.signer.seal_bytes(doc, key)
+    _note_checked(reader, key, data)
     # Every entry is settled, so writers racing write the same entries (a head: the same
     # or fewer); whichever lands is right.
     with contextlib.suppress(FileExistsError, ModelshipError, OSError):
@@ -357,21 +427,63 @@ def _write(reader: Reader, key: str, first: int, entries: list[Any], *, create: 
             reader.store.replace(key, data)
 
 
-def _read(reader: Reader, key: str, prefetched: Mapping[str, bytes | None]) -> bytes:
-    data = prefetched[key] if key in prefetched else reader.store.read(key)
+def _read(reader: Reader, key: str, prefetched: dict[str, bytes | None]) -> bytes:
+    """The document at ``key``, read ahead or now (then kept in ``prefetched``)."""
+    if key not in prefetched:
+        try:
+            prefetched[key] = reader.store.read(key)
+        except FileNotFoundError:
+            prefetched[key] = None
+    data = prefetched[key]
     if data is None:
         raise FileNotFoundError(key)
     return data
 
 
+@attrs.define
+class _Checked:
+    """The listing documents one handle checked against their slots (see :data:`_CHECKED`)."""
+
+    store: int  # the id of the store they were read from
+    digests: dict[str, bytes] = attrs.Factory(dict)
+
+
+_CHECKED: weakref.WeakKeyDictionary[Signer, _Checked] = weakref.WeakKeyDictionary()
+"""By registry handle (its :class:`Signer`, one per handle): the sha256 of each listing
+document (chunk or head) whose entries matched their slots, by key. A chunk's slots are
+settled and never change, so bytes equal to bytes checked need no second look, and a
+handle's warm pages read no slots; bytes that changed (damaged, or a head replaced) are
+checked again. Gone with the handle."""
+_MAX_CHECKED = 1 << 14
+"""Documents remembered per handle (the chunks of 262,144 slots, about 1.5 MiB); past it
+the handle forgets them all and checks each again when it next reads it."""
+
+
+def _checked(reader: Reader, key: str, prefetched: dict[str, bytes | None]) -> bool:
+    """Whether this handle checked the bytes at ``key`` against their slots before."""
+    seen = _CHECKED.get(reader.signer)
+    data = prefetched.get(key)
+    if seen is None or seen.store != id(reader.store) or data is None:
+        return False
+    return seen.digests.get(key) == hashlib.sha256(data).digest()
+
+
+def _note_checked(reader: Reader, key: str, data: bytes) -> None:
+    seen = _CHECKED.get(reader.signer)
+    if seen is None or seen.store != id(reader.store) or len(seen.digests) >= _MAX_CHECKED:
+        seen = _CHECKED[reader.signer] = _Checked(id(reader.store))
+    seen.digests[key] = hashlib.sha256(data).digest()
+
+
 def _chunk(
-    reader: Reader, name: str, k: int, top: int, prefetched: Mapping[str, bytes | None]
+    reader: Reader, name: str, k: int, top: int, prefetched: dict[str, bytes | None]
 ) -> Mapping[int, _Slot]:
     """What the slots of chunk ``k`` up to ``top`` hold (see :data:`_Slot`).
 
     A full chunk comes from its document; the top chunk from its head (the settled
-    slots from its first, replaced as more settle) and then slot by slot. ``prefetched``
-    holds documents read ahead (None: looked for, not stored).
+    slots from its first, replaced as more settle) and then slot by slot. A document's
+    entries are checked against their slots once per handle (:data:`_CHECKED`).
+    ``prefetched`` holds documents and slots read ahead (None: looked for, not stored).
     """
     first, last = k * CHUNK + 1, min((k + 1) * CHUNK, top)
     full = last == (k + 1) * CHUNK
@@ -384,17 +496,19 @@ def _chunk(
     except FileNotFoundError:
         pass
     except (ModelshipError, ValueError, KeyError, TypeError) as exc:
-        damaged = True
-        warnings.warn(
-            f"ignoring the damaged listing chunk {key} ({exc}); its slots are read one by "
-            "one instead, and it is rewritten",
-            RepairWarning,
-            stacklevel=5,
-        )
+        damaged = _ignoring(key, exc)
+    if cached and not _checked(reader, key, prefetched):
+        slots = _read_slots(reader, name, cached, prefetched)  # a store failure is raised
+        try:
+            _against_slots(reader, name, key, cached, slots)
+        except IntegrityError as exc:
+            cached, raw, damaged = {}, {}, _ignoring(key, exc)
+        else:
+            _note_checked(reader, key, _read(reader, key, prefetched))
     if full and cached:
         return cached
     start = first + min(len(raw), last - first + 1)  # a head holds settled slots only
-    found, entries, settled = _from_slots(reader, name, range(start, last + 1))
+    found, entries, settled = _from_slots(reader, name, range(start, last + 1), prefetched)
     versions: dict[int, _Slot] = {s: cached[s] for s in range(first, start)}
     versions |= found
     known = [raw[s] for s in range(first, start)] + [
@@ -474,12 +588,25 @@ def check_order(order: object) -> Order:
     raise ConfigError(f"order must be 'oldest' (registration order) or 'newest', got {order!r}")
 
 
-def _prefetch(reader: Reader, name: str, ks: list[int], top: int) -> dict[str, bytes | None]:
+def _prefetch(
+    reader: Reader, name: str, ks: list[int], top: int, *, sure: int
+) -> dict[str, bytes | None]:
     """Read the documents of chunks ``ks`` at once (on S3 the reads go out together, not
-    one round trip each); None for those not stored."""
-    keys = [listing_key(name, k, head=(k + 1) * CHUNK > top) for k in ks if 0 <= k * CHUNK < top]
+    one round trip each), then, in a second batch, the slots of those among the first
+    ``sure`` (the chunks the page will read) not stored or not yet checked against their
+    slots; None for those not stored."""
+    ks = [k for k in ks if 0 <= k * CHUNK < top]
+    keys = [listing_key(name, k, head=(k + 1) * CHUNK > top) for k in ks]
     got = reader.store.read_many(keys)
-    return {key: got.get(key) for key in keys}
+    out = {key: got.get(key) for key in keys}
+    slots = [
+        slot_key(name, s)
+        for k, key in zip(ks[:sure], keys, strict=False)
+        if not _checked(reader, key, out)
+        for s in range(k * CHUNK + 1, min((k + 1) * CHUNK, top) + 1)
+    ]
+    got = reader.store.read_many(slots)
+    return out | {key: got.get(key) for key in slots}
 
 
 def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
@@ -532,11 +659,13 @@ def list_page(  # noqa: PLR0913 - the listing's documented keyword-only options
             elif (mv := shown(now[s])) is not None:
                 page.append(mv)
     chunk: Mapping[int, _Slot] = {}
-    # The chunks the page needs if every version is shown; more are read one at a time.
+    # The chunks the page needs if every version is shown, and one more; more are read one
+    # at a time. The slots of the chunks it surely needs are read ahead too, if needed.
     first = (seq - 1) // CHUNK
     span = min((limit - len(page)) // CHUNK + 2, top // CHUNK + 1)  # never more than exist
     ahead = [first + step * i for i in range(span)] if 1 <= seq <= top and len(page) < limit else []
-    prefetched = _prefetch(reader, name, ahead, top)
+    end = min(max(seq + step * (limit - len(page) - 1), 1), top)
+    prefetched = _prefetch(reader, name, ahead, top, sure=abs((end - 1) // CHUNK - first) + 1)
     last = seq - step
     while 1 <= seq <= top and len(page) < limit:  # one slot a turn, towards 1 or the top
         if seq not in chunk:

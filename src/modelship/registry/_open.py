@@ -169,24 +169,55 @@ def _warn_of_claims(scheme: str) -> None:
 
 
 def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any]) -> object:
-    """The plugin's object for ``url``; what it raises is named as the plugin's."""
+    """The plugin's object for ``url``; what it raises is named as the plugin's.
+
+    Its message is shown with URL credentials and the values of the options it was given
+    masked (a factory may echo its ``password=``); when that hid anything, the plugin's
+    own exception, which still holds it, is not chained (a traceback would print it).
+    """
     factory = load_plugin(ep)
     try:
         return factory(url, **options)
     except ModelshipError:
         raise  # the plugin's own word on what is wrong, already a modelship error
-    except OSError as exc:
-        raise StoreError(
-            f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)}) could not open "
-            f"{hide_credentials(url)}: {type(exc).__name__}: {hide_credentials(str(exc))}"
-        ) from exc
     except Exception as exc:  # whatever the plugin raised: named as the plugin's failure
+        said = str(exc)
+        shown = _masked_options(hide_credentials(said), options)
+        cause = exc if shown == said else None
+        what = f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)})"
+        if isinstance(exc, OSError):
+            raise StoreError(
+                f"{what} could not open {hide_credentials(url)}: {type(exc).__name__}: {shown}"
+            ) from cause
         raise ConfigError(
-            f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)}) failed to open "
-            f"{hide_credentials(url)}: {type(exc).__name__}: {hide_credentials(str(exc))}; "
-            "check the URL and "
-            "options for that package, or fix or uninstall it"
-        ) from exc
+            f"{what} failed to open {hide_credentials(url)}: {type(exc).__name__}: {shown}; "
+            "check the URL and options for that package, or fix or uninstall it"
+        ) from cause
+
+
+#: Option values shorter than this are not masked in a plugin's message: a flag or a small
+#: number as text (``"on"``, ``"10"``) would mask unrelated text, and no credential is that
+#: short. Longer values that are no secret (a region) are masked too: harmless.
+_MIN_MASKED = 4
+
+
+def _masked_options(text: str, options: Mapping[str, Any]) -> str:
+    """``text`` with every text value of ``options`` (and of options nested in mappings,
+    as fsspec's ``client_kwargs``) replaced by ``***``, longest first. Bounded: the
+    options given, two levels deep.
+
+    Examples
+    --------
+    >>> _masked_options("login refused for {'password': 'hunter2'}", {"password": "hunter2"})
+    "login refused for {'password': '***'}"
+    """
+    values = [v for v in options.values() if isinstance(v, str)]
+    for nested in options.values():
+        if isinstance(nested, Mapping):
+            values += [v for v in nested.values() if isinstance(v, str)]
+    for value in sorted({v for v in values if len(v) >= _MIN_MASKED}, key=len, reverse=True):
+        text = text.replace(value, "***")
+    return text
 
 
 def _refuse_options_for_plugin_registry(scheme: str, plugin_value: str, **given: bool) -> None:

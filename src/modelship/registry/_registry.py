@@ -288,12 +288,19 @@ class Registry:
         (so read-only credentials can open and load); a store that does not is writable
         only with ``single_writer=True``. Every method that writes calls this first.
 
+        In a signed registry (one that records ``signing.json``), a handle without the key
+        raises :class:`~modelship.errors.SigningKeyRequired`, ``verify_signatures=False``
+        or not (that reads unchecked; it never writes), and one whose key did not sign the
+        registry raises :class:`~modelship.SignatureError`, before anything is written.
+
         Examples
         --------
         >>> import modelship as ms
         >>> ms.open_registry("memory://check-writable-doc").check_writable()
         """
-        self._signer.check_policy(self.store)
+        # Before anything is written (the probe below included): a handle without the
+        # registry's key, or with another, would leave documents its readers refuse.
+        self._signer.check_writer(self.store)
         if self._writable is None:
             self._writable = honours_exclusive_creates(self.store)
         if not self._writable and not self._single_writer:
@@ -1011,6 +1018,14 @@ class Registry:
         state = self._state(name, target)
         if state is not VersionState.LIVE:
             undone = self._undo_move(name, alias, target, before)
+            # A delete that met this move gives way and takes its marker back: the version
+            # may be live again, and neither happened. Read once more to say which.
+            if self._state(name, target) is VersionState.LIVE:
+                raise Conflict(
+                    f"a delete of {name} version {target!r} raced this move of {alias!r} "
+                    f"to it, and both gave way: {target!r} is live; {undone}. Move the "
+                    "alias again"
+                )
             raise ArchivedVersion(
                 f"{name} version {target!r} was {state.value} while {alias!r} was being moved "
                 f"to it; {undone}"

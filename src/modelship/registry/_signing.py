@@ -17,14 +17,15 @@ snapshot carries its own signature, checked like any other.
 The signing policy is recorded with the registry at the first signed write, as a document
 created once and never replaced (:data:`~modelship.registry._layout.SIGNING_POLICY`). A
 reader without the key refuses a registry that has it, and any signed document it meets,
-unless it opts out with ``verify_signatures=False``. Someone who can delete keys can still
-delete the policy (and the newest entries of any log); see "What signing protects" in
-``docs/registry.md``.
+unless it opts out with ``verify_signatures=False``, which only reads: a handle writes to a
+registry that has it only with the key that signed it (:meth:`Signer.check_writer`, before
+every write), so no unsigned or foreign-signed document lands among signed ones. Someone
+who can delete keys can still delete the policy (and the newest entries of any log); see
+"What signing protects" in ``docs/registry.md``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 from collections.abc import Mapping
 from typing import Any
@@ -34,7 +35,8 @@ import attrs
 from modelship._json import canonical_json
 from modelship._model_version import ModelVersion
 from modelship._shown import hide_credentials
-from modelship.errors import ConfigError, SignatureError, SigningKeyRequired
+from modelship.errors import ConfigError, IntegrityError, SignatureError, SigningKeyRequired
+from modelship.registry._integrity import parse_json
 from modelship.registry._layout import SIGNING_POLICY
 from modelship.registry._protocols import Store
 
@@ -169,6 +171,18 @@ class Signer:
 
     # --- the registry's signing policy ---------------------------------------------------
 
+    def _policy_seen(self, store: Store) -> bool:
+        """Whether ``store`` records a signing policy (remembered once seen: it is never
+        replaced; until then each call reads it again, so a registry that starts signing
+        is noticed)."""
+        if not self._signed_registry:
+            try:
+                store.read(SIGNING_POLICY)
+            except FileNotFoundError:
+                return False
+            self._signed_registry = True
+        return True
+
     def check_policy(self, store: Store) -> None:
         """Refuse a keyless reader of a registry that records a signing policy
         (:class:`~modelship.errors.SigningKeyRequired`).
@@ -178,29 +192,94 @@ class Signer:
         """
         if not self.verify or self.key is not None:
             return
-        if not self._signed_registry:
-            try:
-                store.read(SIGNING_POLICY)
-            except FileNotFoundError:
-                return
-            self._signed_registry = True
-        raise SigningKeyRequired(
-            "the registry at "
-            f"{hide_credentials(store.url)} signs its versions ({SIGNING_POLICY}); it is not "
-            f"read or written without the key: {_how_to_read(repr(hide_credentials(store.url)))}"
+        if self._policy_seen(store):
+            raise SigningKeyRequired(
+                "the registry at "
+                f"{hide_credentials(store.url)} signs its versions ({SIGNING_POLICY}); it is "
+                "not read or written without the key: "
+                f"{_how_to_read(repr(hide_credentials(store.url)))}"
+            )
+
+    def check_writer(self, store: Store) -> None:
+        """Refuse, before anything is written, a writer that could not sign for ``store``.
+
+        Without a key, a registry that records a signing policy is refused
+        (:class:`~modelship.errors.SigningKeyRequired`) whether or not this handle checks
+        signatures: ``verify_signatures=False`` reads unchecked, it never writes unsigned
+        documents among signed ones. With a key, a policy another key signed is refused
+        (:class:`~modelship.SignatureError`): what this handle signed would not verify for
+        the registry's readers. Every write of a registry calls this first (through
+        ``Registry.check_writable``). A keyed handle reads the policy once: it is created
+        once, at the first signed write, and never replaced (an exclusive create), so what
+        it says holds for the handle's life. Someone who can delete keys can delete it;
+        see "What signing protects" in ``docs/registry.md``.
+        """
+        self.check_policy(store)
+        if self.key is None:
+            if self._policy_seen(store):
+                raise SigningKeyRequired(
+                    f"the registry at {hide_credentials(store.url)} signs its versions "
+                    f"({SIGNING_POLICY}), and this handle has no signing key: it would write "
+                    "unsigned documents that every holder of the key refuses, so it writes "
+                    "nothing (verify_signatures=False, --no-verify-signatures on the command "
+                    "line, only reads a signed registry unchecked). Open it with its key "
+                    f"(signing_key=..., or {KEY_ENV} for the command line) to write"
+                )
+            return
+        if self._recorded:
+            return
+        try:
+            policy = store.read(SIGNING_POLICY)
+        except FileNotFoundError:
+            return  # not signed yet: record_policy records it at this handle's first write
+        self._check_policy_key(store, policy)
+        self._recorded = True
+
+    def signs_policy(self, policy: bytes) -> bool:
+        """Whether the stored signing policy ``policy`` carries a signature this key made.
+
+        Examples
+        --------
+        >>> from modelship.registry._layout import SIGNING_POLICY
+        >>> policy = Signer(b"k" * 32).seal_bytes({"signed": True}, SIGNING_POLICY)
+        >>> Signer(b"k" * 32).signs_policy(policy), Signer(b"j" * 32).signs_policy(policy)
+        (True, False)
+        """
+        try:
+            doc = parse_json(policy, SIGNING_POLICY)
+        except IntegrityError:
+            return False
+        # Checked whether or not this signer verifies what it reads: it decides a write.
+        signature = doc.get("signature") if isinstance(doc, dict) else None
+        return (
+            self.key is not None
+            and isinstance(signature, str)
+            and hmac.compare_digest(self._doc_mac(doc, SIGNING_POLICY), signature)
         )
+
+    def _check_policy_key(self, store: Store, policy: bytes) -> None:
+        if self.key is not None and not self.signs_policy(policy):
+            raise SignatureError(
+                f"the registry at {hide_credentials(store.url)} signs with another key than "
+                f"this handle's: its signing policy ({SIGNING_POLICY}) does not verify with "
+                "it, so what this handle signed would be refused by the registry's readers, and "
+                "it writes nothing. Open it with the key it was created with"
+            )
 
     def record_policy(self, store: Store, at: str) -> None:
         """With a key, record at the first signed write that this registry signs.
 
         The policy is created once and never replaced (an exclusive create), so a writer
-        without delete rights cannot remove it.
+        without delete rights cannot remove it. One another writer created meanwhile is
+        checked as :meth:`check_writer` checks it.
         """
         if self.key is None or self._recorded:
             return
         doc = {"format": _POLICY_FORMAT, "signed": True, "since": at}
-        with contextlib.suppress(FileExistsError):
+        try:
             store.create(SIGNING_POLICY, self.seal_bytes(doc, SIGNING_POLICY))
+        except FileExistsError:
+            self._check_policy_key(store, store.read(SIGNING_POLICY))
         self._recorded = True
 
 

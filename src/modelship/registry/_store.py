@@ -97,6 +97,7 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
     options = with_s3_endpoint(url, storage_options)  # explicit, then the environment's
     retries = S3_RETRIES
     if scheme in _S3_PROTOCOLS:
+        _refuse_s3_user_information(url, scheme)
         # Listings must be fresh: a cached listing would hide a version another writer
         # just committed.
         options.setdefault("use_listings_cache", False)
@@ -137,6 +138,26 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
     if scheme in _S3_PROTOCOLS:
         fs.retries = retries  # s3fs takes it as an attribute only
     return fs, root
+
+
+def _refuse_s3_user_information(url: str, scheme: str) -> None:
+    """Refuse credentials written into an ``s3://`` URL (``s3://KEY:SECRET@bucket``).
+
+    s3fs takes none from a URL: it reads ``KEY:SECRET@bucket`` as the bucket's name, which
+    botocore then quotes back in its error, where no mask finds it. A bucket name holds
+    neither ``@`` nor ``:``, so either one before the first ``/`` is user information. The
+    URL is not shown: the secret may hold any character.
+    """
+    bucket = url.split("://", 1)[1].split("/", 1)[0]
+    if "@" in bucket or ":" in bucket:
+        raise ConfigError(
+            f"the {scheme}:// URL holds user information (a key or secret before the bucket, "
+            "not shown here), which S3 does not read from a URL; give the URL as "
+            f"{scheme}://bucket/prefix and the credentials as AWS credentials: the "
+            "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY environment variables, a profile "
+            "(profile=NAME), or the storage options key= and secret= (-o key=... -o "
+            "secret=... on the command line)"
+        )
 
 
 S3_RETRIES = 1
@@ -568,6 +589,46 @@ def _no_document_at(path: str) -> bool:
         return False
 
 
+def _taken_by_no_document(path: str) -> bool:
+    """Whether what takes ``path`` from an exclusive create holds no document: a folder,
+    a FIFO, a socket, or a symbolic link that leads to no file (to nowhere, or round in a
+    loop).
+
+    Readers find no document there (:meth:`FsspecStore.exists` is False, a read raises
+    :class:`FileNotFoundError`), so a create must not answer "taken": a writer would move
+    on to the next number and commit above a key readers see as a hole (a version missing
+    from ``latest`` and from pages), or retry an alias move forever.
+    """
+    if _no_document_at(path):
+        return True
+    try:
+        os.stat(path)
+    except (OSError, ValueError):
+        try:  # the link itself is there, what it leads to is not
+            return stat.S_ISLNK(os.lstat(path).st_mode)
+        except (OSError, ValueError):  # gone since: free, and the exclusive link decides
+            return False
+    return False
+
+
+def _read_document(f: IO[bytes]) -> bytes:
+    """At most ``MAX_DOCUMENT + 1`` bytes of ``f``: one past the cap tells a larger file.
+
+    Sized by the file's own length, not the cap: ``read(n)`` allocates ``n`` bytes first
+    (64 MiB for every small document, ~23 us each, most of a listing page's slot reads).
+    A file that grew since it was sized is read on to the cap; one whose size says
+    nothing (0: a device, a ``/proc`` file) is read to the cap at once. Bounded: two reads.
+    """
+    size = os.fstat(f.fileno()).st_size
+    if size <= 0:
+        return f.read(MAX_DOCUMENT + 1)
+    want = min(size, MAX_DOCUMENT) + 1
+    data = f.read(want)
+    if len(data) == want and want <= MAX_DOCUMENT:  # it grew meanwhile: read on to the cap
+        data += f.read(MAX_DOCUMENT + 1 - want)
+    return data
+
+
 def _not_a_document(path: str) -> FileNotFoundError:
     return FileNotFoundError(errno.ENOENT, "a folder, FIFO or socket, not a document", path)
 
@@ -752,8 +813,9 @@ class FsspecStore:
         writer move on to the next number forever, or trust a blob that is not there.
         """
         return StoreError(
-            f"cannot write {key} on {self._shown_url}: a folder (or a named pipe or socket) is "
-            "where its file belongs. The store was damaged or tampered with; move it away"
+            f"cannot write {key} on {self._shown_url}: a folder (or a named pipe, a socket or "
+            "a symbolic link to no file) is where its file belongs. The store was damaged or "
+            "tampered with; move it away"
         )
 
     # --- Store --------------------------------------------------------------------------
@@ -762,8 +824,7 @@ class FsspecStore:
         data: bytes
         if self.is_local:
             with self._errors(f"reading {key}"), self._open_document(key) as f:
-                # A document is small; a key that is a device or a huge file is not one.
-                data = f.read(MAX_DOCUMENT + 1)
+                data = _read_document(f)
             if len(data) > MAX_DOCUMENT:
                 raise too_large(key)
             return data
@@ -799,7 +860,8 @@ class FsspecStore:
         try:
             fd = os.open(path, _OPEN_FLAGS)
         except OSError:
-            if _no_document_at(path):  # a socket cannot be opened (ENXIO)
+            # A socket cannot be opened (ENXIO), a link in a loop neither (ELOOP).
+            if _taken_by_no_document(path):
                 raise _not_a_document(path) from None
             raise
         try:
@@ -925,7 +987,7 @@ class FsspecStore:
             # Taken: the link below would fail after writing and fsyncing a copy for
             # nothing (a model's name claim, on every registration after its first). Only
             # an early answer: on a free key the exclusive link still decides.
-            if _no_document_at(final):
+            if _taken_by_no_document(final):
                 raise self._folder_at(key)
             raise FileExistsError(key)
         tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
@@ -936,7 +998,7 @@ class FsspecStore:
                 os.fsync(f.fileno())
             # Atomic; fails if taken; only whole files become visible.
             if not _link(tmp, final):
-                if _no_document_at(final):  # made since the check above
+                if _taken_by_no_document(final):  # made since the check above
                     raise self._folder_at(key)
                 raise FileExistsError(key)
         finally:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import numbers
 import operator
 from collections.abc import Callable, Mapping
 from typing import Any, Literal, TypeAlias, cast
@@ -127,23 +128,40 @@ def _condition(field: str, raw: object) -> Condition:
                 f"the tag is not set), got {op!r} {value!r}"
             )
         return Condition("tags", key, op, value)
-    if not _finite(value):
+    number = _plain(value)
+    if number is None:
         shown = repr(value)
         if isinstance(value, int) and value.bit_length() > 64:
             shown = f"an integer of {value.bit_length()} bits"
         raise InvalidFilter(f"filter {field!r}: metrics compare with finite numbers, got {shown}")
-    return Condition("metrics", key, op, value)
+    return Condition("metrics", key, op, number)
 
 
-def _finite(value: object) -> bool:
-    """A number a metric can be compared with: not a bool, and finite as a float (an
-    integer beyond float's range, 10**400, is not)."""
+def _plain(value: object) -> int | float | None:
+    """``value`` as the number a metric is compared with, or None if it is not one.
+
+    Not a bool, and finite as a float (an integer beyond float's range, 10**400, is not).
+    A NumPy integer or float (what ``register(metrics=)`` accepts) becomes the Python
+    ``int`` or ``float`` it holds exactly (``np.uint64(2**64 - 1)`` stays that integer,
+    compared exactly); a number that has no such value (``np.longdouble``) is not one.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _plain(np.int64(100)), _plain(np.float32(0.5)), _plain(np.uint64(2**64 - 1))
+    (100, 0.5, 18446744073709551615)
+    >>> _plain(np.bool_(True)), _plain(True), _plain(float("nan")), _plain(10**400)
+    (None, None, None, None)
+    """
+    item = getattr(value, "item", None)
+    if isinstance(value, numbers.Real) and not isinstance(value, (int, float)) and callable(item):
+        value = item()  # a NumPy scalar (np.bool_ is no numbers.Real)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
+        return None
     try:
-        return math.isfinite(value)
+        return value if math.isfinite(value) else None
     except OverflowError:
-        return False
+        return None
 
 
 def parse_where(where: Where | None) -> tuple[Condition, ...]:
