@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from typing import Any
 
 import numpy as np
@@ -158,3 +159,38 @@ def test_a_schema_refuses_a_rows_read_whole_that_is_not_a_boolean() -> None:
     assert Schema([], rows_read_whole=np.True_).rows_read_whole is True
     with pytest.raises(ConfigError, match=r"'rows_read_whole' must be True or False, got str"):
         Schema([], rows_read_whole="yes")  # type: ignore[arg-type]
+
+
+def test_a_schema_pickled_before_rows_read_whole_unpickles_reading_rows_whole() -> None:
+    # attrs pickles a slotted class as a dict of its fields: one pickled before the field
+    # existed has no "rows_read_whole" (AttributeError at the first validation).
+    schema = Schema.infer({"a": np.arange(5)})
+    state = schema.__getstate__()
+    del state["rows_read_whole"]
+    old = Schema.__new__(Schema)
+    old.__setstate__(state)
+    assert old.rows_read_whole is True
+    assert old.validate({"a": np.arange(3)}).status.value == "pass"
+    again = pickle.loads(pickle.dumps(schema))
+    assert again.rows_read_whole is False
+    assert again == schema
+
+
+def test_how_rows_are_read_is_not_part_of_a_schemas_equality() -> None:
+    fresh = Schema.infer({"a": np.arange(5), "b": np.arange(5)})
+    document = fresh.to_dict()
+    del document["row_lists"]  # as written before
+    stored = Schema.from_dict(document)
+    assert stored.rows_read_whole is True
+    assert stored == fresh
+    assert hash(stored) == hash(fresh)
+
+
+def test_a_document_without_row_lists_whose_columns_differ_in_dtype_is_read_by_column() -> None:
+    # Read whole, every column got one dtype: columns of several dtypes were not.
+    document = Schema.infer({"n": np.arange(5), "x": np.arange(5.0)}).to_dict()
+    del document["row_lists"]
+    stored = Schema.from_dict(document)
+    assert stored.rows_read_whole is False
+    rows = [(True, 1.5), (False, 2.5), (True, 3.5)]
+    assert stored.validate(rows, columns=["n", "x"]).status.value == "fail"

@@ -594,10 +594,13 @@ class Schema:
     neither missing nor extra. Schemas written before it was recorded read with none.
 
     ``rows_read_whole`` is true for a schema read from a document written before lists
-    of rows were typed column by column (one without ``"row_lists": "by_column"``): such
-    a version gave every column of ``[(True, 5), (False, 7)]`` the dtype NumPy gives the
-    rows read whole (``int64``), and the same rows still match it. Any other schema
-    judges a list of rows column by column, as the same columns in a dict.
+    of rows were typed column by column (one without ``"row_lists": "by_column"`` whose
+    columns all have one dtype, as a whole-list reading gave them; or pickled before the
+    field existed): such a version gave every column of ``[(True, 5), (False, 7)]`` the
+    dtype NumPy gives the rows read whole (``int64``), and the same rows still match it.
+    Any other schema judges a list of rows column by column, as the same columns in a
+    dict; ``attrs.evolve(schema, rows_read_whole=False)`` opts an old one in. It is how
+    rows are read, not what the schema holds: not compared, not hashed.
 
     Examples
     --------
@@ -624,9 +627,20 @@ class Schema:
     left_out: Mapping[str, str] = attrs.field(
         factory=dict, converter=_left_out, kw_only=True, hash=False
     )
+    # How lists of rows are read, not what the data holds: not compared, not hashed.
     rows_read_whole: bool = attrs.field(
-        default=False, kw_only=True, converter=_boolean, validator=_is_boolean
+        default=False, kw_only=True, converter=_boolean, validator=_is_boolean, eq=False
     )
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields by name, as attrs pickles a slotted class."""
+        return {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Unpickle; a schema pickled before ``rows_read_whole`` existed reads with it
+        true (the old reading of a list of rows), as its document would."""
+        for name, value in {"rows_read_whole": True, **state}.items():
+            object.__setattr__(self, name, value)
 
     def __attrs_post_init__(self) -> None:
         both = sorted(set(self.names) & set(self.left_out))
@@ -931,7 +945,11 @@ class Schema:
             return cls(
                 [ColumnSchema.from_dict(column) for column in columns],
                 left_out=left_out,
-                rows_read_whole=rows is None,
+                # Read whole, every column got one dtype: a schema whose columns differ
+                # in dtype was not written so, whatever its age.
+                rows_read_whole=rows is None
+                and len({column.get("dtype") for column in columns if isinstance(column, dict)})
+                <= 1,
             )
 
     def to_json(self, *, indent: int | None = 2) -> str:
