@@ -1,6 +1,6 @@
 """Review 39 (monitor): the rate plan's groups named as a canary's are (the new version
 changes, the current one keeps the baseline rate), canary analysis over a source that
-answers one point per slot needs a step, and a count condition that can never hold is
+answers one point per slot says to pass a step, and a count condition that can never hold is
 refused."""
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from modelship.monitor import (
     CanaryMetric,
     Condition,
     InMemorySource,
-    NoData,
     Outcome,
     PrometheusSource,
     RollbackPolicy,
     RoutedSource,
+    Samples,
     canary_analysis,
     canary_gate,
     sample_size_proportions,
@@ -95,71 +95,83 @@ def _metric() -> CanaryMetric:
     return CanaryMetric(LATENCY, stat="p95", tolerance=0.01)
 
 
-def test_canary_gate_over_prometheus_without_step_is_refused_when_made() -> None:
-    with pytest.raises(ConfigError, match=r"canary_gate needs step=.*pass step="):
-        canary_gate(PrometheusSource(UNREACHABLE), [_metric()], window=600.0)
-
-
-def test_canary_gate_over_prometheus_with_step_is_made() -> None:
-    gate = canary_gate(PrometheusSource(UNREACHABLE), [_metric()], window=600.0, step=10.0)
-    assert callable(gate)
-
-
-def test_canary_analysis_over_prometheus_without_step_is_refused_before_any_fetch() -> None:
-    with pytest.raises(ConfigError, match=r"canary_analysis needs step=.*one value"):
-        canary_analysis(
-            PrometheusSource(UNREACHABLE),
-            [_metric()],
-            canary="canary",
-            baseline="stable",
-            window=600.0,
-            at=1000.0,
+def test_canary_gate_over_prometheus_is_made_with_or_without_step() -> None:
+    # A Prometheus template may be a range selector, whose raw samples need no step:
+    # nothing is refused before an answer shows what the source gives.
+    for step in (None, 10.0):
+        assert callable(
+            canary_gate(PrometheusSource(UNREACHABLE), [_metric()], window=600.0, step=step)
         )
 
 
-class _PointsOnly:
-    """A source of the user's own with the SeriesSource ability (not PrometheusSource):
-    the refusal follows the ability, not a class name."""
+class _Points:
+    """A source of the user's own with the SeriesSource ability: ``fetch`` answers one
+    point per slot (the statistic over the window), ``fetch_series`` a series."""
+
+    def __init__(self, points: int = 1) -> None:
+        self.points = points
 
     def now(self) -> float:
         return 1000.0
 
+    def _answer(self, metric: str, slot: str, start: float, end: float, n: int) -> Outcome:
+        value = 0.5 if slot == "canary" else 0.1  # the canary is five times slower
+        times = [end - 1.0 - i for i in range(n)]
+        values = [value + 0.001 * i for i in range(n)]
+        return Samples(metric, slot, values, times, start=start, end=end)
+
     def fetch(
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:
-        return NoData(metric, slot, start=start, end=end, reason="never asked")
+        return self._answer(metric, slot, start, end, self.points)
 
     def fetch_series(
         self, metric: str, *, slot: str, start: float, end: float, stat: str, step: float
     ) -> Outcome:
-        return NoData(metric, slot, start=start, end=end, reason="never asked")
+        return self._answer(metric, slot, start, end, int((end - start) // step))
 
 
-def test_canary_gate_over_any_series_source_without_step_is_refused() -> None:
-    assert isinstance(_PointsOnly(), ms.monitor.SeriesSource)
-    with pytest.raises(ConfigError, match="needs step="):
-        canary_gate(_PointsOnly(), [_metric()], window=600.0)
+def _analysis(source: Any, metrics: list[CanaryMetric], step: float | None = None) -> Any:
+    return canary_analysis(
+        source, metrics, canary="canary", baseline="stable", window=600.0, at=1000.0, step=step
+    )
 
 
-def test_routed_source_needs_a_step_only_for_metrics_routed_to_a_series_source() -> None:
-    raw = InMemorySource(now=600.0)
-    for slot, shift in (("stable", 0.0), ("canary", 0.0)):
+def test_one_point_per_slot_for_want_of_a_step_is_inconclusive_saying_to_pass_it() -> None:
+    assert isinstance(_Points(), ms.monitor.SeriesSource)
+    report = _analysis(_Points(), [_metric()])
+    (judged,) = report.metrics
+    assert judged.verdict == "inconclusive"
+    assert "pass step=" in judged.reason
+    assert "one point per slot" in judged.reason
+    # With a step, each slot is a series and the slow canary fails.
+    assert _analysis(_Points(), [_metric()], step=10.0).verdict == "fail"
+
+
+def test_a_series_source_that_answers_raw_observations_is_judged_without_a_step() -> None:
+    # fetch_series beside a fetch of raw values (or a Prometheus range selector): judged.
+    report = _analysis(_Points(points=200), [_metric()])
+    assert report.verdict == "fail"
+    assert all("step=" not in m.reason for m in report.metrics)
+
+
+def test_routed_source_says_to_pass_a_step_only_for_metrics_routed_to_a_series_source() -> None:
+    raw = InMemorySource(now=1000.0)
+    for slot in ("stable", "canary"):
         raw.add(
             "accuracy",
             slot=slot,
-            values=[0.9 + shift + 0.001 * (i % 7) for i in range(200)],
-            timestamps=[1.0 + i for i in range(200)],
+            values=[0.9 + 0.001 * (i % 7) for i in range(200)],
+            timestamps=[401.0 + i for i in range(200)],
         )
-    routed = RoutedSource({"accuracy": raw}, default=PrometheusSource(UNREACHABLE), clock=raw)
+    routed = RoutedSource({"accuracy": raw}, default=_Points(), clock=raw)
     accuracy = CanaryMetric("accuracy", direction="decrease", tolerance=0.01)
-
-    # Raw observations through the route: no step needed, and the analysis judges.
-    canary_gate(routed, [accuracy], window=600.0)
-    report = canary_analysis(routed, [accuracy], canary="canary", baseline="stable", window=600.0)
-    assert report.verdict == "pass"
-    # Latency goes to Prometheus (the default): one point per slot without a step.
-    with pytest.raises(ConfigError, match=f"needs step= for '{LATENCY}'"):
-        canary_gate(routed, [accuracy, _metric()], window=600.0)
+    report = _analysis(routed, [accuracy, _metric()])
+    by_name = {m.metric: m for m in report.metrics}
+    assert by_name["accuracy"].verdict == "pass"
+    assert "step=" not in by_name["accuracy"].reason
+    assert by_name[LATENCY].verdict == "inconclusive"
+    assert "pass step=" in by_name[LATENCY].reason
 
 
 # --- 3: a count condition that can never hold is refused -----------------------------------
@@ -169,9 +181,9 @@ def test_routed_source_needs_a_step_only_for_metrics_routed_to_a_series_source()
     "text",
     [
         "count(inference_latency_seconds) < 10",
-        "count(inference_latency_seconds) < 30",
+        "count(inference_latency_seconds) < 29.5",
         "count(inference_latency_seconds) <= 29",
-        "count(inference_latency_seconds) < 10 min_samples=10",
+        "count(inference_latency_seconds) < 9.5 min_samples=10",
     ],
 )
 def test_count_below_min_samples_is_refused_naming_the_rate(text: str) -> None:
@@ -236,3 +248,9 @@ def test_a_decision_log_written_before_the_count_rule_still_reads_and_replays() 
     assert [str(c) for c in log.policy.conditions] == ["count(m) < 10"]
     with pytest.raises(ConfigError, match="can never hold"):
         RollbackPolicy(conditions=["count(m) < 10"])  # a new policy is still refused
+
+
+def test_count_just_under_min_samples_is_accepted_as_prometheus_can_judge_it() -> None:
+    # Prometheus's count is an extrapolated increase(): 29.7 is judged at n = round(29.7)
+    # = 30 = min_samples, and 29.7 < 30 holds.
+    RollbackPolicy(conditions=[f"count({LATENCY}) < 30", f"count({LATENCY}) < 10 min_samples=10"])

@@ -516,7 +516,7 @@ def _conditions(value: Iterable[Condition | str | Mapping[str, Any]]) -> tuple[C
 
 
 #: Set while a decision log's policy is read: logs written before conditions that can
-#: never hold were refused (``count(m) < N`` with ``N`` at most its ``min_samples``) keep
+#: never hold were refused (``count(m) < 10`` with ``min_samples`` 30) keep
 #: reading, so their decisions replay.
 _READING_LOG: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "modelship_reading_log", default=False
@@ -534,8 +534,10 @@ def _refuse_unreachable_count(condition: Condition) -> None:
     """
     if condition.stat != "count" or condition.threshold is None or condition.op not in ("<", "<="):
         return
-    # The smallest count judged is min_samples: it must be able to compare true.
-    if condition.holds(float(condition.min_samples), condition.threshold):
+    # The smallest count judged has a sample size of min_samples: from raw observations
+    # min_samples itself, from Prometheus an extrapolated increase() rounded to it (29.5
+    # judged at n=30). It must be able to compare true.
+    if condition.holds(condition.min_samples - 0.5, condition.threshold):
         return
     limit = f"{condition.op} {condition.threshold:g}"
     # min_samples is at least 1: a lower one helps only if a count of 1 compares true.
@@ -606,8 +608,9 @@ class RollbackPolicy:
     ConfigError
         If a value is out of range, a condition does not parse, both failure limits
         are ``None`` (failures would never roll back), or a condition can never hold:
-        ``count(m) < N`` (or ``<=``) with ``N`` at most its ``min_samples`` (a count is
-        its own sample size, so every count below ``N`` is inconclusive; write a
+        ``count(m) < N`` (or ``<=``) that no count judged at ``min_samples`` (less half
+        a count, as Prometheus rounds its extrapolated counts) satisfies (a count is its
+        own sample size, so every count below ``min_samples`` is inconclusive; write a
         traffic drop as ``request_rate < 1``).
 
     Examples

@@ -558,26 +558,29 @@ def _answers_points(source: MetricSource, metric: str) -> bool:
     return isinstance(source, SeriesSource)
 
 
-def require_step(
-    source: MetricSource, metrics: Sequence[CanaryMetric], step: float | None, what: str
-) -> None:
-    """Refuse, before any fetch, a canary analysis that can never judge: without ``step``
-    a :class:`SeriesSource` answers one point per slot (the statistic over the whole
-    window), and one value against one never reaches alpha (the smallest two-sided
-    p-value of the test is 1), so every analysis would be inconclusive and a broken
-    canary held until the rollout's deadline."""
-    if step is not None:
-        return
-    for metric in metrics:
-        if _answers_points(source, metric.metric):
-            raise ConfigError(
-                f"{what} needs step= for {metric.metric!r}: its source "
-                f"({type(source).__name__}) answers one point of the metric's "
-                f"{metric.stat or 'mean'} per slot over the whole window, and one value "
-                "against one can never be judged (every analysis would be inconclusive, "
-                "a broken canary held until the deadline); pass step= (e.g. step=10.0 "
-                "for one point every 10 s) so that each slot gives a series to compare"
-            )
+def _one_point_hint(
+    judgement: MetricJudgement, source: MetricSource, step: float | None
+) -> MetricJudgement:
+    """``judgement`` with its reason saying to pass ``step=`` when it is inconclusive
+    because a :class:`SeriesSource` answered one point per slot for want of a step (the
+    statistic over the whole window: one value against one never reaches alpha). Such a
+    source may answer raw observations too (a Prometheus range selector, a source of
+    your own), so this is told from the answer, not refused beforehand."""
+    if (
+        step is not None
+        or judgement.verdict != "inconclusive"
+        or (judgement.n_canary, judgement.n_baseline) != (1, 1)
+        or not _answers_points(source, judgement.metric)
+    ):
+        return judgement
+    return attrs.evolve(
+        judgement,
+        reason=(
+            f"{judgement.reason}; the source answered one point per slot (the statistic over "
+            "the whole window), which no test can judge: pass step= (e.g. step=10.0 for one "
+            "point every 10 s) so that each slot gives a series to compare"
+        ),
+    )
 
 
 @validate_params(
@@ -605,9 +608,10 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
 
     Each metric is fetched for both slots: raw observations when the source has them;
     with ``step`` and a :class:`SeriesSource` (Prometheus), the series of the metric's
-    ``stat`` at that step. A :class:`SeriesSource` needs ``step``: without it each slot
-    would be one point, which no test can judge. Then :func:`compare_metric` and the
-    combination rules of the module docstring.
+    ``stat`` at that step. Without ``step`` a :class:`SeriesSource` usually answers one
+    point per slot (the statistic over the whole window), which no test can judge: that
+    metric is ``inconclusive``, its reason saying to pass ``step``. Then
+    :func:`compare_metric` and the combination rules of the module docstring.
 
     Parameters
     ----------
@@ -621,8 +625,8 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
     at : float, optional
         End of the window (the source's clock by default).
     step : float, optional
-        Step of the series asked from a :class:`SeriesSource`; required for a metric
-        such a source answers (through a :class:`RoutedSource`, its route's).
+        Step of the series asked from a :class:`SeriesSource` (through a
+        :class:`RoutedSource`, the metric's route).
     alpha : float
         Significance level of each metric's test.
     pass_score, marginal_score : float
@@ -636,9 +640,8 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
     ------
     ConfigError
         If there are no metrics, ``metrics`` is not a list of :class:`CanaryMetric`, the
-        baseline is the canary slot itself, or the window, step or thresholds are invalid,
-        or ``step`` is missing for a metric a :class:`SeriesSource` answers (one point
-        per slot, never enough to judge); or if the source answers something other than
+        baseline is the canary slot itself, or the window, step or thresholds are invalid;
+        or if the source answers something other than
         :class:`Samples`, :class:`NoData` or :class:`SourceError` (a bug in the source, as for
         :meth:`RollbackPolicy.evaluate`). An answer about another metric, slot or
         statistic than asked is no error raised: that metric's verdict is ``error``.
@@ -663,7 +666,6 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
         raise ConfigError(f"step must be in (0, window], got {step!r}")
     if canary == baseline:
         raise ConfigError(same_slot("baseline", baseline))
-    require_step(source, metrics, step, "canary_analysis")
     end = source_time(source) if at is None else float(at)
     start = end - float(window)
     judgements = []
@@ -704,5 +706,5 @@ def canary_analysis(  # noqa: PLR0913 - public analysis: slots, window and the k
                 )
             )
             continue
-        judgements.append(compare_metric(c, b, metric, alpha=alpha))
+        judgements.append(_one_point_hint(compare_metric(c, b, metric, alpha=alpha), source, step))
     return combine(judgements, pass_score=pass_score, marginal_score=marginal_score)

@@ -50,7 +50,6 @@ from modelship.monitor._canary import (
     PASS_SCORE,
     CanaryMetric,
     canary_analysis,
-    require_step,
 )
 from modelship.monitor._prometheus import SeriesSource
 
@@ -244,9 +243,10 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
         rollout in place, such as ``Recreate``), every analysis answers ``inconclusive``,
         saying why.
     step, alpha, pass_score, marginal_score :
-        As for :func:`canary_analysis`; ``step`` at most ``window``, and required over a
+        As for :func:`canary_analysis`; ``step`` at most ``window``. Over a
         :class:`~modelship.monitor.SeriesSource` such as
-        :class:`~modelship.monitor.PrometheusSource`.
+        :class:`~modelship.monitor.PrometheusSource`, pass ``step``: without it a slot is
+        usually one point, and every analysis is ``inconclusive``, saying so.
     since_start : bool
         Look back no further than the rollout's start (default): a slot reused after an
         aborted rollout still holds the aborted version's samples. Until the rollout is
@@ -263,9 +263,7 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
     ------
     ConfigError
         If ``window`` is not a positive number, ``step`` is longer than ``window``,
-        ``metrics`` is empty, ``step`` is missing for a metric a
-        :class:`~modelship.monitor.SeriesSource` answers (each analysis would compare one
-        point with one and never judge), or the source refuses a metric's question (a
+        ``metrics`` is empty, or the source refuses a metric's question (a
         :class:`~modelship.monitor.PrometheusSource` without its template, or a
         ``window / step`` of more points than Prometheus answers).
 
@@ -305,7 +303,6 @@ def canary_gate(  # noqa: PLR0913 - public gate factory forwarding canary_analys
             "step to compare; give a step of at most the window"
         )
     chosen = tuple(metrics)
-    require_step(source, chosen, step, "canary_gate")
     if isinstance(source, QuestionCheck):  # refused now, not at every analysis
         asked_step = step if isinstance(source, SeriesSource) else None
         for metric in chosen:
