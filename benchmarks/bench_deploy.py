@@ -9,8 +9,12 @@ Two measurements, each with its baseline from the same run:
 2. Blue-green switch under continuous traffic (4 client threads): the time from the
    ``set_traffic`` call that switches to the completion of the last request the old
    version served ("all traffic on the new version"), over repeated switches back and
-   forth, and the failed requests (target: none). The baseline is one request's own
-   duration through the router, measured in the same traffic.
+   forth, and the failed requests (target: none). After each switch the benchmark waits
+   until the old slot is drained (every client has had an answer from the new version to
+   a request sent after the switch, so each earlier request, however slow, has ended; at
+   most 30 s, and a switch that took longer is counted) before reading the answers. The
+   baseline is one request's own duration through the router, measured in the same
+   traffic.
 
 Run: ``python benchmarks/bench_deploy.py [--seconds 10] [--switches 20] [--quick]``.
 """
@@ -32,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 ROW_FEATURES = 20
+DRAIN_SECONDS = 30.0  # how long a switch may take to drain the old slot before it counts
 WRK_SCRIPT = """wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 wrk.body = {body!r}
@@ -115,16 +120,23 @@ def table(title: str, headers: list[str], rows: list[list[str]]) -> str:
 
 
 class Clients:
-    """Threads posting one-row requests; each answer kept as (start, end, version)."""
+    """Threads posting one-row requests; each answer kept as (start, end, version, thread)."""
 
     def __init__(self, url: str, body: bytes, threads: int = 4) -> None:
         self.url, self.body = url + "/predict", body
-        self.answers: list[tuple[float, float, str]] = []
+        self.answers: list[tuple[float, float, str, int]] = []
         self.failures: list[str] = []
         self._stop = threading.Event()
-        self._threads = [threading.Thread(target=self._run) for _ in range(threads)]
+        self._threads = [threading.Thread(target=self._run, args=(i,)) for i in range(threads)]
 
-    def _run(self) -> None:
+    def moved(self, since: float, version: str) -> bool:
+        """Whether every client has had an answer from ``version`` to a request it sent
+        after ``since``: each client sends one request at a time, so all it sent before,
+        to the old version too, has been answered (or has failed)."""
+        done = {t for start, _, v, t in list(self.answers) if v == version and start >= since}
+        return len(done) == len(self._threads)
+
+    def _run(self, thread: int) -> None:
         import http.client
         from urllib.parse import urlsplit
 
@@ -141,7 +153,7 @@ class Clients:
                 if response.status != 200:
                     self.failures.append(f"HTTP {response.status}")
                     continue
-                self.answers.append((start, time.monotonic(), str(doc["version"])))
+                self.answers.append((start, time.monotonic(), str(doc["version"]), thread))
             except (OSError, ValueError) as exc:
                 self.failures.append(repr(exc))
                 conn.close()
@@ -263,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
         slots = {"blue": "1", "green": "2"}
         took: list[float] = []
         first_new: list[float] = []
+        undrained = 0
         with Clients(dep.endpoint, body.encode()) as clients:
             time.sleep(0.5)
             current = "blue"
@@ -271,19 +284,29 @@ def main(argv: list[str] | None = None) -> int:
                 old_version = slots[current]
                 t0 = time.monotonic()
                 dep.set_traffic({target: 100})
-                time.sleep(0.3)  # let the old version's last requests finish
+                # Until the old slot is drained: every client has moved to the new version,
+                # so every request it sent before (a slow old answer too) has ended.
+                deadline = t0 + DRAIN_SECONDS
+                while not clients.moved(t0, slots[target]) and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                if not clients.moved(t0, slots[target]):
+                    undrained += 1
+                # Switches at least 0.3 s apart, as before: traffic on each version between.
+                time.sleep(max(0.0, t0 + 0.3 - time.monotonic()))
                 ended_old = [
-                    end for start, end, v in list(clients.answers) if v == old_version and end >= t0
+                    end
+                    for start, end, v, _ in list(clients.answers)
+                    if v == old_version and end >= t0
                 ]
                 new = [
                     end
-                    for start, end, v in list(clients.answers)
+                    for start, end, v, _ in list(clients.answers)
                     if v == slots[target] and end >= t0
                 ]
                 took.append((max(ended_old) - t0) * 1e3 if ended_old else 0.0)
                 first_new.append((min(new) - t0) * 1e3 if new else float("nan"))
                 current = target
-        durations = [(end - start) * 1e3 for start, end, _ in clients.answers]
+        durations = [(end - start) * 1e3 for start, end, _, _ in clients.answers]
         out.append(
             table(
                 f"Blue-green switch under continuous traffic (4 clients, {args.switches} switches, "
@@ -306,6 +329,11 @@ def main(argv: list[str] | None = None) -> int:
                         f"{max(durations):.2f}",
                     ],
                     ["failed requests", str(len(clients.failures)), ""],
+                    [
+                        f"switches not drained within {DRAIN_SECONDS:g} s (counted up to then)",
+                        str(undrained),
+                        "",
+                    ],
                 ],
             )
         )

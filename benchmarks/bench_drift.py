@@ -17,6 +17,18 @@ frame's columns usually are):
   ``collections.Counter`` of each column (no targets: reported).
 * ``DataDrift(n_jobs=2)`` against ``n_jobs=1`` on 1M x 20 (threads). Target: 1.7x faster.
 
+With ``--scipy``, a separate section after the main table (it adds a minute or two at
+full size, so it is off by default; ``--only scipy:1000000`` runs it alone):
+
+* ``scipy``: the numeric check on 1M x 20 against a loop of SciPy's ``ks_2samp`` +
+  ``wasserstein_distance`` per column on the same data, with a check that the KS
+  statistics and Wasserstein distances are SciPy's. Target: at least 10x faster.
+* ``chi2``: the categorical check on 1M x 10 codes against a loop of ``np.unique`` (counts
+  of both samples) + SciPy's ``chi2_contingency`` per column, with a check that the
+  chi-square statistics are SciPy's (reported, no target).
+* peak memory of one call (``tracemalloc``, which NumPy reports its buffers to), each in a
+  fresh process: the numeric check against the SciPy loop, beside the input arrays' size.
+
 "First call" is the first check in a fresh process (imports done, data generated, no
 column sorted yet): each measurement is its own process, the check's and the
 baseline's processes alternate, and the best of ``--repeat`` is kept for each. "Warm" is
@@ -24,9 +36,14 @@ in one process, check and baseline alternating, best of ``--repeat``. The machin
 shared: best-of-N with interleaving keeps the ratios meaningful, but absolute times are
 what a loaded machine gave. The n_jobs speed-up needs two idle cores to show.
 ``--quick`` is a smoke run: 10x fewer rows, and fresh processes for the first row only
-(the others show "-" for their first call and are judged on their warm figures).
+(the others show "-" for their first call). Its targets column shows the full-size rows'
+targets in brackets, not judged ("n/a"): a tenth of the rows is not what they are set for.
+
+BLAS is left as users have it (not pinned to one thread), and each cell shows CPU time
+beside wall time: CPU time above wall time would show BLAS threads at work.
 
     python benchmarks/bench_drift.py [--quick] [--repeat R] [--columns C] [--only KIND:ROWS]
+                                     [--scipy]
 """
 
 from __future__ import annotations
@@ -158,8 +175,81 @@ def bincount_limit(reference: Array, current: Array) -> None:
         np.bincount(current[:, j], minlength=CATEGORIES)
 
 
+def scipy_loop(reference: Array, current: Array) -> list[tuple[float, float]]:
+    """SciPy's KS statistic and Wasserstein distance of every column, one call each."""
+    from scipy.stats import ks_2samp, wasserstein_distance
+
+    return [
+        (
+            float(ks_2samp(reference[:, j], current[:, j]).statistic),
+            float(wasserstein_distance(reference[:, j], current[:, j])),
+        )
+        for j in range(reference.shape[1])
+    ]
+
+
+def chi2_loop(reference: Array, current: Array) -> list[float]:
+    """``np.unique`` counts of both samples, then SciPy's ``chi2_contingency``, per column."""
+    from scipy.stats import chi2_contingency
+
+    out = []
+    for j in range(reference.shape[1]):
+        ref_values, ref_counts = np.unique(reference[:, j], return_counts=True)
+        cur_values, cur_counts = np.unique(current[:, j], return_counts=True)
+        categories = np.union1d(ref_values, cur_values)
+        table = np.zeros((2, categories.size))
+        table[0, np.searchsorted(categories, ref_values)] = ref_counts
+        table[1, np.searchsorted(categories, cur_values)] = cur_counts
+        out.append(float(chi2_contingency(table, correction=False).statistic))
+    return out
+
+
+#: The sections' baselines, by kind (the frames' are in FRAMES).
+LIMITS = {
+    "numeric": "np.sort",
+    "categorical": "bincount",
+    "scipy": "ks_2samp+wasserstein",
+    "chi2": "unique+chi2_contingency",
+}
+
+
+def same_as_scipy(kind: str, ours: Any, theirs: Any) -> str:
+    """Check that the check's statistics are SciPy's; a line saying how close they are."""
+    columns = ours.columns
+    if kind == "scipy":
+        ks = max(abs(columns[str(j)].statistic - k) for j, (k, _) in enumerate(theirs))
+        w = max(
+            abs(columns[str(j)].details["wasserstein_raw"] - d) / max(abs(d), 1e-300)
+            for j, (_, d) in enumerate(theirs)
+        )
+        assert ks <= 1e-12, f"KS statistic differs from SciPy's by {ks}"
+        assert w <= 1e-9, f"Wasserstein distance differs from SciPy's by {w} (relative)"
+        return (
+            f"{kind}: KS statistics equal SciPy's ks_2samp (largest difference {ks:.1e}) and "
+            f"Wasserstein distances SciPy's wasserstein_distance (relative {w:.1e})"
+        )
+    chi = max(
+        abs(columns[str(j)].statistic - c) / max(abs(c), 1e-300) for j, c in enumerate(theirs)
+    )
+    assert chi <= 1e-9, f"chi-square statistic differs from SciPy's by {chi} (relative)"
+    return (
+        f"{kind}: chi-square statistics equal SciPy's chi2_contingency (relative difference "
+        f"{chi:.1e})"
+    )
+
+
 def task(kind: str, rows: int, columns: int, subject: bool) -> Callable[[], object]:
     """The timed call: the check (``subject``) or its baseline, on fresh data."""
+    if kind == "scipy":
+        ref, cur = numeric_data(rows, columns)
+        if subject:
+            return lambda: drift(ref, cur, categorical=False)
+        return lambda: scipy_loop(ref, cur)
+    if kind == "chi2":
+        ref, cur = categorical_data(rows, columns)
+        if subject:
+            return lambda: drift(ref, cur, categorical=True)
+        return lambda: chi2_loop(ref, cur)
     if kind in FRAMES:
         ref_frame, cur_frame, limit = frame_data(kind, rows, columns)
         if subject:
@@ -198,6 +288,28 @@ def child(kind: str, rows: int, columns: int, subject: bool) -> None:
     print(*timed(run))
 
 
+def memory_child(kind: str, rows: int, columns: int, subject: bool) -> None:
+    """In a fresh process: the peak of memory allocated during one call, in bytes."""
+    import tracemalloc
+
+    run = task(kind, rows, columns, subject)
+    tracemalloc.start()
+    run()
+    print(tracemalloc.get_traced_memory()[1])
+
+
+def peak_memory(kind: str, rows: int, columns: int, subject: bool) -> int:
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory", kind, str(rows), str(columns)]
+        + (["--subject"] if subject else []),
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    return int(out.stdout.split()[-1])
+
+
 def first_calls(kind: str, rows: int, columns: int, repeat: int) -> tuple[Times, Times]:
     """Best first-call times of the check and of its baseline, each in fresh processes."""
     found = {True: NONE, False: NONE}
@@ -218,15 +330,16 @@ def first_calls(kind: str, rows: int, columns: int, repeat: int) -> tuple[Times,
 
 def warm_calls(
     subject: Callable[[], object], baseline: Callable[[], object], repeat: int
-) -> tuple[Times, Times]:
-    """Best in-process times of each, alternating, after one call of each to warm up."""
-    subject()
-    baseline()
+) -> tuple[Times, Times, object, object]:
+    """Best in-process times of each, alternating, after one call of each to warm up;
+    and what that first call of each returned."""
+    ours = subject()
+    theirs = baseline()
     best_s = best_b = NONE
     for _ in range(repeat):
         best_s = best(best_s, timed(subject))
         best_b = best(best_b, timed(baseline))
-    return best_s, best_b
+    return best_s, best_b, ours, theirs
 
 
 def ms(seconds: float) -> str:
@@ -251,12 +364,23 @@ def main() -> None:
         help="run only these rows (e.g. numeric:10000, categorical:1000000; repeatable); "
         "'jobs' selects the n_jobs row",
     )
+    parser.add_argument(
+        "--scipy",
+        action="store_true",
+        help="add the SciPy section (ks_2samp + wasserstein_distance, np.unique + "
+        "chi2_contingency, peak memory): a minute or two more at full size",
+    )
     parser.add_argument("--child", nargs=3, metavar=("KIND", "ROWS", "COLUMNS"))
+    parser.add_argument("--memory", nargs=3, metavar=("KIND", "ROWS", "COLUMNS"))
     parser.add_argument("--subject", action="store_true")
     args = parser.parse_args()
     if args.child:
         kind, rows, columns = args.child
         child(kind, int(rows), int(columns), args.subject)
+        return
+    if args.memory:
+        kind, rows, columns = args.memory
+        memory_child(kind, int(rows), int(columns), args.subject)
         return
     scale = 10 if args.quick else 1
     repeat = args.repeat or (2 if args.quick else 5)
@@ -274,6 +398,11 @@ def main() -> None:
         ("pd-text", 1_000_000 // scale, max(1, width // 2), None, None),
         ("np-object", 1_000_000 // scale, max(1, width // 2), None, None),
     ]
+    # The SciPy section: at least 10x faster than SciPy's loop (ours / theirs <= 0.1).
+    scipy_cases: list[tuple[str, int, int, float | None, float | None]] = [
+        ("scipy", 1_000_000 // scale, width, 0.1, None),
+        ("chi2", 1_000_000 // scale, max(1, width // 2), None, None),
+    ]
     print(
         f"DataDrift(...).run() against its limit. First call: a fresh process per "
         f"measurement, alternating; warm: one process, alternating; best of {first_repeat} "
@@ -288,29 +417,79 @@ def main() -> None:
         f"{'target':<9} met?"
     )
     if args.only:
-        known = [f"{case[0]}:{case[1]}" for case in cases] + ["jobs"]
+        known = [f"{case[0]}:{case[1]}" for case in cases + scipy_cases] + ["jobs"]
         unknown = sorted(set(args.only) - set(known))
         if unknown:  # an empty table with exit 0 reads as "nothing to measure"
             parser.error(
                 f"--only {', '.join(unknown)}: no such row; the rows are {', '.join(known)}"
             )
+        scipy_cases = [case for case in scipy_cases if f"{case[0]}:{case[1]}" in args.only]
         cases = [case for case in cases if f"{case[0]}:{case[1]}" in args.only]
-    print(header)
-    print("-" * len(header))
+    elif not args.scipy:
+        scipy_cases = []
+    if args.quick:
+        print(
+            "--quick: a tenth of the rows; the target column shows the full-size rows' "
+            "targets in brackets, not judged (n/a)"
+        )
+    sections = [("main", cases), ("scipy", scipy_cases)]
+    for section, section_cases in sections:
+        if not section_cases:
+            continue
+        if section == "scipy":
+            print(
+                "\nSciPy section (--scipy): the same check against SciPy's per-column "
+                "functions on the same data; ratios below 1 are faster than SciPy"
+            )
+        print(header)
+        print("-" * len(header))
+        run_rows(section_cases, args.quick, repeat, first_repeat)
+        if section == "scipy":
+            memory_rows(section_cases)
+    if not args.only or "jobs" in args.only:
+        jobs_row(1_000_000 // scale, width, repeat, args.quick)
+
+
+def memory_rows(cases: list[tuple[str, int, int, float | None, float | None]]) -> None:
+    """Peak memory of the numeric check and of SciPy's loop, each in a fresh process."""
+    for kind, rows, columns, _, _ in cases:
+        if kind != "scipy":
+            continue
+        ours = peak_memory(kind, rows, columns, True)
+        theirs = peak_memory(kind, rows, columns, False)
+        inputs = 2 * rows * columns * 8
+        print(
+            f"peak memory of one call, {rows:,} x {columns} (tracemalloc, fresh process): "
+            f"DataDrift {ours / 2**20:,.1f} MiB, SciPy's ks_2samp + wasserstein_distance loop "
+            f"{theirs / 2**20:,.1f} MiB ({ours / theirs:.2f}x); the two input arrays hold "
+            f"{inputs / 2**20:,.1f} MiB"
+        )
+
+
+def run_rows(
+    cases: list[tuple[str, int, int, float | None, float | None]],
+    quick: bool,
+    repeat: int,
+    first_repeat: int,
+) -> None:
+    checked: list[str] = []
     for index, (kind, rows, columns, ratio_target, absolute) in enumerate(cases):
-        warm, warm_base = warm_calls(
+        warm, warm_base, ours, theirs = warm_calls(
             task(kind, rows, columns, True), task(kind, rows, columns, False), repeat
         )
+        if kind in ("scipy", "chi2"):
+            checked.append(same_as_scipy(kind, ours, theirs))
+        del ours, theirs
         # Each fresh process costs 2-3 s of imports. A smoke run starts them for its first
         # row only (that the child path works is all it shows), and judges the rest warm.
-        if args.quick and index > 0:
+        if quick and index > 0:
             first, first_base = warm, warm_base
             shown_first = shown_first_base = shown_ratio = "-"
         else:
             first, first_base = first_calls(kind, rows, columns, first_repeat)
             shown_first, shown_first_base = pair(first), pair(first_base)
             shown_ratio = ratio(first, first_base)
-        limit = FRAMES.get(kind, "bincount" if kind == "categorical" else "np.sort")
+        limit = FRAMES.get(kind) or LIMITS[kind]
         r_first = first[1] / first_base[1]
         verdict = "-"
         if absolute is not None:
@@ -322,14 +501,16 @@ def main() -> None:
             target, met = "reported", None
         if met is not None:
             verdict = "PASS" if met else "MISS"
+            if quick:  # the targets are set for the full-size rows
+                target, verdict = f"({target})", "n/a"
         print(
             f"{kind:<12}{rows:>10,}{columns:>5} {shown_first:>17} {pair(warm):>17} "
             f"{f'{limit} {shown_first_base}, {pair(warm_base)}':>33} "
             f"{shown_ratio:>17} {ratio(warm, warm_base):>17}  "
             f"{target:<9} {verdict}"
         )
-    if not args.only or "jobs" in args.only:
-        jobs_row(1_000_000 // scale, width, repeat)
+    for line in checked:
+        print(line)
 
 
 def sort_threads(reference: Array, current: Array, n_jobs: int) -> None:
@@ -340,7 +521,7 @@ def sort_threads(reference: Array, current: Array, n_jobs: int) -> None:
         list(pool.map(np.sort, columns))
 
 
-def jobs_row(rows: int, width: int, repeat: int) -> None:
+def jobs_row(rows: int, width: int, repeat: int, quick: bool = False) -> None:
     """n_jobs=2 against n_jobs=1, beside the same speed-up of plain np.sort threads: the
     most any threading can give on this machine at this moment."""
     ref, cur = numeric_data(rows, width)
@@ -352,10 +533,13 @@ def jobs_row(rows: int, width: int, repeat: int) -> None:
         best_sort_two = best(best_sort_two, timed(lambda: sort_threads(ref, cur, 2)))
     speedup = best_one[0] / best_two[0]
     control = best_sort_one[0] / best_sort_two[0]
+    judged = "PASS" if speedup >= 1.7 else "MISS"
+    if quick:  # the target is set for 1,000,000 rows
+        judged = "n/a, a tenth of the rows"
     print(
         f"n_jobs=2 (threads) against n_jobs=1, {rows:,} x {width}, warm, wall: "
         f"{ms(best_two[0])} against {ms(best_one[0])}: {speedup:.2f}x faster "
-        f"(target >= 1.7x: {'PASS' if speedup >= 1.7 else 'MISS'}); control, np.sort of the "
+        f"(target >= 1.7x: {judged}); control, np.sort of the "
         f"same columns on 2 threads against 1: {control:.2f}x (what this machine allows now; "
         f"load {os.getloadavg()[0]:.1f}); CPU time {ms(best_two[1])} against {ms(best_one[1])}"
     )

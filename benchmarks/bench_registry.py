@@ -28,12 +28,16 @@ PASS or MISS:
   the 4th of four in one process: this VM's host takes back memory a process freed
   within a second or two, and a fresh process that touches 1 GiB gradually (as a load
   that hashes while it deserialises does) pays 1-2 s for it, where a process that has
-  loaded before does not.
+  loaded before does not. Beside the loads, each round also times "touch": a fresh
+  process reading the cached source file (the artifact's size, 1 GiB by default) into a
+  new object, the machine's price for the memory a load must fill.
 * with 100, 1,000 and 10,000 versions of one model, all made with ``register``:
   ``get(name, "latest")``, ``get(name, "@production")``, ``versions(name)`` and
   registering one more (median and p95). Target: latest and alias under 2 ms on a local
   disk, and all but ``versions`` flat in the number of versions.
 * the same on moto's S3 server (started by this script in its own process), smaller.
+  There register is compared with ``max(s3fs put, sha256)``, and load+verify and verify
+  alone with ``max(s3fs get, sha256)``.
 
 Every timed step starts with a warm page cache and after ``os.sync()``, so that no earlier
 step's write-back runs during the next one.
@@ -42,12 +46,14 @@ step's write-back runs during the next one.
 with its plain-Python baseline (the order alternates each round; the best of at least 5
 rounds is kept for each, and the ratio is best / best): ``register`` against
 ``pickle.dump`` to a file then sha256 of it (and the same with an fsync); ``verify``
-against ``hashlib.file_digest`` of the blob; ``load`` against reading the file, hashing
-those bytes and unpickling them (what a careful user writes), for joblib and for raw
-bytes. Reads run with the file in the page cache (warm) and with its pages dropped by
-``posix_fadvise(DONTNEED)`` just before (fresh). Beside them, "touch 1 GiB" (read 1 GiB
-of a cached file into a new object) shows what this machine charges for memory a load
-must fill, and "copy 1 GiB" (into one reused buffer) its memory bandwidth.
+against ``hashlib.file_digest`` of the blob; ``load`` (joblib) against ``hashlib.file_digest``
+of the file then ``joblib.load(path)`` (what a careful user writes; reading the file into
+``bytes`` first would hold a second copy), and ``load`` (bytes) against reading the file
+and hashing those bytes. Reads run with the file in the page cache (warm) and with its
+pages dropped by fsync and ``posix_fadvise(DONTNEED)`` just before (fresh). Beside them,
+"touch 1 GiB" (read 1 GiB of a cached file into a new object) shows what this machine
+charges for memory a load must fill, and "copy 1 GiB" (into one reused buffer) its memory
+bandwidth.
 """
 
 from __future__ import annotations
@@ -80,8 +86,11 @@ NAME = "bench"
 SERIALIZERS = ("joblib", "bytes")
 COLD = "not in page cache"
 COLD_SHA = f"sha256, {COLD}"
+TOUCH_FRESH = "touch: read the cached source into a new object, fresh process"
 DESERIALISE = "deserialise alone, no check"
 REPEATED = "4th in one process"
+#: Steps that read the artifact: on S3 they are compared with max(s3fs get, sha256).
+READS = ("load+verify", "verify alone", "s3fs get", DESERIALISE, "touch")
 SEED = 20260
 
 
@@ -139,6 +148,9 @@ def set_cached(path: Path, cached: bool) -> None:
             while f.read(CHUNK):
                 pass
         else:
+            # DONTNEED drops only clean pages: write the dirty ones back first, or a file
+            # just written stays cached and the "not in page cache" figure reads memory.
+            os.fsync(f.fileno())
             os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
 
 
@@ -156,6 +168,19 @@ def child(args: argparse.Namespace) -> None:
     """
     if args.child == "moto":
         serve_moto(args.port)
+        return
+    if args.child == "touch":
+        # The machine's price for memory a load must fill: read a cached file of the
+        # artifact's size into a new object, in a fresh process as each load runs.
+        set_cached(Path(args.url), True)
+        before, _ = _memory()
+        _reset_peak()
+        started = time.perf_counter()
+        with open(args.url, "rb") as f:
+            data = f.read()
+        seconds = time.perf_counter() - started
+        _, peak = _memory()
+        print(json.dumps({"seconds": seconds, "growth": peak - before - len(data)}))
         return
     import modelship as ms
 
@@ -379,6 +404,7 @@ class Baselines:
         else:
             out["s3fs put"] = once(lambda: self.fs.put_file(str(self.src), self.remote))
             out["s3fs get"] = once(lambda: self.fs.get_file(self.remote, str(self.dst)), self.fresh)
+        out[TOUCH_FRESH] = run_child("touch", Store("touch", str(self.src), {}))["seconds"]
         return out
 
     def close(self) -> None:
@@ -433,6 +459,7 @@ def bench_artifact(
     """
     base = Baselines(store, size, work)
     copy = "cp" if store.label == "local" else "s3fs put"
+    read_copy = "cp" if store.label == "local" else "s3fs get"
     seconds: dict[str, list[float]] = {}
     ratios: dict[str, list[float]] = {}
     growth: dict[str, int] = {}
@@ -446,6 +473,8 @@ def bench_artifact(
             measured = base.round()
             reference = max(measured[copy], measured["sha256"])
             cold_reference = max(measured[copy], measured.get(COLD_SHA, 0.0))
+            # On S3 a load or a verify downloads: its reference is the download, not the upload.
+            read_reference = max(measured[read_copy], measured["sha256"])
             for serializer, reg in regs.items():
                 registered = run_child(
                     "register",
@@ -484,7 +513,12 @@ def bench_artifact(
                     growth[key] = max(growth.get(key, 0), got["growth"])
             for step, value in measured.items():
                 seconds.setdefault(step, []).append(value)
-                base_time = cold_reference if COLD in step else reference
+                if COLD in step:
+                    base_time = cold_reference
+                elif step.startswith(READS):
+                    base_time = read_reference
+                else:
+                    base_time = reference
                 ratios.setdefault(step, []).append(value / base_time)
         # A process's first registration also sets up what later ones reuse.
         cold = run_child(
@@ -626,9 +660,11 @@ FRESH, WARM = "fresh", "warm"
 
 
 def drop_cache(path: Path) -> None:
-    """Drop a file's pages from the page cache (``posix_fadvise(DONTNEED)``; clean pages)."""
+    """Drop a file's pages from the page cache: fsync (DONTNEED drops only clean pages), then
+    ``posix_fadvise(DONTNEED)``."""
     fd = os.open(path, os.O_RDONLY)
     try:
+        os.fsync(fd)
         os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
     finally:
         os.close(fd)
@@ -649,14 +685,22 @@ def file_sha256(path: Path) -> str:
     return sha256_file(path)
 
 
-def by_hand_load(path: Path, loader: Callable[[Any], Any] | None) -> Any:
-    """What a careful user writes: read the file once, hash those bytes, unpickle them."""
-    import io
-
+def by_hand_load(path: Path) -> bytes:
+    """Raw bytes, checked by hand: read the file once and hash those bytes."""
     with open(path, "rb") as f:
         data = f.read()
     hashlib.sha256(data).hexdigest()
-    return data if loader is None else loader(io.BytesIO(data))
+    return data
+
+
+def check_then_load(path: Path, loader: Callable[[Path], Any]) -> Any:
+    """What a careful user writes: ``hashlib.file_digest`` of the file, then load the path.
+
+    No second copy of the file in memory (reading it into ``bytes`` and unpickling from a
+    ``BytesIO`` would hold one, and be slower for it).
+    """
+    file_sha256(path)
+    return loader(path)
 
 
 def dump_and_hash(model: Any, path: Path, *, fsync: bool) -> str:
@@ -766,14 +810,14 @@ class _BytePath:
                 lambda: reg.load(NAME, versions["joblib"], progress=False),
                 lambda: put(blob),
             ),
-            (f"{BY_HAND}, {cache}", lambda: by_hand_load(blob, joblib.load), lambda: put(blob)),
+            (f"{BY_HAND}, {cache}", lambda: check_then_load(blob, joblib.load), lambda: put(blob)),
             (f"{ALONE}, {cache}", lambda: joblib.load(blob), lambda: put(blob)),
             (
                 f"{LOAD_BYTES}, {cache}",
                 lambda: reg.load(f"{NAME}-bytes", versions["bytes"], progress=False),
                 lambda: put(raw),
             ),
-            (f"{BY_HAND_BYTES}, {cache}", lambda: by_hand_load(raw, None), lambda: put(raw)),
+            (f"{BY_HAND_BYTES}, {cache}", lambda: by_hand_load(raw), lambda: put(raw)),
         ]
         for label, fn, setup in steps if round_ % 2 == 0 else steps[::-1]:
             self.timed(label, fn, setup)
@@ -785,7 +829,7 @@ class _BytePath:
 
 SHA = "hashlib sha256 of the file"
 LOAD = "load (joblib)"
-BY_HAND = "read + sha256 + joblib.load"
+BY_HAND = "file sha256, then joblib.load(path)"
 ALONE = "joblib.load(path) alone"
 LOAD_BYTES = "load (bytes)"
 BY_HAND_BYTES = "read + sha256 (bytes)"
@@ -970,8 +1014,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     )
     print(
-        "- reference: max(cp, sha256) of the same size locally (the target applies there), "
-        "max(s3fs put, sha256) on S3"
+        "- reference: max(cp, sha256) of the same size locally (the target applies there); "
+        "on S3, max(s3fs put, sha256) for register and s3fs put, and max(s3fs get, sha256) "
+        "for load+verify, verify alone, s3fs get and touch"
+    )
+    print(
+        "- touch: a fresh process reads the cached source file (the artifact's size) into a "
+        "new object: what this machine charges for the memory a load must fill, beside the "
+        "load figures"
     )
     print(
         "- peak RSS growth: the step's peak minus the process's RSS just before it (holding "

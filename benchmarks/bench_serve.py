@@ -26,8 +26,9 @@ The load generator is wrk (Debian's ``wrk`` package): 1 thread, 8 connections, e
 request one row, for ``--seconds`` seconds. All servers are started first and warmed up
 (a short wrk run each, not counted); then they are measured in turn, ``--rounds`` times,
 so that the machine's drift hits every server alike (on a shared machine, short
-alternating runs are fairer than long ones in sequence); each row reports the median
-round, and the ratios to the bare stack are the medians of the per-round ratios.
+alternating runs are fairer than long ones in sequence); each row reports each column's
+median over the rounds, and the ratios to the bare stack are the medians of the per-round
+ratios (which need not equal the quotient of the medians).
 Non-2xx answers or socket errors are reported and make a
 row fail. ``predict`` alone (in this process, one row, median of many calls) is printed
 for scale. The CPU time each server's processes used per answered request (from
@@ -402,14 +403,14 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
         rps_ratio = statistics.median(
             r["rps"] / b["rps"] for r, b in zip(rounds, bare_rounds, strict=True)
         )
-        p99_ratio = statistics.median(
-            r["p99"] / b["p99"] for r, b in zip(rounds, bare_rounds, strict=True)
-        )
+        p99_ratios = [r["p99"] / b["p99"] for r, b in zip(rounds, bare_rounds, strict=True)]
+        p99_ratio = statistics.median(p99_ratios)
         cpu_ratio = statistics.median(
             r["cpu_us"] / b["cpu_us"] for r, b in zip(rounds, bare_rounds, strict=True)
         )
         ratios[name] = (rps_ratio, p99_ratio)
-        median = sorted(rounds, key=lambda r: r["rps"])[len(rounds) // 2]
+        # Each column's own median over the rounds (not one round's figures).
+        median = {k: statistics.median(r[k] for r in rounds) for k in ("rps", "p50", "p99")}
         failed = sum(int(r["failed"]) for r in rounds)
         rows.append(
             [
@@ -418,7 +419,7 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
                 f"{median['p50']:.2f}",
                 f"{median['p99']:.2f}",
                 f"{rps_ratio:.2f}x",
-                f"{p99_ratio:.2f}x",
+                f"{p99_ratio:.2f}x ({min(p99_ratios):.2f} to {max(p99_ratios):.2f})",
                 _or_na(statistics.median(r["cpu_us"] for r in rounds), "{:,.0f}"),
                 _or_na(cpu_ratio, "{:.2f}x"),
                 str(failed),
@@ -429,8 +430,10 @@ def _run(args: argparse.Namespace, work: Path, joblib: Any, lr: Any, ms: Any) ->
 
     print(
         f"wrk 1 thread, 8 connections, one-row requests, {args.features} features, "
-        f"{args.seconds:g} s x {args.rounds} round(s); median round shown, ratios to the "
-        "bare stack are medians of per-round ratios\n"
+        f"{args.seconds:g} s x {args.rounds} round(s); req/s, p50 and p99 are each "
+        "the median of that column over the rounds; ratios to the bare stack are medians of "
+        "per-round ratios (p99's range in brackets), so they need not equal the quotient of "
+        "the medians\n"
     )
     headers = [
         "server",
