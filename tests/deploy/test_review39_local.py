@@ -78,6 +78,13 @@ def _stand_ins(monkeypatch: pytest.MonkeyPatch, flush: float) -> list[ServerProc
     return started
 
 
+def _seen_ready(dep: LocalDeployer, *slots: str) -> None:
+    """Mark ``slots`` as wait_ready() marks a slot whose server answered ``/ready`` (the
+    stand-in speaks no HTTP): a server that served gets its whole shutdown."""
+    for slot in slots:
+        dep._slots[slot].ready = True
+
+
 def _stopped_by_itself(proc: ServerProcess) -> None:
     """The stand-in exited 0, which it does only once its flush is over."""
     assert proc.popen.returncode != -signal.SIGKILL, "SIGKILLed before its shutdown ended"
@@ -95,6 +102,7 @@ def test_remove_lets_a_server_flush_its_log_after_its_grace_period(
         ms.open_registry(str(tmp_path)), drain_timeout=0, graceful_seconds=GRACEFUL
     ) as dep:
         dep.apply("blue", "fraud", "1")
+        _seen_ready(dep, "blue")
         dep.remove("blue")
         [proc] = started
         _stopped_by_itself(proc)
@@ -108,11 +116,31 @@ def test_close_lets_every_server_flush_its_log_after_its_grace_period(
     try:
         dep.apply("blue", "fraud", "1")
         dep.apply("green", "fraud", "2")
+        _seen_ready(dep, "blue", "green")
     finally:
         dep.close()
     assert len(started) == 2
     for proc in started:
         _stopped_by_itself(proc)
+
+
+def test_a_server_never_seen_ready_with_no_traffic_is_not_given_the_long_grace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # It answered no prediction (a version still loading, whose shutdown would wait for
+    # the load): SIGKILL after min(graceful_seconds, 5 s), as before, not after the
+    # grace, the flush and 3 s. A slot with traffic gets the long grace, seen ready or not.
+    started = _stand_ins(monkeypatch, FLUSH)
+    dep = LocalDeployer(ms.open_registry(str(tmp_path)), drain_timeout=0, graceful_seconds=GRACEFUL)
+    try:
+        dep.apply("blue", "fraud", "1")
+        dep.apply("green", "fraud", "2")
+        dep._slots["green"].weight = 100  # traffic, as set_traffic leaves it (router aside)
+    finally:
+        dep.close()
+    loading, serving = started
+    assert loading.popen.returncode == -signal.SIGKILL  # cut at GRACEFUL, before its 1.8 s
+    _stopped_by_itself(serving)
 
 
 def test_the_sigkill_comes_after_the_grace_period_the_flush_and_time_to_exit() -> None:
@@ -164,6 +192,7 @@ def test_close_during_a_remove_waits_for_the_server_being_drained(
     errors: list[BaseException] = []
     try:
         dep.apply("blue", "fraud", "1")
+        _seen_ready(dep, "blue")
         monkeypatch.setattr(dep._router, "begin_drain", lambda name: held)
 
         def remove() -> None:
@@ -298,3 +327,12 @@ def test_the_routers_502_says_what_happened_in_words() -> None:
     finally:
         router.close()
         backend.sock.close()
+
+
+@pytest.mark.parametrize("path", ["/v2/models/fraud", "/v2/models/fraud/versions/2"])
+def test_the_v2_model_metadata_as_health_path_is_a_readiness_probe(path: str) -> None:
+    # It answers 503 until ready: as a liveness probe, a slow load restarted the pod.
+    from modelship.deploy.kubernetes._render import probe_paths
+
+    assert probe_paths(path) == (path, "/health")
+    assert probe_paths("/v2/models/fraud/infer") == ("/ready", "/v2/models/fraud/infer")

@@ -54,8 +54,17 @@ class Client:
         dep._client.request = self  # type: ignore[method-assign]
 
     def __call__(self, method: str, path: str, **kw: Any) -> Any:
+        check = kw.get("before_attempt")
         if self.triggered and method != "GET" and "/leases/" not in path:
-            self.sent.append((method, path))
+            if check is None:
+                self.sent.append((method, path))
+            else:  # an attempt is sent only once its check passed
+
+                def checked() -> None:
+                    check()
+                    self.sent.append((method, path))
+
+                kw["before_attempt"] = checked
         answer = self._real(method, path, **kw)
         if not self.triggered and self.when(method, path):
             self.triggered = True
@@ -238,3 +247,44 @@ def test_a_slot_grown_for_a_split_that_fails_at_once_is_reported_as_failed(
     assert "exceeded its progress deadline" in message
     assert "300" not in message, "it says it waited the whole traffic_timeout"
     assert _replicas(kube, "fraud-blue") == 2, "the grown slot was not scaled back"
+
+
+def test_a_write_the_client_retries_is_not_resent_once_the_lease_went_to_another(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Lease is checked before each attempt, not once per write: job A's Service
+    write gets a 503; while A's client backs off, its Lease lapses and job B takes it and
+    puts all traffic on blue; A's retry must not go out (it put all traffic on green)."""
+    from modelship.testing.fake_kube._server import Fault
+
+    a, b = make_deployer(rollout_lease=LEASE), make_deployer(rollout_lease=LEASE)
+    clock = _holder(a)
+    _ready(a, "blue", "1", spec)
+    _ready(a, "green", "2", spec)
+    a.set_traffic({"blue": 100})
+    real_sleep = a._client._sleep
+    with contextlib.ExitStack() as job_b, a.rollout_lock("blue-green of fraud 2 (job A)"):
+
+        def b_takes_over_while_a_backs_off(delay: float) -> None:
+            clock.now += LAPSED
+            real_now = b._client.server_now
+
+            def later() -> datetime:
+                return (real_now() or datetime.now(timezone.utc)) + timedelta(seconds=LAPSED)
+
+            monkeypatch.setattr(b._client, "server_now", later)
+            job_b.enter_context(b.rollout_lock("blue-green of fraud 3 (job B)"))
+            b.set_traffic({"blue": 100})
+            real_sleep(delay)
+
+        monkeypatch.setattr(a._client, "_sleep", b_takes_over_while_a_backs_off)
+        kube.inject(Fault("PATCH", r"/services/fraud$", status=503, times=1))
+        with pytest.raises(RolloutInProgress, match=REFUSED):
+            a.set_traffic({"green": 100})
+        assert b._lease is not None
+        held = kube.get("leases", NS, "fraud-rollout")
+        assert held is not None
+        assert held["spec"]["holderIdentity"] == b._lease.identity
+        service = kube.get("services", NS, "fraud")
+        assert service is not None
+        assert service["spec"]["selector"].get("modelship.io/slot") == "blue", "A's retry went out"

@@ -383,11 +383,15 @@ class KubeClient:
         missing_ok: bool = False,
         attempts: int | None = None,
         deadline: float | None = None,
+        before_attempt: Callable[[], None] = lambda: None,
     ) -> Any:
         """Send a request; the decoded JSON answer (None for a 404 when ``missing_ok``).
 
         ``deadline`` (a :func:`time.monotonic` time) caps each attempt's timeout, the
         backoff between attempts and so their number: no attempt starts after it.
+        ``before_attempt`` is called before each attempt is sent, retries included, and
+        what it raises ends the request (a rollout's write checks its Lease there: a retry
+        may go out long after the first attempt).
 
         Raises
         ------
@@ -413,6 +417,7 @@ class KubeClient:
                 timeout = min(timeout, deadline - time.monotonic())
                 if timeout <= 0:
                     raise _out_of_time(method, path, last, sent) from None
+            before_attempt()
             wait: float | None = None
             sent += 1
             until = time.monotonic() + timeout  # the attempt's end, headers and body in all

@@ -290,16 +290,16 @@ class KubernetesDeployer:
             self._lease.check_held()
 
     def _write(self, method: str, path: str, **kwargs: Any) -> Any:
-        """Send one write of a rollout, the Lease checked right before it.
+        """Send one write of a rollout, the Lease checked right before each attempt.
 
         Every write of the cluster goes through here: a rollout may have waited minutes
         before it (a slot growing for a split, a controller catching up, a delete tried
-        again), and meanwhile its Lease may have expired and gone to another rollout,
-        which then owns the service; :class:`RolloutInProgress` is raised and nothing is
-        sent.
+        again), and the client's own retries may send it again long after the first
+        attempt (up to its attempts times its timeout and backoff); meanwhile its Lease may
+        have expired and gone to another rollout, which then owns the service:
+        :class:`RolloutInProgress` is raised and no further attempt is sent.
         """
-        self._check_lease()
-        return self._client.request(method, path, **kwargs)
+        return self._client.request(method, path, before_attempt=self._check_lease, **kwargs)
 
     def close(self) -> None:
         """Release the client's connections (slots keep running in the cluster)."""

@@ -261,14 +261,16 @@ LIVENESS_PATH = "/health"
 server answers it from the moment it listens, before and while the model loads."""
 READINESS_PATH = "/ready"
 """What the readiness probe asks unless the spec's health path is itself a readiness path."""
-_READINESS_PATH = re.compile(r"/ready|/v2/health/ready|/v2/models/[^/]+(/versions/[^/]+)?/ready")
+# The model's v2 metadata answers 503 until ready too (its outputs are the warm-up's).
+_READINESS_PATH = re.compile(r"/ready|/v2/health/ready|/v2/models/[^/]+(/versions/[^/]+)?(/ready)?")
 
 
 def probe_paths(path: str) -> tuple[str, str]:
     """The readiness and liveness probes' paths for a spec's ``healthcheck.path``.
 
     A path of the server's that answers 503 until the model is loaded and warmed up
-    (``/ready``, ``/v2/health/ready``, ``/v2/models/<name>[/versions/<v>]/ready``) is
+    (``/ready``, ``/v2/health/ready``, ``/v2/models/<name>[/versions/<v>]/ready``, and
+    the model's metadata ``/v2/models/<name>[/versions/<v>]``) is
     the readiness probe's, and liveness asks ``/health``: a liveness probe on it would
     have the kubelet restart every pod whose model takes longer to load than the probe
     tolerates, forever. Any other path (``/health``, ``/v2/health/live``, one of your

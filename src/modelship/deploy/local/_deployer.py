@@ -65,6 +65,9 @@ _TIMEOUT = Interval(float, None, None)  # wait_ready's, as the InMemoryDeployer'
 #: interpreter's teardown): 0.4 to 0.7 s here for an idle one; 3 s leaves a loaded
 #: machine four times that before the SIGKILL.
 _EXIT_SECONDS = 3.0
+#: Seconds a server never seen ready and given no traffic has between SIGTERM and SIGKILL
+#: (at most graceful_seconds): it answered no prediction, so it has none to finish or log.
+_UNREADY_SECONDS = 5.0
 
 # The flags the deployer passes to every server itself, with what to use instead. argparse
 # reads any unambiguous prefix of a flag as the flag, so "--sl" is refused as "--slot" is.
@@ -422,6 +425,10 @@ class LocalDeployer:
             )
         self._drain_timeout = drain_timeout
         self._stop_grace = _server_grace(graceful_seconds)
+        # A server never seen ready and given no traffic answered no prediction: nothing
+        # to finish or log. It may be loading, which its shutdown would wait for up to
+        # graceful_seconds (leaving the with-block after a version that never loaded).
+        self._unready_grace = min(graceful_seconds, _UNREADY_SECONDS)
         self._server_args = [*server_args, "--graceful-seconds", str(graceful_seconds)]
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.RLock()
@@ -479,7 +486,9 @@ class LocalDeployer:
         the predictions answered are logged. A slot a :meth:`remove` in another thread is
         still draining is waited for within the same time (and stopped by it).
         So it takes at most ``drain_timeout`` + ``graceful_seconds`` + 8 s, and as long
-        only when a request outlives the drain: idle servers exit in under a second.
+        only when a request outlives the drain: idle servers exit in under a second. A
+        server never seen ready and given no traffic (a version still loading) answered
+        no prediction: it gets at most 5 s (``graceful_seconds`` if shorter).
         A Ctrl-C meanwhile SIGKILLs every server at once.
         """
         with self._lock:  # marking closed and taking the slots are one step: no call
@@ -493,7 +502,10 @@ class LocalDeployer:
         try:
             with contextlib.suppress(Exception):  # a router that failed: stop them all the same
                 self._drain_all(slots, drained_by)
-            stop_all([slot.proc for slot in slots.values()], self._stop_grace)
+            stop_all(
+                [slot.proc for slot in slots.values()],
+                [self._grace_of(slot) for slot in slots.values()],
+            )
             for done in removing:  # bounded: one wait each, all within the one deadline
                 done.wait(max(0.0, drained_by + self._stop_grace - time.monotonic()))
         finally:  # a Ctrl-C in the drain or a stop still stops every server
@@ -504,6 +516,10 @@ class LocalDeployer:
             self._router.close()  # its client connections are closed only now
             self._spawner.shutdown(wait=True)
             self._finalizer.detach()
+
+    def _grace_of(self, slot: _Slot) -> float:
+        """Seconds from the SIGTERM of ``slot``'s server to its SIGKILL."""
+        return self._stop_grace if slot.ready or slot.weight > 0 else self._unready_grace
 
     def _drain_all(self, slots: Mapping[str, _Slot], deadline: float) -> None:
         """No new request goes to any slot, and those in flight finish, by ``deadline``
@@ -773,7 +789,7 @@ class LocalDeployer:
         finally:  # a router that failed (or was closed meanwhile) still stops the server
             if removed is not None:
                 try:
-                    removed.proc.stop(grace=self._stop_grace)
+                    removed.proc.stop(grace=self._grace_of(removed))
                 finally:
                     with self._lock:
                         self._removing.pop(removed.proc).set()

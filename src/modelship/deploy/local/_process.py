@@ -324,10 +324,11 @@ def _pipe_holding(data: bytes) -> int:
     return read
 
 
-def stop_all(procs: Sequence[ServerProcess], grace: float) -> None:
+def stop_all(procs: Sequence[ServerProcess], grace: float | Sequence[float]) -> None:
     """Stop every server in ``procs`` as :meth:`ServerProcess.stop` stops one, side by
-    side: each gets SIGTERM at once, and the same ``grace`` seconds from then (stopping
-    them one after the other would give the last one to stop every other's grace too).
+    side: each gets SIGTERM at once, and its ``grace`` seconds from then (one for all, or
+    one per server; stopping them one after the other would give the last one to stop
+    every other's grace too).
 
     Examples
     --------
@@ -337,11 +338,13 @@ def stop_all(procs: Sequence[ServerProcess], grace: float) -> None:
     >>> stop_all(procs, grace=5.0); [proc.alive() for proc in procs]
     [False, False]
     """
-    deadline = time.monotonic() + grace
+    graces = [grace] * len(procs) if isinstance(grace, (int, float)) else list(grace)
+    start = time.monotonic()
     for proc in procs:
         proc.kill_group(signal.SIGTERM)
-    for proc in procs:  # bounded: one wait per server, all within the one deadline
-        proc._finish_stop(deadline)
+    # Bounded: one wait per server, the earliest deadline first, so none waits past its own.
+    for seconds, proc in sorted(zip(graces, procs, strict=True), key=lambda pair: pair[0]):
+        proc._finish_stop(start + seconds)
 
 
 def kill_all(procs: Sequence[ServerProcess]) -> None:
