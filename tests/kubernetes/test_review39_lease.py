@@ -91,6 +91,25 @@ def _holder(dep: KubernetesDeployer) -> FakeClock:
     return clock
 
 
+def _b_takes_over(
+    b: KubernetesDeployer,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+    job_b: contextlib.ExitStack,
+) -> None:
+    """A's Lease lapses (its clock jumps past it); job B, which judges expiry on the API
+    server's clock, takes it over and puts all traffic on blue."""
+    clock.now += LAPSED
+    real_now = b._client.server_now
+
+    def later() -> datetime:
+        return (real_now() or datetime.now(timezone.utc)) + timedelta(seconds=LAPSED)
+
+    monkeypatch.setattr(b._client, "server_now", later)
+    job_b.enter_context(b.rollout_lock("blue-green of fraud 3 (job B)"))
+    b.set_traffic({"blue": 100})
+
+
 def _replicas(kube: FakeKube, name: str) -> int:
     found = kube.get("deployments", NS, name)
     assert found is not None
@@ -113,20 +132,9 @@ def test_set_traffic_writes_nothing_once_another_rollout_took_its_lease_while_a_
     _blue_serves_green_ready(a, spec)
     grown = f"/apis/apps/v1/namespaces/{NS}/deployments/fraud-blue"
     with contextlib.ExitStack() as job_b, a.rollout_lock("canary of fraud 2 (job A)"):
-
-        def b_takes_over() -> None:
-            clock.now += LAPSED  # A's wait for blue to grow outlasts its Lease
-            real_now = b._client.server_now  # B judges expiry on the API server's clock
-
-            def later() -> datetime:
-                return (real_now() or datetime.now(timezone.utc)) + timedelta(seconds=LAPSED)
-
-            monkeypatch.setattr(b._client, "server_now", later)
-            job_b.enter_context(b.rollout_lock("blue-green of fraud 3 (job B)"))
-            b.set_traffic({"blue": 100})
-
         client.when = lambda method, path: method == "PATCH" and path == grown
-        client.then = b_takes_over
+        # A's wait for blue to grow outlasts its Lease.
+        client.then = lambda: _b_takes_over(b, clock, monkeypatch, job_b)
         with (
             caplog.at_level(logging.WARNING, "modelship.deploy.kubernetes"),
             pytest.raises(RolloutInProgress, match=REFUSED),
@@ -145,11 +153,36 @@ def test_set_traffic_writes_nothing_once_another_rollout_took_its_lease_while_a_
         assert "left as it is, not scaled back" in caplog.text
 
 
-def test_set_traffic_does_not_grow_a_slot_once_its_lease_lapsed_during_the_checks(
-    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+SERVICE = f"/api/v1/namespaces/{NS}/services/fraud"
+#: Where a rollout's Lease lapses (the answer of the request ``when`` picks), what the
+#: rollout was doing, and the object it would have changed next, left as it was.
+LAPSES = {
+    # The checks before a split (waiting for the controller, reading endpoints) may
+    # outlast the Lease too: the first scale is refused, and its undo is not sent.
+    "during-the-checks-before-growing": (
+        lambda method, path: method == "GET" and "/endpointslices" in path,
+        lambda a: a.set_traffic({"blue": 90, "green": 10}),
+        lambda kube: _replicas(kube, "fraud-blue") == 2,
+    ),
+    # Every write is checked, the scale-downs after the Service's write too.
+    "after-the-service-write": (
+        lambda method, path: method == "PATCH" and path == SERVICE,
+        lambda a: a.set_traffic({"blue": 90, "green": 10}),
+        lambda kube: _replicas(kube, "fraud-green") == 2,
+    ),
+    "between-the-deletes-of-remove": (
+        lambda method, path: method == "DELETE",
+        lambda a: a.remove("green"),
+        lambda kube: kube.get("services", NS, "fraud-green") is not None,
+    ),
+}
+
+
+@pytest.mark.parametrize("where", sorted(LAPSES))
+def test_a_rollout_writes_nothing_more_once_its_lease_lapsed(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec, where: str
 ) -> None:
-    """The checks before a split (waiting for the controller, reading endpoints) may
-    outlast the Lease too: the first scale is refused, and its undo is not sent."""
+    when, act, left_as_it_was = LAPSES[where]
     a = make_deployer(rollout_lease=LEASE)
     clock = _holder(a)
     client = Client(a)
@@ -159,57 +192,13 @@ def test_set_traffic_does_not_grow_a_slot_once_its_lease_lapsed_during_the_check
         def lapse() -> None:
             clock.now += LAPSED
 
-        client.when = lambda method, path: method == "GET" and "/endpointslices" in path
+        client.when = when
         client.then = lapse
         with pytest.raises(RolloutInProgress, match=REFUSED):
-            a.set_traffic({"blue": 90, "green": 10})
+            act(a)
         assert client.triggered
         assert client.sent == [], f"A wrote after its Lease lapsed: {client.sent}"
-        assert _replicas(kube, "fraud-blue") == 2
-
-
-def test_set_traffic_does_not_scale_down_once_its_lease_lapsed_after_the_switch(
-    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
-) -> None:
-    """Every write is checked, the scale-downs after the Service's write too."""
-    a = make_deployer(rollout_lease=LEASE)
-    clock = _holder(a)
-    client = Client(a)
-    _blue_serves_green_ready(a, spec)
-    with a.rollout_lock("canary of fraud 2"):
-
-        def lapse() -> None:
-            clock.now += LAPSED
-
-        service = f"/api/v1/namespaces/{NS}/services/fraud"
-        client.when = lambda method, path: method == "PATCH" and path == service
-        client.then = lapse
-        with pytest.raises(RolloutInProgress, match=REFUSED):
-            a.set_traffic({"blue": 90, "green": 10})
-        assert client.triggered
-        assert client.sent == [], f"A wrote after its Lease lapsed: {client.sent}"
-        assert _replicas(kube, "fraud-green") == 2, "green was scaled down"
-
-
-def test_remove_deletes_nothing_more_once_its_lease_lapsed(
-    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
-) -> None:
-    a = make_deployer(rollout_lease=LEASE)
-    clock = _holder(a)
-    client = Client(a)
-    _blue_serves_green_ready(a, spec)
-    with a.rollout_lock("clean-up of fraud 2"):
-
-        def lapse() -> None:
-            clock.now += LAPSED
-
-        client.when = lambda method, path: method == "DELETE"
-        client.then = lapse
-        with pytest.raises(RolloutInProgress, match=REFUSED):
-            a.remove("green")
-        assert client.triggered
-        assert client.sent == [], f"A deleted after its Lease lapsed: {client.sent}"
-        assert kube.get("services", NS, "fraud-green") is not None
+        assert left_as_it_was(kube)
 
 
 def test_a_server_dry_run_needs_no_lease(
@@ -266,15 +255,7 @@ def test_a_write_the_client_retries_is_not_resent_once_the_lease_went_to_another
     with contextlib.ExitStack() as job_b, a.rollout_lock("blue-green of fraud 2 (job A)"):
 
         def b_takes_over_while_a_backs_off(delay: float) -> None:
-            clock.now += LAPSED
-            real_now = b._client.server_now
-
-            def later() -> datetime:
-                return (real_now() or datetime.now(timezone.utc)) + timedelta(seconds=LAPSED)
-
-            monkeypatch.setattr(b._client, "server_now", later)
-            job_b.enter_context(b.rollout_lock("blue-green of fraud 3 (job B)"))
-            b.set_traffic({"blue": 100})
+            _b_takes_over(b, clock, monkeypatch, job_b)
             real_sleep(delay)
 
         monkeypatch.setattr(a._client, "_sleep", b_takes_over_while_a_backs_off)
