@@ -38,6 +38,7 @@ import json
 import logging
 import math
 import queue
+import re
 import reprlib
 import secrets
 import threading
@@ -1596,19 +1597,48 @@ def _not_exact(value: int, where: str) -> _BadRequest:
     )
 
 
+#: Nesting the standard library's parser is given when a body must be read again: well
+#: inside Python's recursion limit (1,000) whatever the stack it is called on.
+_MAX_REREAD_DEPTH = 200
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"')
+
+
+def _too_deep() -> _BadRequest:
+    return _BadRequest(
+        400,
+        "the body nests arrays or objects too deeply to be read exactly where it holds "
+        "a number of magnitude 2**63 or more; nest less",
+    )
+
+
+def _nesting(body: bytes) -> int:
+    """How deep the arrays and objects of the JSON ``body`` nest (brackets inside strings
+    left out).
+
+    Examples
+    --------
+    >>> _nesting(b'{"a": [[1], "[[["]}')
+    3
+    """
+    code = np.frombuffer(_JSON_STRING.sub(b"", body), dtype=np.uint8)
+    steps = np.isin(code, (91, 123)).astype(np.int64) - np.isin(code, (93, 125))
+    return int(np.cumsum(steps).max(initial=0))
+
+
 def _reread(body: bytes, *path: Any) -> Any:
     """What ``body`` holds at ``path``, read by the standard library's parser, which
     keeps an integer literal beyond 64 bits exact where orjson made it a float (bounded
     by the body limit; only for a request holding a number of such magnitude)."""
+    # The standard library's parser recurses: how deep it gets depends on the stack it is
+    # called on, so a depth near the limit was refused or not from run to run. Refused
+    # beyond a fixed depth first, counted outside strings (bounded by the body limit).
+    if _nesting(body) > _MAX_REREAD_DEPTH:
+        raise _too_deep() from None
     try:
         value = json.loads(body)
     except RecursionError:
         # orjson parsed it (it allows deeper nesting than the standard library does).
-        raise _BadRequest(
-            400,
-            "the body nests arrays or objects too deeply to be read exactly where it holds "
-            "a number of magnitude 2**63 or more; nest less",
-        ) from None
+        raise _too_deep() from None
     except ValueError as exc:
         raise _BadRequest(400, f"the body is not valid JSON: {exc}") from None
     for key in path:
