@@ -227,11 +227,18 @@ def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
         key, sep, value = pair.partition("=")
         if not sep or not key:
             raise ConfigError(f"storage option {pair!r} must look like key=value")
+        if key in _RAW_OPTIONS:  # a key of digits, true or null is still that text
+            options[key] = value
+            continue
         try:
             options[key] = json.loads(value)
         except ValueError:
             options[key] = value
     return options
+
+
+#: Options whose value is always the text given, never read as JSON.
+_RAW_OPTIONS = frozenset({"signing_key"})
 
 
 def write_output(target: str, text: str, *, append: bool = False) -> None:

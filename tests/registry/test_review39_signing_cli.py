@@ -126,10 +126,12 @@ def test_a_handle_with_another_key_writes_nothing_to_a_signed_registry(write: st
     store = _signed_store()
     before = _snapshot(store)
     wrong = Registry(store, signing_key=OTHER)
-    # A write that reads first is refused by what it reads, the others by the policy.
+    # A write that reads first is refused by what it reads (a SignatureError), the others
+    # by the policy (SigningKeyRequired: the registry's key is required, this is another).
     with pytest.raises(ms.SignatureError, match=r"another key|this key did not make") as raised:
         WRITES[write](wrong)
-    assert not isinstance(raised.value, ms.SigningKeyRequired)
+    by_policy = "another key than this handle's" in str(raised.value)
+    assert isinstance(raised.value, ms.SigningKeyRequired) == by_policy
     assert _snapshot(store) == before
 
 
@@ -141,7 +143,7 @@ def test_a_handle_with_another_key_that_skips_checks_writes_nothing() -> None:
     assert _snapshot(store) == before
 
 
-def test_cli_gc_with_another_key_exits_1_and_tombstones_nothing(
+def test_cli_gc_with_another_key_exits_2_and_tombstones_nothing(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     url = str(tmp_path / "reg")
@@ -159,8 +161,12 @@ def test_cli_gc_with_another_key_exits_1_and_tombstones_nothing(
             model_name="m", model=b"2", serializer="bytes", capture_environment=False
         )
     monkeypatch.setenv("MODELSHIP_SIGNING_KEY", OTHER.decode())
-    assert main(["registry", "gc", url, "--grace-seconds", "0"]) == 1
-    assert "another key" in capsys.readouterr().err
+    # The registry's key is required and this is another: a configuration to fix (exit 2,
+    # SigningKeyRequired), not a document that failed to verify (exit 1).
+    assert main(["registry", "gc", url, "--grace-seconds", "0"]) == 2
+    err = capsys.readouterr().err
+    assert "another key" in err
+    assert "SigningKeyRequired" in err
     good = ms.open_registry(url, signing_key=KEY)
     assert [mv.version for mv in good.versions("m", limit=10)] == ["1"]
     assert good.register(
@@ -394,3 +400,88 @@ def test_cli_copy_of_a_model_the_source_lacks_exits_2_and_makes_no_destination(
     dst = tmp_path / "dst"
     assert main(["registry", "copy", str(tmp_path / "src"), str(dst), "--model", "nosuch"]) == 2
     assert not dst.exists()
+
+
+def test_a_keyless_copy_of_a_signed_registry_can_be_run_again(tmp_path: Path) -> None:
+    # A copy writes the source's signed bytes only: a keyless mirror job is no writer of
+    # unsigned documents, and its second run (a destination now signed) must work too.
+    src = ms.open_registry(str(tmp_path / "src"), signing_key=KEY)
+    src.register(model_name="m", model=b"a", serializer="bytes", capture_environment=False)
+    dst = str(tmp_path / "dst")
+    for _ in range(2):
+        assert main(["registry", "copy", str(tmp_path / "src"), dst, "--no-verify-signatures"]) == 0
+        src.register(model_name="m", model=b"b", serializer="bytes", capture_environment=False)
+    reader = ms.open_registry(dst, signing_key=KEY)
+    assert [mv.version for mv in reader.versions("m")] == ["1", "2"]
+    # A keyless handle still writes nothing of its own there.
+    with pytest.raises(ms.SigningKeyRequired):
+        ms.open_registry(dst, verify_signatures=False).set_alias("m", "prod", "1")
+
+
+def test_cli_option_signing_key_of_digits_is_the_text_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    key = "1234567890" * 4
+    url = str(tmp_path / "reg")
+    ms.open_registry(url, signing_key=key.encode()).register(
+        model_name="m", model=b"1", serializer="bytes", capture_environment=False
+    )
+    monkeypatch.delenv("MODELSHIP_SIGNING_KEY", raising=False)
+    assert main(["registry", "versions", url, "m", "-o", f"signing_key={key}"]) == 0, (
+        capsys.readouterr().err
+    )
+
+
+def test_a_page_on_read_only_credentials_is_read_without_writing_its_cache() -> None:
+    # The writability probe's PermissionError escaped versions(limit=) untyped.
+    inner = MemoryStore()
+    Registry(inner, signing_key=KEY).register(
+        model_name="m", model=b"1", serializer="bytes", capture_environment=False
+    )
+
+    def refuse(key: str) -> None:
+        raise PermissionError(13, "AccessDenied", key)
+
+    reader = Registry(HookStore(inner, before_create=refuse), signing_key=KEY)
+    assert [mv.version for mv in reader.versions("m", limit=10)] == ["1"]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"password": 'pa\\ss"w0rd'},
+        {"password": b"hunter2bytes"},
+        {"creds": ["hunter2inlist"]},
+        {"client_kwargs": {"config": {"secret": "deepsecret1"}}},
+    ],
+)
+def test_a_plugin_message_masks_option_values_however_they_are_shown(
+    options: dict[str, object],
+) -> None:
+    # A factory that echoes repr(options): escaped text, bytes, lists, nested mappings.
+    from modelship.registry._open import _masked_options
+
+    shown = _masked_options(f"login refused for {options!r} ({options})", options)
+    for secret in ("pa\\\\ss", 'ss"w0rd', "hunter2bytes", "hunter2inlist", "deepsecret1"):
+        assert secret not in shown, shown
+
+
+def test_a_rollout_on_a_keyless_handle_of_a_signed_registry_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    # It replaced the serving slot, then failed to move the alias three times and aborted
+    # with the new version taking all traffic, and it wrote unsigned rollout records.
+    from modelship.deploy import Recreate
+    from modelship.testing import InMemoryDeployer
+
+    url = str(tmp_path / "reg")
+    signed = ms.open_registry(url, signing_key=KEY)
+    for model in (b"a", b"b"):
+        signed.register(model_name="m", model=model, serializer="bytes", capture_environment=False)
+    dep = InMemoryDeployer(ms.open_registry(url, verify_signatures=False))
+    with pytest.raises(ms.SigningKeyRequired):
+        Recreate(dep, alias="production").deploy("m", "2")
+    assert dep.state().slots == ()
+    assert not (tmp_path / "reg" / "deployments").exists()
+    Recreate(dep, alias=None).deploy("m", "2")  # no alias to move: it serves, unrecorded
+    assert not list((tmp_path / "reg").glob("deployments/**/*.json"))

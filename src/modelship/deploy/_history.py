@@ -111,8 +111,12 @@ class RegistryHistory:
         return registry_folder(check_model_name(model), "versions")
 
     def save(self, record: RolloutRecord) -> None:
-        """Write ``record`` whole under ``deployments/<model>/<rollout id>.json``."""
+        """Write ``record`` whole under ``deployments/<model>/<rollout id>.json``.
+
+        Refused as every write of the registry is (:meth:`Registry.check_writable`): a
+        handle without a signed registry's key, or with another key, writes nothing."""
         data = _record_json(record).encode()
+        self.registry.check_writable()
         self.registry.store.replace(f"{self._folder(record.model)}/{record.id}.json", data)
 
     def records(self, model: str) -> list[RolloutRecord]:

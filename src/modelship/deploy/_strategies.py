@@ -762,6 +762,12 @@ class _Strategy:
         records read) between the two.
         """
         resolved = self._resolve(model, version)
+        registry = self.deployer.registry
+        if self.alias is not None and registry is not None:
+            # Before any slot changes: a handle that may not move the alias (a signed
+            # registry opened without its key, read-only credentials) would otherwise
+            # fail only after the new version took the traffic.
+            registry.check_writable()
         expected = self._alias_now(model)
         stable, others = self._serving(model, expected)
         same = stable is not None and (stable.model, stable.version) == (model, resolved)

@@ -274,6 +274,18 @@ def _refuse_missing(src: Registry, names: Sequence[str]) -> None:
             src.versions(name)  # raises ModelNotFound, naming the models there are
 
 
+def _keyless_copy_of_signed(src: Registry, dst: Registry) -> bool:
+    """Whether ``dst`` holds no key and receives a signed ``src`` whose policy it has, or
+    has none yet (it then gets the source's): what is copied is signed bytes only."""
+    if signing_key_of(dst) is not None or not _signed(src.store):
+        return False
+    try:
+        theirs = dst.store.read(SIGNING_POLICY)
+    except FileNotFoundError:
+        return True
+    return theirs == src.store.read(SIGNING_POLICY)
+
+
 def _refuse_other_key(src: Registry, dst: Registry) -> None:
     """Refuse, before anything is written (before ``dst`` records its own policy), a copy
     of a signed registry into one that signs with another key: its readers could not
@@ -668,7 +680,9 @@ def copy_registry(
     if models is not None:  # before the destination is written (check_writable probes it)
         _refuse_missing(src, names)
     _refuse_other_key(src, dst)
-    dst.check_writable()
+    # A keyless copy of a signed registry writes only the source's signed bytes, its
+    # policy included: into a registry that has no policy or the same one, it needs no key.
+    dst.check_writable(_signed_bytes_only=_keyless_copy_of_signed(src, dst))
     _refuse_other_signing(src, dst)
     _refuse_other_spellings(dst, names)
     s, d = src.store, dst.store

@@ -202,20 +202,33 @@ _MIN_MASKED = 4
 
 
 def _masked_options(text: str, options: Mapping[str, Any]) -> str:
-    """``text`` with every text value of ``options`` (and of options nested in mappings,
-    as fsspec's ``client_kwargs``) replaced by ``***``, longest first. Bounded: the
-    options given, two levels deep.
+    """``text`` with every value given in ``options`` replaced by ``***``: text and bytes
+    as given and as their ``repr`` shows them (escaped), in mappings, lists and tuples
+    too (as fsspec's ``client_kwargs``), longest first. Bounded: 4 levels deep.
 
     Examples
     --------
     >>> _masked_options("login refused for {'password': 'hunter2'}", {"password": "hunter2"})
     "login refused for {'password': '***'}"
+    >>> _masked_options(repr({"k": [b"s3cr3t"]}), {"k": [b"s3cr3t"]})
+    "{'k': [b'***']}"
     """
-    values = [v for v in options.values() if isinstance(v, str)]
-    for nested in options.values():
-        if isinstance(nested, Mapping):
-            values += [v for v in nested.values() if isinstance(v, str)]
-    for value in sorted({v for v in values if len(v) >= _MIN_MASKED}, key=len, reverse=True):
+    shown: set[str] = set()
+
+    def walk(value: Any, depth: int) -> None:
+        if isinstance(value, str):
+            shown.update((value, repr(value)[1:-1]))
+        elif isinstance(value, bytes):
+            shown.update((value.decode("utf-8", "replace"), repr(value)[2:-1]))
+        elif depth < 4 and isinstance(value, Mapping):
+            for item in value.values():
+                walk(item, depth + 1)
+        elif depth < 4 and isinstance(value, (list, tuple, set, frozenset)):
+            for item in value:
+                walk(item, depth + 1)
+
+    walk(options, 0)
+    for value in sorted((v for v in shown if len(v) >= _MIN_MASKED), key=len, reverse=True):
         text = text.replace(value, "***")
     return text
 

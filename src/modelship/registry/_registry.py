@@ -281,7 +281,7 @@ class Registry:
 
     # --- writing ------------------------------------------------------------------------
 
-    def check_writable(self) -> None:
+    def check_writable(self, *, _signed_bytes_only: bool = False) -> None:
         """Raise :class:`~modelship.UnsafeStore` unless this handle may write.
 
         The first call probes that the store refuses a second exclusive create of one key
@@ -292,6 +292,8 @@ class Registry:
         raises :class:`~modelship.errors.SigningKeyRequired`, ``verify_signatures=False``
         or not (that reads unchecked; it never writes), and one whose key did not sign the
         registry raises :class:`~modelship.SignatureError`, before anything is written.
+        (``copy_registry`` alone passes ``_signed_bytes_only``: a copy of a signed registry
+        writes the source's signed bytes unchanged and none of its own, so it needs no key.)
 
         Examples
         --------
@@ -300,7 +302,8 @@ class Registry:
         """
         # Before anything is written (the probe below included): a handle without the
         # registry's key, or with another, would leave documents its readers refuse.
-        self._signer.check_writer(self.store)
+        if not _signed_bytes_only:
+            self._signer.check_writer(self.store)
         if self._writable is None:
             self._writable = honours_exclusive_creates(self.store)
         if not self._writable and not self._single_writer:
@@ -721,7 +724,7 @@ class Registry:
         if self._snapshots:
             try:
                 self.check_writable()
-            except ModelshipError:
+            except (ModelshipError, OSError):  # read-only credentials: the probe is refused
                 self._snapshots = False
         return self._snapshots
 

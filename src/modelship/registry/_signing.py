@@ -259,7 +259,9 @@ class Signer:
 
     def _check_policy_key(self, store: Store, policy: bytes) -> None:
         if self.key is not None and not self.signs_policy(policy):
-            raise SignatureError(
+            # The registry's key is required and this is not it: a configuration to fix
+            # (exit 2 on the command line), not a document that failed to verify.
+            raise SigningKeyRequired(
                 f"the registry at {hide_credentials(store.url)} signs with another key than "
                 f"this handle's: its signing policy ({SIGNING_POLICY}) does not verify with "
                 "it, so what this handle signed would be refused by the registry's readers, and "
