@@ -19,7 +19,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -108,19 +108,27 @@ def test_remove_lets_a_server_flush_its_log_after_its_grace_period(
         _stopped_by_itself(proc)
 
 
-def test_close_lets_every_server_flush_its_log_after_its_grace_period(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _closed_after(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ready: Callable[[LocalDeployer], None]
+) -> list[ServerProcess]:
+    """The stand-ins of slots blue and green, once ``ready`` marked them and ``close()``
+    stopped them."""
     started = _stand_ins(monkeypatch, FLUSH)
     dep = LocalDeployer(ms.open_registry(str(tmp_path)), drain_timeout=0, graceful_seconds=GRACEFUL)
     try:
         dep.apply("blue", "fraud", "1")
         dep.apply("green", "fraud", "2")
-        _seen_ready(dep, "blue", "green")
+        ready(dep)
     finally:
         dep.close()
     assert len(started) == 2
-    for proc in started:
+    return started
+
+
+def test_close_lets_every_server_flush_its_log_after_its_grace_period(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for proc in _closed_after(tmp_path, monkeypatch, lambda dep: _seen_ready(dep, "blue", "green")):
         _stopped_by_itself(proc)
 
 
@@ -130,15 +138,10 @@ def test_a_server_never_seen_ready_with_no_traffic_is_not_given_the_long_grace(
     # It answered no prediction (a version still loading, whose shutdown would wait for
     # the load): SIGKILL after min(graceful_seconds, 5 s), as before, not after the
     # grace, the flush and 3 s. A slot with traffic gets the long grace, seen ready or not.
-    started = _stand_ins(monkeypatch, FLUSH)
-    dep = LocalDeployer(ms.open_registry(str(tmp_path)), drain_timeout=0, graceful_seconds=GRACEFUL)
-    try:
-        dep.apply("blue", "fraud", "1")
-        dep.apply("green", "fraud", "2")
-        dep._slots["green"].weight = 100  # traffic, as set_traffic leaves it (router aside)
-    finally:
-        dep.close()
-    loading, serving = started
+    def traffic_to_green(dep: LocalDeployer) -> None:
+        dep._slots["green"].weight = 100  # as set_traffic leaves it (the router aside)
+
+    loading, serving = _closed_after(tmp_path, monkeypatch, traffic_to_green)
     assert loading.popen.returncode == -signal.SIGKILL  # cut at GRACEFUL, before its 1.8 s
     _stopped_by_itself(serving)
 

@@ -110,6 +110,17 @@ def _b_takes_over(
     b.set_traffic({"blue": 100})
 
 
+def _b_decides(kube: FakeKube, b: KubernetesDeployer, why: str) -> None:
+    """Job B holds the Lease, and the Service sends all traffic to blue, as B set it."""
+    assert b._lease is not None
+    held = kube.get("leases", NS, "fraud-rollout")
+    assert held is not None
+    assert held["spec"]["holderIdentity"] == b._lease.identity
+    service = kube.get("services", NS, "fraud")
+    assert service is not None
+    assert service["spec"]["selector"].get("modelship.io/slot") == "blue", why
+
+
 def _replicas(kube: FakeKube, name: str) -> int:
     found = kube.get("deployments", NS, name)
     assert found is not None
@@ -141,13 +152,7 @@ def test_set_traffic_writes_nothing_once_another_rollout_took_its_lease_while_a_
         ):
             a.set_traffic({"blue": 90, "green": 10})
         assert client.triggered, "blue was never grown: the scenario did not happen"
-        assert b._lease is not None
-        held = kube.get("leases", NS, "fraud-rollout")
-        assert held is not None
-        assert held["spec"]["holderIdentity"] == b._lease.identity
-        service = kube.get("services", NS, "fraud")
-        assert service is not None
-        assert service["spec"]["selector"].get("modelship.io/slot") == "blue", "A re-split"
+        _b_decides(kube, b, "A re-split")
         assert _replicas(kube, "fraud-green") == 2, "A scaled green down"
         assert client.sent == [], f"A wrote after B took the Lease: {client.sent}"
         assert "left as it is, not scaled back" in caplog.text
@@ -262,10 +267,4 @@ def test_a_write_the_client_retries_is_not_resent_once_the_lease_went_to_another
         kube.inject(Fault("PATCH", r"/services/fraud$", status=503, times=1))
         with pytest.raises(RolloutInProgress, match=REFUSED):
             a.set_traffic({"green": 100})
-        assert b._lease is not None
-        held = kube.get("leases", NS, "fraud-rollout")
-        assert held is not None
-        assert held["spec"]["holderIdentity"] == b._lease.identity
-        service = kube.get("services", NS, "fraud")
-        assert service is not None
-        assert service["spec"]["selector"].get("modelship.io/slot") == "blue", "A's retry went out"
+        _b_decides(kube, b, "A's retry went out")
