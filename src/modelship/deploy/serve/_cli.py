@@ -22,9 +22,14 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from modelship._cli_common import SIGNING_KEY_ENV, add_storage_options, storage_options
+from modelship._cli_common import (
+    SIGNING_KEY_ENV,
+    add_storage_options,
+    open_cli_registry,
+    storage_options,
+)
 from modelship._endpoints import with_s3_endpoint
 from modelship._shown import hide_credentials
 from modelship.deploy.serve._config import (
@@ -34,6 +39,9 @@ from modelship.deploy.serve._config import (
 )
 from modelship.errors import ConfigError, ModelshipError
 from modelship.registry._open import storage_options_only
+
+if TYPE_CHECKING:
+    from modelship.registry import Registry
 
 __all__ = [
     "MAX_SIGNING_KEY",
@@ -221,35 +229,49 @@ MAX_SIGNING_KEY = 1 << 16
 _MAX_FD = 1 << 31  # descriptors are C ints: 0 to 2**31 - 1
 
 
-def _signing_key(args: argparse.Namespace) -> bytes | None:
-    """The signing key from ``--signing-key-fd``, else from ``--signing-key-env``'s variable
-    (its bytes as the system holds them: os.fsencode undoes the lenient decoding of bytes
-    that are not UTF-8, as ``modelship registry`` reads it), else None."""
-    if args.signing_key_fd is not None:
-        fd = args.signing_key_fd
-        if not 0 <= fd < _MAX_FD:  # os.fdopen raises ValueError, OverflowError for these
+def _open(args: argparse.Namespace) -> Registry:
+    """The registry to serve, opened as every command opens one
+    (:func:`~modelship._cli_common.open_cli_registry`), with its signing key from
+    ``-o signing_key=...`` (which wins over the environment), else from
+    ``--signing-key-fd``, else from ``--signing-key-env``'s variable; ``-o signing_key=...``
+    with ``--signing-key-fd`` or ``--signing-key-env VAR`` is a ConfigError."""
+    url = registry_url(args.registry)
+    options = _options(args.option, url)
+    key_env = args.signing_key_env
+    if "signing_key" in options:
+        if args.signing_key_fd is not None:
             raise ConfigError(
-                f"--signing-key-fd {fd} is no file descriptor (0 to {_MAX_FD - 1}); pass the "
-                "descriptor of a pipe this process inherited, or leave --signing-key-fd out"
+                "-o signing_key=... and --signing-key-fd both give the signing key; give one"
             )
-        try:
-            with os.fdopen(fd, "rb") as pipe:
-                key = pipe.read(MAX_SIGNING_KEY + 1)  # to its end, or one byte too many
-        except OSError as exc:
+        if key_env not in (SIGNING_KEY_ENV, ""):
             raise ConfigError(
-                f"--signing-key-fd {fd} cannot be read ({exc.strerror}); pass the descriptor "
-                "of a pipe this process inherited, or leave --signing-key-fd out"
-            ) from None
-        if len(key) > MAX_SIGNING_KEY:
-            raise ConfigError(
-                f"--signing-key-fd {fd} holds over {MAX_SIGNING_KEY} bytes; not a key"
+                f"-o signing_key=... and --signing-key-env {key_env} both give the signing "
+                "key; give one"
             )
-        return key
-    key_var = args.signing_key_env
-    key_text = os.environ.get(key_var) if key_var else None
-    if key_var and key_var != SIGNING_KEY_ENV and key_text is None:  # '': read none
-        raise ConfigError(f"--signing-key-env {key_var}: that environment variable is not set")
-    return None if key_text is None else os.fsencode(key_text)
+    elif args.signing_key_fd is not None:
+        options["signing_key"] = _key_from_fd(args.signing_key_fd)
+        key_env = ""  # the descriptor's key wins over the environment's
+    return open_cli_registry(url, key_env=key_env, **options)
+
+
+def _key_from_fd(fd: int) -> bytes:
+    """The signing key read from the inherited descriptor ``fd`` (a pipe, to its end)."""
+    if not 0 <= fd < _MAX_FD:  # os.fdopen raises ValueError, OverflowError for these
+        raise ConfigError(
+            f"--signing-key-fd {fd} is no file descriptor (0 to {_MAX_FD - 1}); pass the "
+            "descriptor of a pipe this process inherited, or leave --signing-key-fd out"
+        )
+    try:
+        with os.fdopen(fd, "rb") as pipe:
+            key = pipe.read(MAX_SIGNING_KEY + 1)  # to its end, or one byte too many
+    except OSError as exc:
+        raise ConfigError(
+            f"--signing-key-fd {fd} cannot be read ({exc.strerror}); pass the descriptor "
+            "of a pipe this process inherited, or leave --signing-key-fd out"
+        ) from None
+    if len(key) > MAX_SIGNING_KEY:
+        raise ConfigError(f"--signing-key-fd {fd} holds over {MAX_SIGNING_KEY} bytes; not a key")
+    return key
 
 
 def _scheme(url: str) -> str:
@@ -310,18 +332,15 @@ def run_from_args(args: argparse.Namespace) -> int:
     from modelship.deploy.serve._run import run
 
     try:
-        signing_key = _signing_key(args)
-        registry = registry_url(args.registry)
+        config = config_from_args(args)
         return run(
-            registry,
+            _open(args),
             args.model,
             args.ref,
             host=args.host,
             port=args.port,
             fd=args.fd,
-            config=config_from_args(args),
-            storage_options=_options(args.option, registry),
-            signing_key=signing_key,
+            config=config,
             log_level=args.log_level,
             announce=sys.stdout,
         )

@@ -114,6 +114,11 @@ def run(  # noqa: PLR0913 - public entry point of the serve command: one keyword
         port), instead of binding ``host:port``; no port race.
     config : ServeConfig, optional
         Body limit, warm-up, prediction log, grace period.
+    storage_options : dict, optional
+        What :func:`~modelship.open_registry` is given besides a registry URL.
+    signing_key : bytes or str, optional
+        The registry's signing key for a registry URL; given here and as
+        ``storage_options["signing_key"]`` too, a ConfigError.
     announce : text stream, optional
         Receives one JSON line once listening: ``{"event": "listening", "url": ...}``.
 
@@ -136,9 +141,15 @@ def run(  # noqa: PLR0913 - public entry point of the serve command: one keyword
     config = config if config is not None else ServeConfig()
     _log_to_stderr(log_level)
     if isinstance(registry, str) or hasattr(registry, "__fspath__"):
-        registry = ms.open_registry(
-            registry, signing_key=signing_key, **dict(storage_options or {})
-        )
+        options = dict(storage_options or {})
+        if signing_key is not None:
+            if "signing_key" in options:
+                raise ConfigError(
+                    "signing_key is given both as run(signing_key=...) and in "
+                    "storage_options; give one"
+                )
+            options["signing_key"] = signing_key
+        registry = ms.open_registry(registry, **options)
     mv = registry.get(name, ref)
     failures: list[BaseException] = []
     uv_server: Any = None
