@@ -1386,6 +1386,28 @@ class DecisionLog:
     def __iter__(self) -> Iterator[tuple[Decision, Step]]:
         return iter(self.entries)
 
+    @property
+    def rolled_back(self) -> Step | None:
+        """The step that rolled back (the first: every later one answers ``rollback``,
+        ``already rolled back``), or None while the log has not rolled back; also for a
+        log read back with :meth:`from_jsonl`.
+
+        Examples
+        --------
+        >>> import modelship as ms
+        >>> policy = ms.monitor.RollbackPolicy(conditions=["error_rate > 1% min_samples=5"])
+        >>> log = ms.monitor.DecisionLog(policy, started_at=0.0)
+        >>> src = ms.monitor.InMemorySource(now=60.0)
+        >>> log.rolled_back is None
+        True
+        >>> src.add("error_rate", slot="canary", values=[0.5] * 10, timestamps=range(50, 60))
+        >>> log.evaluate(src, slot="canary", window=60.0).action
+        'rollback'
+        >>> log.rolled_back.reason
+        '1 failures > failure_limit=0'
+        """
+        return self._tracker.rolled_back
+
     def record(self, decision: Decision) -> Step:
         """Add a decision evaluated elsewhere; returns the tracker's step."""
         step = self._tracker.update(decision)

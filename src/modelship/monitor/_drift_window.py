@@ -85,9 +85,9 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._params import Interval, MappingOf, Options, validate_params
+from modelship._params import Interval, MappingOf, Options, Text, validate_params
 from modelship._rollback._conditions import check_stat, quantile_of
-from modelship._rollback._constraints import SLOT, require
+from modelship._rollback._constraints import SLOT, TIME, require
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, as_clock
 from modelship._shown import brief
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
@@ -698,6 +698,9 @@ class DriftSource:
 
     # --- checks ---------------------------------------------------------------------------
 
+    @validate_params(
+        kind=Options(("features", "predictions")), version=Text(), start=TIME, end=TIME
+    )
     def check(self, kind: str, *, version: str, start: float, end: float) -> CheckResult | None:
         """Run the drift check of ``kind`` (``"features"`` or ``"predictions"``) on the
         window's rows against ``version``'s profile; ``None`` when the window has no row
@@ -707,15 +710,26 @@ class DriftSource:
         Raises
         ------
         ConfigError
-            If ``version`` has no profile of that kind, or the logged rows do not fit it
-            (no inputs logged, a different number of features).
+            If ``kind`` is not ``"features"`` or ``"predictions"``, ``version`` is not a
+            non-empty string, ``start`` or ``end`` is not a finite time, ``version`` has
+            no profile of that kind, or the logged rows do not fit it (no inputs logged,
+            a different number of features).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> import modelship as ms
+        >>> src = ms.monitor.DriftSource(now=100.0)
+        >>> train = np.random.default_rng(0).normal(size=(200, 2))
+        >>> src.set_profiles("1", features=ms.checks.DriftProfile.from_data(train))
+        >>> src.check("features", version="1", start=0.0, end=100.0) is None   # no rows yet
+        True
         """
         return self._check(kind, version=version, start=start, end=end).result
 
     def _check(self, kind: str, *, version: str, start: float, end: float) -> _Window:
-        """The check of the window (see :class:`_Window`)."""
-        if kind not in ("features", "predictions"):
-            raise ConfigError(f"kind must be 'features' or 'predictions', got {kind!r}")
+        """The check of the window (see :class:`_Window`); ``kind`` is one of
+        ``"features"``, ``"predictions"``."""
         profiles = self._profiles.get(str(version))
         profile = None if profiles is None else profiles[0 if kind == "features" else 1]
         if profile is None:
@@ -765,6 +779,7 @@ class DriftSource:
         columns = list(zip(*inputs, strict=True))
         return {name: _column(column) for name, column in zip(names, columns, strict=True)}
 
+    @validate_params(metric=Text(), slot=SLOT, start=TIME, end=TIME)
     def fetch(  # noqa: PLR0911 - one return per outcome: no data, quiet, error, a point
         self, metric: str, *, slot: str, start: float, end: float, stat: str | None = None
     ) -> Outcome:
@@ -779,10 +794,11 @@ class DriftSource:
         Raises
         ------
         ConfigError
-            If ``metric`` is not a drift metric, ``stat`` is a percentile, the version
-            has no profile of that kind, or the logged rows do not fit it (no inputs
-            logged, a different number of inputs than ``feature_names``, answers of
-            another shape than the prediction profile's).
+            If ``metric`` is not a drift metric, ``slot`` is not a non-empty string,
+            ``start`` or ``end`` is not a finite time, ``stat`` is unknown or a
+            percentile, the version has no profile of that kind, or the logged rows do
+            not fit it (no inputs logged, a different number of inputs than
+            ``feature_names``, answers of another shape than the prediction profile's).
         """
         start, end = float(start), float(end)
         base, _, column = metric.partition(":")

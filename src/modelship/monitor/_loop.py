@@ -208,7 +208,10 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     ``ceil(duration / interval) + 1`` evaluations whatever the clock does, and
     ``duration / interval`` may be at most :data:`MAX_EVALUATIONS`. A disabled policy
     (``enabled=False``, ``monitoring.enabled: false``) is not watched: the arguments are
-    checked, and the log is returned at once without an evaluation.
+    checked, and the log is returned at once without an evaluation. So is a ``log`` that
+    already rolled back (:attr:`DecisionLog.rolled_back`, also once read back with
+    :meth:`DecisionLog.from_jsonl`): its watch is over, and ``on_rollback`` was called when
+    it rolled back; it is not called again, nor ``on_step``, nor is the source asked.
 
     Parameters
     ----------
@@ -232,7 +235,8 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     log : DecisionLog, optional
         Continue this log (its tracker keeps counting); a new one starts at the source's
         current time otherwise. The log keeps every evaluation in memory: continuing one
-        run after another makes it grow.
+        run after another makes it grow. A log that rolled back is returned as it is:
+        chain runs while ``log.rolled_back is None``.
     since : float, optional
         A time on the source's clock before which no evaluation looks (the start of the
         version under watch): each window is ``(max(at - window, since - START_SLACK),
@@ -319,6 +323,11 @@ def run_checked(  # noqa: PLR0913 - run_policy's keyword-only arguments, plus wh
     monotonic) and refuse a watch whose file and start event exist. A ``since`` after an
     evaluation's time is no error: that evaluation has nothing to look at (``no_data``).
     """
+    if log is not None and log.rolled_back is not None:
+        # The watch this log records is over: its tracker answers "rollback" to anything
+        # more, which the loop would take for a new rollback and act on again (a second
+        # alias move goes back one version further). Nothing is asked of the source.
+        return log
     start = source_time(source)
     if log is None:
         log = DecisionLog(policy, started_at=start)

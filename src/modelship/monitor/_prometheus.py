@@ -151,13 +151,44 @@ _HEADER_NAME = Text(
 )
 
 
-def _duration(seconds: float) -> str:
-    """A PromQL duration: whole seconds as ``60s``, otherwise milliseconds."""
+#: The longest duration Prometheus reads, in milliseconds (about 292 years). Its parser
+#: (prometheus/common ``model.ParseDuration``) holds a duration as Go's ``time.Duration``,
+#: int64 nanoseconds, and refuses a count of a unit whose nanoseconds overflow it
+#: ("duration out of range"): ``9223372036854ms`` and ``9223372036s`` are read,
+#: ``9223372036855ms`` and ``9223372037s`` refused (measured on Prometheus 2.42, in
+#: ``[...]`` and as ``timeout``). A range query's ``step``, sent in seconds, is read up to
+#: 2**63 ns: the bound is short of that by under a millisecond.
+MAX_DURATION_MS = (2**63 - 1) // 1_000_000
+
+
+def _check_duration(seconds: float, what: str) -> int:
+    """``seconds`` in whole milliseconds (at least 1), or a ConfigError naming ``what``
+    if Prometheus cannot read it as a duration: a question it refuses at every
+    evaluation would read as an outage, and roll back at the error limit."""
     if not (seconds > 0 and math.isfinite(seconds)):
-        raise ConfigError(f"a window must be a positive number of seconds, got {seconds!r}")
+        raise ConfigError(f"{what} must be a positive number of seconds, got {seconds!r}")
+    milliseconds = max(1, round(seconds * 1000))
+    if milliseconds > MAX_DURATION_MS:
+        raise ConfigError(
+            f"{what} of {seconds!r} s is longer than any duration Prometheus reads (at "
+            f"most {MAX_DURATION_MS / 1000:.3f} s, about 292 years: Go's time.Duration); "
+            "give a shorter one"
+        )
+    return milliseconds
+
+
+def _duration(seconds: float, what: str = "a window") -> str:
+    """A PromQL duration: whole seconds as ``60s``, otherwise milliseconds.
+
+    Raises
+    ------
+    ConfigError
+        If ``seconds`` is not positive, or longer than :data:`MAX_DURATION_MS`.
+    """
+    milliseconds = _check_duration(seconds, what)
     if float(seconds).is_integer():
         return f"{int(seconds)}s"
-    return f"{max(1, round(seconds * 1000))}ms"
+    return f"{milliseconds}ms"
 
 
 def _escape(value: str) -> str:
@@ -693,8 +724,9 @@ class PrometheusSource:
         ------
         ConfigError
             If no template is known for ``(metric, stat)`` (the message lists the
-            statistics that are), the window is not a positive number of seconds, or the
-            slot is not UTF-8 text.
+            statistics that are), the window is not a positive number of seconds or is
+            longer than Prometheus reads a duration (:data:`MAX_DURATION_MS`), or the slot
+            is not UTF-8 text.
         """
         template = self.queries.get((metric, stat))
         if template is None:
@@ -737,9 +769,11 @@ class PrometheusSource:
         ------
         ConfigError
             If there is no template for ``(metric, stat)`` (or the template or the slot
-            is unusable), or a range :meth:`fetch_series` would send for a window of
-            ``window`` seconds (starting at any time: the times are sent to the
-            millisecond) has ``(end - start) / step`` over :data:`MAX_POINTS`.
+            is unusable), the window (or ``step``) is longer than Prometheus reads a
+            duration (:data:`MAX_DURATION_MS`), or a range :meth:`fetch_series` would
+            send for a window of ``window`` seconds (starting at any time: the times are
+            sent to the millisecond) has ``(end - start) / step`` over
+            :data:`MAX_POINTS`.
 
         Examples
         --------
@@ -793,10 +827,11 @@ class PrometheusSource:
         ------
         ConfigError
             If ``start`` or ``end`` is not a finite time, ``end`` is before ``start``,
-            ``step`` is not a positive number of seconds, or ``promql`` is empty or not
-            UTF-8 text.
+            ``step`` is not a positive number of seconds or is longer than Prometheus
+            reads (:data:`MAX_DURATION_MS`), or ``promql`` is empty or not UTF-8 text.
         """
         _check_window(start, end, allow_empty=True)
+        _check_duration(step, "step")
         params = {
             "query": promql,
             "start": repr(float(start)),
@@ -820,7 +855,7 @@ class PrometheusSource:
             )
 
         _check_utf8("the query", promql)
-        body = self._exchange(path, {**params, "timeout": _duration(self.timeout)})
+        body = self._exchange(path, {**params, "timeout": _duration(self.timeout, "timeout")})
         if isinstance(body, _Failure):
             return error(body.kind, body.message, body.status)
         status, text = body
@@ -976,8 +1011,9 @@ class PrometheusSource:
         ------
         ConfigError
             If there is no template for ``(metric, stat)``, ``start`` or ``end`` is not a
-            finite time or ``end`` is not after ``start``, or the request cannot be sent
-            as configured (a header, the slot).
+            finite time or ``end`` is not after ``start``, the window is longer than
+            Prometheus reads a duration (:data:`MAX_DURATION_MS`), or the request cannot
+            be sent as configured (a header, the slot).
         """
         stat = stat or "mean"
         _check_window(start, end)
@@ -1006,8 +1042,9 @@ class PrometheusSource:
         Raises
         ------
         ConfigError
-            As :meth:`fetch`, or if ``step`` is not a positive number of seconds or is
-            longer than the window.
+            As :meth:`fetch`, or if ``step`` is not a positive number of seconds, is
+            longer than the window or than Prometheus reads a duration
+            (:data:`MAX_DURATION_MS`).
         """
         _check_window(start, end)
         if end - start < step - 0.001:  # shorter by more than Prometheus's resolution
