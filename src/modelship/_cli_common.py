@@ -209,6 +209,12 @@ def _seconds(text: str, *, above_zero: bool) -> float:
 def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
     """fsspec storage options from ``key=value`` pairs, values parsed as JSON when they are.
 
+    ``signing_key`` is always the text given. A credential or a name (``user``,
+    ``password``, ``key``, ``secret``, ``token``... see :data:`_TEXT_OPTIONS`) is read
+    as JSON only for a quoted string, a list or a mapping (gcsfs takes a ``token``
+    mapping): a number, ``true``, ``false`` or ``null`` is the text given, so a password
+    of digits reaches the store as text.
+
     The S3 endpoint from the environment (``AWS_ENDPOINT_URL_S3`` ...) is added where a
     URL is opened, for ``s3://`` URLs only (see :mod:`modelship._endpoints`).
 
@@ -221,6 +227,8 @@ def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
     --------
     >>> storage_options(["anon=false", "profile=dev"])
     {'anon': False, 'profile': 'dev'}
+    >>> storage_options(["user=1234", "secret=007", "token=null", "max_concurrency=4"])
+    {'user': '1234', 'secret': '007', 'token': 'null', 'max_concurrency': 4}
     """
     options: dict[str, Any] = {}
     for pair in pairs:
@@ -231,14 +239,42 @@ def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
             options[key] = value
             continue
         try:
-            options[key] = json.loads(value)
+            parsed = json.loads(value)
         except ValueError:
-            options[key] = value
+            parsed = value
+        if key in _TEXT_OPTIONS and not isinstance(parsed, (str, list, dict)):
+            parsed = value  # a password of digits is that text, not a number
+        options[key] = parsed
     return options
 
 
 #: Options whose value is always the text given, never read as JSON.
 _RAW_OPTIONS = frozenset({"signing_key"})
+
+#: Options whose value is text by nature (credentials, user and profile names), among
+#: modelship's own and those of the fsspec back ends a registry or data is read through
+#: (s3fs, gcsfs, adlfs, sftp, ftp): a JSON number, ``true``, ``false`` or ``null`` given
+#: for one is kept as the text given. A quoted string, list or mapping is still read as
+#: JSON: gcsfs's ``token`` may be a mapping, and ``password='"0123"'`` was the way to give
+#: digits so far.
+_TEXT_OPTIONS = frozenset(
+    {
+        "user",  # open_registry's, and webhdfs's
+        "username",
+        "password",
+        "passphrase",
+        "key",
+        "secret",
+        "token",
+        "profile",
+        "account_name",
+        "account_key",
+        "sas_token",
+        "client_id",
+        "client_secret",
+        "tenant_id",
+    }
+)
 
 
 def write_output(target: str, text: str, *, append: bool = False) -> None:

@@ -471,7 +471,7 @@ def test_a_rollout_on_a_keyless_handle_of_a_signed_registry_changes_nothing(
 ) -> None:
     # It replaced the serving slot, then failed to move the alias three times and aborted
     # with the new version taking all traffic, and it wrote unsigned rollout records.
-    from modelship.deploy import Recreate
+    from modelship.deploy import Recreate, RegistryHistory
     from modelship.testing import InMemoryDeployer
 
     url = str(tmp_path / "reg")
@@ -483,5 +483,8 @@ def test_a_rollout_on_a_keyless_handle_of_a_signed_registry_changes_nothing(
         Recreate(dep, alias="production").deploy("m", "2")
     assert dep.state().slots == ()
     assert not (tmp_path / "reg" / "deployments").exists()
-    Recreate(dep, alias=None).deploy("m", "2")  # no alias to move: it serves, unrecorded
-    assert not list((tmp_path / "reg").glob("deployments/**/*.json"))
+    # No alias to move: it serves, and records the rollout (records are not signed, so
+    # the key holder reads it).
+    rollout = Recreate(dep, alias=None).deploy("m", "2")
+    stored = RegistryHistory(signed).records("m")
+    assert [r.id for r in stored] == [rollout.record().id]

@@ -595,9 +595,10 @@ class Schema:
 
     ``rows_read_whole`` is true for a schema read from a document written before lists
     of rows were typed column by column (one without ``"row_lists": "by_column"`` whose
-    columns all have one dtype, as a whole-list reading gave them; or pickled before the
-    field existed): such a version gave every column of ``[(True, 5), (False, 7)]`` the
-    dtype NumPy gives the rows read whole (``int64``), and the same rows still match it.
+    columns all have one dtype, as a whole-list reading gave them; so too one pickled
+    before the field existed): such a version gave every column of
+    ``[(True, 5), (False, 7)]`` the dtype NumPy gives the rows read whole (``int64``),
+    and the same rows still match it.
     Any other schema judges a list of rows column by column, as the same columns in a
     dict; ``attrs.evolve(schema, rows_read_whole=False)`` opts an old one in. It is how
     rows are read, not what the schema holds: not compared, not hashed.
@@ -637,9 +638,14 @@ class Schema:
         return {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
 
     def __setstate__(self, state: Mapping[str, Any]) -> None:
-        """Unpickle; a schema pickled before ``rows_read_whole`` existed reads with it
-        true (the old reading of a list of rows), as its document would."""
-        for name, value in {"rows_read_whole": True, **state}.items():
+        """Unpickle; a schema pickled before ``rows_read_whole`` existed reads with it as
+        its document would (:meth:`from_dict`): true (the old reading of a list of rows)
+        when its columns share one dtype, false when they differ (read whole, every
+        column got one dtype: such a schema was not written so)."""
+        if "rows_read_whole" not in state:
+            dtypes = {column.dtype for column in state.get("columns", ())}
+            state = {**state, "rows_read_whole": len(dtypes) <= 1}
+        for name, value in state.items():
             object.__setattr__(self, name, value)
 
     def __attrs_post_init__(self) -> None:

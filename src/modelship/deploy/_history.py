@@ -113,10 +113,16 @@ class RegistryHistory:
     def save(self, record: RolloutRecord) -> None:
         """Write ``record`` whole under ``deployments/<model>/<rollout id>.json``.
 
-        Refused as every write of the registry is (:meth:`Registry.check_writable`): a
-        handle without a signed registry's key, or with another key, writes nothing."""
+        Rollout records are not signed (by any handle), so saving one needs no key: a
+        handle that only reads a signed registry (``verify_signatures=False``) records its
+        rollouts, which a key holder reads as its own. A store that refuses the write
+        (read-only credentials) raises its own error, which a rollout logs and retries
+        (see :meth:`~modelship.deploy.Rollout.save`)."""
+        # Not Registry.check_writable: what it guards (signed documents, exclusive creates)
+        # a record, unsigned and replaced whole under a key only its rollout writes, does
+        # not need, and refusing it would leave a keyless rollout that moved traffic
+        # unrecorded, retried with 1 s and 2 s sleeps.
         data = _record_json(record).encode()
-        self.registry.check_writable()
         self.registry.store.replace(f"{self._folder(record.model)}/{record.id}.json", data)
 
     def records(self, model: str) -> list[RolloutRecord]:

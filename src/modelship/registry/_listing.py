@@ -15,10 +15,12 @@ slot in it is settled, by an exclusive create of the whole document, so it never
 stale and a crash leaves either no chunk (readers read the slots and write it) or a whole
 one. A chunk that is damaged, of another format, not signed with the registry's key, or
 whose entries do not match their slots (a null entry needs a dead slot, a manifest the
-claim of its slot) is ignored with a warning, read from the slots instead, and replaced. A
-registry handle checks a chunk against its slots the first time it reads it (its slots
-are read in one batch, with those of the page's other chunks) and remembers the digest of
-the bytes it checked, so its later pages read no slots for it (:data:`_CHECKED`).
+claim of its slot) is ignored with a warning, read from the slots instead, and replaced; a
+slot that cannot be read contradicts nothing, and the chunk is trusted for it (with a
+warning naming the slot). A registry handle checks a chunk against its slots the first
+time it reads it (its slots are read in one batch, with those of the page's other chunks)
+and remembers the digest of the bytes it checked, so its later pages read no slots for it
+(:data:`_CHECKED`).
 
 A slot still *in flight* (claimed, manifest not yet committed) keeps its chunk unwritten.
 It is not dead: its version may still commit, or its writer died and gc will declare it
@@ -379,13 +381,29 @@ def _against_slots(
     agree: an entry edited to null would hide a committed version from every page, and
     one naming another registration would list a version the slot never committed.
     ``slots`` holds the stored slots by key; raises :class:`IntegrityError` naming the
-    first entry that disagrees (or a damaged slot).
+    first entry that disagrees.
+
+    A slot that cannot be read (damaged, or not signed with the registry's key) cannot
+    contradict its entry: the chunk is trusted for it, with a :class:`RepairWarning`
+    naming the slot, as the chunk alone was before slots were checked. Condemning the
+    chunk would leave nothing to list that slot from (reading it fails the same way), and
+    one bad sector would make every page of the model fail.
     """
     for s, mv in cached.items():
         where = slot_key(name, s)
         if where not in slots:
             raise IntegrityError(f"listing chunk {key}: entry {s} has no slot")
-        slot = check_slot(slots[where], where, reader.signer)
+        try:
+            slot = check_slot(slots[where], where, reader.signer)
+        except IntegrityError as exc:
+            held = "a dead slot" if mv is None else f"version {mv.version!r}"
+            warnings.warn(
+                f"{exc}; listing chunk {key} is trusted for slot {s} instead ({held}): "
+                f"restore {where} from a copy of the registry",
+                RepairWarning,
+                stacklevel=6,
+            )
+            continue
         if mv is None and not slot.get("dead"):
             raise IntegrityError(
                 f"listing chunk {key}: entry {s} is null, but its slot is not dead "

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
+import numbers
 import os
 import warnings
 from collections.abc import Mapping
@@ -197,14 +199,18 @@ def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any])
 
 #: Option values shorter than this are not masked in a plugin's message: a flag or a small
 #: number as text (``"on"``, ``"10"``) would mask unrelated text, and no credential is that
-#: short. Longer values that are no secret (a region) are masked too: harmless.
+#: short. Longer values that are no secret (a region, a timeout of 3600) are masked too:
+#: harmless.
 _MIN_MASKED = 4
 
 
 def _masked_options(text: str, options: Mapping[str, Any]) -> str:
     """``text`` with every value given in ``options`` replaced by ``***``: text and bytes
-    as given and as their ``repr`` shows them (escaped), in mappings, lists and tuples
-    too (as fsspec's ``client_kwargs``), longest first. Bounded: 4 levels deep.
+    as given and as their ``repr`` shows them (escaped), numbers as ``str`` shows them (a
+    PIN given as a number, or an ``-o`` value read as JSON), in mappings, lists and tuples
+    too (as fsspec's ``client_kwargs``), longest first. Bounded: 4 levels deep. ``True``
+    and ``False`` are not masked: no secret is a truth value, and masking them would hide
+    those words wherever the message says them.
 
     Examples
     --------
@@ -212,12 +218,17 @@ def _masked_options(text: str, options: Mapping[str, Any]) -> str:
     "login refused for {'password': '***'}"
     >>> _masked_options(repr({"k": [b"s3cr3t"]}), {"k": [b"s3cr3t"]})
     "{'k': [b'***']}"
+    >>> _masked_options("bad pin 12345678 (secure=True)", {"pin": 12345678, "secure": True})
+    'bad pin *** (secure=True)'
     """
     shown: set[str] = set()
 
     def walk(value: Any, depth: int) -> None:
         if isinstance(value, str):
             shown.update((value, repr(value)[1:-1]))
+        elif isinstance(value, numbers.Real) and not isinstance(value, bool):
+            with contextlib.suppress(ValueError):  # an int past str()'s digit limit: unshowable
+                shown.add(str(value))
         elif isinstance(value, bytes):
             shown.update((value.decode("utf-8", "replace"), repr(value)[2:-1]))
         elif depth < 4 and isinstance(value, Mapping):
