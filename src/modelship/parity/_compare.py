@@ -170,7 +170,7 @@ def _platform(
         )
     train_blas = sorted((lib.name, lib.version or "") for lib in train.blas)
     prod_blas = sorted((lib.name, lib.version or "") for lib in prod.blas)
-    if train_blas and prod_blas and train_blas != prod_blas:
+    if train_blas and prod_blas and not _same_blas(train_blas, prod_blas):
         yield from r.finding(
             "blas",
             f"numpy's BLAS is {_blas(train_blas)} in training, {_blas(prod_blas)} in production: "
@@ -226,8 +226,9 @@ def _zone(zone: str | None) -> str | None:
 def _recorded(snapshot: EnvironmentSnapshot, name: str) -> bool | None:
     """Whether ``snapshot`` would have recorded the variable ``name`` had it been set
     (its allow-list covers the name); None when the snapshot does not say which it
-    recorded (one written before modelship kept its allow-list)."""
-    if name in snapshot.env:
+    recorded (one written before modelship kept its allow-list). A variable withheld for
+    holding a credential was set there, and covered."""
+    if name in snapshot.env or name in snapshot.env_withheld:
         return True
     if snapshot.env_allowlist is None:
         return None
@@ -250,11 +251,21 @@ def _env(r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot) -> It
             continue  # one side did not record it: nothing to compare
         yield from r.finding(
             "env",
-            f"${name} is {_shown(a, in_train)} in training, {_shown(b, in_prod)} in production",
+            f"${name} is {_shown(train, name, in_train)} in training, "
+            f"{_shown(prod, name, in_prod)} in production",
             train=a,
             prod=b,
             subject=name,
         )
+
+
+def _same_blas(train: list[tuple[str, str]], prod: list[tuple[str, str]]) -> bool:
+    """Whether numpy's BLAS may be the same on both sides. A snapshot records numpy's
+    library alone; one written by an earlier modelship listed every BLAS the process had
+    loaded (scipy's too) without saying which was numpy's. So one side's libraries all
+    found among the other's is a match (numpy's is then among them on both sides); a
+    library on each side that the other lacks is a difference that cannot be ruled out."""
+    return set(train) <= set(prod) or set(prod) <= set(train)
 
 
 def _blas(libs: list[tuple[str, str]]) -> str:
@@ -267,9 +278,12 @@ def _gpus(gpus: list[tuple[str, str | None]]) -> str:
     return ", ".join(f"{name} (driver {driver or '?'})" for name, driver in gpus)
 
 
-def _shown(value: str | None, recorded: bool | None) -> str:
+def _shown(snapshot: EnvironmentSnapshot, name: str, recorded: bool | None) -> str:
+    value = snapshot.env.get(name)
     if value is not None:
         return repr(value)
+    if name in snapshot.env_withheld:
+        return "set, not recorded (it holds a credential)"
     return "unset" if recorded else "unset or not recorded"
 
 
@@ -433,14 +447,16 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
     prod : EnvironmentSnapshot, optional
         Where it is about to run; ``None`` captures this process's environment, recording
         the variables of :data:`DEFAULT_ENV_ALLOWLIST`, those the training snapshot
-        has, and the plain names (no ``*``, ``?`` or ``[``) of its allow-list, so that
-        a variable unset in training and set here is found (each by exact name: a stored
-        snapshot is never a source of patterns).
+        has or withheld, and the plain names (no ``*``, ``?`` or ``[``) of its
+        allow-list, so that a variable unset in training and set here is found (each by
+        exact name: a stored snapshot is never a source of patterns).
         Environment variables are compared where both snapshots' allow-lists
         (:attr:`EnvironmentSnapshot.env_allowlist`) cover the name; a variable one did
         not record is not compared. Against a snapshot that does not say what it recorded
         (written before modelship kept its allow-list), a variable it lacks is reported as
-        "unset or not recorded".
+        "unset or not recorded"; one a snapshot withheld for holding a credential
+        (:attr:`EnvironmentSnapshot.env_withheld`) as "set, not recorded (it holds a
+        credential)".
     requirements : Mapping[str, str], optional
         The distributions the model needs (``mv.requirements``) and their training
         versions. Without it, every distribution of ``train`` counts as needed.
@@ -500,7 +516,8 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
     if prod is None:
         # train.env's names are looked up exactly: as patterns, a forged "*" would record
         # every production variable.
-        exactly = [re.sub(r"([*?[])", r"[\1]", name) for name in train.env]
+        # Those it withheld too (set to a credential there): production's value is compared.
+        exactly = [re.sub(r"([*?[])", r"[\1]", name) for name in (*train.env, *train.env_withheld)]
         # And the plain names of its allow-list: a variable training recorded as unset
         # (MY_FLAG, listed but not set) is compared with production's value.
         plain = [name for name in train.env_allowlist or () if not re.search(r"[*?[]", name)]

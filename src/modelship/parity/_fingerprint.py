@@ -29,6 +29,7 @@ import numpy as np
 from modelship._fingerprint import fingerprint
 from modelship.errors import ConfigError
 from modelship.parity._errors import SnapshotError
+from modelship.parity._installed import unicode_text
 from modelship.parity._json import JsonDocument
 
 __all__ = ["FINGERPRINT_SCHEMA_VERSION", "PreprocessingFingerprint", "fingerprint_preprocessing"]
@@ -41,7 +42,10 @@ _MAX_DEPTH = 64  # nesting of pipelines in pipelines; deeper is a cycle we faile
 
 def _sha256(document: Any) -> str:
     text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(text.encode()).hexdigest()
+    # "surrogatepass": a lone surrogate (a file name that is not UTF-8, as os.listdir
+    # decodes it) gets bytes of its own, which no other text has; text without one is
+    # encoded as plain UTF-8, so every fingerprint stored before is unchanged.
+    return "sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _qualname(obj: Any) -> str:
@@ -142,25 +146,36 @@ def _params(obj: Any) -> dict[str, Any]:
     return dict(params)
 
 
+def _part(prefix: str, name: object) -> str:
+    """A part's name: what is not Unicode in ``name`` (a lone surrogate, as a file name
+    that is not UTF-8 decodes to) escaped, so that the fingerprint's JSON reads back."""
+    return unicode_text(f"{prefix}.{name}")
+
+
 def _parts(obj: Any) -> tuple[str, dict[str, str]]:
     canon = _Canon()
     if _is_estimator(obj):
+        params, fitted = _params(obj), _fitted(obj)
         parts = {
-            f"params.{name}": _sha256(canon(value)) for name, value in sorted(_params(obj).items())
+            _part("params", name): _sha256(canon(value)) for name, value in sorted(params.items())
         }
         parts.update(
-            {f"fitted.{name}": _sha256(canon(value)) for name, value in _fitted(obj).items()}
+            {_part("fitted", name): _sha256(canon(value)) for name, value in fitted.items()}
         )
-        return _qualname(type(obj)), parts
-    if isinstance(obj, Mapping):
-        parts = {f"config.{key}": _sha256(canon(value)) for key, value in obj.items()}
-        if len(parts) != len(obj):  # 0 and "0" would be one part, and one value ignored
-            raise ConfigError(
-                f"cannot fingerprint a mapping whose keys {reprlib.repr(list(obj))} name one "
-                "part twice (as 0 and '0'); use distinct keys"
-            )
-        return "mapping", parts
-    return _qualname(type(obj)), {"value": _sha256(canon(obj))}
+        named = list(params) + list(fitted)
+        kind = _qualname(type(obj))
+    elif isinstance(obj, Mapping):
+        parts = {_part("config", key): _sha256(canon(value)) for key, value in obj.items()}
+        named, kind = list(obj), "mapping"
+    else:
+        return unicode_text(_qualname(type(obj))), {"value": _sha256(canon(obj))}
+    if len(parts) != len(named):  # 0 and "0" would be one part, and one value ignored
+        raise ConfigError(
+            f"cannot fingerprint a {kind} whose names {reprlib.repr(named)} name one part "
+            "twice (as 0 and '0', or a lone surrogate and its escaped spelling); use "
+            "distinct keys"
+        )
+    return unicode_text(kind), parts
 
 
 def _sorted_parts(parts: Mapping[str, str]) -> dict[str, str]:
@@ -198,12 +213,27 @@ class PreprocessingFingerprint:
 
         ``("kind",)`` when the objects are of different types.
 
+        Raises
+        ------
+        ConfigError
+            When ``other`` is not a :class:`PreprocessingFingerprint`.
+
         Examples
         --------
         >>> from modelship.parity import fingerprint_preprocessing
         >>> fingerprint_preprocessing({"a": 1}).diff(fingerprint_preprocessing([1]))
         ('kind',)
+        >>> fingerprint_preprocessing({"a": 1}).diff({"a": 1})
+        Traceback (most recent call last):
+        ...
+        modelship.errors.ConfigError: diff() compares with a PreprocessingFingerprint ...
         """
+        if not isinstance(other, PreprocessingFingerprint):
+            raise ConfigError(
+                "diff() compares with a PreprocessingFingerprint (fingerprint_preprocessing("
+                "obj), or PreprocessingFingerprint.from_json(text) for a stored one), got "
+                f"{type(other).__name__}"
+            )
         if self.kind != other.kind:
             return ("kind",)
         names = set(self.parts) | set(other.parts)

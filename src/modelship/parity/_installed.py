@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from typing import TypeVar
 
 from modelship.errors import ConfigError
+from modelship.parity._pep440 import same_version
 
 __all__ = [
     "MAX_TEXT",
@@ -103,12 +104,13 @@ def pin_conflict(packages: Mapping[str, str], name: str) -> str | None:
     """Two keys of ``packages`` that name one distribution (``Foo_Bar``, ``foo-bar``)
     pinned to different versions, said as a message starting with ``name``; or None.
 
-    Keeping either pin would depend on the order of the keys.
+    Keeping either pin would depend on the order of the keys. Two spellings of one PEP
+    440 version (``2.4.6``, ``2.4.6.0``) are one pin, not a conflict.
     """
     seen: dict[str, tuple[str, str]] = {}
     for package, version in packages.items():
         first = seen.setdefault(normalize_name(package), (package, version))
-        if first[1] != version:
+        if not same_version(first[1], version):
             return (
                 f"{name} pins {reprlib.repr(first[0])} to {reprlib.repr(first[1])} and "
                 f"{reprlib.repr(package)} to {reprlib.repr(version)}: both name the "

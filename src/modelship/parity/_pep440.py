@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import NamedTuple
 
-__all__ = ["Version", "parse_version", "specifier_contains"]
+__all__ = ["Version", "parse_version", "same_version", "specifier_contains"]
 
 # PEP 440, appendix B, with the release split into its own group. ASCII: PEP 440's letters
 # and digits are ASCII ones (re.IGNORECASE alone would also match the Kelvin sign as "k").
@@ -125,6 +125,23 @@ def parse_version(text: str) -> Version | None:
         dev=dev,
         local=local,
     )
+
+
+def same_version(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` name one version: the same text, or PEP 440 versions that
+    compare equal (``2.4.6`` and ``2.4.6.0``, ``1.0RC1`` and ``1.0rc1``); text that is not
+    a PEP 440 version is the same only as itself.
+
+    Examples
+    --------
+    >>> from modelship.parity._pep440 import same_version
+    >>> same_version("2.4.6", "2.4.6.0"), same_version("2.4.6", "2.4.6+cpu")
+    (True, False)
+    """
+    if a == b:
+        return True
+    first, second = parse_version(a), parse_version(b)
+    return first is not None and second is not None and first.key() == second.key()
 
 
 def _prefix_matches(candidate: Version, prefix: Version) -> bool:

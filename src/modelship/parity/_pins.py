@@ -32,15 +32,17 @@ from collections.abc import Mapping
 
 from modelship.errors import ConfigError
 from modelship.parity._installed import normalize_name
-from modelship.parity._pep440 import Version, parse_version, specifier_contains
+from modelship.parity._pep440 import Version, parse_version, same_version, specifier_contains
 from modelship.parity._snapshot import EnvironmentSnapshot
 
 __all__ = ["marker_environment", "read_pins"]
 
 _ENV_VARIABLE = re.compile(r"\$\{[A-Z0-9_]+\}")  # what pip replaces (its ENV_VAR_RE)
+# A PEP 508 extra name: letters and digits, with ".", "-" or "_" only between them.
+_EXTRA = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _PIN = re.compile(
     r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
-    r"(?:\[\s*[A-Za-z0-9._-]+(?:\s*,\s*[A-Za-z0-9._-]+)*\s*\])?\s*"
+    rf"(?:\[\s*{_EXTRA}(?:\s*,\s*{_EXTRA})*\s*\])?\s*"
     r"(?P<op>===|==)\s*(?P<version>\S+)"
 )
 # What packaging reads after === (any text but whitespace, ";", "," and ")").
@@ -158,7 +160,7 @@ def read_pins(text: str, where: str, environment: Mapping[str, str]) -> dict[str
             continue
         name, version = pin
         earlier = pins.setdefault(normalize_name(name), (version, number))
-        if earlier[0] != version:
+        if not same_version(earlier[0], version):  # 2.4.6 and 2.4.6.0 are one version
             raise ConfigError(
                 f"{where}, line {number}: {name} is pinned to {version!r} here and to "
                 f"{earlier[0]!r} on line {earlier[1]}; keep one pin"

@@ -3,7 +3,8 @@
 Invariant: a snapshot never holds a credential. Environment variables pass the secret
 filter of :mod:`modelship.parity._secrets` when a snapshot is built, whether by
 :meth:`EnvironmentSnapshot.capture`, by the constructor or by :meth:`from_json`, so a
-document written elsewhere cannot bring one into a report either.
+document written elsewhere cannot bring one into a report either. A variable dropped for
+its value keeps only its name, in ``env_withheld``, so that a comparison can say it was set.
 
 Capture never fails on a machine that lacks a source: a missing ``/proc``, cgroup,
 ``nvidia-smi`` or BLAS probe leaves that field ``None`` (or empty), and every probe of an
@@ -94,11 +95,22 @@ def _packages(value: Mapping[str, str]) -> dict[str, str]:
 
 
 def _env(value: Mapping[str, str]) -> dict[str, str]:
-    return {
-        str(name): str(val)
-        for name, val in _mapping("env", value).items()
-        if not is_secret(str(name), str(val))
-    }
+    # As text only: a credential is dropped (and its name kept in env_withheld) once every
+    # field is converted, by EnvironmentSnapshot.__attrs_post_init__.
+    return {str(name): str(val) for name, val in _mapping("env", value).items()}
+
+
+def _withheld_field(value: Iterable[str]) -> tuple[str, ...]:
+    """The names of variables withheld for holding a credential, sorted; a name that is
+    itself a credential's (``DB_PASSWORD``) is left out, as ``env`` leaves it out."""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise SnapshotError(
+            "EnvironmentSnapshot: 'env_withheld' must be a list of variable names, got "
+            f"{type(value).__name__}"
+        )
+    return tuple(
+        sorted({str(name) for name in value if not (isinstance(name, str) and is_secret(name))})
+    )
 
 
 def _allowlist_field(value: Iterable[str] | None) -> tuple[str, ...] | None:
@@ -214,6 +226,13 @@ class EnvironmentSnapshot:
         Allow-listed environment variables; never a credential (see :func:`is_secret`).
         Each name is a shell variable name (letters, digits and ``_``, not starting with a
         digit).
+    env_withheld : tuple of str
+        The names (never the values) of allow-listed variables that were set but left out
+        of ``env`` because their value holds a credential (a URL with a password...), so
+        that :func:`compare` can tell such a variable from an unset one. A variable given
+        in ``env`` with such a value is moved here; a name that is itself a credential's
+        (``DB_PASSWORD``) is never recorded. Empty in a snapshot written before modelship
+        recorded them.
     env_allowlist : tuple of str, optional
         The names and patterns ``env`` was recorded with (:meth:`capture` sets it), so
         that :func:`compare` compares only the variables both sides recorded; ``None``
@@ -264,9 +283,23 @@ class EnvironmentSnapshot:
     timezone: str | None = None
     env: Mapping[str, str] = attrs.field(factory=dict, converter=_env)
     env_allowlist: tuple[str, ...] | None = attrs.field(default=None, converter=_allowlist_field)
+    env_withheld: tuple[str, ...] = attrs.field(default=(), converter=_withheld_field)
     captured_at: str = ""
 
     def __attrs_post_init__(self) -> None:
+        # The secret filter: whichever way a snapshot is built (capture, the constructor,
+        # from_json), a value holding a credential is dropped, and the variable's name is
+        # kept as withheld unless the name is a credential's too (or not a variable name).
+        dropped = {name for name, value in self.env.items() if is_secret(name, value)}
+        env = {name: value for name, value in self.env.items() if name not in dropped}
+        named = {
+            name
+            for name in dropped
+            if len(name) <= MAX_TEXT and _VARIABLE_NAME.fullmatch(name) and not is_secret(name)
+        }
+        withheld = tuple(sorted((set(self.env_withheld) | named) - set(env)))
+        object.__setattr__(self, "env", env)
+        object.__setattr__(self, "env_withheld", withheld)
         # One rule for what is built, written and read: a snapshot the constructor (or
         # capture) accepts is one from_json reads back, so no stored snapshot is unreadable.
         _fields(JsonDocument.of(self.to_dict(), "EnvironmentSnapshot"))
@@ -345,7 +378,8 @@ class EnvironmentSnapshot:
             and ``*``, and ``*`` records every variable): write ``["OMP_*"]``. A variable whose
             name looks like a credential (``AWS_SECRET_ACCESS_KEY``, ``DB_PASS``...) or
             whose value holds one (a URL with user information, ``password=...``; see
-            :func:`is_secret`) is never recorded, allow-listed or not. A value holding
+            :func:`is_secret`) is never recorded, allow-listed or not (one withheld for its
+            value is named in :attr:`env_withheld`, its value nowhere). A value holding
             bytes that are not UTF-8 is recorded with them escaped (``\\xff``). The
             patterns are kept as :attr:`env_allowlist`, for :func:`compare` to compare only
             the variables both snapshots recorded.
@@ -416,7 +450,7 @@ class EnvironmentSnapshot:
 
         It holds JSON types only (lists, not tuples), so :meth:`from_dict` reads it back.
         ``env_allowlist`` is written only when known, so a snapshot built without it reads
-        as one written before modelship recorded it.
+        as one written before modelship recorded it; ``env_withheld`` only when not empty.
 
         Examples
         --------
@@ -436,6 +470,10 @@ class EnvironmentSnapshot:
             del document["env_allowlist"]
         else:
             document["env_allowlist"] = list(self.env_allowlist)
+        if self.env_withheld:
+            document["env_withheld"] = list(self.env_withheld)
+        else:  # as a snapshot written before modelship recorded them, which reads the same
+            del document["env_withheld"]
         return {"schema_version": SNAPSHOT_SCHEMA_VERSION, **document}
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -456,8 +494,9 @@ class EnvironmentSnapshot:
         """Rebuild a snapshot from :meth:`to_dict` output, validating every field.
 
         Every field :meth:`to_dict` writes must be there (``null`` where the machine did
-        not say), and no other; ``env_allowlist`` alone may be missing (a snapshot written
-        before modelship recorded it), read as ``None``. Counts and sizes must be possible
+        not say), and no other; ``env_allowlist`` may be missing (a snapshot written
+        before modelship recorded it), read as ``None``, and ``env_withheld``, read as
+        empty (when present, a list of variable names). Counts and sizes must be possible
         (``cpu_count >= 1``, sizes ``>= 0``, ``cpu_limit > 0``), ``python_version`` a
         Python version (``"3.11.7"``, ``"3.13.0rc1"``), ``captured_at`` an ISO-8601 time
         with its UTC offset, or ``""`` for a snapshot built without one, and
@@ -537,6 +576,7 @@ def _fields(doc: JsonDocument) -> dict[str, Any]:
         "timezone": doc.opt_text("timezone", required=True),
         "env": _env_names(doc),
         "env_allowlist": _allowlist_patterns(doc),
+        "env_withheld": _withheld_names(doc),
         "captured_at": _captured_at(doc),
     }
 
@@ -555,6 +595,27 @@ def _env_names(doc: JsonDocument) -> dict[str, str]:
                 "(letters, digits and _, not starting with a digit, as in 'OMP_NUM_THREADS')"
             )
     return env
+
+
+def _withheld_names(doc: JsonDocument) -> list[str]:
+    """A stored ``env_withheld``: empty when missing (an older snapshot), else a list of
+    variable names."""
+    if "env_withheld" not in doc.doc:
+        return []
+    value = doc.doc["env_withheld"]
+    if not isinstance(value, list):
+        raise SnapshotError(
+            f"{doc.what}: 'env_withheld' must be a list of variable names, got "
+            f"{type(value).__name__} {reprlib.repr(value)}"
+        )
+    for name in value:
+        if not (isinstance(name, str) and len(name) <= MAX_TEXT and _VARIABLE_NAME.fullmatch(name)):
+            raise SnapshotError(
+                f"{doc.what}: 'env_withheld' has {reprlib.repr(name)}, which is not a variable "
+                "name (letters, digits and _, not starting with a digit, as in "
+                "'DATABASE_URL')"
+            )
+    return value
 
 
 MAX_ALLOWLIST = 1000
@@ -843,18 +904,60 @@ def _gpus() -> tuple[Gpu, ...]:
 
 
 def _blas() -> tuple[BlasLibrary, ...]:
+    """The BLAS library numpy calls: threadpoolctl's entry for the library numpy's wheel
+    ships (under numpy's directory or the ``numpy.libs`` beside it), else what numpy's
+    build configuration names. Only numpy's: the process may have loaded others since
+    (scipy and scikit-learn bundle their own OpenBLAS), and what it happened to import
+    before a capture says nothing about the environment."""
     try:
         import numpy  # noqa: F401  (threadpoolctl sees only libraries already loaded)
     except ImportError:
         return ()
     try:
-        threadpoolctl = importlib.import_module("threadpoolctl")
-    except ImportError:
-        return _numpy_config_blas()
+        infos = importlib.import_module("threadpoolctl").threadpool_info()
+    except Exception:  # not installed, or a probe of native libraries that failed
+        infos = []
+    return numpy_blas(infos, _numpy_directories()) or _numpy_config_blas()
+
+
+def _numpy_directories() -> tuple[str, ...]:
+    """Where numpy's wheels put the BLAS they ship: ``numpy.libs/`` beside the package
+    (Linux, Windows), ``numpy/.dylibs/`` (macOS) or ``numpy/.libs/`` (older Windows)."""
+    import numpy
+
+    where = getattr(numpy, "__file__", None)
+    if not isinstance(where, str):
+        return ()
+    package = os.path.dirname(where)
+    return (package, os.path.join(os.path.dirname(package), "numpy.libs"))
+
+
+def _inside(path: str, directory: str) -> bool:
     try:
-        infos = threadpoolctl.threadpool_info()
-    except Exception:  # a probe of native libraries; never fail a capture on it
-        return _numpy_config_blas()
+        path, directory = (os.path.normcase(os.path.realpath(p)) for p in (path, directory))
+    except (OSError, ValueError):  # a name the OS refuses (a NUL byte): not numpy's
+        return False
+    return path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def numpy_blas(
+    infos: Iterable[Mapping[str, Any]], directories: Iterable[str]
+) -> tuple[BlasLibrary, ...]:
+    """The BLAS entries of threadpoolctl's ``threadpool_info()`` whose library file lies in
+    one of ``directories`` (numpy's): those numpy calls, not those other packages loaded.
+
+    Examples
+    --------
+    >>> from modelship.parity._snapshot import numpy_blas
+    >>> infos = [
+    ...     {"user_api": "blas", "internal_api": "openblas", "version": "0.3.30",
+    ...      "filepath": "/venv/site-packages/scipy.libs/libscipy_openblas.so"},
+    ...     {"user_api": "blas", "internal_api": "openblas", "version": "0.3.31",
+    ...      "filepath": "/venv/site-packages/numpy.libs/libscipy_openblas64_.so"}]
+    >>> [lib.version for lib in numpy_blas(infos, ["/venv/site-packages/numpy.libs"])]
+    ['0.3.31']
+    """
+    directories = tuple(directories)
     return tuple(
         BlasLibrary(
             name=unicode_text(str(info.get("internal_api"))),
@@ -864,7 +967,10 @@ def _blas() -> tuple[BlasLibrary, ...]:
             architecture=_text_or_none(info.get("architecture")),
         )
         for info in infos
-        if info.get("user_api") == "blas"
+        if isinstance(info, Mapping)
+        and info.get("user_api") == "blas"
+        and isinstance(info.get("filepath"), str)
+        and any(_inside(info["filepath"], directory) for directory in directories)
     )
 
 

@@ -83,14 +83,17 @@ class RegistrationCapture:
     :meth:`start` runs before anything is written: it checks the caller's own
     ``environment`` or ``requirements`` attachments (each must read back as its document)
     and snapshots this environment. :meth:`documents`, once the artifact is stored,
-    scans it for the distributions it needs. A role the caller attached is stored as
-    given and never captured.
+    scans it for the distributions it needs. A role the caller attached is never
+    captured: requirements are stored as given, an environment snapshot as it reads
+    back (:meth:`EnvironmentSnapshot.to_json` of what
+    :meth:`EnvironmentSnapshot.from_json` read), so that a credential the filter drops
+    when reading it is not stored either.
 
     Attributes
     ----------
     snapshot : EnvironmentSnapshot or None
-        The environment captured at :meth:`start` (``None`` when not capturing, or when
-        the caller attached one).
+        The environment to store: the caller's attached one as read, else the one
+        captured at :meth:`start`; ``None`` when not capturing and none was attached.
     scan : bool
         Whether :meth:`documents` scans the artifact for its requirements.
 
@@ -118,6 +121,9 @@ class RegistrationCapture:
     def start(cls, given: Mapping[str, bytes], *, enabled: bool) -> RegistrationCapture:
         """Check the caller's own parity attachments in ``given``; snapshot when ``enabled``.
 
+        An ``environment`` attachment is kept as read, for :meth:`documents` to store in
+        place of the given bytes (whether ``enabled`` or not).
+
         Raises
         ------
         ConfigError
@@ -135,19 +141,23 @@ class RegistrationCapture:
         modelship.parity.SnapshotError: the 'requirements' attachment is not requirements: ...
         """
         _check_flag("capture_environment", enabled)
+        read: dict[str, Any] = {}
         for role, (what, kind) in _KINDS.items():
             if role in given:
                 try:
-                    kind.from_json(given[role])
+                    read[role] = kind.from_json(given[role])
                 except (SnapshotError, ValueError, TypeError) as exc:
                     raise SnapshotError(
                         f"the {role!r} attachment is not {what}: {exc}. Attach "
                         f"{kind.__name__}.to_json(), or leave the role out and let register "
                         "capture it"
                     ) from exc
+        # The caller's snapshot is stored as read, never as given: reading it dropped any
+        # credential its text held, which the stored bytes must not hold either.
+        attached = read.get(ENVIRONMENT_ROLE)
         if not enabled:
-            return cls()
-        snapshot = None if ENVIRONMENT_ROLE in given else EnvironmentSnapshot.capture()
+            return cls(snapshot=attached)
+        snapshot = attached if attached is not None else EnvironmentSnapshot.capture()
         return cls(snapshot=snapshot, scan=REQUIREMENTS_ROLE not in given)
 
     def scanner(self, *, runs_code: bool) -> StreamingScan | None:
@@ -184,7 +194,8 @@ class RegistrationCapture:
         what: str,
         scanned: StreamingScan | None = None,
     ) -> dict[str, bytes]:
-        """The documents to store: role to UTF-8 JSON.
+        """The documents to store: role to UTF-8 JSON (an attached environment snapshot
+        rewritten as read: they replace the given bytes of that role).
 
         Parameters
         ----------
