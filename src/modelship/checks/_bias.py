@@ -323,8 +323,10 @@ class Bias:
     task : {"classification", "regression"}
     thresholds : mapping, optional
         Per metric, the threshold replacing ``DEFAULT_BIAS_THRESHOLDS`` (``None``: report
-        without gating). Regression has no defaults: give ``mean_prediction_difference``
-        or ``mean_error_difference`` (in units of the target).
+        without gating), as a share (0.1 for 10 %): a difference must be below 1 and a
+        ratio's threshold in (0, 1]. Regression has no defaults: give
+        ``mean_prediction_difference`` or ``mean_error_difference`` (in units of the
+        target, unbounded).
     four_fifths : bool
         Gate ``disparate_impact`` at 0.8, the US employment-law rule of thumb. Off by
         default: it is a legal screen for selection procedures, not a statistical test.
@@ -357,7 +359,9 @@ class Bias:
     Raises
     ------
     ConfigError
-        At construction, for a setting outside what is allowed.
+        At construction, for a setting outside what is allowed: among them a threshold
+        that could never fail (1 or more for a difference, such as 10 meant as 10 %; 0
+        for a ratio) or never pass short of exact parity (above 1 for a ratio).
 
     Examples
     --------
@@ -425,6 +429,10 @@ class Bias:
                 f"`thresholds` names unknown {self.task} disparities {unknown}; "
                 f"known: {list(known)}"
             )
+        if self.task == "classification":
+            for name, limit in self.thresholds.items():
+                if limit is not None:
+                    _check_share(name, limit)
         if self.threshold is not None and self.task == "regression":
             raise ConfigError("`threshold` turns scores into labels; regression has no labels")
         if self.four_fifths and self.task == "regression":
@@ -1010,6 +1018,39 @@ def _undefined_reason(metric: str, undefined: Sequence[str], reference: str | No
             "reference_group or drop it to compare min with max"
         )
     return f"{metric} is undefined on these groups' {what}"
+
+
+def _check_share(name: str, limit: float) -> None:
+    """Refuse a threshold of a classification disparity that makes its gate meaningless.
+
+    A difference of rates is in [0, 1] and passes at or below its threshold, so a
+    threshold of 1 or more could never fail (``10`` meant as 10 %). A ratio of rates is in
+    [0, 1] and passes at or above its threshold, so 0 could never fail, and a threshold
+    above 1 fails every ratio short of exact parity (``80`` meant as 80 %).
+    """
+    if name in _RATIOS:
+        if limit > 1:
+            why = (
+                "a ratio of rates is at most 1 (parity) and fails below its threshold, so "
+                "it would fail every ratio short of exact parity"
+            )
+        elif limit == 0:
+            why = "a ratio of rates is never below 0, so it could never fail"
+        else:
+            return
+        example = "0.8 for 80 %"
+    elif limit >= 1:
+        why = (
+            "a difference of rates is at most 1 and passes at or below its threshold, so "
+            "it could never fail"
+        )
+        example = "0.1 for 10 %"
+    else:
+        return
+    raise ConfigError(
+        f"`thresholds` {name}={limit:g}: {why}; give a share: {example} "
+        "(None reports the disparity without gating it)"
+    )
 
 
 def _check_group_count(count: int, names: Sequence[str]) -> None:

@@ -15,6 +15,7 @@ import math
 from typing import Any, Literal
 
 from modelship._cli_common import storage_options
+from modelship._columns import column_array, is_missing
 from modelship.checks._bias import Bias
 from modelship.checks._cli_common import (
     CsvTable,
@@ -25,13 +26,21 @@ from modelship.checks._cli_common import (
 )
 from modelship.checks._degradation import Degradation
 from modelship.checks._result import CheckResult
-from modelship.checks.stats._fairness import binary_labels
+from modelship.checks.stats._fairness import binary_labels, group_label
 from modelship.errors import CheckInputError, ConfigError
 
 __all__ = ["add_fairness_commands"]
 
 
 def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
+    """The columns ``names`` of ``table`` as NumPy arrays, a missing value kept missing.
+
+    An arrow column is read by :func:`~modelship._columns.column_array`: pyarrow's own
+    ``ChunkedArray.to_numpy()`` decodes a null of a dictionary column (a pandas category
+    written to Parquet) as one of its categories, which put rows of unknown sex into a
+    real group; read chunk by chunk, a null is ``None`` (NaN in numbers), which Bias and
+    Degradation refuse with a ``CheckInputError`` naming the column.
+    """
     if isinstance(table, dict):
         available = list(table)
     elif hasattr(table, "column_names"):
@@ -48,7 +57,7 @@ def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
     out = {}
     for name in names:
         column = table[name] if not hasattr(table, "column_names") else table.column(name)
-        out[name] = column.to_numpy() if hasattr(column, "to_numpy") else column
+        out[name] = column_array(column, f"{what}: column {name!r}")
     return out
 
 
@@ -67,6 +76,9 @@ def _reference_group(wanted: str | None, groups: dict[str, Any]) -> str | None:
     A value no cell is written as, but that is the number of exactly one group's cells
     (``1`` for cells written ``1.0``, as pandas writes a float column), names that group:
     the cells are kept as written only so that codes such as ``01`` and ``1`` stay apart.
+    The cells of a Parquet or ``.npy`` column are read as Bias labels its groups
+    (:func:`~modelship.checks.stats._fairness.group_label`: ``1.0`` is the group ``"1"``),
+    so ``1``, ``1.0`` and ``grade=1`` all name it.
     """
     if wanted is None:
         return None
@@ -79,7 +91,12 @@ def _reference_group(wanted: str | None, groups: dict[str, Any]) -> str | None:
         number = float(value)
     except ValueError:
         return wanted
-    labels = {str(v) for name in names for v in groups[name] if v is not None}
+    labels = {
+        group_label(v)
+        for name in names
+        for v in dict.fromkeys(column_array(groups[name]).tolist())
+        if not is_missing(v)
+    }
     if value in labels or not math.isfinite(number):
         return wanted
     same = sorted(label for label in labels if _number(label) == number)

@@ -395,6 +395,11 @@ _DEFAULT_METRICS = {
 }
 
 
+# Built-in metrics whose values lie in [0, 1]: one never changes by more than 1, and
+# those where higher is better never drop by more than their whole value.
+_UNIT_METRICS = frozenset({"accuracy", "precision", "recall", "f1", "roc_auc", "brier"})
+
+
 def _default_metrics(task: str) -> tuple[tuple[str, MetricLike], ...]:
     """The metrics compared when ``metrics`` is not given, as ``(name, metric)`` pairs."""
     return tuple((name, name) for name in _DEFAULT_METRICS[task])
@@ -463,9 +468,13 @@ class Degradation:
         Scores at or above it are predicted positive (0.5).
     margin : float
         Allowed drop (0.01); ``margins`` overrides it per metric, by the names compared
-        (a name that is not compared is a ``ConfigError``).
+        (a name that is not compared is a ``ConfigError``). For the metrics in [0, 1]
+        (``accuracy``, ``precision``, ``recall``, ``f1``, ``roc_auc``, ``brier``) a
+        margin is a share below 1 (0.02 for 2 points): no change of such a metric
+        exceeds 1, so a margin of 1 or more could never find the candidate worse.
     relative : bool
-        Read margins as a share of the baseline's value instead of metric units.
+        Read margins as a share of the baseline's value instead of metric units; for the
+        metrics in [0, 1] where higher is better, below 1 (0.05 for 5 %).
     confidence : float
         Level of each one-sided bound (0.95), in (0.5, 1).
     inconclusive : {"fail", "warn", "pass"}
@@ -512,6 +521,8 @@ class Degradation:
         Seconds as a float, read before and after each timed batch
         (``time.perf_counter``). A simulation or a test passes its own, whose time moves
         only when its models say so, to get latencies that do not depend on the machine.
+        It is read once more before timing: one that needs an argument, or returns
+        anything but a finite number, is a ``ConfigError`` from :meth:`run`.
     severity, name
         As for every check.
 
@@ -519,8 +530,11 @@ class Degradation:
     ------
     ConfigError
         At construction, for a setting outside what is allowed: among them a metric name
-        given twice, or ``margins`` or ``lower_is_better`` naming a metric not compared
-        (checked by :meth:`run` when the metrics are the defaults of a task not given).
+        given twice, ``margins`` or ``lower_is_better`` naming a metric not compared, or
+        a margin (``margin``, ``margins``, ``segment_margin``) that could never find a
+        metric in [0, 1] worse: 1 or more, or with ``relative`` 1 or more for such a
+        metric where higher is better (checked by :meth:`run` when the metrics are the
+        defaults of a task not given).
 
     Examples
     --------
@@ -658,8 +672,10 @@ class Degradation:
         # Known now when given, or when the task is; else checked by run() once it is.
         if self.metrics:
             self._check_names(self.metrics)
+            self._check_margins(self.metrics)
         elif self.task is not None:
             self._check_names(_default_metrics(self.task))
+            self._check_margins(_default_metrics(self.task))
 
     # --- running ---
 
@@ -677,7 +693,9 @@ class Degradation:
         ------
         ConfigError
             ``margins`` or ``lower_is_better`` naming a metric not among the task's
-            default metrics (when ``metrics`` and ``task`` were not given).
+            default metrics, or a margin that could never find one of them worse (when
+            ``metrics`` and ``task`` were not given); a ``clock`` that cannot be called
+            without arguments or does not return a finite number of seconds.
         CheckInputError
             Lengths that differ, labels outside {0, 1} for classification (given, or asked
             for by a classification metric), non-finite predictions, a missing segment
@@ -707,6 +725,7 @@ class Degradation:
         task = self._task(y)
         metrics = self.metrics or _default_metrics(task)
         self._check_names(metrics)
+        self._check_margins(metrics)
         candidate = _resolve(self.candidate, self.registry, "candidate")
         baseline = _resolve(self.baseline, self.registry, "baseline")
         cand = self._scores(candidate, self.candidate_scores, "candidate")
@@ -766,6 +785,45 @@ class Degradation:
                 f"`lower_is_better` names {fixed}, built-in metrics where higher is better; "
                 "a built-in metric's direction is fixed: lower_is_better is for callables"
             )
+
+    def _check_margins(self, metrics: Sequence[tuple[str, MetricLike]]) -> None:
+        """Refuse a margin that could never find a built-in metric in [0, 1] worse.
+
+        ``worse`` needs the upper end of the interval of the candidate's gain below
+        ``-allowed``. For a metric in [0, 1] that end is never below -1 (every bootstrap
+        resample changes it by at least -1; DeLong's and McNemar's upper ends are at least
+        the estimate), so an absolute margin of 1 or more (``2`` meant as 2 points) could
+        never fail. Where higher is better, the candidate's value, never below 0, cannot
+        drop by more than the baseline's whole value, so a relative margin of 1 or more
+        (``5`` meant as 5 %) asks nothing of it either. Other metrics (log loss, RMSE,
+        MAE, R², callables) are unbounded on that side and keep any margin.
+        """
+        for name, metric in metrics:
+            if not isinstance(metric, str) or metric not in _UNIT_METRICS:
+                continue
+            source = f"`margins` {name!r}" if name in self.margins else "`margin`"
+            margins = [(source, self.margins.get(name, self.margin))]
+            if self.segment_margin is not None:
+                margins.append(("`segment_margin`", self.segment_margin))
+            for what, margin in margins:
+                if margin < 1:
+                    continue
+                if not self.relative:
+                    why = f"{metric} lies in [0, 1] and never changes by more than 1"
+                    example = "0.02 for 2 points (2 %)"
+                elif sm.METRICS[metric].higher_is_better:
+                    why = (
+                        f"{metric} is never below 0 and never drops by more than the "
+                        "baseline's whole value (relative=True)"
+                    )
+                    example = "0.05 for 5 % of the baseline's value"
+                else:
+                    continue  # a relative rise of a loss in [0, 1] can exceed its value
+                shown = name if name == metric else f"{name} ({metric})"
+                raise ConfigError(
+                    f"{what} is {margin:g} for {shown}: {why}, so the check could never "
+                    f"find the candidate worse; give a share: {example}"
+                )
 
     def _task(self, y: npt.NDArray[np.float64]) -> str:
         """The task: as given, else regression when every built-in metric asked for is a
@@ -1127,6 +1185,7 @@ class Degradation:
                 "latency, size and memory need both models, not precomputed scores; drop the "
                 "budgets or pass candidate= and baseline="
             )
+        _check_clock(self.clock)
         lat_c, lat_b, batch_size = _latencies(
             candidate.predict,
             baseline.predict,
@@ -1360,6 +1419,23 @@ def _worst_segments(slices: Mapping[str, Mapping[str, MetricComparison]]) -> tup
         if gaps:
             scores[segment] = max(gaps)
     return tuple(sorted(scores, key=lambda s: -scores[s]))
+
+
+def _check_clock(clock: Callable[[], float]) -> None:
+    """Read ``clock`` once before timing: a clock that needs an argument, or returns
+    something other than a finite number of seconds, surfaced as a bare TypeError from
+    the subtraction of two readings, naming neither the clock nor a fix."""
+    fix = "clock must be a callable taking no arguments and returning seconds as a float"
+    try:
+        reading = clock()
+    except TypeError as exc:
+        raise ConfigError(f"clock={clock!r} could not be called: {exc}; {fix}") from None
+    number = isinstance(reading, (int, float, np.integer, np.floating))
+    if not number or isinstance(reading, (bool, np.bool_)) or not math.isfinite(reading):
+        raise ConfigError(
+            f"clock={clock!r} returned {reading!r}, not a finite number of seconds; {fix}, "
+            "such as time.perf_counter"
+        )
 
 
 def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size, batch count, warm-up and clock of the timing loop

@@ -65,6 +65,7 @@ __all__ = [
     "disparities",
     "estimate_disparities",
     "factorize",
+    "group_label",
     "group_rates",
     "group_sums",
     "intersect",
@@ -94,7 +95,17 @@ _VALUE_LIMIT = 1 << 14
 _PACKED_BINS = 1 << 13
 
 
-def _label(value: Any) -> str:
+def group_label(value: Any) -> str:
+    """The label of the group a sensitive value (or segment value) is in, as results
+    show it: text as is, bytes decoded, a whole float as an integer (``3.0`` is ``"3"``,
+    as a float column written by pandas holds whole codes), anything else as ``str``.
+
+    Examples
+    --------
+    >>> from modelship.checks.stats._fairness import group_label
+    >>> group_label(3.0), group_label(2.5), group_label(b"F"), group_label("01")
+    ('3', '2.5', 'F', '01')
+    """
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bytes):
@@ -165,7 +176,7 @@ def factorize(
     if array.dtype.kind == "O":
         return _factorize_objects(array, what)
     uniques, codes = np.unique(array, return_inverse=True)
-    labels = tuple(_label(v) for v in uniques.tolist())
+    labels = tuple(group_label(v) for v in uniques.tolist())
     _distinct(labels, what)
     return codes.reshape(-1).astype(np.intp, copy=False), labels
 
@@ -239,7 +250,7 @@ def _factorize_objects(array: npt.NDArray[Any], what: str) -> tuple[Any, tuple[s
             f"{what} has {count} missing values (None, NaN or NA); fill them with an "
             "explicit category so those rows are judged as a group"
         )
-    labels = [_label(key) for key in seen]
+    labels = [group_label(key) for key in seen]
     _distinct(labels, what)
     order = sorted(range(len(labels)), key=labels.__getitem__)
     remap = np.empty(len(labels), dtype=np.intp)
@@ -290,7 +301,7 @@ def binary_labels(values: Any, what: str) -> npt.NDArray[Any]:
     positive = array == 1
     outside = ~(positive | (array == 0))
     if outside.any():
-        shown = sorted({_label(v) for v in array[outside][:1000].tolist()})[:5]
+        shown = sorted({group_label(v) for v in array[outside][:1000].tolist()})[:5]
         raise CheckInputError(
             f"{what} must hold only 0 and 1 (positive = 1), got {int(outside.sum())} other "
             f"values such as {shown}; map the labels to 0/1 first"
@@ -593,8 +604,10 @@ def group_rates(table: npt.ArrayLike) -> dict[str, FloatArray]:
     Raises
     ------
     CheckInputError
-        When ``table`` is not numbers of shape ``(..., G, 4)`` (ragged rows, text, a
-        column more or less).
+        When ``table`` is not numbers of shape ``(..., G, 4)`` with at least one group
+        (ragged rows, text, a column more or less), or holds a count that is not a whole
+        number of rows (negative, fractional, NaN or infinite): such a table gave rates
+        outside [0, 1], a selection rate of 2.
 
     Examples
     --------
@@ -604,12 +617,25 @@ def group_rates(table: npt.ArrayLike) -> dict[str, FloatArray]:
     ([1.0], [0.5])
     """
     t = _numbers(table, "table")
-    if t.ndim < 2 or t.shape[-1] != 4:
+    if t.ndim < 2 or t.shape[-1] != 4 or t.shape[-2] == 0:
         raise CheckInputError(
             f"table must be counts of shape (..., G, 4) (true negatives, false positives, "
-            f"false negatives, true positives per group), got shape {t.shape}; build it "
-            "with confusion_table()"
+            f"false negatives, true positives per group, at least one group), got shape "
+            f"{t.shape}; build it with confusion_table()"
         )
+    # Counts of rows: finite, whole and not negative.
+    bad = ~(np.isfinite(t) & (t >= 0) & (t == np.floor(t)))
+    if bad.any():
+        shown = list(dict.fromkeys(t[bad][:1000].tolist()))[:5]
+        raise CheckInputError(
+            f"table must hold counts of rows (whole numbers, 0 or more); got "
+            f"{int(bad.sum())} other values such as {shown}; build it with confusion_table()"
+        )
+    return _rates(t)
+
+
+def _rates(t: FloatArray) -> dict[str, FloatArray]:
+    """:func:`group_rates` of a table already checked (or drawn by the bootstrap)."""
     tn, fp, fn, tp = t[..., 0], t[..., 1], t[..., 2], t[..., 3]
     n = tn + fp + fn + tp
     return {
@@ -653,6 +679,10 @@ RATES_USED: Mapping[str, tuple[str, ...]] = {
 }
 
 
+# The group rates the classification disparities read, in _disparities' argument order.
+_DISPARITY_RATES = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
+
+
 def _spread(rate: FloatArray) -> FloatArray:
     """max - min over the last axis; NaN if any group's rate is NaN."""
     return np.asarray(rate.max(axis=-1) - rate.min(axis=-1))
@@ -688,7 +718,8 @@ def disparities(
     CheckInputError
         When ``rates`` lacks one of ``selection_rate``, ``true_positive_rate``,
         ``false_positive_rate``, ``precision``, or they are not numbers of one shape
-        ``(..., G)``.
+        ``(..., G)`` with at least one group, or a rate is outside [0, 1] (NaN, an
+        undefined rate, is allowed).
     ConfigError
         When ``reference`` is not the index of one of the ``G`` groups.
 
@@ -699,7 +730,7 @@ def disparities(
     >>> round(float(d["demographic_parity_difference"]), 3), float(d["equalized_odds_difference"])
     (0.25, 0.4)
     """
-    needed = ("selection_rate", "true_positive_rate", "false_positive_rate", "precision")
+    needed = _DISPARITY_RATES
     missing = [name for name in needed if name not in rates]
     if missing:
         raise CheckInputError(
@@ -711,11 +742,36 @@ def disparities(
         raise CheckInputError(
             f"rates must hold one rate per group, all of one shape (..., G); got {shapes}"
         )
-    if reference is not None and reference >= sr.shape[-1]:
-        raise ConfigError(
-            f"reference={reference} is not a group: there are {sr.shape[-1]} groups, "
-            f"indexed 0 to {sr.shape[-1] - 1}"
+    if sr.shape[-1] == 0:
+        raise CheckInputError(
+            f"rates hold no group (shape {sr.shape}): a disparity compares groups; pass "
+            "the group_rates() of a table with at least one group"
         )
+    for name, rate in zip(needed, (sr, tpr, fpr, ppv), strict=True):
+        outside = (rate < 0) | (rate > 1)  # NaN, an undefined rate, is neither
+        if outside.any():
+            shown = list(dict.fromkeys(rate[outside][:1000].tolist()))[:5]
+            raise CheckInputError(
+                f"rates[{name!r}] must be shares in [0, 1] (NaN where undefined); got "
+                f"{int(outside.sum())} other values such as {shown}: pass the output of "
+                "group_rates()"
+            )
+    _check_reference(reference, sr.shape[-1])
+    return _disparities(sr, tpr, fpr, ppv, reference)
+
+
+def _check_reference(reference: int | None, n_groups: int) -> None:
+    if reference is not None and reference >= n_groups:
+        raise ConfigError(
+            f"reference={reference} is not a group: there are {n_groups} groups, "
+            f"indexed 0 to {n_groups - 1}"
+        )
+
+
+def _disparities(
+    sr: FloatArray, tpr: FloatArray, fpr: FloatArray, ppv: FloatArray, reference: int | None
+) -> dict[str, FloatArray]:
+    """:func:`disparities` of rates already checked (or of bootstrap tables' rates)."""
     if reference is None:
         impact = _ratio(sr)
     else:
@@ -802,10 +858,13 @@ def bootstrap_disparities(
     ((300,), True)
     """
     counts = np.asarray(table, dtype=np.int64)
-    parts = [
-        disparities(group_rates(bootstrap_tables(counts, size, rng)), reference=reference)
-        for size in _resample_chunks(n_resamples, len(counts))
-    ]
+    _check_reference(reference, len(counts))
+    parts = []
+    for size in _resample_chunks(n_resamples, len(counts)):
+        # Drawn tables are counts and their rates shares: nothing to check per chunk.
+        rates = _rates(bootstrap_tables(counts, size, rng).astype(np.float64))
+        sr, tpr, fpr, ppv = (rates[name] for name in _DISPARITY_RATES)
+        parts.append(_disparities(sr, tpr, fpr, ppv, reference))
     return {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
 
 
