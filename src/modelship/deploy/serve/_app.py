@@ -17,7 +17,10 @@ Invariants the app keeps:
   per input row (a list of one array per output, each with one answer per row, as a
   multi-output classifier's ``predict_proba`` or a Keras model's ``[out0, out1]``, is
   first stacked into one array with rows first) or holds complex numbers: an answer is
-  never served with rows that may be other inputs' answers.
+  never served with rows that may be other inputs' answers. What JSON has no type for
+  is answered on ``/predict`` as a v2 ``BYTES`` tensor holds it (bytes decoded as UTF-8,
+  an integer beyond 64 bits as exact decimal text, a set as its text), never a 500; one
+  nested deeper than JSON writes, or referring to itself, is a 500 saying so.
 
 The request path does no registry work and converts the request to numpy once: one
 float64 array, whatever the v2 datatype (the model sees what the docs promise). Models
@@ -52,7 +55,14 @@ from numpy.typing import NDArray
 
 from modelship._shown import brief, hide_credentials
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, V2_OUTPUTS, ServeConfig
-from modelship.deploy.serve._log import LogAbandoned, PredictionLog, UnwritableBatch
+from modelship.deploy.serve._log import (
+    LogAbandoned,
+    PredictionLog,
+    UnwritableAnswer,
+    UnwritableBatch,
+    bytes_text,
+    json_ready,
+)
 from modelship.deploy.serve._metrics import ServerMetrics
 from modelship.errors import ConfigError, MissingDependency
 
@@ -255,9 +265,13 @@ class _BadAnswer(ValueError):
 
 def _json_default(value: Any) -> Any:
     # orjson serialises numeric C-contiguous arrays itself and falls back here for the
-    # rest (object or string arrays, non-contiguous views, numpy scalars of other kinds).
+    # rest (object, bytes or text arrays, non-contiguous views, numpy scalars of other
+    # kinds, what JSON has no type for), so a numeric answer pays nothing for what follows.
+    # What JSON has no type for is written as a v2 BYTES tensor writes it: bytes decoded,
+    # an integer beyond 64 bits (which orjson refuses) as exact decimal text (json_ready,
+    # for an array of objects), anything else (a set) as its text.
     if isinstance(value, np.ndarray):
-        return value.tolist()
+        return json_ready(value) if value.dtype.kind in "OSV" else value.tolist()
     if isinstance(value, np.generic):
         item = value.item()
         if not isinstance(item, np.generic):
@@ -266,7 +280,7 @@ def _json_default(value: Any) -> Any:
             # long double: no Python type holds it (item() is itself, and returning it
             # recursed until orjson gave up); float64 is the widest number JSON carries.
             return float(item)
-    raise TypeError(f"cannot serialise {type(value).__name__} as JSON")
+    return _text(value)
 
 
 def _dumps(content: Any) -> bytes:
@@ -917,9 +931,13 @@ class ModelServer:
                 # row or cannot be written as JSON: the model's fault, not the client's.
                 # Its message stays in the server's log: it may name paths or data.
                 logger.exception("request %s: the model failed", request_id)
+                if isinstance(exc, orjson.JSONEncodeError) and isinstance(
+                    exc.__cause__, UnwritableAnswer
+                ):
+                    exc = exc.__cause__  # raised writing the answer: ours, not orjson's
                 said = (
                     f": {exc}"
-                    if isinstance(exc, (_BadAnswer, orjson.JSONEncodeError))
+                    if isinstance(exc, (_BadAnswer, UnwritableAnswer, orjson.JSONEncodeError))
                     else " (the server's log has the details under this request id)"
                 )
                 error = f"the model failed: {type(exc).__name__}{said}"
@@ -1003,6 +1021,7 @@ class ModelServer:
         given_id = payload.get("id")
         if given_id is not None and not isinstance(given_id, str):
             raise _BadRequest(400, f'"id" must be a string, got {_kind(given_id)}')
+        _check_parameters(payload, "the request")
         inputs = payload["inputs"]
         if len(inputs) != 1:
             raise _BadRequest(400, f"this model takes exactly one input tensor, got {len(inputs)}")
@@ -1015,7 +1034,17 @@ class ModelServer:
                 raise _BadRequest(400, '"outputs" must be a non-empty list of {"name": ...}')
             methods = []
             for item in wanted:
-                name = item.get("name") if isinstance(item, dict) else None
+                if not isinstance(item, dict):
+                    raise _BadRequest(
+                        400,
+                        f'each of "outputs" must be an object {{"name": ...}}, got {_kind(item)}',
+                    )
+                name = item.get("name")
+                if not isinstance(name, str):
+                    raise _BadRequest(
+                        400, f'an output\'s "name" must be a string, got {_kind(name)}'
+                    )
+                _check_parameters(item, f"output {name!r}")
                 if name not in V2_OUTPUTS or (name == "predict_proba" and self._proba is None):
                     known = [m for m in V2_OUTPUTS if m == "predict" or self._proba is not None]
                     raise _BadRequest(400, f"unknown output {brief(name)}; this model has {known}")
@@ -1032,6 +1061,11 @@ class ModelServer:
         missing = [k for k in ("name", "shape", "datatype", "data") if k not in tensor]
         if missing:
             raise _BadRequest(400, f"the input tensor lacks {missing}")
+        if not isinstance(tensor["name"], str):
+            raise _BadRequest(
+                400, f'the input tensor\'s "name" must be a string, got {_kind(tensor["name"])}'
+            )
+        _check_parameters(tensor, "the input tensor")
         shape, datatype, data = tensor["shape"], tensor["datatype"], tensor["data"]
         if (
             not isinstance(shape, list)
@@ -1372,7 +1406,7 @@ def _v2_data(name: str, out: NDArray[Any]) -> tuple[str, Any]:
     if kind == "U":
         return "BYTES", flat.tolist()
     if kind == "S":
-        return "BYTES", [cell.decode("utf-8", "backslashreplace") for cell in flat.tolist()]
+        return "BYTES", [bytes_text(cell) for cell in flat.tolist()]
     return "BYTES", [str(cell) for cell in flat.tolist()]
 
 
@@ -1421,7 +1455,7 @@ def _text(cell: Any) -> str:
     if isinstance(cell, str):
         return cell
     if isinstance(cell, (bytes, bytearray)):
-        return bytes(cell).decode("utf-8", "backslashreplace")
+        return bytes_text(cell)
     return str(cell)
 
 
@@ -1434,6 +1468,14 @@ def _integer_data(ints: list[int]) -> tuple[str, list[Any]]:
     if low >= 0 and high < 2**64:
         return "UINT64", ints
     return "BYTES", [str(value) for value in ints]
+
+
+def _check_parameters(holder: dict[str, Any], what: str) -> None:
+    """A 400 when ``holder`` (a v2 request, input or output) has ``"parameters"`` that
+    are not an object, as the protocol's ``$parameters`` is (``null`` is left out)."""
+    parameters = holder.get("parameters")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise _BadRequest(400, f'"parameters" of {what} must be an object, got {_kind(parameters)}')
 
 
 def _expects_continue(scope: Any) -> bool:
@@ -1515,8 +1557,8 @@ def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and wh
         return _object_numbers(found, dtype, where, datatype, written)
     if kind == "f" and dtype.kind in "iu" and found.size and not (np.abs(found) < _EXACT).all():
         # An integer among floats was read as a float64, perhaps rounded: the cells as
-        # JSON gave them decide.
-        return _object_numbers(np.asarray(data, dtype=object), dtype, where, datatype)
+        # JSON gave them decide (as the body wrote them, for one beyond 64 bits).
+        return _object_numbers(np.asarray(data, dtype=object), dtype, where, datatype, written)
     if kind not in _ACCEPTS[dtype.kind] or (
         bools and kind != "b" and _holds_bool(data, found.ndim)
     ):
@@ -1707,6 +1749,10 @@ def _object_numbers(
             if isinstance(cell, list):
                 raise _BadRequest(400, _shape_problem(found.tolist(), where, datatype))
             raise _BadRequest(400, f"{name(at)} is {_kind(cell)}, not {datatype}")
+        if written is not None and type(cell) is float and abs(cell) >= _ORJSON_FLOATS:
+            # Perhaps an integer literal beyond 64 bits, rounded (-2**63 - 1 arrives as
+            # -2**63, inside INT64's range): the cells as the body wrote them decide.
+            return _object_numbers(np.asarray(written(), dtype=object), dtype, where, datatype)
         if integer:
             if type(cell) is float and not cell.is_integer():
                 raise _BadRequest(
@@ -1726,8 +1772,6 @@ def _object_numbers(
                 )
         elif abs(cell) > largest and _rounds_to_inf(cell, dtype):
             raise _BadRequest(400, f"{name(at)} holds a value outside {datatype}'s range")
-        elif written is not None and type(cell) is float and abs(cell) >= _ORJSON_FLOATS:
-            return _object_numbers(np.asarray(written(), dtype=object), dtype, where, datatype)
         if type(cell) is int and float(cell) != cell:
             raise _not_exact(cell, name(at))
         values.append(float(cell))

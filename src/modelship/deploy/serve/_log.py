@@ -20,7 +20,9 @@ methods (a v2 request naming several ``outputs``, or none of a model that has
 ``predict_proba``) logs ``predict``'s answer as ``output`` and every method's answer for
 the row in ``"outputs"``, an object keyed by method.
 
-Lines are strict JSON: a NaN or infinite input or output is written as ``null``. With
+Lines are strict JSON: a NaN or infinite input or output is written as ``null``; bytes in
+an answer as text (decoded as UTF-8) and an integer beyond 64 bits as its exact decimal
+text, as the server answered them (:func:`json_ready`). With
 ``inputs="fingerprint"`` the row's features are replaced by ``"input_fingerprint"``,
 the SHA-256 of the row as little-endian float64 bytes, so features that must not be
 stored can still be joined on.
@@ -126,11 +128,85 @@ def _keyed_by_text(value: Any) -> Any:
     return value
 
 
+def bytes_text(value: bytes | bytearray) -> str:
+    """Bytes in an answer as the server writes them: decoded as UTF-8, an undecodable
+    byte as a backslash escape.
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve._log import bytes_text
+    >>> bytes_text(b"yes"), bytes_text(bytearray(b"\\xffok"))
+    ('yes', '\\\\xffok')
+    """
+    return bytes(value).decode("utf-8", "backslashreplace")
+
+
+#: How deep :func:`json_ready` follows the lists, dicts and arrays of an answer: orjson's
+#: own limit (it writes no deeper). A cell that refers to itself is found after this many
+#: steps, where following it further would take time doubling with each reference.
+MAX_ANSWER_DEPTH = 254
+
+#: The integers JSON writers (orjson, most readers) hold exactly: 64 bits, signed or not.
+_WIDEST = (-(2**63), 2**64)
+
+
+class UnwritableAnswer(ValueError):
+    """An answer nests lists, dicts or arrays more than :data:`MAX_ANSWER_DEPTH` deep, or
+    refers to itself: JSON cannot hold it."""
+
+
+def json_ready(value: Any, depth: int = 0) -> Any:
+    """An answer (or one of its cells) with what a JSON writer cannot write exactly as
+    a v2 ``BYTES`` tensor writes it: bytes (``np.bytes_``, ``bytearray`` too) as
+    :func:`bytes_text`, an integer beyond 64 bits as its exact decimal text, in lists,
+    tuples (as lists), dicts (a key that is not text as JSON writes it: ``"1"``,
+    ``"true"``) and arrays of objects, bytes or records at any depth; anything else as it
+    is (numbers, text, numeric arrays), left to the writer. An answer nested deeper than
+    :data:`MAX_ANSWER_DEPTH` raises :class:`UnwritableAnswer`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.deploy.serve._log import json_ready
+    >>> json_ready(np.array([b"yes", 2**70, {1: b"x"}, 7], dtype=object))
+    ['yes', '1180591620717411303424', {'1': 'x'}, 7]
+    """
+    if isinstance(value, (bytes, bytearray)):
+        return bytes_text(value)
+    if isinstance(value, int) and not _WIDEST[0] <= value < _WIDEST[1]:
+        return str(int(value))
+    cells = isinstance(value, np.ndarray) and value.dtype.kind in "OSV"
+    if not cells and not isinstance(value, (list, tuple, dict)):
+        return value  # text, numbers, numeric arrays, sets: the writer's own
+    if depth >= MAX_ANSWER_DEPTH:
+        raise UnwritableAnswer(
+            f"the answer nests lists, dicts or arrays more than {MAX_ANSWER_DEPTH} deep, or "
+            "refers to itself: JSON cannot hold it"
+        )
+    if cells:
+        return json_ready(value.tolist(), depth + 1)
+    if isinstance(value, dict):
+        return {_json_key(k): json_ready(v, depth + 1) for k, v in value.items()}
+    return [json_ready(v, depth + 1) for v in value]
+
+
+def _json_key(key: Any) -> str:
+    """A dict key as JSON writes it (``"1"``, ``"true"``, ``"null"``), bytes as
+    :func:`bytes_text`, anything else (a numpy integer) as its text."""
+    if isinstance(key, str):
+        return key
+    if isinstance(key, (bytes, bytearray)):
+        return bytes_text(key)
+    if key is None or isinstance(key, (bool, int, float)):
+        return json.dumps(key)
+    return str(key)
+
+
 def _json_value(value: Any) -> Any:
     """What JSON has no type for, as the log writes it: a numpy scalar (in an object
     answer) as the number or truth value it holds, as ``/predict`` answered it (a NaN or
-    infinite one as null), a numpy array as a list; anything else (a date, a UUID, a
-    decimal: what the answer wrote as text) as its text.
+    infinite one as null), a numpy array as a list, bytes as :func:`bytes_text`; anything
+    else (a date, a UUID, a decimal, a set: what the answer wrote as text) as its text.
 
     Examples
     --------
@@ -139,9 +215,13 @@ def _json_value(value: Any) -> Any:
     [1, True, 0.5]
     >>> _json_value(np.float32("nan")) is None
     True
+    >>> _json_value(np.bytes_(b"yes")), _json_value({1})
+    ('yes', '{1}')
     """
+    if isinstance(value, (bytes, bytearray)):
+        return bytes_text(value)
     if isinstance(value, np.ndarray):
-        return _finite_or_none(value.tolist())
+        return _finite_or_none(json_ready(value.tolist()))
     if isinstance(value, np.generic):
         item = value.item()
         if isinstance(item, np.floating):
@@ -222,7 +302,13 @@ def _cell_bytes(cell: Any) -> int:
 
 
 def _values(outputs: Any) -> list[Any]:
-    return outputs.tolist() if isinstance(outputs, np.ndarray) else list(outputs)
+    """An answer's rows as the log writes them: a numeric array's as they are, any other
+    answer's through :func:`json_ready` (bytes as text, integers beyond 64 bits as exact
+    decimal text: as the server answered them)."""
+    if not isinstance(outputs, np.ndarray):
+        return [json_ready(row) for row in outputs]
+    rows: list[Any] = outputs.tolist() if outputs.dtype.kind not in "OSV" else json_ready(outputs)
+    return rows
 
 
 def _check_folder(root: str, url: str) -> None:
