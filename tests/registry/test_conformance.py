@@ -108,11 +108,20 @@ class TestMemoryStoreDouble(StoreConformance):
     def make_store(self) -> Callable[[], Store]:
         return MemoryStore
 
+    @pytest.fixture
+    def reopen(self) -> Callable[[Store], Store]:
+        # A second handle on the dict (a MemoryStore's pickle is a copy of it).
+        return HookStore
+
 
 class TestHookStoreOverLocal(StoreConformance):
     @pytest.fixture
     def make_store(self, tmp_path: Path) -> Callable[[], Store]:
         return lambda: HookStore(FsspecStore.from_url(str(tmp_path / f"hook{next(_counter)}")))
+
+    @pytest.fixture
+    def reopen(self) -> Callable[[Store], Store]:
+        return lambda store: HookStore(FsspecStore.from_url(store.url))
 
 
 @pytest.mark.s3

@@ -32,11 +32,19 @@ class TestCaseFoldingStoreDouble(StoreConformance):
     def make_store(self) -> Callable[[], Store]:
         return CaseFoldingStore
 
+    @pytest.fixture
+    def reopen(self) -> Callable[[Store], Store]:
+        return HookStore  # a second handle on its dict (its pickle is a copy)
+
 
 class TestHookStoreOverMemoryStore(StoreConformance):
     @pytest.fixture
     def make_store(self) -> Callable[[], Store]:
         return lambda: HookStore(MemoryStore(), before=lambda operation, key: None)
+
+    @pytest.fixture
+    def reopen(self) -> Callable[[Store], Store]:
+        return lambda store: HookStore(store.inner)  # type: ignore[attr-defined]
 
 
 # --- CaseFoldingStore: one create, one check -----------------------------------------------

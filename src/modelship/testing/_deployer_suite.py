@@ -134,6 +134,22 @@ class DeployerConformance:
         )
         return ready
 
+    def split_80_20(
+        self, dep: Deployer, versions: tuple[str, str, str], timeout: float
+    ) -> dict[str, int]:
+        """Blue (the first version) and green (the second) started, 80 and 20 % of the
+        traffic sent to them; the shares the deployer reports, green's above 0 (the test is
+        skipped for a deployer of one slot)."""
+        if dep.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        self.start(dep, "blue", model, v1, timeout)
+        self.start(dep, "green", model, v2, timeout)
+        dep.set_traffic({"blue": 80, "green": 20})
+        shares = self.traffic_of(dep)
+        assert shares.get("green", 0) > 0, f"green got no share of an 80/20 split: {shares}"
+        return shares
+
     # --- the protocol -------------------------------------------------------------------
 
     def test_implements_the_protocol(self, deployer: Deployer) -> None:
@@ -314,6 +330,40 @@ class DeployerConformance:
         serving = deployer.state().serving()
         assert serving is not None
         assert serving.version == v1
+
+    def test_a_slot_with_a_minority_share_cannot_be_removed(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        # Every slot with traffic is in use, not only the one serving most: a canary at
+        # 20 % removed drops a fifth of the requests (or leaves the router sending them to
+        # a slot that is gone).
+        v2 = versions[2]
+        shares = self.split_80_20(deployer, versions, ready_timeout)
+        with pytest.raises(SlotInUse):
+            deployer.remove("green")
+        assert self.traffic_of(deployer) == shares, (
+            f"refusing to remove green ({shares['green']} % of the traffic) moved traffic"
+        )
+        green = deployer.state().slot("green")
+        assert green is not None, "green was removed while it received traffic"
+        assert green.version == v2
+
+    def test_a_slot_with_a_minority_share_cannot_be_replaced(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        # A version swapped into a slot that receives 20 % serves those requests unchecked.
+        model, v1, v2 = versions
+        shares = self.split_80_20(deployer, versions, ready_timeout)
+        with pytest.raises(SlotInUse):
+            deployer.apply("green", model, v1)
+        assert self.traffic_of(deployer) == shares, (
+            f"refusing to replace green ({shares['green']} % of the traffic) moved traffic"
+        )
+        green = deployer.state().slot("green")
+        assert green is not None
+        assert green.version == v2, (
+            f"green took {green.version} while it received {shares['green']} % of the traffic"
+        )
 
     def test_an_idle_slot_is_removed(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float

@@ -349,6 +349,41 @@ class RegistryConformance:
             reg.set_alias("m", "production", "3", expected="1")
         assert reg.aliases("m") == {"production": "2"}
 
+    def test_a_reader_sees_versions_and_alias_moves_another_handle_writes(
+        self, make_registry: Callable[..., ms.Registry]
+    ) -> None:
+        # A serving process reads @production while a CI job registers and promotes
+        # through its own handle: what the reader read before must not hide the new.
+        reader = make_registry()
+        writer = make_registry(same=True)
+        writer.register(model_name="m", model=b"one", serializer="bytes")
+        writer.set_alias("m", "production", "1")
+        seen = (reader.get("m").version, reader.get("m", "latest").version)
+        assert seen == ("1", "1")
+        assert reader.get("m", "@production").version == "1"
+        assert reader.load("m", "@production") == b"one"
+        writer.register(model_name="m", model=b"two", serializer="bytes")
+        writer.set_alias("m", "production", "2")
+        now = {
+            "get('m')": reader.get("m").version,
+            "get('m', 'latest')": reader.get("m", "latest").version,
+            "get('m', '@production')": reader.get("m", "@production").version,
+            "aliases('m')": reader.aliases("m"),
+            "versions('m')": [mv.version for mv in reader.versions("m")],
+            "load('m', '@production')": reader.load("m", "@production"),
+        }
+        assert now == {
+            "get('m')": "2",
+            "get('m', 'latest')": "2",
+            "get('m', '@production')": "2",
+            "aliases('m')": {"production": "2"},
+            "versions('m')": ["1", "2"],
+            "load('m', '@production')": b"two",
+        }, (
+            f"after another handle registered version 2 and moved production to it, the "
+            f"reader answers {now}: what it read before hid the writes"
+        )
+
     def test_concurrent_moves_of_one_alias_one_wins_other_conflicts(
         self, make_registry: Callable[..., ms.Registry]
     ) -> None:

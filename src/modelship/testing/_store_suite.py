@@ -256,6 +256,11 @@ class StoreConformance:
       leaves it open (on S3, ``create_multipart_upload`` under the store's root); the
       protocol has no way to begin one. None by default: the tests of ``before`` and of
       aborting an upload twice are skipped, saying so.
+    - ``reopen``: a function ``reopen(store)`` that opens a second handle on the location
+      of ``store`` (as another process would), to check that each handle sees what the
+      other wrote. By default the store's pickle, loaded again; the check is skipped,
+      saying so, for a store that does not pickle or whose pickle is a copy rather than a
+      handle (keys in this process's memory). Set it None to skip the check.
 
     Examples
     --------
@@ -303,6 +308,10 @@ class StoreConformance:
     @pytest.fixture
     def begin_upload(self) -> Callable[[str], None] | None:
         return None
+
+    @pytest.fixture
+    def reopen(self) -> Callable[[Store], Store] | None:
+        return _unpickled
 
     # --- documents ----------------------------------------------------------------------
 
@@ -436,6 +445,31 @@ class StoreConformance:
         assert store.read_many(["cached"]) == {}
         store.create("cached", b"3")
         assert store.read("cached") == b"3"
+
+    def test_a_handle_sees_what_another_handle_on_its_location_wrote(
+        self, store: Store, reopen: Callable[[Store], Store] | None
+    ) -> None:
+        # Registries in two processes share a location: a serving process must see the
+        # version and the alias move a CI job wrote, so no answer (a read, an existence,
+        # a listing) may be kept past another handle's write.
+        other = _second_handle(store, reopen)
+        keys = ["shared/kept", "shared/gone", "shared/new"]
+        store.create("shared/kept", b"old")
+        store.create("shared/gone", b"old")
+        before = {"shared/kept": b"old", "shared/gone": b"old"}
+        assert _answers(store, keys) == _expected(keys, before)
+        other.replace("shared/kept", b"new")
+        other.delete("shared/gone")
+        other.create("shared/new", b"made")
+        after = {"shared/kept": b"new", "shared/new": b"made"}
+        got, expected = _answers(store, keys), _expected(keys, after)
+        stale = {what: got[what] for what in expected if got[what] != expected[what]}
+        wanted = {what: expected[what] for what in stale}
+        assert not stale, (
+            "after another handle on the location replaced shared/kept, deleted shared/gone "
+            f"and created shared/new, this handle answers {stale}, not {wanted}: a cache "
+            "outlived the other handle's writes"
+        )
 
     def test_reads_answer_bytes(self, store: Store) -> None:
         # Not a memoryview or a bytearray: the registry hashes, parses and hands them on,
@@ -892,3 +926,62 @@ def _uploads_of(
             "(a function of a key) to test incomplete_uploads' cutoff and abort_upload"
         )
     return store, begin_upload
+
+
+def _unpickled(store: Store) -> Store:
+    """A second handle on ``store``'s location: its pickle, loaded again."""
+    loaded: Store = pickle.loads(pickle.dumps(store))
+    return loaded
+
+
+def _second_handle(store: Store, reopen: Callable[[Store], Store] | None) -> Store:
+    """``reopen(store)``, checked to reach the location of ``store``, or the test skipped."""
+    if reopen is None:
+        pytest.skip("no way to open a second handle on a store's location (reopen is None)")
+    try:
+        other = reopen(store)
+    except Exception as exc:
+        if reopen is not _unpickled:
+            raise
+        pytest.skip(
+            f"the store does not pickle ({type(exc).__name__}: {exc}): override the reopen "
+            "fixture (a function of a store) to check that a handle sees another's writes"
+        )
+    store.create("shared/probe", b"1")
+    if not other.exists("shared/probe"):
+        if reopen is _unpickled:
+            pytest.skip(
+                "the store's pickle is a copy, not a handle on its location (its keys are "
+                "in this process's memory): override the reopen fixture to check that a "
+                "handle sees another's writes"
+            )
+        pytest.fail("reopen(store) gave a handle that does not see a key the store created")
+    store.delete("shared/probe")
+    return other
+
+
+def _answers(store: Store, keys: list[str]) -> dict[str, Any]:
+    """What ``store`` answers of ``keys`` (a missing key reads as None), and of their folder."""
+
+    def read(key: str) -> bytes | None:
+        try:
+            return store.read(key)
+        except FileNotFoundError:
+            return None
+
+    return {
+        **{f"read({key!r})": read(key) for key in keys},
+        **{f"exists({key!r})": store.exists(key) for key in keys},
+        "read_many": store.read_many(keys),
+        "list('shared')": _listing(store, "shared"),
+    }
+
+
+def _expected(keys: list[str], held: dict[str, bytes]) -> dict[str, Any]:
+    """What :func:`_answers` must be when the keys hold ``held`` (the others missing)."""
+    return {
+        **{f"read({key!r})": held.get(key) for key in keys},
+        **{f"exists({key!r})": key in held for key in keys},
+        "read_many": held,
+        "list('shared')": sorted(key.rpartition("/")[2] for key in held),
+    }

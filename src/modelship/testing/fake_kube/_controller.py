@@ -6,10 +6,11 @@ ReplicaSet scaled to the desired count at once (a surge of 100%); old ReplicaSet
 scaled to zero once every new pod is available; a ReplicaSet scaled down deletes its
 unready pods first, then the newest ready ones, as Kubernetes ranks them; pods turn
 Running and Ready after ``pod_ready`` seconds unless a fault says they never do; the
-Deployment's status counts them the way the deployment controller does, with the
-``Progressing`` condition turning ``ProgressDeadlineExceeded`` when
-``progressDeadlineSeconds`` (times ``deadline_scale``) passes without progress (a spec
-change or a pod turning available restarts the clock) or when a test asks for it.
+Deployment's status counts them the way the deployment controller does (a count of 0 is
+left out, as the API's ``omitempty`` fields are), with the ``Progressing`` condition
+turning ``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times
+``deadline_scale``) passes without progress (a spec change or a pod turning available
+restarts the clock) or when a test asks for it.
 EndpointSlices list the pods a Service selects, ready or not; objects whose owner is
 gone are deleted.
 """
@@ -290,16 +291,18 @@ class Controller:
             ),
             self._condition(old, "Progressing", *progressing),
         ]
-        status: dict[str, Any] = {
+        counts = {
             "observedGeneration": dep["metadata"]["generation"],
             "replicas": len(pods),
             "updatedReplicas": updated,
             "readyReplicas": ready,
             "availableReplicas": ready,
-            "conditions": conditions,
+            "unavailableReplicas": len(pods) - ready,
         }
-        if len(pods) - ready:
-            status["unavailableReplicas"] = len(pods) - ready
+        # Every count of apps/v1 DeploymentStatus is `omitempty`: a 0 is left out, and a
+        # client reads None for it, as from a real API server.
+        status: dict[str, Any] = {k: v for k, v in counts.items() if v}
+        status["conditions"] = conditions
         self.store.write_status("deployments", ns, dep["metadata"]["name"], status)
 
     @staticmethod
@@ -352,12 +355,14 @@ class Controller:
             self._born[pod["metadata"]["uid"]] = time.monotonic()
         pods = self._pods_of(rs)
         ready = sum(1 for p in pods if _pod_ready(p))
-        status = {
-            "replicas": len(pods),
+        counts = {
             "readyReplicas": ready,
             "availableReplicas": ready,
             "observedGeneration": rs["metadata"]["generation"],
         }
+        # apps/v1 ReplicaSetStatus: replicas is always written, its other counts are
+        # `omitempty` (a 0 is left out).
+        status = {"replicas": len(pods), **{k: v for k, v in counts.items() if v}}
         self.store.write_status("replicasets", ns, rs["metadata"]["name"], status)
 
     def _pod(self, pod: dict[str, Any]) -> None:

@@ -5,17 +5,20 @@ It answers the official ``kubernetes`` client with the shapes the real API serve
 errors, ``{"type", "object"}`` lines in a chunked watch stream) so the client's real code
 path runs: configuration, authentication, TLS, (de)serialisation, retries.
 
-Modelled: create, get, list (label and ``metadata.name`` field selectors), replace with
-optimistic concurrency (409 on a stale resourceVersion), JSON merge patch, strategic
+Modelled: create (a ``generateName`` gets 5 random characters, drawn again if taken),
+get, list (label and ``metadata.name`` field selectors), replace with optimistic
+concurrency (409 on a stale resourceVersion; without one, an unconditional update, which
+a Lease and the custom resources refuse with 422), JSON merge patch, strategic
 merge patch of the built-in kinds (as a merge patch whose lists of named items merge by
 name; 415 for the custom resources, which have no patch strategies), server-side apply
 with field managers, shared ownership and conflicts (409 unless ``force``; a
 resourceVersion in the applied object is a precondition) that merges as the schemas'
 ``x-kubernetes-map-type``/``list-type``/``list-map-keys`` say (see :mod:`._fields`),
-``dryRun=All``, delete with garbage collection by owner and finalizers (an object with
-finalizers gets a ``deletionTimestamp`` and goes when its last finalizer does), watch
-from a resourceVersion with 410 Gone once the event log has moved past it (an object
-that starts or stops matching the watch's label selector is ADDED or DELETED), Deployments
+``dryRun=All`` (any other value: 422, nothing done), delete with garbage collection by
+owner and finalizers (an object with finalizers gets a ``deletionTimestamp`` and goes
+when its last finalizer does), watch from a resourceVersion with 410 Gone once the event
+log has moved past it (an object that starts or stops matching the watch's label
+selector is ADDED or DELETED), Deployments
 driven through a rollout (see :mod:`._controller`), EndpointSlices following pods, the
 services proxy (``/api/v1/namespaces/N/services/S:P/proxy/PATH``) answering from the
 simulated pods, bearer tokens and client certificates, the ``status`` subresource (a
@@ -45,6 +48,7 @@ import enum
 import http.server
 import json
 import re
+import secrets
 import socket
 import ssl
 import threading
@@ -625,6 +629,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         path = split.path
         query = {k: v[-1] for k, v in urllib.parse.parse_qs(split.query).items()}
+        dry_run = urllib.parse.parse_qs(split.query, keep_blank_values=True).get("dryRun", [])
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length) if length else b""
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip()
@@ -650,7 +655,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 self._fault(fault, watching)
                 return
             self._lose_answer = fault is not None
-            self._route(method, path, query=query, ctype=content_type, body=body, watching=watching)
+            self._route(
+                method,
+                path,
+                query=query,
+                dry_run=dry_run,
+                ctype=content_type,
+                body=body,
+                watching=watching,
+            )
         except ApiError as exc:
             extra = {"Retry-After": exc.retry_after} if exc.retry_after is not None else None
             if exc.code == 429 and extra is None:
@@ -705,6 +718,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         path: str,
         *,
         query: Mapping[str, str],
+        dry_run: list[str],
         ctype: str,
         body: Any,
         watching: bool,
@@ -726,7 +740,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._proxy(ns, name.split(":")[0], sub.partition("/")[2])
         if sub not in (None, "status") or (sub == "status" and kind.plural not in _WITH_STATUS):
             raise ApiError(404, "NotFound", f"the subresource {sub!r} is not served by the fake")
-        dry = query.get("dryRun") == "All"
+        dry = _dry_run(method, dry_run, body)
         if name is None:
             if method == "GET" and watching:
                 return self._watch(kind, ns, query)
@@ -774,8 +788,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             raise ApiError(400, "BadRequest", "the name of the object does not match the URL")
         if name is not None:
             meta["name"] = name
-        if not meta.get("name"):
-            raise ApiError(422, "Invalid", f"{kind.kind} is invalid: metadata.name: Required value")
+        prefix = meta.get("generateName")
+        if prefix is not None and not isinstance(prefix, str):
+            raise ApiError(400, "BadRequest", "metadata.generateName is not a string")
+        if not meta.get("name") and not (name is None and prefix):
+            # Only a create may leave the name to the server (a generateName).
+            raise ApiError(
+                422,
+                "Invalid",
+                f'{kind.kind} "" is invalid: metadata.name: Required value: name or '
+                "generateName is required",
+            )
         if meta.get("namespace", ns) != ns:
             raise ApiError(400, "BadRequest", "the namespace of the object does not match the URL")
         meta["namespace"] = ns
@@ -878,6 +901,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         store = self.server.fake.store
         obj = self._check_body(kind, ns, None, body)
         with store.lock:
+            if not obj["metadata"].get("name"):
+                obj["metadata"]["name"] = _generated_name(store, kind, ns, obj["metadata"])
             if store.get(kind.plural, ns, obj["metadata"]["name"]) is not None:
                 raise ApiError(
                     409,
@@ -911,14 +936,14 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if live is None:
                 raise _not_found(kind, name)
             given = obj["metadata"].get("resourceVersion")
-            if not given:
+            if not given and not _allows_unconditional_update(kind):
                 raise ApiError(
                     422,
                     "Invalid",
                     f'{kind.kind} "{name}" is invalid: metadata.resourceVersion: Invalid value: '
                     "0x0: must be specified for an update",
                 )
-            if given != live["metadata"]["resourceVersion"]:
+            if given and given != live["metadata"]["resourceVersion"]:
                 raise _conflict(kind, name)
             uid = obj["metadata"].get("uid")
             if uid and uid != live["metadata"].get("uid"):
@@ -1071,6 +1096,74 @@ def _endpoint_part(
     if "status" in live:
         out["status"] = copy.deepcopy(live["status"])
     return out
+
+
+# The options each write decodes its query (or a DELETE its body) into.
+_WRITE_OPTIONS = {
+    "POST": "CreateOptions",
+    "PUT": "UpdateOptions",
+    "PATCH": "PatchOptions",
+    "DELETE": "DeleteOptions",
+}
+
+
+def _dry_run(method: str, values: list[str], body: Any) -> bool:
+    """Whether a write is a dry run. Any value but ``All`` is refused with 422 before the
+    write is looked at (ValidateDryRun, k8s.io/apimachinery metav1 validation); a read has
+    no dryRun. A DELETE with a body takes its DeleteOptions from the body alone, the
+    query unread (the API server's delete handler)."""
+    options = _WRITE_OPTIONS.get(method)
+    if options is None:
+        return False
+    if options == "DeleteOptions" and isinstance(body, dict) and body:
+        values = body.get("dryRun") or []
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise ApiError(400, "BadRequest", "DeleteOptions.dryRun is not a list of strings")
+    if all(value == "All" for value in values):
+        return bool(values)
+    shown = ", ".join(json.dumps(value) for value in values)
+    message = f'Unsupported value: []string{{{shown}}}: supported values: "All"'
+    raise ApiError(
+        422,
+        "Invalid",
+        f'{options}.meta.k8s.io "" is invalid: dryRun: {message}',
+        {
+            "group": "meta.k8s.io",
+            "kind": options,
+            "causes": [{"reason": "FieldValueNotSupported", "message": message, "field": "dryRun"}],
+        },
+    )
+
+
+# A generated name (the API server's names.SimpleNameGenerator): generateName cut to 58
+# characters, then 5 random ones of utilrand's alphabet (no vowels: no words). A name
+# taken is drawn again, 8 tries in all (RetryGenerateName, on by default since 1.31).
+_NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+_NAME_TRIES = 8
+
+
+def _name_suffix() -> str:
+    return "".join(secrets.choice(_NAME_ALPHABET) for _ in range(5))
+
+
+def _generated_name(store: Store, kind: Kind, ns: str, meta: Mapping[str, Any]) -> str:
+    """A name for a created object that has a ``generateName`` and no name: the first of
+    :data:`_NAME_TRIES` drawn that is free, or the last (taken: the create is refused
+    with 409 AlreadyExists)."""
+    base = str(meta["generateName"])[:58]
+    name = base
+    for _ in range(_NAME_TRIES):
+        name = base + _name_suffix()
+        if store.get(kind.plural, ns, name) is None:
+            break
+    return name
+
+
+def _allows_unconditional_update(kind: Kind) -> bool:
+    """Whether a PUT without a resourceVersion replaces the object whatever its version
+    (each kind's strategy says: AllowUnconditionalUpdate); a Lease's and a custom
+    resource's refuse it, the built-in workload, config and network kinds allow it."""
+    return kind.plural != "leases" and kind.group not in _CUSTOM_GROUPS
 
 
 def _flag(value: str | None) -> bool:
