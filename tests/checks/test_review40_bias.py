@@ -328,3 +328,51 @@ def test_disparities_refuses_rates_outside_0_1_but_keeps_undefined_ones() -> Non
         stats.disparities({**rates, "selection_rate": np.array([2.0, 0.0])})
     undefined = stats.disparities({**rates, "precision": np.array([np.nan, 0.5])})
     assert np.isnan(undefined["predictive_parity_difference"])
+
+
+# --- repeated options add to each other ---------------------------------------------------
+
+
+def _cli(argv: list[str], capsys: Any) -> tuple[int, str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def test_bias_sensitive_given_twice_audits_the_columns_of_both(tmp_path: Path, capsys: Any) -> None:
+    # argparse's default kept the last list only: `--sensitive sex --sensitive region`
+    # audited region alone, and a model biased on sex passed.
+    rng = np.random.default_rng(7)
+    n = 2000
+    sex = rng.choice(["F", "M"], size=n)
+    region = rng.choice(["north", "south"], size=n)
+    y = rng.integers(0, 2, size=n)
+    pred = np.where(sex == "F", 0, y)  # never selects F: biased on sex only
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "y,pred,sex,region\n"
+        + "".join(f"{a},{b},{c},{d}\n" for a, b, c, d in zip(y, pred, sex, region, strict=True))
+    )
+    base = ["check", "bias", "--data", str(path), "--label", "y", "--prediction", "pred"]
+    once = _cli([*base, "--sensitive", "sex", "region"], capsys)
+    twice = _cli([*base, "--sensitive", "sex", "--sensitive", "region"], capsys)
+    assert once[0] == 1
+    assert twice[0] == once[0], twice[1]
+
+
+def test_a_limit_given_twice_for_one_metric_is_refused(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "t.csv"
+    path.write_text(
+        "y,pred,sex\n" + "".join(f"{i % 2},{i % 2},{'FM'[i % 2]}\n" for i in range(200))
+    )
+    code, out = _cli(
+        [
+            "check", "bias", "--data", str(path), "--label", "y", "--prediction", "pred",
+            "--sensitive", "sex",
+            "--limit", "demographic_parity_difference=0.1",
+            "--limit", "demographic_parity_difference=0.2",
+        ],
+        capsys,
+    )  # fmt: skip
+    assert code == 2
+    assert "names 'demographic_parity_difference' twice" in out

@@ -11,13 +11,14 @@ import argparse
 import sys
 from typing import Any
 
-from modelship._cli_common import STDOUT, add_storage_options, storage_options
+from modelship._cli_common import add_storage_options, storage_options
 from modelship._shown import hide_credentials
 from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
     add_output_options,
     given,
+    on_stdout,
     print_text,
     read_bytes,
     read_table,
@@ -114,6 +115,10 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
             )
         if is_profile:
             current = _text_as_recorded(reference.schema, current)
+        elif isinstance(current, CsvTable) and not isinstance(reference, CsvTable):
+            # A Parquet or .npy reference holds its text columns as text ("007"): the
+            # batch's cells are read as written against it, as against its profile.
+            current = _text_as_recorded(_inferred(reference, args), current)
         return DataDrift(
             reference=reference,
             current=current,
@@ -151,6 +156,12 @@ def _schema(args: argparse.Namespace) -> Schema:
         # Its schema knows the columns the profile left out (--exclude'd, datetimes):
         # neither missing nor extra in the data checked against it.
         return reference.schema
+    return _inferred(reference, args)
+
+
+def _inferred(reference: Any, args: argparse.Namespace) -> Schema:
+    """The schema of the data ``reference``, read with the columns and kinds asked for,
+    as :class:`DataDrift` and a profile of it read them."""
     return Schema.infer(
         reference,
         columns=args.columns,
@@ -198,7 +209,7 @@ def _run_profile(args: argparse.Namespace) -> int:
     # escaped; print would raise after the profile was written, and exit 1.
     print_text(
         f"wrote the profile of {len(profile.schema.names)} columns to {args.output}\n",
-        sys.stderr if args.output == STDOUT else sys.stdout,
+        sys.stderr if on_stdout(args.output) else sys.stdout,
     )
     return 0
 
@@ -217,14 +228,26 @@ def _add_data_options(parser: argparse.ArgumentParser, *, schema_file: bool = Fa
     )
     if schema_file:
         source.add_argument("--schema-file", metavar="PATH", help="a schema JSON (Schema.to_json)")
-    parser.add_argument("--columns", nargs="+", metavar="COL", help="compare only these columns")
     parser.add_argument(
-        "--exclude", nargs="+", metavar="COL", help="leave these columns out (identifiers)"
+        "--columns", nargs="+", action="extend", metavar="COL", help="compare only these columns"
     )
     parser.add_argument(
-        "--categorical", nargs="+", metavar="COL", help="columns to treat as categories"
+        "--exclude",
+        nargs="+",
+        action="extend",
+        metavar="COL",
+        help="leave these columns out (identifiers)",
     )
-    parser.add_argument("--numeric", nargs="+", metavar="COL", help="columns to treat as numbers")
+    parser.add_argument(
+        "--categorical",
+        nargs="+",
+        action="extend",
+        metavar="COL",
+        help="columns to treat as categories",
+    )
+    parser.add_argument(
+        "--numeric", nargs="+", action="extend", metavar="COL", help="columns to treat as numbers"
+    )
     parser.add_argument(
         "--categorical-max-unique",
         type=int,
@@ -308,14 +331,26 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     profile.add_argument(
         "--summary-size", type=int, default=1001, help="quantiles per column (1001)"
     )
-    profile.add_argument("--columns", nargs="+", metavar="COL", help="profile only these columns")
     profile.add_argument(
-        "--exclude", nargs="+", metavar="COL", help="leave these columns out (identifiers)"
+        "--columns", nargs="+", action="extend", metavar="COL", help="profile only these columns"
     )
     profile.add_argument(
-        "--categorical", nargs="+", metavar="COL", help="columns to treat as categories"
+        "--exclude",
+        nargs="+",
+        action="extend",
+        metavar="COL",
+        help="leave these columns out (identifiers)",
     )
-    profile.add_argument("--numeric", nargs="+", metavar="COL", help="columns to treat as numbers")
+    profile.add_argument(
+        "--categorical",
+        nargs="+",
+        action="extend",
+        metavar="COL",
+        help="columns to treat as categories",
+    )
+    profile.add_argument(
+        "--numeric", nargs="+", action="extend", metavar="COL", help="columns to treat as numbers"
+    )
     profile.add_argument("--categorical-max-unique", type=int, metavar="N")
     profile.set_defaults(func=_run_profile)
     add_fairness_commands(commands)

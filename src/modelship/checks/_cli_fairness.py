@@ -120,6 +120,8 @@ def _pairs(items: list[str] | None, what: str) -> dict[str, float | None]:
         name, sep, value = item.partition("=")
         if not sep:
             raise ConfigError(f"{what} takes NAME=VALUE, got {item!r}")
+        if name in out:  # which of two values was meant cannot be known
+            raise ConfigError(f"{what} names {name!r} twice; give each name once")
         try:
             out[name] = None if value.lower() == "none" else float(value)
         except ValueError:
@@ -287,11 +289,17 @@ def add_fairness_commands(
         help="labels are --score >= this (0.5); only with --score, for classification",
     )
     bias.add_argument(
-        "--sensitive", nargs="+", required=True, metavar="COL", help="sensitive feature columns"
+        "--sensitive",
+        nargs="+",
+        action="extend",
+        required=True,
+        metavar="COL",
+        help="sensitive feature columns",
     )
     bias.add_argument(
         "--limit",
         nargs="+",
+        action="extend",
         metavar="METRIC=VALUE",
         help="disparity thresholds, e.g. demographic_parity_difference=0.05 (none: not gated)",
     )
@@ -326,11 +334,17 @@ def add_fairness_commands(
     degradation.add_argument(
         "--baseline", required=True, metavar="COL", help="the baseline's scores or predictions"
     )
-    degradation.add_argument("--metrics", nargs="+", metavar="NAME", help="metric names")
+    degradation.add_argument(
+        "--metrics", nargs="+", action="extend", metavar="NAME", help="metric names"
+    )
     degradation.add_argument("--threshold", type=float, default=0.5, help="label threshold (0.5)")
     degradation.add_argument("--margin", type=float, default=0.01, help="allowed drop (0.01)")
     degradation.add_argument(
-        "--metric-margin", nargs="+", metavar="METRIC=VALUE", help="allowed drop per metric"
+        "--metric-margin",
+        nargs="+",
+        action="extend",
+        metavar="METRIC=VALUE",
+        help="allowed drop per metric",
     )
     degradation.add_argument(
         "--relative", action="store_true", help="margins are shares of the baseline's value"
@@ -341,6 +355,8 @@ def add_fairness_commands(
         default="fail",
         help="what an inconclusive verdict does (fail)",
     )
-    degradation.add_argument("--segment", nargs="+", metavar="COL", help="compare per segment too")
+    degradation.add_argument(
+        "--segment", nargs="+", action="extend", metavar="COL", help="compare per segment too"
+    )
     degradation.add_argument("--min-segment-size", type=int, default=30)
     degradation.set_defaults(func=_run_degradation)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar, Protocol, Union, runtime_checkable
 
 import attrs
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from joblib.externals.loky.backend import reduction as loky_reduction
 
 from modelship import _json
@@ -1108,8 +1108,10 @@ class SuiteResult:
         """Return a Markdown summary fit for a pull-request comment or a job summary.
 
         One table row per check, then for each check with columns a collapsible table of
-        its columns (those that did not pass first, 50 at most). Write it to the file named
-        by ``$GITHUB_STEP_SUMMARY`` on GitHub. With ``strict=True`` (a ``--strict`` run) a
+        its columns (those that did not pass first, 50 at most); a cell longer than 500
+        characters is cut, and the text is at most 1,000,000 bytes (see
+        :func:`~modelship.report.render_markdown`). Write it to the file named by
+        ``$GITHUB_STEP_SUMMARY`` on GitHub. With ``strict=True`` (a ``--strict`` run) a
         warning fails the verdict.
 
         Examples
@@ -1194,9 +1196,11 @@ def run_suite(checks: Iterable[CheckLike], *, n_jobs: int | None = None) -> Suit
     n_jobs : int, optional
         Number of joblib workers; ``None`` means one unless a ``joblib.parallel_config``
         context says otherwise (so a dask or ray backend set there is used), ``-1`` all
-        cores. Checks are sent to workers by pickling (cloudpickle), so lambdas work; a
-        check that cannot be pickled (it holds a lock) runs in this process instead, and
-        one whose result cannot be sent back is an ``error``.
+        cores. With more than one worker, checks are sent to workers by pickling
+        (cloudpickle), so lambdas work; a check that cannot be pickled (it holds a lock)
+        runs in this process instead, and one whose result cannot be sent back is an
+        ``error``. With one, the checks run in this process, one after the other, and
+        their results are kept as they are.
 
     Returns
     -------
@@ -1231,7 +1235,9 @@ def run_suite(checks: Iterable[CheckLike], *, n_jobs: int | None = None) -> Suit
     modelship.errors.ConfigError: checks[0] is the result 'always_fails' of a check's run(), ...
     """
     checks = _suite_checks(checks)
-    if len(checks) <= 1:
+    # One worker (n_jobs None or 1 and no parallel_config backend saying otherwise: what
+    # joblib would run in this process): nothing is sent, so nothing need be picklable.
+    if len(checks) <= 1 or effective_n_jobs(n_jobs) == 1:
         return SuiteResult([_run_one(check) for check in checks])
     # A check that cannot be pickled (it holds a lock, a connection) would stop joblib
     # before any check ran: it runs here instead, in this process, as with n_jobs=1.

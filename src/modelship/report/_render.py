@@ -308,9 +308,28 @@ def _line(text: str) -> str:
     return printable(" ".join(text.split()))
 
 
+# Characters of one name, reason or cell shown, in Markdown and HTML; a longer one is cut.
+# A reason naming 20 new categories of serialized payloads ran to 100,000 characters.
+_SHOWN_TEXT = 500
+
+
 def _cell(text: str) -> str:
-    """Make ``text`` safe inside a GitHub/GitLab Markdown table cell or heading."""
-    return _line(text).translate(_MARKDOWN_ESCAPES)
+    """Make ``text`` safe inside a GitHub/GitLab Markdown table cell or heading: on one
+    line (as :func:`_line` puts it), cut to :data:`_SHOWN_TEXT` characters (ending in
+    "…"), then escaped, so a cut never splits an escape or leaves a backtick or pipe bare.
+
+    Examples
+    --------
+    >>> cut = _cell("`" * 600)
+    >>> cut.count("\\\\`"), cut.endswith("…")
+    (499, True)
+    """
+    return printable(_cut(" ".join(text.split()))).translate(_MARKDOWN_ESCAPES)
+
+
+def _cut(text: str) -> str:
+    """``text``, or its first :data:`_SHOWN_TEXT` characters ending in "…" when longer."""
+    return text if len(text) <= _SHOWN_TEXT else text[: _SHOWN_TEXT - 1] + "…"
 
 
 def _row(cells: list[str]) -> str:
@@ -339,34 +358,78 @@ def _plural(item: str, count: int) -> str:
 # entries that did not pass come first; the rest are counted.
 _MARKDOWN_ROWS = 50
 
+# The most bytes (UTF-8) of Markdown written, under GitHub's 1 MiB (1,048,576 bytes). A
+# cell is at most 500 characters, but one character escaped can take 11 bytes (a format
+# character beyond the BMP is written "\\U000e0001"): 50 rows of a check's 6 text cells
+# could still make 1.65 MB, and a report has any number of sections. Lines past it are
+# left out, with a note.
+_MARKDOWN_BYTES = 1_000_000
 
-def _details(section: Section) -> list[str]:
+_CUT_NOTE = (
+    "*The rest of this report is left out: GitHub takes a job summary of 1 MiB at most. "
+    "The JSON report holds every entry.*"
+)
+
+# A part of the Markdown: its opening lines, its rows (each of which may be left out),
+# and the lines that close it.
+_Block = tuple[list[str], list[str], list[str]]
+
+
+def _details(section: Section) -> _Block:
     count = len(section.entries)
     entries = _worst_first(section.entries)
     shown = entries[:_MARKDOWN_ROWS]
     summary = f"{_line(section.head.name)}: {count} {_plural(_line(section.item), count)}"
-    lines = [
-        "",
-        "<details>",
-        f"<summary>{_h(summary)}</summary>",
-        "",
-        *_table(section.item, section.headings, shown),
-    ]
+    table = _table(section.item, section.headings, shown)
+    opening = ["", "<details>", f"<summary>{_h(summary)}</summary>", "", *table[:2]]
+    rows = table[2:]
     if len(entries) > len(shown):
         rest = entries[len(shown) :]
         failing = sum(entry.status != "pass" for entry in rest)
         more = f"and {len(rest)} more" + (f" ({failing} not passing)" if failing else "")
-        lines.append(_row(["", more, *[""] * len(section.headings)]))
-    return [*lines, "", "</details>"]
+        rows.append(_row(["", more, *[""] * len(section.headings)]))
+    return opening, rows, ["", "</details>"]
+
+
+def _size(lines: list[str]) -> int:
+    """The bytes ``lines`` take written, each ending in a newline (a lone surrogate, which
+    cells never hold, as :func:`write_text` writes it)."""
+    return sum(len(line.encode("utf-8", "backslashreplace")) + 1 for line in lines)
+
+
+def _within_bytes(lines: list[str], blocks: list[_Block]) -> list[str]:
+    """``lines``, then the lines of ``blocks`` that keep the text within
+    :data:`_MARKDOWN_BYTES`: at the first that would not, its block is closed and
+    :data:`_CUT_NOTE` ends the text."""
+    lines = list(lines)
+    size = _size(lines) + 1  # and the blank line that ends the text
+    room = _MARKDOWN_BYTES - _size(["", _CUT_NOTE])
+    for opening, rows, closing in blocks:
+        last = room - _size(closing)
+        if size + _size(opening) > last:
+            return [*lines, "", _CUT_NOTE]
+        lines += opening
+        size += _size(opening)
+        for row in rows:
+            size += _size([row])
+            if size > last:
+                return [*lines, *closing, "", _CUT_NOTE]
+            lines.append(row)
+        lines += closing
+        size += _size(closing)
+    return lines
 
 
 def render_markdown(report: Report) -> str:
     """Return Markdown: a table of the sections, then a collapsible table of each one's entries.
 
     Text from the report is escaped (Markdown, HTML, characters that are not printable),
-    one line per cell. A section's table lists its entries that did not pass first, and
-    at most 50 rows (GitHub takes a job summary of 1 MiB at most); the rest are counted.
-    The text ends with a blank line, so a report appended after it starts anew.
+    one line per cell, and a cell longer than 500 characters is cut (ending in "…"). A
+    section's table lists its entries that did not pass first, and at most 50 rows; the
+    rest are counted. The text is at most 1,000,000 bytes of UTF-8, under the 1 MiB GitHub
+    takes as a job summary: what would go past that is left out, and a last line says so
+    (the JSON report holds every entry). The text ends with a blank line, so a report
+    appended after it starts anew.
 
     Examples
     --------
@@ -384,29 +447,27 @@ def render_markdown(report: Report) -> str:
     """
     _check_report(report, "render_markdown")
     verdict = "✅ passed" if report.passed else "❌ failed"
-    lines = [f"### {_cell(report.title)}: {verdict}", ""]
-    lines += _table(report.item, report.headings, [section.head for section in report.sections])
-    for section in report.sections:
-        if section.entries:
-            lines += _details(section)
+    heads = _table(report.item, report.headings, [section.head for section in report.sections])
+    blocks = [
+        (heads[:2], heads[2:], []),
+        *(_details(section) for section in report.sections if section.entries),
+    ]
+    lines = _within_bytes([f"### {_cell(report.title)}: {verdict}", ""], blocks)
     return "\n".join(lines) + "\n\n"
 
 
 # --- HTML (notebooks) ---------------------------------------------------------------------
 
 _HTML_ROWS = 20  # entries shown per section; the rest are counted
-_HTML_TEXT = 500  # characters of one name, reason or cell shown; a longer one is cut
 
 
 def _h(text: str) -> str:
-    """``text`` escaped for HTML, cut to :data:`_HTML_TEXT` characters first (a reason of
+    """``text`` escaped for HTML, cut to :data:`_SHOWN_TEXT` characters first (a reason of
     megabytes would otherwise be megabytes of HTML in a notebook), its characters that
     are not printable written as escapes (:func:`printable`): a lone surrogate from a
     file name no UTF-8 encoder takes (the notebook could not send the HTML), and a
     right-to-left override reorders what a reader sees."""
-    if len(text) > _HTML_TEXT:
-        text = text[: _HTML_TEXT - 1] + "…"
-    return html.escape(printable(text), quote=True)
+    return html.escape(printable(_cut(text)), quote=True)
 
 
 def _html_row(cells: list[str], tag: str = "td") -> str:
