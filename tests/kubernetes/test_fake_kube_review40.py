@@ -216,6 +216,15 @@ def test_a_delete_with_a_body_takes_its_dry_run_from_the_body(kube: FakeKube) ->
     assert kube.get("configmaps", NS, "c") is not None
 
 
+def test_a_delete_with_an_empty_body_reads_no_dry_run_from_the_query(kube: FakeKube) -> None:
+    # The official client sends "{}" for body=V1DeleteOptions(): a cluster decodes the
+    # options from it and never reads the query's dryRun=All, so the object is deleted.
+    kube.create(config_map("c"))
+    code, _ = call(kube, "DELETE", f"{CONFIGMAPS}/c?dryRun=All", {})
+    assert code == 200
+    assert kube.get("configmaps", NS, "c") is None
+
+
 def test_a_dry_run_of_all_still_stores_nothing(kube: FakeKube) -> None:
     code, answer = call(kube, "POST", f"{CONFIGMAPS}?dryRun=All", config_map("dry"))
     assert code == 201

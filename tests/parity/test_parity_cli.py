@@ -44,6 +44,19 @@ def test_capture_records_allow_listed_variables_but_never_secrets(
     assert "AWS_SECRET_ACCESS_KEY" not in text
 
 
+def test_allow_env_given_twice_records_the_variables_of_both(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # argparse kept the last list only: FLAG_A went unrecorded, and a check against a
+    # production with another FLAG_A passed.
+    monkeypatch.setenv("FLAG_A", "on")
+    monkeypatch.setenv("FLAG_B", "fast")
+    out = tmp_path / "env.json"
+    assert main(["capture", "-o", str(out), "--allow-env", "FLAG_A", "--allow-env", "FLAG_B"]) == 0
+    env = json.loads(out.read_text())["env"]
+    assert (env.get("FLAG_A"), env.get("FLAG_B")) == ("on", "fast")
+
+
 def test_check_against_the_same_snapshot_passes(tmp_path: Path) -> None:
     path = write(tmp_path / "train.json", EnvironmentSnapshot.capture())
     assert main(["check", "--snapshot", path, "--against", path]) == 0

@@ -374,6 +374,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     capture.add_argument(
         "--allow-env",
         nargs="+",
+        action="extend",
         metavar="VAR",
         help="also record these environment variables (patterns like OMP_* allowed); "
         "credential-like names are never recorded",

@@ -1110,12 +1110,13 @@ _WRITE_OPTIONS = {
 def _dry_run(method: str, values: list[str], body: Any) -> bool:
     """Whether a write is a dry run. Any value but ``All`` is refused with 422 before the
     write is looked at (ValidateDryRun, k8s.io/apimachinery metav1 validation); a read has
-    no dryRun. A DELETE with a body takes its DeleteOptions from the body alone, the
-    query unread (the API server's delete handler)."""
+    no dryRun. A DELETE with a body, ``{}`` included, takes its DeleteOptions from the
+    body alone, the query unread (the API server's delete handler decodes the body
+    whenever it has bytes: the official client sends ``{}`` for ``V1DeleteOptions()``)."""
     options = _WRITE_OPTIONS.get(method)
     if options is None:
         return False
-    if options == "DeleteOptions" and isinstance(body, dict) and body:
+    if options == "DeleteOptions" and isinstance(body, dict):
         values = body.get("dryRun") or []
         if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
             raise ApiError(400, "BadRequest", "DeleteOptions.dryRun is not a list of strings")
