@@ -241,10 +241,17 @@ def _env(r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot) -> It
     variable one side's allow-list does not cover is not compared: nothing says what it
     was there. A snapshot without its allow-list cannot say whether a variable it lacks
     was unset or not recorded, and the finding says so: a difference that cannot be
-    ruled out is reported, never passed over."""
-    for name in sorted(set(train.env) | set(prod.env)):
+    ruled out is reported, never passed over.
+
+    A variable withheld for holding a credential was set: against an unset one it is a
+    difference, and against a recorded value too (that value is not a credential, so the
+    two differ). Withheld on both sides, its values are unknown and it is not compared."""
+    withheld = set(train.env_withheld) | set(prod.env_withheld)
+    for name in sorted(set(train.env) | set(prod.env) | withheld):
+        if name in train.env_withheld and name in prod.env_withheld:
+            continue  # two credentials, neither recorded: nothing to compare them by
         a, b = train.env.get(name), prod.env.get(name)
-        if a == b:
+        if a == b and name not in withheld:
             continue
         in_train, in_prod = _recorded(train, name), _recorded(prod, name)
         if in_train is False or in_prod is False:

@@ -15,6 +15,7 @@ distribution whose metadata has no usable name or version is left out.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import fnmatch
 import importlib
@@ -285,6 +286,24 @@ class EnvironmentSnapshot:
     env_allowlist: tuple[str, ...] | None = attrs.field(default=None, converter=_allowlist_field)
     env_withheld: tuple[str, ...] = attrs.field(default=(), converter=_withheld_field)
     captured_at: str = ""
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The fields by name, as attrs pickles a slotted class."""
+        return {field.name: getattr(self, field.name) for field in attrs.fields(type(self))}
+
+    def __setstate__(self, state: Mapping[str, Any]) -> None:
+        """Unpickle; a field added since the snapshot was pickled (``env_withheld``,
+        ``env_allowlist``) reads as its default, as it does from an older document."""
+        for field in attrs.fields(type(self)):
+            if field.name in state:
+                value = state[field.name]
+            elif isinstance(field.default, attrs.Factory):  # type: ignore[arg-type]
+                value = field.default.factory()
+            elif field.default is not attrs.NOTHING:
+                value = field.default
+            else:  # a required field: not one ever added, so not missing from a pickle
+                continue
+            object.__setattr__(self, field.name, value)
 
     def __attrs_post_init__(self) -> None:
         # The secret filter: whichever way a snapshot is built (capture, the constructor,
@@ -905,10 +924,12 @@ def _gpus() -> tuple[Gpu, ...]:
 
 def _blas() -> tuple[BlasLibrary, ...]:
     """The BLAS library numpy calls: threadpoolctl's entry for the library numpy's wheel
-    ships (under numpy's directory or the ``numpy.libs`` beside it), else what numpy's
-    build configuration names. Only numpy's: the process may have loaded others since
-    (scipy and scikit-learn bundle their own OpenBLAS), and what it happened to import
-    before a capture says nothing about the environment."""
+    ships (under numpy's directory or the ``numpy.libs`` beside it), else for one outside
+    every installed package (the system's, which Debian's numpy links, or conda's in
+    ``$PREFIX/lib``), else what numpy's build configuration names. Only numpy's: the
+    process may have loaded others since (scipy and scikit-learn bundle their own
+    OpenBLAS), and what it happened to import before a capture says nothing about the
+    environment."""
     try:
         import numpy  # noqa: F401  (threadpoolctl sees only libraries already loaded)
     except ImportError:
@@ -946,6 +967,12 @@ def numpy_blas(
     """The BLAS entries of threadpoolctl's ``threadpool_info()`` whose library file lies in
     one of ``directories`` (numpy's): those numpy calls, not those other packages loaded.
 
+    When none lies there, numpy was built against a BLAS it does not ship (Debian's
+    ``python3-numpy`` links the system's, conda's numpy the one in ``$PREFIX/lib``): then
+    the entries are those outside every installed package's folder, a library another
+    wheel bundles (``scipy.libs/``, ``sklearn/.libs/``, anything under ``site-packages``)
+    being that package's, not numpy's.
+
     Examples
     --------
     >>> from modelship.parity._snapshot import numpy_blas
@@ -956,8 +983,26 @@ def numpy_blas(
     ...      "filepath": "/venv/site-packages/numpy.libs/libscipy_openblas64_.so"}]
     >>> [lib.version for lib in numpy_blas(infos, ["/venv/site-packages/numpy.libs"])]
     ['0.3.31']
+    >>> system = {"user_api": "blas", "internal_api": "openblas", "version": "0.3.21",
+    ...           "filepath": "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3"}
+    >>> [lib.version for lib in numpy_blas([infos[0], system], ["/usr/lib/python3/numpy"])]
+    ['0.3.21']
     """
     directories = tuple(directories)
+    blas = [
+        info
+        for info in infos
+        if isinstance(info, Mapping)
+        and info.get("user_api") == "blas"
+        and isinstance(info.get("filepath"), str)
+    ]
+    numpys = [
+        info
+        for info in blas
+        if any(_inside(info["filepath"], directory) for directory in directories)
+    ]
+    if not numpys:
+        numpys = [info for info in blas if not _bundled(info["filepath"])]
     return tuple(
         BlasLibrary(
             name=unicode_text(str(info.get("internal_api"))),
@@ -966,11 +1011,25 @@ def numpy_blas(
             num_threads=_count_or_none(info.get("num_threads")),
             architecture=_text_or_none(info.get("architecture")),
         )
-        for info in infos
-        if isinstance(info, Mapping)
-        and info.get("user_api") == "blas"
-        and isinstance(info.get("filepath"), str)
-        and any(_inside(info["filepath"], directory) for directory in directories)
+        for info in numpys
+    )
+
+
+# Where a wheel puts the native libraries it bundles: "<name>.libs" beside its package
+# (auditwheel, delvewheel), "<package>/.libs" or "<package>/.dylibs" (delocate); and
+# where pip installs packages at all.
+_PACKAGE_FOLDERS = ("site-packages", "dist-packages", ".libs", ".dylibs")
+
+
+def _bundled(path: str) -> bool:
+    """Whether the library file ``path`` lies in an installed package's folder."""
+    folders = [os.path.dirname(path)]
+    with contextlib.suppress(OSError, ValueError):  # a name the OS refuses (a NUL byte)
+        folders.append(os.path.dirname(os.path.realpath(path)))
+    return any(
+        part in _PACKAGE_FOLDERS or part.endswith(".libs")
+        for folder in folders
+        for part in Path(os.path.normcase(folder)).parts
     )
 
 
