@@ -210,10 +210,11 @@ def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
     """fsspec storage options from ``key=value`` pairs, values parsed as JSON when they are.
 
     ``signing_key`` is always the text given. A credential or a name (``user``,
-    ``password``, ``key``, ``secret``, ``token``... see :data:`_TEXT_OPTIONS`) is read
-    as JSON only for a quoted string, a list or a mapping (gcsfs takes a ``token``
-    mapping): a number, ``true``, ``false`` or ``null`` is the text given, so a password
-    of digits reaches the store as text.
+    ``password``, ``key``, ``secret``, ``token``... see :data:`_TEXT_OPTIONS`) given as a
+    number or ``null`` is the text given, so a password of digits reaches the store as
+    text; ``true`` and ``false`` stay truth values (``token=false`` turns Hugging Face's
+    authentication off), and a quoted string, a list or a mapping is read as JSON (gcsfs
+    takes a ``token`` mapping; ``password='"true"'`` is that text).
 
     The S3 endpoint from the environment (``AWS_ENDPOINT_URL_S3`` ...) is added where a
     URL is opened, for ``s3://`` URLs only (see :mod:`modelship._endpoints`).
@@ -227,8 +228,10 @@ def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
     --------
     >>> storage_options(["anon=false", "profile=dev"])
     {'anon': False, 'profile': 'dev'}
-    >>> storage_options(["user=1234", "secret=007", "token=null", "max_concurrency=4"])
-    {'user': '1234', 'secret': '007', 'token': 'null', 'max_concurrency': 4}
+    >>> storage_options(["user=1234", "secret=007", "key=null", "max_concurrency=4"])
+    {'user': '1234', 'secret': '007', 'key': 'null', 'max_concurrency': 4}
+    >>> storage_options(["token=false"])
+    {'token': False}
     """
     options: dict[str, Any] = {}
     for pair in pairs:
@@ -242,7 +245,7 @@ def storage_options(pairs: Sequence[str]) -> dict[str, Any]:
             parsed = json.loads(value)
         except ValueError:
             parsed = value
-        if key in _TEXT_OPTIONS and not isinstance(parsed, (str, list, dict)):
+        if key in _TEXT_OPTIONS and not isinstance(parsed, (str, list, dict, bool)):
             parsed = value  # a password of digits is that text, not a number
         options[key] = parsed
     return options
@@ -253,10 +256,11 @@ _RAW_OPTIONS = frozenset({"signing_key"})
 
 #: Options whose value is text by nature (credentials, user and profile names), among
 #: modelship's own and those of the fsspec back ends a registry or data is read through
-#: (s3fs, gcsfs, adlfs, sftp, ftp): a JSON number, ``true``, ``false`` or ``null`` given
-#: for one is kept as the text given. A quoted string, list or mapping is still read as
-#: JSON: gcsfs's ``token`` may be a mapping, and ``password='"0123"'`` was the way to give
-#: digits so far.
+#: (s3fs, gcsfs, adlfs, sftp, ftp): a JSON number or ``null`` given for one is kept as
+#: the text given. ``true`` and ``false`` are truth values: Hugging Face's ``token=False``
+#: turns its authentication off (a ``token`` of text is the credential). A quoted string,
+#: list or mapping is still read as JSON: gcsfs's ``token`` may be a mapping, and
+#: ``password='"0123"'`` was the way to give digits so far.
 _TEXT_OPTIONS = frozenset(
     {
         "user",  # open_registry's, and webhdfs's

@@ -37,7 +37,7 @@ from modelship.testing import MemoryStore
         ("password=12345678", "12345678"),
         ("secret=007", "007"),
         ("key=1e5", "1e5"),
-        ("token=true", "true"),
+        ("token=null", "null"),
         ("username=null", "null"),
         ("account_key=-12.50", "-12.50"),
     ],
@@ -55,6 +55,7 @@ def test_a_credential_option_of_digits_or_a_json_word_is_the_text_given(
         ('password="0123"', "0123"),  # quoted as JSON: how digits were given so far
         ('token={"type": "authorized_user"}', {"type": "authorized_user"}),  # gcsfs
         ("anon=true", True),  # not a credential: read as JSON as before
+        ("token=false", False),  # HfFileSystem: False turns authentication off
         ("max_concurrency=4", 4),
     ],
 )

@@ -155,6 +155,16 @@ def _serve_args(
     add_arguments(parser)
     # With the version the deployer gives every server: a stray positional is refused.
     args = parser.parse_args([url, "model", "1", *server_args])  # Refusing names them
+    # Read as the server reads them, so every spelling is found (-o k=v, -ok=v,
+    # --option=k=v); the value is a secret and is not shown.
+    if any(option.partition("=")[0] == "signing_key" for option in args.option):
+        raise ConfigError(
+            f"{what} give the servers a signing key (-o signing_key=...): the LocalDeployer "
+            "hands each server the key its registry was opened with itself (a server given "
+            "a key both ways exits at start), and no secret goes on a command line, which "
+            "every local user can read; remove it and open the deployer's registry with "
+            "the key: ms.open_registry(url, signing_key=...)"
+        )
     try:
         return args, config_from_args(args)
     except ConfigError as exc:
@@ -367,7 +377,9 @@ class LocalDeployer:
     server_args
         Extra arguments for every ``modelship serve`` process (``["--no-warmup"]``).
         The flags the deployer sets itself (``--host``, ``--port``, ``--fd``, ``--slot``,
-        ``--graceful-seconds``) are refused, as is an argument holding a NUL character.
+        ``--graceful-seconds``, ``--signing-key-fd``) are refused, and so is ``-o
+        signing_key=...`` (open the registry with the key instead) and an argument
+        holding a NUL character.
 
     Examples
     --------
