@@ -193,13 +193,7 @@ class DeployerConformance:
         ready_timeout: float,
         exact_weights: bool,
     ) -> None:
-        if deployer.capabilities.max_slots < 2:
-            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
-        model, v1, v2 = versions
-        self.start(deployer, "blue", model, v1, ready_timeout)
-        self.start(deployer, "green", model, v2, ready_timeout)
-        deployer.set_traffic({"blue": 80, "green": 20})
-        shares = self.traffic_of(deployer)
+        shares = self.split_80_20(deployer, versions, ready_timeout)
         assert sum(shares.values()) == 100
         if exact_weights:
             assert shares == {"blue": 80, "green": 20}
