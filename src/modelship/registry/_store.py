@@ -1113,7 +1113,35 @@ class FsspecStore:
             f.close()
             raise FileNotFoundError(errno.ENOENT, "a folder, not a document", key)
         # Each read is a request that can fail in ways of the network library's own.
-        return cast(IO[bytes], GuardedFile(f, lambda: self._errors(f"reading {key}")))
+        return cast(IO[bytes], GuardedFile(f, lambda: self._reading_blob(key)))
+
+    @contextlib.contextmanager
+    def _reading_blob(self, key: str) -> Iterator[None]:
+        """:meth:`_errors` for a read of an open object: one deleted under it is missing.
+
+        s3fs reads the object it opened only while its ETag is the one it opened; once the
+        ETag changes it raises ``FileExpired``. A delete racing a read came out so now and
+        then (moto answers a read of an object being deleted so), a ``StoreError`` where a
+        read of a key deleted a moment earlier is "missing". So when the key is gone, the
+        read raises :class:`FileNotFoundError`; when another object is there now, the
+        ``StoreError`` says the key was replaced while it was read.
+        """
+        try:
+            with self._errors(f"reading {key}"):
+                yield
+        except StoreError as exc:
+            if type(exc.__cause__).__name__ != "FileExpired":
+                raise
+            with self._errors(f"looking for {key} after it changed under its reader"):
+                self.fs.invalidate_cache(self._full(key))
+                there = self.fs.exists(self._full(key))
+            if not there:
+                raise FileNotFoundError(
+                    errno.ENOENT, "deleted while it was being read", key
+                ) from exc
+            raise StoreError(
+                f"{exc} The object at {key} was replaced while it was being read: read it again"
+            ) from exc.__cause__
 
     def _local_file(self, key: str) -> os.stat_result:
         """The status of the local file at ``key``; a folder (a FIFO, a socket) there is
