@@ -159,7 +159,7 @@ def run(out: Path) -> None:
 
     rng = np.random.default_rng(7)
     data = make_holdout(rng, 20_000)
-    reg = ms.open_registry((out / "registry").as_uri())
+    reg = ms.open_registry(str(out / "registry"))
     production = ChurnModel([1.0, -0.6, 0.3, 0.0])
     reg.register(model_name="churn", model=production)
     reg.set_alias("churn", "production", "1")

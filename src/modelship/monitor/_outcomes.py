@@ -36,8 +36,11 @@ What the source promises (each rule is tested):
   a probability; a metric reads the rows of the method it needs: labels and regression
   metrics the scalar outputs, ``roc_auc``, ``log_loss`` and ``brier`` the probabilities
   when the version logged any (its scalar outputs otherwise, as for a model whose
-  ``predict`` answers a score). A list that is not a pair of probabilities (a multi-class
-  or multi-output model) is refused with :class:`~modelship.errors.ConfigError`.
+  ``predict`` answers a score). A row answered by several methods (a KServe v2 request
+  naming no outputs) is logged once, with each method's answer in ``outputs``: its
+  ``predict`` and ``predict_proba`` answers are two predictions, read as above. A list
+  that is not a pair of probabilities (a multi-class or multi-output model) is refused
+  with :class:`~modelship.errors.ConfigError`.
 * **Undefined metrics are never zeros.** A metric whose denominator is zero on the window
   (recall without a positive outcome, precision without a predicted positive, f1 with
   neither, r2 of constant outcomes, roc_auc of one class) has ``value`` NaN with the
@@ -189,6 +192,9 @@ _LOG_VERSION = 1
 PAIR_SUM_TOLERANCE = 1e-4
 _PROBABILITY_KINDS = frozenset({"scores", "probabilities"})
 _FIELDS = frozenset({"request_id", "timestamp", "version", "output"})
+# The methods whose answers a logged row's "outputs" may hold: predict's (scalars), then
+# predict_proba's ([p0, p1] pairs).
+_METHODS = ("predict", "predict_proba")
 
 
 class OutcomeLogError(ModelshipError):
@@ -447,19 +453,28 @@ def _number(value: Any, where: str) -> float:
 
 
 def _positive_probabilities(outputs: list[Any], keys: list[Key]) -> FloatArray:
-    """``p1`` of logged ``[p0, p1]`` pairs (a binary predict_proba answer); a pair holding
-    null is a missing prediction (NaN). Any other list is refused: no metric fits it."""
+    """``p1`` of logged ``[p0, p1]`` pairs (a binary predict_proba answer); null, or a pair
+    holding null, is a missing prediction (NaN). Anything else is refused: no metric fits
+    it."""
     for i, pair in enumerate(outputs):
-        if len(pair) != 2 or not all(
-            p is None or (isinstance(p, (int, float)) and not isinstance(p, bool)) for p in pair
+        if pair is None:
+            continue
+        if (
+            type(pair) is not list
+            or len(pair) != 2
+            or not all(
+                p is None or (isinstance(p, (int, float)) and not isinstance(p, bool)) for p in pair
+            )
         ):
             raise ConfigError(
-                f"prediction {keys[i]!r}: output {brief(pair)} is a list but not a "
+                f"prediction {keys[i]!r}: predict_proba answer {brief(pair)} is not a "
                 "predict_proba pair [p0, p1]; an OutcomeSource joins binary predictions "
                 "(predict's one number per row, or the two class probabilities of "
                 "predict_proba), not multi-class or multi-output answers"
             )
-    pairs = np.array(outputs, dtype=np.float64).reshape(-1, 2)
+    # A null answer is a pair of nulls: numpy reads None as NaN in a float array.
+    filled = [(None, None) if p is None else p for p in outputs]
+    pairs = np.array(filled, dtype=np.float64).reshape(-1, 2)
     complete = ~np.isnan(pairs).any(axis=1)
     shown = pairs[complete]
     fits = ((shown >= 0) & (shown <= 1)).all(axis=1) & (
@@ -474,6 +489,42 @@ def _positive_probabilities(outputs: list[Any], keys: list[Key]) -> FloatArray:
             "other model"
         )
     return np.where(complete, pairs[:, 1], math.nan)
+
+
+def _answers_by_method(
+    rows: list[Any], outputs: list[Any]
+) -> tuple[tuple[list[int], list[Any]], tuple[list[int], list[Any]]]:
+    """The positions of the rows answered by predict and their answers, then those of
+    the rows answered by predict_proba and theirs.
+
+    A row's ``output`` is predict_proba's when it is a list (a pair), predict's otherwise.
+    A row answered by several methods (a KServe v2 request naming no outputs, logged with
+    ``method`` predict and predict's label as ``output``) holds each method's answer in
+    ``outputs``, which is read as :class:`~modelship.monitor.DriftSource` reads it: its
+    ``predict`` and ``predict_proba`` entries are the row's answers of those methods.
+    """
+    several = [i for i, row in enumerate(rows) if row.get("outputs") is not None]
+    if not several:  # the common case: one method a row, told by the output's shape
+        pair = [type(o) is list for o in outputs]
+        scalar_at = [i for i, is_pair in enumerate(pair) if not is_pair]
+        pair_at = [i for i, is_pair in enumerate(pair) if is_pair]
+        return (
+            (scalar_at, [outputs[i] for i in scalar_at]),
+            (pair_at, [outputs[i] for i in pair_at]),
+        )
+    found: tuple[dict[int, Any], dict[int, Any]] = ({}, {})
+    for i, output in enumerate(outputs):
+        found[type(output) is list][i] = output
+    for i in several:
+        by_method = rows[i]["outputs"]  # a mapping: the log's reader refuses anything else
+        for pairs, method in enumerate(_METHODS):
+            if method in by_method:
+                found[pairs][i] = by_method[method]
+    scalars, probabilities = (dict(sorted(answers.items())) for answers in found)
+    return (
+        (list(scalars), list(scalars.values())),
+        (list(probabilities), list(probabilities.values())),
+    )
 
 
 class OutcomeSource:
@@ -771,13 +822,16 @@ class OutcomeSource:
         The log may mix ``predict`` answers (one number per row) with ``predict_proba``
         answers (``[p0, p1]`` per row), as a server answering both writes it: a pair is
         kept as ``p1``, read by ``roc_auc``, ``log_loss`` and ``brier``; the numbers are
-        read by the other metrics (see the module's rules).
+        read by the other metrics (see the module's rules). A row answered by several
+        methods (a KServe v2 request naming no outputs) holds each answer in ``outputs``:
+        its ``predict`` and ``predict_proba`` answers are two predictions.
 
         Raises
         ------
         ConfigError
-            If a row's output is neither a number, null, nor the two class probabilities
-            of a binary model (a multi-class or multi-output answer).
+            If a row's predict answer is neither a number nor null, or its predict_proba
+            answer neither null nor the two class probabilities of a binary model (a
+            multi-class or multi-output answer).
         PredictionLogError
             If a line of the log is not a logged prediction.
 
@@ -791,14 +845,13 @@ class OutcomeSource:
 
         rows = read_prediction_log(url, storage_options=storage_options)
         keys, stamps, versions, outputs = _prediction_columns(rows)
-        pair = [type(o) is list for o in outputs]
         parts = []
-        for pairs, by_version in ((False, self._versions), (True, self._proba_versions)):
-            take = [i for i, is_pair in enumerate(pair) if is_pair is pairs]
+        for pairs, (take, answers) in enumerate(_answers_by_method(rows, outputs)):
             if take:
                 mine = [keys[i] for i in take]
                 read = _positive_probabilities if pairs else _outputs
-                values = read([outputs[i] for i in take], mine)
+                values = read(answers, mine)
+                by_version = self._proba_versions if pairs else self._versions
                 parts.append((mine, stamps[take], values, [versions[i] for i in take], by_version))
         with self._lock:  # both parts or neither: a reader sees the whole log
             return sum(self._add_predictions(*part) for part in parts)

@@ -16,7 +16,16 @@ from typing import Any
 
 from modelship.errors import MissingDependency
 
-__all__ = ["LATENCY_BUCKETS", "ServerMetrics"]
+__all__ = ["ERROR_KINDS", "INFERENCE_CODES", "LATENCY_BUCKETS", "ServerMetrics"]
+
+INFERENCE_CODES = (200, 400, 404, 413, 500, 503)
+"""The HTTP status codes an inference endpoint answers: 200, a client's error (400 a bad
+request, 404 an unknown model or version, 413 a body over the limit), 500 (the model or
+the server failed) and 503 (not ready, or shutting down). Each one's series exists at zero
+from the start."""
+
+ERROR_KINDS = ("client", "model", "not_ready", "server")
+"""The kinds of failed inference requests ``modelship_request_errors_total`` counts."""
 
 LATENCY_BUCKETS = (
     0.001,
@@ -125,13 +134,18 @@ class ServerMetrics:
         self._error_children: dict[tuple[str, str], Any] = {}
         self._latency_children: dict[str, Any] = {}
         # The series of both inference endpoints (/predict and the v2 infer) exist at
-        # zero from the start: Prometheus measures no increase for a counter whose first
-        # scraped value is already 1, so a slot's first requests (or first 5xx) would
-        # otherwise be invisible to rate() and increase().
+        # zero from the start, for every code they answer and every kind of error:
+        # Prometheus measures no increase for a counter whose first scraped value is
+        # already 1, so a slot's first requests (or a burst of 503s while it warms up)
+        # would otherwise be invisible to rate() and increase().
         for endpoint in ("predict", "infer"):
-            for code in (200, 500):
+            for code in INFERENCE_CODES:
                 self._request_children[(endpoint, code)] = self._requests.labels(
                     *self._ids, endpoint, str(code)
+                )
+            for kind in ERROR_KINDS:
+                self._error_children[(endpoint, kind)] = self._errors.labels(
+                    *self._ids, endpoint, kind
                 )
             self._latency_children[endpoint] = self._latency.labels(*self._ids, endpoint)
 
@@ -152,7 +166,7 @@ class ServerMetrics:
             self._rows_child.inc(rows)
 
     def error(self, endpoint: str, kind: str) -> None:
-        """Count one failed inference request (``client``, ``model`` or ``not_ready``)."""
+        """Count one failed inference request (one of :data:`ERROR_KINDS`)."""
         key = (endpoint, kind)
         child = self._error_children.get(key)
         if child is None:
