@@ -76,7 +76,7 @@ from modelship.registry._layout import (
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._registry import Registry, signing_key_of
-from modelship.registry._signing import UNCHECKED, Signer
+from modelship.registry._signing import KEY_ENV, UNCHECKED, Signer
 from modelship.registry._slots import check_slot
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import tag_log_keys
@@ -322,11 +322,21 @@ def _refuse_other_signing(src: Registry, dst: Registry) -> None:
     """Refuse, before anything is written, a copy whose documents the destination could
     not read back: signed ones into a registry of unsigned models (its policy would make
     them unreadable without a key, and them unreadable with one), or unsigned ones into a
-    signing registry (they have no signatures to check)."""
-    signed, signing = _signed(src.store), _signed(dst.store)
+    signing registry (they have no signatures to check). A destination opened with a key
+    signs: its first write records its policy."""
+    keyed = signing_key_of(dst) is not None
+    signed, signing = _signed(src.store), keyed or _signed(dst.store)
     if signed == signing:
         return
     s, d = hide_credentials(src.url), hide_credentials(dst.url)
+    if not signed and not _signed(dst.store):
+        raise ConfigError(
+            f"{d} is opened with a signing key and {s} does not sign its versions: the "
+            "copied versions would carry no signatures, which readers with the key refuse; "
+            "nothing was copied. Open the destination without a key to copy them unsigned "
+            f"(on the command line, --signing-key-env '' while {KEY_ENV} is set), or "
+            "register the models into the signing registry"
+        )
     if signed and not dst.store.list(MODELS):
         return  # the policy is copied with the first model: the copy signs from then on
     if signed:
@@ -646,7 +656,8 @@ def copy_registry(
 
     Raises :class:`~modelship.ConfigError` before anything is written if one registry
     signs its versions and the other does not (unless ``dst`` holds no models and
-    ``src`` signs: the copy signs then) or the two sign with different keys (as far as
+    ``src`` signs: the copy signs then; ``dst`` opened with a key signs) or the two sign
+    with different keys (as far as
     the key either handle was opened with tells), and :class:`~modelship.InvalidName` if ``dst``
     holds a model whose name differs only in case from one copied. A store's failure to
     read or write a blob is a :class:`~modelship.StoreError`.
@@ -679,12 +690,14 @@ def copy_registry(
     )
     if models is not None:  # before the destination is written (check_writable probes it)
         _refuse_missing(src, names)
+    # Refusals first: check_writable writes (its probe, and the policy of a destination
+    # opened with a key), and a refused copy writes nothing.
     _refuse_other_key(src, dst)
+    _refuse_other_signing(src, dst)
+    _refuse_other_spellings(dst, names)
     # A keyless copy of a signed registry writes only the source's signed bytes, its
     # policy included: into a registry that has no policy or the same one, it needs no key.
     dst.check_writable(_signed_bytes_only=_keyless_copy_of_signed(src, dst))
-    _refuse_other_signing(src, dst)
-    _refuse_other_spellings(dst, names)
     s, d = src.store, dst.store
     if _signed(s):
         # A copy of a signed registry stays one: keyless readers refuse it there too.

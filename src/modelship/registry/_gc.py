@@ -42,6 +42,15 @@ which that listing therefore sees. A copy that stops between its first slot and 
 manifest leaves its mark (:attr:`CopyMark.keep`), so copying again within the grace period
 resumes; after it, gc removes the mark and declares those slots dead.
 
+In a signing registry, what gc acts on is checked with the registry's key (by any handle
+holding it, ``verify_signatures=False`` or not): a slot it turns into a signed tombstone,
+and the purge and archive markers of a version whose bytes it takes for unused. One that
+fails the check (written by someone without the key) is a
+:class:`~modelship.errors.RepairWarning`, left alone: a forged slot would otherwise become
+a validly signed dead one, hiding a committed version from ``latest``, and a forged purge
+marker would cost a live version its bytes. A purge marker counts only beside the
+version's archive marker, as a purge creates it only once the version is archived.
+
 A purge takes no part in this handshake: a purge of a version whose bytes a registration
 reuses, run after the registration's blob check, leaves it committed without them (hence
 "do not purge while registering the same artifact elsewhere", :meth:`Registry.purge`).
@@ -53,6 +62,7 @@ import contextlib
 import re
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import Any
@@ -61,8 +71,8 @@ import attrs
 
 from modelship._json import canonical_json
 from modelship._shown import hide_credentials
-from modelship.errors import Conflict, IntegrityError
-from modelship.registry._hints import dead_slot
+from modelship.errors import Conflict, IntegrityError, RepairWarning
+from modelship.registry._commit import dead_slot
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import (
     BLOBS,
@@ -79,8 +89,9 @@ from modelship.registry._layout import (
 from modelship.registry._lineage import now
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import AbortsUploads, Store
-from modelship.registry._signing import UNCHECKED
+from modelship.registry._signing import UNCHECKED, Signer
 from modelship.registry._slots import check_slot
+from modelship.registry._states import check_marker
 
 __all__ = ["CopyMark", "GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
 
@@ -225,32 +236,31 @@ def _listed_manifests(store: Store, keys: list[str]) -> dict[str, bytes]:
 
 
 def referenced_digests(
-    store: Store, *, purged_before: float | None, leaving_out: str | None = None
+    store: Store,
+    *,
+    purged_before: float | None,
+    leaving_out: str | None = None,
+    signer: Signer = UNCHECKED,
 ) -> set[str]:
     """Digests of every artifact and attachment the committed versions refer to.
 
     A version purged for good refers to nothing: one whose purge marker was modified
-    before ``purged_before`` (gc's cutoff). A younger marker does not count, as its purge
-    may still give way to a restore or an alias and take the marker back, and the version
-    would be left without its bytes; a purge that goes on deletes them itself, and one
-    that died is collected once its marker is older than the grace period. With
-    ``purged_before=None`` (a purge's view, which cannot tell a purge that is done from one
-    that will give way) no marker counts: bytes only purged versions share are gc's to
-    collect. ``leaving_out`` is the manifest key of a version whose references do not
-    count (the one being purged).
+    before ``purged_before`` (gc's cutoff), and whose purge and archive markers both pass
+    ``signer``'s check (a purge marker is created only once the version is archived, so
+    one alone was not made by a purge; a marker that fails the check, unsigned in a
+    signing registry, was written by someone without the key, and is a
+    :class:`~modelship.errors.RepairWarning`, never a purge). A younger marker does not
+    count, as its purge may still give way to a restore or an alias and take the marker
+    back, and the version would be left without its bytes; a purge that goes on deletes
+    them itself, and one that died is collected once its marker is older than the grace
+    period. With ``purged_before=None`` (a purge's view, which cannot tell a purge that
+    is done from one that will give way) no marker counts: bytes only purged versions
+    share are gc's to collect. ``leaving_out`` is the manifest key of a version whose
+    references do not count (the one being purged).
     """
     used: set[str] = set()
     for model in store.list(MODELS):
-        markers = folder(model, "purged")
-        purged = (
-            set()
-            if purged_before is None
-            else {
-                number_of(n)
-                for n in store.list(markers)
-                if _older(store, f"{markers}/{n}", purged_before)
-            }
-        )
+        purged = set() if purged_before is None else _purged(store, model, purged_before, signer)
         versions = folder(model, "versions")
         keys = [
             key
@@ -270,14 +280,57 @@ def referenced_digests(
     return used
 
 
-def _dead_slots(store: Store, cutoff: float, *, copying: bool = False) -> tuple[list[str], int]:
+def _purged(store: Store, model: str, purged_before: float, signer: Signer) -> set[str]:
+    """The versions of ``model`` purged for good (see :func:`referenced_digests`)."""
+    markers = folder(model, "purged")
+    settled = [
+        number_of(n) for n in store.list(markers) if _older(store, f"{markers}/{n}", purged_before)
+    ]
+    pairs = {
+        version: (f"{markers}/{version}.json", f"{folder(model, 'archived')}/{version}.json")
+        for version in settled
+    }
+    found = store.read_many(key for pair in pairs.values() for key in pair)
+    purged = set()
+    for version, (purge, archive) in pairs.items():
+        if purge not in found:
+            continue  # taken back since it was listed: a purge that gave way
+        try:
+            check_marker(purge, found[purge], signer)
+            if archive not in found:
+                # A restore that overtook a stalled purge deleted it, or the version was
+                # never archived: a purge marker alone was not made by a purge that found
+                # the version archived. Its bytes are kept (a purge that went on deleted
+                # those it did not share with other versions).
+                continue
+            check_marker(archive, found[archive], signer)
+        except IntegrityError as exc:
+            warnings.warn(
+                f"{exc}; gc does not take {model} version {version!r} for purged "
+                "and keeps its bytes. Remove the marker if no purge made it (or restore it "
+                "from a copy of the registry)",
+                RepairWarning,
+                stacklevel=6,
+            )
+            continue
+        purged.add(version)
+    return purged
+
+
+def _dead_slots(
+    store: Store, cutoff: float, signer: Signer, *, copying: bool = False
+) -> tuple[list[str], int]:
     """Slots of registrations that never committed, older than ``cutoff``; how many
     registrations are in flight (slot younger than ``cutoff``, no manifest).
 
     Slots are read before manifests, so a registration seen in neither had not claimed
     its slot when this began. With ``copying`` (a copy mark younger than ``cutoff`` was
     listed before the slots) no slot is dead: a copied slot carries the source's time and
-    its manifest may be on its way.
+    its manifest may be on its way. A slot is declared dead only if it passes ``signer``'s
+    check and no manifest holds its number: a tombstone gc writes is signed with the
+    registry's key, so a slot forged by someone without it (naming a registration that
+    never committed) would otherwise turn a committed version's slot into a validly
+    signed dead one, and hide the version from ``latest``.
     """
     dead: list[str] = []
     in_flight = 0
@@ -288,12 +341,26 @@ def _dead_slots(store: Store, cutoff: float, *, copying: bool = False) -> tuple[
         committed = _listed_manifests(
             store, [f"{versions}/{n}" for n in store.list(versions) if is_document(n)]
         )
-        # Read as every reader reads them (a damaged one stops gc: IntegrityError), but
-        # without checking signatures: gc decides nothing a signature protects.
-        owners = {parse_manifest(k, v, UNCHECKED).registration for k, v in committed.items()}
+        # Read as every reader reads them (a damaged one stops gc: IntegrityError). Their
+        # signatures are not checked: a manifest only keeps a slot (and its bytes) alive.
+        records = [parse_manifest(k, v, UNCHECKED) for k, v in committed.items()]
+        owners = {mv.registration for mv in records}
+        sequences = {mv.version: mv.sequence for mv in records}
         for key, data in slots.items():
             slot = check_slot(data, key, UNCHECKED)
             if slot.get("dead") or slot.get("registration") in owners:
+                continue
+            damage = _slot_damage(key, slot, signer, sequences)
+            if damage is not None:
+                # Perhaps a registration in flight whose slot was overwritten: no blob
+                # is collected while it is there, as for one in flight.
+                warnings.warn(
+                    f"{damage}; gc leaves it alone, and removes no unused blob while it is "
+                    "there. Restore it from a copy of the registry",
+                    RepairWarning,
+                    stacklevel=5,
+                )
+                in_flight += 1
                 continue
             try:
                 at = datetime.fromisoformat(slot["at"]).timestamp()
@@ -308,22 +375,41 @@ def _dead_slots(store: Store, cutoff: float, *, copying: bool = False) -> tuple[
     return dead, in_flight
 
 
+def _slot_damage(
+    key: str, slot: dict[str, Any], signer: Signer, sequences: dict[str, int]
+) -> str | None:
+    """Why the slot at ``key``, which no committed registration owns, is damage rather
+    than a registration that has not committed; None if it is not."""
+    try:
+        signer.check_doc(slot, key, f"sequence slot {key}")
+    except IntegrityError as exc:
+        return str(exc)
+    if sequences.get(slot["version"]) == int(number_of(key)):
+        return (
+            f"sequence slot {key} names version {slot['version']!r}, whose manifest holds "
+            "this number, but another registration than the manifest's"
+        )
+    return None
+
+
 def collect(
     store: Store,
     cutoff: float,
     *,
     dry_run: bool,
     check_writable: Callable[[], None],
-    dead_slot_at: Callable[[str], bytes] | None = None,
+    signer: Signer = UNCHECKED,
 ) -> GcReport:
     """Find (and unless ``dry_run``, remove) what is left over from before ``cutoff``.
 
-    ``dead_slot_at(key)`` is what a dead slot at ``key`` holds (signed, in a signing registry).
+    ``signer`` checks the slots gc turns dead and the markers it takes for finished purges
+    (with the registry's key, a checking one: each decides what gc writes or deletes), and
+    signs the tombstones of dead slots.
     The gc mark written here does not decide a resolution (it only makes registrations
     wait or fail), so it is not signed.
     """
     if dry_run:
-        return _collect(store, cutoff, dry_run=True, dead_slot_at=dead_slot_at)
+        return _collect(store, cutoff, dry_run=True, signer=signer)
     check_writable()
     run = f"{GC_RUNS}/{uuid.uuid4().hex}.json"
     store.create(run, canonical_json({"at": now().isoformat()}))
@@ -331,7 +417,7 @@ def collect(
         for key, live in _runs(store):
             if not live:
                 store.delete(key)  # left by a gc that died
-        return _collect(store, cutoff, dry_run=False, dead_slot_at=dead_slot_at)
+        return _collect(store, cutoff, dry_run=False, signer=signer)
     finally:
         store.delete(run)
 
@@ -352,7 +438,7 @@ def _collect(
     cutoff: float,
     *,
     dry_run: bool,
-    dead_slot_at: Callable[[str], bytes] | None,
+    signer: Signer,
 ) -> GcReport:
     # Staged artifacts and documents, and writability probes of writers that died.
     staging = tuple(
@@ -363,12 +449,14 @@ def _collect(
     )
     # Copy marks before slots (see the module docstring).
     copies = _copies_in_flight(store, cutoff)
-    dead, in_flight = _dead_slots(store, cutoff, copying=copies > 0)
+    dead, in_flight = _dead_slots(store, cutoff, signer, copying=copies > 0)
     in_flight += copies
     # A purge marker counts as a purge done once it is older than the grace period, and
     # never younger than PURGE_SETTLE whatever the grace (grace_seconds=0 took a purge
     # still deciding, about to give way to a restore, for done, and its bytes went).
-    used = referenced_digests(store, purged_before=min(cutoff, time.time() - PURGE_SETTLE))
+    used = referenced_digests(
+        store, purged_before=min(cutoff, time.time() - PURGE_SETTLE), signer=signer
+    )
     blobs = []
     # A registration in flight may be about to commit a reference to any stored blob.
     for prefix in [] if in_flight else store.list(BLOBS):
@@ -403,5 +491,5 @@ def _collect(
     # and a registration creates slot n only once n - 1 exists, so slots have no holes; the
     # tombstone only costs its number, which no version will have.
     for key in dead:
-        store.replace(key, dead_slot() if dead_slot_at is None else dead_slot_at(key))
+        store.replace(key, dead_slot(signer, key))
     return report

@@ -24,12 +24,10 @@ from modelship.registry._layout import (
     head_key,
     slot_key,
 )
-from modelship.registry._lineage import now
 from modelship.registry._protocols import Store
 
 __all__ = [
     "bump_hint",
-    "dead_slot",
     "highest_present",
     "probe_forward",
     "read_hint",
@@ -151,8 +149,3 @@ def top_slot(store: Store, name: str) -> int:
 def top_alias(store: Store, name: str) -> int:
     """The newest alias log revision of ``name``, 0 if none."""
     return probe_forward(store, alias_hint_key(name), lambda r: alias_key(name, r))
-
-
-def dead_slot() -> bytes:
-    """A slot whose number no version will have: kept so that slots have no holes."""
-    return canonical_json({"dead": True, "at": now().isoformat()})

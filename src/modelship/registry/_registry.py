@@ -57,7 +57,7 @@ from modelship.parity._scan import StreamingScan
 from modelship.parity._stored import RegistrationCapture, check_before_load
 from modelship.registry._aliases import ANY, AliasMove, alias_state, history, move_alias
 from modelship.registry._claims import claim_name
-from modelship.registry._commit import commit, dead_slot, version_exists
+from modelship.registry._commit import commit, version_exists
 from modelship.registry._download import download_artifact
 from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
 from modelship.registry._integrity import (
@@ -70,6 +70,7 @@ from modelship.registry._latest import latest_live
 from modelship.registry._layout import (
     MODELS,
     REGISTRY_MARKER,
+    SIGNING_POLICY,
     blob_key,
     folder,
     is_document,
@@ -89,7 +90,7 @@ from modelship.registry._serializers import (
     check_allowed,
     get_serializer,
 )
-from modelship.registry._signing import Signer
+from modelship.registry._signing import UNCHECKED, Signer
 from modelship.registry._snapshots import write_snapshot
 from modelship.registry._states import check_marker, mark, version_state
 from modelship.registry._tags import (
@@ -264,6 +265,7 @@ class Registry:
         self._user = default_user() if user is None else _checked_user(user)
         self._writable: bool | None = None
         self._snapshots = True  # until writing one fails: then this handle stops trying
+        self._policy_seen = False  # whether the store was seen to record a signing policy
 
     _SNAPSHOT_AFTER = 256
     """versions() writes a snapshot once it has read this many manifests one by one."""
@@ -300,9 +302,14 @@ class Registry:
         >>> import modelship as ms
         >>> ms.open_registry("memory://check-writable-doc").check_writable()
         """
+        self._check_writable(signed_bytes_only=_signed_bytes_only, record_policy=True)
+
+    def _check_writable(self, *, signed_bytes_only: bool, record_policy: bool) -> None:
+        """:meth:`check_writable`; with ``record_policy`` False, a keyed handle's first
+        write records no signing policy (a cache is no signed write)."""
         # Before anything is written (the probe below included): a handle without the
         # registry's key, or with another, would leave documents its readers refuse.
-        if not _signed_bytes_only:
+        if not signed_bytes_only:
             self._signer.check_writer(self.store)
         if self._writable is None:
             self._writable = honours_exclusive_creates(self.store)
@@ -314,7 +321,8 @@ class Registry:
                 "single_writer=True if only this process writes, or use a store that "
                 "supports it (local disk, S3 with conditional writes)"
             )
-        self._signer.record_policy(self.store, now().isoformat())
+        if record_policy:
+            self._signer.record_policy(self.store, now().isoformat())
 
     def register(  # noqa: PLR0913 - public register(): documented keyword-only metadata and serialisation options
         self,
@@ -528,6 +536,12 @@ class Registry:
             return ModelNotFound(f"no model named {name!r} in {hide_credentials(self.url)}{hint}")
         return VersionNotFound(f"{name} has no {what}; see {listing}({name!r})")
 
+    def _no_alias(self, name: str, alias: str, known: Mapping[str, str]) -> VersionNotFound:
+        # The aliases it has, not its versions: the usual slip is the alias's spelling
+        # ('Production' for 'production'; aliases are case-sensitive).
+        shown = ", ".join(sorted(known)[:10]) or "none"
+        return self._not_found(name, f"alias {alias!r} (its aliases: {shown})", "aliases")
+
     def _check_model(self, name: str) -> None:
         """Raise ModelNotFound (or RegistryNotFound) unless ``name`` has a version: an empty
         answer about a model that is not there would hide a typo."""
@@ -611,10 +625,7 @@ class Registry:
             known = self.aliases(name)
             target = known.get(alias)
             if target is None:
-                # The aliases it has, not its versions: the usual slip is the alias's
-                # spelling ('Production' for 'production'; aliases are case-sensitive).
-                shown = ", ".join(sorted(known)[:10]) or "none"
-                raise self._not_found(name, f"alias {alias!r} (its aliases: {shown})", "aliases")
+                raise self._no_alias(name, alias, known)
             return self._get_version(name, target, include_archived)
         try:
             version = check_version(ref)
@@ -723,10 +734,35 @@ class Registry:
         """Whether this handle writes caches (snapshots, listing chunks); once not, never."""
         if self._snapshots:
             try:
-                self.check_writable()
+                self._check_cache_writable()
             except (ModelshipError, OSError):  # read-only credentials: the probe is refused
                 self._snapshots = False
         return self._snapshots
+
+    def _check_cache_writable(self) -> None:
+        """Raise unless this handle may write a cache (a snapshot, a listing chunk).
+
+        Writing a cache never records a signing policy: a reader opened with a key, to
+        read a registry that does not sign (verify_signatures=False, as when migrating to a
+        signed one), would lock every keyless reader out of it. Nor does a handle with a
+        key write one into a registry that records no policy (its keyless readers refuse
+        the key-signed listing chunks), or one that reads unchecked (it would sign, as
+        checked, listing chunks made from slots it did not check).
+        """
+        signer = self._signer
+        if signer.key is not None and not (signer.verify and self._policy_recorded()):
+            raise ConfigError(
+                "this handle writes no cache: it holds a signing key, and reads unchecked or "
+                "the registry does not sign"
+            )
+        self._check_writable(signed_bytes_only=False, record_policy=False)
+
+    def _policy_recorded(self) -> bool:
+        """Whether the store records a signing policy (once seen, never asked again: a
+        policy is never removed)."""
+        if not self._policy_seen:
+            self._policy_seen = self.store.exists(SIGNING_POLICY)
+        return self._policy_seen
 
     def _all_versions(self, name: str, *, include_archived: bool = False) -> list[ModelVersion]:
         """All versions of ``name`` in registration order.
@@ -752,7 +788,7 @@ class Registry:
             # Having read many manifests one by one, or found the newest snapshot damaged
             # (read and warned about by every listing until replaced): one for the next.
             self._snapshots = write_snapshot(
-                self.store, name, found, snapshots, self.check_writable, damaged=damaged
+                self.store, name, found, snapshots, self._check_cache_writable, damaged=damaged
             )
         found.sort(key=lambda mv: mv.sequence)
         hidden = hidden_versions(self.store, name, self._signer, include_archived=include_archived)
@@ -1088,8 +1124,9 @@ class Registry:
         """
         name = check_model_name(name)
         alias = check_alias(alias)
-        if alias not in self.aliases(name):
-            raise self._not_found(name, f"alias {alias!r}")
+        known = self.aliases(name)
+        if alias not in known:
+            raise self._no_alias(name, alias, known)
         self.check_writable()
         move_alias(
             self.store, name, alias, None, expected=expected, user=self._user, signer=self._signer
@@ -1409,7 +1446,9 @@ class Registry:
             cutoff,
             dry_run=dry_run,
             check_writable=self.check_writable,
-            dead_slot_at=lambda key: dead_slot(self._signer, key),
+            # With a key, what gc turns dead or takes for purged is checked, even by a
+            # handle that reads unchecked: gc signs tombstones and deletes bytes on it.
+            signer=UNCHECKED if self._signer.key is None else Signer(self._signer.key),
         )
 
 

@@ -1,0 +1,255 @@
+"""Review 41: what a writer without the key leaves is never acted on as the key holder's.
+
+gc takes a purge marker for a finished purge, and turns a slot into a signed tombstone,
+only once it passes the registry's check; a read (its caches) never records a signing
+policy; a refused copy writes nothing; an unknown alias points at the aliases there are.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+
+import modelship as ms
+from modelship.cli import main
+from modelship.errors import RepairWarning
+from modelship.registry._layout import SIGNING_POLICY, blob_key, folder, slot_key, state_key
+from modelship.registry._signing import Signer
+
+KEY = b"k" * 32
+_OLD = "2020-01-01T00:00:00+00:00"
+
+
+def _age(root: Path, seconds: float = 86400) -> None:
+    """Make every file under ``root`` look ``seconds`` old (as time would)."""
+    then = time.time() - seconds
+    for folder_, _, files in os.walk(root):
+        for name in files:
+            os.utime(os.path.join(folder_, name), (then, then))
+
+
+def _overwrite(reg: ms.Registry, key: str, doc: dict[str, object]) -> None:
+    """What a writer without the key does: overwrite one key with an unsigned document."""
+    reg.store.replace(key, json.dumps(doc).encode())
+
+
+def _forge_purge(reg: ms.Registry, version: str) -> None:
+    """A writer without the key creates an unsigned purge marker, long ago."""
+    reg.store.create(state_key("m", "purged", version), b'{"by": "mallory", "at": "2026"}')
+
+
+def _two_versions(url: str, key: bytes | None) -> tuple[ms.Registry, ms.ModelVersion]:
+    reg = ms.open_registry(url, signing_key=key)
+    reg.register(model_name="m", model=b"model one", serializer="bytes")
+    two = reg.register(model_name="m", model=b"model two", serializer="bytes")
+    reg.set_alias("m", "production", "2")
+    return reg, two
+
+
+# --- 1. gc and purge markers -------------------------------------------------------------
+
+
+def test_gc_keeps_the_bytes_of_a_live_version_under_an_unsigned_purge_marker(
+    tmp_path: Path,
+) -> None:
+    reg, two = _two_versions(str(tmp_path / "r"), KEY)
+    _forge_purge(reg, "2")
+    _age(tmp_path)
+    with pytest.warns(RepairWarning, match=r"purged/2\.json is not signed.*keeps its bytes"):
+        report = ms.open_registry(str(tmp_path / "r"), signing_key=KEY).gc()
+    assert report.blobs == ()
+    assert reg.store.exists(blob_key(two.artifact.digest))
+    reg.store.delete(state_key("m", "purged", "2"))  # the operator removes the forgery
+    assert ms.open_registry(str(tmp_path / "r"), signing_key=KEY).load("m", "@production") == (
+        b"model two"
+    )
+
+
+def test_gc_with_a_key_checks_purge_markers_even_when_reading_unchecked(tmp_path: Path) -> None:
+    reg, two = _two_versions(str(tmp_path / "r"), KEY)
+    _forge_purge(reg, "2")
+    _age(tmp_path)
+    unchecked = ms.open_registry(str(tmp_path / "r"), signing_key=KEY, verify_signatures=False)
+    with pytest.warns(RepairWarning):
+        assert unchecked.gc().blobs == ()
+    assert reg.store.exists(blob_key(two.artifact.digest))
+
+
+def test_gc_takes_no_purge_marker_of_a_version_never_archived_for_a_purge(
+    tmp_path: Path,
+) -> None:
+    # Without signing, a purge marker alone (no archive marker) was not made by a purge.
+    reg, two = _two_versions(str(tmp_path / "r"), None)
+    _forge_purge(reg, "2")
+    _age(tmp_path)
+    assert ms.open_registry(str(tmp_path / "r")).gc().blobs == ()
+    assert reg.store.exists(blob_key(two.artifact.digest))
+
+
+def test_gc_collects_bytes_only_versions_purged_for_good_share(tmp_path: Path) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url, signing_key=KEY)
+    for _ in range(3):
+        mv = reg.register(model_name="m", model=b"shared", serializer="bytes")
+    for version in ("1", "2"):
+        reg.delete("m", version)
+        reg.purge("m", version)  # each keeps the bytes: version 3 (and the other) use them
+    reg.delete("m", "3")
+    reg.purge("m", "3")  # keeps them too: the others' purges may yet give way
+    assert reg.store.exists(blob_key(mv.artifact.digest))
+    _age(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RepairWarning)
+        report = ms.open_registry(url, signing_key=KEY).gc()
+    assert blob_key(mv.artifact.digest) in report.blobs  # (with the shared attachments')
+
+
+# --- 2. gc and forged slots --------------------------------------------------------------
+
+
+def test_gc_leaves_a_forged_slot_of_a_committed_version_alone(tmp_path: Path) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url, signing_key=KEY)
+    for i in range(3):
+        reg.register(model_name="m", model=bytes([i]), serializer="bytes")
+    key = slot_key("m", 3)
+    _overwrite(reg, key, {"version": "3", "registration": "forged", "at": _OLD})
+    forged = reg.store.read(key)
+    with pytest.warns(RepairWarning, match=r"000000000003\.json is not signed.*leaves it alone"):
+        report = ms.open_registry(url, signing_key=KEY).gc()
+    assert report.dead_slots == ()
+    assert reg.store.read(key) == forged
+    # Still refused (damage to repair), never rolled back to version 2 with valid signatures.
+    with pytest.raises(ms.SignatureError):
+        ms.open_registry(url, signing_key=KEY).get("m")
+
+
+def test_gc_with_a_key_checks_slots_even_when_reading_unchecked(tmp_path: Path) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url, signing_key=KEY)
+    for i in range(2):
+        reg.register(model_name="m", model=bytes([i]), serializer="bytes")
+    _overwrite(reg, slot_key("m", 2), {"version": "2", "registration": "forged", "at": _OLD})
+    unchecked = ms.open_registry(url, signing_key=KEY, verify_signatures=False)
+    with pytest.warns(RepairWarning):
+        assert unchecked.gc().dead_slots == ()
+
+
+def test_gc_does_not_declare_dead_a_slot_whose_number_its_versions_manifest_holds(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url)
+    for i in range(3):
+        reg.register(model_name="m", model=bytes([i]), serializer="bytes")
+    key = slot_key("m", 3)
+    _overwrite(reg, key, {"version": "3", "registration": "forged", "at": _OLD})
+    with pytest.warns(RepairWarning, match="whose manifest holds this number"):
+        assert ms.open_registry(url).gc().dead_slots == ()
+    assert json.loads(reg.store.read(key))["registration"] == "forged"
+
+
+def test_gc_still_turns_a_signed_slot_of_a_registration_that_died_dead(tmp_path: Path) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url, signing_key=KEY)
+    reg.register(model_name="m", model=b"x", serializer="bytes")
+    key = slot_key("m", 2)
+    died = {"version": "9", "registration": "died", "at": _OLD}
+    reg.store.create(key, Signer(KEY).seal_bytes(died, key))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RepairWarning)
+        assert ms.open_registry(url, signing_key=KEY).gc().dead_slots == (key,)
+    assert json.loads(reg.store.read(key))["dead"] is True
+
+
+# --- 3. reading with a key records no policy ---------------------------------------------
+
+
+def _unsigned(url: str, count: int) -> ms.Registry:
+    reg = ms.open_registry(url)
+    for i in range(count):
+        reg.register(
+            model_name="m", model=bytes([i]), serializer="bytes", capture_environment=False
+        )
+    return reg
+
+
+def test_reading_an_unsigned_registry_with_a_key_unchecked_records_no_policy(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "old")
+    _unsigned(url, 20)  # more than a listing chunk (16)
+    migrator = ms.open_registry(url, signing_key=KEY, verify_signatures=False)
+    assert len(migrator.versions("m", limit=10)) == 10
+    assert len(migrator.versions("m")) == 20
+    assert not (tmp_path / "old" / SIGNING_POLICY).exists()
+    assert not (tmp_path / "old" / folder("m", "listing")).exists()  # no key-signed chunk
+    assert ms.open_registry(url).get("m").version == "20"  # keyless readers still read it
+
+
+def test_a_snapshot_written_by_a_reader_with_a_key_records_no_policy(tmp_path: Path) -> None:
+    url = str(tmp_path / "old")
+    _unsigned(url, 3)
+    migrator = ms.open_registry(url, signing_key=KEY, verify_signatures=False)
+    migrator._SNAPSHOT_AFTER = 2  # a snapshot is due after this many manifests
+    assert len(migrator.versions("m")) == 3
+    assert not (tmp_path / "old" / SIGNING_POLICY).exists()
+    assert ms.open_registry(url).get("m").version == "3"
+
+
+def test_a_reader_with_a_key_unchecked_signs_no_listing_chunk(tmp_path: Path) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url, signing_key=KEY)
+    for i in range(20):
+        reg.register(model_name="m", model=bytes([i]), serializer="bytes")
+    unchecked = ms.open_registry(url, signing_key=KEY, verify_signatures=False)
+    assert len(unchecked.versions("m", limit=20)) == 20
+    # It read the slots unchecked: a chunk it signed would vouch for what it did not check.
+    assert not (tmp_path / "r" / folder("m", "listing")).exists()
+
+
+# --- 4. a refused copy writes nothing ----------------------------------------------------
+
+
+def test_copy_of_an_unsigned_registry_into_a_keyed_handle_is_refused_before_writing(
+    tmp_path: Path,
+) -> None:
+    src = ms.open_registry(str(tmp_path / "src"))
+    src.register(model_name="m", model=b"a", serializer="bytes")
+    dst_url = str(tmp_path / "dst")
+    with pytest.raises(ms.ConfigError) as refused:
+        ms.copy_registry(src, ms.open_registry(dst_url, signing_key=KEY))
+    assert not (tmp_path / "dst").exists()
+    assert "Open the destination without a key" in str(refused.value)
+    # The retry the message advises succeeds.
+    assert ms.copy_registry(src, ms.open_registry(dst_url)).versions == 1
+    assert ms.open_registry(dst_url).load("m") == b"a"
+
+
+# --- 5. an unknown alias ------------------------------------------------------------------
+
+
+def test_remove_alias_of_an_unknown_alias_names_the_aliases_there_are(tmp_path: Path) -> None:
+    reg = ms.open_registry(str(tmp_path / "r"))
+    reg.register(model_name="m", model=b"x", serializer="bytes")
+    reg.set_alias("m", "staging", "1")
+    shown = r"alias 'nope' \(its aliases: staging\); see aliases\('m'\)"
+    with pytest.raises(ms.VersionNotFound, match=shown):
+        reg.remove_alias("m", "nope")
+
+
+def test_cli_unalias_of_an_unknown_alias_points_at_the_aliases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = str(tmp_path / "r")
+    ms.open_registry(url).register(model_name="m", model=b"x", serializer="bytes")
+    assert main(["registry", "unalias", url, "m", "nope"]) != 0
+    err = capsys.readouterr().err
+    assert "its aliases: none" in err
+    assert "aliases('m')" in err
+    assert "versions('m')" not in err
