@@ -170,10 +170,12 @@ LAPSES = {
         lambda kube: _replicas(kube, "fraud-blue") == 2,
     ),
     # Every write is checked, the scale-downs after the Service's write too.
+    # (blue serves: it is the slot that shrinks after the switch; a canary without
+    # traffic shrinks before it.)
     "after-the-service-write": (
         lambda method, path: method == "PATCH" and path == SERVICE,
-        lambda a: a.set_traffic({"blue": 90, "green": 10}),
-        lambda kube: _replicas(kube, "fraud-green") == 2,
+        lambda a: a.set_traffic({"blue": 10, "green": 90}),
+        lambda kube: _replicas(kube, "fraud-blue") == 2,
     ),
     "between-the-deletes-of-remove": (
         lambda method, path: method == "DELETE",

@@ -8,17 +8,19 @@ with ``traffic="httproute"`` a Gateway API HTTPRoute's backend weights split it 
 Invariant: traffic never moves to a slot whose Service lists no ready endpoint, nor to
 one whose Deployment still runs pods of the version it replaces (both checked just
 before the write that moves it); replica counts of slots taking traffic that rise
-are waited for before the selector changes, and every other count changes after it (a
-slot left without traffic goes back to its spec's count, so the previous version of a
-canary waits at full size through the undo window and a rollback is one write of the
-Service or HTTPRoute); :meth:`remove` refuses a slot with traffic. Every write is a
-server-side apply (field manager ``modelship``, forced: these objects are ours) or, for
-a replica count, a merge patch; a check-then-act against the cluster is not atomic, so
-each write is one the API server makes atomic on its own, and the state is read again
-after every failure rather than assumed. Every write (dry runs aside) checks the rollout
-Lease just before it is sent, in one place (``_write``): a rollout may wait minutes
-between writes, and one whose Lease went to another meanwhile sends nothing more, not even
-the undo of a slot it grew.
+are waited for before the selector changes, a slot the selector does not select yet
+shrinks before it too (a canary's first step: it gets its share, not all its pods), and
+every other count changes after it (a slot left without traffic goes back to its spec's
+count, so the previous version of a canary waits at full size through the undo window
+and a rollback is one write of the Service or HTTPRoute); :meth:`remove` refuses a slot
+with traffic. Every write is a server-side apply (field manager ``modelship``, forced:
+these objects are ours) or, for a replica count, a merge patch; a check-then-act against
+the cluster is not atomic, so each write is one the API server makes atomic on its own,
+and the state is read again after every failure rather than assumed. Every write (dry
+runs aside) checks the rollout Lease just before it is sent, in one place (``_write``): a
+rollout may wait minutes between writes, and one whose Lease went to another meanwhile
+sends nothing more, not even the undo of a slot it grew. A new HTTPRoute counts as
+written once its Gateway's controller accepted it (``status.parents``).
 """
 
 from __future__ import annotations
@@ -376,11 +378,14 @@ class KubernetesDeployer:
     def _weights(self, deployments: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
         """Each slot's share as applied. A Service or HTTPRoute of the app's name that is
         not the app's (another app's, a Helm release's) sends it none: its selector or
-        backends say nothing about this app's slots (and writing it is refused)."""
+        backends say nothing about this app's slots (and writing it is refused); nor does
+        a route the Gateway refused (a parent status of ``Accepted=False``)."""
         weights = dict.fromkeys(deployments, 0)
         if self.options.traffic == "httproute":
             route = self._route()
-            refs = _backends(route) if self._not_ours(route) is None else []
+            # A route its Gateway refused (Accepted=False) is not programmed: no traffic.
+            usable = self._not_ours(route) is None and not self._refused(route)
+            refs = _backends(route) if usable else []
             by_name = {self.options.slot_name(s): s for s in deployments}
             raw = {  # an absent weight is 1 in the Gateway API
                 by_name[r["name"]]: int(r.get("weight", 1))
@@ -388,17 +393,32 @@ class KubernetesDeployer:
                 if r.get("name") in by_name
             }
             return {**weights, **_percentages(raw)}
-        svc = self._client.request("GET", self._path("services", self.options.app), missing_ok=True)
+        selected = self._selected(deployments, self._app_service())
+        if len(selected) == 1:
+            return {**weights, selected[0]: 100}
+        replicas = {s: _replicas(deployments[s]) for s in selected}
+        return {**weights, **_percentages(replicas)}
+
+    def _app_service(self) -> dict[str, Any] | None:
+        """The Service ``<app>`` as stored, or None."""
+        found: dict[str, Any] | None = self._client.request(
+            "GET", self._path("services", self.options.app), missing_ok=True
+        )
+        return found
+
+    def _selected(
+        self, deployments: Mapping[str, Mapping[str, Any]], svc: Mapping[str, Any] | None
+    ) -> list[str]:
+        """The slots whose pods the app Service ``svc`` (as read) selects: one, both (a
+        split) or none (no Service, one that is not the app's, or traffic turned off)."""
         if svc is None or self._not_ours(svc) is not None:
-            return weights
+            return []
         selector = (svc.get("spec") or {}).get("selector") or {}
         if LABEL_TRAFFIC_OFF in selector:
-            return weights
+            return []
         if LABEL_SLOT in selector:
-            slot = selector[LABEL_SLOT]
-            return {**weights, slot: 100} if slot in weights else weights
-        replicas = {s: _replicas(d) for s, d in deployments.items()}
-        return {**weights, **_percentages(replicas)}
+            return [selector[LABEL_SLOT]] if selector[LABEL_SLOT] in deployments else []
+        return list(deployments)
 
     def _route(self) -> dict[str, Any] | None:
         """The HTTPRoute ``<app>`` as stored, or None."""
@@ -412,6 +432,113 @@ class KubernetesDeployer:
         another app's or not modelship's."""
         self._check_owner(found)
         self._apply(http_route(self.options, weights))
+
+    def _parent_ref(self) -> dict[str, Any]:
+        """The route's parentRef (its Gateway), as :func:`http_route` writes it."""
+        refs: list[dict[str, Any]] = http_route(self.options, {})["spec"]["parentRefs"]
+        return refs[0]
+
+    def _parent_conditions(self, route: Mapping[str, Any]) -> list[dict[str, dict[str, Any]]]:
+        """The conditions (by type) of every ``status.parents`` entry for our Gateway."""
+        ours = _parent_key(self._parent_ref(), self.options.namespace)
+        parents = (route.get("status") or {}).get("parents") or []
+        return [
+            {c.get("type", ""): c for c in entry.get("conditions") or [] if isinstance(c, dict)}
+            for entry in parents
+            if isinstance(entry, dict)
+            and _parent_key(entry.get("parentRef") or {}, self.options.namespace) == ours
+        ]
+
+    def _refused(self, route: Mapping[str, Any] | None) -> bool:
+        """Whether the Gateway's controller says it does not accept ``route``."""
+        return route is not None and any(
+            (c.get("Accepted") or {}).get("status") == "False"
+            for c in self._parent_conditions(route)
+        )
+
+    def _route_verdict(self, route: Mapping[str, Any]) -> tuple[bool | None, str]:
+        """Whether the Gateway's controller accepted ``route`` as it is now: True, False
+        (refused: why), or None (no status for its latest generation yet: what is seen).
+
+        A parent status counts once its conditions' ``observedGeneration`` reaches the
+        route's ``metadata.generation``: an older one speaks of a spec since replaced.
+        """
+        generation = (route.get("metadata") or {}).get("generation") or 0
+        gateway = _parent_text(self._parent_ref(), self.options.namespace)
+        entries = self._parent_conditions(route)
+        if not entries:
+            return None, f"no status from the controller of Gateway {gateway} yet"
+        seen = "an Accepted condition"
+        for conditions in entries:
+            accepted = conditions.get("Accepted")
+            if accepted is None:
+                continue
+            observed = accepted.get("observedGeneration")
+            if not isinstance(observed, int) or observed < generation:
+                seen = f"a status of generation {observed}; the route is at generation {generation}"
+                continue
+            for kind in ("Accepted", "ResolvedRefs"):
+                condition = conditions.get(kind) or {}
+                if condition.get("status") == "False":
+                    return False, (
+                        f"the controller of Gateway {gateway} set {kind}=False, reason "
+                        f"{condition.get('reason')!r}: {condition.get('message', '')}"
+                    )
+            if accepted.get("status") == "True":
+                return True, "Accepted=True"
+            seen = f"Accepted={accepted.get('status')}"
+        return None, f"no Accepted=True for generation {generation} yet (seen: {seen})"
+
+    def _wait_route(self, deadline: float) -> None:
+        """Wait until the Gateway's controller accepted the HTTPRoute as it now is (until
+        ``deadline``), or raise saying why it did not.
+
+        The route is read again every 50 ms to 1 s (GET only: the Role needs no list or
+        watch on httproutes); a controller answers within moments.
+        """
+        name = self.options.app
+        pause = 0.05
+        seen = "it was never read"
+        for round_ in range(_MAX_WAIT_ROUNDS):
+            until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
+            try:
+                route = self._client.request(
+                    "GET", self._path("httproutes", name), missing_ok=True, deadline=until
+                )
+            except KubernetesError as exc:
+                if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
+                    raise
+                if not round_:
+                    seen = f"the API server did not answer in time: {exc}"
+                break
+            if route is None:
+                raise KubernetesError(
+                    f"HTTPRoute {name} in {self.options.namespace!r} was deleted while its "
+                    "Gateway was to accept it; set the traffic again"
+                )
+            verdict, seen = self._route_verdict(route)
+            if verdict is True:
+                return
+            if verdict is False:
+                raise KubernetesError(
+                    f"HTTPRoute {name} in {self.options.namespace!r} was written but its "
+                    f"Gateway does not route it: {seen}; traffic does not follow its weights: "
+                    "fix what the reason names (a Gateway in another namespace must allow "
+                    "routes from this one in its listeners' allowedRoutes), then set the "
+                    "traffic again"
+                )
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            time.sleep(min(pause, remaining))
+            pause = min(2 * pause, 1.0)
+        raise KubernetesError(
+            f"HTTPRoute {name} in {self.options.namespace!r} was written but its Gateway's "
+            f"controller did not accept it within traffic_timeout "
+            f"({self._traffic_timeout:g} s; last seen: {seen}); traffic may not follow its "
+            "weights: check that the Gateway exists and its controller runs (kubectl describe "
+            f"httproute {name}), then set the traffic again"
+        )
 
     def state(self) -> DeployerState:
         """Every slot: version, traffic share (as applied) and readiness (rollout complete).
@@ -791,8 +918,11 @@ class KubernetesDeployer:
 
         With ``traffic="service"`` one slot takes all (the Service selects it) or two
         split by replica ratio (state() reports the share applied), and a slot left
-        without traffic goes back to its spec's replica count once the selector moved;
-        with ``traffic="httproute"`` the HTTPRoute's weights are exact.
+        without traffic goes back to its spec's replica count once the selector moved
+        (one not selected yet that shrinks for a split does so before it); with
+        ``traffic="httproute"`` the HTTPRoute's weights are exact, and the call returns
+        once the Gateway's controller reports the route as written ``Accepted``
+        (``status.parents``, at the route's generation).
 
         Raises
         ------
@@ -803,7 +933,10 @@ class KubernetesDeployer:
             or its latest spec not observed yet: wait_ready it first) or has no ready
             endpoint (nothing moved), or the API server failed. A slot grown for a split
             that then failed is scaled back to the size it had (best effort: a failure of
-            that is logged).
+            that is logged). With an HTTPRoute: its Gateway refused it (``Accepted`` or
+            ``ResolvedRefs`` False: the reason and message are named), or did not accept
+            it within ``traffic_timeout``; the route is written, but traffic may not
+            follow it (state() reports no traffic through a refused route).
         RolloutInProgress
             The rollout Lease went to another rollout (or can no longer be trusted)
             before a write, as when a wait outlasted it: nothing more is written, not even
@@ -819,14 +952,12 @@ class KubernetesDeployer:
                     raise SlotNotFound(
                         f"no slot {slot!r} in {self.options.app!r}; slots: {sorted(deployments)}"
                     )
+            service: dict[str, Any] | None = None
             if self.options.traffic == "service":
                 # Refused before anything is written (a split scales slots first); read
                 # again, and checked again, right before the write that moves traffic.
-                self._check_owner(
-                    self._client.request(
-                        "GET", self._path("services", self.options.app), missing_ok=True
-                    )
-                )
+                service = self._app_service()
+                self._check_owner(service)
             live = {slot: w for slot, w in weights.items() if w > 0}
             deadline = time.monotonic() + self._traffic_timeout
             # Checked in both modes. The client Service selects a slot's pods whatever
@@ -858,35 +989,58 @@ class KubernetesDeployer:
             full = {slot: weights.get(slot, 0) for slot in deployments}
             if self.options.traffic == "httproute":
                 self._apply_route(full, self._route())
+                self._wait_route(deadline)
                 return
-            plan = self._replica_plan(live, deployments)
-            now = {slot: _replicas(deployments[slot]) for slot in plan}
-            # Only slots about to take traffic grow first (and are waited for): a slot
-            # left without traffic is resized after the switch, so a broken one can never
-            # hold up traffic moving away from it.
-            grow = [slot for slot in plan if slot in live and plan[slot] > now[slot]]
-            with self._undo_growth(grow, now):
-                self._grow(grow, plan, deadline)
-                desired = app_service(self.options, full)
-                current = self._client.request(
-                    "GET", self._path("services", self.options.app), missing_ok=True
-                )
-                self._check_owner(current)
-            if current is None or _differs(current, desired):
-                self._write_service(desired, current, grow, now)
-            after = [slot for slot in plan if slot not in grow]
-            for slot in after:
+            self._switch_service(full, live, deployments, deadline, service)
+
+    def _switch_service(
+        self,
+        full: Mapping[str, int],
+        live: Mapping[str, int],
+        deployments: Mapping[str, Mapping[str, Any]],
+        deadline: float,
+        service: Mapping[str, Any] | None,
+    ) -> None:
+        """Move traffic to ``full`` with ``traffic="service"``: scale, switch the app
+        Service's selector, scale (see the module doc for the order). ``service`` is the
+        app Service as read at the start (it tells which slots carry traffic)."""
+        plan = self._replica_plan(live, deployments)
+        now = {slot: _replicas(deployments[slot]) for slot in plan}
+        # Only slots about to take traffic grow first (and are waited for): a slot
+        # losing traffic is resized after the switch, so a broken one can never hold
+        # up traffic moving away from it. A slot that shrinks and has no traffic yet
+        # (a canary at its first step, at its spec's count) shrinks before the switch:
+        # else, for a moment, all its pods would take a share of the split.
+        grow = [slot for slot in plan if slot in live and plan[slot] > now[slot]]
+        shrink = [slot for slot in plan if plan[slot] < now[slot]]
+        if shrink:  # the selector, not rounded shares: 1 pod of 300 carries traffic
+            selected = self._selected(deployments, service)
+            shrink = [slot for slot in shrink if slot not in selected]
+        changed = [*shrink, *grow]
+        with self._undo_growth(changed, now):
+            for slot in shrink:
                 self._scale(slot, plan[slot])
-            # Until observed, a serving slot would not look rolled out. A slot without
-            # traffic is not waited for: a broken one would hold up an abort, and a
-            # rollback waits for its slot to be ready anyway.
-            for slot in after:
-                if (
-                    slot in live
-                    and plan[slot] < now[slot]
-                    and not self._wait(self.options.slot_name(slot), deadline, endpoints=False).done
-                ):
-                    _log.warning("slot %s: scaling down to %d not observed yet", slot, plan[slot])
+            self._grow(grow, plan, deadline)
+            desired = app_service(self.options, full)
+            current = self._client.request(
+                "GET", self._path("services", self.options.app), missing_ok=True
+            )
+            self._check_owner(current)
+        if current is None or _differs(current, desired):
+            self._write_service(desired, current, changed, now)
+        after = [slot for slot in plan if slot not in changed]
+        for slot in after:
+            self._scale(slot, plan[slot])
+        # Until observed, a serving slot would not look rolled out. A slot without
+        # traffic is not waited for: a broken one would hold up an abort, and a
+        # rollback waits for its slot to be ready anyway.
+        for slot in [*shrink, *after]:
+            if (
+                slot in live
+                and plan[slot] < now[slot]
+                and not self._wait(self.options.slot_name(slot), deadline, endpoints=False).done
+            ):
+                _log.warning("slot %s: scaling down to %d not observed yet", slot, plan[slot])
 
     def _observed(self, slot: str, deployment: dict[str, Any], deadline: float) -> dict[str, Any]:
         """``deployment`` once its controller has seen its latest spec (read again every
@@ -961,10 +1115,12 @@ class KubernetesDeployer:
 
     @contextlib.contextmanager
     def _undo_growth(self, grow: Sequence[str], now: Mapping[str, int]) -> Iterator[None]:
-        """If traffic does not move, scale ``grow`` back to the size each had (``now``).
+        """If traffic does not move, scale ``grow`` (the slots grown, or shrunk before the
+        switch) back to the size each had (``now``).
 
-        Covers every step from the first scale-up to the write that moves traffic: else a
-        slot that keeps all the traffic would stay at a split's size. The undo is best
+        Covers every step from the first scale to the write that moves traffic: else a
+        slot that keeps all the traffic would stay at a split's size, and a canary that
+        got none at its split's size. The undo is best
         effort (a failure of it is logged); the error that caused it is raised. Scaling a
         slot back that was not grown yet is a no-op write.
         """
@@ -1033,7 +1189,7 @@ class KubernetesDeployer:
             raise KubernetesError(
                 f"Service {self.options.app}: the write that moves traffic failed, but the "
                 f"Service may have changed (its answer was lost, or it could not be read "
-                f"again); slots grown for the split were left at their size: check state() "
+                f"again); slots resized for the split were left at their size: check state() "
                 f"and call set_traffic again ({exc})",
                 getattr(exc, "status", 0),
                 getattr(exc, "reason", ""),
@@ -1193,6 +1349,24 @@ def _not_ready_in_time(name: str, deadline: float, exc: KubernetesError) -> Prog
     time.sleep(max(0.0, deadline - time.monotonic()))
     _log.info("%s: not ready in time: %s", name, exc)
     return Progress(False, False, f"the API server did not answer in time: {exc}")
+
+
+def _parent_key(ref: Mapping[str, Any], namespace: str) -> tuple[Any, ...]:
+    """What names a Gateway API parentRef's parent, its defaults filled in (group
+    ``gateway.networking.k8s.io``, kind ``Gateway``, the route's namespace)."""
+    return (
+        ref.get("group", "gateway.networking.k8s.io"),
+        ref.get("kind", "Gateway"),
+        ref.get("namespace") or namespace,
+        ref.get("name"),
+        ref.get("sectionName"),
+        ref.get("port"),
+    )
+
+
+def _parent_text(ref: Mapping[str, Any], namespace: str) -> str:
+    """``namespace/name`` of a parentRef's Gateway."""
+    return f"{ref.get('namespace') or namespace}/{ref.get('name')}"
 
 
 def _rolling_out(deployment: Mapping[str, Any]) -> str | None:

@@ -25,6 +25,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from modelship._shown import hide_credentials
+from modelship.deploy.kubernetes._deployer import KubernetesDeployer
 from modelship.deploy.kubernetes._redact import MASK, redact
 from modelship.deploy.kubernetes._render import render, to_yaml
 from modelship.errors import ConfigError
@@ -33,7 +34,6 @@ from modelship.parity._secrets import glued_password, user_given
 
 if TYPE_CHECKING:
     from modelship.deploy._spec import DeploymentSpec
-    from modelship.deploy.kubernetes._deployer import KubernetesDeployer
 
 __all__ = ["dry_run"]
 
@@ -61,7 +61,8 @@ def dry_run(  # noqa: PLR0913 - public helper mirroring deploy()'s model, versio
     Raises
     ------
     ConfigError
-        ``server_side`` without a deployer, or ``options`` with one.
+        ``server_side`` without a deployer, ``options`` with one, or a ``deployer`` that
+        is not a :class:`KubernetesDeployer` (only its layout can be shown).
 
     Examples
     --------
@@ -76,6 +77,12 @@ def dry_run(  # noqa: PLR0913 - public helper mirroring deploy()'s model, versio
         if server_side:
             raise ConfigError("server_side=True needs deployer=KubernetesDeployer(...)")
         return _printable(render(model, version, spec, slot, **options))
+    if not isinstance(deployer, KubernetesDeployer):
+        raise ConfigError(
+            f"deployer must be a KubernetesDeployer (dry_run() shows the manifests it would "
+            f"apply), got {type(deployer).__name__}; leave "
+            "out deployer= to render with options instead"
+        )
     if options:
         raise ConfigError(
             f"dry_run() got deployer= and also {sorted(options)}, which would be ignored: the "

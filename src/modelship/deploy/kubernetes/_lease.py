@@ -116,6 +116,16 @@ def _parse_micro(text: object) -> datetime | None:
     return None
 
 
+def _expiry(renewed: datetime, seconds: int) -> datetime | None:
+    """When a Lease renewed at ``renewed`` for ``seconds`` expires; None when that is past
+    the last time a datetime can hold (a ``renewTime`` of year 9999, a huge duration): such
+    a Lease never expires."""
+    try:
+        return renewed + timedelta(seconds=seconds)
+    except OverflowError:
+        return None
+
+
 def lease_body(  # noqa: PLR0913 - the Lease's fields, keyword-only
     *,
     name: str,
@@ -306,18 +316,23 @@ class RolloutLease:
         seconds = spec.get("leaseDurationSeconds")
         if renewed is None or not isinstance(seconds, int) or isinstance(seconds, bool):
             return True
-        return renewed + timedelta(seconds=seconds) < now
+        expires = _expiry(renewed, seconds)
+        return expires is not None and expires < now
 
     def _refusal(self, live: Mapping[str, Any], spec: Mapping[str, Any]) -> RolloutInProgress:
         annotations = live.get("metadata", {}).get("annotations") or {}
         what = annotations.get(ANNOTATION_ROLLOUT) or f"holder {spec.get('holderIdentity')}"
         renewed = _parse_micro(spec.get("renewTime"))
-        until = (
-            f"; it expires at {_micro(renewed + timedelta(seconds=spec['leaseDurationSeconds']))}"
-            " unless renewed"
-            if renewed is not None
-            else ""
-        )
+        expires = None if renewed is None else _expiry(renewed, spec["leaseDurationSeconds"])
+        if expires is not None:
+            until = f"; it expires at {_micro(expires)} unless renewed"
+        elif renewed is not None:
+            until = (
+                f"; its renew time ({spec['renewTime']}) is so far in the future that it never "
+                "expires: if that holder is gone, delete the Lease"
+            )
+        else:
+            until = ""
         return RolloutInProgress(
             f"another rollout holds the Lease {self._namespace}/{self._name}: {what}{until}; "
             "wait for it to finish, then deploy again"

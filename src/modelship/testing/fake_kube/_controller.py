@@ -12,7 +12,11 @@ turning ``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times
 ``deadline_scale``) passes without progress (a spec change or a pod turning available
 restarts the clock) or when a test asks for it.
 EndpointSlices list the pods a Service selects, ready or not; objects whose owner is
-gone are deleted.
+gone are deleted. A Gateway controller (:data:`GATEWAY_CONTROLLER`) writes each
+HTTPRoute's ``status.parents``: one entry per parentRef with ``Accepted`` and
+``ResolvedRefs`` conditions at the route's generation (``ResolvedRefs`` False,
+``BackendNotFound``, while a backend Service is missing); a test may make it refuse
+routes or stop answering (:meth:`FakeKube.refuse_routes`, :meth:`FakeKube.silence_gateway`).
 """
 
 from __future__ import annotations
@@ -30,7 +34,10 @@ from modelship.testing.fake_kube._store import Store, canonical, match_labels, n
 
 _log = logging.getLogger("modelship.testing.fake_kube")
 
-__all__ = ["Controller", "Timings"]
+__all__ = ["GATEWAY_CONTROLLER", "Controller", "Timings"]
+
+#: The ``controllerName`` the fake's Gateway controller writes into route status.
+GATEWAY_CONTROLLER = "modelship.io/fake-gateway-controller"
 
 
 @attrs.frozen
@@ -138,6 +145,8 @@ class Controller:
         self._ready_seen: dict[str, int] = {}
         self._ip = 0
         self._skipped: set[tuple[str, str, str]] = set()  # (plural, name, rv), logged once
+        self.gateway_answers = True  # False: the Gateway controller writes no route status
+        self.route_refusal: tuple[str, str] | None = None  # (reason, message) of Accepted=False
 
     def pending(self) -> bool:
         """Whether a timer runs: a pod not yet Running, or a rollout not yet complete."""
@@ -168,6 +177,7 @@ class Controller:
                 ("pods", self._pod),
                 ("deployments", self._deployment_status),
                 ("services", self._endpoints),
+                ("httproutes", self._route_status),
             ):
                 for obj in self.store.raw(plural):
                     try:
@@ -454,6 +464,53 @@ class Controller:
             }
         )
 
+    # --- the Gateway controller -----------------------------------------------------------
+
+    def _route_status(self, route: dict[str, Any]) -> None:
+        """Write the route's ``status.parents`` as a Gateway controller does: for every
+        parentRef, ``Accepted`` and ``ResolvedRefs`` at the route's current generation."""
+        if not self.gateway_answers:
+            return
+        meta = route["metadata"]
+        ns, generation = meta["namespace"], meta.get("generation", 1)
+        spec = route.get("spec") or {}
+        before = (route.get("status") or {}).get("parents") or []
+        missing = sorted(
+            {
+                ref["name"]
+                for rule in spec.get("rules") or []
+                for ref in rule.get("backendRefs") or []
+                if ref.get("kind", "Service") == "Service"
+                and self.store.get("services", ref.get("namespace", ns), ref["name"]) is None
+            }
+        )
+        refusal = self.route_refusal
+        parents = []
+        for parent in spec.get("parentRefs") or []:
+            mine = [p for p in before if p.get("controllerName") == GATEWAY_CONTROLLER]
+            old: Mapping[str, Any] = next((p for p in mine if p.get("parentRef") == parent), {})
+            accepted = (
+                ("True", "Accepted", "the route is attached to the Gateway")
+                if refusal is None
+                else ("False", *refusal)
+            )
+            resolved = (
+                ("True", "ResolvedRefs", "every backendRef resolves")
+                if not missing
+                else ("False", "BackendNotFound", f"no Service {', '.join(missing)} in {ns}")
+            )
+            parents.append(
+                {
+                    "parentRef": copy.deepcopy(parent),
+                    "controllerName": GATEWAY_CONTROLLER,
+                    "conditions": [
+                        _route_condition(old, "Accepted", accepted, generation),
+                        _route_condition(old, "ResolvedRefs", resolved, generation),
+                    ],
+                }
+            )
+        self.store.write_status("httproutes", ns, meta["name"], {"parents": parents})
+
     def _collect_garbage(self) -> None:
         uids = {obj["metadata"]["uid"] for obj in self.store.objects.values()}
         for (plural, ns, name), obj in list(self.store.objects.items()):
@@ -461,3 +518,21 @@ class Controller:
             if refs and not any(ref.get("uid") in uids for ref in refs):
                 self.store.delete(plural, ns, name)
                 self._born.pop(obj["metadata"]["uid"], None)
+
+
+def _route_condition(
+    old: Mapping[str, Any], kind: str, said: tuple[str, str, str], generation: int
+) -> dict[str, Any]:
+    """A ``metav1.Condition`` of a route's parent status, ``said`` being its status,
+    reason and message (its transition time kept while its status and reason stay)."""
+    status, reason, message = said
+    before = next((c for c in old.get("conditions") or [] if c.get("type") == kind), None)
+    same = before is not None and (before["status"], before["reason"]) == (status, reason)
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "observedGeneration": generation,
+        "lastTransitionTime": before["lastTransitionTime"] if same and before else now_iso(),
+    }

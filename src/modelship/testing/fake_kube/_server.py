@@ -34,8 +34,10 @@ Not modelled (tests must not rely on them): admission and schema validation beyo
 fields above (use kubernetes-validate), defaulting beyond a few fields, RBAC (every
 authenticated caller may do everything), graceful pod termination (pods are deleted at
 once), the scheduler, node capacity and resource quotas, JSON patch, the ``scale`` and
-``ephemeralContainers`` subresources, the Gateway and PodMonitor controllers (HTTPRoutes
-and PodMonitors are only stored), list pagination (``limit``/``continue``), watch
+``ephemeralContainers`` subresources, the Gateway's data plane and Gateway objects (a
+Gateway controller only writes each HTTPRoute's parent status: accepted, unless a test
+says otherwise; see :mod:`._controller`), the PodMonitor controller (PodMonitors are only
+stored), list pagination (``limit``/``continue``), watch
 bookmarks, and the ``/api`` and ``/apis`` discovery documents.
 """
 
@@ -345,6 +347,31 @@ class FakeKube:
         """The Deployment reports ``ProgressDeadlineExceeded`` until its rollout completes."""
         with self.store.lock:
             self._exceeded.add((namespace, name))
+
+    def refuse_routes(
+        self,
+        reason: str = "NotAllowedByListeners",
+        message: str = "no listener of the Gateway allows routes from this namespace",
+    ) -> None:
+        """The Gateway controller marks every HTTPRoute ``Accepted=False`` with ``reason``
+        from now on, as for a Gateway whose listeners do not allow the route."""
+        with self.store.lock:
+            self.controller.route_refusal = (reason, message)
+            self.controller.gateway_answers = True
+            self.store.changed.notify_all()
+
+    def silence_gateway(self) -> None:
+        """The Gateway controller writes no route status from now on (none is installed,
+        or it is down): a route keeps the status it had."""
+        with self.store.lock:
+            self.controller.gateway_answers = False
+
+    def accept_routes(self) -> None:
+        """Undo :meth:`refuse_routes` and :meth:`silence_gateway`: routes are accepted."""
+        with self.store.lock:
+            self.controller.route_refusal = None
+            self.controller.gateway_answers = True
+            self.store.changed.notify_all()
 
     def compact(self) -> None:
         """Forget the watch history (as etcd compaction does): old watches get 410."""
