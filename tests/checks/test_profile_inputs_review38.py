@@ -46,11 +46,12 @@ def test_a_profile_whose_std_rounds_to_zero_is_judged_as_its_data_is() -> None:
 
     from modelship.checks import DataDrift, DriftProfile
 
-    # Not constant, but its float64 std is 0.0: the raw-data path treats no spread as
-    # "any distance is infinitely far"; the profile path divided by zero (an error).
+    # Not constant, but its float64 std rounds to 0.0: the raw-data path treats no spread
+    # as "any distance is infinitely far"; the profile path divided by zero (an error).
+    # Both now keep the smallest positive float for it (review 41).
     data = {"x": np.array([0.0, 5e-324, 0.0, 5e-324, 5e-324])}
     profile = DriftProfile.from_data(data)
-    assert profile.numeric["x"].std == 0.0
+    assert profile.numeric["x"].std == 5e-324
     raw = DataDrift(reference=data, current=data).run().columns["x"]
     stored = DataDrift(reference=profile, current=data).run().columns["x"]
     assert (stored.status, stored.drifted) == (raw.status, raw.drifted)

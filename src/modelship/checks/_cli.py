@@ -24,7 +24,6 @@ from modelship.checks._cli_common import (
     read_table,
     refusal,
     run_and_report,
-    same_kinds,
     write_report,
 )
 from modelship.checks._cli_fairness import add_fairness_commands
@@ -40,9 +39,41 @@ __all__ = ["add_commands", "read_bytes", "read_table"]
 
 
 def _kinds(args: argparse.Namespace) -> dict[str, str]:
+    """The kinds ``--numeric`` and ``--categorical`` declare, by column.
+
+    Raises
+    ------
+    ConfigError
+        For a column named by both: one would silently win.
+    """
+    both = sorted(set(args.numeric or ()) & set(args.categorical or ()))
+    if both:
+        raise ConfigError(
+            f"--numeric and --categorical both name {', '.join(map(repr, both))}: "
+            "give each column one kind"
+        )
     kinds = dict.fromkeys(args.numeric or (), "numeric")
     kinds.update(dict.fromkeys(args.categorical or (), "categorical"))
     return kinds
+
+
+def _refuse_kinds_for(source: str | None, args: argparse.Namespace) -> None:
+    """Refuse ``--categorical``, ``--numeric`` and ``--categorical-max-unique`` with
+    ``source`` (``"--profile"``, ``"--schema-file"``), whose columns' kinds are fixed:
+    silently ignoring them would check a column otherwise than asked.
+
+    Raises
+    ------
+    ConfigError
+        When ``source`` is given with one of those options.
+    """
+    if source and (args.categorical or args.numeric or args.categorical_max_unique is not None):
+        made = "profile" if source == "--profile" else "schema"
+        raise ConfigError(
+            f"--categorical, --numeric and --categorical-max-unique cannot change a "
+            f"{made}'s columns: their kinds were fixed when the {made} was made "
+            "(make it again with them)"
+        )
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
@@ -72,9 +103,9 @@ _TEXT_DTYPES = frozenset({"str", "object"})  # the dtypes a schema records for t
 
 def _text_as_recorded(schema: Schema, current: Any) -> Any:
     """``current``, with each CSV column that ``schema`` records as text but whose cells
-    all read as numbers read as text (``"007"``, not 7), as :func:`same_kinds` reads it
-    against a reference file; a column recorded from numbers keeps them, so its labels
-    are written as the schema's (``7``).
+    all read as numbers read as text (``"007"``, not 7); a column recorded from numbers
+    keeps them, so its labels are written as the schema's (``7``), and a word in it is
+    an error (``CheckInputError``), never a reason to read the column as text.
 
     Examples
     --------
@@ -100,24 +131,17 @@ def _text_as_recorded(schema: Schema, current: Any) -> Any:
 
 def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
     def drift() -> CheckResult:
+        _refuse_kinds_for(args.profile and "--profile", args)
         reference = _reference(args)
-        reference, current = same_kinds(reference, _current(args, reference))
+        current = _current(args, reference)
         is_profile = isinstance(reference, DriftProfile)
-        if is_profile and (
-            args.categorical or args.numeric or args.categorical_max_unique is not None
-        ):
-            # The profile fixed each column's kind when it was made; silently ignoring
-            # these would compare a column otherwise than asked.
-            raise ConfigError(
-                "--categorical, --numeric and --categorical-max-unique cannot change a "
-                "profile's columns: their kinds were fixed when the profile was made "
-                "(make it again with them)"
-            )
         if is_profile:
             current = _text_as_recorded(reference.schema, current)
-        elif isinstance(current, CsvTable) and not isinstance(reference, CsvTable):
-            # A Parquet or .npy reference holds its text columns as text ("007"): the
-            # batch's cells are read as written against it, as against its profile.
+        elif isinstance(current, CsvTable):
+            # The reference's text columns ("007") are met by the batch's cells as
+            # written, as against its profile. Only those: a column the reference holds
+            # as numbers stays numbers, so one word in the batch is an error (exit 2),
+            # never a reason to read a continuous column as text, untested.
             current = _text_as_recorded(_inferred(reference, args), current)
         return DataDrift(
             reference=reference,
@@ -149,7 +173,9 @@ def _validate_schema(args: argparse.Namespace) -> CheckResult:
 
 
 def _schema(args: argparse.Namespace) -> Schema:
-    if getattr(args, "schema_file", None):
+    schema_file = getattr(args, "schema_file", None)
+    _refuse_kinds_for((schema_file and "--schema-file") or (args.profile and "--profile"), args)
+    if schema_file:
         return Schema.from_json(read_bytes(args.schema_file, _options(args)))
     reference = _reference(args)
     if isinstance(reference, DriftProfile):

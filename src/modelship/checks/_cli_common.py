@@ -49,7 +49,6 @@ __all__ = [
     "refused_paths",
     "run_and_report",
     "same_file",
-    "same_kinds",
     "write_report",
 ]
 
@@ -279,11 +278,12 @@ class CsvTable(dict[str, NDArray[Any]]):
     """The typed columns of a CSV file, with each column's cells as text (``text``).
 
     A column is typed by its own file's cells, so one file's ``1.0`` may be a number and
-    another's (beside a word) text: :func:`same_kinds` reads such a column as text on
-    both sides, as written, so the two files' categories meet. An integer column with an
-    empty cell is float64 (NaN there); :meth:`nullable_dtypes` tells
-    :class:`~modelship.checks.Schema` to record and compare it as ``int64``, as it does a
-    pandas ``Int64`` column.
+    another's (beside a word) text: :meth:`with_text` reads a batch's column as its
+    cells' text where the reference holds it as text, so the two files' categories meet
+    (a column the reference holds as numbers stays as the batch typed it: a word there
+    is an error, never text). An integer column with an empty cell is float64 (NaN
+    there); :meth:`nullable_dtypes` tells :class:`~modelship.checks.Schema` to record and
+    compare it as ``int64``, as it does a pandas ``Int64`` column.
     """
 
     def __init__(
@@ -329,30 +329,6 @@ class CsvTable(dict[str, NDArray[Any]]):
             name: dtype for name, dtype in self._nullable_dtypes.items() if name not in names
         }
         return CsvTable(columns, text=self.text, nullable_dtypes=nullable)
-
-
-def same_kinds(reference: Any, current: Any) -> tuple[Any, Any]:
-    """``reference`` and ``current``, with each CSV column that one file typed as numbers
-    and the other as text read as text on both sides (the cells as written).
-
-    Examples
-    --------
-    >>> import tempfile, pathlib
-    >>> folder = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (folder / "a.csv").write_text("zip\\n007\\nnone given\\n")
-    >>> _ = (folder / "b.csv").write_text("zip\\n007\\n010\\n")
-    >>> a, b = same_kinds(read_table(folder / "a.csv"), read_table(folder / "b.csv"))
-    >>> a["zip"].tolist(), b["zip"].tolist()
-    (['007', 'none given'], ['007', '010'])
-    """
-    if not isinstance(reference, CsvTable) or not isinstance(current, CsvTable):
-        return reference, current
-    differ = {
-        name
-        for name in reference.keys() & current.keys()
-        if (reference[name].dtype.kind == "O") != (current[name].dtype.kind == "O")
-    }
-    return reference.with_text(differ), current.with_text(differ)
 
 
 def _is_url(path: str) -> bool:

@@ -47,6 +47,7 @@ from modelship.checks._tabular import (
     ColumnKind,
     RawColumn,
     dtype_kind,
+    make_column,
     nullable_dtype,
     nullable_dtypes,
     parse_kinds,
@@ -58,7 +59,8 @@ from modelship.checks.stats._columns import sorted_finite_counts
 from modelship.checks.stats._cvm import cramervonmises_sorted
 from modelship.checks.stats._numeric import binned_figures, ks_and_wasserstein
 from modelship.checks.stats._pvalues import P_VALUE_METHODS, PValueMethod, adjusted_list
-from modelship.errors import ColumnMismatch, ConfigError
+from modelship.checks.stats._wasserstein import nonzero_std
+from modelship.errors import CheckInputError, ColumnMismatch, ConfigError
 
 __all__ = [
     "AUTO_SMALL_SAMPLE",
@@ -287,6 +289,9 @@ def _figures_from_summary(
     summary, std = ref.summary, ref.std
     assert summary is not None
     assert std is not None
+    # A profile made before subnormal spreads were kept from rounding to 0 (from data,
+    # a std of 0 with distinct extremes is never computed): as its data would be read.
+    std = nonzero_std(std, float(summary.quantiles[0]), float(summary.quantiles[-1]))
     ks, ks_p = stats.ks_from_summary(summary, current)
     # The smallest distance the profile allows, as the KS p-value is of the smallest
     # statistic: a profile never makes a column drift that its data would not.
@@ -298,8 +303,7 @@ def _figures_from_summary(
     return {
         "ks": ks,
         "ks_p": ks_p,
-        # As for raw data: a reference without spread makes any distance infinitely far
-        # (std 0.0 is stored for values too close for their std to show).
+        # As for raw data: a reference without spread makes any distance infinitely far.
         # (A negative std, only from a forged profile, stays negative: an error, not "far".)
         "wasserstein": wasserstein / std if std != 0 else (math.inf if wasserstein > 0 else 0.0),
         "wasserstein_raw": wasserstein,
@@ -1415,7 +1419,9 @@ class PredictionDrift(_DriftCheck):
 
 def prediction_kinds(reference: Any, raw: Mapping[str, RawColumn]) -> dict[str, ColumnKind]:
     """The kinds :class:`PredictionDrift` (without ``kind=``) gives the columns ``raw`` of
-    ``reference`` predictions: floating point is numeric, anything else classes.
+    ``reference`` predictions: floating point is numeric, anything else classes. An
+    object column (Python numbers with a ``None``) is typed by its present values, as
+    :class:`DataDrift` types it: floats are scores, integers classes.
 
     Integer classes of a nullable type (pandas Int64, polars, arrow) read as float64 when
     a value is missing: their own dtype, not NumPy's, says they are classes.
@@ -1430,8 +1436,24 @@ def prediction_kinds(reference: Any, raw: Mapping[str, RawColumn]) -> dict[str, 
     kinds = {}
     for name, values in raw.items():
         kind = nullable[name].kind if name in nullable else dtype_kind(values)
+        if kind == "O":
+            kind = _object_kind(name, values)
         kinds[name] = ColumnKind.NUMERIC if kind == "f" else ColumnKind.CATEGORICAL
     return kinds
+
+
+def _object_kind(name: str, values: RawColumn) -> str:
+    """The dtype kind of an object column's present values, typed as :func:`make_column`
+    types them: Python floats with a ``None`` among them are ``"f"`` (scores), as the same
+    floats in an array are; integers, booleans and text keep their own kind (classes).
+
+    A column that cannot be typed is ``"O"``: the check types it again, and says why.
+    """
+    try:
+        dtype = make_column(name, values).dtype
+    except CheckInputError:
+        return "O"
+    return "O" if dtype in ("str", "object") else np.dtype(dtype).kind
 
 
 def prediction_kind(predictions: Any) -> ColumnKind:
@@ -1443,8 +1465,10 @@ def prediction_kind(predictions: Any) -> ColumnKind:
     >>> import pandas as pd
     >>> prediction_kind(pd.Series([1, None, 2], dtype="Int64")).value
     'categorical'
-    >>> prediction_kind([0.25, 0.5]).value
-    'numeric'
+    >>> prediction_kind([0.25, 0.5]).value, prediction_kind([0.25, None]).value
+    ('numeric', 'numeric')
+    >>> prediction_kind([1, None, 2]).value
+    'categorical'
     """
     raw = raw_columns({"prediction": predictions}, what="predictions", encode=True)
     return prediction_kinds(predictions, raw)["prediction"]

@@ -36,6 +36,10 @@ SCHEMA_VERSION = 1
 # Relative slack for the spread bounds below: the bounds are exact for the sample, so the
 # slack only absorbs the rounding of a standard deviation computed in float64.
 _STD_SLACK = 1e-9
+# Absolute slack: among subnormal values a relative one is no slack at all. The bounds'
+# halvings and the std itself each round by up to half of 5e-324, and a std that rounded
+# to 0 is stored as 5e-324 (nonzero_std): two such steps cover them.
+_STD_SUBNORMAL_SLACK = 2 * math.ulp(0.0)
 
 
 def _count(data: Mapping[str, Any], key: str) -> int:
@@ -110,7 +114,8 @@ def _check_numeric(column: NumericProfile) -> None:
             f"the summary counts {summary.n} values, but n_rows - n_missing - n_inf is {n_finite}"
         )
     lower, upper = _std_bounds(summary)
-    if not lower * (1 - _STD_SLACK) <= std <= upper * (1 + _STD_SLACK):
+    slack = _STD_SUBNORMAL_SLACK
+    if not lower * (1 - _STD_SLACK) - slack <= std <= upper * (1 + _STD_SLACK) + slack:
         raise ConfigError(
             f"'std' {std!r} is impossible for the summary's quantiles: the std of values "
             f"from {float(summary.quantiles[0])!r} to {float(summary.quantiles[-1])!r} with "

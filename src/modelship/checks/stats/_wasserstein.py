@@ -16,7 +16,7 @@ import numpy.typing as npt
 from modelship.checks.stats._columns import FloatArray, Index, dot, sorted_column
 from modelship.errors import CheckInputError
 
-__all__ = ["population_std", "wasserstein"]
+__all__ = ["nonzero_std", "population_std", "wasserstein"]
 
 
 @attrs.frozen(eq=False)
@@ -143,7 +143,8 @@ def wasserstein_and_std(a: FloatArray, b: FloatArray) -> tuple[float, float]:
     if not math.isfinite(distance):
         raise overflow_error()
     mean = total / n
-    return distance, math.sqrt(max(squares / n - mean * mean, 0.0))
+    std = math.sqrt(max(squares / n - mean * mean, 0.0))
+    return distance, nonzero_std(std, float(a[0]), float(a[-1]))
 
 
 def overflow_error() -> CheckInputError:
@@ -213,15 +214,36 @@ def population_std(a: npt.ArrayLike) -> float:
     >>> from modelship.checks.stats import sorted_finite
     >>> population_std(sorted_finite([1.0, 2.0, 3.0, 4.0]))
     1.118033988749895
-    >>> population_std(sorted_finite([1e300, 1e300]))
-    0.0
+    >>> population_std(sorted_finite([1e300, 1e300])), population_std(sorted_finite([0, 5e-324]))
+    (0.0, 5e-324)
     """
     # Free for the output of sorted_finite (vouched for), one pass over anything else.
     return _population_std(sorted_column(a, "a"))
 
 
+_SMALLEST_STD = math.ulp(0.0)  # 5e-324, the smallest positive float64
+
+
+def nonzero_std(std: float, low: float, high: float) -> float:
+    """``std``, the population std of a sample from ``low`` to ``high``, or the smallest
+    positive float when it rounded to 0 although the sample is not constant.
+
+    Subnormal values closer than a few steps (``0`` and ``5e-324``) have a std below
+    the smallest positive float, which rounds to 0: read as "no spread", a Wasserstein
+    distance divided by it is infinite from data and a profile's lower bound of it may
+    be 0. The nearest value that says "some spread" is ``5e-324``; a constant sample
+    keeps 0.
+
+    Examples
+    --------
+    >>> nonzero_std(0.0, 0.0, 5e-324), nonzero_std(0.0, 1.0, 1.0), nonzero_std(0.5, 0.0, 1.0)
+    (5e-324, 0.0, 0.5)
+    """
+    return _SMALLEST_STD if std == 0.0 and low != high else std
+
+
 def _population_std(a: FloatArray) -> float:
-    """:func:`population_std` of a sample already checked."""
+    """:func:`population_std` of a sample already checked (see :func:`nonzero_std`)."""
     scale = max(abs(a[0]), abs(a[-1]))
     if scale == 0.0:
         return 0.0
@@ -241,4 +263,4 @@ def _population_std(a: FloatArray) -> float:
         squares += dot(part, part)
     mean = total / a.size
     variance = max(squares / a.size - mean * mean, 0.0)
-    return math.ldexp(math.sqrt(variance), exponent)
+    return nonzero_std(math.ldexp(math.sqrt(variance), exponent), float(a[0]), float(a[-1]))
