@@ -661,7 +661,8 @@ class Rollout:
         ------
         RollbackUnavailable
             The rollout did not promote, was already rolled back, had no previous
-            version, or no longer serves (a later rollout replaced its version, so
+            version (the first deployment, or one that changed nothing: its version
+            already served), or no longer serves (a later rollout replaced its version, so
             undoing this one would undo that one); its previous version was itself rolled
             back since it last succeeded in the environment of the alias it moved (see
             :func:`condemning_rollout`: a rollback after the undo window makes the version
@@ -687,6 +688,14 @@ class Rollout:
                 "rolled back (an aborted one already left the previous version serving)"
             )
         if self.previous_version is None or self.previous_slot is None:
+            # A rollout that found its version already serving (a deploy run again) is
+            # recorded with no previous version, and never routed any traffic.
+            if not any(event.kind is EventKind.TRAFFIC for event in self._events):
+                raise RollbackUnavailable(
+                    f"rollout {self.id} changed nothing: {self.model} {self.version} already "
+                    "served with all the traffic. Roll back the rollout that deployed "
+                    f"{self.version}, or deploy the version you want"
+                )
             raise RollbackUnavailable(
                 f"rollout {self.id} was the first deployment of {self.model}: there is no "
                 "previous version; deploy the version you want instead"

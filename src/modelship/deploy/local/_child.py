@@ -1,10 +1,14 @@
 """Launcher that ties a server process's life to its parent's, then becomes the server.
 
-``python -m modelship.deploy.local._child PARENT_PID PROGRAM ARGS...`` asks Linux to
+``python -I -S path/to/_child.py PARENT_PID PROGRAM ARGS...`` asks Linux to
 SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``, kept across
 ``exec``), checks the parent is still the one that started it (it may have died before
 the request was made), then replaces itself with ``PROGRAM ARGS...``. Done here, in the
 child, rather than in a ``preexec_fn``, which is unsafe in a parent that runs threads.
+
+It is run as a script, not as a module of modelship, and imports only the standard
+library: importing modelship (NumPy, ...) first would add a second to every server's
+start. The program it becomes gets the environment it was given, unchanged.
 """
 
 from __future__ import annotations

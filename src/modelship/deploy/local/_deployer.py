@@ -16,7 +16,6 @@ an environment variable, ending at a NUL byte, could not carry).
 from __future__ import annotations
 
 import argparse
-import concurrent.futures
 import contextlib
 import os
 import reprlib
@@ -44,7 +43,7 @@ from modelship.deploy._protocol import (
     check_weights,
 )
 from modelship.deploy._spec import DeploymentSpec
-from modelship.deploy.local._process import MAX_KEY, ServerProcess, kill_all, stop_all
+from modelship.deploy.local._process import MAX_KEY, ServerProcess, Spawner, kill_all, stop_all
 from modelship.deploy.local._router import Router
 from modelship.deploy.serve._cli import REGISTRY_URL_ENV
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, ServeConfig
@@ -115,13 +114,18 @@ def _carried(text: str) -> bool:
     return True
 
 
-def _check_server_arg(i: int, arg: object, what: str = "server_args") -> None:
-    """Refuse what ``modelship serve`` cannot be given, before any server starts."""
+def _check_server_arg(
+    i: int, arg: object, what: str = "server_args", written: object = None
+) -> None:
+    """Refuse what ``modelship serve`` cannot be given, before any server starts; shown
+    as ``written`` if given (a spec's argument before ``$(NAME)`` was expanded in it: a
+    variable may hold a secret)."""
     if not isinstance(arg, str):
         raise ConfigError(f"{what}[{i}] must be a string, got {type(arg).__name__} (quote it)")
+    shown = reprlib.repr(arg if written is None else written)
     if not _carried(arg):
         raise ConfigError(
-            f"{what}[{i}] {reprlib.repr(arg)} holds a NUL character or text that cannot be "
+            f"{what}[{i}] {shown} holds a NUL character or text that cannot be "
             "encoded, which no process argument can carry; remove it"
         )
     flag = arg.partition("=")[0]
@@ -129,27 +133,38 @@ def _check_server_arg(i: int, arg: object, what: str = "server_args") -> None:
         for managed, instead in _MANAGED_FLAGS.items():
             if managed.startswith(flag):
                 raise ConfigError(
-                    f"{what}[{i}] {reprlib.repr(arg)} sets {managed}, which the "
+                    f"{what}[{i}] {shown} sets {managed}, which the "
                     f"LocalDeployer sets for every server itself: {instead}"
                 )
 
 
-def _serve_args(
-    url: str, server_args: Sequence[str], what: str = "server_args", stops: str = "every server"
+def _serve_args(  # noqa: PLR0913 - the args, what names them in a refusal and how it shows them
+    url: str,
+    server_args: Sequence[str],
+    what: str = "server_args",
+    stops: str = "every server",
+    *,
+    written: Sequence[object] | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> tuple[argparse.Namespace, ServeConfig]:
     """What a server will run with, read from ``server_args`` as ``modelship serve``
     reads them: its parsed arguments and its configuration; anything it would refuse is
-    refused here, before any server starts."""
+    refused here, before any server starts.
+
+    A refusal shows the arguments as ``written`` (default: ``server_args``), and each
+    value of ``variables`` (the ``$(NAME)`` expanded in them, which may be a secret) in
+    what ``modelship serve`` says as ``$(NAME)``.
+    """
     from modelship.deploy.serve._cli import add_arguments, config_from_args
 
-    shown = reprlib.repr(list(server_args))
+    shown = reprlib.repr(list(server_args if written is None else written))
+
+    def refused(message: str) -> ConfigError:
+        return ConfigError(_unexpanded(f"{what} {shown} would stop {stops}: {message}", variables))
 
     class Refusing(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:
-            raise ConfigError(
-                f"{what} {shown} would stop {stops}: modelship serve says "
-                f"{message}; see `modelship serve --help`"
-            )
+            raise refused(f"modelship serve says {message}; see `modelship serve --help`")
 
     parser = Refusing(prog="modelship serve", add_help=False)
     add_arguments(parser)
@@ -168,7 +183,22 @@ def _serve_args(
     try:
         return args, config_from_args(args)
     except ConfigError as exc:
-        raise ConfigError(f"{what} {shown} would stop {stops}: {exc}") from None
+        raise refused(str(exc)) from None
+
+
+def _unexpanded(text: str, variables: Mapping[str, str] | None) -> str:
+    """``text`` with each value of ``variables`` in it shown as ``$(NAME)`` again, the
+    longest first (so a value holding another is not half replaced).
+
+    Examples
+    --------
+    >>> _unexpanded("invalid int value: 'Sup3r'", {"PW": "Sup3r"})
+    "invalid int value: '$(PW)'"
+    """
+    for name, value in sorted((variables or {}).items(), key=lambda item: -len(item[1])):
+        if value:
+            text = text.replace(value, f"$({name})")
+    return text
 
 
 def _expand(text: str, variables: Mapping[str, str]) -> str:
@@ -246,14 +276,25 @@ def _spec_argv(
     env = _expand_env(container.env)
     args: list[str] = []
     what = "deployment.containers[0].args"
+    # A refusal shows the args as written, and what the server says of them with the
+    # variables they use as $(NAME): an expanded value may be a secret.
+    used: dict[str, str] = {}
     for i, arg in enumerate(container.args):
         if not isinstance(arg, str):
             _check_server_arg(i, arg, what)  # refused: no string to expand
+        used.update((name, value) for name, value in env.items() if f"$({name})" in arg)
         # Checked expanded: a flag the deployer sets can come from a variable.
         args.append(_expand(arg, env))
-        _check_server_arg(i, args[-1], what)
+        _check_server_arg(i, args[-1], what, written=arg)
     # Read after server_args, as the server reads them: a flag given in both takes the spec's.
-    _, config = _serve_args(url, [*server_args, *args], what, "the server")
+    _, config = _serve_args(
+        url,
+        [*server_args, *args],
+        what,
+        "the server",
+        written=[*server_args, *container.args],
+        variables=used,
+    )
     if config.max_body_bytes > max_body:
         raise ConfigError(
             f"{what} set --max-body-bytes {config.max_body_bytes}, over the "
@@ -337,6 +378,21 @@ def _check_storage_options(registry: Registry, url: str, server_options: Sequenc
         )
 
 
+def _served_url(registry: Registry) -> str:
+    """The URL the servers open ``registry`` at: a local folder as its absolute path.
+
+    A relative path (``"models"``, ``file://./models``) is read from the current folder
+    of whoever opens it; the registry's own store resolved it when it was opened, and the
+    servers start wherever this process is when :meth:`LocalDeployer.apply` runs (after a
+    ``chdir``, another project's registry of the same name). So they are given the folder
+    the registry reads, as it reads it.
+    """
+    store = registry.store
+    if isinstance(store, FsspecStore) and store.is_local:
+        return store.root
+    return store.url
+
+
 def _server_grace(graceful_seconds: float) -> float:
     """Seconds from a server's SIGTERM to its SIGKILL: what ``modelship serve
     --graceful-seconds graceful_seconds`` may take to stop by itself (its requests' grace
@@ -351,10 +407,11 @@ def _stop_at_once(proc: ServerProcess) -> None:
     kill_all([proc])  # one whose stop timed out; a reaped one is not signalled again
 
 
-def _release(procs: list[ServerProcess], router: Router) -> None:
-    """What a LocalDeployer dropped without ``close()`` leaves: its servers and its router
-    (thread, loop, listening socket). A finaliser: it never raises."""
+def _release(procs: list[ServerProcess], router: Router, spawner: Spawner) -> None:
+    """What a LocalDeployer dropped without ``close()`` leaves: its servers, its router
+    (thread, loop, listening socket) and its spawner thread. A finaliser: it never raises."""
     kill_all(procs)
+    spawner.shutdown(wait=False)  # its thread ends once it reads the sentinel
     if threading.current_thread() is not router.thread:  # never join itself
         with contextlib.suppress(Exception):
             router.close()
@@ -417,7 +474,7 @@ class LocalDeployer:
             )
         for i, arg in enumerate(server_args):
             _check_server_arg(i, arg)
-        url = registry.store.url
+        url = _served_url(registry)
         if url.startswith("memory:"):
             raise ConfigError(
                 "the LocalDeployer's servers are other processes and cannot see a memory:// "
@@ -450,15 +507,13 @@ class LocalDeployer:
         self._removing: dict[ServerProcess, threading.Event] = {}
         # Every server started and not yet reaped: what close() and the finaliser kill.
         self._procs: list[ServerProcess] = []
-        self._spawner = concurrent.futures.ThreadPoolExecutor(1, "modelship-spawner")
-        # Its thread starts now, not at the first apply(): a Ctrl-C while submit() waits
-        # for it to start leaves the pool without it, and the next submit() would start
-        # a second spawner running beside the first.
-        self._spawner.submit(int).result()
+        # Its thread starts now, not at the first apply(), and lives until close() (or
+        # the finaliser), however the thread that made the deployer ends.
+        self._spawner = Spawner()
         # The router holds each request whole, so it refuses what the servers would.
         self._max_body = config.max_body_bytes
         self._router = Router(max_body=self._max_body)
-        self._finalizer = weakref.finalize(self, _release, self._procs, self._router)
+        self._finalizer = weakref.finalize(self, _release, self._procs, self._router, self._spawner)
         self._closed = False
         self._rollouts = ProcessRolloutLock(f"the LocalDeployer at {self._router.url}")
 
@@ -623,12 +678,8 @@ class LocalDeployer:
         health_path = spec.healthcheck.path if spec is not None else None
         spawn = _Spawn()
         try:
-            try:
-                started = self._spawner.submit(self._start, spawn, argv, secrets)
-            except RuntimeError:  # the spawner was shut down: closed since the check above
-                self._check_open()
-                raise
-            proc = started.result()
+            # A DeployError once close() shut the spawner down since the check above.
+            proc = self._spawner.submit(self._start, spawn, argv, secrets).result()
             with self._lock:  # the install and both checks are one lock hold
                 closed = self._closed
                 other = self._slots.get(slot)

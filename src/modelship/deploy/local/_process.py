@@ -25,9 +25,11 @@ gone when both have closed it, even if both were killed.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import http.client
 import os
+import queue
 import select
 import signal
 import socket
@@ -38,11 +40,12 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
-from typing import IO
+from typing import IO, Any
 
+from modelship.deploy._errors import DeployError
 from modelship.deploy.serve._cli import MAX_SIGNING_KEY
 
-__all__ = ["MAX_KEY", "ServerProcess", "kill_all", "stop_all"]
+__all__ = ["MAX_KEY", "ServerProcess", "Spawner", "kill_all", "stop_all"]
 
 #: What a probe's path keeps unencoded: the characters a URL path and query may hold
 #: (RFC 3986 ``pchar``, ``/`` and ``?``), ``%`` (so an encoded path is not encoded
@@ -59,6 +62,17 @@ MAX_KEY: int = MAX_SIGNING_KEY
 # Written at once, never blocking, up to PIPE_BUF (4096 on Linux; POSIX's least, 512,
 # where it is not known, so that importing never fails); a longer key from a thread.
 _ATOMIC_WRITE: int = getattr(select, "PIPE_BUF", 512)
+#: How a server is started: ``_child.py`` run as a script, isolated (``-I``: no
+#: ``PYTHON*`` variable, no user or script folder on its path) and without ``site``
+#: (``-S``), so that it imports nothing but ``ctypes``, ``os``, ``signal`` and ``sys``
+#: before it becomes the server: as ``-m modelship.deploy.local._child`` it would import
+#: modelship (NumPy, ...) first, about 1 s of each slot's start.
+_LAUNCHER = (
+    sys.executable,
+    "-I",
+    "-S",
+    os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py"),
+)
 
 
 class ServerProcess:
@@ -113,7 +127,7 @@ class ServerProcess:
                 key_fd = _pipe_holding(signing_key)
                 fds.append(key_fd)
                 given += ["--signing-key-fd", str(key_fd)]
-            launcher = [sys.executable, "-m", "modelship.deploy.local._child", str(os.getpid())]
+            launcher = [*_LAUNCHER, str(os.getpid())]
             popen = subprocess.Popen(
                 [*launcher, *argv, *given, *extra],
                 stdin=subprocess.DEVNULL,
@@ -358,3 +372,82 @@ def kill_all(procs: Sequence[ServerProcess]) -> None:
         with contextlib.suppress(Exception):
             proc._wait_exit(max(0.0, deadline - time.monotonic()))
             proc._reap()
+
+
+class Spawner:
+    """One thread that starts servers, for as long as they may run.
+
+    The kernel sends a server its parent-death signal (see ``_child``) when the *thread*
+    that forked it ends, not the process. So every server is started from this thread,
+    a daemon of its own that only :meth:`shutdown` ends: no exit hook joins it when the
+    main thread finishes while another thread still deploys (the interpreter joins a
+    ``concurrent.futures`` pool's threads then, which SIGKILLed every server), and it
+    ends with the process.
+
+    Examples
+    --------
+    >>> spawner = Spawner()
+    >>> spawner.submit(sum, [1, 2]).result()
+    3
+    >>> spawner.shutdown()
+    >>> spawner.submit(sum, [1, 2])
+    Traceback (most recent call last):
+    ...
+    modelship.deploy.DeployError: the server spawner was shut down (its deployer is closed); ...
+    """
+
+    def __init__(self, name: str = "modelship-spawner") -> None:
+        self._queue: queue.SimpleQueue[
+            tuple[concurrent.futures.Future[Any], Any, tuple[Any, ...]] | None
+        ] = queue.SimpleQueue()
+        self._lock = threading.Lock()  # nothing is queued after the sentinel
+        self._closed = False
+        # The thread holds the queue only (never the spawner, nor a deployer), so a
+        # deployer dropped unclosed is still collected, and its finaliser ends it.
+        self.thread = threading.Thread(
+            target=_spawn_each, args=(self._queue,), name=name, daemon=True
+        )
+        self.thread.start()
+
+    def submit(self, fn: Any, *args: Any) -> concurrent.futures.Future[Any]:
+        """Run ``fn(*args)`` on the spawner's thread, after what was submitted before.
+
+        Raises :class:`~modelship.deploy.DeployError` once :meth:`shutdown` was called.
+        """
+        future: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        with self._lock:
+            if self._closed:
+                raise DeployError(
+                    "the server spawner was shut down (its deployer is closed); create a "
+                    "new deployer"
+                )
+            self._queue.put((future, fn, args))
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        """Let the thread finish what was submitted, then end; idempotent. ``wait``: wait
+        for it (never from the thread itself)."""
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(None)
+        if wait and threading.current_thread() is not self.thread:
+            self.thread.join()
+
+
+def _spawn_each(
+    jobs: queue.SimpleQueue[tuple[concurrent.futures.Future[Any], Any, tuple[Any, ...]] | None],
+) -> None:
+    """The spawner's thread: run each job until the sentinel (None)."""
+    while True:  # bounded by the sentinel shutdown() queues
+        job = jobs.get()
+        if job is None:
+            return
+        future, fn, args = job
+        del job  # no reference kept past the job: a deployer dropped is collected
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args))
+            except BaseException as exc:  # the caller's to see, as a pool's future
+                future.set_exception(exc)
+        del future, fn, args

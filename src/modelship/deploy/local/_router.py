@@ -417,13 +417,18 @@ def _what_failed(exc: Exception) -> str:
     return f"its server's answer could not be read: {exc}"  # a ValueError: our own words
 
 
-def _response(status: int, reason: str, doc: Mapping[str, Any], keep: bool) -> bytes:
+def _response(
+    status: int, reason: str, doc: Mapping[str, Any], keep: bool, bodiless: bool = False
+) -> bytes:
+    """The router's own JSON answer; to a ``HEAD`` (``bodiless``), its head only, with
+    the ``content-length`` a ``GET`` would get (RFC 9110 9.3.2): a body after it would
+    be read as the start of the next answer on a kept-alive connection."""
     body = json.dumps(doc).encode()
     return (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: {'keep-alive' if keep else 'close'}"
         "\r\n\r\n"
-    ).encode() + body
+    ).encode() + (b"" if bodiless else body)
 
 
 class Draining:
@@ -490,8 +495,22 @@ class Router:
         loop: asyncio.AbstractEventLoop = uvloop.new_event_loop()
         return loop
 
+    @staticmethod
+    def _report(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """The loop's exception handler: what the default one reports, but a cancellation.
+
+        A client connection's task cancelled by :meth:`close` before its first step never
+        ran its own ``except CancelledError``; asyncio's done-callback for it (Python 3.11)
+        then asks for its exception, which raises the cancellation, printed with a
+        traceback although nothing went wrong.
+        """
+        if isinstance(context.get("exception"), asyncio.CancelledError):
+            return
+        loop.default_exception_handler(context)
+
     def _run(self) -> None:
         asyncio.set_event_loop(self._loop)
+        self._loop.set_exception_handler(self._report)
         self._loop.run_forever()
 
     def _call(self, coro: Any, timeout: float | None = 30.0) -> Any:
@@ -601,11 +620,17 @@ class Router:
             self._server.close()
         for b in self._backends.values():
             self._close_idle(b)
-        # Client connections still open end here, so the loop closes with no task pending.
-        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        # Client connections still open end here, so the loop closes with no task pending;
+        # also those accepted just before the server closed, whose task starts only on a
+        # later turn of the loop (bounded: no connection is accepted any more).
+        for _ in range(100):
+            await asyncio.sleep(0)
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            if not tasks:
+                return
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
 
     @staticmethod
     def _close_idle(b: _Backend) -> None:
@@ -729,11 +754,11 @@ class Router:
         (not once the router is stopping)."""
         if self._stopping:
             error = "this deployment is shutting down; send the request to its new endpoint"
-            return _response(503, "Service Unavailable", {"error": error}, False), False
+            return _response(503, "Service Unavailable", {"error": error}, False, bodiless), False
         backend = self._pick()
         if backend is None:
             error = "no slot receives traffic; deploy a version first"
-            return _response(503, "Service Unavailable", {"error": error}, keep), keep
+            return _response(503, "Service Unavailable", {"error": error}, keep, bodiless), keep
         backend.inflight += 1
         idempotent = request.startswith((b"GET ", b"HEAD "))
         try:
@@ -746,7 +771,7 @@ class Router:
             raise _BackendGone  # pragma: no cover - the loop returns or raises
         except (_BackendGone, OSError, asyncio.IncompleteReadError, ValueError) as exc:
             error = f"slot {backend.name} failed: {_what_failed(exc)}"
-            return _response(502, "Bad Gateway", {"error": error}, keep), keep
+            return _response(502, "Bad Gateway", {"error": error}, keep, bodiless), keep
         finally:
             backend.inflight -= 1
             if backend.inflight == 0 and backend.drained is not None:
