@@ -20,6 +20,7 @@ from modelship.cli import main
 from modelship.errors import RepairWarning
 from modelship.registry._layout import SIGNING_POLICY, blob_key, folder, slot_key, state_key
 from modelship.registry._signing import Signer
+from modelship.testing import HookStore
 
 KEY = b"k" * 32
 _OLD = "2020-01-01T00:00:00+00:00"
@@ -80,15 +81,75 @@ def test_gc_with_a_key_checks_purge_markers_even_when_reading_unchecked(tmp_path
     assert reg.store.exists(blob_key(two.artifact.digest))
 
 
-def test_gc_takes_no_purge_marker_of_a_version_never_archived_for_a_purge(
-    tmp_path: Path,
-) -> None:
-    # Without signing, a purge marker alone (no archive marker) was not made by a purge.
-    reg, two = _two_versions(str(tmp_path / "r"), None)
+def test_gc_takes_no_unsigned_purge_marker_alone_in_a_signing_registry(tmp_path: Path) -> None:
+    # Was: a purge marker without an archive marker never counted, even unsigned. A purge
+    # that went on while a restore raced it leaves exactly that (the restore deleted the
+    # archive marker), and its bytes were never collected: the signature is what stops a
+    # forged one (in a registry that does not sign, anyone may write any marker).
+    reg, two = _two_versions(str(tmp_path / "r"), KEY)
+    reg.remove_alias("m", "production")
     _forge_purge(reg, "2")
     _age(tmp_path)
-    assert ms.open_registry(str(tmp_path / "r")).gc().blobs == ()
+    with pytest.warns(RepairWarning, match=r"purged/2\.json is not signed"):
+        assert ms.open_registry(str(tmp_path / "r"), signing_key=KEY).gc().blobs == ()
     assert reg.store.exists(blob_key(two.artifact.digest))
+
+
+def _purge_raced_by_restore(url: str, key: bytes | None) -> str:
+    """Versions 1 and 2 of ``m`` share their bytes; 1 is purged, then a purge of 2 goes on
+    while a restore of 2 races it (the documented interleaving the purge wins: the restore
+    deletes the archive marker after the purge found it). The blob's key."""
+    reg = ms.open_registry(url, signing_key=key)
+    for _ in range(2):
+        mv = reg.register(model_name="m", model=b"shared", serializer="bytes")
+    reg.delete("m", "1")
+    reg.purge("m", "1")  # keeps the bytes: version 2 uses them
+    reg.delete("m", "2")
+    archived = state_key("m", "archived", "2")
+
+    def purge_first(op: str, key_: str) -> None:
+        if (
+            op == "delete"
+            and key_ == archived
+            and not reg.store.exists(state_key("m", "purged", "2"))
+        ):
+            ms.open_registry(url, signing_key=key).purge("m", "2")
+
+    with pytest.raises(ms.Conflict, match="purge of m version 2 was under way"):
+        ms.Registry(HookStore(reg.store, before=purge_first), signing_key=key).restore("m", "2")
+    assert not reg.store.exists(archived)
+    assert reg.store.exists(state_key("m", "purged", "2"))
+    return blob_key(mv.artifact.digest)
+
+
+@pytest.mark.parametrize("key", [KEY, None], ids=["signed", "unsigned"])
+def test_gc_collects_the_bytes_of_a_version_purged_while_a_restore_raced_it(
+    tmp_path: Path, key: bytes | None
+) -> None:
+    url = str(tmp_path / "r")
+    blob = _purge_raced_by_restore(url, key)
+    assert (tmp_path / "r" / blob).exists()  # every purge kept it: the other's may give way
+    _age(tmp_path, 7 * 86400)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RepairWarning)
+        report = ms.open_registry(url, signing_key=key).gc(grace_seconds=0)
+    assert blob in report.blobs
+    assert not (tmp_path / "r" / blob).exists()
+
+
+def test_gc_keeps_the_bytes_of_a_signed_purge_beside_an_unsigned_archive_marker(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url, signing_key=KEY)
+    mv = reg.register(model_name="m", model=b"x", serializer="bytes")
+    reg.delete("m", "1")
+    reg.purge("m", "1")
+    reg.store.create(blob_key(mv.artifact.digest), b"x")  # as if the purge had kept them
+    _overwrite(reg, state_key("m", "archived", "1"), {"by": "mallory", "at": "2026"})
+    _age(tmp_path, 7 * 86400)
+    with pytest.warns(RepairWarning, match=r"archived/1\.json is not signed"):
+        assert ms.open_registry(url, signing_key=KEY).gc(grace_seconds=0).blobs == ()
 
 
 def test_gc_collects_bytes_only_versions_purged_for_good_share(tmp_path: Path) -> None:
@@ -213,6 +274,89 @@ def test_a_reader_with_a_key_unchecked_signs_no_listing_chunk(tmp_path: Path) ->
     assert not (tmp_path / "r" / folder("m", "listing")).exists()
 
 
+def _unsigned_purged(url: str) -> str:
+    """An unsigned registry whose three versions share their bytes, all purged; the blob's key."""
+    reg = _unsigned(url, 0)
+    for _ in range(3):
+        mv = reg.register(model_name="m", model=b"same", serializer="bytes")
+    for version in ("1", "2", "3"):
+        reg.delete("m", version)
+        reg.purge("m", version)
+    return blob_key(mv.artifact.digest)
+
+
+@pytest.mark.parametrize("verify", [True, False], ids=["checking", "unchecked"])
+def test_gc_with_a_key_of_a_registry_that_does_not_sign_collects_as_keyless_gc(
+    tmp_path: Path, verify: bool
+) -> None:
+    url = str(tmp_path / "old")
+    blob = _unsigned_purged(url)
+    _age(tmp_path, 7 * 86400)
+    keyed = ms.open_registry(url, signing_key=KEY, verify_signatures=verify)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RepairWarning)  # its markers were never signed
+        assert blob in keyed.gc(grace_seconds=0).blobs
+    assert not (tmp_path / "old" / SIGNING_POLICY).exists()
+    assert ms.open_registry(url).models() == ["m"]  # keyless readers still read it
+
+
+def test_gc_with_a_key_turns_an_unsigned_registrys_dead_slot_into_an_unsigned_tombstone(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "old")
+    reg = _unsigned(url, 1)
+    key = slot_key("m", 2)
+    reg.store.create(key, json.dumps({"version": "9", "registration": "died", "at": _OLD}).encode())
+    assert ms.open_registry(url, signing_key=KEY).gc().dead_slots == (key,)
+    assert "signature" not in json.loads(reg.store.read(key))
+    assert not (tmp_path / "old" / SIGNING_POLICY).exists()
+    assert ms.open_registry(url).get("m").version == "1"
+
+
+def test_cli_gc_with_the_key_variable_set_records_no_policy_in_an_unsigned_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = str(tmp_path / "r")
+    _unsigned(url, 1)
+    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY.decode())  # set for another registry
+    assert main(["registry", "gc", url]) == 0
+    assert not (tmp_path / "r" / SIGNING_POLICY).exists()
+    assert ms.open_registry(url).get("m").version == "1"
+
+
+_WRITES = {
+    "register": lambda r: r.register(model_name="m", model=b"new", serializer="bytes"),
+    "set_alias": lambda r: r.set_alias("m", "production", "1"),
+    "set_tag": lambda r: r.set_tag("m", "1", "stage", "new"),
+    "delete": lambda r: r.delete("m", "1"),
+}
+
+
+@pytest.mark.parametrize("write", sorted(_WRITES))
+def test_a_handle_with_a_key_reading_unchecked_writes_nothing_to_an_unsigned_registry(
+    tmp_path: Path, write: str
+) -> None:
+    url = str(tmp_path / "old")
+    _unsigned(url, 1)
+    migrator = ms.open_registry(url, signing_key=KEY, verify_signatures=False)
+    with pytest.raises(ms.ConfigError, match=r"reads unchecked.*Open it without the key"):
+        _WRITES[write](migrator)
+    assert not (tmp_path / "old" / SIGNING_POLICY).exists()
+    keyless = ms.open_registry(url)
+    assert keyless.get("m").version == "1"
+    assert keyless.aliases("m") == {}
+    _WRITES[write](keyless)  # the retry the message advises succeeds
+
+
+def test_a_handle_with_the_key_reading_unchecked_still_writes_to_its_signed_registry(
+    tmp_path: Path,
+) -> None:
+    url = str(tmp_path / "r")
+    ms.open_registry(url, signing_key=KEY).register(model_name="m", model=b"x", serializer="bytes")
+    ms.open_registry(url, signing_key=KEY, verify_signatures=False).set_alias("m", "prod", "1")
+    assert ms.open_registry(url, signing_key=KEY).get("m", "@prod").version == "1"
+
+
 # --- 4. a refused copy writes nothing ----------------------------------------------------
 
 
@@ -229,6 +373,21 @@ def test_copy_of_an_unsigned_registry_into_a_keyed_handle_is_refused_before_writ
     # The retry the message advises succeeds.
     assert ms.copy_registry(src, ms.open_registry(dst_url)).versions == 1
     assert ms.open_registry(dst_url).load("m") == b"a"
+
+
+@pytest.mark.parametrize("key", [None, KEY], ids=["keyless", "keyed"])
+def test_copy_of_a_signed_registry_into_one_holding_unsigned_models_is_refused(
+    tmp_path: Path, key: bytes | None
+) -> None:
+    src = ms.open_registry(str(tmp_path / "src"), signing_key=KEY)
+    src.register(model_name="signed", model=b"s", serializer="bytes")
+    dst_url = str(tmp_path / "dst")
+    _unsigned(dst_url, 1)
+    with pytest.raises(ms.ConfigError, match="holds unsigned models"):
+        ms.copy_registry(src, ms.open_registry(dst_url, signing_key=key))
+    assert not (tmp_path / "dst" / SIGNING_POLICY).exists()
+    assert ms.open_registry(dst_url).models() == ["m"]
+    assert ms.open_registry(dst_url).load("m") == bytes([0])
 
 
 # --- 5. an unknown alias ------------------------------------------------------------------

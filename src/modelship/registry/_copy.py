@@ -323,13 +323,20 @@ def _refuse_other_signing(src: Registry, dst: Registry) -> None:
     not read back: signed ones into a registry of unsigned models (its policy would make
     them unreadable without a key, and them unreadable with one), or unsigned ones into a
     signing registry (they have no signatures to check). A destination opened with a key
-    signs: its first write records its policy."""
-    keyed = signing_key_of(dst) is not None
-    signed, signing = _signed(src.store), keyed or _signed(dst.store)
-    if signed == signing:
-        return
+    signs: its first write records its policy, so whether it has a key or not, a signed
+    source is refused while the destination records no policy and holds models."""
     s, d = hide_credentials(src.url), hide_credentials(dst.url)
-    if not signed and not _signed(dst.store):
+    signed, dst_signed = _signed(src.store), _signed(dst.store)
+    if signed and not dst_signed and dst.store.list(MODELS):
+        raise ConfigError(
+            f"{s} signs its versions ({SIGNING_POLICY}) and {d} holds unsigned models; "
+            "copying would record a signing policy there, and its own models could be read "
+            "neither without a key nor with one. Copy into an empty registry, or into one "
+            "that signs with the same key"
+        )
+    if signed == (signing_key_of(dst) is not None or dst_signed):
+        return
+    if not signed and not dst_signed:
         raise ConfigError(
             f"{d} is opened with a signing key and {s} does not sign its versions: the "
             "copied versions would carry no signatures, which readers with the key refuse; "
@@ -337,15 +344,8 @@ def _refuse_other_signing(src: Registry, dst: Registry) -> None:
             f"(on the command line, --signing-key-env '' while {KEY_ENV} is set), or "
             "register the models into the signing registry"
         )
-    if signed and not dst.store.list(MODELS):
-        return  # the policy is copied with the first model: the copy signs from then on
     if signed:
-        raise ConfigError(
-            f"{s} signs its versions ({SIGNING_POLICY}) and {d} holds unsigned models; "
-            "copying would record a signing policy there, and its own models could be read "
-            "neither without a key nor with one. Copy into an empty registry, or into one "
-            "that signs with the same key"
-        )
+        return  # an empty destination: its policy is copied with the first model
     raise ConfigError(
         f"{d} signs its versions ({SIGNING_POLICY}) and {s} does not; the copied versions "
         "would carry no signatures and could not be read there. Copy into a registry that "

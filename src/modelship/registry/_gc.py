@@ -48,8 +48,10 @@ and the purge and archive markers of a version whose bytes it takes for unused. 
 fails the check (written by someone without the key) is a
 :class:`~modelship.errors.RepairWarning`, left alone: a forged slot would otherwise become
 a validly signed dead one, hiding a committed version from ``latest``, and a forged purge
-marker would cost a live version its bytes. A purge marker counts only beside the
-version's archive marker, as a purge creates it only once the version is archived.
+marker would cost a live version its bytes. A purge marker counts without the version's
+archive marker (a restore that raced a purge which went on deleted it), but one beside it
+is checked too. In a registry that does not sign (no signing policy recorded), gc checks
+nothing, key or not: its markers and slots were never signed, and its tombstones are not.
 
 A purge takes no part in this handshake: a purge of a version whose bytes a registration
 reuses, run after the registration's blob check, leaves it committed without them (hence
@@ -96,11 +98,11 @@ from modelship.registry._states import check_marker
 __all__ = ["CopyMark", "GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
 
 _RUN_LIFETIME = 24 * 3600.0
+"""Seconds after which a gc mark is taken to be left by a gc that died."""
 PURGE_SETTLE = 3600.0
 """Seconds a purge marker must be old before gc takes its purge for done. A purge decides
 within a few store calls; one stalled longer than this while a restore overtakes it can
 still lose its version's bytes to a gc (see :meth:`Registry.purge`)."""
-"""Seconds after which a gc mark is taken to be left by a gc that died."""
 _COPY_MARK = "copy-"
 """How the name of a copy mark starts (under ``.staging/``, so gc removes one left by a
 copy that died, once it is older than the grace period, as it removes staged files)."""
@@ -245,10 +247,10 @@ def referenced_digests(
     """Digests of every artifact and attachment the committed versions refer to.
 
     A version purged for good refers to nothing: one whose purge marker was modified
-    before ``purged_before`` (gc's cutoff), and whose purge and archive markers both pass
-    ``signer``'s check (a purge marker is created only once the version is archived, so
-    one alone was not made by a purge; a marker that fails the check, unsigned in a
-    signing registry, was written by someone without the key, and is a
+    before ``purged_before`` (gc's cutoff) and passes ``signer``'s check, as does its
+    archive marker if it has one (a restore that raced a purge which went on deleted it,
+    and a purge marker alone says "purged" to every reader; a marker that fails the check,
+    unsigned in a signing registry, was written by someone without the key, and is a
     :class:`~modelship.errors.RepairWarning`, never a purge). A younger marker does not
     count, as its purge may still give way to a restore or an alias and take the marker
     back, and the version would be left without its bytes; a purge that goes on deletes
@@ -297,13 +299,11 @@ def _purged(store: Store, model: str, purged_before: float, signer: Signer) -> s
             continue  # taken back since it was listed: a purge that gave way
         try:
             check_marker(purge, found[purge], signer)
-            if archive not in found:
-                # A restore that overtook a stalled purge deleted it, or the version was
-                # never archived: a purge marker alone was not made by a purge that found
-                # the version archived. Its bytes are kept (a purge that went on deleted
-                # those it did not share with other versions).
-                continue
-            check_marker(archive, found[archive], signer)
+            # A purge marker alone is a purge too: a restore racing a purge that went on
+            # deleted the archive marker (restore() never puts it back). One beside it is
+            # checked all the same: it is what the purge found.
+            if archive in found:
+                check_marker(archive, found[archive], signer)
         except IntegrityError as exc:
             warnings.warn(
                 f"{exc}; gc does not take {model} version {version!r} for purged "
@@ -403,8 +403,10 @@ def collect(
     """Find (and unless ``dry_run``, remove) what is left over from before ``cutoff``.
 
     ``signer`` checks the slots gc turns dead and the markers it takes for finished purges
-    (with the registry's key, a checking one: each decides what gc writes or deletes), and
-    signs the tombstones of dead slots.
+    (in a signing registry, a checking one with its key: each decides what gc writes or
+    deletes; in one that does not sign, ``UNCHECKED``), and signs the tombstones of dead
+    slots. ``check_writable`` must record no signing policy: gc signs only tombstones, and
+    only in a registry that signs already.
     The gc mark written here does not decide a resolution (it only makes registrations
     wait or fail), so it is not signed.
     """

@@ -296,6 +296,10 @@ class Registry:
         registry raises :class:`~modelship.SignatureError`, before anything is written.
         (``copy_registry`` alone passes ``_signed_bytes_only``: a copy of a signed registry
         writes the source's signed bytes unchanged and none of its own, so it needs no key.)
+        A handle with a key and ``verify_signatures=False`` writes only to a registry that
+        signs with that key: it records no signing policy (it reads unchecked, as when
+        migrating from an unsigned registry, whose keyless readers it would lock out), so
+        elsewhere it raises :class:`~modelship.ConfigError` before anything is written.
 
         Examples
         --------
@@ -311,6 +315,21 @@ class Registry:
         # registry's key, or with another, would leave documents its readers refuse.
         if not signed_bytes_only:
             self._signer.check_writer(self.store)
+            signer = self._signer
+            # A handle that reads unchecked never starts signing a registry (as when
+            # migrating out of an unsigned one: its keyless readers would be locked out).
+            unchecked_with_key = signer.key is not None and not signer.verify
+            if record_policy and unchecked_with_key and not self._policy_recorded():
+                raise ConfigError(
+                    "the registry at "
+                    f"{hide_credentials(self.store.url)} does not sign its versions, and "
+                    "this handle holds a signing key but reads unchecked "
+                    "(verify_signatures=False, --no-verify-signatures on the command "
+                    "line): it only reads such a registry and writes nothing, as its "
+                    "first signed write would record a signing policy there and lock out "
+                    "every reader without the key. Open it without the key to write to it "
+                    "unsigned (to start signing, open a new registry with the key)"
+                )
         if self._writable is None:
             self._writable = honours_exclusive_creates(self.store)
         if not self._writable and not self._single_writer:
@@ -1418,6 +1437,12 @@ class Registry:
         when older than ``grace_seconds`` (so registrations in flight are left alone).
         Uploads are found only on stores that can list them (see ``docs/extending.md``).
 
+        gc never records a signing policy. In a registry that signs, the slots it turns dead
+        and the purges it takes for done must verify with the key (one that does not is a
+        :class:`~modelship.errors.RepairWarning`, left alone); a handle with a key collects
+        a registry that does not sign as a handle without one does, checking and signing
+        nothing.
+
         Examples
         --------
         >>> import modelship as ms
@@ -1441,14 +1466,20 @@ class Registry:
             raise ConfigError(f"dry_run must be True or False, got {dry_run!r}")
         self._check_located()  # gc of a mistyped location must not create it
         cutoff = time.time() - grace_seconds
+        # In a signing registry, what gc turns dead or takes for purged is checked with the
+        # key, even by a handle that reads unchecked: gc signs tombstones and deletes bytes
+        # on it. A registry that does not sign is collected as without a key (its markers
+        # and slots were never signed), and gc records no policy there: keyless readers
+        # would be locked out, and readers with the key refuse its unsigned versions.
+        signs = self._signer.key is not None and self._policy_recorded()
         return collect(
             self.store,
             cutoff,
             dry_run=dry_run,
-            check_writable=self.check_writable,
-            # With a key, what gc turns dead or takes for purged is checked, even by a
-            # handle that reads unchecked: gc signs tombstones and deletes bytes on it.
-            signer=UNCHECKED if self._signer.key is None else Signer(self._signer.key),
+            check_writable=lambda: self._check_writable(
+                signed_bytes_only=False, record_policy=False
+            ),
+            signer=Signer(self._signer.key) if signs else UNCHECKED,
         )
 
 
