@@ -16,20 +16,35 @@
   deployment.
 * The launcher a server starts through imports nothing of modelship (NumPy, ...) before
   it becomes the server.
+
+Second look:
+
+* A refused spec's message is that of its args checked as written (each ``$(NAME)``
+  unexpanded), or names the arg whose value is refused; it never searches the server's
+  words for a value (a value printed escaped was shown; a short one garbled the words).
+* Servers start when modelship is imported from a zip, or from ``.pyc`` files alone: the
+  launcher is given its text, not a file that is not there.
+* The launcher hands the server the environment it was given (``-I`` implied ``-E``,
+  which ignored ``PYTHONCOERCECLOCALE=0`` and added ``LC_CTYPE`` under a C locale).
+* Every answer the router makes itself (``413``, ``400``, ``501``, ``431``) is a head only
+  to a ``HEAD``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import compileall
 import json
 import logging
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import textwrap
 import threading
 import urllib.request
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -263,3 +278,141 @@ def test_the_server_launcher_imports_nothing_of_modelship(tmp_path: Path) -> Non
         assert proc.tail() == f"launched with {tmp_path}"
     finally:
         proc.stop(grace=0)
+
+
+def _refusal(tmp_path: Path, env: dict[str, str], args: list[str]) -> str:
+    doc = {"containers": [{"name": "m", "image": "m:1", "env": env, "args": args}]}
+    spec = DeploymentSpec.from_dict({"deployment": doc})
+    dep = LocalDeployer(ms.open_registry(str(tmp_path)))
+    with dep, pytest.raises(ConfigError) as caught:
+        dep.apply("blue", "m", "1", spec)
+    return str(caught.value)
+
+
+@pytest.mark.parametrize("value", ["Sup3r\\S3cret", "Sup3r\tS3cret", "Sup3r\nS3cret", "Sup3r\x01"])
+def test_a_refused_spec_never_shows_a_value_the_server_would_print_escaped(
+    tmp_path: Path, value: str
+) -> None:
+    message = _refusal(tmp_path, {"PW": value}, ["--log-batch-rows", "$(PW)"])
+    assert "Sup3r" not in message, message
+    assert "invalid int value: '$(PW)'" in message
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "refusal"),
+    [
+        ({"N": "0"}, ["--workers", "$(N)", "--bogus"], "--workers $(N) --bogus"),
+        ({"A": "a"}, ["--log-option=x=$(A)", "--bogus"], "--bogus"),
+    ],
+)
+def test_a_refused_spec_with_a_short_variable_keeps_its_words(
+    tmp_path: Path, env: dict[str, str], args: list[str], refusal: str
+) -> None:
+    message = _refusal(tmp_path, env, args)
+    written = repr(["--graceful-seconds", "30.0", *args])  # the deployer's own first
+    assert message.startswith(f"deployment.containers[0].args {written} would stop the server")
+    assert message.endswith(
+        f"modelship serve says unrecognized arguments: {refusal}; see `modelship serve --help`"
+    )
+
+
+def test_a_spec_refused_for_a_variables_value_names_the_arg_not_the_value(
+    tmp_path: Path,
+) -> None:
+    # As written ('$(K)=v') the option has a key; expanded ('=Sup3r\\=v') it has none.
+    message = _refusal(tmp_path, {"K": "=Sup3r\\"}, ["--log-option", "$(K)=v"])
+    assert message.startswith(
+        "deployment.containers[0].args[1] '$(K)=v' (the value of --log-option) would stop "
+        "the server once $(K) is expanded in it"
+    ), message
+    assert "Sup3r" not in message
+
+
+def test_a_body_limit_a_variable_gives_is_not_shown(tmp_path: Path) -> None:
+    message = _refusal(tmp_path, {"MB": "987654321"}, ["--max-body-bytes", "$(MB)"])
+    assert "over the" in message
+    assert "987654321" not in message, message
+
+
+def _run_from(path: Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    """A server process started by modelship imported from ``path`` alone."""
+    script = (
+        "import sys, modelship\n"
+        f"assert modelship.__file__.startswith({str(path)!r}), modelship.__file__\n"
+        "from modelship.deploy.local._process import ServerProcess\n"
+        "proc = ServerProcess.start([sys.executable, '-c', 'print(\"started\")'])\n"
+        "print(proc.popen.wait(60), proc.tail()); proc.stop(grace=0)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(path)}
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
+
+
+def test_servers_start_when_modelship_is_imported_from_a_zip(tmp_path: Path) -> None:
+    package = Path(ms.__file__).parent
+    archive = tmp_path / "modelship.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        for file in package.rglob("*.py"):
+            zipped.write(file, file.relative_to(package.parent))
+    done = _run_from(archive, tmp_path)
+    assert done.stdout == "0 started\n", done.stderr
+
+
+def test_servers_start_when_modelship_is_installed_without_sources(tmp_path: Path) -> None:
+    shutil.copytree(Path(ms.__file__).parent, tmp_path / "lib" / "modelship")
+    assert compileall.compile_dir(tmp_path / "lib", quiet=1, legacy=True)
+    for source in (tmp_path / "lib").rglob("*.py"):
+        source.unlink()
+    done = _run_from(tmp_path / "lib", tmp_path)
+    assert done.stdout == "0 started\n", done.stderr
+
+
+def test_the_server_gets_exactly_the_environment_it_was_given_under_a_c_locale() -> None:
+    # A C locale, which Python coerces (PEP 538) unless PYTHONCOERCECLOCALE=0 says not to:
+    # the program (a Python told so) sees the environment it was given, nothing added.
+    env = {b"LANG": b"C", b"PYTHONCOERCECLOCALE": b"0"}
+    program = "import os; print(sorted(os.environ.items()))"
+    proc = ServerProcess.start([sys.executable, "-c", program], env=env)
+    try:
+        assert proc.popen.wait(30) == 0, proc.tail()
+        assert proc.tail() == "[('LANG', 'C'), ('PYTHONCOERCECLOCALE', '0')]"
+    finally:
+        proc.stop(grace=0)
+
+
+def _answer(router: Router, raw: bytes) -> bytes:
+    with socket.create_connection(("127.0.0.1", router.port), timeout=10) as sock:
+        sock.sendall(raw)
+        data = b""
+        while chunk := sock.recv(65536):  # bounded: the router closes after its answer
+            data += chunk
+    return data
+
+
+@pytest.mark.parametrize(
+    ("status", "fields"),
+    [
+        (b"413", b"Content-Length: 1000\r\n"),
+        (b"400", b"Content-Length: abc\r\n"),
+        (b"501", b"Transfer-Encoding: gzip, chunked\r\n"),
+        (b"431", b"X-Big: " + b"a" * 70_000 + b"\r\n"),
+    ],
+)
+def test_every_refusal_of_the_router_to_a_head_has_no_body(status: bytes, fields: bytes) -> None:
+    router = Router(max_body=100)
+    try:
+        data = _answer(router, b"HEAD / HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+        get = _answer(router, b"GET / HTTP/1.1\r\nHost: x\r\n" + fields + b"\r\n")
+    finally:
+        router.close()
+    assert data.startswith(b"HTTP/1.1 " + status + b" ")
+    assert data.endswith(b"\r\nconnection: close\r\n\r\n"), data  # nothing after the head
+    # The head a GET gets, whose body has the length the HEAD's head announced.
+    assert get.startswith(data)
+    assert int(data.split(b"content-length: ")[1].split(b"\r\n")[0]) == len(get) - len(data)

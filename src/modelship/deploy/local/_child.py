@@ -1,14 +1,19 @@
 """Launcher that ties a server process's life to its parent's, then becomes the server.
 
-``python -I -S path/to/_child.py PARENT_PID PROGRAM ARGS...`` asks Linux to
+``python -s -S -P -c SOURCE PARENT_PID PROGRAM ARGS...`` (``SOURCE``: this file's text)
+asks Linux to
 SIGKILL this process when its parent dies (``prctl(PR_SET_PDEATHSIG)``, kept across
 ``exec``), checks the parent is still the one that started it (it may have died before
 the request was made), then replaces itself with ``PROGRAM ARGS...``. Done here, in the
 child, rather than in a ``preexec_fn``, which is unsafe in a parent that runs threads.
 
-It is run as a script, not as a module of modelship, and imports only the standard
+It is run from its text, not as a module of modelship, and imports only the standard
 library: importing modelship (NumPy, ...) first would add a second to every server's
-start. The program it becomes gets the environment it was given, unchanged.
+start. Its text is read where modelship is installed (a folder or a zip); only an install
+without sources (``.pyc`` files alone) runs it as ``-m modelship.deploy.local._child``.
+The program it becomes gets the environment it was given: ``PYTHON*`` variables are
+honoured as that program would honour them (no ``-E``), so under a C locale this
+interpreter adds ``LC_CTYPE`` (PEP 538) only where a Python server would add it itself.
 """
 
 from __future__ import annotations

@@ -138,29 +138,24 @@ def _check_server_arg(
                 )
 
 
-def _serve_args(  # noqa: PLR0913 - the args, what names them in a refusal and how it shows them
+def _serve_args(
     url: str,
     server_args: Sequence[str],
     what: str = "server_args",
     stops: str = "every server",
     *,
     written: Sequence[object] | None = None,
-    variables: Mapping[str, str] | None = None,
 ) -> tuple[argparse.Namespace, ServeConfig]:
     """What a server will run with, read from ``server_args`` as ``modelship serve``
     reads them: its parsed arguments and its configuration; anything it would refuse is
-    refused here, before any server starts.
-
-    A refusal shows the arguments as ``written`` (default: ``server_args``), and each
-    value of ``variables`` (the ``$(NAME)`` expanded in them, which may be a secret) in
-    what ``modelship serve`` says as ``$(NAME)``.
-    """
+    refused here, before any server starts. A refusal shows the arguments as ``written``
+    (default: ``server_args``)."""
     from modelship.deploy.serve._cli import add_arguments, config_from_args
 
     shown = reprlib.repr(list(server_args if written is None else written))
 
     def refused(message: str) -> ConfigError:
-        return ConfigError(_unexpanded(f"{what} {shown} would stop {stops}: {message}", variables))
+        return ConfigError(f"{what} {shown} would stop {stops}: {message}")
 
     class Refusing(argparse.ArgumentParser):
         def error(self, message: str) -> NoReturn:
@@ -186,19 +181,68 @@ def _serve_args(  # noqa: PLR0913 - the args, what names them in a refusal and h
         raise refused(str(exc)) from None
 
 
-def _unexpanded(text: str, variables: Mapping[str, str] | None) -> str:
-    """``text`` with each value of ``variables`` in it shown as ``$(NAME)`` again, the
-    longest first (so a value holding another is not half replaced).
+def _refused_as_written(
+    url: str,
+    server_args: Sequence[str],
+    written: Sequence[str],
+    expanded: Sequence[str],
+    uses: Sequence[Sequence[str]],
+) -> ConfigError:
+    """Why ``modelship serve`` refuses a spec's args ``expanded`` from ``written`` (arg
+    ``i`` expands the variables ``uses[i]``), in words that hold no variable's value (it
+    may be a secret): never what the server says of the expanded args, where a value may
+    appear in any form (quoted, escaped, or as a short text that other words hold too).
+
+    The args are checked again as written, each ``$(NAME)`` unexpanded, and that check's
+    refusal is shown; if it passes, the refusal comes from a value: the arg it is in is
+    named, as written.
 
     Examples
     --------
-    >>> _unexpanded("invalid int value: 'Sup3r'", {"PW": "Sup3r"})
-    "invalid int value: '$(PW)'"
+    >>> written, expanded = ["--log-option", "$(K)=v"], ["--log-option", "=v"]
+    >>> print(_refused_as_written("reg", [], written, expanded, [[], ["K"]]))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    deployment.containers[0].args[1] '$(K)=v' (the value of --log-option) would stop the
+    server once $(K) is expanded in it: modelship serve refuses what it becomes (not shown:
+    a variable may hold a secret); check the value of $(K) in deployment.containers[0].env
     """
-    for name, value in sorted((variables or {}).items(), key=lambda item: -len(item[1])):
-        if value:
-            text = text.replace(value, f"$({name})")
-    return text
+    what = "deployment.containers[0].args"
+    try:
+        _serve_args(
+            url,
+            [*server_args, *written],
+            what,
+            "the server (checked as written, each $(NAME) unexpanded: no variable's value "
+            "is shown)",
+        )
+    except ConfigError as exc:
+        return exc
+
+    def refused(args: Sequence[str]) -> bool:
+        try:
+            _serve_args(url, [*server_args, *args], what)
+        except ConfigError:
+            return True
+        return False
+
+    varied = [i for i, names in enumerate(uses) if names]
+    # The first arg refused with only its own variables expanded; else every arg that
+    # uses one (the values are refused together).
+    alone = [i for i in varied if refused([*written[:i], expanded[i], *written[i + 1 :]])]
+    culprits = alone[:1] or varied
+    names = " and ".join(dict.fromkeys(f"$({n})" for i in culprits for n in uses[i]))
+    if len(culprits) == 1:
+        i = culprits[0]
+        flag = written[i - 1] if i > 0 and not written[i].startswith("-") else ""
+        of = f" (the value of {flag})" if flag.startswith("-") else ""
+        shown = f"{what}[{i}] {reprlib.repr(written[i])}{of}"
+    else:
+        shown = f"{what} {reprlib.repr(list(written))}"
+    return ConfigError(
+        f"{shown} would stop the server once {names} is expanded in it: modelship serve "
+        "refuses what it becomes (not shown: a variable may hold a secret); check the "
+        f"value of {names} in deployment.containers[0].env"
+    )
 
 
 def _expand(text: str, variables: Mapping[str, str]) -> str:
@@ -276,28 +320,35 @@ def _spec_argv(
     env = _expand_env(container.env)
     args: list[str] = []
     what = "deployment.containers[0].args"
-    # A refusal shows the args as written, and what the server says of them with the
-    # variables they use as $(NAME): an expanded value may be a secret.
-    used: dict[str, str] = {}
+    # A refusal shows the args as written, never what the server says of them expanded:
+    # a variable's value may be a secret (see _refused_as_written).
+    written: list[str] = []
+    uses: list[list[str]] = []  # the variables each arg expands
     for i, arg in enumerate(container.args):
         if not isinstance(arg, str):
             _check_server_arg(i, arg, what)  # refused: no string to expand
-        used.update((name, value) for name, value in env.items() if f"$({name})" in arg)
+        written.append(arg)
+        uses.append([name for name in env if f"$({name})" in arg])
         # Checked expanded: a flag the deployer sets can come from a variable.
         args.append(_expand(arg, env))
         _check_server_arg(i, args[-1], what, written=arg)
     # Read after server_args, as the server reads them: a flag given in both takes the spec's.
-    _, config = _serve_args(
-        url,
-        [*server_args, *args],
-        what,
-        "the server",
-        written=[*server_args, *container.args],
-        variables=used,
-    )
+    all_written = [*server_args, *written]
+    try:
+        _, config = _serve_args(url, [*server_args, *args], what, "the server", written=all_written)
+    except ConfigError:
+        if not any(uses):
+            raise  # no variable's value in what it says
+        raise _refused_as_written(url, server_args, written, args, uses) from None
     if config.max_body_bytes > max_body:
+        # The number is not shown if a variable may have given it.
+        given = (
+            f"{reprlib.repr(all_written)} set --max-body-bytes"
+            if any(uses)
+            else (f"set --max-body-bytes {config.max_body_bytes}")
+        )
         raise ConfigError(
-            f"{what} set --max-body-bytes {config.max_body_bytes}, over the "
+            f"{what} {given}, over the "
             f"{max_body} bytes the LocalDeployer's router holds for every slot; raise it "
             "for the router too: LocalDeployer(server_args=['--max-body-bytes', ...])"
         )

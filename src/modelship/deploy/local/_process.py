@@ -40,6 +40,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import Mapping, Sequence
+from importlib import resources
 from typing import IO, Any
 
 from modelship.deploy._errors import DeployError
@@ -62,17 +63,34 @@ MAX_KEY: int = MAX_SIGNING_KEY
 # Written at once, never blocking, up to PIPE_BUF (4096 on Linux; POSIX's least, 512,
 # where it is not known, so that importing never fails); a longer key from a thread.
 _ATOMIC_WRITE: int = getattr(select, "PIPE_BUF", 512)
-#: How a server is started: ``_child.py`` run as a script, isolated (``-I``: no
-#: ``PYTHON*`` variable, no user or script folder on its path) and without ``site``
-#: (``-S``), so that it imports nothing but ``ctypes``, ``os``, ``signal`` and ``sys``
-#: before it becomes the server: as ``-m modelship.deploy.local._child`` it would import
-#: modelship (NumPy, ...) first, about 1 s of each slot's start.
-_LAUNCHER = (
-    sys.executable,
-    "-I",
-    "-S",
-    os.path.join(os.path.dirname(os.path.abspath(__file__)), "_child.py"),
-)
+
+
+def _launcher() -> tuple[str, ...]:
+    """How a server is started: ``_child``'s text run with ``-c``, without ``site``
+    (``-S``; ``-s``: no user folder) and, from Python 3.11, without the current folder on
+    its path (``-P``), so that it imports nothing but ``ctypes``, ``os``, ``signal`` and
+    ``sys`` before it becomes the server: as ``-m modelship.deploy.local._child`` it would
+    import modelship (NumPy, ...) first, about 1 s of each slot's start. Its text, not its
+    file, is given: modelship may be imported from a zip. Not ``-I``: it implies ``-E``,
+    which ignores ``PYTHONCOERCECLOCALE=0`` and adds ``LC_CTYPE`` to the environment the
+    server is handed (see ``_child``).
+
+    Examples
+    --------
+    >>> _launcher()[-2:] == ("-c", _launcher()[-1]) and "PR_SET_PDEATHSIG" in _launcher()[-1]
+    True
+    """
+    package = __name__.rpartition(".")[0]
+    try:
+        source = resources.files(package).joinpath("_child.py").read_text(encoding="utf-8")
+    except OSError:  # installed without sources (.pyc alone): as a module, slower
+        return (sys.executable, "-m", f"{package}._child")
+    # Python 3.10 has no -P: there the current folder comes first, as for the server.
+    safe_path = ("-P",) if sys.version_info >= (3, 11) else ()
+    return (sys.executable, "-s", "-S", *safe_path, "-c", source)
+
+
+_LAUNCHER = _launcher()
 
 
 class ServerProcess:

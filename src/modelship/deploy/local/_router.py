@@ -320,8 +320,14 @@ async def _read_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
     except asyncio.LimitOverrunError:
+        # The head's first bytes are still buffered: a HEAD gets the answer without a body.
+        try:
+            start = (await reader.read(_MAX_HEAD)).lstrip(b"\r\n")
+        except ConnectionError:
+            return None
         error = {"error": "request head over 64 KiB"}
-        writer.write(_response(431, "Request Header Fields Too Large", error, False))
+        bodiless = start.startswith(b"HEAD ")
+        writer.write(_response(431, "Request Header Fields Too Large", error, False, bodiless))
         return None
     # Empty lines before a request line are ignored (RFC 9112 2.2): some clients end a
     # body with an extra CRLF.
@@ -680,7 +686,8 @@ class Router:
                     return
                 except (_BadRequest, _TooLarge) as refused:
                     timer.cancel()
-                    await _refuse(reader, writer, self._refusal(refused))
+                    bodiless = head is not None and head.startswith(b"HEAD ")
+                    await _refuse(reader, writer, self._refusal(refused, bodiless))
                     return
                 finally:
                     timer.cancel()
@@ -731,13 +738,14 @@ class Router:
         rest = [(key, value) for key, value in fields if key != b"expect"]
         return _message(first, rest, body, length=str(len(body)).encode()), keep
 
-    def _refusal(self, refused: _BadRequest | _TooLarge) -> bytes:
+    def _refusal(self, refused: _BadRequest | _TooLarge, bodiless: bool) -> bytes:
         """The answer to a request the router will not forward: ``413``, ``501`` or
-        ``400``."""
+        ``400`` (to a ``HEAD``, ``bodiless``: its head only)."""
         if isinstance(refused, _Unsupported):
-            return _response(501, "Not Implemented", {"error": f"{refused}"}, False)
+            return _response(501, "Not Implemented", {"error": f"{refused}"}, False, bodiless)
         if isinstance(refused, _BadRequest):
-            return _response(400, "Bad Request", {"error": f"malformed request: {refused}"}, False)
+            error = {"error": f"malformed request: {refused}"}
+            return _response(400, "Bad Request", error, False, bodiless)
         return _response(
             413,
             "Content Too Large",
@@ -747,6 +755,7 @@ class Router:
                 "--max-body-bytes in the LocalDeployer's server_args"
             },
             False,
+            bodiless,
         )
 
     async def _forward(self, request: bytes, bodiless: bool, keep: bool) -> tuple[bytes, bool]:
