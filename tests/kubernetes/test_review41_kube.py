@@ -1,6 +1,10 @@
 """Review 41 of the Kubernetes adapter: a canary's first step on a Service gets its share,
-not all its pods; a route its Gateway does not accept is no traffic switch; a Lease renewed
-in year 9999 is held, not an overflow; dry_run() refuses a deployer of another kind."""
+not all its pods (its scale-down reaches its endpoints before the selector moves); a route
+its Gateway does not accept is no traffic switch, yet still names the slots it serves (no
+guard takes them for idle); an acceptance wins over a stale or another controller's
+refusal; the fake's Gateway controller keeps other controllers' status entries; a Lease
+renewed in year 9999 is held, not an overflow; dry_run() refuses a deployer of another
+kind."""
 
 from __future__ import annotations
 
@@ -10,11 +14,20 @@ from typing import Any
 import pytest
 from _kube_helpers import NS, fast_retry
 
-from modelship.deploy import Container, DeploymentSpec, KubernetesDeployer, RolloutInProgress
+from modelship.deploy import (
+    BlueGreen,
+    Container,
+    DeploymentSpec,
+    InMemoryHistory,
+    KubernetesDeployer,
+    RolloutInProgress,
+    SlotInUse,
+)
 from modelship.deploy.kubernetes import KubernetesError, dry_run
-from modelship.errors import ConfigError
+from modelship.errors import ConfigError, ModelshipError
 from modelship.testing import InMemoryDeployer
 from modelship.testing.fake_kube import FakeKube, Fault
+from modelship.testing.fake_kube._controller import GATEWAY_CONTROLLER
 from modelship.testing.fake_kube._store import match_labels
 
 Make = Callable[..., KubernetesDeployer]
@@ -193,10 +206,11 @@ def test_set_traffic_through_a_route_its_gateway_refuses_raises_naming_the_reaso
     assert "NotAllowedByListeners" in message
     assert "no listener allows routes from models" in message
     assert "infra/public" in message
-    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 0}
+    # the route is written: state() reports its weights, so no guard takes blue for idle
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 100}
 
 
-def test_state_reports_no_traffic_on_a_route_its_gateway_refuses(
+def test_state_reports_the_weights_of_a_route_its_gateway_refuses_as_written(
     kube: FakeKube, make_deployer: Make
 ) -> None:
     dep = _route_deployer(make_deployer)
@@ -218,7 +232,7 @@ def test_state_reports_no_traffic_on_a_route_its_gateway_refuses(
     kube.store.write_status(
         "httproutes", NS, "fraud", {"parents": [{**parent, "conditions": [refused]}]}
     )
-    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 0}
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 100}
 
 
 def test_set_traffic_waits_for_the_gateway_to_accept_the_routes_new_generation(
@@ -292,3 +306,315 @@ def test_dry_run_with_a_deployer_that_is_not_a_kubernetes_deployer_raises_config
         dry_run("fraud", "1", deployer=deployer)
     assert "KubernetesDeployer" in str(caught.value)
     assert f"got {named}" in str(caught.value)
+
+
+# --- second look: a refused route still names the slots it serves ------------------------------
+
+
+def _refused(kube: FakeKube) -> None:
+    """Refuse routes from now on, and return once the route ``fraud`` says so."""
+    kube.refuse_routes()
+
+    def said() -> bool:
+        route = kube.store.objects.get(("httproutes", NS, "fraud")) or {}
+        return any(
+            c.get("type") == "Accepted" and c.get("status") == "False"
+            for p in (route.get("status") or {}).get("parents") or []
+            for c in p.get("conditions") or []
+        )
+
+    with kube.store.changed:
+        assert kube.store.changed.wait_for(said, timeout=10)
+
+
+def _route_backends(kube: FakeKube) -> list[tuple[str, Any]]:
+    route = kube.get("httproutes", NS, "fraud")
+    assert route is not None
+    return [(b["name"], b.get("weight")) for b in route["spec"]["rules"][0]["backendRefs"]]
+
+
+def test_a_blue_green_deploy_while_the_gateway_refuses_the_route_leaves_blue_serving_version_1(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
+) -> None:
+    dep = _route_deployer(make_deployer, traffic_timeout=2.0)
+
+    def deploy(version: str) -> Any:
+        strategy = BlueGreen(
+            dep, spec, history=InMemoryHistory(), alias=None, progress_deadline=5.0
+        )
+        return strategy.deploy("fraud", version)
+
+    deploy("1")
+    assert {s.slot: (s.version, s.weight) for s in dep.state().slots} == {"blue": ("1", 100)}
+    _refused(kube)
+    with pytest.raises(ModelshipError):
+        deploy("2")  # into green (blue is what the route names); the switch is refused
+    assert _route_backends(kube) == [("fraud-blue", 100)]
+    assert {s.slot: (s.version, s.weight) for s in dep.state().slots}["blue"] == ("1", 100)
+
+
+def test_apply_into_the_slot_a_refused_route_sends_traffic_to_raises_slot_in_use(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = _route_deployer(make_deployer)
+    start(dep, "blue", "1")
+    dep.set_traffic({"blue": 100})
+    _refused(kube)
+    with pytest.raises(SlotInUse):
+        dep.apply("blue", "fraud", "666")
+    assert {s.slot: (s.version, s.weight) for s in dep.state().slots} == {"blue": ("1", 100)}
+
+
+def test_remove_of_the_canary_a_refused_route_sends_traffic_to_raises_slot_in_use(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = _route_deployer(make_deployer)
+    start(dep, "blue", "1")
+    start(dep, "green", "2")
+    dep.set_traffic({"blue": 90, "green": 10})
+    _refused(kube)
+    with pytest.raises(SlotInUse):
+        dep.remove("green")
+    assert _route_backends(kube) == [("fraud-blue", 90), ("fraud-green", 10)]
+
+
+def test_remove_of_an_idle_slot_while_the_route_is_refused_keeps_the_other_slots_weight(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = _route_deployer(make_deployer)
+    start(dep, "blue", "1")
+    start(dep, "green", "2")
+    dep.set_traffic({"blue": 100})
+    route = kube.get("httproutes", NS, "fraud")
+    assert route is not None
+    # as an older release left it: green named with weight 0, blue's weight not a percentage
+    route["spec"]["rules"][0]["backendRefs"] = [
+        {"name": "fraud-blue", "port": 80, "weight": 3},
+        {"name": "fraud-green", "port": 80, "weight": 0},
+    ]
+    kube.store.put(route, manager="kubectl")
+    _refused(kube)
+    dep.remove("green")
+    assert _route_backends(kube) == [("fraud-blue", 3)]
+    assert kube.get("deployments", NS, "fraud-green") is None
+
+
+# --- second look: an acceptance wins over another entry's refusal ------------------------------
+
+
+def _entry(controller: str, status: str, generation: int) -> dict[str, Any]:
+    """A ``status.parents`` entry for Gateway infra/public with one Accepted condition."""
+    return {
+        "parentRef": {
+            "group": "gateway.networking.k8s.io",
+            "kind": "Gateway",
+            "name": "public",
+            "namespace": "infra",
+        },
+        "controllerName": controller,
+        "conditions": [
+            {
+                "type": "Accepted",
+                "status": status,
+                "reason": "Accepted" if status == "True" else "NoMatchingListenerHostname",
+                "message": "",
+                "observedGeneration": generation,
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
+        ],
+    }
+
+
+def _route_with(*parents: dict[str, Any]) -> dict[str, Any]:
+    return {"metadata": {"name": "fraud", "generation": 2}, "status": {"parents": list(parents)}}
+
+
+def test_a_route_accepted_by_one_controller_is_accepted_beside_another_controllers_refusal(
+    make_deployer: Make,
+) -> None:
+    dep = _route_deployer(make_deployer)
+    route = _route_with(
+        _entry("other.example/gw", "False", 2), _entry("ours.example/gw", "True", 2)
+    )
+    assert dep._route_verdict(route)[0] is True
+
+
+def test_a_stale_refusal_of_an_older_generation_beside_a_current_acceptance_is_accepted(
+    make_deployer: Make,
+) -> None:
+    dep = _route_deployer(make_deployer)
+    route = _route_with(_entry("old.example/gw", "False", 1), _entry("ours.example/gw", "True", 2))
+    assert dep._route_verdict(route) == (True, "Accepted=True")
+
+
+def test_a_route_only_refused_at_its_generation_is_refused(make_deployer: Make) -> None:
+    dep = _route_deployer(make_deployer)
+    route = _route_with(_entry("ours.example/gw", "True", 1), _entry("x.example/gw", "False", 2))
+    verdict, why = dep._route_verdict(route)
+    assert verdict is False
+    assert "NoMatchingListenerHostname" in why
+
+
+def test_state_counts_an_accepted_route_beside_a_stale_refusal_and_apply_refuses_its_slot(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    dep = _route_deployer(make_deployer)
+    start(dep, "blue", "1")
+    start(dep, "green", "2")
+    dep.set_traffic({"blue": 100})
+    dep.set_traffic({"green": 100})
+    kube.controller.gateway_answers = False  # the test writes the controllers' status
+    route = kube.get("httproutes", NS, "fraud")
+    assert route is not None
+    generation = route["metadata"]["generation"]
+    parents = [_entry("old.example/gw", "False", 1), _entry(GATEWAY_CONTROLLER, "True", generation)]
+    kube.store.write_status("httproutes", NS, "fraud", {"parents": parents})
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 0, "green": 100}
+    with pytest.raises(SlotInUse):
+        dep.apply("green", "fraud", "666")
+
+
+# --- second look: the canary's first step waits for its scale-down -----------------------------
+
+
+def _sized(n: int) -> DeploymentSpec:
+    return DeploymentSpec(
+        containers=[Container(name="model-server", image="ai-model:1", port=8080)], replicas=n
+    )
+
+
+def _hold_replicaset(
+    kube: FakeKube, monkeypatch: pytest.MonkeyPatch, prefix: str, release: Callable[[], bool]
+) -> None:
+    """Hold the fake's ReplicaSet controller for ReplicaSets named ``prefix...`` until
+    ``release()`` says so (a busy kube-controller-manager: pods outlive a scale-down)."""
+    real = kube.controller._replicaset
+
+    def held(rs: dict[str, Any]) -> None:
+        if rs["metadata"]["name"].startswith(prefix) and not release():
+            return
+        real(rs)
+
+    monkeypatch.setattr(kube.controller, "_replicaset", held)
+
+
+def _read_slices_after_scaling(kube: FakeKube, name: str, replicas: int) -> bool:
+    """Whether the deployer read Service ``name``'s EndpointSlices after scaling Deployment
+    ``name`` to ``replicas``."""
+    requests = list(kube.requests)
+    scaled = [
+        i
+        for i, r in enumerate(requests)
+        if r.method == "PATCH"
+        and r.path.endswith(f"/deployments/{name}")
+        and ((r.body or {}).get("spec") or {}).get("replicas") == replicas
+    ]
+    return bool(scaled) and any(
+        r.method == "GET"
+        and r.path.endswith("/endpointslices")
+        and r.query.get("labelSelector") == f"kubernetes.io/service-name={name}"
+        for r in requests[scaled[0] + 1 :]
+    )
+
+
+def test_the_first_canary_step_waits_for_the_canarys_scale_down_before_the_selector_moves(
+    kube: FakeKube, make_deployer: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dep = make_deployer(traffic_timeout=3.0)
+    start(dep, "blue", "1", _sized(9))  # 9 to 1 needs no growth of blue: nothing else waits
+    dep.set_traffic({"blue": 100})
+    start(dep, "green", "2", _sized(4))
+    # green's pods stay until the deployer looks at green's endpoints after scaling it down
+    _hold_replicaset(
+        kube,
+        monkeypatch,
+        "fraud-green-",
+        lambda: _read_slices_after_scaling(kube, "fraud-green", 1),
+    )
+    shares: list[float] = []
+
+    def sample() -> None:
+        counts = _ready_behind(kube, "fraud")
+        if counts.get("2"):
+            shares.append(counts["2"] / sum(counts.values()))
+
+    kube.store.on_write.append(sample)
+    try:
+        dep.set_traffic({"blue": 90, "green": 10})
+    finally:
+        kube.store.on_write.remove(sample)
+    assert shares, "the canary never took traffic"
+    assert max(shares) <= 0.10 + 1e-9  # 1 ready canary pod of 10, never 4 of 13
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 90, "green": 10}
+
+
+def test_a_canary_whose_scale_down_never_lands_is_scaled_back_and_gets_no_traffic(
+    kube: FakeKube, make_deployer: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dep = make_deployer(traffic_timeout=0.5)
+    start(dep, "blue", "1", _sized(9))
+    dep.set_traffic({"blue": 100})
+    start(dep, "green", "2", _sized(4))
+    _hold_replicaset(kube, monkeypatch, "fraud-green-", lambda: False)
+    with pytest.raises(KubernetesError, match="did not scale down to 1 ready endpoints") as caught:
+        dep.set_traffic({"blue": 90, "green": 10})
+    assert "Service fraud-green lists 4 ready endpoints" in str(caught.value)
+    green = kube.get("deployments", NS, "fraud-green")
+    assert green is not None
+    assert green["spec"]["replicas"] == 4
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 100, "green": 0}
+
+
+# --- second look: the fake's Gateway controller keeps other controllers' entries ---------------
+
+
+def test_fake_gateway_controller_keeps_the_status_entries_of_other_controllers(
+    kube: FakeKube,
+) -> None:
+    kube.create(
+        {
+            "apiVersion": "gateway.networking.k8s.io/v1",
+            "kind": "HTTPRoute",
+            "metadata": {"name": "r", "namespace": NS},
+            "spec": {
+                "parentRefs": [{"name": "public"}, {"name": "internal"}],
+                "rules": [{"backendRefs": []}],
+            },
+        }
+    )
+    other = {
+        "parentRef": {"name": "internal"},
+        "controllerName": "other.example/gw",
+        "conditions": [
+            {
+                "type": "Accepted",
+                "status": "True",
+                "reason": "Accepted",
+                "message": "",
+                "observedGeneration": 1,
+                "lastTransitionTime": "2026-01-01T00:00:00Z",
+            }
+        ],
+    }
+    kube.store.write_status("httproutes", NS, "r", {"parents": [other]})
+    route = kube.get("httproutes", NS, "r")
+    assert route is not None
+    route["spec"]["rules"] = [{"backendRefs": [], "matches": [{"path": {"value": "/v2"}}]}]
+    generation = kube.store.put(route, manager="kubectl")["metadata"]["generation"]
+
+    def answered() -> bool:  # the fake's controller wrote its entries for the new generation
+        parents = kube.store.objects[("httproutes", NS, "r")].get("status", {}).get("parents", [])
+        return any(
+            p.get("controllerName") == GATEWAY_CONTROLLER
+            and p["conditions"][0]["observedGeneration"] == generation
+            for p in parents
+        )
+
+    with kube.store.changed:
+        assert kube.store.changed.wait_for(answered, timeout=10)
+    route = kube.get("httproutes", NS, "r")
+    assert route is not None
+    parents = route["status"]["parents"]
+    assert other in parents
+    mine = [p["parentRef"] for p in parents if p["controllerName"] == GATEWAY_CONTROLLER]
+    assert mine == [{"name": "public"}, {"name": "internal"}]

@@ -9,7 +9,8 @@ Invariant: traffic never moves to a slot whose Service lists no ready endpoint, 
 one whose Deployment still runs pods of the version it replaces (both checked just
 before the write that moves it); replica counts of slots taking traffic that rise
 are waited for before the selector changes, a slot the selector does not select yet
-shrinks before it too (a canary's first step: it gets its share, not all its pods), and
+shrinks before it too, and is waited for until its Service lists no more ready endpoints
+than its share's count (a canary's first step: it gets its share, not all its pods), and
 every other count changes after it (a slot left without traffic goes back to its spec's
 count, so the previous version of a canary waits at full size through the undo window
 and a rollback is one write of the Service or HTTPRoute); :meth:`remove` refuses a slot
@@ -19,8 +20,10 @@ the cluster is not atomic, so each write is one the API server makes atomic on i
 and the state is read again after every failure rather than assumed. Every write (dry
 runs aside) checks the rollout Lease just before it is sent, in one place (``_write``): a
 rollout may wait minutes between writes, and one whose Lease went to another meanwhile
-sends nothing more, not even the undo of a slot it grew. A new HTTPRoute counts as
-written once its Gateway's controller accepted it (``status.parents``).
+sends nothing more, not even the undo of a slot it grew. A traffic switch through an
+HTTPRoute is done once its Gateway's controller accepted the route (``status.parents``);
+the guards, the strategies and :meth:`~KubernetesDeployer.state` read its weights as
+written, accepted or not, so a slot a refused route names is never replaced or removed.
 """
 
 from __future__ import annotations
@@ -376,21 +379,25 @@ class KubernetesDeployer:
         return out
 
     def _weights(self, deployments: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-        """Each slot's share as applied. A Service or HTTPRoute of the app's name that is
-        not the app's (another app's, a Helm release's) sends it none: its selector or
-        backends say nothing about this app's slots (and writing it is refused); nor does
-        a route the Gateway refused (a parent status of ``Accepted=False``)."""
+        """Each slot's share as applied: the Service's selector, or the route's weights as
+        written. A Service or HTTPRoute of the app's name that is not the app's (another
+        app's, a Helm release's) sends it none: its selector or backends say nothing about
+        this app's slots (and writing it is refused).
+
+        A route its Gateway refuses still counts as written: the guards of :meth:`apply`
+        and :meth:`remove` and the strategies' choice of the idle slot must see the slots
+        it names, or they would replace or delete the version it serves once the Gateway
+        accepts it again (or still serves from its last accepted generation);
+        :meth:`set_traffic` is what reports a refusal.
+        """
         weights = dict.fromkeys(deployments, 0)
         if self.options.traffic == "httproute":
             route = self._route()
-            # A route its Gateway refused (Accepted=False) is not programmed: no traffic.
-            usable = self._not_ours(route) is None and not self._refused(route)
-            refs = _backends(route) if usable else []
             by_name = {self.options.slot_name(s): s for s in deployments}
-            raw = {  # an absent weight is 1 in the Gateway API
-                by_name[r["name"]]: int(r.get("weight", 1))
-                for r in refs
-                if r.get("name") in by_name
+            raw = {
+                by_name[slot]: weight
+                for slot, weight in self._route_weights(route).items()
+                if slot in by_name
             }
             return {**weights, **_percentages(raw)}
         selected = self._selected(deployments, self._app_service())
@@ -427,6 +434,14 @@ class KubernetesDeployer:
         )
         return found
 
+    def _route_weights(self, route: Mapping[str, Any] | None) -> dict[str, int]:
+        """The weight of each backendRef of ``route`` (the route as read), by Service name,
+        as written (an absent weight is 1 in the Gateway API); none for a route that is
+        not the app's."""
+        if self._not_ours(route) is not None:
+            return {}
+        return {r["name"]: int(r.get("weight", 1)) for r in _backends(route) if "name" in r}
+
     def _apply_route(self, weights: Mapping[str, int], found: Mapping[str, Any] | None) -> None:
         """Apply the HTTPRoute for ``weights``, unless ``found`` (the route as read) is
         another app's or not modelship's."""
@@ -449,19 +464,17 @@ class KubernetesDeployer:
             and _parent_key(entry.get("parentRef") or {}, self.options.namespace) == ours
         ]
 
-    def _refused(self, route: Mapping[str, Any] | None) -> bool:
-        """Whether the Gateway's controller says it does not accept ``route``."""
-        return route is not None and any(
-            (c.get("Accepted") or {}).get("status") == "False"
-            for c in self._parent_conditions(route)
-        )
-
     def _route_verdict(self, route: Mapping[str, Any]) -> tuple[bool | None, str]:
         """Whether the Gateway's controller accepted ``route`` as it is now: True, False
         (refused: why), or None (no status for its latest generation yet: what is seen).
 
         A parent status counts once its conditions' ``observedGeneration`` reaches the
         route's ``metadata.generation``: an older one speaks of a spec since replaced.
+        Of the entries for our Gateway that count, one with ``Accepted=True`` (and no
+        ``ResolvedRefs=False``) accepts the route whatever the others say: the Gateway
+        API has a route accepted when at least one implementation of its parent accepts
+        it (another controller's entry, or one left by a controller no longer running,
+        may say otherwise).
         """
         generation = (route.get("metadata") or {}).get("generation") or 0
         gateway = _parent_text(self._parent_ref(), self.options.namespace)
@@ -469,6 +482,7 @@ class KubernetesDeployer:
         if not entries:
             return None, f"no status from the controller of Gateway {gateway} yet"
         seen = "an Accepted condition"
+        refusal: str | None = None
         for conditions in entries:
             accepted = conditions.get("Accepted")
             if accepted is None:
@@ -477,16 +491,26 @@ class KubernetesDeployer:
             if not isinstance(observed, int) or observed < generation:
                 seen = f"a status of generation {observed}; the route is at generation {generation}"
                 continue
-            for kind in ("Accepted", "ResolvedRefs"):
-                condition = conditions.get(kind) or {}
-                if condition.get("status") == "False":
-                    return False, (
-                        f"the controller of Gateway {gateway} set {kind}=False, reason "
-                        f"{condition.get('reason')!r}: {condition.get('message', '')}"
-                    )
-            if accepted.get("status") == "True":
+            failed = next(
+                (
+                    kind
+                    for kind in ("Accepted", "ResolvedRefs")
+                    if (conditions.get(kind) or {}).get("status") == "False"
+                ),
+                None,
+            )
+            if failed is not None:
+                condition = conditions[failed]
+                refusal = refusal or (
+                    f"the controller of Gateway {gateway} set {failed}=False, reason "
+                    f"{condition.get('reason')!r}: {condition.get('message', '')}"
+                )
+            elif accepted.get("status") == "True":
                 return True, "Accepted=True"
-            seen = f"Accepted={accepted.get('status')}"
+            else:
+                seen = f"Accepted={accepted.get('status')}"
+        if refusal is not None:
+            return False, refusal
         return None, f"no Accepted=True for generation {generation} yet (seen: {seen})"
 
     def _wait_route(self, deadline: float) -> None:
@@ -865,14 +889,22 @@ class KubernetesDeployer:
                 path = self._path("endpointslices")
                 query = {"labelSelector": f"kubernetes.io/service-name={name}"}
                 rv = slices["metadata"]["resourceVersion"]
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
+            if deadline - time.monotonic() <= 0:
                 _log.info("%s: not ready in time: %s", name, progress.message)
                 return progress
-            failures = 0 if self._next_event(path, query, rv, deadline) else failures + 1
-            if failures:
-                time.sleep(min(_WATCH_BACKOFF_CAP, _WATCH_BACKOFF * 2 ** (failures - 1), remaining))
+            failures = self._await_change(path, query, rv, deadline, failures)
         return progress
+
+    def _await_change(
+        self, path: str, query: Mapping[str, Any], rv: str, deadline: float, failures: int
+    ) -> int:
+        """Watch for the first change after ``rv``; return how many watches in a row have
+        failed (``failures`` before this one), having paused after a failed one."""
+        failures = 0 if self._next_event(path, query, rv, deadline) else failures + 1
+        if failures:
+            pause = min(_WATCH_BACKOFF_CAP, _WATCH_BACKOFF * 2 ** (failures - 1))
+            time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+        return failures
 
     def _slices(self, service: str, deadline: float | None = None) -> dict[str, Any]:
         answer: dict[str, Any] = self._client.request(
@@ -919,7 +951,8 @@ class KubernetesDeployer:
         With ``traffic="service"`` one slot takes all (the Service selects it) or two
         split by replica ratio (state() reports the share applied), and a slot left
         without traffic goes back to its spec's replica count once the selector moved
-        (one not selected yet that shrinks for a split does so before it); with
+        (one not selected yet that shrinks for a split does so before it, and the selector
+        moves once its Service lists no more ready endpoints than its share); with
         ``traffic="httproute"`` the HTTPRoute's weights are exact, and the call returns
         once the Gateway's controller reports the route as written ``Accepted``
         (``status.parents``, at the route's generation).
@@ -936,7 +969,10 @@ class KubernetesDeployer:
             that is logged). With an HTTPRoute: its Gateway refused it (``Accepted`` or
             ``ResolvedRefs`` False: the reason and message are named), or did not accept
             it within ``traffic_timeout``; the route is written, but traffic may not
-            follow it (state() reports no traffic through a refused route).
+            follow it (state() reports the route's weights as written, so that no slot
+            it names is replaced or removed meanwhile). A slot shrunk for a split whose
+            Service still lists more ready endpoints than its share at
+            ``traffic_timeout`` (it is scaled back; the selector was not changed).
         RolloutInProgress
             The rollout Lease went to another rollout (or can no longer be trusted)
             before a write, as when a wait outlasted it: nothing more is written, not even
@@ -1009,8 +1045,10 @@ class KubernetesDeployer:
         # Only slots about to take traffic grow first (and are waited for): a slot
         # losing traffic is resized after the switch, so a broken one can never hold
         # up traffic moving away from it. A slot that shrinks and has no traffic yet
-        # (a canary at its first step, at its spec's count) shrinks before the switch:
-        # else, for a moment, all its pods would take a share of the split.
+        # (a canary at its first step, at its spec's count) shrinks before the switch,
+        # and one to take traffic is waited for until its Service lists no more ready
+        # endpoints than its share's count: else, for a moment, all its pods would take
+        # a share of the split (it has no traffic yet: waiting on it holds up nothing).
         grow = [slot for slot in plan if slot in live and plan[slot] > now[slot]]
         shrink = [slot for slot in plan if plan[slot] < now[slot]]
         if shrink:  # the selector, not rounded shares: 1 pod of 300 carries traffic
@@ -1021,6 +1059,7 @@ class KubernetesDeployer:
             for slot in shrink:
                 self._scale(slot, plan[slot])
             self._grow(grow, plan, deadline)
+            self._shrunk([slot for slot in shrink if slot in live], plan, deadline)
             desired = app_service(self.options, full)
             current = self._client.request(
                 "GET", self._path("services", self.options.app), missing_ok=True
@@ -1215,6 +1254,47 @@ class KubernetesDeployer:
                 "selector was not changed"
             )
 
+    def _shrunk(self, shrink: Sequence[str], plan: Mapping[str, int], deadline: float) -> None:
+        """Wait until the Service of each slot of ``shrink`` lists at most its ``plan``'s
+        count of ready endpoints (its pods going away: a terminating pod is listed, not
+        ready), or raise saying what was last seen (a scale-down not reached by
+        ``deadline``)."""
+        for slot in shrink:
+            name = self.options.slot_name(slot)
+            seen = self._wait_endpoints(name, plan[slot], deadline)
+            if seen is not None:
+                raise KubernetesError(
+                    f"slot {slot!r} did not scale down to {plan[slot]} ready endpoints within "
+                    f"traffic_timeout ({self._traffic_timeout:g} s; last seen: {seen}); the "
+                    "selector was not changed"
+                )
+
+    def _wait_endpoints(self, name: str, most: int, deadline: float) -> str | None:
+        """Wait until Service ``name`` lists at most ``most`` ready endpoints: None, or at
+        ``deadline`` what was last seen. Watches its EndpointSlices between checks."""
+        seen: str | None = None  # what the last read said
+        path = self._path("endpointslices")
+        query = {"labelSelector": f"kubernetes.io/service-name={name}"}
+        failures = 0
+        try:
+            for round_ in range(_MAX_WAIT_ROUNDS):
+                until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
+                slices = self._slices(name, until)
+                ready = ready_endpoints(slices.get("items", []))
+                if ready <= most:
+                    return None
+                seen = f"Service {name} lists {ready} ready endpoints"
+                if deadline - time.monotonic() <= 0:
+                    break
+                rv = slices["metadata"]["resourceVersion"]
+                failures = self._await_change(path, query, rv, deadline, failures)
+        except KubernetesError as exc:
+            if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
+                raise
+            if seen is None:
+                return f"the API server did not answer in time: {exc}"
+        return seen or f"the EndpointSlices of Service {name} were never read"
+
     def _scale(self, slot: str, replicas: int) -> None:
         self._write(
             "PATCH",
@@ -1276,11 +1356,18 @@ class KubernetesDeployer:
             for obj in found.values():
                 self._check_owner(obj)
             # First drop a reference to the slot's Service (one left by an older release,
-            # with weight 0), so the route never names a deleted Service.
+            # with weight 0), so the route never names a deleted Service. The route is
+            # rebuilt from its own backends, each other slot keeping its weight as written.
             if self.options.traffic == "httproute":
                 route = self._route()
                 if any(ref.get("name") == name for ref in _backends(route)):
-                    self._apply_route({s: w for s, w in weights.items() if s != slot}, route)
+                    written = self._route_weights(route)
+                    kept = {
+                        other: written[self.options.slot_name(other)]
+                        for other in SLOTS
+                        if other != slot and self.options.slot_name(other) in written
+                    }
+                    self._apply_route(kept, route)
             deleted: list[str] = []
             for kind, obj in found.items():
                 self._delete_own(kind, name, obj, deleted)

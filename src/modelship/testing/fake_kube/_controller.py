@@ -13,10 +13,11 @@ turning ``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times
 restarts the clock) or when a test asks for it.
 EndpointSlices list the pods a Service selects, ready or not; objects whose owner is
 gone are deleted. A Gateway controller (:data:`GATEWAY_CONTROLLER`) writes each
-HTTPRoute's ``status.parents``: one entry per parentRef with ``Accepted`` and
+HTTPRoute's ``status.parents``: one entry of its own per parentRef with ``Accepted`` and
 ``ResolvedRefs`` conditions at the route's generation (``ResolvedRefs`` False,
-``BackendNotFound``, while a backend Service is missing); a test may make it refuse
-routes or stop answering (:meth:`FakeKube.refuse_routes`, :meth:`FakeKube.silence_gateway`).
+``BackendNotFound``, while a backend Service is missing), other controllers' entries
+kept; a test may make it refuse routes or stop answering (:meth:`FakeKube.refuse_routes`,
+:meth:`FakeKube.silence_gateway`).
 """
 
 from __future__ import annotations
@@ -468,7 +469,12 @@ class Controller:
 
     def _route_status(self, route: dict[str, Any]) -> None:
         """Write the route's ``status.parents`` as a Gateway controller does: for every
-        parentRef, ``Accepted`` and ``ResolvedRefs`` at the route's current generation."""
+        parentRef, ``Accepted`` and ``ResolvedRefs`` at the route's current generation.
+
+        Only the entries of :data:`GATEWAY_CONTROLLER` are replaced: those of other
+        controllers (other Gateways' implementations, or one no longer running) are kept
+        as they are, as a real controller keeps them.
+        """
         if not self.gateway_answers:
             return
         meta = route["metadata"]
@@ -485,9 +491,9 @@ class Controller:
             }
         )
         refusal = self.route_refusal
-        parents = []
+        mine = [p for p in before if p.get("controllerName") == GATEWAY_CONTROLLER]
+        parents = [p for p in before if p.get("controllerName") != GATEWAY_CONTROLLER]
         for parent in spec.get("parentRefs") or []:
-            mine = [p for p in before if p.get("controllerName") == GATEWAY_CONTROLLER]
             old: Mapping[str, Any] = next((p for p in mine if p.get("parentRef") == parent), {})
             accepted = (
                 ("True", "Accepted", "the route is attached to the Gateway")
