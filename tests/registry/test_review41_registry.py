@@ -357,6 +357,33 @@ def test_a_handle_with_the_key_reading_unchecked_still_writes_to_its_signed_regi
     assert ms.open_registry(url, signing_key=KEY).get("m", "@prod").version == "1"
 
 
+def test_a_handle_with_the_key_reading_unchecked_may_start_signing_an_empty_registry(
+    tmp_path: Path,
+) -> None:
+    # No models, so no keyless reader to lock out: the refusal above is for a registry of
+    # unsigned models (as the migration away from one). Third look: it refused this too,
+    # and with it a copy of a signed registry into a new one under
+    # --no-verify-signatures while the key variable was set.
+    url = str(tmp_path / "new")
+    fresh = ms.open_registry(url, signing_key=KEY, verify_signatures=False)
+    fresh.register(model_name="m", model=b"x", serializer="bytes")
+    assert (tmp_path / "new" / SIGNING_POLICY).exists()
+    assert ms.open_registry(url, signing_key=KEY).get("m").version == "1"
+
+
+def test_cli_copy_of_a_signed_registry_into_a_new_one_reading_unchecked_with_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    src = ms.open_registry(str(tmp_path / "src"), signing_key=KEY)
+    src.register(model_name="m", model=b"w", serializer="bytes", version="1")
+    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY.decode())
+    code = main(
+        ["registry", "copy", "--no-verify-signatures", str(tmp_path / "src"), str(tmp_path / "dst")]
+    )
+    assert code == 0, capsys.readouterr().err
+    assert ms.open_registry(str(tmp_path / "dst"), signing_key=KEY).load("m", "1") == b"w"
+
+
 # --- 4. a refused copy writes nothing ----------------------------------------------------
 
 

@@ -297,9 +297,10 @@ class Registry:
         (``copy_registry`` alone passes ``_signed_bytes_only``: a copy of a signed registry
         writes the source's signed bytes unchanged and none of its own, so it needs no key.)
         A handle with a key and ``verify_signatures=False`` writes only to a registry that
-        signs with that key: it records no signing policy (it reads unchecked, as when
-        migrating from an unsigned registry, whose keyless readers it would lock out), so
-        elsewhere it raises :class:`~modelship.ConfigError` before anything is written.
+        signs with that key or holds no models yet: it records no signing policy in a
+        registry of unsigned models (it reads unchecked, as when migrating from one, whose
+        keyless readers it would lock out), so there it raises
+        :class:`~modelship.ConfigError` before anything is written.
 
         Examples
         --------
@@ -316,13 +317,21 @@ class Registry:
         if not signed_bytes_only:
             self._signer.check_writer(self.store)
             signer = self._signer
-            # A handle that reads unchecked never starts signing a registry (as when
-            # migrating out of an unsigned one: its keyless readers would be locked out).
+            # A handle that reads unchecked never starts signing a registry holding
+            # models (as when migrating out of an unsigned one: its keyless readers would
+            # be locked out of them). An empty one has none to lock out: it may start
+            # signing, as a copy of a signed registry into a new one does.
             unchecked_with_key = signer.key is not None and not signer.verify
-            if record_policy and unchecked_with_key and not self._policy_recorded():
+            if (
+                record_policy
+                and unchecked_with_key
+                and not self._policy_recorded()
+                and self.store.list(MODELS)
+            ):
                 raise ConfigError(
                     "the registry at "
-                    f"{hide_credentials(self.store.url)} does not sign its versions, and "
+                    f"{hide_credentials(self.store.url)} holds models and does not sign "
+                    "its versions, and "
                     "this handle holds a signing key but reads unchecked "
                     "(verify_signatures=False, --no-verify-signatures on the command "
                     "line): it only reads such a registry and writes nothing, as its "
