@@ -8,7 +8,8 @@ kind."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -65,6 +66,24 @@ def _ready_behind(kube: FakeKube, service: str) -> dict[str, int]:
     return counts
 
 
+@contextlib.contextmanager
+def _canary_shares(kube: FakeKube) -> Iterator[list[float]]:
+    """The share of version 2 among the ready pods behind Service ``fraud`` after each
+    write the fake makes inside the block (once version 2 has any)."""
+    shares: list[float] = []
+
+    def sample() -> None:
+        counts = _ready_behind(kube, "fraud")
+        if counts.get("2"):
+            shares.append(counts["2"] / sum(counts.values()))
+
+    kube.store.on_write.append(sample)
+    try:
+        yield shares
+    finally:
+        kube.store.on_write.remove(sample)
+
+
 # --- 1. the first canary step on traffic="service" ------------------------------------------
 
 
@@ -75,16 +94,8 @@ def test_first_canary_step_on_a_service_never_sends_the_canary_more_than_its_sha
     start(dep, "blue", "1", four)
     dep.set_traffic({"blue": 100})
     start(dep, "green", "2", four)
-    shares: list[float] = []
-
-    def sample() -> None:
-        counts = _ready_behind(kube, "fraud")
-        if counts.get("2"):
-            shares.append(counts["2"] / sum(counts.values()))
-
-    kube.store.on_write.append(sample)
-    dep.set_traffic({"blue": 90, "green": 10})
-    kube.store.on_write.remove(sample)
+    with _canary_shares(kube) as shares:
+        dep.set_traffic({"blue": 90, "green": 10})
     assert shares, "the canary never took traffic"
     assert max(shares) <= 0.10 + 1e-9  # 9 pods of version 1 to 1 of version 2, never 9 to 4
     assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 90, "green": 10}
@@ -531,18 +542,8 @@ def test_the_first_canary_step_waits_for_the_canarys_scale_down_before_the_selec
         "fraud-green-",
         lambda: _read_slices_after_scaling(kube, "fraud-green", 1),
     )
-    shares: list[float] = []
-
-    def sample() -> None:
-        counts = _ready_behind(kube, "fraud")
-        if counts.get("2"):
-            shares.append(counts["2"] / sum(counts.values()))
-
-    kube.store.on_write.append(sample)
-    try:
+    with _canary_shares(kube) as shares:
         dep.set_traffic({"blue": 90, "green": 10})
-    finally:
-        kube.store.on_write.remove(sample)
     assert shares, "the canary never took traffic"
     assert max(shares) <= 0.10 + 1e-9  # 1 ready canary pod of 10, never 4 of 13
     assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 90, "green": 10}
