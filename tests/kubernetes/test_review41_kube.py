@@ -66,6 +66,13 @@ def _ready_behind(kube: FakeKube, service: str) -> dict[str, int]:
     return counts
 
 
+def _green_beside_serving_blue(dep: KubernetesDeployer, spec: DeploymentSpec) -> None:
+    """Version 1 in blue with all the traffic, version 2 started in green with none."""
+    start(dep, "blue", "1", spec)
+    dep.set_traffic({"blue": 100})
+    start(dep, "green", "2", spec)
+
+
 @contextlib.contextmanager
 def _canary_shares(kube: FakeKube) -> Iterator[list[float]]:
     """The share of version 2 among the ready pods behind Service ``fraud`` after each
@@ -91,9 +98,7 @@ def test_first_canary_step_on_a_service_never_sends_the_canary_more_than_its_sha
     kube: FakeKube, make_deployer: Make, four: DeploymentSpec
 ) -> None:
     dep = make_deployer()
-    start(dep, "blue", "1", four)
-    dep.set_traffic({"blue": 100})
-    start(dep, "green", "2", four)
+    _green_beside_serving_blue(dep, four)
     with _canary_shares(kube) as shares:
         dep.set_traffic({"blue": 90, "green": 10})
     assert shares, "the canary never took traffic"
@@ -105,9 +110,7 @@ def test_a_canary_slot_without_traffic_is_scaled_to_its_split_before_the_selecto
     kube: FakeKube, make_deployer: Make, four: DeploymentSpec
 ) -> None:
     dep = make_deployer()
-    start(dep, "blue", "1", four)
-    dep.set_traffic({"blue": 100})
-    start(dep, "green", "2", four)
+    _green_beside_serving_blue(dep, four)
     before = len(kube.writes())
     dep.set_traffic({"blue": 90, "green": 10})
     writes = [
@@ -140,9 +143,7 @@ def test_a_canary_slot_shrunk_for_a_switch_that_failed_is_scaled_back(
     kube: FakeKube, make_deployer: Make, four: DeploymentSpec
 ) -> None:
     dep = make_deployer()
-    start(dep, "blue", "1", four)
-    dep.set_traffic({"blue": 100})
-    start(dep, "green", "2", four)
+    _green_beside_serving_blue(dep, four)
     kube.inject(Fault("PATCH", "/deployments/fraud-blue$", status=500, times=ATTEMPTS))
     with pytest.raises(KubernetesError):
         dep.set_traffic({"blue": 90, "green": 10})
