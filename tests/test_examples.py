@@ -13,15 +13,17 @@ EXAMPLES = sorted((Path(__file__).parent.parent / "examples").glob("*.py"))
 DEMO = EXAMPLES[0].parent / "demo.py"
 
 
-def run(script: Path, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """Run ``script`` with ``args`` (none, as a user would); its registry and reports go to
-    a new temp folder (here one pytest removes)."""
+def run(
+    script: Path, tmp_path: Path, *args: str, temp: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``script`` with ``args`` (none, as a user would) in ``tmp_path``; its registry
+    and reports go to a new temp folder (``temp``, else ``tmp_path``: one pytest removes)."""
     out = subprocess.run(
         [sys.executable, str(script), *args],
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "TMPDIR": str(tmp_path)},
+        env={**os.environ, "TMPDIR": str(temp or tmp_path)},
         timeout=300,
     )
     assert out.returncode == 0, out.stdout + out.stderr
@@ -34,9 +36,14 @@ def test_example_runs(script: Path, tmp_path: Path) -> None:
     # Its docstring offers --out DIR: a relative DIR (inside the run's folder) raised
     # ValueError once; the run without it keeps its output in a temp folder as the others.
     args = ("--out", "reports") if script.name == "bias_and_degradation.py" else ()
-    run(script, tmp_path, *args)
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    out = run(script, tmp_path, *args, temp=temp)
     if args:
         assert (tmp_path / "reports" / "registry").is_dir()
+    if script.name == "deploy_local.py":  # its registry is temporary unless a path is given
+        assert "(temporary, removed at the end; pass a path to keep it)" in out.stdout
+        assert list(temp.iterdir()) == [], "deploy_local.py left its temporary registry"
 
 
 def test_demo_registers_two_versions_and_promotes_the_better(tmp_path: Path) -> None:

@@ -297,19 +297,3 @@ def test_an_example_removes_its_temporary_folder_and_keeps_a_path_it_is_given(
     out = run(keeps, str(kept))
     assert out.returncode == 0, out.stdout + out.stderr
     assert kept.exists()
-
-
-def test_the_local_deploy_example_removes_its_registry_folder(tmp_path: Path) -> None:
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    out = subprocess.run(
-        [sys.executable, str(EXAMPLES / "deploy_local.py")],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-        env={**os.environ, "TMPDIR": str(temp), "PYTHONPATH": str(SRC)},
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stdout + out.stderr
-    assert "(temporary, removed at the end; pass a path to keep it)" in out.stdout
-    assert list(temp.iterdir()) == []
