@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 import modelship as ms
-from modelship.checks import DataDrift, DriftProfile, PredictionDrift, Schema
+from modelship.checks import ColumnKind, DataDrift, DriftProfile, PredictionDrift, Schema
 from modelship.checks._cli import read_table
+from modelship.checks._tabular import as_table
 from modelship.checks.stats import population_std, sorted_finite
 from modelship.cli import main
+from modelship.errors import CheckInputError
 
 
 def run(tmp_path: Path, *argv: str) -> tuple[int, list[dict[str, Any]]]:
@@ -214,3 +216,124 @@ def test_an_older_profile_with_std_zero_for_distinct_subnormal_values_reads_as_i
     result = DataDrift(reference=older, current=current).run().columns["x"]
     assert result.status.value == "fail", result.reason
     assert math.isfinite(result.effect_size or math.nan)
+
+
+# --- second look: digits compared as categories, the reference's inference, digit text ---
+
+
+def zip_files(tmp_path: Path) -> tuple[str, str]:
+    """Zip codes of digits only in the reference; the same codes and one word in the batch."""
+    codes = ["007", "010", "012", "020"]
+    (tmp_path / "ref.csv").write_text("zip\n" + "".join(f"{codes[i % 4]}\n" for i in range(300)))
+    rows = "".join(f"{codes[i % 4]}\n" for i in range(299))
+    (tmp_path / "cur.csv").write_text("zip\n" + rows + "none given\n")
+    return str(tmp_path / "ref.csv"), str(tmp_path / "cur.csv")
+
+
+@pytest.mark.parametrize(
+    "option",
+    [["--categorical", "zip"], ["--categorical-max-unique", "10"]],
+    ids=["declared", "max-unique"],
+)
+def test_digits_compared_as_categories_meet_a_batch_with_a_word_as_written(
+    tmp_path: Path, option: list[str]
+) -> None:
+    # The batch's column stayed text ("007") while the reference's labels were numbers
+    # (7): no label met, 100% drift.
+    reference, current = zip_files(tmp_path)
+    code, results = run(tmp_path, "drift", "--reference", reference, "--current", current, *option)
+    column = results[0]["columns"]["zip"]
+    assert (code, column["status"]) == (0, "pass"), column["reason"]
+    assert column["details"]["unseen_categories"] == {"none given": 1}
+
+
+def test_a_csv_reference_is_not_profiled_to_type_the_batch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Inferring the reference's schema counted every category of every text column:
+    # seconds on a million rows, before the drift check counted them again.
+    def infer(*args: Any, **kwargs: Any) -> Schema:
+        raise AssertionError("Schema.infer called")
+
+    monkeypatch.setattr(Schema, "infer", infer)
+    reference, current = zip_files(tmp_path)
+    code, results = run(
+        tmp_path, "drift", "--reference", reference, "--current", current, "--categorical", "zip"
+    )
+    assert (code, results[0]["status"]) == (0, "pass"), results[0]["reason"]
+
+
+@pytest.mark.parametrize("cell", ["1_000_000", "\uff19\uff19\uff19", "\u0661\u0662"])
+@pytest.mark.parametrize("source", ["--reference", "--profile"])
+def test_a_batch_cell_the_csv_reader_reads_as_text_is_no_number_against_numbers(
+    tmp_path: Path, source: str, cell: str
+) -> None:
+    # float() takes digit groups and other scripts' digits: the cell that made the
+    # batch's column text was then silently read as a number, exit 0.
+    rng = np.random.default_rng(3)
+    reference = tmp_path / "ref.csv"
+    reference.write_text("x\n" + "".join(f"{v:.4f}\n" for v in rng.normal(size=200)))
+    current = tmp_path / "cur.csv"
+    rows = "".join(f"{v:.4f}\n" for v in rng.normal(size=199))
+    current.write_text("x\n" + rows + cell + "\n", encoding="utf-8")
+    ref = str(reference)
+    if source == "--profile":
+        ref = str(tmp_path / "profile.json")
+        assert main(["check", "profile", "--reference", str(reference), "--output", ref]) == 0
+    code, results = run(tmp_path, "drift", source, ref, "--current", str(current))
+    assert (code, results[0]["status"]) == (2, "error"), results[0]["reason"]
+    assert "CheckInputError" in results[0]["reason"]
+    assert repr(cell) in results[0]["reason"]
+
+
+@pytest.mark.parametrize("source", ["--reference", "--profile"])
+def test_a_word_against_the_reference_numbers_says_the_reference_decided(
+    tmp_path: Path, source: str
+) -> None:
+    # "declared numeric ... declare it categorical": nothing was declared, and that advice
+    # compares a continuous column as categories.
+    reference, current = income_files(tmp_path)
+    if source == "--profile":
+        profile = str(tmp_path / "profile.json")
+        assert main(["check", "profile", "--reference", reference, "--output", profile]) == 0
+        reference = profile
+    code, results = run(tmp_path, "drift", source, reference, "--current", current)
+    reason = results[0]["reason"]
+    assert code == 2
+    assert "the reference holds column 'income' as numbers" in reason
+    assert "--exclude income" in reason
+    assert "declare" not in reason
+
+
+def test_a_word_in_a_column_declared_numeric_still_says_it_was_declared(tmp_path: Path) -> None:
+    reference, current = income_files(tmp_path)
+    argv = ["--reference", reference, "--current", current, "--numeric", "income"]
+    code, results = run(tmp_path, "drift", *argv)
+    assert code == 2
+    assert "column 'income' is declared numeric but holds 'n/a?'" in results[0]["reason"]
+
+
+def test_an_excluded_column_with_a_word_is_not_refused(tmp_path: Path) -> None:
+    reference, current = income_files(tmp_path)
+    argv = ["--reference", reference, "--current", current, "--exclude", "income"]
+    code, results = run(tmp_path, "drift", *argv)
+    assert (code, list(results[0]["columns"])) == (0, ["plan"]), results[0]["reason"]
+
+
+@pytest.mark.parametrize("cell", ["1_000", "\uff11\uff12", b"1_000"], ids=["group", "fw", "bytes"])
+def test_text_declared_numeric_is_a_number_only_as_a_csv_reader_reads_it(cell: Any) -> None:
+    reference = {"x": np.arange(50.0)}
+    current = {"x": np.array([*(str(v) for v in range(49)), cell], dtype=object)}
+    check = DataDrift(reference=reference, current=current, kinds={"x": "numeric"})
+    with pytest.raises(CheckInputError, match="is not a plain number"):
+        check.run()
+
+
+def test_plain_number_text_declared_numeric_is_read_as_numbers() -> None:
+    # What the CSV reader reads as numbers (spaces, exponents, nan, infinities) still is.
+    cells = [" 1.5 ", "1e3", "nan", "-inf", "Infinity", "+2", ".5"]
+    column = as_table(
+        {"x": np.array(cells, dtype=object)}, kinds={"x": ColumnKind.NUMERIC}
+    ).columns["x"]
+    expected = [1.5, 1e3, math.nan, -math.inf, math.inf, 2.0, 0.5]
+    np.testing.assert_array_equal(column.values, np.array(expected))

@@ -8,11 +8,13 @@ error, so the CI page shows why.
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
+from collections.abc import Iterable
 from typing import Any
 
 from modelship._cli_common import add_storage_options, storage_options
-from modelship._shown import hide_credentials
+from modelship._shown import brief, hide_credentials
 from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
@@ -31,9 +33,9 @@ from modelship.checks._drift import CATEGORICAL_METHODS, NUMERIC_METHODS, DataDr
 from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult
 from modelship.checks._schema import Schema
-from modelship.checks._tabular import ColumnKind
+from modelship.checks._tabular import ColumnKind, make_column, plain_number
 from modelship.checks.stats._pvalues import P_VALUE_METHODS
-from modelship.errors import ConfigError, ModelshipError
+from modelship.errors import CheckInputError, ConfigError, ModelshipError
 
 __all__ = ["add_commands", "read_bytes", "read_table"]
 
@@ -129,6 +131,116 @@ def _text_as_recorded(schema: Schema, current: Any) -> Any:
     )
 
 
+def _compared(names: Iterable[str], args: argparse.Namespace) -> list[str]:
+    """The ``names`` that ``--columns`` (when given) and ``--exclude`` leave compared."""
+    chosen = set(args.columns) if args.columns else None
+    excluded = set(args.exclude or ())
+    return [n for n in names if (chosen is None or n in chosen) and n not in excluded]
+
+
+def _csv_kinds(
+    reference: CsvTable, current: CsvTable, args: argparse.Namespace
+) -> tuple[CsvTable, CsvTable]:
+    """``reference`` and ``current``, two CSV files, with each compared column that one
+    file typed as numbers and the other as text read so that both sides meet.
+
+    A column compared as categories (text in the reference, ``--categorical``, or
+    ``--categorical-max-unique`` over the reference's numbers) is read as text on both
+    sides, as written: the batch's ``007`` meets the reference's ``007``, never 7. A
+    column the reference holds as numbers, undeclared, stays numbers: text in the batch
+    is a ``CheckInputError`` (see :func:`_refuse_text`). Decided from the columns' dtypes
+    and the kinds asked for: no schema of the reference is inferred, whose category
+    counts took seconds on a million rows of text.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "r.csv").write_text("zip\\n007\\n010\\n")
+    >>> _ = (folder / "c.csv").write_text("zip\\n007\\nnone given\\n")
+    >>> args = argparse.Namespace(
+    ...     columns=None, exclude=None, numeric=None, categorical=["zip"],
+    ...     categorical_max_unique=None,
+    ... )
+    >>> r, c = _csv_kinds(read_table(folder / "r.csv"), read_table(folder / "c.csv"), args)
+    >>> r["zip"].tolist(), c["zip"].tolist()
+    (['007', '010'], ['007', 'none given'])
+    """
+    declared, max_unique = _kinds(args), args.categorical_max_unique
+    as_text, numeric = [], []
+    for name in _compared(reference, args):
+        if name not in current:
+            continue
+        text = reference[name].dtype.kind == "O"
+        if text == (current[name].dtype.kind == "O"):
+            continue
+        kind = declared.get(name)
+        if kind is None:
+            # As DataDrift types the reference: text is categorical, numbers numeric
+            # unless --categorical-max-unique finds few values.
+            if text:
+                kind = "categorical"
+            else:
+                found = make_column(name, reference[name], categorical_max_unique=max_unique)
+                kind = found.kind.value
+            if kind == "numeric":
+                numeric.append(name)
+        if kind == "categorical":
+            as_text.append(name)
+    _refuse_text(current, numeric)
+    return reference.with_text(as_text), current.with_text(as_text)
+
+
+def _refuse_text(current: Any, numeric: Iterable[str]) -> None:
+    """Refuse a CSV batch that holds text in a column of ``numeric``, those the reference
+    holds as numbers without a kind declared, naming the first cell the CSV reader does
+    not read as a number.
+
+    Declaring the column categorical would compare a continuous column as categories:
+    the message says to clean the cell, or to leave the column out.
+
+    Raises
+    ------
+    CheckInputError
+        For the first such column.
+    """
+    if not isinstance(current, CsvTable):
+        return
+    for name in numeric:
+        if name not in current or current[name].dtype.kind != "O":
+            continue
+        cell = next((c for c in current.text[name].tolist() if not _csv_number(c)), None)
+        if cell is not None:
+            raise CheckInputError(
+                f"current: the reference holds column {name!r} as numbers, but the current "
+                f"data holds {brief(cell)} there, which is not a number; clean that cell, "
+                f"or leave the column out (--exclude {shlex.quote(name)})"
+            )
+
+
+def _csv_number(cell: str | None) -> bool:
+    """Whether a CSV cell (``None`` where missing) is read as a number, or missing."""
+    if cell is None:
+        return True
+    if not plain_number(cell):
+        return False
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
+
+
+def _numeric_undeclared(schema: Schema, declared: Iterable[str]) -> list[str]:
+    """The columns ``schema`` holds as numbers that were not declared numeric."""
+    skip = set(declared)
+    return [
+        column.name
+        for column in schema.columns
+        if column.kind is ColumnKind.NUMERIC and column.name not in skip
+    ]
+
+
 def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
     def drift() -> CheckResult:
         _refuse_kinds_for(args.profile and "--profile", args)
@@ -137,12 +249,18 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
         is_profile = isinstance(reference, DriftProfile)
         if is_profile:
             current = _text_as_recorded(reference.schema, current)
+            numeric = _numeric_undeclared(reference.schema, reference.declared_kinds)
+            _refuse_text(current, _compared(numeric, args))
+        elif isinstance(current, CsvTable) and isinstance(reference, CsvTable):
+            reference, current = _csv_kinds(reference, current, args)
         elif isinstance(current, CsvTable):
-            # The reference's text columns ("007") are met by the batch's cells as
-            # written, as against its profile. Only those: a column the reference holds
+            # A Parquet or .npy reference's text columns ("007") are met by the batch's
+            # cells as written, as against its profile. Only those: a column it holds
             # as numbers stays numbers, so one word in the batch is an error (exit 2),
             # never a reason to read a continuous column as text, untested.
-            current = _text_as_recorded(_inferred(reference, args), current)
+            schema = _inferred(reference, args)
+            current = _text_as_recorded(schema, current)
+            _refuse_text(current, _numeric_undeclared(schema, _kinds(args)))
         return DataDrift(
             reference=reference,
             current=current,

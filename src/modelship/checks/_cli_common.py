@@ -34,6 +34,7 @@ from modelship._cli_common import STDOUT, add_storage_options
 from modelship._endpoints import with_s3_endpoint
 from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
+from modelship.checks._tabular import plain_number
 from modelship.errors import ConfigError, MissingDependency, ModelshipError
 from modelship.report import write_text
 
@@ -106,8 +107,7 @@ def _plain(cells: list[str]) -> bool:
     >>> _plain(["1", "-2.5e3", "inf"]), _plain(["2023_01"]), _plain(["\\uff11\\uff12"])
     (True, False, False)
     """
-    joined = "".join(cells)
-    return joined.isascii() and "_" not in joined
+    return plain_number("".join(cells))
 
 
 def _integers(cells: list[str]) -> NDArray[np.int64] | None:
@@ -246,7 +246,7 @@ def _read_csv(path: str, data: bytes) -> CsvTable:
     # least): then no cell holds either, found in one C-speed look at the text instead of
     # a look at each column (0.15 s, 5%, of reading a 1M-row, 3-column numeric file).
     after_header = content[_first_line_end(content) + 1 :]
-    plain = after_header.isascii() and "_" not in after_header
+    plain = plain_number(after_header)
     columns, text, nullable_dtypes = {}, {}, {}
     for j, name in enumerate(header):
         text[name] = _csv_text([row[j] for row in body])
@@ -278,10 +278,10 @@ class CsvTable(dict[str, NDArray[Any]]):
     """The typed columns of a CSV file, with each column's cells as text (``text``).
 
     A column is typed by its own file's cells, so one file's ``1.0`` may be a number and
-    another's (beside a word) text: :meth:`with_text` reads a batch's column as its
-    cells' text where the reference holds it as text, so the two files' categories meet
-    (a column the reference holds as numbers stays as the batch typed it: a word there
-    is an error, never text). An integer column with an empty cell is float64 (NaN
+    another's (beside a word) text: :meth:`with_text` reads such a column as its cells'
+    text where it is compared as categories (text in the reference, or declared so), so
+    the two files' categories meet (a column compared as numbers stays numbers: a word
+    there is an error, never text). An integer column with an empty cell is float64 (NaN
     there); :meth:`nullable_dtypes` tells :class:`~modelship.checks.Schema` to record and
     compare it as ``int64``, as it does a pandas ``Int64`` column.
     """

@@ -54,6 +54,7 @@ __all__ = [
     "nullable_dtype",
     "nullable_dtypes",
     "parse_kinds",
+    "plain_number",
     "raw_array",
     "raw_columns",
     "rows_dtype",
@@ -139,8 +140,28 @@ def _format_label(value: Any) -> str:
     return str(value)
 
 
+def plain_number(text: str) -> bool:
+    """Whether the text ``text`` may be read as a number: ASCII, without a ``_`` digit group.
+
+    Python's ``float`` and ``int`` also take digit groups (``1_000``) and the digits of
+    other scripts (Arabic-Indic, fullwidth), which pandas and every other CSV reader keep
+    as text: the CSV reader of ``modelship check`` reads such a cell as text, and a column
+    declared numeric refuses it as one.
+
+    Examples
+    --------
+    >>> plain_number(" -2.5e3"), plain_number("1_000"), plain_number("\uff11\uff12")
+    (True, False, False)
+    """
+    return text.isascii() and "_" not in text
+
+
 def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
-    """Convert a column declared numeric to float64, naming the first value that is not."""
+    """Convert a column declared numeric to float64, naming the first value that is not.
+
+    Text is read as a number only where a CSV reader reads it as one (see
+    :func:`plain_number`): ``" 1.5 "``, ``"1e3"``, ``"nan"``, ``"-inf"``, not ``"1_000"``.
+    """
     if values.dtype.kind in "iufb":
         return values.astype(np.float64)
     out = np.empty(len(values), dtype=np.float64)
@@ -148,12 +169,17 @@ def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
         if is_missing(value):
             out[i] = np.nan
             continue
+        why = "a float64 number"
         try:
-            out[i] = float(value.decode() if isinstance(value, bytes) else value)
+            text = value.decode() if isinstance(value, bytes) else value
+            if isinstance(text, str) and not plain_number(text):
+                why = "a plain number (a '_' digit group or digits other than ASCII ones)"
+                raise ValueError(why)
+            out[i] = float(text)
         except (TypeError, ValueError, OverflowError):  # OverflowError: an int of 10**400
             raise CheckInputError(
                 f"column {name!r} is declared numeric but holds {brief(value)}, which is not "
-                "a float64 number; declare it categorical or clean it"
+                f"{why}; declare it categorical or clean it"
             ) from None
     return out
 
