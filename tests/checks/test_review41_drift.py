@@ -48,6 +48,17 @@ def income_files(tmp_path: Path) -> tuple[str, str]:
     return str(reference), str(current)
 
 
+def _income_drift(tmp_path: Path, source: str) -> tuple[int, list[dict[str, Any]]]:
+    """``check drift`` of the income files, against the reference file (``--reference``)
+    or its profile (``--profile``): the exit code and the results."""
+    reference, current = income_files(tmp_path)
+    if source == "--profile":
+        profile = str(tmp_path / "profile.json")
+        assert main(["check", "profile", "--reference", reference, "--output", profile]) == 0
+        reference = profile
+    return run(tmp_path, "drift", source, reference, "--current", current)
+
+
 @pytest.mark.parametrize("source", ["--reference", "--profile"])
 def test_a_word_in_a_batch_column_the_reference_holds_as_numbers_is_an_error_not_text(
     tmp_path: Path, source: str
@@ -55,12 +66,7 @@ def test_a_word_in_a_batch_column_the_reference_holds_as_numbers_is_an_error_not
     # Read as text on both sides, the drifted incomes looked like identifiers: not
     # tested, a warning, and with 'plan' passing, exit 0. Against the reference's
     # profile: CheckInputError, exit 2.
-    reference, current = income_files(tmp_path)
-    if source == "--profile":
-        profile = str(tmp_path / "profile.json")
-        assert main(["check", "profile", "--reference", reference, "--output", profile]) == 0
-        reference = profile
-    code, results = run(tmp_path, "drift", source, reference, "--current", current)
+    code, results = _income_drift(tmp_path, source)
     assert (code, results[0]["status"]) == (2, "error"), results[0]["reason"]
     assert "CheckInputError" in results[0]["reason"]
     assert "'income'" in results[0]["reason"]
@@ -292,12 +298,7 @@ def test_a_word_against_the_reference_numbers_says_the_reference_decided(
 ) -> None:
     # "declared numeric ... declare it categorical": nothing was declared, and that advice
     # compares a continuous column as categories.
-    reference, current = income_files(tmp_path)
-    if source == "--profile":
-        profile = str(tmp_path / "profile.json")
-        assert main(["check", "profile", "--reference", reference, "--output", profile]) == 0
-        reference = profile
-    code, results = run(tmp_path, "drift", source, reference, "--current", current)
+    code, results = _income_drift(tmp_path, source)
     reason = results[0]["reason"]
     assert code == 2
     assert "the reference holds column 'income' as numbers" in reason

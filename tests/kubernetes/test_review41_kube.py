@@ -160,6 +160,16 @@ def _route_deployer(make_deployer: Make, **kwargs: Any) -> KubernetesDeployer:
     return make_deployer(traffic="httproute", gateway="public", gateway_namespace="infra", **kwargs)
 
 
+def _both_routed(make_deployer: Make, weights: dict[str, int]) -> KubernetesDeployer:
+    """A deployer routing through the HTTPRoute, versions 1 in blue and 2 in green
+    ready, traffic set to ``weights``."""
+    dep = _route_deployer(make_deployer)
+    start(dep, "blue", "1")
+    start(dep, "green", "2")
+    dep.set_traffic(weights)
+    return dep
+
+
 def test_fake_gateway_controller_accepts_each_generation_of_a_route(
     kube: FakeKube, make_deployer: Make
 ) -> None:
@@ -380,10 +390,7 @@ def test_apply_into_the_slot_a_refused_route_sends_traffic_to_raises_slot_in_use
 def test_remove_of_the_canary_a_refused_route_sends_traffic_to_raises_slot_in_use(
     kube: FakeKube, make_deployer: Make
 ) -> None:
-    dep = _route_deployer(make_deployer)
-    start(dep, "blue", "1")
-    start(dep, "green", "2")
-    dep.set_traffic({"blue": 90, "green": 10})
+    dep = _both_routed(make_deployer, {"blue": 90, "green": 10})
     _refused(kube)
     with pytest.raises(SlotInUse):
         dep.remove("green")
@@ -393,10 +400,7 @@ def test_remove_of_the_canary_a_refused_route_sends_traffic_to_raises_slot_in_us
 def test_remove_of_an_idle_slot_while_the_route_is_refused_keeps_the_other_slots_weight(
     kube: FakeKube, make_deployer: Make
 ) -> None:
-    dep = _route_deployer(make_deployer)
-    start(dep, "blue", "1")
-    start(dep, "green", "2")
-    dep.set_traffic({"blue": 100})
+    dep = _both_routed(make_deployer, {"blue": 100})
     route = kube.get("httproutes", NS, "fraud")
     assert route is not None
     # as an older release left it: green named with weight 0, blue's weight not a percentage
@@ -470,10 +474,7 @@ def test_a_route_only_refused_at_its_generation_is_refused(make_deployer: Make) 
 def test_state_counts_an_accepted_route_beside_a_stale_refusal_and_apply_refuses_its_slot(
     kube: FakeKube, make_deployer: Make
 ) -> None:
-    dep = _route_deployer(make_deployer)
-    start(dep, "blue", "1")
-    start(dep, "green", "2")
-    dep.set_traffic({"blue": 100})
+    dep = _both_routed(make_deployer, {"blue": 100})
     dep.set_traffic({"green": 100})
     kube.controller.gateway_answers = False  # the test writes the controllers' status
     route = kube.get("httproutes", NS, "fraud")
