@@ -7,10 +7,14 @@ asks only once :func:`wait_ready` has seen ``/ready`` answer 200.
 from __future__ import annotations
 
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import numpy as np
+
 from modelship.deploy.serve import ServeConfig, create_app
+from modelship.deploy.serve._app import _nesting
 
 
 def wait_ready(client: Any) -> Any:
@@ -42,3 +46,25 @@ def serving() -> Iterator[Callable[..., Any]]:
     yield _serve
     for client in clients:
         client.__exit__(None, None, None)
+
+
+def answering(cell: Any) -> Callable[[Any], Any]:
+    """A model answering ``cell`` for every row, in an object array."""
+
+    def predict(x: Any) -> Any:
+        out = np.empty(len(x), dtype=object)
+        for i in range(len(x)):
+            out[i] = cell
+        return out
+
+    return predict
+
+
+def peak_bytes_of_nesting(body: bytes) -> tuple[int, int]:
+    """The server's nesting count of ``body`` and the peak bytes Python allocated for it."""
+    tracemalloc.start()
+    try:
+        depth = _nesting(body)
+        return depth, tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()

@@ -20,7 +20,6 @@ import signal
 import subprocess
 import sys
 import time
-import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from typing import Any
 import numpy as np
 import pytest
 import requests
+from _inprocess_serve import peak_bytes_of_nesting
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -46,18 +46,9 @@ MEMORY_BOUND = 16 * 2**20
 # --- nesting counted outside strings, in memory bounded by the brackets -------------------
 
 
-def _peak_bytes_of_nesting(body: bytes) -> tuple[int, int]:
-    tracemalloc.start()
-    try:
-        depth = _nesting(body)
-        return depth, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 def test_nesting_a_body_with_a_long_string_takes_little_memory() -> None:
     body = b'{"instances": [[1e19, 1]], "note": "' + b"a" * 3_000_000 + b'"}'
-    depth, peak = _peak_bytes_of_nesting(body)
+    depth, peak = peak_bytes_of_nesting(body)
     # Before: 356 MiB (a backtracking point per character of the string).
     assert depth == 3
     assert peak < MEMORY_BOUND, f"{peak / 2**20:.1f} MiB"
@@ -65,7 +56,7 @@ def test_nesting_a_body_with_a_long_string_takes_little_memory() -> None:
 
 def test_nesting_a_body_of_numbers_takes_little_memory() -> None:
     body = b'{"instances": [[1e19' + b", 1" * 1_000_000 + b"]]}"
-    depth, peak = _peak_bytes_of_nesting(body)
+    depth, peak = peak_bytes_of_nesting(body)
     # Before: 49 MiB (26 bytes for each byte of the body).
     assert depth == 3
     assert peak < MEMORY_BOUND, f"{peak / 2**20:.1f} MiB"

@@ -14,13 +14,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from _inprocess_serve import serving
+from _inprocess_serve import answering, serving
 
 from modelship.deploy.serve import PredictionLog, read_prediction_log
 
@@ -28,18 +28,6 @@ from modelship.deploy.serve import PredictionLog, read_prediction_log
 @pytest.fixture
 def serve() -> Iterator[Any]:
     yield from serving()
-
-
-def _answering(cell: Any) -> Callable[[Any], Any]:
-    """A model answering ``cell`` for every row, in an object array."""
-
-    def predict(x: Any) -> Any:
-        out = np.empty(len(x), dtype=object)
-        for i in range(len(x)):
-            out[i] = cell
-        return out
-
-    return predict
 
 
 def _v2(client: Any, **extra: Any) -> Any:
@@ -88,7 +76,7 @@ def test_predict_answers_a_bytes_array_as_utf8_text_as_v2_does(serve: Any) -> No
 def test_predict_answers_an_object_cell_json_has_no_type_for_as_v2_does(
     serve: Any, cell: Any, written: str
 ) -> None:
-    client = serve(_answering(cell))
+    client = serve(answering(cell))
     answer = client.post("/predict", json={"instances": [[1, 0]]})
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == [written]
@@ -99,14 +87,14 @@ def test_predict_answers_an_object_cell_json_has_no_type_for_as_v2_does(
 
 @pytest.mark.parametrize("cell", [2**64 - 1, -(2**63), np.uint64(2**64 - 1), 1.5, "text"])
 def test_predict_answers_a_value_json_holds_as_it_is(serve: Any, cell: Any) -> None:
-    client = serve(_answering(cell))
+    client = serve(answering(cell))
     answer = client.post("/predict", json={"instances": [[1, 0]]})
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == [cell]
 
 
 def test_predict_converts_what_is_nested_in_a_cell_too(serve: Any) -> None:
-    client = serve(_answering({"ids": [2**70, b"x"], 1: {True: bytearray(b"y")}}))
+    client = serve(answering({"ids": [2**70, b"x"], 1: {True: bytearray(b"y")}}))
     answer = client.post("/predict", json={"instances": [[1, 0]]})
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == [
@@ -123,7 +111,7 @@ def test_a_two_dimensional_bytes_answer_keeps_its_rows(serve: Any) -> None:
 def test_an_answer_that_refers_to_itself_is_a_500_saying_so(serve: Any) -> None:
     looped: list[Any] = []
     looped.extend([looped, looped])  # followed cell by cell it would never end
-    client = serve(_answering(looped), warmup=False)
+    client = serve(answering(looped), warmup=False)
     answer = client.post("/predict", json={"instances": [[1, 0]]})
     assert answer.status_code == 500
     assert "refers to itself" in answer.json()["error"]

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import functools
 import json
-import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from _inprocess_serve import serving
+from _inprocess_serve import answering, peak_bytes_of_nesting, serving
 
 import modelship as ms
 from modelship._cli_common import storage_options
@@ -45,21 +44,12 @@ def serve() -> Iterator[Any]:
     yield from serving()
 
 
-def _peak_bytes_of_nesting(body: bytes) -> tuple[int, int]:
-    tracemalloc.start()
-    try:
-        depth = _nesting(body)
-        return depth, tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-
-
 # --- 1. nesting counted in bounded memory; a cell far out of range refused at once ---------
 
 
 def test_nesting_a_body_of_many_escapes_takes_little_memory() -> None:
     body = json.dumps({"note": "\n" * 1_000_000, "x": [[1]]}).encode()
-    depth, peak = _peak_bytes_of_nesting(body)
+    depth, peak = peak_bytes_of_nesting(body)
     # Before: a backtracking point per escape (1.75M escapes took 200 MiB).
     assert depth == 3
     assert peak < MEMORY_BOUND, f"{peak / 2**20:.1f} MiB"
@@ -67,7 +57,7 @@ def test_nesting_a_body_of_many_escapes_takes_little_memory() -> None:
 
 def test_nesting_a_body_of_many_short_strings_takes_little_memory() -> None:
     body = json.dumps([["a"] * 350_000, ["b"] * 350_000]).encode()
-    depth, peak = _peak_bytes_of_nesting(body)
+    depth, peak = peak_bytes_of_nesting(body)
     # Before: re.sub built a piece per string (700,000 strings took 143 MiB).
     assert depth == 2
     assert peak < MEMORY_BOUND, f"{peak / 2**20:.1f} MiB"
@@ -110,6 +100,19 @@ def _v2_body(datatype: str, data: str, note_escapes: int = 100_000) -> bytes:
     ).encode()
 
 
+def _refused_v2(serve: Any, datatype: str, data: str) -> Any:
+    """The answer to a v2 request of ``data`` as ``datatype`` (with a note of escapes),
+    checked to be a 400."""
+    client = serve(lambda x: x[:, 0])
+    answer = client.post(
+        "/v2/models/m/infer",
+        content=_v2_body(datatype, data),
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    return answer
+
+
 @pytest.mark.parametrize(
     ("datatype", "data"),
     [
@@ -126,13 +129,7 @@ def _v2_body(datatype: str, data: str, note_escapes: int = 100_000) -> bytes:
 def test_a_cell_far_outside_an_integer_types_range_is_refused_without_reading_again(
     serve: Any, rereads: list[tuple[Any, ...]], datatype: str, data: str
 ) -> None:
-    client = serve(lambda x: x[:, 0])
-    answer = client.post(
-        "/v2/models/m/infer",
-        content=_v2_body(datatype, data),
-        headers={"content-type": "application/json"},
-    )
-    assert answer.status_code == 400, answer.text
+    answer = _refused_v2(serve, datatype, data)
     assert answer.json()["error"] == f"data[0] holds a value outside {datatype}'s range"
     assert rereads == []
 
@@ -149,28 +146,12 @@ def test_a_cell_far_outside_an_integer_types_range_is_refused_without_reading_ag
 def test_a_cell_that_may_round_into_the_range_is_still_read_again_exactly(
     serve: Any, rereads: list[tuple[Any, ...]], datatype: str, data: str, said: str
 ) -> None:
-    client = serve(lambda x: x[:, 0])
-    answer = client.post(
-        "/v2/models/m/infer",
-        content=_v2_body(datatype, data),
-        headers={"content-type": "application/json"},
-    )
-    assert answer.status_code == 400, answer.text
+    answer = _refused_v2(serve, datatype, data)
     assert said in answer.json()["error"]
     assert rereads == [("inputs", 0, "data")]
 
 
 # --- 2. dict keys of numpy types --------------------------------------------------------
-
-
-def _answering(cell: Any) -> Callable[[Any], Any]:
-    def predict(x: Any) -> Any:
-        out = np.empty(len(x), dtype=object)
-        for i in range(len(x)):
-            out[i] = cell
-        return out
-
-    return predict
 
 
 NUMPY_KEYS = {np.str_("no"): 0.75, np.int64(2): 1, np.bool_(True): 2, np.float64(0.5): 3}
@@ -181,7 +162,7 @@ def test_predict_answers_a_dict_keyed_by_numpy_values_with_keys_as_json_writes_t
     serve: Any, tmp_path: Path
 ) -> None:
     log = str(tmp_path / "log")
-    client = serve(_answering(NUMPY_KEYS), prediction_log=log, log_flush_seconds=3600)
+    client = serve(answering(NUMPY_KEYS), prediction_log=log, log_flush_seconds=3600)
     answer = client.post("/predict", json={"instances": [[0.25, 0]]})
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == [AS_JSON]
@@ -191,7 +172,7 @@ def test_predict_answers_a_dict_keyed_by_numpy_values_with_keys_as_json_writes_t
 
 def test_a_dict_keyed_by_numpy_text_alone_is_answered(serve: Any) -> None:
     labels = np.array(["no", "yes"])
-    client = serve(_answering(dict.fromkeys(labels, 0.5)))
+    client = serve(answering(dict.fromkeys(labels, 0.5)))
     answer = client.post("/predict", json={"instances": [[0.25, 0]]})
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == [{"no": 0.5, "yes": 0.5}]
@@ -271,7 +252,7 @@ def test_an_object_answer_orjson_writes_is_not_walked_in_python(
     serve: Any, readied: list[str], tmp_path: Path
 ) -> None:
     log = str(tmp_path / "log")
-    client = serve(_answering(ROWS), prediction_log=log, log_flush_seconds=3600)
+    client = serve(answering(ROWS), prediction_log=log, log_flush_seconds=3600)
     readied.clear()  # the warm-up's answer
     answer = client.post("/predict", json={"instances": [[0, 0], [1, 0]]})
     assert answer.status_code == 200, answer.text
@@ -295,7 +276,7 @@ def test_what_orjson_refuses_in_an_object_answer_is_made_ready_and_written(
     serve: Any, readied: list[str], tmp_path: Path, cell: Any, written: Any
 ) -> None:
     log = str(tmp_path / "log")
-    client = serve(_answering(cell), prediction_log=log, log_flush_seconds=3600)
+    client = serve(answering(cell), prediction_log=log, log_flush_seconds=3600)
     answer = client.post("/predict", json={"instances": [[0, 0]]})
     assert answer.status_code == 200, answer.text
     assert answer.json()["predictions"] == [written]
