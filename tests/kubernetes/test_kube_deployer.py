@@ -400,3 +400,19 @@ def test_the_state_is_read_from_the_cluster_by_a_second_deployer(make_deployer: 
     first.set_traffic({"blue": 100})
     second = make_deployer()
     assert json.dumps(second.state().to_dict()) == json.dumps(first.state().to_dict())
+
+
+def test_a_terminating_endpoint_with_no_ready_condition_is_not_counted_ready() -> None:
+    # The API reads a missing `ready` as ready, but never for an endpoint going away
+    # (EndpointConditions: ready "should never be true for terminating endpoints").
+    from modelship.deploy.kubernetes import ready_endpoints
+
+    going = {"conditions": {"terminating": True}}
+    assert (
+        ready_endpoints(
+            [{"endpoints": [going, {"conditions": {"serving": True, **going["conditions"]}}]}]
+        )
+        == 0
+    )
+    published = {"conditions": {"ready": True, "terminating": True}}  # publishNotReadyAddresses
+    assert ready_endpoints([{"endpoints": [published, {}, {"conditions": None}]}]) == 3

@@ -76,20 +76,27 @@ def rollout_progress(deployment: Mapping[str, Any]) -> Progress:
 
 
 def ready_endpoints(slices: Iterable[Mapping[str, Any]]) -> int:
-    """How many endpoints of these EndpointSlices are ready (a missing ``ready`` counts).
+    """How many endpoints of these EndpointSlices are ready (a missing ``ready`` counts,
+    unless the endpoint is terminating).
 
-    The API documents a missing ``conditions.ready`` as "ready"; terminating endpoints
-    are never ready.
+    The API documents a missing ``conditions.ready`` as an unknown state most consumers
+    read as ready, and says ``ready`` "should never be true for terminating endpoints"
+    unless the Service publishes not-ready addresses: a terminating endpoint counts only
+    when its ``ready`` is ``true`` itself.
 
     Examples
     --------
     >>> ready_endpoints([{"endpoints": [{"conditions": {"ready": True}},
-    ...                                 {"conditions": {"ready": False}}, {}]}])
+    ...                                 {"conditions": {"ready": False}}, {},
+    ...                                 {"conditions": {"terminating": True}}]}])
     2
     """
-    return sum(
-        1
-        for s in slices
-        for ep in s.get("endpoints") or []
-        if (ep.get("conditions") or {}).get("ready") is not False
-    )
+    return sum(1 for s in slices for ep in s.get("endpoints") or [] if _ready(ep))
+
+
+def _ready(endpoint: Mapping[str, Any]) -> bool:
+    conditions = endpoint.get("conditions") or {}
+    ready = conditions.get("ready")
+    if ready is None:  # unknown: ready, unless the endpoint is going away
+        return conditions.get("terminating") is not True
+    return ready is not False
