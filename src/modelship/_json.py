@@ -81,8 +81,9 @@ def jsonable(value: Any) -> Any:
     ------
     ConfigError
         When two keys of one mapping would be written as the same text (``1`` and
-        ``"1"``: one value would be lost), or when a value contains itself (or is nested
-        too deep to write).
+        ``"1"``: one value would be lost), when a value contains itself (or is nested
+        too deep to write), or when an integer has more digits than Python writes (4300
+        by default): it could not be read back either.
 
     Examples
     --------
@@ -119,7 +120,7 @@ def _jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-c
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, int) and not isinstance(value, bool):
-        return int(value)
+        return _writable(int(value))
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
@@ -177,7 +178,33 @@ def _key(key: Any) -> str:
         return key
     if isinstance(key, bool) or key is None:
         return json.dumps(key)
+    if isinstance(key, int):
+        _writable(key)
     return str(key)
+
+
+# No limit on the digits Python writes may be set below 640 (2,126 bits): an int under
+# 2**2000 is always written, and only a longer one is tried.
+_ALWAYS_WRITTEN_BITS = 2_000
+
+
+def _writable(number: int) -> int:
+    """``number`` itself, or a :class:`ConfigError` when Python would refuse to write it:
+    an int of more than ``sys.get_int_max_str_digits()`` digits (4300 by default), which
+    ``json`` raises a bare ``ValueError`` for, and which no JSON reader in Python could
+    read back."""
+    if number.bit_length() > _ALWAYS_WRITTEN_BITS:
+        try:
+            str(number)
+        except ValueError:
+            digits = int(number.bit_length() * math.log10(2)) + 1
+            raise ConfigError(
+                f"an integer of about {digits:,} digits cannot be written as JSON: Python "
+                "writes and reads back integers of at most 4300 digits by default "
+                "(sys.get_int_max_str_digits()); give the report a shorter figure, such as "
+                "a float or the number of digits"
+            ) from None
+    return number
 
 
 def _sorted(items: list[Any]) -> list[Any]:
@@ -205,8 +232,9 @@ def dumps(document: Mapping[str, Any], *, indent: int | None = 2) -> str:
 def pretty(data: JSONValue) -> str:
     """Return JSON for people and pipes alike: indented, keys sorted, ASCII only.
 
-    Strict JSON whatever the numbers: integers of any size are written exactly, and
-    non-finite floats as ``null`` (see :func:`jsonable`), so no number makes it fail.
+    Strict JSON whatever the numbers: integers are written exactly, and non-finite
+    floats as ``null`` (see :func:`jsonable`). Only an integer of more digits than Python
+    writes (4300 by default) is a :class:`~modelship.errors.ConfigError`.
 
     Examples
     --------

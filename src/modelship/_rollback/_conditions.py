@@ -57,6 +57,7 @@ from modelship.errors import ConfigError
 
 __all__ = [
     "DEFAULT_MIN_SAMPLES",
+    "MAX_CONDITION_CHARS",
     "MAX_MIN_SAMPLES",
     "OPERATORS",
     "PERCENTILE_DECIMALS",
@@ -92,6 +93,13 @@ TRAFFIC_METRICS = ("request_rate",)
 #: second for eleven days). Beyond it no window is ever conclusive, and an int of thousands
 #: of digits cannot even be shown.
 MAX_MIN_SAMPLES = 10**12
+
+#: The longest condition text :meth:`Condition.parse` reads. A condition is one short line
+#: (``p99(inference_latency_seconds) > baseline * 1.5 min_samples=200`` is 66 characters);
+#: a longer text is refused before it is read, so that reading a file's conditions takes
+#: time in proportion to the file (a 700,000-character condition took 3 ms, once for each
+#: YAML alias naming it).
+MAX_CONDITION_CHARS = 1_000
 
 #: Decimals a percentile may have (``p99.9999999999``): the quantile level is kept to 12
 #: decimals, so that ``p99.9`` is 0.999; more would round ``p99.9999999999999`` to 1.
@@ -379,7 +387,8 @@ class Condition:
         Raises
         ------
         ConfigError
-            With the position and what was expected there.
+            With the position and what was expected there; or if ``text`` is longer than
+            :data:`MAX_CONDITION_CHARS` characters.
 
         Examples
         --------
@@ -396,6 +405,12 @@ class Condition:
         """
         if not isinstance(text, str):
             raise ConfigError(f"a condition must be a string, got {type(text).__name__}")
+        if len(text) > MAX_CONDITION_CHARS:
+            raise ConfigError(
+                f"the condition {brief(text)} is {len(text):,} characters long; a condition is "
+                f"one short line of at most {MAX_CONDITION_CHARS:,} characters, such as "
+                "'error_rate > 1%'"
+            )
         return _Parser(text).condition()
 
     def to_dict(self) -> dict[str, Any]:

@@ -2,9 +2,11 @@
 
 The invariant this module keeps: what :func:`read_yaml` returns has no key given twice in
 one mapping (PyYAML keeps the last one silently), is nested at most :data:`MAX_DEPTH`
-levels, and holds at most ``MAX_VALUES`` values once YAML aliases are expanded (300 bytes
-of nested aliases make a tree of millions of values), the limit the deployment spec's
-reader applies to the same file. Every failure to read is a
+levels, and holds at most ``MAX_VALUES`` values and :data:`MAX_EXPANDED_CHARS` characters
+of text once YAML aliases are expanded (300 bytes of nested aliases make a tree of millions
+of values, and one long text named by every alias makes gigabytes for the reader to go
+through), the limits the deployment spec's reader applies to the same file. Every failure
+to read is a
 :class:`~modelship.errors.ConfigError` that says what to do.
 
 Examples
@@ -28,7 +30,15 @@ from typing import Any
 from modelship._shown import brief
 from modelship.errors import ConfigError, MissingDependency
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_VALUES", "read_bounded", "read_yaml", "strict_load"]
+__all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
+    "MAX_EXPANDED_CHARS",
+    "MAX_VALUES",
+    "read_bounded",
+    "read_yaml",
+    "strict_load",
+]
 
 MAX_VALUES = 100_000
 """Values a document may hold once YAML aliases are expanded (a real spec has dozens); the
@@ -41,6 +51,13 @@ MAX_DEPTH = 32
 #: bytes; 1 MiB is the limit of a whole deployment file.
 MAX_BYTES = 2**20
 
+MAX_EXPANDED_CHARS = 8 * 2**20
+"""Characters of text (strings, keys included, and binary values) a document may hold once
+YAML aliases are expanded: eight times the largest file. An alias shares one string, but
+whoever reads the document reads it once for each place it appears: a 700,000-character
+condition named by 99,990 aliases fits in 1 MiB and took minutes to read. The deployment
+spec's reader bounds the text it substitutes the same way."""
+
 
 def read_yaml(source: str | os.PathLike[str]) -> Any:
     """The document in ``source``: YAML text (a ``str``) or a file (a path object).
@@ -51,7 +68,8 @@ def read_yaml(source: str | os.PathLike[str]) -> Any:
         If PyYAML is not installed.
     ConfigError
         If the file cannot be read or is not UTF-8, the text is too large, malformed,
-        nested too deeply, holds too many values, or gives a key twice.
+        nested too deeply, holds too many values or too much text once its aliases are
+        expanded, or gives a key twice.
     """
     try:
         import yaml
@@ -264,9 +282,11 @@ def _utf8_size(text: str) -> int:
 
 
 def _check_size(data: Any, where: str) -> None:
-    """Count the values of ``data`` as a reader would meet them (aliases expanded), with
-    an explicit stack: refused past ``MAX_VALUES`` values or :data:`MAX_DEPTH` levels."""
+    """Count the values of ``data`` and the characters of its texts as a reader would
+    meet them (aliases expanded), with an explicit stack: refused past ``MAX_VALUES``
+    values, :data:`MAX_EXPANDED_CHARS` characters or :data:`MAX_DEPTH` levels."""
     budget = MAX_VALUES
+    chars = MAX_EXPANDED_CHARS
     stack: list[tuple[Any, int]] = [(data, 0)]
     while stack:  # bounded: at most MAX_VALUES pops before the budget runs out
         value, depth = stack.pop()
@@ -278,7 +298,15 @@ def _check_size(data: Any, where: str) -> None:
             )
         if depth > MAX_DEPTH:
             raise ConfigError(f"{where} is nested more than {MAX_DEPTH} levels deep")
-        if isinstance(value, Mapping):
+        if isinstance(value, str | bytes):
+            chars -= len(value)
+            if chars < 0:
+                raise ConfigError(
+                    f"{where} holds more than {MAX_EXPANDED_CHARS} characters of text once "
+                    "its aliases are expanded (an alias repeats its text each place it "
+                    "appears); a monitoring section is far smaller"
+                )
+        elif isinstance(value, Mapping):
             stack.extend((item, depth + 1) for pair in value.items() for item in pair)
         elif isinstance(value, list | tuple | set | frozenset):
             stack.extend((item, depth + 1) for item in value)

@@ -17,6 +17,8 @@ from typing import Any, ClassVar
 import attrs
 
 from modelship._params import Constraint, Constraints, Options, Text, check_parameters
+from modelship._shown import brief
+from modelship.errors import InvalidParameter
 
 __all__ = ["STATUSES", "Entry", "Report", "Section"]
 
@@ -58,8 +60,38 @@ def _headings(value: Iterable[str]) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _text_map(value: Mapping[str, Any] | None) -> dict[str, str]:
-    return {str(key): str(item) for key, item in (value or {}).items()}
+def _text_map(field: str, value: Mapping[str, Any] | None) -> dict[str, str]:
+    """The mapping ``field``'s keys and values as text."""
+    return {_text(field, key, key): _text(field, key, item) for key, item in (value or {}).items()}
+
+
+# Converters of the mapping fields, one for each: a message names the field.
+def _cells(value: Mapping[str, Any] | None) -> dict[str, str]:
+    return _text_map("cells", value)
+
+
+def _facts(value: Mapping[str, Any] | None) -> dict[str, str]:
+    return _text_map("facts", value)
+
+
+def _properties(value: Mapping[str, Any] | None) -> dict[str, str]:
+    return _text_map("properties", value)
+
+
+def _text(field: str, key: object, value: object) -> str:
+    """``str(value)``, the key or the value at ``key`` of ``field``; an
+    :class:`~modelship.errors.InvalidParameter` naming them when Python refuses to write it
+    (an int of more than 4300 digits, ``sys.get_int_max_str_digits()``)."""
+    try:
+        return str(value)
+    except ValueError:
+        raise InvalidParameter(
+            f"{field}[{brief(key)}]",
+            value,
+            "text, or a value Python can write as text (an integer of at most 4300 digits "
+            "by default: sys.get_int_max_str_digits()); give a shorter figure for people, "
+            "such as the number of digits",
+        ) from None
 
 
 @attrs.frozen(kw_only=True)
@@ -99,8 +131,8 @@ class Entry:
     name: str
     status: str
     reason: str = ""
-    cells: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
-    facts: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
+    cells: Mapping[str, str] = attrs.field(factory=dict, converter=_cells)
+    facts: Mapping[str, str] = attrs.field(factory=dict, converter=_facts)
 
 
 @attrs.frozen(kw_only=True)
@@ -154,7 +186,7 @@ class Section:
     item: str = "item"
     blocking: bool = True
     strict: bool = False
-    properties: Mapping[str, str] = attrs.field(factory=dict, converter=_text_map)
+    properties: Mapping[str, str] = attrs.field(factory=dict, converter=_properties)
 
 
 @attrs.frozen(kw_only=True)

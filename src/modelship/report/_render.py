@@ -81,8 +81,9 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
     plain file back to its old end, so no half report is left behind.
 
     Raises :class:`~modelship.ConfigError` naming the path when it cannot be written, or
-    when it ends with a path separator (it names a folder, not a file); and when ``path``
-    is not a path or ``text`` not a ``str`` (a report must be rendered first).
+    when it ends with a path separator (it names a folder, not a file) or holds a NUL
+    character; and when ``path`` is not a path or ``text`` not a ``str`` (a report must be
+    rendered first).
 
     Examples
     --------
@@ -107,6 +108,11 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
         )
         raise ConfigError(f"write_text writes a str, not a {type(text).__name__}{hint}")
     name = os.fspath(path)
+    if "\0" in name:  # the system calls take no NUL: Python raises a bare ValueError
+        raise ConfigError(
+            f"cannot write {printable(name)}: a path cannot hold a NUL character (\\x00); "
+            "give the path of a file"
+        )
     if name.endswith(("/", os.sep)):  # Path() would drop the separator and write a file
         raise ConfigError(
             f"cannot write {printable(name)}: it names a folder; give the path of a file"
@@ -120,18 +126,21 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
         elif not _replaceable(target) or not _replace(target, data):
             with target.open("wb") as handle:
                 handle.write(data)
-    except (OSError, UnicodeError) as exc:  # UnicodeError: a name the file system cannot take
+    except (OSError, ValueError) as exc:  # UnicodeError: a name the file system cannot take
         reason = _unwritable(target, exc)
         raise ConfigError(
             f"cannot write {printable(name)}: {reason}; choose a writable path"
         ) from exc
 
 
-def _unwritable(target: Path, exc: OSError | UnicodeError) -> str:
+def _unwritable(target: Path, exc: OSError | ValueError) -> str:
     """Why ``target`` could not be written, in words: a file where a folder must be, else
-    the system's reason (``Permission denied``, ``No space left on device``)."""
+    the system's reason (``Permission denied``, ``No space left on device``). A
+    ``ValueError`` is Python's refusal of the name before any system call."""
     if isinstance(exc, UnicodeError):
         return "the file system cannot take a character of its name"
+    if isinstance(exc, ValueError):
+        return f"the name cannot be passed to the system ({exc})"
     for folder in reversed(target.parents):  # from the top down: the first in the way
         if os.path.exists(folder) and not os.path.isdir(folder):
             return f"{printable(str(folder))} is a file, not a folder"
