@@ -77,7 +77,9 @@ def _refuse_paths(inputs: dict[str, str | None], outputs: dict[str, str | None])
 def _cmd_capture(args: argparse.Namespace) -> int:
 
     _refuse_paths({}, {"--output": args.output})
-    allow = [*DEFAULT_ENV_ALLOWLIST, *(args.allow_env or ())]
+    # --allow-env's entries first: an error names a refused entry by its position, which
+    # is then its position among them.
+    allow = [*(args.allow_env or ()), *DEFAULT_ENV_ALLOWLIST]
     snapshot = EnvironmentSnapshot.capture(env_allowlist=allow)
     write_output(args.output, snapshot.to_json() + "\n")
     # print_text: a path the console's encoding cannot hold (数据.json on cp1252) is
@@ -287,7 +289,7 @@ def _write_suite(
         appended = output == "markdown" and append
         try:
             write_report(target, text(), append=appended)
-        except (ModelshipError, OSError) as exc:
+        except Exception as exc:  # not written, whatever raised: an earlier run's goes
             if not appended:  # what other steps wrote to a summary is not ours
                 _remove_stale(target)
             failures.append(exc)
@@ -311,16 +313,17 @@ def _cmd_check(args: argparse.Namespace) -> int:
     else:
         try:
             report = _comparison(args)
-        except (ModelshipError, OSError) as exc:
+            result = report.to_check_result()
+        # Whatever raised (a bug too), as `modelship check` makes an error result of it:
+        # the reports are written saying why, so none of an earlier run remains.
+        except Exception as exc:
             result = _failed(exc)
             report = _error_report(exc)
-        else:
-            result = report.to_check_result()
     _remove_refused(args, refused)
     if args.report and "report" not in refused:
         try:
             write_report(args.report, report.to_json(strict=args.strict) + "\n")
-        except (ModelshipError, OSError) as exc:
+        except Exception as exc:  # not written, whatever raised: an earlier run's goes
             _remove_stale(args.report)  # a report of an earlier run must not remain
             if result.status is not Status.ERROR:
                 result = _failed(exc)

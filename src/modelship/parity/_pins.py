@@ -25,7 +25,6 @@ from __future__ import annotations
 import os
 import platform
 import re
-import reprlib
 import shlex
 import sys
 from collections.abc import Mapping
@@ -33,6 +32,7 @@ from collections.abc import Mapping
 from modelship.errors import ConfigError
 from modelship.parity._installed import normalize_name
 from modelship.parity._pep440 import Version, parse_version, same_version, specifier_contains
+from modelship.parity._requirements import shown
 from modelship.parity._snapshot import EnvironmentSnapshot
 
 __all__ = ["marker_environment", "read_pins"]
@@ -162,8 +162,8 @@ def read_pins(text: str, where: str, environment: Mapping[str, str]) -> dict[str
         earlier = pins.setdefault(normalize_name(name), (version, number))
         if not same_version(earlier[0], version):  # 2.4.6 and 2.4.6.0 are one version
             raise ConfigError(
-                f"{where}, line {number}: {name} is pinned to {version!r} here and to "
-                f"{earlier[0]!r} on line {earlier[1]}; keep one pin"
+                f"{where}, line {number}: {name} is pinned to {shown(version)} here and to "
+                f"{shown(earlier[0])} on line {earlier[1]}; keep one pin"
             )
     return {name: version for name, (version, _) in pins.items()}
 
@@ -225,7 +225,7 @@ def _split_options(line: str) -> tuple[str, list[str]]:
                 return " ".join(tokens[:index]), shlex.split(options)
             except ValueError:
                 raise ConfigError(
-                    f"cannot split the options {reprlib.repr(options)} (an unclosed quote?)"
+                    f"cannot split the options {shown(options)} (an unclosed quote?)"
                 ) from None
     return line, []
 
@@ -241,7 +241,7 @@ def _check_options(line: str, options: list[str]) -> None:
             at += 2
         elif option.startswith("-"):
             raise ConfigError(
-                f"{reprlib.repr(line)} has the option {reprlib.repr(option)}; only --hash "
+                f"{shown(line)} has the option {shown(option)}; only --hash "
                 "options are read with a name==version pin"
             )
         else:
@@ -251,12 +251,12 @@ def _check_options(line: str, options: list[str]) -> None:
 def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
     if line.startswith("-"):
         raise ConfigError(
-            f"{reprlib.repr(line)} is an option, not a name==version pin: list the pins "
+            f"{shown(line)} is an option, not a name==version pin: list the pins "
             "themselves (pip freeze or pip-compile output)"
         )
     if _ENV_VARIABLE.search(line):
         raise ConfigError(
-            f"{reprlib.repr(line)} names an environment variable (${{NAME}}), which pip "
+            f"{shown(line)} names an environment variable (${{NAME}}), which pip "
             "replaces when it installs; write the pin with its value"
         )
     requirement_text, options = _split_options(line)
@@ -265,7 +265,7 @@ def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
     match = _PIN.fullmatch(requirement.strip())
     if match is None:
         raise ConfigError(
-            f"{reprlib.repr(line)} is not a name==version pin (an exact version, with "
+            f"{shown(line)} is not a name==version pin (an exact version, with "
             "optional [extras], ; marker and --hash options)"
         )
     _check_version(line, match["op"], match["version"])
@@ -282,20 +282,20 @@ def _check_version(line: str, op: str, version: str) -> None:
     if op == "===":
         if not _ARBITRARY_VERSION.fullmatch(version):
             raise ConfigError(
-                f"{reprlib.repr(line)} pins {reprlib.repr(version)} with ===, which pip does "
+                f"{shown(line)} pins {shown(version)} with ===, which pip does "
                 "not read as one version (it ends at ',' or ')')"
             )
         return
     if not _is_specifier("==", version):
         hint = " (a comment needs a space before its #)" if "#" in version else ""
         raise ConfigError(
-            f"{reprlib.repr(line)} pins {reprlib.repr(version)}, which is not a PEP 440 "
+            f"{shown(line)} pins {shown(version)}, which is not a PEP 440 "
             f"version as pip requires after =={hint}"
         )
     if version.endswith(".*"):
         raise ConfigError(
-            f"{reprlib.repr(line)} is not a name==version pin: it pins the prefix "
-            f"{reprlib.repr(version)}, not one version; give the exact version installed"
+            f"{shown(line)} is not a name==version pin: it pins the prefix "
+            f"{shown(version)}, not one version; give the exact version installed"
         )
 
 
@@ -324,7 +324,7 @@ class _Marker:
 
     def _unreadable(self, why: str = "") -> ConfigError:
         return ConfigError(
-            f"cannot evaluate the marker {reprlib.repr(self.text)}{why}; write the pin "
+            f"cannot evaluate the marker {shown(self.text)}{why}; write the pin "
             "without it, or a marker of the PEP 508 variables compared with quoted values"
         )
 
@@ -375,7 +375,8 @@ class _Marker:
         right, variable_r = self._value()
         if (variable_l is None) == (variable_r is None):
             raise self._unreadable(
-                f": {left!r} {op} {right!r} must compare one marker variable with a quoted value"
+                f": {shown(left)} {op} {shown(right)} must compare one marker variable with a "
+                "quoted value"
             )
         return self._compare(left, op, right, variable_l or variable_r or "")
 
@@ -388,7 +389,7 @@ class _Marker:
             if token == "python_full_version" and value.endswith("+"):
                 value += "local"  # an untagged build's "3.13.0+", read as packaging reads it
             return value, token
-        raise self._unreadable(f": {token!r} is not a marker variable this reader knows")
+        raise self._unreadable(f": {shown(token)} is not a marker variable this reader knows")
 
     def _compare(self, left: str, op: str, right: str, variable: str) -> bool:
         """``left op right`` as PEP 508 evaluates it (as ``packaging`` does): for a
@@ -409,11 +410,13 @@ class _Marker:
                     return result
             elif _is_specifier(op, right):
                 raise self._unreadable(
-                    f": {left!r} is not a PEP 440 version to compare with {op} {right!r}"
+                    f": {shown(left)} is not a PEP 440 version to compare with {op} {shown(right)}"
                 )
         if op in ("==", "!="):
             return (left == right) == (op == "==")
-        raise self._unreadable(f": {left!r} {op} {right!r} compares values that are not versions")
+        raise self._unreadable(
+            f": {shown(left)} {op} {shown(right)} compares values that are not versions"
+        )
 
 
 def _is_specifier(op: str, version: str) -> bool:

@@ -23,6 +23,7 @@ from typing import Any
 import attrs
 
 from modelship._params import Interval, validate_params
+from modelship._shown import hide_credentials
 from modelship.errors import ConfigError
 from modelship.parity._errors import (
     ArtifactScanError,
@@ -64,6 +65,37 @@ def _is_stdlib(module: str) -> bool:
     return module in sys.stdlib_module_names or module in sys.builtin_module_names
 
 
+class _HiddenRepr(reprlib.Repr):
+    """``reprlib.Repr`` that hides the user information of URLs in a string before it
+    shortens it."""
+
+    def repr_str(self, x: str, level: int) -> str:
+        return super().repr_str(hide_credentials(x), level)
+
+
+_HIDDEN_REPR = _HiddenRepr()
+
+
+def shown(value: object) -> str:
+    """``value`` for an error message: as ``reprlib.repr`` shortens it, the user
+    information of every URL in its strings hidden first. Shortened first, a requirement
+    line's ``-i https://user:TOKEN@host/simple`` lost the ``https://user:`` that marks
+    what follows as a credential, and its tail was shown.
+
+    Examples
+    --------
+    >>> from modelship.parity._requirements import shown
+    >>> shown("--extra-index-url https://alice:S3cr3tTok3nXYZ@h/s")
+    "'--extra-inde...tps://***@h/s'"
+    >>> shown(["numpy==2.1.0"])
+    "['numpy==2.1.0']"
+    """
+    try:
+        return _HIDDEN_REPR.repr(value)
+    except Exception:  # a repr may fail (an int past 4300 digits, a broken __repr__)
+        return f"<{type(value).__name__}>"
+
+
 # PEP 508's distribution names; names and versions longer than MAX_TEXT are not real ones.
 _DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
 
@@ -78,14 +110,14 @@ def _requirements_problem(requirements: Mapping[Any, Any], name: str) -> str | N
             or not _DISTRIBUTION.fullmatch(package)
         ):
             return (
-                f"{name} has the key {reprlib.repr(package)}, which is not a distribution "
+                f"{name} has the key {shown(package)}, which is not a distribution "
                 "name (letters, digits and . _ -, as in 'scikit-learn')"
             )
         if not isinstance(version, str) or len(version) > MAX_TEXT:
             return (
-                f"{name}[{reprlib.repr(package)}] must be a version string such as '1.5.2' "
+                f"{name}[{shown(package)}] must be a version string such as '1.5.2' "
                 f"(at most {MAX_TEXT} characters), got {type(version).__name__} "
-                f"{reprlib.repr(version)}"
+                f"{shown(version)}"
             )
     return pin_conflict(requirements, name)
 
@@ -106,7 +138,7 @@ def _module_problem(value: object, name: str) -> str | None:
             or not all(part.isidentifier() for part in module.split("."))
         ):
             return (
-                f"{name} has {reprlib.repr(module)}, which is not a module name (dotted "
+                f"{name} has {shown(module)}, which is not a module name (dotted "
                 "Python identifiers, as in 'my_features.encoders')"
             )
     return None
@@ -137,7 +169,7 @@ def _count(instance: Any, attribute: attrs.Attribute[Any], value: object) -> Non
     if not isinstance(value, int) or isinstance(value, bool) or value < 0:
         raise ConfigError(
             f"Requirements: {attribute.name} must be an integer >= 0, got "
-            f"{type(value).__name__} {reprlib.repr(value)}"
+            f"{type(value).__name__} {shown(value)}"
         )
 
 
@@ -396,16 +428,18 @@ def _check_distributions(distributions: object) -> None:
         ):
             raise ConfigError(
                 "distributions must map each module name to a list of distribution names "
-                f"({{'sklearn': ['scikit-learn']}}), got {reprlib.repr(module)}: "
-                f"{reprlib.repr(names)}"
+                f"({{'sklearn': ['scikit-learn']}}), got {shown(module)}: "
+                f"{shown(names)}"
             )
 
 
 def requirements_txt(requirements: Mapping[str, str]) -> str:
     """Return a pip requirements file pinning each distribution (``name==version``).
 
-    Modules no distribution provides are listed as comments, for whoever builds the
-    image to copy that code in.
+    A version that is not a PEP 440 version (``1.1build1``, as a Debian package installs
+    it) is pinned by arbitrary equality, ``name===version``, the only pin pip (and
+    ``modelship parity check --requirements``) reads for it. Modules no distribution
+    provides are listed as comments, for whoever builds the image to copy that code in.
 
     Examples
     --------
@@ -416,12 +450,16 @@ def requirements_txt(requirements: Mapping[str, str]) -> str:
     numpy==2.1.0
     scikit-learn==1.5.2
     # not from any installed distribution (ship this code with the model): my_features
+    >>> print(requirements_txt({"distro-info": "1.1build1"}).splitlines()[1])
+    distro-info===1.1build1
     """
     lines = ["# written by modelship: the distributions this model's artifact references"]
     for name, version in sorted(check_requirements(requirements).items()):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]*", version):
-            raise SnapshotError(f"{name}: {version!r} is not a version pip can pin")
-        lines.append(f"{normalize_name(name)}=={version}")
+            raise SnapshotError(f"{name}: {shown(version)} is not a version pip can pin")
+        # After ==, pip (and read_pins) refuse what is not PEP 440; after ===, any text.
+        pin = "==" if parse_version(version) is not None else "==="
+        lines.append(f"{normalize_name(name)}{pin}{version}")
     unresolved = requirements.unresolved if isinstance(requirements, Requirements) else ()
     problem = _module_problem(unresolved, "requirements: unresolved")
     if problem is not None:  # a comment line broken by a newline would be read by pip
@@ -485,7 +523,7 @@ def version_change(recorded: str, installed: str) -> str | None:
         if not isinstance(value, str):
             raise ConfigError(
                 f"version_change needs versions as strings; {name} is {type(value).__name__} "
-                f"{reprlib.repr(value)}"
+                f"{shown(value)}"
             )
     if recorded == installed:
         return None

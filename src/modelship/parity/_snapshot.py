@@ -22,6 +22,7 @@ import importlib
 import importlib.metadata
 import json
 import locale
+import math
 import os
 import platform
 import re
@@ -35,6 +36,7 @@ from typing import Any
 
 import attrs
 
+from modelship._shown import brief
 from modelship.parity._errors import SnapshotError
 from modelship.parity._installed import (
     MAX_TEXT,
@@ -76,6 +78,14 @@ NVIDIA_SMI_TIMEOUT = 5.0
 
 _UNLIMITED = 2**60  # cgroup v1 writes "no limit" as a huge number (2**63 - page size)
 _MIB = 2**20
+
+MAX_CPU_COUNT = 2**20
+"""Most CPUs (and BLAS threads) a snapshot may record: Linux runs on at most 8192
+(``CONFIG_NR_CPUS``), and a count past this is no machine's. A snapshot's CPUs are
+compared as floats, which hold no integer past about ``1.8e308``."""
+
+MAX_MEMORY = 2**64
+"""Most bytes a snapshot's memory sizes may be: a 64-bit machine addresses no more."""
 
 
 def _mapping(field: str, value: object) -> Mapping[Any, Any]:
@@ -249,11 +259,11 @@ class EnvironmentSnapshot:
     ------
     SnapshotError
         When a field breaks a rule :meth:`from_dict` applies to a stored snapshot
-        (``cpu_count >= 1``, sizes ``>= 0``, ``captured_at`` with its UTC offset, a
-        Python version, versions of at most 200 characters, no two spellings of one
-        distribution at different versions, variable names in ``env``, patterns in
-        ``env_allowlist``, text without a lone surrogate...), so that every snapshot
-        :meth:`to_json` writes reads back.
+        (``cpu_count`` from 1 to 2**20, sizes from 0 to 2**64 bytes, ``captured_at`` with
+        its UTC offset, a Python version, versions of at most 200 characters, no two
+        spellings of one distribution at different versions, variable names in ``env``,
+        patterns in ``env_allowlist``, text without a lone surrogate...), so that every
+        snapshot :meth:`to_json` writes reads back.
 
     Examples
     --------
@@ -365,7 +375,12 @@ class EnvironmentSnapshot:
         2.5
         """
         known = [v for v in (self.cpu_count, self.cpu_limit) if v is not None]
-        return float(min(known)) if known else None
+        if not known:
+            return None
+        try:
+            return float(min(known))
+        except OverflowError:  # only an unpickled snapshot skips the bound on cpu_count
+            return math.inf
 
     @property
     def memory(self) -> int | None:
@@ -401,7 +416,11 @@ class EnvironmentSnapshot:
             value is named in :attr:`env_withheld`, its value nowhere). A value holding
             bytes that are not UTF-8 is recorded with them escaped (``\\xff``). The
             patterns are kept as :attr:`env_allowlist`, for :func:`compare` to compare only
-            the variables both snapshots recorded.
+            the variables both snapshots recorded. An entry that is a credential rather
+            than a name is left out silently, before any other check: one equal to the
+            value of a set variable that is a credential or is not written as names are
+            (``--allow-env "$GITHUB_TOKEN"`` for ``--allow-env GITHUB_TOKEN``), or one
+            :func:`is_secret` judges a credential as a value.
 
         Examples
         --------
@@ -422,9 +441,10 @@ class EnvironmentSnapshot:
         SnapshotError
             When ``env_allowlist`` is a single string, not an iterable, has more than 1000
             entries, or holds an entry that is not a name or pattern (a non-empty string of
-            at most 200 letters, digits, ``_`` and ``*?[]!-``).
+            at most 200 letters, digits, ``_`` and ``*?[]!-``); the message names such an
+            entry by its position, never quoting it (it may be a secret).
         """
-        return cls._captured(_without_values(_allowlist(env_allowlist)))
+        return cls._captured(_allowlist(env_allowlist))
 
     @classmethod
     def _captured(cls, patterns: tuple[str, ...]) -> EnvironmentSnapshot:
@@ -516,7 +536,8 @@ class EnvironmentSnapshot:
         not say), and no other; ``env_allowlist`` may be missing (a snapshot written
         before modelship recorded it), read as ``None``, and ``env_withheld``, read as
         empty (when present, a list of variable names). Counts and sizes must be possible
-        (``cpu_count >= 1``, sizes ``>= 0``, ``cpu_limit > 0``), ``python_version`` a
+        (``cpu_count`` and a BLAS's ``num_threads`` from 1 to 2**20, sizes from 0 to
+        2**64 bytes, ``cpu_limit > 0``), ``python_version`` a
         Python version (``"3.11.7"``, ``"3.13.0rc1"``), ``captured_at`` an ISO-8601 time
         with its UTC offset, or ``""`` for a snapshot built without one, and
         ``env_allowlist`` a list of at most 1000 variable names or patterns (letters,
@@ -582,12 +603,12 @@ def _fields(doc: JsonDocument) -> dict[str, Any]:
         "os_release": doc.text("os_release"),
         "machine": doc.text("machine"),
         "packages": _package_names(doc),
-        "cpu_count": doc.integer("cpu_count", minimum=1, required=True),
+        "cpu_count": _bounded(doc, "cpu_count", 1, MAX_CPU_COUNT),
         "cpu_model": doc.opt_text("cpu_model", required=True),
         "cpu_limit": doc.number("cpu_limit", positive=True, required=True),
-        "memory_total": doc.integer("memory_total", minimum=0, required=True),
-        "memory_available": doc.integer("memory_available", minimum=0, required=True),
-        "memory_limit": doc.integer("memory_limit", minimum=0, required=True),
+        "memory_total": _bounded(doc, "memory_total", 0, MAX_MEMORY),
+        "memory_available": _bounded(doc, "memory_available", 0, MAX_MEMORY),
+        "memory_limit": _bounded(doc, "memory_limit", 0, MAX_MEMORY),
         "gpus": [_gpu(gpu) for gpu in doc.records("gpus", required=True)],
         "blas": [_blas_library(lib) for lib in doc.records("blas", required=True)],
         "locale": doc.opt_text("locale", required=True),
@@ -654,18 +675,31 @@ def _allowlist_patterns(doc: JsonDocument) -> tuple[str, ...] | None:
     if not isinstance(value, list) or len(value) > MAX_ALLOWLIST:
         raise SnapshotError(
             f"{doc.what}: 'env_allowlist' must be a list of at most {MAX_ALLOWLIST} variable "
-            f"names or patterns, or null, got {type(value).__name__} {reprlib.repr(value)}"
+            f"names or patterns, or null, got {type(value).__name__}"
+            + (f" of {len(value)} entries" if isinstance(value, list) else "")
         )
-    for pattern in value:
-        if not (
-            isinstance(pattern, str) and len(pattern) <= MAX_TEXT and _PATTERN.fullmatch(pattern)
-        ):
+    for index, pattern in enumerate(value, start=1):
+        if not _is_pattern(pattern):
             raise SnapshotError(
-                f"{doc.what}: 'env_allowlist' has {reprlib.repr(pattern)}, which is not a "
-                "variable name or pattern (letters, digits, _ and the pattern characters "
-                f"*?[]!-, at most {MAX_TEXT} of them, as in 'OMP_*')"
+                f"{doc.what}: 'env_allowlist' entry {index} of {len(value)} is "
+                f"{_described(pattern)}, not a variable name or pattern (letters, digits, _ "
+                f"and the pattern characters *?[]!-, at most {MAX_TEXT} of them, as in "
+                "'OMP_*')"
             )
     return tuple(value)
+
+
+def _bounded(doc: JsonDocument, key: str, minimum: int, maximum: int) -> int | None:
+    """The integer (or null) ``doc[key]``, refused outside ``minimum`` to ``maximum``: a
+    count or size past ``maximum`` is no machine's, and one past a float's range broke
+    the comparison of a snapshot that read back (``cpu_count`` of 400 digits)."""
+    value = doc.integer(key, required=True)
+    if value is not None and not minimum <= value <= maximum:
+        raise SnapshotError(
+            f"{doc.what}: {key!r} must be an integer >= {minimum} and <= {maximum} or "
+            f"null, got {brief(value)}"
+        )
+    return value
 
 
 def _python_version(doc: JsonDocument) -> str:
@@ -712,7 +746,7 @@ def _gpu(gpu: JsonDocument) -> Gpu:
     gpu.only(*_GPU_FIELDS)
     return Gpu(
         name=gpu.text("name"),
-        memory_total=gpu.integer("memory_total", minimum=0, required=True),
+        memory_total=_bounded(gpu, "memory_total", 0, MAX_MEMORY),
         driver_version=gpu.opt_text("driver_version", required=True),
     )
 
@@ -723,58 +757,92 @@ def _blas_library(lib: JsonDocument) -> BlasLibrary:
         name=lib.text("name"),
         version=lib.opt_text("version", required=True),
         threading_layer=lib.opt_text("threading_layer", required=True),
-        num_threads=lib.integer("num_threads", minimum=1, required=True),
+        num_threads=_bounded(lib, "num_threads", 1, MAX_CPU_COUNT),
         architecture=lib.opt_text("architecture", required=True),
     )
 
 
 def _allowlist(env_allowlist: object) -> tuple[str, ...]:
-    """The allow-list's patterns; a single string or a non-iterable is refused."""
+    """The allow-list's patterns, an entry that is a credential rather than a name (see
+    :func:`_credentials`) left out first, silently, before anything else is checked. A
+    single string, a non-iterable and an entry that no variable name can match are
+    refused, and a message never quotes an entry that is not written as a name or pattern,
+    nor one that is a credential: it may be a secret given for its name
+    (``--allow-env "$DB_PASSWORD"``)."""
     if env_allowlist is None:
         return DEFAULT_ENV_ALLOWLIST
     if isinstance(env_allowlist, (str, bytes)) or not isinstance(env_allowlist, Iterable):
-        single = isinstance(env_allowlist, (str, bytes))
+        if isinstance(env_allowlist, str) and _quotable(env_allowlist):
+            got = f"str {env_allowlist!r}: write [{env_allowlist!r}] for that one pattern"
+        elif isinstance(env_allowlist, str):
+            got = f"{_described(env_allowlist)}: write it in a list of one"
+        else:
+            got = _described(env_allowlist)
         raise SnapshotError(
-            f"env_allowlist must be a list of variable names or patterns, got "
-            f"{type(env_allowlist).__name__} {reprlib.repr(env_allowlist)}"
-            + (f": write [{reprlib.repr(env_allowlist)}] for that one pattern" if single else "")
+            f"env_allowlist must be a list of variable names or patterns, got {got}"
         )
     patterns = tuple(env_allowlist)
     if len(patterns) > MAX_ALLOWLIST:
         raise SnapshotError(
             f"env_allowlist has {len(patterns)} entries; at most {MAX_ALLOWLIST} are recorded"
         )
-    for pattern in patterns:
-        if not (
-            isinstance(pattern, str) and len(pattern) <= MAX_TEXT and _PATTERN.fullmatch(pattern)
-        ):
+    credentials = _credentials(patterns)
+    kept = []
+    for index, pattern in enumerate(patterns, start=1):
+        if isinstance(pattern, str) and pattern in credentials:
+            continue
+        if not _is_pattern(pattern):
             raise SnapshotError(
                 "env_allowlist entries must be variable names or patterns (non-empty "
-                f"strings of letters, digits, _ and *?[]!-, at most {MAX_TEXT} characters), "
-                f"got {type(pattern).__name__} {reprlib.repr(pattern)}"
+                f"strings of letters, digits, _ and *?[]!-, at most {MAX_TEXT} characters); "
+                f"entry {index} (counting from 1) is {_described(pattern)}"
             )
-    return patterns
+        kept.append(pattern)
+    return tuple(kept)
 
 
-def _without_values(patterns: tuple[str, ...]) -> tuple[str, ...]:
-    """``patterns`` without an entry that is a credential rather than a name: one equal to
-    the value of a set environment variable (and not itself a set variable's name:
+def _is_pattern(value: object) -> bool:
+    """Whether ``value`` is an allow-list entry that can match a variable name."""
+    return isinstance(value, str) and len(value) <= MAX_TEXT and bool(_PATTERN.fullmatch(value))
+
+
+def _quotable(value: str) -> bool:
+    """Whether an error message may quote ``value`` as an allow-list entry: written as a
+    name or pattern, and no credential by :func:`_credentials`."""
+    return _is_pattern(value) and not _credentials((value,))
+
+
+def _described(value: object) -> str:
+    """An allow-list entry that is not a name or pattern, for an error message: its type
+    and length, never its text, which may be a secret given for its name."""
+    if isinstance(value, str) and not value:
+        return "an empty string"
+    if isinstance(value, (str, bytes)):
+        kind = "a string" if isinstance(value, str) else "bytes"
+        return f"{kind} of length {len(value)} (not shown: what is not a name may be a secret)"
+    return f"a value of type {type(value).__name__}"
+
+
+def _credentials(patterns: tuple[object, ...]) -> frozenset[str]:
+    """The entries of ``patterns`` that are credentials rather than names, to be left out
+    silently: one :func:`is_secret` judges a credential as a value; and one equal to the
+    value of a set environment variable (and not itself a set variable's name:
     ``--allow-env "$GITHUB_TOKEN"`` for ``--allow-env GITHUB_TOKEN``) when that variable
-    is a credential by :func:`is_secret` (its name or its value) or the entry is not
-    written as variable names are, in upper case (``ghp_16C7e...``); or one
-    :func:`is_secret` judges a credential as a value. It would be stored as the snapshot's
-    allow-list; it is left out silently, as a variable whose name looks like a credential
-    is. An upper-case entry equal to an ordinary variable's value is a name (``DEBUG``
-    beside ``LOG_LEVEL=DEBUG``), kept."""
-    wanted = {pattern for pattern in patterns if pattern not in os.environ}
+    is a credential by :func:`is_secret` (its name or its value), or the entry is not
+    written as variable names are, in upper case (``ghp_16C7e...``), or is no name or
+    pattern at all (``Tr0ub4dor&3x``). Such an entry would be stored as the snapshot's
+    allow-list, or quoted by an error refusing it. An upper-case name equal to an
+    ordinary variable's value is a name (``DEBUG`` beside ``LOG_LEVEL=DEBUG``), kept."""
+    texts = {pattern for pattern in patterns if isinstance(pattern, str)}
+    names = set(os.environ)  # not "in os.environ": a lone surrogate cannot be looked up
+    wanted = texts - names
     values = {
         value
         for name, value in os.environ.items()
-        if value in wanted and (not value.isupper() or is_secret(name, value))
+        if value in wanted
+        and (not value.isupper() or not _is_pattern(value) or is_secret(name, value))
     }
-    return tuple(
-        pattern for pattern in patterns if pattern not in values and not is_secret("", pattern)
-    )
+    return frozenset(values | {text for text in texts if is_secret("", text)})
 
 
 # --- probes: each returns None (or empty) where the machine does not say -------------
@@ -811,10 +879,19 @@ def _meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
     for line in text.splitlines():
         key, _, rest = line.partition(":")
         parts = rest.split()
-        if parts and parts[0].isdigit():
-            unit = 1024 if parts[1:2] == ["kB"] else 1
-            values[key.strip()] = int(parts[0]) * unit
+        size = _size_or_none(parts[0], 1024 if parts[1:2] == ["kB"] else 1) if parts else None
+        if size is not None:
+            values[key.strip()] = size
     return values
+
+
+def _size_or_none(digits: str, unit: int) -> int | None:
+    """``digits`` times ``unit`` bytes; None when not digits, or past :data:`MAX_MEMORY`
+    (no machine's size, which a snapshot refuses: capture does not fail on it)."""
+    if not digits.isdigit():
+        return None
+    size = int(digits) * unit
+    return size if size <= MAX_MEMORY else None
 
 
 def _sysconf_memory() -> int | None:
@@ -915,7 +992,7 @@ def _gpus() -> tuple[Gpu, ...]:
         gpus.append(
             Gpu(
                 name=name,
-                memory_total=int(memory) * _MIB if memory.isdigit() else None,
+                memory_total=_size_or_none(memory, _MIB),
                 driver_version=driver or None,
             )
         )
@@ -1039,7 +1116,9 @@ def _text_or_none(value: object) -> str | None:
 
 
 def _count_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= MAX_CPU_COUNT:
+        return value
+    return None
 
 
 def _numpy_config_blas() -> tuple[BlasLibrary, ...]:
