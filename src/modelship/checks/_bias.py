@@ -330,6 +330,8 @@ class Bias:
     four_fifths : bool
         Gate ``disparate_impact`` at 0.8, the US employment-law rule of thumb. Off by
         default: it is a legal screen for selection procedures, not a statistical test.
+        With a ``disparate_impact`` threshold in ``thresholds`` other than 0.8 (``None``
+        included) it is a ``ConfigError``: give one or the other.
     reference_group : str, optional
         The group ``disparate_impact`` divides by (AIF360's privileged group); default
         the group with the highest selection rate (a min/max ratio). Name it as a group
@@ -338,7 +340,8 @@ class Bias:
         group with rows, else :meth:`run` raises ``ConfigError``, as it does for a bare
         value that is a group of several features (the message lists their keys). With a
         reference, ``disparate_impact``'s ``lowest_group`` is the group of the lowest ratio
-        and its ``highest_group`` the reference: the pair the ratio reads.
+        and its ``highest_group`` the reference: the pair the ratio reads. With
+        ``task="regression"`` it is a ``ConfigError``: regression has no ratio.
     intersections : bool
         With several features, also judge their intersection (default ``True``).
     gate : {"estimate", "interval"}
@@ -361,7 +364,9 @@ class Bias:
     ConfigError
         At construction, for a setting outside what is allowed: among them a threshold
         that could never fail (1 or more for a difference, such as 10 meant as 10 %; 0
-        for a ratio) or never pass short of exact parity (above 1 for a ratio).
+        for a ratio) or never pass short of exact parity (above 1 for a ratio);
+        ``four_fifths`` with another ``disparate_impact`` threshold; ``threshold``,
+        ``four_fifths`` or ``reference_group`` with ``task="regression"``.
 
     Examples
     --------
@@ -440,6 +445,24 @@ class Bias:
                 "`four_fifths` gates disparate_impact, a ratio of selection rates; regression "
                 "has no selection: gate mean_prediction_difference or mean_error_difference "
                 "with `thresholds`"
+            )
+        given = self.thresholds.get("disparate_impact", FOUR_FIFTHS)
+        if self.four_fifths and given != FOUR_FIFTHS:
+            # merged.update(thresholds) let the threshold win: None or 0.5 silently turned
+            # the documented 0.8 gate off. Which of the two was meant cannot be known.
+            raise ConfigError(
+                f"four_fifths=True (--four-fifths) gates disparate_impact at {FOUR_FIFTHS}, "
+                f"and `thresholds` (--limit) gives it {given!r}: give one of them, "
+                "four_fifths for the four-fifths rule or the disparate_impact threshold alone"
+            )
+        if self.reference_group is not None and self.task == "regression":
+            # Regression's disparities are max - min of group means: no ratio divides by a
+            # group, so the reference was validated in run() and then ignored.
+            raise ConfigError(
+                "`reference_group` (--reference-group) is the group disparate_impact, a "
+                "ratio of selection rates, divides by; regression has no selection, and "
+                "its disparities (max - min of the groups' means) have no reference group: "
+                "drop it"
             )
         if not any(value is not None for value in self.gated_thresholds().values()):
             raise ConfigError(

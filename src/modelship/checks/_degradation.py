@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import io
 import math
+import os
 import pickle
 import time
 import tracemalloc
@@ -25,6 +26,7 @@ import numpy.typing as npt
 from modelship._columns import check_same_index, column_array, named_items
 from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
+from modelship._shown import brief
 from modelship.checks._bias import MAX_GROUPS
 from modelship.checks._records import finite_or_none, object_field, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
@@ -254,7 +256,10 @@ class _StoredVersion(Protocol):
     def artifact(self) -> _Artifact: ...
 
 
+@runtime_checkable
 class _Registry(Protocol):
+    """What is read of a registry here: an opened one, as ``ms.open_registry(url)`` gives."""
+
     def get(self, name: str, ref: str | int = ...) -> _StoredVersion: ...
 
     def load(self, name: str, ref: str | int = ...) -> Any: ...
@@ -262,16 +267,29 @@ class _Registry(Protocol):
 
 @attrs.frozen
 class _Model:
-    """A model made callable, with what is known of its stored size."""
+    """A model made callable, with what is needed to know its stored size.
+
+    The size is computed only when asked (a budget, or ``measure_performance``):
+    pickling a model copies it whole, which grew peak memory by the model's size on every
+    run, budgets or not (286 MB for a 300 MB model).
+    """
 
     predict: Callable[[Any], Any] | None
-    size_bytes: int | None
     label: str
+    stored_size: int | None = None  # a registry artifact's size, known without pickling
+    source: Any = None  # the model in memory, pickled by size_bytes() only
+    classifier: bool = False  # it has predict_proba: its outputs are class probabilities
+
+    def size_bytes(self) -> int | None:
+        """Bytes of the stored artifact, else of ``pickle.dumps`` of the model."""
+        if self.stored_size is not None:
+            return self.stored_size
+        return None if self.source is None else _pickled_size(self.source)
 
 
 def _resolve(model: Any, registry: _Registry | None, what: str) -> _Model:
     if model is None:
-        return _Model(None, None, what)
+        return _Model(None, what)
     if isinstance(model, _StoredVersion):
         if registry is None:
             raise ConfigError(
@@ -286,29 +304,63 @@ def _resolve(model: Any, registry: _Registry | None, what: str) -> _Model:
                 "registry?"
             )
         loaded = registry.load(model.name, model.version)  # verified against the digest
+        predict, classifier = _predictor(loaded, what)
         return _Model(
-            _predictor(loaded, what), model.artifact.size, f"{model.name} {model.version}"
+            predict,
+            f"{model.name} {model.version}",
+            stored_size=model.artifact.size,
+            classifier=classifier,
         )
-    return _Model(_predictor(model, what), _pickled_size(model), what)
+    predict, classifier = _predictor(model, what)
+    return _Model(predict, what, source=model, classifier=classifier)
 
 
-def _predictor(model: Any, what: str) -> Callable[[Any], Any]:
+def _predictor(model: Any, what: str) -> tuple[Callable[[Any], Any], bool]:
+    """The function ``X -> predictions`` of ``model``, and whether it is a classifier
+    (has ``predict_proba``): then its predictions are the probability of label 1."""
     proba = getattr(model, "predict_proba", None)
     if callable(proba):
 
         def positive_proba(x: Any) -> Any:
             out = np.asarray(proba(x))
-            return out[:, -1] if out.ndim == 2 else out
+            if out.ndim == 2 and out.shape[1] != 2:
+                raise CheckInputError(_not_binary_proba(what, out.shape[1]))
+            return out[:, 1] if out.ndim == 2 else out
 
-        return positive_proba
+        return positive_proba, True
     predict = getattr(model, "predict", None)
     if callable(predict):
-        return predict  # type: ignore[no-any-return]
+        return predict, False
     if callable(model):
-        return model  # type: ignore[no-any-return]
+        return model, False
     raise ConfigError(
         f"{what} has no predict_proba or predict and is not callable; pass a model, a "
         "function X -> predictions, a ModelVersion with registry=, or precomputed scores"
+    )
+
+
+def _not_binary_proba(what: str, columns: int) -> str:
+    """Why a ``predict_proba`` of ``columns`` columns (not 2) is not compared, and what
+    to give instead. Its last column was read as the positive class's probability and,
+    on labels other than 0/1, compared as a regression: a perfect 3-class model failed
+    against one wrong on a third of the rows."""
+    said = (
+        f"{what}'s predict_proba gives {columns} column{'s' if columns != 1 else ''}; the "
+        "check compares binary classifiers, whose predict_proba gives two (the "
+        "probabilities of labels 0 and 1)"
+    )
+    if columns > 2:
+        return (
+            f"{said}, so a multi-class model is not compared this way: compare one class "
+            "against the rest, giving candidate_scores= and baseline_scores= (each model's "
+            "probability of that class) with y as 1 for that class and 0 otherwise; or "
+            "compare predicted classes, giving candidate= and baseline= as functions "
+            "X -> classes (model.predict) with a metric callable, e.g. "
+            "metrics={'accuracy': lambda y, pred: float((y == pred).mean())}"
+        )
+    return (
+        f"{said}: a classifier fitted on a single class gives one; refit it on both labels, "
+        "or give candidate_scores= and baseline_scores= (the probability of label 1)"
     )
 
 
@@ -430,8 +482,10 @@ class Degradation:
     Parameters
     ----------
     candidate, baseline
-        A model with ``predict_proba`` (the last column is the positive class's
-        probability) or ``predict``, a function ``X -> predictions``, or a
+        A model with ``predict_proba`` (two columns, the last the positive class's
+        probability: another number of columns, a multi-class model, is a
+        ``CheckInputError`` from :meth:`run` saying what to give instead) or ``predict``,
+        a function ``X -> predictions``, or a
         :class:`~modelship.ModelVersion` from ``reg.get(...)`` (then pass ``registry=``:
         the record does not know its registry; the artifact is loaded through it, verified
         against its digest). ``None`` when the scores are given instead.
@@ -443,7 +497,9 @@ class Degradation:
         Precomputed predictions: scores or probabilities of the positive class (labels are
         ``score >= threshold``), or regression predictions.
     registry : Registry, optional
-        Where ModelVersions are loaded from.
+        Where ModelVersions are loaded from: an opened registry
+        (``ms.open_registry(url)``, or any object with ``get`` and ``load``); anything
+        else, a URL or path among them, is a ``ConfigError``.
     metrics : sequence or mapping, optional
         Names from ``METRICS`` (``accuracy``, ``precision``, ``recall``, ``f1``,
         ``roc_auc``, ``log_loss``, ``brier``, ``rmse``, ``mae``, ``r2``) or callables
@@ -460,8 +516,9 @@ class Degradation:
     task : {"classification", "regression"}, optional
         Default: regression when the built-in metrics asked for are all regression
         metrics (``rmse``, ``mae``, ``r2``), even on a ``y`` of only 0 and 1; else
-        classification when ``y`` holds only 0 and 1 or a classification metric is asked
-        for (labels other than 0 and 1 are then an error); else regression. A regression
+        classification when ``y`` holds only 0 and 1, a classification metric is asked
+        for, or a model has ``predict_proba`` (labels other than 0 and 1 are then an
+        error); else regression. A regression
         metric asked for beside classification metrics on a 0/1 ``y`` is an error result
         that says to pass ``task="regression"``.
     threshold : float
@@ -490,7 +547,8 @@ class Degradation:
         (``list(df.region)``); a list of other values names columns only when it does not
         hold one value per row. Labels are read as :class:`~modelship.checks.Bias` reads
         groups (``3.0`` reads ``"3"``); a column of more than 10,000 distinct labels (a
-        continuous feature) is refused, as Bias refuses more groups.
+        continuous feature) is refused, as Bias refuses more groups. A column named
+        twice is compared once.
     segment_margin : float, optional
         Allowed drop within a segment, for every metric: when given it wins over
         ``margins``; otherwise a segment is judged with the metric's ``margins`` entry,
@@ -510,7 +568,8 @@ class Degradation:
         The same for the serialized artifact's size and the peak memory traced while
         predicting ``X`` once (``tracemalloc``: Python and NumPy allocations).
     measure_performance : bool
-        Measure latency, size and memory without budgets (for the report).
+        Measure latency, size and memory without budgets (for the report). A model in
+        memory is pickled for its size only then, or when a budget is given.
     batch_size, n_batches, warmup : int
         Latency batches: rows per batch (256; all of ``X`` when it has fewer rows),
         batches timed per model (50, alternating candidate and baseline on the same
@@ -529,12 +588,12 @@ class Degradation:
     Raises
     ------
     ConfigError
-        At construction, for a setting outside what is allowed: among them a metric name
-        given twice, ``margins`` or ``lower_is_better`` naming a metric not compared, or
-        a margin (``margin``, ``margins``, ``segment_margin``) that could never find a
-        metric in [0, 1] worse: 1 or more, or with ``relative`` 1 or more for such a
-        metric where higher is better (checked by :meth:`run` when the metrics are the
-        defaults of a task not given).
+        At construction, for a setting outside what is allowed: among them a ``registry``
+        that is not an opened registry (a URL), a metric name given twice, ``margins`` or
+        ``lower_is_better`` naming a metric not compared, or a margin (``margin``,
+        ``margins``, ``segment_margin``) that could never find a metric in [0, 1] worse: 1
+        or more, or with ``relative`` 1 or more for such a metric where higher is better
+        (checked by :meth:`run` when the metrics are the defaults of a task not given).
 
     Examples
     --------
@@ -653,6 +712,17 @@ class Degradation:
                 raise ConfigError(f"give exactly one of `{side}` and `{side}_scores`")
             if model is not None and self.X is None:
                 raise ConfigError(f"`{side}` is a model, so `X` (the holdout) is required")
+        if self.registry is not None and not isinstance(self.registry, _Registry):
+            # A URL or path reached registry.get(...) in run() as an AttributeError.
+            opened = (
+                f"ms.open_registry({brief(self.registry)})"
+                if isinstance(self.registry, (str, os.PathLike))
+                else "ms.open_registry(url)"
+            )
+            raise ConfigError(
+                f"registry={brief(self.registry)} is not an opened registry (an object with "
+                f"get and load); pass registry={opened}, the registry of reg.get(...)"
+            )
         unknown = sorted(
             name
             for name, metric in self.metrics
@@ -697,9 +767,11 @@ class Degradation:
             ``metrics`` and ``task`` were not given); a ``clock`` that cannot be called
             without arguments or does not return a finite number of seconds.
         CheckInputError
-            Lengths that differ, labels outside {0, 1} for classification (given, or asked
-            for by a classification metric), non-finite predictions, a missing segment
-            label or two that read alike as text (``1.0`` and ``"1"``).
+            Lengths that differ, labels outside {0, 1} for classification (given, asked
+            for by a classification metric, or inferred from a model's ``predict_proba``),
+            a ``predict_proba`` without exactly two columns (a multi-class model),
+            non-finite predictions, a missing segment label or two that read alike as text
+            (``1.0`` and ``"1"``).
         IntegrityError
             A ModelVersion whose artifact the registry does not hold.
 
@@ -722,17 +794,27 @@ class Degradation:
             }
         )
         y = _vector(self.y, "y")
-        task = self._task(y)
-        metrics = self.metrics or _default_metrics(task)
-        self._check_names(metrics)
-        self._check_margins(metrics)
         candidate = _resolve(self.candidate, self.registry, "candidate")
         baseline = _resolve(self.baseline, self.registry, "baseline")
+        # Predicted before the task is settled: a predict_proba of three columns says
+        # "multi-class" itself, where the labels 0, 1, 2 would only say "not 0/1".
         cand = self._scores(candidate, self.candidate_scores, "candidate")
         base = self._scores(baseline, self.baseline_scores, "baseline")
         for what, values in (("candidate predictions", cand), ("baseline predictions", base)):
             if len(values) != len(y):
                 raise CheckInputError(f"{what} have {len(values)} rows but y has {len(y)}")
+        classifier = next(
+            (
+                side
+                for side, m in (("candidate", candidate), ("baseline", baseline))
+                if m.classifier
+            ),
+            None,
+        )
+        task = self._task(y, classifier)
+        metrics = self.metrics or _default_metrics(task)
+        self._check_names(metrics)
+        self._check_margins(metrics)
         compared = {
             name: self._compare(
                 name,
@@ -825,16 +907,20 @@ class Degradation:
                     f"find the candidate worse; give a share: {example}"
                 )
 
-    def _task(self, y: npt.NDArray[np.float64]) -> str:
+    def _task(self, y: npt.NDArray[np.float64], classifier: str | None) -> str:
         """The task: as given, else regression when every built-in metric asked for is a
-        regression metric, else classification when ``y`` holds only 0 and 1 or a
-        classification metric is asked for, else regression.
+        regression metric, else classification when ``y`` holds only 0 and 1, a
+        classification metric is asked for, or a model is a ``classifier`` (the side that
+        has ``predict_proba``), else regression.
 
         Metrics that are only regression metrics settle the task even on a 0/1 ``y`` (a
         count target that is 0 or 1 in this holdout): read as classification, each would
-        be an error. A classification metric with labels other than 0 and 1 (a stray 2,
-        labels 1 and 2) is a :class:`CheckInputError` naming them: read as a regression,
-        the check would only say that the metric is not a regression metric.
+        be an error. A classification metric, or a model with ``predict_proba``, with
+        labels other than 0 and 1 (a stray 2, labels 1 and 2) is a
+        :class:`CheckInputError` naming them: read as a regression, the check would only
+        say that the metric is not a regression metric, or compare the probability of
+        label 1 with targets 1 and 2 (a perfect classifier on labels 1/2 failed against
+        one predicting 2 for everyone).
         """
         kinds = {sm.METRICS[metric].kind for _, metric in self.metrics if isinstance(metric, str)}
         if self.task is None and kinds == {"regression"}:
@@ -845,14 +931,20 @@ class Degradation:
             for name, metric in self.metrics
             if isinstance(metric, str) and sm.METRICS[metric].kind != "regression"
         ]
-        if self.task == "regression" or (self.task is None and not binary and not wanted):
+        if self.task == "regression" or (
+            self.task is None and not binary and not wanted and classifier is None
+        ):
             return "regression"
         if not binary:
-            why = (
-                f"the classification metrics {wanted} need them"
-                if wanted
-                else "task='classification' needs them"
-            )
+            if wanted:
+                why = f"the classification metrics {wanted} need them"
+            elif self.task is None and classifier is not None:
+                why = (
+                    f"{classifier} has predict_proba, so the task is classification and the "
+                    "last of its two columns is read as the probability of label 1"
+                )
+            else:
+                why = "task='classification' needs them"
             try:
                 sf.binary_labels(y, "y")
             except CheckInputError as exc:
@@ -1099,7 +1191,10 @@ class Degradation:
             )
         )
         if not absent:
-            return raw_columns(self.X, what="X", columns=[str(name) for name in resolved])
+            # A name given twice is one column, compared once (as Bias reads a repeated
+            # sensitive feature); X's columns must be distinct, so a repeat was refused.
+            wanted = list(dict.fromkeys(str(name) for name in resolved))
+            return raw_columns(self.X, what="X", columns=wanted)
         if per_row:
             return None
         # Column names, then; the messages stay short even for a list of a million labels.
@@ -1197,12 +1292,13 @@ class Degradation:
         )
         figures: dict[str, dict[str, float | None]] = {}
         for side, model, lat in (("candidate", candidate, lat_c), ("baseline", baseline, lat_b)):
+            size = model.size_bytes()  # pickles an in-memory model: only here, when asked
             p50, p95, p99 = (float(v) for v in np.percentile(lat * 1000, [50, 95, 99]))
             figures[side] = {
                 "p50_ms": p50,
                 "p95_ms": p95,
                 "p99_ms": p99,
-                "size_bytes": None if model.size_bytes is None else float(model.size_bytes),
+                "size_bytes": None if size is None else float(size),
                 "peak_memory_bytes": float(_peak_memory(model.predict, self.X)),  # type: ignore[arg-type]
             }
         exceeded = _exceeded(budgets, figures["candidate"], figures["baseline"])
