@@ -18,9 +18,12 @@ Invariants the app keeps:
   multi-output classifier's ``predict_proba`` or a Keras model's ``[out0, out1]``, is
   first stacked into one array with rows first) or holds complex numbers: an answer is
   never served with rows that may be other inputs' answers. What JSON has no type for
-  is answered on ``/predict`` as a v2 ``BYTES`` tensor holds it (bytes decoded as UTF-8,
-  an integer beyond 64 bits as exact decimal text, a set as its text), never a 500; one
-  nested deeper than JSON writes, or referring to itself, is a 500 saying so.
+  is answered on ``/predict`` as a v2 ``BYTES`` tensor holds it, and logged so (bytes
+  decoded as UTF-8, an integer beyond 64 bits as exact decimal text, a date, time or
+  datetime, ``datetime64`` too, in ISO 8601, an Enum as its value, a dataclass or a set
+  as its text), never a 500; one nested deeper than JSON writes, or referring to itself,
+  is a 500 saying so. A missing value (``None``, NaN, ``pd.NA``, ``NaT``, a masked cell)
+  is ``null`` on ``/predict`` and in the log, and a 500 on v2, among text labels too.
 
 The request path does no registry work and converts the request to numpy once: one
 float64 array, whatever the v2 datatype (the model sees what the docs promise). Models
@@ -59,6 +62,7 @@ from modelship.deploy.serve._log import (
     PredictionLog,
     UnwritableAnswer,
     UnwritableBatch,
+    _json_value,
     bytes_text,
     json_ready,
 )
@@ -139,7 +143,11 @@ fastest sets the first estimate, so one call slowed by a busy machine does not c
 _P = ParamSpec("_P")
 _T = TypeVar("_T")
 _JSON = "application/json"
-_NUMPY = orjson.OPT_SERIALIZE_NUMPY
+# Datetimes and dataclasses are handed to _json_default (orjson writes them its own way
+# otherwise), so that /predict, a v2 BYTES tensor and the log write them one way.
+_OPTIONS = (
+    orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+)
 _V2_TYPES = {
     "BOOL": np.bool_,
     "UINT8": np.uint8,
@@ -266,20 +274,13 @@ def _json_default(value: Any) -> Any:
     # orjson serialises numeric C-contiguous arrays itself and falls back here for the
     # rest (object, bytes or text arrays, non-contiguous views, numpy scalars of other
     # kinds, what JSON has no type for), so a numeric answer pays nothing for what follows.
-    # What JSON has no type for is written as a v2 BYTES tensor writes it: bytes decoded,
-    # anything else (a set) as its text. An array's cells are handed back to orjson as
-    # they are; what it refuses among them is the retry's (_json_ready_default).
+    # What JSON has no type for is written by the log's rule, which a v2 BYTES tensor's
+    # text follows too (_json_value: bytes decoded, a datetime in ISO 8601, pd.NA as
+    # null, a set as its text). An array's cells are handed back to orjson as they are;
+    # what it refuses among them is the retry's (_json_ready_default).
     if isinstance(value, np.ndarray):
         return value.tolist()
-    if isinstance(value, np.generic):
-        item = value.item()
-        if not isinstance(item, np.generic):
-            return item
-        if isinstance(item, np.floating):
-            # long double: no Python type holds it (item() is itself, and returning it
-            # recursed until orjson gave up); float64 is the widest number JSON carries.
-            return float(item)
-    return _text(value)
+    return _json_value(value)
 
 
 def _json_ready_default(value: Any) -> Any:
@@ -293,12 +294,12 @@ def _json_ready_default(value: Any) -> Any:
 
 def _dumps(content: Any) -> bytes:
     try:
-        return orjson.dumps(content, option=_NUMPY, default=_json_default)
+        return orjson.dumps(content, option=_OPTIONS, default=_json_default)
     except orjson.JSONEncodeError:
         # What orjson refuses in an answer of objects: written again, its cells made ready
         # in Python first: json_ready took 30 ms over 10,000 rows of dicts that orjson
         # writes in 0.75 ms, so only an answer that needs it pays for it (measured).
-        return orjson.dumps(content, option=_NUMPY, default=_json_ready_default)
+        return orjson.dumps(content, option=_OPTIONS, default=_json_ready_default)
 
 
 def _response(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:
@@ -344,6 +345,21 @@ def _main_hint(exc: BaseException) -> str:
             return _MAIN_HINT
         cause = cause.__cause__ or cause.__context__
     return ""
+
+
+def _serve_config(config: Any) -> ServeConfig:
+    """``config`` checked to be a :class:`ServeConfig` (``None``: the defaults), else a
+    :class:`ConfigError` saying what to give (its contents are not shown: a dict may hold
+    the log's storage credentials)."""
+    if config is None:
+        return ServeConfig()
+    if not isinstance(config, ServeConfig):
+        hint = " (ServeConfig(**options) makes one of a dict)" if isinstance(config, dict) else ""
+        raise ConfigError(
+            f"config must be a ServeConfig or None, got a {type(config).__name__}: give "
+            f"ServeConfig(warmup=False, ...){hint}"
+        )
+    return config
 
 
 def _n_features(model: Any) -> int | None:
@@ -397,7 +413,7 @@ class ModelServer:
         self.name = name
         self.version = version
         self.digest = digest
-        self.config = config if config is not None else ServeConfig()
+        self.config = _serve_config(config)
         self.metrics = ServerMetrics(name, version, slot=self.config.slot)
         self.state = ServerState.STARTING
         self.error: str | None = None
@@ -447,6 +463,7 @@ class ModelServer:
             max_pending_rows=max(100_000, self.config.log_batch_rows),
             max_pending_bytes=self.config.log_max_pending_bytes,
             storage_options=self.config.log_storage_options,
+            fingerprint_key=self.config.fingerprint_key,
         )
 
     def _reopen(self) -> None:
@@ -825,6 +842,7 @@ class ModelServer:
             "instances",
             bools=_may_hold_bools(body),
             written=lambda: _reread(body, "instances"),
+            nulls=self.config.allow_nan,
         )
         return self._checked(x, "instances")
 
@@ -841,14 +859,8 @@ class ModelServer:
                 f"each row must have {self._n_features} features (the model was trained on "
                 f"{self._n_features}), got {x.shape[1]}",
             )
-        # Only a null can be NaN here: JSON has no infinity, and a value beyond a type's
-        # range was refused as such.
-        if not self.config.allow_nan and np.isnan(x).any():
-            i, j = (int(k[0]) for k in np.nonzero(np.isnan(x)))
-            raise _BadRequest(
-                400,
-                f"{where}[{i}][{j}] is missing (null); this server was started without --allow-nan",
-            )
+        # A null was refused as such already (_numbers) unless --allow-nan: JSON has no
+        # NaN or infinity, and a value beyond a type's range was refused as such.
         return x
 
     async def _call(self, fn: Callable[[Any], Any], x: NDArray[Any]) -> Any:
@@ -1106,6 +1118,7 @@ class ModelServer:
             datatype,
             bools=_may_hold_bools(body),
             written=lambda: _reread(body, "inputs", 0, "data"),
+            nulls=self.config.allow_nan,
         )
         if x.ndim == 1:
             if x.size != shape[0] * shape[1]:
@@ -1272,6 +1285,9 @@ class ModelServer:
             lifespan=self.lifespan,
             exception_handlers={HTTPException: self._http_error, Exception: self._server_error},
         )
+        # A path with a trailing slash gets the JSON 404 carrying the request id, not
+        # Starlette's bare 307 to a Location built from the client's Host header.
+        app.router.redirect_slashes = False
         app.state.server = self
         return app
 
@@ -1308,21 +1324,77 @@ def _served(
     classes each (:func:`_per_target`; ``readings`` keeps how each method's list was
     read when it could be told). Numbers in the other byte order are put in the
     machine's, and long double becomes float64: neither has a v2 datatype, nor a JSON
-    writer."""
-    if isinstance(out, np.ndarray):
+    writer. A subclass of ndarray is served as the plain array it holds (an ``np.matrix``,
+    from ``scipy.sparse``'s ``todense()``, would stay 2-D where the v2 data must be
+    flat), a masked array's masked cells as missing values (:func:`_unmasked`), and
+    ``datetime64`` as the datetimes it holds (:func:`_datetimes`)."""
+    if type(out) is np.ndarray:
         answer: NDArray[Any] = out
+    elif isinstance(out, np.ma.MaskedArray):
+        answer = _unmasked(out)
     elif isinstance(out, (list, tuple)):
         answer = np.asarray(_per_target(method, out, rows, {} if readings is None else readings))
     else:
         answer = np.asarray(out)
     dtype = answer.dtype
-    if not dtype.isnative or dtype.kind == "c" or (dtype.kind == "f" and dtype.itemsize > 8):
+    if dtype.kind == "M":
+        answer = _datetimes(answer)  # in whatever byte order
+    elif not dtype.isnative or dtype.kind == "c" or (dtype.kind == "f" and dtype.itemsize > 8):
         answer = _plain_numbers(method, answer)
     if answer.ndim == 0 or len(answer) != rows:
         raise _BadAnswer(
             f"the model's {method} returned {list(answer.shape)} predictions for {rows} rows; "
             "it must return one per row"
         )
+    return answer
+
+
+def _unmasked(out: np.ma.MaskedArray[Any, Any]) -> NDArray[Any]:
+    """A masked array as a plain one, each masked cell a missing value (as NaN is:
+    ``null`` on ``/predict`` and in the log, a 500 on v2): NaN in a float array, ``NaT``
+    in a datetime one, ``None`` in an object array made of any other.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _unmasked(np.ma.array([1.5, 2.5], mask=[False, True])).tolist()
+    [1.5, nan]
+    >>> _unmasked(np.ma.array([1, 2], mask=[True, False])).tolist()
+    [None, 2]
+    """
+    masked = np.ma.getmaskarray(out)
+    answer = np.asarray(out.data)
+    if not masked.any():
+        return answer
+    kind = answer.dtype.kind
+    if kind in "fM":
+        return np.where(masked, answer.dtype.type("nan" if kind == "f" else "NaT"), answer)
+    answer = answer.astype(object)
+    answer[masked] = None
+    return answer
+
+
+#: The datetimes Python's datetime holds, at the microsecond: orjson's range too.
+_DATETIMES = (np.datetime64("0001-01-01", "us"), np.datetime64("9999-12-31T23:59:59.999999"))
+
+
+def _datetimes(out: NDArray[Any]) -> NDArray[Any]:
+    """A ``datetime64`` answer as an array of the datetimes it holds, to the microsecond,
+    ``NaT`` as ``None`` (a missing value): orjson wrote the array so, but neither the log
+    (``tolist()`` of nanoseconds gives integers) nor a v2 tensor did, and a ``NaT`` was a
+    500. One beyond the years a datetime holds is numpy's text of it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _datetimes(np.array(["2026-12-06T08", "NaT"], dtype="datetime64[ns]")).tolist()
+    [datetime.datetime(2026, 12, 6, 8, 0), None]
+    """
+    moments = out.astype("datetime64[us]")
+    answer = moments.astype(object)
+    beyond = (moments < _DATETIMES[0]) | (moments > _DATETIMES[1])  # NaT is neither
+    if beyond.any():
+        answer[beyond] = np.datetime_as_string(out[beyond])
     return answer
 
 
@@ -1438,16 +1510,22 @@ def _object_data(name: str, cells: list[Any]) -> tuple[str, Any]:
     integers ``INT64``, or ``UINT64`` when one is beyond ``INT64`` but all fit it, or
     else ``BYTES`` (each as exact decimal text); numbers ``FP64`` when float64 holds
     each integer among them exactly, else ``BYTES``; anything else, booleans among
-    numbers too, ``BYTES``, each element as text (bytes decoded as UTF-8). A ``None`` is
-    a missing value, which
-    a v2 tensor cannot carry: a :class:`_BadAnswer`, as NaN is."""
+    numbers too, ``BYTES``, each element as text (:func:`_text`). A missing value
+    (``None``, a NaN, ``pd.NA``, ``NaT``: :func:`_missing`), or an infinity, is one a v2
+    tensor cannot carry: a :class:`_BadAnswer`, among text labels too (a pandas ``map``
+    of an unknown class gives NaN), never the label ``"nan"``."""
     if not cells:
         return "FP64", cells
-    if any(cell is None for cell in cells):
-        raise _BadAnswer(
-            f"output {name!r} holds a missing value (None), which a v2 tensor cannot carry "
-            "(/predict answers it as null)"
-        )
+    # Text, integers and booleans are never missing: the types are read in C (0.17 ms for
+    # 10,000 labels, where looking for None took 0.2 ms), and only an answer holding
+    # others is looked at cell by cell.
+    if not set(map(type, cells)) <= _NEVER_MISSING:
+        gap = next((cell for cell in cells if _missing(cell)), _NONE_MISSING)
+        if gap is not _NONE_MISSING:
+            raise _BadAnswer(
+                f"output {name!r} holds a missing value or infinity ({_SHORT.repr(gap)}), "
+                "which a v2 tensor cannot carry (/predict answers it as null)"
+            )
     bools = sum(isinstance(cell, (bool, np.bool_)) for cell in cells)
     if bools == len(cells):
         return "BOOL", [bool(cell) for cell in cells]
@@ -1462,15 +1540,42 @@ def _object_data(name: str, cells: list[Any]) -> tuple[str, Any]:
     return "BYTES", [_text(cell) for cell in cells]
 
 
+#: The types of cell :func:`_missing` need not look at.
+_NEVER_MISSING = frozenset({str, int, bool})
+_NONE_MISSING = object()
+
+
+def _missing(cell: Any) -> bool:
+    """Whether a cell of an answer is a missing value (``None``, a NaN, ``pd.NA``, pandas'
+    or numpy's ``NaT``) or an infinity: what ``/predict`` and the log write as null.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [_missing(v) for v in (None, float("nan"), np.float32("inf"), np.datetime64("NaT"))]
+    [True, True, True, True]
+    >>> [_missing(v) for v in ("nan", 0.5, np.float32(1), [None])]
+    [False, False, False, False]
+    """
+    if cell is None:
+        return True
+    if isinstance(cell, float):  # np.float64 too
+        return not math.isfinite(cell)
+    if isinstance(cell, (str, int, bytes, bytearray, list, tuple, dict, set)):
+        return False
+    return _json_value(cell) is None
+
+
 def _text(cell: Any) -> str:
-    """One cell of a ``BYTES`` answer: text as it is, bytes decoded as UTF-8 (an
-    undecodable byte as a backslash escape, as for a bytes array), anything else as its
-    text."""
+    """One cell of a ``BYTES`` answer: text as it is, a numpy number or array as numpy
+    writes it, anything else as ``/predict`` and the log write it (:func:`_json_value`:
+    bytes decoded as UTF-8, a datetime in ISO 8601, an Enum's value), as text."""
     if isinstance(cell, str):
         return cell
-    if isinstance(cell, (bytes, bytearray)):
-        return bytes_text(cell)
-    return str(cell)
+    if isinstance(cell, (np.number, np.bool_, np.ndarray)):
+        return str(cell)
+    value = _json_value(cell)
+    return value if isinstance(value, str) else _text(value)
 
 
 def _integer_data(ints: list[int]) -> tuple[str, list[Any]]:
@@ -1544,6 +1649,7 @@ def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and wh
     *,
     bools: bool = True,
     written: Callable[[], Any] | None = None,
+    nulls: bool = True,
 ) -> NDArray[np.float64]:
     """``data`` (nested lists from JSON) checked as values of ``dtype`` and given as
     float64 (what the model sees, whatever the wire type), or a 400 naming the first cell
@@ -1554,8 +1660,9 @@ def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and wh
     float ones too: refused, never rounded). For an integer type, a float literal
     (``1.0``, ``1e3``) is read as float64 first, so one of magnitude 2**53 or more is
     refused (its exact value is lost in parsing) and a fraction below float64's precision
-    (``1.0000000000000001``) reads as a whole number. ``None`` is a missing value (NaN)
-    in a float array.
+    (``1.0000000000000001``) reads as a whole number. ``None`` is a missing value, NaN
+    in a float array when ``nulls`` allows it, else a 400 naming the first (one for
+    another type always).
 
     NumPy reads a boolean among numbers as 0 or 1; ``bools`` says one may be there (the
     body holds ``true`` or ``false``), and the cells are then looked at one by one.
@@ -1568,7 +1675,7 @@ def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and wh
         raise _BadRequest(400, _shape_problem(data, where, datatype)) from None
     kind = found.dtype.kind
     if kind == "O":  # None among numbers, or integers beyond int64 and uint64 together
-        return _object_numbers(found, dtype, where, datatype, written)
+        return _objects(found, dtype, where, datatype, bools=bools, written=written, nulls=nulls)
     if kind == "f" and dtype.kind in "iu" and found.size and not (np.abs(found) < _EXACT).all():
         # An integer among floats was read as a float64, perhaps rounded: the cells as
         # JSON gave them decide (as the body wrote them, for one beyond 64 bits).
@@ -1589,22 +1696,63 @@ def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and wh
     elif found.size and dtype.kind == "f":
         low, high = _float_bounds(found, dtype, where, datatype)
         if written is not None and (low <= -_ORJSON_FLOATS or high >= _ORJSON_FLOATS):
-            return _numbers(written(), dtype, where, datatype, bools=bools)
+            return _numbers(written(), dtype, where, datatype, bools=bools, nulls=nulls)
         if low <= -_EXACT or high >= _EXACT:
             _exact_cells(data, found, where)
     # found is np.asarray's new array, no one else's: a float64 one need not be copied.
     return found.astype(np.float64, copy=False)
 
 
+def _objects(  # noqa: PLR0913 - _numbers' own arguments
+    found: NDArray[Any],
+    dtype: np.dtype[Any],
+    where: str,
+    datatype: str,
+    *,
+    bools: bool,
+    written: Callable[[], Any] | None,
+    nulls: bool,
+) -> NDArray[np.float64]:
+    """:func:`_numbers` of cells numpy reads only as objects: nulls among numbers are
+    refused, or read as NaN, in C; other cells (integers beyond 64 bits) are read one by
+    one (:func:`_object_numbers`)."""
+    missing: NDArray[np.bool_] = np.equal(found, _NULL)
+    if not missing.any():
+        return _object_numbers(found, dtype, where, datatype, written)
+    # A pass in Python over the cells (the slow path) took a body of 4 MB a second and a
+    # quarter, and a request of 1,000 rows of 20 with one null 11 ms where the numbers
+    # alone take 0.5 ms; this takes 1.2 ms (measured).
+    if dtype.kind != "f" or not nulls:
+        raise _BadRequest(400, _null_refused(missing, dtype, where, datatype))
+    found[missing] = np.nan
+    # The cells as numpy reads them when each null is NaN: the checks of cells without
+    # one (of kind, range and exactness), with the same messages.
+    return _numbers(found.tolist(), dtype, where, datatype, bools=bools, written=written)
+
+
+#: A null as numpy compares it with each cell of an array of objects.
+_NULL = np.array(None, dtype=object)
+
+
+def _null_refused(
+    missing: NDArray[np.bool_], dtype: np.dtype[Any], where: str, datatype: str
+) -> str:
+    """Why the first null among the cells (where ``missing`` is true) is refused."""
+    cell = _cell_name(where, np.unravel_index(int(np.argmax(missing)), missing.shape))
+    if dtype.kind == "f":
+        return f"{cell} is missing (null); this server was started without --allow-nan"
+    return f"{cell} is {_kind(None)}, not {datatype}"
+
+
 def _float_bounds(
     found: NDArray[Any], dtype: np.dtype[Any], where: str, datatype: str
 ) -> tuple[Any, Any]:
-    """``found``'s least and greatest values, or a 400 when one is beyond the range of
-    ``dtype`` (a float type)."""
+    """``found``'s least and greatest values, NaN (a null) left out, or a 400 when one
+    is beyond the range of ``dtype`` (a float type)."""
     # The ufuncs, not found.min() and found.max(), whose Python wrappers cost a one-row
     # request a microsecond more: 1.3 us for 20 cells, 4.5 us for 20,000 (measured).
-    low = np.minimum.reduce(found, axis=None)
-    high = np.maximum.reduce(found, axis=None)
+    low = np.fmin.reduce(found, axis=None)
+    high = np.fmax.reduce(found, axis=None)
     if dtype != np.float64 and (_rounds_to_inf(low, dtype) or _rounds_to_inf(high, dtype)):
         raise _BadRequest(400, f"{where} holds a value outside {datatype}'s range")
     return low, high
@@ -1859,7 +2007,9 @@ def _shape_problem(
                     cell is not None
                     and (isinstance(cell, (str, dict, list)) or not isinstance(cell, (int, float)))
                 ):
-                    return f"{where}[{i}][{j}] is {_kind(cell)}, not {datatype}"
+                    # A cell of flat v2 data by its own index, as the slow path names it.
+                    name = _cell_name(where, (i, j) if isinstance(row, list) else (i,))
+                    return f"{name} is {_kind(cell)}, not {datatype}"
                 if isinstance(cell, float) and math.isnan(cell):
                     continue
         if len(widths) > 1:
@@ -1904,6 +2054,7 @@ def create_app(  # noqa: PLR0913 - public factory: in-memory model or registry r
     """
     if (model is None) == (registry is None):
         raise ConfigError("give either a model or a registry (with name and ref), not both")
+    config = _serve_config(config)  # before the registry is asked for anything
     if registry is None:
         _model_callables(model)
         return ModelServer(lambda: model, name=name, version=version, config=config).app

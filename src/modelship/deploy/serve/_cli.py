@@ -24,6 +24,8 @@ import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from modelship._cli_common import (
     SIGNING_KEY_ENV,
     add_storage_options,
@@ -37,6 +39,7 @@ from modelship.deploy.serve._config import (
     DEFAULT_MAX_PENDING_BYTES,
     ServeConfig,
 )
+from modelship.deploy.serve._log import MIN_FINGERPRINT_KEY_BYTES, fingerprint_key_bytes
 from modelship.errors import ConfigError, ModelshipError
 from modelship.registry._open import storage_options_only
 
@@ -134,7 +137,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--log-inputs",
         choices=("full", "fingerprint"),
         default="full",
-        help="log each row's features, or only their SHA-256 (default full)",
+        help="log each row's features, or only a fingerprint of them: HMAC-SHA-256 under "
+        "--log-fingerprint-key-env's key, else a plain SHA-256, which anyone reading the "
+        "log can reverse for rows of few possible values (default full)",
+    )
+    parser.add_argument(
+        "--log-fingerprint-key-env",
+        default=None,
+        metavar="VAR",
+        help="environment variable holding the secret key (at least 16 bytes) the "
+        "fingerprints of --log-inputs fingerprint are keyed with",
     )
     parser.add_argument(
         "--log-option",
@@ -282,6 +294,10 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
     """The :class:`ServeConfig` that parsed ``serve`` arguments describe (ConfigError if a
     value is refused); the LocalDeployer checks its ``server_args`` with it too.
 
+    It reads no environment: ``--log-fingerprint-key-env``'s variable is read by
+    :func:`run_from_args` only, in the server's own environment (a LocalDeployer's spec
+    sets it for its servers, not for itself), so the config has no ``fingerprint_key``.
+
     Examples
     --------
     >>> import argparse
@@ -298,6 +314,19 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
             warmup = json.loads(args.warmup)
         except ValueError as exc:
             raise ConfigError(f"--warmup {args.warmup!r} is not JSON: {exc}") from exc
+    key_env = args.log_fingerprint_key_env
+    if key_env is not None:
+        if not key_env:
+            raise ConfigError(
+                "--log-fingerprint-key-env is empty; give the name of the environment "
+                "variable that holds the fingerprint key"
+            )
+        if args.log_inputs != "fingerprint":
+            raise ConfigError(
+                f"--log-fingerprint-key-env {key_env} is given but --log-inputs is "
+                f"{args.log_inputs!r}: the rows' features are logged, not fingerprints; add "
+                "--log-inputs fingerprint, or leave --log-fingerprint-key-env out"
+            )
     default_outputs = None
     if args.v2_default_outputs is not None:
         default_outputs = [name.strip() for name in args.v2_default_outputs.split(",")]
@@ -327,12 +356,35 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
     )
 
 
+def _fingerprint_key(name: str) -> bytes:
+    """The fingerprint key in the environment variable ``name`` (its bytes, as the
+    environment holds them); unset, empty or too short is a ConfigError naming the
+    variable, never showing its value."""
+    value = os.environ.get(name)
+    if not value:
+        raise ConfigError(
+            f"--log-fingerprint-key-env {name}: the environment variable {name} is unset or "
+            f"empty; set it to a secret of at least {MIN_FINGERPRINT_KEY_BYTES} bytes "
+            "(python -c 'import secrets; print(secrets.token_hex(32))'), or leave "
+            "--log-fingerprint-key-env out"
+        )
+    try:
+        key = fingerprint_key_bytes(os.fsencode(value), f"the environment variable {name}")
+    except ConfigError as exc:
+        raise ConfigError(f"--log-fingerprint-key-env {name}: {exc}") from None
+    assert key is not None  # a non-empty value
+    return key
+
+
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the server from parsed arguments; the exit status (errors printed to stderr)."""
     from modelship.deploy.serve._run import run
 
     try:
         config = config_from_args(args)
+        if args.log_fingerprint_key_env is not None:
+            key = _fingerprint_key(args.log_fingerprint_key_env)
+            config = attrs.evolve(config, fingerprint_key=key)
         return run(
             _open(args),
             args.model,

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import math
+import numbers
 from collections.abc import Sequence
 from typing import Any, Literal
 
 import attrs
 
 from modelship._shown import brief, hide_credentials
-from modelship.deploy.serve._log import DEFAULT_MAX_PENDING_BYTES
+from modelship.deploy.serve._log import (
+    DEFAULT_MAX_PENDING_BYTES,
+    fingerprint_key_bytes,
+    finite_positive,
+)
 from modelship.errors import ConfigError
 
 FINAL_FLUSH_SECONDS = 5.0
@@ -45,13 +49,15 @@ def _positive_int(instance: Any, attribute: attrs.Attribute[Any], value: Any) ->
 
 
 def _positive_float(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, float))
-        or not math.isfinite(value)
-        or value <= 0
-    ):
-        raise ConfigError(f"{attribute.name} must be a finite number > 0, got {value!r}")
+    if not finite_positive(value):
+        raise ConfigError(
+            f"{attribute.name} must be a finite number > 0 (an int or a float), got {brief(value)}"
+        )
+
+
+def _truth(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{attribute.name} must be True or False, got {brief(value)}")
 
 
 def _warmup(value: Any) -> Any:
@@ -69,8 +75,12 @@ def _warmup(value: Any) -> Any:
             raise ConfigError(f"warmup[{i}] must be a non-empty list of numbers, got {brief(row)}")
         cells = []
         for j, cell in enumerate(row):
-            if isinstance(cell, bool) or not isinstance(cell, (int, float)):
-                raise ConfigError(f"warmup[{i}][{j}] must be a number, got {brief(cell)}")
+            # numbers.Real: Python's and numpy's integers and floats (np.int64(0) from an
+            # array's rows), not a truth value (bool is an int; numpy's is not Real).
+            if isinstance(cell, bool) or not isinstance(cell, numbers.Real):
+                raise ConfigError(
+                    f"warmup[{i}][{j}] must be a number (an int or a float), got {brief(cell)}"
+                )
             try:
                 cells.append(float(cell))
             except OverflowError:  # an integer past float64's range (about 1.8e308)
@@ -121,6 +131,11 @@ def _masked_options(value: Any) -> str:
     return "{" + ", ".join(f"{brief(key)}: '***'" for key in value) + "}"
 
 
+def _masked_key(value: Any) -> str:
+    """``repr`` of the fingerprint key: whether there is one, never the key."""
+    return "None" if value is None else "'***'"
+
+
 def _log_inputs(instance: Any, attribute: attrs.Attribute[Any], value: Any) -> None:
     if value not in ("full", "fingerprint"):
         raise ConfigError(f"log_inputs must be 'full' or 'fingerprint', got {value!r}")
@@ -152,7 +167,7 @@ class ServeConfig:
         Folder path or fsspec URL to log predictions to, in batches (see
         :class:`~modelship.deploy.serve.PredictionLog`).
     log_inputs : {"full", "fingerprint"}
-        Log each row's features, or only their SHA-256 fingerprint.
+        Log each row's features, or only their fingerprint (see ``fingerprint_key``).
     log_storage_options : dict
         fsspec options for the prediction log's store (credentials, endpoint).
     log_batch_rows, log_flush_seconds : int, float
@@ -174,6 +189,12 @@ class ServeConfig:
         The deployment slot this server fills (``"stable"``, ``"canary"``...); when set,
         every metric series carries a ``slot`` label, which the monitor's queries select
         on. The :class:`~modelship.deploy.local.LocalDeployer` sets it for each slot.
+    fingerprint_key : bytes or str, optional
+        A secret of at least 16 bytes for ``log_inputs="fingerprint"``: each row is then
+        logged as its HMAC-SHA-256 under the key, which no one without it can reverse.
+        Without a key the fingerprint is a plain SHA-256, which anyone who reads the log
+        can reverse for rows of few possible values by hashing every possible row; the
+        server warns so at start. Shown as ``'***'`` in the config's ``repr``, and in no message.
 
     Examples
     --------
@@ -184,13 +205,15 @@ class ServeConfig:
     Traceback (most recent call last):
     ...
     modelship.errors.ConfigError: max_body_bytes must be an integer >= 1, got 0
+    >>> ServeConfig(log_inputs="fingerprint", fingerprint_key=b"k" * 32)
+    ServeConfig(..., log_inputs='fingerprint', ..., fingerprint_key='***')
     """
 
     max_body_bytes: int = attrs.field(default=DEFAULT_MAX_BODY_BYTES, validator=_positive_int)
     warmup: tuple[tuple[float, ...], ...] | Literal[False] | None = attrs.field(
         default=None, converter=_warmup
     )
-    allow_nan: bool = attrs.field(default=False, validator=attrs.validators.instance_of(bool))
+    allow_nan: bool = attrs.field(default=False, validator=_truth)
     offload_seconds: float = attrs.field(default=OFFLOAD_SECONDS, validator=_positive_float)
     prediction_log: str | None = attrs.field(default=None, repr=_shown_url)
     log_inputs: Literal["full", "fingerprint"] = attrs.field(default="full", validator=_log_inputs)
@@ -207,6 +230,17 @@ class ServeConfig:
         default=None, converter=_v2_default_outputs
     )
     slot: str | None = attrs.field(default=None)
+    fingerprint_key: bytes | None = attrs.field(
+        default=None, converter=fingerprint_key_bytes, repr=_masked_key
+    )
+
+    @fingerprint_key.validator
+    def _check_fingerprint_key(self, attribute: attrs.Attribute[Any], value: Any) -> None:
+        if value is not None and self.log_inputs != "fingerprint":
+            raise ConfigError(
+                "fingerprint_key is given but log_inputs is 'full': the rows' features are "
+                "logged, not fingerprints; set log_inputs='fingerprint', or give no key"
+            )
 
     @slot.validator
     def _check_slot(self, attribute: attrs.Attribute[Any], value: Any) -> None:

@@ -23,23 +23,28 @@ the row in ``"outputs"``, an object keyed by method.
 Lines are strict JSON: a NaN or infinite input or output is written as ``null``; bytes in
 an answer as text (decoded as UTF-8) and an integer beyond 64 bits as its exact decimal
 text, as the server answered them (:func:`json_ready`). With
-``inputs="fingerprint"`` the row's features are replaced by ``"input_fingerprint"``,
-the SHA-256 of the row as little-endian float64 bytes, so features that must not be
-stored can still be joined on.
+``inputs="fingerprint"`` the row's features are replaced by ``"input_fingerprint"``, a
+hash of the row as little-endian float64 bytes, so features that must not be stored can
+still be joined on, and ``"fingerprint_keyed"`` says which hash: ``true``, HMAC-SHA-256
+with the operator's secret ``fingerprint_key``; ``false``, a plain SHA-256, which anyone
+who reads the log can reverse for rows of few possible values (an age, a postcode prefix,
+a sex: every possible row hashed in under a second), so the server warns at start.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import hmac
 import json
+import logging
 import math
 import os
 import re
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -61,6 +66,24 @@ DEFAULT_MAX_PENDING_BYTES = 64 * 2**20
 """64 MiB of request and answer arrays may wait to be written: 400,000 rows of 20 float64
 features, or 40 one-row requests of 200,000 features; past it rows are dropped and
 counted, so wide rows and a failing store cannot grow the server's memory without bound."""
+
+MIN_FINGERPRINT_KEY_BYTES = 16
+"""A fingerprint key is at least 16 bytes (128 bits), as a registry's signing key is: one
+much shorter could be found by hashing a logged row under every possible key. 32 random
+bytes are best (``python -c "import secrets; print(secrets.token_hex(32))"``)."""
+
+UNKEYED_FINGERPRINTS = (
+    "prediction log %r: inputs are logged as unkeyed SHA-256 fingerprints, which anyone "
+    "who can read the log can reverse for rows of few possible values (an age, a postcode "
+    "prefix, a sex) by hashing every possible row; give a secret key of at least "
+    f"{MIN_FINGERPRINT_KEY_BYTES} bytes to log HMAC-SHA-256 fingerprints instead "
+    "(modelship serve --log-fingerprint-key-env VAR, the name of an environment variable "
+    "holding it; ServeConfig(fingerprint_key=...); PredictionLog(fingerprint_key=...))"
+)
+"""The warning a prediction log of unkeyed fingerprints gives when it is opened (``%r``:
+its URL, credentials shown as ``***``)."""
+
+logger = logging.getLogger("modelship.serve")
 
 SUFFIX = ".jsonl"
 REQUIRED_KEYS = frozenset(
@@ -96,6 +119,78 @@ def _filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
             "log's storage options"
         ) from None
     return fs, str(root).rstrip("/")
+
+
+def given_options(value: Any, what: str) -> dict[str, Any]:
+    """Storage options as given (``None``: none), copied; anything but a mapping is a
+    ConfigError naming ``what`` and the type given, never the value (one may be a secret).
+
+    Examples
+    --------
+    >>> given_options(None, "storage_options"), given_options({"anon": True}, "options")
+    ({}, {'anon': True})
+    >>> given_options("anon=true", "storage_options")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: storage_options must be a dict of fsspec options ...
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            f"{what} must be a dict of fsspec options (e.g. {{'anon': True}}) or None, got "
+            f"a {type(value).__name__} (not shown: it may hold a secret)"
+        )
+    return dict(value)
+
+
+def finite_positive(value: Any) -> bool:
+    """Whether ``value`` is a real number (not a truth value), finite and above 0; an
+    integer past float64's range is not finite.
+
+    Examples
+    --------
+    >>> [finite_positive(v) for v in (5, 0.5, 0, float("inf"), 10**400, True, "5")]
+    [True, True, False, False, False, False, False]
+    """
+    return _number(value) and value > 0
+
+
+def fingerprint_key_bytes(value: Any, what: str = "fingerprint_key") -> bytes | None:
+    """A fingerprint key as bytes (text as its UTF-8 bytes), or None; a ConfigError naming
+    ``what`` for anything else, or a key shorter than :data:`MIN_FINGERPRINT_KEY_BYTES`.
+    No message shows the key.
+
+    Examples
+    --------
+    >>> fingerprint_key_bytes("k" * 16)
+    b'kkkkkkkkkkkkkkkk'
+    >>> fingerprint_key_bytes(b"short")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: fingerprint_key is 5 bytes; give at least 16 ...
+    """
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = value.encode()
+        except UnicodeEncodeError as exc:  # lone surrogates: bytes decoded leniently
+            raise ConfigError(
+                f"{what} text cannot be encoded as UTF-8 ({exc.reason} at position "
+                f"{exc.start}); give the key as bytes (os.environb, or os.fsencode of the text)"
+            ) from None
+    if not isinstance(value, (bytes, bytearray)):
+        raise ConfigError(
+            f"{what} must be bytes or text, got a {type(value).__name__} (not shown: it may "
+            "be the secret); give secrets.token_bytes(32), or None for unkeyed fingerprints"
+        )
+    if len(value) < MIN_FINGERPRINT_KEY_BYTES:
+        raise ConfigError(
+            f"{what} is {len(value)} bytes; give at least {MIN_FINGERPRINT_KEY_BYTES} "
+            "(secrets.token_bytes(32)): a short key is found by trying every one"
+        )
+    return bytes(value)
 
 
 def _is_local(fs: Any) -> bool:
@@ -215,27 +310,47 @@ def _json_key(key: Any) -> str:
     return str(key)
 
 
-def _json_value(value: Any) -> Any:
-    """What JSON has no type for, as the log writes it: a numpy scalar (in an object
-    answer) as the number or truth value it holds, as ``/predict`` answered it (a NaN or
-    infinite one as null), a numpy array as a list, bytes as :func:`bytes_text`; anything
-    else (a date, a UUID, a decimal, a set: what the answer wrote as text) as its text.
+def _json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind of value
+    """What JSON has no type for, as the server answers it and the log writes it: one rule
+    for ``/predict``, the text of a v2 ``BYTES`` tensor and the log. A numpy scalar (in an
+    object answer) as the number or truth value it holds, a numpy array as a list, bytes
+    as :func:`bytes_text`; a missing value (a NaN or infinite numpy float, pandas' ``NA``
+    or ``NaT``, numpy's ``NaT``) as null; a date, time or datetime in ISO 8601
+    (``isoformat()``: ``"2026-12-06T08:00:00"``), a numpy ``datetime64`` as the datetime
+    it holds to the microsecond (as orjson writes one); an Enum as its value, itself
+    written by these rules (``Risk.LOW`` as ``"low"``); anything else (a dataclass, a
+    UUID, a decimal, a set) as its text (``str()``).
 
     Examples
     --------
+    >>> import datetime, enum
     >>> import numpy as np
     >>> [_json_value(v) for v in (np.int64(1), np.bool_(True), np.float32(0.5))]
     [1, True, 0.5]
-    >>> _json_value(np.float32("nan")) is None
-    True
+    >>> _json_value(np.float32("nan")) is None, _json_value(np.datetime64("NaT")) is None
+    (True, True)
     >>> _json_value(np.bytes_(b"yes")), _json_value({1})
     ('yes', '{1}')
+    >>> _json_value(datetime.datetime(2026, 12, 6, 8)), _json_value(np.datetime64("2026-12-06"))
+    ('2026-12-06T08:00:00', '2026-12-06T00:00:00')
+    >>> class Risk(enum.Enum):
+    ...     LOW = "low"
+    >>> _json_value(Risk.LOW)
+    'low'
     """
+    import datetime
+    import enum
+
     if isinstance(value, (bytes, bytearray)):
         return bytes_text(value)
     if isinstance(value, np.ndarray):
         return _finite_or_none(json_ready(value.tolist()))
-    if isinstance(value, np.generic):
+    if isinstance(value, np.datetime64):
+        moment = value.astype("datetime64[us]").item()  # None for NaT
+        if moment is not None and not isinstance(moment, datetime.datetime):
+            return str(np.datetime_as_string(value))  # beyond the years a datetime holds
+        value = moment
+    elif isinstance(value, np.generic):
         item = value.item()
         if isinstance(item, np.floating):
             item = float(item)  # a long double: no Python type holds it
@@ -243,6 +358,16 @@ def _json_value(value: Any) -> Any:
             return None
         if not isinstance(item, np.generic):
             return item
+    # pandas' missing values, known by their types' names: pandas need not be installed.
+    kind = type(value)
+    if value is None or (
+        kind.__name__ in ("NAType", "NaTType") and kind.__module__.startswith("pandas")
+    ):
+        return None
+    if isinstance(value, (datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
     return str(value)
 
 
@@ -386,8 +511,10 @@ class UnwritableBatch(ValueError):
         self.written = written  # the rows of the other requests of the batch, written
 
 
-def row_fingerprint(row: NDArray[Any]) -> str:
-    """SHA-256 of one input row as contiguous little-endian float64 bytes (hex).
+def row_fingerprint(row: NDArray[Any], key: bytes | None = None) -> str:
+    """The hash of one input row as contiguous little-endian float64 bytes (hex): its
+    HMAC-SHA-256 under ``key``, or without one its plain SHA-256, which anyone can compute
+    for every possible row of few values and so reverse.
 
     Examples
     --------
@@ -395,9 +522,14 @@ def row_fingerprint(row: NDArray[Any]) -> str:
     >>> from modelship.deploy.serve._log import row_fingerprint
     >>> row_fingerprint(np.array([1.0, 2.0])) == row_fingerprint(np.array([1, 2]))
     True
+    >>> key = b"k" * 32
+    >>> row_fingerprint(np.array([1.0]), key) == row_fingerprint(np.array([1.0]))
+    False
     """
-    data = np.ascontiguousarray(row, dtype="<f8")
-    return hashlib.sha256(data.tobytes()).hexdigest()
+    data = np.ascontiguousarray(row, dtype="<f8").tobytes()
+    if key is None:
+        return hashlib.sha256(data).hexdigest()
+    return hmac.new(key, data, hashlib.sha256).hexdigest()
 
 
 class PredictionLog:
@@ -419,7 +551,12 @@ class PredictionLog:
     url : str
         A folder path or any fsspec URL (``s3://bucket/predictions``, ``memory://log``).
     inputs : {"full", "fingerprint"}
-        Log each row's features, or only their SHA-256 fingerprint.
+        Log each row's features, or only their fingerprint (see ``fingerprint_key``).
+    fingerprint_key : bytes or str, optional
+        A secret of at least 16 bytes: fingerprints are then HMAC-SHA-256 under it, which
+        no one without the key can reverse. Without one they are plain SHA-256, which
+        anyone reading the log can reverse for rows of few possible values, and a warning
+        says so when the log is opened. Only with ``inputs="fingerprint"``.
     batch_rows, flush_seconds, max_pending_rows : int, float, int
         When to write a batch, and how many rows may wait.
     max_pending_bytes : int
@@ -463,13 +600,23 @@ class PredictionLog:
         max_pending_rows: int = 100_000,
         max_pending_bytes: int = DEFAULT_MAX_PENDING_BYTES,
         storage_options: dict[str, Any] | None = None,
+        fingerprint_key: bytes | str | None = None,
     ) -> None:
         if inputs not in ("full", "fingerprint"):
             raise ConfigError(f"inputs must be 'full' or 'fingerprint', got {inputs!r}")
+        key = fingerprint_key_bytes(fingerprint_key)
+        if key is not None and inputs != "fingerprint":
+            raise ConfigError(
+                "fingerprint_key is given but inputs is 'full': the rows' features are "
+                "logged, not fingerprints; pass inputs='fingerprint', or no key"
+            )
         if not (isinstance(batch_rows, int) and batch_rows >= 1):
             raise ConfigError(f"batch_rows must be an integer >= 1, got {batch_rows!r}")
-        if not flush_seconds > 0:
-            raise ConfigError(f"flush_seconds must be > 0, got {flush_seconds!r}")
+        if not finite_positive(flush_seconds):
+            raise ConfigError(
+                f"flush_seconds must be a finite number of seconds > 0 (e.g. 5.0), got "
+                f"{brief(flush_seconds)}"
+            )
         if not (isinstance(max_pending_rows, int) and max_pending_rows >= batch_rows):
             raise ConfigError(
                 f"max_pending_rows must be an integer >= batch_rows ({batch_rows}), "
@@ -486,7 +633,7 @@ class PredictionLog:
         self.batch_rows = batch_rows
         self.flush_seconds = float(flush_seconds)
         self.max_pending_rows = max_pending_rows
-        self._fs, self._root = _filesystem(url, dict(storage_options or {}))
+        self._fs, self._root = _filesystem(url, given_options(storage_options, "storage_options"))
         # What messages name: the URL with its credentials (user information) as "***".
         self.shown_url = hide_credentials(url)
         self.max_pending_bytes = max_pending_bytes
@@ -503,6 +650,14 @@ class PredictionLog:
         self._tag = f"{os.getpid()}-{secrets.token_hex(4)}"
         self.dropped_rows = 0
         self.written_rows = 0
+        self._fingerprint_key = key  # never shown: not an attribute a repr would list
+        if inputs == "fingerprint" and key is None:
+            logger.warning(UNKEYED_FINGERPRINTS, self.shown_url)
+
+    @property
+    def fingerprints_keyed(self) -> bool:
+        """Whether rows are logged as fingerprints keyed with a secret (HMAC-SHA-256)."""
+        return self._fingerprint_key is not None
 
     def abandon(self) -> int:
         """Publish nothing more (a flush under way stops before it publishes its file,
@@ -593,7 +748,8 @@ class PredictionLog:
             if self.inputs == "full":
                 line["inputs"] = row.tolist()
             else:
-                line["input_fingerprint"] = row_fingerprint(row)
+                line["input_fingerprint"] = row_fingerprint(row, self._fingerprint_key)
+                line["fingerprint_keyed"] = self._fingerprint_key is not None
             line["output"] = values[i] if i < len(values) else None
             line["method"] = p.method
             if every is not None:
@@ -753,6 +909,7 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
         "64 hex digits",
         lambda v: isinstance(v, str) and _HEX64.fullmatch(v) is not None,
     ),
+    "fingerprint_keyed": ("true or false", lambda v: isinstance(v, bool)),
 }
 
 
@@ -788,5 +945,5 @@ def read_prediction_log(
     >>> read_prediction_log("memory://no-predictions-yet")
     []
     """
-    fs, root = _filesystem(url, dict(storage_options or {}))
+    fs, root = _filesystem(url, given_options(storage_options, "storage_options"))
     return list(_iter_rows(fs, root))

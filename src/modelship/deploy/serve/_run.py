@@ -48,6 +48,16 @@ def _listening_socket(host: str, port: int, fd: int | None) -> socket.socket:
                 f"--fd {fd} is an {name} socket; the server needs a TCP socket "
                 "(AF_INET or AF_INET6) bound to a host and port"
             )
+        if sock.getsockname()[1] == 0:
+            # Not bound: listen() would bind it to every interface (0.0.0.0 or ::) on a
+            # port the kernel picks, not the host the server is meant to be reached at.
+            sock.detach()
+            raise ConfigError(
+                f"--fd {fd} is a socket bound to no address (its port is 0): listening on "
+                "it would bind it to every interface on a random port; bind it to the host "
+                "and port to serve on before handing it over "
+                "(sock.bind(('127.0.0.1', 8080))), or leave --fd out"
+            )
         try:
             sock.listen(BACKLOG)
         except OSError as exc:
@@ -111,7 +121,8 @@ def run(  # noqa: PLR0913 - public entry point of the serve command: one keyword
         Where to listen; port 0 picks a free port.
     fd : int, optional
         Serve on this already bound socket (inherited from a parent that chose the
-        port), instead of binding ``host:port``; no port race.
+        port), instead of binding ``host:port``; no port race. An unbound one is a
+        ConfigError (listening would bind it to every interface).
     config : ServeConfig, optional
         Body limit, warm-up, prediction log, grace period.
     storage_options : dict, optional
