@@ -297,6 +297,35 @@ class DeployerConformance:
         assert serving is not None
         assert (serving.slot, serving.version) == ("blue", v1)
 
+    def test_replacing_an_idle_slot_leaves_the_traffic_of_the_others_unchanged(
+        self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
+    ) -> None:
+        # Every rollout after the first goes into the idle slot that still holds the
+        # version before: a deployer that restarts its router (or rewrites its routes)
+        # to swap that slot's version drops the serving slot's traffic meanwhile.
+        if deployer.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        self.start(deployer, "blue", model, v1, ready_timeout)
+        self.start(deployer, "green", model, v2, ready_timeout)
+        deployer.set_traffic({"green": 100})
+        before = self.traffic_of(deployer)
+        deployer.apply("blue", model, v2)
+        after_apply = self.traffic_of(deployer)
+        assert after_apply == before, (
+            f"replacing idle blue's {v1} with {v2} moved traffic from {before} to "
+            f"{after_apply}: apply leaves every other slot's traffic as it was"
+        )
+        assert deployer.wait_ready("blue", ready_timeout), f"blue ({v2}) did not become ready"
+        once_ready = self.traffic_of(deployer)
+        assert once_ready == before, (
+            f"once blue ({v2}, replacing {v1}) was ready, the traffic was {once_ready}, not "
+            f"{before}: apply leaves every other slot's traffic as it was"
+        )
+        serving = deployer.state().serving()
+        assert serving is not None
+        assert (serving.slot, serving.version) == ("green", v2)
+
     def test_questions_about_an_unknown_slot_raise_slot_not_found(self, deployer: Deployer) -> None:
         with pytest.raises(SlotNotFound):
             deployer.health("nowhere")

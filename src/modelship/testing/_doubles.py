@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import builtins
 import io
+import pickle
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -52,6 +53,23 @@ def _as_bytes(data: Any, what: str) -> bytes:
             f"{what}: the data must be bytes-like (bytes, bytearray, memoryview), got "
             f"{type(data).__name__}; encode text first"
         ) from None
+
+
+def _inside(key: str) -> str:
+    """``key``, or a :class:`StoreError` for a key with a ``..`` segment, as
+    :class:`~modelship.registry.FsspecStore` refuses one (on a file system it names a
+    path outside the root).
+
+    >>> _inside("a/..b")
+    'a/..b'
+    >>> _inside("a/../b")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.StoreError: key 'a/../b' has a '..' segment: keys stay inside ...
+    """
+    if "/../" in f"/{key}/":
+        raise StoreError(f"key {key!r} has a '..' segment: keys stay inside the store's root")
+    return key
 
 
 class _MemoryBlobWriter:
@@ -102,7 +120,8 @@ class MemoryStore:
 
     Every operation holds one lock, so :meth:`create` is an honest exclusive create among
     the threads of this process (``exclusive_creates`` is True). Data that is not
-    bytes-like, and a blob writer used after it was published or discarded, raise
+    bytes-like, a key with a ``..`` segment (as :class:`~modelship.registry.FsspecStore`
+    refuses one), and a blob writer used after it was published or discarded, raise
     :class:`~modelship.errors.StoreError`. It has no optional capabilities.
 
     Examples
@@ -158,7 +177,7 @@ class MemoryStore:
     # --- Store ---------------------------------------------------------------------------
 
     def _entry(self, key: str) -> tuple[bytes, float]:
-        stored = self._find(key)
+        stored = self._find(_inside(key))
         if stored is None:
             raise FileNotFoundError(key)
         return self._data[stored]
@@ -168,12 +187,13 @@ class MemoryStore:
             return self._entry(key)[0]
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        wanted = builtins.list(keys)
+        wanted = [_inside(key) for key in keys]
         with self._lock:
             found = {key: self._find(key) for key in wanted}
             return {k: self._data[s][0] for k, s in found.items() if s is not None}
 
     def create(self, key: str, data: bytes, *, allow_empty: bool = False) -> None:
+        _inside(key)
         if not data and not allow_empty:
             raise StoreError(f"refusing to create {key!r} with no bytes")
         stored = _as_bytes(data, f"cannot create {key!r}")
@@ -184,6 +204,7 @@ class MemoryStore:
             self._put(key, stored)
 
     def replace(self, key: str, data: bytes) -> None:
+        _inside(key)
         stored = _as_bytes(data, f"cannot write {key!r}")
         with self._lock:
             old = self._find(key)
@@ -193,10 +214,10 @@ class MemoryStore:
 
     def exists(self, key: str) -> bool:
         with self._lock:
-            return self._find(key) is not None
+            return self._find(_inside(key)) is not None
 
     def list(self, prefix: str) -> builtins.list[str]:
-        base = prefix.rstrip("/") + "/" if prefix else ""
+        base = _inside(prefix).rstrip("/") + "/" if prefix else ""
         names: dict[str, str] = {}
         with self._lock:
             folded_base = self._fold(base)
@@ -209,7 +230,7 @@ class MemoryStore:
 
     def delete(self, key: str) -> None:
         with self._lock:
-            stored = self._find(key)
+            stored = self._find(_inside(key))
             if stored is not None:
                 self._drop(stored)
 
@@ -345,8 +366,15 @@ class HookStore:
     so does a subclass. Its blob writers are
     :class:`~modelship.registry.ReplacesBlobs` exactly when the wrapped store's are.
 
+    It pickles when the wrapped store and its hooks do (a hook defined at a module's top
+    level does; a lambda does not, and pickling then raises
+    :class:`pickle.PicklingError` naming it): the copy wraps the wrapped store's copy,
+    with the same capabilities, and runs copies of the hooks, which share no state with
+    the originals.
+
     Examples
     --------
+    >>> import pickle
     >>> from modelship.registry import FsspecStore, LocalBlobs
     >>> seen = []
     >>> store = HookStore(FsspecStore.from_url("memory://hookstore-doc"),
@@ -359,6 +387,8 @@ class HookStore:
     (True, ['k', 'blobs/b'])
     >>> isinstance(store, LocalBlobs)
     False
+    >>> pickle.loads(pickle.dumps(HookStore(store.inner))).read("k")
+    b'1'
     """
 
     def __new__(cls, inner: Store, **hooks: Any) -> HookStore:
@@ -376,6 +406,23 @@ class HookStore:
         self.before = before
         self.url = inner.url
         self.exclusive_creates = inner.exclusive_creates
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The class made for the inner store's capabilities is named as the one it is
+        # made from, so pickle cannot find it by name: the copy is made again from that
+        # class and its inner store, then given every attribute, hooks included.
+        made_from = type(self).__dict__.get("_made_from", type(self))
+        for name in ("before", "before_create"):
+            hook = getattr(self, name, None)
+            try:
+                pickle.dumps(hook)
+            except Exception as exc:
+                raise pickle.PicklingError(
+                    f"cannot pickle this {made_from.__name__}: its hook {name}={hook!r} does "
+                    f"not pickle ({type(exc).__name__}: {exc}); give a function defined at a "
+                    "module's top level, or set the hook to None before pickling"
+                ) from None
+        return (_new_hook_store, (made_from, self.inner), self.__dict__)
 
     def _hook(self, operation: str, key: str) -> None:
         """Run ``before(operation, key)`` (every call) and ``before_create(key)``."""
@@ -432,6 +479,12 @@ class HookStore:
     def modified(self, key: str) -> float:
         self._hook("modified", key)
         return self.inner.modified(key)
+
+
+def _new_hook_store(cls: type[HookStore], inner: Store) -> HookStore:
+    """An instance of ``cls`` with the capabilities of ``inner``, not yet initialised
+    (an unpickled :class:`HookStore`; pickle then sets its attributes)."""
+    return HookStore.__new__(cls, inner)
 
 
 class _ForwardsLocalBlobs(HookStore):

@@ -168,9 +168,17 @@ class MetricSourceConformance:
 
     def test_timestamps_are_ascending_and_inside_the_window(self, source_case: SourceCase) -> None:
         out = self._samples(source_case)
-        assert np.all(np.diff(out.timestamps) >= 0)
-        assert np.all(out.timestamps > out.start)
-        assert np.all(out.timestamps <= out.end)
+        stamps = out.timestamps
+        back = np.flatnonzero(np.diff(stamps) < 0)
+        assert not back.size, (
+            f"the time stamps are not ascending: {stamps[back[0]]} comes before "
+            f"{stamps[back[0] + 1]} (of {stamps.size}); Samples hold values oldest first"
+        )
+        outside = stamps[(stamps <= out.start) | (stamps > out.end)]
+        assert not outside.size, (
+            f"time stamps {outside[:3].tolist()} are outside the window ({out.start}, "
+            f"{out.end}]: a window holds values after its start, up to and at its end"
+        )
 
     def test_a_window_holds_values_after_its_start_up_to_its_end(
         self, source_case: SourceCase

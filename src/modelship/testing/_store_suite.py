@@ -153,21 +153,34 @@ class _Reader:
         return f"{what}: a reader saw {self.wrong[0]} ({len(self.wrong)} of {self.reads} reads)"
 
 
+def _shipped(store: Store) -> Any:
+    """What hands ``store`` to a forked process: its pickle where it has one (an fsspec
+    file system refuses to be used after a fork, "not fork-safe"; one unpickled in the
+    child is made anew), else the store itself, which the child uses as forked (a lock,
+    an open connection: no pickle)."""
+    try:
+        return pickle.dumps(store)
+    except Exception:
+        return store
+
+
+def _opened(shipped: Any) -> Store:
+    """In a forked process: the store :func:`_shipped` handed it."""
+    store: Store = pickle.loads(shipped) if isinstance(shipped, bytes) else shipped
+    return store
+
+
 def _race_create(  # noqa: PLR0913, PLR0917 - what the forked process is handed
     store: Any, keys: list[str], data: bytes, barrier: Any, going: Any, conn: Any
 ) -> None:
     """In a forked process: create each of ``keys`` in turn, each once the barrier lets
     every racer go (else the first process runs ahead and the others only find its keys),
     until ``going`` is cleared; sends what each create got ("won" or "lost"), or one
-    "failed: ..." line.
-
-    ``store`` is the store's pickle where it has one, else the store as forked.
+    "failed: ..." line. ``store`` is what :func:`_shipped` made of the store.
     """
     outcomes: list[str] = []
     try:
-        # A pickle is loaded here: an fsspec file system refuses to be used after a fork
-        # ("not fork-safe"), and one unpickled in the child is made anew.
-        mine: Store = pickle.loads(store) if isinstance(store, bytes) else store
+        mine = _opened(store)
         for key in keys:
             barrier.wait(timeout=60)
             if not going.value:  # set by the barrier's action: every racer stops here
@@ -182,16 +195,60 @@ def _race_create(  # noqa: PLR0913, PLR0917 - what the forked process is handed
         conn.send([f"failed: {type(exc).__name__}: {exc}"])
 
 
+# A write another handle makes: a Store method's name, a key, and the bytes of a create or
+# a replace.
+_Write = tuple[str, str] | tuple[str, str, bytes]
+
+
+def _make(store: Store, writes: list[_Write]) -> None:
+    """Make each of ``writes`` through ``store``, in turn."""
+    for method, *args in writes:
+        getattr(store, method)(*args)
+
+
+def _write_in_turn(store: Any, writes: list[_Write], conn: Any) -> None:
+    """In a forked process: make ``writes`` through ``store`` (what :func:`_shipped` made
+    of it); sends ``["done"]``, or one "failed: ..." line."""
+    try:
+        _make(_opened(store), writes)
+        conn.send(["done"])
+    except BaseException as exc:
+        conn.send([f"failed: {type(exc).__name__}: {exc}"])
+
+
+def _forked(ctx: Any, runs: list[tuple[Callable[..., None], tuple[Any, ...]]]) -> list[list[str]]:
+    """What each ``target(*args, conn)`` of ``runs`` sent, each run in a forked process
+    of its own (all started, then each answer awaited)."""
+    pipes = [ctx.Pipe(duplex=False) for _ in runs]
+    processes = [
+        ctx.Process(target=target, args=(*args, send))
+        for (target, args), (_, send) in zip(runs, pipes, strict=True)
+    ]
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that a fork of a process with threads may deadlock: the
+        # child only writes keys, and is killed if it does not end.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        for process in processes:
+            process.start()
+    answers: list[list[str]] = []
+    for process, (receive, send) in zip(processes, pipes, strict=True):
+        send.close()
+        answers.append(receive.recv() if receive.poll(120) else ["failed: no answer in 120 s"])
+        receive.close()
+        process.join(timeout=10)
+        if process.is_alive():  # pragma: no cover - a child that hangs
+            process.kill()
+            process.join()
+    return answers
+
+
 def _in_processes(
     store: Store, keys: list[str], racers: int, seconds: float = 60.0
 ) -> list[list[str]]:
     """What each of ``racers`` forked processes got from creating each of ``keys``, all
     processes starting on each key together; no new key is begun after ``seconds``, so
     each process's list may be shorter than ``keys`` (all as long)."""
-    try:
-        shipped: Any = pickle.dumps(store)
-    except Exception:  # a lock, an open connection: the child uses its forked copy
-        shipped = store
+    shipped = _shipped(store)
     ctx = multiprocessing.get_context("fork")
     going = ctx.Value("b", 1)
     deadline = time.monotonic() + seconds  # one clock for every process of this machine
@@ -202,29 +259,18 @@ def _in_processes(
             going.value = 0
 
     barrier = ctx.Barrier(racers, action=decide)
-    pipes = [ctx.Pipe(duplex=False) for _ in range(racers)]
-    processes = [
-        ctx.Process(
-            target=_race_create, args=(shipped, keys, str(i).encode(), barrier, going, send)
-        )
-        for i, (_, send) in enumerate(pipes)
-    ]
-    with warnings.catch_warnings():
-        # Python 3.12+ warns that a fork of a process with threads may deadlock: the
-        # child only creates keys, and is killed if it does not end.
-        warnings.simplefilter("ignore", DeprecationWarning)
-        for process in processes:
-            process.start()
-    outcomes: list[list[str]] = []
-    for process, (receive, send) in zip(processes, pipes, strict=True):
-        send.close()
-        outcomes.append(receive.recv() if receive.poll(120) else ["failed: no answer in 120 s"])
-        receive.close()
-        process.join(timeout=10)
-        if process.is_alive():  # pragma: no cover - a child that hangs
-            process.kill()
-            process.join()
-    return outcomes
+    return _forked(
+        ctx,
+        [(_race_create, (shipped, keys, str(i).encode(), barrier, going)) for i in range(racers)],
+    )
+
+
+def _in_another_process(store: Store, writes: list[_Write]) -> str:
+    """``"done"`` once a forked process made ``writes`` through ``store``, or what failed."""
+    [answer] = _forked(
+        multiprocessing.get_context("fork"), [(_write_in_turn, (_shipped(store), writes))]
+    )
+    return answer[0]
 
 
 class StoreConformance:
@@ -262,7 +308,10 @@ class StoreConformance:
       of ``store`` (as another process would), to check that each handle sees what the
       other wrote. By default the store's pickle, loaded again; the check is skipped,
       saying so, for a store that does not pickle or whose pickle is a copy rather than a
-      handle (keys in this process's memory). Set it None to skip the check.
+      handle (keys in this process's memory). Set it None to skip the check. Where a key
+      created in a forked process is seen by ``store``, the second handle writes from a
+      forked process (through its pickle, else as forked), so that a cache the handles of
+      one process share is caught too.
 
     Examples
     --------
@@ -453,24 +502,32 @@ class StoreConformance:
     ) -> None:
         # Registries in two processes share a location: a serving process must see the
         # version and the alias move a CI job wrote, so no answer (a read, an existence,
-        # a listing) may be kept past another handle's write.
+        # a listing) may be kept past another handle's write. The other handle writes
+        # from another process where one sees the store's keys: a cache that every
+        # handle of a process shares, cleared by their writes (as fsspec's listings
+        # cache is), is stale after another process's.
         other = _second_handle(store, reopen)
+        write, where = _writer(store, other)
         keys = ["shared/kept", "shared/gone", "shared/new"]
         store.create("shared/kept", b"old")
         store.create("shared/gone", b"old")
         before = {"shared/kept": b"old", "shared/gone": b"old"}
         assert _answers(store, keys) == _expected(keys, before)
-        other.replace("shared/kept", b"new")
-        other.delete("shared/gone")
-        other.create("shared/new", b"made")
+        write(
+            [
+                ("replace", "shared/kept", b"new"),
+                ("delete", "shared/gone"),
+                ("create", "shared/new", b"made"),
+            ]
+        )
         after = {"shared/kept": b"new", "shared/new": b"made"}
         got, expected = _answers(store, keys), _expected(keys, after)
         stale = {what: got[what] for what in expected if got[what] != expected[what]}
         wanted = {what: expected[what] for what in stale}
         assert not stale, (
-            "after another handle on the location replaced shared/kept, deleted shared/gone "
-            f"and created shared/new, this handle answers {stale}, not {wanted}: a cache "
-            "outlived the other handle's writes"
+            f"after another handle on the location ({where}) replaced shared/kept, deleted "
+            f"shared/gone and created shared/new, this handle answers {stale}, not "
+            f"{wanted}: a cache outlived the other handle's writes"
         )
 
     def test_reads_answer_bytes(self, store: Store) -> None:
@@ -519,15 +576,19 @@ class StoreConformance:
         assert answer == written
 
     def test_list_names_direct_children_sorted(self, store: Store) -> None:
-        # Store.list promises its names sorted (the registry shows and walks them in that
-        # order); the names are checked first, then their order.
-        for key in ("f/b.json", "f/a.json", "f/sub/c.json"):
+        # Store.list promises its names sorted as Python sorts strings (the registry shows
+        # and walks them in that order): capitals before "_" before small letters, which
+        # a listing sorted without regard to case puts elsewhere. No two names differ only
+        # in case (a case-insensitive store holds one of them). The names are checked
+        # first, then their order.
+        children = ["B", "_x", "a.json", "b.json", "sub"]
+        for key in ("f/b.json", "f/_x", "f/a.json", "f/B", "f/sub/c.json"):
             store.create(key, b"1")
         names = store.list("f")
-        assert sorted(names) == ["a.json", "b.json", "sub"], (
-            f"list('f') named {names}; its children are 'a.json', 'b.json' and the folder 'sub'"
+        assert sorted(names) == children, (
+            f"list('f') named {names}; its children are {children[:-1]} and the folder 'sub'"
         )
-        assert _listing(store, "f") == ["a.json", "b.json", "sub"]
+        assert _listing(store, "f") == children
         assert store.list("f/sub") == ["c.json"]
         assert store.list("no/such/folder") == []
 
@@ -913,8 +974,9 @@ def _listing(store: Store, prefix: str) -> list[str]:
     """``store.list(prefix)``, failing the test if its names are not sorted."""
     names = store.list(prefix)
     assert names == sorted(names), (
-        f"list({prefix!r}) named {names}, not sorted: Store.list answers its names sorted "
-        "(the registry shows and walks them in that order)"
+        f"list({prefix!r}) named {names}, not sorted: Store.list answers its names as "
+        "Python's sorted() orders them, by code point (for example 'B' before '_x' before "
+        "'a'); the registry shows and walks them in that order"
     )
     return names
 
@@ -963,6 +1025,36 @@ def _second_handle(store: Store, reopen: Callable[[Store], Store] | None) -> Sto
         pytest.fail("reopen(store) gave a handle that does not see a key the store created")
     store.delete("shared/probe")
     return other
+
+
+def _writer(store: Store, other: Store) -> tuple[Callable[[list[_Write]], None], str]:
+    """How a test makes writes through ``other``, a second handle on the location of
+    ``store``, and where they run: in a forked process where a key that process creates
+    is seen by ``store`` here, else (keys in this process's memory, or no ``fork`` start
+    method) in this process."""
+
+    def here(writes: list[_Write]) -> None:
+        _make(other, writes)
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return here, "in this process: no 'fork' start method"
+    # A key neither handle has read, in a folder neither has listed: nothing cached yet.
+    probe = _in_another_process(other, [("create", "another-process/probe", b"1")])
+    if probe != "done":
+        pytest.fail(
+            f"a second handle on the store's location could not create a key in a forked "
+            f"process ({probe}): registries in two processes share a location; give the "
+            "store (or the handle the reopen fixture opens) a pickle that opens it anew"
+        )
+    if not store.exists("another-process/probe"):
+        return here, "in this process: another process does not see its keys"
+    store.delete("another-process/probe")
+
+    def there(writes: list[_Write]) -> None:
+        done = _in_another_process(other, writes)
+        assert done == "done", f"the writes of another process: {done}"
+
+    return there, "in another process"
 
 
 def _answers(store: Store, keys: list[str]) -> dict[str, Any]:
