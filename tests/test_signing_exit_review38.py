@@ -16,6 +16,8 @@ import pytest
 
 import modelship as ms
 from modelship.cli import main
+from modelship.registry._layout import manifest_key
+from modelship.registry._signing import Signer
 
 KEY = b"0123456789abcdef0123"
 OTHER_KEY = "another-key-0123456789"
@@ -130,7 +132,16 @@ def test_a_signed_document_read_without_the_key_and_without_the_policy_exits_2(
 def test_a_signature_that_does_not_match_is_still_a_failed_verification(
     signed: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", OTHER_KEY)
+    # Version 1 signed with another key, in a registry that signs with this one. (The
+    # whole registry opened with another key is a configuration error, exit 2: see
+    # tests/test_review42_cli.py.)
+    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY.decode())
+    mv = ms.open_registry(signed, signing_key=KEY).get("fraud", "1")
+    forged = Signer(OTHER_KEY.encode()).sign(mv).signature
+    assert mv.signature
+    assert forged != mv.signature
+    manifest = Path(signed) / manifest_key("fraud", "1")
+    manifest.write_text(manifest.read_text().replace(mv.signature, forged))
     assert main(["registry", "verify", signed, "fraud", "1"]) == 1
     err = capsys.readouterr().err
     assert "FAIL fraud 1" in err

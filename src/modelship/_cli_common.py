@@ -6,6 +6,7 @@ A leaf for command-line hooks: it imports nothing from modelship but the excepti
 from __future__ import annotations
 
 import argparse
+import errno
 import functools
 import json
 import math
@@ -29,6 +30,7 @@ __all__ = [
     "exit_2_without_key",
     "open_cli_registry",
     "positive_seconds",
+    "reopen_closed_stdio",
     "seconds",
     "silence_stdout",
     "storage_options",
@@ -124,20 +126,65 @@ def open_cli_registry(url: str, *, key_env: str = SIGNING_KEY_ENV, **options: An
     ``""`` reads none (an unsigned registry while the variable is set for another one).
     An explicit ``signing_key`` in ``options`` (``-o signing_key=...``) wins.
 
+    Raises
+    ------
+    SigningKeyRequired
+        When the registry records a signing policy that the key given did not sign (the
+        registry signs with another key: exit 2 on the command line, an error to fix,
+        not a document that failed to verify), unless it is read unchecked
+        (``verify_signatures=False``), which reads with any key and writes with none but
+        the registry's.
+
     Examples
     --------
     >>> open_cli_registry("memory://cli-common-open-doc").store.url
     'memory://cli-common-open-doc'
+    >>> import modelship as ms
+    >>> signed = ms.open_registry("memory://cli-common-key-doc", signing_key=b"k" * 32)
+    >>> signed.register(model_name="m", model=b"w", serializer="bytes").version
+    '1'
+    >>> open_cli_registry("memory://cli-common-key-doc", signing_key=b"j" * 32)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.SigningKeyRequired: the registry at memory://cli-common-key-doc signs with ...
     """
     from modelship.registry import open_registry
 
     key = os.environ.get(key_env) if key_env else None
     if key_env and key_env != SIGNING_KEY_ENV and key is None:
         raise ConfigError(f"--signing-key-env {key_env}: that environment variable is not set")
-    if key and "signing_key" not in options:
+    explicit = "signing_key" in options
+    if key and not explicit:
         options["signing_key"] = os.fsencode(key)
     registry: Registry = open_registry(url, **options)
+    given = options.get("signing_key")
+    # Read unchecked (--no-verify-signatures), any key reads; its writes are refused.
+    if given is not None and options.get("verify_signatures", True) is True:
+        _refuse_another_key(registry, given, "-o signing_key" if explicit else key_env)
     return registry
+
+
+def _refuse_another_key(registry: Registry, key: bytes | str, where: str) -> None:
+    """Raise :class:`~modelship.errors.SigningKeyRequired` if the registry records a
+    signing policy that ``key`` did not sign: the registry's key is required, and this is
+    another (a rotated or mis-set secret). Without this, the first signed document read
+    failed to verify (exit 1, "signed by someone else"), as if the registry had been
+    changed. One read of the small policy document; a registry without one (not signed,
+    or not yet) is left to the command."""
+    from modelship.registry._layout import SIGNING_POLICY
+    from modelship.registry._signing import Signer
+
+    try:
+        policy = registry.store.read(SIGNING_POLICY)
+    except FileNotFoundError:
+        return
+    if not Signer(key).signs_policy(policy):
+        raise SigningKeyRequired(
+            f"the registry at {hide_credentials(registry.store.url)} signs with another key "
+            f"than the one in {where}: its signing policy ({SIGNING_POLICY}) does not verify "
+            "with it, so every document it signed would be refused as changed; give the key "
+            "the registry was created with"
+        )
 
 
 def add_storage_options(parser: argparse.ArgumentParser, *, short: bool = True) -> None:
@@ -330,3 +377,35 @@ def silence_stdout() -> None:
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError, AttributeError):  # no real descriptor (a test's capture)
         pass
+
+
+def reopen_closed_stdio() -> None:
+    """Open :data:`os.devnull` on whichever of the descriptors 0, 1 and 2 is closed.
+
+    A command started without them (``modelship ... >&-``, ``2>&-``) otherwise lends the
+    number to the next file or socket opened, and what is meant for standard output goes
+    into it; and Python leaves the stream of a closed descriptor as None, so a message
+    for standard error went to standard output (``print(file=None)``, into a checksum
+    file redirected there) and one for standard output crashed. Such a stream is pointed
+    at the null device too.
+
+    Examples
+    --------
+    >>> reopen_closed_stdio()  # all three open: nothing to do
+    """
+    streams = {1: "stdout", 2: "stderr"}
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError as exc:
+            if exc.errno != errno.EBADF:
+                continue
+        null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
+        if null != fd:  # the lowest free number: fd itself, unless a lower one is closed too
+            os.dup2(null, fd)
+            os.close(null)
+        os.set_inheritable(fd, True)  # as a standard descriptor is
+        name = streams.get(fd)
+        if name is not None and getattr(sys, name) is None:
+            setattr(sys, name, open(fd, "w", buffering=1, closefd=False))  # noqa: SIM115

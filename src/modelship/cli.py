@@ -3,10 +3,15 @@
 Exit codes: 0 success, 1 a verification or check failed, 2 an error (bad input, missing
 version, storage failure, and any unexpected exception: a bug here or in a plugin, one
 line on stderr; ``MODELSHIP_TRACEBACK=1`` prints its traceback on stderr instead, still
-exit 2), 130 interrupted (Ctrl-C: one line on stderr, no traceback).
+exit 2), 130 interrupted (Ctrl-C: one line on stderr, no traceback), 143 terminated
+(SIGTERM, as ``timeout`` and a CI runner cancelling a step send it: one line on stderr,
+and a file a command was writing is removed as after Ctrl-C). ``serve``, ``deploy
+apply`` and ``monitor watch``, which run until a signal stops them, are left to their own
+handling of SIGTERM (a server drains, a rollout is aborted).
 Machine-readable output is JSON on stdout; messages go to stderr. A reader that closes
 stdout early ends the command quietly with the verdict it had reached: a command that
-found a failure sets ``args.exit_code_so_far``, which is then the exit code.
+found a failure sets ``args.exit_code_so_far``, which is then the exit code. A command
+started with stdout or stderr closed (``>&-``) writes what would go there to nothing.
 
 Each capability brings its own commands through one hook, listed in :data:`COMMANDS`
 (``registry``, ``check``, ``parity``, ``deploy``, ``serve``, ``monitor``), and other
@@ -22,15 +27,19 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import importlib.metadata
 import os
+import signal
 import sys
+import threading
 import traceback
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import FrameType
 
 import modelship as ms
-from modelship._cli_common import silence_stdout
+from modelship._cli_common import reopen_closed_stdio, silence_stdout
 from modelship._plugins import plugins
 from modelship._shown import hide_credentials, printable
 from modelship.errors import ConfigError, IntegrityError, ModelshipError, SigningKeyRequired
@@ -41,6 +50,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT: a script tells Ctrl-C from a failure
+EXIT_TERMINATED = 143  # the shell's 128 + SIGTERM, as for a process the signal ended
 
 
 #: The built-in commands: the top-level command each capability adds, and its hook.
@@ -138,16 +148,65 @@ def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentP
     return parser
 
 
+#: The commands that run until a signal stops them: main leaves SIGTERM to their own
+#: handling (``serve`` drains its requests, ``deploy apply`` aborts a rollout; a watch
+#: just ends). A command here with no subcommand stands for all of its subcommands.
+_OWN_SIGTERM: frozenset[tuple[str, ...]] = frozenset(
+    {("serve",), ("deploy", "apply"), ("monitor", "watch")}
+)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM while a command runs: raised by main's handler where the signal came.
+
+    A :class:`KeyboardInterrupt`, so that what cleans up after Ctrl-C (the temporary file
+    of a download, a report being written) cleans up after SIGTERM too, and no handler of
+    ``Exception`` takes it for a failure of the command.
+    """
+
+
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    raise _Terminated(signum)
+
+
+@contextlib.contextmanager
+def _sigterm_raises(args: argparse.Namespace) -> Iterator[None]:
+    """While the command of ``args`` runs, SIGTERM raises :class:`_Terminated`, unless the
+    command handles it itself (:data:`_OWN_SIGTERM`) or this is not the main thread (only
+    it may set a handler: ``main`` called from a thread leaves signals alone)."""
+    command = getattr(args, "command", None)
+    path = (command, getattr(args, f"{command}_command", None))
+    if (
+        path in _OWN_SIGTERM
+        or path[:1] in _OWN_SIGTERM
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit code (0 ok, 1 failed, 2 error, 130 interrupted).
+    """Run the command line; return the exit code (0 ok, 1 failed, 2 error, 130
+    interrupted, 143 terminated).
 
     Examples
     --------
     >>> main(["registry", "versions", "memory://cli-main-doc", "nobody"])
     2
     """
+    # Before anything is opened: a closed descriptor's number would go to that file.
+    reopen_closed_stdio()
     try:
         return _run(list(sys.argv[1:] if argv is None else argv))
+    except _Terminated:
+        # Like Ctrl-C: one line, no traceback, a file being written removed on the way out.
+        print("modelship: terminated (SIGTERM)", file=sys.stderr)
+        return EXIT_TERMINATED
     except KeyboardInterrupt:
         # Ctrl-C is the user's choice, not a bug: one line, no traceback. A file a command
         # was writing is a temporary until it is complete, removed on the way out.
@@ -188,8 +247,9 @@ def _run(tokens: list[str]) -> int:
         parser = build_parser()
     args = parser.parse_args(tokens)
     try:
-        code: int = args.func(args)
-        sys.stdout.flush()  # inside the try: a reader gone early is a BrokenPipeError here
+        with _sigterm_raises(args):
+            code: int = args.func(args)
+            sys.stdout.flush()  # inside the try: a reader gone early is a BrokenPipeError here
     except BrokenPipeError:
         # The reader stopped reading (``modelship registry versions --json | head``): not
         # an error of ours. Point stdout at nothing so the interpreter's final flush is

@@ -345,6 +345,8 @@ def _run_profile(args: argparse.Namespace) -> int:
             categorical_max_unique=args.categorical_max_unique,
         )
         write_report(args.output, profile.to_json() + "\n")
+    except BrokenPipeError:
+        raise  # the reader has gone (`--output - | true`): main ends quietly, exit 0
     except (ModelshipError, OSError) as exc:
         message = hide_credentials(f"{type(exc).__name__}: {exc}")
         print_text(f"modelship check profile: {message}\n", sys.stderr)

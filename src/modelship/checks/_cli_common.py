@@ -449,7 +449,8 @@ def read_table(
     """
     name = str(path)
     shown = hide_credentials(name)  # what messages call the file: never a URL's password
-    suffix = Path(name.split("?", 1)[0]).suffix.lower()
+    # A URL's query (?versionId=...) is no part of its name; a local file's '?' is.
+    suffix = Path(name.split("?", 1)[0] if _is_url(name) else name).suffix.lower()
     if name.endswith(("/", os.sep)) or (not _is_url(name) and os.path.isdir(name)):
         raise ConfigError(
             f"cannot read {shown}: it is a folder; give a .npy, .csv or .parquet file"
@@ -797,15 +798,25 @@ def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
     strict = args.strict
     code = suite.exit_code(strict=strict)
     args.exit_code_so_far = code  # what main returns if a reader closes stdout early
-    if args.json is not None:  # "" is refused before: never silently no report
-        write_report(args.json, suite.to_json(strict=strict) + "\n")
-    if args.junit is not None:
-        write_report(args.junit, suite.to_junit(strict=strict))
-    if args.markdown is not None:
-        append = args.markdown_mode == "append"
-        write_report(args.markdown, suite.to_markdown(strict=strict), append=append)
-    to_stdout = any(on_stdout(target) for target in (args.json, args.junit, args.markdown))
+    reports: list[tuple[str | None, Callable[[], str], bool]] = [
+        (args.json, lambda: suite.to_json(strict=strict) + "\n", False),
+        (args.junit, lambda: suite.to_junit(strict=strict), False),
+        (args.markdown, lambda: suite.to_markdown(strict=strict), args.markdown_mode == "append"),
+    ]
+    reader_gone: BrokenPipeError | None = None
+    for target, text, append in reports:
+        if target is None:  # "" is refused before: never silently no report
+            continue
+        try:
+            write_report(target, text(), append=append)
+        except BrokenPipeError as exc:
+            # `--json - | head -1`: the reader has what it wanted; the other reports are
+            # still written, and main ends quietly with the verdict (exit_code_so_far).
+            reader_gone = exc
+    to_stdout = any(on_stdout(target) for target, _, _ in reports)
     print_text(suite.summary(strict=strict) + "\n", sys.stderr if to_stdout else sys.stdout)
+    if reader_gone is not None:
+        raise reader_gone
     return code
 
 

@@ -273,7 +273,9 @@ def _write_suite(
 ) -> list[BaseException]:
     """Write the suite's reports asked for and not refused, each apart: one that cannot
     be written is removed (see :func:`_remove_stale`; not a summary appended to) and why
-    is returned, the others are still written."""
+    is returned, the others are still written. One whose reader has gone (a
+    ``BrokenPipeError``, ``--json - | head -1``) is no failure: it is returned too, for
+    the caller to raise last, and main ends quietly with the verdict."""
     strict = args.strict
     append = args.markdown_mode == "append"
     texts: dict[str, Callable[[], str]] = {
@@ -289,6 +291,8 @@ def _write_suite(
         appended = output == "markdown" and append
         try:
             write_report(target, text(), append=appended)
+        except BrokenPipeError as exc:  # the reader has what it wanted: nothing to remove
+            failures.append(exc)
         except Exception as exc:  # not written, whatever raised: an earlier run's goes
             if not appended:  # what other steps wrote to a summary is not ours
                 _remove_stale(target)
@@ -320,18 +324,25 @@ def _cmd_check(args: argparse.Namespace) -> int:
             result = _failed(exc)
             report = _error_report(exc)
     _remove_refused(args, refused)
+    strict = args.strict
+    # What main returns if a reader closes stdout early, from here on: the verdict.
+    args.exit_code_so_far = SuiteResult([result]).exit_code(strict=strict)
+    reader_gone: list[BaseException] = []
     if args.report and "report" not in refused:
         try:
-            write_report(args.report, report.to_json(strict=args.strict) + "\n")
+            write_report(args.report, report.to_json(strict=strict) + "\n")
+        except BrokenPipeError as exc:  # `--report - | true`: the verdict stands
+            reader_gone.append(exc)
         except Exception as exc:  # not written, whatever raised: an earlier run's goes
             _remove_stale(args.report)  # a report of an earlier run must not remain
             if result.status is not Status.ERROR:
                 result = _failed(exc)
     suite = SuiteResult([result])
-    strict = args.strict
     code = suite.exit_code(strict=strict)
-    args.exit_code_so_far = code  # what main returns if a reader closes stdout early
-    failures = _write_suite(args, suite, refused)
+    args.exit_code_so_far = code  # a report that could not be written changed it
+    written = _write_suite(args, suite, refused)
+    reader_gone += [exc for exc in written if isinstance(exc, BrokenPipeError)]
+    failures = [exc for exc in written if not isinstance(exc, BrokenPipeError)]
     if refusal is not None:
         raise refusal
     if failures:
@@ -345,6 +356,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
         status = column.status.value.upper()
         lines.append(f"  {status:<5} {printable(column.name)}: {printable(column.reason)}")
     print_text("\n".join(lines) + "\n", out)
+    if reader_gone:
+        raise reader_gone[0]  # main silences stdout and returns exit_code_so_far
     return code
 
 

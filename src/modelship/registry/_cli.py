@@ -74,12 +74,17 @@ def _print_json(data: Any) -> None:
     sys.stdout.write(_json.pretty(data) + "\n")
 
 
-def _print_text(*fields: str, file: TextIO | None = None) -> None:
-    """Print ``fields`` on one line, tab-separated, each shown escaped where it is not
-    printable: a name or version from a store may carry a terminal escape, a tab or a
-    newline that would rewrite the line or forge columns and rows. What the stream's
-    encoding cannot hold is escaped too, never a crash that exits 1."""
-    stream = sys.stdout if file is None else file
+def _print_text(*fields: str, stderr: bool = False) -> None:
+    """Print ``fields`` on one line to stdout (``stderr``: to stderr), tab-separated, each
+    shown escaped where it is not printable: a name or version from a store may carry a
+    terminal escape, a tab or a newline that would rewrite the line or forge columns and
+    rows. What the stream's encoding cannot hold is escaped too, never a crash that exits
+    1. A stream Python has none of (started closed, ``2>&-``, where ``modelship``'s main
+    has not reopened it) gets nothing: never the other one (a message in the checksum
+    ``download`` prints to stdout)."""
+    stream: TextIO | None = sys.stderr if stderr else sys.stdout
+    if stream is None:
+        return
     encoding = stream.encoding or "utf-8"
     line = "\t".join(printable(field) for field in fields).rstrip()
     print(line.encode(encoding, "backslashreplace").decode(encoding), file=stream)
@@ -111,7 +116,7 @@ def _cmd_versions(args: argparse.Namespace) -> int:
         live = {mv.version for mv in reg.versions(args.name)} if args.all else None
         archived = {mv.version for mv in versions if live is not None and mv.version not in live}
     if next_cursor is not None:
-        print(f"more versions: pass --cursor {next_cursor}", file=sys.stderr)
+        _print_text(f"more versions: pass --cursor {next_cursor}", stderr=True)
     if args.json:
         documents = [mv.to_dict() for mv in versions]
         if args.all:
@@ -143,7 +148,7 @@ def _cmd_show(args: argparse.Namespace) -> int:
 def _cmd_alias_set(args: argparse.Namespace) -> int:
     reg = _open(args)
     reg.set_alias(args.name, args.alias, args.version, **expected_arguments(args))
-    _print_text(f"{args.name}@{args.alias.lstrip('@')} -> {args.version}", file=sys.stderr)
+    _print_text(f"{args.name}@{args.alias.lstrip('@')} -> {args.version}", stderr=True)
     return EXIT_OK
 
 
@@ -158,11 +163,17 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    if args.all and args.ref is not None:
+        # Dropping REF passed a version that does not exist (`verify URL fraud 99 --all`).
+        raise ConfigError(
+            f"registry verify: give a reference ({printable(args.ref)}) or --all (every "
+            "version), not both"
+        )
     reg = _open(args)
     refs = (
         [mv.version for mv in reg.versions(args.name, include_archived=True)]
         if args.all
-        else [args.ref]
+        else ["latest" if args.ref is None else args.ref]
     )
     code = EXIT_OK
     reader_gone: BrokenPipeError | None = None
@@ -173,7 +184,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             raise  # no key to check with: an error (exit 2), not a version that failed
         except IntegrityError as exc:
             code = args.exit_code_so_far = EXIT_FAILED  # main's code if the reader has gone
-            _print_text(f"FAIL {args.name} {ref}: {exc}", file=sys.stderr)
+            _print_text(f"FAIL {args.name} {ref}: {exc}", stderr=True)
             continue
         if reader_gone is None:
             try:
@@ -211,7 +222,7 @@ def _cmd_download(args: argparse.Namespace) -> int:
     _print_text(
         f"downloaded {mv.name} {mv.version} {args.role} ({art.size} bytes, {art.digest}) "
         f"to {args.output}",
-        file=sys.stderr,
+        stderr=True,
     )
     return EXIT_OK
 
@@ -265,21 +276,21 @@ def _version(args: argparse.Namespace) -> str:
 def _cmd_delete(args: argparse.Namespace) -> int:
     version = _version(args)
     _open(args).delete(args.name, version, reason=args.reason)
-    _print_text(f"archived {args.name} version {version}", file=sys.stderr)
+    _print_text(f"archived {args.name} version {version}", stderr=True)
     return EXIT_OK
 
 
 def _cmd_restore(args: argparse.Namespace) -> int:
     version = _version(args)
     _open(args).restore(args.name, version)
-    _print_text(f"restored {args.name} version {version}", file=sys.stderr)
+    _print_text(f"restored {args.name} version {version}", stderr=True)
     return EXIT_OK
 
 
 def _cmd_purge(args: argparse.Namespace) -> int:
     version = _version(args)
     _open(args).purge(args.name, version)
-    _print_text(f"purged {args.name} version {version}", file=sys.stderr)
+    _print_text(f"purged {args.name} version {version}", stderr=True)
     return EXIT_OK
 
 
@@ -393,8 +404,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     command("unalias", _cmd_alias_remove, "remove an alias", "url", "name", "alias")
     command("history", _cmd_history, "print the alias history as JSON", "url", "name")
     p = command("verify", _cmd_verify, "check artifacts against their digests", "url", "name")
-    p.add_argument("ref", nargs="?", default="latest")
-    p.add_argument("--all", action="store_true", help="verify every version")
+    p.add_argument("ref", nargs="?", help="version, latest (the default) or @alias")
+    p.add_argument(
+        "--all", action="store_true", help="verify every version (instead of a reference)"
+    )
     p = rsub.add_parser(
         "download",
         help="write a version's artifact to a file, verified (prints its sha256)",

@@ -83,7 +83,9 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
     Raises :class:`~modelship.ConfigError` naming the path when it cannot be written, or
     when it ends with a path separator (it names a folder, not a file) or holds a NUL
     character; and when ``path`` is not a path or ``text`` not a ``str`` (a report must be
-    rendered first).
+    rendered first). A pipe whose reader has gone (``--json /dev/stdout | head -1``) is
+    no path to change: its ``BrokenPipeError`` is raised as it is, for the caller to end
+    quietly, as the shell's tools do.
 
     Examples
     --------
@@ -126,6 +128,8 @@ def write_text(path: str | os.PathLike[str], text: str, *, append: bool = False)
         elif not _replaceable(target) or not _replace(target, data):
             with target.open("wb") as handle:
                 handle.write(data)
+    except BrokenPipeError:
+        raise  # the reader has gone: not a path to choose again
     except (OSError, ValueError) as exc:  # UnicodeError: a name the file system cannot take
         reason = _unwritable(target, exc)
         raise ConfigError(
