@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelship._shown import hide_credentials, printable
-from modelship.errors import ConfigError, SigningKeyRequired
+from modelship.errors import ConfigError, InvalidName, SigningKeyRequired
 from modelship.report import write_text
 
 if TYPE_CHECKING:
@@ -27,6 +27,7 @@ __all__ = [
     "SIGNING_KEY_ENV",
     "add_signing_key_option",
     "add_storage_options",
+    "alias_name",
     "exit_2_without_key",
     "open_cli_registry",
     "positive_seconds",
@@ -409,3 +410,28 @@ def reopen_closed_stdio() -> None:
         name = streams.get(fd)
         if name is not None and getattr(sys, name) is None:
             setattr(sys, name, open(fd, "w", buffering=1, closefd=False))  # noqa: SIM115
+
+
+def alias_name(text: str) -> str:
+    """``--alias``: a name the registry accepts as an alias (a leading ``@`` dropped).
+
+    Checked when the command line is read, as the registry would check it, so that a
+    name no alias can have is a usage error (exit 2) before anything starts (``deploy
+    apply`` used to start a model server first, ``deploy rollback`` to say there was
+    nothing to roll back, ``monitor watch`` to watch for its whole duration).
+
+    Examples
+    --------
+    >>> alias_name("@production")
+    'production'
+    >>> alias_name("../x")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: alias '../x' is not allowed: characters '/' are not ...
+    """
+    try:
+        from modelship._names import check_alias
+
+        return check_alias(text)
+    except InvalidName as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None

@@ -206,6 +206,11 @@ def _bias(args: argparse.Namespace) -> CheckResult:
 
 
 def _degradation(args: argparse.Namespace) -> CheckResult:
+    if args.task == "regression" and args.threshold is not None:
+        raise ConfigError(
+            "--threshold turns scores into labels; --task regression has no labels: drop "
+            "--threshold (the columns are read as predictions)"
+        )
     table = read_table(args.data, storage_options(args.option))
     names = [args.label, args.candidate, args.baseline, *(args.segment or [])]
     cols = _columns(table, names, str(args.data))
@@ -216,7 +221,8 @@ def _degradation(args: argparse.Namespace) -> CheckResult:
         X=_groups(table, args.segment or [], cols) or None,
         metrics=args.metrics,
         task=args.task,
-        threshold=args.threshold,
+        # Left out when not given: Degradation's own default (0.5) applies.
+        **({} if args.threshold is None else {"threshold": args.threshold}),
         margin=args.margin,
         margins=_margins(args.metric_margin),
         relative=args.relative,
@@ -337,7 +343,12 @@ def add_fairness_commands(
     degradation.add_argument(
         "--metrics", nargs="+", action="extend", metavar="NAME", help="metric names"
     )
-    degradation.add_argument("--threshold", type=float, default=0.5, help="label threshold (0.5)")
+    degradation.add_argument(
+        "--threshold",
+        type=float,
+        default=None,  # told from a value given: refused with --task regression
+        help="label threshold (0.5); not with --task regression",
+    )
     degradation.add_argument("--margin", type=float, default=0.01, help="allowed drop (0.01)")
     degradation.add_argument(
         "--metric-margin",

@@ -15,6 +15,14 @@ stopped (:meth:`Rollout.finish`).
 SIGINT or SIGTERM between rollouts stops serving, exit 0; during a rollout it cuts that
 rollout short: the strategy aborts it as it would a failure, and ``apply`` exits 1.
 
+Each option of ``apply`` is read by one way of running it, and refused (a
+:class:`~modelship.ConfigError`, exit 2) by the others, where it would be ignored:
+serving locally reads ``--alias``, ``--strategy``, ``--undo-window``,
+``--progress-deadline``, ``--for`` and ``--poll``; ``--dry-run`` reads ``--slot``,
+``--namespace``, ``--app`` and ``--image`` (with no ``--spec``: a spec names its images);
+``--dry-run=server`` also ``--kubeconfig`` and ``--context``. ``--alias`` is checked as
+the registry checks an alias (a usage error, exit 2).
+
 Exit codes: 0 success, 1 a rollout aborted or cut short by a signal (or nothing to roll
 back), 2 an error.
 Machine-readable output is JSON on stdout; messages go to stderr.
@@ -33,9 +41,7 @@ Examples
 from __future__ import annotations
 
 import argparse
-import errno
 import json
-import os
 import signal
 import sys
 import threading
@@ -48,15 +54,19 @@ from typing import Any, TypeVar
 import attrs
 
 import modelship as ms
+from modelship import _json
 from modelship._cli_common import (
     SIGNING_KEY_ENV,
     add_signing_key_option,
+    alias_name,
     exit_2_without_key,
     open_cli_registry,
     positive_seconds,
+    reopen_closed_stdio,
     seconds,
     silence_stdout,
 )
+from modelship._names import check_alias
 from modelship.deploy._history import RegistryHistory
 from modelship.deploy._rollout import (
     EventKind,
@@ -72,7 +82,7 @@ from modelship.deploy._rollout import (
 from modelship.deploy._spec import DeploymentSpec, Strategy
 from modelship.deploy._strategies import Canary, from_spec
 from modelship.deploy.local import LocalDeployer
-from modelship.errors import Conflict, ModelshipError
+from modelship.errors import ConfigError, Conflict, ModelshipError
 
 __all__ = ["add_commands", "build_parser", "main", "roll_alias_back"]
 
@@ -84,9 +94,85 @@ _T = TypeVar("_T")
 
 
 def _print_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, sort_keys=True)
-    sys.stdout.write("\n")
+    """Strict JSON whatever a stored record holds: a non-finite float is ``null``."""
+    sys.stdout.write(_json.pretty(data) + "\n")
     sys.stdout.flush()
+
+
+# Which way of running ``apply`` reads each of its options (dest, and the default it has
+# there). Each is None unless given, so that one given where it would be ignored is told
+# from one left out, and refused (it used to be accepted and ignored: --namespace on a
+# local deploy, --poll with --dry-run, --kubeconfig with a client-side dry run).
+_SERVING_OPTIONS: dict[str, tuple[str, Any]] = {
+    "--alias": ("alias", "production"),
+    "--strategy": ("strategy", None),
+    "--undo-window": ("undo_window", 600.0),
+    "--progress-deadline": ("progress_deadline", 600.0),
+    "--for": ("for_seconds", None),
+    "--poll": ("poll", 1.0),
+}
+_DRY_RUN_OPTIONS: dict[str, tuple[str, Any]] = {
+    "--slot": ("slot", "blue"),
+    "--namespace": ("namespace", "default"),
+    "--app": ("app", None),
+    "--image": ("image", None),
+}
+_SERVER_OPTIONS: dict[str, tuple[str, Any]] = {
+    "--kubeconfig": ("kubeconfig", None),
+    "--context": ("context", None),
+}
+
+
+def _apply_options(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` of ``apply`` with the defaults of the way it runs filled in.
+
+    Raises :class:`~modelship.ConfigError` for options that way does not read, naming
+    them and where they apply.
+    """
+    read = (
+        _SERVING_OPTIONS
+        if args.dry_run is None
+        else {**_DRY_RUN_OPTIONS, **(_SERVER_OPTIONS if args.dry_run == "server" else {})}
+    )
+    unread = [
+        option
+        for table in (_SERVING_OPTIONS, _DRY_RUN_OPTIONS, _SERVER_OPTIONS)
+        for option, (dest, _) in table.items()
+        if option not in read and getattr(args, dest) is not None
+    ]
+    server_only = [o for o in unread if o in _SERVER_OPTIONS]
+    named = ", ".join(unread)
+    they = "it" if len(unread) == 1 else "them"
+    if args.dry_run is None and unread:
+        also = " (--kubeconfig and --context with --dry-run=server)" if server_only else ""
+        raise ConfigError(
+            f"{named}: for the Kubernetes objects --dry-run prints{also}; without "
+            f"--dry-run, `deploy apply` serves locally, which reads no such option: drop "
+            f"{they}, or add --dry-run"
+        )
+    if server_only:
+        raise ConfigError(
+            f"{', '.join(server_only)}: for --dry-run=server only (the client-side dry run "
+            f"asks no cluster): drop {'it' if len(server_only) == 1 else 'them'}, or use "
+            "--dry-run=server"
+        )
+    if unread:
+        raise ConfigError(
+            f"{named}: for a deployment that serves, without --dry-run; --dry-run starts "
+            "nothing and prints the objects of the rollout done, the same for every "
+            f"--strategy: drop {they}"
+        )
+    if args.dry_run is not None and args.image is not None and args.spec is not None:
+        raise ConfigError(
+            "--image gives the image when there is no --spec; the containers of the "
+            "spec name their own images: drop --image, or set the image in the spec"
+        )
+    return argparse.Namespace(
+        **{
+            **vars(args),
+            **{dest: default for dest, default in read.values() if getattr(args, dest) is None},
+        }
+    )
 
 
 def _spec(args: argparse.Namespace, version: str) -> DeploymentSpec:
@@ -140,34 +226,6 @@ def _event(data: dict[str, Any]) -> None:
         out.flush()
     except (OSError, ValueError):  # BrokenPipeError, any failed write, a closed stream
         silence_stdout()
-
-
-def _reopen_closed_stdio() -> None:
-    """Open :data:`os.devnull` on whichever of the descriptors 0, 1 and 2 is closed.
-
-    A daemon started without them (``deploy apply ... >&-``) otherwise lends the number
-    to the next file or socket opened: the router's event loop then owns descriptor 1
-    (uvloop, which the ``serve`` extra installs, aborts the process with SIGABRT when it
-    closes it), and a write meant for standard output would go into that socket. A
-    stream Python left as None for a closed descriptor is pointed at the null device
-    too, so that messages for stderr do not go to stdout (``print(file=None)``).
-    """
-    streams = {1: "stdout", 2: "stderr"}
-    for fd in (0, 1, 2):
-        try:
-            os.fstat(fd)
-            continue
-        except OSError as exc:
-            if exc.errno != errno.EBADF:
-                continue
-        null = os.open(os.devnull, os.O_RDONLY if fd == 0 else os.O_WRONLY)
-        if null != fd:  # the lowest free number: fd itself, unless a lower one is closed too
-            os.dup2(null, fd)
-            os.close(null)
-        os.set_inheritable(fd, True)  # as a standard descriptor is
-        name = streams.get(fd)
-        if name is not None and getattr(sys, name) is None:
-            setattr(sys, name, open(fd, "w", buffering=1, closefd=False))  # noqa: SIM115
 
 
 class _Interrupted(KeyboardInterrupt):
@@ -273,7 +331,8 @@ def _cut_short(
 
 
 def _cmd_apply(args: argparse.Namespace) -> int:
-    _reopen_closed_stdio()  # before any file or socket (the router's) takes 0, 1 or 2
+    reopen_closed_stdio()  # before any file or socket (the router's) takes 0, 1 or 2
+    args = _apply_options(args)
     reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
     version = reg.get(args.model, args.ref).version
     spec = _spec(args, version)
@@ -603,12 +662,19 @@ def _summary(record: RolloutRecord) -> dict[str, Any]:
 
 def _cmd_status(args: argparse.Namespace) -> int:
     reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
-    records = RegistryHistory(reg).records(args.model)
+    # The last rollout of this alias (or of a record that does not say which alias it
+    # moved, written before rollouts recorded it), as `rollback` reads them: on a
+    # registry shared with staging, staging's rollout says nothing of production's.
+    records = [
+        r
+        for r in RegistryHistory(reg).records(args.model)
+        if same_alias(r, args.alias) is not False
+    ]
     _print_json(
         {
             "model": args.model,
             "alias": args.alias,
-            "version": reg.aliases(args.model).get(args.alias) if args.alias else None,
+            "version": reg.aliases(args.model).get(args.alias),
             "last_rollout": _summary(records[-1]) if records else None,
         }
     )
@@ -637,7 +703,8 @@ def roll_alias_back(
 
     Returns the move as JSON data (``model``, ``alias``, ``from``, ``to``, ``rollout``), or
     the reason there is nothing to roll back to. Raises a
-    :class:`~modelship.ModelshipError` when the registry refuses.
+    :class:`~modelship.ModelshipError` when the registry refuses (an
+    :class:`~modelship.InvalidName` for an alias no alias can be named).
 
     Examples
     --------
@@ -647,6 +714,7 @@ def roll_alias_back(
     >>> print(roll_alias_back("memory://roll-alias-back-doc", "fraud", "production"))
     the alias production of fraud names no version; nothing to roll back
     """
+    alias = check_alias(alias)
     reg = open_cli_registry(registry, key_env=key_env)
     current = reg.aliases(model).get(alias)
     if current is None:
@@ -831,8 +899,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     >>> parser = argparse.ArgumentParser(prog="modelship")
     >>> add_commands(parser.add_subparsers())
     >>> args = parser.parse_args(["deploy", "apply", "./models", "fraud", "2", "--for", "5"])
-    >>> args.alias, args.for_seconds, args.undo_window
-    ('production', 5.0, 600.0)
+    >>> args.ref, args.for_seconds, args.undo_window  # None: not given (the default: 600)
+    ('2', 5.0, None)
+    >>> parser.parse_args(["deploy", "status", "./models", "fraud", "--alias", "@staging"]).alias
+    'staging'
     """
     deploy = subparsers.add_parser(
         "deploy",
@@ -869,20 +939,21 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
     apply.add_argument(
         "--alias",
-        default="production",
+        type=alias_name,
+        default=None,
         help="registry alias moved after the switch and followed (default production)",
     )
     apply.add_argument(
         "--undo-window",
         type=float,
-        default=600.0,
+        default=None,
         help="seconds the previous slot stays at full size, for a rollback by one "
         "switch; then it is stopped (default 600)",
     )
     apply.add_argument(
         "--progress-deadline",
         type=float,
-        default=600.0,
+        default=None,
         help="seconds a new slot may take to become ready (default 600)",
     )
     apply.add_argument(
@@ -896,7 +967,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     apply.add_argument(
         "--poll",
         type=positive_seconds,
-        default=1.0,
+        default=None,
         help="seconds between reads of the alias (default 1)",
     )
     apply.add_argument(
@@ -907,7 +978,9 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         choices=("client", "server"),
         help="print the Kubernetes objects this deployment would apply (YAML) and change "
         "nothing; --dry-run=server sends them to the cluster with dryRun=All and prints "
-        "what it would store; needs the 'kubernetes' extra",
+        "what it would store; needs the 'kubernetes' extra. The options of serving "
+        "(--alias, --strategy, --undo-window, --progress-deadline, --for, --poll) are "
+        "refused with it, as the --dry-run ones are without it",
     )
     apply.add_argument(
         "--kubeconfig",
@@ -919,10 +992,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--context", default=None, help="with --dry-run=server: the kubeconfig context"
     )
     apply.add_argument(
-        "--slot", default="blue", help="with --dry-run: the slot to render (default blue)"
+        "--slot", default=None, help="with --dry-run: the slot to render (default blue)"
     )
     apply.add_argument(
-        "--namespace", default="default", help="with --dry-run: the namespace (default default)"
+        "--namespace", default=None, help="with --dry-run: the namespace (default default)"
     )
     apply.add_argument(
         "--image",
@@ -937,13 +1010,13 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     )
 
     status = command("status", _cmd_status, "the version the alias names and the last rollout")
-    status.add_argument("--alias", default="production")
+    status.add_argument("--alias", type=alias_name, default="production")
     rollback = command(
         "rollback",
         _cmd_rollback,
         "move the alias back to the version the last rollout replaced (a running `apply` follows)",
     )
-    rollback.add_argument("--alias", default="production")
+    rollback.add_argument("--alias", type=alias_name, default="production")
     history = command("history", _cmd_history, "every recorded rollout, oldest first")
     history.add_argument("--events", action="store_true", help="print every decision too")
     # Without the key of a signed registry: exit 2 (an error), never 1, which here means

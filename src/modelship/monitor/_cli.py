@@ -13,7 +13,11 @@
   version it named when the watch started, and only if it still names it (an alias
   another job moved meanwhile is left alone: an ``error`` event, exit 2); a running
   ``modelship deploy apply`` follows the alias and switches traffic back. ``--slot`` with
-  ``--registry`` must be the slot the alias's version was rolled out to (ConfigError).
+  ``--registry`` must be the slot the alias's version was rolled out to, and the alias
+  must name a version when the watch starts (a rollback could move it nowhere): a
+  ConfigError before anything is evaluated otherwise. ``--alias`` is checked as the
+  registry checks an alias (a usage error, exit 2), and refused without ``--registry``
+  and ``--model`` (a ConfigError: no alias moves then).
 * ``status LOG`` prints the latest decision of a decision log.
 * ``replay LOG`` re-runs every decision of a log offline through the in-memory source
   and prints them; exit 1 if any differs from the recorded one.
@@ -52,6 +56,7 @@ import attrs
 
 from modelship._cli_common import (
     add_signing_key_option,
+    alias_name,
     open_cli_registry,
     positive_seconds,
     silence_stdout,
@@ -222,7 +227,17 @@ def _watched(args: argparse.Namespace) -> _Watched:
     from modelship.deploy._rollout import RolloutStatus, moved_from_another, same_alias
 
     reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
-    current = reg.aliases(args.model).get(args.alias)
+    aliases = reg.aliases(args.model)
+    current = aliases.get(args.alias)
+    if current is None:
+        # A typo ('prod') used to be watched for the whole --duration, and only the
+        # rollback found that it could move nothing.
+        named = ", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())) or "none"
+        raise ConfigError(
+            f"the alias {args.alias} of {args.model} names no version (its aliases: "
+            f"{named}), so a rollback could move it nowhere: give --alias the alias of the "
+            "version served, or leave out --registry and --model to only watch --slot"
+        )
     # Only this alias's rollouts (or records that do not say which alias they moved):
     # another environment's rollout of the same version, on a registry they share, is in
     # another slot of another deployment, and its previous version is not this alias's.
@@ -283,8 +298,24 @@ def _applied(record: RolloutRecord) -> bool:
     return any(e.kind is EventKind.APPLIED for e in record.events)  # bounded: its events
 
 
+def _with_alias(args: argparse.Namespace) -> argparse.Namespace:
+    """``args`` with ``--alias`` filled in (``production`` when not given).
+
+    Raises :class:`~modelship.ConfigError` for ``--alias`` without ``--registry`` and
+    ``--model``: no alias is moved then, and the option would be ignored.
+    """
+    if args.alias is not None and args.registry is None and args.model is None:
+        raise ConfigError(
+            f"--alias {args.alias}: the alias a rollback moves back, which needs --registry "
+            "and --model; without them no alias moves: drop --alias, or give --registry "
+            "and --model"
+        )
+    return argparse.Namespace(**{**vars(args), "alias": args.alias or "production"})
+
+
 def _cmd_watch(args: argparse.Namespace) -> int:
     policy = _policy(args)
+    args = _with_alias(args)
     watched = _watched(args)
     slot, since = watched.slot, watched.since
     window = args.window if args.window is not None else args.interval
@@ -406,9 +437,8 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     policy condemned."""
 
     model, alias, version, rollout = args.model, args.alias, watched.version, watched.rollout
-    if version is None:
-        why = f"the alias {alias} of {model} named no version when the watch started"
-    elif rollout is None or rollout.previous_version in (None, version):
+    assert version is not None  # _watched refuses an alias that names no version
+    if rollout is None or rollout.previous_version in (None, version):
         # A rollout whose previous version is the version itself (a spec change, or a
         # re-run) moved the alias from no other version: "back" would be where it is.
         why = (
@@ -594,7 +624,12 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     watch.add_argument("--registry", default=None, help="registry of the rollout to roll back")
     add_signing_key_option(watch)
     watch.add_argument("--model", default=None, help="model whose alias a rollback moves back")
-    watch.add_argument("--alias", default="production", help="alias to move back")
+    watch.add_argument(
+        "--alias",
+        type=alias_name,
+        default=None,  # told from one given: refused without --registry and --model
+        help="alias to move back, with --registry and --model (default production)",
+    )
     watch.set_defaults(func=_run(_cmd_watch))
 
     status = commands.add_parser("status", help="the latest decision of a decision log")
