@@ -5,6 +5,7 @@ raises on it, so its never-ready checks skip)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,8 @@ from _local_fixtures import served_registry  # noqa: F401 - a fixture
 from numpy_models import Threshold
 
 import modelship as ms
-from modelship.deploy import DeployerCapabilities
+from modelship.deploy import Deployer, DeployerCapabilities
+from modelship.errors import ConfigError
 from modelship.testing import Fault, FaultEffect
 from modelship.testing._deployer_double import InMemoryDeployer
 from modelship.testing._deployer_suite import DeployerConformance
@@ -72,6 +74,34 @@ def never_ready_registry(
     return root
 
 
+# The suite's refused splits (weights, ids), as it parametrizes its check of them.
+_SPLIT_CHECK = "test_a_split_that_is_not_whole_percentages_summing_to_100_is_refused_unchanged"
+_REFUSED_SPLITS = next(
+    mark
+    for mark in vars(DeployerConformance)[_SPLIT_CHECK].pytestmark
+    if mark.name == "parametrize"
+)
+
+
+@pytest.fixture(scope="module")
+def serving(never_ready_registry: Path) -> Iterator[dict[bool, Deployer]]:
+    """By whether green runs too: a LocalDeployer serving 1 in blue, one with 2 in green
+    beside it. Started once for TestLocalDeployer's refused splits, which only read them."""
+    from modelship.deploy.local import LocalDeployer
+
+    with contextlib.ExitStack() as stack:
+        running: dict[bool, Deployer] = {}
+        for green in (False, True):
+            dep = stack.enter_context(
+                LocalDeployer(registry=ms.open_registry(str(never_ready_registry)))
+            )
+            DeployerConformance.start(dep, "blue", "fraud", "1", 60.0)
+            if green:
+                DeployerConformance.start(dep, "green", "fraud", "2", 60.0)
+            running[green] = dep
+        yield running
+
+
 @pytest.mark.slow
 class TestLocalDeployer(_NeverReady):
     @pytest.fixture
@@ -80,6 +110,20 @@ class TestLocalDeployer(_NeverReady):
 
         with LocalDeployer(registry=ms.open_registry(str(never_ready_registry))) as dep:
             yield dep
+
+    # The suite's cases of this check, each of which started one or two servers (0.6 s
+    # each) only to see a split refused: here they share the servers of ``serving``.
+    @pytest.mark.parametrize(*_REFUSED_SPLITS.args, **_REFUSED_SPLITS.kwargs)
+    def test_a_split_that_is_not_whole_percentages_summing_to_100_is_refused_unchanged(
+        self, serving: dict[bool, Deployer], weights: dict[str, Any]
+    ) -> None:
+        dep = serving["green" in weights]
+        dep.set_traffic({"blue": 100})
+        before = self.traffic_of(dep)
+        assert before == ({"blue": 100, "green": 0} if "green" in weights else {"blue": 100})
+        with pytest.raises(ConfigError):
+            dep.set_traffic(weights)
+        assert self.traffic_of(dep) == before, "a refused split moved traffic"
 
 
 def _example_deployer() -> type:

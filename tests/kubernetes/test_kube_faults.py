@@ -10,6 +10,7 @@ version serves, the previous one when the rollout aborted.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 from collections.abc import Callable, Iterator
 
@@ -133,6 +134,22 @@ def deploy_with_fault(
         return dep, None
 
 
+def each_step(total: int, check: Callable[[int], None]) -> None:
+    """``check(step)`` for every step, two at a time; the first failure, in step order.
+
+    Each step has its own fake, deployer and fault, and spends most of its time waiting
+    (pods turning Ready, a request timing out): two overlap their waits (20 cases of
+    26-61 steps took 150 s one after the other). Two, not more: a healthy request in a
+    faulted phase must still answer well within the client's short timeout.
+    """
+    pool = concurrent.futures.ThreadPoolExecutor(2, thread_name_prefix="fault-step")
+    try:
+        for _ in pool.map(check, range(total)):
+            pass
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
 @pytest.mark.parametrize(("name", "kind", "traffic"), CASES)
 def test_a_failing_request_at_any_step_leaves_a_version_serving(
     name: str, kind: str, traffic: str, make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
@@ -141,7 +158,8 @@ def test_a_failing_request_at_any_step_leaves_a_version_serving(
         name, lambda **kw: make_deployer(**traffic_options(traffic), **kw), kube, spec
     )
     assert total > 10
-    for step in range(total):
+
+    def check(step: int) -> None:
         fault = failing(kind, step)
         with FakeKube(timings=kube.timings) as fresh:
             dep = make_deployer(server=fresh.url, **traffic_options(traffic))
@@ -163,6 +181,8 @@ def test_a_failing_request_at_any_step_leaves_a_version_serving(
             if aborted:
                 assert serving.version == "1", f"abort at {step} left {serving.version} serving"
 
+    each_step(total, check)
+
 
 @pytest.mark.parametrize(("name", "kind", "traffic"), CASES)
 def test_a_failing_request_at_any_step_of_a_rollback_leaves_a_version_serving(
@@ -172,7 +192,8 @@ def test_a_failing_request_at_any_step_of_a_rollback_leaves_a_version_serving(
         name, lambda **kw: make_deployer(**traffic_options(traffic), **kw), kube, spec
     )
     assert total > 5
-    for step in range(total):
+
+    def check(step: int) -> None:
         fault = failing(kind, step)
         with FakeKube(timings=kube.timings) as fresh:
             dep = make_deployer(server=fresh.url, **traffic_options(traffic))
@@ -191,6 +212,8 @@ def test_a_failing_request_at_any_step_of_a_rollback_leaves_a_version_serving(
             assert serving is not None, f"nothing serves after a {kind} at request {step}"
             if back is not None and back.version == "1":
                 assert serving.version == "1", f"a rollback left {serving.version} serving"
+
+    each_step(total, check)
 
 
 SLOW_PODS = Timings(tick=0.003, pod_ready=0.2, deadline_scale=0.02)  # every wait watches

@@ -8,6 +8,8 @@ remove every leftover while keeping everything committed.
 
 from __future__ import annotations
 
+import collections
+import itertools
 import json
 import os
 import random
@@ -28,7 +30,7 @@ from modelship.registry._layout import head_key, name_claim_key
 NAME = "crashy"
 
 
-def _start(
+def _launch(
     storage: dict[str, Any],
     tmp: Path,
     attempt: int,
@@ -40,7 +42,7 @@ def _start(
     announce_upload: bool = False,
     warm_up: Path | None = None,
 ) -> Worker:
-    """A ``register-once`` worker, ready and waiting for ``go``.
+    """A ``register-once`` worker, started: it gets ready, then waits for ``go``.
 
     Its temporary files go to ``tmp``, so that what a killed process leaves on the local
     disk stays inside the test. With ``announce``, it prints ``{"started": attempt}`` once
@@ -48,7 +50,7 @@ def _start(
     ``{"uploading": attempt}`` once S3 has opened the artifact's multipart upload, and its last
     line says when that was (``upload_at``, seconds from register's start). With
     ``warm_up``, it first registers once in a registry of its own at that path, so that its
-    own register is not a first call.
+    own register is not a first call. Until ``go`` it only reads the shared registry.
     """
     tmp.mkdir(exist_ok=True)
     config = {
@@ -62,7 +64,12 @@ def _start(
         "announce_upload": announce_upload,
         "warm_up": None if warm_up is None else str(warm_up),
     }
-    worker = Worker("register-once", config, env={"TMPDIR": str(tmp), **(env or {})})
+    return Worker("register-once", config, env={"TMPDIR": str(tmp), **(env or {})})
+
+
+def _start(storage: dict[str, Any], tmp: Path, attempt: int, **options: Any) -> Worker:
+    """A ``register-once`` worker (see :func:`_launch`), ready and waiting for ``go``."""
+    worker = _launch(storage, tmp, attempt, **options)
     worker.wait_ready()
     return worker
 
@@ -249,14 +256,29 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
     duration = statistics.median(durations)
     upload = statistics.median(uploads) if on_s3 else 0.0
 
-    rng = random.Random(20260)
-    outcomes = {"killed": 0, "finished": 0}
-    for attempt in range(3, 3 + kills):
-        delay = rng.uniform(0, duration)
+    def launch(attempt: int) -> Worker:
         # Every artifact is registered twice, like a killed CI job that is retried: the
         # retry must not reuse a partial artifact that the killed attempt left behind.
-        worker = _start(storage, tmp_path / "tmp", attempt, size=size, seed=attempt // 2, **timed)
-        digests[attempt] = worker.ready["digest"]
+        return _launch(storage, tmp_path / "tmp", attempt, size=size, seed=attempt // 2, **timed)
+
+    # Workers start (0.1-0.3 s each: a fork, opening the registry, warming up in their
+    # own) four at a time, between two registrations, while the last one's requests
+    # settle and the registry is checked; all are ready (idle) before the next register
+    # starts, which a worker starting up would slow down from its calibrated length.
+    attempts = iter(range(3, 3 + kills))
+    ready: collections.deque[tuple[int, Worker]] = collections.deque()
+
+    def launch_next_four() -> None:
+        ready.extend((attempt, launch(attempt)) for attempt in itertools.islice(attempts, 4))
+
+    rng = random.Random(20260)
+    outcomes = {"killed": 0, "finished": 0}
+    launch_next_four()
+    while ready:
+        for waiting, started in ready:
+            digests[waiting] = started.ready.get("digest") or started.wait_ready()["digest"]
+        attempt, worker = ready.popleft()
+        delay = rng.uniform(0, duration)
         worker.go()
         # Kills are timed from the worker's start of register, as the calibration was.
         assert worker.read() == {"started": attempt}
@@ -271,6 +293,8 @@ def test_registers_killed_at_random_moments_leave_only_complete_versions(
         worker.kill()
         code, lines, err = worker.finish()
         lines = early + lines
+        if not ready:
+            launch_next_four()
         _settle(reg, storage)
         outcomes["killed" if code != 0 else "finished"] += 1
         if code == 0:
