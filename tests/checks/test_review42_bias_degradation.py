@@ -98,8 +98,10 @@ def test_multiclass_is_compared_by_predicted_classes_with_a_metric_callable() ->
     assert result.metrics["accuracy"].baseline == 1.0
 
 
-def test_one_column_predict_proba_is_refused() -> None:
+def test_one_column_predict_proba_of_a_single_class_model_is_refused() -> None:
     class OneClass:
+        classes_ = np.array([1])  # fitted on one label: its one column is always 1
+
         def predict_proba(self, x: npt.NDArray[Any]) -> npt.NDArray[np.float64]:
             return np.ones((len(x), 1))
 

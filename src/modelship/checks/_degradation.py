@@ -316,16 +316,24 @@ def _resolve(model: Any, registry: _Registry | None, what: str) -> _Model:
 
 
 def _predictor(model: Any, what: str) -> tuple[Callable[[Any], Any], bool]:
-    """The function ``X -> predictions`` of ``model``, and whether it is a classifier
-    (has ``predict_proba``): then its predictions are the probability of label 1."""
+    """The function ``X -> predictions`` of ``model``, and whether it has
+    ``predict_proba``: then its predictions are the probability of label 1 (the second of
+    two columns, or the only one), and it makes the task classification unless the task is
+    settled as regression (given, or by regression metrics alone)."""
     proba = getattr(model, "predict_proba", None)
     if callable(proba):
+        classes = _class_count(model)
 
         def positive_proba(x: Any) -> Any:
             out = np.asarray(proba(x))
-            if out.ndim == 2 and out.shape[1] != 2:
+            if out.ndim != 2:
+                return out
+            if out.shape[1] > 2 or (out.shape[1] == 1 and classes == 1):
                 raise CheckInputError(_not_binary_proba(what, out.shape[1]))
-            return out[:, 1] if out.ndim == 2 else out
+            # One column is the model's only output: P(label 1) of a sigmoid head, or a
+            # regression network's prediction (skorch's NeuralNetRegressor), read as given
+            # scores of shape (n, 1) are.
+            return out[:, -1]
 
         return positive_proba, True
     predict = getattr(model, "predict", None)
@@ -339,28 +347,37 @@ def _predictor(model: Any, what: str) -> tuple[Callable[[Any], Any], bool]:
     )
 
 
+def _class_count(model: Any) -> int | None:
+    """How many classes a scikit-learn style model was fitted on (``len(classes_)``), or
+    None when it does not say."""
+    classes = getattr(model, "classes_", None)
+    try:
+        return None if classes is None else len(classes)
+    except TypeError:  # a scalar or an object without a length says nothing
+        return None
+
+
 def _not_binary_proba(what: str, columns: int) -> str:
-    """Why a ``predict_proba`` of ``columns`` columns (not 2) is not compared, and what
-    to give instead. Its last column was read as the positive class's probability and,
-    on labels other than 0/1, compared as a regression: a perfect 3-class model failed
-    against one wrong on a third of the rows."""
-    said = (
-        f"{what}'s predict_proba gives {columns} column{'s' if columns != 1 else ''}; the "
-        "check compares binary classifiers, whose predict_proba gives two (the "
-        "probabilities of labels 0 and 1)"
-    )
+    """Why a ``predict_proba`` of ``columns`` columns is not compared, and what to give
+    instead: more than two (a multi-class model), or one from a model fitted on a single
+    class. The last column of a multi-class model was read as the positive class's
+    probability and, on labels other than 0/1, compared as a regression: a perfect 3-class
+    model failed against one wrong on a third of the rows."""
+    said = f"{what}'s predict_proba gives {columns} column{'s' if columns != 1 else ''}"
     if columns > 2:
         return (
-            f"{said}, so a multi-class model is not compared this way: compare one class "
-            "against the rest, giving candidate_scores= and baseline_scores= (each model's "
-            "probability of that class) with y as 1 for that class and 0 otherwise; or "
-            "compare predicted classes, giving candidate= and baseline= as functions "
-            "X -> classes (model.predict) with a metric callable, e.g. "
-            "metrics={'accuracy': lambda y, pred: float((y == pred).mean())}"
+            f"{said}; the check compares binary classifiers, whose predict_proba gives two "
+            "(the probabilities of labels 0 and 1), so a multi-class model is not compared "
+            "this way: compare one class against the rest, giving candidate_scores= and "
+            "baseline_scores= (each model's probability of that class) with y as 1 for that "
+            "class and 0 otherwise; or compare predicted classes, giving candidate= and "
+            "baseline= as functions X -> classes (model.predict) with a metric callable, "
+            "e.g. metrics={'accuracy': lambda y, pred: float((y == pred).mean())}"
         )
     return (
-        f"{said}: a classifier fitted on a single class gives one; refit it on both labels, "
-        "or give candidate_scores= and baseline_scores= (the probability of label 1)"
+        f"{said}; {what} was fitted on a single class (classes_ holds one label), so it "
+        "gives that class a probability of 1 on every row: refit it on both labels, or give "
+        "candidate_scores= and baseline_scores= (the probability of label 1)"
     )
 
 
@@ -483,9 +500,11 @@ class Degradation:
     ----------
     candidate, baseline
         A model with ``predict_proba`` (two columns, the last the positive class's
-        probability: another number of columns, a multi-class model, is a
-        ``CheckInputError`` from :meth:`run` saying what to give instead) or ``predict``,
-        a function ``X -> predictions``, or a
+        probability, or one column read as given: a sigmoid head's probability of label
+        1, or a regression network's prediction with ``task="regression"``; more columns,
+        a multi-class model, or one column from a model whose ``classes_`` holds a single
+        label, are a ``CheckInputError`` from :meth:`run` saying what to give instead) or
+        ``predict``, a function ``X -> predictions``, or a
         :class:`~modelship.ModelVersion` from ``reg.get(...)`` (then pass ``registry=``:
         the record does not know its registry; the artifact is loaded through it, verified
         against its digest). ``None`` when the scores are given instead.
@@ -518,7 +537,7 @@ class Degradation:
         metrics (``rmse``, ``mae``, ``r2``), even on a ``y`` of only 0 and 1; else
         classification when ``y`` holds only 0 and 1, a classification metric is asked
         for, or a model has ``predict_proba`` (labels other than 0 and 1 are then an
-        error); else regression. A regression
+        error, said once the models predicted); else regression. A regression
         metric asked for beside classification metrics on a 0/1 ``y`` is an error result
         that says to pass ``task="regression"``.
     threshold : float
@@ -764,12 +783,14 @@ class Degradation:
         ConfigError
             ``margins`` or ``lower_is_better`` naming a metric not among the task's
             default metrics, or a margin that could never find one of them worse (when
-            ``metrics`` and ``task`` were not given); a ``clock`` that cannot be called
+            ``metrics`` and ``task`` were not given; said before either model predicts
+            ``X``); a ``clock`` that cannot be called
             without arguments or does not return a finite number of seconds.
         CheckInputError
             Lengths that differ, labels outside {0, 1} for classification (given, asked
             for by a classification metric, or inferred from a model's ``predict_proba``),
-            a ``predict_proba`` without exactly two columns (a multi-class model),
+            a ``predict_proba`` of more than two columns (a multi-class model) or of
+            one from a model fitted on a single class,
             non-finite predictions, a missing segment label or two that read alike as text
             (``1.0`` and ``"1"``).
         IntegrityError
@@ -796,13 +817,6 @@ class Degradation:
         y = _vector(self.y, "y")
         candidate = _resolve(self.candidate, self.registry, "candidate")
         baseline = _resolve(self.baseline, self.registry, "baseline")
-        # Predicted before the task is settled: a predict_proba of three columns says
-        # "multi-class" itself, where the labels 0, 1, 2 would only say "not 0/1".
-        cand = self._scores(candidate, self.candidate_scores, "candidate")
-        base = self._scores(baseline, self.baseline_scores, "baseline")
-        for what, values in (("candidate predictions", cand), ("baseline predictions", base)):
-            if len(values) != len(y):
-                raise CheckInputError(f"{what} have {len(values)} rows but y has {len(y)}")
         classifier = next(
             (
                 side
@@ -811,10 +825,21 @@ class Degradation:
             ),
             None,
         )
+        # The task, and so the metrics, are settled from y and the models' attributes:
+        # a mistake in `margins` or `lower_is_better` is said before either model predicts
+        # the holdout (it came after two full passes over it).
         task = self._task(y, classifier)
         metrics = self.metrics or _default_metrics(task)
         self._check_names(metrics)
         self._check_margins(metrics)
+        # Labels are checked after predicting: a predict_proba of three columns says
+        # "multi-class" itself, where the labels 0, 1, 2 would only say "not 0/1".
+        cand = self._scores(candidate, self.candidate_scores, "candidate")
+        base = self._scores(baseline, self.baseline_scores, "baseline")
+        for what, values in (("candidate predictions", cand), ("baseline predictions", base)):
+            if len(values) != len(y):
+                raise CheckInputError(f"{what} have {len(values)} rows but y has {len(y)}")
+        self._check_labels(y, task, classifier)
         compared = {
             name: self._compare(
                 name,
@@ -915,41 +940,52 @@ class Degradation:
 
         Metrics that are only regression metrics settle the task even on a 0/1 ``y`` (a
         count target that is 0 or 1 in this holdout): read as classification, each would
-        be an error. A classification metric, or a model with ``predict_proba``, with
-        labels other than 0 and 1 (a stray 2, labels 1 and 2) is a
-        :class:`CheckInputError` naming them: read as a regression, the check would only
-        say that the metric is not a regression metric, or compare the probability of
-        label 1 with targets 1 and 2 (a perfect classifier on labels 1/2 failed against
-        one predicting 2 for everyone).
+        be an error. So do they, and ``task="regression"``, for a model with
+        ``predict_proba`` (a skorch ``NeuralNetRegressor`` has one). Labels other than 0
+        and 1 in a classification are refused by :meth:`_check_labels`.
         """
         kinds = {sm.METRICS[metric].kind for _, metric in self.metrics if isinstance(metric, str)}
         if self.task is None and kinds == {"regression"}:
             return "regression"
-        binary = bool(np.isin(y, (0.0, 1.0)).all())
-        wanted = [
+        if self.task is not None:
+            return self.task
+        if self._wanted() or classifier is not None or bool(np.isin(y, (0.0, 1.0)).all()):
+            return "classification"
+        return "regression"
+
+    def _wanted(self) -> list[str]:
+        """The names of the built-in classification metrics asked for."""
+        return [
             name
             for name, metric in self.metrics
             if isinstance(metric, str) and sm.METRICS[metric].kind != "regression"
         ]
-        if self.task == "regression" or (
-            self.task is None and not binary and not wanted and classifier is None
-        ):
-            return "regression"
-        if not binary:
-            if wanted:
-                why = f"the classification metrics {wanted} need them"
-            elif self.task is None and classifier is not None:
-                why = (
-                    f"{classifier} has predict_proba, so the task is classification and the "
-                    "last of its two columns is read as the probability of label 1"
-                )
-            else:
-                why = "task='classification' needs them"
-            try:
-                sf.binary_labels(y, "y")
-            except CheckInputError as exc:
-                raise CheckInputError(f"{exc}: {why}") from None
-        return "classification"
+
+    def _check_labels(self, y: npt.NDArray[np.float64], task: str, classifier: str | None) -> None:
+        """Refuse labels other than 0 and 1 in a classification, saying what made it one.
+
+        A classification metric, or a model with ``predict_proba``, with labels other than
+        0 and 1 (a stray 2, labels 1 and 2) is a :class:`CheckInputError` naming them: read
+        as a regression, the check would only say that the metric is not a regression
+        metric, or compare the probability of label 1 with targets 1 and 2 (a perfect
+        classifier on labels 1/2 failed against one predicting 2 for everyone).
+        """
+        if task != "classification" or bool(np.isin(y, (0.0, 1.0)).all()):
+            return
+        wanted = self._wanted()
+        if wanted:
+            why = f"the classification metrics {wanted} need them"
+        elif self.task is None and classifier is not None:
+            why = (
+                f"{classifier} has predict_proba, so the task is classification and its "
+                "predict_proba is read as the probability of label 1"
+            )
+        else:
+            why = "task='classification' needs them"
+        try:
+            sf.binary_labels(y, "y")
+        except CheckInputError as exc:
+            raise CheckInputError(f"{exc}: {why}") from None
 
     def _scores(self, model: _Model, given: Any, what: str) -> npt.NDArray[np.float64]:
         if given is not None:

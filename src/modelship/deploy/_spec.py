@@ -61,6 +61,7 @@ from modelship._params import (
 from modelship._rollback._constraints import KNOWN_METRICS
 from modelship._rollback._policy import RollbackPolicy
 from modelship._rollback._yaml import MAX_VALUES, read_bounded, strict_load
+from modelship._shown import SHOWN, brief
 from modelship.deploy._quantity import Quantity, parse_quantity
 from modelship.errors import ConfigError, InvalidParameter, MissingDependency
 
@@ -91,8 +92,8 @@ MAX_FILE_BYTES = 2**20
 """A deployment file larger than 1 MiB is refused before it is parsed."""
 
 MAX_SUBSTITUTED_BYTES = 8 * 2**20
-"""The text a document's values may hold in all once YAML aliases are expanded and
-``${NAME}`` is substituted, in characters: eight times the largest file, though aliases
+"""The text a document's keys and values may hold in all once YAML aliases are expanded
+and ``${NAME}`` is substituted, in characters: eight times the largest file, though aliases
 let a small file ask for far more."""
 
 # A resource name is a Kubernetes qualified name (IsQualifiedName in apimachinery's
@@ -830,9 +831,10 @@ def substitute(data: Any, lookup: Callable[[str], str | None], path: str = "") -
 
     Keys are left alone; only values are substituted. ``${NAME:-text}`` uses ``text``
     when ``lookup`` has nothing; ``$$`` is a literal ``$``. An unfilled or malformed
-    reference is a :class:`~modelship.ConfigError` naming the path. At most
-    ``MAX_VALUES`` values, holding ``MAX_SUBSTITUTED_BYTES`` characters of text in all, are
-    visited: YAML aliases can make a small file a huge tree.
+    reference is a :class:`~modelship.ConfigError` naming the path (each key in it cut to
+    100 characters). At most ``MAX_VALUES`` values are visited, and their text and keys
+    hold at most ``MAX_SUBSTITUTED_BYTES`` characters in all: YAML aliases can make a
+    small file a huge tree.
 
     Examples
     --------
@@ -844,76 +846,114 @@ def substitute(data: Any, lookup: Callable[[str], str | None], path: str = "") -
     ...
     modelship.errors.ConfigError: image: ${TAG} is not set: pass it in variables=... or set ...
     """
-    return _substitute(data, lookup, path, [MAX_VALUES, MAX_SUBSTITUTED_BYTES], 0)
+    return _Substitution(lookup, path).visit(data, ())
 
 
-def _substitute(
-    data: Any, lookup: Callable[[str], str | None], path: str, budget: list[int], depth: int
-) -> Any:
-    budget[0] -= 1
-    if budget[0] < 0:
-        raise ConfigError(
-            f"the document holds more than {MAX_VALUES} values (YAML aliases can multiply "
-            "a small file); a deployment spec is far smaller"
-        )
-    if depth > MAX_DEPTH:
-        raise ConfigError(f"{path}: nested more than {MAX_DEPTH} levels deep")
-    if isinstance(data, Mapping):
-        return {
-            k: _substitute(v, lookup, _join(path, k), budget, depth + 1) for k, v in data.items()
-        }
-    if isinstance(data, list):
-        return [
-            _substitute(v, lookup, f"{path}[{i}]", budget, depth + 1) for i, v in enumerate(data)
-        ]
-    if not isinstance(data, str):
-        return data
+class _At(int):
+    """A list position among the keys of a path, shown ``[i]``."""
 
-    def replace(match: re.Match[str]) -> str:
+
+class _Substitution:
+    """One walk of a document, substituting its text within the bounds of the whole.
+
+    The path to a value is kept as the tuple of keys above it and written out only for an
+    error: a path string built for every value visited held every key above it, so an
+    alias naming a 100,000-character key made each of a 200 KB file's values copy
+    megabytes (35 s), and a depth error quoted 3,000,000 characters.
+    """
+
+    def __init__(self, lookup: Callable[[str], str | None], prefix: str) -> None:
+        self.lookup = lookup
+        self.prefix = prefix
+        self.values = MAX_VALUES
+        self.chars = MAX_SUBSTITUTED_BYTES
+
+    def visit(self, data: Any, keys: tuple[Any, ...]) -> Any:
+        self.values -= 1
+        if self.values < 0:
+            raise ConfigError(
+                f"the document holds more than {MAX_VALUES} values (YAML aliases can multiply "
+                "a small file); a deployment spec is far smaller"
+            )
+        if len(keys) > MAX_DEPTH:
+            raise ConfigError(f"{self.path(keys)}: nested more than {MAX_DEPTH} levels deep")
+        if isinstance(data, Mapping):
+            out = {}
+            for k, v in data.items():
+                below = (*keys, k)
+                if isinstance(k, str | bytes):
+                    # A key is text the reader goes through too: one named by aliases
+                    # repeats as its values do.
+                    self.charge(len(k), below)
+                out[k] = self.visit(v, below)
+            return out
+        if isinstance(data, list):
+            return [self.visit(v, (*keys, _At(i))) for i, v in enumerate(data)]
+        if not isinstance(data, str):
+            return data
+        result = _VARIABLE.sub(lambda m: self.replace(m, data, keys), data) if "$" in data else data
+        # A YAML alias shares one string, but each substitution makes a copy (3,000 aliases
+        # of a 300 KB text held 860 MiB), and whoever reads the document reads the text once
+        # for each place it appears (2,000 aliases of a 700,000-character condition took 13 s
+        # to read): the text, substituted or not, is bounded as a whole.
+        self.charge(len(result), keys)
+        return result
+
+    def charge(self, size: int, keys: tuple[Any, ...]) -> None:
+        self.chars -= size
+        if self.chars < 0:
+            raise ConfigError(
+                f"{self.path(keys)}: the document's text, once its YAML aliases are expanded "
+                f"and substituting ${{...}} is done, is more than {MAX_SUBSTITUTED_BYTES} "
+                "characters in all, keys and values (an alias repeats its text each place it "
+                "appears); a deployment spec is far smaller"
+            )
+
+    def replace(self, match: re.Match[str], data: str, keys: tuple[Any, ...]) -> str:
         if match.group(0) == "$$":
             return "$"
         body = match.group("body")
         inner = _VARIABLE_BODY.fullmatch(body) if body is not None else None
         if inner is None:
             raise ConfigError(
-                f"{path}: {match.group(0)!r} in {data!r} is not a variable reference; write "
-                "${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $$ for a literal $"
+                f"{self.path(keys)}: {match.group(0)!r} in {brief(data)} is not a variable "
+                "reference; write ${NAME} or ${NAME:-default} (NAME: letters, digits, _), or $$ "
+                "for a literal $"
             )
         default = inner["default"]
         if default is not None and "${" in default:
             raise ConfigError(
-                f"{path}: the default in {match.group(0)!r} holds a reference; a default is "
-                "plain text (nested references such as ${A:-${B}} are not read): give B's "
-                "value as A in variables=..."
+                f"{self.path(keys)}: the default in {match.group(0)!r} holds a reference; a "
+                "default is plain text (nested references such as ${A:-${B}} are not read): "
+                "give B's value as A in variables=..."
             )
-        value = lookup(inner["name"])
+        value = self.lookup(inner["name"])
         if value is None:
             value = default
         if value is None:
             name = inner["name"]
             raise ConfigError(
-                f"{path}: ${{{name}}} is not set: pass it in variables=... or set the "
-                f"environment variable {name}"
+                f"{self.path(keys)}: ${{{name}}} is not set: pass it in variables=... or set "
+                f"the environment variable {name}"
             )
         return value
 
-    result = _VARIABLE.sub(replace, data) if "$" in data else data
-    # A YAML alias shares one string, but each substitution makes a copy (3,000 aliases
-    # of a 300 KB text held 860 MiB), and whoever reads the document reads the text once
-    # for each place it appears (2,000 aliases of a 700,000-character condition took 13 s
-    # to read): the text, substituted or not, is bounded as a whole.
-    budget[1] -= len(result)
-    if budget[1] < 0:
-        raise ConfigError(
-            f"{path}: the document's text, once its YAML aliases are expanded and substituting "
-            f"${{...}} is done, is more than {MAX_SUBSTITUTED_BYTES} characters in all (an "
-            "alias repeats its text each place it appears); a deployment spec is far smaller"
-        )
-    return result
+    def path(self, keys: tuple[Any, ...]) -> str:
+        """The path of ``keys`` as an error message writes it: ``a.b[0].c``."""
+        text = self.prefix
+        for key in keys:
+            text = f"{text}[{int(key)}]" if isinstance(key, _At) else _join(text, key)
+        return text
 
 
 def _join(path: str, key: Any) -> str:
-    return f"{path}.{key}" if path else str(key)
+    """``path.key``, the key cut to :data:`~modelship._shown.SHOWN` characters (a key
+    may be a megabyte of text)."""
+    if isinstance(key, str):
+        shown = key if len(key) <= SHOWN else key[: SHOWN - 3] + "..."
+    else:
+        shown = brief(key)
+    return f"{path}.{shown}" if path else shown
 
 
 # --- durations --------------------------------------------------------------------------------

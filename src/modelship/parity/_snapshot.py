@@ -832,17 +832,36 @@ def _credentials(patterns: tuple[object, ...]) -> frozenset[str]:
     written as variable names are, in upper case (``ghp_16C7e...``), or is no name or
     pattern at all (``Tr0ub4dor&3x``). Such an entry would be stored as the snapshot's
     allow-list, or quoted by an error refusing it. An upper-case name equal to an
-    ordinary variable's value is a name (``DEBUG`` beside ``LOG_LEVEL=DEBUG``), kept."""
+    ordinary variable's value is a name (``DEBUG`` beside ``LOG_LEVEL=DEBUG``), kept; so
+    is a wildcard pattern (see :func:`_wildcard`), whatever its case: ``*`` beside
+    ``NO_PROXY=*``."""
     texts = {pattern for pattern in patterns if isinstance(pattern, str)}
     names = set(os.environ)  # not "in os.environ": a lone surrogate cannot be looked up
-    wanted = texts - names
+    wanted = {text for text in texts - names if not _symbols(text)}
     values = {
         value
         for name, value in os.environ.items()
         if value in wanted
-        and (not value.isupper() or not _is_pattern(value) or is_secret(name, value))
+        and (
+            is_secret(name, value)
+            or not _is_pattern(value)
+            or (not value.isupper() and not _wildcard(value))
+        )
     }
     return frozenset(values | {text for text in texts if is_secret("", text)})
+
+
+def _symbols(text: str) -> bool:
+    """Whether ``text`` is a pattern of symbols alone (``*``, ``?*``, ``[!_]*``): no letter
+    or digit, so no secret's text, whatever variable holds it as its value."""
+    return _is_pattern(text) and not any(char.isalnum() for char in text)
+
+
+def _wildcard(text: str) -> bool:
+    """Whether ``text`` is written as a pattern (``model_*``, ``tf_?``, ``[a-z]*``), which
+    a lower-case entry equal to some variable's value is not taken for a secret for: '*' has
+    no case, so ``--allow-env '*'`` was dropped beside ``NO_PROXY=*``."""
+    return _is_pattern(text) and any(char in "*?[" for char in text)
 
 
 # --- probes: each returns None (or empty) where the machine does not say -------------
