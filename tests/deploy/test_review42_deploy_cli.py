@@ -85,9 +85,28 @@ def test_monitor_watch_refuses_a_malformed_alias_as_a_usage_error(
     assert "argument --alias: alias '../x' is not allowed" in capsys.readouterr().err
 
 
-def test_monitor_watch_of_an_alias_naming_no_version_is_refused_before_watching(
+def test_monitor_watch_of_an_alias_naming_no_version_and_no_slot_is_refused_before_watching(
     root: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    code = cli(
+        [
+            "monitor", "watch", "http://127.0.0.1:9", "--registry", root, "--model", "fraud",
+            "--alias", "prod", "-c", "error_rate > 1%",
+            "--interval", "0.2", "--duration", "0.4", "--timeout", "0.2",
+        ]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert out == ""  # nothing evaluated
+    assert "the alias prod of fraud names no version" in err
+    assert "production -> 1, staging -> 3" in err  # the aliases there are
+
+
+def test_monitor_watch_of_an_alias_naming_no_version_with_a_slot_says_so_at_once_and_watches(
+    root: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A watch started beside a first deploy, before the deploy moves the alias, is still a
+    # gate on --slot; a typo ('prod') is said at the start, not only at a rollback.
     code = cli(
         [
             "monitor", "watch", "http://127.0.0.1:9", "--registry", root, "--model", "fraud",
@@ -96,10 +115,12 @@ def test_monitor_watch_of_an_alias_naming_no_version_is_refused_before_watching(
         ]
     )  # fmt: skip
     out, err = capsys.readouterr()
-    assert code == 2
-    assert out == ""  # nothing evaluated: it used to watch the whole --duration
-    assert "the alias prod of fraud names no version" in err
-    assert "production -> 1, staging -> 3" in err  # the aliases there are
+    first = err.splitlines()[0]
+    assert "the alias prod of fraud names no version" in first
+    assert "production -> 1, staging -> 3" in first
+    assert "--slot blue is watched" in first
+    assert out  # it watched: evaluations were printed
+    assert code == 2  # the source at 127.0.0.1:9 never answered: nothing was judged
 
 
 def test_monitor_watch_refuses_an_alias_without_registry_and_model(
@@ -229,3 +250,50 @@ def test_degradation_refuses_threshold_with_regression_as_bias_does(
     assert cli([*argv, "--threshold", "0.9"]) == 2  # it passed, the threshold unread
     assert "--task regression has no labels: drop --threshold" in capsys.readouterr().out
     assert cli(argv) == 0  # without it, as before
+
+
+def test_a_strategy_takes_the_alias_as_the_registry_names_it_and_refuses_a_bad_one_when_built() -> (
+    None
+):
+    # "@production" made every deploy after the first abort ("someone else moved it");
+    # "../x" was refused by the registry only after traffic had moved.
+    import functools
+
+    import numpy as np
+
+    import modelship as ms
+    from modelship.deploy import BlueGreen
+    from modelship.errors import ConfigError
+    from modelship.testing import InMemoryDeployer
+
+    reg = ms.open_registry("memory://review42-strategy-alias")
+    for _ in range(2):
+        reg.register(model_name="fraud", model=functools.partial(np.sum, axis=1))
+    dep = InMemoryDeployer(registry=reg)
+    strategy = BlueGreen(dep, clock=dep.clock, alias="@production")
+    assert strategy.alias == "production"
+    for version in ("1", "2"):
+        assert strategy.deploy("fraud", version).status.value == "succeeded"
+    assert reg.aliases("fraud") == {"production": "2"}
+    with pytest.raises(ConfigError, match=r"alias: alias '\.\./x' is not allowed"):
+        BlueGreen(dep, clock=dep.clock, alias="../x")
+    assert reg.aliases("fraud") == {"production": "2"}  # nothing moved
+
+
+def test_a_record_that_says_its_alias_with_an_at_sign_is_that_alias_s() -> None:
+    # Records written by strategies that kept "@production" as given: `deploy status` and
+    # `deploy rollback` of production must still find them.
+    from datetime import datetime, timezone
+
+    from modelship.deploy._record import EventKind, RolloutEvent, RolloutRecord, RolloutStatus
+    from modelship.deploy._rollout import same_alias
+
+    when = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    record = RolloutRecord(
+        id="r1", model="fraud", version="1", strategy="blue-green",
+        status=RolloutStatus.SUCCEEDED, slot="blue", previous_version=None,
+        previous_slot=None, started_at=when,
+        events=(RolloutEvent(when, EventKind.STARTED, "started", {"alias": "@production"}),),
+    )  # fmt: skip
+    assert same_alias(record, "production") is True
+    assert same_alias(record, "staging") is False

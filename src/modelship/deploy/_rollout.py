@@ -157,7 +157,13 @@ def same_alias(record: RolloutRecord, alias: str | None) -> bool | None:
     (True, False, None)
     """
     said, named = stated_alias(record.events)
-    return bool(named == alias) if said else None
+    if not said:
+        return None
+    # A record may say "@production" (strategies stored the alias as given, "@" and all,
+    # before they took the registry's name of it).
+    if isinstance(named, str) and isinstance(alias, str):
+        return named.removeprefix("@") == alias.removeprefix("@")
+    return bool(named == alias)
 
 
 def condemning_rollout(

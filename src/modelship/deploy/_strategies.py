@@ -86,6 +86,17 @@ _MAX_EVALUATIONS = 1e9
 """The most evaluations one analysis is bounded by (a clock that never advances)."""
 
 
+def _alias_name(alias: str) -> str:
+    """``alias`` as the registry names it, or a ConfigError saying why it cannot be one."""
+    from modelship._names import check_alias
+    from modelship.errors import InvalidName
+
+    try:
+        return check_alias(alias)
+    except InvalidName as exc:
+        raise ConfigError(f"alias: {exc}") from None
+
+
 class StrategyOptions(TypedDict, total=False):
     """The keyword options every strategy takes, as :func:`from_spec` passes them on."""
 
@@ -315,7 +326,11 @@ class _Strategy:
         self.policy = policy if policy is not None else GatePolicy()
         self.progress_deadline = float(progress_deadline)
         self.undo_window = float(undo_window)
-        self.alias = alias
+        # As the registry names it ("@production" is "production"): checked now, not after
+        # traffic moved (a name the registry refuses aborted the rollout after its
+        # switch; "@production" made every deploy after the first abort, its alias
+        # looked up with the "@" and found naming nothing).
+        self.alias = None if alias is None else _alias_name(alias)
         self.clock: Clock = clock if clock is not None else SystemClock()
         # The rollout this strategy started last (and the slot serving before), for the
         # clean-up of a deploy cut short; see _guarded.

@@ -230,13 +230,24 @@ def _watched(args: argparse.Namespace) -> _Watched:
     aliases = reg.aliases(args.model)
     current = aliases.get(args.alias)
     if current is None:
-        # A typo ('prod') used to be watched for the whole --duration, and only the
-        # rollback found that it could move nothing.
+        # A typo ('prod') used to be watched for the whole --duration in silence, and only
+        # the rollback found that it could move nothing. With --slot the slot is still
+        # watched (a watch started beside a first deploy, before it moves the alias, is a
+        # gate too), saying so at once; without it there is no slot to watch.
         named = ", ".join(f"{a} -> {v}" for a, v in sorted(aliases.items())) or "none"
-        raise ConfigError(
+        why = (
             f"the alias {args.alias} of {args.model} names no version (its aliases: "
-            f"{named}), so a rollback could move it nowhere: give --alias the alias of the "
-            "version served, or leave out --registry and --model to only watch --slot"
+            f"{named}), so a rollback could move it nowhere"
+        )
+        if args.slot is None:
+            raise ConfigError(
+                f"{why}: give --alias the alias of the version served, --slot to watch a "
+                "slot, or leave out --registry and --model to only watch --slot"
+            )
+        print(
+            f"modelship monitor watch: {why}; --slot {args.slot} is watched, and a "
+            "failure is reported without moving the alias",
+            file=sys.stderr,
         )
     # Only this alias's rollouts (or records that do not say which alias they moved):
     # another environment's rollout of the same version, on a registry they share, is in
@@ -437,8 +448,9 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
     policy condemned."""
 
     model, alias, version, rollout = args.model, args.alias, watched.version, watched.rollout
-    assert version is not None  # _watched refuses an alias that names no version
-    if rollout is None or rollout.previous_version in (None, version):
+    if version is None:
+        why = f"the alias {alias} of {model} named no version when the watch started"
+    elif rollout is None or rollout.previous_version in (None, version):
         # A rollout whose previous version is the version itself (a spec change, or a
         # re-run) moved the alias from no other version: "back" would be where it is.
         why = (
