@@ -339,3 +339,24 @@ def test_reference_group_with_regression_is_refused_at_construction() -> None:
             thresholds={"mean_error_difference": 0.5},
             reference_group="a",
         )
+
+
+def test_a_threshold_for_an_inferred_regression_is_refused(tmp_path: Path) -> None:
+    # --task regression refused --threshold, but a regression inferred from y (or from
+    # regression metrics) ignored it silently: the same input passed or failed by whether
+    # --task was written out.
+    rng = np.random.default_rng(5)
+    y = rng.normal(size=300)
+    scores = {"candidate_scores": y + rng.normal(0, 0.1, 300), "baseline_scores": y}
+    with pytest.raises(ConfigError, match=r"threshold=0\.7 turns scores into labels"):
+        Degradation(y=y, threshold=0.7, **scores).run()
+    with pytest.raises(ConfigError, match=r"threshold=0\.7"):
+        Degradation(y=y, metrics=["rmse"], threshold=0.7, **scores).run()
+    assert Degradation(y=y, **scores).run().status.value in ("pass", "fail", "warn")
+    data = _write_csv(
+        tmp_path / "reg.csv",
+        {"y": np.round(y, 4), "c": np.round(scores["candidate_scores"], 4), "b": np.round(y, 4)},
+    )
+    argv = ["check", "degradation", "--data", str(data), "--label", "y", "--candidate", "c"]
+    assert main([*argv, "--baseline", "b", "--threshold", "0.7"]) == 2
+    assert main([*argv, "--baseline", "b"]) in (0, 1)

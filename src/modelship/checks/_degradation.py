@@ -540,8 +540,10 @@ class Degradation:
         error, said once the models predicted); else regression. A regression
         metric asked for beside classification metrics on a 0/1 ``y`` is an error result
         that says to pass ``task="regression"``.
-    threshold : float
-        Scores at or above it are predicted positive (0.5).
+    threshold : float, optional
+        Scores at or above it are predicted positive (0.5 when not given). Classification
+        only: given to a check whose task is regression (said or inferred), it is a
+        ``ConfigError``, as nothing would read it.
     margin : float
         Allowed drop (0.01); ``margins`` overrides it per metric, by the names compared
         (a name that is not compared is a ``ConfigError``). For the metrics in [0, 1]
@@ -645,7 +647,7 @@ class Degradation:
 
     _parameter_constraints: ClassVar[Constraints] = {
         "task": (None, Options(("classification", "regression"))),
-        "threshold": Interval(float, None, None),
+        "threshold": (None, Interval(float, None, None)),
         "margin": Interval(float, 0, None),
         "margins": (None, MappingOf(Interval(float, 0, None))),
         "relative": bool,
@@ -690,7 +692,7 @@ class Degradation:
     metrics: tuple[Any, ...] = attrs.field(default=None, converter=_metric_list)
     lower_is_better: frozenset[str] = attrs.field(default=(), converter=frozenset)
     task: Literal["classification", "regression"] | None = None
-    threshold: float = 0.5
+    threshold: float | None = None
     margin: float = 0.01
     margins: Mapping[str, float] = attrs.field(default=None, converter=_margins)
     relative: bool = False
@@ -829,6 +831,12 @@ class Degradation:
         # a mistake in `margins` or `lower_is_better` is said before either model predicts
         # the holdout (it came after two full passes over it).
         task = self._task(y, classifier)
+        if task == "regression" and self.threshold is not None:
+            raise ConfigError(
+                f"threshold={self.threshold!r} turns scores into labels, and the task is "
+                "regression (said with task=, or inferred from y or the metrics): nothing "
+                "would read it; drop threshold, or pass task='classification' with 0/1 labels"
+            )
         metrics = self.metrics or _default_metrics(task)
         self._check_names(metrics)
         self._check_margins(metrics)
@@ -1054,7 +1062,8 @@ class Degradation:
                 a: npt.NDArray[Any] = cand
                 b: npt.NDArray[Any] = base
                 if spec.kind == "labels":
-                    a, b = cand >= self.threshold, base >= self.threshold
+                    cut = 0.5 if self.threshold is None else self.threshold
+                    a, b = cand >= cut, base >= cut
                 if metric == "roc_auc":
                     interval = sm.delong(y, a, b, confidence=confidence)
                 elif metric == "accuracy":
