@@ -45,8 +45,9 @@ from modelship.deploy._protocol import (
 from modelship.deploy._spec import DeploymentSpec
 from modelship.deploy.local._process import MAX_KEY, ServerProcess, Spawner, kill_all, stop_all
 from modelship.deploy.local._router import Router
-from modelship.deploy.serve._cli import REGISTRY_URL_ENV
+from modelship.deploy.serve._cli import REGISTRY_URL_ENV, _fingerprint_key
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, ServeConfig
+from modelship.deploy.serve._log import fingerprint_key_bytes
 from modelship.errors import ConfigError, ModelshipError
 from modelship.registry import FsspecStore, Registry
 from modelship.registry._open import storage_options_only
@@ -148,8 +149,10 @@ def _serve_args(
 ) -> tuple[argparse.Namespace, ServeConfig]:
     """What a server will run with, read from ``server_args`` as ``modelship serve``
     reads them: its parsed arguments and its configuration; anything it would refuse is
-    refused here, before any server starts. A refusal shows the arguments as ``written``
-    (default: ``server_args``)."""
+    refused here, before any server starts, but for the variable
+    ``--log-fingerprint-key-env`` names, which a spec's ``env`` may set: :meth:`apply`
+    checks it (:func:`_check_fingerprint_key`). A refusal shows the arguments as
+    ``written`` (default: ``server_args``)."""
     from modelship.deploy.serve._cli import add_arguments, config_from_args
 
     shown = reprlib.repr(list(server_args if written is None else written))
@@ -299,10 +302,11 @@ def _expand_env(env: Mapping[str, str]) -> dict[str, str]:
 
 def _spec_argv(
     spec: object, url: str, server_args: Sequence[str], max_body: int
-) -> tuple[list[str], dict[str, str]]:
+) -> tuple[list[str], dict[str, str], str | None]:
     """The first container's ``args`` and ``env`` of ``spec``, ``$(NAME)`` expanded as the
     kubelet expands them and checked as ``server_args`` are, before any server starts: what
-    the LocalDeployer cannot honour is refused."""
+    the LocalDeployer cannot honour is refused. Third, the variable the server's
+    ``--log-fingerprint-key-env`` names, if given (in ``server_args`` or the args)."""
     if not isinstance(spec, DeploymentSpec):
         raise ConfigError(
             f"spec must be a DeploymentSpec (DeploymentSpec.from_file('deploy.yaml')) or None, "
@@ -335,7 +339,9 @@ def _spec_argv(
     # Read after server_args, as the server reads them: a flag given in both takes the spec's.
     all_written = [*server_args, *written]
     try:
-        _, config = _serve_args(url, [*server_args, *args], what, "the server", written=all_written)
+        parsed, config = _serve_args(
+            url, [*server_args, *args], what, "the server", written=all_written
+        )
     except ConfigError:
         if not any(uses):
             raise  # no variable's value in what it says
@@ -352,7 +358,27 @@ def _spec_argv(
             f"{max_body} bytes the LocalDeployer's router holds for every slot; raise it "
             "for the router too: LocalDeployer(server_args=['--max-body-bytes', ...])"
         )
-    return args, env
+    return args, env, parsed.log_fingerprint_key_env
+
+
+def _check_fingerprint_key(name: str, spec_env: Mapping[str, str]) -> None:
+    """Refuse a ``--log-fingerprint-key-env name`` the server would exit on at start:
+    ``name`` unset, empty or too short in the environment the LocalDeployer hands its
+    servers (this process's, a spec's ``env`` over it), checked as ``modelship serve``
+    checks it. The variable is named, its value never shown."""
+    try:
+        if name in spec_env:
+            fingerprint_key_bytes(
+                os.fsencode(spec_env[name]),
+                f"--log-fingerprint-key-env {name}: deployment.containers[0].env.{name}",
+            )
+        else:
+            _fingerprint_key(name)  # read from this process's environment, as the server's
+    except ConfigError as exc:
+        raise ConfigError(
+            f"the server would exit at start: {exc} (the LocalDeployer's servers get this "
+            "process's environment, with deployment.containers[0].env over it)"
+        ) from None
 
 
 def _effective(options: Mapping[str, Any]) -> dict[str, Any]:
@@ -487,7 +513,8 @@ class LocalDeployer:
         The flags the deployer sets itself (``--host``, ``--port``, ``--fd``, ``--slot``,
         ``--graceful-seconds``, ``--signing-key-fd``) are refused, and so is ``-o
         signing_key=...`` (open the registry with the key instead) and an argument
-        holding a NUL character.
+        holding a NUL character. With ``--log-fingerprint-key-env VAR``, :meth:`apply`
+        refuses a ``VAR`` that is unset, empty or too short in the servers' environment.
 
     Examples
     --------
@@ -550,6 +577,8 @@ class LocalDeployer:
         # graceful_seconds (leaving the with-block after a version that never loaded).
         self._unready_grace = min(graceful_seconds, _UNREADY_SECONDS)
         self._server_args = [*server_args, "--graceful-seconds", str(graceful_seconds)]
+        # Checked at each apply(): a spec's env may set the variable.
+        self._key_env: str | None = args.log_fingerprint_key_env
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.RLock()
         # The servers of slots a remove() is draining and stopping, out of the table by
@@ -684,6 +713,12 @@ class LocalDeployer:
         rest (image, ports, resources, replicas, other containers, probe timings) is for
         Kubernetes and has no local meaning.
 
+        A ``--log-fingerprint-key-env VAR`` (of ``server_args`` or the spec's args) whose
+        ``VAR`` is unset, empty or shorter than 16 bytes in the environment the server
+        gets (this process's, the spec's ``env`` over it) is a
+        :class:`~modelship.errors.ConfigError` naming ``VAR`` (never its value), raised
+        before the slot's old server stops.
+
         Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic, or if
         another ``apply`` filled it while this one started its server, and
         :class:`~modelship.errors.ConfigError` for a slot other than ``"blue"`` and
@@ -700,8 +735,11 @@ class LocalDeployer:
         version = check_version(version)
         spec_args: list[str] = []
         env: dict[str, str] = {}
+        key_env = self._key_env
         if spec is not None:  # refused before any server stops or starts
-            spec_args, env = _spec_argv(spec, self._url, self._server_args, self._max_body)
+            spec_args, env, key_env = _spec_argv(spec, self._url, self._server_args, self._max_body)
+        if key_env is not None:  # the key the server reads at start, checked here
+            _check_fingerprint_key(key_env, env)
         with self._lock:
             old = self._slots.get(slot)
             if old is not None and old.weight > 0:

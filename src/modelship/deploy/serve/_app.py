@@ -20,7 +20,8 @@ Invariants the app keeps:
   never served with rows that may be other inputs' answers. What JSON has no type for
   is answered on ``/predict`` as a v2 ``BYTES`` tensor holds it, and logged so (bytes
   decoded as UTF-8, an integer beyond 64 bits as exact decimal text, a date, time or
-  datetime, ``datetime64`` too, in ISO 8601, an Enum as its value, a dataclass or a set
+  datetime, ``datetime64`` too, in ISO 8601 to the microsecond, a timedelta,
+  ``timedelta64`` too, as Python writes one, an Enum as its value, a dataclass or a set
   as its text), never a 500; one nested deeper than JSON writes, or referring to itself,
   is a 500 saying so. A missing value (``None``, NaN, ``pd.NA``, ``NaT``, a masked cell)
   is ``null`` on ``/predict`` and in the log, and a 500 on v2, among text labels too.
@@ -55,6 +56,7 @@ from typing import Any, ParamSpec, TypeVar
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._names import check_model_name, check_version
 from modelship._shown import brief, hide_credentials
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, V2_OUTPUTS, ServeConfig
 from modelship.deploy.serve._log import (
@@ -65,6 +67,7 @@ from modelship.deploy.serve._log import (
     _json_value,
     bytes_text,
     json_ready,
+    time_cells,
 )
 from modelship.deploy.serve._metrics import ServerMetrics
 from modelship.errors import ConfigError, MissingDependency
@@ -382,7 +385,11 @@ class ModelServer:
     load : callable
         Returns the model (anything with ``predict``, or a callable taking a 2-D array).
     name, version : str
-        Reported in every answer and metric label.
+        Reported in every answer and metric label: a model name and a version as the
+        registry takes them (letters, digits, ``.``, ``_`` and ``-``; a version may be
+        given as a positive int), so that the v2 routes reach them and v2 clients read
+        the version as the text the protocol says it is; anything else raises
+        :class:`~modelship.errors.InvalidName`.
     config : ServeConfig
         Request limits, warm-up, prediction log.
     digest : str, optional
@@ -410,11 +417,11 @@ class ModelServer:
         digest: str | None = None,
         on_failure: Callable[[BaseException], None] | None = None,
     ) -> None:
-        self.name = name
-        self.version = version
+        self.name = check_model_name(name)
+        self.version = check_version(version)
         self.digest = digest
         self.config = _serve_config(config)
-        self.metrics = ServerMetrics(name, version, slot=self.config.slot)
+        self.metrics = ServerMetrics(self.name, self.version, slot=self.config.slot)
         self.state = ServerState.STARTING
         self.error: str | None = None
         self._load = load
@@ -1326,19 +1333,21 @@ def _served(
     machine's, and long double becomes float64: neither has a v2 datatype, nor a JSON
     writer. A subclass of ndarray is served as the plain array it holds (an ``np.matrix``,
     from ``scipy.sparse``'s ``todense()``, would stay 2-D where the v2 data must be
-    flat), a masked array's masked cells as missing values (:func:`_unmasked`), and
-    ``datetime64`` as the datetimes it holds (:func:`_datetimes`)."""
+    flat), a masked array's masked cells as missing values (:func:`_unmasked`; each
+    array's of a list too, which stacking would drop), and ``datetime64`` and
+    ``timedelta64`` as the datetimes and timedeltas they hold (:func:`time_cells`)."""
     if type(out) is np.ndarray:
         answer: NDArray[Any] = out
     elif isinstance(out, np.ma.MaskedArray):
         answer = _unmasked(out)
     elif isinstance(out, (list, tuple)):
-        answer = np.asarray(_per_target(method, out, rows, {} if readings is None else readings))
+        pieces = [_unmasked(a) if isinstance(a, np.ma.MaskedArray) else a for a in out]
+        answer = np.asarray(_per_target(method, pieces, rows, {} if readings is None else readings))
     else:
         answer = np.asarray(out)
     dtype = answer.dtype
-    if dtype.kind == "M":
-        answer = _datetimes(answer)  # in whatever byte order
+    if dtype.kind in "mM":
+        answer = time_cells(answer)  # in whatever unit and byte order
     elif not dtype.isnative or dtype.kind == "c" or (dtype.kind == "f" and dtype.itemsize > 8):
         answer = _plain_numbers(method, answer)
     if answer.ndim == 0 or len(answer) != rows:
@@ -1351,8 +1360,9 @@ def _served(
 
 def _unmasked(out: np.ma.MaskedArray[Any, Any]) -> NDArray[Any]:
     """A masked array as a plain one, each masked cell a missing value (as NaN is:
-    ``null`` on ``/predict`` and in the log, a 500 on v2): NaN in a float array, ``NaT``
-    in a datetime one, ``None`` in an object array made of any other.
+    ``null`` on ``/predict`` and in the log, a 500 on v2): NaN in a float or complex
+    array (complex stays complex, which is not served), ``NaT`` in a datetime or
+    timedelta one, ``None`` in an object array made of any other.
 
     Examples
     --------
@@ -1367,34 +1377,11 @@ def _unmasked(out: np.ma.MaskedArray[Any, Any]) -> NDArray[Any]:
     if not masked.any():
         return answer
     kind = answer.dtype.kind
-    if kind in "fM":
-        return np.where(masked, answer.dtype.type("nan" if kind == "f" else "NaT"), answer)
+    if kind in "fcmM":
+        gap = answer.dtype.type("NaT" if kind in "mM" else "nan")
+        return np.where(masked, gap, answer)
     answer = answer.astype(object)
     answer[masked] = None
-    return answer
-
-
-#: The datetimes Python's datetime holds, at the microsecond: orjson's range too.
-_DATETIMES = (np.datetime64("0001-01-01", "us"), np.datetime64("9999-12-31T23:59:59.999999"))
-
-
-def _datetimes(out: NDArray[Any]) -> NDArray[Any]:
-    """A ``datetime64`` answer as an array of the datetimes it holds, to the microsecond,
-    ``NaT`` as ``None`` (a missing value): orjson wrote the array so, but neither the log
-    (``tolist()`` of nanoseconds gives integers) nor a v2 tensor did, and a ``NaT`` was a
-    500. One beyond the years a datetime holds is numpy's text of it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> _datetimes(np.array(["2026-12-06T08", "NaT"], dtype="datetime64[ns]")).tolist()
-    [datetime.datetime(2026, 12, 6, 8, 0), None]
-    """
-    moments = out.astype("datetime64[us]")
-    answer = moments.astype(object)
-    beyond = (moments < _DATETIMES[0]) | (moments > _DATETIMES[1])  # NaT is neither
-    if beyond.any():
-        answer[beyond] = np.datetime_as_string(out[beyond])
     return answer
 
 
@@ -1519,7 +1506,8 @@ def _object_data(name: str, cells: list[Any]) -> tuple[str, Any]:
     # Text, integers and booleans are never missing: the types are read in C (0.17 ms for
     # 10,000 labels, where looking for None took 0.2 ms), and only an answer holding
     # others is looked at cell by cell.
-    if not set(map(type, cells)) <= _NEVER_MISSING:
+    types = set(map(type, cells))
+    if not types <= _NEVER_MISSING:
         gap = next((cell for cell in cells if _missing(cell)), _NONE_MISSING)
         if gap is not _NONE_MISSING:
             raise _BadAnswer(
@@ -1529,9 +1517,12 @@ def _object_data(name: str, cells: list[Any]) -> tuple[str, Any]:
     bools = sum(isinstance(cell, (bool, np.bool_)) for cell in cells)
     if bools == len(cells):
         return "BOOL", [bool(cell) for cell in cells]
-    if not bools and all(isinstance(cell, (int, np.integer)) for cell in cells):
+    # numpy's timedelta64 is one of its integer types, but a duration: text, as /predict
+    # and the log write it, not its count of some unit.
+    numbers = not bools and np.timedelta64 not in types
+    if numbers and all(isinstance(cell, (int, np.integer)) for cell in cells):
         return _integer_data([int(cell) for cell in cells])
-    if not bools and all(
+    if numbers and all(
         isinstance(cell, (float, np.floating))
         or (isinstance(cell, (int, np.integer)) and abs(int(cell)) <= _EXACT)
         for cell in cells
@@ -1567,12 +1558,13 @@ def _missing(cell: Any) -> bool:
 
 
 def _text(cell: Any) -> str:
-    """One cell of a ``BYTES`` answer: text as it is, a numpy number or array as numpy
-    writes it, anything else as ``/predict`` and the log write it (:func:`_json_value`:
-    bytes decoded as UTF-8, a datetime in ISO 8601, an Enum's value), as text."""
+    """One cell of a ``BYTES`` answer: text as it is, a numpy number (not a
+    ``timedelta64``) or array as numpy writes it, anything else as ``/predict`` and the
+    log write it (:func:`_json_value`: bytes decoded as UTF-8, a datetime in ISO 8601, a
+    timedelta as Python writes it, an Enum's value), as text."""
     if isinstance(cell, str):
         return cell
-    if isinstance(cell, (np.number, np.bool_, np.ndarray)):
+    if isinstance(cell, (np.number, np.bool_, np.ndarray)) and not isinstance(cell, np.timedelta64):
         return str(cell)
     value = _json_value(cell)
     return value if isinstance(value, str) else _text(value)
@@ -2035,6 +2027,8 @@ def create_app(  # noqa: PLR0913 - public factory: in-memory model or registry r
     resolved to one version now, so a missing version fails here, and the artifact is
     loaded and verified on a worker thread when the app starts, then warmed up. Run the
     app with any ASGI server (``uvicorn.run(app)``); ``modelship serve`` does that.
+    ``name`` and ``version`` are a model name and a version as the registry takes them
+    (:class:`~modelship.errors.InvalidName` otherwise).
 
     Examples
     --------

@@ -223,6 +223,55 @@ def _keyed_by_text(value: Any) -> Any:
     return value
 
 
+#: The datetimes Python's datetime holds, at the microsecond: orjson's range too.
+_DATETIMES = (np.datetime64("0001-01-01", "us"), np.datetime64("9999-12-31T23:59:59.999999"))
+
+
+def time_cells(out: NDArray[Any]) -> NDArray[Any]:
+    """A ``datetime64`` or ``timedelta64`` array, in any unit and byte order, as an array
+    of the Python datetimes or timedeltas it holds, to the microsecond (what ``/predict``,
+    a v2 tensor and the log write as ISO 8601 and as ``str()`` of the timedelta), ``NaT``
+    as ``None`` (a missing value). A datetime beyond the years a datetime holds, or one
+    a microsecond count cannot hold (in years or days, converting would wrap round), is
+    numpy's text of it; so is a timedelta of years or months, which have no fixed length.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from modelship.deploy.serve._log import time_cells
+    >>> time_cells(np.array(["2026-12-06T08", "NaT"], dtype="datetime64[ns]")).tolist()
+    [datetime.datetime(2026, 12, 6, 8, 0), None]
+    >>> time_cells(np.array(["584600", "2026"], dtype="datetime64[Y]")).tolist()
+    ['584600', datetime.datetime(2026, 1, 1, 0, 0)]
+    >>> [str(cell) for cell in time_cells(np.array([1, 2], dtype="timedelta64[s]"))]
+    ['0:00:01', '0:00:02']
+    """
+    kind = out.dtype.kind
+    unit = np.datetime_data(out.dtype)[0]
+    known = ~np.isnat(out)
+    if kind == "m" and unit in ("Y", "M", "generic"):
+        # numpy would make a year 365.2425 days, and a count of no unit microseconds.
+        moments = np.full(out.shape, np.timedelta64("NaT", "us"))
+        beyond = known
+    else:
+        moments = out.astype(f"{kind}8[us]")
+        beyond = np.zeros(out.shape, dtype=bool)
+        if np.can_cast(out.dtype, moments.dtype, "safe"):
+            # A unit as coarse or coarser: the cast wraps round silently past the
+            # microseconds an int64 counts (year 584600 became 0045-12-13), and only a
+            # cell that wrapped round does not come back as it was.
+            beyond = known & (moments.astype(out.dtype) != out)
+        if kind == "M":  # NaT is neither below nor above
+            beyond |= (moments < _DATETIMES[0]) | (moments > _DATETIMES[1])
+    answer = moments.astype(object)
+    if beyond.any():
+        if kind == "M":
+            answer[beyond] = np.datetime_as_string(out[beyond])
+        else:
+            answer[beyond] = [str(cell) for cell in out[beyond]]
+    return answer
+
+
 def bytes_text(value: bytes | bytearray) -> str:
     """Bytes in an answer as the server writes them: decoded as UTF-8, an undecodable
     byte as a backslash escape.
@@ -255,8 +304,9 @@ def json_ready(value: Any, depth: int = 0) -> Any:
     a v2 ``BYTES`` tensor writes it: bytes (``np.bytes_``, ``bytearray`` too) as
     :func:`bytes_text`, an integer beyond 64 bits as its exact decimal text, in lists,
     tuples (as lists), dicts (a key that is not text as JSON writes it: ``"1"``,
-    ``"true"``) and arrays of objects, bytes or records at any depth; anything else as it
-    is (numbers, text, numeric arrays), left to the writer. An answer nested deeper than
+    ``"true"``) and arrays of objects, bytes or records at any depth, a numpy
+    ``datetime64`` or ``timedelta64`` as :func:`_json_value` writes it; anything else as
+    it is (numbers, text, numeric arrays), left to the writer. An answer nested deeper than
     :data:`MAX_ANSWER_DEPTH` raises :class:`UnwritableAnswer`.
 
     Examples
@@ -266,8 +316,9 @@ def json_ready(value: Any, depth: int = 0) -> Any:
     >>> json_ready(np.array([b"yes", 2**70, {1: b"x"}, 7], dtype=object))
     ['yes', '1180591620717411303424', {'1': 'x'}, 7]
     """
-    if isinstance(value, (bytes, bytearray)):
-        return bytes_text(value)
+    if isinstance(value, (bytes, bytearray, np.datetime64, np.timedelta64)):
+        # orjson writes a datetime64 itself, but refuses NaT and one beyond a datetime.
+        return _json_value(value)
     if isinstance(value, int) and not _WIDEST[0] <= value < _WIDEST[1]:
         return str(int(value))
     cells = isinstance(value, np.ndarray) and value.dtype.kind in "OSV"
@@ -316,8 +367,10 @@ def _json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind 
     object answer) as the number or truth value it holds, a numpy array as a list, bytes
     as :func:`bytes_text`; a missing value (a NaN or infinite numpy float, pandas' ``NA``
     or ``NaT``, numpy's ``NaT``) as null; a date, time or datetime in ISO 8601
-    (``isoformat()``: ``"2026-12-06T08:00:00"``), a numpy ``datetime64`` as the datetime
-    it holds to the microsecond (as orjson writes one); an Enum as its value, itself
+    (``isoformat()``: ``"2026-12-06T08:00:00"``; a pandas ``Timestamp`` to the
+    microsecond too), a timedelta as Python writes one (``"0:00:01"``), a numpy
+    ``datetime64`` or ``timedelta64`` as what it holds to the microsecond
+    (:func:`time_cells`: a datetime as orjson writes one); an Enum as its value, itself
     written by these rules (``Risk.LOW`` as ``"low"``); anything else (a dataclass, a
     UUID, a decimal, a set) as its text (``str()``).
 
@@ -333,6 +386,8 @@ def _json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind 
     ('yes', '{1}')
     >>> _json_value(datetime.datetime(2026, 12, 6, 8)), _json_value(np.datetime64("2026-12-06"))
     ('2026-12-06T08:00:00', '2026-12-06T00:00:00')
+    >>> _json_value(np.timedelta64(90, "s")), _json_value(np.datetime64("584600", "Y"))
+    ('0:01:30', '584600')
     >>> class Risk(enum.Enum):
     ...     LOW = "low"
     >>> _json_value(Risk.LOW)
@@ -345,11 +400,8 @@ def _json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind 
         return bytes_text(value)
     if isinstance(value, np.ndarray):
         return _finite_or_none(json_ready(value.tolist()))
-    if isinstance(value, np.datetime64):
-        moment = value.astype("datetime64[us]").item()  # None for NaT
-        if moment is not None and not isinstance(moment, datetime.datetime):
-            return str(np.datetime_as_string(value))  # beyond the years a datetime holds
-        value = moment
+    if isinstance(value, (np.datetime64, np.timedelta64)):
+        value = time_cells(np.array([value]))[0]  # as a datetime64 answer's cells are
     elif isinstance(value, np.generic):
         item = value.item()
         if isinstance(item, np.floating):
@@ -364,8 +416,14 @@ def _json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind 
         kind.__name__ in ("NAType", "NaTType") and kind.__module__.startswith("pandas")
     ):
         return None
+    if isinstance(value, datetime.datetime):
+        # datetime's own text, to the microsecond: pandas' Timestamp writes nanoseconds,
+        # which a datetime64[ns] answer of the same moment does not.
+        return datetime.datetime.isoformat(value)
     if isinstance(value, (datetime.date, datetime.time)):
         return value.isoformat()
+    if isinstance(value, datetime.timedelta):  # pandas' Timedelta's own: "0 days 00:00:01"
+        return datetime.timedelta.__str__(value)
     if isinstance(value, enum.Enum):
         return value.value
     return str(value)
@@ -610,21 +668,19 @@ class PredictionLog:
                 "fingerprint_key is given but inputs is 'full': the rows' features are "
                 "logged, not fingerprints; pass inputs='fingerprint', or no key"
             )
-        if not (isinstance(batch_rows, int) and batch_rows >= 1):
+        if not (_integer(batch_rows) and batch_rows >= 1):
             raise ConfigError(f"batch_rows must be an integer >= 1, got {batch_rows!r}")
         if not finite_positive(flush_seconds):
             raise ConfigError(
                 f"flush_seconds must be a finite number of seconds > 0 (e.g. 5.0), got "
                 f"{brief(flush_seconds)}"
             )
-        if not (isinstance(max_pending_rows, int) and max_pending_rows >= batch_rows):
+        if not (_integer(max_pending_rows) and max_pending_rows >= batch_rows):
             raise ConfigError(
                 f"max_pending_rows must be an integer >= batch_rows ({batch_rows}), "
                 f"got {max_pending_rows!r}"
             )
-        if isinstance(max_pending_bytes, bool) or not (
-            isinstance(max_pending_bytes, int) and max_pending_bytes >= 1
-        ):
+        if not (_integer(max_pending_bytes) and max_pending_bytes >= 1):
             raise ConfigError(
                 f"max_pending_bytes must be an integer >= 1, got {max_pending_bytes!r}"
             )
@@ -882,6 +938,11 @@ def _validated(line: bytes, where: str) -> dict[str, Any]:
 
 _ABSENT = object()
 _HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def _integer(value: Any) -> bool:
+    """Whether ``value`` is an integer and not a truth value (``True`` is an int)."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _number(value: Any) -> bool:
