@@ -2,13 +2,18 @@
 
 - A signed registry opened with another key (a rotated or mis-set secret) exits 2, as
   without a key, in every command: it exited 1 ("signed by someone else"), which reads as
-  a registry that was changed, and as ``deploy rollback``'s "nothing to roll back".
+  a registry that was changed, and as ``deploy rollback``'s "nothing to roll back". Only
+  a policy whose signature does not verify tells another key: a damaged or unsigned one
+  is left to each document (it refused the right key), a URL naming a file is no
+  registry (it was a StoreError), and ``serve --signing-key-fd N`` names the descriptor.
 - A reader gone early (``| head -1``, ``| true``) ends a command quietly with its verdict:
   a report written to ``/dev/stdout`` or ``-`` by ``check`` or ``parity`` turned it into 2.
 - A command started with stdout or stderr closed writes nothing to the other one: a
   message landed in ``download``'s checksum on stdout, and output to a closed stdout crashed.
 - SIGTERM (``timeout``, a cancelled CI step) during a download leaves no temporary file
-  and exits 143, as Ctrl-C leaves none and exits 130.
+  and exits 143, as Ctrl-C leaves none and exits 130: the program's handling only, where
+  SIGTERM has its default action. ``main([...])`` called by a program leaves its SIGTERM
+  handlers (Python's or below it) alone, and an inherited SIG_IGN stays ignored.
 - ``registry verify URL NAME REF --all`` is refused: REF was dropped, so a version that
   does not exist passed.
 - A local data file whose name holds ``?`` is read; only a URL has a query.
@@ -30,6 +35,7 @@ import pytest
 import modelship as ms
 from modelship._cli_common import open_cli_registry
 from modelship.cli import main
+from modelship.errors import SigningKeyRequired
 from modelship.parity import EnvironmentSnapshot
 from modelship.registry._layout import SIGNING_POLICY, manifest_key
 from modelship.registry._store import FsspecStore
@@ -122,6 +128,45 @@ def test_with_the_right_key_a_changed_manifest_still_fails_verification(
     manifest.write_text(text.replace('"metrics":{}', '"metrics":{"auc":1}'))
     assert main(["registry", "verify", signed, "fraud", "1"]) == 1
     assert "FAIL fraud 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [b"xx", b'{"format":1,"signed":false}', b"[]", b'{"signature":""}', b"[" * 100_000],
+    ids=["garbage", "unsigned", "no-object", "empty-signature", "deep"],
+)
+@pytest.mark.parametrize("argv", [["verify", "1"], ["versions"], ["show", "@production"]])
+def test_a_damaged_or_unsigned_policy_is_left_to_each_document_with_the_right_key(
+    signed: str, policy: bytes, argv: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every manifest still verifies with the key: only a policy signed by another key
+    # tells that the key is another. Before: "signs with another key", exit 2.
+    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", KEY.decode())
+    (Path(signed) / SIGNING_POLICY).write_bytes(policy)
+    command, *rest = argv
+    assert main(["registry", command, signed, "fraud", *rest]) == 0
+
+
+def test_a_url_naming_a_file_with_a_key_is_no_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("MODELSHIP_SIGNING_KEY", OTHER_KEY)
+    (tmp_path / "afile").write_text("hi")
+    assert main(["registry", "models", str(tmp_path / "afile")]) == 2
+    assert capsys.readouterr().err.startswith("modelship: RegistryNotFound: ")  # was StoreError
+
+
+@posix_only
+def test_serve_names_the_signing_key_fd_whose_key_is_another(signed: str) -> None:
+    from modelship.cli import build_parser
+    from modelship.deploy.serve._cli import _open
+
+    read, write = os.pipe()
+    os.write(write, OTHER_KEY.encode())
+    os.close(write)
+    args = build_parser().parse_args(["serve", signed, "fraud", "--signing-key-fd", str(read)])
+    with pytest.raises(SigningKeyRequired, match=f"than the one in --signing-key-fd {read}: "):
+        _open(args)  # before: "than the one in -o signing_key"
 
 
 def test_opening_without_a_key_reads_no_signing_policy(
@@ -277,11 +322,11 @@ def test_registry_delete_with_stderr_closed_prints_nothing_to_stdout(plain: str)
 # --- 4. SIGTERM ------------------------------------------------------------------------
 
 # The download is cut by SIGTERM once its first bytes are in the temporary file: the
-# process signals itself from inside the copy, so where the signal lands is fixed.
+# process signals itself from inside the copy, so where the signal lands is fixed. It runs
+# as `python -m modelship` does (modelship/__main__.py: main() without arguments).
 _TERMINATED_DOWNLOAD = """
-import os, signal, sys
+import os, runpy, signal, sys
 import modelship.registry._download as download
-from modelship.cli import main
 
 copy = download.hash_stream
 
@@ -291,7 +336,7 @@ def terminated(src, callback, write, **kwargs):
     return copy(src, callback, write, **kwargs)
 
 download.hash_stream = terminated
-sys.exit(main(sys.argv[1:]))
+runpy.run_module("modelship", run_name="__main__", alter_sys=True)
 """
 
 
@@ -325,7 +370,7 @@ def test_sigterm_is_left_to_the_commands_that_run_until_a_signal(command: dict[s
     from modelship.cli import _sigterm_raises
 
     before = signal.getsignal(signal.SIGTERM)
-    with _sigterm_raises(argparse.Namespace(**command)):
+    with _sigterm_raises(argparse.Namespace(**command), program=True):
         assert signal.getsignal(signal.SIGTERM) is before
 
 
@@ -333,10 +378,108 @@ def test_sigterm_raises_in_other_commands_and_the_handler_is_put_back() -> None:
     from modelship.cli import _sigterm_raises
 
     before = signal.getsignal(signal.SIGTERM)
+    assert before is signal.SIG_DFL  # as a program starts
     args = argparse.Namespace(command="deploy", deploy_command="rollback")
-    with _sigterm_raises(args):
+    with _sigterm_raises(args, program=True):
         assert signal.getsignal(signal.SIGTERM) is not before
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+def _signalled_while_listing(monkeypatch: pytest.MonkeyPatch, seen: list[object]) -> None:
+    """``registry models`` records the SIGTERM handler while it runs (in ``seen``), then
+    sends this process SIGTERM; raise_signal runs a Python handler before it returns."""
+    listed = ms.Registry.models
+
+    def models(self: ms.Registry) -> list[str]:
+        seen.append(signal.getsignal(signal.SIGTERM))
+        signal.raise_signal(signal.SIGTERM)
+        return listed(self)
+
+    monkeypatch.setattr(ms.Registry, "models", models)
+
+
+@posix_only
+def test_main_called_with_arguments_leaves_sigterm_to_the_callers_handler(
+    plain: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A program running a command in-process keeps its own graceful SIGTERM handling.
+    called: list[int] = []
+
+    def graceful(signum: int, frame: object) -> None:
+        called.append(signum)
+
+    seen: list[object] = []
+    _signalled_while_listing(monkeypatch, seen)
+    previous = signal.signal(signal.SIGTERM, graceful)
+    try:
+        assert main(["registry", "models", plain]) == 0  # before: 143
+        assert signal.getsignal(signal.SIGTERM) is graceful
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert (seen, called) == ([graceful], [signal.SIGTERM])
+    assert capsys.readouterr().out == "fraud\n"
+
+
+def test_main_called_with_arguments_sets_no_sigterm_handler(
+    plain: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[object] = []
+    listed = ms.Registry.models
+
+    def models(self: ms.Registry) -> list[str]:
+        seen.append(signal.getsignal(signal.SIGTERM))  # no signal sent: the default kills
+        return listed(self)
+
+    monkeypatch.setattr(ms.Registry, "models", models)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["registry", "models", plain]) == 0
+    assert seen == [before]  # before: main's own handler
+
+
+@posix_only
+def test_an_ignored_sigterm_stays_ignored(plain: str, tmp_path: Path) -> None:
+    # `trap '' TERM` in a CI script: the child inherits SIG_IGN, and the download completes.
+    folder = tmp_path / "out"
+    folder.mkdir()
+    command = ["registry", "download", plain, "fraud", "1", "-o", str(folder / "model.bin")]
+    done = subprocess.run(
+        [sys.executable, "-c", _TERMINATED_DOWNLOAD, *command],
+        env=ENV,
+        capture_output=True,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    )
+    assert done.returncode == 0, done.stderr.decode()  # before: 143
+    assert b"terminated" not in done.stderr
+    assert [path.name for path in folder.iterdir()] == ["model.bin"]  # the download completed
+
+
+# A handler installed below Python (as faulthandler.register installs it, or a C
+# extension's): Python reports SIG_DFL for it.
+_HANDLED_BELOW_PYTHON = """
+import faulthandler, signal, sys
+from modelship.cli import main
+
+faulthandler.register(signal.SIGTERM, all_threads=False, chain=False)
+code = main(sys.argv[1:])
+signal.raise_signal(signal.SIGTERM)  # the process's own handler takes it
+print("alive", code)
+"""
+
+
+@posix_only
+def test_main_called_with_arguments_keeps_a_handler_installed_below_python(plain: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _HANDLED_BELOW_PYTHON, "registry", "models", plain],
+        env=ENV,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    # Before: main put SIG_DFL back on its way out, and SIGTERM killed the process (-15).
+    assert done.returncode == 0, done.stderr.decode()
+    assert done.stdout == b"fraud\nalive 0\n"
 
 
 # --- 5. registry verify REF --all ------------------------------------------------------

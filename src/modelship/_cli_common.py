@@ -16,7 +16,13 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelship._shown import hide_credentials, printable
-from modelship.errors import ConfigError, InvalidName, SigningKeyRequired
+from modelship.errors import (
+    ConfigError,
+    IntegrityError,
+    InvalidName,
+    SigningKeyRequired,
+    StoreError,
+)
 from modelship.report import write_text
 
 if TYPE_CHECKING:
@@ -119,22 +125,27 @@ def add_signing_key_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def open_cli_registry(url: str, *, key_env: str = SIGNING_KEY_ENV, **options: Any) -> Registry:
+def open_cli_registry(
+    url: str, *, key_env: str = SIGNING_KEY_ENV, key_from: str | None = None, **options: Any
+) -> Registry:
     """The registry at ``url`` as every command opens it: a signed one with the key in
     :data:`SIGNING_KEY_ENV` when that is set (its bytes as the system holds them, so any
     bytes serve as a key), as ``modelship registry`` and ``modelship serve`` read it.
     ``key_env`` names another variable (``--signing-key-env``), which must then be set;
     ``""`` reads none (an unsigned registry while the variable is set for another one).
     An explicit ``signing_key`` in ``options`` (``-o signing_key=...``) wins.
+    ``key_from`` says where that explicit key came from, for the message refusing it
+    (``"--signing-key-fd 3"``; by default ``-o signing_key``).
 
     Raises
     ------
     SigningKeyRequired
-        When the registry records a signing policy that the key given did not sign (the
-        registry signs with another key: exit 2 on the command line, an error to fix,
-        not a document that failed to verify), unless it is read unchecked
-        (``verify_signatures=False``), which reads with any key and writes with none but
-        the registry's.
+        When the registry's signing policy carries a signature that does not verify with
+        the key given (the registry signs with another key: exit 2 on the command line,
+        an error to fix, not a document that failed to verify), unless it is read
+        unchecked (``verify_signatures=False``), which reads with any key and writes
+        with none but the registry's. A policy that is damaged or carries no signature
+        is no sign of another key: it is left to the checks of each document read.
 
     Examples
     --------
@@ -161,23 +172,42 @@ def open_cli_registry(url: str, *, key_env: str = SIGNING_KEY_ENV, **options: An
     given = options.get("signing_key")
     # Read unchecked (--no-verify-signatures), any key reads; its writes are refused.
     if given is not None and options.get("verify_signatures", True) is True:
-        _refuse_another_key(registry, given, "-o signing_key" if explicit else key_env)
+        where = (key_from or "-o signing_key") if explicit else key_env
+        _refuse_another_key(registry, given, where)
     return registry
 
 
 def _refuse_another_key(registry: Registry, key: bytes | str, where: str) -> None:
-    """Raise :class:`~modelship.errors.SigningKeyRequired` if the registry records a
-    signing policy that ``key`` did not sign: the registry's key is required, and this is
-    another (a rotated or mis-set secret). Without this, the first signed document read
-    failed to verify (exit 1, "signed by someone else"), as if the registry had been
-    changed. One read of the small policy document; a registry without one (not signed,
-    or not yet) is left to the command."""
+    """Raise :class:`~modelship.errors.SigningKeyRequired` if the registry's signing
+    policy carries a signature that ``key`` did not make: the registry's key is required,
+    and this is another (a rotated or mis-set secret). Without this, the first signed
+    document read failed to verify (exit 1, "signed by someone else"), as if the registry
+    had been changed. One read of the small policy document, parsed as the registry's
+    signer parses it.
+
+    Anything else is left to the command, as without this check: no policy (a registry
+    not signed, or not yet, or a URL naming a file or no folder), one that cannot be read
+    or parsed (damaged: each signed document still verifies with the key, or fails on its
+    own), or one that carries no signature (what a keyed reader of such a registry
+    trusts is decided document by document).
+    """
+    from modelship.registry._integrity import parse_json
     from modelship.registry._layout import SIGNING_POLICY
     from modelship.registry._signing import Signer
 
     try:
         policy = registry.store.read(SIGNING_POLICY)
-    except FileNotFoundError:
+        doc = parse_json(policy, SIGNING_POLICY)
+    except (FileNotFoundError, NotADirectoryError, IntegrityError):  # none, or damaged
+        return
+    except StoreError as exc:
+        # A URL naming a file: a local store says NotADirectoryError as a StoreError. The
+        # command reports what is there (RegistryNotFound); other failures are raised.
+        if isinstance(exc.__cause__, NotADirectoryError):
+            return
+        raise
+    signature = doc.get("signature") if isinstance(doc, dict) else None
+    if not isinstance(signature, str) or not signature:
         return
     if not Signer(key).signs_policy(policy):
         raise SigningKeyRequired(

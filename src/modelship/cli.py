@@ -5,9 +5,12 @@ version, storage failure, and any unexpected exception: a bug here or in a plugi
 line on stderr; ``MODELSHIP_TRACEBACK=1`` prints its traceback on stderr instead, still
 exit 2), 130 interrupted (Ctrl-C: one line on stderr, no traceback), 143 terminated
 (SIGTERM, as ``timeout`` and a CI runner cancelling a step send it: one line on stderr,
-and a file a command was writing is removed as after Ctrl-C). ``serve``, ``deploy
-apply`` and ``monitor watch``, which run until a signal stops them, are left to their own
-handling of SIGTERM (a server drains, a rollout is aborted).
+and a file a command was writing is removed as after Ctrl-C). That is the program's
+handling (``modelship``, ``python -m modelship``: :func:`main` called without arguments),
+where SIGTERM had its default action: an ignored SIGTERM (``trap '' TERM``) stays
+ignored, and ``main([...])`` called by a program leaves its signals to it. ``serve``,
+``deploy apply`` and ``monitor watch``, which run until a signal stops them, are left to
+their own handling of SIGTERM (a server drains, a rollout is aborted).
 Machine-readable output is JSON on stdout; messages go to stderr. A reader that closes
 stdout early ends the command quietly with the verdict it had reached: a command that
 found a failure sets ``args.exit_code_so_far``, which is then the exit code. A command
@@ -170,16 +173,25 @@ def _terminate(signum: int, frame: FrameType | None) -> None:
 
 
 @contextlib.contextmanager
-def _sigterm_raises(args: argparse.Namespace) -> Iterator[None]:
-    """While the command of ``args`` runs, SIGTERM raises :class:`_Terminated`, unless the
-    command handles it itself (:data:`_OWN_SIGTERM`) or this is not the main thread (only
-    it may set a handler: ``main`` called from a thread leaves signals alone)."""
+def _sigterm_raises(args: argparse.Namespace, *, program: bool) -> Iterator[None]:
+    """While the command of ``args`` runs, SIGTERM raises :class:`_Terminated`, when
+    ``main`` runs as the program (``program``: the console script and ``python -m
+    modelship`` call it without arguments) and SIGTERM has its default action.
+
+    Signals are otherwise left alone: ``main([...])`` called by a program leaves them to
+    its handlers, those installed outside Python included (Python reports one that
+    ``faulthandler.register`` or a C extension installed as the default), and an
+    inherited SIG_IGN (``trap '' TERM``) stays ignored. Left alone too: a command that
+    handles SIGTERM itself (:data:`_OWN_SIGTERM`), and a thread other than the main one
+    (only it may set a handler)."""
     command = getattr(args, "command", None)
     path = (command, getattr(args, f"{command}_command", None))
     if (
-        path in _OWN_SIGTERM
+        not program
+        or path in _OWN_SIGTERM
         or path[:1] in _OWN_SIGTERM
         or threading.current_thread() is not threading.main_thread()
+        or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
     ):
         yield
         return
@@ -194,6 +206,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failed, 2 error, 130
     interrupted, 143 terminated).
 
+    ``argv`` defaults to the program's arguments: called so (as the ``modelship`` console
+    script and ``python -m modelship`` call it), ``main`` is the program, and SIGTERM ends
+    a command as Ctrl-C does (exit 143), unless SIGTERM was ignored or handled already.
+    Called with ``argv`` (a program running a command), it leaves signals to the caller.
+
     Examples
     --------
     >>> main(["registry", "versions", "memory://cli-main-doc", "nobody"])
@@ -202,7 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Before anything is opened: a closed descriptor's number would go to that file.
     reopen_closed_stdio()
     try:
-        return _run(list(sys.argv[1:] if argv is None else argv))
+        return _run(list(sys.argv[1:] if argv is None else argv), program=argv is None)
     except _Terminated:
         # Like Ctrl-C: one line, no traceback, a file being written removed on the way out.
         print("modelship: terminated (SIGTERM)", file=sys.stderr)
@@ -236,7 +253,7 @@ def _one_line(exc: BaseException) -> str:
     return printable(" ".join(hide_credentials(str(exc)).split()))
 
 
-def _run(tokens: list[str]) -> int:
+def _run(tokens: list[str], *, program: bool) -> int:
     chosen = tokens[0] if tokens else ""
     # A built-in command needs its own hook only: the others import what it does not use
     # (`check` and `monitor` import SciPy, 1.5 s of a 2 s `modelship registry ...`).
@@ -247,7 +264,7 @@ def _run(tokens: list[str]) -> int:
         parser = build_parser()
     args = parser.parse_args(tokens)
     try:
-        with _sigterm_raises(args):
+        with _sigterm_raises(args, program=program):
             code: int = args.func(args)
             sys.stdout.flush()  # inside the try: a reader gone early is a BrokenPipeError here
     except BrokenPipeError:

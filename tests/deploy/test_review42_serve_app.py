@@ -177,7 +177,7 @@ def test_a_nat_in_a_datetime64_answer_is_null_on_predict_and_a_500_on_v2(serve: 
 # --- 3: subclasses of ndarray are served as the plain arrays they hold ---------------------
 
 
-@pytest.mark.filterwarnings("ignore:the matrix subclass is not the recommended way:PendingDeprecationWarning")
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 def test_a_matrix_answer_is_flat_v2_data_as_its_shape_says(serve: Any) -> None:
     client = serve(lambda x: np.asmatrix(x @ np.array([[1.0], [10.0]])))
     rows = {"name": "x", "shape": [3, 2], "datatype": "FP64", "data": [1, 2, 3, 4, 5, 6]}

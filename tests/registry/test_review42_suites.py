@@ -17,7 +17,9 @@ implementation (as users' CI does) and against sound ones.
 from __future__ import annotations
 
 import builtins
+import os
 import pickle
+import threading
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -59,7 +61,7 @@ def _where_another_handle_writes(store: Store) -> str:
     # Not a public name: imported here, where it is tested (and only by the tests of it).
     from modelship.testing._store_suite import _writer
 
-    return _writer(store, _unpickled(store))[1]
+    return _writer(store, _unpickled(store), _unpickled)[1]
 
 
 # --- 1. a cache every handle of a process shares --------------------------------------------
@@ -163,6 +165,70 @@ def test_the_other_handle_of_a_store_on_s3_writes_from_another_process(
 ) -> None:
     store = FsspecStore.from_url(f"{s3_bucket['url']}review42", **s3_bucket["options"])
     assert _where_another_handle_writes(store) == "in another process"
+
+
+# --- 1b. a second handle that neither pickles nor survives a fork (an s3fs store) ---------
+
+
+def _refused_after_a_fork() -> Callable[[str, str], None]:
+    """A hook that refuses every call from another process than the one that made it, as
+    an s3fs file system does ("not fork-safe"); a closure, so its store does not pickle."""
+    made_in = os.getpid()
+
+    def hook(operation: str, key: str) -> None:
+        if os.getpid() != made_in:
+            raise RuntimeError("This class is not fork-safe")
+
+    return hook
+
+
+def _fork_unsafe(store: Store) -> HookStore:
+    """A handle on the location of ``store`` that does not pickle and that a forked
+    process cannot use: what a user's s3fs-backed store with a lock is."""
+    return HookStore(FsspecStore.from_url(store.url), before=_refused_after_a_fork())
+
+
+def test_a_handle_that_neither_pickles_nor_survives_a_fork_is_reopened_in_the_other_process(
+    tmp_path: Path,
+) -> None:
+    check = stores.test_a_handle_sees_what_another_handle_on_its_location_wrote
+    store = _fork_unsafe(_local(tmp_path))
+    check(store, _fork_unsafe)  # before: "could not create a key in a forked process"
+
+
+def test_a_process_cache_behind_a_handle_that_does_not_survive_a_fork_is_still_caught(
+    tmp_path: Path,
+) -> None:
+    check = stores.test_a_handle_sees_what_another_handle_on_its_location_wrote
+
+    def reopen(store: Store) -> Store:
+        return ProcessCached(FsspecStore.from_url(store.url), before=_refused_after_a_fork())
+
+    store = reopen(_local(tmp_path))
+    with pytest.raises(AssertionError, match=r"\(in another process\).*a cache outlived"):
+        check(store, reopen)
+
+
+def test_writes_are_made_here_saying_so_where_no_handle_can_write_from_a_fork(
+    tmp_path: Path,
+) -> None:
+    check = stores.test_a_handle_sees_what_another_handle_on_its_location_wrote
+    store = _fork_unsafe(_local(tmp_path))
+    with pytest.warns(UserWarning, match=r"no second handle could write from a forked process"):
+        check(store, lambda same: same)  # the handle itself: refused after the fork
+
+
+@pytest.mark.s3
+def test_an_s3_store_with_a_lock_is_reopened_in_the_other_process(
+    s3_bucket: dict[str, Any],
+) -> None:
+    class Locked(HookStore):
+        def __init__(self, url: str) -> None:
+            super().__init__(FsspecStore.from_url(url, **s3_bucket["options"]))
+            self.lock = threading.Lock()  # no pickle: the forked process reopens it
+
+    check = stores.test_a_handle_sees_what_another_handle_on_its_location_wrote
+    check(Locked(f"{s3_bucket['url']}review42-locked"), lambda store: Locked(store.url))
 
 
 # --- 2. replacing an idle slot --------------------------------------------------------------

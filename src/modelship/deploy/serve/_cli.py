@@ -250,6 +250,7 @@ def _open(args: argparse.Namespace) -> Registry:
     url = registry_url(args.registry)
     options = _options(args.option, url)
     key_env = args.signing_key_env
+    key_from: str | None = None  # an explicit key's origin, for the message refusing another key
     if "signing_key" in options:
         if args.signing_key_fd is not None:
             raise ConfigError(
@@ -263,7 +264,8 @@ def _open(args: argparse.Namespace) -> Registry:
     elif args.signing_key_fd is not None:
         options["signing_key"] = _key_from_fd(args.signing_key_fd)
         key_env = ""  # the descriptor's key wins over the environment's
-    return open_cli_registry(url, key_env=key_env, **options)
+        key_from = f"--signing-key-fd {args.signing_key_fd}"
+    return open_cli_registry(url, key_env=key_env, key_from=key_from, **options)
 
 
 def _key_from_fd(fd: int) -> bytes:
