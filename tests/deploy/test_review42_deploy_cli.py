@@ -297,3 +297,24 @@ def test_a_record_that_says_its_alias_with_an_at_sign_is_that_alias_s() -> None:
     )  # fmt: skip
     assert same_alias(record, "production") is True
     assert same_alias(record, "staging") is False
+
+
+def test_monitor_watch_of_a_slot_another_version_once_served_with_no_alias_still_watches(
+    root: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # production's rollout once put version 1 into blue; the alias was then removed and a
+    # new first deploy into blue is watched: the warning promised a watch, and the slot's
+    # old record then refused it ("the alias production names None").
+    ms.open_registry(root).remove_alias("fraud", "production")
+    code = cli(
+        [
+            "monitor", "watch", "http://127.0.0.1:9", "--registry", root, "--model", "fraud",
+            "--alias", "production", "--slot", "blue", "-c", "error_rate > 1%",
+            "--interval", "0.2", "--duration", "0.4", "--timeout", "0.2",
+        ]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert "--slot blue is watched" in err
+    assert "does not serve the version watched" not in err
+    assert out  # it watched
+    assert code == 2  # the source never answered

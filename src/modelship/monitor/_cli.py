@@ -249,6 +249,9 @@ def _watched(args: argparse.Namespace) -> _Watched:
             "failure is reported without moving the alias",
             file=sys.stderr,
         )
+        # No version to judge the slot's rollouts against, none to move back to: the
+        # slot's records (another version once put there) have nothing to say.
+        return _Watched(str(args.slot), args.since, None, None)
     # Only this alias's rollouts (or records that do not say which alias they moved):
     # another environment's rollout of the same version, on a registry they share, is in
     # another slot of another deployment, and its previous version is not this alias's.
