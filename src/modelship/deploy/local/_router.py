@@ -39,6 +39,15 @@ A client connection is closed when no whole head arrives within ``_HEAD_SECONDS`
 uvicorn's keep-alive timeout: idle between requests, a head trickled in, a head ending in
 bare LFs, which the router does not take as a head's end) or its body within
 ``_BODY_SECONDS`` (60 s). A backend answer whose head is over 64 KiB is a ``502``.
+
+Every answer the router makes itself (``400``, ``413``, ``431``, ``501``, ``502``,
+``503``) carries a request id, as every answer of ``modelship serve`` does: in an
+``x-request-id`` field and as ``"request_id"`` in its JSON body, so a client can tell
+which of its requests the router refused. It is the client's ``X-Request-ID`` when the
+servers would echo it (printable ASCII, 1 to 128 characters), else one the router makes
+in the servers' format (16 hex digits, 64 random bits of the router's own, then ``-``
+and a counter), as it is for a head it could not read. A forwarded request goes as it
+came, without an id added: its server's answer carries the server's.
 """
 
 from __future__ import annotations
@@ -46,10 +55,12 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import itertools
 import json
 import re
+import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -78,11 +89,34 @@ _MAX_INTERIM = 8
 _HOP_BY_HOP = frozenset(
     (b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"te", b"upgrade")
 )
+#: The reason phrase of each status the router answers with itself.
+_REASONS = {
+    400: "Bad Request",
+    413: "Content Too Large",
+    431: "Request Header Fields Too Large",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+}
 _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a field name (RFC 9110 5.1)
 
 #: A message head's fields in order, names lower-cased: a list, as a field may repeat
 #: (two Set-Cookie are two cookies).
 _Fields = list[tuple[bytes, bytes]]
+
+
+def _usable_id(value: str) -> bool:
+    """Whether a client's ``X-Request-ID`` is echoed: printable ASCII, 1 to 128 characters.
+
+    The model server's rule (``modelship serve``), written again here: the server's
+    module loads starlette and orjson, which the router's process has no use for.
+
+    Examples
+    --------
+    >>> _usable_id("order-17"), _usable_id(""), _usable_id("x" * 129), _usable_id("café")
+    (True, False, False, False)
+    """
+    return 0 < len(value) <= 128 and value.isascii() and value.isprintable()
 
 
 def _hop_by_hop(fields: _Fields) -> bool:
@@ -312,9 +346,12 @@ class _CutOff:
         self._handle.cancel()
 
 
-async def _read_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bytes | None:
+async def _read_head(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, made_id: Callable[[], str]
+) -> bytes | None:
     """The next request's head; empty for empty lines alone; None when the connection is
-    to close (the client left, or its head is over 64 KiB: answered ``431``)."""
+    to close (the client left, or its head is over 64 KiB: answered ``431`` under a
+    request id ``made_id`` makes, as the head is not read)."""
     try:
         head = await reader.readuntil(b"\r\n\r\n")
     except (asyncio.IncompleteReadError, ConnectionError):
@@ -325,9 +362,9 @@ async def _read_head(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
             start = (await reader.read(_MAX_HEAD)).lstrip(b"\r\n")
         except ConnectionError:
             return None
-        error = {"error": "request head over 64 KiB"}
         bodiless = start.startswith(b"HEAD ")
-        writer.write(_response(431, "Request Header Fields Too Large", error, False, bodiless))
+        error = "request head over 64 KiB"
+        writer.write(_response(431, error, made_id(), keep=False, bodiless=bodiless))
         return None
     # Empty lines before a request line are ignored (RFC 9112 2.2): some clients end a
     # body with an extra CRLF.
@@ -424,16 +461,27 @@ def _what_failed(exc: Exception) -> str:
 
 
 def _response(
-    status: int, reason: str, doc: Mapping[str, Any], keep: bool, bodiless: bool = False
+    status: int, error: str, request_id: str, *, keep: bool, bodiless: bool = False
 ) -> bytes:
-    """The router's own JSON answer; to a ``HEAD`` (``bodiless``), its head only, with
-    the ``content-length`` a ``GET`` would get (RFC 9110 9.3.2): a body after it would
-    be read as the start of the next answer on a kept-alive connection."""
-    body = json.dumps(doc).encode()
+    r"""The router's own JSON answer, as the servers' errors read: ``{"error": ...,
+    "request_id": ...}`` with the id in ``x-request-id`` too (a printable ASCII id, so
+    the head holds no line break). To a ``HEAD`` (``bodiless``), its head only, with the
+    ``content-length`` a ``GET`` would get (RFC 9110 9.3.2): a body after it would be read
+    as the start of the next answer on a kept-alive connection.
+
+    Examples
+    --------
+    >>> head, _, body = _response(503, "no slot", "a-1", keep=False).partition(b"\r\n\r\n")
+    >>> head.split(b"\r\n")[2:]
+    [b'content-length: 41', b'x-request-id: a-1', b'connection: close']
+    >>> json.loads(body)
+    {'error': 'no slot', 'request_id': 'a-1'}
+    """
+    body = json.dumps({"error": error, "request_id": request_id}).encode()
     return (
-        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
-        f"content-length: {len(body)}\r\nconnection: {'keep-alive' if keep else 'close'}"
-        "\r\n\r\n"
+        f"HTTP/1.1 {status} {_REASONS[status]}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nx-request-id: {request_id}\r\n"
+        f"connection: {'keep-alive' if keep else 'close'}\r\n\r\n"
     ).encode() + (b"" if bodiless else body)
 
 
@@ -477,6 +525,10 @@ class Router:
         self._backends: dict[str, _Backend] = {}
         self._max_body = max_body
         self._stopping = False  # set by stop_routing: the 503 then says why, and closes
+        # The ids of the router's own answers, made as the servers make theirs: 64 random
+        # bits of its own (no server shares them), then a counter.
+        self._id_prefix = secrets.token_hex(8)
+        self._ids = itertools.count(1)
         self._loop = self._new_loop()
         self._ready = threading.Event()
         self._server: asyncio.base_events.Server | None = None
@@ -673,25 +725,29 @@ class Router:
                 # taken as a head's end) or no whole body within _BODY_SECONDS after it is
                 # cut off: each would hold a connection and its task for good.
                 timer = _CutOff(loop, writer.transport, _HEAD_SECONDS)
+                fields: _Fields | None = None  # the head's fields, once it could be read
                 try:
-                    head = await _read_head(reader, writer)
+                    head = await _read_head(reader, writer, self._made_id)
                     if head is None:
                         return
                     if not head:
                         continue
                     timer.cancel()
                     timer = _CutOff(loop, writer.transport, _BODY_SECONDS)
-                    request, keep = await self._read_request(reader, writer, head)
+                    first, fields = _parse_head(head)
+                    request, keep = await self._read_request(reader, writer, head, first, fields)
                 except asyncio.IncompleteReadError:  # the client left half-way, or was cut off
                     return
                 except (_BadRequest, _TooLarge) as refused:
                     timer.cancel()
                     bodiless = head is not None and head.startswith(b"HEAD ")
-                    await _refuse(reader, writer, self._refusal(refused, bodiless))
+                    answer = self._refusal(refused, self._request_id(fields), bodiless)
+                    await _refuse(reader, writer, answer)
                     return
                 finally:
                     timer.cancel()
-                answer, keep = await self._forward(request, head.startswith(b"HEAD "), keep)
+                bodiless = head.startswith(b"HEAD ")
+                answer, keep = await self._forward(request, fields, bodiless, keep)
                 writer.write(answer)
                 await writer.drain()
                 if not keep:
@@ -702,11 +758,15 @@ class Router:
             writer.close()
 
     async def _read_request(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, head: bytes
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        head: bytes,
+        first: bytes,
+        fields: _Fields,
     ) -> tuple[bytes, bool]:
-        """The whole request after ``head``, to forward; whether the client's connection
-        may carry another."""
-        first, fields = _parse_head(head)
+        """The whole request after ``head`` (read as ``first`` and ``fields``), to
+        forward; whether the client's connection may carry another."""
         http10 = first.endswith(b" HTTP/1.0")
         keep = not http10 and b"close" not in _tokens(fields, b"connection")
         length = _declared_length(fields)
@@ -738,36 +798,52 @@ class Router:
         rest = [(key, value) for key, value in fields if key != b"expect"]
         return _message(first, rest, body, length=str(len(body)).encode()), keep
 
-    def _refusal(self, refused: _BadRequest | _TooLarge, bodiless: bool) -> bytes:
+    def _made_id(self) -> str:
+        """A new request id in the servers' format: this router's 64 random bits, a count."""
+        return f"{self._id_prefix}-{next(self._ids)}"
+
+    def _request_id(self, fields: _Fields | None) -> str:
+        """The id of a request the router answers itself: its first ``X-Request-ID`` when
+        the servers would echo it (:func:`_usable_id`), else a made one (also for a head
+        that could not be read, ``None``)."""
+        for key, value in fields or ():
+            if key == b"x-request-id":
+                given = value.decode("latin-1")
+                if _usable_id(given):
+                    return given
+                break
+        return self._made_id()
+
+    def _refusal(self, refused: _BadRequest | _TooLarge, request_id: str, bodiless: bool) -> bytes:
         """The answer to a request the router will not forward: ``413``, ``501`` or
         ``400`` (to a ``HEAD``, ``bodiless``: its head only)."""
         if isinstance(refused, _Unsupported):
-            return _response(501, "Not Implemented", {"error": f"{refused}"}, False, bodiless)
-        if isinstance(refused, _BadRequest):
-            error = {"error": f"malformed request: {refused}"}
-            return _response(400, "Bad Request", error, False, bodiless)
-        return _response(
-            413,
-            "Content Too Large",
-            {
-                "error": f"request body of {refused.size} bytes or more is over the limit of "
+            status, error = 501, f"{refused}"
+        elif isinstance(refused, _BadRequest):
+            status, error = 400, f"malformed request: {refused}"
+        else:
+            status = 413
+            error = (
+                f"request body of {refused.size} bytes or more is over the limit of "
                 f"{self._max_body} bytes; send fewer rows per request, or raise "
                 "--max-body-bytes in the LocalDeployer's server_args"
-            },
-            False,
-            bodiless,
-        )
+            )
+        return _response(status, error, request_id, keep=False, bodiless=bodiless)
 
-    async def _forward(self, request: bytes, bodiless: bool, keep: bool) -> tuple[bytes, bool]:
-        """The answer to ``request``; whether the client's connection stays open after it
-        (not once the router is stopping)."""
+    async def _forward(
+        self, request: bytes, fields: _Fields, bodiless: bool, keep: bool
+    ) -> tuple[bytes, bool]:
+        """The answer to ``request`` (whose head's ``fields`` give the id of an answer the
+        router makes itself); whether the client's connection stays open after it (not
+        once the router is stopping)."""
         if self._stopping:
+            keep = False
             error = "this deployment is shutting down; send the request to its new endpoint"
-            return _response(503, "Service Unavailable", {"error": error}, False, bodiless), False
+            return self._unavailable(error, fields, bodiless, keep), keep
         backend = self._pick()
         if backend is None:
             error = "no slot receives traffic; deploy a version first"
-            return _response(503, "Service Unavailable", {"error": error}, keep, bodiless), keep
+            return self._unavailable(error, fields, bodiless, keep), keep
         backend.inflight += 1
         idempotent = request.startswith((b"GET ", b"HEAD "))
         try:
@@ -780,11 +856,17 @@ class Router:
             raise _BackendGone  # pragma: no cover - the loop returns or raises
         except (_BackendGone, OSError, asyncio.IncompleteReadError, ValueError) as exc:
             error = f"slot {backend.name} failed: {_what_failed(exc)}"
-            return _response(502, "Bad Gateway", {"error": error}, keep, bodiless), keep
+            request_id = self._request_id(fields)
+            return _response(502, error, request_id, keep=keep, bodiless=bodiless), keep
         finally:
             backend.inflight -= 1
             if backend.inflight == 0 and backend.drained is not None:
                 backend.drained.set()
+
+    def _unavailable(self, error: str, fields: _Fields, bodiless: bool, keep: bool) -> bytes:
+        """The router's ``503`` to a request no backend can take now."""
+        request_id = self._request_id(fields)
+        return _response(503, error, request_id, keep=keep, bodiless=bodiless)
 
     async def _exchange(
         self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool, keep: bool
