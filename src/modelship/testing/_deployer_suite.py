@@ -109,6 +109,19 @@ class DeployerConformance:
         dep.apply(slot, model, version)
         assert dep.wait_ready(slot, timeout), f"{slot} ({version}) did not become ready"
 
+    @classmethod
+    def start_blue_and_green(
+        cls, dep: Deployer, versions: tuple[str, str, str], timeout: float
+    ) -> str:
+        """Start blue (the first version) and green (the second), both ready; the model.
+        Skipped for a deployer that runs one slot at a time."""
+        if dep.capabilities.max_slots < 2:
+            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
+        model, v1, v2 = versions
+        cls.start(dep, "blue", model, v1, timeout)
+        cls.start(dep, "green", model, v2, timeout)
+        return model
+
     @staticmethod
     def traffic_of(dep: Deployer) -> dict[str, int]:
         return {s.slot: s.weight for s in dep.state().slots}
@@ -140,11 +153,7 @@ class DeployerConformance:
         """Blue (the first version) and green (the second) started, 80 and 20 % of the
         traffic sent to them; the shares the deployer reports, green's above 0 (the test is
         skipped for a deployer of one slot)."""
-        if dep.capabilities.max_slots < 2:
-            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
-        model, v1, v2 = versions
-        self.start(dep, "blue", model, v1, timeout)
-        self.start(dep, "green", model, v2, timeout)
+        self.start_blue_and_green(dep, versions, timeout)
         dep.set_traffic({"blue": 80, "green": 20})
         shares = self.traffic_of(dep)
         assert shares.get("green", 0) > 0, f"green got no share of an 80/20 split: {shares}"
@@ -203,11 +212,7 @@ class DeployerConformance:
     def test_slots_left_out_of_a_split_get_no_traffic(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float
     ) -> None:
-        if deployer.capabilities.max_slots < 2:
-            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
-        model, v1, v2 = versions
-        self.start(deployer, "blue", model, v1, ready_timeout)
-        self.start(deployer, "green", model, v2, ready_timeout)
+        self.start_blue_and_green(deployer, versions, ready_timeout)
         deployer.set_traffic({"blue": 50, "green": 50})
         deployer.set_traffic({"green": 100})
         assert self.traffic_of(deployer) == {"blue": 0, "green": 100}
@@ -303,11 +308,8 @@ class DeployerConformance:
         # Every rollout after the first goes into the idle slot that still holds the
         # version before: a deployer that restarts its router (or rewrites its routes)
         # to swap that slot's version drops the serving slot's traffic meanwhile.
-        if deployer.capabilities.max_slots < 2:
-            pytest.skip("the deployer runs one slot at a time (declared max_slots=1)")
         model, v1, v2 = versions
-        self.start(deployer, "blue", model, v1, ready_timeout)
-        self.start(deployer, "green", model, v2, ready_timeout)
+        self.start_blue_and_green(deployer, versions, ready_timeout)
         deployer.set_traffic({"green": 100})
         before = self.traffic_of(deployer)
         deployer.apply("blue", model, v2)
