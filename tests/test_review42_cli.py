@@ -28,6 +28,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -340,18 +341,27 @@ runpy.run_module("modelship", run_name="__main__", alter_sys=True)
 """
 
 
-@posix_only
-def test_sigterm_during_a_download_leaves_no_file_and_exits_143(plain: str, tmp_path: Path) -> None:
-    folder = tmp_path / "out"
+def _download_signalled(
+    plain: str, folder: Path, **options: Any
+) -> subprocess.CompletedProcess[bytes]:
+    """``registry download`` of fraud 1 into ``folder`` in a process that sends itself
+    SIGTERM while it writes (``_TERMINATED_DOWNLOAD``)."""
     folder.mkdir()
     command = ["registry", "download", plain, "fraud", "1", "-o", str(folder / "model.bin")]
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-c", _TERMINATED_DOWNLOAD, *command],
         env=ENV,
         capture_output=True,
         timeout=60,
         check=False,
+        **options,
     )
+
+
+@posix_only
+def test_sigterm_during_a_download_leaves_no_file_and_exits_143(plain: str, tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    done = _download_signalled(plain, folder)
     assert done.returncode == 143, done.stderr.decode()
     assert done.stderr.decode() == "modelship: terminated (SIGTERM)\n"
     assert list(folder.iterdir()) == []  # no .part file, no model.bin
@@ -440,15 +450,8 @@ def test_main_called_with_arguments_sets_no_sigterm_handler(
 def test_an_ignored_sigterm_stays_ignored(plain: str, tmp_path: Path) -> None:
     # `trap '' TERM` in a CI script: the child inherits SIG_IGN, and the download completes.
     folder = tmp_path / "out"
-    folder.mkdir()
-    command = ["registry", "download", plain, "fraud", "1", "-o", str(folder / "model.bin")]
-    done = subprocess.run(
-        [sys.executable, "-c", _TERMINATED_DOWNLOAD, *command],
-        env=ENV,
-        capture_output=True,
-        timeout=60,
-        check=False,
-        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+    done = _download_signalled(
+        plain, folder, preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN)
     )
     assert done.returncode == 0, done.stderr.decode()  # before: 143
     assert b"terminated" not in done.stderr
