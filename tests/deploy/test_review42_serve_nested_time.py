@@ -33,7 +33,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from modelship.deploy.serve import read_prediction_log
-from modelship.deploy.serve._log import _json_value, json_ready
+from modelship.deploy.serve._log import json_ready, json_value
 
 ONE_ROW = {"name": "x", "shape": [1, 2], "datatype": "FP64", "data": [1.0, 0.0]}
 MOMENT = "2026-12-06T08:00:00.000001"
@@ -165,7 +165,7 @@ def _expected(cell: Any) -> tuple[Any, bool]:
         pieces = [_expected(one) for one in cell]
         return [text for text, _ in pieces], any(nat for _, nat in pieces)
     if isinstance(cell, (np.datetime64, np.timedelta64)):
-        return _json_value(cell), bool(np.isnat(cell))
+        return json_value(cell), bool(np.isnat(cell))
     if isinstance(cell, list):
         pieces = [_expected(one) for one in cell]
         return [text for text, _ in pieces], any(nat for _, nat in pieces)

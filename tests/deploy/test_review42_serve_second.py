@@ -34,7 +34,7 @@ from hypothesis import strategies as st
 import modelship as ms
 from modelship.deploy import DeploymentSpec, LocalDeployer
 from modelship.deploy.serve import ModelServer, PredictionLog, create_app, read_prediction_log
-from modelship.deploy.serve._log import _json_value
+from modelship.deploy.serve._log import json_value
 from modelship.errors import ConfigError, InvalidName
 
 ROWS = {"name": "x", "shape": [2, 2], "datatype": "FP64", "data": [0.0, 0.0, 1.0, 0.0]}
@@ -155,7 +155,7 @@ def test_a_datetime64_is_written_as_the_moment_it_holds_or_as_numpys_text_of_it(
     unit: str, count: int
 ) -> None:
     moment = np.datetime64(count, unit)
-    text = _json_value(moment)
+    text = json_value(moment)
     try:
         written = np.datetime64(datetime.datetime.fromisoformat(text), "us")
     except ValueError:  # numpy's text, only of a year a datetime does not hold

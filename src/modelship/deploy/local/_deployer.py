@@ -45,7 +45,7 @@ from modelship.deploy._protocol import (
 from modelship.deploy._spec import DeploymentSpec
 from modelship.deploy.local._process import MAX_KEY, ServerProcess, Spawner, kill_all, stop_all
 from modelship.deploy.local._router import Router
-from modelship.deploy.serve._cli import REGISTRY_URL_ENV, _fingerprint_key
+from modelship.deploy.serve._cli import REGISTRY_URL_ENV, fingerprint_key_from_env
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, ServeConfig
 from modelship.deploy.serve._log import fingerprint_key_bytes
 from modelship.errors import ConfigError, ModelshipError
@@ -373,7 +373,7 @@ def _check_fingerprint_key(name: str, spec_env: Mapping[str, str]) -> None:
                 f"--log-fingerprint-key-env {name}: deployment.containers[0].env.{name}",
             )
         else:
-            _fingerprint_key(name)  # read from this process's environment, as the server's
+            fingerprint_key_from_env(name)  # read from this process's environment, as the server's
     except ConfigError as exc:
         raise ConfigError(
             f"the server would exit at start: {exc} (the LocalDeployer's servers get this "

@@ -65,10 +65,10 @@ from modelship.deploy.serve._log import (
     PredictionLog,
     UnwritableAnswer,
     UnwritableBatch,
-    _json_value,
     bytes_text,
     holds_time,
     json_ready,
+    json_value,
     time_cells,
     time_free,
 )
@@ -283,7 +283,7 @@ def _json_default(value: Any) -> Any:
     # rest (object, bytes or text arrays, non-contiguous views, numpy scalars of other
     # kinds, what JSON has no type for), so a numeric answer pays nothing for what follows.
     # What JSON has no type for is written by the log's rule, which a v2 BYTES tensor's
-    # text follows too (_json_value: bytes decoded, a datetime in ISO 8601, pd.NA as
+    # text follows too (json_value: bytes decoded, a datetime in ISO 8601, pd.NA as
     # null, a set as its text). An array's cells are handed back to orjson as they are;
     # what it refuses among them is the retry's (_json_ready_default). One holding
     # datetimes or durations (timedelta64, a record's field, in a cell) is written cell by
@@ -293,7 +293,7 @@ def _json_default(value: Any) -> Any:
             return json_ready(value)
         cells = value.tolist()
         return cells if not value.dtype.hasobject or time_free(cells) else json_ready(value)
-    return _json_value(value)
+    return json_value(value)
 
 
 def _json_ready_default(value: Any) -> Any:
@@ -349,7 +349,7 @@ def _numpy_refused(value: Any) -> Any:
     # written as _dumps writes it.
     if isinstance(value, (np.ndarray, np.generic)):
         raise TypeError("a numpy value")
-    return _json_value(value)
+    return json_value(value)
 
 
 def _response(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:
@@ -1611,7 +1611,7 @@ def _missing(cell: Any) -> bool:
         return not math.isfinite(cell)
     if isinstance(cell, (str, int, bytes, bytearray, list, tuple, dict, set)):
         return False
-    return _json_value(cell) is None
+    return json_value(cell) is None
 
 
 def _holds_nat(value: Any, depth: int = 0, seen: set[int] | None = None) -> bool:
@@ -1654,13 +1654,13 @@ def _holds_nat(value: Any, depth: int = 0, seen: set[int] | None = None) -> bool
 def _text(cell: Any) -> str:
     """One cell of a ``BYTES`` answer: text as it is, a numpy number (not a
     ``timedelta64``) or array as numpy writes it, anything else as ``/predict`` and the
-    log write it (:func:`_json_value`: bytes decoded as UTF-8, a datetime in ISO 8601, a
+    log write it (:func:`json_value`: bytes decoded as UTF-8, a datetime in ISO 8601, a
     timedelta as Python writes it, an Enum's value), as text."""
     if isinstance(cell, str):
         return cell
     if isinstance(cell, (np.number, np.bool_, np.ndarray)) and not isinstance(cell, np.timedelta64):
         return str(cell)
-    value = _json_value(cell)
+    value = json_value(cell)
     return value if isinstance(value, str) else _text(value)
 
 

@@ -358,10 +358,19 @@ def config_from_args(args: argparse.Namespace) -> ServeConfig:
     )
 
 
-def _fingerprint_key(name: str) -> bytes:
+def fingerprint_key_from_env(name: str) -> bytes:
     """The fingerprint key in the environment variable ``name`` (its bytes, as the
     environment holds them); unset, empty or too short is a ConfigError naming the
-    variable, never showing its value."""
+    variable, never showing its value.
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["MODELSHIP_DOC_FINGERPRINT_KEY"] = "k" * 16
+    >>> fingerprint_key_from_env("MODELSHIP_DOC_FINGERPRINT_KEY")
+    b'kkkkkkkkkkkkkkkk'
+    >>> del os.environ["MODELSHIP_DOC_FINGERPRINT_KEY"]
+    """
     value = os.environ.get(name)
     if not value:
         raise ConfigError(
@@ -385,7 +394,7 @@ def run_from_args(args: argparse.Namespace) -> int:
     try:
         config = config_from_args(args)
         if args.log_fingerprint_key_env is not None:
-            key = _fingerprint_key(args.log_fingerprint_key_env)
+            key = fingerprint_key_from_env(args.log_fingerprint_key_env)
             config = attrs.evolve(config, fingerprint_key=key)
         return run(
             _open(args),

@@ -297,9 +297,9 @@ def holds_time(dtype: np.dtype[Any]) -> bool:
 
 def _time_texts(out: NDArray[Any]) -> Any:
     """A ``datetime64`` or ``timedelta64`` array as (nested) lists of what
-    :func:`time_cells` makes of its cells, each as :func:`_json_value` writes it: ISO 8601
+    :func:`time_cells` makes of its cells, each as :func:`json_value` writes it: ISO 8601
     text, a timedelta's text, numpy's text beyond them, ``None`` for ``NaT``."""
-    texts = [_json_value(cell) for cell in time_cells(out).flat]
+    texts = [json_value(cell) for cell in time_cells(out).flat]
     return np.array(texts, dtype=object).reshape(out.shape).tolist()
 
 
@@ -353,7 +353,7 @@ def json_ready(value: Any, depth: int = 0) -> Any:
     :func:`bytes_text`, an integer beyond 64 bits as its exact decimal text, in lists,
     tuples (as lists), dicts (a key that is not text as JSON writes it: ``"1"``,
     ``"true"``) and arrays of objects, bytes or records at any depth, a numpy
-    ``datetime64`` or ``timedelta64``, or an array of them, as :func:`_json_value` writes
+    ``datetime64`` or ``timedelta64``, or an array of them, as :func:`json_value` writes
     each (:func:`time_cells`: ISO 8601 to the microsecond, a timedelta's text, ``NaT`` as
     ``None``), and a record (a structured array's, or ``np.void``) holding such a field
     as the list of its fields' values so written; anything else as it is (numbers, text,
@@ -373,7 +373,7 @@ def json_ready(value: Any, depth: int = 0) -> Any:
     """
     if isinstance(value, (bytes, bytearray, np.datetime64, np.timedelta64)):
         # orjson writes a datetime64 itself, but refuses NaT and one beyond a datetime.
-        return _json_value(value)
+        return json_value(value)
     if isinstance(value, int) and not _WIDEST[0] <= value < _WIDEST[1]:
         return str(int(value))
     if isinstance(value, np.void) and holds_time(value.dtype):
@@ -430,7 +430,7 @@ def _json_key(key: Any) -> str:
     return str(key)
 
 
-def _json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind of value
+def json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind of value
     """What JSON has no type for, as the server answers it and the log writes it: one rule
     for ``/predict``, the text of a v2 ``BYTES`` tensor and the log. A numpy scalar (in an
     object answer) as the number or truth value it holds, a numpy array (or a record
@@ -448,19 +448,19 @@ def _json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind 
     --------
     >>> import datetime, enum
     >>> import numpy as np
-    >>> [_json_value(v) for v in (np.int64(1), np.bool_(True), np.float32(0.5))]
+    >>> [json_value(v) for v in (np.int64(1), np.bool_(True), np.float32(0.5))]
     [1, True, 0.5]
-    >>> _json_value(np.float32("nan")) is None, _json_value(np.datetime64("NaT")) is None
+    >>> json_value(np.float32("nan")) is None, json_value(np.datetime64("NaT")) is None
     (True, True)
-    >>> _json_value(np.bytes_(b"yes")), _json_value({1})
+    >>> json_value(np.bytes_(b"yes")), json_value({1})
     ('yes', '{1}')
-    >>> _json_value(datetime.datetime(2026, 12, 6, 8)), _json_value(np.datetime64("2026-12-06"))
+    >>> json_value(datetime.datetime(2026, 12, 6, 8)), json_value(np.datetime64("2026-12-06"))
     ('2026-12-06T08:00:00', '2026-12-06T00:00:00')
-    >>> _json_value(np.timedelta64(90, "s")), _json_value(np.datetime64("584600", "Y"))
+    >>> json_value(np.timedelta64(90, "s")), json_value(np.datetime64("584600", "Y"))
     ('0:01:30', '584600')
     >>> class Risk(enum.Enum):
     ...     LOW = "low"
-    >>> _json_value(Risk.LOW)
+    >>> json_value(Risk.LOW)
     'low'
     """
     import datetime
@@ -503,15 +503,15 @@ def _json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind 
 def _json_line(line: dict[str, Any]) -> str:
     """One line of strict JSON: NaN and infinities (never valid JSON) are written as null,
     a numpy scalar as the value it holds, a value JSON has no type for as its text (see
-    :func:`_json_value`), and so is a dict key JSON cannot take (a numpy integer)."""
+    :func:`json_value`), and so is a dict key JSON cannot take (a numpy integer)."""
     try:
-        return json.dumps(line, separators=(",", ":"), allow_nan=False, default=_json_value)
+        return json.dumps(line, separators=(",", ":"), allow_nan=False, default=json_value)
     except (ValueError, TypeError):  # a NaN, or "keys must be str, int, float, bool or None"
         return json.dumps(
             _finite_or_none(_keyed_by_text(line)),
             separators=(",", ":"),
             allow_nan=False,
-            default=_json_value,
+            default=json_value,
         )
 
 
@@ -617,7 +617,7 @@ def _written_as_they_are(rows: list[Any]) -> bool:
 
 
 def _numpy_stops(value: Any) -> Any:
-    # What orjson has no type for (bytes, a set) is the log writer's (_json_value); a
+    # What orjson has no type for (bytes, a set) is the log writer's (json_value); a
     # numpy value stops the pass.
     if isinstance(value, (np.ndarray, np.generic)):
         raise TypeError("a numpy value")
@@ -681,7 +681,7 @@ def _looked_into(cells: list[Any], orjson: Any) -> bool:
 
 def _time_refused(value: Any) -> Any:
     # What orjson has no type for: a numpy datetime or duration stops the pass; an array
-    # of objects is looked into; anything else is the writer's (_json_value). Called for
+    # of objects is looked into; anything else is the writer's (json_value). Called for
     # every numpy value: a numpy number is known by its type alone (1,000 dicts of a
     # float64 and an array each: 0.37 ms, where reading each one's dtype took 0.49).
     if type(value) in _TIMELESS:
@@ -693,7 +693,7 @@ def _time_refused(value: Any) -> Any:
         if holds_time(dtype):
             raise TypeError("a numpy datetime or duration")
         return None
-    return _json_value(value)
+    return json_value(value)
 
 
 def _check_folder(root: str, url: str) -> None:
