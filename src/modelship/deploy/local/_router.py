@@ -55,15 +55,15 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
-import itertools
 import json
 import re
-import secrets
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
+
+from modelship._request_ids import RequestIds
 
 __all__ = ["Draining", "Router"]
 
@@ -103,20 +103,6 @@ _TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")  # a field name (RFC 9110 
 #: A message head's fields in order, names lower-cased: a list, as a field may repeat
 #: (two Set-Cookie are two cookies).
 _Fields = list[tuple[bytes, bytes]]
-
-
-def _usable_id(value: str) -> bool:
-    """Whether a client's ``X-Request-ID`` is echoed: printable ASCII, 1 to 128 characters.
-
-    The model server's rule (``modelship serve``), written again here: the server's
-    module loads starlette and orjson, which the router's process has no use for.
-
-    Examples
-    --------
-    >>> _usable_id("order-17"), _usable_id(""), _usable_id("x" * 129), _usable_id("café")
-    (True, False, False, False)
-    """
-    return 0 < len(value) <= 128 and value.isascii() and value.isprintable()
 
 
 def _hop_by_hop(fields: _Fields) -> bool:
@@ -525,10 +511,9 @@ class Router:
         self._backends: dict[str, _Backend] = {}
         self._max_body = max_body
         self._stopping = False  # set by stop_routing: the 503 then says why, and closes
-        # The ids of the router's own answers, made as the servers make theirs: 64 random
-        # bits of its own (no server shares them), then a counter.
-        self._id_prefix = secrets.token_hex(8)
-        self._ids = itertools.count(1)
+        # The ids of the router's own answers, made as the servers make theirs, with 64
+        # random bits of its own (no server shares them).
+        self._ids = RequestIds()
         self._loop = self._new_loop()
         self._ready = threading.Event()
         self._server: asyncio.base_events.Server | None = None
@@ -727,7 +712,7 @@ class Router:
                 timer = _CutOff(loop, writer.transport, _HEAD_SECONDS)
                 fields: _Fields | None = None  # the head's fields, once it could be read
                 try:
-                    head = await _read_head(reader, writer, self._made_id)
+                    head = await _read_head(reader, writer, self._ids.made)
                     if head is None:
                         return
                     if not head:
@@ -798,21 +783,12 @@ class Router:
         rest = [(key, value) for key, value in fields if key != b"expect"]
         return _message(first, rest, body, length=str(len(body)).encode()), keep
 
-    def _made_id(self) -> str:
-        """A new request id in the servers' format: this router's 64 random bits, a count."""
-        return f"{self._id_prefix}-{next(self._ids)}"
-
     def _request_id(self, fields: _Fields | None) -> str:
-        """The id of a request the router answers itself: its first ``X-Request-ID`` when
-        the servers would echo it (:func:`_usable_id`), else a made one (also for a head
-        that could not be read, ``None``)."""
-        for key, value in fields or ():
-            if key == b"x-request-id":
-                given = value.decode("latin-1")
-                if _usable_id(given):
-                    return given
-                break
-        return self._made_id()
+        """The id of a request the router answers itself, by the servers' rule
+        (:class:`~modelship._request_ids.RequestIds`): its first ``X-Request-ID`` when the
+        servers would echo it, else a made one (also for a head that could not be read,
+        ``None``)."""
+        return self._ids.of(fields)
 
     def _refusal(self, refused: _BadRequest | _TooLarge, request_id: str, bodiless: bool) -> bytes:
         """The answer to a request the router will not forward: ``413``, ``501`` or

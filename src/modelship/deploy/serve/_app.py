@@ -46,7 +46,6 @@ import logging
 import math
 import queue
 import reprlib
-import secrets
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -57,6 +56,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship._names import check_model_name, check_version
+from modelship._request_ids import RequestIds, usable_request_id
 from modelship._shown import brief, hide_credentials
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, V2_OUTPUTS, ServeConfig
 from modelship.deploy.serve._log import (
@@ -485,12 +485,7 @@ class ModelServer:
         self._on_thread = 0  # calls queued on or running on the worker thread (loop only)
         self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
         self._executor = _ModelThread("modelship-predict")
-        self._ids = itertools.count(1)
-        # 64 random bits and no process id, which is 1 in every container: replicas of a
-        # version, whose prediction logs are read together, must not make the same ids
-        # (24 random bits did: 30,000 servers made 33 ids twice). A thousand servers share a
-        # prefix with a chance of 3e-14.
-        self._id_prefix = secrets.token_hex(8)
+        self._ids = RequestIds()  # the rule and the made ids' format: modelship._request_ids
         self._log = self._open_log()
         self._log_wakeup: asyncio.Event | None = None
         self._flush_lock = threading.Lock()
@@ -824,13 +819,7 @@ class ModelServer:
     # --- the request path -------------------------------------------------------------
 
     def _request_id(self, scope: Any) -> str:
-        for key, value in scope["headers"]:
-            if key == b"x-request-id":
-                given: str = value.decode("latin-1")
-                if _usable_id(given):
-                    return given
-                break
-        return f"{self._id_prefix}-{next(self._ids)}"
+        return self._ids.of(scope["headers"])
 
     async def _body(self, request: Request) -> bytes:
         limit = self.config.max_body_bytes
@@ -977,7 +966,7 @@ class ModelServer:
                 x, methods, given_id = parse(payload, request, body)
                 # A v2 "id" may be any text; it names the request in the header, the log
                 # and errors too when it can be a header value, and is echoed either way.
-                if given_id is not None and _usable_id(given_id):
+                if given_id is not None and usable_request_id(given_id):
                     request_id = given_id
                 echoed = request_id if given_id is None else given_id
             except _BadRequest as bad:
@@ -1695,13 +1684,6 @@ def _timed(fn: Callable[[Any], Any], x: Any) -> tuple[Any, float]:
     began = time.perf_counter()
     out = fn(x)
     return out, time.perf_counter() - began
-
-
-def _usable_id(value: Any) -> bool:
-    """A request id we echo in a header: printable ASCII, 1 to 128 characters."""
-    return (
-        isinstance(value, str) and 0 < len(value) <= 128 and value.isascii() and value.isprintable()
-    )
 
 
 _SHORT = reprlib.Repr()
