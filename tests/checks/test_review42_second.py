@@ -125,19 +125,20 @@ def test_three_columns_stay_refused_as_multi_class_with_task_regression() -> Non
 # --- 2. a setting's mistake is said before predicting ---
 
 
-def test_a_margins_name_not_compared_is_refused_before_either_model_predicts() -> None:
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        ({"margins": {"rmse": 0.1}}, r"`margins` names metrics not compared: \['rmse'\]"),
+        ({"margin": 2.0}, r"`margin` is 2 for roc_auc"),
+    ],
+    ids=["a-margins-name-not-compared", "a-margin-of-a-default-metric-too-large"],
+)
+def test_a_setting_s_mistake_is_refused_before_either_model_predicts(
+    setting: dict[str, Any], said: str
+) -> None:
     candidate, baseline = Recording(), Recording()
-    check = Degradation(candidate=candidate, baseline=baseline, X=X, y=Y01, margins={"rmse": 0.1})
-    with pytest.raises(ConfigError, match=r"`margins` names metrics not compared: \['rmse'\]"):
-        check.run()
-    assert candidate.calls == []
-    assert baseline.calls == []
-
-
-def test_a_margin_of_a_default_metric_too_large_is_refused_before_either_model_predicts() -> None:
-    candidate, baseline = Recording(), Recording()
-    check = Degradation(candidate=candidate, baseline=baseline, X=X, y=Y01, margin=2.0)
-    with pytest.raises(ConfigError, match=r"`margin` is 2 for roc_auc"):
+    check = Degradation(candidate=candidate, baseline=baseline, X=X, y=Y01, **setting)
+    with pytest.raises(ConfigError, match=said):
         check.run()
     assert candidate.calls == []
     assert baseline.calls == []

@@ -33,6 +33,14 @@ def root(tmp_path: Path) -> str:
     return url
 
 
+def watch_briefly(root: str, *options: str) -> int:
+    """``monitor watch`` of fraud in ``root`` for 0.4 s against a source that never answers
+    (127.0.0.1:9), with ``options``: its exit code."""
+    argv = ["monitor", "watch", "http://127.0.0.1:9", "--registry", root, "--model", "fraud"]
+    timing = ["--interval", "0.2", "--duration", "0.4", "--timeout", "0.2"]
+    return cli([*argv, *options, "-c", "error_rate > 1%", *timing])
+
+
 def test_status_shows_the_last_rollout_of_its_alias_not_another_environments(
     root: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -88,13 +96,7 @@ def test_monitor_watch_refuses_a_malformed_alias_as_a_usage_error(
 def test_monitor_watch_of_an_alias_naming_no_version_and_no_slot_is_refused_before_watching(
     root: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code = cli(
-        [
-            "monitor", "watch", "http://127.0.0.1:9", "--registry", root, "--model", "fraud",
-            "--alias", "prod", "-c", "error_rate > 1%",
-            "--interval", "0.2", "--duration", "0.4", "--timeout", "0.2",
-        ]
-    )  # fmt: skip
+    code = watch_briefly(root, "--alias", "prod")
     out, err = capsys.readouterr()
     assert code == 2
     assert out == ""  # nothing evaluated
@@ -107,13 +109,7 @@ def test_monitor_watch_of_an_alias_naming_no_version_with_a_slot_says_so_at_once
 ) -> None:
     # A watch started beside a first deploy, before the deploy moves the alias, is still a
     # gate on --slot; a typo ('prod') is said at the start, not only at a rollback.
-    code = cli(
-        [
-            "monitor", "watch", "http://127.0.0.1:9", "--registry", root, "--model", "fraud",
-            "--alias", "prod", "--slot", "blue", "-c", "error_rate > 1%",
-            "--interval", "0.2", "--duration", "0.4", "--timeout", "0.2",
-        ]
-    )  # fmt: skip
+    code = watch_briefly(root, "--alias", "prod", "--slot", "blue")
     out, err = capsys.readouterr()
     first = err.splitlines()[0]
     assert "the alias prod of fraud names no version" in first
@@ -306,13 +302,7 @@ def test_monitor_watch_of_a_slot_another_version_once_served_with_no_alias_still
     # new first deploy into blue is watched: the warning promised a watch, and the slot's
     # old record then refused it ("the alias production names None").
     ms.open_registry(root).remove_alias("fraud", "production")
-    code = cli(
-        [
-            "monitor", "watch", "http://127.0.0.1:9", "--registry", root, "--model", "fraud",
-            "--alias", "production", "--slot", "blue", "-c", "error_rate > 1%",
-            "--interval", "0.2", "--duration", "0.4", "--timeout", "0.2",
-        ]
-    )  # fmt: skip
+    code = watch_briefly(root, "--alias", "production", "--slot", "blue")
     out, err = capsys.readouterr()
     assert "--slot blue is watched" in err
     assert "does not serve the version watched" not in err
