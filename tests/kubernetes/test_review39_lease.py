@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -158,6 +159,35 @@ def test_set_traffic_writes_nothing_once_another_rollout_took_its_lease_while_a_
         assert "left as it is, not scaled back" in caplog.text
 
 
+def test_a_rollout_whose_lease_lapsed_while_a_slot_grew_does_not_wait_for_it(
+    make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
+) -> None:
+    """A split whose Lease lapsed as blue started growing answers RolloutInProgress at
+    once, instead of waiting up to traffic_timeout for a slot it may no longer resize (a
+    CI run saw A wait 300 s for green to shrink while B, holding the Lease, had grown it
+    back), and writes nothing more."""
+    a = make_deployer(rollout_lease=LEASE, traffic_timeout=30)
+    clock = _holder(a)
+    client = Client(a)
+    _blue_serves_green_ready(a, spec)
+    grown = f"/apis/apps/v1/namespaces/{NS}/deployments/fraud-blue"
+
+    def lapse() -> None:  # blue's new pods never turn Ready, and A's Lease lapses
+        kube.never_ready({"modelship.io/slot": "blue"})
+        clock.now += LAPSED
+
+    with a.rollout_lock("canary of fraud 2 (job A)"):
+        client.when = lambda method, path: method == "PATCH" and path == grown
+        client.then = lapse
+        started = time.monotonic()
+        with pytest.raises(RolloutInProgress, match=REFUSED):
+            a.set_traffic({"blue": 90, "green": 10})
+        waited = time.monotonic() - started
+    assert client.triggered, "blue was never grown: the scenario did not happen"
+    assert client.sent == [], f"A wrote after its Lease lapsed: {client.sent}"
+    assert waited < 20, f"A waited {waited:.1f} s for a slot it can no longer resize"
+
+
 SERVICE = f"/api/v1/namespaces/{NS}/services/fraud"
 #: Where a rollout's Lease lapses (the answer of the request ``when`` picks), what the
 #: rollout was doing, and the object it would have changed next, left as it was.
@@ -237,8 +267,27 @@ def test_a_slot_grown_for_a_split_that_fails_at_once_is_reported_as_failed(
     dep = make_deployer(traffic_timeout=300)
     _blue_serves_green_ready(dep, spec)
     kube.exceed_progress_deadline(NS, "fraud-blue")
+    client = Client(dep)
+    grown = f"/apis/apps/v1/namespaces/{NS}/deployments/fraud-blue"
+
+    def stalled() -> None:
+        """Blue's growth stalls (its pods stop turning Ready) before the deployer looks:
+        with the fake's 10 ms pods, a loaded machine let it complete first, and a
+        complete rollout is rightly not reported as failed."""
+        kube.never_ready({"modelship.io/slot": "blue"})
+        for _ in range(2000):  # up to 10 s for the fake's controller to mark it
+            status = (kube.get("deployments", NS, "fraud-blue") or {}).get("status", {})
+            reasons = {c.get("reason") for c in status.get("conditions", [])}
+            if "ProgressDeadlineExceeded" in reasons:
+                return
+            time.sleep(0.005)
+        raise AssertionError("the fake never marked blue's growth as past its deadline")
+
+    client.when = lambda method, path: method == "PATCH" and path == grown
+    client.then = stalled
     with pytest.raises(KubernetesError) as failed:
         dep.set_traffic({"blue": 90, "green": 10})
+    assert client.triggered, "blue was never grown: the scenario did not happen"
     message = str(failed.value)
     assert "exceeded its progress deadline" in message
     assert "300" not in message, "it says it waited the whole traffic_timeout"

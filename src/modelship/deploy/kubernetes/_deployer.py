@@ -838,14 +838,19 @@ class KubernetesDeployer:
             )
         return self._wait(name, deadline, endpoints=True).done
 
-    def _wait(self, name: str, deadline: float, *, endpoints: bool) -> Progress:
+    def _wait(
+        self, name: str, deadline: float, *, endpoints: bool, before_write: bool = False
+    ) -> Progress:
         """Wait until Deployment ``name`` rolled out (and, with ``endpoints``, its Service
         has a ready endpoint): ``done``; ``failed`` when it never will (its rollout failed,
         or it was deleted), at once; neither at ``deadline``, with what was last seen.
         Requests that fail past the deadline, or that the server asks to send again only
-        after it, end the wait (at the deadline)."""
+        after it, end the wait (at the deadline).
+
+        ``before_write``: a rollout waits for this before it writes again; it checks its
+        Lease before each wait for a change (see :meth:`_await_change`)."""
         try:
-            return self._wait_rounds(name, deadline, endpoints=endpoints)
+            return self._wait_rounds(name, deadline, endpoints=endpoints, before_write=before_write)
         except KubernetesError as exc:
             if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
@@ -858,7 +863,9 @@ class KubernetesDeployer:
         floor = self._client.timeout if at_least is None else min(at_least, self._client.timeout)
         return max(deadline, time.monotonic() + floor)
 
-    def _wait_rounds(self, name: str, deadline: float, *, endpoints: bool) -> Progress:
+    def _wait_rounds(
+        self, name: str, deadline: float, *, endpoints: bool, before_write: bool
+    ) -> Progress:
         failures = 0  # watches in a row that ended in an error: they back off
         progress = Progress(False, False, f"Deployment {name} was never read")
         for round_ in range(_MAX_WAIT_ROUNDS):
@@ -892,14 +899,30 @@ class KubernetesDeployer:
             if deadline - time.monotonic() <= 0:
                 _log.info("%s: not ready in time: %s", name, progress.message)
                 return progress
-            failures = self._await_change(path, query, rv, deadline, failures)
+            failures = self._await_change(
+                path, query, rv, deadline, failures, before_write=before_write
+            )
         return progress
 
-    def _await_change(
-        self, path: str, query: Mapping[str, Any], rv: str, deadline: float, failures: int
+    def _await_change(  # noqa: PLR0913 - the watch, then how the wait is going
+        self,
+        path: str,
+        query: Mapping[str, Any],
+        rv: str,
+        deadline: float,
+        failures: int,
+        *,
+        before_write: bool,
     ) -> int:
         """Watch for the first change after ``rv``; return how many watches in a row have
-        failed (``failures`` before this one), having paused after a failed one."""
+        failed (``failures`` before this one), having paused after a failed one.
+
+        ``before_write``: the wait comes before a write of a rollout, and a rollout whose
+        Lease can no longer be trusted writes nothing more; waiting (up to the
+        traffic_timeout) for a cluster another rollout may now be changing back would only
+        delay that answer, so the Lease is checked first (:class:`RolloutInProgress`)."""
+        if before_write:
+            self._check_lease()
         failures = 0 if self._next_event(path, query, rv, deadline) else failures + 1
         if failures:
             pause = min(_WATCH_BACKOFF_CAP, _WATCH_BACKOFF * 2 ** (failures - 1))
@@ -1091,6 +1114,7 @@ class KubernetesDeployer:
         """
         pause = 0.05
         while _unobserved(deployment) and time.monotonic() < deadline:
+            self._check_lease()  # a split writes next: see _await_change
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(2 * pause, 1.0)
             name = self.options.slot_name(slot)
@@ -1240,7 +1264,9 @@ class KubernetesDeployer:
         for slot in grow:
             self._scale(slot, plan[slot])
         for slot in grow:
-            progress = self._wait(self.options.slot_name(slot), deadline, endpoints=False)
+            progress = self._wait(
+                self.options.slot_name(slot), deadline, endpoints=False, before_write=True
+            )
             if progress.done:
                 continue
             why = (
@@ -1287,7 +1313,9 @@ class KubernetesDeployer:
                 if deadline - time.monotonic() <= 0:
                     break
                 rv = slices["metadata"]["resourceVersion"]
-                failures = self._await_change(path, query, rv, deadline, failures)
+                failures = self._await_change(
+                    path, query, rv, deadline, failures, before_write=True
+                )
         except KubernetesError as exc:
             if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
