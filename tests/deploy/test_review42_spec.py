@@ -85,3 +85,21 @@ def test_a_path_is_not_built_for_every_value_visited() -> None:
 def test_int_and_list_keys_in_a_path_read_as_before() -> None:
     with pytest.raises(ConfigError, match=r"^a\.1\[2\]\.b: \$\{X\} is not set"):
         substitute({"a": {1: [0, 0, {"b": "${X}"}]}}, {}.get)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "deployment: " + "[" + ", ".join(["1"] * 50_000) + "]\n",  # not a mapping
+        "deployment:\n  strategy: " + "x" * 50_000 + "\n",  # an unknown strategy
+        "deployment:\n  containers: " + "y" * 50_000 + "\n",  # not a list of containers
+    ],
+    ids=["not-a-mapping", "unknown-strategy", "containers-not-a-list"],
+)
+def test_a_wrong_value_is_shown_cut_not_echoed_whole(tmp_path: Path, document: str) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text(document, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        DeploymentSpec.from_file(path)
+    message = str(refused.value)
+    assert len(message) < 1_000, f"the message echoes the value ({len(message)} characters)"

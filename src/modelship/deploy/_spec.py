@@ -311,7 +311,7 @@ def _not_qualified(name: object) -> str | None:
 
 def _quantities(value: Any) -> Mapping[str, Quantity]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"must be a mapping of resource name to quantity, got {value!r}")
+        raise ConfigError(f"must be a mapping of resource name to quantity, got {brief(value)}")
     out = {}
     for name, amount in value.items():
         why = _not_qualified(name)
@@ -389,18 +389,18 @@ class Resources:
 
 def _env(value: Any) -> Mapping[str, str]:
     if not isinstance(value, Mapping):
-        raise ConfigError(f"env must be a mapping of name to value, got {value!r}")
+        raise ConfigError(f"env must be a mapping of name to value, got {brief(value)}")
     for name, text in value.items():
         if not isinstance(name, str) or not re.fullmatch(r"[-._a-zA-Z][-._a-zA-Z0-9]*", name):
-            raise ConfigError(f"env: {name!r} is not an environment variable name")
+            raise ConfigError(f"env: {brief(name)} is not an environment variable name")
         if not isinstance(text, str):
-            raise ConfigError(f"env.{name}: values are strings, got {text!r} (quote it)")
+            raise ConfigError(f"env.{name}: values are strings, got {brief(text)} (quote it)")
     return dict(value)
 
 
 def _args(value: Any) -> tuple[Any, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
-        raise ConfigError(f"args must be a list of strings, got {value!r}")
+        raise ConfigError(f"args must be a list of strings, got {brief(value)}")
     return tuple(value)
 
 
@@ -461,7 +461,7 @@ class Container:
     def _check_args(self, attribute: attrs.Attribute[Any], value: Any) -> None:
         for i, arg in enumerate(value):
             if not isinstance(arg, str):
-                raise ConfigError(f"args[{i}] must be a string, got {arg!r} (quote it)")
+                raise ConfigError(f"args[{i}] must be a string, got {brief(arg)} (quote it)")
 
 
 @attrs.frozen
@@ -507,12 +507,13 @@ class HealthCheck:
 
 def _metrics(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
-        raise ConfigError(f"metrics must be a list of metric names, got {value!r}")
+        raise ConfigError(f"metrics must be a list of metric names, got {brief(value)}")
     for i, name in enumerate(value):
         if name not in KNOWN_METRICS:
             hint = _nearest(name, KNOWN_METRICS) if isinstance(name, str) else ""
             raise ConfigError(
-                f"metrics[{i}]: unknown metric {name!r}{hint}; known: {', '.join(KNOWN_METRICS)}"
+                f"metrics[{i}]: unknown metric {brief(name)}{hint}; known: "
+                f"{', '.join(KNOWN_METRICS)}"
             )
     if len(set(value)) != len(value):
         raise ConfigError(f"metrics lists a metric twice: {list(value)}")
@@ -591,7 +592,7 @@ def _strategy(value: Any) -> Strategy:
     names = [s.value for s in Strategy]
     if value not in names:
         hint = _nearest(value, names) if isinstance(value, str) else ""
-        raise ConfigError(f"strategy: unknown strategy {value!r}{hint}; one of {names}")
+        raise ConfigError(f"strategy: unknown strategy {brief(value)}{hint}; one of {names}")
     return Strategy(value)
 
 
@@ -599,7 +600,7 @@ def _steps(value: Any) -> tuple[CanaryStep, ...]:
     steps = _sequence("steps", value)
     for i, step in enumerate(steps):
         if not isinstance(step, CanaryStep):
-            raise ConfigError(f"steps[{i}] must be a CanaryStep, got {step!r}")
+            raise ConfigError(f"steps[{i}] must be a CanaryStep, got {brief(step)}")
     for i in range(1, len(steps)):
         if steps[i].weight <= steps[i - 1].weight:
             raise ConfigError(
@@ -660,11 +661,11 @@ class DeploymentSpec:
             raise ConfigError("containers: a deployment needs at least one container")
         for i, container in enumerate(self.containers):
             if not isinstance(container, Container):
-                raise ConfigError(f"containers[{i}] must be a Container, got {container!r}")
+                raise ConfigError(f"containers[{i}] must be a Container, got {brief(container)}")
         names = [c.name for c in self.containers]
         for i, container in enumerate(self.containers):
             if names.index(container.name) != i:
-                raise ConfigError(f"containers[{i}].name: {container.name!r} is used twice")
+                raise ConfigError(f"containers[{i}].name: {brief(container.name)} is used twice")
         if self.strategy is Strategy.CANARY and not self.steps:
             raise ConfigError(
                 "canary.steps: a canary needs steps, e.g. [{weight: 10, pause: 5m}, "
@@ -923,7 +924,7 @@ class _Substitution:
         default = inner["default"]
         if default is not None and "${" in default:
             raise ConfigError(
-                f"{self.path(keys)}: the default in {match.group(0)!r} holds a reference; a "
+                f"{self.path(keys)}: the default in {brief(match.group(0))} holds a reference; a "
                 "default is plain text (nested references such as ${A:-${B}} are not read): "
                 "give B's value as A in variables=..."
             )
@@ -987,7 +988,7 @@ def parse_duration(value: Any) -> float:
             raise ConfigError(f"{reprlib.repr(value)} is not a duration: too large a number")
         return total
     raise ConfigError(
-        f"{value!r} is not a duration: give seconds as a number, or a text like 30s, 5m, "
+        f"{brief(value)} is not a duration: give seconds as a number, or a text like 30s, 5m, "
         "1h30m, 250ms"
     )
 
@@ -1016,7 +1017,8 @@ class _Reader:
         raw_containers = d["containers"]
         if not isinstance(raw_containers, list) or not raw_containers:
             raise ConfigError(
-                f"{path}.containers: must be a non-empty list of containers, got {raw_containers!r}"
+                f"{path}.containers: must be a non-empty list of containers, got "
+                f"{brief(raw_containers)}"
             )
         containers = [
             self.container(c, f"{path}.containers[{i}]", first=i == 0)
@@ -1083,7 +1085,9 @@ class _Reader:
 
     def _container_port(self, raw: Any, path: str) -> Any:
         if not isinstance(raw, list) or not raw:
-            raise ConfigError(f"{path}: must be a list like [{{containerPort: 8080}}], got {raw!r}")
+            raise ConfigError(
+                f"{path}: must be a list like [{{containerPort: 8080}}], got {brief(raw)}"
+            )
         if len(raw) > 1:
             raise ConfigError(
                 f"{path}: {len(raw)} ports given; the model server listens on one (give one "
@@ -1094,11 +1098,11 @@ class _Reader:
             raise ConfigError(f"{path}[0].containerPort: missing")
         if first.get("protocol", "TCP") != "TCP":
             raise ConfigError(
-                f"{path}[0].protocol: {first['protocol']!r}; the model server speaks HTTP "
+                f"{path}[0].protocol: {brief(first['protocol'])}; the model server speaks HTTP "
                 "over TCP (leave protocol out, or write TCP)"
             )
         if "name" in first and first["name"] != "http":
-            self.notes.append(f"{path}[0].name: {first['name']!r} is rendered as 'http'")
+            self.notes.append(f"{path}[0].name: {brief(first['name'])} is rendered as 'http'")
         return first["containerPort"]
 
     def _env(self, raw: Any, path: str) -> Any:
@@ -1169,7 +1173,7 @@ class _Reader:
             weight = step.get("weight")
             if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
                 raise ConfigError(
-                    f"{where}.weight: must be an integer from 1 to 100, got {weight!r}"
+                    f"{where}.weight: must be an integer from 1 to 100, got {brief(weight)}"
                 )
             if previous is not None and weight <= previous:
                 raise ConfigError(
@@ -1227,7 +1231,7 @@ class _Reader:
     def _mapping(raw: Any, path: str, keys: set[str]) -> dict[str, Any]:
         where = path or "the document"
         if not isinstance(raw, Mapping):
-            raise ConfigError(f"{where}: must be a mapping, got {type(raw).__name__} {raw!r}")
+            raise ConfigError(f"{where}: must be a mapping, got {type(raw).__name__} {brief(raw)}")
         for key in raw:
             if key not in keys:
                 hint = _nearest(key, keys) if isinstance(key, str) else ""
