@@ -75,7 +75,7 @@ def read_yaml(source: str | os.PathLike[str]) -> Any:
         import yaml
     except ImportError as exc:
         raise MissingDependency(
-            "reading YAML needs PyYAML: pip install 'modelship[kubernetes]' (or pyyaml)"
+            "reading YAML needs PyYAML: pip install 'modelship[yaml]' (or pip install pyyaml)"
         ) from exc
     if isinstance(source, os.PathLike):
         where = str(Path(source))

@@ -278,7 +278,7 @@ def _write_blob(  # noqa: PLR0913 - internal step of store_blob taking the same 
         except Exception as exc:
             raise SerializationError(
                 f"serializer {serializer.name!r} could not write {what}: "
-                f"{type(exc).__name__}: {exc}"
+                f"{type(exc).__name__}: {exc}; {_remedy(serializer.name)}"
             ) from exc
         versions = library_versions_of(serializer)  # before publishing: no blob is left
         key = blob_key(hashing.digest)
@@ -307,3 +307,26 @@ def _write_blob(  # noqa: PLR0913 - internal step of store_blob taking the same 
         checkpoints=tuple(hashing.checkpoints),
     )
     return ref, created
+
+
+def _remedy(serializer: str) -> str:
+    """What to do when ``serializer`` could not write a model: the second half of its
+    error message.
+
+    Examples
+    --------
+    >>> _remedy("joblib").startswith("define the model's classes")
+    True
+    """
+    if serializer == "joblib":
+        return (
+            "define the model's classes and functions at module level (not lambdas or "
+            "classes defined inside a function), drop what cannot be pickled (open files, "
+            "locks, connections) before registering, or register it with a serializer "
+            "that can store it (serializer=..., see the Extending guide); nothing was "
+            "registered"
+        )
+    return (
+        "check that the object is what this serializer stores, or register it with another "
+        "(serializer=..., see the Extending guide); nothing was registered"
+    )

@@ -389,9 +389,11 @@ def fingerprint_key_from_env(name: str) -> bytes:
 
 def run_from_args(args: argparse.Namespace) -> int:
     """Run the server from parsed arguments; the exit status (errors printed to stderr)."""
-    from modelship.deploy.serve._run import run
-
     try:
+        # Inside the try: without the serve extra the import raises MissingDependency,
+        # which is an exit 2 with its message, not a traceback.
+        from modelship.deploy.serve._run import run
+
         config = config_from_args(args)
         if args.log_fingerprint_key_env is not None:
             key = fingerprint_key_from_env(args.log_fingerprint_key_env)
