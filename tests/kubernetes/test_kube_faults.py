@@ -376,14 +376,15 @@ def test_an_abort_while_the_stable_slot_is_still_scaling_waits_for_it_and_restor
         strategy("canary", dep, spec).deploy("fraud", "1")  # in blue
         fresh.watch_serving(NS, "fraud")
         # The first read of the blue Deployment alone (a list by name) is the wait after
-        # growing it for 80/20: every attempt of it fails, so the step's traffic move fails
-        # and the rollout aborts.
+        # growing it for 80/20: a 403, which will not change, fails the wait at once (a 5xx
+        # would be waited out), so the step's traffic move fails and the rollout aborts.
         fresh.inject(
             Fault(
                 "GET",
                 "/deployments$",
                 query="metadata.name=fraud-blue",
-                times=ATTEMPTS,
+                status=403,
+                times=1,
                 watch=False,
             )
         )

@@ -67,6 +67,8 @@ _log = logging.getLogger("modelship.deploy.kubernetes")
 
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 _RETRY_STATUS = frozenset({409, 429, 500, 502, 503, 504})
+#: The ``type`` of a watch event (``watch.EventType`` of apimachinery).
+_EVENT_TYPES = frozenset({"ADDED", "MODIFIED", "DELETED", "BOOKMARK", "ERROR"})
 #: The largest answer read (a list of every object of a kind in a namespace): 64 MiB, 32
 #: times the API server's default limit on one request body (3 MiB) and far above what a
 #: few slots' objects take; a larger answer is an error, not a slow out-of-memory.
@@ -90,19 +92,27 @@ class KubernetesError(DeployError):
     """The API server refused a request, or could not be reached after the retries.
 
     ``status`` is the HTTP status (0 when no answer came); ``reason`` the Status reason.
-    The message is redacted: no token or key ever appears in it.
+    ``retryable`` is True when every attempt failed in a way a later one may not (no
+    answer, or 429, 5xx or a conflict worth retrying) and the client gave up after its
+    attempts or at its deadline: asking again later may succeed. It is False for an
+    answer that will not change (403, 404, a redirect, a TLS failure, an answer not
+    shaped as the API server's). The message is redacted: no token or key ever appears
+    in it.
 
     Examples
     --------
     >>> err = KubernetesError("GET /api: 401 Unauthorized (Authorization: Bearer abc123)", 401)
-    >>> str(err), err.status
-    ('GET /api: 401 Unauthorized (Authorization: <redacted>)', 401)
+    >>> str(err), err.status, err.retryable
+    ('GET /api: 401 Unauthorized (Authorization: <redacted>)', 401, False)
     """
 
-    def __init__(self, message: str, status: int = 0, reason: str = "") -> None:
+    def __init__(
+        self, message: str, status: int = 0, reason: str = "", *, retryable: bool = False
+    ) -> None:
         super().__init__(redact(message))
         self.status = status
         self.reason = reason
+        self.retryable = retryable
 
 
 class Gone(KubernetesError):
@@ -398,11 +408,11 @@ class KubeClient:
         OutOfTime
             The deadline passed, or the next attempt would start after it (the backoff,
             or the ``Retry-After`` the server asked for, is longer than the time left);
-            it carries the last attempt's error, if one was sent.
+            it carries the last attempt's error, if one was sent (``retryable`` True).
         KubernetesError
             A non-retryable error (a redirect, an answer too large, or not shaped as the
             API server's: see :func:`_checked`), or the last retryable one after the
-            attempts.
+            attempts (``retryable`` True: asking again later may succeed).
         """
         headers = {"Accept": "application/json"}
         if content_type is not None:
@@ -609,8 +619,10 @@ class KubeClient:
 
         With ``deadline`` (a :func:`time.monotonic` time), waiting for the server never
         outlasts it. Raises :class:`Gone` when the server answers 410 either way, and
-        :class:`KubernetesError` for a stream that is not JSON events or has a line longer
-        than :data:`MAX_EVENT_BYTES`.
+        :class:`KubernetesError` for an error answer (its body read until the deadline at
+        most), a stream that is not JSON watch events (each line an object whose ``type``
+        is ``ADDED``, ``MODIFIED``, ``DELETED``, ``BOOKMARK`` or ``ERROR``) or has a line
+        longer than :data:`MAX_EVENT_BYTES`.
         """
         params = {
             **query,
@@ -637,9 +649,12 @@ class KubeClient:
                 raise
             raise KubernetesError(f"WATCH {path}: {_describe(exc)}") from None
         if not 200 <= response.status < 300:
+            # The error's body is read within the request timeout and the deadline: one
+            # that trickles in must not hold a wait past its deadline.
+            until = min(time.monotonic() + self.timeout, deadline or math.inf)
             try:
                 data = self._read(
-                    "WATCH", path, response, time.monotonic() + self.timeout, self.timeout
+                    "WATCH", path, response, until, max(0.0, until - time.monotonic())
                 )
             except Exception as exc:
                 if not _transport_error(exc):
@@ -708,18 +723,29 @@ def _check_event_size(path: str, size: int) -> None:
 
 
 def _event(path: str, line: bytes) -> dict[str, Any]:
-    """One watch event, or the error it carries (:class:`Gone` for a 410)."""
+    """One watch event, or the error it carries (:class:`Gone` for a 410).
+
+    A JSON object that is no event (no ``type`` among :data:`_EVENT_TYPES`: a ``Status``
+    a proxy sent in the stream, ``{}``) is an error, as a line that is not JSON is: taken
+    for a change, it would have a wait list again at once, in a loop.
+    """
     try:
         event = json.loads(line)
     except ValueError:
         event = None
-    if not isinstance(event, dict) or not isinstance(event.get("object") or {}, dict):
+    kind = event.get("type") if isinstance(event, dict) else None
+    if (
+        not isinstance(event, dict)
+        or not isinstance(kind, str)
+        or kind not in _EVENT_TYPES
+        or not isinstance(event.get("object") or {}, dict)
+    ):
         raise KubernetesError(
             f"WATCH {path}: the API server sent something that is not a watch event "
             f"({line[:80]!r}); is the server URL an API server, or a proxy in between?"
         )
     obj = event.get("object") or {}
-    if event.get("type") == "ERROR":
+    if kind == "ERROR":
         code = obj.get("code", 0)
         cls = Gone if code == 410 else KubernetesError
         raise cls(
@@ -742,7 +768,9 @@ def _gave_up(method: str, path: str, last: KubernetesError | None, sent: int) ->
     none was allowed: ``attempts=0``)."""
     if last is None:
         return KubernetesError(f"{method} {path}: not sent (no attempt allowed)")
-    return KubernetesError(f"{last} (gave up after {sent} attempts)", last.status, last.reason)
+    return KubernetesError(
+        f"{last} (gave up after {sent} attempts)", last.status, last.reason, retryable=True
+    )
 
 
 def _out_of_time(
@@ -757,7 +785,8 @@ def _out_of_time(
     delay)``, would start after it."""
     if last is None:
         return OutOfTime(
-            f"{method} {path}: not sent, its deadline had passed; allow the operation more time"
+            f"{method} {path}: not sent, its deadline had passed; allow the operation more time",
+            retryable=True,
         )
     if next_retry is None:
         why = "its deadline passed"
@@ -768,7 +797,9 @@ def _out_of_time(
             f"{max(left, 0.0):.2f} s before its deadline passed: the next retry, {delay:.2f} s "
             f"from now {how}, would start after it"
         )
-    return OutOfTime(f"{last} (gave up after {sent} attempts, {why})", last.status, last.reason)
+    return OutOfTime(
+        f"{last} (gave up after {sent} attempts, {why})", last.status, last.reason, retryable=True
+    )
 
 
 def _redirect_error(method: str, path: str, response: Any) -> KubernetesError:

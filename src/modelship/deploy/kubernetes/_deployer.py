@@ -518,7 +518,8 @@ class KubernetesDeployer:
         ``deadline``), or raise saying why it did not.
 
         The route is read again every 50 ms to 1 s (GET only: the Role needs no list or
-        watch on httproutes); a controller answers within moments.
+        watch on httproutes); a controller answers within moments. A read that fails in a
+        way a later one may not (``retryable``: no answer, 429, 5xx) is read again too.
         """
         name = self.options.app
         pause = 0.05
@@ -530,27 +531,32 @@ class KubernetesDeployer:
                     "GET", self._path("httproutes", name), missing_ok=True, deadline=until
                 )
             except KubernetesError as exc:
-                if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
+                if time.monotonic() >= deadline or isinstance(exc, OutOfTime):
+                    if not round_:
+                        seen = f"the API server did not answer in time: {exc}"
+                    break
+                if not exc.retryable:
                     raise
-                if not round_:
-                    seen = f"the API server did not answer in time: {exc}"
-                break
-            if route is None:
-                raise KubernetesError(
-                    f"HTTPRoute {name} in {self.options.namespace!r} was deleted while its "
-                    "Gateway was to accept it; set the traffic again"
-                )
-            verdict, seen = self._route_verdict(route)
-            if verdict is True:
-                return
-            if verdict is False:
-                raise KubernetesError(
-                    f"HTTPRoute {name} in {self.options.namespace!r} was written but its "
-                    f"Gateway does not route it: {seen}; traffic does not follow its weights: "
-                    "fix what the reason names (a Gateway in another namespace must allow "
-                    "routes from this one in its listeners' allowedRoutes), then set the "
-                    "traffic again"
-                )
+                # The API server failed (restarting?): read again after the pause.
+                _log.info("%s; reading again after a pause", exc)
+                seen = f"the API server failed: {exc}"
+            else:
+                if route is None:
+                    raise KubernetesError(
+                        f"HTTPRoute {name} in {self.options.namespace!r} was deleted while "
+                        "its Gateway was to accept it; set the traffic again"
+                    )
+                verdict, seen = self._route_verdict(route)
+                if verdict is True:
+                    return
+                if verdict is False:
+                    raise KubernetesError(
+                        f"HTTPRoute {name} in {self.options.namespace!r} was written but its "
+                        f"Gateway does not route it: {seen}; traffic does not follow its "
+                        "weights: fix what the reason names (a Gateway in another namespace "
+                        "must allow routes from this one in its listeners' allowedRoutes), "
+                        "then set the traffic again"
+                    )
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 break
@@ -797,7 +803,10 @@ class KubernetesDeployer:
         it, even when the API server stops answering, or asks to be asked again only
         after it: then the wait sleeps until the deadline), or at once when the
         Deployment reports ``ProgressDeadlineExceeded``. Watches (relisting after 410
-        Gone, backing off after a watch fails) between checks.
+        Gone, backing off after a watch fails) between checks. A read that fails before
+        the deadline with no answer, 429 or 5xx (after the client's retries: an API
+        server restarting) backs off as a failed watch does and reads again, so a short
+        outage is waited out.
 
         Raises
         ------
@@ -806,6 +815,9 @@ class KubernetesDeployer:
             too large for a float).
         SlotNotFound
             The slot has no Deployment.
+        KubernetesError
+            The API server refused a read with an answer that will not change (403
+            Forbidden, a redirect, a 404 of the API itself, a TLS failure): at once.
 
         Examples
         --------
@@ -820,14 +832,7 @@ class KubernetesDeployer:
         deadline = time.monotonic() + max(0.0, float(timeout))
         name = self._existing(slot)
         try:
-            found = self._client.request(
-                "GET",
-                self._path("deployments", name),
-                missing_ok=True,
-                # Like every other request of the wait, bounded by its deadline (at least
-                # a second, so that timeout=0 makes one attempt).
-                deadline=self._first_check(deadline, at_least=1.0),
-            )
+            found = self._deployment_within(name, deadline)
         except KubernetesError as exc:
             if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
@@ -838,6 +843,55 @@ class KubernetesDeployer:
             )
         return self._wait(name, deadline, endpoints=True).done
 
+    def _deployment_within(self, name: str, deadline: float) -> dict[str, Any] | None:
+        """Deployment ``name`` (None: there is none), read for a wait: like every request
+        of a wait bounded by its deadline (the first attempt given at least a second, so
+        that timeout=0 makes one), and read again after a failure a later read may not
+        meet (see :meth:`_read_again`)."""
+        failures = 0
+        until = self._first_check(deadline, at_least=1.0)
+        while True:  # each failed read pauses, and none is sent past the deadline
+            try:
+                found: dict[str, Any] | None = self._client.request(
+                    "GET", self._path("deployments", name), missing_ok=True, deadline=until
+                )
+            except KubernetesError as exc:
+                failures = self._read_again(exc, deadline, failures, before_write=False)
+                until = deadline
+                continue
+            return found
+
+    def _read_again(
+        self, exc: KubernetesError, deadline: float, failures: int, *, before_write: bool
+    ) -> int:
+        """After a wait's read failed with ``exc``, before ``deadline``, in a way a later
+        read may not (``exc.retryable``: the API server did not answer, or answered 429 or
+        5xx, through the client's retries, as while it restarts): pause as after a failed
+        watch, and return how many reads and watches in a row have failed, so the wait
+        reads again rather than failing a few seconds into an outage it was given the
+        time to wait out. A rollout's wait checks its Lease first (``before_write``: see
+        :meth:`_await_change`).
+
+        Raises ``exc`` for an answer that will not change (403, 404, a redirect, a TLS
+        failure) or past the deadline; :class:`OutOfTime` carrying it once the pause
+        reached the deadline (the wait ends, not done)."""
+        if not exc.retryable or isinstance(exc, OutOfTime) or time.monotonic() >= deadline:
+            raise exc
+        _log.info("%s; reading again after a pause", exc)
+        if before_write:
+            self._check_lease()
+        failures += 1
+        self._pause(failures, deadline)
+        if time.monotonic() >= deadline:
+            raise OutOfTime(str(exc), exc.status, exc.reason, retryable=True) from exc
+        return failures
+
+    def _pause(self, failures: int, deadline: float) -> None:
+        """Sleep after the ``failures``-th failed read or watch in a row of a wait (at
+        least one): 50 ms doubling to 2 s, never past ``deadline``."""
+        pause = min(_WATCH_BACKOFF_CAP, _WATCH_BACKOFF * 2 ** (failures - 1))
+        time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+
     def _wait(
         self, name: str, deadline: float, *, endpoints: bool, before_write: bool = False
     ) -> Progress:
@@ -845,7 +899,8 @@ class KubernetesDeployer:
         has a ready endpoint): ``done``; ``failed`` when it never will (its rollout failed,
         or it was deleted), at once; neither at ``deadline``, with what was last seen.
         Requests that fail past the deadline, or that the server asks to send again only
-        after it, end the wait (at the deadline).
+        after it, end the wait (at the deadline); one that fails before it in a way a later
+        one may not is sent again after a pause (see :meth:`_read_again`).
 
         ``before_write``: a rollout waits for this before it writes again; it checks its
         Lease before each wait for a change (see :meth:`_await_change`)."""
@@ -866,43 +921,61 @@ class KubernetesDeployer:
     def _wait_rounds(
         self, name: str, deadline: float, *, endpoints: bool, before_write: bool
     ) -> Progress:
-        failures = 0  # watches in a row that ended in an error: they back off
+        failures = 0  # reads and watches in a row that ended in an error: they back off
         progress = Progress(False, False, f"Deployment {name} was never read")
         for round_ in range(_MAX_WAIT_ROUNDS):
-            # A list's resourceVersion, not the object's: the object's may be older than
-            # the watch history (compacted), when a list's is as new as the store.
-            path, query = self._path("deployments"), {"fieldSelector": f"metadata.name={name}"}
             # The first list gets at least a second (or the request timeout) too; never
             # much more, so a server that stops answering ends the wait near its deadline.
             until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
-            listed = self._client.request("GET", path, query=query, deadline=until)
-            items = listed.get("items") or []
-            if not items:
-                return Progress(False, True, f"Deployment {name} was deleted")
-            progress = rollout_progress(items[0])
-            if progress.failed:
-                _log.warning("%s", progress.message)
+            try:
+                progress, watch = self._look(name, until, endpoints=endpoints)
+            except KubernetesError as exc:
+                failures = self._read_again(exc, deadline, failures, before_write=before_write)
+                continue
+            if watch is None:
                 return progress
-            if progress.done and not endpoints:
-                return progress
-            rv = listed["metadata"]["resourceVersion"]
-            if progress.done:
-                slices = self._slices(name, until)
-                if ready_endpoints(slices.get("items", [])) > 0:
-                    return progress
-                progress = Progress(
-                    False, False, f"{progress.message}, but Service {name} lists no ready endpoint"
-                )
-                path = self._path("endpointslices")
-                query = {"labelSelector": f"kubernetes.io/service-name={name}"}
-                rv = slices["metadata"]["resourceVersion"]
             if deadline - time.monotonic() <= 0:
                 _log.info("%s: not ready in time: %s", name, progress.message)
                 return progress
+            path, query, rv = watch
             failures = self._await_change(
                 path, query, rv, deadline, failures, before_write=before_write
             )
         return progress
+
+    def _look(
+        self, name: str, until: float, *, endpoints: bool
+    ) -> tuple[Progress, tuple[str, dict[str, str], str] | None]:
+        """How Deployment ``name`` (and, with ``endpoints``, its Service) is doing, read by
+        ``until``; and what to watch for its next change (a path, a query and a list's
+        resourceVersion), or None when the wait is over (done, failed, or deleted)."""
+        # A list's resourceVersion, not the object's: the object's may be older than
+        # the watch history (compacted), when a list's is as new as the store.
+        path, query = self._path("deployments"), {"fieldSelector": f"metadata.name={name}"}
+        listed = self._client.request("GET", path, query=query, deadline=until)
+        items = listed.get("items") or []
+        if not items:
+            return Progress(False, True, f"Deployment {name} was deleted"), None
+        progress = rollout_progress(items[0])
+        if progress.failed:
+            _log.warning("%s", progress.message)
+            return progress, None
+        if not progress.done:
+            return progress, (path, query, listed["metadata"]["resourceVersion"])
+        if not endpoints:
+            return progress, None
+        slices = self._slices(name, until)
+        if ready_endpoints(slices.get("items", [])) > 0:
+            return progress, None
+        progress = Progress(
+            False, False, f"{progress.message}, but Service {name} lists no ready endpoint"
+        )
+        watch = (
+            self._path("endpointslices"),
+            {"labelSelector": f"kubernetes.io/service-name={name}"},
+            slices["metadata"]["resourceVersion"],
+        )
+        return progress, watch
 
     def _await_change(  # noqa: PLR0913 - the watch, then how the wait is going
         self,
@@ -925,8 +998,7 @@ class KubernetesDeployer:
             self._check_lease()
         failures = 0 if self._next_event(path, query, rv, deadline) else failures + 1
         if failures:
-            pause = min(_WATCH_BACKOFF_CAP, _WATCH_BACKOFF * 2 ** (failures - 1))
-            time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            self._pause(failures, deadline)
         return failures
 
     def _slices(self, service: str, deadline: float | None = None) -> dict[str, Any]:
@@ -1297,7 +1369,8 @@ class KubernetesDeployer:
 
     def _wait_endpoints(self, name: str, most: int, deadline: float) -> str | None:
         """Wait until Service ``name`` lists at most ``most`` ready endpoints: None, or at
-        ``deadline`` what was last seen. Watches its EndpointSlices between checks."""
+        ``deadline`` what was last seen. Watches its EndpointSlices between checks; a read
+        that fails in a way a later one may not is sent again (see :meth:`_read_again`)."""
         seen: str | None = None  # what the last read said
         path = self._path("endpointslices")
         query = {"labelSelector": f"kubernetes.io/service-name={name}"}
@@ -1305,7 +1378,11 @@ class KubernetesDeployer:
         try:
             for round_ in range(_MAX_WAIT_ROUNDS):
                 until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
-                slices = self._slices(name, until)
+                try:
+                    slices = self._slices(name, until)
+                except KubernetesError as exc:
+                    failures = self._read_again(exc, deadline, failures, before_write=True)
+                    continue
                 ready = ready_endpoints(slices.get("items", []))
                 if ready <= most:
                     return None

@@ -24,9 +24,10 @@ namespace, as the API server's own leader election uses them:
   whether or not the renewer has yet seen another holder take the Lease (renewals that
   fail or hang, as when the network to the API server is cut, let it expire unseen). A
   later renewal that finds the Lease still its own trusts it again.
-* **Letting go** clears ``holderIdentity`` with the resourceVersion just read; it never
-  raises (a failed release leaves a Lease that expires, and that this deployer may take
-  again at once, as the holder is the deployer, not the call).
+* **Letting go** clears ``holderIdentity`` with the resourceVersion just read, its
+  requests ending within a third of the duration (as a renewal's); it never raises (a
+  failed release leaves a Lease that expires, and that this deployer may take again at
+  once, as the holder is the deployer, not the call).
 
 **One clock, the API server's.** Holders run on different machines whose clocks differ;
 comparing a ``renewTime`` one machine wrote with another machine's clock would let a
@@ -452,7 +453,9 @@ class RolloutLease:
         return True
 
     def _let_go(self) -> None:
-        """Clear the holder; never raises (a Lease not let go expires by itself)."""
+        """Clear the holder, best effort, within a third of the Lease's duration (as a
+        renewal); never raises (a Lease not let go expires by itself, so a hung API server
+        holds the caller no longer than that)."""
         if self._stop is not None:
             self._stop.set()
         if self._renewer is not None:
@@ -461,15 +464,16 @@ class RolloutLease:
             # a 409).
             self._renewer.join(self.seconds)
         self._stop = self._renewer = None
+        deadline = time.monotonic() + self.seconds / 3
         try:
             for _ in range(_ATTEMPTS):  # bound: each pass ends in a write, or a 409
-                live = self._client.request("GET", self.path, missing_ok=True)
+                live = self._client.request("GET", self.path, missing_ok=True, deadline=deadline)
                 spec = (live or {}).get("spec") or {}
                 if live is None or spec.get("holderIdentity") != self.identity:
                     return  # not ours any more: nothing to let go
                 freed = {k: v for k, v in spec.items() if k != "holderIdentity"}
                 freed["renewTime"] = _micro(self._clock())
-                if self._write("PUT", self.path, _replacing(live, freed)):
+                if self._write("PUT", self.path, _replacing(live, freed), deadline=deadline):
                     return
         except Exception as exc:
             _log.warning(
