@@ -10,6 +10,10 @@ every place that takes data accepts the same inputs under the same column names:
   is a plain array);
 - a pyarrow Table or RecordBatch (``.column_names`` and ``.column(name)``).
 
+modelship's own objects that describe data or judge it (a ``Schema``, a ``DriftProfile``,
+a ``CheckResult``) hold no rows: they are refused by name, saying what to pass instead
+(:func:`not_data`), never read as a frame of their parts.
+
 A column of text or categories can also be taken as codes into its distinct values
 (:func:`encoded_column`): pandas categoricals and arrow dictionary arrays hold it that way,
 and text is factorised by the data library's own hashing. Counting such a column is one
@@ -37,6 +41,7 @@ __all__ = [
     "encoded_column",
     "is_missing",
     "named_items",
+    "not_data",
     "series_name",
 ]
 
@@ -74,6 +79,56 @@ def series_name(data: Any) -> str | None:
     return None if name is None or name == "" else str(name)
 
 
+# What to pass instead of modelship's own objects that hold no data, by type name.
+_INSTEAD = {
+    "Schema": (
+        "a schema describes columns and holds no values: pass the data itself (to check "
+        "data against the schema, call schema.validate(data))"
+    ),
+    "ColumnSchema": "a column's schema holds no values: pass the data itself",
+    "DriftProfile": (
+        "a profile summarises reference data and holds none of its rows: pass the data "
+        "itself (a profile is a drift check's reference: DataDrift(reference=profile, "
+        "current=data))"
+    ),
+}
+
+
+def not_data(value: Any, what: str = "the data") -> str | None:
+    """Why ``value`` is not data, when it is one of modelship's own objects that hold
+    none (a schema, a profile, a check's result); ``None`` for anything else.
+
+    A ``Schema`` has ``.columns`` and ``schema[name]``, as a data frame has: without this,
+    its column schemas would be read as columns of values. modelship's containers of data
+    (a mapping of columns, as the CLI reads a CSV into) are data.
+
+    Examples
+    --------
+    >>> from modelship.checks import Schema
+    >>> print(not_data(Schema.infer({"x": [1.0, 2.0]}), "current"))
+    current is a Schema, not data: a schema describes columns and holds no values: pass ...
+    >>> not_data({"x": [1.0, 2.0]}) is None
+    True
+    """
+    if isinstance(value, (np.ndarray, list, tuple, dict, Encoded)):
+        return None  # first: a C type's __module__ is built anew at each read (250 ns)
+    module = type(value).__module__
+    own = module == "modelship" or module.startswith("modelship.")
+    if not own or isinstance(value, Mapping):  # a mapping of columns is data
+        return None
+    name = type(value).__name__
+    if name in _INSTEAD:
+        instead = _INSTEAD[name]
+    elif name.endswith("Result"):
+        instead = "a result is a check's verdict and holds no values: pass the data itself"
+    else:
+        instead = (
+            "pass an array, a mapping of column name to values, a data frame or series "
+            "(pandas, polars) or a pyarrow table"
+        )
+    return f"{what} is a {name}, not data: {instead}"
+
+
 def named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - one return per supported input library (polars, pandas, pyarrow, mapping, ...)
     """``(name, column)`` pairs of a named input, or ``None`` for a plain array.
 
@@ -84,6 +139,8 @@ def named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - o
     >>> named_items([1, 2]) is None
     True
     """
+    if not_data(data) is not None:  # not named columns (column_array says why)
+        return None
     if type(data).__name__ == "LazyFrame" and hasattr(data, "collect"):  # polars
         data = data.collect()
     series = series_name(data)
@@ -100,8 +157,36 @@ def named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - o
         # callers refuse duplicated names as they do for a pandas frame.
         return [(str(name), data.column(i)) for i, name in enumerate(data.column_names)]
     if hasattr(data, "columns") and hasattr(data, "__getitem__"):  # pandas, polars
-        return [(str(name), data[name]) for name in list(data.columns)]
+        return _frame_items(data)
     return None
+
+
+def _frame_items(frame: Any) -> list[tuple[str, Any]]:
+    """The columns of an object taken for a data frame by its ``.columns`` and ``[name]``.
+
+    Raises
+    ------
+    CheckInputError
+        When its ``.columns`` cannot be listed or a column cannot be read by name (an
+        object that only looks like a data frame): the message names the column and
+        carries the object's own error.
+    """
+    name: Any = None
+    try:
+        items = []
+        for name in list(frame.columns):
+            items.append((str(name), frame[name]))
+    except (ModelshipError, MemoryError):
+        raise
+    except Exception as exc:  # the object's own error, of any type: named, and chained
+        text = " ".join(str(exc).split())
+        shown = "its .columns" if name is None else f"its column {name!r} by name"
+        raise CheckInputError(
+            f"a {type(frame).__name__} was read as a data frame (it has .columns and "
+            f"[name]), but {shown} could not be read ({type(exc).__name__}: {text}); "
+            "pass a mapping of column name to values, a data frame or an array"
+        ) from exc
+    return items
 
 
 def column_array(value: Any, what: str = "a column") -> NDArray[Any]:
@@ -123,6 +208,9 @@ def column_array(value: Any, what: str = "a column") -> NDArray[Any]:
     ...
     modelship.errors.CheckInputError: column 'x' cannot be read as an array: its rows hold ...
     """
+    refused = not_data(value, what)
+    if refused is not None:
+        raise CheckInputError(refused)
     try:
         return _to_array(value)
     except (ModelshipError, MemoryError):

@@ -813,8 +813,10 @@ class _DriftCheck:
     def _rule(self, name: str, ref: Side, cur: Side) -> _Rule:
         kind = kind_of(ref)
         method = self.column_methods.get(name)
-        if method is None or method == "auto":
+        if method is None:  # no entry of its own: the check-wide method of its kind
             method = self.method if kind is ColumnKind.NUMERIC else self.categorical_method
+        elif method == "auto":  # the automatic choice, whatever the check-wide method
+            method = None
         allowed = NUMERIC_METHODS if kind is ColumnKind.NUMERIC else CATEGORICAL_METHODS
         if method is not None and method not in allowed:
             raise ConfigError(
@@ -1173,7 +1175,9 @@ class DataDrift(_DriftCheck):
     categorical_method : {None, "chi2", "psi", "js"}
         Method for categorical columns; ``None`` is the automatic choice.
     column_methods : mapping, optional
-        Per column, a method (or ``"auto"``) replacing the two above.
+        Per column, a method replacing the two above, or ``"auto"`` for the automatic
+        choice whatever they say; a column without an entry (or with ``None``) takes
+        ``method`` or ``categorical_method``, by its kind.
     thresholds : mapping, optional
         Per column, the threshold that replaces the default: the effect-size threshold under
         the automatic choice, ``alpha`` for a test, the drift threshold of a distance.
@@ -1360,7 +1364,7 @@ class PredictionDrift(_DriftCheck):
             if encoded is not None and (self.columns is None or len(self.columns) == 1):
                 (name,) = self._unnamed_names(1, 1, what)
                 return raw_columns({name: encoded}, what=f"{what} predictions", encode=True)
-            array = column_array(data)
+            array = column_array(data, f"{what} predictions")
             if array.dtype.names is None and array.ndim in (1, 2):
                 width = 1 if array.ndim == 1 else array.shape[1]
                 names = self._unnamed_names(width, array.ndim, what)
