@@ -115,12 +115,11 @@ def test_verify_signatures_false_reads_a_signed_registry_unchecked(
 
 def test_signing_policy_is_recorded_at_the_first_signed_write_only(url: str) -> None:
     plain = ms.open_registry(url)
-    plain.register(model_name="m", model=b"x", serializer="bytes")
     assert not plain.store.exists(SIGNING_POLICY)
     ms.open_registry(url, signing_key=KEY).register(model_name="n", model=b"y", serializer="bytes")
     assert _doc(plain, SIGNING_POLICY)["signed"] is True
     with pytest.raises(ms.SignatureError, match="signs its versions"):
-        ms.open_registry(url).get("m", "1")
+        ms.open_registry(url).get("n", "1")
 
 
 def test_verify_signatures_must_be_a_bool(url: str) -> None:

@@ -52,10 +52,10 @@ def _exists(path: Path) -> DestinationExists:
 
 def _destination(path: object) -> Path:
     """The absolute path to write, from a ``str`` or path-like; anything else, a path the
-    file system cannot encode (a lone surrogate), a path that names a folder by its form
-    (``models/``, ``.``, ``..``: ``Path`` would drop the separator and write a file named
-    ``models``), or a ``~user`` that cannot be expanded (no such user, or no home folder),
-    is a :class:`ConfigError`.
+    file system cannot encode (a lone surrogate) or holding a NUL, a path that names a
+    folder by its form (``models/``, ``.``, ``..``: ``Path`` would drop the separator and
+    write a file named ``models``), or a ``~user`` that cannot be expanded (no such user,
+    or no home folder), is a :class:`ConfigError`.
 
     Examples
     --------
@@ -73,9 +73,33 @@ def _destination(path: object) -> Path:
         os.fsencode(text)
     except UnicodeEncodeError as exc:
         raise ConfigError(f"path {text!r} cannot be encoded for the file system: {exc}") from None
+    if "\x00" in text:  # the system calls would raise ValueError: no path holds one
+        raise ConfigError(f"path {text!r} holds a NUL character, which no file system allows")
     if os.path.basename(text) in ("", ".", ".."):  # on Windows, either separator ends it
         raise ConfigError(f"cannot write {text!r}: it names a folder; give the path of a file")
     return Path(expand_home(text, "path")).absolute()
+
+
+# Bytes of the destination's name kept in its temporary file's name, ".<name>.<12 hex>.part"
+# (19 bytes more): any legal name leaves a legal temporary one. Names are at most 255
+# bytes on Linux and macOS, and 255 UTF-16 units on Windows (never more than its bytes).
+_KEPT = 200
+
+
+def _temporary_name(name: str) -> str:
+    """A fresh name for the temporary file of a download to ``name``, in its folder.
+
+    Examples
+    --------
+    >>> _temporary_name("model.bin").startswith(".model.bin.")
+    True
+    >>> len(os.fsencode(_temporary_name("é" * 127)))  # 254 bytes of name, 200 kept
+    219
+    """
+    kept = name[:_KEPT]
+    while len(os.fsencode(kept)) > _KEPT:  # bytes, not characters: "é" is two in UTF-8
+        kept = kept[:-1]
+    return f".{kept}.{uuid.uuid4().hex[:12]}.part"
 
 
 def _sync_folder(folder: Path) -> None:
@@ -165,7 +189,7 @@ def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two d
     except OSError as exc:
         raise ConfigError(f"cannot write {destination}: {exc.strerror or exc}") from exc
     # Exclusive create, in the destination's folder: a rename away from being published.
-    temporary = destination.parent / f".{destination.name}.{uuid.uuid4().hex[:12]}.part"
+    temporary = destination.parent / _temporary_name(destination.name)
     callback = make_callback(progress, desc=f"download {what}", total=ref.size)
     try:
         # 0o666 less the umask, as open() and the shell's `>` create a file (0644 under
@@ -180,7 +204,9 @@ def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two d
             os.fsync(out.fileno())
         _publish(temporary, destination, overwrite=overwrite)
     except BaseException as exc:  # interrupted too: never leave the temporary file behind
-        with contextlib.suppress(FileNotFoundError):
+        # Whatever removing it raises (never created, a name refused), the error that
+        # stopped the download is the one raised.
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
         if isinstance(exc, OSError) and not isinstance(exc, ModelshipError):
             raise StoreError(f"could not download {what} to {destination}: {exc}") from exc

@@ -2,11 +2,18 @@
 
 A hint (``hint-slots.json``, ``hint-aliases.json``) is a small document that may lag
 behind what exists; it is overwritten best effort and never trusted. Readers start from
-it and probe forward (and back, if it ran ahead of a copied or cleaned registry), so the
-answer is always what the store holds. Probing doubles then halves its step
-(:func:`highest_present`), so a hint that is wrong by ``k`` costs O(log k) probes, and
-one that is no number of a key (``2**70``, ``-1``, ``"3"``) is read as no hint, which
-costs O(log top).
+it and probe forward, so the answer is always what the store holds. Probing doubles then
+halves its step (:func:`highest_present`), so a hint that lags by ``k`` costs O(log k)
+probes. One that names no present key (it ran ahead of a copied or cleaned registry, or
+is no number of a key: ``2**70``, ``-1``, ``"3"``) is read as no hint, which costs
+O(log top): a reader never steps down from a hint, which would land on a stray key far
+above the top (one slot file planted at ``n``, the hint at ``n + 1``) and make ``latest``
+walk every number below it.
+
+The invariant relied on: numbered keys have no holes. A slot or alias log entry is never
+removed (gc turns a dead slot into a tombstone), and a writer creates number ``n`` only
+once ``n - 1`` exists (it probes the top, then takes the next number, one up per lost
+race; a copy creates them in order), so the present numbers are ``1..top``.
 """
 
 from __future__ import annotations
@@ -83,11 +90,13 @@ def highest_present(exists: Callable[[int], bool], hint: object) -> int:
 
     Keys are numbered without holes (slots and alias entries are never left missing
     below the top), so the present numbers are ``1..top``, and none is above
-    :data:`~._layout.MAX_NUMBER`. Probing doubles its step away from the hint until it
-    brackets the top, then halves the bracket: a hint that lags by ``k`` or runs ahead
-    by ``k`` costs about ``2 log2 k`` probes, never ``k``. A hint that is no number of a
-    key (negative, past :data:`~._layout.MAX_NUMBER`, not an int) is taken as 0, so no
-    hint costs more than about ``2 log2 MAX_NUMBER`` (80) probes.
+    :data:`~._layout.MAX_NUMBER`. Probing doubles its step up from the hint until it
+    brackets the top, then halves the bracket: a hint that lags by ``k`` costs about
+    ``2 log2 k`` probes, never ``k``. A hint that is not present (it ran ahead) or is no
+    number of a key (negative, past :data:`~._layout.MAX_NUMBER`, not an int) is taken as
+    0, so no hint costs more than about ``2 log2 MAX_NUMBER`` (80) probes, and one that
+    ran ahead never decides the answer: stepping down from it would stop at the first
+    number present, perhaps a stray key far above a hole (see the module docstring).
 
     Examples
     --------
@@ -97,24 +106,19 @@ def highest_present(exists: Callable[[int], bool], hint: object) -> int:
     (5, 0)
     >>> highest_present(lambda n: n <= 5, 2**70), highest_present(lambda n: n <= 5, -1)
     (5, 5)
+    >>> highest_present(lambda n: n <= 3 or n == 200_000, 200_001)  # a stray key: not the top
+    3
     """
     start = _usable(hint)
-    # Every loop below doubles its step or halves its bracket, and every number probed is
-    # in 1..MAX_NUMBER, so each runs at most log2(MAX_NUMBER) + 1 = 41 times.
     if start and not exists(start):
-        # The hint ran ahead (a copied or cleaned registry, or a damaged one): step down
-        # by 1, 2, 4, ... until a number exists or 0 is reached.
-        high, step, low = start, 1, start - 1
-        while low > 0 and not exists(low):
-            high, step = low, step * 2
-            low = max(start - step, 0)
-    else:
-        # The hint exists (or there is none): step up by 1, 2, 4, ... until a number is
-        # missing; past MAX_NUMBER nothing is looked for, as no key is numbered so.
-        low, step = start, 1
-        while low + step <= MAX_NUMBER and exists(low + step):
-            low, step = low + step, step * 2
-        high = min(low + step, MAX_NUMBER + 1)
+        start = 0  # the hint ran ahead (a copied or cleaned registry, or a damaged one)
+    # Step up by 1, 2, 4, ... until a number is missing; past MAX_NUMBER nothing is looked
+    # for, as no key is numbered so. Each loop doubles its step or halves its bracket, and
+    # every number probed is in 1..MAX_NUMBER, so each runs at most 41 times.
+    low, step = start, 1
+    while low + step <= MAX_NUMBER and exists(low + step):
+        low, step = low + step, step * 2
+    high = min(low + step, MAX_NUMBER + 1)
     while high - low > 1:  # low exists (or is 0), high does not (or is past MAX_NUMBER)
         middle = (low + high) // 2
         if exists(middle):

@@ -13,7 +13,7 @@ from typing import Any
 
 from modelship._hashing import CHUNK
 from modelship._plugins import declared, load_plugin, origin, plugin
-from modelship._shown import hide_credentials
+from modelship._shown import brief, hide_credentials
 from modelship.errors import (
     ConfigError,
     ModelshipError,
@@ -71,7 +71,8 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     Where it does not (or cannot promise it, as for unknown fsspec back ends), writing
     raises :class:`~modelship.UnsafeStore` unless ``single_writer=True`` says that no
     other process writes at the same time. ``exclusive_creates=True`` vouches for a back
-    end modelship does not know.
+    end modelship does not know (``False`` says it does not honour them; anything but a
+    bool or ``None`` is a :class:`~modelship.ConfigError`).
 
     With ``signing_key``, everything written is signed (HMAC-SHA256 over manifests, slots,
     alias log entries and archive markers), the registry records that it signs, and every
@@ -100,6 +101,12 @@ def open_registry(  # noqa: PLR0913 - public opener: keyword-only signing, locki
     url = os.fspath(url)
     if not isinstance(url, str):
         raise ConfigError(f"url must be text, not {type(url).__name__}: decode it first")
+    if exclusive_creates is not None and not isinstance(exclusive_creates, bool):
+        # "no" would be read as a vouch: a yes/no option is a bool, as single_writer is.
+        raise ConfigError(
+            "exclusive_creates must be True, False or None (as the back end declares), got "
+            f"{brief(exclusive_creates)}"
+        )
     scheme = scheme_of(url)
     storage_options = unnest_storage_options(storage_options)
     _check_storage_options(url, scheme, storage_options)

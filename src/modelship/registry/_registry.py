@@ -174,6 +174,11 @@ def _check_serialisable(draft: ModelVersion) -> None:
 _COMMIT_ROOM = 64 * 2**10
 
 
+# The longest checkpoint interval: every artifact is smaller, and it is the largest integer
+# every JSON reader holds exactly (it is stored in the manifest). Past it, a manifest could
+# fail to serialise after its version number was taken (ints of over 4,300 digits).
+_MAX_CHECKPOINT_EVERY = 2**53
+
 # gc's longest grace: a century of seconds, far below where time arithmetic overflows.
 _MAX_GRACE = 100 * 365.25 * 86400.0
 
@@ -218,9 +223,9 @@ class Registry:
     ``signing_key`` and ``verify_signatures`` are as in :func:`~modelship.open_registry`:
     with a key everything written is signed and everything read is checked; without one,
     a signed registry is refused unless ``verify_signatures=False``. ``checkpoint_every``
-    is the interval (bytes, default 8 MiB) of the prefix digests stored with an artifact
-    it registers, which let ``load`` deserialise one piece while it checks the next; a
-    test suite passes a small one to make many pieces of a small artifact.
+    is the interval (bytes, default 8 MiB, at most ``2**53``) of the prefix digests stored
+    with an artifact it registers, which let ``load`` deserialise one piece while it checks
+    the next; a test suite passes a small one to make many pieces of a small artifact.
 
     Examples
     --------
@@ -251,10 +256,12 @@ class Registry:
         if not isinstance(store, Store):
             raise ConfigError(f"{store!r} does not implement the Store protocol")
         if isinstance(checkpoint_every, bool) or not (
-            isinstance(checkpoint_every, int) and checkpoint_every > 0
+            isinstance(checkpoint_every, int) and 0 < checkpoint_every <= _MAX_CHECKPOINT_EVERY
         ):
+            shown = brief(checkpoint_every)  # an int of 5,000 digits is not shown whole
             raise ConfigError(
-                f"checkpoint_every must be a positive number of bytes, got {checkpoint_every!r}"
+                "checkpoint_every must be a number of bytes from 1 to 2**53 (8 PiB; an "
+                f"interval past an artifact's size stores no checkpoints), got {shown}"
             )
         if not isinstance(single_writer, bool):
             raise ConfigError(f"single_writer must be True or False, got {single_writer!r}")
@@ -296,11 +303,13 @@ class Registry:
         registry raises :class:`~modelship.SignatureError`, before anything is written.
         (``copy_registry`` alone passes ``_signed_bytes_only``: a copy of a signed registry
         writes the source's signed bytes unchanged and none of its own, so it needs no key.)
-        A handle with a key and ``verify_signatures=False`` writes only to a registry that
-        signs with that key or holds no models yet: it records no signing policy in a
-        registry of unsigned models (it reads unchecked, as when migrating from one, whose
-        keyless readers it would lock out), so there it raises
-        :class:`~modelship.ConfigError` before anything is written.
+        A handle with a key (``verify_signatures=False`` or not) writes only to a registry
+        that signs with that key or holds no models yet: it records no signing policy in a
+        registry of unsigned models, whose keyless readers it would lock out and whose
+        versions its readers with the key would refuse (a signed registry does not mix
+        trusted and untrusted history), so there it raises
+        :class:`~modelship.ConfigError` before anything is written: open such a registry
+        without the key, or start signing in a new registry.
 
         Examples
         --------
@@ -316,29 +325,8 @@ class Registry:
         # registry's key, or with another, would leave documents its readers refuse.
         if not signed_bytes_only:
             self._signer.check_writer(self.store)
-            signer = self._signer
-            # A handle that reads unchecked never starts signing a registry holding
-            # models (as when migrating out of an unsigned one: its keyless readers would
-            # be locked out of them). An empty one has none to lock out: it may start
-            # signing, as a copy of a signed registry into a new one does.
-            unchecked_with_key = signer.key is not None and not signer.verify
-            if (
-                record_policy
-                and unchecked_with_key
-                and not self._policy_recorded()
-                and self.store.list(MODELS)
-            ):
-                raise ConfigError(
-                    "the registry at "
-                    f"{hide_credentials(self.store.url)} holds models and does not sign "
-                    "its versions, and "
-                    "this handle holds a signing key but reads unchecked "
-                    "(verify_signatures=False, --no-verify-signatures on the command "
-                    "line): it only reads such a registry and writes nothing, as its "
-                    "first signed write would record a signing policy there and lock out "
-                    "every reader without the key. Open it without the key to write to it "
-                    "unsigned (to start signing, open a new registry with the key)"
-                )
+            if record_policy:
+                self._refuse_to_start_signing()
         if self._writable is None:
             self._writable = honours_exclusive_creates(self.store)
         if not self._writable and not self._single_writer:
@@ -349,8 +337,47 @@ class Registry:
                 "single_writer=True if only this process writes, or use a store that "
                 "supports it (local disk, S3 with conditional writes)"
             )
-        if record_policy:
+        if record_policy and self._signer.key is not None:
             self._signer.record_policy(self.store, now().isoformat())
+            self._policy_seen = True  # recorded, or found: it is never removed
+
+    def _refuse_to_start_signing(self) -> None:
+        """Raise :class:`~modelship.ConfigError` if this handle's first write would record a
+        signing policy in a registry that holds unsigned models.
+
+        Its keyless readers would be refused from then on, and readers with the key would
+        refuse every version written before (they carry no signature): a signed registry
+        does not mix trusted and untrusted history, so signing starts only in a registry
+        that holds no models yet.
+        """
+        if self._signer.key is None or self._policy_recorded():
+            return
+        # Check, then act: not atomic, and need not be. A model's slots are never removed
+        # (gc keeps dead ones as tombstones), so a registry seen holding models still holds
+        # them when the policy is created. A keyless writer adding the first model of an
+        # EMPTY registry between this listing and the policy's exclusive create
+        # (record_policy) is the race two first writers always had: its check_writer read
+        # no policy, so its version is stored unsigned in a registry that now signs, and is
+        # refused (never trusted) by readers with the key, and keyless readers are refused
+        # as in any signed registry. Nothing unsigned is ever read as signed.
+        if not self.store.list(MODELS):
+            return
+        unchecked = (
+            " and reads unchecked (verify_signatures=False, --no-verify-signatures on the "
+            "command line): it only reads such a registry and writes nothing, as"
+            if not self._signer.verify
+            else ":"
+        )
+        raise ConfigError(
+            f"the registry at {hide_credentials(self.store.url)} holds models and does not "
+            f"sign its versions (it records no {SIGNING_POLICY}), and this handle holds a "
+            f"signing key{unchecked} its first signed write would record a signing policy "
+            "there, locking out every reader without the key, while readers with the key "
+            "would refuse the versions written before (they carry no signature). Nothing "
+            "was written. Open it without the key to write to it unsigned; to start "
+            "signing, open a new registry with the key and register into it the versions "
+            "you still serve"
+        )
 
     def register(  # noqa: PLR0913 - public register(): documented keyword-only metadata and serialisation options
         self,
@@ -913,8 +940,12 @@ class Registry:
         place, so a tampered or interrupted download leaves nothing at ``path`` (raising
         :class:`~modelship.IntegrityError` or :class:`~modelship.StoreError`). An existing
         file is never replaced unless ``overwrite=True`` (else
-        :class:`~modelship.DestinationExists`). ``role`` picks an attachment
-        instead of the model. Returns the version; its digest is ``mv.artifact.digest``.
+        :class:`~modelship.DestinationExists`). The temporary file is named after ``path``
+        (its first 200 bytes), so any file name the file system allows works. A ``path``
+        that cannot name a file (a folder, a NUL character, a name too long) raises
+        :class:`~modelship.ConfigError` before the artifact is read. ``role`` picks an
+        attachment instead of the model. Returns the version; its digest is
+        ``mv.artifact.digest``.
 
         Examples
         --------

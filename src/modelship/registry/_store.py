@@ -23,7 +23,7 @@ from typing import IO, Any, cast
 
 from modelship._endpoints import with_s3_endpoint
 from modelship._hashing import CHUNK
-from modelship._shown import hide_credentials
+from modelship._shown import brief, hide_credentials
 from modelship.errors import (
     ConfigError,
     MissingDependency,
@@ -722,6 +722,10 @@ class FsspecStore:
         protocols = _protocols_of(fs)
         self.protocol = str(protocols[0])
         self.is_local = self.protocol in ("file", "local")
+        if exclusive_creates is not None and not isinstance(exclusive_creates, bool):
+            raise ConfigError(
+                f"exclusive_creates must be True, False or None, got {brief(exclusive_creates)}"
+            )
         known = any(p in _EXCLUSIVE_PROTOCOLS for p in protocols)
         self.exclusive_creates = known if exclusive_creates is None else exclusive_creates
 
