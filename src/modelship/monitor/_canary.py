@@ -10,9 +10,17 @@ values collapses onto 0 or 1 and cannot show a difference of rates. Under the de
 their shift lies beyond the tolerance (they may be flags, or whole numbers of a
 continuous metric). A metric is judged:
 
-* ``inconclusive`` when the test cannot reach ``alpha`` at these sample sizes (without
-  ties the smallest two-sided p-value is ``2 / C(n + m, n)``; 4 values each for
-  alpha = 0.05) or a sample is below the metric's ``min_samples``;
+* ``inconclusive`` when the test cannot reach ``alpha`` at these sample sizes, by the
+  method it uses on these values (without ties and with a sample of at most 8 values the
+  smallest two-sided p-value is ``2 / C(n + m, n)``, 4 values each for alpha = 0.05; any
+  tie makes it the normal approximation, whose smallest p-value can be far larger: one
+  value against 200 tied ones reaches only 0.086), or a sample is below the metric's
+  ``min_samples``; and whenever the interval is unbounded on the side that would show
+  the canary worse: no values could fail it, so it never passes;
+* for a 0/1 metric judged on its rates, ``inconclusive`` too instead of a pass when
+  even a canary whose every value is bad (1 where higher is worse, 0 where lower is)
+  would not be shown worse beyond the tolerance, while the baseline's rate leaves room
+  for such a canary;
 * ``fail`` (worse) only when the whole interval lies beyond the tolerance in the bad
   direction: ``ci_low > tolerance`` for a metric where higher is worse (latency, errors),
   ``ci_high < -tolerance`` where lower is worse (accuracy);
@@ -92,7 +100,7 @@ from modelship.monitor._stats import (
     MannWhitneyResult,
     ProportionDifference,
     mann_whitney,
-    mann_whitney_min_p,
+    mann_whitney_reachable_p,
     proportion_difference,
 )
 
@@ -328,14 +336,9 @@ def compare_metric(
     # 1 may be flags (errors, correct answers) or whole numbers of a continuous metric
     # (latencies of 0 or 1 s): a shift beyond the tolerance fails them too (below).
     binary = metric.kind == "binary" or (metric.kind == "auto" and flags and metric.stat is None)
-    floor = max(metric.min_samples, 1)
-    min_p = mann_whitney_min_p(int(c.size), int(b.size))
-    if min_p > alpha or c.size < floor or b.size < floor:
-        return judgement(
-            "inconclusive",
-            f"n={c.size} vs {b.size}: the test cannot reach alpha={alpha:g} "
-            f"(smallest p {min_p:.3g}) or is below min_samples={metric.min_samples}",
-        )
+    too_few = _too_few(metric, c, b, alpha=alpha)
+    if too_few is not None:
+        return judgement("inconclusive", too_few)
     try:
         test = mann_whitney(c, b, confidence=1 - alpha)
     except CheckInputError as exc:  # differences beyond a float: as undefined as infinities
@@ -354,7 +357,64 @@ def compare_metric(
         as_shift = _judge(metric, test, None, alpha=alpha)
         if as_shift[0] == "fail":
             verdict, reason = as_shift
+    if rates is not None and verdict == "pass":
+        blind = _rates_cannot_fail(metric, rates, int(b.sum()), alpha=alpha)
+        if blind is not None:
+            verdict, reason = "inconclusive", blind
     return judgement(verdict, reason, test, rates)
+
+
+def _too_few(
+    metric: CanaryMetric,
+    c: npt.NDArray[np.float64],
+    b: npt.NDArray[np.float64],
+    *,
+    alpha: float,
+) -> str | None:
+    """Why the values are too few to judge ``metric`` (below its ``min_samples``, or
+    the test can never reach ``alpha``), or None."""
+    if c.size < metric.min_samples or b.size < metric.min_samples:
+        return f"n={c.size} vs {b.size}: below min_samples={metric.min_samples}"
+    # By the method the test uses on these values: tied values (whole milliseconds) make
+    # it the normal approximation, whose smallest p-value can be far above 2 / C(n + m, n).
+    reachable = mann_whitney_reachable_p(c, b)
+    if reachable > alpha:
+        return (
+            f"n={c.size} vs {b.size}: the test cannot reach alpha={alpha:g} (smallest p "
+            f"{reachable:.3g} at these sample sizes and ties), so it can never show the "
+            "canary worse; more values are needed"
+        )
+    return None
+
+
+def _rates_cannot_fail(
+    metric: CanaryMetric, rates: ProportionDifference, k_baseline: int, *, alpha: float
+) -> str | None:
+    """Why no canary of this size could fail ``metric`` on its rates (``k_baseline`` ones
+    among the baseline's values), or None.
+
+    The rates' interval is finite, and the test may reach alpha, yet a canary of a few
+    values whose every value is bad (1 where higher is worse, 0 where lower is) may still
+    not be shown worse than the baseline's rate: its pass would say nothing. A side is
+    checked when the baseline's rate leaves room for a canary worse beyond the tolerance.
+    """
+    tol, n_c, n_b, k_b = metric.tolerance, rates.n_x, rates.n_y, k_baseline
+    sides = []
+    if metric.direction in ("increase", "either") and rates.rate_y + tol < 1:
+        worst = proportion_difference(n_c, n_c, k_b, n_b, confidence=1 - alpha)
+        sides.append((worst.ci_low > tol, 1))
+    if metric.direction in ("decrease", "either") and rates.rate_y - tol > 0:
+        worst = proportion_difference(0, n_c, k_b, n_b, confidence=1 - alpha)
+        sides.append((worst.ci_high < -tol, 0))
+    for could_fail, value in sides:
+        if not could_fail:
+            return (
+                f"n={n_c} vs {n_b}: even a canary whose every value is {value} would not be "
+                f"shown worse than the baseline's rate {_fmt(rates.rate_y)} beyond tolerance "
+                f"{_fmt(tol)} at alpha={alpha:g}, so a pass would say nothing; more "
+                "values are needed"
+            )
+    return None
 
 
 def _judge(
@@ -384,6 +444,14 @@ def _judge(
     if worse_up or worse_down:
         bound = f"> {_fmt(tol)}" if worse_up else f"< {_fmt(-tol)}"
         return "fail", f"worse: {interval} entirely {bound} (p={p_value:.3g})"
+    if (up and not math.isfinite(low)) or (down and not math.isfinite(high)):
+        # The side a worse canary would show is unbounded: no values could fail it.
+        # (compare_metric refuses such sizes first; this keeps the rule whatever the test.)
+        return "inconclusive", (
+            f"the interval is unbounded on the side that would show the canary worse "
+            f"({interval}, p={p_value:.3g}): at n={test.n_x} vs {test.n_y} the test can "
+            "never show it; more values are needed"
+        )
     half = test.n_x * test.n_y / 2
     rejects_bad = p_value < alpha and (
         (up and test.statistic > half) or (down and test.statistic < half)

@@ -45,7 +45,7 @@ import string
 import time
 from collections.abc import Callable, Mapping
 from decimal import ROUND_CEILING, Decimal
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from typing import Any, ClassVar, NoReturn, Protocol, runtime_checkable
 
 import attrs
 import numpy as np
@@ -167,7 +167,8 @@ def _check_duration(seconds: float, what: str) -> int:
     evaluation would read as an outage, and roll back at the error limit."""
     if not (seconds > 0 and math.isfinite(seconds)):
         raise ConfigError(f"{what} must be a positive number of seconds, got {seconds!r}")
-    milliseconds = max(1, round(seconds * 1000))
+    # Bounded before it is rounded: past ~1.8e305 s the milliseconds are inf.
+    milliseconds = max(1, round(min(seconds * 1000, MAX_DURATION_MS + 1)))
     if milliseconds > MAX_DURATION_MS:
         raise ConfigError(
             f"{what} of {seconds!r} s is longer than any duration Prometheus reads (at "
@@ -283,7 +284,8 @@ def _range(start: float, end: float, step: float) -> tuple[float, float]:
 def _steps_any_start(window: float, step: float) -> int | None:
     """The most steps :func:`_steps` counts for a window of ``window`` seconds, whatever
     its start: the times sent are floored to the millisecond, so the span between them
-    is ``window - step`` to within a millisecond either way, and at worst rounded up."""
+    is ``window - step`` to within a millisecond either way, and at worst rounded up.
+    (:func:`_check_points` refuses a window too long for any step before counting.)"""
     step_ns = int(step * 1e9)
     if step_ns <= 0:
         return None
@@ -309,24 +311,43 @@ def _least_step(start: float, end: float, counted: Callable[[float], int | None]
 def _check_points(start: float, end: float, step: float, *, any_start: bool = False) -> None:
     """Refuse a range Prometheus refuses: ``(end - start) / step`` of the times sent over
     :data:`MAX_POINTS` (``any_start``: for a window of ``end - start`` seconds starting
-    anywhere, as a question checked before its times are known is)."""
+    anywhere, as a question checked before its times are known is). A window too long
+    for even the longest step Prometheus reads (:data:`MAX_DURATION_MS`) is refused as
+    such, not with a step it would refuse in turn."""
 
     def counted(step: float) -> int | None:
         if any_start:
             return _steps_any_start(end - start, step)
         return _steps(*_range(start, end, step), step)
 
+    longest = MAX_DURATION_MS / 1000
+    # Compared before anything is counted (past ~1.8e305 s a window's milliseconds are
+    # inf): even at the longest step Prometheus reads, a longer window has too many points.
+    if not end - start <= (MAX_POINTS + 2) * longest:
+        _refuse_window(start, end, step)
     steps = counted(step)
     if steps is None or steps > MAX_POINTS:
+        least = _least_step(start, end, counted)
+        if least > longest:
+            _refuse_window(start, end, step)
         shown = "a step under a nanosecond" if steps is None else f"{steps} steps"
         where = " (at the least favourable start: times are sent to the millisecond)"
         raise ConfigError(
             f"a window of {end - start:g} s at step={step:g} s is a range of {shown} per "
             f"series ((end - start) / step of the times sent, the first a step after the "
             f"window's start{where if any_start else ''}); Prometheus refuses more than "
-            f"{MAX_POINTS}: raise the step to at least {_least_step(start, end, counted):g} s "
-            "or shorten the window"
+            f"{MAX_POINTS}: raise the step to at least {least:g} s or shorten the window"
         )
+
+
+def _refuse_window(start: float, end: float, step: float) -> NoReturn:
+    """The ConfigError of a window too long for any step Prometheus reads."""
+    raise ConfigError(
+        f"a window of {end - start:g} s at step={step:g} s is longer than any range "
+        f"Prometheus answers: at most {MAX_POINTS} steps of at most "
+        f"{MAX_DURATION_MS / 1000:.3f} s (the longest duration it reads, about 292 years: "
+        "Go's time.Duration); shorten the window"
+    )
 
 
 def _too_large(size: int) -> str:
