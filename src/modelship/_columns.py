@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._shown import brief
 from modelship.errors import CheckInputError, ModelshipError
 
 __all__ = [
@@ -112,11 +113,12 @@ def not_data(value: Any, what: str = "the data") -> str | None:
     """
     if isinstance(value, (np.ndarray, list, tuple, dict, Encoded)):
         return None  # first: a C type's __module__ is built anew at each read (250 ns)
-    module = type(value).__module__
-    own = module == "modelship" or module.startswith("modelship.")
-    if not own or isinstance(value, Mapping):  # a mapping of columns is data
+    # The nearest of modelship's own classes the value is: a user's subclass of Schema,
+    # defined in their module, is a Schema as much as ours.
+    own = next((cls for cls in type(value).__mro__ if _ours(cls.__module__)), None)
+    if own is None or isinstance(value, Mapping):  # a mapping of columns is data
         return None
-    name = type(value).__name__
+    name = own.__name__
     if name in _INSTEAD:
         instead = _INSTEAD[name]
     elif name.endswith("Result"):
@@ -127,6 +129,10 @@ def not_data(value: Any, what: str = "the data") -> str | None:
             "(pandas, polars) or a pyarrow table"
         )
     return f"{what} is a {name}, not data: {instead}"
+
+
+def _ours(module: str) -> bool:
+    return module == "modelship" or module.startswith("modelship.")
 
 
 def named_items(data: Any) -> list[tuple[str, Any]] | None:  # noqa: PLR0911 - one return per supported input library (polars, pandas, pyarrow, mapping, ...)
@@ -180,10 +186,10 @@ def _frame_items(frame: Any) -> list[tuple[str, Any]]:
         raise
     except Exception as exc:  # the object's own error, of any type: named, and chained
         text = " ".join(str(exc).split())
-        shown = "its .columns" if name is None else f"its column {name!r} by name"
+        shown = "its .columns" if name is None else f"its column {brief(name)} by name"
         raise CheckInputError(
             f"a {type(frame).__name__} was read as a data frame (it has .columns and "
-            f"[name]), but {shown} could not be read ({type(exc).__name__}: {text}); "
+            f"[name]), but {shown} could not be read ({type(exc).__name__}: {brief(text)}); "
             "pass a mapping of column name to values, a data frame or an array"
         ) from exc
     return items

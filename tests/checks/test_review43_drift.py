@@ -279,3 +279,17 @@ def test_check_drift_of_a_npy_file_declaring_zero_byte_values_exits_2(tmp_path: 
     assert result["status"] == "error"
     assert "ConfigError" in result["reason"]
     assert "zero bytes per value" in result["reason"]
+
+
+# --- second look ------------------------------------------------------------------------
+
+
+class TeamSchema(ms.checks.Schema):
+    """A user's subclass, defined outside modelship."""
+
+
+def test_a_users_subclass_of_schema_given_as_data_is_refused_as_a_schema() -> None:
+    schema = TeamSchema.infer({"x": [1.0, 2.0, 3.0]})
+    with pytest.raises(ms.CheckInputError, match=r"is a Schema, not data") as refused:
+        ms.checks.DataDrift(reference={"x": [1.0, 2.0, 3.0]}, current=schema).run()
+    assert "ColumnSchema(" not in str(refused.value)

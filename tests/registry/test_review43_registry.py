@@ -281,3 +281,36 @@ def test_the_largest_checkpoint_interval_registers_and_loads() -> None:
     mv = reg.register(model_name="m", model=b"x" * 100, serializer="bytes")
     assert mv.artifact.checkpoint_every == 2**53
     assert ms.open_registry("memory://review43-largest").load("m") == b"x" * 100
+
+
+# --- second look ------------------------------------------------------------------------
+
+
+def test_a_keyed_handle_writes_into_a_registry_whose_models_folder_holds_only_a_stray_file(
+    tmp_path: Path,
+) -> None:
+    """``models()`` is empty: there is no unsigned model to lock readers out of."""
+    url = str(tmp_path / "r")
+    (tmp_path / "r" / "models").mkdir(parents=True)
+    (tmp_path / "r" / "models" / ".DS_Store").write_bytes(b"\0")
+    keyed = ms.open_registry(url, signing_key=KEY)
+    assert keyed.register(model_name="m", model=b"x", serializer="bytes").version == "1"
+    assert keyed.get("m", "latest").version == "1"
+
+
+def test_two_keyed_first_writers_racing_on_a_new_registry_both_register() -> None:
+    """B read no policy; A then records it and registers its first version before B
+    lists the models: B reads the policy again (uncached) and goes on, signing too."""
+    memory = MemoryStore()
+    a = Registry(memory, signing_key=KEY)
+    done: list[int] = []
+
+    def a_goes_first(op: str, key: str) -> None:
+        if op == "list" and key == "models" and not done:
+            done.append(1)
+            a.register(model_name="m", model=b"a", serializer="bytes")
+
+    b = Registry(HookStore(memory, before=a_goes_first), signing_key=KEY)
+    assert b.register(model_name="m", model=b"b", serializer="bytes").version == "2"
+    assert done, "the interleaving did not happen: the test proves nothing"
+    assert [v.version for v in Registry(memory, signing_key=KEY).versions("m")] == ["1", "2"]

@@ -341,6 +341,16 @@ class Registry:
             self._signer.record_policy(self.store, now().isoformat())
             self._policy_seen = True  # recorded, or found: it is never removed
 
+    def _holds_models(self) -> bool:
+        """Whether the registry holds a model, as :meth:`models` counts them (a valid
+        name with a document among its versions): a stray file under ``models/``
+        (``.DS_Store``) or a first registration that died before its manifest is none."""
+        return any(
+            _valid_model_name(name)
+            and any(is_document(v) for v in self.store.list(folder(name, "versions")))
+            for name in self.store.list(MODELS)
+        )
+
     def _refuse_to_start_signing(self) -> None:
         """Raise :class:`~modelship.ConfigError` if this handle's first write would record a
         signing policy in a registry that holds unsigned models.
@@ -360,7 +370,13 @@ class Registry:
         # no policy, so its version is stored unsigned in a registry that now signs, and is
         # refused (never trusted) by readers with the key, and keyless readers are refused
         # as in any signed registry. Nothing unsigned is ever read as signed.
-        if not self.store.list(MODELS):
+        if not self._holds_models():
+            return
+        # Another handle with a key may have recorded the policy (and committed its first
+        # version) since it was read above, which cached "none": read again, uncached. A
+        # policy is never removed, so seen now it decides; check_writer and record_policy
+        # then verify it is this key's.
+        if self.store.exists(SIGNING_POLICY):
             return
         unchecked = (
             " and reads unchecked (verify_signatures=False, --no-verify-signatures on the "
