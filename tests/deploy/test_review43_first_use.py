@@ -52,3 +52,25 @@ def test_a_model_that_cannot_be_pickled_is_refused_saying_what_to_do(tmp_path: P
         registry.register("fraud", {"lock": threading.Lock()})
     assert "nothing was registered" in str(refused.value)
     assert registry.models() == []
+
+
+def test_the_local_deployer_without_the_serve_extra_refuses_before_any_rollout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its servers would each die at start, and every rollout would abort and be
+    recorded as if the version were broken: MissingDependency at once instead."""
+    import importlib.util
+
+    from modelship.deploy import LocalDeployer
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a, **k: None if name == "orjson" else real(name, *a, **k),
+    )
+    registry = ms.open_registry(tmp_path / "registry")
+    with pytest.raises(
+        MissingDependency, match=r"orjson missing\): pip install 'modelship\[serve\]'"
+    ):
+        LocalDeployer(registry)

@@ -294,5 +294,8 @@ def test_apply_stops_the_previous_version_once_the_undo_window_closed(registry: 
         ("2", "rolled_back"),
         ("1", "succeeded"),
     ]
+    # Past the window, apply deploys the version the alias names (the rollback is
+    # recorded by `deploy rollback`, which moved the alias).
     rolled_back = records[1]
-    assert any("redeploying 1" in e.message for e in rolled_back.events)
+    assert any("by `modelship deploy rollback`" in e.message for e in rolled_back.events)
+    assert records[2].previous_version == "2"

@@ -4,7 +4,8 @@
 it deploys the version, prints the endpoint as a JSON line, then keeps serving and
 *follows the registry alias*: when the alias moves (``modelship deploy rollback``, or
 ``modelship registry alias set``) it rolls back (one traffic switch, within the undo
-window) or deploys the version the alias now names. The registry is thus the one place
+window) or deploys the version the alias now names, with the ``--spec`` file (as read
+when ``apply`` started) and ``${VERSION}`` set to that version. The registry is thus the one place
 that says what should serve, and every rollout is recorded there (``history``). Once it
 serves, ``apply`` never stops for the registry: a poll that fails is reported on stderr
 and the next one tries again. Following starts from the version the first rollout
@@ -13,7 +14,9 @@ followed. Once a rollout's undo window has closed, the previous version's server
 stopped (:meth:`Rollout.finish`).
 
 SIGINT or SIGTERM between rollouts stops serving, exit 0; during a rollout it cuts that
-rollout short: the strategy aborts it as it would a failure, and ``apply`` exits 1.
+rollout short: the strategy aborts it as it would a failure, and ``apply`` exits 1 (0 only
+if the rollout had succeeded as the signal came). A signal while ``apply`` stops (its
+servers draining) kills every server at once.
 
 Each option of ``apply`` is read by one way of running it, and refused (a
 :class:`~modelship.ConfigError`, exit 2) by the others, where it would be ignored:
@@ -67,7 +70,8 @@ from modelship._cli_common import (
     silence_stdout,
 )
 from modelship._names import check_alias
-from modelship.deploy._history import RegistryHistory
+from modelship.deploy._errors import RollbackUnavailable
+from modelship.deploy._history import DeploymentHistory, RegistryHistory
 from modelship.deploy._rollout import (
     EventKind,
     Rollout,
@@ -79,8 +83,8 @@ from modelship.deploy._rollout import (
     moved_from_another,
     same_alias,
 )
-from modelship.deploy._spec import DeploymentSpec, Strategy
-from modelship.deploy._strategies import Canary, from_spec
+from modelship.deploy._spec import DeploymentSpec, SpecFile, Strategy
+from modelship.deploy._strategies import BlueGreen, Canary, Recreate, from_spec
 from modelship.deploy.local import LocalDeployer
 from modelship.errors import ConfigError, Conflict, ModelshipError
 
@@ -175,15 +179,19 @@ def _apply_options(args: argparse.Namespace) -> argparse.Namespace:
     )
 
 
-def _spec(args: argparse.Namespace, version: str) -> DeploymentSpec:
-    """The spec file (``${VERSION}`` filled in), or a default one; ``--strategy`` wins.
+def _spec(
+    args: argparse.Namespace, version: str, file: SpecFile | None = None, *, notes: bool = True
+) -> DeploymentSpec:
+    """The spec file (``${VERSION}`` filled in; ``file``: as read already), or a default
+    one; ``--strategy`` wins.
 
     Overridden to canary, a spec without canary steps gets the library's default ones
     (:attr:`Canary.DEFAULT_STEPS`); overridden away from canary, the spec's steps are
-    left out. Either is said on stderr: neither is in the file.
+    left out. Either is said on stderr (with ``notes``): neither is in the file.
     """
     if args.spec is not None:
-        spec = DeploymentSpec.from_file(args.spec, variables={"VERSION": version})
+        file = file if file is not None else SpecFile.read(args.spec)
+        spec = file.spec(variables={"VERSION": version})
     else:
         spec = DeploymentSpec.from_dict(
             {"deployment": {"containers": [{"name": "model-service", "image": "modelship"}]}}
@@ -192,21 +200,19 @@ def _spec(args: argparse.Namespace, version: str) -> DeploymentSpec:
         return spec
     strategy = Strategy(args.strategy)
     steps = spec.steps
+    note = None
     if strategy is Strategy.CANARY and not steps:
         steps = Canary.DEFAULT_STEPS
         shown = ", ".join(f"{s.weight}% for {s.pause:g} s" for s in steps)
-        print(
-            f"modelship deploy: --strategy canary: no canary steps given; using the default "
-            f"steps ({shown}); set canary.steps in a --spec file for others",
-            file=sys.stderr,
+        note = (
+            f"--strategy canary: no canary steps given; using the default steps ({shown}); "
+            "set canary.steps in a --spec file for others"
         )
     elif strategy is not Strategy.CANARY and steps:
         steps = ()
-        print(
-            f"modelship deploy: --strategy {strategy.value}: the canary steps of the spec "
-            "are not used",
-            file=sys.stderr,
-        )
+        note = f"--strategy {strategy.value}: the canary steps of the spec are not used"
+    if note is not None and notes:
+        print(f"modelship deploy: {note}", file=sys.stderr)
     return attrs.evolve(spec, strategy=strategy, steps=steps)
 
 
@@ -275,12 +281,19 @@ class _Signals:
     once (a canary's pause, a wait for readiness) and its strategy aborts it, leaving the
     previous version serving; it used to run on to the end, and a canary was promoted
     minutes after the Ctrl-C. A second signal during that abort cuts the abort short too.
+
+    While ``apply`` stops (:meth:`closing`: the deployer drains and stops its servers),
+    the first signal that comes raises :class:`_Interrupted` there, which the deployer's
+    ``close()`` takes as a Ctrl-C: every server is killed at once. It used to be noted
+    and ignored, and a second Ctrl-C waited out the drain and the servers' grace.
     """
 
     def __init__(self) -> None:
         self.stop = threading.Event()
         self.first: int | None = None
         self.rolling_out = False
+        self._closing = False  # apply is stopping: the next signal cuts that short, once
+        self._closing_cut = False
 
     def handle(self, signum: int, frame: FrameType | None) -> None:
         if self.first is None:
@@ -288,6 +301,23 @@ class _Signals:
         self.stop.set()
         if self.rolling_out:
             raise _interrupted(signum)
+        if self._closing and not self._closing_cut:
+            self._closing_cut = True
+            raise _interrupted(signum)
+
+    def closing(self, close: Callable[[], None]) -> None:
+        """``close()`` (the deployer's), which the next signal cuts short: raised in it,
+        once (a third signal is only noted, so the deployer's own clean-up after a
+        Ctrl-C, killing every server, runs to its end), and said on stderr."""
+        self._closing = True
+        try:
+            close()
+        except _Interrupted as exc:
+            print(
+                f"modelship deploy: {_signal_name(exc.signum)} while stopping: every server "
+                "was killed at once, without waiting for its requests",
+                file=sys.stderr,
+            )
 
     def during(self, rollout: Callable[[], _T]) -> _T:
         """``rollout()``, which a signal cuts short (:class:`_Interrupted`, ``started``
@@ -301,18 +331,29 @@ class _Signals:
             self.rolling_out = False
 
 
-def _cut_short(
-    dep: LocalDeployer, signals: _Signals, model: str, version: str, what: str = "rollout"
+def _cut_short(  # noqa: PLR0913 - what the message says, each needed
+    dep: LocalDeployer,
+    signals: _Signals,
+    model: str,
+    version: str,
+    *,
+    completed: bool,
+    what: str = "rollout",
 ) -> int:
     """Say what a signal during the ``what`` of ``model`` ``version`` left serving; the
-    exit code: 1, unless the version had already taken all traffic (the signal came as
-    the rollout ended), 0."""
+    exit code: 1, unless the rollout had ``completed`` (succeeded, or rolled back for a
+    rollback: the signal came as it ended), 0.
+
+    Whether it completed is the rollout's status, never read from what serves: a first
+    rollout cut short after its switch is aborted with its version still serving all the
+    traffic (there is nothing to send it back to), and the alias was not moved to it.
+    """
     name = _signal_name(signals.first)
     try:
         now = dep.state().serving()
     except Exception:  # only said; apply stops either way
         now = None
-    if now is not None and (now.model, now.version) == (model, version) and now.weight == 100:
+    if completed:
         print(
             f"modelship deploy: {name} came as the {what} of {model} {version} ended: "
             "it serves; stopping",
@@ -335,47 +376,110 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     args = _apply_options(args)
     reg = open_cli_registry(args.registry, key_env=args.signing_key_env)
     version = reg.get(args.model, args.ref).version
-    spec = _spec(args, version)
+    # Read once: each version apply deploys, following the alias, runs with the file as
+    # it was when apply started (not as a later edit, or a half-written save, has it).
+    file = SpecFile.read(args.spec) if args.spec is not None else None
+    spec = _spec(args, version, file)
     if args.dry_run:
         return _print_manifests(args, version, spec)
     signals = _Signals()
     previous = {s: signal.signal(s, signals.handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        with LocalDeployer(registry=reg) as dep:
-            strategy = from_spec(
-                dep,
-                spec,
-                alias=args.alias,
-                undo_window=args.undo_window,
-                progress_deadline=args.progress_deadline,
-            )
-            try:
-                rollout = signals.during(lambda: strategy.deploy(args.model, version))
-            except RolloutAborted as exc:
-                print(f"modelship deploy: {exc}", file=sys.stderr)
-                return EXIT_FAILED
-            except _Interrupted as exc:
-                if not exc.started:
-                    print(
-                        f"modelship deploy: {_signal_name(signals.first)} before the rollout "
-                        f"of {args.model} {version} began: nothing was deployed",
-                        file=sys.stderr,
-                    )
-                    return EXIT_FAILED
-                return _cut_short(dep, signals, args.model, version)
-            _event(
-                {
-                    "event": "serving",
-                    "endpoint": dep.endpoint,
-                    "rollout": rollout.id,
-                    "model": args.model,
-                    "version": rollout.version,
-                }
-            )
-            return _follow(args, reg, strategy, rollout, dep=dep, signals=signals)
+        dep = LocalDeployer(registry=reg)
+        try:
+            return _serve(args, reg, (file, spec), version, dep=dep, signals=signals)
+        finally:
+            # Not a `with`: a signal cutting the stop short must not replace the exit
+            # code already decided (a stop between rollouts is 0).
+            signals.closing(dep.close)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
+
+
+def _serve(  # noqa: PLR0913 - apply's parts, each needed
+    args: argparse.Namespace,
+    reg: ms.Registry,
+    specs: tuple[SpecFile | None, DeploymentSpec],
+    version: str,
+    *,
+    dep: LocalDeployer,
+    signals: _Signals,
+) -> int:
+    """Deploy ``version`` on ``dep`` with ``specs`` (the ``--spec`` file read, and its
+    spec for ``version``), then follow the alias (see :func:`_follow`); the exit code."""
+    file, spec = specs
+    history = _Witness(RegistryHistory(reg))
+    strategy = from_spec(
+        dep,
+        spec,
+        alias=args.alias,
+        undo_window=args.undo_window,
+        progress_deadline=args.progress_deadline,
+        history=history,
+    )
+    try:
+        rollout = signals.during(lambda: strategy.deploy(args.model, version))
+    except RolloutAborted as exc:
+        print(f"modelship deploy: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except _Interrupted as exc:
+        if not exc.started:
+            print(
+                f"modelship deploy: {_signal_name(signals.first)} before the rollout "
+                f"of {args.model} {version} began: nothing was deployed",
+                file=sys.stderr,
+            )
+            return EXIT_FAILED
+        completed = history.succeeded(version)
+        return _cut_short(dep, signals, args.model, version, completed=completed)
+    _event(
+        {
+            "event": "serving",
+            "endpoint": dep.endpoint,
+            "rollout": rollout.id,
+            "model": args.model,
+            "version": rollout.version,
+        }
+    )
+    return _follow(
+        args, reg, strategy, rollout, dep=dep, signals=signals, history=history, file=file
+    )
+
+
+class _Witness:
+    """The deployment history ``apply``'s strategy records its rollouts in (a
+    :class:`~modelship.deploy.DeploymentHistory` over ``history``), noting the status each
+    rollout was last saved with, whether the save succeeded or not.
+
+    After a signal cut a deploy short, the strategy raises the signal's exception, not
+    the rollout: whether that rollout succeeded is read here (:meth:`succeeded`), as the
+    rollout itself said it, not guessed from what serves.
+    """
+
+    def __init__(self, history: DeploymentHistory) -> None:
+        self._history = history
+        # Rollout id -> (version, status), since the last look: in the order the rollouts
+        # were first saved, so the last one of a version is the one begun last.
+        self._statuses: dict[str, tuple[str, RolloutStatus]] = {}
+
+    def save(self, record: RolloutRecord) -> None:
+        """Note ``record``'s status, then save it."""
+        self._statuses[record.id] = (record.version, record.status)
+        self._history.save(record)
+
+    def records(self, model: str) -> list[RolloutRecord]:
+        """The history's records of ``model``."""
+        return self._history.records(model)
+
+    def forget(self) -> None:
+        """Forget the statuses noted: called before each deploy :meth:`succeeded` asks about."""
+        self._statuses.clear()
+
+    def succeeded(self, version: str) -> bool:
+        """Whether the last rollout of ``version`` saved since :meth:`forget` succeeded."""
+        statuses = [status for v, status in self._statuses.values() if v == version]
+        return bool(statuses) and statuses[-1] is RolloutStatus.SUCCEEDED
 
 
 #: While the registry keeps failing, one line a minute says so (with the count), not one a
@@ -429,18 +533,25 @@ class _AliasFollower:
         self,
         args: argparse.Namespace,
         reg: ms.Registry,
-        strategy: Any,
+        strategy: BlueGreen | Canary | Recreate,
         rollout: Rollout,
         *,
         dep: LocalDeployer,
         signals: _Signals,
+        history: _Witness,
+        file: SpecFile | None,
     ) -> None:
         self._args = args
+        self._file = file
         self._reg = reg
         self._strategy = strategy
         self._rollout = rollout
         self._dep = dep
         self._signals = signals
+        self._history = history
+        # How apply rolls out, from its first spec: a spec read for a later version must
+        # not change it (see _spec_for).
+        self._how = (strategy.spec.strategy, strategy.spec.steps) if strategy.spec else None
         self._serving = rollout.version
         # What the alias named when this process last acted: only a *move* is followed. It
         # starts as the version serving: the rollout moved the alias to it (a rollout whose
@@ -488,22 +599,52 @@ class _AliasFollower:
 
     def _go_to(self, wanted: str) -> int | None:
         args, rollout = self._args, self._rollout
-        rolling_back = (
-            wanted == rollout.previous_version and rollout.status is RolloutStatus.SUCCEEDED
+        # One traffic switch back while the undo window is open. Once it has closed, the
+        # version the alias names is deployed as any other: a rollback would only
+        # redeploy it too, and after a rollback made past the window the rollout serving
+        # has the version rolled back as its previous one, which rollback() refuses
+        # (RollbackUnavailable): an explicit move back to it was undone.
+        switching_back = (
+            wanted == rollout.previous_version
+            and rollout.status is RolloutStatus.SUCCEEDED
+            and rollout.undo_window_open
         )
+        what = "rollback" if switching_back else "rollout"
+
+        def roll() -> Rollout:
+            nonlocal what
+            if switching_back:
+                try:
+                    return rollout.rollback()
+                except RollbackUnavailable as exc:
+                    print(
+                        f"modelship deploy: {exc}; deploying {args.model} {wanted}, which the "
+                        f"alias {args.alias} names",
+                        file=sys.stderr,
+                    )
+                    what = "rollout"
+            self._history.forget()
+            return self._strategy.deploy(args.model, wanted)
+
         try:
-            if rolling_back:
-                rollout = self._signals.during(rollout.rollback)
-            else:
-                rollout = self._signals.during(lambda: self._strategy.deploy(args.model, wanted))
+            # A deploy (the rollback's redeploy too) runs with the spec of the version it
+            # deploys: ${VERSION} is filled in again for each.
+            self._strategy.spec = self._spec_for(wanted)
+            rollout = self._signals.during(roll)
         except _Interrupted as exc:
             # Stopped: the alias is left as it is (a stop is no verdict on that version;
             # the next `apply @alias` deploys it). Before the rollout began, nothing was
             # cut short: a stop between rollouts.
             if not exc.started:
                 return EXIT_OK
-            what = "rollback" if rolling_back else "rollout"
-            return _cut_short(self._dep, self._signals, args.model, wanted, what)
+            completed = (
+                self._rollout.status is RolloutStatus.ROLLED_BACK
+                if what == "rollback"
+                else self._history.succeeded(wanted)
+            )
+            return _cut_short(
+                self._dep, self._signals, args.model, wanted, completed=completed, what=what
+            )
         except RolloutAborted as exc:
             print(f"modelship deploy: {exc}", file=sys.stderr)
             self._give_up(wanted)
@@ -522,6 +663,26 @@ class _AliasFollower:
         self._rollout, self._serving = rollout, wanted
         _event({"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted})
         return None
+
+    def _spec_for(self, version: str) -> DeploymentSpec:
+        """The spec ``version`` is deployed with: the ``--spec`` file, as read when
+        ``apply`` started, with ``${VERSION}`` set to it (its notes on ``--strategy`` were
+        said then).
+
+        Raises :class:`~modelship.ConfigError` if that is no spec for ``version`` (a
+        value ``${VERSION}`` makes invalid), or if it names another strategy or other
+        canary steps than ``apply`` started with: the strategy rolling out is built once.
+        """
+        spec = _spec(self._args, version, self._file, notes=False)
+        if self._how is not None and (spec.strategy, spec.steps) != self._how:
+            strategy, steps = self._how
+            raise ConfigError(
+                f"{self._args.spec}: for {self._args.model} {version} the spec names strategy "
+                f"{spec.strategy.value} with canary steps {list(spec.steps)}, but apply rolls "
+                f"out with {strategy.value} and {list(steps)}, read when it started; restart "
+                "apply to change how it rolls out"
+            )
+        return spec
 
     def _give_up(self, wanted: str) -> None:
         """Not retried until the alias moves again; the alias is moved back to the version
@@ -591,11 +752,13 @@ class _UndoWindow:
 def _follow(  # noqa: PLR0913 - apply's parts, each needed
     args: argparse.Namespace,
     reg: ms.Registry,
-    strategy: Any,
+    strategy: BlueGreen | Canary | Recreate,
     rollout: Rollout,
     *,
     dep: LocalDeployer,
     signals: _Signals,
+    history: _Witness,
+    file: SpecFile | None,
 ) -> int:
     """Serve until stopped (or ``--for`` seconds), following the registry alias.
 
@@ -609,7 +772,9 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
     (see :class:`_Signals`), and its exit code is returned.
     """
     follower = (
-        _AliasFollower(args, reg, strategy, rollout, dep=dep, signals=signals)
+        _AliasFollower(
+            args, reg, strategy, rollout, dep=dep, signals=signals, history=history, file=file
+        )
         if args.alias is not None
         else None
     )

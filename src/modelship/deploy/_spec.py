@@ -75,6 +75,7 @@ __all__ = [
     "HealthCheck",
     "Monitoring",
     "Resources",
+    "SpecFile",
     "Strategy",
     "parse_duration",
     "substitute",
@@ -698,8 +699,8 @@ class DeploymentSpec:
 
         ``${NAME}`` in any string is replaced by ``variables[NAME]``, else (with
         ``environ``) by the environment variable; ``${NAME:-text}`` falls back to
-        ``text``; ``$$`` is a literal ``$``. A name found nowhere is a
-        :class:`~modelship.ConfigError` naming it and the field.
+        ``text`` when ``NAME`` is unset or empty; ``$$`` is a literal ``$``. A name found
+        nowhere is a :class:`~modelship.ConfigError` naming it and the field.
 
         Examples
         --------
@@ -736,13 +737,8 @@ class DeploymentSpec:
         >>> DeploymentSpec.from_file(folder / "d.json", variables={"TAG": "7"}).containers[0].image
         'm:7'
         """
-        check("path", path, str, os.PathLike)
         _check_reading(variables, environ)
-        document = _load(Path(path))
-        try:
-            return cls.from_dict(document, variables=variables, environ=environ)
-        except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+        return SpecFile.read(path).spec(variables=variables, environ=environ)
 
     def to_dict(self) -> dict[str, Any]:
         """The spec as a JSON-serialisable document that :meth:`from_dict` reads back
@@ -831,17 +827,19 @@ def substitute(data: Any, lookup: Callable[[str], str | None], path: str = "") -
     """``data`` with every ``${NAME}`` in its strings replaced through ``lookup``.
 
     Keys are left alone; only values are substituted. ``${NAME:-text}`` uses ``text``
-    when ``lookup`` has nothing; ``$$`` is a literal ``$``. An unfilled or malformed
-    reference is a :class:`~modelship.ConfigError` naming the path (each key in it cut to
-    100 characters). At most ``MAX_VALUES`` values are visited, and their text and keys
-    hold at most ``MAX_SUBSTITUTED_BYTES`` characters in all: YAML aliases can make a
-    small file a huge tree.
+    when ``lookup`` has nothing or an empty value (as POSIX shells do); ``$$`` is a
+    literal ``$``. An unfilled or malformed reference is a :class:`~modelship.ConfigError`
+    naming the path (each key in it cut to 100 characters). At most ``MAX_VALUES`` values
+    are visited, and their text and keys hold at most ``MAX_SUBSTITUTED_BYTES`` characters
+    in all: YAML aliases can make a small file a huge tree.
 
     Examples
     --------
     >>> from modelship.deploy._spec import substitute
     >>> substitute({"image": "m:${TAG}", "x": ["$${KEPT}", "${N:-1}"]}, {"TAG": "3"}.get)
     {'image': 'm:3', 'x': ['${KEPT}', '1']}
+    >>> substitute({"a": "${E:-dflt}", "b": "x${E}y"}, {"E": ""}.get)
+    {'a': 'dflt', 'b': 'xy'}
     >>> substitute({"image": "m:${TAG}"}, {}.get)
     Traceback (most recent call last):
     ...
@@ -929,7 +927,10 @@ class _Substitution:
                 "give B's value as A in variables=..."
             )
         value = self.lookup(inner["name"])
-        if value is None:
+        # As POSIX shells and docker compose read ``${NAME:-text}``: the default stands in
+        # for a variable unset *or empty* (CI sets an input nobody filled to ""); a plain
+        # ``${NAME}`` set to "" is "".
+        if default is not None and not value:
             value = default
         if value is None:
             name = inner["name"]
@@ -1242,6 +1243,46 @@ class _Reader:
 
 
 # --- files ------------------------------------------------------------------------------------
+
+
+@attrs.frozen
+class SpecFile:
+    """A deployment file read once, as the spec of any ``variables``: what
+    :meth:`DeploymentSpec.from_file` reads, for a caller that makes the spec of several
+    versions from one file (``deploy apply`` fills in ``${VERSION}`` for each version it
+    deploys), all from the file as it was read, whatever happens to it since.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "d.json"
+    >>> _ = path.write_text(json.dumps({"deployment": {
+    ...     "containers": [{"name": "m", "image": "m:${VERSION}"}]}}))
+    >>> file = SpecFile.read(path)
+    >>> path.unlink()
+    >>> [file.spec(variables={"VERSION": v}).containers[0].image for v in ("1", "2")]
+    ['m:1', 'm:2']
+    """
+
+    path: str
+    document: Any = attrs.field(repr=False)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> SpecFile:
+        """Read the file at ``path`` (a :class:`~modelship.ConfigError` if it is not a
+        deployment file: its name, its size, its syntax); nothing is substituted yet."""
+        check("path", path, str, os.PathLike)
+        return cls(os.fspath(path), _load(Path(path)))
+
+    def spec(
+        self, *, variables: Mapping[str, str] | None = None, environ: bool = True
+    ) -> DeploymentSpec:
+        """The spec the file says with ``variables``, as :meth:`DeploymentSpec.from_dict`
+        reads it; a :class:`~modelship.ConfigError` starts with the file's path."""
+        try:
+            return DeploymentSpec.from_dict(self.document, variables=variables, environ=environ)
+        except ConfigError as exc:
+            raise ConfigError(f"{self.path}: {exc}") from None
 
 
 def _load(path: Path) -> Any:

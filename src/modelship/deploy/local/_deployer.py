@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import os
 import reprlib
 import sys
@@ -48,7 +49,7 @@ from modelship.deploy.local._router import Router
 from modelship.deploy.serve._cli import REGISTRY_URL_ENV, fingerprint_key_from_env
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, ServeConfig
 from modelship.deploy.serve._log import fingerprint_key_bytes
-from modelship.errors import ConfigError, ModelshipError
+from modelship.errors import ConfigError, MissingDependency, ModelshipError
 from modelship.registry import FsspecStore, Registry
 from modelship.registry._open import storage_options_only
 from modelship.registry._registry import signing_key_of
@@ -113,6 +114,28 @@ def _carried(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+#: The modules a server imports from the ``serve`` extra.
+_SERVE_MODULES = ("uvicorn", "starlette", "orjson", "prometheus_client")
+
+
+def _check_serve_extra() -> None:
+    """Raise :class:`MissingDependency` unless this interpreter, which runs the servers
+    (``python -m modelship.deploy.serve``), has the ``serve`` extra: without it each server
+    dies at start, and every rollout would abort and be recorded as if the version were
+    broken.
+
+    Examples
+    --------
+    >>> _check_serve_extra()  # the serve extra is installed here
+    """
+    missing = [name for name in _SERVE_MODULES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise MissingDependency(
+            f"the LocalDeployer's servers need the 'serve' extra ({', '.join(missing)} "
+            "missing): pip install 'modelship[serve]'"
+        )
 
 
 def _check_server_arg(
@@ -558,6 +581,7 @@ class LocalDeployer:
                 "the LocalDeployer's servers are other processes and cannot see a memory:// "
                 "registry; open the registry on a folder, file:// or s3:// URL"
             )
+        _check_serve_extra()
         args, config = _serve_args(url, server_args)
         _check_storage_options(registry, url, args.option)
         self.registry: Registry | None = registry
@@ -869,8 +893,13 @@ class LocalDeployer:
                 self._get(name)
             before = {name: s.weight for name, s in self._slots.items()}
             try:
+                # With each server's exit status: the router sends nothing to one that has
+                # exited (a 502 says how it ended), and cuts a request it was sent as it died.
                 self._router.set_backends(
-                    {n: (s.proc.port, checked.get(n, 0)) for n, s in self._slots.items()}
+                    {
+                        n: (s.proc.port, checked.get(n, 0), s.proc.exit_status)
+                        for n, s in self._slots.items()
+                    }
                 )
                 for name, s in self._slots.items():
                     s.weight = checked.get(name, 0)
@@ -889,7 +918,9 @@ class LocalDeployer:
         waiting for that (bounded by the router's timeout) waits for the change before it.
         Holding the lock, so no other change comes between."""
         with contextlib.suppress(Exception):  # a second Ctrl-C goes on; the restore is sent
-            self._router.set_backends({n: (s.proc.port, s.weight) for n, s in self._slots.items()})
+            self._router.set_backends(
+                {n: (s.proc.port, s.weight, s.proc.exit_status) for n, s in self._slots.items()}
+            )
 
     def health(self, slot: str) -> SlotHealth:
         """``GET /health`` (or the spec's ``healthcheck.path``) on the slot's server (2 s

@@ -7,6 +7,15 @@ pooled keep-alive connection. A weight change applies to the next request; reque
 flight finish where they started, and :meth:`Router.drain` waits for a backend's last
 one before its process is stopped, so a switch drops no request.
 
+A backend may be given a look at its server's exit status (a third item in what
+:meth:`Router.set_backends` takes). A request is then never sent to a backend whose
+server has exited: it is answered ``502`` saying how the server ended (its port may be
+another process's by then, which must not be sent the request). While requests are in
+flight, the servers of their backends are looked at every ``_EXIT_LOOK_SECONDS``, and
+the connections to one that has exited are cut: a connection made as its server died
+would otherwise wait in a listening socket nobody accepts from (the LocalDeployer keeps
+each slot's socket open, so that no other process can take its port).
+
 A pooled connection the backend closed while idle (its keep-alive timeout, 5 s for
 ``modelship serve``) is not used: one the backend's close already reached, or idle for
 longer than ``_IDLE_SECONDS``, is dropped when picked. If a pooled connection still fails
@@ -57,6 +66,7 @@ import concurrent.futures
 import contextlib
 import json
 import re
+import signal
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -65,7 +75,14 @@ import attrs
 
 from modelship._request_ids import RequestIds
 
-__all__ = ["Draining", "Router"]
+__all__ = ["Draining", "ExitStatus", "Route", "Router"]
+
+#: How a backend's server ended, as :attr:`subprocess.Popen.returncode` says it (``-N``:
+#: killed by signal N), or None while it runs.
+ExitStatus = Callable[[], int | None]
+#: A backend as :meth:`Router.set_backends` takes it: ``(port, weight)``, or
+#: ``(port, weight, exited)`` with a look at its server's exit status.
+Route = tuple[int, int] | tuple[int, int, ExitStatus]
 
 _MAX_HEAD = 64 * 1024
 #: The largest request body a Router holds unless told otherwise: the servers' default.
@@ -80,6 +97,10 @@ _HEAD_SECONDS = 5.0
 _BODY_SECONDS = 60.0
 _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
 _IDLE_SECONDS = 2.0  # a pooled connection idle longer is closed, well before the server's 5 s
+#: Seconds between looks at whether the server of a request in flight has exited: how
+#: long a request sent as its server died waits (unanswered, in the socket's queue) before
+#: its 502. Each look is one ``waitid`` per request in flight, microseconds.
+_EXIT_LOOK_SECONDS = 0.25
 #: Interim (1xx) answer heads read and dropped before a backend's final answer; more is a
 #: 502. ``modelship serve`` sends none; RFC 9110 15.2 lets a server send several unasked
 #: (103 Early Hints), and a handful is all any server sends.
@@ -139,6 +160,15 @@ class _BackendGone(Exception):
         self.pooled = pooled  # on a pooled connection: a fresh one may do better
 
 
+class _ServerExited(Exception):
+    """The backend's server had exited (``status``, as ``Popen.returncode`` says it)
+    before any byte of the request was sent to it."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
 class _BadRequest(ValueError):
     """A request the router cannot read (a length that is no number, a bad chunk): it is
     answered ``400``, as the servers would, and the connection closed. A ValueError, so a
@@ -170,6 +200,17 @@ class _Backend:
     # Set once a drain began: the backend gets no new request and pools no connection,
     # and a set_backends naming it again makes a new _Backend rather than revive it.
     drained: asyncio.Event | None = None
+    # Its server's exit status (None while it runs); None: not known, never looked at.
+    exited: ExitStatus | None = None
+
+    def exit_status(self) -> int | None:
+        """How the backend's server ended, or None (running, or not known)."""
+        if self.exited is None:
+            return None
+        try:
+            return self.exited()
+        except Exception:  # a look that fails says nothing: the request is tried
+            return None
 
 
 def _parse_head(head: bytes) -> tuple[bytes, _Fields]:
@@ -422,8 +463,46 @@ async def _read_answer(
     return _message(first, fields, body, length=size, close=not keep), reusable
 
 
-def _what_failed(exc: Exception) -> str:
-    """What went wrong with a backend, in words, for a ``502``'s ``error``.
+def _ended(status: int) -> str:
+    """How a server ended, in words.
+
+    Examples
+    --------
+    >>> _ended(-9), _ended(3)
+    ('was killed by SIGKILL', 'exited with status 3')
+    """
+    if status >= 0:
+        return f"exited with status {status}"
+    try:
+        name = signal.Signals(-status).name
+    except ValueError:
+        name = f"signal {-status}"
+    return f"was killed by {name}"
+
+
+def _exit_failure(exc: Exception, status: int) -> str:
+    """What went wrong with a backend whose server ended (``status``), in words.
+
+    Examples
+    --------
+    >>> print(_exit_failure(_ServerExited(-9), -9))
+    its server was killed by SIGKILL; the request was not sent to it
+    >>> print(_exit_failure(_BackendGone(), 1))
+    its server exited with status 1 before answering; the request may have reached it, ...
+    """
+    if isinstance(exc, _ServerExited) or (isinstance(exc, _BackendGone) and exc.before_sending):
+        return f"its server {_ended(status)}; the request was not sent to it"
+    if isinstance(exc, asyncio.IncompleteReadError):
+        return f"its server {_ended(status)} in the middle of its answer"
+    return (
+        f"its server {_ended(status)} before answering; the request may have reached it, "
+        "so it was not sent again"
+    )
+
+
+def _what_failed(exc: Exception, status: int | None = None) -> str:
+    """What went wrong with a backend, in words, for a ``502``'s ``error``; ``status``:
+    how its server ended, if it has (see :func:`_exit_failure`).
 
     Examples
     --------
@@ -432,6 +511,8 @@ def _what_failed(exc: Exception) -> str:
     >>> print(_what_failed(ValueError("the answer's head is over 64 KiB")))
     its server's answer could not be read: the answer's head is over 64 KiB
     """
+    if status is not None:
+        return _exit_failure(exc, status)
     if isinstance(exc, _BackendGone) and exc.before_sending:
         return "its server refused the connection (it may have stopped or crashed)"
     if isinstance(exc, _BackendGone):
@@ -511,6 +592,10 @@ class Router:
         self._backends: dict[str, _Backend] = {}
         self._max_body = max_body
         self._stopping = False  # set by stop_routing: the 503 then says why, and closes
+        # The connections carrying a request now, each with its backend (one replaced or
+        # drained since too): looked at for a server that exited (_look_for_exits).
+        self._in_flight: dict[asyncio.StreamWriter, _Backend] = {}
+        self._looking: asyncio.TimerHandle | None = None
         # The ids of the router's own answers, made as the servers make theirs, with 64
         # random bits of its own (no server shares them).
         self._ids = RequestIds()
@@ -567,15 +652,19 @@ class Router:
 
     # --- control (any thread) -----------------------------------------------------------
 
-    def set_backends(self, backends: Mapping[str, tuple[int, int]]) -> None:
+    def set_backends(self, backends: Mapping[str, Route]) -> None:
         """Route by ``{name: (port, weight)}``; applied before this returns.
 
-        Backends left out keep their pooled connections until :meth:`drain`.
+        A third item, ``(port, weight, exited)``, is a look at the backend's server's exit
+        status (None while it runs, see :data:`ExitStatus`): a backend whose server has
+        exited is sent no request, each answered ``502`` saying how it ended. Backends
+        left out keep their pooled connections until :meth:`drain`.
         """
         self._call(self._set(dict(backends)))
 
-    async def _set(self, backends: dict[str, tuple[int, int]]) -> None:
-        for name, (port, weight) in backends.items():
+    async def _set(self, backends: dict[str, Route]) -> None:
+        for name, route in backends.items():
+            port, weight = route[0], route[1]
             b = self._backends.get(name)
             # One being drained is left to its drain, even on the same port: its requests
             # still in flight are not counted as the new one's, nor is it given traffic.
@@ -584,6 +673,7 @@ class Router:
                     self._close_idle(b)
                 b = self._backends[name] = _Backend(name, port)
             b.weight = weight
+            b.exited = route[2] if len(route) == 3 else None
         for name, b in self._backends.items():
             if name not in backends:
                 b.weight = 0
@@ -659,6 +749,9 @@ class Router:
             self._loop.close()
 
     async def _shutdown(self) -> None:
+        if self._looking is not None:
+            self._looking.cancel()
+            self._looking = None
         if self._server is not None:
             self._server.close()
         for b in self._backends.values():
@@ -830,8 +923,14 @@ class Router:
                     if fresh or not gone.pooled or not (idempotent or gone.before_sending):
                         raise
             raise _BackendGone  # pragma: no cover - the loop returns or raises
-        except (_BackendGone, OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            error = f"slot {backend.name} failed: {_what_failed(exc)}"
+        except (
+            _BackendGone,
+            _ServerExited,
+            OSError,
+            asyncio.IncompleteReadError,
+            ValueError,
+        ) as exc:
+            error = f"slot {backend.name} failed: {_what_failed(exc, backend.exit_status())}"
             request_id = self._request_id(fields)
             return _response(502, error, request_id, keep=keep, bodiless=bodiless), keep
         finally:
@@ -844,36 +943,56 @@ class Router:
         request_id = self._request_id(fields)
         return _response(503, error, request_id, keep=keep, bodiless=bodiless)
 
+    async def _connection(
+        self, backend: _Backend, fresh: bool
+    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter, bool]:
+        """A connection to ``backend``: a pooled one (unless ``fresh``), else a new one;
+        whether it was pooled.
+
+        None to a backend whose server has exited (:class:`_ServerExited`): that is
+        looked at first, since its port may be another process's by then.
+        """
+        status = backend.exit_status()
+        if status is not None:
+            raise _ServerExited(status)
+        pooled = None if fresh else self._pooled(backend)
+        if pooled is not None:
+            return *pooled, True
+        try:
+            reader, writer = await asyncio.open_connection(
+                "127.0.0.1", backend.port, limit=_MAX_HEAD
+            )
+        except OSError as exc:
+            raise _BackendGone(before_sending=True) from exc
+        return reader, writer, False
+
     async def _exchange(
         self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool, keep: bool
     ) -> bytes:
         """Send ``request`` to ``backend``; the whole response, ready for a client whose
-        connection stays open (``keep``) or closes after it."""
-        pooled = None if fresh else self._pooled(backend)
-        if pooled is not None:
-            reader, writer = pooled
-        else:
+        connection stays open (``keep``) or closes after it. While it is in flight, its
+        connection is cut if the backend's server exits (see :meth:`_look_for_exits`)."""
+        reader, writer, pooled = await self._connection(backend, fresh)
+        self._in_flight[writer] = backend
+        self._look_for_exits_soon()
+        try:
             try:
-                reader, writer = await asyncio.open_connection(
-                    "127.0.0.1", backend.port, limit=_MAX_HEAD
-                )
-            except OSError as exc:
-                raise _BackendGone(before_sending=True) from exc
-        try:
-            writer.write(request)
-            await writer.drain()
-            head = await reader.readuntil(b"\r\n\r\n")
-        except (OSError, asyncio.IncompleteReadError) as exc:
-            writer.close()
-            raise _BackendGone(pooled=pooled is not None) from exc
-        except asyncio.LimitOverrunError as exc:  # answered 502, as an unreadable head is
-            writer.close()
-            raise ValueError("the answer's head is over 64 KiB") from exc
-        try:
-            answer, reusable = await _read_answer(reader, head, bodiless, keep)
-        except BaseException:
-            writer.close()
-            raise
+                writer.write(request)
+                await writer.drain()
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (OSError, asyncio.IncompleteReadError) as exc:
+                writer.close()
+                raise _BackendGone(pooled=pooled) from exc
+            except asyncio.LimitOverrunError as exc:  # a 502, as an unreadable head is
+                writer.close()
+                raise ValueError("the answer's head is over 64 KiB") from exc
+            try:
+                answer, reusable = await _read_answer(reader, head, bodiless, keep)
+            except BaseException:
+                writer.close()
+                raise
+        finally:
+            del self._in_flight[writer]
         # A backend being drained is about to stop: its connections are not kept. Nor is
         # one holding bytes past the answer (a backend that sent more than its
         # Content-Length, or an answer nobody asked for): the next request on it would
@@ -888,6 +1007,28 @@ class Router:
         else:
             writer.close()
         return answer
+
+    def _look_for_exits_soon(self) -> None:
+        """Have :meth:`_look_for_exits` run in ``_EXIT_LOOK_SECONDS``, unless it will."""
+        if self._looking is None:
+            self._looking = self._loop.call_later(_EXIT_LOOK_SECONDS, self._look_for_exits)
+
+    def _look_for_exits(self) -> None:
+        """Cut the connections carrying a request to a backend whose server has exited
+        (the request is answered ``502``), and look again later while any is in flight.
+
+        A connection made as the server died is queued in its listening socket, which
+        the deployer holds open and nobody accepts from: without this, its request would
+        wait until the slot is stopped.
+        """
+        self._looking = None
+        backends = set(self._in_flight.values())
+        ended = {b for b in backends if b.exit_status() is not None}  # one look each
+        for writer, backend in list(self._in_flight.items()):  # bounded: those in flight
+            if backend in ended:
+                writer.transport.abort()
+        if self._in_flight:
+            self._look_for_exits_soon()
 
     @staticmethod
     def _pooled(
