@@ -297,3 +297,30 @@ def test_monitor_watch_refuses_a_huge_window_with_exit_2(
     assert "ConfigError" in captured.err
     assert "longer than any duration Prometheus reads" in captured.err
     assert "unexpected error" not in captured.err
+
+
+# --- second look -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["binary", "auto"])
+def test_one_wrong_answer_of_one_canary_request_is_inconclusive_not_a_failure(kind: str) -> None:
+    """One 0/1 flag against 27/30: the approximation claims p = 0.008, where no test of
+    these sizes can go below 2/31 (Fisher's exact test says 0.13). The exact floor holds:
+    the canary is held, not rolled back at its first request."""
+    baseline = [1.0] * 27 + [0.0] * 3
+    judged = compare_metric(
+        [0.0], baseline, CanaryMetric("accuracy", direction="decrease", kind=kind)
+    )
+    assert judged.verdict == "inconclusive", judged.reason
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [([0.0], [0.0, 4.0, 3.0]), ([0.0, 1.0, 2.0], [3.0, 2.0, 0.0]), ([0.1], np.arange(8.0) / 10)],
+)
+def test_ties_only_across_the_samples_leave_the_extreme_arrangement_exact(
+    x: list[float], y: list[float]
+) -> None:
+    """Once one sample lies beyond the other no value ties across them: with no tie
+    within either, the test there is exact, and that is the smallest p reachable."""
+    assert mann_whitney_reachable_p(x, y) == pytest.approx(mann_whitney_min_p(len(x), len(y)))

@@ -288,7 +288,7 @@ def mann_whitney_reachable_p(
     variance corrected for the ties within each sample. One tied value (whole
     milliseconds) is enough for the approximation, whose smallest p-value can be far
     larger: one value against 200 reaches 2/201 exactly but 0.086 approximated. At a
-    level ``alpha`` below it the test can never reject. At or above it, the shift's
+    level ``alpha`` below it the test can never reject. Above it, the shift's
     interval at ``1 - alpha`` is finite (a tie across the samples only narrows it).
 
     Parameters
@@ -321,11 +321,12 @@ def mann_whitney_reachable_p(
     xs = np.sort(_as_sample(x, "x"))
     ys = np.sort(_as_sample(y, "y"))
     n1, n2 = xs.size, ys.size
-    if _is_exact(n1, n2, _tie_term(xs, ys)):
-        return mann_whitney_min_p(n1, n2)
     # Once one sample lies beyond the other no value ties across them: the ties left are
-    # each sample's own.
+    # each sample's own, and they decide the method used there (ties only across the
+    # samples leave that arrangement exact).
     within = _tie_sum(xs) + _tie_sum(ys)
+    if _is_exact(n1, n2, within):
+        return mann_whitney_min_p(n1, n2)
     return _asymptotic_p(n1, n2, n1 * n2, within, use_continuity=use_continuity)[0]
 
 
