@@ -93,11 +93,12 @@ class KubernetesError(DeployError):
 
     ``status`` is the HTTP status (0 when no answer came); ``reason`` the Status reason.
     ``retryable`` is True when every attempt failed in a way a later one may not (no
-    answer, or 429, 5xx or a conflict worth retrying) and the client gave up after its
-    attempts or at its deadline: asking again later may succeed. It is False for an
-    answer that will not change (403, 404, a redirect, a TLS failure, an answer not
-    shaped as the API server's). The message is redacted: no token or key ever appears
-    in it.
+    answer, a TLS connection the peer closed included, or 429, 5xx or a conflict worth
+    retrying) and the client gave up after its attempts or at its deadline: asking again
+    later may succeed. It is False for an answer that will not change (403, 404, a
+    redirect, a TLS failure such as a certificate not verified or a handshake alert, an
+    answer not shaped as the API server's). The message is redacted: no token or key
+    ever appears in it.
 
     Examples
     --------
@@ -289,6 +290,7 @@ class KubeClient:
         self._clock_lock = threading.Lock()  # a read, compare and replace of _server_clock
         # How far the latest Date refused as too far from the local clock was from it.
         self._refused_offset: timedelta | None = None
+        self._answered = False  # whether any request got an HTTP answer (see answered())
 
     def server_now(self) -> datetime | None:
         """The API server's time now: the ``Date`` of its latest answer plus the time
@@ -303,6 +305,13 @@ class KubeClient:
             return None
         date, at = clock
         return date + timedelta(seconds=time.monotonic() - at)
+
+    def answered(self) -> bool:
+        """Whether the server at the configured URL has answered any request of this
+        client yet, with any status (a 429 or 5xx too): it is there. Until it has, a
+        request that got no answer more likely names a wrong URL, host name or scheme
+        than a server restarting."""
+        return self._answered
 
     def refused_clock_offset(self) -> timedelta | None:
         """How far the API server's clock (an answer's ``Date``) was from the local one,
@@ -551,7 +560,7 @@ class KubeClient:
                 sent[auth["key"]] = auth["value"]
         self._remember(cfg)  # a token the client refreshed is redacted too
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
-        return api.rest_client.pool_manager.request(
+        response = api.rest_client.pool_manager.request(
             method,
             url,
             body=payload,
@@ -560,6 +569,8 @@ class KubeClient:
             redirect=False,  # reported by the caller, never followed (with the token)
             timeout=urllib3.Timeout(connect=connect, read=read),
         )
+        self._answered = True
+        return response
 
     def _retry_after(self, response: Any) -> float | None:
         """Seconds a 429 or 5xx asks to wait, capped at the policy's ``cap``; None (the
@@ -756,7 +767,7 @@ def _event(path: str, line: bytes) -> dict[str, Any]:
 
 def _no_answer(method: str, path: str, exc: BaseException) -> KubernetesError:
     """The error of an attempt that got no answer; raised at once for a TLS failure (the
-    certificate will not change on a retry)."""
+    certificate will not change on a retry: see :func:`_tls_failure`)."""
     error = KubernetesError(f"{method} {path}: no answer from the API server ({_describe(exc)})")
     if _tls_failure(exc):
         raise error from None
@@ -926,14 +937,48 @@ def _transport_error(exc: BaseException) -> bool:
 
 
 def _tls_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps: urllib3's ``reason``, the cause chain) is a TLS
+    failure that a retry will meet again: a certificate not verified, a handshake alert,
+    a protocol mismatch (``https://`` to a plain HTTP port).
+
+    A peer that closed the connection in the middle of TLS (``SSLEOFError``: a TCP load
+    balancer in front of an API server restarting accepts, then closes) or ended it
+    cleanly (``SSLZeroReturnError``) is no such failure: a dropped connection, retried.
+
+    Examples
+    --------
+    >>> import ssl
+    >>> _tls_failure(ssl.SSLCertVerificationError(1, "certificate verify failed"))
+    True
+    >>> _tls_failure(ssl.SSLEOFError(8, "EOF occurred in violation of protocol"))
+    False
+    """
     import ssl
 
     import urllib3
 
-    reason = getattr(exc, "reason", None)
-    return isinstance(exc, (urllib3.exceptions.SSLError, ssl.SSLError)) or isinstance(
-        reason, (urllib3.exceptions.SSLError, ssl.SSLError)
-    )
+    chain = _wrapped(exc)
+    if any(isinstance(e, ssl.SSLCertVerificationError) for e in chain):
+        return True
+    if any(isinstance(e, (ssl.SSLEOFError, ssl.SSLZeroReturnError)) for e in chain):
+        return False
+    return any(isinstance(e, (urllib3.exceptions.SSLError, ssl.SSLError)) for e in chain)
+
+
+def _wrapped(exc: BaseException) -> list[BaseException]:
+    """``exc`` and the exceptions it wraps: urllib3's ``reason``, exceptions among the
+    arguments (urllib3's ``SSLError(error)``), ``__cause__`` and ``__context__`` (each
+    once; at most 16)."""
+    seen: list[BaseException] = []
+    todo: list[BaseException] = [exc]
+    while todo and len(seen) < 16:  # far deeper than any real chain
+        current = todo.pop(0)
+        if any(current is e for e in seen):
+            continue
+        seen.append(current)
+        inner = [getattr(current, "reason", None), current.__cause__, current.__context__]
+        todo += [e for e in [*inner, *current.args] if isinstance(e, BaseException)]
+    return seen
 
 
 def _describe(exc: BaseException) -> str:

@@ -535,7 +535,7 @@ class KubernetesDeployer:
                     if not round_:
                         seen = f"the API server did not answer in time: {exc}"
                     break
-                if not exc.retryable:
+                if not self._passing(exc):
                     raise
                 # The API server failed (restarting?): read again after the pause.
                 _log.info("%s; reading again after a pause", exc)
@@ -806,7 +806,8 @@ class KubernetesDeployer:
         Gone, backing off after a watch fails) between checks. A read that fails before
         the deadline with no answer, 429 or 5xx (after the client's retries: an API
         server restarting) backs off as a failed watch does and reads again, so a short
-        outage is waited out.
+        outage is waited out; no answer only once the API server has answered this
+        deployer (before, the URL is likelier wrong than the server restarting).
 
         Raises
         ------
@@ -817,7 +818,10 @@ class KubernetesDeployer:
             The slot has no Deployment.
         KubernetesError
             The API server refused a read with an answer that will not change (403
-            Forbidden, a redirect, a 404 of the API itself, a TLS failure): at once.
+            Forbidden, a redirect, a 404 of the API itself, a TLS failure), or did not
+            answer and never has to this deployer (nothing listening, a host name that
+            does not resolve, ``http://`` to a TLS port): at once, after the client's
+            retries.
 
         Examples
         --------
@@ -873,9 +877,10 @@ class KubernetesDeployer:
         :meth:`_await_change`).
 
         Raises ``exc`` for an answer that will not change (403, 404, a redirect, a TLS
-        failure) or past the deadline; :class:`OutOfTime` carrying it once the pause
-        reached the deadline (the wait ends, not done)."""
-        if not exc.retryable or isinstance(exc, OutOfTime) or time.monotonic() >= deadline:
+        failure), for no answer before the API server ever answered (see :meth:`_passing`)
+        or past the deadline; :class:`OutOfTime` carrying it once the pause reached the
+        deadline (the wait ends, not done)."""
+        if not self._passing(exc) or isinstance(exc, OutOfTime) or time.monotonic() >= deadline:
             raise exc
         _log.info("%s; reading again after a pause", exc)
         if before_write:
@@ -885,6 +890,15 @@ class KubernetesDeployer:
         if time.monotonic() >= deadline:
             raise OutOfTime(str(exc), exc.status, exc.reason, retryable=True) from exc
         return failures
+
+    def _passing(self, exc: KubernetesError) -> bool:
+        """Whether a wait's read that failed with ``exc`` may succeed later, so the wait
+        reads again: the client gave up on failures a later attempt may not meet
+        (``exc.retryable``), and, when no answer came at all, the API server has answered
+        this deployer before. Until it has, nothing listening, a host name that does not
+        resolve or ``http://`` to a TLS port is far likelier than a restart, and waiting
+        out the whole timeout would only hide it."""
+        return exc.retryable and (exc.status != 0 or self._client.answered())
 
     def _pause(self, failures: int, deadline: float) -> None:
         """Sleep after the ``failures``-th failed read or watch in a row of a wait (at
@@ -1182,17 +1196,25 @@ class KubernetesDeployer:
 
         Any change of a Deployment's spec or annotations (a scale, ``kubectl annotate``)
         moves its generation on, and a controller sees it within moments: until then its
-        status says nothing of the new spec, and traffic would be refused for that.
+        status says nothing of the new spec, and traffic would be refused for that. A read
+        that fails in a way a later one may not is read again after a pause (see
+        :meth:`_read_again`: :class:`OutOfTime` once that reaches ``deadline``).
         """
         pause = 0.05
+        failures = 0  # reads in a row that failed
         while _unobserved(deployment) and time.monotonic() < deadline:
             self._check_lease()  # a split writes next: see _await_change
             time.sleep(min(pause, max(0.0, deadline - time.monotonic())))
             pause = min(2 * pause, 1.0)
             name = self.options.slot_name(slot)
-            found = self._client.request(
-                "GET", self._path("deployments", name), missing_ok=True, deadline=deadline
-            )
+            try:
+                found = self._client.request(
+                    "GET", self._path("deployments", name), missing_ok=True, deadline=deadline
+                )
+            except KubernetesError as exc:
+                failures = self._read_again(exc, deadline, failures, before_write=True)
+                continue
+            failures = 0
             if found is None:
                 raise SlotNotFound(
                     f"no slot {slot!r}: Deployment {name} was deleted meanwhile; traffic was "
@@ -1328,6 +1350,7 @@ class KubernetesDeployer:
                 f"and call set_traffic again ({exc})",
                 getattr(exc, "status", 0),
                 getattr(exc, "reason", ""),
+                retryable=getattr(exc, "retryable", False),
             ) from exc
 
     def _grow(self, grow: Sequence[str], plan: Mapping[str, int], deadline: float) -> None:
