@@ -324,3 +324,16 @@ def test_ties_only_across_the_samples_leave_the_extreme_arrangement_exact(
     """Once one sample lies beyond the other no value ties across them: with no tie
     within either, the test there is exact, and that is the smallest p reachable."""
     assert mann_whitney_reachable_p(x, y) == pytest.approx(mann_whitney_min_p(len(x), len(y)))
+
+
+@pytest.mark.parametrize("confidence", [0.8, 0.95, 0.99, 0.999])
+@pytest.mark.parametrize(("k_x", "n_x", "k_y", "n_y"), [(1, 1, 0, 1), (0, 1, 7, 7), (50, 50, 0, 3)])
+def test_the_interval_of_a_difference_of_rates_stays_within_minus_one_and_one(
+    k_x: int, n_x: int, k_y: int, n_y: int, confidence: float
+) -> None:
+    """docs/ab-tests.md: unlike the Wald interval it stays within [-1, 1] (it went one
+    rounding past: 1.0000000000000002)."""
+    from modelship.monitor import proportion_difference
+
+    r = proportion_difference(k_x, n_x, k_y, n_y, confidence=confidence)
+    assert -1.0 <= r.ci_low <= r.difference <= r.ci_high <= 1.0

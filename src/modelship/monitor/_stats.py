@@ -942,8 +942,9 @@ def proportion_difference(
         rate_x=rate_x,
         rate_y=rate_y,
         difference=difference,
-        ci_low=difference - math.sqrt((rate_x - l_x) ** 2 + (u_y - rate_y) ** 2),
-        ci_high=difference + math.sqrt((u_x - rate_x) ** 2 + (rate_y - l_y) ** 2),
+        # Within [-1, 1] as the interval is, not one rounding past it (1.0000000000000002).
+        ci_low=max(-1.0, difference - math.sqrt((rate_x - l_x) ** 2 + (u_y - rate_y) ** 2)),
+        ci_high=min(1.0, difference + math.sqrt((u_x - rate_x) ** 2 + (rate_y - l_y) ** 2)),
         statistic=statistic,
         p_value=p_value,
         confidence=confidence,
