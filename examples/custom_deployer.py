@@ -86,14 +86,16 @@ class InProcessDeployer:
 
 
 if __name__ == "__main__":
-    reg = ms.open_registry(tempfile.mkdtemp())
-    for weights in ([1.0, 0.0], [0.5, 0.5]):  # two versions of a linear "model"
-        reg.register(model_name="scorer", model=np.array(weights))
-    dep = InProcessDeployer(reg)
-    md.BlueGreen(dep).deploy("scorer", "1")
-    rollout = md.BlueGreen(dep).deploy("scorer", "2")
-    print("version 2 answers", dep.predict([[2.0, 4.0]]))
-    rollout.rollback()
-    print("after rollback", dep.predict([[2.0, 4.0]]), "alias", reg.aliases("scorer"))
-    for event in rollout.history:
-        print(f"  {event.at:%H:%M:%S} {event.kind.value:<11} {event.message}")
+    with tempfile.TemporaryDirectory() as folder:
+        reg = ms.open_registry(folder)
+        for weights in ([1.0, 0.0], [0.5, 0.5]):  # two versions of a linear "model"
+            reg.register(model_name="scorer", model=np.array(weights))
+        dep = InProcessDeployer(reg)
+        md.BlueGreen(dep).deploy("scorer", "1")
+        rollout = md.BlueGreen(dep).deploy("scorer", "2")
+        print("version 2 answers", dep.predict([[2.0, 4.0]]))
+        rollout.rollback()
+        print("after rollback", dep.predict([[2.0, 4.0]]), "alias", reg.aliases("scorer"))
+        for event in rollout.history:
+            print(f"  {event.at:%H:%M:%S} {event.kind.value:<11} {event.message}")
+    print(f"the registry was in {folder}, removed now")
