@@ -505,7 +505,7 @@ def test_outcomes_that_cannot_be_written_are_not_applied(tmp_path: Path) -> None
     path = tmp_path / "outcomes.jsonl"
     src = OutcomeSource(path, now=100.0)
     path.mkdir()  # the file's place is taken: the append fails
-    with pytest.raises(IsADirectoryError):
+    with pytest.raises(OutcomeLogError, match="Is a directory"):
         src.record_outcomes(["a"], [1])
     assert src.unmatched == 0
 

@@ -99,6 +99,8 @@ def _log(folder: Path, outputs: list[object]) -> str:
             latency_seconds=0.001,
             model="m",
             version="1",
+            # as the server logs them: a pair is predict_proba's answer
+            method="predict_proba" if isinstance(out, list) else "predict",
         )
     log.flush()
     return str(folder)

@@ -32,15 +32,17 @@ What the source promises (each rule is tested):
   and counted in ``dropped``; a NaN or infinite outcome is refused.
 * **predict and predict_proba in one log.** One server answers both, so its log holds
   scalar outputs (``predict``) and ``[p0, p1]`` pairs (``predict_proba`` of a binary
-  classifier). :meth:`OutcomeSource.load_prediction_log` keeps a pair as ``p1`` marked as
-  a probability; a metric reads the rows of the method it needs: labels and regression
+  classifier). A row's ``method`` says which it is (its output's shape only for a row
+  logged without one); :meth:`OutcomeSource.load_prediction_log` keeps a pair as ``p1``
+  marked as a probability; a metric reads the rows of the method it needs: labels and regression
   metrics the scalar outputs, ``roc_auc``, ``log_loss`` and ``brier`` the probabilities
   when the version logged any (its scalar outputs otherwise, as for a model whose
   ``predict`` answers a score). A row answered by several methods (a KServe v2 request
   naming no outputs) is logged once, with each method's answer in ``outputs``: its
   ``predict`` and ``predict_proba`` answers are two predictions, read as above. A list
   that is not a pair of probabilities (a multi-class or multi-output model) is refused
-  with :class:`~modelship.errors.ConfigError`.
+  with :class:`~modelship.errors.ConfigError`, as is a list logged as a ``predict``
+  answer (a multi-output model's) or a number logged as a ``predict_proba`` one.
 * **Undefined metrics are never zeros.** A metric whose denominator is zero on the window
   (recall without a positive outcome, precision without a predicted positive, f1 with
   neither, r2 of constant outcomes, roc_auc of one class) has ``value`` NaN with the
@@ -61,9 +63,9 @@ and cut a torn tail (it parses the bytes read after releasing it). An opener tha
 the lock at once copies the torn bytes to ``<name>.cut-<unix time in ns>-<pid>-<n>`` and
 cuts them off the file (so the next batch starts a line of its own), and one that does
 not (another process is appending) drops them in memory only; the next append, under the
-lock, finds a file that does not end with a newline and moves the torn bytes aside the
-same way before writing. POSIX only; advisory locks may not hold on NFS (there, one
-process per file). A write that fails is cut off before the call raises.
+lock, reads the file's last line back and, when it is torn (no newline) or fails its
+checksum, moves it aside the same way before writing. POSIX only; advisory locks may not
+hold on NFS (there, one process per file). A write that fails is cut off before the call raises.
 
 Threads: one lock serialises recording (the file append and the in-memory update, as one
 step) and the reading of a window, so a window sees a call's outcomes all or none.
@@ -99,6 +101,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import math
@@ -198,7 +201,8 @@ _METHODS = ("predict", "predict_proba")
 
 
 class OutcomeLogError(ModelshipError):
-    """An outcomes file holds a line that is not a verified batch (other than a torn last line)."""
+    """An outcomes file holds a line that is not a verified batch (other than a torn last
+    line), or cannot be appended to."""
 
 
 def _unreadable(path: Path, exc: OSError) -> ConfigError:
@@ -327,6 +331,17 @@ _WINDOW_FIELDS: dict[str, Spec] = {
     "end": TIME,
     "as_of": TIME,
 }
+
+
+def _unwritable(path: Path, exc: OSError) -> OutcomeLogError:
+    errno = f"errno {exc.errno}: " if exc.errno is not None else ""
+    return OutcomeLogError(
+        f"{path}: cannot append the outcomes ({errno}{exc.strerror or exc}); nothing was "
+        "recorded. Make the file and its directory writable (and the disk not full), then "
+        "record them again"
+    )
+
+
 _WINDOW_OPTIONAL: dict[str, Spec] = {"dropped": COUNT, "reason": str, "support": (None, COUNT)}
 
 
@@ -492,38 +507,63 @@ def _positive_probabilities(outputs: list[Any], keys: list[Key]) -> FloatArray:
 
 
 def _answers_by_method(
-    rows: list[Any], outputs: list[Any]
+    rows: list[Any], outputs: list[Any], keys: list[Key]
 ) -> tuple[tuple[list[int], list[Any]], tuple[list[int], list[Any]]]:
     """The positions of the rows answered by predict and their answers, then those of
     the rows answered by predict_proba and theirs.
 
-    A row's ``output`` is predict_proba's when it is a list (a pair), predict's otherwise.
-    A row answered by several methods (a KServe v2 request naming no outputs, logged with
-    ``method`` predict and predict's label as ``output``) holds each method's answer in
-    ``outputs``, which is read as :class:`~modelship.monitor.DriftSource` reads it: its
-    ``predict`` and ``predict_proba`` entries are the row's answers of those methods.
+    A row's ``output`` is the answer of its ``method``; a row without ``method`` (written
+    before the log carried it) is predict_proba's when its output is a list, predict's
+    otherwise. A row answered by several methods (a KServe v2 request naming no outputs,
+    logged with ``method`` predict and predict's label as ``output``) holds each method's
+    answer in ``outputs``, which is read as :class:`~modelship.monitor.DriftSource` reads
+    it: its ``predict`` and ``predict_proba`` entries are the row's answers of those
+    methods.
+
+    Raises
+    ------
+    ConfigError
+        If a row's predict answer is a list (a multi-output model's) or its predict_proba
+        answer is a number: the shape does not decide what a row with ``method`` is. A
+        row of another method (``decision_function``) is left out, as
+        :class:`~modelship.monitor.DriftSource` leaves it.
     """
-    several = [i for i, row in enumerate(rows) if row.get("outputs") is not None]
-    if not several:  # the common case: one method a row, told by the output's shape
-        pair = [type(o) is list for o in outputs]
-        scalar_at = [i for i, is_pair in enumerate(pair) if not is_pair]
-        pair_at = [i for i, is_pair in enumerate(pair) if is_pair]
+    found: tuple[list[int], list[int]] = ([], [])
+    answers: tuple[list[Any], list[Any]] = ([], [])
+    for i, (row, output) in enumerate(zip(rows, outputs, strict=True)):
+        method = row.get("method")
+        if method is None:  # an old log's row: one method a row, told by the output's shape
+            mine = {int(type(output) is list): output}
+        elif method in _METHODS:
+            pairs = _METHODS.index(method)
+            if output is not None and (type(output) is list) != bool(pairs):
+                raise ConfigError(_not_its_method(keys[i], str(method), output))
+            mine = {pairs: output}
+        else:  # another method's answer (a log a user writes): no metric reads it
+            mine = {}
+        by_method = row.get("outputs")  # a mapping: the log's reader refuses anything else
+        if by_method is not None:
+            mine.update(
+                (pairs, by_method[name]) for pairs, name in enumerate(_METHODS) if name in by_method
+            )
+        for pairs, answer in sorted(mine.items()):
+            found[pairs].append(i)
+            answers[pairs].append(answer)
+    return (found[0], answers[0]), (found[1], answers[1])
+
+
+def _not_its_method(key: Key, method: str, output: Any) -> str:
+    """Why a row's ``output`` cannot be the answer of its ``method``."""
+    if method == "predict":
         return (
-            (scalar_at, [outputs[i] for i in scalar_at]),
-            (pair_at, [outputs[i] for i in pair_at]),
+            f"prediction {key!r}: its predict answer {brief(output)} is a list (a multi-output "
+            "model's answer); an OutcomeSource joins binary or regression predictions, one "
+            "number per row, or the two class probabilities of predict_proba"
         )
-    found: tuple[dict[int, Any], dict[int, Any]] = ({}, {})
-    for i, output in enumerate(outputs):
-        found[type(output) is list][i] = output
-    for i in several:
-        by_method = rows[i]["outputs"]  # a mapping: the log's reader refuses anything else
-        for pairs, method in enumerate(_METHODS):
-            if method in by_method:
-                found[pairs][i] = by_method[method]
-    scalars, probabilities = (dict(sorted(answers.items())) for answers in found)
     return (
-        (list(scalars), list(scalars.values())),
-        (list(probabilities), list(probabilities.values())),
+        f"prediction {key!r}: its predict_proba answer {brief(output)} is not a pair "
+        "[p0, p1]; an OutcomeSource reads predict_proba as the two class probabilities of "
+        "a binary model"
     )
 
 
@@ -563,7 +603,7 @@ class OutcomeSource:
     ------
     ConfigError
         If ``path`` names something that cannot be read as a file (a directory, a file
-        this process may not read).
+        this process may not read), or a file in a directory that does not exist.
     OutcomeLogError
         If ``path`` holds a corrupted line other than a torn last one, or a torn last
         line that cannot be copied aside and cut off (a read-only file or directory,
@@ -626,6 +666,12 @@ class OutcomeSource:
         self.recovered: tuple[str, ...] = ()
         self.path = None if path is None else Path(path)
         if self.path is not None:
+            if not self.path.parent.is_dir():
+                raise ConfigError(
+                    f"path={str(path)!r}: its directory {str(self.path.parent)!r} does not "
+                    "exist (or is not a directory); create it, or give the path of a file "
+                    "in an existing directory"
+                )
             self._replay(self.path)
 
     # --- MetricSource ------------------------------------------------------------------
@@ -706,7 +752,9 @@ class OutcomeSource:
         ------
         ConfigError
             If ``rows`` is not an iterable, a row lacks a field, its timestamp is not a
-            finite time, or its output is not a scalar number (or null).
+            finite time in seconds since the epoch (a ``numpy.datetime64`` or
+            ``datetime`` is refused, not converted: give ``.timestamp()``), or its output
+            is not a scalar number (or null).
 
         Examples
         --------
@@ -846,7 +894,7 @@ class OutcomeSource:
         rows = read_prediction_log(url, storage_options=storage_options)
         keys, stamps, versions, outputs = _prediction_columns(rows)
         parts = []
-        for pairs, (take, answers) in enumerate(_answers_by_method(rows, outputs)):
+        for pairs, (take, answers) in enumerate(_answers_by_method(rows, outputs, keys)):
             if take:
                 mine = [keys[i] for i in take]
                 read = _positive_probabilities if pairs else _outputs
@@ -890,8 +938,10 @@ class OutcomeSource:
             number in ``[0, 2**63)``, or ``at`` is not a finite time
             (:class:`~modelship.errors.InvalidParameter`); nothing is recorded then.
         OutcomeLogError
-            If the file ends with torn bytes (a crash's, left by an opener that could
-            not cut them) that cannot be copied aside and cut off; nothing is recorded.
+            If the file cannot be appended to (the message gives the ``errno``: a
+            read-only file, a full disk), or ends with a crash's torn bytes or failing
+            last line (left by an opener that could not cut them) that cannot be copied
+            aside and cut off; nothing is recorded then.
 
         Examples
         --------
@@ -1054,27 +1104,37 @@ class OutcomeSource:
             allow_nan=False,
         ).encode()
         line = hashlib.sha256(payload).hexdigest().encode() + b" " + payload + b"\n"
-        fd = os.open(self.path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+        try:
+            self._append_line(self.path, line)
+        except OSError as exc:  # opening, locking, reading the last line back, writing
+            raise _unwritable(self.path, exc) from exc
+
+    def _append_line(self, path: Path, line: bytes) -> None:
+        """Append ``line`` to the file under its lock, ``fsync``-ed; a write that fails is
+        cut off before the ``OSError`` propagates."""
+        fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
         try:
             # Held until the line is on disk, so no opener cuts it as torn meanwhile.
             _lock(fd, wait=True)
             size = os.fstat(fd).st_size  # the lock keeps other writers out: the line goes here
-            # Under the lock a file not ending with a newline ends with a crash's torn
-            # bytes, left by an opener that could not take the lock: appended to, they
-            # would take this line down with them. One 1-byte pread per append (a page
-            # cache hit) tells; finding the line's start costs more only then.
-            if size and _read_at(fd, 1, size - 1) != b"\n":
-                start = _last_line_start(fd, size)
+            # Under the lock a bad last line is a crash's, left by an opener that could not
+            # take the lock: torn bytes (no newline), or a line with its newline that fails
+            # its checksum. Appended after, it would take this line down with it (torn
+            # bytes) or stop being the last line and make the file corrupted (a failing
+            # line): it is moved aside first. Reading the last line back is a page cache
+            # hit; no verified line is ever touched.
+            start, bad = _bad_last_line(fd, size)
+            if bad:
                 self.recovered = (
                     *self.recovered,
-                    f"{self.path}: found a torn last line of {size - start} bytes before appending",
-                    self._cut(self.path, _read_at(fd, size - start, start), start),
+                    f"{path}: found {bad} of {size - start} bytes before appending",
+                    self._cut(path, _read_at(fd, size - start, start), start),
                 )
                 size = start
             try:
                 written = os.write(fd, line)
                 if written != len(line):  # a short write to a regular file: disk full
-                    raise OSError(f"wrote {written} of {len(line)} bytes to {self.path}")
+                    raise OSError(f"wrote {written} of {len(line)} bytes to {path}")
                 os.fsync(fd)
             except OSError:
                 # Undo the part written: the next call's line must start on a line of its
@@ -1353,7 +1413,13 @@ def _prediction_columns(
     try:  # column by column: one C-level pass per field
         ids = [str(row["request_id"]) for row in rows]
         numbers = [int(row.get("row", 0)) for row in rows]
-        stamps = np.array([row["timestamp"] for row in rows], dtype=np.float64)
+        raw = [row["timestamp"] for row in rows]
+        column = np.asarray(raw) if raw else np.empty(0)
+        # A date-time converts to a float silently, as a count of its own unit (ns for
+        # a data frame's column): never a time any window holds. Looked for only when
+        # the column is not plain numbers.
+        dated = None if column.dtype.kind in "iuf" else _first_date(raw)
+        stamps = column.astype(np.float64, copy=False) if dated is None else np.empty(0)
         versions = [str(row["version"]) for row in rows]
         outputs = [row["output"] for row in rows]
     except OverflowError as exc:  # a JSON integer beyond any float: strict JSON allows it
@@ -1368,6 +1434,12 @@ def _prediction_columns(
             f"prediction {_first_bad(rows)}: needs request_id, timestamp, version and "
             f"output (as the prediction log writes them): {exc!r}"
         ) from exc
+    if dated is not None:
+        raise ConfigError(
+            f"prediction {dated} ({brief(ids[dated])}): timestamp {brief(raw[dated])} is a "
+            "date-time, not seconds since the epoch; convert it (numpy: "
+            "stamps.astype('datetime64[ns]').astype('int64') / 1e9; datetime: .timestamp())"
+        )
     if not np.all(np.isfinite(stamps)):
         bad = int(np.flatnonzero(~np.isfinite(stamps))[0])
         raise ConfigError(f"prediction {bad}: timestamp {stamps[bad]!r} is not finite")
@@ -1375,6 +1447,15 @@ def _prediction_columns(
     if any(numbers):
         keys = [_key(rid, n) for rid, n in zip(ids, numbers, strict=True)]
     return keys, stamps, versions, outputs
+
+
+# Time stamps refused rather than read as numbers (numpy's count their own unit).
+_DATES = (np.datetime64, np.timedelta64, datetime.date, datetime.timedelta)
+
+
+def _first_date(stamps: list[Any]) -> int | None:
+    """The position of the first date-time (or time span) among ``stamps``, if any."""
+    return next((i for i, stamp in enumerate(stamps) if isinstance(stamp, _DATES)), None)
 
 
 def _columns(table: Any) -> set[str]:
@@ -1442,6 +1523,19 @@ def _last_line_start(fd: int, size: int) -> int:
             return begin + newline + 1
         end = begin
     return 0
+
+
+def _bad_last_line(fd: int, size: int) -> tuple[int, str]:
+    """Where the last line of an open file of ``size`` bytes starts, and what is wrong
+    with it (empty when it is a verified batch, or the file is empty)."""
+    if not size:
+        return 0, ""
+    if _read_at(fd, 1, size - 1) != b"\n":
+        return _last_line_start(fd, size), "a torn last line"
+    start = _last_line_start(fd, size - 1)
+    if _verified(_read_at(fd, size - 1 - start, start)) is None:
+        return start, "a last line that fails its checksum"
+    return size, ""
 
 
 def _read_at(fd: int, n: int, offset: int) -> bytes:
