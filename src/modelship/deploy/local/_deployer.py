@@ -120,6 +120,24 @@ def _carried(text: str) -> bool:
 _SERVE_MODULES = ("uvicorn", "starlette", "orjson", "prometheus_client")
 
 
+def _importable(name: str) -> bool:
+    """Whether the module ``name`` can be imported here: one already imported counts, even
+    one ``find_spec`` cannot look at (a module set in ``sys.modules`` with no ``__spec__``
+    makes it raise ValueError).
+
+    Examples
+    --------
+    >>> _importable("json"), _importable("modelship_no_such_module")
+    (True, False)
+    """
+    if sys.modules.get(name) is not None:
+        return True
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a parent that is no package; a spec-less module
+        return False
+
+
 def _check_serve_extra() -> None:
     """Raise :class:`MissingDependency` unless this interpreter, which runs the servers
     (``python -m modelship.deploy.serve``), has the ``serve`` extra: without it each server
@@ -130,7 +148,7 @@ def _check_serve_extra() -> None:
     --------
     >>> _check_serve_extra()  # the serve extra is installed here
     """
-    missing = [name for name in _SERVE_MODULES if importlib.util.find_spec(name) is None]
+    missing = [name for name in _SERVE_MODULES if not _importable(name)]
     if missing:
         raise MissingDependency(
             f"the LocalDeployer's servers need the 'serve' extra ({', '.join(missing)} "
@@ -894,7 +912,7 @@ class LocalDeployer:
             before = {name: s.weight for name, s in self._slots.items()}
             try:
                 # With each server's exit status: the router sends nothing to one that has
-                # exited (a 502 says how it ended), and cuts a request it was sent as it died.
+                # exited (a 502 says how it ended; its freed port may be another's by then).
                 self._router.set_backends(
                     {
                         n: (s.proc.port, checked.get(n, 0), s.proc.exit_status)

@@ -18,12 +18,12 @@ process of it has exited (on Linux, where ``/proc`` lists a group's members; els
 once the server has exited).
 
 Servers listen on a socket the parent bound to a free port and hands over (``--fd``), so
-no port is ever guessed or raced for. The parent keeps its own copy of that socket open
-until the server is stopped: a server that dies leaves its port bound, so no other
-process can listen there and be sent the slot's requests (the router checks the server
-is alive before it forwards one). A server's output goes to a temporary file that has
-no name (``tempfile.TemporaryFile``): the parent reads it for error messages, and it is
-gone when both have closed it, even if both were killed.
+no port is ever guessed or raced for. The parent closes its copy once the child holds
+its own, so a server that exits frees its port: a connection to it is then refused at
+once (a dead server is noticed without waiting), and another process may bind it (the
+router looks at a server's exit status before it forwards a request). A server's output
+goes to a temporary file that has no name (``tempfile.TemporaryFile``): the parent reads
+it for error messages, and it is gone when both have closed it, even if both were killed.
 """
 
 from __future__ import annotations
@@ -109,20 +109,11 @@ class ServerProcess:
     False
     """
 
-    def __init__(
-        self,
-        popen: subprocess.Popen[bytes],
-        port: int,
-        log: IO[bytes],
-        listener: socket.socket | None = None,
-    ) -> None:
+    def __init__(self, popen: subprocess.Popen[bytes], port: int, log: IO[bytes]) -> None:
         self.popen = popen
         self.port = port
         self.log = log
         self.pid = popen.pid
-        # The parent's copy of the socket the server listens on, open until the server is
-        # stopped: the port stays this slot's even once the server is dead (see the module).
-        self._listener = listener
         # Held while the server is reaped (poll, wait) and while its group is signalled:
         # a group is signalled only if its leader is not reaped yet (see the module).
         self._reaping = threading.RLock()  # a finaliser may run in its holder
@@ -170,13 +161,12 @@ class ServerProcess:
             )
         except BaseException:
             log.close()
-            sock.close()
             raise
         finally:
+            sock.close()  # the child holds its own copies
             if key_fd is not None:
                 os.close(key_fd)
-        # The socket is kept (not closed once the child holds its copy): closed by stop().
-        return cls(popen, port, log, sock)
+        return cls(popen, port, log)
 
     def alive(self) -> bool:
         """Whether the process is still running (it is not reaped: see the module)."""
@@ -275,8 +265,7 @@ class ServerProcess:
         SIGKILL what is left of it after ``grace`` seconds, or sooner once none of it is
         left running (where ``/proc`` does not list a group's members, as soon as the
         server exits). What the server started and left running, even a process that
-        ignores SIGTERM, is stopped with it. Then reap the server, and free its port
-        (:meth:`release_port`).
+        ignores SIGTERM, is stopped with it. Then reap the server.
 
         The SIGKILL goes while the server is not reaped, so its group id is still its
         own (see the module).
@@ -292,13 +281,6 @@ class ServerProcess:
         self._wait_exit(_KILLED_WAIT)  # bounded; past it, kill_all() tries again
         self._reap()
         self.log.close()
-        self.release_port()
-
-    def release_port(self) -> None:
-        """Close the parent's copy of the server's listening socket (idempotent): once
-        the server is stopped, its port is free for others again."""
-        if self._listener is not None:
-            self._listener.close()
 
 
 def _group_members(pgid: int, leader: int) -> list[int]:
@@ -411,8 +393,6 @@ def kill_all(procs: Sequence[ServerProcess]) -> None:
         with contextlib.suppress(Exception):
             proc._wait_exit(max(0.0, deadline - time.monotonic()))
             proc._reap()
-        with contextlib.suppress(Exception):
-            proc.release_port()
 
 
 class Spawner:

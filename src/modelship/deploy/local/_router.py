@@ -9,12 +9,15 @@ one before its process is stopped, so a switch drops no request.
 
 A backend may be given a look at its server's exit status (a third item in what
 :meth:`Router.set_backends` takes). A request is then never sent to a backend whose
-server has exited: it is answered ``502`` saying how the server ended (its port may be
-another process's by then, which must not be sent the request). While requests are in
-flight, the servers of their backends are looked at every ``_EXIT_LOOK_SECONDS``, and
-the connections to one that has exited are cut: a connection made as its server died
-would otherwise wait in a listening socket nobody accepts from (the LocalDeployer keeps
-each slot's socket open, so that no other process can take its port).
+server has exited: it is answered ``502`` saying how the server ended, since its port
+is free once the server is dead and another process may have bound it, which must not be
+sent the request. The look comes right before connecting (or taking a pooled
+connection), so this narrows the window to the time between that look and the connect,
+microseconds; it cannot close it without holding the port, and the LocalDeployer does
+not hold it: a dead server's port that stayed bound would take connections nobody
+accepts, and a probe of it (a readiness check, a direct request) would hang rather than
+be refused at once. A request already sent as its server dies gets the ``502`` its
+closed connection brings.
 
 A pooled connection the backend closed while idle (its keep-alive timeout, 5 s for
 ``modelship serve``) is not used: one the backend's close already reached, or idle for
@@ -97,10 +100,6 @@ _HEAD_SECONDS = 5.0
 _BODY_SECONDS = 60.0
 _IDLE_PER_BACKEND = 64  # pooled connections kept per backend; more are closed after use
 _IDLE_SECONDS = 2.0  # a pooled connection idle longer is closed, well before the server's 5 s
-#: Seconds between looks at whether the server of a request in flight has exited: how
-#: long a request sent as its server died waits (unanswered, in the socket's queue) before
-#: its 502. Each look is one ``waitid`` per request in flight, microseconds.
-_EXIT_LOOK_SECONDS = 0.25
 #: Interim (1xx) answer heads read and dropped before a backend's final answer; more is a
 #: 502. ``modelship serve`` sends none; RFC 9110 15.2 lets a server send several unasked
 #: (103 Early Hints), and a handful is all any server sends.
@@ -592,10 +591,6 @@ class Router:
         self._backends: dict[str, _Backend] = {}
         self._max_body = max_body
         self._stopping = False  # set by stop_routing: the 503 then says why, and closes
-        # The connections carrying a request now, each with its backend (one replaced or
-        # drained since too): looked at for a server that exited (_look_for_exits).
-        self._in_flight: dict[asyncio.StreamWriter, _Backend] = {}
-        self._looking: asyncio.TimerHandle | None = None
         # The ids of the router's own answers, made as the servers make theirs, with 64
         # random bits of its own (no server shares them).
         self._ids = RequestIds()
@@ -749,9 +744,6 @@ class Router:
             self._loop.close()
 
     async def _shutdown(self) -> None:
-        if self._looking is not None:
-            self._looking.cancel()
-            self._looking = None
         if self._server is not None:
             self._server.close()
         for b in self._backends.values():
@@ -970,29 +962,23 @@ class Router:
         self, backend: _Backend, request: bytes, fresh: bool, bodiless: bool, keep: bool
     ) -> bytes:
         """Send ``request`` to ``backend``; the whole response, ready for a client whose
-        connection stays open (``keep``) or closes after it. While it is in flight, its
-        connection is cut if the backend's server exits (see :meth:`_look_for_exits`)."""
+        connection stays open (``keep``) or closes after it."""
         reader, writer, pooled = await self._connection(backend, fresh)
-        self._in_flight[writer] = backend
-        self._look_for_exits_soon()
         try:
-            try:
-                writer.write(request)
-                await writer.drain()
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (OSError, asyncio.IncompleteReadError) as exc:
-                writer.close()
-                raise _BackendGone(pooled=pooled) from exc
-            except asyncio.LimitOverrunError as exc:  # a 502, as an unreadable head is
-                writer.close()
-                raise ValueError("the answer's head is over 64 KiB") from exc
-            try:
-                answer, reusable = await _read_answer(reader, head, bodiless, keep)
-            except BaseException:
-                writer.close()
-                raise
-        finally:
-            del self._in_flight[writer]
+            writer.write(request)
+            await writer.drain()
+            head = await reader.readuntil(b"\r\n\r\n")
+        except (OSError, asyncio.IncompleteReadError) as exc:
+            writer.close()
+            raise _BackendGone(pooled=pooled) from exc
+        except asyncio.LimitOverrunError as exc:  # answered 502, as an unreadable head is
+            writer.close()
+            raise ValueError("the answer's head is over 64 KiB") from exc
+        try:
+            answer, reusable = await _read_answer(reader, head, bodiless, keep)
+        except BaseException:
+            writer.close()
+            raise
         # A backend being drained is about to stop: its connections are not kept. Nor is
         # one holding bytes past the answer (a backend that sent more than its
         # Content-Length, or an answer nobody asked for): the next request on it would
@@ -1007,28 +993,6 @@ class Router:
         else:
             writer.close()
         return answer
-
-    def _look_for_exits_soon(self) -> None:
-        """Have :meth:`_look_for_exits` run in ``_EXIT_LOOK_SECONDS``, unless it will."""
-        if self._looking is None:
-            self._looking = self._loop.call_later(_EXIT_LOOK_SECONDS, self._look_for_exits)
-
-    def _look_for_exits(self) -> None:
-        """Cut the connections carrying a request to a backend whose server has exited
-        (the request is answered ``502``), and look again later while any is in flight.
-
-        A connection made as the server died is queued in its listening socket, which
-        the deployer holds open and nobody accepts from: without this, its request would
-        wait until the slot is stopped.
-        """
-        self._looking = None
-        backends = set(self._in_flight.values())
-        ended = {b for b in backends if b.exit_status() is not None}  # one look each
-        for writer, backend in list(self._in_flight.items()):  # bounded: those in flight
-            if backend in ended:
-                writer.transport.abort()
-        if self._in_flight:
-            self._look_for_exits_soon()
 
     @staticmethod
     def _pooled(
