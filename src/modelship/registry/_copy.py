@@ -603,7 +603,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
             raise Conflict(
                 f"{name} was not copied: a garbage collection on {hide_credentials(d.url)} "
                 "is running, or removed a blob the copy stored or reuses. Copy again when "
-                "it has ended: the copy resumes"
+                f"it has ended: the copy resumes ({exc})"
             ) from exc
         # The slots first, as a registration claims its slot before it commits: a
         # registration in the destination meanwhile finds each copied slot taken and takes

@@ -61,6 +61,7 @@ reuses, run after the registration's blob check, leaves it committed without the
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import time
 import uuid
@@ -73,7 +74,7 @@ import attrs
 
 from modelship._json import canonical_json
 from modelship._shown import hide_credentials
-from modelship.errors import Conflict, IntegrityError, RepairWarning
+from modelship.errors import Conflict, IntegrityError, RepairWarning, StoreError
 from modelship.registry._commit import dead_slot
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import (
@@ -96,6 +97,8 @@ from modelship.registry._slots import check_slot
 from modelship.registry._states import check_marker
 
 __all__ = ["CopyMark", "GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
+
+_log = logging.getLogger("modelship.registry")
 
 _RUN_LIFETIME = 24 * 3600.0
 """Seconds after which a gc mark is taken to be left by a gc that died."""
@@ -143,14 +146,24 @@ def _older(store: Store, key: str, cutoff: float) -> bool:
         return False
 
 
-def _runs(store: Store) -> list[tuple[str, bool]]:
-    """The gc marks in the store: (key, whether it is live, i.e. younger than its lifetime)."""
+def _runs(store: Store) -> list[tuple[str, float]]:
+    """The gc marks in the store: (key, age in seconds); one younger than its lifetime
+    (``_RUN_LIFETIME``) is live."""
     found = []
     for entry in store.list(GC_RUNS):
         key = f"{GC_RUNS}/{entry}"
         with contextlib.suppress(FileNotFoundError):
-            found.append((key, store.modified(key) > time.time() - _RUN_LIFETIME))
+            found.append((key, time.time() - store.modified(key)))
     return found
+
+
+def _age(seconds: float) -> str:
+    """``seconds`` as a person reads an age: "42 s", "17 min", "3.5 h"."""
+    if seconds < 120:
+        return f"{max(seconds, 0):.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.0f} min"
+    return f"{round(seconds / 3600, 1):g} h"
 
 
 def refuse_during_gc(store: Store, digests: Iterable[str]) -> None:
@@ -161,12 +174,16 @@ def refuse_during_gc(store: Store, digests: Iterable[str]) -> None:
     ``exists`` call each). See the module docstring for why this makes reusing a blob
     safe, and why the marks are looked at before the blobs.
     """
-    if any(live for _, live in _runs(store)):
+    live = [(key, age) for key, age in _runs(store) if age < _RUN_LIFETIME]
+    if live:
+        key, age = min(live, key=lambda run: run[1])
         raise Conflict(
             "a garbage collection is running on "
-            f"{hide_credentials(store.url)}; this registration was not "
-            "committed (it could have reused a blob the collection removes). Register again "
-            "when it ends"
+            f"{hide_credentials(store.url)} (its mark {key} was created {_age(age)} ago); "
+            "this registration was not committed (it could have reused a blob the "
+            "collection removes). Register again when it ends. If no gc is running (one "
+            f"that failed or was killed left its mark), delete {key}, or wait until it "
+            f"expires, {_age(_RUN_LIFETIME)} after it was created"
         )
     for digest in dict.fromkeys(digests):  # an attachment may share the artifact's blob
         if not store.exists(blob_key(digest)):
@@ -206,7 +223,13 @@ def copying(store: Store) -> Iterator[CopyMark]:
         yield mark
     finally:
         if not mark.keep:
-            store.delete(mark.key)
+            try:
+                store.delete(mark.key)
+            except StoreError as exc:
+                # A writer with no delete right (as docs/registry.md advises): the mark is
+                # left under .staging/, where gc removes it once older than its grace
+                # period; until then that gc only keeps blobs and slots it would remove.
+                _log.debug("could not delete the copy mark %s (left for gc): %s", mark.key, exc)
 
 
 def _copies_in_flight(store: Store, cutoff: float) -> int:
@@ -414,10 +437,13 @@ def collect(
         return _collect(store, cutoff, dry_run=True, signer=signer)
     check_writable()
     run = f"{GC_RUNS}/{uuid.uuid4().hex}.json"
-    store.create(run, canonical_json({"at": now().isoformat()}))
     try:
-        for key, live in _runs(store):
-            if not live:
+        # Inside: a create that landed but failed (its reply lost, then refused) must not
+        # leave a mark that refuses every registration for _RUN_LIFETIME. Deleting a key
+        # that was never created is harmless.
+        store.create(run, canonical_json({"at": now().isoformat()}))
+        for key, age in _runs(store):
+            if age >= _RUN_LIFETIME:
                 store.delete(key)  # left by a gc that died
         return _collect(store, cutoff, dry_run=False, signer=signer)
     finally:

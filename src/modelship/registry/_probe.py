@@ -10,6 +10,7 @@ reader can tell an empty registry from a location where none was ever made.
 from __future__ import annotations
 
 import contextlib
+import logging
 import uuid
 
 from modelship._json import canonical_json
@@ -22,12 +23,16 @@ __all__ = ["REGISTRY_FORMAT", "honours_exclusive_creates"]
 
 REGISTRY_FORMAT = 1
 
+_log = logging.getLogger("modelship.registry")
+
 
 def honours_exclusive_creates(store: Store) -> bool:
     """Whether ``store`` refuses a second exclusive create of one key; marks the registry.
 
     Creates and deletes one probe key. A store that does not claim ``exclusive_creates``
-    is not probed (False).
+    is not probed (False). A probe key that cannot be deleted (a writer given no delete
+    right, as docs/registry.md advises) is left for gc, which removes ``.probe/`` keys
+    older than its grace period; it is logged at debug level, and the write goes on.
 
     Examples
     --------
@@ -43,11 +48,19 @@ def honours_exclusive_creates(store: Store) -> bool:
     try:
         honoured = _refuses_second_create(store, probe, token)
     finally:
-        store.delete(probe)
+        _delete_probe(store, probe)
     if honoured:
         with contextlib.suppress(FileExistsError):  # made by another writer: kept as it is
             store.create(REGISTRY_MARKER, canonical_json({"format": REGISTRY_FORMAT}))
     return honoured
+
+
+def _delete_probe(store: Store, probe: str) -> None:
+    """Delete ``probe``; a failure (no delete right, a store error) leaves it for gc."""
+    try:
+        store.delete(probe)
+    except StoreError as exc:
+        _log.debug("could not delete the probe key %s (left for gc): %s", probe, exc)
 
 
 def _refuses_second_create(store: Store, probe: str, token: str) -> bool:

@@ -953,6 +953,33 @@ class FsspecStore:
             if self._holds(key, data):
                 return
             raise FileExistsError(key) from None
+        except StoreError as exc:
+            # A PUT that S3 carried out, its reply lost, then retries that failed (503,
+            # a reset): "failed" would be false, and a caller trying again would commit a
+            # version twice. The key is read back to learn what happened.
+            if not self._landed(key, data, exc):
+                raise
+
+    def _landed(self, key: str, data: bytes, failure: StoreError) -> bool:
+        """Whether a create of ``key`` that ended in ``failure`` was carried out all the
+        same: True if the key holds ``data``; False if it is missing (the create failed:
+        ``failure`` stands). Other bytes there are :class:`FileExistsError` (the key is
+        taken, as a refused create says). A read that fails too is a :class:`StoreError`
+        saying the outcome is unknown.
+        """
+        try:
+            found = self.read(key)
+        except FileNotFoundError:
+            return False
+        except StoreError as exc:
+            raise StoreError(
+                f"{failure}; reading {key} back to learn whether the write was carried out "
+                f"anyway failed too ({exc}), so its outcome is unknown: it may have been "
+                "made. Check the registry (versions, aliases) before trying again"
+            ) from failure
+        if found == data:
+            return True
+        raise FileExistsError(key) from None
 
     def _holds(self, key: str, data: bytes) -> bool:
         """Whether the key a create was refused holds exactly ``data``: this writer's own.
