@@ -28,6 +28,9 @@ def _noxfile() -> ModuleType:
     return module
 
 
+PIP = ("--no-compile", "pip>=22.3")
+
+
 class _Session:
     """What ``install`` uses of a nox session: ``install``, failing the first ``fails``
     times as nox does when pip exits non-zero, and ``warn``."""
@@ -35,11 +38,15 @@ class _Session:
     def __init__(self, fails: int) -> None:
         self.fails = fails
         self.installs: list[tuple[str, ...]] = []
+        self.pips = 0
         self.warnings: list[str] = []
 
     def install(self, *args: str) -> None:
         import nox.command
 
+        if args == PIP:  # each attempt makes sure of a recent pip first: never fails here
+            self.pips += 1
+            return
         self.installs.append(args)
         if len(self.installs) <= self.fails:
             raise nox.command.CommandFailed("Returned code 1")
@@ -55,6 +62,7 @@ def test_an_install_that_fails_fewer_times_than_allowed_succeeds(fails: int) -> 
     session = _Session(fails)
     noxfile.install(session, "-e", ".[test]")
     assert session.installs == [("--no-compile", "-e", ".[test]")] * (fails + 1)
+    assert session.pips == fails + 1, "an attempt did not make sure of pip 22.3 first"
     assert session.warnings == [
         f"install failed (attempt {n} of 3); retrying" for n in range(1, fails + 1)
     ]

@@ -31,7 +31,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from modelship._shown import brief
 from modelship.errors import CheckInputError, ModelshipError
 
 __all__ = [
@@ -131,6 +130,25 @@ def not_data(value: Any, what: str = "the data") -> str | None:
     return f"{what} is a {name}, not data: {instead}"
 
 
+def _cut(text: str, most: int = 100) -> str:
+    """``text`` cut to ``most`` characters.
+
+    Examples
+    --------
+    >>> _cut("x" * 200, 10)
+    'xxxxxxx...'
+    """
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
+def _repr(value: object) -> str:
+    """``repr(value)``, or its type's name when that fails (an int past 4,300 digits)."""
+    try:
+        return repr(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
 def _ours(module: str) -> bool:
     return module == "modelship" or module.startswith("modelship.")
 
@@ -186,10 +204,11 @@ def _frame_items(frame: Any) -> list[tuple[str, Any]]:
         raise
     except Exception as exc:  # the object's own error, of any type: named, and chained
         text = " ".join(str(exc).split())
-        shown = "its .columns" if name is None else f"its column {brief(name)} by name"
+        # Cut, not echoed whole (a leaf module: no modelship._shown here).
+        shown = "its .columns" if name is None else f"its column {_cut(_repr(name))} by name"
         raise CheckInputError(
             f"a {type(frame).__name__} was read as a data frame (it has .columns and "
-            f"[name]), but {shown} could not be read ({type(exc).__name__}: {brief(text)}); "
+            f"[name]), but {shown} could not be read ({type(exc).__name__}: {_cut(text)}); "
             "pass a mapping of column name to values, a data frame or an array"
         ) from exc
     return items

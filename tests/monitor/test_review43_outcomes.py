@@ -177,3 +177,38 @@ def test_a_column_of_datetime64_timestamps_is_refused() -> None:
     ]
     with pytest.raises(ConfigError, match=r"prediction 0 .* is a date-time"):
         OutcomeSource(now=1.0).add_predictions(rows)
+
+
+# --- second look -------------------------------------------------------------------------
+
+
+def test_a_path_whose_folder_name_is_too_long_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot be read as an outcomes file"):
+        OutcomeSource(tmp_path / ("a" * 300) / "outcomes.jsonl")
+
+
+def test_an_append_after_this_sources_own_does_not_read_its_line_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The file ends with this source's last line, verified as written: reading (and
+    hashing) a large batch back under the lock on every append is not needed."""
+    from modelship.monitor import _outcomes
+
+    looks: list[int] = []
+    real = _outcomes._bad_last_line
+
+    def counted(fd: int, size: int) -> tuple[int, str]:
+        looks.append(size)
+        return real(fd, size)
+
+    monkeypatch.setattr(_outcomes, "_bad_last_line", counted)
+    src = OutcomeSource(tmp_path / "outcomes.jsonl")
+    src.record_outcomes(["a"], [1])
+    src.record_outcomes(["b"], [0])
+    src.record_outcomes(["c"], [1])
+    assert len(looks) == 1, f"the last line was read back {len(looks)} times"
+    other = OutcomeSource(tmp_path / "outcomes.jsonl")  # another writer appends...
+    other.record_outcomes(["d"], [1])
+    src.record_outcomes(["e"], [0])  # ...so this one reads the last line back again
+    assert len(looks) == 3
+    assert OutcomeSource(tmp_path / "outcomes.jsonl").recovered == ()

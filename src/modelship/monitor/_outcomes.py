@@ -665,8 +665,13 @@ class OutcomeSource:
         self.duplicate_predictions = 0
         self.recovered: tuple[str, ...] = ()
         self.path = None if path is None else Path(path)
+        self._appended_size = -1  # the file's size after this source's last append
         if self.path is not None:
-            if not self.path.parent.is_dir():
+            try:
+                folder = self.path.parent.is_dir()
+            except OSError as exc:  # a path too long, a folder that may not be searched
+                raise _unreadable(self.path, exc) from exc
+            if not folder:
                 raise ConfigError(
                     f"path={str(path)!r}: its directory {str(self.path.parent)!r} does not "
                     "exist (or is not a directory); create it, or give the path of a file "
@@ -1123,7 +1128,9 @@ class OutcomeSource:
             # bytes) or stop being the last line and make the file corrupted (a failing
             # line): it is moved aside first. Reading the last line back is a page cache
             # hit; no verified line is ever touched.
-            start, bad = _bad_last_line(fd, size)
+            # A file just as this source's last append left it ends with that append's
+            # line, verified as written: not read back again.
+            start, bad = (size, "") if size == self._appended_size else _bad_last_line(fd, size)
             if bad:
                 self.recovered = (
                     *self.recovered,
@@ -1136,6 +1143,7 @@ class OutcomeSource:
                 if written != len(line):  # a short write to a regular file: disk full
                     raise OSError(f"wrote {written} of {len(line)} bytes to {path}")
                 os.fsync(fd)
+                self._appended_size = size + written
             except OSError:
                 # Undo the part written: the next call's line must start on a line of its
                 # own, or it would be read as part of this torn one and lost.
@@ -1533,7 +1541,10 @@ def _bad_last_line(fd: int, size: int) -> tuple[int, str]:
     if _read_at(fd, 1, size - 1) != b"\n":
         return _last_line_start(fd, size), "a torn last line"
     start = _last_line_start(fd, size - 1)
-    if _verified(_read_at(fd, size - 1 - start, start)) is None:
+    # The checksum only, not the parse: the line's batch is read at the next replay, and
+    # hashing a 46 MB batch is ~0.1 s where parsing it too took 0.9 s under the lock.
+    digest, _, payload = _read_at(fd, size - 1 - start, start).partition(b" ")
+    if hashlib.sha256(payload).hexdigest().encode() != digest:
         return start, "a last line that fails its checksum"
     return size, ""
 
