@@ -51,14 +51,13 @@ def _usable_cores() -> int:
     return os.cpu_count() or 1
 
 
-#: pytest-xdist workers for the test sessions: one more than the cores, at most 4. Each
-#: worker starts its own moto server and Prometheus. Many tests mostly wait (pods turning
-#: Ready in the fake cluster, servers starting, subprocesses): with one worker per core
-#: the 2 cores stood idle a fifth of the time, and a third worker took the test phase from
-#: 787-879 s to about 700 s; the whole suite also passed at 3 workers beside 6 other busy
-#: processes (load 8 on 2 cores), so the tests that start real servers do not depend on
-#: a quiet machine.
-WORKERS = ("--numprocesses", str(min(4, _usable_cores() + 1)))
+#: pytest-xdist workers for the test sessions: one per core the process may use, at most
+#: 4. Each worker starts its own moto server and Prometheus. On 2 cores the suite took
+#: 13 min 25 s instead of 33 min 42 s in one process. A third worker on 2 cores was
+#: measured too (stop 43): the tests are CPU-bound enough that it gained nothing (818 s for
+#: 13,479 tests against 787 s for 13,177 at two), and it raised the load on every test
+#: that times a real server, so the count stays at the cores.
+WORKERS = ("--numprocesses", str(min(4, _usable_cores())))
 
 
 #: The slowest tests, listed after the run: where the suite's time goes, on the machine

@@ -59,16 +59,10 @@ def test_the_local_deployer_without_the_serve_extra_refuses_before_any_rollout(
 ) -> None:
     """Its servers would each die at start, and every rollout would abort and be
     recorded as if the version were broken: MissingDependency at once instead."""
-    import importlib.util
-
     from modelship.deploy import LocalDeployer
 
-    real = importlib.util.find_spec
-    monkeypatch.setattr(
-        importlib.util,
-        "find_spec",
-        lambda name, *a, **k: None if name == "orjson" else real(name, *a, **k),
-    )
+    # As if orjson were not installed, even where another test already imported it.
+    monkeypatch.setitem(sys.modules, "orjson", None)
     registry = ms.open_registry(tmp_path / "registry")
     with pytest.raises(
         MissingDependency, match=r"orjson missing\): pip install 'modelship\[serve\]'"
