@@ -74,7 +74,12 @@ def test_column_method_auto_judges_as_the_default_check_does() -> None:
     auto = DataDrift(
         reference=reference, current=current, method="psi", column_methods={"x": "auto"}
     ).run()
-    assert auto.columns["x"].to_dict() == default.to_dict()
+    got, want = auto.columns["x"].to_dict(), default.to_dict()
+    # The corrected p-value comes out of a correction over other tested columns (y is
+    # judged by PSI here, by KS there): equal to the last bit on NumPy 2, one ulp apart
+    # on NumPy 1.26.
+    assert got.pop("p_value") == pytest.approx(want.pop("p_value"), rel=1e-12)
+    assert got == want
 
 
 def test_a_threshold_of_an_auto_column_is_its_effect_size_threshold() -> None:
