@@ -1543,8 +1543,7 @@ def _bad_last_line(fd: int, size: int) -> tuple[int, str]:
     start = _last_line_start(fd, size - 1)
     # The checksum only, not the parse: the line's batch is read at the next replay, and
     # hashing a 46 MB batch is ~0.1 s where parsing it too took 0.9 s under the lock.
-    digest, _, payload = _read_at(fd, size - 1 - start, start).partition(b" ")
-    if hashlib.sha256(payload).hexdigest().encode() != digest:
+    if _checksummed(_read_at(fd, size - 1 - start, start)) is None:
         return start, "a last line that fails its checksum"
     return size, ""
 
@@ -1595,10 +1594,25 @@ def _side_file(path: Path, data: bytes) -> Path:
         return side
 
 
+def _checksummed(line: bytes) -> bytes | None:
+    """The payload of a line (``<sha256 hex> <payload>``) whose checksum holds, else None.
+
+    Examples
+    --------
+    >>> import hashlib
+    >>> _checksummed(hashlib.sha256(b"{}").hexdigest().encode() + b" {}")
+    b'{}'
+    >>> _checksummed(b"0 {}") is None
+    True
+    """
+    digest, _, payload = line.partition(b" ")
+    return payload if hashlib.sha256(payload).hexdigest().encode() == digest else None
+
+
 def _verified(line: bytes) -> tuple[list[str], npt.NDArray[np.int64], FloatArray, float] | None:
     """The batch a line holds, or ``None`` when its checksum or format is wrong."""
-    digest, _, payload = line.partition(b" ")
-    if hashlib.sha256(payload).hexdigest().encode() != digest:
+    payload = _checksummed(line)
+    if payload is None:
         return None
     try:
         batch = json.loads(payload)

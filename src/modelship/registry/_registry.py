@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar, overload
 
 import attrs
@@ -341,15 +341,22 @@ class Registry:
             self._signer.record_policy(self.store, now().isoformat())
             self._policy_seen = True  # recorded, or found: it is never removed
 
+    def _model_names(self) -> Iterator[str]:
+        """The models of the registry, lazily, in the store's order: valid names with a
+        document among their versions. A folder whose name is not a valid model name was
+        not made by a registry (and could point elsewhere, such as ".."), and a stray
+        file (``.DS_Store``) or a first registration that died before its manifest is no
+        model."""
+        for name in self.store.list(MODELS):
+            if _valid_model_name(name) and any(
+                is_document(v) for v in self.store.list(folder(name, "versions"))
+            ):
+                yield name
+
     def _holds_models(self) -> bool:
-        """Whether the registry holds a model, as :meth:`models` counts them (a valid
-        name with a document among its versions): a stray file under ``models/``
-        (``.DS_Store``) or a first registration that died before its manifest is none."""
-        return any(
-            _valid_model_name(name)
-            and any(is_document(v) for v in self.store.list(folder(name, "versions")))
-            for name in self.store.list(MODELS)
-        )
+        """Whether the registry holds a model, as :meth:`models` counts them (stops at
+        the first)."""
+        return next(self._model_names(), None) is not None
 
     def _refuse_to_start_signing(self) -> None:
         """Raise :class:`~modelship.ConfigError` if this handle's first write would record a
@@ -567,12 +574,7 @@ class Registry:
         # (editor backups, ".DS_Store") in a versions folder are not versions. Sorted here
         # too: Store.list promises sorted names, and a store that breaks that promise
         # must not reorder what this documents as sorted.
-        found = sorted(
-            n
-            for n in self.store.list(MODELS)
-            if _valid_model_name(n)
-            and any(is_document(v) for v in self.store.list(folder(n, "versions")))
-        )
+        found = sorted(self._model_names())
         if not found:
             self._check_located()
         return found
