@@ -967,17 +967,15 @@ class FsspecStore:
         taken, as a refused create says). A read that fails too is a :class:`StoreError`
         saying the outcome is unknown.
         """
-        try:
-            found = self.read(key)
-        except FileNotFoundError:
+        holds = self._read_back(
+            key,
+            data,
+            f"{failure}; reading {key} back to learn whether the write was carried out anyway "
+            "failed too",
+        )
+        if holds is None:
             return False
-        except StoreError as exc:
-            raise StoreError(
-                f"{failure}; reading {key} back to learn whether the write was carried out "
-                f"anyway failed too ({exc}), so its outcome is unknown: it may have been "
-                "made. Check the registry (versions, aliases) before trying again"
-            ) from failure
-        if found == data:
+        if holds:
             return True
         raise FileExistsError(key) from None
 
@@ -994,18 +992,29 @@ class FsspecStore:
         documents that two writers may write alike (the registry marker, a name claim, a
         copied document) mean the same change, made once, whoever made it.
         """
+        # Missing: deleted since, it was not this writer's to keep.
+        return bool(
+            self._read_back(
+                key,
+                data,
+                f"creating {key} on {self._shown_url}: S3 answered that the key exists after "
+                "a reply was lost, and reading it back failed",
+            )
+        )
+
+    def _read_back(self, key: str, data: bytes, failed: str) -> bool | None:
+        """Whether ``key`` holds exactly ``data`` after a create whose outcome is not
+        known; None if it is missing. A read that fails gives neither answer ("taken"
+        would commit a version twice, "created" may be false): a :class:`StoreError`
+        starting with ``failed`` says the outcome is unknown."""
         try:
             return self.read(key) == data
-        except FileNotFoundError:  # deleted since: it was not this writer's to keep
-            return False
+        except FileNotFoundError:
+            return None
         except StoreError as exc:
-            # Neither answer can be given: "taken" would commit a version twice (the
-            # write may be this one's), "created" may be false. The caller is told so.
             raise StoreError(
-                f"creating {key} on {self._shown_url}: S3 answered that the key exists after a "
-                f"reply was lost, and reading it back failed ({exc}); it may hold this "
-                "write or another's. Check the registry (versions, aliases) before trying "
-                "again"
+                f"{failed} ({exc}); it may hold this write or another's: its outcome is "
+                "unknown. Check the registry (versions, aliases) before trying again"
             ) from exc
 
     def _create_local(self, key: str, data: bytes) -> None:
