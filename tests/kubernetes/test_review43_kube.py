@@ -328,3 +328,33 @@ def test_a_watch_line_is_an_event_of_a_known_type_or_a_kubernetes_error(
     assert event["type"] in EVENT_TYPES
     assert event["type"] != "ERROR", "an ERROR event is raised, never returned"
     assert isinstance(event.get("object") or {}, dict)
+
+
+def test_letting_go_waits_for_a_renewal_in_flight_within_the_same_third_of_the_lease(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A renewal hung on the API server ends only at its own deadline, a third of the
+    Lease: the let-go's wait for it counts against the let-go's third, not before it (two
+    thirds in all, 20 s of a 30 s Lease, held the caller before)."""
+    from modelship.deploy.kubernetes import _lease
+
+    now = [1000.0]
+    monkeypatch.setattr(_lease.time, "monotonic", lambda: now[0])
+
+    class HungRenewal:
+        def join(self, timeout: float | None = None) -> None:
+            assert timeout is not None
+            now[0] += timeout  # the renewal ends no sooner than the join gives up
+
+    deadlines: list[float] = []
+
+    class Client:
+        def request(self, method: str, path: str, **options: Any) -> None:
+            deadlines.append(options["deadline"])  # the Lease is gone: nothing to let go
+
+    lease = _lease.RolloutLease(Client(), NS, "rollout", 30)  # type: ignore[arg-type]
+    lease._renewer = HungRenewal()  # type: ignore[assignment]
+    lease._let_go()
+    assert now[0] <= 1010.0, f"the wait for the renewal took {now[0] - 1000:.0f} s of 30"
+    assert deadlines, "letting go sent nothing"
+    assert max(deadlines) <= 1010.0, deadlines

@@ -212,3 +212,9 @@ def test_an_append_after_this_sources_own_does_not_read_its_line_back(
     src.record_outcomes(["e"], [0])  # ...so this one reads the last line back again
     assert len(looks) == 3
     assert OutcomeSource(tmp_path / "outcomes.jsonl").recovered == ()
+
+
+@pytest.mark.parametrize("name", ["out\x00comes.log", "no\x00dir/outcomes.log"])
+def test_a_path_with_a_nul_character_is_a_config_error_saying_so(tmp_path: Path, name: str) -> None:
+    with pytest.raises(ConfigError, match="NUL character"):
+        OutcomeSource(path=f"{tmp_path}/{name}")

@@ -667,6 +667,11 @@ class OutcomeSource:
         self.path = None if path is None else Path(path)
         self._appended_size = -1  # the file's size after this source's last append
         if self.path is not None:
+            if "\x00" in str(self.path):
+                raise ConfigError(
+                    f"path={brief(str(path))}: holds a NUL character, which no file name "
+                    "can; give the path of a file"
+                )
             try:
                 folder = self.path.parent.is_dir()
             except OSError as exc:  # a path too long, a folder that may not be searched

@@ -458,13 +458,15 @@ class RolloutLease:
         holds the caller no longer than that)."""
         if self._stop is not None:
             self._stop.set()
-        if self._renewer is not None:
-            # A renewal in flight ends within a third of the Lease (its requests' deadline);
-            # not waited for longer than the Lease lasts (one landing after the let-go meets
-            # a 409).
-            self._renewer.join(self.seconds)
-        self._stop = self._renewer = None
+        # One third of the Lease in all, the wait for a renewal in flight included: that
+        # renewal's own deadline is a third of the Lease too, so waiting for it first and
+        # then starting this clock held the caller for two thirds against a hung server.
         deadline = time.monotonic() + self.seconds / 3
+        if self._renewer is not None:
+            # Not waited for beyond the deadline: a renewal landing after the let-go meets
+            # a 409 (the let-go changed the Lease), or the let-go's own write does.
+            self._renewer.join(max(0.0, deadline - time.monotonic()))
+        self._stop = self._renewer = None
         try:
             for _ in range(_ATTEMPTS):  # bound: each pass ends in a write, or a 409
                 live = self._client.request("GET", self.path, missing_ok=True, deadline=deadline)
