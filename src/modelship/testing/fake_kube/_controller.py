@@ -25,12 +25,14 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import math
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
 
+from modelship.errors import ConfigError
 from modelship.testing.fake_kube._store import Store, canonical, match_labels, now_iso
 
 _log = logging.getLogger("modelship.testing.fake_kube")
@@ -56,9 +58,22 @@ class Timings:
     0.02
     """
 
-    tick: float = 0.005
-    pod_ready: float = 0.02
-    deadline_scale: float = 0.05
+    tick: float = attrs.field(default=0.005, validator=lambda i, a, v: _seconds(a.name, v, 0.0))
+    pod_ready: float = attrs.field(default=0.02, validator=lambda i, a, v: _seconds(a.name, v))
+    deadline_scale: float = attrs.field(default=0.05, validator=lambda i, a, v: _seconds(a.name, v))
+
+
+def _seconds(name: str, value: Any, above: float | None = None) -> None:
+    """Refuse a :class:`Timings` value that is not a finite number >= 0 (``tick``: > 0)."""
+    ok = (
+        not isinstance(value, bool)
+        and isinstance(value, (int, float))
+        and math.isfinite(value)
+        and (value > above if above is not None else value >= 0)
+    )
+    if not ok:
+        bound = f"> {above}" if above is not None else ">= 0"
+        raise ConfigError(f"Timings {name}={value!r} is not allowed; give a finite number {bound}")
 
 
 def _owned_by(obj: Mapping[str, Any], owner: Mapping[str, Any]) -> bool:

@@ -6,7 +6,8 @@ errors, ``{"type", "object"}`` lines in a chunked watch stream) so the client's 
 path runs: configuration, authentication, TLS, (de)serialisation, retries.
 
 Modelled: create (a ``generateName`` gets 5 random characters, drawn again if taken),
-get, list (label and ``metadata.name`` field selectors), replace with optimistic
+get, list and watch (equality- and set-based label selectors; ``metadata.name`` and
+``metadata.namespace`` field selectors; others 400), replace with optimistic
 concurrency (409 on a stale resourceVersion; without one, an unconditional update, which
 a Lease and the custom resources refuse with 422), JSON merge patch, strategic
 merge patch of the built-in kinds (as a merge patch whose lists of named items merge by
@@ -49,6 +50,7 @@ import copy
 import enum
 import http.server
 import json
+import math
 import re
 import secrets
 import socket
@@ -61,6 +63,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from modelship.errors import ConfigError
 from modelship.testing.fake_kube._controller import Controller, Timings
 from modelship.testing.fake_kube._store import (
     KINDS,
@@ -71,7 +74,9 @@ from modelship.testing.fake_kube._store import (
     decode_strings,
     decode_times,
     match_labels,
+    parse_field_selector,
     parse_selector,
+    prepare_create,
 )
 
 if TYPE_CHECKING:
@@ -116,6 +121,62 @@ class FaultKind(enum.Enum):
     SLOW = "slow"
 
 
+def _fault_kind(value: FaultKind | str) -> FaultKind:
+    """A :class:`FaultKind`, or its value (``"drop"``); another is a ConfigError."""
+    if isinstance(value, FaultKind):
+        return value
+    try:
+        return FaultKind(value)
+    except ValueError:
+        known = ", ".join(repr(k.value) for k in FaultKind)
+        raise ConfigError(
+            f"Fault kind={value!r} is not a fault kind; give a FaultKind or one of {known}"
+        ) from None
+
+
+def _pattern(instance: Fault, attribute: attrs.Attribute[str | None], value: str | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise ConfigError(
+            f"Fault {attribute.name}={value!r} is not a regular expression; give a str or None"
+        )
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ConfigError(
+            f"Fault {attribute.name}={value!r} is not a valid regular expression ({exc}); "
+            "escape special characters with re.escape"
+        ) from None
+
+
+def _count(instance: Fault, attribute: attrs.Attribute[Any], value: int | None) -> None:
+    if value is None and attribute.name == "times":
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        none = " or None (every matching request)" if attribute.name == "times" else ""
+        raise ConfigError(
+            f"Fault {attribute.name}={value!r} is not allowed; give a whole number >= 0{none}"
+        )
+
+
+def _seconds(instance: Fault, attribute: attrs.Attribute[float], value: float) -> None:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
+        raise ConfigError(
+            f"Fault {attribute.name}={value!r} is not allowed; give a finite number of seconds >= 0"
+        )
+
+
+def _status(instance: Fault, attribute: attrs.Attribute[int], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise ConfigError(f"Fault status={value!r} is not an HTTP status; give 100 to 599")
+
+
 @attrs.define
 class Fault:
     """A fault for requests whose ``method`` and ``path`` (a regex searched) match.
@@ -130,23 +191,34 @@ class Fault:
     fault answers with (as the API server sends with 429 and 503); None: ``"1"`` on a 429,
     none otherwise.
 
+    ``kind`` may be given as a :class:`FaultKind` or its value (``"drop"``). Wrong
+    values (an unknown kind, a regular expression that does not compile, a negative
+    ``times``, ``skip`` or ``delay``, a ``status`` outside 100-599) are refused with
+    :class:`~modelship.errors.ConfigError` when the fault is made.
+
     Examples
     --------
     >>> Fault("PATCH", "/services/", status=503).kind
     <FaultKind.STATUS: 'status'>
+    >>> Fault("GET", "/pods", kind="drop").kind
+    <FaultKind.DROP: 'drop'>
+    >>> Fault("GET", "[")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: Fault path='[' is not a valid regular expression ...
     """
 
-    method: str | None = None
-    path: str | None = None
-    kind: FaultKind = FaultKind.STATUS
-    status: int = 500
-    times: int | None = 1
-    delay: float = 5.0
+    method: str | None = attrs.field(default=None, validator=_pattern)
+    path: str | None = attrs.field(default=None, validator=_pattern)
+    kind: FaultKind = attrs.field(default=FaultKind.STATUS, converter=_fault_kind)
+    status: int = attrs.field(default=500, validator=_status)
+    times: int | None = attrs.field(default=1, validator=_count)
+    delay: float = attrs.field(default=5.0, validator=_seconds)
     watch: bool | None = None
     echo_authorization: bool = False
-    skip: int = 0
+    skip: int = attrs.field(default=0, validator=_count)
     retry_after: str | None = None
-    query: str | None = None
+    query: str | None = attrs.field(default=None, validator=_pattern)
 
     def matches(self, method: str, path: str, watching: bool, query: str = "") -> bool:
         """Whether this fault applies to a request (before counting ``skip`` and ``times``)."""
@@ -227,6 +299,17 @@ class FakeKube:
         timings: Timings | None = None,
         watch_history: int = 1000,
     ) -> None:
+        if (
+            isinstance(watch_history, bool)
+            or not isinstance(watch_history, int)
+            or watch_history < 1
+        ):
+            raise ConfigError(
+                f"FakeKube watch_history={watch_history!r} is not allowed; give a whole number "
+                ">= 1 (how many events a watch may resume from)"
+            )
+        if timings is not None and not isinstance(timings, Timings):
+            raise ConfigError(f"FakeKube timings={timings!r} is not a Timings; give Timings(...)")
         self.pki = pki
         self.tokens: set[str] = set(tokens)
         self.timings = timings if timings is not None else Timings()
@@ -325,6 +408,9 @@ class FakeKube:
 
     def inject(self, *faults: Fault) -> None:
         """Add faults; each hits the next ``times`` matching requests."""
+        for fault in faults:
+            if not isinstance(fault, Fault):
+                raise ConfigError(f"inject({fault!r}): not a Fault; give Fault(...) objects")
         with self.store.lock:
             self.faults.extend(faults)
 
@@ -767,6 +853,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return self._proxy(ns, name.split(":")[0], sub.partition("/")[2])
         if sub not in (None, "status") or (sub == "status" and kind.plural not in _WITH_STATUS):
             raise ApiError(404, "NotFound", f"the subresource {sub!r} is not served by the fake")
+        _check_options(method, query, ctype)
         dry = _dry_run(method, dry_run, body)
         if name is None:
             if method == "GET" and watching:
@@ -834,13 +921,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _list(self, kind: Kind, ns: str, query: Mapping[str, str]) -> int:
         store = self.server.fake.store
         selector = parse_selector(query.get("labelSelector", ""))
-        items = store.select(kind.plural, ns, selector)
-        field = query.get("fieldSelector", "")
-        if field:
-            key, _, value = field.partition("=")
-            if key != "metadata.name":
-                raise ApiError(400, "BadRequest", f"field label not supported: {key}")
-            items = [i for i in items if i["metadata"]["name"] == value]
+        fields = parse_field_selector(query.get("fieldSelector", ""))
+        items = [i for i in store.select(kind.plural, ns, selector) if fields(i)]
         for item in items:
             item.pop("apiVersion", None)
             item.pop("kind", None)
@@ -859,14 +941,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fake = self.server.fake
         store = fake.store
         selector = parse_selector(query.get("labelSelector", ""))
-        field = query.get("fieldSelector", "")
-        only = field.partition("=")[2] if field.startswith("metadata.name=") else None
+        fields = parse_field_selector(query.get("fieldSelector", ""))
         timeout = min(float(query.get("timeoutSeconds", 60)), 300.0)
         since = query.get("resourceVersion", "")
 
         def wanted(obj: Mapping[str, Any]) -> bool:
             meta = obj["metadata"]
-            return selector(meta.get("labels", {})) and (only is None or meta["name"] == only)
+            return selector(meta.get("labels", {})) and fields(obj)
 
         def seen(
             rv: int, kind_: str, obj: dict[str, Any], before: dict[str, Any] | None
@@ -937,7 +1018,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                     f'{kind.qualified} "{obj["metadata"]["name"]}" already exists',
                     {"name": obj["metadata"]["name"], "group": kind.group, "kind": kind.plural},
                 )
-            obj.get("metadata", {}).pop("resourceVersion", None)
+            prepare_create(obj["metadata"])
             if kind.plural in _WITH_STATUS:
                 obj.pop("status", None)  # a create sets no status: its controller does
             _defaults(obj, created=True)
@@ -960,6 +1041,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         obj = self._check_body(kind, ns, name, body)
         with store.lock:
             live = store.get(kind.plural, ns, name)
+            if live is None and _allows_create_on_update(kind):
+                return self._create_on_update(kind, ns, obj, query, dry)
             if live is None:
                 raise _not_found(kind, name)
             given = obj["metadata"].get("resourceVersion")
@@ -990,6 +1073,35 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self._send(200, out)
         return 200
 
+    def _create_on_update(
+        self, kind: Kind, ns: str, obj: dict[str, Any], query: Mapping[str, str], dry: bool
+    ) -> int:
+        """A PUT that creates (a kind whose strategy allows create on update, as a
+        Lease's does): a uid in the body is a precondition no missing object meets (409,
+        as the storage layer's GuaranteedUpdate answers); the resourceVersion is ignored;
+        the object is created (201)."""
+        meta = obj["metadata"]
+        uid = meta.get("uid")
+        if uid:
+            name = meta["name"]
+            raise ApiError(
+                409,
+                "Conflict",
+                f'Operation cannot be fulfilled on {kind.qualified} "{name}": StorageError: '
+                f"invalid object, Code: 4, Key: /registry/{kind.plural}/{ns}/{name}, "
+                "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
+                f"precondition: {uid}, UID in object meta: ",
+                {"name": name, "group": kind.group, "kind": kind.plural},
+            )
+        for field in ("resourceVersion", "creationTimestamp"):
+            meta.pop(field, None)
+        _defaults(obj, created=True)
+        out = self.server.fake.store.put(
+            obj, manager=query.get("fieldManager", "unknown"), dry_run=dry
+        )
+        self._send(201, out)
+        return 201
+
     def _patch(  # noqa: PLR0913 - fake PATCH handler: kind, namespace plus keyword-only parsed request parts and content type
         self,
         kind: Kind,
@@ -1004,11 +1116,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     ) -> int:
         store = self.server.fake.store
         if ctype == "application/apply-patch+yaml":
-            manager = query.get("fieldManager")
-            if not manager:
-                raise ApiError(
-                    400, "BadRequest", "PATCH, application/apply-patch+yaml requires fieldManager"
-                )
+            manager = query["fieldManager"]  # _check_options: an apply names its manager
             obj = self._check_body(kind, ns, name, body)
             if sub == "status":
                 raise ApiError(415, "UnsupportedMediaType", "the fake does not apply to /status")
@@ -1134,6 +1242,73 @@ _WRITE_OPTIONS = {
 }
 
 
+#: ValidateFieldManager's limit (k8s.io/apimachinery metav1 validation).
+_FIELD_MANAGER_MAX_BYTES = 128
+
+
+def _check_options(method: str, query: Mapping[str, str], ctype: str) -> None:
+    """Refuse a write's options as ValidatePatchOptions, ValidateCreateOptions and
+    ValidateUpdateOptions do (422 Invalid, every error at once): ``force`` on a patch
+    that is not an apply, an apply without ``fieldManager``, a ``fieldManager`` over 128
+    bytes or with a character that is not printable."""
+    options = _WRITE_OPTIONS.get(method)
+    if options is None or options == "DeleteOptions":
+        return
+    errors: list[tuple[str, str, str]] = []  # (field, reason, message)
+    manager = query.get("fieldManager")
+    if method == "PATCH":
+        apply = ctype == "application/apply-patch+yaml"
+        if not apply and "force" in query:
+            errors.append(
+                (
+                    "force",
+                    "FieldValueForbidden",
+                    "Forbidden: may not be specified for non-apply patch",
+                )
+            )
+        if apply and not manager:
+            errors.append(
+                (
+                    "fieldManager",
+                    "FieldValueRequired",
+                    "Required value: is required for apply patch",
+                )
+            )
+    if manager is not None and len(manager.encode()) > _FIELD_MANAGER_MAX_BYTES:
+        errors.append(
+            (
+                "fieldManager",
+                "FieldValueTooLong",
+                f"Too long: may not be more than {_FIELD_MANAGER_MAX_BYTES} bytes",
+            )
+        )
+    elif manager is not None and not manager.isprintable():
+        errors.append(
+            (
+                "fieldManager",
+                "FieldValueInvalid",
+                f"Invalid value: {json.dumps(manager)}: must only contain printable characters",
+            )
+        )
+    if not errors:
+        return
+    texts = [f"{field}: {message}" for field, _, message in errors]
+    raise ApiError(
+        422,
+        "Invalid",
+        f'{options}.meta.k8s.io "" is invalid: '
+        + (texts[0] if len(texts) == 1 else f"[{', '.join(texts)}]"),
+        {
+            "group": "meta.k8s.io",
+            "kind": options,
+            "causes": [
+                {"reason": reason, "message": message, "field": field}
+                for field, reason, message in errors
+            ],
+        },
+    )
+
+
 def _dry_run(method: str, values: list[str], body: Any) -> bool:
     """Whether a write is a dry run. Any value but ``All`` is refused with 422 before the
     write is looked at (ValidateDryRun, k8s.io/apimachinery metav1 validation); a read has
@@ -1192,6 +1367,12 @@ def _allows_unconditional_update(kind: Kind) -> bool:
     (each kind's strategy says: AllowUnconditionalUpdate); a Lease's and a custom
     resource's refuse it, the built-in workload, config and network kinds allow it."""
     return kind.plural != "leases" and kind.group not in _CUSTOM_GROUPS
+
+
+def _allows_create_on_update(kind: Kind) -> bool:
+    """Whether a PUT to a missing object creates it (each kind's strategy says:
+    AllowCreateOnUpdate): a Lease's does; the other kinds the fake serves answer 404."""
+    return kind.plural == "leases"
 
 
 def _flag(value: str | None) -> bool:

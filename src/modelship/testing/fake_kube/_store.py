@@ -43,6 +43,9 @@ __all__ = [
     "decode_times",
     "match_labels",
     "now_iso",
+    "parse_field_selector",
+    "prepare_create",
+    "parse_selector",
     "status_body",
     "validate",
 ]
@@ -108,6 +111,8 @@ def status_body(
         "reason": reason,
         "code": code,
     }
+    if not reason:  # metav1.StatusReasonUnknown, omitted as Go omits an empty reason
+        del body["reason"]
     if details is not None:
         body["details"] = dict(details)
     return body
@@ -130,29 +135,165 @@ def match_labels(labels: Mapping[str, str], selector: Mapping[str, str]) -> bool
     return all(labels.get(k) == v for k, v in selector.items())
 
 
+def _split_terms(text: str) -> list[str]:
+    """The comma-separated terms of a selector, commas inside ``( )`` kept."""
+    terms, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            terms.append(text[start:i])
+            start = i + 1
+    terms.append(text[start:])
+    return [t.strip() for t in terms]
+
+
+_SET_TERM = re.compile(r"^(!?)\s*([^\s=!<>(),]+)\s+(in|notin)\s*\(([^()]*)\)$")
+_VALUE_TERM = re.compile(r"^([^\s=!<>(),]+)\s*(==|=|!=|<|>)\s*([^\s=!<>(),]*)$")
+_KEY_TERM = re.compile(r"^(!?)\s*([^\s=!<>(),]+)$")
+
+
+def _bad_selector(text: str, why: str) -> ApiError:
+    return ApiError(400, "BadRequest", f"unable to parse requirement: {why} in {text!r}")
+
+
 def parse_selector(text: str) -> Callable[[Mapping[str, str]], bool]:
-    """A label selector query (``a=b,c!=d,e,!f``) as a predicate on labels."""
-    tests: list[tuple[str, str, str]] = []  # (operator, key, value)
-    for raw in filter(None, (p.strip() for p in text.split(","))):
-        if "!=" in raw:
-            k, v = raw.split("!=", 1)
-            tests.append(("!=", k.strip(), v.strip()))
-        elif "=" in raw:
-            k, v = raw.split("==", 1) if "==" in raw else raw.split("=", 1)
-            tests.append(("=", k.strip(), v.strip()))
-        elif raw.startswith("!"):
-            tests.append(("!", raw[1:].strip(), ""))
-        else:
-            tests.append(("exists", raw, ""))
+    """A label selector query as a predicate on labels, as the API server reads it:
+    ``a=b``, ``a==b``, ``a!=b``, ``a in (x,y)``, ``a notin (x,y)``, ``a``, ``!a``,
+    ``a>5``, ``a<5``; any other term is a 400 BadRequest.
 
-    def one(labels: Mapping[str, str], op: str, key: str, value: str) -> bool:
-        if op == "=":
-            return labels.get(key) == value
+    Examples
+    --------
+    >>> match = parse_selector("env in (prod,qa),tier!=db,!canary")
+    >>> match({"env": "qa", "tier": "web"}), match({"env": "dev"})
+    (True, False)
+    >>> parse_selector("env in prod")
+    Traceback (most recent call last):
+    ...
+    modelship.testing.fake_kube._store.ApiError: unable to parse requirement: ...
+    """
+    if not text.strip():
+        return lambda labels: True
+    tests = [_label_term(text, raw) for raw in _split_terms(text)]
+    return lambda labels: all(test(labels) for test in tests)
+
+
+Labels = Mapping[str, str]
+
+
+def _label_term(text: str, raw: str) -> Callable[[Labels], bool]:
+    """One term of the label selector ``text`` as a predicate (400 if unreadable)."""
+    if m := _SET_TERM.match(raw):
+        return _set_term(text, raw, m)
+    if m := _VALUE_TERM.match(raw):
+        key, op, value = m[1], m[2], m[3]
+        if op in ("<", ">"):
+            try:
+                bound = int(value)
+            except ValueError:
+                raise _bad_selector(
+                    text, f"{raw!r}: for 'gt', 'lt' operators, the value must be an integer"
+                ) from None
+            return lambda labels: _compare(labels.get(key), bound, greater=op == ">")
         if op == "!=":
-            return labels.get(key) != value
-        return (key in labels) == (op == "exists")
+            return lambda labels: labels.get(key) != value
+        return lambda labels: key in labels and labels[key] == value
+    if m := _KEY_TERM.match(raw):
+        key, absent = m[2], bool(m[1])
+        return lambda labels: (key in labels) != absent
+    raise _bad_selector(text, f"{raw!r} is not a label selector term" if raw else "an empty term")
 
-    return lambda labels: all(one(labels, *test) for test in tests)
+
+def _set_term(text: str, raw: str, m: re.Match[str]) -> Callable[[Labels], bool]:
+    """A set-based term (``key in (a,b)``, ``key notin (a,b)``) as a predicate."""
+    if m[1]:
+        raise _bad_selector(text, f"{raw!r}: '!' goes with a key alone")
+    key, op = m[2], m[3]
+    values = frozenset(v.strip() for v in m[4].split(","))
+    if op == "in" and values == {""}:
+        raise _bad_selector(text, f"{raw!r}: for 'in' operator, values set can't be empty")
+    if op == "in":
+        return lambda labels: key in labels and labels[key] in values
+    return lambda labels: labels.get(key) not in values
+
+
+def _compare(value: str | None, bound: int, *, greater: bool) -> bool:
+    try:
+        number = int(value) if value is not None else None
+    except ValueError:
+        return False
+    return number is not None and (number > bound if greater else number < bound)
+
+
+#: The fields a field selector may name, and where the object keeps them.
+_SELECTABLE_FIELDS = ("metadata.name", "metadata.namespace")
+
+
+def parse_field_selector(text: str) -> Callable[[Mapping[str, Any]], bool]:
+    """A field selector query (``metadata.name=a,metadata.namespace!=b``) as a predicate
+    on objects, for a list and a watch alike. The fake serves ``metadata.name`` and
+    ``metadata.namespace`` with ``=``, ``==`` and ``!=``; another field is a 400
+    BadRequest ("field label not supported"), as on the API server, and so is a term it
+    cannot parse.
+
+    Examples
+    --------
+    >>> match = parse_field_selector("metadata.name!=a")
+    >>> match({"metadata": {"name": "b", "namespace": "n"}})
+    True
+    >>> parse_field_selector("status.phase=Running")
+    Traceback (most recent call last):
+    ...
+    modelship.testing.fake_kube._store.ApiError: field label not supported: status.phase
+    """
+    tests: list[tuple[str, bool, str]] = []  # (field, equal, value)
+    for raw in filter(None, (p.strip() for p in text.split(","))):
+        for op in ("!=", "==", "="):
+            if op in raw:
+                field, value = raw.split(op, 1)
+                break
+        else:
+            raise ApiError(
+                400, "BadRequest", f"invalid selector: '{text}'; can't understand '{raw}'"
+            )
+        field = field.strip()
+        if field not in _SELECTABLE_FIELDS:
+            raise ApiError(400, "BadRequest", f"field label not supported: {field}")
+        tests.append((field, op != "!=", value.strip()))
+
+    def one(obj: Mapping[str, Any], field: str, equal: bool, value: str) -> bool:
+        actual = (obj.get("metadata") or {}).get(field.partition(".")[2], "")
+        return bool(actual == value) == equal
+
+    return lambda obj: all(one(obj, *test) for test in tests)
+
+
+def prepare_create(meta: dict[str, Any]) -> None:
+    """Ready a new object's ``meta`` as the API server's create does: a resourceVersion
+    that reads as a number other than 0 is refused with the storage layer's plain error
+    (500, no reason: etcd3 store Create, "resourceVersion should not be set on objects to
+    be created"); any other is dropped, as are a client's ``uid`` and
+    ``creationTimestamp``, which the server always sets afresh (rest.BeforeCreate).
+
+    Examples
+    --------
+    >>> prepare_create({"name": "c", "resourceVersion": "7"})
+    Traceback (most recent call last):
+    ...
+    modelship.testing.fake_kube._store.ApiError: resourceVersion should not be set on ...
+    """
+    given = meta.pop("resourceVersion", None)
+    try:
+        version = int(str(given)) if given not in (None, "") else 0
+    except ValueError:
+        version = 0  # the storage versioner cannot read it: not refused (as on the server)
+    if 0 < version < 2**64:
+        meta["resourceVersion"] = given
+        raise ApiError(500, "", "resourceVersion should not be set on objects to be created")
+    for field in ("uid", "creationTimestamp"):
+        meta.pop(field, None)
 
 
 def conflict(kind: Kind, name: str) -> ApiError:
@@ -437,6 +578,8 @@ class Store:
         key = (kind.plural, meta["namespace"], meta["name"])
         with self.lock:
             live = copy.deepcopy(self.objects.get(key))
+            if live is None:
+                prepare_create(meta)
             given = meta.get("resourceVersion")
             if given and live is not None and given != live["metadata"]["resourceVersion"]:
                 # An applied resourceVersion is a precondition, as in any update.
