@@ -32,6 +32,7 @@ import contextlib
 import hashlib
 import io
 import json
+import math
 import os
 import queue
 import tempfile
@@ -216,12 +217,46 @@ def parse_json(data: bytes, what: str) -> Any:
     --------
     >>> parse_json(b'{"n": 1}', "a hint")
     {'n': 1}
+
+    A number that is not finite (``NaN``, ``Infinity``, or ``1e999``, which reads as
+    infinity) is not strict JSON and no document the registry writes holds one: it is
+    damage, refused here, before a signature is computed over it.
+
+    >>> parse_json(b'{"n": NaN}', "sequence slot models/m/slots/000000000001.json")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.IntegrityError: sequence slot models/m/slots/000000000001.json holds ...
     """
     check_document(data, what)
     try:
-        return json.loads(data)
+        return json.loads(data, parse_constant=_non_finite, parse_float=_finite_float)
+    except _NonFiniteNumber as exc:
+        raise IntegrityError(
+            f"{what} holds the number {exc.text[:40]}, which is not finite: no document the "
+            "registry writes holds NaN or infinity, so it was damaged or tampered with. "
+            "Restore it from a copy"
+        ) from None
     except (ValueError, RecursionError) as exc:  # deep nesting: damage, not ours
         raise IntegrityError(f"{what} is not valid JSON: {exc}") from exc
+
+
+class _NonFiniteNumber(Exception):
+    """A non-finite number met while parsing a stored document (turned into damage)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+
+def _non_finite(text: str) -> float:
+    raise _NonFiniteNumber(text)
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):  # 1e999: a literal too large for a float
+        raise _NonFiniteNumber(text)
+    return value
 
 
 def too_large(key: str) -> IntegrityError:

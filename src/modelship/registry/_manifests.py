@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from modelship._model_version import ModelVersion
-from modelship._names import check_model_name, check_stored, check_version
+from modelship._names import check_model_name, check_role, check_stored, check_version
 from modelship.errors import IntegrityError
-from modelship.registry._integrity import check_document
+from modelship.registry._integrity import parse_json
 from modelship.registry._layout import number_of
 from modelship.registry._signing import Signer
 
@@ -42,10 +42,14 @@ def parse_manifest(key: str, data: bytes | Mapping[str, Any], signer: Signer) ->
     modelship.errors.IntegrityError: manifest at models/m/versions/2.json claims to be m ...
     """
     try:
-        if isinstance(data, Mapping):
-            mv = ModelVersion.from_dict(data)
-        else:
-            mv = ModelVersion.from_json(check_document(data, key))
+        # Parsed here (not by ModelVersion.from_json) so a non-finite number is damage.
+        doc = data if isinstance(data, Mapping) else parse_json(data, f"manifest at {key}")
+        if not isinstance(doc, Mapping):
+            raise IntegrityError(
+                f"manifest at {key} is not a JSON object: the registry was tampered with or "
+                "damaged. Restore it from a copy"
+            )
+        mv = ModelVersion.from_dict(doc)
     except IntegrityError:
         raise
     except (ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
@@ -55,6 +59,8 @@ def parse_manifest(key: str, data: bytes | Mapping[str, Any], signer: Signer) ->
         ) from exc
     check_stored(check_model_name, mv.name, key)
     check_stored(check_version, mv.version, key)
+    for role in mv.attachments:  # a role names a download and a file: checked as on input
+        check_stored(check_role, role, key)
     expected_name = key.split("/")[1]
     if mv.name != expected_name or mv.version != number_of(key):
         raise IntegrityError(

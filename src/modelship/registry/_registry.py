@@ -89,6 +89,7 @@ from modelship.registry._serializers import (
     Serializer,
     check_allowed,
     get_serializer,
+    pinned_codec,
 )
 from modelship.registry._signing import UNCHECKED, Signer
 from modelship.registry._snapshots import write_snapshot
@@ -935,8 +936,14 @@ class Registry:
         # Of the documents, only the requirements are needed, to check them before loading.
         bare = self._get(name, ref, include_archived=include_archived)
         mv = bare.read_through(self, roles=(REQUIREMENTS_ROLE,))
-        codec = get_serializer(mv.artifact.serializer)
-        check_allowed(codec, f"{mv.name} {mv.version}", allow_pickle=allow_pickle, pinned=pinned)
+        what = f"{mv.name} {mv.version}"
+        # A pinned serializer is compared by name before the manifest's is looked up (an
+        # unknown name, or an entry point's, is refused unread), and is itself the codec.
+        if pinned is None:
+            codec = get_serializer(mv.artifact.serializer)
+        else:
+            codec = pinned_codec(pinned, mv.artifact.serializer, what)
+        check_allowed(codec, what, allow_pickle=allow_pickle, pinned=pinned)
         check_before_load(mv, strict=strict_environment)
         return load_artifact(self.store, mv.artifact, codec, f"{mv.name} {mv.version}", progress)
 

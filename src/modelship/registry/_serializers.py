@@ -144,6 +144,32 @@ def check_allowed(
         )
 
 
+def pinned_codec(pinned: Serializer, stored: str, what: str) -> Serializer:
+    """``pinned``, the serializer a load pinned, if the manifest of ``what`` names it
+    (``stored``); else :class:`RefusedSerializer`.
+
+    Compared by name before the stored name is looked up: a manifest naming a serializer
+    unknown here (or one an entry point would import) is refused as any other name is,
+    and the pinned object itself reads the artifact, registered or not.
+
+    Examples
+    --------
+    >>> pinned_codec(NumpySerializer(), "numpy", "m 1").name
+    'numpy'
+    >>> pinned_codec(NumpySerializer(), "evil-format", "m 1")
+    Traceback (most recent call last):
+    ...
+    modelship.registry.RefusedSerializer: m 1 is stored with serializer 'evil-format', ...
+    """
+    if stored != pinned.name:
+        raise RefusedSerializer(
+            f"{what} is stored with serializer {brief(stored)}, not the {pinned.name!r} this "
+            "load pinned; refusing to read it. Its manifest names another format than you "
+            "expect: check who registered it"
+        )
+    return pinned
+
+
 @runtime_checkable
 class _Shape(Protocol):
     """What every serializer must have; ``reads_sequentially`` may be left undeclared."""
@@ -159,12 +185,32 @@ class _Shape(Protocol):
 
 
 class _Undeclared(Serializer):
-    """A serializer that does not declare ``reads_sequentially``: it reads as False."""
+    """A serializer that does not declare ``reads_sequentially``: it reads as False.
+
+    What else it declares is carried through: ``loads_without_code`` decides whether
+    ``load(..., allow_pickle=False)`` reads it.
+
+    Examples
+    --------
+    >>> class Text:
+    ...     name = "text-undeclared-doc"
+    ...     media_type = "text/plain"
+    ...     loads_without_code = True
+    ...     def dump(self, obj, fp): fp.write(obj.encode())
+    ...     def load(self, fp): return fp.read().decode()
+    ...     def library_versions(self): return {}
+    >>> wrapped = _Undeclared(Text())
+    >>> wrapped.reads_sequentially, isinstance(wrapped, LoadsWithoutCode)
+    (False, True)
+    >>> check_allowed(wrapped, "m 1", allow_pickle=False, pinned=None)
+    """
 
     def __init__(self, inner: _Shape) -> None:
         self.inner = inner
         self.name = inner.name
         self.media_type = inner.media_type
+        if isinstance(inner, LoadsWithoutCode):
+            self.loads_without_code = inner.loads_without_code
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         self.inner.dump(obj, fp)

@@ -27,7 +27,7 @@ who can delete keys can still delete the policy (and the newest entries of any l
 from __future__ import annotations
 
 import hmac
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -146,7 +146,7 @@ class Signer:
         signature = doc.get("signature")
         self._check(signature, lambda: self._doc_mac(doc, key), what)
 
-    def _check(self, signature: object, expected: Any, what: str) -> None:
+    def _check(self, signature: object, expected: Callable[[], str], what: str) -> None:
         if not self.verify:
             return
         if self.key is None:
@@ -163,7 +163,9 @@ class Signer:
                 "began, or by someone who does not hold it); see 'What signing protects' "
                 "in docs/registry.md"
             )
-        if not isinstance(signature, str) or not hmac.compare_digest(expected(), signature):
+        if not isinstance(signature, str) or not hmac.compare_digest(
+            _expected(expected, what), signature
+        ):
             raise SignatureError(
                 f"{what} has a signature that this key did not make: it was changed, moved "
                 "or signed by someone else; refusing to trust it"
@@ -251,11 +253,13 @@ class Signer:
             return False
         # Checked whether or not this signer verifies what it reads: it decides a write.
         signature = doc.get("signature") if isinstance(doc, dict) else None
-        return (
-            self.key is not None
-            and isinstance(signature, str)
-            and hmac.compare_digest(self._doc_mac(doc, SIGNING_POLICY), signature)
-        )
+        if self.key is None or not isinstance(signature, str):
+            return False
+        try:
+            expected = self._doc_mac(doc, SIGNING_POLICY)
+        except ConfigError:  # a value no signed policy holds: it was changed
+            return False
+        return hmac.compare_digest(expected, signature)
 
     def _check_policy_key(self, store: Store, policy: bytes) -> None:
         if self.key is not None and not self.signs_policy(policy):
@@ -283,6 +287,19 @@ class Signer:
         except FileExistsError:
             self._check_policy_key(store, store.read(SIGNING_POLICY))
         self._recorded = True
+
+
+def _expected(expected: Callable[[], str], what: str) -> str:
+    """The signature ``expected`` computes for ``what``, or :class:`~modelship.SignatureError`
+    if what was read cannot be signed at all (a value canonical JSON refuses, such as NaN:
+    no signed document holds one, so it was changed after it was signed)."""
+    try:
+        return expected()
+    except ConfigError as exc:
+        raise SignatureError(
+            f"{what} was changed after it was signed: it holds a value no signed document "
+            f"holds ({exc}); refusing to trust it"
+        ) from exc
 
 
 #: A signer that checks no signature: for code that reads documents to decide nothing a
