@@ -273,6 +273,24 @@ class _BadRequest(Exception):
         self.close = close
 
 
+class _ModelRaised(Exception):
+    """Whatever the model's own call raised (a ``GeneratorExit`` or its own
+    ``CancelledError`` too), wrapped so only the cancellation of the request itself is
+    read as the server shutting down: the model's are a counted JSON 500."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _raised_by_model(fn: Callable[[Any], Any], x: Any) -> Any:
+    """``fn(x)`` on the worker thread, any exception of it a :class:`_ModelRaised`."""
+    try:
+        return fn(x)
+    except BaseException as exc:  # the model's, whatever it is
+        raise _ModelRaised(exc) from exc
+
+
 class _BadAnswer(ValueError):
     """What the model answered cannot be served (not one prediction per row); our own
     words, so the client is told them, unlike the model's own exceptions."""
@@ -801,6 +819,9 @@ class ModelServer:
         assert self._log is not None
         # The row's "output" is predict's answer when it was asked for (what outcomes are
         # compared with), else the one method's; several methods are all in "outputs".
+        # An answer is copied: the log writes it up to flush_seconds later, and a model
+        # may reuse its output buffer for the next call.
+        outputs = [(m, o.copy() if isinstance(o, np.ndarray) else o) for m, o in outputs]
         method, out = next(((m, o) for m, o in outputs if m == "predict"), outputs[0])
         if not self._log.add(
             request_id,
@@ -913,11 +934,16 @@ class ModelServer:
         if self._on_thread or self._seconds_per_row * rows > self.config.offload_seconds:
             self._on_thread += 1
             try:
-                out = await asyncio.get_running_loop().run_in_executor(self._executor, fn, x)
+                out = await asyncio.get_running_loop().run_in_executor(
+                    self._executor, _raised_by_model, fn, x
+                )
             finally:
                 self._on_thread -= 1
         else:
-            out, seconds = _timed(fn, x)
+            try:
+                out, seconds = _timed(fn, x)
+            except BaseException as exc:  # the model's, whatever it is
+                raise _ModelRaised(exc) from exc
             # Only inline calls are timed: on the thread, a call's wall time includes
             # waiting for the GIL while the event loop serves other requests, which would
             # keep a fast model off the loop for good (measured: it doubled the CPU per
@@ -942,14 +968,31 @@ class ModelServer:
             return _BadRequest(503, f"model failed to start: {self.error}")
         return _BadRequest(503, f"model {self.name!r} is not ready yet ({self.state.value})")
 
-    async def _infer(
+    def _decoded(self, body: bytes) -> Any:
+        """The request's JSON; a body that is not JSON is a 400, or the 503 while the
+        model is not ready."""
+        try:
+            return orjson.loads(body)
+        except orjson.JSONDecodeError as exc:
+            if self.state is not ServerState.READY:
+                raise self._not_ready() from None
+            raise _BadRequest(400, f"the body is not valid JSON: {exc}") from None
+
+    async def _infer(  # noqa: PLR0913, PLR0917 - the one path both endpoints share, told each step
         self,
         request: Request,
         endpoint: str,
         parse: Callable[[Any, Request, bytes], tuple[NDArray[Any], list[str], str | None]],
         answer: Callable[[list[tuple[str, Any]], str], Any],
+        identify: Callable[[Any], str | None] = lambda payload: None,
+        check: Callable[[Any, Request], None] = lambda payload, request: None,
     ) -> Response:
-        """The shared inference path: read, parse, predict, answer, count, time, log."""
+        """The shared inference path: read, parse, predict, answer, count, time, log.
+
+        Once the body is JSON, ``identify`` reads the client's id (a v2 request's
+        ``"id"``), which names every answer from then on, a 4xx or 503 too; ``check``
+        refuses what fails before readiness and the rows are looked at (a v2 request's
+        target: a wrong model is a 404 while loading too)."""
         began = time.perf_counter()
         metrics = self.metrics
         metrics.in_flight.inc()
@@ -957,18 +1000,17 @@ class ModelServer:
         try:
             try:
                 body = await self._body(request)
-                if self.state is not ServerState.READY:
-                    raise self._not_ready()
-                try:
-                    payload = orjson.loads(body)
-                except orjson.JSONDecodeError as exc:
-                    raise _BadRequest(400, f"the body is not valid JSON: {exc}") from None
-                x, methods, given_id = parse(payload, request, body)
+                payload = self._decoded(body)
+                given_id = identify(payload)
                 # A v2 "id" may be any text; it names the request in the header, the log
                 # and errors too when it can be a header value, and is echoed either way.
                 if given_id is not None and usable_request_id(given_id):
                     request_id = given_id
                 echoed = request_id if given_id is None else given_id
+                check(payload, request)
+                if self.state is not ServerState.READY:
+                    raise self._not_ready()
+                x, methods, _ = parse(payload, request, body)
             except _BadRequest as bad:
                 kind = "not_ready" if bad.status == 503 else "client"
                 return self._failed(
@@ -999,7 +1041,9 @@ class ModelServer:
                 # The model raised, or answered something that is not one prediction per
                 # row or cannot be written as JSON: the model's fault, not the client's.
                 # Its message stays in the server's log: it may name paths or data.
-                logger.exception("request %s: the model failed", request_id)
+                if isinstance(exc, _ModelRaised):
+                    exc = exc.error
+                logger.error("request %s: the model failed", request_id, exc_info=exc)
                 if isinstance(exc, orjson.JSONEncodeError) and isinstance(
                     exc.__cause__, UnwritableAnswer
                 ):
@@ -1081,16 +1125,25 @@ class ModelServer:
         predictions = _predictions(outputs[0][1])
         return {"predictions": predictions, "model": self.name, "version": self.version}
 
+    @staticmethod
+    def _v2_id(payload: Any) -> str | None:
+        """A v2 request's ``"id"`` when it is text, else ``None``."""
+        given_id = payload.get("id") if isinstance(payload, dict) else None
+        return given_id if isinstance(given_id, str) else None
+
+    def _check_v2(self, payload: Any, request: Request) -> None:
+        """A v2 request's target (404) and its ``"id"`` (400 if not text)."""
+        self._check_v2_target(request.path_params)
+        given_id = payload.get("id") if isinstance(payload, dict) else None
+        if given_id is not None and not isinstance(given_id, str):
+            raise _BadRequest(400, f'"id" must be a string, got {_kind(given_id)}')
+
     def _parse_v2(
         self, payload: Any, request: Request, body: bytes
     ) -> tuple[NDArray[Any], list[str], str | None]:
-        params = request.path_params
-        self._check_v2_target(params)
         if not isinstance(payload, dict) or not isinstance(payload.get("inputs"), list):
             raise _BadRequest(400, 'an inference request needs "inputs": a list of tensors')
         given_id = payload.get("id")
-        if given_id is not None and not isinstance(given_id, str):
-            raise _BadRequest(400, f'"id" must be a string, got {_kind(given_id)}')
         _check_parameters(payload, "the request")
         inputs = payload["inputs"]
         if len(inputs) != 1:
@@ -1214,7 +1267,9 @@ class ModelServer:
 
     async def v2_infer(self, request: Request) -> Response:
         """``POST /v2/models/{name}[/versions/{version}]/infer``."""
-        return await self._infer(request, "infer", self._parse_v2, self._answer_v2)
+        return await self._infer(
+            request, "infer", self._parse_v2, self._answer_v2, self._v2_id, self._check_v2
+        )
 
     def _answer(self, request: Request, status: int, content: dict[str, Any]) -> Response:
         """A JSON answer carrying the request id: in the ``X-Request-ID`` header always,
@@ -1379,7 +1434,7 @@ def _served(
         answer = _unmasked(out)
     elif isinstance(out, (list, tuple)):
         pieces = [_unmasked(a) if isinstance(a, np.ma.MaskedArray) else a for a in out]
-        answer = np.asarray(_per_target(method, pieces, rows, {} if readings is None else readings))
+        answer = _cells(_per_target(method, pieces, rows, {} if readings is None else readings))
     else:
         answer = np.asarray(out)
     dtype = answer.dtype
@@ -1393,6 +1448,59 @@ def _served(
             "it must return one per row"
         )
     return answer
+
+
+_INT64 = np.iinfo(np.int64)
+
+
+def _cell_kind(cell: Any) -> str | None:
+    """The one numpy kind a cell of a model's list keeps as is, ``None`` for any other
+    cell (numpy would round a big integer, make a bool a number or a number text)."""
+    if isinstance(cell, (bool, np.bool_)):
+        return "b"
+    if isinstance(cell, (int, np.integer)):
+        return "i" if _INT64.min <= int(cell) <= _INT64.max else None
+    if isinstance(cell, (float, np.floating)):
+        return "f"
+    if isinstance(cell, str):
+        return "U"
+    return None
+
+
+def _cells(answer: Any) -> NDArray[Any]:
+    """A model's list (or tuple) answer as an array holding each of its cells as given.
+
+    A list of arrays, or of rows whose every cell is of one kind (all floats, all
+    integers within int64, all bools, all text), is the array numpy makes of it; any
+    other becomes an object array cell by cell, rows first where the rows are of one
+    length, as the same values answered in an object array are served: a mix numpy would
+    coerce is not rounded, nor turned into numbers or text, and ragged rows are served.
+
+    Examples
+    --------
+    >>> _cells([1.5, 2.5]).dtype, _cells([[1, 2], [3, 4]]).shape
+    (dtype('float64'), (2, 2))
+    >>> _cells([True, 2]).tolist(), _cells([[0, 1], [2]]).tolist()
+    ([True, 2], [[0, 1], [2]])
+    """
+    if isinstance(answer, np.ndarray):
+        return answer
+    if all(isinstance(cell, np.ndarray) for cell in answer):
+        with contextlib.suppress(ValueError):
+            return np.asarray(answer)  # arrays of one shape: numpy's own typing
+    try:
+        cells = np.array(answer, dtype=object)
+    except ValueError:  # rows of rows of different lengths
+        cells = np.empty(0, dtype=object)
+    if cells.shape[:1] != (len(answer),):
+        cells = np.empty(len(answer), dtype=object)
+        for i, cell in enumerate(answer):
+            cells[i] = cell
+        return cells
+    kinds = {_cell_kind(cell) for cell in cells.flat}
+    if len(kinds) == 1 and None not in kinds:
+        return np.asarray(answer)
+    return cells
 
 
 def _unmasked(out: np.ma.MaskedArray[Any, Any]) -> NDArray[Any]:
@@ -2132,6 +2240,8 @@ def create_app(  # noqa: PLR0913 - public factory: in-memory model or registry r
         import modelship as ms
 
         registry = ms.open_registry(registry, **dict(storage_options or {}))
+    elif storage_options:
+        raise ConfigError(_already_open(None, storage_options))
     mv = registry.get(name, ref)
     return ModelServer(
         lambda: registry.load(name, mv.version),
@@ -2140,3 +2250,17 @@ def create_app(  # noqa: PLR0913 - public factory: in-memory model or registry r
         config=config,
         digest=mv.artifact.digest,
     ).app
+
+
+def _already_open(signing_key: Any, storage_options: dict[str, Any] | None) -> str:
+    """The refusal of options given with a :class:`~modelship.Registry` already open: they
+    cannot apply to it, and are refused, never dropped (a wrong key would serve unverified)."""
+    given = [
+        *(["signing_key"] if signing_key is not None else []),
+        *(["storage_options"] if storage_options else []),
+    ]
+    return (
+        f"the registry is already open: give {' and '.join(given)} to open_registry and "
+        "pass the registry it opens, or pass the registry's URL; options for an open "
+        "registry are refused, never dropped"
+    )

@@ -1144,7 +1144,15 @@ def _iter_rows(fs: Any, root: str) -> Iterator[dict[str, Any]]:
     except FileNotFoundError:
         return
     for path in names:
-        data = fs.cat_file(path)
+        try:
+            data = fs.cat_file(path)
+        except FileNotFoundError:
+            continue  # removed since it was listed (a retention job): not a log's fault
+        except OSError as exc:
+            raise PredictionLogError(
+                f"{path}: the batch cannot be read ({type(exc).__name__}: {exc}); check the "
+                "storage is reachable and readable, then read the log again"
+            ) from exc
         for number, line in enumerate(data.splitlines(), start=1):
             if line.strip():
                 yield _validated(line, f"{path}, line {number}")
@@ -1157,8 +1165,9 @@ def read_prediction_log(
 
     Returns a list of dicts with the keys described in the module docstring. A folder
     that does not exist yet holds no predictions (an empty list). Temporary files of a
-    batch being written are never read. A line that is not a logged prediction raises
-    :class:`PredictionLogError` naming the file and line.
+    batch being written are never read, and a batch removed after the folder was listed
+    (by a retention job) is skipped. A line that is not a logged prediction, or a batch
+    that cannot be read, raises :class:`PredictionLogError` naming the file (and line).
 
     Examples
     --------

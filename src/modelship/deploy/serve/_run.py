@@ -16,7 +16,7 @@ import socket
 from types import FrameType
 from typing import Any, TextIO
 
-from modelship.deploy.serve._app import ModelServer
+from modelship.deploy.serve._app import ModelServer, _already_open
 from modelship.deploy.serve._config import ServeConfig
 from modelship.errors import ConfigError, MissingDependency
 
@@ -161,6 +161,8 @@ def run(  # noqa: PLR0913 - public entry point of the serve command: one keyword
                 )
             options["signing_key"] = signing_key
         registry = ms.open_registry(registry, **options)
+    elif signing_key is not None or storage_options:
+        raise ConfigError(_already_open(signing_key, storage_options))
     mv = registry.get(name, ref)
     failures: list[BaseException] = []
     uv_server: Any = None
