@@ -28,6 +28,7 @@ from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
 from modelship._shown import brief
 from modelship.checks._bias import MAX_GROUPS
+from modelship.checks._figures import against, amount, beside
 from modelship.checks._records import finite_or_none, object_field, record_from_dict
 from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
 from modelship.checks._tabular import raw_columns
@@ -1118,10 +1119,15 @@ class Degradation:
         else:
             verdict, status = Verdict.INCONCLUSIVE, _POLICY[policy]
         drop = "drop" if higher else "rise"
+        # The interval's ends with the digits that show on which side of the allowed
+        # change they lie: the verdict is read from them.
+        (shown_low, shown_high), shown_allowed = beside(
+            [interval.ci_low, interval.ci_high], -allowed if higher else allowed, sign="+"
+        )
         reason = (
             f"{interval.candidate:.4g} vs {interval.baseline:.4g}: difference "
-            f"{interval.difference:+.4g} [{interval.ci_low:+.4g}, {interval.ci_high:+.4g}] "
-            f"({method}); allowed {drop} {allowed:.3g}: {verdict.value}"
+            f"{interval.difference:+.4g} [{shown_low}, {shown_high}] "
+            f"({method}); allowed {drop} {shown_allowed.lstrip('-')}: {verdict.value}"
         )
         return MetricComparison(
             name=name,
@@ -1649,11 +1655,15 @@ def _exceeded(
         figure, relative, what = checks[key]
         value, reference = cand.get(figure), base.get(figure)
         if value is None or (relative and reference is None):
-            out[key] = f"{what} unknown (the model cannot be pickled), budget {budget:g}"
+            out[key] = f"{what} unknown (the model cannot be pickled), budget {amount(budget)}"
             continue
         limit = budget * reference if relative and reference is not None else budget
         if value > limit:
-            out[key] = f"{what} {value:.4g} > {limit:.4g}" + (
-                f" ({budget:g} x baseline {reference:.4g})" if relative else ""
+            # Bytes print exactly, other figures with the digits that show the ">".
+            shown, shown_limit = against(value, limit)
+            out[key] = f"{what} {shown} > {shown_limit}" + (
+                f" ({budget:g} x baseline {amount(reference)})"
+                if relative and reference is not None
+                else ""
             )
     return out

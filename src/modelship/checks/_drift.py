@@ -32,6 +32,7 @@ from modelship._params import (
 )
 from modelship.checks import stats
 from modelship.checks._drift_result import DriftColumnResult
+from modelship.checks._figures import compared, percents
 from modelship.checks._profile import DriftProfile, profile_side
 from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, percent, shares
 from modelship.checks._schema import (
@@ -194,56 +195,15 @@ def _p(p: float) -> str:
     return f"{p:.2g}"
 
 
-_MAX_DIGITS = 17  # enough for any two different floats to print differently
-
-
-def _compared(
-    value: float, thresholds: Sequence[float], digits: int = 3, threshold_digits: int = 3
-) -> tuple[str, list[str]]:
-    """``value`` and ``thresholds`` as printed in a reason: ``digits`` and
-    ``threshold_digits`` significant digits, widened together until each printed value
-    compares with each printed threshold as the numbers do (never "p=0.05 < 0.05" for
-    p = 0.0497, nor "0.1 < 0.1" for 0.09996). ``digits`` is at least 2.
-
-    Examples
-    --------
-    >>> _compared(0.049742, [0.05], digits=2)
-    ('0.0497', ['0.05'])
-    >>> _compared(0.05, [0.05], digits=2)
-    ('0.05', ['0.05'])
-    """
-    for t in thresholds:
-        if abs(value - t) <= 0.1 * max(abs(value), abs(t)):
-            return _widened(value, thresholds, digits, threshold_digits)
-    # Two significant digits or more move a number by at most 5%: 10% apart, the printed
-    # order is the true one (the common case, formatted once).
-    return f"{value:.{digits}g}", [f"{t:.{threshold_digits}g}" for t in thresholds]
-
-
-def _widened(
-    value: float, thresholds: Sequence[float], digits: int, threshold_digits: int
-) -> tuple[str, list[str]]:
-    """:func:`_compared` for a value close to a threshold: digits added until the printed
-    comparisons are the true ones."""
-    for extra in range(_MAX_DIGITS):
-        shown = f"{value:.{min(digits + extra, _MAX_DIGITS)}g}"
-        limits = [f"{t:.{min(threshold_digits + extra, _MAX_DIGITS)}g}" for t in thresholds]
-        if all(
-            (float(shown) >= float(limit)) == (value >= t)
-            for limit, t in zip(limits, thresholds, strict=True)
-        ):
-            return shown, limits
-    return repr(value), [repr(t) for t in thresholds]
+# The drift reasons' names for the shared helpers (see modelship.checks._figures).
+_compared = compared
 
 
 def _percents(share: float, threshold: float) -> tuple[str, str]:
-    """``share`` and ``threshold`` as whole percents, with decimals added until the printed
+    """``share`` and ``threshold`` as whole percents, widened until the printed ``>=``
     comparison is the true one (49.75% is not "50% < 50%")."""
-    for decimals in range(_MAX_DIGITS):
-        a, b = f"{share:.{decimals}%}", f"{threshold:.{decimals}%}"
-        if (float(a[:-1]) >= float(b[:-1])) == (share >= threshold):
-            return a, b
-    return f"{share!r}", f"{threshold!r}"
+    shown, shown_threshold = percents([share, threshold])
+    return shown, shown_threshold
 
 
 # --- column computations -----------------------------------------------------------------
@@ -521,11 +481,11 @@ def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:  #
     assert partial.effect_size is not None
     label, effect_label = _LABELS[rule.method], _LABELS[rule.effect_method]
     # Each figure printed beside a threshold with the digits that keep the printed
-    # comparison true (see _compared).
+    # comparison true (see compared).
     if rule.method in _TESTS:
         assert p is not None
         significant = p < rule.threshold
-        shown_p, (shown_alpha,) = _compared(p, [rule.threshold], digits=2)
+        shown_p, (shown_alpha,) = compared(p, [rule.threshold], digits=2)
         test = f"{label} p={shown_p} {'<' if significant else '>='} {shown_alpha}"
         if rule.effect_threshold is None:
             return (
@@ -537,7 +497,7 @@ def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:  #
                 ),
             )
         large = partial.effect_size >= rule.effect_threshold
-        shown_effect, (shown_limit,) = _compared(partial.effect_size, [rule.effect_threshold])
+        shown_effect, (shown_limit,) = compared(partial.effect_size, [rule.effect_threshold])
         effect = f"{effect_label} {shown_effect} {'>=' if large else '<'} {shown_limit}"
         if significant and large:
             return True, Status.FAIL, f"drifted: {test} and {effect}"
@@ -546,7 +506,7 @@ def _verdict(partial: _Partial, p: float | None) -> tuple[bool, Status, str]:  #
         return False, Status.PASS, f"no drift: {test} ({effect})"
     drifted = partial.statistic >= rule.threshold
     limits = [rule.threshold] + ([rule.warn_threshold] if rule.warn_threshold is not None else [])
-    shown, shown_limits = _compared(partial.statistic, limits)
+    shown, shown_limits = compared(partial.statistic, limits)
     distance = f"{label} {shown}"
     critical = partial.details.get("psi_critical") if rule.method == "psi" else None
     note = f" (no-drift critical value {_fmt(critical)})" if critical is not None else ""

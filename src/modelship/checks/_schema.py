@@ -24,14 +24,13 @@ from modelship._params import (
     validate_params,
 )
 from modelship._shown import brief
+from modelship.checks._figures import percents
 from modelship.checks._records import ROUNDING_TOLERANCE, check_field
 from modelship.checks._result import (
     CheckResult,
     ColumnResult,
     Severity,
     Status,
-    percent,
-    shares,
 )
 from modelship.checks._tabular import (
     KINDS,
@@ -145,12 +144,29 @@ def missing_rate_finding(before: float, after: float, limit: float) -> str | Non
     False
     """
     if after > limit and rate_increase_reaches(before, after, limit / 2):
-        shown_before, shown_after = shares(before, after)
+        shown_before, shown_after, shown_limit = rates(before, after, limit)
         return (
             f"missing or non-finite rate {shown_before} -> {shown_after}, above "
-            f"max_missing_rate {percent(limit)}"
+            f"max_missing_rate {shown_limit}"
         )
     return None
+
+
+def rates(before: float, after: float, limit: float) -> tuple[str, str, str]:
+    """A share before and after, and the limit it is held to, as printed in a reason: with
+    the decimals it takes for the printed shares to compare as the numbers do (50.01% is
+    not "50.0%, above 50.0%").
+
+    Examples
+    --------
+    >>> from modelship.checks._schema import rates
+    >>> rates(0.0, 0.5001, 0.5)
+    ('0.00%', '50.01%', '50.00%')
+    """
+    before_text, after_text, limit_text = percents(
+        [before, after, limit], [(0, 1), (1, 2)], decimals=1, strict=True, readable=True
+    )
+    return before_text, after_text, limit_text
 
 
 _MAX_LISTED = 20  # new categories named in a result's details
@@ -1285,7 +1301,8 @@ class SchemaCheck:
         if (not expected.nullable and missing) or rate_increase_exceeds(
             expected.null_rate, null_rate, self.null_rate_tolerance
         ):
-            before, after = shares(expected.null_rate, null_rate)
+            # Widened against max_missing_rate too: both are in the same reason.
+            before, after, _ = rates(expected.null_rate, null_rate, self.max_missing_rate)
             findings.append(("null_rate", f"null rate {before} -> {after}"))
         unusable = (missing + infinite) / len(column)
         unusable_before = expected.null_rate + expected.inf_rate
@@ -1296,9 +1313,12 @@ class SchemaCheck:
         return self._result(name, findings, details)
 
     def _range_message(self, share: float, expected: ColumnSchema) -> str:
+        shown_share, shown_tolerance = percents(
+            [share, self.range_tolerance], decimals=1, strict=True, readable=True
+        )
         return (
-            f"{share:.1%} of values outside [{_shown_bound(expected.minimum)}, "
-            f"{_shown_bound(expected.maximum)}] (tolerance {self.range_tolerance:.1%})"
+            f"{shown_share} of values outside [{_shown_bound(expected.minimum)}, "
+            f"{_shown_bound(expected.maximum)}] (tolerance {shown_tolerance})"
         )
 
 

@@ -1,0 +1,165 @@
+"""Review 44: figures printed beside a limit compare as the numbers do (no "50.0%, above
+50.0%", no "1e+06 > 1e+06")."""
+
+from __future__ import annotations
+
+import pickle
+import re
+from typing import Any
+
+import numpy as np
+from hypothesis import given
+from hypothesis import strategies as st
+
+from modelship.checks import DataDrift, Degradation, Schema, Verdict
+from modelship.checks._figures import against, beside, percents
+from modelship.checks._schema import missing_rate_finding
+
+
+def _percent(text: str) -> float:
+    return float(text.rstrip("%"))
+
+
+def test_a_missing_rate_just_above_the_limit_prints_above_the_printed_limit() -> None:
+    reason = missing_rate_finding(0.0, 0.5001, 0.5)
+    assert reason == ("missing or non-finite rate 0.00% -> 50.01%, above max_missing_rate 50.00%")
+
+
+def test_schema_reason_for_a_missing_rate_just_above_the_limit_shows_it_above() -> None:
+    rng = np.random.default_rng(0)
+    current = rng.normal(size=10_000)
+    current[:5001] = np.nan
+    result = Schema.infer({"x": rng.normal(size=10_000)}).validate({"x": current})
+    reason = result.columns["x"].reason
+    assert "null rate 0.00% -> 50.01%" in reason
+    assert "missing or non-finite rate 0.00% -> 50.01%, above max_missing_rate 50.00%" in (reason)
+
+
+def test_drift_reason_for_a_missing_rate_just_above_the_limit_shows_it_above() -> None:
+    rng = np.random.default_rng(0)
+    current = rng.normal(size=10_000)
+    current[:5001] = np.nan
+    result = DataDrift(reference={"x": rng.normal(size=10_000)}, current={"x": current}).run()
+    assert "-> 50.01%, above max_missing_rate 50.00%" in result.columns["x"].reason
+
+
+def test_the_usual_missing_rate_message_keeps_one_decimal() -> None:
+    assert missing_rate_finding(0.0, 0.9, 0.5) == (
+        "missing or non-finite rate 0.0% -> 90.0%, above max_missing_rate 50.0%"
+    )
+
+
+def test_one_value_out_of_range_with_no_tolerance_prints_a_share_above_it() -> None:
+    reference = {"x": np.arange(100_000, dtype=float)}
+    current = np.arange(100_000, dtype=float)
+    current[0] = 1e9
+    result = Schema.infer(reference).validate({"x": current}, range_tolerance=0.0)
+    assert result.columns["x"].reason == ("0.001% of values outside [0, 99999] (tolerance 0.000%)")
+
+
+def test_a_share_out_of_range_just_above_the_tolerance_prints_above_it() -> None:
+    reference = {"x": np.arange(100_000, dtype=float)}
+    current = np.arange(100_000, dtype=float)
+    current[:1040] = 1e9
+    result = Schema.infer(reference).validate({"x": current})
+    assert result.columns["x"].reason == ("1.04% of values outside [0, 99999] (tolerance 1.00%)")
+
+
+class _Padded:
+    def __init__(self, pad: bytes) -> None:
+        self.pad = pad
+
+    def predict(self, x: Any) -> Any:
+        return (np.asarray(x)[:, 0] > 0).astype(int)
+
+
+def test_an_artifact_just_over_its_byte_budget_prints_both_sizes_exactly() -> None:
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(200, 2))
+    y = (x[:, 0] > 0).astype(int)
+    budget = 1_000_000
+    pad = b"x" * (budget - len(pickle.dumps(_Padded(b""))) + 40)
+    candidate = _Padded(pad)
+    size = len(pickle.dumps(candidate))
+    assert size > budget
+    result = Degradation(
+        candidate=candidate, baseline=_Padded(b""), X=x, y=y, size_budget_bytes=budget
+    ).run()
+    assert f"artifact size (bytes) {size:,} > 1,000,000" in result.reason
+
+
+def test_a_figure_just_over_a_fractional_limit_prints_above_it() -> None:
+    assert against(12.34567, 12.345) == ("12.346", "12.345")
+    assert against(1_500_002, 1_500_001.5) == ("1,500,002", "1,500,001.5")
+
+
+def test_an_interval_end_just_beyond_the_allowed_drop_prints_beyond_it() -> None:
+    (low, high), limit = beside([-0.0500004, 0.01], -0.05, sign="+")
+    assert (low, high, limit) == ("-0.0500004", "+0.01", "-0.05")
+
+
+def _holdout() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 2, 2000)
+    base = np.clip(np.where(y == 1, 0.7, 0.3) + rng.normal(0, 0.2, 2000), 0.01, 0.99)
+    cand = np.clip(np.where(y == 1, 0.68, 0.32) + rng.normal(0, 0.2, 2000), 0.01, 0.99)
+    return y, cand, base
+
+
+def test_a_metric_interval_just_beyond_the_allowed_drop_prints_beyond_it() -> None:
+    y, cand, base = _holdout()
+    common: dict[str, Any] = {
+        "y": y,
+        "candidate_scores": cand,
+        "baseline_scores": base,
+        "metrics": ["roc_auc"],
+    }
+    low = Degradation(**common, margin=0.5).run().metrics["roc_auc"].ci_low
+    # An allowed drop a hair smaller than the interval's lower end: inconclusive.
+    result = Degradation(**common, margin=-low * (1 - 1e-7)).run().metrics["roc_auc"]
+    assert result.verdict is Verdict.INCONCLUSIVE
+    shown_low = re.search(r"\[([-+0-9.e]+),", result.reason)
+    shown_allowed = re.search(r"allowed drop ([0-9.e+-]+):", result.reason)
+    assert shown_low is not None, result.reason
+    assert shown_allowed is not None, result.reason
+    assert float(shown_low.group(1)) < -float(shown_allowed.group(1)), result.reason
+
+
+def test_the_usual_interval_prints_as_before() -> None:
+    assert beside([-0.012345, 0.0321], -0.02, sign="+") == (["-0.01235", "+0.0321"], "-0.02")
+
+
+def _order(a: float, b: float) -> int:
+    return (a > b) - (a < b)
+
+
+_shares = st.floats(min_value=0, max_value=1)
+
+
+@given(_shares, _shares, _shares)
+def test_printed_percents_compare_as_the_shares_do(
+    before: float, after: float, limit: float
+) -> None:
+    texts = percents([before, after, limit], [(0, 1), (1, 2)], decimals=1, strict=True)
+    shown = [_percent(text) for text in texts]
+    assert _order(shown[0], shown[1]) == _order(before, after)
+    assert _order(shown[1], shown[2]) == _order(after, limit)
+
+
+_figures = st.floats(min_value=-1e12, max_value=1e12, allow_nan=False)
+
+
+@given(_figures, _figures)
+def test_printed_figures_compare_as_the_numbers_do(value: float, limit: float) -> None:
+    shown, shown_limit = against(value, limit)
+    printed = [float(re.sub(",", "", text)) for text in (shown, shown_limit)]
+    assert _order(printed[0], printed[1]) == _order(value, limit)
+
+
+@given(st.lists(_figures, min_size=1, max_size=3), _figures)
+def test_printed_interval_ends_compare_with_the_limit_as_the_numbers_do(
+    values: list[float], limit: float
+) -> None:
+    shown, shown_limit = beside(values, limit, sign="+")
+    for text, value in zip(shown, values, strict=True):
+        assert _order(float(text), float(shown_limit)) == _order(value, limit)
