@@ -24,6 +24,7 @@ from modelship._display import version_html, version_repr
 from modelship._documents import Document, document_kind, read_document
 from modelship._json import JSONValue, canonical_json, malformed
 from modelship._model_params import json_params
+from modelship._shown import brief
 from modelship.errors import ConfigError, IntegrityError, MissingAttachment, ModelshipError
 from modelship.parity._requirements import Requirements
 from modelship.parity._snapshot import EnvironmentSnapshot
@@ -227,9 +228,11 @@ def _str_map(what: str, value: Mapping[str, Any] | None) -> dict[str, str]:
         raise ConfigError(f"{what} must be a mapping of strings, got {type(value).__name__}")
     for key, item in value.items():
         if not isinstance(key, str) or not isinstance(item, str):
-            raise ConfigError(f"{what} must map strings to strings; {key!r}: {item!r} is not")
+            raise ConfigError(
+                f"{what} must map strings to strings; {brief(key)}: {brief(item)} is not"
+            )
         if not (is_text(key) and is_text(item)):
-            raise ConfigError(f"{what} must be UTF-8 text; {key!r}: {item!r} is not")
+            raise ConfigError(f"{what} must be UTF-8 text; {brief(key)}: {brief(item)} is not")
     return dict(value)
 
 

@@ -103,6 +103,17 @@ VALID_CALLS: dict[str, tuple[Callable[..., Any], Any]] = {
         {"y": [0, 1], "candidate_scores": [0.1, 0.9], "baseline_scores": [0.2, 0.8]},
     ),
     "modelship.checks.DataDrift": (checks.DataDrift, {"reference": _DATA, "current": _DATA}),
+    # Results are built by users' own checks too: their fields are declared parameters.
+    **{
+        f"modelship.checks.{kind.__name__}": (kind, {"name": "c", "status": "pass"})
+        for kind in (
+            checks.CheckResult,
+            checks.ColumnResult,
+            checks.DriftColumnResult,
+            checks.BiasResult,
+            checks.DegradationResult,
+        )
+    },
     "modelship.checks.PredictionDrift": (
         checks.PredictionDrift,
         {"reference": [0.1, 0.2], "current": [0.3, 0.4]},
@@ -326,8 +337,11 @@ def test_declared_parameters_are_parameters_of_the_signature(label: str) -> None
     target, _ = VALID_CALLS[label]
     parameters = inspect.signature(target).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        # Canary passes **kwargs on to the strategy's shared parameters
+        # Canary passes **kwargs on to the strategy's shared parameters; ColumnResult's
+        # __new__ takes **fields (it picks the variant) and passes them to its attrs fields
         parameters = {**parameters, **inspect.signature(target.__mro__[1]).parameters}
+        if attrs.has(target):
+            parameters = {**parameters, **attrs.fields_dict(target)}
     assert set(DECLARED[label]) <= set(parameters)
 
 

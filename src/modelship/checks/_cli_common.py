@@ -776,6 +776,9 @@ def refusal(
     return 2
 
 
+# The exit code of a run whose input or report was refused: an error, not a verdict.
+_EXIT_ERROR = 2
+
 # The options of the check commands naming a file that is read.
 _INPUTS = ("reference", "profile", "schema_file", "current", "data")
 
@@ -804,6 +807,9 @@ def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
 
     With ``--strict`` every report gives the verdict of the run: a warning fails it. The
     summary goes to standard output, or to standard error when a report does (``-``).
+    A report that cannot be written (an unwritable path) does not stop the others nor the
+    summary, so the CI page still shows the verdict; its error is then printed on
+    standard error and the exit code is 2.
     """
     strict = args.strict
     code = suite.exit_code(strict=strict)
@@ -814,6 +820,7 @@ def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
         (args.markdown, lambda: suite.to_markdown(strict=strict), args.markdown_mode == "append"),
     ]
     reader_gone: BrokenPipeError | None = None
+    unwritten: list[ModelshipError] = []
     for target, text, append in reports:
         if target is None:  # "" is refused before: never silently no report
             continue
@@ -823,8 +830,15 @@ def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
             # `--json - | head -1`: the reader has what it wanted; the other reports are
             # still written, and main ends quietly with the verdict (exit_code_so_far).
             reader_gone = exc
+        except ModelshipError as exc:  # the other reports and the summary still show why
+            unwritten.append(exc)
+    if unwritten:
+        code = args.exit_code_so_far = _EXIT_ERROR
     to_stdout = any(on_stdout(target) for target, _, _ in reports)
     print_text(suite.summary(strict=strict) + "\n", sys.stderr if to_stdout else sys.stdout)
+    for error in unwritten:
+        message = printable(" ".join(hide_credentials(str(error)).split()))
+        print_text(f"modelship: {type(error).__name__}: {message}\n", sys.stderr)
     if reader_gone is not None:
         raise reader_gone
     return code

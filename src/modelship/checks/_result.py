@@ -5,8 +5,9 @@ from __future__ import annotations
 import enum
 import importlib
 import math
+import numbers
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar, Protocol, Union, runtime_checkable
 
 import attrs
@@ -14,10 +15,19 @@ from joblib import Parallel, delayed, effective_n_jobs
 from joblib.externals.loky.backend import reduction as loky_reduction
 
 from modelship import _json
-from modelship._params import Interval, validate_params
+from modelship._params import (
+    Constraint,
+    Constraints,
+    Interval,
+    Options,
+    check,
+    check_parameters,
+    validate_params,
+)
 from modelship._shown import brief, printable
+from modelship.checks._figures import compared
 from modelship.checks._records import check_field, object_field
-from modelship.errors import ConfigError, MissingDependency
+from modelship.errors import ConfigError, InvalidParameter, MissingDependency, ModelshipError
 from modelship.report import (
     Entry,
     Report,
@@ -128,6 +138,30 @@ def _number(value: float | None, digits: int = 4) -> str:
     return "" if value is None else f"{value:.{digits}g}"
 
 
+def _compared(value: float | None, threshold: float | None, digits: int = 4) -> tuple[str, str]:
+    """``value`` (``digits`` significant digits) and the ``threshold`` it is compared with
+    (4), both with more digits when fewer would show them in the wrong order.
+
+    A p-value of 0.04997 against 0.04998 is "0.05" and "0.04998" at 3 and 4 digits: a
+    row whose printed p-value is above the threshold, but that drifted.
+
+    Examples
+    --------
+    >>> _compared(0.04997, 0.04998, 3)
+    ('0.04997', '0.04998')
+    >>> _compared(0.001, 0.05, 3)
+    ('0.001', '0.05')
+    """
+    if (
+        value is None
+        or threshold is None
+        or not (math.isfinite(value) and math.isfinite(threshold))
+    ):
+        return _number(value, digits), _number(threshold)
+    shown, (limit,) = compared(value, [threshold], digits, 4, strict=True)
+    return shown, limit
+
+
 def shares(before: float, after: float) -> tuple[str, str]:
     """Two shares as percentages, with the decimals it takes to tell them apart.
 
@@ -168,6 +202,37 @@ def _facts(pairs: Iterable[tuple[str, object]]) -> dict[str, str]:
 # Every ColumnResult subclass, by qualified name (attrs replaces a slotted class by a new
 # one, which then takes its place here), for construction and reading by field names.
 _VARIANTS: dict[str, type[ColumnResult]] = {}
+
+
+class _Parts(Constraint):
+    """Column results: a mapping of them by name, or a list, tuple or other iterable of
+    them; never a string, whose letters are no results."""
+
+    def is_satisfied_by(self, value: object) -> bool:
+        return isinstance(value, Iterable) and not isinstance(value, str | bytes)
+
+    def __str__(self) -> str:
+        return "a mapping of names to ColumnResult, or a list of ColumnResult"
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return ("age", 5)
+
+
+# What a result's number accepts: any real number (numpy's too), non-finite ones as well
+# (written as null); never a text, which would be read as a number.
+_NUMBER = (None, numbers.Real)
+
+# The fields every result has, checked before converters run: a ConfigError naming the
+# field and the value, not the ValueError of Status("passed") or float("abc").
+_RESULT_CONSTRAINTS: Constraints = {
+    "name": str,
+    "status": Options(Status),
+    "reason": str,
+    "statistic": _NUMBER,
+    "threshold": _NUMBER,
+    "p_value": _NUMBER,
+    "details": (None, Mapping),
+}
 
 
 @attrs.frozen(kw_only=True)
@@ -219,6 +284,9 @@ class ColumnResult:
 
     #: Headings this class adds to a check's column table (see :meth:`to_entry`).
     report_headings: ClassVar[tuple[str, ...]] = ()
+
+    _parameter_constraints: ClassVar[Constraints] = {**_RESULT_CONSTRAINTS, "method": (None, str)}
+    __attrs_pre_init__ = check_parameters
 
     name: str
     status: Status = attrs.field(converter=Status)
@@ -283,7 +351,13 @@ class ColumnResult:
                 raise TypeError(f"a column result must be an object, got {type(data).__name__}")
             _refuse_non_finite(data, "column result")
             target = _variant(cls, data, ignore_unknown=True)
-            return target(**_typed_fields(target, data, "column result"))
+            try:
+                return target(**_typed_fields(target, data, "column result"))
+            except InvalidParameter as exc:  # said as a field of the document read
+                raise ConfigError(
+                    f"malformed column result: field {exc.parameter!r}: {exc}; "
+                    "write it with SuiteResult.to_json"
+                ) from exc
 
     def to_entry(self) -> Entry:
         """This result as a row of a report (:mod:`modelship.report`).
@@ -294,15 +368,23 @@ class ColumnResult:
         >>> ColumnResult(name="x", status="pass", method="ks", statistic=0.1234567).to_entry().cells
         {'method': 'ks', 'statistic': '0.1235', 'p-value': '', 'threshold': ''}
         """
+        # The threshold is compared with the p-value of a test, the statistic of a distance:
+        # the two are shown with the digits that keep their order.
+        if self.p_value is None:
+            statistic, threshold = _compared(self.statistic, self.threshold)
+            p_value = ""
+        else:
+            statistic = _number(self.statistic)
+            p_value, threshold = _compared(self.p_value, self.threshold, 3)
         return Entry(
             name=self.name,
             status=self.status.value,
             reason=self.reason,
             cells={
                 "method": self.method or "",
-                "statistic": _number(self.statistic),
-                "p-value": _number(self.p_value, 3),
-                "threshold": _number(self.threshold),
+                "statistic": statistic,
+                "p-value": p_value,
+                "threshold": threshold,
             },
             facts=_facts(
                 [
@@ -486,6 +568,13 @@ class CheckResult:
     result_type: ClassVar[str | None] = None
     """A subclass's tag in :meth:`to_dict` (``"result_type"``), read back by
     :meth:`SuiteResult.from_dict` to rebuild the subclass; ``None`` for a plain result."""
+
+    _parameter_constraints: ClassVar[Constraints] = {
+        **_RESULT_CONSTRAINTS,
+        "severity": Options(Severity),
+        "columns": _Parts(),
+    }
+    __attrs_pre_init__ = check_parameters
 
     name: str
     status: Status = attrs.field(converter=Status)
@@ -772,6 +861,17 @@ def _run_one(check: CheckLike) -> CheckResult:
             severity=severity,
             reason=f"the check returned {type(result).__name__}, not a CheckResult",
         )
+    # A result the JSON report cannot hold (details keyed by both 1 and "1") is an error
+    # named after its check, not a suite whose --json report fails as a whole.
+    try:
+        result.to_dict()
+    except ModelshipError as exc:
+        return CheckResult(
+            name=name,
+            status=Status.ERROR,
+            severity=severity,
+            reason=f"the check's result cannot be written as JSON: {exc}",
+        )
     return result
 
 
@@ -837,7 +937,17 @@ def _suite_checks(checks: object) -> list[CheckLike]:
 
 
 def _results(value: Iterable[CheckResult]) -> tuple[CheckResult, ...]:
-    return tuple(value)
+    if not isinstance(value, Iterable) or isinstance(value, str | bytes | CheckResult):
+        raise InvalidParameter("results", value, "a list of CheckResult (as run_suite builds)")
+    results = tuple(value)
+    for index, result in enumerate(results):
+        if not isinstance(result, CheckResult):
+            raise InvalidParameter(
+                f"results[{index}]",
+                result,
+                "a CheckResult: build each verdict with CheckResult(...)",
+            )
+    return results
 
 
 @attrs.frozen(repr=False)
@@ -1033,6 +1143,11 @@ class SuiteResult:
         >>> SuiteResult.from_dict(suite.to_dict()) == suite
         True
         """
+        if not isinstance(data, Mapping):
+            raise ConfigError(
+                f"a suite result must be a mapping (what to_dict returns), got "
+                f"{type(data).__name__}; read a JSON file with SuiteResult.from_json"
+            )
         _json.check_schema_version(data, SCHEMA_VERSION, "suite result")
         results = data.get("results")
         if not isinstance(results, list):
@@ -1065,6 +1180,7 @@ class SuiteResult:
         >>> doc["schema_version"], doc["passed"], doc["results"][0]["name"]
         (1, True, 'a')
         """
+        check("indent", indent, None, int, str)
         return _json.dumps(self.to_dict(strict=strict), indent=indent)
 
     @classmethod
@@ -1078,6 +1194,7 @@ class SuiteResult:
         >>> SuiteResult.from_json(suite.to_json()) == suite
         True
         """
+        check("text", text, str, bytes, bytearray)
         return cls.from_dict(_json.loads(text, "suite result"))
 
     def to_junit(self, path: str | os.PathLike[str] | None = None, *, strict: bool = False) -> str:
@@ -1144,7 +1261,7 @@ class SuiteResult:
             headings=("status", "severity", "statistic", "threshold", "reason"),
             item="check",
             package="modelship.checks",
-            document=self.to_dict(strict=strict),
+            document=_Document(lambda: self.to_dict(strict=strict)),
         )
 
     def summary(self, *, strict: bool = False) -> str:
@@ -1159,6 +1276,30 @@ class SuiteResult:
         passed (1 check: 1 pass)
         """
         return render_text(self.to_report(strict=strict))
+
+
+class _Document(Mapping[str, Any]):
+    """A report's JSON document, built when first read: only the JSON rendering reads it,
+    so a detail JSON cannot hold (keys 1 and "1") fails that rendering alone, never the
+    summary, Markdown, JUnit or HTML, which do not show details."""
+
+    def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
+        self._build = build
+        self._built: dict[str, Any] | None = None
+
+    def _document(self) -> dict[str, Any]:
+        if self._built is None:
+            self._built = self._build()
+        return self._built
+
+    def __getitem__(self, key: str) -> Any:
+        return self._document()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._document())
+
+    def __len__(self) -> int:
+        return len(self._document())
 
 
 SCHEMA_VERSION = 1

@@ -304,13 +304,18 @@ _ICONS = {"pass": "✅", "skip": "⏭️", "warn": "⚠️", "fail": "❌", "err
 
 
 # Markdown's own characters in data: a pipe ends a cell, a bracket opens a link or an image,
-# a backslash escapes what follows; &, < and > would start an entity or an HTML tag.
+# a backslash escapes what follows; &, < and > would start an entity or an HTML tag. An "@"
+# followed by a name becomes a mention on GitHub and GitLab, notifying that user from a PR
+# comment. "\\@" does not stop it: GitHub finds mentions after Markdown is rendered
+# (github/markup#1168, cmark-gfm#181); an empty HTML comment after the "@" does, and renders
+# as nothing.
 _MARKDOWN_ESCAPES = str.maketrans(
     {
         **{c: "\\" + c for c in "\\|[]*_`~"},  # tables, links, emphasis, code, strikethrough
         "&": "&amp;",
         "<": "&lt;",
         ">": "&gt;",
+        "@": "@<!-- -->",
     }
 )
 

@@ -1,0 +1,195 @@
+"""Reports of a suite: what one odd result, an unwritable report, a close p-value, a bad
+argument or a name in the data does to them (review 44)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import modelship as ms
+from modelship.checks import CheckResult, ColumnResult, SuiteResult, run_suite
+from modelship.cli import main
+from modelship.errors import ConfigError
+from modelship.report import render_json
+
+# --- one detail JSON cannot hold --------------------------------------------------------
+
+
+def _odd() -> CheckResult:  # counts of a column holding both 1 and "1"
+    return CheckResult(name="labels", status="fail", details={"counts": {1: 10, "1": 3}})
+
+
+@pytest.mark.parametrize("render", ["summary", "to_markdown", "to_junit", "_repr_html_"])
+def test_a_detail_json_cannot_hold_does_not_stop_the_formats_that_do_not_show_details(
+    render: str,
+) -> None:
+    suite = SuiteResult([_odd()])
+    assert "labels" in getattr(suite, render)()
+
+
+def test_a_detail_json_cannot_hold_still_refuses_the_json_report() -> None:
+    suite = SuiteResult([_odd()])
+    with pytest.raises(ConfigError, match="distinct keys"):
+        suite.to_json()
+    with pytest.raises(ConfigError, match="distinct keys"):
+        render_json(suite.to_report())
+
+
+def test_run_suite_makes_a_result_json_cannot_hold_an_error_naming_its_check() -> None:
+    suite = run_suite([_odd, lambda: CheckResult(name="n", status="pass", details={"n": 10**5000})])
+    assert [(r.name, r.status.value) for r in suite.results] == [
+        ("_odd", "error"),
+        ("<lambda>", "error"),
+    ]
+    assert "cannot be written as JSON" in suite.results[0].reason
+    assert '"status": "error"' in suite.to_json()
+
+
+# --- a report that cannot be written -----------------------------------------------------
+
+
+def _csv(path: Path, shift: float, seed: int) -> Path:
+    values = np.round(np.random.default_rng(seed).normal(shift, 1, 500), 4)
+    path.write_text("a\n" + "".join(f"{v}\n" for v in values))
+    return path
+
+
+def test_an_unwritable_report_leaves_the_others_and_the_summary_and_exits_2(
+    tmp_path: Path, capsys: Any
+) -> None:
+    reference, current = _csv(tmp_path / "r.csv", 0, 0), _csv(tmp_path / "c.csv", 2, 1)
+    junit, markdown = tmp_path / "u.xml", tmp_path / "u.md"
+    code = main(
+        [
+            "check", "drift", "--reference", str(reference), "--current", str(current),
+            "--json", "/proc/nope/x.json", "--junit", str(junit), "--markdown", str(markdown),
+        ]
+    )  # fmt: skip
+    out, err = capsys.readouterr()
+    assert code == 2
+    assert junit.read_text().count("<failure") >= 1
+    assert "drift" in markdown.read_text()
+    assert out.splitlines()[-1].startswith("FAILED (1 check")
+    assert "cannot write /proc/nope/x.json" in err
+
+
+# --- the digits of a p-value and its threshold -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("p_value", "threshold"), [(0.04997, 0.04998), (0.04998, 0.04998), (0.0499951, 0.04998)]
+)
+def test_a_p_value_and_its_threshold_are_printed_in_their_true_order(
+    p_value: float, threshold: float
+) -> None:
+    column = ColumnResult(name="age", status="fail", p_value=p_value, threshold=threshold)
+    cells = column.to_entry().cells
+    shown = float(cells["p-value"]), float(cells["threshold"])
+    assert (shown[0] > shown[1]) - (shown[0] < shown[1]) == (p_value > threshold) - (
+        p_value < threshold
+    )
+
+
+def test_a_distance_and_its_threshold_are_printed_in_their_true_order() -> None:
+    cells = (
+        ColumnResult(name="age", status="fail", statistic=0.100004, threshold=0.1).to_entry().cells
+    )
+    assert float(cells["statistic"]) > float(cells["threshold"])
+
+
+# --- arguments of results ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("fields", "parameter"),
+    [
+        ({"status": "passed"}, "status"),
+        ({"severity": "high"}, "severity"),
+        ({"statistic": "abc"}, "statistic"),
+        ({"p_value": [1]}, "p_value"),
+        ({"details": [1, 2]}, "details"),
+        ({"details": "abc"}, "details"),
+        ({"columns": "abc"}, "columns"),
+        ({"columns": 5}, "columns"),
+        ({"name": None}, "name"),
+    ],
+)
+def test_a_check_result_refuses_a_bad_field_naming_it(
+    fields: dict[str, Any], parameter: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{parameter}="):
+        CheckResult(**{"name": "x", "status": "pass", **fields})
+
+
+@pytest.mark.parametrize(
+    ("fields", "parameter"),
+    [({"status": "nope"}, "status"), ({"statistic": "abc"}, "statistic"), ({"name": 1}, "name")],
+)
+def test_a_column_result_refuses_a_bad_field_naming_it(
+    fields: dict[str, Any], parameter: str
+) -> None:
+    with pytest.raises(ConfigError, match=f"^{parameter}="):
+        ColumnResult(**{"name": "x", "status": "pass", **fields})
+
+
+def test_results_keep_numpy_numbers_and_generators_of_columns() -> None:
+    columns = (ColumnResult(name=n, status="pass") for n in ("a", "b"))
+    result = CheckResult(name="x", status="pass", statistic=np.float32(0.5), columns=columns)
+    assert result.statistic == 0.5
+    assert list(result.columns) == ["a", "b"]
+
+
+@pytest.mark.parametrize("results", [[1], "abc", None])
+def test_a_suite_refuses_what_is_not_a_list_of_check_results(results: Any) -> None:
+    with pytest.raises(ConfigError, match=r"^results(\[0\])?="):
+        SuiteResult(results)
+
+
+@pytest.mark.parametrize("read", [SuiteResult.from_dict, SuiteResult.from_json])
+def test_reading_a_suite_from_none_is_a_config_error(read: Any) -> None:
+    with pytest.raises(ConfigError):
+        read(None)
+
+
+def test_to_json_refuses_an_indent_that_is_no_number_nor_text() -> None:
+    with pytest.raises(ConfigError, match=r"^indent="):
+        SuiteResult([]).to_json(indent=[1])  # type: ignore[arg-type]
+
+
+# --- tags of a version ---------------------------------------------------------------------
+
+
+def test_a_deeply_nested_tag_is_refused_with_a_short_message() -> None:
+    deep: dict[str, Any] = {}
+    inner = deep
+    for _ in range(100_000):
+        inner["a"] = {}
+        inner = inner["a"]
+    registry = ms.open_registry("memory://review44-deep")
+    with pytest.raises(ConfigError, match="must map strings to strings") as caught:
+        registry.register(model_name="m", model=b"x", serializer="bytes", tags={"p": deep})
+    assert len(str(caught.value)) < 300
+
+
+def test_a_huge_tag_is_refused_with_a_short_message() -> None:
+    registry = ms.open_registry("memory://review44-big")
+    with pytest.raises(ConfigError, match="must map strings to strings") as caught:
+        registry.register(
+            model_name="m", model=b"x", serializer="bytes", tags={"p": list(range(10**6))}
+        )
+    assert len(str(caught.value)) < 300
+
+
+# --- Markdown ------------------------------------------------------------------------------
+
+
+def test_a_name_in_the_data_is_no_mention_in_markdown() -> None:
+    column = ColumnResult(name="@octocat", status="fail", reason="new value @octocat")
+    markdown = SuiteResult(
+        [CheckResult(name="drift", status="fail", columns=[column])]
+    ).to_markdown()
+    assert "@octocat" not in markdown
+    assert "@<!-- -->octocat" in markdown
