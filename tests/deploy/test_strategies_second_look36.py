@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+import attrs
 import pytest
 
 import modelship as ms
@@ -20,6 +21,7 @@ from modelship.deploy import (
     CanaryStep,
     DeployerCapabilities,
     DeployError,
+    DeployerState,
     EventKind,
     InMemoryHistory,
     Recreate,
@@ -299,10 +301,19 @@ def test_the_split_refusal_is_bounded() -> None:
 
 
 def test_the_split_refusal_bounds_the_versions_it_shows() -> None:
+    """A deployer may report versions no registry holds (a cluster's foreign annotations:
+    the deployers refuse to apply them, stop 44): the refusal still shows them bounded."""
     huge = "v" * 100_000
-    dep = InMemoryDeployer()
-    BlueGreen(dep, clock=dep.clock, alias=None).deploy("fraud", huge)
-    dep.apply("green", "fraud", huge + "2")
+
+    class Foreign(InMemoryDeployer):
+        def state(self) -> DeployerState:
+            real = super().state()
+            slots = [attrs.evolve(s, version=huge + s.version) for s in real.slots]
+            return attrs.evolve(real, slots=tuple(slots))
+
+    dep = Foreign()
+    BlueGreen(dep, clock=dep.clock, alias=None).deploy("fraud", "1")
+    dep.apply("green", "fraud", "2")
     dep.wait_ready("green", 10)
     dep.set_traffic({"blue": 60, "green": 40})
     with pytest.raises(DeployError) as caught:

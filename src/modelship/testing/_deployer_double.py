@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta, timezone
 from types import TracebackType
@@ -25,7 +25,9 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import attrs
 
+from modelship._names import check_model_name, check_version
 from modelship._params import Constraints, Interval, Options, check, check_parameters
+from modelship.deploy._clock import Clock
 from modelship.deploy._errors import DeployError, SlotInUse, SlotNotFound
 from modelship.deploy._lock import ProcessRolloutLock
 from modelship.deploy._protocol import (
@@ -36,10 +38,10 @@ from modelship.deploy._protocol import (
     check_weights,
 )
 from modelship.errors import ConfigError, InvalidParameter, ModelshipError
+from modelship.registry import Registry
 
 if TYPE_CHECKING:
     from modelship.deploy._spec import DeploymentSpec
-    from modelship.registry import Registry
 
 __all__ = [
     "DeployerCall",
@@ -186,6 +188,15 @@ class Fault:
     skip: int = 0
 
 
+def _check_fault(fault: object) -> None:
+    """Refuse anything but a :class:`Fault` (a bare op name is a common slip)."""
+    if not isinstance(fault, Fault):
+        raise ConfigError(
+            f"a fault must be a Fault, such as Fault('apply', FaultEffect.NEVER_READY), got "
+            f"{type(fault).__name__} {fault!r}"
+        )
+
+
 @attrs.define
 class _Injected:
     """An injected fault and what is left of it."""
@@ -257,7 +268,12 @@ class InMemoryDeployer:
         one) where that leaves the larger share more replicas than the smaller; a
         larger share never gets fewer replicas than a smaller one.
     faults
-        Faults to inject (see :meth:`inject`).
+        Faults to inject (see :meth:`inject`): a tuple of :class:`Fault`.
+
+    A parameter of the wrong kind (a registry URL instead of a
+    :class:`~modelship.registry.Registry`, a mapping for ``capabilities``, a number for
+    ``clock``, anything but :class:`Fault` objects in ``faults``) raises
+    :class:`~modelship.errors.ConfigError` here, not when first used.
 
     Examples
     --------
@@ -294,6 +310,21 @@ class InMemoryDeployer:
     ) -> None:
         check("startup_seconds", startup_seconds, Interval(float, 0, None))
         check("replicas", replicas, Interval(int, 1, 100))
+        if registry is not None and not isinstance(registry, Registry):
+            raise ConfigError(
+                f"registry must be a Registry or None, got {type(registry).__name__}; for a "
+                "folder or URL, pass ms.open_registry(path)"
+            )
+        check("clock", clock, None, Clock)
+        check("capabilities", capabilities, None, DeployerCapabilities)
+        if isinstance(faults, (str, bytes)) or not isinstance(faults, Iterable):
+            raise ConfigError(
+                f"faults must be a tuple of Fault, such as (Fault('apply'),), got "
+                f"{type(faults).__name__} {faults!r}"
+            )
+        faults = tuple(faults)
+        for fault in faults:
+            _check_fault(fault)
         self.registry = registry
         self.clock = clock if clock is not None else ManualClock()
         self.startup_seconds = startup_seconds
@@ -337,7 +368,11 @@ class InMemoryDeployer:
     # --- faults -------------------------------------------------------------------------
 
     def inject(self, fault: Fault) -> None:
-        """Add ``fault``; it fires on matching calls until used ``fault.times`` times."""
+        """Add ``fault``; it fires on matching calls until used ``fault.times`` times.
+
+        Anything but a :class:`Fault` raises :class:`~modelship.errors.ConfigError`.
+        """
+        _check_fault(fault)
         with self._lock:
             self._faults.append(_Injected(fault, fault.times, fault.skip))
 
@@ -463,9 +498,17 @@ class InMemoryDeployer:
     ) -> None:
         """Start ``version`` in ``slot`` (ready after ``startup_seconds``), with no traffic.
 
-        Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic, and
-        :class:`~modelship.errors.ConfigError` for a new slot beyond ``max_slots``.
+        Raises :class:`~modelship.deploy.SlotInUse` if the slot receives traffic,
+        :class:`~modelship.errors.ConfigError` for a new slot beyond ``max_slots`` or a
+        slot that is not a non-empty string, and :class:`~modelship.errors.InvalidName`
+        for a model name or version the registry would refuse (``'latest'``, an
+        ``'@alias'``, ``''``, ``'../etc'``, not text), as the real deployers do; an
+        int version >= 1 is taken as its text.
         """
+        if not isinstance(slot, str) or not slot:
+            raise ConfigError(f"slot must be a non-empty string, such as 'blue', got {slot!r}")
+        model = check_model_name(model)
+        version = check_version(version)
 
         def body() -> None:
             old = self._slots.get(slot)
@@ -479,16 +522,14 @@ class InMemoryDeployer:
                     f"this InMemoryDeployer already has slots {sorted(self._slots)}; remove "
                     f"one before starting {slot!r} (at most {self.capabilities.max_slots})"
                 )
-            started = _Slot(
-                model, str(version), ready_at=self.clock.monotonic() + self.startup_seconds
-            )
-            cannot = self._cannot_serve(model, str(version))
+            started = _Slot(model, version, ready_at=self.clock.monotonic() + self.startup_seconds)
+            cannot = self._cannot_serve(model, version)
             if cannot is not None:
                 self._die(started, cannot)
             self._slots[slot] = started
             self._refresh()
 
-        self._run("apply", (slot, model, version), (slot, str(version)), body)
+        self._run("apply", (slot, model, version), (slot, version), body)
 
     def _cannot_serve(self, model: str, version: str) -> str | None:
         """Why the registry cannot give ``version`` of ``model`` (None: it can, or no registry)."""

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
-from modelship.errors import StoreError
+from modelship.errors import ConfigError, StoreError
 from modelship.registry import (
     AbortsUploads,
     BlobWriter,
@@ -55,10 +55,10 @@ def _as_bytes(data: Any, what: str) -> bytes:
         ) from None
 
 
-def _inside(key: str) -> str:
-    """``key``, or a :class:`StoreError` for a key with a ``..`` segment, as
-    :class:`~modelship.registry.FsspecStore` refuses one (on a file system it names a
-    path outside the root).
+def _inside(key: object) -> str:
+    """``key``, or a :class:`StoreError` for a key that is not a string or has a ``..``
+    segment, as :class:`~modelship.registry.FsspecStore` refuses one (on a file system it
+    names a path outside the root).
 
     >>> _inside("a/..b")
     'a/..b'
@@ -66,10 +66,35 @@ def _inside(key: str) -> str:
     Traceback (most recent call last):
     ...
     modelship.errors.StoreError: key 'a/../b' has a '..' segment: keys stay inside ...
+    >>> _inside(5)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.StoreError: key 5 is not a string (int); keys are '/'-separated ...
     """
+    if not isinstance(key, str):
+        raise StoreError(
+            f"key {key!r} is not a string ({type(key).__name__}); keys are '/'-separated "
+            "text, such as 'models/fraud/1.json'"
+        )
     if "/../" in f"/{key}/":
         raise StoreError(f"key {key!r} has a '..' segment: keys stay inside the store's root")
     return key
+
+
+def _keys(keys: object) -> Iterable[object]:
+    """``keys`` if it is an iterable of keys (not one key), else a :class:`StoreError`.
+
+    >>> _keys("models/m/1.json")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.StoreError: keys must be an iterable of keys, such as ['a', 'b/c'], ...
+    """
+    if isinstance(keys, (str, bytes)) or not isinstance(keys, Iterable):
+        raise StoreError(
+            f"keys must be an iterable of keys, such as ['a', 'b/c'], got "
+            f"{type(keys).__name__} {keys!r}; for one key, pass [key]"
+        )
+    return keys
 
 
 class _MemoryBlobWriter:
@@ -187,7 +212,7 @@ class MemoryStore:
             return self._entry(key)[0]
 
     def read_many(self, keys: Iterable[str]) -> dict[str, bytes]:
-        wanted = [_inside(key) for key in keys]
+        wanted = [_inside(key) for key in _keys(keys)]
         with self._lock:
             found = {key: self._find(key) for key in wanted}
             return {k: self._data[s][0] for k, s in found.items() if s is not None}
@@ -217,7 +242,8 @@ class MemoryStore:
             return self._find(_inside(key)) is not None
 
     def list(self, prefix: str) -> builtins.list[str]:
-        base = _inside(prefix).rstrip("/") + "/" if prefix else ""
+        checked = _inside(prefix)
+        base = checked.rstrip("/") + "/" if checked else ""
         names: dict[str, str] = {}
         with self._lock:
             folded_base = self._fold(base)
@@ -392,6 +418,11 @@ class HookStore:
     """
 
     def __new__(cls, inner: Store, **hooks: Any) -> HookStore:
+        if not isinstance(inner, Store):
+            raise ConfigError(
+                f"inner must be a Store (such as MemoryStore() or FsspecStore.from_url(url)), "
+                f"got {type(inner).__name__} {inner!r}"
+            )
         return super().__new__(_with_capabilities_of(cls, inner))
 
     def __init__(
@@ -401,6 +432,11 @@ class HookStore:
         before_create: Callable[[str], None] | None = None,
         before: Callable[[str, str], None] | None = None,
     ):
+        for name, hook in (("before_create", before_create), ("before", before)):
+            if hook is not None and not callable(hook):
+                raise ConfigError(
+                    f"{name} must be a function or None, got {type(hook).__name__} {hook!r}"
+                )
         self.inner = inner
         self.before_create = before_create
         self.before = before

@@ -31,7 +31,9 @@ class SourceCase:
     metric, slot : str
         A metric the source holds values of for ``slot`` in ``(start, end]``.
     start, end : float
-        A window in the source's past (answers about it no longer change).
+        A window in the source's past (answers about it no longer change): finite
+        numbers of seconds, ``start < end``
+        (:class:`~modelship.errors.ConfigError` otherwise).
     stat : str or None
         The statistic to ask for (``None``: raw observations; the check that the answer
         is of the statistic asked for is then skipped).
@@ -58,9 +60,15 @@ class SourceCase:
     >>> src.add("m", slot="a", values=[1.0], timestamps=[5.0])
     >>> SourceCase(src, "m", "a", start=0.0, end=10.0).empty_slot
     'conformance-empty-slot'
+    >>> SourceCase(src, "m", "a", start=10.0, end=0.0)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: the window must have start < end, got start=10.0 and ...
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
+        "start": Interval(float, None, None),
+        "end": Interval(float, None, None),
         "missing": (None, Interval(int, 0, None)),
         "real_clock": (None, bool),
     }
@@ -76,6 +84,13 @@ class SourceCase:
     unknown_metric: str = attrs.field(default="conformance-unknown-metric", kw_only=True)
     missing: int | None = attrs.field(default=None, kw_only=True)
     real_clock: bool | None = attrs.field(default=None, kw_only=True)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.start < self.end:
+            raise ConfigError(
+                f"the window must have start < end, got start={self.start!r} and "
+                f"end={self.end!r}; give a window (start, end] the source holds values in"
+            )
 
 
 class MetricSourceConformance:
