@@ -61,3 +61,24 @@ def test_staging_rolling_back_over_old_records_leaves_production_free_to_roll_ba
         assert main(["rollback", url, "fraud", "--alias", "staging"]) == 0
         assert main(["rollback", url, "fraud", "--alias", "production"]) == 0
     assert reg.aliases("fraud") == {"production": "1", "staging": "1"}
+
+
+#: spec_digest of SORTED_ENV as histories recorded it before stop 44 (env as a mapping,
+#: quantities as written); computed with the code before the digest kept env's order.
+SORTED_ENV_RECORDED = "sha256:b753b4948c34a79551400b642728461fd15a09b5aab28a4b925b983785662f60"
+
+
+def test_a_spec_with_sorted_env_names_and_a_canonical_quantity_keeps_its_recorded_digest() -> None:
+    from modelship.deploy import Resources
+
+    spec = DeploymentSpec(
+        containers=[
+            Container(
+                name="m",
+                image="m:1",
+                env={"A": "/data", "B": "$(A)/x"},
+                resources=Resources(limits={"cpu": "500m"}),
+            )
+        ]
+    )
+    assert spec_digest(spec) == SORTED_ENV_RECORDED

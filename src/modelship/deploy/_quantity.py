@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import numbers
 import re
+import reprlib
 from fractions import Fraction
 from typing import Any
 
@@ -289,5 +290,13 @@ def _real_text(number: numbers.Real) -> str:
     try:
         Quantity.parse(own)
     except ConfigError:
-        return repr(float(number))
+        try:
+            return repr(float(number))
+        except (OverflowError, ValueError) as exc:
+            # Fraction(10**400, 3) has no float; a value this size is no quantity either.
+            raise ConfigError(
+                f"{reprlib.repr(number)} is not a Kubernetes quantity: it is too large for "
+                f"one ({exc}). Write a number with an optional suffix and no spaces: 4Gi, "
+                "512Mi, 2, 500m, 1.5, 1e3"
+            ) from None
     return own

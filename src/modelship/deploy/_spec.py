@@ -143,6 +143,14 @@ _POSITIVE_SECONDS = Interval(float, 0, _INT32, closed="neither")
 _COUNT = Interval(int, 1, _INT32)
 
 
+def _seconds(value: Any) -> Any:
+    """A number of seconds as a float (``30`` is ``30.0``), as the file reader gives it:
+    equal specs then write the same document, and digest the same (anything else is
+    left for its check, which has already run)."""
+    value = _plain(value)
+    return float(value) if type(value) is int else value
+
+
 def _plain(value: Any) -> Any:
     """A NumPy number as the Python number it is (JSON and YAML writers refuse NumPy's);
     anything else unchanged (its check has already run)."""
@@ -399,6 +407,12 @@ def _env(value: Any) -> Mapping[str, str]:
     return dict(value)
 
 
+def _env_order(env: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The key :class:`Container` compares ``env`` by: its pairs in order, since ``$(A)``
+    expands only from a variable listed before it (so a reordering is a change)."""
+    return tuple(env.items())
+
+
 def _args(value: Any) -> tuple[Any, ...]:
     if isinstance(value, (str, bytes)) or not isinstance(value, Sequence):
         raise ConfigError(f"args must be a list of strings, got {brief(value)}")
@@ -432,11 +446,18 @@ def _notes(value: Any) -> tuple[str, ...]:
 class Container:
     """One container of the deployment: name, image, port, resources, environment.
 
+    ``env`` keeps its order, and two containers are equal only if their ``env`` lists the
+    same variables in the same order: ``$(A)`` in a value expands only from a variable
+    listed before it, so a reordering changes what the container gets.
+
     Examples
     --------
     >>> from modelship.deploy import Container
     >>> Container(name="model-service", image="ai-model:3", port=8080).port
     8080
+    >>> first = Container(name="m", image="m:1", env={"A": "/data", "B": "$(A)/x"})
+    >>> first == Container(name="m", image="m:1", env={"B": "$(A)/x", "A": "/data"})
+    False
     >>> Container(name="Model_Service", image="ai-model:3")
     Traceback (most recent call last):
     ...
@@ -455,7 +476,9 @@ class Container:
     image: str = attrs.field(metadata={"key": "image"})
     port: int | None = attrs.field(metadata={"key": "port"}, default=None, converter=_plain)
     resources: Resources = attrs.field(metadata={"key": "resources"}, factory=Resources)
-    env: Mapping[str, str] = attrs.field(metadata={"key": "env"}, factory=dict, converter=_env)
+    env: Mapping[str, str] = attrs.field(
+        metadata={"key": "env"}, factory=dict, converter=_env, eq=_env_order
+    )
     args: tuple[str, ...] = attrs.field(metadata={"key": "args"}, default=(), converter=_args)
 
     @args.validator
@@ -493,13 +516,13 @@ class HealthCheck:
     path: str = attrs.field(metadata={"key": "path"}, default="/health")
     port: int | None = attrs.field(metadata={"key": "port"}, default=None, converter=_plain)
     initial_delay_seconds: float = attrs.field(
-        metadata={"key": "initialDelaySeconds"}, default=0.0, converter=_plain
+        metadata={"key": "initialDelaySeconds"}, default=0.0, converter=_seconds
     )
     period_seconds: float = attrs.field(
-        metadata={"key": "periodSeconds"}, default=10.0, converter=_plain
+        metadata={"key": "periodSeconds"}, default=10.0, converter=_seconds
     )
     timeout_seconds: float = attrs.field(
-        metadata={"key": "timeoutSeconds"}, default=1.0, converter=_plain
+        metadata={"key": "timeoutSeconds"}, default=1.0, converter=_seconds
     )
     failure_threshold: int = attrs.field(
         metadata={"key": "failureThreshold"}, default=3, converter=_plain
@@ -1185,6 +1208,16 @@ class _Reader:
             if weight == 100:
                 if i != len(given) - 1:
                     raise ConfigError(f"{where}.weight: 100 must be the last step")
+                # Its pause is read (and checked) like any other; the promotion does not
+                # wait, so only a pause of 0 can be honoured.
+                if "pause" in step:
+                    wait = self._duration(step["pause"], f"{where}.pause")
+                    if wait:
+                        raise ConfigError(
+                            f"{where}.pause: {brief(step['pause'])}, but weight 100 is the "
+                            "promotion, which does not wait; give the pause to the step "
+                            "before it, or remove this one"
+                        )
                 self.notes.append(
                     f"{where}: weight 100 is the promotion that follows the last step; "
                     "it is not a step of its own"

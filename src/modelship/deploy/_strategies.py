@@ -47,6 +47,7 @@ from modelship.deploy._gates import (
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
 from modelship.deploy._lock import exclusive
 from modelship.deploy._protocol import Deployer, DeployerCapabilities, SlotHealth, SlotState
+from modelship.deploy._quantity import DECIMAL_SI, Quantity
 from modelship.deploy._rollout import (
     EventKind,
     Rollout,
@@ -121,7 +122,10 @@ def spec_digest(spec: DeploymentSpec | None) -> str | None:
     a version is rolled out) and ``monitoring`` (the rollback policy a watch judges the
     slot by, which no deployer reads); the ``notes`` are not written either. A version
     serving healthy is deployed again by a deploy given a spec only if its slot's last
-    recorded apply had another digest (see :meth:`_Strategy._spec_changed`).
+    recorded apply had another digest (see :meth:`_Strategy._spec_changed`). Specs that
+    compare equal digest equal (a quantity counts by its value, ``1Gi`` as ``1024Mi``; a
+    duration as a float, ``30`` as ``30.0``), and the order of a container's ``env``
+    counts (``$(A)`` expands only from a variable listed before it).
 
     Examples
     --------
@@ -134,6 +138,12 @@ def spec_digest(spec: DeploymentSpec | None) -> str | None:
     True
     >>> spec_digest(one) == spec_digest(two)
     False
+    >>> from modelship.deploy import Resources
+    >>> def sized(memory):
+    ...     limits = Resources(limits={"memory": memory})
+    ...     return DeploymentSpec(containers=[Container(name="m", image="m:1", resources=limits)])
+    >>> spec_digest(sized("1Gi")) == spec_digest(sized("1024Mi"))
+    True
     >>> spec_digest(one)[:7], spec_digest(None)
     ('sha256:', None)
     """
@@ -145,10 +155,35 @@ def spec_digest(spec: DeploymentSpec | None) -> str | None:
     # equal); the digest leaves it out, as to_dict did before, so the digests histories
     # recorded then still match the same spec (a changed digest redeploys).
     runs["containers"] = [
-        {key: value for key, value in container.items() if not (key == "port" and value is None)}
-        for container in runs.get("containers", [])
+        {
+            **{k: v for k, v in written.items() if not (k == "port" and v is None)},
+            # By value, not as written: 1Gi and 1024Mi are one amount.
+            "resources": {
+                kind: {name: _amount(q) for name, q in getattr(container.resources, kind).items()}
+                for kind in ("limits", "requests")
+            },
+            "env": _env_in_order(written["env"]),
+        }
+        for written, container in zip(runs["containers"], spec.containers, strict=True)
     ]
     return "sha256:" + hashlib.sha256(canonical_json(runs)).hexdigest()
+
+
+def _env_in_order(env: Mapping[str, str]) -> Mapping[str, str] | list[list[str]]:
+    """``env`` in a form that keeps its order: as a mapping when its names are sorted
+    (canonical_json sorts a mapping's keys: the form digests recorded before had, so they
+    still match), else as ``[name, value]`` pairs, since ``$(A)`` expands only from a
+    variable listed before it (a reordering is a change)."""
+    names = list(env)
+    if names == sorted(names):
+        return env
+    return [[name, value] for name, value in env.items()]
+
+
+def _amount(quantity: Quantity) -> str:
+    """``quantity`` in a form that depends on its value alone (``str()`` keeps the suffix
+    style: ``1Gi`` and ``1073741824`` are one amount written two ways)."""
+    return str(attrs.evolve(quantity, format=DECIMAL_SI, text=""))
 
 
 def _short(digest: object) -> str:

@@ -292,6 +292,21 @@ def _probe(path: str, port: int, spec: DeploymentSpec, initial: bool) -> dict[st
     # Readiness starts at once (initial=False): a failing readiness probe only keeps
     # the pod out of its Services, so a delay would only hold back a ready pod.
     hc = spec.healthcheck
+    # Kubernetes probes take whole seconds; rounding a fraction (0.25 s to 1 s) would
+    # silently probe at another pace than the spec's, so a fraction is refused here (the
+    # LocalDeployer honours it).
+    for key, seconds in (
+        ("initialDelaySeconds", hc.initial_delay_seconds),
+        ("periodSeconds", hc.period_seconds),
+        ("timeoutSeconds", hc.timeout_seconds),
+    ):
+        if not float(seconds).is_integer():
+            raise ConfigError(
+                f"deployment.healthcheck.{key}: {seconds:g} s is not a whole number of "
+                f"seconds, and Kubernetes probes take whole seconds (it would run as "
+                f"{max(1, math.ceil(seconds))} s); give whole seconds for a Kubernetes "
+                "deployment"
+            )
     return {
         "httpGet": {"path": path, "port": port, "scheme": "HTTP"},
         "initialDelaySeconds": math.ceil(hc.initial_delay_seconds) if initial else 0,
