@@ -180,3 +180,25 @@ def test_source_case_refuses_a_window_that_does_not_end_after_it_starts(
 def test_source_case_takes_int_bounds() -> None:
     case = SourceCase(InMemorySource(now=10.0), "m", "a", start=0, end=10)
     assert (case.start, case.end) == (0, 10)
+
+
+def test_a_hook_store_subclass_taking_a_url_still_opens_its_store(tmp_path: Any) -> None:
+    """A subclass may take other arguments than a store (its first one a URL it opens):
+    only the store it passes on to HookStore is checked (second look, stop 44)."""
+    from modelship.registry import FsspecStore
+    from modelship.testing import HookStore
+
+    class FromUrl(HookStore):
+        def __init__(self, url: str) -> None:
+            super().__init__(FsspecStore.from_url(url))
+
+    store = FromUrl(str(tmp_path))
+    store.create("k", b"1")
+    assert store.read("k") == b"1"
+
+    class PassesNoStore(HookStore):
+        def __init__(self, url: str) -> None:
+            super().__init__(url)  # type: ignore[arg-type]
+
+    with pytest.raises(ConfigError, match="inner must be a Store"):
+        PassesNoStore(str(tmp_path))

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import IO, Any
 
+from modelship._shown import brief
 from modelship.errors import ConfigError, StoreError
 from modelship.registry import (
     AbortsUploads,
@@ -417,12 +418,11 @@ class HookStore:
     b'1'
     """
 
-    def __new__(cls, inner: Store, **hooks: Any) -> HookStore:
+    def __new__(cls, inner: Store, *args: Any, **hooks: Any) -> HookStore:
+        # A subclass may take other arguments (a URL it opens a store from): its first
+        # one is then no store, and __init__ checks the store it passes on.
         if not isinstance(inner, Store):
-            raise ConfigError(
-                f"inner must be a Store (such as MemoryStore() or FsspecStore.from_url(url)), "
-                f"got {type(inner).__name__} {inner!r}"
-            )
+            return super().__new__(cls)
         return super().__new__(_with_capabilities_of(cls, inner))
 
     def __init__(
@@ -432,6 +432,11 @@ class HookStore:
         before_create: Callable[[str], None] | None = None,
         before: Callable[[str, str], None] | None = None,
     ):
+        if not isinstance(inner, Store):
+            raise ConfigError(
+                f"inner must be a Store (such as MemoryStore() or FsspecStore.from_url(url)), "
+                f"got {type(inner).__name__} {brief(inner)}"
+            )
         for name, hook in (("before_create", before_create), ("before", before)):
             if hook is not None and not callable(hook):
                 raise ConfigError(
