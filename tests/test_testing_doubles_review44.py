@@ -195,6 +195,11 @@ def test_a_hook_store_subclass_taking_a_url_still_opens_its_store(tmp_path: Any)
     store = FromUrl(str(tmp_path))
     store.create("k", b"1")
     assert store.read("k") == b"1"
+    from modelship.registry import LocalBlobs
+
+    # With the capabilities of the store it wraps, as a HookStore made from it has.
+    assert isinstance(store, LocalBlobs)
+    assert isinstance(store, FromUrl)
 
     class PassesNoStore(HookStore):
         def __init__(self, url: str) -> None:

@@ -196,3 +196,31 @@ def test_huge_fraction_is_a_malformed_quantity() -> None:
         parse_quantity(huge)
     with pytest.raises(ConfigError, match=r"cpu: .* is not a Kubernetes quantity"):
         Resources(limits={"cpu": huge})
+
+
+# --- second look -------------------------------------------------------------------------
+
+
+#: spec_digest of the spec below as histories recorded it before stop 44 (quantities as
+#: written), computed with the code of b603e72.
+CANONICAL_RECORDED = "sha256:e57dd6580f86b890ccf6337a43a5f9d516a52e8f7dd9bb1831c293436f306b77"
+
+
+def test_quantities_written_canonically_keep_the_digest_recorded_before() -> None:
+    """A quantity in its canonical form (as Quantity prints it: 4Gi, 512Mi, 500m) digests
+    as before: the value-only form is the shorter canonical one (it was the decimal one,
+    so every spec with a memory limit in Gi redeployed once)."""
+    limits = Resources(limits={"memory": "4Gi", "cpu": "500m"}, requests={"memory": "512Mi"})
+    spec = DeploymentSpec(containers=[Container(name="m", image="m:1", resources=limits)])
+    assert spec_digest(spec) == CANONICAL_RECORDED
+
+
+def test_a_negative_zero_probe_time_digests_as_zero() -> None:
+    zero = HealthCheck(initial_delay_seconds=0.0)
+    negative = HealthCheck(initial_delay_seconds=-0.0)
+    assert zero == negative
+
+    def spec(check: HealthCheck) -> DeploymentSpec:
+        return DeploymentSpec(containers=[Container(name="m", image="m:1")], healthcheck=check)
+
+    assert spec_digest(spec(zero)) == spec_digest(spec(negative))

@@ -148,7 +148,9 @@ def _seconds(value: Any) -> Any:
     equal specs then write the same document, and digest the same (anything else is
     left for its check, which has already run)."""
     value = _plain(value)
-    return float(value) if type(value) is int else value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) + 0.0  # + 0.0: -0.0 is 0.0, which canonical JSON writes apart
+    return value
 
 
 def _plain(value: Any) -> Any:

@@ -47,7 +47,7 @@ from modelship.deploy._gates import (
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
 from modelship.deploy._lock import exclusive
 from modelship.deploy._protocol import Deployer, DeployerCapabilities, SlotHealth, SlotState
-from modelship.deploy._quantity import DECIMAL_SI, Quantity
+from modelship.deploy._quantity import BINARY_SI, DECIMAL_SI, Quantity
 from modelship.deploy._rollout import (
     EventKind,
     Rollout,
@@ -182,8 +182,20 @@ def _env_in_order(env: Mapping[str, str]) -> Mapping[str, str] | list[list[str]]
 
 def _amount(quantity: Quantity) -> str:
     """``quantity`` in a form that depends on its value alone (``str()`` keeps the suffix
-    style: ``1Gi`` and ``1073741824`` are one amount written two ways)."""
-    return str(attrs.evolve(quantity, format=DECIMAL_SI, text=""))
+    style: ``1Gi`` and ``1073741824`` are one amount written two ways): the shorter of its
+    decimal and binary canonical forms, the decimal one on a tie. A quantity written in
+    its canonical form (``4Gi``, ``512Mi``, ``1G``, ``500m``) keeps its text, as digests
+    recorded before wrote it.
+
+    Examples
+    --------
+    >>> from modelship.deploy import Quantity
+    >>> [_amount(Quantity.parse(t)) for t in ("4Gi", "1024Mi", "1073741824", "1G", "0.5")]
+    ['4Gi', '1Gi', '1Gi', '1G', '500m']
+    """
+    decimal = str(attrs.evolve(quantity, format=DECIMAL_SI, text=""))
+    binary = str(attrs.evolve(quantity, format=BINARY_SI, text=""))
+    return binary if len(binary) < len(decimal) else decimal
 
 
 def _short(digest: object) -> str:

@@ -437,6 +437,9 @@ class HookStore:
                 f"inner must be a Store (such as MemoryStore() or FsspecStore.from_url(url)), "
                 f"got {type(inner).__name__} {brief(inner)}"
             )
+        made = _with_capabilities_of(type(self), inner)
+        if type(self) is not made:  # a subclass built from other arguments (a URL)
+            self.__class__ = made
         for name, hook in (("before_create", before_create), ("before", before)):
             if hook is not None and not callable(hook):
                 raise ConfigError(
