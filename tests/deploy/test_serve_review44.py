@@ -266,3 +266,25 @@ def test_a_wrong_v2_target_is_a_404_while_the_model_loads() -> None:
         finally:
             release.set()
         wait_ready(client)
+
+
+# --- second look -------------------------------------------------------------------------
+
+
+def test_a_list_mixing_int64_and_uint64_integers_is_never_rounded() -> None:
+    from modelship.deploy.serve._app import _cells
+
+    answer = [4611686018427387905, np.uint64(1)]
+    assert _cells(answer).tolist() == [4611686018427387905, 1]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [[0.5, 1.5], [[0.1, 0.9], [0.2, 0.8]], [np.float64(0.5), 1.5], ["a", "b"], [1, 2], [True]],
+)
+def test_a_list_of_one_kind_takes_numpys_fast_path(answer: list[Any]) -> None:
+    from modelship.deploy.serve import _app
+
+    typed = _app._typed(answer)
+    assert typed is not None
+    assert typed.tolist() == answer or typed.tolist() == [list(row) for row in answer]

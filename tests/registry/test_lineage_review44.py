@@ -1,5 +1,5 @@
-"""Git lineage is read with one ``git status`` (stop 44): the commit from its branch
-header, the dirty flag from its change lines; a repository without a commit has none."""
+"""Git lineage (stop 44): the commit and the dirty flag, whatever the branch and file names
+are (bytes, not UTF-8); a repository without a commit has none."""
 
 from __future__ import annotations
 
@@ -41,3 +41,26 @@ def test_an_untracked_file_is_not_a_change_but_a_staged_one_is(tmp_path: Path) -
 
 def test_a_folder_outside_any_repository_has_no_lineage(tmp_path: Path) -> None:
     assert git_lineage(str(tmp_path)) == (None, None)
+
+
+def test_a_branch_whose_name_is_not_utf8_keeps_its_lineage(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "train.py").write_text("print(1)\n")
+    subprocess.run([*GIT, "-C", str(repo), "add", "train.py"], check=True)
+    subprocess.run([*GIT, "-C", str(repo), "commit", "-qm", "x"], check=True)
+    subprocess.run([b"git", b"-C", bytes(repo), b"checkout", b"-qb", b"feat-\xe9t\xe9"], check=True)
+    commit, dirty = git_lineage(str(repo))
+    assert commit is not None
+    assert len(commit) == 40
+    assert dirty is False
+
+
+def test_a_status_that_fails_keeps_the_commit_and_leaves_dirty_unknown(tmp_path: Path) -> None:
+    repo = _repo(tmp_path)
+    (repo / "train.py").write_text("print(1)\n")
+    subprocess.run([*GIT, "-C", str(repo), "add", "train.py"], check=True)
+    subprocess.run([*GIT, "-C", str(repo), "commit", "-qm", "x"], check=True)
+    (repo / ".git" / "index").write_bytes(b"damaged")
+    commit, dirty = git_lineage(str(repo))
+    assert commit is not None
+    assert dirty is None

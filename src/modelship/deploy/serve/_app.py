@@ -1458,6 +1458,8 @@ def _cell_kind(cell: Any) -> str | None:
     cell (numpy would round a big integer, make a bool a number or a number text)."""
     if isinstance(cell, (bool, np.bool_)):
         return "b"
+    if isinstance(cell, np.unsignedinteger):  # with int64 integers numpy makes floats
+        return "u"
     if isinstance(cell, (int, np.integer)):
         return "i" if _INT64.min <= int(cell) <= _INT64.max else None
     if isinstance(cell, (float, np.floating)):
@@ -1465,6 +1467,46 @@ def _cell_kind(cell: Any) -> str | None:
     if isinstance(cell, str):
         return "U"
     return None
+
+
+#: The numpy kind of a cell's exact type where numpy keeps every such cell as it is: the
+#: fast path of :func:`_cells` (a list of one of these kinds is what numpy makes of it).
+_KIND_OF_TYPE: dict[type, str] = {
+    float: "f",
+    np.float64: "f",
+    np.float32: "f",
+    np.float16: "f",
+    bool: "b",
+    np.bool_: "b",
+    str: "U",
+    np.str_: "U",
+    int: "i",
+    np.int64: "i",
+    np.int32: "i",
+    np.int16: "i",
+    np.int8: "i",
+}
+
+
+def _typed(answer: Any) -> NDArray[Any] | None:
+    """``answer`` (a list of cells, or of rows of cells) as numpy types it, when every
+    cell is of one kind numpy keeps as it is; else ``None``. The cells' types are read in
+    C (``set(map(type, ...))``), so the common answer, floats or rows of floats, costs
+    what ``np.asarray`` costs; an integer beyond int64 makes numpy choose another kind
+    than ``"i"``, and is left to the walk cell by cell."""
+    types = set(map(type, answer))
+    if types <= {list, tuple}:  # rows of cells
+        types = set(map(type, itertools.chain.from_iterable(answer)))
+    kinds = {_KIND_OF_TYPE.get(t) for t in types}
+    if len(kinds) != 1 or None in kinds:
+        return None
+    try:
+        typed = np.asarray(answer)
+    except ValueError:  # rows of different lengths
+        return None
+    if typed.dtype.kind != kinds.pop() or typed.shape[:1] != (len(answer),):
+        return None
+    return typed
 
 
 def _cells(answer: Any) -> NDArray[Any]:
@@ -1485,6 +1527,9 @@ def _cells(answer: Any) -> NDArray[Any]:
     """
     if isinstance(answer, np.ndarray):
         return answer
+    typed = _typed(answer)
+    if typed is not None:
+        return typed
     if all(isinstance(cell, np.ndarray) for cell in answer):
         with contextlib.suppress(ValueError):
             return np.asarray(answer)  # arrays of one shape: numpy's own typing
