@@ -182,3 +182,15 @@ def test_a_manifest_with_an_attachment_role_input_would_refuse_is_damage(
     fresh = ms.open_registry(str(tmp_path / "r"))
     with pytest.raises(IntegrityError, match="attachment role"):
         fresh.verify("m", "1")
+
+
+def test_a_document_nested_too_deep_to_write_back_fails_its_signature_check() -> None:
+    """Read (the parser goes a few levels deeper than the writer), then too deep to be
+    written back to check its signature: changed after signing, never a RecursionError."""
+    from modelship.registry._signing import _expected
+
+    def too_deep() -> str:
+        raise RecursionError("maximum recursion depth exceeded while encoding a JSON object")
+
+    with pytest.raises(ms.SignatureError, match="changed after it was signed"):
+        _expected(too_deep, "tag log entry models/m/tags/1/000000000001.json")

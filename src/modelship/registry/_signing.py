@@ -257,7 +257,7 @@ class Signer:
             return False
         try:
             expected = self._doc_mac(doc, SIGNING_POLICY)
-        except ConfigError:  # a value no signed policy holds: it was changed
+        except (ConfigError, RecursionError):  # no signed policy holds it: it was changed
             return False
         return hmac.compare_digest(expected, signature)
 
@@ -295,7 +295,7 @@ def _expected(expected: Callable[[], str], what: str) -> str:
     no signed document holds one, so it was changed after it was signed)."""
     try:
         return expected()
-    except ConfigError as exc:
+    except (ConfigError, RecursionError) as exc:  # NaN; nesting too deep to write back
         raise SignatureError(
             f"{what} was changed after it was signed: it holds a value no signed document "
             f"holds ({exc}); refusing to trust it"
