@@ -3,17 +3,24 @@ argument or a name in the data does to them (review 44)."""
 
 from __future__ import annotations
 
+import copy
+import json
+import pickle
+import re
+from decimal import Decimal
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import modelship as ms
 from modelship.checks import CheckResult, ColumnResult, SuiteResult, run_suite
 from modelship.cli import main
 from modelship.errors import ConfigError
-from modelship.report import render_json
+from modelship.report import render_json, render_text
 
 # --- one detail JSON cannot hold --------------------------------------------------------
 
@@ -193,3 +200,91 @@ def test_a_name_in_the_data_is_no_mention_in_markdown() -> None:
     ).to_markdown()
     assert "@octocat" not in markdown
     assert "@<!-- -->octocat" in markdown
+
+
+def test_a_check_name_in_the_data_is_no_mention_in_the_markdown_summary_line() -> None:
+    column = ColumnResult(name="age", status="fail")
+    markdown = SuiteResult(
+        [CheckResult(name="@octocat", status="fail", columns=[column])]
+    ).to_markdown()
+    assert "<summary>@<!-- -->octocat: 1 column</summary>" in markdown
+    assert re.findall(r"@(?!<!-- -->)", markdown) == []
+
+
+# --- what a custom check's result may hold (review 44, second pass) ---------------------
+
+
+@pytest.mark.parametrize(
+    ("number", "expected"),
+    [
+        (np.bool_(True), 1.0),
+        (np.int64(3), 3.0),
+        (Decimal("0.012"), 0.012),
+        (np.array(0.25), 0.25),
+        (Fraction(1, 4), 0.25),
+        (10**400, float("inf")),
+    ],
+    ids=["numpy-bool", "numpy-int", "decimal", "0-d-array", "fraction", "huge-int"],
+)
+def test_a_result_takes_any_number_float_takes(number: Any, expected: float) -> None:
+    check = CheckResult(name="x", status="pass", statistic=number, threshold=number)
+    column = ColumnResult(name="x", status="pass", p_value=number)
+    assert (check.statistic, check.threshold, column.p_value) == (expected,) * 3
+
+
+@pytest.mark.parametrize("number", ["0.3", b"0.3", 1j, np.array([0.3]), object()])
+def test_a_result_refuses_what_is_no_number(number: Any) -> None:
+    with pytest.raises(ConfigError, match=r"^statistic="):
+        CheckResult(name="x", status="pass", statistic=number)
+
+
+@pytest.mark.parametrize(
+    "details",
+    [
+        lambda: [("k", 1)],
+        lambda: pd.Series({"k": 1}),
+        lambda: iter([("k", 1)]),
+        {"k": 1}.items,
+    ],
+    ids=["pairs", "series", "iterator", "items"],
+)
+def test_a_result_takes_details_dict_takes(details: Any) -> None:
+    assert dict(CheckResult(name="x", status="pass", details=details()).details) == {"k": 1}
+    assert dict(ColumnResult(name="x", status="pass", details=details()).details) == {"k": 1}
+
+
+@pytest.mark.parametrize("details", ["abc", 5, [1, 2], iter([1, 2])])
+def test_a_result_refuses_details_that_are_no_pairs(details: Any) -> None:
+    with pytest.raises(ConfigError, match=r"^details="):
+        CheckResult(name="x", status="pass", details=details)
+
+
+def test_a_custom_check_with_numpy_and_decimal_figures_passes() -> None:
+    def no_nulls() -> CheckResult:
+        has = pd.Series([1.0, None]).isna().any()  # numpy.bool_
+        return CheckResult(name="no_nulls", status="pass", statistic=has, threshold=0)
+
+    def error_rate() -> CheckResult:
+        return CheckResult(name="error_rate", status="pass", statistic=Decimal("0.012"))
+
+    suite = run_suite([no_nulls, error_rate])
+    assert [r.status.value for r in suite.results] == ["pass", "pass"]
+    assert suite.exit_code() == 0
+
+
+# --- the report's document -----------------------------------------------------------------
+
+
+def test_a_suite_report_document_is_a_plain_json_document() -> None:
+    report = SuiteResult([CheckResult(name="a", status="pass", statistic=0.1)]).to_report()
+    assert json.loads(json.dumps(report.document))["results"][0]["name"] == "a"
+    copied = pickle.loads(pickle.dumps(report))
+    assert copied.document == report.document
+    assert copy.deepcopy(report).document == report.document
+
+
+def test_a_report_of_a_detail_json_cannot_hold_pickles_with_the_json_error() -> None:
+    report = SuiteResult([_odd()]).to_report()
+    assert "labels" in render_text(report)
+    with pytest.raises(ConfigError, match="distinct keys"):
+        pickle.dumps(report)

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import pickle
 import re
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from hypothesis import given
 from hypothesis import strategies as st
 
-from modelship.checks import DataDrift, Degradation, Schema, Verdict
+from modelship.checks import DataDrift, Degradation, DriftColumnResult, Schema, Verdict
 from modelship.checks._figures import against, beside, percents
 from modelship.checks._schema import missing_rate_finding
 
@@ -163,3 +165,50 @@ def test_printed_interval_ends_compare_with_the_limit_as_the_numbers_do(
     shown, shown_limit = beside(values, limit, sign="+")
     for text, value in zip(shown, values, strict=True):
         assert _order(float(text), float(shown_limit)) == _order(value, limit)
+
+
+# --- second pass: shares below fixed decimals, drift limits, effect sizes ------------------
+
+
+def test_a_share_too_small_for_fixed_decimals_is_still_a_percentage() -> None:
+    shown = percents([0.0, 0.5, 1e-20], [(0, 1), (1, 2)], decimals=1, strict=True, readable=True)
+    assert shown == ["0%", "50%", "1e-18%"]
+    assert all(text.endswith("%") for text in percents([0.5, 1e-300], readable=True))
+
+
+def test_shares_one_float_apart_beyond_fixed_decimals_print_apart_as_percentages() -> None:
+    low, high = 1e-20, np.nextafter(1e-20, 1.0)
+    shown = percents([low, high], strict=True, readable=True)
+    assert all(text.endswith("%") for text in shown)
+    assert Decimal(shown[0][:-1]) < Decimal(shown[1][:-1])
+
+
+def test_schema_tolerance_of_1e_20_prints_percentages() -> None:
+    reference = pd.DataFrame({"a": np.arange(100.0)})
+    current = pd.DataFrame({"a": np.r_[np.arange(50.0), np.arange(50.0) + 1000]})
+    result = Schema.infer(reference).check(current, range_tolerance=1e-20).run()
+    assert result.columns["a"].reason == "50% of values outside [0, 99] (tolerance 1e-18%)"
+
+
+def test_drift_check_reason_prints_max_missing_rate_as_its_column_does() -> None:
+    rng = np.random.default_rng(0)
+    values = rng.normal(size=5000)
+    values[:3] = np.nan  # 0.06% missing
+    result = DataDrift(
+        reference=pd.DataFrame({"a": rng.normal(size=5000)}),
+        current=pd.DataFrame({"a": values}),
+        max_missing_rate=0.0004,
+    ).run()
+    assert result.reason == "1 column above max_missing_rate 0.04%: 'a'"
+    assert result.columns["a"].reason.endswith("above max_missing_rate 0.04%")
+
+
+def test_an_effect_size_just_under_its_threshold_prints_under_it() -> None:
+    column = DriftColumnResult(
+        name="age",
+        status="pass",
+        effect_method="wasserstein",
+        effect_size=0.099996,
+        effect_threshold=0.1,
+    )
+    assert column.to_entry().cells["effect size"] == "wasserstein 0.099996 (threshold 0.1)"

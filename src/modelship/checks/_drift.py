@@ -34,7 +34,7 @@ from modelship.checks import stats
 from modelship.checks._drift_result import DriftColumnResult
 from modelship.checks._figures import compared, percents
 from modelship.checks._profile import DriftProfile, profile_side
-from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, percent, shares
+from modelship.checks._result import N_JOBS, CheckResult, Severity, Status, shares
 from modelship.checks._schema import (
     EXCLUDED,
     MAX_MISSING_RATE,
@@ -204,6 +204,13 @@ def _percents(share: float, threshold: float) -> tuple[str, str]:
     comparison is the true one (49.75% is not "50% < 50%")."""
     shown, shown_threshold = percents([share, threshold])
     return shown, shown_threshold
+
+
+def _limit_percent(limit: float) -> str:
+    """``max_missing_rate`` as a column's reason prints it (:func:`rates`): one decimal,
+    more until a digit that is not 0 shows (0.04%, never "0.0%")."""
+    (shown,) = percents([limit], (), decimals=1, readable=True)
+    return shown
 
 
 # --- column computations -----------------------------------------------------------------
@@ -940,7 +947,7 @@ class _DriftCheck:
             if too_missing:
                 parts.append(
                     f"{len(too_missing)} column{'s' if len(too_missing) != 1 else ''} "
-                    f"above max_missing_rate {percent(self.max_missing_rate)}: "
+                    f"above max_missing_rate {_limit_percent(self.max_missing_rate)}: "
                     f"{_names(too_missing)}"
                 )
             if share is not None and share >= self.drift_share:

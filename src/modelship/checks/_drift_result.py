@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import attrs
 
 from modelship import _json
+from modelship.checks._figures import compared
 from modelship.checks._result import ColumnResult, _facts, _number, _optional_float
 from modelship.report import Entry
 
@@ -86,10 +87,12 @@ class DriftColumnResult(ColumnResult):
         """
         entry = super().to_entry()
         effect = ""
-        if self.effect_size is not None:
+        if self.effect_size is not None and self.effect_threshold is not None:
+            # Widened together: 0.099996 against 0.1 is not "0.1 (threshold 0.1)".
+            shown, (limit,) = compared(self.effect_size, [self.effect_threshold], 4, 4, strict=True)
+            effect = f"{self.effect_method} {shown} (threshold {limit})"
+        elif self.effect_size is not None:
             effect = f"{self.effect_method} {_number(self.effect_size)}"
-            if self.effect_threshold is not None:
-                effect += f" (threshold {_number(self.effect_threshold)})"
         facts = _facts([("effect_method", self.effect_method), ("effect_size", self.effect_size)])
         return attrs.evolve(
             entry,

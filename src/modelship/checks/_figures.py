@@ -12,7 +12,10 @@ still be a little above it).
 
 from __future__ import annotations
 
+import decimal
+import math
 from collections.abc import Sequence
+from decimal import Decimal
 
 MAX_DIGITS = 17  # enough for any two different floats to print differently
 _WHOLE_LIMIT = 2.0**53  # whole floats beyond this are not exact integers
@@ -82,7 +85,8 @@ def percents(
     """``shares`` as percentages with ``decimals`` decimals, or more until, for each pair
     ``(i, j)``, the printed share ``i`` compares with the printed share ``j`` as the
     numbers do; with ``readable``, also until every share that is not 0 shows a digit
-    that is not 0.
+    that is not 0. Shares that 17 decimals do not tell apart (1e-20) print with the
+    significant digits they take, still as percentages.
 
     Examples
     --------
@@ -93,6 +97,8 @@ def percents(
     ['0.00%', '50.01%', '50.00%']
     >>> percents([1e-5, 0.0], decimals=1, strict=True)
     ['0.001%', '0.000%']
+    >>> percents([0.5, 1e-20], decimals=1, readable=True)
+    ['50%', '1e-18%']
     """
     for places in range(decimals, decimals + MAX_DIGITS):
         texts = [f"{share:.{places}%}" for share in shares]
@@ -107,7 +113,39 @@ def percents(
             )
         ):
             return texts
-    return [repr(share) for share in shares]
+    return _exact_percents(shares, pairs, strict=strict)
+
+
+def _exact_percents(
+    shares: Sequence[float], pairs: Sequence[tuple[int, int]], *, strict: bool
+) -> list[str]:
+    """:func:`percents` for shares too close or too small for fixed decimals (1e-20):
+    each a percentage with the significant digits it takes, never a bare fraction."""
+    if not all(math.isfinite(share) for share in shares):
+        return [f"{share:%}" for share in shares]
+    with decimal.localcontext(decimal.Context(prec=40)):  # exact for any two floats
+        exact = [Decimal(share) * 100 for share in shares]
+        for digits in range(1, 41):
+            texts = [_significant(value, digits) for value in exact]
+            printed = [Decimal(text) for text in texts]
+            if all(
+                _order(printed[i], printed[j], strict=strict)
+                == _order(exact[i], exact[j], strict=strict)
+                for i, j in pairs
+            ):
+                break
+    return [f"{text}%" for text in texts]
+
+
+def _significant(value: Decimal, digits: int) -> str:
+    """``value`` with ``digits`` significant digits, its whole part always in full ("50",
+    never "5e+1")."""
+    whole = value.adjusted() + 1 if value else 0
+    return f"{value:.{max(digits, whole)}g}"
+
+
+def _order(a: Decimal, b: Decimal, *, strict: bool) -> tuple[bool, ...]:
+    return (a > b, a == b) if strict else (a >= b,)
 
 
 def _whole(value: float) -> bool:

@@ -130,7 +130,14 @@ def _optional_float(value: float | None) -> float | None:
 
 
 def _details(value: Mapping[str, Any] | None) -> dict[str, Any]:
-    return {} if value is None else dict(value)
+    if value is None:
+        return {}
+    try:
+        return dict(value)
+    except (TypeError, ValueError):  # an iterator of things that are no pairs
+        raise InvalidParameter(
+            "details", value, "a mapping, or a list of (key, value) pairs"
+        ) from None
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -218,9 +225,56 @@ class _Parts(Constraint):
         return ("age", 5)
 
 
-# What a result's number accepts: any real number (numpy's too), non-finite ones as well
-# (written as null); never a text, which would be read as a number.
-_NUMBER = (None, numbers.Real)
+class _Real(Constraint):
+    """A result's number: anything ``float()`` takes (Python's and numpy's numbers, numpy
+    booleans, ``Decimal``, a 0-d array), non-finite ones as well (written as null); never
+    a text, which would be read as a number, nor an array of several values."""
+
+    def is_satisfied_by(self, value: object) -> bool:
+        if isinstance(value, str | bytes | bytearray) or getattr(value, "ndim", 0) != 0:
+            return False
+        if isinstance(value, numbers.Real):
+            return True
+        try:
+            float(value)  # type: ignore[arg-type]
+        except OverflowError:  # an integer beyond float's range, such as 10**400
+            return True
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return "a real number (not a text)"
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return ("0.3", 1j, object())
+
+
+class _Pairs(Constraint):
+    """A result's details: a mapping, or anything else ``dict()`` takes (an iterable of
+    key-value pairs, a pandas Series); never a text or a number."""
+
+    def is_satisfied_by(self, value: object) -> bool:
+        if isinstance(value, Mapping) or callable(getattr(value, "keys", None)):
+            return True
+        if isinstance(value, str | bytes | bytearray) or not isinstance(value, Iterable):
+            return False
+        if isinstance(value, Iterator):  # read once: the converter says what was wrong
+            return True
+        try:
+            dict(value)
+        except (TypeError, ValueError):
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return "a mapping, or a list of (key, value) pairs"
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return ("age", 5, [1, 2])
+
+
+_NUMBER = (None, _Real())
 
 # The fields every result has, checked before converters run: a ConfigError naming the
 # field and the value, not the ValueError of Status("passed") or float("abc").
@@ -231,7 +285,7 @@ _RESULT_CONSTRAINTS: Constraints = {
     "statistic": _NUMBER,
     "threshold": _NUMBER,
     "p_value": _NUMBER,
-    "details": (None, Mapping),
+    "details": (None, _Pairs()),
 }
 
 
@@ -1254,6 +1308,13 @@ class SuiteResult:
         >>> report.passed, [section.head.name for section in report.sections]
         (True, ['a'])
         """
+        document: Mapping[str, Any]
+        try:
+            document = self.to_dict(strict=strict)
+        except ConfigError:
+            # A detail JSON cannot hold (keys 1 and "1"): only the JSON rendering reads
+            # the document, so it alone fails; the other formats do not show details.
+            document = _Document(lambda: self.to_dict(strict=strict))
         return Report(
             title="modelship checks",
             passed=self.passes(strict=strict),
@@ -1261,7 +1322,7 @@ class SuiteResult:
             headings=("status", "severity", "statistic", "threshold", "reason"),
             item="check",
             package="modelship.checks",
-            document=_Document(lambda: self.to_dict(strict=strict)),
+            document=document,
         )
 
     def summary(self, *, strict: bool = False) -> str:
@@ -1279,9 +1340,10 @@ class SuiteResult:
 
 
 class _Document(Mapping[str, Any]):
-    """A report's JSON document, built when first read: only the JSON rendering reads it,
-    so a detail JSON cannot hold (keys 1 and "1") fails that rendering alone, never the
-    summary, Markdown, JUnit or HTML, which do not show details."""
+    """The JSON document of a suite JSON cannot hold (a detail with keys 1 and "1"),
+    built when read: only the JSON rendering reads it, so that rendering alone fails,
+    never the summary, Markdown, JUnit or HTML, which do not show details. A suite JSON
+    holds gets a plain dict instead."""
 
     def __init__(self, build: Callable[[], dict[str, Any]]) -> None:
         self._build = build
@@ -1300,6 +1362,11 @@ class _Document(Mapping[str, Any]):
 
     def __len__(self) -> int:
         return len(self._document())
+
+    def __reduce__(self) -> tuple[type[dict[str, Any]], tuple[dict[str, Any]]]:
+        # Copied or pickled as the dict it builds (a lambda cannot be pickled): the same
+        # error as the JSON rendering, not one about the lambda.
+        return (dict, (self._document(),))
 
 
 SCHEMA_VERSION = 1

@@ -309,13 +309,14 @@ _ICONS = {"pass": "✅", "skip": "⏭️", "warn": "⚠️", "fail": "❌", "err
 # comment. "\\@" does not stop it: GitHub finds mentions after Markdown is rendered
 # (github/markup#1168, cmark-gfm#181); an empty HTML comment after the "@" does, and renders
 # as nothing.
+_MENTION_BREAK = "@<!-- -->"
 _MARKDOWN_ESCAPES = str.maketrans(
     {
         **{c: "\\" + c for c in "\\|[]*_`~"},  # tables, links, emphasis, code, strikethrough
         "&": "&amp;",
         "<": "&lt;",
         ">": "&gt;",
-        "@": "@<!-- -->",
+        "@": _MENTION_BREAK,
     }
 )
 
@@ -399,7 +400,9 @@ def _details(section: Section) -> _Block:
     shown = entries[:_MARKDOWN_ROWS]
     summary = f"{_line(section.head.name)}: {count} {_plural(_line(section.item), count)}"
     table = _table(section.item, section.headings, shown)
-    opening = ["", "<details>", f"<summary>{_h(summary)}</summary>", "", *table[:2]]
+    # Raw HTML, where Markdown's escapes do not apply, but an "@name" is still a mention.
+    summary = _h(summary).replace("@", _MENTION_BREAK)
+    opening = ["", "<details>", f"<summary>{summary}</summary>", "", *table[:2]]
     rows = table[2:]
     if len(entries) > len(shown):
         rest = entries[len(shown) :]
