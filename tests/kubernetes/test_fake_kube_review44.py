@@ -8,7 +8,10 @@
 * PatchOptions: force on a non-apply patch, an apply without fieldManager, a fieldManager
   over 128 bytes are 422 Invalid.
 * The fake's own controls refuse wrong values with ConfigError.
-* A PUT to a missing Lease creates it (201); other kinds keep 404.
+* A PUT to a missing Lease or Service creates it (201); other kinds keep 404.
+* Pods serve their registry's selectable fields (``status.phase``, ``spec.nodeName``...);
+  field selector terms are not trimmed and their values are unescaped; ``in ()`` is the
+  set {""}; ``<``/``>`` compare int64 values only.
 """
 
 from __future__ import annotations
@@ -107,7 +110,7 @@ def test_label_selector_set_based_and_double_equals(
     assert _names(body) == names
 
 
-@pytest.mark.parametrize("selector", ["env in prod", "env in ()", "a b", "env=(x)", ","])
+@pytest.mark.parametrize("selector", ["env in prod", "a b", "env=(x)", ","])
 def test_label_selector_unreadable_is_400(three: FakeKube, selector: str) -> None:
     code, body = _call(three, "GET", COLL, labelSelector=selector)
     assert (code, body["reason"]) == (400, "BadRequest")
@@ -333,3 +336,151 @@ def test_put_to_a_deleted_lease_with_its_uid_is_a_conflict(kube: FakeKube) -> No
 def test_put_to_a_missing_configmap_is_still_404(kube: FakeKube) -> None:
     code, body = _call(kube, "PUT", COLL + "/c", _cm("c"))
     assert (code, body["reason"]) == (404, "NotFound")
+
+
+# --- 6. review 2: selectors as the API server's parsers read them ---------------------------
+
+PODS = f"/api/v1/namespaces/{NS}/pods"
+SERVICES = f"/api/v1/namespaces/{NS}/services"
+
+
+def _pod(name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": name, "namespace": NS},
+        "spec": {"containers": [{"name": "c", "image": "i:1"}], **spec},
+    }
+
+
+@pytest.fixture
+def pods() -> Iterator[FakeKube]:
+    # pods never made Ready by the fake's controller: the statuses below stay as written
+    with FakeKube(timings=Timings(pod_ready=3600.0)) as kube:
+        kube.create(_pod("run", nodeName="node-1", hostNetwork=True))
+        kube.store.write_status("pods", NS, "run", {"phase": "Running", "podIP": "10.0.0.1"})
+        kube.create(_pod("wait", restartPolicy="Never"))
+        kube.store.write_status("pods", NS, "wait", {"phase": "Pending"})
+        yield kube
+
+
+@pytest.mark.parametrize(
+    ("selector", "names"),
+    [
+        ("status.phase=Running", ["run"]),
+        ("status.phase!=Running", ["wait"]),
+        ("spec.nodeName=node-1", ["run"]),
+        ("spec.nodeName=", ["wait"]),  # an absent field reads ""
+        ("spec.hostNetwork=true", ["run"]),
+        ("spec.hostNetwork=false", ["wait"]),
+        ("spec.restartPolicy=Never", ["wait"]),
+        ("status.podIP=10.0.0.1", ["run"]),
+        ("status.nominatedNodeName=", ["run", "wait"]),
+        ("spec.schedulerName=,spec.serviceAccountName=", ["run", "wait"]),
+        ("metadata.name=wait,status.phase=Pending", ["wait"]),
+    ],
+)
+def test_pod_field_selectors_on_list_and_watch(
+    pods: FakeKube, selector: str, names: list[str]
+) -> None:
+    code, body = _call(pods, "GET", PODS, fieldSelector=selector)
+    assert (code, sorted(_names(body))) == (200, names)
+    code, events = _call(pods, "GET", PODS, fieldSelector=selector, watch="1", timeoutSeconds="1")
+    assert code == 200
+    # the watch sends the events of each object it selects (ADDED, then its status write)
+    assert sorted({e["object"]["metadata"]["name"] for e in events}) == names
+
+
+@pytest.mark.parametrize("selector", ["spec.color=red", "status.replicas=1"])
+def test_pod_field_not_in_its_table_is_400(pods: FakeKube, selector: str) -> None:
+    code, body = _call(pods, "GET", PODS, fieldSelector=selector)
+    field = selector.partition("=")[0]
+    assert (code, body["message"]) == (400, f"field label not supported: {field}")
+
+
+@pytest.mark.parametrize(
+    ("selector", "names"),
+    [
+        ("tier in ()", ["empty"]),
+        ("tier notin ()", ["big", "none", "six", "under", "web"]),
+        ("tier in (,web)", ["empty", "web"]),
+        ("x in (foo,,baz),y,z notin ()", []),
+        ("n>5", ["six"]),  # "99999999999999999999" and "1_0" are not int64: no match
+        ("n<7", ["six"]),
+        ("n>-9223372036854775808", ["six"]),
+    ],
+)
+def test_label_selector_empty_sets_and_int64_comparisons(
+    kube: FakeKube, selector: str, names: list[str]
+) -> None:
+    for name, labels in (
+        ("empty", {"tier": ""}),
+        ("web", {"tier": "web"}),
+        ("none", {}),
+        ("big", {"n": "99999999999999999999"}),
+        ("under", {"n": "1_0"}),
+        ("six", {"n": "6"}),
+    ):
+        kube.create(_cm(name, **labels))
+    code, body = _call(kube, "GET", COLL, labelSelector=selector)
+    assert (code, sorted(_names(body))) == (200, names)
+
+
+@pytest.mark.parametrize(
+    "selector",
+    ["tier in (web prod)", "n>1_0", "n>99999999999999999999", "n< 5 6", "n>0x10", "n>"],
+)
+def test_label_selector_bad_values_are_400(three: FakeKube, selector: str) -> None:
+    code, body = _call(three, "GET", COLL, labelSelector=selector)
+    assert (code, body["reason"]) == (400, "BadRequest")
+
+
+@pytest.mark.parametrize(
+    ("selector", "message"),
+    [
+        ("metadata.name = a", "field label not supported: metadata.name "),
+        (
+            "metadata.name=a, metadata.namespace=ns",
+            "field label not supported:  metadata.namespace",
+        ),
+        ("metadata.name=a=b", "invalid field selector: unescaped character in value: ="),
+        ("metadata.name=a\\x", "invalid field selector: invalid escape sequence: \\x"),
+        ("metadata.name=a\\", "invalid field selector: invalid escape sequence: \\"),
+    ],
+)
+def test_field_selector_terms_untrimmed_and_values_unescaped(
+    three: FakeKube, selector: str, message: str
+) -> None:
+    code, body = _call(three, "GET", COLL, fieldSelector=selector)
+    assert (code, body["message"]) == (400, message)
+
+
+def test_field_selector_escaped_comma_and_equals_are_part_of_the_value(kube: FakeKube) -> None:
+    kube.create(_cm("a"))
+    code, body = _call(
+        kube, "GET", COLL, fieldSelector="metadata.name!=a\\,b\\=c\\\\,metadata.name=a"
+    )
+    assert (code, _names(body)) == (200, ["a"])
+    code, body = _call(kube, "GET", COLL, fieldSelector="metadata.name=a\\,b")
+    assert (code, _names(body)) == (200, [])
+
+
+# --- 7. review 2: PUT creates a Service ----------------------------------------------------
+
+
+def test_put_to_a_missing_service_creates_it(kube: FakeKube) -> None:
+    service = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "s", "namespace": NS},
+        "spec": {"selector": {"app": "m"}, "ports": [{"port": 80, "targetPort": 8080}]},
+        "status": {"loadBalancer": {"ingress": [{"ip": "1.2.3.4"}]}},
+    }
+    code, body = _call(kube, "PUT", SERVICES + "/s", service)
+    assert code == 201
+    assert body["spec"]["selector"] == {"app": "m"}
+    stored = kube.get("services", NS, "s")
+    assert stored is not None
+    assert stored["metadata"]["uid"] == body["metadata"]["uid"]
+    assert not (stored.get("status") or {}).get("loadBalancer")  # a create sets no status
+    assert _call(kube, "PUT", SERVICES + "/s", body)[0] == 200

@@ -6,10 +6,13 @@ errors, ``{"type", "object"}`` lines in a chunked watch stream) so the client's 
 path runs: configuration, authentication, TLS, (de)serialisation, retries.
 
 Modelled: create (a ``generateName`` gets 5 random characters, drawn again if taken),
-get, list and watch (equality- and set-based label selectors; ``metadata.name`` and
-``metadata.namespace`` field selectors; others 400), replace with optimistic
+get, list and watch (equality- and set-based label selectors; field selectors on
+``metadata.name``, ``metadata.namespace`` and, for a Pod, ``status.phase``,
+``spec.nodeName`` and the rest of its registry's fields; others 400), replace with
+optimistic
 concurrency (409 on a stale resourceVersion; without one, an unconditional update, which
-a Lease and the custom resources refuse with 422), JSON merge patch, strategic
+a Lease and the custom resources refuse with 422; a PUT to a missing Lease or Service
+creates it, 201), JSON merge patch, strategic
 merge patch of the built-in kinds (as a merge patch whose lists of named items merge by
 name; 415 for the custom resources, which have no patch strategies), server-side apply
 with field managers, shared ownership and conflicts (409 unless ``force``; a
@@ -921,7 +924,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     def _list(self, kind: Kind, ns: str, query: Mapping[str, str]) -> int:
         store = self.server.fake.store
         selector = parse_selector(query.get("labelSelector", ""))
-        fields = parse_field_selector(query.get("fieldSelector", ""))
+        fields = parse_field_selector(query.get("fieldSelector", ""), kind.plural)
         items = [i for i in store.select(kind.plural, ns, selector) if fields(i)]
         for item in items:
             item.pop("apiVersion", None)
@@ -941,7 +944,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         fake = self.server.fake
         store = fake.store
         selector = parse_selector(query.get("labelSelector", ""))
-        fields = parse_field_selector(query.get("fieldSelector", ""))
+        fields = parse_field_selector(query.get("fieldSelector", ""), kind.plural)
         timeout = min(float(query.get("timeoutSeconds", 60)), 300.0)
         since = query.get("resourceVersion", "")
 
@@ -1077,9 +1080,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self, kind: Kind, ns: str, obj: dict[str, Any], query: Mapping[str, str], dry: bool
     ) -> int:
         """A PUT that creates (a kind whose strategy allows create on update, as a
-        Lease's does): a uid in the body is a precondition no missing object meets (409,
-        as the storage layer's GuaranteedUpdate answers); the resourceVersion is ignored;
-        the object is created (201)."""
+        Lease's and a Service's do): a uid in the body is a precondition no missing
+        object meets (409, as the storage layer's GuaranteedUpdate answers); the
+        resourceVersion and a status are ignored; the object is created (201)."""
         meta = obj["metadata"]
         uid = meta.get("uid")
         if uid:
@@ -1095,6 +1098,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             )
         for field in ("resourceVersion", "creationTimestamp"):
             meta.pop(field, None)
+        if kind.plural in _WITH_STATUS:
+            obj.pop("status", None)  # a create sets no status (the strategy's PrepareForCreate)
         _defaults(obj, created=True)
         out = self.server.fake.store.put(
             obj, manager=query.get("fieldManager", "unknown"), dry_run=dry
@@ -1371,8 +1376,9 @@ def _allows_unconditional_update(kind: Kind) -> bool:
 
 def _allows_create_on_update(kind: Kind) -> bool:
     """Whether a PUT to a missing object creates it (each kind's strategy says:
-    AllowCreateOnUpdate): a Lease's does; the other kinds the fake serves answer 404."""
-    return kind.plural == "leases"
+    AllowCreateOnUpdate): a Lease's and a Service's do; the other kinds the fake serves
+    answer 404."""
+    return kind.plural in ("leases", "services")
 
 
 def _flag(value: str | None) -> bool:

@@ -190,12 +190,11 @@ def _label_term(text: str, raw: str) -> Callable[[Labels], bool]:
     if m := _VALUE_TERM.match(raw):
         key, op, value = m[1], m[2], m[3]
         if op in ("<", ">"):
-            try:
-                bound = int(value)
-            except ValueError:
+            bound = _int64(value)
+            if bound is None:
                 raise _bad_selector(
-                    text, f"{raw!r}: for 'gt', 'lt' operators, the value must be an integer"
-                ) from None
+                    text, f"{raw!r}: for 'Gt', 'Lt' operators, the value must be an integer"
+                )
             return lambda labels: _compare(labels.get(key), bound, greater=op == ">")
         if op == "!=":
             return lambda labels: labels.get(key) != value
@@ -207,67 +206,189 @@ def _label_term(text: str, raw: str) -> Callable[[Labels], bool]:
 
 
 def _set_term(text: str, raw: str, m: re.Match[str]) -> Callable[[Labels], bool]:
-    """A set-based term (``key in (a,b)``, ``key notin (a,b)``) as a predicate."""
+    """A set-based term (``key in (a,b)``, ``key notin (a,b)``) as a predicate. As the
+    API server's parser reads the values: ``()``, ``(,)`` and ``(a,,b)`` name the empty
+    value; two values with only whitespace between them are a 400."""
     if m[1]:
         raise _bad_selector(text, f"{raw!r}: '!' goes with a key alone")
     key, op = m[2], m[3]
     values = frozenset(v.strip() for v in m[4].split(","))
-    if op == "in" and values == {""}:
-        raise _bad_selector(text, f"{raw!r}: for 'in' operator, values set can't be empty")
+    for value in values:
+        if bad := re.search(r"\s+(\S)|[=!<>]", value):
+            found = value[bad.start(1) :].split()[0] if bad[1] else bad[0]
+            raise _bad_selector(text, f"{raw!r}: found {found!r}, expected: ',' or ')'")
     if op == "in":
         return lambda labels: key in labels and labels[key] in values
     return lambda labels: labels.get(key) not in values
 
 
+_INT64 = re.compile(r"[+-]?[0-9]+")
+
+
+def _int64(value: str | None) -> int | None:
+    """``value`` as Go's ``strconv.ParseInt(value, 10, 64)`` reads it (None if it fails:
+    no underscores, no spaces, ASCII digits, within int64)."""
+    if value is None or not _INT64.fullmatch(value):
+        return None
+    number = int(value)
+    return number if -(2**63) <= number < 2**63 else None
+
+
 def _compare(value: str | None, bound: int, *, greater: bool) -> bool:
-    try:
-        number = int(value) if value is not None else None
-    except ValueError:
-        return False
+    number = _int64(value)
     return number is not None and (number > bound if greater else number < bound)
 
 
-#: The fields a field selector may name, and where the object keeps them.
-_SELECTABLE_FIELDS = ("metadata.name", "metadata.namespace")
+def _path(*keys: str) -> Callable[[Mapping[str, Any]], str]:
+    def read(obj: Mapping[str, Any]) -> str:
+        value: Any = obj
+        for key in keys:
+            value = value.get(key) if isinstance(value, Mapping) else None
+        return value if isinstance(value, str) else ""
+
+    return read
 
 
-def parse_field_selector(text: str) -> Callable[[Mapping[str, Any]], bool]:
+def _host_network(obj: Mapping[str, Any]) -> str:
+    spec = obj.get("spec")
+    return "true" if isinstance(spec, Mapping) and spec.get("hostNetwork") is True else "false"
+
+
+def _pod_ip(obj: Mapping[str, Any]) -> str:
+    status = obj.get("status")
+    status = status if isinstance(status, Mapping) else {}
+    ips = status.get("podIPs")
+    if isinstance(ips, list) and ips and isinstance(ips[0], Mapping):
+        ip = ips[0].get("ip")
+        return ip if isinstance(ip, str) else ""
+    return _path("status", "podIP")(obj)
+
+
+def _replicas(obj: Mapping[str, Any]) -> str:
+    status = obj.get("status")
+    value = status.get("replicas") if isinstance(status, Mapping) else None
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else "0"
+
+
+FieldRead = Callable[[Mapping[str, Any]], str]
+
+#: The fields a field selector may name on every kind (generic.ObjectMetaFieldsSet).
+_META_FIELDS: dict[str, FieldRead] = {
+    "metadata.name": _path("metadata", "name"),
+    "metadata.namespace": _path("metadata", "namespace"),
+}
+
+#: The fields each kind's registry serves besides (pod.ToSelectableFields and the v1
+#: field label conversions; a ReplicaSet's status.replicas), and how to read them.
+_SELECTABLE_FIELDS: dict[str, dict[str, FieldRead]] = {
+    "pods": {
+        **_META_FIELDS,
+        "spec.nodeName": _path("spec", "nodeName"),
+        "spec.host": _path("spec", "nodeName"),  # the old name, still accepted
+        "spec.restartPolicy": _path("spec", "restartPolicy"),
+        "spec.schedulerName": _path("spec", "schedulerName"),
+        "spec.serviceAccountName": _path("spec", "serviceAccountName"),
+        "spec.hostNetwork": _host_network,
+        "status.phase": _path("status", "phase"),
+        "status.podIP": _pod_ip,
+        "status.nominatedNodeName": _path("status", "nominatedNodeName"),
+    },
+    "replicasets": {**_META_FIELDS, "status.replicas": _replicas},
+}
+
+
+def _split_field_terms(text: str) -> list[str]:
+    """The terms of a field selector, split at commas not escaped by a backslash
+    (fields.splitTerms); the terms are not trimmed."""
+    terms, start, escaped = [], 0, False
+    for i, ch in enumerate(text):
+        if escaped:
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch == ",":
+            terms.append(text[start:i])
+            start = i + 1
+    terms.append(text[start:])
+    return terms
+
+
+def _split_field_term(term: str) -> tuple[str, str, str] | None:
+    """``term`` as (field, operator, value), at the first operator (fields.splitTerm)."""
+    for i in range(len(term)):
+        for op in ("!=", "==", "="):
+            if term.startswith(op, i):
+                return term[:i], op, term[i + len(op) :]
+    return None
+
+
+def _unescape_field_value(value: str) -> str:
+    """A field selector value with its escapes (a backslash before a backslash, ``,`` or
+    ``=``) read, as fields.UnescapeValue does (400 for an unescaped ``,`` or ``=`` or a
+    bad escape)."""
+    out: list[str] = []
+    escaped = False
+    for ch in value:
+        if escaped:
+            if ch not in "\\,=":
+                raise ApiError(
+                    400,
+                    "BadRequest",
+                    f"invalid field selector: invalid escape sequence: \\{ch}",
+                )
+            out.append(ch)
+            escaped = False
+        elif ch == "\\":
+            escaped = True
+        elif ch in ",=":
+            raise ApiError(
+                400, "BadRequest", f"invalid field selector: unescaped character in value: {ch}"
+            )
+        else:
+            out.append(ch)
+    if escaped:
+        raise ApiError(400, "BadRequest", "invalid field selector: invalid escape sequence: \\")
+    return "".join(out)
+
+
+def parse_field_selector(text: str, plural: str = "") -> Callable[[Mapping[str, Any]], bool]:
     """A field selector query (``metadata.name=a,metadata.namespace!=b``) as a predicate
-    on objects, for a list and a watch alike. The fake serves ``metadata.name`` and
-    ``metadata.namespace`` with ``=``, ``==`` and ``!=``; another field is a 400
-    BadRequest ("field label not supported"), as on the API server, and so is a term it
-    cannot parse.
+    on objects of the kind ``plural``, for a list and a watch alike, as the API server
+    reads it: terms split at unescaped commas and not trimmed, ``=``, ``==`` and ``!=``,
+    values with a backslash escaping a backslash, ``,`` or ``=``. Every kind serves
+    ``metadata.name`` and ``metadata.namespace``; a Pod also ``status.phase``,
+    ``spec.nodeName`` and the other fields of its registry (an absent one reads ``""``).
+    Another field is a 400 BadRequest ("field label not supported"), and so is a term
+    it cannot parse.
 
     Examples
     --------
     >>> match = parse_field_selector("metadata.name!=a")
     >>> match({"metadata": {"name": "b", "namespace": "n"}})
     True
-    >>> parse_field_selector("status.phase=Running")
+    >>> parse_field_selector("status.phase=Running", "pods")({"status": {"phase": "Running"}})
+    True
+    >>> parse_field_selector("spec.color=red", "pods")
     Traceback (most recent call last):
     ...
-    modelship.testing.fake_kube._store.ApiError: field label not supported: status.phase
+    modelship.testing.fake_kube._store.ApiError: field label not supported: spec.color
     """
-    tests: list[tuple[str, bool, str]] = []  # (field, equal, value)
-    for raw in filter(None, (p.strip() for p in text.split(","))):
-        for op in ("!=", "==", "="):
-            if op in raw:
-                field, value = raw.split(op, 1)
-                break
-        else:
+    table = _SELECTABLE_FIELDS.get(plural, _META_FIELDS)
+    tests: list[tuple[FieldRead, bool, str]] = []  # (read, equal, value)
+    for raw in _split_field_terms(text):
+        if not raw:
+            continue
+        parts = _split_field_term(raw)
+        if parts is None:
             raise ApiError(
                 400, "BadRequest", f"invalid selector: '{text}'; can't understand '{raw}'"
             )
-        field = field.strip()
-        if field not in _SELECTABLE_FIELDS:
+        field, op, value = parts
+        value = _unescape_field_value(value)
+        if field not in table:
             raise ApiError(400, "BadRequest", f"field label not supported: {field}")
-        tests.append((field, op != "!=", value.strip()))
-
-    def one(obj: Mapping[str, Any], field: str, equal: bool, value: str) -> bool:
-        actual = (obj.get("metadata") or {}).get(field.partition(".")[2], "")
-        return bool(actual == value) == equal
-
-    return lambda obj: all(one(obj, *test) for test in tests)
+        tests.append((table[field], op != "!=", value))
+    return lambda obj: all((read(obj) == value) == equal for read, equal, value in tests)
 
 
 def prepare_create(meta: dict[str, Any]) -> None:
