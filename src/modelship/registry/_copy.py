@@ -59,7 +59,7 @@ from modelship.errors import (
     StoreError,
 )
 from modelship.registry._claims import claim_name
-from modelship.registry._gc import copying, refuse_during_gc
+from modelship.registry._gc import PURGE_SETTLE, copying, refuse_during_gc
 from modelship.registry._hints import top_alias, top_slot
 from modelship.registry._integrity import parse_json, stored_damage
 from modelship.registry._layout import (
@@ -71,6 +71,7 @@ from modelship.registry._layout import (
     manifest_key,
     name_claim_key,
     number_in,
+    number_of,
     state_key,
 )
 from modelship.registry._manifests import parse_manifest
@@ -395,7 +396,10 @@ class _History:
     manifests: dict[str, ModelVersion]
     """Each manifest's key to its version record (:func:`parse_manifest`)."""
     purged: set[str]
+    """Versions whose purge marker was read (a purge done, or one still deciding)."""
     archived: list[str]
+    settled: set[str]
+    """Versions purged for good: their marker older than ``PURGE_SETTLE``."""
 
 
 _LISTINGS = 3
@@ -433,16 +437,67 @@ def _read_history(src: Registry, dst: Registry, name: str) -> _History:
         have = {mv.version for mv in manifests.values()}
         named = _named_versions(docs)
         missing = sorted(v for v in named - have if not dst.store.exists(manifest_key(name, v)))
-        if not missing:
-            archived = [k.rpartition("/")[2] for k in listed["archived"]]
-            purged = {k.rpartition("/")[2].removesuffix(".json") for k in listed["purged"]}
-            return _History(docs, manifests, purged, archived)
+        # An alias log that moved since it was listed (a release meanwhile: move the
+        # alias, then archive the version it left), or whose newest entry names a version
+        # whose marker was read, is read again: copied, the destination's alias would
+        # name an archived version, a state the source never had.
+        moved = _alias_keys(s, name) != set(listed["aliases"])
+        if not missing and not moved and not _aliased_marked(docs):
+            # The markers as read, not as listed: one taken back in between (a purge that
+            # gave way to a restore or an alias) is not there.
+            archived = [k.rpartition("/")[2] for k in docs["archived"]]
+            purged = {number_of(k) for k in docs["purged"]}
+            return _History(docs, manifests, purged, archived, _settled_purges(s, docs))
+    if not missing:
+        raise Conflict(
+            f"{name} in {hide_credentials(src.url)}: its aliases moved, or named an archived "
+            f"version, each time its history was read ({_LISTINGS} times; releases under "
+            "way there); nothing of it was copied. Copy again once they have ended"
+        )
     raise Conflict(
         f"{name} in {hide_credentials(src.url)}: its aliases, tags or markers name version "
         f"{missing[0]}, whose manifest is in neither registry (read {_LISTINGS} times); "
         "nothing of it was copied. The source's listings lag or it is damaged: copy again "
         f"later, or check it (verify {name!r} {missing[0]!r} there)"
     )
+
+
+def _alias_keys(s: Store, name: str) -> set[str]:
+    """The alias log entries of ``name`` listed in ``s``."""
+    part = folder(name, "aliases")
+    return {f"{part}/{n}" for n in s.list(part) if is_document(n)}
+
+
+def _aliased_marked(docs: Mapping[str, Mapping[str, bytes]]) -> bool:
+    """Whether the newest alias log entry read names a version whose archive or purge
+    marker was read (set_alias refuses that, so the two were read at different times)."""
+    if not docs["aliases"]:
+        return False
+    key = max(docs["aliases"])  # zero-padded revisions: the newest sorts last
+    try:
+        doc = parse_json(docs["aliases"][key], key)
+    except IntegrityError:
+        return False  # damaged: copied as it is, and refused by its readers there
+    aliases = doc.get("aliases") if isinstance(doc, dict) else None
+    if not isinstance(aliases, dict):
+        return False
+    marked = {number_of(k) for part in ("archived", "purged") for k in docs[part]}
+    return any(v in marked for v in aliases.values() if isinstance(v, str))
+
+
+def _settled_purges(s: Store, docs: Mapping[str, Mapping[str, bytes]]) -> set[str]:
+    """The versions whose purge marker read is older than ``PURGE_SETTLE``: purged for
+    good, as gc takes them. A younger one may belong to a purge still deciding, which
+    takes its marker back when it gives way to a restore or an alias."""
+    cutoff = time.time() - PURGE_SETTLE
+    settled = set()
+    for key in docs["purged"]:
+        try:
+            if s.modified(key) < cutoff:
+                settled.add(number_of(key))
+        except FileNotFoundError:
+            continue  # taken back since it was read: that purge gave way
+    return settled
 
 
 def _named_versions(docs: Mapping[str, Mapping[str, bytes]]) -> set[str]:
@@ -489,6 +544,58 @@ def _slots_to_copy(name: str, history: _History) -> dict[str, bytes]:
             "source has declared it dead (gc() there, after its grace period)"
         )
     return settled
+
+
+def _copy_blobs_of(
+    s: Store, d: Store, manifest: ModelVersion, history: _History, counts: list[int]
+) -> list[str] | None:
+    """Copy the blobs of one version, adding to ``counts`` (blobs copied, skipped, bytes
+    copied, repaired): the digests copied, or None if its purge went on meanwhile.
+
+    A version whose purge marker was read but is younger than ``PURGE_SETTLE`` is copied
+    archived, with its bytes: that purge may yet give way (and the version be restored).
+    Its purge marker is left for a later copy, unless its bytes are gone: a purge deletes
+    bytes only once it has decided, and never takes its marker back then.
+    """
+    name = manifest.name
+    digests: list[str] = []
+    for ref in [manifest.artifact, *manifest.attachments.values()]:
+        try:
+            n, fixed = _copy_blob(s, d, ref.digest, ref.size)
+        except _MissingInSource:
+            if not s.exists(state_key(name, "purged", manifest.version)):
+                raise
+            if manifest.version in history.purged:
+                return None
+            raise Conflict(
+                f"{name} version {manifest.version} was purged in "
+                f"{hide_credentials(s.url)} during the copy (its blob "
+                f"{ref.digest} went); the source changed while it was copied. "
+                "Copy again: the copy resumes"
+            ) from None
+        counts[0] += n > 0 or fixed
+        counts[1] += n == 0 and not fixed
+        counts[2] += n
+        counts[3] += fixed
+        digests.append(ref.digest)
+    return digests
+
+
+def _refuse_undecided_purges(src: Registry, name: str, history: _History) -> None:
+    """Refuse, before anything is written, a version whose purge marker was read alone
+    (no archive marker) and is younger than ``PURGE_SETTLE``: a restore met that purge,
+    which either went on (the version is purged) or gives way (it is live), and which
+    one is not decided yet. Copied either way, the destination could hold what the source
+    does not."""
+    archived = {number_of(k) for k in history.archived}
+    undecided = sorted(history.purged - history.settled - archived)
+    if undecided:
+        raise Conflict(
+            f"{name} version {undecided[0]} in {hide_credentials(src.url)} is being purged "
+            "while a restore of it runs, and which of the two wins is not decided yet; "
+            "nothing of the model was copied. Copy again once that purge has ended "
+            f"(get({name!r}, {undecided[0]!r}, include_archived=True) there tells)"
+        )
 
 
 def _copy_slot(dst: Store, key: str, data: bytes, name: str) -> None:
@@ -566,6 +673,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
     s, d = src.store, dst.store
     history = _read_history(src, dst, name)
     _refuse_restored_since(src, dst, name, history.archived, history.purged)
+    _refuse_undecided_purges(src, name, history)
     slots = _slots_to_copy(name, history)
     try:
         claim_name(d, name)
@@ -573,29 +681,19 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
         raise InvalidName(
             f"cannot copy model {name!r} into {hide_credentials(d.url)}: {exc}"
         ) from None
-    copied = skipped = nbytes = repaired = 0
+    counts = [0, 0, 0, 0]  # blobs copied, skipped, bytes copied, repaired
     digests: list[str] = []
+    final = set(history.settled)
     for manifest in sorted(history.manifests.values(), key=lambda mv: mv.sequence):
-        if manifest.version in history.purged:
+        if manifest.version in final:
             continue
-        for ref in [manifest.artifact, *manifest.attachments.values()]:
-            try:
-                n, fixed = _copy_blob(s, d, ref.digest, ref.size)
-            except _MissingInSource:
-                if s.exists(state_key(name, "purged", manifest.version)):
-                    raise Conflict(
-                        f"{name} version {manifest.version} was purged in "
-                        f"{hide_credentials(s.url)} during the copy (its blob "
-                        f"{ref.digest} went); the source changed while it was copied. "
-                        "Copy again: the copy resumes"
-                    ) from None
-                raise
-            copied += n > 0 or fixed
-            skipped += n == 0 and not fixed
-            repaired += fixed
-            nbytes += n
-            digests.append(ref.digest)
-    docs = history.docs
+        theirs = _copy_blobs_of(s, d, manifest, history, counts)
+        if theirs is None:
+            final.add(manifest.version)  # its purge went on: it is done
+        else:
+            digests.extend(theirs)
+    docs = dict(history.docs)
+    docs["purged"] = {k: v for k, v in docs["purged"].items() if number_of(k) in final}
     with copying(d) as mark:
         try:
             refuse_during_gc(d, digests)
@@ -625,6 +723,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
     # Reading the top slot and the alias state probes forward and moves both hints.
     top_slot(d, name)
     top_alias(d, name)
+    copied, skipped, nbytes, repaired = counts
     return len(docs["versions"]), copied, skipped, nbytes, repaired
 
 

@@ -1361,10 +1361,33 @@ class Registry:
         marker = {"by": self._user, "at": now().isoformat(), "reason": reason}
         key = state_key(mv.name, VersionState.ARCHIVED.value, mv.version)
         if not mark(self.store, key, marker, self._signer):
-            return  # archived already
+            self._archived_already(mv, key)
+            return
         # set_alias() moves the alias, then reads this marker: of the two racing, at least
         # one sees the other, and the one that sees it undoes its own change.
         self._refuse_aliased(mv, undo=key, doing="deleting")
+
+    def _archived_already(self, mv: ModelVersion, key: str) -> None:
+        """Raise Conflict unless the archive marker ``key`` found in place holds: it may be
+        another delete's, about to be taken back because an alias moved onto the version.
+
+        An alias move that did not see that marker was made before it was created, so
+        before this delete found it: the aliases read now show it. A delete that gave way
+        took the marker back after reading such an alias.
+        """
+        holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
+        if holders:
+            raise Conflict(
+                f"another delete of {mv.name} version {mv.version} is under way and gives "
+                f"way to the aliases {', '.join(holders)}; the version stays live and "
+                "nothing was archived. Move or remove those aliases, then delete it again"
+            )
+        if not self.store.exists(key):
+            raise Conflict(
+                f"{mv.name} version {mv.version} was archived by another delete that was "
+                "taken back meanwhile (it gave way to an alias, or a restore ran); nothing "
+                f"was archived. Check get({mv.name!r}, {mv.version!r}) and delete it again"
+            )
 
     def _refuse_aliased(self, mv: ModelVersion, *, undo: str, doing: str) -> None:
         """Raise Conflict (after deleting the marker ``undo``) if an alias points to ``mv``."""
