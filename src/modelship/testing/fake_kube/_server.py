@@ -1061,15 +1061,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             uid = obj["metadata"].get("uid")
             if uid and uid != live["metadata"].get("uid"):
                 # An update's own uid is a precondition (rest.DefaultUpdatedObjectInfo).
-                raise ApiError(
-                    409,
-                    "Conflict",
-                    f'Operation cannot be fulfilled on {kind.qualified} "{name}": StorageError: '
-                    f"invalid object, Code: 4, Key: /registry/{kind.plural}/{ns}/{name}, "
-                    "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
-                    f"precondition: {uid}, UID in object meta: {live['metadata'].get('uid')}",
-                    {"name": name, "group": kind.group, "kind": kind.plural},
-                )
+                raise _uid_precondition_failed(kind, ns, name, uid, live["metadata"].get("uid"))
             obj = _endpoint_part(kind, sub, live, obj)
             _defaults(obj)
             out = store.put(obj, manager=query.get("fieldManager", "unknown"), dry_run=dry)
@@ -1086,16 +1078,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         meta = obj["metadata"]
         uid = meta.get("uid")
         if uid:
-            name = meta["name"]
-            raise ApiError(
-                409,
-                "Conflict",
-                f'Operation cannot be fulfilled on {kind.qualified} "{name}": StorageError: '
-                f"invalid object, Code: 4, Key: /registry/{kind.plural}/{ns}/{name}, "
-                "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
-                f"precondition: {uid}, UID in object meta: ",
-                {"name": name, "group": kind.group, "kind": kind.plural},
-            )
+            raise _uid_precondition_failed(kind, ns, meta["name"], uid, None)
         for field in ("resourceVersion", "creationTimestamp"):
             meta.pop(field, None)
         if kind.plural in _WITH_STATUS:
@@ -1432,3 +1415,19 @@ def _yaml(raw: bytes) -> Any:
         return yaml.safe_load(raw)
     except yaml.YAMLError as exc:
         raise ApiError(400, "BadRequest", f"the body is not YAML: {exc}") from None
+
+
+def _uid_precondition_failed(
+    kind: Kind, ns: str, name: str, uid: str, live_uid: str | None
+) -> ApiError:
+    """The 409 of the storage layer's GuaranteedUpdate when an update's uid (its
+    precondition) is not the stored object's (``live_uid``; ``None``: no object)."""
+    return ApiError(
+        409,
+        "Conflict",
+        f'Operation cannot be fulfilled on {kind.qualified} "{name}": StorageError: '
+        f"invalid object, Code: 4, Key: /registry/{kind.plural}/{ns}/{name}, "
+        "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
+        f"precondition: {uid}, UID in object meta: {live_uid or ''}",
+        {"name": name, "group": kind.group, "kind": kind.plural},
+    )
