@@ -97,9 +97,8 @@ def test_a_document_that_cannot_be_canonicalised_fails_its_signature_check() -> 
 # --- 2. load(serializer=pinned) ------------------------------------------------------------
 
 
-class _Utf8(Serializer):
-    name = "utf8-review44"
-    media_type = "text/plain"
+class _Text:
+    """Text as UTF-8: the methods of the serializers below."""
 
     def dump(self, obj: Any, fp: IO[bytes]) -> None:
         fp.write(obj.encode())
@@ -109,6 +108,11 @@ class _Utf8(Serializer):
 
     def library_versions(self) -> dict[str, str]:
         return {}
+
+
+class _Utf8(_Text, Serializer):
+    name = "utf8-review44"
+    media_type = "text/plain"
 
 
 def test_a_pinned_unregistered_serializer_instance_loads_what_it_wrote(tmp_path: Path) -> None:
@@ -138,19 +142,10 @@ def test_a_manifest_naming_an_unknown_serializer_is_refused_by_the_pin_unlooked_
 # --- 3. loads_without_code of a duck-typed serializer ------------------------------------
 
 
-class _DuckText:
+class _DuckText(_Text):  # no Serializer base: duck-typed
     name = "duck-text-review44"
     media_type = "text/plain"
     loads_without_code: ClassVar[bool] = True
-
-    def dump(self, obj: Any, fp: IO[bytes]) -> None:
-        fp.write(obj.encode())
-
-    def load(self, fp: IO[bytes]) -> Any:
-        return fp.read().decode()
-
-    def library_versions(self) -> dict[str, str]:
-        return {}
 
 
 def test_a_duck_typed_serializer_declaring_loads_without_code_loads_without_pickle(
