@@ -168,14 +168,16 @@ def test_mcnemar_p_value_and_interval_equal_scipy_binomtest(b: int, c: int, same
     result = sm.mcnemar_exact(y, cand, base, confidence=0.9)
     n = len(y)
     assert result.difference == pytest.approx((b - c) / n)
+    # Each share of the N rows gets Clopper-Pearson bounds at half of each 5 % tail.
+    ci_b = sps.binomtest(b, n).proportion_ci(confidence_level=0.95, method="exact")
+    ci_c = sps.binomtest(c, n).proportion_ci(confidence_level=0.95, method="exact")
+    assert result.ci_low == pytest.approx(ci_b.low - ci_c.high, abs=1e-9)
+    assert result.ci_high == pytest.approx(ci_b.high - ci_c.low, abs=1e-9)
     if b + c == 0:
         assert result.p_value == 1.0
         return
     test = sps.binomtest(b, b + c, 0.5)
     assert result.p_value == pytest.approx(test.pvalue, rel=1e-9, abs=1e-12)
-    ci = test.proportion_ci(confidence_level=0.9, method="exact")
-    assert result.ci_low == pytest.approx((b + c) * (2 * ci.low - 1) / n, abs=1e-9)
-    assert result.ci_high == pytest.approx((b + c) * (2 * ci.high - 1) / n, abs=1e-9)
 
 
 # --- paired bootstrap --------------------------------------------------------------------

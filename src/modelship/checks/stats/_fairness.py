@@ -230,11 +230,17 @@ def _distinct(labels: Sequence[str], what: str) -> None:
 
 
 def _factorize_objects(array: npt.NDArray[Any], what: str) -> tuple[Any, tuple[str, ...]]:
-    """Code Python objects with a dict (numpy's sort of objects is 5x slower)."""
+    """Code Python objects with a dict (numpy's sort of objects is 5x slower).
+
+    ``True == 1`` and they hash alike, so a dict keyed by value merged the groups ``True``
+    and ``1`` under one label (review 44). When a boolean is among the groups, the rows are
+    coded again keyed by (is it a boolean, value); text and numbers alone keep the fast
+    route (the keys cost 3x)."""
+    values = array.tolist()
     seen: dict[Any, int] = {}
     try:
         codes = np.fromiter(
-            (seen.setdefault(value, len(seen)) for value in array.tolist()),
+            (seen.setdefault(value, len(seen)) for value in values),
             dtype=np.intp,
             count=len(array),
         )
@@ -243,14 +249,26 @@ def _factorize_objects(array: npt.NDArray[Any], what: str) -> tuple[Any, tuple[s
             f"{what} holds values that cannot be groups ({exc}); give one label per row: "
             "text, a number or a boolean"
         ) from None
-    missing = [k for k in seen if is_missing(k)]
+    keys: list[Any] = list(seen)
+    if any(isinstance(key, (bool, np.bool_)) for key in keys):
+        tagged: dict[tuple[bool, Any], int] = {}
+        codes = np.fromiter(
+            (
+                tagged.setdefault((isinstance(value, (bool, np.bool_)), value), len(tagged))
+                for value in values
+            ),
+            dtype=np.intp,
+            count=len(array),
+        )
+        keys = [value for _, value in tagged]
+    missing = [i for i, key in enumerate(keys) if is_missing(key)]
     if missing:
-        count = int(np.isin(codes, [seen[k] for k in missing]).sum())
+        count = int(np.isin(codes, missing).sum())
         raise CheckInputError(
             f"{what} has {count} missing values (None, NaN or NA); fill them with an "
             "explicit category so those rows are judged as a group"
         )
-    labels = [group_label(key) for key in seen]
+    labels = [group_label(key) for key in keys]
     _distinct(labels, what)
     order = sorted(range(len(labels)), key=labels.__getitem__)
     remap = np.empty(len(labels), dtype=np.intp)
