@@ -109,6 +109,12 @@ def jsonable(value: Any) -> Any:
 
 
 def _jsonable(value: Any) -> Any:  # noqa: PLR0911 - one early return per JSON-convertible type, in priority order
+    if isinstance(value, np.ma.MaskedArray):  # masked cells (np.ma.masked too) are missing
+        masked, data = np.ma.getmaskarray(value), np.ma.getdata(value)
+        if data.ndim == 0:
+            return None if masked[()] else _jsonable(data[()])
+        value = data.astype(object)
+        value[masked] = None
     if isinstance(value, np.ndarray) and value.ndim == 0:  # np.array(True): no items
         value = value[()]
     # Before the checks below: np.True_ is no bool, nor np.datetime64("NaT") None, until

@@ -19,7 +19,7 @@ import pytest
 import modelship as ms
 from modelship.checks import CheckResult, ColumnResult, SuiteResult, run_suite
 from modelship.cli import main
-from modelship.errors import ConfigError
+from modelship.errors import ConfigError, InvalidParameter
 from modelship.report import render_json, render_text
 
 # --- one detail JSON cannot hold --------------------------------------------------------
@@ -288,3 +288,34 @@ def test_a_report_of_a_detail_json_cannot_hold_pickles_with_the_json_error() -> 
     assert "labels" in render_text(report)
     with pytest.raises(ConfigError, match="distinct keys"):
         pickle.dumps(report)
+
+
+# --- third look ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "value",
+    [np.complex128(1 + 2j), np.array("0.3"), np.timedelta64(5, "s"), np.datetime64("NaT")],
+    ids=["complex", "text-array", "timedelta", "nat"],
+)
+def test_a_result_refuses_what_float_would_read_as_a_figure_by_accident(value: Any) -> None:
+    with pytest.raises(InvalidParameter, match="statistic"):
+        CheckResult(name="c", status="pass", statistic=value)
+
+
+@pytest.mark.parametrize("details", [["ab", "cd"], [b"ab"]], ids=["texts", "bytes"])
+def test_details_of_two_letter_texts_are_no_pairs(details: Any) -> None:
+    with pytest.raises(InvalidParameter, match="details"):
+        CheckResult(name="c", status="pass", details=details)
+
+
+def test_a_masked_detail_is_missing_in_json_and_every_format_renders() -> None:
+    masked = np.ma.array([1.0, 2.0], mask=[1, 0])
+    result = CheckResult(
+        name="c", status="pass", details={"mean": masked.mean(), "all": np.ma.masked, "x": masked}
+    )
+    suite = SuiteResult([result])
+    assert suite.summary()
+    assert suite.to_markdown()
+    document = json.loads(suite.to_json())
+    assert document["results"][0]["details"] == {"mean": 2.0, "all": None, "x": [None, 2.0]}

@@ -3,6 +3,8 @@ numbers when group or segment labels are coded."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from scipy import stats as sps
@@ -108,3 +110,13 @@ def test_degradation_segments_keep_true_and_one_apart() -> None:
         min_segment_size=10,
     ).run()
     assert set(result.slices) == {"True", "1"}
+
+
+@pytest.mark.parametrize(
+    "values", [[1, True, 1, True], [0, False], [1.0, True], ["a", 1, True]], ids=str
+)
+def test_booleans_stay_apart_from_numbers_whichever_comes_first(values: list[Any]) -> None:
+    """A True after a 1 folds into the 1's key: whether booleans are among the values is
+    read from the values, not from the keys (third look)."""
+    _, labels = sf.factorize(np.array(values, dtype=object), what="groups")
+    assert len(labels) == len({(type(v) is bool, v) for v in values})

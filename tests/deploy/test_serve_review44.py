@@ -288,3 +288,20 @@ def test_a_list_of_one_kind_takes_numpys_fast_path(answer: list[Any]) -> None:
     typed = _app._typed(answer)
     assert typed is not None
     assert typed.tolist() == answer or typed.tolist() == [list(row) for row in answer]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [["a\x00", "b"], [np.float32(0.1), 0.5], [np.float16(0.1), 0.5], [[np.float32(0.1), 0.5]]],
+    ids=["text-with-nul", "float32-and-float", "float16-and-float", "rows-float32-and-float"],
+)
+def test_lists_numpy_would_change_are_served_cell_by_cell(answer: list[Any]) -> None:
+    """numpy drops a text's trailing NUL and widens float32 beside a float: those lists
+    are left to the walk cell by cell, as the same values in an object array (third
+    look)."""
+    from modelship.deploy.serve import _app
+
+    assert _app._typed(answer) is None
+    cells = _app._cells(answer)
+    assert cells.dtype == object
+    assert cells.tolist() == answer

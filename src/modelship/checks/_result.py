@@ -7,7 +7,7 @@ import importlib
 import math
 import numbers
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, Union, runtime_checkable
 
 import attrs
@@ -233,6 +233,11 @@ class _Real(Constraint):
     def is_satisfied_by(self, value: object) -> bool:
         if isinstance(value, str | bytes | bytearray) or getattr(value, "ndim", 0) != 0:
             return False
+        # float() drops a complex number's imaginary part (with a warning), reads a text
+        # array, and refuses a time delta only in the converter: none is a figure.
+        kind = getattr(getattr(value, "dtype", None), "kind", "")
+        if kind in _NOT_FIGURES or isinstance(value, complex):
+            return False
         if isinstance(value, numbers.Real):
             return True
         try:
@@ -250,6 +255,10 @@ class _Real(Constraint):
         return ("0.3", 1j, object())
 
 
+#: NumPy kinds that are no figures: complex, times, text, bytes, objects, void.
+_NOT_FIGURES = frozenset("cmMUSOV")
+
+
 class _Pairs(Constraint):
     """A result's details: a mapping, or anything else ``dict()`` takes (an iterable of
     key-value pairs, a pandas Series); never a text or a number."""
@@ -261,11 +270,11 @@ class _Pairs(Constraint):
             return False
         if isinstance(value, Iterator):  # read once: the converter says what was wrong
             return True
-        try:
-            dict(value)
-        except (TypeError, ValueError):
-            return False
-        return True
+        # Each item a (key, value) pair: dict() would also split a two-letter text.
+        return all(
+            isinstance(item, Sequence) and not isinstance(item, str | bytes) and len(item) == 2
+            for item in value
+        )
 
     def __str__(self) -> str:
         return "a mapping, or a list of (key, value) pairs"
@@ -1311,7 +1320,7 @@ class SuiteResult:
         document: Mapping[str, Any]
         try:
             document = self.to_dict(strict=strict)
-        except ConfigError:
+        except Exception:
             # A detail JSON cannot hold (keys 1 and "1"): only the JSON rendering reads
             # the document, so it alone fails; the other formats do not show details.
             document = _Document(lambda: self.to_dict(strict=strict))

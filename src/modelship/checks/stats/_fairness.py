@@ -235,7 +235,8 @@ def _factorize_objects(array: npt.NDArray[Any], what: str) -> tuple[Any, tuple[s
     ``True == 1`` and they hash alike, so a dict keyed by value merged the groups ``True``
     and ``1`` under one label (review 44). When a boolean is among the groups, the rows are
     coded again keyed by (is it a boolean, value); text and numbers alone keep the fast
-    route (the keys cost 3x)."""
+    route (the keys cost 3x). Whether a boolean is among the values is read from the
+    values' types, not from the keys: a ``True`` after a ``1`` folded into it."""
     values = array.tolist()
     seen: dict[Any, int] = {}
     try:
@@ -250,7 +251,8 @@ def _factorize_objects(array: npt.NDArray[Any], what: str) -> tuple[Any, tuple[s
             "text, a number or a boolean"
         ) from None
     keys: list[Any] = list(seen)
-    if any(isinstance(key, (bool, np.bool_)) for key in keys):
+    # The values, not the keys: a True folded into an earlier 1 is no key of its own.
+    if not {bool, np.bool_}.isdisjoint(map(type, values)):
         tagged: dict[tuple[bool, Any], int] = {}
         codes = np.fromiter(
             (

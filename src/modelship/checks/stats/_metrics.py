@@ -18,9 +18,10 @@ at ``(1 + confidence) / 2``:
 * :func:`delong` for ROC AUC: DeLong's variance of two correlated AUCs computed from
   placement values as in Sun and Xu (2014), one sort of each model's scores (of
   integer keys carrying the row and its label), O(n log n);
-* :func:`mcnemar_exact` for accuracy: conditional on the discordant pairs, the number the
-  candidate alone got right is binomial; Clopper-Pearson bounds on its proportion give
-  exact bounds on the accuracy difference;
+* :func:`mcnemar_exact` for accuracy: McNemar's exact p-value (conditional on the
+  discordant pairs); the interval is not conditional: Clopper-Pearson bounds on the share
+  only the candidate got right and on the share only the baseline got right, each at half
+  of each tail, bound the difference whatever the number of discordant pairs;
 * :func:`paired_bootstrap` for any metric: the same resampled rows for both models,
   multinomial (classic) or Poisson weights. Label metrics resample the 8-cell table of
   (label, candidate, baseline), which is the row bootstrap exactly; ROC AUC sorts each

@@ -1488,6 +1488,14 @@ _KIND_OF_TYPE: dict[type, str] = {
 }
 
 
+def _flat(answer: Any) -> Iterable[Any]:
+    """The cells of a list of cells, or of rows of cells."""
+    rows: Iterable[Any] = answer
+    if all(isinstance(row, list | tuple) for row in rows):
+        return itertools.chain.from_iterable(rows)
+    return iter(rows)
+
+
 def _typed(answer: Any) -> NDArray[Any] | None:
     """``answer`` (a list of cells, or of rows of cells) as numpy types it, when every
     cell is of one kind numpy keeps as it is; else ``None``. The cells' types are read in
@@ -1499,6 +1507,12 @@ def _typed(answer: Any) -> NDArray[Any] | None:
         types = set(map(type, itertools.chain.from_iterable(answer)))
     kinds = {_KIND_OF_TYPE.get(t) for t in types}
     if len(kinds) != 1 or None in kinds:
+        return None
+    # numpy widens float16/float32 beside float (0.1 as 0.10000000149011612), and drops
+    # a text's trailing NULs: those lists are served cell by cell.
+    if kinds == {"f"} and len(types) > 1 and not types <= {float, np.float64}:
+        return None
+    if kinds == {"U"} and any(cell.endswith("\x00") for cell in _flat(answer)):
         return None
     try:
         typed = np.asarray(answer)
@@ -1543,7 +1557,9 @@ def _cells(answer: Any) -> NDArray[Any]:
             cells[i] = cell
         return cells
     kinds = {_cell_kind(cell) for cell in cells.flat}
-    if len(kinds) == 1 and None not in kinds:
+    # Floats and texts numpy would keep were typed by _typed; here numpy would change
+    # them (a float32 widened, a trailing NUL dropped): they stay cells.
+    if len(kinds) == 1 and None not in kinds and not kinds & {"f", "U"}:
         return np.asarray(answer)
     return cells
 
