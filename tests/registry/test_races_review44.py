@@ -7,8 +7,10 @@ chosen store call (``threading.Event``), and the other runs in between. Each run
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -16,7 +18,7 @@ import pytest
 import modelship as ms
 from modelship._model_version import VersionState
 from modelship.registry import FsspecStore
-from modelship.registry._layout import state_key
+from modelship.registry._layout import blob_key, state_key
 from modelship.registry._protocols import Store
 from modelship.testing import HookStore, MemoryStore
 
@@ -247,3 +249,89 @@ def test_plain_second_delete_of_an_archived_version_returns(make: Make) -> None:
     reg.delete("m", "1")
     reg.delete("m", "1")
     assert reg._state("m", "1") is VersionState.ARCHIVED
+
+
+def test_copy_accepts_an_alias_left_on_an_archived_version(make: Make) -> None:
+    """An alias left on an archived version (a set_alias whose undo failed) read twice
+    alike is a state of the source: copied as it is, and the models after it too."""
+    inner = make()
+    src = _two(inner)
+    src.register(model_name="zz", model=b"z", serializer="bytes", capture_environment=False)
+    src.set_alias("m", "prod", "1")
+    inner.create(state_key("m", "archived", "1"), b'{"by": "x"}')
+    dst = ms.Registry(make())
+    ms.copy_registry(src, dst)
+    assert dst.aliases("m") == {"prod": "1"}
+    assert dst._state("m", "1") is VersionState.ARCHIVED
+    assert dst.models() == ["m", "zz"]
+
+
+def test_copy_while_an_alias_moves_between_live_versions(make: Make) -> None:
+    """The source moves an alias between two live versions during each reading of the
+    history: the copy takes one reading, not giving up."""
+    inner = make()
+    plain = _two(inner)
+    plain.set_alias("m", "canary", "1")
+    moves: list[str] = []
+
+    def hook(op: str, key: str) -> None:
+        if op == "list" and key == "models/m/slots":
+            to = "2" if plain.aliases("m")["canary"] == "1" else "1"
+            plain.set_alias("m", "canary", to)
+            moves.append(to)
+
+    dst = ms.Registry(make())
+    ms.copy_registry(ms.Registry(HookStore(inner, before=hook)), dst)
+    assert moves
+    assert dst.aliases("m")["canary"] in {"1", "2"}
+    assert [v.version for v in dst.versions("m")] == ["1", "2"]
+
+
+def test_copy_young_purge_marker_alone_with_its_bytes_gone_is_copied_purged(
+    make: Make,
+) -> None:
+    """A purge marker alone (a restore met the purge) whose version's bytes are gone: that
+    purge went on, so the version is copied purged, not refused."""
+    inner = make()
+    src = _two(inner)
+    digest = src.get("m", "1").artifact.digest
+    src.delete("m", "1")
+    inner.create(state_key("m", "purged", "1"), b'{"by": "x"}')
+    inner.delete(state_key("m", "archived", "1"))
+    inner.delete(blob_key(digest))
+    dst = ms.Registry(make())
+    ms.copy_registry(src, dst)
+    assert dst._state("m", "1") is VersionState.PURGED
+    assert [v.version for v in dst.versions("m")] == ["2"]
+
+
+def test_copy_purge_marker_age_is_its_written_time(make: Make) -> None:
+    """A purge marker's age is the time its purge wrote in it, which a copy of the marker
+    keeps: one written two hours ago, though created in this store just now, is settled."""
+    inner = make()
+    src = ms.Registry(inner)
+    for _ in range(2):  # one artifact, shared: purging 1 deletes no byte
+        src.register(model_name="m", model=b"same", serializer="bytes", capture_environment=False)
+    src.delete("m", "1")
+    src.purge("m", "1")
+    key = state_key("m", "purged", "1")
+    then = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
+    inner.delete(key)
+    inner.create(key, json.dumps({"by": "x", "at": then}).encode())
+    dst = ms.Registry(make())
+    ms.copy_registry(src, dst)
+    assert dst._state("m", "1") is VersionState.PURGED
+
+
+def test_copy_purge_with_bytes_gone_when_dst_holds_them_is_copied_purged(make: Make) -> None:
+    """A regular sync: the destination holds version 1's blob from an earlier copy; the
+    source then purged 1 (its bytes gone). The next copy copies it purged, not archived."""
+    src = _two(make())
+    dst = ms.Registry(make())
+    ms.copy_registry(src, dst)
+    src.delete("m", "1")
+    src.purge("m", "1")
+    ms.copy_registry(src, dst)
+    assert dst._state("m", "1") is VersionState.PURGED
+    with pytest.raises(ms.ArchivedVersion):
+        dst.restore("m", "1")

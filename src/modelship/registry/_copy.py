@@ -413,6 +413,7 @@ def _read_history(src: Registry, dst: Registry, name: str) -> _History:
     every marker names a version whose manifest was listed (or that ``dst`` holds)."""
     s = src.store
     missing: list[str] = []
+    before: dict[str, dict[str, bytes]] | None = None
     for _ in range(_LISTINGS):
         # The reverse of the order writers create them: an alias or tag log entry or a
         # marker is created after the manifest it names, a manifest after its slot.
@@ -437,12 +438,16 @@ def _read_history(src: Registry, dst: Registry, name: str) -> _History:
         have = {mv.version for mv in manifests.values()}
         named = _named_versions(docs)
         missing = sorted(v for v in named - have if not dst.store.exists(manifest_key(name, v)))
-        # An alias log that moved since it was listed (a release meanwhile: move the
-        # alias, then archive the version it left), or whose newest entry names a version
-        # whose marker was read, is read again: copied, the destination's alias would
-        # name an archived version, a state the source never had.
-        moved = _alias_keys(s, name) != set(listed["aliases"])
-        if not missing and not moved and not _aliased_marked(docs):
+        # An alias log whose newest entry names a version whose marker was read may have
+        # been read before a release moved the alias and then archived the version it
+        # left: read again. Copied, the destination's alias would name an archived
+        # version, a state the source never had. Two readings that agree are a state the
+        # source holds (an alias left on an archived version, by a set_alias whose undo
+        # failed): it is copied as it is.
+        marks = {part: dict(docs[part]) for part in ("aliases", "archived", "purged")}
+        settled_state = marks == before
+        before = marks
+        if not missing and (settled_state or not _aliased_marked(docs)):
             # The markers as read, not as listed: one taken back in between (a purge that
             # gave way to a restore or an alias) is not there.
             archived = [k.rpartition("/")[2] for k in docs["archived"]]
@@ -450,9 +455,10 @@ def _read_history(src: Registry, dst: Registry, name: str) -> _History:
             return _History(docs, manifests, purged, archived, _settled_purges(s, docs))
     if not missing:
         raise Conflict(
-            f"{name} in {hide_credentials(src.url)}: its aliases moved, or named an archived "
-            f"version, each time its history was read ({_LISTINGS} times; releases under "
-            "way there); nothing of it was copied. Copy again once they have ended"
+            f"{name} in {hide_credentials(src.url)}: its aliases named an archived version "
+            f"and moved between each two readings of its history ({_LISTINGS} readings; "
+            "releases under way there); nothing of it was copied. Copy again once they "
+            "have ended"
         )
     raise Conflict(
         f"{name} in {hide_credentials(src.url)}: its aliases, tags or markers name version "
@@ -460,12 +466,6 @@ def _read_history(src: Registry, dst: Registry, name: str) -> _History:
         "nothing of it was copied. The source's listings lag or it is damaged: copy again "
         f"later, or check it (verify {name!r} {missing[0]!r} there)"
     )
-
-
-def _alias_keys(s: Store, name: str) -> set[str]:
-    """The alias log entries of ``name`` listed in ``s``."""
-    part = folder(name, "aliases")
-    return {f"{part}/{n}" for n in s.list(part) if is_document(n)}
 
 
 def _aliased_marked(docs: Mapping[str, Mapping[str, bytes]]) -> bool:
@@ -488,16 +488,51 @@ def _aliased_marked(docs: Mapping[str, Mapping[str, bytes]]) -> bool:
 def _settled_purges(s: Store, docs: Mapping[str, Mapping[str, bytes]]) -> set[str]:
     """The versions whose purge marker read is older than ``PURGE_SETTLE``: purged for
     good, as gc takes them. A younger one may belong to a purge still deciding, which
-    takes its marker back when it gives way to a restore or an alias."""
+    takes its marker back when it gives way to a restore or an alias.
+
+    A marker's age is that of the time the purge wrote in it (a copy of the marker keeps
+    it, where the copy's own time restarts at each copy), else of its time in ``s``.
+    """
     cutoff = time.time() - PURGE_SETTLE
     settled = set()
-    for key in docs["purged"]:
+    for key, data in docs["purged"].items():
         try:
-            if s.modified(key) < cutoff:
+            written = _marked_at(key, data)
+            if (written if written is not None else s.modified(key)) < cutoff and s.exists(key):
                 settled.add(number_of(key))
         except FileNotFoundError:
             continue  # taken back since it was read: that purge gave way
     return settled
+
+
+def _marked_at(key: str, data: bytes) -> float | None:
+    """The time written in the marker ``data`` (its ``"at"``), or None without a valid one."""
+    try:
+        doc = parse_json(data, key)
+    except IntegrityError:
+        return None
+    at = doc.get("at") if isinstance(doc, dict) else None
+    if not isinstance(at, str):
+        return None
+    try:
+        when = datetime.fromisoformat(at)
+    except ValueError:
+        return None
+    return when.timestamp() if when.tzinfo is not None else None
+
+
+def _purges_with_bytes_gone(s: Store, history: _History) -> set[str]:
+    """The versions of ``history`` whose purge marker was read, not settled, and one of
+    whose blobs is gone from ``s``: a purge deletes bytes only once it has decided (and
+    never takes its marker back then), so those are purged for good."""
+    young = history.purged - history.settled
+    gone = set()
+    for mv in history.manifests.values():
+        if mv.version in young and any(
+            not s.exists(blob_key(ref.digest)) for ref in [mv.artifact, *mv.attachments.values()]
+        ):
+            gone.add(mv.version)
+    return gone
 
 
 def _named_versions(docs: Mapping[str, Mapping[str, bytes]]) -> set[str]:
@@ -581,14 +616,14 @@ def _copy_blobs_of(
     return digests
 
 
-def _refuse_undecided_purges(src: Registry, name: str, history: _History) -> None:
+def _refuse_undecided_purges(src: Registry, name: str, history: _History, gone: set[str]) -> None:
     """Refuse, before anything is written, a version whose purge marker was read alone
-    (no archive marker) and is younger than ``PURGE_SETTLE``: a restore met that purge,
-    which either went on (the version is purged) or gives way (it is live), and which
-    one is not decided yet. Copied either way, the destination could hold what the source
-    does not."""
+    (no archive marker), is younger than ``PURGE_SETTLE`` and whose bytes are all there
+    (not in ``gone``): a restore met that purge, which either went on (the version is
+    purged) or gives way (it is live), and which one is not decided yet. Copied either
+    way, the destination could hold what the source does not."""
     archived = {number_of(k) for k in history.archived}
-    undecided = sorted(history.purged - history.settled - archived)
+    undecided = sorted(history.purged - history.settled - archived - gone)
     if undecided:
         raise Conflict(
             f"{name} version {undecided[0]} in {hide_credentials(src.url)} is being purged "
@@ -673,7 +708,8 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
     s, d = src.store, dst.store
     history = _read_history(src, dst, name)
     _refuse_restored_since(src, dst, name, history.archived, history.purged)
-    _refuse_undecided_purges(src, name, history)
+    gone = _purges_with_bytes_gone(s, history)  # before: a blob dst holds is not read
+    _refuse_undecided_purges(src, name, history, gone)
     slots = _slots_to_copy(name, history)
     try:
         claim_name(d, name)
@@ -683,7 +719,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
         ) from None
     counts = [0, 0, 0, 0]  # blobs copied, skipped, bytes copied, repaired
     digests: list[str] = []
-    final = set(history.settled)
+    final = history.settled | gone
     for manifest in sorted(history.manifests.values(), key=lambda mv: mv.sequence):
         if manifest.version in final:
             continue
