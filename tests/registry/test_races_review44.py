@@ -305,9 +305,12 @@ def test_copy_young_purge_marker_alone_with_its_bytes_gone_is_copied_purged(
     assert [v.version for v in dst.versions("m")] == ["2"]
 
 
-def test_copy_purge_marker_age_is_its_written_time(make: Make) -> None:
-    """A purge marker's age is the time its purge wrote in it, which a copy of the marker
-    keeps: one written two hours ago, though created in this store just now, is settled."""
+def test_copy_ages_a_purge_marker_by_the_stores_time_not_the_time_written_in_it(
+    make: Make,
+) -> None:
+    """A purge marker's age is its time in the store, as gc ages it: the time written in
+    it comes from the purging machine's clock (2 h behind here) and would take a purge
+    still deciding for settled (third look). The bytes are shared, so none is gone."""
     inner = make()
     src = ms.Registry(inner)
     for _ in range(2):  # one artifact, shared: purging 1 deletes no byte
@@ -320,7 +323,7 @@ def test_copy_purge_marker_age_is_its_written_time(make: Make) -> None:
     inner.create(key, json.dumps({"by": "x", "at": then}).encode())
     dst = ms.Registry(make())
     ms.copy_registry(src, dst)
-    assert dst._state("m", "1") is VersionState.PURGED
+    assert dst._state("m", "1") is VersionState.ARCHIVED  # its purge copied once settled
 
 
 def test_copy_purge_with_bytes_gone_when_dst_holds_them_is_copied_purged(make: Make) -> None:
@@ -335,3 +338,21 @@ def test_copy_purge_with_bytes_gone_when_dst_holds_them_is_copied_purged(make: M
     assert dst._state("m", "1") is VersionState.PURGED
     with pytest.raises(ms.ArchivedVersion):
         dst.restore("m", "1")
+
+
+def test_a_purge_marker_counts_only_as_read_and_signed_where_the_copier_has_a_key() -> None:
+    """A marker taken back and made again by another purge since it was read is not the
+    one read; an unsigned marker is no purge to a copier with a key (third look)."""
+    from modelship.registry._copy import _still
+    from modelship.registry._signing import Signer
+    from modelship.testing import MemoryStore
+
+    store = MemoryStore()
+    key = state_key("m", "purged", "1")
+    store.create(key, b'{"by": "a", "nonce": "1"}')
+    assert _still(store, key, b'{"by": "a", "nonce": "1"}', Signer(None))
+    store.delete(key)
+    assert not _still(store, key, b'{"by": "a", "nonce": "1"}', Signer(None))
+    store.create(key, b'{"by": "b", "nonce": "2"}')
+    assert not _still(store, key, b'{"by": "a", "nonce": "1"}', Signer(None))
+    assert not _still(store, key, b'{"by": "b", "nonce": "2"}', Signer(b"k" * 32))

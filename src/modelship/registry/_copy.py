@@ -79,6 +79,7 @@ from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._registry import Registry, signing_key_of
 from modelship.registry._signing import KEY_ENV, UNCHECKED, Signer
 from modelship.registry._slots import check_slot
+from modelship.registry._states import check_marker
 from modelship.registry._store import FsspecStore
 from modelship.registry._tags import tag_log_keys
 
@@ -452,7 +453,9 @@ def _read_history(src: Registry, dst: Registry, name: str) -> _History:
             # gave way to a restore or an alias) is not there.
             archived = [k.rpartition("/")[2] for k in docs["archived"]]
             purged = {number_of(k) for k in docs["purged"]}
-            return _History(docs, manifests, purged, archived, _settled_purges(s, docs))
+            return _History(
+                docs, manifests, purged, archived, _settled_purges(s, docs, src._signer)
+            )
     if not missing:
         raise Conflict(
             f"{name} in {hide_credentials(src.url)}: its aliases named an archived version "
@@ -485,53 +488,55 @@ def _aliased_marked(docs: Mapping[str, Mapping[str, bytes]]) -> bool:
     return any(v in marked for v in aliases.values() if isinstance(v, str))
 
 
-def _settled_purges(s: Store, docs: Mapping[str, Mapping[str, bytes]]) -> set[str]:
-    """The versions whose purge marker read is older than ``PURGE_SETTLE``: purged for
-    good, as gc takes them. A younger one may belong to a purge still deciding, which
-    takes its marker back when it gives way to a restore or an alias.
-
-    A marker's age is that of the time the purge wrote in it (a copy of the marker keeps
-    it, where the copy's own time restarts at each copy), else of its time in ``s``.
-    """
+def _settled_purges(s: Store, docs: Mapping[str, Mapping[str, bytes]], signer: Signer) -> set[str]:
+    """The versions whose purge marker read is older than ``PURGE_SETTLE`` in ``s``'s own
+    time (as gc ages them: never by the time written in it, which the purging machine's
+    clock set), still the marker read, and signed where ``signer`` has a key: purged for
+    good. A younger one may belong to a purge still deciding, which takes its marker back
+    when it gives way to a restore or an alias."""
     cutoff = time.time() - PURGE_SETTLE
     settled = set()
     for key, data in docs["purged"].items():
         try:
-            written = _marked_at(key, data)
-            if (written if written is not None else s.modified(key)) < cutoff and s.exists(key):
+            if s.modified(key) < cutoff and _still(s, key, data, signer):
                 settled.add(number_of(key))
         except FileNotFoundError:
             continue  # taken back since it was read: that purge gave way
     return settled
 
 
-def _marked_at(key: str, data: bytes) -> float | None:
-    """The time written in the marker ``data`` (its ``"at"``), or None without a valid one."""
+def _still(s: Store, key: str, data: bytes, signer: Signer) -> bool:
+    """Whether the marker at ``key`` is still ``data`` (not taken back and made again by
+    another purge since it was read), and signed where ``signer`` has a key (an unsigned
+    marker in a signed registry is never a purge, as gc takes it)."""
     try:
-        doc = parse_json(data, key)
+        if s.read(key) != data:
+            return False
+    except FileNotFoundError:
+        return False
+    if signer.key is None:
+        return True  # copied as it is: the destination's readers check its signature
+    try:
+        check_marker(key, data, signer)
     except IntegrityError:
-        return None
-    at = doc.get("at") if isinstance(doc, dict) else None
-    if not isinstance(at, str):
-        return None
-    try:
-        when = datetime.fromisoformat(at)
-    except ValueError:
-        return None
-    return when.timestamp() if when.tzinfo is not None else None
+        return False
+    return True
 
 
-def _purges_with_bytes_gone(s: Store, history: _History) -> set[str]:
-    """The versions of ``history`` whose purge marker was read, not settled, and one of
-    whose blobs is gone from ``s``: a purge deletes bytes only once it has decided (and
-    never takes its marker back then), so those are purged for good."""
+def _purges_with_bytes_gone(s: Store, history: _History, signer: Signer) -> set[str]:
+    """The versions of ``history`` whose purge marker was read, not settled, still the
+    marker read, and one of whose blobs is gone from ``s``: a purge deletes bytes only
+    once it has decided (and never takes its marker back then), so those are purged for
+    good."""
     young = history.purged - history.settled
     gone = set()
     for mv in history.manifests.values():
         if mv.version in young and any(
             not s.exists(blob_key(ref.digest)) for ref in [mv.artifact, *mv.attachments.values()]
         ):
-            gone.add(mv.version)
+            key = state_key(mv.name, "purged", mv.version)
+            if _still(s, key, history.docs["purged"].get(key, b""), signer):
+                gone.add(mv.version)
     return gone
 
 
@@ -708,7 +713,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
     s, d = src.store, dst.store
     history = _read_history(src, dst, name)
     _refuse_restored_since(src, dst, name, history.archived, history.purged)
-    gone = _purges_with_bytes_gone(s, history)  # before: a blob dst holds is not read
+    gone = _purges_with_bytes_gone(s, history, src._signer)  # before dst's blobs
     _refuse_undecided_purges(src, name, history, gone)
     slots = _slots_to_copy(name, history)
     try:
