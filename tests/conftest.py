@@ -193,21 +193,3 @@ def fifo_sending(tmp_path: Path) -> Iterator[Callable[[str, bytes], Path]]:
     stop.set()
     for writer in writers:
         writer.join(timeout=10)
-
-
-#: The slowest tests, slowest first (tests/slowest.txt, written by tests/slowest.py).
-_SLOWEST = {
-    test: rank
-    for rank, test in enumerate(
-        line
-        for line in (Path(__file__).with_name("slowest.txt")).read_text("utf-8").splitlines()
-        if line and not line.startswith("#")
-    )
-}
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the slowest tests first, slowest first: pytest-xdist hands tests out in this
-    order, so a long test never starts last and leaves the other workers idle at the end
-    (the rest keep their order; a test missing from the list is simply not moved)."""
-    items.sort(key=lambda item: _SLOWEST.get(item.nodeid, len(_SLOWEST)))
