@@ -76,7 +76,7 @@ from modelship.registry._layout import (
 )
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import ReplacesBlobs, Store
-from modelship.registry._registry import Registry, signing_key_of
+from modelship.registry._registry import Registry, signer_of, signing_key_of
 from modelship.registry._signing import KEY_ENV, UNCHECKED, Signer
 from modelship.registry._slots import check_slot
 from modelship.registry._states import check_marker
@@ -454,7 +454,7 @@ def _read_history(src: Registry, dst: Registry, name: str) -> _History:
             archived = [k.rpartition("/")[2] for k in docs["archived"]]
             purged = {number_of(k) for k in docs["purged"]}
             return _History(
-                docs, manifests, purged, archived, _settled_purges(s, docs, src._signer)
+                docs, manifests, purged, archived, _settled_purges(s, docs, signer_of(src))
             )
     if not missing:
         raise Conflict(
@@ -713,7 +713,7 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
     s, d = src.store, dst.store
     history = _read_history(src, dst, name)
     _refuse_restored_since(src, dst, name, history.archived, history.purged)
-    gone = _purges_with_bytes_gone(s, history, src._signer)  # before dst's blobs
+    gone = _purges_with_bytes_gone(s, history, signer_of(src))  # before dst's blobs
     _refuse_undecided_purges(src, name, history, gone)
     slots = _slots_to_copy(name, history)
     try:

@@ -106,7 +106,7 @@ from modelship.registry._tags import (
 from modelship.registry._where import Where
 from modelship.registry._writer import store_blob
 
-__all__ = ["AliasMove", "GcReport", "Registry", "signing_key_of"]
+__all__ = ["AliasMove", "GcReport", "Registry", "signer_of", "signing_key_of"]
 
 D = TypeVar("D", bound=Document)
 
@@ -1574,7 +1574,21 @@ class Registry:
 def signing_key_of(registry: Registry) -> bytes | None:
     """The key ``registry`` signs and checks with, or None (opened without one): for the
     registry's own modules (a copy compares two registries' keys), never shown."""
-    return registry._signer.key
+    return signer_of(registry).key
+
+
+def signer_of(registry: Registry) -> Signer:
+    """The :class:`Signer` ``registry`` checks its documents with: for the registry's own
+    modules (a copy checks the purge markers it takes for final), never shown.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from modelship.registry import open_registry
+    >>> signer_of(open_registry(tempfile.mkdtemp())).key is None
+    True
+    """
+    return registry._signer
 
 
 def _version_only(version: str | int, doing: str) -> str | int:
