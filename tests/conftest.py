@@ -193,3 +193,26 @@ def fifo_sending(tmp_path: Path) -> Iterator[Callable[[str, bytes], Path]]:
     stop.set()
     for writer in writers:
         writer.join(timeout=10)
+
+
+@pytest.fixture
+def threads_started(monkeypatch: pytest.MonkeyPatch) -> list[threading.Thread]:
+    """Every thread started from this test's thread (or from one of those) while it runs.
+
+    Comparing ``threading.enumerate()`` before and after is not the same claim: a thread
+    of an earlier test's server (moto answers each request on a thread of its own) may end
+    or start meanwhile, and a thread started and finished inside the call is not seen.
+    """
+    started: list[threading.Thread] = []
+    ours = {threading.get_ident()}
+    real_start = threading.Thread.start
+
+    def recording_start(self: threading.Thread) -> None:
+        if threading.get_ident() in ours:
+            started.append(self)
+        real_start(self)
+        if self in started and self.ident is not None:
+            ours.add(self.ident)
+
+    monkeypatch.setattr(threading.Thread, "start", recording_start)
+    return started

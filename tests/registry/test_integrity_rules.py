@@ -491,12 +491,13 @@ def test_the_stream_seeks_forward_within_a_piece_and_across_pieces() -> None:
         stream.stop()
 
 
-def test_a_stream_of_one_piece_is_checked_without_a_thread() -> None:
+def test_a_stream_of_one_piece_is_checked_without_a_thread(
+    threads_started: list[threading.Thread],
+) -> None:
     data = DATA[:EVERY]
-    before = set(threading.enumerate())
     stream = stream_over(io.BytesIO(data), ref_of(data, EVERY))
     try:
-        assert set(threading.enumerate()) == before
+        assert threads_started == []
         assert stream.read() == data
     finally:
         stream.stop()
