@@ -87,6 +87,7 @@ from modelship.deploy._spec import DeploymentSpec, SpecFile, Strategy
 from modelship.deploy._strategies import BlueGreen, Canary, Recreate, from_spec
 from modelship.deploy.local import LocalDeployer
 from modelship.errors import ConfigError, Conflict, ModelshipError
+from modelship.registry._registry import signing_key_of
 
 __all__ = ["add_commands", "build_parser", "main", "roll_alias_back"]
 
@@ -917,6 +918,9 @@ def roll_alias_back(
             f"nothing moved: point the alias at a good version with `modelship registry "
             f"alias` (the alias names {current})"
         )
+    unproven = unproven_move_back(reg, model, alias, last)
+    if unproven is not None:
+        return unproven
     reg.set_alias(model, alias, target, expected=current)
     moved: dict[str, Any] = {
         "model": model,
@@ -931,6 +935,36 @@ def roll_alias_back(
     if not_recorded is not None:
         moved["not_recorded"] = not_recorded
     return moved
+
+
+def unproven_move_back(
+    reg: ms.Registry, model: str, alias: str, rollout: RolloutRecord
+) -> str | None:
+    """Why moving ``alias`` back from ``rollout``'s version to its previous version is not
+    proven by the alias's own history, in a signed registry; None if it is (or the
+    registry is not signed).
+
+    Rollout records are not signed: a writer without the key can store one saying any
+    version came before. A signed registry's alias history is, so there a move back is
+    made only to a version the alias is recorded to have moved from, straight to the
+    version it names (``from_version`` → ``to_version`` of one :class:`AliasMove`); else
+    the key holder's rollback would sign a move a forged record chose.
+    """
+    if signing_key_of(reg) is None:
+        return None
+    back, on = rollout.previous_version, rollout.version
+    if any(
+        m.alias == alias and m.from_version == back and m.to_version == on
+        for m in reg.history(model)
+    ):
+        return None
+    return (
+        f"the rollout record {rollout.id} says the alias {alias} of {model} served {back} "
+        f"before {on}, but the alias's signed history records no move from {back} to {on}; "
+        "rollout records are not signed, so it is not trusted in a signed registry and "
+        f"nothing moved: point the alias at a good version with `modelship registry alias` "
+        f"(the alias names {on})"
+    )
 
 
 def record_alias_rollback(

@@ -477,6 +477,13 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
                 )
                 print(f"modelship monitor: {message}", file=sys.stderr)
                 return {"event": "error", "reason": step.reason, "message": message, "alias": None}
+            from modelship.deploy._cli import unproven_move_back
+
+            unproven = unproven_move_back(reg, model, alias, rollout)
+            if unproven is not None:
+                message = f"the policy rolled back {model} {version} but {unproven}"
+                print(f"modelship monitor: {message}", file=sys.stderr)
+                return {"event": "error", "reason": step.reason, "message": message, "alias": None}
             # A compare-and-swap: the alias moves only if it still names the version watched.
             reg.set_alias(model, alias, rollout.previous_version, expected=version)
         except Conflict as exc:

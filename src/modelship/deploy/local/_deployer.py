@@ -79,6 +79,10 @@ _MANAGED_FLAGS = {
     "--slot": "the deployer names each server's slot in apply()",
     "--graceful-seconds": "pass LocalDeployer(graceful_seconds=...)",
     "--signing-key-fd": "the deployer hands each server the key the registry was opened with",
+    "--signing-key-env": (
+        "the deployer hands each server the key the registry was opened with, and none "
+        "(not the environment's MODELSHIP_SIGNING_KEY) when it was opened without one"
+    ),
 }
 
 
@@ -802,6 +806,10 @@ class LocalDeployer:
             "127.0.0.1",
             "--slot",
             slot,
+            # Without a key the server reads none: it inherits this process's environment,
+            # whose MODELSHIP_SIGNING_KEY may be another registry's (and would make it
+            # refuse every version of an unsigned one, each rollout an abort).
+            *(("--signing-key-env", "") if self._signing_key is None else ()),
             *self._server_args,
             *spec_args,  # after server_args: a flag given in both takes the spec's
         ]
