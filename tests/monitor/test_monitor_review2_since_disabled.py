@@ -22,7 +22,10 @@ def test_run_policy_refuses_a_since_after_the_source_clock() -> None:
     src = InMemorySource(now=100.0)
     policy = RollbackPolicy(conditions=["error_rate > 1%"])
 
-    with pytest.raises(ConfigError, match=r"since=10000 is after the source's current time 100"):
+    with pytest.raises(
+        ConfigError,
+        match=r"since=10000.000 is after the source's current time 100.000 \(by 9900.000 s\)",
+    ):
         ms.monitor.run_policy(
             src, policy, slot="green", window=60.0, interval=60.0, duration=900.0,
             sleep=lambda seconds: None, since=10_000.0,
@@ -46,7 +49,7 @@ def test_watch_refuses_a_future_since_before_recording_anything() -> None:
     rollout = BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
     src = InMemorySource(now=dep.clock.monotonic)
 
-    with pytest.raises(ConfigError, match=r"since=10000 is after"):
+    with pytest.raises(ConfigError, match=r"since=10000\.000 is after"):
         ms.monitor.watch(
             rollout, src, RollbackPolicy(conditions=["error_rate > 1%"]), interval=60.0,
             duration=60.0, clock=dep.clock, since=10_000.0,

@@ -85,7 +85,7 @@ def test_watch_refuses_a_since_after_the_sources_time_and_leaves_nothing_behind(
     src = InMemorySource(now=10.0)
     path = tmp_path / "d.jsonl"
 
-    with pytest.raises(ms.errors.ConfigError, match="since=20 is after the source's current"):
+    with pytest.raises(ms.errors.ConfigError, match=r"since=20\.000 is after the source's current"):
         ms.monitor.watch(
             rollout, src, RollbackPolicy(conditions=[ERRORS]), clock=dep.clock,
             since=20.0, log_path=path,
@@ -138,3 +138,15 @@ def test_cli_watch_refuses_a_since_that_is_not_a_time(capsys: pytest.CaptureFixt
         main(["monitor", "watch", "http://127.0.0.1:9", "-c", ERRORS, "--since", "yesterday"])
     assert exited.value.code == 2
     assert "--since: 'yesterday' is not a time" in capsys.readouterr().err
+
+
+def test_a_since_an_hour_ahead_of_an_epoch_clock_reads_as_later_and_says_by_how_much() -> None:
+    from modelship.monitor._loop import check_since
+
+    # Before: "since=1.7e+09 is after the source's current time 1.7e+09" (6 digits each).
+    with pytest.raises(ms.errors.ConfigError) as caught:
+        check_since(1_700_003_600.0, 1_700_000_000.0)
+    assert "since=1700003600.000 is after the source's current time 1700000000.000" in str(
+        caught.value
+    )
+    assert "(by 3600.000 s)" in str(caught.value)

@@ -153,19 +153,22 @@ def check_since(since: float, now: float) -> None:
     Examples
     --------
     >>> from modelship.monitor._loop import check_since
-    >>> check_since(1_700_000_000_000.0, 1_700_000_000.0)
+    >>> check_since(1_700_000_000_000.0, 1_700_000_000.0)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: since=1.7e+12 is after the source's current time 1.7e+09 ...
+    modelship.errors.ConfigError: since=1700000000000.000 is after the source's current ...
     """
     if since <= now:
         return
     hint = ""
     if now > 0 and _MILLISECONDS[0] <= since / now <= _MILLISECONDS[1]:
         hint = f" (it looks like milliseconds: {since / 1000.0:g} seconds?)"
+    # Both to the millisecond, and how far apart: with 6 digits (``:g``) an epoch time an
+    # hour ahead read as equal to the current one.
     raise ConfigError(
-        f"since={since:g} is after the source's current time {now:g}{hint}: no evaluation "
-        "would see a sample; give the version's start on the source's clock, in seconds"
+        f"since={since:.3f} is after the source's current time {now:.3f} (by "
+        f"{since - now:.3f} s){hint}: no evaluation would see a sample; give the version's "
+        "start on the source's clock, in seconds"
     )
 
 
