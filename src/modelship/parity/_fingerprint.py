@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import inspect
 import json
 import math
 import reprlib
+import types
 from collections.abc import Mapping
 from typing import Any
 
@@ -86,6 +88,8 @@ class _Canon:
             return {"enum": _qualname(type(value)), "name": value.name}
         if isinstance(value, np.generic):
             return {"scalar": fingerprint(np.asarray(value))}
+        if isinstance(value, types.FunctionType):
+            return self._function(value, depth)
         if isinstance(value, (type, np.ufunc)) or (
             callable(value) and hasattr(value, "__qualname__") and not _is_estimator(value)
         ):
@@ -101,6 +105,53 @@ class _Canon:
             return self._container(value, depth + 1)
         finally:
             self.active.discard(key)
+
+    def _function(self, function: types.FunctionType, depth: int) -> Any:
+        """A function's name and, when its name does not identify it (a lambda, a
+        function made in a function), what tells it from another of that name: its
+        defaults, the values it captured, and its code's names and constants.
+
+        The bytecode is never hashed: it changes between Python versions, and a
+        fingerprint taken in training is compared with one taken in production.
+        """
+        ref = _qualname(function)
+        anonymous = "<lambda>" in function.__qualname__ or "<locals>" in function.__qualname__
+        if not anonymous or id(function) in self.active:
+            # A module's function is identified by its name, as its defaults are by its
+            # source (and a library's hold sentinels with no stable description): its
+            # fingerprint is unchanged. The second case: a local function that calls itself.
+            return {"ref": ref}
+        self.active.add(id(function))
+        try:
+            document: dict[str, Any] = {"ref": ref}
+            if function.__defaults__:
+                document["defaults"] = self(function.__defaults__, depth + 1)
+            if function.__kwdefaults__:
+                document["kwdefaults"] = self(function.__kwdefaults__, depth + 1)
+            if function.__closure__:
+                names = function.__code__.co_freevars
+                document["closure"] = {
+                    name: self._captured(ref, name, cell, depth + 1)
+                    for name, cell in zip(names, function.__closure__, strict=True)
+                }
+            document["code"] = _code(function.__code__)
+            return document
+        finally:
+            self.active.discard(id(function))
+
+    def _captured(self, ref: str, name: str, cell: types.CellType, depth: int) -> Any:
+        try:
+            value = cell.cell_contents
+        except ValueError:  # a local the enclosing function has not assigned (yet)
+            return {"empty_cell": True}
+        try:
+            return self(value, depth)
+        except ConfigError as error:
+            raise ConfigError(
+                f"cannot fingerprint the function {ref}: what it captured as {name!r} has no "
+                f"stable description ({error}); let it capture numbers, strings, arrays or "
+                "scikit-learn-like objects, or fingerprint its configuration as a mapping"
+            ) from error
 
     def _container(self, value: Any, depth: int) -> Any:
         if isinstance(value, np.ndarray):
@@ -132,6 +183,52 @@ class _Canon:
             f"cannot fingerprint a {_qualname(type(value))}: give a scikit-learn-like object "
             "(with get_params), a mapping, or numbers, strings and arrays"
         )
+
+
+def _code(code: types.CodeType) -> dict[str, Any]:
+    """What a code object says apart from its bytecode, with nested code (an inner
+    lambda, a comprehension) merged in: names, variables and constants as sorted sets, so
+    that Python versions that inline a comprehension (3.12) or move the docstring out of
+    the constants agree wherever the source does. ``None`` is left out of the constants
+    for that reason (some versions store it for every function, some do not)."""
+    names: set[str] = set()
+    variables: set[str] = set()
+    constants: set[str] = set()
+    pending = [code]
+    while pending:  # code objects nest as a tree written in the source: no cycle
+        current = pending.pop()
+        names.update(current.co_names)
+        variables.update(
+            variable  # ".0": a comprehension's iterator, gone where comprehensions are inlined
+            for variable in (*current.co_varnames, *current.co_cellvars, *current.co_freevars)
+            if not variable.startswith(".")
+        )
+        for constant in current.co_consts:
+            if isinstance(constant, types.CodeType):
+                pending.append(constant)
+            elif constant is not None:
+                constants.add(_constant(constant))
+    flags = code.co_flags
+    return {
+        "args": list(code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]),
+        "posonly": code.co_posonlyargcount,
+        "kwonly": code.co_kwonlyargcount,
+        "varargs": bool(flags & inspect.CO_VARARGS),
+        "varkw": bool(flags & inspect.CO_VARKEYWORDS),
+        "names": sorted(names),
+        "variables": sorted(variables),
+        "constants": sorted(constants),
+    }
+
+
+def _constant(constant: object) -> str:
+    """A code constant as text: its type and repr, which are the same in every process
+    (a frozenset's items sorted, as its iteration order follows string hashing)."""
+    if isinstance(constant, frozenset):
+        return f"frozenset:[{','.join(sorted(_constant(item) for item in constant))}]"
+    if isinstance(constant, tuple):
+        return f"tuple:[{','.join(_constant(item) for item in constant)}]"
+    return f"{type(constant).__name__}:{constant!r}"
 
 
 def _params(obj: Any) -> dict[str, Any]:

@@ -150,7 +150,15 @@ class JsonDocument:
         if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
             raise self._bad(key, "an object of strings")
         for name, text in value.items():
-            self._unicode(key, name, text)
+            self._unicode(key, name)
+            if not is_unicode_text(text):
+                # The value is never quoted: a map's values may be secrets (an environment
+                # variable's), and this error is raised before any credential filter runs.
+                raise SnapshotError(
+                    f"{self.what}: {key!r}[{reprlib.repr(name)}] holds a lone surrogate (not "
+                    "Unicode text: it cannot be written as UTF-8; the value is not shown, it "
+                    "may be a secret); drop that entry or write the document from UTF-8 text"
+                )
         return value
 
     def text_list(self, key: str) -> list[str]:

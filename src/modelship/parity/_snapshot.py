@@ -931,10 +931,13 @@ class _Cgroups:
     membership: Path = Path("/proc/self/cgroup")
 
     def _dirs(self, controller: str) -> list[Path]:
-        """Where ``controller``'s files may be: this process's group, then the root.
+        """Where ``controller``'s files may be: this process's group and each of its
+        ancestors up to the mount, then the root.
 
-        ``controller`` is ``""`` for the unified (v2) hierarchy. In a container the group
-        path often does not exist under the mount, and the root holds the limits.
+        ``controller`` is ``""`` for the unified (v2) hierarchy. The kernel enforces the
+        smallest limit along the ancestry, so a limit set on a parent (a pod's slice)
+        binds a group whose own file says "max". In a container the group path often
+        does not exist under the mount, and the root holds the limits.
         """
         text = _read_small(self.membership) or ""
         dirs: list[Path] = []
@@ -944,36 +947,60 @@ class _Cgroups:
                 continue
             _, controllers, group = parts
             if controller == "" and controllers == "":
-                dirs.append(self.root / group.lstrip("/"))
+                dirs.extend(_ancestry(self.root, group))
             elif controller and controller in controllers.split(","):
-                dirs.append(self.root / controllers / group.lstrip("/"))
+                dirs.extend(_ancestry(self.root / controllers, group))
         dirs.append(self.root if controller == "" else self.root / controller)
         return dirs
 
-    def _first(self, controller: str, name: str) -> str | None:
-        for directory in self._dirs(controller):
-            text = _read_small(directory / name)
-            if text is not None:
-                return text.strip()
-        return None
+    def _all(self, controller: str, name: str) -> list[str] | None:
+        """The text of every readable ``name`` along the ancestry; None when none is."""
+        texts = [_read_small(directory / name) for directory in self._dirs(controller)]
+        found = [text.strip() for text in texts if text is not None]
+        return found or None
 
     def memory_limit(self) -> int | None:
-        text = self._first("", "memory.max")  # v2: bytes, or "max"
-        if text is None:
-            text = self._first("memory", "memory.limit_in_bytes")  # v1
-        if text is None or not text.isdigit():
-            return None
-        value = int(text)
-        return None if value >= _UNLIMITED else value
+        texts = self._all("", "memory.max")  # v2: bytes, or "max"
+        if texts is None:
+            texts = self._all("memory", "memory.limit_in_bytes")  # v1
+        limits = [int(text) for text in texts or () if text.isdigit()]
+        limits = [limit for limit in limits if limit < _UNLIMITED]
+        return min(limits, default=None)
 
     def cpu_limit(self) -> float | None:
-        text = self._first("", "cpu.max")  # v2: "<quota|max> <period>"
-        if text is not None:
-            quota, _, period = text.partition(" ")
-            return _quota(quota, period)
-        v1_quota = self._first("cpu", "cpu.cfs_quota_us")  # v1: -1 is no limit
-        v1_period = self._first("cpu", "cpu.cfs_period_us") or ""
-        return _quota(v1_quota or "", v1_period)
+        texts = self._all("", "cpu.max")  # v2: "<quota|max> <period>"
+        if texts is not None:
+            quotas = [_quota(*_split_cpu_max(text)) for text in texts]
+        else:  # v1: quota and period from the same group; a quota of -1 is no limit
+            quotas = [
+                _quota(
+                    (_read_small(directory / "cpu.cfs_quota_us") or "").strip(),
+                    (_read_small(directory / "cpu.cfs_period_us") or "").strip(),
+                )
+                for directory in self._dirs("cpu")
+            ]
+        return min((quota for quota in quotas if quota is not None), default=None)
+
+
+_MAX_CGROUP_DEPTH = 64  # real hierarchies are under ten deep (kubepods/burstable/pod/ctr)
+
+
+def _ancestry(mount: Path, group: str) -> list[Path]:
+    """``group``'s directory under ``mount``, then each parent up to ``mount`` itself.
+
+    A path with ``..`` (a process outside the cgroup namespace's root, as the kernel
+    writes it) is not under the mount: only the mount is read, as for a missing group.
+    Deeper than :data:`_MAX_CGROUP_DEPTH` is not a real hierarchy: the same.
+    """
+    parts = [part for part in group.split("/") if part not in ("", ".")]
+    if ".." in parts or len(parts) > _MAX_CGROUP_DEPTH:
+        return [mount]
+    return [mount.joinpath(*parts[:depth]) for depth in range(len(parts), -1, -1)]
+
+
+def _split_cpu_max(text: str) -> tuple[str, str]:
+    quota, _, period = text.partition(" ")
+    return quota, period
 
 
 def _quota(quota: str, period: str) -> float | None:
