@@ -403,15 +403,7 @@ class Condition:
         modelship.errors.ConfigError: in condition 'p95(latency > 0.2' at position 12: expected ')'
         after the metric name, found '>'
         """
-        if not isinstance(text, str):
-            raise ConfigError(f"a condition must be a string, got {type(text).__name__}")
-        if len(text) > MAX_CONDITION_CHARS:
-            raise ConfigError(
-                f"the condition {brief(text)} is {len(text):,} characters long; a condition is "
-                f"one short line of at most {MAX_CONDITION_CHARS:,} characters, such as "
-                "'error_rate > 1%'"
-            )
-        return _Parser(text).condition()
+        return _parse(text)[0]
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-compatible form (the field values).
@@ -430,12 +422,20 @@ class Condition:
         """A condition from a mapping of its fields, or from its text form.
 
         The mapping may also use ``when: "<condition text>"`` with an optional
-        ``min_samples``, as the deployment YAML does.
+        ``min_samples``, as the deployment YAML does: given either in the text
+        (``min_samples=500``) or as the key, not both.
 
         Raises
         ------
         ConfigError
-            Naming an unknown key or a bad value.
+            Naming an unknown key or a bad value, or ``min_samples`` given both in the
+            ``when`` text and as a key.
+
+        Examples
+        --------
+        >>> from modelship.monitor import Condition
+        >>> Condition.from_dict({"when": "error_rate > 1%", "min_samples": 30}).min_samples
+        30
         """
         if isinstance(data, str):
             return cls.parse(data)
@@ -445,8 +445,15 @@ class Condition:
             extra = set(data) - {"when", "min_samples"}
             if extra:
                 raise ConfigError(f"condition {brief(data['when'])}: unknown keys {_keys(extra)}")
-            parsed = cls.parse(data["when"])
+            parsed, inline_min_samples = _parse(data["when"])
             if "min_samples" in data:
+                # Refused even when both agree: one place to read it, and to change it.
+                if inline_min_samples:
+                    raise ConfigError(
+                        f"condition {brief(data['when'])}: min_samples is given twice, in the "
+                        f"'when' text and as the key min_samples={brief(data['min_samples'])}; "
+                        "give it once"
+                    )
                 parsed = attrs.evolve(parsed, min_samples=data["min_samples"])
             return parsed
         names = {field.name for field in attrs.fields(cls)}
@@ -497,6 +504,21 @@ def _percent_above(factor: str) -> float:
     return float((Fraction(value) - 1) * 100)
 
 
+def _parse(text: object) -> tuple[Condition, bool]:
+    """:meth:`Condition.parse` of ``text``, and whether the text gave ``min_samples=``."""
+    if not isinstance(text, str):
+        raise ConfigError(f"a condition must be a string, got {type(text).__name__}")
+    if len(text) > MAX_CONDITION_CHARS:
+        raise ConfigError(
+            f"the condition {brief(text)} is {len(text):,} characters long; a condition is "
+            f"one short line of at most {MAX_CONDITION_CHARS:,} characters, such as "
+            "'error_rate > 1%'"
+        )
+    parser = _Parser(text)
+    condition = parser.condition()
+    return condition, parser.min_samples_given
+
+
 class _Parser:
     """A recursive-descent parser over a token list; every error names its position."""
 
@@ -515,6 +537,7 @@ class _Parser:
             self.tokens.append((kind, match.group(kind), match.start(kind)))
             position = match.end()
         self.index = 0
+        self.min_samples_given = False  # set by condition() on a ``min_samples=`` suffix
 
     def fail(self, position: int, message: str) -> None:
         raise ConfigError(f"in condition {brief(self.text)} at position {position}: {message}")
@@ -598,6 +621,7 @@ class _Parser:
                     f"{MAX_MIN_SAMPLES:,}, found {brief(found)}",
                 )
             fields["min_samples"] = int(digits)
+            self.min_samples_given = True
         kind, found, at = self.peek()
         if kind != "end":
             self.fail(at, f"unexpected {brief(found)} after the condition")

@@ -567,6 +567,36 @@ _METRICS = SequenceOf(
 )
 
 
+def _monitoring_section(data: object) -> Mapping[str, Any]:
+    """The ``monitoring:`` section of ``data``: ``deployment.monitoring``, ``monitoring``,
+    or ``data`` itself; one of them, never two (a second one would be ignored)."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"monitoring must be a mapping, got {type(data).__name__}")
+    if "deployment" in data:
+        deployment = data["deployment"]
+        if not isinstance(deployment, Mapping):
+            raise ConfigError(
+                f"deployment must be a mapping holding the monitoring: section, got "
+                f"{brief(deployment)}"
+            )
+        if "monitoring" in data:
+            raise ConfigError(
+                "the file has both a top-level monitoring: section and a deployment: "
+                "section; keep one: monitoring: on its own, or deployment.monitoring"
+            )
+        data = deployment
+        if "monitoring" not in data:
+            raise ConfigError(
+                "the deployment has no monitoring: section; add deployment.monitoring "
+                "with the conditions that roll back"
+            )
+    if "monitoring" in data:
+        data = data["monitoring"]
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"monitoring must be a mapping, got {type(data).__name__}")
+    return data
+
+
 @attrs.frozen
 class RollbackPolicy:
     """Trigger conditions plus the limits that decide when to roll back.
@@ -818,12 +848,15 @@ class RollbackPolicy:
 
         Accepts ``{deployment: {monitoring: {...}}}``, ``{monitoring: {...}}`` or the
         section itself: ``enabled``, ``metrics`` (names), ``conditions`` (strings or
-        mappings), and the limits of this class by name.
+        mappings), and the limits of this class by name. A file with a ``deployment:``
+        section takes its policy from ``deployment.monitoring`` only, so a top-level
+        ``monitoring:`` beside it is refused rather than ignored.
 
         Raises
         ------
         ConfigError
-            Naming the key and the value that is wrong.
+            Naming the key and the value that is wrong; or if ``deployment`` is not a
+            mapping, or both ``deployment`` and a top-level ``monitoring`` are given.
 
         Examples
         --------
@@ -837,19 +870,7 @@ class RollbackPolicy:
         >>> policy.conditions[1].min_samples, policy.failure_limit
         (500, 2)
         """
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"monitoring must be a mapping, got {type(data).__name__}")
-        if "deployment" in data and isinstance(data["deployment"], Mapping):
-            data = data["deployment"]
-            if "monitoring" not in data:
-                raise ConfigError(
-                    "the deployment has no monitoring: section; add deployment.monitoring "
-                    "with the conditions that roll back"
-                )
-        if "monitoring" in data:
-            data = data["monitoring"]
-            if not isinstance(data, Mapping):
-                raise ConfigError(f"monitoring must be a mapping, got {type(data).__name__}")
+        data = _monitoring_section(data)
         names = {field.name for field in attrs.fields(cls)}
         unknown = [key for key in data if key not in names]
         if unknown:

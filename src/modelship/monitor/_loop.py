@@ -93,7 +93,8 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     evaluation (a disabled policy is never evaluated, so its conditions are not asked
     about). With ``source`` and ``since``, a ``since`` after the source's current time is
     refused: no window would hold a sample, and the deadline would roll back a version
-    never looked at.
+    never looked at. With ``source``, a ``window`` too short to measure at the source's
+    current time is refused (:func:`check_window`).
 
     :func:`~modelship.monitor.watch` and ``modelship monitor watch`` call it before they
     create a log file or record a history event, so a refused call leaves nothing behind.
@@ -104,7 +105,8 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
         If an argument is not what :func:`run_policy` takes, ``duration / interval`` is
         more than :data:`MAX_EVALUATIONS`, a condition is relative and ``baseline`` is
         None, ``log`` belongs to another policy, ``source`` refuses a condition's
-        question, or ``since`` is after the source's current time.
+        question, ``since`` is after the source's current time, or ``window`` is too
+        short to measure at it.
 
     Examples
     --------
@@ -124,8 +126,11 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
     check_baseline(policy, baseline, slot=slot)
     if log is not None and log.policy != policy:
         raise ConfigError("the log was started for another policy; pass log=None or its policy")
-    if source is not None and since is not None:
-        check_since(since, source_time(source))
+    if source is not None:
+        now = source_time(source)
+        check_window(window, now)
+        if since is not None:
+            check_since(since, now)
     if policy.enabled and isinstance(source, QuestionCheck) and slot is not None:
         for condition in policy.conditions:
             for which in (slot, baseline) if condition.relative else (slot,):
@@ -134,6 +139,35 @@ def check_run(  # noqa: PLR0913 - the keyword-only arguments of run_policy it ch
                         condition.metric, slot=which, stat=condition.stat, window=window
                     )
     return math.ceil(evaluations) + 1
+
+
+def check_window(window: float, now: float) -> None:
+    """Refuse a ``window`` too short to measure at ``now`` (the source's current time).
+
+    A time near the epoch's present (1.8e9 s) is held to about 2.4e-7 s, so a window
+    shorter than that has ``now - window == now``: its start is its end, and a source
+    refuses the empty window at the first evaluation, after the watch started.
+
+    Raises
+    ------
+    ConfigError
+        If ``now - window`` is not before ``now``.
+
+    Examples
+    --------
+    >>> from modelship.monitor._loop import check_window
+    >>> check_window(1e-8, 1_800_000_000.0)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: window=1e-08 s is too short to measure at the source's ...
+    """
+    if now - window < now:
+        return
+    raise ConfigError(
+        f"window={window:g} s is too short to measure at the source's current time "
+        f"{now:.3f}: the window would start where it ends; give a window of seconds (at "
+        "least the interval between the samples it should hold)"
+    )
 
 
 # How far a since= beyond the source's clock is read as milliseconds typed for seconds: a
