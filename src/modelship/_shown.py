@@ -111,15 +111,16 @@ def hide_credentials(text: str, mask: str = "***") -> str:
     information goes, name included: a token is often the user name
     (``https://TOKEN:x-oauth-basic@github.com``). Read as URL parsers read it, the user
     information ends at the last ``@`` before the first ``/``, ``?``, ``#`` or space, so a
-    password may hold any other character; a raw ``/`` in a password, as people write
-    them (``user:pa/ss@host``), is caught too when a ``:`` comes before it and the ``@``
-    follows in the same word: in the same path segment when only digits (a port) come
-    between the ``:`` and the ``/`` (``https://host:8443/fraud@v2`` is shown as
-    ``https://***@v2`` for that reason; ``host:8443/models/fraud@v2``, an IPv6 host, and
-    ``s3://bucket/models@v2`` are left alone), after any number of ``/`` otherwise (an AWS
-    secret key: ``s3://AKIA:wJal/K7MD/bPxR@bucket`` is shown as ``s3://***@bucket``).
-    URLs inside URLs are read too. The URL itself keeps working: only what is shown
-    changes. Linear in the length of ``text``.
+    password may hold any other character; a raw ``/``, ``?`` or ``#`` in a password, as
+    people write them (``user:pa/ss@host``, ``user:pa#ss@host``), is caught too when a ``:``
+    comes before it and the ``@`` follows in the same word: in the same path segment when
+    only digits (a port) come between the ``:`` and the ``/``
+    (``https://host:8443/fraud@v2`` is shown as ``https://***@v2`` for that reason;
+    ``host:8443/models/fraud@v2``, an IPv6 host, and ``s3://bucket/models@v2`` are left
+    alone), after any number of ``/`` otherwise (an AWS secret key:
+    ``s3://AKIA:wJal/K7MD/bPxR@bucket`` is shown as ``s3://***@bucket``). URLs inside URLs
+    are read too. The URL itself keeps working: only what is shown changes. Linear in the
+    length of ``text``.
 
     Examples
     --------
@@ -131,6 +132,8 @@ def hide_credentials(text: str, mask: str = "***") -> str:
     'postgres://***@db/prod, https://host:8443/models/fraud@v2'
     >>> hide_credentials("s3://AKIAEXAMPLE:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY@bucket/r")
     's3://***@bucket/r'
+    >>> hide_credentials("https://ci:pa#ss@host/r https://ci:pa?ss@host/r https://h/p?to=a@b")
+    'https://***@host/r https://***@host/r https://h/p?to=a@b'
     """
     # Positions of "@", "/" and white space, found once: each URL then looks up the next
     # one in O(log n), so the text is read a bounded number of times whatever it holds.
@@ -156,8 +159,9 @@ def hide_credentials(text: str, mask: str = "***") -> str:
         if at != -1:
             if not head[at + 1 :].startswith(_DIGESTS):
                 cut = start + at
-        elif ":" in head and not head.startswith("[") and end < len(text) and text[end] == "/":
-            # user:pa/ss@host: the next "@" in this word, before any other "/".
+        elif ":" in head and not head.startswith("[") and end < len(text) and text[end] in "/?#":
+            # user:pa/ss@host (or pa#ss, pa?ss): the next "@" in this word, before any
+            # other "/".
             nxt = next_of(ats, end)
             digest = text.startswith(_DIGESTS, nxt + 1)  # registry:5000/img@sha256:...
             # After the ":" a port (digits) may be followed by a path with an "@" in it,

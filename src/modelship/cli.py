@@ -43,7 +43,7 @@ from types import FrameType
 
 import modelship as ms
 from modelship._cli_common import reopen_closed_stdio, silence_stdout
-from modelship._plugins import plugins
+from modelship._plugins import plugin, plugins
 from modelship._shown import hide_credentials, printable
 from modelship.errors import ConfigError, IntegrityError, ModelshipError, SigningKeyRequired
 
@@ -143,12 +143,33 @@ def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentP
             print(f"modelship: ignoring {origin}: {entry_point.name!r} exists", file=sys.stderr)
             continue
         try:
+            plugin(ENTRY_POINT_GROUP, entry_point.name, rescan=False)
+        except ConfigError as exc:
+            # Two packages declare the command: neither is chosen by the order of sys.path.
+            # The others still work; running this one is the error, naming both.
+            print(f"modelship: ignoring {origin}: {_one_line(exc)}", file=sys.stderr)
+            _add_refused(sub, entry_point.name, exc)
+            continue
+        try:
             _add_command(sub, entry_point.name, entry_point.load(), origin)
         # A broken plugin must not break the other commands: SystemExit too (a plugin
         # calling sys.exit() while it loads ended `modelship --help` with no output).
         except (Exception, SystemExit) as exc:
             print(f"modelship: ignoring {origin}: {type(exc).__name__}: {exc}", file=sys.stderr)
     return parser
+
+
+def _add_refused(sub: _SubParsers[argparse.ArgumentParser], name: str, exc: ConfigError) -> None:
+    """Add the command ``name``, left out of ``--help``, whose run raises ``exc``: running
+    a refused plugin command says why (exit 2), rather than that no such command exists."""
+
+    def refuse(args: argparse.Namespace) -> int:
+        raise exc
+
+    # No option prefix: whatever follows the name (--flag included) is taken, not refused.
+    command = sub.add_parser(name, add_help=False, prefix_chars="\0")
+    command.add_argument("ignored", nargs="*")
+    command.set_defaults(func=refuse)
 
 
 #: The commands that run until a signal stops them: main leaves SIGTERM to their own

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import io
 import os
+import re
 import sys
 from typing import Any, TextIO
 
@@ -27,7 +28,7 @@ from modelship._cli_common import (
     open_cli_registry,
     storage_options,
 )
-from modelship._shown import printable
+from modelship._shown import hide_credentials, printable
 from modelship.errors import ConfigError, IntegrityError, SigningKeyRequired
 from modelship.registry._cli_tags import (
     add_expected_options,
@@ -37,7 +38,7 @@ from modelship.registry._cli_tags import (
     listing_arguments,
 )
 from modelship.registry._copy import copy_registry
-from modelship.registry._open import storage_options_only
+from modelship.registry._open import storage_options_only, unnest_storage_options
 from modelship.registry._registry import Registry
 from modelship.registry._store import expand_home, scheme_of
 
@@ -45,6 +46,10 @@ __all__ = ["add_commands"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+
+
+# A URL's scheme, as -o of download would be read if it were one (RFC 3986).
+_URL = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*)://")
 
 
 def _open(
@@ -206,6 +211,14 @@ def _cmd_download(args: argparse.Namespace) -> int:
             "download -o -: the artifact is written to a file only once it is verified, "
             "which stdout cannot do; give a file path (./- for a file named '-')"
         )
+    if (url := _URL.match(args.output)) is not None:
+        # Registry.download takes any string as a local path: s3://b/m.joblib would become
+        # the folders ./s3:/b. A URL is refused, file:// too (its path is what to give).
+        raise ConfigError(
+            f"download -o {printable(hide_credentials(args.output))}: -o takes a local file "
+            f"path, not a {url.group(1)}:// URL; download to a local file and upload it from "
+            "there (for file:///x give /x; ./ before a path that really starts so)"
+        )
     mv = _open(args).download(
         args.name,
         args.ref,
@@ -298,7 +311,9 @@ def _cmd_copy(args: argparse.Namespace) -> int:
     # The -o options are for the store that is not a local folder (copying /srv/models to
     # s3://...); a folder takes none, so they go to each remote side and only there.
     # open_registry's own options (-o signing_key=..., -o single_writer=true) go to both.
-    given = storage_options(args.option)
+    # -o storage_options={...} (as pandas takes them) is unnested first, or it would stay
+    # in `own` and reach a local folder too.
+    given = unnest_storage_options(storage_options(args.option))
     options = storage_options_only(given)
     own = {k: v for k, v in given.items() if k not in options}
     src_remote, dst_remote = (scheme_of(url) != "file" for url in (args.src, args.dst))

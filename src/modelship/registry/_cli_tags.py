@@ -25,7 +25,10 @@ __all__ = [
     "listing_arguments",
 ]
 
-_CONDITION = re.compile(r"^\s*([^<>=!\s]+)\s*(==|!=|<=|>=|<|>|=)\s*(.*?)\s*$")
+# The value is everything after the operator, spaces included: a tag " ana " is matched by
+# --tag 'owner= ana ' (a metric's number may still have spaces around it: int() and float()
+# ignore them).
+_CONDITION = re.compile(r"^\s*([^<>=!\s]+)\s*(==|!=|<=|>=|<|>|=)(.*)$", re.DOTALL)
 
 Opener = Callable[[argparse.Namespace], "Registry"]
 
@@ -56,6 +59,19 @@ def _number(text: str, value: str) -> int | float:
     return int(number) if number.is_integer() else number
 
 
+def _field(what: str, key: str, where: dict[str, Any]) -> str:
+    """The ``where=`` field of another ``--what`` condition on ``key``: ``tags.KEY``, then
+    ``tag.KEY`` (the same field to the library), so both conditions must hold; a third is
+    refused rather than replacing one (a mapping holds one condition per field)."""
+    for field in (f"{what}s.{key}", f"{what}.{key}"):
+        if field not in where:
+            return field
+    raise InvalidFilter(
+        f"--{what}: at most two conditions on {key!r} (a range: --{what} '{key}>=LOW' "
+        f"--{what} '{key}<=HIGH'); drop one of the three"
+    )
+
+
 def listing_arguments(args: argparse.Namespace) -> dict[str, Any]:
     """The ``order`` and ``where`` of ``Registry.versions`` that the parsed options ask for.
 
@@ -65,14 +81,20 @@ def listing_arguments(args: argparse.Namespace) -> dict[str, Any]:
     ...                         limit=None, cursor=None)
     >>> listing_arguments(ns)["where"]
     {'tags.stage': ('==', 'prod'), 'metrics.auc': ('>=', 0.9)}
+
+    Two conditions on one name must both hold (a range):
+
+    >>> ns.tag, ns.metric = [], ["auc>0.8", "auc<0.9"]
+    >>> listing_arguments(ns)["where"]
+    {'metrics.auc': ('>', 0.8), 'metric.auc': ('<', 0.9)}
     """
     where: dict[str, Any] = {}
     for text in args.tag or []:
         key, op, value = _split(text, "tag")
-        where[f"tags.{key}"] = (op, value)
+        where[_field("tag", key, where)] = (op, value)
     for text in args.metric or []:
         key, op, value = _split(text, "metric")
-        where[f"metrics.{key}"] = (op, _number(text, value))
+        where[_field("metric", key, where)] = (op, _number(text, value))
     if args.limit is None and args.cursor is not None:
         raise ConfigError("--cursor continues a page: pass --limit with it")
     return {"order": "newest" if args.newest else "oldest", "where": where or None}
@@ -92,13 +114,15 @@ def add_listing_options(p: argparse.ArgumentParser) -> None:
         "--tag",
         action="append",
         metavar="KEY=VALUE",
-        help="only versions whose current tag KEY is VALUE (KEY!=VALUE: is not); repeatable",
+        help="only versions whose current tag KEY is VALUE, taken verbatim (KEY!=VALUE: is "
+        "not); repeatable, every condition must hold (at most two per KEY)",
     )
     p.add_argument(
         "--metric",
         action="append",
         metavar="NAME>=NUMBER",
-        help="only versions whose metric compares so (==, !=, <, <=, >, >=); repeatable",
+        help="only versions whose metric compares so (==, !=, <, <=, >, >=); repeatable, "
+        "every condition must hold (at most two per NAME: a range)",
     )
     p.add_argument("--newest", action="store_true", help="newest first")
     p.add_argument(
