@@ -73,8 +73,10 @@ from typing import Any
 import attrs
 
 from modelship._json import canonical_json
+from modelship._model_version import VersionState
 from modelship._shown import hide_credentials
 from modelship.errors import Conflict, IntegrityError, RepairWarning, StoreError
+from modelship.registry._aliases import check_all_read, history
 from modelship.registry._commit import dead_slot
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import (
@@ -95,6 +97,7 @@ from modelship.registry._protocols import AbortsUploads, Store
 from modelship.registry._signing import UNCHECKED, Signer
 from modelship.registry._slots import check_slot
 from modelship.registry._states import check_marker
+from modelship.registry._tags import tagged_versions
 
 __all__ = ["CopyMark", "GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
 
@@ -369,6 +372,7 @@ def _dead_slots(
         records = [parse_manifest(k, v, UNCHECKED) for k, v in committed.items()]
         owners = {mv.registration for mv in records}
         sequences = {mv.version: mv.sequence for mv in records}
+        named: set[str] | str | None = None  # read once a slot no manifest owns is met
         for key, data in slots.items():
             slot = check_slot(data, key, UNCHECKED)
             if slot.get("dead") or slot.get("registration") in owners:
@@ -385,6 +389,20 @@ def _dead_slots(
                 )
                 in_flight += 1
                 continue
+            if named is None:
+                named = _named_versions(store, model, signer)
+            lost = _lost_manifest(key, slot["version"], versions, named)
+            if lost is not None:
+                # A manifest lost is damage, as a damaged one is: its version's slot and
+                # bytes stay (no blob is collected), so restoring it brings the version back.
+                warnings.warn(
+                    f"{lost}; gc leaves the slot alone, and removes no unused blob until "
+                    "the manifest is restored from a copy of the registry",
+                    RepairWarning,
+                    stacklevel=5,
+                )
+                in_flight += 1
+                continue
             try:
                 at = datetime.fromisoformat(slot["at"]).timestamp()
             except (KeyError, TypeError, ValueError) as exc:
@@ -396,6 +414,61 @@ def _dead_slots(
             else:
                 in_flight += 1
     return dead, in_flight
+
+
+def _named_versions(store: Store, model: str, signer: Signer) -> set[str] | str:
+    """The versions of ``model`` its committed history names: every move of its alias log
+    (from and to), its tag logs and its archive and purge markers, each read as the
+    registry reads it (with ``signer``'s check); or why one of them could not be read.
+
+    Only a committed version is named there (an alias moves, a tag changes, a version is
+    archived only once it is committed), so a slot whose version is named is one whose
+    manifest was lost, never a registration that died.
+    """
+    named: set[str] = set()
+    try:
+        for move in history(store, model, signer):
+            named.update(v for v in (move.from_version, move.to_version) if v is not None)
+        for version in tagged_versions(store, model):
+            entries = f"{folder(model, 'tags')}/{version}"
+            keys = [f"{entries}/{n}" for n in store.list(entries) if is_numbered(n)]
+            read = store.read_many(keys)
+            check_all_read(keys, read, "tag log")
+            for key, data in read.items():
+                signer.check_doc(
+                    _document(data, f"tag log entry {key}"), key, f"tag log entry {key}"
+                )
+            named.add(version)
+        for state in (VersionState.ARCHIVED, VersionState.PURGED):
+            markers = folder(model, state.value)
+            # A marker listed and then gone was taken back (a restore, a delete or purge
+            # that gave way): what is read is checked, what is gone names nothing.
+            found = store.read_many(f"{markers}/{n}" for n in store.list(markers) if is_document(n))
+            for key, data in found.items():
+                check_marker(key, data, signer)
+                named.add(number_of(key))
+    except IntegrityError as exc:
+        return str(exc)
+    return named
+
+
+def _lost_manifest(key: str, version: str, versions: str, named: set[str] | str) -> str | None:
+    """Why the slot at ``key`` (of ``version``, which no manifest in ``versions`` holds)
+    is damage rather than a registration that died: its version is committed (``named``,
+    see :func:`_named_versions`), or what names the committed versions cannot be read.
+    None if neither."""
+    if isinstance(named, str):
+        return (
+            f"{named}; so gc cannot tell whether version {version!r}, which sequence slot "
+            f"{key} names and no manifest in {versions}/ holds, was committed"
+        )
+    if version in named:
+        return (
+            f"version {version!r}, which sequence slot {key} names, is committed (its alias "
+            f"history, tag log or archive marker names it) but {versions}/{version}.json "
+            "is missing: the manifest was lost"
+        )
+    return None
 
 
 def _slot_damage(

@@ -296,12 +296,13 @@ class Registry:
 
         The first call probes that the store refuses a second exclusive create of one key
         (so read-only credentials can open and load); a store that does not is writable
-        only with ``single_writer=True``. Every method that writes calls this first.
+        only with ``single_writer=True``. Every method that writes calls this before its
+        first write, and makes the signing checks below before it reads a version.
 
         In a signed registry (one that records ``signing.json``), a handle without the key
         raises :class:`~modelship.errors.SigningKeyRequired`, ``verify_signatures=False``
-        or not (that reads unchecked; it never writes), and one whose key did not sign the
-        registry raises :class:`~modelship.SignatureError`, before anything is written.
+        or not (that reads unchecked; it never writes), and so does one whose key did not
+        sign the registry, before anything is written.
         (``copy_registry`` alone passes ``_signed_bytes_only``: a copy of a signed registry
         writes the source's signed bytes unchanged and none of its own, so it needs no key.)
         A handle with a key (``verify_signatures=False`` or not) writes only to a registry
@@ -325,9 +326,7 @@ class Registry:
         # Before anything is written (the probe below included): a handle without the
         # registry's key, or with another, would leave documents its readers refuse.
         if not signed_bytes_only:
-            self._signer.check_writer(self.store)
-            if record_policy:
-                self._refuse_to_start_signing()
+            self._check_signer_writes(record_policy=record_policy)
         if self._writable is None:
             self._writable = honours_exclusive_creates(self.store)
         if not self._writable and not self._single_writer:
@@ -341,6 +340,18 @@ class Registry:
         if record_policy and self._signer.key is not None:
             self._signer.record_policy(self.store, now().isoformat())
             self._policy_seen = True  # recorded, or found: it is never removed
+
+    def _check_signer_writes(self, *, record_policy: bool = True) -> None:
+        """The signing checks of :meth:`check_writable`, which only read: a method that
+        writes makes them before it reads a version, as that read, checked with a key
+        the registry does not sign with (or unsigned, by a handle with a key), would
+        raise a plain :class:`~modelship.SignatureError` where the handle is at fault
+        (:class:`~modelship.errors.SigningKeyRequired`, :class:`~modelship.ConfigError`).
+        The store's probe (which marks a location as a registry) waits for the first
+        write, so a version not found at a mistyped location creates nothing."""
+        self._signer.check_writer(self.store)
+        if record_policy:
+            self._refuse_to_start_signing()
 
     def _model_names(self) -> Iterator[str]:
         """The models of the registry, lazily, in the store's order: valid names with a
@@ -1125,7 +1136,9 @@ class Registry:
                 f"{version!r}: to point {alias!r} at the newest version, pass its number, "
                 f"reg.get({name!r}, 'latest').version"
             )
-        target = self._get(name, check_version(version)).version
+        version = check_version(version)
+        self._check_signer_writes()
+        target = self._get(name, version).version
         self.check_writable()
         before = move_alias(
             self.store,
@@ -1208,6 +1221,7 @@ class Registry:
         """
         name = check_model_name(name)
         alias = check_alias(alias)
+        self._check_signer_writes()
         known = self.aliases(name)
         if alias not in known:
             raise self._no_alias(name, alias, known)
@@ -1271,6 +1285,7 @@ class Registry:
         {'stage': 'prod'}
         """
         key, value = check_tag_key(key), check_tag_value(key, value)
+        self._check_signer_writes()
         self._change_tag(self._get(name, ref, include_archived=True), key, value, expected)
 
     def remove_tag(
@@ -1289,6 +1304,7 @@ class Registry:
         A key the version was registered with is removed as it is, even one today's
         rules refuse (``'a b'``, which ``register`` accepted before it applied ``set_tag``'s rules).
         """
+        self._check_signer_writes()
         mv = self._get(name, ref, include_archived=True)
         if not (isinstance(key, str) and key in mv.tags):
             check_tag_key(key)
@@ -1350,7 +1366,9 @@ class Registry:
             )
         if not is_text(reason):
             raise ConfigError(f"reason must be UTF-8 text (no lone surrogate), got {brief(reason)}")
-        mv = self._get(name, _version_only(version, "delete"), include_archived=True)
+        number = _version_only(version, "delete")
+        self._check_signer_writes()
+        mv = self._get(name, number, include_archived=True)
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:
             raise Conflict(
@@ -1427,7 +1445,9 @@ class Registry:
         >>> reg.delete("m", "1"); reg.restore("m", "1"); reg.get("m").version
         '1'
         """
-        mv = self._get(name, _version_only(version, "restore"), include_archived=True)
+        number = _version_only(version, "restore")
+        self._check_signer_writes()
+        mv = self._get(name, number, include_archived=True)
         self.check_writable()
         self.store.delete(state_key(mv.name, VersionState.ARCHIVED.value, mv.version))
         # purge() creates its marker, then reads this one; this deleted it, then reads
@@ -1474,7 +1494,9 @@ class Registry:
         ...
         modelship.errors.ArchivedVersion: m version '1' was purged
         """
-        mv = self._get(name, _version_only(version, "purge"), include_archived=True)
+        number = _version_only(version, "purge")
+        self._check_signer_writes()
+        mv = self._get(name, number, include_archived=True)
         if self._state(mv.name, mv.version) is not VersionState.ARCHIVED:
             raise Conflict(
                 f"{mv.name} version {mv.version} is live; archive it with delete() before purge()"
