@@ -59,7 +59,8 @@ def test_a_server_side_dry_run_stores_nothing(
     kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
 ) -> None:
     answers = make_deployer().server_dry_run("fraud", "2", spec, "green")
-    assert [a["kind"] for a in answers] == ["Deployment", "Service"]
+    # the slot's objects, then the app Service as once serving (as render() lists them)
+    assert [a["kind"] for a in answers] == ["Deployment", "Service", "Service"]
     assert answers[0]["spec"]["progressDeadlineSeconds"] == 600  # defaulted by the server
     assert all(r.query.get("dryRun") == "All" for r in kube.requests if r.method == "PATCH")
     assert kube.get("deployments", NS, "fraud-green") is None

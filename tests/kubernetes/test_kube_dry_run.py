@@ -33,12 +33,15 @@ def test_a_server_side_dry_run_prints_the_defaulted_objects_and_stores_nothing(
     dep = make_deployer(pod_monitor=True)
     text = dry_run("fraud", "2", spec, slot="green", deployer=dep, server_side=True)
     objects = list(yaml.safe_load_all(text))
+    # The app's Service as it is once the slot has all the traffic: the deployment applies
+    # it too (set_traffic), so the server checks it as well.
     assert [(o["kind"], o["metadata"]["name"]) for o in objects] == [
         ("Deployment", "fraud-green"),
         ("Service", "fraud-green"),
+        ("Service", "fraud"),
         ("PodMonitor", "fraud"),
     ]
-    deployment, service, _ = objects
+    deployment, service, _, _ = objects
     assert deployment["spec"]["progressDeadlineSeconds"] == 600  # the server's defaults
     assert deployment["spec"]["strategy"]["type"] == "RollingUpdate"
     assert service["spec"]["type"] == "ClusterIP"
@@ -49,7 +52,7 @@ def test_a_server_side_dry_run_prints_the_defaulted_objects_and_stores_nothing(
         assert "f:spec" in entry["fieldsV1"]
     assert "f:replicas" in deployment["metadata"]["managedFields"][0]["fieldsV1"]["f:spec"]
     patches = [r for r in kube.requests if r.method == "PATCH"]
-    assert len(patches) == 3
+    assert len(patches) == 4
     assert all(r.query.get("dryRun") == "All" for r in patches)
     assert kube.writes() == []
     assert stored(kube) == []
@@ -59,7 +62,7 @@ def test_a_client_side_dry_run_contacts_no_server(
     kube: FakeKube, make_deployer: Make, spec: DeploymentSpec
 ) -> None:
     text = dry_run("fraud", "2", spec, slot="green", deployer=make_deployer())
-    assert [o["kind"] for o in yaml.safe_load_all(text)] == ["Deployment", "Service"]
+    assert [o["kind"] for o in yaml.safe_load_all(text)] == ["Deployment", "Service", "Service"]
     assert kube.requests == []
 
 
@@ -97,7 +100,7 @@ def test_the_cli_dry_run_on_the_server_prints_what_it_would_store(
     argv += ["--context", "fake-ctx", "--image", "ai-model:2", "--namespace", NS]
     assert main(argv) == 0
     objects = list(yaml.safe_load_all(capsys.readouterr().out))
-    assert [o["kind"] for o in objects] == ["Deployment", "Service"]
+    assert [o["kind"] for o in objects] == ["Deployment", "Service", "Service"]
     assert objects[0]["spec"]["progressDeadlineSeconds"] == 600
     assert objects[0]["spec"]["template"]["spec"]["containers"][0]["args"][1:4] == [
         registry,

@@ -51,6 +51,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
+from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
 
@@ -1067,10 +1068,19 @@ def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpe
 
     ``client``: :func:`modelship.deploy.kubernetes.render`'s, no cluster needed;
     ``server``: sent with ``dryRun=All`` through the kubeconfig (or in-cluster account),
-    printed as the API server would store them; nothing is persisted.
+    printed as the API server would store them; nothing is persisted. A relative
+    registry path is refused (ConfigError): the pods are given it to serve from.
     """
     from modelship.deploy.kubernetes import KubernetesDeployer, dry_run
 
+    if "://" not in args.registry and not Path(args.registry).is_absolute():
+        # The pods are given the registry to serve from: a path relative to this
+        # process's directory means nothing there (an absolute one may be a volume).
+        raise ConfigError(
+            f"registry {args.registry!r} is a relative path, which the pods cannot read: "
+            "for the Kubernetes manifests give the absolute path where it is mounted in "
+            "the pods, or a URL they can reach (s3://bucket/models, gs://..., https://...)"
+        )
     options: dict[str, Any] = {
         "app": args.app if args.app is not None else args.model,
         "namespace": args.namespace,

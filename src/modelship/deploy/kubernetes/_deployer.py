@@ -620,25 +620,45 @@ class KubernetesDeployer:
     def server_dry_run(
         self, model: str, version: str, spec: DeploymentSpec | None = None, slot: str = "blue"
     ) -> list[dict[str, Any]]:
-        """Send :meth:`render`'s objects with ``dryRun=All``: what the server would store.
+        """Send what deploying ``version`` into ``slot`` applies with ``dryRun=All``: what
+        the server would store.
 
-        Admission, validation and defaulting run in the cluster; nothing is persisted.
+        The slot's objects (:meth:`render`'s), then the app Service (or HTTPRoute) as it
+        is once traffic moved to ``slot``, as :func:`render` lists them. Admission,
+        validation and defaulting run in the cluster; nothing is persisted.
         ``spec.replicas`` is sent as :meth:`apply` would send it: left out when an
         autoscaler owns the slot's replicas, so the answer shows the replicas it keeps.
+
+        Raises
+        ------
+        SlotInUse, ConfigError
+            What :meth:`apply` would refuse (a slot with traffic, a third slot, another
+            app's object of a name to write): refused alike, before anything is sent.
+        KubernetesError
+            The API server refused, or could not be reached after the retries.
         """
         version = check_version(version)
         chosen = self._chosen(spec)
-        live = self._deployments().get(slot)
         name = self.options.slot_name(slot)
-        autoscaled = self._autoscaled(live) if live is not None else self._hpa_targets(name)
-        replicas: int | None = None if autoscaled else chosen.replicas
-        if autoscaled and live is not None and self._owns_replicas(live):
-            # apply() first hands the field over, keeping its value, then leaves it out;
-            # a dry-run cannot persist that hand-over, and leaving the field out while
-            # modelship still owns it would show it reset to 1: send the kept value.
-            replicas = _replicas(live)
-        objects = slot_objects(model, version, chosen, slot, self.options, replicas=replicas)
-        return [self._apply(obj, dry_run=True) for obj in objects]
+        with self._lock:
+            deployments = self._check_writable(slot)
+            route = self._route() if self.options.traffic == "httproute" else self._app_service()
+            # The app's Service or route is written once traffic moves (set_traffic checks
+            # it then): checked here too, so the dry run is refused where that would be.
+            self._check_owner(route)
+            live = deployments.get(slot)
+            autoscaled = self._autoscaled(live) if live is not None else self._hpa_targets(name)
+            replicas: int | None = None if autoscaled else chosen.replicas
+            if autoscaled and live is not None and self._owns_replicas(live):
+                # apply() first hands the field over, keeping its value, then leaves it
+                # out; a dry-run cannot persist that hand-over, and leaving the field out
+                # while modelship still owns it would show it reset to 1: send the kept value.
+                replicas = _replicas(live)
+            objects = slot_objects(model, version, chosen, slot, self.options, replicas=replicas)
+            return [
+                self._apply(obj, dry_run=True)
+                for obj in serving_objects(objects, self.options, slot)
+            ]
 
     def apply(
         self, slot: str, model: str, version: str, spec: DeploymentSpec | None = None
@@ -662,18 +682,7 @@ class KubernetesDeployer:
         name = self.options.slot_name(slot)
         with self._lock:
             chosen = self._chosen(spec)
-            deployments = self._deployments()
-            weights = self._weights(deployments)
-            if weights.get(slot, 0) > 0:
-                raise SlotInUse(
-                    f"slot {slot!r} receives {weights[slot]}% of the traffic of "
-                    f"{self.options.app!r}; move its traffic before replacing it"
-                )
-            if slot not in deployments and len(deployments) >= self.capabilities.max_slots:
-                raise ConfigError(
-                    f"{self.options.app!r} already has slots {sorted(deployments)}; remove one "
-                    f"before starting {slot!r} (at most {self.capabilities.max_slots})"
-                )
+            deployments = self._check_writable(slot)
             live = deployments.get(slot)
             # A first apply has no managedFields to read, but an HPA may already target
             # the name: sending replicas then would fight it from the start.
@@ -686,25 +695,45 @@ class KubernetesDeployer:
                 self.options,
                 replicas=None if autoscaled else chosen.replicas,
             )
-            if live is None:
-                # A slot's first write: refuse to take over another app's objects of
-                # that name (forced applies would, without a word).
-                for kind in ("deployments", "services"):
-                    self._check_owner(
-                        self._client.request("GET", self._path(kind, name), missing_ok=True)
-                    )
-            if self.options.pod_monitor:
-                # Shared by the slots and applied with each: checked at every apply, as
-                # the app Service is at every write of it.
-                self._check_owner(
-                    self._client.request(
-                        "GET", self._path("podmonitors", self.options.app), missing_ok=True
-                    )
-                )
             if autoscaled and live is not None:
                 self._hand_over_replicas(live)
             for obj in objects:
                 self._apply(obj)
+
+    def _check_writable(self, slot: str) -> dict[str, dict[str, Any]]:
+        """Refuse, reading only, what :meth:`apply` must not write into ``slot``: a slot
+        with traffic (SlotInUse), a slot beyond the most allowed, or another app's
+        Deployment, Service or PodMonitor of a name the slot's objects take (ConfigError).
+        Returns the app's Deployments by slot, as read."""
+        deployments = self._deployments()
+        weights = self._weights(deployments)
+        if weights.get(slot, 0) > 0:
+            raise SlotInUse(
+                f"slot {slot!r} receives {weights[slot]}% of the traffic of "
+                f"{self.options.app!r}; move its traffic before replacing it"
+            )
+        if slot not in deployments and len(deployments) >= self.capabilities.max_slots:
+            raise ConfigError(
+                f"{self.options.app!r} already has slots {sorted(deployments)}; remove one "
+                f"before starting {slot!r} (at most {self.capabilities.max_slots})"
+            )
+        if slot not in deployments:
+            # A slot's first write: refuse to take over another app's objects of that
+            # name (forced applies would, without a word).
+            name = self.options.slot_name(slot)
+            for kind in ("deployments", "services"):
+                self._check_owner(
+                    self._client.request("GET", self._path(kind, name), missing_ok=True)
+                )
+        if self.options.pod_monitor:
+            # Shared by the slots and applied with each: checked at every apply, as the
+            # app Service is at every write of it.
+            self._check_owner(
+                self._client.request(
+                    "GET", self._path("podmonitors", self.options.app), missing_ok=True
+                )
+            )
+        return deployments
 
     def _check_owner(self, found: Mapping[str, Any] | None) -> None:
         """Refuse to write over ``found`` (an object as read; None: there is none) unless
@@ -1553,6 +1582,19 @@ class KubernetesDeployer:
             409,
             "Conflict",
         )
+
+
+def serving_objects(
+    objects: list[dict[str, Any]], options: KubeOptions, slot: str
+) -> list[dict[str, Any]]:
+    """``objects`` (a slot's, from :func:`slot_objects`) with the app Service or
+    HTTPRoute as it is once all traffic moved to ``slot``, in :func:`render`'s order."""
+    route = (
+        http_route(options, {slot: 100})
+        if options.traffic == "httproute"
+        else app_service(options, {slot: 100})
+    )
+    return [*objects[:2], route, *objects[2:]]
 
 
 def _not_ready_in_time(name: str, deadline: float, exc: KubernetesError) -> Progress:

@@ -25,7 +25,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from modelship._shown import hide_credentials
-from modelship.deploy.kubernetes._deployer import KubernetesDeployer
+from modelship.deploy.kubernetes._deployer import KubernetesDeployer, serving_objects
 from modelship.deploy.kubernetes._redact import MASK, redact
 from modelship.deploy.kubernetes._render import render, to_yaml
 from modelship.errors import ConfigError
@@ -53,7 +53,9 @@ def dry_run(  # noqa: PLR0913 - public helper mirroring deploy()'s model, versio
     Without ``deployer``: :func:`render` with ``options`` (no cluster needed). With one:
     its own layout (``options`` are then refused: the deployer's own settings apply); and
     with ``server_side``, the objects as the API server would store them after admission
-    and defaulting (``dryRun=All``).
+    and defaulting (``dryRun=All``), refused where :meth:`KubernetesDeployer.apply` would
+    refuse them. Each way shows the same objects: the slot's, then the app Service (or
+    HTTPRoute) as it is once traffic moved to ``slot``.
 
     Credentials are masked in what is returned (see the module doc), so the text is for
     reading: what is applied carries the real values.
@@ -62,7 +64,11 @@ def dry_run(  # noqa: PLR0913 - public helper mirroring deploy()'s model, versio
     ------
     ConfigError
         ``server_side`` without a deployer, ``options`` with one, or a ``deployer`` that
-        is not a :class:`KubernetesDeployer` (only its layout can be shown).
+        is not a :class:`KubernetesDeployer` (only its layout can be shown); with
+        ``server_side``, anything :meth:`KubernetesDeployer.apply` refuses (another app's
+        object of a name to write, a third slot).
+    SlotInUse
+        ``server_side`` into a slot with traffic, as apply would refuse it.
 
     Examples
     --------
@@ -91,7 +97,8 @@ def dry_run(  # noqa: PLR0913 - public helper mirroring deploy()'s model, versio
         )
     if server_side:
         return _printable(deployer.server_dry_run(model, version, spec, slot))
-    return _printable(deployer.render(model, version, spec, slot))
+    slot_objects = deployer.render(model, version, spec, slot)
+    return _printable(serving_objects(slot_objects, deployer.options, slot))
 
 
 # kubectl's copy of the whole object as last applied (JSON): it holds every env value,
