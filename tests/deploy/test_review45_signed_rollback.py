@@ -131,3 +131,23 @@ def test_a_local_deployer_refuses_signing_key_env_in_server_args(
     reg = ms.open_registry(str(served_registry))
     with pytest.raises(ms.ConfigError, match="sets --signing-key-env, which the LocalDeployer"):
         LocalDeployer(registry=reg, server_args=["--signing-key-env", "OTHER"])
+
+
+def test_a_signed_registry_read_unchecked_is_refused_unless_its_servers_read_it_so(
+    tmp_path: Path,
+) -> None:
+    from modelship.deploy import LocalDeployer
+
+    root = str(tmp_path / "signed")
+    signed = ms.open_registry(root, signing_key=KEY.encode())
+    signed.register(model_name="fraud", model=b"w", serializer="bytes")
+    unchecked = ms.open_registry(root, verify_signatures=False)
+    # Before: accepted, and every server exited refusing the signed registry without its
+    # key (each rollout an abort of a good version).
+    with pytest.raises(ms.ConfigError, match="verify_signatures=False and no signing key"):
+        LocalDeployer(registry=unchecked)
+    LocalDeployer(registry=unchecked, server_args=["--option", "verify_signatures=false"]).close()
+    # An unsigned registry read unchecked is served as its servers read it: no refusal.
+    plain = str(tmp_path / "plain")
+    ms.open_registry(plain).register(model_name="fraud", model=b"w", serializer="bytes")
+    LocalDeployer(registry=ms.open_registry(plain, verify_signatures=False)).close()

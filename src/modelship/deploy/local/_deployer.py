@@ -51,8 +51,9 @@ from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, ServeConfig
 from modelship.deploy.serve._log import fingerprint_key_bytes
 from modelship.errors import ConfigError, MissingDependency, ModelshipError
 from modelship.registry import FsspecStore, Registry
+from modelship.registry._layout import SIGNING_POLICY
 from modelship.registry._open import storage_options_only
-from modelship.registry._registry import signing_key_of
+from modelship.registry._registry import signer_of, signing_key_of
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -500,6 +501,27 @@ def _check_storage_options(registry: Registry, url: str, server_options: Sequenc
         )
 
 
+def _check_unchecked_reads(registry: Registry, server_options: Sequence[str]) -> None:
+    """Refuse a registry read unchecked (``verify_signatures=False``, no key) whose
+    servers would check: each server opens it from its URL, checking signatures, and
+    refuses a signed registry without the key, so every rollout would abort as if the
+    version were broken. ``server_args=['--option', 'verify_signatures=false']`` serves
+    it unchecked too, as the handle reads it."""
+    signer = signer_of(registry)
+    if signer.verify or signer.key is not None:
+        return
+    if storage_options(server_options).get("verify_signatures", True) is False:
+        return
+    if not registry.store.exists(SIGNING_POLICY):  # not signed: the servers read it alike
+        return
+    raise ConfigError(
+        "the registry was opened with verify_signatures=False and no signing key, but its "
+        "servers would open it checking signatures (and refuse a signed registry without "
+        "its key, each rollout an abort): open it with its key (signing_key=...), or serve "
+        "it unchecked too with server_args=['--option', 'verify_signatures=false']"
+    )
+
+
 def _served_url(registry: Registry) -> str:
     """The URL the servers open ``registry`` at: a local folder as its absolute path.
 
@@ -606,6 +628,7 @@ class LocalDeployer:
         _check_serve_extra()
         args, config = _serve_args(url, server_args)
         _check_storage_options(registry, url, args.option)
+        _check_unchecked_reads(registry, args.option)
         self.registry: Registry | None = registry
         self.capabilities = DeployerCapabilities(exact_weights=True, max_slots=2)
         self._url = url
