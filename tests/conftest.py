@@ -26,6 +26,42 @@ def require(what: str, reason: str) -> None:
     pytest.skip(f"{what} missing: {reason}")
 
 
+#: Top-level modules that a test may ``pytest.importorskip`` and that CI may lack. Every
+#: module importorskip'd today (pandas, pyarrow, polars, uvicorn, s3fs, fsspec, yaml,
+#: scipy, packaging) comes with the ``test`` extra that ``nox -s tests`` and
+#: ``tests_numpy1`` install (noxfile.py), so none may be missing: under CI=true their
+#: importorskip fails instead of skipping. Add a module here only if CI does not install it.
+MAY_BE_MISSING_IN_CI: frozenset[str] = frozenset()
+
+_real_importorskip = pytest.importorskip
+
+
+def _importorskip_failing_in_ci(
+    modname: str,
+    minversion: str | None = None,
+    reason: str | None = None,
+    *,
+    exc_type: type[ImportError] | None = None,
+) -> Any:
+    """``pytest.importorskip``, except that under CI=true a missing module fails the test.
+
+    Installed for the whole run when this conftest loads, before any test module is
+    imported, so module-level calls are covered too (a failure there is a collection error).
+    """
+    __tracebackhide__ = True  # a skip is reported at the test's line, not here
+    try:
+        if exc_type is None:
+            return _real_importorskip(modname, minversion, reason)
+        return _real_importorskip(modname, minversion, reason, exc_type=exc_type)
+    except pytest.skip.Exception as skipped:
+        if IN_CI and modname.partition(".")[0] not in MAY_BE_MISSING_IN_CI:
+            require(modname, f"pytest.importorskip({modname!r}): {skipped.msg}")
+        raise
+
+
+pytest.importorskip = _importorskip_failing_in_ci
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

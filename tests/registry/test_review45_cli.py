@@ -4,13 +4,18 @@ on copy as the other commands do; URLs with #/? in a password are hidden."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import modelship as ms
 from modelship._shown import hide_credentials
 from modelship.cli import main
+
+#: Where botocore and modelship look for an S3 endpoint besides the storage options.
+_ENDPOINT_VARIABLES = ("MODELSHIP_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 
 
 def _registry(path: Path) -> str:
@@ -107,11 +112,28 @@ def test_download_to_a_relative_path_that_looks_like_a_url_after_dot_slash_works
     assert (tmp_path / "s3:" / "b" / "m.bin").read_bytes() == b"0.8"
 
 
-def test_copy_takes_nested_storage_options_as_other_commands_do(tmp_path: Path) -> None:
+@pytest.mark.s3
+def test_copy_takes_nested_storage_options_as_other_commands_do(
+    tmp_path: Path, s3_bucket: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The endpoint and the keys reach the S3 side only through -o storage_options={...}:
+    nothing in the environment names them, so a copy that dropped the options would not
+    find moto's bucket."""
+    for name in (*_ENDPOINT_VARIABLES, "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
     url = _registry(tmp_path / "r")
-    option = 'storage_options={"skip_instance_cache": true}'
-    assert main(["registry", "copy", url, "memory://review45-copy", "-o", option]) == 0
-    assert ms.open_registry("memory://review45-copy").models() == ["fraud"]
+    option = "storage_options=" + json.dumps(s3_bucket["options"])
+    assert main(["registry", "copy", url, s3_bucket["url"], "-o", option]) == 0
+    listed = s3_bucket["client"].list_objects_v2(Bucket=s3_bucket["bucket"], Prefix="registry/")
+    keys = [item["Key"] for item in listed.get("Contents", [])]
+    assert any("fraud" in key for key in keys), keys
+    copied = ms.open_registry(s3_bucket["url"], **s3_bucket["options"])
+    assert copied.models() == ["fraud"]
+    assert [mv.version for mv in copied.versions("fraud")] == ["1", "2", "3"]
 
 
 @pytest.mark.parametrize("char", ["#", "?"])
