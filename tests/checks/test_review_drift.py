@@ -13,7 +13,7 @@ import pytest
 from modelship.checks import DataDrift, DriftProfile
 from modelship.checks.stats import QuantileSummary, ks, ks_from_summary
 from modelship.cli import main
-from modelship.errors import ConfigError
+from modelship.errors import CheckInputError, ConfigError
 
 RNG_SEED = 20261204
 
@@ -42,7 +42,7 @@ def test_ranks_that_contradict_the_quantiles_are_refused() -> None:
 
 
 def test_equal_quantiles_with_different_ranks_are_refused() -> None:
-    with pytest.raises(Exception, match="ranks contradict its quantiles"):
+    with pytest.raises(CheckInputError, match="ranks contradict its quantiles"):
         QuantileSummary(n=4, quantiles=np.array([1.0, 1.0, 3.0]), ranks=np.array([1, 2, 4]))
     QuantileSummary(n=4, quantiles=np.array([1.0, 1.0, 3.0]), ranks=np.array([2, 2, 4]))
 
@@ -126,8 +126,11 @@ def test_kinds_given_with_a_profile_are_refused_not_ignored(
     code = main(
         ["check", "drift", "--profile", profile, "--current", data, "--categorical", "code"]
     )
-    assert code != 0
-    assert "cannot change a profile's columns" in capsys.readouterr().out
+    # An error (exit 2), never a drift verdict (exit 1): docs/cli.md.
+    assert code == 2
+    out = capsys.readouterr().out
+    assert "ERROR data_drift: ConfigError: --categorical, --numeric and" in out
+    assert "cannot change a profile's columns" in out
 
 
 def test_a_profile_of_a_heavy_tail_decides_a_small_shift_as_its_data_would() -> None:

@@ -7,6 +7,7 @@ values spanning 1e-300..1e300. Statistics must agree to 1e-9 and p-values to 1e-
 from __future__ import annotations
 
 import math
+import re
 import statistics
 import subprocess
 import sys
@@ -874,6 +875,15 @@ def test_bins_other_than_an_integer_from_two_raise_config_error(bins: Any) -> No
 
 
 BENCHMARK = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_drift.py"
+_PAIR = r"[\d,]+\.\d/[\d,]+\.\d ms"  # wall/CPU
+_RATIO = r"\d+\.\d\dx \(\d+\.\d\dx\)"  # CPU (wall)
+#: One row of the benchmark's table: kind, rows, columns, first call, warm, baseline
+#: (name, first / warm), ratio first, ratio warm, target, verdict.
+BENCHMARK_ROW = re.compile(
+    rf"(?P<kind>\S+) +[\d,]+ +\d+ +(?P<first>-|{_PAIR}) +(?P<warm>{_PAIR}) +\S+ "
+    rf"(?P<first_base>-|{_PAIR}), (?P<warm_base>{_PAIR}) +(?P<first_ratio>-|{_RATIO}) +"
+    rf"(?P<warm_ratio>{_RATIO}) +(?P<target>\(<= [^)]+\)|reported) +(?P<verdict>n/a|-)"
+)
 
 
 @pytest.mark.skipif(not BENCHMARK.exists(), reason="benchmarks/ is not shipped here")
@@ -893,6 +903,24 @@ def test_benchmark_quick_run_prints_a_verdict_for_every_target() -> None:
     assert not [line for line in lines if " PASS" in line or " MISS" in line], run.stdout
     rows = {line.split()[0] for line in run.stdout.splitlines() if line.strip()}
     assert {"pd-category", "arrow-dict", "pd-text"} <= rows, run.stdout
+    # Every row holds its measurements, not placeholders: warm wall/CPU times of the check
+    # and of its baseline and their ratios (a quick run measures the first call, in a fresh
+    # process, for its first row only: "-" elsewhere).
+    table = [m for line in lines if (m := BENCHMARK_ROW.fullmatch(line.rstrip()))]
+    assert len(table) >= 8, run.stdout
+    for index, row in enumerate(table):
+        firsts = ("first", "first_base", "first_ratio")
+        assert all((row[key] == "-") == (index > 0) for key in firsts), row[0]
+        measured = ("warm", "warm_ratio") + (() if index else ("first", "first_ratio"))
+        for key in (*measured, "warm_base", "first_base"):
+            for figure in re.findall(r"[\d,]*\.\d+", row[key]):
+                value = float(figure.replace(",", ""))
+                assert math.isfinite(value), (key, figure, row[0])
+                # A baseline of 1,000 rows can round to 0.0 ms: measured, never negative.
+                assert value > 0 if key in measured else value >= 0, (key, figure, row[0])
+    jobs = re.search(r"wall: ([\d,.]+) ms against ([\d,.]+) ms: ([\d.]+)x faster", run.stdout)
+    assert jobs, run.stdout
+    assert all(float(x.replace(",", "")) > 0 for x in jobs.groups()), jobs[0]
 
 
 @settings(max_examples=200, deadline=None)
