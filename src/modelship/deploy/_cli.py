@@ -947,24 +947,26 @@ def unproven_move_back(
 
     Rollout records are not signed: a writer without the key can store one saying any
     version came before. A signed registry's alias history is, so there a move back is
-    made only to a version the alias is recorded to have moved from, straight to the
-    version it names (``from_version`` → ``to_version`` of one :class:`AliasMove`); else
-    the key holder's rollback would sign a move a forged record chose.
+    made only to a version the alias named before its latest move to the version it
+    names now (the ``from_version`` of an :class:`AliasMove` up to that move). The alias
+    may have passed through several versions (``registry alias`` twice before a deploy
+    followed it), been removed between, or come back by an earlier rollback; a forged
+    record can only name a version the key holders once put the alias on, never another.
     """
     if signing_key_of(reg) is None:
         return None
     back, on = rollout.previous_version, rollout.version
-    if any(
-        m.alias == alias and m.from_version == back and m.to_version == on
-        for m in reg.history(model)
-    ):
+    moves = [m for m in reg.history(model) if m.alias == alias]
+    into = [i for i, m in enumerate(moves) if m.to_version == on]
+    if into and any(m.from_version == back for m in moves[: into[-1] + 1]):
         return None
     return (
         f"the rollout record {rollout.id} says the alias {alias} of {model} served {back} "
-        f"before {on}, but the alias's signed history records no move from {back} to {on}; "
-        "rollout records are not signed, so it is not trusted in a signed registry and "
-        f"nothing moved: point the alias at a good version with `modelship registry alias` "
-        f"(the alias names {on})"
+        f"before {on}, but the alias's signed history does not show it naming {back} "
+        f"before it came to {on}; rollout records are not signed, so in a signed registry the "
+        "alias is moved back only along its signed history, and nothing moved. If "
+        f"{back} is the version to serve, move the alias yourself: `modelship registry "
+        f"alias URL {model} {alias} {back} --expected {on}`"
     )
 
 
