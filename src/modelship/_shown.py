@@ -114,13 +114,14 @@ def hide_credentials(text: str, mask: str = "***") -> str:
     password may hold any other character; a raw ``/``, ``?`` or ``#`` in a password, as
     people write them (``user:pa/ss@host``, ``user:pa#ss@host``), is caught too when a ``:``
     comes before it and the ``@`` follows in the same word: in the same path segment when
-    only digits (a port) come between the ``:`` and the ``/``
+    only digits (a port) come between the ``:`` and the ``/``, ``?`` or ``#``, and after a
+    ``?`` or ``#`` only with no ``=`` or ``&`` before the ``@``
     (``https://host:8443/fraud@v2`` is shown as ``https://***@v2`` for that reason;
-    ``host:8443/models/fraud@v2``, an IPv6 host, and ``s3://bucket/models@v2`` are left
-    alone), after any number of ``/`` otherwise (an AWS secret key:
-    ``s3://AKIA:wJal/K7MD/bPxR@bucket`` is shown as ``s3://***@bucket``). URLs inside URLs
-    are read too. The URL itself keeps working: only what is shown changes. Linear in the
-    length of ``text``.
+    ``host:8443/models/fraud@v2``, ``host:8443?owner=ana@example.com``, an IPv6 host, and
+    ``s3://bucket/models@v2`` are left alone), after any number of ``/`` otherwise (an AWS
+    secret key: ``s3://AKIA:wJal/K7MD/bPxR@bucket`` is shown as ``s3://***@bucket``). URLs
+    inside URLs are read too. The URL itself keeps working: only what is shown changes.
+    Linear in the length of ``text``.
 
     Examples
     --------
@@ -142,6 +143,7 @@ def hide_credentials(text: str, mask: str = "***") -> str:
         return text
     slashes = [m.start() for m in re.finditer("/", text)]
     spaces = [m.start() for m in re.finditer(r"\s", text)]
+    fields = [m.start() for m in re.finditer("[=&]", text)]
 
     def next_of(positions: list[int], at_or_after: int) -> int:
         index = bisect.bisect_left(positions, at_or_after)
@@ -167,8 +169,13 @@ def hide_credentials(text: str, mask: str = "***") -> str:
             # After the ":" a port (digits) may be followed by a path with an "@" in it,
             # so only its first segment is taken for a password; anything else cannot be
             # a port, so the "@" may come after several "/" (an AWS secret key has some).
-            one_segment = head.rpartition(":")[2].isdigit()
-            within = not one_segment or nxt < next_of(slashes, end + 1)
+            # A query or fragment after a port is one too when it has a "=" or "&" before
+            # the "@" (host:8443?owner=ana@example.com), as no password this could be.
+            port = head.rpartition(":")[2].isdigit()
+            within = not port or (
+                nxt < next_of(slashes, end + 1)
+                and (text[end] == "/" or nxt < next_of(fields, end + 1))
+            )
             if nxt < next_of(spaces, end) and within and not digest:
                 cut = nxt
         if cut == -1:

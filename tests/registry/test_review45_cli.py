@@ -145,3 +145,31 @@ def test_a_raw_hash_or_question_mark_in_a_password_is_hidden(char: str) -> None:
 def test_an_at_in_a_query_or_fragment_of_a_url_without_user_info_is_kept() -> None:
     text = "https://host/path?email=a@b and https://host#to=a@b and https://host?x=1@y"
     assert hide_credentials(text) == text
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://models.internal:8443?owner=ana@example.com",
+        "http://prom:9090?query=up@1700000000",
+        "http://prom:9090?a=1&query=up@1700000000",
+        "https://host:8443#to=a@b",
+        "https://host:8443?a/b@c",
+    ],
+)
+def test_an_at_in_a_query_after_a_port_is_kept(url: str) -> None:
+    text = f"registry {url} unreachable"
+    assert hide_credentials(text) == text
+
+
+@pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://u:1234?ss@host/r", "https://***@host/r"),
+        ("https://u:1234#ss@host/r", "https://***@host/r"),
+        ("redis://:pa#ss@host", "redis://***@host"),
+        ("https://u:pa?s=s@host", "https://***@host"),
+    ],
+)
+def test_a_password_after_a_port_like_colon_is_still_hidden(url: str, shown: str) -> None:
+    assert hide_credentials(f"failed on {url}") == f"failed on {shown}"

@@ -15,6 +15,7 @@ import json
 import os
 import warnings
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -199,3 +200,100 @@ def test_every_write_without_a_key_to_an_unsigned_registry_still_writes(
     before = _files(root)
     _WRITES[write](ms.open_registry(str(root), verify_signatures=False))
     assert _files(root) != before
+
+
+# --- 1b. a version registered again is no lost manifest (second look) ---------------------
+
+
+@pytest.mark.parametrize("key", [None, KEY], ids=["unsigned", "signed"])
+@pytest.mark.parametrize("named_by", ["alias", "tag"])
+def test_gc_collects_the_dead_slot_of_an_explicit_version_registered_again(
+    tmp_path: Path, named_by: str, key: bytes | None
+) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url, signing_key=key)
+    # A registration of "1.4.0" that died between its slot and its manifest...
+    died = slot_key("m", 1)
+    doc = {"version": "1.4.0", "registration": "died", "at": _OLD}
+    reg.store.create(died, Signer(key).seal_bytes(doc, died) if key else json.dumps(doc).encode())
+    # ... retried, committed at the next slot, then aliased or tagged.
+    again = reg.register(model_name="m", model=b"again", serializer="bytes", version="1.4.0")
+    assert again.sequence == 2
+    if named_by == "alias":
+        reg.set_alias("m", "production", "1.4.0")
+    else:
+        reg.set_tag("m", "1.4.0", "stage", "prod")
+    orphan = blob_key("sha256:" + hashlib.sha256(b"orphan").hexdigest())
+    reg.store.create(orphan, b"orphan")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RepairWarning)  # no "manifest was lost"
+        report = ms.open_registry(url, signing_key=key).gc(grace_seconds=0)
+
+    assert report.dead_slots == (died,)
+    assert report.blobs == (orphan,)
+    assert json.loads(reg.store.read(died))["dead"] is True
+    assert ms.open_registry(url, signing_key=key).verify("m", "1.4.0").sequence == 2
+
+
+def _history_touched(reg: ms.Registry) -> list[str]:
+    """Record every key or folder under an alias or tag log that ``reg.store`` lists or
+    reads from now on; the list it fills."""
+    touched: list[str] = []
+    store = reg.store
+    logs = ("models/m/aliases", "models/m/tags")
+
+    def note(keys: list[str]) -> None:
+        touched.extend(k for k in keys if k.startswith(logs))
+
+    for name in ("list", "read", "read_many", "exists"):
+        method = getattr(store, name)
+
+        def counted(first: object, *a: object, _m: Callable[..., object] = method, **k: object):  # type: ignore[no-untyped-def]
+            if isinstance(first, str):
+                note([first])
+                return _m(first, *a, **k)
+            keys = list(first)  # type: ignore[call-overload]
+            note(keys)
+            return _m(keys, *a, **k)
+
+        setattr(store, name, counted)
+    return touched
+
+
+def test_gc_reads_no_alias_or_tag_log_for_a_registration_in_flight(tmp_path: Path) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url)
+    for n in range(3):
+        mv = reg.register(model_name="m", model=b"v%d" % n, serializer="bytes")
+        reg.set_alias("m", "production", mv.version)
+        reg.set_tag("m", mv.version, "stage", "x")
+    young = slot_key("m", 4)
+    at = datetime.now(timezone.utc).isoformat()
+    reg.store.create(young, json.dumps({"version": "4", "registration": "busy", "at": at}).encode())
+
+    gc_reg = ms.open_registry(url)
+    touched = _history_touched(gc_reg)
+    report = gc_reg.gc(grace_seconds=3600, dry_run=True)
+
+    assert report.dead_slots == ()
+    assert touched == []
+
+
+def test_gc_reads_the_history_of_a_model_once_for_its_dead_slots(tmp_path: Path) -> None:
+    url = str(tmp_path / "r")
+    reg = ms.open_registry(url)
+    reg.register(model_name="m", model=b"one", serializer="bytes")
+    reg.set_alias("m", "production", "1")
+    for seq in (2, 3):
+        died = slot_key("m", seq)
+        reg.store.create(
+            died, json.dumps({"version": str(seq), "registration": "d", "at": _OLD}).encode()
+        )
+
+    gc_reg = ms.open_registry(url)
+    touched = _history_touched(gc_reg)
+    report = gc_reg.gc(grace_seconds=0, dry_run=True)
+
+    assert report.dead_slots == (slot_key("m", 2), slot_key("m", 3))
+    assert touched.count("models/m/aliases") == 1

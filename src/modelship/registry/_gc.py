@@ -389,30 +389,37 @@ def _dead_slots(
                 )
                 in_flight += 1
                 continue
-            if named is None:
-                named = _named_versions(store, model, signer)
-            lost = _lost_manifest(key, slot["version"], versions, named)
-            if lost is not None:
-                # A manifest lost is damage, as a damaged one is: its version's slot and
-                # bytes stay (no blob is collected), so restoring it brings the version back.
-                warnings.warn(
-                    f"{lost}; gc leaves the slot alone, and removes no unused blob until "
-                    "the manifest is restored from a copy of the registry",
-                    RepairWarning,
-                    stacklevel=5,
-                )
-                in_flight += 1
-                continue
             try:
                 at = datetime.fromisoformat(slot["at"]).timestamp()
             except (KeyError, TypeError, ValueError) as exc:
                 raise IntegrityError(
                     f"{key} has no valid time ({exc!r}); the store was damaged"
                 ) from exc
-            if at < cutoff and not copying:
-                dead.append(key)
-            else:
+            if at >= cutoff or copying:
                 in_flight += 1
+                continue
+            if slot["version"] not in sequences:
+                # No manifest holds its version: a registration that died, or a committed
+                # version whose manifest was lost. The history is read only here, for a
+                # slot gc would collect, and once per model. A slot whose version another
+                # registration committed (a retry of an explicit version) is a dead
+                # duplicate, collected below.
+                if named is None:
+                    named = _named_versions(store, model, signer)
+                lost = _lost_manifest(key, slot["version"], versions, named)
+                if lost is not None:
+                    # A manifest lost is damage, as a damaged one is: its version's slot
+                    # and bytes stay (no blob is collected), so restoring it brings the
+                    # version back.
+                    warnings.warn(
+                        f"{lost}; gc leaves the slot alone, and removes no unused blob "
+                        "until the manifest is restored from a copy of the registry",
+                        RepairWarning,
+                        stacklevel=5,
+                    )
+                    in_flight += 1
+                    continue
+            dead.append(key)
     return dead, in_flight
 
 
