@@ -3,7 +3,9 @@ the Kubernetes manifests refuse a registry path only this process can read."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -135,3 +137,68 @@ def test_kubernetes_manifests_take_an_absolute_registry_path_as_given(
     deployment = next(yaml.safe_load_all(capsys.readouterr().out))
     args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
     assert args[:4] == ["serve", str(registry_dir), "fraud", "1"]
+
+
+@pytest.mark.parametrize("scheme", ["file:", "file://", "local://"])
+def test_kubernetes_manifests_take_an_absolute_file_url_as_given(
+    registry_dir: Path, capsys: pytest.CaptureFixture[str], scheme: str
+) -> None:
+    yaml = pytest.importorskip("yaml")
+    url = scheme + str(registry_dir)
+    assert main(["apply", url, "fraud", "1", "--dry-run", "--image", "ai-model:1"]) == 0
+    deployment = next(yaml.safe_load_all(capsys.readouterr().out))
+    args = deployment["spec"]["template"]["spec"]["containers"][0]["args"]
+    assert args[:2] == ["serve", url]
+
+
+def test_kubernetes_manifests_refuse_a_relative_file_url(
+    registry_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["apply", "file:reg", "fraud", "1", "--dry-run", "--image", "ai-model:1"]) == 2
+    assert "registry 'file:reg' is a relative path" in capsys.readouterr().err
+
+
+def kubeconfig(kube: FakeKube, tmp_path: Path) -> Path:
+    yaml = pytest.importorskip("yaml")
+    path = tmp_path / "kubeconfig"
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": "fake", "cluster": {"server": kube.url}}],
+        "users": [{"name": "me", "user": {}}],
+        "contexts": [{"name": "c", "context": {"cluster": "fake", "user": "me"}}],
+        "current-context": "c",
+    }
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def server_dry_run_cli(kube: FakeKube, registry_dir: Path) -> list[str]:
+    yaml = pytest.importorskip("yaml")
+    argv = ["apply", str(registry_dir), "fraud", "1", "--dry-run=server"]
+    argv += ["--kubeconfig", str(kubeconfig(kube, registry_dir.parent))]
+    argv += ["--image", "ai-model:2", "--namespace", NS]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(argv) == 0
+    return [f"{o['kind']}/{o['metadata']['name']}" for o in yaml.safe_load_all(out.getvalue())]
+
+
+def test_a_server_dry_run_with_no_slot_shows_blue_for_a_first_deploy(
+    kube: FakeKube, registry_dir: Path
+) -> None:
+    shown = server_dry_run_cli(kube, registry_dir)
+    assert shown == ["Deployment/fraud-blue", "Service/fraud-blue", "Service/fraud"]
+
+
+def test_a_server_dry_run_with_no_slot_shows_the_idle_slot_a_blue_green_deploy_writes(
+    kube: FakeKube, make_deployer: Make, spec: DeploymentSpec, registry_dir: Path
+) -> None:
+    # The command docs/kubernetes.md gives for CI: it must not be refused once blue serves.
+    dep = make_deployer()
+    dep.apply("blue", "fraud", "1", spec)
+    assert dep.wait_ready("blue", 10)
+    dep.set_traffic({"blue": 100})
+    shown = server_dry_run_cli(kube, registry_dir)
+    assert shown == ["Deployment/fraud-green", "Service/fraud-green", "Service/fraud"]
+    assert [s.slot for s in dep.state().slots] == ["blue"]  # nothing was written

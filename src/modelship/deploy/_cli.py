@@ -54,6 +54,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import attrs
 
@@ -73,6 +74,7 @@ from modelship._cli_common import (
 from modelship._names import check_alias
 from modelship.deploy._errors import RollbackUnavailable
 from modelship.deploy._history import DeploymentHistory, RegistryHistory
+from modelship.deploy._protocol import Deployer
 from modelship.deploy._rollout import (
     EventKind,
     Rollout,
@@ -85,7 +87,7 @@ from modelship.deploy._rollout import (
     same_alias,
 )
 from modelship.deploy._spec import DeploymentSpec, SpecFile, Strategy
-from modelship.deploy._strategies import BlueGreen, Canary, Recreate, from_spec
+from modelship.deploy._strategies import SLOTS, BlueGreen, Canary, Recreate, from_spec
 from modelship.deploy.local import LocalDeployer
 from modelship.errors import ConfigError, Conflict, ModelshipError
 from modelship.registry._registry import signing_key_of
@@ -118,7 +120,7 @@ _SERVING_OPTIONS: dict[str, tuple[str, Any]] = {
     "--poll": ("poll", 1.0),
 }
 _DRY_RUN_OPTIONS: dict[str, tuple[str, Any]] = {
-    "--slot": ("slot", "blue"),
+    "--slot": ("slot", None),  # None: see _dry_run_slot
     "--namespace": ("namespace", "default"),
     "--app": ("app", None),
     "--image": ("image", None),
@@ -1065,6 +1067,15 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _dry_run_slot(dep: Deployer, model: str) -> str:
+    """The slot a blue-green deploy of ``model`` would write now: the idle one (blue for a
+    first deploy), chosen as :class:`BlueGreen` chooses it, so that ``--dry-run=server``
+    with no ``--slot`` is refused only where that deploy would be."""
+    strategy = BlueGreen(dep)
+    stable, _ = strategy._serving(model, None)
+    return strategy._idle(stable)
+
+
 def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpec | None) -> int:
     """``apply --dry-run[=client|server]``: the objects a Kubernetes deployment applies.
 
@@ -1075,7 +1086,12 @@ def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpe
     """
     from modelship.deploy.kubernetes import KubernetesDeployer, dry_run
 
-    if "://" not in args.registry and not Path(args.registry).is_absolute():
+    url = urlsplit(args.registry)
+    # A file URL names a path (file:/abs, file:///abs); so does text with no "://" (a
+    # path may hold a colon); any other URL is for the pods to reach.
+    local = url.scheme in ("file", "local") or "://" not in args.registry
+    path = url.path if url.scheme in ("file", "local") else args.registry
+    if local and not Path(path).is_absolute():
         # The pods are given the registry to serve from: a path relative to this
         # process's directory means nothing there (an absolute one may be a volume).
         raise ConfigError(
@@ -1092,11 +1108,12 @@ def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpe
     chosen = spec if args.spec else None
     if args.dry_run == "server":
         with KubernetesDeployer(kubeconfig=args.kubeconfig, context=args.context, **options) as dep:
-            text = dry_run(
-                args.model, version, chosen, slot=args.slot, deployer=dep, server_side=True
-            )
+            slot = args.slot if args.slot is not None else _dry_run_slot(dep, args.model)
+            text = dry_run(args.model, version, chosen, slot=slot, deployer=dep, server_side=True)
     else:
-        text = dry_run(args.model, version, chosen, slot=args.slot, **options)
+        # No cluster to ask which slot is idle: the slot a first deploy writes.
+        slot = args.slot if args.slot is not None else SLOTS[0]
+        text = dry_run(args.model, version, chosen, slot=slot, **options)
     print(text, end="")
     return EXIT_OK
 
@@ -1203,7 +1220,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--context", default=None, help="with --dry-run=server: the kubeconfig context"
     )
     apply.add_argument(
-        "--slot", default=None, help="with --dry-run: the slot to render (default blue)"
+        "--slot",
+        default=None,
+        help="with --dry-run: the slot to render (default: with =server the idle slot a "
+        "blue-green deploy would write, blue for a first deploy; else blue)",
     )
     apply.add_argument(
         "--namespace", default=None, help="with --dry-run: the namespace (default default)"

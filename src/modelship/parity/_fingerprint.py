@@ -58,6 +58,23 @@ def _is_estimator(obj: Any) -> bool:
     return not isinstance(obj, type) and callable(getattr(obj, "get_params", None))
 
 
+_BOUND_TYPES = (types.MethodType, types.BuiltinMethodType, types.MethodWrapperType)
+
+
+def _bound_to_instance(value: Any) -> bool:
+    """Whether ``value`` is a method bound to an instance (``scaler.transform``,
+    ``mapping.get``). A builtin function's ``__self__`` is its module (``math.log``), a
+    classmethod's its class, a random generator's method's the generator (whose state only
+    its type describes): those are identified by their name, so their fingerprints stored
+    before are unchanged."""
+    if not isinstance(value, _BOUND_TYPES):
+        return False
+    owner = getattr(value, "__self__", None)
+    return owner is not None and not isinstance(
+        owner, (types.ModuleType, type, np.random.RandomState, np.random.Generator)
+    )
+
+
 def _fitted(obj: Any) -> dict[str, Any]:
     attributes = getattr(obj, "__dict__", {})
     return {
@@ -73,7 +90,7 @@ class _Canon:
 
     active: set[int] = attrs.field(factory=set)
 
-    def __call__(self, value: Any, depth: int = 0) -> Any:  # noqa: PLR0911 - one return per value type fingerprinted, in priority order
+    def __call__(self, value: Any, depth: int = 0) -> Any:  # noqa: PLR0911, PLR0912 - one return per value type fingerprinted, in priority order
         if depth > _MAX_DEPTH:
             raise ConfigError(f"cannot fingerprint: objects nest more than {_MAX_DEPTH} deep")
         if value is None or isinstance(value, (bool, str)):
@@ -88,8 +105,12 @@ class _Canon:
             return {"enum": _qualname(type(value)), "name": value.name}
         if isinstance(value, np.generic):
             return {"scalar": fingerprint(np.asarray(value))}
+        if isinstance(value, types.ModuleType):  # a module a local function imported
+            return {"module": value.__name__}
         if isinstance(value, types.FunctionType):
             return self._function(value, depth)
+        if _bound_to_instance(value):
+            return self._method(value, depth)
         if isinstance(value, (type, np.ufunc)) or (
             callable(value) and hasattr(value, "__qualname__") and not _is_estimator(value)
         ):
@@ -138,6 +159,18 @@ class _Canon:
             return document
         finally:
             self.active.discard(id(function))
+
+    def _method(self, method: Any, depth: int) -> Any:
+        """A method bound to an instance: its function and the instance, which tells
+        ``a.transform`` from ``b.transform`` (refused, as a captured value is, when the
+        instance has no stable description)."""
+        function = getattr(method, "__func__", None)
+        return {
+            "method": self(function, depth + 1)
+            if isinstance(function, types.FunctionType)
+            else {"ref": _qualname(method)},
+            "self": self(method.__self__, depth + 1),
+        }
 
     def _captured(self, ref: str, name: str, cell: types.CellType, depth: int) -> Any:
         try:
