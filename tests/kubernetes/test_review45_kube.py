@@ -202,3 +202,44 @@ def test_a_server_dry_run_with_no_slot_shows_the_idle_slot_a_blue_green_deploy_w
     shown = server_dry_run_cli(kube, registry_dir)
     assert shown == ["Deployment/fraud-green", "Service/fraud-green", "Service/fraud"]
     assert [s.slot for s in dep.state().slots] == ["blue"]  # nothing was written
+
+
+def test_a_server_dry_run_with_no_slot_over_a_split_asks_for_the_slot(
+    kube: FakeKube,
+    make_deployer: Make,
+    spec: DeploymentSpec,
+    registry_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A canary split left behind: which slot is stable takes the alias a deploy moves.
+    # Before: exit 2 with the deploy's message ("... then deploy again").
+    dep = make_deployer()
+    for slot, version in (("blue", "1"), ("green", "2")):
+        dep.apply(slot, "fraud", version, spec)
+        assert dep.wait_ready(slot, 10)
+    dep.set_traffic({"blue": 90, "green": 10})
+    argv = ["apply", str(registry_dir), "fraud", "1", "--dry-run=server"]
+    argv += ["--kubeconfig", str(kubeconfig(kube, registry_dir.parent))]
+    argv += ["--image", "ai-model:2", "--namespace", NS]
+    assert main(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert "cannot tell which slot a deploy would write" in captured.err
+    assert captured.err.rstrip().endswith("give --slot")
+
+
+@pytest.mark.parametrize("url", ["file://reg/x", "file://localhost/srv/models"])
+def test_kubernetes_manifests_refuse_a_file_url_with_a_host_part(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    url: str,
+) -> None:
+    # fsspec reads file://reg/x as the relative path reg/x: no host is meant there.
+    import modelship as ms
+
+    monkeypatch.chdir(tmp_path)
+    relative = url.removeprefix("file://")
+    ms.open_registry(relative).register(model_name="fraud", model=b"w", serializer="bytes")
+    assert main(["apply", url, "fraud", "1", "--dry-run", "--image", "ai-model:1"]) == 2
+    assert f"registry {url!r} is a relative path" in capsys.readouterr().err

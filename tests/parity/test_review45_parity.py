@@ -21,6 +21,10 @@ from modelship.errors import ConfigError
 from modelship.parity import EnvironmentSnapshot, SnapshotError, fingerprint_preprocessing
 from modelship.parity._snapshot import _Cgroups
 
+# fingerprint_preprocessing({"f": [random.random, random.gauss]}) before the bound-method
+# change (045e169^).
+OLD_RANDOM_DIGEST = "sha256:18881cf81d7c51d485066e0a478ecb457ba3432ee58eaf525f7de5e9fcf64cfa"
+
 
 def make_clipper(lo: float, hi: float) -> Callable[[Any], Any]:
     def clip(x: Any) -> Any:
@@ -295,3 +299,12 @@ def test_builtins_classes_and_class_bound_methods_keep_the_digest_stored_before(
     assert digest(pinned) == (
         "sha256:e47f63ca649e776d5657cd8238afe11577693397c247da5aa70a2814928b5749"
     )
+
+
+def test_the_random_modules_functions_keep_the_digest_stored_before() -> None:
+    import random
+
+    # random.random is a method of the module's hidden random.Random: the bound-method
+    # fix fingerprinted that generator and refused it (a ConfigError where a digest was).
+    digest = fingerprint_preprocessing({"f": [random.random, random.gauss]}).digest
+    assert digest == OLD_RANDOM_DIGEST

@@ -72,7 +72,7 @@ from modelship._cli_common import (
     silence_stdout,
 )
 from modelship._names import check_alias
-from modelship.deploy._errors import RollbackUnavailable
+from modelship.deploy._errors import DeployError, RollbackUnavailable
 from modelship.deploy._history import DeploymentHistory, RegistryHistory
 from modelship.deploy._protocol import Deployer
 from modelship.deploy._rollout import (
@@ -1072,7 +1072,14 @@ def _dry_run_slot(dep: Deployer, model: str) -> str:
     first deploy), chosen as :class:`BlueGreen` chooses it, so that ``--dry-run=server``
     with no ``--slot`` is refused only where that deploy would be."""
     strategy = BlueGreen(dep)
-    stable, _ = strategy._serving(model, None)
+    try:
+        stable, _ = strategy._serving(model, None)
+    except DeployError as exc:
+        # Traffic split between the slots (a canary left behind): which one is stable
+        # takes the alias a deploy moves, which a dry run does not.
+        raise ConfigError(
+            f"cannot tell which slot a deploy would write ({exc}); give --slot"
+        ) from None
     return strategy._idle(stable)
 
 
@@ -1091,7 +1098,8 @@ def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpe
     # path may hold a colon); any other URL is for the pods to reach.
     local = url.scheme in ("file", "local") or "://" not in args.registry
     path = url.path if url.scheme in ("file", "local") else args.registry
-    if local and not Path(path).is_absolute():
+    # file://reg/x is read as the relative path reg/x (the first part is no host here).
+    if local and (url.netloc or not Path(path).is_absolute()):
         # The pods are given the registry to serve from: a path relative to this
         # process's directory means nothing there (an absolute one may be a volume).
         raise ConfigError(

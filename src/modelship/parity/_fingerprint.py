@@ -20,6 +20,7 @@ import hashlib
 import inspect
 import json
 import math
+import random
 import reprlib
 import types
 from collections.abc import Mapping
@@ -65,13 +66,15 @@ def _bound_to_instance(value: Any) -> bool:
     """Whether ``value`` is a method bound to an instance (``scaler.transform``,
     ``mapping.get``). A builtin function's ``__self__`` is its module (``math.log``), a
     classmethod's its class, a random generator's method's the generator (whose state only
-    its type describes): those are identified by their name, so their fingerprints stored
+    its type describes; ``random.random`` is a method of the module's hidden generator):
+    those are identified by their name, so their fingerprints stored
     before are unchanged."""
     if not isinstance(value, _BOUND_TYPES):
         return False
     owner = getattr(value, "__self__", None)
     return owner is not None and not isinstance(
-        owner, (types.ModuleType, type, np.random.RandomState, np.random.Generator)
+        owner,
+        (types.ModuleType, type, np.random.RandomState, np.random.Generator, random.Random),
     )
 
 
