@@ -310,11 +310,91 @@ def _to_array(value: Any) -> NDArray[Any]:
         chunks = getattr(value, "chunks", None)
         if chunks and str(value.type).startswith("dictionary<"):
             # Chunk by chunk: arrow cannot join dictionaries that hold a null.
-            return np.concatenate([chunk.to_numpy(zero_copy_only=False) for chunk in chunks])
-        return np.asarray(value.to_numpy(zero_copy_only=False))
+            array = np.concatenate([chunk.to_numpy(zero_copy_only=False) for chunk in chunks])
+        else:
+            array = np.asarray(value.to_numpy(zero_copy_only=False))
+        return _exact_integers(value, array)
     if isinstance(value, np.ma.MaskedArray):
         return _unmasked(value)
-    return np.asarray(value.to_numpy() if hasattr(value, "to_numpy") else value)
+    if hasattr(value, "to_numpy"):
+        return _exact_integers(value, np.asarray(value.to_numpy()))
+    return np.asarray(value)
+
+
+# 64-bit integer types of pandas (masked, arrow-backed), polars and arrow, by name: read
+# as NumPy with a missing value they become float64, exact only below 2**53.
+_WIDE_INTEGERS = frozenset({"int64", "uint64", "Int64", "UInt64"})
+_FLOAT_EXACT = float(2**53)
+
+
+def _wide_integer_type(value: Any) -> bool:
+    """Whether a pandas, polars or arrow column holds 64-bit integers (its categories or
+    dictionary values, for a categorical)."""
+    module = type(value).__module__
+    if module.startswith("pyarrow"):
+        kind = getattr(value, "type", None)
+        return str(getattr(kind, "value_type", kind)) in _WIDE_INTEGERS
+    if module.startswith("polars"):
+        return str(getattr(value, "dtype", "")) in _WIDE_INTEGERS
+    if module.startswith("pandas"):
+        dtype = getattr(value, "dtype", None)
+        if str(getattr(dtype, "name", "")) == "category":
+            dtype = getattr(getattr(dtype, "categories", None), "dtype", None)
+        else:
+            dtype = getattr(dtype, "numpy_dtype", dtype)  # masked and arrow-backed dtypes
+        return isinstance(dtype, np.dtype) and dtype.kind in "iu" and dtype.itemsize == 8
+    return False
+
+
+def _exact_integers(value: Any, array: NDArray[Any]) -> NDArray[Any]:
+    """``array`` (``value`` read as NumPy), or, when ``value`` is a column of 64-bit
+    integers whose missing value made ``array`` float64 and one of whose values is too
+    large for a float64 to hold exactly (2**53 or more), its exact values: an object array
+    of Python integers with ``None`` for a missing value, as a list of them would give.
+
+    A rounded float64 would make ``2**62 + 1`` the category ``2**62``, and ``2**64 - 1``
+    one outside uint64. Smaller integers keep the float64 array, exact and fast.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> _exact_integers(pd.Series([1, None], dtype="Int64"), np.array([1.0, np.nan])).dtype
+    dtype('float64')
+    >>> big = pd.Series([2**62 + 1, None], dtype="Int64")
+    >>> _exact_integers(big, big.to_numpy()).tolist()
+    [4611686018427387905, None]
+    """
+    if array.dtype != np.float64 or array.ndim != 1 or not _wide_integer_type(value):
+        return array
+    with np.errstate(invalid="ignore"):
+        if not len(array) or not np.nanmax(np.abs(array), initial=0.0) >= _FLOAT_EXACT:
+            return array
+    listed = _integer_list(value)
+    if listed is None or len(listed) != len(array):
+        return array
+    exact = np.empty(len(listed), dtype=object)
+    exact[:] = listed
+    return exact
+
+
+def _integer_list(value: Any) -> list[Any] | None:
+    """A column of integers as Python integers, ``None`` for a missing value."""
+    module = type(value).__module__
+    if module.startswith("pyarrow") and hasattr(value, "to_pylist"):
+        return list(value.to_pylist())
+    if module.startswith("polars") and hasattr(value, "to_list"):
+        return list(value.to_list())
+    if module.startswith("pandas"):
+        dtype = getattr(value, "dtype", None)
+        if str(getattr(dtype, "name", "")) == "category":
+            # Its categories, by code: to_numpy() reads them through float64.
+            categorical = value.array if hasattr(value, "cat") else value
+            codes = np.asarray(categorical.codes)
+            labels = [*np.asarray(categorical.categories, dtype=object).tolist(), None]
+            return [labels[code] for code in codes.tolist()]  # -1: the None at the end
+        listed = value.to_numpy(dtype=object, na_value=None).tolist()
+        return [None if item is None else int(item) for item in listed]
+    return None
 
 
 def _unmasked(value: np.ma.MaskedArray[Any, Any]) -> NDArray[Any]:

@@ -129,6 +129,10 @@ def _format_label(value: Any) -> str:
     """Canonical text of a category, so 3, 3.0 and "3" from different files agree."""
     if isinstance(value, np.floating) and value.dtype.itemsize < 8:
         value = float(str(value))  # its shortest text, as float64 would write it
+    elif isinstance(value, np.floating) and value.dtype.itemsize > 8:
+        # A longdouble, compared at float64: its .item() is a longdouble, whose text
+        # has 80-bit digits (0.10000000000000000555).
+        value = float(value)
     elif isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bytes):
@@ -334,11 +338,13 @@ class Column:
             labels, numbers_ = np.unique(present, return_counts=True)
             # A float32 (or float16) label as its own shortest text: 0.1 read from a
             # Parquet file is the same category as 0.1 in a CSV, not 0.10000000149011612.
-            listed = (
-                [float(str(label)) for label in labels]
-                if labels.dtype.kind == "f" and labels.dtype.itemsize < 8
-                else labels.tolist()
-            )
+            # A longdouble label at float64, as its numeric statistics are.
+            if labels.dtype.kind == "f" and labels.dtype.itemsize < 8:
+                listed = [float(str(label)) for label in labels]
+            elif labels.dtype.kind == "f" and labels.dtype.itemsize > 8:
+                listed = labels.astype(np.float64).tolist()
+            else:
+                listed = labels.tolist()
             for label, count in zip(listed, numbers_.tolist(), strict=True):
                 key = _format_label(label)
                 counts[key] = counts.get(key, 0) + int(count)
