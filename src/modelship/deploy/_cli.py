@@ -1069,18 +1069,16 @@ def _cmd_rollback(args: argparse.Namespace) -> int:
 
 def _dry_run_slot(dep: Deployer, model: str) -> str:
     """The slot a blue-green deploy of ``model`` would write now: the idle one (blue for a
-    first deploy), chosen as :class:`BlueGreen` chooses it, so that ``--dry-run=server``
-    with no ``--slot`` is refused only where that deploy would be."""
-    strategy = BlueGreen(dep)
+    first deploy), chosen by :meth:`BlueGreen.idle_slot`; over a traffic split, a
+    ConfigError asking for ``--slot``."""
     try:
-        stable, _ = strategy._serving(model, None)
+        return BlueGreen(dep).idle_slot(model)
     except DeployError as exc:
         # Traffic split between the slots (a canary left behind): which one is stable
         # takes the alias a deploy moves, which a dry run does not.
         raise ConfigError(
             f"cannot tell which slot a deploy would write ({exc}); give --slot"
         ) from None
-    return strategy._idle(stable)
 
 
 def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpec | None) -> int:

@@ -437,6 +437,27 @@ class _Strategy:
         registry."""
         return self.alias if self.deployer.registry is not None else None
 
+    def idle_slot(self, model: str) -> str:
+        """The slot a deploy of ``model`` would write now: the idle one (blue for a first
+        deploy, the other slot when a dead one still holds the traffic), as the deploy
+        chooses it; changes nothing. Traffic split between the slots is a
+        :class:`~modelship.deploy.DeployError`: which slot is stable takes the alias a
+        deploy moves.
+
+        Examples
+        --------
+        >>> from modelship.deploy import BlueGreen
+        >>> from modelship.testing import InMemoryDeployer
+        >>> dep = InMemoryDeployer()
+        >>> BlueGreen(dep).idle_slot("fraud")
+        'blue'
+        >>> _ = BlueGreen(dep, clock=dep.clock).deploy("fraud", "1")
+        >>> BlueGreen(dep).idle_slot("fraud")
+        'green'
+        """
+        stable, _ = self._serving(model, None)
+        return self._idle(stable)
+
     def _serving(
         self, model: str, expected: str | None
     ) -> tuple[SlotState | None, tuple[SlotState, ...]]:

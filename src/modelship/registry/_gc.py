@@ -97,7 +97,7 @@ from modelship.registry._protocols import AbortsUploads, Store
 from modelship.registry._signing import UNCHECKED, Signer
 from modelship.registry._slots import check_slot
 from modelship.registry._states import check_marker
-from modelship.registry._tags import tagged_versions
+from modelship.registry._tags import tag_log_keys, tagged_versions
 
 __all__ = ["CopyMark", "GcReport", "collect", "copying", "referenced_digests", "refuse_during_gc"]
 
@@ -436,16 +436,14 @@ def _named_versions(store: Store, model: str, signer: Signer) -> set[str] | str:
     try:
         for move in history(store, model, signer):
             named.update(v for v in (move.from_version, move.to_version) if v is not None)
-        for version in tagged_versions(store, model):
-            entries = f"{folder(model, 'tags')}/{version}"
-            keys = [f"{entries}/{n}" for n in store.list(entries) if is_numbered(n)]
-            read = store.read_many(keys)
-            check_all_read(keys, read, "tag log")
-            for key, data in read.items():
-                signer.check_doc(
-                    _document(data, f"tag log entry {key}"), key, f"tag log entry {key}"
-                )
-            named.add(version)
+        # Every tag log entry in one batch read; a version whose tag folder holds no
+        # entry (a tag write that died) is named all the same, as its folder is listed.
+        keys = tag_log_keys(store, model)
+        read = store.read_many(keys)
+        check_all_read(keys, read, "tag log")
+        for key, data in read.items():
+            signer.check_doc(_document(data, f"tag log entry {key}"), key, f"tag log entry {key}")
+        named.update(tagged_versions(store, model))
         for state in (VersionState.ARCHIVED, VersionState.PURGED):
             markers = folder(model, state.value)
             # A marker listed and then gone was taken back (a restore, a delete or purge
