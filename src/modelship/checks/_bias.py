@@ -24,7 +24,14 @@ from modelship.checks._records import (
     object_field,
     record_from_dict,
 )
-from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._result import (
+    CheckResult,
+    ColumnResult,
+    Severity,
+    Status,
+    as_status,
+    read_record,
+)
 from modelship.checks._tabular import RawColumn, raw_columns
 from modelship.checks.stats import _fairness as sf
 from modelship.errors import CheckInputError, ConfigError, TooFewGroups
@@ -140,7 +147,7 @@ class Disparity:
     ci_high: float | None = attrs.field(converter=finite_or_none)
     threshold: float | None = attrs.field(converter=finite_or_none)
     passed: bool | None
-    status: Status = attrs.field(converter=Status)
+    status: Status = attrs.field(converter=as_status)
     reason: str = ""
     lowest_group: str | None = None
     highest_group: str | None = None
@@ -176,6 +183,14 @@ class BiasResult(CheckResult):
     """
 
     result_type: ClassVar[str] = "bias"
+
+    # Records, not plain dicts: to_dict reads their fields (a result built by hand from a
+    # stored report with dicts in place of records is refused here, naming the entry).
+    _parameter_constraints: ClassVar[Constraints] = {
+        **CheckResult._parameter_constraints,
+        "disparities": MappingOf(Disparity),
+        "groups": MappingOf(GroupMetrics),
+    }
 
     disparities: Mapping[str, Disparity] = attrs.field(factory=dict)
     groups: Mapping[str, GroupMetrics] = attrs.field(factory=dict)
@@ -213,7 +228,7 @@ class BiasResult(CheckResult):
         with malformed("bias result", "write it with BiasResult.to_dict"):
             base = CheckResult.from_dict(data)
             disparities = {
-                key: record_from_dict(Disparity, value)
+                key: read_record(Disparity, value)
                 for key, value in object_field(data, "disparities").items()
             }
             groups = {

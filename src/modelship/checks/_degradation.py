@@ -25,12 +25,27 @@ import numpy.typing as npt
 
 from modelship._columns import check_same_index, column_array, named_items
 from modelship._json import jsonable, malformed
-from modelship._params import Constraints, Interval, MappingOf, Names, Options, check_parameters
+from modelship._params import (
+    Constraints,
+    Interval,
+    MappingOf,
+    Names,
+    Options,
+    check,
+    check_parameters,
+)
 from modelship._shown import brief
 from modelship.checks._bias import MAX_GROUPS
 from modelship.checks._figures import against, amount, beside
 from modelship.checks._records import finite_or_none, object_field, record_from_dict
-from modelship.checks._result import CheckResult, ColumnResult, Severity, Status
+from modelship.checks._result import (
+    CheckResult,
+    ColumnResult,
+    Severity,
+    Status,
+    as_status,
+    read_record,
+)
 from modelship.checks._tabular import raw_columns
 from modelship.checks.stats import _fairness as sf
 from modelship.checks.stats import _metrics as sm
@@ -69,7 +84,12 @@ class Verdict(str, enum.Enum):
     INCONCLUSIVE = "inconclusive: holdout too small to tell"
 
 
+_VERDICTS = Options(Verdict)
+
+
 def _optional_verdict(value: Verdict | str | None) -> Verdict | None:
+    # A wrong verdict is an InvalidParameter, as a wrong status is (see as_status).
+    check("verdict", value, None, _VERDICTS)
     return None if value is None else Verdict(value)
 
 
@@ -103,7 +123,7 @@ class MetricComparison:
     margin: float | None = attrs.field(converter=finite_or_none)
     method: str
     verdict: Verdict | None = attrs.field(converter=_optional_verdict)
-    status: Status = attrs.field(converter=Status)
+    status: Status = attrs.field(converter=as_status)
     higher_is_better: bool = True
     p_value: float | None = attrs.field(default=None, converter=finite_or_none)
     n: int = 0
@@ -156,6 +176,15 @@ class DegradationResult(CheckResult):
 
     result_type: ClassVar[str] = "degradation"
 
+    # Records, not plain dicts: to_dict reads their fields (a result built by hand from a
+    # stored report with dicts in place of records is refused here, naming the entry).
+    _parameter_constraints: ClassVar[Constraints] = {
+        **CheckResult._parameter_constraints,
+        "metrics": MappingOf(MetricComparison),
+        "slices": MappingOf(MappingOf(MetricComparison)),
+        "performance": (None, PerformanceComparison),
+    }
+
     metrics: Mapping[str, MetricComparison] = attrs.field(factory=dict)
     slices: Mapping[str, Mapping[str, MetricComparison]] = attrs.field(factory=dict)
     worst_segments: tuple[str, ...] = attrs.field(default=(), converter=_str_tuple)
@@ -205,13 +234,13 @@ class DegradationResult(CheckResult):
             if not isinstance(worst, list) or not all(isinstance(s, str) for s in worst):
                 raise TypeError(f"'worst_segments' must be a list of text, got {worst!r}")
             metrics = {
-                k: record_from_dict(MetricComparison, v)
+                k: read_record(MetricComparison, v)
                 for k, v in object_field(data, "metrics").items()
             }
             all_slices = object_field(data, "slices")
             slices = {
                 segment: {
-                    k: record_from_dict(MetricComparison, v)
+                    k: read_record(MetricComparison, v)
                     for k, v in object_field(all_slices, segment).items()
                 }
                 for segment in all_slices
@@ -329,7 +358,7 @@ def _predictor(model: Any, what: str) -> tuple[Callable[[Any], Any], bool]:
             out = np.asarray(proba(x))
             if out.ndim != 2:
                 return out
-            if out.shape[1] > 2 or (out.shape[1] == 1 and classes == 1):
+            if out.shape[1] == 0 or out.shape[1] > 2 or (out.shape[1] == 1 and classes == 1):
                 raise CheckInputError(_not_binary_proba(what, out.shape[1]))
             # One column is the model's only output: P(label 1) of a sigmoid head, or a
             # regression network's prediction (skorch's NeuralNetRegressor), read as given
@@ -360,11 +389,17 @@ def _class_count(model: Any) -> int | None:
 
 def _not_binary_proba(what: str, columns: int) -> str:
     """Why a ``predict_proba`` of ``columns`` columns is not compared, and what to give
-    instead: more than two (a multi-class model), or one from a model fitted on a single
-    class. The last column of a multi-class model was read as the positive class's
+    instead: none, more than two (a multi-class model), or one from a model fitted on a
+    single class. The last column of a multi-class model was read as the positive class's
     probability and, on labels other than 0/1, compared as a regression: a perfect 3-class
     model failed against one wrong on a third of the rows."""
     said = f"{what}'s predict_proba gives {columns} column{'s' if columns != 1 else ''}"
+    if columns == 0:  # no probability to read: out[:, -1] would be an IndexError
+        return (
+            f"{said}; a binary classifier's gives two (the probabilities of labels 0 and 1): "
+            "check what it returns, or give candidate_scores= and baseline_scores= (the "
+            "probability of label 1)"
+        )
     if columns > 2:
         return (
             f"{said}; the check compares binary classifiers, whose predict_proba gives two "

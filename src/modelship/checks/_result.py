@@ -8,7 +8,7 @@ import math
 import numbers
 import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, Union, runtime_checkable
+from typing import Any, ClassVar, Protocol, TypeVar, Union, runtime_checkable
 
 import attrs
 from joblib import Parallel, delayed, effective_n_jobs
@@ -26,7 +26,7 @@ from modelship._params import (
 )
 from modelship._shown import brief, printable
 from modelship.checks._figures import compared
-from modelship.checks._records import check_field, object_field
+from modelship.checks._records import check_field, object_field, record_from_dict
 from modelship.errors import ConfigError, InvalidParameter, MissingDependency, ModelshipError
 from modelship.report import (
     Entry,
@@ -118,6 +118,59 @@ class Severity(enum.Enum):
 
     BLOCKING = "blocking"
     ADVISORY = "advisory"
+
+
+_STATUS_OPTIONS = Options(Status)
+
+
+def as_status(value: Status | str) -> Status:
+    """The :class:`Status` of a record's ``status`` field (its converter).
+
+    A record of a result (a bias disparity, a metric comparison) that declares no
+    parameters of its own refuses a wrong status as :class:`CheckResult` does, with
+    :class:`~modelship.errors.InvalidParameter`, not the ``ValueError`` of ``Status("ok")``.
+
+    Examples
+    --------
+    >>> from modelship.checks._result import as_status
+    >>> as_status("fail")
+    <Status.FAIL: 'fail'>
+    >>> as_status("ok")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidParameter: status='ok' is not allowed; status must be one of ...
+    """
+    check("status", value, _STATUS_OPTIONS)
+    return Status(value)
+
+
+_Record = TypeVar("_Record")
+
+
+def read_record(cls: type[_Record], data: Any) -> _Record:
+    """The record ``cls`` of a result document (see ``record_from_dict``), for a reader
+    inside :func:`modelship._json.malformed`.
+
+    A field value the record refuses (``"status": "ok"``) is a ``ValueError``, which the
+    reader reports as a malformed document of its kind, as it reports a field of the
+    wrong type: the ``InvalidParameter`` the record raises would pass ``malformed``
+    unchanged, and not say which document was wrong.
+
+    Examples
+    --------
+    >>> from modelship.checks import Disparity
+    >>> from modelship.checks._result import read_record
+    >>> read_record(Disparity, {"name": "d", "metric": "m", "feature_set": ["sex"],
+    ...     "value": 0.1, "ci_low": 0.0, "ci_high": 0.2, "threshold": 0.1, "passed": True,
+    ...     "status": "ok"})
+    Traceback (most recent call last):
+    ...
+    ValueError: status='ok' is not allowed; status must be one of 'pass', 'skip', ...
+    """
+    try:
+        return record_from_dict(cls, data)
+    except InvalidParameter as exc:
+        raise ValueError(str(exc)) from exc
 
 
 def _optional_float(value: float | None) -> float | None:
@@ -926,14 +979,20 @@ def _run_one(check: CheckLike) -> CheckResult:
         )
     # A result the JSON report cannot hold (details keyed by both 1 and "1") is an error
     # named after its check, not a suite whose --json report fails as a whole.
+    # So is one whose to_dict raises anything else (a subclass's record fields holding
+    # plain dicts, a user's own to_dict): the other checks' results are still reported.
+    # KeyboardInterrupt and SystemExit are no Exception, and still end the suite.
     try:
         result.to_dict()
-    except ModelshipError as exc:
+    except Exception as exc:
+        message = " ".join(_exception_text(exc).split())
+        if not isinstance(exc, ModelshipError):
+            message = f"{type(exc).__name__}: {message}" if message else type(exc).__name__
         return CheckResult(
             name=name,
             status=Status.ERROR,
             severity=severity,
-            reason=f"the check's result cannot be written as JSON: {exc}",
+            reason=f"the check's result cannot be written as JSON: {message}",
         )
     return result
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -15,6 +16,7 @@ from modelship import _json
 from modelship._columns import named_items, series_name
 from modelship._documents import DocumentKind
 from modelship._params import (
+    Constraint,
     Constraints,
     Interval,
     MappingOf,
@@ -48,7 +50,7 @@ from modelship.checks._tabular import (
     raw_columns,
     rows_dtype,
 )
-from modelship.errors import CheckInputError, ColumnMismatch, ConfigError
+from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, InvalidParameter
 
 __all__ = ["FINDINGS", "ColumnSchema", "Schema", "SchemaCheck"]
 
@@ -1104,6 +1106,34 @@ def _optional_names(value: Sequence[str] | None) -> tuple[str, ...] | None:
     return None if value is None else tuple(str(name) for name in value)
 
 
+class _ASchema(Constraint):
+    """A :class:`Schema`, checked when the check is built (``run()`` cannot read anything
+    else). The error says how to get one from what was given instead: a drift profile
+    holds one (``profile.schema``), and a saved one is read with :meth:`Schema.from_json`."""
+
+    def is_satisfied_by(self, value: object) -> bool:
+        return isinstance(value, Schema)
+
+    def __str__(self) -> str:
+        return "a Schema (Schema.infer(reference) or Schema.from_json(text))"
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return (None, "schema.json", object())
+
+    def violation(self, name: str, value: object) -> ConfigError | None:
+        if self.is_satisfied_by(value):
+            return None
+        allowed = str(self)
+        if isinstance(getattr(value, "schema", None), Schema):  # a DriftProfile
+            allowed += f"; a {type(value).__name__} holds one: pass profile.schema"
+        elif isinstance(value, str | os.PathLike):
+            allowed += (
+                "; to check against a schema saved in a file, pass "
+                "Schema.from_json(Path(path).read_text())"
+            )
+        return InvalidParameter(name, value, allowed)
+
+
 @attrs.frozen(kw_only=True)
 class SchemaCheck:
     """A :class:`Schema` validation of ``current`` data, as a check for :func:`run_suite`.
@@ -1120,6 +1150,7 @@ class SchemaCheck:
     """
 
     _parameter_constraints: ClassVar[Constraints] = {
+        "schema": _ASchema(),
         "range_tolerance": Interval(float, 0, 1),
         "null_rate_tolerance": Interval(float, 0, 1),
         "max_missing_rate": Interval(float, 0, 1, closed="right"),
