@@ -499,6 +499,7 @@ class ModelServer:
         self._output_dtype, self._output_shape = "FP64", [-1]
         self._proba_dtype, self._proba_shape = "FP64", [-1, -1]
         self._proba_unserved: str | None = None  # why predict_proba is not served
+        self._proba_listed = True  # whether the metadata lists predict_proba (if it has one)
         self._seconds_per_row = 0.0
         self._on_thread = 0  # calls queued on or running on the worker thread (loop only)
         self._recent: collections.deque[float] = collections.deque(maxlen=OFFLOAD_WINDOW)
@@ -625,36 +626,65 @@ class ModelServer:
             raise ConfigError(f"the warm-up's prediction cannot be served: {exc}") from None
         self._output_dtype, self._output_shape = _described("predict", out)
         if self._proba is not None:
-            try:
-                proba = _served("predict_proba", self._proba(x), len(x), self._readings)
-            except _BadAnswer as exc:
-                self._leave_out_proba(str(exc))
-            else:
-                self._proba_dtype, self._proba_shape = _described("predict_proba", proba)
+            self._warm_up_proba(self._proba, x)
 
-    def _leave_out_proba(self, reason: str) -> None:
-        """The warm-up's ``predict_proba`` answer cannot be served (``reason``): the method
-        is left out of the metadata and the default outputs, and a request naming it gets
-        a 500 saying why, never an answer whose rows may be other rows' (an answer of
-        shape ``(targets, rows, classes)`` has one "row" per input row when they are as
-        many)."""
+    def _warm_up_proba(self, proba_of: Callable[[Any], Any], x: NDArray[Any]) -> None:
+        """Describe ``predict_proba`` by its answer to the warm-up rows ``x``, or leave it
+        out of the metadata and the default outputs when it raises there or its answer
+        cannot be served (:meth:`_leave_out_proba`)."""
+        reading = False
+        try:
+            answer = proba_of(x)
+            reading = True
+            proba = _served("predict_proba", answer, len(x), self._readings)
+        except _BadAnswer as exc:
+            self._leave_out_proba(f"its warm-up answer cannot be served ({exc})")
+        except MemoryError:
+            raise  # the machine's, not the method's: a restart may serve it
+        except Exception as exc:  # the model's own: a BaseException still stops the start
+            what = "reading its warm-up answer" if reading else "it"
+            self._leave_out_proba(
+                f"{what} raised {type(exc).__name__} on the warm-up input", raised=exc
+            )
+        else:
+            self._proba_dtype, self._proba_shape = _described("predict_proba", proba)
+
+    def _leave_out_proba(self, reason: str, raised: BaseException | None = None) -> None:
+        """Leave ``predict_proba`` out of the v2 metadata and the default outputs, so a v2
+        request naming no outputs is not answered a 500 for it; ``reason`` says why. When
+        ``v2_default_outputs`` names it, the start fails instead
+        (:class:`~modelship.errors.ConfigError`).
+
+        An answer that cannot be served (not one row per input row) is a property of the
+        method: a request naming it gets a 500 giving ``reason``, without the model being
+        called, never an answer whose rows may be other rows' (an answer of shape
+        ``(targets, rows, classes)`` has one "row" per input row when they are as many).
+        An exception ``raised`` may be the warm-up's rows' only (a log of a zero feature)
+        or passing (a timeout), or a method it has but cannot run (scikit-learn's
+        one-vs-one ``GaussianProcessClassifier``): a request naming it still calls it, as
+        without a warm-up. Its message, which may name paths or data, is only logged."""
         named = self.config.v2_default_outputs
         if named is not None and "predict_proba" in named:
             raise ConfigError(
                 f"v2_default_outputs names 'predict_proba', but predict_proba of model "
-                f"{self.name!r} cannot be served: {reason}"
+                f"{self.name!r} cannot be served: {reason}. Leave it out "
+                "(--v2-default-outputs predict)"
             )
-        self._proba_unserved = (
-            f"predict_proba of model {self.name!r} is not served: its warm-up answer could not "
-            f"be ({reason})"
-        )
+        self._proba_listed = False
         self._default_outputs = [m for m in self._default_outputs if m != "predict_proba"]
+        if raised is None:
+            self._proba_unserved = f"predict_proba of model {self.name!r} is not served: {reason}"
+            then = "a request for it gets a 500 saying so"
+        else:
+            then = "a request naming it still calls it"
         logger.warning(
             "model %s version %s: predict_proba is left out of the v2 metadata and default "
-            "outputs, and a request for it gets a 500: its warm-up answer cannot be served: %s",
+            "outputs because %s; %s",
             self.name,
             self.version,
             reason,
+            then,
+            exc_info=raised,
         )
 
     @contextlib.asynccontextmanager
@@ -1026,9 +1056,12 @@ class ModelServer:
             # pipeline): the log keeps, and a second method gets, the rows as received.
             # Copying one request's array costs about 0.3 us for 20 features.
             received = x.copy() if self._log is not None or len(methods) > 1 else x
+            writing = False  # True while orjson writes the answer (_dumps)
             try:
                 outputs = await self._outputs(x, received, methods)
-                response = _response(200, answer(outputs, echoed), {"x-request-id": request_id})
+                content = answer(outputs, echoed)
+                writing = True
+                response = _response(200, content, {"x-request-id": request_id})
             except asyncio.CancelledError:
                 # The server cancels what is still running at the end of its grace period
                 # (--graceful-seconds): the client is told so in JSON, not a bare 500.
@@ -1048,9 +1081,15 @@ class ModelServer:
                     exc.__cause__, UnwritableAnswer
                 ):
                     exc = exc.__cause__  # raised writing the answer: ours, not orjson's
+                # orjson.JSONEncodeError is TypeError itself: only one orjson raised
+                # writing the answer has a message of its own (a type's name), which
+                # holds none of the model's (an exception in _json_default is its cause).
+                ours = isinstance(exc, (_BadAnswer, UnwritableAnswer)) or (
+                    writing and isinstance(exc, orjson.JSONEncodeError)
+                )
                 said = (
                     f": {exc}"
-                    if isinstance(exc, (_BadAnswer, UnwritableAnswer, orjson.JSONEncodeError))
+                    if ours
                     else " (the server's log has the details under this request id)"
                 )
                 error = f"the model failed: {type(exc).__name__}{said}"
@@ -1328,7 +1367,7 @@ class ModelServer:
             )
         features = self._n_features if self._n_features is not None else -1
         outputs = [{"name": "predict", "datatype": self._output_dtype, "shape": self._output_shape}]
-        if self._proba is not None and self._proba_unserved is None:
+        if self._proba is not None and self._proba_listed:
             outputs.append(
                 {"name": "predict_proba", "datatype": self._proba_dtype, "shape": self._proba_shape}
             )

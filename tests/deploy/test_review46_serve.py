@@ -1,0 +1,353 @@
+"""A model whose ``predict_proba`` is there but raises on the warm-up input
+(scikit-learn's ``GaussianProcessClassifier(multi_class="one_vs_one")`` on three classes,
+one failing on the warm-up's row of zeros only, or once) is served without it in the
+metadata and the default outputs, ``predict`` keeps serving, and a request naming it still
+calls it, as without a warm-up; the model's own message stays in the server's log. Only
+``v2_default_outputs`` naming it fails the start, and an exception that is not the
+method's (``MemoryError``, a ``BaseException``) still does. A ``TypeError`` of the model's
+(``orjson.JSONEncodeError`` is ``TypeError``) is answered naming its type only.
+
+The servers are started in the test's thread (``ModelServer.start`` loads and warms up
+before it returns); their clients are not entered, so the lifespan does not load the
+model a second time."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+import pytest
+
+from modelship.deploy.serve import ModelServer, ServeConfig
+from modelship.errors import ConfigError
+
+ROWS = [[0.1, 0.2], [0.3, 0.4]]
+SECRET = "one_vs_one mode does not support probabilities (/data/private/train.csv)"
+
+
+class _ProbaRaises:
+    """``predict`` answers; ``predict_proba`` raises ``error`` (a ``ValueError`` naming a
+    path, as a model's message may)."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error if error is not None else ValueError(SECRET)
+        self.proba_calls = 0
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return (x[:, 0] > 0.2).astype(np.int64)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        self.proba_calls += 1
+        raise self.error
+
+
+def _server(model: Any, **config: Any) -> tuple[ModelServer, list[BaseException]]:
+    config.setdefault("warmup", [[0.0, 0.0]])
+    failures: list[BaseException] = []
+    server = ModelServer(
+        lambda: model,
+        name="m",
+        version="1",
+        config=ServeConfig(**config),
+        on_failure=failures.append,
+    )
+    server.start()
+    return server, failures
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., Any]]:
+    """``serve(model, **config)``: a client of a ready server of ``model``."""
+    from starlette.testclient import TestClient
+
+    servers: list[ModelServer] = []
+
+    def _serve(model: Any, **config: Any) -> Any:
+        server, _ = _server(model, **config)
+        servers.append(server)
+        assert server.ready, server.error
+        return TestClient(server.app, raise_server_exceptions=False)
+
+    yield _serve
+    for server in servers:
+        server.close()
+
+
+def _infer(client: Any, **extra: Any) -> Any:
+    tensor = {"name": "x", "shape": [len(ROWS), 2], "datatype": "FP64"}
+    tensor["data"] = [cell for row in ROWS for cell in row]
+    return client.post("/v2/models/m/infer", json={"inputs": [tensor], **extra})
+
+
+def test_a_predict_proba_raising_on_the_warm_up_is_left_out_and_predict_serves(
+    serve: Callable[..., Any],
+) -> None:
+    client = serve(_ProbaRaises())
+    outputs = client.get("/v2/models/m").json()["outputs"]
+    assert [o["name"] for o in outputs] == ["predict"]
+    answer = _infer(client)  # no outputs named: the defaults, predict_proba left out
+    assert answer.status_code == 200, answer.text
+    assert [o["name"] for o in answer.json()["outputs"]] == ["predict"]
+    assert answer.json()["outputs"][0]["data"] == [0, 1]
+    answer = client.post("/predict", json={"instances": ROWS})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == [0, 1]
+
+
+def test_a_request_naming_a_raising_predict_proba_calls_it_and_gets_a_500_naming_its_type(
+    serve: Callable[..., Any],
+) -> None:
+    model = _ProbaRaises()
+    client = serve(model)
+    calls = model.proba_calls
+    answers = [
+        _infer(client, outputs=[{"name": "predict_proba"}]),
+        _infer(client, outputs=[{"name": "predict"}, {"name": "predict_proba"}]),
+        client.post("/predict", json={"instances": ROWS, "method": "predict_proba"}),
+    ]
+    for answer in answers:
+        assert answer.status_code == 500, answer.text
+        error = answer.json()["error"]
+        assert error.startswith("the model failed: ValueError (the server's log"), error
+        assert "/data/private" not in error
+    assert model.proba_calls == calls + 3  # called, as without a warm-up
+
+
+def test_the_message_of_a_predict_proba_raising_on_the_warm_up_goes_to_the_log(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="modelship"):
+        server, _ = _server(_ProbaRaises())
+    assert server.ready, server.error
+    assert any(
+        SECRET in record.getMessage()
+        or (record.exc_info is not None and SECRET in str(record.exc_info[1]))
+        for record in caplog.records
+    )
+    left_out = [r.getMessage() for r in caplog.records if "left out" in r.getMessage()]
+    assert len(left_out) == 1
+    assert "it raised ValueError on the warm-up input" in left_out[0]
+    assert "/data/private" not in left_out[0]
+    server.close()
+
+
+def test_v2_default_outputs_predict_serves_a_model_whose_predict_proba_raises(
+    serve: Callable[..., Any],
+) -> None:
+    client = serve(_ProbaRaises(), v2_default_outputs=["predict"])
+    answer = _infer(client)
+    assert answer.status_code == 200, answer.text
+    assert [o["name"] for o in answer.json()["outputs"]] == ["predict"]
+
+
+def test_v2_default_outputs_naming_a_raising_predict_proba_fails_the_start() -> None:
+    server, failures = _server(_ProbaRaises(), v2_default_outputs=["predict", "predict_proba"])
+    assert not server.ready
+    assert isinstance(failures[0], ConfigError)
+    message = str(failures[0])
+    assert "predict_proba of model 'm' cannot be served: it raised ValueError" in message
+    assert "/data/private" not in message
+    assert server.error is not None
+    assert "/data/private" not in server.error
+
+
+def test_a_memory_error_in_predict_proba_on_the_warm_up_fails_the_start() -> None:
+    # Not the method's fault but the machine's: leaving the method out would serve the
+    # version without it for good over a passing shortage.
+    server, failures = _server(_ProbaRaises(MemoryError()))
+    assert not server.ready
+    assert isinstance(failures[0], MemoryError)
+
+
+def test_a_keyboard_interrupt_in_predict_proba_on_the_warm_up_is_not_swallowed() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        _server(_ProbaRaises(KeyboardInterrupt()))
+
+
+def test_without_a_warm_up_a_raising_predict_proba_answers_each_default_v2_request_500(
+    serve: Callable[..., Any],
+) -> None:
+    # Without a warm-up nothing is known of predict_proba before a request: a v2 request
+    # naming no outputs runs it and gets a 500 (per request: one input it cannot take
+    # must not take the method away from all the others); --v2-default-outputs predict
+    # avoids it, and predict serves either way.
+    client = serve(_ProbaRaises(), warmup=False)
+    answer = _infer(client)
+    assert answer.status_code == 500, answer.text
+    assert "the model failed: ValueError" in answer.json()["error"]
+    assert "/data/private" not in answer.json()["error"]
+    assert _infer(client).status_code == 500
+    assert _infer(client, outputs=[{"name": "predict"}]).status_code == 200
+    client = serve(_ProbaRaises(), warmup=False, v2_default_outputs=["predict"])
+    assert _infer(client).status_code == 200
+
+
+class _ProbaOfLogs:
+    """``predict_proba`` takes the log of feature 0, so it raises on a row of zeros (the
+    warm-up input derived from ``n_features_in_``) and answers any positive row."""
+
+    n_features_in_ = 2
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return (x[:, 1] > 0.3).astype(np.int64)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        if np.any(x[:, 0] <= 0):
+            raise ValueError("income must be positive (/data/private/incomes.csv)")
+        p = x[:, 0] / (1 + x[:, 0])
+        return np.column_stack([1 - p, p])
+
+
+class _ProbaFailsOnce:
+    """``predict_proba`` times out on its first call only (a service not up yet)."""
+
+    def __init__(self) -> None:
+        self.proba_calls = 0
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros(len(x), dtype=np.int64)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        self.proba_calls += 1
+        if self.proba_calls == 1:
+            raise TimeoutError("calibration service at 10.0.0.7 timed out")
+        return np.column_stack([np.full(len(x), 0.3), np.full(len(x), 0.7)])
+
+
+def test_a_predict_proba_raising_on_the_warm_up_rows_only_serves_a_request_naming_it(
+    serve: Callable[..., Any],
+) -> None:
+    client = serve(_ProbaOfLogs(), warmup=None)  # the derived row of zeros
+    assert [o["name"] for o in client.get("/v2/models/m").json()["outputs"]] == ["predict"]
+    answer = _infer(client)  # no outputs named: predict_proba is not among the defaults
+    assert answer.status_code == 200, answer.text
+    assert [o["name"] for o in answer.json()["outputs"]] == ["predict"]
+    answer = client.post("/predict", json={"instances": ROWS, "method": "predict_proba"})
+    assert answer.status_code == 200, answer.text
+    expected = [[1 / 1.1, 0.1 / 1.1], [1 / 1.3, 0.3 / 1.3]]
+    assert answer.json()["predictions"] == [pytest.approx(row) for row in expected]
+    answer = _infer(client, outputs=[{"name": "predict_proba"}])
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"][0]["shape"] == [2, 2]
+
+
+def test_a_predict_proba_failing_once_at_the_warm_up_serves_a_request_naming_it(
+    serve: Callable[..., Any],
+) -> None:
+    model = _ProbaFailsOnce()
+    client = serve(model)
+    assert model.proba_calls == 1
+    answer = client.post("/predict", json={"instances": ROWS, "method": "predict_proba"})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == [[0.3, 0.7], [0.3, 0.7]]
+
+
+def test_a_predict_proba_raising_on_the_warm_up_is_logged_as_a_warning_with_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="modelship"):
+        server, _ = _server(_ProbaFailsOnce())
+    assert server.ready, server.error
+    (record,) = [r for r in caplog.records if "left out" in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    message = record.getMessage()
+    assert "because it raised TimeoutError on the warm-up input" in message
+    assert "a request naming it still calls it" in message
+    assert record.exc_info is not None
+    assert "10.0.0.7" in str(record.exc_info[1])
+    server.close()
+
+
+class _Unreadable:
+    """An answer numpy cannot read: torch's CUDA tensor raises ``TypeError`` in
+    ``__array__``, its message naming a path."""
+
+    def __array__(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError("can't convert cuda:0 device type tensor to numpy (/secret/ckpt.pt)")
+
+
+class _ProbaUnreadable:
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros(len(x), dtype=np.int64)
+
+    def predict_proba(self, x: np.ndarray) -> Any:
+        return _Unreadable()
+
+
+def test_a_predict_proba_warm_up_answer_numpy_cannot_read_is_left_out_and_predict_serves(
+    serve: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="modelship"):
+        client = serve(_ProbaUnreadable())
+    assert [o["name"] for o in client.get("/v2/models/m").json()["outputs"]] == ["predict"]
+    assert client.post("/predict", json={"instances": ROWS}).status_code == 200
+    (record,) = [r for r in caplog.records if "left out" in r.getMessage()]
+    assert "reading its warm-up answer raised TypeError" in record.getMessage()
+    assert "/secret" not in record.getMessage()
+    assert record.exc_info is not None
+    assert "/secret/ckpt.pt" in str(record.exc_info[1])
+    answer = client.post("/predict", json={"instances": ROWS, "method": "predict_proba"})
+    assert answer.status_code == 500, answer.text
+    assert answer.json()["error"].startswith("the model failed: TypeError (the server's log")
+
+
+def test_v2_default_outputs_naming_an_unreadable_predict_proba_fails_the_start_by_type() -> None:
+    server, failures = _server(_ProbaUnreadable(), v2_default_outputs=["predict_proba"])
+    assert not server.ready
+    assert isinstance(failures[0], ConfigError)
+    assert "reading its warm-up answer raised TypeError" in str(failures[0])
+    assert server.error is not None
+    assert "/secret" not in server.error
+
+
+class _RaisesTypeError:
+    """``predict`` raises a ``TypeError`` naming a path (``orjson.JSONEncodeError`` is
+    ``TypeError``, so it must not be told as an answer orjson could not write)."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        raise TypeError("cannot open /data/private/customers.parquet")
+
+
+@pytest.mark.parametrize("route", ["/predict", "v2"])
+def test_a_type_error_the_model_raises_is_answered_naming_only_its_type(
+    serve: Callable[..., Any], route: str
+) -> None:
+    client = serve(_RaisesTypeError(), warmup=False)
+    answer = _infer(client) if route == "v2" else client.post(route, json={"instances": ROWS})
+    assert answer.status_code == 500, answer.text
+    error = answer.json()["error"]
+    assert error.startswith("the model failed: TypeError (the server's log"), error
+    assert "/data/private" not in error
+
+
+class _TextRaises:
+    """A cell whose text cannot be had: ``str()`` raises a ``TypeError`` naming a path."""
+
+    def __str__(self) -> str:
+        raise TypeError("no text for /data/private/row-7")
+
+
+class _AnswersCells:
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        answer = np.empty(len(x), dtype=object)
+        answer[:] = [_TextRaises() for _ in range(len(x))]
+        return answer
+
+
+@pytest.mark.parametrize("route", ["/predict", "v2"])
+def test_a_type_error_of_an_answer_cell_is_not_echoed_and_orjsons_own_reason_is(
+    serve: Callable[..., Any], route: str
+) -> None:
+    # /predict hands the cell to orjson, whose own message names the type only (the
+    # cell's exception is its cause); v2 asks the cell for its text itself.
+    client = serve(_AnswersCells(), warmup=False)
+    answer = _infer(client) if route == "v2" else client.post(route, json={"instances": ROWS})
+    assert answer.status_code == 500, answer.text
+    error = answer.json()["error"]
+    assert "/data/private" not in error
+    if route == "v2":
+        assert error.startswith("the model failed: TypeError (the server's log"), error
+    else:
+        assert error == "the model failed: TypeError: Type is not JSON serializable: _TextRaises"
