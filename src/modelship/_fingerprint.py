@@ -152,6 +152,9 @@ def _path_fingerprint(location: str) -> str:
 def _read_fingerprint(location: str, shown: str) -> str:
     from fsspec.core import url_to_fs
 
+    from modelship.registry._store import without_localhost
+
+    location = without_localhost(location)  # file://localhost/abs is /abs (RFC 8089)
     fs, path = url_to_fs(location, **with_s3_endpoint(location, {}))
     if fs.isfile(path):
         return "sha256:" + _file_digest(fs, path)

@@ -228,7 +228,24 @@ def test_a_server_dry_run_with_no_slot_over_a_split_asks_for_the_slot(
     assert captured.err.rstrip().endswith("give --slot")
 
 
-@pytest.mark.parametrize("url", ["file://reg/x", "file://localhost/srv/models"])
+def test_kubernetes_manifests_take_a_file_url_naming_localhost_as_its_absolute_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # RFC 8089: file://localhost/abs is /abs, as the registry reads it (stop 46): the pods
+    # are given the URL, which names the same absolute path there.
+    import modelship as ms
+
+    ms.open_registry(str(tmp_path / "models")).register(
+        model_name="fraud", model=b"w", serializer="bytes"
+    )
+    url = f"file://localhost{tmp_path}/models"
+    assert main(["apply", url, "fraud", "1", "--dry-run", "--image", "ai-model:1"]) == 0
+    captured = capsys.readouterr()
+    assert "relative path" not in captured.err
+    assert url in captured.out
+
+
+@pytest.mark.parametrize("url", ["file://reg/x", "file://models/srv/x"])
 def test_kubernetes_manifests_refuse_a_file_url_with_a_host_part(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,

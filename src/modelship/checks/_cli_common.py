@@ -36,6 +36,7 @@ from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.checks._tabular import plain_number
 from modelship.errors import ConfigError, MissingDependency, ModelshipError
+from modelship.registry._store import without_localhost
 from modelship.report import write_text
 
 __all__ = [
@@ -361,6 +362,7 @@ def read_bytes(path: str | Path, storage_options: Mapping[str, Any] | None = Non
         if not _is_url(text) and not text.startswith("file://"):
             return Path(text).read_bytes()
         fsspec = importlib.import_module("fsspec")
+        text = without_localhost(text)  # file://localhost/abs is /abs (RFC 8089)
         with fsspec.open(text, "rb", **with_s3_endpoint(text, storage_options or {})) as handle:
             data: bytes = handle.read()
     except ModelshipError:  # already says what is wrong (a storage option that is not valid)

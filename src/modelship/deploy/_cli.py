@@ -1096,8 +1096,9 @@ def _print_manifests(args: argparse.Namespace, version: str, spec: DeploymentSpe
     # path may hold a colon); any other URL is for the pods to reach.
     local = url.scheme in ("file", "local") or "://" not in args.registry
     path = url.path if url.scheme in ("file", "local") else args.registry
-    # file://reg/x is read as the relative path reg/x (the first part is no host here).
-    if local and (url.netloc or not Path(path).is_absolute()):
+    # file://reg/x is read as the relative path reg/x (the first part is no host here);
+    # file://localhost/abs is /abs (RFC 8089), as the registry reads it.
+    if local and (url.netloc.lower() not in ("", "localhost") or not Path(path).is_absolute()):
         # The pods are given the registry to serve from: a path relative to this
         # process's directory means nothing there (an absolute one may be a volume).
         raise ConfigError(

@@ -43,9 +43,11 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
+from modelship._endpoints import s3_endpoint
 from modelship._hashing import hash_stream
 from modelship._model_version import ModelVersion
 from modelship._names import check_model_name
@@ -232,12 +234,47 @@ def _one_endpoint(src: FsspecStore, dst: FsspecStore) -> bool:
     if src.protocol not in ("s3", "s3a"):
         return False
 
-    def endpoint(store: FsspecStore) -> object:
+    def endpoint(store: FsspecStore) -> str | None:
         options = getattr(store.fs, "storage_options", None) or {}
         client = options.get("client_kwargs") or {}
-        return options.get("endpoint_url") or client.get("endpoint_url")
+        given = options.get("endpoint_url") or client.get("endpoint_url")
+        if given is None:
+            # An s3fs made without one (not by open_registry, which writes the
+            # environment's in): botocore reads the AWS variables itself.
+            found = s3_endpoint({k: v for k, v in os.environ.items() if k.startswith("AWS_")})
+            given = found[1] if found is not None else None
+        return None if given is None else _endpoint_form(str(given))
 
     return endpoint(src) == endpoint(dst)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _endpoint_form(url: str) -> str:
+    """``url`` spelled so that two spellings of one endpoint are equal: the scheme and
+    host in lower case, the scheme's default port written out, no trailing ``/``.
+
+    Examples
+    --------
+    >>> _endpoint_form("HTTP://127.0.0.1:9000/") == _endpoint_form("http://127.0.0.1:9000")
+    True
+    >>> _endpoint_form("https://S3.example.com")
+    'https://s3.example.com:443'
+    """
+    parts = urlsplit(url.strip())
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:  # not a port number: compared as written
+        return url.strip()
+    if port is None:
+        port = _DEFAULT_PORTS.get(scheme)
+    host = (parts.hostname or "").lower()
+    if ":" in host:  # an IPv6 address, bracketed in a URL
+        host = f"[{host}]"
+    where = f"{host}:{port}" if port is not None else host
+    return urlunsplit((scheme, where, parts.path.rstrip("/"), parts.query, ""))
 
 
 def _refuse_restored_since(

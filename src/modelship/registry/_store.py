@@ -35,7 +35,7 @@ from modelship.registry._integrity import MAX_DOCUMENT, GuardedFile, too_large
 from modelship.registry._layout import BLOBS
 from modelship.registry._protocols import BlobWriter
 
-__all__ = ["FsspecStore", "filesystem_for", "scheme_of"]
+__all__ = ["FsspecStore", "filesystem_for", "scheme_of", "without_localhost"]
 
 _WRITE_BEHIND = 4 * 2**20
 """Bytes a staged blob is written between two requests to start writing it to disk.
@@ -53,6 +53,7 @@ _MAX_UPLOAD_PAGES = 10_000  # 1,000 uploads a page: ten million open uploads
 _MIN_PART = 5 * 2**20
 _MAX_PARTS = 10_000
 _S3_PROTOCOLS = ("s3", "s3a")
+_LOCAL_PROTOCOLS = ("file", "local")
 # Whether an open file can be reopened by path through /proc/self/fd/<fd> (Linux).
 _FD_PATHS = os.path.isdir("/proc/self/fd")
 
@@ -93,7 +94,8 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
         )
     if "://" in url:
         # Schemes are case-insensitive (RFC 3986); fsspec knows them in lower case only.
-        url = scheme + url[url.index("://") :]
+        # file://localhost/x is /x (RFC 8089); fsspec reads it as the relative localhost/x.
+        url = without_localhost(scheme + url[url.index("://") :])
     options = with_s3_endpoint(url, storage_options)  # explicit, then the environment's
     retries = S3_RETRIES
     if scheme in _S3_PROTOCOLS:
@@ -138,6 +140,31 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
     if scheme in _S3_PROTOCOLS:
         fs.retries = retries  # s3fs takes it as an attribute only
     return fs, root
+
+
+def without_localhost(url: str) -> str:
+    """``url`` (``file://`` or ``local://``) with a ``localhost`` authority dropped: the
+    same local path, absolute; any other URL as it is.
+
+    RFC 8089 (section 2) makes ``file://localhost/srv/models`` the same as
+    ``file:///srv/models``; fsspec reads it as the relative path ``localhost/srv/models``,
+    a registry of its own under the current folder. Only ``localhost`` (in any case) is
+    this machine: ``file://models`` stays the relative path ``models``, as documented.
+
+    Examples
+    --------
+    >>> without_localhost("file://LocalHost/srv/models")
+    'file:///srv/models'
+    >>> without_localhost("file://localhost")
+    'file:///'
+    >>> without_localhost("file://models/x"), without_localhost("s3://localhost/b")
+    ('file://models/x', 's3://localhost/b')
+    """
+    scheme, sep, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    if not sep or scheme.lower() not in _LOCAL_PROTOCOLS or host.lower() != "localhost":
+        return url
+    return f"{scheme}:///{path}"
 
 
 def _refuse_s3_user_information(url: str, scheme: str) -> None:
@@ -707,7 +734,7 @@ class FsspecStore:
         made = cls
         if cls is FsspecStore and fs is not None:
             protocol = str(_protocols_of(fs)[0])
-            if protocol in ("file", "local"):
+            if protocol in _LOCAL_PROTOCOLS:
                 made = _LocalFsspecStore
             elif protocol in _S3_PROTOCOLS:
                 made = _S3FsspecStore
@@ -721,7 +748,7 @@ class FsspecStore:
         self.url = url
         protocols = _protocols_of(fs)
         self.protocol = str(protocols[0])
-        self.is_local = self.protocol in ("file", "local")
+        self.is_local = self.protocol in _LOCAL_PROTOCOLS
         if exclusive_creates is not None and not isinstance(exclusive_creates, bool):
             raise ConfigError(
                 f"exclusive_creates must be True, False or None, got {brief(exclusive_creates)}"

@@ -53,6 +53,7 @@ from numpy.typing import NDArray
 from modelship._shown import brief, hide_credentials
 from modelship.errors import ConfigError, ModelshipError
 from modelship.registry._open import unnest_storage_options
+from modelship.registry._store import without_localhost
 
 __all__ = [
     "DEFAULT_MAX_PENDING_BYTES",
@@ -108,7 +109,7 @@ def _filesystem(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]:
         )
     storage_options = unnest_storage_options(storage_options)
     try:
-        fs, root = url_to_fs(url, **storage_options)
+        fs, root = url_to_fs(without_localhost(url), **storage_options)
     except Exception as exc:
         # Any back end's own error: an unknown protocol, a missing package, a server that
         # refuses the connection (ftp:// connects here), a missing archive (zip://...),
