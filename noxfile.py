@@ -95,12 +95,17 @@ NUMPY1_TESTS = (
 def tests_numpy1(session: nox.Session) -> None:
     """The tests on NumPy 1.26, the oldest NumPy supported (.ci/run runs the default set).
 
-    Without arguments it runs NUMPY1_TESTS; pass pytest arguments to choose others, e.g.
-    ``nox -s tests_numpy1 -- tests`` for the whole suite.
+    Without test paths it runs NUMPY1_TESTS; pass pytest arguments to choose others, e.g.
+    ``nox -s tests_numpy1 -- tests`` for the whole suite. Options alone keep the default
+    tests (``nox -s tests_numpy1 -- -n 1``: one process, as .ci/run runs it beside the main
+    tests).
     """
     install(session, "-e", ".[test]", *NUMPY1)
     session.run("python", "-c", "import numpy; assert numpy.__version__.startswith('1.26.')")
-    session.run("python", "-m", "pytest", *WORKERS, *(session.posargs or NUMPY1_TESTS))
+    args = session.posargs
+    # A test path exists (an option's value, as in ``-n 1`` or ``-k name``, does not).
+    paths = [arg for arg in args if os.path.exists(arg.split("::", 1)[0])]
+    session.run("python", "-m", "pytest", *WORKERS, *args, *(() if paths else NUMPY1_TESTS))
 
 
 @nox.session(python=PYTHON)
