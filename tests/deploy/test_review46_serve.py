@@ -337,17 +337,145 @@ class _AnswersCells:
 
 
 @pytest.mark.parametrize("route", ["/predict", "v2"])
-def test_a_type_error_of_an_answer_cell_is_not_echoed_and_orjsons_own_reason_is(
+def test_a_type_error_of_an_answer_cell_is_answered_naming_only_its_type(
     serve: Callable[..., Any], route: str
 ) -> None:
-    # /predict hands the cell to orjson, whose own message names the type only (the
-    # cell's exception is its cause); v2 asks the cell for its text itself.
+    # /predict hands the cell to orjson, whose error has the cell's exception as its
+    # cause: that one is named, as v2 (which asks the cell for its text itself) names it.
     client = serve(_AnswersCells(), warmup=False)
     answer = _infer(client) if route == "v2" else client.post(route, json={"instances": ROWS})
     assert answer.status_code == 500, answer.text
     error = answer.json()["error"]
     assert "/data/private" not in error
-    if route == "v2":
-        assert error.startswith("the model failed: TypeError (the server's log"), error
+    assert error.startswith("the model failed: TypeError (the server's log"), error
+
+
+# A datetime whose tzinfo's utcoffset() raises (a tzinfo subclass that does not implement
+# it): orjson writing it itself stopped the process (SIGSEGV), so it is run in a child.
+_PARTIAL_TZ = """
+import datetime, sys
+import numpy as np
+from starlette.testclient import TestClient
+from modelship.deploy.serve import ModelServer, ServeConfig
+
+class Partial(datetime.tzinfo):  # no utcoffset: datetime.tzinfo's raises
+    def tzname(self, dt):
+        return "X"
+
+class Model:
+    def predict(self, x):
+        answer = np.empty(len(x), dtype=object)
+        answer[:] = [datetime.datetime(2026, 12, 6, 8, tzinfo=Partial()) for _ in x]
+        return answer
+
+server = ModelServer(lambda: Model(), name="m", version="1", config=ServeConfig(warmup=False))
+server.start()
+client = TestClient(server.app, raise_server_exceptions=False)
+rows = [[0.1, 0.2], [0.3, 0.4]]
+if sys.argv[1] == "v2":
+    tensor = {"name": "x", "shape": [2, 2], "datatype": "FP64", "data": [0.1, 0.2, 0.3, 0.4]}
+    answer = client.post("/v2/models/m/infer", json={"inputs": [tensor]})
+elif sys.argv[1] == "/predict":
+    answer = client.post("/predict", json={"instances": rows})
+else:  # what the prediction log asks of such an answer
+    from modelship.deploy.serve._log import _values, _written_as_they_are, time_free
+    cells = Model().predict(rows).tolist()
+    print(time_free(cells), _written_as_they_are(cells))  # the writer asks each datetime
+    try:
+        _values(Model().predict(rows))
+    except NotImplementedError:
+        pass  # the log's writer answers for it: what matters is the process going on
+    print("went on")
+    sys.exit(0)
+print(answer.status_code, answer.json()["error"])
+"""
+
+
+@pytest.mark.parametrize("route", ["/predict", "v2", "log"])
+def test_a_datetime_whose_utcoffset_raises_is_a_500_naming_its_type_not_a_crash(
+    route: str,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.run(
+        [sys.executable, "-c", _PARTIAL_TZ, route],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
+    said = child.stdout.strip().splitlines()
+    if route == "log":
+        assert said == ["False True", "went on"], child.stdout
     else:
-        assert error == "the model failed: TypeError: Type is not JSON serializable: _TextRaises"
+        said = said[-1]
+        assert said.startswith("500 the model failed: NotImplementedError (the server's log"), said
+
+
+def test_v2_default_outputs_naming_a_raising_predict_proba_logs_its_message(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The start fails naming the exception's type only: its message, what an operator
+    # needs, was logged nowhere.
+    with caplog.at_level(logging.WARNING, logger="modelship"):
+        server, failures = _server(_ProbaRaises(), v2_default_outputs=["predict_proba"])
+    assert not server.ready
+    (record,) = [r for r in caplog.records if r.exc_info is not None]
+    assert SECRET in str(record.exc_info[1])
+    assert "/data/private" not in record.getMessage()
+    assert "v2_default_outputs names predict_proba" in record.getMessage()
+    assert isinstance(failures[0].__cause__, ValueError)
+    assert server.error is not None
+    assert "/data/private" not in server.error
+
+
+class _ProbaOfTextless:
+    """``predict_proba`` answers cells whose text (``str()``) raises, naming a path."""
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros(len(x), dtype=np.int64)
+
+    def predict_proba(self, x: np.ndarray) -> np.ndarray:
+        answer = np.empty((len(x), 2), dtype=object)
+        answer[:] = [[_TextRaises(), _TextRaises()] for _ in range(len(x))]
+        return answer
+
+
+def test_a_predict_proba_warm_up_answer_of_cells_without_text_is_left_out(
+    serve: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    # Describing the answer (its cells' text) was outside the guarded block: the start
+    # failed, its message (a path) in /ready and every 503.
+    with caplog.at_level(logging.WARNING, logger="modelship"):
+        client = serve(_ProbaOfTextless())
+    assert client.get("/ready").json()["ready"] is True
+    assert [o["name"] for o in client.get("/v2/models/m").json()["outputs"]] == ["predict"]
+    assert client.post("/predict", json={"instances": ROWS}).status_code == 200
+    (record,) = [r for r in caplog.records if "left out" in r.getMessage()]
+    assert "reading its warm-up answer raised TypeError" in record.getMessage()
+    assert "/data/private" not in record.getMessage()
+
+
+class _AnswersDictsHoldingNaT:
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        answer = np.empty(len(x), dtype=object)
+        answer[:] = [
+            {"account": "ACCT-4242-SECRET", "due": np.datetime64("NaT")} for _ in range(len(x))
+        ]
+        return answer
+
+
+def test_a_v2_answer_cell_holding_nat_is_named_by_its_place_not_echoed(
+    serve: Callable[..., Any],
+) -> None:
+    client = serve(_AnswersDictsHoldingNaT(), warmup=False)
+    answer = _infer(client)
+    assert answer.status_code == 500, answer.text
+    error = answer.json()["error"]
+    assert "ACCT-4242" not in error
+    assert "holds a missing value (NaT) inside its cell 0" in error, error

@@ -362,6 +362,28 @@ def _predictions(answer: NDArray[Any]) -> Any:
     return orjson.Fragment(text[1:-1])
 
 
+def _model_failed(exc: BaseException, *, writing: bool) -> str:
+    """What a request's 500 says of ``exc``, raised calling the model, making its answer
+    or, ``writing``, writing it as JSON: the message of a fault of the answer's that the
+    server found (:class:`_BadAnswer`, :class:`UnwritableAnswer`, orjson's own reason),
+    any other exception's type only (its message may name paths or data)."""
+    # orjson.JSONEncodeError is TypeError itself: only one orjson raised writing the
+    # answer, of no cause, has a message of its own (a type's name, an integer beyond 64
+    # bits), which holds none of the model's.
+    orjsons = writing and isinstance(exc, orjson.JSONEncodeError)
+    cause = exc.__cause__
+    if (orjsons and cause is not None) or (
+        isinstance(exc, orjson.JSONEncodeError) and isinstance(cause, UnwritableAnswer)
+    ):
+        # Raised in _json_default writing the answer: UnwritableAnswer is ours; any other
+        # is the answer's own code's (a cell's __str__, a tzinfo's utcoffset), told by
+        # its type only, as v2 tells it.
+        exc, orjsons = cause, False
+    ours = isinstance(exc, (_BadAnswer, UnwritableAnswer)) or orjsons
+    said = f": {exc}" if ours else " (the server's log has the details under this request id)"
+    return f"the model failed: {type(exc).__name__}{said}"
+
+
 def _numpy_refused(value: Any) -> Any:
     # A numpy value stops a pass over cells without OPT_SERIALIZE_NUMPY; anything else is
     # written as _dumps writes it.
@@ -637,6 +659,8 @@ class ModelServer:
             answer = proba_of(x)
             reading = True
             proba = _served("predict_proba", answer, len(x), self._readings)
+            # Its cells' text (str()) is the model's code too.
+            self._proba_dtype, self._proba_shape = _described("predict_proba", proba)
         except _BadAnswer as exc:
             self._leave_out_proba(f"its warm-up answer cannot be served ({exc})")
         except MemoryError:
@@ -646,8 +670,6 @@ class ModelServer:
             self._leave_out_proba(
                 f"{what} raised {type(exc).__name__} on the warm-up input", raised=exc
             )
-        else:
-            self._proba_dtype, self._proba_shape = _described("predict_proba", proba)
 
     def _leave_out_proba(self, reason: str, raised: BaseException | None = None) -> None:
         """Leave ``predict_proba`` out of the v2 metadata and the default outputs, so a v2
@@ -665,11 +687,22 @@ class ModelServer:
         without a warm-up. Its message, which may name paths or data, is only logged."""
         named = self.config.v2_default_outputs
         if named is not None and "predict_proba" in named:
+            if raised is not None:
+                # The start fails giving the exception's type only: its message (what an
+                # operator needs) is the log's.
+                logger.error(
+                    "model %s version %s fails to start: v2_default_outputs names "
+                    "predict_proba, and %s",
+                    self.name,
+                    self.version,
+                    reason,
+                    exc_info=raised,
+                )
             raise ConfigError(
                 f"v2_default_outputs names 'predict_proba', but predict_proba of model "
                 f"{self.name!r} cannot be served: {reason}. Leave it out "
                 "(--v2-default-outputs predict)"
-            )
+            ) from raised
         self._proba_listed = False
         self._default_outputs = [m for m in self._default_outputs if m != "predict_proba"]
         if raised is None:
@@ -1077,22 +1110,7 @@ class ModelServer:
                 if isinstance(exc, _ModelRaised):
                     exc = exc.error
                 logger.error("request %s: the model failed", request_id, exc_info=exc)
-                if isinstance(exc, orjson.JSONEncodeError) and isinstance(
-                    exc.__cause__, UnwritableAnswer
-                ):
-                    exc = exc.__cause__  # raised writing the answer: ours, not orjson's
-                # orjson.JSONEncodeError is TypeError itself: only one orjson raised
-                # writing the answer has a message of its own (a type's name), which
-                # holds none of the model's (an exception in _json_default is its cause).
-                ours = isinstance(exc, (_BadAnswer, UnwritableAnswer)) or (
-                    writing and isinstance(exc, orjson.JSONEncodeError)
-                )
-                said = (
-                    f": {exc}"
-                    if ours
-                    else " (the server's log has the details under this request id)"
-                )
-                error = f"the model failed: {type(exc).__name__}{said}"
+                error = _model_failed(exc, writing=writing)
                 return self._failed(endpoint, began, request_id, 500, "model", error)
             seconds = time.perf_counter() - began
             metrics.observe(endpoint, 200, seconds, rows=len(x))
@@ -1761,13 +1779,20 @@ def _object_data(name: str, cells: list[Any]) -> tuple[str, Any]:
     types = set(map(type, cells))
     if not types <= _NEVER_MISSING:
         gap = next((cell for cell in cells if _missing(cell)), _NONE_MISSING)
-        if gap is _NONE_MISSING and not time_free(cells):
-            gap = next((cell for cell in cells if _holds_nat(cell)), _NONE_MISSING)
-        if gap is not _NONE_MISSING:
+        if gap is not _NONE_MISSING:  # the cell is the missing value: its repr is short
             raise _BadAnswer(
                 f"output {name!r} holds a missing value or infinity ({_SHORT.repr(gap)}), "
                 "which a v2 tensor cannot carry (/predict answers it as null)"
             )
+        if not time_free(cells):
+            # A cell holding NaT (a list, a dict, an array) is the model's data, which the
+            # answer does not echo: its place only.
+            at = next((i for i, cell in enumerate(cells) if _holds_nat(cell)), None)
+            if at is not None:
+                raise _BadAnswer(
+                    f"output {name!r} holds a missing value (NaT) inside its cell {at}, "
+                    "which a v2 tensor cannot carry (/predict answers it as null)"
+                )
     bools = sum(isinstance(cell, (bool, np.bool_)) for cell in cells)
     if bools == len(cells):
         return "BOOL", [bool(cell) for cell in cells]

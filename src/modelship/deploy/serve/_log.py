@@ -603,18 +603,32 @@ def _written_as_they_are(rows: list[Any]) -> bool:
         return False
     # In a list: json_ready counts the array as a level of its own.
     try:
-        orjson.dumps([rows], default=_numpy_stops)
+        orjson.dumps([rows], option=_passed_through(orjson), default=_numpy_stops)
     except orjson.JSONEncodeError:
         pass  # a numpy value, or what any pass refuses: told apart below
     else:
         return True
     if set(map(type, rows)) <= _TIMELESS:
         try:
-            orjson.dumps([rows], option=orjson.OPT_SERIALIZE_NUMPY, default=_time_refused)
+            orjson.dumps(
+                [rows],
+                option=orjson.OPT_SERIALIZE_NUMPY | _passed_through(orjson),
+                default=_time_refused,
+            )
         except orjson.JSONEncodeError:
             return False
         return True
     return _looked_into(rows, orjson)
+
+
+def _passed_through(orjson: Any) -> int:
+    """orjson's options handing every datetime, date, time and dataclass to the pass's
+    ``default`` (as the server's writer does), never written by orjson itself: the log
+    writes them by :func:`json_value`, and orjson stops the process (SIGSEGV) on a
+    datetime whose ``tzinfo.utcoffset()`` raises, where ``default`` raising only refuses
+    the pass."""
+    flags: int = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+    return flags
 
 
 def _numpy_stops(value: Any) -> Any:
@@ -674,7 +688,8 @@ def _looked_into(cells: list[Any], orjson: Any) -> bool:
     """Whether orjson writes ``cells`` without ``OPT_SERIALIZE_NUMPY``, finding no numpy
     datetime or duration (:func:`_time_refused`) and refusing nothing else."""
     try:
-        orjson.dumps([cells], default=_time_refused)  # in a list, as _written_as_they_are
+        # In a list, as _written_as_they_are.
+        orjson.dumps([cells], option=_passed_through(orjson), default=_time_refused)
     except orjson.JSONEncodeError:
         return False
     return True
