@@ -164,19 +164,11 @@ MAX_DURATION_MS = (2**63 - 1) // 1_000_000
 def _check_duration(seconds: float, what: str) -> int:
     """``seconds`` in whole milliseconds (at least 1), or a ConfigError naming ``what``
     if Prometheus cannot read it as a duration: a question it refuses at every
-    evaluation would read as an outage, and roll back at the error limit. Under half a
-    millisecond is refused too: PromQL durations are whole milliseconds, and 1 ms would
-    be a window (or step) twice as long as or more than the one asked for."""
+    evaluation would read as an outage, and roll back at the error limit."""
     if not (seconds > 0 and math.isfinite(seconds)):
         raise ConfigError(f"{what} must be a positive number of seconds, got {seconds!r}")
     # Bounded before it is rounded: past ~1.8e305 s the milliseconds are inf.
-    scaled = min(seconds * 1000, MAX_DURATION_MS + 1)
-    milliseconds = max(1, round(scaled))  # round() takes 0.5 to 0: half a ms is 1 ms
-    if scaled < 0.5:  # half a millisecond
-        raise ConfigError(
-            f"{what} of {seconds!r} s is shorter than the shortest duration Prometheus "
-            "reads (1 ms: PromQL durations are whole milliseconds); give at least 0.001 s"
-        )
+    milliseconds = max(1, round(min(seconds * 1000, MAX_DURATION_MS + 1)))
     if milliseconds > MAX_DURATION_MS:
         raise ConfigError(
             f"{what} of {seconds!r} s is longer than any duration Prometheus reads (at "
