@@ -38,7 +38,7 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from types import FrameType
 
 import modelship as ms
@@ -86,13 +86,20 @@ def _load_hook(target: str) -> CommandHook:
 
 
 def _add_command(
-    sub: _SubParsers[argparse.ArgumentParser], name: str, hook: CommandHook, origin: str
+    sub: _SubParsers[argparse.ArgumentParser],
+    name: str,
+    hook: CommandHook,
+    origin: str,
+    *,
+    reserved: Collection[str] = (),
 ) -> None:
     """Add the command ``name`` that ``hook`` makes, and nothing else it makes.
 
     The hook runs against a scratch parser: a hook that is refused (it did not add
     ``name``) adds nothing, and one that adds other commands besides (or replaces one)
-    cannot reach the command line.
+    cannot reach the command line. An alias of the command (``add_parser(name,
+    aliases=[...])``) that names a command already there, or one of ``reserved``, is
+    left out with a message: an alias cannot take another command's name either.
     """
     scratch = argparse.ArgumentParser(prog=_PROG).add_subparsers(dest="command")
     hook(scratch)
@@ -104,10 +111,22 @@ def _add_command(
     others = sorted(set(scratch.choices) - set(own))
     if others:
         print(f"modelship: ignoring the commands {others} {origin} also added", file=sys.stderr)
-    for choice in own:
+    refused = [c for c in own if c != name and (c in sub.choices or c in reserved)]
+    if refused:
+        print(
+            f"modelship: ignoring the aliases {refused} {origin} gave {name!r}: "
+            "another command has that name",
+            file=sys.stderr,
+        )
+    kept = [choice for choice in own if choice not in refused]
+    for choice in kept:
         sub.choices[choice] = command
-    # The line of `modelship --help` that names the command and its help text.
-    sub._choices_actions.extend(a for a in scratch._choices_actions if a.dest == name)
+    # The line of `modelship --help` that names the command, its kept aliases and its help.
+    for action in scratch._choices_actions:
+        if action.dest == name:
+            aliases = [choice for choice in kept if choice != name]
+            action.metavar = f"{name} ({', '.join(aliases)})" if aliases else name
+            sub._choices_actions.append(action)
 
 
 def _plugin_commands() -> list[importlib.metadata.EntryPoint]:
@@ -135,7 +154,10 @@ def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentP
         _add_command(sub, name, _load_hook(target), target)
     if not plugins:
         return parser
-    for entry_point in _plugin_commands():
+    declared = _plugin_commands()
+    for entry_point in declared:
+        # An alias cannot take a built-in's name, nor the name another package declares.
+        reserved = {*COMMANDS, *(ep.name for ep in declared if ep.name != entry_point.name)}
         origin = f"entry point {entry_point.name!r} ({entry_point.value})"
         if entry_point.name in sub.choices:
             # Like a plugin table that refuses to replace an entry: a package cannot take
@@ -151,7 +173,7 @@ def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentP
             _add_refused(sub, entry_point.name, exc)
             continue
         try:
-            _add_command(sub, entry_point.name, entry_point.load(), origin)
+            _add_command(sub, entry_point.name, entry_point.load(), origin, reserved=reserved)
         # A broken plugin must not break the other commands: SystemExit too (a plugin
         # calling sys.exit() while it loads ended `modelship --help` with no output).
         except (Exception, SystemExit) as exc:

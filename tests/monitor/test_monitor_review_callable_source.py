@@ -45,7 +45,7 @@ def test_samples_all_outside_the_window_are_no_data() -> None:
     out = answering(stale_samples()).fetch("revenue", slot="canary", start=7140.0, end=7200.0)
 
     assert isinstance(out, NoData)
-    assert "outside (7140, 7200]" in out.reason
+    assert "outside (7140.000, 7200.000]" in out.reason
 
 
 def test_values_outside_the_window_are_left_out_and_the_window_is_the_one_asked() -> None:

@@ -578,7 +578,9 @@ def answer_to(  # noqa: PLR0913 - the question an answer is held to, keyword-onl
             end=end,
             stat=stat,
             warnings=answer.warnings,
-            reason=f"the source's {answer.values.size} values are all outside ({start:g}, {end:g}]",
+            reason=(
+                f"the source's {answer.values.size} values are all outside ({start:.3f}, {end:.3f}]"
+            ),
         )
     values, count, warnings = answer.values, answer.count, answer.warnings
     if not inside.all():

@@ -179,6 +179,24 @@ class RoutedSource:
         return source
 
 
+def _all_outside(stamps: npt.NDArray[np.float64], start: float, end: float) -> str:
+    """Why a function's values, none of them in the window ``(start, end]``, are no data.
+
+    Examples
+    --------
+    >>> _all_outside(np.array([1.0e12, np.nan]), 0.0, 60.0)
+    'the function returned 2 values, all outside (0.000, 60.000]; 1 has a NaN timestamp'
+    """
+    n = stamps.size
+    reason = (
+        f"the function returned {n} value{'s' * (n != 1)}, all outside ({start:.3f}, {end:.3f}]"
+    )
+    nan = int(np.count_nonzero(np.isnan(stamps)))
+    if nan:
+        reason += f"; {nan} {'has' if nan == 1 else 'have'} a NaN timestamp"
+    return reason
+
+
 class CallableSource:
     """A metric source backed by a function.
 
@@ -268,11 +286,15 @@ class CallableSource:
                 message=f"{values.size} values but {stamps.size} timestamps",
             )
         inside = (stamps > start) & (stamps <= end)  # only the window asked for
+        # Values stamped in milliseconds, or for another window: say so, not "none".
+        missed = _all_outside(stamps, start, end) if values.size and not inside.any() else ""
         values, stamps = values[inside], stamps[inside]
         keep = ~np.isnan(values)
         dropped = int(values.size - np.count_nonzero(keep))
         if not keep.any():
-            reason = f"all {dropped} values were NaN" if dropped else "the function returned none"
+            reason = missed or (
+                f"all {dropped} values were NaN" if dropped else "the function returned none"
+            )
             return NoData(metric, slot, start=start, end=end, stat=stat, reason=reason)
         order = np.argsort(stamps[keep], kind="stable")
         return Samples(

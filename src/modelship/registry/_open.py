@@ -181,8 +181,10 @@ def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any])
     """The plugin's object for ``url``; what it raises is named as the plugin's.
 
     Its message is shown with URL credentials and the values of the options it was given
-    masked (a factory may echo its ``password=``); when that hid anything, the plugin's
-    own exception, which still holds it, is not chained (a traceback would print it).
+    masked (a factory may echo its ``password=``); when that hid anything in its message,
+    or in the message of an exception it chains (``raise ... from`` a driver's error that
+    quotes a DSN), the plugin's own exception, which still holds it, is not chained (a
+    traceback would print it).
     """
     factory = load_plugin(ep)
     try:
@@ -190,9 +192,8 @@ def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any])
     except ModelshipError:
         raise  # the plugin's own word on what is wrong, already a modelship error
     except Exception as exc:  # whatever the plugin raised: named as the plugin's failure
-        said = str(exc)
-        shown = _masked_options(hide_credentials(said), options)
-        cause = exc if shown == said else None
+        shown = _masked_options(hide_credentials(str(exc)), options)
+        cause = None if _holds_secret(exc, options) else exc
         what = f"the {_GROUP!r} entry point {scheme!r} ({origin(ep)})"
         if isinstance(exc, OSError):
             raise StoreError(
@@ -202,6 +203,46 @@ def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any])
             f"{what} failed to open {hide_credentials(url)}: {type(exc).__name__}: {shown}; "
             "check the URL and options for that package, or fix or uninstall it"
         ) from cause
+
+
+#: How many exceptions of a chain (``__cause__``, ``__context__``) are read for a secret
+#: before the chain is taken to hold one: a real chain is a few links long, and a very
+#: long one (an error chained again on every retry of a loop) must not slow the opener.
+_MAX_CHAINED = 64
+
+
+def _holds_secret(exc: BaseException, options: Mapping[str, Any]) -> bool:
+    """Whether the message or a note of ``exc``, or of an exception it chains, changes when
+    URL credentials and the values of ``options`` are masked. A cycle is read once; a chain
+    longer than :data:`_MAX_CHAINED`, or a message that cannot be read, counts as holding
+    one.
+
+    Examples
+    --------
+    >>> driver = OSError("no login for postgresql://svc:hunter22@db/models")
+    >>> plugin = RuntimeError("could not log in")
+    >>> plugin.__cause__ = driver
+    >>> _holds_secret(plugin, {}), _holds_secret(RuntimeError("could not log in"), {})
+    (True, False)
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:
+        link = todo.pop()
+        if id(link) in seen:
+            continue
+        if len(seen) >= _MAX_CHAINED:
+            return True
+        seen.add(id(link))
+        notes = getattr(link, "__notes__", None)
+        try:
+            said = [str(link), *(str(note) for note in notes or ())]
+        except Exception:  # a __str__ that fails: what it would show cannot be checked
+            return True
+        if any(_masked_options(hide_credentials(text), options) != text for text in said):
+            return True
+        todo.extend(e for e in (link.__cause__, link.__context__) if e is not None)
+    return False
 
 
 #: Option values shorter than this are not masked in a plugin's message: a flag or a small
