@@ -31,6 +31,17 @@ class Threshold:
         return (np.asarray(x, dtype=float)[:, 0] > 0) ^ self.flip
 
 
+class SlowToLoad(Threshold):
+    """A :class:`Threshold` whose loading takes a second: a server cannot answer until at
+    least a second after it starts (the deployer conformance suite's ``slow_start``)."""
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        import time
+
+        time.sleep(1.0)
+        self.__dict__.update(state)
+
+
 @contextlib.contextmanager
 def importable_by_servers() -> Iterator[None]:
     """Model servers started inside the block can import this module."""

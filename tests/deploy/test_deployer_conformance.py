@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from _local_fixtures import served_registry  # noqa: F401 - a fixture
-from numpy_models import Threshold
+from numpy_models import SlowToLoad, Threshold
 
 import modelship as ms
 from modelship.deploy import Deployer, DeployerCapabilities
@@ -22,6 +22,7 @@ from modelship.testing._deployer_double import InMemoryDeployer
 from modelship.testing._deployer_suite import DeployerConformance
 
 NEVER = "3"
+SLOW = "4"
 
 
 class _NeverReady(DeployerConformance):
@@ -65,11 +66,11 @@ def never_ready_registry(
     tmp_path_factory: pytest.TempPathFactory,
     served_registry: Path,  # noqa: F811 - its session makes numpy_models importable
 ) -> Path:
-    """``fraud`` 1 and 2 that servers start (as in served_registry), and 3 that they
-    cannot load."""
+    """``fraud`` 1 and 2 that servers start (as in served_registry), 3 that they cannot
+    load, and 4 that takes a second to load."""
     root = tmp_path_factory.mktemp("never-ready-registry")
     reg = ms.open_registry(str(root))
-    for model in (Threshold(False), Threshold(True), FailsToStart()):
+    for model in (Threshold(False), Threshold(True), FailsToStart(), SlowToLoad(False)):
         reg.register(model_name="fraud", model=model)
     return root
 
@@ -104,6 +105,10 @@ def serving(never_ready_registry: Path) -> Iterator[dict[bool, Deployer]]:
 
 @pytest.mark.slow
 class TestLocalDeployer(_NeverReady):
+    @pytest.fixture
+    def slow_start(self) -> tuple[str, float]:
+        return SLOW, 1.0  # its server loads the model for a second before it can answer
+
     @pytest.fixture
     def deployer(self, never_ready_registry: Path) -> Iterator[object]:
         from modelship.deploy.local import LocalDeployer

@@ -3,13 +3,15 @@
 Shaped like fsspec's abstract tests: subclass :class:`DeployerConformance` in your test
 module and override the ``deployer`` fixture (a fresh deployer, closed afterwards);
 ``versions`` names a model and two versions it can start, ``never_ready`` a version it
-starts that never becomes ready, and optional abilities are capability fixtures whose
-defaults come from the deployer's declared capabilities.
+starts that never becomes ready, ``slow_start`` a version that takes known seconds to
+become ready, and optional abilities are capability fixtures whose defaults come from the
+deployer's declared capabilities.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import threading
 import time
 from collections.abc import Iterator
@@ -46,6 +48,7 @@ __all__ = ["DeployerConformance"]
 _NOT_READY_WAIT = 1.0
 _NOT_READY_OVERRUN = 10.0
 _NO_NEVER_READY = "no version that never becomes ready given (never_ready fixture)"
+_NO_SLOW_START = "no version that takes known seconds to become ready given (slow_start fixture)"
 # More slots than this are not started to check max_slots (each may be a server).
 _MAX_SLOTS_TRIED = 8
 
@@ -59,7 +62,14 @@ class DeployerConformance:
     your deployer starts but whose server crashes at start, every time (a model it cannot
     load, an image that exits): the checks that ``wait_ready``, ``health`` and ``state``
     tell the truth about such a slot, and that ``BlueGreen`` aborts on it, are skipped
-    without one. ``exact_weights`` defaults to the deployer's declared capability.
+    without one. Override ``slow_start`` with ``(version, seconds)``: a version of the
+    ``versions`` model whose server cannot answer a request until at least ``seconds``
+    (of this machine's clock, :func:`time.monotonic`) after ``apply`` began (a model
+    whose load sleeps): the checks that ``state`` and ``wait_ready`` do not call it
+    ready sooner (a deployer that calls a server ready once it has stayed alive for a
+    while, not once it answers), and that a strategy sends it no traffic sooner, are
+    skipped without one; keep ``seconds`` short (about a second), each check waits it
+    out. ``exact_weights`` defaults to the deployer's declared capability.
 
     Examples
     --------
@@ -97,6 +107,13 @@ class DeployerConformance:
         """A version of the ``versions`` model the deployer starts but whose server crashes
         at start (never ready, never healthy), or None (the default) to skip the checks
         that need one."""
+        return None
+
+    @pytest.fixture
+    def slow_start(self) -> tuple[str, float] | None:
+        """``(version, seconds)``: a version of the ``versions`` model whose server cannot
+        answer until at least ``seconds`` after ``apply`` began, or None (the default) to
+        skip the checks that need one."""
         return None
 
     @pytest.fixture
@@ -146,6 +163,28 @@ class DeployerConformance:
             f"wait_ready({slot!r}, {_NOT_READY_WAIT}) took {took:.1f} s"
         )
         return ready
+
+    @staticmethod
+    def slow_version(slow_start: object) -> tuple[str, float]:
+        """The ``slow_start`` fixture's version and seconds, checked; the test is skipped
+        when it is None."""
+        if slow_start is None:
+            pytest.skip(_NO_SLOW_START)
+        if not (
+            isinstance(slow_start, tuple)
+            and len(slow_start) == 2
+            and isinstance(slow_start[0], str)
+            and isinstance(slow_start[1], int | float)
+            and not isinstance(slow_start[1], bool)
+            and math.isfinite(slow_start[1])
+            and slow_start[1] > 0
+        ):
+            raise ConfigError(
+                f"the slow_start fixture gave {slow_start!r}; give (version, seconds): a "
+                "version string and the seconds (a finite number > 0) it takes at least "
+                "to become ready, or None to skip the checks of a slow start"
+            )
+        return slow_start[0], float(slow_start[1])
 
     def split_80_20(
         self, dep: Deployer, versions: tuple[str, str, str], timeout: float
@@ -506,6 +545,73 @@ class DeployerConformance:
         assert not health.healthy, (
             f"blue ({never_ready}) is healthy after replacing ready {v1}: {health}"
         )
+
+    # --- a version that takes known seconds to become ready ------------------------------
+
+    def test_a_slow_starting_version_is_not_ready_until_it_can_answer(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        slow_start: tuple[str, float] | None,
+    ) -> None:
+        # A deployer that calls a slot ready once its server has stayed alive a while
+        # ("it did not crash, so it is up") lets a strategy send traffic to a server still
+        # loading its model: every request it gets fails until then.
+        version, seconds = self.slow_version(slow_start)
+        began = time.monotonic()
+        deployer.apply("blue", versions[0], version)
+        slot = deployer.state().slot("blue")
+        asked = time.monotonic() - began
+        assert slot is not None
+        if asked < seconds:
+            assert slot.ready is False, (
+                f"state() says blue ({version}) is ready {asked:.2f} s after apply; it "
+                f"cannot answer until {seconds} s after"
+            )
+        ready = deployer.wait_ready("blue", seconds / 4)
+        answered = time.monotonic() - began
+        assert not (ready and answered < seconds), (
+            f"wait_ready('blue', {seconds / 4}) answered True {answered:.2f} s after apply; "
+            f"blue ({version}) cannot answer until {seconds} s after: ready means the "
+            "server answers, not that it is alive"
+        )
+        assert deployer.wait_ready("blue", ready_timeout), (
+            f"blue ({version}) did not become ready in {ready_timeout} s"
+        )
+        slot = deployer.state().slot("blue")
+        assert slot is not None
+        assert (slot.version, slot.ready) == (version, True), f"once ready, state() says {slot}"
+
+    def test_a_strategy_sends_a_slow_starting_version_no_traffic_before_it_can_answer(
+        self,
+        deployer: Deployer,
+        versions: tuple[str, str, str],
+        ready_timeout: float,
+        slow_start: tuple[str, float] | None,
+    ) -> None:
+        version, seconds = self.slow_version(slow_start)
+        model = versions[0]
+        moved: list[float] = []  # seconds after the deploy began that the gate ran
+
+        def gate(rollout: Any) -> Verdict:
+            moved.append(time.monotonic() - began)
+            return Verdict.PASS
+
+        began = time.monotonic()
+        kwargs = self._strategy_kwargs(ready_timeout)
+        rollout = Recreate(deployer, gate=gate, **kwargs).deploy(model, version)
+        moved.append(time.monotonic() - began)
+        assert rollout.status is RolloutStatus.SUCCEEDED, rollout.history[-1].message
+        # The gate runs once the traffic has moved, the deploy returns after that.
+        assert min(moved) >= seconds, (
+            f"Recreate sent traffic to {version} within {min(moved):.2f} s of the "
+            f"deploy; it cannot answer until {seconds} s after its apply (wait_ready "
+            "answered True too soon)"
+        )
+        serving = deployer.state().serving()
+        assert serving is not None
+        assert (serving.version, serving.weight) == (version, 100)
 
     def test_the_state_is_json_serialisable(
         self, deployer: Deployer, versions: tuple[str, str, str], ready_timeout: float

@@ -21,11 +21,11 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
-from modelship.errors import RegistryNotFound, StoreError
+from modelship.errors import ConfigError, RegistryNotFound, StoreError
 from modelship.registry import (
     AbortsUploads,
     KnowsLocation,
@@ -57,8 +57,9 @@ _SWITCH = 1e-4  # seconds between thread switches while racing (Python's default
 # The chunk written from one reused buffer (the registry's are 8 MiB; any size shows it).
 _PART = 64 * 1024
 
-# Children of one folder listed at once: more than any page of a listing (S3's: 1,000).
-_PAGED_CHILDREN = 1010
+# Children of one folder listed at once: the page size of a listing (the list_page_size
+# fixture; S3's, 1,000, by default) and these more.
+_PAST_THE_PAGE = 10
 _CREATE_THREADS = 8  # keys of that test created at once (the network's latency, not the store's)
 # Keys every racing process creates in turn, all starting each key together (and no new
 # key after _RACE_SECONDS). A store that checks, then writes, under a lock of its own
@@ -316,6 +317,13 @@ class StoreConformance:
       the fork). Where neither can write there, its writes are made in this process,
       with a warning saying so.
 
+    One class attribute says what to expect too: ``list_page_size``, how many names one
+    page of the store's listing holds at most (1000, as S3's, by default; Azure Blob
+    Storage's hold 5000). The check that :meth:`~modelship.registry.Store.list` names
+    every child lists a folder of that many children and 10 more: it catches a listing
+    that reads only its first page where pages are at most that size. Set it (an int
+    > 0) to your back end's page size.
+
     Examples
     --------
     The package's example (:mod:`modelship.testing`) subclasses it with a factory. A store
@@ -334,6 +342,8 @@ class StoreConformance:
 
     Needs pytest (``pip install 'modelship[test]'``).
     """
+
+    list_page_size: ClassVar[int] = 1000
 
     @pytest.fixture
     def make_store(self) -> Callable[[], Store]:  # pragma: no cover - overridden
@@ -599,8 +609,15 @@ class StoreConformance:
     def test_list_names_every_child_of_a_folder_larger_than_any_page(self, store: Store) -> None:
         # Object stores answer a listing in pages (S3: 1,000 names a page); a store that
         # forgets the continuation token lists the first page only, and the registry
-        # loses every model or version after it. 1,010 children, some of them folders.
-        expected = [f"{i:04d}" for i in range(_PAGED_CHILDREN)]
+        # loses every model or version after it. A page and 10 children more (1,010 by
+        # default), some of them folders.
+        list_page_size = self.list_page_size
+        if type(list_page_size) is not int or list_page_size < 1:
+            raise ConfigError(
+                f"{type(self).__name__}.list_page_size is {list_page_size!r}; set it to the "
+                "number of names one page of the store's listing holds at most (an int > 0)"
+            )
+        expected = [f"{i:04d}" for i in range(list_page_size + _PAST_THE_PAGE)]
         folders = {name for i, name in enumerate(expected) if i % 101 == 100}
         _create_all(store, [f"paged/{n}/x" if n in folders else f"paged/{n}" for n in expected])
         names = store.list("paged")
