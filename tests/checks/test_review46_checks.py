@@ -221,3 +221,24 @@ def test_degradation_with_predict_proba_of_no_column_raises_check_input_error() 
     )
     with pytest.raises(CheckInputError, match="predict_proba gives 0 columns"):
         check.run()
+
+
+def test_a_report_over_an_input_named_by_a_file_localhost_url_is_refused(
+    tmp_path: Path,
+) -> None:
+    # file://localhost/abs is read as /abs (stop 46): the same-file guard must see it so,
+    # or the report replaced the input it had just read (exit 0).
+    from modelship.cli import main
+
+    rows = "x\n" + "".join(f"{i / 7}\n" for i in range(50))
+    (tmp_path / "ref.csv").write_text(rows)
+    current = tmp_path / "cur.csv"
+    current.write_text(rows)
+    code = main(
+        [
+            "check", "drift", "--reference", str(tmp_path / "ref.csv"),
+            "--current", f"file://localhost{current}", "--json", str(current),
+        ]
+    )  # fmt: skip
+    assert code == 2
+    assert current.read_text() == rows

@@ -709,6 +709,13 @@ def given(args: argparse.Namespace, names: Sequence[str]) -> dict[str, str | Non
     return {f"--{name.replace('_', '-')}": getattr(args, name, None) for name in names}
 
 
+def _local_path(path: str) -> str:
+    """The local path of an input as :func:`read_bytes` reads it: a ``file://`` URL's path
+    (``file://localhost/abs`` is ``/abs``, RFC 8089), anything else as given."""
+    path = without_localhost(path)
+    return path[len("file://") :] if path.startswith("file://") else path
+
+
 def refused_paths(
     inputs: Mapping[str, str | None], outputs: Mapping[str, str | None]
 ) -> dict[str, str]:
@@ -741,7 +748,7 @@ def refused_paths(
         elif target is not None and not on_stdout(target):
             files.append((output, target))
     sources = [
-        (source, path, path[len("file://") :] if path.startswith("file://") else path)
+        (source, path, _local_path(path))
         for source, path in inputs.items()
         if path and path != STDOUT
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import difflib
 import numbers
@@ -211,6 +212,12 @@ def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any])
 _MAX_CHAINED = 64
 
 
+#: Exception groups (Python 3.11's BaseExceptionGroup, or the exceptiongroup backport's).
+_GROUPS: tuple[type[BaseException], ...] = tuple(
+    group for group in (getattr(builtins, "BaseExceptionGroup", None),) if isinstance(group, type)
+) or (BaseException,)
+
+
 def _holds_secret(exc: BaseException, options: Mapping[str, Any]) -> bool:
     """Whether the message or a note of ``exc``, or of an exception it chains, changes when
     URL credentials and the values of ``options`` are masked. A cycle is read once; a chain
@@ -242,6 +249,10 @@ def _holds_secret(exc: BaseException, options: Mapping[str, Any]) -> bool:
         if any(_masked_options(hide_credentials(text), options) != text for text in said):
             return True
         todo.extend(e for e in (link.__cause__, link.__context__) if e is not None)
+        # An exception group's members print in every traceback, as a cause does.
+        members = getattr(link, "exceptions", None)
+        if isinstance(link, _GROUPS) and isinstance(members, tuple | list):
+            todo.extend(m for m in members if isinstance(m, BaseException))
     return False
 
 
