@@ -7,6 +7,7 @@ never how Python happens to pickle it.
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import math
 import os
@@ -21,10 +22,35 @@ from modelship._hashing import CHUNK, hash_stream
 from modelship._shown import hide_credentials
 from modelship.errors import ConfigError, MissingDependency, ModelshipError, StoreError
 
-__all__ = ["fingerprint"]
+__all__ = ["data_fingerprint", "fingerprint"]
 
 
-def _feed_array(h: Any, arr: np.ndarray[Any, Any]) -> None:
+# The types of pandas' missing values (``pd.NA``, ``pd.NaT``), by name: pandas is not
+# imported. ``pd.NaT`` is a ``datetime``, so it is looked for first.
+_MISSING_TYPES = frozenset({"NAType", "NaTType"})
+
+
+def _cell_text(item: Any) -> bytes | None:
+    """The text an object array's cell is hashed as; ``None`` for one it cannot hash.
+
+    Strings, bytes and numbers are their ``repr``. A ``datetime`` (a pandas ``Timestamp``
+    too) is ``datetime('<ISO 8601>')``: one with a time zone in UTC, with its ``+00:00``,
+    so the same instant hashes alike in every zone; one without, as it is written, so a
+    naive time never hashes as an aware one. A ``date`` is ``date('<ISO 8601>')``. No
+    ``repr`` of a string starts that way, so none hashes as a time.
+    """
+    if isinstance(item, (str, bytes, int, float)):  # bool is an int
+        return repr(item).encode()
+    if isinstance(item, datetime.datetime):
+        if item.utcoffset() is not None:
+            item = item.astimezone(datetime.timezone.utc)
+        return f"datetime({item.isoformat()!r})".encode()
+    if isinstance(item, datetime.date):
+        return f"date({item.isoformat()!r})".encode()
+    return None
+
+
+def _feed_array(h: Any, arr: np.ndarray[Any, Any], what: str) -> None:
     if arr.dtype.hasobject:
         h.update(b"object")
         h.update(repr(arr.shape).encode())
@@ -33,15 +59,21 @@ def _feed_array(h: Any, arr: np.ndarray[Any, Any]) -> None:
             # "np.float64(1.5)" under NumPy 2 and "1.5" under 1.26, and a column filled
             # from NumPy values holds the same data as one typed in.
             item = cell.item() if isinstance(cell, np.generic) else cell
-            if item is None or (isinstance(item, float) and math.isnan(item)):
+            if (
+                item is None
+                or (isinstance(item, float) and math.isnan(item))
+                or type(item).__name__ in _MISSING_TYPES
+            ):
                 h.update(b"\x00N")
                 continue
-            if not isinstance(item, (str, bytes, int, float, bool)):
+            text = _cell_text(item)
+            if text is None:
                 raise ConfigError(
-                    f"cannot fingerprint an object array holding {type(item).__name__}; "
-                    "convert it to strings or numbers first"
+                    f"cannot fingerprint {what}: it holds a value of type "
+                    f"{type(item).__name__} ({_shown(item)}); only strings, bytes, numbers, "
+                    "dates and times, and missing values can be; convert it to strings or "
+                    "numbers first (for pandas: .astype(str)), or leave it out"
                 )
-            text = repr(item).encode()
             h.update(len(text).to_bytes(8, "little"))
             h.update(text)
         return
@@ -62,14 +94,23 @@ def _feed_array(h: Any, arr: np.ndarray[Any, Any]) -> None:
         h.update(np.ascontiguousarray(arr[start : start + rows]).tobytes())
 
 
-def _feed_columns(h: Any, columns: list[tuple[str, Any]]) -> None:
+def _shown(item: Any) -> str:
+    text = repr(item)
+    return text if len(text) <= _SHOWN_CHARS else text[: _SHOWN_CHARS - 3] + "..."
+
+
+# A refused value is shown up to this many characters: enough for an Interval or a Decimal.
+_SHOWN_CHARS = 60
+
+
+def _feed_columns(h: Any, columns: list[tuple[str, Any]], what: str) -> None:
     h.update(b"table")
     h.update(len(columns).to_bytes(8, "little"))
     for name, values in columns:
         encoded = str(name).encode()
         h.update(len(encoded).to_bytes(8, "little"))
         h.update(encoded)
-        _feed_array(h, column_array(values))
+        _feed_array(h, column_array(values), f"{what}, column {name!r}")
 
 
 def _file_digest(fs: Any, path: str) -> str:
@@ -194,11 +235,20 @@ def fingerprint(data: Any) -> str:
     object), and then the fingerprints differ: compare fingerprints of one library's
     tables, or of files.
 
+    In an object column (pandas text, nullable booleans, time-zoned times), ``None``,
+    ``NaN``, ``pd.NA`` and ``NaT`` are all one missing value, so a ``string`` column with
+    ``NA`` has the fingerprint of the same strings with ``None``. A ``datetime`` or pandas
+    ``Timestamp`` is hashed as ``datetime('<ISO 8601>')``: with a time zone, converted to
+    UTC (``+00:00``), so an instant has one fingerprint in every zone; without one, as
+    written, so a naive time never hashes as an aware one. A ``date`` is
+    ``date('<ISO 8601>')``. No string hashes as a time.
+
     Raises
     ------
     ConfigError
         For a type it cannot fingerprint, an object column holding something other than
-        strings and numbers, or a path where nothing is.
+        strings, bytes, numbers, dates and times (a pandas ``Interval``: convert the column
+        with ``.astype(str)``), naming the column, or a path where nothing is.
     CheckInputError
         For a column that cannot be read as an array (rows of lists of different lengths).
     StoreError
@@ -221,6 +271,21 @@ def fingerprint(data: Any) -> str:
     ...
     modelship.errors.ConfigError: cannot fingerprint a object: pass an array, ...
     """
+    return data_fingerprint(data, "data")
+
+
+def data_fingerprint(data: Any, what: str) -> str:
+    """:func:`fingerprint` of ``data``, whose errors call it ``what`` (``data['train']``).
+
+    Examples
+    --------
+    >>> data_fingerprint({"x": [1]}, "data['train']") == fingerprint({"x": [1]})
+    True
+    >>> data_fingerprint({"x": [{1}]}, "data['train']")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: cannot fingerprint data['train'], column 'x': it holds ...
+    """
     if isinstance(data, (str, os.PathLike)):
         return _path_fingerprint(os.fspath(data))
     if isinstance(data, (bytes, bytearray, memoryview)):
@@ -230,12 +295,12 @@ def fingerprint(data: Any) -> str:
     columns = None if isinstance(data, np.ndarray) else named_items(data)
     if isinstance(data, np.ndarray):
         h.update(b"array")
-        _feed_array(h, data)
+        _feed_array(h, data, what)
     elif columns is not None:
-        _feed_columns(h, columns)
+        _feed_columns(h, columns, what)
     elif isinstance(data, (list, tuple)) or hasattr(data, "to_numpy"):  # an unnamed Series
         h.update(b"array")
-        _feed_array(h, column_array(data))
+        _feed_array(h, column_array(data), what)
     else:
         raise ConfigError(
             f"cannot fingerprint a {type(data).__name__}: pass an array, a mapping of columns, "

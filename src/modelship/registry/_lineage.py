@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import attrs
 
-from modelship._fingerprint import fingerprint
+from modelship._fingerprint import data_fingerprint
 from modelship._model_version import Lineage
 from modelship._names import check_version
 from modelship.errors import ConfigError, VersionNotFound
@@ -118,7 +118,7 @@ def lineage_for(
         for role, value in data.items():
             if not isinstance(role, str) or not role:
                 raise ConfigError(f"data roles must be non-empty strings, got {role!r}")
-            prints[role] = fingerprint(value)
+            prints[role] = data_fingerprint(value, f"data[{role!r}]")
             if isinstance(value, (str, os.PathLike)):
                 places[role] = data_location(value)
         result = attrs.evolve(result, data=prints, locations=places)
