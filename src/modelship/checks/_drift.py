@@ -47,6 +47,7 @@ from modelship.checks._tabular import (
     Column,
     ColumnKind,
     RawColumn,
+    Table,
     dtype_kind,
     make_column,
     nullable_dtype,
@@ -61,7 +62,7 @@ from modelship.checks.stats._cvm import cramervonmises_sorted
 from modelship.checks.stats._numeric import binned_figures, ks_and_wasserstein
 from modelship.checks.stats._pvalues import P_VALUE_METHODS, PValueMethod, adjusted_list
 from modelship.checks.stats._wasserstein import nonzero_std
-from modelship.errors import CheckInputError, ColumnMismatch, ConfigError
+from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, EmptyData
 
 __all__ = [
     "AUTO_SMALL_SAMPLE",
@@ -706,7 +707,7 @@ class _DriftCheck:
                 [name for name in reference_raw if name not in left_out], list(current_raw)
             )
             reference_dtypes = {name: column.dtype for name, column in table.columns.items()}
-        current = type_columns(current_raw, what="current", kinds=kinds)
+        current = self._type_current(current_raw, kinds, reference_dtypes, profile)
         unknown = sorted((set(self.column_methods) | set(self.thresholds)) - set(kinds))
         if unknown:
             raise ConfigError(f"column_methods or thresholds name unknown column(s) {unknown}")
@@ -746,6 +747,58 @@ class _DriftCheck:
                 partials = list(pool.map(column, jobs))
         notes = {name: why for name, why in left_out.items() if why != EXCLUDED}
         return self._result(partials, notes)
+
+    def _type_current(
+        self,
+        raw: Mapping[str, RawColumn],
+        kinds: Mapping[str, ColumnKind],
+        reference_dtypes: Mapping[str, str],
+        profile: DriftProfile | None,
+    ) -> Table:
+        """The current columns, typed with the reference's kinds.
+
+        Raises
+        ------
+        CheckInputError
+            For a compared column that typing leaves out of the current data (date-times
+            where the reference holds text, as a CSV reader keeps dates): it cannot be
+            compared, and must not go unchecked.
+        """
+        try:
+            table = type_columns(raw, what="current", kinds=kinds)
+        except EmptyData:
+            # Every current column was left out, and each is a compared one (the column
+            # sets are the same): the first is named; the error stands if none is.
+            self._refuse_left_out(set(raw), kinds, reference_dtypes, profile)
+            raise
+        self._refuse_left_out(set(table.left_out), kinds, reference_dtypes, profile)
+        return table
+
+    def _refuse_left_out(
+        self,
+        left_out: set[str],
+        kinds: Mapping[str, ColumnKind],
+        reference_dtypes: Mapping[str, str],
+        profile: DriftProfile | None,
+    ) -> None:
+        # Typing leaves out only date-times not declared numeric (LeftOut): the
+        # reference's kind of such a column is not numeric, so it held something else.
+        for name in kinds:
+            if name in left_out:
+                raise CheckInputError(
+                    f"column {name!r} holds date-times in the current data but "
+                    f"{reference_dtypes[name]} values ({kinds[name].value}) in the "
+                    f"{'reference profile' if profile is not None else 'reference'}, so "
+                    "the two cannot be compared (a CSV reader keeps dates as text): "
+                    + self._clash_advice(name, profile is not None)
+                )
+
+    def _clash_advice(self, name: str, profiled: bool) -> str:
+        """What to do about a column that is date-times on one side only."""
+        return (
+            "compare the column's values as they are read on both sides, e.g. Parquet "
+            f"with Parquet, or leave it out (columns=[...] without {name!r})"
+        )
 
     def _column(
         self,
@@ -1231,6 +1284,19 @@ class DataDrift(_DriftCheck):
 
     def _declared(self, name: str) -> bool:
         return name in self.kinds
+
+    def _clash_advice(self, name: str, profiled: bool) -> str:
+        reference = (
+            "make the profile again from a reference read with its dates (Parquet), "
+            f"declaring kinds={{{name!r}: 'numeric'}} (--numeric {name})"
+            if profiled
+            else f"read the reference's column as date-times (Parquet) and declare "
+            f"kinds={{{name!r}: 'numeric'}} (--numeric {name})"
+        )
+        return (
+            f"{reference}; convert the current column to text; or leave it out "
+            f"(exclude=[{name!r}], --exclude {name})"
+        )
 
     def _excluded(self) -> tuple[str, ...]:
         return self.exclude

@@ -22,6 +22,7 @@ import enum
 import functools
 import itertools
 import numbers
+import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, overload
@@ -181,11 +182,28 @@ def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
                 raise ValueError(why)
             out[i] = float(text)
         except (TypeError, ValueError, OverflowError):  # OverflowError: an int of 10**400
+            if isinstance(value, str) and _ISO_DATE_TIME.match(value):
+                # Declaring it categorical would be refused against a profile, and would
+                # leave the column untested against date-times read from Parquet.
+                raise CheckInputError(
+                    f"column {name!r} is declared numeric but holds {brief(value)}, a "
+                    "date-time written as text, and the CSV reader does not parse dates: "
+                    "compare Parquet with Parquet (date-times are read as such there), or "
+                    f"leave the column out (exclude=[{name!r}], --exclude {name})"
+                ) from None
             raise CheckInputError(
                 f"column {name!r} is declared numeric but holds {brief(value)}, which is not "
                 f"{why}; declare it categorical or clean it"
             ) from None
     return out
+
+
+# An ISO-8601 date or date-time as text ("2024-01-05", "2024-01-05 10:30:00+00:00",
+# "2024-01-05T10:30Z"), as pandas and polars write date-times to CSV.
+_ISO_DATE_TIME = re.compile(
+    r"\s*\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}(:?\d{2})?)?)?\s*$",
+    re.ASCII,
+)
 
 
 def _dtype_name(values: NDArray[Any]) -> str:
