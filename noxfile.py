@@ -85,6 +85,7 @@ NUMPY1_TESTS = (
     "tests/checks",
     "tests/registry/test_fingerprint.py",
     "tests/registry/test_fingerprint_inputs.py",
+    "tests/registry/test_review46_fingerprint.py",
     "tests/registry/test_io_load.py",
     "tests/registry/test_streaming_load.py",
     "src",
