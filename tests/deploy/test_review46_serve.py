@@ -13,6 +13,9 @@ model a second time."""
 
 from __future__ import annotations
 
+import datetime
+import enum
+import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -479,3 +482,338 @@ def test_a_v2_answer_cell_holding_nat_is_named_by_its_place_not_echoed(
     error = answer.json()["error"]
     assert "ACCT-4242" not in error
     assert "holds a missing value (NaT) inside its cell 0" in error, error
+
+
+# --- Stop 46: what orjson writes itself, the log's size estimate, deep bodies ----------
+
+# An Enum member whose value is a numpy datetime64 of a small negative month: orjson
+# writes an Enum's value itself (never asking the writer's default), and orjson 3.13
+# stopped the process (SIGILL) on datetime64("1969-12"): run in a child.
+_ENUM_1969 = """
+import enum, glob, json, sys, tempfile
+import numpy as np
+from starlette.testclient import TestClient
+from modelship.deploy.serve import ModelServer, ServeConfig
+
+class Cutoff(enum.Enum):
+    LEGACY = np.datetime64("1969-12")
+
+class Months(enum.Enum):  # one member: Enum compares the values of several
+    BOTH = np.array(["1969-12", "1970-01"], dtype="M8[M]")
+
+route, holder = sys.argv[1], sys.argv[2]
+
+class Model:
+    def predict(self, x):
+        if holder == "list":
+            return [Cutoff.LEGACY for _ in x]
+        answer = np.empty(len(x), dtype=object)
+        if holder == "cell":
+            answer[:] = [Cutoff.LEGACY for _ in x]
+        elif holder == "dict":
+            answer[:] = [{"cutoff": Cutoff.LEGACY} for _ in x]
+        else:  # an Enum whose value is an M8[M] array
+            answer[:] = [Months.BOTH for _ in x]
+        return answer
+
+log = tempfile.mkdtemp() if route == "log" else None
+server = ModelServer(lambda: Model(), name="m", version="1",
+                     config=ServeConfig(warmup=False, prediction_log=log))
+server.start()
+client = TestClient(server.app, raise_server_exceptions=False)
+if route == "v2":
+    tensor = {"name": "x", "shape": [2, 2], "datatype": "FP64", "data": [0.1, 0.2, 0.3, 0.4]}
+    answer = client.post("/v2/models/m/infer", json={"inputs": [tensor]})
+    print(answer.status_code, json.dumps(answer.json()["outputs"][0]["data"]))
+else:
+    answer = client.post("/predict", json={"instances": [[0.1, 0.2], [0.3, 0.4]]})
+    print(answer.status_code, json.dumps(answer.json()["predictions"]))
+if log is not None:
+    print("logged", server.flush_log())
+    for name in glob.glob(log + "/**/*.jsonl*", recursive=True):
+        for line in open(name):
+            print("row", json.dumps(json.loads(line)["output"]))
+server.close()
+"""
+
+
+def _child(script: str, *args: str) -> Any:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("holder", ["cell", "dict", "list", "array"])
+@pytest.mark.parametrize("route", ["/predict", "v2", "log"])
+def test_an_enum_of_a_1969_month_is_written_as_its_value_not_a_crash(
+    route: str, holder: str
+) -> None:
+    child = _child(_ENUM_1969, route, holder)
+    assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
+    said = child.stdout.strip().splitlines()
+    when = "1969-12-01T00:00:00"
+    value: Any = {
+        "cell": when,
+        "dict": {"cutoff": when},
+        "list": when,
+        "array": [when, "1970-01-01T00:00:00"],
+    }[holder]
+    if route == "v2":
+        # A BYTES tensor holds each cell's text: the datetime's, or the dict's own.
+        assert said[0].startswith("200 "), said
+        if holder in ("cell", "list"):
+            assert json.loads(said[0][4:]) == [when, when], said
+        return
+    assert said[0] == f"200 {json.dumps([value, value])}", said
+    if route == "log":
+        assert said[1] == "logged 2", said
+        assert said[2:] == [f"row {json.dumps(value)}"] * 2, said
+
+
+class _Odd(enum.Enum):
+    UNKNOWN = np.datetime64("NaT", "ns")
+    HUGE = 2**70
+    GAP = float("nan")
+
+
+class _AnswersEnum:
+    def __init__(self, member: _Odd) -> None:
+        self.member = member
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        answer = np.empty(len(x), dtype=object)
+        answer[:] = [self.member for _ in range(len(x))]
+        return answer
+
+
+@pytest.mark.parametrize(
+    ("member", "written"),
+    [(_Odd.UNKNOWN, None), (_Odd.HUGE, str(2**70)), (_Odd.GAP, None)],
+    ids=["NaT", "2**70", "NaN"],
+)
+def test_an_enum_is_answered_and_logged_as_its_value_by_the_same_rules(
+    tmp_path: Any, member: _Odd, written: Any
+) -> None:
+    from starlette.testclient import TestClient
+
+    server, _ = _server(_AnswersEnum(member), warmup=False, prediction_log=str(tmp_path))
+    try:
+        client = TestClient(server.app, raise_server_exceptions=False)
+        answer = client.post("/predict", json={"instances": ROWS})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["predictions"] == [written, written]
+        assert server.flush_log() == 2
+    finally:
+        server.close()
+    rows = [json.loads(line) for f in tmp_path.rglob("*.jsonl*") for line in f.open()]
+    assert [row["output"] for row in rows] == [written, written]
+
+
+def test_a_v2_answer_of_an_enum_of_nat_is_refused_as_a_missing_value(
+    serve: Callable[..., Any],
+) -> None:
+    # json_value of it was NaT, then None, and _text asked json_value of None for ever.
+    answer = _infer(serve(_AnswersEnum(_Odd.UNKNOWN), warmup=False))
+    assert answer.status_code == 500, answer.text
+    assert "holds a missing value" in answer.json()["error"], answer.text
+
+
+def test_a_v2_answer_of_an_enum_of_2_70_is_its_exact_text(serve: Callable[..., Any]) -> None:
+    answer = _infer(serve(_AnswersEnum(_Odd.HUGE), warmup=False))
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"][0]["data"] == [str(2**70)] * 2
+
+
+def test_text_stops_on_a_missing_value() -> None:
+    from modelship.deploy.serve._app import _BadAnswer, _text
+
+    with pytest.raises(_BadAnswer, match="missing value"):
+        _text(_Odd.UNKNOWN)
+
+
+class _Partial(datetime.tzinfo):  # no utcoffset: datetime.tzinfo's raises
+    def tzname(self, dt: datetime.datetime | None) -> str:
+        return "X"
+
+
+class _AnswersPartialDicts:
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        answer = np.empty(len(x), dtype=object)
+        when = datetime.datetime(2026, 12, 6, 8, tzinfo=_Partial())
+        answer[:] = [{"label": "a", "when": when} for _ in range(len(x))]
+        return answer
+
+
+def _dropped(client: Any) -> float:
+    (line,) = [
+        line
+        for line in client.get("/metrics").text.splitlines()
+        if line.startswith("modelship_prediction_log_dropped_rows_total")
+    ]
+    return float(line.rsplit(" ", 1)[1])
+
+
+def test_sizing_an_answer_for_the_log_never_turns_its_200_into_a_500(tmp_path: Any) -> None:
+    # str() of the datetime (the size estimate's) asks its utcoffset, which raises.
+    client = _serve_logged(_AnswersPartialDicts(), tmp_path)
+    answer = _infer(client, id="my-id")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-request-id"] == "my-id"
+
+
+def test_a_failure_queueing_the_log_drops_the_rows_and_counts_them(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from modelship.deploy.serve._log import PredictionLog
+
+    def fails(*args: Any, **kwargs: Any) -> bool:
+        raise RuntimeError("the log's own fault")
+
+    monkeypatch.setattr(PredictionLog, "add", fails)
+    client = _serve_logged(_AnswersList(np.zeros), tmp_path)
+    answer = _infer(client, id="my-id")
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["x-request-id"] == "my-id"
+    assert _dropped(client) == 2
+
+
+def _serve_logged(model: Any, tmp_path: Any) -> Any:
+    from starlette.testclient import TestClient
+
+    server, _ = _server(model, warmup=False, prediction_log=str(tmp_path))
+    _LOGGED.append(server)
+    return TestClient(server.app, raise_server_exceptions=False)
+
+
+_LOGGED: list[ModelServer] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_logged() -> Iterator[None]:
+    yield
+    while _LOGGED:
+        _LOGGED.pop().close()
+
+
+def test_the_log_sizes_an_answer_of_more_than_32_dimensions_and_unwritable_cells() -> None:
+    from modelship.deploy.serve._log import _cell_bytes, _nbytes
+
+    deep = np.empty((1,) * 40, dtype=object)
+    deep[(0,) * 40] = "abc"
+    assert _nbytes(deep) == 11
+
+    class NoText:
+        def __str__(self) -> str:
+            raise LookupError("no text")
+
+    assert _cell_bytes([NoText()]) > 8
+
+
+@pytest.mark.parametrize("depth", [33, 64])
+def test_a_body_nested_33_to_64_deep_around_a_large_number_is_a_400(
+    serve: Callable[..., Any], depth: int
+) -> None:
+    client = serve(_ProbaRaises(), warmup=False)
+    deep = "[" * depth + "18446744073709551616" + "]" * depth
+    answer = client.post(
+        "/predict",
+        content='{"instances": ' + deep + "}",
+        headers={"content-type": "application/json"},
+    )
+    assert answer.status_code == 400, answer.text
+    assert "must be a list of rows of numbers (2-D)" in answer.json()["error"]
+    deep = "[" * depth + "1e19" + "]" * depth
+    body = '{"inputs":[{"name":"x","shape":[1,2],"datatype":"INT64","data":' + deep + "}]}"
+    answer = client.post(
+        "/v2/models/m/infer", content=body, headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert "but the tensor's shape is [1, 2]" in answer.json()["error"]
+
+
+class _AnswersList:
+    def __init__(self, make: Callable[[int], Any]) -> None:
+        self.make = make
+
+    def predict(self, x: np.ndarray) -> Any:
+        return self.make(len(x))
+
+
+@pytest.mark.parametrize(
+    ("cell", "text"),
+    [(np.timedelta64(90, "s"), "0:01:30"), (np.datetime64("2026-12-06"), "2026-12-06T00:00:00")],
+    ids=["timedelta64", "datetime64"],
+)
+def test_a_list_of_numpy_durations_or_datetimes_is_served_as_an_object_array_is(
+    serve: Callable[..., Any], cell: Any, text: str
+) -> None:
+    client = serve(_AnswersList(lambda n: [cell] * n), warmup=False)
+    answer = client.post("/predict", json={"instances": ROWS})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == [text, text]
+    answer = _infer(client)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["outputs"][0]["data"] == [text, text]
+
+
+def test_big_endian_arrays_in_object_cells_are_answered_on_predict(
+    serve: Callable[..., Any],
+) -> None:
+    def make(n: int) -> np.ndarray:
+        answer = np.empty(n, dtype=object)
+        answer[:] = [np.array([0.25, 0.75], dtype=">f8") for _ in range(n)]
+        return answer
+
+    client = serve(_AnswersList(make), warmup=False)
+    answer = client.post("/predict", json={"instances": ROWS})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["predictions"] == [[0.25, 0.75], [0.25, 0.75]]
+
+
+def _objects_of(value: Any) -> Callable[[int], np.ndarray]:
+    def make(n: int) -> np.ndarray:
+        answer = np.empty(n, dtype=object)
+        answer[:] = [value] * n
+        return answer
+
+    return make
+
+
+def test_an_integer_of_more_than_4300_digits_is_answered_and_logged_as_exact_text(
+    tmp_path: Any,
+) -> None:
+    big = 7**6000  # 5,071 digits: beyond str()'s default 4,300
+    client = _serve_logged(_AnswersList(_objects_of(big)), tmp_path)
+    text = decimal_text(big)
+    answer = client.post("/predict", json={"instances": ROWS})
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["predictions"] == [text, text]
+    answer = _infer(client)
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["outputs"][0]["data"] == [text, text]
+    assert _LOGGED[-1].flush_log() == 4
+    rows = [json.loads(line) for f in tmp_path.rglob("*.jsonl*") for line in f.open()]
+    assert [row["output"] for row in rows] == [text] * 4
+
+
+def test_an_integer_too_long_to_write_is_a_500_saying_so(serve: Callable[..., Any]) -> None:
+    client = serve(_AnswersList(_objects_of(1 << 400_000)), warmup=False)
+    for answer in (client.post("/predict", json={"instances": ROWS}), _infer(client)):
+        assert answer.status_code == 500, answer.text[:300]
+        assert "too long to write as exact decimal text" in answer.json()["error"]
+
+
+def decimal_text(value: int) -> str:
+    import decimal
+
+    return str(decimal.Decimal(value))

@@ -67,6 +67,7 @@ from modelship.deploy.serve._log import (
     UnwritableBatch,
     bytes_text,
     holds_time,
+    int_text,
     json_ready,
     json_value,
     time_cells,
@@ -886,16 +887,23 @@ class ModelServer:
         # may reuse its output buffer for the next call.
         outputs = [(m, o.copy() if isinstance(o, np.ndarray) else o) for m, o in outputs]
         method, out = next(((m, o) for m, o in outputs if m == "predict"), outputs[0])
-        if not self._log.add(
-            request_id,
-            x,
-            out,
-            latency_seconds=seconds,
-            model=self.name,
-            version=self.version,
-            method=method,
-            outputs_by_method=dict(outputs) if len(outputs) > 1 else None,
-        ):
+        try:
+            added = self._log.add(
+                request_id,
+                x,
+                out,
+                latency_seconds=seconds,
+                model=self.name,
+                version=self.version,
+                method=method,
+                outputs_by_method=dict(outputs) if len(outputs) > 1 else None,
+            )
+        except Exception:
+            # The answer was made and counted already: a fault queueing it for the log
+            # drops its rows alone, and counts them, never the client's 200.
+            logger.exception("request %s: queueing the prediction log failed", request_id)
+            added = False
+        if not added:
             self.metrics.log_dropped.inc(len(x))
         elif self._log.pending_rows >= self._log.batch_rows and self._log_wakeup is not None:
             self._log_wakeup.set()
@@ -970,16 +978,13 @@ class ModelServer:
             bools=_may_hold_bools(body),
             written=lambda: _reread(body, "instances"),
             nulls=self.config.allow_nan,
+            too_deep=lambda shape: _not_rows("instances", shape),
         )
         return self._checked(x, "instances")
 
     def _checked(self, x: NDArray[Any], where: str) -> NDArray[Any]:
         if x.ndim != 2 or x.shape[1] == 0:
-            raise _BadRequest(
-                400,
-                f"{where} must be a list of rows of numbers (2-D), got an array of shape "
-                f"{list(x.shape)}",
-            )
+            raise _BadRequest(400, _not_rows(where, list(x.shape)))
         if self._n_features is not None and x.shape[1] != self._n_features:
             raise _BadRequest(
                 400,
@@ -1273,6 +1278,7 @@ class ModelServer:
             bools=_may_hold_bools(body),
             written=lambda: _reread(body, "inputs", 0, "data"),
             nulls=self.config.allow_nan,
+            too_deep=lambda nested: _nested_as(nested, shape),
         )
         if x.ndim == 1:
             if x.size != shape[0] * shape[1]:
@@ -1284,9 +1290,7 @@ class ModelServer:
         elif list(x.shape) != shape:
             # Nested data is the tensor's shape as the client meant it: re-cutting 3 rows
             # of 2 into 2 rows of 3 would answer for rows nobody sent.
-            raise _BadRequest(
-                400, f"data is nested as {list(x.shape)}, but the tensor's shape is {shape}"
-            )
+            raise _BadRequest(400, _nested_as(list(x.shape), shape))
         return self._checked(x, "data")
 
     def _check_v2_target(self, params: dict[str, Any]) -> None:
@@ -1517,7 +1521,8 @@ def _cell_kind(cell: Any) -> str | None:
         return "b"
     if isinstance(cell, np.unsignedinteger):  # with int64 integers numpy makes floats
         return "u"
-    if isinstance(cell, (int, np.integer)):
+    # timedelta64 is one of numpy's integers, but a duration: a cell, as in an array.
+    if isinstance(cell, (int, np.integer)) and not isinstance(cell, np.timedelta64):
         return "i" if _INT64.min <= int(cell) <= _INT64.max else None
     if isinstance(cell, (float, np.floating)):
         return "f"
@@ -1882,7 +1887,15 @@ def _text(cell: Any) -> str:
         return cell
     if isinstance(cell, (np.number, np.bool_, np.ndarray)) and not isinstance(cell, np.timedelta64):
         return str(cell)
+    if type(cell) is int:
+        return int_text(cell)  # str() refuses more than 4,300 digits
     value = json_value(cell)
+    if value is None:
+        # A missing value (an Enum's NaT) found only here: json_value(None) is None again.
+        raise _BadAnswer(
+            "the answer holds a missing value, which a v2 tensor cannot carry (/predict "
+            "answers it as null)"
+        )
     return value if isinstance(value, str) else _text(value)
 
 
@@ -1894,7 +1907,15 @@ def _integer_data(ints: list[int]) -> tuple[str, list[Any]]:
         return "INT64", ints
     if low >= 0 and high < 2**64:
         return "UINT64", ints
-    return "BYTES", [str(value) for value in ints]
+    return "BYTES", [int_text(value) for value in ints]
+
+
+def _not_rows(where: str, shape: list[int]) -> str:
+    return f"{where} must be a list of rows of numbers (2-D), got an array of shape {shape}"
+
+
+def _nested_as(nested: list[int], shape: list[int]) -> str:
+    return f"data is nested as {nested}, but the tensor's shape is {shape}"
 
 
 def _check_parameters(holder: dict[str, Any], what: str) -> None:
@@ -1951,6 +1972,7 @@ def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and wh
     bools: bool = True,
     written: Callable[[], Any] | None = None,
     nulls: bool = True,
+    too_deep: Callable[[list[int]], str] | None = None,
 ) -> NDArray[np.float64]:
     """``data`` (nested lists from JSON) checked as values of ``dtype`` and given as
     float64 (what the model sees, whatever the wire type), or a 400 naming the first cell
@@ -1969,11 +1991,17 @@ def _numbers(  # noqa: PLR0913 - the cells, their type, names for errors, and wh
     body holds ``true`` or ``false``), and the cells are then looked at one by one.
     orjson parses an integer literal beyond 64 bits as a float, rounded: ``written``
     gives the cells as the body wrote them (:func:`_reread`), for the rare request
-    holding a number that may have been one."""
+    holding a number that may have been one. Data nested more than 2 deep (neither
+    endpoint takes more) is a 400 saying so by ``too_deep`` of its shape, before any
+    cell is read: numpy walks no array of more than 32 dimensions cell by cell."""
     try:
         found = np.asarray(data)
     except (ValueError, TypeError, OverflowError):
         raise _BadRequest(400, _shape_problem(data, where, datatype)) from None
+    if found.ndim > 2:
+        shape = list(found.shape)
+        said = too_deep(shape) if too_deep is not None else None
+        raise _BadRequest(400, said or f"{where} is nested as {shape}: at most rows of numbers")
     kind = found.dtype.kind
     if kind == "O":  # None among numbers, or integers beyond int64 and uint64 together
         return _objects(found, dtype, where, datatype, bools=bools, written=written, nulls=nulls)

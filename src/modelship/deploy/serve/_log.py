@@ -34,6 +34,7 @@ a sex: every possible row hashed in under a second), so the server warns at star
 from __future__ import annotations
 
 import contextlib
+import enum
 import hashlib
 import hmac
 import json
@@ -343,9 +344,49 @@ MAX_ANSWER_DEPTH = 254
 _WIDEST = (-(2**63), 2**64)
 
 
+#: The longest integer (in bits: about 100,000 decimal digits) whose exact decimal text
+#: the server writes (:func:`int_text`); the conversion takes time growing as the square
+#: of its length (0.3 s at this one), so a longer one is an :class:`UnwritableAnswer`.
+MAX_INT_TEXT_BITS = 332_000
+
+#: Python's own int to str conversion refuses integers of more than 4,300 digits by
+#: default (``sys.set_int_max_str_digits``): those below this many bits are within it.
+_STR_SAFE_BITS = 14_000
+
+
 class UnwritableAnswer(ValueError):
-    """An answer nests lists, dicts or arrays more than :data:`MAX_ANSWER_DEPTH` deep, or
-    refers to itself: JSON cannot hold it."""
+    """An answer nests lists, dicts or arrays more than :data:`MAX_ANSWER_DEPTH` deep,
+    refers to itself, or holds an integer too long to write (:data:`MAX_INT_TEXT_BITS`):
+    JSON cannot hold it."""
+
+
+def int_text(value: int) -> str:
+    """An integer's exact decimal text, however many digits it has up to
+    :data:`MAX_INT_TEXT_BITS` (Python's ``str()`` refuses more than 4,300 by default, a
+    limit of the whole process that one thread cannot lift for itself alone); a longer
+    one raises :class:`UnwritableAnswer`.
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve._log import int_text
+    >>> int_text(2**70), len(int_text(-(10**5000)))
+    ('1180591620717411303424', 5002)
+    """
+    value = int(value)  # an IntEnum, a numpy integer: the integer they hold
+    bits = value.bit_length()
+    if bits < _STR_SAFE_BITS:
+        return str(value)
+    if bits > MAX_INT_TEXT_BITS:
+        raise UnwritableAnswer(
+            f"the answer holds an integer of {bits} bits (about {int(bits * 0.30103)} "
+            "decimal digits), too long to write as exact decimal text (at most about "
+            "100,000 digits)"
+        )
+    import decimal
+
+    # A Decimal made of an int is exact whatever its context's precision, and its text
+    # is plain digits (exponent 0): no limit on digits applies to either.
+    return str(decimal.Decimal(value))
 
 
 def json_ready(value: Any, depth: int = 0) -> Any:
@@ -357,9 +398,11 @@ def json_ready(value: Any, depth: int = 0) -> Any:
     ``datetime64`` or ``timedelta64``, or an array of them, as :func:`json_value` writes
     each (:func:`time_cells`: ISO 8601 to the microsecond, a timedelta's text, ``NaT`` as
     ``None``), and a record (a structured array's, or ``np.void``) holding such a field
-    as the list of its fields' values so written; anything else as it is (numbers, text,
-    numeric arrays), left to the writer. An answer nested deeper than
-    :data:`MAX_ANSWER_DEPTH` raises :class:`UnwritableAnswer`.
+    as the list of its fields' values so written, an Enum as its value made ready by these
+    rules (orjson would write the value itself), a numeric array of the other byte order
+    in the machine's; anything else as it is (numbers, text, numeric arrays), left to the
+    writer. An answer nested deeper than :data:`MAX_ANSWER_DEPTH` raises
+    :class:`UnwritableAnswer`.
 
     Examples
     --------
@@ -372,26 +415,37 @@ def json_ready(value: Any, depth: int = 0) -> Any:
     >>> json_ready(np.array([(0.5, 90)], dtype=[("p", "f8"), ("wait", "m8[s]")]))
     [[0.5, '0:01:30']]
     """
+    while isinstance(value, enum.Enum):  # its value may be another Enum's member
+        # orjson writes an Enum's value itself, never asking the writer's default: a
+        # datetime64 in it as orjson would (NaT as a date in 1677, and orjson 3.13 stops
+        # the process on datetime64("1969-12")), an integer beyond 64 bits refused.
+        value = value.value
     if isinstance(value, (bytes, bytearray, np.datetime64, np.timedelta64)):
         # orjson writes a datetime64 itself, but refuses NaT and one beyond a datetime.
         return json_value(value)
     if isinstance(value, int) and not _WIDEST[0] <= value < _WIDEST[1]:
-        return str(int(value))
+        return int_text(value)
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biufc" and not value.dtype.isnative:
+        # orjson refuses a numeric array of the other byte order (read from a ">f8" file).
+        value = value.astype(value.dtype.newbyteorder("="))
     if isinstance(value, np.void) and holds_time(value.dtype):
         value = np.asarray(value)  # one record: as a structured array's are written
     cells = isinstance(value, np.ndarray) and value.dtype.kind in "mMOSV"
     if not cells and not isinstance(value, (list, tuple, dict)):
         return value  # text, numbers, numeric arrays, sets: the writer's own
     if depth >= MAX_ANSWER_DEPTH:
-        raise UnwritableAnswer(
-            f"the answer nests lists, dicts or arrays more than {MAX_ANSWER_DEPTH} deep, or "
-            "refers to itself: JSON cannot hold it"
-        )
+        raise UnwritableAnswer(_TOO_DEEP)
     if cells:
         return _cells_ready(value, depth + 1)
     if isinstance(value, dict):
         return {_json_key(k): json_ready(v, depth + 1) for k, v in value.items()}
     return [json_ready(v, depth + 1) for v in value]
+
+
+_TOO_DEEP = (
+    f"the answer nests lists, dicts or arrays more than {MAX_ANSWER_DEPTH} deep, or "
+    "refers to itself: JSON cannot hold it"
+)
 
 
 def _cells_ready(value: NDArray[Any], depth: int) -> Any:
@@ -442,7 +496,8 @@ def json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind o
     ``Timestamp`` to the microsecond too), a timedelta as Python writes one (``"0:00:01"``), a numpy
     ``datetime64`` or ``timedelta64`` as what it holds to the microsecond
     (:func:`time_cells`: a datetime as orjson writes one); an Enum as its value, itself
-    written by these rules (``Risk.LOW`` as ``"low"``); anything else (a dataclass, a
+    written by these rules (``Risk.LOW`` as ``"low"``, one of ``NaT`` or NaN as null);
+    anything else (a dataclass, a
     UUID, a decimal, a set) as its text (``str()``).
 
     Examples
@@ -465,7 +520,6 @@ def json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind o
     'low'
     """
     import datetime
-    import enum
 
     if isinstance(value, (bytes, bytearray)):
         return bytes_text(value)
@@ -497,7 +551,10 @@ def json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind o
     if isinstance(value, datetime.timedelta):  # pandas' Timedelta's own: "0 days 00:00:01"
         return datetime.timedelta.__str__(value)
     if isinstance(value, enum.Enum):
-        return value.value
+        # Its value by these rules: NaT and a NaN as null, an integer beyond 64 bits as
+        # its text, a datetime64 as text (never left to orjson, which writes one itself).
+        ready = _finite_or_none(json_ready(value))
+        return json_value(ready) if isinstance(ready, np.generic) else ready
     return str(value)
 
 
@@ -543,7 +600,8 @@ def _nbytes(value: Any) -> int:
         # dtype.kind costs a float array's request 40 ns more.
         if value.dtype is not _OBJECT:
             return int(value.nbytes)
-        return sum(_cell_bytes(cell) for cell in value.flat)
+        # reshape, not .flat: numpy's iterators stop at 32 dimensions (an array has 64).
+        return sum(_cell_bytes(cell) for cell in value.reshape(-1).tolist())
     if isinstance(value, (list, tuple)):
         return sum(_cell_bytes(cell) for cell in value)
     return _cell_bytes(value)
@@ -563,10 +621,24 @@ def _cell_bytes(cell: Any) -> int:
         if cell.dtype is not _OBJECT:
             return 8 + int(cell.nbytes)
         cell = cell.tolist()
-    try:
-        return 8 + len(json.dumps(cell, default=str))
-    except (TypeError, ValueError, RecursionError):  # a circular structure
-        return 8 + len(str(cell))
+    return 8 + _written_length(cell)
+
+
+def _written_length(cell: Any) -> int:
+    """The length of a cell's JSON encoding, else of its text, else :data:`_UNSIZED`: a
+    cell's own code (its ``__str__``, a tzinfo's ``utcoffset``) may raise anything, and
+    an estimate must never fail the request whose answer it sizes. No recursion in
+    Python, so a circular list is counted too (by its text)."""
+    for write in (lambda c: json.dumps(c, default=str), str):
+        try:
+            return len(write(cell))
+        except Exception:  # a circular structure, a cell's own exception
+            continue
+    return _UNSIZED
+
+
+#: What :func:`_cell_bytes` counts for a cell neither JSON nor ``str()`` can write.
+_UNSIZED = 1024
 
 
 def _values(outputs: Any) -> list[Any]:
@@ -933,9 +1005,15 @@ class PredictionLog:
         ``outputs`` is the answer of ``method``; ``outputs_by_method``, when the request
         asked for several methods, holds each one's answer (logged as ``"outputs"``)."""
         rows = len(inputs)
-        size = _nbytes(inputs) + _nbytes(outputs)
-        if outputs_by_method is not None:
-            size += sum(_nbytes(v) for m, v in outputs_by_method.items() if m != method)
+        try:
+            size = _nbytes(inputs) + _nbytes(outputs)
+            if outputs_by_method is not None:
+                size += sum(_nbytes(v) for m, v in outputs_by_method.items() if m != method)
+        except Exception:  # an answer's own code raising: the answer was served already
+            logger.exception("prediction log: request %s could not be sized; dropped", request_id)
+            with self._lock:
+                self.dropped_rows += rows
+            return False
         with self._lock:
             if (
                 self._pending_rows + rows > self.max_pending_rows
