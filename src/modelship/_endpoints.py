@@ -1,4 +1,5 @@
-"""Where S3 is: the endpoint URL from the environment, as the AWS tools find it.
+"""Where S3 is: the endpoint URL from the environment, as the AWS tools find it; and
+where a local file URL points (``file://localhost/abs`` is ``/abs``).
 
 S3-compatible stores (MinIO, Ceph, R2, moto) are reached through an endpoint URL.
 modelship reads it, for the library and the command line alike, from the first of:
@@ -25,7 +26,7 @@ from typing import Any
 
 from modelship.errors import ConfigError
 
-__all__ = ["ENDPOINT_VARIABLES", "s3_endpoint", "with_s3_endpoint"]
+__all__ = ["ENDPOINT_VARIABLES", "s3_endpoint", "with_s3_endpoint", "without_localhost"]
 
 ENDPOINT_VARIABLES = ("MODELSHIP_S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL")
 """The variables read, in order of precedence."""
@@ -97,3 +98,28 @@ def with_s3_endpoint(
     if found is not None:
         out["client_kwargs"] = {**client, "endpoint_url": found[1]}
     return out
+
+
+def without_localhost(url: str) -> str:
+    """``url`` (``file://`` or ``local://``) with a ``localhost`` authority dropped: the
+    same local path, absolute; any other URL as it is.
+
+    RFC 8089 (section 2) makes ``file://localhost/srv/models`` the same as
+    ``file:///srv/models``; fsspec reads it as the relative path ``localhost/srv/models``,
+    a registry of its own under the current folder. Only ``localhost`` (in any case) is
+    this machine: ``file://models`` stays the relative path ``models``, as documented.
+
+    Examples
+    --------
+    >>> without_localhost("file://LocalHost/srv/models")
+    'file:///srv/models'
+    >>> without_localhost("file://localhost")
+    'file:///'
+    >>> without_localhost("file://models/x"), without_localhost("s3://localhost/b")
+    ('file://models/x', 's3://localhost/b')
+    """
+    scheme, sep, rest = url.partition("://")
+    host, _, path = rest.partition("/")
+    if not sep or scheme.lower() not in ("file", "local") or host.lower() != "localhost":
+        return url
+    return f"{scheme}:///{path}"

@@ -7,6 +7,7 @@ never how Python happens to pickle it.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import hashlib
 import math
@@ -39,15 +40,46 @@ def _cell_text(item: Any) -> bytes | None:
     naive time never hashes as an aware one. A ``date`` is ``date('<ISO 8601>')``. No
     ``repr`` of a string starts that way, so none hashes as a time.
     """
+    if isinstance(item, _FineTime):
+        return f"datetime({str(item)!r})".encode()
     if isinstance(item, (str, bytes, int, float)):  # bool is an int
         return repr(item).encode()
     if isinstance(item, datetime.datetime):
-        if item.utcoffset() is not None:
-            item = item.astimezone(datetime.timezone.utc)
-        return f"datetime({item.isoformat()!r})".encode()
+        try:
+            # Within a day of the years 1 or 9999 (a "valid to" of datetime.max in New
+            # York), UTC is beyond datetime's range: hashed with its own offset, as written.
+            if item.utcoffset() is not None:
+                with contextlib.suppress(OverflowError):
+                    item = item.astimezone(datetime.timezone.utc)
+            return f"datetime({item.isoformat()!r})".encode()
+        except Exception:  # a tzinfo whose utcoffset() raises: its time cannot be read
+            return None
     if isinstance(item, datetime.date):
         return f"date({item.isoformat()!r})".encode()
     return None
+
+
+def _datetime64_item(cell: np.generic) -> Any:
+    """The Python value a NumPy scalar cell is hashed as. A ``datetime64`` is the
+    ``datetime`` it holds (``None`` for NaT), never the integer of its unit that
+    ``item()`` gives for nanoseconds (which would hash as that number, and one instant
+    differently by its unit); one finer than a microsecond is its NumPy ISO text, kept
+    apart from every ``datetime``. A ``timedelta64`` is refused (as a ``timedelta`` is)."""
+    if isinstance(cell, np.datetime64):
+        if np.isnat(cell):
+            return None
+        micro = cell.astype("datetime64[us]")
+        value = micro.item()
+        if micro == cell and isinstance(value, datetime.datetime | datetime.date):
+            return value
+        return _FineTime(str(np.datetime_as_string(cell)))
+    if isinstance(cell, np.timedelta64):
+        return cell  # no text: refused, naming the column
+    return cell.item()
+
+
+class _FineTime(str):
+    """A ``datetime64`` finer than ``datetime`` holds, by its ISO text."""
 
 
 def _feed_array(h: Any, arr: np.ndarray[Any, Any], what: str) -> None:
@@ -58,7 +90,7 @@ def _feed_array(h: Any, arr: np.ndarray[Any, Any], what: str) -> None:
             # A NumPy scalar is hashed as the Python value it holds: its repr is
             # "np.float64(1.5)" under NumPy 2 and "1.5" under 1.26, and a column filled
             # from NumPy values holds the same data as one typed in.
-            item = cell.item() if isinstance(cell, np.generic) else cell
+            item = _datetime64_item(cell) if isinstance(cell, np.generic) else cell
             if (
                 item is None
                 or (isinstance(item, float) and math.isnan(item))
@@ -193,7 +225,7 @@ def _path_fingerprint(location: str) -> str:
 def _read_fingerprint(location: str, shown: str) -> str:
     from fsspec.core import url_to_fs
 
-    from modelship.registry._store import without_localhost
+    from modelship._endpoints import without_localhost
 
     location = without_localhost(location)  # file://localhost/abs is /abs (RFC 8089)
     fs, path = url_to_fs(location, **with_s3_endpoint(location, {}))

@@ -121,3 +121,39 @@ def test_register_names_the_role_and_the_column_it_cannot_fingerprint(tmp_path: 
     with pytest.raises(ms.ConfigError, match=r"data\['train'\], column 'band'"):
         reg.register(model_name="m", model=b"w", serializer="bytes", data={"train": frame})
     assert not (tmp_path / "models").exists()  # nothing was written
+
+
+def test_a_zoned_time_at_the_year_limits_or_with_a_failing_zone_is_hashed_or_refused() -> None:
+    # astimezone() overflows within a day of the years 1 and 9999, and a tzinfo's own
+    # utcoffset() may raise: a ConfigError naming the column, or a digest, never a raw
+    # OverflowError or the zone's own exception (the second look at stop 46).
+    from zoneinfo import ZoneInfo
+
+    far = datetime.datetime.max.replace(tzinfo=ZoneInfo("America/New_York"))
+    first = datetime.datetime(1, 1, 1, tzinfo=datetime.timezone(datetime.timedelta(hours=5)))
+    for value in (far, first):
+        digest = ms.fingerprint({"valid_to": np.array([value, None], dtype=object)})
+        assert digest.startswith("sha256:")
+
+    class Failing(datetime.tzinfo):
+        def utcoffset(self, dt: datetime.datetime | None) -> datetime.timedelta:
+            raise RuntimeError("no offset")
+
+    with pytest.raises(ConfigError, match="column 'when'"):
+        ms.fingerprint({"when": np.array([datetime.datetime(2024, 1, 1, tzinfo=Failing())])})
+
+
+def test_a_numpy_datetime_cell_hashes_as_the_time_it_holds_not_as_a_number() -> None:
+    # item() gives the integer of nanoseconds: it hashed like that number, and one instant
+    # differently by its unit.
+    def digest(cell: Any) -> str:
+        return ms.fingerprint({"c": np.array([cell, "x"], dtype=object)})
+
+    ns = np.datetime64("2024-01-01T00:00:00", "ns")
+    assert digest(ns) == digest(np.datetime64("2024-01-01T00:00:00", "us"))
+    assert digest(ns) == digest(datetime.datetime(2024, 1, 1))
+    assert digest(ns) != digest(1_704_067_200_000_000_000)
+    assert digest(np.datetime64("2024-01-01T00:00:00.000000001", "ns")) != digest(ns)
+    assert digest(np.datetime64("NaT", "ns")) == digest(None)
+    with pytest.raises(ConfigError, match="timedelta64"):
+        digest(np.timedelta64(5, "ns"))

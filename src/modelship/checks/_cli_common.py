@@ -31,12 +31,11 @@ from numpy.lib import format as npy_format
 from numpy.typing import NDArray
 
 from modelship._cli_common import STDOUT, add_storage_options
-from modelship._endpoints import with_s3_endpoint
+from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.checks._tabular import plain_number
 from modelship.errors import ConfigError, MissingDependency, ModelshipError
-from modelship.registry._store import without_localhost
 from modelship.report import write_text
 
 __all__ = [

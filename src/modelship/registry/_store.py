@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import IO, Any, cast
 
-from modelship._endpoints import with_s3_endpoint
+from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._hashing import CHUNK
 from modelship._shown import brief, hide_credentials
 from modelship.errors import (
@@ -35,7 +35,7 @@ from modelship.registry._integrity import MAX_DOCUMENT, GuardedFile, too_large
 from modelship.registry._layout import BLOBS
 from modelship.registry._protocols import BlobWriter
 
-__all__ = ["FsspecStore", "filesystem_for", "scheme_of", "without_localhost"]
+__all__ = ["FsspecStore", "filesystem_for", "scheme_of"]
 
 _WRITE_BEHIND = 4 * 2**20
 """Bytes a staged blob is written between two requests to start writing it to disk.
@@ -140,31 +140,6 @@ def filesystem_for(url: str, storage_options: dict[str, Any]) -> tuple[Any, str]
     if scheme in _S3_PROTOCOLS:
         fs.retries = retries  # s3fs takes it as an attribute only
     return fs, root
-
-
-def without_localhost(url: str) -> str:
-    """``url`` (``file://`` or ``local://``) with a ``localhost`` authority dropped: the
-    same local path, absolute; any other URL as it is.
-
-    RFC 8089 (section 2) makes ``file://localhost/srv/models`` the same as
-    ``file:///srv/models``; fsspec reads it as the relative path ``localhost/srv/models``,
-    a registry of its own under the current folder. Only ``localhost`` (in any case) is
-    this machine: ``file://models`` stays the relative path ``models``, as documented.
-
-    Examples
-    --------
-    >>> without_localhost("file://LocalHost/srv/models")
-    'file:///srv/models'
-    >>> without_localhost("file://localhost")
-    'file:///'
-    >>> without_localhost("file://models/x"), without_localhost("s3://localhost/b")
-    ('file://models/x', 's3://localhost/b')
-    """
-    scheme, sep, rest = url.partition("://")
-    host, _, path = rest.partition("/")
-    if not sep or scheme.lower() not in _LOCAL_PROTOCOLS or host.lower() != "localhost":
-        return url
-    return f"{scheme}:///{path}"
 
 
 def _refuse_s3_user_information(url: str, scheme: str) -> None:

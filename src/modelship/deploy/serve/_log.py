@@ -51,10 +51,10 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._endpoints import without_localhost
 from modelship._shown import brief, hide_credentials
 from modelship.errors import ConfigError, ModelshipError
 from modelship.registry._open import unnest_storage_options
-from modelship.registry._store import without_localhost
 
 __all__ = [
     "DEFAULT_MAX_PENDING_BYTES",
