@@ -166,3 +166,63 @@ def test_cli_csv_reference_and_parquet_current_fail_with_a_named_error(
     assert code == 2
     assert "KeyError" not in shown
     assert "column 'signup' holds date-times" in shown
+
+
+# Second look at review 46: the CLI hints are shell-quoted, and the advice fits the check.
+
+
+def _hint(message: str, option: str) -> list[str]:
+    """The words a shell makes of the hint ``option ...)`` pasted from the message."""
+    import shlex
+
+    start = message.index(option)
+    return shlex.split(message[start : message.index(")", start)])
+
+
+def test_clash_advice_quotes_a_column_name_with_a_space_for_the_shell() -> None:
+    reference = {"x": _x(1), "signup date": _as_csv_text(_stamps())}
+    current = {"x": _x(2), "signup date": _stamps()}
+    with pytest.raises(CheckInputError, match="holds date-times") as caught:
+        DataDrift(reference=reference, current=current).run()
+    message = str(caught.value)
+    assert _hint(message, "--exclude") == ["--exclude", "signup date"]
+    assert _hint(message, "--numeric") == ["--numeric", "signup date"]
+
+
+def test_profile_clash_advice_quotes_a_column_name_with_a_space_for_the_shell() -> None:
+    profile = DriftProfile.from_data({"x": _x(1), "signup date": _as_csv_text(_stamps())})
+    with pytest.raises(CheckInputError, match="make the profile again") as caught:
+        DataDrift(reference=profile, current={"x": _x(2), "signup date": _stamps()}).run()
+    assert _hint(str(caught.value), "--numeric") == ["--numeric", "signup date"]
+
+
+def test_date_text_advice_quotes_a_column_name_with_a_space_for_the_shell() -> None:
+    check = DataDrift(
+        reference={"x": _x(1), "signup date": _stamps()},
+        current={"x": _x(2), "signup date": _as_csv_text(_stamps())},
+        kinds={"signup date": "numeric"},
+    )
+    with pytest.raises(CheckInputError, match="date-time written as text") as caught:
+        check.run()
+    assert _hint(str(caught.value), "--exclude") == ["--exclude", "signup date"]
+
+
+def test_prediction_drift_numeric_text_dates_get_advice_prediction_drift_can_follow() -> None:
+    text = np.array([str(s) for s in _stamps().astype("datetime64[D]")], dtype=object)
+    with pytest.raises(CheckInputError, match="date-time written as text") as caught:
+        PredictionDrift(reference=text, current=text, kind="numeric").run()
+    message = str(caught.value)
+    # PredictionDrift has no exclude=, and in-memory arrays were read by no CSV reader.
+    assert "exclude" not in message
+    assert "Parquet" not in message
+    assert "the CSV reader" not in message
+    assert "leave kind unset" in message
+
+
+def test_prediction_drift_unnamed_clash_does_not_advise_leaving_out_the_only_column() -> None:
+    with pytest.raises(CheckInputError, match="column 'prediction' holds date-times") as caught:
+        PredictionDrift(reference=_as_csv_text(_stamps()), current=_stamps()).run()
+    message = str(caught.value)
+    assert "columns=" not in message
+    assert "exclude" not in message
+    assert "date-times on both sides, with kind='numeric', or as text on both sides" in message

@@ -10,6 +10,7 @@ from __future__ import annotations
 import heapq
 import math
 import os
+import shlex
 import sys
 import threading
 from collections.abc import Mapping, Sequence
@@ -700,6 +701,7 @@ class _DriftCheck:
                 what="reference",
                 kinds=self._reference_kinds(reference_raw),
                 categorical_max_unique=self._max_unique(),
+                date_text=self._date_text,
             )
             references, kinds, left_out = dict(table.columns), table.kinds, table.left_out
             current_raw = {k: v for k, v in current_raw.items() if k not in left_out}
@@ -765,7 +767,7 @@ class _DriftCheck:
             compared, and must not go unchecked.
         """
         try:
-            table = type_columns(raw, what="current", kinds=kinds)
+            table = type_columns(raw, what="current", kinds=kinds, date_text=self._date_text)
         except EmptyData:
             # Every current column was left out, and each is a compared one (the column
             # sets are the same): the first is named; the error stands if none is.
@@ -796,8 +798,15 @@ class _DriftCheck:
     def _clash_advice(self, name: str, profiled: bool) -> str:
         """What to do about a column that is date-times on one side only."""
         return (
-            "compare the column's values as they are read on both sides, e.g. Parquet "
-            f"with Parquet, or leave it out (columns=[...] without {name!r})"
+            "give the outputs as date-times on both sides, with kind='numeric', or as "
+            "text on both sides"
+        )
+
+    def _date_text(self, name: str) -> str:
+        """What to do about date-times written as text in a column declared numeric."""
+        return (
+            "give the outputs as date-times (not text) to compare them as time stamps, or "
+            "leave kind unset to compare them as text"
         )
 
     def _column(
@@ -1286,16 +1295,23 @@ class DataDrift(_DriftCheck):
         return name in self.kinds
 
     def _clash_advice(self, name: str, profiled: bool) -> str:
+        quoted = shlex.quote(name)
         reference = (
             "make the profile again from a reference read with its dates (Parquet), "
-            f"declaring kinds={{{name!r}: 'numeric'}} (--numeric {name})"
+            f"declaring kinds={{{name!r}: 'numeric'}} (--numeric {quoted})"
             if profiled
             else f"read the reference's column as date-times (Parquet) and declare "
-            f"kinds={{{name!r}: 'numeric'}} (--numeric {name})"
+            f"kinds={{{name!r}: 'numeric'}} (--numeric {quoted})"
         )
         return (
             f"{reference}; convert the current column to text; or leave it out "
-            f"(exclude=[{name!r}], --exclude {name})"
+            f"(exclude=[{name!r}], --exclude {quoted})"
+        )
+
+    def _date_text(self, name: str) -> str:
+        return (
+            "compare Parquet with Parquet (date-times are read as such there), or leave "
+            f"the column out (exclude=[{name!r}], --exclude {shlex.quote(name)})"
         )
 
     def _excluded(self) -> tuple[str, ...]:

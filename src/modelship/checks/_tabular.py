@@ -24,7 +24,7 @@ import itertools
 import numbers
 import re
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, overload
 
 import attrs
@@ -161,11 +161,15 @@ def plain_number(text: str) -> bool:
     return text.isascii() and "_" not in text
 
 
-def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
+def _to_float(
+    name: str, values: NDArray[Any], date_text: Callable[[str], str] | None = None
+) -> NDArray[np.float64]:
     """Convert a column declared numeric to float64, naming the first value that is not.
 
     Text is read as a number only where a CSV reader reads it as one (see
     :func:`plain_number`): ``" 1.5 "``, ``"1e3"``, ``"nan"``, ``"-inf"``, not ``"1_000"``.
+    For a date-time written as text, ``date_text(name)`` (if given) says what to do: the
+    caller knows where the data came from and which options it has.
     """
     if values.dtype.kind in "iufb":
         return values.astype(np.float64)
@@ -185,11 +189,15 @@ def _to_float(name: str, values: NDArray[Any]) -> NDArray[np.float64]:
             if isinstance(value, str) and _ISO_DATE_TIME.match(value):
                 # Declaring it categorical would be refused against a profile, and would
                 # leave the column untested against date-times read from Parquet.
+                advice = (
+                    date_text(name)
+                    if date_text is not None
+                    else "convert it to date-times to compare it as time stamps, or "
+                    "declare it categorical"
+                )
                 raise CheckInputError(
                     f"column {name!r} is declared numeric but holds {brief(value)}, a "
-                    "date-time written as text, and the CSV reader does not parse dates: "
-                    "compare Parquet with Parquet (date-times are read as such there), or "
-                    f"leave the column out (exclude=[{name!r}], --exclude {name})"
+                    "date-time written as text (a CSV reader does not parse dates): " + advice
                 ) from None
             raise CheckInputError(
                 f"column {name!r} is declared numeric but holds {brief(value)}, which is not "
@@ -889,12 +897,14 @@ def make_column(
     kind: ColumnKind | None = None,
     *,
     categorical_max_unique: int | None = None,
+    date_text: Callable[[str], str] | None = None,
 ) -> Column:
     """Type one raw column: numeric or categorical, by dtype unless ``kind`` is given.
 
     An :class:`Encoded` column whose values (those present) are all text, and which is
     not declared numeric, is categorical with dtype ``"str"``, as its array would be; its
     counts come from its codes. Any other is read as an array and typed as one.
+    ``date_text`` says what to do about date-times written as text in a numeric column.
     """
     if isinstance(values, Encoded):
         counts = None if kind is ColumnKind.NUMERIC else _encoded_counts(values)
@@ -937,13 +947,13 @@ def make_column(
         if kind is ColumnKind.NUMERIC and categorical_max_unique is not None:
             # Python numbers (a list holding None) by their values, as an array of them
             # would be: the same data is the same kind whichever form it came in.
-            numbers_ = _to_float(name, values) if numbers_ is None else numbers_
+            numbers_ = _to_float(name, values, date_text) if numbers_ is None else numbers_
             present = numbers_[np.isfinite(numbers_)] if numbers_.dtype.kind == "f" else numbers_
             # A column with no number at all (only missing values) stays numeric.
             if len(present) and len(np.unique(present)) <= categorical_max_unique:
                 kind = ColumnKind.CATEGORICAL
     if kind is ColumnKind.NUMERIC and (dtype_kind not in "iuf"):
-        values = _to_float(name, values) if numbers_ is None else numbers_
+        values = _to_float(name, values, date_text) if numbers_ is None else numbers_
     return Column(name=name, kind=kind, dtype=dtype, values=values, read_dtype=read_dtype)
 
 
@@ -1038,15 +1048,23 @@ def type_columns(
     what: str,
     kinds: Mapping[str, ColumnKind] | None = None,
     categorical_max_unique: int | None = None,
+    date_text: Callable[[str], str] | None = None,
 ) -> Table:
-    """Type the raw columns of :func:`raw_columns` (see :func:`as_table`)."""
+    """Type the raw columns of :func:`raw_columns` (see :func:`as_table`).
+
+    ``date_text`` is that of :func:`make_column`.
+    """
     kinds = kinds or {}
     typed = {}
     left_out = {}
     for name, values in raw.items():
         try:
             typed[name] = make_column(
-                name, values, kinds.get(name), categorical_max_unique=categorical_max_unique
+                name,
+                values,
+                kinds.get(name),
+                categorical_max_unique=categorical_max_unique,
+                date_text=date_text,
             )
         except LeftOut as exc:
             left_out[name] = str(exc)
