@@ -817,3 +817,170 @@ def decimal_text(value: int) -> str:
     import decimal
 
     return str(decimal.Decimal(value))
+
+
+_BIG = 7**6000  # 5,071 digits: beyond str()'s default 4,300
+
+
+def _big_cells() -> dict[str, tuple[Any, Any, Callable[[str], str]]]:
+    """Each container cell: the value, how /predict writes it, its v2 text (``str()``'s
+    own, the integer as its decimal text)."""
+    array = np.empty(1, dtype=object)
+    array[0] = _BIG
+    return {
+        "dict value": ({"score": _BIG}, lambda t: {"score": t}, lambda t: f"{{'score': {t}}}"),
+        "list": ([_BIG, 1], lambda t: [t, 1], lambda t: f"[{t}, 1]"),
+        "tuple": ((_BIG,), lambda t: [t], lambda t: f"({t},)"),
+        "array of objects": (array, lambda t: [t], lambda t: f"[{t}]"),
+        "dict key": ({_BIG: "x"}, lambda t: {t: "x"}, lambda t: f"{{{t}: 'x'}}"),
+        "set": ({_BIG}, lambda t: f"{{{t}}}", lambda t: f"{{{t}}}"),
+    }
+
+
+@pytest.mark.parametrize("kind", list(_big_cells()))
+def test_an_integer_of_more_than_4300_digits_inside_a_cell_is_written_as_exact_text(
+    tmp_path: Any, kind: str
+) -> None:
+    value, predicted, v2_text = _big_cells()[kind]
+    client = _serve_logged(_AnswersList(_objects_of(value)), tmp_path)
+    text = decimal_text(_BIG)
+    answer = client.post("/predict", json={"instances": ROWS})
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["predictions"] == [predicted(text)] * 2
+    answer = _infer(client)
+    assert answer.status_code == 200, answer.text[:300]
+    assert answer.json()["outputs"][0]["data"] == [v2_text(text)] * 2
+    assert _LOGGED[-1].flush_log() == 4
+    rows = [json.loads(line) for f in tmp_path.rglob("*.jsonl*") for line in f.open()]
+    assert [row["output"] for row in rows[:2]] == [predicted(text)] * 2
+
+
+def test_a_container_cell_of_short_integers_keeps_str_s_text_on_v2(
+    serve: Callable[..., Any],
+) -> None:
+    array = np.empty(1, dtype=object)
+    array[0] = 5
+    for cell in ({"score": 5, 3: b"x"}, [5, 1], (5,), array, {5}):
+        answer = _infer(serve(_AnswersList(_objects_of(cell)), warmup=False))
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["outputs"][0]["data"] == [str(cell)] * 2
+
+
+def test_an_answers_long_integers_past_their_budget_in_all_are_a_500_saying_so(
+    serve: Callable[..., Any],
+) -> None:
+    # Five of 300,000 bits (each within MAX_INT_TEXT_BITS): 1.5 million bits in all.
+    client = serve(_AnswersList(_objects_of(2**300_000 - 1)), warmup=False)
+    rows = [[0.1, 0.2]] * 5
+    answer = client.post("/predict", json={"instances": rows})
+    assert answer.status_code == 500, answer.text[:300]
+    assert "too long to write as exact decimal text in all" in answer.json()["error"]
+
+
+def test_the_long_integer_budget_is_each_answers_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    import threading
+
+    from modelship.deploy.serve import _log
+
+    monkeypatch.setattr(_log, "MAX_ANSWER_INT_TEXT_BITS", 50_000)
+    value = 2**20_000 - 1  # 6,021 digits, 20,000 bits: two fit, a third does not
+    texts: list[str] = []
+
+    def two() -> None:
+        with _log.int_text_budget():
+            texts.extend(_log.int_text(value) for _ in range(2))
+
+    with _log.int_text_budget():
+        two()  # a budget within another is its own
+        thread = threading.Thread(target=two)
+        thread.start()
+        thread.join()
+        texts.extend(_log.int_text(value) for _ in range(2))
+        with pytest.raises(_log.UnwritableAnswer, match="in all"):
+            _log.int_text(value)
+    assert texts == [decimal_text(value)] * 6
+    assert _log.int_text(value) == decimal_text(value)  # no budget outside one
+
+
+def test_integers_are_written_under_a_lower_digit_limit_of_the_process(
+    serve: Callable[..., Any],
+) -> None:
+    import sys
+
+    from modelship.deploy.serve._log import int_text
+
+    before = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(640)
+    try:
+        assert int_text(10**700) == "1" + "0" * 700
+        client = serve(_AnswersList(_objects_of([10**700])), warmup=False)
+        answer = client.post("/predict", json={"instances": ROWS})
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json()["predictions"] == [["1" + "0" * 700]] * 2
+        answer = _infer(client)
+        assert answer.status_code == 200, answer.text[:300]
+        assert answer.json()["outputs"][0]["data"] == ["[1" + "0" * 700 + "]"] * 2
+    finally:
+        sys.set_int_max_str_digits(before)
+
+
+# An Enum member whose value leads back to itself: json_ready looped forever, and orjson
+# (writing an Enum's value itself) stopped the process (SIGSEGV): run in a child.
+_SELF_ENUM = """
+import enum, json, sys
+import numpy as np
+from starlette.testclient import TestClient
+from modelship.deploy.serve import ModelServer, ServeConfig
+from modelship.deploy.serve._log import UnwritableAnswer, _values
+
+class S(enum.Enum):
+    A = 1
+class P(enum.Enum):
+    A = 1
+class Q(enum.Enum):
+    B = 2
+
+S.A._value_ = S.A
+P.A._value_ = Q.B
+Q.B._value_ = P.A
+route, member = sys.argv[1], {"self": S.A, "mutual": P.A}[sys.argv[2]]
+
+def cells(n):
+    answer = np.empty(n, dtype=object)
+    answer[:] = [member] * n
+    return answer
+
+class Model:
+    def predict(self, x):
+        return cells(len(x))
+
+if route == "log":
+    try:
+        _values(cells(2))
+    except UnwritableAnswer as exc:
+        print("refused", exc)
+    sys.exit()
+server = ModelServer(lambda: Model(), name="m", version="1", config=ServeConfig(warmup=False))
+server.start()
+client = TestClient(server.app, raise_server_exceptions=False)
+if route == "v2":
+    tensor = {"name": "x", "shape": [2, 2], "datatype": "FP64", "data": [0.1, 0.2, 0.3, 0.4]}
+    answer = client.post("/v2/models/m/infer", json={"inputs": [tensor]})
+else:
+    answer = client.post("/predict", json={"instances": [[0.1, 0.2], [0.3, 0.4]]})
+print(answer.status_code, answer.json()["error"])
+server.close()
+"""
+
+
+@pytest.mark.parametrize("member", ["self", "mutual"])
+@pytest.mark.parametrize("route", ["/predict", "v2", "log"])
+def test_an_enum_whose_value_leads_back_to_itself_is_refused_not_a_hang_or_crash(
+    route: str, member: str
+) -> None:
+    child = _child(_SELF_ENUM, route, member)
+    assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
+    said = child.stdout.strip()
+    assert "Enum member whose value refers to itself" in said, said
+    if route != "log":
+        assert said.startswith("500 the model failed: UnwritableAnswer"), said

@@ -66,10 +66,13 @@ from modelship.deploy.serve._log import (
     UnwritableAnswer,
     UnwritableBatch,
     bytes_text,
+    holds_enum,
     holds_time,
     int_text,
+    int_text_budget,
     json_ready,
     json_value,
+    plain_text,
     time_cells,
     time_free,
 )
@@ -350,6 +353,10 @@ def _predictions(answer: NDArray[Any]) -> Any:
     if answer.dtype.kind != "O":
         return answer  # numbers natively; the rest through _json_default
     cells = answer.tolist()
+    if holds_enum(cells):
+        # orjson writes an Enum's value itself, never asking the default, and stops the
+        # process (SIGSEGV) on one whose value leads back to itself.
+        return json_ready(answer)
     # In a list: as {"predictions": [...]} counts the levels orjson refuses beyond.
     try:
         text = orjson.dumps([cells], option=_NO_NUMPY, default=_numpy_refused)
@@ -1097,9 +1104,11 @@ class ModelServer:
             writing = False  # True while orjson writes the answer (_dumps)
             try:
                 outputs = await self._outputs(x, received, methods)
-                content = answer(outputs, echoed)
-                writing = True
-                response = _response(200, content, {"x-request-id": request_id})
+                # On the event loop: the answer's long integers' text is bounded in all.
+                with int_text_budget():
+                    content = answer(outputs, echoed)
+                    writing = True
+                    response = _response(200, content, {"x-request-id": request_id})
             except asyncio.CancelledError:
                 # The server cancels what is still running at the end of its grace period
                 # (--graceful-seconds): the client is told so in JSON, not a bare 500.
@@ -1886,7 +1895,7 @@ def _text(cell: Any) -> str:
     if isinstance(cell, str):
         return cell
     if isinstance(cell, (np.number, np.bool_, np.ndarray)) and not isinstance(cell, np.timedelta64):
-        return str(cell)
+        return plain_text(cell)  # an array of objects may hold an integer str() refuses
     if type(cell) is int:
         return int_text(cell)  # str() refuses more than 4,300 digits
     value = json_value(cell)

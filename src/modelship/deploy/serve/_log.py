@@ -34,6 +34,7 @@ a sex: every possible row hashed in under a second), so the server warns at star
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import enum
 import hashlib
 import hmac
@@ -43,6 +44,7 @@ import math
 import os
 import re
 import secrets
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -349,22 +351,64 @@ _WIDEST = (-(2**63), 2**64)
 #: of its length (0.3 s at this one), so a longer one is an :class:`UnwritableAnswer`.
 MAX_INT_TEXT_BITS = 332_000
 
-#: Python's own int to str conversion refuses integers of more than 4,300 digits by
-#: default (``sys.set_int_max_str_digits``): those below this many bits are within it.
-_STR_SAFE_BITS = 14_000
+#: The bits of all the integers one answer may have written by :func:`int_text` beyond
+#: what ``str()`` writes (about 400,000 decimal digits in all, about a second): several
+#: rows of such integers would otherwise hold the server's event loop for as long as they
+#: take (60 of 100,000 digits: 8 s), so more is an :class:`UnwritableAnswer`. Counted
+#: within :func:`int_text_budget` only.
+MAX_ANSWER_INT_TEXT_BITS = 4 * MAX_INT_TEXT_BITS
+
+#: The bits converted so far within the current :func:`int_text_budget` (one request's
+#: answer: a context variable, so requests answered at once each count their own).
+_INT_TEXT_SPENT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "_INT_TEXT_SPENT", default=None
+)
 
 
 class UnwritableAnswer(ValueError):
     """An answer nests lists, dicts or arrays more than :data:`MAX_ANSWER_DEPTH` deep,
-    refers to itself, or holds an integer too long to write (:data:`MAX_INT_TEXT_BITS`):
-    JSON cannot hold it."""
+    refers to itself, or holds an integer too long to write (:data:`MAX_INT_TEXT_BITS`,
+    :data:`MAX_ANSWER_INT_TEXT_BITS` in all): JSON cannot hold it."""
+
+
+@contextlib.contextmanager
+def int_text_budget() -> Iterator[None]:
+    """Within it, the integers :func:`int_text` writes beyond what ``str()`` writes count
+    towards one answer's :data:`MAX_ANSWER_INT_TEXT_BITS`; past it, :func:`int_text` raises
+    :class:`UnwritableAnswer`.
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve._log import int_text, int_text_budget
+    >>> from modelship.deploy.serve._log import UnwritableAnswer
+    >>> try:
+    ...     with int_text_budget():
+    ...         texts = [int_text(2**300_000 - 1) for _ in range(5)]
+    ... except UnwritableAnswer as exc:
+    ...     print(str(exc)[:50])
+    the answer's long integers are too long to write a
+    """
+    token = _INT_TEXT_SPENT.set([0])
+    try:
+        yield
+    finally:
+        _INT_TEXT_SPENT.reset(token)
+
+
+def _str_writes(bits: int) -> bool:
+    """Whether ``str()`` writes an integer of ``bits`` bits: Python refuses more than
+    ``sys.get_int_max_str_digits()`` digits (4,300 by default, 0 for no limit), and one of
+    ``bits`` bits has at most ``bits * log10(2) + 1`` digits."""
+    limit = sys.get_int_max_str_digits()
+    return limit == 0 or bits * 0.30103 + 1 < limit
 
 
 def int_text(value: int) -> str:
     """An integer's exact decimal text, however many digits it has up to
     :data:`MAX_INT_TEXT_BITS` (Python's ``str()`` refuses more than 4,300 by default, a
     limit of the whole process that one thread cannot lift for itself alone); a longer
-    one raises :class:`UnwritableAnswer`.
+    one raises :class:`UnwritableAnswer`, and so do those past
+    :data:`MAX_ANSWER_INT_TEXT_BITS` within an :func:`int_text_budget`.
 
     Examples
     --------
@@ -374,7 +418,7 @@ def int_text(value: int) -> str:
     """
     value = int(value)  # an IntEnum, a numpy integer: the integer they hold
     bits = value.bit_length()
-    if bits < _STR_SAFE_BITS:
+    if _str_writes(bits):
         return str(value)
     if bits > MAX_INT_TEXT_BITS:
         raise UnwritableAnswer(
@@ -382,11 +426,83 @@ def int_text(value: int) -> str:
             "decimal digits), too long to write as exact decimal text (at most about "
             "100,000 digits)"
         )
+    spent = _INT_TEXT_SPENT.get()
+    if spent is not None:
+        spent[0] += bits
+        if spent[0] > MAX_ANSWER_INT_TEXT_BITS:
+            raise UnwritableAnswer(
+                "the answer's long integers are too long to write as exact decimal text "
+                "in all (at most about 400,000 digits in one answer)"
+            )
     import decimal
 
     # A Decimal made of an int is exact whatever its context's precision, and its text
     # is plain digits (exponent 0): no limit on digits applies to either.
     return str(decimal.Decimal(value))
+
+
+class _Digits:
+    """An integer's text standing in for it where ``str()`` would refuse it: its ``repr``."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+def plain_text(value: Any) -> str:
+    """``str(value)``, and of a list, tuple, dict, set or array of objects holding (at
+    any depth) an integer ``str()`` refuses (more than 4,300 digits) the same text with
+    that integer as :func:`int_text` writes it.
+
+    Examples
+    --------
+    >>> from modelship.deploy.serve._log import plain_text
+    >>> plain_text({"score": 5, 3: (1,)}), len(plain_text([7**6000]))
+    ("{'score': 5, 3: (1,)}", 5073)
+    """
+    try:
+        return str(value)
+    except ValueError:
+        if not isinstance(value, (list, tuple, dict, set, frozenset, np.ndarray)):
+            raise
+    return str(_digits_in(value, {}, 0))
+
+
+def _digits_in(value: Any, made: dict[int, Any], depth: int) -> Any:  # noqa: PLR0911 - one for each kind of container
+    """``value`` with every integer ``str()`` refuses, in the lists, tuples, dicts, sets
+    and arrays of objects it holds, as a :class:`_Digits` of its :func:`int_text`; each
+    container made once (``made``, by id), so one that refers to itself still does."""
+    if type(value) is int:
+        return value if _str_writes(value.bit_length()) else _Digits(int_text(value))
+    plain = type(value) in (list, tuple, dict, set, frozenset)
+    if not plain and not (isinstance(value, np.ndarray) and value.dtype.kind == "O"):
+        return value
+    if id(value) in made:
+        return made[id(value)]
+    if depth >= MAX_ANSWER_DEPTH:
+        raise UnwritableAnswer(_TOO_DEEP)
+    if isinstance(value, list):
+        cells: list[Any] = []
+        made[id(value)] = cells
+        cells.extend(_digits_in(cell, made, depth + 1) for cell in value)
+        return cells
+    if isinstance(value, dict):
+        pairs: dict[Any, Any] = {}
+        made[id(value)] = pairs
+        for key, cell in value.items():
+            pairs[_digits_in(key, made, depth + 1)] = _digits_in(cell, made, depth + 1)
+        return pairs
+    if isinstance(value, np.ndarray):
+        made[id(value)] = array = np.empty(value.shape, dtype=object)
+        flat = array.reshape(-1)
+        for at, cell in enumerate(value.flat):
+            flat[at] = _digits_in(cell, made, depth + 1)
+        return array
+    return type(value)(_digits_in(cell, made, depth + 1) for cell in value)
 
 
 def json_ready(value: Any, depth: int = 0) -> Any:
@@ -415,10 +531,14 @@ def json_ready(value: Any, depth: int = 0) -> Any:
     >>> json_ready(np.array([(0.5, 90)], dtype=[("p", "f8"), ("wait", "m8[s]")]))
     [[0.5, '0:01:30']]
     """
+    members: set[int] = set()
     while isinstance(value, enum.Enum):  # its value may be another Enum's member
         # orjson writes an Enum's value itself, never asking the writer's default: a
         # datetime64 in it as orjson would (NaT as a date in 1677, and orjson 3.13 stops
         # the process on datetime64("1969-12")), an integer beyond 64 bits refused.
+        if id(value) in members:  # a member whose value leads back to itself
+            raise UnwritableAnswer(_SELF_ENUM)
+        members.add(id(value))
         value = value.value
     if isinstance(value, (bytes, bytearray, np.datetime64, np.timedelta64)):
         # orjson writes a datetime64 itself, but refuses NaT and one beyond a datetime.
@@ -445,6 +565,10 @@ def json_ready(value: Any, depth: int = 0) -> Any:
 _TOO_DEEP = (
     f"the answer nests lists, dicts or arrays more than {MAX_ANSWER_DEPTH} deep, or "
     "refers to itself: JSON cannot hold it"
+)
+_SELF_ENUM = (
+    "the answer holds an Enum member whose value refers to itself (through its own or "
+    "other members' values): JSON cannot hold it"
 )
 
 
@@ -480,7 +604,9 @@ def _json_key(key: Any) -> str:
         return bytes_text(key)
     if isinstance(key, np.generic):
         key = key.item()
-    if key is None or isinstance(key, (bool, int, float)):
+    if isinstance(key, int) and not isinstance(key, bool):
+        return int_text(key)  # json.dumps refuses more than 4,300 digits
+    if key is None or isinstance(key, (bool, float)):
         return json.dumps(key)
     return str(key)
 
@@ -555,7 +681,7 @@ def json_value(value: Any) -> Any:  # noqa: PLR0911 - one answer for each kind o
         # its text, a datetime64 as text (never left to orjson, which writes one itself).
         ready = _finite_or_none(json_ready(value))
         return json_value(ready) if isinstance(ready, np.generic) else ready
-    return str(value)
+    return plain_text(value)  # a set of integers beyond 4,300 digits too
 
 
 def _json_line(line: dict[str, Any]) -> str:
@@ -653,10 +779,29 @@ def _values(outputs: Any) -> list[Any]:
     if outputs.dtype.kind not in "OSV":
         return rows
     # A structured answer's datetime or duration fields: tolist() gives [ns] as integers.
-    if not holds_time(outputs.dtype) and _written_as_they_are(rows):
+    # An Enum orjson writes itself (and stops the process on one that refers to itself).
+    if not holds_time(outputs.dtype) and not holds_enum(rows) and _written_as_they_are(rows):
         return rows
     ready: list[Any] = json_ready(outputs)
     return ready
+
+
+def holds_enum(cells: list[Any]) -> bool:
+    """Whether an answer's ``cells`` are Enum members, some of them (known by their types,
+    in C: 1,000 labels, 10 us): orjson writes an Enum's value itself, never asking the
+    writer's default, and stops the process (SIGSEGV) on a member whose value leads back
+    to itself, so such cells are made ready in Python (:func:`json_ready`).
+
+    Examples
+    --------
+    >>> import enum
+    >>> from modelship.deploy.serve._log import holds_enum
+    >>> class Risk(enum.Enum):
+    ...     LOW = "low"
+    >>> holds_enum(["cat", Risk.LOW]), holds_enum(["cat", 1])
+    (True, False)
+    """
+    return any(issubclass(kind, enum.Enum) for kind in set(map(type, cells)))
 
 
 def _written_as_they_are(rows: list[Any]) -> bool:
