@@ -256,23 +256,6 @@ def test_a_built_in_command_imports_only_its_own_capability(registry: str) -> No
     assert done.stdout.splitlines() == ["fraud", "[]"], done.stderr
 
 
-@pytest.mark.parametrize("command", ["check", "monitor"])
-def test_check_and_monitor_start_without_scipy_stats(command: str) -> None:
-    # scipy.stats costs ~0.5 s of a start (scipy.special, which they use, ~0.4 s): the
-    # KS routines import it at their first use, Welch's t uses scipy.special (stop 46).
-    script = (
-        "import sys; from modelship.cli import build_parser; "
-        f"build_parser().parse_args([{command!r}, '--help'])"
-    )
-    probe = (
-        f"import sys, contextlib, io\nwith contextlib.suppress(SystemExit), "
-        f"contextlib.redirect_stdout(io.StringIO()):\n    exec({script!r})\n"
-        "print('scipy.stats' in sys.modules)"
-    )
-    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "False", done.stderr
-
-
 def test_a_hook_that_adds_another_command_than_its_name_is_refused(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable
-from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
+from scipy import stats as _sps
 
 from modelship.checks.stats._columns import FloatArray, Index, dot, sorted_column
 
@@ -242,41 +241,16 @@ def _kstwo_sf(d: float, n: float) -> float:
             return min(2.0 * _smirnov_sf(int(n), d), 1.0)
         if nx2 < 2.2 and 30_000 < n <= 100_000 and n * d**1.5 <= 1.4:
             return 1.0
-    kolmogn = scipy_private().kolmogn
-    if kolmogn is not None:
+    if _scipy_kolmogn is not None:
         # What kstwo.sf computes, without ~0.1 ms of argument handling per call.
-        return float(kolmogn(int(n), d, cdf=False))
-    from scipy import stats  # pragma: no cover - depends on SciPy's private layout
-
-    return float(stats.kstwo.sf(d, n))  # pragma: no cover
+        return float(_scipy_kolmogn(int(n), d, cdf=False))
+    return float(_sps.kstwo.sf(d, n))  # pragma: no cover - depends on SciPy's private layout
 
 
-class _SciPyPrivate(NamedTuple):
-    """SciPy's private KS routines that we call (each ``None`` where SciPy has moved it)."""
-
-    kolmogn: Callable[..., float] | None
-    equal: Callable[[int, int], float] | None
-    outside: Callable[[int, int, int, int], float] | None
-
-
-@functools.cache
-def scipy_private() -> _SciPyPrivate:
-    """SciPy's private KS routines, imported at their first use: they live in
-    ``scipy.stats``, whose import costs ~0.5 s of every process that imports the checks
-    (``modelship check bias`` computes no KS test)."""
-    try:
-        from scipy.stats._ksstats import _kolmogn as kolmogn
-    except ImportError:  # pragma: no cover - depends on SciPy's private layout
-        kolmogn = None
-    try:
-        from scipy.stats._stats_py import _compute_prob_outside_square as equal
-    except ImportError:  # pragma: no cover - depends on SciPy's private layout
-        equal = None
-    try:
-        from scipy.stats._stats_pythran import _compute_outer_prob_inside_method as outside
-    except ImportError:  # pragma: no cover - depends on SciPy's private layout
-        outside = None
-    return _SciPyPrivate(kolmogn, equal, outside)
+try:
+    from scipy.stats._ksstats import _kolmogn as _scipy_kolmogn
+except ImportError:  # pragma: no cover - depends on SciPy's private layout
+    _scipy_kolmogn = None
 
 
 # Up to this many terms the Birnbaum-Tingey sum is summed term by term.
@@ -335,18 +309,27 @@ def _smirnov_sf(n: int, x: float) -> float:
 # rounding decides (above 1, it takes the asymptotic p-value, 4e-5 lower at n = 7), so
 # there its series is called after all: rare, as it needs a statistic of a few 1/n.
 _NEAR_ONE = 1.0 - 1e-10
+try:
+    from scipy.stats._stats_py import _compute_prob_outside_square as _scipy_ks_equal
+except ImportError:  # pragma: no cover - depends on SciPy's private layout
+    _scipy_ks_equal = None
+try:
+    from scipy.stats._stats_pythran import (
+        _compute_outer_prob_inside_method as _scipy_ks_outside,
+    )
+except ImportError:  # pragma: no cover - depends on SciPy's private layout
+    _scipy_ks_outside = None
 
 
 def _ks_exact_sf(n: int, m: int, h: int) -> float:
     """``P(D >= h / lcm(n, m))`` under the null, as SciPy computes it."""
-    scipy = scipy_private()
     if n == m:
         p = _ks_exact_sf_equal(n, h)
-        if p > _NEAR_ONE and scipy.equal is not None:
-            return float(scipy.equal(n, h))
+        if p > _NEAR_ONE and _scipy_ks_equal is not None:
+            return float(_scipy_ks_equal(n, h))
         return p
-    if scipy.outside is not None:
-        return float(scipy.outside(n, m, math.gcd(n, m), h))
+    if _scipy_ks_outside is not None:
+        return float(_scipy_ks_outside(n, m, math.gcd(n, m), h))
     return _ks_exact_sf_numpy(n, m, h)  # pragma: no cover - exercised directly in tests
 
 
