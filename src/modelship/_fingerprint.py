@@ -18,7 +18,7 @@ from urllib.parse import unquote
 import numpy as np
 
 from modelship._columns import column_array, named_items
-from modelship._endpoints import with_s3_endpoint
+from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._hashing import CHUNK, hash_stream
 from modelship._shown import hide_credentials
 from modelship.errors import ConfigError, MissingDependency, ModelshipError, StoreError
@@ -224,8 +224,6 @@ def _path_fingerprint(location: str) -> str:
 
 def _read_fingerprint(location: str, shown: str) -> str:
     from fsspec.core import url_to_fs
-
-    from modelship._endpoints import without_localhost
 
     location = without_localhost(location)  # file://localhost/abs is /abs (RFC 8089)
     fs, path = url_to_fs(location, **with_s3_endpoint(location, {}))
