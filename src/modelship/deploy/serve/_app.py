@@ -77,7 +77,7 @@ from modelship.deploy.serve._log import (
     time_free,
 )
 from modelship.deploy.serve._metrics import ServerMetrics
-from modelship.errors import ConfigError, MissingDependency
+from modelship.errors import ConfigError, MissingDependency, ModelshipError
 
 try:
     import orjson
@@ -392,6 +392,18 @@ def _model_failed(exc: BaseException, *, writing: bool) -> str:
     return f"the model failed: {type(exc).__name__}{said}"
 
 
+def _start_failed(exc: BaseException) -> str:
+    """What ``/ready`` and the 503s say of ``exc``, raised by the model's own code while
+    the server started: its type only (its message may name paths or data).
+
+    Examples
+    --------
+    >>> _start_failed(ValueError("cannot read /home/x/data.csv"))
+    "ValueError (the server's log has its message and traceback)"
+    """
+    return f"{type(exc).__name__} (the server's log has its message and traceback)"
+
+
 def _numpy_refused(value: Any) -> Any:
     # A numpy value stops a pass over cells without OPT_SERIALIZE_NUMPY; anything else is
     # written as _dumps writes it.
@@ -588,8 +600,10 @@ class ModelServer:
         and :attr:`error` says why (until a later start, in another lifespan, succeeds)."""
         self.state = ServerState.LOADING
         self.error = None  # a failure of an earlier lifespan is not this load's
+        loaded = False
         try:
             model = self._load()
+            loaded = True
             predict, proba = _model_callables(model)
             self._predict, self._proba = predict, proba
             self._n_features = _n_features(model)
@@ -597,9 +611,19 @@ class ModelServer:
             self._warm_up()
         except BaseException as exc:
             self.state = ServerState.FAILED
-            self.error = f"{type(exc).__name__}: {exc}{_main_hint(exc)}"
+            detail = f"{type(exc).__name__}: {exc}{_main_hint(exc)}"
+            # Once loaded, an exception not ours was raised by the model's own code (its
+            # predict on the warm-up rows, its attributes): its message may name paths,
+            # data or secrets, so /ready and the 503s name its type only, as a 500 does;
+            # the log has it whole, with its traceback.
+            models = loaded and not isinstance(exc, ModelshipError)
+            self.error = _start_failed(exc) if models else detail
             logger.error(
-                "model %s version %s failed to start: %s", self.name, self.version, self.error
+                "model %s version %s failed to start: %s",
+                self.name,
+                self.version,
+                detail,
+                exc_info=exc if models else None,
             )
             if self._on_failure is not None:
                 self._on_failure(exc)
