@@ -13,6 +13,14 @@ deployed: an alias moved after that rollout promoted it, even before the first p
 followed. Once a rollout's undo window has closed, the previous version's server is
 stopped (:meth:`Rollout.finish`).
 
+Each slot's own server (blue and green, or stable and canary) has its own address, which
+Prometheus scrapes for the metrics of one version (``modelship monitor watch``, canary
+analysis): ``apply`` says it on stderr once the slot is ready, and again whenever that
+slot's server changes or stops (a line such as ``slot blue: http://127.0.0.1:PORT
+(version 2)``), during a rollout as well, so a canary's address is known while it is
+analysed. Each ``serving`` JSON line has them too, under ``slots`` (each ready slot's
+:class:`~modelship.deploy.SlotState` fields and its ``url``).
+
 SIGINT or SIGTERM between rollouts stops serving, exit 0; during a rollout it cuts that
 rollout short: the strategy aborts it as it would a failure, and ``apply`` exits 1 (0 only
 if the rollout had succeeded as the signal came). A signal while ``apply`` stops (its
@@ -53,7 +61,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar, runtime_checkable
 from urllib.parse import urlsplit
 
 import attrs
@@ -238,6 +246,70 @@ def _event(data: dict[str, Any]) -> None:
         silence_stdout()
 
 
+@runtime_checkable
+class _AddressesSlots(Protocol):
+    """A deployer whose slots each answer at an address of their own (the local one)."""
+
+    def state(self) -> Any: ...
+
+    def slot_url(self, slot: str) -> str: ...
+
+
+class _SlotAddresses:
+    """The address of each ready slot's own server, said on stderr when it changes.
+
+    :meth:`look` compares the ready slots with what it said last: a slot newly ready, or
+    whose server changed (another process, another version), gets a ``slot NAME: URL
+    (version V)`` line; a slot said before and no longer ready, a ``stopped`` one. A
+    deployer without addresses of its own (no ``slot_url``) is never asked.
+    """
+
+    def __init__(self, dep: object) -> None:
+        self._dep = dep if isinstance(dep, _AddressesSlots) else None
+        self._said: dict[str, tuple[str, str]] = {}  # slot -> (url, version)
+
+    def look(self) -> list[dict[str, Any]] | None:
+        """Each ready slot (its state and ``url``), after saying what changed; None for a
+        deployer without slot addresses, or one whose state cannot be read now."""
+        if self._dep is None:
+            return None
+        try:
+            states = self._dep.state().slots
+        except (OSError, ModelshipError):  # said at the next look that reads it
+            return None
+        now: dict[str, tuple[str, str]] = {}
+        slots: list[dict[str, Any]] = []
+        for state in states:
+            if not state.ready:
+                continue
+            try:
+                url = self._dep.slot_url(state.slot)
+            except ModelshipError:  # removed since state() was read: gone
+                continue
+            now[state.slot] = (url, state.version)
+            slots.append({**state.to_dict(), "url": url})
+        for slot in sorted(self._said.keys() | now.keys()):
+            before, after = self._said.get(slot), now.get(slot)
+            if after is not None and after != before:
+                print(
+                    f"modelship deploy: slot {slot}: {after[0]} (version {after[1]})",
+                    file=sys.stderr,
+                )
+            elif after is None and before is not None:
+                print(
+                    f"modelship deploy: slot {slot}: stopped (version {before[1]} at {before[0]})",
+                    file=sys.stderr,
+                )
+        self._said = now
+        return slots
+
+
+def _serving_event(data: dict[str, Any], addresses: _SlotAddresses) -> None:
+    """The ``serving`` line (:func:`_event`), with each ready slot's address if known."""
+    slots = addresses.look()
+    _event(data if slots is None else {**data, "slots": slots})
+
+
 class _Interrupted(KeyboardInterrupt):
     """SIGINT or SIGTERM during a rollout of ``apply``: raised by :class:`_Signals`.
 
@@ -413,7 +485,10 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
     """Deploy ``version`` on ``dep`` with ``specs`` (the ``--spec`` file read, and its
     spec for ``version``), then follow the alias (see :func:`_follow`); the exit code."""
     file, spec = specs
-    history = _Witness(RegistryHistory(reg))
+    addresses = _SlotAddresses(dep)
+    # Each decision of a rollout is saved: a look then says a slot newly ready (a canary
+    # under analysis) before the rollout ends.
+    history = _Witness(RegistryHistory(reg), on_save=addresses.look)
     strategy = from_spec(
         dep,
         spec,
@@ -437,17 +512,26 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
             return EXIT_FAILED
         completed = history.succeeded(version)
         return _cut_short(dep, signals, args.model, version, completed=completed)
-    _event(
+    _serving_event(
         {
             "event": "serving",
             "endpoint": dep.endpoint,
             "rollout": rollout.id,
             "model": args.model,
             "version": rollout.version,
-        }
+        },
+        addresses,
     )
     return _follow(
-        args, reg, strategy, rollout, dep=dep, signals=signals, history=history, file=file
+        args,
+        reg,
+        strategy,
+        rollout,
+        dep=dep,
+        signals=signals,
+        history=history,
+        file=file,
+        addresses=addresses,
     )
 
 
@@ -461,15 +545,20 @@ class _Witness:
     rollout itself said it, not guessed from what serves.
     """
 
-    def __init__(self, history: DeploymentHistory) -> None:
+    def __init__(
+        self, history: DeploymentHistory, *, on_save: Callable[[], object] | None = None
+    ) -> None:
         self._history = history
+        self._on_save = on_save  # called before each save, whether the save succeeds or not
         # Rollout id -> (version, status), since the last look: in the order the rollouts
         # were first saved, so the last one of a version is the one begun last.
         self._statuses: dict[str, tuple[str, RolloutStatus]] = {}
 
     def save(self, record: RolloutRecord) -> None:
-        """Note ``record``'s status, then save it."""
+        """Note ``record``'s status (and call ``on_save``), then save it."""
         self._statuses[record.id] = (record.version, record.status)
+        if self._on_save is not None:
+            self._on_save()
         self._history.save(record)
 
     def records(self, model: str) -> list[RolloutRecord]:
@@ -544,8 +633,10 @@ class _AliasFollower:
         signals: _Signals,
         history: _Witness,
         file: SpecFile | None,
+        addresses: _SlotAddresses,
     ) -> None:
         self._args = args
+        self._addresses = addresses
         self._file = file
         self._reg = reg
         self._strategy = strategy
@@ -665,7 +756,10 @@ class _AliasFollower:
             self._give_up(wanted)
             return None
         self._rollout, self._serving = rollout, wanted
-        _event({"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted})
+        _serving_event(
+            {"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted},
+            self._addresses,
+        )
         return None
 
     def _spec_for(self, version: str) -> DeploymentSpec:
@@ -763,6 +857,7 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
     signals: _Signals,
     history: _Witness,
     file: SpecFile | None,
+    addresses: _SlotAddresses,
 ) -> int:
     """Serve until stopped (or ``--for`` seconds), following the registry alias.
 
@@ -773,11 +868,20 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
     the retries are one per ``--poll`` seconds, until ``--for`` or a signal ends it.
     The undo window of the rollout serving is closed at the first look after its end.
     A signal between rollouts ends the loop (exit 0); one during a rollout cuts it short
-    (see :class:`_Signals`), and its exit code is returned.
+    (see :class:`_Signals`), and its exit code is returned. Each look also says a slot
+    whose server changed or stopped (see :class:`_SlotAddresses`).
     """
     follower = (
         _AliasFollower(
-            args, reg, strategy, rollout, dep=dep, signals=signals, history=history, file=file
+            args,
+            reg,
+            strategy,
+            rollout,
+            dep=dep,
+            signals=signals,
+            history=history,
+            file=file,
+            addresses=addresses,
         )
         if args.alias is not None
         else None
@@ -801,6 +905,7 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
         if signals.stop.is_set():
             break
         window.close_if_due(rollout)
+        addresses.look()
     return EXIT_OK
 
 
