@@ -259,7 +259,8 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     window : float
         Seconds of data each evaluation reads.
     interval : float
-        Seconds between evaluations.
+        Seconds between evaluations; a wait is never longer than what is left of
+        ``duration``, so the last evaluation is at its end, not up to an interval past it.
     duration : float
         Seconds to watch.
     on_rollback : callable, optional
@@ -377,9 +378,12 @@ def run_checked(  # noqa: PLR0913 - run_policy's keyword-only arguments, plus wh
             break
         if on_step is not None:
             on_step(step)
-        if source_time(source) - start >= duration:
+        elapsed = source_time(source) - start
+        if elapsed >= duration:
             break
-        sleep(interval)
+        # No longer than what is left: the last evaluation lands at the end of the
+        # duration, not up to an interval past it.
+        sleep(min(interval, duration - elapsed))
     return log
 
 

@@ -30,10 +30,24 @@ Examples
 --------
 >>> from modelship.monitor import PrometheusSource
 >>> src = PrometheusSource("http://127.0.0.1:9090", labels={"model": "fraud"})
->>> print(src.render("inference_latency_seconds", "p95", slot="canary", window=60.0))
+>>> print(src.render("inference_latency_seconds", "mean", slot="canary", window=60.0))
+... # doctest: +NORMALIZE_WHITESPACE
+sum(rate(modelship_request_duration_seconds_sum{slot="canary",model="fraud"}[60s])) /
+    sum(rate(modelship_request_duration_seconds_count{slot="canary",model="fraud"}[60s]))
+
+A latency quantile is +Inf when its rank is above the highest finite bucket:
+
+>>> plain = PrometheusSource("http://127.0.0.1:9090")
+>>> print(plain.render("inference_latency_seconds", "p95", slot="canary", window=60.0))
 ... # doctest: +NORMALIZE_WHITESPACE
 histogram_quantile(0.95, sum by (le)
-    (rate(modelship_request_duration_seconds_bucket{slot="canary",model="fraud"}[60s])))
+    (rate(modelship_request_duration_seconds_bucket{slot="canary"}[60s])))
+unless on() max(sum by (le)
+    (rate(modelship_request_duration_seconds_bucket{slot="canary",le!="+Inf"}[60s])))
+    < 0.95 * sum(rate(modelship_request_duration_seconds_bucket{slot="canary",le="+Inf"}[60s]))
+or on() (vector(+Inf) and on() max(sum by (le)
+    (rate(modelship_request_duration_seconds_bucket{slot="canary",le!="+Inf"}[60s])))
+    < 0.95 * sum(rate(modelship_request_duration_seconds_bucket{slot="canary",le="+Inf"}[60s])))
 """
 
 from __future__ import annotations
@@ -86,10 +100,24 @@ _SERVER_5XX = _SERVER_REQUESTS + '{$selector,code=~"5.."}'
 
 
 def _quantile(q: str) -> str:
-    return (
-        f"histogram_quantile({q}, sum by (le) "
-        f"(rate({_SERVER_LATENCY}_bucket{{$selector}}[$window])))"
+    """The ``q`` quantile of the server's latency histogram, +Inf when it is above the
+    highest finite bucket.
+
+    ``histogram_quantile`` alone answers the highest finite bucket's upper bound when the
+    quantile's rank falls in the ``+Inf`` bucket (a slot whose every request takes 30 s
+    reads 10 s with buckets up to 10 s), which would pass ``p95 > 15s``. Buckets are
+    cumulative, so the highest finite bucket's count is the largest of the finite ones
+    (whatever buckets the server has), and the rank is above it exactly when that count
+    is under ``q`` times the ``+Inf`` bucket's: then the answer is +Inf. A rank equal to
+    it stays finite, and a slot without traffic (0 < 0 is false) stays NaN, NoData.
+    """
+    bucket = f"rate({_SERVER_LATENCY}_bucket{{$selector"
+    quantile = f"histogram_quantile({q}, sum by (le) ({bucket}}}[$window])))"
+    above = (
+        f'max(sum by (le) ({bucket},le!="+Inf"}}[$window]))) '
+        f'< {q} * sum({bucket},le="+Inf"}}[$window]))'
     )
+    return f"{quantile} unless on() {above} or on() (vector(+Inf) and on() {above})"
 
 
 #: PromQL templates by ``(metric, stat)``. The keys are the names users write in
@@ -104,7 +132,10 @@ def _quantile(q: str) -> str:
 #: requests it measures: a condition on the amount of traffic, ``request_rate`` or
 #: ``count(...)``, is judged without ``min_samples``; a slot without any series is
 #: NoData for it too, not zero traffic: Prometheus cannot see the slot, which may be
-#: gone, unscraped or mislabelled). ``error_rate`` counts
+#: gone, unscraped or mislabelled). A latency quantile whose rank is above the highest
+#: finite bucket is +Inf, not that bucket's upper bound (``histogram_quantile`` alone
+#: answers the bound: a slot whose requests all take 30 s would read 10 s with buckets up
+#: to 10 s); whatever buckets the server has. ``error_rate`` counts
 #: answers with a 5xx status (the model raised, or the server was not ready) among all
 #: answered inference requests; 4xx answers are the caller's mistakes. Errors use ``or
 #: vector(0)``: a slot that served requests but never failed has no 5xx series yet.

@@ -42,9 +42,15 @@ LATENCY_BUCKETS = (
     2.5,
     5.0,
     10.0,
+    30.0,
+    60.0,
+    120.0,
 )
 """Histogram buckets (seconds): the thresholds users write in SLOs (0.1, 0.2, 0.5 s) are
-bucket edges, so ``histogram_quantile`` and ``le="0.2"`` ratios are exact there."""
+bucket edges, so ``histogram_quantile`` and ``le="0.2"`` ratios are exact there. Slow
+models (a large language model's answer, a batch of images) get real figures up to two
+minutes; a quantile above the last bucket, 120 s, is +Inf in the monitor's default
+queries (:data:`modelship.monitor.DEFAULT_QUERIES`), never 120."""
 
 
 class ServerMetrics:
