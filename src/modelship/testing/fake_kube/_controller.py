@@ -5,7 +5,9 @@ kubelets do between them, far faster: a Deployment whose pod template changed ge
 ReplicaSet scaled to the desired count at once (a surge of 100%); old ReplicaSets are
 scaled to zero once every new pod is available; a ReplicaSet scaled down deletes its
 unready pods first, then the newest ready ones, as Kubernetes ranks them; pods turn
-Running and Ready after ``pod_ready`` seconds unless a fault says they never do; the
+Running after ``pod_ready`` seconds and Ready then too, unless a test says they turn
+Ready only some seconds after their creation (as a readinessProbe's
+``initialDelaySeconds`` makes a real pod wait; :meth:`FakeKube.slow_ready`) or never do; the
 Deployment's status counts them the way the deployment controller does (a count of 0 is
 left out, as the API's ``omitempty`` fields are), with the ``Progressing`` condition
 turning ``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times
@@ -150,11 +152,14 @@ class Controller:
         timings: Timings,
         never_ready: Callable[[Mapping[str, str]], bool],
         deadline_exceeded: Callable[[str, str], bool],
+        ready_after: Callable[[Mapping[str, str]], float] = lambda labels: 0.0,
     ) -> None:
         self.store = store
         self.timings = timings
         self.never_ready = never_ready
         self.deadline_exceeded = deadline_exceeded
+        # seconds from a pod's creation before it may turn Ready (its labels decide)
+        self.ready_after = ready_after
         self._born: dict[str, float] = {}  # pod uid -> monotonic creation time
         # deployment uid -> (template hash/generation, when it last made progress)
         self._progress: dict[str, tuple[str, float]] = {}
@@ -165,9 +170,13 @@ class Controller:
         self.route_refusal: tuple[str, str] | None = None  # (reason, message) of Accepted=False
 
     def pending(self) -> bool:
-        """Whether a timer runs: a pod not yet Running, or a rollout not yet complete."""
+        """Whether a timer runs: a pod not yet Running or waiting out its delay before
+        Ready, or a rollout not yet complete."""
         with self.store.lock:
-            if any(p.get("status", {}).get("phase") != "Running" for p in self.store.raw("pods")):
+            if any(
+                p.get("status", {}).get("phase") != "Running" or self._waits_for_ready(p)
+                for p in self.store.raw("pods")
+            ):
                 return True
             return any(
                 next(
@@ -391,10 +400,23 @@ class Controller:
         status = {"replicas": len(pods), **{k: v for k, v in counts.items() if v}}
         self.store.write_status("replicasets", ns, rs["metadata"]["name"], status)
 
+    def _waits_for_ready(self, pod: Mapping[str, Any]) -> bool:
+        """Whether ``pod`` is not Ready only because its delay before Ready still runs."""
+        meta = pod["metadata"]
+        born = self._born.get(meta["uid"])
+        labels = meta.get("labels", {})
+        return (
+            born is not None
+            and not _pod_ready(pod)
+            and not self.never_ready(labels)
+            and time.monotonic() - born < self.ready_after(labels)
+        )
+
     def _pod(self, pod: dict[str, Any]) -> None:
         meta = pod["metadata"]
         born = self._born.setdefault(meta["uid"], time.monotonic())
-        if time.monotonic() - born < self.timings.pod_ready:
+        age = time.monotonic() - born
+        if age < self.timings.pod_ready:
             return
         status = copy.deepcopy(pod.get("status", {}))
         if "podIP" not in status:
@@ -402,7 +424,10 @@ class Controller:
             status["podIP"] = f"10.244.{self._ip // 250}.{self._ip % 250 + 2}"
             status["hostIP"] = "192.168.49.2"
             status["startTime"] = now_iso()
-        ok = not self.never_ready(meta.get("labels", {}))
+        labels = meta.get("labels", {})
+        # the delay holds back a pod's first Ready only, as initialDelaySeconds does
+        waited = _pod_ready(pod) or age >= self.ready_after(labels)
+        ok = waited and not self.never_ready(labels)
         status["phase"] = "Running"
         status["conditions"] = [
             self._condition(

@@ -322,12 +322,17 @@ class FakeKube:
         self.faults: list[Fault] = []
         self.requests: list[RecordedRequest] = []
         self._never_ready: list[dict[str, str]] = []
+        self._slow_ready: list[tuple[dict[str, str], float]] = []
         self._unhealthy: list[dict[str, str]] = []
         self._exceeded: set[tuple[str, str]] = set()
         self._watched: list[tuple[str, str, bool]] = []
         self.serving_samples: list[tuple[str, str, int]] = []
         self.controller = Controller(
-            self.store, self.timings, self._is_never_ready, lambda ns, n: (ns, n) in self._exceeded
+            self.store,
+            self.timings,
+            self._is_never_ready,
+            lambda ns, n: (ns, n) in self._exceeded,
+            self._ready_after,
         )
         self.store.on_write.append(self._sample)
         self._stop = threading.Event()
@@ -426,6 +431,52 @@ class FakeKube:
         """Undo :meth:`never_ready` for exactly these labels: their pods turn Ready again."""
         with self.store.lock:
             self._never_ready = [sel for sel in self._never_ready if sel != dict(labels)]
+
+    def slow_ready(self, labels: Mapping[str, str], seconds: float) -> None:
+        """Pods with these labels turn Ready only ``seconds`` after their creation.
+
+        As a real pod whose readinessProbe has ``initialDelaySeconds`` does: it is
+        Running, its ``Ready`` condition ``False``, until then (a model server still
+        loading its model). Pods already Ready stay Ready; a pod matched by several calls
+        waits the longest of their seconds; calling again with the same labels replaces
+        their seconds (0: no delay). ``labels`` must be a non-empty mapping of strings to
+        strings (to delay every pod, use ``Timings(pod_ready=...)``) and ``seconds`` a
+        finite number >= 0, or :class:`~modelship.errors.ConfigError` is raised.
+
+        Examples
+        --------
+        >>> with FakeKube() as kube:
+        ...     kube.slow_ready({"modelship.io/version": "4"}, 1.0)
+        ...     kube.slow_ready({"modelship.io/version": "4"}, -1)
+        Traceback (most recent call last):
+        ...
+        modelship.errors.ConfigError: slow_ready seconds=-1 is not allowed; give a finite ...
+        """
+        if (
+            not isinstance(labels, Mapping)
+            or not labels
+            or not all(isinstance(k, str) and k and isinstance(v, str) for k, v in labels.items())
+        ):
+            raise ConfigError(
+                f"slow_ready labels={labels!r} is not allowed; give a non-empty mapping of "
+                "label names to values (strings), e.g. {'modelship.io/version': '4'}; to "
+                "delay every pod, give FakeKube(timings=Timings(pod_ready=...))"
+            )
+        if not (
+            isinstance(seconds, int | float)
+            and not isinstance(seconds, bool)
+            and math.isfinite(seconds)
+            and seconds >= 0
+        ):
+            raise ConfigError(
+                f"slow_ready seconds={seconds!r} is not allowed; give a finite number >= 0 "
+                "(seconds from a pod's creation to its Ready; 0 for no delay)"
+            )
+        selector = dict(labels)
+        with self.store.lock:
+            self._slow_ready = [(sel, s) for sel, s in self._slow_ready if sel != selector]
+            self._slow_ready.append((selector, float(seconds)))
+            self.store.changed.notify_all()
 
     def unhealthy(self, labels: Mapping[str, str]) -> None:
         """Pods with these labels answer 500 on the services proxy (a failing /health)."""
@@ -531,6 +582,9 @@ class FakeKube:
 
     def _is_never_ready(self, labels: Mapping[str, str]) -> bool:
         return any(match_labels(labels, sel) for sel in self._never_ready)
+
+    def _ready_after(self, labels: Mapping[str, str]) -> float:
+        return max((s for sel, s in self._slow_ready if match_labels(labels, sel)), default=0.0)
 
     def _is_unhealthy(self, labels: Mapping[str, str]) -> bool:
         return any(match_labels(labels, sel) for sel in self._unhealthy)
