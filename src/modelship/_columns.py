@@ -569,7 +569,9 @@ def _pandas_codes(value: Any) -> Encoded | None:
 def _arrow_codes(value: Any, source: Any) -> Encoded | None:
     kind = str(value.type)
     if kind in _ARROW_TEXT:
-        value = value.dictionary_encode(null_encoding="encode")
+        # Nulls as null indices ("mask"), which _indices maps to the trailing None label:
+        # with "encode", pyarrow gives string_view's null entry as "" without a null bit.
+        value = value.dictionary_encode()
     elif not kind.startswith("dictionary<"):
         return None
     chunks = list(value.chunks) if hasattr(value, "chunks") else [value]

@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 import threading
+import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Literal
@@ -117,13 +118,25 @@ what any small sample of a real categorical column looks like."""
 _DATE_LIKE_SAMPLE = 20  # labels looked at to call a text column date-like
 
 
+# One thread at a time swaps the warning filters to parse a label: catch_warnings saves
+# and restores the process' filters, so two threads interleaving could leave one's
+# "ignore" behind.
+_PARSE_LOCK = threading.Lock()
+
+
 def _is_date_text(label: str) -> bool:
     if len(label) < 8 or not label[:4].isdigit() or not any(c in label for c in "-:/"):
         return False
-    try:
-        np.datetime64(label.replace("/", "-"))
-    except ValueError:
-        return False
+    with _PARSE_LOCK, warnings.catch_warnings():
+        # NumPy parses a time zone (...Z, +0100) with a warning, a UserWarning (a
+        # DeprecationWarning before NumPy 2), which -W error would turn into a failed run:
+        # whether the label is a date is all that is asked here.
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            np.datetime64(label.replace("/", "-"))
+        except ValueError:
+            return False
     return True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -624,6 +625,7 @@ def _check_schema_fields(
     expected: dict[str, Any] = {"nullable": column.n_missing > 0}
     if isinstance(column, NumericProfile):
         summary = column.summary
+        _check_numeric_dtype(name, schema.dtype, summary)
         ends = (None, None) if summary is None else (summary.quantiles[0], summary.quantiles[-1])
         expected.update(
             # The range recorded at the column's precision (see decimal_bound).
@@ -661,6 +663,37 @@ def _check_schema_fields(
                 f"column {name!r}: the schema's {field!r} {getattr(schema, field)!r} is not "
                 f"what the profiled column says ({value!r})"
             )
+
+
+# The dtype names a numeric column is profiled with: numbers and booleans (NumPy's names
+# and pandas' nullable ones), date-times and text declared numeric. Matched by name, not
+# by np.dtype: float128 is no dtype on some platforms that read the profile.
+_NUMERIC_DTYPE = re.compile(
+    r"bool|boolean|str|object|u?int\d+|float\d+|(datetime|timedelta)64(\[\w+\])?", re.IGNORECASE
+)
+
+
+def _check_numeric_dtype(name: str, dtype: str, summary: QuantileSummary | None) -> None:
+    """Refuse a numeric column's dtype that is no numeric dtype's name, or a float16 or
+    float32 dtype that cannot hold the profiled quantiles: drift checks round the current
+    data to that dtype, so an edited dtype would change the verdict, not fail the read."""
+    if _NUMERIC_DTYPE.fullmatch(dtype) is None:
+        raise ConfigError(
+            f"column {name!r}: the schema's 'dtype' {dtype!r} is not the dtype of a numeric "
+            "column (int64, float32, bool...); profile the data again"
+        )
+    if dtype not in ("float16", "float32") or summary is None:
+        return
+    quantiles = summary.quantiles
+    with np.errstate(over="ignore"):
+        held = quantiles.astype(dtype).astype(np.float64)
+    lost = np.flatnonzero(~((held == quantiles) | np.isnan(quantiles)))
+    if lost.size:
+        raise ConfigError(
+            f"column {name!r}: the schema's 'dtype' {dtype!r} cannot hold the profiled value "
+            f"{float(quantiles[lost[0]])!r}, so the profile was not made from {dtype} data; "
+            "profile the data again"
+        )
 
 
 def rounded_summary(summary: QuantileSummary, precision: np.dtype[Any]) -> QuantileSummary:

@@ -137,7 +137,10 @@ def _format_label(value: Any) -> str:
     elif isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bytes):
-        return str(value.decode("utf-8", errors="replace"))
+        # Valid UTF-8 keeps its text; an invalid byte is written as its escape (b"\xff"
+        # as "\\xff"), so different bytes stay different categories ("replace" merged
+        # them all into U+FFFD) and the label stays valid JSON text.
+        return str(value.decode("utf-8", errors="backslashreplace"))
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
