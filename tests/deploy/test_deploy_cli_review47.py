@@ -12,6 +12,8 @@ import os
 import re
 import signal
 import subprocess
+import sys
+import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -19,9 +21,10 @@ from typing import Any
 import pytest
 from _local_fixtures import served_registry  # noqa: F401 - a fixture
 from test_deploy_cli import registry, version_served  # noqa: F401 - a fixture, a helper
-from test_review_stop34_cli import next_event, start_apply, stop, wait_for_event
+from test_review_stop34_cli import CODE, next_event, start_apply, stop, wait_for_event
 
 import modelship as ms
+from modelship.deploy import RegistryHistory
 
 SLOT_LINE = re.compile(
     r"^modelship deploy: slot (\w+): (http://127\.0\.0\.1:\d+) \(version (\w+)\)$"
@@ -106,12 +109,17 @@ def test_apply_says_a_slot_stopped_once_the_undo_window_closed(registry: str) ->
         blue = slots_of(next_event(apply))["blue"]["url"]
         ms.open_registry(registry).set_alias("fraud", "production", "2", expected="1")
         assert next_event(apply)["version"] == "2"
-        # Said before the scaled-down decision is saved: no wait on the output itself.
         assert wait_for_event(registry, "2", "scaled_down", "undo window closed", 20)
+        # Said right after the scaled-down decision is saved (a look follows each save).
+        line = f"modelship deploy: slot blue: stopped (version 1 at {blue})"
         err = stderr_so_far(apply)
+        deadline = time.monotonic() + 20
+        while line not in err.splitlines() and time.monotonic() < deadline:
+            time.sleep(0.1)
+            err += stderr_so_far(apply)
     finally:
         stop(apply)
-    assert f"modelship deploy: slot blue: stopped (version 1 at {blue})" in err.splitlines()
+    assert line in err.splitlines()
 
 
 @pytest.mark.slow
@@ -145,3 +153,42 @@ def test_apply_says_the_canary_slot_url_while_the_canary_is_analysed(
         assert version_served(url) == "2"
     finally:
         stop(apply)
+
+
+@pytest.mark.slow
+def test_apply_with_stderr_reader_gone_still_serves_and_records_its_rollouts(
+    registry: str,  # noqa: F811
+) -> None:
+    # `apply ... 2>&1 | head -n 1`: saying a slot's address on a stderr whose reader has
+    # gone raised BrokenPipeError out of the rollout's own save; nothing after `applied`
+    # was recorded, and apply exited 0 at once, serving nothing.
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before apply writes anything
+    try:
+        apply = subprocess.Popen(
+            [sys.executable, "-c", CODE, "apply", registry, "fraud", "1", "--poll", "0.1"],
+            stdout=subprocess.PIPE,
+            stderr=write_end,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        )
+    finally:
+        os.close(write_end)
+    try:
+        first = next_event(apply)
+        assert first["version"] == "1"
+        assert version_served(str(first["endpoint"])) == "1"
+        ms.open_registry(registry).set_alias("fraud", "production", "2", expected="1")
+        second = next_event(apply)
+        assert second["version"] == "2"
+        assert version_served(str(first["endpoint"])) == "2"
+        apply.send_signal(signal.SIGTERM)
+        apply.communicate(timeout=60)
+    finally:
+        stop(apply)
+    assert apply.returncode == 0
+    records = RegistryHistory(ms.open_registry(registry)).records("fraud")
+    assert [(r.version, r.status.value) for r in records] == [
+        ("1", "succeeded"),
+        ("2", "succeeded"),
+    ]

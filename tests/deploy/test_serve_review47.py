@@ -24,6 +24,7 @@ import pytest
 
 import modelship as ms
 from modelship.deploy.serve import ModelServer, ServeConfig
+from modelship.errors import ConfigError
 
 SECRET = "secret /home/x/data.csv"
 SAYS = "ValueError (the server's log has its message and traceback)"
@@ -140,3 +141,122 @@ def test_modelship_serve_exits_2_logging_the_message_and_traceback(tmp_path: Pat
     assert f"model leaky version 1 failed to start: ValueError: {SECRET}" in done.stderr
     assert "Traceback (most recent call last)" in done.stderr
     assert 'leaky_models.py", line' in done.stderr  # where the model raised
+
+
+# --- the model's own code raising a modelship error, or raising while it is unpickled -----
+
+PASSWORD = "hunter2"
+URL_SECRET = f"postgres://admin:{PASSWORD}@db.internal/features /home/x/data.csv"
+
+
+class _RaisesOurs:
+    """Its own predict raises a modelship error (its code may use ours) naming a secret."""
+
+    n_features_in_ = 2
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        raise ConfigError(f"feature store at {URL_SECRET} refused")
+
+
+class _UnpicklingRaises:
+    """Its own unpickling code raises naming a secret: the load fails in the registry."""
+
+    n_features_in_ = 2
+
+    def __init__(self) -> None:
+        self.threshold = 0.5  # a state to set: pickle calls no __setstate__ without one
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        raise ValueError(f"cannot connect to {URL_SECRET}")
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros(len(x))
+
+
+class _AttributeRaisesOurs:
+    """Reading its ``n_features_in_`` (its own property) raises a modelship error."""
+
+    @property
+    def n_features_in_(self) -> int:
+        raise ConfigError(f"no schema at {URL_SECRET}")
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return np.zeros(len(x))
+
+
+def _shown_by(server: ModelServer) -> list[str]:
+    client = _client(server)
+    answers = [
+        client.get("/ready"),
+        client.post("/predict", json={"instances": [[0.0, 0.0]]}),
+        client.get("/v2/models/m"),
+    ]
+    assert all(a.status_code == 503 for a in answers), [a.text for a in answers]
+    return [a.text for a in answers]
+
+
+def test_a_modelship_error_the_models_predict_raised_on_the_warm_up_is_named_by_type() -> None:
+    server = _failed_server(_RaisesOurs())
+    texts = _shown_by(server)
+    assert server.error == "ConfigError (the server's log has its message and traceback)"
+    for text in texts:
+        assert "ConfigError" in text, text
+        assert PASSWORD not in text, text
+        assert "/home/x" not in text, text
+    server.close()
+
+
+def test_a_modelship_error_raised_reading_the_models_attributes_is_named_by_type() -> None:
+    server = _failed_server(_AttributeRaisesOurs())
+    assert server.error == "ConfigError (the server's log has its message and traceback)"
+    server.close()
+
+
+def test_the_models_unpickling_code_failing_the_load_is_named_by_type(tmp_path: Path) -> None:
+    reg = ms.open_registry(str(tmp_path / "registry"))
+    reg.register(model_name="m", model=_UnpicklingRaises())
+    server = _failed_server_of(lambda: reg.load("m", "1"))
+    texts = _shown_by(server)
+    assert server.error == (
+        "SerializationError: serializer 'joblib' could not read m 1: ValueError "
+        "(the server's log has its message and traceback)"
+    )
+    for text in texts:
+        assert "SerializationError" in text, text
+        assert "ValueError" in text, text
+        assert PASSWORD not in text, text
+        assert "/home/x" not in text, text
+    server.close()
+
+
+def test_the_log_has_the_unpickling_codes_message_and_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    reg = ms.open_registry(str(tmp_path / "registry"))
+    reg.register(model_name="m", model=_UnpicklingRaises())
+    with caplog.at_level(logging.ERROR, logger="modelship"):
+        server = _failed_server_of(lambda: reg.load("m", "1"))
+    (record,) = [r for r in caplog.records if "failed to start" in r.getMessage()]
+    assert f"ValueError: cannot connect to {URL_SECRET}" in record.getMessage()
+    assert record.exc_info is not None
+    server.close()
+
+
+def test_a_registry_failure_loading_is_shown_with_its_url_credentials_hidden() -> None:
+    # Not the model's code: the registry's own failure is said, as it is written; a
+    # password in a URL it names is not.
+    def load() -> Any:
+        raise RuntimeError(f"registry at https://ci:{PASSWORD}@models.example.com unreachable")
+
+    server = _failed_server_of(load)
+    assert server.error == "RuntimeError: registry at https://***@models.example.com unreachable"
+    for text in _shown_by(server):
+        assert PASSWORD not in text, text
+    server.close()
+
+
+def _failed_server_of(load: Any) -> ModelServer:
+    server = ModelServer(load, name="m", version="1")
+    server.start()
+    assert server.state.value == "failed"
+    return server

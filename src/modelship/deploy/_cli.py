@@ -53,6 +53,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import signal
 import sys
 import threading
@@ -101,6 +103,8 @@ from modelship.errors import ConfigError, Conflict, ModelshipError
 from modelship.registry._registry import signing_key_of
 
 __all__ = ["add_commands", "build_parser", "main", "roll_alias_back"]
+
+_log = logging.getLogger("modelship.deploy")
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -246,6 +250,17 @@ def _event(data: dict[str, Any]) -> None:
         silence_stdout()
 
 
+def _silence_stderr() -> None:
+    """Point standard error at nothing (as :func:`silence_stdout` does standard output):
+    its reader has gone, and what is still written there would fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stderr.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's capture)
+        pass
+
+
 @runtime_checkable
 class _AddressesSlots(Protocol):
     """A deployer whose slots each answer at an address of their own (the local one)."""
@@ -267,6 +282,7 @@ class _SlotAddresses:
     def __init__(self, dep: object) -> None:
         self._dep = dep if isinstance(dep, _AddressesSlots) else None
         self._said: dict[str, tuple[str, str]] = {}  # slot -> (url, version)
+        self._quiet = False  # standard error's reader has gone: nothing more is said
 
     def look(self) -> list[dict[str, Any]] | None:
         """Each ready slot (its state and ``url``), after saying what changed; None for a
@@ -291,17 +307,28 @@ class _SlotAddresses:
         for slot in sorted(self._said.keys() | now.keys()):
             before, after = self._said.get(slot), now.get(slot)
             if after is not None and after != before:
-                print(
-                    f"modelship deploy: slot {slot}: {after[0]} (version {after[1]})",
-                    file=sys.stderr,
-                )
+                self._say(f"slot {slot}: {after[0]} (version {after[1]})")
             elif after is None and before is not None:
-                print(
-                    f"modelship deploy: slot {slot}: stopped (version {before[1]} at {before[0]})",
-                    file=sys.stderr,
-                )
+                self._say(f"slot {slot}: stopped (version {before[1]} at {before[0]})")
         self._said = now
         return slots
+
+    def _say(self, line: str) -> None:
+        """One line on stderr, unless its reader has gone.
+
+        The lines are for a person watching; ``apply`` is a server, and a reader gone
+        (``apply ... 2>&1 | head -n 1``) or a stream closed must not stop it, nor the
+        rollout saved after a look. Once a write failed, standard error is pointed at
+        the null device, so that what else is written there, and the interpreter's final
+        flush, go nowhere instead of failing again.
+        """
+        if self._quiet:
+            return
+        try:
+            print(f"modelship deploy: {line}", file=sys.stderr, flush=True)
+        except (OSError, ValueError):  # BrokenPipeError, any failed write, a closed stream
+            self._quiet = True
+            _silence_stderr()
 
 
 def _serving_event(data: dict[str, Any], addresses: _SlotAddresses) -> None:
@@ -549,17 +576,33 @@ class _Witness:
         self, history: DeploymentHistory, *, on_save: Callable[[], object] | None = None
     ) -> None:
         self._history = history
-        self._on_save = on_save  # called before each save, whether the save succeeds or not
+        # Called after each save, whether the save succeeds or not; informational: what it
+        # raises is not the rollout's failure, and never stops a save.
+        self._on_save = on_save
         # Rollout id -> (version, status), since the last look: in the order the rollouts
         # were first saved, so the last one of a version is the one begun last.
         self._statuses: dict[str, tuple[str, RolloutStatus]] = {}
 
     def save(self, record: RolloutRecord) -> None:
-        """Note ``record``'s status (and call ``on_save``), then save it."""
+        """Note ``record``'s status, save it, then call ``on_save``.
+
+        The record is saved first: a failure of ``on_save`` (it says slot addresses on
+        stderr, whose reader may have gone) never leaves a rollout unrecorded, and is
+        not raised.
+        """
         self._statuses[record.id] = (record.version, record.status)
-        if self._on_save is not None:
+        try:
+            self._history.save(record)
+        finally:
+            self._look()
+
+    def _look(self) -> None:
+        if self._on_save is None:
+            return
+        try:
             self._on_save()
-        self._history.save(record)
+        except Exception:  # informational: the rollout and its record do not depend on it
+            _log.warning("saying the slots' addresses failed", exc_info=True)
 
     def records(self, model: str) -> list[RolloutRecord]:
         """The history's records of ``model``."""

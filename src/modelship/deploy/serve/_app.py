@@ -77,7 +77,7 @@ from modelship.deploy.serve._log import (
     time_free,
 )
 from modelship.deploy.serve._metrics import ServerMetrics
-from modelship.errors import ConfigError, MissingDependency, ModelshipError
+from modelship.errors import ConfigError, MissingDependency, ModelshipError, SerializationError
 
 try:
     import orjson
@@ -401,7 +401,43 @@ def _start_failed(exc: BaseException) -> str:
     >>> _start_failed(ValueError("cannot read /home/x/data.csv"))
     "ValueError (the server's log has its message and traceback)"
     """
-    return f"{type(exc).__name__} (the server's log has its message and traceback)"
+    return f"{type(exc).__name__}{_IN_THE_LOG}"
+
+
+_IN_THE_LOG = " (the server's log has its message and traceback)"
+
+
+def _load_failed(exc: BaseException) -> str | None:
+    """What ``/ready`` and the 503s say of a :class:`SerializationError` raised loading
+    the model whose cause is not ours (the model's own unpickling code, a
+    ``__setstate__``, raised it): the serializer's own words and the cause's type, without
+    the cause's message, which may name paths, data or secrets. None for anything else.
+
+    Examples
+    --------
+    >>> try:
+    ...     try:
+    ...         raise ValueError("cannot connect to /home/x/data.csv")
+    ...     except ValueError as cause:
+    ...         raise SerializationError(
+    ...             f"serializer 'joblib' could not read m 1: ValueError: {cause}"
+    ...         ) from cause
+    ... except SerializationError as exc:
+    ...     print(_load_failed(exc))
+    SerializationError: serializer 'joblib' could not read m 1: ValueError (the server's log ...)
+    """
+    cause = exc.__cause__
+    if not isinstance(exc, SerializationError) or cause is None:
+        return None
+    if isinstance(cause, ModelshipError):
+        return None
+    # The registry's message ends with the cause as `Type: message` (registry/_load.py).
+    text, told = str(exc), f": {type(cause).__name__}: {cause}"
+    words = text[: -len(told)] if text.endswith(told) else "could not read the model"
+    # A module the server lacks is named (by the import's own attribute, not its message):
+    # the usual cause, and what the operator installs.
+    missing = f" {cause.name!r}" if isinstance(cause, ModuleNotFoundError) and cause.name else ""
+    return f"{type(exc).__name__}: {words}: {type(cause).__name__}{missing}{_IN_THE_LOG}"
 
 
 def _numpy_refused(value: Any) -> Any:
@@ -417,11 +453,14 @@ def _response(status: int, content: Any, headers: dict[str, str] | None = None) 
 
 
 def _model_callables(
-    model: Any,
+    model: Any, read: Callable[[Any, str, Any], Any] = getattr
 ) -> tuple[Callable[[Any], Any], Callable[[Any], Any] | None]:
-    predict = getattr(model, "predict", None)
+    """The model's ``predict`` and ``predict_proba`` (None if it has none), its
+    attributes read by ``read`` (``getattr``); a :class:`ConfigError` if it has neither
+    ``predict`` nor is callable."""
+    predict = read(model, "predict", None)
     if callable(predict):
-        proba = getattr(model, "predict_proba", None)
+        proba = read(model, "predict_proba", None)
         return predict, proba if callable(proba) else None
     if callable(model):
         return model, None
@@ -537,6 +576,8 @@ class ModelServer:
         self._proba: Callable[[Any], Any] | None = None
         self._default_outputs: list[str] = ["predict"]
         self._n_features: int | None = None
+        # What the model's own code raised last starting (see _model_code).
+        self._raised_by_model: BaseException | None = None
         # What the metadata says of each output: the warm-up's answers, when there was one.
         self._output_dtype, self._output_shape = "FP64", [-1]
         self._proba_dtype, self._proba_shape = "FP64", [-1, -1]
@@ -600,30 +641,42 @@ class ModelServer:
         and :attr:`error` says why (until a later start, in another lifespan, succeeds)."""
         self.state = ServerState.LOADING
         self.error = None  # a failure of an earlier lifespan is not this load's
+        self._raised_by_model = None
         loaded = False
         try:
             model = self._load()
             loaded = True
-            predict, proba = _model_callables(model)
+            read = functools.partial(self._model_code, getattr)
+            predict, proba = _model_callables(model, read)
             self._predict, self._proba = predict, proba
-            self._n_features = _n_features(model)
+            self._n_features = self._model_code(_n_features, model)
             self._default_outputs = self._v2_defaults()
             self._warm_up()
         except BaseException as exc:
             self.state = ServerState.FAILED
             detail = f"{type(exc).__name__}: {exc}{_main_hint(exc)}"
-            # Once loaded, an exception not ours was raised by the model's own code (its
-            # predict on the warm-up rows, its attributes): its message may name paths,
-            # data or secrets, so /ready and the 503s name its type only, as a 500 does;
-            # the log has it whole, with its traceback.
-            models = loaded and not isinstance(exc, ModelshipError)
-            self.error = _start_failed(exc) if models else detail
+            # What the model's own code raised (its predict on the warm-up rows, its
+            # attributes), a modelship error included, or, once loaded, any exception not
+            # ours: its message may name paths, data or secrets, so /ready and the 503s
+            # name its type only, as a 500 does. The model's unpickling code failing the
+            # load: the serializer's words and the cause's type. The log has it whole,
+            # with its traceback.
+            models = exc is self._raised_by_model or (
+                loaded and not isinstance(exc, ModelshipError)
+            )
+            unpickling = None if loaded else _load_failed(exc)
+            shown = _start_failed(exc) if models else unpickling
+            if shown is None:
+                shown = detail
+            elif unpickling is not None:
+                shown += _main_hint(exc)
+            self.error = hide_credentials(shown)
             logger.error(
                 "model %s version %s failed to start: %s",
                 self.name,
                 self.version,
                 detail,
-                exc_info=exc if models else None,
+                exc_info=exc if models or unpickling is not None else None,
             )
             if self._on_failure is not None:
                 self._on_failure(exc)
@@ -633,6 +686,16 @@ class ModelServer:
         self.state = ServerState.READY
         self.metrics.ready.set(1)
         logger.info("model %s version %s is ready", self.name, self.version)
+
+    def _model_code(self, call: Callable[..., _T], *args: Any) -> _T:
+        """``call(*args)``, which runs the model's own code (its predict, its attributes):
+        what it raises is noted, so that a start it fails names the exception's type
+        only, whatever the type (a model may raise a modelship error of its own)."""
+        try:
+            return call(*args)
+        except BaseException as exc:
+            self._raised_by_model = exc
+            raise
 
     def _v2_defaults(self) -> list[str]:
         """The methods a v2 request naming no outputs runs (checked against the model)."""
@@ -666,12 +729,13 @@ class ModelServer:
                     f"{self._n_features}"
                 )
         assert self._predict is not None
-        out, first = _timed(self._predict, x)  # the first call pays one-time costs
+        # The first call pays one-time costs.
+        out, first = self._model_code(_timed, self._predict, x)
         timings: list[float] = []
         for _ in range(WARMUP_CALLS):
             if first + sum(timings) > 1.0:
                 break  # a slow model: one more call is measurement enough
-            out, seconds = _timed(self._predict, x)
+            out, seconds = self._model_code(_timed, self._predict, x)
             timings.append(seconds)
         self._seconds_per_row = (min(timings) if timings else first) / len(x)
         try:
@@ -688,7 +752,7 @@ class ModelServer:
         cannot be served (:meth:`_leave_out_proba`)."""
         reading = False
         try:
-            answer = proba_of(x)
+            answer = self._model_code(proba_of, x)
             reading = True
             proba = _served("predict_proba", answer, len(x), self._readings)
             # Its cells' text (str()) is the model's code too.
