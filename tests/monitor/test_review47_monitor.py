@@ -6,8 +6,14 @@
    Checked against the real Prometheus, scraping an exporter whose buckets are not the
    server's (the templates must not know them) and whose every scrape is one consistent
    snapshot (all counters of a slot grow in the same proportion), so each answer is exact.
+   The +Inf test then compared each ``le`` value's sum, and said +Inf where two servers
+   of a slot spell a bound differently or have different buckets; ``le="+inf"`` escaped it.
 2. ``run_policy`` slept a whole interval after each evaluation even when less than that
-   was left of ``duration``, then evaluated again: up to an interval past it.
+   was left of ``duration``, then evaluated again: up to an interval past it. Cut to
+   the duration, the last evaluation re-read the previous one's window and counted the
+   same bad minute as a second consecutive failure.
+3. A canary analysis made any infinite value ``error``: a canary slower than every bucket
+   (p95 +Inf) was not failed, a good one against a baseline with one +Inf step aborted.
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import attrs
@@ -24,7 +30,15 @@ from monitor_support import LATENCY_BUCKETS, free_port, run_prometheus, wait_for
 
 import modelship as ms
 from modelship.deploy.serve._metrics import LATENCY_BUCKETS as SERVER_BUCKETS
-from modelship.monitor import InMemorySource, NoData, PrometheusSource, RollbackPolicy, Samples
+from modelship.monitor import (
+    CanaryMetric,
+    InMemorySource,
+    NoData,
+    PrometheusSource,
+    RollbackPolicy,
+    Samples,
+    compare_metric,
+)
 
 LATENCY = "inference_latency_seconds"
 QUANTILES = {"p50": "0.5", "median": "0.5", "p90": "0.9", "p95": "0.95", "p99": "0.99"}
@@ -39,10 +53,39 @@ MIXES: dict[str, list[tuple[float, int]]] = {
 }
 
 
+# Slots of several servers, each with its own buckets and spelling of ``le`` (what a
+# rollout, or exporters written by hand, give): slot -> [(pod, buckets, write le, +Inf
+# le, mix)]. Every request of "spell" and "mixed" is within some server's buckets.
+PODS: dict[
+    str, list[tuple[str, tuple[float, ...], Callable[[float], str], str, list[tuple[float, int]]]]
+] = {
+    # prometheus_client writes "4.0", a Go client "4": histogram_quantile reads one bucket
+    "spell": [
+        ("p", (1.0, 2.0, 4.0), repr, "+Inf", [(3.0, 100)]),
+        ("g", (1.0, 2.0, 4.0), "{:g}".format, "+Inf", [(3.0, 100)]),
+    ],
+    # an old server with buckets up to 2 s, a new one up to 8 s
+    "mixed": [
+        ("old", (1.0, 2.0), repr, "+Inf", [(0.04, 100)]),
+        ("new", (1.0, 2.0, 4.0, 8.0), repr, "+Inf", [(3.0, 100)]),
+    ],
+    # Go's ParseFloat (so Prometheus) reads these as +Inf too
+    "lowinf": [("a", (1.0, 2.0), repr, "+inf", [(300.0, 100)])],
+    "infinity": [("a", (1.0, 2.0), repr, "Infinity", [(300.0, 100)])],
+}
+
+
 def _exposition(scrape: int) -> bytes:
     """Every counter of every slot at ``scrape`` times its requests per scrape."""
     name = "modelship_request_duration_seconds"
     lines = []
+    for slot, pods in PODS.items():
+        for pod, buckets, spell, inf, mix in pods:
+            labels = f'slot="{slot}",pod="{pod}"'
+            for edge in buckets:
+                count = sum(n * scrape for latency, n in mix if latency <= edge)
+                lines.append(f'{name}_bucket{{{labels},le="{spell(edge)}"}} {count}')
+            lines.append(f'{name}_bucket{{{labels},le="{inf}"}} {sum(n * scrape for _, n in mix)}')
     for slot, mix in MIXES.items():
         for edge in LATENCY_BUCKETS:
             count = sum(n * scrape for latency, n in mix if latency <= edge)
@@ -166,6 +209,40 @@ def test_a_quantile_of_a_slot_without_traffic_is_no_data_not_inf(
     assert "NaN" in out.reason
 
 
+@pytest.mark.parametrize("stat", ["p95", "p99"])
+def test_a_slot_whose_servers_spell_le_differently_keeps_its_finite_quantile(
+    scraped: Scraped, stat: str
+) -> None:
+    # Every request takes 3 s, within both servers' buckets ("4.0" and "4"). Summed by
+    # le, neither spelling of the top bucket counts more than half the requests: the old
+    # template said +Inf.
+    out = _fetch(scraped, "spell", stat)
+    assert isinstance(out, Samples)
+    value = float(out.values[-1])
+    assert value == _plain_quantile(scraped, "spell", QUANTILES[stat])
+    assert 2.0 < value <= 4.0
+
+
+def test_a_slot_of_servers_with_different_buckets_is_what_histogram_quantile_answers(
+    scraped: Scraped,
+) -> None:
+    # The old server's top bucket (2 s) is no top bucket of the merged histogram: summed by
+    # le, no bucket counts both servers' requests, and the old template said +Inf.
+    out = _fetch(scraped, "mixed", "p95")
+    assert isinstance(out, Samples)
+    assert float(out.values[-1]) == _plain_quantile(scraped, "mixed", "0.95") == 8.0
+
+
+@pytest.mark.parametrize("slot", ["lowinf", "infinity"])
+def test_an_inf_bucket_spelled_otherwise_still_makes_a_quantile_above_it_inf(
+    scraped: Scraped, slot: str
+) -> None:
+    assert _plain_quantile(scraped, slot, "0.95") == 2.0  # Prometheus reads it as +Inf
+    out = _fetch(scraped, slot, "p95")
+    assert isinstance(out, Samples)
+    assert float(out.values[-1]) == math.inf
+
+
 def test_a_policy_fails_a_slot_slower_than_every_bucket(scraped: Scraped) -> None:
     policy = RollbackPolicy(conditions=["p95(inference_latency_seconds) > 15s"])
     decision = policy.evaluate(scraped.source, slot="slow", window=WINDOW, at=scraped.at)
@@ -233,3 +310,168 @@ def test_a_clock_that_stands_still_still_bounds_the_evaluations() -> None:
         sleep=lambda seconds: None,
     )
     assert len(list(log)) == 3  # ceil(600 / 500) + 1
+
+
+# --- 3. the cut last evaluation reads only the time not judged yet --------------------------
+
+
+def _one_bad_stretch(clock: _Clock, bad: tuple[float, float], until: float) -> InMemorySource:
+    """Every request in ``(bad[0], bad[1]]`` fails, none before or after: two a second."""
+    src = InMemorySource(now=lambda: clock.now)
+    stamps = [i * 0.5 for i in range(1, int(2 * until))]
+    src.add(
+        "error_rate",
+        slot="green",
+        values=[1.0 if bad[0] < t <= bad[1] else 0.0 for t in stamps],
+        timestamps=stamps,
+    )
+    return src
+
+
+@pytest.mark.parametrize(
+    ("duration", "interval", "bad", "last"),
+    [
+        # one bad minute judged at 120; the cut evaluation at 120.5 read (60.5, 120.5] again
+        (120.5, 60.0, (60.0, 120.0), (120.5, 0.5, "inconclusive")),
+        # --interval 45 --duration 600: a bad 45 s judged at 585, read again at 600
+        (600.0, 45.0, (540.0, 585.0), (600.0, 15.0, "pass")),
+    ],
+)
+def test_a_cut_last_evaluation_does_not_count_the_same_bad_time_twice(
+    duration: float,
+    interval: float,
+    bad: tuple[float, float],
+    last: tuple[float, float, str],
+) -> None:
+    clock = _Clock()
+    src = _one_bad_stretch(clock, bad, until=duration + 100)
+    policy = RollbackPolicy(
+        conditions=["error_rate > 1% min_samples=10"],
+        failure_limit=None,
+        consecutive_failure_limit=1,  # one failure is allowed, not two in a row
+        deadline=None,
+    )
+    log = ms.monitor.run_policy(
+        src,
+        policy,
+        slot="green",
+        window=interval,
+        interval=interval,
+        duration=duration,
+        sleep=clock.sleep,
+    )
+    assert log.rolled_back is None
+    steps = list(log)
+    assert steps[-2][1].verdict == "fail"  # the bad stretch, judged once
+    decision, step = steps[-1]
+    assert (step.at, decision.window, step.verdict) == last
+
+
+def test_a_cut_last_evaluation_still_fails_on_bad_time_of_its_own() -> None:
+    clock = _Clock()
+    src = _one_bad_stretch(clock, (120.0, 150.0), until=300.0)
+    policy = RollbackPolicy(
+        conditions=["error_rate > 1% min_samples=10"], consecutive_failure_limit=1, deadline=None
+    )
+    log = ms.monitor.run_policy(
+        src, policy, slot="green", window=60.0, interval=60.0, duration=150.0, sleep=clock.sleep
+    )
+    decision, step = list(log)[-1]
+    assert (step.at, decision.window, step.verdict) == (150.0, 30.0, "fail")
+
+
+def test_a_watch_whose_every_wait_is_whole_reads_whole_windows() -> None:
+    clock = _Clock()
+    src = _one_bad_stretch(clock, (0.0, 0.0), until=300.0)
+    log = ms.monitor.run_policy(
+        src,
+        RollbackPolicy(conditions=["error_rate > 1%"], deadline=None),
+        slot="green",
+        window=90.0,
+        interval=60.0,
+        duration=180.0,
+        sleep=clock.sleep,
+    )
+    assert [decision.window for decision, _ in log] == [90.0, 90.0, 90.0, 90.0]
+
+
+# --- 4. a canary analysis judges infinite quantiles by rank ---------------------------------
+
+P95 = CanaryMetric(LATENCY, stat="p95", tolerance=0.1, critical=True)
+
+
+def test_a_canary_slower_than_every_bucket_fails_on_an_infinite_shift() -> None:
+    judged = compare_metric([math.inf] * 10, [0.05] * 10, P95)
+    assert judged.verdict == "fail", judged.reason
+    assert judged.test is not None
+    assert (judged.test.shift, judged.test.ci_low, judged.test.ci_high) == (math.inf,) * 3
+
+
+def test_a_canary_slower_than_every_bucket_fails_the_analysis() -> None:
+    src = InMemorySource(now=100.0)
+    src.add(LATENCY, slot="canary", values=[math.inf] * 10, timestamps=range(90, 100))
+    src.add(LATENCY, slot="baseline", values=[0.05] * 10, timestamps=range(90, 100))
+    report = ms.monitor.canary_analysis(
+        src, [P95], canary="canary", baseline="baseline", window=60.0
+    )
+    assert report.verdict == "fail", report.reasons
+
+
+def test_a_good_canary_against_a_baseline_with_one_infinite_step_is_judged() -> None:
+    judged = compare_metric([0.05] * 10, [0.05] * 9 + [math.inf], P95)
+    assert judged.verdict == "pass", judged.reason
+
+
+def test_a_canary_better_than_a_baseline_above_every_bucket_passes() -> None:
+    judged = compare_metric([0.05] * 10, [math.inf] * 10, P95)
+    assert judged.verdict == "pass", judged.reason
+    accuracy = CanaryMetric("accuracy", direction="decrease", tolerance=0.1)
+    assert compare_metric([math.inf] * 10, [0.05] * 10, accuracy).verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    ("canary", "baseline"),
+    [
+        ([math.inf] * 10, [math.inf] * 10),  # both slower than every bucket
+        ([math.inf] * 10, [math.inf] * 9 + [0.05]),  # 90 of 100 pairs are inf - inf
+        ([-math.inf] * 10, [-math.inf] * 10),
+    ],
+)
+def test_a_shift_resting_on_ties_of_equal_infinities_is_an_error(
+    canary: list[float], baseline: list[float]
+) -> None:
+    # inf - inf is counted as a tie, never measured: the shift is undefined, not 0, and
+    # the canary must not pass as equal to its baseline.
+    judged = compare_metric(canary, baseline, P95)
+    assert judged.verdict == "error"
+    assert "undefined" in judged.reason
+    assert "widen" in judged.reason
+
+
+def test_a_shift_between_minus_and_plus_infinity_is_an_error() -> None:
+    judged = compare_metric([-math.inf] * 5 + [math.inf] * 5, [0.05] * 10, P95)
+    assert judged.verdict == "error"
+    assert "undefined" in judged.reason
+
+
+@pytest.mark.parametrize(
+    ("x", "y"),
+    [
+        ([1.0, math.inf], [1.0, math.inf]),
+        ([-math.inf, 0.0, 2.5, math.inf, math.inf], [-1.0, 0.5, math.inf]),
+        ([-math.inf, -math.inf], [0.0, math.inf]),
+    ],
+)
+def test_pairwise_differences_with_infinities_are_ranks(x: list[float], y: list[float]) -> None:
+    def difference(a: float, b: float) -> float:
+        return 0.0 if math.isinf(a) and a == b else a - b
+
+    expected = sorted(difference(a, b) for a in x for b in y)
+    ranks = list(range(len(expected)))
+    assert ms.monitor.pairwise_difference_quantiles(sorted(x), sorted(y), ranks) == expected
+
+
+def test_a_rank_test_with_tied_infinities_counts_them_as_one_tie_group() -> None:
+    with_inf = ms.monitor.mann_whitney([math.inf] * 3 + [1.0, 2.0], [math.inf] * 2 + [0.5] * 4)
+    finite = ms.monitor.mann_whitney([9.0] * 3 + [1.0, 2.0], [9.0] * 2 + [0.5] * 4)
+    assert (with_inf.statistic, with_inf.p_value) == (finite.statistic, finite.p_value)

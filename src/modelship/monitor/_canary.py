@@ -16,7 +16,9 @@ continuous metric). A metric is judged:
   tie makes it the normal approximation, whose smallest p-value can be far larger: one
   value against 200 tied ones reaches only 0.086), or a sample is below the metric's
   ``min_samples``; and whenever the interval is unbounded on the side that would show
-  the canary worse: no values could fail it, so it never passes;
+  the canary worse: no values could fail it, so it never passes (an interval at that
+  infinity alone, ``[-inf, -inf]`` where higher is worse, says the canary is better:
+  a baseline above every bucket);
 * for a 0/1 metric judged on its rates, ``inconclusive`` too instead of a pass when
   even a canary whose every value is bad (1 where higher is worse, 0 where lower is)
   would not be shown worse beyond the tolerance, while the baseline's rate leaves room
@@ -31,7 +33,12 @@ continuous metric). A metric is judged:
   against the tolerance as usual);
 * ``pass`` otherwise;
 * ``no_data`` and ``error`` when the source had nothing or failed: missing values are
-  never zeros, and NaN values are dropped before the test.
+  never zeros, and NaN values are dropped before the test; ``error`` too when the shift
+  is undefined. Infinite values (a latency quantile above the histogram's highest finite
+  bucket) are ranks: ``+inf`` is worse than any finite value, two equal infinities tie
+  (a 0 difference), so a canary slower than every bucket fails on an infinite shift; the
+  shift is undefined when half the pairs or more compare equal infinities (both slots
+  above the buckets: widen them).
 
 The metrics' verdicts combine into a score, the share of the judged weight that passed
 (Kayenta's idea), and a verdict:
@@ -265,9 +272,13 @@ def compare_metric(
 ) -> MetricJudgement:
     """Judge one metric from the canary's and the baseline's values.
 
-    NaN values are dropped (missing); infinite values make the metric ``error`` (the
-    shift is undefined). A 0/1 metric (``metric.kind``) is judged on the difference of
-    its rates. See the module docstring for the rule.
+    NaN values are dropped (missing). Infinite values (a latency quantile above the
+    histogram's highest finite bucket) are judged by rank: ``+inf`` is worse than any
+    finite latency, so a canary slower than every bucket fails on an infinite shift; the
+    metric is ``error`` only where the shift is undefined, when half the pairs or more
+    compare equal infinities (both slots above the buckets). A 0/1 metric
+    (``metric.kind``) is judged on the difference of its rates. See the module docstring
+    for the rule.
 
     Parameters
     ----------
@@ -321,10 +332,9 @@ def compare_metric(
     if c.size == 0 or b.size == 0:
         empty = "canary" if c.size == 0 else "baseline"
         return judgement("no_data", f"{empty}: no values (NaN values are missing, never zeros)")
-    if not (np.isfinite(c).all() and np.isfinite(b).all()):
-        return judgement(
-            "error", "infinite values: the shift is undefined; widen the histogram's buckets"
-        )
+    undefined = _undefined_shift(c, b)
+    if undefined is not None:
+        return judgement("error", undefined)
     flags = bool(np.isin(c, (0.0, 1.0)).all() and np.isin(b, (0.0, 1.0)).all())
     if metric.kind == "binary" and not flags:
         both = np.concatenate([c, b])
@@ -340,10 +350,9 @@ def compare_metric(
     too_few = _too_few(metric, c, b, alpha=alpha)
     if too_few is not None:
         return judgement("inconclusive", too_few)
-    try:
-        test = mann_whitney(c, b, confidence=1 - alpha)
-    except CheckInputError as exc:  # differences beyond a float: as undefined as infinities
-        return judgement("error", str(exc))
+    test = _rank_test(c, b, alpha=alpha)
+    if isinstance(test, str):
+        return judgement("error", test)
     rates = None
     if binary:
         rates = proportion_difference(
@@ -363,6 +372,44 @@ def compare_metric(
         if blind is not None:
             verdict, reason = "inconclusive", blind
     return judgement(verdict, reason, test, rates)
+
+
+def _undefined_shift(c: npt.NDArray[np.float64], b: npt.NDArray[np.float64]) -> str | None:
+    """Why the shift of ``c`` against ``b`` is undefined, or None.
+
+    Infinite values are ranks (:func:`~modelship.monitor.mann_whitney`): a latency
+    quantile above the histogram's last finite bucket (``+inf``) is slower than any
+    finite one, so a canary at ``+inf`` against a finite baseline is worse by an infinite
+    shift. But two equal infinities only tie, ``inf - inf`` counts as 0 without being
+    measured: once they are half the pairs or more, the shift's estimate (their median)
+    is such a tie, and a canary and a baseline both slower than every bucket would pass
+    as equal. That is undefined, an error to fix by widening the buckets.
+    """
+    tied = sum(int(np.sum(c == end)) * int(np.sum(b == end)) for end in (-math.inf, math.inf))
+    if 2 * tied < c.size * b.size:
+        return None
+    return (
+        f"the shift is undefined: {tied} of the {c.size * b.size} canary-baseline pairs "
+        "compare two values beyond the same end of the histogram (inf - inf: both slots "
+        "above its highest finite bucket), which only tie; widen the histogram's buckets"
+    )
+
+
+def _rank_test(
+    c: npt.NDArray[np.float64], b: npt.NDArray[np.float64], *, alpha: float
+) -> MannWhitneyResult | str:
+    """The Mann-Whitney test of ``c`` against ``b`` with the shift, or why the shift is
+    undefined."""
+    try:
+        test = mann_whitney(c, b, confidence=1 - alpha)
+    except CheckInputError as exc:  # differences beyond a float: no shift to measure
+        return str(exc)
+    if math.isnan(test.shift):
+        return (
+            "the shift is undefined: its two middle differences are -inf and +inf (infinite "
+            "values on both sides of the other slot's); widen the histogram's buckets"
+        )
+    return test
 
 
 def _too_few(
@@ -449,9 +496,13 @@ def _judge(
     if worse_up or worse_down:
         bound = f"> {_fmt(tol)}" if worse_up else f"< {_fmt(-tol)}"
         return "fail", f"worse: {interval} entirely {bound} (p={p_value:.3g})"
-    if (up and not math.isfinite(low)) or (down and not math.isfinite(high)):
+    if (up and low == -math.inf and high > -math.inf) or (
+        down and high == math.inf and low < math.inf
+    ):
         # The side a worse canary would show is unbounded: no values could fail it.
         # (compare_metric refuses such sizes first; this keeps the rule whatever the test.)
+        # An interval at one infinity, [-inf, -inf] where higher is worse, is no such
+        # thing: every value says the canary is better (a baseline above the buckets).
         return "inconclusive", (
             f"the interval is unbounded on the side that would show the canary worse "
             f"({interval}, p={p_value:.3g}): at n={test.n_x} vs {test.n_y} the test can "

@@ -261,6 +261,10 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     interval : float
         Seconds between evaluations; a wait is never longer than what is left of
         ``duration``, so the last evaluation is at its end, not up to an interval past it.
+        That last evaluation, less than an interval after the previous one, reads only
+        the time since it (``min(window, time since the previous evaluation)``): the rest
+        was judged already, and read again one bad minute would count as two
+        consecutive failures. Its decision records the shorter window, and replays.
     duration : float
         Seconds to watch.
     on_rollback : callable, optional
@@ -371,18 +375,30 @@ def run_checked(  # noqa: PLR0913 - run_policy's keyword-only arguments, plus wh
         log = DecisionLog(policy, started_at=start)
     if not policy.enabled:
         return log
+    previous, cut = start, False
     for _ in range(most):  # bounded whatever the clock does
-        step = _evaluate(log, source, slot=slot, baseline=baseline, window=window, since=since)
+        at = source_time(source)
+        span = window
+        if cut:
+            # The cut last evaluation reads only the time since the previous one, which
+            # judged the rest of this window already: read again, one bad minute would
+            # be a second consecutive failure seconds after the first.
+            span = min(window, at - previous)
+            if span <= 0:  # a clock that did not move: nothing left to judge
+                break
+        step = _evaluate(log, source, slot=slot, baseline=baseline, window=span, at=at, since=since)
         if step.action == "rollback":
             _roll_back(step, on_rollback, on_step)
             break
         if on_step is not None:
             on_step(step)
+        previous = at
         elapsed = source_time(source) - start
         if elapsed >= duration:
             break
         # No longer than what is left: the last evaluation lands at the end of the
         # duration, not up to an interval past it.
+        cut = duration - elapsed < interval
         sleep(min(interval, duration - elapsed))
     return log
 
@@ -394,12 +410,13 @@ def _evaluate(  # noqa: PLR0913 - run_policy's evaluation options, keyword-only
     slot: str,
     baseline: str | None,
     window: float,
+    at: float,
     since: float | None,
 ) -> Step:
-    """One evaluation over the last ``window`` seconds, none of them before ``since``."""
+    """One evaluation at ``at`` over the last ``window`` seconds, none of them before
+    ``since``."""
     if since is None:
-        return log.evaluate(source, slot=slot, baseline=baseline, window=window)
-    at = source_time(source)
+        return log.evaluate(source, slot=slot, baseline=baseline, window=window, at=at)
     span = min(window, at - since + START_SLACK)
     if span > 0:
         return log.evaluate(source, slot=slot, baseline=baseline, window=span, at=at)

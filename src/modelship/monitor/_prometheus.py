@@ -39,15 +39,13 @@ A latency quantile is +Inf when its rank is above the highest finite bucket:
 
 >>> plain = PrometheusSource("http://127.0.0.1:9090")
 >>> print(plain.render("inference_latency_seconds", "p95", slot="canary", window=60.0))
-... # doctest: +NORMALIZE_WHITESPACE
+... # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
 histogram_quantile(0.95, sum by (le)
     (rate(modelship_request_duration_seconds_bucket{slot="canary"}[60s])))
-unless on() max(sum by (le)
-    (rate(modelship_request_duration_seconds_bucket{slot="canary",le!="+Inf"}[60s])))
-    < 0.95 * sum(rate(modelship_request_duration_seconds_bucket{slot="canary",le="+Inf"}[60s]))
-or on() (vector(+Inf) and on() max(sum by (le)
-    (rate(modelship_request_duration_seconds_bucket{slot="canary",le!="+Inf"}[60s])))
-    < 0.95 * sum(rate(modelship_request_duration_seconds_bucket{slot="canary",le="+Inf"}[60s])))
+unless on() sum(max without (le)
+    (rate(..._bucket{slot="canary",le!~"(?i)[+]?inf(inity)?"}[60s])))
+    < 0.95 * sum(rate(..._bucket{slot="canary",le=~"(?i)[+]?inf(inity)?"}[60s]))
+or on() (vector(+Inf) and on() sum(max without (le) ...) < 0.95 * sum(...))
 """
 
 from __future__ import annotations
@@ -99,6 +97,12 @@ _SERVER_REQUESTS = "modelship_requests_total"
 _SERVER_5XX = _SERVER_REQUESTS + '{$selector,code=~"5.."}'
 
 
+#: ``le`` values of the ``+Inf`` bucket: Prometheus reads ``le`` with Go's ``ParseFloat``
+#: (``histogram_quantile`` does too), which takes ``+Inf``, ``inf``, ``+infinity``... in any
+#: case; exporters write ``+Inf``, but a hand-written one may not.
+_INF_LE = "(?i)[+]?inf(inity)?"
+
+
 def _quantile(q: str) -> str:
     """The ``q`` quantile of the server's latency histogram, +Inf when it is above the
     highest finite bucket.
@@ -106,16 +110,20 @@ def _quantile(q: str) -> str:
     ``histogram_quantile`` alone answers the highest finite bucket's upper bound when the
     quantile's rank falls in the ``+Inf`` bucket (a slot whose every request takes 30 s
     reads 10 s with buckets up to 10 s), which would pass ``p95 > 15s``. Buckets are
-    cumulative, so the highest finite bucket's count is the largest of the finite ones
-    (whatever buckets the server has), and the rank is above it exactly when that count
-    is under ``q`` times the ``+Inf`` bucket's: then the answer is +Inf. A rank equal to
-    it stays finite, and a slot without traffic (0 < 0 is false) stays NaN, NoData.
+    cumulative, so each series' highest finite bucket counts the largest of its finite
+    ones (whatever buckets it has), and the rank is above every finite bucket exactly
+    when the sum of those counts is under ``q`` times the ``+Inf`` buckets': then the
+    answer is +Inf. Per series, not per ``le`` value: two servers of a slot may spell a
+    bound differently (``30.0`` and ``30``, which ``histogram_quantile`` reads as one) or
+    have different buckets (a rollout from 10 s to 120 s), and one's top bucket is then
+    no ``le`` the other has. A rank equal to the sum stays finite, and a slot without
+    traffic (0 < 0 is false) stays NaN, NoData.
     """
     bucket = f"rate({_SERVER_LATENCY}_bucket{{$selector"
     quantile = f"histogram_quantile({q}, sum by (le) ({bucket}}}[$window])))"
     above = (
-        f'max(sum by (le) ({bucket},le!="+Inf"}}[$window]))) '
-        f'< {q} * sum({bucket},le="+Inf"}}[$window]))'
+        f'sum(max without (le) ({bucket},le!~"{_INF_LE}"}}[$window]))) '
+        f'< {q} * sum({bucket},le=~"{_INF_LE}"}}[$window]))'
     )
     return f"{quantile} unless on() {above} or on() (vector(+Inf) and on() {above})"
 
@@ -135,7 +143,7 @@ def _quantile(q: str) -> str:
 #: gone, unscraped or mislabelled). A latency quantile whose rank is above the highest
 #: finite bucket is +Inf, not that bucket's upper bound (``histogram_quantile`` alone
 #: answers the bound: a slot whose requests all take 30 s would read 10 s with buckets up
-#: to 10 s); whatever buckets the server has. ``error_rate`` counts
+#: to 10 s); whatever buckets each server has, however it spells ``le``. ``error_rate`` counts
 #: answers with a 5xx status (the model raised, or the server was not ready) among all
 #: answered inference requests; 4xx answers are the caller's mistakes. Errors use ``or
 #: vector(0)``: a slot that served requests but never failed has no 5xx series yet.

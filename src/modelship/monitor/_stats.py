@@ -93,16 +93,18 @@ def _numbers(values: npt.ArrayLike, name: str) -> FloatArray:
         raise CheckInputError(f"{name} must be numbers: {exc}") from None
 
 
-def _as_sample(values: npt.ArrayLike, name: str) -> FloatArray:
+def _as_sample(values: npt.ArrayLike, name: str, *, infinite: bool = False) -> FloatArray:
+    """``values`` as a one-dimensional non-empty sample; NaN refused, and infinities
+    unless ``infinite`` (the rank statistics take them as the extreme ranks)."""
     array = _numbers(values, name)
     if array.ndim != 1:
         raise CheckInputError(f"{name} must be one-dimensional, got shape {array.shape}")
     if array.size == 0:
         raise EmptyData(f"{name} has no values; a test needs at least one in each sample")
-    if not np.all(np.isfinite(array)):
+    if np.any(np.isnan(array)) or not (infinite or np.all(np.isfinite(array))):
         raise CheckInputError(
-            f"{name} holds NaN or infinite values; drop missing values first "
-            "(they are missing, never zeros)"
+            f"{name} holds NaN{'' if infinite else ' or infinite'} values; drop missing "
+            "values first (they are missing, never zeros)"
         )
     return array
 
@@ -137,10 +139,11 @@ class MannWhitneyResult:
         How the p-value and the interval were computed (SciPy's ``method="auto"`` rule).
     shift : float
         Hodges-Lehmann estimate of the shift of ``x`` relative to ``y``: the median of all
-        differences ``x_i - y_j``.
+        differences ``x_i - y_j`` (infinite values are ranks: :func:`mann_whitney`).
     ci_low, ci_high : float
-        Distribution-free confidence interval of the shift at ``confidence``; infinite
-        when the samples are too small for the level.
+        Distribution-free confidence interval of the shift at ``confidence``; ``-inf``
+        and ``inf`` when the samples are too small for the level; a bound may also be
+        infinite when it is a difference with an infinite value.
     confidence : float
         Level of the interval.
     n_x, n_y : int
@@ -176,7 +179,8 @@ def _u_statistic(xs: FloatArray, ys: FloatArray) -> float:
 
 def _tie_sum(values: FloatArray) -> float:
     """``sum(t**3 - t)`` over the tie groups of sorted ``values``."""
-    boundaries = np.flatnonzero(np.diff(values)) + 1
+    # A comparison, not np.diff: inf - inf is NaN, and equal infinities are one tie group.
+    boundaries = np.flatnonzero(values[1:] != values[:-1]) + 1
     sizes = np.diff(np.concatenate([[0], boundaries, [values.size]])).astype(np.float64)
     return float(np.sum(sizes**3 - sizes))
 
@@ -306,7 +310,8 @@ def mann_whitney_reachable_p(
     EmptyData
         If a sample is empty.
     CheckInputError
-        If a sample is not one-dimensional, or holds something else than finite numbers.
+        If a sample is not one-dimensional, or holds something else than numbers, or NaN
+        (infinite values are ranks, as in :func:`mann_whitney`).
 
     Examples
     --------
@@ -317,8 +322,8 @@ def mann_whitney_reachable_p(
     >>> round(mann_whitney_reachable_p([0.5], np.arange(199.0).tolist() + [0.0]), 3)  # a tie
     0.086
     """
-    xs = np.sort(_as_sample(x, "x"))
-    ys = np.sort(_as_sample(y, "y"))
+    xs = np.sort(_as_sample(x, "x", infinite=True))
+    ys = np.sort(_as_sample(y, "y", infinite=True))
     n1, n2 = xs.size, ys.size
     # Once one sample lies beyond the other no value ties across them: the ties left are
     # each sample's own, and they decide the method used there (ties only across the
@@ -523,9 +528,13 @@ def _successor(x: FloatArray, y: FloatArray, value: float, rank: int) -> float:
 
 
 def _check_span(xs: FloatArray, ys: FloatArray) -> None:
-    """Refuse sorted samples whose differences ``x_i - y_j`` overflow a float: a
-    selection among infinite differences cannot converge, and a shift of ``inf`` is no
-    measurement."""
+    """Refuse sorted samples whose finite values' differences ``x_i - y_j`` overflow a
+    float: a selection among overflowed differences cannot converge, and a shift of
+    ``inf`` between two finite values is no measurement. (Infinite values are ranks,
+    :func:`pairwise_difference_quantiles`, and are left out here.)"""
+    xs, ys = _finite_part(xs), _finite_part(ys)
+    if xs.size == 0 or ys.size == 0:
+        return
     # Python floats: an overflow is inf, not a NumPy warning. Every difference lies
     # between these two, so when both are finite no difference overflows.
     widest = (float(xs[0]) - float(ys[-1]), float(xs[-1]) - float(ys[0]))
@@ -536,8 +545,15 @@ def _check_span(xs: FloatArray, ys: FloatArray) -> None:
         )
 
 
+def _finite_part(values: FloatArray) -> FloatArray:
+    """The finite values of sorted ``values``: those between its ``-inf`` and ``+inf``."""
+    low = int(np.searchsorted(values, -math.inf, side="right"))
+    high = int(np.searchsorted(values, math.inf, side="left"))
+    return values[low:high]
+
+
 def _as_sorted_sample(values: npt.ArrayLike, name: str) -> FloatArray:
-    array = _as_sample(values, name)
+    array = _as_sample(values, name, infinite=True)
     if np.any(array[1:] < array[:-1]):
         raise CheckInputError(f"{name} must be sorted ascending (numpy.sort it first)")
     return array
@@ -551,10 +567,15 @@ def pairwise_difference_quantiles(
     Up to 2**20 differences they are built and partitioned; beyond that each is selected
     from the sorted samples without building them (memory O(n + m)).
 
+    Infinite values are ranks, as in the Mann-Whitney test (a latency quantile above a
+    histogram's last bucket is ``+inf``): ``inf - finite`` is ``inf``, ``finite - inf``
+    is ``-inf``, ``inf - (-inf)`` is ``inf``, and two equal infinities are tied, a ``0``
+    difference. A difference is never NaN.
+
     Parameters
     ----------
     x_sorted, y_sorted : array_like
-        Finite samples, sorted ascending (one-dimensional, at least one value each).
+        Samples, sorted ascending (one-dimensional, at least one value each, no NaN).
     ranks : sequence of int
         0-based ranks among the ``n * m`` differences.
 
@@ -567,8 +588,9 @@ def pairwise_difference_quantiles(
     EmptyData
         If a sample has no values.
     CheckInputError
-        If a sample is not numbers, not finite, not one-dimensional or not sorted, a rank
-        is not an int in ``0..n * m - 1``, or the differences overflow a float.
+        If a sample is not numbers, holds NaN, is not one-dimensional or not sorted, a
+        rank is not an int in ``0..n * m - 1``, or the differences of the finite values
+        overflow a float.
 
     Examples
     --------
@@ -576,6 +598,9 @@ def pairwise_difference_quantiles(
     >>> from modelship.monitor import pairwise_difference_quantiles
     >>> pairwise_difference_quantiles(np.array([1.0, 5.0]), np.array([0.0, 2.0]), [0, 3])
     [-1.0, 5.0]
+    >>> pairwise_difference_quantiles(np.array([1.0, np.inf]), np.array([1.0, np.inf]),
+    ...                               [0, 1, 2, 3])
+    [-inf, 0.0, 0.0, inf]
     """
     xs = _as_sorted_sample(x_sorted, "x_sorted")
     ys = _as_sorted_sample(y_sorted, "y_sorted")
@@ -584,6 +609,48 @@ def pairwise_difference_quantiles(
         if not _SIZE.is_satisfied_by(rank) or not rank < total:
             raise CheckInputError(f"rank {rank!r} is not an int in 0..{total - 1}")
     _check_span(xs, ys)
+    xf, yf = _finite_part(xs), _finite_part(ys)
+    if xf.size == xs.size and yf.size == ys.size:
+        return _finite_difference_quantiles(xs, ys, ranks)
+    # In order: the -inf differences, the finite ones with the tied infinities' zeros
+    # among them (after the finite differences below 0), the +inf ones.
+    (x_minus, x_plus), (y_minus, y_plus) = _infinite_counts(xs, xf), _infinite_counts(ys, yf)
+    n_minus = x_minus * (yf.size + y_plus) + xf.size * y_plus
+    n_zero = x_minus * y_minus + x_plus * y_plus
+    n_finite = xf.size * yf.size
+    # Finite differences below 0 are exactly the pairs with x_i < y_j (a difference of
+    # two finite floats rounds to 0 only when they are equal).
+    below = int((yf.size - np.searchsorted(yf, xf, side="right")).sum())
+    wanted: dict[int, int] = {}  # rank among all differences -> rank among the finite ones
+    answers: dict[int, float] = {}
+    for rank in ranks:
+        middle = rank - n_minus
+        if middle < 0:
+            answers[rank] = -math.inf
+        elif middle >= n_finite + n_zero:
+            answers[rank] = math.inf
+        elif below <= middle < below + n_zero:
+            answers[rank] = 0.0
+        else:
+            wanted[rank] = middle if middle < below else middle - n_zero
+    if wanted:
+        finite = _finite_difference_quantiles(xf, yf, list(wanted.values()))
+        answers.update(zip(wanted, finite, strict=True))
+    return [answers[rank] for rank in ranks]
+
+
+def _infinite_counts(values: FloatArray, finite: FloatArray) -> tuple[int, int]:
+    """How many of sorted ``values`` (whose finite part is ``finite``) are ``-inf`` and
+    ``+inf``."""
+    minus = int(np.searchsorted(values, -math.inf, side="right"))
+    return minus, values.size - finite.size - minus
+
+
+def _finite_difference_quantiles(
+    xs: FloatArray, ys: FloatArray, ranks: Sequence[int]
+) -> list[float]:
+    """:func:`pairwise_difference_quantiles` of finite sorted samples, ranks checked."""
+    total = xs.size * ys.size
     if total <= _MATERIALISE_MAX:
         differences = np.subtract.outer(xs, ys).ravel()
         chosen = np.partition(differences, list(ranks))
@@ -603,15 +670,19 @@ def hodges_lehmann(x: npt.ArrayLike, y: npt.ArrayLike) -> float:
 
     The median of all ``n * m`` differences ``x_i - y_j`` (the mean of the two middle
     ones when ``n * m`` is even), selected without building them for large samples.
+    Infinite values are ranks (:func:`pairwise_difference_quantiles`); the estimate is
+    NaN, undefined, when the two middle differences are ``-inf`` and ``+inf``.
 
     Examples
     --------
     >>> from modelship.monitor import hodges_lehmann
     >>> hodges_lehmann([3.0, 4.0, 5.0], [1.0, 2.0])
     2.5
+    >>> hodges_lehmann([float("inf")] * 3, [0.05, 0.06])  # above the last bucket
+    inf
     """
-    xs = np.sort(_as_sample(x, "x"))
-    ys = np.sort(_as_sample(y, "y"))
+    xs = np.sort(_as_sample(x, "x", infinite=True))
+    ys = np.sort(_as_sample(y, "y", infinite=True))
     return _hl_median(xs, ys)
 
 
@@ -620,6 +691,8 @@ def _hl_median(xs: FloatArray, ys: FloatArray) -> float:
     if total % 2:
         return pairwise_difference_quantiles(xs, ys, [total // 2])[0]
     low, high = pairwise_difference_quantiles(xs, ys, [total // 2 - 1, total // 2])
+    if math.isinf(low) or math.isinf(high):
+        return low + high  # an infinity, or NaN for -inf and +inf: undefined
     middle = (low + high) / 2
     # Two finite differences near the largest float: their sum overflows, their halves do not.
     return middle if math.isfinite(middle) else low / 2 + high / 2
@@ -648,7 +721,12 @@ def mann_whitney(
     Parameters
     ----------
     x, y : array_like
-        One-dimensional finite samples (drop missing values first; they are never zeros).
+        One-dimensional samples (drop missing values first; they are never zeros).
+        Infinite values (a latency quantile above a histogram's last bucket) are ranks:
+        the test ranks them beyond every finite value, tied with each other; in the
+        shift and its interval ``inf - finite`` is ``inf`` and ``inf - inf`` a tie, 0
+        (:func:`pairwise_difference_quantiles`), so those may be infinite, and the shift
+        NaN when its two middle differences are ``-inf`` and ``+inf``.
     confidence : float
         Level of the shift's interval.
     use_continuity : bool
@@ -663,8 +741,8 @@ def mann_whitney(
     EmptyData
         If a sample is empty.
     CheckInputError
-        If a sample is not one-dimensional, holds something else than numbers, NaN or
-        infinite values, or its differences with the other overflow a float.
+        If a sample is not one-dimensional, holds something else than numbers or NaN, or
+        its finite values' differences with the other's overflow a float.
 
     Examples
     --------
@@ -674,10 +752,13 @@ def mann_whitney(
     (25.0, 0.0079, 0.12)
     >>> round(mw.ci_low, 2), round(mw.ci_high, 2)
     (0.07, 0.19)
+    >>> slow = mann_whitney([float("inf")] * 10, [0.05] * 10)  # every step above the buckets
+    >>> slow.shift, slow.ci_low, slow.p_value < 1e-4
+    (inf, inf, True)
     """
     confidence = float(confidence)
-    xs = np.sort(_as_sample(x, "x"))
-    ys = np.sort(_as_sample(y, "y"))
+    xs = np.sort(_as_sample(x, "x", infinite=True))
+    ys = np.sort(_as_sample(y, "y", infinite=True))
     _check_span(xs, ys)
     n1, n2 = xs.size, ys.size
     u1 = _u_statistic(xs, ys)
