@@ -215,6 +215,12 @@ def test_gc_does_not_declare_dead_a_slot_whose_number_its_versions_manifest_hold
     assert json.loads(reg.store.read(key))["registration"] == "forged"
 
 
+def _age_key(root: Path, key: str) -> None:
+    """Make ``key`` two hours old in the store (gc ages a slot by its time there)."""
+    then = time.time() - 7200
+    os.utime(root / key, (then, then))
+
+
 def test_gc_still_turns_a_signed_slot_of_a_registration_that_died_dead(tmp_path: Path) -> None:
     url = str(tmp_path / "r")
     reg = ms.open_registry(url, signing_key=KEY)
@@ -222,6 +228,7 @@ def test_gc_still_turns_a_signed_slot_of_a_registration_that_died_dead(tmp_path:
     key = slot_key("m", 2)
     died = {"version": "9", "registration": "died", "at": _OLD}
     reg.store.create(key, Signer(KEY).seal_bytes(died, key))
+    _age_key(tmp_path / "r", key)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RepairWarning)
         assert ms.open_registry(url, signing_key=KEY).gc().dead_slots == (key,)
@@ -307,6 +314,7 @@ def test_gc_with_a_key_turns_an_unsigned_registrys_dead_slot_into_an_unsigned_to
     reg = _unsigned(url, 1)
     key = slot_key("m", 2)
     reg.store.create(key, json.dumps({"version": "9", "registration": "died", "at": _OLD}).encode())
+    _age_key(tmp_path / "old", key)
     assert ms.open_registry(url, signing_key=KEY).gc().dead_slots == (key,)
     assert "signature" not in json.loads(reg.store.read(key))
     assert not (tmp_path / "old" / SIGNING_POLICY).exists()

@@ -560,12 +560,13 @@ def test_bytes_only_purged_versions_share_stay_until_gc_collects_them() -> None:
 
 
 def test_gc_leaves_the_top_dead_slot_a_tombstone_while_a_registration_takes_the_next() -> None:
-    inner = MemoryStore()
+    inner = _AgingStore()
     reg = ms.Registry(inner)
     _register(reg, b"one")
     old = (datetime.now(timezone.utc) - timedelta(hours=2)).isoformat()
     died = {"version": "2", "registration": "d" * 32, "at": old}
     inner.create(slot_key("m", 2), json.dumps(died).encode())
+    inner.aged.add(slot_key("m", 2))  # gc ages a slot by its time in the store
     claimed = _Pause()
 
     def pause_once_slot_3_is_claimed(operation: str, key: str) -> None:

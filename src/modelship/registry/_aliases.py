@@ -22,7 +22,7 @@ import attrs
 
 from modelship._names import check_alias, check_stored, check_version
 from modelship._shown import brief
-from modelship.errors import Conflict, IntegrityError, VersionNotFound
+from modelship.errors import Conflict, IntegrityError, InvalidName, VersionNotFound
 from modelship.registry._hints import bump_hint, top_alias
 from modelship.registry._integrity import parse_json
 from modelship.registry._layout import (
@@ -42,6 +42,7 @@ __all__ = [
     "AliasMove",
     "alias_state",
     "check_all_read",
+    "check_expected",
     "history",
     "move_alias",
     "stored_at",
@@ -231,6 +232,30 @@ def alias_state(store: Store, name: str, signer: Signer) -> tuple[int, dict[str,
     return rev, _entry(store.read(key), key, signer)[0]
 
 
+def check_expected(expected: object) -> Any:
+    """``expected`` of an alias move, checked: :data:`ANY` and None as they are, a version
+    as ``set_alias`` takes one (the number 3 is ``"3"``), else :class:`~modelship.InvalidName`.
+
+    Examples
+    --------
+    >>> check_expected(3), check_expected("2.1.0"), check_expected(None)
+    ('3', '2.1.0', None)
+    >>> check_expected("@1")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.InvalidName: expected must be the version the alias points to now ...
+    """
+    if expected is ANY or expected is None:
+        return expected
+    try:
+        return check_version(expected)
+    except InvalidName as exc:
+        raise InvalidName(
+            "expected must be the version the alias points to now (such as '3' or 3), or "
+            f"None for an alias that is not set: {exc}"
+        ) from None
+
+
 def move_alias(  # noqa: PLR0913 - compare-and-set of an alias: target, expected value and keyword-only audit fields
     store: Store,
     name: str,
@@ -249,7 +274,9 @@ def move_alias(  # noqa: PLR0913 - compare-and-set of an alias: target, expected
     another writer moves this alias meanwhile; moves of other aliases are retried over.
     Raises :class:`~modelship.VersionNotFound` (as ``remove_alias`` does for an alias that
     is not set) for a removal of an alias that is not set, and writes nothing.
+    ``expected`` is checked first (:func:`check_expected`): the number 1 expects ``"1"``.
     """
+    expected = check_expected(expected)
     seen: Any = ANY
     for _ in range(_MAX_RETRIES):
         rev, current = alias_state(store, name, signer)

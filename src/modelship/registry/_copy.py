@@ -16,12 +16,12 @@ it removes the mark and creates the alias and tag logs. Each case is atomic beca
   owns.
 - gc vs copy, in the destination: a gc lists copy marks after creating its own mark and
   before slots and blobs. One that sees the copy mark deletes no blob and declares no slot
-  dead (a copied slot carries the source's time, older than any grace period, and has no
-  manifest until the copy creates it). One that does not see it listed copy marks, so
-  created its own, before the copy created its mark and checked for gc marks: the copy
-  raises ``Conflict`` if that gc mark is still there; if it is gone, that gc listed slots
-  before the copy created any, and made every delete before the copy checked its blobs,
-  which sees them.
+  dead (a copied slot has no manifest until the copy creates it, after all of the model's
+  slots, and one a copy stopped before waits for the next copy). One that does not see it
+  listed copy marks, so created its own, before the copy created its mark and checked for
+  gc marks: the copy raises ``Conflict`` if that gc mark is still there; if it is gone,
+  that gc listed slots before the copy created any, and made every delete before the copy
+  checked its blobs, which sees them.
 - copy killed, then gc: a copy that stops between its first slot and its last manifest
   leaves its mark, so a gc within the grace period declares none of its slots dead and
   copying again resumes. After the grace period, gc removes the mark and declares those
@@ -786,8 +786,8 @@ def _copy_model(src: Registry, dst: Registry, name: str) -> tuple[int, int, int,
         # the next number, and never meets a copied manifest at the slot it claimed. Then
         # deletion markers, then manifests (the commit points): a version is never seen
         # live before its markers, nor before its bytes. Until the last manifest, the mark
-        # keeps the destination's gc from declaring a copied slot dead (it carries the
-        # source's time), and stays if the copy stops here.
+        # keeps the destination's gc from declaring a copied slot dead (its manifest comes
+        # after every slot of the model), and stays if the copy stops here.
         mark.keep = True
         for key, data in sorted(slots.items()):
             _copy_slot(d, key, data, name)
@@ -828,8 +828,9 @@ def copy_registry(
     copy that stops between a model's slots and manifests resumes if copied again within
     ``dst``'s gc grace period (see the module docstring).
 
-    ``models`` names the models to copy (all of ``src``'s by default); a name given
-    twice is copied once.
+    ``models`` names the models to copy (all of ``src``'s by default; anything but an
+    iterable of names, a single string included, is a :class:`~modelship.ConfigError`); a
+    name given twice is copied once.
 
     Raises :class:`~modelship.ConfigError` before anything is written if one registry
     signs its versions and the other does not (unless ``dst`` holds no models and
@@ -858,6 +859,14 @@ def copy_registry(
             )
     if isinstance(models, (str, bytes)):
         raise ConfigError(f"models must be a list of model names, got the string {models!r}")
+    if models is not None:
+        try:
+            models = iter(models)
+        except TypeError:
+            raise ConfigError(
+                f"models must be a list of model names (or None for all of src's), got "
+                f"{type(models).__name__}: {models!r:.80}"
+            ) from None
     _not_nested(src.store, dst.store)
     # A name given twice is copied (and counted in the report) once: in order, first kept.
     names = (

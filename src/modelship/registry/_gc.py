@@ -26,16 +26,24 @@ second case is why the blob check alone would not do (gc may delete just after i
 the third why the mark check alone would not: a gc that ran whole in the gap between
 finding a blob stored and claiming the slot leaves no mark behind. A slot counts as in
 flight while it is younger than the grace period; with ``grace_seconds=0`` nothing is in
-flight, so such a gc is safe only while no one registers. A mark older than
-``_RUN_LIFETIME`` is from a gc that died and is ignored, then removed.
+flight, so such a gc is safe only while no one registers. Its age is its time in the store
+(:meth:`~modelship.registry.Store.modified`), as for blobs and purge markers, never the
+time written in it: that is the registering machine's clock, and one behind by more than
+the grace period would have its slot declared dead while it commits (a version committed
+over a dead slot, which ``latest`` and pages never show). The grace period must exceed
+the time a registration takes from claiming its slot to creating its manifest (a few
+store calls; the default hour exceeds it by far). A mark older than ``_RUN_LIFETIME`` is
+from a gc that died and is ignored, then removed. Only the registry's documents under
+``.gc/`` (``<run>.json``) are marks: a stray file there (``.DS_Store``) is ignored.
 
 A copy (:func:`~modelship.registry.copy_registry`) takes part as a registration does: it
 creates a copy mark (:func:`copying`) where a registration claims its slot, then looks for
 gc marks and blobs, then creates its slots, markers and manifests, and removes the mark. A
 gc counts a copy mark younger than its grace period as a registration in flight, so the
-same three cases hold with "copy mark" for "slot". A copied slot carries the source's
-time, so it may be older than the grace period before its manifest is there: while a copy
-mark younger than the grace period exists, gc declares no slot dead. A gc lists copy marks
+same three cases hold with "copy mark" for "slot". A copy creates all of a model's slots
+before its manifests, and one that stopped leaves them for the next copy, so a copied slot
+may wait longer for its manifest than a registration's: while a copy mark younger than the
+grace period exists, gc declares no slot dead. A gc lists copy marks
 after creating its own mark and before listing slots, so a copied slot it lists was
 created after the copy's :func:`refuse_during_gc` found no gc mark, so after the copy mark,
 which that listing therefore sees. A copy that stops between its first slot and its last
@@ -67,15 +75,21 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from typing import Any
 
 import attrs
 
 from modelship._json import canonical_json
 from modelship._model_version import VersionState
+from modelship._names import check_model_name
 from modelship._shown import hide_credentials
-from modelship.errors import Conflict, IntegrityError, RepairWarning, StoreError
+from modelship.errors import (
+    Conflict,
+    IntegrityError,
+    InvalidName,
+    RepairWarning,
+    StoreError,
+)
 from modelship.registry._aliases import check_all_read, history
 from modelship.registry._commit import dead_slot
 from modelship.registry._integrity import parse_json
@@ -151,9 +165,16 @@ def _older(store: Store, key: str, cutoff: float) -> bool:
 
 def _runs(store: Store) -> list[tuple[str, float]]:
     """The gc marks in the store: (key, age in seconds); one younger than its lifetime
-    (``_RUN_LIFETIME``) is live."""
+    (``_RUN_LIFETIME``) is live.
+
+    A mark is a document (``<run>.json``, as :func:`collect` names it; any such name
+    counts, as a mark wrongly ignored would let a registration commit a blob a gc
+    removes); anything else there (``.DS_Store``, ``notes.txt``) is not the registry's,
+    and neither refuses a registration nor is removed."""
     found = []
     for entry in store.list(GC_RUNS):
+        if not is_document(entry):
+            continue
         key = f"{GC_RUNS}/{entry}"
         with contextlib.suppress(FileNotFoundError):
             found.append((key, time.time() - store.modified(key)))
@@ -235,6 +256,18 @@ def copying(store: Store) -> Iterator[CopyMark]:
                 _log.debug("could not delete the copy mark %s (left for gc): %s", mark.key, exc)
 
 
+def _models(store: Store) -> Iterator[str]:
+    """The folders under ``models/`` whose names are valid model names. Any other (``old
+    backup``, ``.DS_Store``) was not made by a registry: gc and purge read nothing in it,
+    as :meth:`Registry.models` does not list it."""
+    for name in store.list(MODELS):
+        try:
+            check_model_name(name)
+        except InvalidName:
+            continue
+        yield name
+
+
 def _copies_in_flight(store: Store, cutoff: float) -> int:
     """How many copy marks younger than ``cutoff`` the store holds."""
     marks = [f"{STAGING}/{n}" for n in store.list(STAGING) if n.startswith(_COPY_MARK)]
@@ -287,7 +320,7 @@ def referenced_digests(
     references do not count (the one being purged).
     """
     used: set[str] = set()
-    for model in store.list(MODELS):
+    for model in _models(store):
         purged = set() if purged_before is None else _purged(store, model, purged_before, signer)
         versions = folder(model, "versions")
         keys = [
@@ -347,20 +380,21 @@ def _dead_slots(
     store: Store, cutoff: float, signer: Signer, *, copying: bool = False
 ) -> tuple[list[str], int]:
     """Slots of registrations that never committed, older than ``cutoff``; how many
-    registrations are in flight (slot younger than ``cutoff``, no manifest).
+    registrations are in flight (slot younger than ``cutoff``, no manifest). A slot's age
+    is its time in the store, as for every other key gc ages.
 
-    Slots are read before manifests, so a registration seen in neither had not claimed
-    its slot when this began. With ``copying`` (a copy mark younger than ``cutoff`` was
-    listed before the slots) no slot is dead: a copied slot carries the source's time and
-    its manifest may be on its way. A slot is declared dead only if it passes ``signer``'s
-    check and no manifest holds its number: a tombstone gc writes is signed with the
-    registry's key, so a slot forged by someone without it (naming a registration that
-    never committed) would otherwise turn a committed version's slot into a validly
-    signed dead one, and hide the version from ``latest``.
+    Slots are read before manifests, so a registration seen in neither had not claimed its
+    slot when this began. With ``copying`` (a copy mark younger than ``cutoff`` was listed
+    before the slots) no slot is dead: a copied slot's manifest may be on its way, after
+    every slot of its model, or wait for the copy to be resumed. A slot is declared dead
+    only if it passes ``signer``'s check and no manifest holds its number: a tombstone gc
+    writes is signed with the registry's key, so a slot forged by someone without it (naming
+    a registration that never committed) would otherwise turn a committed version's slot
+    into a validly signed dead one, and hide the version from ``latest``.
     """
     dead: list[str] = []
     in_flight = 0
-    for model in store.list(MODELS):
+    for model in _models(store):
         slots_folder, versions = folder(model, "slots"), folder(model, "versions")
         slot_names = [n for n in store.list(slots_folder) if is_numbered(n)]
         slots = store.read_many(f"{slots_folder}/{n}" for n in slot_names)
@@ -389,13 +423,9 @@ def _dead_slots(
                 )
                 in_flight += 1
                 continue
-            try:
-                at = datetime.fromisoformat(slot["at"]).timestamp()
-            except (KeyError, TypeError, ValueError) as exc:
-                raise IntegrityError(
-                    f"{key} has no valid time ({exc!r}); the store was damaged"
-                ) from exc
-            if at >= cutoff or copying:
+            # The slot's time in the store, never the "at" its writer's clock set (see
+            # the module docstring). A slot gone since it was read is not declared dead.
+            if copying or not _older(store, key, cutoff):
                 in_flight += 1
                 continue
             if slot["version"] not in sequences:

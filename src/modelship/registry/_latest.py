@@ -15,19 +15,41 @@ ones (the dead slots gc deleted then), and they are skipped; a run of
 :data:`_MAX_MISSING` raises :class:`~modelship.IntegrityError` naming it, rather than
 reading one number a step down to the next slot present (a stray slot at ``10**9`` would
 take days).
+
+Versions that are not live are skipped without reading their markers. The walk reads the
+markers of the versions it meets (:func:`~modelship.registry._states.version_state`) only
+until it meets the first one that is not live; it then lists the ``archived/`` and
+``purged/`` folders once (names only, as a listing page does) and skips every version
+listed there without reading its manifest or marker, so a run of archived versions at
+the top costs one small slot each, read :data:`_MAX_BATCH` at most at once (in doubling
+batches: a few round trips, not one per version), and no marker. A version not listed
+there is taken only after its markers are read, as before. With a signing key, the
+markers of the versions skipped are read (together) and checked, as every marker the walk
+meets was before: a marker not signed with the registry's key raises rather than hide a
+version from ``latest``.
+
+Like the walk one slot at a time, this is not one atomic read; each marker created or
+deleted meanwhile is seen or not. The version returned was live when its markers were
+read, and each version registered above it was not live when the walk looked at it: when
+its markers were read, or when the folders were listed (just after the first one not live
+was read; that one is read again if the listing no longer holds it, so a restore of it in
+between is seen). A version restored after the listing, below the top, is skipped, as
+the walk skipped one restored just after it read its markers.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from modelship._model_version import ModelVersion, VersionState
 from modelship.errors import IntegrityError
 from modelship.registry._hints import top_slot
-from modelship.registry._layout import manifest_key, slot_key
+from modelship.registry._layout import folder, is_document, manifest_key, number_of, slot_key
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
-from modelship.registry._slots import read_slot
-from modelship.registry._states import version_state
+from modelship.registry._slots import check_slot, read_slot
+from modelship.registry._states import check_marker, version_state
 
 __all__ = ["latest_live"]
 
@@ -35,6 +57,10 @@ __all__ = ["latest_live"]
 # of an absent key (about 20 ms on S3: 5 s in all); the runs of dead slots that gc deleted
 # before it kept them (one per registration that died or lost a race) are far shorter.
 _MAX_MISSING = 256
+# The most slots read at once past the first version not live. Batches double from
+# one, so the walk reads at most twice the slots it needs and one round trip per doubling
+# (9 for 300 archived versions); a slot is about 100 bytes, so a batch is ~25 KiB.
+_MAX_BATCH = 256
 
 
 def _hole(name: str, lowest: int, above: int) -> IntegrityError:
@@ -46,45 +72,104 @@ def _hole(name: str, lowest: int, above: int) -> IntegrityError:
     )
 
 
+def _marked(store: Store, name: str) -> dict[str, str]:
+    """The marker key of each archived or purged version of ``name``, by version: the
+    folders listed by name, no marker read. Purged wins over archived."""
+    marked: dict[str, str] = {}
+    for state in (VersionState.PURGED, VersionState.ARCHIVED):
+        where = folder(name, state.value)
+        for entry in store.list(where):
+            if is_document(entry):
+                marked.setdefault(number_of(entry), f"{where}/{entry}")
+    return marked
+
+
+def _slots(
+    store: Store, name: str, seqs: range, signer: Signer
+) -> list[tuple[int, dict[str, Any] | None]]:
+    """Slots ``seqs`` of ``name``, checked, in the order of ``seqs``; None where missing."""
+    if len(seqs) == 1:
+        return [(seqs[0], read_slot(store, name, seqs[0], signer))]
+    keys = {s: slot_key(name, s) for s in seqs}
+    got = store.read_many(keys.values())
+    return [(s, None if k not in got else check_slot(got[k], k, signer)) for s, k in keys.items()]
+
+
+def _check_markers(store: Store, keys: list[str], signer: Signer) -> None:
+    """With a signing key, read and check the markers that made the walk skip versions
+    (one gone meanwhile, its version restored, is left out)."""
+    if signer.key is not None and keys:
+        for key, data in store.read_many(keys).items():
+            check_marker(key, data, signer)
+    keys.clear()
+
+
+def _committed(
+    store: Store, name: str, slot: dict[str, Any], seq: int, signer: Signer
+) -> ModelVersion | None:
+    """The manifest slot ``seq`` names, if that slot's registration committed it."""
+    key = manifest_key(name, slot["version"])
+    try:
+        mv = parse_manifest(key, store.read(key), signer)
+    except FileNotFoundError:
+        return None  # a registration not (yet) committed
+    if mv.registration == slot.get("registration") and mv.sequence == seq:
+        return mv
+    return None
+
+
 def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
     """The last registered live version of ``name``; None if there is none.
 
-    Reads a handful of small documents however many versions there are; bounded by the
-    number of slots (one step down per slot). A run of :data:`_MAX_MISSING` missing slots
-    below the top raises :class:`~modelship.IntegrityError` (see the module docstring).
+    Reads a handful of small documents when the newest version is live. Past a version
+    that is not live, the versions listed archived or purged cost one slot each (read in
+    batches) and no marker (see the module docstring); bounded by the number of slots. A
+    run of :data:`_MAX_MISSING` missing slots below the top raises
+    :class:`~modelship.IntegrityError` (see the module docstring).
 
     Examples
     --------
     >>> import modelship as ms
     >>> reg = ms.open_registry("memory://latest-live-doc")
-    >>> for _ in range(2):
+    >>> for _ in range(3):
     ...     _ = reg.register(model_name="m", model=b"x", serializer="bytes")
-    >>> reg.delete("m", "2")
+    >>> reg.delete("m", "3"); reg.delete("m", "2")
     >>> latest_live(reg.store, "m", Signer(None)).version
     '1'
     >>> latest_live(reg.store, "other", Signer(None)) is None
     True
     """
     seq = above = top_slot(store, name)  # above: the lowest slot present seen so far
+    marked: dict[str, str] | None = None  # listed once the walk meets a version not live
+    skipped: list[str] = []  # the markers of the versions skipped as marked
+    batch = 1
     while seq > 0:
-        slot = read_slot(store, name, seq, signer)
-        seq -= 1
-        if slot is None:
-            if above - seq > _MAX_MISSING:
-                raise _hole(name, seq + 1, above)
-            continue  # a short hole, as gc left before it kept dead slots
-        above = seq + 1
-        if slot.get("dead"):
-            continue  # a dead registration
-        key = manifest_key(name, slot["version"])
-        try:
-            mv = parse_manifest(key, store.read(key), signer)
-        except FileNotFoundError:
-            continue  # a registration not (yet) committed
-        if (
-            mv.registration == slot.get("registration")
-            and mv.sequence == seq + 1
-            and version_state(store, name, mv.version, signer) is VersionState.LIVE
-        ):
-            return mv
+        seqs = range(seq, max(seq - batch, 0), -1)
+        seq = seqs[-1] - 1
+        for s, slot in _slots(store, name, seqs, signer):
+            if slot is None:
+                if above - s >= _MAX_MISSING:
+                    raise _hole(name, s, above)
+                continue  # a short hole, as gc left before it kept dead slots
+            above = s
+            if slot.get("dead"):
+                continue  # a dead registration
+            if marked is not None and slot["version"] in marked:
+                skipped.append(marked[slot["version"]])
+                continue  # archived or purged when listed: no manifest or marker read
+            mv = _committed(store, name, slot, s, signer)
+            if mv is None:
+                continue
+            live = version_state(store, name, mv.version, signer) is VersionState.LIVE
+            if not live and marked is None:
+                marked = _marked(store, name)
+                # Restored between the read of its markers and the listing: read again.
+                if mv.version not in marked:
+                    live = version_state(store, name, mv.version, signer) is VersionState.LIVE
+            if live:
+                _check_markers(store, skipped, signer)
+                return mv
+        _check_markers(store, skipped, signer)
+        if marked is not None:
+            batch = min(batch * 2, _MAX_BATCH)
     return None
