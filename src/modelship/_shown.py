@@ -14,10 +14,12 @@ Examples
 from __future__ import annotations
 
 import bisect
+import builtins
 import re
 import reprlib
+from collections.abc import Callable
 
-__all__ = ["SHOWN", "brief", "hide_credentials", "printable"]
+__all__ = ["SHOWN", "brief", "chain_shows", "hide_credentials", "printable"]
 
 #: Characters of a given value an error message shows: a message says what was wrong, it
 #: does not echo the input back (300 bytes of YAML aliases expand to megabytes).
@@ -186,3 +188,56 @@ def hide_credentials(text: str, mask: str = "***") -> str:
         copied = position = cut
     out.append(text[copied:])
     return "".join(out)
+
+
+#: How many exceptions of a chain (``__cause__``, ``__context__``, a group's members) are
+#: read for a secret before the chain is taken to hold one: a real chain is a few links
+#: long, and a very long one (an error chained again on every retry of a loop) must not
+#: slow the caller.
+MAX_CHAINED = 64
+
+#: The exception-group type whose members are walked: Python 3.11's BaseExceptionGroup.
+#: Where there is none (Python 3.10), every exception is looked at for an ``exceptions``
+#: tuple instead, which also covers the ``exceptiongroup`` backport's groups.
+_GROUPS: tuple[type[BaseException], ...] = tuple(
+    group for group in (getattr(builtins, "BaseExceptionGroup", None),) if isinstance(group, type)
+) or (BaseException,)
+
+
+def chain_shows(exc: BaseException, masked: Callable[[str], str] = hide_credentials) -> bool:
+    """Whether the message or a note of ``exc``, of an exception it chains (cause,
+    context), or of a member of an exception group in it, changes when ``masked`` (by
+    default :func:`hide_credentials`): whether chaining ``exc`` would show a secret in a
+    traceback. A cycle is read once; more than :data:`MAX_CHAINED` exceptions, or a
+    message that cannot be read, count as showing one.
+
+    Examples
+    --------
+    >>> driver = OSError("no login for postgresql://svc:hunter22@db/models")
+    >>> plugin = RuntimeError("could not log in")
+    >>> plugin.__cause__ = driver
+    >>> chain_shows(plugin), chain_shows(RuntimeError("could not log in"))
+    (True, False)
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc]
+    while todo:  # bounded: each exception once, at most MAX_CHAINED of them
+        link = todo.pop()
+        if id(link) in seen:
+            continue
+        if len(seen) >= MAX_CHAINED:
+            return True
+        seen.add(id(link))
+        notes = getattr(link, "__notes__", None)
+        try:
+            said = [str(link), *(str(note) for note in notes or ())]
+        except Exception:  # a __str__ that fails: what it would show cannot be checked
+            return True
+        if any(masked(text) != text for text in said):
+            return True
+        todo.extend(e for e in (link.__cause__, link.__context__) if e is not None)
+        # An exception group's members print in every traceback, as a cause does.
+        members = getattr(link, "exceptions", None)
+        if isinstance(link, _GROUPS) and isinstance(members, tuple | list):
+            todo.extend(m for m in members if isinstance(m, BaseException))
+    return False

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import modelship as ms
-from modelship.errors import InvalidName
+from modelship.errors import InvalidName, StoreError
 from modelship.registry import FsspecStore
 from modelship.testing import HookStore
 
@@ -157,7 +157,8 @@ def _fraud_and(tmp_path: Path, *, committed: bool) -> FsspecStore:
         if op == "create" and "/versions/" in key and not committed:
             raise OSError("crashed before the manifest")
 
-    with contextlib.suppress(OSError):
+    # The registry gives a store's OSError to its callers as a StoreError.
+    with contextlib.suppress(StoreError):
         _register(HookStore(scratch, before=crash), "Fraud")
     _copy_model(scratch, inner, "models/Fraud")
     return inner

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import contextlib
 import difflib
 import numbers
@@ -14,7 +13,7 @@ from typing import Any
 
 from modelship._hashing import CHUNK
 from modelship._plugins import declared, load_plugin, origin, plugin
-from modelship._shown import brief, hide_credentials
+from modelship._shown import brief, chain_shows, hide_credentials
 from modelship.errors import (
     ConfigError,
     ModelshipError,
@@ -206,23 +205,9 @@ def _call_plugin(ep: EntryPoint, scheme: str, url: str, options: dict[str, Any])
         ) from cause
 
 
-#: How many exceptions of a chain (``__cause__``, ``__context__``) are read for a secret
-#: before the chain is taken to hold one: a real chain is a few links long, and a very
-#: long one (an error chained again on every retry of a loop) must not slow the opener.
-_MAX_CHAINED = 64
-
-
-#: Exception groups (Python 3.11's BaseExceptionGroup, or the exceptiongroup backport's).
-_GROUPS: tuple[type[BaseException], ...] = tuple(
-    group for group in (getattr(builtins, "BaseExceptionGroup", None),) if isinstance(group, type)
-) or (BaseException,)
-
-
 def _holds_secret(exc: BaseException, options: Mapping[str, Any]) -> bool:
-    """Whether the message or a note of ``exc``, or of an exception it chains, changes when
-    URL credentials and the values of ``options`` are masked. A cycle is read once; a chain
-    longer than :data:`_MAX_CHAINED`, or a message that cannot be read, counts as holding
-    one.
+    """Whether ``exc``'s chain (:func:`~modelship._shown.chain_shows`) changes when URL
+    credentials and the values of ``options`` are masked.
 
     Examples
     --------
@@ -231,29 +216,10 @@ def _holds_secret(exc: BaseException, options: Mapping[str, Any]) -> bool:
     >>> plugin.__cause__ = driver
     >>> _holds_secret(plugin, {}), _holds_secret(RuntimeError("could not log in"), {})
     (True, False)
+    >>> _holds_secret(RuntimeError("bad token s3cr3t-t0ken"), {"token": "s3cr3t-t0ken"})
+    True
     """
-    seen: set[int] = set()
-    todo: list[BaseException] = [exc]
-    while todo:
-        link = todo.pop()
-        if id(link) in seen:
-            continue
-        if len(seen) >= _MAX_CHAINED:
-            return True
-        seen.add(id(link))
-        notes = getattr(link, "__notes__", None)
-        try:
-            said = [str(link), *(str(note) for note in notes or ())]
-        except Exception:  # a __str__ that fails: what it would show cannot be checked
-            return True
-        if any(_masked_options(hide_credentials(text), options) != text for text in said):
-            return True
-        todo.extend(e for e in (link.__cause__, link.__context__) if e is not None)
-        # An exception group's members print in every traceback, as a cause does.
-        members = getattr(link, "exceptions", None)
-        if isinstance(link, _GROUPS) and isinstance(members, tuple | list):
-            todo.extend(m for m in members if isinstance(m, BaseException))
-    return False
+    return chain_shows(exc, lambda text: _masked_options(hide_credentials(text), options))
 
 
 #: Option values shorter than this are not masked in a plugin's message: a flag or a small

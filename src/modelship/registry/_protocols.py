@@ -108,6 +108,16 @@ class Store(Protocol):
     :class:`AbortsUploads` (uploads a killed writer left open, for :meth:`Registry.gc`).
     The registry asks ``isinstance(store, LocalBlobs)``; it never probes for attributes.
 
+    What a store raises: :class:`FileNotFoundError` only for a key that is not there, and
+    :class:`FileExistsError` only from :meth:`create` of a key that is; the registry reads
+    them as those answers ("missing", "taken"), never as failures, so a store must not
+    raise them for anything else (a bucket that is gone, a parent folder that cannot be
+    made). Any other failure (no permission, a dropped connection, a timeout) is best a
+    :class:`~modelship.errors.StoreError` saying what failed and what to do; an
+    ``OSError`` is fine too: a :class:`~modelship.Registry` raises it to its callers as a
+    ``StoreError`` naming the store, the operation, the key and the cause (chained, unless
+    its message shows credentials).
+
     Examples
     --------
     >>> from modelship.registry import FsspecStore

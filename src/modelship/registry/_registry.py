@@ -60,6 +60,7 @@ from modelship.registry._claims import claim_name
 from modelship.registry._commit import commit, version_exists
 from modelship.registry._download import download_artifact
 from modelship.registry._gc import GcReport, collect, referenced_digests, refuse_during_gc
+from modelship.registry._guarded import guarded
 from modelship.registry._integrity import (
     MAX_DOCUMENT,
     open_blob,
@@ -267,7 +268,9 @@ class Registry:
         if not isinstance(single_writer, bool):
             raise ConfigError(f"single_writer must be True or False, got {single_writer!r}")
         self._CHECKPOINT_EVERY = checkpoint_every
-        self.store = store
+        # A store that is not modelship's own may let an OSError out: the registry's
+        # callers get a StoreError naming it instead (FsspecStore raises those itself).
+        self.store = guarded(store)
         self._signer = Signer(signing_key, verify=verify_signatures)
         self._single_writer = single_writer
         self._user = default_user() if user is None else _checked_user(user)
@@ -672,8 +675,10 @@ class Registry:
         ``ref`` is a version (``"3"``, ``3``, ``"2.1.0"``), ``"latest"`` (the last
         registered version that is not archived) or ``"@alias"``. Raises
         :class:`~modelship.ModelNotFound`, :class:`~modelship.VersionNotFound` or
-        :class:`~modelship.ArchivedVersion`. Latest and alias look-ups read a handful of
-        small documents however many versions there are. The record holds a verified copy
+        :class:`~modelship.ArchivedVersion`. Alias look-ups, and latest ones when the newest
+        version is live, read a handful of small documents however many versions there
+        are; each archived or purged version above the latest costs one small slot, read
+        in batches. The record holds a verified copy
         of each attachment up to 16 MiB (``mv.profile``, ``mv.environment``, ...; see
         :meth:`~modelship.ModelVersion.held`), read now: it does no I/O later. Read a
         larger one with :meth:`attachment` or :meth:`read_attachment`.
