@@ -1,5 +1,6 @@
-"""moto's lazily computed ETag moved the object's buffer under a GET's feet: the fixture
-``s3_server`` (tests/conftest.py, ``_locked_etags``) computes it under the object's lock.
+"""moto's lazily computed ETag moved the object's buffer under a GET's feet: the server
+the tests run (tests/_moto_server.py, under ``_moto_patches._locked_etags``) computes it
+under the object's lock.
 
 The interleaving is shown step by step, without threads: what a GET's ``FakeKey.value``
 does between its ``seek(0)`` and its ``read()``, while the PUT that stored the object
@@ -12,6 +13,7 @@ import threading
 from typing import Any
 
 import pytest
+from _moto_patches import s3_like
 
 pytest.importorskip("moto")
 
@@ -35,9 +37,12 @@ def test_moto_alone_reads_an_object_short_when_its_etag_is_computed_mid_read() -
     assert key._value_buffer.read() == b""  # ... and the GET reads nothing
 
 
-def test_under_the_s3_server_fixture_the_etag_waits_for_a_read_in_progress(
-    s3_server: dict[str, Any],
-) -> None:
+def test_under_the_s3_servers_patches_the_etag_waits_for_a_read_in_progress() -> None:
+    with s3_like():
+        _etag_waits_for_a_read_in_progress()
+
+
+def _etag_waits_for_a_read_in_progress() -> None:
     key = _fresh_key()
     etags: list[str] = []
     with key.lock:  # a GET between its seek(0) and its read()
