@@ -133,11 +133,14 @@ def test_a_slot_an_earlier_copy_left_in_flight_takes_the_sources_tombstone(
         ms.Registry(HookStore(inner, before=_killed_at_manifest)).register(
             model_name="m", model=b"v2", serializer="bytes"
         )
-    dst = ms.Registry(MemoryStore())
+    dst_inner = AgedStore()
+    dst = ms.Registry(dst_inner)
     ms.copy_registry(src, dst)
-    # What a copy by an older modelship left: the slot in flight, as it was then.
+    # What a copy by an older modelship left: the slot in flight, as it was then, written
+    # there two hours ago by the store's time.
     with contextlib.suppress(FileExistsError):
         dst.store.create(slot_key("m", 2), inner.read(slot_key("m", 2)))
+    dst_inner.aged.add(slot_key("m", 2))
     src.gc(grace_seconds=0)
     src.register(model_name="m", model=b"v3", serializer="bytes")
     ms.copy_registry(src, dst)

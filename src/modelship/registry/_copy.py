@@ -41,7 +41,6 @@ import contextlib
 import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -681,7 +680,11 @@ def _copy_slot(dst: Store, key: str, data: bytes, name: str) -> None:
     A slot only changes from in flight to dead (gc), so a slot ``dst`` holds in flight
     (written by an older copy) whose source slot is dead now takes the dead one, once it
     is older than gc's default grace period; a slot dead in both says the same thing
-    whatever its time. Any other difference is a diverged history.
+    whatever its time. Its age is its time in ``dst`` (when the store last wrote it), as
+    gc ages slots, never the time written in it: that is the registering machine's clock,
+    and one behind by more than the grace period would have a registration in flight
+    there take the dead slot, then commit over it. Any other difference is a diverged
+    history.
     """
     try:
         dst.create(key, data)
@@ -694,12 +697,13 @@ def _copy_slot(dst: Store, key: str, data: bytes, name: str) -> None:
     if ours.get("dead") and theirs.get("dead"):
         return
     if ours.get("dead") and not _committed(dst, name, theirs):
-        if not _claimed_before(theirs, time.time() - _IN_FLIGHT_FOR):
+        if _in_flight(dst, key):
             raise Conflict(
                 f"{key} is dead in the source and claimed in {hide_credentials(dst.url)} "
-                f"by a registration that has not committed, less than {_IN_FLIGHT_FOR:.0f} "
-                "s ago (one there, or a copy by an older modelship); it is not taken for "
-                "dead yet. Copy again later, or after gc on the destination"
+                "by a registration that has not committed, written there less than "
+                f"{_IN_FLIGHT_FOR:.0f} s ago by the store's time (one there, or a copy by an "
+                "older modelship); it is not taken for dead yet. Copy again later, or after "
+                "gc on the destination"
             )
         dst.replace(key, data)  # gc's own transition, made in the source
         return
@@ -720,16 +724,20 @@ def _copy_slot(dst: Store, key: str, data: bytes, name: str) -> None:
 
 _IN_FLIGHT_FOR = 3600.0
 """Seconds after which a slot the destination holds in flight, whose source slot is dead,
-takes the source's tombstone: gc's default grace period. A younger one may be a
-registration in the destination still on its way to commit (its history diverged)."""
+takes the source's tombstone: gc's default grace period, counted by the store's time
+(:meth:`~modelship.registry.Store.modified`), not the writer's clock in the slot. A
+younger one may be a registration in the destination still on its way to commit (its
+history diverged)."""
 
 
-def _claimed_before(slot: Mapping[str, Any], cutoff: float) -> bool:
-    """Whether ``slot`` was claimed before ``cutoff`` (False if its time is not valid)."""
+def _in_flight(dst: Store, key: str) -> bool:
+    """Whether slot ``key`` was written in ``dst`` less than :data:`_IN_FLIGHT_FOR` ago,
+    by the store's time; a slot gone since it was read counts as in flight (never taken
+    for dead on a guess)."""
     try:
-        return datetime.fromisoformat(slot["at"]).timestamp() < cutoff
-    except (KeyError, TypeError, ValueError):
-        return False
+        return dst.modified(key) >= time.time() - _IN_FLIGHT_FOR
+    except FileNotFoundError:
+        return True
 
 
 def _committed(dst: Store, name: str, slot: Mapping[str, Any]) -> bool:

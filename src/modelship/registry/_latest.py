@@ -26,7 +26,10 @@ batches: a few round trips, not one per version), and no marker. A version not l
 there is taken only after its markers are read, as before. With a signing key, the
 markers of the versions skipped are read (together) and checked, as every marker the walk
 meets was before: a marker not signed with the registry's key raises rather than hide a
-version from ``latest``.
+version from ``latest``. A batch may read slots below the answer; a slot is checked only
+once the walk reaches it, and only the markers of the versions skipped above the answer
+are read, so what lies below the answer is never judged, as when the walk read one slot
+at a time: damage there does not stop ``latest`` (gc still reports it).
 
 Like the walk one slot at a time, this is not one atomic read; each marker created or
 deleted meanwhile is seen or not. The version returned was live when its markers were
@@ -48,7 +51,7 @@ from modelship.registry._layout import folder, is_document, manifest_key, number
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import Store
 from modelship.registry._signing import Signer
-from modelship.registry._slots import check_slot, read_slot
+from modelship.registry._slots import check_slot
 from modelship.registry._states import check_marker, version_state
 
 __all__ = ["latest_live"]
@@ -84,15 +87,19 @@ def _marked(store: Store, name: str) -> dict[str, str]:
     return marked
 
 
-def _slots(
-    store: Store, name: str, seqs: range, signer: Signer
-) -> list[tuple[int, dict[str, Any] | None]]:
-    """Slots ``seqs`` of ``name``, checked, in the order of ``seqs``; None where missing."""
-    if len(seqs) == 1:
-        return [(seqs[0], read_slot(store, name, seqs[0], signer))]
+def _slots(store: Store, name: str, seqs: range) -> list[tuple[int, str, bytes | None]]:
+    """Slots ``seqs`` of ``name`` as stored, by number and key, in the order of ``seqs``;
+    None where missing. Not checked: the walk checks only the slots it reaches, so one
+    read ahead below the answer (damaged or not) is never judged."""
     keys = {s: slot_key(name, s) for s in seqs}
+    if len(keys) == 1:
+        ((s, key),) = keys.items()
+        try:
+            return [(s, key, store.read(key))]
+        except FileNotFoundError:
+            return [(s, key, None)]
     got = store.read_many(keys.values())
-    return [(s, None if k not in got else check_slot(got[k], k, signer)) for s, k in keys.items()]
+    return [(s, k, got.get(k)) for s, k in keys.items()]
 
 
 def _check_markers(store: Store, keys: list[str], signer: Signer) -> None:
@@ -146,11 +153,12 @@ def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
     while seq > 0:
         seqs = range(seq, max(seq - batch, 0), -1)
         seq = seqs[-1] - 1
-        for s, slot in _slots(store, name, seqs, signer):
-            if slot is None:
+        for s, key, data in _slots(store, name, seqs):
+            if data is None:
                 if above - s >= _MAX_MISSING:
                     raise _hole(name, s, above)
                 continue  # a short hole, as gc left before it kept dead slots
+            slot = check_slot(data, key, signer)  # only once the walk reaches it
             above = s
             if slot.get("dead"):
                 continue  # a dead registration
