@@ -10,10 +10,10 @@ from __future__ import annotations
 import heapq
 import math
 import os
+import re
 import shlex
 import sys
 import threading
-import warnings
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar, Literal
@@ -118,25 +118,35 @@ what any small sample of a real categorical column looks like."""
 _DATE_LIKE_SAMPLE = 20  # labels looked at to call a text column date-like
 
 
-# One thread at a time swaps the warning filters to parse a label: catch_warnings saves
-# and restores the process' filters, so two threads interleaving could leave one's
-# "ignore" behind.
-_PARSE_LOCK = threading.Lock()
+# A date and a time of day as NumPy reads them, each part as long as NumPy takes it: what
+# follows is what NumPy reads as a time zone. With anything there, NumPy warns (a
+# UserWarning, a DeprecationWarning before NumPy 2), even before it finds the text is no
+# zone; so the zone is read here and NumPy is given the rest. Silencing the warning
+# instead (warnings.catch_warnings) would change the filters of every thread.
+_DATE_TIME = re.compile(
+    r"[0-9]+-[0-9]{2}-[0-9]{2}[T ][0-9]{2}(?::[0-9]{2}(?::[0-9]{2}(?:\.[0-9]{0,18})?)?)?"
+)
+# The zones NumPy accepts after it: Z, or +hh, +hhmm, +hh:mm (hours below 24, minutes
+# below 60), then C whitespace (none after a bare +hh), or whitespace alone.
+_ZONE = re.compile(
+    r"(?:Z|[+-](?:[01][0-9]|2[0-3]):?[0-5][0-9])?[ \t\n\v\f\r]*"
+    r"|[+-](?:[01][0-9]|2[0-3])"
+)
 
 
 def _is_date_text(label: str) -> bool:
     if len(label) < 8 or not label[:4].isdigit() or not any(c in label for c in "-:/"):
         return False
-    with _PARSE_LOCK, warnings.catch_warnings():
-        # NumPy parses a time zone (...Z, +0100) with a warning, a UserWarning (a
-        # DeprecationWarning before NumPy 2), which -W error would turn into a failed run:
-        # whether the label is a date is all that is asked here.
-        warnings.simplefilter("ignore", UserWarning)
-        warnings.simplefilter("ignore", DeprecationWarning)
-        try:
-            np.datetime64(label.replace("/", "-"))
-        except ValueError:
-            return False
+    text = label.replace("/", "-")
+    date_time = _DATE_TIME.match(text)
+    if date_time is not None:
+        if _ZONE.fullmatch(text, date_time.end()) is None:
+            return False  # NumPy refuses what follows the time of day
+        text = date_time.group()
+    try:
+        np.datetime64(text)
+    except ValueError:
+        return False
     return True
 
 

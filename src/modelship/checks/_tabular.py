@@ -41,6 +41,7 @@ from modelship._columns import (
 )
 from modelship._params import MappingOf, Options
 from modelship._shown import brief
+from modelship.checks.stats._fairness import bytes_label
 from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, EmptyData
 
 __all__ = [
@@ -137,10 +138,9 @@ def _format_label(value: Any) -> str:
     elif isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bytes):
-        # Valid UTF-8 keeps its text; an invalid byte is written as its escape (b"\xff"
-        # as "\\xff"), so different bytes stay different categories ("replace" merged
-        # them all into U+FFFD) and the label stays valid JSON text.
-        return str(value.decode("utf-8", errors="backslashreplace"))
+        # The label a bias group of these bytes has too ("replace" merged every invalid
+        # byte into U+FFFD).
+        return bytes_label(value)
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):

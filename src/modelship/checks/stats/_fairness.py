@@ -60,6 +60,7 @@ __all__ = [
     "bootstrap_regression",
     "bootstrap_regression_disparities",
     "bootstrap_tables",
+    "bytes_label",
     "combine_codes",
     "confusion_table",
     "disparities",
@@ -95,10 +96,27 @@ _VALUE_LIMIT = 1 << 14
 _PACKED_BINS = 1 << 13
 
 
+def bytes_label(value: bytes) -> str:
+    r"""The text label of a byte string, as groups and drift categories show it: its UTF-8
+    text, with each byte that is not UTF-8 written as its escape (``b"\xff"`` reads
+    ``\xff``), so that different invalid bytes stay different labels and the label stays
+    valid text. A valid byte string that spells such an escape (``b"\\xff"``) reads the
+    same.
+
+    Examples
+    --------
+    >>> from modelship.checks.stats._fairness import bytes_label
+    >>> bytes_label(b"F"), bytes_label("é".encode()), bytes_label(b"\xff"), bytes_label(b"\xfe")
+    ('F', 'é', '\\xff', '\\xfe')
+    """
+    return value.decode("utf-8", errors="backslashreplace")
+
+
 def group_label(value: Any) -> str:
     """The label of the group a sensitive value (or segment value) is in, as results
-    show it: text as is, bytes decoded, a whole float as an integer (``3.0`` is ``"3"``,
-    as a float column written by pandas holds whole codes), anything else as ``str``.
+    show it: text as is, bytes as :func:`bytes_label` reads them, a whole float as an
+    integer (``3.0`` is ``"3"``, as a float column written by pandas holds whole codes),
+    anything else as ``str``.
 
     Examples
     --------
@@ -109,7 +127,7 @@ def group_label(value: Any) -> str:
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, bytes):
-        return value.decode("utf-8", errors="replace")
+        return bytes_label(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
