@@ -157,7 +157,8 @@ def test_a_resource_name_kubernetes_refuses_is_a_config_error(name: str, says: s
     "name", ["example.com/gpu", "nvidia.com/gpu", "d" * 240 + ".com/gpu", "hugepages-2Mi"]
 )
 def test_a_resource_name_kubernetes_accepts_is_accepted(name: str) -> None:
-    assert name in Resources(limits={name: "1", "memory": "1Gi"}).limits
+    amount = "2Mi" if name.startswith("hugepages-") else "1"  # hugepages: whole pages
+    assert name in Resources(limits={name: amount, "memory": "1Gi"}).limits
 
 
 # --- 8: NumPy numbers as quantities ----------------------------------------------------------

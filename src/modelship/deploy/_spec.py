@@ -267,10 +267,18 @@ def _check_resource(kind: str, name: str, amount: Quantity) -> None:
             size = parse_quantity(name.removeprefix("hugepages-"))
         except ConfigError:
             size = None
-        if size is None or size.nanos <= 0:
+        if size is None or size.nanos <= 0 or size.nanos % 10**9:
             raise ConfigError(
-                f"{kind}.{name}: not a huge page size; the size is a positive quantity "
-                "(hugepages-2Mi, hugepages-1Gi)"
+                f"{kind}.{name}: not a huge page size; the size is a positive quantity of whole "
+                "bytes (hugepages-2Mi, hugepages-1Gi)"
+            )
+        # Kubernetes' IsHugePageResourceValueDivisible: a whole number of pages, 0 too
+        # (it rounds the amount up to whole bytes first; compared exactly here). A
+        # negative amount is refused as such by the caller.
+        if amount.nanos > 0 and amount.nanos % size.nanos:
+            raise ConfigError(
+                f"{kind}.{name}: {amount.text} is not a whole number of {size.text} pages; "
+                f"give a multiple of {size.text} (Kubernetes refuses it otherwise)"
             )
         return
     domain = name.partition("/")[0] if "/" in name else ""

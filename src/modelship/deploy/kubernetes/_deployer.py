@@ -401,10 +401,34 @@ class KubernetesDeployer:
             }
             return {**weights, **_percentages(raw)}
         selected = self._selected(deployments, self._app_service())
+        return {**weights, **self._shares(deployments, selected)}
+
+    @staticmethod
+    def _shares(
+        deployments: Mapping[str, Mapping[str, Any]], selected: Sequence[str]
+    ) -> dict[str, int]:
+        """The share of each ``selected`` slot with ``traffic="service"``: all to one, or
+        split by replica count (a slot with a pod at least 1%)."""
         if len(selected) == 1:
-            return {**weights, selected[0]: 100}
-        replicas = {s: _replicas(deployments[s]) for s in selected}
-        return {**weights, **_percentages(replicas)}
+            return {selected[0]: 100}
+        return _percentages({s: _replicas(deployments[s]) for s in selected})
+
+    def _in_use(self, slot: str, deployments: Mapping[str, Mapping[str, Any]]) -> str | None:
+        """The traffic ``slot`` takes (``"receives 1% of the traffic of 'fraud' …"``), or
+        None if none: what the guards of :meth:`apply` and :meth:`remove` refuse. With
+        ``traffic="service"`` a slot takes traffic if the app Service selects it, whatever
+        its share of the replicas (1 pod of 300 does, and so would the pods an apply
+        starts in a selected slot scaled to 0); behind an HTTPRoute, if its weight as
+        written is not 0."""
+        said = "receives {}% of the traffic of " + repr(self.options.app)
+        if self.options.traffic == "httproute":
+            share = self._weights(deployments).get(slot, 0)
+            return said.format(share) if share > 0 else None
+        selected = self._selected(deployments, self._app_service())
+        if slot not in selected:
+            return None
+        share = self._shares(deployments, selected)[slot]
+        return f"{said.format(share)} (Service {self.options.app!r} selects its pods)"
 
     def _app_service(self) -> dict[str, Any] | None:
         """The Service ``<app>`` as stored, or None."""
@@ -706,12 +730,9 @@ class KubernetesDeployer:
         Deployment, Service or PodMonitor of a name the slot's objects take (ConfigError).
         Returns the app's Deployments by slot, as read."""
         deployments = self._deployments()
-        weights = self._weights(deployments)
-        if weights.get(slot, 0) > 0:
-            raise SlotInUse(
-                f"slot {slot!r} receives {weights[slot]}% of the traffic of "
-                f"{self.options.app!r}; move its traffic before replacing it"
-            )
+        in_use = self._in_use(slot, deployments)
+        if in_use is not None:
+            raise SlotInUse(f"slot {slot!r} {in_use}; move its traffic before replacing it")
         if slot not in deployments and len(deployments) >= self.capabilities.max_slots:
             raise ConfigError(
                 f"{self.options.app!r} already has slots {sorted(deployments)}; remove one "
@@ -1499,11 +1520,9 @@ class KubernetesDeployer:
         self._check_lease()
         with self._lock:
             deployments = self._deployments()
-            weights = self._weights(deployments)
-            if weights.get(slot, 0) > 0:
-                raise SlotInUse(
-                    f"slot {slot!r} receives {weights[slot]}% of the traffic; move it first"
-                )
+            in_use = self._in_use(slot, deployments)
+            if in_use is not None:
+                raise SlotInUse(f"slot {slot!r} {in_use}; move its traffic first")
             # Both read and checked before anything is written, so another app's Service
             # of the slot's name refuses the removal before our Deployment is deleted.
             found = {
@@ -1700,11 +1719,22 @@ def _split(big: int, small: int, floor: int, most: int, small_spec: int) -> tupl
 
 
 def _percentages(counts: Mapping[str, int]) -> dict[str, int]:
-    """Integer percentages proportional to ``counts`` that sum to 100 (or all 0)."""
+    """Integer percentages proportional to ``counts`` that sum to 100 (or all 0).
+
+    A nonzero count gets at least 1%, the difference taken from the largest: a slot
+    with 2 pods of 402 takes traffic, and a share of 0 would let it be replaced.
+
+    Examples
+    --------
+    >>> _percentages({"blue": 400, "green": 2}), _percentages({"blue": 3, "green": 1})
+    ({'blue': 99, 'green': 1}, {'blue': 75, 'green': 25})
+    >>> _percentages({"blue": 5, "green": 0}), _percentages({"blue": 0, "green": 0})
+    ({'blue': 100, 'green': 0}, {'blue': 0, 'green': 0})
+    """
     total = sum(counts.values())
     if total <= 0:
         return dict.fromkeys(counts, 0)
-    out = {slot: round(100 * n / total) for slot, n in counts.items()}
+    out = {slot: max(1, round(100 * n / total)) if n > 0 else 0 for slot, n in counts.items()}
     top = max(sorted(out), key=lambda s: counts[s])
     out[top] += 100 - sum(out.values())
     return out

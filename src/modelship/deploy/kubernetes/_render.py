@@ -24,6 +24,7 @@ import attrs
 
 from modelship._names import check_model_name
 from modelship.deploy._spec import Container, DeploymentSpec
+from modelship.deploy.kubernetes._redact import redact
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS
 from modelship.errors import ConfigError, InvalidName, MissingDependency
 
@@ -125,6 +126,18 @@ def label_value(what: str, value: object) -> str:
     return value
 
 
+def _shown_url(value: object) -> str:
+    """``repr`` of the registry URL with its credentials ``<redacted>`` (the pods get it
+    whole; ``repr`` reaches logs and tracebacks).
+
+    Examples
+    --------
+    >>> print(_shown_url("https://ci:s3cret@models.example/r"), _shown_url(None))
+    'https://<redacted>@models.example/r' None
+    """
+    return repr(redact(value)) if isinstance(value, str) else repr(value)
+
+
 @attrs.frozen
 class KubeOptions:
     """How the adapter lays a deployment out in a cluster (shared by render and apply).
@@ -151,7 +164,7 @@ class KubeOptions:
 
     namespace: str = "default"
     app: str = "modelship"
-    registry_url: str | None = None
+    registry_url: str | None = attrs.field(default=None, repr=_shown_url)
     image: str | None = None
     traffic: str = "service"
     gateway: str | None = None
