@@ -24,7 +24,9 @@ analysed. Each ``serving`` JSON line has them too, under ``slots`` (each ready s
 SIGINT or SIGTERM between rollouts stops serving, exit 0; during a rollout it cuts that
 rollout short: the strategy aborts it as it would a failure, and ``apply`` exits 1 (0 only
 if the rollout had succeeded as the signal came). A signal while ``apply`` stops (its
-servers draining) kills every server at once.
+servers draining) kills every server at once. ``--for N`` ends as SIGTERM would, N seconds
+after ``apply`` started (the first deploy included): a rollout running then is aborted,
+exit 1; between rollouts, exit 0. ``--for 0`` deploys, looks at the alias once and stops.
 
 Each option of ``apply`` is read by one way of running it, and refused (a
 :class:`~modelship.ConfigError`, exit 2) by the others, where it would be ignored:
@@ -52,6 +54,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -59,7 +62,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from types import FrameType
@@ -362,13 +365,20 @@ class SIGTERM(_Interrupted):
     """SIGTERM during a rollout of ``apply``."""
 
 
+class ForEnded(_Interrupted):
+    """``--for`` ended during a rollout of ``apply`` (the SIGALRM it arms for that)."""
+
+
 def _interrupted(signum: int, *, started: bool = True) -> _Interrupted:
-    return (SIGTERM if signum == signal.SIGTERM else SIGINT)(signum, started=started)
+    kinds: dict[int, type[_Interrupted]] = {signal.SIGTERM: SIGTERM, signal.SIGALRM: ForEnded}
+    return kinds.get(signum, SIGINT)(signum, started=started)
 
 
 def _signal_name(signum: int | None) -> str:
     if signum is None:
         return "a signal"
+    if signum == signal.SIGALRM:
+        return "the end of --for"
     try:
         return signal.Signals(signum).name
     except ValueError:
@@ -407,6 +417,14 @@ class _Signals:
         if self._closing and not self._closing_cut:
             self._closing_cut = True
             raise _interrupted(signum)
+
+    def deadline(self, signum: int, frame: FrameType | None) -> None:
+        """``--for`` ended (:func:`_for_deadline`): what a first SIGTERM does, cutting a
+        rollout short (exit 1) or stopping ``apply`` between rollouts (exit 0). After a
+        signal, or once ``apply`` stops, it does nothing: it never cuts an abort or a
+        stop short, as a second signal does."""
+        if not self.stop.is_set() and not self._closing:
+            self.handle(signum, frame)
 
     def closing(self, close: Callable[[], None]) -> None:
         """``close()`` (the deployer's), which the next signal cuts short: raised in it,
@@ -474,6 +492,38 @@ def _cut_short(  # noqa: PLR0913 - what the message says, each needed
     return EXIT_FAILED
 
 
+#: The longest timer ``setitimer`` takes here (it refuses 1e10 s: OverflowError); 1e9 s is
+#: 31 years, so a longer ``--for`` is one that does not end.
+_LONGEST_DEADLINE = 1e9
+
+
+@contextlib.contextmanager
+def _for_deadline(seconds: float | None, signals: _Signals) -> Iterator[None]:
+    """Within it, ``seconds`` after it was entered, ``--for`` ends as a SIGTERM would
+    (:meth:`_Signals.deadline`): a SIGALRM, so that it reaches the rollout the main thread
+    runs (a canary's pause, a wait for readiness) as a signal does; a timer thread could
+    only set :attr:`_Signals.stop`, which no rollout reads. None: no deadline; 0: none
+    either, ``apply`` deploys, looks at the alias once (see :func:`_follow`) and stops.
+
+    The SIGALRM handler and the timer that were set before (a test runner's timeout) are
+    set again on leaving, the timer with what was left of it.
+    """
+    if not seconds:
+        yield
+        return
+    entered = time.monotonic()
+    handler = signal.signal(signal.SIGALRM, signals.deadline)
+    delay, interval = signal.setitimer(signal.ITIMER_REAL, min(seconds, _LONGEST_DEADLINE))
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, handler)
+        if delay > 0:  # at least a microsecond: 0 would disarm it, not make it due
+            left = max(delay - (time.monotonic() - entered), 1e-6)
+            signal.setitimer(signal.ITIMER_REAL, left, interval)
+
+
 def _cmd_apply(args: argparse.Namespace) -> int:
     reopen_closed_stdio()  # before any file or socket (the router's) takes 0, 1 or 2
     args = _apply_options(args)
@@ -488,13 +538,14 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     signals = _Signals()
     previous = {s: signal.signal(s, signals.handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
-        dep = LocalDeployer(registry=reg)
-        try:
-            return _serve(args, reg, (file, spec), version, dep=dep, signals=signals)
-        finally:
-            # Not a `with`: a signal cutting the stop short must not replace the exit
-            # code already decided (a stop between rollouts is 0).
-            signals.closing(dep.close)
+        with _for_deadline(args.for_seconds, signals):
+            dep = LocalDeployer(registry=reg)
+            try:
+                return _serve(args, reg, (file, spec), version, dep=dep, signals=signals)
+            finally:
+                # Not a `with`: a signal cutting the stop short must not replace the exit
+                # code already decided (a stop between rollouts is 0).
+                signals.closing(dep.close)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
@@ -902,7 +953,8 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
     file: SpecFile | None,
     addresses: _SlotAddresses,
 ) -> int:
-    """Serve until stopped (or ``--for`` seconds), following the registry alias.
+    """Serve until a signal or the end of ``--for`` (:func:`_for_deadline`: counted from
+    the start of ``apply``, the first deploy included), following the registry alias.
 
     A version whose rollout aborts is not retried until the alias moves again; the
     alias is moved back to the version still serving, so the registry keeps telling
@@ -910,9 +962,9 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
     poll is reported (see :class:`_RegistryFailures`) and the next one tries again, so
     the retries are one per ``--poll`` seconds, until ``--for`` or a signal ends it.
     The undo window of the rollout serving is closed at the first look after its end.
-    A signal between rollouts ends the loop (exit 0); one during a rollout cuts it short
-    (see :class:`_Signals`), and its exit code is returned. Each look also says a slot
-    whose server changed or stopped (see :class:`_SlotAddresses`).
+    A signal (or the end of ``--for``) between rollouts ends the loop (exit 0); one during
+    a rollout cuts it short (see :class:`_Signals`), and its exit code is returned. Each
+    look also says a slot whose server changed or stopped (see :class:`_SlotAddresses`).
     """
     follower = (
         _AliasFollower(
@@ -930,16 +982,11 @@ def _follow(  # noqa: PLR0913 - apply's parts, each needed
         else None
     )
     window = _UndoWindow()
-    started = time.monotonic()
-    for n in range(10**9):  # bounded by --for (--poll is > 0), or by a signal
-        if n > 0:
-            waited = time.monotonic() - started
-            if args.for_seconds is not None and waited >= args.for_seconds:
-                break
-            if signals.stop.wait(
-                args.poll if args.for_seconds is None else min(args.poll, args.for_seconds - waited)
-            ):
-                break
+    # Bounded by a signal, or by --for, whose end sets stop (see _for_deadline); --for 0
+    # is one look.
+    for n in range(10**9):
+        if n > 0 and (args.for_seconds == 0 or signals.stop.wait(args.poll)):
+            break
         if follower is not None:
             code = follower.poll()
             if code is not None:
@@ -1344,8 +1391,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         dest="for_seconds",
         type=seconds,
         default=None,
-        help="stop after this many seconds (default: until SIGINT/SIGTERM; a signal "
-        "during a rollout aborts it, exit 1)",
+        help="stop this many seconds after starting, the first deploy included, as "
+        "SIGTERM would: a rollout still running then is aborted, exit 1 (default: until "
+        "SIGINT/SIGTERM; a signal during a rollout aborts it, exit 1; 0: deploy, look at "
+        "the alias once, stop)",
     )
     apply.add_argument(
         "--poll",
