@@ -159,7 +159,8 @@ class Disparity:
         return self.metric in _RATIOS
 
 
-@attrs.frozen(kw_only=True)
+# repr=False keeps CheckResult's one-line repr: the generated one printed every record.
+@attrs.frozen(kw_only=True, repr=False)
 class BiasResult(CheckResult):
     """A :class:`CheckResult` with ``disparities`` and ``groups`` by key.
 
@@ -180,6 +181,11 @@ class BiasResult(CheckResult):
     >>> from modelship.checks import BiasResult
     >>> BiasResult(name="bias", status="pass").disparities
     {}
+
+    Its repr is one line, as every :class:`CheckResult`'s:
+
+    >>> BiasResult(name="bias", status="fail", reason="disparities over their thresholds")
+    <CheckResult 'bias' fail: disparities over their thresholds>
     """
 
     result_type: ClassVar[str] = "bias"
@@ -911,11 +917,10 @@ class Bias:
         skip, pass), then by the quantity the gate judges (an unknown one is worst)."""
 
         def badness(d: Disparity) -> tuple[int, float]:
-            ratio = d.metric in _RATIOS
-            judged = d.value if self.gate == "estimate" else d.ci_low if ratio else d.ci_high
+            judged = self._judged(d)
             if judged is None:
                 return (d.status.rank(), math.inf)
-            return (d.status.rank(), -judged if ratio else judged)
+            return (d.status.rank(), -judged if d.is_ratio else judged)
 
         out = {}
         for metric in thresholds:
@@ -929,6 +934,27 @@ class Bias:
                 reason=f"worst of feature sets: {worst.reason} ({'&'.join(worst.feature_set)})",
             )
         return out
+
+    def _judged(self, d: Disparity) -> float | None:
+        """The quantity the gate judges: the estimate; with ``gate="interval"`` the upper
+        bound of a difference, the lower bound of a ratio."""
+        if self.gate == "estimate":
+            return d.value
+        return d.ci_low if d.is_ratio else d.ci_high
+
+    def _excess(self, d: Disparity) -> float:
+        """How far a disparity is past its threshold, as a share of what the threshold
+        allows: the distance from parity of the quantity the gate judges (a difference
+        itself, 1 minus a ratio), less the allowed distance (the threshold of a
+        difference, 1 minus that of a ratio), over the allowed distance. A difference of
+        0.3 against 0.1 is 2 (200% past); a ratio of 0.6 against 0.8 is 1 (the 0.4 from
+        parity is twice the 0.2 allowed). One that cannot be judged, or whose allowance is
+        0, is furthest."""
+        judged = self._judged(d)
+        if judged is None or d.threshold is None:
+            return math.inf
+        distance, allowed = (1 - judged, 1 - d.threshold) if d.is_ratio else (judged, d.threshold)
+        return (distance - allowed) / allowed if allowed > 0 else math.inf
 
     def _summarise(
         self,
@@ -945,11 +971,12 @@ class Bias:
         undefined = [d for d in per_set.values() if d.threshold is None and d.value is None]
         if errors:
             status = Status.ERROR
-            reason = "; ".join(f"{d.name}: {d.reason}" for d in errors[:3])
+            reason = first_of([f"{d.name}: {d.reason}" for d in errors], 3)
         elif failed:
             status = Status.FAIL
-            reason = "disparities over their thresholds: " + "; ".join(
-                f"{d.name} {d.reason}" for d in failed[:3]
+            failed.sort(key=self._excess, reverse=True)
+            reason = "disparities over their thresholds: " + first_of(
+                [f"{d.name} {d.reason}" for d in failed], 3
             )
         else:
             status = Status.PASS
@@ -1020,6 +1047,18 @@ def _shown(judged: float, threshold: float, *, passed: bool, ratio: bool) -> tup
         if (float(low) <= float(high)) == passed:
             return shown, limit
     return repr(judged), repr(threshold)
+
+
+def first_of(parts: Sequence[str], shown: int) -> str:
+    """The first ``shown`` parts joined by "; ", saying how many more were left out
+    (a one-line reason that names every part would be unreadable; one that drops some
+    silently misleads).
+
+    >>> first_of(["a", "b", "c"], 2)
+    'a; b; and 1 more'
+    """
+    more = [f"and {len(parts) - shown} more"] if len(parts) > shown else []
+    return "; ".join([*parts[:shown], *more])
 
 
 def _driving_rate(metric: str, rates: Mapping[str, Any]) -> npt.NDArray[np.float64]:

@@ -35,7 +35,7 @@ from modelship._params import (
     check_parameters,
 )
 from modelship._shown import brief
-from modelship.checks._bias import MAX_GROUPS
+from modelship.checks._bias import MAX_GROUPS, first_of
 from modelship.checks._figures import against, amount, beside
 from modelship.checks._records import finite_or_none, object_field, record_from_dict
 from modelship.checks._result import (
@@ -158,7 +158,8 @@ def _str_tuple(value: Sequence[str]) -> tuple[str, ...]:
     return tuple(str(item) for item in value)
 
 
-@attrs.frozen(kw_only=True)
+# repr=False keeps CheckResult's one-line repr: the generated one printed every record.
+@attrs.frozen(kw_only=True, repr=False)
 class DegradationResult(CheckResult):
     """A :class:`CheckResult` with ``metrics``, ``slices`` and ``performance``.
 
@@ -172,6 +173,11 @@ class DegradationResult(CheckResult):
     >>> from modelship.checks import DegradationResult
     >>> DegradationResult(name="degradation", status="pass").metrics
     {}
+
+    Its repr is one line, as every :class:`CheckResult`'s:
+
+    >>> DegradationResult(name="degradation", status="fail", reason="candidate is worse")
+    <CheckResult 'degradation' fail: candidate is worse>
     """
 
     result_type: ClassVar[str] = "degradation"
@@ -1420,12 +1426,16 @@ class Degradation:
             return m.name if m.segment is None else f"{m.name}[{m.segment}]"
 
         def verdicts(group: list[MetricComparison]) -> str:
-            shown = group[:5]
-            return "; ".join(f"{label(m)}: {m.verdict.value if m.verdict else ''}" for m in shown)
+            # The whole-set metrics first, in the order given; then segments' metrics,
+            # furthest past their margin first, as worst segments are ordered.
+            ordered = sorted(group, key=lambda m: (0, 0.0) if m.segment is None else (1, -_gap(m)))
+            return first_of(
+                [f"{label(m)}: {m.verdict.value if m.verdict else ''}" for m in ordered], 5
+            )
 
         if errors:
             status = Status.ERROR
-            reason = "; ".join(m.reason for m in errors[:3])
+            reason = first_of([m.reason for m in errors], 3)
         elif failed or exceeded:
             status = Status.FAIL
             # What is known to be wrong first; then what could not be told either way,
@@ -1450,7 +1460,8 @@ class Degradation:
             if slices:
                 reason += f" and {len(slices)} segments"
         if worst:
-            reason += f"; worst segments: {', '.join(worst[:3])}"
+            more = f" and {len(worst) - 3} more" if len(worst) > 3 else ""
+            reason += f"; worst segments: {', '.join(worst[:3])}{more}"
         columns = [
             ColumnResult(
                 name=label(m),
@@ -1588,16 +1599,20 @@ def _label_rows(
     return kept, small
 
 
+def _gap(m: MetricComparison) -> float:
+    """How far the candidate's drop is past the margin (negative: within it); -inf when
+    either is unknown."""
+    if m.difference is None or m.margin is None:
+        return -math.inf
+    gain = m.difference if m.higher_is_better else -m.difference
+    return -gain - m.margin
+
+
 def _worst_segments(slices: Mapping[str, Mapping[str, MetricComparison]]) -> tuple[str, ...]:
     """Segments ordered by their largest drop relative to its allowance, worst first."""
     scores = {}
     for segment, found in slices.items():
-        gaps = []
-        for m in found.values():
-            if m.difference is None or m.margin is None:
-                continue
-            gain = m.difference if m.higher_is_better else -m.difference
-            gaps.append(-gain - m.margin)
+        gaps = [gap for gap in map(_gap, found.values()) if gap > -math.inf]
         if gaps:
             scores[segment] = max(gaps)
     return tuple(sorted(scores, key=lambda s: -scores[s]))
