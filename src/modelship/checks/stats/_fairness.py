@@ -88,6 +88,11 @@ _DIRECT_RANGE = 1 << 16
 # one- or two-byte buffers made from them stay in L2 cache between their passes.
 _CHUNK_ROWS = 1 << 16
 
+# confusion_table allows this many groups beyond one per row (groups without rows, such as
+# the unseen combinations of intersect()): their cells cost 32 MiB of int64 counts, where
+# an unchecked n_groups of 10**12 asked for 29 TiB.
+_EMPTY_GROUPS = 1 << 20
+
 # value_confusion_table counts integer values below this directly (uint16 cell codes).
 _VALUE_LIMIT = 1 << 14
 
@@ -424,7 +429,7 @@ def group_sums(
     return out
 
 
-@validate_params(n_groups=Interval(int, 0, None))
+@validate_params(n_groups=Interval(int, 1, None))
 def confusion_table(
     codes: npt.NDArray[np.intp], n_groups: int, y_true: npt.ArrayLike, y_pred: npt.ArrayLike
 ) -> IntArray:
@@ -433,12 +438,17 @@ def confusion_table(
     Column ``2 y + p``: true negatives, false positives, false negatives, true positives.
     ``codes`` must lie in ``[0, n_groups)``; ``y_true`` and ``y_pred`` must be booleans or
     0/1 (see :func:`binary_labels`), one per code. One ``np.bincount`` pass counts
-    everything.
+    everything. A group without rows is a row of zeros; at most ``len(codes) + 2**20``
+    groups are allowed (one per row, and up to 2**20 without rows).
 
     Raises
     ------
+    InvalidParameter
+        When ``n_groups`` is not an int of 1 or more.
     CheckInputError
-        For a code outside ``[0, n_groups)``; for labels other than 0 and 1 (a ``-1``, a
+        For ``n_groups`` above ``len(codes) + 2**20`` (more groups without rows than a
+        table should hold: pass the number of group labels); for a code outside
+        ``[0, n_groups)``; for labels other than 0 and 1 (a ``-1``, a
         ``2``, a score such as ``0.7``: counted, they would land in another group's cells
         or be truncated); for ``codes``, ``y_true`` and ``y_pred`` not all 1-D arrays of
         the same length.
@@ -455,6 +465,13 @@ def confusion_table(
         raise CheckInputError(f"group codes must be integers, got dtype {codes.dtype}")
     if codes.ndim != 1:
         raise CheckInputError(f"group codes must be 1-D, got shape {codes.shape}")
+    # Checked before the table is allocated: its 4 n_groups cells are the memory it takes.
+    if n_groups > len(codes) + _EMPTY_GROUPS:
+        raise CheckInputError(
+            f"n_groups={n_groups:,} is more groups than {len(codes):,} group codes can "
+            f"fill: at most one group per row has rows, and up to {_EMPTY_GROUPS:,} more "
+            "may be empty; pass the number of group labels (len(labels) from factorize())"
+        )
     labels = [_counted_labels(y_true, "y_true"), _counted_labels(y_pred, "y_pred")]
     for (array, _), what in zip(labels, ("y_true", "y_pred"), strict=True):
         if len(array) != len(codes):
@@ -754,8 +771,9 @@ def disparities(
     Raises
     ------
     CheckInputError
-        When ``rates`` lacks one of ``selection_rate``, ``true_positive_rate``,
-        ``false_positive_rate``, ``precision``, or they are not numbers of one shape
+        When ``rates`` is not a mapping (such as a dict) or lacks one of
+        ``selection_rate``, ``true_positive_rate``, ``false_positive_rate``,
+        ``precision``, or they are not numbers of one shape
         ``(..., G)`` with at least one group, or a rate is outside [0, 1] (NaN, an
         undefined rate, is allowed).
     ConfigError
@@ -769,6 +787,11 @@ def disparities(
     (0.25, 0.4)
     """
     needed = _DISPARITY_RATES
+    if not isinstance(rates, Mapping):
+        raise CheckInputError(
+            f"rates must be a mapping of rate name to per-group rates, got "
+            f"{type(rates).__name__}; pass the output of group_rates()"
+        )
     missing = [name for name in needed if name not in rates]
     if missing:
         raise CheckInputError(
@@ -1096,8 +1119,9 @@ def estimate_disparities(
     Raises
     ------
     CheckInputError
-        When ``point`` and ``resampled`` do not name the same disparities, a point value
-        is not one number, or a resampled value is not numbers.
+        When ``point`` or ``resampled`` is not a mapping (such as a dict), they do not
+        name the same disparities, a point value is not one number, or a resampled value
+        is not numbers.
 
     Examples
     --------
@@ -1112,13 +1136,20 @@ def estimate_disparities(
     >>> round(e.value, 2), e.ci_low < e.value < e.ci_high
     (0.25, True)
     """
+    for what, argument in (("point", point), ("resampled", resampled)):
+        if not isinstance(argument, Mapping):
+            raise CheckInputError(
+                f"{what} must be a mapping of disparity name to values, got "
+                f"{type(argument).__name__}; pass the output of disparities()"
+            )
     tail = (1.0 - confidence) / 2.0
     names = list(point)
     if set(names) != set(resampled):
+        # Sorted by repr: names of several types (a str, an int) do not compare.
         raise CheckInputError(
             f"point and resampled must name the same disparities; only in point: "
-            f"{sorted(set(names) - set(resampled))}, only in resampled: "
-            f"{sorted(set(resampled) - set(names))}"
+            f"{sorted(set(names) - set(resampled), key=repr)}, only in resampled: "
+            f"{sorted(set(resampled) - set(names), key=repr)}"
         )
     values = {name: _numbers(point[name], f"point[{name!r}]") for name in names}
     for name, given in values.items():
