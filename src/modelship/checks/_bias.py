@@ -78,6 +78,36 @@ _GROUP_RATES = (
 # most of them under min_group_size. Counting is bounded by the rows either way.
 MAX_GROUPS = 10_000
 
+# Bootstrap resamples beyond which the bias and degradation checks refuse: every
+# resample's figures are kept for the interval's quantiles (the bias check peaked at 29 MB
+# for 100,000 resamples, tracemalloc; the degradation label bootstrap keeps an
+# (n_resamples, 8) int64 table, 64 MB at a million), so an unbounded count grew without
+# end (14 GB before it was stopped). A million keeps both near 300 MB; the Monte Carlo
+# error of an interval's end falls as 1/sqrt(n_resamples), so at a million it is 1/30 of
+# the default 1,000's, already far below the holdout's own sampling error.
+MAX_RESAMPLES = 1_000_000
+
+
+class _Resamples(Interval):
+    """The allowed bootstrap resamples, 1 to :data:`MAX_RESAMPLES`, with why there is a most.
+
+    >>> str(_Resamples()).split(" (")[0]
+    'an int in [1, 1000000]'
+    """
+
+    def __init__(self) -> None:
+        super().__init__(int, 1, MAX_RESAMPLES)
+
+    def __str__(self) -> str:
+        return (
+            f"{super().__str__()} (every resample is kept in memory for the interval's "
+            f"quantiles, and more would not make it measurably more precise)"
+        )
+
+
+#: The constraint of ``n_resamples``, shared by the checks that bootstrap.
+RESAMPLES = _Resamples()
+
 Task = Literal["classification", "regression"]
 SmallGroups = Literal["skip", "warn", "fail", "ignore"]
 Gate = Literal["estimate", "interval"]
@@ -370,7 +400,8 @@ class Bias:
     confidence : float
         Two-sided confidence of the bootstrap intervals (0.95).
     n_resamples : int
-        Bootstrap resamples (1000); ``seed`` makes them reproducible.
+        Bootstrap resamples (1000), at most 1,000,000 (each is kept in memory); ``seed``
+        makes them reproducible.
     min_group_size : int
         Groups with fewer rows (30) are left out of the disparities and reported as
         skipped with the reason.
@@ -415,7 +446,7 @@ class Bias:
         "intersections": bool,
         "gate": Options(("estimate", "interval")),
         "confidence": Interval(float, 0, 1, closed="neither"),
-        "n_resamples": Interval(int, 1, None),
+        "n_resamples": RESAMPLES,
         "seed": Interval(int, 0, None),
         "min_group_size": Interval(int, 1, None),
         "small_groups": Options(("skip", "warn", "fail", "ignore")),
@@ -807,13 +838,10 @@ class Bias:
             key = prefix + name
             estimate = estimates[name]
             if not math.isfinite(estimate.value):
-                undefined = sorted(
-                    {
-                        labels[g]
-                        for rate in sf.RATES_USED[name]
-                        for g in np.flatnonzero(~np.isfinite(rates[rate]))
-                    }
-                )
+                undefined = {
+                    rate: [labels[g] for g in np.flatnonzero(~np.isfinite(rates[rate]))]
+                    for rate in sf.RATES_USED[name]
+                }
                 reference_label = None if reference is None else labels[reference]
                 reason = _undefined_reason(name, undefined, reference_label)
                 found[key] = self._error(key, name, fs, thresholds[name], reason)
@@ -1080,14 +1108,41 @@ def _driving_rate(metric: str, rates: Mapping[str, Any]) -> npt.NDArray[np.float
     return max(used, key=gap)
 
 
-def _undefined_reason(metric: str, undefined: Sequence[str], reference: str | None) -> str:
-    """Why ``metric`` has no value: the groups without its rate, or a zero reference rate."""
+# Why a group's rate has no value: its denominator is 0 there.
+_NO_DENOMINATOR = {
+    "selection_rate": "no rows",
+    "true_positive_rate": "no positives",
+    "false_positive_rate": "no negatives",
+    "precision": "nothing predicted positive",
+    "mean_prediction": "no rows",
+    "mean_error": "no rows",
+}
+
+
+def _undefined_reason(
+    metric: str, undefined: Mapping[str, Sequence[str]], reference: str | None
+) -> str:
+    """Why ``metric`` has no value: each of its rates with the groups where that rate has
+    none (``undefined``: rate to groups), or a zero reference rate.
+
+    Examples
+    --------
+    >>> print(_undefined_reason(
+    ...     "equalized_odds_difference",
+    ...     {"true_positive_rate": [], "false_positive_rate": ["-5"]},
+    ...     None,
+    ... ).split(": ")[1])
+    false positive rate has no value for ['-5'] (no negatives there)
+    """
+    missing = [
+        f"{rate.replace('_', ' ')} has no value for {list(groups)} "
+        f"({_NO_DENOMINATOR.get(rate, 'no rows')} there)"
+        for rate, groups in undefined.items()
+        if groups
+    ]
+    if missing:
+        return f"{metric} is undefined: " + "; ".join(missing)
     what = " and ".join(sf.RATES_USED[metric]).replace("_", " ")
-    if undefined:
-        return (
-            f"{metric} is undefined: {what} has no value for group(s) {list(undefined)} "
-            "(no positives, no negatives or nothing predicted positive there)"
-        )
     if reference is not None:  # every rate is there: a ratio to a zero rate
         return (
             f"{metric} is undefined: the reference group {reference!r} has {what} 0 while "

@@ -35,9 +35,14 @@ from modelship._params import (
     check_parameters,
 )
 from modelship._shown import brief
-from modelship.checks._bias import MAX_GROUPS, first_of
+from modelship.checks._bias import MAX_GROUPS, RESAMPLES, first_of
 from modelship.checks._figures import against, amount, beside
-from modelship.checks._records import finite_or_none, object_field, record_from_dict
+from modelship.checks._records import (
+    ROUNDING_TOLERANCE,
+    finite_or_none,
+    object_field,
+    record_from_dict,
+)
 from modelship.checks._result import (
     CheckResult,
     ColumnResult,
@@ -622,7 +627,8 @@ class Degradation:
         Segments with fewer rows are not compared (30); ``details["skipped_segments"]``
         lists the first 20 with their sizes, ``details["n_skipped_segments"]`` counts them.
     n_resamples, seed, bootstrap_weights
-        The paired bootstrap: 1000 resamples, seed 0, ``"multinomial"`` or ``"poisson"``.
+        The paired bootstrap: 1000 resamples (at most 1,000,000: each is kept in
+        memory), seed 0, ``"multinomial"`` or ``"poisson"``.
     latency_budget : float, optional
         The candidate's p95 batch latency may be at most this factor of the baseline's.
     latency_budget_ms : float, optional
@@ -700,7 +706,7 @@ class Degradation:
         "segment_margin": (None, Interval(float, 0, None)),
         "segment_inconclusive": Options(("fail", "warn", "pass")),
         "min_segment_size": Interval(int, 1, None),
-        "n_resamples": Interval(int, 1, None),
+        "n_resamples": RESAMPLES,
         "seed": Interval(int, 0, None),
         "bootstrap_weights": Options(("multinomial", "poisson")),
         "lower_is_better": Names(),
@@ -1151,20 +1157,27 @@ class Degradation:
         low, high = (
             (interval.ci_low, interval.ci_high) if higher else (-interval.ci_high, -interval.ci_low)
         )
+        # Rounding allowed as the bias gate allows it: a change of exactly the margin
+        # (MAE up 0.01 on every resample, computed as 0.010000000000000009) is within it.
+        figures = (low, high, allowed, interval.candidate, interval.baseline)
+        slack = ROUNDING_TOLERANCE * max((abs(f) for f in figures if math.isfinite(f)), default=0.0)
         if not (math.isfinite(low) and math.isfinite(high)):
             verdict, status = Verdict.INCONCLUSIVE, _POLICY[policy]
-        elif low >= -allowed:
+        elif low >= -allowed - slack:
             verdict, status = Verdict.NOT_WORSE, Status.PASS
-        elif high < -allowed:
+        elif high < -allowed - slack:
             verdict, status = Verdict.WORSE, Status.FAIL
         else:
             verdict, status = Verdict.INCONCLUSIVE, _POLICY[policy]
         drop = "drop" if higher else "rise"
         # The interval's ends with the digits that show on which side of the allowed
-        # change they lie: the verdict is read from them.
-        (shown_low, shown_high), shown_allowed = beside(
-            [interval.ci_low, interval.ci_high], -allowed if higher else allowed, sign="+"
-        )
+        # change they lie: the verdict is read from them. An end within rounding of the
+        # allowed change is shown as that change, as the verdict took it.
+        limit = -allowed if higher else allowed
+        ends = [
+            limit if abs(v - limit) <= slack else v for v in (interval.ci_low, interval.ci_high)
+        ]
+        (shown_low, shown_high), shown_allowed = beside(ends, limit, sign="+")
         reason = (
             f"{interval.candidate:.4g} vs {interval.baseline:.4g}: difference "
             f"{interval.difference:+.4g} [{shown_low}, {shown_high}] "
