@@ -18,13 +18,14 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
 
 import modelship as ms
 from modelship.deploy import RegistryHistory, RolloutRecord
-from modelship.deploy._cli import _for_deadline, _Signals
+from modelship.deploy._cli import _for_deadline, _Interrupted, _Signals
 
 # apply on the deployer double (waiting for readiness in real time). RELEASE=V moves the
 # alias production from 1 to V as soon as 1 serves (the follower's first look sees it);
@@ -178,3 +179,126 @@ def test_for_sets_the_alarm_handler_and_timer_it_found_again() -> None:
     finally:
         signal.signal(signal.SIGALRM, before)
         signal.setitimer(signal.ITIMER_REAL, *previous)
+
+
+# The end of --for lands in the drain of an abort the rollout began on its own (version
+# NEVER_READY missed its progress deadline): the double's first remove() of a slot, the
+# abort's drain, raises the SIGALRM that --for would, at once (--for itself is LONG).
+ABORT_DRAIN = CODE.replace(
+    'class Double(InMemoryDeployer):\n    endpoint = "http://double.invalid"\n',
+    'class Double(InMemoryDeployer):\n    endpoint = "http://double.invalid"\n'
+    "    drained = 0\n"
+    "    def remove(self, slot):\n"
+    "        Double.drained += 1\n"
+    "        if Double.drained == 1:\n"
+    "            import signal\n"
+    "            signal.raise_signal(signal.SIGALRM)\n"
+    "        super().remove(slot)\n",
+)
+
+
+def apply_with_deadline_in_abort_drain(
+    registry: str, **env: str
+) -> tuple[int, list[dict[str, object]], str]:
+    """``apply`` of ``@production`` (naming 1), ``--progress-deadline 0.2``, the end of
+    ``--for`` landing in the first drain (:data:`ABORT_DRAIN`)."""
+    ms.open_registry(registry).set_alias("fraud", "production", "1")
+    argv = [sys.executable, "-c", ABORT_DRAIN, "apply", registry, "fraud", "@production"]
+    options = ["--alias", "production", "--progress-deadline", "0.2", "--poll", "0.05"]
+    try:
+        done = subprocess.run(
+            [*argv, *options, "--for", str(LONG)],
+            capture_output=True,
+            text=True,
+            timeout=LONG / 2,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), **env},
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"apply still ran after {LONG / 2:g} s: the end of --for was lost")
+    events = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return done.returncode, events, done.stderr
+
+
+def test_for_ending_in_a_followed_rollouts_own_abort_lets_it_end_and_stops_exit_0(
+    registry: str,
+) -> None:
+    code, events, err = apply_with_deadline_in_abort_drain(registry, RELEASE="2", NEVER_READY="2")
+
+    # The abort ran once, to its end, and recorded its own reason, not "interrupted".
+    record = last_record(registry, "2")
+    assert record.status.value == "aborted"
+    assert record.events[-1].message.startswith(
+        "green did not become ready within the progress deadline"
+    )
+    assert [e.kind.value for e in record.events].count("scaled_down") == 1
+    # As any abort of a followed version: the alias is moved back to the version serving,
+    # and apply stops at its next look (the end of --for came between rollouts).
+    assert ms.open_registry(registry).aliases("fraud") == {"production": "1"}
+    assert code == 0
+    assert [e["version"] for e in events] == ["1"]
+    assert "did not become ready within the progress deadline" in err
+    assert "cut the rollout" not in err
+    assert "Traceback" not in err
+
+
+def test_for_ending_in_the_first_deploys_own_abort_lets_it_end_and_exits_1(
+    registry: str,
+) -> None:
+    code, events, err = apply_with_deadline_in_abort_drain(registry, NEVER_READY="1")
+
+    record = last_record(registry, "1")
+    assert record.status.value == "aborted"
+    assert record.events[-1].message.startswith(
+        "blue did not become ready within the progress deadline"
+    )
+    assert [e.kind.value for e in record.events].count("scaled_down") == 1
+    assert code == 1  # the first deploy failed: nothing to serve
+    assert events == []
+    assert "did not become ready within the progress deadline" in err
+    assert "cut the rollout" not in err
+
+
+def test_for_ending_after_a_rollouts_abort_was_recorded_only_stops() -> None:
+    # Between the abort's record and the end of the deploy (the lock released, the
+    # exception on its way up) the strategy is no longer aborting: what was recorded tells.
+    signals = _Signals()
+
+    def rollout() -> str:
+        signals.aborted()  # as _Witness.save calls it for a record saying "aborted"
+        signals.deadline(signal.SIGALRM, None)
+        return "ran to its end"
+
+    assert signals.during(rollout) == "ran to its end"
+    assert signals.stop.is_set()
+    assert signals.first == signal.SIGALRM
+
+
+def test_for_ending_during_a_rollout_not_aborting_still_cuts_it_short() -> None:
+    signals = _Signals()
+
+    def rollout() -> str:
+        signals.deadline(signal.SIGALRM, None)
+        return "ran to its end"
+
+    with pytest.raises(_Interrupted) as caught:
+        signals.during(rollout, aborting=lambda: False)
+    assert type(caught.value).__name__ == "ForEnded"
+    assert signals.stop.is_set()
+
+
+def test_apply_outside_the_main_thread_is_refused_with_a_config_error(
+    registry: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from modelship.cli import main
+
+    codes: list[int] = []
+    thread = threading.Thread(
+        target=lambda: codes.append(main(["deploy", "apply", registry, "fraud", "1", "--for", "1"]))
+    )
+    thread.start()
+    thread.join(LONG / 2)
+
+    assert codes == [2]
+    err = capsys.readouterr().err
+    assert "ConfigError: deploy apply must run in the main thread" in err
+    assert "bug in modelship" not in err

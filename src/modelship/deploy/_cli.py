@@ -26,7 +26,10 @@ rollout short: the strategy aborts it as it would a failure, and ``apply`` exits
 if the rollout had succeeded as the signal came). A signal while ``apply`` stops (its
 servers draining) kills every server at once. ``--for N`` ends as SIGTERM would, N seconds
 after ``apply`` started (the first deploy included): a rollout running then is aborted,
-exit 1; between rollouts, exit 0. ``--for 0`` deploys, looks at the alias once and stops.
+exit 1; between rollouts, exit 0. A rollout already aborting on its own then (a progress
+deadline) ends its abort, and ``apply`` stops as after any abort. ``--for 0`` deploys,
+looks at the alias once and stops. ``apply`` runs in the main thread only (elsewhere, a
+:class:`~modelship.ConfigError`): it handles signals.
 
 Each option of ``apply`` is read by one way of running it, and refused (a
 :class:`~modelship.ConfigError`, exit 2) by the others, where it would be ignored:
@@ -385,6 +388,10 @@ def _signal_name(signum: int | None) -> str:
         return f"signal {signum}"
 
 
+def _never() -> bool:
+    return False
+
+
 class _Signals:
     """SIGINT and SIGTERM while ``apply`` runs.
 
@@ -405,6 +412,10 @@ class _Signals:
         self.stop = threading.Event()
         self.first: int | None = None
         self.rolling_out = False
+        # Whether the rollout running is aborting, for failing on its own (see deadline):
+        # its strategy says so while the abort runs, and `aborted` once it is recorded.
+        self._aborting: Callable[[], bool] = _never
+        self._aborted = False
         self._closing = False  # apply is stopping: the next signal cuts that short, once
         self._closing_cut = False
 
@@ -422,9 +433,22 @@ class _Signals:
         """``--for`` ended (:func:`_for_deadline`): what a first SIGTERM does, cutting a
         rollout short (exit 1) or stopping ``apply`` between rollouts (exit 0). After a
         signal, or once ``apply`` stops, it does nothing: it never cuts an abort or a
-        stop short, as a second signal does."""
-        if not self.stop.is_set() and not self._closing:
-            self.handle(signum, frame)
+        stop short, as a second signal does. During a rollout that is aborting for a
+        failure of its own (a progress deadline; its abort drains the new slot) it only
+        sets :attr:`stop`: the abort runs to its end, and ``apply`` stops at its next
+        look, as between rollouts; cut short, the rollout was aborted a second time, as
+        interrupted, and the alias left on the version that failed."""
+        if self.stop.is_set() or self._closing:
+            return
+        if self.rolling_out and (self._aborted or self._aborting()):
+            self.first = signum
+            self.stop.set()
+            return
+        self.handle(signum, frame)
+
+    def aborted(self) -> None:
+        """The rollout running was recorded aborted (see :meth:`deadline`)."""
+        self._aborted = True
 
     def closing(self, close: Callable[[], None]) -> None:
         """``close()`` (the deployer's), which the next signal cuts short: raised in it,
@@ -440,9 +464,12 @@ class _Signals:
                 file=sys.stderr,
             )
 
-    def during(self, rollout: Callable[[], _T]) -> _T:
+    def during(self, rollout: Callable[[], _T], *, aborting: Callable[[], bool] = _never) -> _T:
         """``rollout()``, which a signal cuts short (:class:`_Interrupted`, ``started``
-        False if the signal came before it began)."""
+        False if the signal came before it began). ``aborting`` says whether its strategy
+        is aborting it (see :meth:`deadline`)."""
+        self._aborted = False  # before rolling_out: no deadline reads them until then
+        self._aborting = aborting
         try:
             self.rolling_out = True  # set inside the try: it is always unset again
             if self.stop.is_set():
@@ -450,6 +477,7 @@ class _Signals:
             return rollout()
         finally:
             self.rolling_out = False
+            self._aborting = _never
 
 
 def _cut_short(  # noqa: PLR0913 - what the message says, each needed
@@ -535,6 +563,14 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     spec = _spec(args, version, file)
     if args.dry_run:
         return _print_manifests(args, version, spec)
+    if threading.current_thread() is not threading.main_thread():
+        # Python sets signal handlers in the main thread only (ValueError elsewhere).
+        raise ConfigError(
+            "deploy apply must run in the main thread: it handles SIGINT and SIGTERM, and "
+            "--for ends it with a SIGALRM, and Python lets only the main thread handle "
+            "signals; call modelship.cli.main from the main thread, or run `modelship "
+            "deploy apply` as a process of its own"
+        )
     signals = _Signals()
     previous = {s: signal.signal(s, signals.handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -566,7 +602,7 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
     addresses = _SlotAddresses(dep)
     # Each decision of a rollout is saved: a look then says a slot newly ready (a canary
     # under analysis) before the rollout ends.
-    history = _Witness(RegistryHistory(reg), on_save=addresses.look)
+    history = _Witness(RegistryHistory(reg), on_save=addresses.look, on_aborted=signals.aborted)
     strategy = from_spec(
         dep,
         spec,
@@ -576,7 +612,9 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
         history=history,
     )
     try:
-        rollout = signals.during(lambda: strategy.deploy(args.model, version))
+        rollout = signals.during(
+            lambda: strategy.deploy(args.model, version), aborting=lambda: strategy.aborting
+        )
     except RolloutAborted as exc:
         print(f"modelship deploy: {exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -624,9 +662,15 @@ class _Witness:
     """
 
     def __init__(
-        self, history: DeploymentHistory, *, on_save: Callable[[], object] | None = None
+        self,
+        history: DeploymentHistory,
+        *,
+        on_save: Callable[[], object] | None = None,
+        on_aborted: Callable[[], object] | None = None,
     ) -> None:
         self._history = history
+        # Called when a record saved says its rollout aborted, before it is saved.
+        self._on_aborted = on_aborted
         # Called after each save, whether the save succeeds or not; informational: what it
         # raises is not the rollout's failure, and never stops a save.
         self._on_save = on_save
@@ -635,13 +679,16 @@ class _Witness:
         self._statuses: dict[str, tuple[str, RolloutStatus]] = {}
 
     def save(self, record: RolloutRecord) -> None:
-        """Note ``record``'s status, save it, then call ``on_save``.
+        """Note ``record``'s status (calling ``on_aborted`` if it aborted), save it, then
+        call ``on_save``.
 
         The record is saved first: a failure of ``on_save`` (it says slot addresses on
         stderr, whose reader may have gone) never leaves a rollout unrecorded, and is
         not raised.
         """
         self._statuses[record.id] = (record.version, record.status)
+        if record.status is RolloutStatus.ABORTED and self._on_aborted is not None:
+            self._on_aborted()
         try:
             self._history.save(record)
         finally:
@@ -819,7 +866,8 @@ class _AliasFollower:
             # A deploy (the rollback's redeploy too) runs with the spec of the version it
             # deploys: ${VERSION} is filled in again for each.
             self._strategy.spec = self._spec_for(wanted)
-            rollout = self._signals.during(roll)
+            strategy = self._strategy
+            rollout = self._signals.during(roll, aborting=lambda: strategy.aborting)
         except _Interrupted as exc:
             # Stopped: the alias is left as it is (a stop is no verdict on that version;
             # the next `apply @alias` deploys it). Before the rollout began, nothing was

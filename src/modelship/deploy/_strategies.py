@@ -382,6 +382,8 @@ class _Strategy:
         # The rollout this strategy started last (and the slot serving before), for the
         # clean-up of a deploy cut short; see _guarded.
         self._started: tuple[Rollout, SlotState | None] | None = None
+        # An abort runs (see aborting).
+        self._aborting = False
         # The last rollout this strategy promoted: a later deploy that reuses its previous
         # slot closes its undo window (see _close_undo_window).
         self._last: Rollout | None = None
@@ -392,6 +394,32 @@ class _Strategy:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.deployer!r})"
+
+    @property
+    def aborting(self) -> bool:
+        """Whether a deploy of this strategy is aborting its rollout now: from the moment
+        the abort begins (traffic sent back, the new slot drained, which a deployer may
+        take minutes to do) until the abort is recorded and returns.
+
+        For a caller that cuts deploys short from a signal handler (``modelship deploy
+        apply`` and its ``--for``): cut short now, the abort itself would be, and the
+        rollout aborted again as interrupted, its own reason recorded nowhere.
+
+        Examples
+        --------
+        >>> from modelship.testing import InMemoryDeployer
+        >>> BlueGreen(InMemoryDeployer()).aborting
+        False
+        """
+        return self._aborting
+
+    def _aborts(self, rollout: Rollout, stable: SlotState | None, why: str) -> RolloutAborted:
+        """:meth:`_abort` (this strategy's), with :attr:`aborting` True while it runs."""
+        self._aborting = True
+        try:
+            return self._abort(rollout, stable, why)
+        finally:
+            self._aborting = False
 
     # --- shared steps -------------------------------------------------------------------
 
@@ -789,7 +817,7 @@ class _Strategy:
         # Once it moved, success is recorded before any other call can be cut short.
         not_moved = rollout.move_alias(rollout.version, expected)
         if not_moved is not None:
-            raise self._abort(rollout, stable, not_moved)
+            raise self._aborts(rollout, stable, not_moved)
         if stable is not None and stable.slot != rollout.slot:
             rollout.open_undo_window(self.undo_window)
         rollout.status = RolloutStatus.SUCCEEDED
@@ -1016,7 +1044,7 @@ class _Strategy:
                 rollout, stable = started
                 with contextlib.suppress(Exception):  # the first exception is the one to see
                     if rollout.status is RolloutStatus.IN_PROGRESS:
-                        self._abort(rollout, stable, f"interrupted: {type(exc).__name__}")
+                        self._aborts(rollout, stable, f"interrupted: {type(exc).__name__}")
                     else:
                         rollout.event(
                             EventKind.ERROR,
@@ -1082,7 +1110,7 @@ class BlueGreen(_Strategy):
         if why is None:
             why = self._switch(rollout, stable)
         if why is not None:
-            raise self._abort(rollout, stable, why)
+            raise self._aborts(rollout, stable, why)
         self._promote(rollout, stable, expected)
         return rollout
 
@@ -1184,7 +1212,7 @@ class Canary(_Strategy):
         if why is None:
             why = self._switch(rollout, stable)
         if why is not None:
-            raise self._abort(rollout, stable, why)
+            raise self._aborts(rollout, stable, why)
         self._promote(rollout, stable, expected)
         return rollout
 
@@ -1306,7 +1334,7 @@ class Recreate(_Strategy):
             # alias moved back).
             why = rollout.move_alias(version, expected)
         if why is not None:
-            raise self._abort(rollout, stable, why)
+            raise self._aborts(rollout, stable, why)
         rollout.status = RolloutStatus.SUCCEEDED
         rollout.event(EventKind.SUCCEEDED, f"{version} serves from {slot}")
         return rollout
