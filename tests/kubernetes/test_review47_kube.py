@@ -1,6 +1,7 @@
 """Review 47: with ``traffic="service"`` a slot the app Service selects is in use however
 few of the pods it has (no 0% share, no apply or remove of it); hugepages must be a whole
-number of pages; ``repr(KubeOptions)`` hides the registry URL's password."""
+number of pages; ``repr(KubeOptions)`` hides the registry URL's password; a slot the
+traffic still points at is in use even after its Deployment was deleted by hand."""
 
 from __future__ import annotations
 
@@ -195,3 +196,66 @@ def test_repr_of_a_deployers_options_hides_the_registry_url_password() -> None:
         shown = repr(dep.options)
     assert "hunter2secret" not in shown
     assert "https://<redacted>@models.example/reg" in shown
+
+
+def kubectl_delete_deployment(kube: FakeKube, name: str) -> None:
+    """``kubectl delete deployment <name>``."""
+    request = urllib.request.Request(
+        f"{kube.url}/apis/apps/v1/namespaces/{NS}/deployments/{name}", method="DELETE"
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+
+
+TRAFFIC_MODES = [
+    pytest.param({}, id="service"),
+    pytest.param({"traffic": "httproute", "gateway": "public"}, id="httproute"),
+]
+
+
+@pytest.mark.parametrize("mode", TRAFFIC_MODES)
+def test_a_split_slot_whose_deployment_was_deleted_is_still_in_use(
+    make_deployer: Make, kube: FakeKube, mode: dict[str, str]
+) -> None:
+    """A 50/50 split, then ``kubectl delete deployment fraud-green``: the Service (no slot
+    label) or the route (50 to fraud-green) still sends green its share, so an apply's
+    new pods would take it at once, with no step and no gate: green is in use."""
+    dep = make_deployer(**mode)
+    dep.apply("blue", "fraud", "1", one_pod())
+    assert dep.wait_ready("blue", 30)
+    dep.set_traffic({"blue": 100})
+    dep.apply("green", "fraud", "2", one_pod())
+    assert dep.wait_ready("green", 30)
+    dep.set_traffic({"blue": 50, "green": 50})
+    kubectl_delete_deployment(kube, "fraud-green")
+    with pytest.raises(SlotInUse, match=r"slot 'green' receives \d+% of the traffic of 'fraud'"):
+        dep.apply("green", "fraud", "3", one_pod())
+    with pytest.raises(SlotInUse, match="slot 'green' receives"):
+        dep.server_dry_run("fraud", "3", one_pod(), slot="green")
+    with pytest.raises(SlotInUse, match="slot 'green' receives"):
+        dep.remove("green")
+    assert kube.get("deployments", NS, "fraud-green") is None  # nothing was written
+    # Moving the traffic off green frees it: the apply then goes through.
+    dep.set_traffic({"blue": 100})
+    dep.apply("green", "fraud", "3", one_pod())
+    assert dep.wait_ready("green", 30)
+    assert {s.slot: (s.version, s.weight) for s in dep.state().slots} == {
+        "blue": ("1", 100),
+        "green": ("3", 0),
+    }
+
+
+def test_a_slot_the_service_selects_by_label_is_in_use_without_its_deployment(
+    make_deployer: Make, kube: FakeKube
+) -> None:
+    """All traffic on green, then its Deployment deleted: the Service still selects
+    green's label, so green is in use (and blue, not selected, is not)."""
+    dep = make_deployer()
+    dep.apply("green", "fraud", "1", one_pod())
+    assert dep.wait_ready("green", 30)
+    dep.set_traffic({"green": 100})
+    kubectl_delete_deployment(kube, "fraud-green")
+    with pytest.raises(SlotInUse, match=r"'green' receives 0% .*Service 'fraud' selects"):
+        dep.apply("green", "fraud", "2", one_pod())
+    dep.apply("blue", "fraud", "2", one_pod())
+    assert kube.get("deployments", NS, "fraud-blue") is not None

@@ -419,15 +419,28 @@ class KubernetesDeployer:
         ``traffic="service"`` a slot takes traffic if the app Service selects it, whatever
         its share of the replicas (1 pod of 300 does, and so would the pods an apply
         starts in a selected slot scaled to 0); behind an HTTPRoute, if its weight as
-        written is not 0."""
+        written is not 0. The slot itself is judged, whether or not its Deployment exists:
+        a slot whose Deployment was deleted by hand while traffic points at it would give
+        an apply's new pods that traffic at once, with no step and no gate."""
         said = "receives {}% of the traffic of " + repr(self.options.app)
         if self.options.traffic == "httproute":
-            share = self._weights(deployments).get(slot, 0)
-            return said.format(share) if share > 0 else None
-        selected = self._selected(deployments, self._app_service())
-        if slot not in selected:
+            written = self._route_weights(self._route())
+            raw = {
+                s: written[self.options.slot_name(s)]
+                for s in SLOTS
+                if self.options.slot_name(s) in written
+            }
+            if raw.get(slot, 0) <= 0:
+                return None
+            return said.format(_percentages(raw)[slot])
+        svc = self._app_service()
+        if svc is None or self._not_ours(svc) is not None:
             return None
-        share = self._shares(deployments, selected)[slot]
+        selector = (svc.get("spec") or {}).get("selector") or {}
+        if LABEL_TRAFFIC_OFF in selector or selector.get(LABEL_SLOT, slot) != slot:
+            return None
+        selected = self._selected(deployments, svc)
+        share = self._shares(deployments, selected).get(slot, 0) if selected else 0
         return f"{said.format(share)} (Service {self.options.app!r} selects its pods)"
 
     def _app_service(self) -> dict[str, Any] | None:
