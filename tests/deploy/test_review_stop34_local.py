@@ -142,6 +142,14 @@ def test_two_applies_to_one_idle_slot_fill_it_once_and_leave_no_stray_server(
     def start(argv: list[str], **kw: Any) -> ServerProcess:
         if not started:
             assert second_queued.wait(30), "the second apply() never queued its start"
+        else:
+            # The second server starts once the first apply() installed its own: which
+            # apply() installs first is then decided here, not by how soon the first
+            # apply()'s thread wakes on a loaded machine (it once lost to the second).
+            for _ in range(600):  # bounded: 30 s for the first apply() to install
+                if dep._slots.get("green") is not None:
+                    break
+                time.sleep(0.05)
         proc = real_start(argv, **kw)
         started.append(proc)
         return proc
