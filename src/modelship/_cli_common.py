@@ -39,6 +39,7 @@ __all__ = [
     "positive_seconds",
     "reopen_closed_stdio",
     "seconds",
+    "silence_stderr",
     "silence_stdout",
     "storage_options",
     "write_output",
@@ -403,9 +404,26 @@ def silence_stdout() -> None:
     --------
     >>> silence_stdout()  # under a test's capture there is no descriptor: nothing to do
     """
+    _silence(sys.stdout)
+
+
+def silence_stderr() -> None:
+    """Point standard error at nothing, as :func:`silence_stdout` does standard output.
+
+    Examples
+    --------
+    >>> silence_stderr()  # under a test's capture there is no descriptor: nothing to do
+    """
+    _silence(sys.stderr)
+
+
+def _silence(stream: Any) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        try:
+            os.dup2(devnull, stream.fileno())
+        finally:
+            os.close(devnull)
     except (OSError, ValueError, AttributeError):  # no real descriptor (a test's capture)
         pass
 

@@ -60,7 +60,6 @@ import argparse
 import contextlib
 import json
 import logging
-import os
 import signal
 import sys
 import threading
@@ -85,6 +84,7 @@ from modelship._cli_common import (
     positive_seconds,
     reopen_closed_stdio,
     seconds,
+    silence_stderr,
     silence_stdout,
 )
 from modelship._names import check_alias
@@ -256,17 +256,6 @@ def _event(data: dict[str, Any]) -> None:
         silence_stdout()
 
 
-def _silence_stderr() -> None:
-    """Point standard error at nothing (as :func:`silence_stdout` does standard output):
-    its reader has gone, and what is still written there would fail again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stderr.fileno())
-        os.close(devnull)
-    except (OSError, ValueError, AttributeError):  # no real descriptor (a test's capture)
-        pass
-
-
 @runtime_checkable
 class _AddressesSlots(Protocol):
     """A deployer whose slots each answer at an address of their own (the local one)."""
@@ -334,7 +323,7 @@ class _SlotAddresses:
             print(f"modelship deploy: {line}", file=sys.stderr, flush=True)
         except (OSError, ValueError):  # BrokenPipeError, any failed write, a closed stream
             self._quiet = True
-            _silence_stderr()
+            silence_stderr()
 
 
 def _serving_event(data: dict[str, Any], addresses: _SlotAddresses) -> None:
