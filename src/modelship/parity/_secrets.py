@@ -15,6 +15,11 @@ curl's ``-u user:password``, mysql's ``-uUSER -pPASSWORD`` (a user given; not a
 single-dash long flag such as ``-profile prod``, nor short flags such as ``cp -pR`` when
 only ``sudo -u app`` gives a user), or a ``Bearer`` token; what a ``--flag=`` gives is
 read as if given alone (``--header=X-Api-Key: ...``, ``--config={"api_key": "..."}``).
+A value is refused by its shape alone, whatever names it, when it holds a PEM private
+key's header or footer (``-----BEGIN PRIVATE KEY-----``, ``RSA``, ``EC``, ``OPENSSH``,
+``ENCRYPTED``, ``PGP ... KEY BLOCK``; newlines real or escaped, a certificate's
+``-----BEGIN CERTIFICATE-----`` is public and kept) or a JSON Web Token (three base64url
+segments, the first two starting ``eyJ``: GitLab's ``CI_JOB_JWT``; not ``eyJ.foo``).
 Refused variables are dropped entirely (name and value): a redacted entry would still tell
 a reader which secrets a machine holds, and nothing in a comparison needs them. The rule
 errs on the side of dropping: a harmless variable that looks like a credential is left out
@@ -100,13 +105,35 @@ def _secret_key(key: str) -> bool:
 _SETTINGS = re.compile(r"[\s;&?,]+")
 
 
+def _ascii_digits(text: str) -> bool:
+    """Whether ``text`` is ASCII digits only: a port or an id (``str.isdigit`` alone also
+    takes "²" and Arabic-Indic digits, which no port is)."""
+    return text.isascii() and text.isdigit()
+
+
 def _secret_name(upper: str) -> bool:
     return any(part in upper for part in SECRET_NAME_PARTS)
 
 
+# A credential told by its shape, with nothing naming it: a PEM private key's header or
+# footer (PKCS#1 "RSA", SEC1 "EC", "DSA", PKCS#8 plain or "ENCRYPTED", "OPENSSH", "PGP ...
+# KEY BLOCK"; its words apart by whitespace, "+" or "%20" when URL-encoded); or a JSON Web
+# Token: a base64url JSON header and payload ('{"' is "eyJ"), then a signature (empty for
+# alg "none"). A token starts a run of base64url characters: linear in a value's length,
+# where a start inside a run ("eyJeyJeyJ...") would make the search quadratic.
+_SHAPED_SECRET = re.compile(
+    r"(?i:-----(?:BEGIN|END)(?:(?:[\s+]|%20)[A-Z0-9]{1,16}){0,3}"
+    r"(?:[\s+]|%20)PRIVATE(?:[\s+]|%20)KEY)"
+    r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\."
+)
+
+
 def _secret_value(value: str) -> bool:
-    """Whether ``value`` holds user information in a URL or a credential setting; linear
-    in its length (a value is up to 128 KiB)."""
+    """Whether ``value`` holds a private key or a token by its shape (see
+    :data:`_SHAPED_SECRET`), user information in a URL or a credential setting; linear in
+    its length (a value is up to 128 KiB)."""
+    if _SHAPED_SECRET.search(value) is not None:
+        return True
     if hide_credentials(value) != value:  # a URL's user information: a password, a token
         return True
     settings = _SETTINGS.split(value)
@@ -269,7 +296,7 @@ def _secret_pair(setting: str) -> bool:
                 if _secret_quoted(bare, following):
                     return True
                 continue
-            if "." in bare or following.strip(_JSON).isdigit():
+            if "." in bare or _ascii_digits(following.strip(_JSON)):
                 continue
             if _strong_name(bare):
                 return True
@@ -319,7 +346,7 @@ def _user_password(setting: str, following: str) -> bool:
         bool(colon and password)
         and not credentials.startswith("-")
         and not password.startswith("//")
-        and not (user.isdigit() and password.isdigit())
+        and not (_ascii_digits(user) and _ascii_digits(password))
     )
 
 
@@ -350,7 +377,7 @@ def glued_password(setting: str, following: str = "") -> bool:
     return (
         bare.startswith("-p")
         and len(bare) > 2
-        and not bare[2].isdigit()
+        and not _ascii_digits(bare[2])
         and bare[2] not in "-=/"
         and _LONG_FLAG_SET.match(bare) is None
         and not (_LONG_FLAG.fullmatch(bare) and _value_argument(following))
@@ -465,7 +492,9 @@ def is_secret(name: str, value: str = "") -> bool:
     single-dash long flag: ``-u app -- srv -port 8080``, nor one to four letters when only
     a command runner gives a user: ``sudo -u app cp -pR``), or a ``Bearer`` token. What a
     ``--flag=`` gives is read as if given alone: ``--header=X-Api-Key: abc``,
-    ``--config={"api_key": "abc"}`` and ``--conf=a.password= x`` are refused.
+    ``--config={"api_key": "abc"}`` and ``--conf=a.password= x`` are refused. So is a
+    value holding a PEM private key (``-----BEGIN RSA PRIVATE KEY-----``, any kind; not a
+    certificate) or a JSON Web Token (``eyJhbGci....eyJzdWIi....sig``), whatever its name.
 
     Examples
     --------
@@ -490,6 +519,12 @@ def is_secret(name: str, value: str = "") -> bool:
     (True, False)
     >>> is_secret("CURL_ARGS", "-u admin:hunter2 https://x"), is_secret("ARGS", "-u 1000 -p 8080")
     (True, False)
+    >>> is_secret("MY_VAR", "-----BEGIN OPENSSH PRIVATE KEY-----\\nb3BlbnNzaC1rZXk...")
+    True
+    >>> is_secret("MY_VAR", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
+    True
+    >>> is_secret("MY_VAR", "-----BEGIN CERTIFICATE-----"), is_secret("MY_VAR", "eyJ.foo")
+    (False, False)
 
     Raises
     ------

@@ -904,12 +904,26 @@ def _meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
     return values
 
 
+# A count a probe writes: ASCII digits only, and few of them. str.isdigit() also accepts
+# "²" and Arabic-Indic digits, which int() refuses or reads, and int() refuses more than
+# 4,300 digits: probe text of either kind must not fail a capture. 2**64 has 20 digits;
+# past 30 is no count.
+_COUNT = re.compile(r"[0-9]{1,30}")
+
+
+def _digits_or_none(text: str) -> int | None:
+    """``text`` as a whole number when it is 1 to 30 ASCII digits; None otherwise."""
+    return int(text) if _COUNT.fullmatch(text) else None
+
+
 def _size_or_none(digits: str, unit: int) -> int | None:
-    """``digits`` times ``unit`` bytes; None when not digits, or past :data:`MAX_MEMORY`
-    (no machine's size, which a snapshot refuses: capture does not fail on it)."""
-    if not digits.isdigit():
+    """``digits`` times ``unit`` bytes; None when not ASCII digits (see :data:`_COUNT`),
+    or past :data:`MAX_MEMORY` (no machine's size, which a snapshot refuses: capture does
+    not fail on it)."""
+    count = _digits_or_none(digits)
+    if count is None:
         return None
-    size = int(digits) * unit
+    size = count * unit
     return size if size <= MAX_MEMORY else None
 
 
@@ -963,8 +977,8 @@ class _Cgroups:
         texts = self._all("", "memory.max")  # v2: bytes, or "max"
         if texts is None:
             texts = self._all("memory", "memory.limit_in_bytes")  # v1
-        limits = [int(text) for text in texts or () if text.isdigit()]
-        limits = [limit for limit in limits if limit < _UNLIMITED]
+        counts = [_digits_or_none(text) for text in texts or ()]
+        limits = [limit for limit in counts if limit is not None and limit < _UNLIMITED]
         return min(limits, default=None)
 
     def cpu_limit(self) -> float | None:
@@ -1004,9 +1018,11 @@ def _split_cpu_max(text: str) -> tuple[str, str]:
 
 
 def _quota(quota: str, period: str) -> float | None:
-    """A CPU quota in CPUs; None for no limit, or a quota of zero no kernel writes."""
-    if quota.isdigit() and period.isdigit() and int(quota) > 0 and int(period) > 0:
-        return int(quota) / int(period)
+    """A CPU quota in CPUs; None for no limit, a quota of zero no kernel writes, or text
+    that is not ASCII digits (see :data:`_COUNT`)."""
+    quota_count, period_count = _digits_or_none(quota), _digits_or_none(period)
+    if quota_count and period_count:  # both given and above zero
+        return quota_count / period_count
     return None
 
 
