@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from modelship._shown import hide_credentials, printable
 from modelship.errors import (
     ConfigError,
-    IntegrityError,
     InvalidName,
     SigningKeyRequired,
     StoreError,
@@ -188,18 +187,17 @@ def _refuse_another_key(registry: Registry, key: bytes | str, where: str) -> Non
 
     Anything else is left to the command, as without this check: no policy (a registry
     not signed, or not yet, or a URL naming a file or no folder), one that cannot be read
-    or parsed (damaged: each signed document still verifies with the key, or fails on its
-    own), or one that carries no signature (what a keyed reader of such a registry
-    trusts is decided document by document).
+    or parsed, or that no key could have made (damaged: each signed document still
+    verifies with the key, or fails on its own; :meth:`Signer.policy_damage`), such as one
+    that carries no signature (what a keyed reader of such a registry trusts is decided
+    document by document).
     """
-    from modelship.registry._integrity import parse_json
     from modelship.registry._layout import SIGNING_POLICY
     from modelship.registry._signing import Signer
 
     try:
         policy = registry.store.read(SIGNING_POLICY)
-        doc = parse_json(policy, SIGNING_POLICY)
-    except (FileNotFoundError, NotADirectoryError, IntegrityError):  # none, or damaged
+    except (FileNotFoundError, NotADirectoryError):  # none
         return
     except StoreError as exc:
         # A URL naming a file: a local store says NotADirectoryError as a StoreError. The
@@ -207,9 +205,8 @@ def _refuse_another_key(registry: Registry, key: bytes | str, where: str) -> Non
         if isinstance(exc.__cause__, NotADirectoryError):
             return
         raise
-    signature = doc.get("signature") if isinstance(doc, dict) else None
-    if not isinstance(signature, str) or not signature:
-        return
+    if Signer.policy_damage(policy) is not None:
+        return  # damaged: no key made it, so it tells nothing of this one
     if not Signer(key).signs_policy(policy):
         raise SigningKeyRequired(
             f"the registry at {hide_credentials(registry.store.url)} signs with another key "

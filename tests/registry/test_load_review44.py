@@ -81,7 +81,7 @@ def test_verify_all_reports_a_marker_holding_nan_and_goes_on(
 def test_a_signing_policy_holding_nan_is_not_this_keys_policy(tmp_path: Path) -> None:
     _signed(tmp_path / "r")
     _inject(tmp_path / "r" / SIGNING_POLICY, "NaN")
-    with pytest.raises(SignatureError, match=SIGNING_POLICY):
+    with pytest.raises(IntegrityError, match=SIGNING_POLICY):
         ms.open_registry(str(tmp_path / "r"), signing_key=KEY).register(
             model_name="m", model=b"z", serializer="bytes"
         )

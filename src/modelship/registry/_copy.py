@@ -330,6 +330,20 @@ def _refuse_other_key(src: Registry, dst: Registry) -> None:
     read the copied versions (and the source's policy would not be recorded there)."""
     if not _signed(src.store) or not _other_key(src, dst):
         return
+    # A damaged policy is no key's: say which, not that the keys differ.
+    for registry in (src, dst):
+        try:
+            policy = registry.store.read(SIGNING_POLICY)
+        except FileNotFoundError:
+            continue
+        damage = Signer.policy_damage(policy)
+        if damage is not None:
+            raise IntegrityError(
+                f"the signing policy ({SIGNING_POLICY}) of the registry at "
+                f"{hide_credentials(registry.url)} is damaged: {damage}; nothing was "
+                "copied. Restore it from a backup or from a copy of that registry (the "
+                f"{SIGNING_POLICY} of any registry that signs with the same key also serves)"
+            )
     raise ConfigError(
         f"{hide_credentials(src.url)} and {hide_credentials(dst.url)} sign with different "
         f"keys: the destination's key does not accept the source's signatures "

@@ -15,8 +15,11 @@ digest and size match is the file flushed to disk (``fsync``), then published:
 - with ``overwrite``, by ``os.replace``, atomic on POSIX and Windows: a reader sees the old
   file or the new one, never a mix.
 
-On any failure (a tampered or missing blob, a storage error, a full disk) the temporary
-file is removed and the destination is untouched: an old file stays as it was.
+On any failure (a tampered or missing blob, a storage error, a full disk, an interrupt)
+the temporary file is removed and the destination is untouched: an old file stays as it
+was. The folders the download created for the destination are removed too, deepest first,
+each only if it is still empty (another writer may have put a file there meanwhile); a
+folder that existed before is never removed.
 """
 
 from __future__ import annotations
@@ -102,6 +105,36 @@ def _temporary_name(name: str) -> str:
     return f".{kept}.{uuid.uuid4().hex[:12]}.part"
 
 
+def _make_folders(folder: Path, created: list[Path]) -> None:
+    """Create ``folder`` and its missing parents, appending to ``created`` each one this
+    call made, outermost first, as it is made (so an interrupt leaves ``created`` true).
+
+    A folder another process creates meanwhile is not counted: the ``mkdir`` that made a
+    folder is the one that records it.
+    """
+    missing: list[Path] = []
+    at = folder
+    while not os.path.lexists(at) and at.parent != at:  # bounded: the path's depth
+        missing.append(at)
+        at = at.parent
+    for each in reversed(missing):
+        try:
+            each.mkdir()
+        except FileExistsError:
+            continue  # made meanwhile by someone else: theirs, not removed on failure
+        created.append(each)
+    # Every folder there now: raises as before for a parent that is a file.
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _remove_folders(created: list[Path]) -> None:
+    """Remove the folders of ``created`` (outermost first), deepest first, each only if
+    it is empty; one that is not (another writer's file), or cannot be removed, stays."""
+    for each in reversed(created):
+        with contextlib.suppress(OSError):
+            os.rmdir(each)
+
+
 def _sync_folder(folder: Path) -> None:
     """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened."""
     with contextlib.suppress(OSError):
@@ -184,13 +217,18 @@ def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two d
                 f"{destination} is not a regular file; overwrite=True replaces only a file "
                 "a download wrote. Remove it, or choose another path"
             )
+    created: list[Path] = []  # the folders this download made, removed if it fails
     try:
-        destination.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(f"cannot write {destination}: {exc.strerror or exc}") from exc
+        try:
+            _make_folders(destination.parent, created)
+        except OSError as exc:
+            raise ConfigError(f"cannot write {destination}: {exc.strerror or exc}") from exc
+        callback = make_callback(progress, desc=f"download {what}", total=ref.size)
+    except BaseException:
+        _remove_folders(created)
+        raise
     # Exclusive create, in the destination's folder: a rename away from being published.
     temporary = destination.parent / _temporary_name(destination.name)
-    callback = make_callback(progress, desc=f"download {what}", total=ref.size)
     try:
         # 0o666 less the umask, as open() and the shell's `>` create a file (0644 under
         # umask 022); os.open's default, 0o777, would publish an executable model file.
@@ -208,6 +246,7 @@ def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two d
         # stopped the download is the one raised.
         with contextlib.suppress(OSError):
             os.unlink(temporary)
+        _remove_folders(created)
         if isinstance(exc, OSError) and not isinstance(exc, ModelshipError):
             raise StoreError(f"could not download {what} to {destination}: {exc}") from exc
         raise

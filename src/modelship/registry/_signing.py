@@ -27,6 +27,7 @@ who can delete keys can still delete the policy (and the newest entries of any l
 from __future__ import annotations
 
 import hmac
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -46,6 +47,8 @@ KEY_ENV = "MODELSHIP_SIGNING_KEY"
 """The environment variable the command line reads the signing key from."""
 _POLICY_FORMAT = 1
 _PREFIX = "hmac-sha256:"
+_SIGNATURE = re.compile(r"hmac-sha256:[0-9a-f]{64}")
+"""The form of every signature a key makes (:meth:`Signer._hmac`)."""
 
 
 def _how_to_read(url: str = "...") -> str:
@@ -210,11 +213,13 @@ class Signer:
         signatures: ``verify_signatures=False`` reads unchecked, it never writes unsigned
         documents among signed ones. With a key, a policy another key signed is refused
         (:class:`~modelship.SignatureError`): what this handle signed would not verify for
-        the registry's readers. Every write of a registry calls this first (through
-        ``Registry.check_writable``). A keyed handle reads the policy once: it is created
-        once, at the first signed write, and never replaced (an exclusive create), so what
-        it says holds for the handle's life. Someone who can delete keys can delete it;
-        see "What signing protects" in ``docs/registry.md``.
+        the registry's readers; a damaged policy, which no key made (:meth:`policy_damage`),
+        is refused as damage (:class:`~modelship.IntegrityError`). Every write of a
+        registry calls this first (through ``Registry.check_writable``). A keyed handle
+        reads the policy once: it is created once, at the first signed write, and never
+        replaced (an exclusive create), so what it says holds for the handle's life.
+        Someone who can delete keys can delete it; see "What signing protects" in
+        ``docs/registry.md``.
         """
         self.check_policy(store)
         if self.key is None:
@@ -240,6 +245,9 @@ class Signer:
     def signs_policy(self, policy: bytes) -> bool:
         """Whether the stored signing policy ``policy`` carries a signature this key made.
 
+        False as well for a damaged policy, which no key made: :meth:`policy_damage`
+        tells the two apart.
+
         Examples
         --------
         >>> from modelship.registry._layout import SIGNING_POLICY
@@ -261,16 +269,76 @@ class Signer:
             return False
         return hmac.compare_digest(expected, signature)
 
+    @staticmethod
+    def policy_damage(policy: bytes) -> str | None:
+        """What is wrong with the stored signing policy ``policy`` that no key could have
+        made it, or None if it has the form of a policy some key made (this one or not).
+
+        A policy is written once, by :meth:`record_policy`: an object with ``format``,
+        ``signed`` (true), ``since`` and a ``signature`` of the form every key makes.
+        Anything else (empty, not JSON, not an object, a field missing, no signature or
+        one no key makes) was damaged or replaced after it was written.
+
+        Examples
+        --------
+        >>> from modelship.registry._layout import SIGNING_POLICY
+        >>> good = {"format": 1, "signed": True, "since": "2024-01-01T00:00:00+00:00"}
+        >>> Signer.policy_damage(Signer(b"j" * 32).seal_bytes(good, SIGNING_POLICY)) is None
+        True
+        >>> Signer.policy_damage(b"")
+        'it is not valid JSON'
+        >>> Signer.policy_damage(b"{}")
+        'it has no format, signed, since, signature'
+        >>> Signer.policy_damage(b'{"format":1,"signed":true,"since":"x","signature":"x"}')
+        'its signature is not one a key makes'
+        """
+        try:
+            doc = parse_json(policy, SIGNING_POLICY)
+        except IntegrityError as exc:
+            return _unreadable(str(exc))
+        if not isinstance(doc, dict):
+            return f"it holds a JSON {type(doc).__name__}, not an object"
+        missing = [f for f in ("format", "signed", "since", "signature") if f not in doc]
+        if missing:
+            return f"it has no {', '.join(missing)}"
+        fmt, signature = doc["format"], doc["signature"]
+        if (
+            not isinstance(fmt, int)
+            or isinstance(fmt, bool)
+            or doc["signed"] is not True
+            or not isinstance(doc["since"], str)
+        ):
+            return "its format, signed or since field is not one a registry writes"
+        if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
+            return "its signature is not one a key makes"
+        return None
+
     def _check_policy_key(self, store: Store, policy: bytes) -> None:
-        if self.key is not None and not self.signs_policy(policy):
-            # The registry's key is required and this is not it: a configuration to fix
-            # (exit 2 on the command line), not a document that failed to verify.
-            raise SigningKeyRequired(
-                f"the registry at {hide_credentials(store.url)} signs with another key than "
-                f"this handle's: its signing policy ({SIGNING_POLICY}) does not verify with "
-                "it, so what this handle signed would be refused by the registry's readers, and "
-                "it writes nothing. Open it with the key it was created with"
+        if self.key is None or self.signs_policy(policy):
+            return
+        url = hide_credentials(store.url)
+        damage = self.policy_damage(policy)
+        if damage is not None:
+            # No key made it: blaming this handle's key would send its holder looking for
+            # another key, when the document is what changed.
+            raise IntegrityError(
+                f"the signing policy ({SIGNING_POLICY}) of the registry at {url} is "
+                f"damaged: {damage}. It is written once, at the first signed write, and "
+                "never rewritten, so it was changed or cut short since; this handle writes "
+                f"nothing. Restore {SIGNING_POLICY} from a backup or from a copy of this "
+                f"registry (copy_registry copies it unchanged); the {SIGNING_POLICY} of any "
+                "registry that signs with the same key also serves. Deleting it does not: a "
+                "registry holding models and no policy refuses signed writes. Reading with "
+                "the key still checks each document on its own"
             )
+        # The registry's key is required and this is not it: a configuration to fix
+        # (exit 2 on the command line), not a document that failed to verify.
+        raise SigningKeyRequired(
+            f"the registry at {url} signs with another key than this handle's: its signing "
+            f"policy ({SIGNING_POLICY}) does not verify with it, so what this handle signed "
+            "would be refused by the registry's readers, and it writes nothing. Open it with "
+            "the key it was created with"
+        )
 
     def record_policy(self, store: Store, at: str) -> None:
         """With a key, record at the first signed write that this registry signs.
@@ -287,6 +355,15 @@ class Signer:
         except FileExistsError:
             self._check_policy_key(store, store.read(SIGNING_POLICY))
         self._recorded = True
+
+
+def _unreadable(refusal: str) -> str:
+    """What :meth:`Signer.policy_damage` says of a policy ``parse_json`` refused."""
+    if "not valid JSON" in refusal:
+        return "it is not valid JSON"
+    if "not finite" in refusal:
+        return "it holds a number that is not finite"
+    return "it is larger than any policy a registry writes"
 
 
 def _expected(expected: Callable[[], str], what: str) -> str:
