@@ -130,7 +130,9 @@ class ServerMetrics:
         ).labels(*self._ids)
         self.log_dropped = Counter(
             "modelship_prediction_log_dropped_rows",
-            "Predicted rows not logged because the prediction log's buffer was full.",
+            "Predicted rows not logged: the prediction log's buffer was full, the "
+            "request's answer could not be written as JSON, or the rows were not written "
+            "by the end of the grace period at shutdown.",
             ids,
             registry=self.registry,
         ).labels(*self._ids)
