@@ -621,16 +621,22 @@ class Bias:
         if combos is not None and self.intersections:
             sets.append((tuple(range(len(names))), flat, combos))
         out = []
+        # Every group key of every feature set, to the (feature, value) pairs it stands for:
+        # results hold the groups by key, so two groups under one key would be one.
+        seen: dict[str, list[tuple[str, str]]] = {}
         for subset, table, codes in sets:
             keep = np.flatnonzero(rows(table) > 0)
             _check_group_count(len(keep), [names[i] for i in subset])
-            keys = [
-                "&".join(
-                    f"{names[i]}={coded[i][1][j]}" if several else coded[i][1][j]
+            keys = []
+            for k in keep.tolist():  # bounded: MAX_GROUPS per feature set
+                pairs = [
+                    (names[i], coded[i][1][j])
                     for i, j in zip(subset, codes[k].tolist(), strict=True)
-                )
-                for k in keep.tolist()
-            ]
+                ]
+                key = "&".join(f"{name}={value}" if several else value for name, value in pairs)
+                if several:
+                    _check_unclashed(key, pairs, seen)
+                keys.append(key)
             ref_key = None
             if reference is not None and subset == (reference[0],):
                 ref_key = f"{names[reference[0]]}={reference[1]}" if several else reference[1]
@@ -997,15 +1003,19 @@ class Bias:
         errors = [d for d in gated if d.status is Status.ERROR]
         failed = [d for d in gated if d.status is Status.FAIL]
         undefined = [d for d in per_set.values() if d.threshold is None and d.value is None]
+        failed.sort(key=self._excess, reverse=True)
+        over = "disparities over their thresholds: " + first_of(
+            [f"{d.name} {d.reason}" for d in failed], 3
+        )
         if errors:
             status = Status.ERROR
             reason = first_of([f"{d.name}: {d.reason}" for d in errors], 3)
+            # The failures too: fixing the error should not be the way to learn of them.
+            if failed:
+                reason += f"; also failing: {over}"
         elif failed:
             status = Status.FAIL
-            failed.sort(key=self._excess, reverse=True)
-            reason = "disparities over their thresholds: " + first_of(
-                [f"{d.name} {d.reason}" for d in failed], 3
-            )
+            reason = over
         else:
             status = Status.PASS
             reason = f"{len(gated)} gated disparities within their thresholds"
@@ -1055,6 +1065,39 @@ class Bias:
             },
             disparities=dict(disparities),
             groups=dict(groups),
+        )
+
+
+def _check_unclashed(
+    key: str, pairs: list[tuple[str, str]], seen: dict[str, list[tuple[str, str]]]
+) -> None:
+    """Record the group ``key`` of the (feature, value) ``pairs``, or raise when another
+    group already has it: keys join ``feature=value`` with ``&``, so a value holding
+    ``&`` or ``=`` may read as another group (``a="x&b=y"`` and the intersection
+    ``a="x"``, ``b="y"`` are both ``a=x&b=y``). Values holding them that clash with no
+    other group ("R&D") keep their keys.
+
+    Examples
+    --------
+    >>> seen = {}
+    >>> _check_unclashed("a=x&b=y", [("a", "x&b=y")], seen)
+    >>> _check_unclashed("a=x&b=y", [("a", "x"), ("b", "y")], seen)
+    Traceback (most recent call last):
+    ...
+    modelship.errors.CheckInputError: two groups read as one key 'a=x&b=y': ...
+    """
+    other = seen.setdefault(key, pairs)
+    if other is not pairs:
+
+        def described(group: list[tuple[str, str]]) -> str:
+            return ", ".join(f"{name}={value!r}" for name, value in group)
+
+        crossed = len(other) > 1 or len(pairs) > 1  # one is a group of the intersection
+        raise CheckInputError(
+            f"two groups read as one key {key!r}: ({described(other)}) and "
+            f"({described(pairs)}); group keys join feature=value with '&', so rename the "
+            "values (or features) holding '&' or '=' that make them alike"
+            + (" (or pass intersections=False)" if crossed else "")
         )
 
 
@@ -1108,6 +1151,9 @@ def _driving_rate(metric: str, rates: Mapping[str, Any]) -> npt.NDArray[np.float
     return max(used, key=gap)
 
 
+# The groups named where a rate has no value, of however many.
+_NAMED = 5
+
 # Why a group's rate has no value: its denominator is 0 there.
 _NO_DENOMINATOR = {
     "selection_rate": "no rows",
@@ -1134,9 +1180,12 @@ def _undefined_reason(
     ... ).split(": ")[1])
     false positive rate has no value for ['-5'] (no negatives there)
     """
+    # The first groups of each rate, with how many more: one of thousands of groups per
+    # rate would make the reason (and the check's, which quotes it) thousands long.
     missing = [
-        f"{rate.replace('_', ' ')} has no value for {list(groups)} "
-        f"({_NO_DENOMINATOR.get(rate, 'no rows')} there)"
+        f"{rate.replace('_', ' ')} has no value for {list(groups[:_NAMED])}"
+        + (f" and {len(groups) - _NAMED:,} more" if len(groups) > _NAMED else "")
+        + f" ({_NO_DENOMINATOR.get(rate, 'no rows')} there)"
         for rate, groups in undefined.items()
         if groups
     ]

@@ -9,6 +9,7 @@ are measured on the same batches and judged against budgets.
 
 from __future__ import annotations
 
+import decimal
 import enum
 import io
 import math
@@ -17,6 +18,7 @@ import pickle
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
+from decimal import Decimal
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
@@ -1446,23 +1448,26 @@ class Degradation:
                 [f"{label(m)}: {m.verdict.value if m.verdict else ''}" for m in ordered], 5
             )
 
+        # What is known to be wrong first; then what could not be told either way, which
+        # fails only because the inconclusive policy says "fail".
+        said = []
+        if worse or exceeded:
+            said.append(
+                "candidate is worse: " + "; ".join(filter(None, [verdicts(worse), *exceeded]))
+            )
+        if untold:
+            said.append(
+                "could not tell whether the candidate is worse (inconclusive fails by "
+                f"policy): {verdicts(untold)}"
+            )
         if errors:
             status = Status.ERROR
             reason = first_of([m.reason for m in errors], 3)
-        elif failed or exceeded:
+            # The failures too: fixing the error should not be the way to learn of them.
+            if said:
+                reason += "; also failing: " + "; ".join(said)
+        elif said:
             status = Status.FAIL
-            # What is known to be wrong first; then what could not be told either way,
-            # which fails only because the inconclusive policy says "fail".
-            said = []
-            if worse or exceeded:
-                said.append(
-                    "candidate is worse: " + "; ".join(filter(None, [verdicts(worse), *exceeded]))
-                )
-            if untold:
-                said.append(
-                    "could not tell whether the candidate is worse (inconclusive fails by "
-                    f"policy): {verdicts(untold)}"
-                )
             reason = "; ".join(said)
         elif warned:
             status = Status.WARN
@@ -1705,6 +1710,18 @@ def _exceeded(
     cand: Mapping[str, float | None],
     base: Mapping[str, float | None],
 ) -> dict[str, str]:
+    """The budgets broken, each with a sentence. A budget is "at most": a figure at its
+    limit, or within rounding of it (:data:`ROUNDING_TOLERANCE`, as the metric gate
+    allows), keeps it. A factor's limit is the factor as written times the baseline's
+    figure (``1.15`` x 100 bytes is 115, not the float product 114.99999999999999).
+
+    Examples
+    --------
+    >>> _exceeded({"size_ratio": 1.15}, {"size_bytes": 115.0}, {"size_bytes": 100.0})
+    {}
+    >>> _exceeded({"size_ratio": 1.15}, {"size_bytes": 116.0}, {"size_bytes": 100.0})
+    {'size_ratio': 'artifact size 116 > 115 (1.15 x baseline 100)'}
+    """
     checks = {
         "latency_p95_ratio": ("p95_ms", True, "p95 latency"),
         "latency_p95_ms": ("p95_ms", False, "p95 latency (ms)"),
@@ -1718,15 +1735,40 @@ def _exceeded(
         figure, relative, what = checks[key]
         value, reference = cand.get(figure), base.get(figure)
         if value is None or (relative and reference is None):
-            out[key] = f"{what} unknown (the model cannot be pickled), budget {amount(budget)}"
+            shown_budget = _factor(budget) if relative else amount(budget)
+            out[key] = f"{what} unknown (the model cannot be pickled), budget {shown_budget}"
             continue
-        limit = budget * reference if relative and reference is not None else budget
-        if value > limit:
+        limit = _times(budget, reference) if relative and reference is not None else budget
+        slack = ROUNDING_TOLERANCE * max(abs(value), abs(limit))
+        if value > limit + slack:
             # Bytes print exactly, other figures with the digits that show the ">".
             shown, shown_limit = against(value, limit)
             out[key] = f"{what} {shown} > {shown_limit}" + (
-                f" ({budget:g} x baseline {amount(reference)})"
+                f" ({_factor(budget)} x baseline {amount(reference)})"
                 if relative and reference is not None
                 else ""
             )
     return out
+
+
+def _times(factor: float, reference: float) -> float:
+    """``factor`` as written (its shortest decimal) times ``reference``, rounded once:
+    ``1.15`` x 100 is 115.0, where the float product is 114.99999999999999.
+
+    >>> _times(1.15, 100.0), 1.15 * 100.0
+    (115.0, 114.99999999999999)
+    """
+    if not (math.isfinite(factor) and math.isfinite(reference)):
+        return factor * reference
+    with decimal.localcontext(decimal.Context(prec=40)):  # exact: two 17-digit factors
+        return float(Decimal(repr(float(factor))) * Decimal(repr(float(reference))))
+
+
+def _factor(budget: float) -> str:
+    """A budget as written: its shortest decimal, without a trailing ``.0``.
+
+    >>> _factor(1.15), _factor(2.0), _factor(1.123456789)
+    ('1.15', '2', '1.123456789')
+    """
+    text = repr(float(budget))
+    return text[:-2] if text.endswith(".0") else text
