@@ -26,8 +26,38 @@ from modelship.checks.stats._columns import (
 from modelship.checks.stats._proportions import check_count
 from modelship.errors import CheckInputError, EmptyData
 
-#: The number of bins of a binned statistic: at least two.
-BINS = Interval(int, 2, None)
+# Bins beyond which a binned statistic refuses. Memory no longer grows with the bins asked
+# for (a sample of n values has at most n - 1 distinct quantile edges, and the edges are
+# computed for at most n bins), so this bound catches a slip (bins=10**12 for 100 values)
+# with a clear error rather than guarding memory. A million is generous: each bin then
+# holds a millionth of the reference, a hundredth of the default eps floor (1e-4) that an
+# empty bin's proportion is raised to, and the chi-squared reading of the no-drift critical
+# value wants about five reference values per bin, so five million rows to fill them.
+MAX_BINS = 1_000_000
+
+
+class _Bins(Interval):
+    """The bins a binned statistic may ask for, 2 to :data:`MAX_BINS`, with what to do.
+
+    >>> str(_Bins()).split(" (")[0]
+    'an int in [2, 1000000]'
+    """
+
+    def __init__(self) -> None:
+        super().__init__(int, 2, MAX_BINS)
+
+    def __str__(self) -> str:
+        return (
+            f"{super().__str__()} (n reference values give at most n bins, so more add "
+            f"nothing: ask for fewer, e.g. 10 for deciles)"
+        )
+
+
+#: The number of bins asked of a binned statistic: 2 to :data:`MAX_BINS`.
+BINS = _Bins()
+#: The number of bins a PSI critical value is computed for: the bins actually used, which
+#: counts binned at edges of the caller's own (:func:`binned_counts`) may make many.
+BIN_COUNT = Interval(int, 2, None)
 #: The floor given to an empty bin's proportion (PSI).
 EPS = Interval(float, 0, 1, closed="neither")
 
@@ -49,7 +79,8 @@ def quantile_edges(a: npt.ArrayLike, bins: int = 10) -> FloatArray:
     a : array_like
         Reference sample, sorted, finite, float64 (see :func:`sorted_finite`).
     bins : int, default 10
-        Number of bins wanted (deciles for 10); at least 2.
+        Number of bins wanted (deciles for 10); 2 to 1,000,000. More bins than values
+        give the same edges as ``len(a)`` bins.
 
     Returns
     -------
@@ -63,7 +94,7 @@ def quantile_edges(a: npt.ArrayLike, bins: int = 10) -> FloatArray:
     CheckInputError
         If ``a`` is not sorted or not finite.
     ConfigError
-        If ``bins`` is not an integer >= 2.
+        If ``bins`` is not an integer from 2 to 1,000,000.
 
     Examples
     --------
@@ -76,7 +107,12 @@ def quantile_edges(a: npt.ArrayLike, bins: int = 10) -> FloatArray:
 
 
 def quantile_edges_sorted(a: FloatArray, bins: int) -> FloatArray:
-    edges = a[_edge_index(a.size, bins)]
+    # At bins >= n the index (j * (n - 1)) // bins of edge j rises by (n - 1) / bins < 1
+    # per edge, from 0 (j = 1) to n - 2 (j = bins - 1), so it takes every value 0 ... n - 2
+    # and nothing else, whatever bins is: the edges of bins = n, without allocating an
+    # index per bin asked for (10**8 bins took 2.4 GB for 100 values). Two at least, so
+    # one value still gives its one edge.
+    edges = a[_edge_index(a.size, min(bins, max(a.size, 2)))]
     # Usually no two edges are equal, and np.unique would return them as they are.
     if edges.size > 1 and not bool((edges[1:] > edges[:-1]).all()):
         return np.unique(edges)
@@ -207,7 +243,7 @@ def psi_and_js(ref: FloatArray, cur: FloatArray, eps: float) -> tuple[float, flo
     return _psi_shares(p, q, eps), _js_shares(p, q)
 
 
-@validate_params(bins=BINS, q=Interval(float, 0, 1, closed="neither"))
+@validate_params(bins=BIN_COUNT, q=Interval(float, 0, 1, closed="neither"))
 def psi_critical_value(n: int, m: int, bins: int, q: float = 0.95) -> float:
     """PSI above which drift is significant at level ``1 - q`` for these sample sizes.
 
