@@ -58,7 +58,10 @@ def _usable_cores() -> int:
 #: worker took the clean-clone test phase of the same code from 890 s to 818 s (stop 43).
 #: The whole suite also passed at three workers beside six other busy processes (load 8
 #: on 2 cores), so the tests that start real servers do not depend on a quiet machine.
-WORKERS = ("--numprocesses", str(min(4, _usable_cores() + 1)))
+#: ``--dist worksteal``: a worker that runs out of tests takes half of the queue of the
+#: busiest one, where ``load`` left queued tests on their worker (a run ended with one
+#: worker alone on its queue for 190 s); the long tests run first (tests/conftest.py).
+WORKERS = ("--numprocesses", str(min(4, _usable_cores() + 1)), "--dist", "worksteal")
 
 
 #: The slowest tests, listed after the run: where the suite's time goes, on the machine
