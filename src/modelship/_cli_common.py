@@ -6,13 +6,15 @@ A leaf for command-line hooks: it imports nothing from modelship but the excepti
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import functools
+import io
 import json
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from modelship._shown import hide_credentials, printable
@@ -34,12 +36,15 @@ __all__ = [
     "add_storage_options",
     "alias_name",
     "exit_2_without_key",
+    "guarded_stdio",
     "open_cli_registry",
     "positive_seconds",
     "reopen_closed_stdio",
+    "say",
     "seconds",
     "silence_stderr",
     "silence_stdout",
+    "stdout_failed",
     "storage_options",
     "write_output",
 ]
@@ -97,7 +102,7 @@ def _exiting_2_without_key(handler: _Handler) -> _Handler:
             return handler(args)
         except SigningKeyRequired as exc:
             message = printable(" ".join(hide_credentials(str(exc)).split()))
-            print(f"modelship: {type(exc).__name__}: {message}", file=sys.stderr)
+            say(f"modelship: {type(exc).__name__}: {message}")
             return EXIT_KEY_REQUIRED
 
     run._exits_2_without_key = True  # type: ignore[attr-defined]
@@ -412,6 +417,136 @@ def silence_stderr() -> None:
     >>> silence_stderr()  # under a test's capture there is no descriptor: nothing to do
     """
     _silence(sys.stderr)
+
+
+def say(text: str, *, end: str = "\n") -> None:
+    """Write ``text`` (and ``end``) to standard error: every message of the command line.
+
+    What standard error's encoding cannot hold is written escaped. A standard error that
+    cannot be written (``2>/dev/full``, a descriptor open only for reading) is pointed at
+    nothing (:func:`silence_stderr`) and the command carries on: a message that cannot
+    be shown never changes the exit code (1 would read as a verdict).
+
+    Examples
+    --------
+    >>> import contextlib, io
+    >>> with contextlib.redirect_stderr(io.StringIO()) as err:
+    ...     say("modelship: done")
+    >>> err.getvalue()
+    'modelship: done\\n'
+    """
+    stream = sys.stderr
+    if stream is None:  # no standard error at all (pythonw): nowhere to say it
+        return
+    try:
+        encoding = getattr(stream, "encoding", None) or "utf-8"
+        stream.write((text + end).encode(encoding, "backslashreplace").decode(encoding))
+        stream.flush()
+    except (OSError, ValueError):  # full, read-only or closed: the message is lost, no more
+        silence_stderr()
+
+
+class _QuietRaw(io.FileIO):
+    """Standard error's descriptor, written by :func:`guarded_stdio`: a write that fails
+    points the descriptor at the null device, and counts as written."""
+
+    def write(self, data: Any) -> int:
+        try:
+            written: int = super().write(data)
+        except BlockingIOError:
+            raise
+        except OSError:
+            _silence(self)
+            return memoryview(data).nbytes
+        return written
+
+
+class _WatchedRaw(io.FileIO):
+    """Standard output's descriptor, written by :func:`guarded_stdio`: the error of a
+    write that failed is kept, so :func:`stdout_failed` knows it was standard output's."""
+
+    failure: OSError | None = None
+
+    def write(self, data: Any) -> int:
+        try:
+            written: int = super().write(data)
+        except OSError as exc:
+            self.failure = exc
+            raise
+        return written
+
+
+def _rewrapped(stream: Any, fd: int, raw_type: type[io.FileIO]) -> io.TextIOWrapper | None:
+    """A text stream like ``stream`` (the interpreter's, on ``fd``), written through
+    ``raw_type``; None when ``stream`` is not the interpreter's own (a test's capture)."""
+    if type(stream) is not io.TextIOWrapper:
+        return None
+    try:
+        if stream.fileno() != fd:
+            return None
+        stream.flush()
+        raw = raw_type(fd, "w", closefd=False)
+    except (OSError, ValueError):
+        return None
+    return io.TextIOWrapper(
+        io.BufferedWriter(raw),
+        encoding=stream.encoding,
+        errors=stream.errors,
+        line_buffering=stream.line_buffering,
+        write_through=stream.write_through,
+    )
+
+
+@contextlib.contextmanager
+def guarded_stdio() -> Iterator[None]:
+    """While the command runs, standard error cannot fail a write, and a failed write
+    of standard output is known as one (:func:`stdout_failed`).
+
+    For ``modelship`` run as the program: every message written to ``sys.stderr``, by a
+    command's handler too, goes through a descriptor that points itself at the null
+    device when it cannot be written (``2>/dev/full``, ``2>&-`` under a wrapper that
+    left the descriptor open for reading): the command ends with the exit code it would
+    have had. Streams that are not the interpreter's own (a test's capture, a caller's
+    redirection) are left as they are.
+
+    Examples
+    --------
+    >>> with guarded_stdio():  # under a test's capture: nothing to guard
+    ...     pass
+    """
+    saved = sys.stdout, sys.stderr
+    out = _rewrapped(sys.stdout, 1, _WatchedRaw)
+    err = _rewrapped(sys.stderr, 2, _QuietRaw)
+    if out is not None:
+        sys.stdout = out
+    if err is not None:
+        sys.stderr = err
+    try:
+        yield
+    finally:
+        for guarded, silence in ((out, silence_stdout), (err, silence_stderr)):
+            if guarded is None:
+                continue
+            try:
+                guarded.flush()
+            except (OSError, ValueError):  # standard output failed too: nothing more to say
+                silence()
+                with contextlib.suppress(OSError, ValueError):
+                    guarded.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def stdout_failed(exc: BaseException) -> bool:
+    """Whether ``exc`` is the error of writing standard output, as :func:`guarded_stdio`
+    watches it (a reader gone early, :class:`BrokenPipeError`, included).
+
+    Examples
+    --------
+    >>> stdout_failed(OSError(28, "No space left on device"))  # not guarded: not known
+    False
+    """
+    raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
+    return isinstance(raw, _WatchedRaw) and raw.failure is exc
 
 
 def _silence(stream: Any) -> None:

@@ -15,6 +15,9 @@ Machine-readable output is JSON on stdout; messages go to stderr. A reader that 
 stdout early ends the command quietly with the verdict it had reached: a command that
 found a failure sets ``args.exit_code_so_far``, which is then the exit code. A command
 started with stdout or stderr closed (``>&-``) writes what would go there to nothing.
+A standard error that cannot be written (``2>/dev/full``) loses its messages and changes
+no exit code; a standard output that cannot be written (``>/dev/full``) is an error,
+exit 2, saying so.
 
 Each capability brings its own commands through one hook, listed in :data:`COMMANDS`
 (``registry``, ``check``, ``parity``, ``deploy``, ``serve``, ``monitor``), and other
@@ -42,7 +45,13 @@ from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from types import FrameType
 
 import modelship as ms
-from modelship._cli_common import reopen_closed_stdio, silence_stdout
+from modelship._cli_common import (
+    guarded_stdio,
+    reopen_closed_stdio,
+    say,
+    silence_stdout,
+    stdout_failed,
+)
 from modelship._plugins import plugin, plugins
 from modelship._shown import hide_credentials, printable
 from modelship.errors import ConfigError, IntegrityError, ModelshipError, SigningKeyRequired
@@ -110,13 +119,12 @@ def _add_command(
     own = [choice for choice, parser in scratch.choices.items() if parser is command]
     others = sorted(set(scratch.choices) - set(own))
     if others:
-        print(f"modelship: ignoring the commands {others} {origin} also added", file=sys.stderr)
+        say(f"modelship: ignoring the commands {others} {origin} also added")
     refused = [c for c in own if c != name and (c in sub.choices or c in reserved)]
     if refused:
-        print(
+        say(
             f"modelship: ignoring the aliases {refused} {origin} gave {name!r}: "
-            "another command has that name",
-            file=sys.stderr,
+            "another command has that name"
         )
     kept = [choice for choice in own if choice not in refused]
     for choice in kept:
@@ -162,14 +170,14 @@ def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentP
         if entry_point.name in sub.choices:
             # Like a plugin table that refuses to replace an entry: a package cannot take
             # over a command, and the command line still works for everything else.
-            print(f"modelship: ignoring {origin}: {entry_point.name!r} exists", file=sys.stderr)
+            say(f"modelship: ignoring {origin}: {entry_point.name!r} exists")
             continue
         try:
             plugin(ENTRY_POINT_GROUP, entry_point.name, rescan=False)
         except ConfigError as exc:
             # Two packages declare the command: neither is chosen by the order of sys.path.
             # The others still work; running this one is the error, naming both.
-            print(f"modelship: ignoring {origin}: {_one_line(exc)}", file=sys.stderr)
+            say(f"modelship: ignoring {origin}: {_one_line(exc)}")
             _add_refused(sub, entry_point.name, exc)
             continue
         try:
@@ -177,7 +185,7 @@ def _parser(commands: Mapping[str, str], *, plugins: bool) -> argparse.ArgumentP
         # A broken plugin must not break the other commands: SystemExit too (a plugin
         # calling sys.exit() while it loads ended `modelship --help` with no output).
         except (Exception, SystemExit) as exc:
-            print(f"modelship: ignoring {origin}: {type(exc).__name__}: {exc}", file=sys.stderr)
+            say(f"modelship: ignoring {origin}: {type(exc).__name__}: {exc}")
     return parser
 
 
@@ -261,31 +269,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     # Before anything is opened: a closed descriptor's number would go to that file.
     reopen_closed_stdio()
+    program = argv is None
+    # The program's standard error cannot fail a write (2>/dev/full): a message lost is no
+    # reason to exit 1, which reads as a verdict, nor 2 after a command that succeeded.
+    with guarded_stdio() if program else contextlib.nullcontext():
+        return _main(list(sys.argv[1:] if argv is None else argv), program=program)
+
+
+def _main(tokens: list[str], *, program: bool) -> int:
     try:
-        return _run(list(sys.argv[1:] if argv is None else argv), program=argv is None)
+        return _run(tokens, program=program)
     except _Terminated:
         # Like Ctrl-C: one line, no traceback, a file being written removed on the way out.
-        print("modelship: terminated (SIGTERM)", file=sys.stderr)
+        say("modelship: terminated (SIGTERM)")
         return EXIT_TERMINATED
     except KeyboardInterrupt:
         # Ctrl-C is the user's choice, not a bug: one line, no traceback. A file a command
         # was writing is a temporary until it is complete, removed on the way out.
-        print("modelship: interrupted", file=sys.stderr)
+        say("modelship: interrupted")
         return EXIT_INTERRUPTED
     except ModelshipError as exc:  # outside a command: a built-in hook or plugin refused
-        print(f"modelship: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        say(f"modelship: {type(exc).__name__}: {_one_line(exc)}")
         return EXIT_ERROR
     except Exception as exc:
         # A bug, here or in a plugin: exit 1 would read as a verdict ("an artifact was
         # changed"), so it is an error, exit 2, in one line. Asking for the traceback must
         # not change that code: re-raising would let the interpreter exit 1.
         if os.environ.get("MODELSHIP_TRACEBACK", "") not in ("", "0"):
-            traceback.print_exc(file=sys.stderr)
+            say(traceback.format_exc(), end="")
             return EXIT_ERROR
-        print(
+        say(
             f"modelship: unexpected error: {type(exc).__name__}: {_one_line(exc)} (a bug in "
-            "modelship or in a plugin; MODELSHIP_TRACEBACK=1 shows its traceback)",
-            file=sys.stderr,
+            "modelship or in a plugin; MODELSHIP_TRACEBACK=1 shows its traceback)"
         )
         return EXIT_ERROR
 
@@ -309,7 +324,7 @@ def _run(tokens: list[str], *, program: bool) -> int:
     try:
         with _sigterm_raises(args, program=program):
             code: int = args.func(args)
-            sys.stdout.flush()  # inside the try: a reader gone early is a BrokenPipeError here
+            _flush_stdout()  # inside the try: a reader gone early is a BrokenPipeError here
     except BrokenPipeError:
         # The reader stopped reading (``modelship registry versions --json | head``): not
         # an error of ours. Point stdout at nothing so the interpreter's final flush is
@@ -318,12 +333,43 @@ def _run(tokens: list[str], *, program: bool) -> int:
         silence_stdout()
         return int(getattr(args, "exit_code_so_far", EXIT_OK))
     except SigningKeyRequired as exc:  # no key is a configuration error, not a verdict
-        print(f"modelship: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        say(f"modelship: {type(exc).__name__}: {_one_line(exc)}")
         return EXIT_ERROR
     except IntegrityError as exc:
-        print(f"modelship: integrity check failed: {_one_line(exc)}", file=sys.stderr)
+        say(f"modelship: integrity check failed: {_one_line(exc)}")
         return EXIT_FAILED
     except ModelshipError as exc:
-        print(f"modelship: {type(exc).__name__}: {_one_line(exc)}", file=sys.stderr)
+        say(f"modelship: {type(exc).__name__}: {_one_line(exc)}")
         return EXIT_ERROR
+    except OSError as exc:
+        if not (isinstance(exc, _StdoutUnwritable) or stdout_failed(exc)):
+            raise  # not standard output's: main's handler of the unexpected says so
+        return _stdout_unwritable(exc)
     return code
+
+
+class _StdoutUnwritable(OSError):
+    """What the command wrote to standard output could not all be written."""
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:  # its own: whether or not guarded_stdio watches standard output
+        raise _StdoutUnwritable(exc.errno, exc.strerror) from exc
+
+
+def _stdout_unwritable(exc: OSError) -> int:
+    """Exit 2 for standard output that cannot be written (``> /dev/full``, a full disk):
+    an error to fix where the output goes, neither a verdict nor a bug of modelship.
+    Standard output is then pointed at nothing, so the interpreter's final flush does not
+    fail again."""
+    silence_stdout()
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    say(
+        f"modelship: cannot write standard output: {reason}; redirect it to a file or pipe "
+        "that can take it (free space on its disk, or > /dev/null to discard it)"
+    )
+    return EXIT_ERROR

@@ -13,13 +13,14 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from modelship._cli_common import add_storage_options, storage_options
+from modelship._cli_common import add_storage_options, say, storage_options
 from modelship._shown import brief, hide_credentials
 from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
     add_output_options,
     given,
+    not_a_document,
     on_stdout,
     print_text,
     read_bytes,
@@ -84,7 +85,13 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 
 def _reference(args: argparse.Namespace) -> Any:
     if args.profile:
-        return DriftProfile.from_json(read_bytes(args.profile, _options(args)))
+        data = read_bytes(args.profile, _options(args))
+        try:
+            return DriftProfile.from_json(data)
+        except ModelshipError as exc:  # a CSV given as --profile: say which file it was
+            raise not_a_document(
+                args.profile, exc, "drift profile", "`modelship check profile`"
+            ) from exc
     return read_table(args.reference, _options(args), keep=args.columns or ())
 
 
@@ -294,7 +301,11 @@ def _schema(args: argparse.Namespace) -> Schema:
     schema_file = getattr(args, "schema_file", None)
     _refuse_kinds_for((schema_file and "--schema-file") or (args.profile and "--profile"), args)
     if schema_file:
-        return Schema.from_json(read_bytes(args.schema_file, _options(args)))
+        data = read_bytes(args.schema_file, _options(args))
+        try:
+            return Schema.from_json(data)
+        except ModelshipError as exc:  # a CSV given as --schema-file: say which file it was
+            raise not_a_document(schema_file, exc, "schema", "Schema.to_json") from exc
     reference = _reference(args)
     if isinstance(reference, DriftProfile):
         # Its schema knows the columns the profile left out (--exclude'd, datetimes):
@@ -321,9 +332,7 @@ def _run_drift(args: argparse.Namespace) -> int:
 
 def _run_schema(args: argparse.Namespace) -> int:
     if not (args.reference or args.profile or args.schema_file):
-        print(
-            "modelship check schema: give --reference, --profile or --schema-file", file=sys.stderr
-        )
+        say("modelship check schema: give --reference, --profile or --schema-file")
         return 2
     check = _FileCheck("schema", lambda: _validate_schema(args))
     return run_and_report([check], args)

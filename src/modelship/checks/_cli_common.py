@@ -30,7 +30,7 @@ import numpy as np
 from numpy.lib import format as npy_format
 from numpy.typing import NDArray
 
-from modelship._cli_common import STDOUT, add_storage_options
+from modelship._cli_common import STDOUT, add_storage_options, say
 from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
@@ -371,6 +371,35 @@ def read_bytes(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     except Exception as exc:  # a storage layer's own errors: one line, never a traceback
         raise _unreadable(text, exc, what_to_do, typed=True) from exc
     return data
+
+
+def unreadable(path: str, exc: Exception, what_to_do: str = "check the path") -> ConfigError:
+    """The error for an input file that cannot be read, as every command words it:
+    ``cannot read PATH: reason; check the path``.
+
+    Examples
+    --------
+    >>> print(unreadable("nope.json", FileNotFoundError(2, "No such file or directory")))
+    cannot read nope.json: No such file or directory; check the path
+    """
+    return _unreadable(path, exc, what_to_do)
+
+
+def not_a_document(path: str, exc: ModelshipError, what: str, writer: str) -> ConfigError:
+    """The error for an input file that was read but is not the document it should be
+    (``what``): the file, what is wrong with it, and what writes one (``writer``).
+
+    Examples
+    --------
+    >>> bad = ConfigError("the schema is not valid JSON: Expecting value: line 1 column 1")
+    >>> print(not_a_document("empty.csv", bad, "schema", "Schema.to_json"))
+    empty.csv is not a schema (the schema is not valid JSON: ...): give a schema file ...
+    """
+    reason = printable(" ".join(hide_credentials(str(exc)).split()))
+    return ConfigError(
+        f"{hide_credentials(path)} is not a {what} ({reason}): give a {what} file written by "
+        f"{writer}"
+    )
 
 
 def _unreadable(path: str, exc: Exception, what_to_do: str, *, typed: bool = False) -> ConfigError:
@@ -883,7 +912,12 @@ def _separator(target: str) -> str:
 
 def print_text(text: str, stream: Any) -> None:
     """Write ``text`` to ``stream``; what its encoding cannot hold (a check mark on an
-    ASCII terminal, a lone surrogate) is written escaped, never a crash that exits 1."""
+    ASCII terminal, a lone surrogate) is written escaped, never a crash that exits 1.
+    Standard error is written as every message is (:func:`~modelship._cli_common.say`):
+    one that cannot be written (``2>/dev/full``) changes nothing."""
+    if stream is sys.stderr:
+        say(text, end="")
+        return
     encoding = getattr(stream, "encoding", None) or "utf-8"
     stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
     stream.flush()

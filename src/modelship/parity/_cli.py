@@ -27,6 +27,7 @@ from modelship._cli_common import (
     STDOUT,
     add_storage_options,
     open_cli_registry,
+    say,
     storage_options,
     write_output,
 )
@@ -40,6 +41,7 @@ from modelship.checks._cli_common import (
     refused_paths,
     same_file,
     shared_stdout,
+    unreadable,
     write_report,
 )
 from modelship.errors import ConfigError, ModelshipError
@@ -106,8 +108,12 @@ def _cmd_requirements(args: argparse.Namespace) -> int:
 
 def _read_text(path: str, what: str, *, boms: bool = False) -> str:
     """The text of ``path``: UTF-8, or (with ``boms``) in the encoding its byte order mark
-    names, the mark dropped; ConfigError when it is not text in that encoding."""
-    data = Path(path).read_bytes()
+    names, the mark dropped; ConfigError when it is not text in that encoding, or cannot
+    be read (missing, a folder, denied), worded as ``check drift`` words it."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise unreadable(path, exc) from exc
     encoding, skip = "utf-8", 0
     for bom, name in _BOMS if boms else ():
         if data.startswith(bom):
@@ -460,9 +466,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except (ModelshipError, OSError) as exc:
-        print(
-            printable(hide_credentials(f"modelship parity: {type(exc).__name__}: {exc}")),
-            file=sys.stderr,
-        )
+        say(printable(hide_credentials(f"modelship parity: {type(exc).__name__}: {exc}")))
         return 2
     return code
