@@ -107,7 +107,7 @@ def test_more_than_a_million_bins_are_refused_saying_the_limit(bins: int) -> Non
         message = str(caught.value)
         allowed = "bins must be an int in [2, 1000000]"
         assert message.startswith(f"bins={bins} is not allowed; {allowed}")
-        assert "ask for fewer" in message
+        assert "more add nothing" in message
         assert isinstance(caught.value, ConfigError)
 
 
@@ -124,3 +124,12 @@ def test_the_critical_value_takes_the_bins_actually_used_however_many() -> None:
     # bins; the critical value costs nothing per bin, so it keeps no upper bound.
     value = stats.psi_critical_value(10**9, 10**9, 2_000_000)
     assert 0.0 < value < 1.0
+
+
+@pytest.mark.parametrize("bins", [1, 0, -5])
+def test_too_few_bins_are_not_told_to_ask_for_fewer(bins: int) -> None:
+    """The limit's text is shared by both ends: it said "ask for fewer" to bins=1."""
+    a = stats.sorted_finite(np.arange(10.0))
+    with pytest.raises(InvalidParameter, match="needs 2 bins at least") as caught:
+        stats.quantile_edges(a, bins=bins)
+    assert "fewer" not in str(caught.value)

@@ -198,3 +198,46 @@ def test_only_ascii_digits_are_a_port_or_an_id(value: str) -> None:
     assert not is_secret(
         "MY_VAR", value.replace("\u00b2", "1").replace("\u0661", "1").replace("\u0660", "0")
     )
+
+
+# --- second look: forms of private keys and tokens the first rule let through ----------
+
+_PEM_RSA = b"-----BEGIN RSA PRIVATE KEY-----\nMIIEpAIBAAKCAQEA\n-----END RSA PRIVATE KEY-----\n"
+_CERT = b"-----BEGIN CERTIFICATE-----\nMIIDdzCCAl+gAwIBAgIE\n-----END CERTIFICATE-----\n"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(__import__("base64").b64encode(_PEM_RSA).decode(), id="pem-in-base64"),
+        pytest.param(
+            __import__("base64").b64encode(b"-----BEGIN OPENSSH PRIVATE KEY-----\nb3").decode(),
+            id="openssh-pem-in-base64",
+        ),
+        pytest.param("PuTTY-User-Key-File-3: ssh-ed25519\nEncryption: none", id="putty"),
+        pytest.param("---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----\nabc", id="rfc4716"),
+        pytest.param("b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ", id="openssh-body"),
+        pytest.param(
+            "eyJhbGciOiJSU0EtT0FFUCJ9.OKOawDo13gRp.48V1_ALb6US04U3b.5eym8TW_c8SuK0.XFBoMYUZ",
+            id="jwe",
+        ),
+        pytest.param("eyJhbGciOiJkaXIiLCJlbmMiOiJBMTI4R0NNIn0..iv1.ct4.tag7", id="jwe-dir"),
+        pytest.param("-----BEGIN  PRIVATE KEY-----", id="two-spaces"),
+        pytest.param("-----BEGIN_PRIVATE_KEY-----", id="underscores"),
+    ],
+)
+def test_more_shapes_of_private_keys_and_tokens_are_refused(value: str) -> None:
+    assert is_secret("MY_VAR", value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(__import__("base64").b64encode(_CERT).decode(), id="certificate-in-base64"),
+        pytest.param("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUM=", id="kubeconfig-ca-data"),
+        pytest.param("a.b.c.d.e", id="dotted"),
+        pytest.param("eyJ.a.b.c", id="eyJ-dotted"),
+    ],
+)
+def test_public_certificates_in_base64_and_dotted_names_are_kept(value: str) -> None:
+    assert not is_secret("MY_VAR", value)

@@ -17,9 +17,11 @@ only ``sudo -u app`` gives a user), or a ``Bearer`` token; what a ``--flag=`` gi
 read as if given alone (``--header=X-Api-Key: ...``, ``--config={"api_key": "..."}``).
 A value is refused by its shape alone, whatever names it, when it holds a PEM private
 key's header or footer (``-----BEGIN PRIVATE KEY-----``, ``RSA``, ``EC``, ``OPENSSH``,
-``ENCRYPTED``, ``PGP ... KEY BLOCK``; newlines real or escaped, a certificate's
-``-----BEGIN CERTIFICATE-----`` is public and kept) or a JSON Web Token (three base64url
-segments, the first two starting ``eyJ``: GitLab's ``CI_JOB_JWT``; not ``eyJ.foo``).
+``ENCRYPTED``, ``PGP ... KEY BLOCK``, RFC 4716's ``---- BEGIN SSH2 ...``; newlines real or
+escaped; in base64 too; a certificate's ``-----BEGIN CERTIFICATE-----`` is public and
+kept), a PuTTY key file, an OpenSSH key's body, or a JSON Web Token (three base64url
+segments, the first two starting ``eyJ``: GitLab's ``CI_JOB_JWT``; five for an encrypted
+one; not ``eyJ.foo``).
 Refused variables are dropped entirely (name and value): a redacted entry would still tell
 a reader which secrets a machine holds, and nothing in a comparison needs them. The rule
 errs on the side of dropping: a harmless variable that looks like a credential is left out
@@ -28,6 +30,8 @@ too.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import itertools
 import re
 import reprlib
@@ -117,22 +121,50 @@ def _secret_name(upper: str) -> bool:
 
 # A credential told by its shape, with nothing naming it: a PEM private key's header or
 # footer (PKCS#1 "RSA", SEC1 "EC", "DSA", PKCS#8 plain or "ENCRYPTED", "OPENSSH", "PGP ...
-# KEY BLOCK"; its words apart by whitespace, "+" or "%20" when URL-encoded); or a JSON Web
-# Token: a base64url JSON header and payload ('{"' is "eyJ"), then a signature (empty for
-# alg "none"). A token starts a run of base64url characters: linear in a value's length,
-# where a start inside a run ("eyJeyJeyJ...") would make the search quadratic.
-_SHAPED_SECRET = re.compile(
-    r"(?i:-----(?:BEGIN|END)(?:(?:[\s+]|%20)[A-Z0-9]{1,16}){0,3}"
-    r"(?:[\s+]|%20)PRIVATE(?:[\s+]|%20)KEY)"
-    r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.eyJ[A-Za-z0-9_-]+\."
+# KEY BLOCK"; RFC 4716's "---- BEGIN SSH2 ENCRYPTED PRIVATE KEY ----"; its words apart by
+# whitespace, "_", "+" or "%20" when URL-encoded), a PuTTY key file, an OpenSSH key's body
+# ("openssh-key-v1" in base64) without its header; or a JSON Web Token: a base64url JSON
+# header and payload ('{"' is "eyJ"), then a signature (empty for alg "none"), or an
+# encrypted one (JWE: five segments, the second empty for alg "dir"). A token starts a
+# run of base64url characters: linear in a value's length, where a start inside a run
+# ("eyJeyJeyJ...") would make the search quadratic (so "tok_eyJ..." is not caught).
+_GAP = r"(?:[\s_+]|%20){1,8}"
+_PEM = re.compile(
+    rf"(?i:-{{4,5}} ?(?:BEGIN|END)(?:{_GAP}[A-Z0-9]{{1,16}}){{0,3}}{_GAP}PRIVATE{_GAP}KEY)"
 )
+_SHAPED_SECRET = re.compile(
+    rf"{_PEM.pattern}|PuTTY-User-Key-File-|b3BlbnNzaC1rZXktdjE"
+    r"|(?<![A-Za-z0-9_-])eyJ[A-Za-z0-9_-]+\.(?:eyJ[A-Za-z0-9_-]+\."
+    r"|[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)"
+)
+# A PEM document in base64 (a key kept in one line of a CI variable): "-----BEGIN" is
+# "LS0tLS1CRUdJTi" at the start of the encoding; what follows is decoded and read as PEM
+# (a certificate's is public and kept). At most this many are decoded per value.
+_BASE64_PEM = re.compile(r"LS0tLS1CRUdJTi[A-Za-z0-9+/]{0,96}")
+_BASE64_PEMS = 16
+
+
+def _base64_private_key(value: str) -> bool:
+    """Whether ``value`` holds a PEM private key's header in base64."""
+    if "LS0tLS1CRUdJTi" not in value:
+        return False
+    for found in itertools.islice(_BASE64_PEM.finditer(value), _BASE64_PEMS):
+        text = found.group()
+        text = text[: len(text) // 4 * 4]
+        try:
+            decoded = base64.b64decode(text, validate=True).decode("latin-1")
+        except (binascii.Error, ValueError):
+            continue
+        if _PEM.search(decoded) is not None:
+            return True
+    return False
 
 
 def _secret_value(value: str) -> bool:
     """Whether ``value`` holds a private key or a token by its shape (see
     :data:`_SHAPED_SECRET`), user information in a URL or a credential setting; linear in
     its length (a value is up to 128 KiB)."""
-    if _SHAPED_SECRET.search(value) is not None:
+    if _SHAPED_SECRET.search(value) is not None or _base64_private_key(value):
         return True
     if hide_credentials(value) != value:  # a URL's user information: a password, a token
         return True

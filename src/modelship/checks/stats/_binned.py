@@ -48,8 +48,8 @@ class _Bins(Interval):
 
     def __str__(self) -> str:
         return (
-            f"{super().__str__()} (n reference values give at most n bins, so more add "
-            f"nothing: ask for fewer, e.g. 10 for deciles)"
+            f"{super().__str__()} (a binned statistic needs 2 bins at least, and n "
+            f"reference values give at most n bins, so more add nothing; 10 gives deciles)"
         )
 
 

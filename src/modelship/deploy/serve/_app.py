@@ -2453,9 +2453,20 @@ def _shape_problem(
     "instances[20000][1] is str '2', not a number"
     >>> _shape_problem([[1, 2], [3]], "instances")
     'instances rows have different lengths ([1, 2]); all must match'
+
+    A wrong cell is named before rows of different lengths, wherever each is:
+
+    >>> _shape_problem([[1, 2], [3]] + [[1, 2]] * 1000 + [[1, "x"]], "instances")
+    "instances[1002][1] is str 'x', not a number"
     """
     if not isinstance(rows, list):
         return f"{where} is not a list of rows of numbers"
+    if len(rows) > _FIRST_ROWS:
+        # The first rows alone first: a wrong cell there is named without a pass over the
+        # whole request (a wrong cell anywhere comes before rows of different lengths).
+        head = _shape_problem(rows[:_FIRST_ROWS], where, datatype, strict=strict)
+        if head.endswith(f", not {datatype}"):
+            return head
     # Which rows are lists (JSON's, or tolist()'s: no subclass), and their lengths, in C
     # where the rows are all alike.
     row_kinds = np.fromiter(map(type, rows), object, len(rows))
@@ -2498,7 +2509,8 @@ def _first_wrong_cell(
     given) is compared with those that pass in C (100,000 rows of 20 cells, the wrong
     one last: 0.24 s on a loaded machine, where numpy's refusal of the same rows took
     2 s), and only a cell of another type (a subclass, the wrong one) is looked at in
-    Python; a wrong cell in the first piece ends the pass there."""
+    Python; a wrong cell in the first piece ends the pass there (and
+    :func:`_shape_problem` looks at the first :data:`_FIRST_ROWS` rows alone first)."""
     bools = datatype == "BOOL"
     fine = _BOOL_TYPES if strict and bools else _NUMBER_TYPES if strict else _LAX_TYPES
     for start in range(0, len(cells), _CELLS_A_PIECE):
@@ -2533,6 +2545,9 @@ _LAX_TYPES = tuple(_type_cell(kind) for kind in (float, int, bool, type(None)))
 _NUMBER_TYPES = _LAX_TYPES[:2] + _LAX_TYPES[3:]
 _BOOL_TYPES = (_LAX_TYPES[2],)
 _LIST_TYPE = _type_cell(list)
+#: Rows :func:`_shape_problem` looks at alone first (a wrong cell there is named in
+#: microseconds, before the cells of the whole request are gathered).
+_FIRST_ROWS = 1000
 #: Cells :func:`_first_wrong_cell` looks at a time: the types of 65,536 in C at once.
 _CELLS_A_PIECE = 2**16
 
