@@ -214,6 +214,17 @@ def _replace(target: Path, data: bytes) -> bool:
     return True
 
 
+# Characters of one name, reason or cell shown, in JUnit, Markdown and HTML; a longer one
+# is cut. A reason naming 20 new categories of serialized payloads ran to 100,000
+# characters; one naming 20 labels of 200 KB, to a million (2 MB of JUnit, written twice).
+_SHOWN_TEXT = 500
+
+
+def _cut(text: str) -> str:
+    """``text``, or its first :data:`_SHOWN_TEXT` characters ending in "…" when longer."""
+    return text if len(text) <= _SHOWN_TEXT else text[: _SHOWN_TEXT - 1] + "…"
+
+
 # --- JUnit XML ---------------------------------------------------------------------------
 
 # XML 1.0 forbids most control characters even when escaped, and a lone surrogate (left
@@ -225,17 +236,38 @@ def _xml_text(text: str) -> str:
     return _XML_INVALID.sub("\ufffd", text)
 
 
+def _xml_cut(text: str) -> str:
+    """``text`` as JUnit carries it: cut as Markdown and HTML cut it (:func:`_cut`, to
+    :data:`_SHOWN_TEXT` characters ending in "…"), then made valid XML. A ``str`` is cut
+    by code point, so no cut splits a character; a surrogate, lone or of a pair a cut
+    parted, becomes U+FFFD (:func:`_xml_text`). The XML escapes are written after the cut
+    (by ElementTree), so none is left half written."""
+    return _xml_text(_cut(text))
+
+
+# The last line of a failure's body when a text in it was cut: the JSON report, the full
+# record, holds it whole.
+_JUNIT_CUT_NOTE = (
+    f'(a text longer than {_SHOWN_TEXT} characters is cut, ending in "…"; '
+    "the JSON report holds it whole)"
+)
+
+
 def _failure_body(entry: Entry) -> str:
-    lines = [entry.reason, *(f"{label}: {value}" for label, value in entry.facts.items())]
+    texts = [entry.reason, *(text for item in entry.facts.items() for text in item)]
+    lines = [_cut(entry.reason), *(f"{_cut(k)}: {_cut(v)}" for k, v in entry.facts.items())]
+    if any(len(text) > _SHOWN_TEXT for text in texts):
+        lines.append(_JUNIT_CUT_NOTE)
     return _xml_text("\n".join(lines))
 
 
 def _add_testcase(
     parent: ET.Element, classname: str, name: str, entry: Entry, section: Section
 ) -> tuple[int, int, int]:
-    """Append one ``<testcase>``; return how many (failures, errors, skipped) it adds."""
+    """Append one ``<testcase>``; return how many (failures, errors, skipped) it adds.
+    ``name`` is as the caller cut it; the reason is cut here (:func:`_xml_cut`)."""
     case = ET.SubElement(parent, "testcase", classname=classname, name=_xml_text(name))
-    reason = _xml_text(entry.reason)
+    reason = _xml_cut(entry.reason)
     if entry.status == "error":
         ET.SubElement(case, "error", message=reason, type="error").text = _failure_body(entry)
         return 0, 1, 0
@@ -250,7 +282,7 @@ def _add_testcase(
         ET.SubElement(case, "skipped", message=reason)
         return 0, 0, 1
     if entry.status != "pass":
-        ET.SubElement(case, "system-out").text = _xml_text(f"{entry.status}: {entry.reason}")
+        ET.SubElement(case, "system-out").text = f"{_xml_text(entry.status)}: {reason}"
     return 0, 0, 0
 
 
@@ -263,7 +295,9 @@ def render_junit(report: Report) -> str:
     An ``error`` is an ``<error>``, a ``fail`` in a blocking section (and anything but a
     ``pass`` in a strict one) a ``<failure>`` whose body lists the facts behind it, a
     ``skip`` a ``<skipped>`` with its reason; anything else passes, a warning with its
-    reason in ``<system-out>``. Characters XML cannot carry become U+FFFD.
+    reason in ``<system-out>``. Characters XML cannot carry become U+FFFD. As in Markdown
+    and HTML, a name, reason, fact or property longer than 500 characters is cut (ending
+    in "…"), and a failure's body then says so: the JSON report holds the text whole.
 
     Examples
     --------
@@ -278,15 +312,16 @@ def render_junit(report: Report) -> str:
     totals = [0, 0, 0, 0]
     for section in report.sections:
         name = section.head.name
-        testsuite = ET.SubElement(root, "testsuite", name=_xml_text(name))
+        testsuite = ET.SubElement(root, "testsuite", name=_xml_cut(name))
         properties = ET.SubElement(testsuite, "properties")
         for key, value in section.properties.items():
             if value:
-                ET.SubElement(properties, "property", name=_xml_text(key), value=_xml_text(value))
-        classname = _xml_text(f"{report.package}.{name}")
-        counts = [1, *_add_testcase(testsuite, classname, name, section.head, section)]
+                ET.SubElement(properties, "property", name=_xml_cut(key), value=_xml_cut(value))
+        classname = _xml_text(f"{_cut(report.package)}.{_cut(name)}")
+        counts = [1, *_add_testcase(testsuite, classname, _cut(name), section.head, section)]
         for entry in section.entries:
-            added = _add_testcase(testsuite, classname, f"{name}[{entry.name}]", entry, section)
+            case = f"{_cut(name)}[{_cut(entry.name)}]"
+            added = _add_testcase(testsuite, classname, case, entry, section)
             counts = [counts[0] + 1, *(a + b for a, b in zip(counts[1:], added, strict=True))]
         for key, count in zip(_JUNIT_COUNTS, counts, strict=True):
             testsuite.set(key, str(count))
@@ -327,11 +362,6 @@ def _line(text: str) -> str:
     return printable(" ".join(text.split()))
 
 
-# Characters of one name, reason or cell shown, in Markdown and HTML; a longer one is cut.
-# A reason naming 20 new categories of serialized payloads ran to 100,000 characters.
-_SHOWN_TEXT = 500
-
-
 def _cell(text: str) -> str:
     """Make ``text`` safe inside a GitHub/GitLab Markdown table cell or heading: on one
     line (as :func:`_line` puts it), cut to :data:`_SHOWN_TEXT` characters (ending in
@@ -344,11 +374,6 @@ def _cell(text: str) -> str:
     (499, True)
     """
     return printable(_cut(" ".join(text.split()))).translate(_MARKDOWN_ESCAPES)
-
-
-def _cut(text: str) -> str:
-    """``text``, or its first :data:`_SHOWN_TEXT` characters ending in "…" when longer."""
-    return text if len(text) <= _SHOWN_TEXT else text[: _SHOWN_TEXT - 1] + "…"
 
 
 def _row(cells: list[str]) -> str:
