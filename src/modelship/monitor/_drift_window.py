@@ -75,6 +75,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import threading
 from collections import Counter
@@ -87,7 +88,7 @@ import numpy.typing as npt
 
 from modelship._params import Interval, MappingOf, Options, Text, validate_params
 from modelship._rollback._conditions import check_stat, quantile_of
-from modelship._rollback._constraints import SLOT, TIME, require
+from modelship._rollback._constraints import SECONDS, SLOT, TIME, require
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, as_clock
 from modelship._shown import brief
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
@@ -96,13 +97,41 @@ from modelship.errors import CheckInputError, ConfigError, EmptyData
 from modelship.monitor._outcomes import PAIR_SUM_TOLERANCE
 from modelship.monitor._timeindex import TimeIndex
 
-__all__ = ["DRIFT_METRICS", "PREDICTION_PROFILE", "DriftSource", "prediction_profile"]
+__all__ = [
+    "DEFAULT_RETENTION",
+    "DRIFT_METRICS",
+    "PREDICTION_PROFILE",
+    "DriftSource",
+    "prediction_profile",
+]
 
 #: The attachment role under which a version's prediction profile is stored.
 PREDICTION_PROFILE = "prediction_profile"
 
 #: The drift metrics of a :class:`DriftSource` (and ``<metric>:<column>`` for one column).
 DRIFT_METRICS = ("feature_drift", "prediction_drift")
+
+#: How long a :class:`DriftSource` keeps a logged row by default: 24 hours (in seconds)
+#: before its clock. Give ``retention=`` at least the longest window a policy asks for.
+DEFAULT_RETENTION = 86_400.0
+
+#: A timestamp this far (in seconds) after the source's clock, and beyond any time in
+#: seconds until the year 5138 (``1e11``), is refused: it is a time in milliseconds,
+#: microseconds or nanoseconds given as seconds, which no window would ever reach.
+_FUTURE_SLACK = 86_400.0
+_SECONDS_BEYOND = 1e11
+
+#: A time unit of ``np.datetime64`` shorter than a second, as ticks per second.
+_TICKS_PER_SECOND = {
+    "ms": 10**3,
+    "us": 10**6,
+    "ns": 10**9,
+    "ps": 10**12,
+    "fs": 10**15,
+    "as": 10**18,
+}
+
+_EPOCH_SECONDS = "the prediction log holds seconds since the epoch (time.time())"
 
 
 @validate_params(
@@ -180,6 +209,66 @@ def _missing(answers: npt.NDArray[Any]) -> int:
     if absent.ndim > 1:
         absent = absent.reshape(len(absent), -1).any(axis=1)
     return int(np.count_nonzero(absent))
+
+
+def _epoch_seconds(value: Any) -> float:
+    """A logged row's timestamp as seconds since the epoch, exactly as given.
+
+    A number is read as seconds; ``np.datetime64`` of any unit and a ``datetime`` with a
+    time zone are converted to them. A truth value, a duration and a ``datetime``
+    without a time zone are refused: each would be read as some other time.
+
+    Raises
+    ------
+    ConfigError
+        For a truth value, a duration (``np.timedelta64``, ``timedelta``), a naive
+        ``datetime``, ``NaT``, or a value that is not a number (the message says which).
+    TypeError, ValueError, OverflowError
+        From ``float()`` for anything else that is not a number (the caller says what
+        a row needs).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> _epoch_seconds(np.datetime64("2024-01-01T00:00:00.5", "ms"))
+    1704067200.5
+    >>> _epoch_seconds(np.datetime64("2024-01-01", "ns")) == _epoch_seconds(
+    ...     np.datetime64("2024-01-01", "D"))
+    True
+    """
+    if isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"timestamp {value!r} is a truth value, not a time; {_EPOCH_SECONDS}")
+    if isinstance(value, (np.timedelta64, dt.timedelta)):
+        raise ConfigError(f"timestamp {value!r} is a duration, not a time; {_EPOCH_SECONDS}")
+    if isinstance(value, np.datetime64):
+        if np.isnat(value):
+            raise ConfigError(f"timestamp {value!r} is NaT, not a time; {_EPOCH_SECONDS}")
+        unit, count = np.datetime_data(value.dtype)
+        per_second = _TICKS_PER_SECOND.get(unit)
+        if per_second is None:  # seconds or coarser (months and years are not fixed)
+            return float(value.astype("datetime64[s]").astype(np.int64))
+        whole, rest = divmod(int(value.astype(np.int64)) * int(count), per_second)
+        return float(whole) + rest / per_second
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ConfigError(
+                f"timestamp {value!r} has no time zone, so it names no instant; give "
+                "tzinfo (datetime.timezone.utc) or seconds since the epoch"
+            )
+        return value.timestamp()
+    return float(value)
+
+
+def _unit_mistake(stamp: float) -> str:
+    """What a timestamp far beyond the clock looks like it is in."""
+    for unit, below, factor in (
+        ("milliseconds", 1e14, "1e3"),
+        ("microseconds", 1e17, "1e6"),
+        ("nanoseconds", 1e20, "1e9"),
+    ):
+        if stamp < below:
+            return f"it looks like {unit} since the epoch: divide by {factor}"
+    return "it is no time in seconds since the epoch"
 
 
 def _null(value: Any) -> bool:
@@ -350,13 +439,30 @@ def _check_options(options: object) -> None:
 
 class _Rows:
     """One version's logged rows by position, with a time index: the inputs (None for a
-    request row already kept for another method), and each method's answer (``_NONE``
-    when the row has none)."""
+    request row already kept for another method), each method's answer (``_NONE`` when
+    the row has none), and the row's key (as the source's ``_seen`` holds it, to forget
+    it with the row). ``dropped_through``: rows stamped at or before it were dropped
+    (retention), so a window starting before it would be judged on part of its rows."""
 
     def __init__(self) -> None:
         self.inputs: list[Any] = []
         self.answers: dict[str, list[Any]] = {"predict": [], "predict_proba": []}
+        self.keys: list[tuple[str, int, str, str | None]] = []
         self.index = TimeIndex()
+        self.dropped_through = -math.inf
+
+    def drop_through(self, cutoff: float) -> list[tuple[str, int, str, str | None]]:
+        """Drop the rows stamped at or before ``cutoff``; returns their keys."""
+        keep = self.index.drop_through(cutoff, size=len(self.keys))
+        if keep.all():
+            return []
+        kept = np.flatnonzero(keep).tolist()
+        gone = [self.keys[i] for i in np.flatnonzero(~keep).tolist()]
+        self.keys = [self.keys[i] for i in kept]
+        self.inputs = [self.inputs[i] for i in kept]
+        self.answers = {name: [column[i] for i in kept] for name, column in self.answers.items()}
+        self.dropped_through = max(self.dropped_through, cutoff)
+        return gone
 
 
 #: A row without an answer of a method.
@@ -400,6 +506,14 @@ def _row_answers(output: Any, method: object, outputs: object) -> dict[str, Any]
     return found
 
 
+def _check_window(start: float, end: float) -> None:
+    """A window ``(start, end]`` asked for: ``start`` not after ``end``."""
+    if float(start) > float(end):
+        raise ConfigError(
+            f"start={start!r} is after end={end!r}; a window is (start, end] with start <= end"
+        )
+
+
 def _above_missing_rate(result: CheckResult) -> set[str]:
     """The columns ``result`` fails for their missing or non-finite values
     (``max_missing_rate``), tested or not."""
@@ -431,6 +545,41 @@ def _drift_share(result: CheckResult, broken: set[str]) -> float | None:
     return len(drifted) / len(judged)
 
 
+#: A logged row as :meth:`DriftSource.add_predictions` keeps it: its key (request id, row,
+#: version, method), version, inputs and answers by method.
+_Parsed = tuple[tuple[str, int, str, str | None], str, Any, dict[str, Any]]
+
+
+def _parsed(rows: Iterable[Mapping[str, Any]]) -> tuple[list[_Parsed], list[float]]:
+    """The rows given to :meth:`DriftSource.add_predictions`, each checked, and their
+    timestamps in seconds; a ConfigError naming the first row that does not fit."""
+    parsed: list[_Parsed] = []
+    stamps: list[float] = []
+    for number, row in enumerate(rows):  # bounded by the rows given; validate them all first
+        try:
+            key = (str(row["request_id"]), int(row.get("row", 0)))
+            stamp = _epoch_seconds(row["timestamp"])
+            version = str(row["version"])
+            output = row["output"]
+        except ConfigError as exc:
+            raise ConfigError(f"prediction {number}: {exc}") from exc
+        except (KeyError, TypeError, ValueError, OverflowError) as exc:  # 10**400
+            raise ConfigError(
+                f"prediction {number}: needs request_id, timestamp, version and "
+                f"output (as the prediction log writes them): {exc!r}"
+            ) from exc
+        if not math.isfinite(stamp):
+            raise ConfigError(f"prediction {number}: timestamp {stamp!r} is not finite")
+        method = row.get("method")
+        answers = _row_answers(output, method, row.get("outputs"))
+        # One request id answered by two versions (a retried client id) or by two
+        # methods is two rows: keyed by the id alone, the second would be dropped.
+        seen = (*key, version, None if method is None else str(method))
+        parsed.append((seen, version, row.get("inputs"), answers))
+        stamps.append(stamp)
+    return parsed, stamps
+
+
 @attrs.frozen
 class _Window:
     """A window's drift check: its result (None when there was nothing to compare, and
@@ -442,6 +591,7 @@ class _Window:
     why: str
     missing: int = 0
     present: int = 0
+    dropped: bool = False  # the window reaches rows dropped for retention (why says so)
 
 
 class DriftSource:
@@ -451,6 +601,13 @@ class DriftSource:
     statistic other than ``count`` (the window's rows) reads the window's value; a
     percentile is refused (drift has no interval here). A prediction profile is compared
     with the answers of the method it describes (``answers=`` of :meth:`set_profiles`).
+
+    Rows are kept for ``retention`` seconds before the source's clock: a row stamped
+    earlier is not kept when it is added, and rows that grow older are dropped (with the
+    keys that recognise them again) once the oldest is 10 % past it, so memory follows
+    the traffic of the last ``retention`` seconds, not the whole log. A window starting
+    before a dropped row's time is :class:`NoData` saying so (:meth:`check` raises
+    :class:`~modelship.errors.ConfigError`), never judged on part of its rows.
 
     Parameters
     ----------
@@ -462,12 +619,17 @@ class DriftSource:
         Keyword arguments of :class:`~modelship.checks.DataDrift` and
         :class:`~modelship.checks.PredictionDrift` (``alpha``, ``drift_share``...), the
         same as the pre-deployment check uses; only those both accept.
+    retention : float or None, default :data:`DEFAULT_RETENTION` (24 hours)
+        Seconds before the clock for which logged rows are kept: at least the longest
+        window a policy asks for (``Policy(window=...)``). ``None`` keeps every row, and
+        memory grows with the log (about 700 bytes a row of 10 features).
 
     Raises
     ------
     ConfigError
-        If ``slots`` is not a mapping of names to versions, or ``options`` names a keyword
-        argument one of the checks does not take or gives a value it refuses.
+        If ``slots`` is not a mapping of names to versions, ``options`` names a keyword
+        argument one of the checks does not take or gives a value it refuses, or
+        ``retention`` is not a finite number of seconds > 0 or None.
 
     Examples
     --------
@@ -483,11 +645,14 @@ class DriftSource:
         slots: Mapping[str, str] | None = None,
         now: float | Callable[[], float] | None = None,
         options: Mapping[str, Any] | None = None,
+        retention: float | None = DEFAULT_RETENTION,
     ) -> None:
         require("slots", slots, None, MappingOf(SLOT, keys=SLOT))
+        require("retention", retention, None, SECONDS)
         _check_options(options)
         self.slots = dict(slots or {})
         self.options = dict(options or {})
+        self.retention = None if retention is None else float(retention)
         self._now = as_clock(now)
         self._lock = threading.Lock()
         self._profiles: dict[str, tuple[DriftProfile | None, DriftProfile | None]] = {}
@@ -496,6 +661,9 @@ class DriftSource:
         self._rows: dict[str, _Rows] = {}
         self._seen: set[tuple[str, int, str, str | None]] = set()
         self._inputs_seen: set[tuple[str, int, str]] = set()  # request rows, once each
+        # Per prediction log (its URL): the batch files read whole. A batch is published
+        # whole and never changed (PredictionLog), so it is not read again.
+        self._batches_read: dict[str, set[str]] = {}
 
     def now(self) -> float:
         """The source's clock."""
@@ -627,39 +795,63 @@ class DriftSource:
 
     def add_predictions(self, rows: Iterable[Mapping[str, Any]]) -> int:
         """Keep logged rows (as :func:`~modelship.deploy.serve.read_prediction_log` returns
-        them, with ``inputs``); returns how many were new (a row seen before is ignored).
+        them, with ``inputs``); returns how many were new and kept (a row seen before is
+        ignored, and so is one stamped ``retention`` seconds or more before the clock).
+
+        A ``timestamp`` is seconds since the epoch (a number, as the log writes it), an
+        ``np.datetime64`` of any unit, or a ``datetime`` with a time zone; both are
+        converted to seconds exactly.
 
         Raises
         ------
         ConfigError
-            If a row lacks ``request_id``, ``timestamp``, ``version`` or ``output``, or its
-            timestamp is not finite; then no row of the call is kept.
+            If a row lacks ``request_id``, ``timestamp``, ``version`` or ``output``, or
+            its timestamp is not a finite time: a truth value, a duration, a ``datetime``
+            without a time zone, or a number more than a day after the clock that is no
+            time in seconds (``1.7e12``: milliseconds); then no row of the call is kept.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from modelship.monitor import DriftSource
+        >>> src = DriftSource(now=1_704_067_300.0)
+        >>> src.add_predictions([{"request_id": "a", "row": 0, "version": "1", "output": 0.5,
+        ...                       "timestamp": np.datetime64("2024-01-01T00:00:00", "ns")}])
+        1
+        >>> src.add_predictions([{"request_id": "b", "row": 0, "version": "1", "output": 0.5,
+        ...                       "timestamp": 1_704_067_200_000}])
+        Traceback (most recent call last):
+        ...
+        modelship.errors.ConfigError: prediction 0: timestamp 1.70407e+12 is ... days after
+        the source's clock (1.70407e+09); it looks like milliseconds since the epoch: divide
+        by 1e3; the prediction log holds seconds since the epoch (time.time())
         """
-        parsed: list[tuple[tuple[str, int, str, str | None], float, str, Any, dict[str, Any]]] = []
-        for number, row in enumerate(rows):  # bounded by the rows given; validate them all first
-            try:
-                key = (str(row["request_id"]), int(row.get("row", 0)))
-                stamp = float(row["timestamp"])
-                version = str(row["version"])
-                output = row["output"]
-            except (KeyError, TypeError, ValueError, OverflowError) as exc:  # 10**400
-                raise ConfigError(
-                    f"prediction {number}: needs request_id, timestamp, version and "
-                    f"output (as the prediction log writes them): {exc!r}"
-                ) from exc
-            if not math.isfinite(stamp):
-                raise ConfigError(f"prediction {number}: timestamp {stamp!r} is not finite")
-            method = row.get("method")
-            answers = _row_answers(output, method, row.get("outputs"))
-            # One request id answered by two versions (a retried client id) or by two
-            # methods is two rows: keyed by the id alone, the second would be dropped.
-            seen = (*key, version, None if method is None else str(method))
-            parsed.append((seen, stamp, version, row.get("inputs"), answers))
+        parsed, stamps = _parsed(rows)
+        if not parsed:
+            return 0
+        times = np.asarray(stamps, dtype=np.float64)
+        latest = float(times.max())
+        now = self.now() if latest >= _SECONDS_BEYOND or self.retention is not None else 0.0
+        if latest >= _SECONDS_BEYOND and latest > now + _FUTURE_SLACK:
+            # A time in ms, us or ns read as seconds: kept, it would be in no window ever.
+            odd = (times >= _SECONDS_BEYOND) & (times > now + _FUTURE_SLACK)
+            number = int(np.argmax(odd))
+            stamp = stamps[number]
+            raise ConfigError(
+                f"prediction {number}: timestamp {stamp:g} is {(stamp - now) / 86_400:g} "
+                f"days after the source's clock ({now:g}); {_unit_mistake(stamp)}; "
+                f"{_EPOCH_SECONDS}"
+            )
+        cutoff = -math.inf if self.retention is None else now - self.retention
         added = 0
-        with self._lock:  # rows and their time index change together
+        with self._lock:  # rows, their keys and their time index change together
             fresh: dict[str, tuple[list[int], list[float]]] = {}
-            for seen, stamp, version, inputs, answers in parsed:
+            for (seen, version, inputs, answers), stamp in zip(parsed, stamps, strict=True):
                 if seen in self._seen:
+                    continue
+                store = self._rows.setdefault(version, _Rows())
+                if stamp <= cutoff:  # past the retention: a window may no longer ask for it
+                    store.dropped_through = max(store.dropped_through, stamp)
                     continue
                 self._seen.add(seen)
                 # A request row answered by two methods was one input: its features count
@@ -667,24 +859,48 @@ class DriftSource:
                 request_row = seen[:3]
                 first = request_row not in self._inputs_seen
                 self._inputs_seen.add(request_row)
-                store = self._rows.setdefault(version, _Rows())
-                positions, stamps = fresh.setdefault(version, ([], []))
+                positions, times_added = fresh.setdefault(version, ([], []))
                 positions.append(len(store.inputs))
-                stamps.append(stamp)
+                times_added.append(stamp)
                 store.inputs.append(inputs if first else _NONE)
+                store.keys.append(seen)
                 for name, answer in answers.items():
                     store.answers[name].append(answer)
                 added += 1
-            for version, (positions, stamps) in fresh.items():
+            for version, (positions, times_added) in fresh.items():
                 self._rows[version].index.add(
-                    np.asarray(positions, dtype=np.int64), np.asarray(stamps, dtype=np.float64)
+                    np.asarray(positions, dtype=np.int64),
+                    np.asarray(times_added, dtype=np.float64),
                 )
+            self._prune(cutoff)
         return added
+
+    def _prune(self, cutoff: float) -> None:
+        """Drop the rows stamped at or before ``cutoff`` (with their keys and time index
+        entries) once the oldest is 10 % of the retention past it: each row is then
+        moved by a few prunes at most, not one per call. Under the lock."""
+        if self.retention is None:
+            return
+        slack = cutoff - 0.1 * self.retention
+        oldest = [store.index.oldest() for store in self._rows.values()]
+        if not any(first is not None and first < slack for first in oldest):
+            return
+        for store in self._rows.values():
+            for seen in store.drop_through(cutoff):
+                self._seen.discard(seen)
+                self._inputs_seen.discard(seen[:3])
 
     def load_prediction_log(
         self, url: str, *, storage_options: dict[str, Any] | None = None
     ) -> int:
         """Read a prediction log and keep what is new; returns how many rows were new.
+
+        A batch file read whole before is not read again (the server publishes each batch
+        once and never changes it), so polling the log costs the new batches, not the
+        whole log. A batch that cannot be read or holds a line that is not a logged
+        prediction raises :class:`~modelship.deploy.serve.PredictionLogError`, as
+        :func:`~modelship.deploy.serve.read_prediction_log` does, and no row of the call
+        is kept.
 
         Examples
         --------
@@ -692,9 +908,47 @@ class DriftSource:
         >>> DriftSource(now=0.0).load_prediction_log("memory://no-drift-rows-yet")
         0
         """
-        from modelship.deploy.serve import read_prediction_log
+        from modelship.deploy.serve._log import (
+            SUFFIX,
+            PredictionLogError,
+            _filesystem,
+            _validated,
+            given_options,
+        )
 
-        return self.add_predictions(read_prediction_log(url, storage_options=storage_options))
+        fs, root = _filesystem(url, given_options(storage_options, "storage_options"))
+        try:
+            listed = {
+                path
+                for path in fs.find(root)
+                if path.endswith(SUFFIX) and not path.rsplit("/", 1)[-1].startswith(".")
+            }
+        except FileNotFoundError:
+            listed = set()
+        with self._lock:
+            known = self._batches_read.get(url, set()) & listed  # forget removed batches
+        rows: list[dict[str, Any]] = []
+        read: set[str] = set()
+        for path in sorted(listed - known):  # oldest batch first, as read_prediction_log
+            try:
+                data = fs.cat_file(path)
+            except FileNotFoundError:
+                continue  # removed since it was listed (a retention job): not a log's fault
+            except OSError as exc:
+                raise PredictionLogError(
+                    f"{path}: the batch cannot be read ({type(exc).__name__}: {exc}); check "
+                    "the storage is reachable and readable, then read the log again"
+                ) from exc
+            rows.extend(
+                _validated(line, f"{path}, line {number}")
+                for number, line in enumerate(data.splitlines(), start=1)
+                if line.strip()
+            )
+            read.add(path)
+        added = self.add_predictions(rows)
+        with self._lock:  # only once its rows are kept: a refused call reads them again
+            self._batches_read[url] = (self._batches_read.get(url, set()) & listed) | read
+        return added
 
     # --- checks ---------------------------------------------------------------------------
 
@@ -711,9 +965,10 @@ class DriftSource:
         ------
         ConfigError
             If ``kind`` is not ``"features"`` or ``"predictions"``, ``version`` is not a
-            non-empty string, ``start`` or ``end`` is not a finite time, ``version`` has
-            no profile of that kind, or the logged rows do not fit it (no inputs logged,
-            a different number of features).
+            non-empty string, ``start`` or ``end`` is not a finite time, ``start`` is
+            after ``end``, ``version`` has no profile of that kind, the window starts
+            before rows dropped for ``retention``, or the logged rows do not fit the
+            profile (no inputs logged, a different number of features).
 
         Examples
         --------
@@ -725,11 +980,16 @@ class DriftSource:
         >>> src.check("features", version="1", start=0.0, end=100.0) is None   # no rows yet
         True
         """
-        return self._check(kind, version=version, start=start, end=end).result
+        _check_window(start, end)
+        window = self._check(kind, version=version, start=start, end=end)
+        if window.dropped:
+            raise ConfigError(window.why)
+        return window.result
 
     def _check(self, kind: str, *, version: str, start: float, end: float) -> _Window:
         """The check of the window (see :class:`_Window`); ``kind`` is one of
-        ``"features"``, ``"predictions"``."""
+        ``"features"``, ``"predictions"``. A window reaching rows dropped for the
+        retention is not checked (``dropped``)."""
         profiles = self._profiles.get(str(version))
         profile = None if profiles is None else profiles[0 if kind == "features" else 1]
         if profile is None:
@@ -742,6 +1002,8 @@ class DriftSource:
             store = self._rows.get(str(version))
             if store is None:
                 return _Window(None, 0, empty)
+            if float(start) < store.dropped_through:
+                return _Window(None, 0, self._dropped_why(version, start, end, store), dropped=True)
             positions = store.index.window(float(start), float(end)).tolist()
             if not positions:
                 return _Window(None, 0, empty)
@@ -762,6 +1024,16 @@ class DriftSource:
         check = DataDrift(reference=profile, current=current, **self.options)
         present = max((_present(values) for values in current.values()), default=0)
         return _Window(check.run(), len(inputs), "", 0, present)
+
+    def _dropped_why(self, version: str, start: float, end: float, store: _Rows) -> str:
+        """Why a window reaching rows dropped for the retention has no answer."""
+        return (
+            f"version {version}, ({start:g}, {end:g}]: rows stamped at or before "
+            f"{store.dropped_through:g} were dropped (retention={self.retention:g} s before "
+            f"the source's clock), so the window would be judged on part of its rows; ask "
+            f"for a window starting at or after {store.dropped_through:g}, or give "
+            "DriftSource(retention=...) at least the longest window asked for"
+        )
 
     def _features(self, version: str, inputs: list[Any]) -> dict[str, npt.NDArray[Any]]:
         names = self._names[version]
@@ -790,16 +1062,20 @@ class DriftSource:
         ``min_values``, or too few values to judge any column and no column above
         ``max_missing_rate``, is :class:`NoData`. A column above ``max_missing_rate``
         counts as drifted, and reads ``+inf`` as ``<metric>:<column>``.
+        A window starting before rows dropped for ``retention`` is :class:`NoData`
+        saying so.
 
         Raises
         ------
         ConfigError
             If ``metric`` is not a drift metric, ``slot`` is not a non-empty string,
-            ``start`` or ``end`` is not a finite time, ``stat`` is unknown or a
-            percentile, the version has no profile of that kind, or the logged rows do
-            not fit it (no inputs logged, a different number of inputs than
-            ``feature_names``, answers of another shape than the prediction profile's).
+            ``start`` or ``end`` is not a finite time, ``start`` is after ``end``,
+            ``stat`` is unknown or a percentile, the version has no profile of that kind,
+            or the logged rows do not fit it (no inputs logged, a different number of
+            inputs than ``feature_names``, answers of another shape than the prediction
+            profile's).
         """
+        _check_window(start, end)
         start, end = float(start), float(end)
         base, _, column = metric.partition(":")
         if base not in DRIFT_METRICS:

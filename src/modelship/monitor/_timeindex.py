@@ -3,8 +3,9 @@
 :class:`TimeIndex` holds positions (into a source's own columns) sorted by timestamp, so
 a window ``(start, end]`` is two binary searches and a slice, whatever the length of the
 history. Positions added in time order are appended in O(batch) amortised; an earlier
-one is merged in once, in O(history). Callers serialise writers and readers (the sources
-hold a lock around both).
+one is merged in once, in O(history). :meth:`TimeIndex.drop_through` forgets the oldest
+entries and renumbers the rest, for a source that drops its old rows (a retention bound).
+Callers serialise writers and readers (the sources hold a lock around both).
 
 Examples
 --------
@@ -14,6 +15,10 @@ Examples
 >>> index.add(np.array([0, 1, 2]), np.array([5.0, 1.0, 3.0]))
 >>> index.window(2.0, 5.0).tolist()
 [2, 0]
+>>> index.drop_through(1.0, size=3).tolist()   # which of positions 0..2 are kept
+[True, False, True]
+>>> index.window(0.0, 5.0).tolist()            # renumbered: old 2 is 1, old 0 is 0
+[1, 0]
 """
 
 from __future__ import annotations
@@ -73,3 +78,28 @@ class TimeIndex:
         lo = int(np.searchsorted(stamps, start, side="right"))
         hi = int(np.searchsorted(stamps, end, side="right"))
         return self.positions.view()[lo:hi]
+
+    def drop_through(self, cutoff: float, *, size: int) -> npt.NDArray[np.bool_]:
+        """Forget the entries stamped at or before ``cutoff``; returns which of the
+        positions ``0 .. size - 1`` (the caller's columns, each indexed here once) are
+        kept. The entries left are renumbered as the kept positions are, in order: the
+        caller compacts its columns with the mask."""
+        stamps = self.stamps.view()
+        dropped = int(np.searchsorted(stamps, cutoff, side="right"))
+        keep = np.ones(size, dtype=bool)
+        if dropped == 0:
+            return keep
+        positions = self.positions.view()
+        keep[positions[:dropped]] = False
+        renumbered = np.cumsum(keep) - 1
+        rest_p = renumbered[positions[dropped:]].astype(np.int64)
+        rest_t = stamps[dropped:].copy()
+        # New columns sized to what is left: the memory of the dropped entries is freed.
+        self.positions, self.stamps = Column(np.int64), Column(np.float64)
+        self.positions.extend(rest_p)
+        self.stamps.extend(rest_t)
+        return keep
+
+    def oldest(self) -> float | None:
+        """The earliest timestamp held, or None when empty."""
+        return float(self.stamps.view()[0]) if self.stamps.size else None
