@@ -23,6 +23,13 @@ Grammar (whitespace between tokens is free)::
     METRIC     := [a-zA-Z_:][a-zA-Z0-9_:]*
     NUMBER     := a decimal in ASCII digits, optionally signed for a threshold: 0.2, 1e-3, -4
 
+A bare metric is never named like a statistic: ``p95 > 15s`` is refused (it would be the
+mean of a metric called ``p95``); write ``p95(inference_latency_seconds) > 15s``, or
+``mean(p95)`` for a metric really called ``p95``. A metric of :data:`FRACTION_METRICS`
+(``error_rate``) is a fraction from 0 to 1: a fixed threshold beyond 1 (``error_rate > 5``,
+never reached), an absolute offset beyond 1 (``baseline + 5``) or a time unit on it is
+refused; write ``error_rate > 5%`` (or ``0.05``).
+
 ``%`` after a fixed threshold is a fraction (``1%`` = 0.01); after ``baseline +/-`` it is
 relative to the size of the baseline's value: ``baseline - 5%`` is ``baseline - 0.05 *
 |baseline|``, always below the baseline (``baseline * 0.95`` for a positive baseline; for
@@ -57,6 +64,7 @@ from modelship.errors import ConfigError
 
 __all__ = [
     "DEFAULT_MIN_SAMPLES",
+    "FRACTION_METRICS",
     "MAX_CONDITION_CHARS",
     "MAX_MIN_SAMPLES",
     "OPERATORS",
@@ -88,6 +96,12 @@ DEFAULT_MIN_SAMPLES = 30
 #: on one of them, like one on ``count(...)``, has no minimum sample size (see
 #: :attr:`Condition.measures_traffic`).
 TRAFFIC_METRICS = ("request_rate",)
+
+#: Metrics whose value is a fraction from 0 to 1 (``error_rate``: 5xx answers among all
+#: answers, ``0.05`` for 5 %). Their statistics but ``sum`` and ``count`` are fractions
+#: too, so a limit beyond 1 is a percentage written without its ``%`` (``error_rate > 5``
+#: would never hold, and pass a canary whose every request failed): it is refused.
+FRACTION_METRICS = ("error_rate",)
 
 #: The largest ``min_samples``: a trillion observations in one window (a million requests a
 #: second for eleven days). Beyond it no window is ever conclusive, and an int of thousands
@@ -231,6 +245,34 @@ def _nearest_limit(baseline: float, delta: float, *, percent: bool, rounded: flo
         return math.inf if exact > 0 else -math.inf
 
 
+def _fraction_misread(
+    metric: str, stat: str, threshold: float | None, delta: float | None, delta_unit: str
+) -> str | None:
+    """Why a limit on a fraction metric (:data:`FRACTION_METRICS`) cannot mean what was
+    written, or ``None``: a threshold, or an absolute offset from the baseline, beyond 1.
+    ``sum`` and ``count`` of a fraction are not fractions, and are never refused."""
+    if metric not in FRACTION_METRICS or stat in ("sum", "count"):
+        return None
+    operand = f"{stat}({metric})"
+    if threshold is not None and abs(threshold) > 1:
+        written = _number_text(threshold)
+        return (
+            f"{operand} is a fraction from 0 to 1 (0.05 is 5 %), and the threshold {written} "
+            f"is beyond any value it takes; for {written} percent write {written}% (or "
+            f"{_number_text(_scaled(repr(threshold), -2))})"
+        )
+    if delta is not None and delta_unit == "absolute" and abs(delta) > 1:
+        sign = "-" if delta < 0 else "+"
+        size = _number_text(abs(delta))
+        return (
+            f"{operand} is a fraction from 0 to 1 (0.05 is 5 %), so it never moves {size} "
+            f"from the baseline; write 'baseline {sign} {size}%' for {size} % of the "
+            f"baseline's value, or 'baseline {sign} {_number_text(_scaled(size, -2))}' for "
+            f"{size} percentage points"
+        )
+    return None
+
+
 def _number_text(value: float) -> str:
     text = repr(float(value))
     return text[:-2] if text.endswith(".0") and "e" not in text else text
@@ -302,6 +344,11 @@ class Condition:
             )
         if self.delta_unit == "percent" and self.baseline_delta is None:
             raise ConfigError("delta_unit='percent' applies to baseline_delta, not to threshold")
+        misread = _fraction_misread(
+            self.metric, self.stat, self.threshold, self.baseline_delta, self.delta_unit
+        )
+        if misread is not None:
+            raise ConfigError(f"condition '{self}': {misread}")
 
     @property
     def relative(self) -> bool:
@@ -569,7 +616,7 @@ class _Parser:
             self.fail(position, f"{brief(found)} is too large")
         return -value if negative else value
 
-    def condition(self) -> Condition:  # noqa: PLR0912 - recursive-descent parser: one branch per grammar token in the documented order
+    def condition(self) -> Condition:
         if not self.tokens:
             self.fail(
                 0, "the condition is empty; write e.g. 'p95(inference_latency_seconds) > 0.2'"
@@ -591,6 +638,15 @@ class _Parser:
                 )
             self.expect(")", "after the metric name")
         else:
+            if name in STATS or _PERCENTILE.fullmatch(name):
+                # "p95 > 15s" would be the mean of a metric called p95, never a latency.
+                named = f"; for a metric called {name}, write 'mean({name})'"
+                self.fail(
+                    position,
+                    f"{brief(name)} is a statistic, not a metric: write {name}(<metric>), e.g. "
+                    f"'{name}(inference_latency_seconds)'"
+                    + (named if _METRIC.fullmatch(name) else ""),
+                )
             stat, metric, metric_at = "mean", name, position
         if not _METRIC.fullmatch(metric):
             self.fail(metric_at, f"{brief(metric)} is not a metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)")
@@ -598,11 +654,7 @@ class _Parser:
         if kind != "op":
             self.fail(op_at, f"expected a comparison (>, >=, <, <=), found {brief(op)}")
         fields: dict[str, Any] = {"metric": metric, "stat": stat, "op": op}
-        if self.peek()[1] == "baseline":
-            self.take()
-            fields.update(self.baseline_rhs())
-        else:
-            fields["threshold"] = self.threshold_rhs()
+        fields.update(self.rhs(metric, stat))
         if self.peek()[1] == "min_samples":
             self.take()
             self.expect("=", "after min_samples")
@@ -626,6 +678,34 @@ class _Parser:
         if kind != "end":
             self.fail(at, f"unexpected {brief(found)} after the condition")
         return Condition(**fields)
+
+    def rhs(self, metric: str, stat: str) -> dict[str, Any]:
+        """The limit's fields; a limit a fraction metric cannot cross is refused here, at
+        its position."""
+        rhs_at = self.peek()[2]
+        fields: dict[str, Any]
+        if self.peek()[1] == "baseline":
+            self.take()
+            fields = self.baseline_rhs()
+        else:
+            fields = {"threshold": self.threshold_rhs()}
+            unit = self.tokens[self.index - 1][1]
+            if unit in ("s", "ms") and metric in FRACTION_METRICS and stat not in ("sum", "count"):
+                self.fail(
+                    rhs_at,
+                    f"{stat}({metric}) is a fraction from 0 to 1, not a time: drop the unit "
+                    f"{unit!r} (write e.g. '{metric} > 5%')",
+                )
+        misread = _fraction_misread(
+            metric,
+            stat,
+            fields.get("threshold"),
+            fields.get("baseline_delta"),
+            fields.get("delta_unit", "absolute"),
+        )
+        if misread is not None:
+            self.fail(rhs_at, misread)
+        return fields
 
     def threshold_rhs(self) -> float:
         value = self.number("or 'baseline' after the comparison", signed=True)

@@ -23,6 +23,7 @@ modelship.errors.ConfigError: YAML text, line 2: the key 'a' is given twice
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Hashable, Mapping
 from pathlib import Path
 from typing import Any
@@ -124,6 +125,11 @@ def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
     PyYAML cannot build (``!!float abc``, the date ``2024-13-45``, an int of more than
     4300 digits) is a :class:`~modelship.errors.ConfigError` too.
 
+    YAML 1.1's base-60 numbers are not read: ``1:30`` stays the text ``"1:30"`` (PyYAML
+    reads 90, so ``replicas: 1:30`` made 90 replicas, where kubectl reads a text and
+    refuses it), and a field that wants a number refuses it. Everything else is YAML 1.1
+    as PyYAML reads it: ``yes``/``no``/``on``/``off`` are booleans, ``010`` is 8.
+
     Examples
     --------
     >>> import yaml
@@ -131,6 +137,8 @@ def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
     {'a': 1}
     >>> strict_load(yaml, "base: &b {x: 1, y: 2}\\nc: {<<: *b, y: 3}", "spec.yaml")["c"]
     {'x': 1, 'y': 3}
+    >>> strict_load(yaml, "replicas: 1:30", "spec.yaml")
+    {'replicas': '1:30'}
     >>> strict_load(yaml, "? [a, b]\\n: 1", "spec.yaml")
     Traceback (most recent call last):
     ...
@@ -208,6 +216,11 @@ def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
         return loader.construct_mapping(node, deep=deep)  # checks keys: flatten_mapping
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    # The same resolvers in the same order, but ints and floats without base 60.
+    StrictLoader.yaml_implicit_resolvers = {
+        first: [(tag, _NOT_BASE_60.get(tag, regexp)) for tag, regexp in resolvers]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
     try:
         # Reading starts here: bytes that are not UTF-8, a NUL or a control character
         # are refused by PyYAML's reader while the loader is made.
@@ -224,6 +237,25 @@ def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
 
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+
+# PyYAML's (YAML 1.1's) plain int and float forms without the base-60 ones
+# ("1:30" is 90, "1:30.5" 90.5): kubectl reads those as text, and so does a reader here.
+_NOT_BASE_60 = {
+    "tag:yaml.org,2002:int": re.compile(
+        r"""^(?:[-+]?0b[0-1_]+
+        |[-+]?0[0-7_]+
+        |[-+]?(?:0|[1-9][0-9_]*)
+        |[-+]?0x[0-9a-fA-F_]+)$""",
+        re.X,
+    ),
+    "tag:yaml.org,2002:float": re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+}
 
 
 def _looks_like_path(text: str) -> bool:

@@ -31,11 +31,22 @@ deadline) ends its abort, and ``apply`` stops as after any abort. ``--for 0`` de
 looks at the alias once and stops. ``apply`` runs in the main thread only (elsewhere, a
 :class:`~modelship.ConfigError`): it handles signals.
 
+A spec whose ``monitoring`` section gives conditions (an enabled rollback policy) gates a
+canary only with ``--prometheus URL``: each canary step's analysis then evaluates the
+conditions on the new slot against that Prometheus (:func:`modelship.monitor.policy_gate`;
+a condition that holds fails the step, see :func:`_canary_gate` for the window and the
+limits). Without ``--prometheus``, or with another strategy (a blue-green slot has no
+traffic before its switch for a metric gate to judge), the conditions are not evaluated
+by ``apply``: it says so once on stderr before the first rollout, and each ``serving``
+JSON line has the same sentence under ``monitoring``. ``--prometheus`` without such a
+section is refused (it would judge nothing).
+
 Each option of ``apply`` is read by one way of running it, and refused (a
 :class:`~modelship.ConfigError`, exit 2) by the others, where it would be ignored:
 serving locally reads ``--alias``, ``--strategy``, ``--undo-window``,
-``--progress-deadline``, ``--for`` and ``--poll``; ``--dry-run`` reads ``--slot``,
-``--namespace``, ``--app`` and ``--image`` (with no ``--spec``: a spec names its images);
+``--progress-deadline``, ``--for``, ``--poll`` and ``--prometheus``; ``--dry-run`` reads
+``--slot``, ``--namespace``, ``--app`` and ``--image`` (with no ``--spec``: a spec names its
+images);
 ``--dry-run=server`` also ``--kubeconfig`` and ``--context``. ``--alias`` is checked as
 the registry checks an alias (a usage error, exit 2).
 
@@ -88,7 +99,9 @@ from modelship._cli_common import (
     silence_stdout,
 )
 from modelship._names import check_alias
+from modelship._rollback._policy import RollbackPolicy
 from modelship.deploy._errors import DeployError, RollbackUnavailable
+from modelship.deploy._gates import MAX_SECONDS, Gate, GatePolicy
 from modelship.deploy._history import DeploymentHistory, RegistryHistory
 from modelship.deploy._protocol import Deployer
 from modelship.deploy._rollout import (
@@ -136,6 +149,7 @@ _SERVING_OPTIONS: dict[str, tuple[str, Any]] = {
     "--progress-deadline": ("progress_deadline", 600.0),
     "--for": ("for_seconds", None),
     "--poll": ("poll", 1.0),
+    "--prometheus": ("prometheus", None),
 }
 _DRY_RUN_OPTIONS: dict[str, tuple[str, Any]] = {
     "--slot": ("slot", None),  # None: see _dry_run_slot
@@ -238,6 +252,138 @@ def _spec(
     return attrs.evolve(spec, strategy=strategy, steps=steps)
 
 
+#: The window and re-evaluation interval of a canary gate whose steps all pause 0 s.
+_GATE_WINDOW = 60.0
+#: The longest interval between two evaluations of a canary gate that holds.
+_GATE_INTERVAL = 30.0
+
+
+@attrs.frozen
+class _Monitoring:
+    """What ``apply`` does with the spec's monitoring conditions.
+
+    ``gate`` and ``policy`` go to the strategy (None: the canary steps are not gated);
+    ``note`` is the sentence said on stderr before the first rollout and put in each
+    ``serving`` line, when the conditions are not evaluated (None: nothing to say);
+    ``gated`` the one said on stderr instead when they are; ``close`` closes the metric
+    source.
+    """
+
+    gate: Gate | None = None
+    policy: GatePolicy | None = None
+    note: str | None = None
+    gated: str | None = None
+    close: Callable[[], None] = lambda: None
+
+
+def _gate_policy(policy: RollbackPolicy, window: float) -> GatePolicy:
+    """The :class:`GatePolicy` that applies ``policy``'s limits to a canary analysis.
+
+    A rollback policy's limits count what is *tolerated* (``failure_limit: 0``, the first
+    failure rolls back); a gate policy's, what aborts: one more. Its ``deadline`` is the
+    analysis deadline (``null``, hold forever, is the gate policy's default 600 s: a canary
+    held forever would never end its rollout). A gate that holds is asked again every
+    ``window`` seconds, at most every 30 s.
+    """
+    deadline = policy.deadline if policy.deadline is not None else GatePolicy().deadline
+    return GatePolicy(
+        interval=min(window, _GATE_INTERVAL),
+        deadline=min(deadline, MAX_SECONDS),
+        max_consecutive_errors=policy.error_limit + 1,
+        failure_limit=None if policy.failure_limit is None else policy.failure_limit + 1,
+        consecutive_failure_limit=(
+            None
+            if policy.consecutive_failure_limit is None
+            else policy.consecutive_failure_limit + 1
+        ),
+    )
+
+
+def _canary_gate(args: argparse.Namespace, spec: DeploymentSpec) -> _Monitoring:
+    """The gate of ``apply``'s rollouts from the spec's monitoring conditions and
+    ``--prometheus``, or the note that they are not evaluated (see the module's text).
+
+    With ``--prometheus URL``, a canary is gated by
+    :func:`~modelship.monitor.policy_gate` over a
+    :class:`~modelship.monitor.PrometheusSource` of that URL (5 s timeout, as ``monitor
+    watch``'s default), looking back the longest canary step pause (60 s when every
+    pause is 0; never past the rollout's start), with the limits of :func:`_gate_policy`.
+
+    Raises :class:`~modelship.ConfigError` for ``--prometheus`` with no enabled
+    monitoring conditions in the spec, a URL that is not one, or a condition the source
+    cannot ask about.
+    """
+    policy = spec.monitoring.policy
+    url = args.prometheus
+    if policy is None or not policy.enabled:
+        if url is not None:
+            why = (
+                "its monitoring section says enabled: false"
+                if policy is not None
+                else "it gives no monitoring conditions"
+                if args.spec is not None
+                else "there is no --spec"
+            )
+            raise ConfigError(
+                f"--prometheus {url}: gates a canary by the monitoring conditions of the "
+                f"--spec file, and {why}, so nothing would be judged: drop --prometheus, "
+                "or give a --spec whose monitoring section has conditions"
+            )
+        return _Monitoring()
+    after = "or run `modelship monitor watch` beside it to roll back after promotion"
+    if spec.strategy is Strategy.BLUE_GREEN:
+        return _Monitoring(
+            note=(
+                "the spec's monitoring conditions are not evaluated by `deploy apply` for a "
+                "blue-green rollout"
+                + (", and --prometheus is not used" if url is not None else "")
+                + ": a metric gate cannot judge a slot without traffic, and a blue-green "
+                "slot has none before its switch (docs/monitor.md, Monitoring as a canary "
+                "gate); to judge the new version before promotion use --strategy canary "
+                f"with --prometheus URL, {after}"
+            )
+        )
+    if spec.strategy is not Strategy.CANARY:
+        return _Monitoring(
+            note=(
+                f"the spec's monitoring conditions are not evaluated by `deploy apply` for a "
+                f"{spec.strategy.value} rollout"
+                + (", and --prometheus is not used" if url is not None else "")
+                + ": a metric gate judges a canary's share of the traffic, and a "
+                f"{spec.strategy.value} rollout has none (the previous version is stopped "
+                f"first); to judge the new version before promotion use --strategy canary "
+                f"with --prometheus URL, {after}"
+            )
+        )
+    if url is None:
+        return _Monitoring(
+            note=(
+                "the spec's monitoring conditions are not evaluated by `deploy apply` "
+                "without a metric source, so the canary steps are not gated (each step "
+                "pauses, then goes on): give --prometheus URL to judge each step by them, "
+                f"{after}"
+            )
+        )
+    from modelship.monitor import PrometheusSource, policy_gate
+
+    steps = spec.steps or Canary.DEFAULT_STEPS
+    window = max((step.pause for step in steps), default=0.0) or _GATE_WINDOW
+    source = PrometheusSource(url, timeout=5.0)
+    try:
+        gate = policy_gate(source, policy, window=window)
+        limits = _gate_policy(policy, window)
+    except BaseException:
+        source.close()
+        raise
+    gated = (
+        f"each canary step is judged by the spec's monitoring conditions against "
+        f"Prometheus at {source.url}: over the last {window:g} s (never before the "
+        f"rollout's start), asked again every {limits.interval:g} s while it holds, aborted "
+        f"after {limits.deadline:g} s without a pass"
+    )
+    return _Monitoring(gate=gate, policy=limits, gated=gated, close=source.close)
+
+
 def _event(data: dict[str, Any]) -> None:
     """One JSON line on stdout (for a supervisor reading the foreground process).
 
@@ -330,6 +476,13 @@ def _serving_event(data: dict[str, Any], addresses: _SlotAddresses) -> None:
     """The ``serving`` line (:func:`_event`), with each ready slot's address if known."""
     slots = addresses.look()
     _event(data if slots is None else {**data, "slots": slots})
+
+
+def _noted(args: argparse.Namespace, data: dict[str, Any]) -> dict[str, Any]:
+    """``data`` of a ``serving`` line, with the sentence saying that the spec's monitoring
+    conditions are not evaluated (:func:`_canary_gate`) under ``monitoring``, if any."""
+    note = getattr(args, "monitoring_note", None)
+    return data if note is None else {**data, "monitoring": note}
 
 
 class _Interrupted(KeyboardInterrupt):
@@ -560,13 +713,37 @@ def _cmd_apply(args: argparse.Namespace) -> int:
             "signals; call modelship.cli.main from the main thread, or run `modelship "
             "deploy apply` as a process of its own"
         )
+    monitoring = _canary_gate(args, spec)
+    try:
+        said = monitoring.note if monitoring.note is not None else monitoring.gated
+        if said is not None:
+            try:
+                print(f"modelship deploy: {said}", file=sys.stderr, flush=True)
+            except (OSError, ValueError):  # its reader has gone: apply serves all the same
+                silence_stderr()
+        args.monitoring_note = monitoring.note
+        return _run_apply(args, reg, (file, spec), version, monitoring)
+    finally:
+        monitoring.close()
+
+
+def _run_apply(
+    args: argparse.Namespace,
+    reg: ms.Registry,
+    specs: tuple[SpecFile | None, DeploymentSpec],
+    version: str,
+    monitoring: _Monitoring,
+) -> int:
+    """``apply`` serving: the signal handlers, ``--for``, the deployer, then :func:`_serve`."""
     signals = _Signals()
     previous = {s: signal.signal(s, signals.handle) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with _for_deadline(args.for_seconds, signals):
             dep = LocalDeployer(registry=reg)
             try:
-                return _serve(args, reg, (file, spec), version, dep=dep, signals=signals)
+                return _serve(
+                    args, reg, specs, version, dep=dep, signals=signals, monitoring=monitoring
+                )
             finally:
                 # Not a `with`: a signal cutting the stop short must not replace the exit
                 # code already decided (a stop between rollouts is 0).
@@ -584,9 +761,13 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
     *,
     dep: LocalDeployer,
     signals: _Signals,
+    monitoring: _Monitoring | None = None,
 ) -> int:
     """Deploy ``version`` on ``dep`` with ``specs`` (the ``--spec`` file read, and its
-    spec for ``version``), then follow the alias (see :func:`_follow`); the exit code."""
+    spec for ``version``), then follow the alias (see :func:`_follow`); the exit code.
+
+    ``monitoring``: the canary gate and its limits (:func:`_canary_gate`); None, none."""
+    monitoring = monitoring if monitoring is not None else _Monitoring()
     file, spec = specs
     addresses = _SlotAddresses(dep)
     # Each decision of a rollout is saved: a look then says a slot newly ready (a canary
@@ -599,6 +780,8 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
         undo_window=args.undo_window,
         progress_deadline=args.progress_deadline,
         history=history,
+        gate=monitoring.gate,
+        policy=monitoring.policy,
     )
     try:
         rollout = signals.during(
@@ -618,13 +801,16 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
         completed = history.succeeded(version)
         return _cut_short(dep, signals, args.model, version, completed=completed)
     _serving_event(
-        {
-            "event": "serving",
-            "endpoint": dep.endpoint,
-            "rollout": rollout.id,
-            "model": args.model,
-            "version": rollout.version,
-        },
+        _noted(
+            args,
+            {
+                "event": "serving",
+                "endpoint": dep.endpoint,
+                "rollout": rollout.id,
+                "model": args.model,
+                "version": rollout.version,
+            },
+        ),
         addresses,
     )
     return _follow(
@@ -888,7 +1074,10 @@ class _AliasFollower:
             return None
         self._rollout, self._serving = rollout, wanted
         _serving_event(
-            {"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted},
+            _noted(
+                args,
+                {"event": "serving", "rollout": rollout.id, "model": args.model, "version": wanted},
+            ),
             self._addresses,
         )
         return None
@@ -1440,6 +1629,15 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="seconds between reads of the alias (default 1)",
     )
     apply.add_argument(
+        "--prometheus",
+        default=None,
+        metavar="URL",
+        help="Prometheus base URL (http://127.0.0.1:9090): a canary's steps are judged by "
+        "the --spec file's monitoring conditions there (a condition that holds fails the "
+        "step, and the canary is aborted as its limits say); needs a spec with monitoring "
+        "conditions. Without it those conditions are not evaluated by apply (it says so)",
+    )
+    apply.add_argument(
         "--dry-run",
         nargs="?",
         const="client",
@@ -1448,7 +1646,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         help="print the Kubernetes objects this deployment would apply (YAML) and change "
         "nothing; --dry-run=server sends them to the cluster with dryRun=All and prints "
         "what it would store; needs the 'kubernetes' extra. The options of serving "
-        "(--alias, --strategy, --undo-window, --progress-deadline, --for, --poll) are "
+        "(--alias, --strategy, --undo-window, --progress-deadline, --for, --poll, "
+        "--prometheus) are "
         "refused with it, as the --dry-run ones are without it",
     )
     apply.add_argument(

@@ -107,8 +107,9 @@ _MAX_SUBDOMAIN = 253
 # Kubernetes checks an extended resource's name also as its quota's, "requests.<name>"
 # (IsExtendedResourceName), so the prefix has 9 characters fewer to use.
 _QUOTA_PREFIX = "requests."
-_DURATION = re.compile(r"(?:(\d+(?:\.\d+)?)(ms|s|m|h))+")
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
+# ASCII digits only: "\d" also reads Arabic-Indic and mathematical digits (as 600 s).
+_DURATION = re.compile(r"(?:([0-9]+(?:\.[0-9]+)?)(ms|s|m|h))+")
+_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<body>[^}]*)\}|\$\{")
 _VARIABLE_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.S)

@@ -109,7 +109,8 @@ def _quantile(q: str) -> str:
 
     ``histogram_quantile`` alone answers the highest finite bucket's upper bound when the
     quantile's rank falls in the ``+Inf`` bucket (a slot whose every request takes 30 s
-    reads 10 s with buckets up to 10 s), which would pass ``p95 > 15s``. Buckets are
+    reads 10 s with buckets up to 10 s), which would pass
+    ``p95(inference_latency_seconds) > 15s``. Buckets are
     cumulative, so each series' highest finite bucket counts the largest of its finite
     ones (whatever buckets it has), and the rank is above every finite bucket exactly
     when the sum of those counts is under ``q`` times the ``+Inf`` buckets': then the
