@@ -78,7 +78,7 @@ def _writer_clock(monkeypatch: pytest.MonkeyPatch, shift: timedelta) -> None:
     monkeypatch.setattr(_commit, "now", lambda: real() + shift)
 
 
-# --- 1. copy ages a destination slot in flight by the store's time ------------------------
+# --- 1. copy ages a destination slot in flight by both clocks ---------------------------
 
 
 def test_copy_between_slot_claim_and_commit_of_a_writer_two_hours_behind_keeps_its_slot(
@@ -102,10 +102,13 @@ def test_copy_between_slot_claim_and_commit_of_a_writer_two_hours_behind_keeps_i
     assert ms.Registry(dst.store).get("m", "latest").version == "2"
 
 
-def test_copy_gives_the_tombstone_to_a_slot_old_in_the_store_whatever_its_writers_clock() -> None:
+def test_copy_gives_the_tombstone_to_a_slot_old_by_both_clocks(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     inner = AgedStore()
     dst = ms.Registry(inner)
     src = _source_with_dead_slot_2(dst)
+    _writer_clock(monkeypatch, -timedelta(hours=2))  # old by the time written in it too
     with pytest.raises(Killed):  # a registration in the destination that died (clock right)
         _register(ms.Registry(HookStore(inner, before=_killed_at_manifest)), b"theirs")
     inner.aged.add(_SLOT_2)  # written there two hours ago by the store's time

@@ -60,7 +60,7 @@ from modelship.errors import (
     StoreError,
 )
 from modelship.registry._claims import claim_name
-from modelship.registry._gc import PURGE_SETTLE, copying, refuse_during_gc
+from modelship.registry._gc import PURGE_SETTLE, copying, in_flight, refuse_during_gc
 from modelship.registry._hints import top_alias, top_slot
 from modelship.registry._integrity import parse_json, stored_damage
 from modelship.registry._layout import (
@@ -694,11 +694,11 @@ def _copy_slot(dst: Store, key: str, data: bytes, name: str) -> None:
     A slot only changes from in flight to dead (gc), so a slot ``dst`` holds in flight
     (written by an older copy) whose source slot is dead now takes the dead one, once it
     is older than gc's default grace period; a slot dead in both says the same thing
-    whatever its time. Its age is its time in ``dst`` (when the store last wrote it), as
-    gc ages slots, never the time written in it: that is the registering machine's clock,
-    and one behind by more than the grace period would have a registration in flight
-    there take the dead slot, then commit over it. Any other difference is a diverged
-    history.
+    whatever its time. It is old only if both its time in ``dst`` (when the store last
+    wrote it) and the time written in it (the registering machine's clock) are, as gc
+    ages slots: either clock behind by more than the grace period would have a
+    registration in flight there take the dead slot, then commit over it. Any other
+    difference is a diverged history.
     """
     try:
         dst.create(key, data)
@@ -711,13 +711,13 @@ def _copy_slot(dst: Store, key: str, data: bytes, name: str) -> None:
     if ours.get("dead") and theirs.get("dead"):
         return
     if ours.get("dead") and not _committed(dst, name, theirs):
-        if _in_flight(dst, key):
+        if _in_flight(dst, key, theirs):
             raise Conflict(
                 f"{key} is dead in the source and claimed in {hide_credentials(dst.url)} "
                 "by a registration that has not committed, written there less than "
-                f"{_IN_FLIGHT_FOR:.0f} s ago by the store's time (one there, or a copy by an "
-                "older modelship); it is not taken for dead yet. Copy again later, or after "
-                "gc on the destination"
+                f"{_IN_FLIGHT_FOR:.0f} s ago by the store's time or by its writer's clock "
+                "(one there, or a copy by an older modelship); it is not taken for dead yet. "
+                "Copy again later, or after gc on the destination"
             )
         dst.replace(key, data)  # gc's own transition, made in the source
         return
@@ -738,20 +738,18 @@ def _copy_slot(dst: Store, key: str, data: bytes, name: str) -> None:
 
 _IN_FLIGHT_FOR = 3600.0
 """Seconds after which a slot the destination holds in flight, whose source slot is dead,
-takes the source's tombstone: gc's default grace period, counted by the store's time
-(:meth:`~modelship.registry.Store.modified`), not the writer's clock in the slot. A
-younger one may be a registration in the destination still on its way to commit (its
-history diverged)."""
+takes the source's tombstone: gc's default grace period, counted as gc counts it (by both
+the store's time, :meth:`~modelship.registry.Store.modified`, and the writer's clock in
+the slot: younger by either is in flight). A younger one may be a registration in the
+destination still on its way to commit (its history diverged)."""
 
 
-def _in_flight(dst: Store, key: str) -> bool:
-    """Whether slot ``key`` was written in ``dst`` less than :data:`_IN_FLIGHT_FOR` ago,
-    by the store's time; a slot gone since it was read counts as in flight (never taken
-    for dead on a guess)."""
-    try:
-        return dst.modified(key) >= time.time() - _IN_FLIGHT_FOR
-    except FileNotFoundError:
-        return True
+def _in_flight(dst: Store, key: str, slot: Mapping[str, Any]) -> bool:
+    """Whether slot ``key`` (holding ``slot``) was claimed in ``dst`` less than
+    :data:`_IN_FLIGHT_FOR` ago by the store's time or by the time its writer wrote in it,
+    as gc ages slots (:func:`~modelship.registry._gc.in_flight`); a slot gone since it was
+    read counts as in flight (never taken for dead on a guess)."""
+    return in_flight(dst, key, slot, time.time() - _IN_FLIGHT_FOR)
 
 
 def _committed(dst: Store, name: str, slot: Mapping[str, Any]) -> bool:

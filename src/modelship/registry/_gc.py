@@ -26,13 +26,19 @@ second case is why the blob check alone would not do (gc may delete just after i
 the third why the mark check alone would not: a gc that ran whole in the gap between
 finding a blob stored and claiming the slot leaves no mark behind. A slot counts as in
 flight while it is younger than the grace period; with ``grace_seconds=0`` nothing is in
-flight, so such a gc is safe only while no one registers. Its age is its time in the store
-(:meth:`~modelship.registry.Store.modified`), as for blobs and purge markers, never the
-time written in it: that is the registering machine's clock, and one behind by more than
-the grace period would have its slot declared dead while it commits (a version committed
-over a dead slot, which ``latest`` and pages never show). The grace period must exceed
-the time a registration takes from claiming its slot to creating its manifest (a few
-store calls; the default hour exceeds it by far). A mark older than ``_RUN_LIFETIME`` is
+flight, so such a gc is safe only while no one registers. A slot is old only when both
+clocks that date it say so (:func:`in_flight`): its time in the store
+(:meth:`~modelship.registry.Store.modified`), and the time written in it, the registering
+machine's clock. Either alone could be behind by more than the grace period (a store's
+clock may be 15 minutes off, a writer's anything), and would have a slot claimed a moment
+ago declared dead while it commits: a version committed over a dead slot, which
+``latest`` and pages never show, and its new blob removed as unused. A written time more
+than 15 minutes ahead of gc's clock (:data:`_AHEAD`) does not count, or a writer whose
+clock runs far ahead would keep its dead slot, and every unused blob, for as long; such a
+slot is aged by the store's time alone. Copy marks are aged the same way (they hold the
+copying machine's time). The grace period must exceed the time a registration takes from
+claiming its slot to creating its manifest (a few store calls; the default hour exceeds
+it by far). A mark older than ``_RUN_LIFETIME`` is
 from a gc that died and is ignored, then removed. Only the registry's documents under
 ``.gc/`` (``<run>.json``) are marks: a stray file there (``.DS_Store``) is ignored.
 
@@ -69,12 +75,15 @@ reuses, run after the registration's blob check, leaves it committed without the
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
+import math
 import re
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import datetime
 from typing import Any
 
 import attrs
@@ -161,6 +170,62 @@ def _older(store: Store, key: str, cutoff: float) -> bool:
         return store.modified(key) < cutoff
     except FileNotFoundError:
         return False
+
+
+_AHEAD = 15 * 60.0
+"""Seconds ahead of this machine's clock that the time written in a slot or copy mark may
+be and still count (as :meth:`~modelship.registry.Store.modified` may be off by 15
+minutes): one further ahead, from a writer whose clock is wrong, would keep its slot (and
+every unused blob) in flight until that time comes."""
+
+
+def _written(doc: Mapping[str, Any]) -> float | None:
+    """The time ``doc`` says it was written (its ``at``, the writer's clock); None if it
+    has none that can be read."""
+    try:
+        at = datetime.fromisoformat(doc["at"]).timestamp()
+    except (KeyError, TypeError, ValueError, OverflowError, OSError):
+        return None
+    return at if math.isfinite(at) else None
+
+
+def in_flight(store: Store, key: str, doc: Mapping[str, Any], cutoff: float) -> bool:
+    """Whether ``key`` (a slot or a copy mark, holding ``doc``) is younger than ``cutoff``
+    by either clock that dates it: its time in the store
+    (:meth:`~modelship.registry.Store.modified`) or the time its writer wrote in it.
+
+    It is old only when both say so: the store's clock behind by more than the grace
+    period makes a slot claimed a moment ago look old by the store's time, and the
+    writer's clock behind makes it look old by the time written in it. A key gone since it
+    was read, or whose store time is after ``cutoff`` (a store clock ahead) is in flight.
+    A written time missing or not readable, or more than :data:`_AHEAD` ahead of this
+    machine's clock, does not count: the store's time alone decides.
+
+    Examples
+    --------
+    >>> from modelship.testing import MemoryStore
+    >>> store = MemoryStore()
+    >>> store.create("s", b"{}")
+    >>> in_flight(store, "s", {"at": "2000-01-01T00:00:00+00:00"}, time.time() - 60)
+    True
+    >>> cutoff = time.time() + 60  # after the store wrote "s": old by the store's time
+    >>> in_flight(store, "s", {"at": "2000-01-01T00:00:00+00:00"}, cutoff)
+    False
+    >>> just_now = datetime.fromtimestamp(cutoff + 1).astimezone().isoformat()
+    >>> in_flight(store, "s", {"at": just_now}, cutoff)  # young by its writer's clock
+    True
+    >>> in_flight(store, "s", {"at": "3000-01-01T00:00:00+00:00"}, cutoff)
+    False
+    >>> in_flight(store, "gone", {}, cutoff)
+    True
+    """
+    try:
+        if store.modified(key) >= cutoff:
+            return True
+    except FileNotFoundError:
+        return True
+    at = _written(doc)
+    return at is not None and cutoff <= at <= time.time() + _AHEAD
 
 
 def _runs(store: Store) -> list[tuple[str, float]]:
@@ -268,10 +333,21 @@ def _models(store: Store) -> Iterator[str]:
         yield name
 
 
-def _copies_in_flight(store: Store, cutoff: float) -> int:
-    """How many copy marks younger than ``cutoff`` the store holds."""
+def _copies_in_flight(store: Store, cutoff: float) -> set[str]:
+    """The copy marks the store holds that are younger than ``cutoff`` (:func:`in_flight`:
+    by the store's time or by the time written in them)."""
     marks = [f"{STAGING}/{n}" for n in store.list(STAGING) if n.startswith(_COPY_MARK)]
-    return sum(not _older(store, key, cutoff) for key in marks)
+    found = store.read_many(marks)
+    return {key for key in marks if in_flight(store, key, _mark_doc(found.get(key)), cutoff)}
+
+
+def _mark_doc(data: bytes | None) -> Mapping[str, Any]:
+    """A copy mark's document; empty if it is gone or not one (its store time decides)."""
+    try:
+        doc = json.loads(data) if data is not None else {}
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
 
 
 def _document(data: bytes, what: str) -> dict[str, Any]:
@@ -380,8 +456,9 @@ def _dead_slots(
     store: Store, cutoff: float, signer: Signer, *, copying: bool = False
 ) -> tuple[list[str], int]:
     """Slots of registrations that never committed, older than ``cutoff``; how many
-    registrations are in flight (slot younger than ``cutoff``, no manifest). A slot's age
-    is its time in the store, as for every other key gc ages.
+    registrations are in flight (slot younger than ``cutoff``, no manifest). A slot is
+    older than ``cutoff`` only if both its time in the store and the time its writer wrote
+    in it are (:func:`in_flight`).
 
     Slots are read before manifests, so a registration seen in neither had not claimed its
     slot when this began. With ``copying`` (a copy mark younger than ``cutoff`` was listed
@@ -393,7 +470,7 @@ def _dead_slots(
     into a validly signed dead one, and hide the version from ``latest``.
     """
     dead: list[str] = []
-    in_flight = 0
+    pending = 0
     for model in _models(store):
         slots_folder, versions = folder(model, "slots"), folder(model, "versions")
         slot_names = [n for n in store.list(slots_folder) if is_numbered(n)]
@@ -421,12 +498,12 @@ def _dead_slots(
                     RepairWarning,
                     stacklevel=5,
                 )
-                in_flight += 1
+                pending += 1
                 continue
-            # The slot's time in the store, never the "at" its writer's clock set (see
+            # Old only by both the store's time and the "at" its writer's clock set (see
             # the module docstring). A slot gone since it was read is not declared dead.
-            if copying or not _older(store, key, cutoff):
-                in_flight += 1
+            if copying or in_flight(store, key, slot, cutoff):
+                pending += 1
                 continue
             if slot["version"] not in sequences:
                 # No manifest holds its version: a registration that died, or a committed
@@ -447,10 +524,10 @@ def _dead_slots(
                         RepairWarning,
                         stacklevel=5,
                     )
-                    in_flight += 1
+                    pending += 1
                     continue
             dead.append(key)
-    return dead, in_flight
+    return dead, pending
 
 
 def _named_versions(store: Store, model: str, signer: Signer) -> set[str] | str:
@@ -583,10 +660,12 @@ def _collect(
         for key in (f"{top}/{n}" for n in store.list(top))
         if _older(store, key, cutoff)
     )
-    # Copy marks before slots (see the module docstring).
+    # Copy marks before slots (see the module docstring). One in flight is not removed,
+    # even if old by the store's time (a store clock behind: see in_flight).
     copies = _copies_in_flight(store, cutoff)
-    dead, in_flight = _dead_slots(store, cutoff, signer, copying=copies > 0)
-    in_flight += copies
+    staging = tuple(key for key in staging if key not in copies)
+    dead, pending = _dead_slots(store, cutoff, signer, copying=bool(copies))
+    pending += len(copies)
     # A purge marker counts as a purge done once it is older than the grace period, and
     # never younger than PURGE_SETTLE whatever the grace (grace_seconds=0 took a purge
     # still deciding, about to give way to a restore, for done, and its bytes went).
@@ -595,7 +674,7 @@ def _collect(
     )
     blobs = []
     # A registration in flight may be about to commit a reference to any stored blob.
-    for prefix in [] if in_flight else store.list(BLOBS):
+    for prefix in [] if pending else store.list(BLOBS):
         for hexdigest in store.list(f"{BLOBS}/{prefix}"):
             key = f"{BLOBS}/{prefix}/{hexdigest}"
             if (

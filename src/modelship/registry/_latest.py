@@ -26,7 +26,10 @@ batches: a few round trips, not one per version), and no marker. A version not l
 there is taken only after its markers are read, as before. With a signing key, the
 markers of the versions skipped are read (together) and checked, as every marker the walk
 meets was before: a marker not signed with the registry's key raises rather than hide a
-version from ``latest``. A batch may read slots below the answer; a slot is checked only
+version from ``latest``, and one listed that cannot be read (a folder of that name, made by
+a writer without the key, or a marker deleted since the listing) marks nothing: that
+version's markers are read one by one, as the walk one slot at a time reads them. A
+batch may read slots below the answer; a slot is checked only
 once the walk reaches it, and only the markers of the versions skipped above the answer
 are read, so what lies below the answer is never judged, as when the walk read one slot
 at a time: damage there does not stop ``latest`` (gc still reports it).
@@ -37,7 +40,8 @@ read, and each version registered above it was not live when the walk looked at 
 its markers were read, or when the folders were listed (just after the first one not live
 was read; that one is read again if the listing no longer holds it, so a restore of it in
 between is seen). A version restored after the listing, below the top, is skipped, as
-the walk skipped one restored just after it read its markers.
+the walk skipped one restored just after it read its markers (with a signing key, one
+restored before its marker is read is seen).
 """
 
 from __future__ import annotations
@@ -102,13 +106,34 @@ def _slots(store: Store, name: str, seqs: range) -> list[tuple[int, str, bytes |
     return [(s, k, got.get(k)) for s, k in keys.items()]
 
 
-def _check_markers(store: Store, keys: list[str], signer: Signer) -> None:
+def _check_skipped(
+    store: Store, name: str, skipped: list[tuple[int, dict[str, Any], str]], signer: Signer
+) -> ModelVersion | None:
     """With a signing key, read and check the markers that made the walk skip versions
-    (one gone meanwhile, its version restored, is left out)."""
-    if signer.key is not None and keys:
-        for key, data in store.read_many(keys).items():
-            check_marker(key, data, signer)
-    keys.clear()
+    (``skipped``: slot number, slot and marker key, in the walk's order), as the walk one
+    slot at a time reads each version's markers; None, or the first of those versions
+    that is live after all.
+
+    A marker listed but not read (a folder of that name, made by a writer without the
+    key, or one deleted since the listing: its version restored) marks nothing: that
+    version's markers are read one by one (:func:`version_state`) and, if it is committed
+    and live, it is the answer, above any found below it. A marker read is checked, so one
+    not signed with the registry's key raises rather than hide its version."""
+    if signer.key is None or not skipped:
+        skipped.clear()
+        return None
+    got = store.read_many(key for _, _, key in skipped)
+    found = None
+    for s, slot, key in skipped:
+        if key in got:
+            check_marker(key, got[key], signer)
+            continue
+        mv = _committed(store, name, slot, s, signer)
+        if mv is not None and version_state(store, name, mv.version, signer) is VersionState.LIVE:
+            found = mv
+            break
+    skipped.clear()
+    return found
 
 
 def _committed(
@@ -125,7 +150,7 @@ def _committed(
     return None
 
 
-def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
+def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:  # noqa: PLR0912 - one walk: each slot's case (missing, dead, listed, uncommitted, live) and the skipped markers settled at each exit
     """The last registered live version of ``name``; None if there is none.
 
     Reads a handful of small documents when the newest version is live. Past a version
@@ -148,36 +173,45 @@ def latest_live(store: Store, name: str, signer: Signer) -> ModelVersion | None:
     """
     seq = above = top_slot(store, name)  # above: the lowest slot present seen so far
     marked: dict[str, str] | None = None  # listed once the walk meets a version not live
-    skipped: list[str] = []  # the markers of the versions skipped as marked
+    skipped: list[tuple[int, dict[str, Any], str]] = []  # versions skipped as marked
     batch = 1
     while seq > 0:
         seqs = range(seq, max(seq - batch, 0), -1)
         seq = seqs[-1] - 1
-        for s, key, data in _slots(store, name, seqs):
-            if data is None:
-                if above - s >= _MAX_MISSING:
-                    raise _hole(name, s, above)
-                continue  # a short hole, as gc left before it kept dead slots
-            slot = check_slot(data, key, signer)  # only once the walk reaches it
-            above = s
-            if slot.get("dead"):
-                continue  # a dead registration
-            if marked is not None and slot["version"] in marked:
-                skipped.append(marked[slot["version"]])
-                continue  # archived or purged when listed: no manifest or marker read
-            mv = _committed(store, name, slot, s, signer)
-            if mv is None:
-                continue
-            live = version_state(store, name, mv.version, signer) is VersionState.LIVE
-            if not live and marked is None:
-                marked = _marked(store, name)
-                # Restored between the read of its markers and the listing: read again.
-                if mv.version not in marked:
-                    live = version_state(store, name, mv.version, signer) is VersionState.LIVE
-            if live:
-                _check_markers(store, skipped, signer)
-                return mv
-        _check_markers(store, skipped, signer)
+        try:
+            for s, key, data in _slots(store, name, seqs):
+                if data is None:
+                    if above - s >= _MAX_MISSING:
+                        raise _hole(name, s, above)
+                    continue  # a short hole, as gc left before it kept dead slots
+                slot = check_slot(data, key, signer)  # only once the walk reaches it
+                above = s
+                if slot.get("dead"):
+                    continue  # a dead registration
+                if marked is not None and slot["version"] in marked:
+                    skipped.append((s, slot, marked[slot["version"]]))
+                    continue  # archived or purged when listed: no manifest or marker read
+                mv = _committed(store, name, slot, s, signer)
+                if mv is None:
+                    continue
+                live = version_state(store, name, mv.version, signer) is VersionState.LIVE
+                if not live and marked is None:
+                    marked = _marked(store, name)
+                    # Restored between the read of its markers and the listing: read again.
+                    if mv.version not in marked:
+                        live = version_state(store, name, mv.version, signer) is VersionState.LIVE
+                if live:
+                    return _check_skipped(store, name, skipped, signer) or mv
+        except IntegrityError:
+            # Damage met below versions skipped: their markers first, as the walk one slot
+            # at a time reads them before it gets here (one may raise, or be live after all).
+            found = _check_skipped(store, name, skipped, signer)
+            if found is not None:
+                return found
+            raise
+        found = _check_skipped(store, name, skipped, signer)
+        if found is not None:
+            return found
         if marked is not None:
             batch = min(batch * 2, _MAX_BATCH)
     return None
