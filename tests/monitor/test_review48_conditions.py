@@ -181,3 +181,15 @@ def test_a_duration_of_digits_other_than_ascii_is_refused(text: str) -> None:
 
     with pytest.raises(ConfigError):
         parse_duration(text)
+
+
+def test_a_decision_log_written_before_the_fraction_rule_still_reads() -> None:
+    """``error_rate > 5`` was accepted until stop 48: a decision log recording it is an
+    audit trail, and reads (as logs with an unreachable ``count(m) < N`` do)."""
+    from modelship.monitor import DecisionLog, RollbackPolicy
+
+    text = DecisionLog(RollbackPolicy(conditions=["error_rate > 0.5"]), started_at=0.0).to_jsonl()
+    old = text.replace("0.5", "5")
+    assert DecisionLog.from_jsonl(old).policy.conditions[0].threshold == 5
+    with pytest.raises(ConfigError, match="fraction"):
+        RollbackPolicy(conditions=["error_rate > 5"])  # a policy written now is refused

@@ -86,12 +86,13 @@ def test_a_window_reaching_dropped_rows_is_no_data_saying_so() -> None:
     src.add_predictions(_rows(np.arange(100.0, 1000.0, 10.0), "a"))
     clock.now = 2500.0
     src.add_predictions(_rows(np.arange(2000.0, 2500.0, 10.0), "b"))
-    out = src.fetch("feature_drift", slot="1", start=0.0, end=2500.0)
+    # A window no longer than the retention, reaching back to dropped rows.
+    out = src.fetch("feature_drift", slot="1", start=900.0, end=1900.0)
     assert isinstance(out, NoData)
     assert "were dropped (retention=1000 s" in out.reason
     assert "DriftSource(retention=...)" in out.reason
     with pytest.raises(ConfigError, match=r"were dropped \(retention=1000 s"):
-        src.check("features", version="1", start=0.0, end=2500.0)
+        src.check("features", version="1", start=900.0, end=1900.0)
 
 
 def test_a_row_already_past_the_retention_is_not_kept_and_its_window_says_so() -> None:
@@ -99,7 +100,7 @@ def test_a_row_already_past_the_retention_is_not_kept_and_its_window_says_so() -
     assert src.add_predictions(_rows([50.0] * 30, "old")) == 0
     assert src.add_predictions(_rows([99_000.0] * 30, "new")) == 30
     assert _count(src, 98_000.0, 100_000.0) == [30.0]
-    out = src.fetch("feature_drift", slot="1", start=0.0, end=100_000.0)
+    out = src.fetch("feature_drift", slot="1", start=0.0, end=3600.0)
     assert isinstance(out, NoData)
     assert "rows stamped at or before 50 were dropped" in out.reason
 
@@ -264,3 +265,20 @@ def test_fetch_and_check_refuse_start_after_end_naming_the_arguments() -> None:
     with pytest.raises(ConfigError, match=r"start=50\.0 is after end=40\.0"):
         src.check("predictions", version="1", start=50.0, end=40.0)
     assert isinstance(src.fetch("prediction_drift", slot="1", start=10.0, end=10.0), NoData)
+
+
+def test_rows_are_kept_as_long_as_the_longest_window_asked_for() -> None:
+    """A policy window of two hours against a retention of one was judged for an hour,
+    then NoData for ever (a drifted canary held instead of failed): rows are kept as long
+    as the longest window asked for."""
+    clock = _Clock(10_000.0)
+    src = _source(clock, retention=3600.0)
+    src.add_predictions(_rows(np.arange(10_000.0, 17_000.0, 100.0), "a"))
+    first = src.fetch("feature_drift", slot="1", start=10_000.0 - 7200.0, end=10_000.0)
+    assert isinstance(first, NoData)  # nothing yet: the window is asked for, and noted
+    for now in (17_200.0, 20_000.0, 24_000.0):
+        clock.now = now
+        src.add_predictions(_rows(np.arange(now - 1000.0, now, 100.0), f"b{now}"))
+        counted = _count(src, now - 7200.0, now)  # never NoData: all two hours kept
+        assert not isinstance(counted, NoData), counted
+        assert counted[0] > 10

@@ -49,6 +49,7 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import decimal
 import math
 import operator
@@ -245,6 +246,14 @@ def _nearest_limit(baseline: float, delta: float, *, percent: bool, rounded: flo
         return math.inf if exact > 0 else -math.inf
 
 
+#: Set while a decision log's policy is read: logs written before conditions that can
+#: never hold were refused (``count(m) < 10`` with ``min_samples`` 30, ``error_rate > 5``)
+#: keep reading, so their decisions replay.
+_READING_LOG: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "modelship_reading_log", default=False
+)
+
+
 def _fraction_misread(
     metric: str, stat: str, threshold: float | None, delta: float | None, delta_unit: str
 ) -> str | None:
@@ -347,7 +356,7 @@ class Condition:
         misread = _fraction_misread(
             self.metric, self.stat, self.threshold, self.baseline_delta, self.delta_unit
         )
-        if misread is not None:
+        if misread is not None and not _READING_LOG.get():  # a log written before the rule
             raise ConfigError(f"condition '{self}': {misread}")
 
     @property

@@ -38,7 +38,6 @@ fail: p95(inference_latency_seconds) > 0.2: canary p95 = 0.25 > 0.2 (n=40)
 
 from __future__ import annotations
 
-import contextvars
 import math
 import os
 import warnings
@@ -58,7 +57,7 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
-from modelship._rollback._conditions import Condition, quantile_of
+from modelship._rollback._conditions import _READING_LOG, Condition, quantile_of
 from modelship._rollback._constraints import (
     COUNT,
     KNOWN_METRICS,
@@ -513,14 +512,6 @@ def _conditions(value: Iterable[Condition | str | Mapping[str, Any]]) -> tuple[C
     for item in value:
         out.append(item if isinstance(item, Condition) else Condition.from_dict(item))
     return tuple(out)
-
-
-#: Set while a decision log's policy is read: logs written before conditions that can
-#: never hold were refused (``count(m) < 10`` with ``min_samples`` 30) keep
-#: reading, so their decisions replay.
-_READING_LOG: contextvars.ContextVar[bool] = contextvars.ContextVar(
-    "modelship_reading_log", default=False
-)
 
 
 def _refuse_unreachable_count(condition: Condition) -> None:

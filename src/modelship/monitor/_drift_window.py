@@ -93,6 +93,7 @@ from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, 
 from modelship._shown import brief
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
 from modelship.checks._drift import MIN_VALUES
+from modelship.checks._tabular import _TICKS_PER_SECOND  # datetime64 units shorter than 1 s
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 from modelship.monitor._outcomes import PAIR_SUM_TOLERANCE
 from modelship.monitor._timeindex import TimeIndex
@@ -121,15 +122,6 @@ DEFAULT_RETENTION = 86_400.0
 _FUTURE_SLACK = 86_400.0
 _SECONDS_BEYOND = 1e11
 
-#: A time unit of ``np.datetime64`` shorter than a second, as ticks per second.
-_TICKS_PER_SECOND = {
-    "ms": 10**3,
-    "us": 10**6,
-    "ns": 10**9,
-    "ps": 10**12,
-    "fs": 10**15,
-    "as": 10**18,
-}
 
 _EPOCH_SECONDS = "the prediction log holds seconds since the epoch (time.time())"
 
@@ -653,6 +645,7 @@ class DriftSource:
         self.slots = dict(slots or {})
         self.options = dict(options or {})
         self.retention = None if retention is None else float(retention)
+        self._longest = 0.0  # the longest window asked for: rows are kept that long too
         self._now = as_clock(now)
         self._lock = threading.Lock()
         self._profiles: dict[str, tuple[DriftProfile | None, DriftProfile | None]] = {}
@@ -842,7 +835,8 @@ class DriftSource:
                 f"days after the source's clock ({now:g}); {_unit_mistake(stamp)}; "
                 f"{_EPOCH_SECONDS}"
             )
-        cutoff = -math.inf if self.retention is None else now - self.retention
+        keep = self._keep()
+        cutoff = -math.inf if keep is None else now - keep
         added = 0
         with self._lock:  # rows, their keys and their time index change together
             fresh: dict[str, tuple[list[int], list[float]]] = {}
@@ -872,16 +866,21 @@ class DriftSource:
                     np.asarray(positions, dtype=np.int64),
                     np.asarray(times_added, dtype=np.float64),
                 )
-            self._prune(cutoff)
+            if keep is not None:
+                self._prune(cutoff, keep)
         return added
 
-    def _prune(self, cutoff: float) -> None:
+    def _keep(self) -> float | None:
+        """Seconds of rows kept before the clock: the retention, or the longest window
+        asked for when longer (a policy's window is never judged on part of its rows);
+        None: every row."""
+        return None if self.retention is None else max(self.retention, self._longest)
+
+    def _prune(self, cutoff: float, keep: float) -> None:
         """Drop the rows stamped at or before ``cutoff`` (with their keys and time index
-        entries) once the oldest is 10 % of the retention past it: each row is then
-        moved by a few prunes at most, not one per call. Under the lock."""
-        if self.retention is None:
-            return
-        slack = cutoff - 0.1 * self.retention
+        entries) once the oldest is 10 % of ``keep`` past it: each row is then moved by a
+        few prunes at most, not one per call. Under the lock."""
+        slack = cutoff - 0.1 * keep
         oldest = [store.index.oldest() for store in self._rows.values()]
         if not any(first is not None and first < slack for first in oldest):
             return
@@ -909,42 +908,26 @@ class DriftSource:
         0
         """
         from modelship.deploy.serve._log import (
-            SUFFIX,
-            PredictionLogError,
             _filesystem,
-            _validated,
+            batch_paths,
+            batch_rows,
             given_options,
         )
 
         fs, root = _filesystem(url, given_options(storage_options, "storage_options"))
-        try:
-            listed = {
-                path
-                for path in fs.find(root)
-                if path.endswith(SUFFIX) and not path.rsplit("/", 1)[-1].startswith(".")
-            }
-        except FileNotFoundError:
-            listed = set()
+        paths = batch_paths(fs, root)  # oldest batch first, as read_prediction_log
+        listed = set(paths)
         with self._lock:
             known = self._batches_read.get(url, set()) & listed  # forget removed batches
         rows: list[dict[str, Any]] = []
         read: set[str] = set()
-        for path in sorted(listed - known):  # oldest batch first, as read_prediction_log
-            try:
-                data = fs.cat_file(path)
-            except FileNotFoundError:
-                continue  # removed since it was listed (a retention job): not a log's fault
-            except OSError as exc:
-                raise PredictionLogError(
-                    f"{path}: the batch cannot be read ({type(exc).__name__}: {exc}); check "
-                    "the storage is reachable and readable, then read the log again"
-                ) from exc
-            rows.extend(
-                _validated(line, f"{path}, line {number}")
-                for number, line in enumerate(data.splitlines(), start=1)
-                if line.strip()
-            )
-            read.add(path)
+        for path in paths:
+            if path in known:
+                continue
+            batch = batch_rows(fs, path)
+            if batch is not None:
+                rows.extend(batch)
+                read.add(path)
         added = self.add_predictions(rows)
         with self._lock:  # only once its rows are kept: a refused call reads them again
             self._batches_read[url] = (self._batches_read.get(url, set()) & listed) | read
@@ -981,10 +964,19 @@ class DriftSource:
         True
         """
         _check_window(start, end)
+        self._check_retention(start, end)
         window = self._check(kind, version=version, start=start, end=end)
         if window.dropped:
             raise ConfigError(window.why)
         return window.result
+
+    def _check_retention(self, start: float, end: float) -> None:
+        """Rows are kept as long as the longest window asked for, when longer than the
+        retention: a policy's window of two hours against a retention of one was judged
+        until the first rows were dropped, then ``NoData`` for ever (a drifted canary held
+        instead of failed)."""
+        with self._lock:
+            self._longest = max(self._longest, float(end) - float(start))
 
     def _check(self, kind: str, *, version: str, start: float, end: float) -> _Window:
         """The check of the window (see :class:`_Window`); ``kind`` is one of
@@ -1076,6 +1068,7 @@ class DriftSource:
             profile's).
         """
         _check_window(start, end)
+        self._check_retention(start, end)
         start, end = float(start), float(end)
         base, _, column = metric.partition(":")
         if base not in DRIFT_METRICS:

@@ -1373,28 +1373,42 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
 }
 
 
-def _iter_rows(fs: Any, root: str) -> Iterator[dict[str, Any]]:
+def batch_paths(fs: Any, root: str) -> list[str]:
+    """The published batch files under ``root``, oldest first (their names sort by time;
+    a temporary file, named with a leading dot, is not one); none for no folder."""
     try:
-        names = sorted(
+        return sorted(
             path
             for path in fs.find(root)
             if path.endswith(SUFFIX) and not path.rsplit("/", 1)[-1].startswith(".")
         )
     except FileNotFoundError:
-        return
-    for path in names:
-        try:
-            data = fs.cat_file(path)
-        except FileNotFoundError:
-            continue  # removed since it was listed (a retention job): not a log's fault
-        except OSError as exc:
-            raise PredictionLogError(
-                f"{path}: the batch cannot be read ({type(exc).__name__}: {exc}); check the "
-                "storage is reachable and readable, then read the log again"
-            ) from exc
-        for number, line in enumerate(data.splitlines(), start=1):
-            if line.strip():
-                yield _validated(line, f"{path}, line {number}")
+        return []
+
+
+def batch_rows(fs: Any, path: str) -> list[dict[str, Any]] | None:
+    """The rows of the batch file ``path``, each line validated; None when it was removed
+    since it was listed (a retention job: not a log's fault). A batch is published whole
+    and never changed, so what is read once holds."""
+    try:
+        data = fs.cat_file(path)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise PredictionLogError(
+            f"{path}: the batch cannot be read ({type(exc).__name__}: {exc}); check the "
+            "storage is reachable and readable, then read the log again"
+        ) from exc
+    return [
+        _validated(line, f"{path}, line {number}")
+        for number, line in enumerate(data.splitlines(), start=1)
+        if line.strip()
+    ]
+
+
+def _iter_rows(fs: Any, root: str) -> Iterator[dict[str, Any]]:
+    for path in batch_paths(fs, root):
+        yield from batch_rows(fs, path) or ()
 
 
 def read_prediction_log(
