@@ -179,3 +179,50 @@ def test_a_profile_or_schema_that_is_not_one_names_the_file(
     out = capsys.readouterr().out
     assert "empty.csv is not a schema" in out, out
     assert "written by Schema.to_json" in out
+
+
+def test_unbuffered_output_stays_unbuffered_while_guarded() -> None:
+    """Under ``python -u`` (PYTHONUNBUFFERED, as in most containers) the guard added a
+    buffer: a long-running command's messages reached the descriptor only at its end."""
+    code = (
+        "import os\n"
+        "from modelship._cli_common import guarded_stdio\n"
+        "with guarded_stdio():\n"
+        "    print('printed')\n"
+        "    os.write(1, b'written after\\n')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-u", "-c", code], capture_output=True, timeout=60, check=True
+    )
+    assert done.stdout.decode().splitlines() == ["printed", "written after"]
+
+
+def test_a_second_ctrl_c_while_a_full_pipe_is_flushed_still_exits_130(tmp_path: Path) -> None:
+    """A second Ctrl-C during the guard's last flush (stdout a pipe nobody reads) gave a
+    traceback, or a hang in the interpreter's own flush; it exits 130, one line."""
+    script = tmp_path / "twice.py"
+    script.write_text(
+        "import fcntl, os, signal, sys\n"
+        "import modelship.cli as cli\n"
+        "r, w = os.pipe()\n"
+        "flags = fcntl.fcntl(w, fcntl.F_GETFL)\n"
+        "fcntl.fcntl(w, fcntl.F_SETFL, flags | os.O_NONBLOCK)\n"
+        "try:\n"
+        "    while True:\n"
+        "        os.write(w, b'.' * 4096)\n"
+        "except BlockingIOError:\n"
+        "    pass\n"
+        "fcntl.fcntl(w, fcntl.F_SETFL, flags)\n"
+        "os.dup2(w, 1)\n"
+        "def run(tokens, *, program):\n"
+        "    sys.stdout.write('result line\\n')\n"
+        "    raise KeyboardInterrupt\n"
+        "cli._run = run\n"
+        "signal.signal(signal.SIGALRM, signal.default_int_handler)\n"
+        "signal.setitimer(signal.ITIMER_REAL, 1, 1)\n"
+        "sys.argv = ['modelship']\n"
+        "sys.exit(cli.main())\n"
+    )
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 130, done.stderr
+    assert "Traceback" not in done.stderr

@@ -488,8 +488,11 @@ def _rewrapped(stream: Any, fd: int, raw_type: type[io.FileIO]) -> io.TextIOWrap
         raw = raw_type(fd, "w", closefd=False)
     except (OSError, ValueError):
         return None
+    # Unbuffered (``python -u``, PYTHONUNBUFFERED, as in most containers) stays unbuffered:
+    # a message of a long-running command reaches the descriptor when it is written.
+    unbuffered = isinstance(getattr(stream, "buffer", None), io.RawIOBase)
     return io.TextIOWrapper(
-        io.BufferedWriter(raw),
+        raw if unbuffered else io.BufferedWriter(raw),
         encoding=stream.encoding,
         errors=stream.errors,
         line_buffering=stream.line_buffering,
@@ -524,16 +527,22 @@ def guarded_stdio() -> Iterator[None]:
     try:
         yield
     finally:
-        for guarded, silence in ((out, silence_stdout), (err, silence_stderr)):
-            if guarded is None:
-                continue
-            try:
-                guarded.flush()
-            except (OSError, ValueError):  # standard output failed too: nothing more to say
-                silence()
-                with contextlib.suppress(OSError, ValueError):
+        try:
+            for guarded, silence in ((out, silence_stdout), (err, silence_stderr)):
+                if guarded is None:
+                    continue
+                try:
                     guarded.flush()
-        sys.stdout, sys.stderr = saved
+                # Standard output failed too, or a second Ctrl-C cut the flush (a reader
+                # that stopped reading): what is left is not written, nothing more said.
+                except (OSError, ValueError, KeyboardInterrupt):
+                    silence()
+                    with contextlib.suppress(OSError, ValueError, KeyboardInterrupt):
+                        guarded.flush()
+        finally:
+            # The interpreter's own streams come back whatever happened above: its last
+            # flush must not meet a stream of ours blocked on a full pipe.
+            sys.stdout, sys.stderr = saved
 
 
 def stdout_failed(exc: BaseException) -> bool:
@@ -545,7 +554,8 @@ def stdout_failed(exc: BaseException) -> bool:
     >>> stdout_failed(OSError(28, "No space left on device"))  # not guarded: not known
     False
     """
-    raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
+    buffer = getattr(sys.stdout, "buffer", None)
+    raw = getattr(buffer, "raw", buffer)  # unbuffered (python -u): the buffer is the raw
     return isinstance(raw, _WatchedRaw) and raw.failure is exc
 
 

@@ -13,6 +13,7 @@ them). Prometheus is a real HTTP server on 127.0.0.1 answering its ``/api/v1/que
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ import pytest
 import modelship as ms
 from modelship.deploy import BlueGreen, RegistryHistory, RolloutRecord, _cli
 from modelship.deploy._clock import SystemClock
+from modelship.errors import ConfigError
 from modelship.testing import InMemoryDeployer
 
 CONDITIONS = ["error_rate > 1%"]
@@ -259,3 +261,33 @@ def test_prometheus_is_refused_where_it_would_judge_nothing(
         capsys.readouterr().err
     )
     assert alias(registry) is None  # the double was never built: nothing deployed
+
+
+def test_prometheus_credentials_are_never_shown(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The gate's note printed ``http://ops:s3cret@...`` on stderr (kept in CI logs)."""
+    from modelship.deploy._spec import SpecFile
+
+    spec = SpecFile.read(spec_file(tmp_path)).spec(variables={"VERSION": "2"})
+    args = argparse.Namespace(prometheus="http://ops:s3cret@127.0.0.1:9", spec="x.json")
+    monitoring = _cli._canary_gate(args, spec)
+    try:
+        assert monitoring.gated is not None
+        assert "s3cret" not in monitoring.gated
+        assert "***@127.0.0.1:9" in monitoring.gated
+    finally:
+        if monitoring.close is not None:
+            monitoring.close()
+
+
+def test_a_consecutive_failure_limit_is_refused_with_prometheus(tmp_path: Path) -> None:
+    """A gate counts failures in a row across no_data answers too: mapped, it promoted a
+    canary the policy rolls back (fail, no_data, fail, pass with limit 1)."""
+    from modelship.deploy._spec import SpecFile
+
+    path = spec_file(tmp_path, failure_limit=None, consecutive_failure_limit=1)
+    spec = SpecFile.read(path).spec(variables={"VERSION": "2"})
+    args = argparse.Namespace(prometheus="http://127.0.0.1:9", spec=path)
+    with pytest.raises(ConfigError, match="consecutive_failure_limit"):
+        _cli._canary_gate(args, spec)

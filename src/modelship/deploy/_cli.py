@@ -100,6 +100,7 @@ from modelship._cli_common import (
 )
 from modelship._names import check_alias
 from modelship._rollback._policy import RollbackPolicy
+from modelship._shown import hide_credentials
 from modelship.deploy._errors import DeployError, RollbackUnavailable
 from modelship.deploy._gates import MAX_SECONDS, Gate, GatePolicy
 from modelship.deploy._history import DeploymentHistory, RegistryHistory
@@ -291,11 +292,6 @@ def _gate_policy(policy: RollbackPolicy, window: float) -> GatePolicy:
         deadline=min(deadline, MAX_SECONDS),
         max_consecutive_errors=policy.error_limit + 1,
         failure_limit=None if policy.failure_limit is None else policy.failure_limit + 1,
-        consecutive_failure_limit=(
-            None
-            if policy.consecutive_failure_limit is None
-            else policy.consecutive_failure_limit + 1
-        ),
     )
 
 
@@ -325,7 +321,8 @@ def _canary_gate(args: argparse.Namespace, spec: DeploymentSpec) -> _Monitoring:
                 else "there is no --spec"
             )
             raise ConfigError(
-                f"--prometheus {url}: gates a canary by the monitoring conditions of the "
+                f"--prometheus {hide_credentials(url)}: gates a canary by the monitoring "
+                "conditions of the "
                 f"--spec file, and {why}, so nothing would be judged: drop --prometheus, "
                 "or give a --spec whose monitoring section has conditions"
             )
@@ -366,6 +363,16 @@ def _canary_gate(args: argparse.Namespace, spec: DeploymentSpec) -> _Monitoring:
         )
     from modelship.monitor import PrometheusSource, policy_gate
 
+    if policy.consecutive_failure_limit is not None:
+        # A canary gate counts failures in a row across no_data and inconclusive answers
+        # too (GatePolicy), where the policy counts them since the last pass: mapped, a
+        # gate would promote a canary the policy rolls back (fail, no_data, fail, pass).
+        raise ConfigError(
+            "--prometheus: the spec's monitoring section gives consecutive_failure_limit, "
+            "which a canary gate cannot apply as the policy does (the gate starts counting "
+            "again at an answer without data, the policy only at a pass); give "
+            "failure_limit instead, or run `modelship monitor watch` beside apply"
+        )
     steps = spec.steps or Canary.DEFAULT_STEPS
     window = max((step.pause for step in steps), default=0.0) or _GATE_WINDOW
     source = PrometheusSource(url, timeout=5.0)
@@ -377,9 +384,9 @@ def _canary_gate(args: argparse.Namespace, spec: DeploymentSpec) -> _Monitoring:
         raise
     gated = (
         f"each canary step is judged by the spec's monitoring conditions against "
-        f"Prometheus at {source.url}: over the last {window:g} s (never before the "
-        f"rollout's start), asked again every {limits.interval:g} s while it holds, aborted "
-        f"after {limits.deadline:g} s without a pass"
+        f"Prometheus at {hide_credentials(source.url)}: over the last {window:g} s (never "
+        f"before the rollout's start), asked again every {limits.interval:g} s while it "
+        f"holds, aborted after {limits.deadline:g} s without a pass"
     )
     return _Monitoring(gate=gate, policy=limits, gated=gated, close=source.close)
 
