@@ -80,13 +80,21 @@ import math
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._params import Interval, MappingOf, Options, Text, validate_params
+from modelship._params import (
+    Constraints,
+    Interval,
+    MappingOf,
+    Options,
+    Text,
+    check_parameters,
+    validate_params,
+)
 from modelship._rollback._conditions import check_stat, quantile_of
 from modelship._rollback._constraints import SECONDS, SLOT, TIME, require
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, as_clock
@@ -631,6 +639,8 @@ class DriftSource:
     'NoData'
     """
 
+    _parameter_constraints: ClassVar[Constraints] = {"retention": (None, SECONDS)}
+
     def __init__(
         self,
         *,
@@ -640,7 +650,7 @@ class DriftSource:
         retention: float | None = DEFAULT_RETENTION,
     ) -> None:
         require("slots", slots, None, MappingOf(SLOT, keys=SLOT))
-        require("retention", retention, None, SECONDS)
+        check_parameters(self, retention=retention)
         _check_options(options)
         self.slots = dict(slots or {})
         self.options = dict(options or {})
