@@ -188,6 +188,7 @@ VALID_CALLS: dict[str, tuple[Callable[..., Any], Any]] = {
     ),
     # modelship.monitor
     "modelship.monitor.CanaryMetric": (monitor.CanaryMetric, {"metric": "latency"}),
+    "modelship.monitor.DriftSource": (monitor.DriftSource, {"retention": 3600.0}),
     "modelship.monitor.OutcomeSource": (monitor.OutcomeSource, {}),
     "modelship.monitor.PrometheusSource": (
         monitor.PrometheusSource,
