@@ -241,3 +241,21 @@ def test_more_shapes_of_private_keys_and_tokens_are_refused(value: str) -> None:
 )
 def test_public_certificates_in_base64_and_dotted_names_are_kept(value: str) -> None:
     assert not is_secret("MY_VAR", value)
+
+
+def test_the_capture_example_leaves_the_environment_as_it_found_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The example set and then removed ``AWS_SECRET_ACCESS_KEY``: in a worker whose S3
+    fixtures had put moto's credentials there, every later S3 test met botocore's
+    ``PartialCredentialsError`` (a fresh run of the README's test command, stop 48)."""
+    import doctest
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    finder = doctest.DocTestFinder()
+    (example,) = finder.find(EnvironmentSnapshot.capture, "capture", globs={})
+    result = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS).run(example, out=lambda _: None)
+    assert result.failed == 0
+    assert os.environ.get("AWS_ACCESS_KEY_ID") == "testing"
+    assert os.environ.get("AWS_SECRET_ACCESS_KEY") == "testing"

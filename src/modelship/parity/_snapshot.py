@@ -426,11 +426,11 @@ class EnvironmentSnapshot:
         --------
         >>> import os
         >>> from modelship.parity import EnvironmentSnapshot
-        >>> os.environ["AWS_SECRET_ACCESS_KEY"] = "do-not-leak"
-        >>> snap = EnvironmentSnapshot.capture(env_allowlist=["AWS_*", "PATH"])
-        >>> "AWS_SECRET_ACCESS_KEY" in snap.env, "PATH" in snap.env
+        >>> os.environ["DOC_SNAPSHOT_API_SECRET"] = "do-not-leak"
+        >>> snap = EnvironmentSnapshot.capture(env_allowlist=["DOC_SNAPSHOT_*", "PATH"])
+        >>> "DOC_SNAPSHOT_API_SECRET" in snap.env, "PATH" in snap.env
         (False, True)
-        >>> del os.environ["AWS_SECRET_ACCESS_KEY"]
+        >>> del os.environ["DOC_SNAPSHOT_API_SECRET"]
         >>> EnvironmentSnapshot.capture(env_allowlist="OMP_*")
         Traceback (most recent call last):
         ...
