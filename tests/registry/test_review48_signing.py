@@ -338,3 +338,25 @@ def test_copy_registry_names_the_registry_whose_policy_is_damaged(
             ms.open_registry(str(dst), signing_key=KEY),
         )
     assert _files(dst) == before
+
+
+def test_a_download_whose_folders_another_failed_download_removed_makes_them_again(
+    reg: ms.Registry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Download A made ``new/sub``, download B found it there (so it is not B's), then A
+    failed and removed it, empty, before B created its temporary file: B raised
+    StoreError (FileNotFoundError). B makes the folders again, once."""
+    from modelship.registry import _download
+
+    target = tmp_path / "new" / "sub" / "model.bin"
+    target.parent.mkdir(parents=True)  # A's folders, found by B
+    made = _download.make_callback
+
+    def a_fails_now(*args: Any, **kwargs: Any) -> Any:  # between B's folders and its file
+        shutil.rmtree(tmp_path / "new")
+        monkeypatch.setattr(_download, "make_callback", made)
+        return made(*args, **kwargs)
+
+    monkeypatch.setattr(_download, "make_callback", a_fails_now)
+    reg.download("m", "1", target)
+    assert target.read_bytes() == BIG

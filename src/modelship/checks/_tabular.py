@@ -608,8 +608,9 @@ _MOST_DAYS = {"Y": 366, "M": 31}
 _INT64_MAX = int(np.iinfo(np.int64).max)
 
 
-def _timestamps(values: NDArray[Any], what: str = "a column") -> NDArray[np.float64]:
-    """Seconds since the epoch of a ``datetime64`` array, NaT as NaN.
+def epoch_seconds(values: NDArray[Any], what: str = "a column") -> NDArray[np.float64]:
+    """Seconds since the epoch of a ``datetime64`` array, NaT as NaN (shared with the
+    monitor's drift window, which reads logged time stamps the same way).
 
     The seconds are counted from the array's own unit: the usual route through
     ``datetime64[ns]`` wraps around outside 1677-09-21 to 2262-04-11 (9999-12-31 became
@@ -927,7 +928,7 @@ def make_column(
                 f"datetime column left out; declare kinds={{{name!r}: 'numeric'}} to compare "
                 "it as time stamps (seconds since the epoch)"
             )
-        seconds = _timestamps(stamps, f"column {name!r}")
+        seconds = epoch_seconds(stamps, f"column {name!r}")
         # The dtype's name, as for other dtypes: str() would write ">M8[D]" for big-endian.
         return Column(name=name, kind=kind, dtype=_dtype_name(stamps), values=seconds)
     dtype_kind = values.dtype.kind

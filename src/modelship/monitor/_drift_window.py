@@ -101,7 +101,7 @@ from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, 
 from modelship._shown import brief
 from modelship.checks import CheckResult, DataDrift, DriftProfile, PredictionDrift, Status
 from modelship.checks._drift import MIN_VALUES
-from modelship.checks._tabular import _TICKS_PER_SECOND  # datetime64 units shorter than 1 s
+from modelship.checks._tabular import epoch_seconds
 from modelship.errors import CheckInputError, ConfigError, EmptyData
 from modelship.monitor._outcomes import PAIR_SUM_TOLERANCE
 from modelship.monitor._timeindex import TimeIndex
@@ -212,7 +212,7 @@ def _missing(answers: npt.NDArray[Any]) -> int:
 
 
 def _epoch_seconds(value: Any) -> float:
-    """A logged row's timestamp as seconds since the epoch, exactly as given.
+    """A logged row's timestamp as seconds since the epoch, as the checks read dates.
 
     A number is read as seconds; ``np.datetime64`` of any unit and a ``datetime`` with a
     time zone are converted to them. A truth value, a duration and a ``datetime``
@@ -243,12 +243,10 @@ def _epoch_seconds(value: Any) -> float:
     if isinstance(value, np.datetime64):
         if np.isnat(value):
             raise ConfigError(f"timestamp {value!r} is NaT, not a time; {_EPOCH_SECONDS}")
-        unit, count = np.datetime_data(value.dtype)
-        per_second = _TICKS_PER_SECOND.get(unit)
-        if per_second is None:  # seconds or coarser (months and years are not fixed)
-            return float(value.astype("datetime64[s]").astype(np.int64))
-        whole, rest = divmod(int(value.astype(np.int64)) * int(count), per_second)
-        return float(whole) + rest / per_second
+        try:  # as the checks read a column of dates: from the value's own unit
+            return float(epoch_seconds(np.asarray([value]), "timestamp")[0])
+        except CheckInputError as exc:  # a count of years beyond int64's days
+            raise ConfigError(str(exc)) from exc
     if isinstance(value, dt.datetime):
         if value.tzinfo is None or value.utcoffset() is None:
             raise ConfigError(
@@ -803,7 +801,7 @@ class DriftSource:
 
         A ``timestamp`` is seconds since the epoch (a number, as the log writes it), an
         ``np.datetime64`` of any unit, or a ``datetime`` with a time zone; both are
-        converted to seconds exactly.
+        converted to seconds from their own unit.
 
         Raises
         ------
@@ -834,7 +832,7 @@ class DriftSource:
             return 0
         times = np.asarray(stamps, dtype=np.float64)
         latest = float(times.max())
-        now = self.now() if latest >= _SECONDS_BEYOND or self.retention is not None else 0.0
+        now = self.now()
         if latest >= _SECONDS_BEYOND and latest > now + _FUTURE_SLACK:
             # A time in ms, us or ns read as seconds: kept, it would be in no window ever.
             odd = (times >= _SECONDS_BEYOND) & (times > now + _FUTURE_SLACK)
@@ -917,16 +915,11 @@ class DriftSource:
         >>> DriftSource(now=0.0).load_prediction_log("memory://no-drift-rows-yet")
         0
         """
-        from modelship.deploy.serve._log import (
-            _filesystem,
-            batch_paths,
-            batch_rows,
-            given_options,
-        )
+        from modelship.deploy.serve._log import batch_rows, log_batches
 
-        fs, root = _filesystem(url, given_options(storage_options, "storage_options"))
-        paths = batch_paths(fs, root)  # oldest batch first, as read_prediction_log
+        fs, paths = log_batches(url, storage_options)  # oldest first, as read_prediction_log
         listed = set(paths)
+        # Two loads at once may both read a new batch: its rows are kept once (``_seen``).
         with self._lock:
             known = self._batches_read.get(url, set()) & listed  # forget removed batches
         rows: list[dict[str, Any]] = []
@@ -974,13 +967,13 @@ class DriftSource:
         True
         """
         _check_window(start, end)
-        self._check_retention(start, end)
+        self._note_window(start, end)
         window = self._check(kind, version=version, start=start, end=end)
         if window.dropped:
             raise ConfigError(window.why)
         return window.result
 
-    def _check_retention(self, start: float, end: float) -> None:
+    def _note_window(self, start: float, end: float) -> None:
         """Rows are kept as long as the longest window asked for, when longer than the
         retention: a policy's window of two hours against a retention of one was judged
         until the first rows were dropped, then ``NoData`` for ever (a drifted canary held
@@ -1078,7 +1071,7 @@ class DriftSource:
             profile's).
         """
         _check_window(start, end)
-        self._check_retention(start, end)
+        self._note_window(start, end)
         start, end = float(start), float(end)
         base, _, column = metric.partition(":")
         if base not in DRIFT_METRICS:

@@ -78,7 +78,7 @@ from modelship.registry._layout import (
 from modelship.registry._manifests import parse_manifest
 from modelship.registry._protocols import ReplacesBlobs, Store
 from modelship.registry._registry import Registry, signer_of, signing_key_of
-from modelship.registry._signing import KEY_ENV, UNCHECKED, Signer
+from modelship.registry._signing import KEY_ENV, UNCHECKED, Signer, damaged_policy
 from modelship.registry._slots import check_slot
 from modelship.registry._states import check_marker
 from modelship.registry._store import FsspecStore
@@ -327,23 +327,20 @@ def _keyless_copy_of_signed(src: Registry, dst: Registry) -> bool:
 def _refuse_other_key(src: Registry, dst: Registry) -> None:
     """Refuse, before anything is written (before ``dst`` records its own policy), a copy
     of a signed registry into one that signs with another key: its readers could not
-    read the copied versions (and the source's policy would not be recorded there)."""
-    if not _signed(src.store) or not _other_key(src, dst):
+    read the copied versions (and the source's policy would not be recorded there). A
+    damaged policy is no key's: the error names its registry instead."""
+    if not _signed(src.store):
         return
-    # A damaged policy is no key's: say which, not that the keys differ.
-    for registry in (src, dst):
-        try:
-            policy = registry.store.read(SIGNING_POLICY)
-        except FileNotFoundError:
-            continue
-        damage = Signer.policy_damage(policy)
+    policy = src.store.read(SIGNING_POLICY)
+    theirs: bytes | None = None
+    with contextlib.suppress(FileNotFoundError):
+        theirs = dst.store.read(SIGNING_POLICY)
+    if not _other_key(src, dst, policy, theirs):
+        return
+    for registry, read in ((src, policy), (dst, theirs)):
+        damage = None if read is None else Signer.policy_damage(read)
         if damage is not None:
-            raise IntegrityError(
-                f"the signing policy ({SIGNING_POLICY}) of the registry at "
-                f"{hide_credentials(registry.url)} is damaged: {damage}; nothing was "
-                "copied. Restore it from a backup or from a copy of that registry (the "
-                f"{SIGNING_POLICY} of any registry that signs with the same key also serves)"
-            )
+            raise damaged_policy(registry.url, damage, "nothing was copied")
     raise ConfigError(
         f"{hide_credentials(src.url)} and {hide_credentials(dst.url)} sign with different "
         f"keys: the destination's key does not accept the source's signatures "
@@ -353,16 +350,11 @@ def _refuse_other_key(src: Registry, dst: Registry) -> None:
     )
 
 
-def _other_key(src: Registry, dst: Registry) -> bool:
+def _other_key(src: Registry, dst: Registry, policy: bytes, theirs: bytes | None) -> bool:
     """Whether ``dst`` signs with another key than signed ``src``, as far as a key held
-    by either handle tells: the source's policy checked with the destination's key, or
-    the destination's policy with the source's. (A policy is signed with its registry's
-    key; neither handle holding one, the policies themselves cannot tell.)"""
-    policy = src.store.read(SIGNING_POLICY)
-    try:
-        theirs: bytes | None = dst.store.read(SIGNING_POLICY)
-    except FileNotFoundError:
-        theirs = None
+    by either handle tells: the source's ``policy`` checked with the destination's key, or
+    the destination's (``theirs``) with the source's. (A policy is signed with its
+    registry's key; neither handle holding one, the policies themselves cannot tell.)"""
     checks = [(signing_key_of(dst), policy), (signing_key_of(src), theirs)]
     return any(
         key is not None and doc is not None and not Signer(key).signs_policy(doc)

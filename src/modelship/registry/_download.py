@@ -127,6 +127,20 @@ def _make_folders(folder: Path, created: list[Path]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
 
 
+def _create(temporary: Path, created: list[Path]) -> int:
+    """Create ``temporary`` exclusively; its descriptor. Its folder may have been made by
+    another download that then failed and removed it (empty, as this one found it): it
+    is made again, once (recorded in ``created``); a second loss is an error."""
+    # 0o666 less the umask, as open() and the shell's `>` create a file (0644 under umask
+    # 022); os.open's default, 0o777, would publish an executable model file.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    try:
+        return os.open(temporary, flags, 0o666)
+    except FileNotFoundError:
+        _make_folders(temporary.parent, created)
+        return os.open(temporary, flags, 0o666)
+
+
 def _remove_folders(created: list[Path]) -> None:
     """Remove the folders of ``created`` (outermost first), deepest first, each only if
     it is empty; one that is not (another writer's file), or cannot be removed, stays."""
@@ -230,10 +244,7 @@ def download_artifact(  # noqa: PLR0913 - the blob, where to write it, and two d
     # Exclusive create, in the destination's folder: a rename away from being published.
     temporary = destination.parent / _temporary_name(destination.name)
     try:
-        # 0o666 less the umask, as open() and the shell's `>` create a file (0644 under
-        # umask 022); os.open's default, 0o777, would publish an executable model file.
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
-        fd = os.open(temporary, flags, 0o666)
+        fd = _create(temporary, created)
         with os.fdopen(fd, "wb") as out, open_blob(store, ref, what) as src:
             # One byte past the recorded size finds a blob that grew.
             hexdigest, size = hash_stream(src, callback, out.write, limit=ref.size + 1)

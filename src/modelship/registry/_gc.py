@@ -75,7 +75,6 @@ reuses, run after the registration's blob check, leaves it committed without the
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import math
 import re
@@ -219,10 +218,7 @@ def in_flight(store: Store, key: str, doc: Mapping[str, Any], cutoff: float) -> 
     >>> in_flight(store, "gone", {}, cutoff)
     True
     """
-    try:
-        if store.modified(key) >= cutoff:
-            return True
-    except FileNotFoundError:
+    if not _older(store, key, cutoff):  # young in the store, or gone since it was read
         return True
     at = _written(doc)
     return at is not None and cutoff <= at <= time.time() + _AHEAD
@@ -344,8 +340,8 @@ def _copies_in_flight(store: Store, cutoff: float) -> set[str]:
 def _mark_doc(data: bytes | None) -> Mapping[str, Any]:
     """A copy mark's document; empty if it is gone or not one (its store time decides)."""
     try:
-        doc = json.loads(data) if data is not None else {}
-    except ValueError:
+        doc = parse_json(data, "a copy mark") if data is not None else {}
+    except IntegrityError:  # not JSON, too large, a number not finite
         return {}
     return doc if isinstance(doc, dict) else {}
 

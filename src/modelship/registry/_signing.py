@@ -47,7 +47,7 @@ KEY_ENV = "MODELSHIP_SIGNING_KEY"
 """The environment variable the command line reads the signing key from."""
 _POLICY_FORMAT = 1
 _PREFIX = "hmac-sha256:"
-_SIGNATURE = re.compile(r"hmac-sha256:[0-9a-f]{64}")
+_SIGNATURE = re.compile(re.escape(_PREFIX) + "[0-9a-f]{64}")
 """The form of every signature a key makes (:meth:`Signer._hmac`)."""
 
 
@@ -321,16 +321,7 @@ class Signer:
         if damage is not None:
             # No key made it: blaming this handle's key would send its holder looking for
             # another key, when the document is what changed.
-            raise IntegrityError(
-                f"the signing policy ({SIGNING_POLICY}) of the registry at {url} is "
-                f"damaged: {damage}. It is written once, at the first signed write, and "
-                "never rewritten, so it was changed or cut short since; this handle writes "
-                f"nothing. Restore {SIGNING_POLICY} from a backup or from a copy of this "
-                f"registry (copy_registry copies it unchanged); the {SIGNING_POLICY} of any "
-                "registry that signs with the same key also serves. Deleting it does not: a "
-                "registry holding models and no policy refuses signed writes. Reading with "
-                "the key still checks each document on its own"
-            )
+            raise damaged_policy(store.url, damage, "this handle writes nothing")
         # The registry's key is required and this is not it: a configuration to fix
         # (exit 2 on the command line), not a document that failed to verify.
         raise SigningKeyRequired(
@@ -355,6 +346,27 @@ class Signer:
         except FileExistsError:
             self._check_policy_key(store, store.read(SIGNING_POLICY))
         self._recorded = True
+
+
+def damaged_policy(url: str, damage: str, done: str) -> IntegrityError:
+    """The error for a stored signing policy no key made (:meth:`Signer.policy_damage`
+    says ``damage``) in the registry at ``url``, after ``done`` (what was not done).
+
+    Examples
+    --------
+    >>> print(damaged_policy("/r", "it is not valid JSON", "nothing was copied"))
+    the signing policy (signing.json) of the registry at /r is damaged: it is not valid ...
+    """
+    return IntegrityError(
+        f"the signing policy ({SIGNING_POLICY}) of the registry at {hide_credentials(url)} "
+        f"is damaged: {damage}. It is written once, at the first signed write, and never "
+        f"rewritten, so it was changed or cut short since; {done}. Restore "
+        f"{SIGNING_POLICY} from a backup or from a copy of this registry (copy_registry "
+        f"copies it unchanged); the {SIGNING_POLICY} of any registry that signs with the "
+        "same key also serves. Deleting it does not: a registry holding models and no "
+        "policy refuses signed writes. Reading with the key still checks each document on "
+        "its own"
+    )
 
 
 def _unreadable(refusal: str) -> str:

@@ -1373,6 +1373,14 @@ _FIELDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
 }
 
 
+def log_batches(url: str, storage_options: dict[str, Any] | None = None) -> tuple[Any, list[str]]:
+    """The file system of the prediction log at ``url`` and its published batch files,
+    oldest first (:func:`batch_paths`): what :func:`read_prediction_log` reads, and what a
+    reader that remembers the batches it has read lists (``DriftSource``)."""
+    fs, root = _filesystem(url, given_options(storage_options, "storage_options"))
+    return fs, batch_paths(fs, root)
+
+
 def batch_paths(fs: Any, root: str) -> list[str]:
     """The published batch files under ``root``, oldest first (their names sort by time;
     a temporary file, named with a leading dot, is not one); none for no folder."""
@@ -1406,11 +1414,6 @@ def batch_rows(fs: Any, path: str) -> list[dict[str, Any]] | None:
     ]
 
 
-def _iter_rows(fs: Any, root: str) -> Iterator[dict[str, Any]]:
-    for path in batch_paths(fs, root):
-        yield from batch_rows(fs, path) or ()
-
-
 def read_prediction_log(
     url: str, *, storage_options: dict[str, Any] | None = None
 ) -> list[dict[str, Any]]:
@@ -1428,5 +1431,5 @@ def read_prediction_log(
     >>> read_prediction_log("memory://no-predictions-yet")
     []
     """
-    fs, root = _filesystem(url, given_options(storage_options, "storage_options"))
-    return list(_iter_rows(fs, root))
+    fs, paths = log_batches(url, storage_options)
+    return [row for path in paths for row in batch_rows(fs, path) or ()]
