@@ -60,7 +60,8 @@ def _usable_cores() -> int:
 #: on 2 cores), so the tests that start real servers do not depend on a quiet machine.
 #: ``--dist worksteal``: a worker that runs out of tests takes half of the queue of the
 #: busiest one, where ``load`` left queued tests on their worker (a run ended with one
-#: worker alone on its queue for 190 s); the long tests run first (tests/conftest.py).
+#: worker alone on its queue for 190 s: the benchmarks' smoke runs and the examples,
+#: collected last).
 WORKERS = ("--numprocesses", str(min(4, _usable_cores() + 1)), "--dist", "worksteal")
 
 

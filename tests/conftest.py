@@ -26,37 +26,6 @@ def require(what: str, reason: str) -> None:
     pytest.skip(f"{what} missing: {reason}")
 
 
-#: Files whose tests take the longest (each over ~15 s on the 2-core CI machine, where the
-#: whole suite runs in about 15 minutes), beside the tests marked ``slow``: they run first,
-#: so that the run does not end with one worker on a long test while the others idle (a
-#: measured run ended with one worker alone for 190 s on the benchmarks' smoke runs and
-#: the examples, collected last). ``nox -s tests`` also lets idle workers take queued tests
-#: from busy ones (``--dist worksteal``, noxfile.py).
-LONG_FIRST = (
-    "tests/test_benchmarks_smoke.py",
-    "tests/test_examples.py",
-    "tests/test_journey_review38.py",
-    "tests/test_review_outputs.py",
-    "tests/registry/test_crash.py",
-    "tests/registry/test_concurrency.py",
-    "tests/registry/test_store_fuzz.py",
-    "tests/registry/test_review_store_suite_snippet.py",
-    "tests/registry/test_typing.py",
-    "tests/typing/",
-    "tests/deploy/test_serve_benchmark.py",
-    "tests/checks/test_parquet_exit.py",
-)
-
-
-def _runs_long(item: pytest.Item) -> bool:
-    return item.get_closest_marker("slow") is not None or item.nodeid.startswith(LONG_FIRST)
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Run the long tests first (:data:`LONG_FIRST`), each group in collection order."""
-    items.sort(key=lambda item: not _runs_long(item))  # stable: the rest keep their order
-
-
 #: Top-level modules that a test may ``pytest.importorskip`` and that CI may lack. Every
 #: module importorskip'd today (pandas, pyarrow, polars, uvicorn, s3fs, fsspec, yaml,
 #: scipy, packaging) comes with the ``test`` extra that ``nox -s tests`` and
