@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -226,3 +227,30 @@ def test_a_second_ctrl_c_while_a_full_pipe_is_flushed_still_exits_130(tmp_path: 
     done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert done.returncode == 130, done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_schema_from_a_newer_modelship_keeps_its_own_advice(tmp_path: Path) -> None:
+    """The wrapper that names the file said a valid schema written by a newer modelship
+    "is not a schema ... give a schema file written by Schema.to_json", where the user
+    needs to upgrade."""
+    from modelship.checks import Schema
+
+    frame = {"x": [1.0, 2.0, 3.0]}
+    document = json.loads(Schema.infer(frame).to_json())
+    document["schema_version"] = 99
+    future = tmp_path / "future.json"
+    future.write_text(json.dumps(document))
+    data = tmp_path / "ref.csv"
+    data.write_text("x\n1.0\n2.0\n")
+    done = subprocess.run(
+        [
+            *(sys.executable, "-m", "modelship", "check", "schema"),
+            *("--schema-file", str(future), "--current", str(data)),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "is not a schema" not in done.stdout + done.stderr
+    assert "newer" in done.stdout + done.stderr

@@ -255,6 +255,10 @@ def seconds(text: str) -> float:
     Traceback (most recent call last):
     ...
     argparse.ArgumentTypeError: 'nan' is not a number of seconds >= 0 (give e.g. 30)
+    >>> seconds("\u0663\u0660")  # Arabic-Indic digits: read by float(), refused here
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: '٣٠' is not a number of seconds >= 0 (give e.g. 30)
     """
     return _seconds(text, above_zero=False)
 
@@ -276,7 +280,8 @@ def positive_seconds(text: str) -> float:
 
 def _seconds(text: str, *, above_zero: bool) -> float:
     try:
-        value = float(text)
+        # ASCII only, as the spec's durations: float() also reads other scripts' digits.
+        value = float(text) if text.isascii() else math.nan
     except ValueError:
         value = math.nan
     if math.isfinite(value) and (value > 0 or (value == 0 and not above_zero)):

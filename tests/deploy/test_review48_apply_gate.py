@@ -276,6 +276,10 @@ def test_prometheus_credentials_are_never_shown(
         assert monitoring.gated is not None
         assert "s3cret" not in monitoring.gated
         assert "***@127.0.0.1:9" in monitoring.gated
+        # Steps of 0.2 s: the window is 60 s at least (Prometheus answers nothing over a
+        # window of fewer than two scrapes), asked again every 0.2 s.
+        assert "over the last 60 s" in monitoring.gated
+        assert "asked again every 0.2 s" in monitoring.gated
     finally:
         if monitoring.close is not None:
             monitoring.close()

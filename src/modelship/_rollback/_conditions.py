@@ -49,12 +49,13 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import decimal
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any, Literal
 
@@ -75,6 +76,8 @@ __all__ = [
     "Condition",
     "check_stat",
     "quantile_of",
+    "reading_a_log",
+    "reading_log",
 ]
 
 #: The statistics a condition may use besides percentiles (``p50``, ``p95``, ``p99.9``).
@@ -252,6 +255,29 @@ def _nearest_limit(baseline: float, delta: float, *, percent: bool, rounded: flo
 _READING_LOG: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "modelship_reading_log", default=False
 )
+
+
+@contextlib.contextmanager
+def reading_log() -> Iterator[None]:
+    """While a decision log's policy is read: rules added after logs were written (a
+    fraction limit beyond 1, a count that can never hold) do not refuse it.
+
+    Examples
+    --------
+    >>> with reading_log():
+    ...     Condition(metric="error_rate", op=">", threshold=5.0).threshold
+    5.0
+    """
+    token = _READING_LOG.set(True)
+    try:
+        yield
+    finally:
+        _READING_LOG.reset(token)
+
+
+def reading_a_log() -> bool:
+    """Whether a decision log's policy is being read (:func:`reading_log`)."""
+    return _READING_LOG.get()
 
 
 def _fraction_misread(

@@ -57,7 +57,7 @@ from modelship._params import (
     check_parameters,
     validate_params,
 )
-from modelship._rollback._conditions import _READING_LOG, Condition, quantile_of
+from modelship._rollback._conditions import Condition, quantile_of, reading_a_log, reading_log
 from modelship._rollback._constraints import (
     COUNT,
     KNOWN_METRICS,
@@ -669,7 +669,7 @@ class RollbackPolicy:
     def __attrs_post_init__(self) -> None:
         if not self.conditions:
             raise ConfigError("a rollback policy needs at least one condition")
-        if not _READING_LOG.get():  # a log written before the rule is still read
+        if not reading_a_log():  # a log written before the rule is still read
             for condition in self.conditions:
                 _refuse_unreachable_count(condition)
         if self.failure_limit is None and self.consecutive_failure_limit is None:
@@ -1633,11 +1633,8 @@ def _recorded_policy(data: Mapping[str, Any]) -> RollbackPolicy:
     condition that can never hold, as writers before it was refused allowed."""
     metrics = data.get("metrics", [])
     require("monitoring.metrics", metrics, _RECORDED_METRICS)
-    reading = _READING_LOG.set(True)
-    try:
+    with reading_log():
         policy = RollbackPolicy.from_dict({**data, "metrics": []})
-    finally:
-        _READING_LOG.reset(reading)
     # The one field the constructor would refuse; the policy is otherwise checked whole.
     object.__setattr__(policy, "metrics", tuple(metrics))
     return policy

@@ -43,6 +43,7 @@ __all__ = [
     "CsvTable",
     "add_output_options",
     "given",
+    "not_a_document",
     "print_text",
     "read_bytes",
     "read_table",
@@ -50,6 +51,7 @@ __all__ = [
     "refused_paths",
     "run_and_report",
     "same_file",
+    "unreadable",
     "write_report",
 ]
 
@@ -367,42 +369,45 @@ def read_bytes(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     except ModelshipError:  # already says what is wrong (a storage option that is not valid)
         raise
     except OSError as exc:
-        raise _unreadable(text, exc, what_to_do) from exc
+        raise unreadable(text, exc, what_to_do) from exc
     except Exception as exc:  # a storage layer's own errors: one line, never a traceback
-        raise _unreadable(text, exc, what_to_do, typed=True) from exc
+        raise unreadable(text, exc, what_to_do, typed=True) from exc
     return data
 
 
-def unreadable(path: str, exc: Exception, what_to_do: str = "check the path") -> ConfigError:
-    """The error for an input file that cannot be read, as every command words it:
-    ``cannot read PATH: reason; check the path``.
-
-    Examples
-    --------
-    >>> print(unreadable("nope.json", FileNotFoundError(2, "No such file or directory")))
-    cannot read nope.json: No such file or directory; check the path
-    """
-    return _unreadable(path, exc, what_to_do)
-
-
-def not_a_document(path: str, exc: ModelshipError, what: str, writer: str) -> ConfigError:
-    """The error for an input file that was read but is not the document it should be
-    (``what``): the file, what is wrong with it, and what writes one (``writer``).
+def not_a_document(
+    path: str, data: bytes, exc: ModelshipError, what: str, writer: str
+) -> ConfigError:
+    """The error for an input file (``data``) that was read and refused as a ``what``:
+    the file and why; when it is not even a JSON object (a CSV given by mistake, an empty
+    file), that it is not one and what writes one (``writer``). A document of the right
+    kind that is refused (written by a newer modelship) keeps its own advice.
 
     Examples
     --------
     >>> bad = ConfigError("the schema is not valid JSON: Expecting value: line 1 column 1")
-    >>> print(not_a_document("empty.csv", bad, "schema", "Schema.to_json"))
+    >>> print(not_a_document("empty.csv", b"", bad, "schema", "Schema.to_json"))
     empty.csv is not a schema (the schema is not valid JSON: ...): give a schema file ...
+    >>> newer = ConfigError("schema_version 99 is newer than the 1 this modelship reads")
+    >>> print(not_a_document("s.json", b'{"schema_version": 99}', newer, "schema", "x"))
+    s.json: schema_version 99 is newer than the 1 this modelship reads
     """
     reason = printable(" ".join(hide_credentials(str(exc)).split()))
+    try:
+        an_object = isinstance(json.loads(data), dict)
+    except (ValueError, RecursionError):
+        an_object = False
+    if an_object:
+        return ConfigError(f"{hide_credentials(path)}: {reason}")
     return ConfigError(
         f"{hide_credentials(path)} is not a {what} ({reason}): give a {what} file written by "
         f"{writer}"
     )
 
 
-def _unreadable(path: str, exc: Exception, what_to_do: str, *, typed: bool = False) -> ConfigError:
+def unreadable(
+    path: str, exc: Exception, what_to_do: str = "check the path", *, typed: bool = False
+) -> ConfigError:
     """The error for an input file that cannot be read: the file, the reason, what to do.
 
     ``typed`` puts the exception's type before its message, for errors whose message
@@ -415,8 +420,10 @@ def _unreadable(path: str, exc: Exception, what_to_do: str, *, typed: bool = Fal
     --------
     >>> refused = FileNotFoundError("https://ci:t0ken@host/a.csv")
     >>> refused.__cause__ = ConnectionRefusedError("no")
-    >>> print(_unreadable("https://ci:t0ken@host/a.csv", refused, "check it"))
+    >>> print(unreadable("https://ci:t0ken@host/a.csv", refused, "check it"))
     cannot read https://***@host/a.csv: FileNotFoundError (ConnectionRefusedError: no); check it
+    >>> print(unreadable("nope.json", FileNotFoundError(2, "No such file or directory")))
+    cannot read nope.json: No such file or directory; check the path
     """
     reason = _reason(path, exc)
     if not reason:
@@ -500,7 +507,7 @@ def read_table(
             _check_npy_size(data)
             return np.load(io.BytesIO(data), allow_pickle=False)
         except (ValueError, EOFError) as exc:
-            raise _unreadable(
+            raise unreadable(
                 name, exc, "check that it is a .npy file written by numpy.save"
             ) from exc
     if suffix == ".csv":
@@ -520,12 +527,12 @@ def read_table(
         # field references, which does not say what is wrong with the file.
         names = pq.read_schema(pa.BufferReader(buffer)).names
     except arrow_errors as exc:
-        raise _unreadable(name, exc, "check that it is a complete Parquet file") from exc
+        raise unreadable(name, exc, "check that it is a complete Parquet file") from exc
     _refuse_duplicates(shown, names)
     try:
         table = pq.read_table(pa.BufferReader(buffer))
     except arrow_errors as exc:
-        raise _unreadable(name, exc, "check that it is a complete Parquet file") from exc
+        raise unreadable(name, exc, "check that it is a complete Parquet file") from exc
     kept = set(keep)
     index = [column for column in _pandas_index_columns(table) if column not in kept]
     return table.drop_columns(index) if index else table

@@ -9,7 +9,6 @@ are measured on the same batches and judged against budgets.
 
 from __future__ import annotations
 
-import decimal
 import enum
 import io
 import math
@@ -18,7 +17,6 @@ import pickle
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 import attrs
@@ -1712,8 +1710,8 @@ def _exceeded(
 ) -> dict[str, str]:
     """The budgets broken, each with a sentence. A budget is "at most": a figure at its
     limit, or within rounding of it (:data:`ROUNDING_TOLERANCE`, as the metric gate
-    allows), keeps it. A factor's limit is the factor as written times the baseline's
-    figure (``1.15`` x 100 bytes is 115, not the float product 114.99999999999999).
+    allows), keeps it: ``1.15`` x 100 bytes (the float product 114.99999999999999) holds
+    115 bytes, and the limit is shown with the digits that show the ``>``.
 
     Examples
     --------
@@ -1738,7 +1736,7 @@ def _exceeded(
             shown_budget = _factor(budget) if relative else amount(budget)
             out[key] = f"{what} unknown (the model cannot be pickled), budget {shown_budget}"
             continue
-        limit = _times(budget, reference) if relative and reference is not None else budget
+        limit = budget * reference if relative and reference is not None else budget
         slack = ROUNDING_TOLERANCE * max(abs(value), abs(limit))
         if value > limit + slack:
             # Bytes print exactly, other figures with the digits that show the ">".
@@ -1749,19 +1747,6 @@ def _exceeded(
                 else ""
             )
     return out
-
-
-def _times(factor: float, reference: float) -> float:
-    """``factor`` as written (its shortest decimal) times ``reference``, rounded once:
-    ``1.15`` x 100 is 115.0, where the float product is 114.99999999999999.
-
-    >>> _times(1.15, 100.0), 1.15 * 100.0
-    (115.0, 114.99999999999999)
-    """
-    if not (math.isfinite(factor) and math.isfinite(reference)):
-        return factor * reference
-    with decimal.localcontext(decimal.Context(prec=40)):  # exact: two 17-digit factors
-        return float(Decimal(repr(float(factor))) * Decimal(repr(float(reference))))
 
 
 def _factor(budget: float) -> str:

@@ -94,8 +94,8 @@ from modelship._cli_common import (
     open_cli_registry,
     positive_seconds,
     reopen_closed_stdio,
+    say,
     seconds,
-    silence_stderr,
     silence_stdout,
 )
 from modelship._names import check_alias
@@ -253,7 +253,9 @@ def _spec(
     return attrs.evolve(spec, strategy=strategy, steps=steps)
 
 
-#: The window and re-evaluation interval of a canary gate whose steps all pause 0 s.
+#: The shortest window of a canary gate (and its re-evaluation interval when every step
+#: pauses 0 s): Prometheus answers no rate or quantile over a window holding fewer than
+#: two scrapes, so a gate over a 0.2 s pause would hold on no data until its deadline.
 _GATE_WINDOW = 60.0
 #: The longest interval between two evaluations of a canary gate that holds.
 _GATE_INTERVAL = 30.0
@@ -277,18 +279,18 @@ class _Monitoring:
     close: Callable[[], None] = lambda: None
 
 
-def _gate_policy(policy: RollbackPolicy, window: float) -> GatePolicy:
+def _gate_policy(policy: RollbackPolicy, pause: float) -> GatePolicy:
     """The :class:`GatePolicy` that applies ``policy``'s limits to a canary analysis.
 
     A rollback policy's limits count what is *tolerated* (``failure_limit: 0``, the first
     failure rolls back); a gate policy's, what aborts: one more. Its ``deadline`` is the
     analysis deadline (``null``, hold forever, is the gate policy's default 600 s: a canary
     held forever would never end its rollout). A gate that holds is asked again every
-    ``window`` seconds, at most every 30 s.
+    ``pause`` seconds (the longest step's), at most every 30 s.
     """
     deadline = policy.deadline if policy.deadline is not None else GatePolicy().deadline
     return GatePolicy(
-        interval=min(window, _GATE_INTERVAL),
+        interval=min(pause, _GATE_INTERVAL),
         deadline=min(deadline, MAX_SECONDS),
         max_consecutive_errors=policy.error_limit + 1,
         failure_limit=None if policy.failure_limit is None else policy.failure_limit + 1,
@@ -374,11 +376,12 @@ def _canary_gate(args: argparse.Namespace, spec: DeploymentSpec) -> _Monitoring:
             "failure_limit instead, or run `modelship monitor watch` beside apply"
         )
     steps = spec.steps or Canary.DEFAULT_STEPS
-    window = max((step.pause for step in steps), default=0.0) or _GATE_WINDOW
+    pause = max((step.pause for step in steps), default=0.0) or _GATE_WINDOW
+    window = max(pause, _GATE_WINDOW)
     source = PrometheusSource(url, timeout=5.0)
     try:
         gate = policy_gate(source, policy, window=window)
-        limits = _gate_policy(policy, window)
+        limits = _gate_policy(policy, pause)
     except BaseException:
         source.close()
         raise
@@ -430,7 +433,6 @@ class _SlotAddresses:
     def __init__(self, dep: object) -> None:
         self._dep = dep if isinstance(dep, _AddressesSlots) else None
         self._said: dict[str, tuple[str, str]] = {}  # slot -> (url, version)
-        self._quiet = False  # standard error's reader has gone: nothing more is said
 
     def look(self) -> list[dict[str, Any]] | None:
         """Each ready slot (its state and ``url``), after saying what changed; None for a
@@ -462,21 +464,10 @@ class _SlotAddresses:
         return slots
 
     def _say(self, line: str) -> None:
-        """One line on stderr, unless its reader has gone.
-
-        The lines are for a person watching; ``apply`` is a server, and a reader gone
-        (``apply ... 2>&1 | head -n 1``) or a stream closed must not stop it, nor the
-        rollout saved after a look. Once a write failed, standard error is pointed at
-        the null device, so that what else is written there, and the interpreter's final
-        flush, go nowhere instead of failing again.
-        """
-        if self._quiet:
-            return
-        try:
-            print(f"modelship deploy: {line}", file=sys.stderr, flush=True)
-        except (OSError, ValueError):  # BrokenPipeError, any failed write, a closed stream
-            self._quiet = True
-            silence_stderr()
+        """One line on stderr (:func:`~modelship._cli_common.say`): for a person watching;
+        ``apply`` is a server, and a reader gone (``apply ... 2>&1 | head -n 1``) or a
+        stream closed stops neither it nor the rollout saved after a look."""
+        say(f"modelship deploy: {line}")
 
 
 def _serving_event(data: dict[str, Any], addresses: _SlotAddresses) -> None:
@@ -724,10 +715,7 @@ def _cmd_apply(args: argparse.Namespace) -> int:
     try:
         said = monitoring.note if monitoring.note is not None else monitoring.gated
         if said is not None:
-            try:
-                print(f"modelship deploy: {said}", file=sys.stderr, flush=True)
-            except (OSError, ValueError):  # its reader has gone: apply serves all the same
-                silence_stderr()
+            say(f"modelship deploy: {said}")  # a reader gone: apply serves all the same
         args.monitoring_note = monitoring.note
         return _run_apply(args, reg, (file, spec), version, monitoring)
     finally:
@@ -768,13 +756,12 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
     *,
     dep: LocalDeployer,
     signals: _Signals,
-    monitoring: _Monitoring | None = None,
+    monitoring: _Monitoring,
 ) -> int:
     """Deploy ``version`` on ``dep`` with ``specs`` (the ``--spec`` file read, and its
     spec for ``version``), then follow the alias (see :func:`_follow`); the exit code.
 
-    ``monitoring``: the canary gate and its limits (:func:`_canary_gate`); None, none."""
-    monitoring = monitoring if monitoring is not None else _Monitoring()
+    ``monitoring``: the canary gate and its limits, if any (:func:`_canary_gate`)."""
     file, spec = specs
     addresses = _SlotAddresses(dep)
     # Each decision of a rollout is saved: a look then says a slot newly ready (a canary

@@ -26,13 +26,13 @@ from modelship.checks.stats._columns import (
 from modelship.checks.stats._proportions import check_count
 from modelship.errors import CheckInputError, EmptyData
 
-# Bins beyond which a binned statistic refuses. Memory no longer grows with the bins asked
-# for (a sample of n values has at most n - 1 distinct quantile edges, and the edges are
-# computed for at most n bins), so this bound catches a slip (bins=10**12 for 100 values)
-# with a clear error rather than guarding memory. A million is generous: each bin then
-# holds a millionth of the reference, a hundredth of the default eps floor (1e-4) that an
-# empty bin's proportion is raised to, and the chi-squared reading of the no-drift critical
-# value wants about five reference values per bin, so five million rows to fill them.
+#: Bins beyond which a binned statistic refuses. Memory no longer grows with the bins asked
+#: for (a sample of n values has at most n - 1 distinct quantile edges, and the edges are
+#: computed for at most n bins), so this bound catches a slip (bins=10**12 for 100 values)
+#: with a clear error rather than guarding memory. A million is generous: each bin then
+#: holds a millionth of the reference, a hundredth of the default eps floor (1e-4) that an
+#: empty bin's proportion is raised to, and the chi-squared reading of the no-drift critical
+#: value wants about five reference values per bin, so five million rows to fill them.
 MAX_BINS = 1_000_000
 
 
