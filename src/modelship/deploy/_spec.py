@@ -87,6 +87,9 @@ DEFAULT_PORT = 8080
 """The port ``modelship serve`` listens on when a container does not name one."""
 
 MAX_DEPTH = 32
+# A whole-value reference longer than this is not read as a number (int() refuses more than
+# 4,300 digits; no field takes a number this long): it stays text, and its field says so.
+_MAX_INT_TEXT = 100
 """Nesting a document may have (a spec needs 5)."""
 
 MAX_FILE_BYTES = 2**20
@@ -113,6 +116,12 @@ _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 _VARIABLE = re.compile(r"\$\$|\$\{(?P<body>[^}]*)\}|\$\{")
 _VARIABLE_BODY = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>.*))?", re.S)
+# The scalars of YAML 1.2's core schema a whole-value reference may stand for (ASCII digits:
+# "\d" would read other scripts' digits): an integer, a decimal number, true or false.
+_YAML_INT = re.compile(r"[-+]?[0-9]+")
+_YAML_FLOAT = re.compile(r"[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?")
+_YAML_BOOL = {"true": True, "True": True, "TRUE": True}
+_YAML_BOOL.update({"false": False, "False": False, "FALSE": False})
 
 
 class Strategy(enum.Enum):
@@ -619,6 +628,9 @@ class Monitoring:
 # The keys of a monitoring section that belong to the rollback policy (its conditions and
 # limits): a section holding any of them is read by RollbackPolicy.from_dict.
 _POLICY_KEYS = frozenset(f.name for f in attrs.fields(RollbackPolicy)) - {"enabled", "metrics"}
+_POLICY_SCALARS = frozenset(
+    {"enabled", "failure_limit", "consecutive_failure_limit", "error_limit", "deadline"}
+)
 
 
 def _strategy(value: Any) -> Strategy:
@@ -748,8 +760,9 @@ class DeploymentSpec:
         """
         _check_reading(variables, environ)
         lookup = _lookup(variables, environ)
-        document = substitute(data, lookup)
-        return _Reader().spec(document)
+        substitution = _Substitution(lookup, "")
+        document = substitution.visit(data, ())
+        return _Reader(substitution.whole).spec(document)
 
     @classmethod
     def from_file(
@@ -900,6 +913,10 @@ class _Substitution:
         self.prefix = prefix
         self.values = MAX_VALUES
         self.chars = MAX_SUBSTITUTED_BYTES
+        #: The path of each value that was one reference and nothing else
+        #: (``replicas: ${N}``), and that reference: the reader may read its text as YAML
+        #: reads a number or true/false written in the file.
+        self.whole: dict[str, str] = {}
 
     def visit(self, data: Any, keys: tuple[Any, ...]) -> Any:
         self.values -= 1
@@ -924,7 +941,13 @@ class _Substitution:
             return [self.visit(v, (*keys, _At(i))) for i, v in enumerate(data)]
         if not isinstance(data, str):
             return data
-        result = _VARIABLE.sub(lambda m: self.replace(m, data, keys), data) if "$" in data else data
+        if "$" not in data:
+            result = data
+        else:
+            result = _VARIABLE.sub(lambda m: self.replace(m, data, keys), data)
+            whole = _VARIABLE.fullmatch(data)
+            if whole is not None and whole.group("body") is not None:
+                self.whole[self.path(keys)] = data
         # A YAML alias shares one string, but each substitution makes a copy (3,000 aliases
         # of a 300 KB text held 860 MiB), and whoever reads the document reads the text once
         # for each place it appears (2,000 aliases of a 700,000-character condition took 13 s
@@ -1032,10 +1055,38 @@ def parse_duration(value: Any) -> float:
 
 
 class _Reader:
-    """Builds the records from a document, prefixing every error with its field's path."""
+    """Builds the records from a document, prefixing every error with its field's path.
 
-    def __init__(self) -> None:
+    ``whole`` holds the paths of the values that were one ``${...}`` reference and nothing
+    else (``replicas: ${REPLICAS}``). Substitution makes text, so such a value is read as
+    the same text written in the file would be: where a field refuses the text, its YAML
+    reading (an integer, a decimal number, true or false) is given instead.
+    """
+
+    def __init__(self, whole: Mapping[str, str] | None = None) -> None:
         self.notes: list[str] = []
+        self.whole = dict(whole or {})
+
+    def scalar(self, value: Any, path: str) -> Any:
+        """``value`` as YAML reads its text (``"3"`` is 3, ``"true"`` True) when it was a
+        whole ``${...}`` reference at ``path`` and reads as a number or true/false; else
+        ``value`` as it is.
+
+        Examples
+        --------
+        >>> r = _Reader({"deployment.replicas": "${N}"})
+        >>> r.scalar("3", "deployment.replicas"), r.scalar("3", "deployment.other")
+        (3, '3')
+        >>> r.scalar("1e3", "deployment.replicas"), r.scalar("true", "deployment.replicas")
+        (1000.0, True)
+        """
+        if not isinstance(value, str) or path not in self.whole:
+            return value
+        if _YAML_INT.fullmatch(value) and len(value) <= _MAX_INT_TEXT:
+            return int(value)
+        if _YAML_FLOAT.fullmatch(value) and len(value) <= _MAX_INT_TEXT:
+            return float(value)
+        return _YAML_BOOL.get(value, value)
 
     def spec(self, document: Any) -> DeploymentSpec:
         top = self._mapping(document, "", {"deployment"})
@@ -1086,6 +1137,10 @@ class _Reader:
         section = self._mapping(raw, path, {"enabled", "metrics", *_POLICY_KEYS})
         if not _POLICY_KEYS & set(section):
             return self.record(Monitoring, section, path, {"enabled", "metrics"})
+        # The policy's own reader takes numbers and true/false only in these keys, so a
+        # whole ${...} reference in one is read as YAML reads its text (see scalar()).
+        for key in _POLICY_SCALARS & set(section):
+            section[key] = self.scalar(section[key], f"{path}.{key}")
         try:
             policy = RollbackPolicy.from_dict({"enabled": True, **section})
         except ConfigError as exc:
@@ -1138,7 +1193,8 @@ class _Reader:
             )
         if "name" in first and first["name"] != "http":
             self.notes.append(f"{path}[0].name: {brief(first['name'])} is rendered as 'http'")
-        return first["containerPort"]
+        # A port is a number: a whole ${...} reference is read as one (see scalar()).
+        return self.scalar(first["containerPort"], f"{path}[0].containerPort")
 
     def _env(self, raw: Any, path: str) -> Any:
         if isinstance(raw, list):  # the Kubernetes form: [{name: X, value: "1"}]
@@ -1205,7 +1261,7 @@ class _Reader:
         for i, item in enumerate(given):
             where = f"{path}.steps[{i}]"
             step = self._mapping(item, where, {"weight", "pause"})
-            weight = step.get("weight")
+            weight = self.scalar(step.get("weight"), f"{where}.weight")
             if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
                 raise ConfigError(
                     f"{where}.weight: must be an integer from 1 to 100, got {brief(weight)}"
@@ -1251,24 +1307,32 @@ class _Reader:
         by_key = {field.metadata.get("key", field.name): field.name for field in fields}
         return self.make(kind, path, **{by_key[k]: v for k, v in given.items()})
 
-    @staticmethod
-    def make(kind: type[_T], where: str, /, **kwargs: Any) -> _T:
-        try:
-            return kind(**kwargs)
-        except InvalidParameter as exc:
-            fields = {field.name: field for field in attrs.fields(kind)}  # type: ignore[arg-type]
-            field = fields.get(exc.parameter)
-            if field is None:
+    def make(self, kind: type[_T], where: str, /, **kwargs: Any) -> _T:
+        """``kind(**kwargs)``, its errors naming the field by its path. A field that
+        refuses the text of a whole ``${...}`` reference is given its YAML reading
+        (:meth:`scalar`) instead: one try more per such field, so at most ``len(kwargs)``."""
+        fields = {field.name: field for field in attrs.fields(kind)}  # type: ignore[arg-type]
+        tried: set[str] = set()
+        while True:  # bounded: each pass either returns, raises, or reads one more field
+            try:
+                return kind(**kwargs)
+            except InvalidParameter as exc:
+                field = fields.get(exc.parameter)
+                if field is None:
+                    raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
+                path = _join(where, field.metadata.get("key", field.name))
+                given = kwargs.get(field.name)
+                read = self.scalar(given, path)
+                if field.name in tried or read is given:
+                    raise exc.named(path) from None
+                tried.add(field.name)
+                kwargs[field.name] = read
+            except ConfigError as exc:
                 raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
-            key = field.metadata.get("key", field.name)
-            raise exc.named(_join(where, key)) from None
-        except ConfigError as exc:
-            raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
 
-    @staticmethod
-    def _duration(value: Any, path: str) -> float:
+    def _duration(self, value: Any, path: str) -> float:
         try:
-            return parse_duration(value)
+            return parse_duration(self.scalar(value, path))
         except ConfigError as exc:
             raise ConfigError(f"{path}: {exc}") from None
 
