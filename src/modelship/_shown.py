@@ -19,7 +19,7 @@ import re
 import reprlib
 from collections.abc import Callable
 
-__all__ = ["SHOWN", "brief", "chain_shows", "hide_credentials", "printable"]
+__all__ = ["SHOWN", "ascii_digits", "brief", "chain_shows", "hide_credentials", "printable"]
 
 #: Characters of a given value an error message shows: a message says what was wrong, it
 #: does not echo the input back (300 bytes of YAML aliases expand to megabytes).
@@ -94,6 +94,27 @@ def printable(text: str) -> str:
     return "".join(
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text
     )
+
+
+def ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more ASCII digits, ``0`` to ``9``: the one test for a
+    number read from outside (a header, a port, a file or process name, a probe's output).
+
+    ``str.isdigit`` alone also takes "²", "³" and "¹" (Latin-1, which HTTP headers decode
+    to) and the digits of other scripts, which ``int()`` refuses (``int("²")`` raises
+    ``ValueError``) or reads as a number no port or length is written in.
+
+    Examples
+    --------
+    >>> from modelship._shown import ascii_digits
+    >>> ascii_digits("8443"), ascii_digits("0042")
+    (True, True)
+    >>> "\u00b2".isdigit(), ascii_digits("\u00b2"), ascii_digits("\u0663")
+    (True, False, False)
+    >>> ascii_digits(""), ascii_digits("-1"), ascii_digits(" 12"), ascii_digits("1.5")
+    (False, False, False, False)
+    """
+    return text.isascii() and text.isdigit()
 
 
 # Where a URL starts: a scheme at the start of a run of scheme characters (the lookbehind
@@ -173,7 +194,7 @@ def hide_credentials(text: str, mask: str = "***") -> str:
             # a port, so the "@" may come after several "/" (an AWS secret key has some).
             # A query or fragment after a port is one too when it has a "=" or "&" before
             # the "@" (host:8443?owner=ana@example.com), as no password this could be.
-            port = head.rpartition(":")[2].isdigit()
+            port = ascii_digits(head.rpartition(":")[2])
             within = not port or (
                 nxt < next_of(slashes, end + 1)
                 and (text[end] == "/" or nxt < next_of(fields, end + 1))

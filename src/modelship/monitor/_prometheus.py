@@ -76,7 +76,7 @@ from modelship._rollback._constraints import (
     require,
 )
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, clock_reading
-from modelship._shown import brief, hide_credentials
+from modelship._shown import ascii_digits, brief, hide_credentials
 from modelship.errors import ConfigError, InvalidParameter
 
 __all__ = ["DEFAULT_QUERIES", "MAX_ANSWER_BYTES", "PrometheusSource", "SeriesSource"]
@@ -1019,8 +1019,10 @@ class PrometheusSource:
         self, response: requests.Response, deadline: float
     ) -> tuple[int, bytes] | _Failure:
         status = response.status_code
+        # A length that is not ASCII digits ("²" is a digit to str.isdigit, not to int) is
+        # taken as absent, as urllib3 takes it: the byte cap below still bounds the read.
         declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        if ascii_digits(declared) and int(declared) > MAX_ANSWER_BYTES:
             return _Failure("bad_response", _too_large(int(declared)), status)
         chunks: list[bytes] = []
         size = 0

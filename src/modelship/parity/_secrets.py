@@ -36,7 +36,7 @@ import itertools
 import re
 import reprlib
 
-from modelship._shown import hide_credentials
+from modelship._shown import ascii_digits, hide_credentials
 from modelship.errors import ConfigError
 
 __all__ = ["SECRET_NAME_PARTS", "glued_password", "is_secret", "user_given"]
@@ -107,12 +107,6 @@ def _secret_key(key: str) -> bool:
 # What separates the settings of a connection string (libpq "host=db password=x", Azure
 # "AccountName=a;AccountKey=k", ODBC "UID=u;PWD=p", a query "?sv=1&sig=s").
 _SETTINGS = re.compile(r"[\s;&?,]+")
-
-
-def _ascii_digits(text: str) -> bool:
-    """Whether ``text`` is ASCII digits only: a port or an id (``str.isdigit`` alone also
-    takes "²" and Arabic-Indic digits, which no port is)."""
-    return text.isascii() and text.isdigit()
 
 
 def _secret_name(upper: str) -> bool:
@@ -328,7 +322,7 @@ def _secret_pair(setting: str) -> bool:
                 if _secret_quoted(bare, following):
                     return True
                 continue
-            if "." in bare or _ascii_digits(following.strip(_JSON)):
+            if "." in bare or ascii_digits(following.strip(_JSON)):
                 continue
             if _strong_name(bare):
                 return True
@@ -378,7 +372,7 @@ def _user_password(setting: str, following: str) -> bool:
         bool(colon and password)
         and not credentials.startswith("-")
         and not password.startswith("//")
-        and not (_ascii_digits(user) and _ascii_digits(password))
+        and not (ascii_digits(user) and ascii_digits(password))
     )
 
 
@@ -409,7 +403,7 @@ def glued_password(setting: str, following: str = "") -> bool:
     return (
         bare.startswith("-p")
         and len(bare) > 2
-        and not _ascii_digits(bare[2])
+        and not ascii_digits(bare[2])
         and bare[2] not in "-=/"
         and _LONG_FLAG_SET.match(bare) is None
         and not (_LONG_FLAG.fullmatch(bare) and _value_argument(following))

@@ -36,7 +36,7 @@ from typing import Any
 
 import attrs
 
-from modelship._shown import brief
+from modelship._shown import ascii_digits, brief
 from modelship.parity._errors import SnapshotError
 from modelship.parity._installed import (
     MAX_TEXT,
@@ -904,22 +904,21 @@ def _meminfo(path: Path = Path("/proc/meminfo")) -> dict[str, int]:
     return values
 
 
-# A count a probe writes: ASCII digits only, and few of them. str.isdigit() also accepts
-# "²" and Arabic-Indic digits, which int() refuses or reads, and int() refuses more than
-# 4,300 digits: probe text of either kind must not fail a capture. 2**64 has 20 digits;
-# past 30 is no count.
-_COUNT = re.compile(r"[0-9]{1,30}")
+# A count a probe writes: ASCII digits only (``ascii_digits``), and few of them: int()
+# refuses more than 4,300 digits, and probe text must not fail a capture. 2**64 has 20
+# digits; past 30 is no count.
+_COUNT_DIGITS = 30
 
 
 def _digits_or_none(text: str) -> int | None:
     """``text`` as a whole number when it is 1 to 30 ASCII digits; None otherwise."""
-    return int(text) if _COUNT.fullmatch(text) else None
+    return int(text) if len(text) <= _COUNT_DIGITS and ascii_digits(text) else None
 
 
 def _size_or_none(digits: str, unit: int) -> int | None:
-    """``digits`` times ``unit`` bytes; None when not ASCII digits (see :data:`_COUNT`),
-    or past :data:`MAX_MEMORY` (no machine's size, which a snapshot refuses: capture does
-    not fail on it)."""
+    """``digits`` times ``unit`` bytes; None when not ASCII digits (see
+    :func:`_digits_or_none`), or past :data:`MAX_MEMORY` (no machine's size, which a
+    snapshot refuses: capture does not fail on it)."""
     count = _digits_or_none(digits)
     if count is None:
         return None
@@ -1019,7 +1018,7 @@ def _split_cpu_max(text: str) -> tuple[str, str]:
 
 def _quota(quota: str, period: str) -> float | None:
     """A CPU quota in CPUs; None for no limit, a quota of zero no kernel writes, or text
-    that is not ASCII digits (see :data:`_COUNT`)."""
+    that is not ASCII digits (see :func:`_digits_or_none`)."""
     quota_count, period_count = _digits_or_none(quota), _digits_or_none(period)
     if quota_count and period_count:  # both given and above zero
         return quota_count / period_count

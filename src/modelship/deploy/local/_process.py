@@ -46,6 +46,7 @@ from collections.abc import Mapping, Sequence
 from importlib import resources
 from typing import IO, Any
 
+from modelship._shown import ascii_digits
 from modelship.deploy._errors import DeployError
 from modelship.deploy.serve._cli import MAX_SIGNING_KEY
 
@@ -300,7 +301,7 @@ def _group_members(pgid: int, leader: int) -> list[int]:
         return []
     members = []
     for name in names:  # bounded: one read per process listed
-        if not name.isdigit() or int(name) == leader:
+        if not ascii_digits(name) or int(name) == leader:
             continue
         try:
             with open(f"{_PROC}/{name}/stat", "rb") as f:
