@@ -45,6 +45,7 @@ __all__ = [
     "silence_stderr",
     "silence_stdout",
     "stdout_failed",
+    "stdout_failure",
     "storage_options",
     "write_output",
 ]
@@ -548,6 +549,21 @@ def guarded_stdio() -> Iterator[None]:
             # The interpreter's own streams come back whatever happened above: its last
             # flush must not meet a stream of ours blocked on a full pipe.
             sys.stdout, sys.stderr = saved
+
+
+def stdout_failure() -> OSError | None:
+    """The error of the last write of standard output that failed while :func:`guarded_stdio`
+    watched it, or None: for output whose writer swallows the error (argparse's ``--help``
+    ignores an ``OSError``), so the command can still report it.
+
+    Examples
+    --------
+    >>> stdout_failure() is None  # not guarded (a test's capture): nothing known
+    True
+    """
+    buffer = getattr(sys.stdout, "buffer", None)
+    raw = getattr(buffer, "raw", buffer)  # unbuffered (python -u): the buffer is the raw
+    return raw.failure if isinstance(raw, _WatchedRaw) else None
 
 
 def stdout_failed(exc: BaseException) -> bool:

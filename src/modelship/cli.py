@@ -51,6 +51,7 @@ from modelship._cli_common import (
     say,
     silence_stdout,
     stdout_failed,
+    stdout_failure,
 )
 from modelship._plugins import plugin, plugins
 from modelship._shown import hide_credentials, printable
@@ -311,7 +312,7 @@ def _one_line(exc: BaseException) -> str:
     return printable(" ".join(hide_credentials(str(exc)).split()))
 
 
-def _run(tokens: list[str], *, program: bool) -> int:
+def _run(tokens: list[str], *, program: bool) -> int:  # noqa: PLR0911 - one exit code per way a command ends (help unwritten, broken pipe, no key, integrity, error, stdout full, done)
     chosen = tokens[0] if tokens else ""
     # A built-in command needs its own hook only: the others import what it does not use
     # (`check` and `monitor` import SciPy, 1.5 s of a 2 s `modelship registry ...`).
@@ -320,7 +321,9 @@ def _run(tokens: list[str], *, program: bool) -> int:
         parser = _parser({chosen: COMMANDS[chosen]}, plugins=False)
     else:
         parser = build_parser()
-    args = parser.parse_args(tokens)
+    args = _parse(parser, tokens)
+    if isinstance(args, int):
+        return args
     try:
         with _sigterm_raises(args, program=program):
             code: int = args.func(args)
@@ -346,6 +349,31 @@ def _run(tokens: list[str], *, program: bool) -> int:
             raise  # not standard output's: main's handler of the unexpected says so
         return _stdout_unwritable(exc)
     return code
+
+
+def _parse(parser: argparse.ArgumentParser, tokens: list[str]) -> argparse.Namespace | int:
+    """The parsed ``tokens``; or, when ``--help`` or ``--version`` could not be written to
+    standard output (``> /dev/full``), the exit code saying so.
+
+    argparse prints them, exits 0, and ignores an ``OSError`` of that write: the stream
+    :func:`guarded_stdio` watches keeps it, and the flush finds a buffered one.
+    """
+    try:
+        return parser.parse_args(tokens)
+    except SystemExit as done:
+        if done.code not in (0, None):
+            raise
+        try:
+            _flush_stdout()
+        except BrokenPipeError:  # the reader left: nothing of ours, the exit stays 0
+            silence_stdout()
+            raise done from None
+        except _StdoutUnwritable as exc:
+            return _stdout_unwritable(exc)
+        failure = stdout_failure()
+        if failure is not None and not isinstance(failure, BrokenPipeError):
+            return _stdout_unwritable(failure)
+        raise
 
 
 class _StdoutUnwritable(OSError):
