@@ -41,6 +41,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from modelship._params import Interval, validate_params
+from modelship._shown import ascii_digits
 from modelship.deploy._errors import RolloutInProgress, SlotInUse, SlotNotFound
 from modelship.deploy._protocol import (
     DeployerCapabilities,
@@ -379,69 +380,81 @@ class KubernetesDeployer:
         return out
 
     def _weights(self, deployments: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
-        """Each slot's share as applied: the Service's selector, or the route's weights as
-        written. A Service or HTTPRoute of the app's name that is not the app's (another
-        app's, a Helm release's) sends it none: its selector or backends say nothing about
-        this app's slots (and writing it is refused).
+        """Each slot's share as applied (see :meth:`_traffic`), for every slot of
+        ``deployments`` (0: none)."""
+        traffic = self._traffic(deployments)
+        return {slot: traffic.get(slot, 0) for slot in deployments}
 
-        A route its Gateway refuses still counts as written: the guards of :meth:`apply`
-        and :meth:`remove` and the strategies' choice of the idle slot must see the slots
-        it names, or they would replace or delete the version it serves once the Gateway
-        accepts it again (or still serves from its last accepted generation);
-        :meth:`set_traffic` is what reports a refusal.
+    def _traffic(self, deployments: Mapping[str, Mapping[str, Any]]) -> dict[str, int]:
+        """Every slot the app's traffic points at as applied, with its share in percent:
+        the one source of :meth:`_weights` and of the guards of :meth:`apply` and
+        :meth:`remove` (:meth:`_in_use`).
+
+        With ``traffic="service"``, the slots whose pods the app Service selects (see
+        :meth:`_selected`), sharing by replica count (:meth:`_shares`): a selected slot
+        without pods (scaled to 0, or its Deployment deleted by hand) is listed, at 0%
+        unless it is the only one selected. Behind an HTTPRoute, the slots whose weight
+        as written is above 0, sharing by those weights, whether or not their
+        Deployments exist (the Gateway still sends their share to their Services).
+
+        A Service or HTTPRoute of the app's name that is not the app's (another app's, a
+        Helm release's) sends it none: its selector or backends say nothing about this
+        app's slots (and writing it is refused). A route its Gateway refuses still counts
+        as written: the guards of :meth:`apply` and :meth:`remove` and the strategies'
+        choice of the idle slot must see the slots it names, or they would replace or
+        delete the version it serves once the Gateway accepts it again (or still serves
+        from its last accepted generation); :meth:`set_traffic` is what reports a refusal.
         """
-        weights = dict.fromkeys(deployments, 0)
         if self.options.traffic == "httproute":
-            route = self._route()
-            by_name = {self.options.slot_name(s): s for s in deployments}
+            written = self._route_weights(self._route())
             raw = {
-                by_name[slot]: weight
-                for slot, weight in self._route_weights(route).items()
-                if slot in by_name
+                slot: written[self.options.slot_name(slot)]
+                for slot in SLOTS
+                if self.options.slot_name(slot) in written
             }
-            return {**weights, **_percentages(raw)}
-        selected = self._selected(deployments, self._app_service())
-        return {**weights, **self._shares(deployments, selected)}
+            # _percentages gives a weight above 0 at least 1%, and one of 0 (or less) 0%.
+            return {slot: share for slot, share in _percentages(raw).items() if raw[slot] > 0}
+        selected = self._selected(self._app_service())
+        running = [slot for slot in selected if slot in deployments]
+        return {**dict.fromkeys(selected, 0), **self._shares(deployments, running)}
 
     @staticmethod
     def _shares(
         deployments: Mapping[str, Mapping[str, Any]], selected: Sequence[str]
     ) -> dict[str, int]:
-        """The share of each ``selected`` slot with ``traffic="service"``: all to one, or
-        split by replica count (a slot with a pod at least 1%)."""
+        """The share of each ``selected`` slot with ``traffic="service"`` (each one of
+        ``deployments``): all to one, or split by replica count (a slot with a pod at
+        least 1%)."""
         if len(selected) == 1:
             return {selected[0]: 100}
         return _percentages({s: _replicas(deployments[s]) for s in selected})
 
     def _in_use(self, slot: str, deployments: Mapping[str, Mapping[str, Any]]) -> str | None:
         """The traffic ``slot`` takes (``"receives 1% of the traffic of 'fraud' …"``), or
-        None if none: what the guards of :meth:`apply` and :meth:`remove` refuse. With
-        ``traffic="service"`` a slot takes traffic if the app Service selects it, whatever
-        its share of the replicas (1 pod of 300 does, and so would the pods an apply
-        starts in a selected slot scaled to 0); behind an HTTPRoute, if its weight as
-        written is not 0. The slot itself is judged, whether or not its Deployment exists:
-        a slot whose Deployment was deleted by hand while traffic points at it would give
-        an apply's new pods that traffic at once, with no step and no gate."""
-        said = "receives {}% of the traffic of " + repr(self.options.app)
+        None if none: what the guards of :meth:`apply` and :meth:`remove` refuse, read
+        from :meth:`_traffic` as the weights are. With ``traffic="service"`` a slot takes
+        traffic if the app Service selects it, whatever its share of the replicas (1 pod
+        of 300 does, and so would the pods an apply starts in a selected slot scaled to
+        0); behind an HTTPRoute, if its weight as written is not 0. The slot itself is
+        judged, whether or not its Deployment exists: a slot whose Deployment was deleted
+        by hand while traffic points at it would give an apply's new pods that traffic at
+        once, with no step and no gate."""
+        share = self._traffic(deployments).get(slot)
+        if share is None:
+            return None
+        app = repr(self.options.app)
         if self.options.traffic == "httproute":
-            written = self._route_weights(self._route())
-            raw = {
-                s: written[self.options.slot_name(s)]
-                for s in SLOTS
-                if self.options.slot_name(s) in written
-            }
-            if raw.get(slot, 0) <= 0:
-                return None
-            return said.format(_percentages(raw)[slot])
-        svc = self._app_service()
-        if svc is None or self._not_ours(svc) is not None:
-            return None
-        selector = (svc.get("spec") or {}).get("selector") or {}
-        if LABEL_TRAFFIC_OFF in selector or selector.get(LABEL_SLOT, slot) != slot:
-            return None
-        selected = self._selected(deployments, svc)
-        share = self._shares(deployments, selected).get(slot, 0) if selected else 0
-        return f"{said.format(share)} (Service {self.options.app!r} selects its pods)"
+            return f"receives {share}% of the traffic of {app}"
+        deployment = deployments.get(slot)
+        if deployment is not None and _replicas(deployment) > 0:
+            return f"receives {share}% of the traffic of {app} (Service {app} selects its pods)"
+        # No pods, so no traffic reaches it now; a share of "0%" would not say why it is
+        # refused: the selector would give the pods an apply starts there traffic at once.
+        pods = "has no Deployment" if deployment is None else "is scaled to 0 replicas"
+        return (
+            f"{pods}, but Service {app} selects its pods: the pods an apply starts there "
+            "would take traffic at once, with no step and no gate"
+        )
 
     def _app_service(self) -> dict[str, Any] | None:
         """The Service ``<app>`` as stored, or None."""
@@ -450,19 +463,18 @@ class KubernetesDeployer:
         )
         return found
 
-    def _selected(
-        self, deployments: Mapping[str, Mapping[str, Any]], svc: Mapping[str, Any] | None
-    ) -> list[str]:
-        """The slots whose pods the app Service ``svc`` (as read) selects: one, both (a
-        split) or none (no Service, one that is not the app's, or traffic turned off)."""
+    def _selected(self, svc: Mapping[str, Any] | None) -> list[str]:
+        """The slots whose pods the app Service ``svc`` (as read) selects, by their slot
+        label, whether or not their Deployments exist: one, both (a split) or none (no
+        Service, one that is not the app's, or traffic turned off)."""
         if svc is None or self._not_ours(svc) is not None:
             return []
         selector = (svc.get("spec") or {}).get("selector") or {}
         if LABEL_TRAFFIC_OFF in selector:
             return []
         if LABEL_SLOT in selector:
-            return [selector[LABEL_SLOT]] if selector[LABEL_SLOT] in deployments else []
-        return list(deployments)
+            return [selector[LABEL_SLOT]] if selector[LABEL_SLOT] in SLOTS else []
+        return list(SLOTS)
 
     def _route(self) -> dict[str, Any] | None:
         """The HTTPRoute ``<app>`` as stored, or None."""
@@ -1224,7 +1236,7 @@ class KubernetesDeployer:
         grow = [slot for slot in plan if slot in live and plan[slot] > now[slot]]
         shrink = [slot for slot in plan if plan[slot] < now[slot]]
         if shrink:  # the selector, not rounded shares: 1 pod of 300 carries traffic
-            selected = self._selected(deployments, service)
+            selected = self._selected(service)
             shrink = [slot for slot in shrink if slot not in selected]
         changed = [*shrink, *grow]
         with self._undo_growth(changed, now):
@@ -1304,8 +1316,7 @@ class KubernetesDeployer:
             if ANNOTATION_REPLICAS not in notes:
                 return _replicas(deployments[slot])
             text = notes[ANNOTATION_REPLICAS]  # read from the cluster: anyone may edit it
-            # ASCII digits only: str.isdigit() also passes "²", which int() refuses.
-            if not (isinstance(text, str) and text.isascii() and text.isdigit() and int(text) >= 1):
+            if not (isinstance(text, str) and ascii_digits(text) and int(text) >= 1):
                 raise KubernetesError(
                     f"Deployment {self.options.slot_name(slot)} has annotation "
                     f"{ANNOTATION_REPLICAS}={text!r}, not a replica count; it records the "
