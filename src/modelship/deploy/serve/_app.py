@@ -2447,6 +2447,9 @@ def _shape_problem(
     wrong cell wherever it is (a row's by its row and column, a cell of flat v2 data by
     its own index), else rows of different lengths.
 
+    One pass over the rows and over each row's cells, ending at the first wrong cell:
+    bounded by the rows and cells of the request, so by the body limit.
+
     Examples
     --------
     >>> _shape_problem([[1, 2, 3]] * 20_000 + [[1, "2", 3]], "instances")
@@ -2461,95 +2464,34 @@ def _shape_problem(
     """
     if not isinstance(rows, list):
         return f"{where} is not a list of rows of numbers"
-    if len(rows) > _FIRST_ROWS:
-        # The first rows alone first: a wrong cell there is named without a pass over the
-        # whole request (a wrong cell anywhere comes before rows of different lengths).
-        head = _shape_problem(rows[:_FIRST_ROWS], where, datatype, strict=strict)
-        if head.endswith(f", not {datatype}"):
-            return head
-    # Which rows are lists (JSON's, or tolist()'s: no subclass), and their lengths, in C
-    # where the rows are all alike.
-    row_kinds = np.fromiter(map(type, rows), object, len(rows))
-    listed = np.equal(row_kinds, _LIST_TYPE)
-    lengths: NDArray[np.int64] | None = None
-    kinds: NDArray[Any] | None = None
-    if not listed.any():  # flat v2 data: each row a cell, of the types just found
-        cells: list[Any] = rows
-        kinds = row_kinds
-    elif listed.all():
-        lengths = np.fromiter(map(len, rows), np.int64, len(rows))
-        cells = list(itertools.chain.from_iterable(rows))
+    bools = datatype == "BOOL"
+    if strict and bools:
+        passing: set[type] = {bool}
+    elif strict:
+        passing = {int, float, type(None)}
     else:
-        lengths = np.array([len(row) if type(row) is list else 1 for row in rows])
-        cells = list(
-            itertools.chain.from_iterable(row if type(row) is list else (row,) for row in rows)
-        )
-    at = _first_wrong_cell(cells, kinds, datatype, strict=strict)
-    if at is not None:
-        if lengths is None:
-            index: tuple[int, ...] = (at,)
-        else:
-            ends = np.cumsum(lengths)
-            i = int(np.searchsorted(ends, at, side="right"))
-            j = at - (int(ends[i - 1]) if i else 0)
-            index = (i, j) if listed[i] else (i,)
-        return f"{_cell_name(where, index)} is {_kind(cells[at])}, not {datatype}"
-    widths = [] if lengths is None else np.unique(lengths[listed]).tolist()
+        passing = {int, float, bool, type(None)}
+    widths: set[int] = set()
+    for i, row in enumerate(rows):
+        if type(row) is not list:
+            if type(row) not in passing and _wrong_cell(row, strict=strict, bools=bools):
+                return f"{_cell_name(where, (i,))} is {_kind(row)}, not {datatype}"
+            continue
+        widths.add(len(row))
+        for j, cell in enumerate(row):
+            if type(cell) not in passing and _wrong_cell(cell, strict=strict, bools=bools):
+                return f"{_cell_name(where, (i, j))} is {_kind(cell)}, not {datatype}"
     if len(widths) > 1:
-        return f"{where} rows have different lengths ({widths[:5]}); all must match"
+        return f"{where} rows have different lengths ({sorted(widths)[:5]}); all must match"
     return f"{where} is not a list of rows of numbers"
 
 
-def _first_wrong_cell(
-    cells: list[Any], kinds: NDArray[Any] | None, datatype: str, *, strict: bool
-) -> int | None:
-    """The index of the first of ``cells`` that is not a number (``strict``: a boolean is
-    not one, and for ``BOOL`` only a boolean is one; ``None`` is one but for ``BOOL``),
-    or None. Bounded by the cells, a piece at a time: each cell's type (``kinds`` when
-    given) is compared with those that pass in C (100,000 rows of 20 cells, the wrong
-    one last: 0.24 s on a loaded machine, where numpy's refusal of the same rows took
-    2 s), and only a cell of another type (a subclass, the wrong one) is looked at in
-    Python; a wrong cell in the first piece ends the pass there (and
-    :func:`_shape_problem` looks at the first :data:`_FIRST_ROWS` rows alone first)."""
-    bools = datatype == "BOOL"
-    fine = _BOOL_TYPES if strict and bools else _NUMBER_TYPES if strict else _LAX_TYPES
-    for start in range(0, len(cells), _CELLS_A_PIECE):
-        piece = cells[start : start + _CELLS_A_PIECE]
-        types = (
-            np.fromiter(map(type, piece), dtype=object, count=len(piece))
-            if kinds is None
-            else kinds[start : start + _CELLS_A_PIECE]
-        )
-        passes = np.zeros(len(piece), dtype=bool)
-        for kind in fine:
-            passes |= np.equal(types, kind)
-        for k in np.flatnonzero(~passes).tolist():
-            cell = piece[k]
-            if (strict and isinstance(cell, bool) != bools) or (
-                cell is not None and not isinstance(cell, (int, float))
-            ):
-                return start + int(k)
-    return None
-
-
-def _type_cell(kind: type) -> NDArray[Any]:
-    """``kind`` in a 0-d array of objects, as numpy compares it with each cell."""
-    cell = np.empty((), dtype=object)
-    cell[()] = kind
-    return cell
-
-
-#: The types of cell :func:`_first_wrong_cell` passes without a closer look: numbers,
-#: booleans among them or not, and null; for ``BOOL``, booleans only.
-_LAX_TYPES = tuple(_type_cell(kind) for kind in (float, int, bool, type(None)))
-_NUMBER_TYPES = _LAX_TYPES[:2] + _LAX_TYPES[3:]
-_BOOL_TYPES = (_LAX_TYPES[2],)
-_LIST_TYPE = _type_cell(list)
-#: Rows :func:`_shape_problem` looks at alone first (a wrong cell there is named in
-#: microseconds, before the cells of the whole request are gathered).
-_FIRST_ROWS = 1000
-#: Cells :func:`_first_wrong_cell` looks at a time: the types of 65,536 in C at once.
-_CELLS_A_PIECE = 2**16
+def _wrong_cell(cell: Any, *, strict: bool, bools: bool) -> bool:
+    """Whether ``cell`` is not a number (``strict``: a boolean is not one, and for
+    ``BOOL`` (``bools``) only a boolean is one; ``None`` is one but for ``BOOL``)."""
+    if strict and isinstance(cell, bool) != bools:
+        return True
+    return cell is not None and not isinstance(cell, (int, float))
 
 
 def create_app(  # noqa: PLR0913 - public factory: in-memory model or registry reference, each keyword-only and documented
