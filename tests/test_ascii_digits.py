@@ -100,6 +100,39 @@ def test_prometheus_answer_declaring_ascii_digits_past_the_cap_is_refused_unread
     assert "MAX_ANSWER_BYTES" in outcome.message
 
 
+@pytest.mark.parametrize(
+    ("length", "above_the_cap"),
+    [("9" * 5000, True), ("0" * 5000 + "5", False), ("0" * 5000, False)],
+    ids=["5000 nines", "5000 zeros then 5", "5000 zeros"],
+)
+def test_prometheus_answer_declaring_thousands_of_digits_is_no_valueerror(
+    answer: tuple[_Answer, str], length: str, above_the_cap: bool
+) -> None:
+    # int() refuses more than 4,300 digits: the length is bounded before it is read.
+    script, url = answer
+    script.length = length
+    outcome = _fetch(url)
+    if above_the_cap:  # a number of 5,000 digits is above the cap: refused unread
+        assert isinstance(outcome, SourceError), outcome
+        assert outcome.error_type == "bad_response"
+        assert "MAX_ANSWER_BYTES" in outcome.message
+        assert len(outcome.message) < 400
+    else:  # a small number written with leading zeros: the answer is read
+        assert not isinstance(outcome, SourceError) or "MAX_ANSWER_BYTES" not in (
+            outcome.message
+        ), outcome
+
+
+def test_ascii_number_bounds_the_digits_before_int() -> None:
+    from modelship._shown import ascii_number
+
+    assert ascii_number("0042", 2) == 42
+    assert ascii_number("9" * 5000, 10) is None
+    assert ascii_number("0" * 5000 + "12", 2) == 12
+    assert ascii_number("\u00b2", 5) is None
+    assert ascii_number("", 5) is None
+
+
 def test_cli_error_hides_a_password_after_a_superscript_that_is_no_port(
     capsys: pytest.CaptureFixture[str],
 ) -> None:

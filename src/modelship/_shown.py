@@ -19,7 +19,15 @@ import re
 import reprlib
 from collections.abc import Callable
 
-__all__ = ["SHOWN", "ascii_digits", "brief", "chain_shows", "hide_credentials", "printable"]
+__all__ = [
+    "SHOWN",
+    "ascii_digits",
+    "ascii_number",
+    "brief",
+    "chain_shows",
+    "hide_credentials",
+    "printable",
+]
 
 #: Characters of a given value an error message shows: a message says what was wrong, it
 #: does not echo the input back (300 bytes of YAML aliases expand to megabytes).
@@ -115,6 +123,27 @@ def ascii_digits(text: str) -> bool:
     (False, False, False, False)
     """
     return text.isascii() and text.isdigit()
+
+
+def ascii_number(text: str, max_digits: int) -> int | None:
+    """``text`` as a number when it is ASCII digits (:func:`ascii_digits`) with at most
+    ``max_digits`` of them after its leading zeros; else None.
+
+    The bound goes before ``int()``: text read from outside may hold any number of digits,
+    and ``int()`` of more than 4,300 raises ``ValueError``.
+
+    Examples
+    --------
+    >>> from modelship._shown import ascii_number
+    >>> ascii_number("0042", 2), ascii_number("123", 2), ascii_number("\u00b2", 2)
+    (42, None, None)
+    >>> ascii_number("0" * 5000 + "7", 1), ascii_number("9" * 5000, 10)
+    (7, None)
+    """
+    if not ascii_digits(text):
+        return None
+    digits = text.lstrip("0") or "0"
+    return int(digits) if len(digits) <= max_digits else None
 
 
 # Where a URL starts: a scheme at the start of a run of scheme characters (the lookbehind

@@ -189,3 +189,11 @@ def test_the_deploy_spec_page_example_runs() -> None:
     text = DOCS.read_text()
     block = text.split("## Variables", 1)[1].split("```python\n", 1)[1].split("```", 1)[0]
     exec(compile(block, str(DOCS), "exec"), {})  # the page's own example
+
+
+def test_a_whole_reference_is_read_in_decimal_as_the_page_says() -> None:
+    # YAML 1.2's reading: "010" is 10 (PyYAML reads 010 written in the file as octal 8),
+    # and "0x10" is no number here: it stays text, which replicas refuses.
+    assert _spec({"replicas": "${N}", "containers": _containers()}, N="010").replicas == 10
+    with pytest.raises(InvalidParameter, match=r"deployment\.replicas='0x10' is not allowed"):
+        _spec({"replicas": "${N}", "containers": _containers()}, N="0x10")

@@ -1059,8 +1059,9 @@ class _Reader:
 
     ``whole`` holds the paths of the values that were one ``${...}`` reference and nothing
     else (``replicas: ${REPLICAS}``). Substitution makes text, so such a value is read as
-    the same text written in the file would be: where a field refuses the text, its YAML
-    reading (an integer, a decimal number, true or false) is given instead.
+    the same text written in the file would be, in YAML 1.2's reading: where a field
+    refuses the text, that reading (a decimal integer, a decimal number, true or false)
+    is given instead.
     """
 
     def __init__(self, whole: Mapping[str, str] | None = None) -> None:
@@ -1068,9 +1069,9 @@ class _Reader:
         self.whole = dict(whole or {})
 
     def scalar(self, value: Any, path: str) -> Any:
-        """``value`` as YAML reads its text (``"3"`` is 3, ``"true"`` True) when it was a
-        whole ``${...}`` reference at ``path`` and reads as a number or true/false; else
-        ``value`` as it is.
+        """``value`` as YAML 1.2 reads its text, in decimal (``"3"`` is 3, ``"010"`` 10,
+        ``"true"`` True) when it was a whole ``${...}`` reference at ``path`` and reads as
+        a number or true/false; else ``value`` as it is.
 
         Examples
         --------

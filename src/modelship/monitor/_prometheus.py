@@ -76,7 +76,7 @@ from modelship._rollback._constraints import (
     require,
 )
 from modelship._rollback._sources import NoData, Outcome, Samples, SourceError, clock_reading
-from modelship._shown import ascii_digits, brief, hide_credentials
+from modelship._shown import ascii_digits, ascii_number, brief, hide_credentials
 from modelship.errors import ConfigError, InvalidParameter
 
 __all__ = ["DEFAULT_QUERIES", "MAX_ANSWER_BYTES", "PrometheusSource", "SeriesSource"]
@@ -390,7 +390,7 @@ def _refuse_window(start: float, end: float, step: float) -> NoReturn:
     )
 
 
-def _too_large(size: int) -> str:
+def _too_large(size: int | str) -> str:
     return (
         f"the answer is {size} bytes or more, above MAX_ANSWER_BYTES={MAX_ANSWER_BYTES}: "
         "not one metric's; check that the query aggregates to one series"
@@ -1021,9 +1021,13 @@ class PrometheusSource:
         status = response.status_code
         # A length that is not ASCII digits ("²" is a digit to str.isdigit, not to int) is
         # taken as absent, as urllib3 takes it: the byte cap below still bounds the read.
+        # More digits than the cap has is above it, without int() of them all (which
+        # refuses more than 4,300).
         declared = response.headers.get("Content-Length", "")
-        if ascii_digits(declared) and int(declared) > MAX_ANSWER_BYTES:
-            return _Failure("bad_response", _too_large(int(declared)), status)
+        if ascii_digits(declared):
+            size = ascii_number(declared, len(str(MAX_ANSWER_BYTES)))
+            if size is None or size > MAX_ANSWER_BYTES:
+                return _Failure("bad_response", _too_large(size or brief(declared)), status)
         chunks: list[bytes] = []
         size = 0
         try:

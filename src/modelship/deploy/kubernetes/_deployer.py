@@ -41,7 +41,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from modelship._params import Interval, validate_params
-from modelship._shown import ascii_digits
+from modelship._shown import ascii_number, brief
 from modelship.deploy._errors import RolloutInProgress, SlotInUse, SlotNotFound
 from modelship.deploy._protocol import (
     DeployerCapabilities,
@@ -1316,13 +1316,15 @@ class KubernetesDeployer:
             if ANNOTATION_REPLICAS not in notes:
                 return _replicas(deployments[slot])
             text = notes[ANNOTATION_REPLICAS]  # read from the cluster: anyone may edit it
-            if not (isinstance(text, str) and ascii_digits(text) and int(text) >= 1):
+            # At most 10 digits (a replica count is an int32): int() refuses 4,301.
+            count = ascii_number(text, 10) if isinstance(text, str) else None
+            if count is None or count < 1:
                 raise KubernetesError(
                     f"Deployment {self.options.slot_name(slot)} has annotation "
-                    f"{ANNOTATION_REPLICAS}={text!r}, not a replica count; it records the "
-                    "spec's replicas: set it back (or deploy the slot again)"
+                    f"{ANNOTATION_REPLICAS}={brief(text)}, not a replica count; it records "
+                    "the spec's replicas: set it back (or deploy the slot again)"
                 )
-            return int(text)
+            return count
 
         plan = {slot: base(slot) for slot in deployments}
         if len(live) >= 2:
