@@ -22,6 +22,7 @@ import hashlib
 import itertools
 import reprlib
 import sys
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict
@@ -204,7 +205,7 @@ def _short(digest: object) -> str:
 
 
 def _last_spec_of(
-    records: Sequence[RolloutRecord], slot: str, alias: str
+    records: Sequence[RolloutRecord], slot: str, alias: str | None
 ) -> tuple[RolloutRecord, RolloutEvent] | None:
     """The last recorded event that changed or confirmed what runs in ``slot`` (an apply,
     an apply that failed, a removal, a deploy that found it unchanged) among the rollouts
@@ -234,7 +235,7 @@ def _last_spec_of(
 
 
 def _recorded_digest(
-    found: tuple[RolloutRecord, RolloutEvent] | None, serving: SlotState, alias: str
+    found: tuple[RolloutRecord, RolloutEvent] | None, serving: SlotState, alias: str | None
 ) -> tuple[str | None, str]:
     """The spec digest that ``found`` (see :func:`_last_spec_of`) records for ``serving``,
     and the rollout that recorded it; or None and why it tells none: no record of the slot,
@@ -259,6 +260,56 @@ def _recorded_digest(
     elif not isinstance(recorded, str):
         why = f"{by} recorded no spec digest (it was written before they were)"
     return (None, why) if why is not None else (recorded, by)
+
+
+def _applied_without_spec(
+    found: tuple[RolloutRecord, RolloutEvent] | None, serving: SlotState, alias: str | None
+) -> bool:
+    """Whether ``found`` (see :func:`_last_spec_of`) is an apply of ``serving``'s version,
+    by a rollout that says it moved ``alias``, made without a spec: its ``spec_digest`` is
+    recorded as None (a record written before digests has no ``spec_digest`` at all)."""
+    if found is None:
+        return False
+    record, event = found
+    return (
+        event.kind is EventKind.APPLIED
+        and "spec_digest" in event.data
+        and event.data["spec_digest"] is None
+        and event.data.get("version") == serving.version
+        and same_alias(record, alias) is True
+    )
+
+
+_KNOWN_SPECS_MAX = 64
+"""The most specs :func:`_remember_spec` keeps (the newest): a process deploys a few."""
+_known_specs: dict[str, DeploymentSpec] = {}
+_known_specs_lock = threading.Lock()
+
+
+def _remember_spec(spec: DeploymentSpec | None) -> None:
+    """Keep ``spec``, just applied into a slot, by its digest: a :class:`Recreate` that
+    fails starts the version it stopped again with the spec it ran with, which the
+    deployment history records only as a digest (a spec's ``env`` may hold secrets)."""
+    digest = spec_digest(spec)
+    if spec is None or digest is None:
+        return
+    with _known_specs_lock:
+        _known_specs.pop(digest, None)
+        _known_specs[digest] = spec
+        while len(_known_specs) > _KNOWN_SPECS_MAX:  # bounded: one over at most
+            del _known_specs[next(iter(_known_specs))]
+
+
+def _spec_with_digest(digest: str, *candidates: DeploymentSpec | None) -> DeploymentSpec | None:
+    """A spec whose digest is ``digest`` now: one of ``candidates`` or one this process
+    applied (see :func:`_remember_spec`); None if none is. The digest is computed again,
+    so a spec changed in place since it was kept is not taken for the one applied."""
+    with _known_specs_lock:
+        kept = _known_specs.get(digest)
+    for spec in (*candidates, kept):
+        if spec is not None and spec_digest(spec) == digest:
+            return spec
+    return None
 
 
 def _check_spec(spec: object) -> None:
@@ -567,25 +618,33 @@ class _Strategy:
         ) from cause
 
     def _start_slot(
-        self, rollout: Rollout, slot: str, what: tuple[str, str] | None = None
+        self,
+        rollout: Rollout,
+        slot: str,
+        what: tuple[str, str, DeploymentSpec | None] | None = None,
+        note: str = "",
     ) -> str | None:
         """Apply, wait ready, check health; None on success, else why it failed.
 
-        ``what`` is the (model, version) to start; by default the rollout's own.
+        ``what`` is the (model, version, spec) to start; by default the rollout's own,
+        with this strategy's spec. ``note`` is added to the ``applied`` event's message.
         """
         dep = self.deployer
-        model, version = what if what is not None else (rollout.model, rollout.version)
-        ok, _ = rollout.call(f"apply({slot!r})", dep.apply, slot, model, version, self.spec)
+        model, version, spec = (
+            what if what is not None else (rollout.model, rollout.version, self.spec)
+        )
+        ok, _ = rollout.call(f"apply({slot!r})", dep.apply, slot, model, version, spec)
         if not ok:
             return f"starting {version} in {slot} failed"
+        _remember_spec(spec)
         if what is None:
             self._close_undo_window(rollout, slot)
         rollout.event(
             EventKind.APPLIED,
-            f"{version} started in {slot}",
+            f"{version} started in {slot}" + (f" ({note})" if note else ""),
             slot=slot,
             version=version,
-            spec_digest=spec_digest(self.spec),
+            spec_digest=spec_digest(spec),
         )
         started = self.clock.monotonic()
         ok, ready = self._wait_ready(rollout, slot)
@@ -981,6 +1040,7 @@ class _Strategy:
             detail=health.detail,
         )
         rollout.status = RolloutStatus.SUCCEEDED
+        _remember_spec(self.spec)  # recorded below as the spec the slot runs with
         rollout.event(
             EventKind.SUCCEEDED,
             f"{version} already serves from {slot} with all the traffic, healthy{why}"
@@ -1276,7 +1336,12 @@ class Recreate(_Strategy):
     so an analysis before the switch would only lengthen the downtime. If the new version
     does not become ready and healthy, its gate does not pass, or the alias cannot be
     moved, the previous version is started again in the same slot and the rollout aborts.
-    There is no undo window: :meth:`Rollout.rollback` recreates the previous version.
+    It is started with the spec it ran with, as the deployment history records its digest
+    (a version applied without a spec, without one); when that spec is not known for sure
+    (another process applied it with a spec other than this deploy's, or the history
+    tells nothing), with this deploy's spec rather than not at all, and the abort's reason
+    says so. There is no undo window: :meth:`Rollout.rollback` recreates the previous
+    version (with this strategy's spec: it deploys it).
 
     Examples
     --------
@@ -1362,14 +1427,70 @@ class Recreate(_Strategy):
                 if ok:
                     rollout.event(EventKind.TRAFFIC, "traffic stopped (recreate abort)", weights={})
                     rollout.scale_down(stable.slot, f"recreate abort: {rollout.version} stops")
-            failed = self._start_slot(rollout, stable.slot, (stable.model, stable.version))
+            spec, unknown = self._restore_spec(rollout, stable)
+            given = (
+                "with this deploy's spec"
+                if spec is not None
+                else "without a spec (this deploy gives none)"
+            )
+            note = (
+                "with the spec it ran with"
+                if unknown is None
+                else f"{given}: the spec it ran with is not known ({unknown})"
+            )
+            failed = self._start_slot(
+                rollout, stable.slot, (stable.model, stable.version, spec), note
+            )
             if failed is None:
                 rollout.route_all_to(stable.slot, f"recreate abort: {why}")
+                if unknown is not None:
+                    why = f"{why}; {stable.version} was started again {note}"
+            elif unknown is not None:
+                why = (
+                    f"{why}; restoring {stable.version} also failed: {failed} (it was started "
+                    f"{note}); deploy {stable.version} again with the spec it ran with"
+                )
             else:
                 why = f"{why}; restoring {stable.version} also failed: {failed}"
         elif held.weight != 100:
             rollout.route_all_to(stable.slot, f"recreate abort: {why}")
         return self._aborted(rollout, stable, why)
+
+    def _restore_spec(
+        self, rollout: Rollout, stable: SlotState
+    ) -> tuple[DeploymentSpec | None, str | None]:
+        """The spec to start ``stable`` (stopped by ``rollout``) again with: the one it ran
+        with, and None; or, when that is not known for sure, this deploy's spec, and why it
+        is not known.
+
+        The deployment history tells which spec it ran with, as a digest (see
+        :func:`_last_spec_of`, read as :meth:`_spec_changed` reads it, the records of
+        ``rollout`` itself left out): a version applied without a spec is started again
+        without one; a digest is matched to this deploy's spec or to a spec this process
+        applied (the history keeps no spec: its ``env`` may hold secrets). A version
+        another process applied with another spec, or a history that tells nothing, is
+        started again with this deploy's spec rather than left stopped: the abort says
+        so. Never raises.
+        """
+        alias = self._moved_alias()
+        try:
+            records = [r for r in stored_records(self.history, rollout.model) if r.id != rollout.id]
+        except Exception as exc:  # a user's history may raise anything: the spec is unknown
+            failed = f"{type(exc).__name__}: {brief(str(exc))}"
+            return self.spec, f"the deployment history could not be read ({failed})"
+        found = _last_spec_of(records, stable.slot, alias)
+        if _applied_without_spec(found, stable, alias):
+            return None, None
+        recorded, by = _recorded_digest(found, stable, alias)
+        if recorded is None:
+            return self.spec, by
+        spec = _spec_with_digest(recorded, self.spec)
+        if spec is None:
+            return self.spec, (
+                f"{by} applied it with a spec ({_short(recorded)}) that this process did "
+                "not apply, and the deployment history keeps only its digest"
+            )
+        return spec, None
 
 
 def from_spec(

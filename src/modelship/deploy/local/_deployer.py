@@ -62,6 +62,9 @@ __all__ = ["LocalDeployer"]
 
 _SLOTS = ("blue", "green")  # one service, as a Kubernetes app: max_slots=2 by name
 _POLL = 0.05  # seconds between readiness probes: a server turns ready in ~1 s
+#: The most probes one wait_ready makes: the deadline ends it first (a clock that stood
+#: still would not); timeout / _POLL overflows an int for a timeout of 1e307.
+_MAX_POLLS = 1e12
 _TIMEOUT = Interval(float, None, None)  # wait_ready's, as the InMemoryDeployer's: finite
 #: Seconds a server takes to exit once its shutdown is done (uvicorn's last steps, the
 #: interpreter's teardown): 0.4 to 0.7 s here for an idle one; 3 s leaves a loaded
@@ -573,8 +576,8 @@ class LocalDeployer:
         Seconds a removed slot's in-flight requests may take before it is stopped.
     graceful_seconds
         Seconds a server may take to finish its requests after SIGTERM (its
-        ``--graceful-seconds``). It is sent SIGKILL only once it has had them, the 5 s
-        (at most) of its prediction log's final flush and 3 s to exit.
+        ``--graceful-seconds``; more than 0). It is sent SIGKILL only once it has had
+        them, the 5 s (at most) of its prediction log's final flush and 3 s to exit.
     server_args
         Extra arguments for every ``modelship serve`` process (``["--no-warmup"]``).
         The flags the deployer sets itself (``--host``, ``--port``, ``--fd``, ``--slot``,
@@ -595,7 +598,9 @@ class LocalDeployer:
 
     _parameter_constraints: ClassVar[Constraints] = {
         "drain_timeout": Interval(float, 0, None),
-        "graceful_seconds": Interval(float, 0, None),
+        # > 0, as `modelship serve --graceful-seconds` takes it: with 0 every server
+        # exited at start, and every rollout aborted as if its version were broken.
+        "graceful_seconds": Interval(float, 0, None, closed="neither"),
     }
 
     def __init__(
@@ -914,7 +919,7 @@ class LocalDeployer:
         s = self._get(slot)
         timeout = max(0.0, float(timeout))
         deadline = time.monotonic() + timeout
-        bound = int(timeout / _POLL) + 2
+        bound = int(min(timeout / _POLL, _MAX_POLLS)) + 2
         for _ in range(bound):
             if not s.proc.alive():
                 return False
