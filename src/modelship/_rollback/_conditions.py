@@ -53,6 +53,7 @@ import contextlib
 import contextvars
 import decimal
 import math
+import numbers
 import operator
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -61,6 +62,7 @@ from typing import Any, Literal
 
 import attrs
 
+from modelship._params import Constraint, check
 from modelship._shown import brief
 from modelship.errors import ConfigError
 
@@ -199,6 +201,29 @@ def _optional_number(value: Any) -> float | None:
     if not math.isfinite(number):
         raise ConfigError(f"expected a finite number, got {brief(value)}")
     return number
+
+
+class _Number(Constraint):
+    """A number a float holds, infinities and NaN too: a statistic, or a limit from one
+    (a quantile above the histogram's last finite bucket is ``inf``)."""
+
+    def is_satisfied_by(self, value: object) -> bool:
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            return False
+        try:
+            float(value)
+        except OverflowError:  # an int beyond the float range
+            return False
+        return True
+
+    def __str__(self) -> str:
+        return "a number (a float; inf and NaN too)"
+
+    def invalid_values(self) -> tuple[object, ...]:
+        return ("0.2", True, 10**400, [0.1, 0.2])
+
+
+_NUMBER = _Number()
 
 
 def _min_samples(value: Any) -> int:
@@ -422,12 +447,25 @@ class Condition:
         Raises
         ------
         ConfigError
-            If the condition is relative and no ``baseline_value`` is given.
+            If the condition is relative and no ``baseline_value`` is given, or
+            ``baseline_value`` is not a number (a string, an array).
+
+        Examples
+        --------
+        >>> from modelship.monitor import Condition
+        >>> Condition.parse("p95(inference_latency_seconds) > baseline * 1.5").limit(2.0)
+        3.0
+        >>> Condition.parse("error_rate > 1%").limit("0.2")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        modelship.errors.InvalidParameter: baseline_value='0.2' is not allowed; ...
         """
+        check("baseline_value", baseline_value, None, _NUMBER)
         if self.threshold is not None:
             return self.threshold
         if baseline_value is None:
             raise ConfigError(f"{self} is relative to the baseline; give the baseline's value")
+        baseline_value = float(baseline_value)
         delta = float(self.baseline_delta or 0.0)
         percent = self.delta_unit == "percent"
         if percent:
@@ -442,8 +480,22 @@ class Condition:
         return _nearest_limit(baseline_value, delta, percent=percent, rounded=rounded)
 
     def holds(self, value: float, limit: float) -> bool:
-        """Whether ``value op limit`` is true (the condition triggers)."""
-        return bool(OPERATORS[self.op](value, limit))
+        """Whether ``value op limit`` is true (the condition triggers).
+
+        Raises
+        ------
+        ConfigError
+            If ``value`` or ``limit`` is not a number (a string, an array).
+
+        Examples
+        --------
+        >>> from modelship.monitor import Condition
+        >>> Condition.parse("error_rate > 1%").holds(float("inf"), 0.01)
+        True
+        """
+        check("value", value, _NUMBER)
+        check("limit", limit, _NUMBER)
+        return bool(OPERATORS[self.op](float(value), float(limit)))
 
     def __str__(self) -> str:
         operand = f"{self.stat}({self.metric})"

@@ -1046,6 +1046,25 @@ def _judge(  # noqa: PLR0913 - keyword-only outcomes of both slots needed to jud
         elif math.isnan(limit):
             nan.append(f"the limit from the baseline {baseline} {stat} ({base_value}) is NaN")
         return ConditionResult(text, "no_data", " and ".join(nan), **common)
+    if math.isinf(value) and value == base_value == limit:
+        # The same infinity on both sides (a quantile above the histogram's last finite
+        # bucket, as PrometheusSource answers it, in both slots): ">" would pass and ">="
+        # fail on a difference nobody measured. Neither slot lacks data and no source
+        # failed: inconclusive, held without promoting (``on_inconclusive``), as the
+        # canary analysis refuses the same shift.
+        where = (
+            "above the histogram's last finite bucket: widen the buckets"
+            if value > 0
+            else "at -inf"
+        )
+        return ConditionResult(
+            text,
+            "inconclusive",
+            f"{slot} {stat} = {_fmt(value)} and {baseline} {stat} = {_fmt(base_value)} "
+            f"cannot be compared (n={canary.n} vs {base_n}): both slots {where}",
+            limit=limit,
+            **common,
+        )
     holds = condition.holds(value, limit)
     shown = condition.op if holds else _NEGATED[condition.op]
     if base_value is None:

@@ -257,14 +257,21 @@ def run_policy(  # noqa: PLR0913 - public loop: slot, timing and callback option
     slot, baseline : str
         The slot under watch and the one relative conditions compare with.
     window : float
-        Seconds of data each evaluation reads.
+        Seconds of data each evaluation reads, at least: every evaluation after the
+        first reads ``max(window, time since the previous evaluation)``, so the time an
+        evaluation takes (a slow source's round trips) or a late wake-up falls in the
+        next window, never between two; no window reaches back before the previous
+        evaluation's time unless ``window`` does (a window longer than the interval
+        overlaps the previous one). Its decision records the window read, and replays.
     interval : float
-        Seconds between evaluations; a wait is never longer than what is left of
-        ``duration``, so the last evaluation is at its end, not up to an interval past it.
-        That last evaluation, less than an interval after the previous one, reads only
-        the time since it (``min(window, time since the previous evaluation)``): the rest
-        was judged already, and read again one bad minute would count as two
-        consecutive failures. Its decision records the shorter window, and replays.
+        Seconds from one evaluation's time to the next (not from its end: a slow source
+        delays no later evaluation; one slower than the interval is followed by the
+        next at once). A wait is never longer than what is left of ``duration``, so the
+        last evaluation is at its end, not up to an interval past it. That last
+        evaluation, less than an interval after the previous one, reads only the time
+        since it: the rest was judged already, and read again one bad minute would
+        count as two consecutive failures. Its decision records the shorter window, and
+        replays.
     duration : float
         Seconds to watch.
     on_rollback : callable, optional
@@ -378,14 +385,18 @@ def run_checked(  # noqa: PLR0913 - run_policy's keyword-only arguments, plus wh
     previous, cut = start, False
     for _ in range(most):  # bounded whatever the clock does
         at = source_time(source)
-        span = window
         if cut:
             # The cut last evaluation reads only the time since the previous one, which
             # judged the rest of this window already: read again, one bad minute would
             # be a second consecutive failure seconds after the first.
-            span = min(window, at - previous)
+            span = at - previous
             if span <= 0:  # a clock that did not move: nothing left to judge
                 break
+        else:
+            # At least everything since the previous evaluation: the time it took (the
+            # source's round trips) and a late wake-up fall in this window, not between
+            # two. Bounded by that evaluation's time (or this window, when longer).
+            span = max(window, at - previous)
         step = _evaluate(log, source, slot=slot, baseline=baseline, window=span, at=at, since=since)
         if step.action == "rollback":
             _roll_back(step, on_rollback, on_step)
@@ -393,13 +404,19 @@ def run_checked(  # noqa: PLR0913 - run_policy's keyword-only arguments, plus wh
         if on_step is not None:
             on_step(step)
         previous = at
-        elapsed = source_time(source) - start
-        if elapsed >= duration:
+        now = source_time(source)
+        left = duration - (now - start)
+        if left <= 0:
             break
-        # No longer than what is left: the last evaluation lands at the end of the
-        # duration, not up to an interval past it.
-        cut = duration - elapsed < interval
-        sleep(min(interval, duration - elapsed))
+        # The next evaluation is due an interval after this one's time, not after its end
+        # (a slow source would push every later one back), and never past the end of the
+        # duration: the last evaluation lands there, not up to an interval past it. A clock
+        # read back behind ``at`` waits no longer than the interval.
+        due = interval - max(0.0, now - at)
+        cut = left < due
+        wait = min(due, left)
+        if wait > 0:  # an evaluation longer than the interval: the next one at once
+            sleep(wait)
     return log
 
 
