@@ -104,6 +104,7 @@ from modelship._shown import hide_credentials
 from modelship.deploy._errors import DeployError, RollbackUnavailable
 from modelship.deploy._gates import MAX_SECONDS, Gate, GatePolicy
 from modelship.deploy._history import DeploymentHistory, RegistryHistory
+from modelship.deploy._lock import runner_gone
 from modelship.deploy._protocol import Deployer
 from modelship.deploy._rollout import (
     EventKind,
@@ -1233,7 +1234,7 @@ def _cmd_history(args: argparse.Namespace) -> int:
 
 def _summary(record: RolloutRecord) -> dict[str, Any]:
     last = record.events[-1].message if record.events else ""
-    return {
+    summary = {
         "id": record.id,
         "version": record.version,
         "strategy": record.strategy,
@@ -1242,6 +1243,18 @@ def _summary(record: RolloutRecord) -> dict[str, Any]:
         "started_at": record.started_at.isoformat(),
         "last": last,
     }
+    if record.status is RolloutStatus.IN_PROGRESS:
+        summary["process"] = _process_of(record)
+    return summary
+
+
+def _process_of(record: RolloutRecord) -> str:
+    """Whether the process running an in-progress rollout still runs: ``"running"``,
+    ``"gone"`` (killed: SIGKILL, a lost machine; nothing of it runs, and the record stays
+    in progress for ever) or ``"unknown"`` (another host, or a record that does not say)."""
+    started = [e for e in record.events if e.kind is EventKind.STARTED]
+    gone = runner_gone(started[0].data.get("runner")) if started else None
+    return "unknown" if gone is None else "gone" if gone else "running"
 
 
 def _cmd_status(args: argparse.Namespace) -> int:
@@ -1263,6 +1276,27 @@ def _cmd_status(args: argparse.Namespace) -> int:
         }
     )
     return EXIT_OK
+
+
+def _abandoned(records: Sequence[RolloutRecord], model: str, version: str, alias: str) -> str:
+    """What to add to "nothing to roll back to" when the last rollout of ``version`` is
+    recorded in progress but its process is gone (killed: it never finished)."""
+    mine = [r for r in records if r.version == version and same_alias(r, alias) is not False]
+    if not mine or mine[-1].status is not RolloutStatus.IN_PROGRESS:
+        return ""
+    if _process_of(mine[-1]) != "gone":
+        return ""
+    before = mine[-1].previous_version
+    move = (
+        f"; move the alias yourself (modelship registry alias REGISTRY {model} {alias} "
+        f"{before}) or deploy again"
+        if before is not None
+        else "; deploy again"
+    )
+    return (
+        f" (its last rollout, {mine[-1].id}, is recorded in progress, but the process that "
+        f"ran it is gone: it was killed before it finished{move})"
+    )
 
 
 def roll_alias_back(
@@ -1320,7 +1354,7 @@ def roll_alias_back(
     if last is None:
         return (
             f"no succeeded rollout of {model} {current} with a previous version is "
-            "recorded; nothing to roll back to"
+            "recorded; nothing to roll back to" + _abandoned(records, model, current, alias)
         )
     target = last.previous_version
     assert target is not None

@@ -16,14 +16,21 @@ import contextlib
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager
 from datetime import datetime, timezone
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from modelship.deploy._errors import RolloutInProgress
 
-__all__ = ["LocksRollouts", "ProcessRolloutLock", "describe_holder", "exclusive"]
+__all__ = [
+    "LocksRollouts",
+    "ProcessRolloutLock",
+    "describe_holder",
+    "exclusive",
+    "runner",
+    "runner_gone",
+]
 
 
 @runtime_checkable
@@ -55,6 +62,102 @@ def describe_holder(what: str) -> str:
     """
     began = datetime.now(timezone.utc).isoformat(timespec="seconds")
     return f"{what} (pid {os.getpid()} on {socket.gethostname()}, since {began})"
+
+
+_PROC = "/proc"
+_BOOT_ID = "/proc/sys/kernel/random/boot_id"
+
+
+def _boot_id() -> str | None:
+    """This boot of the host (Linux), or None where it cannot be read."""
+    try:
+        with open(_BOOT_ID, encoding="ascii") as f:
+            return f.read(64).strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _start_ticks(pid: int) -> int | None:
+    """When process ``pid`` started, in clock ticks since boot (field 22 of
+    ``/proc/<pid>/stat``, read after the name, which may hold spaces and parentheses), or
+    None when there is no such process or no ``/proc``."""
+    try:
+        with open(f"{_PROC}/{pid}/stat", "rb") as f:
+            data = f.read(4096)
+    except OSError:
+        return None
+    fields = data[data.rfind(b")") + 2 :].split()
+    start = fields[19] if len(fields) > 19 else b""
+    return int(start) if start.isdigit() and len(start) <= 20 else None
+
+
+def runner() -> dict[str, Any]:
+    """This process as a rollout record names who runs it: a later reader on this host can
+    tell whether that process is gone (:func:`runner_gone`), as a process killed with
+    SIGKILL leaves its rollout recorded as in progress.
+
+    Examples
+    --------
+    >>> import os
+    >>> me = runner()
+    >>> me["pid"] == os.getpid(), runner_gone(me)
+    (True, False)
+    """
+    return {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "boot": _boot_id(),
+        "start": _start_ticks(os.getpid()),
+    }
+
+
+def _runner_fields(recorded: object) -> tuple[int, str, str | None, int | None] | None:
+    """``(pid, host, boot, start)`` of a recorded runner, or None when it is not one: a
+    record's document is not trusted, and a damaged runner tells nothing."""
+    if not isinstance(recorded, Mapping):
+        return None
+    pid, host = recorded.get("pid"), recorded.get("host")
+    boot, start = recorded.get("boot"), recorded.get("start")
+    if (
+        type(pid) is not int
+        or not 0 < pid < 2**31
+        or not isinstance(host, str)
+        or not (boot is None or isinstance(boot, str))
+        or not (start is None or type(start) is int)
+    ):
+        return None
+    return pid, host, boot, start
+
+
+def runner_gone(recorded: object) -> bool | None:
+    """Whether the process a record names (:func:`runner`) has ended: True when this host
+    knows it has (the host rebooted since, or no process has its pid and start time);
+    False when it still runs; None when this host cannot tell (another host, a record
+    without a runner or with a damaged one, or no ``/proc`` and the pid still in use).
+
+    Examples
+    --------
+    >>> import socket
+    >>> runner_gone({"pid": 1, "host": "another-host", "boot": None, "start": None})
+    >>> runner_gone("not a runner")
+    """
+    fields = _runner_fields(recorded)
+    if fields is None or fields[1] != socket.gethostname():
+        return None
+    pid, _, boot, start = fields
+    here = _boot_id()
+    if boot is not None and here is not None and boot != here:
+        return True  # the host rebooted: no process of the boot before runs
+    if os.path.isdir(_PROC):
+        now = _start_ticks(pid)
+        return now is None or (start is not None and now != start)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # PermissionError: a process of another user has that pid
+        return None
+    return None  # a process has that pid: it may be another one, reused
 
 
 def exclusive(deployer: object, what: str) -> AbstractContextManager[None]:

@@ -46,7 +46,7 @@ from modelship.deploy._gates import (
     Verdict,
 )
 from modelship.deploy._history import DeploymentHistory, InMemoryHistory, RegistryHistory
-from modelship.deploy._lock import exclusive
+from modelship.deploy._lock import exclusive, runner
 from modelship.deploy._protocol import Deployer, DeployerCapabilities, SlotHealth, SlotState
 from modelship.deploy._quantity import BINARY_SI, DECIMAL_SI, Quantity
 from modelship.deploy._rollout import (
@@ -508,6 +508,9 @@ class _Strategy:
             undo_window=self.undo_window,
             capabilities=attrs.asdict(self.deployer.capabilities),
             alias=self._moved_alias(),  # which environment's rollout it is: see same_alias
+            # Who runs it: a reader can tell a rollout whose process was killed (SIGKILL,
+            # a lost machine) from one still running (see runner_gone).
+            runner=runner(),
         )
         return rollout
 
