@@ -1,18 +1,21 @@
 """A rollout whose Lease went to another rollout while it waited writes nothing more
 (review 39), and two smaller answers of that review: ``wait_ready`` refuses a timeout no
-clock can hold with :class:`InvalidParameter`, and a slot grown for a split that fails at
-once is reported as failed, not as waited for.
+clock can hold with :class:`InvalidParameter`, and a slot grown for a split whose new pods
+never turn Ready is waited for until ``traffic_timeout``, then scaled back (a scale-up is
+not a rollout: no progress deadline reports it failed sooner, on a real cluster as on the
+fake).
 
 The holder's trust in its Lease is timed on a fake monotonic clock (the Lease's seam), so
-nothing here sleeps: the clock jumps past the Lease, and the other rollout takes it, from
+no Lease test sleeps: the clock jumps past the Lease, and the other rollout takes it, from
 a double of the holder's client, when the answer of the request that starts the wait
-arrives.
+arrives. (The grown slot's test waits out its 1 s ``traffic_timeout``.)
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
@@ -261,37 +264,50 @@ def test_wait_ready_refuses_a_timeout_no_clock_can_hold(make_deployer: Make, tim
         make_deployer().wait_ready("blue", timeout)
 
 
-def test_a_slot_grown_for_a_split_that_fails_at_once_is_reported_as_failed(
+def test_a_slot_grown_for_a_split_whose_pods_never_turn_ready_is_waited_for_then_scaled_back(
     make_deployer: Make, kube: FakeKube, spec: DeploymentSpec
 ) -> None:
-    dep = make_deployer(traffic_timeout=300)
+    """Growing blue for a split is a scale of a complete Deployment, not a rollout: the
+    deployment controller keeps its ``Progressing`` at ``NewReplicaSetAvailable`` while
+    the added pods start or never turn Ready (``syncRolloutStatus``;
+    kubernetes/kubernetes#106697), even past any progress deadline. Nothing says the
+    growth failed, so the deployer waits the whole ``traffic_timeout``, says so, and
+    scales blue back; the selector stays on blue."""
+    timeout = 1.0
+    dep = make_deployer(traffic_timeout=timeout)
     _blue_serves_green_ready(dep, spec)
+    blue = ("deployments", NS, "fraud-blue")
+    # A deadline that passes at once, had blue one: a scale has none.
     kube.exceed_progress_deadline(NS, "fraud-blue")
-    client = Client(dep)
-    grown = f"/apis/apps/v1/namespaces/{NS}/deployments/fraud-blue"
+    # Blue's two serving pods stay Ready; those the split adds never turn Ready.
+    kube.slow_ready({"modelship.io/slot": "blue"}, 3600)
+    seen: set[str] = set()  # every reason blue's Progressing condition gave meanwhile
 
-    def stalled() -> None:
-        """Blue's growth stalls (its pods stop turning Ready) before the deployer looks:
-        with the fake's 10 ms pods, a loaded machine let it complete first, and a
-        complete rollout is rightly not reported as failed."""
-        kube.never_ready({"modelship.io/slot": "blue"})
-        for _ in range(2000):  # up to 10 s for the fake's controller to mark it
-            status = (kube.get("deployments", NS, "fraud-blue") or {}).get("status", {})
-            reasons = {c.get("reason") for c in status.get("conditions", [])}
-            if "ProgressDeadlineExceeded" in reasons:
-                return
-            time.sleep(0.005)
-        raise AssertionError("the fake never marked blue's growth as past its deadline")
+    def note() -> None:
+        status = (kube.store.objects.get(blue) or {}).get("status") or {}
+        seen.update(
+            str(c.get("reason")) for c in status.get("conditions", []) if c["type"] == "Progressing"
+        )
 
-    client.when = lambda method, path: method == "PATCH" and path == grown
-    client.then = stalled
+    kube.store.on_write.append(note)
+    before, started = len(kube.requests), time.monotonic()
     with pytest.raises(KubernetesError) as failed:
         dep.set_traffic({"blue": 90, "green": 10})
-    assert client.triggered, "blue was never grown: the scenario did not happen"
+    waited = time.monotonic() - started
     message = str(failed.value)
-    assert "exceeded its progress deadline" in message
-    assert "300" not in message, "it says it waited the whole traffic_timeout"
+    assert re.search(
+        r"^slot 'blue' did not reach \d+ available replicas: not within traffic_timeout "
+        r"\(1 s; last seen: .+\); the selector was not changed$",
+        message,
+    ), message
+    assert waited >= timeout, f"it gave up after {waited:.2f} s, before traffic_timeout"
+    assert "progress deadline" not in message
+    sent = kube.requests[before:]
+    grown = [r for r in sent if r.method == "PATCH" and r.path.endswith("/deployments/fraud-blue")]
+    assert len(grown) == 2, "blue was not grown, then scaled back: the scenario did not happen"
+    assert seen == {"NewReplicaSetAvailable"}, f"blue's Progressing said {seen}"
     assert _replicas(kube, "fraud-blue") == 2, "the grown slot was not scaled back"
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 100, "green": 0}
 
 
 def test_a_write_the_client_retries_is_not_resent_once_the_lease_went_to_another(

@@ -9,10 +9,20 @@ Running after ``pod_ready`` seconds and Ready then too, unless a test says they 
 Ready only some seconds after their creation (as a readinessProbe's
 ``initialDelaySeconds`` makes a real pod wait; :meth:`FakeKube.slow_ready`) or never do; the
 Deployment's status counts them the way the deployment controller does (a count of 0 is
-left out, as the API's ``omitempty`` fields are), with the ``Progressing`` condition
-turning ``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times
-``deadline_scale``) passes without progress (a spec change or a pod turning available
-restarts the clock) or when a test asks for it.
+left out, as the API's ``omitempty`` fields are). Its conditions follow the deployment
+controller's rules (``calculateStatus``, ``syncRolloutStatus``): ``Available`` once
+``availableReplicas >= replicas - maxUnavailable`` (resolved from the strategy as
+``ResolveFenceposts`` does); ``Progressing`` set to ``NewReplicaSetCreated`` when a pod
+template change makes a new ReplicaSet (which starts the progress clock),
+``ReplicaSetUpdated`` on progress (more updated, ready or available replicas, or fewer
+old ones; each restarts the clock), ``NewReplicaSetAvailable`` once the rollout is
+complete and ``ProgressDeadlineExceeded`` when ``progressDeadlineSeconds`` (times
+``deadline_scale``) passes without progress, or at once when a test asks for it
+(:meth:`FakeKube.exceed_progress_deadline`). Only a rollout times out: a complete
+Deployment that is scaled keeps ``NewReplicaSetAvailable`` whether or not its new pods
+turn Ready (as kubernetes/kubernetes#106697 describes), and a spec change that makes no
+new ReplicaSet (replicas, the deadline) does not restart the clock or clear a
+``ProgressDeadlineExceeded``: only progress, a complete rollout or a new ReplicaSet does.
 EndpointSlices list the pods a Service selects, ready or not; objects whose owner is
 gone are deleted. A Gateway controller (:data:`GATEWAY_CONTROLLER`) writes each
 HTTPRoute's ``status.parents``: one entry of its own per parentRef with ``Accepted`` and
@@ -143,6 +153,109 @@ def _deletion_order(pods: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return ranked
 
 
+_COMPLETE = "NewReplicaSetAvailable"  # Progressing's reason once a rollout is complete
+_TIMED_OUT = "ProgressDeadlineExceeded"
+_NO_DEADLINE = 2**31 - 1  # progressDeadlineSeconds that turns the check off (math.MaxInt32)
+
+
+def _deadline(spec: Mapping[str, Any]) -> float:
+    """The Deployment's ``progressDeadlineSeconds`` (left out: the API server's default)."""
+    return float(spec.get("progressDeadlineSeconds") or 600)
+
+
+def _has_deadline(spec: Mapping[str, Any]) -> bool:
+    """Whether the Deployment is checked for progress (``util.HasProgressDeadline``)."""
+    return _deadline(spec) != _NO_DEADLINE
+
+
+def _condition_of(status: Mapping[str, Any], kind: str) -> dict[str, Any] | None:
+    return next((c for c in status.get("conditions") or [] if c.get("type") == kind), None)
+
+
+def _rolling_out(status: Mapping[str, Any]) -> bool:
+    """Whether the Deployment's ``Progressing`` condition says a rollout is under way (its
+    progress deadline may pass)."""
+    condition = _condition_of(status, "Progressing")
+    return (
+        condition is not None
+        and condition.get("status") == "True"
+        and condition.get("reason") != _COMPLETE
+    )
+
+
+def _progressed(old: Mapping[str, Any], new: Mapping[str, int]) -> bool:
+    """Whether the status ``new`` shows progress over ``old`` (``util.DeploymentProgressing``):
+    more updated, ready or available replicas, or fewer old ones."""
+
+    def was(key: str) -> int:
+        return int(old.get(key) or 0)  # a count of 0 is left out of a status
+
+    return (
+        new["updatedReplicas"] > was("updatedReplicas")
+        or new["replicas"] - new["updatedReplicas"] < was("replicas") - was("updatedReplicas")
+        or new["readyReplicas"] > was("readyReplicas")
+        or new["availableReplicas"] > was("availableReplicas")
+    )
+
+
+def _scaled(value: Any, total: int, *, round_up: bool) -> int:
+    """An int-or-percent of the strategy, resolved against ``total`` replicas
+    (``intstr.GetScaledValueFromIntOrPercent``): ``"25%"`` of 2 is 1 rounded up, 0 down."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
+        percent = int(value[:-1])
+        return -(-percent * total // 100) if round_up else percent * total // 100
+    raise ValueError(f"{value!r} is not a number of replicas or a percentage such as '25%'")
+
+
+def _max_unavailable(spec: Mapping[str, Any], replicas: int) -> int:
+    """How many of ``replicas`` may be unavailable while the Deployment is ``Available``
+    (``deploymentutil.MaxUnavailable``): 0 for a ``Recreate`` strategy or 0 replicas; else
+    maxUnavailable rounded down, 1 when both it and maxSurge (rounded up) come to 0
+    (``ResolveFenceposts``), at most ``replicas``. A field left out is the API server's
+    default, 25%."""
+    strategy = spec.get("strategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate" or replicas == 0:
+        return 0
+    rolling = strategy.get("rollingUpdate") or {}
+    surge = _scaled(rolling.get("maxSurge", "25%"), replicas, round_up=True)
+    unavailable = _scaled(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return min(unavailable, replicas)
+
+
+def _deployment_condition(
+    before: Mapping[str, Any] | None,
+    kind: str,
+    said: tuple[str, str, str],
+    *,
+    refresh: bool = False,
+) -> dict[str, Any]:
+    """A Deployment condition (``said``: its status, reason and message) set as
+    ``util.SetDeploymentCondition`` does: one whose status and reason do not change is
+    kept as it was (unless ``refresh``: progress seen, which updates its message and
+    ``lastUpdateTime``); ``lastTransitionTime`` changes only with the status."""
+    status, reason, message = said
+    if (
+        before is not None
+        and (before.get("status"), before.get("reason")) == (status, reason)
+        and not refresh
+    ):
+        return dict(before)
+    when = now_iso()
+    kept = before is not None and before.get("status") == status
+    return {
+        "type": kind,
+        "status": status,
+        "reason": reason,
+        "message": message,
+        "lastUpdateTime": when,
+        "lastTransitionTime": before["lastTransitionTime"] if kept and before else when,
+    }
+
+
 class Controller:
     """Drives the objects of a :class:`Store` towards their spec (see the module doc)."""
 
@@ -161,9 +274,9 @@ class Controller:
         # seconds from a pod's creation before it may turn Ready (its labels decide)
         self.ready_after = ready_after
         self._born: dict[str, float] = {}  # pod uid -> monotonic creation time
-        # deployment uid -> (template hash/generation, when it last made progress)
-        self._progress: dict[str, tuple[str, float]] = {}
-        self._ready_seen: dict[str, int] = {}
+        # deployment uid -> when (monotonic) its rollout last made progress, or made its
+        # new ReplicaSet: the clock of its progress deadline
+        self._progress: dict[str, float] = {}
         self._ip = 0
         self._skipped: set[tuple[str, str, str]] = set()  # (plural, name, rv), logged once
         self.gateway_answers = True  # False: the Gateway controller writes no route status
@@ -178,14 +291,7 @@ class Controller:
                 for p in self.store.raw("pods")
             ):
                 return True
-            return any(
-                next(
-                    (c["reason"] for c in (d.get("status") or {}).get("conditions", [])
-                     if c["type"] == "Progressing"),
-                    "",
-                ) == "ReplicaSetUpdated"
-                for d in self.store.raw("deployments")
-            )  # fmt: skip
+            return any(_rolling_out(d.get("status") or {}) for d in self.store.raw("deployments"))
 
     def reconcile(self) -> None:
         """One pass over every kind the fake drives.
@@ -225,10 +331,6 @@ class Controller:
         spec = dep["spec"]
         want = int(spec.get("replicas", 1))
         h = self._template_hash(dep)
-        uid = dep["metadata"]["uid"]
-        marker = f"{h}/{dep['metadata']['generation']}"  # any spec change restarts the clock
-        if self._progress.get(uid, ("", 0.0))[0] != marker:
-            self._progress[uid] = (marker, time.monotonic())
         sets = [rs for rs in self.store.raw("replicasets", ns) if _owned_by(rs, dep)]
         new = next(
             (rs for rs in sets if rs["metadata"]["labels"].get("pod-template-hash") == h), None
@@ -257,6 +359,7 @@ class Controller:
                     "status": {"replicas": 0},
                 }
             )
+            self._rollout_started(dep, f"{name}-{h}")
             return
         if new["spec"]["replicas"] != want:
             changed = copy.deepcopy(new)
@@ -270,75 +373,126 @@ class Controller:
                     changed["spec"]["replicas"] = 0
                     self.store.put(changed)
 
+    def _rollout_started(self, dep: dict[str, Any], rs_name: str) -> None:
+        """A new ReplicaSet was made (the pod template changed): the progress clock starts
+        and ``Progressing`` says so, whatever it said before (``ProgressDeadlineExceeded``
+        too), as the deployment controller's ``getNewReplicaSet`` writes it."""
+        self._progress[dep["metadata"]["uid"]] = time.monotonic()
+        if not _has_deadline(dep["spec"]):
+            return
+        status = copy.deepcopy(dep.get("status") or {})
+        created = ("True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"')
+        status["conditions"] = [
+            *(c for c in status.get("conditions", []) if c.get("type") != "Progressing"),
+            _deployment_condition(_condition_of(status, "Progressing"), "Progressing", created),
+        ]
+        meta = dep["metadata"]
+        self.store.write_status("deployments", meta["namespace"], meta["name"], status)
+
     def _deployment_status(self, dep: dict[str, Any]) -> None:
-        ns = dep["metadata"]["namespace"]
-        want = int(dep["spec"].get("replicas", 1))
+        """Count the Deployment's pods and set its conditions as the deployment controller
+        does (``calculateStatus``, then ``syncRolloutStatus``)."""
+        meta, spec = dep["metadata"], dep["spec"]
+        ns, name = meta["namespace"], meta["name"]
+        want = int(spec.get("replicas", 1))
         h = self._template_hash(dep)
         sets = [rs for rs in self.store.raw("replicasets", ns) if _owned_by(rs, dep)]
         pods = [p for rs in sets for p in self._pods_of(rs)]
-        new_pods = [p for p in pods if p["metadata"]["labels"].get("pod-template-hash") == h]
         ready = sum(1 for p in pods if _pod_ready(p))
-        updated = len(new_pods)
-        complete = updated == want and len(pods) == want and ready == want
-        uid = dep["metadata"]["uid"]
-        marker, since = self._progress.get(uid, ("", time.monotonic()))
-        if ready > self._ready_seen.get(uid, 0):  # progress: a pod became available
-            since = time.monotonic()
-            self._progress[uid] = (marker, since)
-        self._ready_seen[uid] = ready
-        deadline = float(dep["spec"].get("progressDeadlineSeconds", 600))
-        old = dep.get("status", {})
-        old_progressing: Mapping[str, Any] = next(
-            (c for c in old.get("conditions", []) if c["type"] == "Progressing"), {}
-        )
-        exceeded = not complete and (
-            self.deadline_exceeded(ns, dep["metadata"]["name"])
-            or time.monotonic() - since > deadline * self.timings.deadline_scale
-            or (
-                old_progressing.get("reason") == "ProgressDeadlineExceeded"
-                and old.get("observedGeneration") == dep["metadata"]["generation"]
-            )
-        )
-        if complete:
-            progressing = (
-                "True",
-                "NewReplicaSetAvailable",
-                "ReplicaSet has successfully progressed.",
-            )
-        elif exceeded:
-            progressing = (
-                "False",
-                "ProgressDeadlineExceeded",
-                "ReplicaSet has timed out progressing.",
-            )
-        else:
-            progressing = ("True", "ReplicaSetUpdated", "ReplicaSet is progressing.")
-        available = ready >= max(1, want - max(1, want // 4)) if want else True
-        conditions = [
-            self._condition(
-                old,
-                "Available",
-                "True" if available else "False",
-                "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable",
-                "Deployment has minimum availability."
-                if available
-                else "Deployment does not have minimum availability.",
-            ),
-            self._condition(old, "Progressing", *progressing),
-        ]
         counts = {
-            "observedGeneration": dep["metadata"]["generation"],
+            "observedGeneration": meta["generation"],
             "replicas": len(pods),
-            "updatedReplicas": updated,
+            "updatedReplicas": sum(
+                1 for p in pods if p["metadata"]["labels"].get("pod-template-hash") == h
+            ),
             "readyReplicas": ready,
             "availableReplicas": ready,
             "unavailableReplicas": len(pods) - ready,
         }
+        old = dep.get("status") or {}
+        # calculateStatus: the conditions are carried over; Available follows the counts
+        conditions = {c["type"]: c for c in copy.deepcopy(old.get("conditions", []))}
+        available = ready >= want - _max_unavailable(spec, want)
+        conditions["Available"] = _deployment_condition(
+            conditions.get("Available"),
+            "Available",
+            ("True", "MinimumReplicasAvailable", "Deployment has minimum availability.")
+            if available
+            else (
+                "False",
+                "MinimumReplicasUnavailable",
+                "Deployment does not have minimum availability.",
+            ),
+        )
+        if not _has_deadline(spec):
+            conditions.pop("Progressing", None)
+        else:
+            new_rs = next(
+                (rs for rs in sets if rs["metadata"]["labels"].get("pod-template-hash") == h),
+                None,
+            )
+            which = (
+                f'ReplicaSet "{new_rs["metadata"]["name"]}"'
+                if new_rs is not None
+                else f'Deployment "{name}"'
+            )
+            current = conditions.get("Progressing")
+            said = self._progressing(dep, old, counts, current, which)
+            if said is not None:
+                refresh = said[1] == "ReplicaSetUpdated"  # progress seen: lastUpdateTime moves
+                conditions["Progressing"] = _deployment_condition(
+                    current, "Progressing", said, refresh=refresh
+                )
         # Every count of apps/v1 DeploymentStatus is `omitempty`: a 0 is left out, and a
         # client reads None for it, as from a real API server.
         status: dict[str, Any] = {k: v for k, v in counts.items() if v}
-        status["conditions"] = conditions
-        self.store.write_status("deployments", ns, dep["metadata"]["name"], status)
+        order = ["Available", "Progressing"]
+        status["conditions"] = [conditions[k] for k in order if k in conditions] + [
+            c for k, c in conditions.items() if k not in order
+        ]
+        self.store.write_status("deployments", ns, name, status)
+
+    def _progressing(
+        self,
+        dep: Mapping[str, Any],
+        old: Mapping[str, Any],
+        counts: Mapping[str, int],
+        current: Mapping[str, Any] | None,
+        which: str,
+    ) -> tuple[str, str, str] | None:
+        """The ``Progressing`` condition (status, reason, message) ``syncRolloutStatus``
+        sets from the new ``counts`` and the ``old`` status, or None to leave it as is.
+
+        A complete Deployment (every replica updated, and ``current`` saying its rollout
+        completed) is not checked: scaling it up keeps ``NewReplicaSetAvailable`` while
+        its new pods start, or never turn Ready. Else: complete now; progress over ``old``
+        (``DeploymentProgressing``: the clock restarts); or ``DeploymentTimedOut``: once
+        ``ProgressDeadlineExceeded``, always so until one of those; never from a
+        ``NewReplicaSetAvailable`` (no rollout is timed before it progresses); else when
+        the clock passed ``progressDeadlineSeconds`` or a test said it did.
+        """
+        meta, spec = dep["metadata"], dep["spec"]
+        uid, want = meta["uid"], int(spec.get("replicas", 1))
+        reason = None if current is None else current.get("reason")
+        total, updated = counts["replicas"], counts["updatedReplicas"]
+        if total == updated and reason == _COMPLETE:
+            return None
+        if updated == total == counts["availableReplicas"] == want:
+            return ("True", _COMPLETE, f"{which} has successfully progressed.")
+        now = time.monotonic()
+        if _progressed(old, counts):
+            self._progress[uid] = now
+            return ("True", "ReplicaSetUpdated", f"{which} is progressing.")
+        if current is None or reason == _COMPLETE:
+            return None
+        since = self._progress.setdefault(uid, now)
+        if (
+            reason == _TIMED_OUT
+            or self.deadline_exceeded(meta["namespace"], meta["name"])
+            or now - since > _deadline(spec) * self.timings.deadline_scale
+        ):
+            return ("False", _TIMED_OUT, f"{which} has timed out progressing.")
+        return None
 
     @staticmethod
     def _condition(

@@ -484,7 +484,12 @@ class FakeKube:
             self._unhealthy.append(dict(labels))
 
     def exceed_progress_deadline(self, namespace: str, name: str) -> None:
-        """The Deployment reports ``ProgressDeadlineExceeded`` until its rollout completes."""
+        """The Deployment's progress deadline counts as passed from now on: while it rolls
+        out (a pod template change made a new ReplicaSet not yet complete), its first
+        check without progress turns ``Progressing`` to ``ProgressDeadlineExceeded``,
+        which stays until progress is seen or the rollout completes, as on a cluster
+        past ``progressDeadlineSeconds``. A complete Deployment that is only scaled is
+        not rolling out, and keeps ``NewReplicaSetAvailable``, as on a real cluster."""
         with self.store.lock:
             self._exceeded.add((namespace, name))
 
