@@ -287,6 +287,8 @@ _NUMERIC: dict[str, Any] = {
     "dtype": "int64",
     "nullable": False,
     "null_rate": 0.0,
+    "minimum": 0,
+    "maximum": 1,
 }
 
 

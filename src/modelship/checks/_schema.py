@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship import _json
-from modelship._columns import named_items, series_name
+from modelship._columns import is_missing, named_items, series_name
 from modelship._documents import DocumentKind
 from modelship._params import (
     Constraint,
@@ -218,17 +218,44 @@ def _integer_dtype(dtype: str) -> bool:
         return False
 
 
-def _range_bound(value: float | None, dtype: str) -> float | None:
+def _range_bound(value: float | None, dtype: str, outward: int = 0) -> float | None:
     """A bound recorded for a column of ``dtype``: an integer column's as the integer it
     is (exact in JSON, where a float64 is not beyond 2**53), a float16 or float32
-    column's as its shortest decimal (see :func:`decimal_bound`), any other unchanged."""
+    column's as its shortest decimal (see :func:`decimal_bound`), any other unchanged.
+
+    An integer column's bound given as a float of 2**53 or more is that integer rounded
+    to float64, which may be past the column's values (``2**62 + 1000`` reads as
+    ``2**62 + 1024``): with ``outward`` (-1 for a minimum, 1 for a maximum) it is the
+    integer furthest that way that rounds to the same float, so it holds every integer
+    the float may have come from (and a profile's float64 summary still reads it as its
+    end), kept within the dtype's integers (``2**64 - 1`` reads as ``2**64``).
+
+    Examples
+    --------
+    >>> _range_bound(2.0**64, "uint64", 1)
+    18446744073709551615
+    >>> _range_bound(2.0**62 + 1024, "int64", -1)
+    4611686018427388417
+    >>> _range_bound(3.0, "int64", -1)
+    3
+    """
     if value is None:
         return None
     if _integer_dtype(dtype):
         if isinstance(value, float) and value.is_integer():
-            return int(value)
+            bound = int(value)
+            if outward and abs(value) >= _FLOAT_EXACT:
+                # Halfway to the next float that way, or one short of it when halfway
+                # rounds to that float (ties go to the even one).
+                middle = (bound + int(math.nextafter(value, outward * math.inf))) // 2
+                bound = middle if float(middle) == value else middle - outward
+            info = np.iinfo(np.dtype(dtype))
+            return min(max(bound, int(info.min)), int(info.max))
         return value
     return decimal_bound(value, dtype)
+
+
+_FLOAT_EXACT = float(2**53)  # the first integer whose successor a float64 does not hold
 
 
 def _at_dtype(column: ColumnSchema, dtype: str) -> ColumnSchema:
@@ -236,8 +263,8 @@ def _at_dtype(column: ColumnSchema, dtype: str) -> ColumnSchema:
     return attrs.evolve(
         column,
         dtype=dtype,
-        minimum=_range_bound(column.minimum, dtype),
-        maximum=_range_bound(column.maximum, dtype),
+        minimum=_range_bound(column.minimum, dtype, -1),
+        maximum=_range_bound(column.maximum, dtype, 1),
     )
 
 
@@ -460,6 +487,28 @@ class ColumnSchema:
                 f"column {self.name!r} is {self.kind.value} but has {odd} (fields of the "
                 "other kind); infer the schema again"
             )
+        if self.kind is ColumnKind.NUMERIC:
+            self._check_range_recorded()
+
+    def _check_range_recorded(self) -> None:
+        # What :meth:`of` records of a numeric column: both bounds when it had a finite
+        # value, neither when every value was missing or infinite. A range with a bound
+        # left out (or none, with finite values) would switch the range check off.
+        bounds = [field for field in ("minimum", "maximum") if getattr(self, field) is None]
+        if len(bounds) == 1:
+            raise ConfigError(
+                f"column {self.name!r} has {bounds[0]!r} None but not the other bound (a "
+                "range has both bounds, or neither when the reference had no finite value); "
+                "infer the schema again"
+            )
+        unusable = self.null_rate + self.inf_rate
+        if bounds and unusable < 1 - _slack(self.null_rate, self.inf_rate, 1.0):
+            raise ConfigError(
+                f"column {self.name!r} is numeric with no 'minimum' nor 'maximum', yet "
+                f"'null_rate' {self.null_rate!r} plus 'inf_rate' {self.inf_rate!r} is below "
+                "1: the reference had finite values, whose range the schema records; infer "
+                "the schema again"
+            )
 
     @classmethod
     @validate_params(max_categories=MAX_CATEGORIES)
@@ -488,7 +537,12 @@ class ColumnSchema:
             finite = values[np.isfinite(values)] if values.dtype.kind == "f" else values
             low: float | None = None
             high: float | None = None
-            if len(finite) and values.dtype.kind in "iu":
+            if column.integers is not None:  # a nullable column of integers past 2**53
+                present = [
+                    int(value) for value in column.integers.tolist() if not is_missing(value)
+                ]
+                low, high = min(present), max(present)  # exactly, as read
+            elif len(finite) and values.dtype.kind in "iu":
                 low, high = int(finite.min()), int(finite.max())  # exactly, beyond 2**53
             elif len(finite):
                 low, high = float(finite.min()), float(finite.max())
@@ -498,8 +552,8 @@ class ColumnSchema:
                 dtype=column.dtype,
                 nullable=missing > 0,
                 null_rate=missing / n,
-                minimum=_range_bound(low, column.dtype),
-                maximum=_range_bound(high, column.dtype),
+                minimum=_range_bound(low, column.dtype, -1),
+                maximum=_range_bound(high, column.dtype, 1),
                 inf_rate=infinite / n,
             )
         category_counts, missing = counts if counts is not None else column.category_counts()
@@ -1311,7 +1365,7 @@ class SchemaCheck:
             finite = len(column) - missing - infinite
             if expected.minimum is not None and expected.maximum is not None and finite:
                 # Finite values only: infinities are a signal of their own (DataDrift).
-                outside = int(np.count_nonzero(_outside(column.values, expected, dtype)))
+                outside = _outside_count(column, expected, dtype)
                 share = (outside - infinite) / finite
                 details["out_of_range_share"] = share
                 if share > self.range_tolerance:
@@ -1435,6 +1489,21 @@ def _shown_bound(value: float | None) -> str:
     and 9007199254740992 alike), an integral float without its ``.0``."""
     text = repr(value)
     return text.removesuffix(".0") if isinstance(value, float) else text
+
+
+def _outside_count(column: Column, expected: ColumnSchema, dtype: str) -> int:
+    """How many of a numeric column's values lie outside the schema's range (see
+    :func:`_outside`); a nullable column of integers past 2**53 (see
+    :attr:`Column.integers`) is compared as the integers it holds with integer bounds, not
+    as their float64 roundings (``2**62 + 100`` is above ``2**62 + 10``)."""
+    low, high = expected.minimum, expected.maximum
+    if column.integers is not None and isinstance(low, int) and isinstance(high, int):
+        return sum(
+            1
+            for value in column.integers.tolist()
+            if not is_missing(value) and not low <= int(value) <= high
+        )
+    return int(np.count_nonzero(_outside(column.values, expected, dtype)))
 
 
 def _outside(values: NDArray[Any], expected: ColumnSchema, dtype: str) -> NDArray[np.bool_]:

@@ -322,6 +322,11 @@ class Column:
     _counts: tuple[dict[str, int], int] | None = attrs.field(
         default=None, alias="counts", kw_only=True, repr=False
     )
+    #: A numeric column of 64-bit integers with a missing value, one of whose values a
+    #: float64 does not hold exactly (2**53 or more): its values as read (Python
+    #: integers, ``None``, NaN or ``pd.NA`` for a missing value), which ``values`` holds
+    #: rounded to float64. Its range is taken from these, exactly; ``None`` otherwise.
+    integers: NDArray[Any] | None = attrs.field(default=None, kw_only=True, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self._values is None and self._encoded is None:
@@ -956,9 +961,42 @@ def make_column(
             # A column with no number at all (only missing values) stays numeric.
             if len(present) and len(np.unique(present)) <= categorical_max_unique:
                 kind = ColumnKind.CATEGORICAL
+    integers = None
     if kind is ColumnKind.NUMERIC and (dtype_kind not in "iuf"):
+        objects = values
         values = _to_float(name, values, date_text) if numbers_ is None else numbers_
-    return Column(name=name, kind=kind, dtype=dtype, values=values, read_dtype=read_dtype)
+        integers = _beyond_float(objects, values, dtype)
+    return Column(
+        name=name,
+        kind=kind,
+        dtype=dtype,
+        values=values,
+        read_dtype=read_dtype,
+        integers=integers,
+    )
+
+
+def _beyond_float(
+    objects: NDArray[Any], floats: NDArray[np.float64], dtype: str
+) -> NDArray[Any] | None:
+    """``objects``, an object column of integers (and missing values) read as ``floats``,
+    when a float64 does not hold one of them exactly (see :attr:`Column.integers`).
+
+    Examples
+    --------
+    >>> big = np.array([2**62 + 1, None], dtype=object)
+    >>> _beyond_float(big, np.array([2.0**62, np.nan]), "int64") is big
+    True
+    >>> _beyond_float(np.array([1, None], dtype=object), np.array([1.0, np.nan]), "int64")
+    """
+    if objects.dtype.kind != "O" or not dtype.startswith(("int", "uint")) or not len(floats):
+        return None
+    with np.errstate(invalid="ignore"):
+        largest = np.nanmax(np.abs(floats), initial=0.0)
+    return objects if largest >= _FLOAT_EXACT else None
+
+
+_FLOAT_EXACT = float(2**53)  # the first integer whose successor a float64 does not hold
 
 
 def _typed_objects(name: str, values: NDArray[Any]) -> tuple[NDArray[Any], str, ColumnKind]:
