@@ -29,53 +29,38 @@ def _annotate(kube: FakeKube, name: str, value: str) -> None:
     urllib.request.urlopen(request, timeout=10).read()
 
 
+def _two_slots(kube: FakeKube) -> KubernetesDeployer:
+    """A deployer whose blue serves 100% and whose green is ready, both of one pod."""
+    spec = DeploymentSpec(containers=[Container(name="m", image="ai-model:1", port=8080)])
+    deployer = KubernetesDeployer(
+        NS,
+        server=kube.url,
+        image="ai-model:1",
+        registry_url="s3://m",
+        app="fraud",
+        retry=fast_retry(),
+        request_timeout=2.0,
+    )
+    for slot, version in (("blue", "1"), ("green", "2")):
+        deployer.apply(slot, "fraud", version, spec)
+        assert deployer.wait_ready(slot, 30)
+    deployer.set_traffic({"blue": 100})
+    return deployer
+
+
 @pytest.mark.parametrize("value", ["9" * 5000, "0" * 5000, "\u00b2", "-3"])
 def test_a_damaged_replicas_annotation_is_a_kubernetes_error(value: str) -> None:
-    spec = DeploymentSpec(containers=[Container(name="m", image="ai-model:1", port=8080)])
-    with FakeKube(timings=FAST) as kube:
-        deployer = KubernetesDeployer(
-            NS,
-            server=kube.url,
-            image="ai-model:1",
-            registry_url="s3://m",
-            app="fraud",
-            retry=fast_retry(),
-            request_timeout=2.0,
-        )
-        try:
-            for slot, version in (("blue", "1"), ("green", "2")):
-                deployer.apply(slot, "fraud", version, spec)
-                assert deployer.wait_ready(slot, 30)
-            deployer.set_traffic({"blue": 100})
-            _annotate(kube, "fraud-green", value)
-            with pytest.raises(KubernetesError, match="not a replica count") as caught:
-                deployer.set_traffic({"green": 100})
-            assert len(str(caught.value)) < 600
-        finally:
-            deployer.close()
+    with FakeKube(timings=FAST) as kube, _two_slots(kube) as deployer:
+        _annotate(kube, "fraud-green", value)
+        with pytest.raises(KubernetesError, match="not a replica count") as caught:
+            deployer.set_traffic({"green": 100})
+        assert len(str(caught.value)) < 600
 
 
 def test_a_replicas_annotation_with_leading_zeros_is_its_count() -> None:
-    spec = DeploymentSpec(containers=[Container(name="m", image="ai-model:1", port=8080)])
-    with FakeKube(timings=FAST) as kube:
-        deployer = KubernetesDeployer(
-            NS,
-            server=kube.url,
-            image="ai-model:1",
-            registry_url="s3://m",
-            app="fraud",
-            retry=fast_retry(),
-            request_timeout=2.0,
-        )
-        try:
-            for slot, version in (("blue", "1"), ("green", "2")):
-                deployer.apply(slot, "fraud", version, spec)
-                assert deployer.wait_ready(slot, 30)
-            deployer.set_traffic({"blue": 100})
-            _annotate(kube, "fraud-green", "0" * 20 + "1")
-            deployer.set_traffic({"green": 100})
-            green = deployer.state().slot("green")
-            assert green is not None
-            assert green.weight == 100
-        finally:
-            deployer.close()
+    with FakeKube(timings=FAST) as kube, _two_slots(kube) as deployer:
+        _annotate(kube, "fraud-green", "0" * 20 + "1")
+        deployer.set_traffic({"green": 100})
+        green = deployer.state().slot("green")
+        assert green is not None
+        assert green.weight == 100
