@@ -22,7 +22,7 @@ from test_deploy_cli import registry  # noqa: F401 - a fixture
 from test_review_stop34_cli import next_event, start_apply, stop, wait_for_event
 
 import modelship as ms
-from modelship.deploy import RegistryHistory
+from modelship.deploy import RegistryHistory, _lock
 from modelship.deploy._cli import _summary, main
 from modelship.deploy._lock import runner, runner_gone
 from modelship.deploy._rollout import EventKind, RolloutEvent, RolloutRecord, RolloutStatus
@@ -75,6 +75,27 @@ def test_a_pid_reused_by_another_process_is_gone() -> None:
     if me["start"] is None:
         pytest.skip("no /proc start time on this platform")
     assert runner_gone({**me, "start": me["start"] - 1}) is True
+
+
+def test_a_runner_in_another_pid_namespace_is_unknown() -> None:
+    # A container with the host's name and boot: its pid 1 is not this namespace's pid 1.
+    me = runner()
+    if me["pidns"] is None:
+        pytest.skip("no PID namespace on this platform")
+    assert runner_gone({**me, "pidns": me["pidns"] + 1}) is None
+    assert runner_gone({**me, "pid": 1, "start": 1, "pidns": me["pidns"] + 1}) is None
+    assert runner_gone({**me, "pidns": None}) is None  # a record that does not say
+
+
+def test_a_live_process_whose_start_cannot_be_read_is_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # /proc mounted with hidepid: another user's process exists but its stat is hidden.
+    me = runner()
+    if me["pidns"] is None:
+        pytest.skip("no PID namespace on this platform")
+    monkeypatch.setattr(_lock, "_start_ticks", lambda pid: None)
+    assert runner_gone(me) is None
 
 
 def test_a_reboot_since_is_gone() -> None:

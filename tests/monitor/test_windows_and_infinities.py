@@ -116,10 +116,25 @@ def test_the_interval_runs_from_each_evaluation_s_time_not_its_end() -> None:
 def test_a_source_slower_than_the_interval_is_evaluated_again_at_once() -> None:
     sleeps: list[float] = []
     log = _watch(90.0, duration=300.0, sleeps=sleeps)
-    assert [step.at for _, step in log] == [0.0, 90.0, 180.0, 270.0]
+    # the one at 270 s ends past the end (300 s): one more, cut, reads from 270 s on
+    assert [step.at for _, step in log] == [0.0, 90.0, 180.0, 270.0, 360.0]
     windows = _windows(log)
-    assert windows[1:] == [(0.0, 90.0), (90.0, 180.0), (180.0, 270.0)]
+    assert windows[1:] == [(0.0, 90.0), (90.0, 180.0), (180.0, 270.0), (270.0, 360.0)]
     assert sleeps == []  # never a negative wait (time.sleep refuses one)
+
+
+def test_errors_in_the_last_seconds_are_read_when_the_last_evaluation_ends_past_the_end() -> None:
+    # 45 s a fetch: the evaluation at 240 s ends at 285 s, past the end (280 s); the
+    # requests failing in (240, 280] are judged by one more, cut evaluation
+    log = _watch(45.0, duration=280.0, bad=(240.0, 280.0))
+    assert log.rolled_back is not None
+    assert [step.at for _, step in log][-2:] == [240.0, 285.0]
+    assert _windows(log)[-1] == (240.0, 285.0)
+
+
+def test_an_evaluation_ending_exactly_at_the_end_needs_no_other() -> None:
+    log = _watch(2.0, duration=120.0)
+    assert [step.at for _, step in log] == [0.0, 60.0, 120.0]
 
 
 def test_a_window_longer_than_the_interval_still_overlaps_the_previous_one() -> None:

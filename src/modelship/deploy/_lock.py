@@ -91,6 +91,15 @@ def _start_ticks(pid: int) -> int | None:
     return int(start) if start.isdigit() and len(start) <= 20 else None
 
 
+def _pid_namespace() -> int | None:
+    """This process's PID namespace (Linux: the inode of ``/proc/self/ns/pid``), or None:
+    a pid names a process only within its namespace (a container has its own)."""
+    try:
+        return os.stat(f"{_PROC}/self/ns/pid").st_ino
+    except OSError:
+        return None
+
+
 def runner() -> dict[str, Any]:
     """This process as a rollout record names who runs it: a later reader on this host can
     tell whether that process is gone (:func:`runner_gone`), as a process killed with
@@ -108,32 +117,39 @@ def runner() -> dict[str, Any]:
         "host": socket.gethostname(),
         "boot": _boot_id(),
         "start": _start_ticks(os.getpid()),
+        "pidns": _pid_namespace(),
     }
 
 
-def _runner_fields(recorded: object) -> tuple[int, str, str | None, int | None] | None:
-    """``(pid, host, boot, start)`` of a recorded runner, or None when it is not one: a
-    record's document is not trusted, and a damaged runner tells nothing."""
+def _runner_fields(
+    recorded: object,
+) -> tuple[int, str, str | None, int | None, int | None] | None:
+    """``(pid, host, boot, start, pidns)`` of a recorded runner, or None when it is not
+    one: a record's document is not trusted, and a damaged runner tells nothing."""
     if not isinstance(recorded, Mapping):
         return None
     pid, host = recorded.get("pid"), recorded.get("host")
-    boot, start = recorded.get("boot"), recorded.get("start")
+    boot, start, pidns = recorded.get("boot"), recorded.get("start"), recorded.get("pidns")
     if (
         type(pid) is not int
         or not 0 < pid < 2**31
         or not isinstance(host, str)
         or not (boot is None or isinstance(boot, str))
         or not (start is None or type(start) is int)
+        or not (pidns is None or type(pidns) is int)
     ):
         return None
-    return pid, host, boot, start
+    return pid, host, boot, start, pidns
 
 
 def runner_gone(recorded: object) -> bool | None:
     """Whether the process a record names (:func:`runner`) has ended: True when this host
-    knows it has (the host rebooted since, or no process has its pid and start time);
-    False when it still runs; None when this host cannot tell (another host, a record
-    without a runner or with a damaged one, or no ``/proc`` and the pid still in use).
+    knows it has (the host rebooted since, or no process of this PID namespace has its
+    pid, or one has it with another start time); False when it still runs; None when this
+    host cannot tell: another host, another PID namespace (a container with the host's
+    name: its pids are not this one's), a process it may not read (another user's, under
+    ``hidepid``), no ``/proc`` (not Linux), or a record without a runner or with a damaged
+    one.
 
     Examples
     --------
@@ -144,20 +160,24 @@ def runner_gone(recorded: object) -> bool | None:
     fields = _runner_fields(recorded)
     if fields is None or fields[1] != socket.gethostname():
         return None
-    pid, _, boot, start = fields
+    pid, _, boot, start, pidns = fields
     here = _boot_id()
     if boot is not None and here is not None and boot != here:
         return True  # the host rebooted: no process of the boot before runs
-    if os.path.isdir(_PROC):
-        now = _start_ticks(pid)
-        return now is None or (start is not None and now != start)
+    # A pid names a process only in its PID namespace: a container on this host (same
+    # name, same boot) has its own, where this host's pid means another process or none.
+    if pidns is None or pidns != _pid_namespace() or os.name != "posix":
+        return None
     try:
-        os.kill(pid, 0)
+        os.kill(pid, 0)  # signal 0: is there such a process (POSIX; never sent)
     except ProcessLookupError:
         return True
-    except OSError:  # PermissionError: a process of another user has that pid
+    except OSError:  # PermissionError: another user's process has that pid
+        pass
+    now = _start_ticks(pid)  # None: unreadable (hidepid, another user's), not "none"
+    if now is None or start is None:
         return None
-    return None  # a process has that pid: it may be another one, reused
+    return now != start  # another start time: the pid was reused, the runner is gone
 
 
 def exclusive(deployer: object, what: str) -> AbstractContextManager[None]:

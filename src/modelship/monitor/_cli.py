@@ -630,7 +630,8 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
         "--window",
         type=positive_seconds,
         default=None,
-        help="seconds of data per evaluation (--interval)",
+        help="seconds of data per evaluation, and at least the time since the one before "
+        "(default --interval)",
     )
     watch.add_argument(
         "--timeout", type=positive_seconds, default=5.0, help="Prometheus timeout, seconds"

@@ -407,7 +407,13 @@ def run_checked(  # noqa: PLR0913 - run_policy's keyword-only arguments, plus wh
         now = source_time(source)
         left = duration - (now - start)
         if left <= 0:
-            break
+            if cut or at - start >= duration:
+                break
+            # This evaluation began before the end and ended past it: the time from its
+            # start to the end is judged by one more, cut evaluation, at once (else a
+            # slow source's last seconds would be read by none).
+            cut = True
+            continue
         # The next evaluation is due an interval after this one's time, not after its end
         # (a slow source would push every later one back), and never past the end of the
         # duration: the last evaluation lands there, not up to an interval past it. A clock

@@ -386,10 +386,11 @@ def watch(  # noqa: PLR0913 - public watcher: rollout, source, policy plus docum
     """Evaluate ``policy`` on ``rollout``'s slot every ``interval`` s; roll back if it says so.
 
     Each evaluation reads the last ``window`` seconds of ``source`` for the rollout's
-    slot (and ``baseline`` for relative conditions), but nothing before the rollout's
-    start (``since``): a slot reused after an earlier rollback still holds the previous
-    version's samples, and the version under watch is never judged on them. Every
-    evaluation is in the returned :class:`DecisionLog` (and in ``log_path``). The first
+    slot (and ``baseline`` for relative conditions), and at least everything since the
+    evaluation before it (a slow source's seconds fall in no gap), but nothing before
+    the rollout's start (``since``): a slot reused after an earlier rollback still holds
+    the previous version's samples, and the version under watch is never judged on them.
+    Every evaluation is in the returned :class:`DecisionLog` (and in ``log_path``). The first
     ``rollback`` step calls :meth:`Rollout.rollback` once and ends the watch (the
     rollback comes before the step is recorded, so a failing record never keeps the
     version serving); otherwise it ends after ``duration`` seconds on the source's clock
