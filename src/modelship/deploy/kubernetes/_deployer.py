@@ -40,6 +40,8 @@ from contextlib import AbstractContextManager
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+import attrs
+
 from modelship._params import Interval, validate_params
 from modelship._shown import ascii_number, brief
 from modelship.deploy._errors import RolloutInProgress, SlotInUse, SlotNotFound
@@ -991,14 +993,26 @@ class KubernetesDeployer:
         after it, end the wait (at the deadline); one that fails before it in a way a later
         one may not is sent again after a pause (see :meth:`_read_again`).
 
+        What was last seen is the rollout progress last read, and a read that failed after
+        it; a read cut off by the deadline (not sent, its deadline had passed, or sent with
+        too little time left to be answered) saw nothing, so the API server is named only
+        when it failed, or when no read was ever answered.
+
         ``before_write``: a rollout waits for this before it writes again; it checks its
         Lease before each wait for a change (see :meth:`_await_change`)."""
+        seen = _Seen()
         try:
-            return self._wait_rounds(name, deadline, endpoints=endpoints, before_write=before_write)
+            return self._wait_rounds(
+                name, deadline, seen, endpoints=endpoints, before_write=before_write
+            )
         except KubernetesError as exc:
             if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
-            return _not_ready_in_time(name, deadline, exc)
+            last = seen.last()
+            if last is None:
+                return _not_ready_in_time(name, deadline, exc)
+            _log.info("%s: not ready in time: %s", name, last.message)
+            return last
 
     def _first_check(self, deadline: float, *, at_least: float | None = None) -> float:
         """The deadline of a wait's first check: at least ``at_least`` seconds (the request
@@ -1008,19 +1022,24 @@ class KubernetesDeployer:
         return max(deadline, time.monotonic() + floor)
 
     def _wait_rounds(
-        self, name: str, deadline: float, *, endpoints: bool, before_write: bool
+        self, name: str, deadline: float, seen: _Seen, *, endpoints: bool, before_write: bool
     ) -> Progress:
+        """:meth:`_wait`'s reads and watches, noting in ``seen`` what each read saw."""
         failures = 0  # reads and watches in a row that ended in an error: they back off
         progress = Progress(False, False, f"Deployment {name} was never read")
         for round_ in range(_MAX_WAIT_ROUNDS):
             # The first list gets at least a second (or the request timeout) too; never
             # much more, so a server that stops answering ends the wait near its deadline.
             until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
+            left = until - time.monotonic()
             try:
                 progress, watch = self._look(name, until, endpoints=endpoints)
             except KubernetesError as exc:
+                if not _cut_off(exc, left, self._client.timeout):
+                    seen.failure = exc
                 failures = self._read_again(exc, deadline, failures, before_write=before_write)
                 continue
+            seen.progress, seen.failure = progress, None
             if watch is None:
                 return progress
             if deadline - time.monotonic() <= 0:
@@ -1471,21 +1490,25 @@ class KubernetesDeployer:
         ``deadline`` what was last seen. Watches its EndpointSlices between checks; a read
         that fails in a way a later one may not is sent again (see :meth:`_read_again`)."""
         seen: str | None = None  # what the last read said
+        failure: KubernetesError | None = None  # a read that failed after it (see _wait)
         path = self._path("endpointslices")
         query = {"labelSelector": f"kubernetes.io/service-name={name}"}
         failures = 0
         try:
             for round_ in range(_MAX_WAIT_ROUNDS):
                 until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
+                left = until - time.monotonic()
                 try:
                     slices = self._slices(name, until)
                 except KubernetesError as exc:
+                    if not _cut_off(exc, left, self._client.timeout):
+                        failure = exc
                     failures = self._read_again(exc, deadline, failures, before_write=True)
                     continue
                 ready = ready_endpoints(slices.get("items", []))
                 if ready <= most:
                     return None
-                seen = f"Service {name} lists {ready} ready endpoints"
+                seen, failure = f"Service {name} lists {ready} ready endpoints", None
                 if deadline - time.monotonic() <= 0:
                     break
                 rv = slices["metadata"]["resourceVersion"]
@@ -1497,6 +1520,8 @@ class KubernetesDeployer:
                 raise
             if seen is None:
                 return f"the API server did not answer in time: {exc}"
+            if failure is not None:
+                return f"{seen}; then a read failed: {failure}"
         return seen or f"the EndpointSlices of Service {name} were never read"
 
     def _scale(self, slot: str, replicas: int) -> None:
@@ -1640,6 +1665,32 @@ def serving_objects(
         else app_service(options, {slot: 100})
     )
     return [*objects[:2], route, *objects[2:]]
+
+
+@attrs.define
+class _Seen:
+    """What a wait last saw: the rollout progress last read (None: none was), and a
+    read that failed after it (None: none did, or one was answered since)."""
+
+    progress: Progress | None = None
+    failure: KubernetesError | None = None
+
+    def last(self) -> Progress | None:
+        """The progress last read, naming the read that failed after it (if any); None
+        when no read was answered."""
+        if self.progress is None or self.failure is None:
+            return self.progress
+        message = f"{self.progress.message}; then a read failed: {self.failure}"
+        return attrs.evolve(self.progress, message=message)
+
+
+def _cut_off(exc: KubernetesError, left: float, timeout: float) -> bool:
+    """Whether a read that failed with ``exc``, begun ``left`` seconds before its deadline
+    (``timeout``: the request timeout), was only cut off by that deadline, and so saw
+    nothing: it stopped there with no answer (:class:`OutOfTime` with no HTTP status) and
+    never had a whole request timeout (not sent at all once the deadline had passed). An
+    answer (429, 5xx), or no answer in a whole request timeout, is something seen."""
+    return isinstance(exc, OutOfTime) and exc.status == 0 and left < timeout
 
 
 def _not_ready_in_time(name: str, deadline: float, exc: KubernetesError) -> Progress:

@@ -61,18 +61,29 @@ def rollout_progress(deployment: Mapping[str, Any]) -> Progress:
     available = status.get("availableReplicas") or 0
     wait = f'Waiting for deployment "{name}" rollout to finish: '
     if updated < desired:
-        return Progress(
-            False, False, wait + f"{updated} out of {desired} new replicas have been updated..."
-        )
-    if total > updated:
-        return Progress(
-            False, False, wait + f"{total - updated} old replicas are pending termination..."
-        )
-    if available < updated:
-        return Progress(
-            False, False, wait + f"{available} of {updated} updated replicas are available..."
-        )
-    return Progress(True, False, f'deployment "{name}" successfully rolled out')
+        wait += f"{updated} out of {desired} new replicas have been updated..."
+    elif total > updated:
+        wait += f"{total - updated} old replicas are pending termination..."
+    elif available < updated:
+        wait += f"{available} of {updated} updated replicas are available..."
+    else:
+        return Progress(True, False, f'deployment "{name}" successfully rolled out')
+    return Progress(False, False, wait + _replica_failure(status))
+
+
+def _replica_failure(status: Mapping[str, Any]) -> str:
+    """The Deployment's ``ReplicaFailure`` condition when it is ``True`` (a ReplicaSet
+    could not create or delete pods: a quota, an admission webhook; the controller
+    copies it from the ReplicaSet), as a note to a wait's message, else "".
+
+    Not a failure of the rollout: the controller retries, and drops the condition once
+    it succeeds (a quota freed as old pods end); kubectl waits on, as a wait does.
+    """
+    for cond in status.get("conditions") or []:
+        if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
+            reason, message = cond.get("reason") or "?", cond.get("message") or ""
+            return f" (ReplicaFailure: {reason}" + (f": {message})" if message else ")")
+    return ""
 
 
 def ready_endpoints(slices: Iterable[Mapping[str, Any]]) -> int:
