@@ -5,6 +5,7 @@ passed), which blamed an API server that had answered every request."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -12,9 +13,11 @@ import pytest
 from _kube_helpers import NS
 
 from modelship.deploy import Container, DeploymentSpec, KubernetesDeployer
-from modelship.deploy.kubernetes import KubernetesError
+from modelship.deploy.kubernetes import KubernetesError, Retry
+from modelship.deploy.kubernetes._client import _out_of_time
+from modelship.deploy.kubernetes._deployer import _cut_off
 from modelship.deploy.kubernetes._ready import rollout_progress
-from modelship.testing.fake_kube import FakeKube, Fault
+from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
 
 Make = Callable[..., KubernetesDeployer]
 
@@ -174,3 +177,80 @@ def test_a_replica_failure_is_named_while_the_rollout_waits() -> None:
     )
     cleared = rollout_progress(_deployment([progressing, {**failure, "status": "False"}]))
     assert cleared.message.endswith("new replicas have been updated...")
+
+
+# --- second look -----------------------------------------------------------------------------
+
+
+def test_a_wait_asked_to_come_back_after_its_deadline_still_ends_at_it(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    # The first list is answered; every later one is 429 with a Retry-After past the
+    # deadline, and every watch 410: the wait sleeps to its deadline (documented), never
+    # returning early once a read was answered (the strategies read a quick False as a
+    # slot that failed at once).
+    dep = make_deployer(rollout_lease=None, retry=Retry(attempts=4, base=0.001, cap=10.0))
+    dep.apply("blue", "fraud", "1", _sized(2))
+    kube.never_ready({"modelship.io/slot": "blue"})
+    kube.inject(
+        Fault(
+            "GET",
+            "/deployments$",
+            status=429,
+            retry_after="30",
+            times=None,
+            skip=1,
+            watch=False,
+            query="fieldSelector=metadata.name=fraud-blue",
+        )
+    )
+    kube.inject(Fault("GET", "/deployments$", kind=FaultKind.GONE, times=None, watch=True))
+    began = time.monotonic()
+    assert dep.wait_ready("blue", 3.0) is False
+    assert time.monotonic() - began >= 2.9
+
+
+def test_a_dropped_connection_whose_retry_would_pass_the_deadline_is_named(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    # A read that was sent and failed (the server dropped it) is something seen, even when
+    # its retry would start after the deadline: only a read never sent saw nothing.
+    dep = _blue_serving_green_ready(make_deployer, 2.0)
+    kube.slow_ready({"modelship.io/slot": "blue"}, 3600)
+    kube.inject(
+        Fault(
+            "GET",
+            "/deployments$",
+            kind=FaultKind.DROP,
+            times=None,
+            skip=1,
+            query="fieldSelector=metadata.name=fraud-blue",
+        )
+    )
+    with pytest.raises(KubernetesError, match="did not reach 9 available replicas") as caught:
+        dep.set_traffic({"blue": 90, "green": 10})
+    message = str(caught.value)
+    assert "last seen: Waiting for deployment " in message
+    assert "; then a read failed: GET /apis/apps/v1/namespaces/models/deployments" in message
+
+
+def test_only_a_read_never_sent_is_cut_off() -> None:
+    unsent = _out_of_time("GET", "/api", None, 0)
+    assert unsent.unsent
+    assert _cut_off(unsent)
+    dropped = KubernetesError("GET /api: no answer from the API server (RemoteDisconnected)")
+    assert not _cut_off(_out_of_time("GET", "/api", dropped, 1, (0.5, 0.1, False)))
+    assert not _cut_off(_out_of_time("GET", "/api", KubernetesError("GET /api: 429", 429), 1))
+
+
+def test_a_replica_failure_message_is_cut_and_escaped() -> None:
+    failure = {
+        "type": "ReplicaFailure",
+        "status": "True",
+        "reason": "FailedCreate",
+        "message": "denied\nfraud-blue: deployment successfully rolled out" + "x" * 1_000_000,
+    }
+    progress = rollout_progress(_deployment([failure]))
+    assert "\n" not in progress.message
+    assert "denied\\nfraud-blue" in progress.message
+    assert len(progress.message) < 600

@@ -131,13 +131,16 @@ class OutOfTime(KubernetesError):
     (after the backoff, or the ``Retry-After`` the server asked for) would start after it.
 
     Not an answer from the API server: a caller waiting until that deadline treats it as
-    "not done in time", not as a failure.
+    "not done in time", not as a failure. ``unsent`` is True when no attempt was made (the
+    deadline had passed before the first): such a request saw nothing at all.
 
     Examples
     --------
     >>> isinstance(OutOfTime("GET /api: 429 (gave up after 1 attempts)", 429), KubernetesError)
     True
     """
+
+    unsent: bool = False
 
 
 @attrs.frozen
@@ -795,10 +798,12 @@ def _out_of_time(
     None), or the next retry, ``(delay, time left, whether the server asked for the
     delay)``, would start after it."""
     if last is None:
-        return OutOfTime(
+        unsent = OutOfTime(
             f"{method} {path}: not sent, its deadline had passed; allow the operation more time",
             retryable=True,
         )
+        unsent.unsent = True
+        return unsent
     if next_retry is None:
         why = "its deadline passed"
     else:

@@ -1008,11 +1008,7 @@ class KubernetesDeployer:
         except KubernetesError as exc:
             if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
-            last = seen.last()
-            if last is None:
-                return _not_ready_in_time(name, deadline, exc)
-            _log.info("%s: not ready in time: %s", name, last.message)
-            return last
+            return _not_ready_in_time(name, deadline, exc, seen.last())
 
     def _first_check(self, deadline: float, *, at_least: float | None = None) -> float:
         """The deadline of a wait's first check: at least ``at_least`` seconds (the request
@@ -1031,11 +1027,10 @@ class KubernetesDeployer:
             # The first list gets at least a second (or the request timeout) too; never
             # much more, so a server that stops answering ends the wait near its deadline.
             until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
-            left = until - time.monotonic()
             try:
-                progress, watch = self._look(name, until, endpoints=endpoints)
+                progress, watch = self._look(name, until, endpoints=endpoints, seen=seen)
             except KubernetesError as exc:
-                if not _cut_off(exc, left, self._client.timeout):
+                if not _cut_off(exc):
                     seen.failure = exc
                 failures = self._read_again(exc, deadline, failures, before_write=before_write)
                 continue
@@ -1052,11 +1047,13 @@ class KubernetesDeployer:
         return progress
 
     def _look(
-        self, name: str, until: float, *, endpoints: bool
+        self, name: str, until: float, *, endpoints: bool, seen: _Seen | None = None
     ) -> tuple[Progress, tuple[str, dict[str, str], str] | None]:
         """How Deployment ``name`` (and, with ``endpoints``, its Service) is doing, read by
         ``until``; and what to watch for its next change (a path, a query and a list's
-        resourceVersion), or None when the wait is over (done, failed, or deleted)."""
+        resourceVersion), or None when the wait is over (done, failed, or deleted). The
+        Deployment's progress goes to ``seen`` as soon as it is read: a read of the
+        EndpointSlices that fails after it fails after *that* progress."""
         # A list's resourceVersion, not the object's: the object's may be older than
         # the watch history (compacted), when a list's is as new as the store.
         path, query = self._path("deployments"), {"fieldSelector": f"metadata.name={name}"}
@@ -1065,6 +1062,8 @@ class KubernetesDeployer:
         if not items:
             return Progress(False, True, f"Deployment {name} was deleted"), None
         progress = rollout_progress(items[0])
+        if seen is not None:
+            seen.progress, seen.failure = progress, None
         if progress.failed:
             _log.warning("%s", progress.message)
             return progress, None
@@ -1497,11 +1496,10 @@ class KubernetesDeployer:
         try:
             for round_ in range(_MAX_WAIT_ROUNDS):
                 until = self._first_check(deadline, at_least=1.0) if round_ == 0 else deadline
-                left = until - time.monotonic()
                 try:
                     slices = self._slices(name, until)
                 except KubernetesError as exc:
-                    if not _cut_off(exc, left, self._client.timeout):
+                    if not _cut_off(exc):
                         failure = exc
                     failures = self._read_again(exc, deadline, failures, before_write=True)
                     continue
@@ -1684,22 +1682,27 @@ class _Seen:
         return attrs.evolve(self.progress, message=message)
 
 
-def _cut_off(exc: KubernetesError, left: float, timeout: float) -> bool:
-    """Whether a read that failed with ``exc``, begun ``left`` seconds before its deadline
-    (``timeout``: the request timeout), was only cut off by that deadline, and so saw
-    nothing: it stopped there with no answer (:class:`OutOfTime` with no HTTP status) and
-    never had a whole request timeout (not sent at all once the deadline had passed). An
-    answer (429, 5xx), or no answer in a whole request timeout, is something seen."""
-    return isinstance(exc, OutOfTime) and exc.status == 0 and left < timeout
+def _cut_off(exc: KubernetesError) -> bool:
+    """Whether a read that failed with ``exc`` was only cut off by its deadline, and so saw
+    nothing: not sent at all, the deadline having passed (:attr:`OutOfTime.unsent`). Any
+    attempt that failed (an answer such as 429 or 5xx, a dropped connection, a timeout)
+    is something seen, even when its retry would start after the deadline."""
+    return isinstance(exc, OutOfTime) and exc.unsent
 
 
-def _not_ready_in_time(name: str, deadline: float, exc: KubernetesError) -> Progress:
+def _not_ready_in_time(
+    name: str, deadline: float, exc: KubernetesError, last: Progress | None = None
+) -> Progress:
     """Not done, at ``deadline``: a wait's request stopped because its next attempt would
     start after the deadline (:class:`OutOfTime`: the server asked to be asked again only
     later), or failed past it. The wait sleeps out the time left (one sleep, ending at the
     deadline), so that it returns at its deadline, as documented, and a caller waiting
-    again in a loop does not ask before the server said to."""
+    again in a loop does not ask before the server said to. ``last``: what the wait last
+    saw (see :class:`_Seen`), said instead of the API server when a read was answered."""
     time.sleep(max(0.0, deadline - time.monotonic()))
+    if last is not None:
+        _log.info("%s: not ready in time: %s", name, last.message)
+        return last
     _log.info("%s: not ready in time: %s", name, exc)
     return Progress(False, False, f"the API server did not answer in time: {exc}")
 

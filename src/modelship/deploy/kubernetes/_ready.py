@@ -13,6 +13,8 @@ from typing import Any
 
 import attrs
 
+from modelship._shown import printable
+
 __all__ = ["Progress", "ready_endpoints", "rollout_progress"]
 
 
@@ -81,9 +83,31 @@ def _replica_failure(status: Mapping[str, Any]) -> str:
     """
     for cond in status.get("conditions") or []:
         if cond.get("type") == "ReplicaFailure" and cond.get("status") == "True":
-            reason, message = cond.get("reason") or "?", cond.get("message") or ""
+            # The cluster's text (a webhook's author writes it): cut and escaped, so it
+            # can neither flood a message nor forge a line of a log.
+            reason, message = _said(cond.get("reason")) or "?", _said(cond.get("message"))
             return f" (ReplicaFailure: {reason}" + (f": {message})" if message else ")")
     return ""
+
+
+_SAID = 300  # characters of a condition's text a message quotes
+
+
+def _said(text: object) -> str:
+    """A condition's ``reason`` or ``message`` as a message quotes it: text only, at most
+    :data:`_SAID` characters, what is not printable escaped.
+
+    Examples
+    --------
+    >>> print(_said("denied" + chr(10) + "forged line"))
+    denied\\nforged line
+    >>> _said(None), len(_said("x" * 10_000))
+    ('', 300)
+    """
+    if not isinstance(text, str):
+        return ""
+    shown = printable(text)
+    return shown if len(shown) <= _SAID else shown[: _SAID - 3] + "..."
 
 
 def ready_endpoints(slices: Iterable[Mapping[str, Any]]) -> int:
