@@ -254,3 +254,30 @@ def test_a_replica_failure_message_is_cut_and_escaped() -> None:
     assert "\n" not in progress.message
     assert "denied\\nfraud-blue" in progress.message
     assert len(progress.message) < 600
+
+
+def test_a_shrink_wait_asked_to_come_back_after_its_deadline_ends_at_it(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    # The EndpointSlices wait of a split's shrinking slot, as the deployment wait above:
+    # the first read is answered (2 ready endpoints, more than 0), every later one is 429
+    # with a Retry-After past the deadline; the wait ends at its deadline, saying so.
+    dep = make_deployer(rollout_lease=None, retry=Retry(attempts=4, base=0.001, cap=10.0))
+    _start(dep, "blue", "1", _sized(2))
+    dep.set_traffic({"blue": 100})
+    kube.inject(
+        Fault(
+            "GET",
+            "/endpointslices$",
+            status=429,
+            retry_after="30",
+            times=None,
+            skip=1,
+            query="service-name=fraud-blue",
+        )
+    )
+    began = time.monotonic()
+    said = dep._wait_endpoints("fraud-blue", 0, time.monotonic() + 3.0)
+    assert time.monotonic() - began >= 2.9
+    assert said is not None
+    assert said.startswith("Service fraud-blue lists 2 ready endpoints")

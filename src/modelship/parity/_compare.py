@@ -24,7 +24,7 @@ from modelship.parity._behaviour import BehaviourRecord, compare_behaviour
 from modelship.parity._findings import Finding, ParityReport
 from modelship.parity._fingerprint import PreprocessingFingerprint, fingerprint_preprocessing
 from modelship.parity._installed import normalize_name
-from modelship.parity._requirements import check_requirements, version_change
+from modelship.parity._requirements import check_requirements, describe_change, version_change
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._rules import DEFAULT_RULES, ParityRules
 from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot, zone_name
@@ -139,13 +139,10 @@ def _packages(
             continue
         change = version_change(recorded, installed)
         if change is not None:
-            how = (
-                "the versions cannot be compared"
-                if change == "unknown"
-                else f"{change} version differs"
-            )
+            how = describe_change(recorded, installed, change)
+            # A label (the same release, 2.1.0+cu121 and 2.1.0+cpu) is package_patch's.
             yield from r.finding(
-                f"package_{change}",
+                f"package_{'patch' if change == 'label' else change}",
                 f"{name} {recorded} in training, {installed} in production ({how})",
                 train=recorded,
                 prod=installed,
@@ -178,6 +175,8 @@ def _platform(
             train=_blas(train_blas),
             prod=_blas(prod_blas),
         )
+    else:
+        yield from _blas_kernels(r, train, prod)
     train_gpus = [(gpu.name, gpu.driver_version) for gpu in train.gpus]
     prod_gpus = [(gpu.name, gpu.driver_version) for gpu in prod.gpus]
     if train_gpus != prod_gpus:
@@ -273,6 +272,28 @@ def _same_blas(train: list[tuple[str, str]], prod: list[tuple[str, str]]) -> boo
     found among the other's is a match (numpy's is then among them on both sides); a
     library on each side that the other lacks is a difference that cannot be ruled out."""
     return set(train) <= set(prod) or set(prod) <= set(train)
+
+
+def _blas_kernels(
+    r: _Rules, train: EnvironmentSnapshot, prod: EnvironmentSnapshot
+) -> Iterator[Finding]:
+    """The same BLAS library running another kernel (OpenBLAS's Haswell and SkylakeX,
+    chosen per CPU or by $OPENBLAS_CORETYPE): a matrix product's last bits differ. Compared
+    for each library both sides record, with its kernel, at one version."""
+    train_kernels = {(lib.name, lib.version or ""): lib.architecture for lib in train.blas}
+    for lib in prod.blas:
+        key = (lib.name, lib.version or "")
+        before = train_kernels.get(key)
+        if before and lib.architecture and before != lib.architecture:
+            yield from r.finding(
+                "blas",
+                f"numpy's BLAS {_blas([key])} runs the {before} kernel in training, "
+                f"{lib.architecture} in production: floating-point results may differ in "
+                "the last digits",
+                train=before,
+                prod=lib.architecture,
+                subject=lib.name,
+            )
 
 
 def _blas(libs: list[tuple[str, str]]) -> str:

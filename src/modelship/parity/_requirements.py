@@ -491,14 +491,16 @@ def _release(version: str) -> tuple[list[int], int] | None:
 
 def version_change(recorded: str, installed: str) -> str | None:
     """Return how far apart two versions are: ``"major"``, ``"minor"``, ``"patch"``,
-    ``"unknown"`` or ``None``.
+    ``"label"``, ``"unknown"`` or ``None``.
 
     Versions PEP 440 calls equal are the same (``None``): ``1.0RC1`` and ``1.0rc1``,
     ``1.0a1`` and ``1.0alpha1``, ``1.0-1`` and ``1.0.post1``, ``1.0.dev`` and
     ``1.0.dev0``, ``2.1.0+CPU`` and ``2.1.0+cpu``, ``v1.0`` and ``1.0``. The release numbers
     decide (``1.4.2`` to ``1.5.0`` is ``"minor"``); an epoch change
-    (``1!2.0``) is ``"major"``; versions with the same release that still differ
-    (``2.1.0+cpu`` and ``2.1.0+cu121``, ``1.0rc1`` and ``1.0``) are ``"patch"``. Versions
+    (``1!2.0``) is ``"major"``; versions with the same release that still differ, in a
+    pre-release, post-release, dev or local label (``2.1.0+cpu`` and ``2.1.0+cu121``,
+    ``1.0rc1`` and ``1.0``), are ``"label"`` (:func:`compare` reports them under
+    ``package_patch``, as :func:`describe_change` words them). Versions
     that differ when one has no release number (``"abc"``, ``""``), or one too long to
     read (a part of thousands of digits), are ``"unknown"``: how far apart they are cannot
     be said, and :func:`compare` reports them under their own rule, ``package_unknown``
@@ -517,7 +519,9 @@ def version_change(recorded: str, installed: str) -> str | None:
     >>> version_change("2.0", "2.0.0"), version_change("1.9", "2.0"), version_change("1.0", "abc")
     (None, 'major', 'unknown')
     >>> version_change("1.0c1", "1.0-rc.1"), version_change("1.0", "1.0rc1")
-    (None, 'patch')
+    (None, 'label')
+    >>> version_change("2.1.0+cu121", "2.1.0+cpu")
+    'label'
     """
     for name, value in (("recorded", recorded), ("installed", installed)):
         if not isinstance(value, str):
@@ -534,7 +538,7 @@ def version_change(recorded: str, installed: str) -> str | None:
         )
         # the same release: equal, or apart by a pre-, post-, dev- or local label
         same = pep440_a.key() == pep440_b.key()
-        return change or (None if same else "patch")
+        return change or (None if same else "label")
     a, b = _release(recorded), _release(installed)
     if a is None or b is None:
         return "unknown"
@@ -543,7 +547,46 @@ def version_change(recorded: str, installed: str) -> str | None:
     if change is not None:
         return change
     rest_a, rest_b = recorded[end_a:], installed[end_b:]
-    return None if rest_a == rest_b else "patch"
+    return None if rest_a == rest_b else "label"
+
+
+def describe_change(recorded: str, installed: str, change: str) -> str:
+    """Say how two versions differ, ``change`` being :func:`version_change`'s answer.
+
+    A label difference names the label: the release numbers are the same, so "patch
+    version differs" would be false.
+
+    Examples
+    --------
+    >>> from modelship.parity._requirements import describe_change
+    >>> describe_change("2.1.0+cu121", "2.1.0+cpu", "label")
+    'local label differs: +cu121 vs +cpu'
+    >>> describe_change("1.6.dev0", "1.6.0", "label")
+    'pre-release/dev label differs'
+    >>> describe_change("1.4.2", "1.4.3", "patch")
+    'patch version differs'
+    """
+    if change == "unknown":
+        return "the versions cannot be compared"
+    if change != "label":
+        return f"{change} version differs"
+    a, b = parse_version(recorded), parse_version(installed)
+    if a is None or b is None:
+        return "label differs"
+    parts = []
+    if (a.pre, a.dev) != (b.pre, b.dev):
+        parts.append("pre-release/dev")
+    if a.post != b.post:
+        parts.append("post-release")
+    if parts:
+        if a.local != b.local:
+            parts.append("local")
+        return f"{' and '.join(parts)} label differs"
+
+    def local(version: str) -> str:
+        return "+" + version.partition("+")[2] if "+" in version else "no local label"
+
+    return f"local label differs: {local(recorded)} vs {local(installed)}"
 
 
 def _release_change(a: list[int], b: list[int]) -> str | None:
@@ -593,8 +636,9 @@ class PackageMismatch:
     """A needed distribution whose installed version is not the recorded one.
 
     ``installed`` is ``None`` when the distribution is not installed at all; ``change``
-    is ``"missing"``, ``"major"``, ``"minor"``, ``"patch"`` or ``"unknown"`` (a version
-    without a release number: see :func:`version_change`).
+    is ``"missing"``, ``"major"``, ``"minor"``, ``"patch"``, ``"label"`` (the same
+    release, another pre-release, post-release, dev or local label) or ``"unknown"`` (a
+    version without a release number: see :func:`version_change`).
 
     Examples
     --------
@@ -624,12 +668,7 @@ class PackageMismatch:
     def __str__(self) -> str:
         if self.installed is None:
             return f"{self.package}: the model was saved with {self.recorded}, it is not installed"
-        change = self.change
-        how = (
-            "the versions cannot be compared"
-            if change == "unknown"
-            else f"{change} version differs"
-        )
+        how = describe_change(self.recorded, self.installed, self.change)
         return (
             f"{self.package}: the model was saved with {self.recorded}, {self.installed} is "
             f"installed ({how})"

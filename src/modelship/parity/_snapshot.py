@@ -65,6 +65,11 @@ DEFAULT_ENV_ALLOWLIST = (
     "MKL_NUM_THREADS",
     "OPENBLAS_NUM_THREADS",
     "NUMEXPR_NUM_THREADS",
+    # The kernel OpenBLAS runs (Haswell, SkylakeX...) and MKL's code path: each changes the
+    # last bits of a matrix product.
+    "OPENBLAS_CORETYPE",
+    "MKL_CBWR",
+    "MKL_ENABLE_INSTRUCTIONS",
     "CUDA_VISIBLE_DEVICES",
     "PYTHONHASHSEED",
     "TZ",

@@ -1516,6 +1516,9 @@ class KubernetesDeployer:
         except KubernetesError as exc:
             if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
+            # As _not_ready_in_time: a read the server asked to send again only after the
+            # deadline ends the wait at its deadline, not at once.
+            time.sleep(max(0.0, deadline - time.monotonic()))
             if seen is None:
                 return f"the API server did not answer in time: {exc}"
             if failure is not None:
