@@ -12,6 +12,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,7 @@ def test_a_live_process_whose_start_cannot_be_read_is_unknown(
     me = runner()
     if me["pidns"] is None:
         pytest.skip("no PID namespace on this platform")
-    monkeypatch.setattr(_lock, "_start_ticks", lambda pid: None)
+    monkeypatch.setattr(_lock, "_stat", lambda pid: None)
     assert runner_gone(me) is None
 
 
@@ -170,3 +171,32 @@ def test_a_killed_apply_leaves_a_rollout_status_calls_gone(
     assert "nothing to roll back to" in said
     assert "is recorded in progress, but the process that ran it is gone" in said
     assert "modelship registry alias REGISTRY fraud production 1" in said
+
+
+def test_a_killed_runner_not_yet_reaped_is_gone() -> None:
+    # A zombie (SIGKILLed, its parent has not waited yet) has its pid and start time still.
+    code = (
+        "import json, time; from modelship.deploy._lock import runner; "
+        "print(json.dumps(runner()), flush=True); time.sleep(600)"
+    )
+    child = subprocess.Popen(
+        [sys.executable, "-c", code],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        assert child.stdout is not None
+        recorded = json.loads(child.stdout.readline())
+        if recorded["pidns"] is None:
+            pytest.skip("no PID namespace on this platform")
+        assert runner_gone(recorded) is False
+        os.kill(child.pid, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while runner_gone(recorded) is not True and time.monotonic() < deadline:
+            time.sleep(0.05)  # until the kernel has made it a zombie
+        assert runner_gone(recorded) is True
+        assert child.poll() is None or child.returncode is not None
+    finally:
+        child.kill()
+        child.wait(30)

@@ -281,3 +281,16 @@ def test_a_shrink_wait_asked_to_come_back_after_its_deadline_ends_at_it(
     assert time.monotonic() - began >= 2.9
     assert said is not None
     assert said.startswith("Service fraud-blue lists 2 ready endpoints")
+
+
+def test_a_rolled_out_slot_whose_endpoints_were_not_read_in_time_is_not_ready(
+    kube: FakeKube, make_deployer: Make
+) -> None:
+    # Third look: the progress noted before the EndpointSlices read said "rolled out", and
+    # a wait cut off by that read returned it: wait_ready said True for a slot whose
+    # Service lists no ready endpoint (the strategies then send it traffic).
+    dep = make_deployer()
+    _start(dep, "blue", "1", _sized(2))
+    dep._client.request("DELETE", dep._path("services", "fraud-blue"))  # no endpoint left
+    kube.inject(Fault("GET", "/endpointslices$", status=429, retry_after="30", times=None))
+    assert dep.wait_ready("blue", 1.0) is False

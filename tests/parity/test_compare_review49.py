@@ -99,3 +99,16 @@ def test_another_blas_kernel_is_an_advisory_finding() -> None:
 def test_a_kernel_recorded_on_one_side_only_is_not_a_difference() -> None:
     assert compare(kernel("SkylakeX"), kernel(None)).findings == ()
     assert compare(kernel("Haswell"), kernel("Haswell")).findings == ()
+
+
+def test_a_kernel_among_those_training_recorded_is_no_difference_whatever_the_order() -> None:
+    # An earlier modelship listed every BLAS loaded: one library twice, at two kernels.
+    def snapshot(*kernels: str) -> EnvironmentSnapshot:
+        libs = [BlasLibrary(name="openblas", version="0.3.27", architecture=k) for k in kernels]
+        return attrs.evolve(TRAIN, blas=libs)
+
+    for order in (("SkylakeX", "Haswell"), ("Haswell", "SkylakeX")):
+        report = compare(snapshot(*order), snapshot("SkylakeX"))
+        assert [f.check for f in report.findings if f.check == "blas"] == [], order
+    report = compare(snapshot("SkylakeX", "Haswell"), snapshot("Zen"))
+    assert [f.check for f in report.findings if f.check == "blas"] == ["blas"]

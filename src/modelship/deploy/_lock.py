@@ -80,7 +80,14 @@ def _boot_id() -> str | None:
 def _start_ticks(pid: int) -> int | None:
     """When process ``pid`` started, in clock ticks since boot (field 22 of
     ``/proc/<pid>/stat``, read after the name, which may hold spaces and parentheses), or
-    None when there is no such process or no ``/proc``."""
+    None when there is no such process, it cannot be read, or there is no ``/proc``."""
+    found = _stat(pid)
+    return None if found is None else found[1]
+
+
+def _stat(pid: int) -> tuple[bytes, int | None] | None:
+    """``(state, start ticks)`` of process ``pid`` from ``/proc/<pid>/stat`` (fields 3
+    and 22), or None when it cannot be read."""
     try:
         with open(f"{_PROC}/{pid}/stat", "rb") as f:
             data = f.read(4096)
@@ -88,7 +95,8 @@ def _start_ticks(pid: int) -> int | None:
         return None
     fields = data[data.rfind(b")") + 2 :].split()
     start = fields[19] if len(fields) > 19 else b""
-    return int(start) if start.isdigit() and len(start) <= 20 else None
+    state = fields[0] if fields else b""
+    return state, int(start) if start.isdigit() and len(start) <= 20 else None
 
 
 def _pid_namespace() -> int | None:
@@ -174,10 +182,13 @@ def runner_gone(recorded: object) -> bool | None:
         return True
     except OSError:  # PermissionError: another user's process has that pid
         pass
-    now = _start_ticks(pid)  # None: unreadable (hidepid, another user's), not "none"
-    if now is None or start is None:
+    found = _stat(pid)  # None: unreadable (hidepid, another user's), not "none"
+    if found is None or found[1] is None or start is None:
         return None
-    return now != start  # another start time: the pid was reused, the runner is gone
+    state, now = found
+    # Another start time: the pid was reused, the runner is gone. A zombie (killed, not
+    # yet reaped by its parent) or a dead task runs no more either.
+    return now != start or state in (b"Z", b"X")
 
 
 def exclusive(deployer: object, what: str) -> AbstractContextManager[None]:

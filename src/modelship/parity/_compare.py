@@ -280,17 +280,24 @@ def _blas_kernels(
     """The same BLAS library running another kernel (OpenBLAS's Haswell and SkylakeX,
     chosen per CPU or by $OPENBLAS_CORETYPE): a matrix product's last bits differ. Compared
     for each library both sides record, with its kernel, at one version."""
-    train_kernels = {(lib.name, lib.version or ""): lib.architecture for lib in train.blas}
+    # Every kernel training recorded for a library at a version (an earlier modelship's
+    # snapshot lists each BLAS loaded, perhaps one library twice): production's differs
+    # only when it is none of them, whatever the order of the lists.
+    train_kernels: dict[tuple[str, str], set[str]] = {}
+    for lib in train.blas:
+        if lib.architecture:
+            train_kernels.setdefault((lib.name, lib.version or ""), set()).add(lib.architecture)
     for lib in prod.blas:
         key = (lib.name, lib.version or "")
-        before = train_kernels.get(key)
-        if before and lib.architecture and before != lib.architecture:
+        before = sorted(train_kernels.get(key, ()))
+        if before and lib.architecture and lib.architecture not in before:
+            kernels = " or ".join(before)
             yield from r.finding(
                 "blas",
-                f"numpy's BLAS {_blas([key])} runs the {before} kernel in training, "
+                f"numpy's BLAS {_blas([key])} runs the {kernels} kernel in training, "
                 f"{lib.architecture} in production: floating-point results may differ in "
                 "the last digits",
-                train=before,
+                train=kernels,
                 prod=lib.architecture,
                 subject=lib.name,
             )

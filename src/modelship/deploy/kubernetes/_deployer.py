@@ -1063,7 +1063,12 @@ class KubernetesDeployer:
             return Progress(False, True, f"Deployment {name} was deleted"), None
         progress = rollout_progress(items[0])
         if seen is not None:
-            seen.progress, seen.failure = progress, None
+            # Rolled out is not ready while the Service's endpoints are still to be read:
+            # a wait cut off by that read must not report the slot ready.
+            noted = progress
+            if endpoints and progress.done:
+                noted = Progress(False, False, f"{progress.message}; its endpoints not read yet")
+            seen.progress, seen.failure = noted, None
         if progress.failed:
             _log.warning("%s", progress.message)
             return progress, None
