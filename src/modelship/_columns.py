@@ -34,6 +34,7 @@ from numpy.typing import NDArray
 from modelship.errors import CheckInputError, ModelshipError
 
 __all__ = [
+    "FLOAT_EXACT",
     "MISSING_TYPE_NAMES",
     "Encoded",
     "check_same_index",
@@ -362,7 +363,9 @@ def _all_text(value: list[Any] | tuple[Any, ...], array: NDArray[Any]) -> bool:
 # 64-bit integer types of pandas (masked, arrow-backed), polars and arrow, by name: read
 # as NumPy with a missing value they become float64, exact only below 2**53.
 _WIDE_INTEGERS = frozenset({"int64", "uint64", "Int64", "UInt64"})
-_FLOAT_EXACT = float(2**53)
+#: The first integer whose successor a float64 does not hold: integers from here on are
+#: rounded when read as float64.
+FLOAT_EXACT = float(2**53)
 
 
 def _wide_integer_type(value: Any) -> bool:
@@ -405,7 +408,7 @@ def _exact_integers(value: Any, array: NDArray[Any]) -> NDArray[Any]:
     if array.dtype != np.float64 or array.ndim != 1 or not _wide_integer_type(value):
         return array
     with np.errstate(invalid="ignore"):
-        if not len(array) or not np.nanmax(np.abs(array), initial=0.0) >= _FLOAT_EXACT:
+        if not len(array) or not np.nanmax(np.abs(array), initial=0.0) >= FLOAT_EXACT:
             return array
     listed = _integer_list(value)
     if listed is None or len(listed) != len(array):

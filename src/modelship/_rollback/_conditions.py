@@ -301,7 +301,16 @@ def reading_log() -> Iterator[None]:
 
 
 def reading_a_log() -> bool:
-    """Whether a decision log's policy is being read (:func:`reading_log`)."""
+    """Whether a decision log's policy is being read (:func:`reading_log`).
+
+    Examples
+    --------
+    >>> with reading_log():
+    ...     reading_a_log()
+    True
+    >>> reading_a_log()
+    False
+    """
     return _READING_LOG.get()
 
 
@@ -407,7 +416,7 @@ class Condition:
         misread = _fraction_misread(
             self.metric, self.stat, self.threshold, self.baseline_delta, self.delta_unit
         )
-        if misread is not None and not _READING_LOG.get():  # a log written before the rule
+        if misread is not None and not reading_a_log():  # a log written before the rule
             raise ConfigError(f"condition '{self}': {misread}")
 
     @property

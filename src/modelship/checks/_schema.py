@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship import _json
-from modelship._columns import is_missing, named_items, series_name
+from modelship._columns import FLOAT_EXACT, is_missing, named_items, series_name
 from modelship._documents import DocumentKind
 from modelship._params import (
     Constraint,
@@ -244,7 +244,7 @@ def _range_bound(value: float | None, dtype: str, outward: int = 0) -> float | N
     if _integer_dtype(dtype):
         if isinstance(value, float) and value.is_integer():
             bound = int(value)
-            if outward and abs(value) >= _FLOAT_EXACT:
+            if outward and abs(value) >= FLOAT_EXACT:
                 # Halfway to the next float that way, or one short of it when halfway
                 # rounds to that float (ties go to the even one).
                 middle = (bound + int(math.nextafter(value, outward * math.inf))) // 2
@@ -253,9 +253,6 @@ def _range_bound(value: float | None, dtype: str, outward: int = 0) -> float | N
             return min(max(bound, int(info.min)), int(info.max))
         return value
     return decimal_bound(value, dtype)
-
-
-_FLOAT_EXACT = float(2**53)  # the first integer whose successor a float64 does not hold
 
 
 def _at_dtype(column: ColumnSchema, dtype: str) -> ColumnSchema:

@@ -32,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from modelship._columns import (
+    FLOAT_EXACT,
     MISSING_TYPE_NAMES,
     Encoded,
     column_array,
@@ -52,6 +53,7 @@ __all__ = [
     "Table",
     "as_table",
     "dtype_kind",
+    "epoch_seconds",
     "make_column",
     "nullable_dtype",
     "nullable_dtypes",
@@ -993,10 +995,7 @@ def _beyond_float(
         return None
     with np.errstate(invalid="ignore"):
         largest = np.nanmax(np.abs(floats), initial=0.0)
-    return objects if largest >= _FLOAT_EXACT else None
-
-
-_FLOAT_EXACT = float(2**53)  # the first integer whose successor a float64 does not hold
+    return objects if largest >= FLOAT_EXACT else None
 
 
 def _typed_objects(name: str, values: NDArray[Any]) -> tuple[NDArray[Any], str, ColumnKind]:

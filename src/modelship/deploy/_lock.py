@@ -22,6 +22,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol, runtime_checkable
 
 from modelship.deploy._errors import RolloutInProgress
+from modelship.deploy._proc import PROC, stat_fields
 
 __all__ = [
     "LocksRollouts",
@@ -64,7 +65,6 @@ def describe_holder(what: str) -> str:
     return f"{what} (pid {os.getpid()} on {socket.gethostname()}, since {began})"
 
 
-_PROC = "/proc"
 _BOOT_ID = "/proc/sys/kernel/random/boot_id"
 
 
@@ -86,14 +86,11 @@ def _start_ticks(pid: int) -> int | None:
 
 
 def _stat(pid: int) -> tuple[bytes, int | None] | None:
-    """``(state, start ticks)`` of process ``pid`` from ``/proc/<pid>/stat`` (fields 3
-    and 22), or None when it cannot be read."""
-    try:
-        with open(f"{_PROC}/{pid}/stat", "rb") as f:
-            data = f.read(4096)
-    except OSError:
+    """``(state, start ticks)`` of process ``pid`` (fields 3 and 22 of
+    ``/proc/<pid>/stat``), or None when it cannot be read."""
+    fields = stat_fields(pid)
+    if fields is None:
         return None
-    fields = data[data.rfind(b")") + 2 :].split()
     start = fields[19] if len(fields) > 19 else b""
     state = fields[0] if fields else b""
     return state, int(start) if start.isdigit() and len(start) <= 20 else None
@@ -103,7 +100,7 @@ def _pid_namespace() -> int | None:
     """This process's PID namespace (Linux: the inode of ``/proc/self/ns/pid``), or None:
     a pid names a process only within its namespace (a container has its own)."""
     try:
-        return os.stat(f"{_PROC}/self/ns/pid").st_ino
+        return os.stat(f"{PROC}/self/ns/pid").st_ino
     except OSError:
         return None
 

@@ -87,10 +87,11 @@ DEFAULT_PORT = 8080
 """The port ``modelship serve`` listens on when a container does not name one."""
 
 MAX_DEPTH = 32
+"""Nesting a document may have (a spec needs 5)."""
+
 # A whole-value reference longer than this is not read as a number (int() refuses more than
 # 4,300 digits; no field takes a number this long): it stays text, and its field says so.
 _MAX_INT_TEXT = 100
-"""Nesting a document may have (a spec needs 5)."""
 
 MAX_FILE_BYTES = 2**20
 """A deployment file larger than 1 MiB is refused before it is parsed."""

@@ -286,18 +286,20 @@ _known_specs: dict[str, DeploymentSpec] = {}
 _known_specs_lock = threading.Lock()
 
 
-def _remember_spec(spec: DeploymentSpec | None) -> None:
-    """Keep ``spec``, just applied into a slot, by its digest: a :class:`Recreate` that
-    fails starts the version it stopped again with the spec it ran with, which the
-    deployment history records only as a digest (a spec's ``env`` may hold secrets)."""
+def _remember_spec(spec: DeploymentSpec | None) -> str | None:
+    """Keep ``spec``, just applied into a slot, by its digest, and return that digest: a
+    :class:`Recreate` that fails starts the version it stopped again with the spec it ran
+    with, which the deployment history records only as a digest (a spec's ``env`` may
+    hold secrets)."""
     digest = spec_digest(spec)
     if spec is None or digest is None:
-        return
+        return digest
     with _known_specs_lock:
         _known_specs.pop(digest, None)
         _known_specs[digest] = spec
         while len(_known_specs) > _KNOWN_SPECS_MAX:  # bounded: one over at most
             del _known_specs[next(iter(_known_specs))]
+    return digest
 
 
 def _spec_with_digest(digest: str, *candidates: DeploymentSpec | None) -> DeploymentSpec | None:
@@ -639,7 +641,7 @@ class _Strategy:
         ok, _ = rollout.call(f"apply({slot!r})", dep.apply, slot, model, version, spec)
         if not ok:
             return f"starting {version} in {slot} failed"
-        _remember_spec(spec)
+        digest = _remember_spec(spec)
         if what is None:
             self._close_undo_window(rollout, slot)
         rollout.event(
@@ -647,7 +649,7 @@ class _Strategy:
             f"{version} started in {slot}" + (f" ({note})" if note else ""),
             slot=slot,
             version=version,
-            spec_digest=spec_digest(spec),
+            spec_digest=digest,
         )
         started = self.clock.monotonic()
         ok, ready = self._wait_ready(rollout, slot)

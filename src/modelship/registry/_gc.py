@@ -339,11 +339,12 @@ def _copies_in_flight(store: Store, cutoff: float) -> set[str]:
 
 def _mark_doc(data: bytes | None) -> Mapping[str, Any]:
     """A copy mark's document; empty if it is gone or not one (its store time decides)."""
-    try:
-        doc = parse_json(data, "a copy mark") if data is not None else {}
-    except IntegrityError:  # not JSON, too large, a number not finite
+    if data is None:
         return {}
-    return doc if isinstance(doc, dict) else {}
+    try:
+        return _document(data, "a copy mark")
+    except IntegrityError:  # not JSON, too large, a number not finite, not an object
+        return {}
 
 
 def _document(data: bytes, what: str) -> dict[str, Any]:

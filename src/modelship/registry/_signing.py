@@ -41,7 +41,7 @@ from modelship.registry._integrity import parse_json
 from modelship.registry._layout import SIGNING_POLICY
 from modelship.registry._protocols import Store
 
-__all__ = ["KEY_ENV", "UNCHECKED", "Signer"]
+__all__ = ["KEY_ENV", "UNCHECKED", "Signer", "damaged_policy"]
 
 KEY_ENV = "MODELSHIP_SIGNING_KEY"
 """The environment variable the command line reads the signing key from."""

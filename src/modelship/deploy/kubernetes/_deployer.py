@@ -994,9 +994,8 @@ class KubernetesDeployer:
         one may not is sent again after a pause (see :meth:`_read_again`).
 
         What was last seen is the rollout progress last read, and a read that failed after
-        it; a read cut off by the deadline (not sent, its deadline had passed, or sent with
-        too little time left to be answered) saw nothing, so the API server is named only
-        when it failed, or when no read was ever answered.
+        it; a read cut off by the deadline (not sent, its deadline had passed) saw nothing,
+        so the API server is named only when it failed, or when no read was ever answered.
 
         ``before_write``: a rollout waits for this before it writes again; it checks its
         Lease before each wait for a change (see :meth:`_await_change`)."""

@@ -106,7 +106,9 @@ def _said(text: object) -> str:
     """
     if not isinstance(text, str):
         return ""
-    shown = printable(text)
+    # Cut before escaping (one character more, to know it was cut): escaping a megabyte
+    # to keep 300 characters of it would cost seconds.
+    shown = printable(text[: _SAID + 1])
     return shown if len(shown) <= _SAID else shown[: _SAID - 3] + "..."
 
 

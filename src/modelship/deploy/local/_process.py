@@ -48,6 +48,8 @@ from typing import IO, Any
 
 from modelship._shown import ascii_digits
 from modelship.deploy._errors import DeployError
+from modelship.deploy._proc import PROC as _PROC
+from modelship.deploy._proc import stat_fields
 from modelship.deploy.serve._cli import MAX_SIGNING_KEY
 
 __all__ = ["MAX_KEY", "ServerProcess", "Spawner", "kill_all", "stop_all"]
@@ -60,7 +62,6 @@ _EXIT_POLL = 0.01  # seconds between looks at whether a stopping server has exit
 _KILLED_WAIT = 10.0  # seconds a SIGKILLed server may take to exit (a disk it waits on)
 _GROUP_POLL = 0.02  # seconds between looks at a stopping group's members (a /proc scan)
 _LOOKS_WITHOUT_REAPING = hasattr(os, "waitid")  # POSIX; macOS from Python 3.13
-_PROC = "/proc"  # where Linux lists processes, and each one's group (see _group_members)
 #: Bytes of a signing key handed over a pipe at most: what ``modelship serve`` reads
 #: from ``--signing-key-fd``.
 MAX_KEY: int = MAX_SIGNING_KEY
@@ -303,14 +304,9 @@ def _group_members(pgid: int, leader: int) -> list[int]:
     for name in names:  # bounded: one read per process listed
         if not ascii_digits(name) or int(name) == leader:
             continue
-        try:
-            with open(f"{_PROC}/{name}/stat", "rb") as f:
-                stat = f.read()
-        except OSError:  # gone meanwhile, or not ours to read
-            continue
-        # After "(comm)", which may hold spaces and parentheses: state, ppid, pgrp, ...
-        fields = stat.rpartition(b")")[2].split()
-        if len(fields) > 2 and fields[0] not in (b"Z", b"X") and fields[2] == b"%d" % pgid:
+        fields = stat_fields(name)  # state, ppid, pgrp, ...; None: gone, or not ours
+        running = fields is not None and len(fields) > 2 and fields[0] not in (b"Z", b"X")
+        if running and fields is not None and fields[2] == b"%d" % pgid:
             members.append(int(name))
     return members
 

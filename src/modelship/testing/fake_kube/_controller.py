@@ -44,6 +44,7 @@ from typing import Any
 
 import attrs
 
+from modelship._shown import ascii_number
 from modelship.errors import ConfigError
 from modelship.testing.fake_kube._store import Store, canonical, match_labels, now_iso
 
@@ -203,8 +204,8 @@ def _scaled(value: Any, total: int, *, round_up: bool) -> int:
     (``intstr.GetScaledValueFromIntOrPercent``): ``"25%"`` of 2 is 1 rounded up, 0 down."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit():
-        percent = int(value[:-1])
+    percent = ascii_number(value[:-1], 10) if isinstance(value, str) and value[-1:] == "%" else None
+    if percent is not None:
         return -(-percent * total // 100) if round_up else percent * total // 100
     raise ValueError(f"{value!r} is not a number of replicas or a percentage such as '25%'")
 
