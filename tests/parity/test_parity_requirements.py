@@ -38,12 +38,14 @@ def scan_of(*modules: str) -> ArtifactScan:
 
 
 def test_modules_map_to_their_distribution_at_the_installed_version() -> None:
-    reqs = resolve_requirements(scan_of("numpy._core.multiarray", "joblib.numpy_pickle"))
+    reqs = resolve_requirements(
+        scan_of("numpy._core.multiarray", "joblib.numpy_pickle"), dependencies=False
+    )
     assert dict(reqs) == {"numpy": NUMPY, "joblib": importlib.metadata.version("joblib")}
 
 
 def test_a_module_maps_to_a_distribution_of_another_name() -> None:
-    reqs = resolve_requirements(scan_of("sklearn.preprocessing._data"))
+    reqs = resolve_requirements(scan_of("sklearn.preprocessing._data"), dependencies=False)
     assert dict(reqs) == {"scikit-learn": importlib.metadata.version("scikit-learn")}
     assert reqs.modules == ("sklearn",)
 

@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import TypeVar
 
+from modelship._shown import hide_credentials
 from modelship.errors import ConfigError
 from modelship.parity._pep440 import same_version
 
@@ -34,6 +35,7 @@ __all__ = [
     "module_providers",
     "normalize_name",
     "path_state",
+    "shown",
     "unicode_text",
     "until_path_changes",
 ]
@@ -117,6 +119,37 @@ def pin_conflict(packages: Mapping[str, str], name: str) -> str | None:
                 f"distribution {normalize_name(package)!r} (PEP 503); keep one pin"
             )
     return None
+
+
+class _HiddenRepr(reprlib.Repr):
+    """``reprlib.Repr`` that hides the user information of URLs in a string before it
+    shortens it."""
+
+    def repr_str(self, x: str, level: int) -> str:
+        return super().repr_str(hide_credentials(x), level)
+
+
+_HIDDEN_REPR = _HiddenRepr()
+
+
+def shown(value: object) -> str:
+    """``value`` for an error message: as ``reprlib.repr`` shortens it, the user
+    information of every URL in its strings hidden first. Shortened first, a requirement
+    line's ``-i https://user:TOKEN@host/simple`` lost the ``https://user:`` that marks
+    what follows as a credential, and its tail was shown.
+
+    Examples
+    --------
+    >>> from modelship.parity._installed import shown
+    >>> shown("--extra-index-url https://alice:S3cr3tTok3nXYZ@h/s")
+    "'--extra-inde...tps://***@h/s'"
+    >>> shown(["numpy==2.1.0"])
+    "['numpy==2.1.0']"
+    """
+    try:
+        return _HIDDEN_REPR.repr(value)
+    except Exception:  # a repr may fail (an int past 4300 digits, a broken __repr__)
+        return f"<{type(value).__name__}>"
 
 
 def unicode_text(text: str) -> str:

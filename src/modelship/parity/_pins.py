@@ -30,9 +30,8 @@ import sys
 from collections.abc import Mapping
 
 from modelship.errors import ConfigError
-from modelship.parity._installed import normalize_name
+from modelship.parity._installed import normalize_name, shown
 from modelship.parity._pep440 import Version, parse_version, same_version, specifier_contains
-from modelship.parity._requirements import shown
 from modelship.parity._snapshot import EnvironmentSnapshot
 
 __all__ = ["marker_environment", "read_pins"]

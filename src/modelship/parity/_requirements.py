@@ -14,7 +14,6 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import re
-import reprlib
 import sys
 import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -23,8 +22,8 @@ from typing import Any
 import attrs
 
 from modelship._params import Interval, validate_params
-from modelship._shown import hide_credentials
 from modelship.errors import ConfigError
+from modelship.parity._dependencies import dependency_closure
 from modelship.parity._errors import (
     ArtifactScanError,
     EnvironmentMismatch,
@@ -38,6 +37,7 @@ from modelship.parity._installed import (
     module_providers,
     normalize_name,
     pin_conflict,
+    shown,
 )
 from modelship.parity._json import JsonDocument
 from modelship.parity._pep440 import parse_version
@@ -63,37 +63,6 @@ _STDLIB_ALIASES = frozenset({"__builtin__", "copy_reg", "__main__"})
 
 def _is_stdlib(module: str) -> bool:
     return module in sys.stdlib_module_names or module in sys.builtin_module_names
-
-
-class _HiddenRepr(reprlib.Repr):
-    """``reprlib.Repr`` that hides the user information of URLs in a string before it
-    shortens it."""
-
-    def repr_str(self, x: str, level: int) -> str:
-        return super().repr_str(hide_credentials(x), level)
-
-
-_HIDDEN_REPR = _HiddenRepr()
-
-
-def shown(value: object) -> str:
-    """``value`` for an error message: as ``reprlib.repr`` shortens it, the user
-    information of every URL in its strings hidden first. Shortened first, a requirement
-    line's ``-i https://user:TOKEN@host/simple`` lost the ``https://user:`` that marks
-    what follows as a credential, and its tail was shown.
-
-    Examples
-    --------
-    >>> from modelship.parity._requirements import shown
-    >>> shown("--extra-index-url https://alice:S3cr3tTok3nXYZ@h/s")
-    "'--extra-inde...tps://***@h/s'"
-    >>> shown(["numpy==2.1.0"])
-    "['numpy==2.1.0']"
-    """
-    try:
-        return _HIDDEN_REPR.repr(value)
-    except Exception:  # a repr may fail (an int past 4300 digits, a broken __repr__)
-        return f"<{type(value).__name__}>"
 
 
 # PEP 508's distribution names; names and versions longer than MAX_TEXT are not real ones.
@@ -305,8 +274,18 @@ def resolve_requirements(
     scan: ArtifactScan,
     *,
     distributions: Mapping[str, list[str] | tuple[str, ...]] | None = None,
+    dependencies: bool = True,
 ) -> Requirements:
     """Map the modules of ``scan`` to installed distributions and pin their versions.
+
+    The distributions those depend on, directly or not, are pinned too (scipy, joblib and
+    threadpoolctl for a scikit-learn model): a serving image needs them, and another
+    version of one can change the model's answers. They are read from each installed
+    distribution's ``Requires-Dist`` metadata as pip would install them here: markers
+    evaluated for this interpreter, optional extras of the needed distributions left
+    out, extras a dependency asks for (``dask[array]``) followed; a dependency that is
+    not installed is not pinned. A requirement whose marker this reader cannot evaluate
+    counts as applying (its dependency is pinned only if it is installed).
 
     Parameters
     ----------
@@ -324,6 +303,9 @@ def resolve_requirements(
         package another distribution's ``RECORD`` lists), is also looked up by its
         top-level name in :func:`importlib.metadata.packages_distributions`, which pins
         every distribution providing that name.
+    dependencies : bool
+        Whether to pin the installed dependencies of the distributions found (default);
+        ``False`` pins only the distributions the artifact's modules come from.
 
     Examples
     --------
@@ -334,24 +316,24 @@ def resolve_requirements(
     >>> reqs = resolve_requirements(scan_artifact(buf.getvalue()))
     >>> sorted(reqs), reqs.modules
     (['joblib', 'numpy'], ('joblib', 'numpy'))
+    >>> import pickle, requests.structures
+    >>> blob = pickle.dumps(requests.structures.CaseInsensitiveDict(accept="json"))
+    >>> sorted(resolve_requirements(scan_artifact(blob)))  # requests, and what it runs on
+    ['certifi', 'charset-normalizer', 'idna', 'requests', 'urllib3']
+    >>> sorted(resolve_requirements(scan_artifact(blob), dependencies=False))
+    ['requests']
 
     Raises
     ------
     ConfigError
-        When ``scan`` is not an :class:`~modelship.parity.ArtifactScan`, or
+        When ``scan`` is not an :class:`~modelship.parity.ArtifactScan`,
         ``distributions`` is not a mapping of module name to a list (or tuple) of
-        distribution names.
+        distribution names, or ``dependencies`` is not a bool.
     ArtifactScanError
         When a module of ``scan`` is not a dotted Python identifier: no import could load
         it, so the artifact is damaged or was crafted.
     """
-    if not isinstance(scan, ArtifactScan):
-        raise ConfigError(
-            "scan must be an ArtifactScan (scan_artifact(path or bytes)), got "
-            f"{type(scan).__name__}"
-        )
-    if distributions is not None:
-        _check_distributions(distributions)
+    _check_arguments(scan, distributions, dependencies)
     installed = installed_packages()
     problem = _module_problem(scan.modules, "the artifact's modules")
     if problem is not None:  # no import could load it: the artifact was crafted or damaged
@@ -381,6 +363,9 @@ def resolve_requirements(
                 found = _pin(module_distributions().get(top, []), installed, packages) or found
         if found:
             resolved.add(top)
+    if dependencies:
+        for name, version in dependency_closure(list(packages), installed).items():
+            packages.setdefault(name, version)
     unresolved = modules - resolved
     if "__main__" in scan.modules:
         unresolved.add("__main__")
@@ -410,6 +395,22 @@ def _pin(names: Iterable[str], installed: Mapping[str, str], packages: dict[str,
             packages[normalize_name(name)] = version
             found = True
     return found
+
+
+def _check_arguments(scan: object, distributions: object, dependencies: object) -> None:
+    """Refuse :func:`resolve_requirements`' arguments of the wrong kind."""
+    if not isinstance(scan, ArtifactScan):
+        raise ConfigError(
+            "scan must be an ArtifactScan (scan_artifact(path or bytes)), got "
+            f"{type(scan).__name__}"
+        )
+    if distributions is not None:
+        _check_distributions(distributions)
+    if not isinstance(dependencies, bool):
+        raise ConfigError(
+            f"dependencies must be True or False, got {type(dependencies).__name__} "
+            f"{shown(dependencies)}"
+        )
 
 
 def _check_distributions(distributions: object) -> None:

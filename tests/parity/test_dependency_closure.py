@@ -1,0 +1,158 @@
+"""A model's requirements pin what its distributions run on, not only what it references.
+
+A scikit-learn model's pickle names ``sklearn`` and ``numpy``; scikit-learn runs on scipy
+and threadpoolctl too. Registered requirements used to hold only the referenced
+distributions, so ``modelship parity check REGISTRY MODEL --against prod.json`` passed a
+production image without scipy (where scikit-learn cannot even be imported), and
+``requirements_txt`` wrote a file that left scipy's version to chance.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from packaging.requirements import Requirement
+from sklearn.preprocessing import StandardScaler
+
+import modelship as ms
+from modelship.parity import (
+    ArtifactScan,
+    EnvironmentSnapshot,
+    requirements_txt,
+    resolve_requirements,
+)
+from modelship.parity._cli import main
+from modelship.parity._dependencies import dependency_closure
+from modelship.parity._installed import installed_packages, normalize_name
+
+
+def _oracle(name: str, extras: frozenset[str] = frozenset()) -> dict[str, str]:
+    """The closure as ``packaging`` reads the metadata: an independent reading."""
+    pinned: dict[str, str] = {}
+    todo, seen = [(normalize_name(name), extras)], set()
+    while todo:
+        current, wanted = todo.pop()
+        if (current, wanted) in seen:
+            continue
+        seen.add((current, wanted))
+        for line in importlib.metadata.requires(current) or []:
+            req = Requirement(line)
+            applies = req.marker is None or any(
+                req.marker.evaluate({"extra": extra}) for extra in ("", *wanted)
+            )
+            dependency = normalize_name(req.name)
+            if applies and dependency in installed_packages():
+                pinned[dependency] = installed_packages()[dependency]
+                todo.append((dependency, frozenset(req.extras)))
+    return pinned
+
+
+def test_a_scikit_learn_model_pins_what_scikit_learn_runs_on() -> None:
+    reqs = resolve_requirements(ArtifactScan(globals=(("sklearn.preprocessing._data", "X"),)))
+    expected = {
+        "scikit-learn": importlib.metadata.version("scikit-learn"),
+        **_oracle("scikit-learn"),
+    }
+    assert {"scipy", "threadpoolctl", "numpy"} <= set(expected)
+    assert dict(reqs) == expected
+    assert reqs.modules == ("sklearn",)
+    direct = resolve_requirements(
+        ArtifactScan(globals=(("sklearn.preprocessing._data", "X"),)), dependencies=False
+    )
+    assert dict(direct) == {"scikit-learn": expected["scikit-learn"]}
+
+
+def test_dependencies_must_be_a_bool() -> None:
+    with pytest.raises(ms.errors.ConfigError, match="dependencies must be True or False"):
+        resolve_requirements(ArtifactScan(globals=()), dependencies="no")  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Path]:
+    """A directory of hand-written distributions, first on ``sys.path``."""
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield tmp_path
+    finally:
+        sys.path.remove(str(tmp_path))
+
+
+def _dist(site: Path, name: str, version: str, *requires: str) -> None:
+    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
+    info.mkdir()
+    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    lines += [f"Requires-Dist: {line}" for line in requires]
+    (info / "METADATA").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def test_markers_extras_cycles_and_missing_dependencies(site: Path) -> None:
+    _dist(
+        site,
+        "acme-core",
+        "1.0",
+        "acme-util>=0.1",
+        'acme-old; python_version < "3"',  # another interpreter's
+        'acme-testing; extra == "test"',  # the root's extras were not recorded
+        "acme-frames[fast]",  # a dependency's extra is followed
+        "acme-absent>=1",  # required, not installed: nothing to pin
+        'acme-odd; weird_variable == "1"',  # unreadable: applies if installed
+    )
+    _dist(site, "acme-util", "0.3", "acme-core")  # a cycle back to the root
+    _dist(site, "acme-old", "9.9")
+    _dist(site, "acme-testing", "2.0")
+    _dist(site, "acme-frames", "4.1", 'acme-speedups; extra == "fast"', 'acme-gpu; extra == "gpu"')
+    _dist(site, "acme-speedups", "0.9", "acme-leaf")
+    _dist(site, "acme-gpu", "1.1")
+    _dist(site, "acme-leaf", "0.0.1")
+    _dist(site, "acme-odd", "3")
+    closure = dependency_closure(["acme-core"], installed_packages())
+    assert closure == {
+        "acme-core": "1.0",  # through the cycle: a root another one depends on
+        "acme-util": "0.3",
+        "acme-frames": "4.1",
+        "acme-speedups": "0.9",
+        "acme-leaf": "0.0.1",
+        "acme-odd": "3",
+    }
+
+
+def test_registration_records_the_closure_and_requirements_txt_pins_it(tmp_path: Path) -> None:
+    reg = ms.open_registry(str(tmp_path / "registry"))
+    model = StandardScaler().fit(np.arange(12.0).reshape(6, 2))
+    mv = reg.register(model_name="scaler", model=model, serializer="joblib")
+    assert mv.requirements is not None
+    assert mv.requirements["scipy"] == importlib.metadata.version("scipy")
+    assert mv.requirements["threadpoolctl"] == importlib.metadata.version("threadpoolctl")
+    assert "scipy==" + importlib.metadata.version("scipy") in requirements_txt(mv.requirements)
+    # And the check before loading sees them: here every version is the installed one.
+    assert isinstance(reg.load("scaler", "latest"), StandardScaler)
+
+
+def test_registry_parity_check_finds_a_dependency_missing_in_production(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = str(tmp_path / "registry")
+    model = StandardScaler().fit(np.arange(12.0).reshape(6, 2))
+    mv = ms.open_registry(url).register(model_name="scaler", model=model, serializer="joblib")
+    assert mv.environment is not None
+    prod = json.loads(mv.environment.to_json())
+    same = tmp_path / "same.json"
+    same.write_text(json.dumps(prod), encoding="utf-8")
+    assert main(["check", url, "scaler", "--against", str(same)]) == 0
+    del prod["packages"]["scipy"]
+    prod["packages"]["threadpoolctl"] = "0.1.0"
+    missing = tmp_path / "missing.json"
+    missing.write_text(json.dumps(prod), encoding="utf-8")
+    EnvironmentSnapshot.from_json(missing.read_text(encoding="utf-8"))  # still a snapshot
+    capsys.readouterr()
+    assert main(["check", url, "scaler", "--against", str(missing)]) == 1
+    out = capsys.readouterr().out
+    assert "scipy" in out
+    assert "not installed in production" in out
+    assert "threadpoolctl" in out
