@@ -38,6 +38,7 @@ __all__ = [
     "canonical_json",
     "check_schema_version",
     "dumps",
+    "is_newer_version",
     "jsonable",
     "loads",
     "malformed",
@@ -405,8 +406,30 @@ def check_schema_version(document: Mapping[str, Any], supported: int, what: str)
     if not isinstance(version, int) or isinstance(version, bool):
         raise ConfigError(f"the {what} has no integer 'schema_version'")
     if version > supported:
-        raise ConfigError(
+        newer = ConfigError(
             f"the {what} has schema_version {version}, newer than the {supported} this "
             "modelship reads; upgrade modelship"
         )
+        newer.__dict__[_NEWER_VERSION] = True  # told apart by is_newer_version
+        raise newer
     return version
+
+
+_NEWER_VERSION = "_modelship_newer_version"
+
+
+def is_newer_version(exc: BaseException) -> bool:
+    """Whether ``exc`` is :func:`check_schema_version`'s refusal of a document a newer
+    modelship wrote (its advice: upgrade), not of one that is malformed or of another kind.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_schema_version({"schema_version": 3}, supported=2, what="report")
+    ... except ConfigError as exc:
+    ...     print(is_newer_version(exc))
+    True
+    >>> is_newer_version(ConfigError("the report has no integer 'schema_version'"))
+    False
+    """
+    return exc.__dict__.get(_NEWER_VERSION) is True

@@ -123,7 +123,7 @@ def test_an_escaped_reference_is_not_a_reference() -> None:
 
 @pytest.mark.parametrize(
     ("value", "shown"),
-    [("abc", "'abc'"), ("0", "0"), ("2.5", "2.5"), ("true", "True"), ("٣", "'٣'")],
+    [("abc", "'abc'"), ("0", "'0'"), ("2.5", "'2.5'"), ("true", "'true'"), ("٣", "'٣'")],
 )
 def test_a_value_the_field_refuses_is_named_with_its_path(value: str, shown: str) -> None:
     with pytest.raises(InvalidParameter) as caught:

@@ -90,7 +90,7 @@ def _reference(args: argparse.Namespace) -> Any:
             return DriftProfile.from_json(data)
         except ModelshipError as exc:  # a CSV given as --profile: say which file it was
             raise not_a_document(
-                args.profile, data, exc, "drift profile", "`modelship check profile`"
+                args.profile, exc, "drift profile", "`modelship check profile`"
             ) from exc
     return read_table(args.reference, _options(args), keep=args.columns or ())
 
@@ -305,7 +305,7 @@ def _schema(args: argparse.Namespace) -> Schema:
         try:
             return Schema.from_json(data)
         except ModelshipError as exc:  # a CSV given as --schema-file: say which file it was
-            raise not_a_document(schema_file, data, exc, "schema", "Schema.to_json") from exc
+            raise not_a_document(schema_file, exc, "schema", "Schema.to_json") from exc
     reference = _reference(args)
     if isinstance(reference, DriftProfile):
         # Its schema knows the columns the profile left out (--exclude'd, datetimes):

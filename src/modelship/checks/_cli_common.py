@@ -32,6 +32,7 @@ from numpy.typing import NDArray
 
 from modelship._cli_common import STDOUT, add_storage_options, say
 from modelship._endpoints import with_s3_endpoint, without_localhost
+from modelship._json import is_newer_version
 from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.checks._tabular import plain_number
@@ -375,29 +376,30 @@ def read_bytes(path: str | Path, storage_options: Mapping[str, Any] | None = Non
     return data
 
 
-def not_a_document(
-    path: str, data: bytes, exc: ModelshipError, what: str, writer: str
-) -> ConfigError:
-    """The error for an input file (``data``) that was read and refused as a ``what``:
-    the file and why; when it is not even a JSON object (a CSV given by mistake, an empty
-    file), that it is not one and what writes one (``writer``). A document of the right
-    kind that is refused (written by a newer modelship) keeps its own advice.
+def not_a_document(path: str, exc: ModelshipError, what: str, writer: str) -> ConfigError:
+    """The error for an input file that was read and refused as a ``what``:
+    the file, why, and what writes one (``writer``): a CSV given by mistake, an empty
+    file, or a JSON object that is another document. A document refused for being
+    written by a newer modelship (:func:`~modelship._json.is_newer_version`, told by the
+    error, not by reading the file again) keeps its own advice: upgrade.
 
     Examples
     --------
     >>> bad = ConfigError("the schema is not valid JSON: Expecting value: line 1 column 1")
-    >>> print(not_a_document("empty.csv", b"", bad, "schema", "Schema.to_json"))
+    >>> print(not_a_document("empty.csv", bad, "schema", "Schema.to_json"))
     empty.csv is not a schema (the schema is not valid JSON: ...): give a schema file ...
-    >>> newer = ConfigError("schema_version 99 is newer than the 1 this modelship reads")
-    >>> print(not_a_document("s.json", b'{"schema_version": 99}', newer, "schema", "x"))
-    s.json: schema_version 99 is newer than the 1 this modelship reads
+    >>> other = ConfigError("the schema has no integer 'schema_version'")
+    >>> print(not_a_document("r.json", other, "schema", "Schema.to_json"))
+    r.json is not a schema (the schema has no integer 'schema_version'): give a schema ...
+    >>> from modelship._json import check_schema_version
+    >>> try:
+    ...     check_schema_version({"schema_version": 99}, supported=1, what="schema")
+    ... except ConfigError as exc:
+    ...     print(not_a_document("s.json", exc, "schema", "x"))
+    s.json: the schema has schema_version 99, newer than the 1 this modelship reads; ...
     """
     reason = printable(" ".join(hide_credentials(str(exc)).split()))
-    try:
-        an_object = isinstance(json.loads(data), dict)
-    except (ValueError, RecursionError):
-        an_object = False
-    if an_object:
+    if is_newer_version(exc):
         return ConfigError(f"{hide_credentials(path)}: {reason}")
     return ConfigError(
         f"{hide_credentials(path)} is not a {what} ({reason}): give a {what} file written by "

@@ -1314,7 +1314,7 @@ class _Reader:
         refuses the text of a whole ``${...}`` reference is given its YAML reading
         (:meth:`scalar`) instead: one try more per such field, so at most ``len(kwargs)``."""
         fields = {field.name: field for field in attrs.fields(kind)}  # type: ignore[arg-type]
-        tried: set[str] = set()
+        written: dict[str, Any] = {}  # the text of each field given its YAML reading
         while True:  # bounded: each pass either returns, raises, or reads one more field
             try:
                 return kind(**kwargs)
@@ -1323,14 +1323,38 @@ class _Reader:
                 if field is None:
                     raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
                 path = _join(where, field.metadata.get("key", field.name))
+                if field.name in written:  # its reading refused too: show the text
+                    raise self._refused(exc, path, written[field.name]) from None
                 given = kwargs.get(field.name)
                 read = self.scalar(given, path)
-                if field.name in tried or read is given:
-                    raise exc.named(path) from None
-                tried.add(field.name)
+                if read is given:
+                    raise self._refused(exc, path, given) from None
+                written[field.name] = given
                 kwargs[field.name] = read
             except ConfigError as exc:
                 raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
+
+    def _refused(self, exc: InvalidParameter, path: str, given: Any) -> InvalidParameter:
+        """``exc`` naming the field by ``path`` and showing ``given``: for a whole
+        ``${...}`` reference, the text it held (not the YAML reading that was refused too:
+        ``'true'``, not ``True``), and the reference it came from.
+
+        Examples
+        --------
+        >>> r = _Reader({"replicas": "${N}"})
+        >>> refused = InvalidParameter("replicas", True, "an int >= 1")
+        >>> print(r._refused(refused, "replicas", "true"))
+        replicas='true' is not allowed; replicas must be an int >= 1; the value came from ${N}
+        """
+        named = InvalidParameter(exc.parameter, given, exc.allowed).named(path)
+        reference = self.whole.get(path)
+        if reference is None or not isinstance(given, str):
+            return named
+        shown = (
+            reference if len(reference) <= SHOWN and reference.isprintable() else brief(reference)
+        )
+        named.args = (f"{named}; the value came from {shown}",)
+        return named
 
     def _duration(self, value: Any, path: str) -> float:
         try:

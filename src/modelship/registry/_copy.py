@@ -312,26 +312,42 @@ def _refuse_missing(src: Registry, names: Sequence[str]) -> None:
             src.versions(name)  # raises ModelNotFound, naming the models there are
 
 
-def _keyless_copy_of_signed(src: Registry, dst: Registry) -> bool:
-    """Whether ``dst`` holds no key and receives a signed ``src`` whose policy it has, or
-    has none yet (it then gets the source's): what is copied is signed bytes only."""
-    if signing_key_of(dst) is not None or not _signed(src.store):
+def _source_policy(src: Registry) -> bytes | None:
+    """The signing policy of ``src`` (None: it does not sign), read once: every check of
+    the copy and the destination's copy of it use these bytes, so a policy changed in the
+    source meanwhile is never recorded in the destination unchecked. A damaged one (no key
+    made it) is refused: recorded there, it would lock the destination's writers out."""
+    try:
+        policy = src.store.read(SIGNING_POLICY)
+    except FileNotFoundError:
+        return None
+    damage = Signer.policy_damage(policy)
+    if damage is not None:
+        raise damaged_policy(src.url, damage, "nothing was copied")
+    return policy
+
+
+def _keyless_copy_of_signed(dst: Registry, policy: bytes | None) -> bool:
+    """Whether ``dst`` holds no key and receives a signed source (its ``policy``) whose
+    policy it has, or has none yet (it then gets the source's): what is copied is signed
+    bytes only."""
+    if signing_key_of(dst) is not None or policy is None:
         return False
     try:
         theirs = dst.store.read(SIGNING_POLICY)
     except FileNotFoundError:
         return True
-    return theirs == src.store.read(SIGNING_POLICY)
+    return theirs == policy
 
 
-def _refuse_other_key(src: Registry, dst: Registry) -> None:
+def _refuse_other_key(src: Registry, dst: Registry, policy: bytes | None) -> None:
     """Refuse, before anything is written (before ``dst`` records its own policy), a copy
-    of a signed registry into one that signs with another key: its readers could not
-    read the copied versions (and the source's policy would not be recorded there). A
-    damaged policy is no key's: the error names its registry instead."""
-    if not _signed(src.store):
+    of a signed registry (``policy``: its signing policy) into one that signs with another
+    key: its readers could not read the copied versions (and the source's policy would not
+    be recorded there). A damaged policy is no key's: the error names its registry
+    instead."""
+    if policy is None:
         return
-    policy = src.store.read(SIGNING_POLICY)
     theirs: bytes | None = None
     with contextlib.suppress(FileNotFoundError):
         theirs = dst.store.read(SIGNING_POLICY)
@@ -362,15 +378,16 @@ def _other_key(src: Registry, dst: Registry, policy: bytes, theirs: bytes | None
     )
 
 
-def _refuse_other_signing(src: Registry, dst: Registry) -> None:
+def _refuse_other_signing(src: Registry, dst: Registry, signed: bool) -> None:
     """Refuse, before anything is written, a copy whose documents the destination could
     not read back: signed ones into a registry of unsigned models (its policy would make
     them unreadable without a key, and them unreadable with one), or unsigned ones into a
     signing registry (they have no signatures to check). A destination opened with a key
     signs: its first write records its policy, so whether it has a key or not, a signed
-    source is refused while the destination records no policy and holds models."""
+    source is refused while the destination records no policy and holds models.
+    ``signed``: whether the source records a signing policy."""
     s, d = hide_credentials(src.url), hide_credentials(dst.url)
-    signed, dst_signed = _signed(src.store), _signed(dst.store)
+    dst_signed = _signed(dst.store)
     if signed and not dst_signed and dst.store.list(MODELS):
         raise ConfigError(
             f"{s} signs its versions ({SIGNING_POLICY}) and {d} holds unsigned models; "
@@ -850,7 +867,9 @@ def copy_registry(
     with different keys (as far as
     the key either handle was opened with tells), and :class:`~modelship.InvalidName` if ``dst``
     holds a model whose name differs only in case from one copied. A store's failure to
-    read or write a blob is a :class:`~modelship.StoreError`.
+    read or write a blob is a :class:`~modelship.StoreError`. A damaged signing policy in
+    ``src`` (one no key made) is an :class:`~modelship.IntegrityError` before anything is
+    written: the policy is read once, and the bytes checked are the bytes ``dst`` records.
 
     Examples
     --------
@@ -890,17 +909,17 @@ def copy_registry(
         _refuse_missing(src, names)
     # Refusals first: check_writable writes (its probe, and the policy of a destination
     # opened with a key), and a refused copy writes nothing.
-    _refuse_other_key(src, dst)
-    _refuse_other_signing(src, dst)
+    policy = _source_policy(src)  # read once: the bytes checked are the bytes copied
+    _refuse_other_key(src, dst, policy)
+    _refuse_other_signing(src, dst, policy is not None)
     _refuse_other_spellings(dst, names)
     # A keyless copy of a signed registry writes only the source's signed bytes, its
     # policy included: into a registry that has no policy or the same one, it needs no key.
-    dst.check_writable(_signed_bytes_only=_keyless_copy_of_signed(src, dst))
-    s, d = src.store, dst.store
-    if _signed(s):
+    dst.check_writable(_signed_bytes_only=_keyless_copy_of_signed(dst, policy))
+    if policy is not None:
         # A copy of a signed registry stays one: keyless readers refuse it there too.
         with contextlib.suppress(FileExistsError):
-            d.create(SIGNING_POLICY, s.read(SIGNING_POLICY))
+            dst.store.create(SIGNING_POLICY, policy)
     counts = [0] * 5  # versions, blobs copied, skipped, bytes, repaired
     for name in names:
         for i, n in enumerate(_copy_model(src, dst, name)):
