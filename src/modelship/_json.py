@@ -39,6 +39,7 @@ __all__ = [
     "check_schema_version",
     "dumps",
     "is_newer_version",
+    "newer_version",
     "jsonable",
     "loads",
     "malformed",
@@ -406,16 +407,34 @@ def check_schema_version(document: Mapping[str, Any], supported: int, what: str)
     if not isinstance(version, int) or isinstance(version, bool):
         raise ConfigError(f"the {what} has no integer 'schema_version'")
     if version > supported:
-        newer = ConfigError(
-            f"the {what} has schema_version {version}, newer than the {supported} this "
-            "modelship reads; upgrade modelship"
+        raise newer_version(
+            ConfigError(
+                f"the {what} has schema_version {version}, newer than the {supported} this "
+                "modelship reads; upgrade modelship"
+            )
         )
-        newer.__dict__[_NEWER_VERSION] = True  # told apart by is_newer_version
-        raise newer
     return version
 
 
 _NEWER_VERSION = "_modelship_newer_version"
+
+
+def newer_version(error: ConfigError, cause: BaseException | None = None) -> ConfigError:
+    """Mark ``error`` as the refusal of a document a newer modelship wrote, for
+    :func:`is_newer_version`; with ``cause``, only if ``cause`` is one (a reader that
+    wraps the error of a document it embeds keeps what it says). Returns ``error``.
+
+    Examples
+    --------
+    >>> inner = newer_version(ConfigError("the schema has schema_version 9 ..."))
+    >>> is_newer_version(newer_version(ConfigError("malformed profile: ..."), inner))
+    True
+    >>> is_newer_version(newer_version(ConfigError("x"), ConfigError("y")))
+    False
+    """
+    if cause is None or is_newer_version(cause):
+        error.__dict__[_NEWER_VERSION] = True
+    return error
 
 
 def is_newer_version(exc: BaseException) -> bool:

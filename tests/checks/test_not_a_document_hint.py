@@ -67,3 +67,22 @@ def test_a_document_from_a_newer_modelship_keeps_the_advice_to_upgrade(
     assert "schema_version 99, newer than the 1 this modelship reads; upgrade modelship" in said
     assert "is not a" not in said
     assert "give a" not in said
+
+
+@pytest.mark.parametrize("command", ["drift", "schema"])
+def test_a_profile_whose_embedded_schema_is_newer_keeps_the_upgrade_advice(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    # Second look: DriftProfile wraps its schema's error ("malformed drift profile: ..."),
+    # which dropped the mark of a newer document, and the hint said to write a new file.
+    profile = json.loads(DriftProfile.from_data(FRAME).to_json())
+    profile["schema"]["schema_version"] = 2  # a newer modelship bumped the schema alone
+    given = tmp_path / "profile.json"
+    given.write_text(json.dumps(profile))
+    data = tmp_path / "current.csv"
+    data.write_text("x\n1.0\n2.0\n")
+    assert main(["check", command, "--profile", str(given), "--current", str(data)]) == 2
+    out = capsys.readouterr()
+    said = " ".join((out.out + out.err).split())
+    assert "upgrade modelship" in said
+    assert "is not a drift profile" not in said

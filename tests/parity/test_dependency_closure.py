@@ -33,7 +33,8 @@ from modelship.parity._installed import installed_packages, normalize_name
 
 
 def _oracle(name: str, extras: frozenset[str] = frozenset()) -> dict[str, str]:
-    """The closure as ``packaging`` reads the metadata: an independent reading."""
+    """The closure as ``packaging`` reads the metadata: an independent reading (of the
+    requirements every platform needs: no marker, or one naming only ``extra``)."""
     pinned: dict[str, str] = {}
     todo, seen = [(normalize_name(name), extras)], set()
     while todo:
@@ -43,8 +44,13 @@ def _oracle(name: str, extras: frozenset[str] = frozenset()) -> dict[str, str]:
         seen.add((current, wanted))
         for line in importlib.metadata.requires(current) or []:
             req = Requirement(line)
-            applies = req.marker is None or any(
-                req.marker.evaluate({"extra": extra}) for extra in ("", *wanted)
+            only_extra = req.marker is None or all(
+                isinstance(part, tuple) and "extra" in (str(part[0]), str(part[2]))
+                for part in req.marker._markers
+                if not isinstance(part, str)
+            )
+            applies = req.marker is None or (
+                only_extra and any(req.marker.evaluate({"extra": extra}) for extra in ("", *wanted))
             )
             dependency = normalize_name(req.name)
             if applies and dependency in installed_packages():
@@ -101,7 +107,8 @@ def test_markers_extras_cycles_and_missing_dependencies(site: Path) -> None:
         'acme-testing; extra == "test"',  # the root's extras were not recorded
         "acme-frames[fast]",  # a dependency's extra is followed
         "acme-absent>=1",  # required, not installed: nothing to pin
-        'acme-odd; weird_variable == "1"',  # unreadable: applies if installed
+        'acme-odd; weird_variable == "1"',  # unreadable: not known to apply everywhere
+        'acme-tomli; python_version < "9"',  # holds here; not on every serving platform
     )
     _dist(site, "acme-util", "0.3", "acme-core")  # a cycle back to the root
     _dist(site, "acme-old", "9.9")
@@ -111,6 +118,7 @@ def test_markers_extras_cycles_and_missing_dependencies(site: Path) -> None:
     _dist(site, "acme-gpu", "1.1")
     _dist(site, "acme-leaf", "0.0.1")
     _dist(site, "acme-odd", "3")
+    _dist(site, "acme-tomli", "2.0")
     closure = dependency_closure(["acme-core"], installed_packages())
     assert closure == {
         "acme-core": "1.0",  # through the cycle: a root another one depends on
@@ -118,7 +126,6 @@ def test_markers_extras_cycles_and_missing_dependencies(site: Path) -> None:
         "acme-frames": "4.1",
         "acme-speedups": "0.9",
         "acme-leaf": "0.0.1",
-        "acme-odd": "3",
     }
 
 
@@ -156,3 +163,39 @@ def test_registry_parity_check_finds_a_dependency_missing_in_production(
     assert "scipy" in out
     assert "not installed in production" in out
     assert "threadpoolctl" in out
+
+
+def test_a_dependency_only_some_platforms_need_is_not_demanded_of_every_one(
+    site: Path, recwarn: pytest.WarningsRecorder
+) -> None:
+    # Second look: the closure pinned a backport its marker asked for here
+    # (python_version < "3.12"); loaded where it is not installed (Python 3.12), the model
+    # warned, and strict_environment=True refused to load it.
+    _dist(site, "acme-model", "1.0", 'acme-backport>=1; python_version < "99"', "acme-base")
+    _dist(site, "acme-backport", "1.2")
+    _dist(site, "acme-base", "0.5")
+    closure = dependency_closure(["acme-model"], installed_packages())
+    assert closure == {"acme-base": "0.5"}
+
+
+def test_extra_names_are_compared_as_pep_685_normalises_them(site: Path) -> None:
+    _dist(site, "acme-root", "1.0", "acme-lib[Socks_Proxy]")
+    _dist(site, "acme-lib", "1.0", 'acme-socks; extra == "socks_proxy"')
+    _dist(site, "acme-socks", "0.1")
+    assert dependency_closure(["acme-root"], installed_packages()) == {
+        "acme-lib": "1.0",
+        "acme-socks": "0.1",
+    }
+
+
+def test_a_semicolon_inside_a_url_does_not_start_the_marker(site: Path) -> None:
+    _dist(
+        site,
+        "acme-urls",
+        "1.0",
+        'acme-win @ https://h.example/p;v=1/x.whl ; sys_platform == "win32"',
+        "acme-plain @ https://h.example/p;v=2/y.whl",
+    )
+    _dist(site, "acme-win", "1.0")
+    _dist(site, "acme-plain", "1.0")
+    assert dependency_closure(["acme-urls"], installed_packages()) == {"acme-plain": "1.0"}

@@ -489,8 +489,8 @@ class DriftProfile:
                     f"'declared_kinds' must be an object, got {type(declared).__name__}"
                 )
             declared_kinds = {str(name): ColumnKind(kind) for name, kind in declared.items()}
-        except ConfigError as exc:
-            raise ConfigError(f"malformed drift profile: {exc}") from None
+        except ConfigError as exc:  # a newer schema inside: still "upgrade modelship"
+            raise _json.newer_version(ConfigError(f"malformed drift profile: {exc}"), exc) from None
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ConfigError(f"malformed drift profile: {type(exc).__name__}: {exc}") from None
         profiled = set(numeric) | set(categorical)
@@ -510,8 +510,8 @@ class DriftProfile:
                 left_out=left_out,
                 declared_kinds=declared_kinds,
             )
-        except ConfigError as exc:
-            raise ConfigError(f"malformed drift profile: {exc}") from None
+        except ConfigError as exc:  # a newer schema inside: still "upgrade modelship"
+            raise _json.newer_version(ConfigError(f"malformed drift profile: {exc}"), exc) from None
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
             raise ConfigError(f"malformed drift profile: {type(exc).__name__}: {exc}") from None
 

@@ -3,34 +3,45 @@
 A pickle of a scikit-learn model references ``sklearn`` and ``numpy``; scikit-learn runs
 on scipy, joblib and threadpoolctl too, and a serving image with another scipy can give
 other answers (or fail to import scikit-learn at all). :func:`dependency_closure` follows
-each distribution's ``Requires-Dist`` metadata, as pip resolved it when it installed them,
-and pins every dependency installed here.
+each distribution's ``Requires-Dist`` metadata and pins every dependency installed here.
 
-Which requirements count is what pip installed: a requirement's marker is evaluated for
-this interpreter; the optional extras of the distributions the model needs are left out
-(nothing says which were installed), and the extras a dependency asks for
-(``dask[array]``) are followed.
+Which requirements count is what every platform the model may be served on needs: a
+requirement without a marker, or whose marker names only ``extra``. One that applies
+only on some platforms or Pythons (``tomli; python_version < "3.11"``,
+``nvidia-nccl-cu12; platform_system == "Linux"``) is left out: pinned, it would be
+demanded of a serving image that does not need it, or cannot install it. The optional
+extras of the distributions the model needs are left out too (nothing records which
+were installed); the extras a dependency asks for (``dask[array]``) are followed, their
+names compared as PEP 685 normalises them.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
-import platform
 import re
 from collections.abc import Callable, Iterable, Mapping
 
 from modelship.errors import ConfigError
 from modelship.parity._installed import normalize_name, until_path_changes
-from modelship.parity._pins import _Marker, marker_environment
+from modelship.parity._pins import _Marker
 
 __all__ = ["dependency_closure"]
 
-# A Requires-Dist line (PEP 508): a name, optional [extras], a version specifier or
-# "@ url", and an optional marker after ";". Markers hold no ";", so the last one starts it.
+# A Requires-Dist line's name and [extras] (PEP 508); a version specifier or "@ url"
+# follows, then an optional marker after ";".
 _REQUIREMENT = re.compile(
-    r"\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
-    r"(?:\[(?P<extras>[^\]]*)\])?[^;]*(?:;(?P<marker>[^;]*))?"
+    r"\s*(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*(?:\[(?P<extras>[^\]]*)\])?"
 )
+
+
+def _marker(line: str) -> str | None:
+    """The marker of a Requires-Dist ``line``: after its last ``;`` (a marker holds none).
+    A URL may hold one (``name @ https://h/p;v=1``): there a marker is set off by a space
+    before its ``;``, as PEP 508 requires."""
+    head, semicolon, tail = line.rpartition(";")
+    if not semicolon or ("@" in head and not head[-1:].isspace()):
+        return None
+    return tail
 
 
 # Each distribution's Requires-Dist lines, read once until a sys.path directory changes
@@ -54,16 +65,17 @@ def _requires(name: str) -> tuple[str, ...]:
     return found
 
 
-def _holds(marker: str | None, environment: Mapping[str, str]) -> bool:
-    """Whether a requirement's marker holds here. One this reader cannot evaluate counts
-    as holding: the dependency is then pinned only if it is installed, which a
-    requirement that did not apply could not have made it."""
+def _applies(marker: str | None, extra: str) -> bool:
+    """Whether a requirement with ``marker`` is needed wherever the model is served, when
+    the extra ``extra`` ("" for none) was asked for: it has no marker, or one naming only
+    ``extra`` that holds. A marker naming anything else (a platform, a Python version) is
+    read by an evaluator that knows only ``extra``, and refused: not needed everywhere."""
     if marker is None or not marker.strip():
         return True
     try:
-        return _Marker(marker, environment).evaluate()
-    except ConfigError:
-        return True
+        return _Marker(marker, {"extra": extra}).evaluate()
+    except ConfigError:  # names another variable, or cannot be read
+        return False
 
 
 def dependency_closure(names: Iterable[str], installed: Mapping[str, str]) -> dict[str, str]:
@@ -71,8 +83,9 @@ def dependency_closure(names: Iterable[str], installed: Mapping[str, str]) -> di
 
     ``installed`` maps a normalised distribution name to its installed version (see
     :func:`~modelship.parity._installed.installed_packages`); a dependency that is not
-    in it (its marker did not hold, or the environment is broken) is not pinned, and its
-    own dependencies are not followed. ``names`` themselves are in the result only when
+    in it (not installed here: the environment is broken) is not pinned, nor one needed
+    only on some platforms (see the module's docstring), and their own dependencies are
+    not followed. ``names`` themselves are in the result only when
     one of them depends on another.
 
     The walk visits each (distribution, extra) pair once, so it ends: at most the
@@ -88,8 +101,6 @@ def dependency_closure(names: Iterable[str], installed: Mapping[str, str]) -> di
     >>> dependency_closure(["numpy"], {"numpy": "2.1.0"})
     {}
     """
-    # platform_version is PEP 508's too; a snapshot's reading of markers has no use for it.
-    base = {"platform_version": platform.version(), **marker_environment()}
     pinned: dict[str, str] = {}
     # The extras of the named distributions are not followed: which were installed is
     # not recorded anywhere pip leaves.
@@ -100,10 +111,9 @@ def dependency_closure(names: Iterable[str], installed: Mapping[str, str]) -> di
         if (name, extra) in seen:
             continue
         seen.add((name, extra))
-        environment = {**base, "extra": extra}
         for line in _requires(name):
             match = _REQUIREMENT.match(line)
-            if match is None or not _holds(match["marker"], environment):
+            if match is None or not _applies(_marker(line), extra):
                 continue
             dependency = normalize_name(match["name"])
             version = installed.get(dependency)

@@ -411,6 +411,8 @@ class _Marker:
                 raise self._unreadable(
                     f": {shown(left)} is not a PEP 440 version to compare with {op} {shown(right)}"
                 )
+        if op in ("==", "!=") and variable == "extra":  # names as PEP 685 compares them
+            return (normalize_name(left) == normalize_name(right)) == (op == "==")
         if op in ("==", "!="):
             return (left == right) == (op == "==")
         raise self._unreadable(

@@ -333,8 +333,8 @@ def stored_requirements(mv: _Version) -> Requirements | None:
     >>> from modelship.parity import stored_requirements
     >>> reg = ms.open_registry("memory://stored-requirements-doc")
     >>> mv = reg.register(model_name="m", model={"w": np.arange(3)})
-    >>> sorted(stored_requirements(mv))
-    ['joblib', 'numpy']
+    >>> stored_requirements(mv).modules  # and the pins of these and their dependencies
+    ('joblib', 'numpy')
     >>> reg.register(model_name="m", model=np.arange(3), serializer="numpy").requirements
     """
     return _stored(mv, REQUIREMENTS_ROLE, Requirements)
