@@ -62,7 +62,14 @@ from modelship.deploy.kubernetes._client import (
     load_configuration,
 )
 from modelship.deploy.kubernetes._lease import RolloutLease
-from modelship.deploy.kubernetes._ready import Progress, ready_endpoints, rollout_progress
+from modelship.deploy.kubernetes._ready import (
+    PodWait,
+    Progress,
+    new_replicaset_hash,
+    pod_waits,
+    ready_endpoints,
+    rollout_progress,
+)
 from modelship.deploy.kubernetes._redact import redact
 from modelship.deploy.kubernetes._render import (
     ANNOTATION_MODEL,
@@ -106,6 +113,14 @@ _MAX_WAIT_ROUNDS = 100_000  # every wait also ends at its deadline; this bounds 
 # a second, not in a loop.
 _WATCH_BACKOFF = 0.05
 _WATCH_BACKOFF_CAP = 2.0
+# A watch of a wait lasts at most this long (then the wait reads again), and at most
+# _POD_RECHECK while a rollout is not done: a pod's state (an image pull failing, a crash
+# loop) changes nothing the watch sees, so its pods are read again that often.
+_WATCH_MOST = 10.0
+_POD_RECHECK = 5.0
+# A wait reads at most this many of a slot's ReplicaSets, and of its new ReplicaSet's pods
+# (one page each: enough to say why they are not Ready).
+_POD_READ_LIMIT = 50
 # remove(): a slot object changed between its owner check and its delete (a status write)
 # is read and checked again, up to this many times in all (0.05 s, then doubling, between).
 _DELETE_TRIES = 6
@@ -235,6 +250,9 @@ class KubernetesDeployer:
         self._server = server
         self._max_split = max_split_replicas
         self._traffic_timeout = traffic_timeout
+        # False once pods or ReplicaSets could not be read for lack of rights (403): a
+        # wait then says no more than its rollout's progress (see _pod_waits).
+        self._pods_readable = True
 
         def configure() -> Any:
             return load_configuration(
@@ -330,6 +348,8 @@ class KubernetesDeployer:
         ns = self.options.namespace
         prefix = {
             "deployments": f"/apis/apps/v1/namespaces/{ns}/deployments",
+            "replicasets": f"/apis/apps/v1/namespaces/{ns}/replicasets",
+            "pods": f"/api/v1/namespaces/{ns}/pods",
             "services": f"/api/v1/namespaces/{ns}/services",
             "endpointslices": f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
             "httproutes": f"/apis/gateway.networking.k8s.io/v1/namespaces/{ns}/httproutes",
@@ -879,12 +899,22 @@ class KubernetesDeployer:
         Returns False at the deadline (``timeout`` seconds from now: no request outlasts
         it, even when the API server stops answering, or asks to be asked again only
         after it: then the wait sleeps until the deadline), or at once when the
-        Deployment reports ``ProgressDeadlineExceeded``. Watches (relisting after 410
-        Gone, backing off after a watch fails) between checks. A read that fails before
-        the deadline with no answer, 429 or 5xx (after the client's retries: an API
-        server restarting) backs off as a failed watch does and reads again, so a short
-        outage is waited out; no answer only once the API server has answered this
-        deployer (before, the URL is likelier wrong than the server restarting).
+        Deployment reports ``ProgressDeadlineExceeded`` or a pod of its new version will
+        not start by waiting: its image reference does not parse (``InvalidImageName``) or
+        may never be pulled (``ErrImageNeverPull``), its container crash-loops
+        (``CrashLoopBackOff``) and restarted ``CRASH_LOOP_RESTARTS`` (3) times, or its pull
+        failed (``ErrImagePull``, ``ImagePullBackOff``) in every read for
+        ``PULL_FAILURE_SECONDS`` (60 s). The message logged names the pod, the container
+        and the kubelet's reason and message, and what to do; a reason that may pass
+        (``CreateContainerConfigError``: a Secret or ConfigMap not created yet;
+        ``Unschedulable``) is named and waited on. (Pods and ReplicaSets are read for
+        this, best effort: without the rights to list them the wait says no more.)
+        Watches (relisting after 410 Gone, backing off after a watch fails) between
+        checks. A read that fails before the deadline with no answer, 429 or 5xx (after
+        the client's retries: an API server restarting) backs off as a failed watch does
+        and reads again, so a short outage is waited out; no answer only once the API
+        server has answered this deployer (before, the URL is likelier wrong than the
+        server restarting).
 
         Raises
         ------
@@ -1039,20 +1069,26 @@ class KubernetesDeployer:
             if deadline - time.monotonic() <= 0:
                 _log.info("%s: not ready in time: %s", name, progress.message)
                 return progress
-            path, query, rv = watch
+            path, query, rv, most = watch
             failures = self._await_change(
-                path, query, rv, deadline, failures, before_write=before_write
+                path, query, rv, deadline, failures, before_write=before_write, most=most
             )
         return progress
 
     def _look(
         self, name: str, until: float, *, endpoints: bool, seen: _Seen | None = None
-    ) -> tuple[Progress, tuple[str, dict[str, str], str] | None]:
+    ) -> tuple[Progress, tuple[str, dict[str, str], str, float] | None]:
         """How Deployment ``name`` (and, with ``endpoints``, its Service) is doing, read by
-        ``until``; and what to watch for its next change (a path, a query and a list's
-        resourceVersion), or None when the wait is over (done, failed, or deleted). The
-        Deployment's progress goes to ``seen`` as soon as it is read: a read of the
-        EndpointSlices that fails after it fails after *that* progress."""
+        ``until``; and what to watch for its next change (a path, a query, a list's
+        resourceVersion and for how long at most), or None when the wait is over (done,
+        failed, or deleted). The Deployment's progress goes to ``seen`` as soon as it is
+        read: a read of the EndpointSlices that fails after it fails after *that* progress.
+
+        While the rollout is not done, the pods of its new ReplicaSet are read too (every
+        :data:`_POD_RECHECK` seconds at most), and the progress names what keeps them from
+        turning Ready (see :func:`_pods_said`): a wait fails at once on what will not fix
+        itself, as on ``ProgressDeadlineExceeded``.
+        """
         # A list's resourceVersion, not the object's: the object's may be older than
         # the watch history (compacted), when a list's is as new as the store.
         path, query = self._path("deployments"), {"fieldSelector": f"metadata.name={name}"}
@@ -1061,6 +1097,14 @@ class KubernetesDeployer:
         if not items:
             return Progress(False, True, f"Deployment {name} was deleted"), None
         progress = rollout_progress(items[0])
+        most = _WATCH_MOST
+        if not progress.done and not progress.failed and self._pods_readable:
+            seen = _Seen() if seen is None else seen
+            now = time.monotonic()
+            if now - seen.pods_read >= _POD_RECHECK:  # not every round: a watch may churn
+                seen.waits, seen.pods_read = self._pod_waits(items[0], until), now
+            progress = _pods_said(name, progress, seen.waits, seen.pulls)
+            most = _POD_RECHECK
         if seen is not None:
             # Rolled out is not ready while the Service's endpoints are still to be read:
             # a wait cut off by that read must not report the slot ready.
@@ -1072,7 +1116,7 @@ class KubernetesDeployer:
             _log.warning("%s", progress.message)
             return progress, None
         if not progress.done:
-            return progress, (path, query, listed["metadata"]["resourceVersion"])
+            return progress, (path, query, listed["metadata"]["resourceVersion"], most)
         if not endpoints:
             return progress, None
         slices = self._slices(name, until)
@@ -1085,8 +1129,56 @@ class KubernetesDeployer:
             self._path("endpointslices"),
             {"labelSelector": f"kubernetes.io/service-name={name}"},
             slices["metadata"]["resourceVersion"],
+            _WATCH_MOST,
         )
         return progress, watch
+
+    def _pod_waits(self, deployment: Mapping[str, Any], until: float) -> list[PodWait]:
+        """What keeps the pods of ``deployment``'s new ReplicaSet from turning Ready (see
+        :func:`pod_waits`), read by ``until``: its ReplicaSets, then that one's pods, one
+        page of at most :data:`_POD_READ_LIMIT` each, one attempt each.
+
+        Best effort: a read that fails says nothing (the wait goes on as it would without
+        it); one refused for lack of rights (403: the Role grants no ``list`` on pods or
+        replicasets) is not sent again by this deployer, and says so once."""
+        spec = deployment.get("spec") or {}
+        selector = (spec.get("selector") or {}).get("matchLabels")
+        if not self._pods_readable or not isinstance(selector, Mapping) or not selector:
+            return []
+        labels = ",".join(f"{k}={v}" for k, v in selector.items())
+        try:
+            sets = self._client.request(
+                "GET",
+                self._path("replicasets"),
+                query={"labelSelector": labels, "limit": str(_POD_READ_LIMIT)},
+                attempts=1,
+                deadline=until,
+            )
+            found = new_replicaset_hash(deployment, _items(sets))
+            if found is None:
+                return []
+            pods = self._client.request(
+                "GET",
+                self._path("pods"),
+                query={
+                    "labelSelector": f"{labels},pod-template-hash={found}",
+                    "limit": str(_POD_READ_LIMIT),
+                },
+                attempts=1,
+                deadline=until,
+            )
+        except KubernetesError as exc:
+            if exc.status == 403:
+                self._pods_readable = False
+                _log.warning(
+                    "%s; a wait will not say why pods are not Ready: grant the deployer "
+                    "get and list on pods and replicasets (see the RBAC Role in the docs)",
+                    exc,
+                )
+            else:
+                _log.info("could not read the pods of a rollout: %s", exc)
+            return []
+        return pod_waits(_items(pods))
 
     def _await_change(  # noqa: PLR0913 - the watch, then how the wait is going
         self,
@@ -1097,9 +1189,11 @@ class KubernetesDeployer:
         failures: int,
         *,
         before_write: bool,
+        most: float = _WATCH_MOST,
     ) -> int:
-        """Watch for the first change after ``rv``; return how many watches in a row have
-        failed (``failures`` before this one), having paused after a failed one.
+        """Watch for the first change after ``rv`` (for ``most`` seconds at most); return
+        how many watches in a row have failed (``failures`` before this one), having
+        paused after a failed one.
 
         ``before_write``: the wait comes before a write of a rollout, and a rollout whose
         Lease can no longer be trusted writes nothing more; waiting (up to the
@@ -1107,7 +1201,7 @@ class KubernetesDeployer:
         delay that answer, so the Lease is checked first (:class:`RolloutInProgress`)."""
         if before_write:
             self._check_lease()
-        failures = 0 if self._next_event(path, query, rv, deadline) else failures + 1
+        failures = 0 if self._next_event(path, query, rv, deadline, most) else failures + 1
         if failures:
             self._pause(failures, deadline)
         return failures
@@ -1121,15 +1215,18 @@ class KubernetesDeployer:
         )
         return answer
 
-    def _next_event(self, path: str, query: Mapping[str, Any], rv: str, deadline: float) -> bool:
-        """Return at the first change after ``rv`` (or at the watch's end): True, or False
-        when the watch failed (410 Gone included: the caller lists again, after a pause).
+    def _next_event(
+        self, path: str, query: Mapping[str, Any], rv: str, deadline: float, most: float
+    ) -> bool:
+        """Return at the first change after ``rv`` (or at the watch's end, ``most`` seconds
+        at most): True, or False when the watch failed (410 Gone included: the caller lists
+        again, after a pause).
 
         A watch that ends without an event well before its timeout (a server or proxy
         closing it at once) counts as failed too, else list and watch would spin.
         """
         started = time.monotonic()
-        timeout = min(deadline - started, 10.0)
+        timeout = min(deadline - started, most)
         try:
             for _event in self._client.watch(
                 path,
@@ -1492,8 +1589,7 @@ class KubernetesDeployer:
         """Wait until Service ``name`` lists at most ``most`` ready endpoints: None, or at
         ``deadline`` what was last seen. Watches its EndpointSlices between checks; a read
         that fails in a way a later one may not is sent again (see :meth:`_read_again`)."""
-        seen: str | None = None  # what the last read said
-        failure: KubernetesError | None = None  # a read that failed after it (see _wait)
+        seen = _Seen()  # what the last read said, and a read that failed after it
         path = self._path("endpointslices")
         query = {"labelSelector": f"kubernetes.io/service-name={name}"}
         failures = 0
@@ -1504,13 +1600,14 @@ class KubernetesDeployer:
                     slices = self._slices(name, until)
                 except KubernetesError as exc:
                     if not _cut_off(exc):
-                        failure = exc
+                        seen.failure = exc
                     failures = self._read_again(exc, deadline, failures, before_write=True)
                     continue
                 ready = ready_endpoints(slices.get("items", []))
                 if ready <= most:
                     return None
-                seen, failure = f"Service {name} lists {ready} ready endpoints", None
+                listed = Progress(False, False, f"Service {name} lists {ready} ready endpoints")
+                seen.progress, seen.failure = listed, None
                 if deadline - time.monotonic() <= 0:
                     break
                 rv = slices["metadata"]["resourceVersion"]
@@ -1520,14 +1617,13 @@ class KubernetesDeployer:
         except KubernetesError as exc:
             if time.monotonic() < deadline and not isinstance(exc, OutOfTime):
                 raise
-            # As _not_ready_in_time: a read the server asked to send again only after the
-            # deadline ends the wait at its deadline, not at once.
-            time.sleep(max(0.0, deadline - time.monotonic()))
-            if seen is None:
-                return f"the API server did not answer in time: {exc}"
-            if failure is not None:
-                return f"{seen}; then a read failed: {failure}"
-        return seen or f"the EndpointSlices of Service {name} were never read"
+            return _not_ready_in_time(name, deadline, exc, seen.last()).message
+        last = seen.last()
+        return (
+            f"the EndpointSlices of Service {name} were never read"
+            if last is None
+            else last.message
+        )
 
     def _scale(self, slot: str, replicas: int) -> None:
         self._write(
@@ -1541,9 +1637,13 @@ class KubernetesDeployer:
     # --- health and removal ---------------------------------------------------------------
 
     def health(self, slot: str) -> SlotHealth:
-        """GET the slot's ``/health`` through the API server's services proxy."""
+        """GET the slot's ``/health`` through the API server's services proxy; when that
+        fails, the detail names what keeps a pod of its current version from turning
+        Ready, if anything does (an image pull failing, a crash loop: see ``wait_ready``).
+        """
         name = self._existing(slot)
-        if self._client.request("GET", self._path("deployments", name), missing_ok=True) is None:
+        found = self._client.request("GET", self._path("deployments", name), missing_ok=True)
+        if found is None:
             raise SlotNotFound(
                 f"no slot {slot!r}: no Deployment {name} in {self.options.namespace}"
             )
@@ -1551,7 +1651,11 @@ class KubernetesDeployer:
         try:
             self._client.request("GET", path, attempts=2)
         except KubernetesError as exc:
-            return SlotHealth(False, redact(f"GET /health via {name}: {exc}"))
+            detail = f"GET /health via {name}: {exc}"
+            waits = self._pod_waits(found, time.monotonic() + self._client.timeout)
+            if waits:
+                detail += f"; {waits[0].text}" + (f"; {waits[0].advice}" if waits[0].advice else "")
+            return SlotHealth(False, redact(detail))
         return SlotHealth(True, f"GET /health via Service {name}: 200")
 
     def remove(self, slot: str) -> None:
@@ -1674,19 +1778,70 @@ def serving_objects(
 
 @attrs.define
 class _Seen:
-    """What a wait last saw: the rollout progress last read (None: none was), and a
-    read that failed after it (None: none did, or one was answered since)."""
+    """What a wait last saw: the progress last read (None: none was), and a read that
+    failed after it (None: none did, or one was answered since); and since when (a
+    :func:`time.monotonic` time) each pod, by uid, was seen failing to pull its image in
+    every read (see :func:`_pods_said`)."""
 
     progress: Progress | None = None
     failure: KubernetesError | None = None
+    pulls: dict[str, float] = attrs.field(factory=dict)
+    # what kept the rollout's pods from turning Ready, and when (monotonic) it was read:
+    # they are read again only every _POD_RECHECK seconds
+    waits: list[PodWait] = attrs.field(factory=list)
+    pods_read: float = -math.inf
 
     def last(self) -> Progress | None:
-        """The progress last read, naming the read that failed after it (if any); None
-        when no read was answered."""
-        if self.progress is None or self.failure is None:
+        """The progress last read, naming the read that failed after it (if any); when no
+        read was answered, the read that failed (the API server's answer, such as a 503,
+        not a later read the deadline cut off); None when nothing was seen at all."""
+        if self.failure is None:
             return self.progress
+        if self.progress is None:
+            return Progress(False, False, f"the API server did not answer in time: {self.failure}")
         message = f"{self.progress.message}; then a read failed: {self.failure}"
         return attrs.evolve(self.progress, message=message)
+
+
+def _pods_said(
+    name: str, progress: Progress, waits: Sequence[PodWait], pulls: dict[str, float]
+) -> Progress:
+    """``progress`` of Deployment ``name``'s rollout with what keeps its new pods from
+    turning Ready (``waits``, as read now): the first named in its message, and ``failed``
+    with what to do when one will not fix itself (:meth:`PodWait.hopeless`: an image
+    reference that does not parse, or may never be pulled; a crash loop of
+    :data:`~._ready.CRASH_LOOP_RESTARTS` restarts; an image pull failing in every read for
+    :data:`~._ready.PULL_FAILURE_SECONDS`). ``pulls`` (pod uid: since when its pull was
+    seen failing) is updated: a pod whose pull is not failing now starts again at 0.
+
+    Examples
+    --------
+    >>> late = PodWait("m-1", "u1", "server", "CrashLoopBackOff", "back-off 40s", 3)
+    >>> print(_pods_said("m", Progress(False, False, "Waiting..."), [late], {}).message)
+    Deployment m will not become ready: pod m-1, container server: CrashLoopBackOff: \
+back-off 40s (restarts: 3); the container keeps exiting: read its log (kubectl logs m-1 \
+-c server --previous), fix the cause and deploy again
+    """
+    now = time.monotonic()
+    pulling = {w.uid for w in waits if w.pulling}
+    for uid in [uid for uid in pulls if uid not in pulling]:
+        del pulls[uid]
+    for uid in pulling:
+        pulls.setdefault(uid, now)
+    for wait in waits:
+        if wait.hopeless(now - pulls.get(wait.uid, now)):
+            said = f"Deployment {name} will not become ready: {wait.text}"
+            return Progress(False, True, f"{said}; {wait.advice}" if wait.advice else said)
+    if not waits:
+        return progress
+    more = f"; and {len(waits) - 1} more container(s) waiting" if len(waits) > 1 else ""
+    return attrs.evolve(progress, message=f"{progress.message} ({waits[0].text}{more})")
+
+
+def _items(listed: object) -> list[Mapping[str, Any]]:
+    """The objects of a list the API server answered (none, if it is not shaped as one)."""
+    items = listed.get("items") if isinstance(listed, Mapping) else None
+    return [i for i in items if isinstance(i, Mapping)] if isinstance(items, list) else []
 
 
 def _cut_off(exc: KubernetesError) -> bool:

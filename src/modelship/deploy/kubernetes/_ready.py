@@ -4,10 +4,16 @@ A Deployment has rolled out when the controller has seen its latest spec
 (``observedGeneration`` caught up), every desired replica is updated, no old replica is
 left, and every updated replica is available. ``ProgressDeadlineExceeded`` is a failure,
 reported at once, not something to wait out. The messages are kubectl's.
+
+While a rollout is not done, what keeps its new pods from turning Ready is what
+``kubectl describe pod`` shows: each container's ``state.waiting`` reason and message,
+its ``restartCount`` and ``lastState.terminated`` (:func:`pod_waits`); some reasons will
+not fix themselves (:meth:`PodWait.hopeless`), and a wait fails on them at once.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,7 +21,16 @@ import attrs
 
 from modelship._shown import printable
 
-__all__ = ["Progress", "ready_endpoints", "rollout_progress"]
+__all__ = [
+    "CRASH_LOOP_RESTARTS",
+    "PULL_FAILURE_SECONDS",
+    "PodWait",
+    "Progress",
+    "new_replicaset_hash",
+    "pod_waits",
+    "ready_endpoints",
+    "rollout_progress",
+]
 
 
 @attrs.frozen
@@ -137,3 +152,233 @@ def _ready(endpoint: Mapping[str, Any]) -> bool:
     if ready is None:  # unknown: ready, unless the endpoint is going away
         return conditions.get("terminating") is not True
     return ready is not False
+
+
+# --- why a rollout's pods are not Ready ---------------------------------------------------
+
+#: A crash-looping container (``CrashLoopBackOff``) that restarted this many times will
+#: not come up by waiting: the wait fails (the kubelet backs off 10 s, 20 s, 40 s..., so
+#: it is about a minute into the loop; a model server that dies loading its model dies
+#: every time).
+CRASH_LOOP_RESTARTS = 3
+
+#: A pod whose image pull failed (``ErrImagePull``, ``ImagePullBackOff``) in every read
+#: of a wait for this many seconds fails the wait: by then the kubelet tried the pull
+#: about three times (it backs off 10 s, then 20 s), so a registry's hiccup has passed,
+#: and an image that does not exist or may not be pulled is reported rather than waited
+#: out.
+PULL_FAILURE_SECONDS = 60.0
+
+# Waiting reasons that never fix themselves: the image reference does not parse, or it
+# is not on the node and may not be pulled (imagePullPolicy: Never).
+_HOPELESS = frozenset({"InvalidImageName", "ErrImageNeverPull"})
+_PULL = frozenset({"ErrImagePull", "ImagePullBackOff"})
+_CRASH = "CrashLoopBackOff"
+# Waiting reasons of a container on its way up: not worth naming.
+_QUIET = frozenset({"ContainerCreating", "PodInitializing"})
+# What to do, by reason (a reason not here is named, and waited on).
+_ADVICE = {
+    "InvalidImageName": "the image reference does not parse: correct the image in the "
+    "spec and deploy again",
+    "ErrImageNeverPull": "the image is not on the node and its imagePullPolicy is Never: "
+    "load the image on the nodes or change the policy, then deploy again",
+    "ErrImagePull": "check that the image and its tag exist and that the cluster may pull "
+    "it (imagePullSecrets, registry access), then deploy again",
+    "ImagePullBackOff": "check that the image and its tag exist and that the cluster may "
+    "pull it (imagePullSecrets, registry access), then deploy again",
+    "CrashLoopBackOff": "the container keeps exiting: read its log (kubectl logs {pod} -c "
+    "{container} --previous), fix the cause and deploy again",
+}
+
+
+@attrs.frozen
+class PodWait:
+    """A container of a pod that is not Ready, waiting for a reason its kubelet gives
+    (``status.containerStatuses[].state.waiting``), or a pod the scheduler cannot place
+    (``PodScheduled`` False, ``Unschedulable``: ``container`` is empty).
+
+    ``pod``, ``container``, ``reason`` and ``message`` are cut and escaped as a wait's
+    message quotes them (the cluster writes them); ``restarts`` is the container's
+    ``restartCount``, ``last`` how it last ended (``lastState.terminated``: its reason and
+    exit code), ``uid`` the pod's.
+
+    Examples
+    --------
+    >>> wait = PodWait("m-1", "u1", "server", "CrashLoopBackOff", "back-off 40s", 3, "OOMKilled")
+    >>> print(wait.text)
+    pod m-1, container server: CrashLoopBackOff: back-off 40s (restarts: 3, last ended: OOMKilled)
+    >>> wait.hopeless(pulling_for=0.0)
+    True
+    """
+
+    pod: str
+    uid: str
+    container: str
+    reason: str
+    message: str
+    restarts: int = 0
+    last: str = ""
+
+    @property
+    def pulling(self) -> bool:
+        """Whether its image pull fails (the kubelet backs off and tries again)."""
+        return self.reason in _PULL
+
+    def hopeless(self, pulling_for: float) -> bool:
+        """Whether waiting on will not make the container run: a reason that never fixes
+        itself, a crash loop :data:`CRASH_LOOP_RESTARTS` restarts long, or an image pull
+        failing in every read for ``pulling_for`` >= :data:`PULL_FAILURE_SECONDS`.
+        ``CreateContainerConfigError`` (a missing Secret or ConfigMap, which may still
+        be created), ``Unschedulable`` (an autoscaler may add a node) and the rest are
+        waited on."""
+        if self.reason in _HOPELESS:
+            return True
+        if self.reason == _CRASH:
+            return self.restarts >= CRASH_LOOP_RESTARTS
+        return self.pulling and pulling_for >= PULL_FAILURE_SECONDS
+
+    @property
+    def text(self) -> str:
+        """``pod P, container C: Reason: message (restarts: N, last ended: ...)``."""
+        where = f"pod {self.pod}" + (f", container {self.container}" if self.container else "")
+        said = f"{where}: {self.reason}" + (f": {self.message}" if self.message else "")
+        notes = [f"restarts: {self.restarts}"] if self.restarts else []
+        notes += [f"last ended: {self.last}"] if self.last else []
+        return said + (f" ({', '.join(notes)})" if notes else "")
+
+    @property
+    def advice(self) -> str:
+        """What to do about it ("" when the reason is not one this module knows)."""
+        return _ADVICE.get(self.reason, "").format(pod=self.pod, container=self.container)
+
+
+def pod_waits(pods: Iterable[Mapping[str, Any]]) -> list[PodWait]:
+    """What keeps these pods (as the API returns them) from turning Ready: each container
+    waiting for a reason other than being created (init containers first), and each pod
+    the scheduler cannot place; pods Ready or being deleted are left out.
+
+    Examples
+    --------
+    >>> pod = {"metadata": {"name": "m-1", "uid": "u1"},
+    ...        "status": {"phase": "Pending", "containerStatuses": [
+    ...            {"name": "server", "ready": False, "restartCount": 0,
+    ...             "state": {"waiting": {"reason": "ImagePullBackOff",
+    ...                                   "message": 'Back-off pulling image "m:9"'}}}]}}
+    >>> [w.text for w in pod_waits([pod])]
+    ['pod m-1, container server: ImagePullBackOff: Back-off pulling image "m:9"']
+    """
+    found: list[PodWait] = []
+    for pod in pods:
+        if not isinstance(pod, Mapping):
+            continue
+        meta = pod.get("metadata") or {}
+        status = pod.get("status") or {}
+        if not isinstance(meta, Mapping) or not isinstance(status, Mapping):
+            continue
+        conditions = [c for c in status.get("conditions") or [] if isinstance(c, Mapping)]
+        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
+        if ready or meta.get("deletionTimestamp"):
+            continue
+        name, uid = _said(meta.get("name")) or "?", str(meta.get("uid") or "")
+        for cond in conditions:
+            if (cond.get("type"), cond.get("status"), cond.get("reason")) == (
+                "PodScheduled",
+                "False",
+                "Unschedulable",
+            ):
+                found.append(PodWait(name, uid, "", "Unschedulable", _said(cond.get("message"))))
+        for kind in ("initContainerStatuses", "containerStatuses"):
+            for cs in status.get(kind) or []:
+                wait = _container_wait(name, uid, cs)
+                if wait is not None:
+                    found.append(wait)
+    return found
+
+
+def _container_wait(pod: str, uid: str, cs: object) -> PodWait | None:
+    """A container status's wait (None: it is not waiting, or only being created)."""
+    if not isinstance(cs, Mapping):
+        return None
+    state = cs.get("state") or {}
+    waiting = state.get("waiting") if isinstance(state, Mapping) else None
+    if not isinstance(waiting, Mapping) or waiting.get("reason") in _QUIET:
+        return None
+    reason = _said(waiting.get("reason"))
+    if not reason:
+        return None
+    restarts = cs.get("restartCount")
+    last = (
+        (cs.get("lastState") or {}).get("terminated")
+        if isinstance(cs.get("lastState"), Mapping)
+        else None
+    )
+    ended = ""
+    if isinstance(last, Mapping):
+        code = last.get("exitCode")
+        ended = ", ".join(
+            part
+            for part in (
+                _said(last.get("reason")),
+                f"exit code {code}" if isinstance(code, int) and not isinstance(code, bool) else "",
+            )
+            if part
+        )
+    return PodWait(
+        pod,
+        uid,
+        _said(cs.get("name")) or "?",
+        reason,
+        _said(waiting.get("message")),
+        restarts if isinstance(restarts, int) and not isinstance(restarts, bool) else 0,
+        ended,
+    )
+
+
+def new_replicaset_hash(
+    deployment: Mapping[str, Any], replicasets: Iterable[Mapping[str, Any]]
+) -> str | None:
+    """The ``pod-template-hash`` of the Deployment's new ReplicaSet (the one its rollout
+    waits for), or None when there is none yet: as the deployment controller finds it
+    (``FindNewReplicaSet``), the oldest ReplicaSet it owns whose pod template is the
+    Deployment's, the hash label aside.
+
+    Examples
+    --------
+    >>> dep = {"metadata": {"uid": "d1"}, "spec": {"template": {"metadata": {"labels":
+    ...        {"app": "m"}}, "spec": {"containers": [{"name": "s", "image": "m:2"}]}}}}
+    >>> rs = {"metadata": {"labels": {"app": "m", "pod-template-hash": "abc"},
+    ...                    "ownerReferences": [{"uid": "d1", "controller": True}]},
+    ...       "spec": {"template": {"metadata": {"labels": {"app": "m",
+    ...                "pod-template-hash": "abc"}},
+    ...                "spec": {"containers": [{"name": "s", "image": "m:2"}]}}}}
+    >>> new_replicaset_hash(dep, [rs])
+    'abc'
+    """
+    uid = (deployment.get("metadata") or {}).get("uid")
+    want = _template(deployment)
+    owned = [
+        rs
+        for rs in replicasets
+        if isinstance(rs, Mapping)
+        and isinstance(rs.get("metadata") or {}, Mapping)
+        and any(
+            isinstance(ref, Mapping) and ref.get("uid") == uid and ref.get("controller")
+            for ref in (rs.get("metadata") or {}).get("ownerReferences") or []
+        )
+        and _template(rs) == want
+    ]
+    owned.sort(key=lambda rs: str((rs.get("metadata") or {}).get("creationTimestamp", "")))
+    for rs in owned:
+        value = ((rs.get("metadata") or {}).get("labels") or {}).get("pod-template-hash")
+        if isinstance(value, str) and value:
+            return value
+    return None
+
+
+def _template(obj: Mapping[str, Any]) -> Any:
+    """An object's pod template without its ``pod-template-hash`` label."""
+    template = copy.deepcopy((obj.get("spec") or {}).get("template") or {})
+    labels = (template.get("metadata") or {}).get("labels")
+    if isinstance(labels, dict):
+        labels.pop("pod-template-hash", None)
+    return template

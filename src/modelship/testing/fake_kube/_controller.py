@@ -5,7 +5,9 @@ kubelets do between them, far faster: a Deployment whose pod template changed ge
 ReplicaSet scaled to the desired count at once (a surge of 100%); old ReplicaSets are
 scaled to zero once every new pod is available; a ReplicaSet scaled down deletes its
 unready pods first, then the newest ready ones, as Kubernetes ranks them; pods turn
-Running after ``pod_ready`` seconds and Ready then too, unless a test says they turn
+Running after ``pod_ready`` seconds (each container's ``containerStatuses`` entry
+written as a kubelet writes it, or waiting with the kubelet's reason when its image says
+so: see :func:`container_state`) and Ready then too, unless a test says they turn
 Ready only some seconds after their creation (as a readinessProbe's
 ``initialDelaySeconds`` makes a real pod wait; :meth:`FakeKube.slow_ready`) or never do; the
 Deployment's status counts them the way the deployment controller does (a count of 0 is
@@ -63,7 +65,9 @@ class Timings:
     ``tick``: controller loop period; ``pod_ready``: from pod creation to Ready;
     ``deadline_scale``: real seconds per second of a Deployment's
     ``progressDeadlineSeconds`` (0.05: a 600 s deadline passes in 30 s without
-    progress; to test a deadline, :meth:`FakeKube.exceed_progress_deadline` is quicker).
+    progress; to test a deadline, :meth:`FakeKube.exceed_progress_deadline` is quicker);
+    ``backoff``: the kubelet's back-off, between two restarts of a crash-looping container
+    and between two pulls of an image that cannot be pulled (see :func:`container_state`).
 
     Examples
     --------
@@ -74,6 +78,7 @@ class Timings:
     tick: float = attrs.field(default=0.005, validator=lambda i, a, v: _seconds(a.name, v, 0.0))
     pod_ready: float = attrs.field(default=0.02, validator=lambda i, a, v: _seconds(a.name, v))
     deadline_scale: float = attrs.field(default=0.05, validator=lambda i, a, v: _seconds(a.name, v))
+    backoff: float = attrs.field(default=0.1, validator=lambda i, a, v: _seconds(a.name, v, 0.0))
 
 
 def _seconds(name: str, value: Any, above: float | None = None) -> None:
@@ -257,6 +262,132 @@ def _deployment_condition(
     }
 
 
+_CONFIG_NAME = "model-config"  # the ConfigMap a `fail-config` image's container needs
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()
+
+
+def container_state(
+    pod: Mapping[str, Any],
+    container: Mapping[str, Any],
+    age: float,
+    backoff: float,
+    missing_config: str | None = None,
+) -> dict[str, Any]:
+    """A container's status (``status.containerStatuses[]``) as a kubelet writes it,
+    ``age`` seconds after the kubelet first saw the pod; ``ready`` is left to the caller.
+
+    What goes wrong is chosen by the container's image (documented in
+    :class:`~modelship.testing.fake_kube.FakeKube`): a name containing ``fail-invalid``
+    does not parse (``InvalidImageName``); ``fail-never-pull``, or ``fail-pull`` with
+    ``imagePullPolicy: Never``, is not on the node (``ErrImageNeverPull``); ``fail-pull``
+    cannot be pulled (``ErrImagePull``, then ``ImagePullBackOff`` until the next pull,
+    every ``backoff`` seconds); ``fail-crash`` exits with code 1 every time it starts
+    (running, then ``CrashLoopBackOff`` with ``lastState.terminated``, its
+    ``restartCount`` one more every ``backoff`` seconds); ``missing_config`` names a
+    ConfigMap the container needs that does not exist (``CreateContainerConfigError``,
+    until it is created). The messages are the kubelet's.
+
+    Examples
+    --------
+    >>> pod = {"metadata": {"name": "m-1", "namespace": "ns", "uid": "u1"}}
+    >>> state = container_state(pod, {"name": "s", "image": "m:fail-crash"}, 0.35, 0.1)
+    >>> state["restartCount"], state["state"]["waiting"]["reason"]
+    (3, 'CrashLoopBackOff')
+    >>> container_state(pod, {"name": "s", "image": "m:1"}, 0.0, 0.1)["state"].keys()
+    dict_keys(['running'])
+    """
+    meta = pod["metadata"]
+    name, image = str(container.get("name", "")), str(container.get("image", ""))
+    pulled = f"docker.io/library/{image}" if "/" not in image.split(":", maxsplit=1)[0] else image
+    out: dict[str, Any] = {
+        "name": name,
+        "image": image,
+        "imageID": "",
+        "ready": False,
+        "started": False,
+        "restartCount": 0,
+        "lastState": {},
+    }
+    waiting: tuple[str, str] | None = None
+    if "fail-invalid" in image:
+        waiting = (
+            "InvalidImageName",
+            f'Failed to apply default image tag "{image}": couldn\'t parse image name '
+            f'"{image}": invalid reference format',
+        )
+    elif "fail-never-pull" in image or (
+        "fail-pull" in image and container.get("imagePullPolicy") == "Never"
+    ):
+        waiting = (
+            "ErrImageNeverPull",
+            f'Container image "{image}" is not present with pull policy of Never',
+        )
+    elif "fail-pull" in image:
+        pulls = int(max(age, 0.0) / backoff)
+        waiting = (
+            ("ErrImagePull", f'rpc error: code = NotFound desc = failed to pull and unpack '
+             f'image "{pulled}": failed to resolve reference "{pulled}": {pulled}: not found')
+            if pulls % 2 == 0
+            else ("ImagePullBackOff", f'Back-off pulling image "{pulled}"')
+        )  # fmt: skip
+    elif missing_config is not None:
+        waiting = ("CreateContainerConfigError", f'configmap "{missing_config}" not found')
+    if waiting is not None:
+        out["state"] = {"waiting": {"reason": waiting[0], "message": waiting[1]}}
+        return out
+    out["imageID"] = f"{pulled.rsplit(':', 1)[0]}@sha256:{_digest(image)}"
+    restarts = int(max(age, 0.0) / backoff) if "fail-crash" in image else 0
+    out["containerID"] = f"containerd://{_digest(str(meta.get('uid')), name, str(restarts))}"
+    if restarts == 0:
+        out["started"] = True
+        out["state"] = {"running": {"startedAt": now_iso()}}
+        return out
+    when = now_iso()
+    out["restartCount"] = restarts
+    out["lastState"] = {
+        "terminated": {
+            "exitCode": 1,
+            "reason": "Error",
+            "startedAt": when,
+            "finishedAt": when,
+            "containerID": f"containerd://{_digest(str(meta.get('uid')), name, str(restarts - 1))}",
+        }
+    }
+    delay = min(10 * 2 ** (restarts - 1), 300)
+    out["state"] = {
+        "waiting": {
+            "reason": "CrashLoopBackOff",
+            "message": f"back-off {delay}s restarting failed container={name} "
+            f"pod={meta.get('name')}_{meta.get('namespace')}({meta.get('uid')})",
+        }
+    }
+    return out
+
+
+def _same_state(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a container status says what it said (its timestamps aside)."""
+
+    def what(cs: Mapping[str, Any]) -> tuple[Any, ...]:
+        state = cs.get("state") or {}
+        waiting = state.get("waiting") or {}
+        return (next(iter(state), None), waiting.get("reason"), cs.get("restartCount"))
+
+    return what(old) == what(new)
+
+
+def _stuck(pod: Mapping[str, Any]) -> bool:
+    """Whether a pod's containers wait for something no timer of the fake ends (a pull
+    that fails, a crash loop, a missing ConfigMap): its status changes at the slow pace
+    of the idle loop, which is enough, rather than every tick."""
+    return any(
+        (cs.get("state") or {}).get("waiting")
+        for cs in pod.get("status", {}).get("containerStatuses") or []
+    )
+
+
 class Controller:
     """Drives the objects of a :class:`Store` towards their spec (see the module doc)."""
 
@@ -288,7 +419,8 @@ class Controller:
         Ready, or a rollout not yet complete."""
         with self.store.lock:
             if any(
-                p.get("status", {}).get("phase") != "Running" or self._waits_for_ready(p)
+                (p.get("status", {}).get("phase") != "Running" and not _stuck(p))
+                or self._waits_for_ready(p)
                 for p in self.store.raw("pods")
             ):
                 return True
@@ -583,17 +715,50 @@ class Controller:
         # the delay holds back a pod's first Ready only, as initialDelaySeconds does
         waited = _pod_ready(pod) or age >= self.ready_after(labels)
         ok = waited and not self.never_ready(labels)
-        status["phase"] = "Running"
+        before = {
+            cs.get("name"): cs
+            for cs in status.get("containerStatuses") or []
+            if isinstance(cs, dict)
+        }
+        statuses = []
+        for container in pod["spec"].get("containers") or []:
+            missing = self._missing_config(meta["namespace"], container)
+            cs = container_state(
+                pod, container, age - self.timings.pod_ready, self.timings.backoff, missing
+            )
+            # a crash-looping server never passes its readiness probe between two exits
+            crashes = "fail-crash" in str(container.get("image", ""))
+            cs["ready"] = ok and "running" in cs["state"] and not crashes
+            old = before.get(cs["name"])
+            if old is not None and _same_state(old, cs):
+                cs = {**old, "ready": cs["ready"]}  # the kubelet rewrites no timestamps
+            statuses.append(cs)
+        unready = [cs["name"] for cs in statuses if not cs["ready"]]
+        ok = ok and not unready
+        status["containerStatuses"] = statuses
+        # Pending until every container started once (a crash loop is Running: its
+        # container did start), as the kubelet's getPhase has it.
+        started = all(cs["state"].get("running") or cs["restartCount"] for cs in statuses)
+        status["phase"] = "Running" if started else "Pending"
         status["conditions"] = [
             self._condition(
                 pod.get("status", {}),
                 "Ready",
                 "True" if ok else "False",
                 "" if ok else "ContainersNotReady",
-                "" if ok else "containers with unready status: [model-server]",
+                "" if ok else f"containers with unready status: [{' '.join(unready)}]",
             )
         ]
         self.store.write_status("pods", meta["namespace"], meta["name"], status)
+
+    def _missing_config(self, namespace: str, container: Mapping[str, Any]) -> str | None:
+        """The ConfigMap ``container`` needs that does not exist (its image names
+        ``fail-config``: ConfigMap ``model-config``), or None."""
+        if "fail-config" not in str(container.get("image", "")):
+            return None
+        if self.store.get("configmaps", namespace, _CONFIG_NAME) is not None:
+            return None
+        return _CONFIG_NAME
 
     # --- services -------------------------------------------------------------------------
 

@@ -41,8 +41,9 @@ once), the scheduler, node capacity and resource quotas, JSON patch, the ``scale
 ``ephemeralContainers`` subresources, the Gateway's data plane and Gateway objects (a
 Gateway controller only writes each HTTPRoute's parent status: accepted, unless a test
 says otherwise; see :mod:`._controller`), the PodMonitor controller (PodMonitors are only
-stored), list pagination (``limit``/``continue``), watch
-bookmarks, and the ``/api`` and ``/apis`` discovery documents.
+stored), list pagination beyond one page (``limit`` cuts a list, which then carries a
+``continue`` token and ``remainingItemCount``; a list sent with ``continue`` is refused
+with 400), watch bookmarks, and the ``/api`` and ``/apis`` discovery documents.
 """
 
 from __future__ import annotations
@@ -66,6 +67,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import attrs
 
+from modelship._shown import ascii_number
 from modelship.errors import ConfigError
 from modelship.testing.fake_kube._controller import Controller, Timings
 from modelship.testing.fake_kube._store import (
@@ -284,6 +286,18 @@ class FakeKube:
     ``tokens``: bearer tokens accepted (a mutable set: rotate by replacing its content);
     with ``pki``, a client certificate signed by its CA is accepted too. With neither
     tokens nor ``pki`` every request is anonymous and allowed. Use as a context manager.
+
+    Pods carry ``status.containerStatuses`` as a kubelet writes them. A container whose
+    image contains one of these words never turns Ready, its ``state.waiting`` saying
+    why, with the kubelet's reason and message: ``fail-pull`` (``ErrImagePull``, then
+    ``ImagePullBackOff`` until the next pull, in turn every ``Timings.backoff`` seconds;
+    ``ErrImageNeverPull`` with ``imagePullPolicy: Never``), ``fail-never-pull``
+    (``ErrImageNeverPull``), ``fail-invalid`` (``InvalidImageName``), all with the pod
+    ``Pending``; ``fail-crash`` (the pod ``Running``, its container exiting with code 1:
+    ``CrashLoopBackOff``, ``lastState.terminated``, a ``restartCount`` one more every
+    ``Timings.backoff`` seconds); ``fail-config`` (``CreateContainerConfigError``, the
+    pod ``Pending``, until a ConfigMap ``model-config`` exists in its namespace: then it
+    starts, as a container waiting for a Secret or ConfigMap does).
 
     Examples
     --------
@@ -984,16 +998,26 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         store = self.server.fake.store
         selector = parse_selector(query.get("labelSelector", ""))
         fields = parse_field_selector(query.get("fieldSelector", ""), kind.plural)
+        if query.get("continue"):
+            raise ApiError(400, "BadRequest", "the fake serves no continue token: list again")
         items = [i for i in store.select(kind.plural, ns, selector) if fields(i)]
         for item in items:
             item.pop("apiVersion", None)
             item.pop("kind", None)
+        metadata: dict[str, Any] = {"resourceVersion": str(store.rv)}
+        limit = ascii_number(query.get("limit", ""), 18) if "limit" in query else None
+        if "limit" in query and limit is None:
+            raise ApiError(400, "BadRequest", f"limit={query['limit']!r}: not a whole number")
+        if limit and len(items) > limit:  # limit=0: no limit, as on a real API server
+            metadata["continue"] = f"fake-{store.rv}-{limit}"
+            metadata["remainingItemCount"] = len(items) - limit
+            items = items[:limit]
         self._send(
             200,
             {
                 "kind": f"{kind.kind}List",
                 "apiVersion": kind.api_version,
-                "metadata": {"resourceVersion": str(store.rv)},
+                "metadata": metadata,
                 "items": items,
             },
         )
