@@ -8,6 +8,7 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 import os
 import re
@@ -315,9 +316,13 @@ def _categorical_figures(
 ) -> tuple[dict[str, float], dict[str, Any]]:
     """Statistics over the reference's categories plus one bucket for unseen ones."""
     labels = list(ref.counts)
-    unseen = {label: count for label, count in cur.counts.items() if label not in ref.counts}
-    ref_counts = [ref.counts[label] for label in labels]
-    cur_counts = [cur.counts.get(label, 0) for label in labels]
+    unseen = (
+        {}
+        if cur.counts.keys() <= ref.counts.keys()
+        else {label: count for label, count in cur.counts.items() if label not in ref.counts}
+    )
+    ref_counts = list(ref.counts.values())
+    cur_counts = list(map(cur.counts.get, labels, itertools.repeat(0)))
     if unseen:
         ref_counts.append(0)
         cur_counts.append(sum(unseen.values()))
@@ -763,6 +768,13 @@ class _DriftCheck:
             return self._column(*job, buffers)
 
         if workers == 1:
+            # Integer codes are counted first, every column's, then the columns' statistics
+            # are computed (see Column.count_codes); the tallies kept waiting are bounded.
+            held = 0
+            for job in jobs:
+                for counted in job[1:3]:
+                    if held < _TALLIES_HELD and isinstance(counted, Column):
+                        held += counted.count_codes()
             partials = [column(job) for job in jobs]
         else:
             # Threads: sorting and the other numpy work release the GIL, and no column is
@@ -1140,6 +1152,11 @@ def _precision(reference: str, current: str) -> np.dtype[Any] | None:
     if not narrow:
         return None
     return min(narrow, key=lambda dtype: int(dtype.itemsize))
+
+
+#: Distinct codes that the counts taken ahead of the columns' statistics may hold in all
+#: (16 bytes each): columns past it are counted when their turn comes.
+_TALLIES_HELD = 1 << 20
 
 
 def _workers(n_jobs: int | None, n_columns: int) -> int:

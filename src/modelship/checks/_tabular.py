@@ -238,9 +238,14 @@ def _name_of_dtype(dtype: np.dtype[Any]) -> str:
 _TALLY_SPAN = 1 << 16
 
 
-def _integer_tally(values: NDArray[Any]) -> dict[str, int] | None:
-    """``{label: count}`` of an integer or boolean column by counting, or ``None`` when its
-    values span too wide a range (or are unsigned 64-bit, which bincount cannot take)."""
+#: An integer or boolean column's tally: the codes present less ``low``, their counts, and
+#: ``low`` (the smallest code when there are negative ones, else 0).
+CodeTally = tuple[NDArray[np.intp], NDArray[np.intp], int]
+
+
+def _code_tally(values: NDArray[Any]) -> CodeTally | None:
+    """The tally of an integer or boolean column by counting, or ``None`` when its values
+    span too wide a range (or are unsigned 64-bit, which bincount cannot take)."""
     kind, size = values.dtype.kind, len(values)
     if kind not in "biu" or size == 0 or (kind == "u" and values.dtype.itemsize == 8):
         return None
@@ -250,7 +255,7 @@ def _integer_tally(values: NDArray[Any]) -> dict[str, int] | None:
         tally = np.bincount(values.view(np.uint8), minlength=2)
     # Codes of 16 bits or fewer cannot reach the span: no pass for their maximum, which
     # costs a quarter of np.bincount's time on a wider column read from memory.
-    elif values.dtype.itemsize > 2 and int(values.max()) >= span:
+    elif values.dtype.itemsize > 2 and int(np.maximum.reduce(values)) >= span:
         return None
     else:
         try:
@@ -260,11 +265,42 @@ def _integer_tally(values: NDArray[Any]) -> dict[str, int] | None:
             if int(values.max()) - low >= span:
                 return None
             tally = np.bincount(values.astype(np.int64) - low)
-    present = np.flatnonzero(tally)
-    found = zip(present.tolist(), tally[present].tolist(), strict=True)
-    if kind == "b":
-        return {str(bool(i)): count for i, count in found}
-    return {str(i + low): count for i, count in found}
+    present = tally.nonzero()[0]
+    return present, tally[present], low
+
+
+def _code_labels(codes: list[int], low: int, boolean: bool) -> list[str]:
+    if boolean:
+        return [str(bool(code)) for code in codes]
+    return list(map(str, codes if low == 0 else [code + low for code in codes]))
+
+
+#: Tallies of at most this many codes have their labels' sorted order remembered.
+_ORDERS_KEPT = 1 << 12
+
+
+@functools.lru_cache(maxsize=64)
+def _label_order(
+    present: bytes, low: int, boolean: bool
+) -> tuple[tuple[str, ...], NDArray[np.intp]]:
+    """The labels of the codes ``present`` (a tally's, as bytes) in sorted order, and
+    where each is in the tally: the two sides of a column, and the next run, mostly hold
+    the same codes, whose labels are then not made and sorted again."""
+    labels = _code_labels(np.frombuffer(present, dtype=np.intp).tolist(), low, boolean)
+    order = sorted(range(len(labels)), key=labels.__getitem__)
+    where = np.array(order, dtype=np.intp)
+    where.flags.writeable = False
+    return tuple(labels[i] for i in order), where
+
+
+def _tally_counts(tally: CodeTally, boolean: bool) -> dict[str, int]:
+    """``{label: count}`` of a tally, labels in sorted order."""
+    present, counts, low = tally
+    if len(present) <= _ORDERS_KEPT:
+        labels, where = _label_order(present.tobytes(), low, boolean)
+        return dict(zip(labels, counts[where].tolist(), strict=True))
+    unsorted = _code_labels(present.tolist(), low, boolean)
+    return dict(sorted(zip(unsorted, counts.tolist(), strict=True)))
 
 
 #: A raw column: its values, or (text and categories from pandas, polars or arrow) its
@@ -329,6 +365,8 @@ class Column:
     #: integers, ``None``, NaN or ``pd.NA`` for a missing value), which ``values`` holds
     #: rounded to float64. Its range is taken from these, exactly; ``None`` otherwise.
     integers: NDArray[Any] | None = attrs.field(default=None, kw_only=True, repr=False)
+    #: An integer or boolean column's codes, counted ahead of use by ``count_codes``.
+    _tally: CodeTally | None = attrs.field(default=None, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
         if self._values is None and self._encoded is None:
@@ -360,15 +398,39 @@ class Column:
         infinite = int(np.count_nonzero(np.isinf(self.values)))
         return missing, infinite
 
+    def count_codes(self) -> int:
+        """Count the codes of an integer or boolean categorical column now, for
+        ``category_counts`` to label later; return how many distinct codes it holds (0 for
+        a numeric column, one of other values, of codes spanning too wide a range, or one
+        taken from counts).
+
+        A check counts all its columns before computing any column's statistics: a count
+        streams the whole column through the CPU caches, and the Python that follows runs
+        slower on caches it emptied (at 1M rows x 10 columns of 50 codes, 2.3 of 29 ms).
+        """
+        if (
+            self.kind is not ColumnKind.CATEGORICAL
+            or self._counts is not None
+            or self._values is None
+            or self._tally is not None
+        ):
+            return 0
+        tally = _code_tally(self._values)
+        if tally is None:
+            return 0
+        # Idempotent: two threads that race here store equal tallies.
+        object.__setattr__(self, "_tally", tally)
+        return len(tally[0])
+
     def category_counts(self) -> tuple[dict[str, int], int]:
         """Return ``({label: count}, missing)`` with labels in sorted order."""
         if self._counts is not None:
             return dict(self._counts[0]), self._counts[1]
         values = self.values
         counts: dict[str, int] = {}
-        tallied = _integer_tally(values)
-        if tallied is not None:
-            return dict(sorted(tallied.items())), 0
+        codes = self._tally if self._tally is not None else _code_tally(values)
+        if codes is not None:
+            return _tally_counts(codes, values.dtype.kind == "b"), 0
         if values.dtype.kind in "biufUS":
             present = values[~np.isnan(values)] if values.dtype.kind == "f" else values
             labels, numbers_ = np.unique(present, return_counts=True)

@@ -225,21 +225,28 @@ def psi(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike, eps: float = 1e-4)
     return psi_counts(ref, cur, eps)
 
 
+def _sum(values: npt.NDArray[Any], axis: int | None = None) -> Any:
+    # np.sum and ndarray.sum are np.add.reduce (the same arithmetic) behind Python
+    # wrappers that cost as much as summing a column's few dozen counts: the kernels below
+    # took 34 us a column of 50 categories with them, 23 without (chi2 and PSI with JS).
+    return np.add.reduce(values, axis=axis)
+
+
 def psi_counts(ref: FloatArray, cur: FloatArray, eps: float) -> float:
-    return _psi_shares(ref / ref.sum(), cur / cur.sum(), eps)
+    return _psi_shares(ref / _sum(ref), cur / _sum(cur), eps)
 
 
 def _psi_shares(ref_share: FloatArray, cur_share: FloatArray, eps: float) -> float:
     p = np.maximum(ref_share, eps)
     q = np.maximum(cur_share, eps)
-    return float(np.sum((p - q) * np.log(p / q)))
+    return float(_sum((p - q) * np.log(p / q)))
 
 
 def psi_and_js(ref: FloatArray, cur: FloatArray, eps: float) -> tuple[float, float]:
     """:func:`psi_counts` and :func:`jensen_shannon_counts` of the same counts, each
     share computed once (the same arithmetic, so the same numbers)."""
-    p = ref / ref.sum()
-    q = cur / cur.sum()
+    p = ref / _sum(ref)
+    q = cur / _sum(cur)
     return _psi_shares(p, q, eps), _js_shares(p, q)
 
 
@@ -335,12 +342,12 @@ def jensen_shannon(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike) -> floa
 
 
 def jensen_shannon_counts(ref: FloatArray, cur: FloatArray) -> float:
-    return _js_shares(ref / ref.sum(), cur / cur.sum())
+    return _js_shares(ref / _sum(ref), cur / _sum(cur))
 
 
 def _js_shares(p: FloatArray, q: FloatArray) -> float:
     mid = (p + q) / 2.0
-    divergence = float(np.sum(special.rel_entr(p, mid)) + np.sum(special.rel_entr(q, mid)))
+    divergence = float(_sum(special.rel_entr(p, mid)) + _sum(special.rel_entr(q, mid)))
     # Rounding can leave a divergence of -1e-17 for equal histograms: clamp before sqrt.
     return math.sqrt(max(divergence / math.log(2.0), 0.0) / 2.0)
 
@@ -386,23 +393,25 @@ def chi2(ref_counts: npt.ArrayLike, cur_counts: npt.ArrayLike) -> tuple[float, f
 def chi2_counts(ref: FloatArray, cur: FloatArray) -> tuple[float, float]:
     """:func:`chi2` of float64 counts already checked."""
     seen = (ref > 0) | (cur > 0)
-    observed = np.vstack((ref[seen], cur[seen]))
-    # Taken before Yates' correction, which turns overflowing cells into NaN: the message
-    # names the count the user gave, not a NaN.
-    largest = float(observed.max())
-    dof = observed.shape[1] - 1
+    # Every category is seen on some side as drift calls it: both rows whole, no copies.
+    counts = np.array((ref, cur)) if seen.all() else np.vstack((ref[seen], cur[seen]))
+    dof = counts.shape[1] - 1
     if dof == 0:
         return 0.0, 1.0
     with np.errstate(over="ignore", invalid="ignore"):  # overflow: refused below
-        expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
+        rows, columns = _sum(counts, axis=1), _sum(counts, axis=0)
+        expected = rows[:, np.newaxis] * columns[np.newaxis, :] / _sum(counts, axis=None)
+        observed = counts
         if dof == 1:
             # Yates: move each cell up to 0.5 towards its expectation, never past it.
             gap = expected - observed
             observed = observed + np.minimum(0.5, np.abs(gap)) * np.sign(gap)
-        statistic = float(np.sum((observed - expected) ** 2 / expected))
+        statistic = float(_sum((observed - expected) ** 2 / expected, axis=None))
     if not math.isfinite(statistic):
         # Counts near float64's limit (1e300 in a cell) overflow the expected counts or
         # the squares: the statistic is not a number, which must not read as a verdict.
+        # The largest count is the one given, before Yates' correction (NaN there).
+        largest = float(np.maximum.reduce(counts, axis=None))
         raise CheckInputError(
             f"the chi-squared statistic of these counts is not finite (the largest count "
             f"is {largest:g}; the expected counts or their squared gaps "
