@@ -27,7 +27,7 @@ from modelship.deploy import (
     RolloutAborted,
 )
 from modelship.deploy.kubernetes import KubernetesError, _deployer, _ready
-from modelship.testing.fake_kube import FakeKube, Fault
+from modelship.testing.fake_kube import FakeKube, Fault, FaultKind
 
 Make = Callable[..., KubernetesDeployer]
 LOG = "modelship.deploy.kubernetes"
@@ -278,3 +278,113 @@ def test_the_fake_cuts_a_list_at_its_limit(kube: FakeKube) -> None:
     assert len(listed["items"]) == 2
     assert listed["metadata"]["remainingItemCount"] == 1
     assert listed["metadata"]["continue"]
+
+
+# --- the diagnostic reads never cost the verdict ----------------------------------------
+
+_HANG = Fault("GET", "/pods$", kind=FaultKind.TIMEOUT, delay=60.0, times=None, watch=False)
+
+
+def test_a_pods_list_that_hangs_does_not_eat_the_wait(make_deployer: Make, kube: FakeKube) -> None:
+    # An API server queueing expensive LISTs: the pods list hangs, the Deployment rolls out.
+    dep = make_deployer(request_timeout=30.0)
+    kube.slow_ready({"modelship.io/slot": "blue"}, 1.5)
+    dep.apply("blue", "fraud", "1", _spec("ai-model:1"))
+    time.sleep(0.2)  # the controller made the ReplicaSet
+    kube.inject(_HANG)
+    started = time.monotonic()
+    assert dep.wait_ready("blue", 10) is True
+    assert time.monotonic() - started < 6  # the pods read got 2 s, not the 10 s
+
+
+def test_a_split_is_not_undone_by_a_pods_list_that_hangs(
+    make_deployer: Make, kube: FakeKube
+) -> None:
+    dep = make_deployer(traffic_timeout=10.0, request_timeout=30.0)
+    for slot, version in (("blue", "1"), ("green", "2")):
+        dep.apply(slot, "fraud", version, _spec("ai-model:1"))
+        assert dep.wait_ready(slot, 10)
+    dep.set_traffic({"blue": 100})
+    kube.slow_ready({"modelship.io/slot": "blue"}, 1.0)
+    kube.inject(_HANG)
+    dep.set_traffic({"blue": 80, "green": 20})
+    assert {s.slot: s.weight for s in dep.state().slots} == {"blue": 80, "green": 20}
+
+
+def test_health_gives_a_hanging_pods_list_two_seconds(make_deployer: Make, kube: FakeKube) -> None:
+    dep = make_deployer(request_timeout=10.0)
+    dep.apply("blue", "fraud", "1", _spec("ai-model:fail-crash"))
+    time.sleep(0.5)
+    kube.inject(_HANG)
+    started = time.monotonic()
+    health = dep.health("blue")
+    assert not health.healthy
+    assert time.monotonic() - started < 6  # not the 10 s request timeout
+
+
+def test_the_deployment_is_read_again_after_slow_pod_reads(
+    make_deployer: Make, kube: FakeKube
+) -> None:
+    # The verdict is never older than the diagnostic reads: after pods that took time to
+    # read, the Deployment is listed again before the wait watches (or ends).
+    dep = make_deployer()
+    kube.slow_ready({"modelship.io/slot": "blue"}, 30.0)
+    dep.apply("blue", "fraud", "1", _spec("ai-model:1"))
+    time.sleep(0.2)
+    kube.inject(Fault("GET", "/pods$", kind=FaultKind.TIMEOUT, delay=0.3, times=None, watch=False))
+    assert dep.wait_ready("blue", 2) is False
+    paths = [(r.path, "watch" in r.query) for r in kube.requests if r.method == "GET"]
+    first = next(i for i, (path, _) in enumerate(paths) if path.endswith("/pods"))
+    assert paths[first + 1] == (f"/apis/apps/v1/namespaces/{NS}/deployments", False), paths
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"containerStatuses": [{"name": "s", "state": {"waiting": {"reason": ["Crash"]}}}]},
+        {"containerStatuses": [{"name": "s", "state": {"waiting": {"reason": {"a": 1}}}}]},
+        {"containerStatuses": 5},
+        {"initContainerStatuses": True},
+        {"conditions": 7},
+    ],
+)
+def test_pod_statuses_of_the_wrong_types_say_nothing(status: dict[str, Any]) -> None:
+    pod = {"metadata": {"name": "m-1", "uid": "u1"}, "status": status}
+    assert _ready.pod_waits([pod]) == []
+
+
+_DEP = {"metadata": {"uid": "d1"}, "spec": {"template": {"metadata": {"labels": {"a": "m"}}}}}
+
+
+@pytest.mark.parametrize(
+    ("deployment", "replicaset"),
+    [
+        (_DEP, {"metadata": {"ownerReferences": 5}}),
+        (_DEP, {"metadata": {"ownerReferences": [{"uid": "d1", "controller": True}],
+                             "labels": ["pod-template-hash"]},
+                "spec": {"template": {"metadata": {"labels": {"a": "m"}}}}}),
+        (_DEP, {"metadata": {"ownerReferences": [{"uid": "d1", "controller": True}]},
+                "spec": ["template"]}),
+        (_DEP, {"metadata": {"ownerReferences": [{"uid": "d1", "controller": True}]},
+                "spec": {"template": ["metadata"]}}),
+        (_DEP, {"metadata": {"ownerReferences": [{"uid": "d1", "controller": True}]},
+                "spec": {"template": {"metadata": 3}}}),
+        ({"metadata": [1], "spec": 2}, {"metadata": {"ownerReferences": [{"uid": "d1"}]}}),
+    ],
+)  # fmt: skip
+def test_replicasets_of_the_wrong_shapes_name_no_new_one(
+    deployment: dict[str, Any], replicaset: dict[str, Any]
+) -> None:
+    assert _ready.new_replicaset_hash(deployment, [replicaset]) is None
+
+
+def test_a_pod_shape_the_parser_misses_leaves_the_wait_as_it_was(
+    make_deployer: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(pods: Any) -> Any:
+        raise TypeError("unhashable type: 'list'")
+
+    monkeypatch.setattr(_deployer, "pod_waits", broken)
+    dep = make_deployer()
+    dep.apply("blue", "fraud", "1", _spec("ai-model:fail-crash"))
+    assert dep.wait_ready("blue", 2) is False  # waited out, no TypeError

@@ -121,6 +121,13 @@ _POD_RECHECK = 5.0
 # A wait reads at most this many of a slot's ReplicaSets, and of its new ReplicaSet's pods
 # (one page each: enough to say why they are not Ready).
 _POD_READ_LIMIT = 50
+# Those reads only explain a verdict, so they may never cost it: together they get at most
+# a quarter of the time a read has left, at most _DIAGNOSTIC_MOST seconds (and the request
+# timeout), and are skipped when that is under _DIAGNOSTIC_LEAST; the Deployment is read
+# again after them when they took over _DIAGNOSTIC_STALE seconds (see _diagnosed).
+_DIAGNOSTIC_MOST = 2.0
+_DIAGNOSTIC_LEAST = 0.1
+_DIAGNOSTIC_STALE = 0.1
 # remove(): a slot object changed between its owner check and its delete (a status write)
 # is read and checked again, up to this many times in all (0.05 s, then doubling, between).
 _DELETE_TRIES = 6
@@ -1094,15 +1101,18 @@ class KubernetesDeployer:
         path, query = self._path("deployments"), {"fieldSelector": f"metadata.name={name}"}
         listed = self._client.request("GET", path, query=query, deadline=until)
         items = listed.get("items") or []
+        most = _WATCH_MOST
+        if items and self._pods_readable and _rolling(rollout_progress(items[0])):
+            seen = _Seen() if seen is None else seen
+            if self._diagnosed(items[0], until, seen):
+                # The pods took time to read: the verdict is the Deployment as it is now,
+                # not as it was before them (a wait must not end on a stale "not done").
+                listed = self._client.request("GET", path, query=query, deadline=until)
+                items = listed.get("items") or []
         if not items:
             return Progress(False, True, f"Deployment {name} was deleted"), None
         progress = rollout_progress(items[0])
-        most = _WATCH_MOST
-        if not progress.done and not progress.failed and self._pods_readable:
-            seen = _Seen() if seen is None else seen
-            now = time.monotonic()
-            if now - seen.pods_read >= _POD_RECHECK:  # not every round: a watch may churn
-                seen.waits, seen.pods_read = self._pod_waits(items[0], until), now
+        if _rolling(progress) and self._pods_readable and seen is not None:
             progress = _pods_said(name, progress, seen.waits, seen.pulls)
             most = _POD_RECHECK
         if seen is not None:
@@ -1133,14 +1143,38 @@ class KubernetesDeployer:
         )
         return progress, watch
 
+    def _diagnosed(self, deployment: Mapping[str, Any], until: float, seen: _Seen) -> bool:
+        """Read what keeps ``deployment``'s new pods from turning Ready into ``seen`` (at
+        most every :data:`_POD_RECHECK` seconds: a watch may churn), within a short
+        deadline of its own (see :func:`_diagnostic_deadline`), skipped when the read
+        ending at ``until`` has too little time left; return whether the reads took long
+        enough (:data:`_DIAGNOSTIC_STALE`) that the Deployment must be read again."""
+        now = time.monotonic()
+        if now - seen.pods_read < _POD_RECHECK:
+            return False
+        cutoff = _diagnostic_deadline(now, until, self._client.timeout)
+        if cutoff is None:
+            return False
+        seen.waits, seen.pods_read = self._pod_waits(deployment, cutoff), now
+        return time.monotonic() - now > _DIAGNOSTIC_STALE
+
     def _pod_waits(self, deployment: Mapping[str, Any], until: float) -> list[PodWait]:
         """What keeps the pods of ``deployment``'s new ReplicaSet from turning Ready (see
         :func:`pod_waits`), read by ``until``: its ReplicaSets, then that one's pods, one
         page of at most :data:`_POD_READ_LIMIT` each, one attempt each.
 
-        Best effort: a read that fails says nothing (the wait goes on as it would without
-        it); one refused for lack of rights (403: the Role grants no ``list`` on pods or
-        replicasets) is not sent again by this deployer, and says so once."""
+        Best effort: a read that fails, or answers with objects not shaped as the API's,
+        says nothing (the wait goes on as it would without it); one refused for lack of
+        rights (403: the Role grants no ``list`` on pods or replicasets) is not sent again
+        by this deployer, and says so once."""
+        try:
+            return self._read_pod_waits(deployment, until)
+        except (TypeError, AttributeError, ValueError) as exc:  # a shape _ready missed
+            _log.info("could not make out the pods of a rollout: %s: %s",
+                      type(exc).__name__, exc)  # fmt: skip
+            return []
+
+    def _read_pod_waits(self, deployment: Mapping[str, Any], until: float) -> list[PodWait]:
         spec = deployment.get("spec") or {}
         selector = (spec.get("selector") or {}).get("matchLabels")
         if not self._pods_readable or not isinstance(selector, Mapping) or not selector:
@@ -1652,7 +1686,9 @@ class KubernetesDeployer:
             self._client.request("GET", path, attempts=2)
         except KubernetesError as exc:
             detail = f"GET /health via {name}: {exc}"
-            waits = self._pod_waits(found, time.monotonic() + self._client.timeout)
+            # Bounded as a wait's are: a hanging pods list must not hold up the answer.
+            cutoff = time.monotonic() + min(_DIAGNOSTIC_MOST, self._client.timeout)
+            waits = self._pod_waits(found, cutoff)
             if waits:
                 detail += f"; {waits[0].text}" + (f"; {waits[0].advice}" if waits[0].advice else "")
             return SlotHealth(False, redact(detail))
@@ -1836,6 +1872,29 @@ back-off 40s (restarts: 3); the container keeps exiting: read its log (kubectl l
         return progress
     more = f"; and {len(waits) - 1} more container(s) waiting" if len(waits) > 1 else ""
     return attrs.evolve(progress, message=f"{progress.message} ({waits[0].text}{more})")
+
+
+def _rolling(progress: Progress) -> bool:
+    """Whether a rollout is still going (neither done nor failed)."""
+    return not progress.done and not progress.failed
+
+
+def _diagnostic_deadline(now: float, until: float, request_timeout: float) -> float | None:
+    """The deadline of a wait's diagnostic reads (ReplicaSets, pods) made ``now`` by a
+    read that must end by ``until``: a quarter of the time left, at most
+    :data:`_DIAGNOSTIC_MOST` seconds and ``request_timeout``, so that a slow or hanging
+    list (an API server queueing expensive LISTs) never eats the wait; None (skip them)
+    when that is under :data:`_DIAGNOSTIC_LEAST`.
+
+    Examples
+    --------
+    >>> _diagnostic_deadline(0.0, 60.0, 30.0), _diagnostic_deadline(0.0, 4.0, 30.0)
+    (2.0, 1.0)
+    >>> _diagnostic_deadline(0.0, 0.3, 30.0) is None
+    True
+    """
+    budget = min((until - now) / 4, _DIAGNOSTIC_MOST, request_timeout)
+    return None if budget < _DIAGNOSTIC_LEAST else now + budget
 
 
 def _items(listed: object) -> list[Mapping[str, Any]]:

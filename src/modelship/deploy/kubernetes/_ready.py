@@ -275,7 +275,7 @@ def pod_waits(pods: Iterable[Mapping[str, Any]]) -> list[PodWait]:
         status = pod.get("status") or {}
         if not isinstance(meta, Mapping) or not isinstance(status, Mapping):
             continue
-        conditions = [c for c in status.get("conditions") or [] if isinstance(c, Mapping)]
+        conditions = [c for c in _list(status.get("conditions")) if isinstance(c, Mapping)]
         ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in conditions)
         if ready or meta.get("deletionTimestamp"):
             continue
@@ -288,7 +288,7 @@ def pod_waits(pods: Iterable[Mapping[str, Any]]) -> list[PodWait]:
             ):
                 found.append(PodWait(name, uid, "", "Unschedulable", _said(cond.get("message"))))
         for kind in ("initContainerStatuses", "containerStatuses"):
-            for cs in status.get(kind) or []:
+            for cs in _list(status.get(kind)):
                 wait = _container_wait(name, uid, cs)
                 if wait is not None:
                     found.append(wait)
@@ -301,10 +301,11 @@ def _container_wait(pod: str, uid: str, cs: object) -> PodWait | None:
         return None
     state = cs.get("state") or {}
     waiting = state.get("waiting") if isinstance(state, Mapping) else None
-    if not isinstance(waiting, Mapping) or waiting.get("reason") in _QUIET:
+    if not isinstance(waiting, Mapping):
         return None
+    # A reason of another type (a list is not hashable: `in` a set would raise) says nothing.
     reason = _said(waiting.get("reason"))
-    if not reason:
+    if not reason or reason in _QUIET:
         return None
     restarts = cs.get("restartCount")
     last = (
@@ -354,31 +355,46 @@ def new_replicaset_hash(
     >>> new_replicaset_hash(dep, [rs])
     'abc'
     """
-    uid = (deployment.get("metadata") or {}).get("uid")
+    uid = _mapping(deployment.get("metadata")).get("uid")
+    if not isinstance(uid, str) or not uid:
+        return None
     want = _template(deployment)
     owned = [
         rs
         for rs in replicasets
         if isinstance(rs, Mapping)
-        and isinstance(rs.get("metadata") or {}, Mapping)
         and any(
-            isinstance(ref, Mapping) and ref.get("uid") == uid and ref.get("controller")
-            for ref in (rs.get("metadata") or {}).get("ownerReferences") or []
+            isinstance(ref, Mapping) and ref.get("uid") == uid and ref.get("controller") is True
+            for ref in _list(_mapping(rs.get("metadata")).get("ownerReferences"))
         )
         and _template(rs) == want
     ]
-    owned.sort(key=lambda rs: str((rs.get("metadata") or {}).get("creationTimestamp", "")))
+    owned.sort(key=lambda rs: str(_mapping(rs.get("metadata")).get("creationTimestamp", "")))
     for rs in owned:
-        value = ((rs.get("metadata") or {}).get("labels") or {}).get("pod-template-hash")
+        labels = _mapping(_mapping(rs.get("metadata")).get("labels"))
+        value = labels.get("pod-template-hash")
         if isinstance(value, str) and value:
             return value
     return None
 
 
 def _template(obj: Mapping[str, Any]) -> Any:
-    """An object's pod template without its ``pod-template-hash`` label."""
-    template = copy.deepcopy((obj.get("spec") or {}).get("template") or {})
-    labels = (template.get("metadata") or {}).get("labels")
+    """An object's pod template without its ``pod-template-hash`` label (a spec, template
+    or metadata of another type than an object counts as empty)."""
+    template = copy.deepcopy(_mapping(_mapping(obj.get("spec")).get("template")))
+    meta = template.get("metadata")
+    labels = meta.get("labels") if isinstance(meta, dict) else None
     if isinstance(labels, dict):
         labels.pop("pod-template-hash", None)
     return template
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    """``value`` when it is a JSON object, else an empty one (the cluster wrote it: a
+    field of another type says nothing)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: object) -> list[Any]:
+    """``value`` when it is a JSON array, else an empty one (see :func:`_mapping`)."""
+    return value if isinstance(value, list) else []
