@@ -11,8 +11,10 @@ The figures agree with SciPy's reference implementations (``ks_2samp``,
 ``scipy.spatial.distance.jensenshannon``), including their choice between exact and
 asymptotic p-values, but are computed without a merged sort of the two samples. One
 deliberate difference: with tied values, Cramér-von Mises is Anderson's statistic by its
-definition (the distribution functions' squared gap over the pooled values); SciPy's
-rank formula inflates it when the sample sizes differ.
+definition (the distribution functions' squared gap over the pooled values), which
+SciPy's rank formula inflates, and its p-value is that of the null distribution under
+those ties (SciPy refers it to the law without ties, which rejects samples of a few values
+from one distribution too often).
 
 
 * the KS statistic is found by bounding :math:`|F_a - F_b|` on a coarse grid and refining

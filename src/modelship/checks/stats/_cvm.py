@@ -86,33 +86,152 @@ def _has_ties(a: FloatArray, b: FloatArray) -> bool:
 
 
 def _cramervonmises_tied(a: FloatArray, b: FloatArray) -> tuple[float, float]:
-    """Anderson's T from its definition, ``nm/N^2 sum over the pool of (F_n - G_m)^2``.
+    """Anderson's T from its definition, ``nm/N^2 sum over the pool of (F_n - G_m)^2``,
+    and its p-value under the permutation null of these ties.
 
     SciPy's rank formula (each value's mid-rank in the pool against its position in
-    its own sample) equals this only without ties: with ties and unequal sample sizes
-    it adds about ``sum(tie size^3)/12`` to U, and samples of few distinct values drawn
-    from one distribution were judged different most of the time (61 of 100 at 600
-    against 60 values of 0, 1, 2). The p-value is that of the statistic's null
-    distribution without ties (exact up to 20 values a sample, Anderson's limit beyond);
-    with ties it is an approximation, as it is for SciPy.
+    its own sample) equals this only without ties: with ties it adds about
+    ``sum(tie size^3)/12`` to U, and samples of few distinct values drawn from one
+    distribution were judged different most of the time (61 of 100 at 600 against 60
+    values of 0, 1, 2).
+
+    Ties change the statistic's null distribution too: given the pooled values, which
+    ``nx`` of them are the reference's is all that varies. Referred to the distribution
+    without ties, samples of three distinct values from one distribution were judged
+    different at p < 0.05 in 7.5-9.4 % of draws. So the p-value is that of the tied
+    null: exact (:func:`_cvm_exact_tied_sf`) up to 20 values a sample; beyond it, with
+    at most 64 distinct values, T's own limiting law under these ties (a weighted sum of
+    chi-squares, :func:`_tied_weights`); with more, T normalised by its mean and variance
+    under these ties (:func:`_tied_moments`) and referred to the limiting law without
+    ties, as Anderson's normalisation does. Under the null, p < 0.05 then comes in 4-6.6 %
+    of draws (1,000 draws a case: samples of 2, 3, 40 or 60 values, Poisson, half zeros).
     """
     nx, ny = a.size, b.size
     k, big_n = nx * ny, nx + ny
     values, counts = np.unique(np.concatenate((a, b)), return_counts=True)
+    below = np.searchsorted(a, values, side="right")
     # n*m*(F_n - G_m) at each distinct value, an integer; exact in float64 below 2**53.
-    gaps = np.searchsorted(a, values, side="right") * float(ny) - np.searchsorted(
-        b, values, side="right"
-    ) * float(nx)
+    gaps = below * float(ny) - np.searchsorted(b, values, side="right") * float(nx)
     total = float(np.sum(counts * (gaps * gaps)))  # sum over the pool of (nm (F - G))^2
     t = total / (k * float(big_n) ** 2)
     if max(nx, ny) <= _CVM_EXACT_MAX_N:
-        # U = sum / N + k(4k-1)/6, exactly: the exact p-value floors a function of it.
-        exact = sum(
-            int(c) * int(g) ** 2 for c, g in zip(counts.tolist(), gaps.tolist(), strict=True)
-        )
-        u = Fraction(exact, big_n) + Fraction(k * (4 * k - 1), 6)
-        return t, _cvm_exact_sf(u, nx, ny)
-    return t, _cvm_asymptotic_sf(t, nx, ny)
+        return t, _cvm_exact_tied_sf(below.tolist(), counts.tolist(), nx, ny)
+    if counts.size <= _EIGEN_MAX_VALUES:
+        return t, _weighted_chi2_sf(t, _tied_weights(counts, nx, ny))
+    mean, variance = _tied_moments(counts, nx, ny)
+    return t, _limit_sf(1 / 6 + (t - mean) / math.sqrt(45 * variance))
+
+
+# Up to this many distinct values, a tied sample's T is referred to its own limiting law
+# (eigenvalues of a matrix this size, well under a millisecond); beyond it, to the law
+# without ties, normalised by the tied mean and variance (which is then close to it).
+_EIGEN_MAX_VALUES = 64
+
+
+def _tied_weights(counts: IntArray, nx: int, ny: int) -> FloatArray:
+    """The weights ``lambda`` of T's limiting law under these ties, ``sum lambda_i chi2_1``:
+    the eigenvalues of ``diag(sqrt c) Cov(D) diag(sqrt c) / (nm)`` (see
+    :func:`_tied_moments` for ``D`` and its covariance)."""
+    c = counts.astype(np.float64)
+    p = np.cumsum(c) / (nx + ny)
+    cov = np.minimum.outer(p, p) * (1.0 - np.maximum.outer(p, p)) / (nx + ny - 1)
+    root = np.sqrt(c)
+    weights = np.linalg.eigvalsh(root[:, np.newaxis] * cov * root[np.newaxis, :])
+    return np.asarray(weights[weights > 1e-12 * max(float(weights.max()), 1e-300)], np.float64)
+
+
+def _weighted_chi2_sf(t: float, weights: FloatArray) -> float:
+    """``P(sum w_i chi2_1 >= t)`` by Liu, Tang and Zhang's (2009) approximation: a
+    noncentral chi-square with the same mean, variance and skewness, and the kurtosis
+    matched as closely as that allows (exact for a single weight)."""
+    c1, c2, c3, c4 = (float(np.sum(weights**power)) for power in (1, 2, 3, 4))
+    s1, s2 = c3 / c2**1.5, c4 / c2**2
+    if s1 * s1 > s2:
+        a = 1.0 / (s1 - math.sqrt(s1 * s1 - s2))
+        delta = s1 * a**3 - a * a
+        dof = a * a - 2.0 * delta
+    else:
+        dof, delta = 1.0 / s2, 0.0
+        a = math.sqrt(dof)
+    x = (t - c1) / math.sqrt(2.0 * c2) * math.sqrt(2.0) * a + dof + delta
+    if x <= 0.0:
+        return 1.0
+    if delta == 0.0:
+        return float(special.chdtrc(dof, x))
+    return float(min(max(1.0 - special.chndtr(x, dof, delta), 0.0), 1.0))
+
+
+def _tied_moments(counts: IntArray, nx: int, ny: int) -> tuple[float, float]:
+    """Mean and variance of T when which ``nx`` of the pooled values (``counts`` of each
+    distinct one, in order) are the reference's is drawn at random.
+
+    ``T = sum_j c_j D_j^2 / (nm)`` with ``D_j = S_j - nx C_j / N``: ``S_j`` reference
+    values among the ``C_j`` pooled ones up to the ``j``-th distinct value, hypergeometric
+    (covariance ``K p_i (1 - p_j)`` for ``i <= j``, ``p = C/N``, ``K = nx ny / (N - 1)``).
+    The mean is exact. The variance is the one of a Gaussian ``D``
+    (``2 sum_ij c_i c_j Cov_ij^2 / (nm)^2``, summed in one pass), scaled by the ratio of
+    Anderson's exact variance without ties to that Gaussian one without ties: without
+    ties it is then Anderson's exactly (a single tie moves the p-value by little, not by
+    the ``O(1/N)`` the Gaussian variance is off: 5 % of it at 30 values a sample).
+    """
+    big_n, k = nx + ny, nx * ny
+    mean, gaussian = _gaussian_moments(counts.astype(np.float64), big_n)
+    untied = _gaussian_moments(np.ones(big_n), big_n)[1]
+    anderson = (big_n + 1) * (4 * k * big_n - 3 * (nx**2 + ny**2) - 2 * k) / (45 * big_n**2 * 4 * k)
+    return mean, gaussian * anderson / untied
+
+
+def _gaussian_moments(c: FloatArray, big_n: int) -> tuple[float, float]:
+    """:func:`_tied_moments` before its variance is scaled."""
+    p = np.cumsum(c) / big_n
+    scale = 1.0 / (big_n - 1)  # K / (nm)
+    mean = scale * float(np.sum(c * p * (1.0 - p)))
+    q = c * (1.0 - p) ** 2
+    before = np.cumsum(c * p * p) - c * p * p  # sum over i < j of c_i p_i^2
+    squares = float(np.sum(c * c * p * p * (1.0 - p) ** 2)) + 2.0 * float(np.sum(q * before))
+    return mean, 2.0 * scale * scale * squares
+
+
+def _cvm_exact_tied_sf(below: list[int], counts: list[int], nx: int, ny: int) -> float:
+    """Exact ``P(T' >= T)`` over the ``C(N, nx)`` equally likely choices of which pooled
+    values are the reference's, ties as they are (``counts`` of each distinct value,
+    ``below`` the reference's values up to it).
+
+    ``N^2 (nm)^2 T / (nm) = sum_j c_j (N S_j - nx C_j)^2`` is an integer; its distribution
+    is built distinct value by distinct value over ``S_j``, each step taking ``z`` of the
+    ``c_j`` tied values in ``C(c_j, z)`` ways. Sums that already reach the observed value
+    share one bucket, as in :func:`_cvm_exact_sf`. Without ties it is that function's
+    walk.
+    """
+    big_n = nx + ny
+    observed, pooled, before = 0, 0, 0
+    for s, c in zip(below, counts, strict=True):
+        pooled += c
+        observed += c * (big_n * s - nx * pooled) ** 2
+    # state s (reference values so far) -> (sorted partial sums, their weights)
+    states: dict[int, tuple[IntArray, FloatArray]] = {0: (np.zeros(1, dtype=np.int64), np.ones(1))}
+    for c in counts:
+        pooled = before + c
+        grown: dict[int, list[tuple[IntArray, FloatArray]]] = {}
+        for s, (values, weights) in states.items():
+            # z of the c tied values are the reference's: at most what either side has left.
+            low, high = max(0, c - (ny - (before - s))), min(c, nx - s)
+            for z in range(low, high + 1):
+                grown.setdefault(s + z, []).append((values, weights * math.comb(c, z)))
+        states = {}
+        for s, parts in grown.items():
+            values, weights = parts[0]
+            for part in parts[1:]:
+                values, weights = _merge_counts((values, weights), part)
+            values = values + c * (big_n * s - nx * pooled) ** 2
+            cut = int(np.searchsorted(values, observed, side="left"))
+            if cut < values.size:  # every sum >= observed shares one bucket
+                values = np.append(values[:cut], observed)
+                weights = np.append(weights[:cut], weights[cut:].sum())
+            states[s] = (values, weights)
+        before = pooled
+    values, weights = states[nx]
+    return float(weights[values >= observed].sum()) / math.comb(big_n, nx)
 
 
 def _squared_rank_gaps(x: FloatArray, other: FloatArray) -> float:
@@ -186,7 +305,11 @@ def _cvm_asymptotic_sf(t: float, nx: int, ny: int) -> float:
     k = nx * ny
     mean = (1 + 1 / n) / 6
     var = (n + 1) * (4 * k * n - 3 * (nx**2 + ny**2) - 2 * k) / (45 * n**2 * 4 * k)
-    tn = 1 / 6 + (t - mean) / math.sqrt(45 * var)
+    return _limit_sf(1 / 6 + (t - mean) / math.sqrt(45 * var))
+
+
+def _limit_sf(tn: float) -> float:
+    """``1 -`` the limiting CDF at a normalised statistic."""
     if tn < 0.003:  # the limiting CDF is below 1.3e-18 there
         return 1.0
     return max(1.0 - _cvm_limit_cdf(tn), 0.0)
