@@ -1266,8 +1266,10 @@ class DataDrift(_DriftCheck):
         Fewest finite (numeric) or present (categorical) values a column needs on each
         side to be judged.
     bins, eps : int, float
-        PSI and binned Jensen-Shannon: the number of reference-quantile bins (outer edges
-        open) and the proportion given to an empty bin.
+        ``bins``: the number of reference-quantile bins (outer edges open) of PSI and of
+        binned Jensen-Shannon. ``eps``: PSI only, the floor each bin's (or category's)
+        share is raised to before the logarithm (default 1e-4), so an empty one counts
+        as that share; Jensen-Shannon needs none.
     columns : sequence of str, optional
         For 2-D arrays the names of the columns; otherwise the columns to compare.
     exclude : sequence of str, optional
