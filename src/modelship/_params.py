@@ -127,6 +127,13 @@ class Constraint(abc.ABC):
     def invalid_values(self) -> tuple[object, ...]:
         """Values this constraint refuses (a test feeds them to the parameter)."""
 
+    def accepted_types(self) -> frozenset[type]:
+        """Types whose every instance is allowed (that exact type, not its subclasses):
+        :func:`check_parameters` lets a value of one through without calling
+        :meth:`is_satisfied_by`, the cost of most results built. Empty unless a subclass
+        says otherwise; a type listed must never be refused."""
+        return frozenset()
+
     def violation(self, name: str, value: object) -> ConfigError | None:
         """The error for ``value``, or None when it is allowed (entries of a mapping
         override this to name the offending entry)."""
@@ -138,6 +145,9 @@ class Constraint(abc.ABC):
 class _IsNone(Constraint):
     def is_satisfied_by(self, value: object) -> bool:
         return value is None
+
+    def accepted_types(self) -> frozenset[type]:
+        return frozenset((type(None),))
 
     def __str__(self) -> str:
         return "None"
@@ -152,6 +162,9 @@ class _InstanceOf(Constraint):
 
     def is_satisfied_by(self, value: object) -> bool:
         return isinstance(value, self.kind)
+
+    def accepted_types(self) -> frozenset[type]:
+        return frozenset((self.kind,))
 
     def __str__(self) -> str:
         return f"an instance of {self.kind.__name__}"
@@ -299,6 +312,14 @@ class Options(Constraint):
             )
         except (TypeError, ValueError):  # an array compared elementwise
             return False
+
+    def accepted_types(self) -> frozenset[type]:
+        # A member of the enum (whose type is the enum itself: one with members has no
+        # subclasses); plain values are compared one by one, and so is everything for a
+        # subclass that tests values its own way.
+        if self.enum is None or type(self).is_satisfied_by is not Options.is_satisfied_by:
+            return frozenset()
+        return frozenset((self.enum,))
 
     def __str__(self) -> str:
         return "one of " + ", ".join(repr(value) for value in self.values)
@@ -595,9 +616,14 @@ def check_parameters(self: object, *args: Any, **kwargs: Any) -> None:
     cls = type(self)
     # Positional arguments (a class that is not kw_only) are named by the signature.
     arguments = inspect.signature(cls).bind_partial(*args, **kwargs).arguments if args else kwargs
-    for name, allowed in _class_constraints(cls).items():
-        if name in arguments and arguments[name] is not attrs.NOTHING:  # NOTHING: the default
-            error = _violation(name, arguments[name], allowed)
+    for name, allowed, accepted in _class_checks(cls):
+        if name in arguments:
+            value = arguments[name]
+            # A value of a type that one of the constraints accepts whole (a str for str,
+            # a float for a number, None for None) needs no test: most results built.
+            if type(value) in accepted or value is attrs.NOTHING:  # NOTHING: the default
+                continue
+            error = _violation(name, value, allowed)
             if error is not None:
                 raise error
 
@@ -606,6 +632,10 @@ def check_parameters(self: object, *args: Any, **kwargs: Any) -> None:
 _CLASS_CONSTRAINTS: weakref.WeakKeyDictionary[type, dict[str, tuple[Constraint, ...]]] = (
     weakref.WeakKeyDictionary()
 )
+# The same, as (name, constraints, the types they accept whole) for check_parameters.
+_CLASS_CHECKS: weakref.WeakKeyDictionary[
+    type, tuple[tuple[str, tuple[Constraint, ...], frozenset[type]], ...]
+] = weakref.WeakKeyDictionary()
 
 
 def _class_constraints(cls: type) -> dict[str, tuple[Constraint, ...]]:
@@ -614,6 +644,19 @@ def _class_constraints(cls: type) -> dict[str, tuple[Constraint, ...]]:
         declared: Constraints = getattr(cls, "_parameter_constraints", {})
         found = {name: _normalise(spec) for name, spec in declared.items()}
         _CLASS_CONSTRAINTS[cls] = found
+    return found
+
+
+def _class_checks(
+    cls: type,
+) -> tuple[tuple[str, tuple[Constraint, ...], frozenset[type]], ...]:
+    found = _CLASS_CHECKS.get(cls)
+    if found is None:
+        found = tuple(
+            (name, allowed, frozenset().union(*(c.accepted_types() for c in allowed)))
+            for name, allowed in _class_constraints(cls).items()
+        )
+        _CLASS_CHECKS[cls] = found
     return found
 
 

@@ -271,6 +271,9 @@ class _Parts(Constraint):
     def is_satisfied_by(self, value: object) -> bool:
         return isinstance(value, Iterable) and not isinstance(value, str | bytes)
 
+    def accepted_types(self) -> frozenset[type]:
+        return frozenset((list, tuple, dict))
+
     def __str__(self) -> str:
         return "a mapping of names to ColumnResult, or a list of ColumnResult"
 
@@ -301,6 +304,10 @@ class _Real(Constraint):
             return False
         return True
 
+    def accepted_types(self) -> frozenset[type]:
+        # Python's own numbers: real, no dtype, no ndim (what the checks pass).
+        return frozenset((float, int, bool))
+
     def __str__(self) -> str:
         return "a real number (not a text)"
 
@@ -328,6 +335,9 @@ class _Pairs(Constraint):
             isinstance(item, Sequence) and not isinstance(item, str | bytes) and len(item) == 2
             for item in value
         )
+
+    def accepted_types(self) -> frozenset[type]:
+        return frozenset((dict,))
 
     def __str__(self) -> str:
         return "a mapping, or a list of (key, value) pairs"
