@@ -126,23 +126,31 @@ def _line_within(stream: IO[str], seconds: float) -> str:
     return lines[0].strip() if lines else ""
 
 
-@pytest.fixture
-def s3_bucket(s3_server: dict[str, Any]) -> dict[str, Any]:
-    """A fresh bucket; yields ``url`` (s3://bucket/prefix) and ``options`` for open_registry.
-
-    Also ``bucket``, ``endpoint`` and a boto3 ``client``, to look at the bucket without
-    going through s3fs.
-    """
+@pytest.fixture(scope="session")
+def s3_client(s3_server: dict[str, Any]) -> Any:
+    """A boto3 client of moto's server, one for the session: making one takes ~15 ms of
+    CPU (botocore builds it from its service model), and hundreds of tests ask for one.
+    boto3 clients are thread-safe; the tests only send requests with it."""
     import boto3
 
-    bucket = f"test-{uuid.uuid4().hex[:12]}"
-    client = boto3.client(
+    return boto3.client(
         "s3",
         endpoint_url=s3_server["endpoint"],
         aws_access_key_id="testing",
         aws_secret_access_key="testing",
         region_name="us-east-1",
     )
+
+
+@pytest.fixture
+def s3_bucket(s3_server: dict[str, Any], s3_client: Any) -> dict[str, Any]:
+    """A fresh bucket; yields ``url`` (s3://bucket/prefix) and ``options`` for open_registry.
+
+    Also ``bucket``, ``endpoint`` and a boto3 ``client`` (the session's), to look at the
+    bucket without going through s3fs.
+    """
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    client = s3_client
     client.create_bucket(Bucket=bucket)
     return {
         "url": f"s3://{bucket}/registry",

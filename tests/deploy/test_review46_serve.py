@@ -355,6 +355,98 @@ def test_a_type_error_of_an_answer_cell_is_answered_naming_only_its_type(
 
 # A datetime whose tzinfo's utcoffset() raises (a tzinfo subclass that does not implement
 # it): orjson writing it itself stopped the process (SIGSEGV), so it is run in a child.
+# The scripts below run in a child process each: what they test once stopped the process
+# (orjson's SIGILL, a recursion without end), which must fail that test, not the run. Each
+# child is forked from one process per module that has imported what every script imports
+# first (NumPy, Starlette's test client, the server: ~0.7 s of a new interpreter, 3-5 s on
+# a loaded CI machine, 21 times); from there it runs as ``python -c SCRIPT ARGS`` would:
+# a fresh ``__main__``, ``sys.argv``, its own streams, a normal interpreter exit.
+_PRELOADED = """
+import json, os, sys, types
+import numpy, starlette.testclient, modelship.deploy.serve
+answers = os.fdopen(os.dup(1), "w")
+answers.write("ready\\n")
+answers.flush()
+for line in sys.stdin:
+    script, args, out, err = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        answers.close()
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.close(null)
+        for fd, path in ((1, out), (2, err)):
+            opened = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.dup2(opened, fd)
+            os.close(opened)
+        sys.argv = ["-c", *args]
+        main = types.ModuleType("__main__")
+        sys.modules["__main__"] = main
+        exec(compile(script, "<string>", "exec"), main.__dict__)
+        break  # the script ended: so does the process, as a new interpreter's would
+    answers.write(json.dumps(pid) + "\\n")
+    answers.flush()
+    answers.write(json.dumps(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1])) + "\\n")
+    answers.flush()
+"""
+
+
+@pytest.fixture(scope="module")
+def child_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., Any]]:
+    """``child_process(script, *args)``: ``subprocess.run([python, "-c", script, *args])``
+    with its output captured and a 60 s timeout, the child forked from :data:`_PRELOADED`."""
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _PRELOADED],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert parent.stdin is not None
+    assert parent.stdout is not None
+    streams = tmp_path_factory.mktemp("child_process")
+
+    def answer(seconds: float) -> str:
+        assert parent.stdout is not None
+        if not select.select([parent.stdout], [], [], seconds)[0]:
+            return ""
+        return parent.stdout.readline().strip()
+
+    def run(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+        assert parent.stdin is not None
+        out, err = streams / "out", streams / "err"
+        parent.stdin.write(json.dumps([script, list(args), str(out), str(err)]) + "\n")
+        parent.stdin.flush()
+        pid = int(answer(60))
+        code = answer(60)
+        if not code:
+            os.kill(pid, signal.SIGKILL)
+            answer(60)
+            raise subprocess.TimeoutExpired(["-c", script, *args], 60)
+        return subprocess.CompletedProcess(
+            ["-c", script, *args], int(code), out.read_text(), err.read_text()
+        )
+
+    try:
+        ready = answer(120)
+        assert ready == "ready", f"the preloaded parent did not start: {ready!r}"
+        yield run
+    finally:
+        parent.stdin.close()
+        try:
+            parent.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            parent.kill()
+            parent.wait()
+
+
 _PARTIAL_TZ = """
 import datetime, sys
 import numpy as np
@@ -396,21 +488,9 @@ print(answer.status_code, answer.json()["error"])
 
 @pytest.mark.parametrize("route", ["/predict", "v2", "log"])
 def test_a_datetime_whose_utcoffset_raises_is_a_500_naming_its_type_not_a_crash(
-    route: str,
+    child_process: Callable[..., Any], route: str
 ) -> None:
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    child = subprocess.run(
-        [sys.executable, "-c", _PARTIAL_TZ, route],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    child = child_process(_PARTIAL_TZ, route)
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
     said = child.stdout.strip().splitlines()
     if route == "log":
@@ -537,28 +617,12 @@ server.close()
 """
 
 
-def _child(script: str, *args: str) -> Any:
-    import os
-    import subprocess
-    import sys
-
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    return subprocess.run(
-        [sys.executable, "-c", script, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
-
-
 @pytest.mark.parametrize("holder", ["cell", "dict", "list", "array"])
 @pytest.mark.parametrize("route", ["/predict", "v2", "log"])
 def test_an_enum_of_a_1969_month_is_written_as_its_value_not_a_crash(
-    route: str, holder: str
+    child_process: Callable[..., Any], route: str, holder: str
 ) -> None:
-    child = _child(_ENUM_1969, route, holder)
+    child = child_process(_ENUM_1969, route, holder)
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
     said = child.stdout.strip().splitlines()
     when = "1969-12-01T00:00:00"
@@ -976,9 +1040,9 @@ server.close()
 @pytest.mark.parametrize("member", ["self", "mutual"])
 @pytest.mark.parametrize("route", ["/predict", "v2", "log"])
 def test_an_enum_whose_value_leads_back_to_itself_is_refused_not_a_hang_or_crash(
-    route: str, member: str
+    child_process: Callable[..., Any], route: str, member: str
 ) -> None:
-    child = _child(_SELF_ENUM, route, member)
+    child = child_process(_SELF_ENUM, route, member)
     assert child.returncode == 0, (child.returncode, child.stderr[-2000:])
     said = child.stdout.strip()
     assert "Enum member whose value refers to itself" in said, said
