@@ -147,6 +147,8 @@ class _IsNone(Constraint):
         return value is None
 
     def accepted_types(self) -> frozenset[type]:
+        if type(self).is_satisfied_by is not _IsNone.is_satisfied_by:  # a stricter subclass
+            return frozenset()
         return frozenset((type(None),))
 
     def __str__(self) -> str:
@@ -164,7 +166,9 @@ class _InstanceOf(Constraint):
         return isinstance(value, self.kind)
 
     def accepted_types(self) -> frozenset[type]:
-        return frozenset((self.kind,))
+        if type(self).is_satisfied_by is not _InstanceOf.is_satisfied_by:  # a stricter subclass
+            return frozenset()
+        return frozenset((self.kind,)) if isinstance(self.kind, type) else frozenset()
 
     def __str__(self) -> str:
         return f"an instance of {self.kind.__name__}"
