@@ -9,6 +9,7 @@ import argparse
 import contextlib
 import errno
 import functools
+import importlib
 import io
 import json
 import math
@@ -32,11 +33,14 @@ if TYPE_CHECKING:
 __all__ = [
     "EXIT_KEY_REQUIRED",
     "SIGNING_KEY_ENV",
+    "add_output_options",
+    "add_report_options",
     "add_signing_key_option",
     "add_storage_options",
     "alias_name",
     "exit_2_without_key",
     "guarded_stdio",
+    "lazy_handler",
     "open_cli_registry",
     "positive_seconds",
     "reopen_closed_stdio",
@@ -646,3 +650,55 @@ def alias_name(text: str) -> str:
         return check_alias(text)
     except InvalidName as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def lazy_handler(target: str) -> _Handler:
+    """The handler ``module:function`` of a command, imported only when the command runs.
+
+    Building the parser (``modelship --help``, ``modelship registry ...``) then imports
+    none of what a command needs to run: ``check`` and ``monitor`` import SciPy's
+    statistics, most of a second. The function is looked up on each run, so one replaced
+    on its module (a test's ``monkeypatch``) is the one called.
+
+    Examples
+    --------
+    >>> run = lazy_handler("modelship.checks._cli:_run_drift")
+    >>> run.__module__, run.__name__
+    ('modelship.checks._cli', '_run_drift')
+    """
+    module, _, name = target.partition(":")
+
+    def run(args: argparse.Namespace) -> int:
+        handler: _Handler = getattr(importlib.import_module(module), name)
+        return handler(args)
+
+    run.__name__ = run.__qualname__ = name
+    run.__module__ = module
+    return run
+
+
+def add_output_options(parser: argparse.ArgumentParser) -> None:
+    """Storage options and the report options every check command takes."""
+    add_storage_options(parser)
+    add_report_options(parser)
+    parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
+
+
+def add_report_options(parser: argparse.ArgumentParser, *, results: str = "the results") -> None:
+    """``--junit``, ``--markdown``, ``--markdown-mode`` and ``--json``, as every command
+    that writes a suite's reports takes them (the check commands, ``parity check``)."""
+    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here ('-': stdout)")
+    parser.add_argument(
+        "--markdown",
+        metavar="PATH",
+        help="add a Markdown summary to this file (e.g. \"$GITHUB_STEP_SUMMARY\"; '-': stdout)",
+    )
+    parser.add_argument(
+        "--markdown-mode",
+        choices=("append", "overwrite"),
+        default="append",
+        help="append to the --markdown file (default, as job summaries expect) or overwrite it",
+    )
+    parser.add_argument(
+        "--json", metavar="PATH", help=f"write {results} as JSON here ('-': stdout)"
+    )

@@ -69,16 +69,18 @@ EXIT_TERMINATED = 143  # the shell's 128 + SIGTERM, as for a process the signal 
 #: The built-in commands: the top-level command each capability adds, and its hook.
 #: A hook is ``add_commands(subparsers)``: it adds that one command (with any subcommands)
 #: and sets ``func`` on each, a handler taking the parsed arguments and returning the exit
-#: code. A new capability with a command line adds one line here; a third-party package
-#: declares the same hook as an entry point in the ``modelship.cli`` group, under the name
-#: of its command.
+#: code. Every command line builds them all (``--help`` lists them), so a hook imports
+#: what building its parser takes, and a handler what running it does (see
+#: :mod:`modelship._cli_hooks`). A new capability with a command line adds one line here;
+#: a third-party package declares the same hook as an entry point in the ``modelship.cli``
+#: group, under the name of its command.
 COMMANDS: Mapping[str, str] = {
     "registry": "modelship.registry._cli:add_commands",
-    "check": "modelship.checks._cli:add_commands",
-    "parity": "modelship.parity._cli:add_commands",
+    "check": "modelship._cli_hooks:check_commands",
+    "parity": "modelship._cli_hooks:parity_commands",
     "deploy": "modelship.deploy._cli:add_commands",
     "serve": "modelship.deploy.serve._cli:add_commands",
-    "monitor": "modelship.monitor._cli:add_commands",
+    "monitor": "modelship._cli_hooks:monitor_commands",
 }
 
 ENTRY_POINT_GROUP = "modelship.cli"
@@ -315,7 +317,8 @@ def _one_line(exc: BaseException) -> str:
 def _run(tokens: list[str], *, program: bool) -> int:  # noqa: PLR0911 - one exit code per way a command ends (help unwritten, broken pipe, no key, integrity, error, stdout full, done)
     chosen = tokens[0] if tokens else ""
     # A built-in command needs its own hook only: the others import what it does not use
-    # (`check` and `monitor` import SciPy, 1.5 s of a 2 s `modelship registry ...`).
+    # (deploy's deployers). No hook imports what its commands run (`check`, `parity` and
+    # `monitor` would import SciPy's statistics: see modelship._cli_hooks).
     # Anything else (`--help`, a plugin's command, a typo) gets every command.
     if chosen in COMMANDS:
         parser = _parser({chosen: COMMANDS[chosen]}, plugins=False)

@@ -1,5 +1,10 @@
 """``modelship check ...``: drift and schema checks on data files, for CI.
 
+The handlers of ``check drift``, ``check schema`` and ``check profile`` (those of ``check
+bias`` and ``check degradation`` are in :mod:`modelship.checks._cli_fairness`); the
+parser is :mod:`modelship._cli_check`'s, which imports none of them. ``modelship``
+imports this module only when a check runs (:mod:`modelship._cli_hooks`).
+
 Exit codes: 0 pass, 1 a blocking check failed (with ``--strict``, any warning), 2 a check
 could not be computed or the input could not be read. Reports are written even on an
 error, so the CI page shows why.
@@ -13,12 +18,12 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from modelship._cli_common import add_storage_options, say, storage_options
+from modelship import _cli_check
+from modelship._cli_common import say, storage_options
 from modelship._shown import brief, hide_credentials
 from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
-    add_output_options,
     given,
     not_a_document,
     on_stdout,
@@ -29,13 +34,12 @@ from modelship.checks._cli_common import (
     run_and_report,
     write_report,
 )
-from modelship.checks._cli_fairness import add_fairness_commands
-from modelship.checks._drift import CATEGORICAL_METHODS, NUMERIC_METHODS, DataDrift
+from modelship.checks._cli_fairness import _run_bias, _run_degradation
+from modelship.checks._drift import DataDrift
 from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult
 from modelship.checks._schema import Schema
 from modelship.checks._tabular import ColumnKind, make_column, plain_number
-from modelship.checks.stats._pvalues import P_VALUE_METHODS
 from modelship.errors import CheckInputError, ConfigError, ModelshipError
 
 __all__ = ["add_commands", "read_bytes", "read_table"]
@@ -369,143 +373,24 @@ def _run_profile(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_data_options(parser: argparse.ArgumentParser, *, schema_file: bool = False) -> None:
-    """The options naming the reference and its columns: one of ``--reference`` and
-    ``--profile`` (with ``schema_file``, for ``check schema``: or ``--schema-file``, and
-    the command itself says when none is given); two is a usage error, never one of them
-    silently ignored."""
-    source = parser.add_mutually_exclusive_group(required=not schema_file)
-    source.add_argument(
-        "--reference", metavar="PATH", help="reference data: .npy, .csv, .parquet (path or URL)"
-    )
-    source.add_argument(
-        "--profile", metavar="PATH", help="a drift profile JSON written by `check profile`"
-    )
-    if schema_file:
-        source.add_argument("--schema-file", metavar="PATH", help="a schema JSON (Schema.to_json)")
-    parser.add_argument(
-        "--columns", nargs="+", action="extend", metavar="COL", help="compare only these columns"
-    )
-    parser.add_argument(
-        "--exclude",
-        nargs="+",
-        action="extend",
-        metavar="COL",
-        help="leave these columns out (identifiers)",
-    )
-    parser.add_argument(
-        "--categorical",
-        nargs="+",
-        action="extend",
-        metavar="COL",
-        help="columns to treat as categories",
-    )
-    parser.add_argument(
-        "--numeric", nargs="+", action="extend", metavar="COL", help="columns to treat as numbers"
-    )
-    parser.add_argument(
-        "--categorical-max-unique",
-        type=int,
-        metavar="N",
-        help="numeric columns with at most N distinct values are categorical",
-    )
-
-
-def _add_report_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--current", required=True, metavar="PATH", help="the data to check (path or URL)"
-    )
-    add_output_options(parser)
-
-
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``check drift``, ``check schema`` and ``check profile`` to a ``modelship`` parser.
-
-    Each command sets ``func``, a handler taking the parsed arguments and returning the
-    exit code: 0 pass, 1 a blocking failure (``--strict``: any warning), 2 an error.
+    """Add ``modelship check ...`` (:func:`modelship._cli_check.add_commands`) with the
+    handlers themselves: what a program building its own parser calls.
 
     Examples
     --------
     >>> import argparse
-    >>> from modelship.checks._cli import add_commands
     >>> parser = argparse.ArgumentParser(prog="modelship")
     >>> add_commands(parser.add_subparsers())
     >>> args = parser.parse_args(["check", "drift", "--reference", "r.csv", "--current", "c.csv"])
-    >>> args.alpha, args.correction, args.strict
-    (0.05, 'bh', False)
+    >>> args.func is _run_drift, args.alpha
+    (True, 0.05)
     """
-    check = subparsers.add_parser(
-        "check",
-        help="run pre-deployment checks on data files",
-        description="Drift, schema, bias and degradation checks on data files. Exit 0 "
-        "pass, 1 blocking failure (--strict: any warning), 2 error.",
-    )
-    commands = check.add_subparsers(dest="check_command", required=True, metavar="CHECK")
-
-    drift = commands.add_parser(
-        "drift", help="compare current data with reference data (or a profile) column by column"
-    )
-    _add_data_options(drift)
-    _add_report_options(drift)
-    drift.add_argument("--method", choices=NUMERIC_METHODS, help="numeric method (default: auto)")
-    drift.add_argument(
-        "--categorical-method",
-        choices=CATEGORICAL_METHODS,
-        help="categorical method (default: auto)",
-    )
-    drift.add_argument("--alpha", type=float, default=0.05, help="significance level (0.05)")
-    drift.add_argument(
-        "--correction",
-        choices=P_VALUE_METHODS,
-        default="bh",
-        help="multiple-testing correction across columns (bh)",
-    )
-    drift.add_argument(
-        "--drift-share",
-        type=float,
-        default=0.5,
-        help="share of drifted columns at which the data set drifted (0.5)",
-    )
-    drift.add_argument("--schema", action="store_true", help="validate the schema as well")
-    drift.add_argument("--n-jobs", type=int, default=None, help="threads over columns")
-    drift.set_defaults(func=_run_drift)
-
-    schema = commands.add_parser("schema", help="validate current data against a schema")
-    _add_data_options(schema, schema_file=True)
-    _add_report_options(schema)
-    schema.set_defaults(func=_run_schema)
-
-    profile = commands.add_parser("profile", help="write the drift profile of reference data")
-    profile.add_argument(
-        "--reference", required=True, metavar="PATH", help="reference data (path or URL)"
-    )
-    profile.add_argument(
-        "--output", required=True, metavar="PATH", help="the profile JSON to write ('-': stdout)"
-    )
-    add_storage_options(profile)
-    profile.add_argument(
-        "--summary-size", type=int, default=1001, help="quantiles per column (1001)"
-    )
-    profile.add_argument(
-        "--columns", nargs="+", action="extend", metavar="COL", help="profile only these columns"
-    )
-    profile.add_argument(
-        "--exclude",
-        nargs="+",
-        action="extend",
-        metavar="COL",
-        help="leave these columns out (identifiers)",
-    )
-    profile.add_argument(
-        "--categorical",
-        nargs="+",
-        action="extend",
-        metavar="COL",
-        help="columns to treat as categories",
-    )
-    profile.add_argument(
-        "--numeric", nargs="+", action="extend", metavar="COL", help="columns to treat as numbers"
-    )
-    profile.add_argument("--categorical-max-unique", type=int, metavar="N")
-    profile.set_defaults(func=_run_profile)
-    add_fairness_commands(commands)
+    handlers = {
+        "drift": _run_drift,
+        "schema": _run_schema,
+        "profile": _run_profile,
+        "bias": _run_bias,
+        "degradation": _run_degradation,
+    }
+    _cli_check.add_commands(subparsers, handlers)

@@ -30,7 +30,12 @@ import numpy as np
 from numpy.lib import format as npy_format
 from numpy.typing import NDArray
 
-from modelship._cli_common import STDOUT, add_storage_options, say
+from modelship._cli_common import (
+    STDOUT,
+    add_output_options,
+    add_report_options,
+    say,
+)
 from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._json import is_newer_version
 from modelship._shown import hide_credentials, printable
@@ -43,6 +48,7 @@ __all__ = [
     "MISSING_MARKERS",
     "CsvTable",
     "add_output_options",
+    "add_report_options",
     "given",
     "not_a_document",
     "print_text",
@@ -930,30 +936,3 @@ def print_text(text: str, stream: Any) -> None:
     encoding = getattr(stream, "encoding", None) or "utf-8"
     stream.write(text.encode(encoding, "backslashreplace").decode(encoding))
     stream.flush()
-
-
-def add_output_options(parser: argparse.ArgumentParser) -> None:
-    """Storage options and the report options every check command takes."""
-    add_storage_options(parser)
-    add_report_options(parser)
-    parser.add_argument("--strict", action="store_true", help="warnings fail the run too")
-
-
-def add_report_options(parser: argparse.ArgumentParser, *, results: str = "the results") -> None:
-    """``--junit``, ``--markdown``, ``--markdown-mode`` and ``--json``, as every command
-    that writes a suite's reports takes them (the check commands, ``parity check``)."""
-    parser.add_argument("--junit", metavar="PATH", help="write JUnit XML here ('-': stdout)")
-    parser.add_argument(
-        "--markdown",
-        metavar="PATH",
-        help="add a Markdown summary to this file (e.g. \"$GITHUB_STEP_SUMMARY\"; '-': stdout)",
-    )
-    parser.add_argument(
-        "--markdown-mode",
-        choices=("append", "overwrite"),
-        default="append",
-        help="append to the --markdown file (default, as job summaries expect) or overwrite it",
-    )
-    parser.add_argument(
-        "--json", metavar="PATH", help=f"write {results} as JSON here ('-': stdout)"
-    )

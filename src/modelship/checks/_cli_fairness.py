@@ -4,8 +4,9 @@ Same outputs and exit codes as ``check drift``: 0 pass, 1 a blocking check faile
 ``--strict``, any warning), 2 a check could not be computed or the input could not be
 read. Reports (``--json``, ``--junit``, ``--markdown``) are written even on an error.
 
-Wiring: :func:`add_fairness_commands` takes the sub-command group of ``modelship check``
-(the ``commands`` object in :func:`modelship.checks._cli.add_commands`, which calls it).
+Wiring: :func:`modelship._cli_check.add_fairness_commands` adds the two commands to the
+sub-command group of ``modelship check`` with the handlers it is given: those of this
+module, which ``modelship`` imports only when one of them runs (:mod:`modelship._cli_hooks`).
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import argparse
 import math
 from typing import Any, Literal
 
+from modelship import _cli_check
 from modelship._cli_common import storage_options
 from modelship._columns import column_array, is_missing
 from modelship.checks._bias import Bias
 from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
-    add_output_options,
     read_table,
     run_and_report,
 )
@@ -243,131 +244,21 @@ def _run_degradation(args: argparse.Namespace) -> int:
     return run_and_report([_FileCheck("degradation", lambda: _degradation(args))], args)
 
 
-def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--data", required=True, metavar="PATH", help="one table: .csv, .parquet, structured .npy"
-    )
-    parser.add_argument(
-        "--label", required=True, metavar="COL", help="true labels (0/1) or targets"
-    )
-    parser.add_argument("--task", choices=("classification", "regression"), default=None)
-    parser.add_argument("--confidence", type=float, default=0.95, help="interval confidence (0.95)")
-    parser.add_argument("--n-resamples", type=int, default=1000, help="bootstrap resamples (1000)")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (0)")
-    add_output_options(parser)
-
-
 def add_fairness_commands(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
 ) -> None:
-    """Add ``bias`` and ``degradation`` to the sub-commands of ``modelship check``.
-
-    Each command sets ``func``, a handler taking the parsed arguments and returning the
-    exit code: 0 pass, 1 a blocking failure (``--strict``: any warning), 2 an error.
+    """Add ``bias`` and ``degradation`` to the sub-commands of ``modelship check``
+    (:func:`modelship._cli_check.add_fairness_commands`), with their handlers.
 
     Examples
     --------
     >>> import argparse
-    >>> from modelship.checks._cli_fairness import add_fairness_commands
     >>> parser = argparse.ArgumentParser(prog="modelship check")
     >>> add_fairness_commands(parser.add_subparsers())
     >>> args = parser.parse_args(["bias", "--data", "d.csv", "--label", "y",
     ...                           "--prediction", "p", "--sensitive", "sex"])
-    >>> args.min_group_size, args.gate, args.four_fifths
-    (30, 'estimate', False)
+    >>> args.func is _run_bias, args.min_group_size
+    (True, 30)
     """
-    bias = commands.add_parser(
-        "bias",
-        help="per-group metrics and disparities with bootstrap intervals",
-        description="Bias check on one table of labels, predictions and sensitive columns. "
-        "Exit 0 pass, 1 blocking failure (--strict: any warning), 2 error.",
-    )
-    _add_common(bias)
-    predicted = bias.add_mutually_exclusive_group()  # one column holds the predictions
-    predicted.add_argument("--prediction", metavar="COL", help="predicted labels (0/1)")
-    predicted.add_argument(
-        "--score", metavar="COL", help="scores, turned into labels by --threshold"
-    )
-    bias.add_argument(
-        "--threshold",
-        type=float,
-        default=None,
-        help="labels are --score >= this (0.5); only with --score, for classification",
-    )
-    bias.add_argument(
-        "--sensitive",
-        nargs="+",
-        action="extend",
-        required=True,
-        metavar="COL",
-        help="sensitive feature columns",
-    )
-    bias.add_argument(
-        "--limit",
-        nargs="+",
-        action="extend",
-        metavar="METRIC=VALUE",
-        help="disparity thresholds, e.g. demographic_parity_difference=0.05 (none: not gated)",
-    )
-    bias.add_argument(
-        "--four-fifths", action="store_true", help="gate disparate_impact at 0.8 (US employment)"
-    )
-    bias.add_argument(
-        "--reference-group",
-        metavar="GROUP",
-        help="disparate impact divides by this group: FEATURE=VALUE, or a VALUE of one feature",
-    )
-    bias.add_argument(
-        "--gate",
-        choices=("estimate", "interval"),
-        default="estimate",
-        help="judge the estimate, or require the whole interval within the threshold",
-    )
-    bias.add_argument("--min-group-size", type=int, default=30, help="smaller groups skipped (30)")
-    bias.add_argument("--small-groups", choices=("skip", "warn", "fail", "ignore"), default="skip")
-    bias.set_defaults(func=_run_bias)
-
-    degradation = commands.add_parser(
-        "degradation",
-        help="is the candidate worse than the baseline on the same holdout?",
-        description="Degradation check on one table of labels and both models' scores. "
-        "Exit 0 pass, 1 blocking failure (--strict: any warning), 2 error.",
-    )
-    _add_common(degradation)
-    degradation.add_argument(
-        "--candidate", required=True, metavar="COL", help="the candidate's scores or predictions"
-    )
-    degradation.add_argument(
-        "--baseline", required=True, metavar="COL", help="the baseline's scores or predictions"
-    )
-    degradation.add_argument(
-        "--metrics", nargs="+", action="extend", metavar="NAME", help="metric names"
-    )
-    degradation.add_argument(
-        "--threshold",
-        type=float,
-        default=None,  # told from a value given: refused with --task regression
-        help="label threshold (0.5); not with --task regression",
-    )
-    degradation.add_argument("--margin", type=float, default=0.01, help="allowed drop (0.01)")
-    degradation.add_argument(
-        "--metric-margin",
-        nargs="+",
-        action="extend",
-        metavar="METRIC=VALUE",
-        help="allowed drop per metric",
-    )
-    degradation.add_argument(
-        "--relative", action="store_true", help="margins are shares of the baseline's value"
-    )
-    degradation.add_argument(
-        "--inconclusive",
-        choices=("fail", "warn", "pass"),
-        default="fail",
-        help="what an inconclusive verdict does (fail)",
-    )
-    degradation.add_argument(
-        "--segment", nargs="+", action="extend", metavar="COL", help="compare per segment too"
-    )
-    degradation.add_argument("--min-segment-size", type=int, default=30)
-    degradation.set_defaults(func=_run_degradation)
+    handlers = {"bias": _run_bias, "degradation": _run_degradation}
+    _cli_check.add_fairness_commands(commands, handlers)

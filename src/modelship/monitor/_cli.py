@@ -47,20 +47,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import attrs
 
-from modelship._cli_common import (
-    add_signing_key_option,
-    alias_name,
-    open_cli_registry,
-    positive_seconds,
-    silence_stdout,
-)
+from modelship import _cli_monitor
+from modelship._cli_common import open_cli_registry, silence_stdout
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, Conflict, ModelshipError
 from modelship.monitor._loop import check_run, run_policy
@@ -561,106 +555,8 @@ def _rolled_back_since_success(
     return condemning_rollout(RegistryHistory(reg).records(model), version, alias=alias)
 
 
-def _epoch_seconds(text: str) -> float:
-    """``--since``: a finite number of seconds since the epoch."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a time: give seconds since the epoch (e.g. 1767225600)"
-        )
-    return value
-
-
-def _run(func: Any) -> Any:
-    def handler(args: argparse.Namespace) -> int:
-        try:
-            code: int = func(args)
-        except ModelshipError as exc:
-            print(f"modelship monitor: {type(exc).__name__}: {exc}", file=sys.stderr)
-            return EXIT_ERROR
-        return code
-
-    return handler
-
-
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``monitor watch|status|replay`` to a ``modelship`` parser.
-
-    Examples
-    --------
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser(prog="modelship")
-    >>> add_commands(parser.add_subparsers())
-    >>> parser.parse_args(["monitor", "replay", "decisions.jsonl"]).log
-    'decisions.jsonl'
-    """
-    monitor = subparsers.add_parser(
-        "monitor",
-        help="watch a slot with a rollback policy; show or replay a decision log",
-        description="Exit 0 ok, 1 rolled back or a replay differs, 2 error (or a watch in "
-        "which no evaluation judged the slot).",
-    )
-    commands = monitor.add_subparsers(dest="monitor_command", required=True, metavar="ACTION")
-
-    watch = commands.add_parser(
-        "watch",
-        help="evaluate a policy against Prometheus on a schedule",
-        description="Evaluate a rollback policy against Prometheus every --interval s; "
-        "one JSON line per evaluation. With --registry/--model, a rollback moves the alias "
-        "back (a running `modelship deploy apply` follows).",
-    )
-    watch.add_argument("url", help="Prometheus base URL (http://127.0.0.1:9090)")
-    watch.add_argument(
-        "-c", "--condition", action="append", default=[], help="a trigger condition (repeatable)"
-    )
-    watch.add_argument("--policy", default=None, help="YAML file with a monitoring: section")
-    watch.add_argument("--slot", default=None, help="the slot to watch (its slot label)")
-    watch.add_argument("--baseline", default=None, help="slot relative conditions compare with")
-    watch.add_argument(
-        "--label", action="append", default=[], help="extra series matcher NAME=VALUE"
-    )
-    watch.add_argument(
-        "--interval", type=positive_seconds, default=60.0, help="seconds between evaluations"
-    )
-    watch.add_argument("--duration", type=positive_seconds, default=600.0, help="seconds to watch")
-    watch.add_argument(
-        "--window",
-        type=positive_seconds,
-        default=None,
-        help="seconds of data per evaluation, and at least the time since the one before "
-        "(default --interval)",
-    )
-    watch.add_argument(
-        "--timeout", type=positive_seconds, default=5.0, help="Prometheus timeout, seconds"
-    )
-    watch.add_argument(
-        "--since",
-        type=_epoch_seconds,
-        default=None,
-        help="look at no sample before this time, seconds since the epoch (default: the "
-        "start of the --registry/--model rollout; with --slot, whole windows)",
-    )
-    watch.add_argument("--log", default=None, help="new file for the decision log (JSON Lines)")
-    watch.add_argument("--registry", default=None, help="registry of the rollout to roll back")
-    add_signing_key_option(watch)
-    watch.add_argument("--model", default=None, help="model whose alias a rollback moves back")
-    watch.add_argument(
-        "--alias",
-        type=alias_name,
-        default=None,  # told from one given: refused without --registry and --model
-        help="alias to move back, with --registry and --model (default production)",
-    )
-    watch.set_defaults(func=_run(_cmd_watch))
-
-    status = commands.add_parser("status", help="the latest decision of a decision log")
-    status.add_argument("log", help="decision log (JSON Lines)")
-    status.set_defaults(func=_run(_cmd_status))
-
-    again = commands.add_parser(
-        "replay", help="re-run a decision log offline; exit 1 if a decision differs"
-    )
-    again.add_argument("log", help="decision log (JSON Lines)")
-    again.set_defaults(func=_run(_cmd_replay))
+    """Add ``monitor watch|status|replay`` (:func:`modelship._cli_monitor.add_commands`)
+    with the handlers of this module: what a program building its own parser calls."""
+    handlers = {"watch": _cmd_watch, "status": _cmd_status, "replay": _cmd_replay}
+    _cli_monitor.add_commands(subparsers, handlers)

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import attrs
 
+from modelship import _cli_parity
 from modelship._cli_common import (
     STDOUT,
-    add_storage_options,
     open_cli_registry,
     say,
     storage_options,
@@ -34,7 +34,6 @@ from modelship._cli_common import (
 from modelship._shown import hide_credentials, printable
 from modelship.checks import CheckResult, Severity, Status, SuiteResult
 from modelship.checks._cli_common import (
-    add_report_options,
     given,
     on_stdout,
     print_text,
@@ -368,78 +367,21 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add ``parity capture``, ``parity check`` and ``parity requirements`` to a parser.
-
-    Each command sets ``func``, a handler taking the parsed arguments and returning the
-    exit code.
+    """Add ``parity capture|check|requirements`` (:func:`modelship._cli_parity.add_commands`)
+    with the handlers of this module: what :func:`main` and a program building its own
+    parser call.
 
     Examples
     --------
     >>> import argparse
-    >>> from modelship.parity._cli import add_commands
     >>> parser = argparse.ArgumentParser(prog="modelship")
     >>> add_commands(parser.add_subparsers())
     >>> args = parser.parse_args(["parity", "check", "--snapshot", "train.json"])
-    >>> args.snapshot, args.target, args.strict
-    ('train.json', [], False)
+    >>> args.func is _cmd_check, args.snapshot, args.strict
+    (True, 'train.json', False)
     """
-    parity = subparsers.add_parser(
-        "parity",
-        help="compare the training environment with this one",
-        description="Environment parity between training and production. Exit 0 pass, "
-        "1 blocking difference (--strict: any difference), 2 error.",
-    )
-    commands = parity.add_subparsers(dest="parity_command", required=True, metavar="COMMAND")
-
-    capture = commands.add_parser("capture", help="write this environment's snapshot as JSON")
-    capture.add_argument("-o", "--output", required=True, metavar="FILE", help="JSON to write")
-    capture.add_argument(
-        "--allow-env",
-        nargs="+",
-        action="extend",
-        metavar="VAR",
-        help="also record these environment variables (patterns like OMP_* allowed); "
-        "credential-like names are never recorded",
-    )
-    capture.set_defaults(func=_cmd_capture)
-
-    check = commands.add_parser(
-        "check",
-        help="compare a training snapshot with this environment (or --against a snapshot)",
-    )
-    check.add_argument(
-        "target",
-        nargs="*",
-        metavar="REGISTRY MODEL [REF]",
-        help="read the snapshot stored with a registered version (REF defaults to latest)",
-    )
-    check.add_argument("--snapshot", metavar="FILE", help="the training snapshot JSON")
-    check.add_argument(
-        "--against", metavar="FILE", help="compare with this snapshot, not the running one"
-    )
-    check.add_argument(
-        "--requirements",
-        metavar="FILE",
-        help="the model's requirements (JSON, or name==version lines as pip freeze or "
-        "pip-compile write them; markers are evaluated for the production environment)",
-    )
-    check.add_argument("--memory", metavar="QTY", help="memory the deployment requests (2Gi)")
-    check.add_argument("--cpus", metavar="QTY", help="CPUs the deployment requests (2, 500m)")
-    check.add_argument("--model-size", metavar="QTY", help="the artifact's size (bytes, 300Mi)")
-    add_storage_options(check, short=False)
-    add_report_options(check, results="the suite result")
-    check.add_argument(
-        "--report", metavar="PATH", help="write the parity report as JSON here ('-': stdout)"
-    )
-    check.add_argument("--strict", action="store_true", help="advisory differences fail too")
-    check.set_defaults(func=_cmd_check)
-
-    requirements = commands.add_parser(
-        "requirements", help="write the pinned requirements a pickle or joblib artifact needs"
-    )
-    requirements.add_argument("artifact", help="the serialized model file (never unpickled)")
-    requirements.add_argument("-o", "--output", metavar="FILE", help="default: standard output")
-    requirements.set_defaults(func=_cmd_requirements)
+    handlers = {"capture": _cmd_capture, "check": _cmd_check, "requirements": _cmd_requirements}
+    _cli_parity.add_commands(subparsers, handlers)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
