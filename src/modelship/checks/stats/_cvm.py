@@ -170,7 +170,7 @@ def _permutation_sf(t: float, below: IntArray, counts: IntArray, nx: int, ny: in
     hits = 0
     for rows in (_FIRST, _PERMUTATIONS):  # bounded: two rounds
         splits = np.cumsum(_split_counts(positions[:rows], ends), axis=1, dtype=np.float64)
-        totals = ((big_n * splits - small * ends) ** 2) @ c
+        totals = np.einsum("ij,j->i", (big_n * splits - small * ends) ** 2, c)  # no BLAS
         # Sums of exact integers in float64: equal statistics may differ in the last bits.
         hits = int(np.count_nonzero(totals >= observed * (1.0 - 1e-12)))
         if rows == _FIRST and hits >= _FIRST // 5:
