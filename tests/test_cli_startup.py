@@ -12,10 +12,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import modelship as ms
+from modelship._params import Options
 
 # What a command computing no statistic must not import: SciPy's statistics and the
 # checks' modules that import them.
@@ -119,3 +121,32 @@ def test_the_parser_choices_are_the_checks_own() -> None:
     assert tuple(choices["method"]) == NUMERIC_METHODS
     assert tuple(choices["categorical_method"]) == CATEGORICAL_METHODS
     assert tuple(choices["correction"]) == P_VALUE_METHODS
+
+
+def _subcommand(name: str) -> Any:
+    from modelship.cli import build_parser
+
+    check = build_parser()._subparsers._group_actions[0].choices["check"]  # type: ignore[union-attr]
+    return check._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
+
+
+def _options(constraint: Any) -> tuple[object, ...]:
+    # A constraint of one Options, or a tuple of them and None (an optional parameter).
+    parts = constraint if isinstance(constraint, tuple) else (constraint,)
+    return next(part.values for part in parts if isinstance(part, Options))
+
+
+def test_the_bias_and_degradation_choices_are_their_checks_own() -> None:
+    # Second look (stop 50): these lists were written out in the parser (as before the
+    # light parser) with no test tying them to the checks' own constraints.
+    from modelship.checks import Bias, Degradation
+
+    bias = {action.dest: action.choices for action in _subcommand("bias")._actions}
+    assert tuple(bias["task"]) == _options(Bias._parameter_constraints["task"])
+    assert tuple(bias["gate"]) == _options(Bias._parameter_constraints["gate"])
+    assert tuple(bias["small_groups"]) == _options(Bias._parameter_constraints["small_groups"])
+    degradation = {action.dest: action.choices for action in _subcommand("degradation")._actions}
+    assert tuple(degradation["task"]) == _options(Degradation._parameter_constraints["task"])
+    assert tuple(degradation["inconclusive"]) == _options(
+        Degradation._parameter_constraints["inconclusive"]
+    )
