@@ -662,9 +662,9 @@ def lazy_handler(target: str) -> _Handler:
 
     Examples
     --------
-    >>> run = lazy_handler("modelship.checks._cli:_run_drift")
+    >>> run = lazy_handler("modelship.checks._cli:run_drift")
     >>> run.__module__, run.__name__
-    ('modelship.checks._cli', '_run_drift')
+    ('modelship.checks._cli', 'run_drift')
     """
     module, _, name = target.partition(":")
 

@@ -16,7 +16,7 @@ Examples
 >>> check_commands(parser.add_subparsers(dest="command"))
 >>> args = parser.parse_args(["check", "schema", "--current", "c.csv", "--schema-file", "s"])
 >>> args.func.__module__, args.func.__name__
-('modelship.checks._cli', '_run_schema')
+('modelship.checks._cli', 'run_schema')
 """
 
 from __future__ import annotations
@@ -36,11 +36,11 @@ def check_commands(subparsers: _SubParsers[argparse.ArgumentParser]) -> None:
     :mod:`modelship.checks._cli`, bias and degradation by
     :mod:`modelship.checks._cli_fairness`."""
     handlers = {
-        "drift": lazy_handler("modelship.checks._cli:_run_drift"),
-        "schema": lazy_handler("modelship.checks._cli:_run_schema"),
-        "profile": lazy_handler("modelship.checks._cli:_run_profile"),
-        "bias": lazy_handler("modelship.checks._cli_fairness:_run_bias"),
-        "degradation": lazy_handler("modelship.checks._cli_fairness:_run_degradation"),
+        "drift": lazy_handler("modelship.checks._cli:run_drift"),
+        "schema": lazy_handler("modelship.checks._cli:run_schema"),
+        "profile": lazy_handler("modelship.checks._cli:run_profile"),
+        "bias": lazy_handler("modelship.checks._cli_fairness:run_bias"),
+        "degradation": lazy_handler("modelship.checks._cli_fairness:run_degradation"),
     }
     _cli_check.add_commands(subparsers, handlers)
 
@@ -48,9 +48,9 @@ def check_commands(subparsers: _SubParsers[argparse.ArgumentParser]) -> None:
 def parity_commands(subparsers: _SubParsers[argparse.ArgumentParser]) -> None:
     """Add ``modelship parity ...``, run by :mod:`modelship.parity._cli`."""
     handlers = {
-        "capture": lazy_handler("modelship.parity._cli:_cmd_capture"),
-        "check": lazy_handler("modelship.parity._cli:_cmd_check"),
-        "requirements": lazy_handler("modelship.parity._cli:_cmd_requirements"),
+        "capture": lazy_handler("modelship.parity._cli:cmd_capture"),
+        "check": lazy_handler("modelship.parity._cli:cmd_check"),
+        "requirements": lazy_handler("modelship.parity._cli:cmd_requirements"),
     }
     _cli_parity.add_commands(subparsers, handlers)
 
@@ -58,8 +58,8 @@ def parity_commands(subparsers: _SubParsers[argparse.ArgumentParser]) -> None:
 def monitor_commands(subparsers: _SubParsers[argparse.ArgumentParser]) -> None:
     """Add ``modelship monitor ...``, run by :mod:`modelship.monitor._cli`."""
     handlers = {
-        "watch": lazy_handler("modelship.monitor._cli:_cmd_watch"),
-        "status": lazy_handler("modelship.monitor._cli:_cmd_status"),
-        "replay": lazy_handler("modelship.monitor._cli:_cmd_replay"),
+        "watch": lazy_handler("modelship.monitor._cli:cmd_watch"),
+        "status": lazy_handler("modelship.monitor._cli:cmd_status"),
+        "replay": lazy_handler("modelship.monitor._cli:cmd_replay"),
     }
     _cli_monitor.add_commands(subparsers, handlers)

@@ -179,7 +179,7 @@ def test_a_dependency_only_some_platforms_need_is_not_demanded_of_every_one(
 
 
 def test_extra_names_are_compared_as_pep_685_normalises_them(site: Path) -> None:
-    _dist(site, "acme-root", "1.0", "acme-lib[Socks_Proxy]")
+    _dist(site, "acme-root", "1.0", "acme-lib[other, Socks_Proxy]")  # spaces after ","
     _dist(site, "acme-lib", "1.0", 'acme-socks; extra == "socks_proxy"')
     _dist(site, "acme-socks", "0.1")
     assert dependency_closure(["acme-root"], installed_packages()) == {

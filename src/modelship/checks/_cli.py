@@ -34,7 +34,7 @@ from modelship.checks._cli_common import (
     run_and_report,
     write_report,
 )
-from modelship.checks._cli_fairness import _run_bias, _run_degradation
+from modelship.checks._cli_fairness import run_bias, run_degradation
 from modelship.checks._drift import DataDrift
 from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult
@@ -42,7 +42,14 @@ from modelship.checks._schema import Schema
 from modelship.checks._tabular import ColumnKind, make_column, plain_number
 from modelship.errors import CheckInputError, ConfigError, ModelshipError
 
-__all__ = ["add_commands", "read_bytes", "read_table"]
+__all__ = [
+    "add_commands",
+    "read_bytes",
+    "read_table",
+    "run_drift",
+    "run_profile",
+    "run_schema",
+]
 
 
 def _kinds(args: argparse.Namespace) -> dict[str, str]:
@@ -330,11 +337,11 @@ def _inferred(reference: Any, args: argparse.Namespace) -> Schema:
     )
 
 
-def _run_drift(args: argparse.Namespace) -> int:
+def run_drift(args: argparse.Namespace) -> int:
     return run_and_report(_drift_checks(args), args)
 
 
-def _run_schema(args: argparse.Namespace) -> int:
+def run_schema(args: argparse.Namespace) -> int:
     if not (args.reference or args.profile or args.schema_file):
         say("modelship check schema: give --reference, --profile or --schema-file")
         return 2
@@ -342,7 +349,7 @@ def _run_schema(args: argparse.Namespace) -> int:
     return run_and_report([check], args)
 
 
-def _run_profile(args: argparse.Namespace) -> int:
+def run_profile(args: argparse.Namespace) -> int:
     # Before the reference is read: an --output over it would replace the data profiled.
     refused = refusal("check profile", given(args, ["reference"]), given(args, ["output"]))
     if refused is not None:
@@ -383,14 +390,14 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     >>> parser = argparse.ArgumentParser(prog="modelship")
     >>> add_commands(parser.add_subparsers())
     >>> args = parser.parse_args(["check", "drift", "--reference", "r.csv", "--current", "c.csv"])
-    >>> args.func is _run_drift, args.alpha
+    >>> args.func is run_drift, args.alpha
     (True, 0.05)
     """
     handlers = {
-        "drift": _run_drift,
-        "schema": _run_schema,
-        "profile": _run_profile,
-        "bias": _run_bias,
-        "degradation": _run_degradation,
+        "drift": run_drift,
+        "schema": run_schema,
+        "profile": run_profile,
+        "bias": run_bias,
+        "degradation": run_degradation,
     }
     _cli_check.add_commands(subparsers, handlers)

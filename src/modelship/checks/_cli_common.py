@@ -32,8 +32,6 @@ from numpy.typing import NDArray
 
 from modelship._cli_common import (
     STDOUT,
-    add_output_options,
-    add_report_options,
     say,
 )
 from modelship._endpoints import with_s3_endpoint, without_localhost
@@ -47,8 +45,6 @@ from modelship.report import write_text
 __all__ = [
     "MISSING_MARKERS",
     "CsvTable",
-    "add_output_options",
-    "add_report_options",
     "given",
     "not_a_document",
     "print_text",

@@ -30,7 +30,7 @@ from modelship.checks._result import CheckResult
 from modelship.checks.stats._fairness import binary_labels, group_label
 from modelship.errors import CheckInputError, ConfigError
 
-__all__ = ["add_fairness_commands"]
+__all__ = ["add_fairness_commands", "run_bias", "run_degradation"]
 
 
 def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
@@ -236,11 +236,11 @@ def _degradation(args: argparse.Namespace) -> CheckResult:
     ).run()
 
 
-def _run_bias(args: argparse.Namespace) -> int:
+def run_bias(args: argparse.Namespace) -> int:
     return run_and_report([_FileCheck("bias", lambda: _bias(args))], args)
 
 
-def _run_degradation(args: argparse.Namespace) -> int:
+def run_degradation(args: argparse.Namespace) -> int:
     return run_and_report([_FileCheck("degradation", lambda: _degradation(args))], args)
 
 
@@ -257,8 +257,8 @@ def add_fairness_commands(
     >>> add_fairness_commands(parser.add_subparsers())
     >>> args = parser.parse_args(["bias", "--data", "d.csv", "--label", "y",
     ...                           "--prediction", "p", "--sensitive", "sex"])
-    >>> args.func is _run_bias, args.min_group_size
+    >>> args.func is run_bias, args.min_group_size
     (True, 30)
     """
-    handlers = {"bias": _run_bias, "degradation": _run_degradation}
+    handlers = {"bias": run_bias, "degradation": run_degradation}
     _cli_check.add_fairness_commands(commands, handlers)

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
     from modelship.deploy._record import RolloutRecord
     from modelship.registry._registry import Registry
 
-__all__ = ["add_commands"]
+__all__ = ["add_commands", "cmd_replay", "cmd_status", "cmd_watch"]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -118,7 +118,7 @@ def _read_log(path: str) -> DecisionLog:
         raise ConfigError(f"{path} is not a decision log: {exc!r}") from exc
 
 
-def _cmd_status(args: argparse.Namespace) -> int:
+def cmd_status(args: argparse.Namespace) -> int:
     log = _read_log(args.log)
     if not log.entries:
         _line({"log": args.log, "evaluations": 0, "latest": None})
@@ -134,7 +134,7 @@ def _cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_replay(args: argparse.Namespace) -> int:
+def cmd_replay(args: argparse.Namespace) -> int:
     log = _read_log(args.log)
     result = replay(log)
     rows = list(enumerate(zip(log.entries, result.decisions, result.steps, strict=True)))
@@ -321,7 +321,7 @@ def _with_alias(args: argparse.Namespace) -> argparse.Namespace:
     return argparse.Namespace(**{**vars(args), "alias": args.alias or "production"})
 
 
-def _cmd_watch(args: argparse.Namespace) -> int:
+def cmd_watch(args: argparse.Namespace) -> int:
     policy = _policy(args)
     args = _with_alias(args)
     watched = _watched(args)
@@ -558,5 +558,5 @@ def _rolled_back_since_success(
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add ``monitor watch|status|replay`` (:func:`modelship._cli_monitor.add_commands`)
     with the handlers of this module: what a program building its own parser calls."""
-    handlers = {"watch": _cmd_watch, "status": _cmd_status, "replay": _cmd_replay}
+    handlers = {"watch": cmd_watch, "status": cmd_status, "replay": cmd_replay}
     _cli_monitor.add_commands(subparsers, handlers)

@@ -53,7 +53,13 @@ from modelship.parity._scan import scan_artifact
 from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot
 from modelship.report import Report, render_text
 
-__all__ = ["add_commands", "main"]
+__all__ = [
+    "add_commands",
+    "cmd_capture",
+    "cmd_check",
+    "cmd_requirements",
+    "main",
+]
 
 # A requirements file's byte order mark names its encoding, as pip reads it (its
 # auto_decode): PowerShell's `pip freeze > requirements.txt` writes UTF-16 with one. UTF-32's
@@ -75,7 +81,7 @@ def _refuse_paths(inputs: dict[str, str | None], outputs: dict[str, str | None])
         raise ConfigError(next(iter(refused.values())))
 
 
-def _cmd_capture(args: argparse.Namespace) -> int:
+def cmd_capture(args: argparse.Namespace) -> int:
 
     _refuse_paths({}, {"--output": args.output})
     # --allow-env's entries first: an error names a refused entry by its position, which
@@ -96,7 +102,7 @@ def _cmd_capture(args: argparse.Namespace) -> int:
     return 0
 
 
-def _cmd_requirements(args: argparse.Namespace) -> int:
+def cmd_requirements(args: argparse.Namespace) -> int:
 
     # Before the artifact is read: -o over it would replace the model with its requirements.
     _refuse_paths({"the artifact": args.artifact}, {"--output": args.output})
@@ -305,7 +311,7 @@ def _write_suite(
     return failures
 
 
-def _cmd_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     """Compare, write the reports asked for (each the verdict of this run, ``--strict``
     or not), print the summary, return the exit code.
 
@@ -377,10 +383,10 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     >>> parser = argparse.ArgumentParser(prog="modelship")
     >>> add_commands(parser.add_subparsers())
     >>> args = parser.parse_args(["parity", "check", "--snapshot", "train.json"])
-    >>> args.func is _cmd_check, args.snapshot, args.strict
+    >>> args.func is cmd_check, args.snapshot, args.strict
     (True, 'train.json', False)
     """
-    handlers = {"capture": _cmd_capture, "check": _cmd_check, "requirements": _cmd_requirements}
+    handlers = {"capture": cmd_capture, "check": cmd_check, "requirements": cmd_requirements}
     _cli_parity.add_commands(subparsers, handlers)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable, Mapping
 
 from modelship.errors import ConfigError
 from modelship.parity._installed import normalize_name, until_path_changes
-from modelship.parity._pins import _Marker
+from modelship.parity._pins import evaluate_marker
 
 __all__ = ["dependency_closure"]
 
@@ -73,7 +73,7 @@ def _applies(marker: str | None, extra: str) -> bool:
     if marker is None or not marker.strip():
         return True
     try:
-        return _Marker(marker, {"extra": extra}).evaluate()
+        return evaluate_marker(marker, {"extra": extra})
     except ConfigError:  # names another variable, or cannot be read
         return False
 
@@ -122,5 +122,5 @@ def dependency_closure(names: Iterable[str], installed: Mapping[str, str]) -> di
             pinned[dependency] = version
             todo.append((dependency, ""))
             extras = (match["extras"] or "").split(",")
-            todo.extend((dependency, normalize_name(e)) for e in extras if e.strip())
+            todo.extend((dependency, normalize_name(e.strip())) for e in extras if e.strip())
     return pinned

@@ -34,7 +34,7 @@ from modelship.parity._installed import normalize_name, shown
 from modelship.parity._pep440 import Version, parse_version, same_version, specifier_contains
 from modelship.parity._snapshot import EnvironmentSnapshot
 
-__all__ = ["marker_environment", "read_pins"]
+__all__ = ["evaluate_marker", "marker_environment", "read_pins"]
 
 _ENV_VARIABLE = re.compile(r"\$\{[A-Z0-9_]+\}")  # what pip replaces (its ENV_VAR_RE)
 # A PEP 508 extra name: letters and digits, with ".", "-" or "_" only between them.
@@ -269,7 +269,7 @@ def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
         )
     _check_version(line, match["op"], match["version"])
     # A ';' with nothing after it is no marker, as pip reads it (parse_req_from_line).
-    if marker.strip() and not _Marker(marker, environment).evaluate():
+    if marker.strip() and not evaluate_marker(marker, environment):
         return None  # the pin is for another environment
     return match["name"], match["version"]
 
@@ -301,6 +301,28 @@ def _check_version(line: str, op: str, version: str) -> None:
 MAX_MARKER_NESTING = 100
 """Deepest nesting of parentheses a marker may have; no real one has more than a few, and
 the evaluator recurses once per level."""
+
+
+def evaluate_marker(text: str, environment: Mapping[str, str]) -> bool:
+    """Whether the PEP 508 marker ``text`` holds in ``environment`` (marker variable to
+    value; a variable it lacks makes a marker naming it unreadable).
+
+    Raises
+    ------
+    ConfigError
+        When the marker cannot be read or evaluated (a variable ``environment`` lacks,
+        an ordering of values that are not versions, nesting past
+        :data:`MAX_MARKER_NESTING`).
+
+    Examples
+    --------
+    >>> from modelship.parity._pins import evaluate_marker
+    >>> evaluate_marker('extra == "Socks_Proxy"', {"extra": "socks-proxy"})
+    True
+    >>> evaluate_marker('python_version < "3.11"', {"python_version": "3.12"})
+    False
+    """
+    return _Marker(text, environment).evaluate()
 
 
 class _Marker:

@@ -299,10 +299,6 @@ def _refuse_restored_since(
         )
 
 
-def _signed(store: Store) -> bool:
-    return store.exists(SIGNING_POLICY)
-
-
 def _refuse_missing(src: Registry, names: Sequence[str]) -> None:
     """Raise :class:`~modelship.errors.ModelNotFound` for a model given by name that the
     source has no version of, before anything is written (as :func:`_copy_model` would,
@@ -327,36 +323,37 @@ def _source_policy(src: Registry) -> bytes | None:
     return policy
 
 
-def _keyless_copy_of_signed(dst: Registry, policy: bytes | None) -> bool:
+def _destination_policy(dst: Registry) -> bytes | None:
+    """The signing policy ``dst`` records (None: none yet), read once for every check of
+    the copy, so that they all judge one state of it."""
+    try:
+        return dst.store.read(SIGNING_POLICY)
+    except FileNotFoundError:
+        return None
+
+
+def _keyless_copy_of_signed(dst: Registry, policy: bytes | None, theirs: bytes | None) -> bool:
     """Whether ``dst`` holds no key and receives a signed source (its ``policy``) whose
-    policy it has, or has none yet (it then gets the source's): what is copied is signed
-    bytes only."""
+    policy it has (``theirs``), or has none yet (it then gets the source's): what is
+    copied is signed bytes only."""
     if signing_key_of(dst) is not None or policy is None:
         return False
-    try:
-        theirs = dst.store.read(SIGNING_POLICY)
-    except FileNotFoundError:
-        return True
-    return theirs == policy
+    return theirs is None or theirs == policy
 
 
-def _refuse_other_key(src: Registry, dst: Registry, policy: bytes | None) -> None:
+def _refuse_other_key(
+    src: Registry, dst: Registry, policy: bytes | None, theirs: bytes | None
+) -> None:
     """Refuse, before anything is written (before ``dst`` records its own policy), a copy
-    of a signed registry (``policy``: its signing policy) into one that signs with another
-    key: its readers could not read the copied versions (and the source's policy would not
-    be recorded there). A damaged policy is no key's: the error names its registry
-    instead."""
-    if policy is None:
+    of a signed registry (``policy``: its signing policy, checked undamaged) into one that
+    signs with another key (``theirs``: its policy): its readers could not read the copied
+    versions (and the source's policy would not be recorded there). A damaged destination
+    policy is no key's: the error names that registry instead."""
+    if policy is None or not _other_key(src, dst, policy, theirs):
         return
-    theirs: bytes | None = None
-    with contextlib.suppress(FileNotFoundError):
-        theirs = dst.store.read(SIGNING_POLICY)
-    if not _other_key(src, dst, policy, theirs):
-        return
-    for registry, read in ((src, policy), (dst, theirs)):
-        damage = None if read is None else Signer.policy_damage(read)
-        if damage is not None:
-            raise damaged_policy(registry.url, damage, "nothing was copied")
+    damage = None if theirs is None else Signer.policy_damage(theirs)
+    if damage is not None:
+        raise damaged_policy(dst.url, damage, "nothing was copied")
     raise ConfigError(
         f"{hide_credentials(src.url)} and {hide_credentials(dst.url)} sign with different "
         f"keys: the destination's key does not accept the source's signatures "
@@ -378,16 +375,16 @@ def _other_key(src: Registry, dst: Registry, policy: bytes, theirs: bytes | None
     )
 
 
-def _refuse_other_signing(src: Registry, dst: Registry, signed: bool) -> None:
+def _refuse_other_signing(src: Registry, dst: Registry, signed: bool, dst_signed: bool) -> None:
     """Refuse, before anything is written, a copy whose documents the destination could
     not read back: signed ones into a registry of unsigned models (its policy would make
     them unreadable without a key, and them unreadable with one), or unsigned ones into a
     signing registry (they have no signatures to check). A destination opened with a key
     signs: its first write records its policy, so whether it has a key or not, a signed
     source is refused while the destination records no policy and holds models.
-    ``signed``: whether the source records a signing policy."""
+    ``signed``, ``dst_signed``: whether the source, the destination records a signing
+    policy."""
     s, d = hide_credentials(src.url), hide_credentials(dst.url)
-    dst_signed = _signed(dst.store)
     if signed and not dst_signed and dst.store.list(MODELS):
         raise ConfigError(
             f"{s} signs its versions ({SIGNING_POLICY}) and {d} holds unsigned models; "
@@ -910,12 +907,13 @@ def copy_registry(
     # Refusals first: check_writable writes (its probe, and the policy of a destination
     # opened with a key), and a refused copy writes nothing.
     policy = _source_policy(src)  # read once: the bytes checked are the bytes copied
-    _refuse_other_key(src, dst, policy)
-    _refuse_other_signing(src, dst, policy is not None)
+    theirs = _destination_policy(dst)  # read once: every check judges one state
+    _refuse_other_key(src, dst, policy, theirs)
+    _refuse_other_signing(src, dst, policy is not None, theirs is not None)
     _refuse_other_spellings(dst, names)
     # A keyless copy of a signed registry writes only the source's signed bytes, its
     # policy included: into a registry that has no policy or the same one, it needs no key.
-    dst.check_writable(_signed_bytes_only=_keyless_copy_of_signed(dst, policy))
+    dst.check_writable(_signed_bytes_only=_keyless_copy_of_signed(dst, policy, theirs))
     if policy is not None:
         # A copy of a signed registry stays one: keyless readers refuse it there too.
         with contextlib.suppress(FileExistsError):

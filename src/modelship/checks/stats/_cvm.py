@@ -168,13 +168,13 @@ def _permutation_sf(t: float, below: IntArray, counts: IntArray, nx: int, ny: in
     observed = float(np.sum(c * (big_n * taken - small * ends) ** 2))
     positions = _positions(big_n, small)
     hits = 0
-    for rows in (_FIRST, _PERMUTATIONS):  # bounded: two rounds
-        splits = np.cumsum(_split_counts(positions[:rows], ends), axis=1, dtype=np.float64)
+    for start, stop in ((0, _FIRST), (_FIRST, _PERMUTATIONS)):  # bounded: two rounds
+        splits = np.cumsum(_split_counts(positions[start:stop], ends), axis=1, dtype=np.float64)
         totals = np.einsum("ij,j->i", (big_n * splits - small * ends) ** 2, c)  # no BLAS
         # Sums of exact integers in float64: equal statistics may differ in the last bits.
-        hits = int(np.count_nonzero(totals >= observed * (1.0 - 1e-12)))
-        if rows == _FIRST and hits >= _FIRST // 5:
-            return (1 + hits) / (1 + rows)
+        hits += int(np.count_nonzero(totals >= observed * (1.0 - 1e-12)))
+        if stop == _FIRST and hits >= _FIRST // 5:
+            return (1 + hits) / (1 + _FIRST)
     bound = (1 + hits) / (1 + _PERMUTATIONS)
     if hits < _FEW_HITS:
         return min(_weighted_chi2_sf(t, _tied_weights(counts, nx, ny)), bound)
@@ -222,8 +222,10 @@ def _tied_weights(counts: IntArray, nx: int, ny: int) -> FloatArray:
 
 def _weighted_chi2_sf(t: float, weights: FloatArray) -> float:
     """``P(sum w_i chi2_1 >= t)`` by Liu, Tang and Zhang's (2009) approximation: a
-    noncentral chi-square with the same mean, variance and skewness, and the kurtosis
-    matched as closely as that allows (exact for a single weight)."""
+    chi-square with the same mean and variance and the kurtosis matched (exact for a
+    single weight). Their noncentral branch (the skewness matched instead) needs
+    ``(sum w^3)^2 > sum w^2 sum w^4``, which positive weights meet only by rounding
+    (equal weights, by a few ulps: it then answers as the central one, within them)."""
     if weights.size == 0:  # a statistic that is always 0
         return 1.0
     c1, c2, c3, c4 = (float(np.sum(weights**power)) for power in (1, 2, 3, 4))
@@ -258,9 +260,16 @@ def _tied_moments(counts: IntArray, nx: int, ny: int) -> tuple[float, float]:
     """
     big_n, k = nx + ny, nx * ny
     mean, gaussian = _gaussian_moments(counts.astype(np.float64), big_n)
-    untied = _gaussian_moments(np.ones(big_n), big_n)[1]
+    untied = _untied_gaussian_variance(big_n)
     anderson = (big_n + 1) * (4 * k * big_n - 3 * (nx**2 + ny**2) - 2 * k) / (45 * big_n**2 * 4 * k)
     return mean, gaussian * anderson / untied
+
+
+@functools.lru_cache(maxsize=64)
+def _untied_gaussian_variance(big_n: int) -> float:
+    """:func:`_gaussian_moments`' variance without ties: a function of ``N`` alone, kept
+    for the next column of the same size."""
+    return _gaussian_moments(np.ones(big_n), big_n)[1]
 
 
 def _gaussian_moments(c: FloatArray, big_n: int) -> tuple[float, float]:

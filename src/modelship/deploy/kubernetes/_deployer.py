@@ -1083,7 +1083,7 @@ class KubernetesDeployer:
         return progress
 
     def _look(
-        self, name: str, until: float, *, endpoints: bool, seen: _Seen | None = None
+        self, name: str, until: float, *, endpoints: bool, seen: _Seen
     ) -> tuple[Progress, tuple[str, dict[str, str], str, float] | None]:
         """How Deployment ``name`` (and, with ``endpoints``, its Service) is doing, read by
         ``until``; and what to watch for its next change (a path, a query, a list's
@@ -1102,26 +1102,28 @@ class KubernetesDeployer:
         listed = self._client.request("GET", path, query=query, deadline=until)
         items = listed.get("items") or []
         most = _WATCH_MOST
-        if items and self._pods_readable and _rolling(rollout_progress(items[0])):
-            seen = _Seen() if seen is None else seen
-            if self._diagnosed(items[0], until, seen):
-                # The pods took time to read: the verdict is the Deployment as it is now,
-                # not as it was before them (a wait must not end on a stale "not done").
-                listed = self._client.request("GET", path, query=query, deadline=until)
-                items = listed.get("items") or []
+        if (
+            items
+            and self._pods_readable
+            and _rolling(rollout_progress(items[0]))
+            and self._diagnosed(items[0], until, seen)
+        ):
+            # The pods took time to read: the verdict is the Deployment as it is now,
+            # not as it was before them (a wait must not end on a stale "not done").
+            listed = self._client.request("GET", path, query=query, deadline=until)
+            items = listed.get("items") or []
         if not items:
             return Progress(False, True, f"Deployment {name} was deleted"), None
         progress = rollout_progress(items[0])
-        if _rolling(progress) and self._pods_readable and seen is not None:
+        if _rolling(progress) and self._pods_readable:
             progress = _pods_said(name, progress, seen.waits, seen.pulls)
             most = _POD_RECHECK
-        if seen is not None:
-            # Rolled out is not ready while the Service's endpoints are still to be read:
-            # a wait cut off by that read must not report the slot ready.
-            noted = progress
-            if endpoints and progress.done:
-                noted = Progress(False, False, f"{progress.message}; its endpoints not read yet")
-            seen.progress, seen.failure = noted, None
+        # Rolled out is not ready while the Service's endpoints are still to be read:
+        # a wait cut off by that read must not report the slot ready.
+        noted = progress
+        if endpoints and progress.done:
+            noted = Progress(False, False, f"{progress.message}; its endpoints not read yet")
+        seen.progress, seen.failure = noted, None
         if progress.failed:
             _log.warning("%s", progress.message)
             return progress, None

@@ -176,16 +176,17 @@ _PULL = frozenset({"ErrImagePull", "ImagePullBackOff"})
 _CRASH = "CrashLoopBackOff"
 # Waiting reasons of a container on its way up: not worth naming.
 _QUIET = frozenset({"ContainerCreating", "PodInitializing"})
+_PULL_ADVICE = (
+    "check that the image and its tag exist and that the cluster may pull it "
+    "(imagePullSecrets, registry access), then deploy again"
+)
 # What to do, by reason (a reason not here is named, and waited on).
 _ADVICE = {
     "InvalidImageName": "the image reference does not parse: correct the image in the "
     "spec and deploy again",
     "ErrImageNeverPull": "the image is not on the node and its imagePullPolicy is Never: "
     "load the image on the nodes or change the policy, then deploy again",
-    "ErrImagePull": "check that the image and its tag exist and that the cluster may pull "
-    "it (imagePullSecrets, registry access), then deploy again",
-    "ImagePullBackOff": "check that the image and its tag exist and that the cluster may "
-    "pull it (imagePullSecrets, registry access), then deploy again",
+    **dict.fromkeys(_PULL, _PULL_ADVICE),
     "CrashLoopBackOff": "the container keeps exiting: read its log (kubectl logs {pod} -c "
     "{container} --previous), fix the cause and deploy again",
 }
