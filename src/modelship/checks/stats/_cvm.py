@@ -123,7 +123,7 @@ def _cramervonmises_tied(a: FloatArray, b: FloatArray) -> tuple[float, float]:
         return t, _cvm_exact_tied_sf(below.tolist(), counts.tolist(), nx, ny)
     if counts.size <= _EIGEN_MAX_VALUES:
         if min(nx, ny) <= _CVM_EXACT_MAX_N:
-            return t, _permutation_sf(t, below, counts, nx, ny)
+            return t, _permutation_sf(t, total, counts, nx, ny)
         return t, _weighted_chi2_sf(t, _tied_weights(counts, nx, ny))
     mean, variance = _tied_moments(counts, nx, ny)
     return t, _limit_sf(1 / 6 + (t - mean) / math.sqrt(45 * variance))
@@ -145,7 +145,7 @@ _FIRST = 1_000
 _FEW_HITS = 10
 
 
-def _permutation_sf(t: float, below: IntArray, counts: IntArray, nx: int, ny: int) -> float:
+def _permutation_sf(t: float, total: float, counts: IntArray, nx: int, ny: int) -> float:
     """``P(T' >= T)`` over which pooled values are the reference's, estimated from up to
     :data:`_PERMUTATIONS` random splits drawn with a fixed seed (the same answer every
     time), ``(1 + hits) / (1 + splits)``.
@@ -158,21 +158,23 @@ def _permutation_sf(t: float, below: IntArray, counts: IntArray, nx: int, ny: in
     that fewer than :data:`_FEW_HITS` splits reach is far in the tail, where the estimate
     is floored (1/10,001, which a correction over 500 columns would lift past 0.05): there
     the p-value is the tied limiting law's, but never above the estimate's bound.
+
+    ``total`` is the observed ``sum(counts * (n m (F - G))^2)``, T before its scaling: a
+    split's is ``sum(counts * (N s - small e)^2)`` for the smaller sample's cumulative
+    counts ``s`` and the pool's ``e``, the same integers (exact in float64 below 2**53,
+    rounded alike above it), so the two compare as they are.
     """
     big_n = nx + ny
     small = min(nx, ny)
     ends = np.cumsum(counts).astype(np.float64)
     c = counts.astype(np.float64)
-    # The observed statistic, as the smaller sample's cumulative counts give it.
-    taken = below.astype(np.float64) if nx <= ny else ends - below
-    observed = float(np.sum(c * (big_n * taken - small * ends) ** 2))
     positions = _positions(big_n, small)
     hits = 0
     for start, stop in ((0, _FIRST), (_FIRST, _PERMUTATIONS)):  # bounded: two rounds
         splits = np.cumsum(_split_counts(positions[start:stop], ends), axis=1, dtype=np.float64)
         totals = np.einsum("ij,j->i", (big_n * splits - small * ends) ** 2, c)  # no BLAS
         # Sums of exact integers in float64: equal statistics may differ in the last bits.
-        hits += int(np.count_nonzero(totals >= observed * (1.0 - 1e-12)))
+        hits += int(np.count_nonzero(totals >= total * (1.0 - 1e-12)))
         if stop == _FIRST and hits >= _FIRST // 5:
             return (1 + hits) / (1 + _FIRST)
     bound = (1 + hits) / (1 + _PERMUTATIONS)
