@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from modelship.deploy import DeploymentSpec
-from modelship.errors import InvalidParameter
+from modelship.errors import ConfigError, InvalidParameter
 
 
 def _refused(deployment: dict[str, Any], **variables: str) -> str:
@@ -52,4 +52,55 @@ def test_a_value_written_in_the_file_is_shown_as_written_with_no_reference() -> 
     assert "came from" not in message
     message = _refused({"replicas": "x${N}", "containers": _containers()}, N="3")
     assert message.startswith("deployment.replicas='x3' is not allowed; "), message
+    assert "came from" not in message
+
+
+# Canary weights, durations and the monitoring limits are read by the reader itself (not
+# by a record's fields): a refusal showed the YAML reading, not the text (stop 51).
+
+
+def _config_refused(deployment: dict[str, Any], **variables: str) -> str:
+    with pytest.raises(ConfigError) as caught:
+        DeploymentSpec.from_dict({"deployment": deployment}, variables=variables)
+    return str(caught.value)
+
+
+def _canary(weight: Any, pause: Any) -> dict[str, Any]:
+    return {
+        "strategy": "canary",
+        "containers": _containers(port=8080),
+        "canary": {"steps": [{"weight": weight, "pause": pause}]},
+    }
+
+
+@pytest.mark.parametrize(("text", "was"), [("true", "True"), ("1e3", "1000.0")])
+def test_a_canary_weight_refused_shows_the_text_of_the_variable(text: str, was: str) -> None:
+    message = _config_refused(_canary("${W}", "1m"), W=text)
+    assert f"got {text!r}; the value came from ${{W}}" in message, message
+    assert was not in message
+
+
+def test_a_pause_refused_shows_the_text_of_the_variable() -> None:
+    message = _config_refused(_canary(10, "${D}"), D="true")
+    assert message.startswith("deployment.canary.steps[0].pause: 'true' is not a duration"), message
+    assert message.endswith("; the value came from ${D}"), message
+
+
+def test_a_monitoring_limit_refused_names_the_text_and_its_reference() -> None:
+    deployment = {
+        "containers": _containers(port=8080),
+        "monitoring": {
+            "error_limit": "${L}",
+            "conditions": [{"metric": "error_rate", "op": ">", "threshold": 0.1}],
+        },
+    }
+    message = _config_refused(deployment, L="true")
+    assert "error_limit is the text 'true'; the value came from ${L}" in message, message
+
+
+def test_values_written_in_the_file_keep_their_messages() -> None:
+    message = _config_refused(_canary(True, "1m"))
+    assert message.endswith("got True"), message
+    message = _config_refused(_canary(10, True))
+    assert "pause: True is not a duration" in message
     assert "came from" not in message

@@ -1141,12 +1141,19 @@ class _Reader:
             return self.record(Monitoring, section, path, {"enabled", "metrics"})
         # The policy's own reader takes numbers and true/false only in these keys, so a
         # whole ${...} reference in one is read as YAML reads its text (see scalar()).
-        for key in _POLICY_SCALARS & set(section):
-            section[key] = self.scalar(section[key], f"{path}.{key}")
+        texts = {key: section[key] for key in _POLICY_SCALARS & set(section)}
+        for key, text in texts.items():
+            section[key] = self.scalar(text, f"{path}.{key}")
         try:
             policy = RollbackPolicy.from_dict({"enabled": True, **section})
         except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+            # A key given its YAML reading and refused: say which text it was read from.
+            read = "".join(
+                f"; {key} is the text {brief(text)}{self._came_from(f'{path}.{key}')}"
+                for key, text in sorted(texts.items())
+                if section[key] is not text and str(exc).startswith(f"{key}=")
+            )
+            raise ConfigError(f"{path}: {exc}{read}") from None
         return self.make(
             Monitoring, path, enabled=policy.enabled, metrics=policy.metrics, policy=policy
         )
@@ -1266,7 +1273,8 @@ class _Reader:
             weight = self.scalar(step.get("weight"), f"{where}.weight")
             if not isinstance(weight, int) or isinstance(weight, bool) or not 1 <= weight <= 100:
                 raise ConfigError(
-                    f"{where}.weight: must be an integer from 1 to 100, got {brief(weight)}"
+                    f"{where}.weight: must be an integer from 1 to 100, got "
+                    f"{brief(step.get('weight'))}{self._came_from(f'{where}.weight')}"
                 )
             if previous is not None and weight <= previous:
                 raise ConfigError(
@@ -1347,20 +1355,41 @@ class _Reader:
         replicas='true' is not allowed; replicas must be an int >= 1; the value came from ${N}
         """
         named = InvalidParameter(exc.parameter, given, exc.allowed).named(path)
-        reference = self.whole.get(path)
-        if reference is None or not isinstance(given, str):
+        if not isinstance(given, str) or not self._came_from(path):
             return named
-        shown = (
-            reference if len(reference) <= SHOWN and reference.isprintable() else brief(reference)
-        )
-        named.args = (f"{named}; the value came from {shown}",)
+        named.args = (f"{named}{self._came_from(path)}",)
         return named
 
     def _duration(self, value: Any, path: str) -> float:
+        read = self.scalar(value, path)
         try:
-            return parse_duration(self.scalar(value, path))
+            return parse_duration(read)
         except ConfigError as exc:
-            raise ConfigError(f"{path}: {exc}") from None
+            if read is value:
+                raise ConfigError(f"{path}: {exc}") from None
+            # Its YAML reading was refused: the error shows the text it was read from.
+            try:
+                parse_duration(value)
+            except ConfigError as text_exc:
+                exc = text_exc
+            raise ConfigError(f"{path}: {exc}{self._came_from(path)}") from None
+
+    def _came_from(self, path: str) -> str:
+        """``"; the value came from ${NAME}"`` when the value at ``path`` was a whole
+        ``${...}`` reference (the text a refusal shows is then the variable's), else "".
+
+        Examples
+        --------
+        >>> _Reader({"a.b": "${W}"})._came_from("a.b"), _Reader()._came_from("a.b")
+        ('; the value came from ${W}', '')
+        """
+        reference = self.whole.get(path)
+        if reference is None:
+            return ""
+        shown = (
+            reference if len(reference) <= SHOWN and reference.isprintable() else brief(reference)
+        )
+        return f"; the value came from {shown}"
 
     @staticmethod
     def _mapping(raw: Any, path: str, keys: set[str]) -> dict[str, Any]:
