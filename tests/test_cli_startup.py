@@ -104,14 +104,15 @@ def test_a_check_still_runs_its_handler(tmp_path: Path) -> None:
 
 
 def test_the_parser_choices_are_the_checks_own() -> None:
-    # The parser writes the choices out, not to import the checks: they must stay theirs.
-    from modelship import _cli_check
+    # The parser reads the choices from a leaf that imports none of the checks, and so do
+    # the checks: one copy (fixer C51; before, the parser wrote them out).
+    from modelship import _choices
     from modelship.checks import CATEGORICAL_METHODS, NUMERIC_METHODS
     from modelship.checks.stats._pvalues import P_VALUE_METHODS
 
-    assert _cli_check.NUMERIC_METHODS == NUMERIC_METHODS
-    assert _cli_check.CATEGORICAL_METHODS == CATEGORICAL_METHODS
-    assert _cli_check.P_VALUE_METHODS == P_VALUE_METHODS
+    assert NUMERIC_METHODS is _choices.NUMERIC_METHODS
+    assert CATEGORICAL_METHODS is _choices.CATEGORICAL_METHODS
+    assert P_VALUE_METHODS is _choices.P_VALUE_METHODS
 
     from modelship.cli import build_parser
 

@@ -14,12 +14,12 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Mapping
 
+# The choices of ``check drift --method``, ``--categorical-method`` and ``--correction``:
+# the drift check's own lists, from a leaf that does not import the checks.
+from modelship._choices import CATEGORICAL_METHODS, NUMERIC_METHODS, P_VALUE_METHODS
 from modelship._cli_common import add_output_options, add_storage_options
 
 __all__ = [
-    "CATEGORICAL_METHODS",
-    "NUMERIC_METHODS",
-    "P_VALUE_METHODS",
     "Handlers",
     "add_commands",
     "add_fairness_commands",
@@ -27,16 +27,6 @@ __all__ = [
 
 Handlers = Mapping[str, Callable[[argparse.Namespace], int]]
 """A command's handler by its name: it takes the parsed arguments, returns the exit code."""
-
-#: The choices of ``check drift --method``: ``modelship.checks.NUMERIC_METHODS``, written
-#: out here so that the parser does not import the checks (a test keeps them equal).
-NUMERIC_METHODS: tuple[str, ...] = ("ks", "wasserstein", "psi", "js", "cvm")
-
-#: The choices of ``--categorical-method``: ``modelship.checks.CATEGORICAL_METHODS``.
-CATEGORICAL_METHODS: tuple[str, ...] = ("chi2", "psi", "js")
-
-#: The choices of ``--correction``: ``modelship.checks.stats._pvalues.P_VALUE_METHODS``.
-P_VALUE_METHODS: tuple[str, ...] = ("bh", "holm", "bonferroni", "none")
 
 
 def _add_data_options(parser: argparse.ArgumentParser, *, schema_file: bool = False) -> None:

@@ -31,7 +31,12 @@ if TYPE_CHECKING:
     from modelship.registry import Registry
 
 __all__ = [
+    "EXIT_ERROR",
+    "EXIT_FAILED",
+    "EXIT_INTERRUPTED",
     "EXIT_KEY_REQUIRED",
+    "EXIT_OK",
+    "EXIT_TERMINATED",
     "SIGNING_KEY_ENV",
     "add_output_options",
     "add_report_options",
@@ -60,7 +65,15 @@ STDOUT = "-"
 SIGNING_KEY_ENV = "MODELSHIP_SIGNING_KEY"
 """The environment variable the command line reads a registry's signing key from."""
 
-EXIT_KEY_REQUIRED = 2
+# The exit codes of every ``modelship`` command (see :mod:`modelship.cli`), here so that
+# a command's hook or handler imports them without what ``modelship.cli`` imports.
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT: a script tells Ctrl-C from a failure
+EXIT_TERMINATED = 143  # the shell's 128 + SIGTERM, as for a process the signal ended
+
+EXIT_KEY_REQUIRED = EXIT_ERROR
 """The exit code of every command that opens a signed registry without its key: an error
 (a configuration to fix), never 1, which means a verification failed (``registry
 verify``) or, for ``deploy``, a rollout aborted or nothing to roll back."""

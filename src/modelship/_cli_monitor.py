@@ -26,12 +26,10 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from modelship._cli_common import add_signing_key_option, alias_name, positive_seconds
+from modelship._cli_common import EXIT_ERROR, add_signing_key_option, alias_name, positive_seconds
 from modelship.errors import ModelshipError
 
 __all__ = ["add_commands"]
-
-EXIT_ERROR = 2
 
 
 def _epoch_seconds(text: str) -> float:

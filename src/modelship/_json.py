@@ -35,14 +35,14 @@ from modelship.errors import ConfigError, ModelshipError
 
 __all__ = [
     "JSONValue",
+    "NewerVersionError",
     "canonical_json",
     "check_schema_version",
     "dumps",
-    "is_newer_version",
-    "newer_version",
     "jsonable",
     "loads",
     "malformed",
+    "newer_version",
     "number_text",
     "pretty",
 ]
@@ -386,13 +386,32 @@ def malformed(what: str, hint: str, *, error: type[ModelshipError] = ConfigError
         raise error(f"malformed {what}: {type(exc).__name__}: {exc}; {hint}") from exc
 
 
+class NewerVersionError(ConfigError):
+    """A document refused for being written by a newer modelship: its ``schema_version`` is
+    newer than this one reads (the advice: upgrade), not malformed or of another kind.
+
+    A :class:`~modelship.errors.ConfigError`, as any refused document is; its own type
+    lets a reader that wraps the error (:func:`newer_version`) and the command line (which
+    then says to upgrade, not to give another file) tell it from the others.
+
+    Examples
+    --------
+    >>> try:
+    ...     check_schema_version({"schema_version": 3}, supported=2, what="report")
+    ... except ConfigError as exc:
+    ...     print(isinstance(exc, NewerVersionError))
+    True
+    """
+
+
 def check_schema_version(document: Mapping[str, Any], supported: int, what: str) -> int:
     """Return the document's ``schema_version`` if this code reads it.
 
     Raises
     ------
     ConfigError
-        If the version is missing, not an integer, or newer than ``supported``.
+        If the version is missing or not an integer; a :class:`NewerVersionError` if it is
+        newer than ``supported``.
 
     Examples
     --------
@@ -401,54 +420,32 @@ def check_schema_version(document: Mapping[str, Any], supported: int, what: str)
     >>> check_schema_version({"schema_version": 3}, supported=2, what="report")
     Traceback (most recent call last):
     ...
-    modelship.errors.ConfigError: the report has schema_version 3, newer than the 2 this ...
+    modelship._json.NewerVersionError: the report has schema_version 3, newer than the 2 ...
     """
     version = document.get("schema_version")
     if not isinstance(version, int) or isinstance(version, bool):
         raise ConfigError(f"the {what} has no integer 'schema_version'")
     if version > supported:
-        raise newer_version(
-            ConfigError(
-                f"the {what} has schema_version {version}, newer than the {supported} this "
-                "modelship reads; upgrade modelship"
-            )
+        raise NewerVersionError(
+            f"the {what} has schema_version {version}, newer than the {supported} this "
+            "modelship reads; upgrade modelship"
         )
     return version
 
 
-_NEWER_VERSION = "_modelship_newer_version"
-
-
-def newer_version(error: ConfigError, cause: BaseException | None = None) -> ConfigError:
-    """Mark ``error`` as the refusal of a document a newer modelship wrote, for
-    :func:`is_newer_version`; with ``cause``, only if ``cause`` is one (a reader that
-    wraps the error of a document it embeds keeps what it says). Returns ``error``.
+def newer_version(error: ConfigError, cause: BaseException) -> ConfigError:
+    """``error``, the error of a reader that wraps ``cause`` (the error of a document it
+    embeds), as a :class:`NewerVersionError` if ``cause`` is one: it keeps what it says
+    (upgrade). Otherwise ``error`` itself.
 
     Examples
     --------
-    >>> inner = newer_version(ConfigError("the schema has schema_version 9 ..."))
-    >>> is_newer_version(newer_version(ConfigError("malformed profile: ..."), inner))
-    True
-    >>> is_newer_version(newer_version(ConfigError("x"), ConfigError("y")))
-    False
+    >>> inner = NewerVersionError("the schema has schema_version 9 ...")
+    >>> newer_version(ConfigError("malformed profile: ..."), inner)
+    NewerVersionError('malformed profile: ...')
+    >>> newer_version(ConfigError("x"), ConfigError("y"))
+    ConfigError('x')
     """
-    if cause is None or is_newer_version(cause):
-        error.__dict__[_NEWER_VERSION] = True
+    if isinstance(cause, NewerVersionError) and not isinstance(error, NewerVersionError):
+        return NewerVersionError(*error.args)
     return error
-
-
-def is_newer_version(exc: BaseException) -> bool:
-    """Whether ``exc`` is :func:`check_schema_version`'s refusal of a document a newer
-    modelship wrote (its advice: upgrade), not of one that is malformed or of another kind.
-
-    Examples
-    --------
-    >>> try:
-    ...     check_schema_version({"schema_version": 3}, supported=2, what="report")
-    ... except ConfigError as exc:
-    ...     print(is_newer_version(exc))
-    True
-    >>> is_newer_version(ConfigError("the report has no integer 'schema_version'"))
-    False
-    """
-    return exc.__dict__.get(_NEWER_VERSION) is True

@@ -142,14 +142,31 @@ class Constraint(abc.ABC):
         return _error(name, value, str(self))
 
 
+def _own_test(constraint: Constraint, base: type[Constraint]) -> bool:
+    """Whether ``constraint`` tests values with ``base``'s own :meth:`~Constraint.is_satisfied_by`.
+
+    Not when a subclass overrides it (a stricter test): then none of ``base``'s
+    :meth:`~Constraint.accepted_types` is let through untested.
+
+    Examples
+    --------
+    >>> class Positive(_InstanceOf):
+    ...     def is_satisfied_by(self, value: object) -> bool:
+    ...         return isinstance(value, int) and value > 0
+    >>> _own_test(_InstanceOf(int), _InstanceOf), _own_test(Positive(int), _InstanceOf)
+    (True, False)
+    >>> Positive(int).accepted_types()
+    frozenset()
+    """
+    return type(constraint).is_satisfied_by is base.is_satisfied_by
+
+
 class _IsNone(Constraint):
     def is_satisfied_by(self, value: object) -> bool:
         return value is None
 
     def accepted_types(self) -> frozenset[type]:
-        if type(self).is_satisfied_by is not _IsNone.is_satisfied_by:  # a stricter subclass
-            return frozenset()
-        return frozenset((type(None),))
+        return frozenset((type(None),)) if _own_test(self, _IsNone) else frozenset()
 
     def __str__(self) -> str:
         return "None"
@@ -166,9 +183,9 @@ class _InstanceOf(Constraint):
         return isinstance(value, self.kind)
 
     def accepted_types(self) -> frozenset[type]:
-        if type(self).is_satisfied_by is not _InstanceOf.is_satisfied_by:  # a stricter subclass
+        if not _own_test(self, _InstanceOf) or not isinstance(self.kind, type):
             return frozenset()
-        return frozenset((self.kind,)) if isinstance(self.kind, type) else frozenset()
+        return frozenset((self.kind,))
 
     def __str__(self) -> str:
         return f"an instance of {self.kind.__name__}"
@@ -321,7 +338,7 @@ class Options(Constraint):
         # A member of the enum (whose type is the enum itself: one with members has no
         # subclasses); plain values are compared one by one, and so is everything for a
         # subclass that tests values its own way.
-        if self.enum is None or type(self).is_satisfied_by is not Options.is_satisfied_by:
+        if self.enum is None or not _own_test(self, Options):
             return frozenset()
         return frozenset((self.enum,))
 

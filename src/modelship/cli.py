@@ -46,6 +46,11 @@ from types import FrameType
 
 import modelship as ms
 from modelship._cli_common import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_TERMINATED,
     guarded_stdio,
     reopen_closed_stdio,
     say,
@@ -58,13 +63,6 @@ from modelship._shown import hide_credentials, printable
 from modelship.errors import ConfigError, IntegrityError, ModelshipError, SigningKeyRequired
 
 __all__ = ["COMMANDS", "ENTRY_POINT_GROUP", "build_parser", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_ERROR = 2
-EXIT_INTERRUPTED = 130  # the shell's 128 + SIGINT: a script tells Ctrl-C from a failure
-EXIT_TERMINATED = 143  # the shell's 128 + SIGTERM, as for a process the signal ended
-
 
 #: The built-in commands: the top-level command each capability adds, and its hook.
 #: A hook is ``add_commands(subparsers)``: it adds that one command (with any subcommands)

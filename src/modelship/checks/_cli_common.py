@@ -31,11 +31,12 @@ from numpy.lib import format as npy_format
 from numpy.typing import NDArray
 
 from modelship._cli_common import (
+    EXIT_ERROR,
     STDOUT,
     say,
 )
 from modelship._endpoints import with_s3_endpoint, without_localhost
-from modelship._json import is_newer_version
+from modelship._json import NewerVersionError
 from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.checks._tabular import plain_number
@@ -382,8 +383,8 @@ def not_a_document(path: str, exc: ModelshipError, what: str, writer: str) -> Co
     """The error for an input file that was read and refused as a ``what``:
     the file, why, and what writes one (``writer``): a CSV given by mistake, an empty
     file, or a JSON object that is another document. A document refused for being
-    written by a newer modelship (:func:`~modelship._json.is_newer_version`, told by the
-    error, not by reading the file again) keeps its own advice: upgrade.
+    written by a newer modelship (a :class:`~modelship._json.NewerVersionError`, told by
+    the error, not by reading the file again) keeps its own advice: upgrade.
 
     Examples
     --------
@@ -401,7 +402,7 @@ def not_a_document(path: str, exc: ModelshipError, what: str, writer: str) -> Co
     s.json: the schema has schema_version 99, newer than the 1 this modelship reads; ...
     """
     reason = printable(" ".join(hide_credentials(str(exc)).split()))
-    if is_newer_version(exc):
+    if isinstance(exc, NewerVersionError):
         return ConfigError(f"{hide_credentials(path)}: {reason}")
     return ConfigError(
         f"{hide_credentials(path)} is not a {what} ({reason}): give a {what} file written by "
@@ -824,9 +825,6 @@ def refusal(
     return 2
 
 
-# The exit code of a run whose input or report was refused: an error, not a verdict.
-_EXIT_ERROR = 2
-
 # The options of the check commands naming a file that is read.
 _INPUTS = ("reference", "profile", "schema_file", "current", "data")
 
@@ -881,7 +879,7 @@ def _finish(suite: SuiteResult, args: argparse.Namespace) -> int:
         except ModelshipError as exc:  # the other reports and the summary still show why
             unwritten.append(exc)
     if unwritten:
-        code = args.exit_code_so_far = _EXIT_ERROR
+        code = args.exit_code_so_far = EXIT_ERROR  # input or report refused: no verdict
     to_stdout = any(on_stdout(target) for target, _, _ in reports)
     print_text(suite.summary(strict=strict) + "\n", sys.stderr if to_stdout else sys.stdout)
     for error in unwritten:

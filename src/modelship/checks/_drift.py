@@ -17,12 +17,18 @@ import sys
 import threading
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar
 
 import attrs
 import numpy as np
 from numpy.typing import NDArray
 
+from modelship._choices import (
+    CATEGORICAL_METHODS,
+    NUMERIC_METHODS,
+    CategoricalMethod,
+    NumericMethod,
+)
 from modelship._columns import column_array, encoded_column
 from modelship._params import (
     Constraints,
@@ -76,15 +82,6 @@ __all__ = [
     "DataDrift",
     "PredictionDrift",
 ]
-
-NumericMethod = Literal["ks", "wasserstein", "psi", "js", "cvm"]
-CategoricalMethod = Literal["chi2", "psi", "js"]
-
-NUMERIC_METHODS: tuple[str, ...] = ("ks", "wasserstein", "psi", "js", "cvm")
-"""Methods for numeric columns: two tests (``ks``, ``cvm``) and three distances."""
-
-CATEGORICAL_METHODS: tuple[str, ...] = ("chi2", "psi", "js")
-"""Methods for categorical columns: one test (``chi2``) and two distances."""
 
 _TESTS = frozenset({"ks", "cvm", "chi2"})
 

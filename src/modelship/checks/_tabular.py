@@ -252,7 +252,12 @@ def _code_tally(values: NDArray[Any]) -> CodeTally | None:
     span = max(_TALLY_SPAN, size)
     low = 0
     if kind == "b":
-        tally = np.bincount(values.view(np.uint8), minlength=2)
+        # count_nonzero, not bincount of the bytes: 0.04 ms at 1M rows instead of 1.7
+        # (bincount's increments of two bins wait on each other), and any nonzero byte
+        # is True, as NumPy reads a bool (bincount gave a byte of 2, from a view of
+        # other data, a second "True" label whose count replaced the first's).
+        true = int(np.count_nonzero(values))
+        tally = np.array([size - true, true], dtype=np.intp)
     # Codes of 16 bits or fewer cannot reach the span: no pass for their maximum, which
     # costs a quarter of np.bincount's time on a wider column read from memory.
     elif values.dtype.itemsize > 2 and int(np.maximum.reduce(values)) >= span:
@@ -407,6 +412,19 @@ class Column:
         A check counts all its columns before computing any column's statistics: a count
         streams the whole column through the CPU caches, and the Python that follows runs
         slower on caches it emptied (at 1M rows x 10 columns of 50 codes, 2.3 of 29 ms).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> tier = Column("tier", ColumnKind.CATEGORICAL, "int64", values=np.array([3, 1, 3, 2]))
+        >>> tier.count_codes()
+        3
+        >>> tier.count_codes()  # counted already: nothing counted again
+        0
+        >>> tier.category_counts()
+        ({'1': 1, '2': 1, '3': 2}, 0)
+        >>> Column("age", ColumnKind.NUMERIC, "float64", values=np.array([30.0])).count_codes()
+        0
         """
         if (
             self.kind is not ColumnKind.CATEGORICAL
@@ -693,6 +711,19 @@ def epoch_seconds(values: NDArray[Any], what: str = "a column") -> NDArray[np.fl
     CheckInputError
         Naming ``what``, for a count of years or months too large to be days in int64
         (beyond some 10**16 years).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> days = np.array(["1970-01-02", "NaT", "9999-12-31"], dtype="datetime64[D]")
+    >>> epoch_seconds(days).tolist()  # 9999 too: beyond what nanoseconds hold
+    [86400.0, nan, 253402214400.0]
+    >>> epoch_seconds(np.array(["2026-01-01T00:00:00.250"], dtype="datetime64[ms]")).tolist()
+    [1767225600.25]
+    >>> epoch_seconds(np.array([10**17], dtype="datetime64[Y]"), "column 'born'")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.CheckInputError: column 'born' holds a date of dtype datetime64[Y] too ...
     """
     if not values.dtype.isnative:
         # The ticks are read below through an int64 view, which ignores byte order: a

@@ -87,6 +87,9 @@ import attrs
 import modelship as ms
 from modelship import _json
 from modelship._cli_common import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_OK,
     SIGNING_KEY_ENV,
     add_signing_key_option,
     alias_name,
@@ -126,10 +129,6 @@ from modelship.registry._registry import signing_key_of
 __all__ = ["add_commands", "build_parser", "main", "roll_alias_back"]
 
 _log = logging.getLogger("modelship.deploy")
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_ERROR = 2
 
 _T = TypeVar("_T")
 

@@ -54,7 +54,13 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from modelship import _cli_monitor
-from modelship._cli_common import open_cli_registry, silence_stdout
+from modelship._cli_common import (
+    EXIT_ERROR,
+    EXIT_FAILED,
+    EXIT_OK,
+    open_cli_registry,
+    silence_stdout,
+)
 from modelship._rollback._policy import Decision, DecisionLog, RollbackPolicy, Step, replay
 from modelship.errors import ConfigError, Conflict, ModelshipError
 from modelship.monitor._loop import check_run, run_policy
@@ -66,10 +72,6 @@ if TYPE_CHECKING:
     from modelship.registry._registry import Registry
 
 __all__ = ["add_commands", "cmd_replay", "cmd_status", "cmd_watch"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_ERROR = 2
 
 
 def _line(data: Any) -> None:

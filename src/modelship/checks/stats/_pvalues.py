@@ -7,22 +7,17 @@
 from __future__ import annotations
 
 import math
-import typing
 from collections.abc import Sequence
-from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
 
+from modelship._choices import P_VALUE_METHODS, PValueMethod
 from modelship._params import Options, validate_params
 from modelship.checks.stats._columns import FloatArray, float_values
 from modelship.errors import CheckInputError
 
 __all__ = ["P_VALUE_METHODS", "PValueMethod", "adjust_p_values", "adjusted_list"]
-
-PValueMethod = Literal["bh", "holm", "bonferroni", "none"]
-#: The p-value adjustments :func:`adjust_p_values` knows, in the order documented.
-P_VALUE_METHODS: tuple[str, ...] = typing.get_args(PValueMethod)
 
 
 @validate_params(method=Options(P_VALUE_METHODS))

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 
 from modelship._cli_common import (
+    EXIT_ERROR,
     SIGNING_KEY_ENV,
     add_storage_options,
     open_cli_registry,
@@ -56,9 +57,6 @@ __all__ = [
     "main",
     "run_from_args",
 ]
-
-EXIT_OK = 0
-EXIT_ERROR = 2
 
 REGISTRY_URL_ENV = "MODELSHIP_REGISTRY_URL"
 """Where the whole registry URL is read from when REGISTRY is given with ``***`` in it."""
