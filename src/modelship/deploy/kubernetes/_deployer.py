@@ -611,7 +611,7 @@ class KubernetesDeployer:
             except KubernetesError as exc:
                 if time.monotonic() >= deadline or isinstance(exc, OutOfTime):
                     if not round_:
-                        seen = f"the API server did not answer in time: {exc}"
+                        seen = _no_answer(exc).message
                     break
                 if not self._passing(exc):
                     raise
@@ -1102,19 +1102,21 @@ class KubernetesDeployer:
         listed = self._client.request("GET", path, query=query, deadline=until)
         items = listed.get("items") or []
         most = _WATCH_MOST
+        # Computed once per Deployment read, and again only when it is read again.
+        progress = rollout_progress(items[0]) if items else None
         if (
-            items
+            progress is not None
             and self._pods_readable
-            and _rolling(rollout_progress(items[0]))
+            and _rolling(progress)
             and self._diagnosed(items[0], until, seen)
         ):
             # The pods took time to read: the verdict is the Deployment as it is now,
             # not as it was before them (a wait must not end on a stale "not done").
             listed = self._client.request("GET", path, query=query, deadline=until)
             items = listed.get("items") or []
-        if not items:
+            progress = rollout_progress(items[0]) if items else None
+        if progress is None:
             return Progress(False, True, f"Deployment {name} was deleted"), None
-        progress = rollout_progress(items[0])
         if _rolling(progress) and self._pods_readable:
             progress = _pods_said(name, progress, seen.waits, seen.pulls)
             most = _POD_RECHECK
@@ -1836,7 +1838,7 @@ class _Seen:
         if self.failure is None:
             return self.progress
         if self.progress is None:
-            return Progress(False, False, f"the API server did not answer in time: {self.failure}")
+            return _no_answer(self.failure)
         message = f"{self.progress.message}; then a read failed: {self.failure}"
         return attrs.evolve(self.progress, message=message)
 
@@ -1927,6 +1929,18 @@ def _not_ready_in_time(
         _log.info("%s: not ready in time: %s", name, last.message)
         return last
     _log.info("%s: not ready in time: %s", name, exc)
+    return _no_answer(exc)
+
+
+def _no_answer(exc: KubernetesError) -> Progress:
+    """What a wait saw when no read of it was answered, only ``exc``: not done, not failed
+    (the one place that says it, for :class:`_Seen` and :func:`_not_ready_in_time`).
+
+    Examples
+    --------
+    >>> print(_no_answer(KubernetesError("GET /x: 503 ServiceUnavailable")).message)
+    the API server did not answer in time: GET /x: 503 ServiceUnavailable
+    """
     return Progress(False, False, f"the API server did not answer in time: {exc}")
 
 

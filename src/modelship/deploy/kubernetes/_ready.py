@@ -13,7 +13,6 @@ not fix themselves (:meth:`PodWait.hopeless`), and a wait fails on them at once.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -379,15 +378,31 @@ def new_replicaset_hash(
     return None
 
 
-def _template(obj: Mapping[str, Any]) -> Any:
+def _template(obj: Mapping[str, Any]) -> Mapping[str, Any]:
     """An object's pod template without its ``pod-template-hash`` label (a spec, template
-    or metadata of another type than an object counts as empty)."""
-    template = copy.deepcopy(_mapping(_mapping(obj.get("spec")).get("template")))
+    or metadata of another type than an object counts as empty), to compare only: it
+    shares all but the dicts on the way to that label with ``obj`` (a wait compares up
+    to :data:`~._deployer._POD_READ_LIMIT` ReplicaSets every few seconds: copying their
+    templates whole would cost more than the comparison).
+
+    Examples
+    --------
+    >>> rs = {"spec": {"template": {"metadata": {"labels": {"app": "m",
+    ...       "pod-template-hash": "abc"}}, "spec": {"containers": []}}}}
+    >>> _template(rs)
+    {'metadata': {'labels': {'app': 'm'}}, 'spec': {'containers': []}}
+    >>> rs["spec"]["template"]["metadata"]["labels"]["pod-template-hash"]  # not changed
+    'abc'
+    """
+    template = _mapping(_mapping(obj.get("spec")).get("template"))
     meta = template.get("metadata")
-    labels = meta.get("labels") if isinstance(meta, dict) else None
-    if isinstance(labels, dict):
-        labels.pop("pod-template-hash", None)
-    return template
+    if not isinstance(meta, Mapping):
+        return template
+    labels = meta.get("labels")
+    if not isinstance(labels, Mapping) or "pod-template-hash" not in labels:
+        return template
+    kept = {k: v for k, v in labels.items() if k != "pod-template-hash"}
+    return {**template, "metadata": {**meta, "labels": kept}}
 
 
 def _mapping(value: object) -> Mapping[str, Any]:

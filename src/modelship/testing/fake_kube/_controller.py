@@ -269,6 +269,13 @@ def _digest(*parts: str) -> str:
     return hashlib.sha256("/".join(parts).encode()).hexdigest()
 
 
+def _crashes(container: Mapping[str, Any]) -> bool:
+    """Whether ``container`` crash-loops: its image names ``fail-crash`` (the one place
+    that says so: :func:`container_state` gives it restarts, and the controller never
+    makes it Ready, as its readiness probe never passes between two exits)."""
+    return "fail-crash" in str(container.get("image", ""))
+
+
 def container_state(
     pod: Mapping[str, Any],
     container: Mapping[str, Any],
@@ -339,7 +346,7 @@ def container_state(
         out["state"] = {"waiting": {"reason": waiting[0], "message": waiting[1]}}
         return out
     out["imageID"] = f"{pulled.rsplit(':', 1)[0]}@sha256:{_digest(image)}"
-    restarts = int(max(age, 0.0) / backoff) if "fail-crash" in image else 0
+    restarts = int(max(age, 0.0) / backoff) if _crashes(container) else 0
     out["containerID"] = f"containerd://{_digest(str(meta.get('uid')), name, str(restarts))}"
     if restarts == 0:
         out["started"] = True
@@ -727,8 +734,7 @@ class Controller:
                 pod, container, age - self.timings.pod_ready, self.timings.backoff, missing
             )
             # a crash-looping server never passes its readiness probe between two exits
-            crashes = "fail-crash" in str(container.get("image", ""))
-            cs["ready"] = ok and "running" in cs["state"] and not crashes
+            cs["ready"] = ok and "running" in cs["state"] and not _crashes(container)
             old = before.get(cs["name"])
             if old is not None and _same_state(old, cs):
                 cs = {**old, "ready": cs["ready"]}  # the kubelet rewrites no timestamps

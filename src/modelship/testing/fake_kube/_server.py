@@ -29,8 +29,10 @@ simulated pods, bearer tokens and client certificates, the ``status`` subresourc
 write to ``/status`` changes only the status; one to the object keeps the stored
 status), writes that change nothing keeping their resourceVersion, a generation bumped
 by spec changes (and a Deployment's annotations), the validation (422) of names, label
-keys and values (metadata, selectors, pod templates), int32 counts, a Lease's duration
-(above 0) and transitions (at least 0), a Deployment's immutable selector, and the
+keys and values (metadata, selectors, pod templates), int32 counts, replicas (at least
+0), a Deployment's strategy (its type, and maxSurge and maxUnavailable: not both 0,
+maxUnavailable at most 100%; defaulted first, as the API server defaults it), a Lease's
+duration (above 0) and transitions (at least 0), a Deployment's immutable selector, and the
 decoding of a Lease's MicroTimes (400 unless six fractional digits; stored in UTC), a
 ``Date`` header on every answer, and injectable faults.
 
@@ -728,13 +730,21 @@ def _defaults(obj: dict[str, Any], *, created: bool = False) -> None:
         spec.setdefault("replicas", 1)
         spec.setdefault("progressDeadlineSeconds", 600)
         spec.setdefault("revisionHistoryLimit", 10)
-        spec.setdefault(
-            "strategy",
-            {
-                "type": "RollingUpdate",
-                "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"},
-            },
-        )
+        # SetDefaults_Deployment: a type left out is RollingUpdate, whose rollingUpdate
+        # and each of its two fields left out (or null) are 25%
+        strategy = spec.setdefault("strategy", {})
+        if isinstance(strategy, dict):
+            if strategy.get("type") in (None, ""):
+                strategy["type"] = "RollingUpdate"
+            if strategy["type"] == "RollingUpdate":
+                if strategy.get("rollingUpdate") is None:
+                    strategy["rollingUpdate"] = {}
+                rolling = strategy["rollingUpdate"]
+                for field in ("maxUnavailable", "maxSurge") if isinstance(rolling, dict) else ():
+                    if rolling.get(field) is None:
+                        rolling[field] = "25%"
+            elif "rollingUpdate" in strategy and strategy["rollingUpdate"] is None:
+                del strategy["rollingUpdate"]  # a nil pointer, omitted as Go omits it
     if obj.get("kind") == "Service" and spec is not None:
         spec.setdefault("type", "ClusterIP")
         spec.setdefault("sessionAffinity", "None")

@@ -768,7 +768,8 @@ _INT32 = (-(2**31), 2**31 - 1)
 def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
     """Refuse ``new`` (replacing ``old``) with 422 where the API server's validation would,
     for the fields the fake models: a new object's name (a DNS-1035 label for a Service,
-    a DNS-1123 subdomain for the other kinds), int32 counts, a Deployment's selector and
+    a DNS-1123 subdomain for the other kinds), int32 counts, replicas (at least 0), a
+    Deployment's strategy (see :func:`_strategy_errors`), its selector and
     pod template (both required) and its selector, which is immutable once created, label
     keys and values, a Lease's duration and transitions, and no finalizer added to an
     object being deleted.
@@ -813,7 +814,12 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
                 f"must be an int32 (from {_INT32[0]} to {_INT32[1]})",
                 {"name": new["metadata"]["name"], "group": kind.group, "kind": kind.plural},
             )
-    errors = _label_errors(kind, new) + _lease_errors(kind, new) + _finalizer_errors(new)
+    labels = _label_errors(kind, new)
+    # ValidateObjectMeta's errors first, then the spec's in ValidateDeploymentSpec's order
+    errors = [e for e in labels if e[0].startswith("metadata.")]
+    errors += _replicas_errors(kind, new)
+    errors += [e for e in labels if not e[0].startswith("metadata.")]
+    errors += _strategy_errors(kind, new) + _lease_errors(kind, new) + _finalizer_errors(new)
     uid = new["metadata"].get("uid")
     if old is not None and uid and uid != old["metadata"].get("uid"):
         # ValidateObjectMetaUpdate (a patch or an apply naming another uid; a PUT's uid is
@@ -843,13 +849,7 @@ def validate(kind: Kind, old: Mapping[str, Any] | None, new: Mapping[str, Any]) 
             {
                 **details,
                 "causes": [
-                    {
-                        "reason": "FieldValueForbidden"
-                        if message.startswith("Forbidden")
-                        else "FieldValueInvalid",
-                        "message": message,
-                        "field": field,
-                    }
+                    {"reason": _cause_reason(message), "message": message, "field": field}
                     for field, message in errors
                 ],
             },
@@ -1074,6 +1074,125 @@ def _label_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
     if kind.kind == "Service":
         places.append((spec.get("selector"), "spec.selector"))
     return [error for labels, field in places for error in _labels_problems(labels, field)]
+
+
+def _cause_reason(message: str) -> str:
+    """A cause's ``reason`` (the ``field.ErrorType``), from its message's start."""
+    for start, reason in (
+        ("Forbidden", "FieldValueForbidden"),
+        ("Unsupported value", "FieldValueNotSupported"),
+        ("Required value", "FieldValueRequired"),
+    ):
+        if message.startswith(start):
+            return reason
+    return "FieldValueInvalid"
+
+
+_NEGATIVE = "must be greater than or equal to 0"  # apimachinery's isNegativeErrorMsg
+_PERCENT = re.compile(r"[0-9]+%")
+_PERCENT_RULE = (
+    "a valid percent string must be a numeric string followed by an ending '%' (e.g. '1%', "
+    "or '93%', regex used for validation is '[0-9]+%')"
+)
+
+
+def _replicas_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A Deployment's or ReplicaSet's ``spec.replicas`` below 0, as
+    ValidateNonnegativeField refuses it (apps/validation)."""
+    if kind.kind not in ("Deployment", "ReplicaSet"):
+        return []
+    replicas = _map(obj.get("spec")).get("replicas")
+    if isinstance(replicas, int) and not isinstance(replicas, bool) and replicas < 0:
+        return [("spec.replicas", f"Invalid value: {replicas}: {_NEGATIVE}")]
+    return []
+
+
+def _int_or_string(value: Any) -> str:
+    """An ``intstr.IntOrString`` as Go's ``%#v`` prints it in a field error."""
+    if isinstance(value, str):
+        return f"intstr.IntOrString{{Type:1, IntVal:0, StrVal:{json.dumps(value)}}}"
+    return f'intstr.IntOrString{{Type:0, IntVal:{value}, StrVal:""}}'
+
+
+def _int_or_percent(value: Any) -> int:
+    """``getIntOrPercentValue``: a percentage's number, an int, else 0 (a string that is
+    not a percentage reads as 0, as ``IntValue`` reads it)."""
+    if isinstance(value, str):
+        if _PERCENT.fullmatch(value):
+            return int(value[:-1]) if len(value) <= 19 else 0  # strconv.Atoi: int64
+        return int(value) if re.fullmatch(r"[+-]?[0-9]{1,18}", value) else 0
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+
+def _strategy_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """A Deployment's ``spec.strategy`` (defaulted: see the server's ``_defaults``) as
+    ValidateDeploymentStrategy and ValidateRollingUpdateDeployment (apps/validation)
+    check it: a type other than ``Recreate`` and ``RollingUpdate``; ``rollingUpdate``
+    with ``Recreate``; maxUnavailable or maxSurge that is neither an int at least 0 nor
+    a percentage; both 0; maxUnavailable over 100%."""
+    if kind.kind != "Deployment":
+        return []
+    field = "spec.strategy"
+    strategy = _map(_map(obj.get("spec")).get("strategy"))
+    # what the API server's defaulting fills in, for an object stored without it
+    kind_of = strategy.get("type") or "RollingUpdate"
+    rolling = strategy.get("rollingUpdate")
+    if kind_of == "Recreate":
+        if rolling is None:
+            return []
+        return [
+            (
+                f"{field}.rollingUpdate",
+                "Forbidden: may not be specified when strategy `type` is 'Recreate'",
+            )
+        ]
+    if kind_of != "RollingUpdate":
+        shown = "nil" if rolling is None else "0xc000a1b2c0"  # Go prints a pointer's address
+        return [
+            (
+                field,
+                f"Unsupported value: apps.DeploymentStrategy{{Type:{json.dumps(str(kind_of))}, "
+                f"RollingUpdate:(*apps.RollingUpdateDeployment)({shown})}}: supported values: "
+                '"Recreate", "RollingUpdate"',
+            )
+        ]
+    rolling = {
+        name: "25%" if _map(rolling).get(name) is None else _map(rolling)[name]
+        for name in ("maxUnavailable", "maxSurge")
+    }
+    errors: list[tuple[str, str]] = []
+    for name in ("maxUnavailable", "maxSurge"):
+        value = rolling[name]
+        path = f"{field}.rollingUpdate.{name}"
+        if isinstance(value, str):
+            if not _PERCENT.fullmatch(value):
+                errors.append((path, f"Invalid value: {_int_or_string(value)}: {_PERCENT_RULE}"))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                errors.append((path, f"Invalid value: {value}: {_NEGATIVE}"))
+        else:
+            errors.append(
+                (path, f"Invalid value: {json.dumps(value)}: must be an integer or percentage "
+                 "(e.g '5%%')")
+            )  # fmt: skip
+    unavailable, surge = rolling["maxUnavailable"], rolling["maxSurge"]
+    path = f"{field}.rollingUpdate.maxUnavailable"
+    if _int_or_percent(unavailable) == 0 and _int_or_percent(surge) == 0:
+        errors.append(
+            (
+                path,
+                f"Invalid value: {_int_or_string(unavailable)}: may not be 0 when `maxSurge` is 0",
+            )
+        )
+    if (
+        isinstance(unavailable, str)
+        and _PERCENT.fullmatch(unavailable)
+        and (_int_or_percent(unavailable) > 100)
+    ):
+        errors.append(
+            (path, f"Invalid value: {_int_or_string(unavailable)}: must not be greater than 100%")
+        )
+    return errors
 
 
 def _lease_errors(kind: Kind, obj: Mapping[str, Any]) -> list[tuple[str, str]]:
