@@ -326,3 +326,17 @@ def test_a_stored_requirements_document_load_would_refuse_is_an_invalid_document
     bad = forged(reg, mv, REQUIREMENTS_ROLE, document)
     with pytest.raises(InvalidEnvironmentDocument, match="m version 1: the 'requirements'"):
         stored_module.check_before_load(bad, strict=False)
+
+
+@pytest.mark.parametrize("role", [ENVIRONMENT_ROLE, REQUIREMENTS_ROLE])
+def test_an_attachment_from_a_newer_modelship_says_to_upgrade_not_that_it_was_forged(
+    reg: Registry, role: str
+) -> None:
+    mv = reg.register(model_name="m", model={"w": 1}, capture_environment=False)
+    bad = forged(reg, mv, role, b'{"schema_version": 99}')
+    with pytest.raises(InvalidEnvironmentDocument) as caught:
+        _ = bad.environment if role == ENVIRONMENT_ROLE else bad.requirements
+    message = str(caught.value)
+    assert f"the {role!r} attachment was written by a newer modelship" in message, message
+    assert "upgrade modelship" in message
+    assert "forged" not in message

@@ -18,7 +18,7 @@ import codecs
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import attrs
@@ -134,18 +134,18 @@ def _read_text(path: str, what: str, *, boms: bool = False) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")  # as text mode reads it
 
 
-def _read_requirements(path: str, prod: EnvironmentSnapshot | None) -> dict[str, str]:
+def _read_requirements(path: str, prod: EnvironmentSnapshot | None) -> Mapping[str, str]:
 
     text = _read_text(path, "requirements", boms=True)
     if text.lstrip().startswith("{"):
-        return dict(Requirements.from_json(text))
+        return Requirements.from_json(text)  # its markers are compare()'s to evaluate
     return read_pins(text, path, marker_environment(prod))
 
 
 def _comparison(args: argparse.Namespace) -> ParityReport:
     """Build and run the comparison; every failure to do so is raised to the caller."""
 
-    requirements: dict[str, str] | None = None
+    requirements: Mapping[str, str] | None = None
     model_size = args.model_size
     if args.snapshot:
         if args.target:
@@ -164,7 +164,7 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
             )
         train = stored
         needed = version.requirements
-        requirements = None if needed is None else dict(needed)
+        requirements = needed  # a Requirements: compare() applies its markers
         if model_size is None:
             model_size = version.artifact.size
     else:

@@ -24,7 +24,14 @@ from modelship.parity._behaviour import BehaviourRecord, compare_behaviour
 from modelship.parity._findings import Finding, ParityReport
 from modelship.parity._fingerprint import PreprocessingFingerprint, fingerprint_preprocessing
 from modelship.parity._installed import normalize_name
-from modelship.parity._requirements import check_requirements, describe_change, version_change
+from modelship.parity._pins import marker_environment
+from modelship.parity._requirements import (
+    check_requirements,
+    describe_change,
+    marker_applies,
+    requirement_markers,
+    version_change,
+)
 from modelship.parity._resources import ResourceRequest
 from modelship.parity._rules import DEFAULT_RULES, ParityRules
 from modelship.parity._snapshot import DEFAULT_ENV_ALLOWLIST, EnvironmentSnapshot, zone_name
@@ -127,12 +134,26 @@ def _packages(
         if requirements is None
         else {normalize_name(name): version for name, version in requirements.items()}
     )
+    markers = {} if requirements is None else requirement_markers(requirements)
+    environment = marker_environment(prod) if markers else {}
     for name, recorded in sorted(needed.items()):
+        marker = markers.get(name)
+        applies = marker_applies(marker, environment)
+        if applies is False:
+            continue  # needed only where its marker holds: not in production
+        # A marker production's snapshot cannot answer (an implementation_version it does
+        # not record): compared as needed, the safe side, and said so.
+        unknown = (
+            ""
+            if applies
+            else f" (pinned where {marker!r}, which cannot be evaluated for "
+            "production: compared as needed)"
+        )
         installed = prod.packages.get(name)
         if installed is None:
             yield from r.finding(
                 "package_missing",
-                f"{name} {recorded} is needed and not installed in production",
+                f"{name} {recorded} is needed and not installed in production{unknown}",
                 train=recorded,
                 subject=name,
             )
@@ -143,7 +164,7 @@ def _packages(
             # A label (the same release, 2.1.0+cu121 and 2.1.0+cpu) is package_patch's.
             yield from r.finding(
                 f"package_{'patch' if change == 'label' else change}",
-                f"{name} {recorded} in training, {installed} in production ({how})",
+                f"{name} {recorded} in training, {installed} in production ({how}){unknown}",
                 train=recorded,
                 prod=installed,
                 subject=name,
@@ -494,7 +515,11 @@ def compare(  # noqa: PLR0913 - public comparison: one optional keyword-only inp
         credential)".
     requirements : Mapping[str, str], optional
         The distributions the model needs (``mv.requirements``) and their training
-        versions. Without it, every distribution of ``train`` counts as needed.
+        versions. Without it, every distribution of ``train`` counts as needed. A pin
+        with a marker (:attr:`~modelship.parity.Requirements.markers`) is compared only
+        where its marker holds for ``prod``
+        (:func:`~modelship.parity._pins.marker_environment`); one the snapshot cannot
+        answer is compared as needed, its finding saying so.
     resources : ResourceRequest, optional
         Memory and CPUs the deployment requests and the model's size, checked against
         what ``prod`` offers (its cgroup limits first).

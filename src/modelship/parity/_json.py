@@ -31,6 +31,22 @@ def is_unicode_text(text: str) -> bool:
     return True
 
 
+class NewerSnapshotError(SnapshotError, _json.NewerVersionError):
+    """A parity document refused for being written by a newer modelship: a
+    :class:`SnapshotError`, as every refused parity document is, and a
+    :class:`~modelship._json.NewerVersionError`, so a reader that wraps it (the stored
+    documents of a model version) says to upgrade rather than that it was forged.
+
+    Examples
+    --------
+    >>> try:
+    ...     JsonDocument({"schema_version": 3}, "requirements").schema_version(2)
+    ... except SnapshotError as exc:
+    ...     print(isinstance(exc, _json.NewerVersionError))
+    True
+    """
+
+
 @attrs.frozen
 class JsonDocument:
     """Typed access to a JSON object read from storage; every bad field is a SnapshotError."""
@@ -100,7 +116,7 @@ class JsonDocument:
                 "modelship"
             )
         if version > supported:
-            raise SnapshotError(
+            raise NewerSnapshotError(
                 f"{self.what}: schema_version {version} is newer than the {supported} this "
                 "modelship reads; upgrade modelship"
             )

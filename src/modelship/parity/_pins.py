@@ -34,16 +34,69 @@ from modelship.parity._installed import normalize_name, shown
 from modelship.parity._pep440 import Version, parse_version, same_version, specifier_contains
 from modelship.parity._snapshot import EnvironmentSnapshot
 
-__all__ = ["evaluate_marker", "marker_environment", "read_pins"]
+__all__ = [
+    "MAX_MARKER_TEXT",
+    "NAME_PATTERN",
+    "evaluate_marker",
+    "marker_environment",
+    "marker_problem",
+    "marker_without_extra",
+    "read_pins",
+    "split_marker",
+]
+
+NAME_PATTERN = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
+"""A PEP 508 distribution or extra name, as the text of a regular expression: letters and
+digits, with ``.``, ``-`` or ``_`` only between them.
+
+Examples
+--------
+>>> import re
+>>> from modelship.parity._pins import NAME_PATTERN
+>>> bool(re.fullmatch(NAME_PATTERN, "scikit-learn")), bool(re.fullmatch(NAME_PATTERN, "-x"))
+(True, False)
+"""
 
 _ENV_VARIABLE = re.compile(r"\$\{[A-Z0-9_]+\}")  # what pip replaces (its ENV_VAR_RE)
-# A PEP 508 extra name: letters and digits, with ".", "-" or "_" only between them.
-_EXTRA = r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?"
 _PIN = re.compile(
-    r"(?P<name>[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?)\s*"
-    rf"(?:\[\s*{_EXTRA}(?:\s*,\s*{_EXTRA})*\s*\])?\s*"
+    rf"(?P<name>{NAME_PATTERN})\s*"
+    rf"(?:\[\s*{NAME_PATTERN}(?:\s*,\s*{NAME_PATTERN})*\s*\])?\s*"
     r"(?P<op>===|==)\s*(?P<version>\S+)"
 )
+# The start of a URL requirement (PEP 508's url_req): name, [extras], then "@".
+_URL_REQUIREMENT = re.compile(rf"\s*{NAME_PATTERN}\s*(?:\[[^\]]*\])?\s*@")
+_SPACE_SEMICOLON = re.compile(r"\s;")
+
+
+def split_marker(requirement: str) -> tuple[str, str | None]:
+    """A PEP 508 ``requirement`` split at the ``;`` that starts its marker: the text before
+    it, and the marker (``None`` when it has none; ``""`` after a bare ``;``).
+
+    As PEP 508's grammar reads it: a version cannot hold a ``;``, so the first one starts
+    the marker (a marker's quoted values may hold more: ``os_name != "a;b"``); a URL may
+    hold one (``name @ https://h/p;v=1``), so after ``@`` only a ``;`` set off by
+    whitespace after the URL starts the marker.
+
+    Examples
+    --------
+    >>> from modelship.parity._pins import split_marker
+    >>> split_marker('tomli>=1.1; python_version < "3.11"')
+    ('tomli>=1.1', ' python_version < "3.11"')
+    >>> split_marker('acme @ https://h.example/p;v=1/a.whl ; os_name == "nt"')
+    ('acme @ https://h.example/p;v=1/a.whl', ' os_name == "nt"')
+    >>> split_marker("acme @ https://h.example/p;v=1/a.whl")
+    ('acme @ https://h.example/p;v=1/a.whl', None)
+    """
+    url = _URL_REQUIREMENT.match(requirement)
+    if url is not None:
+        semicolon = _SPACE_SEMICOLON.search(requirement, url.end())
+        if semicolon is None:
+            return requirement, None
+        return requirement[: semicolon.start()], requirement[semicolon.end() :]
+    head, semicolon_found, tail = requirement.partition(";")
+    return (head, tail) if semicolon_found else (requirement, None)
+
+
 # What packaging reads after === (any text but whitespace, ";", "," and ")").
 _ARBITRARY_VERSION = re.compile(r"[^\s;,)]+")
 _TOKEN = re.compile(
@@ -260,7 +313,7 @@ def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
         )
     requirement_text, options = _split_options(line)
     _check_options(line, options)
-    requirement, _, marker = requirement_text.partition(";")
+    requirement, marker = split_marker(requirement_text)
     match = _PIN.fullmatch(requirement.strip())
     if match is None:
         raise ConfigError(
@@ -269,7 +322,7 @@ def _pin(line: str, environment: Mapping[str, str]) -> tuple[str, str] | None:
         )
     _check_version(line, match["op"], match["version"])
     # A ';' with nothing after it is no marker, as pip reads it (parse_req_from_line).
-    if marker.strip() and not evaluate_marker(marker, environment):
+    if marker is not None and marker.strip() and not evaluate_marker(marker, environment):
         return None  # the pin is for another environment
     return match["name"], match["version"]
 
@@ -325,6 +378,117 @@ def evaluate_marker(text: str, environment: Mapping[str, str]) -> bool:
     return _Marker(text, environment).evaluate()
 
 
+MAX_MARKER_TEXT = 1000
+"""Longest marker a pin of :class:`~modelship.parity.Requirements` may carry; a dependency
+whose combined marker would be longer is not pinned."""
+
+# Every marker variable, each with a value that any well-formed comparison reads: a
+# marker this evaluator cannot read in it is refused wherever it is evaluated.
+_ANY_ENVIRONMENT = dict.fromkeys(
+    (
+        "os_name",
+        "sys_platform",
+        "platform_machine",
+        "platform_python_implementation",
+        "platform_release",
+        "platform_system",
+        "python_version",
+        "python_full_version",
+        "implementation_name",
+        "implementation_version",
+    ),
+    "0",
+) | {"extra": ""}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def marker_problem(text: str) -> str | None:
+    """What keeps ``text`` from being a pin's marker, or None.
+
+    A pin's marker is written after its pin in a requirements file
+    (:func:`~modelship.parity.requirements_txt`), where pip and :func:`read_pins` must read
+    it alike: so no line break or other control character, no ``#`` (a comment), no
+    ``\\`` (a continued line), no ``${NAME}`` (pip replaces it), no word starting with
+    ``-`` (an option), at most :data:`MAX_MARKER_TEXT` characters, and a marker this
+    module's evaluator reads.
+
+    Examples
+    --------
+    >>> from modelship.parity._pins import marker_problem
+    >>> marker_problem('sys_platform == "linux"') is None
+    True
+    >>> print(marker_problem('os_name == "nt" # x'))
+    the marker 'os_name == "nt" # x' holds a control character, #, \\ or ${...}
+    """
+    if not isinstance(text, str) or not text.strip():
+        return f"the marker {shown(text)} is not a non-empty string"
+    if len(text) > MAX_MARKER_TEXT:
+        return f"the marker {shown(text)} is longer than {MAX_MARKER_TEXT} characters"
+    if _CONTROL.search(text) or "#" in text or "\\" in text or _ENV_VARIABLE.search(text):
+        return f"the marker {shown(text)} holds a control character, #, \\ or ${{...}}"
+    if any(word.startswith("-") for word in text.split()):
+        return (
+            f"the marker {shown(text)} has a word starting with '-', which pip reads as an option"
+        )
+    try:
+        evaluate_marker(text, _ANY_ENVIRONMENT)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def marker_without_extra(text: str, extra: str) -> str | None:
+    """The marker ``text`` of a requirement reached through ``extra`` (``""`` for none),
+    with its ``extra`` conditions taken out: the rest of its top-level ``and`` conditions,
+    as written (``""`` when none is left). None when an ``extra`` condition is false, is
+    not a top-level condition naming only ``extra`` (it is inside ``or`` or parentheses
+    with other variables), or the marker cannot be read.
+
+    A pin's marker is evaluated where ``extra`` is ``""`` (pip reads a requirements
+    file's markers so), so the extra a dependent asked for cannot stay in it.
+
+    Examples
+    --------
+    >>> from modelship.parity._pins import marker_without_extra
+    >>> marker_without_extra('extra == "gpu" and sys_platform == "linux"', "gpu")
+    'sys_platform == "linux"'
+    >>> marker_without_extra('extra == "gpu" or sys_platform == "linux"', "gpu") is None
+    True
+    """
+    try:
+        spans = _Marker(text, {}).spans
+    except ConfigError:
+        return None
+    conditions: list[tuple[int, int]] = []
+    depth, start, top_or = 0, 0, False
+    for kind, token, begin, end in spans:
+        if kind == "paren":
+            depth += 1 if token == "(" else -1
+        elif kind == "logic" and depth == 0:
+            top_or = top_or or token == "or"
+            if token == "and":
+                conditions.append((start, begin))
+                start = end
+    conditions.append((start, len(text)))
+    if top_or:  # "and" binds tighter: the whole marker is one condition
+        conditions = [(0, len(text))]
+    kept = []
+    for begin, end in conditions:
+        names = {t for kind, t, b, _ in spans if kind == "name" and begin <= b < end}
+        condition = text[begin:end].strip()
+        if "extra" not in names:
+            kept.append(condition)
+            continue
+        if names != {"extra"}:
+            return None
+        try:
+            if not evaluate_marker(condition, {"extra": extra}):
+                return None
+        except ConfigError:
+            return None
+    return " and ".join(kept)
+
+
 class _Marker:
     """A PEP 508 marker, evaluated by recursive descent over its tokens."""
 
@@ -332,6 +496,7 @@ class _Marker:
         self.text = text.strip()
         self.environment = environment
         self.tokens: list[tuple[str, str]] = []
+        self.spans: list[tuple[str, str, int, int]] = []  # each token, and where it is
         position = 0
         while not _SPACE_TO_END.match(text, position):
             match = _TOKEN.match(text, position)
@@ -339,6 +504,7 @@ class _Marker:
                 raise self._unreadable()
             kind = next(k for k, v in match.groupdict().items() if v is not None)
             self.tokens.append((kind, " ".join(match[kind].split())))
+            self.spans.append((kind, self.tokens[-1][1], match.start(kind), match.end()))
             position = match.end()
         self.at = 0
         self.depth = 0

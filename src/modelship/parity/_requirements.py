@@ -23,7 +23,7 @@ import attrs
 
 from modelship._params import Interval, validate_params
 from modelship.errors import ConfigError
-from modelship.parity._dependencies import dependency_closure
+from modelship.parity._dependencies import marked_closure
 from modelship.parity._errors import (
     ArtifactScanError,
     EnvironmentMismatch,
@@ -41,6 +41,7 @@ from modelship.parity._installed import (
 )
 from modelship.parity._json import JsonDocument
 from modelship.parity._pep440 import parse_version
+from modelship.parity._pins import NAME_PATTERN, evaluate_marker, marker_environment, marker_problem
 from modelship.parity._scan import ArtifactScan
 
 __all__ = [
@@ -49,13 +50,17 @@ __all__ = [
     "Requirements",
     "check_installed",
     "check_requirements",
+    "marker_applies",
+    "requirement_markers",
     "requirements_txt",
     "resolve_requirements",
     "version_change",
 ]
 
-REQUIREMENTS_SCHEMA_VERSION = 1
-"""Version of the JSON layout written by :meth:`Requirements.to_json`."""
+REQUIREMENTS_SCHEMA_VERSION = 2
+"""Newest version of the JSON layout :meth:`Requirements.to_json` writes: 2 adds
+``markers``, and is written only by requirements that have one (others are written as
+version 1, which every modelship reads)."""
 
 # Names Python 2 pickles use for standard modules (protocols 0-2 map them on load).
 _STDLIB_ALIASES = frozenset({"__builtin__", "copy_reg", "__main__"})
@@ -66,7 +71,7 @@ def _is_stdlib(module: str) -> bool:
 
 
 # PEP 508's distribution names; names and versions longer than MAX_TEXT are not real ones.
-_DISTRIBUTION = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?")
+_DISTRIBUTION = re.compile(NAME_PATTERN)
 
 
 def _requirements_problem(requirements: Mapping[Any, Any], name: str) -> str | None:
@@ -89,6 +94,30 @@ def _requirements_problem(requirements: Mapping[Any, Any], name: str) -> str | N
                 f"{shown(version)}"
             )
     return pin_conflict(requirements, name)
+
+
+def _markers_problem(
+    markers: Mapping[Any, Any], packages: Mapping[str, str], name: str
+) -> str | None:
+    """What is wrong with the first entry of ``markers`` that is not a pinned
+    distribution's marker (see :func:`~modelship.parity._pins.marker_problem`), or None."""
+    pinned = {normalize_name(package) for package in packages}
+    seen: dict[str, object] = {}
+    for package, marker in markers.items():
+        if not isinstance(package, str) or normalize_name(package) not in pinned:
+            return (
+                f"{name} has the key {shown(package)}, which is not a pinned distribution; "
+                "a marker belongs to a pin of packages"
+            )
+        if seen.setdefault(normalize_name(package), marker) != marker:
+            return (
+                f"{name} gives {normalize_name(package)!r} two markers (two spellings of "
+                "one distribution, PEP 503); keep one"
+            )
+        problem = marker_problem(marker)
+        if problem is not None:
+            return f"{name}[{shown(package)}]: {problem}"
+    return None
 
 
 def _module_problem(value: object, name: str) -> str | None:
@@ -116,6 +145,22 @@ def _module_problem(value: object, name: str) -> str | None:
 def _sorted_packages(value: Mapping[str, str]) -> dict[str, str]:
     check_requirements(value, "packages")
     return {normalize_name(k): v for k, v in sorted(value.items())}
+
+
+def _sorted_markers(value: Mapping[str, str]) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        raise ConfigError(
+            "Requirements: markers must be a mapping of distribution name to PEP 508 "
+            f"marker, got {type(value).__name__}"
+        )
+    markers: dict[str, str] = {}
+    for name, marker in sorted(value.items(), key=lambda item: str(item[0])):
+        if markers.setdefault(normalize_name(str(name)), marker) != marker:
+            raise ConfigError(
+                f"Requirements: markers gives {normalize_name(str(name))!r} two markers "
+                "(two spellings of one distribution, PEP 503); keep one"
+            )
+    return markers
 
 
 def _module_names(value: Iterable[str], field: str) -> tuple[str, ...]:
@@ -162,6 +207,11 @@ class Requirements(Mapping[str, str]):
         (``__main__``) or in a local module, which the serving image must carry itself.
     dynamic : int
         References whose module is only known at load time (see :class:`ArtifactScan`).
+    markers : Mapping[str, str]
+        Distribution to the PEP 508 marker of where it is needed, for pins needed only on
+        some platforms or Pythons (``{"tomli": 'python_version < "3.11"'}``); a pin
+        without one is needed everywhere. Every reader applies it: the check before
+        loading, :func:`compare` and :func:`requirements_txt` (``name==version ; marker``).
 
     Examples
     --------
@@ -179,13 +229,21 @@ class Requirements(Mapping[str, str]):
         rule :func:`check_installed` applies when the model is loaded), or pins two
         spellings of one name (``Foo_Bar``, ``foo-bar``) to different versions; when
         ``modules`` or ``unresolved`` is not a list of module names (dotted Python
-        identifiers); when ``dynamic`` is not an integer >= 0.
+        identifiers); when ``dynamic`` is not an integer >= 0; when a marker is not
+        one of a pinned distribution, or not a marker a requirements file can carry
+        (see :func:`~modelship.parity._pins.marker_problem`).
     """
 
     packages: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted_packages)
     modules: tuple[str, ...] = attrs.field(default=(), converter=_modules)
     unresolved: tuple[str, ...] = attrs.field(default=(), converter=_unresolved)
     dynamic: int = attrs.field(default=0, validator=_count)
+    markers: Mapping[str, str] = attrs.field(factory=dict, converter=_sorted_markers)
+
+    def __attrs_post_init__(self) -> None:
+        problem = _markers_problem(self.markers, self.packages, "Requirements: markers")
+        if problem is not None:
+            raise ConfigError(problem)
 
     def __getitem__(self, name: str) -> str:
         return self.packages[normalize_name(name)]
@@ -199,19 +257,27 @@ class Requirements(Mapping[str, str]):
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON-compatible form :meth:`to_json` writes.
 
+        Requirements without markers are written as ``schema_version`` 1, which every
+        modelship reads; with markers, as 2 with a ``markers`` field, which a modelship
+        that reads only 1 refuses ("upgrade modelship") rather than read the pins as
+        needed everywhere.
+
         Examples
         --------
         >>> from modelship.parity import Requirements
         >>> Requirements(packages={"numpy": "2.1.0"}).to_dict()["packages"]
         {'numpy': '2.1.0'}
         """
-        return {
-            "schema_version": REQUIREMENTS_SCHEMA_VERSION,
+        document: dict[str, Any] = {
+            "schema_version": REQUIREMENTS_SCHEMA_VERSION if self.markers else 1,
             "packages": dict(self.packages),
             "modules": list(self.modules),
             "unresolved": list(self.unresolved),
             "dynamic": self.dynamic,
         }
+        if self.markers:
+            document["markers"] = dict(self.markers)
+        return document
 
     def to_json(self, *, indent: int | None = 2) -> str:
         """Return the requirements as JSON text (the registry stores it with a version).
@@ -236,7 +302,9 @@ class Requirements(Mapping[str, str]):
             distribution name (PEP 508) or its version is longer than 200 characters, as
             :func:`check_installed` would refuse it, when two spellings of one name are
             pinned to different versions, when a module is not a dotted Python identifier,
-            or when the document has a field :meth:`to_json` does not write.
+            when a marker is not one of a pinned distribution or not one a requirements
+            file can carry, or when the document has a field :meth:`to_json` does not
+            write (``markers`` only from ``schema_version`` 2, the layout that added it).
 
         Examples
         --------
@@ -252,11 +320,16 @@ class Requirements(Mapping[str, str]):
         """
         doc = JsonDocument.parse(text, "requirements")
         doc.schema_version(REQUIREMENTS_SCHEMA_VERSION)
-        doc.only("schema_version", "packages", "modules", "unresolved", "dynamic")
+        fields = ["schema_version", "packages", "modules", "unresolved", "dynamic"]
+        if doc.doc["schema_version"] >= 2:  # the layout that added markers
+            fields.append("markers")
+        doc.only(*fields)
         packages = doc.text_map("packages")
+        markers = doc.text_map("markers")
         modules, unresolved = doc.text_list("modules"), doc.text_list("unresolved")
         problem = (
             _requirements_problem(packages, "requirements: packages")
+            or _markers_problem(markers, packages, "requirements: markers")
             or _module_problem(modules, "requirements: modules")
             or _module_problem(unresolved, "requirements: unresolved")
         )
@@ -267,6 +340,7 @@ class Requirements(Mapping[str, str]):
             modules=modules,
             unresolved=unresolved,
             dynamic=doc.integer("dynamic", minimum=0) or 0,
+            markers=markers,
         )
 
 
@@ -282,10 +356,15 @@ def resolve_requirements(
     threadpoolctl for a scikit-learn model): a serving image needs them, and another
     version of one can change the model's answers. They are read from each installed
     distribution's ``Requires-Dist`` metadata: the requirements every platform needs (no
-    marker, or one naming only ``extra``; ``tomli; python_version < "3.11"`` is left
-    out), not the optional extras of the distributions found, and the extras a
-    dependency asks for (``dask[array]``); a dependency that is not installed is not
-    pinned.
+    marker, or one naming only ``extra``) are pinned as they are; one needed only on some
+    platforms or Pythons (``tomli; python_version < "3.11"``) is pinned with its marker
+    (:attr:`Requirements.markers`) when the marker holds here, so the pin applies
+    exactly where the marker holds (a dependency reached through marked ones needs every
+    marker along its path, one reached by several paths any of them), and is left out
+    when it does not hold here, cannot be evaluated here, or its combined marker would
+    be longer than 1,000 characters. The optional extras of the distributions found are
+    not followed, the extras a dependency asks for (``dask[array]``) are; a dependency
+    that is not installed is not pinned.
 
     Parameters
     ----------
@@ -363,14 +442,22 @@ def resolve_requirements(
                 found = _pin(module_distributions().get(top, []), installed, packages) or found
         if found:
             resolved.add(top)
+    markers: dict[str, str] = {}
     if dependencies:
-        for name, version in dependency_closure(list(packages), installed).items():
+        closure = marked_closure(list(packages), installed, marker_environment())
+        for name, (version, marker) in closure.items():
+            if name not in packages and marker is not None:
+                markers[name] = marker
             packages.setdefault(name, version)
     unresolved = modules - resolved
     if "__main__" in scan.modules:
         unresolved.add("__main__")
     return Requirements(
-        packages=packages, modules=modules, unresolved=unresolved, dynamic=scan.dynamic
+        packages=packages,
+        modules=modules,
+        unresolved=unresolved,
+        dynamic=scan.dynamic,
+        markers=markers,
     )
 
 
@@ -437,6 +524,9 @@ def _check_distributions(distributions: object) -> None:
 def requirements_txt(requirements: Mapping[str, str]) -> str:
     """Return a pip requirements file pinning each distribution (``name==version``).
 
+    A pin needed only where its marker holds (:attr:`Requirements.markers`) is written
+    with it, ``name==version ; marker``, for pip to evaluate where it installs.
+
     A version that is not a PEP 440 version (``1.1build1``, as a Debian package installs
     it) is pinned by arbitrary equality, ``name===version``, the only pin pip (and
     ``modelship parity check --requirements``) reads for it. Modules no distribution
@@ -455,12 +545,15 @@ def requirements_txt(requirements: Mapping[str, str]) -> str:
     distro-info===1.1build1
     """
     lines = ["# written by modelship: the distributions this model needs, and what they depend on"]
+    markers = requirement_markers(requirements)
     for name, version in sorted(check_requirements(requirements).items()):
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+!-]*", version):
             raise SnapshotError(f"{name}: {shown(version)} is not a version pip can pin")
         # After ==, pip (and read_pins) refuse what is not PEP 440; after ===, any text.
         pin = "==" if parse_version(version) is not None else "==="
-        lines.append(f"{normalize_name(name)}{pin}{version}")
+        marker = markers.get(normalize_name(name))
+        # " ; ": after ===, a ";" with no space before it would be read as the version's.
+        lines.append(f"{normalize_name(name)}{pin}{version}" + (f" ; {marker}" if marker else ""))
     unresolved = requirements.unresolved if isinstance(requirements, Requirements) else ()
     problem = _module_problem(unresolved, "requirements: unresolved")
     if problem is not None:  # a comment line broken by a newline would be read by pip
@@ -471,6 +564,42 @@ def requirements_txt(requirements: Mapping[str, str]) -> str:
             + ", ".join(unresolved)
         )
     return "\n".join(lines) + "\n"
+
+
+def requirement_markers(requirements: Mapping[str, str]) -> Mapping[str, str]:
+    """The markers of ``requirements`` (normalised name to PEP 508 marker): those of a
+    :class:`Requirements`, none for a plain mapping (every pin needed everywhere).
+
+    Examples
+    --------
+    >>> from modelship.parity import Requirements
+    >>> from modelship.parity._requirements import requirement_markers
+    >>> reqs = Requirements(packages={"tomli": "2.0.1"},
+    ...                     markers={"tomli": 'python_version < "3.11"'})
+    >>> dict(requirement_markers(reqs)), dict(requirement_markers({"tomli": "2.0.1"}))
+    ({'tomli': 'python_version < "3.11"'}, {})
+    """
+    return requirements.markers if isinstance(requirements, Requirements) else {}
+
+
+def marker_applies(marker: str | None, environment: Mapping[str, str]) -> bool | None:
+    """Whether a pin with ``marker`` is needed in ``environment``: True without a marker,
+    the marker's value, or None when it cannot be evaluated there.
+
+    Examples
+    --------
+    >>> from modelship.parity._requirements import marker_applies
+    >>> marker_applies('python_version < "3.11"', {"python_version": "3.12"})
+    False
+    >>> marker_applies('platform_release >= "5"', {"platform_release": "?"}) is None
+    True
+    """
+    if marker is None:
+        return True
+    try:
+        return evaluate_marker(marker, environment)
+    except ConfigError:
+        return None
 
 
 _RELEASE = re.compile(r"^\s*(?:(\d+)!)?v?(\d+(?:\.\d+)*)")
@@ -639,7 +768,9 @@ class PackageMismatch:
     ``installed`` is ``None`` when the distribution is not installed at all; ``change``
     is ``"missing"``, ``"major"``, ``"minor"``, ``"patch"``, ``"label"`` (the same
     release, another pre-release, post-release, dev or local label) or ``"unknown"`` (a
-    version without a release number: see :func:`version_change`).
+    version without a release number: see :func:`version_change`). ``marker`` is the
+    pin's marker when it could not be evaluated here: the pin was checked as needed, and
+    the message says so.
 
     Examples
     --------
@@ -651,6 +782,7 @@ class PackageMismatch:
     package: str
     recorded: str
     installed: str | None
+    marker: str | None = None
 
     @property
     def change(self) -> str:
@@ -667,12 +799,21 @@ class PackageMismatch:
         return version_change(self.recorded, self.installed) or "patch"
 
     def __str__(self) -> str:
+        unknown = (
+            ""
+            if self.marker is None
+            else f" (pinned where {self.marker!r}, which cannot be evaluated here: "
+            "checked as needed)"
+        )
         if self.installed is None:
-            return f"{self.package}: the model was saved with {self.recorded}, it is not installed"
+            return (
+                f"{self.package}: the model was saved with {self.recorded}, it is not "
+                f"installed{unknown}"
+            )
         how = describe_change(self.recorded, self.installed, self.change)
         return (
             f"{self.package}: the model was saved with {self.recorded}, {self.installed} is "
-            f"installed ({how})"
+            f"installed ({how}){unknown}"
         )
 
 
@@ -695,6 +836,11 @@ def check_installed(
     stacklevel: int = 2,
 ) -> tuple[PackageMismatch, ...]:
     """Compare the recorded versions of the distributions a model needs with this environment.
+
+    A pin with a marker (:attr:`Requirements.markers`) is checked only where its marker
+    holds for this interpreter (:func:`~modelship.parity._pins.marker_environment`); one
+    whose marker cannot be evaluated here is checked as needed, its mismatch saying so
+    (the safe side: a missing dependency is reported, the recorded version passes).
 
     Every difference is reported: a :class:`EnvironmentMismatchWarning` naming the
     package, the recorded and the installed version, or under ``strict=True`` one
@@ -730,13 +876,22 @@ def check_installed(
     modelship.parity.EnvironmentMismatch: attrs: the model was saved with 0.1.0, ...
     """
     mismatches = []
+    markers = requirement_markers(requirements)
+    environment = marker_environment() if markers else {}
     for name, recorded in sorted(check_requirements(requirements).items()):
+        marker = markers.get(normalize_name(name))
+        applies = marker_applies(marker, environment)
+        if applies is False:
+            continue  # needed only where its marker holds: not here
         installed = _installed_version(name)
         # As compare() judges it: "26.1" recorded and "26.1.0" installed are one release.
         if installed is None or version_change(recorded, installed) is not None:
             mismatches.append(
                 PackageMismatch(
-                    package=normalize_name(name), recorded=recorded, installed=installed
+                    package=normalize_name(name),
+                    recorded=recorded,
+                    installed=installed,
+                    marker=marker if applies is None else None,
                 )
             )
     prefix = f"{what}: " if what else ""

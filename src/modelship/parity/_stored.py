@@ -25,6 +25,7 @@ from typing import IO, Any, Protocol, TypeVar
 
 import attrs
 
+from modelship._json import NewerVersionError
 from modelship.errors import ConfigError, IntegrityError
 from modelship.parity._errors import ArtifactScanError, InvalidEnvironmentDocument, SnapshotError
 from modelship.parity._registration import ENVIRONMENT_ROLE, REQUIREMENTS_ROLE
@@ -282,6 +283,11 @@ def _stored(mv: _Version, role: str, kind: type[_D]) -> _D | None:
         return mv.attachment(role, kind)
     except IntegrityError:
         raise  # the bytes do not match their digest: said precisely already
+    except NewerVersionError as exc:
+        raise InvalidEnvironmentDocument(
+            f"{mv.name} version {mv.version}: the {role!r} attachment was written by a newer "
+            f"modelship ({exc}); upgrade modelship where this runs to read it"
+        ) from exc
     except (SnapshotError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidEnvironmentDocument(
             f"{mv.name} version {mv.version}: the {role!r} attachment is not a valid {what} "
