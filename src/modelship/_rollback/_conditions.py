@@ -775,6 +775,30 @@ class _Parser:
             self.fail(at, f"unexpected {brief(found)} after the condition")
         return Condition(**fields)
 
+    def baseline_after(self, rhs_at: int) -> None:
+        """Refuse a number followed by the baseline (``1.5 * baseline``), saying the form
+        a limit relative to the baseline takes: it was "unexpected '*' after the
+        condition", or a fraction metric's "never reached" for ``error_rate > 2 *
+        baseline``."""
+        kind, sign, sign_at = self.peek()
+        following = self.tokens[self.index + 1] if self.index + 1 < len(self.tokens) else None
+        if kind != "punct" or sign not in ("*", "+", "-") or following is None:
+            return
+        if following[1] != "baseline":
+            return
+        message = (
+            "a limit relative to the baseline starts with 'baseline', as in "
+            "'baseline * 1.5', 'baseline + 10%' or 'baseline - 0.05'"
+        )
+        if sign != "-":  # 1.5 - baseline is not baseline - 1.5
+            written = self.text[rhs_at:sign_at].strip()
+            after = following[2] + len("baseline")
+            limit = f"baseline {sign} {written}"
+            with contextlib.suppress(ConfigError):  # a form the grammar has no place for
+                _Parser(f"{self.text[:rhs_at]}{limit}{self.text[after:]}").condition()
+                message += f"; write {brief(limit)}"
+        self.fail(sign_at, message)
+
     def rhs(self, metric: str, stat: str) -> dict[str, Any]:
         """The limit's fields; a limit a fraction metric cannot cross is refused here, at
         its position."""
@@ -786,6 +810,7 @@ class _Parser:
         else:
             fields = {"threshold": self.threshold_rhs()}
             unit = self.tokens[self.index - 1][1]
+            self.baseline_after(rhs_at)
             if unit in ("s", "ms") and metric in FRACTION_METRICS and stat not in ("sum", "count"):
                 self.fail(
                     rhs_at,

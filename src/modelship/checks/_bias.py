@@ -18,6 +18,7 @@ import numpy.typing as npt
 from modelship._columns import check_same_index, column_array, encoded_column
 from modelship._json import jsonable, malformed
 from modelship._params import Constraints, Interval, MappingOf, Options, check_parameters
+from modelship._shown import brief
 from modelship.checks._records import (
     ROUNDING_TOLERANCE,
     finite_or_none,
@@ -286,6 +287,16 @@ def _thresholds(value: Mapping[str, float | None] | None) -> dict[str, float | N
 def _features(sensitive: Any) -> dict[str, RawColumn]:
     """``{name: 1-D array}`` of an array, a table's columns, or a mapping; text from
     pandas, polars or arrow as its codes (see ``raw_columns(encode=True)``)."""
+    if isinstance(sensitive, (str, bytes)):
+        # Bias takes no table to look a name up in: sensitive="sex" was "a 1-D or 2-D
+        # array, got 0 dimensions", which said nothing of what to pass.
+        column = f"X[{brief(sensitive)}]" if isinstance(sensitive, str) else "X['sex']"
+        raise CheckInputError(
+            f"sensitive is the text {brief(sensitive)}, not a column: Bias has no table to "
+            f"look a name up in; pass the column itself ({column}, one value per row), or "
+            "several as a mapping or a data frame ({'sex': X['sex'], 'age': X['age']}, "
+            "X[['sex', 'age']])"
+        )
     if isinstance(sensitive, Mapping):
         return raw_columns(sensitive, what="sensitive", encode=True)
     named = isinstance(sensitive, np.ndarray) and sensitive.dtype.names is not None
@@ -809,7 +820,7 @@ class Bias:
             reason = (
                 f"feature set {fs.key!r} has {len(kept)} group(s) of at least "
                 f"{self.min_group_size} rows ({len(left_out):,} skipped: {shown}{more}); "
-                "a disparity needs two: lower min_group_size or collect more data"
+                f"a disparity needs two: {_too_few_remedy(fs, counts)}"
             )
             return (
                 {
@@ -1232,6 +1243,41 @@ def _check_share(name: str, limit: float) -> None:
         f"`thresholds` {name}={limit:g}: {why}; give a share: {example} "
         "(None reports the disparity without gating it)"
     )
+
+
+#: Groups a feature set has before groups of one row (or fractional labels) are read as
+#: the values of a continuous feature (income, a score) rather than a few rare categories.
+_MANY_VALUES = 20
+
+
+def _too_few_remedy(fs: _FeatureSet, counts: npt.NDArray[Any]) -> str:
+    """What to do when ``fs`` has fewer than two groups of ``min_group_size`` rows.
+
+    A continuous feature (most rows a group of their own, or labels that are fractional
+    numbers) cannot be fixed by a smaller ``min_group_size`` or more rows, which is what
+    the reason said for an income column: it is binned into bands first."""
+    total = float(counts.sum())
+    alone = float(counts[counts <= 1].sum())
+    fractional = sum(1 for label in fs.labels[:1000] if _fractional(label))
+    if len(fs.labels) >= _MANY_VALUES and (
+        alone * 2 > total or fractional * 2 > min(len(fs.labels), 1000)
+    ):
+        what = "it" if len(fs.names) == 1 else "its continuous features"
+        return (
+            f"{len(fs.labels):,} distinct values in {int(total):,} rows, as a continuous "
+            f"feature has: bin {what} into bands first (pandas.cut, numpy.digitize)"
+        )
+    return "lower min_group_size or collect more data"
+
+
+def _fractional(label: str) -> bool:
+    """Whether a group's label reads as a number that is not whole (``"18278.32"``;
+    :func:`group_label` shows a whole float as an integer)."""
+    try:
+        value = float(label)
+    except ValueError:
+        return False
+    return math.isfinite(value) and not value.is_integer()
 
 
 def _check_group_count(count: int, names: Sequence[str]) -> None:

@@ -364,9 +364,10 @@ def _predictor(model: Any, what: str) -> tuple[Callable[[Any], Any], bool]:
     proba = getattr(model, "predict_proba", None)
     if callable(proba):
         classes = _class_count(model)
+        guarded_proba = _guarded(proba, what, "predict_proba")
 
         def positive_proba(x: Any) -> Any:
-            out = np.asarray(proba(x))
+            out = np.asarray(guarded_proba(x))
             if out.ndim != 2:
                 return out
             if out.shape[1] == 0 or out.shape[1] > 2 or (out.shape[1] == 1 and classes == 1):
@@ -379,12 +380,54 @@ def _predictor(model: Any, what: str) -> tuple[Callable[[Any], Any], bool]:
         return positive_proba, True
     predict = getattr(model, "predict", None)
     if callable(predict):
-        return predict, False
+        return _guarded(predict, what, "predict"), False
     if callable(model):
-        return model, False
+        return _guarded(model, what, "function"), False
     raise ConfigError(
         f"{what} has no predict_proba or predict and is not callable; pass a model, a "
         "function X -> predictions, a ModelVersion with registry=, or precomputed scores"
+    )
+
+
+#: Characters of a model's own exception message repeated in the CheckInputError.
+_MODEL_MESSAGE = 500
+
+
+def _guarded(call: Callable[[Any], Any], what: str, method: str) -> Callable[[Any], Any]:
+    """``call`` (``what``'s ``method``), whose exceptions become a :class:`CheckInputError`
+    naming the side, the call, the model's own exception and what to do, with that
+    exception as ``__cause__``. scikit-learn's "The feature names should match those that
+    were passed during fit." escaped as a ValueError, which a script catching
+    ModelshipError did not catch, and did not say whether the candidate or the baseline
+    failed. ``MemoryError`` (and ``KeyboardInterrupt``, ``SystemExit``) pass unchanged."""
+    called = (
+        f"{what}'s {method}" if method != "function" else f"{what} (a function X -> predictions)"
+    )
+
+    def guarded(x: Any) -> Any:
+        try:
+            return call(x)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            raise CheckInputError(_model_failed(called, what, exc)) from exc
+
+    return guarded
+
+
+def _model_failed(called: str, what: str, exc: Exception) -> str:
+    """What a model's exception on the holdout says, and what to do."""
+    try:
+        text = " ".join(str(exc).split())
+    except Exception:  # an exception's own __str__ may raise anything
+        text = ""
+    if len(text) > _MODEL_MESSAGE:
+        text = text[: _MODEL_MESSAGE - 3] + "..."
+    said = f"{type(exc).__name__} ({text})" if text else type(exc).__name__
+    return (
+        f"{called} failed on X (the holdout) with {said}; pass X with the columns (names, "
+        "order and types) the model was fitted on (a scikit-learn model lists them in "
+        f"feature_names_in_), or give {what}_scores= (its predictions) instead of {what}="
     )
 
 
@@ -465,11 +508,33 @@ def _vector(values: Any, what: str) -> npt.NDArray[np.float64]:
     if array.ndim != 1:
         raise CheckInputError(f"{what} must be one value per row, got shape {array.shape}")
     if array.dtype.kind not in "iufb":
-        raise CheckInputError(f"{what} must be numbers, got dtype {array.dtype}")
+        raise CheckInputError(_not_numbers(array, what))
     out = array.astype(np.float64)
     if not np.isfinite(out).all():
         raise CheckInputError(f"{what} has {int((~np.isfinite(out)).sum())} non-finite values")
     return out
+
+
+def _not_numbers(array: npt.NDArray[Any], what: str) -> str:
+    """Why ``what`` (``y`` or a side's predictions) of a dtype other than numbers is
+    refused: a few of its values, and what to give instead ("y must be numbers, got dtype
+    <U3" said neither which values nor how to map them)."""
+    seen = sorted({brief(v) for v in array[:1000].tolist()})
+    shown = ", ".join(seen[:5]) + (", ..." if len(seen) > 5 else "")
+    said = f"{what} must be numbers, got dtype {array.dtype} (values such as {shown})"
+    if what != "y":
+        return (
+            f"{said}; give scores or probabilities of label 1 (a classifier's "
+            "predict_proba), or a regression's predictions, as numbers"
+        )
+    labels = sorted({v for v in array[:1000].tolist() if isinstance(v, str)})
+    mapped = f", e.g. y = (y == {brief(labels[-1])}).astype(int)" if labels else ""
+    if any(v is None for v in array[:1000].tolist()):
+        mapped += "; drop the rows without a label (None)"
+    return (
+        f"{said}; map the labels to 0/1 (positive = 1) first{mapped}, or give a "
+        "regression's targets as numbers"
+    )
 
 
 def _metric_list(value: Sequence[MetricLike] | Mapping[str, MetricLike] | None) -> tuple[Any, ...]:
@@ -842,7 +907,10 @@ class Degradation:
             a ``predict_proba`` of more than two columns (a multi-class model) or of
             one from a model fitted on a single class,
             non-finite predictions, a missing segment label or two that read alike as text
-            (``1.0`` and ``"1"``).
+            (``1.0`` and ``"1"``); an exception from a model's own ``predict_proba`` or
+            ``predict`` (the message names the side and the call, the exception is its
+            ``__cause__``), such as scikit-learn's for ``X`` of other columns than it was
+            fitted on.
         IntegrityError
             A ModelVersion whose artifact the registry does not hold.
 
