@@ -95,7 +95,7 @@ def test_a_monitoring_limit_refused_names_the_text_and_its_reference() -> None:
         },
     }
     message = _config_refused(deployment, L="true")
-    assert "error_limit is the text 'true'; the value came from ${L}" in message, message
+    assert message.endswith("; error_limit came from ${L}, the text 'true'"), message
 
 
 def test_values_written_in_the_file_keep_their_messages() -> None:
@@ -104,3 +104,57 @@ def test_values_written_in_the_file_keep_their_messages() -> None:
     message = _config_refused(_canary(10, True))
     assert "pause: True is not a duration" in message
     assert "came from" not in message
+
+
+# Second look: a negative or overflowing duration lost its reason; the list form of a port
+# showed the converted value at a path the file does not have; a monitoring key named in
+# the policy's own message shape got no reference (stop 51).
+
+
+@pytest.mark.parametrize("text", ["-5", "-1.5", "1e999"])
+def test_a_refused_duration_number_keeps_its_reason_and_shows_the_text(text: str) -> None:
+    message = _config_refused(_canary(10, "${P}"), P=text)
+    assert f"pause: {text!r} is not a duration: seconds must be finite and >= 0" in message, message
+    assert message.endswith("; the value came from ${P}"), message
+
+
+def test_a_duration_whose_text_stays_text_names_its_reference() -> None:
+    message = _config_refused(_canary(10, "${P}"), P="5 minutes")
+    assert "'5 minutes' is not a duration: give seconds" in message, message
+    assert message.endswith("; the value came from ${P}"), message
+
+
+@pytest.mark.parametrize("text", ["true", "1e3", "70000"])
+def test_a_port_in_the_list_form_shows_the_text_at_the_path_written(text: str) -> None:
+    containers = [{"name": "m", "image": "m:1", "ports": [{"containerPort": "${P}"}]}]
+    message = _refused({"containers": containers}, P=text)
+    assert message.startswith(
+        f"deployment.containers[0].ports[0].containerPort={text!r} is not allowed; "
+    ), message
+    assert message.endswith("; the value came from ${P}"), message
+
+
+def test_monitoring_keys_named_by_the_policy_say_their_reference() -> None:
+    conditions = ["mean(error_rate) > 0.1"]
+    containers = _containers(port=8080)
+    message = _config_refused(
+        {"containers": containers, "monitoring": {"enabled": "${E}", "conditions": conditions}},
+        E="010",
+    )
+    assert "enabled came from ${E}, the text '010'" in message, message
+    message = _config_refused(
+        {
+            "containers": containers,
+            "monitoring": {"failure_limit": "${F}", "conditions": conditions},
+        },
+        F="abc",
+    )
+    assert message.endswith("failure_limit came from ${F}"), message
+
+
+def test_a_health_check_period_refused_by_its_record_names_the_reference() -> None:
+    message = _refused(
+        {"containers": _containers(port=8080), "healthcheck": {"periodSeconds": "${S}"}}, S="0"
+    )
+    assert message.startswith("deployment.healthcheck.periodSeconds=0.0 is not allowed"), message
+    assert message.endswith("; the value came from ${S}"), message

@@ -1019,8 +1019,11 @@ def _join(path: str, key: Any) -> str:
 # --- durations --------------------------------------------------------------------------------
 
 
-def parse_duration(value: Any) -> float:
+def parse_duration(value: Any, *, written: str | None = None) -> float:
     """Seconds from a number or a text like ``30s``, ``5m``, ``1h30m``, ``250ms``.
+
+    ``written`` is the text ``value`` was read from (a ``${VAR}``'s YAML reading), shown
+    by an error instead of the value read.
 
     Examples
     --------
@@ -1031,9 +1034,14 @@ def parse_duration(value: Any) -> float:
     Traceback (most recent call last):
     ...
     modelship.errors.ConfigError: '5 minutes' is not a duration: ...
+    >>> parse_duration(-5, written="'-5'")
+    Traceback (most recent call last):
+    ...
+    modelship.errors.ConfigError: '-5' is not a duration: seconds must be finite and >= 0
     """
     if _is_number(value):
-        shown = reprlib.repr(value)  # a 400-digit number is not echoed whole
+        # A 400-digit number is not echoed whole.
+        shown = reprlib.repr(value) if written is None else written
         try:
             seconds = float(value)
         except OverflowError:  # an int too large for a float: a ConfigError, not a crash
@@ -1047,8 +1055,8 @@ def parse_duration(value: Any) -> float:
             raise ConfigError(f"{reprlib.repr(value)} is not a duration: too large a number")
         return total
     raise ConfigError(
-        f"{brief(value)} is not a duration: give seconds as a number, or a text like 30s, 5m, "
-        "1h30m, 250ms"
+        f"{brief(value) if written is None else written} is not a duration: give seconds as "
+        "a number, or a text like 30s, 5m, 1h30m, 250ms"
     )
 
 
@@ -1147,11 +1155,13 @@ class _Reader:
         try:
             policy = RollbackPolicy.from_dict({"enabled": True, **section})
         except ConfigError as exc:
-            # A key given its YAML reading and refused: say which text it was read from.
+            # A key from a whole ${...} reference that the message names: say which
+            # reference, and the text a YAML reading was made of.
             read = "".join(
-                f"; {key} is the text {brief(text)}{self._came_from(f'{path}.{key}')}"
+                f"; {key} came from {self.whole[f'{path}.{key}']}"
+                + ("" if section[key] is text else f", the text {brief(text)}")
                 for key, text in sorted(texts.items())
-                if section[key] is not text and str(exc).startswith(f"{key}=")
+                if f"{path}.{key}" in self.whole and re.search(rf"\b{key}\b", str(exc))
             )
             raise ConfigError(f"{path}: {exc}{read}") from None
         return self.make(
@@ -1165,10 +1175,12 @@ class _Reader:
             if required not in c:
                 raise ConfigError(f"{path}.{required}: missing")
         kwargs: dict[str, Any] = {k: c[k] for k in ("name", "image", "port", "args") if k in c}
+        written: dict[str, str] = {}  # a field the document wrote elsewhere: its path
         if "ports" in c:
             if "port" in c:
                 raise ConfigError(f"{path}: give port or ports, not both")
             kwargs["port"] = self._container_port(c["ports"], f"{path}.ports")
+            written = {"port": f"{path}.ports[0].containerPort"}
         if "port" not in kwargs and first:
             # Only the first container runs modelship serve; a sidecar without a port
             # has none (it is rendered without ports).
@@ -1180,7 +1192,7 @@ class _Reader:
             kwargs["resources"] = self.resources(c["resources"], f"{path}.resources")
         if "env" in c:
             kwargs["env"] = self._env(c["env"], f"{path}.env")
-        return self.make(Container, path, **kwargs)
+        return self.make(Container, path, written, **kwargs)
 
     def _container_port(self, raw: Any, path: str) -> Any:
         if not isinstance(raw, list) or not raw:
@@ -1202,8 +1214,8 @@ class _Reader:
             )
         if "name" in first and first["name"] != "http":
             self.notes.append(f"{path}[0].name: {brief(first['name'])} is rendered as 'http'")
-        # A port is a number: a whole ${...} reference is read as one (see scalar()).
-        return self.scalar(first["containerPort"], f"{path}[0].containerPort")
+        # A port is a number: a whole ${...} reference is given its YAML reading by make().
+        return first["containerPort"]
 
     def _env(self, raw: Any, path: str) -> Any:
         if isinstance(raw, list):  # the Kubernetes form: [{name: X, value: "1"}]
@@ -1317,10 +1329,18 @@ class _Reader:
         by_key = {field.metadata.get("key", field.name): field.name for field in fields}
         return self.make(kind, path, **{by_key[k]: v for k, v in given.items()})
 
-    def make(self, kind: type[_T], where: str, /, **kwargs: Any) -> _T:
-        """``kind(**kwargs)``, its errors naming the field by its path. A field that
-        refuses the text of a whole ``${...}`` reference is given its YAML reading
-        (:meth:`scalar`) instead: one try more per such field, so at most ``len(kwargs)``."""
+    def make(
+        self,
+        kind: type[_T],
+        where: str,
+        paths: Mapping[str, str] | None = None,
+        /,
+        **kwargs: Any,
+    ) -> _T:
+        """``kind(**kwargs)``, its errors naming the field by its path (``paths`` maps a
+        field to where the document wrote it, when elsewhere). A field that refuses the
+        text of a whole ``${...}`` reference is given its YAML reading (:meth:`scalar`)
+        instead: one try more per such field, so at most ``len(kwargs)``."""
         fields = {field.name: field for field in attrs.fields(kind)}  # type: ignore[arg-type]
         written: dict[str, Any] = {}  # the text of each field given its YAML reading
         while True:  # bounded: each pass either returns, raises, or reads one more field
@@ -1330,7 +1350,9 @@ class _Reader:
                 field = fields.get(exc.parameter)
                 if field is None:
                     raise ConfigError(f"{where}.{exc}" if where else str(exc)) from None
-                path = _join(where, field.metadata.get("key", field.name))
+                path = (paths or {}).get(field.name) or _join(
+                    where, field.metadata.get("key", field.name)
+                )
                 if field.name in written:  # its reading refused too: show the text
                     raise self._refused(exc, path, written[field.name]) from None
                 given = kwargs.get(field.name)
@@ -1355,23 +1377,16 @@ class _Reader:
         replicas='true' is not allowed; replicas must be an int >= 1; the value came from ${N}
         """
         named = InvalidParameter(exc.parameter, given, exc.allowed).named(path)
-        if not isinstance(given, str) or not self._came_from(path):
-            return named
-        named.args = (f"{named}{self._came_from(path)}",)
+        if self._came_from(path):  # a duration read before the record shows its seconds
+            named.args = (f"{named}{self._came_from(path)}",)
         return named
 
     def _duration(self, value: Any, path: str) -> float:
         read = self.scalar(value, path)
         try:
-            return parse_duration(read)
+            # A YAML reading refused shows the text it was read from, with its own reason.
+            return parse_duration(read, written=None if read is value else brief(value))
         except ConfigError as exc:
-            if read is value:
-                raise ConfigError(f"{path}: {exc}") from None
-            # Its YAML reading was refused: the error shows the text it was read from.
-            try:
-                parse_duration(value)
-            except ConfigError as text_exc:
-                exc = text_exc
             raise ConfigError(f"{path}: {exc}{self._came_from(path)}") from None
 
     def _came_from(self, path: str) -> str:
