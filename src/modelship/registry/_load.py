@@ -21,6 +21,7 @@ from typing import Any
 
 from modelship._model_version import ArtifactRef
 from modelship.errors import SerializationError
+from modelship.registry._import_advice import import_advice
 from modelship.registry._integrity import checked_stream, read_verified, verified_file
 from modelship.registry._protocols import Store
 from modelship.registry._serializers import BytesSerializer, Serializer
@@ -29,8 +30,14 @@ __all__ = ["load_artifact"]
 
 
 def _unreadable(codec: Serializer, what: str, exc: Exception) -> SerializationError:
+    # The message ends with the cause as `Type: message`, which the model server reads
+    # (serve/_app.py's _load_failed); the remedy for a name that cannot be imported (a
+    # class of __main__, a module missing here) comes before it, said as the server says it.
+    advice = import_advice(exc)
     return SerializationError(
-        f"serializer {codec.name!r} could not read {what}: {type(exc).__name__}: {exc}"
+        f"serializer {codec.name!r} could not read {what}"
+        + (f"{advice}. Reading it raised" if advice else "")
+        + f": {type(exc).__name__}: {exc}"
     )
 
 

@@ -229,7 +229,8 @@ class KnowsLocation(Protocol):
     store that can tell the difference lets the registry raise
     :class:`~modelship.errors.RegistryNotFound` for a read of a location that holds no
     registry (a typo) instead of answering "no models". Nothing is created until the
-    first write.
+    first write. A location that cannot hold a registry at all (a local path naming a
+    file) may raise that error itself, saying why.
 
     Examples
     --------

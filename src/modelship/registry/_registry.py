@@ -723,7 +723,25 @@ class Registry:
             raise InvalidReference(
                 f"reference {ref!r} is not a version, 'latest' or '@alias': {exc}"
             ) from exc
-        return self._get_version(name, version, include_archived)
+        try:
+            return self._get_version(name, version, include_archived)
+        except VersionNotFound as exc:
+            # Only the plain "no such version" (not ModelNotFound, not ArchivedVersion),
+            # and only then one more read: the found path costs nothing.
+            if type(exc) is not VersionNotFound or not self._is_alias(name, version):
+                raise
+            raise VersionNotFound(
+                f"{name} has no version {version!r}, but has an alias of that name: did you "
+                f"mean '@{version}'? (an alias is written with @)"
+            ) from None
+
+    def _is_alias(self, name: str, text: str) -> bool:
+        """Whether ``text`` is an alias of ``name`` now: a hint for a missing version, so a
+        failure to read the aliases answers False (the caller's error stands, not this)."""
+        try:
+            return check_alias(text) in alias_state(self.store, name, self._signer)[1]
+        except Exception:  # an invalid alias name, a damaged or unreadable log: no hint
+            return False
 
     @overload
     def versions(

@@ -28,6 +28,7 @@ from modelship.errors import (
     ConfigError,
     MissingDependency,
     ModelshipError,
+    RegistryNotFound,
     StoreError,
     UnsupportedStorage,
 )
@@ -244,7 +245,7 @@ class _LocalBlobWriter:
         staging = store._local(".staging")
         self._path = os.path.join(staging, f"{uuid.uuid4().hex}.part")
         with store._errors("staging a blob"):
-            _make_folder(staging)
+            _make_folder(staging, store)
             self._file: IO[bytes] | None = open(self._path, "xb")  # noqa: SIM115
         self._unstarted = 0  # bytes written since write-back was last started
         self._started = 0  # write-back started for the bytes before this offset
@@ -312,7 +313,7 @@ class _LocalBlobWriter:
             os.fsync(file.fileno())
         file.close()
         self._file = None
-        _make_folder(os.path.dirname(final))
+        _make_folder(os.path.dirname(final), self._store)
         os.chmod(self._path, 0o444)
         try:
             created = False
@@ -348,7 +349,7 @@ class _LocalBlobWriter:
             file.close()
             self._file = None
             final = self._store._local(key)
-            _make_folder(os.path.dirname(final))
+            _make_folder(os.path.dirname(final), self._store)
             os.chmod(self._path, 0o444)
             try:
                 os.replace(self._path, final)
@@ -552,16 +553,21 @@ def _has_s3_code(exc: BaseException, codes: tuple[str, ...]) -> bool:
 _CHAIN_DEPTH = 32  # causes followed when looking for S3's error code
 
 
-def _make_folder(path: str) -> None:
+def _make_folder(path: str, store: FsspecStore) -> None:
     """``os.makedirs``; a file where a folder belongs is a :class:`StoreError`, not "taken".
 
     ``makedirs`` raises ``FileExistsError`` (or ``NotADirectoryError``) when a file sits
     where a folder of the path belongs; a writer that read that as "the key is taken"
-    would retry forever.
+    would retry forever. A file at (or above) ``store``'s own folder is no damage: the URL
+    names a file (:class:`~modelship.RegistryNotFound`, as :meth:`FsspecStore.not_a_folder`
+    says).
     """
     try:
         os.makedirs(path, exist_ok=True)
     except (FileExistsError, NotADirectoryError) as exc:
+        blocked = store.not_a_folder()
+        if blocked is not None:
+            raise blocked from exc
         raise StoreError(
             f"cannot create the folder {path}: a file is where a folder belongs ({exc}). The "
             "store was damaged or tampered with; move that file away"
@@ -785,6 +791,9 @@ class FsspecStore:
         except (FileNotFoundError, FileExistsError, ModelshipError):
             raise
         except Exception as exc:  # OSError, botocore's errors, aiohttp's ...
+            blocked = self.not_a_folder() if isinstance(exc, NotADirectoryError) else None
+            if blocked is not None:  # the URL names a file: not a failure of the store
+                raise blocked from exc
             raise StoreError(
                 hide_credentials(f"{what} failed on {self.url}: {type(exc).__name__}: {exc}")
             ) from exc
@@ -811,6 +820,35 @@ class FsspecStore:
             raise StoreError(
                 hide_credentials(f"{what} failed on {self.url}: not found: {exc}")
             ) from exc
+
+    def not_a_folder(self) -> RegistryNotFound | None:
+        """On local disk, the error for a registry folder that is a file, or lies under
+        one (``reg = open_registry("model.pkl")``); None if it is not so.
+
+        Asked only after a failure (``NotADirectoryError``, a folder that could not be
+        made), so it costs nothing on any other path. A folder that does not exist yet is
+        fine: writing creates it.
+        """
+        if not self.is_local:
+            return None
+        root = os.path.abspath(self.root)
+        path = root
+        while not os.path.isdir(path):
+            if os.path.exists(path):
+                where = (
+                    "it is a file, not a registry folder"
+                    if path == root
+                    else f"{path}, on its path, is a file, not a folder"
+                )
+                return RegistryNotFound(
+                    f"there is no registry at {self._shown_url}: {where}; give a folder (it "
+                    "is created if missing)"
+                )
+            parent = os.path.dirname(path)
+            if parent == path:
+                return None
+            path = parent
+        return None
 
     def _folder_at(self, key: str) -> StoreError:
         """The error for a write of a document or blob where a folder is (never "taken").
@@ -1022,9 +1060,9 @@ class FsspecStore:
     def _create_local(self, key: str, data: bytes) -> None:
         final = self._local(key)
         directory = os.path.dirname(final)
-        _make_folder(directory)
+        _make_folder(directory, self)
         staging = self._local(".staging")
-        _make_folder(staging)
+        _make_folder(staging, self)
         if os.path.lexists(final):
             # Taken: the link below would fail after writing and fsyncing a copy for
             # nothing (a model's name claim, on every registration after its first). Only
@@ -1058,9 +1096,9 @@ class FsspecStore:
 
     def _replace_local(self, key: str, data: bytes) -> None:
         final = self._local(key)
-        _make_folder(os.path.dirname(final))
+        _make_folder(os.path.dirname(final), self)
         staging = self._local(".staging")
-        _make_folder(staging)
+        _make_folder(staging, self)
         tmp = os.path.join(staging, f"{uuid.uuid4().hex}.doc")
         try:
             with open(tmp, "xb") as f:
@@ -1071,9 +1109,18 @@ class FsspecStore:
                 os.unlink(tmp)
 
     def location_exists(self) -> bool:
-        """Whether the folder (local disk) or bucket (S3) of this store exists."""
+        """Whether the folder (local disk) or bucket (S3) of this store exists.
+
+        A file where the folder should be (or on its path) raises
+        :class:`~modelship.RegistryNotFound` saying so: "does not exist" would hide it.
+        """
         if self.is_local:
-            return os.path.isdir(self.root)
+            if os.path.isdir(self.root):
+                return True
+            blocked = self.not_a_folder()
+            if blocked is not None:
+                raise blocked
+            return False
         if self.protocol in _S3_PROTOCOLS:
             bucket, _ = self._bucket_key("")
             with self._errors(f"checking the bucket {bucket}"):
@@ -1100,7 +1147,12 @@ class FsspecStore:
             with self._errors(f"listing {prefix}"):
                 try:
                     return sorted(os.listdir(self._local(prefix)))
-                except (FileNotFoundError, NotADirectoryError):  # a file has no keys under it
+                except NotADirectoryError:  # a file has no keys under it ...
+                    blocked = self.not_a_folder()
+                    if blocked is not None:  # ... but one at the registry's folder is no key
+                        raise blocked from None
+                    return []
+                except FileNotFoundError:
                     return []
         base = self._full(prefix).rstrip("/")
         with self._errors(f"listing {prefix}"):

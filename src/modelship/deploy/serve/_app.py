@@ -78,6 +78,7 @@ from modelship.deploy.serve._log import (
 )
 from modelship.deploy.serve._metrics import ServerMetrics
 from modelship.errors import ConfigError, MissingDependency, ModelshipError, SerializationError
+from modelship.registry._import_advice import import_advice as _main_hint
 
 try:
     import orjson
@@ -470,32 +471,6 @@ def _model_callables(
         f"cannot serve a {type(model).__name__}: a model needs a predict(X) method or must "
         "be a callable taking a 2-D array"
     )
-
-
-_MAIN_HINT = (
-    ". The model refers to a class or function defined in __main__, the notebook or "
-    "script that registered it: a server cannot import it. Move it into a module "
-    "importable on the servers' PYTHONPATH, import it from there and register the model "
-    "again"
-)
-
-
-def _main_hint(exc: BaseException) -> str:
-    """:data:`_MAIN_HINT` when loading failed on a name of ``__main__``, else ``""``.
-
-    Unpickling looks such a name up in this process's ``__main__``, the server, and fails
-    with an ``AttributeError`` (or ``ModuleNotFoundError``) that names the server's
-    module: the cause is in the process that registered the model, which only a hint
-    can say. The error may be wrapped (a ``SerializationError``), so its chain is read.
-    """
-    seen: set[int] = set()
-    cause: BaseException | None = exc
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        if isinstance(cause, AttributeError | ModuleNotFoundError) and "__main__" in str(cause):
-            return _MAIN_HINT
-        cause = cause.__cause__ or cause.__context__
-    return ""
 
 
 def _serve_config(config: Any) -> ServeConfig:
