@@ -14,6 +14,7 @@ import io
 import json
 import math
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from modelship.errors import (
     InvalidName,
     SigningKeyRequired,
     StoreError,
+    VersionNotFound,
 )
 from modelship.report import write_text
 
@@ -44,6 +46,7 @@ __all__ = [
     "add_storage_options",
     "alias_name",
     "exit_2_without_key",
+    "for_the_command_line",
     "guarded_stdio",
     "lazy_handler",
     "open_cli_registry",
@@ -663,6 +666,39 @@ def alias_name(text: str) -> str:
         return check_alias(text)
     except InvalidName as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def for_the_command_line(
+    exc: BaseException, registry: str | None = None, model: str | None = None
+) -> BaseException:
+    """``exc`` as the command line says it: for a :class:`~modelship.VersionNotFound`
+    (no such version or alias), whose message points a Python user at the registry's
+    ``versions(name)`` or ``aliases(name)``, one of the same type with the command that
+    lists them added (``modelship registry versions REGISTRY MODEL``, which shows the
+    aliases too), chained from ``exc``; any other error as it is.
+
+    The library's message is kept whole and nothing is read out of it: the command line
+    catches the error where a command looks a version up and adds its own sentence.
+    Only ``VersionNotFound`` itself: :class:`~modelship.ModelNotFound` names the models
+    there are, and :class:`~modelship.ArchivedVersion` names its flags already.
+
+    Examples
+    --------
+    >>> from modelship.errors import VersionNotFound
+    >>> said = for_the_command_line(VersionNotFound("fraud has no version '9'"), "./m", "fraud")
+    >>> type(said).__name__, str(said).split("`")[1]
+    ('VersionNotFound', 'modelship registry versions ./m fraud')
+    """
+    if type(exc) is not VersionNotFound:
+        return exc
+    where = "REGISTRY" if registry is None else shlex.quote(hide_credentials(registry))
+    name = "MODEL" if model is None else shlex.quote(model)
+    said = VersionNotFound(
+        f"{exc} (on the command line: `modelship registry versions {where} {name}` lists "
+        "its versions and aliases)"
+    )
+    said.__cause__ = exc
+    return said
 
 
 def lazy_handler(target: str) -> _Handler:

@@ -51,6 +51,7 @@ from modelship._cli_common import (
     EXIT_INTERRUPTED,
     EXIT_OK,
     EXIT_TERMINATED,
+    for_the_command_line,
     guarded_stdio,
     reopen_closed_stdio,
     say,
@@ -343,13 +344,34 @@ def _run(tokens: list[str], *, program: bool) -> int:  # noqa: PLR0911 - one exi
         say(f"modelship: integrity check failed: {_one_line(exc)}")
         return EXIT_FAILED
     except ModelshipError as exc:
-        say(f"modelship: {type(exc).__name__}: {_one_line(exc)}")
+        # A version or alias not found is said with the command listing them, not the
+        # registry method a Python user would call (see for_the_command_line).
+        said = for_the_command_line(exc, *_model_named(args))
+        say(f"modelship: {type(said).__name__}: {_one_line(said)}")
         return EXIT_ERROR
     except OSError as exc:
         if not (isinstance(exc, _StdoutUnwritable) or stdout_failed(exc)):
             raise  # not standard output's: main's handler of the unexpected says so
         return _stdout_unwritable(exc)
     return code
+
+
+def _model_named(args: argparse.Namespace) -> tuple[str | None, str | None]:
+    """The registry and the model the command of ``args`` names, as far as it names them:
+    ``registry URL NAME ...``, ``deploy REGISTRY MODEL ...`` and ``monitor watch
+    --registry R --model M``; ``(None, None)`` for the rest.
+
+    Examples
+    --------
+    >>> _model_named(build_parser().parse_args(["registry", "show", "./m", "fraud", "9"]))
+    ('./m', 'fraud')
+    """
+    for registry_attribute, model_attribute in (("url", "name"), ("registry", "model")):
+        registry = getattr(args, registry_attribute, None)
+        model = getattr(args, model_attribute, None)
+        if isinstance(registry, str) and isinstance(model, str):
+            return registry, model
+    return None, None
 
 
 def _parse(parser: argparse.ArgumentParser, tokens: list[str]) -> argparse.Namespace | int:

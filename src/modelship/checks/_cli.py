@@ -24,6 +24,8 @@ from modelship._shown import brief, hide_credentials
 from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
+    column_names,
+    columns_for_the_command_line,
     given,
     not_a_document,
     on_stdout,
@@ -40,7 +42,7 @@ from modelship.checks._profile import DriftProfile
 from modelship.checks._result import CheckResult
 from modelship.checks._schema import Schema
 from modelship.checks._tabular import ColumnKind, make_column, plain_number
-from modelship.errors import CheckInputError, ConfigError, ModelshipError
+from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, ModelshipError
 
 __all__ = [
     "add_commands",
@@ -259,6 +261,33 @@ def _numeric_undeclared(schema: Schema, declared: Iterable[str]) -> list[str]:
     ]
 
 
+def _columns_said(
+    exc: ColumnMismatch, reference: Any, current: Any, args: argparse.Namespace
+) -> BaseException:
+    """``exc``, the columns of ``reference`` and ``current`` not matching, as the command
+    line says it (:func:`~modelship.checks._cli_common.columns_for_the_command_line`): with
+    the columns only one side has in a ready-made ``--exclude``, unless ``--columns``
+    chose the columns (then one of them is missing: the options are named)."""
+    if args.columns:
+        return columns_for_the_command_line(exc)
+    excluded = set(args.exclude or ())
+    known: list[str] = []
+    if isinstance(reference, DriftProfile):
+        names: list[str] | None = list(reference.schema.names)
+        known = list(reference.left_out)
+    else:
+        names = column_names(reference)
+    found = column_names(current)
+    if names is None or found is None:
+        return columns_for_the_command_line(exc)
+    return columns_for_the_command_line(
+        exc,
+        [name for name in names if name not in excluded],
+        [name for name in found if name not in excluded],
+        known=known,
+    )
+
+
 def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
     def drift() -> CheckResult:
         _refuse_kinds_for(args.profile and "--profile", args)
@@ -279,20 +308,26 @@ def _drift_checks(args: argparse.Namespace) -> list[_FileCheck]:
             schema = _inferred(reference, args)
             current = _text_as_recorded(schema, current)
             _refuse_text(current, _numeric_undeclared(schema, _kinds(args)))
-        return DataDrift(
-            reference=reference,
-            current=current,
-            method=args.method,
-            categorical_method=args.categorical_method,
-            alpha=args.alpha,
-            correction=args.correction,
-            drift_share=args.drift_share,
-            columns=args.columns,
-            exclude=args.exclude,
-            kinds=None if is_profile else _kinds(args),
-            categorical_max_unique=None if is_profile else args.categorical_max_unique,
-            n_jobs=args.n_jobs,
-        ).run()
+        try:
+            return DataDrift(
+                reference=reference,
+                current=current,
+                method=args.method,
+                categorical_method=args.categorical_method,
+                alpha=args.alpha,
+                correction=args.correction,
+                drift_share=args.drift_share,
+                columns=args.columns,
+                exclude=args.exclude,
+                kinds=None if is_profile else _kinds(args),
+                categorical_max_unique=None if is_profile else args.categorical_max_unique,
+                n_jobs=args.n_jobs,
+            ).run()
+        except ColumnMismatch as exc:  # said with the options, not DataDrift's keywords
+            said = _columns_said(exc, reference, current, args)
+            if said is exc:
+                raise
+            raise said from exc
 
     checks = [_FileCheck("data_drift", drift)]
     if args.schema:
@@ -305,7 +340,13 @@ def _validate_schema(args: argparse.Namespace) -> CheckResult:
     ``--exclude``'d columns on neither side."""
     schema = _schema(args)
     current = _text_as_recorded(schema, _current(args, schema))
-    return schema.validate(current, exclude=args.exclude, columns=args.columns)
+    try:
+        return schema.validate(current, exclude=args.exclude, columns=args.columns)
+    except ColumnMismatch as exc:  # said with the options, not validate()'s keywords
+        said = columns_for_the_command_line(exc)
+        if said is exc:
+            raise
+        raise said from exc
 
 
 def _schema(args: argparse.Namespace) -> Schema:
@@ -368,7 +409,8 @@ def run_profile(args: argparse.Namespace) -> int:
     except BrokenPipeError:
         raise  # the reader has gone (`--output - | true`): main ends quietly, exit 0
     except (ModelshipError, OSError) as exc:
-        message = hide_credentials(f"{type(exc).__name__}: {exc}")
+        said = columns_for_the_command_line(exc)  # the options, not from_data's keywords
+        message = hide_credentials(f"{type(said).__name__}: {said}")
         print_text(f"modelship check profile: {message}\n", sys.stderr)
         return 2
     # print_text: a path the terminal's encoding cannot hold (数据.json on cp1252) is written

@@ -16,6 +16,7 @@ import json
 import math
 import os
 import re
+import shlex
 import stat
 import sys
 import threading
@@ -40,12 +41,14 @@ from modelship._json import NewerVersionError
 from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
 from modelship.checks._tabular import plain_number
-from modelship.errors import ConfigError, MissingDependency, ModelshipError
+from modelship.errors import ColumnMismatch, ConfigError, MissingDependency, ModelshipError
 from modelship.report import write_text
 
 __all__ = [
     "MISSING_MARKERS",
     "CsvTable",
+    "column_names",
+    "columns_for_the_command_line",
     "given",
     "not_a_document",
     "print_text",
@@ -636,6 +639,65 @@ def _check_npy_size(data: bytes) -> None:
             f"its header declares shape {shape} of {dtype} ({needed} bytes), but only "
             f"{held} bytes of data follow it"
         )
+
+
+def column_names(table: Any) -> list[str] | None:
+    """The column names of a table :func:`read_table` read (a CSV file's, a Parquet
+    file's, a structured ``.npy`` file's), ``None`` for one without names."""
+    if isinstance(table, dict):
+        return [str(name) for name in table]
+    if hasattr(table, "column_names"):
+        return [str(name) for name in table.column_names]
+    names = getattr(getattr(table, "dtype", None), "names", None)
+    return None if names is None else [str(name) for name in names]
+
+
+_SHOWN_NAMES = 10  # the columns named in a ready-made --exclude, at most
+
+
+def columns_for_the_command_line(
+    exc: BaseException,
+    reference: Sequence[str] | None = None,
+    current: Sequence[str] | None = None,
+    *,
+    known: Iterable[str] = (),
+) -> BaseException:
+    """``exc`` as the command line says it: for a :class:`~modelship.ColumnMismatch`,
+    whose message may point a Python user at ``columns=[...]`` or ``exclude=``, one of
+    the same type with the options that choose the columns added, chained from ``exc``;
+    any other error as it is.
+
+    Given the ``reference`` and ``current`` column names (``known``: names the current
+    data may hold beyond the reference's, a profile's left-out columns), the columns only
+    one side has are named in a ready-made ``--exclude``. The library's message is kept
+    whole and nothing is read out of it: the command catches the error where the check
+    runs and adds its own sentence.
+
+    Examples
+    --------
+    >>> said = columns_for_the_command_line(
+    ...     ColumnMismatch("current has column(s) ['extra']"), ["age"], ["age", "extra"]
+    ... )
+    >>> str(said).split("(on the command line: ")[1][:39]
+    '--exclude extra leaves out the columns '
+    """
+    if type(exc) is not ColumnMismatch:
+        return exc
+    choose = "--columns COL ... compares only the columns named"
+    only: list[str] = []
+    if reference is not None and current is not None:
+        on_both, beyond = set(reference) & set(current), set(reference) | set(known)
+        only = [n for n in reference if n not in on_both]
+        only += [n for n in current if n not in beyond]
+    if only:
+        shown = " ".join(shlex.quote(name) for name in only[:_SHOWN_NAMES])
+        more = " ..." if len(only) > _SHOWN_NAMES else ""
+        how = f"--exclude {shown}{more} leaves out the columns only one side has, or {choose}"
+    else:
+        how = f"{choose}, --exclude COL ... leaves columns out"
+    said = ColumnMismatch(f"{exc} (on the command line: {how})")
+    said.__cause__ = exc
+    return said
 
 
 @attrs.frozen

@@ -12,23 +12,30 @@ module, which ``modelship`` imports only when one of them runs (:mod:`modelship.
 from __future__ import annotations
 
 import argparse
+import heapq
 import math
+from collections.abc import Callable
 from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
 
 from modelship import _cli_check
 from modelship._cli_common import storage_options
 from modelship._columns import column_array, is_missing
+from modelship._shown import brief
 from modelship.checks._bias import Bias
 from modelship.checks._cli_common import (
     CsvTable,
     _FileCheck,
+    columns_for_the_command_line,
     read_table,
     run_and_report,
 )
 from modelship.checks._degradation import Degradation
 from modelship.checks._result import CheckResult
 from modelship.checks.stats._fairness import binary_labels, group_label
-from modelship.errors import CheckInputError, ConfigError
+from modelship.errors import CheckInputError, ColumnMismatch, ConfigError
 
 __all__ = ["add_fairness_commands", "run_bias", "run_degradation"]
 
@@ -60,6 +67,73 @@ def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
         column = table[name] if not hasattr(table, "column_names") else table.column(name)
         out[name] = column_array(column, f"{what}: column {name!r}")
     return out
+
+
+# The cells a CSV file spells a boolean with: pandas.read_csv's defaults (its
+# true_values and false_values), which read all three spellings as a bool column.
+# pandas writes a bool column as "True"/"False", R as "TRUE"/"FALSE", Spark and most
+# databases as "true"/"false": none of them means anything but a boolean.
+_TRUE = frozenset({"True", "TRUE", "true"})
+_FALSE = frozenset({"False", "FALSE", "false"})
+_SHOWN_VALUES = 5  # the text cells named when a label column is refused, at most
+
+
+def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
+    """The label column ``name`` (given as ``flag``, ``--label`` or ``--prediction``) of
+    ``cols`` (see :func:`_columns`), as Bias and Degradation take labels.
+
+    A CSV file holds text where a bool column was written (``df.to_csv`` writes
+    ``True``/``False``): a column whose every cell spells a boolean as pandas reads one
+    (:data:`_TRUE`, :data:`_FALSE`) is read as 1 and 0, as the Python API takes a bool
+    column (a missing cell stays missing, NaN, which the checks refuse naming the
+    column). Any other text is refused here, naming a few of its values: the checks'
+    own messages say what to do in Python. Numbers, and every Parquet or ``.npy``
+    column (a bool column there is bool already), are left as read.
+
+    Raises
+    ------
+    CheckInputError
+        For a CSV column holding text that is not all booleans.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+    >>> _ = path.write_text("y,p\\nTrue,false\\nFalse,TRUE\\n")
+    >>> table = read_table(path)
+    >>> cols = _columns(table, ["y", "p"], "a.csv")
+    >>> _labels(table, cols, "y", "--label").tolist(), _labels(table, cols, "p", "-p").tolist()
+    ([1, 0], [0, 1])
+    """
+    column = cols[name]
+    if not isinstance(table, CsvTable) or column.dtype.kind != "O":
+        return column
+    cells = column.tolist()
+    present = {cell for cell in cells if cell is not None}
+    spelled = _TRUE | _FALSE
+    if present and present <= spelled:
+        if all(cell is not None for cell in cells):
+            return np.fromiter((cell in _TRUE for cell in cells), np.int64, len(cells))
+        return _with_missing(cells)
+    # The cells that are no label (neither a boolean nor 0 or 1) first: those to fix.
+    odd = [cell for cell in present if cell not in spelled and cell not in ("0", "1")]
+    pool = odd or list(present)
+    first = heapq.nsmallest(_SHOWN_VALUES + 1, pool)
+    shown = ", ".join(brief(cell) for cell in first[:_SHOWN_VALUES])
+    more = ", ..." if len(first) > _SHOWN_VALUES else ""
+    raise CheckInputError(
+        f"{flag} column {name!r} holds text (values such as {shown}{more}) where numbers "
+        "are expected: write labels as 0 and 1 (positive = 1) or as True and False, and a "
+        "regression's targets as numbers"
+    )
+
+
+def _with_missing(cells: list[Any]) -> NDArray[np.float64]:
+    """Boolean cells as 1.0 and 0.0, NaN where missing (as a CSV column of numbers with
+    an empty cell is read)."""
+    return np.array(
+        [math.nan if cell is None else float(cell in _TRUE) for cell in cells], dtype=np.float64
+    )
 
 
 def _groups(table: Any, names: list[str], cols: dict[str, Any]) -> dict[str, Any]:
@@ -178,7 +252,10 @@ def _bias(args: argparse.Namespace) -> CheckResult:
     if predicted is None:
         raise ConfigError("give --prediction (labels) or --score with --threshold")
     cols = _columns(table, [args.label, predicted, *args.sensitive], str(args.data))
+    y_true = _labels(table, cols, args.label, "--label")
     y_pred = cols[predicted]
+    if args.prediction is not None:
+        y_pred = _labels(table, cols, predicted, "--prediction")
     if args.prediction is not None and task == "classification":
         try:
             y_pred = binary_labels(y_pred, f"--prediction column {predicted!r}")
@@ -189,7 +266,7 @@ def _bias(args: argparse.Namespace) -> CheckResult:
             ) from None
     sensitive = _groups(table, args.sensitive, cols)
     return Bias(
-        y_true=cols[args.label],
+        y_true=y_true,
         y_pred=y_pred,
         sensitive=sensitive,
         threshold=threshold,
@@ -216,7 +293,7 @@ def _degradation(args: argparse.Namespace) -> CheckResult:
     names = [args.label, args.candidate, args.baseline, *(args.segment or [])]
     cols = _columns(table, names, str(args.data))
     return Degradation(
-        y=cols[args.label],
+        y=_labels(table, cols, args.label, "--label"),
         candidate_scores=cols[args.candidate],
         baseline_scores=cols[args.baseline],
         X=_groups(table, args.segment or [], cols) or None,
@@ -236,12 +313,27 @@ def _degradation(args: argparse.Namespace) -> CheckResult:
     ).run()
 
 
+def _said(
+    check: Callable[[argparse.Namespace], CheckResult], args: argparse.Namespace
+) -> CheckResult:
+    """``check(args)``, a :class:`~modelship.ColumnMismatch` it raises said with the
+    options that choose columns, not the Python keywords (see
+    :func:`~modelship.checks._cli_common.columns_for_the_command_line`)."""
+    try:
+        return check(args)
+    except ColumnMismatch as exc:
+        said = columns_for_the_command_line(exc)
+        if said is exc:
+            raise
+        raise said from exc
+
+
 def run_bias(args: argparse.Namespace) -> int:
-    return run_and_report([_FileCheck("bias", lambda: _bias(args))], args)
+    return run_and_report([_FileCheck("bias", lambda: _said(_bias, args))], args)
 
 
 def run_degradation(args: argparse.Namespace) -> int:
-    return run_and_report([_FileCheck("degradation", lambda: _degradation(args))], args)
+    return run_and_report([_FileCheck("degradation", lambda: _said(_degradation, args))], args)
 
 
 def add_fairness_commands(

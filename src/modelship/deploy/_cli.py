@@ -94,6 +94,7 @@ from modelship._cli_common import (
     add_signing_key_option,
     alias_name,
     exit_2_without_key,
+    for_the_command_line,
     open_cli_registry,
     positive_seconds,
     reopen_closed_stdio,
@@ -1059,9 +1060,10 @@ class _AliasFollower:
             # Cut short (a registry read that failed, say): a strategy aborts a rollout cut
             # short as it would a failure, so the previous version serves, and stopping the
             # process would stop it too.
+            said = for_the_command_line(exc, args.registry, args.model)
             print(
                 f"modelship deploy: following the alias {args.alias} to {wanted} failed: "
-                f"{type(exc).__name__}: {exc}; {self._serving} keeps serving",
+                f"{type(said).__name__}: {said}; {self._serving} keeps serving",
                 file=sys.stderr,
             )
             self._give_up(wanted)
@@ -1742,6 +1744,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = args.func(args)
     except ModelshipError as exc:
-        print(f"modelship deploy: {type(exc).__name__}: {exc}", file=sys.stderr)
+        said = for_the_command_line(exc, args.registry, args.model)
+        print(f"modelship deploy: {type(said).__name__}: {said}", file=sys.stderr)
         return EXIT_ERROR
     return code

@@ -58,6 +58,7 @@ from modelship._cli_common import (
     EXIT_ERROR,
     EXIT_FAILED,
     EXIT_OK,
+    for_the_command_line,
     open_cli_registry,
     silence_stdout,
 )
@@ -496,7 +497,8 @@ def _move_alias_back(args: argparse.Namespace, watched: _Watched, step: Step) ->
             print(f"modelship monitor: {message}", file=sys.stderr)
             return {"event": "error", "reason": step.reason, "message": message, "alias": None}
         except ModelshipError as exc:
-            why = f"{type(exc).__name__}: {exc}"
+            said = for_the_command_line(exc, args.registry, model)
+            why = f"{type(said).__name__}: {said}"
         else:
             moved: dict[str, Any] = {
                 "model": model,

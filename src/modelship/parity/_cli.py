@@ -26,6 +26,7 @@ import attrs
 from modelship import _cli_parity
 from modelship._cli_common import (
     STDOUT,
+    for_the_command_line,
     open_cli_registry,
     say,
     storage_options,
@@ -155,7 +156,13 @@ def _comparison(args: argparse.Namespace) -> ParityReport:
         url, model = args.target[0], args.target[1]
         ref = args.target[2] if len(args.target) == 3 else "latest"
         registry = open_cli_registry(url, **storage_options(args.option))
-        version = registry.get(model, ref)
+        try:
+            version = registry.get(model, ref)
+        except ModelshipError as exc:  # said with the command listing the versions
+            said = for_the_command_line(exc, url, model)
+            if said is exc:
+                raise
+            raise said from exc
         stored = version.environment
         if stored is None:
             raise ConfigError(
