@@ -260,14 +260,28 @@ def _code_tally(values: NDArray[Any]) -> CodeTally | None:
         tally = np.array([size - true, true], dtype=np.intp)
     # Codes of 16 bits or fewer cannot reach the span: no pass for their maximum, which
     # costs a quarter of np.bincount's time on a wider column read from memory.
-    elif values.dtype.itemsize > 2 and int(np.maximum.reduce(values)) >= span:
-        return None
-    else:
+    elif values.dtype.itemsize <= 2:
         try:
             tally = np.bincount(values)
         except ValueError:  # negative codes: count from the smallest
             low = int(values.min())
-            if int(values.max()) - low >= span:
+            tally = np.bincount(values.astype(np.int64) - low)
+    else:
+        # The largest code read unsigned, so that a negative one reads as beyond the span.
+        # bincount allocates a slot up to the largest code: this pass keeps a wide code
+        # from asking for gigabytes (bincount itself checks only for negative codes).
+        unsigned = values if kind == "u" else values.view(values.dtype.str.replace("i", "u"))
+        top = int(np.maximum.reduce(unsigned))
+        if top <= 1:
+            # Codes 0 and 1 (a flag): count_nonzero, 0.1 ms at 1M rows where bincount
+            # takes 1.7, its increments of two slots waiting on each other.
+            ones = int(np.count_nonzero(values))
+            tally = np.array([size - ones, ones], dtype=np.intp)
+        elif top < span:
+            tally = np.bincount(values)
+        else:  # a code beyond the span, or negative codes: count from the smallest
+            low, high = int(values.min()), int(values.max())
+            if low >= 0 or high - low >= span:
                 return None
             tally = np.bincount(values.astype(np.int64) - low)
     present = tally.nonzero()[0]
