@@ -18,11 +18,13 @@ A dependency reached through marked dependencies needs every marker along the pa
 (``(p1) or (p2)``). A marker this module's evaluator cannot read here, one whose
 ``extra`` condition cannot be taken out of it (see
 :func:`~modelship.parity._pins.marker_without_extra`), one a requirements file cannot
-carry (:func:`~modelship.parity._pins.marker_problem`), or a combined marker longer than
-:data:`~modelship.parity._pins.MAX_MARKER_TEXT` characters leaves the dependency (and
-what only it leads to) unpinned. The optional extras of the distributions the model
-needs are left out (nothing records which were installed); the extras a dependency asks
-for (``dask[array]``) are followed, their names compared as PEP 685 normalises them.
+carry (:func:`~modelship.parity._pins.marker_problem`), or a combined marker that cannot
+be carried (longer than :data:`~modelship.parity._pins.MAX_MARKER_TEXT` characters, or
+its parentheses nested past :data:`~modelship.parity._pins.MAX_MARKER_NESTING` levels)
+leaves the dependency (and what only it leads to) unpinned. The optional extras of the
+distributions the model needs are left out (nothing records which were installed); the
+extras a dependency asks for (``dask[array]``) are followed, their names compared as PEP
+685 normalises them.
 """
 
 from __future__ import annotations
@@ -119,16 +121,25 @@ def _render(paths: frozenset[frozenset[str]]) -> str | None:
 
 def _join(old: _Paths, new: _Paths) -> _Paths:
     """Where ``old`` or ``new`` holds: the union of their paths without a path that
-    another one's conditions imply (``(a)`` or ``(a) and (b)`` is ``(a)``); None past
-    :data:`~modelship.parity._pins.MAX_MARKER_TEXT` characters, or when either is None
-    (unless the other holds everywhere)."""
+    another one's conditions imply (``(a)`` or ``(a) and (b)`` is ``(a)``); None when
+    the combined marker is not one a pin can carry (past
+    :data:`~modelship.parity._pins.MAX_MARKER_TEXT` characters, or parentheses nested
+    past :data:`~modelship.parity._pins.MAX_MARKER_NESTING` levels: the check of
+    :func:`~modelship.parity._pins.marker_problem`, which
+    :class:`~modelship.parity.Requirements` runs), or when either is None (unless the
+    other holds everywhere)."""
     if old is None or new is None:
         other = new if old is None else old
         return _EVERYWHERE if other is not None and frozenset() in other else None
     union = old | new
     kept = frozenset(path for path in union if not any(other < path for other in union))
     text = _render(kept)
-    return None if text is not None and len(text) > MAX_MARKER_TEXT else kept
+    if text is None:
+        return kept
+    # Each condition is a marker a pin can carry; the parentheses around it can nest it
+    # past the evaluator's bound (second look: a Requires-Dist marker 100 levels deep made
+    # resolve_requirements raise), so the combined text is checked as Requirements does.
+    return None if len(text) > MAX_MARKER_TEXT or marker_problem(text) is not None else kept
 
 
 def marked_closure(

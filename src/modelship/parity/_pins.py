@@ -15,9 +15,11 @@ as ``packaging`` evaluates them (PEP 440 comparison, ``==3.*`` wildcards include
 the version-valued variables): a pin whose marker is false does not apply there and is
 left out. Refused: any other specifier (``>=``, ``==1.*``), URLs, options other than
 ``--hash`` (``-r``, ``-e``...), ``${VARIABLE}`` references, and a marker this reader
-cannot evaluate (an unknown variable, an ordering of values that are not versions, a
+cannot evaluate (an unknown variable, an ordering of values that are not versions,
+``===`` of a variable that is not version-valued, which packaging refuses, a
 comparison that is not a PEP 440 specifier where one is needed, such as ``~= "3"``,
-parentheses nested more than :data:`MAX_MARKER_NESTING` deep).
+parentheses nested more than :data:`MAX_MARKER_NESTING` deep). ``extra`` is compared
+as PEP 685 normalises names, with ``in`` too.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from collections.abc import Mapping
 
 from modelship.errors import ConfigError
 from modelship.parity._installed import normalize_name, shown
+from modelship.parity._json import is_unicode_text
 from modelship.parity._pep440 import Version, parse_version, same_version, specifier_contains
 from modelship.parity._snapshot import EnvironmentSnapshot
 
 __all__ = [
+    "MAX_MARKER_NESTING",
     "MAX_MARKER_TEXT",
     "NAME_PATTERN",
     "evaluate_marker",
@@ -107,7 +111,7 @@ _VERSION_VARIABLES = frozenset(
     {"python_version", "python_full_version", "implementation_version", "platform_release"}
 )
 _SPACE_TO_END = re.compile(r"\s*\Z")
-_ARBITRARY = re.compile(r"\s*[^\s;)]*\s*")  # what may follow === (PEP 440)
+_ARBITRARY = re.compile(r"\s*[^\s;)]+\s*")  # what may follow === (PEP 440): not empty
 
 
 def _full_version(major: int, minor: int, micro: int, releaselevel: str, serial: int) -> str:
@@ -409,8 +413,8 @@ def marker_problem(text: str) -> str | None:
     (:func:`~modelship.parity.requirements_txt`), where pip and :func:`read_pins` must read
     it alike: so no line break or other control character, no ``#`` (a comment), no
     ``\\`` (a continued line), no ``${NAME}`` (pip replaces it), no word starting with
-    ``-`` (an option), at most :data:`MAX_MARKER_TEXT` characters, and a marker this
-    module's evaluator reads.
+    ``-`` (an option), no lone surrogate (the file is UTF-8), at most
+    :data:`MAX_MARKER_TEXT` characters, and a marker this module's evaluator reads.
 
     Examples
     --------
@@ -424,16 +428,30 @@ def marker_problem(text: str) -> str | None:
         return f"the marker {shown(text)} is not a non-empty string"
     if len(text) > MAX_MARKER_TEXT:
         return f"the marker {shown(text)} is longer than {MAX_MARKER_TEXT} characters"
+    problem = _unwritable(text)
+    if problem is not None:
+        return problem
+    try:
+        evaluate_marker(text, _ANY_ENVIRONMENT)
+    except ConfigError as exc:
+        return str(exc)
+    return None
+
+
+def _unwritable(text: str) -> str | None:
+    """What keeps the marker ``text`` from being written after a pin, for pip and
+    :func:`read_pins` to read alike (see :func:`marker_problem`), or None."""
+    if not is_unicode_text(text):  # requirements_txt's file and the JSON are UTF-8
+        return (
+            f"the marker {shown(text)} holds a lone surrogate (not Unicode text: it cannot "
+            "be written as UTF-8); write it from UTF-8 text"
+        )
     if _CONTROL.search(text) or "#" in text or "\\" in text or _ENV_VARIABLE.search(text):
         return f"the marker {shown(text)} holds a control character, #, \\ or ${{...}}"
     if any(word.startswith("-") for word in text.split()):
         return (
             f"the marker {shown(text)} has a word starting with '-', which pip reads as an option"
         )
-    try:
-        evaluate_marker(text, _ANY_ENVIRONMENT)
-    except ConfigError as exc:
-        return str(exc)
     return None
 
 
@@ -582,14 +600,17 @@ class _Marker:
         """``left op right`` as PEP 508 evaluates it (as ``packaging`` does): for a
         version-valued variable, by PEP 440 when ``op right`` is a version specifier, else
         as Python compares the strings; an ordering of strings, whose answer depends on
-        the ``packaging`` release, and a comparison none answers, are refused."""
+        the ``packaging`` release, and a comparison none answers (``===`` of a variable
+        that is not version-valued: ``sys_platform === "linux"``), are refused."""
+        if variable == "extra":  # names as PEP 685 compares them, in "in" too
+            left, right = normalize_name(left), normalize_name(right)
         if op == "in":
             return left in right
         if op == "not in":
             return left not in right
-        if op == "===" and _ARBITRARY.fullmatch(right):  # arbitrary equality (PEP 440)
-            return left.lower() == right.strip().lower()
         if variable in _VERSION_VARIABLES:
+            if op == "===" and _ARBITRARY.fullmatch(right):  # arbitrary equality (PEP 440)
+                return left.lower() == right.strip().lower()
             candidate = parse_version(left)
             if candidate is not None:
                 result = specifier_contains(op, right, candidate)
@@ -599,10 +620,13 @@ class _Marker:
                 raise self._unreadable(
                     f": {shown(left)} is not a PEP 440 version to compare with {op} {shown(right)}"
                 )
-        if op in ("==", "!=") and variable == "extra":  # names as PEP 685 compares them
-            return (normalize_name(left) == normalize_name(right)) == (op == "==")
         if op in ("==", "!="):
             return (left == right) == (op == "==")
+        if op == "===" and variable not in _VERSION_VARIABLES:  # packaging refuses it too
+            raise self._unreadable(
+                f": === (PEP 440 arbitrary equality) compares versions, and {variable} is "
+                "not version-valued; compare it with == instead"
+            )
         raise self._unreadable(
             f": {shown(left)} {op} {shown(right)} compares values that are not versions"
         )

@@ -155,6 +155,11 @@ def _sorted_markers(value: Mapping[str, str]) -> dict[str, str]:
         )
     markers: dict[str, str] = {}
     for name, marker in sorted(value.items(), key=lambda item: str(item[0])):
+        if not isinstance(marker, str):  # first: NaN, unequal to itself, is no second marker
+            raise ConfigError(
+                f"Requirements: markers[{shown(name)}]: the marker {shown(marker)} is not a "
+                "string; give a PEP 508 marker such as 'python_version < \"3.11\"'"
+            )
         if markers.setdefault(normalize_name(str(name)), marker) != marker:
             raise ConfigError(
                 f"Requirements: markers gives {normalize_name(str(name))!r} two markers "
@@ -447,6 +452,11 @@ def resolve_requirements(
         closure = marked_closure(list(packages), installed, marker_environment())
         for name, (version, marker) in closure.items():
             if name not in packages and marker is not None:
+                if marker_problem(marker) is not None:
+                    # Not reached (marked_closure checks each combined marker): should a
+                    # combination slip through, the pin is left out as one too long is,
+                    # never an error the user cannot act on (register would fail).
+                    continue
                 markers[name] = marker
             packages.setdefault(name, version)
     unresolved = modules - resolved
