@@ -7,6 +7,7 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -59,6 +60,7 @@ from modelship.checks._tabular import (
     Table,
     dtype_kind,
     make_column,
+    match_flags,
     nullable_dtype,
     nullable_dtypes,
     parse_kinds,
@@ -806,7 +808,21 @@ class _DriftCheck:
             self._refuse_left_out(set(raw), kinds, reference_dtypes, profile)
             raise
         self._refuse_left_out(set(table.left_out), kinds, reference_dtypes, profile)
-        return table
+        # A flag held as booleans on one side and as numbers on the other is read as the
+        # reference holds it: its categories are then the same labels on both sides.
+        where = "reference profile" if profile is not None else "reference"
+        columns = {
+            name: match_flags(
+                column,
+                reference_dtypes[name],
+                reference=where,
+                advice=functools.partial(self._flag_advice, name, profile is not None),
+            )
+            if name in reference_dtypes
+            else column
+            for name, column in table.columns.items()
+        }
+        return attrs.evolve(table, columns=columns)
 
     def _refuse_left_out(
         self,
@@ -832,6 +848,20 @@ class _DriftCheck:
         return (
             "give the outputs as date-times on both sides, with kind='numeric', or as "
             "text on both sides"
+        )
+
+    def _flag_advice(self, name: str, profiled: bool) -> str:
+        """What to do about a column of booleans in the reference and of numbers other
+        than 0 and 1 in the current data."""
+        numeric = (
+            "make the profile with kind='numeric' (ms.monitor.prediction_profile(predictions, "
+            "kind='numeric'))"
+            if profiled
+            else "pass kind='numeric'"
+        )
+        return (
+            "give the outputs as booleans on both sides, or compare them as numbers (False "
+            f"and True as 0 and 1): {numeric}"
         )
 
     def _date_text(self, name: str) -> str:
@@ -1345,6 +1375,17 @@ class DataDrift(_DriftCheck):
         return (
             f"{reference}; convert the current column to text; or leave it out "
             f"(exclude=[{name!r}], --exclude {quoted})"
+        )
+
+    def _flag_advice(self, name: str, profiled: bool) -> str:
+        quoted = shlex.quote(name)
+        numeric = (
+            "make the profile again declaring " if profiled else "declare "
+        ) + f"kinds={{{name!r}: 'numeric'}} (--numeric {quoted})"
+        return (
+            "convert the current column to booleans; compare both sides as numbers (False "
+            f"and True as 0 and 1): {numeric}; or leave it out (exclude=[{name!r}], "
+            f"--exclude {quoted})"
         )
 
     def _date_text(self, name: str) -> str:

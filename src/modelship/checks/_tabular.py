@@ -55,6 +55,7 @@ __all__ = [
     "dtype_kind",
     "epoch_seconds",
     "make_column",
+    "match_flags",
     "nullable_dtype",
     "nullable_dtypes",
     "parse_kinds",
@@ -489,6 +490,71 @@ class Column:
                     key = _format_label(label)
                     counts[key] = counts.get(key, 0) + count
         return dict(sorted(counts.items())), missing
+
+
+# A flag's labels as numbers ("0", "1") and as booleans, each way round.
+_FLAG_AS_BOOL = {"0": "False", "1": "True"}
+_BOOL_AS_FLAG = {"False": "0", "True": "1"}
+
+
+def _number_dtype(dtype: str) -> bool:
+    """Whether a :attr:`Column.dtype` is one of integers or floats (not ``"bool"``)."""
+    return dtype.startswith(("int", "uint", "float"))
+
+
+def match_flags(
+    column: Column, reference_dtype: str, *, reference: str, advice: Callable[[], str]
+) -> Column:
+    """The categorical current ``column`` labelled as the reference (of dtype
+    ``reference_dtype``) labels a flag: booleans on one side and numbers on the other
+    (``.astype(int)``, a pandas ``Int8``, floats 0.0 and 1.0 with NaN for a missing value)
+    are the same flag, read as the reference holds it.
+
+    Against a boolean reference, the numbers 0 and 1 are ``"False"`` and ``"True"``;
+    against a reference of numbers, booleans are ``"0"`` and ``"1"``. Any other column is
+    returned as it is (a numeric one is compared as numbers, booleans being 0 and 1).
+
+    Raises
+    ------
+    CheckInputError
+        Against a boolean reference, for a number other than 0 and 1: the message names
+        the column, both dtypes, the number, and ends with what ``advice()`` says to do
+        (asked only then); ``reference`` says what the reference is (``"reference"``,
+        ``"reference profile"``).
+
+    Examples
+    --------
+    >>> flag = Column("new", ColumnKind.CATEGORICAL, "int64", values=np.array([1, 0, 1]))
+    >>> match_flags(flag, "bool", reference="reference", advice=str).category_counts()
+    ({'False': 1, 'True': 2}, 0)
+    >>> match_flags(flag, "str", reference="reference", advice=str) is flag
+    True
+    """
+    if column.kind is not ColumnKind.CATEGORICAL:
+        return column
+    if reference_dtype == "bool" and _number_dtype(column.dtype):
+        labels = _FLAG_AS_BOOL
+    elif column.dtype == "bool" and _number_dtype(reference_dtype):
+        labels = _BOOL_AS_FLAG
+    else:
+        return column
+    counts, missing = column.category_counts()
+    other = next((label for label in counts if label not in labels), None)
+    if other is not None:  # only numbers can be other than 0 and 1
+        raise CheckInputError(
+            f"column {column.name!r} holds booleans in the {reference} but {column.dtype} "
+            f"values other than 0 and 1 in the current data ({other}), so the two cannot be "
+            f"compared: {advice()}"
+        )
+    relabelled = dict(sorted((labels[label], count) for label, count in counts.items()))
+    return Column(
+        name=column.name,
+        kind=column.kind,
+        dtype=column.dtype,
+        values=column.values,
+        read_dtype=column.read_dtype,
+        counts=(relabelled, missing),
+    )
 
 
 class LeftOut(CheckInputError):
