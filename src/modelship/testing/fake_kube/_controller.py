@@ -209,7 +209,7 @@ def _scaled(value: Any, total: int, *, round_up: bool) -> int:
     (``intstr.GetScaledValueFromIntOrPercent``): ``"25%"`` of 2 is 1 rounded up, 0 down."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
-    percent = ascii_number(value[:-1], 10) if isinstance(value, str) and value[-1:] == "%" else None
+    percent = ascii_number(value[:-1], 19) if isinstance(value, str) and value[-1:] == "%" else None
     if percent is not None:
         return -(-percent * total // 100) if round_up else percent * total // 100
     raise ValueError(f"{value!r} is not a number of replicas or a percentage such as '25%'")
@@ -220,13 +220,17 @@ def _max_unavailable(spec: Mapping[str, Any], replicas: int) -> int:
     (``deploymentutil.MaxUnavailable``): 0 for a ``Recreate`` strategy or 0 replicas; else
     maxUnavailable rounded down, 1 when both it and maxSurge (rounded up) come to 0
     (``ResolveFenceposts``), at most ``replicas``. A field left out is the API server's
-    default, 25%."""
+    default, 25%. A percentage past int64 (which validation lets through as a maxSurge)
+    is ResolveFenceposts' error, which MaxUnavailable reads as 0."""
     strategy = spec.get("strategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate" or replicas == 0:
         return 0
     rolling = strategy.get("rollingUpdate") or {}
-    surge = _scaled(rolling.get("maxSurge", "25%"), replicas, round_up=True)
-    unavailable = _scaled(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+    try:
+        surge = _scaled(rolling.get("maxSurge", "25%"), replicas, round_up=True)
+        unavailable = _scaled(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+    except ValueError:
+        return 0
     if surge == 0 and unavailable == 0:
         unavailable = 1
     return min(unavailable, replicas)

@@ -12,9 +12,13 @@ get, list and watch (equality- and set-based label selectors; field selectors on
 optimistic
 concurrency (409 on a stale resourceVersion; without one, an unconditional update, which
 a Lease and the custom resources refuse with 422; a PUT to a missing Lease or Service
-creates it, 201), JSON merge patch, strategic
+creates it, 201), JSON merge patch (a ``$`` key is plain data there), strategic
 merge patch of the built-in kinds (as a merge patch whose lists of named items merge by
-name; 415 for the custom resources, which have no patch strategies), server-side apply
+name, ordered as the API server orders them; its directives ``$patch: replace`` and
+``$patch: delete`` on a map or an item of such a list, ``$retainKeys`` and
+``$setElementOrder/<list>`` of such a list; any other ``$`` key, such as
+``$deleteFromPrimitiveList``, is 400, never stored; a patch that drops the object's name
+is 400; 415 for the custom resources, which have no patch strategies), server-side apply
 with field managers, shared ownership and conflicts (409 unless ``force``; a
 resourceVersion in the applied object is a precondition) that merges as the schemas'
 ``x-kubernetes-map-type``/``list-type``/``list-map-keys`` say (see :mod:`._fields`),
@@ -1225,11 +1229,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             live = store.get(kind.plural, ns, name)
             if live is None:
                 raise _not_found(kind, name)
-            given = body.get("metadata", {}).get("resourceVersion")
+            meta = body.get("metadata")
+            given = meta.get("resourceVersion") if isinstance(meta, dict) else None
             if given is not None and given != live["metadata"]["resourceVersion"]:
                 raise _conflict(kind, name)
             live["metadata"].pop("managedFields", None)
             merged = _merge_patch(live, body, strategic=strategic)
+            _patched_identity(ns, name, merged)
             merged = _endpoint_part(kind, sub, live, merged)
             try:
                 decode_strings(kind, merged)
@@ -1475,23 +1481,263 @@ _conflict = conflict
 
 
 def _merge_patch(live: Any, patch: Any, *, strategic: bool) -> Any:
+    """``patch`` applied to ``live``: a JSON merge patch (RFC 7386: a ``$`` key is plain
+    data) or, ``strategic``, a strategic merge patch (see :func:`_strategic_map`)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
+    if strategic:
+        if _PATCH in patch:
+            raise _bad_patch(
+                f"a {_PATCH} directive on the whole object is not modelled by the fake: "
+                "replace the object with PUT, or delete it"
+            )
+        return _strategic_map(live, patch, "")
     out = dict(live) if isinstance(live, dict) else {}
     for key, value in patch.items():
         if value is None:
             out.pop(key, None)
-        elif (
-            strategic
-            and isinstance(value, list)
-            and isinstance(out.get(key), list)
-            and all(isinstance(i, dict) and "name" in i for i in value + out[key])
-        ):
-            by_name = {i["name"]: i for i in out[key]}
-            merged = [_merge_patch(by_name.get(i["name"], {}), i, strategic=True) for i in value]
-            out[key] = merged + [i for i in out[key] if i["name"] not in {v["name"] for v in value}]
         else:
-            out[key] = _merge_patch(out.get(key), value, strategic=strategic)
+            out[key] = _merge_patch(out.get(key), value, strategic=False)
+    return out
+
+
+def _patched_identity(ns: str, name: str, merged: dict[str, Any]) -> None:
+    """``checkName`` of the API server's patch handler: the patched object keeps the URL's
+    name (else 400); a namespace the patch removed is the URL's again."""
+    meta = merged.get("metadata")
+    if not isinstance(meta, dict):
+        meta = merged["metadata"] = {}
+    if meta.get("name") != name:
+        shown = meta.get("name") if isinstance(meta.get("name"), str) else ""
+        raise ApiError(
+            400,
+            "BadRequest",
+            f"the name of the object ({shown}) does not match the name on the URL ({name})",
+        )
+    if ns and not meta.get("namespace"):
+        meta["namespace"] = ns
+    elif ns and meta["namespace"] != ns:
+        raise ApiError(
+            400,
+            "BadRequest",
+            f"the namespace of the object ({meta['namespace']}) does not match the namespace "
+            f"on the URL ({ns})",
+        )
+
+
+# The strategic merge patch directives (apimachinery pkg/util/strategicpatch).
+_PATCH = "$patch"
+_RETAIN_KEYS = "$retainKeys"
+_SET_ORDER = "$setElementOrder/"
+_DELETE_PRIMITIVE = "$deleteFromPrimitiveList/"
+
+
+def _bad_patch(message: str) -> ApiError:
+    return ApiError(400, "BadRequest", f"strategic merge patch: {message}")
+
+
+def _at(path: str) -> str:
+    return path or "the object"
+
+
+def _strategic_map(live: Any, patch: Mapping[str, Any], path: str) -> dict[str, Any]:
+    """``mergeMap`` of a strategic merge patch: ``$patch: replace`` (the map becomes the
+    patch's), ``$patch: delete`` (an empty map), ``$retainKeys`` (the merged map keeps
+    only the listed keys; each key the patch sets must be listed), ``null`` deletes a
+    key, maps merge, lists go to :func:`_strategic_list` with their
+    ``$setElementOrder/<key>``. ``$deleteFromPrimitiveList`` and any other ``$`` key are
+    refused (400): the fake replaces lists of scalars rather than merging them."""
+    if _PATCH in patch:
+        directive = patch[_PATCH]
+        if directive == "replace":
+            return _strategic_map({}, {k: v for k, v in patch.items() if k != _PATCH}, path)
+        if directive == "delete":
+            return {}
+        raise _bad_patch(
+            f"unknown patch type {json.dumps(directive)} in {_PATCH} at {_at(path)}: "
+            'a map takes "replace" or "delete"'
+        )
+    out = dict(live) if isinstance(live, dict) else {}
+    rest = dict(patch)
+    if _RETAIN_KEYS in rest:
+        out = _retain_keys(out, rest, path)
+    orders = _list_orders(rest, path)
+    for key, value in rest.items():
+        where = f"{path}.{key}" if path else key
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict):
+            out[key] = _strategic_map(out.get(key), value, where)
+        elif isinstance(value, list):
+            out[key] = _strategic_list(out.get(key), value, orders.pop(key, None), where)
+        else:
+            out[key] = value
+    for key, order in orders.items():  # an order for a list the patch does not change
+        where = f"{path}.{key}" if path else key
+        if key in rest or not isinstance(out.get(key, []), list):
+            raise _bad_patch(
+                f"{_SET_ORDER}{key} at {_at(path)} orders {where}, which is not a list: "
+                "order only a list"
+            )
+        merged = _strategic_list(out.get(key), [], order, where)
+        if key in out:
+            out[key] = merged
+    return out
+
+
+def _retain_keys(out: dict[str, Any], rest: dict[str, Any], path: str) -> dict[str, Any]:
+    """``applyRetainKeysDirective``: ``out`` without the keys ``$retainKeys`` (popped from
+    ``rest``) does not list; a key the patch sets must be listed (400)."""
+    keys = rest.pop(_RETAIN_KEYS)
+    if not isinstance(keys, list):
+        raise _bad_patch(
+            f"{_RETAIN_KEYS} at {_at(path)} is {json.dumps(keys)}: it must be a list of "
+            "the keys the map keeps"
+        )
+    unlisted = [
+        k for k, v in rest.items() if v is not None and not k.startswith("$") and k not in keys
+    ]
+    if unlisted:
+        raise _bad_patch(
+            f"{_at(path)} sets {', '.join(map(json.dumps, unlisted))}, not in its "
+            f"{_RETAIN_KEYS} {json.dumps(keys)}: list every key the patch sets"
+        )
+    return {k: v for k, v in out.items() if k in keys}
+
+
+def _list_orders(rest: dict[str, Any], path: str) -> dict[str, Any]:
+    """The ``$setElementOrder/<list>`` directives popped from ``rest``, by list; any
+    other ``$`` key left is refused (400)."""
+    orders: dict[str, Any] = {}
+    for key in [k for k in rest if k.startswith("$")]:
+        value = rest.pop(key)
+        if key.startswith(_SET_ORDER) and len(key) > len(_SET_ORDER):
+            orders[key[len(_SET_ORDER) :]] = value
+        elif key.startswith(_DELETE_PRIMITIVE):
+            raise _bad_patch(
+                f"{key} at {_at(path)} is not modelled by the fake (it replaces lists of "
+                "scalars, it does not merge them): send the whole list instead"
+            )
+        else:
+            raise _bad_patch(
+                f"{json.dumps(key)} at {_at(path)} is not a directive the fake models "
+                f"({_PATCH}, {_RETAIN_KEYS}, {_SET_ORDER}<list>)"
+            )
+    return orders
+
+
+def _named(items: Iterable[Any]) -> bool:
+    return all(isinstance(i, dict) and "name" in i for i in items)
+
+
+def _strategic_list(live: Any, patch: list[Any], order: Any, path: str) -> list[Any]:
+    """``mergeSlice`` for what the fake models: a list whose items (live and patched) are
+    all maps with a ``name`` merges by name (``$patch: delete`` items delete theirs,
+    a ``{"$patch": "replace"}`` item makes the other items the list); the result is
+    ordered as the API server orders it (``$setElementOrder``, else the patch's order,
+    with the items only the live list has kept where they were). Any other list is
+    replaced; a directive in one is refused (400)."""
+    original = live if isinstance(live, list) else []
+    special = [i for i in patch if isinstance(i, dict) and _PATCH in i]
+    plain = [i for i in patch if not (isinstance(i, dict) and _PATCH in i)]
+    if not (_named(plain) and _named(original) and (order is None or isinstance(order, list))):
+        if special or order is not None:
+            raise _bad_patch(
+                f"a {_PATCH} item or {_SET_ORDER}<list> for {path} is modelled by the fake "
+                "only in a list of maps with a name (merged by name; other lists are "
+                "replaced): send the whole list instead"
+            )
+        return [_strategic_map({}, i, path) if isinstance(i, dict) else i for i in patch]
+    if order is not None and not _named(order):
+        raise _bad_patch(
+            f"{_SET_ORDER}{path.rsplit('.', 1)[-1]} at {path}: every item must be a map "
+            "with the list's merge key, name"
+        )
+    original, replace = _list_directives(original, special, path)
+    if order is not None:
+        _check_order(plain, order, path)
+    if replace:
+        original, plain = [_strategic_map({}, i, path) for i in plain], []
+    server_order = [i["name"] for i in original]
+    merged = list(original)
+    for item in plain:
+        at = next((n for n, i in enumerate(merged) if i.get("name") == item["name"]), None)
+        if at is None:
+            merged.append(_strategic_map({}, item, path))
+        else:
+            merged[at] = _strategic_map(merged[at], item, path)
+    wanted = [i["name"] for i in (plain if order is None else order)]
+    ranked = [i for i in merged if i["name"] in wanted]
+    ranked.sort(key=lambda i: wanted.index(i["name"]))
+    server_only = [i for i in merged if i["name"] not in wanted]
+    server_only.sort(key=lambda i: _index(server_order, i["name"], len(server_order)))
+    return _merge_sorted(server_only, ranked, server_order)
+
+
+def _list_directives(
+    original: list[dict[str, Any]], special: list[dict[str, Any]], path: str
+) -> tuple[list[dict[str, Any]], bool]:
+    """``mergeSliceWithSpecialElements``: ``original`` without the items the
+    ``$patch: delete`` items name, and whether a ``$patch: replace`` item came."""
+    replace = False
+    for item in special:
+        directive = item[_PATCH]
+        if directive == "delete":
+            if "name" not in item:
+                raise _bad_patch(
+                    f"a {_PATCH}: delete item in {path} has no name (its merge key): "
+                    "name the item to delete"
+                )
+            original = [i for i in original if i.get("name") != item["name"]]
+        elif directive == "replace":
+            replace = True
+        else:
+            raise _bad_patch(
+                f"unknown patch type {json.dumps(directive)} in a {_PATCH} item of {path}: "
+                'a list item takes "replace" or "delete"'
+            )
+    return original, replace
+
+
+def _index(names: list[Any], name: Any, missing: int) -> int:
+    return names.index(name) if name in names else missing
+
+
+def _check_order(plain: list[dict[str, Any]], order: list[dict[str, Any]], path: str) -> None:
+    """``validatePatchWithSetOrderList``: the patch's items in the order's order."""
+    p = s = 0
+    while p < len(plain) and s < len(order):
+        if plain[p]["name"] == order[s]["name"]:
+            p += 1
+        s += 1
+    if p < len(plain):
+        raise _bad_patch(
+            f"the order of the items in {path} does not match its "
+            f"{_SET_ORDER}{path.rsplit('.', 1)[-1]} list: list every item in the same order"
+        )
+
+
+def _merge_sorted(
+    left: list[dict[str, Any]], right: list[dict[str, Any]], server_order: list[Any]
+) -> list[dict[str, Any]]:
+    """``mergeSortedSlice``: the live-only items (``left``) put back among the patched
+    ones (``right``), each before the first patched item it preceded in the live list."""
+    out: list[dict[str, Any]] = []
+    i = j = 0
+    while i < len(left) or j < len(right):
+        if i < len(left) and (
+            j >= len(right)
+            or (
+                left[i]["name"] in server_order
+                and right[j]["name"] in server_order
+                and server_order.index(left[i]["name"]) < server_order.index(right[j]["name"])
+            )
+        ):
+            out.append(left[i])
+            i += 1
+        else:
+            out.append(right[j])
+            j += 1
     return out
 
 

@@ -1114,13 +1114,28 @@ def _int_or_string(value: Any) -> str:
     return f'intstr.IntOrString{{Type:0, IntVal:{value}, StrVal:""}}'
 
 
+_INT64_MAX = 2**63 - 1
+
+
+def _atoi(text: str) -> int:
+    """Go's ``strconv.Atoi`` on a 64-bit machine, its error ignored as ``getPercentValue``
+    and ``IntOrString.IntValue`` ignore it: an optional sign and ASCII digits (leading
+    zeros read: ``"0001"`` is 1), else 0; beyond int64 the nearest bound (ParseInt's
+    value with its range error)."""
+    if not re.fullmatch(r"[+-]?[0-9]+", text):
+        return 0
+    digits = text.lstrip("+-").lstrip("0")  # no int() of thousands of digits
+    number = int(digits) if 0 < len(digits) <= 19 else (0 if not digits else _INT64_MAX + 1)
+    if text.startswith("-"):
+        return max(-_INT64_MAX - 1, -number)
+    return min(_INT64_MAX, number)
+
+
 def _int_or_percent(value: Any) -> int:
-    """``getIntOrPercentValue``: a percentage's number, an int, else 0 (a string that is
-    not a percentage reads as 0, as ``IntValue`` reads it)."""
+    """``getIntOrPercentValue``: a percentage's number, an int, else a string's
+    ``IntValue`` (0 unless it reads as an integer), both through :func:`_atoi`."""
     if isinstance(value, str):
-        if _PERCENT.fullmatch(value):
-            return int(value[:-1]) if len(value) <= 19 else 0  # strconv.Atoi: int64
-        return int(value) if re.fullmatch(r"[+-]?[0-9]{1,18}", value) else 0
+        return _atoi(value[:-1] if _PERCENT.fullmatch(value) else value)
     return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
