@@ -8,6 +8,10 @@ process, and a module missing here is installed or put on ``PYTHONPATH``.
 
 from __future__ import annotations
 
+import importlib.metadata
+import importlib.util
+import sys
+
 __all__ = ["MAIN_ADVICE", "import_advice"]
 
 #: The remedy for a name of ``__main__``; a whole sentence, after the reader's words.
@@ -21,7 +25,39 @@ MAIN_ADVICE = (
 _CHAIN_DEPTH = 32  # causes followed at most
 
 
+def _installed(top: str) -> str | None:
+    """``top`` (a top-level package) as found here, ``"numpy (version 1.26.4)"``, or None
+    when it cannot be imported either. Never raises: this only words advice."""
+    try:
+        spec = importlib.util.find_spec(top)
+    except Exception:  # a module of that name without a spec, a broken finder: no claim
+        return None
+    if spec is None or spec.origin in (None, "namespace"):
+        # A namespace package (google, of google-auth) is shared by distributions: one
+        # installed says nothing of the one that provides the missing module (protobuf).
+        return None
+    version = getattr(sys.modules.get(top), "__version__", None)
+    if not isinstance(version, str):
+        try:
+            version = importlib.metadata.version(top)
+        except Exception:  # no distribution of that name (it is called otherwise, or none)
+            version = None
+    return top if version is None else f"{top} (version {version[:40]})"
+
+
 def _missing_module(name: str) -> str:
+    top = name.partition(".")[0]
+    found = _installed(top) if top != name else None
+    if found is not None:
+        # The package is here, at another version (a pickle of numpy 2, which has
+        # numpy._core, read under numpy 1): PYTHONPATH is no remedy.
+        return (
+            f". The model needs the module {name!r}: {found} is installed here but has no "
+            f"{name!r}. Install the version of {top} the model was registered with (the "
+            "versions it recorded: mv.requirements of reg.get(name, version), or "
+            "`modelship parity requirements` on its downloaded artifact); if it is your "
+            "own code, put the folder of that version on PYTHONPATH"
+        )
     return (
         f". The model needs the module {name!r}, which cannot be imported here: if it is "
         "your own code, put its folder on PYTHONPATH or install it as a package, as where "

@@ -695,9 +695,20 @@ class Registry:
         return self._get(name, ref, include_archived=include_archived).read_through(self)
 
     def _get(
-        self, name: str, ref: str | int = "latest", *, include_archived: bool = False
+        self,
+        name: str,
+        ref: str | int = "latest",
+        *,
+        include_archived: bool = False,
+        version_only: bool = False,
     ) -> ModelVersion:
-        """The record for ``ref``, holding no documents (for the registry's own look-ups)."""
+        """The record for ``ref``, holding no documents (for the registry's own look-ups).
+
+        ``version_only``: the caller takes a version, never a reference (``set_alias``,
+        ``delete``, ``restore``, ``purge``): a missing version that is an alias's name is
+        answered with the version the alias points at, not with ``'@alias'``, which such
+        a caller refuses.
+        """
         _flag("include_archived", include_archived)
         name = check_model_name(name)
         self._signer.check_policy(self.store)
@@ -728,20 +739,27 @@ class Registry:
         except VersionNotFound as exc:
             # Only the plain "no such version" (not ModelNotFound, not ArchivedVersion),
             # and only then one more read: the found path costs nothing.
-            if type(exc) is not VersionNotFound or not self._is_alias(name, version):
+            target = None if type(exc) is not VersionNotFound else self._alias_target(name, version)
+            if target is None:
                 raise
+            if version_only:  # '@alias' is refused here: name the version it points at
+                raise VersionNotFound(
+                    f"{name} has no version {version!r}: {version!r} is an alias of version "
+                    f"{target!r}: give {target!r} (this takes a version, not an alias)"
+                ) from None
             raise VersionNotFound(
                 f"{name} has no version {version!r}, but has an alias of that name: did you "
                 f"mean '@{version}'? (an alias is written with @)"
             ) from None
 
-    def _is_alias(self, name: str, text: str) -> bool:
-        """Whether ``text`` is an alias of ``name`` now: a hint for a missing version, so a
-        failure to read the aliases answers False (the caller's error stands, not this)."""
+    def _alias_target(self, name: str, text: str) -> str | None:
+        """The version the alias ``text`` of ``name`` points at now, or None: a hint for a
+        missing version, so a failure to read the aliases answers None (the caller's error
+        stands, not this)."""
         try:
-            return check_alias(text) in alias_state(self.store, name, self._signer)[1]
+            return alias_state(self.store, name, self._signer)[1].get(check_alias(text))
         except Exception:  # an invalid alias name, a damaged or unreadable log: no hint
-            return False
+            return None
 
     @overload
     def versions(
@@ -1159,9 +1177,16 @@ class Registry:
                 f"{version!r}: to point {alias!r} at the newest version, pass its number, "
                 f"reg.get({name!r}, 'latest').version"
             )
+        if isinstance(version, str) and version.startswith("@"):
+            # An alias of an alias would follow its moves unseen: point at its version.
+            raise InvalidName(
+                f"an alias points at a version number (such as '3'), not at the reference "
+                f"{version!r}: to point {alias!r} where {version!r} points now, give that "
+                "version (aliases() or `modelship registry versions` lists it)"
+            )
         version = check_version(version)
         self._check_signer_writes()
-        target = self._get(name, version).version
+        target = self._get(name, version, version_only=True).version
         self.check_writable()
         before = move_alias(
             self.store,
@@ -1391,7 +1416,7 @@ class Registry:
             raise ConfigError(f"reason must be UTF-8 text (no lone surrogate), got {brief(reason)}")
         number = _version_only(version, "delete")
         self._check_signer_writes()
-        mv = self._get(name, number, include_archived=True)
+        mv = self._get(name, number, include_archived=True, version_only=True)
         holders = sorted(a for a, v in self.aliases(mv.name).items() if v == mv.version)
         if holders:
             raise Conflict(
@@ -1470,7 +1495,7 @@ class Registry:
         """
         number = _version_only(version, "restore")
         self._check_signer_writes()
-        mv = self._get(name, number, include_archived=True)
+        mv = self._get(name, number, include_archived=True, version_only=True)
         self.check_writable()
         self.store.delete(state_key(mv.name, VersionState.ARCHIVED.value, mv.version))
         # purge() creates its marker, then reads this one; this deleted it, then reads
@@ -1519,7 +1544,7 @@ class Registry:
         """
         number = _version_only(version, "purge")
         self._check_signer_writes()
-        mv = self._get(name, number, include_archived=True)
+        mv = self._get(name, number, include_archived=True, version_only=True)
         if self._state(mv.name, mv.version) is not VersionState.ARCHIVED:
             raise Conflict(
                 f"{mv.name} version {mv.version} is live; archive it with delete() before purge()"
