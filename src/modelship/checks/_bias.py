@@ -343,6 +343,10 @@ class _FeatureSet:
     labels: tuple[str, ...]  # group keys as shown in results
     table: npt.NDArray[Any]  # (G, 4) counts or (G, 5) regression sums, empty groups dropped
     reference: str | None = None  # the reference group's key, in the feature set it is of
+    # Per name: whether its column holds numbers (not text, bools or categories), and how
+    # many of its values have rows; what to do with too few large groups depends on both.
+    numeric: tuple[bool, ...] = ()
+    distinct: tuple[int, ...] = ()
 
     @property
     def key(self) -> str:
@@ -619,6 +623,10 @@ class Bias:
             for i in range(len(names))
         ]
         reference = self._reference(names, present)
+        numeric = [
+            isinstance(column, np.ndarray) and column.dtype.kind in "iuf"
+            for column in (features[name] for name in names)
+        ]
         for name, labels in zip(names, present, strict=True):
             if len(labels) < 2:
                 raise TooFewGroups(
@@ -657,6 +665,8 @@ class Bias:
                     labels=tuple(keys),
                     table=table[keep],
                     reference=ref_key,
+                    numeric=tuple(numeric[i] for i in subset),
+                    distinct=tuple(len(present[i]) for i in subset),
                 )
             )
         return out
@@ -1253,21 +1263,43 @@ _MANY_VALUES = 20
 def _too_few_remedy(fs: _FeatureSet, counts: npt.NDArray[Any]) -> str:
     """What to do when ``fs`` has fewer than two groups of ``min_group_size`` rows.
 
-    A continuous feature (most rows a group of their own, or labels that are fractional
-    numbers) cannot be fixed by a smaller ``min_group_size`` or more rows, which is what
-    the reason said for an income column: it is binned into bands first."""
+    Most rows a group of their own (or labels that are fractional numbers) is not fixed
+    by a smaller ``min_group_size`` or more rows, which is what the reason said for an
+    income column. What is: for a numeric feature, bins (bands); for text with many rare
+    values (zip codes), grouping the rare ones, not ``pandas.cut``; for an intersection,
+    the feature with many values named (binned or grouped as it is numbers or text), or
+    ``intersections=False`` when each feature has few values and only their product is
+    many."""
     total = float(counts.sum())
     alone = float(counts[counts <= 1].sum())
     fractional = sum(1 for label in fs.labels[:1000] if _fractional(label))
-    if len(fs.labels) >= _MANY_VALUES and (
-        alone * 2 > total or fractional * 2 > min(len(fs.labels), 1000)
+    several = len(fs.names) > 1
+    if len(fs.labels) < _MANY_VALUES or (
+        alone * 2 <= total and fractional * 2 <= min(len(fs.labels), 1000)
     ):
-        what = "it" if len(fs.names) == 1 else "its continuous features"
-        return (
-            f"{len(fs.labels):,} distinct values in {int(total):,} rows, as a continuous "
-            f"feature has: bin {what} into bands first (pandas.cut, numpy.digitize)"
+        return "lower min_group_size or collect more data" + (
+            ", or pass intersections=False" if several else ""
         )
-    return "lower min_group_size or collect more data"
+    many = f"{len(fs.labels):,} {'groups' if several else 'distinct values'} in {int(total):,} rows"
+    bands = "into bands first (pandas.cut, numpy.digitize)"
+    rare = "group its rare values first (those under min_group_size rows as 'other')"
+    if not several:
+        if (fs.numeric and fs.numeric[0]) or fractional:
+            return f"{many}, as a continuous feature has: bin it {bands}"
+        return f"{many}, most of them rare: {rare}"
+    distinct = fs.distinct or (0,) * len(fs.names)
+    widest = max(range(len(fs.names)), key=lambda i: distinct[i])
+    name = brief(fs.names[widest])
+    if distinct[widest] >= _MANY_VALUES:
+        fix = f"bin it {bands}" if fs.numeric and fs.numeric[widest] else rare
+        return (
+            f"{many}; {name} alone has {distinct[widest]:,} values: {fix}, or pass "
+            "intersections=False"
+        )
+    return (
+        f"{many}: the intersection of {len(fs.names)} features splits the rows too finely; "
+        "pass intersections=False, fewer sensitive features, or collect more data"
+    )
 
 
 def _fractional(label: str) -> bool:

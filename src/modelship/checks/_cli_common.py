@@ -690,14 +690,32 @@ def columns_for_the_command_line(
         only = [n for n in reference if n not in on_both]
         only += [n for n in current if n not in beyond]
     if only:
-        shown = " ".join(shlex.quote(name) for name in only[:_SHOWN_NAMES])
         more = " ..." if len(only) > _SHOWN_NAMES else ""
-        how = f"--exclude {shown}{more} leaves out the columns only one side has, or {choose}"
+        how = (
+            f"{_exclude(only[:_SHOWN_NAMES])}{more} leaves out the columns only one side has, "
+            f"or {choose}"
+        )
     else:
         how = f"{choose}, --exclude COL ... leaves columns out"
     said = ColumnMismatch(f"{exc} (on the command line: {how})")
     said.__cause__ = exc
     return said
+
+
+def _exclude(names: Sequence[str]) -> str:
+    """``--exclude`` of ``names``, ready to paste into a shell: a name starting with ``-``
+    as ``--exclude=NAME`` (``--exclude -1 --help`` read ``--help`` as the option and
+    printed the usage), the others after one ``--exclude``; the option extends its list,
+    so every form adds to it.
+
+    Examples
+    --------
+    >>> _exclude(["extra", "-1", "--help", "my col"])
+    "--exclude extra 'my col' --exclude=-1 --exclude=--help"
+    """
+    plain = [shlex.quote(name) for name in names if not name.startswith("-")]
+    dashed = [shlex.quote(f"--exclude={name}") for name in names if name.startswith("-")]
+    return " ".join(([f"--exclude {' '.join(plain)}"] if plain else []) + dashed)
 
 
 @attrs.frozen

@@ -75,25 +75,31 @@ def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
 # databases as "true"/"false": none of them means anything but a boolean.
 _TRUE = frozenset({"True", "TRUE", "true"})
 _FALSE = frozenset({"False", "FALSE", "false"})
+# 0 and 1 beside booleans in one column (files of two exports joined, one writing 1/0,
+# the other True/False) spell the same two labels: read alike, not refused as text.
+_ONE_ZERO = {"1": True, "0": False}
+_SCORE_FLAGS = frozenset({"--candidate", "--baseline", "--score"})
 _SHOWN_VALUES = 5  # the text cells named when a label column is refused, at most
 
 
 def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
-    """The label column ``name`` (given as ``flag``, ``--label`` or ``--prediction``) of
-    ``cols`` (see :func:`_columns`), as Bias and Degradation take labels.
+    """The label column ``name`` (given as ``flag``: ``--label``, ``--prediction``, or a
+    column of scores, ``--score``, ``--candidate``, ``--baseline``) of ``cols`` (see
+    :func:`_columns`), as Bias and Degradation take labels and scores.
 
     A CSV file holds text where a bool column was written (``df.to_csv`` writes
     ``True``/``False``): a column whose every cell spells a boolean as pandas reads one
-    (:data:`_TRUE`, :data:`_FALSE`) is read as 1 and 0, as the Python API takes a bool
-    column (a missing cell stays missing, NaN, which the checks refuse naming the
-    column). Any other text is refused here, naming a few of its values: the checks'
-    own messages say what to do in Python. Numbers, and every Parquet or ``.npy``
+    (:data:`_TRUE`, :data:`_FALSE`), or 0 and 1 beside such cells, is read as 1 and 0,
+    as the Python API takes a bool column (a missing cell stays missing, NaN, which
+    :func:`_filled` refuses naming the row and the column). Any other text is refused
+    here, naming a few of its values and the flag: the checks' own messages would name
+    their Python keywords (``candidate_scores``). Numbers, and every Parquet or ``.npy``
     column (a bool column there is bool already), are left as read.
 
     Raises
     ------
     CheckInputError
-        For a CSV column holding text that is not all booleans.
+        For a CSV column holding text that is not all booleans (or 0 and 1).
 
     Examples
     --------
@@ -111,28 +117,75 @@ def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
     cells = column.tolist()
     present = {cell for cell in cells if cell is not None}
     spelled = _TRUE | _FALSE
-    if present and present <= spelled:
+    if present and present <= spelled | _ONE_ZERO.keys() and present & spelled:
         if all(cell is not None for cell in cells):
-            return np.fromiter((cell in _TRUE for cell in cells), np.int64, len(cells))
+            return np.fromiter((_true(cell) for cell in cells), np.int64, len(cells))
         return _with_missing(cells)
     # The cells that are no label (neither a boolean nor 0 or 1) first: those to fix.
-    odd = [cell for cell in present if cell not in spelled and cell not in ("0", "1")]
+    odd = [cell for cell in present if cell not in spelled and cell not in _ONE_ZERO]
     pool = odd or list(present)
     first = heapq.nsmallest(_SHOWN_VALUES + 1, pool)
     shown = ", ".join(brief(cell) for cell in first[:_SHOWN_VALUES])
     more = ", ..." if len(first) > _SHOWN_VALUES else ""
-    raise CheckInputError(
-        f"{flag} column {name!r} holds text (values such as {shown}{more}) where numbers "
-        "are expected: write labels as 0 and 1 (positive = 1) or as True and False, and a "
+    write = (
+        "write scores as numbers (a classifier's probability of label 1), or predicted "
+        "labels as 0 and 1 or as True and False"
+        if flag in _SCORE_FLAGS
+        else "write labels as 0 and 1 (positive = 1) or as True and False, and a "
         "regression's targets as numbers"
     )
+    raise CheckInputError(
+        f"{flag} column {name!r} holds text (values such as {shown}{more}) where numbers "
+        f"are expected: {write}"
+    )
+
+
+def _true(cell: str) -> bool:
+    """A boolean cell (:data:`_TRUE`, :data:`_FALSE`, or 0 and 1 beside them) as a bool."""
+    return _ONE_ZERO.get(cell, cell in _TRUE)
 
 
 def _with_missing(cells: list[Any]) -> NDArray[np.float64]:
     """Boolean cells as 1.0 and 0.0, NaN where missing (as a CSV column of numbers with
     an empty cell is read)."""
     return np.array(
-        [math.nan if cell is None else float(cell in _TRUE) for cell in cells], dtype=np.float64
+        [math.nan if cell is None else float(_true(cell)) for cell in cells], dtype=np.float64
+    )
+
+
+def _filled(values: Any, name: str, flag: str) -> Any:
+    """``values`` (the column ``name``, given as ``flag``, see :func:`_labels`), refused
+    when a cell is empty, naming the row, the flag and the column: the checks said "y has
+    1 non-finite values" (Degradation) or "y_true must hold only 0 and 1 ... ['nan']"
+    (Bias), their Python keywords, neither the row nor the file's column.
+
+    Raises
+    ------
+    CheckInputError
+        For a column with an empty (missing) cell.
+
+    Examples
+    --------
+    >>> try:
+    ...     _filled(np.array([1.0, math.nan, math.nan]), "y", "--label")
+    ... except CheckInputError as exc:
+    ...     print(str(exc)[:54])
+    row 2 of --label column 'y' is empty or NA (rows count
+    """
+    array = np.asarray(values)
+    if array.dtype.kind == "f":
+        empty = np.flatnonzero(np.isnan(array))
+    elif array.dtype.kind == "O":
+        empty = np.flatnonzero([is_missing(v) for v in array.tolist()])
+    else:
+        return values
+    if not empty.size:
+        return values
+    more = len(empty) - 1
+    also = f"; {more} more row{'s' if more != 1 else ''} too" if more else ""
+    raise CheckInputError(
+        f"row {int(empty[0]) + 1} of {flag} column {name!r} is empty or NA (rows count from "
+        f"1 after the header{also}): fill it or drop the rows without a value"
     )
 
 
@@ -252,10 +305,9 @@ def _bias(args: argparse.Namespace) -> CheckResult:
     if predicted is None:
         raise ConfigError("give --prediction (labels) or --score with --threshold")
     cols = _columns(table, [args.label, predicted, *args.sensitive], str(args.data))
-    y_true = _labels(table, cols, args.label, "--label")
-    y_pred = cols[predicted]
-    if args.prediction is not None:
-        y_pred = _labels(table, cols, predicted, "--prediction")
+    y_true = _filled(_labels(table, cols, args.label, "--label"), args.label, "--label")
+    flag = "--prediction" if args.prediction is not None else "--score"
+    y_pred = _filled(_labels(table, cols, predicted, flag), predicted, flag)
     if args.prediction is not None and task == "classification":
         try:
             y_pred = binary_labels(y_pred, f"--prediction column {predicted!r}")
@@ -292,10 +344,18 @@ def _degradation(args: argparse.Namespace) -> CheckResult:
     table = read_table(args.data, storage_options(args.option))
     names = [args.label, args.candidate, args.baseline, *(args.segment or [])]
     cols = _columns(table, names, str(args.data))
+    read = {
+        flag: _filled(_labels(table, cols, name, flag), name, flag)
+        for flag, name in (
+            ("--label", args.label),
+            ("--candidate", args.candidate),
+            ("--baseline", args.baseline),
+        )
+    }
     return Degradation(
-        y=_labels(table, cols, args.label, "--label"),
-        candidate_scores=cols[args.candidate],
-        baseline_scores=cols[args.baseline],
+        y=read["--label"],
+        candidate_scores=read["--candidate"],
+        baseline_scores=read["--baseline"],
         X=_groups(table, args.segment or [], cols) or None,
         metrics=args.metrics,
         task=args.task,

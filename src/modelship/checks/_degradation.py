@@ -14,6 +14,7 @@ import io
 import math
 import os
 import pickle
+import re
 import time
 import tracemalloc
 from collections.abc import Callable, Mapping, Sequence
@@ -23,7 +24,7 @@ import attrs
 import numpy as np
 import numpy.typing as npt
 
-from modelship._columns import check_same_index, column_array, named_items
+from modelship._columns import check_same_index, column_array, is_missing, named_items
 from modelship._json import jsonable, malformed
 from modelship._params import (
     Constraints,
@@ -54,7 +55,13 @@ from modelship.checks._result import (
 from modelship.checks._tabular import raw_columns
 from modelship.checks.stats import _fairness as sf
 from modelship.checks.stats import _metrics as sm
-from modelship.errors import CheckInputError, ColumnMismatch, ConfigError, IntegrityError
+from modelship.errors import (
+    CheckInputError,
+    ColumnMismatch,
+    ConfigError,
+    IntegrityError,
+    ModelshipError,
+)
 
 __all__ = [
     "Degradation",
@@ -306,6 +313,18 @@ class _Registry(Protocol):
     def load(self, name: str, ref: str | int = ...) -> Any: ...
 
 
+#: Where a model predicts X as the metrics read it; a timing batch or the memory
+#: measurement is named otherwise (a model failing there scored this one already).
+_HOLDOUT = "X (the holdout)"
+
+
+class _Predict(Protocol):
+    """A model made a function ``X -> predictions``; ``on`` says which rows it predicts,
+    for the message of a model that raises."""
+
+    def __call__(self, x: Any, on: str = _HOLDOUT) -> Any: ...
+
+
 @attrs.frozen
 class _Model:
     """A model made callable, with what is needed to know its stored size.
@@ -315,7 +334,7 @@ class _Model:
     run, budgets or not (286 MB for a 300 MB model).
     """
 
-    predict: Callable[[Any], Any] | None
+    predict: _Predict | None
     label: str
     stored_size: int | None = None  # a registry artifact's size, known without pickling
     source: Any = None  # the model in memory, pickled by size_bytes() only
@@ -356,18 +375,26 @@ def _resolve(model: Any, registry: _Registry | None, what: str) -> _Model:
     return _Model(predict, what, source=model, classifier=classifier)
 
 
-def _predictor(model: Any, what: str) -> tuple[Callable[[Any], Any], bool]:
+def _predictor(model: Any, what: str) -> tuple[_Predict, bool]:
     """The function ``X -> predictions`` of ``model``, and whether it has
     ``predict_proba``: then its predictions are the probability of label 1 (the second of
     two columns, or the only one), and it makes the task classification unless the task is
     settled as regression (given, or by regression metrics alone)."""
+    if isinstance(model, type):
+        # The class's predict is a function wanting self: X went in as self, and the
+        # TypeError "missing 1 required positional argument" was said as a column mismatch.
+        raise ConfigError(
+            f"{what} is the class {model.__qualname__}, not a model: pass a fitted "
+            f"instance (the object its fit returned, or {model.__qualname__}(...) once "
+            f"fitted), a function X -> predictions, or {what}_scores= (its predictions)"
+        )
     proba = getattr(model, "predict_proba", None)
     if callable(proba):
         classes = _class_count(model)
         guarded_proba = _guarded(proba, what, "predict_proba")
 
-        def positive_proba(x: Any) -> Any:
-            out = np.asarray(guarded_proba(x))
+        def positive_proba(x: Any, on: str = _HOLDOUT) -> Any:
+            out = np.asarray(guarded_proba(x, on))
             if out.ndim != 2:
                 return out
             if out.shape[1] == 0 or out.shape[1] > 2 or (out.shape[1] == 1 and classes == 1):
@@ -392,31 +419,52 @@ def _predictor(model: Any, what: str) -> tuple[Callable[[Any], Any], bool]:
 #: Characters of a model's own exception message repeated in the CheckInputError.
 _MODEL_MESSAGE = 500
 
+#: What scikit-learn (and pandas) raise for X of other columns than a model was fitted
+#: on: other names, another count, text where it wants numbers, one column for a table,
+#: a ColumnTransformer's named column missing or X without names. Only these get the
+#: advice to pass X with the fitted columns; a bug in the model gets a neutral message.
+_COLUMN_MISMATCH = re.compile(
+    r"feature names should match|X has \d+ features?, but .* expecting"
+    r"|columns are missing|using strings is only supported for dataframes"
+    r"|could not convert string to float|Expected 2D array|not in index"
+    r"|are in the \[columns\]"
+)
 
-def _guarded(call: Callable[[Any], Any], what: str, method: str) -> Callable[[Any], Any]:
+
+def _guarded(call: Callable[[Any], Any], what: str, method: str) -> _Predict:
     """``call`` (``what``'s ``method``), whose exceptions become a :class:`CheckInputError`
-    naming the side, the call, the model's own exception and what to do, with that
-    exception as ``__cause__``. scikit-learn's "The feature names should match those that
-    were passed during fit." escaped as a ValueError, which a script catching
-    ModelshipError did not catch, and did not say whether the candidate or the baseline
-    failed. ``MemoryError`` (and ``KeyboardInterrupt``, ``SystemExit``) pass unchanged."""
+    naming the side, the call, the rows it was given (the holdout, a timing batch), the
+    model's own exception and what to do, with that exception as ``__cause__``.
+    scikit-learn's "The feature names should match those that were passed during fit."
+    escaped as a ValueError, which a script catching ModelshipError did not catch, and did
+    not say whether the candidate or the baseline failed.
+
+    Passed unchanged: a :class:`ModelshipError` (a registry-backed model's IntegrityError
+    is the caller's to catch by type), ``TimeoutError`` (a caller's watchdog, such as a
+    SIGALRM handler, or a model's own deadline), ``MemoryError``, and what is not an
+    ``Exception`` (``KeyboardInterrupt``, ``SystemExit``). Wrapping the rest keeps the
+    check's contract: bad input or a model that cannot score ``X`` is a ModelshipError
+    saying which side failed where (Python 3.10 has no ``add_note`` to say it on the
+    model's own exception)."""
     called = (
         f"{what}'s {method}" if method != "function" else f"{what} (a function X -> predictions)"
     )
 
-    def guarded(x: Any) -> Any:
+    def guarded(x: Any, on: str = _HOLDOUT) -> Any:
         try:
             return call(x)
-        except MemoryError:
+        except (ModelshipError, TimeoutError, MemoryError):
             raise
         except Exception as exc:
-            raise CheckInputError(_model_failed(called, what, exc)) from exc
+            raise CheckInputError(_model_failed(called, what, exc, on, x)) from exc
 
     return guarded
 
 
-def _model_failed(called: str, what: str, exc: Exception) -> str:
-    """What a model's exception on the holdout says, and what to do."""
+def _model_failed(called: str, what: str, exc: Exception, on: str, x: Any) -> str:
+    """What a model's exception on ``on`` (the holdout, a timing batch) says, and what to
+    do: the columns the model was fitted on only for the errors of other columns
+    (:data:`_COLUMN_MISMATCH`, a KeyError of a column name) met on the holdout."""
     try:
         text = " ".join(str(exc).split())
     except Exception:  # an exception's own __str__ may raise anything
@@ -424,11 +472,41 @@ def _model_failed(called: str, what: str, exc: Exception) -> str:
     if len(text) > _MODEL_MESSAGE:
         text = text[: _MODEL_MESSAGE - 3] + "..."
     said = f"{type(exc).__name__} ({text})" if text else type(exc).__name__
+    instead = f"give {what}_scores= (its predictions) instead of {what}="
+    if on != _HOLDOUT:  # it scored the holdout already: not a matter of columns
+        fix = (
+            "make it take any number of rows (batch_size= sets the rows per timed batch)"
+            if "latency" in on
+            else "make each call independent of the ones before"
+        )
+        return (
+            f"{called} raised {said} on {on}, after predicting the whole holdout: {fix}, "
+            "or drop the latency and memory budgets (and measure_performance=True)"
+        )
+    if _columns_mismatch(exc, text, x):
+        return (
+            f"{called} failed on {on} with {said}; pass X with the columns (names, "
+            "order and types) the model was fitted on (a scikit-learn model lists them in "
+            f"feature_names_in_), or {instead}"
+        )
     return (
-        f"{called} failed on X (the holdout) with {said}; pass X with the columns (names, "
-        "order and types) the model was fitted on (a scikit-learn model lists them in "
-        f"feature_names_in_), or give {what}_scores= (its predictions) instead of {what}="
+        f"{called} raised {said} on {on}; the check could not score it: fix what "
+        f"raised (the exception is this error's __cause__), or {instead}"
     )
+
+
+def _columns_mismatch(exc: Exception, text: str, x: Any) -> bool:
+    """Whether ``exc`` is what a model raises for X of other columns than it was fitted
+    on: scikit-learn's ValueError (:data:`_COLUMN_MISMATCH`), or a KeyError of a column
+    name (pandas' ``df["sex"]``, ``df[["sex"]]``) that ``x`` does not have (any name,
+    when ``x`` has none: an array)."""
+    if isinstance(exc, KeyError):
+        key = exc.args[0] if len(exc.args) == 1 else None
+        if not isinstance(key, str):
+            return False
+        labels = _column_labels(x)
+        return _COLUMN_MISMATCH.search(key) is not None or not labels or key not in labels
+    return isinstance(exc, (ValueError, TypeError)) and _COLUMN_MISMATCH.search(text) is not None
 
 
 def _class_count(model: Any) -> int | None:
@@ -511,6 +589,12 @@ def _vector(values: Any, what: str) -> npt.NDArray[np.float64]:
         raise CheckInputError(_not_numbers(array, what))
     out = array.astype(np.float64)
     if not np.isfinite(out).all():
+        missing = int(np.isnan(out).sum())
+        if what == "y" and missing:  # a pandas Int64 column's NA: a row without a label
+            raise CheckInputError(
+                f"y has {missing} missing value{'s' if missing != 1 else ''} (NaN, NA): drop "
+                "the rows without a label from y and X alike (keep = y.notna())"
+            )
         raise CheckInputError(f"{what} has {int((~np.isfinite(out)).sum())} non-finite values")
     return out
 
@@ -518,7 +602,10 @@ def _vector(values: Any, what: str) -> npt.NDArray[np.float64]:
 def _not_numbers(array: npt.NDArray[Any], what: str) -> str:
     """Why ``what`` (``y`` or a side's predictions) of a dtype other than numbers is
     refused: a few of its values, and what to give instead ("y must be numbers, got dtype
-    <U3" said neither which values nor how to map them)."""
+    <U3" said neither which values nor how to map them). The positive label is the
+    user's to name (``y == 'legit'``, the alphabetically last of fraud/legit, made the
+    legitimate rows positive); labels that are numbers (an object column of 0, 1 and NaN)
+    are told to be converted, the rows without one dropped."""
     seen = sorted({brief(v) for v in array[:1000].tolist()})
     shown = ", ".join(seen[:5]) + (", ..." if len(seen) > 5 else "")
     said = f"{what} must be numbers, got dtype {array.dtype} (values such as {shown})"
@@ -527,13 +614,33 @@ def _not_numbers(array: npt.NDArray[Any], what: str) -> str:
             f"{said}; give scores or probabilities of label 1 (a classifier's "
             "predict_proba), or a regression's predictions, as numbers"
         )
-    labels = sorted({v for v in array[:1000].tolist() if isinstance(v, str)})
-    mapped = f", e.g. y = (y == {brief(labels[-1])}).astype(int)" if labels else ""
-    if any(v is None for v in array[:1000].tolist()):
-        mapped += "; drop the rows without a label (None)"
+    values = array.tolist()
+    missing = sum(1 for v in values if is_missing(v))
+    drop = (
+        f"; drop the {missing} row{'s' if missing != 1 else ''} without a label from y "
+        "and X alike (keep = y.notna())"
+        if missing
+        else ""
+    )
+    if all(is_missing(v) or _is_number(v) for v in values):
+        return (
+            f"{said}: they are numbers held as objects; convert them with y = y.astype(float){drop}"
+        )
+    labels = sorted({v for v in values[:1000] if isinstance(v, str)})
+    named = ", ".join(brief(v) for v in labels[:5]) + (", ..." if len(labels) > 5 else "")
+    mapped = (
+        f", e.g. y = (y == <your positive label>).astype(int) with one of {named}" if labels else ""
+    )
     return (
-        f"{said}; map the labels to 0/1 (positive = 1) first{mapped}, or give a "
+        f"{said}; map the labels to 0/1 (positive = 1) first{mapped}{drop}, or give a "
         "regression's targets as numbers"
+    )
+
+
+def _is_number(value: Any) -> bool:
+    """A real number (``1``, ``0.5``, ``np.int64(1)``), not text or a bool."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+        value, (bool, np.bool_)
     )
 
 
@@ -1720,8 +1827,8 @@ def _check_clock(clock: Callable[[], float]) -> None:
 
 
 def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size, batch count, warm-up and clock of the timing loop
-    cand: Callable[[Any], Any],
-    base: Callable[[Any], Any],
+    cand: _Predict,
+    base: _Predict,
     x: Any,
     *,
     batch_size: int,
@@ -1740,9 +1847,10 @@ def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size,
     size = min(batch_size, rows)
     distinct = max(rows // size, 1) if size else 1
     batches = [_rows(x, i * size, (i + 1) * size) for i in range(min(distinct, n_batches))]
+    on = f"a batch of {size} rows of X (the latency measurement)"
     for _ in range(warmup):
-        cand(batches[0])
-        base(batches[0])
+        cand(batches[0], on)
+        base(batches[0], on)
     timings = np.empty((2, n_batches))
     for i in range(n_batches):  # bounded by n_batches
         batch = batches[i % len(batches)]
@@ -1750,12 +1858,12 @@ def _latencies(  # noqa: PLR0913 - both models plus the keyword-only batch size,
         for side in order:
             model = cand if side == 0 else base
             start = clock()
-            model(batch)
+            model(batch, on)
             timings[side, i] = clock() - start
     return timings[0], timings[1], size
 
 
-def _peak_memory(predict: Callable[[Any], Any], x: Any) -> int:
+def _peak_memory(predict: _Predict, x: Any) -> int:
     """Peak bytes traced by ``tracemalloc`` while predicting ``x`` once."""
     started = not tracemalloc.is_tracing()
     if started:
@@ -1763,7 +1871,7 @@ def _peak_memory(predict: Callable[[Any], Any], x: Any) -> int:
     try:
         tracemalloc.reset_peak()
         before, _ = tracemalloc.get_traced_memory()
-        predict(x)
+        predict(x, "X once more (the memory measurement)")
         _, peak = tracemalloc.get_traced_memory()
     finally:
         if started:
