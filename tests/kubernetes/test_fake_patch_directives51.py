@@ -130,7 +130,18 @@ def test_directives_are_data_in_a_json_merge_patch_only(kube: FakeKube) -> None:
 @pytest.mark.parametrize(
     ("body", "says"),
     [
-        ({"metadata": {"$deleteFromPrimitiveList/finalizers": ["x"]}}, "not modelled"),
+        (
+            {
+                "spec": {
+                    "template": {
+                        "spec": {
+                            "containers": [{"name": "c", "$deleteFromPrimitiveList/args": ["x"]}]
+                        }
+                    }
+                }
+            },
+            "not a list of scalars merged as a set",
+        ),
         ({"metadata": {"$foo": "1"}}, '"$foo" at metadata is not a directive'),
         ({"spec": {"strategy": {"$patch": "merge"}}}, 'unknown patch type "merge"'),
         ({"spec": {"strategy": {"$retainKeys": "type", "type": "Recreate"}}}, "must be a list"),
@@ -144,7 +155,7 @@ def test_directives_are_data_in_a_json_merge_patch_only(kube: FakeKube) -> None:
             {"spec": {"template": {"spec": {"containers": [{"name": "c", "$patch": "x"}]}}}},
             'unknown patch type "x"',
         ),
-        ({"spec": {"template": {"spec": {"$setElementOrder/containers": "c"}}}}, "modelled"),
+        ({"spec": {"template": {"spec": {"$setElementOrder/containers": "c"}}}}, "must be a list"),
         (
             {"spec": {"template": {"metadata": {"$setElementOrder/labels": [{"name": "a"}]}}}},
             "not a list",

@@ -204,13 +204,16 @@ def _progressed(old: Mapping[str, Any], new: Mapping[str, int]) -> bool:
     )
 
 
+_INT64_MAX = 2**63 - 1
+
+
 def _scaled(value: Any, total: int, *, round_up: bool) -> int:
     """An int-or-percent of the strategy, resolved against ``total`` replicas
     (``intstr.GetScaledValueFromIntOrPercent``): ``"25%"`` of 2 is 1 rounded up, 0 down."""
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     percent = ascii_number(value[:-1], 19) if isinstance(value, str) and value[-1:] == "%" else None
-    if percent is not None:
+    if percent is not None and percent <= _INT64_MAX:  # strconv.Atoi: a range error past it
         return -(-percent * total // 100) if round_up else percent * total // 100
     raise ValueError(f"{value!r} is not a number of replicas or a percentage such as '25%'")
 

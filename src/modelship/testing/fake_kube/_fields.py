@@ -25,6 +25,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
+    "PATCH_MERGE_KEYS",
     "SCHEMA_RULES",
     "Path",
     "apply_merge",
@@ -160,16 +161,20 @@ _POD_TEMPLATE: dict[str, Rule] = {
 }
 
 
+def _schema_path(dotted: str) -> SchemaPath:
+    steps: list[str] = []
+    for name in dotted.strip(".").split("."):
+        steps.append(name.removesuffix("[]"))
+        if name.endswith("[]"):
+            steps.append("[]")
+    return tuple(steps)
+
+
 def _table(*parts: tuple[str, Mapping[str, Rule]]) -> dict[SchemaPath, Rule]:
     out: dict[SchemaPath, Rule] = {}
     for prefix, rules in (("metadata", _OBJECT_META), *parts):
         for dotted, rule in rules.items():
-            steps: list[str] = []
-            for name in f"{prefix}.{dotted}".strip(".").split("."):
-                steps.append(name.removesuffix("[]"))
-                if name.endswith("[]"):
-                    steps.append("[]")
-            out[tuple(steps)] = rule
+            out[_schema_path(f"{prefix}.{dotted}")] = rule
     return out
 
 
@@ -209,6 +214,77 @@ SCHEMA_RULES: dict[str, dict[SchemaPath, Rule]] = {
     "Lease": _table(),
     "HTTPRoute": _table(),
     "PodMonitor": _table(("spec", {"selector": _ATOMIC})),
+}
+
+# The strategic merge patch metadata of the same kinds and schemas: each list whose
+# x-kubernetes-patch-strategy is "merge" (with or without retainKeys), by its
+# x-kubernetes-patch-merge-key, "" for a list of scalars merged as a set (finalizers).
+# Every other list a strategic merge patch replaces. These keys are not always the
+# list-map keys above: a container's ports merge by containerPort alone, a Service's by
+# port alone (tests/kubernetes/test_fake_merge_keys51.py checks this table against the
+# schemas). Paths as in the tables above; a list's own path, not its items'.
+_OBJECT_META_PATCH: dict[str, str] = {"finalizers": "", "ownerReferences": "uid"}
+_CONTAINER_PATCH: dict[str, str] = {
+    "env": "name",
+    "ports": "containerPort",
+    "volumeDevices": "devicePath",
+    "volumeMounts": "mountPath",
+}
+_POD_SPEC_PATCH: dict[str, str] = {
+    **dict.fromkeys(("containers", "initContainers", "ephemeralContainers"), "name"),
+    **{
+        f"{field}[].{path}": key
+        for field in ("containers", "initContainers", "ephemeralContainers")
+        for path, key in _CONTAINER_PATCH.items()
+    },
+    "hostAliases": "ip",
+    "imagePullSecrets": "name",
+    "resourceClaims": "name",
+    "schedulingGates": "name",
+    "topologySpreadConstraints": "topologyKey",
+    "volumes": "name",
+    **{
+        f"volumes[].ephemeral.volumeClaimTemplate.metadata.{p}": k
+        for p, k in _OBJECT_META_PATCH.items()
+    },
+}
+_POD_TEMPLATE_PATCH: dict[str, str] = {
+    **{f"metadata.{p}": k for p, k in _OBJECT_META_PATCH.items()},
+    **{f"spec.{p}": k for p, k in _POD_SPEC_PATCH.items()},
+}
+_CONDITIONS_PATCH: dict[str, str] = {"conditions": "type"}
+
+
+def _patch_table(*parts: tuple[str, Mapping[str, str]]) -> dict[SchemaPath, str]:
+    return {
+        _schema_path(f"{prefix}.{dotted}"): key
+        for prefix, keys in (("metadata", _OBJECT_META_PATCH), *parts)
+        for dotted, key in keys.items()
+    }
+
+
+#: The lists a strategic merge patch merges, by kind and path: the list's merge key
+#: (``""``: a list of scalars, merged as a set). A list not here is replaced. The
+#: custom resources take no strategic merge patch (415).
+PATCH_MERGE_KEYS: dict[str, dict[SchemaPath, str]] = {
+    "Pod": _patch_table(
+        ("spec", _POD_SPEC_PATCH),
+        (
+            "status",
+            {**_CONDITIONS_PATCH, "hostIPs": "ip", "podIPs": "ip", "resourceClaimStatuses": "name"},
+        ),
+    ),
+    "Service": _patch_table(("spec", {"ports": "port"}), ("status", _CONDITIONS_PATCH)),
+    "ConfigMap": _patch_table(),
+    "Deployment": _patch_table(
+        ("spec.template", _POD_TEMPLATE_PATCH), ("status", _CONDITIONS_PATCH)
+    ),
+    "ReplicaSet": _patch_table(
+        ("spec.template", _POD_TEMPLATE_PATCH), ("status", _CONDITIONS_PATCH)
+    ),
+    "EndpointSlice": _patch_table(),
+    "HorizontalPodAutoscaler": _patch_table(("status", _CONDITIONS_PATCH)),
+    "Lease": _patch_table(),
 }
 
 # A list-map key the API server defaults before merging (``protocol`` of a Service's and

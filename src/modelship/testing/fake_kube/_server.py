@@ -13,12 +13,15 @@ optimistic
 concurrency (409 on a stale resourceVersion; without one, an unconditional update, which
 a Lease and the custom resources refuse with 422; a PUT to a missing Lease or Service
 creates it, 201), JSON merge patch (a ``$`` key is plain data there), strategic
-merge patch of the built-in kinds (as a merge patch whose lists of named items merge by
-name, ordered as the API server orders them; its directives ``$patch: replace`` and
-``$patch: delete`` on a map or an item of such a list, ``$retainKeys`` and
-``$setElementOrder/<list>`` of such a list; any other ``$`` key, such as
-``$deleteFromPrimitiveList``, is 400, never stored; a patch that drops the object's name
-is 400; 415 for the custom resources, which have no patch strategies), server-side apply
+merge patch of the built-in kinds (as a merge patch whose lists with patch strategy
+merge merge by their schema's merge key, as :data:`._fields.PATCH_MERGE_KEYS` lists them:
+a container's ports by ``containerPort``, a Service's by ``port``, ``finalizers`` as a set
+of strings; every other list is replaced; ordered as the API server orders them; its
+directives ``$patch: replace`` and ``$patch: delete`` on a map or an item of a merged
+list, ``$retainKeys``, ``$setElementOrder/<list>`` and ``$deleteFromPrimitiveList/<list>``;
+any other ``$`` key, and what the API server refuses, is 400, never stored; a patch that
+drops the object's name is 400; 415 for the custom resources, which have no patch
+strategies), server-side apply
 with field managers, shared ownership and conflicts (409 unless ``force``; a
 resourceVersion in the applied object is a precondition) that merges as the schemas'
 ``x-kubernetes-map-type``/``list-type``/``list-map-keys`` say (see :mod:`._fields`),
@@ -68,7 +71,7 @@ import ssl
 import threading
 import time
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 import attrs
@@ -76,6 +79,7 @@ import attrs
 from modelship._shown import ascii_number
 from modelship.errors import ConfigError
 from modelship.testing.fake_kube._controller import Controller, Timings
+from modelship.testing.fake_kube._fields import PATCH_MERGE_KEYS, SchemaPath
 from modelship.testing.fake_kube._store import (
     KINDS,
     ApiError,
@@ -1234,7 +1238,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             if given is not None and given != live["metadata"]["resourceVersion"]:
                 raise _conflict(kind, name)
             live["metadata"].pop("managedFields", None)
-            merged = _merge_patch(live, body, strategic=strategic)
+            merged = _merge_patch(live, body, strategic=strategic, kind=kind.kind)
             _patched_identity(ns, name, merged)
             merged = _endpoint_part(kind, sub, live, merged)
             try:
@@ -1480,9 +1484,10 @@ def _not_found(kind: Kind, name: str) -> ApiError:
 _conflict = conflict
 
 
-def _merge_patch(live: Any, patch: Any, *, strategic: bool) -> Any:
+def _merge_patch(live: Any, patch: Any, *, strategic: bool, kind: str = "") -> Any:
     """``patch`` applied to ``live``: a JSON merge patch (RFC 7386: a ``$`` key is plain
-    data) or, ``strategic``, a strategic merge patch (see :func:`_strategic_map`)."""
+    data) or, ``strategic``, a strategic merge patch of a ``kind`` (see
+    :func:`_strategic_map`)."""
     if not isinstance(patch, dict):
         return copy.deepcopy(patch)
     if strategic:
@@ -1491,7 +1496,7 @@ def _merge_patch(live: Any, patch: Any, *, strategic: bool) -> Any:
                 f"a {_PATCH} directive on the whole object is not modelled by the fake: "
                 "replace the object with PUT, or delete it"
             )
-        return _strategic_map(live, patch, "")
+        return _strategic_map(live, patch, kind, "", ())
     out = dict(live) if isinstance(live, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -1540,36 +1545,34 @@ def _at(path: str) -> str:
     return path or "the object"
 
 
-def _strategic_map(live: Any, patch: Mapping[str, Any], path: str) -> dict[str, Any]:
-    """``mergeMap`` of a strategic merge patch: ``$patch: replace`` (the map becomes the
-    patch's), ``$patch: delete`` (an empty map), ``$retainKeys`` (the merged map keeps
-    only the listed keys; each key the patch sets must be listed), ``null`` deletes a
-    key, maps merge, lists go to :func:`_strategic_list` with their
-    ``$setElementOrder/<key>``. ``$deleteFromPrimitiveList`` and any other ``$`` key are
-    refused (400): the fake replaces lists of scalars rather than merging them."""
+def _strategic_map(
+    live: Any, patch: Mapping[str, Any], kind: str, path: str, spath: SchemaPath
+) -> dict[str, Any]:
+    """``mergeMap`` of a strategic merge patch of a ``kind`` at ``path`` (``spath``, its
+    schema path): ``$patch: replace`` (the map becomes the patch's), ``$patch: delete``
+    (an empty map), ``$retainKeys`` (the merged map keeps only the listed keys; each key
+    the patch sets must be listed), ``null`` deletes a key, maps merge, lists go to
+    :func:`_strategic_list` with their ``$setElementOrder/<key>``, then
+    ``$deleteFromPrimitiveList/<key>`` takes values out of a list of scalars the API
+    server merges (``finalizers``). Any other ``$`` key is refused (400)."""
     if _PATCH in patch:
-        directive = patch[_PATCH]
-        if directive == "replace":
-            return _strategic_map({}, {k: v for k, v in patch.items() if k != _PATCH}, path)
-        if directive == "delete":
-            return {}
-        raise _bad_patch(
-            f"unknown patch type {json.dumps(directive)} in {_PATCH} at {_at(path)}: "
-            'a map takes "replace" or "delete"'
-        )
+        return _map_directive(patch, kind, path, spath)
     out = dict(live) if isinstance(live, dict) else {}
     rest = dict(patch)
     if _RETAIN_KEYS in rest:
         out = _retain_keys(out, rest, path)
-    orders = _list_orders(rest, path)
+    orders, deletions = _list_orders(rest, path)
     for key, value in rest.items():
         where = f"{path}.{key}" if path else key
         if value is None:
             out.pop(key, None)
         elif isinstance(value, dict):
-            out[key] = _strategic_map(out.get(key), value, where)
+            out[key] = _strategic_map(out.get(key), value, kind, where, (*spath, key))
         elif isinstance(value, list):
-            out[key] = _strategic_list(out.get(key), value, orders.pop(key, None), where)
+            order = orders.pop(key, None)
+            out[key] = _strategic_list(
+                out.get(key), value, order, kind=kind, path=where, spath=(*spath, key)
+            )
         else:
             out[key] = value
     for key, order in orders.items():  # an order for a list the patch does not change
@@ -1579,10 +1582,30 @@ def _strategic_map(live: Any, patch: Mapping[str, Any], path: str) -> dict[str, 
                 f"{_SET_ORDER}{key} at {_at(path)} orders {where}, which is not a list: "
                 "order only a list"
             )
-        merged = _strategic_list(out.get(key), [], order, where)
+        merged = _strategic_list(
+            out.get(key), None, order, kind=kind, path=where, spath=(*spath, key)
+        )
         if key in out:
             out[key] = merged
+    for key, values in deletions.items():
+        _delete_from_primitive_list(out, key, values, kind=kind, path=path, spath=(*spath, key))
     return out
+
+
+def _map_directive(
+    patch: Mapping[str, Any], kind: str, path: str, spath: SchemaPath
+) -> dict[str, Any]:
+    """``handleDirectiveInMergeMap``: a map's ``$patch: replace`` or ``$patch: delete``."""
+    directive = patch[_PATCH]
+    if directive == "replace":
+        rest = {k: v for k, v in patch.items() if k != _PATCH}
+        return _strategic_map({}, rest, kind, path, spath)
+    if directive == "delete":
+        return {}
+    raise _bad_patch(
+        f"unknown patch type {json.dumps(directive)} in {_PATCH} at {_at(path)}: "
+        'a map takes "replace" or "delete"'
+    )
 
 
 def _retain_keys(out: dict[str, Any], rest: dict[str, Any], path: str) -> dict[str, Any]:
@@ -1605,90 +1628,224 @@ def _retain_keys(out: dict[str, Any], rest: dict[str, Any], path: str) -> dict[s
     return {k: v for k, v in out.items() if k in keys}
 
 
-def _list_orders(rest: dict[str, Any], path: str) -> dict[str, Any]:
-    """The ``$setElementOrder/<list>`` directives popped from ``rest``, by list; any
-    other ``$`` key left is refused (400)."""
+def _list_orders(rest: dict[str, Any], path: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``$setElementOrder/<list>`` and ``$deleteFromPrimitiveList/<list>`` directives
+    popped from ``rest``, each by list; any other ``$`` key left is refused (400)."""
     orders: dict[str, Any] = {}
+    deletions: dict[str, Any] = {}
     for key in [k for k in rest if k.startswith("$")]:
         value = rest.pop(key)
         if key.startswith(_SET_ORDER) and len(key) > len(_SET_ORDER):
             orders[key[len(_SET_ORDER) :]] = value
-        elif key.startswith(_DELETE_PRIMITIVE):
-            raise _bad_patch(
-                f"{key} at {_at(path)} is not modelled by the fake (it replaces lists of "
-                "scalars, it does not merge them): send the whole list instead"
-            )
+        elif key.startswith(_DELETE_PRIMITIVE) and len(key) > len(_DELETE_PRIMITIVE):
+            deletions[key[len(_DELETE_PRIMITIVE) :]] = value
         else:
             raise _bad_patch(
                 f"{json.dumps(key)} at {_at(path)} is not a directive the fake models "
-                f"({_PATCH}, {_RETAIN_KEYS}, {_SET_ORDER}<list>)"
+                f"({_PATCH}, {_RETAIN_KEYS}, {_SET_ORDER}<list>, {_DELETE_PRIMITIVE}<list>)"
             )
-    return orders
+    return orders, deletions
 
 
-def _named(items: Iterable[Any]) -> bool:
-    return all(isinstance(i, dict) and "name" in i for i in items)
+def _merge_key(kind: str, spath: SchemaPath) -> str | None:
+    """The merge key of the list at ``spath`` (``""``: scalars merged as a set), or None:
+    the strategic merge patch replaces it (see :data:`._fields.PATCH_MERGE_KEYS`)."""
+    return PATCH_MERGE_KEYS.get(kind, {}).get(spath)
 
 
-def _strategic_list(live: Any, patch: list[Any], order: Any, path: str) -> list[Any]:
-    """``mergeSlice`` for what the fake models: a list whose items (live and patched) are
-    all maps with a ``name`` merges by name (``$patch: delete`` items delete theirs,
-    a ``{"$patch": "replace"}`` item makes the other items the list); the result is
-    ordered as the API server orders it (``$setElementOrder``, else the patch's order,
-    with the items only the live list has kept where they were). Any other list is
-    replaced; a directive in one is refused (400)."""
+def _scalar(item: Any) -> bool:
+    return not isinstance(item, (dict, list))
+
+
+def _delete_from_primitive_list(  # noqa: PLR0913 - the map, the list's key, its values, and where it is
+    out: dict[str, Any], key: str, values: Any, *, kind: str, path: str, spath: SchemaPath
+) -> None:
+    """``$deleteFromPrimitiveList/<key>``: the ``values`` taken out of the list of scalars
+    ``out[key]`` (none there: nothing to do). On a list the API server does not merge as
+    a set it is refused (400): the API server would make the list the values to delete."""
+    where = f"{path}.{key}" if path else key
+    directive = f"{_DELETE_PRIMITIVE}{key} at {_at(path)}"
+    if not isinstance(values, list) or not all(_scalar(v) for v in values):
+        raise _bad_patch(
+            f"{directive} is {json.dumps(values)}: it must be a list of the values to delete"
+        )
+    merge_key = _merge_key(kind, spath)
+    if merge_key != "":
+        how = (
+            "replaces it"
+            if merge_key is None
+            else f"merges its items by {merge_key}: delete "
+            f'one with a {{"{_PATCH}": "delete", "{merge_key}": ...}} item'
+        )
+        raise _bad_patch(
+            f"{directive}: {where} of a {kind} is not a list of scalars merged as a set "
+            f"(a strategic merge patch {how}); send the whole list instead"
+        )
+    live = out.get(key)
+    if isinstance(live, list):
+        out[key] = [v for v in live if v not in values]
+    elif live is not None:
+        raise _bad_patch(f"{directive}: {where} is not a list: delete from a list only")
+
+
+def _strategic_list(  # noqa: PLR0913 - the live and patched lists, the order, and where it is
+    live: Any, patch: list[Any] | None, order: Any, *, kind: str, path: str, spath: SchemaPath
+) -> list[Any]:
+    """``mergeSlice`` of the list at ``path`` (``patch`` None: the patch only orders it),
+    by the list's patch strategy (:func:`_merge_key`): maps merged by their merge key
+    (:func:`_merged_maps`), scalars merged as a set (:func:`_merged_scalars`), or
+    replaced (:func:`_replaced_list`); ordered as the API server orders it
+    (``$setElementOrder``, else the patch's order, with the items only the live list has
+    kept where they were)."""
+    if order is not None and not isinstance(order, list):
+        raise _bad_patch(
+            f"{_SET_ORDER}{path.rsplit('.', 1)[-1]} at {path} is {json.dumps(order)}: it must "
+            "be a list of the list's items (their merge keys)"
+        )
     original = live if isinstance(live, list) else []
+    merge_key = _merge_key(kind, spath)
+    if merge_key is None:
+        return _replaced_list(
+            original, patch, order, kind=kind, path=path, item_spath=(*spath, "[]")
+        )
+    if merge_key == "":
+        return _merged_scalars(original, patch or [], order, path)
+    return _merged_maps(
+        original, patch or [], order, merge_key, kind=kind, path=path, item_spath=(*spath, "[]")
+    )
+
+
+def _replaced_list(  # noqa: PLR0913 - the live and patched lists, the order, and where it is
+    original: list[Any],
+    patch: list[Any] | None,
+    order: list[Any] | None,
+    *,
+    kind: str,
+    path: str,
+    item_spath: SchemaPath,
+) -> list[Any]:
+    """A list without a patch strategy: the patch's list replaces it, items as they are
+    (a map's ``null``\\ s and directives applied to nothing). A ``$setElementOrder`` of a
+    list of scalars orders it as the API server does; one of a list of maps, which the
+    API server fails on (no merge key to order by), and a ``$patch`` item are 400."""
+    if any(isinstance(i, dict) and _PATCH in i for i in patch or []):
+        raise _bad_patch(
+            f"a {_PATCH} item in {path}: a strategic merge patch replaces this list of a "
+            f"{kind} (it has no merge key): send the whole list instead"
+        )
+    if patch is None:
+        merged = list(original)
+    else:
+        merged = [
+            _strategic_map({}, i, kind, path, item_spath) if isinstance(i, dict) else i
+            for i in patch
+        ]
+    if order is None:
+        return merged
+    if not all(_scalar(i) for i in [*original, *merged, *order]):
+        raise _bad_patch(
+            f"{_SET_ORDER}{path.rsplit('.', 1)[-1]} at {path}: this list of a {kind} has no "
+            "merge key to order its items by (the API server fails on it too): send the "
+            "whole list in its order, without the directive"
+        )
+    _check_order(patch or [], order, path, _itself)
+    return _ordered(merged, order, original, _itself)
+
+
+def _merged_scalars(
+    original: list[Any], patch: list[Any], order: list[Any] | None, path: str
+) -> list[Any]:
+    """A list of scalars with patch strategy merge: the union of the live and patched
+    values (each once), ordered."""
+    if not all(_scalar(i) for i in [*original, *patch, *(order or [])]):
+        raise _bad_patch(
+            f"{path} is a list of scalars, merged as a set: each of its items (and of its "
+            f"{_SET_ORDER}) must be a string or a number"
+        )
+    merged: list[Any] = []
+    for item in [*original, *patch]:
+        if item not in merged:
+            merged.append(item)
+    if order is not None:
+        _check_order(patch, order, path, _itself)
+    return _ordered(merged, patch if order is None else order, original, _itself)
+
+
+def _merged_maps(  # noqa: PLR0913 - the live and patched lists, the order, the key, and where it is
+    original: list[Any],
+    patch: list[Any],
+    order: list[Any] | None,
+    merge_key: str,
+    *,
+    kind: str,
+    path: str,
+    item_spath: SchemaPath,
+) -> list[Any]:
+    """A list of maps with patch strategy merge: merged item by item by ``merge_key``
+    (``$patch: delete`` items delete theirs, a ``{"$patch": "replace"}`` item makes the
+    other items the list), ordered."""
     special = [i for i in patch if isinstance(i, dict) and _PATCH in i]
     plain = [i for i in patch if not (isinstance(i, dict) and _PATCH in i)]
-    if not (_named(plain) and _named(original) and (order is None or isinstance(order, list))):
-        if special or order is not None:
+    for what, items in (("patch", plain), ("live object", original), (_SET_ORDER, order or [])):
+        if not all(isinstance(i, dict) and merge_key in i for i in items):
             raise _bad_patch(
-                f"a {_PATCH} item or {_SET_ORDER}<list> for {path} is modelled by the fake "
-                "only in a list of maps with a name (merged by name; other lists are "
-                "replaced): send the whole list instead"
+                f"an item of {path} in the {what} is not a map with the list's merge key, "
+                f"{merge_key}: give every item its {merge_key}"
             )
-        return [_strategic_map({}, i, path) if isinstance(i, dict) else i for i in patch]
-    if order is not None and not _named(order):
-        raise _bad_patch(
-            f"{_SET_ORDER}{path.rsplit('.', 1)[-1]} at {path}: every item must be a map "
-            "with the list's merge key, name"
-        )
-    original, replace = _list_directives(original, special, path)
+
+    def key(item: Any) -> Any:
+        return item[merge_key]
+
+    original, replace = _list_directives(original, special, merge_key, path)
     if order is not None:
-        _check_order(plain, order, path)
+        _check_order(plain, order, path, key)
     if replace:
-        original, plain = [_strategic_map({}, i, path) for i in plain], []
-    server_order = [i["name"] for i in original]
+        original = [_strategic_map({}, i, kind, path, item_spath) for i in plain]
+        plain = []
     merged = list(original)
     for item in plain:
-        at = next((n for n, i in enumerate(merged) if i.get("name") == item["name"]), None)
+        at = next((n for n, i in enumerate(merged) if key(i) == key(item)), None)
         if at is None:
-            merged.append(_strategic_map({}, item, path))
+            merged.append(_strategic_map({}, item, kind, path, item_spath))
         else:
-            merged[at] = _strategic_map(merged[at], item, path)
-    wanted = [i["name"] for i in (plain if order is None else order)]
-    ranked = [i for i in merged if i["name"] in wanted]
-    ranked.sort(key=lambda i: wanted.index(i["name"]))
-    server_only = [i for i in merged if i["name"] not in wanted]
-    server_only.sort(key=lambda i: _index(server_order, i["name"], len(server_order)))
-    return _merge_sorted(server_only, ranked, server_order)
+            merged[at] = _strategic_map(merged[at], item, kind, path, item_spath)
+    return _ordered(merged, plain if order is None else order, original, key)
+
+
+def _itself(item: Any) -> Any:
+    return item
+
+
+def _ordered(
+    merged: list[Any], wanted: list[Any], original: list[Any], key: Callable[[Any], Any]
+) -> list[Any]:
+    """``normalizeElementOrder``: the ``merged`` items ``wanted`` names in its order, the
+    others (the live list's) put back among them where they were (:func:`_merge_sorted`)."""
+    wanted_keys = [key(i) for i in wanted]
+    server_order = [key(i) for i in original]
+    ranked = [i for i in merged if key(i) in wanted_keys]
+    ranked.sort(key=lambda i: wanted_keys.index(key(i)))
+    server_only = [i for i in merged if key(i) not in wanted_keys]
+    server_only.sort(key=lambda i: _index(server_order, key(i), len(server_order)))
+    return _merge_sorted(server_only, ranked, server_order, key)
 
 
 def _list_directives(
-    original: list[dict[str, Any]], special: list[dict[str, Any]], path: str
-) -> tuple[list[dict[str, Any]], bool]:
+    original: list[Any], special: list[dict[str, Any]], merge_key: str, path: str
+) -> tuple[list[Any], bool]:
     """``mergeSliceWithSpecialElements``: ``original`` without the items the
-    ``$patch: delete`` items name, and whether a ``$patch: replace`` item came."""
+    ``$patch: delete`` items name by ``merge_key``, and whether a ``$patch: replace``
+    item came."""
     replace = False
     for item in special:
         directive = item[_PATCH]
         if directive == "delete":
-            if "name" not in item:
+            if merge_key not in item:
                 raise _bad_patch(
-                    f"a {_PATCH}: delete item in {path} has no name (its merge key): "
-                    "name the item to delete"
+                    f"a {_PATCH}: delete item in {path} has no {merge_key} (its merge key): "
+                    f"give the {merge_key} of the item to delete"
                 )
-            original = [i for i in original if i.get("name") != item["name"]]
+            original = [i for i in original if i.get(merge_key) != item[merge_key]]
         elif directive == "replace":
             replace = True
         else:
@@ -1703,11 +1860,11 @@ def _index(names: list[Any], name: Any, missing: int) -> int:
     return names.index(name) if name in names else missing
 
 
-def _check_order(plain: list[dict[str, Any]], order: list[dict[str, Any]], path: str) -> None:
+def _check_order(plain: list[Any], order: list[Any], path: str, key: Callable[[Any], Any]) -> None:
     """``validatePatchWithSetOrderList``: the patch's items in the order's order."""
     p = s = 0
     while p < len(plain) and s < len(order):
-        if plain[p]["name"] == order[s]["name"]:
+        if key(plain[p]) == key(order[s]):
             p += 1
         s += 1
     if p < len(plain):
@@ -1718,19 +1875,19 @@ def _check_order(plain: list[dict[str, Any]], order: list[dict[str, Any]], path:
 
 
 def _merge_sorted(
-    left: list[dict[str, Any]], right: list[dict[str, Any]], server_order: list[Any]
-) -> list[dict[str, Any]]:
+    left: list[Any], right: list[Any], server_order: list[Any], key: Callable[[Any], Any]
+) -> list[Any]:
     """``mergeSortedSlice``: the live-only items (``left``) put back among the patched
     ones (``right``), each before the first patched item it preceded in the live list."""
-    out: list[dict[str, Any]] = []
+    out: list[Any] = []
     i = j = 0
     while i < len(left) or j < len(right):
         if i < len(left) and (
             j >= len(right)
             or (
-                left[i]["name"] in server_order
-                and right[j]["name"] in server_order
-                and server_order.index(left[i]["name"]) < server_order.index(right[j]["name"])
+                key(left[i]) in server_order
+                and key(right[j]) in server_order
+                and server_order.index(key(left[i])) < server_order.index(key(right[j]))
             )
         ):
             out.append(left[i])
