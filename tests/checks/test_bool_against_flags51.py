@@ -13,7 +13,6 @@ import pytest
 
 import modelship as ms
 from modelship.checks import DataDrift, DriftProfile, PredictionDrift
-from modelship.errors import CheckInputError
 
 FLAG = np.random.default_rng(51).random(400) > 0.4
 
@@ -82,32 +81,32 @@ def test_prediction_drift_reads_a_flag_either_way() -> None:
 
 
 @pytest.mark.parametrize(("value", "shown"), [(2, "(2)"), (0.5, "(0.5)")])
-def test_numbers_other_than_zero_and_one_against_booleans_are_refused(
-    value: float, shown: str
-) -> None:
+def test_numbers_other_than_zero_and_one_against_booleans_drift(value: float, shown: str) -> None:
     current = np.r_[FLAG[:-1].astype(float if value == 0.5 else int), value]
-    with pytest.raises(CheckInputError) as raised:
-        DataDrift(reference={"is_new": FLAG}, current={"is_new": current}).run()
-    message = str(raised.value)
-    assert message.startswith("column 'is_new' holds booleans in the reference but")
-    assert ("float64" if value == 0.5 else "int64") in message
-    assert shown in message
-    assert "kinds={'is_new': 'numeric'}" in message
-    assert "exclude=['is_new']" in message
-    # The way out it names works: both sides compared as numbers.
+    result = DataDrift(reference={"is_new": FLAG}, current={"is_new": current}).run()
+    column = result.columns["is_new"]
+    assert (column.status.value, column.drifted) == ("fail", True)
+    assert column.reason.startswith("drifted: booleans in the reference but")
+    assert ("float64" if value == 0.5 else "int64") in column.reason
+    assert shown in column.reason
+    assert "kinds={'is_new': 'numeric'}" in column.reason
+    assert "exclude=['is_new']" in column.reason
     declared = DataDrift(
         reference={"is_new": FLAG}, current={"is_new": current}, kinds={"is_new": "numeric"}
     )
     assert declared.run().columns["is_new"].kind == "numeric"
 
 
-def test_refusal_against_a_profile_and_for_predictions() -> None:
+def test_drift_against_a_profile_and_for_predictions() -> None:
     current = np.r_[FLAG[:-1].astype(int), 2]
     profile = DriftProfile.from_data({"is_new": FLAG})
-    with pytest.raises(CheckInputError, match=r"reference profile .*make the profile again"):
-        DataDrift(reference=profile, current={"is_new": current}).run()
-    with pytest.raises(CheckInputError, match="kind='numeric'"):
-        PredictionDrift(reference=FLAG, current=current).run()
+    column = DataDrift(reference=profile, current={"is_new": current}).run().columns["is_new"]
+    assert column.drifted
+    assert "reference profile" in column.reason
+    assert "make the profile again" in column.reason
+    prediction = PredictionDrift(reference=FLAG, current=current).run()
+    assert prediction.status.value == "fail"
+    assert "kind='numeric'" in prediction.columns["prediction"].reason
     assert PredictionDrift(reference=FLAG, current=current, kind="numeric").run().status.value
 
 

@@ -147,7 +147,7 @@ def _text_as_recorded(schema: Schema, current: Any) -> Any:
         if column.kind is ColumnKind.CATEGORICAL
         and column.dtype in _TEXT_DTYPES
         and column.name in current
-        and current[column.name].dtype.kind != "O"
+        and not current.is_text(column.name)
     )
 
 
@@ -191,8 +191,8 @@ def _csv_kinds(
     for name in _compared(reference, args):
         if name not in current:
             continue
-        text = reference[name].dtype.kind == "O"
-        if text == (current[name].dtype.kind == "O"):
+        text = reference.is_text(name)
+        if text == current.is_text(name):
             continue
         kind = declared.get(name)
         if kind is None:
@@ -227,7 +227,7 @@ def _refuse_text(current: Any, numeric: Iterable[str]) -> None:
     if not isinstance(current, CsvTable):
         return
     for name in numeric:
-        if name not in current or current[name].dtype.kind != "O":
+        if name not in current or not current.is_text(name):
             continue
         cell = next((c for c in current.text[name].tolist() if not _csv_number(c)), None)
         if cell is not None:

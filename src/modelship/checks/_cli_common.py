@@ -45,7 +45,9 @@ from modelship.errors import ColumnMismatch, ConfigError, MissingDependency, Mod
 from modelship.report import write_text
 
 __all__ = [
+    "FALSE_CELLS",
     "MISSING_MARKERS",
+    "TRUE_CELLS",
     "CsvTable",
     "column_names",
     "columns_for_the_command_line",
@@ -65,6 +67,16 @@ __all__ = [
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 """CSV cells read as missing values (compared case-insensitively, after stripping)."""
 
+# The cells a CSV file spells a boolean with: pandas.read_csv's defaults (its
+# true_values and false_values), which read all three spellings as a bool column.
+# pandas writes a bool column as "True"/"False", R as "TRUE"/"FALSE", Spark and most
+# databases as "true"/"false": none of them means anything but a boolean.
+TRUE_CELLS = frozenset({"True", "TRUE", "true"})
+"""CSV cells that spell ``True`` (after stripping), as ``pandas.read_csv`` reads them."""
+FALSE_CELLS = frozenset({"False", "FALSE", "false"})
+"""CSV cells that spell ``False`` (after stripping), as ``pandas.read_csv`` reads them."""
+_BOOLEAN_CELLS = TRUE_CELLS | FALSE_CELLS
+
 
 def _csv_text(cells: list[str]) -> NDArray[Any]:
     """One CSV column's cells as text, stripped of surrounding spaces, ``None`` where missing.
@@ -80,8 +92,9 @@ def _csv_text(cells: list[str]) -> NDArray[Any]:
 
 def _csv_column(text: NDArray[Any], *, plain: bool = False) -> tuple[NDArray[Any], str | None]:
     """Type one CSV column from its :func:`_csv_text`: int64, else float64 (missing as
-    NaN), else the text; and, for integers with missing cells (float64, NaN where
-    missing), ``"int64"``: the dtype they have without them.
+    NaN), else booleans (see :func:`_csv_booleans`), else the text; and, for integers
+    with missing cells (float64, NaN where missing), ``"int64"``: the dtype they have
+    without them.
 
     Only plain numbers are numbers: Python's ``int`` and ``float`` also take digit
     groups (``2023_01``) and digits of other scripts (``١٢``, fullwidth ones), which pandas
@@ -100,10 +113,38 @@ def _csv_column(text: NDArray[Any], *, plain: bool = False) -> tuple[NDArray[Any
             [math.nan if cell is None else float(cell) for cell in cells], dtype=np.float64
         )
     except ValueError:
-        return text, None
+        booleans = _csv_booleans(cells, present)
+        return (text if booleans is None else booleans), None
     # One empty cell must not make an integer column float64 in one file and leave it
     # int64 in the next: the schema would report a dtype change between them.
     return values, "int64" if integers is not None and present else None
+
+
+def _csv_booleans(cells: list[Any], present: list[str]) -> NDArray[Any] | None:
+    """A CSV column whose every present cell spells a boolean (:data:`TRUE_CELLS`,
+    :data:`FALSE_CELLS`, as ``pandas.read_csv`` reads them) as booleans: a bool array,
+    or, with a missing cell, an object array of ``True``, ``False`` and ``None`` (a
+    boolean column with missing values, as the checks read one); ``None`` for any other
+    column, and for one with no present cell.
+
+    pandas writes a bool column as ``True``/``False``: read as text, the batch's 0 and 1
+    of the same flag were categories the reference never held (100% drift).
+
+    Examples
+    --------
+    >>> _csv_booleans(["True", "false"], ["True", "false"]).tolist()
+    [True, False]
+    >>> _csv_booleans(["TRUE", None], ["TRUE"]).tolist()
+    [True, None]
+    >>> _csv_booleans(["True", "1"], ["True", "1"]) is None
+    True
+    """
+    spelled = set(present)
+    if not spelled or not spelled <= _BOOLEAN_CELLS:
+        return None
+    if len(present) == len(cells):
+        return np.array([cell in TRUE_CELLS for cell in cells], dtype=np.bool_)
+    return np.array([None if cell is None else cell in TRUE_CELLS for cell in cells], dtype=object)
 
 
 def _plain(cells: list[str]) -> bool:
@@ -319,6 +360,26 @@ class CsvTable(dict[str, NDArray[Any]]):
         ('float64', {'age': 'int64'})
         """
         return dict(self._nullable_dtypes)
+
+    def is_text(self, name: str) -> bool:
+        """Whether the column ``name`` is read as text: an object column that is not
+        booleans with a missing cell (see :func:`_csv_booleans`).
+
+        Examples
+        --------
+        >>> import tempfile, pathlib
+        >>> path = pathlib.Path(tempfile.mkdtemp()) / "a.csv"
+        >>> _ = path.write_text("f,g,t\\nTrue,True,a\\n,False,b\\n")
+        >>> table = read_table(path)
+        >>> table.is_text("f"), table.is_text("g"), table.is_text("t")
+        (False, False, True)
+        """
+        column = self[name]
+        if column.dtype.kind != "O":
+            return False
+        # The reader makes a column all booleans or all text: its first cell decides.
+        first = next((value for value in column if value is not None), None)
+        return not isinstance(first, bool)
 
     def with_text(self, names: Iterable[str]) -> CsvTable:
         """A copy with the columns ``names`` read as their cells' text (``"007"``, not 7).

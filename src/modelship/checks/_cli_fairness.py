@@ -26,6 +26,8 @@ from modelship._columns import column_array, is_missing
 from modelship._shown import brief
 from modelship.checks._bias import Bias
 from modelship.checks._cli_common import (
+    FALSE_CELLS,
+    TRUE_CELLS,
     CsvTable,
     _FileCheck,
     columns_for_the_command_line,
@@ -69,12 +71,6 @@ def _columns(table: Any, names: list[str], what: str) -> dict[str, Any]:
     return out
 
 
-# The cells a CSV file spells a boolean with: pandas.read_csv's defaults (its
-# true_values and false_values), which read all three spellings as a bool column.
-# pandas writes a bool column as "True"/"False", R as "TRUE"/"FALSE", Spark and most
-# databases as "true"/"false": none of them means anything but a boolean.
-_TRUE = frozenset({"True", "TRUE", "true"})
-_FALSE = frozenset({"False", "FALSE", "false"})
 # 0 and 1 beside booleans in one column (files of two exports joined, one writing 1/0,
 # the other True/False) spell the same two labels: read alike, not refused as text.
 _ONE_ZERO = {"1": True, "0": False}
@@ -89,9 +85,10 @@ def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
 
     A CSV file holds text where a bool column was written (``df.to_csv`` writes
     ``True``/``False``): a column whose every cell spells a boolean as pandas reads one
-    (:data:`_TRUE`, :data:`_FALSE`), or 0 and 1 beside such cells, is read as 1 and 0,
-    as the Python API takes a bool column (a missing cell stays missing, NaN, which
-    :func:`_filled` refuses naming the row and the column). Any other text is refused
+    (:data:`~modelship.checks._cli_common.TRUE_CELLS`,
+    :data:`~modelship.checks._cli_common.FALSE_CELLS`), or 0 and 1 beside such cells, is
+    read as 1 and 0, as the Python API takes a bool column (a missing cell stays missing,
+    NaN, which :func:`_filled` refuses naming the row and the column). Any other text is refused
     here, naming a few of its values and the flag: the checks' own messages would name
     their Python keywords (``candidate_scores``). Numbers, and every Parquet or ``.npy``
     column (a bool column there is bool already), are left as read.
@@ -112,11 +109,13 @@ def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
     ([1, 0], [0, 1])
     """
     column = cols[name]
-    if not isinstance(table, CsvTable) or column.dtype.kind != "O":
+    if not isinstance(table, CsvTable) or column.dtype.kind not in "Ob":
         return column
-    cells = column.tolist()
+    # The cells as written: the reader reads a column of booleans only (some missing:
+    # None beside them) as bools, and 0 and 1 beside them as text.
+    cells = table.text[name].tolist()
     present = {cell for cell in cells if cell is not None}
-    spelled = _TRUE | _FALSE
+    spelled = TRUE_CELLS | FALSE_CELLS
     if present and present <= spelled | _ONE_ZERO.keys() and present & spelled:
         if all(cell is not None for cell in cells):
             return np.fromiter((_true(cell) for cell in cells), np.int64, len(cells))
@@ -141,8 +140,8 @@ def _labels(table: Any, cols: dict[str, Any], name: str, flag: str) -> Any:
 
 
 def _true(cell: str) -> bool:
-    """A boolean cell (:data:`_TRUE`, :data:`_FALSE`, or 0 and 1 beside them) as a bool."""
-    return _ONE_ZERO.get(cell, cell in _TRUE)
+    """A boolean cell (``TRUE_CELLS``, ``FALSE_CELLS``, or 0 and 1 beside them) as a bool."""
+    return _ONE_ZERO.get(cell, cell in TRUE_CELLS)
 
 
 def _with_missing(cells: list[Any]) -> NDArray[np.float64]:

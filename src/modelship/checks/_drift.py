@@ -7,7 +7,6 @@ the data set drifts when the share of drifted columns reaches ``drift_share``.
 
 from __future__ import annotations
 
-import functools
 import heapq
 import itertools
 import math
@@ -205,6 +204,9 @@ class _Partial:
     error: str | None = None
     skip: str | None = None  # why the column cannot be judged
     caution: str | None = None  # why a column that cannot be measured is still worth a look
+    # Why the column drifted whatever its figures say: values its reference cannot hold
+    # (numbers other than 0 and 1 against a boolean flag).
+    refused: str | None = None
     statistic: float | None = None
     raw_p: float | None = None
     effect_size: float | None = None
@@ -736,7 +738,7 @@ class _DriftCheck:
                 [name for name in reference_raw if name not in left_out], list(current_raw)
             )
             reference_dtypes = {name: column.dtype for name, column in table.columns.items()}
-        current = self._type_current(current_raw, kinds, reference_dtypes, profile)
+        current, refused = self._type_current(current_raw, kinds, reference_dtypes, profile)
         unknown = sorted((set(self.column_methods) | set(self.thresholds)) - set(kinds))
         if unknown:
             raise ConfigError(f"column_methods or thresholds name unknown column(s) {unknown}")
@@ -764,7 +766,9 @@ class _DriftCheck:
         def column(
             job: tuple[str, Column | Side, Column, np.dtype[Any] | None],
         ) -> _Partial:
-            return self._column(*job, buffers)
+            partial = self._column(*job, buffers)
+            why = refused.get(job[0])
+            return partial if why is None else attrs.evolve(partial, refused=why)
 
         if workers == 1:
             # Integer codes are counted first, every column's, then the columns' statistics
@@ -790,8 +794,9 @@ class _DriftCheck:
         kinds: Mapping[str, ColumnKind],
         reference_dtypes: Mapping[str, str],
         profile: DriftProfile | None,
-    ) -> Table:
-        """The current columns, typed with the reference's kinds.
+    ) -> tuple[Table, dict[str, str]]:
+        """The current columns, typed with the reference's kinds, and why each column
+        that holds values its reference cannot hold drifted (see :func:`match_flags`).
 
         Raises
         ------
@@ -810,19 +815,23 @@ class _DriftCheck:
         self._refuse_left_out(set(table.left_out), kinds, reference_dtypes, profile)
         # A flag held as booleans on one side and as numbers on the other is read as the
         # reference holds it: its categories are then the same labels on both sides.
+        # Numbers other than 0 and 1 against a boolean reference are that column's own
+        # verdict (it drifted), the other columns judged as usual.
         where = "reference profile" if profile is not None else "reference"
-        columns = {
-            name: match_flags(
-                column,
-                reference_dtypes[name],
-                reference=where,
-                advice=functools.partial(self._flag_advice, name, profile is not None),
-            )
-            if name in reference_dtypes
-            else column
-            for name, column in table.columns.items()
-        }
-        return attrs.evolve(table, columns=columns)
+        columns, refused = {}, {}
+        for name, column in table.columns.items():
+            if name not in reference_dtypes:
+                columns[name] = column
+                continue
+            columns[name], others = match_flags(column, reference_dtypes[name])
+            if others:
+                shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+                refused[name] = (
+                    f"drifted: booleans in the {where} but {column.dtype} values other than "
+                    f"0 and 1 in the current data ({shown}), which a flag cannot hold: "
+                    + self._flag_advice(name, profile is not None)
+                )
+        return attrs.evolve(table, columns=columns), refused
 
     def _refuse_left_out(
         self,
@@ -1001,6 +1010,24 @@ class _DriftCheck:
         }
         if limit is not None:
             details["max_missing_rate_exceeded"] = True
+        if partial.refused is not None:
+            # Drifted whatever the test says (one 2 among thousands of flags is no
+            # significant shift): values the reference cannot hold are a change of the
+            # data, as a category never seen is. Counted as a drifted column, not an
+            # error: an error would hide the other columns' drift (a check in error, a
+            # monitoring window a source error) where a drifted batch must fail.
+            details["values_the_reference_cannot_hold"] = True
+            if limit is not None:
+                notes.insert(0, limit)
+            return DriftColumnResult(
+                status=Status.FAIL,
+                reason="; ".join([partial.refused, *notes]),
+                statistic=partial.statistic,
+                p_value=p,
+                effect_size=partial.effect_size,
+                drifted=True,
+                **common,
+            )
         if partial.error is not None:
             return DriftColumnResult(
                 status=Status.ERROR, reason="; ".join([partial.error, *notes]), **common

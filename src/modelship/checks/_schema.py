@@ -44,6 +44,7 @@ from modelship.checks._tabular import (
     as_table,
     dtype_kind,
     make_column,
+    match_flags,
     nullable_dtypes,
     parse_kinds,
     raw_array,
@@ -1368,6 +1369,10 @@ class SchemaCheck:
                 if share > self.range_tolerance:
                     findings.append(("out_of_range", self._range_message(share, expected)))
         else:
+            # A flag held as booleans where numbers were recorded (or the other way
+            # round) has the recorded labels: 0 and 1 are not new next to False and True
+            # (DataDrift reads them alike); any other number is a new category.
+            column, _ = match_flags(column, expected.dtype)
             counts, missing = column.category_counts()
             if expected.categories is not None:
                 new = sorted(set(counts) - set(expected.categories))
@@ -1436,7 +1441,7 @@ def _as_kind(
         and dtype_kind(raw) not in "iuf"
         and not same_as_recorded
     ):
-        changed = _changed_nature(name, raw, expected.dtype)
+        changed = _changed_nature(name, raw, expected.dtype, flag=_recorded_flag(expected))
         if changed is not None:
             return changed
     return column
@@ -1458,11 +1463,28 @@ def _recorded_nature(dtype: str) -> str | None:
     return _NATURES.get(dtype, "number")
 
 
-def _changed_nature(name: str, raw: RawColumn, recorded: str) -> tuple[str, str] | None:
+def _recorded_flag(expected: ColumnSchema) -> bool:
+    """Whether a numeric schema column is a flag of integers: recorded from integers,
+    none below 0 or above 1. Floats between 0 and 1 may be probabilities, of which
+    booleans are no reading."""
+    low, high = expected.minimum, expected.maximum
+    return (
+        expected.dtype.startswith(("int", "uint"))
+        and low is not None
+        and high is not None
+        and low >= 0
+        and high <= 1
+    )
+
+
+def _changed_nature(
+    name: str, raw: RawColumn, recorded: str, *, flag: bool = False
+) -> tuple[str, str] | None:
     """``(what the column holds, its dtype)`` when a column of a numeric schema column
     holds date-times, booleans or text where the schema recorded another of these (or
     numbers), else ``None``: ``"25"`` in a column of numbers is text, even though it
-    converts to one."""
+    converts to one. Booleans where a ``flag`` of integers 0 and 1 was recorded (see
+    :func:`_recorded_flag`) are that flag, as DataDrift compares them."""
     expected = _recorded_nature(recorded)
     if expected is None:
         return None
@@ -1478,6 +1500,8 @@ def _changed_nature(name: str, raw: RawColumn, recorded: str) -> tuple[str, str]
         found = "bool" if natural.dtype == "bool" else "text"
         shown = f"categorical ({'booleans' if found == 'bool' else 'text'})"
         dtype = natural.dtype
+    if found == "bool" and expected == "number" and flag:
+        return None
     return None if found == expected else (shown, dtype)
 
 

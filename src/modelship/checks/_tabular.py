@@ -502,52 +502,44 @@ def _number_dtype(dtype: str) -> bool:
     return dtype.startswith(("int", "uint", "float"))
 
 
-def match_flags(
-    column: Column, reference_dtype: str, *, reference: str, advice: Callable[[], str]
-) -> Column:
+def match_flags(column: Column, reference_dtype: str) -> tuple[Column, list[str]]:
     """The categorical current ``column`` labelled as the reference (of dtype
     ``reference_dtype``) labels a flag: booleans on one side and numbers on the other
     (``.astype(int)``, a pandas ``Int8``, floats 0.0 and 1.0 with NaN for a missing value)
-    are the same flag, read as the reference holds it.
+    are the same flag, read as the reference holds it; and the labels of the numbers
+    other than 0 and 1 it holds against a boolean reference, which no flag holds (an
+    empty list for any other column).
 
-    Against a boolean reference, the numbers 0 and 1 are ``"False"`` and ``"True"``;
-    against a reference of numbers, booleans are ``"0"`` and ``"1"``. Any other column is
+    Against a boolean reference, the numbers 0 and 1 are ``"False"`` and ``"True"``, and
+    any other number keeps its own label (a category the reference never held); against
+    a reference of numbers, booleans are ``"0"`` and ``"1"``. Any other column is
     returned as it is (a numeric one is compared as numbers, booleans being 0 and 1).
-
-    Raises
-    ------
-    CheckInputError
-        Against a boolean reference, for a number other than 0 and 1: the message names
-        the column, both dtypes, the number, and ends with what ``advice()`` says to do
-        (asked only then); ``reference`` says what the reference is (``"reference"``,
-        ``"reference profile"``).
 
     Examples
     --------
     >>> flag = Column("new", ColumnKind.CATEGORICAL, "int64", values=np.array([1, 0, 1]))
-    >>> match_flags(flag, "bool", reference="reference", advice=str).category_counts()
-    ({'False': 1, 'True': 2}, 0)
-    >>> match_flags(flag, "str", reference="reference", advice=str) is flag
+    >>> matched, others = match_flags(flag, "bool")
+    >>> matched.category_counts(), others
+    (({'False': 1, 'True': 2}, 0), [])
+    >>> count = Column("new", ColumnKind.CATEGORICAL, "int64", values=np.array([1, 0, 2]))
+    >>> matched, others = match_flags(count, "bool")
+    >>> matched.category_counts(), others
+    (({'2': 1, 'False': 1, 'True': 1}, 0), ['2'])
+    >>> match_flags(flag, "str")[0] is flag
     True
     """
     if column.kind is not ColumnKind.CATEGORICAL:
-        return column
+        return column, []
     if reference_dtype == "bool" and _number_dtype(column.dtype):
         labels = _FLAG_AS_BOOL
     elif column.dtype == "bool" and _number_dtype(reference_dtype):
         labels = _BOOL_AS_FLAG
     else:
-        return column
+        return column, []
     counts, missing = column.category_counts()
-    other = next((label for label in counts if label not in labels), None)
-    if other is not None:  # only numbers can be other than 0 and 1
-        raise CheckInputError(
-            f"column {column.name!r} holds booleans in the {reference} but {column.dtype} "
-            f"values other than 0 and 1 in the current data ({other}), so the two cannot be "
-            f"compared: {advice()}"
-        )
-    relabelled = dict(sorted((labels[label], count) for label, count in counts.items()))
-    return Column(
+    others = [label for label in counts if label not in labels]  # only numbers can be
+    relabelled = dict(sorted((labels.get(label, label), count) for label, count in counts.items()))
+    matched = Column(
         name=column.name,
         kind=column.kind,
         dtype=column.dtype,
@@ -555,6 +547,7 @@ def match_flags(
         read_dtype=column.read_dtype,
         counts=(relabelled, missing),
     )
+    return matched, others
 
 
 class LeftOut(CheckInputError):
