@@ -34,7 +34,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from modelship.errors import ConfigError
-from modelship.parity._installed import normalize_name, until_path_changes
+from modelship.parity._installed import normalize_name, requirement_lines, until_path_changes
 from modelship.parity._pins import (
     MAX_MARKER_TEXT,
     NAME_PATTERN,
@@ -65,7 +65,8 @@ def _requires(name: str) -> tuple[str, ...]:
     if name in read:
         return read[name]
     try:
-        lines = importlib.metadata.distribution(name).requires
+        # dist.requires, read without parsing the whole METADATA file (its description)
+        lines = requirement_lines(importlib.metadata.distribution(name))
     except (importlib.metadata.PackageNotFoundError, OSError, ValueError):
         lines = None
     found = tuple(line for line in lines or () if isinstance(line, str))

@@ -1,9 +1,13 @@
 """What is installed, read again only when a directory on ``sys.path`` changes.
 
-Listing the installed distributions parses every one's metadata, and mapping modules to
-distributions reads every ``RECORD`` file: 0.1 to 0.5 s with 80 distributions (measured
-in ``benchmarks/bench_parity.py``), paid by every registration that records its
-environment. Installing, upgrading or removing a distribution adds or removes a
+Listing the installed distributions reads every one's metadata, and mapping modules to
+distributions reads every ``RECORD`` file, paid by every registration that records its
+environment (measured in ``benchmarks/bench_parity.py``). Each ``METADATA`` file is read
+once for every listing here, its name and version from its first lines when they are
+plain one-line fields (the email parser reads the whole file, a long description
+included); ``RECORD`` rows are read as text, not as a ``pathlib`` path each.
+
+Installing, upgrading or removing a distribution adds or removes a
 ``*.dist-info`` folder in a ``sys.path`` directory, which changes that directory's
 modification time; so a result is kept as long as ``sys.path`` and those times are the
 same. (Editing an installed ``METADATA`` file in place is not seen; nothing but a hand
@@ -12,17 +16,19 @@ edit does that.)
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import functools
 import importlib.machinery
 import importlib.metadata
 import os
+import pathlib
 import re
 import reprlib
 import sys
 import threading
-from collections.abc import Callable, Mapping
-from typing import TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple, TypeVar
 
 from modelship._shown import hide_credentials
 from modelship.errors import ConfigError
@@ -35,6 +41,7 @@ __all__ = [
     "module_providers",
     "normalize_name",
     "path_state",
+    "requirement_lines",
     "shown",
     "unicode_text",
     "until_path_changes",
@@ -175,22 +182,152 @@ def unicode_text(text: str) -> str:
     return raw.decode("utf-8", "backslashreplace")
 
 
-def _name_and_version(dist: importlib.metadata.Distribution) -> tuple[str, str] | None:
-    """A distribution's name and version, or None when its metadata cannot say them: no
-    name or version, one longer than :data:`MAX_TEXT` (no real one is), or unreadable."""
-    try:
-        metadata = dist.metadata
-        # get_all, not [...]: a missing field is None, a warning or a KeyError by version
-        names, versions = metadata.get_all("Name", []), metadata.get_all("Version", [])
-    except (OSError, ValueError):  # an unreadable or non-UTF-8 METADATA file
-        return None
-    name, version = (names or [None])[0], (versions or [None])[0]
+def _checked(name: object, version: object) -> tuple[str, str] | None:
+    """``name`` and ``version`` (each a metadata field's first value, None when absent),
+    or None when they are not a distribution's name and version: missing, longer than
+    :data:`MAX_TEXT` (no real one is), or not text."""
     if not isinstance(name, str) or not isinstance(version, str):
         return None
     name, version = unicode_text(name), unicode_text(version)
     if not name.strip() or not version or len(name) > MAX_TEXT or len(version) > MAX_TEXT:
         return None
     return name, version
+
+
+# A header line the email parser reads as one field, its value after the spaces and tabs
+# that follow the colon (``Compat32.header_source_parse``).
+_FIELD_LINE = re.compile(r"([\041-\071\073-\176]+):[ \t]*(.*)")
+_FIELDS = ("name", "version")
+
+
+def _first_fields(text: str) -> dict[str, str] | None:
+    """The first ``Name`` and ``Version`` fields of a ``METADATA`` text as
+    ``email.message_from_string(text).get_all(...)[0]`` reads them (a field absent is
+    left out); None when the lines up to them are anything but one-line fields (a
+    continuation line after one of them, a carriage return, a line the parser reads
+    otherwise): then the caller asks the email parser itself.
+
+    Parsing the whole text (a long description included) is most of the cost of
+    listing the installed distributions; the fields sought come first."""
+    found: dict[str, str] = {}
+    first_before = False  # the line before began the first Name or Version field
+    start = 0
+    while True:
+        end = text.find("\n", start)
+        line = text[start:] if end < 0 else text[start:end]
+        if "\r" in line:
+            return None
+        if not line:  # the blank line that ends the header (or the end of the text)
+            return found
+        if line[0] in " \t":  # continues the field before: its value has several lines
+            if first_before or start == 0:
+                return None
+        else:
+            match = _FIELD_LINE.fullmatch(line)
+            if match is None:
+                return None
+            key = match[1].lower()
+            first_before = key in _FIELDS and key not in found
+            if first_before:
+                found[key] = match[2]
+            elif len(found) == len(_FIELDS):  # both read, and neither continues
+                return found
+        if end < 0:
+            return found
+        start = end + 1
+
+
+def _field_values(text: str, key: str) -> list[str] | None:
+    """Every value of the field ``key`` (lower case) in a ``METADATA`` text's header, as
+    ``email.message_from_string(text).get_all(key)`` reads them; None when a line of the
+    header is anything but a one-line field or a continuation of another field (see
+    :func:`_first_fields`). The header ends at the first blank line: the description
+    after it, most of the text, is not read."""
+    values: list[str] = []
+    wanted_before = False  # the line before began a field ``key``
+    for number, line in enumerate(text.split("\n")):
+        if "\r" in line:
+            return None
+        if not line:
+            break
+        if line[0] in " \t":
+            if wanted_before or number == 0:
+                return None
+            continue
+        match = _FIELD_LINE.fullmatch(line)
+        if match is None:
+            return None
+        wanted_before = match[1].lower() == key
+        if wanted_before:
+            values.append(match[2])
+    return values
+
+
+def requirement_lines(dist: importlib.metadata.Distribution) -> list[str] | None:
+    """``dist.requires``: its ``Requires-Dist`` fields (or, with none, an egg's
+    ``requires.txt`` converted), read without the email parse of the whole ``METADATA``
+    file when its header is plain (one-line fields).
+
+    Raises
+    ------
+    OSError, ValueError
+        As ``dist.requires`` does: an unreadable or non-UTF-8 metadata file.
+    """
+    plain = (
+        type(dist).metadata is importlib.metadata.Distribution.metadata
+        and type(dist).requires is importlib.metadata.Distribution.requires
+    )
+    if plain:
+        text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+        values = _field_values(text, "requires-dist") if text else []
+        if values:
+            return values
+        if values is not None and dist.read_text("requires.txt") is None:
+            return None  # no Requires-Dist, no requires.txt: as importlib says
+    lines: list[str] | None = dist.requires
+    return lines
+
+
+class _Listed(NamedTuple):
+    """One installed distribution, its metadata read once for every listing here."""
+
+    dist: importlib.metadata.Distribution
+    name_version: tuple[str, str] | None  # None: broken (see installed_packages)
+    name: object  # ``dist.metadata["Name"]``: what packages_distributions lists
+    readable: bool  # False: its metadata could not be read (OSError, not UTF-8)
+
+
+_UNREAD = object()
+
+
+def _listed(dist: importlib.metadata.Distribution) -> _Listed:
+    """``dist`` with its name and version, read from the start of its ``METADATA``
+    text when :func:`_first_fields` can, else parsed as ``dist.metadata`` parses it."""
+    try:
+        fields: dict[str, str] | None = None
+        if type(dist).metadata is importlib.metadata.Distribution.metadata:
+            # The text Distribution.metadata parses (an egg-info file is read as '').
+            text = dist.read_text("METADATA") or dist.read_text("PKG-INFO") or dist.read_text("")
+            fields = _first_fields(text) if text else {}
+        if fields is not None:
+            name: object = fields.get("name")
+            version: object = fields.get("version")
+        else:
+            metadata = dist.metadata
+            # get_all, not [...]: a missing field is None, a warning or a KeyError by version
+            names, versions = metadata.get_all("Name", []), metadata.get_all("Version", [])
+            name, version = (names or [None])[0], (versions or [None])[0]
+    except (OSError, ValueError):  # an unreadable or non-UTF-8 METADATA file
+        return _Listed(dist, None, _UNREAD, readable=False)
+    return _Listed(dist, _checked(name, version), name, readable=True)
+
+
+@until_path_changes
+def _distributions() -> tuple[_Listed, ...]:
+    """Every installed distribution in ``importlib.metadata.distributions()`` order (the
+    first on ``sys.path`` first), its metadata read once for :func:`installed_packages`,
+    :func:`module_distributions` and :func:`module_providers`."""
+    return tuple(_listed(dist) for dist in importlib.metadata.distributions())
 
 
 @until_path_changes
@@ -202,23 +339,92 @@ def installed_packages() -> Mapping[str, str]:
     snapshot cannot hold it.
     """
     packages: dict[str, str] = {}
-    for dist in importlib.metadata.distributions():
-        found = _name_and_version(dist)
-        if found is None:
+    for listed in _distributions():
+        if listed.name_version is None:
             continue
+        name, version = listed.name_version
         # The first on sys.path is the one `import` finds; later copies are shadowed.
-        packages.setdefault(normalize_name(found[0]), found[1])
+        packages.setdefault(normalize_name(name), version)
     return packages
 
 
+def _inferred_top_level(dist: importlib.metadata.Distribution) -> set[str]:
+    """What Python 3.11's ``importlib.metadata._top_level_inferred(dist)`` answers, read
+    from the text of ``dist.files``'s rows without a ``PackagePath`` for each (most of
+    ``packages_distributions``'s time): the first component of each ``.py`` file's
+    path, or its stem for one at the top. A row ``dist.files`` raises on (no name, more
+    than three fields, a size that is no integer) is skipped; a damaged ``RECORD`` is
+    read up to the damage."""
+    text = dist.read_text("RECORD")
+    lines: Iterable[str] | None = text and text.splitlines()
+    if not lines:
+        sources = dist.read_text("SOURCES.txt")
+        # SOURCES.txt may hold literal commas: importlib quotes each line, as here.
+        lines = sources and map('"{}"'.format, sources.splitlines())
+    tops: set[str] = set()
+    try:
+        for row in csv.reader(lines or ()):
+            if not row or len(row) > 3 or not _size_reads(row):
+                continue
+            name = row[0]
+            parts = name.split("/")
+            if "" in parts or "." in parts:  # not plain: pathlib normalises it
+                path = pathlib.PurePosixPath(name)
+                if path.suffix == ".py":
+                    tops.add(path.parts[0] if len(path.parts) > 1 else path.with_suffix("").name)
+            elif len(parts[-1]) > 3 and parts[-1].endswith(".py"):  # suffix == ".py"
+                tops.add(parts[0] if len(parts) > 1 else parts[0][:-3])
+    except csv.Error:  # a NUL byte, an unclosed quote: the rows read so far stand
+        pass
+    return tops
+
+
+def _size_reads(row: list[str]) -> bool:
+    """Whether ``int()`` reads the size field of a ``RECORD`` row (when it has one), as
+    ``Distribution.files`` does."""
+    if len(row) < 3 or not row[2]:
+        return True
+    try:
+        int(row[2])
+    except ValueError:
+        return False
+    return True
+
+
+def _packages_distributions() -> Mapping[str, list[str]]:
+    """``importlib.metadata.packages_distributions()`` (Python 3.11): a distribution's
+    ``top_level.txt`` names, or those inferred from its files, to the ``Name`` field of
+    each distribution with that name, in ``sys.path`` order (a copy shadowed on a later
+    entry too). A distribution whose metadata cannot be read is left out (importlib
+    raises)."""
+    found: dict[str, list[str]] = {}
+    for listed in _distributions():
+        try:
+            declared = (listed.dist.read_text("top_level.txt") or "").split()
+            tops = declared or _inferred_top_level(listed.dist)
+        except (OSError, ValueError):  # unreadable, or not UTF-8: importlib raises
+            continue
+        if tops and listed.readable:
+            for top in tops:
+                # The Name field as importlib reads it: None when there is none.
+                found.setdefault(top, []).append(listed.name)  # type: ignore[arg-type]
+    return found
+
+
 module_distributions: Callable[[], Mapping[str, list[str]]] = until_path_changes(
-    importlib.metadata.packages_distributions
+    # Python 3.11's answer without a pathlib path for each RECORD row (1.2 s of 1.3 s
+    # with 169 distributions); 3.12 changed it (every file, each checked to exist).
+    _packages_distributions
+    if sys.version_info[:2] == (3, 11)
+    else importlib.metadata.packages_distributions
 )
-"""Top-level module to the distributions providing it; shared, do not mutate."""
+"""Top-level module to the distributions providing it, as
+``importlib.metadata.packages_distributions`` says; shared, do not mutate."""
 
 
 # The longest first: ".cpython-311-x86_64-linux-gnu.so" before ".so".
 _MODULE_SUFFIXES = tuple(sorted(importlib.machinery.all_suffixes(), key=len, reverse=True))
+_SUFFIX_AFTER_STRIP = all(suffix[-1:] not in ("", "/", ".") for suffix in _MODULE_SUFFIXES)
 
 
 def _module_of(parts: tuple[str, ...]) -> str | None:
@@ -228,48 +434,92 @@ def _module_of(parts: tuple[str, ...]) -> str | None:
     (data, metadata, a script in ``../../bin``)."""
     if not parts or "__pycache__" in parts:
         return None
-    suffix = next((suffix for suffix in _MODULE_SUFFIXES if parts[-1].endswith(suffix)), None)
-    if suffix is None:
+    last = parts[-1]
+    for suffix in _MODULE_SUFFIXES:  # a loop, not next(genexpr): once per RECORD row
+        if last.endswith(suffix):
+            break
+    else:
         return None
-    stem = parts[-1][: -len(suffix)]
-    names = [*parts[:-1]] if stem == "__init__" else [*parts[:-1], stem]
-    if not names or not all(name.isidentifier() for name in names):
+    stem = last[: -len(suffix)]
+    names = parts[:-1] if stem == "__init__" else (*parts[:-1], stem)
+    if not names:
         return None
+    for name in names:
+        if not name.isidentifier():
+            return None
     return ".".join(names)
+
+
+# The path (first field) of a RECORD row that may be a module: it ends in a module suffix,
+# then any "/" and "." (as "pkg/mod.py/." does). A row without one is no module.
+_MODULE_ROW = re.compile(
+    r"^([^,\n]*(?:" + "|".join(map(re.escape, _MODULE_SUFFIXES)) + r")[/.]*)(?:,|$)",
+    re.MULTILINE,
+)
+# What makes csv.reader(text.splitlines()) read a row otherwise than as the text up to the
+# line's first comma: a quote, a NUL, a line boundary other than "\n".
+_NOT_PLAIN_CSV = (
+    '"',
+    "\x00",
+    "\r",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1d",
+    "\x1e",
+    "\x85",
+    "\u2028",
+    "\u2029",
+)
+
+
+def _paths_of(record: str) -> Iterable[str]:
+    """The path of each row of a ``RECORD`` text that may be a module (see
+    :data:`_MODULE_ROW`; every other row, data files and scripts, is none); the rows read
+    up to the damage of a damaged one."""
+    if _SUFFIX_AFTER_STRIP and not any(char in record for char in _NOT_PLAIN_CSV):
+        # Plain text (every row of every RECORD pip writes): its rows are its lines, a
+        # row's path the text before the first comma; one search finds the candidates.
+        return _MODULE_ROW.findall(record)
+    paths: list[str] = []
+    with contextlib.suppress(csv.Error):  # a NUL byte, an unclosed quote: rows so far stand
+        for row in csv.reader(record.splitlines()):
+            if row:
+                paths.append(row[0])
+    return paths
 
 
 def _record_modules(record: str) -> set[str]:
     """The modules a ``RECORD`` file lists; what a damaged one holds up to the damage."""
     modules: set[str] = set()
-    try:
-        for row in csv.reader(record.splitlines()):
-            # RECORD paths are "/"-separated, relative to the site directory (PEP 376).
-            module = (
-                _module_of(tuple(p for p in row[0].split("/") if p not in ("", ".")))
-                if row
-                else None
-            )
-            if module is not None:
-                modules.add(module)
-    except csv.Error:  # a NUL byte, an unclosed quote: the rows read so far stand
-        pass
+    for path in _paths_of(record):
+        if "/__pycache__/" in "/" + path:  # in a cache folder: no module (_module_of's None)
+            continue
+        # RECORD paths are "/"-separated, relative to the site directory (PEP 376).
+        parts = path.split("/")
+        if "" in parts or "." in parts:
+            parts = [part for part in parts if part not in ("", ".")]
+        module = _module_of(tuple(parts))
+        if module is not None:
+            modules.add(module)
     return modules
 
 
 def _providers() -> Mapping[str, tuple[str, ...]]:
     providers: dict[str, set[str]] = {}
-    for dist in importlib.metadata.distributions():
-        found = _name_and_version(dist)
+    for listed in _distributions():
+        if listed.name_version is None:
+            continue
         try:
             # RECORD only: an egg's SOURCES.txt lists the project's tree (src/, tests/,
             # setup.py), not what was installed.
-            record = dist.read_text("RECORD")
+            record = listed.dist.read_text("RECORD")
         except (OSError, ValueError):  # unreadable, or not UTF-8: as without a RECORD
             record = None
-        if found is None or not record:
+        if not record:
             continue
         for module in _record_modules(record):
-            providers.setdefault(module, set()).add(found[0])
+            providers.setdefault(module, set()).add(listed.name_version[0])
     return {module: tuple(sorted(names)) for module, names in providers.items()}
 
 
