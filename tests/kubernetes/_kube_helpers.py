@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import importlib
+import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from modelship.deploy.kubernetes import Retry
-from modelship.testing.fake_kube import Timings
+from modelship.testing.fake_kube import FakeKube, Timings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 FAST = Timings(tick=0.003, pod_ready=0.01, deadline_scale=0.02)  # deadlines: 12 s
@@ -47,3 +50,27 @@ def hpa(target: str) -> dict[str, object]:
             "maxReplicas": 10,
         },
     }
+
+
+def call(
+    kube: FakeKube, method: str, path: str, body: Any = None, ctype: str = "application/json"
+) -> tuple[int, Any]:
+    """One raw request to the fake API server: (status, decoded JSON body)."""
+    request = urllib.request.Request(
+        kube.url + path,
+        method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Content-Type": ctype},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, json.loads(answer.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"null")
+
+
+def ok(result: tuple[int, Any]) -> Any:
+    """The body of a ``call`` that succeeded (a status below 300), else a failed assert."""
+    code, body = result
+    assert code < 300, (code, body)
+    return body

@@ -8,13 +8,11 @@ was fixed.
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _kube_helpers import NS, need
+from _kube_helpers import NS, call, need, ok
 
 from modelship.testing.fake_kube import FakeKube
 
@@ -27,29 +25,6 @@ DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
 LEASES = f"/apis/coordination.k8s.io/v1/namespaces/{NS}/leases"
 ROUTES = f"/apis/gateway.networking.k8s.io/v1/namespaces/{NS}/httproutes"
 MONITORS = f"/apis/monitoring.coreos.com/v1/namespaces/{NS}/podmonitors"
-
-
-def call(
-    kube: FakeKube, method: str, path: str, body: Any = None, ctype: str = "application/json"
-) -> tuple[int, Any]:
-    """One raw request: (status, decoded JSON body)."""
-    request = urllib.request.Request(
-        kube.url + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": ctype},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
-
-
-def ok(result: tuple[int, Any]) -> Any:
-    code, body = result
-    assert code < 300, (code, body)
-    return body
 
 
 def service(selector: dict[str, str], ports: list[dict[str, Any]] | None = None) -> dict[str, Any]:

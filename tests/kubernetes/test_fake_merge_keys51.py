@@ -11,13 +11,11 @@ here failed against the fake before it was fixed, when it merged lists by ``name
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _kube_helpers import NS, need
+from _kube_helpers import NS, call, need, ok
 
 from modelship.testing.fake_kube import FakeKube
 from modelship.testing.fake_kube._controller import _max_unavailable
@@ -25,28 +23,6 @@ from modelship.testing.fake_kube._controller import _max_unavailable
 STRATEGIC = "application/strategic-merge-patch+json"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
 SERVICES = f"/api/v1/namespaces/{NS}/services"
-
-
-def call(
-    kube: FakeKube, method: str, path: str, body: Any = None, ctype: str = "application/json"
-) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        kube.url + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": ctype},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
-
-
-def ok(result: tuple[int, Any]) -> Any:
-    code, body = result
-    assert code < 300, (code, body)
-    return body
 
 
 def deployment(**container: Any) -> dict[str, Any]:

@@ -10,14 +10,11 @@ The real API server (apimachinery ``pkg/util/strategicpatch``) honours ``$retain
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
 import pytest
-from _kube_helpers import NS, need
+from _kube_helpers import NS, call, need, ok
 
 from modelship.testing.fake_kube import FakeKube
 from modelship.testing.fake_kube._store import _int_or_percent
@@ -25,28 +22,6 @@ from modelship.testing.fake_kube._store import _int_or_percent
 MERGE = "application/merge-patch+json"
 STRATEGIC = "application/strategic-merge-patch+json"
 DEPLOYMENTS = f"/apis/apps/v1/namespaces/{NS}/deployments"
-
-
-def call(
-    kube: FakeKube, method: str, path: str, body: Any = None, ctype: str = "application/json"
-) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        kube.url + path,
-        method=method,
-        data=None if body is None else json.dumps(body).encode(),
-        headers={"Content-Type": ctype},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status, json.loads(answer.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
-
-
-def ok(result: tuple[int, Any]) -> Any:
-    code, body = result
-    assert code < 300, (code, body)
-    return body
 
 
 def deployment(
