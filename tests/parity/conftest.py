@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from modelship.parity import EnvironmentSnapshot
@@ -23,3 +27,14 @@ def snapshot() -> EnvironmentSnapshot:
         timezone="Etc/UTC",
         env={"OMP_NUM_THREADS": "4"},
     )
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Path]:
+    """A directory of hand-written distributions (``_fake_dists.write_dist``), first on
+    ``sys.path``; a test module may define its own ``site``."""
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield tmp_path
+    finally:
+        sys.path.remove(str(tmp_path))

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from _fake_dists import write_dist
 from packaging.requirements import Requirement
 from sklearn.preprocessing import StandardScaler
 
@@ -79,26 +78,8 @@ def test_dependencies_must_be_a_bool() -> None:
         resolve_requirements(ArtifactScan(globals=()), dependencies="no")  # type: ignore[arg-type]
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    """A directory of hand-written distributions, first on ``sys.path``."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        yield tmp_path
-    finally:
-        sys.path.remove(str(tmp_path))
-
-
-def _dist(site: Path, name: str, version: str, *requires: str) -> None:
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir()
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    lines += [f"Requires-Dist: {line}" for line in requires]
-    (info / "METADATA").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def test_markers_extras_cycles_and_missing_dependencies(site: Path) -> None:
-    _dist(
+    write_dist(
         site,
         "acme-core",
         "1.0",
@@ -110,15 +91,17 @@ def test_markers_extras_cycles_and_missing_dependencies(site: Path) -> None:
         'acme-odd; weird_variable == "1"',  # unreadable: not known to apply everywhere
         'acme-tomli; python_version < "9"',  # holds here; not on every serving platform
     )
-    _dist(site, "acme-util", "0.3", "acme-core")  # a cycle back to the root
-    _dist(site, "acme-old", "9.9")
-    _dist(site, "acme-testing", "2.0")
-    _dist(site, "acme-frames", "4.1", 'acme-speedups; extra == "fast"', 'acme-gpu; extra == "gpu"')
-    _dist(site, "acme-speedups", "0.9", "acme-leaf")
-    _dist(site, "acme-gpu", "1.1")
-    _dist(site, "acme-leaf", "0.0.1")
-    _dist(site, "acme-odd", "3")
-    _dist(site, "acme-tomli", "2.0")
+    write_dist(site, "acme-util", "0.3", "acme-core")  # a cycle back to the root
+    write_dist(site, "acme-old", "9.9")
+    write_dist(site, "acme-testing", "2.0")
+    write_dist(
+        site, "acme-frames", "4.1", 'acme-speedups; extra == "fast"', 'acme-gpu; extra == "gpu"'
+    )
+    write_dist(site, "acme-speedups", "0.9", "acme-leaf")
+    write_dist(site, "acme-gpu", "1.1")
+    write_dist(site, "acme-leaf", "0.0.1")
+    write_dist(site, "acme-odd", "3")
+    write_dist(site, "acme-tomli", "2.0")
     closure = dependency_closure(["acme-core"], installed_packages())
     assert closure == {
         "acme-core": "1.0",  # through the cycle: a root another one depends on
@@ -171,17 +154,17 @@ def test_a_dependency_only_some_platforms_need_is_not_demanded_of_every_one(
     # Second look: the closure pinned a backport its marker asked for here
     # (python_version < "3.12"); loaded where it is not installed (Python 3.12), the model
     # warned, and strict_environment=True refused to load it.
-    _dist(site, "acme-model", "1.0", 'acme-backport>=1; python_version < "99"', "acme-base")
-    _dist(site, "acme-backport", "1.2")
-    _dist(site, "acme-base", "0.5")
+    write_dist(site, "acme-model", "1.0", 'acme-backport>=1; python_version < "99"', "acme-base")
+    write_dist(site, "acme-backport", "1.2")
+    write_dist(site, "acme-base", "0.5")
     closure = dependency_closure(["acme-model"], installed_packages())
     assert closure == {"acme-base": "0.5"}
 
 
 def test_extra_names_are_compared_as_pep_685_normalises_them(site: Path) -> None:
-    _dist(site, "acme-root", "1.0", "acme-lib[other, Socks_Proxy]")  # spaces after ","
-    _dist(site, "acme-lib", "1.0", 'acme-socks; extra == "socks_proxy"')
-    _dist(site, "acme-socks", "0.1")
+    write_dist(site, "acme-root", "1.0", "acme-lib[other, Socks_Proxy]")  # spaces after ","
+    write_dist(site, "acme-lib", "1.0", 'acme-socks; extra == "socks_proxy"')
+    write_dist(site, "acme-socks", "0.1")
     assert dependency_closure(["acme-root"], installed_packages()) == {
         "acme-lib": "1.0",
         "acme-socks": "0.1",
@@ -189,13 +172,13 @@ def test_extra_names_are_compared_as_pep_685_normalises_them(site: Path) -> None
 
 
 def test_a_semicolon_inside_a_url_does_not_start_the_marker(site: Path) -> None:
-    _dist(
+    write_dist(
         site,
         "acme-urls",
         "1.0",
         'acme-win @ https://h.example/p;v=1/x.whl ; sys_platform == "win32"',
         "acme-plain @ https://h.example/p;v=2/y.whl",
     )
-    _dist(site, "acme-win", "1.0")
-    _dist(site, "acme-plain", "1.0")
+    write_dist(site, "acme-win", "1.0")
+    write_dist(site, "acme-plain", "1.0")
     assert dependency_closure(["acme-urls"], installed_packages()) == {"acme-plain": "1.0"}

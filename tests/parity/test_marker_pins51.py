@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import warnings
-from collections.abc import Iterator
 from pathlib import Path
 
 import attrs
 import numpy as np
 import pytest
+from _fake_dists import write_dist
 
 import modelship as ms
 from modelship.parity import (
@@ -47,24 +46,6 @@ HERE = f'os_name == "{os.name}"'  # holds on this machine
 ELSEWHERE = 'os_name == "elsewhere"'  # holds on no machine
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    """A directory of hand-written distributions, first on ``sys.path``."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        yield tmp_path
-    finally:
-        sys.path.remove(str(tmp_path))
-
-
-def _dist(site: Path, name: str, version: str, *requires: str) -> None:
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir()
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    lines += [f"Requires-Dist: {line}" for line in requires]
-    (info / "METADATA").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def _resolve(root: str) -> Requirements:
     module = root.replace("-", "_")
     return resolve_requirements(
@@ -75,7 +56,7 @@ def _resolve(root: str) -> Requirements:
 def test_a_marked_dependency_that_held_in_training_is_pinned_with_its_marker(
     site: Path,
 ) -> None:
-    _dist(
+    write_dist(
         site,
         "acme-model",
         "1.0",
@@ -85,7 +66,7 @@ def test_a_marked_dependency_that_held_in_training_is_pinned_with_its_marker(
         "acme-base",
     )
     for name in ("acme-here", "acme-elsewhere", "acme-backport", "acme-base"):
-        _dist(site, name, "1.2")
+        write_dist(site, name, "1.2")
     reqs = _resolve("acme-model")
     assert dict(reqs) == {
         "acme-model": "1.0",
@@ -100,12 +81,12 @@ def test_a_marked_dependency_that_held_in_training_is_pinned_with_its_marker(
 
 def test_markers_combine_along_a_path_and_across_paths(site: Path) -> None:
     m1, m2, m3 = HERE, 'python_version >= "3"', 'platform_machine != "no-such"'
-    _dist(site, "acme-a", "1.0", f"acme-b; {m1}", f"acme-d; {m3}", f"acme-e; {m1}")
-    _dist(site, "acme-b", "1.0", f"acme-c; {m2}", "acme-e")  # e: (m1) twice, one kept
-    _dist(site, "acme-d", "1.0", "acme-c")
-    _dist(site, "acme-c", "1.0", "acme-leaf")
-    _dist(site, "acme-e", "1.0")
-    _dist(site, "acme-leaf", "1.0")
+    write_dist(site, "acme-a", "1.0", f"acme-b; {m1}", f"acme-d; {m3}", f"acme-e; {m1}")
+    write_dist(site, "acme-b", "1.0", f"acme-c; {m2}", "acme-e")  # e: (m1) twice, one kept
+    write_dist(site, "acme-d", "1.0", "acme-c")
+    write_dist(site, "acme-c", "1.0", "acme-leaf")
+    write_dist(site, "acme-e", "1.0")
+    write_dist(site, "acme-leaf", "1.0")
     closure = marked_closure(["acme-a"], installed_packages())
     through_b = f"({m2}) and ({m1})" if m2 < m1 else f"({m1}) and ({m2})"
     expected_c = " or ".join(f"({p})" for p in sorted([through_b, m3], key=_sorted_key))
@@ -125,16 +106,16 @@ def _sorted_key(path: str) -> list[str]:
 
 
 def test_an_unconditional_path_makes_the_dependency_needed_everywhere(site: Path) -> None:
-    _dist(site, "acme-top", "1.0", f"acme-mid; {HERE}", "acme-low")
-    _dist(site, "acme-mid", "1.0", "acme-low")
-    _dist(site, "acme-low", "1.0")
+    write_dist(site, "acme-top", "1.0", f"acme-mid; {HERE}", "acme-low")
+    write_dist(site, "acme-mid", "1.0", "acme-low")
+    write_dist(site, "acme-low", "1.0")
     closure = marked_closure(["acme-top"], installed_packages())
     assert closure == {"acme-mid": ("1.0", HERE), "acme-low": ("1.0", None)}
 
 
 def test_the_extra_a_dependent_asked_for_is_taken_out_of_the_marker(site: Path) -> None:
-    _dist(site, "acme-app", "1.0", "acme-lib[GPU]")
-    _dist(
+    write_dist(site, "acme-app", "1.0", "acme-lib[GPU]")
+    write_dist(
         site,
         "acme-lib",
         "1.0",
@@ -143,7 +124,7 @@ def test_the_extra_a_dependent_asked_for_is_taken_out_of_the_marker(site: Path) 
         f'acme-other; extra == "cpu" and {HERE}',  # an extra not asked for
     )
     for name in ("acme-cuda", "acme-mixed", "acme-other"):
-        _dist(site, name, "1.0")
+        write_dist(site, name, "1.0")
     closure = marked_closure(["acme-app"], installed_packages())
     assert closure == {"acme-lib": ("1.0", None), "acme-cuda": ("1.0", HERE)}
     assert marker_without_extra(f'(extra == "gpu") and ({HERE})', "gpu") == f"({HERE})"
@@ -153,7 +134,7 @@ def test_a_marker_past_the_length_bound_or_unreadable_is_not_pinned(site: Path) 
     long_one = " and ".join([HERE] * 40)  # 40 x 18 characters: within the bound
     assert len(long_one) < 1000
     too_long = " and ".join([HERE] * 60)
-    _dist(
+    write_dist(
         site,
         "acme-root",
         "1.0",
@@ -163,20 +144,20 @@ def test_a_marker_past_the_length_bound_or_unreadable_is_not_pinned(site: Path) 
         f"acme-two; {long_one}",
         f"acme-path; {long_one.replace('==', '!=').replace(os.name, 'zz')}",
     )
-    _dist(site, "acme-path", "1.0", "acme-two")  # a second 700-character path to acme-two
+    write_dist(site, "acme-path", "1.0", "acme-two")  # a second 700-character path to acme-two
     for name in ("acme-long", "acme-too-long", "acme-unknown", "acme-two"):
-        _dist(site, name, "1.0")
+        write_dist(site, name, "1.0")
     closure = marked_closure(["acme-root"], installed_packages())
     assert set(closure) == {"acme-long", "acme-path"}  # acme-two's marker: > 1000 chars
 
 
 def test_a_semicolon_inside_a_marker_value_does_not_start_the_marker(site: Path) -> None:
     # PEP 508: a version holds no ";", a marker's quoted value may; the first one starts it.
-    _dist(site, "acme-semi", "1.0", f'acme-quoted; os_name != "a;b" and {HERE}')
-    _dist(site, "acme-quoted", "1.0")
+    write_dist(site, "acme-semi", "1.0", f'acme-quoted; os_name != "a;b" and {HERE}')
+    write_dist(site, "acme-quoted", "1.0")
     # Naming only extra: needed everywhere (the last ";" split it into an unreadable one).
-    _dist(site, "acme-extra-semi", "1.0", 'acme-any; extra != "a;b"')
-    _dist(site, "acme-any", "1.0")
+    write_dist(site, "acme-extra-semi", "1.0", 'acme-any; extra != "a;b"')
+    write_dist(site, "acme-any", "1.0")
     assert dependency_closure(["acme-extra-semi"], installed_packages()) == {"acme-any": "1.0"}
     assert marked_closure(["acme-semi"], installed_packages()) == {
         "acme-quoted": ("1.0", f'os_name != "a;b" and {HERE}')

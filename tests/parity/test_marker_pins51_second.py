@@ -13,11 +13,10 @@
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from _fake_dists import write_dist
 
 import modelship.parity._requirements as requirements_module
 from modelship.errors import ConfigError
@@ -36,24 +35,6 @@ HERE = f'os_name == "{os.name}"'  # holds on this machine
 DEEP = "(" * MAX_MARKER_NESTING + HERE + ")" * MAX_MARKER_NESTING  # as deep as allowed
 
 
-@pytest.fixture
-def site(tmp_path: Path) -> Iterator[Path]:
-    """A directory of hand-written distributions, first on ``sys.path``."""
-    sys.path.insert(0, str(tmp_path))
-    try:
-        yield tmp_path
-    finally:
-        sys.path.remove(str(tmp_path))
-
-
-def _dist(site: Path, name: str, version: str, *requires: str) -> None:
-    info = site / f"{name.replace('-', '_')}-{version}.dist-info"
-    info.mkdir()
-    lines = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
-    lines += [f"Requires-Dist: {line}" for line in requires]
-    (info / "METADATA").write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
 def _resolve(root: str) -> Requirements:
     module = root.replace("-", "_")
     return resolve_requirements(
@@ -68,10 +49,10 @@ def test_a_combined_marker_nested_past_the_bound_is_left_unpinned_not_an_error(
     site: Path,
 ) -> None:
     assert marker_problem(DEEP) is None  # the dependency's own marker is a valid one
-    _dist(site, "acme-model", "1.0", f"acme-a; {DEEP}", 'acme-b; os_name != "x"')
-    _dist(site, "acme-a", "1.0", "acme-c")
-    _dist(site, "acme-b", "1.0", 'acme-c; sys_platform != "x"')
-    _dist(site, "acme-c", "1.0")
+    write_dist(site, "acme-model", "1.0", f"acme-a; {DEEP}", 'acme-b; os_name != "x"')
+    write_dist(site, "acme-a", "1.0", "acme-c")
+    write_dist(site, "acme-b", "1.0", 'acme-c; sys_platform != "x"')
+    write_dist(site, "acme-c", "1.0")
     # acme-c is needed where (DEEP) or (os_name != "x" and sys_platform != "x"): the
     # parentheses around DEEP nest it 102 deep, which no Requirements can carry.
     reqs = _resolve("acme-model")  # raised ConfigError before
@@ -84,9 +65,9 @@ def test_a_combined_marker_nested_past_the_bound_is_left_unpinned_not_an_error(
 
 
 def test_a_marker_deep_along_a_path_is_left_unpinned(site: Path) -> None:
-    _dist(site, "acme-model", "1.0", f"acme-a; {DEEP}")
-    _dist(site, "acme-a", "1.0", 'acme-c; sys_platform != "x"')  # (DEEP) and (...): 101
-    _dist(site, "acme-c", "1.0")
+    write_dist(site, "acme-model", "1.0", f"acme-a; {DEEP}")
+    write_dist(site, "acme-a", "1.0", 'acme-c; sys_platform != "x"')  # (DEEP) and (...): 101
+    write_dist(site, "acme-c", "1.0")
     reqs = _resolve("acme-model")
     assert dict(reqs) == {"acme-a": "1.0", "acme-model": "1.0"}
 
