@@ -226,12 +226,12 @@ def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
         # are refused by PyYAML's reader while the loader is made.
         loader = StrictLoader(text)  # a SafeLoader subclass: no objects
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {_cut(str(exc))}") from None
+        raise ConfigError(f"{where}: not valid YAML: {_yaml_problem(exc)}") from None
     loader.checked = set()
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {_cut(str(exc))}") from None
+        raise ConfigError(f"{where}: not valid YAML: {_yaml_problem(exc)}") from None
     finally:
         loader.dispose()
 
@@ -344,5 +344,32 @@ def _check_size(data: Any, where: str) -> None:
             stack.extend((item, depth + 1) for item in value)
 
 
+#: PyYAML's problems that mean a tab where YAML wants spaces: YAML indents with spaces only.
+_TAB_PROBLEMS = ("found character '\\t' that cannot start any token", "found a tab character")
+
+
+def _yaml_problem(exc: Any) -> str:
+    """PyYAML's error as one line that names the line and column (its own text spans
+    five lines, quoting the line with a caret under it, and names the input
+    ``"<unicode string>"``); a tab where YAML wants indentation says so."""
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if not isinstance(problem, str) or mark is None:  # a ReaderError, or a bare YAMLError
+        text = re.sub(r'\s*in "<(?:unicode|byte) string>",', " at", str(exc))
+        return _cut(text)
+    where = f"line {mark.line + 1}, column {mark.column + 1}"
+    if any(tab in problem for tab in _TAB_PROBLEMS):
+        return f"indentation must use spaces, not tabs ({where} has a tab)"
+    context = getattr(exc, "context", None)
+    context_mark = getattr(exc, "context_mark", None)
+    if isinstance(context, str) and context:
+        if context_mark is not None and context_mark.line != mark.line:
+            context += f" (from line {context_mark.line + 1}, column {context_mark.column + 1})"
+        problem = f"{context}: {problem}"
+    return _cut(f"{problem} ({where})")
+
+
 def _cut(text: str, limit: int = 500) -> str:
+    """``text`` on one line, at most ``limit`` characters."""
+    text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -550,12 +550,23 @@ class HealthCheck:
     )
 
 
+#: A condition's Prometheus series name and the ``monitoring.metrics`` name of what the
+#: server exports for it (the monitor's PromQL templates map one to the other).
+_EXPORTED = {"inference_latency_seconds": "inference_latency"}
+
+
 def _metrics(value: Any) -> tuple[str, ...]:
     if isinstance(value, str) or not isinstance(value, Sequence):
         raise ConfigError(f"metrics must be a list of metric names, got {brief(value)}")
     for i, name in enumerate(value):
         if name not in KNOWN_METRICS:
             hint = _nearest(name, KNOWN_METRICS) if isinstance(name, str) else ""
+            exported = _EXPORTED.get(name) if isinstance(name, str) else None
+            if exported is not None:
+                hint = (
+                    f" (write {exported!r}: monitoring.metrics names what the server exports "
+                    f"({exported}); a condition names the Prometheus series ({name}))"
+                )
             raise ConfigError(
                 f"metrics[{i}]: unknown metric {brief(name)}{hint}; known: "
                 f"{', '.join(KNOWN_METRICS)}"

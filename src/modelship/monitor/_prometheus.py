@@ -50,6 +50,7 @@ or on() (vector(+Inf) and on() sum(max without (le) ...) < 0.95 * sum(...))
 
 from __future__ import annotations
 
+import difflib
 import json
 import math
 import os
@@ -92,6 +93,17 @@ MAX_ANSWER_BYTES = 4 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 _LATENCY = "inference_latency_seconds"
+
+#: A ``monitoring.metrics`` name (what the server exports) and the
+#: name a condition gives the Prometheus series for it; ``None``: no series to query.
+_SPEC_TO_SERIES: Mapping[str, str | None] = {
+    "inference_latency": _LATENCY,
+    "error_rate": "error_rate",
+    "request_rate": "request_rate",
+    "model_accuracy": None,
+    "data_drift": None,
+    "prediction_drift": None,
+}
 _SERVER_LATENCY = "modelship_request_duration_seconds"
 _SERVER_REQUESTS = "modelship_requests_total"
 _SERVER_5XX = _SERVER_REQUESTS + '{$selector,code=~"5.."}'
@@ -791,12 +803,7 @@ class PrometheusSource:
         """
         template = self.queries.get((metric, stat))
         if template is None:
-            known = sorted(s for m, s in self.queries if m == metric)
-            hint = f"known for {metric}: {', '.join(known)}" if known else "no query at all"
-            raise ConfigError(
-                f"no PromQL template for {stat}({metric}) ({hint}); add one with "
-                f"PrometheusSource(queries={{({metric!r}, {stat!r}): '...'}})"
-            )
+            raise ConfigError(self._no_template(metric, stat))
         _check_utf8("slot", slot)
         matchers = {self.slot_label: slot, **self.labels}
         selector = ",".join(f"{name}={_quote(value)}" for name, value in matchers.items())
@@ -812,6 +819,46 @@ class PrometheusSource:
                 f"the template for {stat}({metric}) has a placeholder other than $selector, "
                 f"$window and $slot ({exc}); write a literal $ as $$"
             ) from exc
+
+    def _no_template(self, metric: str, stat: str) -> str:
+        """Why ``stat(metric)`` has no query: what has one, the nearest name (a spec's
+        ``monitoring.metrics`` name, or a typo), and how to add a template."""
+        by_metric: dict[str, list[str]] = {}
+        for m, s in self.queries:
+            by_metric.setdefault(m, []).append(s)
+        known = by_metric.get(metric)
+        if known:
+            close = difflib.get_close_matches(stat, known, n=1)
+            hint = f"known for {metric}: {', '.join(sorted(known))}"
+            if close:
+                hint += f"; did you mean {close[0]}({metric})?"
+        elif metric in _SPEC_TO_SERIES and _SPEC_TO_SERIES[metric] in by_metric:
+            series = _SPEC_TO_SERIES[metric]
+            hint = (
+                f"did you mean {stat}({series})? monitoring.metrics names what the server "
+                f"exports ({metric}); a condition names the Prometheus series ({series})"
+            )
+        elif metric in _SPEC_TO_SERIES:
+            hint = (
+                f"{metric} is a monitoring.metrics name; the model server exports no "
+                "Prometheus series for it: feed it from Python with a source of your own "
+                "(CallableSource, RoutedSource)"
+            )
+        else:
+            close = difflib.get_close_matches(metric, list(by_metric), n=1)
+            hint = f"did you mean {stat}({close[0]})?" if close else f"no query for {metric}"
+        # The others (this metric's statistics are in the hint).
+        listed = "; ".join(
+            f"{m}: {', '.join(sorted(stats))}"
+            for m, stats in sorted(by_metric.items())
+            if m != metric
+        )
+        others = f"templates exist for {listed}; " if listed else ""
+        return (
+            f"no PromQL template for {stat}({metric}) ({hint}); {others}"
+            f"from Python, add one with PrometheusSource(queries={{({metric!r}, {stat!r}): "
+            "'...'})"
+        )
 
     def check_question(
         self,
