@@ -103,3 +103,13 @@ def test_other_yaml_errors_are_one_line_with_the_line(text: str, expected: str) 
     assert "\n" not in message
     assert "<unicode string>" not in message
     assert expected in message
+
+
+def test_a_policy_file_naming_a_series_in_metrics_says_how_the_names_map() -> None:
+    from modelship.monitor import RollbackPolicy
+
+    with pytest.raises(ms.ConfigError) as caught:
+        RollbackPolicy.from_dict(
+            {"metrics": ["inference_latency_seconds"], "conditions": ["error_rate > 0.1"]}
+        )
+    assert "inference_latency_seconds is inference_latency here" in str(caught.value)

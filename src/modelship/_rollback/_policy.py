@@ -554,7 +554,11 @@ _HOLD = Options(("hold", "fail"))
 _METRICS = SequenceOf(
     Options(KNOWN_METRICS),
     unique=True,
-    description=f"a list of distinct metric names out of {', '.join(KNOWN_METRICS)}",
+    description=(
+        f"a list of distinct metric names out of {', '.join(KNOWN_METRICS)} (what the "
+        "server exports; a condition names the Prometheus series instead: "
+        "inference_latency_seconds is inference_latency here)"
+    ),
 )
 
 
