@@ -165,3 +165,15 @@ def test_check_drift_between_two_csv_files_with_blank_cells_reads_one_flag(
             ["check", "drift", "--reference", str(reference), "--current", str(current)]
         )
         assert code == 0, (reference.name, current.name)
+
+
+def test_text_spelling_booleans_against_a_boolean_reference_is_the_same_flag() -> None:
+    # A CSV reference read as booleans against the same cells in a Parquet string column
+    # (Spark and SQL write 'true'/'false') drifted 100% (third look, stop 51).
+    flag = np.random.default_rng(3).random(600) > 0.3
+    for spelled in (np.where(flag, "true", "false"), np.where(flag, "TRUE", "FALSE")):
+        result = DataDrift(reference={"f": flag}, current={"f": spelled.astype(object)}).run()
+        assert result.status.value == "pass", result.columns["f"].reason
+    other = np.where(flag, "yes", "no").astype(object)
+    reason = DataDrift(reference={"f": flag}, current={"f": other}).run().columns["f"].reason
+    assert "unseen categories" in reason

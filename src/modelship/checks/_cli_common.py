@@ -40,7 +40,7 @@ from modelship._endpoints import with_s3_endpoint, without_localhost
 from modelship._json import NewerVersionError
 from modelship._shown import hide_credentials, printable
 from modelship.checks._result import CheckResult, SuiteResult, run_suite
-from modelship.checks._tabular import plain_number
+from modelship.checks._tabular import FALSE_CELLS, TRUE_CELLS, plain_number
 from modelship.errors import ColumnMismatch, ConfigError, MissingDependency, ModelshipError
 from modelship.report import write_text
 
@@ -67,14 +67,11 @@ __all__ = [
 MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none"})
 """CSV cells read as missing values (compared case-insensitively, after stripping)."""
 
-# The cells a CSV file spells a boolean with: pandas.read_csv's defaults (its
-# true_values and false_values), which read all three spellings as a bool column.
-# pandas writes a bool column as "True"/"False", R as "TRUE"/"FALSE", Spark and most
-# databases as "true"/"false": none of them means anything but a boolean.
-TRUE_CELLS = frozenset({"True", "TRUE", "true"})
-"""CSV cells that spell ``True`` (after stripping), as ``pandas.read_csv`` reads them."""
-FALSE_CELLS = frozenset({"False", "FALSE", "false"})
-"""CSV cells that spell ``False`` (after stripping), as ``pandas.read_csv`` reads them."""
+# The cells a CSV file spells a boolean with (TRUE_CELLS, FALSE_CELLS, from _tabular):
+# pandas.read_csv's defaults (its true_values and false_values), which read all three
+# spellings as a bool column. pandas writes a bool column as "True"/"False", R as
+# "TRUE"/"FALSE", Spark and most databases as "true"/"false": none of them means
+# anything but a boolean.
 _BOOLEAN_CELLS = TRUE_CELLS | FALSE_CELLS
 
 

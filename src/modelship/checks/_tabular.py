@@ -496,6 +496,12 @@ class Column:
 _FLAG_AS_BOOL = {"0": "False", "1": "True"}
 _BOOL_AS_FLAG = {"False": "0", "True": "1"}
 
+#: The spellings of true and false that ``pandas.read_csv`` reads as booleans (and that
+#: Spark, SQL and R write): text holding only these is a flag against booleans.
+TRUE_CELLS = frozenset({"True", "TRUE", "true"})
+FALSE_CELLS = frozenset({"False", "FALSE", "false"})
+_TEXT_AS_BOOL = {**dict.fromkeys(TRUE_CELLS, "True"), **dict.fromkeys(FALSE_CELLS, "False")}
+
 
 def _number_dtype(dtype: str) -> bool:
     """Whether a :attr:`Column.dtype` is one of integers or floats (not ``"bool"``)."""
@@ -511,8 +517,9 @@ def match_flags(column: Column, reference_dtype: str) -> tuple[Column, list[str]
     empty list for any other column).
 
     Against a boolean reference, the numbers 0 and 1 are ``"False"`` and ``"True"``, and
-    any other number keeps its own label (a category the reference never held); against
-    a reference of numbers, booleans are ``"0"`` and ``"1"``. Any other column is
+    any other number keeps its own label (a category the reference never held), and so
+    is text holding only :data:`TRUE_CELLS` and :data:`FALSE_CELLS` (other text keeps its
+    labels); against a reference of numbers, booleans are ``"0"`` and ``"1"``. Any other column is
     returned as it is (a numeric one is compared as numbers, booleans being 0 and 1).
 
     Examples
@@ -527,6 +534,9 @@ def match_flags(column: Column, reference_dtype: str) -> tuple[Column, list[str]
     (({'2': 1, 'False': 1, 'True': 1}, 0), ['2'])
     >>> match_flags(flag, "str")[0] is flag
     True
+    >>> text = Column("new", ColumnKind.CATEGORICAL, "str", values=np.array(["true", "false"]))
+    >>> match_flags(text, "bool")[0].category_counts()
+    ({'False': 1, 'True': 1}, 0)
     """
     if column.kind is not ColumnKind.CATEGORICAL:
         return column, []
@@ -534,6 +544,13 @@ def match_flags(column: Column, reference_dtype: str) -> tuple[Column, list[str]
         labels = _FLAG_AS_BOOL
     elif column.dtype == "bool" and _number_dtype(reference_dtype):
         labels = _BOOL_AS_FLAG
+    elif reference_dtype == "bool" and column.dtype != "bool":
+        # Text spelling booleans only ('true'/'false', as Spark and SQL write them) is
+        # the flag too; any other text keeps its labels (categories the reference lacks).
+        counts, _ = column.category_counts()
+        if not counts or not set(counts) <= _TEXT_AS_BOOL.keys():
+            return column, []
+        labels = _TEXT_AS_BOOL
     else:
         return column, []
     counts, missing = column.category_counts()
