@@ -764,6 +764,12 @@ def _serve(  # noqa: PLR0913 - apply's parts, each needed
 
     ``monitoring``: the canary gate and its limits, if any (:func:`_canary_gate`)."""
     file, spec = specs
+    # What the deployer would refuse in the spec is refused here, before a rollout is
+    # recorded (exit 2 with the reason), not as an aborted rollout (exit 1). A stand-in
+    # deployer without the check (a test's double) has nothing to refuse up front.
+    check_spec = getattr(dep, "check_spec", None)
+    if check_spec is not None:
+        check_spec(spec)
     addresses = _SlotAddresses(dep)
     # Each decision of a rollout is saved: a look then says a slot newly ready (a canary
     # under analysis) before the rollout ends.

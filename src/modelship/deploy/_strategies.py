@@ -638,9 +638,21 @@ class _Strategy:
         model, version, spec = (
             what if what is not None else (rollout.model, rollout.version, self.spec)
         )
-        ok, _ = rollout.call(f"apply({slot!r})", dep.apply, slot, model, version, spec)
+
+        def why(failed: str, call: str) -> str:
+            # What the call raised, as rollout.call recorded it, in the reason itself (the
+            # CLI shows the reason, not the history), cut to a bounded length.
+            last = rollout.history[-1] if rollout.history else None
+            if last is None or last.kind is not EventKind.ERROR or last.data.get("call") != call:
+                return failed
+            text = last.message
+            cut = text if len(text) <= 500 else text[:497] + "..."
+            return f"{failed}: {cut}"
+
+        call = f"apply({slot!r})"
+        ok, _ = rollout.call(call, dep.apply, slot, model, version, spec)
         if not ok:
-            return f"starting {version} in {slot} failed"
+            return why(f"starting {version} in {slot} failed", call)
         digest = _remember_spec(spec)
         if what is None:
             self._close_undo_window(rollout, slot)
@@ -654,7 +666,7 @@ class _Strategy:
         started = self.clock.monotonic()
         ok, ready = self._wait_ready(rollout, slot)
         if not ok:
-            return f"waiting for {slot} to be ready failed"
+            return why(f"waiting for {slot} to be ready failed", f"wait_ready({slot!r})")
         if not ready:
             return self._not_ready(rollout, slot, self.clock.monotonic() - started)
         rollout.event(EventKind.READY, f"{slot} is ready", slot=slot)

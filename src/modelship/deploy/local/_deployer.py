@@ -90,6 +90,21 @@ _MANAGED_FLAGS = {
 }
 
 
+#: What ``modelship serve`` answers a GET of a path it does not route (405: a POST-only
+#: route): its routes are fixed when it starts, so the answer never changes.
+_NO_ROUTE = (404, 405)
+#: The GET routes of ``modelship serve`` a healthcheck can probe (serve/_app.py, _build);
+#: ``{name}`` and ``{version}`` are the model and version the slot serves.
+_HEALTH_ROUTES = (
+    "/health",
+    "/ready",
+    "/v2/health/live",
+    "/v2/health/ready",
+    "/v2/models/{name}/ready",
+    "/v2/models/{name}/versions/{version}/ready",
+)
+
+
 @attrs.define(eq=False)
 class _Spawn:
     """One server start handed to the spawner thread, and whether its caller still waits.
@@ -807,13 +822,7 @@ class LocalDeployer:
         # As the registry names them (InvalidName otherwise), before any server stops.
         model = check_model_name(model)
         version = check_version(version)
-        spec_args: list[str] = []
-        env: dict[str, str] = {}
-        key_env = self._key_env
-        if spec is not None:  # refused before any server stops or starts
-            spec_args, env, key_env = _spec_argv(spec, self._url, self._server_args, self._max_body)
-        if key_env is not None:  # the key the server reads at start, checked here
-            _check_fingerprint_key(key_env, env)
+        spec_args, env = self._checked(spec)  # refused before any server stops or starts
         with self._lock:
             old = self._slots.get(slot)
             if old is not None and old.weight > 0:
@@ -871,6 +880,41 @@ class LocalDeployer:
                 "apply() while this one started its server; apply to an idle slot"
             )
 
+    def check_spec(self, spec: DeploymentSpec) -> None:
+        """Refuse, with a :class:`~modelship.errors.ConfigError` saying why, a ``spec``
+        :meth:`apply` would refuse (its first container's ``args`` and ``env``, checked as
+        ``server_args`` are, and a ``--log-fingerprint-key-env`` variable its servers could
+        not read): call it where a spec is first read, before a rollout starts, so a
+        mistake in it is told at once rather than recorded as a failed rollout. Starts,
+        stops and records nothing.
+
+        Examples
+        --------
+        >>> import tempfile, modelship as ms
+        >>> from modelship.deploy import DeploymentSpec, LocalDeployer
+        >>> spec = DeploymentSpec.from_dict({"deployment": {"containers": [
+        ...     {"name": "m", "image": "m:1", "args": ["--port", "8080"]}]}})
+        >>> with LocalDeployer(registry=ms.open_registry(tempfile.mkdtemp())) as dep:
+        ...     dep.check_spec(spec)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        modelship.errors.ConfigError: deployment.containers[0].args[0] '--port' sets --port, ...
+        """
+        self._check_open()
+        self._checked(spec)
+
+    def _checked(self, spec: DeploymentSpec | None) -> tuple[list[str], dict[str, str]]:
+        """The spec's args and env for a server (see :func:`_spec_argv`), the fingerprint
+        key its server reads at start checked; ConfigError for anything refused."""
+        spec_args: list[str] = []
+        env: dict[str, str] = {}
+        key_env = self._key_env
+        if spec is not None:
+            spec_args, env, key_env = _spec_argv(spec, self._url, self._server_args, self._max_body)
+        if key_env is not None:  # the key the server reads at start, checked here
+            _check_fingerprint_key(key_env, env)
+        return spec_args, env
+
     def _secrets(self, spec_env: Mapping[str, str]) -> dict[str, Any]:
         """What a server is handed besides its command line (never on it), as keywords of
         :meth:`ServerProcess.start`: its environment (this process's, the spec's ``env``
@@ -914,7 +958,11 @@ class LocalDeployer:
 
     def wait_ready(self, slot: str, timeout: float) -> bool:
         """Poll the server's ``/ready`` (and the spec's ``healthcheck.path``) until both
-        answer 200, it exits, or ``timeout`` seconds (a finite number; below 0 is 0)."""
+        answer 200, it exits, or ``timeout`` seconds (a finite number; below 0 is 0).
+
+        Raises :class:`~modelship.errors.ConfigError` at once if the server answers the
+        ``healthcheck.path`` 404 or 405 (a path it does not route for GET, such as a typo):
+        its routes never change, so waiting out ``timeout`` would only delay the abort."""
         check("timeout", timeout, _TIMEOUT)
         s = self._get(slot)
         timeout = max(0.0, float(timeout))
@@ -923,13 +971,22 @@ class LocalDeployer:
         for _ in range(bound):
             if not s.proc.alive():
                 return False
-            if all(
-                s.proc.get(path, timeout=max(0.1, min(2.0, deadline - time.monotonic()))) == 200
+            answers = [
+                (path, s.proc.get(path, timeout=max(0.1, min(2.0, deadline - time.monotonic()))))
                 for path in ("/ready", s.health_path)
                 if path is not None
-            ):
+            ]
+            if all(status == 200 for _, status in answers):
                 s.ready = True
                 return True
+            for path, status in answers[1:]:  # the spec's; /ready is always routed
+                if status in _NO_ROUTE:
+                    # The server's own route table: it will answer so until it stops.
+                    raise ConfigError(
+                        f"the spec's healthcheck.path {reprlib.repr(path)} answers {status} "
+                        f"on {slot}'s modelship serve, and always will: it is no GET route "
+                        f"of the server; use one of {', '.join(_HEALTH_ROUTES)}"
+                    )
             if time.monotonic() >= deadline:
                 return False
             time.sleep(_POLL)

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -30,6 +31,7 @@ from modelship._cli_common import (
     EXIT_ERROR,
     SIGNING_KEY_ENV,
     add_storage_options,
+    for_the_command_line,
     open_cli_registry,
     storage_options,
 )
@@ -408,8 +410,35 @@ def run_from_args(args: argparse.Namespace) -> int:
             announce=sys.stdout,
         )
     except ModelshipError as exc:
-        print(f"modelship serve: error: {hide_credentials(str(exc))}", file=sys.stderr)
+        print(f"modelship serve: error: {hide_credentials(_said(exc, args))}", file=sys.stderr)
         return EXIT_ERROR
+
+
+def _said(exc: ModelshipError, args: argparse.Namespace) -> str:
+    """What ``modelship serve`` says of ``exc``: a missing version with the command that
+    lists the versions (not the Python call), a port in use with what to do.
+
+    Examples
+    --------
+    >>> import errno
+    >>> from modelship.errors import VersionNotFound
+    >>> args = argparse.Namespace(registry="./m", model="fraud", fd=None)
+    >>> _said(VersionNotFound("fraud has no version '9'"), args).split("`")[1]
+    'modelship registry versions ./m fraud'
+    >>> busy = ConfigError("cannot listen on 127.0.0.1:8080: Address already in use")
+    >>> busy.__cause__ = OSError(errno.EADDRINUSE, "Address already in use")
+    >>> _said(busy, args).endswith("choose another --port (or --port 0 for any free one)")
+    True
+    """
+    said = str(for_the_command_line(exc, args.registry, args.model))
+    cause = exc.__cause__
+    if (
+        isinstance(cause, OSError)
+        and cause.errno == errno.EADDRINUSE
+        and getattr(args, "fd", None) is None
+    ):
+        said += "; choose another --port (or --port 0 for any free one)"
+    return said
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
