@@ -93,7 +93,7 @@ def test_a_tab_in_a_spec_file_says_so(tmp_path: Path) -> None:
         ("a: [1,\n", "(line 2, column 1)"),
         ("a: b: c\n", "mapping values are not allowed here (line 1, column 5)"),
         ('a: "x\n', "while scanning a quoted scalar (from line 1, column 4)"),
-        ("x: \x07", "special characters are not allowed at position 3"),
+        ("x: \x07", "#x0007 at line 1, column 4: special characters are not allowed"),
     ],
 )
 def test_other_yaml_errors_are_one_line_with_the_line(text: str, expected: str) -> None:

@@ -226,12 +226,12 @@ def strict_load(yaml: Any, text: str | bytes, where: str) -> Any:
         # are refused by PyYAML's reader while the loader is made.
         loader = StrictLoader(text)  # a SafeLoader subclass: no objects
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {_yaml_problem(exc)}") from None
+        raise ConfigError(f"{where}: not valid YAML: {_yaml_problem(exc, text)}") from None
     loader.checked = set()
     try:
         return loader.get_single_data()
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where}: not valid YAML: {_yaml_problem(exc)}") from None
+        raise ConfigError(f"{where}: not valid YAML: {_yaml_problem(exc, text)}") from None
     finally:
         loader.dispose()
 
@@ -344,22 +344,31 @@ def _check_size(data: Any, where: str) -> None:
             stack.extend((item, depth + 1) for item in value)
 
 
-#: PyYAML's problems that mean a tab where YAML wants spaces: YAML indents with spaces only.
+#: PyYAML's problems that mean a tab where YAML wants a space: in the indentation (YAML
+#: indents with spaces only) or between tokens (``a:\tb``, ``a: b\t# note``).
 _TAB_PROBLEMS = ("found character '\\t' that cannot start any token", "found a tab character")
+#: Line breaks as PyYAML counts lines: CR LF is one.
+_LINE_BREAK = re.compile("\r\n|[\n\r\x85\u2028\u2029]")
 
 
-def _yaml_problem(exc: Any) -> str:
+def _yaml_problem(exc: Any, text: str | bytes | None = None) -> str:
     """PyYAML's error as one line that names the line and column (its own text spans
     five lines, quoting the line with a caret under it, and names the input
-    ``"<unicode string>"``); a tab where YAML wants indentation says so."""
+    ``"<unicode string>"``); ``text`` is what was read. A tab says whether it is in the
+    indentation or between tokens, and a character the reader refuses (a control
+    character, bytes that are not UTF-8) is placed by line and column, not position."""
     problem = getattr(exc, "problem", None)
     mark = getattr(exc, "problem_mark", None)
     if not isinstance(problem, str) or mark is None:  # a ReaderError, or a bare YAMLError
-        text = re.sub(r'\s*in "<(?:unicode|byte) string>",', " at", str(exc))
-        return _cut(text)
+        return _reader_problem(exc, text)
     where = f"line {mark.line + 1}, column {mark.column + 1}"
     if any(tab in problem for tab in _TAB_PROBLEMS):
-        return f"indentation must use spaces, not tabs ({where} has a tab)"
+        before = _line_before(mark, text)
+        if before is None:  # not known where in its line: both rules
+            return f"a tab at {where}: YAML indents and separates with spaces, not tabs"
+        if not before.strip(" \ufeff"):  # a BOM starts the first line, unseen
+            return f"indentation must use spaces, not tabs ({where} has a tab)"
+        return f"a tab at {where}: YAML separates with spaces, not tabs; write a space there"
     context = getattr(exc, "context", None)
     context_mark = getattr(exc, "context_mark", None)
     if isinstance(context, str) and context:
@@ -367,6 +376,53 @@ def _yaml_problem(exc: Any) -> str:
             context += f" (from line {context_mark.line + 1}, column {context_mark.column + 1})"
         problem = f"{context}: {problem}"
     return _cut(f"{problem} ({where})")
+
+
+def _decoded(text: str | bytes) -> str:
+    """``text`` as PyYAML's reader reads it: bytes decoded as their BOM says (UTF-16) or
+    as UTF-8, a byte it cannot decode replaced, so characters keep their positions."""
+    if isinstance(text, str):
+        return text
+    for bom, codec in ((b"\xff\xfe", "utf-16-le"), (b"\xfe\xff", "utf-16-be")):
+        if text.startswith(bom):
+            return text.decode(codec, "replace")
+    return text.decode("utf-8", "replace")
+
+
+def _line_before(mark: Any, text: str | bytes | None) -> str | None:
+    """The characters of the mark's line before it, or None if they cannot be told."""
+    if text is None or not isinstance(getattr(mark, "index", None), int):
+        return None
+    decoded = _decoded(text)
+    start = mark.index - mark.column
+    if start < 0 or mark.index > len(decoded):
+        return None
+    return decoded[start : mark.index]
+
+
+def _reader_problem(exc: Any, text: str | bytes | None) -> str:
+    """A ReaderError (or a bare YAMLError) on one line; a reader's ``position`` (a
+    character, or for bytes that are not UTF-8 a byte, counted from the start) is given
+    as the line and column it is at in ``text``."""
+    position = getattr(exc, "position", None)
+    reason = getattr(exc, "reason", None)
+    character = getattr(exc, "character", None)
+    if text is None or not isinstance(position, int) or not isinstance(character, int):
+        message = re.sub(r'\s*in "<(?:unicode|byte) string>",', " at", str(exc))
+        return _cut(message)
+    if getattr(exc, "encoding", None) == "unicode" or isinstance(text, str):
+        before = _decoded(text)[:position]  # a character position
+        what = f"unacceptable character #x{character:04x}"
+        escape = f"\\x{character:02x}" if character <= 0xFF else f"\\u{character:04x}"
+        fix = f"remove it, or write it as the escape {escape} in a double-quoted string"
+    else:  # a byte position: the bytes before it decoded, so the column counts characters
+        before = _decoded(text[:position])
+        what = f"byte #x{character:02x} is not {str(getattr(exc, 'encoding', 'UTF-8')).upper()}"
+        fix = "save the file as UTF-8"
+    breaks = list(_LINE_BREAK.finditer(before))
+    column = len(before) - (breaks[-1].end() if breaks else int(before.startswith("\ufeff")))
+    where = f"line {len(breaks) + 1}, column {column + 1}"
+    return _cut(f"{what} at {where}: {reason}; {fix}")
 
 
 def _cut(text: str, limit: int = 500) -> str:

@@ -17,12 +17,16 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import http.client
 import importlib.util
+import json
 import os
+import re
 import reprlib
 import sys
 import threading
 import time
+import urllib.parse
 import weakref
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -33,7 +37,7 @@ import attrs
 from modelship._cli_common import storage_options
 from modelship._names import check_model_name, check_version
 from modelship._params import Constraints, Interval, check, check_parameters
-from modelship._shown import hide_credentials
+from modelship._shown import brief, hide_credentials
 from modelship.deploy._errors import DeployError, SlotInUse, SlotNotFound
 from modelship.deploy._lock import ProcessRolloutLock
 from modelship.deploy._protocol import (
@@ -44,7 +48,14 @@ from modelship.deploy._protocol import (
     check_weights,
 )
 from modelship.deploy._spec import DeploymentSpec
-from modelship.deploy.local._process import MAX_KEY, ServerProcess, Spawner, kill_all, stop_all
+from modelship.deploy.local._process import (
+    _PATH_SAFE,
+    MAX_KEY,
+    ServerProcess,
+    Spawner,
+    kill_all,
+    stop_all,
+)
 from modelship.deploy.local._router import Router
 from modelship.deploy.serve._cli import REGISTRY_URL_ENV, fingerprint_key_from_env
 from modelship.deploy.serve._config import FINAL_FLUSH_SECONDS, ServeConfig
@@ -125,6 +136,51 @@ class _Slot:
     weight: int = 0
     ready: bool = False
     health_path: str | None = None  # the spec's healthcheck.path; None: no spec given
+
+
+#: A v2 model readiness path: ``/v2/models/{name}/ready`` or its ``/versions/{version}`` form.
+_V2_MODEL_READY = re.compile(r"/v2/models/([^/?#]+)(?:/versions/([^/?#]+))?/ready")
+#: Bytes of a refusal's body read for its reason (ours is a one-line JSON object).
+_REASON_BYTES = 4096
+
+
+def _no_route_message(slot: str, s: _Slot, path: str, status: int) -> str:
+    """Why the spec's ``healthcheck.path`` will never turn ready on ``slot``'s server, with
+    the reason the server gave and what to probe instead."""
+    said = _refusal_reason(s.proc, path)
+    head = (
+        f"the spec's healthcheck.path {brief(path)} answers {status} on {slot}'s "
+        f"modelship serve{f' ({said})' if said else ''}, and always will"
+    )
+    v2 = _V2_MODEL_READY.fullmatch(path.partition("?")[0])
+    if status == 404 and v2 is not None:
+        name = urllib.parse.unquote(v2.group(1))
+        version = v2.group(2)
+        if name != s.model or (version is not None and urllib.parse.unquote(version) != s.version):
+            pinned = " (a path naming one version fails every rollout of another)"
+            return (
+                f"{head}: this server serves model {brief(s.model)} version "
+                f"{brief(s.version)}{pinned if version is not None else ''}; probe "
+                f"/v2/models/{{name}}/ready (here {brief(f'/v2/models/{s.model}/ready')}), "
+                "which answers for whatever version the slot serves, or /v2/health/ready"
+            )
+    return f"{head}: it is no GET route of the server; use one of {', '.join(_HEALTH_ROUTES)}"
+
+
+def _refusal_reason(proc: ServerProcess, path: str) -> str:
+    """``said 'reason'``: the ``"error"`` of the server's answer to ``GET path`` (one more
+    GET, bounded: 2 s, :data:`_REASON_BYTES` bytes, the reason shown cut), or ``""`` if
+    it gives none (it stopped, or the body is not ours)."""
+    conn = http.client.HTTPConnection("127.0.0.1", proc.port, timeout=2.0)
+    try:
+        conn.request("GET", urllib.parse.quote(path, safe=_PATH_SAFE))
+        body = conn.getresponse().read(_REASON_BYTES)
+        reason = json.loads(body.decode("utf-8")).get("error")
+    except Exception:  # no reason to give: the message says what it knows without one
+        return ""
+    finally:
+        conn.close()
+    return f"it said {brief(reason)}" if isinstance(reason, str) and reason else ""
 
 
 def _carried(text: str) -> bool:
@@ -962,7 +1018,10 @@ class LocalDeployer:
 
         Raises :class:`~modelship.errors.ConfigError` at once if the server answers the
         ``healthcheck.path`` 404 or 405 (a path it does not route for GET, such as a typo):
-        its routes never change, so waiting out ``timeout`` would only delay the abort."""
+        its routes never change, so waiting out ``timeout`` would only delay the abort. The
+        message shows the path, the reason the server gave, and for a
+        ``/v2/models/{name}[/versions/{version}]/ready`` of another model or version, the
+        model and version the slot serves and the paths to probe instead."""
         check("timeout", timeout, _TIMEOUT)
         s = self._get(slot)
         timeout = max(0.0, float(timeout))
@@ -982,11 +1041,7 @@ class LocalDeployer:
             for path, status in answers[1:]:  # the spec's; /ready is always routed
                 if status in _NO_ROUTE:
                     # The server's own route table: it will answer so until it stops.
-                    raise ConfigError(
-                        f"the spec's healthcheck.path {reprlib.repr(path)} answers {status} "
-                        f"on {slot}'s modelship serve, and always will: it is no GET route "
-                        f"of the server; use one of {', '.join(_HEALTH_ROUTES)}"
-                    )
+                    raise ConfigError(_no_route_message(slot, s, path, status))
             if time.monotonic() >= deadline:
                 return False
             time.sleep(_POLL)
