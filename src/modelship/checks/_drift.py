@@ -29,7 +29,7 @@ from modelship._choices import (
     CategoricalMethod,
     NumericMethod,
 )
-from modelship._columns import column_array, encoded_column
+from modelship._columns import column_array, encoded_column, is_missing
 from modelship._params import (
     Constraints,
     Interval,
@@ -52,7 +52,9 @@ from modelship.checks._schema import (
 )
 from modelship.checks._sides import CategoricalSide, NumericSide, Side, kind_of, side_of
 from modelship.checks._tabular import (
+    FALSE_CELLS,
     KINDS,
+    TRUE_CELLS,
     Column,
     ColumnKind,
     RawColumn,
@@ -738,7 +740,9 @@ class _DriftCheck:
                 [name for name in reference_raw if name not in left_out], list(current_raw)
             )
             reference_dtypes = {name: column.dtype for name, column in table.columns.items()}
-        current, refused = self._type_current(current_raw, kinds, reference_dtypes, profile)
+        current, refused = self._type_current(
+            current_raw, kinds, reference_dtypes, profile, references
+        )
         unknown = sorted((set(self.column_methods) | set(self.thresholds)) - set(kinds))
         if unknown:
             raise ConfigError(f"column_methods or thresholds name unknown column(s) {unknown}")
@@ -794,6 +798,7 @@ class _DriftCheck:
         kinds: Mapping[str, ColumnKind],
         reference_dtypes: Mapping[str, str],
         profile: DriftProfile | None,
+        references: Mapping[str, Column | Side] | None = None,
     ) -> tuple[Table, dict[str, str]]:
         """The current columns, typed with the reference's kinds, and why each column
         that holds values its reference cannot hold drifted (see :func:`match_flags`).
@@ -817,19 +822,42 @@ class _DriftCheck:
         # reference holds it: its categories are then the same labels on both sides.
         # Numbers other than 0 and 1 against a boolean reference are that column's own
         # verdict (it drifted), the other columns judged as usual.
+        # Booleans against text spelling them ("true"/"false" from Parquet or Spark) are
+        # written as the reference writes them; text mostly spelling true and false
+        # against booleans is the flag, its other cells labels no flag holds.
         where = "reference profile" if profile is not None else "reference"
         columns, refused = {}, {}
         for name, column in table.columns.items():
             if name not in reference_dtypes:
                 columns[name] = column
                 continue
-            columns[name], others = match_flags(column, reference_dtypes[name])
+            labels: list[str] | None = None
+            if (
+                column.kind is ColumnKind.CATEGORICAL
+                and reference_dtypes[name] in ("str", "object")
+                and column.dtype in ("bool", "str", "object")
+            ):
+                if profile is not None and name in profile.categorical:
+                    labels = list(profile.categorical[name].counts)
+                elif isinstance(reference := (references or {}).get(name), Column):
+                    labels = _flag_labels(reference)
+            columns[name], others = match_flags(column, reference_dtypes[name], labels)
             if others:
-                shown = ", ".join(others[:5]) + (", ..." if len(others) > 5 else "")
+                numbers = column.dtype.startswith(("int", "uint", "float"))
+                listed = others[:5] if numbers else [repr(label) for label in others[:5]]
+                shown = ", ".join(listed) + (", ..." if len(others) > 5 else "")
+                if numbers:
+                    held = f"{column.dtype} values other than 0 and 1"
+                    advice = self._flag_advice(name, profile is not None)
+                else:
+                    held = "text other than true and false"
+                    advice = (
+                        "convert the current column to booleans, reading those cells as "
+                        "missing values (pandas.read_csv(na_values=...)), or clean it"
+                    )
                 refused[name] = (
-                    f"drifted: booleans in the {where} but {column.dtype} values other than "
-                    f"0 and 1 in the current data ({shown}), which a flag cannot hold: "
-                    + self._flag_advice(name, profile is not None)
+                    f"drifted: booleans in the {where} but {held} in the current data "
+                    f"({shown}), which a flag cannot hold: {advice}"
                 )
         return attrs.evolve(table, columns=columns), refused
 
@@ -1185,6 +1213,17 @@ _NARROW_FLOATS: dict[str, np.dtype[Any]] = {
     "float16": np.dtype(np.float16),
     "float32": np.dtype(np.float32),
 }
+
+
+def _flag_labels(reference: Column) -> list[str] | None:
+    """The labels of a reference column of text that may spell a flag ("true"/"false"),
+    for :func:`match_flags`; ``None`` when its first values show it does not: text columns
+    are not all counted twice to find the few that do."""
+    if reference.encoded is None:
+        first = reference.values[:64].tolist()
+        if any(not is_missing(cell) and cell not in TRUE_CELLS | FALSE_CELLS for cell in first):
+            return None
+    return list(reference.category_counts()[0])
 
 
 def _precision(reference: str, current: str) -> np.dtype[Any] | None:

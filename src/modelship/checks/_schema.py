@@ -1370,9 +1370,10 @@ class SchemaCheck:
                     findings.append(("out_of_range", self._range_message(share, expected)))
         else:
             # A flag held as booleans where numbers were recorded (or the other way
-            # round) has the recorded labels: 0 and 1 are not new next to False and True
-            # (DataDrift reads them alike); any other number is a new category.
-            column, _ = match_flags(column, expected.dtype)
+            # round), or where text spelling true and false was, has the recorded labels:
+            # 0 and 1 are not new next to False and True (DataDrift reads them alike);
+            # any other number, or a stray cell among true/false text, is a new category.
+            column, _ = match_flags(column, expected.dtype, expected.categories)
             counts, missing = column.category_counts()
             if expected.categories is not None:
                 new = sorted(set(counts) - set(expected.categories))

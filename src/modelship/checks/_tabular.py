@@ -24,7 +24,7 @@ import itertools
 import numbers
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any, Literal, overload
 
 import attrs
@@ -508,19 +508,66 @@ def _number_dtype(dtype: str) -> bool:
     return dtype.startswith(("int", "uint", "float"))
 
 
-def match_flags(column: Column, reference_dtype: str) -> tuple[Column, list[str]]:
+#: Text whose present values are at least this share true/false spellings is a flag
+#: against booleans, its other cells (a blank, "NULL", "N/A" a CSV export wrote for a
+#: missing value) kept as their own labels, which no flag holds. One stray cell in ten
+#: or fewer: below that, the column is text that happens to hold some spellings, and
+#: keeps all its labels.
+FLAG_TEXT_SHARE = 0.9
+
+# The reference's spelling of a flag, by the case of its text: True and False as it
+# writes them.
+_SPELLINGS = {
+    "lower": {"True": "true", "False": "false"},
+    "upper": {"True": "TRUE", "False": "FALSE"},
+    "title": {"True": "True", "False": "False"},
+}
+
+
+_TEXT_DTYPES = ("str", "object")  # the dtypes of a column of text
+
+
+def _spelling(label: str) -> str:
+    return "lower" if label.islower() else "upper" if label.isupper() else "title"
+
+
+def _text_as_bool(counts: Mapping[str, int]) -> bool:
+    """Whether text of these counts is a flag: at least :data:`FLAG_TEXT_SHARE` of its
+    present values spell true or false."""
+    flags = sum(count for label, count in counts.items() if label in _TEXT_AS_BOOL)
+    return flags > 0 and flags >= FLAG_TEXT_SHARE * sum(counts.values())
+
+
+def _bool_as_text(reference_labels: Collection[str] | None) -> dict[str, str] | None:
+    """The labels ``"True"`` and ``"False"`` take against a reference of text holding
+    only true/false spellings of one case (``"true"``/``"false"``, as Spark and SQL
+    write them); ``None`` for any other reference."""
+    labels = set(reference_labels or ())
+    if not labels or not labels <= _TEXT_AS_BOOL.keys():
+        return None
+    cases = {_spelling(label) for label in labels}
+    return _SPELLINGS[cases.pop()] if len(cases) == 1 else None
+
+
+def match_flags(
+    column: Column, reference_dtype: str, reference_labels: Collection[str] | None = None
+) -> tuple[Column, list[str]]:
     """The categorical current ``column`` labelled as the reference (of dtype
-    ``reference_dtype``) labels a flag: booleans on one side and numbers on the other
-    (``.astype(int)``, a pandas ``Int8``, floats 0.0 and 1.0 with NaN for a missing value)
-    are the same flag, read as the reference holds it; and the labels of the numbers
-    other than 0 and 1 it holds against a boolean reference, which no flag holds (an
-    empty list for any other column).
+    ``reference_dtype``, holding the categories ``reference_labels`` if known) labels a
+    flag: booleans on one side and numbers on the other (``.astype(int)``, a pandas
+    ``Int8``, floats 0.0 and 1.0 with NaN for a missing value) are the same flag, read as
+    the reference holds it; and the labels the current column holds against a boolean
+    reference that no flag holds (an empty list for any other column).
 
     Against a boolean reference, the numbers 0 and 1 are ``"False"`` and ``"True"``, and
     any other number keeps its own label (a category the reference never held), and so
-    is text holding only :data:`TRUE_CELLS` and :data:`FALSE_CELLS` (other text keeps its
-    labels); against a reference of numbers, booleans are ``"0"`` and ``"1"``. Any other column is
-    returned as it is (a numeric one is compared as numbers, booleans being 0 and 1).
+    is text at least :data:`FLAG_TEXT_SHARE` of whose present values are
+    :data:`TRUE_CELLS` and :data:`FALSE_CELLS` (other text keeps all its labels); against
+    a reference of numbers, booleans are ``"0"`` and ``"1"``; against a reference of text
+    whose ``reference_labels`` are all true/false spellings of one case (``"true"`` and
+    ``"false"``), booleans and text spelling them otherwise are written that way. Any other
+    column is returned as it is (a numeric one is compared as numbers, booleans being 0
+    and 1).
 
     Examples
     --------
@@ -537,6 +584,13 @@ def match_flags(column: Column, reference_dtype: str) -> tuple[Column, list[str]
     >>> text = Column("new", ColumnKind.CATEGORICAL, "str", values=np.array(["true", "false"]))
     >>> match_flags(text, "bool")[0].category_counts()
     ({'False': 1, 'True': 1}, 0)
+    >>> stray = Column("new", ColumnKind.CATEGORICAL, "str", values=np.array(["true"] * 9 + [""]))
+    >>> matched, others = match_flags(stray, "bool")
+    >>> matched.category_counts(), others
+    (({'': 1, 'True': 9}, 0), [''])
+    >>> bools = Column("new", ColumnKind.CATEGORICAL, "bool", values=np.array([True, False]))
+    >>> match_flags(bools, "str", ["false", "true"])[0].category_counts()
+    ({'false': 1, 'true': 1}, 0)
     """
     if column.kind is not ColumnKind.CATEGORICAL:
         return column, []
@@ -545,16 +599,31 @@ def match_flags(column: Column, reference_dtype: str) -> tuple[Column, list[str]
     elif column.dtype == "bool" and _number_dtype(reference_dtype):
         labels = _BOOL_AS_FLAG
     elif reference_dtype == "bool" and column.dtype != "bool":
-        # Text spelling booleans only ('true'/'false', as Spark and SQL write them) is
-        # the flag too; any other text keeps its labels (categories the reference lacks).
+        # Text spelling booleans ('true'/'false', as Spark and SQL write them) is the flag
+        # too, a stray cell among them ('', 'NULL') a label no flag holds; any other text
+        # keeps its labels (categories the reference lacks).
         counts, _ = column.category_counts()
-        if not counts or not set(counts) <= _TEXT_AS_BOOL.keys():
+        if not _text_as_bool(counts):
             return column, []
         labels = _TEXT_AS_BOOL
+    elif reference_dtype in _TEXT_DTYPES and column.dtype in ("bool", *_TEXT_DTYPES):
+        # Booleans, or text spelling them otherwise ("True" from a CSV file), against text
+        # spelling them ("true"/"false" from Parquet or Spark): written as the reference
+        # writes them.
+        as_text = _bool_as_text(reference_labels)
+        if as_text is None:
+            return column, []
+        if column.dtype == "bool":
+            labels = as_text
+        else:
+            counts, _ = column.category_counts()
+            if not _text_as_bool(counts) or set(counts) <= set(as_text.values()):
+                return column, []  # not a flag, or written as the reference writes it
+            labels = {cell: as_text[flag] for cell, flag in _TEXT_AS_BOOL.items()}
     else:
         return column, []
     counts, missing = column.category_counts()
-    others = [label for label in counts if label not in labels]  # only numbers can be
+    others = [label for label in counts if label not in labels]
     relabelled = dict(sorted((labels.get(label, label), count) for label, count in counts.items()))
     matched = Column(
         name=column.name,
@@ -564,7 +633,8 @@ def match_flags(column: Column, reference_dtype: str) -> tuple[Column, list[str]
         read_dtype=column.read_dtype,
         counts=(relabelled, missing),
     )
-    return matched, others
+    # Only a boolean reference refuses labels (booleans hold nothing but True and False).
+    return matched, others if reference_dtype == "bool" else []
 
 
 class LeftOut(CheckInputError):
